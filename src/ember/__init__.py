@@ -1,0 +1,90 @@
+"""ember: PyTorch's API and behaviour in Python, on NumPy (CPU) and CuPy (GPU).
+
+``import ember as torch`` — the names here mirror the ``torch`` namespace (re-exports only).
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+_np.seterr(all="ignore")   # torch reports inf/nan results silently; so does ember
+
+from . import _core  # noqa: E402
+from ._core.device import device  # noqa: E402
+from ._core.dtype import (  # noqa: E402
+    bfloat16,
+    bool,
+    can_cast,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from ._tensor import Size, Tensor  # noqa: E402
+from ._tensor_str import printoptions, set_printoptions  # noqa: E402
+from . import autograd  # noqa: E402
+from .autograd.grad_mode import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from . import ops as _ops  # noqa: E402
+from .ops.creation import (  # noqa: E402
+    arange,
+    as_tensor,
+    asarray,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    logspace,
+    ones,
+    ones_like,
+    tensor,
+    tril_indices,
+    triu_indices,
+    zeros,
+    zeros_like,
+)
+from .ops.creation import range_ as range  # noqa: E402
+from .ops.elementwise import *  # noqa: E402,F403
+from .ops.elementwise import abs, pow, round  # noqa: E402
+from .ops.indexing import *  # noqa: E402,F403
+from .ops.matmul import *  # noqa: E402,F403
+from .ops.reduction import *  # noqa: E402,F403
+from .ops.reduction import all, any, max, min, sum  # noqa: E402
+from .ops.shape import *  # noqa: E402,F403
+from .ops.views import *  # noqa: E402,F403
+from ._legacy import *  # noqa: E402,F403
+
+__version__ = "0.1.0"

@@ -1,0 +1,134 @@
+"""Devices and the array namespace behind each: NumPy for ``cpu``, CuPy for ``cuda:N``.
+
+Device objects are interned, so ``a.device is b.device`` is the fast same-device test. CuPy is imported
+only when a cuda device is first asked for; without it (or without a GPU) cuda requests raise torch's
+errors and ``cuda_available()`` is False.
+"""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+__all__ = ["device", "xp_of", "cuda_available", "cuda_device_count"]
+
+_cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
+
+
+def _probe_cupy() -> types.ModuleType | None:
+    global _cupy
+    if _cupy is False:
+        try:
+            import cupy
+
+            _cupy = cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
+        except Exception:  # ImportError, or a CUDA driver error when there is no GPU
+            _cupy = None
+    return _cupy  # type: ignore[return-value]
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    return _probe_cupy() is not None
+
+
+def cuda_device_count() -> int:
+    cp = _probe_cupy()
+    return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
+
+
+class device:
+    """``ember.device('cpu')``, ``device('cuda', 0)``, ``device('cuda:1')`` — as ``torch.device``."""
+
+    __slots__ = ("type", "index", "_key")
+    _interned: dict[tuple[str, int | None], device] = {}
+
+    def __new__(cls, type: str | device | int, index: int | None = None) -> device:
+        if isinstance(type, device):
+            return type
+        if isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        kind = type
+        if ":" in type:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed "
+                                   f"explicitly: {type}")
+            kind, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        if kind not in ("cpu", "cuda", "meta", "mps"):
+            raise RuntimeError(
+                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
+                f"lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {type}")
+        if index is not None and index < 0:
+            raise RuntimeError(f"Device index must not be negative")
+        key = (kind, index)
+        obj = cls._interned.get(key)
+        if obj is None:
+            obj = object.__new__(cls)
+            obj.type, obj.index, obj._key = kind, index, key
+            cls._interned[key] = obj
+        return obj
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __reduce__(self) -> tuple:
+        return (device, self._key)
+
+    def __enter__(self) -> device:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+CPU = device("cpu")
+
+
+def canonical(dev: device | str | int | None) -> device:
+    """The concrete device a tensor lives on: ``None`` → cpu, ``'cuda'`` → ``cuda:<current>``.
+
+    Raises torch's errors for cuda requests without a usable GPU.
+    """
+    if dev is None:
+        return CPU
+    d = device(dev)
+    if d.type == "cpu":
+        return CPU
+    if d.type != "cuda":
+        raise RuntimeError(f"ember has no backend for device type '{d.type}'")
+    cp = _probe_cupy()
+    if cp is None:
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    index = d.index if d.index is not None else cp.cuda.runtime.getDevice()
+    count = cp.cuda.runtime.getDeviceCount()
+    if index >= count:
+        raise RuntimeError(f"CUDA error: invalid device ordinal")
+    return device("cuda", index)
+
+
+def xp_of(dev: device) -> types.ModuleType:
+    """The array namespace (numpy or cupy) holding tensors of ``dev``."""
+    if dev is CPU:
+        return np
+    cp = _probe_cupy()
+    assert cp is not None
+    return cp

@@ -1,0 +1,468 @@
+"""The Tensor: one backend array (a NumPy or CuPy ndarray, possibly a view) plus torch's metadata.
+
+Views hold views of their base's array, so memory is shared exactly as in torch; a base and all its
+views share one version counter (``_vc``, a one-element list) that in-place ops bump and autograd
+checks. Operators are not defined here: each ``ember.ops`` module binds its functions as methods.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ._core import dtype as D
+from ._core.device import CPU, device
+
+__all__ = ["Tensor", "Size", "from_array", "zeros_of"]
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple printing as ``torch.Size([2, 3])``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key: Any) -> Any:
+        r = tuple.__getitem__(self, key)
+        return Size(r) if isinstance(key, slice) else r
+
+    def __add__(self, other: tuple) -> Size:  # type: ignore[override]
+        return Size(tuple.__add__(self, other))
+
+    def __radd__(self, other: tuple) -> Size:
+        return Size(tuple.__add__(tuple(other), self))
+
+    def __reduce__(self) -> tuple:
+        return (Size, (tuple(self),))
+
+
+_new = object.__new__
+
+
+class Tensor:
+    """A multi-dimensional array with torch's semantics (dtype, device, views, autograd)."""
+
+    __slots__ = ("_data", "_dtype", "_device", "_base", "_vc", "_rg", "_grad_fn", "_output_nr", "_grad",
+                 "_accum", "_hooks", "_post_acc_hooks", "_retains_grad", "_inference", "__weakref__",
+                 "__dict__")
+    __hash__ = object.__hash__
+    __array_priority__ = 1000
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        from .ops.creation import legacy_new
+        return legacy_new(cls, D.get_default_dtype(), args, kwargs)
+
+    # ---- metadata ---------------------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    @property
+    def dtype(self) -> D.dtype:
+        return self._dtype
+
+    @property
+    def device(self) -> device:
+        return self._device
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return self._data.size
+
+    nelement = numel
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    @property
+    def layout(self) -> str:
+        return "torch.strided"
+
+    def get_device(self) -> int:
+        return -1 if self._device.type == "cpu" else self._device.index
+
+    def is_floating_point(self) -> bool:
+        return self._dtype.is_floating_point
+
+    def is_complex(self) -> bool:
+        return self._dtype.is_complex
+
+    def is_signed(self) -> bool:
+        return self._dtype.is_signed
+
+    def element_size(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.size * self._dtype.itemsize
+
+    def stride(self, dim: int | None = None) -> Any:
+        item = self._dtype.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        if dim is None:
+            return strides
+        return strides[self._wrap_dim(dim)]
+
+    def _root_array(self) -> Any:
+        root = self._data
+        while root.base is not None and hasattr(root.base, "strides") and hasattr(root.base, "shape"):
+            root = root.base
+        return root
+
+    def storage_offset(self) -> int:
+        return (_data_ptr(self._data) - _data_ptr(self._root_array())) // self._dtype.itemsize
+
+    def data_ptr(self) -> int:
+        return _data_ptr(self._data)
+
+    def untyped_storage(self) -> Any:
+        from .ops.storage import UntypedStorage
+        return UntypedStorage(self._root_array(), self._device)
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        a = self._data
+        if a.flags.c_contiguous:
+            return True
+        # torch ignores the strides of size-1 dims
+        expected = 1
+        for n, s in zip(reversed(a.shape), reversed(a.strides), strict=True):
+            if n == 0:
+                return True
+            if n != 1 and s != expected * self._dtype.itemsize:
+                return False
+            expected *= n
+        return True
+
+    def _wrap_dim(self, dim: int) -> int:
+        return wrap_dim(dim, self._data.ndim)
+
+    # ---- autograd fields --------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._grad_fn is not None:
+            if value:
+                return
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
+                               "a computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
+        if value and not (self._dtype.is_floating_point or self._dtype.is_complex):
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._rg = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def grad_fn(self) -> Any:
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version(self) -> int:
+        return self._vc[0]
+
+    def _grad_or_none(self) -> Tensor | None:
+        try:
+            return self._grad
+        except AttributeError:
+            return None
+
+    @property
+    def grad(self) -> Tensor | None:
+        g = self._grad_or_none()
+        if g is None and self._grad_fn is not None and not getattr(self, "_retains_grad", False):
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
+                "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
+                "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
+                "github.com/pytorch/pytorch/pull/30531 for more informations. (Triggered internally at "
+                "/pytorch/build/aten/src/ATen/core/TensorBody.h:494.)", UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._dtype is not self._dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+            if value._device is not self._device:
+                raise RuntimeError("assigned grad has data located on a different device")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def data(self) -> Tensor:
+        """The same memory as a tensor outside autograd, with its own version counter (as torch)."""
+        t = from_array(self._data, self._dtype, self._device)
+        t._base = self._base if self._base is not None else None
+        return t
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        self._data = value._data
+        self._dtype = value._dtype
+        self._device = value._device
+
+    def is_inference(self) -> bool:
+        return getattr(self, "_inference", False)
+
+    # ---- Python protocol --------------------------------------------------------------------------
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from ._tensor_str import tensor_repr
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        from ._tensor_str import tensor_format
+        return tensor_format(self, spec)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
+                               "Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._scalar())
+
+    def _scalar(self) -> Any:
+        """The single element as a Python number (bfloat16 → float)."""
+        v = self._data.reshape(-1)[0] if self._data.ndim else self._data[()]
+        if self._dtype is D.bfloat16 or self._dtype is D.float16:
+            return float(v)
+        return v.item()
+
+    def item(self) -> Any:
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return self._scalar()
+
+    def _one_element(self) -> Any:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self._scalar()
+
+    def __float__(self) -> float:
+        return float(self._one_element())
+
+    def __int__(self) -> int:
+        return int(self._one_element())
+
+    def __complex__(self) -> complex:
+        return complex(self._one_element())
+
+    def __index__(self) -> int:
+        if self._dtype.is_floating_point or self._dtype.is_complex or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._scalar())
+
+    def tolist(self) -> Any:
+        a = _host(self._data)
+        if self._dtype is D.bfloat16:
+            a = a.astype(np.float32)
+        return a.tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._rg and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                               "instead.")
+        if self._device.type != "cpu":
+            if not force:
+                raise TypeError(f"can't convert {self._device.type}:{self._device.index} device type tensor to "
+                                "numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+            return _host(self._data)
+        if self._dtype is D.bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
+        return self._data.view()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        a = self.numpy(force=True) if self._rg else self.numpy()
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
+    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
+        if self._rg:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0) if self._device.type == "cpu" else (2, self._device.index)
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return (_rebuild, (self.detach().cpu()._data.copy(), self._dtype.name, str(self._device), self._rg))
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        if self._grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
+                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
+                               "this may be because of a torch.nn.utils.weight_norm usage, see "
+                               "https://github.com/pytorch/pytorch/pull/103001")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = from_array(self._data.copy(), self._dtype, self._device)
+        if type(self) is not Tensor:
+            new = type(self).__new__(type(self), new, self._rg) if hasattr(type(self), "_from_tensor") \
+                else _as_subclass(new, type(self))
+        new._rg = self._rg
+        g = self._grad_or_none()
+        if g is not None:
+            new._grad = g.__deepcopy__(memo)
+        d = getattr(self, "__dict__", None)
+        if d:
+            import copy
+            new.__dict__.update(copy.deepcopy(d, memo))
+        memo[id(self)] = new
+        return new
+
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+        """Without argument: torch's type string ('torch.FloatTensor'); otherwise a converted tensor."""
+        if dtype is None:
+            prefix = "torch.cuda." if self._device.type == "cuda" else "torch."
+            return prefix + self._dtype._legacy
+        if isinstance(dtype, str):
+            cuda = dtype.startswith("torch.cuda.")
+            name = dtype.rsplit(".", 1)[-1]
+            if name not in D.BY_LEGACY or not dtype.startswith("torch."):
+                raise ValueError(f"invalid type: '{dtype}'")
+            target = D.BY_LEGACY[name]
+            dev = "cuda" if cuda else "cpu"
+            return self.to(device=dev, dtype=target)
+        if isinstance(dtype, type) and hasattr(dtype, "_legacy_dtype"):
+            return self.to(device=dtype._legacy_device, dtype=dtype._legacy_dtype)
+        return self.to(dtype)
+
+
+def _as_subclass(t: Tensor, cls: type) -> Tensor:
+    new = _new(cls)
+    for slot in ("_data", "_dtype", "_device", "_base", "_vc", "_rg", "_grad_fn", "_output_nr"):
+        setattr(new, slot, getattr(t, slot))
+    return new
+
+
+def _rebuild(arr: np.ndarray, dtype_name: str, dev: str, requires_grad: bool) -> Tensor:
+    from ._core.device import canonical, xp_of
+    d = canonical(dev)
+    t = from_array(xp_of(d).asarray(arr), D.BY_NAME[dtype_name], d)
+    t._rg = requires_grad
+    return t
+
+
+def _host(arr: Any) -> np.ndarray:
+    return arr if isinstance(arr, np.ndarray) else arr.get()
+
+
+def _data_ptr(arr: Any) -> int:
+    if isinstance(arr, np.ndarray):
+        return arr.__array_interface__["data"][0]
+    return arr.data.ptr
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """Normalise a possibly negative dim, raising torch's IndexError when out of range."""
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Tensor:
+    """Wrap a backend array (never copied) as a fresh leaf tensor."""
+    t = _new(Tensor)
+    t._data = arr
+    t._dtype = dtype if dtype is not None else D.from_numpy_dtype(arr.dtype)
+    t._device = dev
+    t._base = None
+    t._vc = [0]
+    t._rg = False
+    t._grad_fn = None
+    t._output_nr = 0
+    return t
+
+
+def zeros_of(shape: tuple, dtype: D.dtype, dev: device) -> Tensor:
+    """A zero tensor of the given metadata (used to materialise missing gradients)."""
+    from ._core.device import xp_of
+    return from_array(xp_of(dev).zeros(shape, dtype.np), dtype, dev)

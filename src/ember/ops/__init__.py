@@ -1,0 +1,61 @@
+"""Every operator, one family per module; importing this package binds them as Tensor methods and
+Python operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import creation, elementwise, indexing, matmul, reduction, shape, views
+from ._dispatch import Tensor, bind
+
+E = elementwise
+_scalars = (int, float, bool, complex)
+
+
+def _operand_ok(other: Any) -> bool:
+    return isinstance(other, (Tensor, *_scalars)) or hasattr(other, "dtype") and not hasattr(other, "__len__")
+
+
+def _cmp(fn: Any) -> Any:
+    def method(self: Tensor, other: Any) -> Any:
+        if not _operand_ok(other):
+            return NotImplemented
+        return fn(self, other)
+    return method
+
+
+def _binop(fn: Any, reflected: bool = False) -> Any:
+    def method(self: Tensor, other: Any) -> Any:
+        if not _operand_ok(other):
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+    return method
+
+
+bind({
+    "__add__": _binop(E.add), "__radd__": _binop(E.add), "__iadd__": E.add_,
+    "__sub__": _binop(E.sub), "__rsub__": _binop(E.rsub), "__isub__": E.sub_,
+    "__mul__": _binop(E.mul), "__rmul__": _binop(E.mul), "__imul__": E.mul._inplace,
+    "__truediv__": _binop(E.div), "__rtruediv__": _binop(lambda self, other: E.reciprocal(self) * other),
+    "__itruediv__": E.div_,
+    "__floordiv__": _binop(E._floor_div), "__rfloordiv__": _binop(E._floor_div, True),
+    "__ifloordiv__": E._floor_div._inplace,
+    "__mod__": _binop(E.remainder), "__rmod__": _binop(E.remainder, True), "__imod__": E.remainder._inplace,
+    "__pow__": _binop(E.pow), "__rpow__": _binop(E.pow, True), "__ipow__": E.pow._inplace,
+    "__and__": _binop(E.bitwise_and), "__rand__": _binop(E.bitwise_and), "__iand__": E.bitwise_and._inplace,
+    "__or__": _binop(E.bitwise_or), "__ror__": _binop(E.bitwise_or), "__ior__": E.bitwise_or._inplace,
+    "__xor__": _binop(E.bitwise_xor), "__rxor__": _binop(E.bitwise_xor), "__ixor__": E.bitwise_xor._inplace,
+    "__lshift__": _binop(E.bitwise_left_shift), "__rlshift__": _binop(E.bitwise_left_shift, True),
+    "__ilshift__": E.bitwise_left_shift._inplace,
+    "__rshift__": _binop(E.bitwise_right_shift), "__rrshift__": _binop(E.bitwise_right_shift, True),
+    "__irshift__": E.bitwise_right_shift._inplace,
+    "__neg__": E.neg, "__pos__": lambda self: self, "__abs__": E.abs, "__invert__": E.bitwise_not,
+    "__eq__": _cmp(E.eq), "__ne__": _cmp(E.ne), "__lt__": _cmp(E.lt), "__le__": _cmp(E.le),
+    "__gt__": _cmp(E.gt), "__ge__": _cmp(E.ge),
+    "add": E.add, "add_": E.add_, "sub": E.sub, "sub_": E.sub_, "subtract": E.sub, "subtract_": E.sub_,
+    "div": E.div, "div_": E.div_, "divide": E.div, "divide_": E.div_, "rsub": E.rsub,
+    "true_divide": E.div, "true_divide_": E.div_, "multiply": E.mul, "multiply_": E.mul._inplace,
+})
+Tensor.__hash__ = object.__hash__  # type: ignore[assignment]
+
+__all__ = ["creation", "elementwise", "indexing", "matmul", "reduction", "shape", "views"]

@@ -1,0 +1,280 @@
+"""The op machinery shared by every operator: operand conversion, promotion, device checks, recording
+the autograd node, ``out=``, and in-place variants.
+
+An op's forward is written once against the array namespace ``xp`` (NumPy or CuPy); its backward is a
+:class:`~ember.autograd.graph.Node` subclass next to it, written with ember ops so it is itself
+differentiable. Broadcast reduction and dtype casting of gradients are done by the engine from the
+``(shape, dtype)`` metadata that :func:`record` stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU, xp_of
+from .._tensor import Tensor, from_array, wrap_dim
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import Node, grad_edge
+
+__all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
+           "from_array", "make_node_class", "inplace", "write_out", "check_same_device", "scalar_for"]
+
+_isinstance = isinstance
+_scalar_types = (int, float, bool, complex)
+
+
+def needs_grad(*tensors: Any) -> bool:
+    """True when grad mode is on and some tensor operand requires grad."""
+    if not STATE.enabled:
+        return False
+    for t in tensors:
+        if _isinstance(t, Tensor) and t._rg:
+            return True
+    return False
+
+
+def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) -> Node:
+    """Link ``node`` as ``grad_fn`` of ``out`` with edges to the tensor ``inputs`` (others get no edge)."""
+    node._next = tuple(grad_edge(t) if _isinstance(t, Tensor) else None for t in inputs)
+    node._meta = tuple((t._data.shape, t._dtype) if _isinstance(t, Tensor) else None for t in inputs)
+    if _isinstance(out, Tensor):
+        out._grad_fn = node
+        out._rg = True
+    else:
+        node._n_outputs = len(out)
+        node._out_meta = tuple((o._data.shape, o._dtype, o._device) for o in out)
+        for i, o in enumerate(out):
+            if o is not None and (o._dtype.is_floating_point or o._dtype.is_complex):
+                o._grad_fn = node
+                o._output_nr = i
+                o._rg = True
+    return node
+
+
+def make_node_class(name: str, backward: Callable, saves: int = 0) -> type[Node]:
+    """A Node subclass named like torch's (``ExpBackward0``) whose backward is ``backward(node, grad)``."""
+    return type(name, (Node,), {"__slots__": (), "backward": backward, "__module__": "torch.autograd.graph"})
+
+
+# ---- dtypes of operands ------------------------------------------------------------------------------
+def operand(x: Any, name: str = "other") -> Any:
+    """Validate a non-self operand: a Tensor or a Python/NumPy scalar."""
+    if _isinstance(x, Tensor) or type(x) in _scalar_types:
+        return x
+    if _isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(f"unsupported operand type for {name}: '{type(x).__name__}'")
+
+
+def result_dtype(*operands: Any) -> D.dtype:
+    """torch's result_type over tensors and Python scalars (tiers: dims > 0-d > scalars)."""
+    dims: list[D.dtype] = []
+    zero: list[D.dtype] = []
+    scal: list[D.dtype] = []
+    for x in operands:
+        if _isinstance(x, Tensor):
+            (dims if x._data.ndim else zero).append(x._dtype)
+        elif x is not None:
+            scal.append(D.scalar_dtype(x))
+    return D.result_type_of(dims, zero, scal)
+
+
+def _weak(da: D.dtype, s: Any) -> D.dtype | None:
+    """The result dtype of a tensor of ``da`` with Python scalar ``s`` when the tensor's dtype wins."""
+    ts = type(s)
+    if ts is float:
+        return da if da.category >= 2 else None
+    if ts is int:
+        return da if da.category >= 1 else None
+    if ts is bool:
+        return da
+    return None
+
+
+def binary_dtype(a: Any, b: Any) -> D.dtype:
+    """Fast path of :func:`result_dtype` for two operands (the common case)."""
+    if _isinstance(a, Tensor):
+        if _isinstance(b, Tensor):
+            if a._dtype is b._dtype:
+                return a._dtype
+        else:
+            r = _weak(a._dtype, b)
+            if r is not None:
+                return r
+    elif _isinstance(b, Tensor):
+        r = _weak(b._dtype, a)
+        if r is not None:
+            return r
+    return result_dtype(a, b)
+
+
+def scalar_for(value: Any, dtype: D.dtype) -> Any:
+    """A Python scalar ready to meet an array of ``dtype``: ints out of range wrap as in torch."""
+    if type(value) is int and dtype.category == 1:
+        info = np.iinfo(dtype.np)
+        if not info.min <= value <= info.max:
+            bits = dtype.itemsize * 8
+            value &= (1 << bits) - 1
+            if dtype.is_signed and value >= 1 << (bits - 1):
+                value -= 1 << bits
+    return value
+
+
+def check_same_device(a: Tensor, b: Tensor) -> None:
+    """torch's error for mixing devices (0-d CPU tensors may join any device)."""
+    if a._device is not b._device:
+        if (b._device is CPU and b._data.ndim == 0) or (a._device is CPU and a._data.ndim == 0):
+            return
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a._device} and {b._device}!")
+
+
+def array_of(x: Any, like: Tensor, dtype: D.dtype) -> Any:
+    """The backend value of operand ``x`` to combine with ``like`` (tensors: their array; scalars: as is)."""
+    if _isinstance(x, Tensor):
+        if x._device is not like._device:
+            check_same_device(like, x)
+            return x._data.item() if x._device is CPU else x._data.get()[()]
+        return x._data
+    return scalar_for(x, dtype)
+
+
+def broadcast_error(a_shape: tuple, b_shape: tuple) -> RuntimeError:
+    """torch's message for shapes that do not broadcast."""
+    na, nb = len(a_shape), len(b_shape)
+    n = max(na, nb)
+    for i in range(1, n + 1):
+        sa = a_shape[-i] if i <= na else 1
+        sb = b_shape[-i] if i <= nb else 1
+        if sa != sb and sa != 1 and sb != 1:
+            return RuntimeError(f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                                f"non-singleton dimension {n - i}")
+    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
+
+
+def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
+    """The broadcast of several shapes, with torch's error text."""
+    out: list[int] = []
+    for shape in shapes:
+        shape = tuple(shape)
+        if len(shape) > len(out):
+            out = [1] * (len(shape) - len(out)) + out
+        for i in range(1, len(shape) + 1):
+            s, o = shape[-i], out[-i]
+            if s == o or s == 1:
+                continue
+            if o == 1:
+                out[-i] = s
+            else:
+                raise broadcast_error(tuple(out), shape)
+    return tuple(out)
+
+
+# ---- out= and in-place ---------------------------------------------------------------------------------
+def _cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
+    return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
+
+
+def write_out(out: Tensor, result: Tensor) -> Tensor:
+    """Copy ``result`` into the user's ``out=`` tensor (resizing it as torch does) and return ``out``."""
+    if not _isinstance(out, Tensor):
+        raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
+    if needs_grad(out) or (STATE.enabled and result._rg):
+        raise RuntimeError("add(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if not D.can_cast(result._dtype, out._dtype):
+        raise _cast_error(result._dtype, out._dtype)
+    if out._data.shape != result._data.shape:
+        out._data = xp_of(out._device).empty(result._data.shape, out._dtype.np)
+        out._base = None
+    out._data[...] = result._data
+    out._vc[0] += 1
+    return out
+
+
+def check_inplace(t: Tensor) -> None:
+    """torch's errors for in-place ops on leaves (or views of leaves) that require grad."""
+    if STATE.enabled:
+        if t._rg and t._grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = t._base
+        if base is not None and base._rg and base._grad_fn is None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
+                               "operation.")
+
+
+def inplace(self: Tensor, result: Tensor) -> Tensor:
+    """Write an out-of-place ``result`` into ``self`` and move ``self``'s autograd history onto it.
+
+    Used when autograd must record the in-place op: the result's node becomes ``self``'s ``grad_fn``;
+    when ``self`` is a view, its base's history is rebased through a CopySlices node, as in torch.
+    """
+    if result._data.shape != self._data.shape:
+        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
+                           f"{list(result._data.shape)}")
+    if not D.can_cast(result._dtype, self._dtype):
+        raise _cast_error(result._dtype, self._dtype)
+    _assign(self._data, result._data)
+    self._vc[0] += 1
+    node = result._grad_fn
+    if node is None:
+        return self
+    base = self._base
+    if base is not None:
+        from .views import rebase_view
+        rebase_view(self, node)
+    else:
+        self._grad_fn = node
+        self._output_nr = result._output_nr
+        self._rg = True
+    return self
+
+
+def _assign(dst: Any, src: Any) -> None:
+    try:
+        dst[...] = src
+    except ValueError as e:
+        if "read-only" in str(e):
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers "
+                               "to a single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        raise
+
+
+def history_alias(t: Tensor) -> Tensor:
+    """A snapshot of ``t`` (copied values, same autograd history) for an in-place op to differentiate."""
+    a = from_array(t._data.copy(), t._dtype, t._device)
+    a._grad_fn = t._grad_fn
+    a._output_nr = t._output_nr
+    a._rg = t._rg
+    return a
+
+
+def bind(names: dict[str, Callable]) -> None:
+    """Install functions as Tensor methods."""
+    for name, fn in names.items():
+        setattr(Tensor, name, fn)
+
+
+def new_tensor(arr: Any, dtype: D.dtype, dev: Any) -> Tensor:
+    """Wrap a freshly computed array (NumPy may return scalars from 0-d math: make them arrays)."""
+    if type(arr) is not np.ndarray and dev is CPU:
+        arr = np.asarray(arr, dtype=dtype.np)
+    return from_array(arr, dtype, dev)
+
+
+def dim_list(dim: Any, ndim: int) -> tuple[int, ...]:
+    """Normalise ``dim`` (int, tuple/list, or None for all dims) to a tuple of non-negative dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    if _isinstance(dim, int):
+        return (wrap_dim(dim, ndim),)
+    dims = tuple(wrap_dim(d, ndim) for d in dim)
+    if len(set(dims)) != len(dims):
+        d = next(d for d in dims if dims.count(d) > 1)
+        raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return dims

@@ -1,0 +1,651 @@
+"""Tensor creation and conversion: ``tensor``, ``zeros``…, legacy constructors, ``to``, ``clone``,
+``detach``, ``copy_``, the NumPy bridge."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU, canonical, device, xp_of
+from ..autograd.grad_mode import STATE
+from ._dispatch import Node, Tensor, bind, check_inplace, from_array, record
+
+_isinstance = isinstance
+_bool, _int, _float, _complex = bool, int, float, complex
+
+
+def _resolve_dtype(dtype: Any) -> D.dtype | None:
+    if dtype is None or _isinstance(dtype, D.dtype):
+        return dtype
+    if _isinstance(dtype, type) and hasattr(dtype, "_legacy_dtype"):
+        return dtype._legacy_dtype
+    if dtype is _float:
+        return D.float64
+    if dtype is _int:
+        return D.int64
+    if dtype is _bool:
+        return D.bool
+    if dtype is _complex:
+        return D.complex128
+    try:
+        return D.from_numpy_dtype(np.dtype(dtype))
+    except TypeError:
+        raise TypeError(f"dtype must be torch.dtype, not {type(dtype).__name__}") from None
+
+
+def _infer_dtype(data: Any) -> D.dtype:
+    """torch.tensor's dtype inference over nested Python data."""
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if _isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif _isinstance(x, Tensor):
+            kinds.add(x._dtype)
+        elif _isinstance(x, np.ndarray):
+            kinds.add(D.from_numpy_dtype(x.dtype))
+        elif _isinstance(x, np.generic):
+            kinds.add(D.from_numpy_dtype(x.dtype))
+        elif type(x) is _bool or _isinstance(x, np.bool_):
+            kinds.add("bool")
+        elif _isinstance(x, _int):
+            kinds.add("int")
+        elif _isinstance(x, _float):
+            kinds.add("float")
+        elif _isinstance(x, _complex):
+            kinds.add("complex")
+        else:
+            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+    default = D.get_default_dtype()
+    result: D.dtype | None = None
+    for k in kinds:
+        d = {"bool": D.bool, "int": D.int64, "float": default,
+             "complex": D.complex128 if default is D.float64 else D.complex64}.get(k, k)  # type: ignore[arg-type]
+        result = d if result is None else D.promote_types(result, d)
+    return result if result is not None else default
+
+
+def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
+    """The shape of nested sequences, raising torch's ValueError for ragged input."""
+    if not _isinstance(data, (list, tuple)):
+        if _isinstance(data, Tensor):
+            return data._data.shape
+        if _isinstance(data, np.ndarray):
+            return data.shape
+        return ()
+    n = len(data)
+    if n == 0:
+        return (0,)
+    inner = _check_ragged(data[0], depth + 1)
+    for item in data[1:]:
+        s = _check_ragged(item, depth + 1)
+        if s != inner:
+            if _isinstance(item, (list, tuple)) or inner:
+                got = len(item) if _isinstance(item, (list, tuple)) else None
+                if got is None:
+                    raise TypeError(f"expected sequence of length {inner[0]} at dim {depth + 1} (got "
+                                    f"{type(item).__name__})") if inner else ValueError("ragged")
+                raise ValueError(f"expected sequence of length {inner[0] if inner else 0} at dim {depth + 1} "
+                                 f"(got {got})")
+    return (n,) + inner
+
+
+def _to_numpy_nested(data: Any) -> Any:
+    if _isinstance(data, Tensor):
+        return _host(data._data)
+    if _isinstance(data, (list, tuple)):
+        return [_to_numpy_nested(x) for x in data]
+    return data
+
+
+def _host(arr: Any) -> np.ndarray:
+    return arr if _isinstance(arr, np.ndarray) else arr.get()
+
+
+def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
+    """astype with torch's conversions (float → int truncates; NaN → int64 min)."""
+    if arr.dtype == dt.np:
+        return arr
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return arr.astype(dt.np)
+
+
+def _place(arr: np.ndarray, dev: device) -> Any:
+    return arr if dev is CPU else xp_of(dev).asarray(arr)
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """Copy ``data`` (nested sequences, NumPy arrays, scalars, tensors) into a new leaf tensor."""
+    dt = _resolve_dtype(dtype)
+    dev = canonical(device)
+    if _isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+        src_dt = data._dtype
+        arr = _host(data._data).copy()
+    elif _isinstance(data, np.ndarray):
+        src_dt = D.from_numpy_dtype(data.dtype)
+        arr = data.copy()
+    else:
+        if hasattr(data, "to_numpy") and not _isinstance(data, (list, tuple)):   # pandas objects
+            return tensor(data.to_numpy(), dtype=dtype, device=device, requires_grad=requires_grad)
+        if hasattr(data, "__array__") and not _isinstance(data, (list, tuple, _int, _float, _complex)):
+            return tensor(np.asarray(data), dtype=dtype, device=device, requires_grad=requires_grad)
+        _check_ragged(data)
+        src_dt = _infer_dtype(data)
+        if type(data) is _int and not -(2 ** 63) <= data < 2 ** 63 and (dt is None or dt.category < 2):
+            raise ValueError("Overflow when unpacking long long")
+        nested = _to_numpy_nested(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                arr = np.array(nested, dtype=(dt or src_dt).np if (dt or src_dt) is not D.bfloat16 else np.float32)
+            except OverflowError:
+                raise ValueError("Overflow when unpacking long long") from None
+    target = dt or src_dt
+    arr = _cast_array(np.asarray(arr), target)
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    t = from_array(_place(arr, dev), target, dev)
+    if requires_grad:
+        if not (target.is_floating_point or target.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        t._rg = True
+    return t
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Share memory with ``data`` when no dtype/device change is needed; otherwise copy."""
+    dt = _resolve_dtype(dtype)
+    if _isinstance(data, Tensor):
+        return data.to(device=device, dtype=dt) if (dt or device) else data
+    if _isinstance(data, np.ndarray) and (dt is None or dt.np == data.dtype) and canonical(device) is CPU:
+        return from_numpy(data)
+    return tensor(data, dtype=dt, device=device)
+
+
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``torch.asarray``: share when possible (``copy=False`` forbids copying), copy when asked."""
+    if copy:
+        t = tensor(obj.detach() if _isinstance(obj, Tensor) else obj, dtype=dtype, device=device)
+    else:
+        t = as_tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing ``ndarray``'s memory (dtype and strides kept)."""
+    if not _isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    if any(s < 0 for s in ndarray.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a "
+                         "copy of your array  with array.copy().) ")
+    return from_array(ndarray, D.from_numpy_dtype(ndarray.dtype), CPU)
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """Import a DLPack-capable array (NumPy, CuPy, torch…) sharing memory."""
+    dev_type, dev_id = ext_tensor.__dlpack_device__() if hasattr(ext_tensor, "__dlpack_device__") else (1, 0)
+    if dev_type == 1:
+        arr = np.from_dlpack(ext_tensor)
+        return from_array(arr, None, CPU)
+    cp = xp_of(canonical(f"cuda:{dev_id}"))
+    return from_array(cp.from_dlpack(ext_tensor), None, canonical(f"cuda:{dev_id}"))
+
+
+def _size_args(size: Sequence[Any]) -> tuple[int, ...]:
+    if len(size) == 1 and _isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if _isinstance(s, Tensor):
+            s = int(s)
+        if not _isinstance(s, (_int, np.integer)) or _isinstance(s, _bool):
+            raise TypeError(f"zeros(): argument 'size' (position 1) must be tuple of ints, but found element of "
+                            f"type {type(s).__name__} at pos 0")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+        out.append(_int(s))
+    return tuple(out)
+
+
+def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    dev = canonical(device)
+    xp = np if dev is CPU else xp_of(dev)
+    if fill is None:
+        arr = xp.empty(shape, dt.np)
+    elif fill == 0 and type(fill) is not _complex:
+        arr = xp.zeros(shape, dt.np)
+    else:
+        arr = xp.full(shape, fill, dt.np)
+    t = from_array(arr, dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def zeros(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    return _maybe_out(_factory(_size_args(size), 0, dtype, device, requires_grad), out)
+
+
+def ones(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    return _maybe_out(_factory(_size_args(size), 1, dtype, device, requires_grad), out)
+
+
+def empty(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+          requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None) -> Tensor:
+    return _maybe_out(_factory(_size_args(size), None, dtype, device, requires_grad), out)
+
+
+def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
+         layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = D.scalar_dtype(fill_value.item() if _isinstance(fill_value, Tensor) else fill_value)
+    if _isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _maybe_out(_factory(_size_args((size,)), fill_value, dtype, device, requires_grad), out)
+
+
+def _maybe_out(t: Tensor, out: Tensor | None) -> Tensor:
+    if out is None:
+        return t
+    from ._dispatch import write_out
+    return write_out(out, t)
+
+
+def _like(input: Tensor, dtype: Any, device: Any) -> tuple[D.dtype, Any]:
+    return (_resolve_dtype(dtype) or input._dtype, device if device is not None else input._device)
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _factory(input._data.shape, 0, dt, dev, requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _factory(input._data.shape, 1, dt, dev, requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _factory(input._data.shape, None, dt, dev, requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    dt, dev = _like(input, dtype, device)
+    return _factory(input._data.shape, fill_value, dt, dev, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+        device: Any = None, requires_grad: bool = False) -> Tensor:
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    m = n if m is None else m
+    t = _factory((n, m), 0, dtype, device, requires_grad)
+    xp = np if t._device is CPU else xp_of(t._device)
+    t._data[...] = xp.eye(n, m, dtype=t._dtype.np)
+    return _maybe_out(t, out)
+
+
+def _num(x: Any) -> Any:
+    return x.item() if _isinstance(x, Tensor) else x
+
+
+def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
+           layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Values ``start, start+step, …`` below ``end``; integer arguments give int64."""
+    start, end, step = _num(start), _num(end), _num(step)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    dt = _resolve_dtype(dtype)
+    if dt is None:
+        dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \
+            D.get_default_dtype()
+    n = max(0, math.ceil((end - start) / step))
+    dev = canonical(device)
+    xp = np if dev is CPU else xp_of(dev)
+    if dt.category < 2:
+        arr = (xp.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dt.np) \
+            if all(_isinstance(v, (_int, np.integer)) for v in (start, step)) else \
+            (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    else:
+        # torch computes start + i*step in double precision, then casts
+        arr = (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    t = from_array(arr, dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _maybe_out(t, out)
+
+
+def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Deprecated ``torch.range``: like arange but includes ``end``; default float dtype."""
+    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
+                  "in [start, end).", UserWarning, stacklevel=2)
+    n = _int(math.floor((end - start) / step)) + 1
+    dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
+    t = from_array(_place(arr, canonical(device)), dt, canonical(device))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dtype: Any = None,
+             layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (torch's symmetric formula)."""
+    start, end = _num(start), _num(end)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    work = np.float64 if dt.category < 3 else np.complex128
+    if steps == 1:
+        arr = np.array([start], dtype=work)
+    else:
+        step = (end - start) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        # torch fills the first half from start and the second half from end, for symmetry
+        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i)).astype(work)
+    if dt.category < 2:
+        arr = np.trunc(arr.real) if np.iscomplexobj(arr) else np.trunc(arr)
+    arr = _cast_array(arr, dt)
+    dev = canonical(device)
+    t = from_array(_place(arr, dev), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _maybe_out(t, out)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Tensor | None = None,
+             dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    lin = linspace(start, end, steps, dtype=D.float64)
+    arr = _cast_array(np.power(base, lin._data), dt)
+    dev = canonical(device)
+    t = from_array(_place(arr, dev), dt, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return _maybe_out(t, out)
+
+
+def _tri_indices(row: int, col: int, offset: int, upper: bool, dtype: Any, device: Any) -> Tensor:
+    r, c = np.indices((row, col))
+    mask = (c - r >= offset) if upper else (c - r <= offset)
+    arr = np.stack([r[mask], c[mask]]).astype((_resolve_dtype(dtype) or D.int64).np)
+    dev = canonical(device)
+    return from_array(_place(arr, dev), _resolve_dtype(dtype) or D.int64, dev)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    return _tri_indices(row, col, offset, False, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
+                 layout: Any = None) -> Tensor:
+    return _tri_indices(row, col, offset, True, dtype, device)
+
+
+# ---- legacy constructors (torch.Tensor(...), torch.FloatTensor(...)) ---------------------------------
+def legacy_new(cls: type, dt: D.dtype, args: tuple, kwargs: dict, dev: Any = None) -> Tensor:
+    """torch's legacy constructor rules: sizes → uninitialised; data → copy; a same-dtype ndarray or
+    tensor → shared."""
+    dev = canonical(kwargs.pop("device", dev))
+    if kwargs:
+        raise TypeError(f"new() received an invalid combination of arguments - got unexpected keyword "
+                        f"arguments {list(kwargs)}")
+    if not args:
+        t = from_array(_place(np.empty((0,), dt.np), dev), dt, dev)
+    elif all(_isinstance(a, (_int, np.integer)) and not _isinstance(a, _bool) for a in args) or (
+            len(args) == 1 and type(args[0]).__name__ == "Size"):
+        shape = tuple(args[0]) if len(args) == 1 and type(args[0]).__name__ == "Size" else args
+        t = _factory(_size_args(shape), None, dt, dev, False)
+    elif len(args) == 1 and _isinstance(args[0], Tensor):
+        src = args[0]
+        if src._dtype is not dt:
+            raise TypeError(f"expected {dt!r} (got {src._dtype!r})")
+        t = src
+    elif len(args) == 1 and _isinstance(args[0], np.ndarray) and args[0].dtype == dt.np and dev is CPU:
+        t = from_numpy(args[0])
+    elif len(args) == 1:
+        t = tensor(args[0], dtype=dt, device=dev)
+    else:
+        raise TypeError(f"new() received an invalid combination of arguments - got {args}")
+    if cls is not Tensor and type(t) is not cls:
+        from .._tensor import _as_subclass
+        t = _as_subclass(t, cls)
+    return t
+
+
+# ---- conversion ---------------------------------------------------------------------------------------
+class ToCopyBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        shape, dt = self._meta[0]
+        return (to_dtype(g, dt) if not (g._dtype.is_complex and not dt.is_complex) else to_dtype(g.real, dt),)
+
+
+def to_dtype(self: Tensor, dtype: Any, view: bool = False, dev: Any = None, copy: bool = False) -> Tensor:
+    """Convert to ``dtype`` (and device); returns ``self`` when nothing changes unless ``copy``."""
+    dt = _resolve_dtype(dtype) or self._dtype
+    dev = canonical(dev) if dev is not None else self._device
+    if dt is self._dtype and dev is self._device and not copy:
+        return self
+    if view:
+        if dt.itemsize != self._dtype.itemsize:
+            raise RuntimeError("self.dim() cannot be 0 to view Float as Double (different element sizes)")
+        from .views import make_view
+        return make_view(self, self._data.view(dt.np))
+    arr = self._data
+    if dev is not self._device:
+        arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
+    arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
+    if arr is self._data:
+        arr = arr.copy()
+    t = from_array(arr, dt, dev)
+    if self._rg and STATE.enabled and (dt.is_floating_point or dt.is_complex):
+        record(t, ToCopyBackward0(), (self,))
+    return t
+
+
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``to(dtype)``, ``to(device, dtype=None)``, ``to(other_tensor)``; ``non_blocking``/``copy`` accepted."""
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() received an invalid combination of arguments - got {list(kwargs)}")
+    for a in args:
+        if _isinstance(a, Tensor):
+            dtype, dev = a._dtype, a._device
+        elif _isinstance(a, (D.dtype, type)) and not _isinstance(a, str):
+            dtype = a
+        elif _isinstance(a, (str, device, _int)) and not _isinstance(a, _bool):
+            dev = a
+        elif a is None:
+            continue
+        elif _isinstance(a, _bool):
+            continue
+        else:
+            raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+    return to_dtype(self, dtype, dev=dev, copy=copy)
+
+
+class CloneBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (g,)
+
+
+def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy (keeping the strides of a dense input, as torch)."""
+    a = self._data
+    xp = np if self._device is CPU else xp_of(self._device)
+    arr = xp.array(a, order="K", copy=True) if self._device is CPU else a.copy(order="K")
+    t = from_array(arr, self._dtype, self._device)
+    if self._rg and STATE.enabled:
+        record(t, CloneBackward0(), (self,))
+    return t
+
+
+def detach(self: Tensor) -> Tensor:
+    """The same memory and version counter, cut from the graph."""
+    t = from_array(self._data, self._dtype, self._device)
+    t._vc = self._vc
+    t._base = self._base
+    return t
+
+
+def detach_(self: Tensor) -> Tensor:
+    if self._base is not None and self._base._rg:
+        raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel "
+                           "(DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of "
+                           "DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, "
+                           "please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the "
+                           "solution.")
+    self._grad_fn = None
+    self._rg = False
+    return self
+
+
+class CopyBackwards(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        src_shape, src_dt = self._meta[1]
+        return (g * 0, g)
+
+
+def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast, converted) into ``self`` in place."""
+    if not _isinstance(src, Tensor):
+        src = tensor(src, dtype=self._dtype, device=self._device)
+    check_inplace(self)
+    if STATE.enabled and (self._rg or src._rg):
+        from ._dispatch import history_alias, inplace
+        res = _copy_result(history_alias(self), src)
+        return inplace(self, res)
+    arr = src._data
+    if src._device is not self._device:
+        arr = _host(arr) if self._device is CPU else xp_of(self._device).asarray(_host(arr))
+    try:
+        if arr.dtype != self._data.dtype:
+            arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
+        self._data[...] = arr
+    except ValueError:
+        from ._dispatch import broadcast_error
+        if "read-only" in str(_sys_exc()):
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                               "a single memory location. Please clone() the tensor before performing the "
+                               "operation.") from None
+        raise broadcast_error(self._data.shape, src._data.shape) from None
+    self._vc[0] += 1
+    return self
+
+
+def _sys_exc() -> BaseException | None:
+    import sys
+    return sys.exc_info()[1]
+
+
+def _copy_result(dst: Tensor, src: Tensor) -> Tensor:
+    """Out-of-place form of ``dst.copy_(src)`` for autograd: ``src`` broadcast and cast to ``dst``."""
+    s = src.to(dtype=dst._dtype, device=dst._device).expand(dst._data.shape)
+    arr = s._data.copy()
+    t = from_array(arr, dst._dtype, dst._device)
+    if STATE.enabled and (dst._rg or src._rg):
+        record(t, CopyBackwards(), (dst, src))
+    return t
+
+
+def fill_(self: Tensor, value: Any) -> Tensor:
+    if _isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        if STATE.enabled and (self._rg or value._rg):
+            return copy_(self, value)
+        value = value.item()
+    check_inplace(self)
+    if STATE.enabled and self._rg:
+        return copy_(self, full((), value, dtype=self._dtype, device=self._device))
+    self._data[...] = value
+    self._vc[0] += 1
+    return self
+
+
+def zero_(self: Tensor) -> Tensor:
+    return fill_(self, 0)
+
+
+def _convert(dt: D.dtype) -> Any:
+    def method(self: Tensor, memory_format: Any = None) -> Tensor:
+        return to_dtype(self, dt)
+    method.__name__ = dt.name
+    return method
+
+
+def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
+    return to_dtype(self, None, dev=CPU)
+
+
+def cuda(self: Tensor, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Tensor:
+    d = canonical("cuda" if device is None else device if not _isinstance(device, _int) else f"cuda:{device}")
+    return to_dtype(self, None, dev=d)
+
+
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
+
+
+def _new_factory(fill: Any) -> Any:
+    def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+               **_: Any) -> Tensor:
+        return _factory(_size_args(size), fill, dtype or self._dtype, device or self._device, requires_grad)
+    return method
+
+
+def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _factory(_size_args((size,)), fill_value, dtype or self._dtype, device or self._device, requires_grad)
+
+
+bind({
+    "to": to, "clone": clone, "detach": detach, "detach_": detach_, "copy_": copy_, "fill_": fill_,
+    "zero_": zero_, "cpu": cpu, "cuda": cuda, "new_tensor": new_tensor, "new_zeros": _new_factory(0),
+    "new_ones": _new_factory(1), "new_empty": _new_factory(None), "new_full": new_full,
+    "float": _convert(D.float32), "double": _convert(D.float64), "half": _convert(D.float16),
+    "bfloat16": _convert(D.bfloat16), "long": _convert(D.int64), "int": _convert(D.int32),
+    "short": _convert(D.int16), "char": _convert(D.int8), "byte": _convert(D.uint8), "bool": _convert(D.bool),
+    "cfloat": _convert(D.complex64), "cdouble": _convert(D.complex128),
+})
