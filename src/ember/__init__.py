@@ -85,6 +85,11 @@ from .ops.reduction import *  # noqa: E402,F403
 from .ops.reduction import all, any, max, min, sum  # noqa: E402
 from .ops.shape import *  # noqa: E402,F403
 from .ops.views import *  # noqa: E402,F403
+from .ops.special import *  # noqa: E402,F403
+from .ops.sorting import *  # noqa: E402,F403
+from .ops.random import *  # noqa: E402,F403
+from .ops.linalg import *  # noqa: E402,F403
+from . import linalg  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 
 __version__ = "0.1.0"

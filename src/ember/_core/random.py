@@ -237,6 +237,7 @@ def _fma64_chunk(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
         step = np.where((err > 0) == (v > 0), 1, -1)
         np.add(bits, step, out=bits, where=odd)
     r = th + v
+    np.copyto(r, th, where=(th == 0) & (r == 0))  # an exact zero takes the sign of c + a*b
     bad = ~np.isfinite(r) | ((np.abs(p) < 2.0**-900) & (a != 0) & (b != 0))
     for i in np.flatnonzero(bad):
         r[i] = _fma_exact(float(a[i]), float(b[i]), float(c[i]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import creation, elementwise, indexing, matmul, reduction, shape, views
+from . import creation, elementwise, indexing, linalg, matmul, random, reduction, shape, sorting, special, views
 from ._dispatch import Tensor, bind
 
 E = elementwise
@@ -58,4 +58,5 @@ bind({
 })
 Tensor.__hash__ = object.__hash__  # type: ignore[assignment]
 
-__all__ = ["creation", "elementwise", "indexing", "matmul", "reduction", "shape", "views"]
+__all__ = ["creation", "elementwise", "indexing", "linalg", "matmul", "random", "reduction", "shape", "sorting",
+           "special", "views"]

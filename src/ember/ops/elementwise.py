@@ -620,3 +620,129 @@ def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
 bind({"round": round, "round_": round_})
 
 __all__ = ["mul", "div", "div_", "divide", "divide_", "add", "sub", "add_", "sub_", "subtract", "subtract_", "multiply", "rsub", "pow", "float_power", "remainder", "fmod", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "nextafter", "xlogy", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sigmoid", "reciprocal", "square", "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "relu", "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "deg2rad", "rad2deg", "sinc", "conj_physical", "round", "round_"]
+
+
+# ---- clamp ---------------------------------------------------------------------------------------------
+class ClampBackward1(Node):
+    """clamp with scalar bounds: the gradient passes where the input is inside [min, max]."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (x,) = self.saved
+        lo, hi = self.bounds
+        mask = None
+        if lo is not None:
+            mask = x >= lo
+        if hi is not None:
+            mask = (x <= hi) if mask is None else mask & (x <= hi)
+        return (g * mask if mask is not None else g,)
+
+
+class ClampMinBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+class ClampMaxBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+class ClampBackward0(Node):
+    """clamp with tensor bounds: gradients flow to the input or to the bound that was selected."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, lo, hi = self.saved
+        keep = None
+        g_lo = g_hi = None
+        if lo is not None:
+            below = x < lo
+            keep = ~below
+            g_lo = g * below if self._next[1] is not None else None
+        if hi is not None:
+            above = x > hi
+            if lo is not None:
+                above = above & ~(x < lo)
+            keep = ~above if keep is None else keep & ~above
+            g_hi = g * above if self._next[2] is not None else None
+        return (g * keep if keep is not None else g, g_lo, g_hi)
+
+
+def _clamp_arrays(xp: Any, a: Any, lo: Any, hi: Any) -> Any:
+    r = a
+    if lo is not None:
+        r = xp.maximum(r, lo) if a.dtype.kind != "f" else xp.where(xp.isnan(a), a, xp.maximum(r, lo))
+    if hi is not None:
+        r = xp.minimum(r, hi) if a.dtype.kind != "f" else xp.where(xp.isnan(a), a, xp.minimum(r, hi))
+    return r
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:
+    """Limit values to ``[min, max]`` (either bound may be None, a number or a tensor)."""
+    _check_tensor(input, "clamp")
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    tensor_bounds = _isinstance(min, Tensor) or _isinstance(max, Tensor)
+    from ._dispatch import result_dtype
+    dt = result_dtype(input, min, max)
+    dev = input._device
+    xp = np if dev is CPU else xp_of(dev)
+    a = input._data if input._dtype is dt else input._data.astype(dt.np)
+    lo = min._data if _isinstance(min, Tensor) else min
+    hi = max._data if _isinstance(max, Tensor) else max
+    if lo is not None and hi is not None and not tensor_bounds and lo > hi:
+        arr = xp.full(a.shape, hi, dt.np)
+    else:
+        try:
+            arr = _clamp_arrays(xp, a, lo, hi)
+        except ValueError:
+            shape_b = (min if _isinstance(min, Tensor) else max)._data.shape
+            raise broadcast_error(a.shape, shape_b) from None
+    res = new_tensor(arr, dt, dev)
+    if res._data.dtype != dt.np:
+        res._data = res._data.astype(dt.np)
+    if STATE.enabled and (input._rg or (tensor_bounds and any(_isinstance(b, Tensor) and b._rg
+                                                               for b in (min, max)))):
+        if tensor_bounds:
+            node = record(res, ClampBackward0(), (input, min, max))
+            node.save(input, min if _isinstance(min, Tensor) else None, max if _isinstance(max, Tensor) else None)
+        else:
+            node = record(res, ClampBackward1(), (input,))
+            node.save(input)
+            node.bounds = (min, max)
+    return write_out(out, res) if out is not None else res
+
+
+def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    check_inplace(self)
+    if STATE.enabled and (self._rg or _isinstance(min, Tensor) and min._rg or _isinstance(max, Tensor) and max._rg):
+        return inplace(self, clamp(history_alias(self), min, max))
+    res = clamp(self, min, max)
+    if not D.can_cast(res._dtype, self._dtype):
+        raise RuntimeError(f"result type {res._dtype._short} can't be cast to the desired output type "
+                           f"{self._dtype._short}")
+    self._data[...] = res._data
+    self._vc[0] += 1
+    return self
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:
+    res = clamp(input, min=min)
+    if res._grad_fn is not None and type(res._grad_fn) is ClampBackward1:
+        res._grad_fn.__class__ = ClampMinBackward0
+    return res
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:
+    res = clamp(input, max=max)
+    if res._grad_fn is not None and type(res._grad_fn) is ClampBackward1:
+        res._grad_fn.__class__ = ClampMaxBackward0
+    return res
+
+
+clip, clip_ = clamp, clamp_
+bind({"clamp": clamp, "clamp_": clamp_, "clip": clamp, "clip_": clamp_, "clamp_min": clamp_min,
+      "clamp_max": clamp_max, "clamp_min_": lambda self, min: clamp_(self, min=min),
+      "clamp_max_": lambda self, max: clamp_(self, max=max)})
+__all__ += ["clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_max"]

@@ -1,0 +1,3 @@
+"""``ember.linalg``: torch.linalg's functions (re-exported from ``ember.ops.linalg``)."""
+
+from __future__ import annotations
