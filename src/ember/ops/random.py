@@ -1,3 +1,320 @@
-"""Placeholder: being written."""
+"""Random sampling with torch's CPU streams: ``manual_seed``, ``Generator``, ``rand``/``randn``/``randint``/
+``randperm``/``normal``/``bernoulli``/``multinomial``/``poisson`` and the in-place ``uniform_``…
 
-__all__: list[str] = []
+The bit-exact algorithms live in :mod:`ember._core.random`; this module turns tensors and arguments
+into their calls. Values are drawn in the memory order of the output (as torch); CUDA tensors draw the
+same CPU stream and are moved to the GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core import random as R
+from .._core.device import CPU, canonical, xp_of
+from ._dispatch import Tensor, bind, check_inplace, from_array
+
+__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
+           "normal", "bernoulli", "multinomial", "poisson"]
+
+_isinstance = isinstance
+
+
+class Generator:
+    """``torch.Generator``: an independent random stream (CPU algorithm)."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = canonical(device) if str(device) != "cpu" else CPU
+        self._gen = R.Generator()
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._gen.manual_seed(_seed_value(seed))
+        return self
+
+    def seed(self) -> int:
+        return self._gen.seed()
+
+    def initial_seed(self) -> int:
+        return self._gen.initial_seed()
+
+    def get_state(self) -> Tensor:
+        return from_array(self._gen.get_state(), D.uint8, CPU)
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        if not _isinstance(new_state, Tensor) or new_state._dtype is not D.uint8:
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        self._gen.set_state(np.asarray(new_state._data))
+        return self
+
+    def __repr__(self) -> str:
+        return f"<torch._C.Generator object at {hex(id(self))}>"
+
+
+def _seed_value(seed: Any) -> int:
+    if _isinstance(seed, Tensor):
+        seed = seed.item()
+    return seed
+
+
+default_generator = Generator()
+default_generator._gen = R.default_generator()
+
+
+def _gen(generator: Generator | None) -> R.Generator:
+    return generator._gen if generator is not None else default_generator._gen
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator (and CUDA's, which shares the CPU stream here)."""
+    default_generator.manual_seed(seed)
+    return default_generator
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    """The default generator's state as torch's 5056-byte uint8 tensor."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    default_generator.set_state(new_state)
+
+
+# ---- filling tensors in memory order ------------------------------------------------------------------
+def _memory_order(arr: np.ndarray) -> np.ndarray:
+    """Flat C-order positions of ``arr``'s elements sorted by their address."""
+    offsets = np.zeros(arr.shape, dtype=np.int64)
+    for d, (n, s) in enumerate(zip(arr.shape, arr.strides, strict=True)):
+        shape = [1] * arr.ndim
+        shape[d] = n
+        offsets = offsets + (np.arange(n, dtype=np.int64) * s).reshape(shape)
+    return np.argsort(offsets.reshape(-1), kind="stable")
+
+
+def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
+    """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order."""
+    check_inplace(t)
+    host = t._data if t._device is CPU else np.empty(t._data.shape, t._dtype.np)
+    contiguous = host.flags.c_contiguous
+    values = draw(host.size, contiguous)
+    if contiguous:
+        host.reshape(-1)[...] = values
+    else:
+        flat = np.empty(host.size, values.dtype)
+        flat[_memory_order(host)] = values
+        host[...] = flat.reshape(host.shape)
+    if t._device is not CPU:
+        t._data[...] = xp_of(t._device).asarray(host)
+    t._vc[0] += 1
+    return t
+
+
+def _float_np(t: Tensor, what: str) -> np.dtype:
+    if not t._dtype.is_floating_point:
+        raise RuntimeError(f"{what} expects floating point dtypes, got: {t._dtype._short}")
+    return t._dtype.np
+
+
+def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Generator | None = None) -> Tensor:
+    """Fill with U[from, to) (torch's exact stream)."""
+    dt = _float_np(self, "uniform_")
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
+    return _fill(self, lambda n, c: R.uniform(_gen(generator), n, dt, from_, to))
+
+
+def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
+    dt = _float_np(self, "normal_")
+    return _fill(self, lambda n, c: R.normal(_gen(generator), n, dt, mean, std, contiguous=c))
+
+
+def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
+            generator: Generator | None = None) -> Tensor:
+    """Integers in [from, to) — or the dtype's full non-negative range when no bound is given."""
+    dt = self._dtype.np
+    if from_ is None and to is None:
+        return _fill(self, lambda n, c: R.random_full(_gen(generator), n, dt))
+    if to is None:
+        from_, to = 0, from_
+    return _fill(self, lambda n, c: R.randint(_gen(generator), n, from_, to, dt))
+
+
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
+    dt = self._dtype.np
+    if _isinstance(p, Tensor):
+        probs = np.broadcast_to(np.asarray(p._data if p._device is CPU else p._data.get()), self._data.shape)
+        return _fill(self, lambda n, c: R.bernoulli_tensor(_gen(generator), np.ascontiguousarray(probs))
+                     .reshape(-1).astype(dt))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt))
+
+
+def exponential_(self: Tensor, lambd: float = 1, *, generator: Generator | None = None) -> Tensor:
+    dt = _float_np(self, "exponential_")
+    return _fill(self, lambda n, c: R.exponential(_gen(generator), n, dt, lambd))
+
+
+def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    dt = self._dtype.np
+    return _fill(self, lambda n, c: R.geometric(_gen(generator), n, dt, p))
+
+
+def cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: Generator | None = None) -> Tensor:
+    dt = _float_np(self, "cauchy_")
+    return _fill(self, lambda n, c: R.cauchy(_gen(generator), n, dt, median, sigma))
+
+
+def log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Generator | None = None) -> Tensor:
+    dt = _float_np(self, "log_normal_")
+    return _fill(self, lambda n, c: R.log_normal(_gen(generator), n, dt, mean, std))
+
+
+# ---- factories -----------------------------------------------------------------------------------------
+def _empty(size: Sequence[Any], dtype: Any, device: Any, requires_grad: bool = False) -> Tensor:
+    from .creation import empty
+    return empty(*size, dtype=dtype, device=device)
+
+
+def _finish(t: Tensor, requires_grad: bool, out: Tensor | None) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    if out is not None:
+        from ._dispatch import write_out
+        return write_out(out, t)
+    return t
+
+
+def rand(*size: Any, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
+         layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Uniform samples in [0, 1), bit-identical to torch's CPU stream."""
+    return _finish(uniform_(_empty(size, dtype, device), generator=generator), requires_grad, out)
+
+
+def randn(*size: Any, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
+          layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """Standard normal samples, bit-identical to torch's CPU stream."""
+    return _finish(normal_(_empty(size, dtype, device), generator=generator), requires_grad, out)
+
+
+def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
+            generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+            device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high) (int64 by default)."""
+    if size is None:
+        if high is None or not _isinstance(high, (tuple, list)):
+            raise TypeError("randint() received an invalid combination of arguments - got (int, int), missing "
+                            "'size'")
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    t = _empty(tuple(size), dtype or D.int64, device)
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    _fill(t, lambda n, c: R.randint(_gen(generator), n, low, high, t._dtype.np))
+    return _finish(t, requires_grad, out)
+
+
+def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
+             layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of 0..n-1 (torch's swap algorithm)."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    from .creation import _resolve_dtype
+    dt = _resolve_dtype(dtype) or D.int64
+    arr = R.randperm(_gen(generator), n, dt.np)
+    dev = canonical(device)
+    t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
+    return _finish(t, requires_grad, out)
+
+
+def _like(input: Tensor, dtype: Any, device: Any) -> Tensor:
+    from .creation import empty_like
+    return empty_like(input, dtype=dtype, device=device)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return _finish(uniform_(_like(input, dtype, device)), requires_grad, None)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return _finish(normal_(_like(input, dtype, device)), requires_grad, None)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None, layout: Any = None,
+                 device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    t = _like(input, dtype, device)
+    return _finish(random_(t, low, high), requires_grad, None)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
+           generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``normal(mean, std, size)`` with numbers, or elementwise with tensor mean/std (broadcast)."""
+    if not _isinstance(mean, Tensor) and not _isinstance(std, Tensor):
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got (float, float), "
+                            "missing 'size'")
+        t = normal_(_empty(tuple(size), dtype, device), mean, std, generator=generator)
+        return _finish(t, requires_grad, out)
+    ref = mean if _isinstance(mean, Tensor) else std
+    shape = np.broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
+                                np.shape(std._data if _isinstance(std, Tensor) else std))
+    z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, 1.0, generator=generator)
+    return _finish(z * std + mean, False, out)
+
+
+def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
+              out: Tensor | None = None) -> Tensor:
+    """0/1 samples with probabilities ``input`` (or the scalar ``p``), in input's dtype."""
+    from .creation import empty_like
+    t = empty_like(input)
+    bernoulli_(t, input if p is None else p, generator=generator)
+    return _finish(t, False, out)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
+    """Indices sampled from the (unnormalised) rows of ``input``."""
+    if input._data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    probs = np.asarray(input._data if input._device is CPU else input._data.get())
+    two_d = probs.reshape(1, -1) if probs.ndim == 1 else probs
+    if (two_d < 0).any() or not np.isfinite(two_d).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (two_d.sum(-1) == 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    idx = R.multinomial(_gen(generator), two_d, num_samples, replacement)
+    if probs.ndim == 1:
+        idx = idx.reshape(-1)
+    t = from_array(idx if input._device is CPU else xp_of(input._device).asarray(idx), D.int64, input._device)
+    return _finish(t, False, out)
+
+
+def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
+    """Poisson samples with rates ``input``."""
+    rates = np.asarray(input._data if input._device is CPU else input._data.get())
+    arr = R.poisson(_gen(generator), rates).astype(input._dtype.np)
+    return from_array(arr if input._device is CPU else xp_of(input._device).asarray(arr), input._dtype,
+                      input._device)
+
+
+bind({"uniform_": uniform_, "normal_": normal_, "random_": random_, "bernoulli_": bernoulli_,
+      "exponential_": exponential_, "geometric_": geometric_, "cauchy_": cauchy_, "log_normal_": log_normal_,
+      "bernoulli": bernoulli, "multinomial": multinomial})
