@@ -89,7 +89,7 @@ from .ops.special import *  # noqa: E402,F403
 from .ops.sorting import *  # noqa: E402,F403
 from .ops.random import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
-from . import linalg  # noqa: E402
+from . import cuda, linalg  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 
 __version__ = "0.1.0"
