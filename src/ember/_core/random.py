@@ -1,16 +1,16 @@
 """NumPy random engine reproducing torch 2.13's CPU generator bit for bit.
 
-The generator is torch's 32-bit MT19937 (numpy's ``MT19937`` bit generator produces the same words) plus
-torch's cached double normal sample.  The samplers turn raw words into values exactly as torch's CPU
-kernels do on x86-64 with AVX2/AVX512 (fused multiply-adds where torch's compiled kernels fuse them,
-the AVX2 polynomial ``log``/``sincos`` for the float32 normal vector path, glibc ``libm`` through the
-:mod:`math` module for double precision).  Every sampler returns a new flat array of ``n`` elements in the
-order torch fills a tensor's storage (memory order), so callers reshape or scatter the result themselves.
+:class:`Generator` is torch's 32-bit MT19937 (numpy's ``MT19937`` bit generator yields the same words) plus
+torch's cached normal sample, with torch's 5056-byte state layout.  The samplers turn raw words into values
+as torch's CPU kernels do on x86-64 with AVX2/AVX512: fused multiply-adds where the compiled kernels fuse
+them (emulated exactly), the AVX2 polynomial ``log``/``sincos`` for the float32 normal vector path, glibc
+``libm`` (through :mod:`math`) for double precision.  Each sampler returns a new flat array of ``n`` values
+in the order torch fills a tensor's storage (memory order); dtypes are numpy dtypes, bfloat16 being
+``ml_dtypes.bfloat16``.
 
-Known deviations from torch: Intel MKL builds take an MKL path for ``bernoulli_(float)`` and
-``exponential_`` on Intel CPUs (not reproduced here); builds without AVX2 (``ATEN_CPU_CAPABILITY=default``,
-ARM) round some float32 normals and affine steps differently; see :func:`poisson` and :func:`multinomial`
-for their residual differences.
+Not reproduced: the MKL paths that MKL builds take for ``bernoulli_(float)`` and ``exponential_`` on Intel
+CPUs, and the non-AVX2 kernels (``ATEN_CPU_CAPABILITY=default``, ARM), which round some float32 normals and
+affine steps differently.  :func:`multinomial` and :func:`poisson` document their residual differences.
 """
 
 from __future__ import annotations
@@ -47,12 +47,24 @@ DEFAULT_SEED = 67280421310721
 STATE_SIZE = 5056
 _MT_N = 624
 
-# torch's CPUGeneratorImplState, little-endian (legacy part, then the float normal cache).
+# torch's CPUGeneratorImplState, little-endian: (field, format, offset); the legacy normal_x (5016) and
+# normal_rho (5032) doubles and all padding stay zero.
+_STATE_FIELDS = (
+    ("seed", "<u8", 0),
+    ("left", "<i4", 8),
+    ("seeded", "<i4", 12),
+    ("next", "<u8", 16),
+    ("key", ("<u8", _MT_N), 24),
+    ("normal_y", "<f8", 5024),
+    ("normal_valid", "<i4", 5040),
+    ("float_y", "<f4", 5048),
+    ("float_valid", "u1", 5052),
+)
 _STATE_DTYPE = np.dtype(
     {
-        "names": ["seed", "left", "seeded", "next", "key", "normal_y", "normal_valid", "float_y", "float_valid"],
-        "formats": ["<u8", "<i4", "<i4", "<u8", ("<u8", _MT_N), "<f8", "<i4", "<f4", "u1"],
-        "offsets": [0, 8, 12, 16, 24, 5024, 5040, 5048, 5052],
+        "names": [f[0] for f in _STATE_FIELDS],
+        "formats": [f[1] for f in _STATE_FIELDS],
+        "offsets": [f[2] for f in _STATE_FIELDS],
         "itemsize": STATE_SIZE,
     }
 )
@@ -67,17 +79,44 @@ _UINTS = tuple(np.dtype(t) for t in (np.uint16, np.uint32, np.uint64))
 _BOOL = np.dtype(np.bool_)
 _CHUNK64 = 1 << 14  # elements per chunk of the float64 fma emulation
 _MANT_DIGITS = {_F16: 11, _BF16: 8, _F32: 24, _F64: 53}
-_TORCH_NAMES = {_F16: "Half", _BF16: "BFloat16", _F32: "Float", _F64: "Double"}
-_CPP_NAMES = {_F16: "c10::Half", _BF16: "c10::BFloat16", _F32: "float", _F64: "double"}
+_TORCH_NAMES = {_F16: "Half", _BF16: "BFloat16", _F32: "Float", _F64: "Double", _BOOL: "Bool"}
+_TORCH_NAMES.update({np.dtype(f"uint{b}"): f"UInt{b}" for b in (16, 32, 64)})
+_CPP_NAMES = {_F16: "c10::Half", _BF16: "c10::BFloat16", _F32: "float", _F64: "double", _BOOL: "bool"}
+_CPP_NAMES.update(
+    {
+        np.dtype(t): name
+        for t, name in (
+            (np.int8, "signed char"),
+            (np.uint8, "unsigned char"),
+            (np.int16, "short int"),
+            (np.int32, "int"),
+            (np.int64, "long int"),
+            (np.uint16, "short unsigned int"),
+            (np.uint32, "unsigned int"),
+            (np.uint64, "long unsigned int"),
+        )
+    }
+)
 
 
 class Generator:
-    """State of one torch CPU generator: an MT19937 engine plus the cached double normal sample."""
+    """State of one torch CPU generator: an MT19937 engine plus the cached normal samples.
 
-    __slots__ = ("_bg", "_seed", "_next", "_normal", "_float_normal")
+    numpy's ``MT19937`` produces torch's words; its ``pos`` is torch's ``625 - left``.  torch's ``next``
+    field only differs from ``pos`` when ``left == 1`` (freshly seeded or restored), so it is kept then.
+    """
+
+    __slots__ = ("_bg", "_seeder", "_seed", "_next", "_normal", "_float_normal")
+    _bg: np.random.MT19937
+    _seeder: np.random.RandomState  # its legacy seed() is MT19937 init_genrand on the shared engine
+    _seed: int
+    _next: int | None  # torch's `next` while it cannot be derived from `pos`
+    _normal: float | None  # cached double normal sample (the sin half of the last scalar Box-Muller pair)
+    _float_normal: float | None  # torch's float cache: never used on CPU, only carried through the state
 
     def __init__(self, seed: int = DEFAULT_SEED) -> None:
         self._bg = np.random.MT19937()
+        self._seeder = np.random.RandomState(self._bg)
         self.manual_seed(seed)
 
     def manual_seed(self, seed: int) -> Generator:
@@ -88,10 +127,10 @@ class Generator:
         if not -(2**63) <= seed < 2**64:
             raise ValueError("Overflow when unpacking long long")
         self._seed = seed % 2**64
-        self._bg._legacy_seeding(self._seed & 0xFFFFFFFF)
-        self._next: int | None = 0  # torch's `next` field while it cannot be derived from numpy's `pos`
-        self._normal: float | None = None
-        self._float_normal: float | None = None
+        self._seeder.seed(self._seed & 0xFFFFFFFF)
+        self._next = 0
+        self._normal = None
+        self._float_normal = None
         return self
 
     def seed(self) -> int:
@@ -169,15 +208,12 @@ class Generator:
         return self._bg.random_raw(n)
 
 
-_default: Generator | None = None
+_DEFAULT = Generator(secrets.randbits(64))
 
 
 def default_generator() -> Generator:
-    """The process-wide default generator, seeded non-deterministically on first use (as torch at import)."""
-    global _default
-    if _default is None:
-        _default = Generator(secrets.randbits(64))
-    return _default
+    """The process-wide default generator, seeded non-deterministically at import (as torch's)."""
+    return _DEFAULT
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -208,6 +244,7 @@ def _fma64(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float) -> np.nd
 
 
 def _fma64_chunk(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """:func:`_fma64` on equal-length 1-D float64 arrays."""
     p = a * b
     t = a * 134217729.0  # Veltkamp split with 2**27 + 1
     ah = t - (t - a)
@@ -266,7 +303,8 @@ def _fma32(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float, tiny: bo
         return a + np.float32(c)  # exact product: a single float32 rounding, as fused
     s = np.multiply(a, b, dtype=np.float64)
     s += c
-    r = s.astype(np.float32)
+    with np.errstate(over="ignore"):
+        r = s.astype(np.float32)
     # The float64 product is exact, so only a float64 sum landing exactly on a float32 tie (or in the
     # float32 subnormal range) can be double-rounded; redo those with a round-to-odd sum.
     tie = np.bitwise_and(s.view(np.uint64), np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)
@@ -288,9 +326,10 @@ def _fma32(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float, tiny: bo
 
 def _from_f64(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """C++ ``static_cast<scalar_t>(double)``; half and bfloat16 convert through float."""
-    if dtype in (_F16, _BF16):
-        return x.astype(np.float32).astype(dtype)
-    return x.astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if dtype in (_F16, _BF16):
+            return x.astype(np.float32).astype(dtype)
+        return x.astype(dtype)
 
 
 def _from_i64(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -301,6 +340,7 @@ def _from_i64(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 
 def _float_dtype(dtype: DTypeLike, what: str) -> np.dtype:
+    """``dtype`` as a numpy dtype, which must be one of torch's CPU floating types."""
     dt = np.dtype(dtype)
     if dt not in _FLOATS:
         raise TypeError(f"{what}: unsupported dtype {dt}; expected float16, bfloat16, float32 or float64")
@@ -343,7 +383,9 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
         if not -fmax <= v <= fmax:
             raise RuntimeError(f"{name} is out of bounds for {_CPP_NAMES[dt]}")
     if not low <= high:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={_fmt(low)} > to={_fmt(high)}")
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={_fmt(low)} > to={_fmt(high)}"
+        )
     if high - low > fmax:
         raise RuntimeError(
             f"uniform_ expects to-from <= std::numeric_limits<{_TORCH_NAMES[dt]}>::max(), but found "
@@ -354,30 +396,101 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
     else:
         lo32, hi32 = np.float32(low), np.float32(high)
         r = _fma32(_u24(gen, n), float(hi32 - lo32), float(lo32))
-    out = _from_f64(r, dt) if dt == _F64 else r.astype(dt)
+    out = r.astype(dt, copy=False)
     lo_t, hi_t = _from_f64(np.array([low, high]), dt)
     out[out == hi_t] = lo_t
     return out
 
 
-def randint(gen: Generator, n: int, low: int, high: int, dtype: DTypeLike = np.int64) -> np.ndarray:
-    """``random_(low, high)`` / ``randint``: ``(w % (high-low)) + low`` wrapped to int64, then cast.
+def randint(gen: Generator, n: int, low: int, high: int | None, dtype: DTypeLike = np.int64) -> np.ndarray:
+    """``random_(low, high)`` / ``randint``: ``(w % range) + low`` wrapped to int64, then cast.
 
-    ``w`` is one word when ``high - low < 2**28``, else one ``random64()``.  ``high - low == 2**64`` is the
-    full 64-bit range of ``random_(-2**63, None)``.
+    ``w`` is one word when ``range < 2**28``, else one ``random64()``.  As torch, float dtypes first move
+    ``low``/``high`` onto values the dtype represents; ``high=None`` means "up to the dtype's maximum"
+    (``2**mantissa`` for floats), and ``low=-2**63, high=None`` the full 64-bit range.
     """
     dt = np.dtype(dtype)
     if dt not in _FLOATS + _INTS + _UINTS + (_BOOL,):
         raise TypeError(f"randint: unsupported dtype {dt}")
-    low, high = operator.index(low), operator.index(high)
-    rng = high - low
-    if not 0 < rng <= 2**64:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    low = operator.index(low)
+    if high is None and low == -(2**63):
+        if dt in (_F16, _BOOL) + _UINTS:
+            raise NotImplementedError(
+                f"\"random_full_64_bits_range_kernel_cpu\" not implemented for '{_TORCH_NAMES[dt]}'"
+            )
+        if dt not in (np.dtype(np.int64), _F64, _F32, _BF16):
+            raise RuntimeError(
+                "random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16"
+            )
+        return _from_i64(gen.random_u64(n).view(np.int64), dt)
+    if high is None:
+        if dt in _FLOATS:
+            high_inc = 2 ** _MANT_DIGITS[dt]
+            low = _update_from(low, dt)
+            if not low < high_inc:
+                raise RuntimeError(
+                    "random_ expects 'from' casted to dtype to be less than or equal to 'to_inc' casted to "
+                    f"dtype, but got from={low} > to_inc={high_inc}"
+                )
+        else:
+            high_inc = 1 if dt == _BOOL else int(np.iinfo(dt).max)
+    else:
+        high = operator.index(high)
+        if not low < high:
+            raise RuntimeError(
+                f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+            )
+        if dt in _FLOATS:
+            low, high = _update_from(low, dt), _update_to(high, dt)
+            if not low < high:
+                raise RuntimeError(
+                    "random_ expects 'from' casted to dtype to be less than 'to' casted to dtype, "
+                    f"but got from={low} >= to={high}"
+                )
+        high_inc = high - 1
+    _check_random_bounds(low, high_inc, dt)
+    rng = high_inc - low + 1
     w = gen.random_u64(n) if rng >= 2**28 else gen._words(n)
-    if rng < 2**64:
-        w = w % np.uint64(rng)
-    v = (w + np.uint64(low % 2**64)).view(np.int64)
+    v = (w % np.uint64(rng) + np.uint64(low % 2**64)).view(np.int64)
     return _from_i64(v, dt)
+
+
+def _round_trip(v: int, dt: np.dtype) -> int:
+    """``static_cast<int64_t>(static_cast<scalar_t>(v))`` on x86 (out of range gives ``INT64_MIN``)."""
+    f = float(_from_i64(np.array([v]), dt)[0])
+    return int(f) if -(2.0**63) <= f < 2.0**63 else -(2**63)
+
+
+def _update_from(low: int, dt: np.dtype) -> int:
+    """torch's ``update_from``: move ``low`` up onto a value the float dtype represents."""
+    rounded = _round_trip(low + 1, dt)
+    if rounded < low:
+        low = rounded + (1 << (abs(low + 1).bit_length() - 1 - _MANT_DIGITS[dt] + 1))
+    return low
+
+
+def _update_to(high: int, dt: np.dtype) -> int:
+    """torch's ``update_to``: move ``high`` down onto a value the float dtype represents."""
+    rounded = _round_trip(high - 1, dt)
+    if rounded >= high:
+        high = rounded - (1 << (abs(high - 1).bit_length() - 1 - _MANT_DIGITS[dt] + 1))
+    return high
+
+
+def _check_random_bounds(low: int, high_inc: int, dt: np.dtype) -> None:
+    """torch's ``check_from_to_in_range``."""
+    if dt in _FLOATS:
+        fmax = float(ml_dtypes.finfo(dt).max)
+        lo_b, hi_b = -fmax, fmax
+    elif dt == _BOOL:
+        lo_b, hi_b = 0, 1
+    elif dt == np.dtype(np.uint64):
+        lo_b, hi_b = 0, 2**63 - 1
+    else:
+        lo_b, hi_b = int(np.iinfo(dt).min), int(np.iinfo(dt).max)
+    for name, v in (("from", low), ("to - 1", high_inc)):
+        if not lo_b <= v <= hi_b:
+            raise RuntimeError(f"{name} is out of bounds for {_CPP_NAMES[dt]}")
 
 
 def random_full(gen: Generator, n: int, dtype: DTypeLike) -> np.ndarray:
@@ -430,44 +543,53 @@ def randperm(gen: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
 
 
 def _resolve(parent: np.ndarray) -> np.ndarray:
-    """Root of every node of a forest given by ``parent`` (roots point to themselves), by pointer jumping."""
-    while True:
-        nxt = parent[parent]
-        if np.array_equal(nxt, parent):
-            return parent
-        parent = nxt
+    """Root of every node of a forest given by ``parent`` (roots point to themselves), by pointer jumping
+    in place on the nodes whose parent is not yet a root."""
+    idx = np.flatnonzero(parent != np.arange(parent.size))
+    while idx.size:
+        up = parent[idx]
+        upup = parent[up]
+        parent[idx] = upup
+        idx = idx[upup != up]
+    return parent
 
 
-def _group_pred(targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Steps sorted by (target, step) and, per sorted entry, whether the previous entry has the same target."""
-    order = np.argsort(targets, kind="stable")
-    tsorted = targets[order]
-    same = np.zeros(order.size, np.bool_)
+def _group_by_target(targets: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+    """Steps sorted by (target, step) for targets in [0, n): the steps, their targets, whether the previous
+    entry has the same target, that previous entry's step, and whether the entry ends its target's group."""
+    m = targets.size
+    tsorted, order = np.divmod(np.sort(targets * n + np.arange(m, dtype=np.int64)), n)
+    same = np.zeros(m, np.bool_)
     same[1:] = tsorted[1:] == tsorted[:-1]
-    return order, tsorted, same
+    prev = np.zeros(m, np.int64)
+    prev[1:] = order[:-1]
+    last = np.ones(m, np.bool_)
+    last[:-1] = ~same[1:]
+    return order, tsorted, same, prev, last
 
 
 def _perm_from_swaps(targets: np.ndarray, n: int) -> np.ndarray:
     """Result of ``a = arange(n); for i: swap(a[i], a[targets[i]])`` with ``targets[i] >= i``.
 
-    After step ``i`` position ``i`` is final and holds what position ``targets[i]`` held just before;
-    that is ``i`` unchanged unless an earlier step ``k`` wrote to it, in which case it is whatever position
-    ``k`` held before step ``k``.  These "held before" links form a forest resolved by pointer jumping.
+    After step ``i`` position ``i`` is final and holds what position ``targets[i]`` held just before:
+    its original value unless an earlier step ``k`` wrote to it, in which case whatever position ``k`` held
+    just before step ``k``.  These links form a forest, resolved by pointer jumping.
     """
     if n <= 1:
         return np.arange(n, dtype=np.int64)
-    order, tsorted, same = _group_pred(targets)
-    # W[k]: value at position k just before step k (k = n-1: at the end); parent = last earlier step
-    # that wrote to position k, i.e. the last step with target k and index < k.
-    k = np.arange(n, dtype=np.int64)
-    m = np.searchsorted(tsorted * n + order, k * n + k, side="left") - 1
-    hit = (m >= 0) & (tsorted[np.maximum(m, 0)] == k)
-    w = _resolve(np.where(hit, order[np.maximum(m, 0)], k))
+    order, tsorted, same, prev, last = _group_by_target(targets, n)
+    # held[k]: value at position k just before step k (k = n-1: at the end), i.e. held[p] for the last
+    # step p < k that targeted k; steps targeting k are <= k, so that is the group's last entry unless
+    # that entry is the self-swap at step k itself.
+    q, step = tsorted[last], order[last]
+    selfswap = step == q
+    valid = ~selfswap | same[last]
+    parent = np.arange(n, dtype=np.int64)
+    parent[q[valid]] = np.where(selfswap, prev[last], step)[valid]
+    held = _resolve(parent)
     a = np.empty(n, np.int64)
-    prev = np.zeros(order.size, np.int64)
-    prev[1:] = order[:-1]
-    a[order] = np.where(same, w[prev], tsorted)
-    a[n - 1] = w[n - 1]
+    a[order] = np.where(same, held[prev], tsorted)
+    a[n - 1] = held[n - 1]
     return a
 
 
@@ -480,16 +602,12 @@ def _perm_inside_out(z: np.ndarray) -> np.ndarray:
     n = z.size
     if n == 0:
         return z.copy()
-    order, tsorted, same = _group_pred(z)
-    prev = np.zeros(n, np.int64)
-    prev[1:] = order[:-1]
+    order, tsorted, same, prev, last = _group_by_target(z, n)
     held = np.empty(n, np.int64)
     held[order] = np.where(same, prev, -1)
     node = np.arange(n, dtype=np.int64)
     root = _resolve(np.where(held >= 0, node, z))
     value = held[root]
-    last = np.ones(n, np.bool_)
-    last[:-1] = ~same[1:]
     value[tsorted[last]] = order[last]
     return value
 
@@ -569,7 +687,7 @@ def _box_muller_f32(d: np.ndarray, mean: np.float32, std: np.float32) -> np.ndar
 
 
 def _box_muller_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """torch's generic ``NormalFill16<double>`` (glibc log/cos/sin, fused affine step) on (blocks, 16) rows."""
+    """torch's generic ``NormalFill16<double>`` (glibc log/cos/sin, fused affine step) on (blocks, 16)."""
     u1 = (1.0 - d[:, :8]).ravel()
     theta = (2.0 * math.pi) * d[:, 8:].ravel()
     radius = np.sqrt(-2.0 * _libm(math.log, u1))
@@ -618,19 +736,257 @@ def normal(
     if n < 16 or not contiguous:
         return _from_f64(_fma64(_standard_normal_scalar(gen, n), std, mean), dt)
     full, tail = divmod(n, 16)
+    # float32/float64 fill all n uniforms before redrawing the tail block; half/bfloat16 only whole blocks.
+    drawn = n if dt in (_F32, _F64) else 16 * full
+    count = drawn + (16 if tail else 0)
+    u = _u53(gen, count) if dt == _F64 else _u24(gen, count)
+    if tail:
+        u = np.concatenate([u[: 16 * full], u[drawn:]])
+    blocks = u.reshape(-1, 16)
     if dt == _F64:
-        u = _u53(gen, n + (16 if tail else 0))
-        blocks = u[: 16 * full].reshape(full, 16)
-        if tail:
-            blocks = np.concatenate([blocks, u[n:].reshape(1, 16)])
         flat = _box_muller_f64(blocks, mean, std).ravel()
     else:
-        # float32 draws all n uniforms first; half/bfloat16 draw only whole blocks before the redrawn tail.
-        u = _u24(gen, (n if dt == _F32 else 16 * full) + (16 if tail else 0))
-        blocks = u.reshape(-1, 16) if dt != _F32 or not tail else np.concatenate(
-            [u[: 16 * full].reshape(full, 16), u[n:].reshape(1, 16)]
-        )
         flat = _box_muller_f32(blocks, np.float32(mean), np.float32(std)).ravel()
     if tail:
         flat = np.concatenate([flat[: n - 16], flat[-16:]])
     return flat.astype(dt, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# other distributions
+# ---------------------------------------------------------------------------------------------------------
+
+
+def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike) -> np.ndarray:
+    """``bernoulli_(p)`` with a Python float (also dropout's mask): ``uniform53 < p``, two words each."""
+    dt = np.dtype(dtype)
+    if dt not in _FLOATS + _INTS + (_BOOL,):
+        raise TypeError(f"bernoulli: unsupported dtype {dt}")
+    p = float(p)
+    if not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}")
+    return (_u53(gen, n) < p).astype(dt)
+
+
+def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+    """``torch.bernoulli(probs)``: one draw per element of ``probs`` in C order, 0/1 in ``dtype``.
+
+    float64 ``probs`` compare a 53-bit double uniform (two words), other float dtypes a 24-bit float32
+    uniform (one word).  ``dtype`` defaults to ``probs.dtype`` (``self.bernoulli_(probs)`` passes self's).
+    """
+    probs = np.asarray(probs)
+    pdt = probs.dtype
+    if pdt not in _FLOATS:
+        raise TypeError(f'"bernoulli_tensor_cpu_p_" not implemented for dtype {pdt}')
+    dt = pdt if dtype is None else np.dtype(dtype)
+    flat = probs.ravel()
+    p = flat.astype(np.float64 if pdt == _F64 else np.float32)
+    if not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    u = _u53(gen, flat.size) if pdt == _F64 else _u24(gen, flat.size)
+    return (u < p).astype(dt)
+
+
+def exponential(gen: Generator, n: int, dtype: DTypeLike, lambd: float = 1.0) -> np.ndarray:
+    """``exponential_(lambd)``: ``(-1/lambd) * log1p(-u)`` in double (glibc), then cast; two words each."""
+    dt = np.dtype(dtype)
+    if dt not in _FLOATS:
+        raise RuntimeError(
+            "Exponential distribution is a continuous probability distribution. "
+            f"dtype must be a floating point but you specified {dt}"
+        )
+    lambd = float(lambd)
+    if not lambd > 0.0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_fmt(lambd)}")
+    return _from_f64((-1.0 / lambd) * _libm(math.log1p, -_u53(gen, n)), dt)
+
+
+def geometric(gen: Generator, n: int, dtype: DTypeLike, p: float) -> np.ndarray:
+    """``geometric_(p)``: ``ceil(log(u) / log1p(-p))`` in double (glibc), then cast; two words each."""
+    dt = np.dtype(dtype)
+    if dt not in _FLOATS + _INTS:
+        raise TypeError(f"geometric: unsupported dtype {dt}")
+    p = float(p)
+    if not 0.0 < p < 1.0:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_fmt(p)}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _from_f64(np.ceil(_libm(_log0, _u53(gen, n)) / math.log1p(-p)), dt)
+
+
+def _log0(x: float) -> float:
+    """glibc ``log`` including ``log(0) == -inf``."""
+    return math.log(x) if x > 0.0 else -math.inf
+
+
+def cauchy(gen: Generator, n: int, dtype: DTypeLike, median: float = 0.0, sigma: float = 1.0) -> np.ndarray:
+    """``cauchy_(median, sigma)``: ``median + sigma * tan(pi * (u - 0.5))`` in double (fused), then cast."""
+    dt = np.dtype(dtype)
+    sigma = float(sigma)
+    if not sigma > 0.0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_fmt(sigma)}")
+    if dt not in _FLOATS:
+        raise RuntimeError(
+            "Cauchy distribution is a continuous probability distribution. "
+            f"dtype must be a floating point but you specified {dt}"
+        )
+    t = _libm(math.tan, math.pi * (_u53(gen, n) - 0.5))
+    return _from_f64(_fma64(t, sigma, float(median)), dt)
+
+
+def log_normal(gen: Generator, n: int, dtype: DTypeLike, mean: float = 1.0, std: float = 2.0) -> np.ndarray:
+    """``log_normal_(mean, std)``: ``exp`` of torch's scalar-path normal (shares the cached sample)."""
+    dt = _float_dtype(dtype, "log_normal")
+    std = float(std)
+    if not std > 0.0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_fmt(std)}")
+    z = _fma64(_standard_normal_scalar(gen, n), std, float(mean))
+    return _from_f64(_libm(_exp, z), dt)
+
+
+def _exp(x: float) -> float:
+    """glibc ``exp`` with overflow to ``inf``."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+def multinomial(
+    gen: Generator, probs2d: np.ndarray, num_samples: int, replacement: bool = False
+) -> np.ndarray:
+    """``torch.multinomial`` on a (rows, categories) array; returns int64 indices of shape (rows, k).
+
+    Without replacement (or ``k == 1``) torch draws ``q = exponential(1)`` in the probs dtype for every
+    entry (row-major) and takes the top ``k`` of ``probs / q``; ties (e.g. zero probabilities) are broken
+    by lower index here, which torch's ``topk`` does not promise.  With replacement: per row a normalised
+    cumulative sum (float32 for half/bfloat16) and a binary search per 53-bit uniform.
+    """
+    probs = np.asarray(probs2d)
+    dt = probs.dtype
+    if dt not in _FLOATS:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {dt}")
+    rows, cats = probs.shape
+    k = operator.index(num_samples)
+    if k <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and k > cats:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if cats > 2**24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    if not replacement or k == 1:
+        if not (np.isfinite(probs) & (probs >= 0)).all():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (probs.sum(axis=1, dtype=np.float64) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        q = exponential(gen, rows * cats, dt).reshape(rows, cats)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            s = probs / q
+        if k == 1:
+            return np.argmax(s, axis=1).astype(np.int64)[:, None]
+        return np.argsort(-s, axis=1, kind="stable")[:, :k].astype(np.int64)
+    acc = _F64 if dt == _F64 else _F32
+    p = probs.astype(acc)
+    if (p < 0).any():
+        raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+    if not np.isfinite(p).all():
+        raise RuntimeError(
+            "invalid multinomial distribution (encountering probability entry = infinity or NaN)"
+        )
+    cum = np.cumsum(p, axis=1, dtype=acc)
+    total = cum[:, -1:].copy()
+    if not (total > 0).all():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    cum /= total
+    cum[:, -1] = 1
+    u = _u53(gen, rows * k).reshape(rows, k)
+    out = np.empty((rows, k), np.int64)
+    for r in range(rows):
+        out[r] = np.searchsorted(cum[r], u[r], side="left")
+    return out
+
+
+def poisson(gen: Generator, rates: np.ndarray) -> np.ndarray:
+    """``torch.poisson(rates)``: one sample per element of ``rates`` (C order), same dtype and shape.
+
+    torch's sequential sampler: Knuth's product of uniforms for rate < 10, Hoermann's transformed
+    rejection otherwise, each uniform a 53-bit double.  Matches torch bit for bit except that
+    :func:`math.lgamma` (CPython's own) stands in for glibc's ``lgamma`` in the final acceptance test,
+    which could flip an acceptance only in a last-bit tie.
+    """
+    rates = np.asarray(rates)
+    if rates.dtype not in _FLOATS:
+        raise TypeError(f"poisson: unsupported dtype {rates.dtype}")
+    lams = rates.astype(np.float64).ravel()
+    if not (lams >= 0).all():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    stream = _UniformStream(gen)
+    out = np.fromiter((_poisson_one(lam, stream) for lam in lams.tolist()), np.int64, count=lams.size)
+    stream.close()
+    return _from_i64(out, rates.dtype).reshape(rates.shape)
+
+
+class _UniformStream:
+    """53-bit uniforms drawn ahead in batches; :meth:`close` leaves the generator after the ones used."""
+
+    def __init__(self, gen: Generator) -> None:
+        self._gen = gen
+        self._saved = (gen._bg.state, gen._next)
+        self._buf: list[float] = []
+        self._pos = 0
+        self._used = 0
+
+    def __call__(self) -> float:
+        if self._pos == len(self._buf):
+            self._used += self._pos
+            self._buf = _u53(self._gen, max(256, 2 * self._used)).tolist()
+            self._pos = 0
+        self._pos += 1
+        return self._buf[self._pos - 1]
+
+    def close(self) -> None:
+        used = self._used + self._pos
+        self._gen._bg.state, self._gen._next = self._saved
+        self._gen._words(2 * used)
+
+
+def _floor_i64(x: float) -> int:
+    """``(int64_t)std::floor(x)`` on x86: out of range (or NaN) gives ``INT64_MIN``."""
+    if not -(2.0**63) <= x < 2.0**63:
+        return -(2**63)
+    return math.floor(x)
+
+
+def _poisson_one(lam: float, uniform: Callable[[], float]) -> int:
+    """torch's ``sample_poisson`` for one rate."""
+    if lam >= 10:
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = uniform() - 0.5
+            v = uniform()
+            us = 0.5 - abs(u)
+            if us == 0:  # torch: k = (int64_t)-inf < 0, rejected
+                continue
+            k = _floor_i64((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            lhs = _log0(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+            if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+                return k
+    if lam == 0:
+        return 0
+    enlam = math.exp(-lam)
+    x = 0
+    prod = 1.0
+    while True:
+        prod *= uniform()
+        if prod > enlam:
+            x += 1
+        else:
+            return x
