@@ -227,7 +227,7 @@ class finfo:
         self.max = builtins_float(info.max)
         self.min = builtins_float(info.min)
         self.tiny = self.smallest_normal = builtins_float(info.tiny)
-        self.resolution = builtins_float(info.resolution)
+        self.resolution = 10.0 ** -builtins_int(info.precision)
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
