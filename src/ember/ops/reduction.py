@@ -1,14 +1,19 @@
-"""Reductions: sum, mean, prod, max/min (values + indices), var/std, all/any, logsumexp, norms.
+"""Reductions and scans: sum/mean/prod, max/min and friends, var/std, all/any, logsumexp, norm, cumulative ops
+and diff.
 
-``dim`` may be an int, a tuple, or None (all dims); ``keepdim`` and ``dtype=`` follow torch. Gradients
-expand back over the reduced dims (``_expand_back``).
+``dim`` may be an int, a tuple/list, or None (all dims); ``keepdim`` and ``dtype=`` follow torch. Each op
+computes its forward on the backend array (``xp``) and attaches a node named like torch's grad_fn whose
+backward is written with ember ops (so double backward works); gradients of reductions are broadcast back
+over the reduced dims (:func:`unreduce`).
 """
 
 from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,39 +25,177 @@ from ..autograd.graph import SavedOutput
 from ._dispatch import Node, Tensor, bind, dim_list, new_tensor, record, wrap_dim, write_out, xp_of
 
 _isinstance = isinstance
+_inf = math.inf
 
 
-def _xp(t: Tensor) -> Any:
+# ---- shared helpers (also used by ``sorting``) ------------------------------------------------------
+def xp_for(t: Tensor) -> Any:
+    """The array namespace of ``t``'s device."""
     return np if t._device is CPU else xp_of(t._device)
 
 
-def _expand_back(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool) -> Tensor:
-    """The gradient of a reduction over ``dims``, broadcast back to the input ``shape``."""
-    if not keepdim and dims:
+def reduce_dims(dim: Any, ndim: int) -> tuple[int, ...]:
+    """Dims to reduce: None or an empty tuple/list mean all; a 0-d input reduces nothing (dim 0/-1 ok)."""
+    if dim is None or (not _isinstance(dim, int) and len(dim) == 0):
+        return tuple(range(ndim))
+    dims = dim_list(dim, ndim)
+    return dims if ndim else ()
+
+
+def unreduce(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: bool,
+             expand: bool = True) -> Tensor:
+    """``g`` (a reduction's result or gradient) with the reduced ``dims`` restored as size 1, expanded
+    back to ``shape`` unless ``expand`` is False."""
+    if not keepdim and dims and len(shape):
         kept = list(g.shape)
         for d in sorted(dims):
             kept.insert(d, 1)
         g = g.reshape(kept)
-    return g.expand(shape)
+    return g.expand(shape) if expand else g
 
 
-def _node(cls: type[Node], **attrs: Any) -> Node:
-    n = cls()
-    n.__dict__.update(attrs)
-    return n
+def not_implemented(kernel: str, dt: D.dtype) -> NotImplementedError:
+    """torch's error for a dtype a kernel does not handle."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
-def _finish(res: Tensor, input: Tensor, node: Node | None, out: Tensor | None, *save: Any) -> Tensor:
-    if node is not None and input._rg and STATE.enabled:
+def attach(res: Tensor, input: Tensor, cls: type[Node], save_input: bool = False, save_output: bool = False,
+           **attrs: Any) -> Tensor:
+    """Record ``cls`` (with ``attrs``) as ``res``'s grad_fn when ``input`` requires grad; it saves
+    ``(input or None, result or None)``."""
+    if input._rg and STATE.enabled:
+        node = cls()
+        node.__dict__.update(attrs)
         record(res, node, (input,))
-        node.save(*save)
-    return write_out(out, res) if out is not None else res
+        node.save(input if save_input else None, SavedOutput(res) if save_output else None)
+    return res
+
+
+def finish(res: Any, out: Any) -> Any:
+    """Copy ``res`` (a tensor or a tuple of tensors) into the user's ``out=`` when given."""
+    if out is None:
+        return res
+    if _isinstance(res, Tensor):
+        return write_out(out, res)
+    for o, r in zip(out, res, strict=True):
+        write_out(o, r)
+    return type(res)(*out) if hasattr(res, "_fields") else tuple(out)
+
+
+_return_types: dict[str, type] = {}
+
+
+def return_type(name: str, fields: Sequence[str] = ("values", "indices")) -> type:
+    """``torch.return_types.<name>``: a named tuple printing like torch's structseq."""
+    cls = _return_types.get(name)
+    if cls is None:
+        base = namedtuple(name, fields)  # type: ignore[misc]
+
+        def __repr__(self: Any) -> str:
+            body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self, strict=True))
+            return f"torch.return_types.{name}(\n{body})"
+
+        cls = type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__module__": "torch.return_types"})
+        _return_types[name] = cls
+    return cls
+
+
+def value_selecting_backward(g: Tensor, dim: int, indices: Tensor, shape: tuple[int, ...],
+                             keepdim: bool) -> Tensor:
+    """Gradient of an op that picked ``input`` elements at ``indices`` along ``dim``: scattered back."""
+    if not len(shape):
+        return g.reshape(())
+    if not keepdim:
+        g, indices = g.unsqueeze(dim), indices.unsqueeze(dim)
+    from .creation import zeros
+    return zeros(shape, dtype=g.dtype, device=g.device).scatter(dim, indices, g)
+
+
+class _ValueSelectingBackward(Node):
+    """Backward of max/min/median/mode/kthvalue with ``dim``, sort and topk: saves the indices."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (indices,) = self.saved
+        return (value_selecting_backward(g, self.dim, indices, self._meta[0][0], self.keepdim),)
+
+
+def select_with_indices(name: str, input: Tensor, values: Any, indices: Any, dim: int, keepdim: bool,
+                        cls: type[Node], out: Any = None) -> Any:
+    """Wrap ``(values, indices)`` arrays as ``torch.return_types.<name>`` with a value-selecting grad_fn."""
+    v = new_tensor(values, input._dtype, input._device)
+    i = new_tensor(indices.astype(np.int64, copy=False), D.int64, input._device)
+    if input._rg and STATE.enabled:
+        node = cls()
+        node.__dict__.update(dim=dim, keepdim=keepdim)
+        record(v, node, (input,))
+        node.save(i)
+    return finish(return_type(name)(v, i), out)
+
+
+def evenly_distribute(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
+    """Gradient of a full max/min/median: split evenly among the elements equal to the result (NaN
+    results: among the NaNs)."""
+    mask = (x == r) | (x.isnan() & r.isnan())
+    return mask * (g / mask.sum())
+
+
+class _EvenlyDistributeBackward(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, r = self.saved
+        return (evenly_distribute(g, x, r),)
+
+
+def _node_class(name: str, base: type[Node]) -> type[Node]:
+    return type(name, (base,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+
+
+def empty_check(name: str, a: Any, dims: tuple[int, ...] | None, error: type = RuntimeError,
+                hint: bool = True) -> None:
+    """torch's errors for reducing an empty tensor without an identity (``dims`` None: all dims)."""
+    if a.size:
+        return
+    if dims is None:
+        msg = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        raise error(msg + " Specify the reduction dim with the 'dim' argument." if hint else msg)
+    for d in dims:
+        if a.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _acc(dt: D.dtype) -> Any:
+    """The NumPy dtype to accumulate ``dt`` in (half types accumulate in float32, as torch on CPU)."""
+    return np.float32 if dt in (D.float16, D.bfloat16) else dt.np
 
 
 def _sum_dtype(dt: D.dtype) -> D.dtype:
     return D.int64 if dt.category < 2 else dt
 
 
+def _dtype_arg(dtype: Any) -> D.dtype | None:
+    from .creation import _resolve_dtype
+    return _resolve_dtype(dtype)
+
+
+def _cast(input: Tensor, dt: D.dtype) -> Any:
+    """``input``'s array converted to ``dt``'s accumulation type."""
+    a = input._data
+    acc = _acc(dt)
+    return a if a.dtype == acc else a.astype(acc)
+
+
+def _wrap(arr: Any, dt: D.dtype, input: Tensor) -> Tensor:
+    """A result array (maybe a NumPy scalar, maybe in an accumulation type) as a tensor of ``dt``."""
+    res = new_tensor(arr, dt, input._device)
+    if res._data.dtype != dt.np:
+        res._data = res._data.astype(dt.np)
+    return res
+
+
+# ---- sum / nansum / mean / nanmean ----------------------------------------------------------------------
 class SumBackward0(Node):
     __slots__ = ()
 
@@ -64,29 +207,43 @@ class SumBackward1(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (_expand_back(g, self._meta[0][0], self.dims, self.keepdim),)
+        return (unreduce(g, self._meta[0][0], self.dims, self.keepdim),)
+
+
+class NansumBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, _ = self.saved
+        return (unreduce(g, x.shape, self.dims, self.keepdim) * ~x.isnan(),)
+
+
+def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tuple[Tensor, tuple]:
+    dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
+    a = _cast(input, dt)
+    xp = xp_for(input)
+    if nan and a.dtype.kind == "f":
+        a = xp.where(xp.isnan(a), 0, a)
+    dims = reduce_dims(dim, a.ndim)
+    return _wrap(xp.sum(a, axis=dims, keepdims=keepdim), dt, input), dims
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
         out: Tensor | None = None) -> Tensor:
-    """Sum over ``dim`` (all when None); bool/integer inputs accumulate in int64."""
-    from .creation import _resolve_dtype
-    dt = _resolve_dtype(dtype) or _sum_dtype(input._dtype)
-    a = input._data
-    if dim is None:
-        arr = _xp(input).sum(a, dtype=dt.np) if not keepdim else a.sum(dtype=dt.np, keepdims=True)
-        node = SumBackward0() if not keepdim else _node(SumBackward1, dims=tuple(range(a.ndim)), keepdim=True)
-    else:
-        dims = dim_list(dim, a.ndim) if a.ndim else ()
-        arr = a.sum(axis=dims, dtype=dt.np, keepdims=keepdim) if a.ndim else a.astype(dt.np, copy=True)
-        node = _node(SumBackward1, dims=dims, keepdim=keepdim)
-    res = new_tensor(arr, dt, input._device)
-    return _finish(res, input, node, out)
+    """Sum over ``dim`` (all when None); bool/integer inputs accumulate in int64, half types in float32."""
+    res, dims = _summed(input, dim, keepdim, dtype, False)
+    if dim is None and not keepdim:
+        return finish(attach(res, input, SumBackward0), out)
+    return finish(attach(res, input, SumBackward1, dims=dims, keepdim=keepdim), out)
 
 
-def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    return sum(input.nan_to_num(0.0, float("inf"), float("-inf")) if input._dtype.is_floating_point else input,
-               dim, keepdim, dtype=dtype)
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+           out: Tensor | None = None) -> Tensor:
+    """Sum treating NaN as zero."""
+    if input._dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
+    res, dims = _summed(input, dim, keepdim, dtype, True)
+    return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out)
 
 
 def sum_to_size(self: Tensor, *size: Any) -> Tensor:
@@ -96,7 +253,7 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
     if cur == shape:
         return self
     lead = len(cur) - len(shape)
-    if lead < 0:
+    if lead < 0 or any(s != 1 and s != c for s, c in zip(shape, cur[lead:], strict=True)):
         raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(cur)}}}.")
     dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and cur[i + lead] != 1)
     r = sum(self, dims, keepdim=True) if dims else self
@@ -105,8 +262,8 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
 
 def _float_check(name: str, dt: D.dtype) -> None:
     if dt.category < 2:
-        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
-                           f"or complex dtype. Got: {dt._short}")
+        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+                           f"point or complex dtype. Got: {dt._short}")
 
 
 class MeanBackward0(Node):
@@ -114,8 +271,7 @@ class MeanBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         shape = self._meta[0][0]
-        n = math.prod(shape)
-        return ((g / n if n else g).expand(shape),)
+        return ((g / builtins.max(math.prod(shape), 1)).expand(shape),)
 
 
 class MeanBackward1(Node):
@@ -124,314 +280,270 @@ class MeanBackward1(Node):
     def backward(self, g: Tensor) -> tuple:
         shape = self._meta[0][0]
         n = math.prod(shape[d] for d in self.dims)
-        return (_expand_back(g / n, shape, self.dims, self.keepdim),)
+        return (unreduce(g / builtins.max(n, 1), shape, self.dims, self.keepdim),)
+
+
+def _mean_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+    """Mean as sum / count (an empty reduction gives NaN, without NumPy's warning)."""
+    n = math.prod(a.shape[d] for d in dims)
+    total = xp.sum(a, axis=dims, keepdims=keepdim)
+    return total / n if n else total * np.nan
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
     """Arithmetic mean over ``dim``; integer inputs need ``dtype=`` (torch's error otherwise)."""
-    from .creation import _resolve_dtype
-    dt = _resolve_dtype(dtype) or input._dtype
+    dt = _dtype_arg(dtype) or input._dtype
     _float_check("mean", dt)
-    a = input._data
-    if a.dtype != dt.np:
-        a = a.astype(dt.np)
-    xp = _xp(input)
-    with np.errstate(all="ignore"):
-        if dim is None:
-            arr = xp.mean(a, keepdims=keepdim) if a.size else xp.full((1,) * a.ndim if keepdim else (), np.nan,
-                                                                       dt.np)
-            node = MeanBackward0() if not keepdim else _node(MeanBackward1, dims=tuple(range(a.ndim)),
-                                                               keepdim=True)
-        else:
-            dims = dim_list(dim, a.ndim) if a.ndim else ()
-            arr = a.mean(axis=dims, keepdims=keepdim) if a.ndim else a.copy()
-            node = _node(MeanBackward1, dims=dims, keepdim=keepdim)
-    res = new_tensor(arr, dt, input._device)
-    if res._data.dtype != dt.np:
-        res._data = res._data.astype(dt.np)
-    return _finish(res, input, node, out)
+    a = _cast(input, dt)
+    dims = reduce_dims(dim, a.ndim)
+    res = _wrap(_mean_array(xp_for(input), a, dims, keepdim), dt, input)
+    if dim is None and not keepdim:
+        return finish(attach(res, input, MeanBackward0), out)
+    return finish(attach(res, input, MeanBackward1, dims=dims, keepdim=keepdim), out)
 
 
-def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    _float_check("nanmean", input._dtype)
-    notnan = ~input.isnan()
-    return nansum(input, dim, keepdim, dtype=dtype) / notnan.sum(dim, keepdim)
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+            out: Tensor | None = None) -> Tensor:
+    """Mean of the non-NaN elements (a composite: nansum / count, as torch)."""
+    if input._dtype.category < 2:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{input._dtype._short}")
+    res = nansum(input, dim, keepdim, dtype=dtype) / (~input.isnan()).sum(dim, keepdim)
+    return finish(res, out)
 
 
-class ProdBackward0(Node):
-    __slots__ = ()
+# ---- prod ---------------------------------------------------------------------------------------------
+class _ProdBackward(Node):
+    """Gradient of a product: ``g * prod / x`` without zeros; with zeros, the product of the others
+    (exclusive cumulative products from both ends)."""
 
-    def backward(self, g: Tensor) -> tuple:
-        x, r = self.saved
-        dims = self.dims
-        if self.all:
-            g = g.expand(x.shape)
-            r = r.expand(x.shape)
-        else:
-            g = _expand_back(g, x.shape, dims, self.keepdim)
-            r = _expand_back(r, x.shape, dims, self.keepdim)
-        zero = x == 0
-        if not bool(zero.any()):
-            return (g * r / x,)
-        # with zeros: product of the others, computed by exclusive cumulative products
-        d = dims[0] if not self.all else None
-        xs = x.reshape(-1) if d is None else x
-        dd = 0 if d is None else d
-        ones = xs.narrow(dd, 0, 1) * 0 + 1
-        left = _cat_excl(xs.cumprod(dd), ones, dd)
-        right = _cat_excl(xs.flip(dd).cumprod(dd), ones, dd).flip(dd)
-        others = (left * right).reshape(x.shape)
-        return (g * others,)
-
-
-def _cat_excl(c: Tensor, ones: Tensor, d: int) -> Tensor:
-    from .shape import cat
-    return cat([ones, c.narrow(d, 0, c.shape[d] - 1)], d)
-
-
-def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    from .creation import _resolve_dtype
-    dt = _resolve_dtype(dtype) or _sum_dtype(input._dtype)
-    a = input._data
-    if dim is None:
-        arr = _xp(input).prod(a, dtype=dt.np)
-        node = _node(ProdBackward0, dims=tuple(range(a.ndim)), keepdim=False, all=True)
-    else:
-        d = wrap_dim(dim, a.ndim)
-        arr = a.prod(axis=d, dtype=dt.np, keepdims=keepdim) if a.ndim else a.astype(dt.np, copy=True)
-        node = _node(ProdBackward0, dims=(d,), keepdim=keepdim, all=False)
-    res = new_tensor(arr, dt, input._device)
-    if input._rg and STATE.enabled:
-        record(res, node, (input,))
-        node.save(input, SavedOutput(res))
-    return res
-
-
-# ---- max / min -----------------------------------------------------------------------------------------
-_return_types: dict[str, type] = {}
-
-
-def return_type(name: str) -> type:
-    """``torch.return_types.<name>``: a named tuple (values, indices) printing like torch's."""
-    cls = _return_types.get(name)
-    if cls is None:
-        base = namedtuple(name, ["values", "indices"])  # type: ignore[misc]
-
-        def __repr__(self: Any) -> str:
-            return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-
-        cls = type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__module__": "torch.return_types"})
-        _return_types[name] = cls
-    return cls
-
-
-class _IndexReductionBackward(Node):
-    """Gradient of a reduction that picks one element along ``dim`` (max/min/median/mode/kthvalue)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor, g_idx: Tensor | None = None) -> tuple:
-        (idx,) = self.saved
-        from .creation import zeros
-        shape = self._meta[0][0]
-        d = self.dim
-        if not self.keepdim and len(shape):
-            g = g.unsqueeze(d)
-            idx = idx.unsqueeze(d)
-        z = zeros(shape, dtype=g.dtype, device=g.device)
-        return (z.scatter(d, idx, g) if len(shape) else g.reshape(shape),)
-
-    def fill_missing(self, grads: list) -> list:
-        return grads
-
-
-class MaxBackward0(_IndexReductionBackward):
-    __slots__ = ()
-
-
-class MinBackward0(_IndexReductionBackward):
-    __slots__ = ()
-
-
-class _FullExtremumBackward(Node):
-    """Gradient of a full max/min: split evenly among the tied maximal elements (as torch)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        x, r = self.saved
-        mask = (x == r).to(g.dtype)
-        return (mask * (g / mask.sum()),)
-
-
-class MaxBackward1(_FullExtremumBackward):
-    __slots__ = ()
-
-
-class MinBackward1(_FullExtremumBackward):
-    __slots__ = ()
-
-
-class AmaxBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         x, r = self.saved
         shape = x.shape
-        mask = (x == _expand_back(r, shape, self.dims, self.keepdim)).to(g.dtype)
-        count = _expand_back(mask.sum(self.dims, keepdim=True), shape, (), True)
-        return (_expand_back(g, shape, self.dims, self.keepdim) * mask / count,)
+        if self.dim is None:
+            g, r, d = g.expand(shape), r.expand(shape), None
+        else:
+            d = self.dim
+            g = unreduce(g, shape, (d,), self.keepdim)
+            r = unreduce(r, shape, (d,), self.keepdim)
+        if not bool((x == 0).any()):
+            return (g * r / x,)
+        xs = x.reshape(-1) if d is None else x
+        dd = 0 if d is None else d
+        before = _exclusive_cumprod(xs, dd)
+        after = _flip(_exclusive_cumprod(_flip(xs, dd), dd), dd)
+        return (g * (before * after).reshape(shape),)
 
 
-class AminBackward0(AmaxBackward0):
-    __slots__ = ()
+ProdBackward0 = _node_class("ProdBackward0", _ProdBackward)
+ProdBackward1 = _node_class("ProdBackward1", _ProdBackward)
 
 
-def _empty_check(name: str, a: Any, dim: Any) -> None:
-    if a.size == 0:
-        if dim is None:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
-                               "Specify the reduction dim with the 'dim' argument.")
-        for d in dim_list(dim, a.ndim):
-            if a.shape[d] == 0:
-                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+def _exclusive_cumprod(x: Tensor, d: int) -> Tensor:
+    """``[1, x0, x0*x1, ...]`` along ``d``."""
+    from .creation import ones_like
+    from .shape import cat
+    return cat([ones_like(x.narrow(d, 0, 1)), cumprod(x.narrow(d, 0, x.shape[d] - 1), d)], d)
 
 
-def _nan_aware(xp: Any, fn: str, a: Any, axis: Any, keepdims: bool) -> Any:
-    """max/min that propagate NaN as torch does (NumPy's maximum.reduce already does)."""
-    return getattr(xp, fn)(a, axis=axis, keepdims=keepdims)
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None,
+         out: Tensor | None = None) -> Tensor:
+    """Product of all elements, or along one ``dim``; bool/integer inputs accumulate in int64."""
+    dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
+    a = _cast(input, dt)
+    xp = xp_for(input)
+    if dim is None:
+        res = _wrap(xp.prod(a), dt, input)
+        return finish(attach(res, input, ProdBackward0, True, True, dim=None, keepdim=False), out)
+    d = wrap_dim(dim, a.ndim)
+    res = _wrap(xp.prod(a, axis=d, keepdims=keepdim) if a.ndim else a.copy(), dt, input)
+    node_dim = d if a.ndim else None
+    return finish(attach(res, input, ProdBackward1, True, True, dim=node_dim, keepdim=keepdim), out)
 
 
-def _arg_extremum(xp: Any, fn: str, a: Any, axis: int, keepdims: bool) -> Any:
-    """First index of the max/min along ``axis``, NaN counting as the extremum (torch's rule)."""
-    if a.dtype.kind in "fc" or a.dtype == np.float16:
+# ---- max / min / amax / amin / aminmax / argmax / argmin ----------------------------------------------
+MaxBackward0 = _node_class("MaxBackward0", _ValueSelectingBackward)
+MinBackward0 = _node_class("MinBackward0", _ValueSelectingBackward)
+MaxBackward1 = _node_class("MaxBackward1", _EvenlyDistributeBackward)
+MinBackward1 = _node_class("MinBackward1", _EvenlyDistributeBackward)
+
+
+def arg_extreme(xp: Any, a: Any, axis: int | None, largest: bool, keepdims: bool = False) -> Any:
+    """First index of the max (min) along ``axis``; NaN counts as the extreme, as in torch."""
+    if a.dtype.kind in "fc" or a.dtype == D.bfloat16.np:
         nan = xp.isnan(a)
-        if nan.any():
-            return xp.argmax(nan, axis=axis, keepdims=keepdims) * 0 + xp.where(
-                nan.any(axis=axis, keepdims=keepdims), xp.argmax(nan, axis=axis, keepdims=keepdims),
-                getattr(xp, fn)(a, axis=axis, keepdims=keepdims))
-    return getattr(xp, fn)(a, axis=axis, keepdims=keepdims)
+        fn = xp.argmax if largest else xp.argmin
+        return xp.where(nan.any(axis=axis, keepdims=keepdims), xp.argmax(nan, axis=axis, keepdims=keepdims),
+                        fn(xp.where(nan, 0, a), axis=axis, keepdims=keepdims))
+    return (xp.argmax if largest else xp.argmin)(a, axis=axis, keepdims=keepdims)
 
 
-def _extremum(name: str, input: Tensor, dim: Any, keepdim: bool, other: Any, out: Any) -> Any:
-    if _isinstance(dim, Tensor) and other is None:
-        other, dim = dim, None
-    if other is not None:
-        from . import elementwise
-        return (elementwise.maximum if name == "max" else elementwise.minimum)(input, other, out=out)
+def extreme(xp: Any, a: Any, axis: Any, largest: bool, keepdims: bool = False) -> Any:
+    """max (min) along ``axis`` propagating NaN (``xp.max`` does)."""
+    return (xp.max if largest else xp.min)(a, axis=axis, keepdims=keepdims)
+
+
+def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
+    largest = name == "max"
+    if _isinstance(dim, Tensor):
+        from .elementwise import maximum, minimum
+        return (maximum if largest else minimum)(input, dim, out=out)
     a = input._data
-    xp = _xp(input)
+    xp = xp_for(input)
+    if dim is None:
+        if input._dtype.is_complex:
+            raise not_implemented(f"{name}_all", input._dtype)
+        empty_check(name, a, None)
+        res = new_tensor(extreme(xp, a, None, largest), input._dtype, input._device)
+        return finish(attach(res, input, MaxBackward1 if largest else MinBackward1, True, True), out)
     if input._dtype.is_complex:
         raise RuntimeError(f"{name}(): does not support complex input")
-    if dim is None:
-        _empty_check(name, a, None)
-        arr = getattr(xp, "max" if name == "max" else "min")(a)
-        res = new_tensor(arr, input._dtype, input._device)
-        if input._rg and STATE.enabled:
-            node = record(res, (MaxBackward1 if name == "max" else MinBackward1)(), (input,))
-            node.save(input, SavedOutput(res))
-        return res
     d = wrap_dim(dim, a.ndim)
-    _empty_check(name, a, d)
-    ax = d if a.ndim else None
-    values = getattr(xp, "max" if name == "max" else "min")(a, axis=ax, keepdims=keepdim and a.ndim > 0)
-    idx = _arg_extremum(xp, "argmax" if name == "max" else "argmin", a, ax, keepdim and a.ndim > 0)
-    v = new_tensor(values, input._dtype, input._device)
-    i = new_tensor(xp.asarray(idx, dtype=np.int64), D.int64, input._device)
-    if input._rg and STATE.enabled:
-        node = (MaxBackward0 if name == "max" else MinBackward0)()
-        node.__dict__.update(dim=d, keepdim=keepdim)
-        record(v, node, (input,))
-        node.save(i)
-    result = return_type(name)(v, i)
-    if out is not None:
-        write_out(out[0], v)
-        write_out(out[1], i)
-        return return_type(name)(out[0], out[1])
-    return result
+    if not a.ndim:
+        return select_with_indices(name, input, a.copy(), xp.zeros((), np.int64), d, keepdim,
+                                   MaxBackward0 if largest else MinBackward0, out)
+    empty_check(name, a, (d,))
+    return select_with_indices(name, input, extreme(xp, a, d, largest, keepdim),
+                               arg_extreme(xp, a, d, largest, keepdim), d, keepdim,
+                               MaxBackward0 if largest else MinBackward0, out)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
-    """Full max (0-d), ``max(dim)`` → (values, indices), or ``max(other)`` elementwise."""
-    other = None
-    if _isinstance(dim, Tensor):
-        other, dim = dim, None
-    return _extremum("max", input, dim, keepdim, other, out)
+    """Full max (0-d; gradient split among ties), ``max(dim)`` → ``(values, indices)``, or
+    ``max(other)`` elementwise."""
+    return _max_min("max", input, dim, keepdim, out)
 
 
 def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
-    other = None
-    if _isinstance(dim, Tensor):
-        other, dim = dim, None
-    return _extremum("min", input, dim, keepdim, other, out)
+    """Full min, ``min(dim)`` → ``(values, indices)``, or ``min(other)`` elementwise."""
+    return _max_min("min", input, dim, keepdim, out)
 
 
-def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+class AmaxBackward0(Node):
+    """Gradient of amax/amin: split evenly among the elements equal to the result along ``dims``."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, r = self.saved
+        mask = x == unreduce(r, x.shape, self.dims, self.keepdim)
+        count = mask.sum(self.dims, keepdim=True)
+        return (unreduce(g, x.shape, self.dims, self.keepdim) * (mask / count),)
+
+
+AminBackward0 = _node_class("AminBackward0", AmaxBackward0)
+
+
+def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
+    dims = reduce_dims(dim, input._data.ndim)
     a = input._data
-    dims = dim_list(dim if dim != () else None, a.ndim) if a.ndim else ()
-    if a.size == 0:
-        for d in dims:
-            if a.shape[d] == 0:
-                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
-    arr = getattr(_xp(input), "max" if name == "amax" else "min")(a, axis=dims or None, keepdims=keepdim) \
-        if a.ndim else a.copy()
-    res = new_tensor(arr, input._dtype, input._device)
+    if input._dtype.is_complex:
+        raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
+    empty_check(name, a, None if (dim is None or dim == () or dim == []) else dims)
+    res = new_tensor(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input._device)
+    cls = AmaxBackward0 if name == "amax" else AminBackward0
+    return finish(attach(res, input, cls, True, True, dims=dims, keepdim=keepdim), out)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Maximum over ``dim`` (all by default); the gradient is split among ties."""
+    return _amax_amin("amax", input, dim, keepdim, out)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Minimum over ``dim`` (all by default); the gradient is split among ties."""
+    return _amax_amin("amin", input, dim, keepdim, out)
+
+
+class AminmaxBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g_min: Tensor, g_max: Tensor) -> tuple:
+        x, _ = self.saved
+        shape, dims, keepdim = x.shape, self.dims, self.keepdim
+        total = None
+        for g, r in ((g_min, self.mins), (g_max, self.maxs)):
+            mask = x == unreduce(r, shape, dims, keepdim)
+            part = unreduce(g, shape, dims, keepdim) * (mask / mask.sum(dims, keepdim=True))
+            total = part if total is None else total + part
+        return (total,)
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out: Any = None) -> Any:
+    """``(min, max)`` over all elements or one ``dim``, as ``torch.return_types.aminmax``."""
+    a = input._data
+    if input._dtype.is_complex:
+        raise not_implemented("aminmax_cpu", input._dtype)
+    dims = reduce_dims(dim, a.ndim)
+    if builtins.any(a.shape[d] == 0 for d in dims) or (dim is None and a.size == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
+                           "no identity.")
+    xp = xp_for(input)
+    lo = new_tensor(extreme(xp, a, dims, False, keepdim), input._dtype, input._device)
+    hi = new_tensor(extreme(xp, a, dims, True, keepdim), input._dtype, input._device)
     if input._rg and STATE.enabled:
-        node = _node(AmaxBackward0 if name == "amax" else AminBackward0, dims=dims, keepdim=keepdim)
-        record(res, node, (input,))
-        node.save(input, SavedOutput(res))
-    return res
+        node = AminmaxBackward0()
+        node.__dict__.update(dims=dims, keepdim=keepdim, mins=lo.detach(), maxs=hi.detach())
+        record((lo, hi), node, (input,))
+        node.save(input, None)
+    return finish(return_type("aminmax", ("min", "max"))(lo, hi), out)
 
 
-def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return _amax_amin("amax", input, dim, keepdim)
-
-
-def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
-    return _amax_amin("amin", input, dim, keepdim)
-
-
-def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
-    cls = namedtuple("aminmax", ["min", "max"])  # type: ignore[misc]
-    return cls(amin(input, () if dim is None else dim, keepdim), amax(input, () if dim is None else dim, keepdim))
-
-
-def _argext(name: str, input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+def _argext(name: str, input: Tensor, dim: int | None, keepdim: bool, out: Tensor | None) -> Tensor:
     a = input._data
-    xp = _xp(input)
-    fn = "argmax" if name == "argmax" else "argmin"
+    xp = xp_for(input)
+    if input._dtype.is_complex or input._dtype is D.bool:
+        kind = "complex" if input._dtype.is_complex else "bool"
+        raise RuntimeError(f"{name}(): does not support {kind} input")
+    largest = name == "argmax"
     if dim is None:
-        _empty_check(name, a, None)
-        idx = _arg_extremum(xp, fn, a.reshape(-1), 0, False)
+        empty_check(name, a, None, IndexError, hint=False)
+        idx = xp.asarray(arg_extreme(xp, a.reshape(-1), 0, largest))
         if keepdim:
-            idx = xp.asarray(idx).reshape((1,) * a.ndim)
+            idx = idx.reshape((1,) * a.ndim)
     else:
         d = wrap_dim(dim, a.ndim)
-        _empty_check(name, a, d)
-        idx = _arg_extremum(xp, fn, a, d if a.ndim else None, keepdim and a.ndim > 0)
-    return new_tensor(xp.asarray(idx, dtype=np.int64), D.int64, input._device)
+        if a.ndim:
+            empty_check(name, a, (d,))
+            idx = arg_extreme(xp, a, d, largest, keepdim)
+        else:
+            idx = xp.zeros((), np.int64)
+    return finish(new_tensor(xp.asarray(idx, dtype=np.int64), D.int64, input._device), out)
 
 
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _argext("argmax", input, dim, keepdim)
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           out: Tensor | None = None) -> Tensor:
+    """Index of the first maximum (flattened when ``dim`` is None); NaN is the maximum."""
+    return _argext("argmax", input, dim, keepdim, out)
 
 
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _argext("argmin", input, dim, keepdim)
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
+           out: Tensor | None = None) -> Tensor:
+    """Index of the first minimum (flattened when ``dim`` is None); NaN is the minimum."""
+    return _argext("argmin", input, dim, keepdim, out)
 
 
-# ---- var / std -------------------------------------------------------------------------------------------
+# ---- var / std / var_mean / std_mean --------------------------------------------------------------------
+def _var_grad(g: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool, correction: float) -> Tensor:
+    n = math.prod(x.shape[d] for d in dims)
+    scale = 2 / (n - correction) if n > correction else _inf
+    return unreduce(g, x.shape, dims, keepdim, expand=False) * (x - x.mean(dims, keepdim=True)) * scale
+
+
+def _std_grad(g: Tensor, x: Tensor, r: Tensor, dims: tuple[int, ...], keepdim: bool,
+              correction: float) -> Tensor:
+    return _var_grad((g / (r * 2)).masked_fill(r == 0, 0), x, dims, keepdim, correction)
+
+
 class VarBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        (x,) = self.saved
-        shape = x.shape
-        n = math.prod(shape[d] for d in self.dims)
-        mu = x.mean(self.dims, keepdim=True)
-        g = _expand_back(g, shape, self.dims, self.keepdim)
-        return (g * 2 * (x - mu) / builtins.max(n - self.correction, 0),)
+        x, _ = self.saved
+        return (_var_grad(g, x, self.dims, self.keepdim, self.correction),)
 
 
 class StdBackward0(Node):
@@ -439,134 +551,464 @@ class StdBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         x, r = self.saved
-        shape = x.shape
-        n = math.prod(shape[d] for d in self.dims)
-        mu = x.mean(self.dims, keepdim=True)
-        g = _expand_back(g / (r * 2), shape, self.dims, self.keepdim)
-        return (g * 2 * (x - mu) / builtins.max(n - self.correction, 0),)
+        return (_std_grad(g, x, r, self.dims, self.keepdim, self.correction),)
 
 
-def _correction(unbiased: Any, correction: Any) -> float:
-    if correction is not None:
-        return correction
-    return 1 if unbiased is None or unbiased else 0
+class _MomentsBackward(Node):
+    """Backward of var_mean/std_mean: one node, two outputs (the spread and the mean)."""
+
+    __slots__ = ()
+
+    def backward(self, g_spread: Tensor, g_mean: Tensor) -> tuple:
+        x, r = self.saved
+        dims, keepdim, c = self.dims, self.keepdim, self.correction
+        n = builtins.max(math.prod(x.shape[d] for d in dims), 1)
+        spread = _std_grad(g_spread, x, r, dims, keepdim, c) if self.sqrt else \
+            _var_grad(g_spread, x, dims, keepdim, c)
+        return (spread + unreduce(g_mean / n, x.shape, dims, keepdim),)
 
 
-def _var_impl(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, take_sqrt: bool) -> Tensor:
+VarMeanBackward0 = _node_class("VarMeanBackward0", _MomentsBackward)
+StdMeanBackward0 = _node_class("StdMeanBackward0", _MomentsBackward)
+
+
+def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
+    """torch's overloads: ``var(unbiased)``, ``var(dim, unbiased)``, ``var(dim, correction=)``."""
     if _isinstance(dim, bool):
-        unbiased, dim = dim, None
-    name = "std" if take_sqrt else "var"
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError("var() received an invalid combination of arguments - got both unbiased and "
+                        "correction")
+    if correction is not None:
+        return dim, correction
+    return dim, 1 if unbiased is None or unbiased else 0
+
+
+def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
+             sqrt: bool) -> tuple[Tensor, Tensor, tuple[int, ...], float]:
+    """(spread, mean) tensors, the reduced dims and the correction; warns as torch when dof <= 0."""
     if input._dtype.category < 2:
-        raise RuntimeError(f"{name} and {name}_mean only support floating point and complex dtypes")
-    c = _correction(unbiased, correction)
-    a = input._data
-    dims = dim_list(dim, a.ndim) if a.ndim else ()
-    with np.errstate(all="ignore"):
-        arr = _xp(input).var(a, axis=dims if dims else None, ddof=c, keepdims=keepdim) if a.ndim else \
-            _xp(input).var(a, ddof=c)
-        if take_sqrt:
-            arr = _xp(input).sqrt(arr)
-    rdt = input._dtype.to_real()
-    res = new_tensor(arr, rdt, input._device)
-    if res._data.dtype != rdt.np:
-        res._data = res._data.astype(rdt.np)
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+    dim, c = _var_args(dim, unbiased, correction)
+    xp = xp_for(input)
+    a = _cast(input, input._dtype)
+    dims = reduce_dims(dim, a.ndim)
+    n = math.prod(a.shape[d] for d in dims)
+    if n - c <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    mu = _mean_array(xp, a, dims, True)
+    dev = a - mu
+    sq = (dev * dev.conj()).real if a.dtype.kind == "c" else dev * dev
+    spread = xp.sum(sq, axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)
+    if sqrt:
+        spread = xp.sqrt(spread)
+    m = mu if keepdim else mu.reshape([s for i, s in enumerate(a.shape) if i not in dims])
+    return (_wrap(spread, input._dtype.to_real(), input), _wrap(m, input._dtype, input), dims, c)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None, out: Tensor | None = None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``); complex input gives a real result."""
+    res, _, dims, c = _moments("var", input, dim, unbiased, keepdim, correction, False)
+    res = attach(res, input, VarBackward0, True, False, dims=dims, keepdim=keepdim, correction=c)
+    return finish(res, out)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None, out: Tensor | None = None) -> Tensor:
+    """Standard deviation (``sqrt(var)``); the gradient is zero where the result is zero."""
+    res, _, dims, c = _moments("std", input, dim, unbiased, keepdim, correction, True)
+    return finish(attach(res, input, StdBackward0, True, True, dims=dims, keepdim=keepdim, correction=c), out)
+
+
+def _with_mean(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
+               sqrt: bool) -> tuple[Tensor, Tensor]:
+    spread, mu, dims, c = _moments(name, input, dim, unbiased, keepdim, correction, sqrt)
     if input._rg and STATE.enabled:
-        node = _node(StdBackward0 if take_sqrt else VarBackward0, dims=dims, keepdim=keepdim, correction=c)
-        record(res, node, (input,))
-        node.save(input, SavedOutput(res)) if take_sqrt else node.save(input)
-    return res
-
-
-def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
-        out: Tensor | None = None) -> Tensor:
-    """Variance with Bessel's correction by default (``correction=1``)."""
-    return _var_impl(input, dim, unbiased, keepdim, correction, False)
-
-
-def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *, correction: Any = None,
-        out: Tensor | None = None) -> Tensor:
-    return _var_impl(input, dim, unbiased, keepdim, correction, True)
+        node = (StdMeanBackward0 if sqrt else VarMeanBackward0)()
+        node.__dict__.update(dims=dims, keepdim=keepdim, correction=c, sqrt=sqrt)
+        record((spread, mu), node, (input,))
+        node.save(input, SavedOutput(spread))
+    return spread, mu
 
 
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
-    return (var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+    """``(var, mean)`` in one pass, with one grad_fn (VarMeanBackward0) for both."""
+    return _with_mean("var_mean", input, dim, unbiased, keepdim, correction, False)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
-    return (std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim))
+    """``(std, mean)`` in one pass, with one grad_fn (StdMeanBackward0) for both."""
+    return _with_mean("std_mean", input, dim, unbiased, keepdim, correction, True)
 
 
-# ---- boolean reductions ------------------------------------------------------------------------------
-def _bool_reduce(fn: str, input: Tensor, dim: Any, keepdim: bool) -> Tensor:
+# ---- boolean reductions and counting --------------------------------------------------------------------
+def _bool_reduce(fn: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
     a = input._data
-    xp = _xp(input)
-    if dim is None:
-        arr = getattr(xp, fn)(a)
-    else:
-        dims = dim_list(dim, a.ndim) if a.ndim else None
-        arr = getattr(xp, fn)(a, axis=dims, keepdims=keepdim)
+    xp = xp_for(input)
+    dims = tuple(range(a.ndim)) if dim is None else () if not a.ndim else dim_list(dim, a.ndim)
+    arr = getattr(xp, fn)(a, axis=dims, keepdims=keepdim) if dims or dim is None else a != 0
     dt = D.uint8 if input._dtype is D.uint8 else D.bool
-    return new_tensor(xp.asarray(arr).astype(dt.np), dt, input._device)
+    return finish(new_tensor(xp.asarray(arr).astype(dt.np), dt, input._device), out)
 
 
-def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _bool_reduce("all", input, dim, keepdim)
+def all(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """True where every element is nonzero (uint8 input gives uint8, as torch)."""
+    return _bool_reduce("all", input, dim, keepdim, out)
 
 
-def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
-    return _bool_reduce("any", input, dim, keepdim)
+def any(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """True where some element is nonzero (uint8 input gives uint8, as torch)."""
+    return _bool_reduce("any", input, dim, keepdim, out)
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    """Number of nonzero elements over ``dim`` (int64)."""
     a = input._data
-    xp = _xp(input)
-    dims = dim_list(dim, a.ndim) if dim is not None else None
-    return new_tensor(xp.asarray(xp.count_nonzero(a, axis=dims), dtype=np.int64), D.int64, input._device)
+    xp = xp_for(input)
+    dims = reduce_dims(dim, a.ndim)
+    return new_tensor(xp.asarray(xp.sum(a != 0, axis=dims), dtype=np.int64), D.int64, input._device)
 
 
-# ---- logsumexp ---------------------------------------------------------------------------------------
+# ---- logsumexp -----------------------------------------------------------------------------------------
 class LogsumexpBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         x, r = self.saved
         shape = x.shape
-        return (_expand_back(g, shape, self.dims, self.keepdim) *
-                (x - _expand_back(r, shape, self.dims, self.keepdim)).exp(),)
+        return (unreduce(g, shape, self.dims, self.keepdim, False) *
+                (x - unreduce(r, shape, self.dims, self.keepdim, False)).exp(),)
 
 
-def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` over ``dim``, stable for large inputs."""
-    if input._dtype.category < 2:
-        input = input.to(D.get_default_dtype())
+def _float_input(input: Tensor) -> Tensor:
+    """Integer/bool inputs of float-valued ops promote to the default float dtype."""
+    return input.to(D.get_default_dtype()) if input._dtype.category < 2 else input
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum for stability."""
+    input = _float_input(input)
+    a = _cast(input, input._dtype)
+    xp = xp_for(input)
+    dims = reduce_dims(dim, a.ndim)
+    if builtins.any(a.shape[d] == 0 for d in dims) or not a.ndim:
+        arr = xp.log(xp.sum(xp.exp(a), axis=dims, keepdims=keepdim))
+    else:
+        m = xp.max(a.real, axis=dims, keepdims=True)
+        m = xp.where(xp.isinf(m), 0, m)
+        arr = xp.log(xp.sum(xp.exp(a - m), axis=dims, keepdims=True)) + m
+        if not keepdim:
+            arr = arr.reshape([s for i, s in enumerate(a.shape) if i not in dims])
+    res = _wrap(arr, input._dtype, input)
+    return finish(attach(res, input, LogsumexpBackward0, True, True, dims=dims, keepdim=keepdim), out)
+
+
+# ---- norm ----------------------------------------------------------------------------------------------
+class LinalgVectorNormBackward0(Node):
+    """Gradient of ``vector_norm`` for each order (torch's zero-handling: 0 where the norm is 0)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, r = self.saved
+        p, dims, keepdim = self.ord, self.dims, self.keepdim
+        g = unreduce(g, x.shape, dims, keepdim, False)
+        r = unreduce(r, x.shape, dims, keepdim, False)
+        if p == 0:
+            return (None,)
+        if p == 1:
+            return (x.sgn() * g,)
+        if p == 2:
+            return (x * (g / r).masked_fill(r == 0, 0),)
+        if math.isinf(p):
+            mask = x.abs() == r
+            return (x.sgn() * (mask / mask.sum(dims, keepdim=True)) * g,)
+        if p < 1:
+            return (x.sgn() * x.abs().pow(p - 1).masked_fill(x == 0, 0) * g * r.pow(1 - p),)
+        scale = (g / r.pow(p - 1)).masked_fill(r == 0, 0)
+        return ((x.sgn() * x.abs().pow(p - 1) if p < 2 else x * x.abs().pow(p - 2)) * scale,)
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+                out: Tensor | None = None) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all when None), as ``torch.linalg.vector_norm``."""
+    if x._dtype.category < 2:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{x._dtype._short}")
+    dt = _dtype_arg(dtype)
+    if dt is not None and dt is not x._dtype:
+        x = x.to(dt)
+    a = x._data
+    xp = xp_for(x)
+    dims = reduce_dims(dim, a.ndim)
+    p = float(ord)
+    if math.isinf(p) and a.size == 0:
+        what = "-inf" if p < 0 else "inf"
+        if dim is None or a.ndim == 0:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on an empty tensor "
+                               "because the operation does not have an identity")
+        for d in dims:
+            if a.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on the dimension "
+                                   f"{d}because this dimension is empty and the operation does not have an "
+                                   "identity")
+    rdt = x._dtype.to_real()
+    m = xp.abs(a).astype(_acc(rdt), copy=False)
+    if math.isinf(p):
+        arr = extreme(xp, m, dims, p > 0, keepdim)
+    elif p == 0:
+        arr = xp.sum(m != 0, axis=dims, keepdims=keepdim).astype(m.dtype)
+    elif p == 1:
+        arr = xp.sum(m, axis=dims, keepdims=keepdim)
+    elif p == 2:
+        arr = xp.sqrt(xp.sum(m * m, axis=dims, keepdims=keepdim))
+    else:
+        arr = xp.sum(m ** p, axis=dims, keepdims=keepdim) ** (1 / p)
+    res = _wrap(arr, rdt, x)
+    res = attach(res, x, LinalgVectorNormBackward0, True, True, ord=p, dims=dims, keepdim=keepdim)
+    return finish(res, out)
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
+         dtype: Any = None) -> Tensor:
+    """``torch.norm``: vector norms for numeric ``p`` and ``'fro'`` (over at most two dims), the nuclear
+    norm for ``'nuc'`` (via ``linalg.svdvals``)."""
+    dims = [dim] if _isinstance(dim, int) else dim
+    if p is None or not _isinstance(p, str) or (p == "fro" and (dims is None or len(dims) <= 2)):
+        return vector_norm(input, 2 if p is None or p == "fro" else p, dims, keepdim, dtype=dtype, out=out)
+    dims = list(range(input.ndim)) if dims is None else list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
+    d0, d1 = (wrap_dim(d, input.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    if p != "nuc":
+        raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+    from . import linalg
+    x = input if dtype is None else input.to(_dtype_arg(dtype))
+    res = linalg.svdvals(x.movedim((d0, d1), (-2, -1))).sum(-1)
+    if keepdim:
+        res = res.unsqueeze(builtins.min(d0, d1)).unsqueeze(builtins.max(d0, d1))
+    return finish(res, out)
+
+
+# ---- scans: cumsum / cumprod / cummax / cummin / logcumsumexp ---------------------------------------
+def scan(xp: Any, op: Callable, a: Any, axis: int) -> Any:
+    """Inclusive scan of the associative elementwise ``op`` along ``axis`` in ``log2(n)`` vectorised
+    steps (Hillis-Steele), so it runs alike on NumPy and CuPy (whose ufuncs lack ``accumulate``)."""
+    out = a.copy()
+    n = a.shape[axis]
+    shift = 1
+    while shift < n:
+        hi = (slice(None),) * axis + (slice(shift, None),)
+        lo = (slice(None),) * axis + (slice(0, n - shift),)
+        out[hi] = op(out[hi], out[lo])
+        shift *= 2
+    return out
+
+
+class FlipBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_flip(g, self.dim),)
+
+
+def _flip(x: Tensor, d: int) -> Tensor:
+    """``x`` reversed along ``d`` (a differentiable copy, used by scan gradients)."""
+    res = new_tensor(xp_for(x).flip(x._data, d), x._dtype, x._device)
+    return attach(res, x, FlipBackward0, dim=d)
+
+
+def _reverse_cumsum(g: Tensor, d: int) -> Tensor:
+    return _flip(cumsum(_flip(g, d), d), d)
+
+
+class CumsumBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_reverse_cumsum(g, self.dim) if g.ndim else g,)
+
+
+class CumprodBackward0(Node):
+    """Gradient of cumprod, exact with zeros: positions before the first zero use ``revcumsum(g*out)/x``;
+    the first zero gets ``revcumsum(g * cumprod(x with that zero set to 1))``; later positions get 0."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, out = self.saved
+        d = self.dim
+        if not x.ndim or x.numel() == 0:
+            return (g,)
+        zero = x == 0
+        if not bool(zero.any()):
+            return (_reverse_cumsum(g * out, d) / x,)
+        seen = zero.cumsum(d)
+        before = seen == 0
+        first = zero & (seen == 1)
+        from .indexing import where
+        safe = where(before, x, 1)
+        grad_before = _reverse_cumsum(g * out, d) / safe
+        grad_first = _reverse_cumsum(g * cumprod(where(first, 1, x), d), d)
+        return (where(before, grad_before, where(first, grad_first, 0)),)
+
+
+def _cum_dtype(input: Tensor, dtype: Any) -> D.dtype:
+    return _dtype_arg(dtype) or _sum_dtype(input._dtype)
+
+
+def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
+    dt = _cum_dtype(input, dtype)
+    a = _cast(input, dt)
+    d = wrap_dim(dim, a.ndim)
+    arr = getattr(xp_for(input), fn)(a, axis=d) if a.ndim else a.copy()
+    return _wrap(arr, dt, input), d
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
+    """Cumulative sum along ``dim``; bool/integer inputs accumulate in int64."""
+    res, d = _cumulative("cumsum", input, dim, dtype)
+    return finish(attach(res, input, CumsumBackward0, dim=d), out)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
+    """Cumulative product along ``dim``; bool/integer inputs accumulate in int64."""
+    res, d = _cumulative("cumprod", input, dim, dtype)
+    return finish(attach(res, input, CumprodBackward0, True, True, dim=d), out)
+
+
+def _inplace_scan(fn: Callable) -> Callable:
+    def method(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+        from ._dispatch import check_inplace, history_alias, inplace
+        check_inplace(self)
+        src = history_alias(self) if self._rg and STATE.enabled else self
+        return inplace(self, fn(src, dim, dtype=dtype or self._dtype))
+    method.__name__ = fn.__name__ + "_"
+    return method
+
+
+class _CumExtremeBackward(Node):
+    """Gradient of cummax/cummin: each output's gradient goes to the element it came from (accumulated)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (indices,) = self.saved
+        if not g.ndim:
+            return (g,)
+        from .creation import zeros
+        return (zeros(g.shape, dtype=g.dtype, device=g.device).scatter_add(self.dim, indices, g),)
+
+
+CummaxBackward0 = _node_class("CummaxBackward0", _CumExtremeBackward)
+CumminBackward0 = _node_class("CumminBackward0", _CumExtremeBackward)
+
+
+def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
+    if input._dtype.is_complex:
+        raise not_implemented(f"{name}_cpu", input._dtype)
     a = input._data
-    xp = _xp(input)
-    dims = dim_list(dim, a.ndim) if a.ndim else ()
-    with np.errstate(all="ignore"):
-        if a.ndim == 0:
-            arr = a.copy()
-        elif a.size == 0:
-            arr = xp.log(xp.sum(xp.exp(a), axis=dims, keepdims=keepdim))
-        else:
-            m = xp.max(a, axis=dims, keepdims=True)
-            m = xp.where(xp.isfinite(m), m, 0)
-            arr = xp.log(xp.sum(xp.exp(a - m), axis=dims, keepdims=True)) + m
-            if not keepdim:
-                arr = arr.reshape([s for i, s in enumerate(a.shape) if i not in dims])
-    res = new_tensor(arr.astype(input._dtype.np), input._dtype, input._device)
-    if input._rg and STATE.enabled:
-        node = _node(LogsumexpBackward0, dims=dims, keepdim=keepdim)
-        record(res, node, (input,))
-        node.save(input, SavedOutput(res))
-    return res
+    xp = xp_for(input)
+    d = wrap_dim(dim, a.ndim)
+    largest = name == "cummax"
+    if not a.ndim:
+        values, idx = a.copy(), xp.zeros((), np.int64)
+    else:
+        values = scan(xp, xp.maximum if largest else xp.minimum, a, d)
+        newer = (a >= values) if largest else (a <= values)
+        if a.dtype.kind in "fc":
+            newer |= xp.isnan(a)
+        pos = xp.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
+        idx = scan(xp, xp.maximum, xp.where(newer, pos, 0), d)
+    return select_with_indices(name, input, values, idx, d, True,
+                               CummaxBackward0 if largest else CumminBackward0, out)
+
+
+def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
+    """Running maximum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
+    return _cum_extreme("cummax", input, dim, out)
+
+
+def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
+    """Running minimum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
+    return _cum_extreme("cummin", input, dim, out)
+
+
+class LogcumsumexpBackward0(Node):
+    """``grad_i = sum_{j>=i} g_j exp(x_i - out_j)``, evaluated in log space with g split by sign."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, out = self.saved
+        d = self.dim
+        if not x.ndim:
+            return (g,)
+
+        def part(w: Tensor) -> Tensor:
+            return (x + _flip(logcumsumexp(_flip(w.log() - out, d), d), d)).exp()
+
+        return (part(g.clamp(min=0)) - part((-g).clamp(min=0)),)
+
+
+def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
+    """``log(cumsum(exp(x)))`` along ``dim``, computed as a running ``logaddexp`` (stable)."""
+    if input._dtype.category < 2 or input._dtype.is_complex:
+        raise not_implemented("logcumsumexp_out_cpu", input._dtype)
+    a = _cast(input, input._dtype)
+    d = wrap_dim(dim, a.ndim)
+    xp = xp_for(input)
+    res = _wrap(scan(xp, xp.logaddexp, a, d) if a.ndim else a.copy(), input._dtype, input)
+    return finish(attach(res, input, LogcumsumexpBackward0, True, True, dim=d), out)
+
+
+# ---- diff ----------------------------------------------------------------------------------------------
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None, *, out: Tensor | None = None) -> Tensor:
+    """``n``-th forward difference along ``dim`` after joining ``prepend``/``append`` (bool: ``!=``)."""
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = wrap_dim(dim, input.ndim)
+    parts = []
+    for extra in (prepend, append):
+        if extra is not None:
+            if extra.ndim != input.ndim:
+                raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+            for i in range(input.ndim):
+                if i != d and extra.shape[i] != input.shape[i]:
+                    raise RuntimeError("diff expects the shape of tensor to prepend or append to match that "
+                                       "of input except along the differencing dimension; "
+                                       f"input.size({i}) = {input.shape[i]}, but got tensor.size({i}) = "
+                                       f"{extra.shape[i]}")
+    if prepend is not None or append is not None:
+        from .shape import cat
+        parts = [t for t in (prepend, input, append) if t is not None]
+        input = cat(parts, d)
+    from .elementwise import logical_xor
+    for _ in range(builtins.min(n, input.shape[d])):
+        size = input.shape[d]
+        hi, lo = input.narrow(d, 1, size - 1), input.narrow(d, 0, size - 1)
+        input = logical_xor(hi, lo) if input.dtype is D.bool else hi - lo
+    return finish(input if n else input.clone(), out)
 
 
 bind({
     "sum": sum, "nansum": nansum, "sum_to_size": sum_to_size, "mean": mean, "nanmean": nanmean, "prod": prod,
-    "max": max, "min": min, "amax": amax, "amin": amin, "aminmax": aminmax, "argmax": argmax, "argmin": argmin,
-    "var": var, "std": std, "all": all, "any": any, "count_nonzero": count_nonzero, "logsumexp": logsumexp,
+    "max": max, "min": min, "amax": amax, "amin": amin, "aminmax": aminmax, "argmax": argmax,
+    "argmin": argmin, "var": var, "std": std, "all": all, "any": any, "count_nonzero": count_nonzero,
+    "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum, "cumprod": cumprod,
+    "cumsum_": _inplace_scan(cumsum), "cumprod_": _inplace_scan(cumprod), "cummax": cummax, "cummin": cummin,
+    "logcumsumexp": logcumsumexp, "diff": diff,
 })
 
-__all__ = ["sum", "nansum", "sum_to_size", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "var", "std", "var_mean", "std_mean", "all", "any", "count_nonzero", "logsumexp"]
+__all__ = ["sum", "nansum", "sum_to_size", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
+           "argmax", "argmin", "var", "std", "var_mean", "std_mean", "all", "any", "count_nonzero",
+           "logsumexp", "norm", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "diff"]
