@@ -121,9 +121,25 @@ def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
     return t
 
 
+_NOT_FLOAT = {
+    "uniform_": (NotImplementedError, '"check_uniform_bounds" not implemented for \'{short}\''),
+    "normal_": (NotImplementedError, '"normal_kernel_cpu" not implemented for \'{short}\''),
+    "log_normal_": (NotImplementedError, '"log_normal_cpu" not implemented for \'{short}\''),
+    "exponential_": (RuntimeError, "Exponential distribution is a continuous probability distribution. dtype must "
+                                   "be a floating point but you specified {short}"),
+    "cauchy_": (RuntimeError, "Cauchy distribution is a continuous probability distribution. dtype must be a "
+                              "floating point but you specified {cpp}"),
+}
+_CPP = {"Long": "long int", "Int": "int", "Short": "short int", "Char": "signed char", "Byte": "unsigned char",
+        "Bool": "bool"}
+
+
 def _float_np(t: Tensor, what: str) -> np.dtype:
+    """The tensor's NumPy dtype; torch's error (type and text) for non-floating tensors."""
     if not t._dtype.is_floating_point:
-        raise RuntimeError(f"{what} expects floating point dtypes, got: {t._dtype._short}")
+        exc, text = _NOT_FLOAT[what]
+        short = t._dtype._short
+        raise exc(text.format(short=short, cpp=_CPP.get(short, short)))
     return t._dtype.np
 
 
