@@ -81,7 +81,7 @@ def indexing(lib: Any) -> Callable[[], Any]:
 
 
 def two_layer_net(lib: Any) -> Callable[[], Any]:
-    """The seeds' two-layer net: x.mm(w1).clamp(min=0).mm(w2), squared error, backward, SGD under no_grad."""
+    """The seeds' two-layer net: x.mm(w1).clamp(min=0).mm(w2), squared error, backward, SGD on ``.data``."""
     lib.manual_seed(0)
     n, d_in, h, d_out = 64, 1000, 100, 10
     x = lib.randn(n, d_in)
@@ -94,11 +94,10 @@ def two_layer_net(lib: Any) -> Callable[[], Any]:
         y_pred = x.mm(w1).clamp(min=0).mm(w2)
         loss = (y_pred - y).pow(2).sum()
         loss.backward()
-        with lib.no_grad():
-            w1 -= lr * w1.grad
-            w2 -= lr * w2.grad
-            w1.grad.zero_()
-            w2.grad.zero_()
+        w1.data -= lr * w1.grad.data
+        w2.data -= lr * w2.grad.data
+        w1.grad.data.zero_()
+        w2.grad.data.zero_()
         return loss
     return step
 

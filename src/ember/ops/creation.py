@@ -240,6 +240,9 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
 
 def zeros(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    if any(_isinstance(s, _int) and s < 0 for s in (size[0] if len(size) == 1 and
+                                                    _isinstance(size[0], (list, tuple)) else size)):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")
     return _maybe_out(_factory(_size_args(size), 0, dtype, device, requires_grad), out)
 
 
