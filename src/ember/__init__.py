@@ -89,6 +89,7 @@ from .ops.special import *  # noqa: E402,F403
 from .ops.sorting import *  # noqa: E402,F403
 from .ops.random import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
+from .ops.info import *  # noqa: E402,F403
 from . import cuda, linalg  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 

@@ -1,0 +1,112 @@
+"""Small torch-namespace utilities: type predicates, thread settings, determinism flags, ``compile``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ._dispatch import Tensor
+
+__all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex", "is_nonzero", "typename",
+           "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile",
+           "set_default_tensor_type", "is_same_size"]
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def is_storage(obj: Any) -> bool:
+    return type(obj).__name__ in ("UntypedStorage", "TypedStorage")
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input._dtype.is_floating_point
+
+
+def is_complex(input: Tensor) -> bool:
+    return input._dtype.is_complex
+
+
+def is_nonzero(input: Tensor) -> bool:
+    """The truth of a one-element tensor (torch's errors for other sizes)."""
+    n = input.numel()
+    if n == 0:
+        raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+    if n > 1:
+        raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+    return bool(input.item())
+
+
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    return input.shape == other.shape
+
+
+def typename(obj: Any) -> str:
+    """torch.typename: the legacy type string of a tensor, else the object's qualified class name."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = type(obj)
+    module = cls.__module__
+    return cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
+
+
+_threads = {"intra": os.cpu_count() or 1, "inter": os.cpu_count() or 1}
+
+
+def set_num_threads(n: int) -> None:
+    """Record the intra-op thread count (BLAS threads follow its own settings, e.g. OMP_NUM_THREADS)."""
+    if n <= 0:
+        raise RuntimeError("Number of threads must be positive")
+    _threads["intra"] = int(n)
+    try:   # threadpoolctl is optional: when present, apply the limit to NumPy's BLAS
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(int(n))
+    except ImportError:
+        pass
+
+
+def get_num_threads() -> int:
+    return _threads["intra"]
+
+
+def set_num_interop_threads(n: int) -> None:
+    if n <= 0:
+        raise RuntimeError("Number of threads must be positive")
+    _threads["inter"] = int(n)
+
+
+def get_num_interop_threads() -> int:
+    return _threads["inter"]
+
+
+_deterministic = {"on": False}
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """ember's CPU ops are deterministic already; the flag is kept for code that reads it back."""
+    _deterministic["on"] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    return _deterministic["on"]
+
+
+def compile(model: Callable | None = None, **kwargs: Any) -> Any:
+    """No graph compiler in ember: returns ``model`` unchanged (or a decorator doing so)."""
+    if model is None:
+        return lambda m: m
+    return model
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated torch API: sets the default floating dtype from a legacy type or its name."""
+    from .._core.dtype import BY_LEGACY, set_default_dtype
+    name = t if isinstance(t, str) else t.__name__
+    set_default_dtype(BY_LEGACY[name.rsplit(".", 1)[-1]])
