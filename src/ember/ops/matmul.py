@@ -1,17 +1,48 @@
-"""Matrix products: mm, matmul, bmm, mv, dot, vdot, outer, addmm, addmv, baddbmm, addbmm — forward on
-BLAS through ``xp.matmul``, backward as matrix products too."""
+"""Matrix products: mm, mv, dot, vdot, bmm, matmul, outer/ger and the fused ``beta * input + alpha * product``
+family (addmm, addmv, baddbmm, addbmm, addr), with their in-place variants.
+
+The forward is one ``xp.matmul`` (BLAS; float16/bfloat16 accumulate in float32 on the CPU, as torch does).
+Each product's backward node carries torch's name and computes the gradients as products written with ember
+ops, so double backward works. ``matmul`` follows torch's dispatch (dot / mv / mm / folded mm / batched bmm):
+the path decides the error message and the grad_fn name, so it is reproduced, but the folded and batched cases
+are computed by a single node.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._core.device import CPU
+from .._core.dtype import promote_types
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, write_out, xp_of
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    broadcast_error,
+    check_inplace,
+    check_same_device,
+    inplace,
+    new_tensor,
+    record,
+    write_out,
+    xp_of,
+)
 
 _isinstance = isinstance
+
+# C++ element type names, as torch prints them in some dtype errors
+_CPP = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+        "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+        "uint8": "unsigned char", "uint16": "short unsigned int", "uint32": "unsigned int",
+        "uint64": "long unsigned int", "bool": "bool", "complex64": "c10::complex<float>",
+        "complex128": "c10::complex<double>"}
+_NO_KERNEL = frozenset(("bool", "uint16", "uint32", "uint64"))
+_LOW = frozenset(("float16", "bfloat16"))
 
 
 def _xp(t: Tensor) -> Any:
@@ -22,254 +53,551 @@ def _needs(t: Any) -> bool:
     return _isinstance(t, Tensor) and t._rg
 
 
-def _same_dtype(a: Tensor, b: Tensor) -> None:
-    if a._dtype is not b._dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype.name.replace('float32', 'float').replace('float64', 'double')} != "
-                           f"{b._dtype.name.replace('float32', 'float').replace('float64', 'double')}")
-
-
-def _mat(x: Tensor) -> Tensor:
+def _c(x: Tensor) -> Tensor:
+    """Complex conjugate (identity for real tensors)."""
     return x.conj() if x._dtype.is_complex else x
 
 
-class MmBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        a, b = self.saved
-        return (g.mm(_mat(b).t()) if _needs(a) else None, _mat(a).t().mm(g) if _needs(b) else None)
+def _h(x: Tensor) -> Tensor:
+    """Conjugate transpose of the last two dims."""
+    return _c(x.mT)
 
 
-def _result(arr: Any, like: Tensor, node: Node | None, inputs: tuple, save: tuple) -> Tensor:
-    res = from_array(arr if type(arr) is not np.float64 else np.asarray(arr), like._dtype, like._device)
-    if type(res._data) is not np.ndarray and like._device is CPU:
-        res._data = np.asarray(res._data, like._dtype.np)
-    if node is not None and STATE.enabled and any(_needs(t) for t in inputs):
+def _arg(fn: str, name: str, pos: int, x: Any) -> None:
+    if not _isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
+
+
+def _kernel(dt: Any, kernel: str) -> None:
+    if dt.name in _NO_KERNEL:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+
+
+# ---- the checks of torch's four product kernels (matmul reuses them on folded shapes) ---------------------
+def _mm_check(sa: tuple, sb: tuple, da: Any, db: Any) -> None:
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
+    if da is not db:
+        raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
+                           f"{_CPP[da.name]} != {_CPP[db.name]}")
+    _kernel(da, "addmm_impl_cpu_")
+
+
+def _mv_check(sm: tuple, sv: tuple, dm: Any, dv: Any, di: Any = None, ni: int | None = None) -> None:
+    """addmv's checks; ``di``/``ni``: dtype and length of the added input (mv: the result, shaped like it)."""
+    ni = sm[0] if ni is None else ni
+    if sm[1] != sv[0] or ni != sm[0]:
+        raise RuntimeError(f"size mismatch, got input ({ni}), mat ({sm[0]}x{sm[1]}), vec ({sv[0]})")
+    di = dv if di is None else di
+    if not (dm is dv is di):
+        raise RuntimeError("addmv input tensors must have the same dtype, but got "
+                           f"{di._short}, {dm._short}, and {dv._short}")
+    _kernel(dm, "addmv_impl_cpu")
+
+
+def _bmm_check(sa: tuple, sb: tuple, da: Any, db: Any) -> None:
+    if sb[0] != sa[0] or sb[1] != sa[2]:
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+    if da is not db:
+        raise RuntimeError(f"expected scalar type {da._short} but found {db._short}")
+    _kernel(da, "bmm")
+
+
+def _dot_check(a: Tensor, b: Tensor) -> None:
+    na, nb = a._data.ndim, b._data.ndim
+    if na != 1 or nb != 1:
+        raise RuntimeError(f"1D tensors expected, but got {na}D and {nb}D tensors")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {a._dtype._short} and "
+                           f"{b._dtype._short}")
+    n1, n2 = a._data.shape[0], b._data.shape[0]
+    if n1 != n2:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n1}] and src [{n2}] to have the "
+                           f"same number of elements, but got {n1} and {n2} elements respectively")
+    _kernel(a._dtype, "dot")
+
+
+def _product(xp: Any, a: Any, b: Any, dt: Any) -> Any:
+    """``a @ b`` on the backend; half types accumulate in float32 on the CPU (NumPy's own loops do not)."""
+    if xp is np and dt.name in _LOW:
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt.np)
+    return xp.matmul(a, b)
+
+
+def _result(arr: Any, like: Tensor, node_cls: type[Node], inputs: tuple, save: tuple) -> Tensor:
+    """Wrap a product and, when some input requires grad, record ``node_cls`` saving ``save``."""
+    res = new_tensor(arr, like._dtype, like._device)
+    if STATE.enabled and (inputs[0]._rg or inputs[1]._rg or (len(inputs) > 2 and inputs[2]._rg)):
+        node = node_cls()
         record(res, node, inputs)
         node.save(*save)
     return res
 
 
-def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """2-D matrix product, with torch's shape and dtype errors."""
-    if input._data.ndim != 2:
-        raise RuntimeError("self must be a matrix")
-    if mat2._data.ndim != 2:
-        raise RuntimeError("mat2 must be a matrix")
-    (n, k), (k2, m) = input._data.shape, mat2._data.shape
-    if k != k2:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
-    _same_dtype(input, mat2)
-    check_same_device(input, mat2)
-    res = _result(_xp(input).matmul(input._data, mat2._data), input, MmBackward0(), (input, mat2), (input, mat2))
-    return write_out(out, res) if out is not None else res
+def _finish(res: Tensor, out: Tensor | None, fn: str, inputs: tuple) -> Tensor:
+    """Return ``res``, or copy it into ``out=`` with torch's checks (no autograd, same dtype)."""
+    if out is None:
+        return res
+    if STATE.enabled and (out._rg or any(t._rg for t in inputs)):
+        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if out._dtype is not res._dtype:
+        if fn in ("dot", "vdot"):
+            raise RuntimeError(f"result dtype {out._dtype._short} does not match input dtype "
+                               f"{res._dtype._short}")
+        raise RuntimeError(f"Expected out tensor to have dtype {_CPP[res._dtype.name]}, but got "
+                           f"{_CPP[out._dtype.name]} instead")
+    return write_out(out, res)
 
 
-class MvBackward0(Node):
+# ---- backward nodes ------------------------------------------------------------------------------------
+class _Product(Node):
+    """Backward of a bilinear product ``P(a, b)``: ``_ga(g, b)`` and ``_gb(a, g)`` are the input gradients."""
+
     __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        a, v = self.saved
-        return (g.unsqueeze(1).mm(_mat(v).unsqueeze(0)) if _needs(a) else None,
-                _mat(a).t().mv(g) if _needs(v) else None)
-
-
-def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
-    if input._data.ndim != 2 or vec._data.ndim != 1:
-        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}")
-    if input._data.shape[1] != vec._data.shape[0]:
-        raise RuntimeError(f"size mismatch, got input ({input._data.shape[0]}), mat ({input._data.shape[0]}x"
-                           f"{input._data.shape[1]}), vec ({vec._data.shape[0]})")
-    _same_dtype(input, vec)
-    res = _result(_xp(input).matmul(input._data, vec._data), input, MvBackward0(), (input, vec), (input, vec))
-    return write_out(out, res) if out is not None else res
-
-
-class DotBackward0(Node):
-    __slots__ = ()
+    _ga: Callable
+    _gb: Callable
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.saved
-        return (g * _mat(b) if _needs(a) else None, g * _mat(a) if _needs(b) else None)
+        return (self._ga(g, b) if _needs(a) else None, self._gb(a, g) if _needs(b) else None)
 
 
-def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """Inner product of two 1-D tensors of equal length and dtype."""
-    if input._data.ndim != 1 or tensor._data.ndim != 1:
-        raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {tensor._data.ndim}D tensors")
-    if input._data.shape[0] != tensor._data.shape[0]:
-        n1, n2 = input._data.shape[0], tensor._data.shape[0]
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{n1}] and src [{n2}] to have the same "
-                           f"number of elements, but got {n1} and {n2} elements respectively")
-    if input._dtype is not tensor._dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {input._dtype._short} and "
-                           f"{tensor._dtype._short}")
-    arr = _xp(input).asarray(_xp(input).dot(input._data, tensor._data), dtype=input._dtype.np)
-    res = _result(arr, input, DotBackward0(), (input, tensor), (input, tensor))
-    return write_out(out, res) if out is not None else res
+class _AddProduct(Node):
+    """Backward of ``beta * input + alpha * P(m1, m2)`` (``beta``/``alpha`` are node attributes)."""
 
-
-def vdot(input: Tensor, other: Tensor) -> Tensor:
-    return dot(input.conj() if input._dtype.is_complex else input, other)
-
-
-class BmmBackward0(Node):
     __slots__ = ()
+    _ga: Callable
+    _gb: Callable
 
     def backward(self, g: Tensor) -> tuple:
-        a, b = self.saved
-        return (g.bmm(_mat(b).transpose(1, 2)) if _needs(a) else None,
-                _mat(a).transpose(1, 2).bmm(g) if _needs(b) else None)
+        m1, m2 = self.saved
+        beta, alpha = _sconj(self.beta), _sconj(self.alpha)
+        gi = (g if beta == 1 else g * beta) if self._next[0] is not None else None
+        gp = g if alpha == 1 else g * alpha
+        return gi, self._ga(gp, m2) if _needs(m1) else None, self._gb(m1, gp) if _needs(m2) else None
 
 
-def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
-    if input._data.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor")
-    if mat2._data.ndim != 3:
-        raise RuntimeError("batch2 must be a 3D tensor")
-    (b1, n, k), (b2, k2, m) = input._data.shape, mat2._data.shape
-    if b1 != b2 or k != k2:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{b1}, {k}] but got: "
-                           f"[{b2}, {k2}].")
-    _same_dtype(input, mat2)
-    res = _result(_xp(input).matmul(input._data, mat2._data), input, BmmBackward0(), (input, mat2), (input, mat2))
-    return write_out(out, res) if out is not None else res
+def _sconj(s: Any) -> Any:
+    return s.conjugate() if type(s) is complex else s
 
 
-class _MatmulBackward(Node):
-    """Backward of a broadcast batched matmul: products with the other operand, reduced by the engine."""
+def _nodes(name: str, add_name: str | None, ga: Callable, gb: Callable) -> tuple[type[Node], Any]:
+    """The product node class ``name`` and, when ``add_name`` is given, its fused add-product twin."""
+    attrs = {"__slots__": (), "_ga": staticmethod(ga), "_gb": staticmethod(gb),
+             "__module__": "torch.autograd.graph"}
+    prod = type(name, (_Product,), dict(attrs))
+    return prod, (type(add_name, (_AddProduct,), dict(attrs)) if add_name else None)
+
+
+MmBackward0, AddmmBackward0 = _nodes("MmBackward0", "AddmmBackward0",
+                                     lambda g, b: g.mm(_h(b)), lambda a, g: _h(a).mm(g))
+MvBackward0, AddmvBackward0 = _nodes("MvBackward0", "AddmvBackward0",
+                                     lambda g, v: g.unsqueeze(1) * _c(v), lambda m, g: _h(m).mv(g))
+BmmBackward0, BaddbmmBackward0 = _nodes("BmmBackward0", "BaddbmmBackward0",
+                                        lambda g, b: g.bmm(_h(b)), lambda a, g: _h(a).bmm(g))
+_, AddbmmBackward0 = _nodes("_Addbmm", "AddbmmBackward0", lambda g, b: g.unsqueeze(0).matmul(_h(b)),
+                            lambda a, g: _h(a).matmul(g.unsqueeze(0)))
+_, AddrBackward0 = _nodes("_Addr", "AddrBackward0", lambda g, v2: g.mv(_c(v2)), lambda v1, g: g.mT.mv(_c(v1)))
+DotBackward0, _ = _nodes("DotBackward0", None, lambda g, b: g * _c(b), lambda a, g: g * _c(a))
+VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda a, g: g * a)
+# 1-d @ 2-d: torch's unsqueeze(0).mm(..).squeeze_(0), recorded as one node with the last op's name
+SqueezeBackward4, _ = _nodes("SqueezeBackward4", None, lambda g, m: _c(m).mv(g),
+                             lambda v, g: _c(v).unsqueeze(1) * g.unsqueeze(0))
+
+
+class UnsafeViewBackward0(Node):
+    """Backward of a matmul with batch dims (folded into mm/mv or broadcast into bmm).
+
+    Broadcast batch dims are summed by the engine, except where one operand is a single matrix (or vector):
+    its gradient is then one product over the folded batch, never a batch of products summed afterwards.
+    """
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.saved
+        va, vb = a._data.ndim == 1, b._data.ndim == 1
+        a2 = a.unsqueeze(0) if va else a
+        b2 = b.unsqueeze(1) if vb else b
+        g2 = g.unsqueeze(-1) if vb else g
+        if va:
+            g2 = g2.unsqueeze(-2)
+        (n, k), p = a2._data.shape[-2:], b2._data.shape[-1]
+        batch = math.prod(g2._data.shape[:-2])
         ga = gb = None
         if _needs(a):
-            ga = g.matmul(_mat(b).transpose(-1, -2))
+            if a2._data.ndim == 2 and b2._data.ndim > 2:
+                ga = g2.movedim(-2, 0).reshape(n, batch * p).mm(_h(b2).reshape(batch * p, k))
+            else:
+                ga = g2.matmul(_h(b2))
+            ga = ga.squeeze(-2) if va else ga
         if _needs(b):
-            gb = _mat(a).transpose(-1, -2).matmul(g)
+            if b2._data.ndim == 2 and a2._data.ndim > 2:
+                gb = _h(a2.reshape(batch * n, k)).mm(g2.reshape(batch * n, p))
+            else:
+                gb = _h(a2).matmul(g2)
+            gb = gb.squeeze(-1) if vb else gb
         return ga, gb
 
 
-class UnsafeViewBackward0(_MatmulBackward):
+class CloneBackward0(UnsafeViewBackward0):
+    """2-d @ batched, left operand requiring grad: torch folds the transposed problem, then copies."""
+
     __slots__ = ()
 
 
+# ---- products ------------------------------------------------------------------------------------------
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """2-d matrix product (no broadcasting, no type promotion)."""
+    _arg("mm", "input", 1, input)
+    _arg("mm", "mat2", 2, mat2)
+    a, b = input._data, mat2._data
+    if a.ndim != 2:
+        raise RuntimeError("self must be a matrix")
+    if b.ndim != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    _mm_check(a.shape, b.shape, input._dtype, mat2._dtype)
+    check_same_device(input, mat2)
+    res = _result(_product(_xp(input), a, b, input._dtype), input, MmBackward0, (input, mat2), (input, mat2))
+    return _finish(res, out, "mm", (input, mat2))
+
+
+def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Matrix-vector product."""
+    _arg("mv", "input", 1, input)
+    _arg("mv", "vec", 2, vec)
+    a, v = input._data, vec._data
+    if a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
+    _mv_check(a.shape, v.shape, input._dtype, vec._dtype)
+    check_same_device(input, vec)
+    res = _result(_product(_xp(input), a, v, input._dtype), input, MvBackward0, (input, vec), (input, vec))
+    return _finish(res, out, "mv", (input, vec))
+
+
+def _dot(fn: str, input: Tensor, other: Tensor, out: Tensor | None, node: type[Node], conj: bool) -> Tensor:
+    _arg(fn, "input", 1, input)
+    _arg(fn, "other" if fn == "vdot" else "tensor", 2, other)
+    _dot_check(input, other)
+    check_same_device(input, other)
+    xp = _xp(input)
+    a = xp.conj(input._data) if conj and input._dtype.is_complex else input._data
+    res = _result(_product(xp, a, other._data, input._dtype), input, node, (input, other), (input, other))
+    return _finish(res, out, fn, (input, other))
+
+
+def dot(input: Tensor, tensor: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inner product of two 1-d tensors of equal length and dtype."""
+    return _dot("dot", input, tensor, out, DotBackward0, False)
+
+
+def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inner product conjugating the first vector."""
+    return _dot("vdot", input, other, out, VdotBackward0, True)
+
+
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Batched matrix product of two 3-d tensors with the same batch size."""
+    _arg("bmm", "input", 1, input)
+    _arg("bmm", "mat2", 2, mat2)
+    a, b = input._data, mat2._data
+    if a.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    _bmm_check(a.shape, b.shape, input._dtype, mat2._dtype)
+    check_same_device(input, mat2)
+    res = _result(_product(_xp(input), a, b, input._dtype), input, BmmBackward0, (input, mat2), (input, mat2))
+    return _finish(res, out, "bmm", (input, mat2))
+
+
+def _vecmat(v: Tensor, m: Tensor) -> Tensor:
+    _mm_check((1, v._data.shape[0]), m._data.shape, v._dtype, m._dtype)
+    check_same_device(v, m)
+    return _result(_product(_xp(v), v._data, m._data, v._dtype), v, SqueezeBackward4, (v, m), (v, m))
+
+
+def _should_fold(a: Tensor, b: Tensor, has_out: bool) -> bool:
+    """torch's choice of folding the batch of the larger operand into one mm/mv (see ``_matmul_impl``)."""
+    na, nb = a._data.ndim, b._data.ndim
+    if not (max(na, nb) >= 3 and min(na, nb) <= 2):
+        return False
+    if (b._rg if na >= nb else a._rg) and not has_out:
+        return True
+    if na == 2:
+        return False
+    t1 = a._data if na >= nb else b._data.swapaxes(-1, -2)
+    if t1.size == 0:
+        return True
+    shape, strides = t1.shape, t1.strides
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
+
+
+def _batched_matmul(a: Tensor, b: Tensor, has_out: bool) -> Tensor:
+    """matmul with batch dims: torch's checks for the path it takes, one broadcast product, one node."""
+    da, db = a._data, b._data
+    na, nb = da.ndim, db.ndim
+    dt = a._dtype
+    node: type[Node] = UnsafeViewBackward0
+    if _should_fold(a, b, has_out):
+        transpose = nb > na
+        t1 = db.swapaxes(-1, -2) if transpose else da
+        t2 = (da.T if na == 2 else da) if transpose else db
+        d1, d2 = (b._dtype, a._dtype) if transpose else (a._dtype, b._dtype)
+        folded = (math.prod(t1.shape[:-1]), t1.shape[-1])
+        if t2.ndim == 2:
+            _mm_check(folded, t2.shape, d1, d2)
+            node = CloneBackward0 if transpose else node
+        else:
+            _mv_check(folded, t2.shape, d1, d2)
+        check_same_device(a, b)
+        if not transpose and nb == 2:   # one gemm over the folded batch
+            arr = _product(_xp(a), da.reshape(folded), db, dt).reshape(da.shape[:-1] + db.shape[-1:])
+            return _result(arr, a, node, (a, b), (a, b))
+    else:
+        if na == 3 and nb == 3 and da.shape[0] != db.shape[0]:
+            # torch squeezes a batch of one that requires grad, then takes the fold path
+            if da.shape[0] == 1 and a._rg:
+                return matmul(a.squeeze(0), b)
+            if db.shape[0] == 1 and b._rg:
+                return matmul(a, b.squeeze(0))
+        ba, bb = da.shape[:-2], db.shape[:-2]
+        try:
+            batch = math.prod(np.broadcast_shapes(ba, bb))
+        except ValueError:
+            raise broadcast_error(ba, bb) from None
+        n, m1 = (da.shape[-2] if na > 1 else 1), da.shape[-1]
+        m2, p = (db.shape[-2], db.shape[-1]) if nb > 1 else (db.shape[0], 1)
+        _bmm_check((batch, n, m1), (batch, m2, p), dt, b._dtype)
+        check_same_device(a, b)
+    return _result(_product(_xp(a), da, db, dt), a, node, (a, b), (a, b))
+
+
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """torch.matmul: dot, mv, mm or broadcast batched products by the operands' dims."""
-    if not _isinstance(other, Tensor) or not _isinstance(input, Tensor):
-        raise TypeError(f"matmul(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    """torch.matmul: dot, mv, mm, or batched products with broadcast batch dims (no type promotion)."""
+    _arg("matmul", "input", 1, input)
+    _arg("matmul", "other", 2, other)
     na, nb = input._data.ndim, other._data.ndim
-    if na == 0 or nb == 0:
+    if na == 2 and nb == 2:
+        res = mm(input, other)
+    elif na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
-    if na == 1 and nb == 1:
+    elif na == 1 and nb == 1:
         res = dot(input, other)
     elif na == 2 and nb == 1:
         res = mv(input, other)
     elif na == 1 and nb == 2:
-        res = mm(input.unsqueeze(0), other).squeeze(0)
-    elif na == 2 and nb == 2:
-        res = mm(input, other)
+        res = _vecmat(input, other)
     else:
-        _same_dtype(input, other)
-        a, b = input, other
-        if na == 1:
-            a = input.unsqueeze(0)
-        if nb == 1:
-            b = other.unsqueeze(-1)
-        ka, kb = a._data.shape[-1], b._data.shape[-2]
-        if ka != kb:
-            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                               f"[{b._data.shape[0] if b._data.ndim > 2 else 1}, {ka}] but got: "
-                               f"[{b._data.shape[0] if b._data.ndim > 2 else 1}, {kb}].")
-        try:
-            np.broadcast_shapes(a._data.shape[:-2], b._data.shape[:-2])
-        except ValueError:
-            from ._dispatch import broadcast_error
-            raise broadcast_error(a._data.shape[:-2], b._data.shape[:-2]) from None
-        res = _result(_xp(a).matmul(a._data, b._data), a, UnsafeViewBackward0(), (a, b), (a, b))
-        if na == 1:
-            res = res.squeeze(-2)
-        if nb == 1:
-            res = res.squeeze(-1)
-    return write_out(out, res) if out is not None else res
+        res = _batched_matmul(input, other, out is not None)
+    return _finish(res, out, "matmul", (input, other))
 
 
-class AddmmBackward0(Node):
-    __slots__ = ()
+def _rmatmul(self: Tensor, other: Any) -> Any:
+    return matmul(other, self) if _isinstance(other, Tensor) else NotImplemented
 
-    def backward(self, g: Tensor) -> tuple:
-        m1, m2 = self.saved
-        beta, alpha = self.beta, self.alpha
-        gi = g * beta if beta != 1 else g
-        g1 = g.mm(_mat(m2).t()) if _needs(m1) else None
-        g2 = _mat(m1).t().mm(g) if _needs(m2) else None
-        if alpha != 1:
-            g1 = g1 * alpha if g1 is not None else None
-            g2 = g2 * alpha if g2 is not None else None
-        return gi, g1, g2
+
+def _matmul_op(self: Tensor, other: Any) -> Any:
+    return matmul(self, other) if _isinstance(other, Tensor) else NotImplemented
+
+
+# ---- beta * input + alpha * product --------------------------------------------------------------------
+def _expand_check(input: Tensor, shape: tuple) -> None:
+    """torch's expand error when ``input`` cannot broadcast to the product's ``shape``."""
+    s = input._data.shape
+    if len(s) > len(shape) or any(x != 1 and x != y for x, y in zip(s[::-1], shape[::-1], strict=False)):
+        input.expand(shape)   # raises torch's message
+
+
+def _scalars(dt: Any, beta: Any, alpha: Any) -> tuple[Any, Any]:
+    """Integer products take integer scalars (torch truncates them)."""
+    return (int(beta), int(alpha)) if dt.category < 2 else (beta, alpha)
+
+
+def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> Any:
+    """``beta * input + alpha * prod`` into the fresh ``prod``; beta == 0 ignores input (NaN too), alpha == 0
+    ignores the product, as torch's BLAS calls do."""
+    beta, alpha = _scalars(dt, beta, alpha)
+    xp = _xp(input)
+    if alpha == 0:
+        prod = xp.zeros_like(prod)
+    elif alpha != 1:
+        prod *= alpha
+    if beta != 0:
+        bias = input._data if input._dtype is dt else input._data.astype(dt.np)
+        prod += bias if beta == 1 else bias * beta
+    return prod
+
+
+def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any, alpha: Any,
+           node_cls: type[Node], out: Tensor | None, dt: Any) -> Tensor:
+    check_same_device(input, m1)
+    check_same_device(m1, m2)
+    arr = _add_product(input, prod, beta, alpha, dt)
+    res = new_tensor(arr, dt, m1._device)
+    if STATE.enabled and (input._rg or m1._rg or m2._rg):
+        node = node_cls()
+        node.beta, node.alpha = beta, alpha
+        record(res, node, (input, m1, m2))
+        node.save(m1, m2)
+    return _finish(res, out, fn, (input, m1, m2))
+
+
+def _same_dtypes(self_name: str, input: Tensor, m1: Tensor, m2: Tensor) -> None:
+    """ADDMM_META's dtype checks (self vs mat2, then mat1 vs mat2)."""
+    if input._dtype is not m2._dtype:
+        raise RuntimeError(f"{self_name} and mat2 must have the same dtype, but got {input._dtype._short} "
+                           f"and {m2._dtype._short}")
+    if m1._dtype is not m2._dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got {m1._dtype._short} and "
+                           f"{m2._dtype._short}")
+
+
+def _fused_args(fn: str, input: Any, a: Any, b: Any, names: tuple[str, str]) -> None:
+    _arg(fn, "input", 1, input)
+    _arg(fn, names[0], 2, a)
+    _arg(fn, names[1], 3, b)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
-    """``beta * input + alpha * (mat1 @ mat2)`` (``nn.Linear``'s op)."""
-    if mat1._data.ndim != 2:
-        raise RuntimeError(f"mat1 must be a matrix, got {mat1._data.ndim}-D tensor")
-    if mat2._data.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix, got {mat2._data.ndim}-D tensor")
-    (n, k), (k2, m) = mat1._data.shape, mat2._data.shape
-    if k != k2:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {k2}x{m})")
-    _same_dtype(mat1, mat2)
-    xp = _xp(mat1)
-    prod = xp.matmul(mat1._data, mat2._data)
-    if alpha != 1:
-        prod *= alpha
-    bias = input._data if beta == 1 else input._data * beta
-    try:
-        if beta == 0:
-            arr = prod
-        else:
-            prod += bias
-            arr = prod
-    except ValueError:
-        raise RuntimeError(f"The expanded size of the tensor ({m}) must match the existing size "
-                           f"({input._data.shape[-1]}) at non-singleton dimension 1.  Target sizes: [{n}, {m}].  "
-                           f"Tensor sizes: {list(input._data.shape)}") from None
-    node = AddmmBackward0()
-    node.__dict__.update(beta=beta, alpha=alpha)
-    res = _result(arr, mat1, node, (input, mat1, mat2), (mat1, mat2))
-    return write_out(out, res) if out is not None else res
+    """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
+    _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
+    _same_dtypes("self", input, mat1, mat2)
+    a, b = mat1._data, mat2._data
+    if a.ndim != 2:
+        raise RuntimeError(f"mat1 must be a matrix, got {a.ndim}-D tensor")
+    if b.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix, got {b.ndim}-D tensor")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
+    dt = mat1._dtype
+    _kernel(dt, "addmm_impl_cpu_")
+    _expand_check(input, (a.shape[0], b.shape[1]))
+    prod = _product(_xp(mat1), a, b, dt)
+    return _fused("addmm", input, mat1, mat2, prod, beta, alpha, AddmmBackward0, out, dt)
 
 
-def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    return input * beta + mv(mat, vec) * alpha if (beta != 1 or alpha != 1) else input + mv(mat, vec)
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1,
+          out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    _fused_args("addmv", input, mat, vec, ("mat", "vec"))
+    i, a, v = input._data, mat._data, vec._data
+    if i.ndim > 1 or a.ndim != 2 or v.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {i.ndim}, {a.ndim}, {v.ndim}")
+    _mv_check(a.shape, v.shape, mat._dtype, vec._dtype, input._dtype, a.shape[0] if i.size == 1 else len(i))
+    prod = _product(_xp(mat), a, v, mat._dtype)
+    return _fused("addmv", input, mat, vec, prod, beta, alpha, AddmvBackward0, out, mat._dtype)
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    p = bmm(batch1, batch2)
-    return (input * beta if beta != 1 else input) + (p * alpha if alpha != 1 else p)
+def _batch_dims(b1: Tensor, b2: Tensor) -> None:
+    if b1._data.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if b2._data.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
 
 
-def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    p = bmm(batch1, batch2).sum(0)
-    return (input * beta if beta != 1 else input) + (p * alpha if alpha != 1 else p)
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+            out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _fused_args("baddbmm", input, batch1, batch2, ("batch1", "batch2"))
+    _batch_dims(batch1, batch2)
+    a, b = batch1._data, batch2._data
+    _expand_check(input, (a.shape[0], a.shape[1], b.shape[2]))
+    if input._dtype is not batch1._dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {_CPP[input._dtype.name]}, batch1: "
+                           f"{_CPP[batch1._dtype.name]}, batch2: {_CPP[batch2._dtype.name]}")
+    _bmm_check(a.shape, b.shape, batch1._dtype, batch2._dtype)
+    prod = _product(_xp(batch1), a, b, batch1._dtype)
+    return _fused("baddbmm", input, batch1, batch2, prod, beta, alpha, BaddbmmBackward0, out, batch1._dtype)
 
 
-def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    p = outer(vec1, vec2)
-    return (input * beta if beta != 1 else input) + (p * alpha if alpha != 1 else p)
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+           out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * sum_b (batch1[b] @ batch2[b])``."""
+    _fused_args("addbmm", input, batch1, batch2, ("batch1", "batch2"))
+    _batch_dims(batch1, batch2)
+    a, b = batch1._data, batch2._data
+    _expand_check(input, (a.shape[1], b.shape[2]))
+    _same_dtypes("self", input, batch1, batch2)
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {a.shape[0]} and "
+                           f"{b.shape[0]}")
+    if a.shape[2] != b.shape[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({a.shape[1]}x{a.shape[2]} and "
+                           f"{b.shape[1]}x{b.shape[2]})")
+    dt = batch1._dtype
+    _kernel(dt, "addbmm")
+    n, k, p = a.shape[1], a.shape[2], b.shape[2]
+    # sum over the batch as one gemm: [n, B*k] @ [B*k, p]
+    bk = a.shape[0] * k
+    prod = _product(_xp(batch1), a.transpose(1, 0, 2).reshape(n, bk), b.reshape(bk, p), dt)
+    return _fused("addbmm", input, batch1, batch2, prod, beta, alpha, AddbmmBackward0, out, dt)
 
 
-def outer(input: Tensor, vec2: Tensor) -> Tensor:
-    """Outer product of two vectors (as a broadcast product, so autograd comes free)."""
-    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+         out: Tensor | None = None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``, with type promotion (unlike the other products)."""
+    _fused_args("addr", input, vec1, vec2, ("vec1", "vec2"))
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v._data.ndim}-D")
+    dt = promote_types(promote_types(input._dtype, vec1._dtype), vec2._dtype)
+    if dt.category < 2:
+        for name, s in (("beta", beta), ("alpha", alpha)):
+            if _isinstance(s, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating "
+                                   "point number.")
+    shape = (vec1._data.shape[0], vec2._data.shape[0])
+    _expand_check(input, shape)
+    xp = _xp(vec1)
+    prod = xp.multiply.outer(vec1._data.astype(dt.np, copy=False), vec2._data.astype(dt.np, copy=False))
+    if dt.category == 0:   # bool: logical and/or
+        return _finish(new_tensor((input._data & bool(beta)) | (prod & bool(alpha)), dt, vec1._device), out,
+                       "addr", (input, vec1, vec2))
+    return _fused("addr", input, vec1, vec2, prod, beta, alpha, AddrBackward0, out, dt)
+
+
+def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Outer product of two vectors (a broadcast product, as in torch: MulBackward0, promotes dtypes)."""
+    _arg("outer", "input", 1, input)
+    _arg("outer", "vec2", 2, vec2)
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v._data.ndim}-D")
+    return input.unsqueeze(1).mul(vec2, out=out)
 
 
 ger = outer
 
+
+def _inplace(fn: Callable, dims: tuple[int, int], shape_of: Callable) -> Callable:
+    """The in-place variant ``self.fn_(a, b)``; the product (shaped ``shape_of(a.shape, b.shape)`` when ``a``,
+    ``b`` have ``dims`` dims) must have ``self``'s shape."""
+    def method(self: Tensor, a: Tensor, b: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        check_inplace(self)
+        if _isinstance(a, Tensor) and _isinstance(b, Tensor) and (a._data.ndim, b._data.ndim) == dims:
+            shape = shape_of(a._data.shape, b._data.shape)
+            if shape != self._data.shape:
+                raise RuntimeError(f"Bad in-place call: input tensor size {list(self._data.shape)} and "
+                                   f"output tensor size {list(shape)} should match")
+        return inplace(self, fn(self, a, b, beta=beta, alpha=alpha))
+    method.__name__ = fn.__name__ + "_"
+    method.__doc__ = f"In-place :func:`{fn.__name__}`."
+    return method
+
+
 bind({"mm": mm, "mv": mv, "dot": dot, "vdot": vdot, "bmm": bmm, "matmul": matmul, "addmm": addmm,
       "addmv": addmv, "baddbmm": baddbmm, "addbmm": addbmm, "addr": addr, "outer": outer, "ger": ger,
-      "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self)})
+      "addmm_": _inplace(addmm, (2, 2), lambda a, b: (a[0], b[1])),
+      "addmv_": _inplace(addmv, (2, 1), lambda a, b: (a[0],)),
+      "baddbmm_": _inplace(baddbmm, (3, 3), lambda a, b: (a[0], a[1], b[2])),
+      "addbmm_": _inplace(addbmm, (3, 3), lambda a, b: (a[1], b[2])),
+      "addr_": _inplace(addr, (1, 1), lambda a, b: (a[0], b[0])),
+      "__matmul__": _matmul_op, "__rmatmul__": _rmatmul})
 
-__all__ = ["mm", "mv", "dot", "vdot", "bmm", "matmul", "addmm", "addmv", "baddbmm", "addbmm", "addr", "outer", "ger"]
+__all__ = ["mm", "mv", "dot", "vdot", "bmm", "matmul", "addmm", "addmv", "baddbmm", "addbmm", "addr", "outer",
+           "ger"]
