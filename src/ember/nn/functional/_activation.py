@@ -1,0 +1,454 @@
+"""Activation functions. Where torch has a fused kernel (its own grad_fn, e.g. ``GeluBackward0``), the
+forward runs on arrays and the backward is a node written with ember ops; the rest are composites."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ..._tensor import wrap_dim
+from ...ops import elementwise as E
+from ...ops._dispatch import make_node_class
+from ...ops.indexing import where
+from ...ops.shape import cat
+from ._common import OUT, Node, Tensor, compute_array, fused, inplace_apply, result, xp
+
+__all__ = [
+    "relu",
+    "relu_",
+    "relu6",
+    "hardtanh",
+    "hardtanh_",
+    "leaky_relu",
+    "leaky_relu_",
+    "elu",
+    "elu_",
+    "selu",
+    "selu_",
+    "celu",
+    "celu_",
+    "gelu",
+    "silu",
+    "mish",
+    "sigmoid",
+    "tanh",
+    "hardsigmoid",
+    "hardswish",
+    "softplus",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
+    "logsigmoid",
+    "hardshrink",
+    "softshrink",
+    "prelu",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "glu",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _pointwise(
+    grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], save_output: bool = False
+) -> Callable[..., Tensor]:
+    """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops."""
+    node_cls = make_node_class(grad_name, lambda node, g: (bwd(g, *node.saved, **node.params),))
+
+    def apply(x: Tensor, **params: Any) -> Tensor:
+        out = result(fwd(xp(x), compute_array(x), **params), x)
+        return fused(out, node_cls, (x,), (OUT if save_output else x,), params=params)
+
+    return apply
+
+
+def _with_inplace(fn: Callable[..., Tensor], x: Tensor, inplace: bool, **params: Any) -> Tensor:
+    return inplace_apply(x, lambda t: fn(t, **params)) if inplace else fn(x, **params)
+
+
+# ---- rectifiers ----------------------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0) (grad_fn ReluBackward0)."""
+    return E.relu._inplace(input) if inplace else E.relu(input)  # type: ignore[attr-defined]
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+_hardtanh = _pointwise(
+    "HardtanhBackward0",
+    lambda xp, a, lo, hi: xp.clip(a, lo, hi),
+    lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
+)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clipped to [min_val, max_val]."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _with_inplace(_hardtanh, input, inplace, lo=min_val, hi=max_val)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6) (torch records it as hardtanh)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+_leaky = _pointwise(
+    "LeakyReluBackward0",
+    lambda xp, a, slope: xp.where(a > 0, a, a * slope),
+    lambda g, x, slope: where(x > 0, g, g * slope),
+)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _with_inplace(_leaky, input, inplace, slope=negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _elu_fwd(xp: Any, a: Any, alpha: float, scale: float, input_scale: float) -> Any:
+    return xp.where(a > 0, a * scale, xp.expm1(a * input_scale) * (alpha * scale))
+
+
+def _elu_bwd(g: Tensor, x: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    return where(x > 0, g * scale, g * (x * input_scale).exp() * (alpha * scale * input_scale))
+
+
+_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd)
+_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _with_inplace(_elu, input, inplace, alpha=alpha, scale=1.0, input_scale=1.0)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _with_inplace(_elu, input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _with_inplace(_celu, input, inplace, alpha=alpha, scale=1.0, input_scale=1.0 / alpha)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+_threshold = _pointwise(
+    "ThresholdBackward0",
+    lambda xp, a, th, value: xp.where(a > th, a, value),
+    lambda g, x, th, value: g * (x > th),
+)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return _with_inplace(_threshold, input, inplace, th=threshold, value=value)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return _with_inplace(_threshold, input, True, th=threshold, value=value)
+
+
+_hardshrink = _pointwise(
+    "HardshrinkBackward0",
+    lambda xp, a, lambd: xp.where(xp.abs(a) > lambd, a, 0),
+    lambda g, x, lambd: g * (x.abs() > lambd),
+)
+_softshrink = _pointwise(
+    "SoftshrinkBackward0",
+    lambda xp, a, lambd: xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, 0)),
+    lambda g, x, lambd: g * (x.abs() > lambd),
+)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return _hardshrink(input, lambd=lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return _softshrink(input, lambd=lambd)
+
+
+class PreluKernelBackward0(Node):
+    """prelu: gradients for the input and for the per-channel slopes."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, w = self.saved
+        wb = _channel_view(w, x)
+        pos = x > 0
+        gx = where(pos, g, g * wb) if self._next[0] is not None else None
+        gw = None
+        if self._next[1] is not None:
+            gw = where(pos, 0.0, x * g)
+            dims = [d for d in range(x.dim()) if not (d == 1 and w.numel() > 1)]
+            gw = (gw.sum(dims) if dims else gw).reshape(w.shape)
+        return gx, gw
+
+
+def _channel_view(w: Tensor, x: Tensor) -> Tensor:
+    """The prelu weight shaped to broadcast along ``x``'s channel dim (dim 1)."""
+    if w.numel() == 1 or x.dim() < 2:
+        return w.reshape(()) if w.numel() == 1 else w
+    return w.reshape([1, -1] + [1] * (x.dim() - 2))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """max(0, x) + weight * min(0, x), one slope per channel (dim 1) or one for all."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.dim() >= 2 else input.shape[0] if input.dim() == 1 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(
+                f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                f"{weight.numel()} and channel size = {channels}."
+            )
+    a = compute_array(input)
+    wa = compute_array(_channel_view(weight.detach(), input))
+    out = result(xp(input).where(a > 0, a, a * wa), input)
+    return fused(out, PreluKernelBackward0, (input, weight), (input, weight))
+
+
+# ---- smooth activations --------------------------------------------------------------------------
+def _gelu_values(x: Tensor, approximate: str) -> Tensor:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + ((x + 0.044715 * x * x * x) * math.sqrt(2.0 / math.pi)).tanh())
+    return 0.5 * x * (1 + (x * math.sqrt(0.5)).erf())
+
+
+def _gelu_bwd(g: Tensor, x: Tensor, approximate: str) -> Tensor:
+    if approximate == "tanh":
+        k = math.sqrt(2.0 / math.pi)
+        t = ((x + 0.044715 * x * x * x) * k).tanh()
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+    cdf = 0.5 * (1 + (x * math.sqrt(0.5)).erf())
+    pdf = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+    return g * (cdf + x * pdf)
+
+
+_GeluBackward0 = make_node_class("GeluBackward0", lambda node, g: (_gelu_bwd(g, *node.saved, **node.params),))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Φ(x); ``approximate='tanh'`` uses the tanh formula."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    out = _gelu_values(input.detach(), approximate)
+    return fused(out, _GeluBackward0, (input,), (input,), params={"approximate": approximate})
+
+
+def _sigmoid_arr(xp: Any, a: Any) -> Any:
+    return 1 / (1 + xp.exp(-a))
+
+
+def _silu_bwd(g: Tensor, x: Tensor) -> Tensor:
+    s = x.sigmoid()
+    return g * s * (1 + x * (1 - s))
+
+
+_silu = _pointwise("SiluBackward0", lambda xp, a: a * _sigmoid_arr(xp, a), _silu_bwd)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x)."""
+    return _with_inplace(_silu, input, inplace)
+
+
+def _softplus_arr(xp: Any, a: Any) -> Any:
+    return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+
+def _mish_bwd(g: Tensor, x: Tensor) -> Tensor:
+    t = softplus(x).tanh()
+    return g * (t + x * x.sigmoid() * (1 - t * t))
+
+
+_mish = _pointwise("MishBackward0", lambda xp, a: a * xp.tanh(_softplus_arr(xp, a)), _mish_bwd)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return _with_inplace(_mish, input, inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+_hardsigmoid = _pointwise(
+    "HardsigmoidBackward0",
+    lambda xp, a: xp.clip(a / 6 + 0.5, 0, 1),
+    lambda g, x: g * ((x > -3) & (x < 3)) / 6,
+)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _with_inplace(_hardsigmoid, input, inplace)
+
+
+_hardswish = _pointwise(
+    "HardswishBackward0",
+    lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
+    lambda g, x: where(x < -3, 0.0, where(x <= 3, g * (x / 3 + 0.5), g)),
+)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _with_inplace(_hardswish, input, inplace)
+
+
+def _softplus_fwd(xp: Any, a: Any, beta: float, threshold: float) -> Any:
+    z = a * beta
+    return xp.where(z > threshold, a, _softplus_arr(xp, z) / beta)
+
+
+def _softplus_bwd(g: Tensor, x: Tensor, beta: float, threshold: float) -> Tensor:
+    z = x * beta
+    return where(z > threshold, g, g * z.sigmoid())
+
+
+_softplus = _pointwise("SoftplusBackward0", _softplus_fwd, _softplus_bwd)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+    return _softplus(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
+_logsigmoid = _pointwise(
+    "LogSigmoidBackward0", lambda xp, a: -_softplus_arr(xp, -a), lambda g, x: g * (-x).sigmoid()
+)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log(sigmoid(x)), stable for large |x|."""
+    return _logsigmoid(input)
+
+
+# ---- softmax family ------------------------------------------------------------------------------
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+        "an argument.",
+        stacklevel=stacklevel,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _shifted(t: Tensor, dim: int) -> tuple[Any, Any, Any]:
+    """(namespace, x - max along dim, exp of that) for a numerically stable softmax."""
+    a = compute_array(t)
+    if a.ndim == 0:
+        a = a.reshape(1)
+    m = a.max(axis=dim, keepdims=True)
+    m = xp(t).where(xp(t).isfinite(m), m, 0)
+    z = a - m
+    return xp(t), z, xp(t).exp(z)
+
+
+class SoftmaxBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (y,) = self.saved
+        return ((g - (g * y).sum(self.dim, keepdim=True)) * y,)
+
+
+class LogSoftmaxBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (y,) = self.saved
+        return (g - y.exp() * g.sum(self.dim, keepdim=True),)
+
+
+def _prepare(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: int) -> tuple[Tensor, int]:
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim(name, input.dim(), stacklevel + 1)
+    return input, wrap_dim(dim, input.dim())
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (computed from x - max, so large logits are safe)."""
+    input, dim = _prepare(input, dim, dtype, "softmax", _stacklevel)
+    _, _, e = _shifted(input, dim)
+    out = result((e / e.sum(axis=dim, keepdims=True)).reshape(input.shape), input)
+    return fused(out, SoftmaxBackward0, (input,), (OUT,), dim=dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """x - logsumexp(x) along ``dim``."""
+    input, dim = _prepare(input, dim, dtype, "log_softmax", _stacklevel)
+    ns, z, e = _shifted(input, dim)
+    out = result((z - ns.log(e.sum(axis=dim, keepdims=True))).reshape(input.shape), input)
+    return fused(out, LogSoftmaxBackward0, (input,), (OUT,), dim=dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(-x)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim("softmin", input.dim(), _stacklevel)
+    return softmax(-input, dim)
+
+
+class GluBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (x,) = self.saved
+        a, b = x.chunk(2, self.dim)
+        s = b.sigmoid()
+        return (cat([g * s, g * a * s * (1 - s)], self.dim),)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a * sigmoid(b) where a, b are the two halves of ``input`` along ``dim``."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = wrap_dim(dim, input.dim())
+    n = input.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    a = compute_array(input)
+    first, second = xp(input).split(a, 2, axis=dim)
+    out = result(first * _sigmoid_arr(xp(input), second), input)
+    return fused(out, GluBackward0, (input,), (input,), dim=dim)

@@ -1,0 +1,120 @@
+"""Helpers shared by the functional ops: array namespaces, fused nodes, in-place variants, reductions."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..._core import dtype as D
+from ..._core.device import CPU
+from ...autograd.graph import SavedOutput
+from ...ops._dispatch import (
+    STATE,
+    Node,
+    Tensor,
+    check_inplace,
+    history_alias,
+    inplace,
+    new_tensor,
+    record,
+    xp_of,
+)
+
+__all__ = [
+    "OUT",
+    "xp",
+    "compute_array",
+    "result",
+    "fused",
+    "inplace_apply",
+    "reduce_loss",
+    "legacy_reduction",
+    "check_reduction",
+    "Node",
+    "Tensor",
+    "STATE",
+    "needs_grad",
+]
+
+OUT = object()  # marks "save the op's own output" in :func:`fused`'s ``saved``
+
+
+def xp(t: Tensor) -> Any:
+    """The array namespace (numpy or cupy) of ``t``'s device."""
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def compute_array(t: Tensor) -> Any:
+    """``t``'s array in a dtype fit for arithmetic: 16-bit floats are widened to float32 (as torch's CPU
+    kernels accumulate), everything else as is."""
+    a = t._data
+    if t._dtype is D.float16 or t._dtype is D.bfloat16:
+        return a.astype(np.float32)
+    return a
+
+
+def result(arr: Any, like: Tensor, dtype: D.dtype | None = None) -> Tensor:
+    """A new tensor from ``arr`` on ``like``'s device, cast to ``dtype`` (default: ``like``'s dtype)."""
+    dt = dtype or like._dtype
+    arr = xp(like).asarray(arr)
+    if arr.dtype != dt.np:
+        arr = arr.astype(dt.np)
+    return new_tensor(arr, dt, like._device)
+
+
+def needs_grad(*tensors: Any) -> bool:
+    return STATE.enabled and any(isinstance(t, Tensor) and t._rg for t in tensors)
+
+
+def fused(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple = (), **attrs: Any) -> Tensor:
+    """Record ``node_cls`` as ``out``'s grad_fn when some input needs grad; ``saved`` may contain
+    :data:`OUT` for the output itself; ``attrs`` become node attributes for its backward."""
+    if needs_grad(*inputs):
+        node = record(out, node_cls(), inputs)
+        node.save(*(SavedOutput(out) if s is OUT else s for s in saved))
+        node.__dict__.update(attrs)
+    return out
+
+
+def inplace_apply(x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    """Write ``fn(x)`` into ``x`` (the in-place activation variants), moving autograd history as torch."""
+    check_inplace(x)
+    if STATE.enabled and x._rg:
+        return inplace(x, fn(history_alias(x)))
+    x._data[...] = fn(x)._data
+    x._vc[0] += 1
+    return x
+
+
+def check_reduction(reduction: str) -> str:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
+    """Apply ``reduction`` ('none' | 'mean' | 'sum') to an elementwise loss built from ember ops."""
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    """Map the deprecated ``size_average``/``reduce`` flags onto ``reduction`` (with torch's warning)."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+        stacklevel=3,
+    )
+    return reduction

@@ -1,0 +1,550 @@
+"""Functional forms of the layers: linear maps, dropout, embeddings, normalisation, padding, distances."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..._core import dtype as D
+from ...autograd.grad_mode import no_grad
+from ...ops.creation import empty, empty_like, zeros
+from ...ops.indexing import index_put
+from ...ops.matmul import addmm
+from ...ops.shape import stack
+from ._common import Node, Tensor, compute_array, fused, result, xp
+
+__all__ = [
+    "linear",
+    "bilinear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "embedding",
+    "embedding_bag",
+    "layer_norm",
+    "rms_norm",
+    "normalize",
+    "one_hot",
+    "pad",
+    "cosine_similarity",
+    "pairwise_distance",
+    "pdist",
+]
+
+
+# ---- linear maps ---------------------------------------------------------------------------------
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` (torch's graph: addmm on 2-d input, a view around it otherwise)."""
+    wt = weight.t()
+    if input.dim() == 2:
+        return addmm(bias, input, wt) if bias is not None else input.mm(wt)
+    if bias is None:
+        return input.matmul(wt)
+    flat = input.reshape(-1, input.shape[-1]) if input.dim() != 0 else input
+    return addmm(bias, flat, wt).view(*input.shape[:-1], weight.shape[0])
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_k = x1ᵀ W_k x2 + b_k`` over matching leading dims."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(
+            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+            f"{list(input2.shape[:-1])}"
+        )
+    out_f, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but expected {in1}"
+        )
+    if input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but expected {in2}"
+        )
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    t = x1.mm(weight.permute(1, 0, 2).reshape(in1, out_f * in2)).view(-1, out_f, in2)
+    y = (t * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        y = y + bias
+    return y.reshape(*lead, out_f)
+
+
+# ---- dropout -------------------------------------------------------------------------------------
+def _check_p(p: float) -> None:
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout(input: Tensor, p: float, training: bool, inplace: bool, alpha: bool, feature: bool) -> Tensor:
+    """torch's dropout recipe (same random stream): keep mask ``bernoulli_(1 - p)``, rescaled in the input
+    dtype; the alpha variants also shift dropped units to keep mean and variance."""
+    _check_p(p)
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:
+        return input.mul_(0) if inplace else input * zeros((), dtype=input.dtype, device=input.device)
+    if feature:
+        noise = empty(*input.shape[:2], *([1] * (input.dim() - 2)), dtype=input.dtype, device=input.device)
+    else:
+        noise = empty_like(input)
+    noise.bernoulli_(1 - p)
+    if alpha:
+        a_ = 1.7580993408473766
+        a = 1.0 / math.sqrt((a_ * a_ * p + 1) * (1 - p))
+        b = noise.add(-1).mul_(a_ * a).add_(a_ * a * p)
+        noise.mul_(a)
+        return (input.mul_(noise) if inplace else input * noise).add_(b)
+    noise.div_(1 - p)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    return _dropout(input, p, training, inplace, alpha=False, feature=False)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps SELU's zero mean / unit variance."""
+    return _dropout(input, p, training, inplace, alpha=True, feature=False)
+
+
+def feature_alpha_dropout(
+    input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Tensor:
+    return _dropout(input, p, training, inplace, alpha=True, feature=True)
+
+
+def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, dims: int) -> Tensor:
+    """dropout{1,2,3}d: zero whole channels; an unbatched input gets a batch dim for the mask."""
+    _check_p(p)
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(
+            f"dropout{dims}d: Expected {dims + 1}D or {dims + 2}D input, but received a "
+            f"{input.dim()}D input. Note that dropout{dims}d exists to provide channel-wise "
+            f"dropout on inputs with {dims} spatial dimension{'s' if dims > 1 else ''}, a channel "
+            "dimension, and an optional batch dimension (i.e. "
+            f"{dims + 1}D or {dims + 2}D inputs)."
+        )
+    batched = input.dim() == dims + 2
+    x = input if batched else input.unsqueeze(0)
+    out = _dropout(x, p, training, inplace, alpha=False, feature=True)
+    return out if batched else out.squeeze(0)
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    return _channel_dropout(input, p, training, inplace, 1)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    return _channel_dropout(input, p, training, inplace, 2)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    return _channel_dropout(input, p, training, inplace, 3)
+
+
+# ---- embeddings ----------------------------------------------------------------------------------
+class EmbeddingBackward0(Node):
+    """Rows of the weight gradient accumulate the gradients of every lookup of that row."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (idx,) = self.saved
+        num, dim = self.weight_shape
+        flat = idx.reshape(-1)
+        gf = g.reshape(-1, dim)
+        if self.scale_grad_by_freq:
+            counts = xp(g).bincount(flat._data, minlength=num)
+            gf = gf / result(counts[flat._data], g).unsqueeze(1)
+        if self.padding_idx is not None:
+            gf = gf * (flat != self.padding_idx).unsqueeze(1)
+        return (index_put(zeros(num, dim, dtype=g.dtype, device=g.device), (flat,), gf, accumulate=True),)
+
+
+def _check_indices(input: Tensor, num: int) -> None:
+    if input.dtype not in (D.int64, D.int32):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)"
+        )
+    a = input._data
+    if a.size and (int(a.min()) < 0 or int(a.max()) >= num):
+        raise IndexError("index out of range in self")
+
+
+def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
+    """``embedding_renorm_``: rescale (in place) the looked-up rows whose norm exceeds ``max_norm``."""
+    ns = xp(weight)
+    rows = ns.unique(input._data.reshape(-1))
+    w = weight._data
+    sub = w[rows].astype(np.float64)
+    norms = (ns.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = ns.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    w[rows] = (sub * scale[:, None]).astype(w.dtype)
+    weight._vc[0] += 1
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` selected by the integer ``input``; the padding row receives no gradient."""
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            if padding_idx < -num:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx += num
+    _check_indices(input, num)
+    if max_norm is not None:
+        with no_grad():
+            _renorm_rows(weight, input, max_norm, norm_type)
+    out = result(xp(weight).take(weight._data, input._data, axis=0), weight)
+    return fused(
+        out,
+        EmbeddingBackward0,
+        (weight,),
+        (input,),
+        weight_shape=tuple(weight.shape),
+        padding_idx=padding_idx,
+        scale_grad_by_freq=scale_grad_by_freq,
+    )
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of embeddings: rows of a 2-d ``input``, or ``offsets`` into a 1-d one."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, but got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+            "on GitHub."
+        )
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                "fixed length sequences. However, found offsets of type "
+                f"{type(offsets).__name__}"
+            )
+        n, length = input.shape
+        bounds = [(i * length, (i + 1) * length) for i in range(n)]
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.dim() != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        starts = [int(o) for o in offsets.tolist()]
+        ends = starts[1:] + [input.numel()]
+        if include_last_offset:
+            starts, ends = starts[:-1], ends[:-1]
+        bounds = list(zip(starts, ends, strict=True))
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    rows = embedding(input, weight, None, max_norm, norm_type, scale_grad_by_freq)
+    keep = (
+        [i for i in range(input.numel())]
+        if padding_idx is None
+        else [i for i, v in enumerate(input.tolist()) if v != padding_idx]
+    )
+    keep_set = set(keep)
+    if mode == "max":
+        empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
+        return stack(
+            [
+                rows[[i for i in range(s, e) if i in keep_set]].amax(0)
+                if any(i in keep_set for i in range(s, e))
+                else empty
+                for s, e in bounds
+            ]
+        )
+    coef = np.zeros((len(bounds), input.numel()))
+    for b, (s, e) in enumerate(bounds):
+        members = [i for i in range(s, e) if i in keep_set]
+        for i in members:
+            coef[b, i] = 1.0 / len(members) if mode == "mean" else 1.0
+    mix = result(coef, weight)
+    if per_sample_weights is not None:
+        mix = mix * per_sample_weights
+    return mix.mm(rows)
+
+
+# ---- normalisation -------------------------------------------------------------------------------
+def _norm_dims(input: Tensor, normalized_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(normalized_shape) if not isinstance(normalized_shape, int) else (normalized_shape,)
+    k = len(shape)
+    if k == 0 or input.dim() < k or tuple(input.shape[input.dim() - k :]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={list(shape)}, expected input with shape "
+            f"[*, {', '.join(map(str, shape))}], but got input of size{list(input.shape)}"
+        )
+    return tuple(range(input.dim() - k, input.dim()))
+
+
+class NativeLayerNormBackward0(Node):
+    """layer_norm: statistics are recomputed with ember ops, so the gradient is differentiable again."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, w = self.saved
+        dims, eps = self.dims, self.eps
+        mean = x.mean(dims, keepdim=True)
+        xc = x - mean
+        rstd = ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+        xhat = xc * rstd
+        gx = gw = gb = None
+        batch = tuple(range(x.dim() - len(dims)))
+        if self._next[0] is not None:
+            gh = g * w if w is not None else g
+            gx = rstd * (gh - gh.mean(dims, keepdim=True) - xhat * (gh * xhat).mean(dims, keepdim=True))
+        if self._next[1] is not None:
+            gw = (g * xhat).sum(batch) if batch else g * xhat
+        if self._next[2] is not None:
+            gb = g.sum(batch) if batch else g
+        return gx, gw, gb
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift."""
+    dims = _norm_dims(input, normalized_shape)
+    ns = xp(input)
+    a = compute_array(input)
+    mean = a.mean(axis=dims, keepdims=True)
+    xc = a - mean
+    rstd = 1 / ns.sqrt((xc * xc).mean(axis=dims, keepdims=True) + eps)
+    y = xc * rstd
+    if weight is not None:
+        y = y * compute_array(weight)
+    if bias is not None:
+        y = y + compute_array(bias)
+    out = result(y, input)
+    return fused(out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps)
+
+
+def rms_norm(
+    input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
+    """x / sqrt(mean(x²) + eps) over the trailing dims, times ``weight``."""
+    dims = _norm_dims(input, normalized_shape)
+    if eps is None:
+        eps = D.finfo(input.dtype).eps
+    y = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    return y * weight if weight is not None else y
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Tensor | None = None
+) -> Tensor:
+    """``input / max(‖input‖_p, eps)`` along ``dim``."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    if out is not None:
+        from ...ops.elementwise import div
+
+        return div(input, denom, out=out)
+    return input / denom
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding with a new last dim of size ``num_classes`` (inferred when -1)."""
+    if tensor.dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    a = tensor._data
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size:
+        if int(a.min()) < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if int(a.max()) >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    ns = xp(tensor)
+    return result(ns.arange(num_classes) == a[..., None], tensor, D.int64)
+
+
+# ---- padding -------------------------------------------------------------------------------------
+class ConstantPadNdBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_constant_pad(g, [-p for p in self.pads], 0.0),)
+
+
+def _constant_pad(input: Tensor, pads: Sequence[int], value: float) -> Tensor:
+    """Pad (or crop, for negative amounts) the trailing dims: ``pads`` = (left_last, right_last, ...)."""
+    nd = input.dim()
+    shape = list(input.shape)
+    src: list[slice] = [slice(None)] * nd
+    dst: list[slice] = [slice(None)] * nd
+    for i in range(len(pads) // 2):
+        d = nd - 1 - i
+        lo, hi = pads[2 * i], pads[2 * i + 1]
+        n = shape[d]
+        new = n + lo + hi
+        if new < 0:
+            raise RuntimeError(
+                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
+                f"output size, which is invalid. Check dimension {d} of your input."
+            )
+        src[d] = slice(max(-lo, 0), n - max(-hi, 0))
+        dst[d] = slice(max(lo, 0), new - max(hi, 0))
+        shape[d] = new
+    ns = xp(input)
+    arr = ns.full(shape, value, dtype=input._data.dtype)
+    arr[tuple(dst)] = input._data[tuple(src)]
+    out = result(arr, input)
+    return fused(out, ConstantPadNdBackward0, (input,), (), pads=tuple(pads))
+
+
+class _IndexPadBackward(Node):
+    """reflect/replicate/circular padding: gradients of repeated source positions add up."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        for d, idx, n in reversed(self.maps):
+            moved = g.movedim(d, 0)
+            acc = zeros(n, *moved.shape[1:], dtype=g.dtype, device=g.device)
+            g = index_put(acc, (result(idx, g, D.int64),), moved, accumulate=True).movedim(0, d)
+        return (g,)
+
+
+_PAD_NODES: dict[str, type[Node]] = {}
+
+
+def _pad_node(name: str) -> type[Node]:
+    cls = _PAD_NODES.get(name)
+    if cls is None:
+        cls = _PAD_NODES[name] = type(name, (_IndexPadBackward,), {"__slots__": ()})
+    return cls
+
+
+def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
+    """For each output position along a padded dim, the input position it copies."""
+    if mode == "circular":
+        start, stop = max(-lo, 0), n - max(-hi, 0)
+        m = stop - start
+        j = np.arange(-max(lo, 0), m + max(hi, 0))
+        return start + j % m
+    j = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    j = np.abs(j)
+    return np.where(j > n - 1, 2 * (n - 1) - j, j)
+
+
+def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
+    k = len(pads) // 2
+    if len(pads) not in (2, 4, 6) or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pads)} is not supported for {input.dim()}D input tensor.\nSupported "
+            "combinations for non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last "
+            "dimension)\n  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: "
+            "padding size = 6 (pads last 3 "
+            "dimensions)"
+        )
+    ns = xp(input)
+    arr = input._data
+    maps = []
+    for i in range(k):
+        d = input.dim() - 1 - i
+        lo, hi = pads[2 * i], pads[2 * i + 1]
+        n = input.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
+            )
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        idx = _source_index(mode, n, lo, hi)
+        arr = ns.take(arr, ns.asarray(idx), axis=d)
+        maps.append((d, idx, n))
+    name = (
+        "CopySlices"
+        if mode == "circular"
+        else f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
+    )
+    return fused(result(arr, input), _pad_node(name), (input,), (), maps=tuple(maps))
+
+
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the trailing dims by ``pad`` = (left_last, right_last, left_prev, right_prev, ...)."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            f"Padding length should be less than or equal to two times the input dimension but got "
+            f"padding length {len(pad)} and input of dimension {input.dim()}"
+        )
+    if mode == "constant":
+        return _constant_pad(input, pad, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value is not None and value != 0:
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    return _index_pad(input, pad, mode)
+
+
+# ---- distances -----------------------------------------------------------------------------------
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``dim``."""
+    n1 = x1.norm(2, dim, keepdim=True).clamp_min(eps)
+    n2 = x2.norm(2, dim, keepdim=True).clamp_min(eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """‖x1 - x2 + eps‖_p along the last dim."""
+    return (x1 - x2 + eps).norm(p, max(x1.dim(), x2.dim()) - 1, keepdim=keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """Distances between all pairs of rows i < j, in row-major order."""
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
+    return (input[idx_i] - input[idx_j]).norm(p, 1)

@@ -1,0 +1,671 @@
+"""Loss functions. Those torch computes with a fused kernel (its own grad_fn: ``MseLossBackward0``,
+``NllLossBackward0``, …) run on arrays with a backward node written in ember ops; the rest are composites
+of ember ops, as in torch."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ..._core import dtype as D
+from ...autograd.grad_mode import no_grad
+from ...ops.creation import full_like, zeros
+from ...ops.indexing import where
+from ._activation import log_softmax, logsigmoid
+from ._common import (
+    Node,
+    Tensor,
+    check_reduction,
+    compute_array,
+    fused,
+    legacy_reduction,
+    reduce_loss,
+    result,
+    xp,
+)
+from ._layers import pairwise_distance
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
+    "nll_loss",
+    "cross_entropy",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "margin_ranking_loss",
+    "hinge_embedding_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
+    "multilabel_soft_margin_loss",
+    "soft_margin_loss",
+    "multi_margin_loss",
+]
+
+
+def _warn_size(input: Tensor, target: Tensor) -> None:
+    if target.shape != input.shape:
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+            "same size.",
+            stacklevel=3,
+        )
+
+
+# ---- fused elementwise losses --------------------------------------------------------------------
+class _PointwiseLossBackward(Node):
+    """Backward of ``reduce(f(x, t))``: ``self.grads(x, t, **params)`` gives ∂f/∂x and ∂f/∂t (ember ops)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, t = self.saved
+        dx, dt = type(self).grads(x, t, **self.params)
+        scale = g / self.count if self.reduction == "mean" else g
+        return (
+            dx * scale if self._next[0] is not None else None,
+            dt * scale if self._next[1] is not None and dt is not None else None,
+        )
+
+
+def _pointwise_loss(
+    grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple]
+) -> Callable[..., Tensor]:
+    """A fused loss: ``fwd(xp, x, t, **params)`` is the elementwise loss on arrays; ``grads`` its partials."""
+    node_cls = type(grad_name, (_PointwiseLossBackward,), {"__slots__": (), "grads": staticmethod(grads)})
+
+    def apply(input: Tensor, target: Tensor, reduction: str, **params: Any) -> Tensor:
+        check_reduction(reduction)
+        x, t = compute_array(input), compute_array(target)
+        ns = xp(input)
+        x, t = ns.broadcast_arrays(x, t)
+        loss = fwd(ns, x, t, **params)
+        n = loss.size
+        if reduction == "sum":
+            loss = loss.sum()
+        elif reduction == "mean":
+            loss = loss.mean()
+        out = result(loss, input)
+        return fused(
+            out, node_cls, (input, target), (input, target), params=params, reduction=reduction, count=n
+        )
+
+    return apply
+
+
+_mse = _pointwise_loss(
+    "MseLossBackward0", lambda ns, x, t: (x - t) ** 2, lambda x, t: (2 * (x - t), -2 * (x - t))
+)
+
+
+def _smooth_l1_grad(x: Tensor, t: Tensor, beta: float) -> tuple:
+    d = x - t
+    gd = where(d.abs() < beta, d / beta, d.sign())
+    return gd, -gd
+
+
+_smooth_l1 = _pointwise_loss(
+    "SmoothL1LossBackward0",
+    lambda ns, x, t, beta: ns.where(
+        ns.abs(x - t) < beta, 0.5 * (x - t) ** 2 / beta, ns.abs(x - t) - 0.5 * beta
+    ),
+    _smooth_l1_grad,
+)
+
+
+def _huber_grad(x: Tensor, t: Tensor, delta: float) -> tuple:
+    d = x - t
+    gd = d.clamp(-delta, delta)
+    return gd, -gd
+
+
+_huber = _pointwise_loss(
+    "HuberLossBackward0",
+    lambda ns, x, t, delta: ns.where(
+        ns.abs(x - t) < delta, 0.5 * (x - t) ** 2, delta * (ns.abs(x - t) - 0.5 * delta)
+    ),
+    _huber_grad,
+)
+
+
+def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str) -> Tensor:
+    """The ``weight=`` form of mse/l1/huber: weighted elementwise loss, mean = Σ w·l / Σ w."""
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error."""
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted((input - target) ** 2, weight, input, reduction)
+    return _mse(input, target, reduction)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error (a composite, as in torch)."""
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if weight is not None:
+        return _weighted((input - target).abs(), weight, input, reduction)
+    return reduce_loss((input - target).abs(), check_reduction(reduction))
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Quadratic below ``beta``, linear above (``beta = 0`` is the L1 loss)."""
+    _warn_size(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    return _smooth_l1(input, target, reduction, beta=beta)
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0, weight: Tensor | None = None
+) -> Tensor:
+    """Quadratic below ``delta``, ``delta``-scaled linear above."""
+    _warn_size(input, target)
+    if weight is not None:
+        d = (input - target).abs()
+        loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+        return _weighted(loss, weight, input, reduction)
+    return _huber(input, target, reduction, delta=delta)
+
+
+def _bce_grads(x: Tensor, t: Tensor, weight: Any) -> tuple:
+    w = 1.0 if weight is None else weight
+    dx = w * (x - t) / ((1 - x) * x).clamp_min(1e-12)
+    dt = w * ((1 - x).log().clamp_min(-100) - x.log().clamp_min(-100))
+    return dx, dt
+
+
+def _bce_fwd(ns: Any, x: Any, t: Any, weight: Any) -> Any:
+    log_x = ns.maximum(ns.log(x), -100)
+    log_1mx = ns.maximum(ns.log1p(-x), -100)
+    loss = -(t * log_x + (1 - t) * log_1mx)
+    return loss if weight is None else loss * compute_array(weight)
+
+
+_bce = _pointwise_loss("BinaryCrossEntropyBackward0", _bce_fwd, _bce_grads)
+
+
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-w (t log x + (1 - t) log(1 - x)), logs clamped at -100 as torch."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}) is deprecated. Please ensure they have the same size."
+        )
+    a = input._data
+    if a.size and not bool(((a >= 0) & (a <= 1)).all()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if weight is not None:
+        weight = weight.detach().expand(*input.shape)
+    return _bce(input, target, reduction, weight=weight)
+
+
+def _bce_logits_fwd(ns: Any, x: Any, t: Any, weight: Any, pos_weight: Any) -> Any:
+    softplus_neg = ns.maximum(-x, 0) + ns.log1p(ns.exp(-ns.abs(x)))
+    if pos_weight is None:
+        loss = (1 - t) * x + softplus_neg
+    else:
+        loss = (1 - t) * x + (1 + (compute_array(pos_weight) - 1) * t) * softplus_neg
+    return loss if weight is None else loss * compute_array(weight)
+
+
+def _bce_logits_grads(x: Tensor, t: Tensor, weight: Any, pos_weight: Any) -> tuple:
+    s = x.sigmoid()
+    if pos_weight is None:
+        dx, dt = s - t, -x
+    else:
+        dx = (1 + (pos_weight - 1) * t) * s - pos_weight * t
+        dt = -x + (pos_weight - 1) * ((-x).clamp_min(0) + (-x.abs()).exp().log1p())
+    return (dx, dt) if weight is None else (dx * weight, dt * weight)
+
+
+_bce_logits = _pointwise_loss("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd, _bce_logits_grads)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable formula; ``pos_weight`` weighs the positive term."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    return _bce_logits(
+        input,
+        target,
+        reduction,
+        weight=None if weight is None else weight.detach(),
+        pos_weight=None if pos_weight is None else pos_weight.detach(),
+    )
+
+
+def _soft_margin_grads(x: Tensor, t: Tensor) -> tuple:
+    s = (-t * x).sigmoid()
+    return -t * s, -x * s
+
+
+_soft_margin = _pointwise_loss(
+    "SoftMarginLossBackward0",
+    lambda ns, x, t: ns.maximum(-t * x, 0) + ns.log1p(ns.exp(-ns.abs(t * x))),
+    _soft_margin_grads,
+)
+
+
+def soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """log(1 + exp(-y x))."""
+    _warn_size(input, target)
+    return _soft_margin(input, target, legacy_reduction(size_average, reduce, reduction))
+
+
+# ---- negative log likelihood and cross-entropy ---------------------------------------------------
+class NllLossBackward0(Node):
+    """∂/∂input of -w[t]·input[t]: a scatter of -w[t]·g (÷ total weight for 'mean') into the class dim."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (coef,) = self.saved  # -w[t] per sample (0 where ignored), shape of the flattened target
+        scale = coef * (
+            g.reshape(-1) if self.reduction == "none" else g / self.total if self.reduction == "mean" else g
+        )
+        n, c = self.flat_shape
+        flat = zeros(n, c, dtype=g.dtype, device=g.device).scatter(
+            1, self.target.unsqueeze(1), scale.unsqueeze(1)
+        )
+        return (
+            flat.reshape(*self.moved_shape).movedim(-1, 1)
+            if len(self.moved_shape) > 1
+            else flat.reshape(self.moved_shape),
+        )
+
+
+class NllLoss2DBackward0(NllLossBackward0):
+    __slots__ = ()
+
+
+def _check_target(input: Tensor, target: Tensor) -> None:
+    if target.dtype not in (D.int64, D.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype._short}")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        return
+    if input.dim() == 2 and target.dim() != 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
+        )
+    expected = [input.shape[0], *input.shape[2:]]
+    if input.dim() > 2 and list(target.shape) != expected:
+        raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """-input[n, target[n]] (weighted), classes along dim 1; targets equal to ``ignore_index`` count zero."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if input.dim() < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    _check_target(input, target)
+    c = input.shape[1] if input.dim() > 1 else input.shape[0]
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {c} classes or no classes but got "
+            f"weight tensor of shape: {list(weight.shape)}"
+        )
+    ns = xp(input)
+    a = compute_array(input)
+    moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
+    flat = moved.reshape(-1, c)
+    t = target._data.reshape(-1).astype(ns.int64)
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
+    if bool(bad.any()):
+        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    tc = ns.where(valid, t, 0)
+    w = (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, flat.dtype)) * valid
+    losses = -w * flat[ns.arange(flat.shape[0]), tc]
+    total = w.sum()
+    if reduction == "none":
+        out_arr = losses.reshape(target.shape)
+    elif reduction == "sum":
+        out_arr = losses.sum()
+    else:
+        out_arr = losses.sum() / total
+    out = result(out_arr, input)
+    node = NllLoss2DBackward0 if input.dim() > 2 else NllLossBackward0
+    return fused(
+        out,
+        node,
+        (input,),
+        (result(-w, input),),
+        reduction=reduction,
+        total=float(total),
+        target=result(tc, input, D.int64),
+        flat_shape=flat.shape,
+        moved_shape=moved.shape,
+    )
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """log_softmax over dim 1 followed by the NLL loss; targets are class indices or class probabilities."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    class_dim = 0 if input.dim() == 1 else 1
+    logp = log_softmax(input, class_dim)
+    c = input.shape[class_dim]
+    w_view = None
+    if weight is not None:
+        w_view = weight.reshape([c] + [1] * (input.dim() - class_dim - 1))
+    if target.dtype.is_floating_point:
+        if target.shape != input.shape:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / c
+        prod = logp * target if w_view is None else logp * target * w_view
+        loss = -prod.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() / c) if input.dim() > 1 else loss
+        return reduce_loss(loss, reduction)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing == 0:
+        return nll
+    ignored = target == ignore_index
+    smooth = -(logp if w_view is None else logp * w_view).sum(class_dim)
+    smooth = smooth.masked_fill(ignored, 0.0)
+    if reduction == "sum":
+        smooth = smooth.sum()
+    elif reduction == "mean":
+        if weight is None:
+            smooth = smooth.sum() / (~ignored).sum()
+        else:
+            smooth = smooth.sum() / weight[target.masked_fill(ignored, 0)].masked_fill(ignored, 0).sum()
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+
+
+# ---- composite losses ----------------------------------------------------------------------------
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """KL(target ‖ exp(input)) with ``input`` given as log-probabilities."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support size."
+            "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+            "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+            stacklevel=2,
+        )
+    loss = target.exp() * (target - input) if log_target else target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.dim() != 0 else loss.sum()
+    return reduce_loss(loss, reduction)
+
+
+def poisson_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    log_input: bool = True,
+    full: bool = False,
+    size_average: bool | None = None,
+    eps: float = 1e-8,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Poisson negative log likelihood; ``full`` adds the Stirling term for targets > 1."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    check_reduction(reduction)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return reduce_loss(loss, reduction)
+
+
+def gaussian_nll_loss(
+    input: Tensor,
+    target: Tensor,
+    var: Tensor | float,
+    full: bool = False,
+    eps: float = 1e-6,
+    reduction: str = "mean",
+) -> Tensor:
+    """0.5 (log var + (input - target)² / var), var clamped below by ``eps`` (without gradient there)."""
+    if not isinstance(var, Tensor):
+        var = full_like(input, float(var))
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:
+            var = var.unsqueeze(-1)
+        elif not (input.shape[:-1] == var.shape[:-1] and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    check_reduction(reduction)
+    if bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction)
+
+
+def margin_ranking_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, -y (x1 - x2) + margin)."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(
+            f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+            f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} "
+        )
+    return reduce_loss((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(
+    input: Tensor,
+    target: Tensor,
+    margin: float = 1.0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """x where y = 1, max(0, margin - x) where y = -1."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    margin_part = where(target != 1, (margin - input).clamp_min(0), 0.0)
+    self_part = where(target != -1, input, 0.0)
+    return reduce_loss(margin_part + self_part, reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if target.dim() not in (0, 1) or input1.dim() not in (1, 2):
+        raise RuntimeError(
+            f"{target.dim()}D target tensor expects {target.dim() + 1}D input tensors, but found "
+            f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}."
+        )
+    dim = input1.dim() - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (mag1 * mag2).sqrt()
+    pos = where(target == 1, 1 - cos, 0.0)
+    neg = where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    return reduce_loss(pos + neg, reduction)
+
+
+def triplet_margin_loss(
+    anchor: Tensor,
+    positive: Tensor,
+    negative: Tensor,
+    margin: float = 1.0,
+    p: float = 2,
+    eps: float = 1e-6,
+    swap: bool = False,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """max(0, d(a, p) - d(a, n) + margin) with p-norm distances (``swap`` uses the closer negative)."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if not (anchor.dim() == positive.dim() == negative.dim()):
+        raise RuntimeError(
+            f"The anchor, positive, and negative tensors are expected to have the same number of "
+            f"dimensions, but got: anchor {anchor.dim()}D, positive {positive.dim()}D, and "
+            f"negative {negative.dim()}D inputs"
+        )
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return reduce_loss((margin + d_pos - d_neg).clamp_min(0), reduction)
+
+
+def multilabel_soft_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Per-class logistic loss averaged over classes."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    loss = loss.sum(class_dim) / input.shape[class_dim]
+    return reduce_loss(loss, reduction)
+
+
+def multi_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    p: int = 1,
+    margin: float = 1.0,
+    weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Σ_{j≠y} max(0, margin - x[y] + x[j])^p / C (weighted by ``weight[y]``)."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x = input if input.dim() == 2 else input.reshape(1, -1)
+    t = target.reshape(-1, 1)
+    c = x.shape[1]
+    picked = x.gather(1, t)
+    z = (margin - picked + x).clamp_min(0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t]
+    not_target = result(xp(x).arange(c)[None, :] != t._data, x, D.bool)
+    loss = (z * not_target).sum(1) / c
+    if input.dim() != 2:
+        loss = loss.reshape(target.shape)
+    return reduce_loss(loss, reduction)

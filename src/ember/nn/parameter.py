@@ -1,0 +1,130 @@
+"""``nn.Parameter`` (a leaf Tensor subclass that modules register), ``nn.Buffer`` and the lazy
+``UninitializedParameter``/``UninitializedBuffer`` placeholders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._tensor import Tensor, _new
+from .._tensor_str import tensor_repr
+
+__all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
+
+_SLOTS = ("_data", "_dtype", "_device", "_vc")
+
+
+def _alias(cls: type, data: Tensor) -> Any:
+    """A new leaf of class ``cls`` sharing ``data``'s memory and version counter (no autograd history)."""
+    t = _new(cls)
+    for slot in _SLOTS:
+        setattr(t, slot, getattr(data, slot))
+    t._base = None
+    t._rg = False
+    t._grad_fn = None
+    t._output_nr = 0
+    return t
+
+
+class Parameter(Tensor):
+    """A tensor that is a module parameter: a leaf with ``requires_grad=True`` by default, sharing the
+    memory of the tensor it wraps."""
+
+    _from_tensor = True  # Tensor.__deepcopy__ rebuilds subclasses through __new__(cls, data, requires_grad)
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            from ..ops.creation import empty
+
+            data = empty(0)
+        p = _alias(cls, data)
+        p.requires_grad = requires_grad
+        return p
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        pass
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        return "Parameter containing:\n" + tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return (_rebuild_parameter, (Tensor.__reduce_ex__(self, protocol), self._rg))
+
+
+def _rebuild_parameter(reduced: tuple, requires_grad: bool) -> Parameter:
+    fn, args = reduced
+    return Parameter(fn(*args), requires_grad)
+
+
+class _BufferMeta(type):
+    """``isinstance(t, Buffer)`` is true for tensors made by ``Buffer(...)`` (they stay plain tensors)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and getattr(obj, "_is_buffer", False)
+
+
+class Buffer(metaclass=_BufferMeta):
+    """Marks a tensor to be registered as a module buffer when assigned as an attribute."""
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Any:  # type: ignore[misc]
+        if data is None:
+            from ..ops.creation import empty
+
+            data = empty(0)
+        t = data.detach()
+        t.requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (``LazyLinear``); ``materialize(shape)`` allocates it."""
+
+    cls_to_become: type = Parameter
+
+    def __new__(cls, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> Any:
+        from ..ops.creation import empty
+
+        return super().__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+
+    def __init__(self, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> None:
+        pass
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        """Allocate storage of ``shape`` and turn into a regular :class:`Parameter`."""
+        from ..ops.creation import empty
+
+        self.data = empty(shape, device=device or self.device, dtype=dtype or self.dtype)
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__
+
+
+class UninitializedBuffer(Tensor):
+    """A buffer whose shape is not known yet; ``materialize(shape)`` allocates it as a plain tensor."""
+
+    def __new__(cls, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> Any:
+        from ..ops.creation import empty
+
+        t = _alias(cls, empty(0, device=device, dtype=dtype))
+        t._rg = requires_grad
+        return t
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        from ..ops.creation import empty
+
+        self.data = empty(shape, device=device or self.device, dtype=dtype or self.dtype)
+        self.__class__ = Tensor
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        return "<UninitializedBuffer>"
+
+
+def is_lazy(param: Any) -> bool:
+    """Whether ``param`` is an uninitialized (lazy) parameter or buffer."""
+    return isinstance(param, (UninitializedParameter, UninitializedBuffer))
