@@ -111,7 +111,7 @@ def value_selecting_backward(g: Tensor, dim: int, indices: Tensor, shape: tuple[
     return zeros(shape, dtype=g.dtype, device=g.device).scatter(dim, indices, g)
 
 
-class _ValueSelectingBackward(Node):
+class ValueSelectingBackward(Node):
     """Backward of max/min/median/mode/kthvalue with ``dim``, sort and topk: saves the indices."""
 
     __slots__ = ()
@@ -141,7 +141,7 @@ def evenly_distribute(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
     return mask * (g / mask.sum())
 
 
-class _EvenlyDistributeBackward(Node):
+class EvenlyDistributeBackward(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
@@ -149,21 +149,27 @@ class _EvenlyDistributeBackward(Node):
         return (evenly_distribute(g, x, r),)
 
 
-def _node_class(name: str, base: type[Node]) -> type[Node]:
+def node_class(name: str, base: type[Node]) -> type[Node]:
     return type(name, (base,), {"__slots__": (), "__module__": "torch.autograd.graph"})
 
 
 def empty_check(name: str, a: Any, dims: tuple[int, ...] | None, error: type = RuntimeError,
-                hint: bool = True) -> None:
-    """torch's errors for reducing an empty tensor without an identity (``dims`` None: all dims)."""
+                hint: bool = True, shown: Any = None) -> None:
+    """torch's errors (prefixed ``name``) for reducing an empty tensor without an identity (``dims`` None:
+    all dims; ``shown``: the dims as written by the user, which some ops print instead of wrapped ones)."""
     if a.size:
         return
     if dims is None:
-        msg = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+        msg = f"{name}: Expected reduction dim to be specified for input.numel() == 0."
         raise error(msg + " Specify the reduction dim with the 'dim' argument." if hint else msg)
-    for d in dims:
+    for d, label in zip(dims, dims if shown is None else shown, strict=True):
         if a.shape[d] == 0:
-            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+            raise IndexError(f"{name}: Expected reduction dim {label} to have non-zero size.")
+
+
+def as_list(dim: Any) -> list:
+    """``dim`` as written by the user, as a list (an int becomes a one-element list)."""
+    return [dim] if _isinstance(dim, int) else list(dim)
 
 
 def _acc(dt: D.dtype) -> Any:
@@ -253,16 +259,17 @@ def sum_to_size(self: Tensor, *size: Any) -> Tensor:
     if cur == shape:
         return self
     lead = len(cur) - len(shape)
-    if lead < 0 or any(s != 1 and s != c for s, c in zip(shape, cur[lead:], strict=True)):
+    if lead < 0 or builtins.any(s != 1 and s != c for s, c in zip(shape, cur[lead:], strict=True)):
         raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(cur)}}}.")
     dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and cur[i + lead] != 1)
     r = sum(self, dims, keepdim=True) if dims else self
     return r.reshape(shape) if r._data.shape != shape else r
 
 
-def _float_check(name: str, dt: D.dtype) -> None:
+def _float_check(name: str, dt: D.dtype, requested: bool) -> None:
     if dt.category < 2:
-        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating "
+        which = "Optional" if requested else "Input"
+        raise RuntimeError(f"{name}(): could not infer output dtype. {which} dtype must be either a floating "
                            f"point or complex dtype. Got: {dt._short}")
 
 
@@ -294,7 +301,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
          out: Tensor | None = None) -> Tensor:
     """Arithmetic mean over ``dim``; integer inputs need ``dtype=`` (torch's error otherwise)."""
     dt = _dtype_arg(dtype) or input._dtype
-    _float_check("mean", dt)
+    _float_check("mean", dt, dtype is not None)
     a = _cast(input, dt)
     dims = reduce_dims(dim, a.ndim)
     res = _wrap(_mean_array(xp_for(input), a, dims, keepdim), dt, input)
@@ -338,8 +345,8 @@ class _ProdBackward(Node):
         return (g * (before * after).reshape(shape),)
 
 
-ProdBackward0 = _node_class("ProdBackward0", _ProdBackward)
-ProdBackward1 = _node_class("ProdBackward1", _ProdBackward)
+ProdBackward0 = node_class("ProdBackward0", _ProdBackward)
+ProdBackward1 = node_class("ProdBackward1", _ProdBackward)
 
 
 def _exclusive_cumprod(x: Tensor, d: int) -> Tensor:
@@ -365,10 +372,10 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
 
 
 # ---- max / min / amax / amin / aminmax / argmax / argmin ----------------------------------------------
-MaxBackward0 = _node_class("MaxBackward0", _ValueSelectingBackward)
-MinBackward0 = _node_class("MinBackward0", _ValueSelectingBackward)
-MaxBackward1 = _node_class("MaxBackward1", _EvenlyDistributeBackward)
-MinBackward1 = _node_class("MinBackward1", _EvenlyDistributeBackward)
+MaxBackward0 = node_class("MaxBackward0", ValueSelectingBackward)
+MinBackward0 = node_class("MinBackward0", ValueSelectingBackward)
+MaxBackward1 = node_class("MaxBackward1", EvenlyDistributeBackward)
+MinBackward1 = node_class("MinBackward1", EvenlyDistributeBackward)
 
 
 def arg_extreme(xp: Any, a: Any, axis: int | None, largest: bool, keepdims: bool = False) -> Any:
@@ -396,7 +403,7 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     if dim is None:
         if input._dtype.is_complex:
             raise not_implemented(f"{name}_all", input._dtype)
-        empty_check(name, a, None)
+        empty_check(f"{name}()", a, None)
         res = new_tensor(extreme(xp, a, None, largest), input._dtype, input._device)
         return finish(attach(res, input, MaxBackward1 if largest else MinBackward1, True, True), out)
     if input._dtype.is_complex:
@@ -405,7 +412,7 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     if not a.ndim:
         return select_with_indices(name, input, a.copy(), xp.zeros((), np.int64), d, keepdim,
                                    MaxBackward0 if largest else MinBackward0, out)
-    empty_check(name, a, (d,))
+    empty_check(f"{name}()", a, (d,))
     return select_with_indices(name, input, extreme(xp, a, d, largest, keepdim),
                                arg_extreme(xp, a, d, largest, keepdim), d, keepdim,
                                MaxBackward0 if largest else MinBackward0, out)
@@ -434,7 +441,7 @@ class AmaxBackward0(Node):
         return (unreduce(g, x.shape, self.dims, self.keepdim) * (mask / count),)
 
 
-AminBackward0 = _node_class("AminBackward0", AmaxBackward0)
+AminBackward0 = node_class("AminBackward0", AmaxBackward0)
 
 
 def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
@@ -442,7 +449,8 @@ def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | 
     a = input._data
     if input._dtype.is_complex:
         raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
-    empty_check(name, a, None if (dim is None or dim == () or dim == []) else dims)
+    explicit = dim is not None and len(as_list(dim)) > 0
+    empty_check(f"{name}()", a, dims if explicit else None, shown=as_list(dim) if explicit else None)
     res = new_tensor(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input._device)
     cls = AmaxBackward0 if name == "amax" else AminBackward0
     return finish(attach(res, input, cls, True, True, dims=dims, keepdim=keepdim), out)
@@ -478,9 +486,10 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out
     if input._dtype.is_complex:
         raise not_implemented("aminmax_cpu", input._dtype)
     dims = reduce_dims(dim, a.ndim)
-    if builtins.any(a.shape[d] == 0 for d in dims) or (dim is None and a.size == 0):
+    if dim is None and a.size == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
                            "no identity.")
+    empty_check("aminmax", a, dims)
     xp = xp_for(input)
     lo = new_tensor(extreme(xp, a, dims, False, keepdim), input._dtype, input._device)
     hi = new_tensor(extreme(xp, a, dims, True, keepdim), input._dtype, input._device)
@@ -500,14 +509,14 @@ def _argext(name: str, input: Tensor, dim: int | None, keepdim: bool, out: Tenso
         raise RuntimeError(f"{name}(): does not support {kind} input")
     largest = name == "argmax"
     if dim is None:
-        empty_check(name, a, None, IndexError, hint=False)
+        empty_check(f"{name}()", a, None, IndexError, hint=False)
         idx = xp.asarray(arg_extreme(xp, a.reshape(-1), 0, largest))
         if keepdim:
             idx = idx.reshape((1,) * a.ndim)
     else:
         d = wrap_dim(dim, a.ndim)
         if a.ndim:
-            empty_check(name, a, (d,))
+            empty_check(f"{name}()", a, (d,))
             idx = arg_extreme(xp, a, d, largest, keepdim)
         else:
             idx = xp.zeros((), np.int64)
@@ -568,8 +577,8 @@ class _MomentsBackward(Node):
         return (spread + unreduce(g_mean / n, x.shape, dims, keepdim),)
 
 
-VarMeanBackward0 = _node_class("VarMeanBackward0", _MomentsBackward)
-StdMeanBackward0 = _node_class("StdMeanBackward0", _MomentsBackward)
+VarMeanBackward0 = node_class("VarMeanBackward0", _MomentsBackward)
+StdMeanBackward0 = node_class("StdMeanBackward0", _MomentsBackward)
 
 
 def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
@@ -588,7 +597,8 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
              sqrt: bool) -> tuple[Tensor, Tensor, tuple[int, ...], float]:
     """(spread, mean) tensors, the reduced dims and the correction; warns as torch when dof <= 0."""
     if input._dtype.category < 2:
-        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+        what = name if name.endswith("_mean") else "std and var"
+        raise RuntimeError(f"{what} only support floating point and complex dtypes")
     dim, c = _var_args(dim, unbiased, correction)
     xp = xp_for(input)
     a = _cast(input, input._dtype)
@@ -649,7 +659,8 @@ def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool
 def _bool_reduce(fn: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
     a = input._data
     xp = xp_for(input)
-    dims = tuple(range(a.ndim)) if dim is None else () if not a.ndim else dim_list(dim, a.ndim)
+    dims = tuple(range(a.ndim)) if dim is None else dim_list(dim, a.ndim) if a.ndim or dim != () else ()
+    dims = dims if a.ndim else ()
     arr = getattr(xp, fn)(a, axis=dims, keepdims=keepdim) if dims or dim is None else a != 0
     dt = D.uint8 if input._dtype is D.uint8 else D.bool
     return finish(new_tensor(xp.asarray(arr).astype(dt.np), dt, input._device), out)
@@ -741,6 +752,9 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
                            f"{x._dtype._short}")
     dt = _dtype_arg(dtype)
     if dt is not None and dt is not x._dtype:
+        if D.promote_types(x._dtype, dt) is not dt:
+            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({x._dtype._short}) should be "
+                               f"convertible without narrowing to the specified dtype ({dt._short})")
         x = x.to(dt)
     a = x._data
     xp = xp_for(x)
@@ -751,11 +765,11 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         if dim is None or a.ndim == 0:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on an empty tensor "
                                "because the operation does not have an identity")
-        for d in dims:
+        for d, label in zip(dims, as_list(dim), strict=True):
             if a.shape[d] == 0:
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on the dimension "
-                                   f"{d}because this dimension is empty and the operation does not have an "
-                                   "identity")
+                                   f"{label}because this dimension is empty and the operation does not have "
+                                   "an identity")
     rdt = x._dtype.to_real()
     m = xp.abs(a).astype(_acc(rdt), copy=False)
     if math.isinf(p):
@@ -780,14 +794,14 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     dims = [dim] if _isinstance(dim, int) else dim
     if p is None or not _isinstance(p, str) or (p == "fro" and (dims is None or len(dims) <= 2)):
         return vector_norm(input, 2 if p is None or p == "fro" else p, dims, keepdim, dtype=dtype, out=out)
+    if p not in ("fro", "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     dims = list(range(input.ndim)) if dims is None else list(dims)
     if len(dims) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
     d0, d1 = (wrap_dim(d, input.ndim) for d in dims)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
-    if p != "nuc":
-        raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
     from . import linalg
     x = input if dtype is None else input.to(_dtype_arg(dtype))
     res = linalg.svdvals(x.movedim((d0, d1), (-2, -1))).sum(-1)
@@ -836,8 +850,12 @@ class CumsumBackward0(Node):
 
 
 class CumprodBackward0(Node):
-    """Gradient of cumprod, exact with zeros: positions before the first zero use ``revcumsum(g*out)/x``;
-    the first zero gets ``revcumsum(g * cumprod(x with that zero set to 1))``; later positions get 0."""
+    """Gradient of cumprod, exact with zeros: ``grad_k = sum_{j>=k} g_j prod_{i<=j, i!=k} x_i``.
+
+    Without zeros it is ``revcumsum(g * out) / x``. With zeros, first-order backward uses the O(n) split
+    at the first zero (before it: the formula above; at it: ``revcumsum(g * cumprod(x with it set to 1))``;
+    after it: 0); when the graph of the gradient is being built (double backward), the O(n^2) product
+    table is used instead, since the split's masks hide the dependence on the zero itself."""
 
     __slots__ = ()
 
@@ -849,14 +867,27 @@ class CumprodBackward0(Node):
         zero = x == 0
         if not bool(zero.any()):
             return (_reverse_cumsum(g * out, d) / x,)
+        if STATE.enabled:
+            return (_cumprod_grad_table(g, x, d),)
+        from .indexing import where
         seen = zero.cumsum(d)
         before = seen == 0
         first = zero & (seen == 1)
-        from .indexing import where
-        safe = where(before, x, 1)
-        grad_before = _reverse_cumsum(g * out, d) / safe
+        grad_before = _reverse_cumsum(g * out, d) / where(before, x, 1)
         grad_first = _reverse_cumsum(g * cumprod(where(first, 1, x), d), d)
         return (where(before, grad_before, where(first, grad_first, 0)),)
+
+
+def _cumprod_grad_table(g: Tensor, x: Tensor, d: int) -> Tensor:
+    """``sum_j g_j * T[k, j]`` with ``T[k, j] = prod_{i<=j, i!=k} x_i`` (j >= k), built for all k at once."""
+    from .creation import arange
+    from .indexing import where
+    xm, gm = x.movedim(d, -1), g.movedim(d, -1)
+    n = xm.shape[-1]
+    pos = arange(n, device=x.device)
+    rows = where(pos.unsqueeze(1) == pos, 1, xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n))
+    table = where(pos.unsqueeze(1) <= pos, rows.cumprod(-1), 0)
+    return (table * gm.unsqueeze(-2)).sum(-1).movedim(-1, d)
 
 
 def _cum_dtype(input: Tensor, dtype: Any) -> D.dtype:
@@ -906,8 +937,8 @@ class _CumExtremeBackward(Node):
         return (zeros(g.shape, dtype=g.dtype, device=g.device).scatter_add(self.dim, indices, g),)
 
 
-CummaxBackward0 = _node_class("CummaxBackward0", _CumExtremeBackward)
-CumminBackward0 = _node_class("CumminBackward0", _CumExtremeBackward)
+CummaxBackward0 = node_class("CummaxBackward0", _CumExtremeBackward)
+CumminBackward0 = node_class("CumminBackward0", _CumExtremeBackward)
 
 
 def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
@@ -915,6 +946,8 @@ def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
         raise not_implemented(f"{name}_cpu", input._dtype)
     a = input._data
     xp = xp_for(input)
+    if not a.ndim and dim not in (0, -1):
+        raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
     d = wrap_dim(dim, a.ndim)
     largest = name == "cummax"
     if not a.ndim:
@@ -941,7 +974,9 @@ def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
 
 
 class LogcumsumexpBackward0(Node):
-    """``grad_i = sum_{j>=i} g_j exp(x_i - out_j)``, evaluated in log space with g split by sign."""
+    """``grad_i = sum_{j>=i} g_j exp(x_i - out_j)``, evaluated in log space with ``g`` split by sign
+    (entries of the other sign get the dtype's lowest value, not ``-inf``, so the formula stays
+    differentiable)."""
 
     __slots__ = ()
 
@@ -950,19 +985,23 @@ class LogcumsumexpBackward0(Node):
         d = self.dim
         if not x.ndim:
             return (g,)
+        from .indexing import where
+        lowest = D.finfo(g.dtype).min
+        log_abs = g.abs().log()
 
-        def part(w: Tensor) -> Tensor:
-            return (x + _flip(logcumsumexp(_flip(w.log() - out, d), d), d)).exp()
+        def part(mask: Tensor) -> Tensor:
+            w = where(mask, log_abs, lowest) - out
+            return (x + _flip(logcumsumexp(_flip(w, d), d), d)).exp()
 
-        return (part(g.clamp(min=0)) - part((-g).clamp(min=0)),)
+        return (part(g > 0) - part(g < 0),)
 
 
 def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, computed as a running ``logaddexp`` (stable)."""
+    d = wrap_dim(dim, input.ndim)
     if input._dtype.category < 2 or input._dtype.is_complex:
         raise not_implemented("logcumsumexp_out_cpu", input._dtype)
     a = _cast(input, input._dtype)
-    d = wrap_dim(dim, a.ndim)
     xp = xp_for(input)
     res = _wrap(scan(xp, xp.logaddexp, a, d) if a.ndim else a.copy(), input._dtype, input)
     return finish(attach(res, input, LogcumsumexpBackward0, True, True, dim=d), out)

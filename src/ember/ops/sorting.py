@@ -1,3 +1,525 @@
-"""Placeholder: being written."""
+"""Sorting and searching: sort/argsort/msort/topk, order statistics (kthvalue, median, nanmedian, mode,
+quantile), unique, searchsorted/bucketize, and counting (histc, histogram, bincount).
 
-__all__: list[str] = []
+Every sort is stable with NaN as the largest value, as torch's; ops that pick elements return
+``torch.return_types.<name>`` and scatter their gradient back to the picked positions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from ._dispatch import Tensor, bind, new_tensor, wrap_dim
+from .reduction import (
+    EvenlyDistributeBackward,
+    ValueSelectingBackward,
+    attach,
+    empty_check,
+    finish,
+    node_class,
+    not_implemented,
+    return_type,
+    scan,
+    select_with_indices,
+    xp_for,
+)
+
+_isinstance = isinstance
+
+
+def argsort_array(xp: Any, a: Any, axis: int, descending: bool = False) -> Any:
+    """Stable argsort along ``axis`` (NaN largest); descending keeps equal elements in their order."""
+    kind = "stable" if xp is np else None
+    if not descending:
+        return xp.argsort(a, axis=axis, kind=kind)
+    last = a.shape[axis] - 1
+    return last - xp.flip(xp.argsort(xp.flip(a, axis), axis=axis, kind=kind), axis)
+
+
+def _no_complex(input: Tensor, what: str) -> None:
+    if input._dtype.is_complex:
+        raise RuntimeError(f" {what} does not support complex dtypes on CPU")
+
+
+# ---- sort / argsort / msort / topk ---------------------------------------------------------------------
+SortBackward0 = node_class("SortBackward0", ValueSelectingBackward)
+TopkBackward0 = node_class("TopkBackward0", ValueSelectingBackward)
+
+
+def _sorted_along(input: Tensor, dim: int, descending: bool, k: int | None = None) -> tuple[Any, Any, int]:
+    """(values, indices, dim) of ``input`` sorted along ``dim``, keeping the first ``k`` when given."""
+    a = input._data
+    xp = xp_for(input)
+    d = wrap_dim(dim, a.ndim)
+    if not a.ndim:
+        return a.copy(), xp.zeros((), np.int64), d
+    idx = argsort_array(xp, a, d, descending)
+    if k is not None:
+        idx = idx[(slice(None),) * d + (slice(0, k),)]
+    return xp.take_along_axis(a, idx, axis=d), idx, d
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         out: Any = None) -> Any:
+    """Values and indices sorted along ``dim`` (always stable; NaN sorts as the largest)."""
+    _no_complex(input, "Sort")
+    values, idx, d = _sorted_along(input, dim, descending)
+    return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out)
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    """Indices that sort ``input`` along ``dim`` (stable)."""
+    _no_complex(input, "Sort")
+    _, idx, _ = _sorted_along(input, dim, descending)
+    return new_tensor(idx.astype(np.int64, copy=False), D.int64, input._device)
+
+
+def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input`` sorted along its first dim."""
+    return finish(sort(input, 0).values, out)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
+         out: Any = None) -> Any:
+    """The ``k`` largest (smallest) elements along ``dim`` with their indices, in sorted order."""
+    _no_complex(input, "topk")
+    if input._dtype is D.bool:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    if not 0 <= k <= (a.shape[d] if a.ndim else 1):
+        raise RuntimeError("selected index k out of range")
+    values, idx, d = _sorted_along(input, d, largest, k)
+    return select_with_indices("topk", input, values, idx, d, True, TopkBackward0, out)
+
+
+# ---- kthvalue / median / nanmedian / mode ---------------------------------------------------------------
+KthvalueBackward0 = node_class("KthvalueBackward0", ValueSelectingBackward)
+MedianBackward1 = node_class("MedianBackward1", ValueSelectingBackward)
+NanmedianBackward1 = node_class("NanmedianBackward1", ValueSelectingBackward)
+ModeBackward0 = node_class("ModeBackward0", ValueSelectingBackward)
+MedianBackward0 = node_class("MedianBackward0", EvenlyDistributeBackward)
+NanmedianBackward0 = node_class("NanmedianBackward0", EvenlyDistributeBackward)
+
+
+def _pick(xp: Any, a: Any, order: Any, pos: Any, d: int, keepdim: bool) -> tuple[Any, Any]:
+    """Values and original indices at sorted positions ``pos`` (shaped like ``a`` with ``d`` of size 1)."""
+    idx = xp.take_along_axis(order, pos, axis=d)
+    values = xp.take_along_axis(a, idx, axis=d)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values, idx
+
+
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
+    """The ``k``-th smallest element along ``dim`` and its index."""
+    if input._dtype is D.bool or input._dtype.is_complex:
+        raise not_implemented("kthvalue_cpu", input._dtype)
+    a = input._data
+    xp = xp_for(input)
+    d = wrap_dim(dim, a.ndim)
+    if a.ndim:
+        empty_check("kthvalue()", a, (d,))
+    if not 1 <= k <= (a.shape[d] if a.ndim else 1):
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    if not a.ndim:
+        return select_with_indices("kthvalue", input, a.copy(), xp.zeros((), np.int64), d, keepdim,
+                                   KthvalueBackward0, out)
+    shape = list(a.shape)
+    shape[d] = 1
+    pos = xp.full(shape, k - 1, np.int64)
+    values, idx = _pick(xp, a, argsort_array(xp, a, d), pos, d, keepdim)
+    return select_with_indices("kthvalue", input, values, idx, d, keepdim, KthvalueBackward0, out)
+
+
+def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> tuple[Any, Any]:
+    """Lower median along ``d`` and its index; NaN wins (first NaN) unless ``ignore_nan``."""
+    order = argsort_array(xp, a, d)
+    n = a.shape[d]
+    kept = a.shape[:d] + (1,) + a.shape[d + 1:]
+    if a.dtype.kind not in "fc":
+        return _pick(xp, a, order, xp.full(kept, (n - 1) // 2, np.int64), d, keepdim)
+    nan = xp.isnan(a)
+    count = n - nan.sum(axis=d, keepdims=True) if ignore_nan else xp.full(kept, n)
+    pos = xp.maximum((count - 1) // 2, 0).astype(np.int64)
+    values, idx = _pick(xp, a, order, pos, d, keepdim)
+    if not ignore_nan:
+        has_nan = nan.any(axis=d, keepdims=keepdim)
+        idx = xp.where(has_nan, xp.argmax(nan, axis=d, keepdims=keepdim), idx)
+        values = xp.where(has_nan, xp.asarray(np.nan, a.dtype), values)
+    return values, idx
+
+
+def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
+    if input._dtype is D.bool or input._dtype.is_complex:
+        raise not_implemented("median_cpu" if dim is None else "median_out", input._dtype)
+    a = input._data
+    xp = xp_for(input)
+    ignore_nan = name == "nanmedian"
+    if dim is None:
+        if not a.size:
+            return finish(new_tensor(xp.asarray(np.nan, a.dtype), input._dtype, input._device), out)
+        values, _ = _median_arrays(xp, a.reshape(-1), 0, False, ignore_nan)
+        res = new_tensor(values, input._dtype, input._device)
+        cls = NanmedianBackward0 if ignore_nan else MedianBackward0
+        return finish(attach(res, input, cls, True, True), out)
+    d = wrap_dim(dim, a.ndim)
+    cls = NanmedianBackward1 if ignore_nan else MedianBackward1
+    if not a.ndim:
+        return select_with_indices(name, input, a.copy(), xp.zeros((), np.int64), d, keepdim, cls, out)
+    empty_check("median()", a, (d,))
+    values, idx = _median_arrays(xp, a, d, keepdim, ignore_nan)
+    return select_with_indices(name, input, values, idx, d, keepdim, cls, out)
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
+    """Lower median of all elements (0-d, NaN if any), or ``(values, indices)`` along ``dim``."""
+    return _median("median", input, dim, keepdim, out)
+
+
+def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
+    """Median ignoring NaN (NaN only where everything is NaN)."""
+    return _median("nanmedian", input, dim, keepdim, out)
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
+    """Most frequent value along ``dim`` (the smallest on ties) and the index of its last occurrence."""
+    if input._dtype.is_complex:
+        raise not_implemented("mode_cpu", input._dtype)
+    a = input._data
+    xp = xp_for(input)
+    d = wrap_dim(dim, a.ndim)
+    if not a.ndim:
+        return select_with_indices("mode", input, a.copy(), xp.zeros((), np.int64), d, keepdim,
+                                   ModeBackward0, out)
+    empty_check("mode()", a, (d,))
+    order = argsort_array(xp, a, d)
+    s = xp.take_along_axis(a, order, axis=d)
+    n = a.shape[d]
+    head = (slice(None),) * d
+    starts = xp.ones(a.shape, bool)
+    starts[head + (slice(1, None),)] = s[head + (slice(1, None),)] != s[head + (slice(0, n - 1),)]
+    pos = xp.arange(n).reshape((-1,) + (1,) * (a.ndim - d - 1))
+    run_length = pos - scan(xp, xp.maximum, xp.where(starts, pos, 0), d) + 1
+    best = xp.argmax(run_length, axis=d, keepdims=True)
+    values, idx = _pick(xp, a, order, best, d, keepdim)
+    return select_with_indices("mode", input, values, idx, d, keepdim, ModeBackward0, out)
+
+
+# ---- quantile / nanquantile ------------------------------------------------------------------------------
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: str,
+              out: Tensor | None) -> Tensor:
+    """Quantiles from the sorted values: a composite of sort, gather and lerp, so gradients flow to the
+    one or two elements each quantile interpolates (as torch's)."""
+    if not _isinstance(q, Tensor) and not 0 <= q <= 1:
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    if not input.numel():
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if _isinstance(q, Tensor) and q.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input._dtype not in (D.float32, D.float64):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    xp = xp_for(input)
+    if _isinstance(q, Tensor):
+        if q._dtype is not input._dtype:
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+        qa = q._data
+        if bool(((qa < 0) | (qa > 1)).any()):
+            raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    else:
+        qa = xp.asarray(q, input._dtype.np)
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or "
+                           f"nearest, but got {interpolation}")
+    if dim is None:
+        x, d = input.reshape(-1), 0
+        shape: tuple[int, ...] = (1,) * input.ndim if keepdim else ()
+    else:
+        d = wrap_dim(dim, input.ndim)
+        x = input if input.ndim else input.reshape(1)
+        shape = tuple(1 if i == d else s for i, s in enumerate(input.shape) if keepdim or i != d)
+    a = x._data
+    n = a.shape[d]
+    nan = xp.isnan(a)
+    kept = a.shape[:d] + (1,) + a.shape[d + 1:]
+    valid = n - nan.sum(axis=d, keepdims=True) if name == "nanquantile" else xp.full(kept, n)
+    qs = qa.reshape((-1,) + (1,) * a.ndim)
+    ranks = qs * (valid - 1).astype(a.dtype)
+    if name == "quantile":
+        ranks = xp.where(nan.any(axis=d, keepdims=True), n - 1, ranks)
+    ranks = xp.maximum(ranks, 0)
+    if interpolation == "nearest":
+        lo = hi = xp.round(ranks)
+    else:
+        lo = xp.floor(ranks) if interpolation != "higher" else xp.ceil(ranks)
+        hi = xp.ceil(ranks) if interpolation != "lower" else lo
+    sorted_x = sort(x, d).values.unsqueeze(0).expand((qs.shape[0],) + x.shape)
+
+    def take(pos: Any) -> Tensor:
+        return sorted_x.gather(d + 1, new_tensor(xp.minimum(pos, n - 1).astype(np.int64), D.int64, x._device))
+
+    below = take(lo)
+    res = below
+    if interpolation in ("linear", "midpoint"):
+        from .indexing import where
+        above = take(hi)
+        w = new_tensor(ranks - lo if interpolation == "linear" else xp.full(ranks.shape, 0.5, a.dtype),
+                       x._dtype, x._device)
+        res = where(w < 0.5, below + w * (above - below), above - (above - below) * (1 - w))
+    res = res.reshape((qs.shape[0],) + shape)
+    if not _isinstance(q, Tensor) or q.ndim == 0:
+        res = res.reshape(shape)
+    return finish(res, out)
+
+
+def quantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear", out: Tensor | None = None) -> Tensor:
+    """The ``q``-quantiles (a number or 1-D tensor in [0, 1]) along ``dim``; NaN if a slice has NaN."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, out)
+
+
+def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, *,
+                interpolation: str = "linear", out: Tensor | None = None) -> Tensor:
+    """Quantiles ignoring NaN."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, out)
+
+
+# ---- unique / unique_consecutive -------------------------------------------------------------------------
+def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts: bool,
+            dim: int | None) -> Any:
+    if input._dtype.is_complex:
+        raise not_implemented("unique", input._dtype)
+    a = input._data
+    xp = xp_for(input)
+    if dim is None:
+        rows = a.reshape(-1, 1)
+        d = 0
+    else:
+        d = wrap_dim(dim, a.ndim)
+        if not a.size and any(s == 0 for i, s in enumerate(a.shape) if i != d):
+            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be "
+                               "applied")
+        rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+    n = rows.shape[0]
+    if sort_first and n:
+        order = xp.lexsort(rows.T[::-1]) if rows.shape[1] > 1 else argsort_array(xp, rows[:, 0], 0)
+    else:
+        order = xp.arange(n)
+    s = rows[order]
+    starts = xp.ones(n, bool)
+    starts[1:] = (s[1:] != s[:-1]).any(axis=1)
+    kept = s[starts]
+    if dim is None:
+        values = kept.reshape(-1)
+    else:
+        values = xp.moveaxis(kept.reshape((kept.shape[0],) + tuple(np.delete(a.shape, d))), 0, d)
+    result = [new_tensor(values, input._dtype, input._device)]
+    if return_inverse:
+        inverse = xp.empty(n, np.int64)
+        inverse[order] = xp.cumsum(starts) - 1
+        result.append(new_tensor(inverse.reshape(a.shape if dim is None else (n,)), D.int64, input._device))
+    if return_counts:
+        bounds = xp.concatenate([xp.nonzero(starts)[0], xp.asarray([n])])
+        result.append(new_tensor(xp.diff(bounds).astype(np.int64), D.int64, input._device))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None) -> Any:
+    """Distinct elements (or slices along ``dim``) in ascending order, with the inverse mapping and the
+    counts on request (each NaN is distinct)."""
+    return _unique(input, True, return_inverse, return_counts, dim)
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None) -> Any:
+    """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
+    return _unique(input, False, return_inverse, return_counts, dim)
+
+
+# ---- searchsorted / bucketize ----------------------------------------------------------------------------
+def _search(xp: Any, b: Any, v: Any, right: bool) -> Any:
+    """Insertion points of ``v`` in the rows of sorted ``b`` (1-d ``b``: one sequence for all values).
+
+    Batched rows use one stable sort of ``[values, boundaries]`` per row (boundaries first for
+    ``right``): a value's merged position minus its rank among the values counts the boundaries
+    before it."""
+    side = "right" if right else "left"
+    if b.ndim == 1:
+        return xp.searchsorted(b, v, side=side)
+    m = b.shape[-1]
+    bb, vv = b.reshape(-1, m), v.reshape(-1, v.shape[-1])
+    merged = xp.concatenate([bb, vv] if right else [vv, bb], axis=1)
+    kind = "stable" if xp is np else None
+    where_in_merged = xp.argsort(xp.argsort(merged, axis=1, kind=kind), axis=1, kind=kind)
+    pos = where_in_merged[:, m:] if right else where_in_merged[:, :vv.shape[1]]
+    rank = xp.argsort(xp.argsort(pos, axis=1, kind=kind), axis=1, kind=kind)
+    return (pos - rank).reshape(v.shape)
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None, out: Tensor | None = None) -> Tensor:
+    """Indices where ``input`` would be inserted into ``sorted_sequence`` (its last dim) to keep it sorted."""
+    if side not in (None, "left", "right"):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if side == "left" and right:
+        raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, got side of left "
+                           "while right was True")
+    right = right or side == "right"
+    b = sorted_sequence
+    if not b.ndim:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but "
+                           "got 0 dimension")
+    xp = xp_for(b)
+    v = input._data if _isinstance(input, Tensor) else xp.asarray(input)
+    if b.ndim > 1 and (v.ndim != b.ndim or v.shape[:-1] != b._data.shape[:-1]):
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                           "dimensions of boundaries tensor and input value tensor must match, but we got "
+                           f"boundaries tensor {list(b.shape)} and input value tensor {list(v.shape)}")
+    bd = b._data
+    if sorter is not None:
+        if sorter._dtype is not D.int64:
+            raise RuntimeError("torch.searchsorted(): sorter must be a tensor of long dtype but got dtype "
+                               f"{sorter._dtype._short}")
+        if sorter.shape != b.shape:
+            raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same size, but got "
+                               f"boundary tensor {list(b.shape)}and got sorter tensor {list(sorter.shape)}")
+        if sorter.numel() and bool(((sorter._data < 0) | (sorter._data >= b.shape[-1])).any()):
+            raise RuntimeError("torch.searchsorted(): sorter index out of range")
+        bd = xp.take_along_axis(bd, sorter._data, axis=-1)
+    common = np.result_type(bd.dtype, v.dtype)
+    idx = _search(xp, bd.astype(common, copy=False), v.astype(common, copy=False), right)
+    dt = D.int32 if out_int32 else D.int64
+    return finish(new_tensor(xp.asarray(idx).astype(dt.np), dt, b._device), out)
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
+              out: Tensor | None = None) -> Tensor:
+    """Bucket index of each element: ``boundaries[i-1] < x <= boundaries[i]`` (``right``: ``<=``, ``<``)."""
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
+
+
+# ---- histc / histogram / bincount ------------------------------------------------------------------------
+def _bins_check(bins: int) -> None:
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+
+
+def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
+          out: Tensor | None = None) -> Tensor:
+    """Counts of ``bins`` equal-width bins over ``[min, max]`` (the data's range when both are equal);
+    elements outside are ignored; the result has ``input``'s dtype."""
+    if input._dtype.category != 2:
+        raise not_implemented("histogram_cpu", input._dtype)
+    _bins_check(bins)
+    if max < min:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    a = input._data.reshape(-1)
+    xp = xp_for(input)
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    work = np.float32 if input._dtype in (D.float16, D.bfloat16) else input._dtype.np
+    x = a.astype(work, copy=False)
+    lo_w, hi_w = work(lo), work(hi)
+    inside = (x >= lo_w) & (x <= hi_w)
+    pos = ((x[inside] - lo_w) * bins / (hi_w - lo_w)).astype(np.int64)
+    counts = xp.bincount(xp.minimum(pos, bins - 1), minlength=bins)
+    return finish(new_tensor(counts.astype(input._dtype.np), input._dtype, input._device), out)
+
+
+_C_NAMES = {D.float32: "float", D.float64: "double", D.int64: "long int", D.int32: "int"}
+
+
+def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | None = None,
+              weight: Tensor | None = None, density: bool = False, out: Any = None) -> Any:
+    """Histogram with ``bins`` equal-width bins (over ``range`` or the data's range) or the given edges;
+    returns ``torch.return_types.histogram(hist, bin_edges)``."""
+    if input._dtype not in (D.float32, D.float64):
+        raise not_implemented("histogramdd", input._dtype)
+    xp = xp_for(input)
+    a = input._data.reshape(-1)
+    if _isinstance(bins, Tensor):
+        if bins.ndim != 1:
+            raise RuntimeError("torch.histogramdd: bins tensor should have one dimension, but got "
+                               f"{bins.ndim} dimensions in the bins tensor for dimension 0")
+        if bins._dtype is not input._dtype:
+            raise RuntimeError("torch.histogramdd: input tensor and bins tensors should have the same dtype, "
+                               f"but got input with dtype {_C_NAMES.get(input._dtype, input._dtype._short)} "
+                               "and bins for dimension 0 with dtype "
+                               f"{_C_NAMES.get(bins._dtype, bins._dtype._short)}")
+        _bins_check(bins.numel() - 1)
+        edges = bins.detach().clone()
+    else:
+        _bins_check(bins)
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+            if lo > hi:
+                raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max "
+                                   f"{hi:g} for dimension 0")
+        else:
+            lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise RuntimeError(f"torch.histogramdd: dimension 0's range [{lo:g}, {hi:g}] is not finite")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        from .creation import linspace
+        edges = linspace(lo, hi, bins + 1, dtype=input._dtype, device=input._device)
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as "
+                           "the input tensor excluding its innermost dimension, but got input with shape "
+                           f"[{a.size}, 1] and weight with shape {list(weight.shape)}")
+    e = edges._data
+    nb = e.shape[0] - 1
+    inside = (a >= e[0]) & (a <= e[-1])
+    pos = xp.minimum(xp.searchsorted(e, a[inside], side="right") - 1, nb - 1)
+    w = weight._data.reshape(-1)[inside] if weight is not None else None
+    hist = xp.bincount(pos, weights=w, minlength=nb).astype(input._dtype.np)
+    if density:
+        hist = hist / (hist.sum() * xp.diff(e))
+    hist_t = new_tensor(hist, input._dtype, input._device)
+    return finish(return_type("histogram", ("hist", "bin_edges"))(hist_t, edges), out)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Occurrences of each non-negative integer (weighted sums with ``weights``: float32 weights give
+    float32, others float64)."""
+    if input._dtype is D.bool or input._dtype.category != 1:
+        raise not_implemented("bincount_cpu", input._dtype)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    a = input._data
+    xp = xp_for(input)
+    if a.ndim != 1 or (a.size and int(a.min()) < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return new_tensor(xp.bincount(a, minlength=minlength).astype(np.int64), D.int64, input._device)
+    if weights.ndim != 1 or weights.shape[0] != a.shape[0]:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    dt = D.float32 if weights._dtype is D.float32 else D.float64
+    counts = xp.bincount(a, weights=weights._data.astype(np.float64), minlength=minlength)
+    return new_tensor(counts.astype(dt.np), dt, input._device)
+
+
+bind({
+    "sort": sort, "argsort": argsort, "msort": msort, "topk": topk, "kthvalue": kthvalue, "median": median,
+    "nanmedian": nanmedian, "mode": mode, "quantile": quantile, "nanquantile": nanquantile, "unique": unique,
+    "unique_consecutive": unique_consecutive, "histc": histc, "histogram": histogram, "bincount": bincount,
+})
+
+__all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode", "quantile",
+           "nanquantile", "unique", "unique_consecutive", "searchsorted", "bucketize", "histc", "histogram",
+           "bincount"]
