@@ -1,0 +1,199 @@
+"""The zip container of torch checkpoints: a writer laying files out byte for byte as torch's, and
+bounded readers for the entries of any zip (stored or deflated, aligned or not).
+
+Writer layout (torch's miniz writer): stored entries, general-purpose flags 0x0808 (data descriptor,
+UTF-8 names), zero times, an ``FB`` extra field padding each entry so its data starts at a multiple of
+64, ZIP64 extra fields for entries or offsets past 4 GiB, and ZIP64 end records always.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from typing import Any, BinaryIO
+
+import numpy as np
+
+__all__ = ["ZipWriter", "EntryReader"]
+
+ALIGNMENT = 64
+_U32 = 0xFFFFFFFF
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")
+_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
+_MAX_DEFLATE_RATIO = 1032  # deflate cannot expand more than this: larger declared sizes are lies
+_CHUNK = 1 << 26
+
+
+class ZipWriter:
+    """Writes entries ``<archive>/<name>`` to ``f`` as torch does; :meth:`close` writes the directory."""
+
+    def __init__(self, f: BinaryIO, archive: str) -> None:
+        self.f = f
+        self.prefix = archive + "/"
+        self.pos = 0
+        self.central: list[bytes] = []
+
+    def _write(self, data: Any) -> None:
+        self.f.write(data)
+        self.pos += memoryview(data).nbytes
+
+    def write_record(self, name: str, data: Any) -> None:
+        """Write one entry; ``data`` is bytes or a flat uint8 array (written without a copy)."""
+        fname = (self.prefix + name).encode("utf-8")
+        size = len(data) if isinstance(data, bytes) else int(data.nbytes)
+        offset = self.pos
+        big_size, big_offset = size >= _U32, offset >= _U32
+        zip64 = b""
+        if big_size or big_offset:
+            fields = (struct.pack("<QQ", size, size) if big_size else b"") + (
+                struct.pack("<Q", offset) if big_offset else b""
+            )
+            zip64 = struct.pack("<HH", 1, len(fields)) + fields
+        start = offset + _LOCAL.size + len(fname) + len(zip64) + 4
+        pad = -start % ALIGNMENT
+        extra = zip64 + b"FB" + struct.pack("<H", pad) + b"Z" * pad
+        self._write(_LOCAL.pack(b"PK\x03\x04", 0, 0x0808, 0, 0, 0, 0, 0, 0, len(fname), len(extra)))
+        self._write(fname + extra)
+        crc = 0
+        view = memoryview(data)
+        for i in range(0, size, _CHUNK):
+            chunk = view[i : i + _CHUNK]
+            crc = zlib.crc32(chunk, crc)
+            self._write(chunk)
+        if size > 0:
+            wide = big_size or big_offset
+            self._write(struct.pack("<4sIQQ" if wide else "<4sIII", b"PK\x07\x08", crc, size, size))
+        cfields = (struct.pack("<QQ", size, size) if big_size else b"") + (
+            struct.pack("<Q", offset) if big_offset else b""
+        )
+        cextra = struct.pack("<HH", 1, len(cfields)) + cfields if cfields else b""
+        self.central.append(
+            _CENTRAL.pack(
+                b"PK\x01\x02",
+                0,
+                0,
+                0x0808,
+                0,
+                0,
+                0,
+                crc,
+                min(size, _U32),
+                min(size, _U32),
+                len(fname),
+                len(cextra),
+                0,
+                0,
+                0,
+                0,
+                min(offset, _U32),
+            )
+            + fname
+            + cextra
+        )
+
+    def close(self) -> None:
+        """Write the central directory and the (ZIP64) end records."""
+        cd_offset = self.pos
+        for entry in self.central:
+            self._write(entry)
+        cd_size, n = self.pos - cd_offset, len(self.central)
+        eocd64 = self.pos
+        self._write(
+            struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 0x031E, 0x2D, 0, 0, n, n, cd_size, cd_offset)
+        )
+        self._write(struct.pack("<4sIQI", b"PK\x06\x07", 0, eocd64, 1))
+        self._write(
+            struct.pack(
+                "<4sHHHHIIH",
+                b"PK\x05\x06",
+                0,
+                0,
+                min(n, 0xFFFF),
+                min(n, 0xFFFF),
+                min(cd_size, _U32),
+                min(cd_offset, _U32),
+                0,
+            )
+        )
+        self.f.flush()
+
+
+class EntryReader:
+    """Reads entries of a zip opened by :mod:`zipfile`, refusing sizes the file cannot back."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.zf = zipfile.ZipFile(f)
+        self.file_size = f.seek(0, 2)
+        self.infos = {i.filename: i for i in self.zf.infolist()}
+
+    def info(self, name: str) -> zipfile.ZipInfo:
+        try:
+            return self.infos[name]
+        except KeyError:
+            raise KeyError(f"the checkpoint has no entry {name!r}") from None
+
+    def data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Where the entry's (stored) bytes start in the file, checked against the file's size."""
+        self.f.seek(info.header_offset)
+        header = self.f.read(_LOCAL.size)
+        if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"bad local header offset for entry {info.filename!r}")
+        n_name, n_extra = struct.unpack("<HH", header[26:30])
+        if self.f.read(n_name).decode("utf-8", "replace") != info.filename:
+            raise zipfile.BadZipFile(f"local header name does not match directory entry {info.filename!r}")
+        offset = info.header_offset + _LOCAL.size + n_name + n_extra
+        if offset + info.compress_size > self.file_size:
+            raise zipfile.BadZipFile(
+                f"entry {info.filename!r} runs past the end of the file (truncated or corrupt checkpoint)"
+            )
+        return offset
+
+    def check(self, info: zipfile.ZipInfo) -> None:
+        """Refuse compression methods other than stored/deflated and impossible declared sizes."""
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size:
+                raise zipfile.BadZipFile(
+                    f"stored entry {info.filename!r} declares {info.file_size} bytes but "
+                    f"holds {info.compress_size}"
+                )
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            if info.file_size > info.compress_size * _MAX_DEFLATE_RATIO + 64:
+                raise zipfile.BadZipFile(
+                    f"entry {info.filename!r} declares {info.file_size} bytes from "
+                    f"{info.compress_size} compressed bytes, beyond what deflate can produce "
+                    "(zip bomb?)"
+                )
+        else:
+            raise zipfile.BadZipFile(
+                f"entry {info.filename!r} uses unsupported compression method {info.compress_type}"
+            )
+
+    def read_into(self, info: zipfile.ZipInfo, out: np.ndarray) -> None:
+        """Fill the uint8 array ``out`` (of the entry's size) with the entry's bytes."""
+        self.check(info)
+        view = memoryview(out)
+        if info.compress_type == zipfile.ZIP_STORED:
+            self.f.seek(self.data_offset(info))
+            got = 0
+            while got < out.nbytes:
+                n = self.f.readinto(view[got:])
+                if not n:
+                    raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
+                got += n
+            return
+        with self.zf.open(info) as src:
+            got = 0
+            while got < out.nbytes:
+                n = src.readinto(view[got : got + _CHUNK])
+                if not n:
+                    raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
+                got += n
+
+    def read(self, name: str) -> bytes:
+        """The whole (small) entry ``name``."""
+        info = self.info(name)
+        out = np.empty(info.file_size, np.uint8)
+        self.read_into(info, out)
+        return out.tobytes()
