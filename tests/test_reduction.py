@@ -54,8 +54,8 @@ def make(dtype: str, layout: str, seed: int = 0, nan: bool = False, ties: bool =
 
 def same(fn: Callable[..., Any], e: Any, t: Any, *args: Any, ctx: str = "", **tol: Any) -> None:
     """``fn(ember, e, *args)`` and ``fn(torch, t, *args)`` agree: equal results (values, dtypes, shapes)
-    or the same error type and message (ember tensors among ``args`` are converted for torch)."""
-    targs = [to_torch(a) for a in args]
+    or the same error type and message (ember tensors among ``args``, also in dicts, are converted for torch)."""
+    targs = [{k: to_torch(v) for k, v in a.items()} if isinstance(a, dict) else to_torch(a) for a in args]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -134,6 +134,12 @@ def select_with_indices(name: str, input: Tensor, values: Any, indices: Any, dim
     return finish(return_type(name)(v, i), out)
 
 
+def select_scalar(name: str, input: Tensor, cls: type[Node], out: Any = None) -> Any:
+    """The ``(values, indices)`` result of a 0-d input: the input itself, at index 0."""
+    return select_with_indices(name, input, input._data.copy(), xp_for(input).zeros((), np.int64), 0, False,
+                               cls, out)
+
+
 def evenly_distribute(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
     """Gradient of a full max/min/median: split evenly among the elements equal to the result (NaN
     results: among the NaNs)."""
@@ -410,8 +416,7 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
         raise RuntimeError(f"{name}(): does not support complex input")
     d = wrap_dim(dim, a.ndim)
     if not a.ndim:
-        return select_with_indices(name, input, a.copy(), xp.zeros((), np.int64), d, keepdim,
-                                   MaxBackward0 if largest else MinBackward0, out)
+        return select_scalar(name, input, MaxBackward0 if largest else MinBackward0, out)
     empty_check(f"{name}()", a, (d,))
     return select_with_indices(name, input, extreme(xp, a, d, largest, keepdim),
                                arg_extreme(xp, a, d, largest, keepdim), d, keepdim,
@@ -950,17 +955,16 @@ def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
         raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
     d = wrap_dim(dim, a.ndim)
     largest = name == "cummax"
+    cls = CummaxBackward0 if largest else CumminBackward0
     if not a.ndim:
-        values, idx = a.copy(), xp.zeros((), np.int64)
-    else:
-        values = scan(xp, xp.maximum if largest else xp.minimum, a, d)
-        newer = (a >= values) if largest else (a <= values)
-        if a.dtype.kind in "fc":
-            newer |= xp.isnan(a)
-        pos = xp.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
-        idx = scan(xp, xp.maximum, xp.where(newer, pos, 0), d)
-    return select_with_indices(name, input, values, idx, d, True,
-                               CummaxBackward0 if largest else CumminBackward0, out)
+        return select_scalar(name, input, cls, out)
+    values = scan(xp, xp.maximum if largest else xp.minimum, a, d)
+    newer = (a >= values) if largest else (a <= values)
+    if a.dtype.kind in "fc":
+        newer |= xp.isnan(a)
+    pos = xp.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
+    idx = scan(xp, xp.maximum, xp.where(newer, pos, 0), d)
+    return select_with_indices(name, input, values, idx, d, True, cls, out)
 
 
 def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:

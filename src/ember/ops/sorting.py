@@ -24,6 +24,7 @@ from .reduction import (
     not_implemented,
     return_type,
     scan,
+    select_scalar,
     select_with_indices,
     xp_for,
 )
@@ -38,6 +39,11 @@ def argsort_array(xp: Any, a: Any, axis: int, descending: bool = False) -> Any:
         return xp.argsort(a, axis=axis, kind=kind)
     last = a.shape[axis] - 1
     return last - xp.flip(xp.argsort(xp.flip(a, axis), axis=axis, kind=kind), axis)
+
+
+def _kept(shape: tuple[int, ...], d: int) -> tuple[int, ...]:
+    """``shape`` with dim ``d`` reduced to size 1."""
+    return shape[:d] + (1,) + shape[d + 1:]
 
 
 def _no_complex(input: Tensor, what: str) -> None:
@@ -127,11 +133,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     if not 1 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if not a.ndim:
-        return select_with_indices("kthvalue", input, a.copy(), xp.zeros((), np.int64), d, keepdim,
-                                   KthvalueBackward0, out)
-    shape = list(a.shape)
-    shape[d] = 1
-    pos = xp.full(shape, k - 1, np.int64)
+        return select_scalar("kthvalue", input, KthvalueBackward0, out)
+    pos = xp.full(_kept(a.shape, d), k - 1, np.int64)
     values, idx = _pick(xp, a, argsort_array(xp, a, d), pos, d, keepdim)
     return select_with_indices("kthvalue", input, values, idx, d, keepdim, KthvalueBackward0, out)
 
@@ -140,11 +143,10 @@ def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> 
     """Lower median along ``d`` and its index; NaN wins (first NaN) unless ``ignore_nan``."""
     order = argsort_array(xp, a, d)
     n = a.shape[d]
-    kept = a.shape[:d] + (1,) + a.shape[d + 1:]
     if a.dtype.kind not in "fc":
-        return _pick(xp, a, order, xp.full(kept, (n - 1) // 2, np.int64), d, keepdim)
+        return _pick(xp, a, order, xp.full(_kept(a.shape, d), (n - 1) // 2, np.int64), d, keepdim)
     nan = xp.isnan(a)
-    count = n - nan.sum(axis=d, keepdims=True) if ignore_nan else xp.full(kept, n)
+    count = n - nan.sum(axis=d, keepdims=True) if ignore_nan else xp.full(_kept(a.shape, d), n)
     pos = xp.maximum((count - 1) // 2, 0).astype(np.int64)
     values, idx = _pick(xp, a, order, pos, d, keepdim)
     if not ignore_nan:
@@ -155,14 +157,14 @@ def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> 
 
 
 def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
-    if input._dtype is D.bool or input._dtype.is_complex:
-        raise not_implemented("median_cpu" if dim is None else "median_out", input._dtype)
     a = input._data
     xp = xp_for(input)
+    if dim is None and not a.size:   # NaN, converted to the dtype as torch does (before any dtype check)
+        return finish(new_tensor(xp.asarray(np.nan).astype(a.dtype), input._dtype, input._device), out)
+    if input._dtype is D.bool or input._dtype.is_complex:
+        raise not_implemented("median_cpu" if dim is None else "median_out", input._dtype)
     ignore_nan = name == "nanmedian"
     if dim is None:
-        if not a.size:
-            return finish(new_tensor(xp.asarray(np.nan, a.dtype), input._dtype, input._device), out)
         values, _ = _median_arrays(xp, a.reshape(-1), 0, False, ignore_nan)
         res = new_tensor(values, input._dtype, input._device)
         cls = NanmedianBackward0 if ignore_nan else MedianBackward0
@@ -170,7 +172,7 @@ def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
     d = wrap_dim(dim, a.ndim)
     cls = NanmedianBackward1 if ignore_nan else MedianBackward1
     if not a.ndim:
-        return select_with_indices(name, input, a.copy(), xp.zeros((), np.int64), d, keepdim, cls, out)
+        return select_scalar(name, input, cls, out)
     empty_check("median()", a, (d,))
     values, idx = _median_arrays(xp, a, d, keepdim, ignore_nan)
     return select_with_indices(name, input, values, idx, d, keepdim, cls, out)
@@ -194,8 +196,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     xp = xp_for(input)
     d = wrap_dim(dim, a.ndim)
     if not a.ndim:
-        return select_with_indices("mode", input, a.copy(), xp.zeros((), np.int64), d, keepdim,
-                                   ModeBackward0, out)
+        return select_scalar("mode", input, ModeBackward0, out)
     empty_check("mode()", a, (d,))
     order = argsort_array(xp, a, d)
     s = xp.take_along_axis(a, order, axis=d)
@@ -248,8 +249,7 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, 
     a = x._data
     n = a.shape[d]
     nan = xp.isnan(a)
-    kept = a.shape[:d] + (1,) + a.shape[d + 1:]
-    valid = n - nan.sum(axis=d, keepdims=True) if name == "nanquantile" else xp.full(kept, n)
+    valid = n - nan.sum(axis=d, keepdims=True) if name == "nanquantile" else xp.full(_kept(a.shape, d), n)
     qs = qa.reshape((-1,) + (1,) * a.ndim)
     ranks = qs * (valid - 1).astype(a.dtype)
     if name == "quantile":
@@ -302,11 +302,14 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
         rows = a.reshape(-1, 1)
         d = 0
     else:
+        if not a.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         d = wrap_dim(dim, a.ndim)
-        if not a.size and any(s == 0 for i, s in enumerate(a.shape) if i != d):
+        others = a.shape[:d] + a.shape[d + 1:]
+        if not a.size and 0 in others:
             raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be "
                                "applied")
-        rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+        rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], math.prod(others))
     n = rows.shape[0]
     if sort_first and n:
         order = xp.lexsort(rows.T[::-1]) if rows.shape[1] > 1 else argsort_array(xp, rows[:, 0], 0)
@@ -319,7 +322,7 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
     if dim is None:
         values = kept.reshape(-1)
     else:
-        values = xp.moveaxis(kept.reshape((kept.shape[0],) + tuple(np.delete(a.shape, d))), 0, d)
+        values = xp.moveaxis(kept.reshape((kept.shape[0],) + others), 0, d)
     result = [new_tensor(values, input._dtype, input._device)]
     if return_inverse:
         inverse = xp.empty(n, np.int64)
@@ -432,11 +435,10 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
         lo, hi = lo - 1, hi + 1
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
-    work = np.float32 if input._dtype in (D.float16, D.bfloat16) else input._dtype.np
-    x = a.astype(work, copy=False)
-    lo_w, hi_w = work(lo), work(hi)
-    inside = (x >= lo_w) & (x <= hi_w)
-    pos = ((x[inside] - lo_w) * bins / (hi_w - lo_w)).astype(np.int64)
+    scalar = np.dtype(input._dtype.np).type   # bin positions are computed in the input's dtype, as torch
+    lo_s, hi_s = scalar(lo), scalar(hi)
+    inside = (a >= lo_s) & (a <= hi_s)
+    pos = ((a[inside] - lo_s) * scalar(bins) / (hi_s - lo_s)).astype(np.int64)
     counts = xp.bincount(xp.minimum(pos, bins - 1), minlength=bins)
     return finish(new_tensor(counts.astype(input._dtype.np), input._dtype, input._device), out)
 
@@ -453,6 +455,8 @@ def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | No
     xp = xp_for(input)
     a = input._data.reshape(-1)
     if _isinstance(bins, Tensor):
+        if range is not None:
+            raise TypeError("histogram(): range can only be given with an int number of bins")
         if bins.ndim != 1:
             raise RuntimeError("torch.histogramdd: bins tensor should have one dimension, but got "
                                f"{bins.ndim} dimensions in the bins tensor for dimension 0")
