@@ -1,3 +1,1662 @@
-"""Placeholder: being written."""
+"""Linear algebra: einsum, tensordot, kron, trace, diagonals, tril/triu, cross, block_diag, cdist, and the
+``torch.linalg`` functions (norms, det, inverses, solvers, factorizations, pinv, lstsq, matrix functions).
 
-__all__: list[str] = []
+Forwards run on the backend's LAPACK (``xp.linalg``) where it has the routine; a few small column loops
+(triangular substitution, and the unblocked LU/Cholesky that find torch's failing pivot for error messages)
+are vectorised over the batch. Backward formulas follow torch's (see ``FunctionsManual.cpp``) and are written
+with ember ops, so they differentiate again. torch's error types and texts are reproduced, including
+``LinAlgError`` (a RuntimeError) for singular or non-positive-definite inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import SavedOutput
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    broadcast_shapes,
+    check_inplace,
+    inplace,
+    new_tensor,
+    record,
+    wrap_dim,
+    write_out,
+    xp_of,
+)
+from .matmul import cpp_name, matmul, mm
+from .reduction import return_type, vector_norm
+
+_isinstance = isinstance
+
+
+class _LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a linear algebra routine failed (singular or non-positive-definite input)."""
+
+
+LinAlgError = _LinAlgError
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def _new(arr: Any, dt: D.dtype, like: Tensor) -> Tensor:
+    return new_tensor(arr, dt, like._device)
+
+
+def _c(x: Tensor) -> Tensor:
+    """Complex conjugate (identity for real tensors)."""
+    return x.conj() if x._dtype.is_complex else x
+
+
+def _h(x: Tensor) -> Tensor:
+    """Conjugate transpose of the last two dims."""
+    return _c(x.mT)
+
+
+def _track(cls: type[Node], outs: Any, inputs: Sequence[Any], **attrs: Any) -> Node | None:
+    """Record ``cls`` as the grad_fn of ``outs`` when grad mode is on and some input requires grad."""
+    if not (STATE.enabled and any(_isinstance(t, Tensor) and t._rg for t in inputs)):
+        return None
+    node = cls()
+    node.__dict__.update(attrs)
+    record(outs, node, inputs)
+    return node
+
+
+def _defined(g: Tensor | None) -> bool:
+    """Whether an output gradient carries information (the engine zero-fills the missing ones)."""
+    return g is not None and bool(g._data.any())
+
+
+def _arg(fn: str, name: str, pos: int, x: Any) -> None:
+    if not _isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
+
+
+def _matrix(A: Tensor, fn: str, name: str = "A") -> None:
+    if A._data.ndim < 2:
+        raise RuntimeError(f"{fn}: The input tensor {name} must have at least 2 dimensions.")
+
+
+def _square(A: Tensor, fn: str, name: str = "A") -> None:
+    _matrix(A, fn, name)
+    m, n = A._data.shape[-2:]
+    if m != n:
+        raise RuntimeError(f"{fn}: {name} must be batches of square matrices, but they are {m} by {n} "
+                           "matrices")
+
+
+def _floating(A: Tensor, fn: str) -> None:
+    dt = A._dtype
+    if dt.category < 2:
+        raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {dt._short}")
+    if dt.name in ("float16", "bfloat16"):
+        raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {dt._short}")
+
+
+def _same_dtype(fn: str, a: Tensor, b: Tensor, na: str = "A", nb: str = "B") -> None:
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"{fn}: Expected {na} and {nb} to have the same dtype, but found {na} of type "
+                           f"{a._dtype._short} and {nb} of type {b._dtype._short} instead")
+
+
+def _eps(dt: D.dtype) -> float:
+    return float(np.finfo(dt.to_real().np).eps)
+
+
+def _eye(n: int, like: Tensor) -> Tensor:
+    from .creation import eye
+    return eye(n, dtype=like._dtype, device=like._device)
+
+
+def _failed(xp: Any, fn: Callable, *args: Any) -> Any:
+    """Run an ``xp.linalg`` routine; None when it fails (NumPy raises; CuPy returns non-finite values)."""
+    try:
+        r = fn(*args)
+    except np.linalg.LinAlgError:
+        return None
+    first = r[0] if _isinstance(r, tuple) else r
+    if xp is not np and not bool(xp.isfinite(first).all()):
+        return None
+    return r
+
+
+def _raise_info(fn: str, info: Any, batched: bool, body: Callable[[int], str]) -> None:
+    """torch's LinAlgError for the first failing matrix (``info`` > 0), prefixed by its batch index."""
+    flat = np.asarray(info.get() if hasattr(info, "get") else info).reshape(-1)
+    bad = np.flatnonzero(flat)
+    if bad.size:
+        i = int(bad[0])
+        prefix = f"(Batch element {i}): " if batched else ""
+        raise _LinAlgError(f"{fn}: {prefix}{body(int(flat[i]))}")
+
+
+def _lu_info(xp: Any, a: Any) -> Any:
+    """Per matrix, the 1-based index of the first exactly-zero pivot of an LU with partial pivoting (0: none),
+    as LAPACK's getrf reports it."""
+    n = a.shape[-1]
+    w = a.reshape((-1, n, n)).copy()
+    rows = xp.arange(w.shape[0])
+    info = xp.zeros(w.shape[0], dtype=np.int32)
+    for k in range(n):
+        p = k + xp.argmax(xp.abs(w[:, k:, k]), axis=1)
+        top = w[rows, k].copy()
+        w[rows, k] = w[rows, p]
+        w[rows, p] = top
+        piv = w[:, k, k]
+        zero = piv == 0
+        info = xp.where((info == 0) & zero, k + 1, info)
+        factor = w[:, k + 1:, k] / xp.where(zero, 1, piv)[:, None]
+        w[:, k + 1:, k + 1:] -= factor[:, :, None] * w[:, None, k, k + 1:]
+    return info.reshape(a.shape[:-2])
+
+
+def _cholesky_loop(xp: Any, a: Any) -> tuple[Any, Any]:
+    """Unblocked lower Cholesky of each matrix, stopping where LAPACK's potrf does: returns the (partial)
+    factor and info (the order of the first leading minor that is not positive-definite, 0: none)."""
+    n = a.shape[-1]
+    w = xp.tril(a).reshape((-1, n, n)).copy()
+    info = xp.zeros(w.shape[0], dtype=np.int32)
+    active = xp.ones(w.shape[0], dtype=bool)
+    for j in range(n):
+        row = w[:, j, :j]
+        d = (w[:, j, j] - (row * row.conj()).sum(-1)).real
+        fail = active & ~(d > 0)
+        info = xp.where(fail, j + 1, info)
+        ok = active & ~fail
+        root = xp.sqrt(xp.where(ok, d, 1))
+        w[:, j, j] = xp.where(ok, root, xp.where(fail, d, w[:, j, j]))
+        col = (w[:, j + 1:, j] - (w[:, j + 1:, :j] @ row.conj()[:, :, None])[:, :, 0]) / root[:, None]
+        w[:, j + 1:, j] = xp.where(ok[:, None], col, w[:, j + 1:, j])
+        active = ok
+    return w.reshape(a.shape), info.reshape(a.shape[:-2])
+
+
+def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
+    """torch's rule for when B holds vectors rather than matrices in ``A X = B``."""
+    nb = B._data.ndim
+    return nb == 1 or (nb == A._data.ndim - 1 and B._data.shape == A._data.shape[:-1])
+
+
+# ---- einsum ---------------------------------------------------------------------------------------------
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase
+
+
+def _sublist_equation(args: Sequence[Any]) -> tuple[str, list[Tensor]]:
+    """torch.einsum(op0, sublist0, op1, sublist1, ..., [sublist_out]) as an equation string."""
+    def subs(lst: Sequence[Any]) -> str:
+        return "".join("..." if s is Ellipsis else _LETTERS[s] for s in lst)
+    pairs = len(args) // 2
+    eq = ",".join(subs(s) for s in args[1:2 * pairs:2])
+    if len(args) % 2:
+        eq += "->" + subs(args[-1])
+    return eq, list(args[0:2 * pairs:2])
+
+
+def _parse_term(eq: str, start: int, end: int, op: int) -> tuple[list[str], bool]:
+    """The labels of one operand's subscripts (``'.'`` for the ellipsis position) and whether it has one."""
+    labels: list[str] = []
+    ell = False
+    i = start
+    while i < end:
+        ch = eq[i]
+        if ch == ".":
+            if ell:
+                raise RuntimeError(f"einsum(): found '.' for operand {op} for which an ellipsis was already "
+                                   "found")
+            if eq[i:i + 3] != "...":
+                raise RuntimeError(f"einsum(): found '.' for operand {op} that is not part of any ellipsis")
+            labels.append(".")
+            ell = True
+            i += 3
+            continue
+        if ch != " ":
+            if ch not in _LETTERS:
+                raise RuntimeError(f"einsum(): invalid subscript given at index {i} in the equation string, "
+                                   "subscripts must be in [a-zA-Z]")
+            labels.append(ch)
+        i += 1
+    return labels, ell
+
+
+def _parse_einsum(eq: str, ops: Sequence[Tensor]) -> tuple[list[str], str]:
+    """Explicit, letters-only subscripts (ellipsis dims get fresh letters) and the output subscripts."""
+    arrow = eq.find("->")
+    lhs_end = arrow if arrow >= 0 else len(eq)
+    bounds, start = [], 0
+    for i, ch in enumerate(eq[:lhs_end]):
+        if ch == ",":
+            bounds.append((start, i))
+            start = i + 1
+    bounds.append((start, lhs_end))
+    if len(bounds) > len(ops):
+        raise RuntimeError("einsum(): fewer operands were provided than specified in the equation")
+    if len(bounds) < len(ops):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    terms = [_parse_term(eq, s, e, k) for k, (s, e) in enumerate(bounds)]
+    used = {ch for labels, _ in terms for ch in labels}
+    fresh = [ch for ch in _LETTERS if ch not in used]
+    ell_dims = 0
+    for k, ((labels, ell), t) in enumerate(zip(terms, ops, strict=True)):
+        n, nl = t._data.ndim, len(labels) - ell
+        if not ell and nl != n:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) does not match "
+                               f"the number of dimensions ({n}) for operand {k} and no ellipsis was given")
+        if ell and nl > n:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({nl}) is more than the "
+                               f"number of dimensions ({n}) for operand {k}")
+        ell_dims = max(ell_dims, n - nl if ell else 0)
+    ell_letters = "".join(fresh[:ell_dims])
+    subs = ["".join(ell_letters[ell_dims - (t._data.ndim - len(labels) + 1):] if ch == "." else ch
+                    for ch in labels) for (labels, _), t in zip(terms, ops, strict=True)]
+    any_ell = any(ell for _, ell in terms)
+    if arrow >= 0:
+        out_labels, out_ell = _parse_term(eq, arrow + 2, len(eq), len(ops))
+        seen: set[str] = set()
+        for ch in out_labels:
+            if ch == ".":
+                continue
+            if ch not in used:
+                raise RuntimeError(f"einsum(): output subscript {ch} does not appear in the equation for any "
+                                   "input operand")
+            if ch in seen:
+                raise RuntimeError(f"einsum(): output subscript {ch} appears more than once in the output")
+            seen.add(ch)
+        out = "".join(ell_letters if ch == "." else ch for ch in out_labels)
+    else:
+        counts = "".join(s for s, (labels, _) in zip(subs, terms, strict=True))
+        singles = sorted((ch for ch in used if ch != "." and counts.count(ch) == 1), key=_LETTERS.index)
+        out = (ell_letters if any_ell else "") + "".join(singles)
+    return subs, out
+
+
+def _label_sizes(subs: list[str], ops: Sequence[Tensor]) -> dict[str, int]:
+    """Each label's size, with torch's broadcasting of size-1 dims and its errors."""
+    sizes: dict[str, int] = {}
+    for k, (s, t) in enumerate(zip(subs, ops, strict=True)):
+        own: dict[str, int] = {}
+        for ch, n in zip(s, t._data.shape, strict=True):
+            if ch in own and own[ch] != n:
+                raise RuntimeError(f"einsum(): subscript {ch} is repeated for operand {k} but the sizes "
+                                   f"don't match, {n} != {own[ch]}")
+            own[ch] = n
+            prev = sizes.get(ch)
+            if prev is None or prev == 1:
+                sizes[ch] = n
+            elif n != 1 and n != prev:
+                raise RuntimeError(f"einsum(): subscript {ch} has size {n} for operand {k} which does not "
+                                   f"broadcast with previously seen size {prev}")
+    return sizes
+
+
+def _einsum_arrays(xp: Any, subs: list[str], out: str, arrays: list[Any], sizes: dict[str, int]) -> Any:
+    arrays = [a if all(sizes[ch] == n for ch, n in zip(s, a.shape, strict=True)) else
+              xp.broadcast_to(a, tuple(sizes[ch] for ch in s)) for s, a in zip(subs, arrays, strict=True)]
+    return xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
+
+
+class _EinsumBackward(Node):
+    """Gradient of an einsum: for each operand, an einsum of the output gradient with the other operands,
+    broadcast along labels only that operand has, and put on the diagonal where it repeats a label."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        ops = self.saved
+        subs, out, sizes = self.subs, self.out, self.sizes
+        grads = []
+        for k, (s, t) in enumerate(zip(subs, ops, strict=True)):
+            if not t._rg:
+                grads.append(None)
+                continue
+            others = [(subs[j], ops[j]) for j in range(len(ops)) if j != k]
+            present = "".join(ch for ch in dict.fromkeys(s) if ch in out or any(ch in o for o, _ in others))
+            gk = einsum(",".join([out] + [o for o, _ in others]) + "->" + present, g, *[x for _, x in others])
+            uniq = "".join(dict.fromkeys(s))
+            if present != uniq:   # labels summed over this operand alone: the gradient is constant along them
+                gk = gk.reshape([sizes[ch] if ch in present else 1 for ch in uniq]).expand(
+                    [sizes[ch] for ch in uniq])
+            if len(uniq) != len(s):   # repeated labels: the gradient lives on the diagonal
+                fresh = iter(ch for ch in _LETTERS if ch not in s and ch not in out)
+                target, eyes, eye_subs = [], [], []
+                for ch in s:
+                    if ch in target:
+                        new = next(fresh)
+                        eye_subs.append(ch + new)
+                        eyes.append(_eye(sizes[ch], g))
+                        target.append(new)
+                    else:
+                        target.append(ch)
+                gk = einsum(",".join([uniq] + eye_subs) + "->" + "".join(target), gk, *eyes)
+            grads.append(gk)
+        return tuple(grads)
+
+
+_EINSUM_NODES = {name: type(name, (_EinsumBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+                 for name in ("ViewBackward0", "MulBackward0", "PermuteBackward0", "SumBackward1")}
+
+
+def einsum(*args: Any) -> Tensor:
+    """Einstein summation over operands, as ``torch.einsum``: explicit or implicit output, ellipsis,
+    broadcasting of size-1 dims, operands given as a list, or the sublist format."""
+    if not args:
+        raise TypeError("einsum(): must specify the equation string and at least one operand, or at least "
+                        "one operand and its subscripts list")
+    if _isinstance(args[0], str):
+        listed = len(args) == 2 and not _isinstance(args[1], Tensor)
+        eq, ops = args[0], list(args[1] if listed else args[1:])
+    else:
+        eq, ops = _sublist_equation(args)
+    for t in ops:
+        _arg("einsum", "tensors", 2, t)
+        if t._dtype is not ops[0]._dtype:
+            raise RuntimeError(f"expected scalar type {ops[0]._dtype._short} but found {t._dtype._short}")
+    subs, out = _parse_einsum(eq, ops)
+    sizes = _label_sizes(subs, ops)
+    dt = ops[0]._dtype
+    contracted = any(ch not in out for s in subs for ch in s)
+    if len(ops) == 1 and contracted and dt.category < 2:
+        dt = D.int64   # a reduction of one integer operand sums like torch.sum
+    xp = _xp(ops[0])
+    arrays = [t._data.astype(dt.np, copy=False) for t in ops]
+    res = _new(_einsum_arrays(xp, subs, out, arrays, sizes), dt, ops[0])
+    name = ("SumBackward1" if contracted else "PermuteBackward0") if len(ops) == 1 else \
+        ("ViewBackward0" if contracted else "MulBackward0")
+    node = _track(_EINSUM_NODES[name], res, ops, subs=subs, out=out, sizes=sizes)
+    if node is not None:
+        node.save(*ops)
+    return res
+
+
+# ---- tensordot, kron, inner -----------------------------------------------------------------------------
+def _tensordot_dims(dims: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
+    if _isinstance(dims, Tensor):
+        dims = dims.item() if dims._data.ndim == 0 else dims.tolist()
+    if _isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(na, nb):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(-dims, 0)), list(range(dims))
+    da, db = ([d] if _isinstance(d, int) else list(d) for d in dims)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    return da, db
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) -> Tensor:
+    """Contract ``dims`` of ``a`` with ``dims`` of ``b`` (an int: the last/first ones) as one matrix
+    product."""
+    _arg("tensordot", "a", 1, a)
+    _arg("tensordot", "b", 2, b)
+    na, nb = a._data.ndim, b._data.ndim
+    da, db = _tensordot_dims(dims, na, nb)
+    ca, cb = [wrap_dim(d, na) for d in da], [wrap_dim(d, nb) for d in db]
+    for x, y, i, j in zip(ca, cb, da, db, strict=True):
+        sa, sb = a._data.shape[x], b._data.shape[y]
+        if sa != sb:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {sa} in dim {i} and "
+                               f"second has size {sb} in dim {j}")
+    if a._dtype is not b._dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    fa = [d for d in range(na) if d not in ca]
+    fb = [d for d in range(nb) if d not in cb]
+    k = math.prod(a._data.shape[d] for d in ca)
+    left = a.permute(fa + ca).reshape(math.prod(a._data.shape[d] for d in fa), k)
+    right = b.permute(cb + fb).reshape(k, math.prod(b._data.shape[d] for d in fb))
+    res = mm(left, right).reshape([a._data.shape[d] for d in fa] + [b._data.shape[d] for d in fb])
+    return res if out is None else write_out(out, res)
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product (dims aligned to the right, dtypes promoted)."""
+    _arg("kron", "input", 1, input)
+    _arg("kron", "other", 2, other)
+    n = max(input._data.ndim, other._data.ndim)
+    sa = (1,) * (n - input._data.ndim) + input._data.shape
+    sb = (1,) * (n - other._data.ndim) + other._data.shape
+    a = input.reshape([x for s in sa for x in (s, 1)])
+    b = other.reshape([x for s in sb for x in (1, s)])
+    return (a * b).reshape([x * y for x, y in zip(sa, sb, strict=True)])
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum of products over the last dims (a scalar operand multiplies)."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input._data.shape)} and {list(other._data.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+# ---- trace, diagonals -----------------------------------------------------------------------------------
+class TraceBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .creation import eye
+        n, m = self._meta[0][0]
+        return (g * eye(n, m, dtype=g._dtype, device=g._device),)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix (integers sum to int64, as torch.sum)."""
+    _arg("trace", "input", 1, input)
+    a = input._data
+    if a.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    dt = input._dtype
+    if dt.category == 0:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
+    dt = D.int64 if dt.category == 1 else dt
+    res = _new(_xp(input).trace(a, dtype=dt.np), dt, input)
+    _track(TraceBackward0, res, (input,))
+    return res
+
+
+def _diag_positions(xp: Any, rows: int, cols: int, offset: int) -> tuple[Any, Any]:
+    """Row and column indices of the ``offset`` diagonal of a rows x cols matrix."""
+    n = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+    idx = xp.arange(n)
+    return idx - min(offset, 0), idx + max(offset, 0)
+
+
+class DiagEmbedBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_diag_copy(g, self.offset, self.dim1, self.dim2),)
+
+
+class DiagonalBackward0_copy(Node):  # noqa: N801 - torch's name
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_embed_diag(g, self._meta[0][0], self.offset, self.dim1, self.dim2),)
+
+
+def _embed_diag(t: Tensor, shape: tuple, offset: int, d1: int, d2: int) -> Tensor:
+    """A zero tensor of ``shape`` with ``t``'s last dim written on the ``offset`` diagonal of dims d1, d2."""
+    xp = _xp(t)
+    rest = [s for i, s in enumerate(shape) if i not in (d1, d2)]
+    out = xp.zeros(tuple(rest) + (shape[d1], shape[d2]), dtype=t._dtype.np)
+    r, c = _diag_positions(xp, shape[d1], shape[d2], offset)
+    out[..., r, c] = t._data
+    res = _new(xp.moveaxis(out, (-2, -1), (d1, d2)), t._dtype, t)
+    _track(DiagEmbedBackward0, res, (t,), offset=offset, dim1=d1, dim2=d2)
+    return res
+
+
+def _diag_copy(t: Tensor, offset: int, d1: int, d2: int) -> Tensor:
+    """The ``offset`` diagonal of dims d1, d2 as a new tensor (diagonal last)."""
+    res = _new(_xp(t).diagonal(t._data, offset, d1, d2).copy(), t._dtype, t)
+    _track(DiagonalBackward0_copy, res, (t,), offset=offset, dim1=d1, dim2=d2)
+    return res
+
+
+def _diagonal(t: Tensor) -> Tensor:
+    """The main diagonals of a batch of matrices (a differentiable copy)."""
+    n = t._data.ndim
+    return _diag_copy(t, 0, n - 2, n - 1)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims dim1, dim2) whose ``offset`` diagonal holds the last dim of ``input``."""
+    _arg("diag_embed", "input", 1, input)
+    n = input._data.ndim + 1
+    d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    size = input._data.shape[-1] + abs(offset)
+    rest = iter(input._data.shape[:-1])
+    shape = tuple(size if i in (d1, d2) else next(rest) for i in range(n))
+    return _embed_diag(input, shape, offset, d1, d2)
+
+
+def diag(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """1-d → the matrix with ``input`` on a diagonal; 2-d → that diagonal (a copy)."""
+    _arg("diag", "input", 1, input)
+    n = input._data.ndim
+    if n == 1:
+        res = diag_embed(input, diagonal)
+    elif n == 2:
+        res = _diag_copy(input, diagonal, 0, 1)
+    else:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {n}D")
+    return res if out is None else write_out(out, res)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The flattened input on a diagonal of a square matrix."""
+    _arg("diagflat", "input", 1, input)
+    return diag_embed(input.reshape(-1), offset)
+
+
+# ---- tril / triu ----------------------------------------------------------------------------------------
+class TrilBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (tril(g, self.diagonal),)
+
+
+class TriuBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (triu(g, self.diagonal),)
+
+
+def _triangle(name: str, node: type[Node]) -> tuple[Callable, Callable]:
+    def op(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
+        _arg(name, "input", 1, input)
+        if input._data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        res = _new(getattr(_xp(input), name)(input._data, diagonal), input._dtype, input)
+        _track(node, res, (input,), diagonal=diagonal)
+        return res if out is None else write_out(out, res)
+
+    def op_(self: Tensor, diagonal: int = 0) -> Tensor:
+        check_inplace(self)
+        return inplace(self, op(self, diagonal))
+
+    op.__name__, op_.__name__ = name, name + "_"
+    op.__doc__ = f"The {'lower' if name == 'tril' else 'upper'} triangle (last two dims), from ``diagonal``."
+    op_.__doc__ = f"In-place :func:`{name}`."
+    return op, op_
+
+
+tril, tril_ = _triangle("tril", TrilBackward0)
+triu, triu_ = _triangle("triu", TriuBackward0)
+
+
+# ---- cross, block_diag, cdist ---------------------------------------------------------------------------
+class LinalgCrossBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.saved
+        d = self.dim
+        return (_cross(_c(b), g, d) if a._rg else None, _cross(g, _c(a), d) if b._rg else None)
+
+
+def _cross(a: Tensor, b: Tensor, dim: int) -> Tensor:
+    xp = _xp(a)
+    shape = broadcast_shapes(a._data.shape, b._data.shape)
+    arrs = [xp.broadcast_to(x._data, shape) for x in (a, b)]
+    res = _new(xp.cross(arrs[0], arrs[1], axis=dim), a._dtype, a)
+    node = _track(LinalgCrossBackward0, res, (a, b), dim=dim)
+    if node is not None:
+        node.save(a, b)
+    return res
+
+
+def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
+    a, b = input._data, other._data
+    if a.ndim != b.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    if a.shape[dim] != 3 or b.shape[dim] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {shown} must have length 3. Got {a.shape[dim]} "
+                           f"and {b.shape[dim]}")
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"expected scalar type {input._dtype._short} but found {other._dtype._short}")
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
+    """3-vector cross product along ``dim`` (default, deprecated: the first dim of size 3)."""
+    _arg("cross", "input", 1, input)
+    _arg("cross", "other", 2, other)
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass "
+                      "the dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will "
+                      "change to agree with that of linalg.cross in a future release.", UserWarning,
+                      stacklevel=2)
+        shape = broadcast_shapes(input._data.shape, other._data.shape)
+        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
+    return linalg_cross(input, other, dim=dim, out=out)
+
+
+def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
+    """``torch.linalg.cross``: cross product of 3-vectors along ``dim`` with broadcasting."""
+    _arg("linalg_cross", "input", 1, input)
+    _arg("linalg_cross", "other", 2, other)
+    d = wrap_dim(dim, max(input._data.ndim, 1))
+    _cross_checks(input, other, d, dim)
+    res = _cross(input, other, d)
+    return res if out is None else write_out(out, res)
+
+
+class BlockDiagBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        grads = []
+        for (r, c, h, w), (shape, _) in zip(self.blocks, self._meta, strict=True):
+            grads.append(g[r:r + h, c:c + w].reshape(shape))
+        return tuple(grads)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """A block-diagonal matrix of 0-d, 1-d (a row) or 2-d tensors, dtypes promoted."""
+    from ._dispatch import result_dtype
+    for i, t in enumerate(tensors):
+        _arg("block_diag", "tensors", 1, t)
+        if t._data.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} "
+                               f"has {t._data.ndim} dimensions")
+    dt = result_dtype(*tensors) if tensors else D.get_default_dtype()
+    dims = [(t._data.shape + (1, 1))[:2] if t._data.ndim == 0 else
+            ((1,) + t._data.shape if t._data.ndim == 1 else t._data.shape) for t in tensors]
+    xp = _xp(tensors[0]) if tensors else np
+    out = xp.zeros((sum(h for h, _ in dims), sum(w for _, w in dims)), dtype=dt.np)
+    blocks, r, c = [], 0, 0
+    for t, (h, w) in zip(tensors, dims, strict=True):
+        out[r:r + h, c:c + w] = t._data.reshape(h, w)
+        blocks.append((r, c, h, w))
+        r, c = r + h, c + w
+    res = new_tensor(out, dt, tensors[0]._device if tensors else CPU)
+    _track(BlockDiagBackward0, res, tensors, blocks=blocks)
+    return res
+
+
+class CdistBackward0(Node):
+    """Gradient of the p-norm distances (torch's ``_cdist_backward``: 0 where a distance is 0)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x1, x2, dist = self.saved
+        p = self.p
+        diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+        d, gg = dist.unsqueeze(-1), g.unsqueeze(-1)
+        if p == 0:
+            w = diff * 0
+        elif p == 1:
+            w = diff.sign()
+        elif p == 2:
+            w = (diff / d).masked_fill(d == 0, 0)
+        elif math.isinf(p):
+            w = diff.sign() * (diff.abs() == d)
+        else:
+            w = (diff.sign() * diff.abs().pow(p - 1) / d.pow(p - 1)).masked_fill(d == 0, 0)
+        t = w * gg
+        return (t.sum(-2) if x1._rg else None, -t.sum(-3) if x2._rg else None)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary"
+          ) -> Tensor:
+    """p-norm distances between the rows of ``x1`` and ``x2`` (batch dims broadcast)."""
+    _arg("cdist", "x1", 1, x1)
+    _arg("cdist", "x2", 2, x2)
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t._data.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {t._data.ndim}D")
+    c1, c2 = x1._data.shape[-1], x2._data.shape[-1]
+    if c1 != c2:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {c1} X2: {c2}")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if not t._dtype.is_floating_point:
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {t._dtype._short}")
+    if x1._dtype is not x2._dtype:
+        raise RuntimeError(f"expected scalar type {x1._dtype._short} but found {x2._dtype._short}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    xp = _xp(x1)
+    batch = broadcast_shapes(x1._data.shape[:-2], x2._data.shape[:-2])
+    diff = xp.abs(x1._data[..., :, None, :] - x2._data[..., None, :, :])
+    if p == 0:
+        arr = (diff != 0).sum(-1).astype(diff.dtype)
+    elif math.isinf(p):
+        arr = diff.max(-1, initial=0)
+    elif p == 2:
+        arr = xp.sqrt((diff * diff).sum(-1))
+    else:
+        arr = (diff ** p).sum(-1) ** (1 / p)
+    res = _new(xp.broadcast_to(arr, batch + arr.shape[-2:]).copy(), x1._dtype, x1)
+    node = _track(CdistBackward0, res, (x1, x2), p=float(p))
+    if node is not None:
+        node.save(x1, x2, SavedOutput(res))
+    return res
+
+
+# ---- norms ----------------------------------------------------------------------------------------------
+def _matrix_norm_dims(A: Tensor, dim: Any) -> tuple[int, int]:
+    dims = list(dim)
+    if len(dims) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
+    d0, d1 = (wrap_dim(d, A._data.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
+    return d0, d1
+
+
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None, out: Tensor | None = None) -> Tensor:
+    """Frobenius, nuclear, spectral (±2), max-column (±1) or max-row (±inf) norm of the matrices in
+    ``dim``."""
+    _arg("linalg_matrix_norm", "input", 1, A)
+    _matrix(A, "linalg.matrix_norm")
+    d0, d1 = _matrix_norm_dims(A, dim)
+    if _isinstance(ord, str):
+        if ord not in ("fro", "nuc"):
+            raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    elif ord not in (2, -2, 1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype, out=out)
+    x = A if dtype is None else A.to(dtype)
+    _floating(x, "linalg.matrix_norm")
+    if ord in ("nuc", 2, -2):
+        s = svdvals(x.movedim((d0, d1), (-2, -1)))
+        res = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if keepdim:
+            res = res.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+    else:
+        summed, other = (d0, d1) if abs(ord) == 1 else (d1, d0)
+        sums = x.abs().sum(summed, keepdim=keepdim)
+        other -= int(not keepdim and summed < other)
+        res = sums.amax(other, keepdim=keepdim) if ord > 0 else sums.amin(other, keepdim=keepdim)
+    return res if out is None else write_out(out, res)
+
+
+def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+         out: Tensor | None = None) -> Tensor:
+    """``torch.linalg.norm``: a matrix norm for 2 dims (or a string order), otherwise a vector norm."""
+    _arg("linalg_norm", "input", 1, A)
+    if dim is not None and _isinstance(dim, int):
+        dim = (dim,)
+    if dim is not None:
+        if len(dim) == 2 or _isinstance(ord, str):
+            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+    if A._data.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+    if A._data.ndim != 1:
+        raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+                           f"Got {A._data.ndim}D.")
+    if _isinstance(ord, str):
+        raise RuntimeError(f"linalg.vector_norm: Expected a non-string order. Got {ord}")
+    return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+
+
+# ---- determinants ---------------------------------------------------------------------------------------
+def _solve_adjoint(A: Tensor, d: Tensor) -> Tensor:
+    """``A^{-H} * d`` for a batch of scalars ``d``: solve(A^H, d I)."""
+    return solve(_h(A), d.unsqueeze(-1).unsqueeze(-1) * _eye(A._data.shape[-1], A))
+
+
+class LinalgDetBackward0(Node):
+    """d det = det * A^{-H}: zero on exactly singular inputs (as torch's perturbed LU gives); with
+    create_graph, near-singular inputs take the adjugate through an SVD so second derivatives exist."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        A, det = self.saved
+        d = g * _c(det)
+        singular = det.abs() < 100 * _eps(A._dtype) if STATE.enabled else det == 0
+        from .indexing import where
+        if not bool(singular._data.any()):
+            return (_solve_adjoint(A, d),)
+        mask = singular.unsqueeze(-1).unsqueeze(-1)
+        grad = _solve_adjoint(where(mask, _eye(A._data.shape[-1], A), A), d)
+        if not STATE.enabled:
+            return (grad,)
+        U, S, Vh = linalg_svd(A)
+        alpha = _c(linalg_det(U) * linalg_det(Vh)) * g
+        n = S._data.shape[-1]
+        others = where(_eye(n, S).bool(), 1, S.unsqueeze(-2).expand(*S.shape[:-1], n, n)).prod(-1)
+        adj = (U * (alpha.unsqueeze(-1) * others).unsqueeze(-2)).matmul(Vh)
+        return (where(mask, adj, grad),)
+
+
+def linalg_det(A: Tensor) -> Tensor:
+    """``torch.linalg.det``: determinants of square matrices (0 for singular ones)."""
+    _arg("linalg_det", "A", 1, A)
+    _square(A, "linalg.det")
+    _floating(A, "linalg.det")
+    res = _new(_xp(A).linalg.det(A._data), A._dtype, A)
+    node = _track(LinalgDetBackward0, res, (A,))
+    if node is not None:
+        node.save(A, SavedOutput(res))
+    return res
+
+
+class LinalgSlogdetBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g_sign: Tensor, g_logabs: Tensor) -> tuple:
+        A, = self.saved
+        return (_solve_adjoint(A, g_logabs),)
+
+
+_Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
+
+
+def linalg_slogdet(A: Tensor) -> Any:
+    """``(sign, log|det|)`` of square matrices; differentiable through ``logabsdet``."""
+    _arg("linalg_slogdet", "A", 1, A)
+    _square(A, "linalg.slogdet")
+    _floating(A, "linalg.slogdet")
+    sign, logabs = _xp(A).linalg.slogdet(A._data)
+    outs = [_new(sign, A._dtype, A), _new(logabs, A._dtype.to_real(), A)]
+    node = _track(LinalgSlogdetBackward0, outs, (A,))
+    if node is not None:
+        node.save(A)
+    return _Slogdet(*outs)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """log det: NaN for a negative determinant, -inf for a singular matrix."""
+    from .indexing import where
+    sign, logabs = linalg_slogdet(input)
+    if input._dtype.is_complex:
+        return sign.log() + logabs
+    return where(sign == -1, math.nan, logabs)
+
+
+# ---- inverses and solvers -------------------------------------------------------------------------------
+class LinalgInvExBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor, g_info: Any = None) -> tuple:
+        (inv,) = self.saved
+        ih = _h(inv)
+        return (-ih.matmul(g).matmul(ih),)
+
+
+_InvEx = return_type("linalg_inv_ex", ("inverse", "info"))
+
+
+def _singular_message(k: int) -> str:
+    return (f"The diagonal element {k} is zero, the inversion could not be completed because the input "
+            "matrix is singular.")
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
+    """``(inverse, info)``: info > 0 marks a singular matrix (its first zero pivot) instead of raising."""
+    _arg("linalg_inv_ex", "A", 1, A)
+    _square(A, "linalg.inv")
+    _floating(A, "linalg.inv")
+    xp = _xp(A)
+    a = A._data
+    arr = _failed(xp, xp.linalg.inv, a)
+    if arr is None:
+        info = _lu_info(xp, a)
+        if check_errors:
+            _raise_info("linalg.inv", info, a.ndim > 2, _singular_message)
+        with np.errstate(all="ignore"):
+            arr = xp.linalg.solve(a + xp.where(info[..., None, None] > 0, _eye(a.shape[-1], A)._data, 0),
+                                  xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)) * \
+                xp.where(info[..., None, None] > 0, xp.inf, 1)
+    else:
+        info = xp.zeros(a.shape[:-2], dtype=np.int32)
+    outs = [_new(arr, A._dtype, A), _new(info, D.int32, A)]
+    node = _track(LinalgInvExBackward0, outs, (A,))
+    if node is not None:
+        node.save(SavedOutput(outs[0]))
+    return _InvEx(*outs)
+
+
+def inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """Inverse of square matrices; LinAlgError for singular ones."""
+    res = inv_ex(A, check_errors=True).inverse
+    return res if out is None else write_out(out, res)
+
+
+class LinalgSolveExBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor, g_info: Any = None) -> tuple:
+        A, X = self.saved
+        left, vector = self.left, self.vector
+        if vector:
+            g, X = g.unsqueeze(-1), X.unsqueeze(-1)
+        gB = solve(_h(A), g, left=left)
+        gA = (-gB.matmul(_h(X)) if left else -_h(X).matmul(gB)) if A._rg else None
+        return gA, (gB.squeeze(-1) if vector else gB)
+
+
+_SolveEx = return_type("linalg_solve_ex", ("result", "info"))
+
+
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
+    """``(X, info)`` solving ``A X = B`` (``X A = B`` when not ``left``) with broadcast batch dims."""
+    _arg("linalg_solve_ex", "A", 1, A)
+    _arg("linalg_solve_ex", "B", 2, B)
+    _matrix(A, "linalg.solve")
+    _square(A, "linalg.solve")
+    _floating(A, "linalg.solve")
+    _same_dtype("linalg.solve", A, B)
+    vector = left and _is_vector_rhs(A, B)
+    b = B._data[..., None] if vector else B._data
+    n = A._data.shape[-1]
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        shape = f"{b.shape[-2]}x{b.shape[-1]}"
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
+                           f"{shape})")
+    batch = broadcast_shapes(b.shape[:-2], A._data.shape[:-2])
+    xp = _xp(A)
+    a = xp.broadcast_to(A._data, batch + (n, n))
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    if not left:
+        a, b = a.swapaxes(-1, -2), b.swapaxes(-1, -2)
+    arr = _failed(xp, xp.linalg.solve, a, b)
+    info = xp.zeros(batch, dtype=np.int32)
+    if arr is None:
+        info = _lu_info(xp, a)
+        if check_errors:
+            _raise_info("torch.linalg.solve", info, len(batch) > 0,
+                        lambda k: "The solver failed because the input matrix is singular.")
+        with np.errstate(all="ignore"):
+            arr = xp.where(info[..., None, None] > 0, xp.nan, xp.linalg.solve(
+                xp.where(info[..., None, None] > 0, xp.eye(n, dtype=a.dtype), a), b))
+    if not left:
+        arr = arr.swapaxes(-1, -2)
+    outs = [_new(arr[..., 0] if vector else arr, A._dtype, A), _new(info, D.int32, A)]
+    node = _track(LinalgSolveExBackward0, outs, (A, B), left=left, vector=vector)
+    if node is not None:
+        node.save(A, SavedOutput(outs[0]))
+    return _SolveEx(*outs)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
+    """Solve ``A X = B`` (or ``X A = B``); LinAlgError for singular ``A``."""
+    res = solve_ex(A, B, left=left, check_errors=True).result
+    return res if out is None else write_out(out, res)
+
+
+def _substitute(xp: Any, a: Any, b: Any, upper: bool, unit: bool) -> Any:
+    """Forward/back substitution ``a^{-1} b`` for triangular ``a``, one row at a time over all batches and
+    columns (a zero diagonal gives inf/nan, as LAPACK's trsm)."""
+    n = a.shape[-1]
+    x = xp.empty(b.shape, dtype=b.dtype)
+    for i in (range(n - 1, -1, -1) if upper else range(n)):
+        lo, hi = (i + 1, n) if upper else (0, i)
+        r = b[..., i, :] - (a[..., i:i + 1, lo:hi] @ x[..., lo:hi, :])[..., 0, :]
+        x[..., i, :] = r if unit else r / a[..., i, i, None]
+    return x
+
+
+class LinalgSolveTriangularBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        A, X = self.saved
+        upper, left, unit = self.upper, self.left, self.unitriangular
+        gB = solve_triangular(_h(A), g, upper=not upper, left=left, unitriangular=unit)
+        gA = None
+        if A._rg:
+            gA = -gB.matmul(_h(X)) if left else -_h(X).matmul(gB)
+            gA = gA.triu(int(unit)) if upper else gA.tril(-int(unit))
+        return gA, gB
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
+                     out: Tensor | None = None) -> Tensor:
+    """Solve ``A X = B`` (or ``X A = B``) reading only the ``upper`` or lower triangle of ``A``."""
+    _arg("linalg_solve_triangular", "A", 1, A)
+    _arg("linalg_solve_triangular", "B", 2, B)
+    fn = "linalg.solve_triangular"
+    _matrix(A, fn)
+    _matrix(B, fn, "B")
+    _square(A, fn)
+    _floating(A, fn)
+    n = A._data.shape[-1]
+    b = B._data.astype(A._dtype.np, copy=False)   # the result takes A's dtype, as in torch
+    if (b.shape[-2] if left else b.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
+                           f"{b.shape[-2]}x{b.shape[-1]})")
+    batch = broadcast_shapes(b.shape[:-2], A._data.shape[:-2])
+    xp = _xp(A)
+    a = xp.broadcast_to(A._data, batch + (n, n))
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    with np.errstate(all="ignore"):
+        if left:
+            arr = _substitute(xp, a, b, upper, unitriangular)
+        else:
+            arr = _substitute(xp, a.swapaxes(-1, -2), b.swapaxes(-1, -2), not upper, unitriangular)
+            arr = arr.swapaxes(-1, -2)
+    res = _new(arr, A._dtype, A)
+    node = _track(LinalgSolveTriangularBackward0, res, (A, B), upper=upper, left=left,
+                  unitriangular=unitriangular)
+    if node is not None:
+        node.save(A, SavedOutput(res))
+    return res if out is None else write_out(out, res)
+
+
+# ---- Cholesky -------------------------------------------------------------------------------------------
+class LinalgCholeskyExBackward0(Node):
+    """Murray (2016): A^{-H}-conjugated Φ(L^H gL), Hermitian by construction."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor, g_info: Any = None) -> tuple:
+        (L,) = self.saved
+        if self.upper:
+            L, g = _h(L), _h(g)
+        phi = _h(L).matmul(g).tril()
+        phi = 0.5 * (phi + _h(phi.tril(-1)))
+        gA = solve_triangular(_h(L), phi, upper=True, left=True)
+        return (solve_triangular(L, gA, upper=False, left=False),)
+
+
+_CholeskyEx = return_type("linalg_cholesky_ex", ("L", "info"))
+
+
+class CholeskyBackward0(LinalgCholeskyExBackward0):
+    """The deprecated ``torch.cholesky``'s node (same formula)."""
+
+    __slots__ = ()
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
+    """``(L, info)``: the Cholesky factor and, per matrix, the order of the first leading minor that is not
+    positive-definite (0 when the factorization succeeded)."""
+    return _cholesky(A, upper, check_errors, LinalgCholeskyExBackward0)
+
+
+def _cholesky(A: Tensor, upper: bool, check_errors: bool, node_cls: type[Node]) -> Any:
+    _arg("linalg_cholesky_ex", "A", 1, A)
+    _square(A, "linalg.cholesky")
+    _floating(A, "linalg.cholesky")
+    xp = _xp(A)
+    a = xp.conj(A._data.swapaxes(-1, -2)) if upper else A._data
+    arr = _failed(xp, xp.linalg.cholesky, a)
+    if arr is None:
+        arr, info = _cholesky_loop(xp, a)
+        if check_errors:
+            _raise_info("linalg.cholesky", info, a.ndim > 2, lambda k: (
+                "The factorization could not be completed because the input is not positive-definite (the "
+                f"leading minor of order {k} is not positive-definite)."))
+    else:
+        info = xp.zeros(a.shape[:-2], dtype=np.int32)
+    if upper:
+        arr = xp.conj(arr.swapaxes(-1, -2))
+    outs = [_new(xp.ascontiguousarray(arr), A._dtype, A), _new(info, D.int32, A)]
+    node = _track(node_cls, outs, (A,), upper=upper)
+    if node is not None:
+        node.save(SavedOutput(outs[0]))
+    return _CholeskyEx(*outs)
+
+
+def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
+    """Cholesky factor of Hermitian positive-definite matrices; LinAlgError otherwise."""
+    res = cholesky_ex(A, upper=upper, check_errors=True).L
+    return res if out is None else write_out(out, res)
+
+
+# ---- QR, SVD, eigh --------------------------------------------------------------------------------------
+class LinalgQrBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, gQ: Tensor, gR: Tensor) -> tuple:
+        mode = self.mode
+        if mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when "
+                               "mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to "
+                               "differentiate through linalg.qr.")
+        Q, R = self.saved
+        m, n = Q._data.shape[-2], R._data.shape[-1]
+        if mode == "complete" and m > n:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
+                               "nrows > ncols.")
+        gA = gR.matmul(_h(R)) - _h(Q).matmul(gQ)
+        if m >= n:
+            gA = gA.triu()
+            gA = Q.matmul(gA + _h(gA) - _diagonal(gA).diag_embed()) + gQ
+            return (solve_triangular(_h(R), gA, upper=False, left=False),)
+        gA = Q.matmul((-gA - _h(-gA)).tril())
+        gA = solve_triangular(_h(R[..., :m]), gA, upper=False, left=False)
+        from .shape import cat
+        gA = cat([gA, gA.new_zeros(*gA.shape[:-1], n - m)], -1)
+        return (gA + Q.matmul(gR),)
+
+
+_QR = return_type("linalg_qr", ("Q", "R"))
+
+
+def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
+    """QR factorization (``mode``: 'reduced', 'complete', or 'r' for R alone, Q then empty)."""
+    _arg("linalg_qr", "A", 1, A)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+                           "'r', or 'complete'")
+    _matrix(A, "linalg.qr")
+    _floating(A, "linalg.qr")
+    xp = _xp(A)
+    if mode == "r":
+        q, r = xp.zeros((0,), dtype=A._dtype.np), xp.linalg.qr(A._data, mode="r")
+    else:
+        q, r = xp.linalg.qr(A._data, mode=mode)
+    outs = [_new(q, A._dtype, A), _new(r, A._dtype, A)]
+    node = _track(LinalgQrBackward0, outs, (A,), mode=mode)
+    if node is not None:
+        node.save(SavedOutput(outs[0]), SavedOutput(outs[1]))
+    return _QR(*outs)
+
+
+class LinalgSvdBackward0(Node):
+    """torch's ``svd_backward`` (distinct singular values; full rank when rectangular)."""
+
+    __slots__ = ()
+
+    def backward(self, gU: Tensor, gS: Tensor, gVh: Tensor) -> tuple:
+        U, S, Vh = self.saved
+        k = S._data.shape[-1]
+        m, n = U._data.shape[-2], Vh._data.shape[-1]
+        if self.full_matrices:
+            U, Vh, gU, gVh = U[..., :k], Vh[..., :k, :], gU[..., :k], gVh[..., :k, :]
+        use_u, use_v = _defined(gU), _defined(gVh)
+        if not (use_u or use_v):
+            return ((U * gS.unsqueeze(-2)).matmul(Vh),)
+        S2 = S * S
+        E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye(k, S)
+        ret = gS.diag_embed()
+        if use_u:
+            UhgU = _h(U).matmul(gU)
+            ret = ret + (UhgU - _h(UhgU)) / E * S.unsqueeze(-2)
+        if use_v:
+            VhgV = Vh.matmul(_h(gVh))
+            ret = ret + S.unsqueeze(-1) * ((VhgV - _h(VhgV)) / E)
+        if m > n and use_u:
+            gUSinv = gU / S.unsqueeze(-2)
+            return ((U.matmul(ret) + gUSinv - U.matmul(_h(U).matmul(gUSinv))).matmul(Vh),)
+        if m < n and use_v:
+            SinvgVh = gVh / S.unsqueeze(-1)
+            return (U.matmul(ret.matmul(Vh) + SinvgVh - SinvgVh.matmul(_h(Vh)).matmul(Vh)),)
+        return (U.matmul(ret).matmul(Vh),)
+
+
+_SVD = return_type("linalg_svd", ("U", "S", "Vh"))
+
+
+def _svd(A: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """U, S, Vh recorded on one node (svdvals keeps U and Vh for its backward)."""
+    _matrix(A, "linalg.svd")
+    _floating(A, "linalg.svd")
+    xp = _xp(A)
+    m, n = A._data.shape[-2:]
+    k = min(m, n)
+    if A._data.size == 0:   # LAPACK refuses empty matrices
+        batch = A._data.shape[:-2]
+        ku, kv = (m, n) if full_matrices else (k, k)
+        u = xp.broadcast_to(xp.eye(m, ku, dtype=A._dtype.np), batch + (m, ku)).copy()
+        vh = xp.broadcast_to(xp.eye(kv, n, dtype=A._dtype.np), batch + (kv, n)).copy()
+        s = xp.zeros(batch + (k,), dtype=A._dtype.to_real().np)
+    else:
+        u, s, vh = xp.linalg.svd(A._data, full_matrices=full_matrices)
+    outs = [_new(u, A._dtype, A), _new(s, A._dtype.to_real(), A), _new(vh, A._dtype, A)]
+    node = _track(LinalgSvdBackward0, outs, (A,), full_matrices=full_matrices)
+    if node is not None:
+        node.save(*(SavedOutput(o) for o in outs))
+    return outs[0], outs[1], outs[2]
+
+
+def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None) -> Any:
+    """``(U, S, Vh)`` with ``A = U diag(S) Vh``, singular values descending."""
+    _arg("linalg_svd", "A", 1, A)
+    return _SVD(*_svd(A, full_matrices))
+
+
+def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) -> Tensor:
+    """Singular values, descending (differentiable: U and Vh are kept for the backward)."""
+    _arg("linalg_svdvals", "A", 1, A)
+    res = _svd(A, False)[1]
+    return res if out is None else write_out(out, res)
+
+
+class LinalgEighBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, gL: Tensor, gV: Tensor) -> tuple:
+        L, V = self.saved
+        if not _defined(gV):
+            return ((V * gL.unsqueeze(-2)).matmul(_h(V)),)
+        VhgV = _h(V).matmul(gV)
+        VhgV = 0.5 * (VhgV - _h(VhgV))
+        n = L._data.shape[-1]
+        Lc = _c(L)
+        E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _eye(n, L)
+        ret = VhgV / E + gL.diag_embed()
+        return (V.matmul(ret.matmul(_h(V))),)
+
+
+_Eigh = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+
+
+def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
+    _arg("linalg_eigh", "A", 1, A)
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    _square(A, "linalg.eigh")
+    _floating(A, "linalg.eigh")
+    w, v = _xp(A).linalg.eigh(A._data, UPLO=UPLO)
+    outs = [_new(w, A._dtype.to_real(), A), _new(v, A._dtype, A)]
+    node = _track(LinalgEighBackward0, outs, (A,))
+    if node is not None:
+        node.save(SavedOutput(outs[0]), SavedOutput(outs[1]))
+    return outs[0], outs[1]
+
+
+def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of Hermitian matrices (reads the ``UPLO``
+    triangle)."""
+    return _Eigh(*_eigh(A, UPLO))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
+    """Eigenvalues of Hermitian matrices, ascending."""
+    res = _eigh(A, UPLO)[0]
+    return res if out is None else write_out(out, res)
+
+
+# ---- pseudo-inverse, rank, least squares ----------------------------------------------------------------
+def _tolerance(S: Any, xp: Any, A: Tensor, atol: Any, rtol: Any) -> Any:
+    """torch's cutoff ``max(atol, rtol * s_max)``; rtol defaults to eps * max(m, n) unless atol > 0 is
+    given."""
+    m, n = A._data.shape[-2:]
+    def arr(x: Any) -> Any:
+        return x._data if _isinstance(x, Tensor) else x
+    if rtol is None:
+        rtol = 0.0 if atol is not None and (not _isinstance(atol, (int, float)) or atol > 0) else \
+            _eps(A._dtype) * max(m, n)
+    smax = S.max(-1) if S.shape[-1] else xp.zeros(S.shape[:-1], dtype=S.dtype)
+    return xp.maximum(0.0 if atol is None else arr(atol), arr(rtol) * smax)
+
+
+class LinalgPinvBackward0(Node):
+    """d(A^+) adjoint (Golub & Pereyra): -P^H g P^H + (I - A P) g^H P P^H + P^H P g^H (I - P A)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        A, P = self.saved
+        Ph, gh = _h(P), _h(g)
+        left = gh.matmul(P).matmul(Ph)
+        right = Ph.matmul(P).matmul(gh)
+        return (-Ph.matmul(g).matmul(Ph) + left - A.matmul(P).matmul(left) + right
+                - right.matmul(P).matmul(A),)
+
+
+def pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
+         out: Tensor | None = None) -> Tensor:
+    """Moore-Penrose pseudo-inverse, dropping singular values ``<= max(atol, rtol * s_max)``."""
+    _arg("linalg_pinv", "input", 1, A)
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg_pinv() received an invalid combination of arguments - got rcond together "
+                            "with atol/rtol")
+        rtol = rcond
+    _matrix(A, "linalg.pinv")
+    _floating(A, "linalg.pinv")
+    xp = _xp(A)
+    a = A._data
+    m, n = a.shape[-2:]
+    if a.size == 0:
+        arr = xp.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
+    elif hermitian:
+        w, v = xp.linalg.eigh(a)
+        s = xp.abs(w)
+        keep = s > _tolerance(s, xp, A, atol, rtol)[..., None]
+        arr = (v * xp.where(keep, 1 / xp.where(keep, w, 1), 0)[..., None, :]) @ xp.conj(v.swapaxes(-1, -2))
+    else:
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        keep = s > _tolerance(s, xp, A, atol, rtol)[..., None]
+        inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+        arr = (xp.conj(vh.swapaxes(-1, -2)) * inv_s[..., None, :]) @ xp.conj(u.swapaxes(-1, -2))
+    res = _new(arr.astype(a.dtype, copy=False), A._dtype, A)
+    node = _track(LinalgPinvBackward0, res, (A,))
+    if node is not None:
+        node.save(A, SavedOutput(res))
+    return res if out is None else write_out(out, res)
+
+
+def matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
+                out: Tensor | None = None) -> Tensor:
+    """Number of singular values above ``max(atol, rtol * s_max)`` (``tol``: legacy absolute tolerance)."""
+    _arg("linalg_matrix_rank", "input", 1, A)
+    if A._dtype.category < 2:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    _matrix(A, "linalg.matrix_rank")
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    xp = _xp(A)
+    a = A._data
+    if a.size == 0:
+        s = xp.zeros(a.shape[:-2] + (0,), dtype=A._dtype.to_real().np)
+    else:
+        s = xp.abs(xp.linalg.eigvalsh(a)) if hermitian else xp.linalg.svd(a, compute_uv=False)
+    res = _new((s > _tolerance(s, xp, A, atol, rtol)[..., None]).sum(-1).astype(np.int64), D.int64, A)
+    return res if out is None else write_out(out, res)
+
+
+class LinalgLstsqBackward0(Node):
+    """torch's ``linalg_lstsq_backward``: through the pseudo-inverse for the solution, plus the residuals."""
+
+    __slots__ = ()
+
+    def backward(self, gX: Tensor, gL: Tensor) -> tuple:
+        A, B, X = self.saved
+        if self.vector:
+            B, X, gX = B.unsqueeze(-1), X.unsqueeze(-1), gX.unsqueeze(-1)
+        P = pinv(A)
+        gA = gB = None
+        if A._rg:
+            gA = LinalgPinvBackward0.backward(_Saved(A, P), gX.matmul(_h(B)))[0]
+        if B._rg:
+            gB = _h(P).matmul(gX)
+        if gL._data.size:
+            r = A.matmul(X) - B
+            gl = gL.unsqueeze(-2)
+            gA = gA + 2 * (gl * r).matmul(_h(X)) if gA is not None else None
+            gB = gB - 2 * gl * r if gB is not None else None
+        if self.vector and gB is not None:
+            gB = gB.squeeze(-1)
+        return gA, gB
+
+
+class _Saved:
+    """A stand-in node exposing given tensors as ``saved`` (to reuse another node's formula)."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self, *saved: Tensor) -> None:
+        self.saved = saved
+
+
+_Lstsq = return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+    """Least-squares solutions of ``A X = B`` (minimum norm when rank-deficient) with torch's outputs per
+    driver: ``rank`` except for gels, ``residuals`` for gels/gelsd/gelss when tall and full-rank,
+    ``singular_values`` for gelsd/gelss."""
+    _arg("linalg_lstsq", "self", 1, A)
+    _arg("linalg_lstsq", "b", 2, B)
+    fn = "torch.linalg.lstsq"
+    if A._data.ndim < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if A._dtype is not B._dtype:
+        raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got input's dtype "
+                           f"{A._dtype._short} and other's dtype {B._dtype._short}")
+    _floating(A, "linalg.lstsq")
+    driver = "gelsy" if driver is None else driver
+    if driver not in _DRIVERS:
+        raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    vector = _is_vector_rhs(A, B)
+    b = B._data[..., None] if vector else B._data
+    m, n = A._data.shape[-2:]
+    if b.shape[-2] != m:
+        raise RuntimeError(f"{fn}: input.size(-2) should match other.size(-2)")
+    xp = _xp(A)
+    batch = broadcast_shapes(A._data.shape[:-2], b.shape[:-2])
+    a = xp.broadcast_to(A._data, batch + (m, n))
+    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    rdt = A._dtype.to_real()
+    if a.size:
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    else:
+        u, s, vh = (xp.zeros(batch + (m, min(m, n)), a.dtype), xp.zeros(batch + (min(m, n),), rdt.np),
+                    xp.zeros(batch + (min(m, n), n), a.dtype))
+    cut = (_eps(A._dtype) * max(m, n) if rcond is None or rcond < 0 else rcond) * \
+        (s.max(-1) if s.shape[-1] else xp.zeros(batch, rdt.np))
+    keep = s > cut[..., None]
+    rank = keep.sum(-1)
+    inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+    x = xp.conj(vh.swapaxes(-1, -2)) @ (inv_s[..., :, None] * (xp.conj(u.swapaxes(-1, -2)) @ b))
+    x = x.astype(a.dtype, copy=False)
+    full = driver == "gels" or bool((rank == n).all())
+    if driver != "gelsy" and m > n and full:
+        r = a @ x - b
+        res = (xp.abs(r) ** 2).sum(-2).astype(rdt.np)
+    else:
+        res = xp.zeros((0,), dtype=rdt.np)
+    sol = _new(x[..., 0] if vector else x, A._dtype, A)
+    residuals = _new(res, rdt, A)
+    node = _track(LinalgLstsqBackward0, [sol, residuals], (A, B), vector=vector)
+    if node is not None:
+        node.save(A, B, SavedOutput(sol))
+    rank_t = _new(rank.astype(np.int64) if driver != "gels" else xp.zeros((0,), np.int64), D.int64, A)
+    sv = _new(s if driver in ("gelsd", "gelss") else xp.zeros((0,), rdt.np), rdt, A)
+    return _Lstsq(sol, residuals, rank_t, sv)
+
+
+# ---- matrix functions and products ----------------------------------------------------------------------
+def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+    """``A`` to an integer power by repeated squaring (negative powers through the inverse)."""
+    _arg("linalg_matrix_power", "A", 1, A)
+    _square(A, "linalg.matrix_power")
+    if n < 0:
+        A, n = inv(A), -n
+        if n == 1:
+            return A if out is None else write_out(out, A)
+    if n == 0:
+        res = A.clone()
+        res.copy_(_eye(A._data.shape[-1], A).expand_as(A))
+    elif n == 1:
+        res = A.clone()
+    else:
+        res, z = None, A
+        while n:
+            if n & 1:
+                res = z if res is None else matmul(res, z)
+            n >>= 1
+            if n:
+                z = matmul(z, z)
+    return res if out is None else write_out(out, res)
+
+
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0,
+           960960.0, 16380.0, 182.0, 1.0)
+
+
+def _expm(xp: Any, a: Any) -> Any:
+    """Matrix exponential by scaling and squaring with the degree-13 Padé approximant (Higham 2005), each
+    matrix scaled by its own power of two; computed in double precision."""
+    work = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+    n = a.shape[-1]
+    norm1 = xp.abs(work).sum(-2).max(-1) if n else xp.zeros(a.shape[:-2])
+    s = xp.maximum(0, xp.ceil(xp.log2(xp.maximum(norm1, 1e-300) / 5.371920351148152))).astype(np.int64)
+    work = work / (2.0 ** s)[..., None, None]
+    b = _PADE13
+    ident = xp.broadcast_to(xp.eye(n, dtype=work.dtype), work.shape)
+    a2 = work @ work
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = work @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * ident)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * ident
+    r = xp.linalg.solve(v - u, v + u) if n else work
+    for i in range(int(s.max()) if s.size else 0):
+        r = xp.where((i < s)[..., None, None], r @ r, r)
+    return r.astype(a.dtype)
+
+
+class LinalgMatrixExpBackward0(Node):
+    """The adjoint of d exp through the block-triangular identity exp([[A^H, G], [0, A^H]])[:n, n:]."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .shape import cat
+        (A,) = self.saved
+        n = A._data.shape[-1]
+        Ah = _h(A)
+        big = cat([cat([Ah, g], -1), cat([Ah * 0, Ah], -1)], -2)
+        return (matrix_exp(big)[..., :n, n:],)
+
+
+def matrix_exp(A: Tensor) -> Tensor:
+    """The matrix exponential of square matrices."""
+    _arg("linalg_matrix_exp", "A", 1, A)
+    _square(A, "linalg.matrix_exp")
+    _floating(A, "linalg.matrix_exp")
+    res = _new(_expm(_xp(A), A._data), A._dtype, A)
+    node = _track(LinalgMatrixExpBackward0, res, (A,))
+    if node is not None:
+        node.save(A)
+    return res
+
+
+def _chain_order(dims: list[int]) -> Callable[[int, int], Any]:
+    """The cheapest parenthesisation of a matrix chain (classic dynamic programme); returns split(i, j)."""
+    k = len(dims) - 1
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j], split[i][j] = min(
+                (cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1], s) for s in range(i, j))
+    return lambda i, j: split[i][j]
+
+
+def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """The product of a chain of matrices in the cheapest order (first/last may be vectors)."""
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    first, last = ts[0]._data.ndim, ts[-1]._data.ndim
+    if first not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {first}D")
+    if last not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {last}D")
+    for i, t in enumerate(ts[1:-1], 1):
+        if t._data.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t._data.ndim}D")
+    for i, t in enumerate(ts):
+        if t._dtype is not ts[0]._dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                               f"{cpp_name(ts[0]._dtype)} and tensor {i} {cpp_name(t._dtype)}")
+    mats = [ts[0].unsqueeze(0) if first == 1 else ts[0]] + ts[1:-1] + \
+        [ts[-1].unsqueeze(1) if last == 1 else ts[-1]]
+    for i in range(len(mats) - 1):
+        a, b = mats[i]._data.shape, mats[i + 1]._data.shape
+        if a[1] != b[0]:
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a)} and {list(b)} "
+                               "cannot be multiplied")
+    split = _chain_order([m._data.shape[0] for m in mats] + [mats[-1]._data.shape[1]])
+
+    def product(i: int, j: int) -> Tensor:
+        if i == j:
+            return mats[i]
+        s = split(i, j)
+        return mm(product(i, s), product(s + 1, j))
+    shape = ([ts[0]._data.shape[0]] if first == 2 else []) + ([ts[-1]._data.shape[1]] if last == 2 else [])
+    res = product(0, len(mats) - 1).view(shape)
+    return res if out is None else write_out(out, res)
+
+
+def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
+    """Deprecated product of 2-d matrices (``linalg.multi_dot``)."""
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+                  "multiple parameters.", UserWarning, stacklevel=2)
+    for t in matrices:
+        if t._data.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {t._data.ndim}, expected 2 instead.")
+    res = matrices[0].clone() if len(matrices) == 1 else multi_dot(matrices)
+    return res if out is None else write_out(out, res)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
+    """Dot products of vectors along ``dim`` (conjugating ``x``), with broadcasting."""
+    _same_dtype("linalg.vecdot", x, y, "x", "y")
+    res = (_c(x) * y).sum(dim)
+    return res if out is None else write_out(out, res)
+
+
+def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of ``A`` seen as a linear map from its first ``ind`` dims to the rest."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A._data.shape[:ind], A._data.shape[ind:]
+    if math.prod(rows) != math.prod(cols):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {math.prod(cols)} != {math.prod(rows)}")
+    res = inv(A.reshape(math.prod(rows), math.prod(cols))).reshape(cols + rows)
+    return res if out is None else write_out(out, res)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *,
+                out: Tensor | None = None) -> Tensor:
+    """X with ``tensordot(A, X, X.ndim) = B`` (``dims`` of A moved to the end first)."""
+    if dims is not None:
+        moved = [wrap_dim(d, A._data.ndim) for d in dims]
+        A = A.movedim(moved, list(range(A._data.ndim - len(moved), A._data.ndim)))
+    rest = A._data.shape[B._data.ndim:]
+    res = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1)).reshape(rest)
+    return res if out is None else write_out(out, res)
+
+
+# ---- torch-level aliases and legacy forms ---------------------------------------------------------------
+_TorchSVD = return_type("svd", ("U", "S", "V"))
+_TorchSlogdet = return_type("slogdet", ("sign", "logabsdet"))
+
+
+def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any = None) -> Any:
+    """Legacy ``torch.svd``: returns V (not Vh); without ``compute_uv`` U and V are zero."""
+    U, S, Vh = _svd(input, not some)
+    if not compute_uv:
+        m, n = input._data.shape[-2:]
+        batch = input._data.shape[:-2]
+        xp = _xp(input)
+        return _TorchSVD(_new(xp.zeros(batch + (m, m), input._dtype.np), input._dtype, input), S,
+                         _new(xp.zeros(batch + (n, n), input._dtype.np), input._dtype, input))
+    return _TorchSVD(U, S, _h(Vh))
+
+
+def slogdet(input: Tensor) -> Any:
+    """``torch.slogdet`` (same as ``linalg.slogdet``, its own result type)."""
+    return _TorchSlogdet(*linalg_slogdet(input))
+
+
+def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Deprecated ``torch.cholesky`` (``linalg.cholesky`` with ``upper``)."""
+    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+                  "future PyTorch release.", UserWarning, stacklevel=2)
+    res = _cholesky(input, upper, True, CholeskyBackward0).L
+    return res if out is None else write_out(out, res)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with a relative cutoff ``rcond``."""
+    return pinv(input, rtol=rcond)
+
+
+bind({"det": linalg_det, "logdet": logdet, "slogdet": slogdet, "inverse": inv, "pinverse": pinverse,
+      "matrix_power": matrix_power, "matrix_exp": matrix_exp, "cholesky": cholesky, "svd": svd,
+      "trace": trace, "diag": diag, "diag_embed": diag_embed, "diagflat": diagflat, "cross": cross,
+      "tril": tril, "triu": triu, "tril_": tril_, "triu_": triu_, "kron": kron, "inner": inner})
+
+def linalg_diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """``torch.linalg.diagonal``: ``A.diagonal`` over the last two dims by default (a view)."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+det = linalg_det
+inverse = inv
+__all__ = ["einsum", "tensordot", "kron", "inner", "trace", "diag", "diag_embed", "diagflat", "tril", "triu",
+           "cross", "block_diag", "cdist", "chain_matmul", "det", "logdet", "slogdet", "inverse", "pinverse",
+           "matrix_power", "matrix_exp", "svd", "cholesky"]

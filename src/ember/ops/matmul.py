@@ -45,6 +45,11 @@ _NO_KERNEL = frozenset(("bool", "uint16", "uint32", "uint64"))
 _LOW = frozenset(("float16", "bfloat16"))
 
 
+def cpp_name(dt: Any) -> str:
+    """The C++ element type name torch prints for ``dt`` in some errors ('float', 'long int', ...)."""
+    return _CPP[dt.name]
+
+
 def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
 
