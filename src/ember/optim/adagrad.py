@@ -1,0 +1,89 @@
+"""``Adagrad`` — torch's single-tensor rule (state is created for every parameter at construction)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..autograd.grad_mode import no_grad
+from ..ops.creation import full_like
+from .optimizer import (
+    Optimizer,
+    add,
+    addcdiv,
+    addcmul,
+    bump_step,
+    grad_array,
+    params_with_grad,
+    run_closure,
+    scalar,
+    step_tensor,
+    write,
+    xp,
+)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """p ← p - clr · g / (√Σg² + eps), clr = lr / (1 + (t-1)·lr_decay)."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        for name, value in (
+            ("learning rate", lr),
+            ("lr_decay value", lr_decay),
+            ("weight_decay value", weight_decay),
+            ("initial_accumulator_value value", initial_accumulator_value),
+            ("epsilon value", eps),
+        ):
+            if not 0.0 <= value:
+                raise ValueError(f"Invalid {name}: {value}")
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                eps=eps,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                foreach=foreach,
+                maximize=maximize,
+                differentiable=differentiable,
+                fused=fused,
+            ),
+        )
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                state["step"] = step_tensor()
+                with no_grad():
+                    state["sum"] = full_like(p, group["initial_accumulator_value"])
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            for p in params_with_grad(group):
+                state = self.state[p]
+                step = bump_step(state)
+                g = grad_array(p, group["maximize"])
+                if group["weight_decay"] != 0:
+                    g = add(g, p._data, group["weight_decay"])
+                clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+                s = state["sum"]
+                write(s, addcmul(s._data, g, g, 1))
+                std = xp(p).sqrt(s._data)
+                write(p, addcdiv(p._data, g, std + scalar(std, group["eps"]), -clr))
+        return loss

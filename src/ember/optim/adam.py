@@ -1,0 +1,144 @@
+"""``Adam`` (amsgrad, L2 or decoupled weight decay) and ``AdamW`` — torch's single-tensor rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .optimizer import (
+    Optimizer,
+    add,
+    addcdiv,
+    addcmul,
+    bump_step,
+    grad_array,
+    lerp,
+    params_with_grad,
+    run_closure,
+    scalar,
+    state_zeros,
+    step_tensor,
+    write,
+    xp,
+)
+
+__all__ = ["Adam", "AdamW"]
+
+
+def check_adam_args(lr: float, eps: float, betas: tuple[float, float], weight_decay: float) -> None:
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    """Adaptive moments: m ← lerp(m, g, 1-β1), v ← β2·v + (1-β2)·g²,
+    p ← p - lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        check_adam_args(lr, eps, betas, weight_decay)
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
+                fused=fused,
+                decoupled_weight_decay=decoupled_weight_decay,
+            ),
+        )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in params_with_grad(group):
+                g = grad_array(p, group["maximize"])
+                state = self.state[p]
+                if not state:
+                    state["step"] = step_tensor()
+                    state["exp_avg"] = state_zeros(p)
+                    state["exp_avg_sq"] = state_zeros(p)
+                    if group["amsgrad"]:
+                        state["max_exp_avg_sq"] = state_zeros(p)
+                step = bump_step(state)
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        write(p, p._data * scalar(p._data, 1 - lr * wd))
+                    else:
+                        g = add(g, p._data, wd)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                write(m, lerp(m._data, g, 1 - beta1))
+                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                step_size = lr / (1 - beta1**step)
+                bc2_sqrt = (1 - beta2**step) ** 0.5
+                v_used = v._data
+                if group["amsgrad"]:
+                    vmax = state["max_exp_avg_sq"]
+                    write(vmax, xp(p).maximum(vmax._data, v_used))
+                    v_used = vmax._data
+                denom = xp(p).sqrt(v_used) / scalar(v_used, bc2_sqrt) + scalar(v_used, eps)
+                write(p, addcdiv(p._data, m._data, denom, -step_size))
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (p ← p·(1 - lr·wd) before the update); default wd 1e-2."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )

@@ -1,0 +1,357 @@
+"""``torch.optim.Optimizer``: parameter groups with defaults, per-parameter state, ``state_dict`` in torch's
+layout (parameters numbered across groups), ``zero_grad``, ``step(closure)`` and step hooks.
+
+Update rules work on the parameters' arrays directly, one torch operation at a time, with each operation
+rounded to the parameter dtype as torch's kernels round it (its ``add(…, alpha)``, ``addcmul``,
+``addcdiv`` and ``lerp`` round once), so trajectories match torch's single-tensor implementations.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import xp_of
+from .._tensor import Tensor, from_array
+from ..autograd.grad_mode import no_grad
+from ..nn.modules.module import typename
+from ..ops.creation import tensor as new_tensor
+from ..ops.creation import zeros_like
+from ..utils.hooks import RemovableHandle
+
+__all__ = ["Optimizer", "required"]
+
+
+class _Required:
+    """Marks a hyper-parameter that every parameter group must give (e.g. SGD's ``lr`` in old torch)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts with 'params' and hyper-parameters) and ``state``."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self._optimizer_step_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+        self._optimizer_step_post_hooks: OrderedDict[int, Callable] = OrderedDict()
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, but "
+                f"got {typename(params)}"
+            )
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_optimizer_step_pre_hooks", OrderedDict())
+        self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
+        return "\n".join(lines) + "\n)"
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, filling unspecified hyper-parameters from ``defaults``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering of "
+                "tensors in sets will change between runs. Please use a list instead."
+            )
+        else:
+            params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        param_group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing"
+                )
+            param_group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but one of the params is " + typename(p)
+                )
+            if not self.defaults.get("differentiable", None) and not (
+                p.is_leaf or getattr(p, "_retains_grad", False)
+            ):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}"
+                )
+            param_group.setdefault(name, default)
+        if len(params) != len({id(p) for p in params}):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                "an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                stacklevel=3,
+            )
+        seen: set[int] = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with" if "param_names" in param_group else "without"
+                raise ValueError(
+                    f"all optimizer param groups should be with/without names. cannot add param group "
+                    f"{which} names to the optimizer"
+                )
+        if not seen.isdisjoint(id(p) for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized parameters (to None by default)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
+                    g.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    # ---- hooks -------------------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` before each step; may return new ``(args, kwargs)``."""
+        handle = RemovableHandle(self._optimizer_step_pre_hooks)
+        self._optimizer_step_pre_hooks[handle.id] = hook
+        return handle
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(optimizer, args, kwargs)`` after each step."""
+        handle = RemovableHandle(self._optimizer_step_post_hooks)
+        self._optimizer_step_post_hooks[handle.id] = hook
+        return handle
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap each subclass's ``step`` so hooks run around it (as torch's profile/hook wrapper)."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_hooks(cls.__dict__["step"])  # type: ignore[method-assign]
+
+    # ---- state_dict ----------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}`` with parameters
+        numbered consecutively across groups, as torch."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore groups' hyper-parameters and per-parameter state (cast to each parameter's dtype)."""
+        state_dict = copy.deepcopy(state_dict)
+        groups, saved = self.param_groups, state_dict["param_groups"]
+        if len(groups) != len(saved):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved, strict=True)):
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of optimizer's "
+                "group"
+            )
+        id_map = {
+            old: p
+            for g, s in zip(groups, saved, strict=True)
+            for old, p in zip(s["params"], g["params"], strict=True)
+        }
+        state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                p = id_map[k]
+                state[p] = (
+                    {key: _cast_state(p, key, value) for key, value in v.items()}
+                    if isinstance(v, dict)
+                    else _cast_state(p, None, v)
+                )
+            else:
+                state[k] = v
+        new_groups = []
+        for g, s in zip(groups, saved, strict=True):
+            s["params"] = g["params"]
+            if "param_names" in g and "param_names" not in s:
+                s["param_names"] = g["param_names"]
+            new_groups.append(s)
+        self.__setstate__({"state": state, "param_groups": new_groups})
+
+
+def _cast_state(param: Tensor, key: str | None, value: Any) -> Any:
+    """Move loaded state to the parameter's device and (for floating state other than 'step') its dtype."""
+    if isinstance(value, Tensor):
+        if key == "step":
+            return value
+        if param.is_floating_point():
+            return value.to(device=param.device, dtype=param.dtype)
+        return value.to(device=param.device)
+    if isinstance(value, dict):
+        return {k: _cast_state(param, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, key, v) for v in value)
+    return value
+
+
+def _with_hooks(step: Callable) -> Callable:
+    @functools.wraps(step)
+    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        for hook in tuple(self._optimizer_step_pre_hooks.values()):
+            res = hook(self, args, kwargs)
+            if res is not None:
+                if not (isinstance(res, tuple) and len(res) == 2):
+                    raise RuntimeError(
+                        f"{step} must return None or a tuple of (new_args, new_kwargs), but got {res}."
+                    )
+                args, kwargs = res
+        out = step(self, *args, **kwargs)
+        for hook in tuple(self._optimizer_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    return wrapper
+
+
+def run_closure(closure: Callable[[], Any] | None) -> Any:
+    """Evaluate the loss closure with gradients enabled (``step`` itself runs without)."""
+    if closure is None:
+        return None
+    from ..autograd.grad_mode import enable_grad
+
+    with enable_grad():
+        return closure()
+
+
+# ---- array kernels: one torch operation each, rounded as torch rounds it ----------------------------
+def xp(t: Tensor) -> Any:
+    """The array namespace of ``t``'s device."""
+    return xp_of(t.device)
+
+
+def params_with_grad(group: dict[str, Any]) -> list[Tensor]:
+    return [p for p in group["params"] if p.grad is not None]
+
+
+def grad_array(p: Tensor, maximize: bool) -> Any:
+    g = p.grad
+    if g.is_complex() or p.is_complex():
+        raise RuntimeError("complex parameters are not supported by ember's optimizers yet")
+    return -g._data if maximize else g._data
+
+
+def _wide(a: Any) -> Any:
+    """``a`` in a precision where one multiply-add is (nearly always) exact: float32 → float64, float64 →
+    extended precision on the CPU, 16-bit floats → float32."""
+    if a.dtype == np.float32:
+        return a.astype(np.float64)
+    if a.dtype == np.float64:
+        return a.astype(np.longdouble) if isinstance(a, (np.ndarray, np.generic)) else a
+    return a.astype(np.float32) if a.dtype.itemsize == 2 else a
+
+
+def fused(like: Any, value: Any) -> Any:
+    """Round a value computed in wider precision back to ``like``'s dtype (one rounding, as an FMA)."""
+    return value.astype(like.dtype, copy=False)
+
+
+def scalar(like: Any, s: float) -> Any:
+    """A Python scalar as the array's scalar type (torch casts scalar arguments to the tensor dtype)."""
+    return like.dtype.type(s)
+
+
+def add(a: Any, b: Any, alpha: float = 1.0) -> Any:
+    """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding."""
+    if alpha == 1:
+        return a + b
+    return fused(a, _wide(a) + _wide(b) * _wide(scalar(a, alpha)))
+
+
+def addcmul(a: Any, t1: Any, t2: Any, value: float = 1.0) -> Any:
+    """``a.addcmul(t1, t2, value)``: fma(value·t1, t2, a)."""
+    return fused(a, _wide(a) + _wide(scalar(a, value) * t1) * _wide(t2))
+
+
+def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0) -> Any:
+    """``a.addcdiv(t1, t2, value)``: a + value·t1 / t2."""
+    return a + scalar(a, value) * t1 / t2
+
+
+def lerp(a: Any, b: Any, weight: float) -> Any:
+    """``a.lerp(b, weight)`` with torch's two-sided formula (fused multiply-add)."""
+    w = _wide(scalar(a, weight))
+    wa, wb = _wide(a), _wide(b)
+    diff = _wide(fused(a, wb - wa))
+    if abs(float(w)) < 0.5:
+        return fused(a, wa + w * diff)
+    return fused(a, wb - diff * (1 - w))
+
+
+def write(t: Tensor, value: Any) -> None:
+    """Store ``value`` into ``t`` in place (bumping its version, as an in-place torch op does)."""
+    t._data[...] = value
+    t._vc[0] += 1
+
+
+def step_tensor() -> Tensor:
+    """The float32 0-d 'step' counter torch keeps in optimizer state."""
+    return new_tensor(0.0, dtype=D.float32)
+
+
+def bump_step(state: dict[str, Any]) -> float:
+    """``state['step'] += 1``; the new count as a Python float."""
+    t = state["step"]
+    write(t, t._data + np.float32(1))
+    return float(t._data)
+
+
+def state_zeros(p: Tensor) -> Tensor:
+    with no_grad():
+        return zeros_like(p)
+
+
+def state_like(p: Tensor, arr: Any) -> Tensor:
+    return from_array(arr.copy(), p.dtype, p.device)

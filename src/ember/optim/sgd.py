@@ -1,0 +1,71 @@
+"""``SGD`` with momentum, dampening, Nesterov, weight decay and maximize (torch's single-tensor rule)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .._tensor import from_array
+from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scalar, write
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """p ← p - lr·d, with d the (dampened, optionally Nesterov) momentum of grad + weight_decay·p."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+                foreach=foreach,
+                differentiable=differentiable,
+                fused=fused,
+            ),
+        )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            for p in params_with_grad(group):
+                g = grad_array(p, group["maximize"])
+                if group["weight_decay"] != 0:
+                    g = add(g, p._data, group["weight_decay"])
+                if momentum != 0:
+                    state = self.state[p]
+                    buf = state.get("momentum_buffer")
+                    if buf is None:
+                        buf = state["momentum_buffer"] = from_array(g.copy(), p.dtype, p.device)
+                    else:
+                        write(buf, add(buf._data * scalar(buf._data, momentum), g, 1 - dampening))
+                    g = add(g, buf._data, momentum) if group["nesterov"] else buf._data
+                write(p, add(p._data, g, -lr))
+        return loss
