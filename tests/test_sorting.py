@@ -141,7 +141,7 @@ INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 @pytest.mark.parametrize("name", ["quantile", "nanquantile"])
 def test_quantile(name: str) -> None:
-    qs: list[Any] = [0.0, 0.4, 1.0, ember.tensor([0.125, 0.5, 0.625, 1.0]), ember.tensor(0.3)]
+    qs: list[Any] = [0.4, ember.tensor([0.0, 0.125, 0.5, 0.625, 1.0]), ember.tensor(0.3)]
     for dtype in ("float32", "float64"):
         for layout in ("contig", "transposed", "expanded", "scalar"):
             for nan in (False, True):

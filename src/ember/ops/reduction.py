@@ -794,25 +794,16 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
          dtype: Any = None) -> Tensor:
-    """``torch.norm``: vector norms for numeric ``p`` and ``'fro'`` (over at most two dims), the nuclear
-    norm for ``'nuc'`` (via ``linalg.svdvals``)."""
+    """``torch.norm``: a vector norm for numeric ``p`` and for ``'fro'`` over at most two dims, otherwise
+    ``linalg.matrix_norm`` (``'nuc'``, or torch's errors)."""
     dims = [dim] if _isinstance(dim, int) else dim
     if p is None or not _isinstance(p, str) or (p == "fro" and (dims is None or len(dims) <= 2)):
         return vector_norm(input, 2 if p is None or p == "fro" else p, dims, keepdim, dtype=dtype, out=out)
     if p not in ("fro", "nuc"):
         raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
-    dims = list(range(input.ndim)) if dims is None else list(dims)
-    if len(dims) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dims))}")
-    d0, d1 = (wrap_dim(d, input.ndim) for d in dims)
-    if d0 == d1:
-        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")
-    from . import linalg
-    x = input if dtype is None else input.to(_dtype_arg(dtype))
-    res = linalg.svdvals(x.movedim((d0, d1), (-2, -1))).sum(-1)
-    if keepdim:
-        res = res.unsqueeze(builtins.min(d0, d1)).unsqueeze(builtins.max(d0, d1))
-    return finish(res, out)
+    from .linalg import matrix_norm
+    dims = list(range(input.ndim)) if dims is None else dims
+    return matrix_norm(input, p, dims, keepdim, dtype=dtype, out=out)
 
 
 # ---- scans: cumsum / cumprod / cummax / cummin / logcumsumexp ---------------------------------------
