@@ -112,8 +112,8 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
             args = (from_array(t._data, t._dtype, t._device), t._rg, OrderedDict())
             return (REBUILD_PARAMETER_WITH_STATE, (*args, state)) if state else (REBUILD_PARAMETER, args)
         v3 = t._dtype in V3_DTYPES  # torch saves these through an untyped storage plus a dtype argument
-        ref, offset = self._tensor_storage(t, v3)
-        args = (ref, offset, tuple(t._data.shape), t.stride(), t._rg, OrderedDict())
+        ref, offset, stride = self._tensor_storage(t, v3)
+        args = (ref, offset, tuple(t._data.shape), stride, t._rg, OrderedDict())
         func = REBUILD_V3 if v3 else REBUILD_V2
         if v3:
             args += (t._dtype,)
@@ -121,17 +121,19 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
             return (REBUILD_FROM_TYPE_V2, (func, type(t), args, state))
         return (func, args)
 
-    def _tensor_storage(self, t: Tensor, v3: bool) -> tuple[_StorageRef, int]:
-        """The storage ``t`` views and its offset there in elements of ``t``'s dtype."""
+    def _tensor_storage(self, t: Tensor, v3: bool) -> tuple[_StorageRef, int, tuple[int, ...]]:
+        """The storage ``t`` views, and ``t``'s offset and strides there in elements of its dtype."""
         arr, item = t._data, t._dtype.itemsize
         root = storage_root(arr)
         flat = memory_bytes(root)
         off = data_ptr(arr) - data_ptr(root)
         if flat is None or off < 0 or off % item or flat.nbytes % item or any(s < 0 for s in arr.strides):
-            root, off = arr.copy(), 0  # memory torch cannot describe: save this tensor alone, contiguous
+            arr = root = arr.copy()  # memory torch cannot describe: save this tensor alone, contiguous
+            off = 0
+        stride = tuple(s // item for s in arr.strides)
         if v3:
-            return self._storage(root, D.uint8, UntypedStorage, t._device), off // item
-        return self._storage(root, t._dtype, STORAGE_OF_DTYPE[t._dtype], t._device), off // item
+            return self._storage(root, D.uint8, UntypedStorage, t._device), off // item, stride
+        return self._storage(root, t._dtype, STORAGE_OF_DTYPE[t._dtype], t._device), off // item, stride
 
     def _storage(self, root: Any, dtype: D.dtype, kind: Any, dev: device) -> _StorageRef:
         ref = self.storages.get(id(root))

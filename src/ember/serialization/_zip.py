@@ -18,7 +18,8 @@ import numpy as np
 __all__ = ["ZipWriter", "EntryReader"]
 
 ALIGNMENT = 64
-_U32 = 0xFFFFFFFF
+_U32 = 0xFFFFFFFF  # the placeholder of 32-bit fields whose value is in a ZIP64 record
+_ZIP64_AT = _U32  # sizes and offsets from here on need ZIP64 records
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand more than this: larger declared sizes are lies
@@ -43,13 +44,11 @@ class ZipWriter:
         fname = (self.prefix + name).encode("utf-8")
         size = len(data) if isinstance(data, bytes) else int(data.nbytes)
         offset = self.pos
-        big_size, big_offset = size >= _U32, offset >= _U32
-        zip64 = b""
-        if big_size or big_offset:
-            fields = (struct.pack("<QQ", size, size) if big_size else b"") + (
-                struct.pack("<Q", offset) if big_offset else b""
-            )
-            zip64 = struct.pack("<HH", 1, len(fields)) + fields
+        big_size, big_offset = size >= _ZIP64_AT, offset >= _ZIP64_AT
+        fields = (struct.pack("<QQ", size, size) if big_size else b"") + (
+            struct.pack("<Q", offset) if big_offset else b""
+        )
+        zip64 = struct.pack("<HH", 1, len(fields)) + fields if fields else b""
         start = offset + _LOCAL.size + len(fname) + len(zip64) + 4
         pad = -start % ALIGNMENT
         extra = zip64 + b"FB" + struct.pack("<H", pad) + b"Z" * pad
@@ -64,10 +63,6 @@ class ZipWriter:
         if size > 0:
             wide = big_size or big_offset
             self._write(struct.pack("<4sIQQ" if wide else "<4sIII", b"PK\x07\x08", crc, size, size))
-        cfields = (struct.pack("<QQ", size, size) if big_size else b"") + (
-            struct.pack("<Q", offset) if big_offset else b""
-        )
-        cextra = struct.pack("<HH", 1, len(cfields)) + cfields if cfields else b""
         self.central.append(
             _CENTRAL.pack(
                 b"PK\x01\x02",
@@ -78,18 +73,18 @@ class ZipWriter:
                 0,
                 0,
                 crc,
-                min(size, _U32),
-                min(size, _U32),
+                _U32 if big_size else size,
+                _U32 if big_size else size,
                 len(fname),
-                len(cextra),
+                len(zip64),
                 0,
                 0,
                 0,
                 0,
-                min(offset, _U32),
+                _U32 if big_offset else offset,
             )
             + fname
-            + cextra
+            + zip64
         )
 
     def close(self) -> None:
@@ -111,8 +106,8 @@ class ZipWriter:
                 0,
                 min(n, 0xFFFF),
                 min(n, 0xFFFF),
-                min(cd_size, _U32),
-                min(cd_offset, _U32),
+                _U32 if cd_size >= _ZIP64_AT else cd_size,
+                _U32 if cd_offset >= _ZIP64_AT else cd_offset,
                 0,
             )
         )
