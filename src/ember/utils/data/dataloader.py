@@ -1,0 +1,450 @@
+"""``DataLoader``: batches from a dataset through a sampler and a collate function, in the main process or
+in worker processes, consuming the random streams exactly as torch's (same seed ⇒ same batch order)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import random
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..._core import dtype as D
+from ...ops.creation import empty
+from ...ops.random import Generator, manual_seed
+from .collate import default_collate, default_convert
+from .dataset import Dataset, IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+
+__all__ = ["DataLoader", "get_worker_info", "WorkerInfo"]
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What ``get_worker_info()`` returns inside a worker process."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+
+
+_worker_info: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """Inside a DataLoader worker: its id, the worker count, its seed and its dataset copy; else None."""
+    return _worker_info
+
+
+class _InfiniteNone:
+    """The sampler of an iterable dataset: yields None forever."""
+
+    def __iter__(self) -> Iterator[None]:
+        while True:
+            yield None
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches (see torch.utils.data.DataLoader for the arguments)."""
+
+    def __init__(
+        self,
+        dataset: Dataset | Any,
+        batch_size: int | None = 1,
+        shuffle: bool | None = None,
+        sampler: Sampler | Iterable[Any] | None = None,
+        batch_sampler: Sampler | Iterable[list[Any]] | None = None,
+        num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
+        generator: Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
+    ) -> None:
+        if num_workers < 0:
+            raise ValueError(
+                "num_workers option should be non-negative; use num_workers=0 to disable multiprocessing."
+            )
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing.let num_workers > 0 "
+                "to enable multiprocessing, otherwise set prefetch_factor to None."
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        self.dataset = dataset
+        self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.pin_memory = pin_memory
+        self.pin_memory_device = pin_memory_device
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.in_order = in_order
+        self._iterable = isinstance(dataset, IterableDataset)
+        if self._iterable:
+            if shuffle not in (False, None):
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified shuffle option, but got "
+                    f"shuffle={shuffle}"
+                )
+            if sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified sampler option, but got "
+                    f"sampler={sampler}"
+                )
+            if batch_sampler is not None:
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified batch_sampler option, but "
+                    f"got batch_sampler={batch_sampler}"
+                )
+        shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and "
+                    "drop_last"
+                )
+            batch_size = None
+            drop_last = False
+        elif batch_size is None and drop_last:
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+            )
+        if sampler is None:
+            if self._iterable:
+                sampler = _InfiniteNone()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=generator)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
+        self.generator = generator
+        if collate_fn is None:
+            collate_fn = default_collate if batch_sampler is not None else default_convert
+        self.collate_fn = collate_fn
+        self.persistent_workers = persistent_workers
+        self._iterator: Any = None
+
+    @property
+    def _auto_collation(self) -> bool:
+        return self.batch_sampler is not None
+
+    @property
+    def _index_sampler(self) -> Any:
+        return self.batch_sampler if self._auto_collation else self.sampler
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.num_workers == 0:
+            return _SingleProcessIter(self)
+        if self.persistent_workers:
+            if self._iterator is None:
+                self._iterator = _MultiProcessIter(self)
+            else:
+                self._iterator._reset(self)
+            return self._iterator
+        return _MultiProcessIter(self)
+
+    def __len__(self) -> int:
+        if self._iterable:
+            n = len(self.dataset)
+            if self.batch_size is not None:
+                n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+            return n
+        return len(self._index_sampler)
+
+
+# ---- fetching ---------------------------------------------------------------------------------------------
+class _Fetcher:
+    """Turns one entry of the index sampler into one (collated) batch."""
+
+    def __init__(
+        self, loader_dataset: Any, iterable: bool, auto_collation: bool, collate_fn: Callable, drop_last: bool
+    ) -> None:
+        self.dataset = loader_dataset
+        self.iterable = iterable
+        self.auto = auto_collation
+        self.collate_fn = collate_fn
+        self.drop_last = drop_last
+        self.stream: Iterator[Any] | None = iter(loader_dataset) if iterable else None
+        self.ended = False
+
+    def fetch(self, index: Any) -> Any:
+        if self.iterable:
+            if self.ended:
+                raise StopIteration
+            if not self.auto:
+                return self.collate_fn(next(self.stream))  # type: ignore[arg-type]
+            data = []
+            for _ in index:
+                try:
+                    data.append(next(self.stream))  # type: ignore[arg-type]
+                except StopIteration:
+                    self.ended = True
+                    break
+            if not data or (self.drop_last and len(data) < len(index)):
+                raise StopIteration
+            return self.collate_fn(data)
+        if self.auto:
+            getitems = getattr(self.dataset, "__getitems__", None)
+            data = getitems(index) if callable(getitems) else [self.dataset[i] for i in index]
+        else:
+            data = self.dataset[index]
+        return self.collate_fn(data)
+
+
+def _base_seed(generator: Generator | None) -> int:
+    return int(empty((), dtype=D.int64).random_(generator=generator).item())
+
+
+class _SingleProcessIter:
+    def __init__(self, loader: DataLoader) -> None:
+        self._sampler_iter = iter(loader._index_sampler)
+        self._base_seed = _base_seed(loader.generator)
+        self._fetcher = _Fetcher(
+            loader.dataset, loader._iterable, loader._auto_collation, loader.collate_fn, loader.drop_last
+        )
+        self._num_yielded = 0
+        self._length = None if loader._iterable else len(loader)
+
+    def __iter__(self) -> _SingleProcessIter:
+        return self
+
+    def __next__(self) -> Any:
+        index = next(self._sampler_iter)
+        data = self._fetcher.fetch(index)
+        self._num_yielded += 1
+        return data
+
+    def __len__(self) -> int:
+        return self._length if self._length is not None else 0
+
+
+# ---- worker processes -------------------------------------------------------------------------------------
+class _WorkerError:
+    """An exception raised in a worker, carried to the main process with its formatted traceback."""
+
+    def __init__(self, worker_id: int) -> None:
+        exc_type, exc, tb = sys.exc_info()
+        self.exc_type = exc_type
+        self.text = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.where = f"in DataLoader worker process {worker_id}"
+
+    def reraise(self) -> None:
+        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.text}"  # type: ignore[union-attr]
+        try:
+            exc = self.exc_type(msg)  # type: ignore[misc]
+        except Exception:
+            raise RuntimeError(msg) from None
+        raise exc
+
+
+class _EndOfData:
+    """Sent by an iterable-dataset worker whose stream is exhausted."""
+
+    def __init__(self, worker_id: int) -> None:
+        self.worker_id = worker_id
+
+
+def _worker_loop(
+    dataset: Any,
+    iterable: bool,
+    auto: bool,
+    collate_fn: Callable,
+    drop_last: bool,
+    seed: int,
+    init_fn: Callable[[int], None] | None,
+    worker_id: int,
+    num_workers: int,
+    index_queue: Any,
+    result_queue: Any,
+) -> None:
+    """Seed (``base_seed + id``, as torch), run ``worker_init_fn``, then fetch batches until told to stop."""
+    global _worker_info
+    manual_seed(seed)
+    random.seed(seed)
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    fetcher: _Fetcher | None = None
+    init_error = None
+    try:
+        if init_fn is not None:
+            init_fn(worker_id)
+        fetcher = _Fetcher(dataset, iterable, auto, collate_fn, drop_last)
+    except Exception:
+        init_error = _WorkerError(worker_id)
+    while True:
+        task = index_queue.get()
+        if task is None:
+            break
+        if isinstance(task, _EndOfData):  # persistent workers: a new epoch restarts the stream
+            fetcher = _Fetcher(dataset, iterable, auto, collate_fn, drop_last)
+            continue
+        send_id, index = task
+        if init_error is not None:
+            result_queue.put((send_id, init_error))
+            init_error = None
+            continue
+        try:
+            data = fetcher.fetch(index)  # type: ignore[union-attr]
+        except StopIteration:
+            data = _EndOfData(worker_id)
+        except Exception:
+            data = _WorkerError(worker_id)
+        result_queue.put((send_id, data))
+
+
+class _MultiProcessIter:
+    """Round-robin task dispatch to ``num_workers`` processes; results are yielded in sampler order."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self._loader = loader
+        ctx = loader.multiprocessing_context or multiprocessing.get_context("fork")
+        if isinstance(ctx, str):
+            ctx = multiprocessing.get_context(ctx)
+        self._result_queue = ctx.Queue()
+        self._index_queues = []
+        self._workers = []
+        self._sampler_iter = iter(loader._index_sampler)
+        self._base_seed = _base_seed(loader.generator)
+        for i in range(loader.num_workers):
+            q = ctx.Queue()
+            w = ctx.Process(
+                target=_worker_loop,
+                daemon=True,
+                args=(
+                    loader.dataset,
+                    loader._iterable,
+                    loader._auto_collation,
+                    loader.collate_fn,
+                    loader.drop_last,
+                    self._base_seed + i,
+                    loader.worker_init_fn,
+                    i,
+                    loader.num_workers,
+                    q,
+                    self._result_queue,
+                ),
+            )
+            w.start()
+            self._index_queues.append(q)
+            self._workers.append(w)
+        self._start_epoch()
+
+    def _start_epoch(self) -> None:
+        self._send_idx = 0
+        self._rcvd_idx = 0
+        self._pending: dict[int, int] = {}  # task id -> worker id, for tasks not yet yielded
+        self._results: dict[int, Any] = {}
+        self._active = [True] * len(self._workers)
+        self._next_worker = 0
+        for _ in range(self._loader.prefetch_factor * len(self._workers)):  # type: ignore[operator]
+            self._dispatch()
+
+    def _reset(self, loader: DataLoader) -> None:
+        self._sampler_iter = iter(loader._index_sampler)
+        if loader._iterable:
+            for q in self._index_queues:
+                q.put(_EndOfData(-1))
+        self._start_epoch()
+
+    def _dispatch(self) -> None:
+        if not any(self._active):
+            return
+        while not self._active[self._next_worker]:
+            self._next_worker = (self._next_worker + 1) % len(self._workers)
+        try:
+            index = next(self._sampler_iter)
+        except StopIteration:
+            return
+        w = self._next_worker
+        self._index_queues[w].put((self._send_idx, index))
+        self._pending[self._send_idx] = w
+        self._send_idx += 1
+        self._next_worker = (w + 1) % len(self._workers)
+
+    def __iter__(self) -> _MultiProcessIter:
+        return self
+
+    def _get(self) -> tuple[int, Any]:
+        timeout = self._loader.timeout or None
+        while True:
+            try:
+                return self._result_queue.get(timeout=timeout if timeout else 5.0)
+            except queue.Empty:
+                if timeout:
+                    self._shutdown()
+                    raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
+                dead = [i for i, w in enumerate(self._workers) if not w.is_alive()]
+                if dead:
+                    self._shutdown()
+                    raise RuntimeError(
+                        f"DataLoader worker (pid(s) {', '.join(str(self._workers[i].pid) for i in dead)})"
+                        " exited unexpectedly"
+                    ) from None
+
+    def __next__(self) -> Any:
+        while True:
+            while self._rcvd_idx < self._send_idx and self._rcvd_idx not in self._pending:
+                self._rcvd_idx += 1
+            if self._rcvd_idx >= self._send_idx:
+                if not self._loader.persistent_workers:
+                    self._shutdown()
+                raise StopIteration
+            if self._rcvd_idx in self._results:
+                data = self._results.pop(self._rcvd_idx)
+            else:
+                task, data = self._get()
+                if task != self._rcvd_idx:
+                    self._results[task] = data
+                    continue
+            del self._pending[self._rcvd_idx]
+            self._rcvd_idx += 1
+            if isinstance(data, _EndOfData):
+                self._active[data.worker_id] = False
+                continue
+            self._dispatch()
+            if isinstance(data, _WorkerError):
+                self._shutdown()
+                data.reraise()
+            return data
+
+    def _shutdown(self) -> None:
+        for q in self._index_queues:
+            try:
+                q.put(None)
+            except (ValueError, OSError):
+                pass
+        for w in self._workers:
+            w.join(timeout=5)
+            if w.is_alive():
+                w.terminate()
+        self._workers = []
+        self._index_queues = []
+
+    def __del__(self) -> None:
+        if getattr(self, "_workers", None):
+            self._shutdown()
