@@ -1,9 +1,14 @@
-"""Indexing: ``t[key]`` (basic indexing → views; advanced → copies), ``t[key] = v``, ``index_put``,
-``masked_fill``, ``where``, ``scatter``/``gather`` and the flat-position helpers used by view
-autograd."""
+"""Indexing: ``t[key]`` (basic indexing gives views; advanced indexing copies), ``t[key] = v``,
+``index_put``, the ``index_*``/``scatter*``/``gather``/``masked_*``/``take``/``put`` family, ``nonzero`` and
+``where``; plus the flat-position helpers used by view autograd.
+
+A key is applied as torch does: ints, slices, ``None`` and ``...`` first (a view, ints removing their
+dims), then the advanced indices (tensors, lists, masks) with NumPy's placement rules on that view.
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,8 +19,9 @@ from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
     Tensor,
-    bind,
     binary_dtype,
+    bind,
+    broadcast_error,
     check_inplace,
     from_array,
     history_alias,
@@ -23,397 +29,1185 @@ from ._dispatch import (
     new_tensor,
     record,
     wrap_dim,
+    write_out,
     xp_of,
 )
-from .views import SelectBackward0, SliceBackward0, UnsqueezeBackward0, basic_index, make_view
+from .views import (
+    AliasBackward0,
+    SelectBackward0,
+    SliceBackward0,
+    UnsqueezeIndexBackward0,
+    basic_index,
+    expand,
+    index_view,
+    node_of,
+    reshape,
+)
 
 _isinstance = isinstance
+_INDEX_DTYPES = "tensors used as indices must be long, int, byte or bool tensors"
+_SEQ_WARNING = ("Using a non-tuple sequence for multidimensional indexing is deprecated and will be changed "
+                "in pytorch 2.9; use x[tuple(seq)] instead of x[seq]. In pytorch 2.9 this will be "
+                "interpreted as tensor index, x[torch.tensor(seq)], which will result either in an error or "
+                "a different result")
+_UINT8_WARNING = "indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead."
 
 
 def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
 
 
-def _node(cls: type[Node], **attrs: Any) -> Node:
-    n = cls()
-    n.__dict__.update(attrs)
-    return n
+def _zeros(shape: tuple, like: Tensor) -> Tensor:
+    return from_array(_xp(like).zeros(shape, like._dtype.np), like._dtype, like._device)
 
 
-# ---- key parsing ---------------------------------------------------------------------------------------
-def _is_advanced(k: Any) -> bool:
+def _copy(t: Tensor) -> Any:
+    """A C-contiguous copy of ``t``'s array (what the scatter-like ops write into)."""
+    return _xp(t).array(t._data, copy=True)
+
+
+# ---- scalars written into tensors --------------------------------------------------------------------
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
+            "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t", "bool": "bool",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def scalar_value(value: Any, dt: D.dtype) -> Any:
+    """A Python number converted to ``dt`` as torch's fill does, with its overflow error."""
+    if _isinstance(value, Tensor):
+        value = value.item()
+    v = value
+    bad = False
+    if dt is D.bool:
+        return np.bool_(bool(value))
+    if _isinstance(v, complex) and not dt.is_complex:
+        bad = v.imag != 0
+        v = v.real
+    if not bad and dt.category == 1:
+        if _isinstance(v, float):
+            bad = not np.isfinite(v)
+            v = int(v) if not bad else v
+        if not bad:
+            info = np.iinfo(dt.np)
+            bad = v > info.max or v < (info.min if info.min < 0 else -info.max)
+            v = v % (info.max + 1) if info.min == 0 and not bad else v
+    elif not bad and dt is D.float32 and _isinstance(v, (int, float)) and np.isfinite(v):
+        bad = abs(v) > np.finfo(np.float32).max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dt.name]} without overflow")
+    return np.asarray(v).astype(dt.np)[()]
+
+
+# ---- key parsing ----------------------------------------------------------------------------------------
+_NONE, _ELL, _INT, _SLICE, _BOOL, _ADV, _MASK = range(7)
+
+
+def _index_array(a: Any, dt: D.dtype, xp: Any) -> tuple[int, Any]:
+    """Classify an array index by its dtype: an integer index array or a mask (uint8 warns)."""
+    if dt is D.uint8:
+        warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=4)
+        dt = D.bool
+        a = a.astype(bool)
+    if dt is D.bool:
+        return (_BOOL, bool(a)) if a.ndim == 0 else (_MASK, xp.asarray(a))
+    if dt is not D.int64 and dt is not D.int32:
+        raise IndexError(_INDEX_DTYPES)
+    return (_INT, int(a)) if a.ndim == 0 else (_ADV, xp.asarray(a))
+
+
+def _classify(k: Any, xp: Any) -> tuple[int, Any]:
+    tk = type(k)
+    if tk is int:
+        return _INT, k
+    if tk is slice:
+        return _SLICE, k
+    if k is None:
+        return _NONE, None
+    if k is Ellipsis:
+        return _ELL, None
+    if tk is bool or tk is np.bool_:
+        return _BOOL, bool(k)
     if _isinstance(k, Tensor):
-        return k._data.ndim > 0 or k._dtype is D.bool or k._dtype.category >= 2
-    return _isinstance(k, (list, np.ndarray)) or type(k) is bool
+        return _index_array(k._data, k._dtype, xp)
+    if _isinstance(k, np.integer):
+        return _INT, int(k)
+    if _isinstance(k, (list, tuple, np.ndarray)):
+        a = np.asarray(k)
+        if a.size == 0 and a.dtype.kind not in "biu":
+            a = a.astype(np.int64)
+        if a.dtype.kind == "f":
+            a = a.astype(np.int64)   # torch reads a list of numbers as an integer index
+        try:
+            dt = D.from_numpy_dtype(a.dtype)
+        except TypeError:
+            raise IndexError(_INDEX_DTYPES) from None
+        return _index_array(a, dt, xp)
+    raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+                     f"valid indices (got {tk.__name__})")
 
 
-def _index_array(k: Any, xp: Any) -> Any:
-    """An advanced-index element as a backend array (int64 or bool), with torch's dtype check."""
-    if _isinstance(k, Tensor):
-        if k._dtype.category >= 2:
-            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        arr = k._data
-        if k._dtype is D.uint8:
-            arr = arr.astype(bool)
-        return arr
-    if type(k) is bool:
-        return xp.asarray(k)
-    arr = np.asarray(k)
-    if arr.dtype.kind == "f":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-    if arr.dtype.kind not in "biu" and arr.size:
-        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
-                         "valid indices (got " + type(k).__name__ + ")")
-    if arr.size == 0:
-        arr = arr.astype(np.int64)
-    return xp.asarray(arr)
+def _seq_as_tuple(key: list) -> bool:
+    """torch's (NumPy's old) rule: a short list holding slices, None, ... or sequences is a tuple of "
+      "indices."""
+    return len(key) < 32 and any(k is None or k is Ellipsis or _isinstance(k, (slice, list, tuple, Tensor))
+                                 for k in key)
 
 
-def _normalize(self: Tensor, key: Any) -> tuple[tuple, bool]:
-    """Expand ``...``, check ints/slices against the shape; return (key, advanced?)."""
-    if type(key) is not tuple:
-        key = (key,)
-    shape = self._data.shape
-    consumed = 0
-    advanced = False
+def _zero_dim_error(key: Any, single: bool) -> None:
+    """The errors torch raises when indexing a 0-d tensor with something that consumes a dim."""
     for k in key:
-        if k is None or k is Ellipsis:
+        if k is None or k is Ellipsis or type(k) is bool or (
+                _isinstance(k, Tensor) and k._data.ndim == 0 and k._dtype in (D.bool, D.uint8)):
             continue
-        if _isinstance(k, Tensor) and k._dtype is D.bool or (type(k) is bool):
-            advanced = True
-            consumed += k._data.ndim if _isinstance(k, Tensor) else 0
-            continue
-        if _is_advanced(k):
-            advanced = True
-            if _isinstance(k, (list, np.ndarray)):
-                arr = np.asarray(k)
-                consumed += arr.ndim if arr.dtype == bool else 1
-                continue
-        consumed += 1
-    if consumed > len(shape):
-        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-    out: list[Any] = []
-    dim = 0
-    ell = False
-    for k in key:
-        if k is Ellipsis:
-            if ell:
-                raise IndexError("an index can only have a single ellipsis ('...')")
-            ell = True
-            n = len(shape) - consumed
-            out.extend([slice(None)] * n)
-            dim += n
-            continue
-        if k is None:
-            out.append(None)
-            continue
-        if _isinstance(k, Tensor) and not _is_advanced(k):
-            k = int(k)
-        if _isinstance(k, (int, np.integer)) and not _isinstance(k, bool):
-            size = shape[dim]
-            if not -size <= k < size:
-                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
-            out.append(int(k) + size if k < 0 else int(k))
-            dim += 1
-        elif _isinstance(k, slice):
-            if k.step is not None and _step(k.step) <= 0:
-                if _step(k.step) == 0:
-                    raise ValueError("slice step cannot be zero")
-                raise ValueError("step must be greater than zero")
-            out.append(slice(*(None if v is None else int(v) for v in (k.start, k.stop, k.step))))
-            dim += 1
-        elif advanced and (_is_advanced(k)):
-            out.append(k)
-            if _isinstance(k, Tensor) and k._dtype is D.bool:
-                dim += k._data.ndim
-            elif type(k) is bool:
-                pass
-            else:
-                arr = np.asarray(k) if not _isinstance(k, Tensor) else None
-                dim += arr.ndim if arr is not None and arr.dtype == bool else 1
+        if single and type(k) is int:
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+        if single and type(k) is slice:
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        raise IndexError("too many indices for tensor of dimension 0")
+
+
+def _step(s: slice) -> slice:
+    if s.step is not None:
+        step = int(s.step)
+        if step <= 0:
+            raise ValueError("slice step cannot be zero" if step == 0 else "step must be greater than zero")
+    parts = (s.start, s.stop, s.step)
+    if all(v is None or type(v) is int for v in parts):
+        return s
+    return slice(*(None if v is None else int(v) for v in parts))
+
+
+def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
+    """Split ``key`` into the basic NumPy key of the view, the view's grad_fn class (None: no view
+    needed), and the advanced indices ``[(dim in the view, array, is_mask)]``."""
+    single = type(key) is not tuple
+    if single:
+        if type(key) is list and _seq_as_tuple(key):
+            warnings.warn(_SEQ_WARNING, UserWarning, stacklevel=3)
+            key = tuple(key)
         else:
-            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
-                             f"valid indices (got {type(k).__name__})")
-    return tuple(out), advanced
+            key = (key,)
+    shape = self._data.shape
+    ndim = len(shape)
+    if ndim == 0:
+        _zero_dim_error(key, single)
+    xp = _xp(self)
+    items = [_classify(k, xp) for k in key]
+    consumed = 0
+    for kind, v in items:
+        if kind is _INT or kind is _SLICE or kind is _ADV:
+            consumed += 1
+        elif kind is _MASK:
+            consumed += v.ndim
+    if consumed > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    fill = ndim - consumed
+    basic: list = []
+    adv: list = []
+    dim = rdim = real = 0
+    cls: type[Node] | None = None
+    for kind, v in items:
+        if kind is _INT:
+            size = shape[dim]
+            if not -size <= v < size:
+                raise IndexError(f"index {v} is out of bounds for dimension {real} with size {size}")
+            basic.append(v)
+            dim += 1
+            real += 1
+            cls = SelectBackward0
+        elif kind is _SLICE:
+            v = _step(v)
+            basic.append(v)
+            dim += 1
+            rdim += 1
+            real += 1
+            if v != slice(None):
+                cls = SliceBackward0
+        elif kind is _NONE or kind is _BOOL:
+            basic.append(None)
+            if kind is _BOOL:
+                adv.append((rdim, xp.zeros(1 if v else 0, dtype=np.int64), False))
+            rdim += 1
+            real += 1
+            cls = UnsqueezeIndexBackward0
+        elif kind is _ELL:
+            basic.extend([slice(None)] * fill)
+            dim += fill
+            rdim += fill
+            real += fill
+            fill = 0
+        else:
+            n = 1 if kind is _ADV else v.ndim
+            basic.extend([slice(None)] * n)
+            adv.append((rdim, v, kind is _MASK))
+            dim += n
+            rdim += n
+            real += n
+    if single and type(key[0]) is slice:
+        cls = SliceBackward0
+    elif cls is None and not adv:
+        cls = AliasBackward0
+    return tuple(basic), cls, adv
 
 
-def _step(v: Any) -> int:
-    return int(v)
+def _advanced_key(shape: tuple, adv: list, xp: Any) -> tuple:
+    """The NumPy key (slices and integer arrays) applying ``adv`` to an array of ``shape``; masks are
+    checked against the shape and turned into their nonzero positions."""
+    key: list = []
+    for rdim, arr, is_mask in adv:
+        key.extend([slice(None)] * (rdim - len(key)))
+        if is_mask:
+            for j, n in enumerate(arr.shape):
+                if n != shape[rdim + j]:
+                    raise IndexError(f"The shape of the mask {list(arr.shape)} at index {j} does not match "
+                                     f"the shape of the indexed tensor {list(shape)} at index {rdim + j}")
+            key.extend(xp.nonzero(arr))
+        else:
+            key.append(arr)
+    return tuple(key)
 
 
-def _basic_cls(key: tuple) -> type[Node]:
-    for k in reversed(key):
-        if k is None:
-            return UnsqueezeBackward0
-        if _isinstance(k, int):
-            return SelectBackward0
-        if _isinstance(k, slice) and k != slice(None):
-            return SliceBackward0
-    return SliceBackward0
+def _check_key(shape: tuple, key: tuple) -> None:
+    """torch's errors for out-of-range entries and non-broadcastable index arrays in ``key``."""
+    arrays = [(d, k) for d, k in enumerate(key) if not _isinstance(k, slice)]
+    for rank, (d, k) in enumerate(arrays):
+        size = shape[d]
+        if k.size and size == 0:
+            raise IndexError("index is out of bounds for dimension with size 0")
+        bad = (k >= size) | (k < -size)
+        if k.size and bool(bad.any()):
+            raise IndexError(f"index {int(k[bad].reshape(-1)[0])} is out of bounds for dimension {rank} "
+                             f"with size {size}")
+    try:
+        np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
+    except ValueError:
+        shapes = ", ".join(str(list(k.shape)) for _, k in arrays)
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         f"{shapes}") from None
 
 
 class IndexBackward0(Node):
-    """Gradient of advanced indexing: scatter-add into zeros."""
+    """Gradient of advanced indexing: the gradient added into zeros at the indexed positions."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        from .creation import zeros
-        z = zeros(self._meta[0][0], dtype=g.dtype, device=g.device)
-        return (_index_put_impl(z, self.key, g, True),)
+        return (index_put_key(_zeros(self._meta[0][0], g), self.key, g, True),)
 
 
-def _advanced_key(self: Tensor, key: tuple) -> tuple:
-    xp = _xp(self)
-    return tuple(_index_array(k, xp) if _is_advanced(k) else k for k in key)
-
-
-def _check_mask(self: Tensor, key: tuple) -> None:
-    dim = 0
-    shape = self._data.shape
-    for i, k in enumerate(key):
-        if k is None:
-            continue
-        if hasattr(k, "dtype") and k.dtype == bool and k.ndim:
-            if tuple(k.shape) != tuple(shape[dim:dim + k.ndim]):
-                raise IndexError(f"The shape of the mask {list(k.shape)} at index {i} does not match the shape of "
-                                 f"the indexed tensor {list(shape)} at index {dim}")
-            dim += k.ndim
-        elif hasattr(k, "dtype") and k.dtype != bool:
-            size = shape[dim]
-            if k.size and (int(k.max()) >= size or int(k.min()) < -size):
-                bad = int(k.max()) if int(k.max()) >= size else int(k.min())
-                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
-            dim += 1
-        elif hasattr(k, "dtype"):
-            pass
-        else:
-            dim += 1
+def gather_key(src: Tensor, key: tuple) -> Tensor:
+    """``src[key]`` for a NumPy key of slices and integer arrays (differentiable: IndexBackward0)."""
+    if src._device is not CPU:
+        _check_key(src._data.shape, key)
+    try:
+        arr = src._data[key]
+    except (IndexError, ValueError):
+        _check_key(src._data.shape, key)
+        raise
+    res = from_array(arr, src._dtype, src._device)
+    if src._rg and STATE.enabled:
+        record(res, node_of(IndexBackward0, key=key), (src,))
+    return res
 
 
 def getitem(self: Tensor, key: Any) -> Tensor:
     """``self[key]``: ints/slices/None/... give a view; tensors, lists and masks give a copy."""
     if type(key) is int:
-        return basic_index(self, _normalize(self, key)[0], SelectBackward0)
-    key, advanced = _normalize(self, key)
-    if not advanced:
-        if self._data.ndim == 0 and not key:
-            return make_view(self, self._data.view(), _node(SliceBackward0, key=key))
-        return basic_index(self, key, _basic_cls(key))
-    akey = _advanced_key(self, key)
-    _check_mask(self, akey)
-    arr = self._data[akey]
-    res = from_array(arr, self._dtype, self._device)
-    if self._rg and STATE.enabled:
-        record(res, _node(IndexBackward0, key=akey), (self,))
-    return res
+        shape = self._data.shape
+        if shape and -shape[0] <= key < shape[0]:
+            return basic_index(self, (key,), SelectBackward0)
+    elif type(key) is Tensor and key._dtype is D.int64 and key._data.ndim and self._data.ndim:
+        return gather_key(self, (key._data if key._device is self._device else _xp(self).asarray(key._data),))
+    basic, cls, adv = parse_key(self, key)
+    src = self if cls is None else basic_index(self, basic, cls)
+    if not adv:
+        return src
+    return gather_key(src, _advanced_key(src._data.shape, adv, _xp(src)))
 
 
-# ---- index_put / setitem -------------------------------------------------------------------------------
+# ---- writing: setitem / index_put ------------------------------------------------------------------------
+def _strip_ones(a: Any) -> Any:
+    """``a`` without leading size-1 dims (torch drops them from values written through an index)."""
+    k = 0
+    while k < a.ndim and a.shape[k] == 1:
+        k += 1
+    return a.reshape(a.shape[k:]) if k else a
+
+
+def _overlap_error() -> RuntimeError:
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                        "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _put_arrays(xp: Any, arr: Any, key: tuple, v: Any, accumulate: bool) -> None:
+    """``arr[key] = v`` (``+=`` with duplicates summed when ``accumulate``), with torch's errors."""
+    if xp is not np:
+        _check_key(arr.shape, key)
+    v = _strip_ones(v) if hasattr(v, "ndim") else v
+    try:
+        if accumulate:
+            xp.add.at(arr, key, v)
+        else:
+            arr[key] = v
+    except (IndexError, ValueError) as e:
+        if "read-only" in str(e):
+            raise _overlap_error() from None
+        _check_key(arr.shape, key)
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(arr[key].shape)}") from None
+
+
 class IndexPutBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         key = self.key
-        from .creation import zeros
-        g_self = _index_put_impl(g, key, zeros((), dtype=g.dtype, device=g.device), False) \
-            if not self.accumulate else g
-        g_values = _gather_key(g, key) if self._next[1] is not None else None
-        return g_self, g_values
+        gs = gv = None
+        if self._next[0] is not None:
+            gs = g if self.accumulate else index_put_key(g, key, _zeros((), g), False)
+        if self._next[1] is not None:
+            gv = gather_key(g, key)
+            vshape = self._meta[1][0]
+            if len(vshape) > gv._data.ndim:
+                gv = reshape(gv, (1,) * (len(vshape) - gv._data.ndim) + gv._data.shape)
+        return gs, gv
 
 
-class _GatherKeyBackward(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        from .creation import zeros
-        return (_index_put_impl(zeros(self._meta[0][0], dtype=g.dtype, device=g.device), self.key, g, True),)
-
-
-def _gather_key(g: Tensor, key: tuple) -> Tensor:
-    res = from_array(g._data[key], g._dtype, g._device)
-    if g._rg and STATE.enabled:
-        record(res, _node(_GatherKeyBackward, key=key), (g,))
-    return res
-
-
-def _value_array(self: Tensor, values: Any, target_shape: tuple) -> Any:
-    if _isinstance(values, Tensor):
-        v = values._data
-        if v.dtype != self._data.dtype:
-            v = v.astype(self._data.dtype)
-        try:
-            np.broadcast_shapes(v.shape, target_shape)
-        except ValueError:
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
-                               f"indexing result of shape {list(target_shape)}") from None
-        return v
-    return values
-
-
-def _index_put_impl(self: Tensor, key: tuple, values: Any, accumulate: bool) -> Tensor:
-    """Out-of-place index_put on backend-level key (differentiable)."""
+def index_put_key(self: Tensor, key: tuple, values: Tensor, accumulate: bool) -> Tensor:
+    """Out-of-place ``self[key] = values`` for a NumPy key (differentiable: IndexPutBackward0)."""
     xp = _xp(self)
-    arr = self._data.copy()
-    target_shape = arr[key].shape
-    v = _value_array(self, values, target_shape)
-    if accumulate:
-        if xp is np:
-            np.add.at(arr, key, np.broadcast_to(v, target_shape) if hasattr(v, "shape") else v)
-        else:
-            xp.add.at(arr, key, v)
-    else:
-        arr[key] = v
+    arr = _copy(self)
+    _put_arrays(xp, arr, key, values._data, accumulate)
     res = from_array(arr, self._dtype, self._device)
-    if STATE.enabled and (self._rg or (_isinstance(values, Tensor) and values._rg)):
-        record(res, _node(IndexPutBackward0, key=key, accumulate=accumulate), (self, values))
+    if STATE.enabled and (self._rg or values._rg):
+        record(res, node_of(IndexPutBackward0, key=key, accumulate=accumulate), (self, values))
     return res
 
 
-def _key_from_indices(self: Tensor, indices: Any) -> tuple:
-    key, _ = _normalize(self, tuple(indices))
-    akey = _advanced_key(self, key)
-    _check_mask(self, akey)
-    return akey
-
-
-def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
-    return _index_put_impl(input, _key_from_indices(input, indices), values, accumulate)
-
-
-def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
-    """In place: ``self[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
-    key = _key_from_indices(self, indices)
+def _index_put_inplace(self: Tensor, key: tuple, values: Tensor, accumulate: bool) -> Tensor:
     check_inplace(self)
-    if STATE.enabled and (self._rg or (_isinstance(values, Tensor) and values._rg)):
-        return inplace(self, _index_put_impl(history_alias(self), key, values, accumulate))
-    target_shape = self._data[key].shape
-    v = _value_array(self, values, target_shape)
-    if accumulate:
-        _xp(self).add.at(self._data, key, v)
-    else:
-        self._data[key] = v
+    if STATE.enabled and (self._rg or values._rg):
+        return inplace(self, index_put_key(history_alias(self), key, values, accumulate))
+    _put_arrays(_xp(self), self._data, key, values._data, accumulate)
     self._vc[0] += 1
     return self
 
 
-def setitem(self: Tensor, key: Any, value: Any) -> None:
-    """``self[key] = value`` with broadcasting; basic keys write through a view (CopySlices in autograd)."""
+def _value_tensor(self: Tensor, value: Any) -> Tensor:
+    """A value to write into ``self``: tensors as they are, numbers converted to ``self``'s dtype."""
     if _isinstance(value, Tensor):
-        pass
-    elif _isinstance(value, (int, float, bool, complex)):
-        pass
-    elif _isinstance(value, (np.ndarray, list, tuple, np.generic)):
-        from .creation import tensor
-        value = tensor(value, dtype=self._dtype, device=self._device)
-    else:
-        raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
-    nkey, advanced = _normalize(self, key)
-    if advanced:
-        index_put_(self, key if type(key) is tuple else (key,), value if _isinstance(value, Tensor) else
-                   _scalar_tensor(value, self))
-        return
-    needs = STATE.enabled and (self._rg or (_isinstance(value, Tensor) and value._rg))
-    if needs:
-        check_inplace(self)
-        view_t = getitem(self, key)
-        view_t.copy_(value)
+        return value
+    return from_array(_xp(self).asarray(scalar_value(value, self._dtype)), self._dtype, self._device)
+
+
+def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value: Any,
+           accumulate: bool) -> None:
+    """``self[basic][adv] = value`` in place; through a view, autograd records CopySlices on the base."""
+    if adv and _isinstance(value, Tensor) and value._dtype is not self._dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                           f"{self._dtype._short} for the destination and {value._dtype._short} for the "
+                           "source.")
+    val = _value_tensor(self, value)
+    if STATE.enabled and (self._rg or val._rg):
+        target = self if cls is None else basic_index(self, basic, cls)
+        if adv:
+            _index_put_inplace(target, _advanced_key(target._data.shape, adv, _xp(target)), val, accumulate)
+        elif accumulate:
+            target.add_(val)
+        else:
+            target.copy_(_strip_view(val, target))
         return
     check_inplace(self)
-    if _isinstance(value, Tensor):
-        v = value._data
-        if v.dtype != self._data.dtype:
-            from .creation import _cast_array
-            v = _cast_array(v, self._dtype) if _isinstance(v, np.ndarray) else v.astype(self._data.dtype)
-        try:
-            self._data[nkey] = v
-        except ValueError:
-            target = self._data[nkey].shape
-            raise RuntimeError(f"The expanded size of the tensor ({target[-1] if target else 1}) must match the "
-                               f"existing size ({v.shape[-1] if v.ndim else 1}) at non-singleton dimension "
-                               f"{max(len(target) - 1, 0)}.  Target sizes: {list(target)}.  Tensor sizes: "
-                               f"{list(v.shape)}") from None
+    arr = self._data if cls is None else index_view(self._data, basic)
+    if adv:
+        _put_arrays(_xp(self), arr, _advanced_key(arr.shape, adv, _xp(self)), val._data, accumulate)
     else:
-        self._data[nkey] = value
+        v = _strip_view(val, from_array(arr, self._dtype, self._device))._data
+        try:
+            if accumulate:
+                arr += v
+            else:
+                arr[...] = v if v.dtype == arr.dtype else v.astype(arr.dtype)
+        except ValueError as e:
+            if "read-only" in str(e):
+                raise _overlap_error() from None
+            raise
     self._vc[0] += 1
 
 
-def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
-    from .creation import tensor
-    return tensor(value, dtype=like._dtype, device=like._device)
+def _strip_view(value: Tensor, target: Tensor) -> Tensor:
+    """``value`` without leading 1-dims, checked (with torch's expand errors) to broadcast to ``target``."""
+    v = value
+    if value._data.ndim and value._data.shape[0] == 1:
+        v = reshape(value, _strip_ones(value._data).shape)
+    if v._data.shape != target._data.shape:
+        expand(v.detach(), target._data.shape)
+    return v
+
+
+def _type_name(value: Any) -> str:
+    t = type(value)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"
+
+
+def setitem(self: Tensor, key: Any, value: Any) -> None:
+    """``self[key] = value``: a number or a tensor (broadcast); duplicate indices: the last write wins."""
+    if not _isinstance(value, (Tensor, int, float, bool, complex)):
+        raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+    basic, cls, adv = parse_key(self, key)
+    if cls is AliasBackward0:
+        cls = None
+    _write(self, basic, cls, adv, value, False)
+
+
+def _indices_key(self: Tensor, indices: Any, values: Any, name: str) -> tuple:
+    if not _isinstance(values, Tensor):
+        raise TypeError(f"{name}(): argument 'values' (position 2) must be Tensor, not "
+                        f"{type(values).__name__}")
+    indices = tuple(indices)
+    for i, k in enumerate(indices):
+        if not _isinstance(k, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(k).__name__}")
+    if len(indices) > self._data.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self._data.ndim} (got {len(indices)})")
+    basic, cls, adv = parse_key(self, indices)
+    return basic, (None if cls is AliasBackward0 else cls), adv
+
+
+def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """In place: ``self[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
+    basic, cls, adv = _indices_key(self, indices, values, "index_put_")
+    if values._dtype is not self._dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                           f"{self._dtype._short} for the destination and {values._dtype._short} for the "
+                           "source.")
+    _write(self, basic, cls, adv, values, accumulate)
+    return self
+
+
+def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    basic, cls, adv = _indices_key(input, indices, values, "index_put")
+    if cls is None and adv and values._dtype is input._dtype:
+        return index_put_key(input, _advanced_key(input._data.shape, adv, _xp(input)), values, accumulate)
+    return index_put_(input.clone(), indices, values, accumulate)
 
 
 # ---- flat-position helpers (view autograd) -----------------------------------------------------------
 def scatter_flat(g: Tensor, shape: tuple, index: Tensor) -> Tensor:
-    """Zeros of ``shape`` with ``g``'s elements added at flat positions ``index`` (same shape as g)."""
-    from .creation import zeros
-    z = zeros(shape, dtype=g.dtype, device=g.device).reshape(-1)
-    return _index_put_impl(z, (index._data.reshape(-1),), g.reshape(-1), True).reshape(shape)
+    """Zeros of ``shape`` with ``g``'s elements added at flat positions ``index`` (same shape as ``g``;
+    position ``numel`` collects what falls outside and is dropped)."""
+    n = int(np.prod(shape))
+    z = _zeros((n + 1,), g)
+    full = index_put_key(z, (index._data.reshape(-1),), reshape(g, (-1,)), True)
+    return reshape(basic_index(full, (slice(0, n),), SliceBackward0), shape)
 
 
 def gather_flat(g: Tensor, index: Tensor, shape: tuple) -> Tensor:
     """Elements of ``g`` at flat positions ``index``, shaped ``shape``."""
-    return _gather_key(g.reshape(-1), (index._data.reshape(-1),)).reshape(shape)
+    return reshape(gather_key(reshape(g, (-1,)), (index._data.reshape(-1),)), shape)
 
 
 def scatter_flat_into(g: Tensor, index: Tensor, values: Tensor | None) -> Tensor:
     """``g`` with the flat positions ``index`` replaced by ``values`` (zeros when None)."""
-    from .creation import zeros
-    v = values.reshape(-1) if values is not None else zeros((), dtype=g.dtype, device=g.device)
-    return _index_put_impl(g.reshape(-1), (index._data.reshape(-1),), v, False).reshape(g.shape)
+    v = reshape(values, (-1,)) if values is not None else _zeros((), g)
+    return reshape(index_put_key(reshape(g, (-1,)), (index._data.reshape(-1),), v, False), g._data.shape)
 
 
-# ---- masked_fill / where / scatter / gather -----------------------------------------------------------
+# ---- index_select / index_add / index_copy / index_fill ---------------------------------------------------
+def _index_vector(index: Any, name: str, dtype_error: Exception, dims_error: Exception,
+                  dtypes: tuple = (D.int64, D.int32)) -> Any:
+    """The flat array of a 0-d/1-d integer ``index`` argument, with the op's errors."""
+    if not _isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' (position 2) must be Tensor, not {type(index).__name__}")
+    if index._dtype not in dtypes:
+        raise dtype_error
+    if index._data.ndim > 1:
+        raise dims_error
+    return index._data.reshape(-1)
+
+
+_OUT_OF_BOUNDS = "index {} is out of bounds for dimension {dim} with size {}"
+
+
+def _short(t: Any) -> str:
+    return t._dtype._short if _isinstance(t, Tensor) else type(t).__name__
+
+
+def _front(arr: Any, d: int) -> Any:
+    """A view of ``arr`` with dim ``d`` first (0-d arrays as 1-d)."""
+    return arr.reshape(1) if arr.ndim == 0 else arr if d == 0 else arr.swapaxes(0, d)
+
+
+def _check_range(idx: Any, size: int, msg: str, exc: type = IndexError, negative_ok: bool = False) -> None:
+    if idx.size:
+        low = -size if negative_ok else 0
+        bad = (idx >= size) | (idx < low)
+        if bool(bad.any()):
+            raise exc(msg.format(int(idx[bad][0]), size))
+
+
+class IndexSelectBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        return (index_add(_zeros(self._meta[0][0], g), self.dim, index, g),)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The slices of ``input`` at positions ``index`` along ``dim``."""
+    d = wrap_dim(dim, input._data.ndim)
+    idx = _index_vector(index, "index_select", RuntimeError("index_select(): Expected dtype int32 or int64 "
+                                                            "for index"),
+                        IndexError("index_select(): Index is supposed to be a vector"))
+    a = input._data
+    size = a.shape[d] if a.ndim else 1
+    _check_range(idx, size, "index out of range in self")
+    xp = _xp(input)
+    arr = xp.take(a, xp.asarray(idx), axis=d) if a.ndim else a.reshape(1)[xp.asarray(idx)].reshape(())
+    res = from_array(arr, input._dtype, input._device)
+    if input._rg and STATE.enabled:
+        record(res, node_of(IndexSelectBackward0, dim=d), (input,)).save(index)
+    return res
+
+
+def _source_checks(self: Tensor, d: int, n_idx: int, source: Tensor, name: str) -> None:
+    s_shape = source._data.shape
+    n_src = s_shape[d] if source._data.ndim else 1
+    if name == "index_add_":
+        if n_idx != n_src:
+            raise RuntimeError(f"index_add_(): Number of indices ({n_idx}) should be equal to "
+                               f"source.size(dim): ({n_src}), for dim: {d}")
+        if source._data.ndim not in (0, self._data.ndim) or source._data.ndim and any(
+                a != b for i, (a, b) in enumerate(zip(self._data.shape, s_shape, strict=True)) if i != d):
+            raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified "
+                               f"dimension. Got self.shape = {list(self._data.shape)} source.shape = "
+                               f"{list(s_shape)}")
+    else:
+        if n_idx != n_src:
+            raise IndexError(f"index_copy_(): Number of indices ({n_idx}) should be equal to "
+                             f"source.size(dim) ({n_src})")
+        rest_self = [s for i, s in enumerate(self._data.shape) if i != d]
+        rest_src = [s for i, s in enumerate(s_shape) if i != d]
+        for i, (a, b) in enumerate(zip(rest_self, rest_src, strict=False)):
+            if a != b:
+                raise RuntimeError("index_copy_(): Source/destination tensor must have same slice shapes. "
+                                   f"Destination slice shape: {a} at dimension {i} and source slice shape: "
+                                   f"{b} at dimension {i}.")
+
+
+class IndexAddBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        gs = None
+        if self._next[1] is not None:
+            gs = index_select(g, self.dim, index) if g._data.ndim else g
+            if self.alpha != 1:
+                gs = gs * self.alpha
+            if len(self._meta[1][0]) != gs._data.ndim:
+                gs = reshape(gs, self._meta[1][0])
+        return g, gs
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``."""
+    d = wrap_dim(dim, input._data.ndim)
+    idx = _index_vector(index, "index_add", RuntimeError("index_add_(): Expected dtype int32/int64 for "
+                                                         f"index but got: {_short(index)}"),
+                        IndexError("index_add_(): Index is supposed to be a vector, but got dim: "
+                                   f"{index._data.ndim} with type: {index._dtype._short} and size: "
+                                   f"{list(index._data.shape)}"))
+    if source._dtype is not input._dtype:
+        raise RuntimeError(f"index_add_(): self ({input._dtype._short}) and source ({source._dtype._short}) "
+                           "must have the same scalar type")
+    _source_checks(input, d, idx.size, source, "index_add_")
+    size = input._data.shape[d] if input._data.ndim else 1
+    _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
+    xp = _xp(input)
+    out = _copy(input)
+    src = _front(source._data, d)
+    a = scalar_value(alpha, input._dtype) if alpha != 1 else None
+    xp.add.at(_front(out, d), xp.asarray(idx), src * a if a is not None else src)
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or source._rg):
+        record(res, node_of(IndexAddBackward0, dim=d, alpha=alpha), (input, source)).save(index)
+    return res
+
+
+class IndexCopyBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        gi = index_fill(g, self.dim, index, 0) if self._next[0] is not None else None
+        gs = None
+        if self._next[1] is not None:
+            gs = index_select(g, self.dim, index) if g._data.ndim else g
+            if len(self._meta[1][0]) != gs._data.ndim:
+                gs = reshape(gs, self._meta[1][0])
+        return gi, gs
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """``input`` with its slices at ``index`` along ``dim`` replaced by ``source``'s (the last duplicate "
+      "wins)."""
+    d = wrap_dim(dim, input._data.ndim)
+    idx = _index_vector(index, "index_copy", RuntimeError("index_copy_(): Expected a long tensor for "
+                                                          f"index, but got {_short(index)}"),
+                        IndexError("index_copy_(): Index should have dimension 1 or 0 (got "
+                                   f"{index._data.ndim})"),
+                        (D.int64,))
+    if source._dtype is not input._dtype:
+        raise RuntimeError("index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input._dtype._short} and (source) {source._dtype._short}")
+    _source_checks(input, d, idx.size, source, "index_copy_")
+    size = input._data.shape[d] if input._data.ndim else 1
+    _check_range(idx, size, "index_copy_(): " + _OUT_OF_BOUNDS.replace("{dim}", str(d)))
+    xp = _xp(input)
+    out = _copy(input)
+    _front(out, d)[xp.asarray(idx)] = _front(source._data, d)
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or source._rg):
+        record(res, node_of(IndexCopyBackward0, dim=d), (input, source)).save(index)
+    return res
+
+
+class IndexFillBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        gi = index_fill(g, self.dim, index, 0) if self._next[0] is not None else None
+        if len(self._next) == 1:
+            return (gi,)
+        gv = index_select(g, self.dim, index).sum() if self._next[1] is not None else None
+        return gi, gv
+
+
+class IndexFillBackward1(IndexFillBackward0):
+    __slots__ = ()
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """``input`` with its slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d tensor)."""
+    d = wrap_dim(dim, input._data.ndim)
+    idx = _index_vector(index, "index_fill_", IndexError("index_fill_(): Expected dtype int64 for index."),
+                        RuntimeError("Index has to be a vector/scalar"), (D.int64,))
+    if _isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    if _isinstance(value, complex) and not input._dtype.is_complex:
+        raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
+    size = input._data.shape[d] if input._data.ndim else 1
+    _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), negative_ok=True)
+    xp = _xp(input)
+    out = _copy(input)
+    _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype)
+    res = from_array(out, input._dtype, input._device)
+    if _isinstance(value, Tensor):
+        if STATE.enabled and (input._rg or value._rg):
+            record(res, node_of(IndexFillBackward1, dim=d), (input, value)).save(index)
+    elif STATE.enabled and input._rg:
+        record(res, node_of(IndexFillBackward0, dim=d), (input,)).save(index)
+    return res
+
+
+# ---- gather / scatter family ------------------------------------------------------------------------------
+def _grid_key(index: Any, d: int, xp: Any) -> tuple:
+    """The advanced key addressing positions ``index`` along dim ``d`` (other dims: their own positions)."""
+    key = []
+    for i, n in enumerate(index.shape):
+        if i == d:
+            key.append(index)
+        else:
+            shape = [1] * index.ndim
+            shape[i] = n
+            key.append(xp.arange(n).reshape(shape))
+    return tuple(key)
+
+
+def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor | None) -> tuple[int, Any]:
+    """Validate a gather/scatter call; returns the wrapped dim and the index array (inputs 0-d as 1-d)."""
+    n = input._data.ndim
+    d = wrap_dim(dim, n)
+    if not _isinstance(index, Tensor):
+        raise TypeError(f"{name}(): argument 'index' (position 2) must be Tensor, not {type(index).__name__}")
+    if index._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
+    idx = index._data
+    if src is not None and src._dtype is not input._dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if idx.ndim != max(n, 1) and not (idx.ndim == 0 and n <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if src is not None and src._data.ndim != idx.ndim and src._data.ndim:
+        wrap_dim(d, src._data.ndim)
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    idx = idx.reshape(-1) if idx.ndim == 0 else idx
+    shape = input._data.shape or (1,)
+    small = all(i <= s for k, (i, s) in enumerate(zip(idx.shape, shape, strict=False)) if k != d)
+    if src is None and not small:
+        bad = next(k for k, (i, s) in enumerate(zip(idx.shape, shape, strict=False)) if k != d and i > s)
+        raise RuntimeError(f"Size does not match at dimension {bad} expected index "
+                           f"{list(index._data.shape)} to be no larger than self {list(input._data.shape)} "
+                           f"apart from dimension {d}")
+    if src is not None:
+        sshape = src._data.shape or (1,)
+        if not small or any(i > s for i, s in zip(idx.shape, sshape, strict=False)):
+            raise RuntimeError(f"Expected index {list(index._data.shape)} to be no larger than self "
+                               f"{list(input._data.shape)} apart from dimension {d} and to be no larger "
+                               f"size than src {list(src._data.shape)}")
+    _check_range(idx, shape[d], _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
+    return d, idx
+
+
+def _src_part(src: Tensor, shape: tuple) -> Any:
+    """The leading ``shape`` block of ``src``'s array (scatter reads only that much of src)."""
+    a = src._data.reshape(1) if src._data.ndim == 0 else src._data
+    return a[tuple(slice(0, s) for s in shape)]
+
+
+class GatherBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        return (scatter_add(_zeros(self._meta[0][0], g), self.dim, index, g),)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
+           out: Tensor | None = None) -> Tensor:
+    """Values of ``input`` at positions ``index`` along ``dim``."""
+    d, idx = _scatter_checks("gather", input, dim, index, None)
+    a = input._data.reshape(1) if input._data.ndim == 0 else input._data
+    arr = a[_grid_key(_xp(input).asarray(idx), d, _xp(input))].reshape(index._data.shape)
+    res = from_array(arr, input._dtype, input._device)
+    if input._rg and STATE.enabled:
+        record(res, node_of(GatherBackward0, dim=d), (input,)).save(index)
+    return write_out(out, res) if out is not None else res
+
+
+def _reduce_at(xp: Any, op: str, arr: Any, key: tuple, vals: Any) -> None:
+    """``arr[key] op= vals`` with repeated positions combined (``ufunc.at``). CuPy has no ``multiply.at``:
+    there the products of each position's values are formed first by a segmented scan."""
+    if xp is np or op != "multiply":
+        getattr(xp, op).at(arr, key, vals)
+        return
+    parts = xp.broadcast_arrays(*key, vals)
+    lin = xp.ravel_multi_index(tuple(p.reshape(-1) for p in parts[:-1]), arr.shape)
+    multiply_segments(xp, arr.reshape(-1), lin, parts[-1].reshape(-1))
+
+
+def multiply_segments(xp: Any, flat: Any, lin: Any, vals: Any) -> None:
+    """``flat[lin] *= vals`` combining repeated positions, with only vectorised gathers/scatters."""
+    order = xp.argsort(lin)
+    lin, vals = lin[order], vals[order]
+    step = 1
+    while step < lin.size:
+        same = lin[step:] == lin[:-step]
+        vals = xp.concatenate([vals[:step], xp.where(same, vals[step:] * vals[:-step], vals[step:])])
+        step *= 2
+    last = xp.ones(lin.shape, dtype=bool)
+    last[:-1] = lin[1:] != lin[:-1]
+    flat[lin[last]] *= vals[last]
+
+
+class ScatterBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        gi = scatter(g, self.dim, index, 0) if self._next[0] is not None else None
+        if len(self._next) == 1:
+            return (gi,)
+        return gi, gather(g, self.dim, index) if self._next[1] is not None else None
+
+
+class ScatterBackward1(ScatterBackward0):
+    __slots__ = ()
+
+
+class _NotImplementedBackward(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
+
+
+NotImplemented_ = type("NotImplemented", (_NotImplementedBackward,), {"__slots__": ()})
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
+    ``reduce='add'|'multiply'`` combines instead of overwriting."""
+    if src is None:
+        src = value
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    tsrc = src if _isinstance(src, Tensor) else None
+    d, idx = _scatter_checks("scatter", input, dim, index, tsrc)
+    if tsrc is not None and reduce is not None:
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+                      "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+                      "reduction options.",
+                      UserWarning, stacklevel=2)
+    xp = _xp(input)
+    out = _copy(input)
+    o = out.reshape(1) if out.ndim == 0 else out
+    idx = xp.asarray(idx)
+    key = _grid_key(idx, d, xp)
+    vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
+    if reduce is None:
+        o[key] = vals
+    else:
+        _reduce_at(xp, "add" if reduce == "add" else "multiply", o, key, vals)
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or (tsrc is not None and tsrc._rg)):
+        if reduce is not None:
+            node: Node = node_of(NotImplemented_, op="scatter")
+        else:
+            node = node_of(ScatterBackward0 if tsrc is not None else ScatterBackward1, dim=d)
+        record(res, node, (input, tsrc) if tsrc is not None else (input,)).save(index)
+    return res
+
+
+class ScatterAddBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        return g, gather(g, self.dim, index) if self._next[1] is not None else None
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (duplicates accumulate)."""
+    if not _isinstance(src, Tensor):
+        raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
+                        f"{type(src).__name__}")
+    d, idx = _scatter_checks("scatter", input, dim, index, src)
+    xp = _xp(input)
+    out = _copy(input)
+    idx = xp.asarray(idx)
+    xp.add.at(out.reshape(1) if out.ndim == 0 else out, _grid_key(idx, d, xp), _src_part(src, idx.shape))
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or src._rg):
+        record(res, node_of(ScatterAddBackward0, dim=d), (input, src)).save(index)
+    return res
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _scatter_reduce_arrays(input: Tensor, d: int, idx: Any, src: Tensor, reduce: str,
+                           include_self: bool) -> Any:
+    """The forward of ``scatter_reduce`` on arrays (``mean`` of integers rounds down, as torch)."""
+    xp = _xp(input)
+    out = _copy(input)
+    o = out.reshape(1) if out.ndim == 0 else out
+    key = _grid_key(idx, d, xp)
+    vals = _src_part(src, idx.shape)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            init: Any = 0
+        elif reduce == "prod":
+            init = 1
+        elif input._dtype.is_floating_point:
+            init = -np.inf if reduce == "amax" else np.inf
+        else:
+            info = np.iinfo(input._dtype.np) if input._dtype is not D.bool else None
+            init = (info.min if reduce == "amax" else info.max) if info else reduce == "amin"
+        o[key] = init
+    op = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}[reduce]
+    _reduce_at(xp, op, o, key, vals)
+    if reduce == "mean":
+        count = xp.ones(o.shape, dtype=o.dtype) if include_self else xp.zeros(o.shape, dtype=o.dtype)
+        xp.add.at(count, key, xp.ones(vals.shape, dtype=o.dtype))
+        count[count == 0] = 1
+        if input._dtype.is_floating_point or input._dtype.is_complex:
+            o /= count
+        else:
+            o //= count
+    return out
+
+
+class ScatterReduceBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .elementwise import where
+        index, x, src, result = self.saved
+        d, reduce = self.dim, self.reduce
+        touched = scatter(_zeros(x._data.shape, g).bool(), d, index, True)
+        if reduce == "sum":
+            gi, gs = g, gather(g, d, index)
+        elif reduce == "mean":
+            n = scatter_add(_ones_like(g) if self.include_self else _zeros(g._data.shape, g), d, index,
+                            _ones_like(src))
+            n = n.masked_fill(n == 0, 1)
+            gi, gs = g / n, gather(g / n, d, index)
+        elif reduce == "prod":
+            xm = x.masked_fill(x == 0, 1)
+            gi = g * scatter_reduce(xm, d, index, src, "prod", include_self=self.include_self) / xm
+            src_zero = src == 0
+            zeros = scatter_add(_zeros(x._data.shape, g), d, index, src_zero.to(g._dtype))
+            single = src_zero & (gather(zeros, d, index) == 1)
+            without = scatter_reduce(x, d, index, src.masked_fill(single, 1), "prod",
+                                     include_self=self.include_self)
+            gs = where(single, gather(g * without, d, index),
+                       gather(g * result, d, index) / src.masked_fill(src_zero, 1))
+        else:
+            value = gather(result, d, index)
+            x_is = (x == result) & ~touched if not self.include_self else x == result
+            src_is = src == value
+            n = scatter_add(x_is.to(g._dtype), d, index, src_is.to(g._dtype))
+            share = g / n
+            gi, gs = share.masked_fill(~x_is, 0), gather(share, d, index).masked_fill(~src_is, 0)
+        if not self.include_self:
+            gi = gi.masked_fill(touched, 0)
+        return (gi if self._next[0] is not None else None), None, (gs if self._next[2] is not None else None)
+
+
+def _ones_like(t: Tensor) -> Tensor:
+    return from_array(_xp(t).ones(t._data.shape, t._dtype.np), t._dtype, t._device)
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with sum/prod/mean/amax/amin."""
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    d, idx = _scatter_checks("scatter", input, dim, index, src)
+    out = _scatter_reduce_arrays(input, d, _xp(input).asarray(idx), src, reduce, include_self)
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or src._rg):
+        node = record(res, node_of(ScatterReduceBackward0, dim=d, reduce=reduce, include_self=include_self),
+                      (input, None, src))
+        node.save(index, input.detach(), src.detach(), res.detach())
+    return res
+
+
+# ---- masks ----------------------------------------------------------------------------------------------
+def _broadcast_pair(a: Tensor, b: Tensor) -> tuple:
+    try:
+        return np.broadcast_shapes(a._data.shape, b._data.shape)
+    except ValueError:
+        raise broadcast_error(b._data.shape, a._data.shape) from None
+
+
+_MASK_DTYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
+                     "int64": "long int", "float32": "float", "float64": "double", "float16": "c10::Half",
+                     "bfloat16": "c10::BFloat16"}
+
+
 class MaskedFillBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         (mask,) = self.saved
-        gv = None
-        if self._next[1] is not None:
-            gv = g.masked_fill(~mask, 0).sum()
-        return (g.masked_fill(mask, 0), gv)
+        gi = g.masked_fill(mask, 0) if self._next[0] is not None else None
+        if len(self._next) == 1:
+            return (gi,)
+        gv = g.masked_fill(~mask, 0).sum() if self._next[1] is not None else None
+        return gi, gv
+
+
+class MaskedFillBackward1(MaskedFillBackward0):
+    __slots__ = ()
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """``value`` where ``mask`` is True (mask broadcasts to ``input``)."""
-    if not _isinstance(mask, Tensor) or mask._dtype is not D.bool:
-        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{mask._dtype if _isinstance(mask, Tensor) else type(mask).__name__}")
+    """``value`` where ``mask`` is True (``mask`` broadcasts with ``input``)."""
+    if mask._dtype is not D.bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{_MASK_DTYPE_NAMES.get(mask._dtype.name, mask._dtype.name)}")
+    if _isinstance(value, Tensor) and value._data.ndim:
+        raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    shape = _broadcast_pair(input, mask)
     xp = _xp(input)
-    v = value
-    if _isinstance(value, Tensor):
-        if value._data.ndim:
-            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value._data.ndim} dimension(s).")
-        v = value._data
-    try:
-        shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
-    except ValueError:
-        from ._dispatch import broadcast_error
-        raise broadcast_error(input._data.shape, mask._data.shape) from None
-    arr = xp.where(mask._data, xp.asarray(v, dtype=input._dtype.np), input._data)
+    v = xp.asarray(scalar_value(value, input._dtype))
+    arr = xp.where(mask._data, v, input._data)
     if arr.shape != shape:
         arr = xp.broadcast_to(arr, shape).copy()
     res = new_tensor(arr, input._dtype, input._device)
-    if STATE.enabled and (input._rg or (_isinstance(value, Tensor) and value._rg)):
-        node = record(res, MaskedFillBackward0(), (input, value))
-        node.save(mask)
+    if _isinstance(value, Tensor):
+        if STATE.enabled and (input._rg or value._rg):
+            record(res, MaskedFillBackward1(), (input, value)).save(mask)
+    elif STATE.enabled and input._rg:
+        record(res, MaskedFillBackward0(), (input,)).save(mask)
     return res
 
 
-def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
-    if STATE.enabled and (self._rg or (_isinstance(value, Tensor) and value._rg)):
-        check_inplace(self)
-        return inplace(self, masked_fill(history_alias(self), mask, value))
-    check_inplace(self)
-    res = masked_fill(self, mask, value)
-    if res._data.shape != self._data.shape:
-        raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast shape "
-                           f"{list(res._data.shape)}")
-    self._data[...] = res._data
-    self._vc[0] += 1
-    return self
+class MaskedSelectBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (mask,) = self.saved
+        shape = np.broadcast_shapes(self._meta[0][0], mask._data.shape)
+        return (masked_scatter(_zeros(shape, g), mask, g),)
+
+
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The elements of ``input`` where ``mask`` is True, as a 1-d tensor (both broadcast)."""
+    if mask._dtype is not D.bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    shape = _broadcast_pair(input, mask)
+    xp = _xp(input)
+    arr = xp.broadcast_to(input._data, shape)[xp.broadcast_to(mask._data, shape)]
+    res = from_array(arr, input._dtype, input._device)
+    if input._rg and STATE.enabled:
+        record(res, MaskedSelectBackward0(), (input,)).save(mask)
+    return write_out(out, res) if out is not None else res
+
+
+class MaskedScatterBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .shape import cat
+        (mask,) = self.saved
+        gi = g.masked_fill(mask, 0) if self._next[0] is not None else None
+        gs = None
+        if self._next[1] is not None:
+            shape = self._meta[1][0]
+            picked = masked_select(g, mask)
+            rest = int(np.prod(shape)) - picked._data.size
+            gs = reshape(cat([picked, _zeros((rest,), g)]) if rest else picked, shape)
+        return gi, gs
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """``input`` with the positions where ``mask`` is True filled, in order, from ``source``'s elements."""
+    if mask._dtype is not D.bool:
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{mask._dtype._short}")
+    if source._dtype is not input._dtype:
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
+                           f"got{input._dtype._short} and {source._dtype._short}")
+    shape = _broadcast_pair(input, mask)
+    xp = _xp(input)
+    out = xp.array(xp.broadcast_to(input._data, shape), copy=True)
+    m = xp.broadcast_to(mask._data, shape)
+    count = int(m.sum())
+    if source._data.size < count:
+        raise RuntimeError("Number of elements of source < number of ones in mask")
+    out[m] = source._data.reshape(-1)[:count]
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or source._rg):
+        record(res, MaskedScatterBackward0(), (input, source)).save(mask)
+    return res
+
+
+# ---- take / put / take_along_dim -------------------------------------------------------------------------
+def _flat_index(input: Tensor, index: Tensor, name: str) -> Any:
+    if index._dtype is not D.int64:
+        raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {index._dtype._short}")
+    idx = index._data.reshape(-1)
+    n = input._data.size
+    _check_range(idx, n, "out of range: tried to access index {} on a tensor of {} elements.",
+                 negative_ok=True)
+    return _xp(input).asarray(idx)
+
+
+class TakeBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        return (put(_zeros(self._meta[0][0], g), index, g, accumulate=True),)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """Elements of the flattened ``input`` at ``index`` (shaped like ``index``; negatives count back)."""
+    idx = _flat_index(input, index, "take")
+    res = from_array(input._data.reshape(-1)[idx].reshape(index._data.shape), input._dtype, input._device)
+    if input._rg and STATE.enabled:
+        record(res, TakeBackward0(), (input,)).save(index)
+    return res
+
+
+class PutBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (index,) = self.saved
+        gi = gs = None
+        if self._next[0] is not None:
+            gi = g if self.accumulate else put(g, index, _zeros(index._data.shape, g))
+        if self._next[1] is not None:
+            gs = reshape(take(g, index), self._meta[1][0])
+        return gi, gs
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with its flattened positions ``index`` set to (or, accumulating, added) "
+      "``source``."""
+    if index._dtype is not D.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got {index._dtype._short}")
+    if source._data.size != index._data.size:
+        raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source._data.size}, index.numel() = {index._data.size}")
+    if source._dtype is not input._dtype:
+        raise RuntimeError("put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{input._dtype._short} and source.dtype = {source._dtype._short}")
+    idx = _flat_index(input, index, "put_")
+    xp = _xp(input)
+    out = _copy(input)
+    _put_arrays(xp, out.reshape(-1), (idx,), source._data.reshape(-1), accumulate)
+    res = from_array(out, input._dtype, input._device)
+    if STATE.enabled and (input._rg or source._rg):
+        record(res, node_of(PutBackward0, accumulate=accumulate), (input, source)).save(index)
+    return res
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
+                   out: Tensor | None = None) -> Tensor:
+    """``gather`` with ``indices`` and ``input`` broadcast against each other except along ``dim``
+    (the flattened tensor when ``dim`` is None)."""
+    if indices._dtype is not D.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{indices._dtype._short}")
+    if dim is None:
+        res = gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+        return write_out(out, res) if out is not None else res
+    n = input._data.ndim
+    if indices._data.ndim != n:
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {n} dimensions for input, and {indices._data.ndim} "
+                           "dimensions for indices")
+    d = wrap_dim(dim, n)
+    a_shape = list(input._data.shape)
+    i_shape = list(indices._data.shape)
+    a_shape[d] = i_shape[d]
+    try:
+        shape = list(np.broadcast_shapes(tuple(a_shape), tuple(i_shape)))
+    except ValueError:
+        raise broadcast_error(tuple(a_shape), tuple(i_shape)) from None
+    in_shape = list(shape)
+    in_shape[d] = input._data.shape[d]
+    res = gather(expand(input, in_shape), d, expand(indices, shape))
+    return write_out(out, res) if out is not None else res
+
+
+# ---- nonzero / where ------------------------------------------------------------------------------------
+def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None) -> Any:
+    """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one 1-d tensor per dim (``as_tuple``)."""
+    xp = _xp(input)
+    a = input._data
+    idx = xp.nonzero(a.reshape(1) if a.ndim == 0 else a)
+    if as_tuple:
+        return tuple(from_array(i.astype(np.int64), D.int64, input._device) for i in idx)
+    arr = xp.stack(idx, axis=1).astype(np.int64) if a.ndim else xp.zeros((idx[0].size, 0), np.int64)
+    res = from_array(arr, D.int64, input._device)
+    return write_out(out, res) if out is not None else res
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
 
 
 class WhereBackward0(Node):
@@ -430,7 +1224,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
     if input is None and other is None:
         return nonzero(condition, as_tuple=True)
     if condition._dtype is not D.bool:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition._dtype._short}")
     dt = binary_dtype(input, other)
     like = input if _isinstance(input, Tensor) else other if _isinstance(other, Tensor) else condition
@@ -440,152 +1234,61 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
     try:
         arr = xp.where(condition._data, xp.asarray(a, dtype=dt.np), xp.asarray(b, dtype=dt.np))
     except ValueError:
-        from ._dispatch import broadcast_error
         raise broadcast_error(condition._data.shape, np.broadcast_shapes(xp.shape(a), xp.shape(b))) from None
     res = new_tensor(arr, dt, like._device)
     if STATE.enabled and any(_isinstance(t, Tensor) and t._rg for t in (input, other)):
-        node = record(res, WhereBackward0(), (condition, input, other))
-        node.save(condition)
-    if out is not None:
-        from ._dispatch import write_out
-        return write_out(out, res)
-    return res
+        record(res, WhereBackward0(), (condition, input, other)).save(condition)
+    return write_out(out, res) if out is not None else res
 
 
-def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
-    xp = _xp(input)
-    idx = xp.nonzero(input._data) if input._data.ndim else xp.nonzero(input._data.reshape(1))
-    if as_tuple:
-        return tuple(from_array(i.astype(np.int64), D.int64, input._device) for i in idx)
-    arr = xp.stack(idx, axis=1).astype(np.int64) if input._data.ndim else xp.zeros((len(idx[0]), 0), np.int64)
-    return from_array(arr, D.int64, input._device)
-
-
-def argwhere(input: Tensor) -> Tensor:
-    return nonzero(input)
-
-
-class ScatterBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        (index,) = self.saved
-        d = self.dim
-        from .creation import zeros
-        gs = g.scatter(d, index, zeros((), dtype=g.dtype, device=g.device).expand(index.shape)) \
-            if self._next[0] is not None else None
-        gsrc = g.gather(d, index) if len(self._next) > 2 and self._next[2] is not None else None
-        return (gs, None, gsrc)
-
-
-class ScatterAddBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        (index,) = self.saved
-        return (g, None, g.gather(self.dim, index) if self._next[2] is not None else None)
-
-
-def _scatter_key(self_shape: tuple, index: Any, dim: int, xp: Any) -> tuple:
-    """The advanced-indexing key addressing ``self`` at ``index`` along ``dim`` (other dims: positions)."""
-    grids = xp.indices(index.shape, sparse=True)
-    return tuple(index if i == dim else grids[i] for i in range(len(self_shape)))
-
-
-def _check_index(index: Tensor, name: str) -> None:
-    if index._dtype is not D.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
-
-
-def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
-            reduce: str | None = None) -> Tensor:
-    """Write ``src`` (or ``value``) into a copy of ``input`` at ``index`` along ``dim``."""
-    _check_index(index, "scatter")
-    d = wrap_dim(dim, input._data.ndim)
-    xp = _xp(input)
-    if src is None:
-        src = value
-    arr = input._data.copy()
-    key = _scatter_key(arr.shape, index._data, d, xp)
-    v = src._data[tuple(slice(0, s) for s in index._data.shape)] if _isinstance(src, Tensor) else src
-    if reduce == "add":
-        xp.add.at(arr, key, v)
-    elif reduce == "multiply":
-        xp.multiply.at(arr, key, v)
-    else:
-        arr[key] = v
-    res = from_array(arr, input._dtype, input._device)
-    if STATE.enabled and (input._rg or (_isinstance(src, Tensor) and src._rg)):
-        node = record(res, _node(ScatterBackward0, dim=d), (input, None, src))
-        node.save(index)
-    return res
-
-
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    _check_index(index, "scatter_add")
-    d = wrap_dim(dim, input._data.ndim)
-    xp = _xp(input)
-    arr = input._data.copy()
-    key = _scatter_key(arr.shape, index._data, d, xp)
-    xp.add.at(arr, key, src._data[tuple(slice(0, s) for s in index._data.shape)])
-    res = from_array(arr, input._dtype, input._device)
-    if STATE.enabled and (input._rg or src._rg):
-        node = record(res, _node(ScatterAddBackward0, dim=d), (input, None, src))
-        node.save(index)
-    return res
-
-
-class GatherBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        (index,) = self.saved
-        from .creation import zeros
-        return (scatter_add(zeros(self._meta[0][0], dtype=g.dtype, device=g.device), self.dim, index, g),)
-
-
-def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
-    """Pick ``input`` values at ``index`` along ``dim``."""
-    _check_index(index, "gather")
-    d = wrap_dim(dim, input._data.ndim)
-    xp = _xp(input)
-    if index._data.ndim != input._data.ndim:
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
-    size = input._data.shape[d]
-    if index._data.size and (int(index._data.max()) >= size or int(index._data.min()) < -size):
-        raise RuntimeError(f"index {int(index._data.max())} is out of bounds for dimension {d} with size {size}")
-    arr = xp.take_along_axis(input._data, index._data, axis=d) if all(
-        i <= s or j == d for j, (i, s) in enumerate(zip(index._data.shape, input._data.shape, strict=True))) \
-        else None
-    if arr is None or arr.shape != index._data.shape:
-        arr = input._data[_scatter_key(input._data.shape, index._data, d, xp)]
-    res = from_array(arr, input._dtype, input._device)
-    if STATE.enabled and input._rg:
-        node = record(res, _node(GatherBackward0, dim=d), (input,))
-        node.save(index)
-    return res
-
-
-def _inplace_variant(fn: Any) -> Any:
+# ---- in-place variants ------------------------------------------------------------------------------------
+def _inplace_variant(fn: Any, name: str, broadcast_ok: bool = False) -> Any:
+    """``fn_``: run ``fn`` out of place and write the result into ``self`` (recorded for autograd)."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_inplace(self)
-        src_rg = any(_isinstance(a, Tensor) and a._rg for a in list(args) + list(kwargs.values()))
-        if STATE.enabled and (self._rg or src_rg):
-            return inplace(self, fn(history_alias(self), *args, **kwargs))
-        res = fn(self, *args, **kwargs)
-        self._data[...] = res._data
+        grad = STATE.enabled and (self._rg or any(_isinstance(a, Tensor) and a._rg
+                                                  for a in (*args, *kwargs.values())))
+        res = fn(history_alias(self) if grad else self, *args, **kwargs)
+        if res._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast "
+                               f"shape {list(res._data.shape)}")
+        if grad:
+            return inplace(self, res)
+        try:
+            self._data[...] = res._data
+        except ValueError:
+            raise _overlap_error() from None
         self._vc[0] += 1
         return self
-    method.__name__ = fn.__name__ + "_"
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place ``{fn.__name__}``."
     return method
 
 
-scatter_ = _inplace_variant(scatter)
-scatter_add_ = _inplace_variant(scatter_add)
+index_add_ = _inplace_variant(index_add, "index_add_")
+index_copy_ = _inplace_variant(index_copy, "index_copy_")
+index_fill_ = _inplace_variant(index_fill, "index_fill_")
+scatter_ = _inplace_variant(scatter, "scatter_")
+scatter_add_ = _inplace_variant(scatter_add, "scatter_add_")
+scatter_reduce_ = _inplace_variant(scatter_reduce, "scatter_reduce_")
+masked_fill_ = _inplace_variant(masked_fill, "masked_fill_")
+masked_scatter_ = _inplace_variant(masked_scatter, "masked_scatter_")
+put_ = _inplace_variant(put, "put_")
 
 bind({"__getitem__": getitem, "__setitem__": setitem, "index_put": index_put, "index_put_": index_put_,
-      "masked_fill": masked_fill, "masked_fill_": masked_fill_, "where": lambda self, cond, other: where(
-          cond, self, other), "nonzero": nonzero, "argwhere": argwhere, "scatter": scatter, "scatter_": scatter_,
-      "scatter_add": scatter_add, "scatter_add_": scatter_add_, "gather": gather})
+      "index_select": index_select, "index_add": index_add, "index_add_": index_add_,
+      "index_copy": index_copy,
+      "index_copy_": index_copy_, "index_fill": index_fill, "index_fill_": index_fill_, "gather": gather,
+      "scatter": scatter, "scatter_": scatter_, "scatter_add": scatter_add, "scatter_add_": scatter_add_,
+      "scatter_reduce": scatter_reduce, "scatter_reduce_": scatter_reduce_, "masked_fill": masked_fill,
+      "masked_fill_": masked_fill_, "masked_select": masked_select, "masked_scatter": masked_scatter,
+      "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim, "put": put,
+      "put_": put_, "nonzero": nonzero, "argwhere": argwhere,
+      "where": lambda self, condition, other: where(condition, self, other)})
 
-__all__ = ["index_put", "index_put_", "masked_fill", "masked_fill_", "where", "nonzero", "argwhere", "scatter", "scatter_add", "gather", "scatter_", "scatter_add_"]
+__all__ = ["index_put", "index_put_", "index_select", "index_add", "index_copy", "index_fill", "gather",
+           "scatter",
+           "scatter_add", "scatter_reduce", "masked_fill", "masked_select", "masked_scatter", "take",
+           "take_along_dim", "put", "nonzero", "argwhere", "where", "index_add_", "index_copy_",
+           "index_fill_",
+           "scatter_", "scatter_add_", "scatter_reduce_", "masked_fill_", "masked_scatter_", "put_"]

@@ -1,8 +1,9 @@
-"""Joining and rearranging: cat/stack and friends (copies, unlike ``views``)."""
+"""Joining and rearranging: cat/stack and friends, repeat/tile, flip/roll/rot90, the ``*_scatter`` ops,
+meshgrid and atleast_nd. Results are new tensors (except meshgrid/atleast_nd, which return views)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,15 +11,72 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, wrap_dim, xp_of
+from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, wrap_dim, write_out, xp_of
+from .views import (
+    SelectBackward0,
+    SliceBackward0,
+    basic_index,
+    contiguous_copy,
+    diagonal,
+    diagonal_dims,
+    expand,
+    int_arg,
+    int_list,
+    narrow_args,
+    node_of,
+    reshape,
+    unbind,
+    unsqueeze,
+    warn_once,
+)
 
 _isinstance = isinstance
 
 
-def _node(cls: type[Node], **attrs: Any) -> Node:
-    n = cls()
-    n.__dict__.update(attrs)
-    return n
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def _result(arr: Any, like: Tensor, node: Node | None, inputs: Sequence[Any]) -> Tensor:
+    """Wrap ``arr`` as a new tensor and record ``node`` when an input requires grad."""
+    t = from_array(arr, like._dtype if arr.dtype == like._dtype.np else D.from_numpy_dtype(arr.dtype),
+                   like._device)
+    if node is not None and STATE.enabled and any(_isinstance(x, Tensor) and x._rg for x in inputs):
+        record(t, node, inputs)
+    return t
+
+
+def _dims(dims: Any, n: int, fn: str) -> tuple[int, ...]:
+    """``dims`` (an int or a sequence) wrapped, with torch's error for repeats."""
+    raw = [dims] if _isinstance(dims, (int, np.integer)) else list(int_list((dims,), fn, "dims"))
+    out = tuple(wrap_dim(int(d), n) for d in raw)
+    for d in out:
+        if out.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
+
+
+# ---- cat / stack -----------------------------------------------------------------------------------------
+def _tensors(tensors: Any, name: str) -> list[Tensor]:
+    if _isinstance(tensors, Tensor):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
+    ts = list(tensors)
+    for i, t in enumerate(ts):
+        if not _isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+    if not ts:
+        if name == "cat":
+            raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return ts
+
+
+def _promoted(ts: list[Tensor]) -> D.dtype:
+    dt = ts[0]._dtype
+    for t in ts[1:]:
+        dt = D.promote_types(dt, t._dtype)
+        check_same_device(ts[0], t)
+    return dt
 
 
 class CatBackward0(Node):
@@ -26,70 +84,59 @@ class CatBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         out, start = [], 0
-        for meta in self._meta:
-            shape = meta[0]
-            if len(shape) == 1 and shape[0] == 0 and g.dim() != 1:
+        for shape, _ in self._meta:
+            if shape == (0,) and g._data.ndim != 1:
                 out.append(None)
                 continue
             n = shape[self.dim]
-            out.append(g.narrow(self.dim, start, n))
+            out.append(basic_index(g, (slice(None),) * self.dim + (slice(start, start + n),), SliceBackward0))
             start += n
         return tuple(out)
 
 
-def _tensors(tensors: Any, name: str) -> list[Tensor]:
-    if _isinstance(tensors, Tensor):
-        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
-    ts = list(tensors)
-    for t in ts:
-        if not _isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {ts.index(t)} in argument 0, but got {type(t).__name__}")
-    if not ts:
-        raise RuntimeError(f"{name}(): expected a non-empty list of Tensors")
-    return ts
+def _is_legacy_empty(t: Tensor) -> bool:
+    return t._data.shape == (0,)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate along ``dim`` (dtypes promote; legacy 1-d empty tensors are skipped, as torch)."""
     ts = _tensors(tensors, "cat")
-    dt = ts[0]._dtype
-    for t in ts[1:]:
-        dt = D.promote_types(dt, t._dtype)
-        check_same_device(ts[0], t)
-    parts = [t for t in ts if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
+    dt = _promoted(ts)
+    for i, t in enumerate(ts):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    parts = [t for t in ts if not _is_legacy_empty(t)]
     ref = parts[0] if parts else ts[0]
-    if ref._data.ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = wrap_dim(dim, ref._data.ndim)
     for i, t in enumerate(ts):
-        if t._data.ndim == 1 and t._data.shape[0] == 0:
+        if _is_legacy_empty(t):
             continue
         if t._data.ndim != ref._data.ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ref._data.ndim} and "
                                f"{t._data.ndim}")
         for k, (a, b) in enumerate(zip(ref._data.shape, t._data.shape, strict=True)):
             if k != d and a != b:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} but "
-                                   f"got size {b} for tensor number {i} in the list.")
-    xp = np if ref._device is CPU else xp_of(ref._device)
-    arrays = [t._data if t._dtype is dt else t._data.astype(dt.np) for t in parts] or [ref._data.astype(dt.np)]
-    res = from_array(xp.concatenate(arrays, axis=d), dt, ref._device)
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
+                                   f"but got size {b} for tensor number {i} in the list.")
+    arrays = [t._data.astype(dt.np, copy=False) for t in parts] or [ref._data.astype(dt.np)]
+    res = from_array(_xp(ref).concatenate(arrays, axis=d), dt, ref._device)
     if STATE.enabled and any(t._rg for t in ts):
-        record(res, _node(CatBackward0, dim=d), ts)
-    if out is not None:
-        from ._dispatch import write_out
-        return write_out(out, res)
-    return res
+        record(res, node_of(CatBackward0, dim=d), ts)
+    return write_out(out, res) if out is not None else res
 
 
-concat = concatenate = cat
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, out: Tensor | None = None) -> Tensor:
+    return cat(tensors, axis, out=out)
+
+
+concat = cat
 
 
 class StackBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return tuple(g.select(self.dim, i) for i in range(len(self._meta)))
+        return unbind(g, self.dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
@@ -98,54 +145,386 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None)
     shape = ts[0]._data.shape
     for i, t in enumerate(ts[1:], 1):
         if t._data.shape != shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
-                               f"{list(t._data.shape)} at entry {i}")
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry "
+                               f"0 and {list(t._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(shape) + 1)
-    dt = ts[0]._dtype
-    for t in ts[1:]:
-        dt = D.promote_types(dt, t._dtype)
-    xp = np if ts[0]._device is CPU else xp_of(ts[0]._device)
-    res = from_array(xp.stack([t._data if t._dtype is dt else t._data.astype(dt.np) for t in ts], axis=d), dt,
+    dt = _promoted(ts)
+    res = from_array(_xp(ts[0]).stack([t._data.astype(dt.np, copy=False) for t in ts], axis=d), dt,
                      ts[0]._device)
     if STATE.enabled and any(t._rg for t in ts):
-        record(res, _node(StackBackward0, dim=d), ts)
-    if out is not None:
-        from ._dispatch import write_out
-        return write_out(out, res)
-    return res
+        record(res, node_of(StackBackward0, dim=d), ts)
+    return write_out(out, res) if out is not None else res
 
 
 def hstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
-    ts = [t if t.dim() > 0 else t.reshape(1) for t in _tensors(tensors, "hstack")]
-    return cat(ts, 0 if ts[0].dim() == 1 else 1, out=out)
+    ts = [atleast_1d(t) for t in _tensors(tensors, "hstack")]
+    return cat(ts, 0 if ts[0]._data.ndim == 1 else 1, out=out)
 
 
 def vstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
-    ts = [t if t.dim() >= 2 else t.reshape(1, -1) for t in _tensors(tensors, "vstack")]
-    return cat(ts, 0, out=out)
+    return cat([atleast_2d(t) for t in _tensors(tensors, "vstack")], 0, out=out)
 
 
 row_stack = vstack
 
 
 def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
-    ts = []
-    for t in _tensors(tensors, "dstack"):
-        if t.dim() == 0:
-            t = t.reshape(1, 1, 1)
-        elif t.dim() == 1:
-            t = t.reshape(1, -1, 1)
-        elif t.dim() == 2:
-            t = t.unsqueeze(-1)
-        ts.append(t)
-    return cat(ts, 2, out=out)
+    return cat([atleast_3d(t) for t in _tensors(tensors, "dstack")], 2, out=out)
 
 
 def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
-    ts = [t.reshape(-1, 1) if t.dim() <= 1 else t for t in _tensors(tensors, "column_stack")]
+    ts = [reshape(t, (-1, 1)) if t._data.ndim <= 1 else t for t in _tensors(tensors, "column_stack")]
     return cat(ts, 1, out=out)
 
 
-bind({})
+# ---- atleast_nd / meshgrid (views) ---------------------------------------------------------------------
+def _each(tensors: tuple, fn: Callable[[Tensor], Tensor], name: str) -> Any:
+    """Apply ``fn`` to one tensor (returning a tensor) or to several / a sequence (returning a tuple)."""
+    if len(tensors) == 1 and _isinstance(tensors[0], Tensor):
+        return fn(tensors[0])
+    seq = tensors[0] if len(tensors) == 1 and _isinstance(tensors[0], (list, tuple)) else tensors
+    for t in seq:
+        if not _isinstance(t, Tensor):
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({type(t).__name__}), but expected one of:\n * (Tensor input)\n * (tuple of "
+                            "Tensors tensors)\n")
+    return tuple(fn(t) for t in seq)
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack"]
+
+def _at_least_1d(t: Tensor) -> Tensor:
+    return reshape(t, (1,)) if t._data.ndim == 0 else t
+
+
+def _at_least_2d(t: Tensor) -> Tensor:
+    n = t._data.ndim
+    return reshape(t, (1, 1)) if n == 0 else unsqueeze(t, 0) if n == 1 else t
+
+
+def _at_least_3d(t: Tensor) -> Tensor:
+    n = t._data.ndim
+    if n == 0:
+        return reshape(t, (1, 1, 1))
+    if n == 1:
+        return unsqueeze(unsqueeze(t, 0), -1)
+    return unsqueeze(t, -1) if n == 2 else t
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _each(tensors, _at_least_1d, "atleast_1d")
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    return _each(tensors, _at_least_2d, "atleast_2d")
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    return _each(tensors, _at_least_3d, "atleast_3d")
+
+
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids (expanded views) of 0-d/1-d tensors; ``indexing='xy'`` swaps the first two dims."""
+    if len(tensors) == 1 and not _isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warn_once("torch.meshgrid: in an upcoming release, it will be required to pass the indexing "
+                  "argument.")
+        indexing = "ij"
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+        if t._dtype is not tensors[0]._dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        if t._device is not tensors[0]._device:
+            raise RuntimeError("meshgrid expects all tensors to have the same device")
+    if indexing not in ("xy", "ij"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    ts = list(tensors)
+    swap = indexing == "xy" and len(ts) >= 2
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = tuple(t._data.size for t in ts)
+    grids = []
+    for i, t in enumerate(ts):
+        vshape = [1] * len(ts)
+        vshape[i] = -1
+        grids.append(expand(reshape(t, vshape), shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+# ---- repeat / tile / repeat_interleave ------------------------------------------------------------------
+class RepeatBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        padded, reps = self.padded, self.repeats
+        split = tuple(v for r, s in zip(reps, padded, strict=True) for v in (r, s))
+        summed = reshape(g, split).sum(tuple(range(0, len(split), 2)))
+        return (reshape(summed, self._meta[0][0]),)
+
+
+def repeat(self: Tensor, *repeats: Any) -> Tensor:
+    """Tile the tensor ``repeats`` times along each dim (extra leading repeats add dims)."""
+    if not repeats:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
+    reps = int_list(repeats, "repeat", "repeats")
+    shape = self._data.shape
+    if len(reps) < len(shape):
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    padded = (1,) * (len(reps) - len(shape)) + shape
+    target = [r * s for r, s in zip(reps, padded, strict=True)]
+    for s in target:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
+    arr = _xp(self).tile(self._data.reshape(padded), reps) if reps else self._data.copy()
+    return _result(arr, self, node_of(RepeatBackward0, padded=padded, repeats=reps), (self,))
+
+
+def tile(input: Tensor, dims: Any) -> Tensor:
+    reps = int_list((dims,) if not _isinstance(dims, (int, np.integer)) else (dims,), "tile", "dims")
+    return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
+
+
+def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element (or slice along ``dim``) ``repeats`` times; ``repeat_interleave(r)`` gives the
+    indices ``0..len(r)-1`` each repeated ``r[i]`` times."""
+    from .indexing import index_select
+    if repeats is None:
+        return _repeat_indices(input, output_size)
+    if dim is None:
+        input, d = reshape(input, (-1,)), 0
+    else:
+        d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d] if input._data.ndim else 1
+    if not _isinstance(repeats, Tensor):
+        r = int(repeats)
+        if r < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        if output_size is not None and output_size != size * r:
+            raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {size * r} but got "
+                               f"{output_size}")
+        x = input if input._data.ndim else reshape(input, (1,))
+        grown = expand(unsqueeze(x, d + 1), x._data.shape[:d + 1] + (r,) + x._data.shape[d + 1:])
+        c = contiguous_copy(grown)
+        return reshape(c, x._data.shape[:d] + (size * r,) + x._data.shape[d + 1:])
+    if repeats._data.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    counts = repeats._data.reshape(-1)
+    if counts.size == 1:
+        counts = _xp(repeats).broadcast_to(counts, (size,))
+    idx = _repeat_indices(from_array(counts, repeats._dtype, repeats._device), output_size, size)
+    x = input if input._data.ndim else reshape(input, (1,))
+    return index_select(x, d, idx)
+
+
+def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | None = None) -> Tensor:
+    if repeats._dtype not in (D.int32, D.int64):
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for \'{repeats._dtype._short}\'')
+    if repeats._data.ndim != 1:
+        raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+    counts = repeats._data
+    if expected is not None and counts.size != expected:
+        raise RuntimeError("repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{counts.size} and input.size(0) = {expected}")
+    xp = _xp(repeats)
+    if counts.size and int(counts.min()) < 0:
+        raise RuntimeError("repeats can not be negative")
+    if output_size is not None and int(counts.sum()) != output_size:
+        raise RuntimeError("allocated size does not match required size")
+    return from_array(xp.repeat(xp.arange(counts.size, dtype=counts.dtype), counts), repeats._dtype,
+                      repeats._device)
+
+
+# ---- flip / roll / rot90 ---------------------------------------------------------------------------------
+class FlipBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (flip(g, self.dims),)
+
+
+def _copy_k(xp: Any, arr: Any) -> Any:
+    """A copy of ``arr`` laid out like it (positive strides), as torch's elementwise results."""
+    return xp.array(arr, copy=True, order="K")
+
+
+def flip(input: Tensor, dims: Any) -> Tensor:
+    d = _dims(dims, input._data.ndim, "flip")
+    xp = _xp(input)
+    arr = _copy_k(xp, xp.flip(input._data, axis=d) if d and input._data.ndim else input._data)
+    return _result(arr, input, node_of(FlipBackward0, dims=d), (input,))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+class RollBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (roll(g, tuple(-s for s in self.shifts), self.dims),)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Rotate elements along ``dims`` by ``shifts`` (the flattened tensor when ``dims`` is None)."""
+    sh = [shifts] if _isinstance(shifts, (int, np.integer, Tensor)) else list(shifts)
+    sh = [int(s) for s in sh]
+    dl = [] if dims is None else [dims] if _isinstance(dims, (int, np.integer)) else list(dims)
+    if not sh:
+        raise RuntimeError("`shifts` required")
+    if (dims is None and len(sh) != 1) or (dims is not None and len(sh) != len(dl)):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(dl)}")
+    n = input._data.ndim
+    if n == 0 and dl:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = tuple(wrap_dim(int(x), n) for x in dl)
+    xp = _xp(input)
+    a = input._data
+    if dims is None:
+        arr = xp.roll(a.reshape(-1), sh[0]).reshape(a.shape)
+    else:
+        arr = _copy_k(xp, xp.roll(a, tuple(sh), axis=d))
+    return _result(arr, input, node_of(RollBackward0, shifts=tuple(sh), dims=None if dims is None else d),
+                   (input,))
+
+
+class Rot90Backward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (rot90(g, -self.k, self.dims),)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane of ``dims`` (from the first towards the second)."""
+    dims = tuple(dims)
+    n = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if n < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
+    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == n:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = "
+                           f"{dims[1]}")
+    d0, d1 = wrap_dim(dims[0], n), wrap_dim(dims[1], n)
+    k = int(k) % 4
+    xp = _xp(input)
+    a = input._data
+    if k == 1:
+        arr = _copy_k(xp, xp.flip(a, d1)).swapaxes(d0, d1)
+    elif k == 2:
+        arr = _copy_k(xp, xp.flip(a, (d0, d1)))
+    elif k == 3:
+        arr = _copy_k(xp, xp.flip(a, d0)).swapaxes(d0, d1)
+    else:
+        arr = _copy_k(xp, a)
+    return _result(arr, input, node_of(Rot90Backward0, k=k, dims=(d0, d1)), (input,))
+
+
+# ---- narrow_copy and the *_scatter family ---------------------------------------------------------------
+class NarrowCopyBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        z = from_array(_xp(g).zeros(self._meta[0][0], g._dtype.np), g._dtype, g._device)
+        return (slice_scatter(z, g, self.dim, self.start, self.start + g._data.shape[self.dim]),)
+
+
+def narrow_copy(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    d, s, n = narrow_args(input, dim, start, length, "narrow_copy")
+    arr = _xp(input).ascontiguousarray(input._data[(slice(None),) * d + (slice(s, s + n),)]).copy()
+    return _result(arr, input, node_of(NarrowCopyBackward0, dim=d, start=s), (input,))
+
+
+class _ScatterIntoViewBackward(Node):
+    """Gradient of ``input`` with ``src`` written into ``view_of(input)``: the gradient with that view
+    zeroed for ``input``; the view of the gradient for ``src``."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        shape, dt = self._meta[1]
+        zeros = from_array(_xp(g).zeros(shape, g._dtype.np), g._dtype, g._device)
+        gi = _scatter_into_view(g, zeros, self.view_of, type(self)) if self._next[0] is not None else None
+        gs = self.view_of(g) if self._next[1] is not None else None
+        return gi, gs
+
+
+class DiagonalScatterBackward0(_ScatterIntoViewBackward):
+    __slots__ = ()
+
+
+class SelectScatterBackward0(_ScatterIntoViewBackward):
+    __slots__ = ()
+
+
+class SliceScatterBackward0(_ScatterIntoViewBackward):
+    __slots__ = ()
+
+
+def _scatter_into_view(input: Tensor, src: Tensor, view_of: Callable[[Tensor], Tensor],
+                       cls: type[Node]) -> Tensor:
+    """A copy of ``input`` whose view ``view_of(copy)`` holds ``src`` (cast to ``input``'s dtype)."""
+    out = from_array(_copy_k(_xp(input), input._data), input._dtype, input._device)
+    target = view_of(out)._data
+    if target.shape != src._data.shape:
+        raise RuntimeError("expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src._data.shape)}, slice size = {list(target.shape)}")
+    target[...] = src._data.astype(input._dtype.np, copy=False)
+    if STATE.enabled and (input._rg or src._rg):
+        record(out, node_of(cls, view_of=view_of), (input, src))
+    return out
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``input`` with its diagonal (as ``diagonal(offset, dim1, dim2)``) replaced by ``src``."""
+    d1, d2 = diagonal_dims(input, dim1, dim2)
+    return _scatter_into_view(input, src, lambda t: diagonal(t, offset, d1, d2), DiagonalScatterBackward0)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` with ``input.select(dim, index)`` replaced by ``src``."""
+    from .views import select
+    d = wrap_dim(dim, input._data.ndim)
+    index = int_arg(index, "select_scatter", "index", 4)
+    select(input.detach(), d, index)   # torch's range check and message
+    key = (slice(None),) * d + (index % input._data.shape[d],)
+    return _scatter_into_view(input, src, lambda t: basic_index(t, key, SelectBackward0),
+                              SelectScatterBackward0)
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    d = wrap_dim(dim, input._data.ndim)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * d + (slice(start, end, step),)
+    return _scatter_into_view(input, src, lambda t: basic_index(t, key, SliceBackward0),
+                              SliceScatterBackward0)
+
+
+bind({
+    "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave, "flip": flip, "fliplr": fliplr,
+    "flipud": flipud, "roll": roll, "rot90": rot90, "narrow_copy": narrow_copy,
+    "diagonal_scatter": diagonal_scatter, "select_scatter": select_scatter, "slice_scatter": slice_scatter,
+})
+
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack",
+           "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "repeat_interleave", "tile", "flip",
+           "fliplr",
+           "flipud", "roll", "rot90", "narrow_copy", "diagonal_scatter", "select_scatter", "slice_scatter"]

@@ -1,27 +1,43 @@
-"""View and shape operators: results share memory (and the version counter) with their input.
+"""View operators: results share memory (and the version counter) with their input; ``_base`` is the root.
 
-Also the machinery torch uses for in-place ops on views: ``rebase_view`` moves the base's history
-onto a ``CopySlices`` node, so gradients of the base see the in-place change through the view.
+Each view's backward is written with ember ops (often another view), so double backward works.
+Also the machinery torch uses for in-place ops on views: ``rebase_view`` moves the base's history onto
+a ``CopySlices`` node, so gradients of the base see the in-place change made through the view.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .._core import dtype as D
 from .._core.device import CPU
+from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
-from ._dispatch import Node, Tensor, bind, dim_list, from_array, record, wrap_dim, xp_of
+from ._dispatch import Node, Tensor, bind, broadcast_error, from_array, record, wrap_dim, xp_of
 
 _isinstance = isinstance
 
 
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def node_of(cls: type[Node], **attrs: Any) -> Node:
+    """An instance of node class ``cls`` carrying ``attrs`` (what its backward needs)."""
+    n = cls()
+    n.__dict__.update(attrs)
+    return n
+
+
 def make_view(src: Tensor, arr: Any, node: Node | None = None) -> Tensor:
-    """A tensor viewing ``arr`` (a view of ``src``'s array) sharing ``src``'s base and version counter."""
+    """A tensor viewing ``arr`` (a view of ``src``'s array), sharing ``src``'s root base and version
+    counter."""
     t = from_array(arr, src._dtype, src._device)
     t._base = src._base if src._base is not None else src
     t._vc = src._vc
@@ -30,89 +46,140 @@ def make_view(src: Tensor, arr: Any, node: Node | None = None) -> Tensor:
     return t
 
 
-def _node(cls: type[Node], **attrs: Any) -> Node:
-    n = cls()
-    n.__dict__.update(attrs)
-    return n
+def int_arg(v: Any, fn: str, name: str, pos: int) -> int:
+    """An int argument (Python int, NumPy integer or 1-element integer tensor), else torch's TypeError."""
+    if _isinstance(v, int) and not _isinstance(v, bool):
+        return v
+    if _isinstance(v, (np.integer, Tensor)) and not (_isinstance(v, Tensor) and v._dtype.category != 1):
+        return int(v)
+    raise TypeError(f"{fn}(): argument '{name}' (position {pos}) must be int, not {type(v).__name__}")
 
 
-def _sizes(size: Sequence[Any]) -> tuple[int, ...]:
-    if len(size) == 1 and not _isinstance(size[0], int):
-        size = tuple(size[0])
+def int_list(args: tuple, fn: str, name: str) -> tuple[int, ...]:
+    """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` as a tuple of ints (torch's TypeError otherwise)."""
+    if len(args) == 1 and not _isinstance(args[0], (int, np.integer, Tensor)):
+        args = tuple(args[0])
     out = []
-    for s in size:
-        if _isinstance(s, Tensor):
-            s = int(s)
-        if not _isinstance(s, int):
-            raise TypeError(f"view(): argument 'size' must be tuple of ints, but found element of type "
-                            f"{type(s).__name__}")
-        out.append(s)
+    for i, s in enumerate(args):
+        if _isinstance(s, (int, np.integer)) and not _isinstance(s, bool) or \
+                _isinstance(s, Tensor) and s._dtype.category == 1 and s._data.size == 1:
+            out.append(int(s))
+        else:
+            raise TypeError(f"{fn}(): argument '{name}' failed to unpack the object at pos {i + 1} with "
+                            f"error \"type must be tuple of ints,but got {type(s).__name__}\"")
     return tuple(out)
 
 
 def infer_size(shape: tuple[int, ...], numel: int) -> tuple[int, ...]:
     """Resolve one ``-1`` in ``shape`` against ``numel``, with torch's errors."""
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    for s in shape:
-        if s < -1:
-            raise RuntimeError(f"invalid shape dimension {s}")
-    known = math.prod(s for s in shape if s != -1)
-    if neg:
-        if known == 0 or numel % known:
+    infer = -1
+    known = 1
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer >= 0:
+                raise RuntimeError("only one dimension can be inferred")
+            infer = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+        else:
+            known *= s
+    if infer >= 0:
+        if known == 0:
+            if numel == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} because "
+                                   "the unspecified dimension size -1 can be any value and is ambiguous")
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        return tuple(numel // known if s == -1 else s for s in shape)
+        if numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        return shape[:infer] + (numel // known,) + shape[infer + 1:]
     if known != numel:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
     return shape
 
 
+# ---- view / reshape ------------------------------------------------------------------------------------
 class ViewBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.reshape(self._meta[0][0]),)
+        return (reshape(g, self._meta[0][0]),)
 
 
 class UnsafeViewBackward0(ViewBackward0):
     __slots__ = ()
 
 
-def _view_strides(arr: Any, shape: tuple[int, ...]) -> Any:
+def _strided_view(arr: Any, shape: tuple[int, ...]) -> Any:
     """``arr`` viewed with ``shape`` without copying, or None when its strides forbid it (as torch)."""
     if arr.flags.c_contiguous:
         return arr.reshape(shape)
+    v = arr.view()
     try:
-        v = arr.view()
         v.shape = shape   # NumPy refuses exactly when a copy would be needed
-        return v
     except AttributeError:
         return None
+    return v
+
+
+def _view_args(shape: tuple) -> tuple[int, ...]:
+    if shape:
+        try:
+            return int_list(shape, "view", "size")
+        except TypeError:
+            pass
+    got = ", ".join(type(s).__name__ for s in shape)
+    raise TypeError(f"view() received an invalid combination of arguments - got ({got}), but expected one "
+                    "of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
 
 
 def view(self: Tensor, *shape: Any) -> Tensor:
-    """Same data with another shape; errors when the strides make that impossible (use reshape)."""
-    if len(shape) == 1 and not _isinstance(shape[0], (int, Tensor)) and not isinstance(shape[0], (list, tuple)):
-        from .creation import to_dtype
-        return to_dtype(self, shape[0], view=True)
-    shape = infer_size(_sizes(shape), self._data.size)
-    arr = _view_strides(self._data, shape)
+    """Same data with another shape (or reinterpreted as another dtype); errors where strides forbid it."""
+    if len(shape) == 1 and _isinstance(shape[0], D.dtype):
+        return _view_dtype(self, shape[0])
+    shape = infer_size(_view_args(shape), self._data.size)
+    arr = _strided_view(self._data, shape)
     if arr is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
     return make_view(self, arr, ViewBackward0())
 
 
+def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
+    """``view(dtype)``: the same bytes read as ``dt`` (last dim rescaled); not differentiable, as torch."""
+    src = self._dtype
+    arr = self._data
+    if dt.itemsize != src.itemsize:
+        what = f"to view {src._short} as {dt._short} (different element sizes)"
+        if arr.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        strides = self.stride()
+        ratio = dt.itemsize // src.itemsize
+        if ratio > 1 and arr.shape[-1] % ratio:
+            raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got {arr.shape[-1]}")
+        if strides[-1] != 1 and arr.shape[-1] != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
+        if ratio > 1:
+            if self.storage_offset() % ratio:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got "
+                                   f"{self.storage_offset()}")
+            for i, s in enumerate(strides[:-1]):
+                if s % ratio:
+                    raise RuntimeError(f"self.stride({i}) must be divisible by {ratio} {what}, but got {s}")
+    out = from_array(arr.view(dt.np), dt, self._device)
+    out._vc = self._vc
+    return out
+
+
 def reshape(self: Tensor, *shape: Any) -> Tensor:
-    """A view when the strides allow it, otherwise a copy."""
-    shape = infer_size(_sizes(shape), self._data.size)
-    arr = _view_strides(self._data, shape)
+    """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
+    shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
+    arr = _strided_view(self._data, shape)
     if arr is not None:
         return make_view(self, arr, ViewBackward0())
-    t = from_array(self._data.reshape(shape), self._dtype, self._device)
-    if self._rg and STATE.enabled:
-        record(t, UnsafeViewBackward0(), (self,))
+    c = contiguous_copy(self)
+    t = from_array(c._data.reshape(shape), self._dtype, self._device)
+    if c._rg and STATE.enabled:
+        record(t, UnsafeViewBackward0(), (c,))
     return t
 
 
@@ -124,11 +191,58 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
     return reshape(self, other._data.shape)
 
 
+def contiguous_copy(self: Tensor) -> Tensor:
+    """A C-contiguous copy recorded as ``CloneBackward0`` (what torch's contiguous()/reshape do)."""
+    from .creation import CloneBackward0
+    t = from_array(_xp(self).ascontiguousarray(self._data).copy(), self._dtype, self._device)
+    if self._rg and STATE.enabled:
+        record(t, CloneBackward0(), (self,))
+    return t
+
+
+def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
+    """``self`` when already contiguous, else a contiguous copy."""
+    return self if self.is_contiguous() else contiguous_copy(self)
+
+
+def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    n = self._data.ndim
+    if n == 0:
+        wrap_dim(start_dim, 0)
+        wrap_dim(end_dim, 0)
+        return reshape(self, (1,))
+    s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return self
+    shape = self._data.shape
+    return reshape(self, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+
+
+def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    d = wrap_dim(dim, self._data.ndim)
+    sizes = int_list((sizes,), "unflatten", "sizes")
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    shape = self._data.shape
+    if -1 not in sizes and math.prod(sizes) != shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+                           f"{d} ({shape[d]}) in the input tensor")
+    return view(self, shape[:d] + infer_size(sizes, shape[d]) + shape[d + 1:])
+
+
+def ravel(self: Tensor) -> Tensor:
+    """A 1-d view of ``self`` (of a contiguous copy when ``self`` is not contiguous, as torch)."""
+    return view(contiguous(self), -1)
+
+
+# ---- transposes ----------------------------------------------------------------------------------------
 class TBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.t(),)
+        return (t(g),)
 
 
 def t(self: Tensor) -> Tensor:
@@ -142,14 +256,15 @@ class TransposeBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.transpose(self.dim0, self.dim1),)
+        return (transpose(g, self.dim0, self.dim1),)
 
 
 def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     n = self._data.ndim
-    d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
-    return make_view(self, self._data.swapaxes(d0, d1) if n else self._data,
-                     _node(TransposeBackward0, dim0=d0, dim1=d1))
+    d0 = wrap_dim(int_arg(dim0, "transpose", "dim0", 1), n)
+    d1 = wrap_dim(int_arg(dim1, "transpose", "dim1", 2), n)
+    return make_view(self, self._data.swapaxes(d0, d1) if n else self._data.view(),
+                     node_of(TransposeBackward0, dim0=d0, dim1=d1))
 
 
 swapaxes = swapdims = transpose
@@ -159,36 +274,115 @@ class PermuteBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.permute(tuple(np.argsort(self.dims).tolist())),)
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return (permute(g, inverse),)
 
 
 def permute(self: Tensor, *dims: Any) -> Tensor:
-    dims = _sizes(dims)
+    dims = int_list(dims, "permute", "dims")
     n = self._data.ndim
     if len(dims) != n:
-        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
-                           f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal "
-                           f"to len(dims) = {len(dims)}")
-    dims = dim_list(dims, n)
-    return make_view(self, self._data.transpose(dims), _node(PermuteBackward0, dims=dims))
+        raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match "
+                           f"the length of the desired ordering of dimensions i.e. input.dim() = {n} is not "
+                           f"equal to len(dims) = {len(dims)}")
+    dims = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(dims)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return make_view(self, self._data.transpose(dims), node_of(PermuteBackward0, dims=dims))
+
+
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str, stacklevel: int = 3) -> None:
+    """A UserWarning issued once per process, like torch's TORCH_WARN_ONCE."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+
+
+def _deprecated_0d(what: str, hint: str) -> None:
+    warn_once(f"{what} is deprecated on 0-D tensors. {hint}", stacklevel=4)
 
 
 def _T(self: Tensor) -> Tensor:
     n = self._data.ndim
+    if n == 0:
+        _deprecated_0d("Tensor.T", "This function is the identity in these cases.")
+    elif n != 2:
+        warn_once("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                  "deprecated and it will throw an error in a future release. Consider `x.mT` to transpose "
+                  "batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the "
+                  "dimensions of a tensor.")
     return permute(self, tuple(range(n - 1, -1, -1)))
 
 
+def _matrix_transpose(self: Tensor, name: str, conj: bool) -> Tensor:
+    """``mT`` / ``mH`` / ``adjoint()``: swap the last two dims (conjugating complex tensors when ``conj``)."""
+    n = self._data.ndim
+    if n == 0:
+        _deprecated_0d(name, "Consider using x.conj()." if conj else "This function is the identity in these "
+                       "cases.")
+        return self.conj() if conj and self._dtype.is_complex else self
+    if n < 2:
+        what = name[len("Tensor."):] if name.startswith("Tensor.") else name
+        raise RuntimeError(f"tensor.{what} is only supported on matrices or batches of matrices. Got 1-D "
+                           "tensor.")
+    r = transpose(self, -2, -1)
+    return r.conj() if conj and self._dtype.is_complex else r
+
+
 def _mT(self: Tensor) -> Tensor:
-    if self._data.ndim < 2:
-        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. Got 1-D tensor.")
-    return transpose(self, -2, -1)
+    return _matrix_transpose(self, "Tensor.mT", False)
 
 
 def _mH(self: Tensor) -> Tensor:
-    r = _mT(self)
-    return r.conj() if self._dtype.is_complex else r
+    return _matrix_transpose(self, "Tensor.mH", True)
 
 
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims."""
+    return _matrix_transpose(input, "adjoint()", True)
+
+
+def _H(self: Tensor) -> Tensor:
+    n = self._data.ndim
+    if n == 0:
+        _deprecated_0d("Tensor.H", "Consider using x.conj().")
+        return self.conj() if self._dtype.is_complex else self
+    if n != 2:
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor."
+                           + (" For batches of matrices, consider using tensor.mH" if n > 2 else ""))
+    return _matrix_transpose(self, "Tensor.H", True)
+
+
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (the others keep their order)."""
+    n = input._data.ndim
+    src_in = [source] if _isinstance(source, int) else list(source)
+    dst_in = [destination] if _isinstance(destination, int) else list(destination)
+    if len(src_in) != len(dst_in):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src_in} dims) should "
+                           f"contain the same number of dims as destination ({dst_in} dims)")
+    src = [wrap_dim(d, n) for d in src_in]
+    dst = [wrap_dim(d, n) for d in dst_in]
+    for name, given, dims in (("source", src_in, src), ("destination", dst_in, dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
+    perm = [-1] * n
+    for s, d in zip(src, dst, strict=True):
+        perm[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    perm = [p if p >= 0 else next(rest) for p in perm]
+    return permute(input, perm)
+
+
+moveaxis = movedim
+
+
+# ---- expand / broadcast --------------------------------------------------------------------------------
 class ExpandBackward0(Node):
     """The engine sums the gradient back to the input's shape."""
 
@@ -200,35 +394,31 @@ class ExpandBackward0(Node):
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:
     """Broadcast to ``sizes`` without copying (stride 0 along grown dims); -1 keeps a size."""
-    sizes = _sizes(sizes)
+    sizes = int_list(sizes, "expand", "size")
     shape = self._data.shape
     nd = len(sizes) - len(shape)
     if nd < 0:
-        raise RuntimeError(f"expand({self.type()}{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
-                           f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
-                           f"tensor ({len(shape)})")
-    target = []
+        raise RuntimeError(f"expand({self.type()}{{{list(shape)}}}, size={list(sizes)}): the number of "
+                           f"sizes provided ({len(sizes)}) must be greater or equal to the number of "
+                           f"dimensions in the tensor ({len(shape)})")
+    target = list(sizes)
     for i, s in enumerate(sizes):
         if i < nd:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
                                    f"non-existing dimension {i}")
-            target.append(s)
             continue
         cur = shape[i - nd]
         if s == -1:
-            s = cur
-        if cur != s and cur != 1:
-            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
-                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
-                               f"{list(shape)}")
-        target.append(s)
-    target_t = tuple(target)
-    if target_t == shape:
-        arr = self._data.view()
-    else:
-        xp = np if self._device is CPU else xp_of(self._device)
-        arr = xp.broadcast_to(self._data, target_t)
+            target[i] = cur
+        elif cur != s and cur != 1:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) "
+                               f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor "
+                               f"sizes: {list(shape)}")
+        elif s < 0:
+            raise RuntimeError("numel: integer multiplication overflow")
+    tshape = tuple(target)
+    arr = self._data.view() if tshape == shape else _xp(self).broadcast_to(self._data, tshape)
     return make_view(self, arr, ExpandBackward0())
 
 
@@ -240,11 +430,46 @@ def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
     return expand(input, tuple(size))
 
 
+def broadcast_shapes(*shapes: Any) -> Size:
+    """The shape all ``shapes`` broadcast to (ints count as 1-d shapes), with torch's errors."""
+    out: list[int] = []
+    for i, shape in enumerate(shapes):
+        shape = (shape,) if _isinstance(shape, int) else tuple(shape)
+        if any(s < 0 for s in shape):
+            raise ValueError("Attempting to broadcast a dimension with negative length!")
+        if len(shape) > len(out):
+            out = [1] * (len(shape) - len(out)) + out
+        for k in range(1, len(shape) + 1):
+            s, o = shape[-k], out[-k]
+            if s == o or s == 1:
+                continue
+            if o != 1:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {s} at {-k}! Mismatching "
+                                   f"argument at index {i} had {shape}; but expected shape should be "
+                                   f"broadcastable to {out}")
+            out[-k] = s
+    return Size(out)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """Views of ``tensors`` expanded to their common shape."""
+    if len(tensors) == 1 and not _isinstance(tensors[0], Tensor):
+        tensors = tuple(tensors[0])
+    shape: tuple[int, ...] = ()
+    for x in tensors:
+        try:
+            shape = np.broadcast_shapes(shape, x._data.shape)
+        except ValueError:
+            raise broadcast_error(shape, x._data.shape) from None
+    return tuple(expand(x, shape) for x in tensors)
+
+
+# ---- squeeze / unsqueeze -------------------------------------------------------------------------------
 class SqueezeBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.reshape(self._meta[0][0]),)
+        return (reshape(g, self._meta[0][0]),)
 
 
 class SqueezeBackward1(SqueezeBackward0):
@@ -258,123 +483,142 @@ class SqueezeBackward2(SqueezeBackward0):
 def squeeze(self: Tensor, dim: Any = None) -> Tensor:
     """Drop size-1 dims (all, one, or a tuple); a named dim whose size is not 1 is left alone."""
     shape = self._data.shape
+    n = len(shape)
     if dim is None:
         cls: type[Node] = SqueezeBackward0
-        drop = [i for i, s in enumerate(shape) if s == 1]
+        drop = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
         cls = SqueezeBackward1 if _isinstance(dim, int) else SqueezeBackward2
-        drop = [d for d in dim_list(dim, len(shape)) if len(shape) and shape[d] == 1]
-    new_shape = tuple(s for i, s in enumerate(shape) if i not in drop)
-    return make_view(self, self._data.reshape(new_shape), cls())
+        dims = [wrap_dim(dim, n)] if _isinstance(dim, int) else [wrap_dim(d, n) for d in dim]
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"dim {next(d for d in dims if dims.count(d) > 1)} appears multiple times in "
+                               "the list of dims")
+        drop = tuple(d for d in dims if n and shape[d] == 1)
+    return make_view(self, self._data.squeeze(drop) if drop else self._data.view(), cls())
 
 
 class UnsqueezeBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (g.squeeze(self.dim),)
+        return (squeeze(g, self.dim),)
 
 
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
-    d = wrap_dim(dim, self._data.ndim + 1)
-    return make_view(self, self._data.reshape(self._data.shape[:d] + (1,) + self._data.shape[d:]),
-                     _node(UnsqueezeBackward0, dim=d))
+    """A size-1 dim inserted at ``dim`` (with torch's stride: size * stride of the dim it precedes)."""
+    a = self._data
+    d = wrap_dim(int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
+    stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
+    arr = strided(_xp(self), a, a.shape[:d] + (1,) + a.shape[d:], a.strides[:d] + (stride,) + a.strides[d:])
+    return make_view(self, arr, node_of(UnsqueezeBackward0, dim=d))
 
 
-def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    n = self._data.ndim
-    if n == 0:
-        return reshape(self, (1,))
-    s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
-    if s > e:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    if s == e:
-        return self
-    shape = self._data.shape
-    return reshape(self, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
-
-
-def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    n = self._data.ndim
-    d = wrap_dim(dim, n)
-    shape = self._data.shape
-    inner = infer_size(tuple(sizes), shape[d])
-    return view(self, shape[:d] + inner + shape[d + 1:])
-
-
-def ravel(self: Tensor) -> Tensor:
-    return reshape(self, (-1,))
-
-
-# ---- basic slicing: select / narrow / getitem views ------------------------------------------------
+# ---- basic slicing: select / narrow / getitem views ----------------------------------------------------
 class _EmbedNode(Node):
     """Backward of a basic-indexing view: the gradient placed into zeros of the input's shape."""
 
     __slots__ = ()
+    _embed_cls: type[Node]
 
     def backward(self, g: Tensor) -> tuple:
-        return (embed(g, self._meta[0][0], self.key),)
+        return (embed(g, self._meta[0][0], self.key, self._embed_cls),)
 
 
-class SelectBackward0(_EmbedNode):
-    __slots__ = ()
-
-
-class SliceBackward0(_EmbedNode):
-    __slots__ = ()
-
-
-class _EmbedBackward(Node):
-    """Backward of :func:`embed` (for double backward): index the gradient again."""
+class _IndexAgain(Node):
+    """Backward of :func:`embed` (double backward of a basic index): index the gradient again."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (basic_index(g, self.key, SliceBackward0),)
+        return (basic_index(g, self.key, self._view_cls),)
 
 
-def embed(g: Tensor, shape: tuple[int, ...], key: tuple) -> Tensor:
-    """Zeros of ``shape`` with ``g`` written at ``key`` (a basic index): the gradient of ``x[key]``."""
-    xp = np if g._device is CPU else xp_of(g._device)
-    arr = xp.zeros(shape, g._dtype.np)
+def _view_node_pair(name: str) -> type[Node]:
+    view_cls = type(name, (_EmbedNode,), {"__slots__": ()})
+    view_cls._embed_cls = type(name[:-1] + "Backward0", (_IndexAgain,),  # type: ignore[attr-defined]
+                               {"__slots__": (), "_view_cls": view_cls})
+    return view_cls
+
+
+SelectBackward0 = _view_node_pair("SelectBackward0")
+SliceBackward0 = _view_node_pair("SliceBackward0")
+AliasBackward0 = _view_node_pair("AliasBackward0")
+UnsqueezeIndexBackward0 = _view_node_pair("UnsqueezeBackward0")   # x[None]: torch's name
+
+
+def embed(g: Tensor, shape: tuple[int, ...], key: tuple, cls: type[Node]) -> Tensor:
+    """Zeros of ``shape`` with ``g`` written at basic index ``key``: the gradient of ``x[key]``."""
+    arr = _xp(g).zeros(shape, g._dtype.np)
     arr[key] = g._data
     out = from_array(arr, g._dtype, g._device)
     if g._rg and STATE.enabled:
-        record(out, _node(_EmbedBackward, key=key), (g,))
+        record(out, node_of(cls, key=key), (g,))
     return out
 
 
+def index_view(arr: Any, key: tuple) -> Any:
+    """``arr[key]`` for a basic key, always an array view (NumPy gives scalars for full integer keys)."""
+    v = arr[key]
+    return arr[key + (Ellipsis,)] if _isinstance(v, np.generic) else v
+
+
 def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
-    """View ``self[key]`` for a normalised basic key (ints, slices with step > 0, None)."""
-    return make_view(self, self._data[key], _node(cls, key=key))
+    """The view ``self[key]`` for a normalised basic key (ints in range, slices with step > 0, None)."""
+    t = from_array(index_view(self._data, key), self._dtype, self._device)
+    t._base = self._base if self._base is not None else self
+    t._vc = self._vc
+    if self._rg and STATE.enabled:
+        n = cls()
+        n.key = key
+        record(t, n, (self,))
+    return t
 
 
-def select(self: Tensor, dim: int, index: int) -> Tensor:
+def select(self: Tensor, dim: int, index: Any) -> Tensor:
     n = self._data.ndim
     if n == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, n)
     size = self._data.shape[d]
-    index = int(index)
+    index = int_arg(index, "select", "index", 2)
     if not -size <= index < size:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self._data.shape)} at "
-                         f"dimension {d}")
-    if index < 0:
-        index += size
-    return basic_index(self, (slice(None),) * d + (index,), SelectBackward0)
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self._data.shape)} "
+                         f"at dimension {d}")
+    return basic_index(self, (slice(None),) * d + (index % size,), SelectBackward0)
+
+
+def narrow_args(self: Tensor, dim: int, start: Any, length: int,
+                name: str = "narrow") -> tuple[int, int, int]:
+    """Validated ``(dim, start, length)`` of a narrow (negative start wraps; a tensor start is allowed)."""
+    n = self._data.ndim
+    if n == 0:
+        raise RuntimeError(f"{name}() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, n)
+    if _isinstance(start, Tensor):
+        if start._data.ndim or start._dtype.category != 1:
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start)
+    elif not _isinstance(start, (int, np.integer)) or _isinstance(start, bool):
+        raise TypeError(f"{name}(): argument 'start' must be int or Tensor, not {type(start).__name__}")
+    size = self._data.shape[d]
+    if not -size <= start <= size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got "
+                         f"{start})")
+    if start < 0:
+        start += size
+    if length < 0:
+        raise RuntimeError(f"{name}(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return d, int(start), int(length)
 
 
 def narrow(self: Tensor, dim: int, start: Any, length: int) -> Tensor:
-    d = wrap_dim(dim, self._data.ndim)
-    size = self._data.shape[d]
-    start = int(start)
-    if start < 0:
-        start += size
-    if not 0 <= start <= size or length < 0 or start + length > size:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return basic_index(self, (slice(None),) * d + (slice(start, start + length),), SliceBackward0)
+    d, s, n = narrow_args(self, dim, start, length)
+    return basic_index(self, (slice(None),) * d + (slice(s, s + n),), SliceBackward0)
 
 
+# ---- splitting ------------------------------------------------------------------------------------------
 class UnbindBackward0(Node):
     __slots__ = ()
 
@@ -391,6 +635,10 @@ class SplitBackward0(Node):
         return (cat(grads, self.dim),)
 
 
+class SplitWithSizesBackward0(SplitBackward0):
+    __slots__ = ()
+
+
 def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
     outs = [make_view(self, a) for a in arrays]
     if self._rg and STATE.enabled:
@@ -399,92 +647,211 @@ def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    if self._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, self._data.ndim)
     arr = self._data
     key = (slice(None),) * d
-    return _multi_view(self, [arr[key + (i,)] for i in range(arr.shape[d])], _node(UnbindBackward0, dim=d))
+    return _multi_view(self, [arr[key + (i,)] for i in range(arr.shape[d])], node_of(UnbindBackward0, dim=d))
 
 
-def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    d = wrap_dim(dim, self._data.ndim)
-    size = self._data.shape[d]
-    if _isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0 and not (step == 0 and size == 0):
-            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of "
-                               f"{size}")
-        bounds = list(range(0, size, step)) if step else [0]
-        sizes = [min(step, size - b) for b in bounds]
-        cls_name = "SplitBackward0"
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != size:
-            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                               f"size at dimension {d}), but got split_sizes={sizes}")
-        cls_name = "SplitWithSizesBackward0"
+def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Tensor, ...]:
     key = (slice(None),) * d
     arrays, start = [], 0
     for s in sizes:
         arrays.append(self._data[key + (slice(start, start + s),)])
         start += s
-    node = _node(SplitBackward0 if cls_name == "SplitBackward0" else SplitWithSizesBackward0, dim=d)
     return _multi_view(self, arrays, node)
 
 
-class SplitWithSizesBackward0(SplitBackward0):
-    __slots__ = ()
+def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
+    if self._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, self._data.ndim)
+    size = self._data.shape[d]
+    if _isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step == 0 and size:
+            raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size of "
+                               f"{size}")
+        sizes = [min(step, size - b) for b in range(0, size, step)] if step else [0]
+        return _split_views(self, d, sizes or [0], node_of(SplitBackward0, dim=d))
+    sizes = [int(s) for s in split_size_or_sections]
+    if any(s < 0 for s in sizes):
+        raise RuntimeError("split_with_sizes expects split_sizes have only non-negative entries, but got "
+                           f"split_sizes={sizes}")
+    if sum(sizes) != size:
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                           f"size at dimension {d}), but got split_sizes={sizes}")
+    return _split_views(self, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if self._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = wrap_dim(dim, self._data.ndim)
     size = self._data.shape[d]
-    step = -(-size // chunks) if size else 1
-    return split(self, step, d)
+    if size == 0:
+        return _split_views(self, d, [0] * chunks, node_of(SplitBackward0, dim=d))
+    return split(self, -(-size // chunks), d)
 
 
-def diagonal(self: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split into ``n`` near-equal sections or at the given indices (each piece a slice view)."""
+    if input._data.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 "
+                           "dims")
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    ios = indices_or_sections
+    if _isinstance(ios, Tensor):
+        if ios._dtype is not D.int64:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, "
+                               f"but got {ios._dtype._short}")
+        if ios._data.ndim > 1:
+            raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional "
+                               f"or one-dimensional tensor, but got a tensor with {ios._data.ndim} dims")
+        ios = int(ios) if ios._data.ndim == 0 else ios.tolist()
+    if _isinstance(ios, (int, np.integer)):
+        n = int(ios)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
+        small, extra = divmod(size, n)
+        bounds = [i * small + min(i, extra) for i in range(n + 1)]
+    else:
+        bounds = [0] + [int(i) for i in ios] + [size]
+    pieces = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        a = min(max(a + size if a < 0 else a, 0), size)
+        b = min(max(b + size if b < 0 else b, 0), size)
+        pieces.append(basic_index(input, (slice(None),) * d + (slice(a, max(a, b)),), SliceBackward0))
+    return tuple(pieces)
+
+
+def _directional_split(input: Tensor, ios: Any, name: str, dim: int, min_dims: int) -> tuple[Tensor, ...]:
+    n = input._data.ndim
+    if n < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a "
+                           f"tensor with {n} dimensions!")
+    if _isinstance(ios, (int, np.integer)):
+        size = input._data.shape[dim]
+        if ios == 0 or size % ios:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {size} is not divisible by the split_size {ios}!")
+    return tensor_split(input, ios, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(input, indices_or_sections, "hsplit", 1 if input._data.ndim > 1 else 0, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(input, indices_or_sections, "vsplit", 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    return _directional_split(input, indices_or_sections, "dsplit", 2, 3)
+
+
+# ---- strided views: diagonal, unfold, as_strided --------------------------------------------------------
+def strided(xp: Any, arr: Any, shape: tuple, strides: tuple) -> Any:
+    """A view of ``arr``'s memory with ``shape`` and byte ``strides``. With NumPy it is built on the memory's
+    owner, so the ``base`` chain (what ``storage_offset()`` follows) stays intact."""
+    if xp is not np:
+        return xp.lib.stride_tricks.as_strided(arr, shape, strides)
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return np.lib.stride_tricks.as_strided(arr, shape, strides)
+    v = np.ndarray(shape, arr.dtype, buffer=root, offset=_ptr(arr) - _ptr(root), strides=strides)
+    if not arr.flags.writeable:
+        v.flags.writeable = False
+    return v
+
+
+def diag_view(arr: Any, xp: Any, offset: int, d1: int, d2: int) -> Any:
+    """A writable view of the diagonal ``offset`` of dims ``d1``/``d2`` (moved to the end), as torch."""
+    key = [slice(None)] * arr.ndim
+    key[d2 if offset >= 0 else d1] = slice(abs(offset), None)
+    sub = arr[tuple(key)]
+    n = max(min(sub.shape[d1], sub.shape[d2]), 0)
+    rest = [i for i in range(arr.ndim) if i not in (d1, d2)]
+    shape = tuple(sub.shape[i] for i in rest) + (n,)
+    strides = tuple(sub.strides[i] for i in rest) + (sub.strides[d1] + sub.strides[d2],)
+    return strided(xp, sub, shape, strides)
+
+
+def diagonal_dims(self: Tensor, dim1: int, dim2: int) -> tuple[int, int]:
     n = self._data.ndim
     d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    arr = self._data.diagonal(offset, d1, d2)
-    return make_view(self, arr, _node(DiagonalBackward0, offset=offset, dim1=d1, dim2=d2))
+    return d1, d2
 
 
 class DiagonalBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        from .creation import zeros
-        z = zeros(self._meta[0][0], dtype=g.dtype, device=g.device)
-        return (z.diagonal_scatter(g, self.offset, self.dim1, self.dim2),)
+        from .shape import diagonal_scatter
+        z = from_array(_xp(g).zeros(self._meta[0][0], g._dtype.np), g._dtype, g._device)
+        return (diagonal_scatter(z, g, self.offset, self.dim1, self.dim2),)
 
 
-def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
-    n = self._data.ndim
-    src = dim_list(source, n)
-    dst = dim_list(destination, n)
-    if len(src) != len(dst):
-        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
-                           f"contain the same number of dims as destination ({list(dst)} dims)")
-    order = [d for d in range(n) if d not in src]
-    perm = [0] * n
-    for s, d in zip(src, dst, strict=True):
-        perm[d] = s
-    it = iter(order)
-    for i in range(n):
-        if i not in dst:
-            perm[i] = next(it)
-    return permute(self, tuple(perm))
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    d1, d2 = diagonal_dims(input, dim1, dim2)
+    return make_view(input, diag_view(input._data, _xp(input), offset, d1, d2),
+                     node_of(DiagonalBackward0, offset=offset, dim1=d1, dim2=d2))
 
 
-moveaxis = movedim
+class UnfoldBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .indexing import index_add
+        shape = self._meta[0][0]
+        d, size, step = self.dim, self.size, self.step
+        if not shape:
+            return (g.sum(),)
+        xp = _xp(g)
+        n_win = g._data.shape[d]
+        pos = (xp.arange(n_win)[:, None] * step + xp.arange(size)[None, :]).reshape(-1)
+        windows = movedim(g, d, -2).flatten(-2)                      # (..., n_win * size)
+        zshape = tuple(s for i, s in enumerate(shape) if i != d) + (shape[d],)
+        z = from_array(xp.zeros(zshape, g._dtype.np), g._dtype, g._device)
+        out = index_add(z, -1, from_array(pos.astype(np.int64), D.int64, g._device), windows)
+        return (movedim(out, -1, d),)
+
+
+def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Windows of ``size`` every ``step`` along ``dimension``, as a new last dim (a view)."""
+    arr = self._data
+    d = wrap_dim(dimension, arr.ndim)
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    length = arr.shape[d]
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    shape = arr.shape[:d] + ((length - size) // step + 1,) + arr.shape[d + 1:] + (size,)
+    strides = arr.strides[:d] + (arr.strides[d] * step,) + arr.strides[d + 1:] + (arr.strides[d],)
+    if self._data.ndim == 0:
+        shape, strides = (size,), (arr.strides[0],)
+    return make_view(self, strided(_xp(self), arr, shape, strides),
+                     node_of(UnfoldBackward0, dim=d, size=size, step=step))
 
 
 class AsStridedBackward0(Node):
-    """Gradient of a view given by storage positions ``index`` (flat positions in the input)."""
+    """Gradient of a view given by positions ``index`` in the input (``numel``: outside it, dropped)."""
 
     __slots__ = ()
 
@@ -493,52 +860,62 @@ class AsStridedBackward0(Node):
         return (scatter_flat(g, self._meta[0][0], self.index),)
 
 
-def _storage_positions(arr: Any, ref: Any) -> Any:
-    """For each element of ``arr`` (a view into ``ref``'s memory), its flat C-order index in ``ref``."""
-    xp = np if isinstance(arr, np.ndarray) else xp_of(None)
+def storage_positions(arr: Any, ref: Any, xp: Any) -> Any:
+    """For each element of ``arr`` (a view into ``ref``'s memory), its flat C-order index in ``ref``
+    (``ref.size`` for elements outside ``ref``)."""
     item = arr.itemsize
+    base_ptr = _ptr(ref)
 
-    def offsets(a: Any, base_ptr: int) -> Any:
-        off = xp.zeros(a.shape, dtype=np.int64) + (_ptr(a) - base_ptr) // item
+    def offsets(a: Any) -> Any:
+        off = xp.full(a.shape, (_ptr(a) - base_ptr) // item, dtype=np.int64)
         for d, (n, s) in enumerate(zip(a.shape, a.strides, strict=True)):
             shape = [1] * a.ndim
             shape[d] = n
             off = off + (xp.arange(n, dtype=np.int64) * (s // item)).reshape(shape)
         return off
 
-    base_ptr = _ptr(ref)
-    ref_off = offsets(ref, base_ptr).reshape(-1)
-    arr_off = offsets(arr, base_ptr)
+    ref_off = offsets(ref).reshape(-1)
+    arr_off = offsets(arr)
+    if ref_off.size == 0:
+        return xp.zeros(arr.shape, dtype=np.int64)
     order = xp.argsort(ref_off, kind="stable")
-    return order[xp.searchsorted(ref_off[order], arr_off)]
+    sorted_off = ref_off[order]
+    at = xp.minimum(xp.searchsorted(sorted_off, arr_off), ref_off.size - 1)
+    return xp.where(sorted_off[at] == arr_off, order[at], ref_off.size)
 
 
 def _ptr(a: Any) -> int:
     return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr
 
 
-def as_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None) -> Tensor:
-    """A view with explicit sizes/strides (in elements) over ``self``'s storage."""
-    root = self._root_array()
-    offset = self.storage_offset() if storage_offset is None else storage_offset
-    item = self._dtype.itemsize
-    need = offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True) if s > 0) + 1
-    if any(s == 0 for s in size):
-        need = 0
+def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
+               storage_offset: int | None = None) -> Tensor:
+    """A view with explicit sizes/strides (in elements) over ``input``'s storage."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got strides: "
+                           f"{list(stride)}")
+    root = input._root_array()
+    offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    item = input._dtype.itemsize
+    need = 0 if 0 in size else offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True)) + 1
     flat = root.reshape(-1) if root.flags.c_contiguous else None
     if flat is None or need > flat.size:
-        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, "
-                           f"and itemsize {item} requiring a storage size of {need * item} are out of bounds for "
-                           f"storage of size {root.size * item}")
-    xp = np if self._device is CPU else xp_of(self._device)
-    lib = np.lib.stride_tricks if xp is np else xp.lib.stride_tricks
-    arr = lib.as_strided(flat[offset:], tuple(size), tuple(s * item for s in stride))
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
+                           f"{offset}, and itemsize {item} requiring a storage size of {need * item} are "
+                           f"out of bounds for storage of size {root.size * item}")
+    xp = _xp(input)
+    arr = strided(xp, flat[offset:] if need else flat[:0], size, tuple(s * item for s in stride))
     node = None
-    if self._rg and STATE.enabled:
-        node = _node(AsStridedBackward0, index=from_array(_storage_positions(arr, self._data), None, self._device))
-    return make_view(self, arr, node)
+    if input._rg and STATE.enabled:
+        node = node_of(AsStridedBackward0,
+                       index=from_array(storage_positions(arr, input._data, xp), D.int64, input._device))
+    return make_view(input, arr, node)
 
 
+# ---- in-place ops on views -------------------------------------------------------------------------------
 class CopySlices(Node):
     """History of a base after an in-place op on one of its views: the op's gradient is applied to the
     slice of the base's gradient the view covers; the rest passes through."""
@@ -549,8 +926,7 @@ class CopySlices(Node):
         from .indexing import gather_flat, scatter_flat_into
         flat_idx = self.index
         view_grad = gather_flat(g, flat_idx, self.view_shape)
-        fn = self.fn
-        res = fn.backward(view_grad)
+        res = self.fn.backward(view_grad)
         base_grad = scatter_flat_into(g, flat_idx, res[0])
         return (base_grad,) + tuple(res[1:])
 
@@ -559,7 +935,7 @@ def rebase_view(view_t: Tensor, node: Node) -> None:
     """After an in-place op recorded as ``node`` on view ``view_t``: rebase its base's history."""
     base = view_t._base
     from ..autograd.graph import _reduce_to
-    index = from_array(_storage_positions(view_t._data, base._data), None, base._device)
+    index = from_array(storage_positions(view_t._data, base._data, _xp(base)), D.int64, base._device)
     cs = CopySlices()
     # the op's first gradient goes to the base slice: reduce it to the view's shape inside fn
     fn_meta = node._meta
@@ -569,7 +945,7 @@ def rebase_view(view_t: Tensor, node: Node) -> None:
     base._grad_fn = cs
     base._output_nr = 0
     base._rg = True
-    vnode = _node(AsStridedBackward0, index=index)
+    vnode = node_of(AsStridedBackward0, index=index)
     vnode._next = ((cs, 0),)
     vnode._meta = ((base._data.shape, base._dtype),)
     view_t._grad_fn = vnode
@@ -593,23 +969,24 @@ class _Reducing:
         return (first,) + tuple(outs[1:])
 
 
-def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
-    if self.is_contiguous():
-        return self
-    return self.clone()
-
-
 bind({
     "view": view, "reshape": reshape, "view_as": view_as, "reshape_as": reshape_as, "t": t,
     "transpose": transpose, "swapaxes": transpose, "swapdims": transpose, "permute": permute,
+    "adjoint": adjoint,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to, "squeeze": squeeze,
     "unsqueeze": unsqueeze, "flatten": flatten, "unflatten": unflatten, "ravel": ravel, "select": select,
-    "narrow": narrow, "unbind": unbind, "split": split, "chunk": chunk, "diagonal": diagonal, "movedim": movedim,
-    "moveaxis": movedim, "as_strided": as_strided, "contiguous": contiguous,
+    "narrow": narrow, "unbind": unbind, "split": split, "chunk": chunk, "tensor_split": tensor_split,
+    "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit, "diagonal": diagonal, "movedim": movedim,
+    "moveaxis": movedim, "as_strided": as_strided, "unfold": unfold, "contiguous": contiguous,
 })
 Tensor.T = property(_T)  # type: ignore[attr-defined]
 Tensor.mT = property(_mT)  # type: ignore[attr-defined]
 Tensor.mH = property(_mH)  # type: ignore[attr-defined]
-Tensor.H = property(lambda self: _T(self).conj() if self._dtype.is_complex else _T(self))  # type: ignore
+Tensor.H = property(_H)  # type: ignore[attr-defined]
 
-__all__ = ["view", "reshape", "view_as", "reshape_as", "t", "transpose", "swapaxes", "swapdims", "permute", "expand", "expand_as", "broadcast_to", "squeeze", "unsqueeze", "flatten", "unflatten", "ravel", "select", "narrow", "unbind", "split", "chunk", "diagonal", "movedim", "moveaxis", "as_strided", "contiguous"]
+__all__ = ["view", "reshape", "view_as", "reshape_as", "t", "transpose", "swapaxes", "swapdims", "permute",
+           "adjoint", "expand", "expand_as", "broadcast_to", "broadcast_shapes", "broadcast_tensors",
+           "squeeze",
+           "unsqueeze", "flatten", "unflatten", "ravel", "select", "narrow", "unbind", "split", "chunk",
+           "tensor_split", "hsplit", "vsplit", "dsplit", "diagonal", "movedim", "moveaxis", "as_strided",
+           "contiguous"]
