@@ -145,24 +145,36 @@ def _raise_info(fn: str, info: Any, batched: bool, body: Callable[[int], str]) -
         raise _LinAlgError(f"{fn}: {prefix}{body(int(flat[i]))}")
 
 
-def _lu_info(xp: Any, a: Any) -> Any:
-    """Per matrix, the 1-based index of the first exactly-zero pivot of an LU with partial pivoting (0: none),
-    as LAPACK's getrf reports it."""
+def _lu(xp: Any, a: Any) -> tuple[Any, Any, Any]:
+    """Unblocked LU with partial pivoting of each matrix, as LAPACK's getrf: the packed factors, the row
+    permutation, and info (the 1-based index of the first exactly-zero pivot, 0: none)."""
     n = a.shape[-1]
     w = a.reshape((-1, n, n)).copy()
     rows = xp.arange(w.shape[0])
+    perm = xp.broadcast_to(xp.arange(n), w.shape[:2]).copy()
     info = xp.zeros(w.shape[0], dtype=np.int32)
     for k in range(n):
         p = k + xp.argmax(xp.abs(w[:, k:, k]), axis=1)
-        top = w[rows, k].copy()
-        w[rows, k] = w[rows, p]
-        w[rows, p] = top
+        for arr in (w, perm):
+            top = arr[rows, k].copy()
+            arr[rows, k] = arr[rows, p]
+            arr[rows, p] = top
         piv = w[:, k, k]
         zero = piv == 0
         info = xp.where((info == 0) & zero, k + 1, info)
-        factor = w[:, k + 1:, k] / xp.where(zero, 1, piv)[:, None]
-        w[:, k + 1:, k + 1:] -= factor[:, :, None] * w[:, None, k, k + 1:]
-    return info.reshape(a.shape[:-2])
+        w[:, k + 1:, k] /= xp.where(zero, 1, piv)[:, None]
+        w[:, k + 1:, k + 1:] -= w[:, k + 1:, k, None] * w[:, None, k, k + 1:]
+    batch = a.shape[:-2]
+    return w.reshape(a.shape), perm.reshape(batch + (n,)), info.reshape(batch)
+
+
+def _lu_solve(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """``a^{-1} b`` through :func:`_lu` (IEEE inf/nan where a pivot is zero, as LAPACK's getrs) and info."""
+    lu, perm, info = _lu(xp, a)
+    pb = xp.take_along_axis(b, perm[..., None], axis=-2)
+    with np.errstate(all="ignore"):
+        x = _substitute(xp, lu, _substitute(xp, lu, pb, False, True), True, False)
+    return x, info
 
 
 def _cholesky_loop(xp: Any, a: Any) -> tuple[Any, Any]:
@@ -659,17 +671,19 @@ def block_diag(*tensors: Tensor) -> Tensor:
         if t._data.ndim > 2:
             raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} "
                                f"has {t._data.ndim} dimensions")
-    dt = result_dtype(*tensors) if tensors else D.get_default_dtype()
+    if not tensors:
+        return new_tensor(np.zeros((1, 0), D.get_default_dtype().np), D.get_default_dtype(), CPU)
+    dt = result_dtype(*tensors)
     dims = [(t._data.shape + (1, 1))[:2] if t._data.ndim == 0 else
             ((1,) + t._data.shape if t._data.ndim == 1 else t._data.shape) for t in tensors]
-    xp = _xp(tensors[0]) if tensors else np
+    xp = _xp(tensors[0])
     out = xp.zeros((sum(h for h, _ in dims), sum(w for _, w in dims)), dtype=dt.np)
     blocks, r, c = [], 0, 0
     for t, (h, w) in zip(tensors, dims, strict=True):
         out[r:r + h, c:c + w] = t._data.reshape(h, w)
         blocks.append((r, c, h, w))
         r, c = r + h, c + w
-    res = new_tensor(out, dt, tensors[0]._device if tensors else CPU)
+    res = new_tensor(out, dt, tensors[0]._device)
     _track(BlockDiagBackward0, res, tensors, blocks=blocks)
     return res
 
@@ -899,13 +913,9 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     a = A._data
     arr = _failed(xp, xp.linalg.inv, a)
     if arr is None:
-        info = _lu_info(xp, a)
+        arr, info = _lu_solve(xp, a, xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape))
         if check_errors:
             _raise_info("linalg.inv", info, a.ndim > 2, _singular_message)
-        with np.errstate(all="ignore"):
-            arr = xp.linalg.solve(a + xp.where(info[..., None, None] > 0, _eye(a.shape[-1], A)._data, 0),
-                                  xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)) * \
-                xp.where(info[..., None, None] > 0, xp.inf, 1)
     else:
         info = xp.zeros(a.shape[:-2], dtype=np.int32)
     outs = [_new(arr, A._dtype, A), _new(info, D.int32, A)]
@@ -962,13 +972,10 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     arr = _failed(xp, xp.linalg.solve, a, b)
     info = xp.zeros(batch, dtype=np.int32)
     if arr is None:
-        info = _lu_info(xp, a)
+        arr, info = _lu_solve(xp, a, b)
         if check_errors:
             _raise_info("torch.linalg.solve", info, len(batch) > 0,
                         lambda k: "The solver failed because the input matrix is singular.")
-        with np.errstate(all="ignore"):
-            arr = xp.where(info[..., None, None] > 0, xp.nan, xp.linalg.solve(
-                xp.where(info[..., None, None] > 0, xp.eye(n, dtype=a.dtype), a), b))
     if not left:
         arr = arr.swapaxes(-1, -2)
     outs = [_new(arr[..., 0] if vector else arr, A._dtype, A), _new(info, D.int32, A)]
@@ -1384,6 +1391,58 @@ class _Saved:
         self.saved = saved
 
 
+def _householder(xp: Any, x: Any) -> Any:
+    """Unit vectors v with (I - 2 v v^H) x = beta e_1 for each column x of the batch."""
+    alpha = x[:, 0]
+    phase = xp.where(alpha == 0, 1, alpha / xp.where(alpha == 0, 1, xp.abs(alpha)))
+    v = x.copy()
+    v[:, 0] = alpha + phase * xp.sqrt((xp.abs(x) ** 2).sum(-1))
+    vn = xp.sqrt((xp.abs(v) ** 2).sum(-1))
+    return v / xp.where(vn == 0, 1, vn)[:, None]
+
+
+def _gelsy(xp: Any, a: Any, b: Any, rcond: float) -> tuple[Any, Any]:
+    """LAPACK gelsy's least squares: QR with column pivoting (largest remaining column first), the rank as the
+    largest r whose leading r x r block of R has condition below 1/rcond, then the minimum-norm solution of
+    the truncated triangular system, un-pivoted."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    w = a.reshape((-1, m, n)).copy()
+    c = b.reshape((-1, m, b.shape[-1])).copy()
+    rows = xp.arange(w.shape[0])
+    perm = xp.broadcast_to(xp.arange(n), (w.shape[0], n)).copy()
+    for j in range(k):
+        p = j + xp.argmax((xp.abs(w[:, j:, j:]) ** 2).sum(1), axis=1)
+        for arr in (w.swapaxes(1, 2), perm):
+            first = arr[rows, j].copy()
+            arr[rows, j] = arr[rows, p]
+            arr[rows, p] = first
+        v = _householder(xp, w[:, j:, j])
+        for arr in (w, c):
+            arr[:, j:] -= 2 * v[:, :, None] * (xp.conj(v)[:, None, :] @ arr[:, j:])
+    R = xp.triu(w[:, :k])
+    rank = xp.zeros(w.shape[0], dtype=np.int64)
+    for r in range(1, k + 1):
+        sv = xp.linalg.svd(R[:, :r, :r], compute_uv=False)
+        rank = xp.where((rank == r - 1) & (sv[:, -1] > rcond * sv[:, 0]), r, rank)
+    kept = xp.arange(k)[None, :, None] < rank[:, None, None]
+    y = xp.linalg.pinv(xp.where(kept, R, 0)) @ xp.where(kept, c[:, :k], 0)
+    x = xp.take_along_axis(y, xp.argsort(perm, axis=1)[:, :, None], axis=1)
+    return x.reshape(a.shape[:-2] + x.shape[-2:]), rank.reshape(a.shape[:-2])
+
+
+def _gels(xp: Any, a: Any, b: Any) -> Any:
+    """LAPACK gels's least squares for full-rank matrices: QR when tall, the minimum-norm LQ solution when
+    wide."""
+    m, n = a.shape[-2:]
+    with np.errstate(all="ignore"):
+        if m >= n:
+            q, r = xp.linalg.qr(a)
+            return _substitute(xp, r, xp.conj(q.swapaxes(-1, -2)) @ b, True, False)
+        q, r = xp.linalg.qr(xp.conj(a.swapaxes(-1, -2)))
+        return q @ _substitute(xp, xp.conj(r.swapaxes(-1, -2)), b, False, False)
+
+
 _Lstsq = return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
@@ -1414,19 +1473,22 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     a = xp.broadcast_to(A._data, batch + (m, n))
     b = xp.broadcast_to(b, batch + b.shape[-2:])
     rdt = A._dtype.to_real()
-    if a.size:
-        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    rcond = _eps(A._dtype) * max(m, n) if rcond is None or rcond < 0 else rcond
+    s = xp.zeros((0,), rdt.np)
+    if a.size == 0:
+        x, rank = xp.zeros(batch + (n, b.shape[-1]), a.dtype), xp.zeros(batch, np.int64)
+    elif driver == "gelsy":
+        x, rank = _gelsy(xp, a, b.astype(a.dtype, copy=False), rcond)
+    elif driver == "gels":
+        x, rank = _gels(xp, a, b), None
     else:
-        u, s, vh = (xp.zeros(batch + (m, min(m, n)), a.dtype), xp.zeros(batch + (min(m, n),), rdt.np),
-                    xp.zeros(batch + (min(m, n), n), a.dtype))
-    cut = (_eps(A._dtype) * max(m, n) if rcond is None or rcond < 0 else rcond) * \
-        (s.max(-1) if s.shape[-1] else xp.zeros(batch, rdt.np))
-    keep = s > cut[..., None]
-    rank = keep.sum(-1)
-    inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
-    x = xp.conj(vh.swapaxes(-1, -2)) @ (inv_s[..., :, None] * (xp.conj(u.swapaxes(-1, -2)) @ b))
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        keep = s > (rcond * s.max(-1))[..., None]
+        rank = keep.sum(-1)
+        inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+        x = xp.conj(vh.swapaxes(-1, -2)) @ (inv_s[..., :, None] * (xp.conj(u.swapaxes(-1, -2)) @ b))
     x = x.astype(a.dtype, copy=False)
-    full = driver == "gels" or bool((rank == n).all())
+    full = rank is None or bool((rank == n).all())
     if driver != "gelsy" and m > n and full:
         r = a @ x - b
         res = (xp.abs(r) ** 2).sum(-2).astype(rdt.np)
@@ -1437,8 +1499,8 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     node = _track(LinalgLstsqBackward0, [sol, residuals], (A, B), vector=vector)
     if node is not None:
         node.save(A, B, SavedOutput(sol))
-    rank_t = _new(rank.astype(np.int64) if driver != "gels" else xp.zeros((0,), np.int64), D.int64, A)
-    sv = _new(s if driver in ("gelsd", "gelss") else xp.zeros((0,), rdt.np), rdt, A)
+    rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank.astype(np.int64), D.int64, A)
+    sv = _new(s, rdt, A)
     return _Lstsq(sol, residuals, rank_t, sv)
 
 
