@@ -120,7 +120,7 @@ def load(data: bytes, device: Any = "cpu") -> dict[str, Tensor]:
         if info["dtype"] not in _DTYPES:
             raise ValueError(f"ember cannot load safetensors dtype {info['dtype']} (tensor `{name}`)")
         dt = _DTYPES[info["dtype"]]
-        t = from_array(np.frombuffer(info["data"], dt.np).reshape(info["shape"]), dt)
+        t = from_array(np.ndarray(info["shape"], dt.np, buffer=info["data"]), dt)
         out[name] = t if str(device) == "cpu" else t.to(device)
     return out
 
