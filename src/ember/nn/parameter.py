@@ -36,8 +36,10 @@ class Parameter(Tensor):
             from ..ops.creation import empty
 
             data = empty(0)
+        if requires_grad and not (data.dtype.is_floating_point or data.dtype.is_complex):
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         p = _alias(cls, data)
-        p.requires_grad = requires_grad
+        p._rg = bool(requires_grad)
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:

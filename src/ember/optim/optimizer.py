@@ -70,11 +70,11 @@ class Optimizer:
         self.__dict__.setdefault("_optimizer_step_post_hooks", OrderedDict())
 
     def __repr__(self) -> str:
-        lines = [type(self).__name__ + " ("]
+        text = type(self).__name__ + " ("
         for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            lines.extend(f"    {key}: {group[key]}" for key in sorted(group) if key != "params")
-        return "\n".join(lines) + "\n)"
+            text += f"\nParameter Group {i}\n"
+            text += "".join(f"    {key}: {group[key]}\n" for key in sorted(group) if key != "params")
+        return text + ")"
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters, filling unspecified hyper-parameters from ``defaults``."""
