@@ -47,7 +47,10 @@ def _result(arr: Any, like: Tensor, node: Node | None, inputs: Sequence[Any]) ->
 
 
 def _dims(dims: Any, n: int, fn: str) -> tuple[int, ...]:
-    """``dims`` (an int or a sequence) wrapped, with torch's error for repeats."""
+    """``dims`` (an int or a sequence) wrapped, with torch's errors for repeats and wrong types."""
+    if not _isinstance(dims, (int, np.integer, list, tuple)):
+        raise TypeError(f"{fn}(): argument 'dims' (position 1) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
     raw = [dims] if _isinstance(dims, (int, np.integer)) else list(int_list((dims,), fn, "dims"))
     out = tuple(wrap_dim(int(d), n) for d in raw)
     for d in out:
@@ -360,6 +363,10 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     return _result(arr, input, node_of(FlipBackward0, dims=d), (input,))
 
 
+def _flip_method(self: Tensor, *dims: Any) -> Tensor:
+    return flip(self, dims[0] if len(dims) == 1 else dims)
+
+
 def fliplr(input: Tensor) -> Tensor:
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
@@ -519,8 +526,8 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
 
 
 bind({
-    "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave, "flip": flip, "fliplr": fliplr,
-    "flipud": flipud, "roll": roll, "rot90": rot90, "narrow_copy": narrow_copy,
+    "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave, "flip": _flip_method,
+    "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90, "narrow_copy": narrow_copy,
     "diagonal_scatter": diagonal_scatter, "select_scatter": select_scatter, "slice_scatter": slice_scatter,
 })
 

@@ -418,7 +418,14 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
         elif s < 0:
             raise RuntimeError("numel: integer multiplication overflow")
     tshape = tuple(target)
-    arr = self._data.view() if tshape == shape else _xp(self).broadcast_to(self._data, tshape)
+    a = self._data
+    if tshape == shape:
+        arr = a.view()
+    else:   # torch's strides: 0 along new and grown dims, the input's elsewhere; read-only like NumPy's
+        strides = (0,) * nd + tuple(0 if n != s else st for n, s, st in zip(tshape[nd:], shape, a.strides,
+                                                                             strict=True))
+        arr = strided(_xp(self), a, tshape, strides)
+        arr.flags.writeable = False
     return make_view(self, arr, ExpandBackward0())
 
 
@@ -606,9 +613,9 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
                          f"{start})")
     if start < 0:
         start += size
-    if length < 0:
-        raise RuntimeError(f"{name}(): length must be non-negative.")
-    if start + length > size:
+    if length < 0 and name == "narrow":
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return d, int(start), int(length)
 
