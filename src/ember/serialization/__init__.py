@@ -18,7 +18,6 @@ import struct
 import sys
 import tempfile
 import types
-import zipfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import IO, Any, BinaryIO
@@ -376,15 +375,13 @@ def _load_zip(fh: BinaryIO, mmap_path: str | None, restore: Restore, unpickle: U
                 f"invalid checkpoint: {name} holds {info.file_size} bytes but the pickle declares "
                 f"{numel} elements of {dtype} ({numel * dtype.itemsize} bytes)"
             )
-        if mmap_path is not None and info.compress_type == zipfile.ZIP_STORED and numel:
-            reader.check(info)
-            mm = np.memmap(
-                mmap_path, dtype=dtype.np, mode="c", offset=reader.data_offset(info), shape=(numel,)
-            )
+        offset = reader.validate(info)  # before allocating anything
+        if mmap_path is not None and offset is not None and numel:
+            mm = np.memmap(mmap_path, dtype=dtype.np, mode="c", offset=offset, shape=(numel,))
             arr = np.ndarray((numel,), dtype.np, buffer=mm)
         else:
             arr = np.empty(numel, dtype.np)
-            reader.read_into(info, arr.view(np.uint8))
+            reader.read_into(info, arr.view(np.uint8), offset)
         if swap:
             arr.byteswap(inplace=True)
         storages[key] = restore(UntypedStorage(arr), location)

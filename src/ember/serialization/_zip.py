@@ -145,50 +145,49 @@ class EntryReader:
             )
         return offset
 
-    def check(self, info: zipfile.ZipInfo) -> None:
-        """Refuse compression methods other than stored/deflated and impossible declared sizes."""
+    def validate(self, info: zipfile.ZipInfo) -> int | None:
+        """Refuse unknown compression and sizes the file cannot back; returns a stored entry's data offset."""
         if info.compress_type == zipfile.ZIP_STORED:
             if info.file_size != info.compress_size:
                 raise zipfile.BadZipFile(
-                    f"stored entry {info.filename!r} declares {info.file_size} bytes but "
-                    f"holds {info.compress_size}"
+                    f"stored entry {info.filename!r} declares {info.file_size} bytes but holds "
+                    f"{info.compress_size}"
                 )
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            if info.file_size > info.compress_size * _MAX_DEFLATE_RATIO + 64:
-                raise zipfile.BadZipFile(
-                    f"entry {info.filename!r} declares {info.file_size} bytes from "
-                    f"{info.compress_size} compressed bytes, beyond what deflate can produce "
-                    "(zip bomb?)"
-                )
-        else:
+            return self.data_offset(info)
+        if info.compress_type != zipfile.ZIP_DEFLATED:
             raise zipfile.BadZipFile(
                 f"entry {info.filename!r} uses unsupported compression method {info.compress_type}"
             )
+        if info.file_size > info.compress_size * _MAX_DEFLATE_RATIO + 64:
+            raise zipfile.BadZipFile(
+                f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} "
+                "compressed bytes, beyond what deflate can produce (zip bomb?)"
+            )
+        self.data_offset(info)
+        return None
 
-    def read_into(self, info: zipfile.ZipInfo, out: np.ndarray) -> None:
-        """Fill the uint8 array ``out`` (of the entry's size) with the entry's bytes."""
-        self.check(info)
+    def read_into(self, info: zipfile.ZipInfo, out: np.ndarray, offset: int | None) -> None:
+        """Fill the uint8 array ``out`` with the entry's bytes (``offset`` as :meth:`validate` gave)."""
         view = memoryview(out)
-        if info.compress_type == zipfile.ZIP_STORED:
-            self.f.seek(self.data_offset(info))
-            got = 0
-            while got < out.nbytes:
-                n = self.f.readinto(view[got:])
-                if not n:
-                    raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
-                got += n
-            return
-        with self.zf.open(info) as src:
-            got = 0
-            while got < out.nbytes:
+        src: Any = self.f
+        if offset is None:
+            src = self.zf.open(info)
+        else:
+            self.f.seek(offset)
+        got = 0
+        while got < out.nbytes:
+            try:
                 n = src.readinto(view[got : got + _CHUNK])
-                if not n:
-                    raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
-                got += n
+            except zlib.error as e:
+                raise zipfile.BadZipFile(f"corrupt compressed data in entry {info.filename!r}: {e}") from None
+            if not n:
+                raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
+            got += n
 
     def read(self, name: str) -> bytes:
         """The whole (small) entry ``name``."""
         info = self.info(name)
+        offset = self.validate(info)
         out = np.empty(info.file_size, np.uint8)
-        self.read_into(info, out)
+        self.read_into(info, out, offset)
         return out.tobytes()
