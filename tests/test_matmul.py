@@ -178,12 +178,12 @@ def test_matmul_gradcheck_and_double_backward(sa: tuple, sb: tuple) -> None:
     assert_close(results[0][1], results[1][1])
 
 
-@pytest.mark.xfail(strict=True, reason="autograd/gradcheck.py: gradgradcheck's numerical Jacobian runs its "
-                   "function under no_grad, so the first-order autograd.grad inside it finds no graph")
-def test_gradgradcheck_matmul() -> None:
-    a = ember.tensor(rand(2, 3), requires_grad=True)
-    b = ember.tensor(rand(3, 2), requires_grad=True)
-    assert ember.autograd.gradgradcheck(ember.matmul, (a, b))
+@pytest.mark.parametrize("fn", ["mm", "matmul", "addmm", "bmm"])
+def test_gradgradcheck(fn: str) -> None:
+    shapes = {"mm": [(2, 3), (3, 2)], "matmul": [(2, 2, 3), (3,)], "addmm": [(2,), (2, 3), (3, 2)],
+              "bmm": [(2, 2, 3), (2, 3, 2)]}[fn]
+    args = [ember.tensor(rand(*s), requires_grad=True) for s in shapes]
+    assert ember.autograd.gradgradcheck(getattr(ember, fn), args)
 
 
 def test_saved_tensor_modified_in_place() -> None:

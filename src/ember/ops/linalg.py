@@ -441,9 +441,10 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     n = max(input._data.ndim, other._data.ndim)
     sa = (1,) * (n - input._data.ndim) + input._data.shape
     sb = (1,) * (n - other._data.ndim) + other._data.shape
-    a = input.reshape([x for s in sa for x in (s, 1)])
-    b = other.reshape([x for s in sb for x in (1, s)])
-    return (a * b).reshape([x * y for x, y in zip(sa, sb, strict=True)])
+    a = input.reshape([x for s in sa for x in (1, s)])
+    b = other.reshape([x for s in sb for x in (s, 1)])
+    swap = [i ^ 1 for i in range(2 * n)]   # (b0, a0, b1, a1, ...) -> (a0, b0, ...), copied as in torch
+    return (a * b).permute(swap).reshape([x * y for x, y in zip(sa, sb, strict=True)])
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
@@ -779,7 +780,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
         res = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
-            res = res.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+            res = res.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
     else:
         summed, other = (d0, d1) if abs(ord) == 1 else (d1, d0)
         sums = x.abs().sum(summed, keepdim=keepdim)
@@ -906,6 +907,11 @@ def _singular_message(k: int) -> str:
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)``: info > 0 marks a singular matrix (its first zero pivot) instead of raising."""
+    return _inv_ex(A, "linalg.inv_ex" if check_errors else None)
+
+
+def _inv_ex(A: Tensor, errors: str | None) -> Any:
+    """inv_ex; ``errors``: the function name a LinAlgError is raised under (None: report in info only)."""
     _arg("linalg_inv_ex", "A", 1, A)
     _square(A, "linalg.inv")
     _floating(A, "linalg.inv")
@@ -914,8 +920,8 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     arr = _failed(xp, xp.linalg.inv, a)
     if arr is None:
         arr, info = _lu_solve(xp, a, xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape))
-        if check_errors:
-            _raise_info("linalg.inv", info, a.ndim > 2, _singular_message)
+        if errors:
+            _raise_info(errors, info, a.ndim > 2, _singular_message)
     else:
         info = xp.zeros(a.shape[:-2], dtype=np.int32)
     outs = [_new(arr, A._dtype, A), _new(info, D.int32, A)]
@@ -927,7 +933,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
 
 def inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inverse of square matrices; LinAlgError for singular ones."""
-    res = inv_ex(A, check_errors=True).inverse
+    res = _inv_ex(A, "linalg.inv").inverse
     return res if out is None else write_out(out, res)
 
 
@@ -949,6 +955,11 @@ _SolveEx = return_type("linalg_solve_ex", ("result", "info"))
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``(X, info)`` solving ``A X = B`` (``X A = B`` when not ``left``) with broadcast batch dims."""
+    return _solve_ex(A, B, left, "torch.linalg.solve_ex" if check_errors else None)
+
+
+def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
+    """solve_ex; ``errors``: the function name a LinAlgError is raised under (None: report in info only)."""
     _arg("linalg_solve_ex", "A", 1, A)
     _arg("linalg_solve_ex", "B", 2, B)
     _matrix(A, "linalg.solve")
@@ -973,8 +984,8 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     info = xp.zeros(batch, dtype=np.int32)
     if arr is None:
         arr, info = _lu_solve(xp, a, b)
-        if check_errors:
-            _raise_info("torch.linalg.solve", info, len(batch) > 0,
+        if errors:
+            _raise_info(errors, info, len(batch) > 0,
                         lambda k: "The solver failed because the input matrix is singular.")
     if not left:
         arr = arr.swapaxes(-1, -2)
@@ -987,7 +998,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` (or ``X A = B``); LinAlgError for singular ``A``."""
-    res = solve_ex(A, B, left=left, check_errors=True).result
+    res = _solve_ex(A, B, left, "torch.linalg.solve").result
     return res if out is None else write_out(out, res)
 
 
@@ -999,7 +1010,7 @@ def _substitute(xp: Any, a: Any, b: Any, upper: bool, unit: bool) -> Any:
     for i in (range(n - 1, -1, -1) if upper else range(n)):
         lo, hi = (i + 1, n) if upper else (0, i)
         r = b[..., i, :] - (a[..., i:i + 1, lo:hi] @ x[..., lo:hi, :])[..., 0, :]
-        x[..., i, :] = r if unit else r / a[..., i, i, None]
+        x[..., i, :] = r if unit else r * (1 / a[..., i, i, None])   # BLAS trsm multiplies by the reciprocal
     return x
 
 
@@ -1079,10 +1090,11 @@ class CholeskyBackward0(LinalgCholeskyExBackward0):
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(L, info)``: the Cholesky factor and, per matrix, the order of the first leading minor that is not
     positive-definite (0 when the factorization succeeded)."""
-    return _cholesky(A, upper, check_errors, LinalgCholeskyExBackward0)
+    return _cholesky(A, upper, "linalg.cholesky_ex" if check_errors else None, LinalgCholeskyExBackward0)
 
 
-def _cholesky(A: Tensor, upper: bool, check_errors: bool, node_cls: type[Node]) -> Any:
+def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) -> Any:
+    """cholesky_ex; ``errors``: the function name a LinAlgError is raised under (None: info only)."""
     _arg("linalg_cholesky_ex", "A", 1, A)
     _square(A, "linalg.cholesky")
     _floating(A, "linalg.cholesky")
@@ -1091,8 +1103,8 @@ def _cholesky(A: Tensor, upper: bool, check_errors: bool, node_cls: type[Node]) 
     arr = _failed(xp, xp.linalg.cholesky, a)
     if arr is None:
         arr, info = _cholesky_loop(xp, a)
-        if check_errors:
-            _raise_info("linalg.cholesky", info, a.ndim > 2, lambda k: (
+        if errors:
+            _raise_info(errors, info, a.ndim > 2, lambda k: (
                 "The factorization could not be completed because the input is not positive-definite (the "
                 f"leading minor of order {k} is not positive-definite)."))
     else:
@@ -1108,7 +1120,7 @@ def _cholesky(A: Tensor, upper: bool, check_errors: bool, node_cls: type[Node]) 
 
 def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
     """Cholesky factor of Hermitian positive-definite matrices; LinAlgError otherwise."""
-    res = cholesky_ex(A, upper=upper, check_errors=True).L
+    res = _cholesky(A, upper, "linalg.cholesky", LinalgCholeskyExBackward0).L
     return res if out is None else write_out(out, res)
 
 
@@ -1364,13 +1376,14 @@ class LinalgLstsqBackward0(Node):
 
     def backward(self, gX: Tensor, gL: Tensor) -> tuple:
         A, B, X = self.saved
+        b_rg = B._rg
         if self.vector:
             B, X, gX = B.unsqueeze(-1), X.unsqueeze(-1), gX.unsqueeze(-1)
         P = pinv(A)
         gA = gB = None
         if A._rg:
             gA = LinalgPinvBackward0.backward(_Saved(A, P), gX.matmul(_h(B)))[0]
-        if B._rg:
+        if b_rg:
             gB = _h(P).matmul(gX)
         if gL._data.size:
             r = A.matmul(X) - B
@@ -1698,7 +1711,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -
     """Deprecated ``torch.cholesky`` (``linalg.cholesky`` with ``upper``)."""
     warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
                   "future PyTorch release.", UserWarning, stacklevel=2)
-    res = _cholesky(input, upper, True, CholeskyBackward0).L
+    res = _cholesky(input, upper, "cholesky", CholeskyBackward0).L
     return res if out is None else write_out(out, res)
 
 
