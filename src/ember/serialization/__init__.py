@@ -498,6 +498,8 @@ def load(
     if isinstance(f, (str, os.PathLike)) and os.fspath(f).endswith(".safetensors"):
         from ..safetensors import load_file
 
+        if isinstance(map_location, dict) or callable(map_location):
+            raise RuntimeError("Loading a safetensors file takes map_location as a device or string only")
         return load_file(f, device="cpu" if map_location is None else str(map_location))
     restore, unpickle = _restorer(map_location), _unpickler(weights_only, pickle_module, pickle_load_args)
     with _opened(f) as (fh, path):
