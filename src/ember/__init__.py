@@ -90,7 +90,8 @@ from .ops.sorting import *  # noqa: E402,F403
 from .ops.random import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.info import *  # noqa: E402,F403
-from . import cuda, linalg  # noqa: E402
+from . import cuda, linalg, safetensors, serialization  # noqa: E402
+from .serialization import load, save  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 
 __version__ = "0.1.0"
