@@ -152,10 +152,9 @@ class Tensor:
         return strides[self._wrap_dim(dim)]
 
     def _root_array(self) -> Any:
-        root = self._data
-        while root.base is not None and hasattr(root.base, "strides") and hasattr(root.base, "shape"):
-            root = root.base
-        return root
+        """The array owning the memory this tensor views (its storage)."""
+        from .ops.storage import storage_root
+        return storage_root(self._data)
 
     def storage_offset(self) -> int:
         return (_data_ptr(self._data) - _data_ptr(self._root_array())) // self._dtype.itemsize
@@ -191,19 +190,30 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if self._grad_fn is not None:
-            if value:
-                return
-            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use "
-                               "a computed variable in a subgraph that doesn't require differentiation use "
-                               "var_no_grad = var.detach().")
-        if value and not (self._dtype.is_floating_point or self._dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        self._rg = bool(value)
+        self._set_requires_grad(bool(value), "only Tensors of floating point and complex dtype can require "
+                                "gradients", attr=True)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        self.requires_grad = requires_grad
+        self._set_requires_grad(bool(requires_grad), "only Tensors of floating point dtype can require "
+                                                     "gradients")
         return self
+
+    def _set_requires_grad(self, value: bool, dtype_error: str, attr: bool = False) -> None:
+        """Flip the flag of a leaf, with torch's errors (texts differ between the attribute and the "
+        "method)."""
+        if self._grad_fn is not None:
+            if value and not attr:
+                return
+            raise RuntimeError("you can only change requires_grad flags of leaf variables." + (
+                "" if value else " If you want to use a computed variable in a subgraph that doesn't require "
+                "differentiation use var_no_grad = var.detach()."))
+        if value:
+            if not (self._dtype.is_floating_point or self._dtype.is_complex):
+                raise RuntimeError(dtype_error)
+            if _INFERENCE[0] and self.is_inference() and not GRAD_STATE.inference:
+                raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is "
+                                   "not allowed.")
+        self._rg = value
 
     @property
     def grad_fn(self) -> Any:
@@ -236,8 +246,8 @@ class Tensor:
                 "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
                 "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "
                 "access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See "
-                "github.com/pytorch/pytorch/pull/30531 for more informations. (Triggered internally at "
-                "/pytorch/build/aten/src/ATen/core/TensorBody.h:494.)", UserWarning, stacklevel=2)
+                "github.com/pytorch/pytorch/pull/30531 for more information. (Triggered internally at "
+                "/__w/pytorch/pytorch/build/aten/src/ATen/core/TensorBody.h:493.)", UserWarning, stacklevel=2)
         return g
 
     @grad.setter
@@ -247,9 +257,17 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' to "
+                                   f"a tensor of size '{list(self._data.shape)}'. Please ensure that the "
+                                   "gradient and the tensor are the same size")
             if value._dtype is not self._dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_cpp_name(value._dtype)}' to a tensor "
+                    f"with grad_dtype '{self._dtype._short}'. The gradient must match the tensor's "
+                    "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
+                    "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
+                    "caution. Diverging the dtypes of a tensor and its gradient may break downstream "
+                    "systems that assume they match.")
             if value._device is not self._device:
                 raise RuntimeError("assigned grad has data located on a different device")
         self._grad = value
@@ -261,19 +279,23 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """The same memory as a tensor outside autograd, with its own version counter (as torch)."""
-        t = from_array(self._data, self._dtype, self._device)
-        t._base = self._base if self._base is not None else None
-        return t
+        return from_array(self._data, self._dtype, self._device)
 
     @data.setter
     def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(value).__name__}")
+        if self._rg and not (value._dtype.is_floating_point or value._dtype.is_complex):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating point or "
+                               "complex dtype")
         self._data = value._data
         self._dtype = value._dtype
         self._device = value._device
 
     def is_inference(self) -> bool:
+        """Whether this tensor was made in inference mode (views answer for their base)."""
+        if self._base is not None:
+            return self._base.is_inference()
         return getattr(self, "_inference", False)
 
     # ---- Python protocol --------------------------------------------------------------------------
@@ -348,8 +370,8 @@ class Tensor:
                                "instead.")
         if self._device.type != "cpu":
             if not force:
-                raise TypeError(f"can't convert {self._device.type}:{self._device.index} device type tensor to "
-                                "numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
+                raise TypeError(f"can't convert {self._device.type}:{self._device.index} device type tensor "
+                                "to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
             return _host(self._data)
         if self._dtype is D.bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
@@ -375,8 +397,8 @@ class Tensor:
     def __deepcopy__(self, memo: dict) -> Tensor:
         if self._grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
-                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a module, "
-                               "this may be because of a torch.nn.utils.weight_norm usage, see "
+                               "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
+                               "module, this may be because of a torch.nn.utils.weight_norm usage, see "
                                "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
@@ -444,7 +466,8 @@ def wrap_dim(dim: int, ndim: int) -> int:
     if not -n <= dim < n:
         if isinstance(dim, bool) or not isinstance(dim, int):
             raise TypeError(f"dim must be an int, got {type(dim).__name__}")
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+                         f"{dim})")
     return dim + n if dim < 0 else dim
 
 
@@ -459,7 +482,21 @@ def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Ten
     t._rg = False
     t._grad_fn = None
     t._output_nr = 0
+    if _INFERENCE[0] and GRAD_STATE.inference:
+        t._inference = True
     return t
+
+
+def _cpp_name(dt: D.dtype) -> str:
+    """The C++ type name torch prints for ``dt`` in some messages ('float', 'long int', 'c10::Half')."""
+    names = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>", "int64": "long int",
+             "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char"}
+    return names.get(dt.name, dt.name)
+
+
+_INFERENCE = [False]   # set by inference_mode once used: keeps the check off the hot path until then
+GRAD_STATE: Any = None  # the thread-local grad-mode state, installed by ember.autograd.grad_mode
 
 
 def zeros_of(shape: tuple, dtype: D.dtype, dev: device) -> Tensor:
