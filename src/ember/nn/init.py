@@ -12,6 +12,7 @@ import numpy as np
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..ops.creation import empty_like
+from ..ops.creation import eye as identity
 from ..ops.indexing import where
 from ..ops.random import Generator, randperm
 
@@ -168,10 +169,7 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     with no_grad():
-        tensor.zero_()
-        n = min(tensor.shape)
-        tensor[range(n), range(n)] = 1
-    return tensor
+        return tensor.copy_(identity(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:

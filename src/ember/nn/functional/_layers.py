@@ -265,9 +265,9 @@ def embedding_bag(
         if offsets.dim() != 1:
             raise ValueError("offsets has to be a 1D Tensor")
         starts = [int(o) for o in offsets.tolist()]
-        ends = starts[1:] + [input.numel()]
         if include_last_offset:
-            starts, ends = starts[:-1], ends[:-1]
+            starts = starts[:-1]
+        ends = starts[1:] + [input.numel()]
         bounds = list(zip(starts, ends, strict=True))
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
@@ -420,11 +420,8 @@ def _constant_pad(input: Tensor, pads: Sequence[int], value: float) -> Tensor:
         lo, hi = pads[2 * i], pads[2 * i + 1]
         n = shape[d]
         new = n + lo + hi
-        if new < 0:
-            raise RuntimeError(
-                f"The input size {n}, plus negative padding {lo} and {hi} resulted in a negative "
-                f"output size, which is invalid. Check dimension {d} of your input."
-            )
+        if n + min(lo, 0) < 0 or n + min(lo, 0) + min(hi, 0) < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
         src[d] = slice(max(-lo, 0), n - max(-hi, 0))
         dst[d] = slice(max(lo, 0), new - max(hi, 0))
         shape[d] = new

@@ -135,8 +135,9 @@ _huber = _pointwise_loss(
 )
 
 
-def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str) -> Tensor:
-    """The ``weight=`` form of mse/l1/huber: weighted elementwise loss, mean = Σ w·l / Σ w."""
+def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, by_weight: bool = True) -> Tensor:
+    """The ``weight=`` form of mse/l1/huber: weighted elementwise loss; its mean is Σ w·l / Σ w (mse, l1)
+    or the plain mean of w·l (huber)."""
     if weight.shape != input.shape:
         raise ValueError("Weights and input must have the same size.")
     loss = loss * weight
@@ -145,7 +146,7 @@ def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str) -> Te
     if reduction == "sum":
         return loss.sum()
     if reduction == "mean":
-        return loss.sum() / weight.sum()
+        return loss.sum() / weight.sum() if by_weight else loss.mean()
     raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
@@ -207,7 +208,7 @@ def huber_loss(
     if weight is not None:
         d = (input - target).abs()
         loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-        return _weighted(loss, weight, input, reduction)
+        return _weighted(loss, weight, input, reduction, by_weight=False)
     return _huber(input, target, reduction, delta=delta)
 
 
@@ -363,6 +364,12 @@ def _check_target(input: Tensor, target: Tensor) -> None:
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
 
 
+def _check_weight(weight: Tensor | None, c: int) -> None:
+    if weight is not None and weight.numel() != c:
+        raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
+                           f"got weight tensor of shape: {list(weight.shape)}")
+
+
 def nll_loss(
     input: Tensor,
     target: Tensor,
@@ -378,11 +385,7 @@ def nll_loss(
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     _check_target(input, target)
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
-    if weight is not None and weight.numel() != c:
-        raise RuntimeError(
-            f"weight tensor should be defined either for all {c} classes or no classes but got "
-            f"weight tensor of shape: {list(weight.shape)}"
-        )
+    _check_weight(weight, c)
     ns = xp(input)
     a = compute_array(input)
     moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
@@ -434,6 +437,7 @@ def cross_entropy(
     class_dim = 0 if input.dim() == 1 else 1
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
+    _check_weight(weight, c)
     w_view = None
     if weight is not None:
         w_view = weight.reshape([c] + [1] * (input.dim() - class_dim - 1))
