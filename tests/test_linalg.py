@@ -679,3 +679,60 @@ def test_namespace() -> None:
     x = r(3, 4)
     compare(lambda lib, a: (lib.linalg.diagonal(a), lib.linalg.matmul(a, a.mT)), x)
     assert to_torch(ember.tensor(x)).shape == (3, 4)
+
+
+# ---- complex ---------------------------------------------------------------------------------------------
+def c(*shape: int) -> np.ndarray:
+    return r(*shape) + 1j * r(*shape)
+
+
+def _proj_h(V):  # noqa: ANN001, ANN202
+    """A phase-invariant function of the columns of complex V."""
+    return (V * V.new_tensor(np.arange(1.0, V.shape[-1] + 1)).to(V.dtype)) @ V.mH
+
+
+COMPLEX = [
+    ("einsum", lambda lib, a, b: lib.einsum("ii,j->ij", a, b), ((3, 3), (2,))),
+    ("det", lambda lib, a: lib.linalg.det(a), ((2, 3, 3),)),
+    ("slogdet", lambda lib, a: lib.linalg.slogdet(a).sign * lib.linalg.slogdet(a).logabsdet, ((3, 3),)),
+    ("inv", lambda lib, a: lib.linalg.inv(a), ((3, 3),)),
+    ("solve", lambda lib, a, b: lib.linalg.solve(a, b), ((3, 3), (3,))),
+    ("solve_triangular", lambda lib, a, b: lib.linalg.solve_triangular(a + 3 * lib.eye(3), b, upper=False),
+     ((3, 3), (3, 2))),
+    ("cholesky", lambda lib, a: lib.linalg.cholesky(a @ a.mH + 3 * lib.eye(3)), ((3, 3),)),
+    ("qr", lambda lib, a: lib.linalg.qr(a).R, ((4, 3),)),
+    ("qr wide", lambda lib, a: _proj_h(lib.linalg.qr(a).Q) + lib.linalg.qr(a).R.sum(), ((3, 5),)),
+    ("svd", lambda lib, a: (lambda u, s, vh: _proj_h(u) * s.sum() + (u * s) @ vh)(
+        *lib.linalg.svd(a, full_matrices=False)), ((3, 3),)),
+    ("eigh", lambda lib, a: _proj_h(lib.linalg.eigh(a + a.mH).eigenvectors), ((3, 3),)),
+    ("pinv", lambda lib, a: lib.linalg.pinv(a), ((4, 3),)),
+    ("matrix_exp", lambda lib, a: lib.linalg.matrix_exp(a), ((3, 3),)),
+    ("lstsq", lambda lib, a, b: lib.linalg.lstsq(a, b).solution, ((5, 3), (5, 2))),
+    ("cross", lambda lib, a, b: lib.linalg.cross(a, b), ((2, 3), (2, 3))),
+    ("kron", lambda lib, a, b: lib.kron(a, b), ((2, 2), (2, 3))),
+]
+
+
+@pytest.mark.parametrize("name,f,shapes", COMPLEX, ids=[x[0] for x in COMPLEX])
+def test_complex_values_and_grads(name: str, f, shapes: tuple) -> None:  # noqa: ANN001
+    arrays = [c(*s) for s in shapes]
+    results = []
+    for lib in (ember, torch):
+        ins = [lib.tensor(a, requires_grad=True) for a in arrays]
+        y = f(lib, *ins)
+        cot = np.random.default_rng(3).standard_normal(tuple(y.shape)) * (1 + 0.5j)
+        y.backward(lib.tensor(cot.astype(np.complex128)))
+        results.append([y] + [t.grad for t in ins])
+    for e, t in zip(*results, strict=True):
+        assert_close(e, t, rtol=1e-6, atol=1e-6)
+
+
+def test_complex_gauge_errors() -> None:
+    g = np.random.default_rng(0)
+    a = g.standard_normal((3, 3)) + 1j * g.standard_normal((3, 3))
+
+    def phase_dependent(lib, fn):  # noqa: ANN001, ANN202
+        return lambda: fn(lib, lib.tensor(a, requires_grad=True)).sum().backward()
+
+    for fn in (lambda lib, x: lib.linalg.svd(x).U.real, lambda lib, x: lib.linalg.eigh(x + x.mH)[1].real):
+        assert_same_error(phase_dependent(ember, fn), phase_dependent(torch, fn))

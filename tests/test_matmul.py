@@ -335,3 +335,29 @@ def test_large_fold_matches_torch_float32() -> None:
     (ex, ew), (tx, tw) = both(x, w)
     assert_close(ex @ ew, tx @ tw, rtol=1e-5, atol=1e-5)
     assert_close(to_ember(tx @ tw), tx @ tw)
+
+
+COMPLEX = [(lambda lib, a, b: lib.mm(a, b), ((3, 4), (4, 2))),
+           (lambda lib, a, b: lib.mv(a, b), ((3, 4), (4,))),
+           (lambda lib, a, b: lib.dot(a, b), ((4,), (4,))), (lambda lib, a, b: lib.vdot(a, b), ((4,), (4,))),
+           (lambda lib, a, b: lib.bmm(a, b), ((2, 3, 4), (2, 4, 2))),
+           (lambda lib, a, b: a @ b, ((4,), (4, 3))),
+           (lambda lib, a, b: a @ b, ((2, 3, 4), (4, 3))), (lambda lib, a, b: a @ b, ((3, 4), (2, 4, 3))),
+           (lambda lib, i, a, b: lib.addmm(i, a, b, beta=0.5j, alpha=2 - 1j), ((3, 2), (3, 4), (4, 2))),
+           (lambda lib, i, a, b: lib.addr(i, a, b, alpha=1j), ((3, 2), (3,), (2,))),
+           (lambda lib, i, a, b: lib.baddbmm(i, a, b, alpha=1j), ((2, 3, 2), (2, 3, 4), (2, 4, 2))),
+           (lambda lib, i, a, b: lib.addbmm(i, a, b, beta=2j), ((3, 2), (2, 3, 4), (2, 4, 2))),
+           (lambda lib, i, a, b: lib.addmv(i, a, b), ((3,), (3, 4), (4,)))]
+
+
+@pytest.mark.parametrize("f,shapes", COMPLEX)
+def test_complex_products(f, shapes: tuple) -> None:  # noqa: ANN001
+    arrays = [rand(*s) + 1j * rand(*s) for s in shapes]
+    results = []
+    for lib in (ember, torch):
+        ins = [lib.tensor(a, requires_grad=True) for a in arrays]
+        y = f(lib, *ins)
+        y.backward(lib.tensor(np.random.default_rng(3).standard_normal(tuple(y.shape)) * (1 + 0.5j)))
+        results.append([y] + [t.grad for t in ins])
+    for e, t in zip(*results, strict=True):
+        assert_close(e, t)

@@ -337,7 +337,8 @@ class _EinsumBackward(Node):
                 continue
             others = [(subs[j], ops[j]) for j in range(len(ops)) if j != k]
             present = "".join(ch for ch in dict.fromkeys(s) if ch in out or any(ch in o for o, _ in others))
-            gk = einsum(",".join([out] + [o for o, _ in others]) + "->" + present, g, *[x for _, x in others])
+            eq = ",".join([out] + [o for o, _ in others]) + "->" + present
+            gk = einsum(eq, g, *[_c(x) for _, x in others])
             uniq = "".join(dict.fromkeys(s))
             if present != uniq:   # labels summed over this operand alone: the gradient is constant along them
                 gk = gk.reshape([sizes[ch] if ch in present else 1 for ch in uniq]).expand(
@@ -737,7 +738,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
     if p == 0:
         arr = (diff != 0).sum(-1).astype(diff.dtype)
     elif math.isinf(p):
-        arr = diff.max(-1, initial=0)
+        arr = diff.max(-1) if diff.shape[-1] else diff.sum(-1)
     elif p == 2:
         arr = xp.sqrt((diff * diff).sum(-1))
     else:
@@ -858,8 +859,11 @@ class LinalgSlogdetBackward0(Node):
     __slots__ = ()
 
     def backward(self, g_sign: Tensor, g_logabs: Tensor) -> tuple:
-        A, = self.saved
-        return (_solve_adjoint(A, g_logabs),)
+        A, sign = self.saved
+        g = g_logabs
+        if A._dtype.is_complex:   # the phase's gradient: -i Im(conj(g_sign) sign)
+            g = g - 1j * (_c(g_sign) * sign).imag
+        return (_solve_adjoint(A, g),)
 
 
 _Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
@@ -874,7 +878,7 @@ def linalg_slogdet(A: Tensor) -> Any:
     outs = [_new(sign, A._dtype, A), _new(logabs, A._dtype.to_real(), A)]
     node = _track(LinalgSlogdetBackward0, outs, (A,))
     if node is not None:
-        node.save(A)
+        node.save(A, SavedOutput(outs[0]))
     return _Slogdet(*outs)
 
 
@@ -1142,9 +1146,11 @@ class LinalgQrBackward0(Node):
         gA = gR.matmul(_h(R)) - _h(Q).matmul(gQ)
         if m >= n:
             gA = gA.triu()
-            gA = Q.matmul(gA + _h(gA) - _diagonal(gA).diag_embed()) + gQ
+            diag = _diagonal(gA)
+            gA = Q.matmul(gA + _h(gA) - (diag.real if diag._dtype.is_complex else diag).diag_embed()) + gQ
             return (solve_triangular(_h(R), gA, upper=False, left=False),)
-        gA = Q.matmul((-gA - _h(-gA)).tril())
+        skew = _h(gA) - gA
+        gA = Q.matmul(skew.tril() - 0.5 * _diagonal(skew).diag_embed())
         gA = solve_triangular(_h(R[..., :m]), gA, upper=False, left=False)
         from .shape import cat
         gA = cat([gA, gA.new_zeros(*gA.shape[:-1], n - m)], -1)
@@ -1174,6 +1180,23 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     return _QR(*outs)
 
 
+def _skew(x: Tensor) -> Tensor:
+    return x - _h(x)
+
+
+_SVD_GAUGE = ("svd_backward: The singular vectors in the complex case are specified up to multiplication by "
+              "e^{i phi}. The specified loss function depends on this phase term, making it ill-defined.")
+_EIGH_GAUGE = ("linalg_eigh_backward: The eigenvectors in the complex case are specified up to "
+               "multiplication by e^{i phi}. The specified loss function depends on this quantity, so it is "
+               "ill-defined.")
+
+
+def _gauge_check(xp: Any, a: Any, b: Any, message: str) -> None:
+    """torch's check that a loss of complex singular/eigen vectors does not depend on their phases."""
+    if not bool(xp.allclose(a, b, rtol=1e-2, atol=1e-2)):
+        raise RuntimeError(message)
+
+
 class LinalgSvdBackward0(Node):
     """torch's ``svd_backward`` (distinct singular values; full rank when rectangular)."""
 
@@ -1191,12 +1214,17 @@ class LinalgSvdBackward0(Node):
         S2 = S * S
         E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye(k, S)
         ret = gS.diag_embed()
+        skew_u = _skew(_h(U).matmul(gU)) if use_u else None
+        skew_v = _skew(Vh.matmul(_h(gVh))) if use_v else None
+        if U._dtype.is_complex:
+            imag_u, imag_v = (_diagonal(x).imag._data if x is not None else 0 for x in (skew_u, skew_v))
+            _gauge_check(_xp(U), imag_u, -imag_v, _SVD_GAUGE)
+            if use_u and use_v:
+                ret = ret + (_diagonal(skew_u) / (2 * S)).diag_embed()
         if use_u:
-            UhgU = _h(U).matmul(gU)
-            ret = ret + (UhgU - _h(UhgU)) / E * S.unsqueeze(-2)
+            ret = ret + skew_u / E * S.unsqueeze(-2)
         if use_v:
-            VhgV = Vh.matmul(_h(gVh))
-            ret = ret + S.unsqueeze(-1) * ((VhgV - _h(VhgV)) / E)
+            ret = ret + S.unsqueeze(-1) * (skew_v / E)
         if m > n and use_u:
             gUSinv = gU / S.unsqueeze(-2)
             return ((U.matmul(ret) + gUSinv - U.matmul(_h(U).matmul(gUSinv))).matmul(Vh),)
@@ -1252,11 +1280,14 @@ class LinalgEighBackward0(Node):
         if not _defined(gV):
             return ((V * gL.unsqueeze(-2)).matmul(_h(V)),)
         VhgV = _h(V).matmul(gV)
-        VhgV = 0.5 * (VhgV - _h(VhgV))
+        if V._dtype.is_complex:
+            _gauge_check(_xp(V), _diagonal(VhgV).imag._data, 0, _EIGH_GAUGE)
+        VhgV = 0.5 * _skew(VhgV)
         n = L._data.shape[-1]
         Lc = _c(L)
-        E = Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _eye(n, L)
-        ret = VhgV / E + gL.diag_embed()
+        ret = VhgV / (Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _eye(n, L))
+        if _defined(gL):   # the diagonal is gL
+            ret = ret + (gL - _diagonal(VhgV) if VhgV._dtype.is_complex else gL).diag_embed()
         return (V.matmul(ret.matmul(_h(V))),)
 
 
