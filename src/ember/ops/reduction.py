@@ -156,6 +156,7 @@ class EvenlyDistributeBackward(Node):
 
 
 def node_class(name: str, base: type[Node]) -> type[Node]:
+    """A subclass of ``base`` named like torch's grad_fn (several ops share one backward formula)."""
     return type(name, (base,), {"__slots__": (), "__module__": "torch.autograd.graph"})
 
 
