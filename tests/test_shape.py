@@ -18,7 +18,8 @@ F, D, I64, I32, B = np.float32, np.float64, np.int64, np.int32, np.bool_
 # ---- cat / stack ---------------------------------------------------------------------------------------
 JOIN = {
     "cat0": lambda L, a, b: L.cat([a, b]), "cat1": lambda L, a, b: L.cat((a, b), dim=1),
-    "cat_neg": lambda L, a, b: L.cat([a, b, a], -1), "concat": lambda L, a, b: L.concat([a, b], 2),
+    "cat_neg": lambda L, a, b: L.cat([a, b, a], -1), "cat_axis": lambda L, a, b: L.cat([a, b], axis=2),
+    "stack_axis": lambda L, a, b: L.stack([a, b], axis=1), "concat": lambda L, a, b: L.concat([a, b], 2),
     "concatenate": lambda L, a, b: L.concatenate([a, b], axis=1), "stack": lambda L, a, b: L.stack([a, b]),
     "stack_last": lambda L, a, b: L.stack((a, b), -1), "stack_mid": lambda L, a, b: L.stack([a, b, a], 1),
     "hstack": lambda L, a, b: L.hstack([a, b]), "vstack": lambda L, a, b: L.vstack([a, b]),

@@ -42,6 +42,8 @@ from .views import (
     index_view,
     node_of,
     reshape,
+    unbind,
+    view,
 )
 
 _isinstance = isinstance
@@ -63,11 +65,11 @@ def _zeros(shape: tuple, like: Tensor) -> Tensor:
 
 def _copy(t: Tensor) -> Any:
     """A C-contiguous copy of ``t``'s array (what the scatter-like ops write into)."""
-    return _xp(t).array(t._data, copy=True)
+    return _xp(t).array(t._data, copy=True, order="C")
 
 
 # ---- scalars written into tensors --------------------------------------------------------------------
-_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "double", "bfloat16": "double",
             "int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
             "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t", "bool": "bool",
             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
@@ -104,16 +106,20 @@ _NONE, _ELL, _INT, _SLICE, _BOOL, _ADV, _MASK = range(7)
 
 
 def _index_array(a: Any, dt: D.dtype, xp: Any) -> tuple[int, Any]:
-    """Classify an array index by its dtype: an integer index array or a mask (uint8 warns)."""
+    """Classify an array index by its dtype: an int (0-d integers), an index array or a mask (uint8 masks
+    warn)."""
+    if a.ndim == 0 and dt.category == 1 and dt is not D.uint8:
+        return _INT, int(a)
     if dt is D.uint8:
-        warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=4)
+        if a.ndim:
+            warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=4)
         dt = D.bool
         a = a.astype(bool)
     if dt is D.bool:
         return (_BOOL, bool(a)) if a.ndim == 0 else (_MASK, xp.asarray(a))
     if dt is not D.int64 and dt is not D.int32:
         raise IndexError(_INDEX_DTYPES)
-    return (_INT, int(a)) if a.ndim == 0 else (_ADV, xp.asarray(a))
+    return _ADV, xp.asarray(a)
 
 
 def _classify(k: Any, xp: Any) -> tuple[int, Any]:
@@ -420,7 +426,7 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
             target.copy_(_strip_view(val, target))
         return
     check_inplace(self)
-    arr = self._data if cls is None else index_view(self._data, basic)
+    arr = self._data if cls is None else index_view(self._data, basic, _xp(self))
     if adv:
         _put_arrays(_xp(self), arr, _advanced_key(arr.shape, adv, _xp(self)), val._data, accumulate)
     else:
@@ -938,7 +944,6 @@ class ScatterReduceBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        from .elementwise import where
         index, x, src, result = self.saved
         d, reduce = self.dim, self.reduce
         touched = scatter(_zeros(x._data.shape, g).bool(), d, index, True)
@@ -961,7 +966,7 @@ class ScatterReduceBackward0(Node):
                        gather(g * result, d, index) / src.masked_fill(src_zero, 1))
         else:
             value = gather(result, d, index)
-            x_is = (x == result) & ~touched if not self.include_self else x == result
+            x_is = x == result   # torch counts ties with self even when self is not included
             src_is = src == value
             n = scatter_add(x_is.to(g._dtype), d, index, src_is.to(g._dtype))
             share = g / n
@@ -995,7 +1000,7 @@ def _broadcast_pair(a: Tensor, b: Tensor) -> tuple:
     try:
         return np.broadcast_shapes(a._data.shape, b._data.shape)
     except ValueError:
-        raise broadcast_error(b._data.shape, a._data.shape) from None
+        raise broadcast_error(a._data.shape, b._data.shape) from None
 
 
 _MASK_DTYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
@@ -1027,7 +1032,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
-    shape = _broadcast_pair(input, mask)
+    shape = _broadcast_pair(mask, input)
     xp = _xp(input)
     v = xp.asarray(scalar_value(value, input._dtype))
     arr = xp.where(mask._data, v, input._data)
@@ -1055,7 +1060,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     """The elements of ``input`` where ``mask`` is True, as a 1-d tensor (both broadcast)."""
     if mask._dtype is not D.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
-    shape = _broadcast_pair(input, mask)
+    shape = _broadcast_pair(mask, input)
     xp = _xp(input)
     arr = xp.broadcast_to(input._data, shape)[xp.broadcast_to(mask._data, shape)]
     res = from_array(arr, input._dtype, input._device)
@@ -1172,7 +1177,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
         raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
                            f"{indices._dtype._short}")
     if dim is None:
-        res = gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+        res = gather(view(input, -1), 0, view(indices, -1))
         return write_out(out, res) if out is not None else res
     n = input._data.ndim
     if indices._data.ndim != n:
@@ -1199,10 +1204,13 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None)
     xp = _xp(input)
     a = input._data
     idx = xp.nonzero(a.reshape(1) if a.ndim == 0 else a)
-    if as_tuple:
-        return tuple(from_array(i.astype(np.int64), D.int64, input._device) for i in idx)
-    arr = xp.stack(idx, axis=1).astype(np.int64) if a.ndim else xp.zeros((idx[0].size, 0), np.int64)
+    if as_tuple and a.ndim == 0:   # a 0-d tensor counts as 1-d here
+        return nonzero(reshape(input, (1,)), as_tuple=True)
+    # column-major like torch's, so the as_tuple rows are contiguous
+    arr = xp.stack(idx).astype(np.int64).T if a.ndim else xp.zeros((idx[0].size, 0), np.int64)
     res = from_array(arr, D.int64, input._device)
+    if as_tuple:   # views of the (n, ndim) result, as torch
+        return unbind(res, 1)
     return write_out(out, res) if out is not None else res
 
 
@@ -1271,7 +1279,13 @@ index_fill_ = _inplace_variant(index_fill, "index_fill_")
 scatter_ = _inplace_variant(scatter, "scatter_")
 scatter_add_ = _inplace_variant(scatter_add, "scatter_add_")
 scatter_reduce_ = _inplace_variant(scatter_reduce, "scatter_reduce_")
-masked_fill_ = _inplace_variant(masked_fill, "masked_fill_")
+_masked_fill_inplace = _inplace_variant(masked_fill, "masked_fill_")
+
+
+def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """In place: ``value`` where ``mask`` (broadcast to ``self``'s shape) is True."""
+    _broadcast_pair(self, mask)
+    return _masked_fill_inplace(self, mask, value)
 masked_scatter_ = _inplace_variant(masked_scatter, "masked_scatter_")
 put_ = _inplace_variant(put, "put_")
 

@@ -101,8 +101,11 @@ def _is_legacy_empty(t: Tensor) -> bool:
     return t._data.shape == (0,)
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
-    """Concatenate along ``dim`` (dtypes promote; legacy 1-d empty tensors are skipped, as torch)."""
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
+        out: Tensor | None = None) -> Tensor:
+    """Concatenate along ``dim`` (``axis`` is NumPy's name for it); dtypes promote; legacy 1-d empty
+    tensors are skipped, as torch."""
+    dim = dim if axis is None else axis
     ts = _tensors(tensors, "cat")
     dt = _promoted(ts)
     for i, t in enumerate(ts):
@@ -128,11 +131,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -
     return write_out(out, res) if out is not None else res
 
 
-def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, out: Tensor | None = None) -> Tensor:
-    return cat(tensors, axis, out=out)
-
-
-concat = cat
+concat = concatenate = cat
 
 
 class StackBackward0(Node):
@@ -142,8 +141,10 @@ class StackBackward0(Node):
         return unbind(g, self.dim)
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
-    """Join equal-shaped tensors along a new dim."""
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
+          out: Tensor | None = None) -> Tensor:
+    """Join equal-shaped tensors along a new dim (``axis``: NumPy's name for ``dim``)."""
+    dim = dim if axis is None else axis
     ts = _tensors(tensors, "stack")
     shape = ts[0]._data.shape
     for i, t in enumerate(ts[1:], 1):

@@ -402,7 +402,8 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
                            f"sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({len(shape)})")
     target = list(sizes)
-    for i, s in enumerate(sizes):
+    for i in reversed(range(len(sizes))):   # torch reports the last mismatching dim
+        s = sizes[i]
         if i < nd:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
@@ -563,15 +564,31 @@ def embed(g: Tensor, shape: tuple[int, ...], key: tuple, cls: type[Node]) -> Ten
     return out
 
 
-def index_view(arr: Any, key: tuple) -> Any:
-    """``arr[key]`` for a basic key, always an array view (NumPy gives scalars for full integer keys)."""
+def index_view(arr: Any, key: tuple, xp: Any) -> Any:
+    """``arr[key]`` for a basic key, always an array view (NumPy gives scalars for full integer keys);
+    dims added by ``None`` get torch's strides (those of ``unsqueeze`` at that point)."""
     v = arr[key]
-    return arr[key + (Ellipsis,)] if _isinstance(v, np.generic) else v
+    if _isinstance(v, np.generic):
+        return arr[key + (Ellipsis,)]
+    if None not in key:
+        return v
+    strides = list(v.strides)
+    d = r = 0
+    for k in key:
+        if k is None:
+            strides[r] = arr.shape[d] * arr.strides[d] if d < arr.ndim else arr.itemsize
+            r += 1
+        elif type(k) is slice:
+            d += 1
+            r += 1
+        else:
+            d += 1
+    return strided(xp, v, v.shape, tuple(strides))
 
 
 def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
     """The view ``self[key]`` for a normalised basic key (ints in range, slices with step > 0, None)."""
-    t = from_array(index_view(self._data, key), self._dtype, self._device)
+    t = from_array(index_view(self._data, key, _xp(self)), self._dtype, self._device)
     t._base = self._base if self._base is not None else self
     t._vc = self._vc
     if self._rg and STATE.enabled:
