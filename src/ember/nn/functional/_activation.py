@@ -55,15 +55,13 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _pointwise(
-    grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], save_output: bool = False
-) -> Callable[..., Tensor]:
+def _pointwise(grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops."""
     node_cls = make_node_class(grad_name, lambda node, g: (bwd(g, *node.saved, **node.params),))
 
     def apply(x: Tensor, **params: Any) -> Tensor:
         out = result(fwd(xp(x), compute_array(x), **params), x)
-        return fused(out, node_cls, (x,), (OUT if save_output else x,), params=params)
+        return fused(out, node_cls, (x,), (x,), params=params)
 
     return apply
 

@@ -1,0 +1,101 @@
+"""``NAdam``: Adam with Nesterov momentum (momentum-decay schedule) — torch's single-tensor rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from ..ops.creation import tensor
+from .adam import check_adam_args
+from .optimizer import (
+    Optimizer,
+    add,
+    addcdiv,
+    addcmul,
+    bump_step,
+    grad_array,
+    lerp,
+    params_with_grad,
+    run_closure,
+    scalar,
+    state_zeros,
+    step_tensor,
+    write,
+    xp,
+)
+
+__all__ = ["NAdam"]
+
+
+class NAdam(Optimizer):
+    """Adam whose update mixes the gradient and the moment with the μₜ, μₜ₊₁ momentum schedule."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        check_adam_args(lr, eps, betas, weight_decay)
+        if not 0.0 <= momentum_decay:
+            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+                decoupled_weight_decay=decoupled_weight_decay,
+                maximize=maximize,
+                foreach=foreach,
+                capturable=capturable,
+                differentiable=differentiable,
+            ),
+        )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in params_with_grad(group):
+                g = grad_array(p, group["maximize"])
+                state = self.state[p]
+                if not state:
+                    state["step"] = step_tensor()
+                    state["mu_product"] = tensor(1.0, dtype=D.float32)
+                    state["exp_avg"] = state_zeros(p)
+                    state["exp_avg_sq"] = state_zeros(p)
+                step = bump_step(state)
+                bc2 = 1 - beta2**step
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        write(p, p._data * scalar(p._data, 1 - lr * wd))
+                    else:
+                        g = add(g, p._data, wd)
+                mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
+                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
+                prod = state["mu_product"]
+                write(prod, prod._data * np.float32(mu))
+                mu_product = float(prod._data)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                write(m, lerp(m._data, g, 1 - beta1))
+                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                denom = xp(p).sqrt(v._data / scalar(v._data, bc2))
+                denom = denom + scalar(denom, eps)
+                p_new = addcdiv(p._data, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))
+                write(p, addcdiv(p_new, m._data, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next)))
+        return loss

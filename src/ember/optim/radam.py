@@ -1,0 +1,93 @@
+"""``RAdam``: Adam with the variance rectification term — torch's single-tensor rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .adam import check_adam_args
+from .optimizer import (
+    Optimizer,
+    add,
+    addcmul,
+    bump_step,
+    grad_array,
+    lerp,
+    params_with_grad,
+    run_closure,
+    scalar,
+    state_zeros,
+    step_tensor,
+    write,
+    xp,
+)
+
+__all__ = ["RAdam"]
+
+
+class RAdam(Optimizer):
+    """Adam's moments; the adaptive step is used (rectified) once the SMA length exceeds 5."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        decoupled_weight_decay: bool = False,
+        *,
+        foreach: bool | None = None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+    ) -> None:
+        check_adam_args(lr, eps, betas, weight_decay)
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                maximize=maximize,
+                foreach=foreach,
+                capturable=capturable,
+                decoupled_weight_decay=decoupled_weight_decay,
+                differentiable=differentiable,
+            ),
+        )
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = run_closure(closure)
+        for group in self.param_groups:
+            lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in params_with_grad(group):
+                g = grad_array(p, group["maximize"])
+                state = self.state[p]
+                if not state:
+                    state["step"] = step_tensor()
+                    state["exp_avg"] = state_zeros(p)
+                    state["exp_avg_sq"] = state_zeros(p)
+                step = bump_step(state)
+                if wd != 0:
+                    if group["decoupled_weight_decay"]:
+                        write(p, p._data * scalar(p._data, 1 - lr * wd))
+                    else:
+                        g = add(g, p._data, wd)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                write(m, lerp(m._data, g, 1 - beta1))
+                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                bc1, bc2 = 1 - beta1**step, 1 - beta2**step
+                update = m._data / scalar(m._data, bc1) * scalar(m._data, lr)
+                rho_inf = 2 / (1 - beta2) - 1
+                rho_t = rho_inf - 2 * step * (beta2**step) / bc2
+                if rho_t > 5.0:
+                    rect = (
+                        (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+                    ) ** 0.5
+                    root = xp(p).sqrt(v._data)
+                    adaptive = scalar(root, bc2**0.5) / (root + scalar(root, eps))
+                    update = update * adaptive * scalar(update, rect)
+                write(p, p._data - update)
+        return loss
