@@ -209,6 +209,9 @@ SCHEDULERS = [
     ("LinearLR", dict(start_factor=0.25, total_iters=4)),
     ("PolynomialLR", dict(total_iters=6, power=2.0)),
     ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=3)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=3, mode="triangular2")),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=2, mode="exp_range", gamma=0.9)),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=13)),
     ("OneCycleLR", dict(max_lr=0.5, total_steps=13, anneal_strategy="linear", three_phase=True)),
 ]
