@@ -4,10 +4,13 @@ gradcheck, the legacy ``Variable`` and ``autograd.functional``."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+import weakref
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._tensor import Tensor, from_array
+from .._core.device import CPU, xp_of
+from .._core.dtype import get_default_dtype
+from .._tensor import Tensor, from_array, zeros_of
 from . import graph
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -18,105 +21,159 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from .graph import Node, RemovableHandle
+from .graph import RemovableHandle
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable", "no_grad",
-           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "gradcheck", "gradgradcheck",
-           "graph", "functional", "set_detect_anomaly", "detect_anomaly"]
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled",
+           "gradcheck", "gradgradcheck", "graph", "functional", "set_detect_anomaly", "detect_anomaly"]
 
 
 def _as_tuple(x: Any) -> tuple:
-    if x is None:
-        return ()
-    if isinstance(x, Tensor):
-        return (x,)
-    return tuple(x)
+    return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
-def _make_grads(outputs: Sequence[Tensor], grads: Sequence[Any]) -> list[Tensor]:
-    out = []
-    for i, (o, g) in enumerate(zip(outputs, grads, strict=True)):
-        if g is None:
-            if o._rg and o._data.size != 1:
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if not o._rg:
-                raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-            if not o._dtype.is_floating_point and not o._dtype.is_complex:
-                raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
-                                   f"{o._dtype!r}")
-            g = from_array(_ones_like(o._data), o._dtype, o._device)
-        elif not isinstance(g, Tensor):
-            g = from_array(_ones_like(o._data) * g, o._dtype, o._device)
-        elif g._data.shape != o._data.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {tuple(g.shape)!s} and "
-                               f"output[{i}] has a shape of {tuple(o.shape)!s}.".replace("(", "torch.Size([")
-                               .replace(")", "])").replace(",])", "])"))
+def _inputs_tuple(inputs: Any, api: str) -> tuple:
+    if type(inputs) is dict:
+        return tuple(inputs.values())
+    if isinstance(inputs, Mapping):
+        raise TypeError(f"`inputs` argument to `{api}()` must be a dict, not {type(inputs).__name__}. Other "
+                        "Mapping types are not supported.")
+    ins = _as_tuple(inputs)
+    if not ins:
+        raise RuntimeError(f"`inputs` argument to `{api}()` cannot be empty.")
+    return ins
+
+
+def _make_grads(outputs: Sequence[Tensor], grads: Any) -> list[Tensor | None]:
+    """Check user gradients against the outputs (torch's texts) and create the implicit ones."""
+    grads = (None,) * len(outputs) if grads is None else _as_tuple(grads)
+    out: list[Tensor | None] = []
+    for i, (o, g) in enumerate(zip(outputs, grads, strict=False)):
+        if isinstance(g, Tensor):
+            if g._data.shape != o._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                                   f"output[{i}] has a shape of {o.shape}.")
+            if g._dtype.is_complex != o._dtype.is_complex:
+                raise RuntimeError("For complex Tensors, both grad_output and output are required to have "
+                                   f"the same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of "
+                                   f"{g._dtype} and output[{i}] has a dtype of {o._dtype}.")
+            if g._dtype is not o._dtype:
+                g = g.to(o._dtype)
+        elif g is None:
+            if o._rg:
+                if o._data.size != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not o._dtype.is_floating_point:
+                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got "
+                                       f"{o._dtype}")
+                arr = xp_of(o._device).empty(o._data.shape, o._dtype.np)
+                arr.fill(1)   # much faster than numpy.ones for the usual 0-d case
+                g = from_array(arr, o._dtype, o._device)
+        else:
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         out.append(g)
+    if len(out) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+    for i, o in enumerate(outputs):
+        if not o._rg:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
     return out
 
 
-def _ones_like(arr: Any) -> Any:
-    import numpy as np
-    if isinstance(arr, np.ndarray):
-        return np.ones(arr.shape, arr.dtype)
-    import cupy
-    return cupy.ones(arr.shape, arr.dtype)
+def _zeros_like(t: Tensor, requires_grad: bool) -> Tensor:
+    z = zeros_of(t._data.shape, t._dtype, t._device)
+    z._rg = requires_grad
+    return z
+
+
+_warned_create_graph = [False]
 
 
 def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
              create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
-    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves."""
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves (or of ``inputs``)."""
+    if grad_variables is not None:
+        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning,
+                      stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
+                               "`backward()`. Please only use `grad_tensors`.")
+        grad_tensors = grad_variables
+    ins = _inputs_tuple(inputs, "backward") if inputs is not None else None
     outs = _as_tuple(tensors)
-    grads = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(outs)
-    if len(grads) != len(outs):
-        raise RuntimeError(f"got {len(grads)} gradients for {len(outs)} outputs")
-    for i, o in enumerate(outs):
-        if not o._rg:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    grads = _make_grads(outs, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    ins = _as_tuple(inputs) if inputs is not None else None
-    if ins is not None and len(ins) == 0:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    graph.run_backward(outs, _make_grads(outs, grads), retain_graph, create_graph, ins, accumulate=True)
+    if ins is not None:
+        for t in ins:
+            t.retain_grad()   # as torch: gradients of non-leaf inputs land in their .grad
+    if create_graph and not _warned_create_graph[0]:
+        _warned_create_graph[0] = True
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the parameter "
+            "and its gradient which can cause a memory leak. We recommend using autograd.grad when creating "
+            "the graph to avoid this. If you have to use this function, make sure to reset the .grad fields "
+            "of your parameters to None after use to break the cycle and avoid the leak. (Triggered "
+            "internally at "
+            "/__w/pytorch/pytorch/torch/csrc/autograd/engine.cpp:1307.)", UserWarning, stacklevel=3)
+    graph.run_backward(outs, grads, retain_graph, create_graph, ins, accumulate=True)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
-         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> Any:
     """Gradients of ``outputs`` with respect to ``inputs`` (returned, not accumulated)."""
-    outs = _as_tuple(outputs)
-    ins = _as_tuple(inputs)
-    grads = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outs)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but "
+                         "got: allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
-    if materialize_grads and not allow_unused:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
-                         "allow_unused=False.")
-    for i, o in enumerate(outs):
-        if not o._rg:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    outs = _as_tuple(outputs)
+    ins = _inputs_tuple(inputs, "grad")
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
+                      "accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.",
+                      FutureWarning,
+                      stacklevel=2)
+    if is_grads_batched:
+        raise NotImplementedError("ember.autograd.grad does not support is_grads_batched=True")
+    grads = _make_grads(outs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
-    res = graph.run_backward(outs, _make_grads(outs, grads), retain_graph, create_graph, ins,
-                             allow_unused=allow_unused, accumulate=False)
+    res = graph.run_backward(outs, grads, retain_graph, create_graph, ins, allow_unused=allow_unused,
+                             accumulate=False)
     if materialize_grads:
-        res = [r if r is not None else from_array(_ones_like(t._data) * 0, t._dtype, t._device)
-               for r, t in zip(res, ins, strict=True)]
+        res = [r if r is not None else _zeros_like(t, create_graph) for r, t in zip(res, ins, strict=True)]
+    if type(inputs) is dict:
+        return dict(zip(inputs.keys(), res, strict=True))
     return tuple(res)
 
 
-def Variable(tensor: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802
-    """The legacy wrapper: returns a Tensor (as modern torch), a leaf with ``requires_grad``."""
-    if volatile:
-        warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
-                      UserWarning, stacklevel=2)
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"Variable data has to be a tensor, but got {type(tensor).__name__}")
-    t = tensor.detach()
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The legacy wrapper: ``Variable(t)`` gives a Tensor (as in modern torch) sharing ``t``'s memory and
+    version counter, a leaf with ``requires_grad``; every Tensor is an instance."""
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = False, volatile: bool = False) -> Any:
+        if volatile:
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                          UserWarning, stacklevel=2)
+        if data is None:
+            return zeros_of((0,), get_default_dtype(), CPU)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        t = data.detach()
+        if requires_grad:
+            if not (t._dtype.is_floating_point or t._dtype.is_complex):
+                raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+            t._rg = True
+        return t
 
 
 # ---- Tensor methods that belong to autograd ---------------------------------------------------------
@@ -131,45 +188,40 @@ def _register_hook(self: Tensor, hook: Any) -> RemovableHandle:
     if not self._rg:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     if self._grad_fn is None:
-        return graph._add_hook(self, "_hooks", hook)
-    node = self._grad_fn
-    store = node.__dict__.setdefault("_tensor_pre_hooks", {})
-    hooks = store.setdefault(self._output_nr, {})
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    return handle
+        return graph.add_hook(self, "_hooks", hook)
+    return self._grad_fn._add_hook("_tensor_pre_hooks", hook, self._output_nr)
 
 
 def _register_post_accumulate_grad_hook(self: Tensor, hook: Any) -> RemovableHandle:
+    """``hook(tensor)`` runs after a gradient was accumulated into this leaf's ``.grad``."""
     if self._grad_fn is not None:
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
-    return graph._add_hook(self, "_post_acc_hooks", hook)
+    return graph.add_hook(self, "_post_acc_hooks", hook)
 
 
-class _RetainGradHook:
+class _RetainGrad:
     """Stores the gradient flowing through a non-leaf into its ``.grad`` (``retain_grad``)."""
 
+    __slots__ = ("ref",)
+
     def __init__(self, t: Tensor) -> None:
-        import weakref
         self.ref = weakref.ref(t)
 
     def __call__(self, g: Tensor) -> None:
         t = self.ref()
-        if t is None:
-            return
-        old = t._grad_or_none()
-        t._grad = g.detach().clone() if old is None else old + g
+        if t is not None:
+            old = t._grad_or_none()
+            t._grad = g.clone() if old is None else old + g
 
 
 def _retain_grad(self: Tensor) -> None:
-    if self._grad_fn is None:
-        if not self._rg:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        return
-    if getattr(self, "_retains_grad", False):
+    """Populate ``.grad`` of this non-leaf during backward (a no-op on leaves)."""
+    if not self._rg:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if self._grad_fn is None or getattr(self, "_retains_grad", False):
         return
     self._retains_grad = True
-    _register_hook(self, _RetainGradHook(self))
+    self._grad_fn._add_hook("_retain_hooks", _RetainGrad(self), self._output_nr)
 
 
 Tensor.backward = _tensor_backward  # type: ignore[attr-defined]
@@ -180,7 +232,7 @@ Tensor.retains_grad = property(lambda self: getattr(self, "_retains_grad", False
 
 
 class set_detect_anomaly:
-    """Accepted for compatibility; ember's errors already name the failing operation."""
+    """Accepted for compatibility (context manager or call); ember's errors already name the failing op."""
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         self.mode = mode
@@ -192,7 +244,12 @@ class set_detect_anomaly:
         return None
 
 
-detect_anomaly = set_detect_anomaly
+class detect_anomaly(set_detect_anomaly):
+    """``with detect_anomaly():`` — accepted for compatibility."""
+
+    def __init__(self, check_nan: bool = True) -> None:
+        super().__init__(True, check_nan)
+
 
 from . import functional  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402

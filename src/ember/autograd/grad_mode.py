@@ -1,13 +1,16 @@
 """Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled``, ``inference_mode`` — thread-local, usable
-as context managers and as decorators, as in torch."""
+as context managers and as decorators (of functions and generators), as in torch."""
 
 from __future__ import annotations
 
 import functools
 import inspect
 import threading
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
+
+from .. import _tensor
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -16,11 +19,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradState(threading.local):
+    """Per-thread switches: whether ops are recorded, and whether inference mode is on."""
+
     enabled: bool = True
     inference: bool = False
 
 
 STATE = _GradState()
+_tensor.GRAD_STATE = STATE   # tensors read the inference flag from here (no import cycle)
 
 
 def is_grad_enabled() -> bool:
@@ -29,13 +35,12 @@ def is_grad_enabled() -> bool:
 
 
 def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``inference_mode``."""
     return STATE.inference
 
 
 class _Mode:
-    """Base of the grad-mode context managers; subclasses say what to set on enter."""
-
-    _saved: list[tuple[bool, bool]]
+    """Base of the grad-mode context managers; subclasses say which (grad, inference) state to enter."""
 
     def _target(self) -> tuple[bool, bool]:
         raise NotImplementedError
@@ -47,28 +52,19 @@ class _Mode:
     def __exit__(self, *exc: object) -> None:
         STATE.enabled, STATE.inference = self._saved.pop()
 
+    def clone(self) -> _Mode:
+        """A fresh manager entering the same state (one per decorated call, so calls can nest)."""
+        return self
+
     def __call__(self, func: F) -> F:
         if inspect.isclass(func):
-            raise RuntimeError(f"{type(self).__name__} cannot decorate a class")
+            warnings.warn("Decorating classes is deprecated and will be disabled in future versions. You "
+                          "should only decorate functions or methods. To preserve the current behavior of "
+                          "class decoration, you can directly decorate the `__init__` method and nothing "
+                          "else.",
+                          FutureWarning, stacklevel=2)
         if inspect.isgeneratorfunction(func):
-            @functools.wraps(func)
-            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
-                gen = func(*args, **kwargs)
-                with self.clone():
-                    response = gen.send(None)
-                while True:
-                    try:
-                        request = yield response
-                    except GeneratorExit:
-                        gen.close()
-                        raise
-                    except BaseException as e:
-                        with self.clone():
-                            response = gen.throw(e)
-                    else:
-                        with self.clone():
-                            response = gen.send(request)
-            return gen_wrapper  # type: ignore[return-value]
+            return self._wrap_generator(func)  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -76,69 +72,101 @@ class _Mode:
                 return func(*args, **kwargs)
         return wrapper  # type: ignore[return-value]
 
-    def clone(self) -> _Mode:
-        return self
+    def _wrap_generator(self, func: Callable) -> Callable:
+        """Each step of the generator runs in this mode; the caller's mode is back in between."""
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Generator:
+            gen = func(*args, **kwargs)
+            try:
+                with self.clone():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self.clone():
+                            gen.close()
+                        raise
+                    except BaseException as e:
+                        with self.clone():
+                            response = gen.throw(e)
+                    else:
+                        with self.clone():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
+        return wrapper
 
 
-class no_grad(_Mode):
-    """Disable gradient recording (results have ``requires_grad=False``)."""
-
-    def __init__(self, orig_func: Callable | None = None) -> None:
-        if orig_func is not None:
-            raise TypeError("no_grad() takes no positional arguments; use @no_grad() or @no_grad")
-
-    def __new__(cls, orig_func: Callable | None = None) -> Any:
-        if orig_func is not None and callable(orig_func):   # bare @no_grad usage
-            return cls()(orig_func)
-        return super().__new__(cls)
-
-    def _target(self) -> tuple[bool, bool]:
-        return False, STATE.inference
-
-
-class enable_grad(_Mode):
-    """Re-enable gradient recording inside ``no_grad``."""
+class _Decorator(_Mode):
+    """Modes usable bare as decorators (``@no_grad``) as well as called (``@no_grad()``)."""
 
     def __new__(cls, orig_func: Callable | None = None) -> Any:
         if orig_func is not None and callable(orig_func):
             return cls()(orig_func)
         return super().__new__(cls)
 
+    def __init__(self, orig_func: Callable | None = None) -> None:
+        pass
+
+    def clone(self) -> _Mode:
+        return type(self)()
+
+
+class no_grad(_Decorator):
+    """Disable gradient recording (results have ``requires_grad=False``)."""
+
+    def _target(self) -> tuple[bool, bool]:
+        return False, STATE.inference
+
+
+class enable_grad(_Decorator):
+    """Re-enable gradient recording inside ``no_grad``."""
+
     def _target(self) -> tuple[bool, bool]:
         return True, STATE.inference
 
 
 class set_grad_enabled(_Mode):
-    """Set grad mode on or off; takes effect immediately (also usable as a context manager)."""
+    """Set grad mode on or off: at once when called, and for the block when used as a context manager
+    or decorator (then the previous mode comes back)."""
 
     def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
         self.prev = STATE.enabled
+        self.mode = bool(mode)
         STATE.enabled = self.mode
+
+    def __call__(self, func: F) -> F:
+        STATE.enabled = self.prev   # as a decorator it only applies to the calls
+        return super().__call__(func)
 
     def __enter__(self) -> None:
         self.__dict__.setdefault("_saved", []).append((self.prev, STATE.inference))
-
-    def __exit__(self, *exc: object) -> None:
-        STATE.enabled, STATE.inference = self._saved.pop()
+        STATE.enabled = self.mode
 
     def _target(self) -> tuple[bool, bool]:
         return self.mode, STATE.inference
 
     def clone(self) -> _Mode:
-        return _Fixed(self.mode, STATE.inference)
+        return _Fixed(self.mode)
+
+    def __repr__(self) -> str:
+        return f"torch.autograd.grad_mode.set_grad_enabled(mode={self.mode})"
 
 
 class _Fixed(_Mode):
-    def __init__(self, enabled: bool, inference: bool) -> None:
-        self.target = (enabled, inference)
+    """Enters a given grad mode (what a ``set_grad_enabled`` decorator applies per call)."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
 
     def _target(self) -> tuple[bool, bool]:
-        return self.target
+        return self.mode, STATE.inference
 
 
 class inference_mode(_Mode):
-    """Like ``no_grad``, and tensors made inside report ``is_inference()``."""
+    """Like ``no_grad``, and tensors made inside are inference tensors (``is_inference()``);
+    ``inference_mode(False)`` turns both inference mode off and grad mode on."""
 
     def __new__(cls, mode: bool | Callable = True) -> Any:
         if callable(mode):
@@ -149,4 +177,10 @@ class inference_mode(_Mode):
         self.mode = True if callable(mode) else bool(mode)
 
     def _target(self) -> tuple[bool, bool]:
-        return (False, True) if self.mode else (STATE.enabled, False)
+        if self.mode:
+            _tensor._INFERENCE[0] = True
+            return False, True
+        return True, False
+
+    def clone(self) -> _Mode:
+        return inference_mode(self.mode)

@@ -1,15 +1,18 @@
 """Finite-difference checks of gradients (``gradcheck``) and of gradients of gradients
-(``gradgradcheck``), with torch's signatures and tolerances."""
+(``gradgradcheck``), with torch's signatures, tolerances and messages.
+
+Jacobians are laid out as torch prints them: one row per input element, one column per output element.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .._tensor import Tensor, from_array
-from .grad_mode import no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -22,49 +25,94 @@ def _as_tuple(x: Any) -> tuple:
     return (x,) if isinstance(x, Tensor) else tuple(x)
 
 
-def _outputs(func: Callable, inputs: tuple) -> tuple[Tensor, ...]:
-    out = func(*inputs)
-    return tuple(o for o in _as_tuple(out) if isinstance(o, Tensor))
+def _host(t: Tensor) -> np.ndarray:
+    """The values of ``t`` as a float64 (or complex128) NumPy array."""
+    a = t.detach().cpu()
+    a = a.float() if a.dtype.itemsize < 4 and a.is_floating_point() else a
+    return np.array(a.numpy(), dtype=np.complex128 if a.is_complex() else np.float64)   # a copy
 
 
-def _numerical_jacobian(func: Callable, inputs: tuple, wrt: Tensor, eps: float) -> list[np.ndarray]:
-    """Central differences: one column per element of ``wrt``, one matrix per output."""
-    flat = wrt._data.reshape(-1) if wrt._data.flags.c_contiguous else None
-    if flat is None:
-        raise ValueError("gradcheck expects contiguous inputs")
-    cols: list[list[np.ndarray]] = []
-    with no_grad():
-        for i in range(flat.size):
-            orig = flat[i].item()
-            flat[i] = orig + eps
-            plus = [np.array(o._data, dtype=np.complex128 if o.is_complex() else np.float64).reshape(-1)
-                    for o in _outputs(func, inputs)]
-            flat[i] = orig - eps
-            minus = [np.array(o._data, dtype=plus[k].dtype).reshape(-1)
-                     for k, o in enumerate(_outputs(func, inputs))]
-            flat[i] = orig
-            cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=True)])
-    n_out = len(cols[0]) if cols else len(_outputs(func, inputs))
-    return [np.stack([c[k] for c in cols], axis=1) if cols else np.zeros((0, 0)) for k in range(n_out)]
+def _is_diff(o: Any) -> bool:
+    return isinstance(o, Tensor) and (o.is_floating_point() or o.is_complex())
 
 
-def _analytical_jacobian(func: Callable, inputs: tuple, wrt: Tensor) -> list[np.ndarray]:
-    from . import grad as autograd_grad
-    outs = _outputs(func, inputs)
-    mats = []
-    for o in outs:
-        rows = []
-        for j in range(o._data.size):
-            if not o._rg:
-                rows.append(np.zeros(wrt._data.size))
-                continue
-            seed = np.zeros(o._data.size, dtype=o._data.dtype)
-            seed[j] = 1
-            g = autograd_grad(o, wrt, from_array(seed.reshape(o._data.shape), o._dtype, o._device),
-                              retain_graph=True, allow_unused=True)[0]
-            rows.append(np.zeros(wrt._data.size) if g is None else np.array(g._data, dtype=np.float64).reshape(-1))
-        mats.append(np.stack(rows, axis=0) if rows else np.zeros((0, wrt._data.size)))
-    return mats
+def _numerical_jacobians(func: Callable, inputs: tuple, wrt: list[int], eps: float) -> list[list[np.ndarray]]:
+    """Central differences: ``[input][output]`` matrices, perturbing each element of each input in place
+    (through the backend array, so no version counter moves; grad mode stays as the caller's, because
+    ``func`` may itself differentiate, as in gradgradcheck)."""
+    def values() -> list[np.ndarray]:
+        return [_host(o).reshape(-1) for o in _as_tuple(func(*inputs)) if _is_diff(o)]
+
+    sizes = [v.size for v in values()]
+    jac: list[list[np.ndarray]] = []
+    for i in wrt:
+        arr = inputs[i]._data
+        cols: list[list[np.ndarray]] = [[] for _ in sizes]
+        for idx in np.ndindex(*arr.shape):
+            orig = arr[idx].item()
+            arr[idx] = orig + eps
+            plus = values()
+            arr[idx] = orig - eps
+            minus = values()
+            arr[idx] = orig
+            for k, (p, m) in enumerate(zip(plus, minus, strict=True)):
+                cols[k].append((p - m) / (2 * eps))
+        jac.append([np.stack(c) if c else np.zeros((0, n)) for c, n in zip(cols, sizes, strict=True)])
+    return jac
+
+
+def _analytical_jacobians(func: Callable, inputs: tuple, wrt: list[int],
+                          check_grad_dtypes: bool) -> list[list[np.ndarray]]:
+    """Reverse mode, one backward per output element: ``[input][output]`` matrices."""
+    from . import grad
+    outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o)]
+    diff_in = [inputs[i] for i in wrt]
+    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in wrt]
+    for k, o in enumerate(outs):
+        if not o.requires_grad:
+            continue
+        flat = np.zeros(o.numel())
+        for j in range(o.numel()):
+            flat[j] = 1
+            seed = from_array(flat.reshape(o.shape).astype(o._data.dtype), o.dtype, o.device)
+            flat[j] = 0
+            gs = grad(o, diff_in, seed, retain_graph=True, allow_unused=True)
+            for n, (g, x) in enumerate(zip(gs, diff_in, strict=True)):
+                if g is None:
+                    continue
+                if check_grad_dtypes and (g.dtype != x.dtype or g.device != x.device):
+                    raise GradcheckError("Gradient has dtype mismatch")
+                jac[n][k][:, j] = _host(g).reshape(-1)
+    return jac
+
+
+def _check_inputs(inputs: tuple) -> list[int]:
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but none of them "
+                         "have requires_grad=True.")
+    for i in wrt:
+        t = inputs[i]
+        if t.dtype.itemsize < 8 and not t.is_complex():
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point or "
+                          "complex. This check will likely fail if all the inputs are not of double "
+                          "precision floating point or complex. ", UserWarning, stacklevel=3)
+        if any(st == 0 and n > 1 for st, n in zip(t.stride(), t.shape, strict=True)):
+            raise RuntimeError(f"The {i}th input has a dimension with stride 0. gradcheck only supports "
+                               "inputs that are non-overlapping to be able to compute the numerical "
+                               "gradients correctly. You should call .contiguous on the input before "
+                               "passing it to gradcheck.")
+    return wrt
+
+
+def _fail(msg: str, raise_exception: bool) -> bool:
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
+
+
+def _fmt(m: np.ndarray) -> str:
+    return repr(from_array(np.ascontiguousarray(m)))
 
 
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -72,53 +120,60 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
               check_grad_dtypes: bool = False, check_batched_grad: bool = False,
               check_batched_forward_grad: bool = False, check_forward_ad: bool = False,
               check_backward_ad: bool = True, fast_mode: bool = False, masked: bool | None = None) -> bool:
-    """Compare the gradients autograd computes for ``func`` at ``inputs`` with central differences.
+    """Compare the gradients autograd computes for ``func`` at ``inputs`` with central differences
+    (``allclose(analytical, numerical, rtol, atol)``), as ``torch.autograd.gradcheck``.
 
-    Inputs that require grad should be float64 (as in torch, float32 is too coarse for eps=1e-6).
+    Inputs that require grad should be float64: float32 is too coarse for ``eps=1e-6``.
+    ``fast_mode`` runs the full check; batched and forward-mode checks are not supported.
     """
     inputs = _as_tuple(inputs)
-    for t in inputs:
-        if isinstance(t, Tensor) and t._rg and t._dtype.itemsize < 8 and not t._dtype.is_complex:
-            import warnings
-            warnings.warn(f"Input #{inputs.index(t)} requires gradient and is not a double precision floating "
-                          "point or complex. This check will likely fail if all the inputs are not of double "
-                          "precision floating point or complex. ", UserWarning, stacklevel=2)
-    for idx, t in enumerate(inputs):
-        if not (isinstance(t, Tensor) and t._rg):
-            continue
-        numerical = _numerical_jacobian(func, inputs, t, eps)
-        analytical = _analytical_jacobian(func, inputs, t)
-        for k, (a, n) in enumerate(zip(analytical, numerical, strict=True)):
-            if not np.allclose(a, n, rtol=rtol, atol=atol):
-                if raise_exception:
-                    raise GradcheckError(f"Jacobian mismatch for output {k} with respect to input {idx},\n"
-                                         f"numerical:{n}\nanalytical:{a}\n")
-                return False
+    wrt = _check_inputs(inputs)
+    if not check_backward_ad:
+        return True
+    numerical = _numerical_jacobians(func, inputs, wrt, eps)
+    analytical = _analytical_jacobians(func, inputs, wrt, check_grad_dtypes)
+    outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o)]
+    for n, i in enumerate(wrt):
+        for k, (a, num) in enumerate(zip(analytical[n], numerical[n], strict=True)):
+            if not outs[k].requires_grad:
+                if np.any(num != 0):
+                    return _fail("Numerical gradient for function expected to be zero", raise_exception)
+                continue
+            if not np.allclose(a, num, rtol=rtol, atol=atol):
+                return _fail(f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                             f"numerical:{_fmt(num)}\nanalytical:{_fmt(a)}\n", raise_exception)
     return True
 
 
-def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Sequence[Tensor] | None = None, *,
-                  eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
-                  raise_exception: bool = True, nondet_tol: float = 0.0, check_undefined_grad: bool = True,
-                  check_grad_dtypes: bool = False, check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
+def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, gen_non_contig_grad_outputs: bool = False,
+                  raise_exception: bool = True,
+                  nondet_tol: float = 0.0, check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+                  check_batched_grad: bool = False, check_fwd_over_rev: bool = False,
                   check_rev_over_rev: bool = True, fast_mode: bool = False, masked: bool = False) -> bool:
-    """gradcheck of the function mapping inputs (and grad_outputs) to input gradients (double backward)."""
-    from . import grad as autograd_grad
+    """gradcheck of the map (inputs, grad_outputs) → input gradients, i.e. of the double backward.
+
+    Without ``grad_outputs``, random ones (requiring grad) are drawn, as torch does.
+    """
+    from . import grad
     inputs = _as_tuple(inputs)
-    outs = _outputs(func, inputs)
+    outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(from_array(rng.standard_normal(o._data.shape).astype(o._data.dtype), o._dtype,
-                                        o._device).requires_grad_(True) for o in outs)
+        grad_outputs = tuple(from_array(rng.uniform(-9, 9, o.shape).astype(o._data.dtype), o.dtype, o.device)
+                             .requires_grad_(True) for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
-    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t._rg]
+    wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
 
     def first_grads(*args: Any) -> tuple:
         ins, gos = args[:n_in], args[n_in:]
-        o = _outputs(func, ins)
-        gs = autograd_grad(o, [ins[i] for i in diff_idx], gos, create_graph=True, allow_unused=True)
+        o = [t for t in _as_tuple(func(*ins)) if _is_diff(t) and t.requires_grad]
+        gs = grad(o, [ins[i] for i in wrt], gos, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
-    return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    if not check_rev_over_rev:
+        return True
+    return gradcheck(first_grads, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, check_grad_dtypes=check_grad_dtypes)
+

@@ -15,34 +15,43 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .._core.device import CPU
+from .._core.dtype import float32
+from .._tensor import _INFERENCE, Tensor, from_array
 from .grad_mode import STATE
 
-if TYPE_CHECKING:
-    from .._tensor import Tensor
-
-__all__ = ["Node", "AccumulateGrad", "run_backward", "grad_edge"]
+__all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
+           "grad_accumulator"]
 
 _HINT = (" Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
          "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
-_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after "
-          "they have already been freed). Saved intermediate values of the graph are freed when you call "
-          ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
-          "graph a second time or if you need to access saved tensors after calling backward.")
+FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after "
+         "they have already been freed). Saved intermediate values of the graph are freed when you call "
+         ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+         "graph a second time or if you need to access saved tensors after calling backward.")
+_INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+                    "inference mode in computation tracked by autograd. To work around this, you can make a "
+                    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead "
+                    "of `torch.inference_mode()`.")
+_new = object.__new__
+_SCALARS = frozenset((int, float, bool, complex, str, tuple))
+_RELEASED = ()   # ``_versions`` of a node whose saved tensors were freed
 
 
 class Node:
     """A backward function in the graph (``grad_fn``). Subclasses implement :meth:`backward`.
 
-    ``_next``: one edge ``(node, output_nr)`` or ``None`` per differentiable input;
-    ``_meta``: ``(shape, dtype)`` per input, used to reduce/cast incoming gradients;
-    ``_saved``: tensors saved for backward (``None`` once freed), ``_versions`` their versions.
+    ``_next``: one edge ``(node, output_nr)`` or ``None`` per input;
+    ``_meta``: ``(shape, dtype)`` per input (None for non-tensors), used to reduce/cast gradients;
+    ``_saved``: what :meth:`save` stored, ``_versions`` the saved tensors' versions at that time.
+    Hooks live in the instance ``__dict__``; ``_hooked`` says whether there are any (one check per node).
     """
 
     __slots__ = ("_next", "_meta", "_saved", "_versions", "_out_meta", "__weakref__", "__dict__")
     _n_outputs = 1
-    _retained_outputs: tuple = ()
+    _hooked = False
 
     def __init__(self) -> None:
         self._saved = None
@@ -51,26 +60,49 @@ class Node:
     def save(self, *tensors: Any) -> None:
         """Save tensors (or None/scalars) for backward, recording their versions."""
         self._saved = tensors
-        self._versions = tuple(t._vc[0] if hasattr(t, "_vc") else None for t in tensors)
+        versions = []
+        for t in tensors:
+            if t is None or type(t) in _SCALARS:
+                versions.append(None)
+                continue
+            if _INFERENCE[0] and type(t) is not SavedOutput and t.is_inference():
+                raise RuntimeError(_INFERENCE_SAVED)
+            versions.append(t._vc[0])
+        self._versions = tuple(versions)
 
     @property
     def saved(self) -> tuple:
         """The saved tensors, checked against in-place modification since they were saved.
 
         A saved output comes back with this node as its ``grad_fn`` while grad mode is on
-        (``create_graph``), so gradients of gradients flow through it.
+        (``create_graph``), so gradients of gradients flow through it. After the graph was freed the
+        tensors come back as placeholders whose data raises torch's "backward a second time" error, so
+        a backward that never reads them (e.g. an addition's) still works.
         """
         saved = self._saved
-        if saved is None or saved is _RELEASED:
-            raise RuntimeError(_FREED)
+        if saved is None:
+            return ()
+        versions = self._versions
+        if versions is _RELEASED:
+            return saved
         out = []
-        for t, v in zip(saved, self._versions, strict=True):
-            if v is not None and t._vc[0] != v:
-                raise RuntimeError(_modified_message(t, v))
-            if type(t) is SavedOutput:
-                t = t.unpack(self)
+        for t, v in zip(saved, versions, strict=True):
+            if v is not None:
+                if t._vc[0] != v:
+                    raise RuntimeError(_modified_message(t, v))
+                if type(t) is SavedOutput:
+                    t = t.unpack(self)
             out.append(t)
         return tuple(out)
+
+    def release(self) -> None:
+        """Free saved tensors (after a backward without ``retain_graph``), leaving placeholders that keep
+        only ``requires_grad`` (other saved values, e.g. Python scalars, stay)."""
+        saved = self._saved
+        if saved is not None and self._versions is not _RELEASED:
+            self._saved = tuple([t if v is None else _FREED_RG if type(t) is SavedOutput or t._rg else _FREED
+                                 for t, v in zip(saved, self._versions, strict=True)])
+            self._versions = _RELEASED
 
     def name(self) -> str:
         return type(self).__name__
@@ -96,28 +128,46 @@ class Node:
         return [g if g is not None else zeros_of(shape, dtype, dev)
                 for g, (shape, dtype, dev) in zip(grads, self._out_meta, strict=True)]
 
-    def release(self) -> None:
-        """Free saved tensors (after a backward without ``retain_graph``)."""
-        if self._saved is not None:
-            self._saved = _RELEASED
-
-    def register_hook(self, fn: Callable) -> Any:
+    def register_hook(self, fn: Callable) -> RemovableHandle:
         """``fn(grad_inputs, grad_outputs)`` runs after this node; may return new grad_inputs."""
-        return _add_hook(self, "_hooks", fn)
+        return self._add_hook("_post_hooks", fn)
 
-    def register_prehook(self, fn: Callable) -> Any:
+    def register_prehook(self, fn: Callable) -> RemovableHandle:
         """``fn(grad_outputs)`` runs before this node; may return new grad_outputs."""
-        return _add_hook(self, "_pre_hooks", fn)
+        return self._add_hook("_pre_hooks", fn)
+
+    def _add_hook(self, kind: str, fn: Callable, key: int | None = None) -> RemovableHandle:
+        self._hooked = True
+        store = self.__dict__.setdefault(kind, {})
+        if key is not None:
+            store = store.setdefault(key, {})
+        return RemovableHandle(store, fn)
 
     def __call__(self, *grads: Any) -> Any:
         out = self.backward(*grads)
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else tuple(out)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
 
-_RELEASED = ("released",)   # sentinel: the node had saved tensors, now freed
+class _FreedTensor(Tensor):
+    """Stands for a saved tensor after the graph was freed: reading its data raises torch's error."""
+
+    __slots__ = ()
+
+    @property
+    def _data(self) -> Any:   # type: ignore[override]
+        raise RuntimeError(FREED)
+
+
+def _freed(requires_grad: bool) -> _FreedTensor:
+    f = _new(_FreedTensor)
+    f._dtype, f._device, f._rg, f._grad_fn, f._base, f._output_nr = float32, CPU, requires_grad, None, None, 0
+    return f
+
+
+_FREED_RG, _FREED = _freed(True), _freed(False)
 
 
 class RemovableHandle:
@@ -125,10 +175,11 @@ class RemovableHandle:
 
     _next_id = 0
 
-    def __init__(self, store: dict) -> None:
-        self._store = store
+    def __init__(self, store: dict, fn: Callable) -> None:
         RemovableHandle._next_id += 1
         self.id = RemovableHandle._next_id
+        self._store = store
+        store[self.id] = fn
 
     def remove(self) -> None:
         self._store.pop(self.id, None)
@@ -140,17 +191,13 @@ class RemovableHandle:
         self.remove()
 
 
-def _add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
-    try:
-        store = getattr(obj, attr)
-    except AttributeError:
-        store = None
+def add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
+    """Register ``fn`` in the dict ``obj.<attr>`` (created on first use)."""
+    store = getattr(obj, attr, None)
     if store is None:
         store = {}
         setattr(obj, attr, store)
-    handle = RemovableHandle(store)
-    store[handle.id] = fn
-    return handle
+    return RemovableHandle(store, fn)
 
 
 class SavedOutput:
@@ -168,7 +215,6 @@ class SavedOutput:
         self.shape = out._data.shape
 
     def unpack(self, node: Node) -> Tensor:
-        from .._tensor import from_array
         t = from_array(self.data, self._dtype, self._device)
         t._vc = self._vc
         if STATE.enabled:
@@ -181,15 +227,24 @@ class SavedOutput:
         return "torch." + self._dtype._legacy
 
 
-def _modified_message(t: Tensor, expected: int) -> str:
-    fn = t._grad_fn if type(t) is not SavedOutput else t.creator
+def _modified_message(t: Any, expected: int) -> str:
     what = f"[{t.type()} [{', '.join(map(str, t.shape))}]]"
-    if fn is not None:
-        name = fn if isinstance(fn, str) else type(fn).__name__
-        base = name[:-len("Backward0")] if name.endswith("Backward0") else name
-        what += f", which is output {getattr(t, '_output_nr', getattr(t, 'output_nr', 0))} of {base},"
+    if type(t) is SavedOutput:
+        name, nr = t.creator, t.output_nr
+    else:
+        fn = t._grad_fn
+        name, nr = (type(fn).__name__ if fn is not None else None), t._output_nr
+    if name is not None:
+        what += f", which is output {nr} of {_strip_backward(name)},"
     return ("one of the variables needed for gradient computation has been modified by an inplace "
             f"operation: {what} is at version {t._vc[0]}; expected version {expected} instead." + _HINT)
+
+
+def _strip_backward(name: str) -> str:
+    """``SigmoidBackward0`` → ``Sigmoid``, ``MyFnBackward`` → ``MyFn`` (torch names ops so in errors)."""
+    i = name.rfind("Backward")
+    tail = name[i + 8:]
+    return name[:i] if i > 0 and (not tail or tail.isdigit()) else name
 
 
 class AccumulateGrad(Node):
@@ -203,8 +258,11 @@ class AccumulateGrad(Node):
         self._meta = ((variable._data.shape, variable._dtype),)
         self.variable = variable
 
-    def backward(self, grad: Any) -> tuple:  # pragma: no cover - the engine accumulates directly
-        accumulate_into_leaf(self.variable, grad, False)
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def backward(self, grad: Any) -> tuple:
+        accumulate_into_leaf(self.variable, grad, STATE.enabled)
         return ()
 
 
@@ -231,78 +289,105 @@ def grad_edge(t: Tensor) -> tuple[Node, int] | None:
     return None
 
 
+def _owned(g: Tensor) -> bool:
+    """Whether nothing but the engine references ``g`` and its memory, so a leaf may keep it as ``.grad``
+    without a copy (torch steals such gradients; a user's ``gradient=`` tensor is never stolen)."""
+    if g._base is not None or g._grad_fn is not None or sys.getrefcount(g) > _ENGINE_REFS:
+        return False
+    arr = g._data
+    if not arr.flags.c_contiguous or sys.getrefcount(arr) > 2:
+        return False
+    base = arr.base
+    while base is not None:
+        if sys.getrefcount(base) > 2 or not hasattr(base, "base"):
+            return False
+        base = base.base
+    return True
+
+
+_ENGINE_REFS = 4   # the engine's variable, the two calls' arguments, getrefcount's argument
+
+
 def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g`` with torch's rules: the first gradient is stolen when nothing else holds it."""
-    hooks = getattr(t, "_post_acc_hooks", None)
+    """``t.grad += g`` with torch's rules: in place when possible (``.grad`` keeps its identity), out of
+    place under ``create_graph``; the first gradient is kept as is only when nothing else references it."""
     old = t._grad_or_none()
     if old is None:
-        # steal only a gradient nobody else references (engine frame + argument + getrefcount's own)
-        if (not create_graph and g._base is None and sys.getrefcount(g) <= _STEAL_REFS
-                and sys.getrefcount(g._data) <= 2 and g._data.flags.c_contiguous):
-            t._grad = g.detach() if g._grad_fn is not None else g
+        if create_graph:
+            t._grad = g.clone()
         else:
-            t._grad = g.detach().clone() if not create_graph else g.clone()
-    elif create_graph or STATE.enabled:
+            t._grad = g if _owned(g) else from_array(g._data.copy(), g._dtype, g._device)
+    elif create_graph:
         t._grad = old + g
     else:
         old._data += g._data if old._dtype is g._dtype else g._data.astype(old._dtype.np)
+        old._vc[0] += 1
+    hooks = getattr(t, "_post_acc_hooks", None)
     if hooks:
         for h in tuple(hooks.values()):
             h(t)
 
 
-_STEAL_REFS = 3
-
-
-def _reduce_to(g: Tensor, meta: tuple) -> Tensor:
+def _reduce_to(g: Tensor, meta: tuple, node: Any = None, index: int = 0) -> Tensor:
+    """Sum a broadcast gradient back to the input's shape and cast it to the input's dtype (torch's
+    ``validate_outputs``), with its error for a shape that cannot have been broadcast from the input's."""
     shape, dtype = meta
-    if g._data.shape != shape:
-        g = g.sum_to_size(shape)
+    gshape = g._data.shape
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        if lead < 0 or any(s != 1 and s != d for s, d in zip(shape, gshape[lead:], strict=True)):
+            name = type(node).__name__ if node is not None else "backward"
+            raise RuntimeError(f"Function {name} returned an invalid gradient at index {index} - got "
+                               f"{list(gshape)} but expected shape compatible with {list(shape)}")
+        dims = (*range(lead), *(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1))
+        if dims:
+            g = g.sum(dims, keepdim=True)
+        if g._data.shape != shape:
+            g = g.reshape(shape)
     if g._dtype is not dtype:
-        g = g.to(dtype.to_real() if not dtype.is_complex and g._dtype.is_complex else dtype) \
-            if not (g._dtype.is_complex and not dtype.is_complex) else g.real.to(dtype)
+        if g._dtype.is_complex and not dtype.is_complex:
+            g = g.real
+        if g._dtype is not dtype:
+            g = g.to(dtype)
     return g
 
 
-def _collect(roots: list[Node]) -> dict[Node, int]:
-    """Dependency counts of every node reachable from ``roots`` (iterative DFS)."""
+# ---- the engine ----------------------------------------------------------------------------------------
+def _dependencies(roots: list[Node]) -> dict[Node, int]:
+    """For every node reachable from ``roots``: how many edges point at it (iterative DFS)."""
     deps: dict[Node, int] = {}
     seen = set(roots)
     stack = list(roots)
     while stack:
-        node = stack.pop()
-        for e in node._next:
-            if e is None:
-                continue
-            child = e[0]
-            deps[child] = deps.get(child, 0) + 1
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
+        for e in stack.pop()._next:
+            if e is not None:
+                child = e[0]
+                deps[child] = deps.get(child, 0) + 1
+                if child not in seen:
+                    seen.add(child)
+                    stack.append(child)
     return deps
 
 
-def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
-    """Nodes from which some target node is reachable (only those run when inputs are given)."""
+def _leading_to(roots: list[Node], targets: set[Node]) -> set[Node]:
+    """Nodes with a path of at least one edge to a target (the ones that must run to reach them)."""
     order: list[Node] = []
     seen: set[Node] = set()
     stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
     while stack:
-        node, done = stack.pop()
-        if done:
+        node, expanded = stack.pop()
+        if expanded:
             order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for e in node._next:
-            if e is not None and e[0] not in seen:
-                stack.append((e[0], False))
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            stack.extend((e[0], False) for e in node._next if e is not None and e[0] not in seen)
     needed: set[Node] = set()
-    for node in order:   # post-order: children first
-        if node in targets or any(e is not None and e[0] in needed for e in node._next):
-            needed.add(node)
+    for node in order:   # children come first
+        for e in node._next:
+            if e is not None and (e[0] in targets or e[0] in needed):
+                needed.add(node)
+                break
     return needed
 
 
@@ -311,84 +396,91 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                  accumulate: bool = True) -> list[Tensor | None]:
     """Backpropagate ``grad_tensors`` from ``tensors``.
 
-    With ``accumulate`` the gradients land in the ``.grad`` of leaves (of ``inputs`` only, when given);
-    otherwise they are returned for ``inputs`` (``autograd.grad``).
+    With ``accumulate`` the gradients land in the ``.grad`` of leaves (only of ``inputs``, when given,
+    which may be non-leaves); otherwise they are captured at ``inputs`` and returned (``autograd.grad``).
     """
+    buffers: dict[Node, list] = {}
     roots: list[Node] = []
-    root_grads: dict[Node, list] = {}
-    for i, t in enumerate(tensors):
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors, strict=True)):
         edge = grad_edge(t)
         if edge is None:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         node, nr = edge
-        buf = root_grads.get(node)
+        buf = buffers.get(node)
         if buf is None:
-            buf = root_grads[node] = [None] * node._n_outputs
+            buf = buffers[node] = [None] * node._n_outputs
             roots.append(node)
-        g = grad_tensors[i]
         buf[nr] = g if buf[nr] is None else buf[nr] + g
 
-    capture: dict[tuple[Node, int], int] = {}
-    targets: set[Node] | None = None
+    captures: dict[tuple[Node, int], list[int]] = {}
+    targets: set[Node] = set()
+    run: set[Node] | None = None
     if inputs is not None:
-        targets = set()
         for i, t in enumerate(inputs):
             edge = grad_edge(t)
             if edge is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-            capture[edge] = i
+            captures.setdefault(edge, []).append(i)
             targets.add(edge[0])
-    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
+        run = _leading_to(roots, targets)
+        if accumulate:
+            run |= targets
+            captures, targets = {}, set()
+    results: list[Any] = [None] * (len(inputs) if inputs is not None and not accumulate else 0)
 
-    deps = _collect(roots)
-    needed = _needed(roots, targets) if targets is not None else None
-    buffers = root_grads
-    ready = [n for n in roots if deps.get(n, 0) == 0]
+    deps = _dependencies(roots)
+    ready = [n for n in roots if n not in deps]
     prev = STATE.enabled
     STATE.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(node, None) or [None] * node._n_outputs
-            if capture:
-                for nr, g in enumerate(grads):
-                    slot = capture.get((node, nr))
-                    if slot is not None:
-                        results[slot] = g
-            if (needed is not None and node not in needed) or all(g is None for g in grads):
-                _release_children(node, deps, ready, retain_graph)
-                continue
-            if type(node) is AccumulateGrad:
-                g = grads[0]
+            grads = buffers.pop(node, None)
+            edges = node._next
+            outs: Sequence[Any] | None = None
+            if grads is not None:
+                execute = run is None or node in run
+                captured = node in targets
+                if execute or captured:
+                    if type(node) is AccumulateGrad:
+                        _leaf(node, grads, captures.get((node, 0), ()) if captured else (), results, execute,
+                              create_graph)
+                        continue
+                    if node._hooked:
+                        _tensor_hooks(node, grads)
+                    if captured:
+                        for nr, g in enumerate(grads):
+                            for slot in captures.get((node, nr), ()):
+                                results[slot] = g
+                    if execute:
+                        outs = _call_node(node, grads, retain_graph)
+                        if len(outs) != len(edges):
+                            raise RuntimeError(f"Function {type(node).__name__} returned an invalid number "
+                                               f"of gradients - expected {len(edges)}, but got {len(outs)}")
                 del grads
-                if g is not None and accumulate and (targets is None or node in targets):
-                    tensor_hooks = getattr(node.variable, "_hooks", None)
-                    if tensor_hooks:
-                        g = _run_tensor_hooks(tensor_hooks, g)
-                    accumulate_into_leaf(node.variable, g, create_graph)
-                continue
-            if capture and not accumulate and node in targets and needed is not None \
-                    and not any(e is not None and e[0] in needed for e in node._next):
-                _release_children(node, deps, ready, retain_graph)
-                continue
-            outs = _call_node(node, grads, retain_graph)
-            for e, g, meta in zip(node._next, outs, node._meta):
+            # hand the input gradients to the children; queue the children whose gradients are complete
+            for i, e in enumerate(edges):
                 if e is None:
                     continue
                 child, nr = e
+                g = outs[i] if outs is not None else None
                 if g is not None:
-                    g = _reduce_to(g, meta)
+                    meta = node._meta[i]
+                    if g._data.shape != meta[0] or g._dtype is not meta[1]:
+                        g = _reduce_to(g, meta, node, i)
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child._n_outputs
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    del g
                 left = deps[child] - 1
                 deps[child] = left
                 if left == 0:
                     ready.append(child)
+            del outs
     finally:
         STATE.enabled = prev
-    if inputs is not None and not allow_unused and not accumulate:
+    if not allow_unused:
         for i, r in enumerate(results):
             if r is None:
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in "
@@ -396,18 +488,23 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     return results
 
 
-def _release_children(node: Node, deps: dict[Node, int], ready: list[Node], retain_graph: bool) -> None:
-    """Skip ``node`` (no gradient reached it, or it leads to no requested input): unblock its children."""
-    for e in node._next:
-        if e is None:
-            continue
-        left = deps[e[0]] - 1
-        deps[e[0]] = left
-        if left == 0:
-            ready.append(e[0])
+def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list, accumulate: bool,
+          create_graph: bool) -> None:
+    """A leaf's gradient is complete: run its hooks, then capture it and/or accumulate it into ``.grad``."""
+    g = grads.pop()
+    if g is None:
+        return
+    t = node.variable
+    hooks = getattr(t, "_hooks", None)
+    if hooks:
+        g = _apply_hooks(hooks, g)
+    for slot in slots:
+        results[slot] = g
+    if accumulate:
+        accumulate_into_leaf(t, g, create_graph)
 
 
-def _run_tensor_hooks(hooks: dict, g: Tensor) -> Tensor:
+def _apply_hooks(hooks: dict, g: Tensor) -> Tensor:
     for h in tuple(hooks.values()):
         r = h(g)
         if r is not None:
@@ -415,33 +512,39 @@ def _run_tensor_hooks(hooks: dict, g: Tensor) -> Tensor:
     return g
 
 
+def _tensor_hooks(node: Node, grads: list) -> None:
+    """Run the hooks registered on the tensors this node produced (``Tensor.register_hook``), then the
+    ``retain_grad`` ones, on the complete gradient of each output."""
+    d = node.__dict__
+    for kind in ("_tensor_pre_hooks", "_retain_hooks"):
+        per_output = d.get(kind)
+        if per_output:
+            for nr, hooks in per_output.items():
+                if grads[nr] is not None and hooks:
+                    grads[nr] = _apply_hooks(hooks, grads[nr])
+
+
 def _call_node(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
-    if node._saved is _RELEASED:
-        raise RuntimeError(_FREED)
-    th = getattr(node, "_tensor_pre_hooks", None)
-    if th:
-        for nr, hooks in th.items():
-            if grads[nr] is not None:
-                grads[nr] = _run_tensor_hooks(hooks, grads[nr])
-    pre = getattr(node, "_pre_hooks", None)
-    if pre:
-        for h in tuple(pre.values()):
-            r = h(tuple(grads))
-            if r is not None:
-                grads = list(r)
+    if node._hooked:
+        pre = node.__dict__.get("_pre_hooks")
+        if pre:
+            for h in tuple(pre.values()):
+                r = h(tuple(grads))
+                if r is not None:
+                    grads = list(r)
     if node._n_outputs == 1:
         outs = node.backward(grads[0])
     elif any(g is None for g in grads):
         outs = node.backward(*node.fill_missing(grads))
     else:
         outs = node.backward(*grads)
-    post = getattr(node, "_hooks", None)
-    if post:
-        for h in tuple(post.values()):
-            r = h(tuple(outs), tuple(grads))
-            if r is not None:
-                outs = r
+    if node._hooked:
+        post = node.__dict__.get("_post_hooks")
+        if post:
+            for h in tuple(post.values()):
+                r = h(tuple(outs), tuple(grads))
+                if r is not None:
+                    outs = r
     if not retain_graph:
         node.release()
     return outs
-

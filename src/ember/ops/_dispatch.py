@@ -9,6 +9,7 @@ differentiable. Broadcast reduction and dtype casting of gradients are done by t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, xp_of
-from .._tensor import Tensor, from_array, wrap_dim
+from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, grad_edge
 
@@ -179,13 +180,17 @@ def _cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
     return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
 
 
-def write_out(out: Tensor, result: Tensor) -> Tensor:
-    """Copy ``result`` into the user's ``out=`` tensor (resizing it as torch does) and return ``out``."""
+def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
+    """Copy ``result`` into the user's ``out=`` tensor (resizing it as torch does) and return ``out``.
+
+    ``op`` names the operator in torch's error for ``out=`` with inputs that require grad; without it the
+    name comes from the result's grad_fn (``MmBackward0`` → ``mm``).
+    """
     if not _isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
-    if needs_grad(out) or (STATE.enabled and result._rg):
-        raise RuntimeError("add(): functions with out=... arguments don't support automatic differentiation, "
-                           "but one of the arguments requires grad.")
+    if STATE.enabled and (out._rg or result._rg):
+        raise RuntimeError(f"{op or _op_name(result)}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
     if not D.can_cast(result._dtype, out._dtype):
         raise _cast_error(result._dtype, out._dtype)
     if out._data.shape != result._data.shape:
@@ -196,8 +201,19 @@ def write_out(out: Tensor, result: Tensor) -> Tensor:
     return out
 
 
+def _op_name(result: Tensor) -> str:
+    """``add`` from ``AddBackward0``, ``log_softmax`` from ``LogSoftmaxBackward0``."""
+    fn = result._grad_fn
+    if fn is None:
+        return "op"
+    name = type(fn).__name__
+    name = name[:name.rfind("Backward")] if "Backward" in name else name
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
 def check_inplace(t: Tensor) -> None:
-    """torch's errors for in-place ops on leaves (or views of leaves) that require grad."""
+    """torch's errors for in-place ops on leaves (or views of leaves) that require grad, and on inference
+    tensors outside inference mode."""
     if STATE.enabled:
         if t._rg and t._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -205,6 +221,10 @@ def check_inplace(t: Tensor) -> None:
         if base is not None and base._rg and base._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
+    if _INFERENCE[0] and not STATE.inference and t.is_inference():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed.You can "
+                           "make a clone to get a normal tensor before doing inplace update.See "
+                           "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def inplace(self: Tensor, result: Tensor) -> Tensor:
