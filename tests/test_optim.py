@@ -308,3 +308,54 @@ def test_scheduler_warnings_and_errors():
     sched2 = L_e.StepLR(opt, 2)
     sched2.load_state_dict(sched.state_dict())
     assert sched2.last_epoch == sched.last_epoch
+
+
+def _lbfgs_run(lib, line_search, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((20, 5)).astype(dtype)
+    b = rng.standard_normal(20).astype(dtype)
+    x = (nn.Parameter if lib is ember else torch.nn.Parameter)(lib.tensor(np.full(5, 0.5, dtype)))
+    opt = lib.optim.LBFGS([x], history_size=4, max_iter=15, line_search_fn=line_search)
+    a_t, b_t = lib.tensor(a), lib.tensor(b)
+
+    def closure():
+        opt.zero_grad()
+        r = a_t @ x - b_t
+        loss = (r * r).sum() + (x**4).sum()
+        loss.backward()
+        return loss
+
+    losses = [opt.step(closure).item() for _ in range(3)]
+    state = opt.state[x]
+    return losses, x.detach().numpy(), state["func_evals"], state["n_iter"], list(state)
+
+
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_lbfgs_matches_torch(line_search):
+    e = _lbfgs_run(ember, line_search, "float64")
+    t = _lbfgs_run(torch, line_search, "float64")
+    np.testing.assert_allclose(e[0], t[0], rtol=1e-12)
+    np.testing.assert_allclose(e[1], t[1], rtol=1e-10, atol=1e-12)
+    assert e[2:] == t[2:]
+    e32, t32 = _lbfgs_run(ember, line_search, "float32"), _lbfgs_run(torch, line_search, "float32")
+    np.testing.assert_allclose(e32[0], t32[0], rtol=1e-5)
+
+
+def test_lbfgs_errors():
+    p = nn.Parameter(ember.ones(2))
+    assert_same_error(
+        lambda: optim.LBFGS([{"params": [p]}, {"params": [nn.Parameter(ember.ones(1))]}]),
+        lambda: torch.optim.LBFGS(
+            [{"params": [torch.nn.Parameter(torch.ones(2))]}, {"params": [torch.nn.Parameter(torch.ones(1))]}]
+        ),
+    )
+    opt = optim.LBFGS([p], line_search_fn="foo")
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)

@@ -8,6 +8,7 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
+from .lbfgs import LBFGS
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -29,4 +30,5 @@ __all__ = [
     "Adadelta",
     "ASGD",
     "Rprop",
+    "LBFGS",
 ]
