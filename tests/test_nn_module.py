@@ -12,6 +12,7 @@ import pytest
 
 import ember
 import ember.nn as nn
+import ember.optim  # noqa: F401  (binds ember.optim)
 from oracle import assert_close, assert_same_error, to_ember, torch
 
 tnn = torch.nn

@@ -33,7 +33,9 @@ class _IndexedModules(Module):
         return iter(self._modules.values())
 
     def __setitem__(self, idx: int, module: Module) -> None:
-        setattr(self, str(_abs_index(idx, len(self))), module)
+        key = list(self._modules)[_abs_index(idx, len(self))]
+        setattr(self, key, module)
+
 
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
@@ -95,10 +97,6 @@ class Sequential(_IndexedModules):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
         return list(self._modules.values())[_abs_index(idx, len(self))]
-
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[_abs_index(idx, len(self))]
-        setattr(self, key, module)
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
