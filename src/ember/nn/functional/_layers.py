@@ -39,14 +39,16 @@ __all__ = [
 
 # ---- linear maps ---------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` (torch's graph: addmm on 2-d input, a view around it otherwise)."""
+    """``input @ weight.T + bias``, built as torch builds it (so grad_fns match): addmm for 2-d input, addmm
+    on a flattened view for contiguous 3-d input, otherwise matmul then an in-place add."""
     wt = weight.t()
-    if input.dim() == 2:
-        return addmm(bias, input, wt) if bias is not None else input.mm(wt)
-    if bias is None:
-        return input.matmul(wt)
-    flat = input.reshape(-1, input.shape[-1]) if input.dim() != 0 else input
-    return addmm(bias, flat, wt).view(*input.shape[:-1], weight.shape[0])
+    if bias is not None and input.dim() == 2:
+        return addmm(bias, input, wt)
+    if bias is not None and input.dim() == 3 and input.is_contiguous():
+        n0, n1, k = input.shape
+        return addmm(bias, input.view(n0 * n1, k), wt).view(n0, n1, weight.shape[0])
+    out = input.matmul(wt)
+    return out.add_(bias) if bias is not None else out
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
