@@ -3,7 +3,6 @@ in worker processes, consuming the random streams exactly as torch's (same seed 
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import random
 import sys
@@ -321,6 +320,8 @@ class _MultiProcessIter:
     """Round-robin task dispatch to ``num_workers`` processes; results are yielded in sampler order."""
 
     def __init__(self, loader: DataLoader) -> None:
+        import multiprocessing  # only loaders with workers pay for it
+
         self._loader = loader
         ctx = loader.multiprocessing_context or multiprocessing.get_context("fork")
         if isinstance(ctx, str):
