@@ -1,12 +1,16 @@
-"""Elementwise operators: arithmetic, comparisons, and the unary math set, forward and backward together.
+"""Elementwise operators: arithmetic, comparisons, bitwise/logical, the unary math set, complex parts.
 
 Each op is declared once with :func:`unary` or :func:`binary`, which build the function, its in-place
-variant, its ``out=`` handling, and its grad_fn class (torch's name) from the forward array function and
-the backward formula (written with ember ops, so it is differentiable again).
+variant, its ``out=`` handling, its dtype rules and errors, and its grad_fn class (torch's name) from the
+forward array function and the backward formula. Backward formulas are written with ember ops, so they
+are differentiable again (double backward). Gradients follow torch's complex convention: for a
+holomorphic ``f``, ``grad_input = grad * conj(f'(z))``.
 """
 
 from __future__ import annotations
 
+import builtins
+import cmath
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,224 +20,461 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import SavedOutput
+from ..autograd.graph import Node, SavedOutput
 from ._dispatch import (
-    Node,
     Tensor,
     array_of,
     binary_dtype,
     bind,
     broadcast_error,
+    broadcast_shapes,
     check_inplace,
     check_same_device,
     history_alias,
     inplace,
-    make_node_class,
     new_tensor,
     operand,
     record,
+    result_dtype,
+    scalar_for,
     write_out,
     xp_of,
 )
+from .indexing import where as _where
+from .reduction import return_type
+from .views import make_view
 
-_FLOAT, _SAME, _BOOL = "float", "same", "bool"
 _isinstance = isinstance
+_py_complex = builtins.complex
+_SCALARS = (int, float, bool, _py_complex)
+_CATS = "bifc"          # dtype.category → letter: bool, integer, floating, complex
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+Denial = tuple[type[Exception], str]
 
 
-def _fn(xp: Any, name: str | Callable) -> Callable:
-    return name if callable(name) else getattr(xp, name)
+# ---- shared helpers ---------------------------------------------------------------------------------------
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
 
 
-def _check_tensor(x: Any, op: str) -> None:
-    if not _isinstance(x, Tensor):
-        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(x).__name__}")
+def _camel(name: str) -> str:
+    """torch's grad_fn spelling of an op name: ``log1p`` → ``Log1P``, ``nan_to_num`` → ``NanToNum``."""
+    out = []
+    for part in name.split("_"):
+        chars = list(part)
+        for i, c in enumerate(chars):
+            if i == 0 or chars[i - 1].isdigit():
+                chars[i] = c.upper()
+        out.append("".join(chars))
+    return "".join(out)
+
+
+class _OpNode(Node):
+    """Base of the nodes built here; ``params`` holds an op's non-tensor arguments (decimals, alpha…)."""
+
+    __slots__ = ()
+    params: tuple = ()
+
+
+def node_class(name: str, backward: Callable) -> type[Node]:
+    """A Node subclass named like torch's grad_fn whose ``backward(node, grad)`` returns input grads."""
+    attrs = {"__slots__": (), "backward": backward, "__module__": "torch.autograd.graph"}
+    return type(name, (_OpNode,), attrs)
+
+
+def no_derivative(op: str) -> Callable:
+    """The backward of an op torch records under a ``NotImplemented`` grad_fn: it raises."""
+    def grad(g: Tensor, *args: Any) -> tuple:
+        raise RuntimeError(f"derivative for aten::{op} is not implemented")
+    return grad
+
+
+def ni(kernel: str) -> Denial:
+    """torch's NotImplementedError for a dtype a kernel lacks (``"abs_cpu" not implemented for 'Bool'``)."""
+    return NotImplementedError, f"\"{kernel}\" not implemented for '{{}}'"
+
+
+def deny_table(spec: dict[str, Denial] | None) -> dict[D.dtype, Denial]:
+    """Expand ``{category letter: (exception, message)}`` to a per-dtype table."""
+    if not spec:
+        return {}
+    return {d: spec[_CATS[d.category]] for d in D.ALL_DTYPES if _CATS[d.category] in spec}
+
+
+def raise_denied(err: Denial, dt: D.dtype) -> None:
+    raise err[0](err[1].format(dt._short))
+
+
+def _early(denied: dict[D.dtype, Denial], dt: D.dtype) -> bool:
+    """Whether torch raises this dtype's error before checking ``out=`` (its own message, not the
+    kernel-dispatch one)."""
+    err = denied.get(dt)
+    return err is not None and not err[1].startswith('"')
+
+
+# C++ type names some torch messages print
+_CPP_NAMES = {D.bool: "bool", D.uint8: "unsigned char", D.int8: "signed char", D.int16: "short int",
+              D.int32: "int", D.int64: "long int", D.float16: "c10::Half", D.bfloat16: "c10::BFloat16",
+              D.float32: "float", D.float64: "double", D.complex64: "c10::complex<float>",
+              D.complex128: "c10::complex<double>"}
+
+
+def cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
+    return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
+
+
+def _out(name: str, out: Any, res: Tensor) -> Tensor:
+    """``out=``: torch refuses it when autograd would have to record, naming the op."""
+    if STATE.enabled and (res._rg or (_isinstance(out, Tensor) and out._rg)):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    return write_out(out, res)
+
+
+def _finish(r: Any, rt: D.dtype, dev: Any) -> Tensor:
+    """Wrap a computed array as a tensor of ``rt`` (0-d NumPy results come back as scalars)."""
+    res = new_tensor(r, rt, dev)
+    if res._data.dtype != rt.np:
+        res._data = res._data.astype(rt.np)
+    return res
+
+
+def _overlap_error() -> RuntimeError:
+    return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                        "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def _shape_error(self_shape: tuple, result_shape: tuple) -> RuntimeError:
+    return RuntimeError(f"output with shape {list(self_shape)} doesn't match the broadcast shape "
+                        f"{list(result_shape)}")
+
+
+def _store(self: Tensor, r: Any) -> Tensor:
+    """Write a computed array into ``self`` (in-place op without autograd) and bump its version."""
+    if r.shape != self._data.shape:
+        raise _shape_error(self._data.shape, np.broadcast_shapes(r.shape, self._data.shape))
+    try:
+        self._data[...] = r
+    except ValueError as e:
+        if "read-only" in str(e):
+            raise _overlap_error() from None
+        raise
+    self._vc[0] += 1
+    return self
+
+
+def inplace_via(self: Tensor, fn: Callable, *args: Any, **kwargs: Any) -> Tensor:
+    """The in-place form of an out-of-place op ``fn(self, *args)``: same dtype rules as torch
+    (the result must be castable to ``self``'s dtype and have its shape)."""
+    if not _isinstance(self, Tensor):
+        raise TypeError(f"descriptor requires a 'Tensor' object but received a '{type(self).__name__}'")
+    if STATE.enabled and (self._rg or builtins.any(_isinstance(x, Tensor) and x._rg for x in args)):
+        check_inplace(self)
+        return inplace(self, fn(history_alias(self), *args, **kwargs))
+    res = fn(self, *args, **kwargs)
+    if not D.can_cast(res._dtype, self._dtype):
+        raise cast_error(res._dtype, self._dtype)
+    return _store(self, res._data)
+
+
+def _c(x: Any) -> Any:
+    """Complex conjugate of a gradient factor (identity for real tensors and scalars)."""
+    if _isinstance(x, Tensor):
+        return conj(x) if x._dtype.is_complex else x
+    return x.conjugate() if type(x) is _py_complex else x
+
+
+def _rg(x: Any) -> bool:
+    return _isinstance(x, Tensor) and x._rg
+
+
+# ---- result-dtype rules ---------------------------------------------------------------------------------
+# Each maps an input dtype to (compute dtype, result dtype).
+def _k_float(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    """Floating math: integer and bool inputs compute in the default float dtype."""
+    if dt.category >= 2:
+        return dt, dt
+    d = D.get_default_dtype()
+    return d, d
+
+
+def _k_same(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    return dt, dt
+
+
+def _k_bool(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    return dt, D.bool
+
+
+def _k_real(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    """abs: complex inputs give their real dtype."""
+    return dt, dt.to_real()
+
+
+def _k_complex(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    """complex/polar: two real parts make their complex dtype."""
+    return dt, dt.to_complex()
+
+
+def _k_float_real(dt: D.dtype) -> tuple[D.dtype, D.dtype]:
+    """angle: integers go to the default float dtype, complex to its real dtype."""
+    if dt.category < 2:
+        d = D.get_default_dtype()
+        return d, d
+    return dt, dt.to_real()
 
 
 # ---- unary ----------------------------------------------------------------------------------------------
-def unary(name: str, forward: str | Callable, grad: Callable | None, *, kind: str = _FLOAT,
-          saves: str = "input", grad_name: str | None = None, ints: bool = True,
-          complex_ok: bool = True) -> Callable:
-    """Declare a unary elementwise op ``name`` (function, ``Tensor.name``, ``Tensor.name_``).
+def _check_out_dtype(name: str, rule: str, out: Any, rt: D.dtype, dt: D.dtype) -> None:
+    """torch's ``out=`` dtype rules for unary ops (see :func:`unary`)."""
+    if not _isinstance(out, Tensor):
+        return
+    if rule == "cast" or (rule == "strict" and dt.is_complex and not rt.is_complex):
+        if not D.can_cast(rt, out._dtype):
+            raise cast_error(rt, out._dtype)
+        return
+    if rule == "bool" and out._dtype is not D.bool:
+        raise RuntimeError(f"{name} does not support non-boolean outputs.")
+    if rule == "strict" and out._dtype is not rt:
+        raise RuntimeError(f"Found dtype {out._dtype._short} but expected {rt._short}")
+    if rule == "input" and out._dtype is not dt:
+        raise RuntimeError(f"{name}: dtype of out: {out._dtype._short} should be same as input: {dt._short}")
 
-    ``forward``: the xp function name (or ``f(xp, array) -> array``); ``grad(g, x, result) -> grad_x``
-    or None for non-differentiable ops; ``kind``: result dtype rule (``float`` promotes integer inputs to
-    the default float dtype, ``same`` keeps the dtype, ``bool`` gives bool); ``saves``: which of the input
-    and result the backward needs ('input', 'result', 'both', '').
+
+def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
+          saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
+          method: bool = True, inplace_method: bool = True, out_rule: str | None = None) -> Callable:
+    """Declare a unary elementwise op ``name``: the function ``name(input, *params, out=None)``, the
+    Tensor method and its in-place ``name_`` (unless disabled).
+
+    ``forward``: an xp function name, or ``f(xp, array, *params) -> array``; ``grad(g, x, result, *params)``
+    the input gradient (None: not differentiable); ``kind``: the dtype rule; ``saves``: which of the input
+    ``x`` and the result ``r`` the backward reads; ``deny``: ``{category: (exception, message)}`` for dtypes
+    torch refuses; ``out_rule``: how ``out=`` may differ from the result dtype: ``cast`` (any dtype the
+    result casts to; the default for promoting ops), ``strict`` (the same dtype; the default for
+    dtype-preserving ops), ``bool``, ``input`` (the input's dtype) or ``none`` (no ``out=`` argument).
     """
-    node_cls = make_node_class(grad_name or f"{name.capitalize()}Backward0",
-                               lambda self, g: (grad(g, *self.saved),)) if grad is not None else None
-    call = (lambda xp, a: forward(xp, a)) if callable(forward) else (lambda xp, a: getattr(xp, forward)(a))
-    save_in = saves in ("input", "both")
-    save_out = saves in ("result", "both")
+    if out_rule is None:
+        out_rule = "strict" if kind in (_k_same, _k_real) else "cast"
+    if callable(forward):
+        fwd = forward
+    else:
+        fwd = lambda xp, a: getattr(xp, forward)(a)  # noqa: E731
+    denied = deny_table(deny)
+    save_x, save_r = "x" in saves, "r" in saves
+    node_cls = None
+    if grad is not None:
+        node_cls = node_class(grad_name or f"{_camel(name)}Backward0",
+                              lambda self, g: (grad(g, *self.saved, *self.params),))
 
-    def result_type(dt: D.dtype) -> D.dtype:
-        if kind == _BOOL:
-            return D.bool
-        if kind == _FLOAT and dt.category < 2:
-            return D.get_default_dtype()
-        if dt.category == 0 and not ints:
-            raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
-        return dt
-
-    def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
-        _check_tensor(input, name)
-        if not complex_ok and input._dtype.is_complex:
-            raise RuntimeError(f"{name} is not supported for complex inputs")
-        rt = result_type(input._dtype)
-        dev = input._device
-        a = input._data
-        if rt is not input._dtype and kind == _FLOAT:
-            a = a.astype(rt.np)
-        res = new_tensor(call(np if dev is CPU else xp_of(dev), a), rt, dev)
-        if res._data.dtype != rt.np:
-            res._data = res._data.astype(rt.np)
-        if node_cls is not None and input._rg and STATE.enabled:
-            node = record(res, node_cls(), (input,))
-            node.save(input if save_in else None, SavedOutput(res) if save_out else None)
+    def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
+        if not _isinstance(input, Tensor):
+            _tensor_arg(input, name, "input", 1)
+        dt = input._dtype
+        ct, rt = kind(dt)
         if out is not None:
-            return write_out(out, res)
+            if out_rule == "none":
+                raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            if denied and _early(denied, dt):
+                raise_denied(denied[dt], dt)
+            _check_out_dtype(name, out_rule, out, rt, dt)
+        if denied and dt in denied:
+            raise_denied(denied[dt], dt)
+        a = input._data if ct is dt else input._data.astype(ct.np)
+        dev = input._device
+        res = _finish(fwd(np if dev is CPU else xp_of(dev), a, *params), rt, dev)
+        if node_cls is not None and input._rg and STATE.enabled:
+            node = node_cls()
+            record(res, node, (input,))
+            node.save(input if save_x else None, SavedOutput(res) if save_r else None)
+            if params:
+                node.params = params
+        if out is not None:
+            return _out(name, out, res)
         return res
 
-    def op_(self: Tensor) -> Tensor:
-        if self._rg and STATE.enabled:
+    def op_(self: Tensor, *params: Any) -> Tensor:
+        if STATE.enabled and self._rg:
             check_inplace(self)
-            return inplace(self, op(history_alias(self)))
-        check_inplace(self)
-        rt = result_type(self._dtype)
-        if not D.can_cast(rt, self._dtype):
-            raise RuntimeError(f"result type {rt._short} can't be cast to the desired output type "
-                               f"{self._dtype._short}")
-        dev = self._device
-        r = call(np if dev is CPU else xp_of(dev), self._data)
-        self._data[...] = r
-        self._vc[0] += 1
-        return self
+            return inplace(self, op(history_alias(self), *params))
+        dt = self._dtype
+        if denied and dt in denied:
+            raise_denied(denied[dt], dt)
+        ct, rt = kind(dt)
+        if kind is _k_real and rt is not dt:
+            raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
+        if not D.can_cast(rt, dt):
+            raise cast_error(rt, dt)
+        a = self._data if ct is dt else self._data.astype(ct.np)
+        return _store(self, fwd(_xp(self), a, *params))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}``, as ``torch.{name}``."
     op_.__name__ = op_.__qualname__ = name + "_"
     op._inplace = op_  # type: ignore[attr-defined]
-    bind({name: op, name + "_": op_})
+    if method:
+        bind({name: op, **({name + "_": op_} if inplace_method else {})})
     return op
 
 
 # ---- binary ---------------------------------------------------------------------------------------------
-class _BinaryNode(Node):
-    """Base for binary op nodes: ``formula(g, a, b)`` gives both gradients."""
+def _scalar_operand(x: Any, name: str, arg: str, pos: int, allowed: bool) -> Any:
+    if allowed and type(x) in _SCALARS:
+        return x
+    if allowed and _isinstance(x, np.generic):
+        return operand(x)
+    raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
 
-    __slots__ = ()
+
+def _array(x: Any, like: Tensor, ct: D.dtype) -> Any:
+    """An operand as a backend value of compute dtype ``ct`` (scalars stay Python scalars, ints wrap)."""
+    if _isinstance(x, Tensor):
+        if x._device is not like._device:
+            x = array_of(x, like, ct)
+            return x if type(x) in _SCALARS else x.astype(ct.np)
+        arr = x._data
+        return arr if arr.dtype is ct.np or arr.dtype == ct.np else arr.astype(ct.np)
+    return scalar_for(x, ct)
 
 
-def binary(name: str, forward: str | Callable, grad: Callable | None, *, kind: str = _SAME,
-           grad_name: str | Callable | None = None, saves: str = "both", check: Callable | None = None) -> Callable:
+def _check_inplace_shape(shape: tuple, other: tuple) -> None:
+    """An in-place op may broadcast ``other`` into ``self`` but never grow ``self``."""
+    full = broadcast_shapes(shape, other)
+    if full != shape:
+        raise _shape_error(shape, full)
+
+
+def _scalar_array(xp: Any, x: Any, ct: D.dtype) -> Any:
+    return xp.asarray(x, dtype=ct.np) if type(x) in _SCALARS else x
+
+
+def _shape(x: Any) -> tuple:
+    return x._data.shape if _isinstance(x, Tensor) else ()
+
+
+def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_same,
+           deny: dict[str, Denial] | None = None, check: Callable | None = None,
+           grad_name: str | Callable | None = None, saves: str = "ab", scalars: str = "ab",
+           method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
+           cast_name: str | None = None, scalar_pair: bool = False) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
-    ``grad(g, a, b, result) -> (grad_a, grad_b)``; ``a``/``b`` are the saved operands (Python scalars
-    stay scalars). ``kind``: ``same`` = promoted dtype, ``float`` = integer results promote to the
-    default float dtype (true division), ``bool`` = comparison. ``check(a, b, dtype)`` may raise
-    torch's errors before computing.
+    ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
+    ``grad(g, a, b, result, *params) -> (grad_a, grad_b)`` (``a``/``b`` may be Python scalars);
+    ``kind``: the dtype rule applied to the promoted dtype; ``check(a, b, dtype, *params)`` raises torch's
+    kernel-time (value-dependent) errors, ``precheck(a, b)`` those torch raises before looking at shapes;
+    ``grad_name``: a name or ``f(a, b) -> name``; ``saves``: which of ``a``, ``b``, result ``r`` the
+    backward reads; ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
+    first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
+    "result type <dtype>" (and checks before shapes in the in-place form).
     """
+    np_fn = None if callable(forward) else getattr(np, forward)
+    if callable(forward):
+        fwd = forward
+    else:
+        fwd = lambda xp, a, b: getattr(xp, forward)(a, b)  # noqa: E731
+    denied = deny_table(deny)
+    sa, sb, sr = "a" in saves, "b" in saves, "r" in saves
+    scalar_a, scalar_b = "a" in scalars, "b" in scalars
     classes: dict[str, type[Node]] = {}
 
-    def node_for(a: Any, b: Any) -> type[Node]:
-        cls_name = grad_name(a, b) if callable(grad_name) else grad_name or f"{name.capitalize()}Backward0"
+    def node_for(a: Any, b: Any) -> Node:
+        cls_name = grad_name(a, b) if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
         cls = classes.get(cls_name)
         if cls is None:
-            cls = classes[cls_name] = make_node_class(cls_name, lambda self, g: grad(g, *self.saved))
-        return cls
-    call = (lambda xp, a, b, dt: forward(xp, a, b, dt)) if callable(forward) else None
-    save_out = saves == "all"
+            cls = classes[cls_name] = node_class(cls_name, lambda self, g: grad(g, *self.saved, *self.params))
+        return cls()
 
-    def op(input: Any, other: Any, *, out: Tensor | None = None) -> Tensor:
-        return _binary_apply(input, other, out)
-
-    def _binary_apply(a: Any, b: Any, out: Tensor | None) -> Tensor:
-        if not _isinstance(a, Tensor):
-            if not _isinstance(b, Tensor):
-                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
-                                f"{type(a).__name__}")
-            operand(a, "input")
-            like = b
-        else:
-            operand(b)
-            like = a
+    def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
+        """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
+        cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
         ct = binary_dtype(a, b)
+        cp, rt = kind(ct)
+        if denied and ct in denied and _early(denied, ct):
+            raise_denied(denied[ct], ct)
+        if _isinstance(dst, Tensor) and not D.can_cast(rt, dst._dtype):
+            if cast_name is not None:
+                raise RuntimeError(f"{cast_name} can't be cast to the desired output type "
+                                   f"{dst._dtype._short}")
+            raise cast_error(rt, dst._dtype)
+        if denied and ct in denied:
+            raise_denied(denied[ct], ct)
         if check is not None:
-            check(a, b, ct)
-        rt = D.bool if kind == _BOOL else (D.get_default_dtype() if kind == _FLOAT and ct.category < 2
-                                           else ct)
-        compute = rt if kind == _FLOAT else ct
+            check(a, b, ct, *params)
+        return cp, rt
+
+    def op(input: Any, other: Any, *params: Any, out: Tensor | None = None) -> Tensor:
+        a, b = input, other
+        if _isinstance(a, Tensor):
+            like = a
+            if not _isinstance(b, Tensor):
+                b = _scalar_operand(b, name, "other", 2, scalar_b)
+            elif b._device is not a._device:
+                check_same_device(a, b)
+        elif _isinstance(b, Tensor):
+            like = b
+            a = _scalar_operand(a, name, "input", 1, scalar_a)
+        elif scalar_pair and type(a) in _SCALARS:
+            a = like = _finish(np.asarray(a), D.scalar_dtype(a), CPU)
+            b = _scalar_operand(b, name, "other", 2, True)
+        else:
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
+        if precheck is not None:
+            precheck(a, b)
+        cp, rt = dtypes(a, b, params, out)
         dev = like._device
-        xa = array_of(a, like, compute)
-        xb = array_of(b, like, compute)
-        xp = np if dev is CPU else xp_of(dev)
+        xa, xb = _array(a, like, cp), _array(b, like, cp)
         try:
-            if call is not None:
-                r = call(xp, xa, xb, compute)
+            if np_fn is not None and dev is CPU:
+                r = np_fn(xa, xb)
             else:
-                fn = getattr(xp, forward)
-                da = xa.dtype if type(xa) is np.ndarray or hasattr(xa, "dtype") else None
-                db = xb.dtype if type(xb) is np.ndarray or hasattr(xb, "dtype") else None
-                if (da is None or da is compute.np) and (db is None or db is compute.np) and \
-                        (da is not None or db is not None):
-                    r = fn(xa, xb)
-                else:
-                    r = fn(xa, xb, dtype=compute.np)
+                xp = _xp(like)
+                if np_fn is None:   # custom forwards see scalars as 0-d arrays of the compute dtype
+                    xa, xb = _scalar_array(xp, xa, cp), _scalar_array(xp, xb, cp)
+                r = fwd(xp, xa, xb, *params)
         except ValueError:
-            sa = a._data.shape if _isinstance(a, Tensor) else ()
-            sb = b._data.shape if _isinstance(b, Tensor) else ()
-            raise broadcast_error(sa, sb) from None
-        res = new_tensor(r, rt, dev)
-        if res._data.dtype != rt.np:
-            res._data = res._data.astype(rt.np)
-        if grad is not None and STATE.enabled and (
-                (_isinstance(a, Tensor) and a._rg) or (_isinstance(b, Tensor) and b._rg)):
-            node = record(res, node_for(a, b)(), (a, b))
-            node.save(a, b, SavedOutput(res) if save_out else None)
+            raise broadcast_error(_shape(a), _shape(b)) from None
+        res = _finish(r, rt, dev)
+        if grad is not None and STATE.enabled and (_rg(a) or _rg(b)):
+            node = node_for(a, b)
+            record(res, node, (a, b))
+            node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
+            if params:
+                node.params = params
         if out is not None:
-            return write_out(out, res)
+            return _out(name, out, res)
         return res
 
-    def op_(self: Tensor, other: Any) -> Tensor:
-        operand(other)
-        if STATE.enabled and (self._rg or (_isinstance(other, Tensor) and other._rg)):
-            check_inplace(self)
-            return inplace(self, _binary_apply(history_alias(self), other, None))
-        check_inplace(self)
-        ct = binary_dtype(self, other)
-        if check is not None:
-            check(self, other, ct)
-        rt = D.bool if kind == _BOOL else (D.get_default_dtype() if kind == _FLOAT and ct.category < 2
-                                           else ct)
-        if not D.can_cast(rt, self._dtype):
-            raise RuntimeError(f"result type {rt._short} can't be cast to the desired output type "
-                               f"{self._dtype._short}")
-        dev = self._device
-        xp = np if dev is CPU else xp_of(dev)
-        xb = array_of(other, self, rt)
+    def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
+        if precheck is not None:
+            precheck(self, other)
+        if cast_name is not None:
+            dtypes(self, other, params, self)
         if _isinstance(other, Tensor):
-            check_same_device(self, other)
-            if len(other._data.shape) > self._data.ndim or any(
-                    s != 1 and s != d for s, d in zip(reversed(other._data.shape), reversed(self._data.shape))):
-                try:
-                    shape = np.broadcast_shapes(self._data.shape, other._data.shape)
-                except ValueError:
-                    raise broadcast_error(self._data.shape, other._data.shape) from None
-                raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the broadcast "
-                                   f"shape {list(shape)}")
+            if other._data.shape != self._data.shape:
+                _check_inplace_shape(self._data.shape, other._data.shape)
+            if other._device is not self._device:
+                check_same_device(self, other)
+        else:
+            other = _scalar_operand(other, name, "other", 2, scalar_b)
+        if STATE.enabled and (self._rg or _rg(other)):
+            check_inplace(self)
+            return inplace(self, op(history_alias(self), other, *params))
+        cp, rt = dtypes(self, other, params, self)
+        dt = self._dtype
+        xb = _array(other, self, cp)
         try:
-            if call is not None:
-                self._data[...] = call(xp, self._data, xb, rt)
-            elif self._dtype is rt:
-                getattr(xp, forward)(self._data, xb, out=self._data)
+            if np_fn is not None and self._device is CPU and cp is dt and rt is dt:
+                np_fn(self._data, xb, out=self._data)
             else:
-                self._data[...] = getattr(xp, forward)(self._data, xb, dtype=rt.np)
+                xp = _xp(self)
+                xa = self._data if cp is dt else self._data.astype(cp.np)
+                return _store(self, fwd(xp, xa, _scalar_array(xp, xb, cp) if np_fn is None else xb, *params))
         except ValueError as e:
             if "read-only" in str(e):
-                raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
-                                   "refers to a single memory location. Please clone() the tensor before "
-                                   "performing the operation.") from None
-            raise
+                raise _overlap_error() from None
+            raise _shape_error(self._data.shape, broadcast_shapes(self._data.shape, _shape(other))) from None
         self._vc[0] += 1
         return self
 
@@ -241,151 +482,253 @@ def binary(name: str, forward: str | Callable, grad: Callable | None, *, kind: s
     op.__doc__ = f"Elementwise ``{name}`` with broadcasting, as ``torch.{name}``."
     op_.__name__ = op_.__qualname__ = name + "_"
     op._inplace = op_  # type: ignore[attr-defined]
-    bind({name: op, name + "_": op_})
+    if method:
+        bind({name: op, **({name + "_": op_} if inplace_method else {})})
     return op
 
 
-def _scale(x: Any, alpha: Any) -> Any:
-    return x if alpha == 1 else x * alpha
+# ---- add / sub / mul -----------------------------------------------------------------------------------
+def _is_bool(x: Any) -> bool:
+    return x._dtype is D.bool if _isinstance(x, Tensor) else type(x) is bool
 
 
-# ---- arithmetic ----------------------------------------------------------------------------------------
-def _no_bool_sub(a: Any, b: Any, dt: D.dtype) -> None:
-    if dt is D.bool:
+def _no_bool_sub(a: Any, b: Any) -> None:
+    if _is_bool(a) and _is_bool(b):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
                            "`^` or `logical_xor()` operator instead.")
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-_add = binary("add", "add", lambda g, a, b, r: (g, g))
-_sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), check=_no_bool_sub)
-mul = binary("mul", "multiply",
-             lambda g, a, b, r: (g * _conj(b) if _needs(a) else None, g * _conj(a) if _needs(b) else None))
+def _alpha_check(dt: D.dtype, alpha: Any) -> None:
+    """torch's rules for the ``alpha`` multiplier of add/sub."""
+    if type(alpha) is bool or _isinstance(alpha, np.bool_):
+        if dt is not D.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif _isinstance(alpha, (float, np.floating)):
+        if dt.category < 2:
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point "
+                               "number.")
+    elif _isinstance(alpha, (_py_complex, np.complexfloating)) and not dt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
 
 
-def _needs(x: Any) -> bool:
-    return _isinstance(x, Tensor) and x._rg
+def _scaled_check(a: Any, b: Any, dt: D.dtype, alpha: Any) -> None:
+    _alpha_check(dt, alpha)
 
 
-def _conj(x: Any) -> Any:
-    if _isinstance(x, Tensor):
-        return x.conj() if x._dtype.is_complex else x
-    return x.conjugate() if type(x) is complex else x
+def _scaled(xp_name: str) -> Callable:
+    def fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
+        return getattr(xp, xp_name)(a, xp.multiply(b, alpha))
+    return fwd
 
 
-def _div_check(a: Any, b: Any, dt: D.dtype) -> None:
+_add = binary("add", "add", lambda g, a, b, r: (g, g), saves="", method=False, scalar_pair=True)
+_add_alpha = binary("add", _scaled("add"), lambda g, a, b, r, alpha: (g, g * _c(alpha)), saves="",
+                    check=_scaled_check, method=False, scalar_pair=True)
+_sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), saves="", precheck=_no_bool_sub, method=False,
+              scalar_pair=True)
+_sub_alpha = binary("sub", _scaled("subtract"), lambda g, a, b, r, alpha: (g, -g * _c(alpha)), saves="",
+                    precheck=_no_bool_sub, check=_scaled_check, method=False, scalar_pair=True)
+mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if _rg(a) else None,
+                                                    g * _c(a) if _rg(b) else None), scalar_pair=True)
+multiply = mul
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """``input + alpha * other`` with broadcasting and promotion."""
+    if alpha == 1 and type(alpha) is int:
+        return _add(input, other, out=out)
+    return _add_alpha(input, other, alpha, out=out)
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
+    """``input - alpha * other``."""
+    if alpha == 1 and type(alpha) is int:
+        return _sub(input, other, out=out)
+    return _sub_alpha(input, other, alpha, out=out)
+
+
+def add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    if alpha == 1 and type(alpha) is int:
+        return _add._inplace(self, other)  # type: ignore[attr-defined]
+    return _add_alpha._inplace(self, other, alpha)  # type: ignore[attr-defined]
+
+
+def sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    if alpha == 1 and type(alpha) is int:
+        return _sub._inplace(self, other)  # type: ignore[attr-defined]
+    return _sub_alpha._inplace(self, other, alpha)  # type: ignore[attr-defined]
+
+
+subtract, subtract_ = sub, sub_
+
+
+def _rsub_fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
+    return xp.subtract(b, xp.multiply(a, alpha))
+
+
+_rsub = binary("rsub", _rsub_fwd, lambda g, a, b, r, alpha: (-g * _c(alpha), g), saves="",
+               precheck=_no_bool_sub, check=_scaled_check, scalars="b", method=False,
+               grad_name=lambda a, b: "RsubBackward0" if _isinstance(b, Tensor) else "RsubBackward1")
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input``."""
+    return _rsub(input, other, alpha)
+
+
+# ---- division ------------------------------------------------------------------------------------------
+def _zero_div_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
     """Integer division or remainder by zero raises in torch (floats give inf/nan)."""
-    if dt.category < 2 and (bool((b._data == 0).any()) if _isinstance(b, Tensor) else b == 0):
+    if dt.category < 2 and (bool((b._data == 0).any()) if _isinstance(b, Tensor) else scalar_for(b, dt) == 0):
         raise RuntimeError("ZeroDivisionError")
 
 
-_true_div = binary("true_divide", "true_divide",
-                   lambda g, a, b, r: (g / _conj(b) if _needs(a) else None,
-                                       -g * _conj(a) / (_conj(b) * _conj(b)) if _needs(b) else None),
-                   kind=_FLOAT, grad_name="DivBackward0")
-_floor_div = binary("floor_divide", lambda xp, a, b, dt: _floordiv(xp, a, b, dt), None, check=_div_check)
-_trunc_div = binary("_trunc_divide", lambda xp, a, b, dt: _truncdiv(xp, a, b, dt), None, check=_div_check)
+def _div_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
+    ga = g / _c(b) if _rg(a) else None
+    gb = -g * _c(a / (b * b)) if _rg(b) else None
+    return ga, gb
 
 
-def _floordiv(xp: Any, a: Any, b: Any, dt: D.dtype) -> Any:
-    return xp.floor_divide(a, b, dtype=dt.np)
+true_divide = binary("true_divide", "true_divide", _div_grad, kind=_k_float, grad_name="DivBackward0",
+                     scalar_pair=True)
 
 
-def _truncdiv(xp: Any, a: Any, b: Any, dt: D.dtype) -> Any:
-    if dt.category < 2:
-        q = xp.floor_divide(a, b, dtype=dt.np)
-        fix = (xp.remainder(a, b, dtype=dt.np) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
-        return q + fix.astype(dt.np)
-    return xp.trunc(xp.true_divide(a, b, dtype=dt.np))
+def _kind(a: Any, b: Any) -> str:
+    """The dtype kind of a binary forward's operands (at least one is an array)."""
+    return (a if hasattr(a, "dtype") else b).dtype.kind
+
+
+def _floordiv(xp: Any, a: Any, b: Any) -> Any:
+    return xp.floor_divide(a, b)
+
+
+def _truncdiv(xp: Any, a: Any, b: Any) -> Any:
+    if _kind(a, b) in "iu":
+        q = xp.floor_divide(a, b)
+        fix = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
+        return q + fix.astype(q.dtype)
+    return xp.trunc(xp.true_divide(a, b))
+
+
+def _zero_grads(g: Tensor, *args: Any) -> tuple:
+    """Piecewise-constant ops: zero gradients (the engine drops those of scalar operands)."""
+    zero = g * 0
+    return zero, zero
+
+
+_DIV_DENY = {"c": ni("div_floor_cpu"), "b": ni("div_floor_cpu")}
+floor_divide = binary("floor_divide", _floordiv, no_derivative("floor_divide"), deny=_DIV_DENY,
+                      check=_zero_div_check, saves="", grad_name="NotImplemented", scalar_pair=True)
+_floor_div = floor_divide
+_div_floor = binary("div", _floordiv, _zero_grads, deny=_DIV_DENY, check=_zero_div_check, saves="",
+                    grad_name="DivBackward2", method=False, scalar_pair=True)
+_div_trunc = binary("div", _truncdiv, _zero_grads, deny={"c": ni("div_trunc_cpu"), "b": ni("div_trunc_cpu")},
+                    check=_zero_div_check, saves="", grad_name="DivBackward2", method=False, scalar_pair=True)
+_DIV_MODES = {None: true_divide, "floor": _div_floor, "trunc": _div_trunc}
+
+
+def _div_mode(rounding_mode: str | None) -> Callable:
+    op = _DIV_MODES.get(rounding_mode)
+    if op is None:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    return op
 
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None, out: Tensor | None = None) -> Tensor:
     """``input / other``; ``rounding_mode`` 'trunc' or 'floor' rounds the quotient (integer results stay
     integer)."""
     if rounding_mode is None:
-        return _true_div(input, other, out=out)
-    if rounding_mode == "floor":
-        return _floor_div(input, other, out=out)
-    if rounding_mode == "trunc":
-        return _trunc_div(input, other, out=out)
-    raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                       f"'{rounding_mode}'")
+        return true_divide(input, other, out=out)
+    return _div_mode(rounding_mode)(input, other, out=out)
 
 
 def div_(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
-    op = {None: _true_div, "floor": _floor_div, "trunc": _trunc_div}[rounding_mode]
-    return op._inplace(self, other)  # type: ignore[attr-defined]
+    return _div_mode(rounding_mode)._inplace(self, other)  # type: ignore[attr-defined]
 
 
 divide, divide_ = div, div_
+true_divide_ = true_divide._inplace  # type: ignore[attr-defined]
 
 
-def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
-    """``input + alpha * other`` with broadcasting and promotion."""
-    if alpha != 1:
-        other = other * alpha
-    return _add(input, other, out=out)
+def _remainder_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
+    if not _isinstance(a, Tensor):
+        raise RuntimeError("derivative for aten::remainder is not implemented")
+    return (g if _rg(a) else None, -g * (a / b).floor() if _rg(b) else None)
 
 
-def sub(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
-    """``input - alpha * other``."""
-    if alpha != 1:
-        other = other * alpha
-    return _sub(input, other, out=out)
+def _fmod_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
+    return (g if _rg(a) else None, -g * (a / b).trunc() if _rg(b) else None)
 
 
-def add_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha != 1:
-        other = other * alpha
-    return _add._inplace(self, other)  # type: ignore[attr-defined]
+def _variant_name(op: str) -> Callable:
+    """grad_fn names of ops whose second operand may be a scalar: ``<Op>Backward0`` for a scalar,
+    ``<Op>Backward1`` for a tensor (torch's Scalar/Tensor overloads)."""
+    def name(a: Any, b: Any) -> str:
+        if not _isinstance(a, Tensor):
+            return "NotImplemented"
+        return f"{op}Backward1" if _isinstance(b, Tensor) else f"{op}Backward0"
+    return name
 
 
-def sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha != 1:
-        other = other * alpha
-    return _sub._inplace(self, other)  # type: ignore[attr-defined]
+remainder = binary("remainder", "remainder", _remainder_grad, deny={"b": ni("remainder_cpu"),
+                   "c": ni("remainder_cpu")}, check=_zero_div_check, grad_name=_variant_name("Remainder"))
+fmod = binary("fmod", "fmod", _fmod_grad, deny={"b": ni("fmod_cpu"), "c": ni("fmod_cpu")},
+              check=_zero_div_check, grad_name=_variant_name("Fmod"), scalars="b")
 
 
-subtract, subtract_ = sub, sub_
-multiply = mul
+# ---- pow ----------------------------------------------------------------------------------------------
+def _pow_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
+    if dt is D.bool and _isinstance(b, Tensor):
+        raise_denied(ni("pow"), dt)
+    if dt.category < 2 and type(b) in (int, float) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if type(b) is int and dt in _C_TYPES and not _fits(b, dt):
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt]} without overflow")
 
 
-_rsub = binary("rsub", lambda xp, a, b, dt: xp.subtract(b, a, dtype=dt.np), lambda g, a, b, r: (-g, g),
-               check=_no_bool_sub, grad_name="RsubBackward1")
+_C_TYPES = {D.uint8: "uint8_t", D.int8: "int8_t", D.int16: "int16_t", D.int32: "int", D.float16: "c10::Half",
+            D.bfloat16: "c10::BFloat16", D.float32: "float"}
 
 
-def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    """``other - alpha * input``."""
-    return _rsub(input * alpha if alpha != 1 else input, other)
+def _fits(value: int, dt: D.dtype) -> bool:
+    """Whether a Python int is within the range of ``dt`` (torch checks scalar exponents)."""
+    info = D.iinfo(dt) if dt.category == 1 else D.finfo(dt)
+    return info.min <= value <= info.max
 
 
-def _pow_check(a: Any, b: Any, dt: D.dtype) -> None:
-    if dt.category < 2:
-        neg = (b._data < 0).any() if _isinstance(b, Tensor) else (b < 0)
-        if neg:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+def _pow_fwd(xp: Any, a: Any, b: Any) -> Any:
+    if _kind(a, b) not in "iu" or not hasattr(b, "dtype") or not bool((b < 0).any()):
+        return xp.power(a, b)
+    # integer tensor exponents may be negative: 1 ** -n = 1, (-1) ** -n = ±1, anything else → 0
+    neg = b < 0
+    r = xp.power(a, xp.where(neg, 0, b))
+    sign = xp.where(b % 2 == 0, 1, -1).astype(r.dtype)
+    special = xp.where(a == 1, 1, xp.where(a == -1, sign, 0)).astype(r.dtype)
+    return xp.where(neg, special, r)
 
 
 def _pow_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
     ga = gb = None
-    if _needs(a):
+    if _rg(a):
         if _isinstance(b, Tensor):
-            ga = g * b * a ** (b - 1)
+            ga = (g * _c(b * a ** (b - 1))).masked_fill(b == 0, 0)
         else:
-            ga = g * 0.0 if b == 0 else g * b * a ** (b - 1) if b != 1 else g * 1
-            if b == 0:
-                ga = g * 0
-    if _needs(b):
-        la = a.log() if _isinstance(a, Tensor) else math.log(a) if a > 0 else float("nan")
-        gb = g * r * la
+            ga = g * 0 if b == 0 else g * _c(b * a ** (b - 1))
+    if _rg(b):
+        # d/db a**b = a**b log(a), taken as 0 where a == 0 and b >= 0 (torch's convention)
         if _isinstance(a, Tensor):
-            gb = gb.masked_fill((a == 0) & (b >= 0), 0)
-        elif a == 0:
-            gb = gb.masked_fill(b >= 0, 0)
+            gb = (g * _c(r * log(a))).masked_fill((a == 0) & (real(b) >= 0), 0)
+        else:
+            log_a = cmath.log(a) if type(a) is _py_complex else math.log(a) if a > 0 else \
+                -math.inf if a == 0 else math.nan
+            gb = g * _c(r * log_a)
+            if a == 0:
+                gb = gb.masked_fill(real(b) >= 0, 0)
     return ga, gb
-
-
-def _pow_fwd(xp: Any, a: Any, b: Any, dt: D.dtype) -> Any:
-    return xp.power(a, b, dtype=dt.np)
 
 
 def _pow_name(a: Any, b: Any) -> str:
@@ -394,355 +737,992 @@ def _pow_name(a: Any, b: Any) -> str:
     return "PowBackward1" if _isinstance(b, Tensor) else "PowBackward0"
 
 
-pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="all", grad_name=_pow_name)
-float_power = binary("float_power", lambda xp, a, b, dt: xp.power(a, b, dtype=np.float64), None)
+pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_name=_pow_name)
 
 
-def _remainder_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
-    gb = None
-    if _needs(b):
-        gb = -g * (a / b).floor() if _isinstance(a, Tensor) else -g * (a / b).floor()
-    return (g if _needs(a) else None, gb)
+def float_power(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
+    """``input ** exponent`` computed in double precision (complex128 when either is complex)."""
+    dt = _double_of(input, exponent)
+    if _isinstance(out, Tensor) and out._dtype is not dt:
+        raise RuntimeError(f"the output given to float_power has dtype {out._dtype._short} but the "
+                           f"operation's result requires dtype {dt._short}")
+    return pow(_to_double(input, dt), _to_double(exponent, dt), out=out)
 
 
-def _fmod_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
-    gb = -g * (a / b).trunc() if _needs(b) else None
-    return (g if _needs(a) else None, gb)
+def _double_of(*xs: Any) -> D.dtype:
+    """float_power's dtype: complex128 if any operand is complex, else float64."""
+    cplx = builtins.any(x._dtype.is_complex if _isinstance(x, Tensor) else type(x) is _py_complex for x in xs)
+    return D.complex128 if cplx else D.float64
 
 
-remainder = binary("remainder", lambda xp, a, b, dt: xp.remainder(a, b, dtype=dt.np), _remainder_grad,
-                   check=_div_check)
-fmod = binary("fmod", lambda xp, a, b, dt: xp.fmod(a, b, dtype=dt.np), _fmod_grad, check=_div_check)
+def _to_double(x: Any, dt: D.dtype) -> Any:
+    if _isinstance(x, Tensor):
+        return x if x._dtype is dt else x.to(dt)
+    return _py_complex(x) if dt.is_complex else float(x)
 
 
-def _minmax_grad(pick_a: Callable) -> Callable:
-    def grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
-        ta = pick_a(a, b)
-        tie = (a == b)
-        w_a = ta.to(g.dtype) - tie.to(g.dtype) * 0.5
-        return (g * w_a if _needs(a) else None, g * (1 - w_a) if _needs(b) else None)
+def float_power_(self: Tensor, exponent: Any) -> Tensor:
+    dt = _double_of(self, exponent)
+    if self._dtype is not dt:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self._dtype._short} but the "
+                           f"operation's result requires dtype {dt._short}")
+    return pow._inplace(self, _to_double(exponent, dt))  # type: ignore[attr-defined]
+
+
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input ** 2`` (bool becomes int64, as in torch)."""
+    return pow(input, 2, out=out)
+
+
+def square_(self: Tensor) -> Tensor:
+    return pow._inplace(self, 2)  # type: ignore[attr-defined]
+
+
+def _ldexp_fwd(xp: Any, a: Any, b: Any) -> Any:
+    return a * (xp.exp2(b) if b.dtype.kind != "c" else xp.power(2, b))
+
+
+def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype) -> None:
+    if b._dtype is D.bool and a._dtype.is_floating_point:
+        raise_denied(ni("ldexp_cpu_exp"), D.bool)
+
+
+ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r: (g * _c(exp2(b)) if _rg(a) else None,
+                                                        g * _c(a * exp2(b) * _LN2) if _rg(b) else None),
+               kind=_k_float, scalars="", check=_ldexp_check, cast_name="ldexp")
+
+
+# ---- min / max family --------------------------------------------------------------------------------
+def _maximum_grad(greater: bool) -> Callable:
+    """torch: ties split the gradient in half; the losing side gets zero (NaNs reach both sides)."""
+    def grad(g: Tensor, a: Tensor, b: Tensor, r: Any) -> tuple:
+        half = _where(a == b, g / 2, g)
+        lose_a, lose_b = (a < b, a > b) if greater else (a > b, a < b)
+        return (half.masked_fill(lose_a, 0) if _rg(a) else None,
+                half.masked_fill(lose_b, 0) if _rg(b) else None)
     return grad
 
 
-maximum = binary("maximum", "maximum", _minmax_grad(lambda a, b: a > b))
-minimum = binary("minimum", "minimum", _minmax_grad(lambda a, b: a < b))
-fmax = binary("fmax", "fmax", _minmax_grad(lambda a, b: (a >= b) | b.isnan()))
-fmin = binary("fmin", "fmin", _minmax_grad(lambda a, b: (a <= b) | b.isnan()))
-atan2 = binary("atan2", "arctan2",
-               lambda g, a, b, r: (g * b / (a * a + b * b) if _needs(a) else None,
-                                   -g * a / (a * a + b * b) if _needs(b) else None), kind=_FLOAT)
-arctan2 = atan2
-hypot = binary("hypot", "hypot", lambda g, a, b, r: (g * a / r if _needs(a) else None,
-                                                     g * b / r if _needs(b) else None), saves="all")
-logaddexp = binary("logaddexp", "logaddexp",
-                   lambda g, a, b, r: (g * (a - r).exp() if _needs(a) else None,
-                                       g * (b - r).exp() if _needs(b) else None), saves="all", kind=_FLOAT)
-logaddexp2 = binary("logaddexp2", "logaddexp2",
-                    lambda g, a, b, r: (g * (a - r).exp2() if _needs(a) else None,
-                                        g * (b - r).exp2() if _needs(b) else None), saves="all", kind=_FLOAT)
-copysign = binary("copysign", "copysign",
-                  lambda g, a, b, r: (g * (r / a).nan_to_num(0.0) if _needs(a) else None,
-                                      g * 0 if _needs(b) else None), saves="all", kind=_FLOAT)
-nextafter = binary("nextafter", "nextafter", None)
+def _fmax_grad(greater: bool) -> Callable:
+    def grad(g: Tensor, a: Tensor, b: Tensor, r: Any) -> tuple:
+        pick_a = ((a >= b) if greater else (a <= b)) | b.isnan()
+        return (g.masked_fill(~pick_a, 0) if _rg(a) else None, g.masked_fill(pick_a, 0) if _rg(b) else None)
+    return grad
 
 
-def _xlogy_fwd(xp: Any, a: Any, b: Any, dt: D.dtype) -> Any:
-    a = xp.asarray(a, dtype=dt.np)
-    b = xp.asarray(b, dtype=dt.np)
-    with np.errstate(all="ignore"):
-        r = xp.multiply(a, xp.log(b))
-    return xp.where((a == 0) & ~xp.isnan(b), xp.zeros((), dt.np), r)
+def _no_complex(msg: str) -> dict[str, Denial]:
+    return {"c": (RuntimeError, msg)}
 
 
-xlogy = binary("xlogy", _xlogy_fwd,
-               lambda g, a, b, r: (g * (b.log() if _isinstance(b, Tensor) else math.log(b)) if _needs(a)
-                                   else None, g * a / b if _needs(b) else None), kind=_FLOAT)
+maximum = binary("maximum", "maximum", _maximum_grad(True), scalars="",
+                 deny=_no_complex("maximum not implemented for complex tensors."))
+minimum = binary("minimum", "minimum", _maximum_grad(False), scalars="",
+                 deny=_no_complex("minimum not implemented for complex tensors."))
+fmax = binary("fmax", "fmax", _fmax_grad(True), scalars="",
+              deny=_no_complex("fmax not implemented for complex tensors."))
+fmin = binary("fmin", "fmin", _fmax_grad(False), scalars="",
+              deny=_no_complex("fmin not implemented for complex tensors."))
 
 
-# ---- bitwise and logical ------------------------------------------------------------------------------
-def _int_only(op: str) -> Callable:
-    def check(a: Any, b: Any, dt: D.dtype) -> None:
-        if dt.category >= 2:
-            raise RuntimeError(f"\"{op}_cpu\" not implemented for '{dt._short}'")
-    return check
+# ---- other binary math ---------------------------------------------------------------------------------
+def _atan2_grad(g: Tensor, a: Tensor, b: Tensor, r: Any) -> tuple:
+    d = a * a + b * b
+    return (g * b / d if _rg(a) else None, -g * a / d if _rg(b) else None)
 
 
-bitwise_and = binary("bitwise_and", "bitwise_and", None, check=_int_only("bitwise_and"))
-bitwise_or = binary("bitwise_or", "bitwise_or", None, check=_int_only("bitwise_or"))
-bitwise_xor = binary("bitwise_xor", "bitwise_xor", None, check=_int_only("bitwise_xor"))
-bitwise_left_shift = binary("bitwise_left_shift", "left_shift", None, check=_int_only("lshift"))
-bitwise_right_shift = binary("bitwise_right_shift", "right_shift", None, check=_int_only("rshift"))
+_ATAN2: dict = {"kind": _k_float, "scalars": "", "deny": {"c": ni("atan2_cpu")},
+                "grad_name": "Atan2Backward0"}
+atan2 = binary("atan2", "arctan2", _atan2_grad, **_ATAN2)
+arctan2 = binary("arctan2", "arctan2", _atan2_grad, **_ATAN2)
+hypot = binary("hypot", "hypot",
+               lambda g, a, b, r: (g * a / r if _rg(a) else None, g * b / r if _rg(b) else None),
+               saves="abr", scalars="", deny={c: ni("hypot_cpu") for c in "bic"})
 
 
-def _logical(fn: str) -> Callable:
-    return lambda xp, a, b, dt: getattr(xp, fn)(a, b)
-
-
-logical_and = binary("logical_and", _logical("logical_and"), None, kind=_BOOL)
-logical_or = binary("logical_or", _logical("logical_or"), None, kind=_BOOL)
-logical_xor = binary("logical_xor", _logical("logical_xor"), None, kind=_BOOL)
-
-eq = binary("eq", "equal", None, kind=_BOOL)
-ne = binary("ne", "not_equal", None, kind=_BOOL)
-lt = binary("lt", "less", None, kind=_BOOL)
-le = binary("le", "less_equal", None, kind=_BOOL)
-gt = binary("gt", "greater", None, kind=_BOOL)
-ge = binary("ge", "greater_equal", None, kind=_BOOL)
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-
-
-# ---- unary math ------------------------------------------------------------------------------------------
-def _neg_fwd(xp: Any, a: Any) -> Any:
-    if a.dtype == np.bool_:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
-    return xp.negative(a)
-
-
-neg = unary("neg", _neg_fwd, lambda g, x, r: -g, kind=_SAME, saves="")
-negative = neg
-abs = unary("abs", "absolute", lambda g, x, r: g * x.sgn(), kind=_SAME)
-absolute = abs
-exp = unary("exp", "exp", lambda g, x, r: g * _conj(r), saves="result")
-exp2 = unary("exp2", "exp2", lambda g, x, r: g * r * math.log(2.0), saves="result")
-expm1 = unary("expm1", "expm1", lambda g, x, r: g * (r + 1), saves="result")
-log = unary("log", "log", lambda g, x, r: g / _conj(x))
-log2 = unary("log2", "log2", lambda g, x, r: g / (x * math.log(2.0)))
-log10 = unary("log10", "log10", lambda g, x, r: g / (x * math.log(10.0)))
-log1p = unary("log1p", "log1p", lambda g, x, r: g / (x + 1))
-sqrt = unary("sqrt", "sqrt", lambda g, x, r: g / (2 * _conj(r)), saves="result")
-rsqrt = unary("rsqrt", lambda xp, a: 1 / xp.sqrt(a), lambda g, x, r: -0.5 * g * r ** 3, saves="result")
-sin = unary("sin", "sin", lambda g, x, r: g * _conj(x.cos()))
-cos = unary("cos", "cos", lambda g, x, r: -g * _conj(x.sin()))
-tan = unary("tan", "tan", lambda g, x, r: g * (1 + r * r), saves="result")
-asin = unary("asin", "arcsin", lambda g, x, r: g * (1 - x * x).rsqrt())
-acos = unary("acos", "arccos", lambda g, x, r: -g * (1 - x * x).rsqrt())
-atan = unary("atan", "arctan", lambda g, x, r: g / (1 + x * x))
-sinh = unary("sinh", "sinh", lambda g, x, r: g * x.cosh())
-cosh = unary("cosh", "cosh", lambda g, x, r: g * x.sinh())
-tanh = unary("tanh", "tanh", lambda g, x, r: g * (1 - r * r), saves="result")
-asinh = unary("asinh", "arcsinh", lambda g, x, r: g * (x * x + 1).rsqrt())
-acosh = unary("acosh", "arccosh", lambda g, x, r: g * (x * x - 1).rsqrt())
-atanh = unary("atanh", "arctanh", lambda g, x, r: g / (1 - x * x))
-arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
-
-
-def _sigmoid_fwd(xp: Any, a: Any) -> Any:
-    # 1 / (1 + exp(-x)) without overflow warnings for large |x|
-    with np.errstate(over="ignore"):
-        return xp.reciprocal(1 + xp.exp(-a))
-
-
-sigmoid = unary("sigmoid", _sigmoid_fwd, lambda g, x, r: g * r * (1 - r), saves="result")
-reciprocal = unary("reciprocal", "reciprocal", lambda g, x, r: -g * r * r, saves="result")
-
-
-square = unary("square", "square", lambda g, x, r: 2 * g * x, kind=_SAME, grad_name="PowBackward0")
-sign = unary("sign", "sign", lambda g, x, r: g * 0, kind=_SAME, saves="", complex_ok=False)
-sgn = unary("sgn", lambda xp, a: a / xp.where(a == 0, 1, xp.abs(a)) if a.dtype.kind == "c" else xp.sign(a),
-            lambda g, x, r: g * 0 if not x.is_complex() else (g - (g * r.conj()).real * r) / x.abs()
-            .masked_fill(x == 0, 1), kind=_SAME)
-floor = unary("floor", lambda xp, a: a if a.dtype.kind in "biu" else xp.floor(a), lambda g, x, r: g * 0,
-              kind=_SAME, saves="")
-ceil = unary("ceil", lambda xp, a: a if a.dtype.kind in "biu" else xp.ceil(a), lambda g, x, r: g * 0,
-             kind=_SAME, saves="")
-trunc = unary("trunc", lambda xp, a: a if a.dtype.kind in "biu" else xp.trunc(a), lambda g, x, r: g * 0,
-              kind=_SAME, saves="")
-fix = trunc
-frac = unary("frac", lambda xp, a: a - xp.trunc(a), lambda g, x, r: g, kind=_SAME, saves="")
-relu = unary("relu", lambda xp, a: xp.maximum(a, 0) if a.dtype != np.bool_ else a,
-             lambda g, x, r: g * (r > 0), kind=_SAME, saves="result")
-logical_not = unary("logical_not", "logical_not", None, kind=_BOOL)
-bitwise_not = unary("bitwise_not", lambda xp, a: xp.invert(a), None, kind=_SAME)
-isnan = unary("isnan", lambda xp, a: xp.isnan(a) if a.dtype.kind in "fcV" else xp.zeros(a.shape, bool), None,
-              kind=_BOOL)
-isinf = unary("isinf", lambda xp, a: xp.isinf(a) if a.dtype.kind in "fcV" else xp.zeros(a.shape, bool), None,
-              kind=_BOOL)
-isfinite = unary("isfinite", lambda xp, a: xp.isfinite(a) if a.dtype.kind in "fcV" else xp.ones(a.shape, bool),
-                 None, kind=_BOOL)
-isposinf = unary("isposinf", lambda xp, a: xp.isposinf(a) if a.dtype.kind in "fV" else xp.zeros(a.shape, bool),
-                 None, kind=_BOOL)
-isneginf = unary("isneginf", lambda xp, a: xp.isneginf(a) if a.dtype.kind in "fV" else xp.zeros(a.shape, bool),
-                 None, kind=_BOOL)
-signbit = unary("signbit", lambda xp, a: xp.signbit(a) if a.dtype.kind != "b" else xp.zeros(a.shape, bool),
-                None, kind=_BOOL)
-deg2rad = unary("deg2rad", "deg2rad", lambda g, x, r: g * (math.pi / 180), saves="")
-rad2deg = unary("rad2deg", "rad2deg", lambda g, x, r: g * (180 / math.pi), saves="")
-sinc = unary("sinc", "sinc", lambda g, x, r: g * ((x * math.pi).cos() - r) / x.masked_fill(x == 0, 1)
-             * (x != 0), saves="both")
-conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: g.conj(), kind=_SAME, saves="")
-
-
-def _round_fwd(decimals: int) -> Callable:
-    def fwd(xp: Any, a: Any) -> Any:
-        if a.dtype.kind in "biu":
-            return a
-        if decimals == 0:
-            return xp.round(a)
-        scale = 10.0 ** decimals
-        return xp.round(a * scale) / scale if decimals > 0 else xp.round(a / 10.0 ** -decimals) * 10.0 ** -decimals
+def _logaddexp_fwd(base2: bool) -> Callable:
+    def fwd(xp: Any, a: Any, b: Any) -> Any:
+        if a.dtype.kind != "c":
+            return (xp.logaddexp2 if base2 else xp.logaddexp)(a, b)
+        hi = xp.where(a.real >= b.real, a, b)
+        lo = xp.where(a.real >= b.real, b, a)
+        both_inf = xp.isinf(hi.real) & (hi == lo)
+        return xp.where(both_inf, hi, hi + xp.log1p(xp.exp(lo - hi)))
     return fwd
 
 
-_round0 = unary("round", _round_fwd(0), lambda g, x, r: g * 0, kind=_SAME, saves="")
+def _logaddexp_grad(base2: bool) -> Callable:
+    def grad(g: Tensor, a: Tensor, b: Tensor, r: Tensor) -> tuple:
+        w = (lambda x: exp2(x - r)) if base2 else (lambda x: exp(x - r))
+        return (g * _c(w(a)) if _rg(a) else None, g * _c(w(b)) if _rg(b) else None)
+    return grad
 
 
-class RoundBackward1(Node):
-    __slots__ = ()
+logaddexp = binary("logaddexp", _logaddexp_fwd(False), _logaddexp_grad(False), saves="abr", scalars="",
+                   deny={"b": ni("logaddexp_cpu"), "i": ni("logaddexp_cpu")}, inplace_method=False)
+logaddexp2 = binary("logaddexp2", _logaddexp_fwd(True), _logaddexp_grad(True), saves="abr", scalars="",
+                    deny={c: ni("logaddexp2_cpu") for c in "bic"}, inplace_method=False)
 
-    def backward(self, g: Tensor) -> tuple:
-        return (g * 0,)
+
+def _copysign_grad(g: Tensor, a: Tensor, b: Any, r: Tensor) -> tuple:
+    ga = g * (r / a).masked_fill(a == 0, 0) if _rg(a) else None
+    return ga, g * 0 if _rg(b) else None
+
+
+copysign = binary("copysign", "copysign", _copysign_grad, kind=_k_float, saves="abr", scalars="b",
+                  deny={"c": ni("copysign_cpu")},
+                  grad_name=lambda a, b: f"CopysignBackward{0 if _isinstance(b, Tensor) else 1}")
+nextafter = binary("nextafter", "nextafter", lambda g, a, b, r: (g.masked_fill(a == b, 0), g * 0), scalars="",
+                   deny={c: ni("nextafter_cpu") for c in "bic"})
+
+
+def _xlogy_fwd(xp: Any, a: Any, b: Any) -> Any:
+    r = xp.multiply(a, xp.log(b))
+    return xp.where((xp.asarray(a) == 0) & ~xp.isnan(b), xp.zeros((), r.dtype), r)
+
+
+def _xlogy_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
+    ga = gb = None
+    if _rg(a):
+        ga = xlogy(g, b)
+        ga = ga.masked_fill((a == 0) & (b <= 0), 0) if _isinstance(b, Tensor) else \
+            (ga.masked_fill(a == 0, 0) if b <= 0 else ga)
+    if _rg(b):
+        gb = g * a / b
+    return ga, gb
+
+
+def _xy_names(op: str) -> Callable:
+    def name(a: Any, b: Any) -> str:
+        if not _isinstance(a, Tensor):
+            return f"{op}Backward1"
+        return f"{op}Backward0" if _isinstance(b, Tensor) else f"{op}Backward2"
+    return name
+
+
+xlogy = binary("xlogy", _xlogy_fwd, _xlogy_grad, kind=_k_float, deny={"c": ni("xlogy_cpu")},
+               grad_name=_xy_names("Xlogy"))
+
+
+def _heaviside_check(a: Tensor, b: Any) -> None:
+    if a._dtype.is_complex or (_isinstance(b, Tensor) and b._dtype.is_complex):
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    if _isinstance(b, Tensor) and a._dtype is not b._dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+
+
+def _heaviside_fwd(xp: Any, a: Any, b: Any) -> Any:
+    return xp.where(a == 0, b, (a > 0).astype(a.dtype))
+
+
+def _heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor:
+    _tensor_arg(values, "heaviside", "values", 2)
+    if _isinstance(out, Tensor) and _isinstance(input, Tensor) and out._dtype is not input._dtype:
+        _heaviside_check(input, out)
+    return _heaviside_op(input, values, out=out)
+
+
+_heaviside_op = binary("heaviside", _heaviside_fwd, no_derivative("heaviside"),
+                       saves="", scalars="", precheck=_heaviside_check, grad_name="NotImplemented",
+                       method=False)
+heaviside = _heaviside
+heaviside_ = _heaviside_op._inplace  # type: ignore[attr-defined]
+bind({"heaviside": heaviside, "heaviside_": heaviside_})
+
+gcd = binary("gcd", "gcd", None, scalars="", deny={c: ni("gcd_cpu") for c in "bfc"})
+lcm = binary("lcm", "lcm", None, scalars="", deny={c: ni("lcm_cpu") for c in "bfc"})
+
+
+# ---- bitwise and logical ------------------------------------------------------------------------------
+def _int_only(kernel: str, with_bool: bool = True) -> dict[str, Denial]:
+    return {c: ni(kernel) for c in ("fc" if with_bool else "bfc")}
+
+
+def _shift(left: bool) -> Callable:
+    """Shifts with torch's rules for counts outside [0, bits): left → 0, right → sign fill."""
+    def fwd(xp: Any, a: Any, b: Any) -> Any:
+        arr = a if hasattr(a, "dtype") else xp.asarray(a, dtype=b.dtype)
+        bits = arr.dtype.itemsize * 8
+        count = xp.asarray(b)
+        ok = (count >= 0) & (count < bits)
+        safe = xp.where(ok, count, 0).astype(arr.dtype)
+        if left:
+            return xp.where(ok, xp.left_shift(arr, safe), xp.zeros((), arr.dtype))
+        fill = xp.where(arr < 0, -1, 0).astype(arr.dtype) if arr.dtype.kind == "i" else \
+            xp.zeros((), arr.dtype)
+        return xp.where(ok, xp.right_shift(arr, safe), fill)
+    return fwd
+
+
+bitwise_and = binary("bitwise_and", "bitwise_and", None, deny=_int_only("bitwise_and_cpu"))
+bitwise_or = binary("bitwise_or", "bitwise_or", None, deny=_int_only("bitwise_or_cpu"))
+bitwise_xor = binary("bitwise_xor", "bitwise_xor", None, deny=_int_only("bitwise_xor_cpu"))
+bitwise_left_shift = binary("bitwise_left_shift", _shift(True), None, deny=_int_only("lshift_cpu", False))
+bitwise_right_shift = binary("bitwise_right_shift", _shift(False), None, deny=_int_only("rshift_cpu", False))
+
+
+def _logical(fn: str) -> Callable:
+    return lambda xp, a, b: getattr(xp, fn)(a, b)
+
+
+logical_and = binary("logical_and", _logical("logical_and"), None, kind=_k_bool, scalars="")
+logical_or = binary("logical_or", _logical("logical_or"), None, kind=_k_bool, scalars="")
+logical_xor = binary("logical_xor", _logical("logical_xor"), None, kind=_k_bool, scalars="")
+
+eq = binary("eq", "equal", None, kind=_k_bool, scalars="b")
+ne = binary("ne", "not_equal", None, kind=_k_bool, scalars="b")
+lt = binary("lt", "less", None, kind=_k_bool, scalars="b", deny={"c": ni("lt_cpu")})
+le = binary("le", "less_equal", None, kind=_k_bool, scalars="b", deny={"c": ni("le_cpu")})
+gt = binary("gt", "greater", None, kind=_k_bool, scalars="b", deny={"c": ni("gt_cpu")})
+ge = binary("ge", "greater_equal", None, kind=_k_bool, scalars="b", deny={"c": ni("ge_cpu")})
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+bind({alias + suffix: getattr(Tensor, name + suffix) for suffix in ("", "_") for alias, name in (
+    ("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"), ("less_equal", "le"), ("not_equal", "ne"))})
+
+
+def _tensor_arg(x: Any, name: str, arg: str, pos: int) -> None:
+    if not _isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise (equal values, infinities included, are
+    close; NaNs only with ``equal_nan``)."""
+    _tensor_arg(input, "isclose", "input", 1)
+    _tensor_arg(other, "isclose", "other", 2)
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"{input._dtype._short} did not match {other._dtype._short}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol:g}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol:g}")
+    check_same_device(input, other)
+    xp = _xp(input)
+    a, b = input._data, other._data
+    close = a == b
+    if equal_nan and input._dtype.category >= 2:
+        close = close | (xp.isnan(a) & xp.isnan(b))
+    if rtol or atol:
+        if input._dtype.category < 2:
+            a, b = a.astype(D.get_default_dtype().np), b.astype(D.get_default_dtype().np)
+        err = xp.abs(a - b)
+        close = close | (xp.isfinite(err) & (err <= atol + xp.abs(rtol * b)))
+    return _finish(close, D.bool, input._device)
+
+
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether every element of ``input`` is close to ``other`` (see :func:`isclose`)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both tensors have the same shape and equal elements."""
+    _tensor_arg(input, "equal", "input", 1)
+    _tensor_arg(other, "equal", "other", 2)
+    check_same_device(input, other)
+    if input._data.shape != other._data.shape:
+        return False
+    return bool(eq(input, other)._data.all())
+
+
+# ---- unary math --------------------------------------------------------------------------------------------
+def _neg_fwd(xp: Any, a: Any) -> Any:
+    return xp.negative(a)
+
+
+_NEG_BOOL = (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+             "to invert a mask, use the `~` or `logical_not()` operator instead.")
+neg = unary("neg", _neg_fwd, lambda g, x, r: -g, kind=_k_same, saves="", deny={"b": _NEG_BOOL})
+negative = neg
+bind({"negative": neg, "negative_": neg._inplace})  # type: ignore[attr-defined]
+abs = unary("abs", "absolute", lambda g, x, r: g * sgn(x), kind=_k_real, deny={"b": ni("abs_cpu")})
+absolute = abs
+bind({"absolute": abs, "absolute_": abs._inplace})  # type: ignore[attr-defined]
+
+exp = unary("exp", "exp", lambda g, x, r: g * _c(r), saves="r")
+exp2 = unary("exp2", lambda xp, a: xp.exp2(a) if a.dtype.kind != "c" else xp.power(2, a),
+             lambda g, x, r: g * _c(r * _LN2), saves="r")
+expm1 = unary("expm1", "expm1", lambda g, x, r: g * _c(r + 1), saves="r")
+log = unary("log", "log", lambda g, x, r: g / _c(x))
+log2 = unary("log2", "log2", lambda g, x, r: g / _c(x * _LN2))
+log10 = unary("log10", "log10", lambda g, x, r: g / _c(x * _LN10))
+log1p = unary("log1p", "log1p", lambda g, x, r: g / _c(x + 1))
+sqrt = unary("sqrt", "sqrt", lambda g, x, r: g / (2 * _c(r)), saves="r")
+rsqrt = unary("rsqrt", lambda xp, a: xp.reciprocal(xp.sqrt(a)), lambda g, x, r: -0.5 * g * _c(r * r * r),
+              saves="r")
+reciprocal = unary("reciprocal", "reciprocal", lambda g, x, r: -g * _c(r * r), saves="r")
+sin = unary("sin", "sin", lambda g, x, r: g * _c(cos(x)))
+cos = unary("cos", "cos", lambda g, x, r: -g * _c(sin(x)))
+tan = unary("tan", "tan", lambda g, x, r: g * _c(1 + r * r), saves="r")
+asin = unary("asin", "arcsin", lambda g, x, r: g * _c(rsqrt(1 - x * x)))
+acos = unary("acos", "arccos", lambda g, x, r: -g * _c(rsqrt(1 - x * x)))
+atan = unary("atan", "arctan", lambda g, x, r: g / _c(1 + x * x))
+sinh = unary("sinh", "sinh", lambda g, x, r: g * _c(cosh(x)))
+cosh = unary("cosh", "cosh", lambda g, x, r: g * _c(sinh(x)))
+tanh = unary("tanh", "tanh", lambda g, x, r: g * _c(1 - r * r), saves="r")
+asinh = unary("asinh", "arcsinh", lambda g, x, r: g * _c(rsqrt(x * x + 1)))
+acosh = unary("acosh", "arccosh", lambda g, x, r: g * _c(rsqrt(x - 1) * rsqrt(x + 1)))
+atanh = unary("atanh", "arctanh", lambda g, x, r: g / _c(1 - x * x))
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+bind({f"arc{n[1:]}{s}": getattr(Tensor, n + s) for n in ("asin", "acos", "atan", "asinh", "acosh", "atanh")
+      for s in ("", "_")})
+
+
+def _sigmoid_fwd(xp: Any, a: Any) -> Any:
+    return xp.reciprocal(1 + xp.exp(-a))
+
+
+sigmoid = unary("sigmoid", _sigmoid_fwd, lambda g, x, r: g * _c(r * (1 - r)), saves="r")
+
+
+def _logit_fwd(xp: Any, a: Any, eps: float | None) -> Any:
+    if eps is not None:
+        a = xp.clip(a, eps, 1 - eps)
+    return xp.log(a / (1 - a))
+
+
+def _logit_grad(g: Tensor, x: Tensor, r: Any, eps: float | None) -> Tensor:
+    d = g / (x * (1 - x))
+    if eps is None:
+        return d.masked_fill((x < 0) | (x > 1), math.nan)
+    return d.masked_fill((x < eps) | (x > 1 - eps), 0)
+
+
+_logit = unary("logit", _logit_fwd, _logit_grad, deny={"c": ni("logit_cpu")}, method=False)
+
+
+def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None) -> Tensor:
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
+    return _logit(input, eps, out=out)
+
+
+def logit_(self: Tensor, eps: float | None = None) -> Tensor:
+    return _logit._inplace(self, eps)  # type: ignore[attr-defined]
+
+
+bind({"logit": logit, "logit_": logit_})
+
+
+def _sign_fwd(xp: Any, a: Any) -> Any:
+    if a.dtype.kind == "b":
+        return a.copy()
+    return (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)   # NaN → 0, as torch
+
+
+def _sgn_fwd(xp: Any, a: Any) -> Any:
+    if a.dtype.kind != "c":
+        return _sign_fwd(xp, a)
+    mag = xp.abs(a)
+    return xp.where(mag == 0, xp.zeros((), a.dtype), a / xp.where(mag == 0, 1, mag))
+
+
+def _sgn_grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
+    if not x._dtype.is_complex:
+        return g * 0
+    mag = abs(x)
+    return ((g - (g * conj(r)).real * r) / mag.masked_fill(mag == 0, 1)).masked_fill(mag == 0, 0)
+
+
+sign = unary("sign", _sign_fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", deny={"c": (
+    NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+    "torch.sgn instead.")})
+sgn = unary("sgn", _sgn_fwd, _sgn_grad, kind=_k_same, saves="xr")
+
+
+def _signbit_fwd(xp: Any, a: Any) -> Any:
+    if a.dtype.kind == "b":
+        return xp.zeros(a.shape, bool)
+    return a < 0 if a.dtype.kind in "iu" else xp.signbit(a)
+
+
+signbit = unary("signbit", _signbit_fwd, kind=_k_bool, inplace_method=False, out_rule="bool",
+                deny={"c": (NotImplementedError, "signbit is not implemented for complex tensors.")})
+
+
+def _rounding(name: str, fn: str) -> Callable:
+    def fwd(xp: Any, a: Any) -> Any:
+        return a.copy() if a.dtype.kind in "iu" else getattr(xp, fn)(a)
+    return unary(name, fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", deny={
+        "b": ni(f"{name}_vml_cpu"),
+        "c": (NotImplementedError, f"{name} is not supported for complex inputs")})
+
+
+floor = _rounding("floor", "floor")
+ceil = _rounding("ceil", "ceil")
+trunc = _rounding("trunc", "trunc")
+fix = trunc
+bind({"fix": trunc, "fix_": trunc._inplace})  # type: ignore[attr-defined]
+frac = unary("frac", lambda xp, a: a - xp.trunc(a), lambda g, x, r: g, kind=_k_same, saves="",
+             deny={c: ni("frac_cpu") for c in "bic"})
+
+
+def _round_fwd(xp: Any, a: Any, decimals: int = 0) -> Any:
+    if a.dtype.kind in "iu":
+        return a.copy()
+    if decimals == 0:
+        return xp.round(a)
+    if decimals > 0:
+        scale = 10.0 ** decimals
+        return xp.round(a * scale) / scale
+    scale = 10.0 ** -decimals
+    return xp.round(a / scale) * scale
+
+
+_round = unary("round", _round_fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", method=False,
+               deny={"b": ni("round_vml_cpu"), "c": ni("round_vml_cpu")})
+_round_dec = unary("round", _round_fwd, lambda g, x, r, decimals: g * 0, kind=_k_same, saves="", method=False,
+                   grad_name="RoundBackward1", deny={c: ni("round_cpu") for c in "bic"})
 
 
 def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
-    """Round half to even; with ``decimals``, to that many decimal places."""
+    """Round half to even; with ``decimals``, to that many decimal places (negative: tens, hundreds…)."""
     if decimals == 0:
-        return _round0(input, out=out)
-    _check_tensor(input, "round")
-    dev = input._device
-    res = new_tensor(_round_fwd(decimals)(np if dev is CPU else xp_of(dev), input._data), input._dtype, dev)
-    if input._rg and STATE.enabled:
-        record(res, RoundBackward1(), (input,))
-    return write_out(out, res) if out is not None else res
+        return _round(input, out=out)
+    return _round_dec(input, decimals, out=out)
 
 
 def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
     if decimals == 0:
-        return _round0._inplace(self)  # type: ignore[attr-defined]
-    check_inplace(self)
-    if self._rg and STATE.enabled:
-        return inplace(self, round(history_alias(self), decimals=decimals))
-    self._data[...] = round(self, decimals=decimals)._data
-    self._vc[0] += 1
-    return self
+        return _round._inplace(self)  # type: ignore[attr-defined]
+    return _round_dec._inplace(self, decimals)  # type: ignore[attr-defined]
 
 
 bind({"round": round, "round_": round_})
 
-__all__ = ["mul", "div", "div_", "divide", "divide_", "add", "sub", "add_", "sub_", "subtract", "subtract_", "multiply", "rsub", "pow", "float_power", "remainder", "fmod", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "nextafter", "xlogy", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sigmoid", "reciprocal", "square", "sign", "sgn", "floor", "ceil", "trunc", "fix", "frac", "relu", "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "deg2rad", "rad2deg", "sinc", "conj_physical", "round", "round_"]
+
+def _relu_fwd(xp: Any, a: Any) -> Any:
+    return xp.maximum(a, xp.zeros((), a.dtype))
+
+
+relu = unary("relu", _relu_fwd, lambda g, x, r: g * (r > 0), kind=_k_same, saves="r", out_rule="none", deny={
+    "b": (RuntimeError, "Boolean inputs not supported for relu"),
+    "c": (NotImplementedError, "clamp is not supported for complex types")})
+
+
+def positive(input: Tensor) -> Tensor:
+    """``+input``: the tensor itself (refused for bool, as in torch)."""
+    _tensor_arg(input, "positive", "input", 1)
+    if input._dtype is D.bool:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+bind({"positive": positive, "__pos__": positive})
+
+logical_not = unary("logical_not", "logical_not", kind=_k_bool)
+bitwise_not = unary("bitwise_not", "invert", kind=_k_same, deny=_int_only("bitwise_not_cpu"))
+
+
+def _float_test(fn: str, other: Callable) -> Callable:
+    """A floating-point predicate; integers and bool give ``other(shape)``."""
+    def fwd(xp: Any, a: Any) -> Any:
+        return getattr(xp, fn)(a) if a.dtype.kind in "fcV" else other(xp, a.shape)
+    return fwd
+
+
+def _falses(xp: Any, shape: tuple) -> Any:
+    return xp.zeros(shape, bool)
+
+
+def _trues(xp: Any, shape: tuple) -> Any:
+    return xp.ones(shape, bool)
+
+
+isnan = unary("isnan", _float_test("isnan", _falses), kind=_k_bool, inplace_method=False, out_rule="none")
+isinf = unary("isinf", _float_test("isinf", _falses), kind=_k_bool, inplace_method=False, out_rule="none")
+isfinite = unary("isfinite", _float_test("isfinite", _trues), kind=_k_bool, inplace_method=False,
+                 out_rule="none")
+isposinf = unary("isposinf", _float_test("isposinf", _falses), kind=_k_bool, inplace_method=False,
+                 out_rule="bool", deny=_no_complex("isposinf does not support complex inputs."))
+isneginf = unary("isneginf", _float_test("isneginf", _falses), kind=_k_bool, inplace_method=False,
+                 out_rule="bool", deny=_no_complex("isneginf does not support complex inputs."))
+isreal = unary("isreal", lambda xp, a: a.imag == 0 if a.dtype.kind == "c" else xp.ones(a.shape, bool),
+               kind=_k_bool, inplace_method=False, out_rule="none")
+
+deg2rad = unary("deg2rad", "deg2rad", lambda g, x, r: g * (math.pi / 180), saves="",
+                deny=_no_complex("deg2rad is not supported for complex tensors."))
+rad2deg = unary("rad2deg", "rad2deg", lambda g, x, r: g * (180 / math.pi), saves="",
+                deny=_no_complex("rad2deg is not supported for complex tensors."))
+
+
+def _sinc_grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
+    zero = x == 0
+    return g * _c(((cos(x * math.pi) - r) / x.masked_fill(zero, 1)).masked_fill(zero, 0))
+
+
+sinc = unary("sinc", "sinc", _sinc_grad, saves="xr")
+
+
+def _nan_to_num_fwd(xp: Any, a: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:
+    if a.dtype.kind == "c":
+        parts = (_nan_to_num_fwd(xp, p, nan, posinf, neginf) for p in (a.real, a.imag))
+        return next(parts) + 1j * next(parts)
+    if a.dtype.kind not in "fV":
+        return a.copy()
+    info = D.finfo(D.from_numpy_dtype(a.dtype))
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    r = xp.where(xp.isnan(a), xp.asarray(nan, a.dtype), a)
+    r = xp.where(xp.isneginf(a), xp.asarray(lo, a.dtype), r)
+    return xp.where(xp.isposinf(a), xp.asarray(hi, a.dtype), r)
+
+
+_nan_to_num = unary("nan_to_num", _nan_to_num_fwd, lambda g, x, r, *p: g * isfinite(x), kind=_k_same,
+                    method=False, out_rule="input")
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None, *,
+               out: Tensor | None = None) -> Tensor:
+    """Replace NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's largest/lowest)."""
+    return _nan_to_num(input, nan, posinf, neginf, out=out)
+
+
+def nan_to_num_(self: Tensor, nan: float = 0.0, posinf: float | None = None,
+                neginf: float | None = None) -> Tensor:
+    return _nan_to_num._inplace(self, nan, posinf, neginf)  # type: ignore[attr-defined]
+
+
+bind({"nan_to_num": nan_to_num, "nan_to_num_": nan_to_num_})
+
+
+def frexp(input: Tensor, *, out: Any = None) -> Any:
+    """Mantissa in [0.5, 1) and int32 exponent with ``input = mantissa * 2 ** exponent``."""
+    _tensor_arg(input, "frexp", "input", 1)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    m, e = _xp(input).frexp(input._data)
+    res = return_type("frexp", ("mantissa", "exponent"))(
+        _finish(m, input._dtype, input._device), _finish(e, D.int32, input._device))
+    if out is not None:
+        for o, r in zip(out, res, strict=True):
+            write_out(o, r)
+        return type(res)(*out)
+    return res
+
+
+bind({"frexp": frexp, "square": square, "square_": square_,
+      "float_power": float_power, "float_power_": float_power_, "true_divide": true_divide,
+      "true_divide_": true_divide_})
+
+
+# ---- complex numbers -------------------------------------------------------------------------------------
+def _angle_fwd(xp: Any, a: Any) -> Any:
+    if a.dtype.kind == "c":
+        return xp.angle(a)
+    return xp.where(xp.isnan(a), a, xp.where(a < 0, xp.asarray(math.pi, a.dtype), xp.zeros((), a.dtype)))
+
+
+def _angle_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
+    if not x._dtype.is_complex:
+        return g * 0
+    mag2 = (x * conj(x)).real
+    zero = mag2 == 0
+    return (g * x * 1j / mag2.masked_fill(zero, 1)).masked_fill(zero, 0)
+
+
+angle = unary("angle", _angle_fwd, _angle_grad, kind=_k_float_real, inplace_method=False)
+_conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="",
+                       method=False)
+_conj = unary("conj", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="", method=False)
+
+
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate; real tensors are returned as they are.
+
+    ember conjugates eagerly (a new tensor): there is no lazy conjugate bit, so ``is_conj()`` is False.
+    """
+    _tensor_arg(input, "conj", "input", 1)
+    return _conj(input) if input._dtype.is_complex else input
+
+
+def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The complex conjugate as a new tensor; real tensors are returned as they are."""
+    if out is None and _isinstance(input, Tensor) and not input._dtype.is_complex:
+        return input
+    return _conj_physical(input, out=out)
+
+
+def conj_physical_(self: Tensor) -> Tensor:
+    return _conj_physical._inplace(self)  # type: ignore[attr-defined]
+
+
+def resolve_conj(input: Tensor) -> Tensor:
+    """Materialise a lazy conjugation: ember has none, so the tensor itself."""
+    return input
+
+
+resolve_neg = resolve_conj
+
+
+def _false(self: Tensor) -> bool:
+    return False
+
+
+class SelectBackward0(_OpNode):
+    """real/imag of a complex tensor: the gradient goes back to that component (torch names it Select)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        (part,) = self.params
+        zero = g * 0
+        return (complex(g, zero) if part == 0 else complex(zero, g),)
+
+
+def _component(input: Tensor, part: int) -> Tensor:
+    arr = input._data.real if part == 0 else input._data.imag
+    v = make_view(input, arr)
+    v._dtype = input._dtype.to_real()
+    if input._rg and STATE.enabled:
+        node = SelectBackward0()
+        record(v, node, (input,))
+        node.params = (part,)
+    return v
+
+
+def real(input: Tensor) -> Tensor:
+    """The real part, a view sharing memory (real tensors are returned as they are)."""
+    _tensor_arg(input, "real", "input", 1)
+    return _component(input, 0) if input._dtype.is_complex else input
+
+
+def imag(input: Tensor) -> Tensor:
+    """The imaginary part of a complex tensor, a view sharing memory."""
+    _tensor_arg(input, "imag", "input", 1)
+    if not input._dtype.is_complex:
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return _component(input, 1)
+
+
+def _set_part(getter: Callable) -> Callable:
+    def setter(self: Tensor, value: Any) -> None:
+        getter(self).copy_(value)
+    return setter
+
+
+Tensor.real = property(real, _set_part(real))  # type: ignore[attr-defined]
+Tensor.imag = property(imag, _set_part(imag))  # type: ignore[attr-defined]
+
+
+def _pair_check(name: str, real: Any, imag: Any) -> None:
+    _tensor_arg(real, name, "real" if name == "complex" else "abs", 1)
+    _tensor_arg(imag, name, "imag" if name == "complex" else "angle", 2)
+    if real._dtype is not imag._dtype:
+        raise RuntimeError(f"Expected object of scalar type {real._dtype._short} but got scalar type "
+                           f"{imag._dtype._short} for second argument")
+    if real._dtype not in (D.float32, D.float64):
+        raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{real._dtype._short} and {imag._dtype._short}")
+
+
+def _complex_fwd(xp: Any, re: Any, im: Any) -> Any:
+    dt = np.complex128 if re.dtype == np.float64 else np.complex64
+    out = xp.empty(np.broadcast_shapes(re.shape, im.shape), dt)
+    out.real = re
+    out.imag = im
+    return out
+
+
+def _polar_fwd(xp: Any, r: Any, theta: Any) -> Any:
+    return _complex_fwd(xp, r * xp.cos(theta), r * xp.sin(theta))
+
+
+def _complex_grad(g: Tensor, re: Tensor, im: Tensor, r: Any) -> tuple:
+    return real(g), imag(g)
+
+
+def _polar_grad(g: Tensor, mag: Tensor, theta: Tensor, r: Tensor) -> tuple:
+    unit = complex(cos(theta), sin(theta))
+    return (real(g * conj(unit)) if _rg(mag) else None,
+            real(g * conj(r * 1j)) if _rg(theta) else None)
+
+
+_complex = binary("complex", _complex_fwd, _complex_grad, kind=_k_complex, saves="", scalars="", method=False)
+_polar = binary("polar", _polar_fwd, _polar_grad, kind=_k_complex, saves="abr", scalars="", method=False)
+
+
+def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """A complex tensor from real and imaginary parts (both float32 or both float64)."""
+    _pair_check("complex", real, imag)
+    return _complex(real, imag, out=out)
+
+
+def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``abs * (cos(angle) + i sin(angle))``."""
+    _pair_check("polar", abs, angle)
+    return _polar(abs, angle, out=out)
+
+
+bind({"conj": conj, "conj_physical": conj_physical, "conj_physical_": conj_physical_,
+      "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": _false, "is_neg": _false})
 
 
 # ---- clamp ---------------------------------------------------------------------------------------------
-class ClampBackward1(Node):
-    """clamp with scalar bounds: the gradient passes where the input is inside [min, max]."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        (x,) = self.saved
-        lo, hi = self.bounds
-        mask = None
-        if lo is not None:
-            mask = x >= lo
-        if hi is not None:
-            mask = (x <= hi) if mask is None else mask & (x <= hi)
-        return (g * mask if mask is not None else g,)
-
-
-class ClampMinBackward0(ClampBackward1):
-    __slots__ = ()
-
-
-class ClampMaxBackward0(ClampBackward1):
-    __slots__ = ()
-
-
-class ClampBackward0(Node):
-    """clamp with tensor bounds: gradients flow to the input or to the bound that was selected."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        x, lo, hi = self.saved
-        keep = None
-        g_lo = g_hi = None
-        if lo is not None:
-            below = x < lo
-            keep = ~below
-            g_lo = g * below if self._next[1] is not None else None
-        if hi is not None:
-            above = x > hi
-            if lo is not None:
-                above = above & ~(x < lo)
-            keep = ~above if keep is None else keep & ~above
-            g_hi = g * above if self._next[2] is not None else None
-        return (g * keep if keep is not None else g, g_lo, g_hi)
-
-
-def _clamp_arrays(xp: Any, a: Any, lo: Any, hi: Any) -> Any:
-    r = a
+def _clamp_scalar_grad(g: Tensor, x: Tensor, r: Any, lo: Any, hi: Any) -> Tensor:
+    mask = None
     if lo is not None:
-        r = xp.maximum(r, lo) if a.dtype.kind != "f" else xp.where(xp.isnan(a), a, xp.maximum(r, lo))
+        mask = x >= lo
     if hi is not None:
-        r = xp.minimum(r, hi) if a.dtype.kind != "f" else xp.where(xp.isnan(a), a, xp.minimum(r, hi))
-    return r
+        mask = (x <= hi) if mask is None else mask & (x <= hi)
+    return g * mask
+
+
+def _clamp_tensor_grad(g: Tensor, x: Tensor, lo: Any, hi: Any) -> tuple:
+    """torch's clamp_backward_min_max: the input keeps the gradient inside the bounds; a bound gets it
+    where it was selected (``max`` wins when the bounds cross)."""
+    zero = g * 0
+    if lo is not None and hi is not None:
+        return (_where((x >= lo) & (x <= hi), g, zero), _where((lo > x) & ~(lo > hi), g, zero),
+                _where((hi < x) | (hi < lo), g, zero))
+    if lo is not None:
+        return _where(x >= lo, g, zero), _where(x < lo, g, zero), None
+    return _where(x <= hi, g, zero), None, _where(x > hi, g, zero)
+
+
+def _clamp_node(name: str, keep: tuple[int, ...]) -> tuple[type[Node], tuple[int, ...]]:
+    """A tensor-bound clamp node whose edges are the operands ``keep`` of (input, min, max)."""
+    return node_class(name, lambda self, g: tuple(_clamp_tensor_grad(g, *self.saved)[i] for i in keep)), keep
+
+
+# op name → (node class for tensor bounds, which operands it has edges to), node class for number bounds
+_TENSOR_CLAMP = {"clamp": _clamp_node("ClampBackward0", (0, 1, 2)),
+                 "clamp_min": _clamp_node("ClampMinBackward1", (0, 1)),
+                 "clamp_max": _clamp_node("ClampMaxBackward1", (0, 2))}
+_SCALAR_CLAMP = {op: node_class(name, lambda self, g: (_clamp_scalar_grad(g, *self.saved, *self.params),))
+                 for op, name in (("clamp", "ClampBackward1"), ("clamp_min", "ClampMinBackward0"),
+                                  ("clamp_max", "ClampMaxBackward0"))}
+_CLAMP_DENY = deny_table({"c": (NotImplementedError, "clamp is not supported for complex types")})
+
+
+def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Tensor:
+    _tensor_arg(input, name, "input", 1)
+    if lo is None and hi is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    dt = result_dtype(input, lo, hi)
+    if dt in _CLAMP_DENY:
+        raise_denied(_CLAMP_DENY[dt], dt)
+    if out is not None:
+        _check_out_dtype(name, "strict", out, dt, dt)
+    xp = _xp(input)
+    r = _array(input, input, dt)
+    try:
+        if lo is not None:
+            r = xp.maximum(r, _array(lo, input, dt))
+        if hi is not None:
+            r = xp.minimum(r, _array(hi, input, dt))
+    except ValueError:
+        raise broadcast_error(input._data.shape, _shape(lo if _isinstance(lo, Tensor) else hi)) from None
+    res = _finish(r, dt, input._device)
+    if STATE.enabled and (input._rg or _rg(lo) or _rg(hi)):
+        if _isinstance(lo, Tensor) or _isinstance(hi, Tensor):
+            cls, keep = _TENSOR_CLAMP[name]
+            node = cls()
+            operands = (input, lo, hi)
+            record(res, node, tuple(operands[i] for i in keep))
+            node.save(*operands)
+        else:
+            node = _SCALAR_CLAMP[name]()
+            record(res, node, (input,))
+            node.save(input, None)
+            node.params = (lo, hi)
+    return _out(name, out, res) if out is not None else res
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:
-    """Limit values to ``[min, max]`` (either bound may be None, a number or a tensor)."""
-    _check_tensor(input, "clamp")
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    tensor_bounds = _isinstance(min, Tensor) or _isinstance(max, Tensor)
-    from ._dispatch import result_dtype
-    dt = result_dtype(input, min, max)
-    dev = input._device
-    xp = np if dev is CPU else xp_of(dev)
-    a = input._data if input._dtype is dt else input._data.astype(dt.np)
-    lo = min._data if _isinstance(min, Tensor) else min
-    hi = max._data if _isinstance(max, Tensor) else max
-    if lo is not None and hi is not None and not tensor_bounds and lo > hi:
-        arr = xp.full(a.shape, hi, dt.np)
-    else:
-        try:
-            arr = _clamp_arrays(xp, a, lo, hi)
-        except ValueError:
-            shape_b = (min if _isinstance(min, Tensor) else max)._data.shape
-            raise broadcast_error(a.shape, shape_b) from None
-    res = new_tensor(arr, dt, dev)
-    if res._data.dtype != dt.np:
-        res._data = res._data.astype(dt.np)
-    if STATE.enabled and (input._rg or (tensor_bounds and any(_isinstance(b, Tensor) and b._rg
-                                                               for b in (min, max)))):
-        if tensor_bounds:
-            node = record(res, ClampBackward0(), (input, min, max))
-            node.save(input, min if _isinstance(min, Tensor) else None, max if _isinstance(max, Tensor) else None)
-        else:
-            node = record(res, ClampBackward1(), (input,))
-            node.save(input)
-            node.bounds = (min, max)
-    return write_out(out, res) if out is not None else res
+    """Limit values to ``[min, max]`` (each bound None, a number or a tensor; ``max`` wins if they cross)."""
+    return _clamp("clamp", input, min, max, out)
+
+
+def clamp_min(input: Tensor, min: Any, *, out: Tensor | None = None) -> Tensor:
+    return _clamp("clamp_min", input, min, None, out)
+
+
+def clamp_max(input: Tensor, max: Any, *, out: Tensor | None = None) -> Tensor:
+    return _clamp("clamp_max", input, None, max, out)
+
+
+def _clamp_inplace(self: Tensor, fn: Callable, *bounds: Any) -> Tensor:
+    if _isinstance(self, Tensor) and not builtins.any(_isinstance(b, Tensor) for b in bounds):
+        dt = result_dtype(self, *bounds)
+        if not D.can_cast(dt, self._dtype):   # torch names the C++ type here
+            raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type "
+                               f"{_CPP_NAMES[self._dtype]}")
+    return inplace_via(self, fn, *bounds)
 
 
 def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    check_inplace(self)
-    if STATE.enabled and (self._rg or _isinstance(min, Tensor) and min._rg or _isinstance(max, Tensor) and max._rg):
-        return inplace(self, clamp(history_alias(self), min, max))
-    res = clamp(self, min, max)
-    if not D.can_cast(res._dtype, self._dtype):
-        raise RuntimeError(f"result type {res._dtype._short} can't be cast to the desired output type "
-                           f"{self._dtype._short}")
-    self._data[...] = res._data
-    self._vc[0] += 1
-    return self
+    return _clamp_inplace(self, clamp, min, max)
 
 
-def clamp_min(input: Tensor, min: Any) -> Tensor:
-    res = clamp(input, min=min)
-    if res._grad_fn is not None and type(res._grad_fn) is ClampBackward1:
-        res._grad_fn.__class__ = ClampMinBackward0
-    return res
+def clamp_min_(self: Tensor, min: Any) -> Tensor:
+    return _clamp_inplace(self, clamp_min, min)
 
 
-def clamp_max(input: Tensor, max: Any) -> Tensor:
-    res = clamp(input, max=max)
-    if res._grad_fn is not None and type(res._grad_fn) is ClampBackward1:
-        res._grad_fn.__class__ = ClampMaxBackward0
-    return res
+def clamp_max_(self: Tensor, max: Any) -> Tensor:
+    return _clamp_inplace(self, clamp_max, max)
 
 
 clip, clip_ = clamp, clamp_
 bind({"clamp": clamp, "clamp_": clamp_, "clip": clamp, "clip_": clamp_, "clamp_min": clamp_min,
-      "clamp_max": clamp_max, "clamp_min_": lambda self, min: clamp_(self, min=min),
-      "clamp_max_": lambda self, max: clamp_(self, max=max)})
-__all__ += ["clamp", "clamp_", "clip", "clip_", "clamp_min", "clamp_max"]
+      "clamp_max": clamp_max, "clamp_min_": clamp_min_, "clamp_max_": clamp_max_})
+
+
+# ---- three-operand ops: lerp, addcmul, addcdiv -------------------------------------------------------------
+def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtype, fwd: Callable,
+             params: tuple, out: Tensor | None) -> Tensor:
+    """Broadcast three operands (tensors or scalars) in dtype ``dt``, apply ``fwd(xp, a, b, c, *params)``
+    and record ``node_cls`` with the operands (and params) saved."""
+    like = operands[0]
+    xp = _xp(like)
+    try:
+        r = fwd(xp, *(_array(x, like, dt) for x in operands), *params)
+    except ValueError:
+        broadcast_shapes(*(_shape(x) for x in operands))
+        raise
+    res = _finish(r, dt, like._device)
+    if node_cls is not None and STATE.enabled and builtins.any(_rg(x) for x in operands):
+        node = node_cls()
+        record(res, node, operands)
+        node.save(*operands)
+        node.params = params
+    return _out(name, out, res) if out is not None else res
+
+
+def _lerp_fwd(xp: Any, a: Any, b: Any, w: Any) -> Any:
+    """torch's two-sided formula: exact at both ends."""
+    diff = b - a
+    return xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+
+
+def _lerp_grad(g: Tensor, a: Tensor, b: Tensor, w: Any) -> tuple:
+    return (g * _c(1 - w) if _rg(a) else None, g * _c(w) if _rg(b) else None,
+            g * _c(b - a) if _rg(w) else None)
+
+
+LerpBackward0 = node_class("LerpBackward0", lambda self, g: _lerp_grad(g, *self.saved))
+LerpBackward1 = node_class("LerpBackward1", lambda self, g: _lerp_grad(g, *self.saved))
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) -> Tensor:
+    """``input + weight * (end - input)`` (weight a number or a tensor of the same dtype)."""
+    _tensor_arg(input, "lerp", "input", 1)
+    _tensor_arg(end, "lerp", "end", 2)
+    tensor_w = _isinstance(weight, Tensor)
+    # a 0-d weight may have another dtype (it acts as a number)
+    for what, t in (("end", end), ("weight", weight if tensor_w and weight._data.ndim else None)):
+        if t is not None and t._dtype is not input._dtype:
+            raise RuntimeError(f"expected dtype {_CPP_NAMES[input._dtype]} for `{what}` but got dtype "
+                               f"{_CPP_NAMES[t._dtype]}")
+    dt = input._dtype
+    if dt.category < 2:
+        raise_denied(ni("lerp_kernel_tensor" if tensor_w else "lerp_kernel_scalar"), dt)
+    if tensor_w:
+        return _ternary("lerp", LerpBackward1, (input, end, weight), dt, _lerp_fwd, (), out)
+    return _ternary("lerp", LerpBackward0, (input, end, weight), dt, _lerp_fwd, (), out)
+
+
+def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
+    return inplace_via(self, lerp, end, weight)
+
+
+def _addc_value(dt: D.dtype, value: Any) -> Any:
+    return value if dt.category >= 2 else builtins.int(value)
+
+
+def _addcmul_grad(g: Tensor, a: Tensor, t1: Tensor, t2: Tensor, value: Any) -> tuple:
+    return (g if _rg(a) else None, g * _c(t2 * value) if _rg(t1) else None,
+            g * _c(t1 * value) if _rg(t2) else None)
+
+
+def _addcdiv_grad(g: Tensor, a: Tensor, t1: Tensor, t2: Tensor, value: Any) -> tuple:
+    return (g if _rg(a) else None, g * _c(value / t2) if _rg(t1) else None,
+            -g * _c(t1 * value / (t2 * t2)) if _rg(t2) else None)
+
+
+AddcmulBackward0 = node_class("AddcmulBackward0", lambda self, g: _addcmul_grad(g, *self.saved, *self.params))
+AddcdivBackward0 = node_class("AddcdivBackward0", lambda self, g: _addcdiv_grad(g, *self.saved, *self.params))
+
+
+def _addc(name: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any,
+          out: Tensor | None) -> Tensor:
+    _tensor_arg(input, name, "input", 1)
+    _tensor_arg(tensor1, name, "tensor1", 2)
+    _tensor_arg(tensor2, name, "tensor2", 3)
+    dt = result_dtype(input, tensor1, tensor2)
+    if name == "addcdiv":
+        if tensor1._dtype.category < 2 and tensor2._dtype.category < 2:
+            raise RuntimeError(
+                "Integer division with addcdiv is no longer supported, and in a future  release addcdiv will "
+                "perform a true division of tensor1 and tensor2. The historic addcdiv behavior can be "
+                "implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for integer "
+                "inputs and as (input + value * tensor1 / tensor2) for float inputs. The future addcdiv "
+                "behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all "
+                "dtypes.")
+        return _ternary(name, AddcdivBackward0, (input, tensor1, tensor2), dt,
+                        lambda xp, a, b, c, v: a + v * (b / c), (_addc_value(dt, value),), out)
+    if dt is D.bool:
+        raise_denied(ni("addcmul_cpu_out"), dt)
+    return _ternary(name, AddcmulBackward0, (input, tensor1, tensor2), dt,
+                    lambda xp, a, b, c, v: a + v * (b * c), (_addc_value(dt, value),), out)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1,
+            out: Tensor | None = None) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    return _addc("addcmul", input, tensor1, tensor2, value, out)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1,
+            out: Tensor | None = None) -> Tensor:
+    """``input + value * tensor1 / tensor2`` (refused when both tensors are integer)."""
+    return _addc("addcdiv", input, tensor1, tensor2, value, out)
+
+
+def addcmul_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return inplace_via(self, addcmul, tensor1, tensor2, value=value)
+
+
+def addcdiv_(self: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    return inplace_via(self, addcdiv, tensor1, tensor2, value=value)
+
+
+bind({"lerp": lerp, "lerp_": lerp_, "addcmul": addcmul, "addcmul_": addcmul_, "addcdiv": addcdiv,
+      "addcdiv_": addcdiv_, "add": add, "add_": add_, "sub": sub, "sub_": sub_, "subtract": sub,
+      "subtract_": sub_, "div": div, "div_": div_, "divide": div, "divide_": div_, "multiply": mul,
+      "multiply_": mul._inplace, "isclose": isclose, "allclose": allclose, "equal": equal})  # type: ignore
+
+
+def result_type(tensor: Any, other: Any) -> D.dtype:
+    """The dtype an arithmetic op on ``tensor`` and ``other`` (tensors or numbers) would produce."""
+    for x in (tensor, other):
+        if not _isinstance(x, Tensor):
+            operand(x)
+    return result_dtype(tensor, other)
+
+
+# torch.<name>_ functions that exist for these ops
+_TORCH_INPLACE = ("abs neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsqrt square reciprocal sin cos "
+                  "tan asin acos atan arcsin arccos arctan sinh cosh tanh asinh acosh atanh arcsinh arccosh "
+                  "arctanh sigmoid logit floor ceil trunc fix frac round clamp clip clamp_min clamp_max "
+                  "nan_to_num gcd lcm "
+                  "xlogy deg2rad rad2deg conj_physical relu ldexp sinc").split()
+for _n in _TORCH_INPLACE:
+    globals()[_n + "_"] = getattr(Tensor, _n + "_")
+
+__all__ = [
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "rsub",
+    "remainder", "fmod", "pow", "float_power", "square", "ldexp", "frexp", "maximum", "minimum", "fmax",
+    "fmin", "atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "copysign", "nextafter", "xlogy",
+    "heaviside", "gcd", "lcm", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "bitwise_left_shift", "bitwise_right_shift", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+    "isclose", "allclose", "equal", "neg", "negative", "abs", "absolute", "exp", "exp2", "expm1", "log",
+    "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan",
+    "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh",
+    "arctanh", "sigmoid", "logit", "sign", "sgn", "signbit", "floor", "ceil", "trunc", "fix", "frac",
+    "round", "relu", "positive", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "deg2rad",
+    "rad2deg", "sinc", "nan_to_num", "angle", "conj", "conj_physical", "resolve_conj", "resolve_neg", "real",
+    "imag", "complex", "polar", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "result_type", *(n + "_" for n in _TORCH_INPLACE),
+]
