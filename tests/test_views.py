@@ -128,6 +128,7 @@ def grads(fn: Callable, *arrays: np.ndarray, double: bool = True, numeric: bool 
 VIEWS: dict[str, Callable] = {
     "view": lambda L, x: x.view(6, 4), "view_infer": lambda L, x: x.view(-1),
     "view_tuple": lambda L, x: x.view((4, 6)),
+    "view_size1": lambda L, x: x[:, 1:2].view(2, 1, 4, 1), "view_split": lambda L, x: x.mT.view(2, 2, 2, 3),
     "view_size": lambda L, x: x.view(L.Size([3, 8])), "view_as": lambda L, x: x.view_as(L.ones(24)),
     "reshape": lambda L, x: x.reshape(4, -1), "reshape_flat": lambda L, x: x.reshape(-1),
     "reshape_as": lambda L, x: x.reshape_as(L.ones(3, 8)), "flatten": lambda L, x: x.flatten(),

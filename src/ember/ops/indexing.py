@@ -8,6 +8,7 @@ dims), then the advanced indices (tensors, lists, masks) with NumPy's placement 
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -75,10 +76,17 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "double", "bfloa
             "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def scalar_value(value: Any, dt: D.dtype) -> Any:
-    """A Python number converted to ``dt`` as torch's fill does, with its overflow error."""
+    """A Python number converted to ``dt`` (a NumPy scalar) as torch's fill does, with its overflow error."""
     if _isinstance(value, Tensor):
         value = value.item()
+    tv = type(value)
+    if dt.category == 2 and (tv is float or tv is int or tv is bool) and not (
+            dt is D.float32 and _F32_MAX < abs(value) < math.inf):
+        return dt.np.type(value)
     v = value
     bad = False
     if dt is D.bool:
@@ -402,21 +410,20 @@ def _index_put_inplace(self: Tensor, key: tuple, values: Tensor, accumulate: boo
 
 
 def _value_tensor(self: Tensor, value: Any) -> Tensor:
-    """A value to write into ``self``: tensors as they are, numbers converted to ``self``'s dtype."""
-    if _isinstance(value, Tensor):
-        return value
+    """A number as a 0-d tensor of ``self``'s dtype (torch's conversion rules and errors)."""
     return from_array(_xp(self).asarray(scalar_value(value, self._dtype)), self._dtype, self._device)
 
 
 def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value: Any,
            accumulate: bool) -> None:
     """``self[basic][adv] = value`` in place; through a view, autograd records CopySlices on the base."""
-    if adv and _isinstance(value, Tensor) and value._dtype is not self._dtype:
+    is_tensor = _isinstance(value, Tensor)
+    if adv and is_tensor and value._dtype is not self._dtype:
         raise RuntimeError("Index put requires the source and destination dtypes match, got "
                            f"{self._dtype._short} for the destination and {value._dtype._short} for the "
                            "source.")
-    val = _value_tensor(self, value)
-    if STATE.enabled and (self._rg or val._rg):
+    if STATE.enabled and (self._rg or is_tensor and value._rg):
+        val = value if is_tensor else _value_tensor(self, value)
         target = self if cls is None else basic_index(self, basic, cls)
         if adv:
             _index_put_inplace(target, _advanced_key(target._data.shape, adv, _xp(target)), val, accumulate)
@@ -426,11 +433,12 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
             target.copy_(_strip_view(val, target))
         return
     check_inplace(self)
-    arr = self._data if cls is None else index_view(self._data, basic, _xp(self))
+    xp = _xp(self)
+    arr = self._data if cls is None else index_view(self._data, basic, xp)
+    v = value._data if is_tensor else scalar_value(value, self._dtype)
     if adv:
-        _put_arrays(_xp(self), arr, _advanced_key(arr.shape, adv, _xp(self)), val._data, accumulate)
+        _put_arrays(xp, arr, _advanced_key(arr.shape, adv, xp), v, accumulate)
     else:
-        v = _strip_view(val, from_array(arr, self._dtype, self._device))._data
         try:
             if accumulate:
                 arr += v
@@ -439,6 +447,7 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
         except ValueError as e:
             if "read-only" in str(e):
                 raise _overlap_error() from None
+            _strip_view(value, from_array(arr, self._dtype, self._device))   # torch's error for the shapes
             raise
     self._vc[0] += 1
 
@@ -462,6 +471,9 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``: a number or a tensor (broadcast); duplicate indices: the last write wins."""
     if not _isinstance(value, (Tensor, int, float, bool, complex)):
         raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+    if type(key) is int and self._data.ndim and -self._data.shape[0] <= key < self._data.shape[0]:
+        _write(self, (key,), SelectBackward0, [], value, False)
+        return
     basic, cls, adv = parse_key(self, key)
     if cls is AliasBackward0:
         cls = None

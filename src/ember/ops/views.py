@@ -109,16 +109,35 @@ class UnsafeViewBackward0(ViewBackward0):
     __slots__ = ()
 
 
-def _strided_view(arr: Any, shape: tuple[int, ...]) -> Any:
+def _view_strides(old: tuple, strides: tuple, new: tuple) -> tuple | None:
+    """Byte strides that give ``old``-shaped memory (``strides``) the shape ``new`` without copying, or
+    None when a new dim would span two non-contiguous chunks of the old dims (torch's rule)."""
+    if not old:
+        old, strides = (1,), (strides[0] if strides else 1,)
+    out = [0] * len(new)
+    view_d = len(new) - 1
+    base = strides[-1]
+    old_numel = new_numel = 1
+    for d in range(len(old) - 1, -1, -1):
+        old_numel *= old[d]
+        if d == 0 or (old[d - 1] != 1 and strides[d - 1] != old_numel * base):   # end of a chunk
+            while view_d >= 0 and (new_numel < old_numel or new[view_d] == 1):
+                out[view_d] = new_numel * base
+                new_numel *= new[view_d]
+                view_d -= 1
+            if new_numel != old_numel:
+                return None
+            if d > 0:
+                base, old_numel, new_numel = strides[d - 1], 1, 1
+    return tuple(out) if view_d == -1 else None
+
+
+def _strided_view(arr: Any, shape: tuple[int, ...], xp: Any) -> Any:
     """``arr`` viewed with ``shape`` without copying, or None when its strides forbid it (as torch)."""
     if arr.flags.c_contiguous:
         return arr.reshape(shape)
-    v = arr.view()
-    try:
-        v.shape = shape   # NumPy refuses exactly when a copy would be needed
-    except AttributeError:
-        return None
-    return v
+    strides = _view_strides(arr.shape, arr.strides, shape)
+    return None if strides is None else strided(xp, arr, shape, strides)
 
 
 def _view_args(shape: tuple) -> tuple[int, ...]:
@@ -137,7 +156,7 @@ def view(self: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and _isinstance(shape[0], D.dtype):
         return _view_dtype(self, shape[0])
     shape = infer_size(_view_args(shape), self._data.size)
-    arr = _strided_view(self._data, shape)
+    arr = _strided_view(self._data, shape, _xp(self))
     if arr is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
@@ -173,7 +192,7 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
 def reshape(self: Tensor, *shape: Any) -> Tensor:
     """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
     shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
-    arr = _strided_view(self._data, shape)
+    arr = _strided_view(self._data, shape, _xp(self))
     if arr is not None:
         return make_view(self, arr, ViewBackward0())
     c = contiguous_copy(self)
