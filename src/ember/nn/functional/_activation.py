@@ -450,3 +450,16 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     first, second = xp(input).split(a, 2, axis=dim)
     out = result(first * _sigmoid_arr(xp(input), second), input)
     return fused(out, GluBackward0, (input,), (input,), dim=dim)
+
+
+def _method(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``Tensor.softmax(dim, dtype=None)``: the functional form with dim required (as torch's method)."""
+    def method(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+        return fn(self, dim, dtype=dtype)
+    method.__name__ = fn.__name__
+    return method
+
+
+# torch exposes these as Tensor methods too; their fused kernels live here, so the binding does as well
+Tensor.softmax = _method(softmax)  # type: ignore[attr-defined]
+Tensor.log_softmax = _method(log_softmax)  # type: ignore[attr-defined]
