@@ -2,6 +2,7 @@
 import numpy as np
 
 import ember as torch
+import ember.nn.functional as F
 
 n_array = np.arange(10).reshape(2, 5)
 print(n_array)
@@ -41,6 +42,11 @@ print(t1.matmul(t2))
 tensor_data = t1
 if torch.cuda.is_available():
     tensor_data = tensor_data.to("cuda")
+
+# nn.functional: softmax over a dim, one-hot labels
+print(F.softmax(torch.tensor([1.0, 2.0, 3.0]), dim=0))
+y_label = torch.tensor([0, 1, 2])
+print(F.one_hot(y_label))
 
 w = torch.tensor(2.0, requires_grad=True)
 y = w**2

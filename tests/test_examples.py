@@ -29,7 +29,7 @@ def _run(source: str) -> str:
 
 
 def _as_torch(source: str) -> str:
-    return source.replace("import ember as torch", "import torch").replace("from ember.", "from torch.")
+    return re.sub(r"\bember\b", "torch", source)
 
 
 def _split(line: str) -> tuple[str, list[str]]:
