@@ -77,16 +77,20 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "double", "bfloa
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
+_INT_RANGE = {d: (int(np.iinfo(d.np).min), int(np.iinfo(d.np).max)) for d in D.ALL_DTYPES if d.category == 1}
 
 
 def scalar_value(value: Any, dt: D.dtype) -> Any:
-    """A Python number converted to ``dt`` (a NumPy scalar) as torch's fill does, with its overflow error."""
+    """A Python number made fit for ``dt`` as torch's fill does, with its overflow error: as it is when an
+    array of ``dt`` takes it unchanged, else a NumPy scalar of ``dt``."""
     if _isinstance(value, Tensor):
         value = value.item()
     tv = type(value)
     if dt.category == 2 and (tv is float or tv is int or tv is bool) and not (
             dt is D.float32 and _F32_MAX < abs(value) < math.inf):
-        return dt.np.type(value)
+        return value
+    if tv is int and dt.category == 1 and _INT_RANGE[dt][0] <= value <= _INT_RANGE[dt][1]:
+        return value
     v = value
     bad = False
     if dt is D.bool:
@@ -326,14 +330,26 @@ def gather_key(src: Tensor, key: tuple) -> Tensor:
     return res
 
 
+def _masked_get(self: Tensor, mask: Any) -> Tensor:
+    """``self[mask]`` for a mask of ``self``'s shape (the common ``x[x > 0]``)."""
+    res = from_array(self._data[mask], self._dtype, self._device)
+    if self._rg and STATE.enabled:
+        record(res, node_of(IndexBackward0, key=_xp(self).nonzero(mask)), (self,))
+    return res
+
+
 def getitem(self: Tensor, key: Any) -> Tensor:
     """``self[key]``: ints/slices/None/... give a view; tensors, lists and masks give a copy."""
     if type(key) is int:
         shape = self._data.shape
         if shape and -shape[0] <= key < shape[0]:
             return basic_index(self, (key,), SelectBackward0)
-    elif type(key) is Tensor and key._dtype is D.int64 and key._data.ndim and self._data.ndim:
-        return gather_key(self, (key._data if key._device is self._device else _xp(self).asarray(key._data),))
+    elif type(key) is Tensor and key._data.ndim and self._data.ndim:
+        if key._dtype is D.int64:
+            idx = key._data if key._device is self._device else _xp(self).asarray(key._data)
+            return gather_key(self, (idx,))
+        if key._dtype is D.bool and key._data.shape == self._data.shape and key._device is self._device:
+            return _masked_get(self, key._data)
     basic, cls, adv = parse_key(self, key)
     src = self if cls is None else basic_index(self, basic, cls)
     if not adv:
@@ -411,7 +427,8 @@ def _index_put_inplace(self: Tensor, key: tuple, values: Tensor, accumulate: boo
 
 def _value_tensor(self: Tensor, value: Any) -> Tensor:
     """A number as a 0-d tensor of ``self``'s dtype (torch's conversion rules and errors)."""
-    return from_array(_xp(self).asarray(scalar_value(value, self._dtype)), self._dtype, self._device)
+    return from_array(_xp(self).asarray(scalar_value(value, self._dtype), dtype=self._dtype.np), self._dtype,
+                      self._device)
 
 
 def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value: Any,
@@ -434,20 +451,22 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
         return
     check_inplace(self)
     xp = _xp(self)
-    arr = self._data if cls is None else index_view(self._data, basic, xp)
     v = value._data if is_tensor else scalar_value(value, self._dtype)
     if adv:
+        arr = self._data if cls is None else index_view(self._data, basic, xp)
         _put_arrays(xp, arr, _advanced_key(arr.shape, adv, xp), v, accumulate)
     else:
         try:
             if accumulate:
-                arr += v
+                index_view(self._data, basic, xp)[...] += v
             else:
-                arr[...] = v if v.dtype == arr.dtype else v.astype(arr.dtype)
+                cast = is_tensor and v.dtype != self._data.dtype
+                self._data[basic] = v.astype(self._data.dtype) if cast else v
         except ValueError as e:
             if "read-only" in str(e):
                 raise _overlap_error() from None
-            _strip_view(value, from_array(arr, self._dtype, self._device))   # torch's error for the shapes
+            target = from_array(index_view(self._data, basic, xp), self._dtype, self._device)
+            _strip_view(value, target)   # torch's error for the shapes
             raise
     self._vc[0] += 1
 
@@ -506,6 +525,7 @@ def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = Fa
 
 
 def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """Out-of-place ``index_put_``."""
     basic, cls, adv = _indices_key(input, indices, values, "index_put")
     if cls is None and adv and values._dtype is input._dtype:
         return index_put_key(input, _advanced_key(input._data.shape, adv, _xp(input)), values, accumulate)
@@ -1046,7 +1066,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                            f"{value._data.ndim} dimension(s).")
     shape = _broadcast_pair(mask, input)
     xp = _xp(input)
-    v = xp.asarray(scalar_value(value, input._dtype))
+    v = xp.asarray(scalar_value(value, input._dtype), dtype=input._dtype.np)
     arr = xp.where(mask._data, v, input._data)
     if arr.shape != shape:
         arr = xp.broadcast_to(arr, shape).copy()
@@ -1227,6 +1247,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None)
 
 
 def argwhere(input: Tensor) -> Tensor:
+    """``nonzero(input)``: an ``(n, ndim)`` tensor of the nonzero positions."""
     return nonzero(input)
 
 

@@ -161,11 +161,13 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
 
 
 def hstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Concatenate along dim 1 (dim 0 for 1-d inputs); 0-d inputs count as 1-d."""
     ts = [atleast_1d(t) for t in _tensors(tensors, "hstack")]
     return cat(ts, 0 if ts[0]._data.ndim == 1 else 1, out=out)
 
 
 def vstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Concatenate along dim 0 after making inputs at least 2-d."""
     return cat([atleast_2d(t) for t in _tensors(tensors, "vstack")], 0, out=out)
 
 
@@ -173,10 +175,12 @@ row_stack = vstack
 
 
 def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Concatenate along dim 2 after making inputs at least 3-d."""
     return cat([atleast_3d(t) for t in _tensors(tensors, "dstack")], 2, out=out)
 
 
 def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
+    """Concatenate along dim 1, 0-d/1-d inputs as columns."""
     ts = [reshape(t, (-1, 1)) if t._data.ndim <= 1 else t for t in _tensors(tensors, "column_stack")]
     return cat(ts, 1, out=out)
 
@@ -214,14 +218,17 @@ def _at_least_3d(t: Tensor) -> Tensor:
 
 
 def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 1 dim (a tensor for one input, else a tuple)."""
     return _each(tensors, _at_least_1d, "atleast_1d")
 
 
 def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 2 dims (a tensor for one input, else a tuple)."""
     return _each(tensors, _at_least_2d, "atleast_2d")
 
 
 def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 3 dims (a tensor for one input, else a tuple)."""
     return _each(tensors, _at_least_3d, "atleast_3d")
 
 
@@ -289,6 +296,7 @@ def repeat(self: Tensor, *repeats: Any) -> Tensor:
 
 
 def tile(input: Tensor, dims: Any) -> Tensor:
+    """``repeat`` with ``dims`` padded with leading 1s to the tensor's number of dims."""
     reps = int_list((dims,) if not _isinstance(dims, (int, np.integer)) else (dims,), "tile", "dims")
     return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
 
@@ -358,6 +366,7 @@ def _copy_k(xp: Any, arr: Any) -> Any:
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
+    """A copy with the order of elements reversed along ``dims``."""
     d = _dims(dims, input._data.ndim, "flip")
     xp = _xp(input)
     arr = _copy_k(xp, xp.flip(input._data, axis=d) if d and input._data.ndim else input._data)
@@ -369,12 +378,14 @@ def _flip_method(self: Tensor, *dims: Any) -> Tensor:
 
 
 def fliplr(input: Tensor) -> Tensor:
+    """``flip`` along dim 1 (needs at least 2 dims)."""
     if input._data.ndim < 2:
         raise RuntimeError("Input must be >= 2-d.")
     return flip(input, (1,))
 
 
 def flipud(input: Tensor) -> Tensor:
+    """``flip`` along dim 0 (needs at least 1 dim)."""
     if input._data.ndim < 1:
         raise RuntimeError("Input must be >= 1-d.")
     return flip(input, (0,))
@@ -453,6 +464,7 @@ class NarrowCopyBackward0(Node):
 
 
 def narrow_copy(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """A contiguous copy of ``narrow(dim, start, length)``."""
     d, s, n = narrow_args(input, dim, start, length, "narrow_copy")
     arr = _xp(input).ascontiguousarray(input._data[(slice(None),) * d + (slice(s, s + n),)]).copy()
     return _result(arr, input, node_of(NarrowCopyBackward0, dim=d, start=s), (input,))

@@ -203,10 +203,12 @@ def reshape(self: Tensor, *shape: Any) -> Tensor:
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
+    """Same data with ``other``'s shape (a view)."""
     return view(self, other._data.shape)
 
 
 def reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    """``reshape`` to ``other``'s shape."""
     return reshape(self, other._data.shape)
 
 
@@ -225,6 +227,7 @@ def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
 
 
 def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dims ``start_dim..end_dim`` merged into one (a view when possible; 0-d gives 1-d)."""
     n = self._data.ndim
     if n == 0:
         wrap_dim(start_dim, 0)
@@ -240,6 +243,7 @@ def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """Dim ``dim`` split into ``sizes`` (one may be -1), a view."""
     d = wrap_dim(dim, self._data.ndim)
     sizes = int_list((sizes,), "unflatten", "sizes")
     if not sizes:
@@ -279,6 +283,7 @@ class TransposeBackward0(Node):
 
 
 def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Dims ``dim0`` and ``dim1`` swapped (a view)."""
     n = self._data.ndim
     d0 = wrap_dim(int_arg(dim0, "transpose", "dim0", 1), n)
     d1 = wrap_dim(int_arg(dim1, "transpose", "dim1", 2), n)
@@ -300,6 +305,7 @@ class PermuteBackward0(Node):
 
 
 def permute(self: Tensor, *dims: Any) -> Tensor:
+    """Dims reordered as ``dims`` (a view)."""
     dims = int_list(dims, "permute", "dims")
     n = self._data.ndim
     if len(dims) != n:
@@ -450,10 +456,12 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    """``expand`` to ``other``'s shape."""
     return expand(self, other._data.shape)
 
 
 def broadcast_to(input: Tensor, size: Sequence[int]) -> Tensor:
+    """``expand`` to ``size`` (a view)."""
     return expand(input, tuple(size))
 
 
@@ -618,6 +626,7 @@ def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
 
 
 def select(self: Tensor, dim: int, index: Any) -> Tensor:
+    """The slice at ``index`` along ``dim``, that dim removed (a view)."""
     n = self._data.ndim
     if n == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -657,6 +666,7 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
 
 
 def narrow(self: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """``length`` elements from ``start`` (an int or 0-d integer tensor) along ``dim`` (a view)."""
     d, s, n = narrow_args(self, dim, start, length)
     return basic_index(self, (slice(None),) * d + (slice(s, s + n),), SliceBackward0)
 
@@ -690,6 +700,7 @@ def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
 
 
 def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """Views of each slice along ``dim``, that dim removed."""
     if self._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, self._data.ndim)
@@ -733,6 +744,7 @@ def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tens
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` near-equal views along ``dim`` (the last may be smaller, or there may be fewer)."""
     if self._data.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
@@ -790,14 +802,17 @@ def _directional_split(input: Tensor, ios: Any, name: str, dim: int, min_dims: i
 
 
 def hsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    """``tensor_split`` along dim 1 (dim 0 for 1-d tensors); an int must divide the size."""
     return _directional_split(input, indices_or_sections, "hsplit", 1 if input._data.ndim > 1 else 0, 1)
 
 
 def vsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    """``tensor_split`` along dim 0 of a tensor of at least 2 dims; an int must divide the size."""
     return _directional_split(input, indices_or_sections, "vsplit", 0, 2)
 
 
 def dsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+    """``tensor_split`` along dim 2 of a tensor of at least 3 dims; an int must divide the size."""
     return _directional_split(input, indices_or_sections, "dsplit", 2, 3)
 
 
@@ -831,6 +846,7 @@ def diag_view(arr: Any, xp: Any, offset: int, d1: int, d2: int) -> Any:
 
 
 def diagonal_dims(self: Tensor, dim1: int, dim2: int) -> tuple[int, int]:
+    """``dim1``/``dim2`` wrapped and checked to differ, as torch's diagonal ops."""
     n = self._data.ndim
     d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
     if d1 == d2:
@@ -848,6 +864,7 @@ class DiagonalBackward0(Node):
 
 
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` of dims ``dim1``/``dim2``, moved to the last dim (a view)."""
     d1, d2 = diagonal_dims(input, dim1, dim2)
     return make_view(input, diag_view(input._data, _xp(input), offset, d1, d2),
                      node_of(DiagonalBackward0, offset=offset, dim1=d1, dim2=d2))
