@@ -258,6 +258,10 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
     _arg("mm", "input", 1, input)
     _arg("mm", "mat2", 2, mat2)
+    return _finish(_mm(input, mat2), out, "mm", (input, mat2))
+
+
+def _mm(input: Tensor, mat2: Tensor) -> Tensor:
     a, b = input._data, mat2._data
     if a.ndim != 2:
         raise RuntimeError("self must be a matrix")
@@ -265,8 +269,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     _mm_check(a.shape, b.shape, input._dtype, mat2._dtype)
     check_same_device(input, mat2)
-    res = _result(_product(_xp(input), a, b, input._dtype), input, MmBackward0, (input, mat2), (input, mat2))
-    return _finish(res, out, "mm", (input, mat2))
+    return _result(_product(_xp(input), a, b, input._dtype), input, MmBackward0, (input, mat2), (input, mat2))
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -386,7 +389,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     _arg("matmul", "other", 2, other)
     na, nb = input._data.ndim, other._data.ndim
     if na == 2 and nb == 2:
-        res = mm(input, other)
+        res = _mm(input, other)
     elif na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
     elif na == 1 and nb == 1:
@@ -412,6 +415,8 @@ def _matmul_op(self: Tensor, other: Any) -> Any:
 def _expand_check(input: Tensor, shape: tuple) -> None:
     """torch's expand error when ``input`` cannot broadcast to the product's ``shape``."""
     s = input._data.shape
+    if s == shape[len(shape) - len(s):]:
+        return
     if len(s) > len(shape) or any(x != 1 and x != y for x, y in zip(s[::-1], shape[::-1], strict=False)):
         input.expand(shape)   # raises torch's message
 
