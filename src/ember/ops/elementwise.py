@@ -30,6 +30,7 @@ from ._dispatch import (
     broadcast_shapes,
     check_inplace,
     check_same_device,
+    from_array,
     history_alias,
     inplace,
     new_tensor,
@@ -257,6 +258,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     """
     if out_rule is None:
         out_rule = "strict" if kind in (_k_same, _k_real) else "cast"
+    np_fn = None if callable(forward) else getattr(np, forward)
     if callable(forward):
         fwd = forward
     else:
@@ -283,7 +285,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             raise_denied(denied[dt], dt)
         a = input._data if ct is dt else input._data.astype(ct.np)
         dev = input._device
-        res = _finish(fwd(np if dev is CPU else xp_of(dev), a, *params), rt, dev)
+        r = np_fn(a) if np_fn is not None and dev is CPU else fwd(np if dev is CPU else xp_of(dev), a, *params)
+        res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if node_cls is not None and input._rg and STATE.enabled:
             node = node_cls()
             record(res, node, (input,))
@@ -404,27 +407,39 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             check(a, b, ct, *params)
         return cp, rt
 
+    # ops with no dtype rule beyond promotion skip the checks on the hot path
+    plain = kind is _k_same and not denied and check is None and cast_name is None
+
     def op(input: Any, other: Any, *params: Any, out: Tensor | None = None) -> Tensor:
         a, b = input, other
-        if _isinstance(a, Tensor):
+        ta = _isinstance(a, Tensor)
+        tb = _isinstance(b, Tensor)
+        if ta:
             like = a
-            if not _isinstance(b, Tensor):
+            if tb:
+                if b._device is not a._device:
+                    check_same_device(a, b)
+            elif type(b) not in _SCALARS or not scalar_b:
                 b = _scalar_operand(b, name, "other", 2, scalar_b)
-            elif b._device is not a._device:
-                check_same_device(a, b)
-        elif _isinstance(b, Tensor):
+        elif tb:
             like = b
             a = _scalar_operand(a, name, "input", 1, scalar_a)
         elif scalar_pair and type(a) in _SCALARS:
             a = like = _finish(np.asarray(a), D.scalar_dtype(a), CPU)
             b = _scalar_operand(b, name, "other", 2, True)
+            ta = True
         else:
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
         if precheck is not None:
             precheck(a, b)
-        cp, rt = dtypes(a, b, params, out)
+        if plain and out is None:
+            cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
+        else:
+            cp, rt = dtypes(a, b, params, out)
         dev = like._device
-        xa, xb = _array(a, like, cp), _array(b, like, cp)
+        cpn = cp.np
+        xa = a._data if ta and a._data.dtype is cpn and a._device is dev else _array(a, like, cp)
+        xb = b._data if tb and b._data.dtype is cpn and b._device is dev else _array(b, like, cp)
         try:
             if np_fn is not None and dev is CPU:
                 r = np_fn(xa, xb)
@@ -435,8 +450,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 r = fwd(xp, xa, xb, *params)
         except ValueError:
             raise broadcast_error(_shape(a), _shape(b)) from None
-        res = _finish(r, rt, dev)
-        if grad is not None and STATE.enabled and (_rg(a) or _rg(b)):
+        res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
+        if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:
             node = node_for(a, b)
             record(res, node, (a, b))
             node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
@@ -451,19 +466,24 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             precheck(self, other)
         if cast_name is not None:
             dtypes(self, other, params, self)
-        if _isinstance(other, Tensor):
+        tb = _isinstance(other, Tensor)
+        if tb:
             if other._data.shape != self._data.shape:
                 _check_inplace_shape(self._data.shape, other._data.shape)
             if other._device is not self._device:
                 check_same_device(self, other)
         else:
             other = _scalar_operand(other, name, "other", 2, scalar_b)
-        if STATE.enabled and (self._rg or _rg(other)):
+        if (self._rg or (tb and other._rg)) and STATE.enabled:
             check_inplace(self)
             return inplace(self, op(history_alias(self), other, *params))
-        cp, rt = dtypes(self, other, params, self)
         dt = self._dtype
-        xb = _array(other, self, cp)
+        if plain and tb and other._dtype is dt:
+            cp = rt = dt
+        else:
+            cp, rt = dtypes(self, other, params, self)
+        xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
+            _array(other, self, cp)
         try:
             if np_fn is not None and self._device is CPU and cp is dt and rt is dt:
                 np_fn(self._data, xb, out=self._data)
@@ -488,15 +508,13 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
 
 
 # ---- add / sub / mul -----------------------------------------------------------------------------------
-def _is_bool(x: Any) -> bool:
-    return x._dtype is D.bool if _isinstance(x, Tensor) else type(x) is bool
-
-
 def _no_bool_sub(a: Any, b: Any) -> None:
-    if _is_bool(a) and _is_bool(b):
+    bool_a = a._dtype is D.bool if _isinstance(a, Tensor) else type(a) is bool
+    bool_b = b._dtype is D.bool if _isinstance(b, Tensor) else type(b) is bool
+    if bool_a and bool_b:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
                            "`^` or `logical_xor()` operator instead.")
-    if _is_bool(a) or _is_bool(b):
+    if bool_a or bool_b:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
