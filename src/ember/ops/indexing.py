@@ -187,14 +187,16 @@ def _zero_dim_error(key: Any, single: bool) -> None:
 
 
 def _step(s: slice) -> slice:
-    if s.step is not None:
-        step = int(s.step)
+    """``s`` with int bounds (tensors and NumPy integers converted); steps must be positive, as torch."""
+    start, stop, step = s.start, s.stop, s.step
+    if step is not None:
+        step = int(step)
         if step <= 0:
             raise ValueError("slice step cannot be zero" if step == 0 else "step must be greater than zero")
-    parts = (s.start, s.stop, s.step)
-    if all(v is None or type(v) is int for v in parts):
+    if (start is None or type(start) is int) and (stop is None or type(stop) is int) and (
+            step is None or type(s.step) is int):
         return s
-    return slice(*(None if v is None else int(v) for v in parts))
+    return slice(*(None if v is None else int(v) for v in (start, stop, step)))
 
 
 def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:

@@ -348,7 +348,8 @@ def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | No
         raise RuntimeError("repeats can not be negative")
     if output_size is not None and int(counts.sum()) != output_size:
         raise RuntimeError("allocated size does not match required size")
-    return from_array(xp.repeat(xp.arange(counts.size, dtype=counts.dtype), counts), repeats._dtype,
+    reps = counts if xp is np else counts.tolist()   # CuPy's repeat takes counts as a list
+    return from_array(xp.repeat(xp.arange(counts.size, dtype=counts.dtype), reps), repeats._dtype,
                       repeats._device)
 
 

@@ -450,8 +450,10 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
     else:   # torch's strides: 0 along new and grown dims, the input's elsewhere; read-only like NumPy's
         strides = (0,) * nd + tuple(0 if n != s else st for n, s, st in zip(tshape[nd:], shape, a.strides,
                                                                              strict=True))
-        arr = strided(_xp(self), a, tshape, strides)
-        arr.flags.writeable = False
+        xp = _xp(self)
+        arr = strided(xp, a, tshape, strides)
+        if xp is np:   # CuPy arrays have no read-only flag
+            arr.flags.writeable = False
     return make_view(self, arr, ExpandBackward0())
 
 
