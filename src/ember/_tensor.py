@@ -217,7 +217,12 @@ class Tensor:
 
     @property
     def grad_fn(self) -> Any:
-        return self._grad_fn
+        fn = self._grad_fn
+        if fn is not None and self._base is not None and fn._vv is not None and fn._vv != self._vc[0]:
+            from .autograd.graph import regenerate_view_history  # the view was modified in place
+            regenerate_view_history(self)
+            fn = self._grad_fn
+        return fn
 
     @property
     def is_leaf(self) -> bool:

@@ -152,7 +152,8 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         if uses_setup or kwargs:
             sig = inspect.signature(cls.forward)
             bound = sig.bind(*args, **kwargs) if uses_setup else sig.bind(None, *args, **kwargs)
-            bound.apply_defaults()
+            if uses_setup:   # setup_context sees every input, defaults included (torch)
+                bound.apply_defaults()
             args = bound.args if uses_setup else bound.args[1:]
             kwargs = bound.kwargs
         node = cls._backward_cls()
@@ -204,10 +205,10 @@ def _wrap_outputs(node: BackwardCFunction, args: tuple, outputs: Any, differenti
         node._n_outputs = len(wrapped)
         node._out_meta = tuple((o._data.shape, o._dtype, o._device) if isinstance(o, Tensor) else None
                                for o in wrapped)
-        for i, o in enumerate(wrapped):
+        for i, (orig, o) in enumerate(zip(outs, wrapped, strict=True)):
             if not isinstance(o, Tensor):
                 continue
-            if id(o) in non_diff or not (o._dtype.is_floating_point or o._dtype.is_complex):
+            if id(orig) in non_diff or not (o._dtype.is_floating_point or o._dtype.is_complex):
                 o._rg = False
             elif id(o) in dirty and o._base is not None and len(wrapped) == 1 and o is args[0]:
                 from ..ops.views import rebase_view

@@ -221,9 +221,11 @@ def _hessian_product(name: str, func: Callable, inputs: Any, v: Any, create_grap
             vs = None
         out = func(*ins)
         is_out_tuple, outs = _as_tuple(out, "outputs of the user-provided function", name)
-        if is_out_tuple or outs[0].numel() != 1:
-            raise RuntimeError(f"The function given to {name} should return a single Tensor with a single "
-                               "element.")
+        if is_out_tuple:
+            raise RuntimeError(f"The function given to {name} should return a single Tensor")
+        if outs[0].numel() != 1:
+            raise RuntimeError(f"The Tensor returned by the function given to {name} should contain a single "
+                               "element")
         _check_outputs(outs, strict)
         jac = _grad(outs, ins, None, create_graph=True)
         used = [(g, vv) for g, vv in zip(jac, vs or (None,) * len(ins), strict=True) if g is not None]

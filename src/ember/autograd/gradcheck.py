@@ -111,8 +111,9 @@ def _fail(msg: str, raise_exception: bool) -> bool:
     return False
 
 
-def _fmt(m: np.ndarray) -> str:
-    return repr(from_array(np.ascontiguousarray(m)))
+def _fmt(m: np.ndarray, like: Tensor) -> str:
+    """A Jacobian printed as torch does: a tensor of the input's dtype."""
+    return repr(from_array(np.ascontiguousarray(m)).to(like.dtype))
 
 
 def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -141,7 +142,8 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                 continue
             if not np.allclose(a, num, rtol=rtol, atol=atol):
                 return _fail(f"Jacobian mismatch for output {k} with respect to input {i},\n"
-                             f"numerical:{_fmt(num)}\nanalytical:{_fmt(a)}\n", raise_exception)
+                             f"numerical:{_fmt(num, inputs[i])}\nanalytical:{_fmt(a, inputs[i])}\n",
+                             raise_exception)
     return True
 
 

@@ -17,9 +17,9 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._core.device import CPU
-from .._core.dtype import float32
-from .._tensor import _INFERENCE, Tensor, from_array
+from .._core.device import CPU, xp_of
+from .._core.dtype import float32, int64
+from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
@@ -52,6 +52,7 @@ class Node:
     __slots__ = ("_next", "_meta", "_saved", "_versions", "_out_meta", "__weakref__", "__dict__")
     _n_outputs = 1
     _hooked = False
+    _vv: int | None = None   # for the node of a view: the version of the view's memory when it was made
 
     def __init__(self) -> None:
         self._saved = None
@@ -124,7 +125,6 @@ class Node:
 
     def fill_missing(self, grads: list) -> list:
         """Replace missing output gradients by zeros shaped like the outputs (``_out_meta``)."""
-        from .._tensor import zeros_of
         return [g if g is not None else zeros_of(shape, dtype, dev)
                 for g, (shape, dtype, dev) in zip(grads, self._out_meta, strict=True)]
 
@@ -234,6 +234,8 @@ def _modified_message(t: Any, expected: int) -> str:
     else:
         fn = t._grad_fn
         name, nr = (type(fn).__name__ if fn is not None else None), t._output_nr
+        if fn is not None and t._base is not None and fn._vv is not None and fn._vv != t._vc[0]:
+            name, nr = "AsStridedBackward0", 0   # what torch regenerates for a view modified in place
     if name is not None:
         what += f", which is output {nr} of {_strip_backward(name)},"
     return ("one of the variables needed for gradient computation has been modified by an inplace "
@@ -283,10 +285,31 @@ def grad_edge(t: Tensor) -> tuple[Node, int] | None:
     """The edge through which gradient flows into ``t`` (None when it does not require grad)."""
     fn = t._grad_fn
     if fn is not None:
+        if t._base is not None and fn._vv is not None and fn._vv != t._vc[0]:
+            return regenerate_view_history(t)
         return (fn, t._output_nr)
     if t._rg:
         return (grad_accumulator(t), 0)
     return None
+
+
+def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
+    """A view whose memory was modified in place (through its base or another view) since its grad_fn was
+    made: as torch, its history becomes an ``AsStridedBackward0`` of its base's current history."""
+    from ..ops.views import AsStridedBackward0, node_of, storage_positions
+    base = view._base
+    edge = grad_edge(base)
+    if edge is None:
+        view._grad_fn, view._rg = None, False
+        return None
+    xp = xp_of(base._device)
+    node = node_of(AsStridedBackward0, index=from_array(storage_positions(view._data, base._data, xp), int64,
+                                                        base._device))
+    node._next = (edge,)
+    node._meta = ((base._data.shape, base._dtype),)
+    node._vv = view._vc[0]
+    view._grad_fn, view._output_nr = node, 0
+    return (node, 0)
 
 
 def _owned(g: Tensor) -> bool:
@@ -294,12 +317,12 @@ def _owned(g: Tensor) -> bool:
     without a copy (torch steals such gradients; a user's ``gradient=`` tensor is never stolen)."""
     if g._base is not None or g._grad_fn is not None or sys.getrefcount(g) > _ENGINE_REFS:
         return False
-    arr = g._data
-    if not arr.flags.c_contiguous or sys.getrefcount(arr) > 2:
+    arr = g._data   # referenced by g, by ``arr`` and by getrefcount's argument; more means shared
+    if not arr.flags.c_contiguous or sys.getrefcount(arr) > 3:
         return False
     base = arr.base
     while base is not None:
-        if sys.getrefcount(base) > 2 or not hasattr(base, "base"):
+        if sys.getrefcount(base) > 3 or not hasattr(base, "base"):
             return False
         base = base.base
     return True
@@ -313,8 +336,8 @@ def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
     place under ``create_graph``; the first gradient is kept as is only when nothing else references it."""
     old = t._grad_or_none()
     if old is None:
-        if create_graph:
-            t._grad = g.clone()
+        if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)
+            t._grad = zeros_of(g._data.shape, g._dtype, g._device).copy_(g)
         else:
             t._grad = g if _owned(g) else from_array(g._data.copy(), g._dtype, g._device)
     elif create_graph:

@@ -19,7 +19,7 @@ from .._core import dtype as D
 from .._core.device import CPU, xp_of
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import Node, grad_edge
+from ..autograd.graph import Node, SavedOutput, grad_edge
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "make_node_class", "inplace", "write_out", "check_same_device", "scalar_for"]
@@ -39,12 +39,27 @@ def needs_grad(*tensors: Any) -> bool:
 
 
 def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) -> Node:
-    """Link ``node`` as ``grad_fn`` of ``out`` with edges to the tensor ``inputs`` (others get no edge)."""
-    node._next = tuple(grad_edge(t) if _isinstance(t, Tensor) else None for t in inputs)
-    node._meta = tuple((t._data.shape, t._dtype) if _isinstance(t, Tensor) else None for t in inputs)
+    """Link ``node`` as ``grad_fn`` of ``out`` with edges to the tensor ``inputs`` (others get no edge).
+
+    For a view the node also notes the version of its memory (``_vv``): once the base or another view
+    is modified in place, the engine regenerates the view's history from its base's (as torch does).
+    """
+    edges = []
+    meta = []
+    for t in inputs:
+        if _isinstance(t, Tensor):
+            edges.append(grad_edge(t))
+            meta.append((t._data.shape, t._dtype))
+        else:
+            edges.append(None)
+            meta.append(None)
+    node._next = tuple(edges)
+    node._meta = tuple(meta)
     if _isinstance(out, Tensor):
         out._grad_fn = node
         out._rg = True
+        if out._base is not None:
+            node._vv = out._vc[0]
     else:
         node._n_outputs = len(out)
         node._out_meta = tuple((o._data.shape, o._dtype, o._device) for o in out)
@@ -53,6 +68,8 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
                 o._grad_fn = node
                 o._output_nr = i
                 o._rg = True
+                if o._base is not None:
+                    node._vv = o._vc[0]
     return node
 
 
@@ -243,15 +260,30 @@ def inplace(self: Tensor, result: Tensor) -> Tensor:
     node = result._grad_fn
     if node is None:
         return self
+    _retarget_saved_output(node, result, self)
     base = self._base
     if base is not None:
         from .views import rebase_view
         rebase_view(self, node)
+        self._grad_fn._vv = self._vc[0]
     else:
         self._grad_fn = node
         self._output_nr = result._output_nr
         self._rg = True
     return self
+
+
+def _retarget_saved_output(node: Node, result: Tensor, self: Tensor) -> None:
+    """The op saved its out-of-place result; after the in-place write that is ``self``: save ``self``
+    instead (no extra copy kept, and later in-place changes to ``self`` are detected, as in torch)."""
+    saved = node._saved
+    if not saved:
+        return
+    vc = result._vc
+    for i, s in enumerate(saved):
+        if type(s) is SavedOutput and s._vc is vc:
+            s.data, s._vc = self._data, self._vc
+            node._versions = node._versions[:i] + (self._vc[0],) + node._versions[i + 1:]
 
 
 def _assign(dst: Any, src: Any) -> None:
