@@ -60,6 +60,7 @@ GET: list[Callable] = [
     lambda L, x: x[[[]]],
     lambda L, x: x[[L.tensor([0, 1])]], lambda L, x: x[:, L.tensor([1, 0, 1], dtype=L.uint8)],
     lambda L, x: x[L.tensor(1, dtype=L.uint8)], lambda L, x: x[L.tensor(1, dtype=L.int8)],
+    lambda L, x: x[..., ..., 0:], lambda L, x: x[1:, ..., ...],
 ]
 GET_ERRORS: list[Callable] = [
     lambda L, x: x[3], lambda L, x: x[-3], lambda L, x: x[0, 3], lambda L, x: x[0, 0, 4],
@@ -79,7 +80,9 @@ GET_ERRORS: list[Callable] = [
     lambda L, x: x[:, :, :, :, True], lambda L, x: L.ones(())[0], lambda L, x: L.ones(())[:],
     lambda L, x: L.ones(())[:, None], lambda L, x: L.ones(())[0, ...], lambda L, x: L.ones(())[[0]],
     lambda L, x: L.ones(())[L.tensor(0)], lambda L, x: L.ones(())[1.5], lambda L, x: L.ones(0, 3)[0],
-    lambda L, x: L.ones(0, 3)[[0]], lambda L, x: L.ones(2, 0)[:, [0]],
+    lambda L, x: L.ones(0, 3)[[0]], lambda L, x: L.ones(2, 0)[:, [0]], lambda L, x: x[..., ..., None],
+    lambda L, x: x[..., ..., 1:], lambda L, x: x[..., ..., [0]],
+    lambda L, x: x[..., ..., L.ones(2, 3, dtype=L.bool)],
 ]
 
 
@@ -494,3 +497,28 @@ def test_big_index_ops_against_torch() -> None:
                           a.index_add(0, L.tensor(g[:, 0]), a[:1].expand(60, 40)),
                           a.scatter_reduce(0, L.tensor(g), a[:1].expand(60, 40) + 1, "prod")), x)
     assert_close(ember.tensor(x)[ember.tensor(ix) % 50], torch.tensor(x)[torch.tensor(ix) % 50])
+
+
+def _random_key(rng: np.random.Generator) -> list:
+    """A random mix of ints, slices, None, ..., lists, tensors, masks and bools (some invalid)."""
+    choices = [lambda: int(rng.integers(-3, 3)), lambda: None, lambda: Ellipsis,
+               lambda: bool(rng.integers(2)),
+               lambda: slice(*rng.choice([None, 0, 1, -2, 2, 5, -1], 2).tolist(), rng.choice([None, 1, 2])),
+               lambda: rng.integers(-2, 2, int(rng.integers(0, 3))).tolist(),
+               lambda: ("tensor", rng.integers(-2, 2, (int(rng.integers(1, 3)),)).tolist()),
+               lambda: ("tensor", int(rng.integers(-2, 2))),
+               lambda: ("mask", rng.integers(0, 2, [(2,), (2, 3), (3,)][int(rng.integers(3))]) > 0)]
+    return [choices[int(rng.integers(len(choices)))]() for _ in range(int(rng.integers(1, 4)))]
+
+
+def _key_for(L: Any, items: list) -> tuple:
+    return tuple(L.tensor(np.asarray(k[1])) if isinstance(k, tuple) else k for k in items)
+
+
+def test_random_keys_match_torch() -> None:
+    """Seeded random keys: getitem (values, view-ness, strides, errors) and setitem agree with torch."""
+    rng = np.random.default_rng(7)
+    for _ in range(250):
+        items = _random_key(rng)
+        compare(lambda L, x, items=items: x[_key_for(L, items)], arr(2, 3, 4))
+        compare(lambda L, x, items=items: setv(x, _key_for(L, items), -1.0), arr(2, 3, 4), views=False)

@@ -227,8 +227,17 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
     basic: list = []
     adv: list = []
     dim = rdim = real = 0
+    cur = ndim   # dims of the result so far
     cls: type[Node] | None = None
     for kind, v in items:
+        if dim >= ndim and kind is not _NONE and kind is not _BOOL and kind is not _ELL:
+            # pushed past the end by a repeated "...": torch skips full slices and fails on the rest
+            if kind is _SLICE and v.start in (None, 0) and v.stop is None and v.step in (None, 1):
+                continue
+            if kind is _ADV or kind is _MASK:
+                raise IndexError(f"too many indices for tensor of dimension {cur} (got "
+                                 f"{dim + (1 if kind is _ADV else v.ndim)})")
+            wrap_dim(rdim, cur)
         if kind is _INT:
             size = shape[dim]
             if not -size <= v < size:
@@ -236,6 +245,7 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
             basic.append(v)
             dim += 1
             real += 1
+            cur -= 1
             cls = SelectBackward0
         elif kind is _SLICE:
             v = _step(v)
@@ -246,18 +256,20 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
             if v != slice(None):
                 cls = SliceBackward0
         elif kind is _NONE or kind is _BOOL:
+            wrap_dim(rdim, cur + 1)
             basic.append(None)
             if kind is _BOOL:
                 adv.append((rdim, xp.zeros(1 if v else 0, dtype=np.int64), False))
             rdim += 1
             real += 1
+            cur += 1
             cls = UnsqueezeIndexBackward0
-        elif kind is _ELL:
-            basic.extend([slice(None)] * fill)
+        elif kind is _ELL:   # torch lets a repeated "..." skip dims again (without slicing anything)
+            if dim + fill <= ndim:
+                basic.extend([slice(None)] * fill)
             dim += fill
             rdim += fill
             real += fill
-            fill = 0
         else:
             n = 1 if kind is _ADV else v.ndim
             basic.extend([slice(None)] * n)

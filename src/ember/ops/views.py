@@ -594,25 +594,25 @@ def embed(g: Tensor, shape: tuple[int, ...], key: tuple, cls: type[Node]) -> Ten
 
 
 def index_view(arr: Any, key: tuple, xp: Any) -> Any:
-    """``arr[key]`` for a basic key, always an array view (NumPy gives scalars for full integer keys);
-    dims added by ``None`` get torch's strides (those of ``unsqueeze`` at that point)."""
+    """``arr[key]`` for a basic key, always an array view (NumPy gives scalars for full integer keys),
+    with torch's strides where NumPy's differ: dims added by ``None`` (those of ``unsqueeze`` there) and
+    empty results (a sliced dim keeps ``stride * step``)."""
     v = arr[key]
     if _isinstance(v, np.generic):
         return arr[key + (Ellipsis,)]
-    if None not in key:
+    if v.size and None not in key:
         return v
-    strides = list(v.strides)
-    d = r = 0
+    strides = []
+    d = 0
     for k in key:
         if k is None:
-            strides[r] = arr.shape[d] * arr.strides[d] if d < arr.ndim else arr.itemsize
-            r += 1
+            strides.append(arr.shape[d] * arr.strides[d] if d < arr.ndim else arr.itemsize)
         elif type(k) is slice:
+            strides.append(arr.strides[d] * (k.step or 1))
             d += 1
-            r += 1
         else:
             d += 1
-    return strided(xp, v, v.shape, tuple(strides))
+    return strided(xp, v, v.shape, tuple(strides) + arr.strides[d:])
 
 
 def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
