@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -449,10 +450,8 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
            accumulate: bool) -> None:
     """``self[basic][adv] = value`` in place; through a view, autograd records CopySlices on the base."""
     is_tensor = _isinstance(value, Tensor)
-    if adv and is_tensor and value._dtype is not self._dtype:
-        raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{self._dtype._short} for the destination and {value._dtype._short} for the "
-                           "source.")
+    if adv and is_tensor:
+        _same_dtype(self, value)
     if STATE.enabled and (self._rg or is_tensor and value._rg):
         val = value if is_tensor else _value_tensor(self, value)
         target = self if cls is None else basic_index(self, basic, cls)
@@ -483,6 +482,13 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
             _strip_view(value, target)   # torch's error for the shapes
             raise
     self._vc[0] += 1
+
+
+def _same_dtype(self: Tensor, values: Tensor) -> None:
+    if values._dtype is not self._dtype:
+        raise RuntimeError("Index put requires the source and destination dtypes match, got "
+                           f"{self._dtype._short} for the destination and {values._dtype._short} for the "
+                           "source.")
 
 
 def _strip_view(value: Tensor, target: Tensor) -> Tensor:
@@ -530,10 +536,7 @@ def _indices_key(self: Tensor, indices: Any, values: Any, name: str) -> tuple:
 def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
     """In place: ``self[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
     basic, cls, adv = _indices_key(self, indices, values, "index_put_")
-    if values._dtype is not self._dtype:
-        raise RuntimeError("Index put requires the source and destination dtypes match, got "
-                           f"{self._dtype._short} for the destination and {values._dtype._short} for the "
-                           "source.")
+    _same_dtype(self, values)
     _write(self, basic, cls, adv, values, accumulate)
     return self
 
@@ -568,23 +571,19 @@ def scatter_flat_into(g: Tensor, index: Tensor, values: Tensor | None) -> Tensor
 
 
 # ---- index_select / index_add / index_copy / index_fill ---------------------------------------------------
-def _index_vector(index: Any, name: str, dtype_error: Exception, dims_error: Exception,
-                  dtypes: tuple = (D.int64, D.int32)) -> Any:
-    """The flat array of a 0-d/1-d integer ``index`` argument, with the op's errors."""
+def _index_vector(index: Any, name: str, dtype_error: Callable[[], Exception],
+                  dims_error: Callable[[], Exception], dtypes: tuple = (D.int64, D.int32)) -> Any:
+    """The flat array of a 0-d/1-d integer ``index`` argument, with the op's errors (built on demand)."""
     if not _isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' (position 2) must be Tensor, not {type(index).__name__}")
     if index._dtype not in dtypes:
-        raise dtype_error
+        raise dtype_error()
     if index._data.ndim > 1:
-        raise dims_error
+        raise dims_error()
     return index._data.reshape(-1)
 
 
 _OUT_OF_BOUNDS = "index {} is out of bounds for dimension {dim} with size {}"
-
-
-def _short(t: Any) -> str:
-    return t._dtype._short if _isinstance(t, Tensor) else type(t).__name__
 
 
 def _front(arr: Any, d: int) -> Any:
@@ -611,9 +610,9 @@ class IndexSelectBackward0(Node):
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices of ``input`` at positions ``index`` along ``dim``."""
     d = wrap_dim(dim, input._data.ndim)
-    idx = _index_vector(index, "index_select", RuntimeError("index_select(): Expected dtype int32 or int64 "
-                                                            "for index"),
-                        IndexError("index_select(): Index is supposed to be a vector"))
+    idx = _index_vector(index, "index_select",
+                        lambda: RuntimeError("index_select(): Expected dtype int32 or int64 for index"),
+                        lambda: IndexError("index_select(): Index is supposed to be a vector"))
     a = input._data
     size = a.shape[d] if a.ndim else 1
     _check_range(idx, size, "index out of range in self")
@@ -668,11 +667,12 @@ class IndexAddBackward0(Node):
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
     """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``."""
     d = wrap_dim(dim, input._data.ndim)
-    idx = _index_vector(index, "index_add", RuntimeError("index_add_(): Expected dtype int32/int64 for "
-                                                         f"index but got: {_short(index)}"),
-                        IndexError("index_add_(): Index is supposed to be a vector, but got dim: "
-                                   f"{index._data.ndim} with type: {index._dtype._short} and size: "
-                                   f"{list(index._data.shape)}"))
+    idx = _index_vector(index, "index_add",
+                        lambda: RuntimeError("index_add_(): Expected dtype int32/int64 for index but got: "
+                                             f"{index._dtype._short}"),
+                        lambda: IndexError("index_add_(): Index is supposed to be a vector, but got dim: "
+                                           f"{index._data.ndim} with type: {index._dtype._short} and size: "
+                                           f"{list(index._data.shape)}"))
     if source._dtype is not input._dtype:
         raise RuntimeError(f"index_add_(): self ({input._dtype._short}) and source ({source._dtype._short}) "
                            "must have the same scalar type")
@@ -708,11 +708,11 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     """``input`` with its slices at ``index`` along ``dim`` replaced by ``source``'s (the last duplicate "
       "wins)."""
     d = wrap_dim(dim, input._data.ndim)
-    idx = _index_vector(index, "index_copy", RuntimeError("index_copy_(): Expected a long tensor for "
-                                                          f"index, but got {_short(index)}"),
-                        IndexError("index_copy_(): Index should have dimension 1 or 0 (got "
-                                   f"{index._data.ndim})"),
-                        (D.int64,))
+    idx = _index_vector(index, "index_copy",
+                        lambda: RuntimeError("index_copy_(): Expected a long tensor for index, but got "
+                                             f"{index._dtype._short}"),
+                        lambda: IndexError("index_copy_(): Index should have dimension 1 or 0 (got "
+                                           f"{index._data.ndim})"), (D.int64,))
     if source._dtype is not input._dtype:
         raise RuntimeError("index_copy_(): self and source expected to have the same dtype, but got (self) "
                            f"{input._dtype._short} and (source) {source._dtype._short}")
@@ -747,8 +747,9 @@ class IndexFillBackward1(IndexFillBackward0):
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """``input`` with its slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d tensor)."""
     d = wrap_dim(dim, input._data.ndim)
-    idx = _index_vector(index, "index_fill_", IndexError("index_fill_(): Expected dtype int64 for index."),
-                        RuntimeError("Index has to be a vector/scalar"), (D.int64,))
+    idx = _index_vector(index, "index_fill_",
+                        lambda: IndexError("index_fill_(): Expected dtype int64 for index."),
+                        lambda: RuntimeError("Index has to be a vector/scalar"), (D.int64,))
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
