@@ -430,6 +430,26 @@ def test_scatter_reduce_integers_and_zero_size() -> None:
                           x.take(L.tensor([0, 0]))), arr())
 
 
+def test_out_arguments() -> None:
+    a = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    for fn in (lambda L, x, o: L.index_select(x, 1, L.tensor([0, 3]), out=o),
+               lambda L, x, o: L.gather(x, 0, L.tensor([[2, 0]]), out=o),
+               lambda L, x, o: L.masked_select(x, x > 4, out=o),
+               lambda L, x, o: L.take_along_dim(x, L.tensor([[1], [0], [2]]), 1, out=o),
+               lambda L, x, o: L.where(x > 4, x, -x, out=o)):
+        outs = []
+        for L in (ember, torch):
+            o = L.empty(0)
+            r = fn(L, L.tensor(a), o)
+            assert r is o
+            outs.append(o)
+        assert_close(*outs)
+    o_e, o_t = ember.empty(0, dtype=ember.int64), torch.empty(0, dtype=torch.int64)
+    ember.nonzero(ember.tensor(a), out=o_e)
+    torch.nonzero(torch.tensor(a), out=o_t)
+    assert_close(o_e, o_t)
+
+
 def test_nonzero_argwhere_where() -> None:
     for shape, dt in (((3, 4), F), ((2, 3, 2), I64), ((5,), B), ((), F), ((0, 3), F)):
         a = arr(*shape, dtype=dt)

@@ -621,7 +621,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, node_of(IndexSelectBackward0, dim=d), (input,)).save(index)
-    return res
+    return write_out(out, res) if out is not None else res
 
 
 def _source_checks(self: Tensor, d: int, n_idx: int, source: Tensor, name: str) -> None:
