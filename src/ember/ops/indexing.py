@@ -42,6 +42,7 @@ from .views import (
     basic_index,
     expand,
     index_view,
+    make_view,
     node_of,
     reshape,
     unbind,
@@ -359,6 +360,9 @@ def getitem(self: Tensor, key: Any) -> Tensor:
         shape = self._data.shape
         if shape and -shape[0] <= key < shape[0]:
             return basic_index(self, (key,), SelectBackward0)
+    elif key is None and self._data.flags.c_contiguous:   # x[None]: a reshape gives torch's strides
+        arr = self._data.reshape((1,) + self._data.shape)
+        return make_view(self, arr, UnsqueezeIndexBackward0, key=(None,))
     elif type(key) is Tensor and key._data.ndim and self._data.ndim:
         if key._dtype is D.int64:
             idx = key._data if key._device is self._device else _xp(self).asarray(key._data)

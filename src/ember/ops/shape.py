@@ -37,12 +37,12 @@ def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
 
 
-def _result(arr: Any, like: Tensor, node: Node | None, inputs: Sequence[Any]) -> Tensor:
-    """Wrap ``arr`` as a new tensor and record ``node`` when an input requires grad."""
-    t = from_array(arr, like._dtype if arr.dtype == like._dtype.np else D.from_numpy_dtype(arr.dtype),
-                   like._device)
-    if node is not None and STATE.enabled and any(_isinstance(x, Tensor) and x._rg for x in inputs):
-        record(t, node, inputs)
+def _result(arr: Any, like: Tensor, cls: type[Node], **attrs: Any) -> Tensor:
+    """Wrap ``arr`` (of ``like``'s dtype) as a new tensor; when ``like`` requires grad, record a ``cls``
+    node carrying ``attrs``."""
+    t = from_array(arr, like._dtype, like._device)
+    if like._rg and STATE.enabled:
+        record(t, node_of(cls, **attrs), (like,))
     return t
 
 
@@ -75,10 +75,14 @@ def _tensors(tensors: Any, name: str) -> list[Tensor]:
 
 
 def _promoted(ts: list[Tensor]) -> D.dtype:
-    dt = ts[0]._dtype
-    for t in ts[1:]:
-        dt = D.promote_types(dt, t._dtype)
-        check_same_device(ts[0], t)
+    """The promoted dtype of ``ts`` (all on one device, as torch requires)."""
+    first = ts[0]
+    dt = first._dtype
+    for t in ts:
+        if t._dtype is not dt:
+            dt = D.promote_types(dt, t._dtype)
+        if t._device is not first._device:
+            check_same_device(first, t)
     return dt
 
 
@@ -97,34 +101,34 @@ class CatBackward0(Node):
         return tuple(out)
 
 
-def _is_legacy_empty(t: Tensor) -> bool:
-    return t._data.shape == (0,)
-
-
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
         out: Tensor | None = None) -> Tensor:
     """Concatenate along ``dim`` (``axis`` is NumPy's name for it); dtypes promote; legacy 1-d empty
     tensors are skipped, as torch."""
-    dim = dim if axis is None else axis
     ts = _tensors(tensors, "cat")
     dt = _promoted(ts)
+    parts = []
     for i, t in enumerate(ts):
         if t._data.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    parts = [t for t in ts if not _is_legacy_empty(t)]
-    ref = parts[0] if parts else ts[0]
-    d = wrap_dim(dim, ref._data.ndim)
-    for i, t in enumerate(ts):
-        if _is_legacy_empty(t):
-            continue
-        if t._data.ndim != ref._data.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref._data.ndim} and "
-                               f"{t._data.ndim}")
-        for k, (a, b) in enumerate(zip(ref._data.shape, t._data.shape, strict=True)):
-            if k != d and a != b:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
-                                   f"but got size {b} for tensor number {i} in the list.")
-    arrays = [t._data.astype(dt.np, copy=False) for t in parts] or [ref._data.astype(dt.np)]
+        if t._data.shape != (0,):
+            parts.append((i, t))
+    ref = parts[0][1] if parts else ts[0]
+    d = wrap_dim(dim if axis is None else axis, ref._data.ndim)
+    rshape = ref._data.shape
+    for i, t in parts:
+        shape = t._data.shape
+        if len(shape) != len(rshape):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(rshape)} and "
+                               f"{len(shape)}")
+        if shape[:d] != rshape[:d] or shape[d + 1:] != rshape[d + 1:]:
+            a, b = next((a, b) for k, (a, b) in enumerate(zip(rshape, shape, strict=True))
+                        if k != d and a != b)
+            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} but "
+                               f"got size {b} for tensor number {i} in the list.")
+    npdt = dt.np
+    arrays = [t._data if t._data.dtype == npdt else t._data.astype(npdt) for _, t in parts] or \
+        [ref._data.astype(npdt)]
     res = from_array(_xp(ref).concatenate(arrays, axis=d), dt, ref._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(CatBackward0, dim=d), ts)
@@ -292,7 +296,7 @@ def repeat(self: Tensor, *repeats: Any) -> Tensor:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
     arr = _xp(self).tile(self._data.reshape(padded), reps) if reps else self._data.copy()
-    return _result(arr, self, node_of(RepeatBackward0, padded=padded, repeats=reps), (self,))
+    return _result(arr, self, RepeatBackward0, padded=padded, repeats=reps)
 
 
 def tile(input: Tensor, dims: Any) -> Tensor:
@@ -371,7 +375,7 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     d = _dims(dims, input._data.ndim, "flip")
     xp = _xp(input)
     arr = _copy_k(xp, xp.flip(input._data, axis=d) if d and input._data.ndim else input._data)
-    return _result(arr, input, node_of(FlipBackward0, dims=d), (input,))
+    return _result(arr, input, FlipBackward0, dims=d)
 
 
 def _flip_method(self: Tensor, *dims: Any) -> Tensor:
@@ -418,8 +422,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         arr = xp.roll(a.reshape(-1), sh[0]).reshape(a.shape)
     else:
         arr = _copy_k(xp, xp.roll(a, tuple(sh), axis=d))
-    return _result(arr, input, node_of(RollBackward0, shifts=tuple(sh), dims=None if dims is None else d),
-                   (input,))
+    return _result(arr, input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else d)
 
 
 class Rot90Backward0(Node):
@@ -452,7 +455,7 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         arr = _copy_k(xp, xp.flip(a, d0)).swapaxes(d0, d1)
     else:
         arr = _copy_k(xp, a)
-    return _result(arr, input, node_of(Rot90Backward0, k=k, dims=(d0, d1)), (input,))
+    return _result(arr, input, Rot90Backward0, k=k, dims=(d0, d1))
 
 
 # ---- narrow_copy and the *_scatter family ---------------------------------------------------------------
@@ -468,7 +471,7 @@ def narrow_copy(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """A contiguous copy of ``narrow(dim, start, length)``."""
     d, s, n = narrow_args(input, dim, start, length, "narrow_copy")
     arr = _xp(input).ascontiguousarray(input._data[(slice(None),) * d + (slice(s, s + n),)]).copy()
-    return _result(arr, input, node_of(NarrowCopyBackward0, dim=d, start=s), (input,))
+    return _result(arr, input, NarrowCopyBackward0, dim=d, start=s)
 
 
 class _ScatterIntoViewBackward(Node):

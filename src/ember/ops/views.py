@@ -35,14 +35,17 @@ def node_of(cls: type[Node], **attrs: Any) -> Node:
     return n
 
 
-def make_view(src: Tensor, arr: Any, node: Node | None = None) -> Tensor:
+def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any) -> Tensor:
     """A tensor viewing ``arr`` (a view of ``src``'s array), sharing ``src``'s root base and version
-    counter."""
+    counter; when autograd records, its grad_fn is a ``cls`` node carrying ``attrs``."""
     t = from_array(arr, src._dtype, src._device)
     t._base = src._base if src._base is not None else src
     t._vc = src._vc
-    if node is not None and src._rg and STATE.enabled:
-        record(t, node, (src,))
+    if cls is not None and src._rg and STATE.enabled:
+        n = cls()
+        if attrs:
+            n.__dict__.update(attrs)
+        record(t, n, (src,))
     return t
 
 
@@ -59,6 +62,8 @@ def int_list(args: tuple, fn: str, name: str) -> tuple[int, ...]:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` as a tuple of ints (torch's TypeError otherwise)."""
     if len(args) == 1 and not _isinstance(args[0], (int, np.integer, Tensor)):
         args = tuple(args[0])
+    if all(type(s) is int for s in args):
+        return args
     out = []
     for i, s in enumerate(args):
         if _isinstance(s, (int, np.integer)) and not _isinstance(s, bool) or \
@@ -160,7 +165,7 @@ def view(self: Tensor, *shape: Any) -> Tensor:
     if arr is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-    return make_view(self, arr, ViewBackward0())
+    return make_view(self, arr, ViewBackward0)
 
 
 def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
@@ -194,7 +199,7 @@ def reshape(self: Tensor, *shape: Any) -> Tensor:
     shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
     arr = _strided_view(self._data, shape, _xp(self))
     if arr is not None:
-        return make_view(self, arr, ViewBackward0())
+        return make_view(self, arr, ViewBackward0)
     c = contiguous_copy(self)
     t = from_array(c._data.reshape(shape), self._dtype, self._device)
     if c._rg and STATE.enabled:
@@ -214,9 +219,10 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 def contiguous_copy(self: Tensor) -> Tensor:
     """A C-contiguous copy recorded as ``CloneBackward0`` (what torch's contiguous()/reshape do)."""
-    from .creation import CloneBackward0
-    t = from_array(_xp(self).ascontiguousarray(self._data).copy(), self._dtype, self._device)
+    a = _xp(self).ascontiguousarray(self._data)
+    t = from_array(a.copy() if a is self._data else a, self._dtype, self._device)
     if self._rg and STATE.enabled:
+        from .creation import CloneBackward0
         record(t, CloneBackward0(), (self,))
     return t
 
@@ -272,7 +278,7 @@ def t(self: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
     if self._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
-    return make_view(self, self._data.T, TBackward0())
+    return make_view(self, self._data.T, TBackward0)
 
 
 class TransposeBackward0(Node):
@@ -285,10 +291,10 @@ class TransposeBackward0(Node):
 def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
     """Dims ``dim0`` and ``dim1`` swapped (a view)."""
     n = self._data.ndim
-    d0 = wrap_dim(int_arg(dim0, "transpose", "dim0", 1), n)
-    d1 = wrap_dim(int_arg(dim1, "transpose", "dim1", 2), n)
-    return make_view(self, self._data.swapaxes(d0, d1) if n else self._data.view(),
-                     node_of(TransposeBackward0, dim0=d0, dim1=d1))
+    d0 = wrap_dim(dim0 if type(dim0) is int else int_arg(dim0, "transpose", "dim0", 1), n)
+    d1 = wrap_dim(dim1 if type(dim1) is int else int_arg(dim1, "transpose", "dim1", 2), n)
+    return make_view(self, self._data.swapaxes(d0, d1) if n else self._data.view(), TransposeBackward0,
+                     dim0=d0, dim1=d1)
 
 
 swapaxes = swapdims = transpose
@@ -315,7 +321,7 @@ def permute(self: Tensor, *dims: Any) -> Tensor:
     dims = tuple(wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return make_view(self, self._data.transpose(dims), node_of(PermuteBackward0, dims=dims))
+    return make_view(self, self._data.transpose(dims), PermuteBackward0, dims=dims)
 
 
 _WARNED: set[str] = set()
@@ -454,7 +460,7 @@ def expand(self: Tensor, *sizes: Any) -> Tensor:
         arr = strided(xp, a, tshape, strides)
         if xp is np:   # CuPy arrays have no read-only flag
             arr.flags.writeable = False
-    return make_view(self, arr, ExpandBackward0())
+    return make_view(self, arr, ExpandBackward0)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
@@ -531,7 +537,7 @@ def squeeze(self: Tensor, dim: Any = None) -> Tensor:
             raise RuntimeError(f"dim {next(d for d in dims if dims.count(d) > 1)} appears multiple times in "
                                "the list of dims")
         drop = tuple(d for d in dims if n and shape[d] == 1)
-    return make_view(self, self._data.squeeze(drop) if drop else self._data.view(), cls())
+    return make_view(self, self._data.squeeze(drop) if drop else self._data.view(), cls)
 
 
 class UnsqueezeBackward0(Node):
@@ -544,10 +550,14 @@ class UnsqueezeBackward0(Node):
 def unsqueeze(self: Tensor, dim: int) -> Tensor:
     """A size-1 dim inserted at ``dim`` (with torch's stride: size * stride of the dim it precedes)."""
     a = self._data
-    d = wrap_dim(int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
-    stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
-    arr = strided(_xp(self), a, a.shape[:d] + (1,) + a.shape[d:], a.strides[:d] + (stride,) + a.strides[d:])
-    return make_view(self, arr, node_of(UnsqueezeBackward0, dim=d))
+    d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
+    shape = a.shape[:d] + (1,) + a.shape[d:]
+    if a.flags.c_contiguous:   # NumPy's strides are torch's here
+        arr = a.reshape(shape)
+    else:
+        stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
+        arr = strided(_xp(self), a, shape, a.strides[:d] + (stride,) + a.strides[d:])
+    return make_view(self, arr, UnsqueezeBackward0, dim=d)
 
 
 # ---- basic slicing: select / narrow / getitem views ----------------------------------------------------
@@ -824,6 +834,8 @@ def strided(xp: Any, arr: Any, shape: tuple, strides: tuple) -> Any:
     owner, so the ``base`` chain (what ``storage_offset()`` follows) stays intact."""
     if xp is not np:
         return xp.lib.stride_tricks.as_strided(arr, shape, strides)
+    if arr.flags.c_contiguous:   # its own buffer: no offset to compute
+        return np.ndarray(shape, arr.dtype, buffer=arr, strides=strides)
     root = arr
     while isinstance(root.base, np.ndarray):
         root = root.base
@@ -868,8 +880,8 @@ class DiagonalBackward0(Node):
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The diagonal ``offset`` of dims ``dim1``/``dim2``, moved to the last dim (a view)."""
     d1, d2 = diagonal_dims(input, dim1, dim2)
-    return make_view(input, diag_view(input._data, _xp(input), offset, d1, d2),
-                     node_of(DiagonalBackward0, offset=offset, dim1=d1, dim2=d2))
+    return make_view(input, diag_view(input._data, _xp(input), offset, d1, d2), DiagonalBackward0,
+                     offset=offset, dim1=d1, dim2=d2)
 
 
 class UnfoldBackward0(Node):
@@ -908,8 +920,8 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     strides = arr.strides[:d] + (arr.strides[d] * step,) + arr.strides[d + 1:] + (arr.strides[d],)
     if self._data.ndim == 0:
         shape, strides = (size,), (arr.strides[0],)
-    return make_view(self, strided(_xp(self), arr, shape, strides),
-                     node_of(UnfoldBackward0, dim=d, size=size, step=step))
+    return make_view(self, strided(_xp(self), arr, shape, strides), UnfoldBackward0, dim=d, size=size,
+                     step=step)
 
 
 class AsStridedBackward0(Node):
@@ -970,11 +982,11 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                            f"out of bounds for storage of size {root.size * item}")
     xp = _xp(input)
     arr = strided(xp, flat[offset:] if need else flat[:0], size, tuple(s * item for s in stride))
-    node = None
+    t = make_view(input, arr)
     if input._rg and STATE.enabled:
-        node = node_of(AsStridedBackward0,
-                       index=from_array(storage_positions(arr, input._data, xp), D.int64, input._device))
-    return make_view(input, arr, node)
+        record(t, node_of(AsStridedBackward0, index=from_array(storage_positions(arr, input._data, xp),
+                                                                D.int64, input._device)), (input,))
+    return t
 
 
 # ---- in-place ops on views -------------------------------------------------------------------------------
