@@ -108,7 +108,7 @@ def grads(fn: Callable, *arrays: np.ndarray, double: bool = True, numeric: bool 
                    for a in arrays64)
     # outputs are cloned so finite differences never read a view of the perturbed input
     out = scalar_out(ember, *inputs)
-    if out.numel() == 0 or not numeric:
+    if out.numel() == 0 or not numeric:   # empty: see test_gradcheck_accepts_empty_inputs
         return
     assert ember.autograd.gradcheck(lambda *xs: scalar_out(ember, *xs).clone(), inputs)
     if double:   # gradgradcheck, with the same workaround
@@ -404,3 +404,18 @@ def test_inplace_on_view_rebases_history() -> None:
     (eg, ename), (tg, tname) = run(ember), run(torch)
     assert_close(eg, tg)
     assert ename == tname == "CopySlices"
+
+
+@pytest.mark.xfail(strict=True, reason="_tensor.py Tensor.stride() returns NumPy's strides for zero-size "
+                   "tensors: (0, 0) for shape (2, 0) where torch gives (1, 1)")
+def test_stride_of_empty_tensor() -> None:
+    assert ember.zeros(2, 0).stride() == torch.zeros(2, 0).stride()
+
+
+@pytest.mark.xfail(strict=True, reason="autograd/gradcheck.py _check_inputs rejects zero-size inputs as "
+                   "overlapping (it sees the stride 0 that Tensor.stride() reports for them); torch's "
+                   "gradcheck accepts them, so grads() above skips the finite-difference check for empty "
+                   "outputs")
+def test_gradcheck_accepts_empty_inputs() -> None:
+    x = ember.zeros(2, 0, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: t * 2, (x,))
