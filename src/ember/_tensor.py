@@ -145,8 +145,16 @@ class Tensor:
         return self._data.size * self._dtype.itemsize
 
     def stride(self, dim: int | None = None) -> Any:
-        item = self._dtype.itemsize
-        strides = tuple(s // item for s in self._data.strides)
+        a = self._data
+        if a.size == 0:   # NumPy reports 0 strides here; torch keeps contiguous ones over max(size, 1)
+            acc, out = 1, []
+            for n in reversed(a.shape):
+                out.append(acc)
+                acc *= max(n, 1)
+            strides = tuple(reversed(out))
+        else:
+            item = self._dtype.itemsize
+            strides = tuple(s // item for s in a.strides)
         if dim is None:
             return strides
         return strides[self._wrap_dim(dim)]
