@@ -603,7 +603,21 @@ HOOKS: dict[str, Callable] = {
     "post_accumulate_nonleaf": lambda L: (L.ones(2, requires_grad=True) * 2)
     .register_post_accumulate_grad_hook(lambda t: None),
     "handle_context": lambda L: _handle_context(L),
+    "accumulate_grad_node_hooks": lambda L: _accumulator_hooks(L),
 }
+
+
+def _accumulator_hooks(L: Any) -> Any:
+    seen = []
+    x = L.ones(2, requires_grad=True)
+    acc = (x * 2).grad_fn.next_functions[0][0]
+    acc.register_hook(lambda gi, go: seen.append(("post", gi, go, x.grad.clone())))
+    acc.register_prehook(lambda go: seen.append(("pre", go, x.grad)))
+    (x * 2).sum().backward()
+    acc.register_prehook(lambda go: (go[0] * 100,))
+    (x * 2).sum().backward()
+    L.autograd.grad((x * 2).sum(), x)   # capture: the accumulator does not run
+    return seen, x.grad
 
 
 def _hook_prog(L: Any, leaf: bool) -> Any:

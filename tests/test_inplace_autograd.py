@@ -225,6 +225,23 @@ def test_inplace_grad_fn_names() -> None:
     same(program)
 
 
+def test_hooks_and_retain_grad_across_inplace() -> None:
+    """retain_grad follows the tensor to its new grad_fn; a plain hook stays with the old one."""
+    def program(L: Any) -> Any:
+        x = L.ones(2, requires_grad=True)
+        seen = []
+        y = x * 2
+        y.retain_grad()
+        y.register_hook(lambda g: seen.append(g.clone()))
+        y.mul_(3)
+        v = (x * 1)[:1]
+        v.retain_grad()
+        v._base.mul_(3)
+        ((y * 5).sum() + (v * 7).sum()).backward()
+        return y.grad, v.grad, v.grad_fn, seen, x.grad
+    same(program)
+
+
 def test_double_backward_through_inplace() -> None:
     def program(L: Any) -> Any:
         x = f64(L, [0.5, -1.0, 2.0])

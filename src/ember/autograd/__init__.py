@@ -4,7 +4,6 @@ gradcheck, the legacy ``Variable`` and ``autograd.functional``."""
 from __future__ import annotations
 
 import warnings
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -199,35 +198,10 @@ def _register_post_accumulate_grad_hook(self: Tensor, hook: Any) -> RemovableHan
     return graph.add_hook(self, "_post_acc_hooks", hook)
 
 
-class _RetainGrad:
-    """Stores the gradient flowing through a non-leaf into its ``.grad`` (``retain_grad``)."""
-
-    __slots__ = ("ref",)
-
-    def __init__(self, t: Tensor) -> None:
-        self.ref = weakref.ref(t)
-
-    def __call__(self, g: Tensor) -> None:
-        t = self.ref()
-        if t is not None:
-            old = t._grad_or_none()
-            t._grad = g.clone() if old is None else old + g
-
-
-def _retain_grad(self: Tensor) -> None:
-    """Populate ``.grad`` of this non-leaf during backward (a no-op on leaves)."""
-    if not self._rg:
-        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-    if self._grad_fn is None or getattr(self, "_retains_grad", False):
-        return
-    self._retains_grad = True
-    self._grad_fn._add_hook("_retain_hooks", _RetainGrad(self), self._output_nr)
-
-
 Tensor.backward = _tensor_backward  # type: ignore[attr-defined]
 Tensor.register_hook = _register_hook  # type: ignore[attr-defined]
 Tensor.register_post_accumulate_grad_hook = _register_post_accumulate_grad_hook  # type: ignore[attr-defined]
-Tensor.retain_grad = _retain_grad  # type: ignore[attr-defined]
+Tensor.retain_grad = graph.retain_grad  # type: ignore[attr-defined]
 Tensor.retains_grad = property(lambda self: getattr(self, "_retains_grad", False))  # type: ignore
 
 

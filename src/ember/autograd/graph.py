@@ -191,6 +191,44 @@ class RemovableHandle:
         self.remove()
 
 
+class _RetainGrad:
+    """Stores the gradient flowing through a non-leaf into its ``.grad`` (``retain_grad``)."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, t: Tensor) -> None:
+        self.ref = weakref.ref(t)
+
+    def __call__(self, g: Tensor) -> None:
+        t = self.ref()
+        if t is not None:
+            old = t._grad_or_none()
+            t._grad = g.clone() if old is None else old + g
+
+
+def retain_grad(t: Tensor) -> None:
+    """``Tensor.retain_grad``: populate ``.grad`` of this non-leaf during backward (a no-op on leaves).
+    The hook runs after the tensor's other hooks and follows the tensor when an in-place op gives it a
+    new grad_fn (:func:`move_retain_grad`)."""
+    if not t._rg:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if t._grad_fn is None or getattr(t, "_retains_grad", False):
+        return
+    t._retains_grad = True
+    t._grad_fn._add_hook("_retain_hooks", _RetainGrad(t), t._output_nr)
+
+
+def move_retain_grad(t: Tensor, old_fn: Node | None, old_nr: int) -> None:
+    """After ``t`` got a new grad_fn (in place, or a regenerated view), its retain_grad hook moves along."""
+    if old_fn is None or old_fn is t._grad_fn or not getattr(t, "_retains_grad", False):
+        return
+    store = old_fn.__dict__.get("_retain_hooks", {}).get(old_nr, {})
+    for key, hook in tuple(store.items()):
+        if hook.ref() is t:
+            del store[key]
+            t._grad_fn._add_hook("_retain_hooks", hook, t._output_nr)
+
+
 def add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
     """Register ``fn`` in the dict ``obj.<attr>`` (created on first use)."""
     store = getattr(obj, attr, None)
@@ -302,6 +340,7 @@ def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
     if edge is None:
         view._grad_fn, view._rg = None, False
         return None
+    old_fn, old_nr = view._grad_fn, view._output_nr
     xp = xp_of(base._device)
     node = node_of(AsStridedBackward0, index=from_array(storage_positions(view._data, base._data, xp), int64,
                                                         base._device))
@@ -309,6 +348,7 @@ def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
     node._meta = ((base._data.shape, base._dtype),)
     node._vv = view._vc[0]
     view._grad_fn, view._output_nr = node, 0
+    move_retain_grad(view, old_fn, old_nr)
     return (node, 0)
 
 
@@ -513,7 +553,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
 
 def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list, accumulate: bool,
           create_graph: bool) -> None:
-    """A leaf's gradient is complete: run its hooks, then capture it and/or accumulate it into ``.grad``."""
+    """A leaf's gradient is complete: run its tensor hooks, then capture it and/or accumulate it into
+    ``.grad`` (between the AccumulateGrad node's own pre- and post-hooks, as torch)."""
     g = grads.pop()
     if g is None:
         return
@@ -523,8 +564,16 @@ def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list
         g = _apply_hooks(hooks, g)
     for slot in slots:
         results[slot] = g
-    if accumulate:
-        accumulate_into_leaf(t, g, create_graph)
+    if not accumulate:
+        return
+    d = node.__dict__ if node._hooked else {}
+    for h in tuple(d.get("_pre_hooks", {}).values()):
+        r = h((g,))
+        if r is not None:
+            g = r[0]
+    accumulate_into_leaf(t, g, create_graph)
+    for h in tuple(d.get("_post_hooks", {}).values()):
+        h((), (g,))
 
 
 def _apply_hooks(hooks: dict, g: Tensor) -> Tensor:

@@ -19,7 +19,7 @@ from .._core import dtype as D
 from .._core.device import CPU, xp_of
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import Node, SavedOutput, grad_edge
+from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "make_node_class", "inplace", "write_out", "check_same_device", "scalar_for"]
@@ -261,6 +261,7 @@ def inplace(self: Tensor, result: Tensor) -> Tensor:
     if node is None:
         return self
     _retarget_saved_output(node, result, self)
+    old_fn, old_nr = self._grad_fn, self._output_nr
     base = self._base
     if base is not None:
         from .views import rebase_view
@@ -270,6 +271,7 @@ def inplace(self: Tensor, result: Tensor) -> Tensor:
         self._grad_fn = node
         self._output_nr = result._output_nr
         self._rg = True
+    move_retain_grad(self, old_fn, old_nr)
     return self
 
 
