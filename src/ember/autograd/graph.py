@@ -23,7 +23,8 @@ from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
-           "grad_accumulator"]
+           "grad_accumulator", "accumulate_into_leaf", "retain_grad", "move_retain_grad",
+           "regenerate_view_history", "add_hook", "FREED"]
 
 _HINT = (" Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
          "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
@@ -63,12 +64,10 @@ class Node:
         self._saved = tensors
         versions = []
         for t in tensors:
-            if t is None or type(t) in _SCALARS:
-                versions.append(None)
-                continue
-            if _INFERENCE[0] and type(t) is not SavedOutput and t.is_inference():
+            vc = None if t is None or type(t) in _SCALARS else getattr(t, "_vc", None)
+            if vc is not None and _INFERENCE[0] and type(t) is not SavedOutput and t.is_inference():
                 raise RuntimeError(_INFERENCE_SAVED)
-            versions.append(t._vc[0])
+            versions.append(vc[0] if vc is not None else None)
         self._versions = tuple(versions)
 
     @property
