@@ -97,10 +97,11 @@ def ni(kernel: str) -> Denial:
 
 
 def deny_table(spec: dict[str, Denial] | None) -> dict[D.dtype, Denial]:
-    """Expand ``{category letter: (exception, message)}`` to a per-dtype table."""
+    """Expand ``{category letter or dtype name: (exception, message)}`` to a per-dtype table."""
     if not spec:
         return {}
-    return {d: spec[_CATS[d.category]] for d in D.ALL_DTYPES if _CATS[d.category] in spec}
+    table = {d: spec.get(d.name, spec.get(_CATS[d.category])) for d in D.ALL_DTYPES}
+    return {d: err for d, err in table.items() if err is not None}
 
 
 def raise_denied(err: Denial, dt: D.dtype) -> None:
