@@ -94,7 +94,7 @@ from . import cuda, linalg, safetensors, serialization  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 
-from . import nn, optim, utils  # noqa: E402
+from . import nn, optim, special, utils  # noqa: E402
 from .nn.functional import log_softmax, softmax  # noqa: E402
 
 __version__ = "0.1.0"
