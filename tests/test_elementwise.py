@@ -995,3 +995,31 @@ def test_no_python_overhead_regression() -> None:
     for _ in range(2000):
         a + b
     assert (time.perf_counter() - start) / 2000 < 1e-4
+
+
+def test_where_with_scalars() -> None:
+    T = lambda m, *a, **k: m.tensor(*a, **k)  # noqa: E731
+    cond = lambda m: T(m, [True, False])  # noqa: E731
+    for f in [
+        lambda m: m.where(cond(m), 1, 2.5),
+        lambda m: m.where(cond(m), T(m, [1], dtype=m.int32), 2),
+        lambda m: m.where(cond(m), 1, 2),
+        lambda m: m.where(cond(m), T(m, 1.0, dtype=m.float64), T(m, [2.0])),
+        lambda m: m.where(cond(m), T(m, [1.0], dtype=m.float16), 2.5),
+        lambda m: m.where(cond(m), True, 2),
+        lambda m: m.where(T(m, [1, 0]), 1.0, 2.0),
+        lambda m: m.where(cond(m), m.ones(3), 0.0),
+        lambda m: m.where(T(m, [[True], [False]]), T(m, [1.0, 2.0]), T(m, 0)),
+        lambda m: T(m, [1.0, 2.0]).where(cond(m), 0.0),
+        lambda m: m.where(cond(m), 1j, 2),
+    ]:
+        same(partial(f, ember), partial(f, torch))
+
+
+@pytest.mark.xfail(strict=True, reason="ops/indexing.py where(): a Python int that does not fit the tensor's "
+                   "integer dtype raises NumPy's OverflowError; torch wraps it (uint8 with -1 → 255) or "
+                   "raises RuntimeError 'value cannot be converted to type int8_t without overflow'")
+def test_where_out_of_range_int_scalars() -> None:
+    cond = [True, False]
+    same(partial(ember.where, ember.tensor(cond), ember.tensor([1, 2], dtype=ember.uint8), -1),
+         partial(torch.where, torch.tensor(cond), torch.tensor([1, 2], dtype=torch.uint8), -1))
