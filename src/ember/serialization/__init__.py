@@ -129,7 +129,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         if flat is None or off < 0 or off % item or flat.nbytes % item or any(s < 0 for s in arr.strides):
             arr = root = arr.copy()  # memory torch cannot describe: save this tensor alone, contiguous
             off = 0
-        stride = tuple(s // item for s in arr.strides)
+        stride = t.stride() if arr is t._data else tuple(s // item for s in arr.strides)
         if v3:
             return self._storage(root, D.uint8, UntypedStorage, t._device), off // item, stride
         return self._storage(root, t._dtype, STORAGE_OF_DTYPE[t._dtype], t._device), off // item, stride
