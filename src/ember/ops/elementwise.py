@@ -252,10 +252,11 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
 
     ``forward``: an xp function name, or ``f(xp, array, *params) -> array``; ``grad(g, x, result, *params)``
     the input gradient (None: not differentiable); ``kind``: the dtype rule; ``saves``: which of the input
-    ``x`` and the result ``r`` the backward reads; ``deny``: ``{category: (exception, message)}`` for dtypes
-    torch refuses; ``out_rule``: how ``out=`` may differ from the result dtype: ``cast`` (any dtype the
-    result casts to; the default for promoting ops), ``strict`` (the same dtype; the default for
-    dtype-preserving ops), ``bool``, ``input`` (the input's dtype) or ``none`` (no ``out=`` argument).
+    ``x`` and the result ``r`` the backward reads; ``deny``: ``{category letter or dtype name: (exception,
+    message)}`` for dtypes torch refuses; ``out_rule``: how ``out=`` may differ from the result dtype:
+    ``cast`` (any dtype the result casts to; the default for promoting ops), ``strict`` (the same dtype;
+    the default for dtype-preserving ops), ``bool``, ``input`` (the input's dtype) or ``none`` (no
+    ``out=`` argument).
     """
     if out_rule is None:
         out_rule = "strict" if kind in (_k_same, _k_real) else "cast"
@@ -286,7 +287,10 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             raise_denied(denied[dt], dt)
         a = input._data if ct is dt else input._data.astype(ct.np)
         dev = input._device
-        r = np_fn(a) if np_fn is not None and dev is CPU else fwd(np if dev is CPU else xp_of(dev), a, *params)
+        if np_fn is not None and dev is CPU:
+            r = np_fn(a)
+        else:
+            r = fwd(np if dev is CPU else xp_of(dev), a, *params)
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if node_cls is not None and input._rg and STATE.enabled:
             node = node_cls()
