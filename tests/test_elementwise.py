@@ -658,11 +658,6 @@ def test_complex_construction() -> None:
         same(partial(f, ember), partial(f, torch))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ops/__init__.py binds Tensor.__pos__ to the identity; torch refuses "
-    "+bool_tensor ('The `+` operator, on a bool tensor is not supported.')",
-)
 def test_unary_plus_on_bool() -> None:
     same(lambda: +ember.tensor([True]), lambda: +torch.tensor([True]))
 
