@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle import assert_close, assert_same_error, torch
-
 import ember
+from oracle import assert_close, assert_same_error, torch
 
 DATA = [[1, 2], [1.0, 2], [True, 1], [1, 2 + 0j], [True, False], [], [[1, 2], [3, 4]], 3, 2.5, True,
         np.array([1.0, 2.0]), np.array([1, 2], dtype=np.int32), [np.float64(1.5), 2], np.array(5, dtype=np.uint8)]
@@ -29,7 +28,8 @@ def test_tensor_with_dtype(dtype: str) -> None:
 def test_tensor_errors() -> None:
     assert_same_error(lambda: ember.tensor([[1, 2], [3]]), lambda: torch.tensor([[1, 2], [3]]))
     assert_same_error(lambda: ember.tensor(2**63), lambda: torch.tensor(2**63))
-    assert_same_error(lambda: ember.tensor([1, 2], requires_grad=True), lambda: torch.tensor([1, 2], requires_grad=True))
+    assert_same_error(lambda: ember.tensor([1, 2], requires_grad=True),
+                      lambda: torch.tensor([1, 2], requires_grad=True))
 
 
 @pytest.mark.parametrize("fn,args,kwargs", [
@@ -96,7 +96,8 @@ def test_numpy_bridge_shares_memory() -> None:
     x = np.arange(6).reshape(2, 3)[:, ::2]
     assert ember.from_numpy(x).stride() == torch.from_numpy(x).stride()
     assert_same_error(lambda: ember.from_numpy(np.arange(3)[::-1]), lambda: torch.from_numpy(np.arange(3)[::-1]))
-    assert_same_error(lambda: ember.ones(2, requires_grad=True).numpy(), lambda: torch.ones(2, requires_grad=True).numpy())
+    assert_same_error(lambda: ember.ones(2, requires_grad=True).numpy(),
+                      lambda: torch.ones(2, requires_grad=True).numpy())
     assert_same_error(lambda: ember.ones(1, dtype=ember.bfloat16).numpy(),
                       lambda: torch.ones(1, dtype=torch.bfloat16).numpy())
     a = np.ones(2)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oracle import torch
-
 import ember
+from oracle import torch
 
 NAMES = ["float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool",
          "complex64", "complex128"]

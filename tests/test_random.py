@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oracle import assert_same_error, torch
-
 import ember
+from oracle import assert_same_error, torch
 
 
 def _same_bits(e: ember.Tensor, t: object) -> None:

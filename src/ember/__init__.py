@@ -9,7 +9,19 @@ import numpy as _np
 
 _np.seterr(all="ignore")   # torch reports inf/nan results silently; so does ember
 
-from . import _core  # noqa: E402
+from . import (  # noqa: E402  # noqa: E402
+    _core,  # noqa: E402
+    autograd,  # noqa: E402
+    cuda,
+    linalg,
+    nn,
+    optim,
+    safetensors,
+    serialization,
+    special,
+    utils,
+)
+from . import ops as _ops  # noqa: E402
 from ._core.device import device  # noqa: E402
 from ._core.dtype import (  # noqa: E402
     bfloat16,
@@ -43,9 +55,9 @@ from ._core.dtype import (  # noqa: E402
     uint32,
     uint64,
 )
+from ._legacy import *  # noqa: E402,F403
 from ._tensor import Size, Tensor  # noqa: E402
 from ._tensor_str import printoptions, set_printoptions  # noqa: E402
-from . import autograd  # noqa: E402
 from .autograd.grad_mode import (  # noqa: E402
     enable_grad,
     inference_mode,
@@ -54,7 +66,7 @@ from .autograd.grad_mode import (  # noqa: E402
     no_grad,
     set_grad_enabled,
 )
-from . import ops as _ops  # noqa: E402
+from .nn.functional import log_softmax, softmax  # noqa: E402
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,
@@ -80,21 +92,16 @@ from .ops.creation import range_ as range  # noqa: E402
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.elementwise import abs, pow, round  # noqa: E402
 from .ops.indexing import *  # noqa: E402,F403
+from .ops.info import *  # noqa: E402,F403
+from .ops.linalg import *  # noqa: E402,F403
 from .ops.matmul import *  # noqa: E402,F403
+from .ops.random import *  # noqa: E402,F403
 from .ops.reduction import *  # noqa: E402,F403
 from .ops.reduction import all, any, max, min, sum  # noqa: E402
 from .ops.shape import *  # noqa: E402,F403
-from .ops.views import *  # noqa: E402,F403
-from .ops.special import *  # noqa: E402,F403
 from .ops.sorting import *  # noqa: E402,F403
-from .ops.random import *  # noqa: E402,F403
-from .ops.linalg import *  # noqa: E402,F403
-from .ops.info import *  # noqa: E402,F403
-from . import cuda, linalg, safetensors, serialization  # noqa: E402
+from .ops.special import *  # noqa: E402,F403
+from .ops.views import *  # noqa: E402,F403
 from .serialization import load, save  # noqa: E402
-from ._legacy import *  # noqa: E402,F403
-
-from . import nn, optim, special, utils  # noqa: E402
-from .nn.functional import log_softmax, softmax  # noqa: E402
 
 __version__ = "0.1.0"

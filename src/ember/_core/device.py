@@ -65,7 +65,7 @@ class device:
                 "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
                 f"lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {type}")
         if index is not None and index < 0:
-            raise RuntimeError(f"Device index must not be negative")
+            raise RuntimeError("Device index must not be negative")
         key = (kind, index)
         obj = cls._interned.get(key)
         if obj is None:
@@ -121,7 +121,7 @@ def canonical(dev: device | str | int | None) -> device:
     index = d.index if d.index is not None else cp.cuda.runtime.getDevice()
     count = cp.cuda.runtime.getDeviceCount()
     if index >= count:
-        raise RuntimeError(f"CUDA error: invalid device ordinal")
+        raise RuntimeError("CUDA error: invalid device ordinal")
     return device("cuda", index)
 
 

@@ -190,7 +190,7 @@ def scalar_dtype(value: object) -> dtype:
     raise TypeError(f"unsupported scalar type {t.__name__}")
 
 
-builtins_bool, builtins_int, builtins_float, builtins_complex = type(True), type(1), type(1.0), type(1j)
+builtins_bool, builtins_int, builtins_float, builtins_complex = type(True), type(1), type(1.0), type(1j)  # noqa: UP003
 
 
 def result_type_of(dims: list[dtype], zero_dims: list[dtype], scalars: list[dtype]) -> dtype:

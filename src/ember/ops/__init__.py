@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import creation, elementwise, indexing, linalg, matmul, random, reduction, shape, sorting, special, views
+from . import (
+    creation,
+    elementwise,
+    indexing,
+    linalg,
+    matmul,
+    random,
+    reduction,
+    shape,
+    sorting,
+    special,
+    views,
+)
 from ._dispatch import Tensor, bind
 
 E = elementwise
