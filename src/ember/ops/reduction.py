@@ -386,8 +386,12 @@ MinBackward1 = node_class("MinBackward1", EvenlyDistributeBackward)
 
 
 def arg_extreme(xp: Any, a: Any, axis: int | None, largest: bool, keepdims: bool = False) -> Any:
-    """First index of the max (min) along ``axis``; NaN counts as the extreme, as in torch."""
-    if a.dtype.kind in "fc" or a.dtype == D.bfloat16.np:
+    """First index of the max (min) along ``axis``; NaN counts as the extreme, as in torch.
+
+    NumPy's own argmax/argmin already return the first NaN for its float types; complex and bfloat16
+    (ml_dtypes) need the explicit NaN pass.
+    """
+    if a.dtype.kind == "c" or a.dtype == D.bfloat16.np:
         nan = xp.isnan(a)
         fn = xp.argmax if largest else xp.argmin
         return xp.where(nan.any(axis=axis, keepdims=keepdims), xp.argmax(nan, axis=axis, keepdims=keepdims),
