@@ -386,9 +386,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     sa, sb, sr = "a" in saves, "b" in saves, "r" in saves
     scalar_a, scalar_b = "a" in scalars, "b" in scalars
     classes: dict[str, type[Node]] = {}
+    fixed_name = None if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
 
     def node_for(a: Any, b: Any) -> Node:
-        cls_name = grad_name(a, b) if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
+        cls_name = fixed_name or grad_name(a, b)  # type: ignore[misc]
         cls = classes.get(cls_name)
         if cls is None:
             cls = classes[cls_name] = node_class(cls_name, lambda self, g: grad(g, *self.saved, *self.params))
