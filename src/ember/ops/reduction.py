@@ -423,9 +423,11 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     if not a.ndim:
         return select_scalar(name, input, MaxBackward0 if largest else MinBackward0, out)
     empty_check(f"{name}()", a, (d,))
-    return select_with_indices(name, input, extreme(xp, a, d, largest, keepdim),
-                               arg_extreme(xp, a, d, largest, keepdim), d, keepdim,
-                               MaxBackward0 if largest else MinBackward0, out)
+    idx = arg_extreme(xp, a, d, largest, True)     # one pass: the values are gathered at the indices
+    values = xp.take_along_axis(a, idx, axis=d)
+    if not keepdim:
+        idx, values = idx.squeeze(d), values.squeeze(d)
+    return select_with_indices(name, input, values, idx, d, keepdim, MaxBackward0 if largest else MinBackward0, out)
 
 
 def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
