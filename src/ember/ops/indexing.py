@@ -517,6 +517,14 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     if type(key) is int and self._data.ndim and -self._data.shape[0] <= key < self._data.shape[0]:
         _write(self, (key,), SelectBackward0, [], value, False)
         return
+    if (_isinstance(key, Tensor) and key._dtype is D.bool and type(value) in (int, float, bool)
+            and key._data.shape == self._data.shape and key._device is self._device
+            and not (STATE.enabled and self._rg) and self._data.flags.writeable):
+        # x[mask] = number (the seeds' `grad_h[h < 0] = 0`): a masked copy, no index arrays
+        check_inplace(self)
+        _xp(self).copyto(self._data, value, casting="unsafe", where=key._data)
+        self._vc[0] += 1
+        return
     basic, cls, adv = parse_key(self, key)
     if cls is AliasBackward0:
         cls = None
