@@ -140,7 +140,7 @@ class Node:
         store = self.__dict__.setdefault(kind, {})
         if key is not None:
             store = store.setdefault(key, {})
-        return RemovableHandle(store, fn)
+        return _store_hook(store, fn)
 
     def __call__(self, *grads: Any) -> Any:
         out = self.backward(*grads)
@@ -170,18 +170,21 @@ _FREED_RG, _FREED = _freed(True), _freed(False)
 
 
 class RemovableHandle:
-    """Returned by ``register_*hook``; ``remove()`` unregisters the hook."""
+    """Returned by every ``register_*hook`` (tensors, nodes, modules, optimizers): ``remove()`` takes the
+    hook out of the dict it was registered in (and of ``extra_dict``); ids increase, so dicts keep
+    registration order."""
 
-    _next_id = 0
+    next_id = 0
 
-    def __init__(self, store: dict, fn: Callable) -> None:
-        RemovableHandle._next_id += 1
-        self.id = RemovableHandle._next_id
-        self._store = store
-        store[self.id] = fn
+    def __init__(self, hooks_dict: dict, *, extra_dict: Any = None) -> None:
+        self.id = RemovableHandle.next_id
+        RemovableHandle.next_id += 1
+        extras = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
+        self._dicts = (hooks_dict, *extras)
 
     def remove(self) -> None:
-        self._store.pop(self.id, None)
+        for d in self._dicts:
+            d.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -234,7 +237,13 @@ def add_hook(obj: Any, attr: str, fn: Callable) -> RemovableHandle:
     if store is None:
         store = {}
         setattr(obj, attr, store)
-    return RemovableHandle(store, fn)
+    return _store_hook(store, fn)
+
+
+def _store_hook(store: dict, fn: Callable) -> RemovableHandle:
+    handle = RemovableHandle(store)
+    store[handle.id] = fn
+    return handle
 
 
 class SavedOutput:

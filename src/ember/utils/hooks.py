@@ -1,39 +1,17 @@
-"""``torch.utils.hooks.RemovableHandle``: the handle returned by every ``register_*hook``."""
+"""``torch.utils.hooks``: ``RemovableHandle`` (defined with the autograd graph, which uses it first) and the
+machinery of modules' full backward hooks."""
 
 from __future__ import annotations
 
 import warnings
-import weakref
 from typing import Any
 
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..autograd.graph import RemovableHandle
 
-
-class RemovableHandle:
-    """Removes its hook from the dict(s) it was registered in (held weakly, as torch)."""
-
-    next_id: int = 0
-
-    def __init__(self, hooks_dict: Any, *, extra_dict: Any = None) -> None:
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-        extras = [] if extra_dict is None else extra_dict if isinstance(extra_dict, list) else [extra_dict]
-        self.extra_dict_ref = tuple(weakref.ref(d) for d in extras)
-
-    def remove(self) -> None:
-        for ref in (self.hooks_dict_ref, *self.extra_dict_ref):
-            d = ref()
-            if d is not None:
-                d.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.remove()
+__all__ = ["RemovableHandle", "BackwardHook"]
 
 
 class BackwardHook:
