@@ -13,7 +13,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, xp_of
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, bind, check_inplace, from_array, record
+from ._dispatch import Node, Tensor, _assign, bind, broadcast_error, check_inplace, from_array, record
 
 _isinstance = isinstance
 _bool, _int, _float, _complex = bool, int, float, complex
@@ -454,17 +454,12 @@ class ToCopyBackward0(Node):
         return (to_dtype(g, dt) if not (g._dtype.is_complex and not dt.is_complex) else to_dtype(g.real, dt),)
 
 
-def to_dtype(self: Tensor, dtype: Any, view: bool = False, dev: Any = None, copy: bool = False) -> Tensor:
+def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False) -> Tensor:
     """Convert to ``dtype`` (and device); returns ``self`` when nothing changes unless ``copy``."""
     dt = _resolve_dtype(dtype) or self._dtype
     dev = canonical(dev) if dev is not None else self._device
     if dt is self._dtype and dev is self._device and not copy:
         return self
-    if view:
-        if dt.itemsize != self._dtype.itemsize:
-            raise RuntimeError("self.dim() cannot be 0 to view Float as Double (different element sizes)")
-        from .views import make_view
-        return make_view(self, self._data.view(dt.np))
     arr = self._data
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
@@ -561,24 +556,14 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     arr = src._data
     if src._device is not self._device:
         arr = _host(arr) if self._device is CPU else xp_of(self._device).asarray(_host(arr))
+    if arr.dtype != self._data.dtype:
+        arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
     try:
-        if arr.dtype != self._data.dtype:
-            arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
-        self._data[...] = arr
+        _assign(self._data, arr)      # read-only (expanded) destinations get torch's overlap error
     except ValueError:
-        from ._dispatch import broadcast_error
-        if "read-only" in str(_sys_exc()):
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
-                               "a single memory location. Please clone() the tensor before performing the "
-                               "operation.") from None
         raise broadcast_error(self._data.shape, src._data.shape) from None
     self._vc[0] += 1
     return self
-
-
-def _sys_exc() -> BaseException | None:
-    import sys
-    return sys.exc_info()[1]
 
 
 def _copy_result(dst: Tensor, src: Tensor) -> Tensor:
