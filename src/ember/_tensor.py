@@ -417,8 +417,7 @@ class Tensor:
             return memo[id(self)]
         new = from_array(self._data.copy(), self._dtype, self._device)
         if type(self) is not Tensor:
-            new = type(self).__new__(type(self), new, self._rg) if hasattr(type(self), "_from_tensor") \
-                else _as_subclass(new, type(self))
+            new = _as_subclass(new, type(self))
         new._rg = self._rg
         g = self._grad_or_none()
         if g is not None:

@@ -29,8 +29,6 @@ class Parameter(Tensor):
     """A tensor that is a module parameter: a leaf with ``requires_grad=True`` by default, sharing the
     memory of the tensor it wraps."""
 
-    _from_tensor = True  # Tensor.__deepcopy__ rebuilds subclasses through __new__(cls, data, requires_grad)
-
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
             from ..ops.creation import empty
