@@ -110,3 +110,15 @@ WORKLOADS: dict[str, tuple[Workload, int]] = {
     "indexing 1000x100": (indexing, 1),
     "two-layer net step (seed)": (two_layer_net, 1),
 }
+
+
+def _load_area_workloads() -> None:
+    """Merge ``WORKLOADS`` from every ``workloads_<area>.py`` beside this file (one file per feature area)."""
+    import importlib
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("workloads_*.py")):
+        WORKLOADS.update(importlib.import_module(path.stem).WORKLOADS)
+
+
+_load_area_workloads()
