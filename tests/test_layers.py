@@ -2,7 +2,7 @@
 
 Layers, lowest first: _core → _tensor (+ printing, legacy types) → autograd → ops → namespaces built on
 ops (linalg, cuda, serialization, …) → nn → optim / utils / special (torch.special re-exports softmax)
-→ vision / distributed → train.
+→ vision / distributed (+ nn.parallel) → train.
 Imports inside functions are allowed to reach upward (late binding at call time, e.g. Tensor's legacy
 constructor calling ops.creation).
 """
@@ -18,7 +18,8 @@ SRC = Path(__file__).parent.parent / "src" / "ember"
 RANK = {"_core": 0, "utils.hooks": 2, "_tensor": 1, "_tensor_str": 1, "_legacy": 1, "autograd": 2, "ops": 3,
         "linalg": 4,
         "special": 6, "cuda": 4, "serialization": 4, "storage": 4, "safetensors": 4, "nn": 5, "optim": 6,
-        "utils": 6, "utils.data": 6, "vision": 7, "distributed": 7, "train": 8, "__main__": 9, "__init__": 9}
+        "utils": 6, "utils.data": 6, "vision": 7, "distributed": 7, "nn.parallel": 7, "train": 8,
+        "__main__": 9, "__init__": 9}
 
 
 def _layer(parts: tuple[str, ...]) -> str:

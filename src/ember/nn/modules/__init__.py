@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
+from .batchnorm import *  # noqa: F403
+from .batchnorm import __all__ as _batchnorm
 from .container import *  # noqa: F403
 from .container import __all__ as _container
+from .conv import *  # noqa: F403
+from .conv import __all__ as _conv
 from .distance import *  # noqa: F403
 from .distance import __all__ as _distance
 from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
+from .instancenorm import *  # noqa: F403
+from .instancenorm import __all__ as _instancenorm
 from .lazy import LazyModuleMixin
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
@@ -20,8 +26,20 @@ from .loss import __all__ as _loss
 from .module import Module
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization
+from .padding import *  # noqa: F403
+from .padding import __all__ as _padding
+from .pixelshuffle import *  # noqa: F403
+from .pixelshuffle import __all__ as _pixelshuffle
+from .pooling import *  # noqa: F403
+from .pooling import __all__ as _pooling
+from .rnn import *  # noqa: F403
+from .rnn import __all__ as _rnn
 from .sparse import *  # noqa: F403
 from .sparse import __all__ as _sparse
+from .transformer import *  # noqa: F403
+from .transformer import __all__ as _transformer
+from .upsampling import *  # noqa: F403
+from .upsampling import __all__ as _upsampling
 
 __all__ = [
     "Module",
@@ -35,4 +53,13 @@ __all__ = [
     *_loss,
     *_normalization,
     *_sparse,
+    *_batchnorm,
+    *_conv,
+    *_instancenorm,
+    *_padding,
+    *_pixelshuffle,
+    *_pooling,
+    *_rnn,
+    *_transformer,
+    *_upsampling,
 ]
