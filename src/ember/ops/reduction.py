@@ -189,6 +189,8 @@ def _sum_dtype(dt: D.dtype) -> D.dtype:
 
 
 def _dtype_arg(dtype: Any) -> D.dtype | None:
+    if dtype is None or _isinstance(dtype, D.dtype):   # the common case skips the late import
+        return dtype
     from .creation import _resolve_dtype
     return _resolve_dtype(dtype)
 
@@ -238,7 +240,7 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
     if nan and a.dtype.kind == "f":
         a = xp.where(xp.isnan(a), 0, a)
     dims = reduce_dims(dim, a.ndim)
-    return _wrap(xp.sum(a, axis=dims, keepdims=keepdim), dt, input), dims
+    return _wrap(a.sum(axis=dims, keepdims=keepdim), dt, input), dims
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
