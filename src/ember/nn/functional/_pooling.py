@@ -1,5 +1,1106 @@
-"""(being written)"""
+"""Pooling, unpooling, resampling (interpolate, grid_sample, affine_grid) and pixel/channel shuffles.
+
+One N-d implementation serves the 1d/2d/3d names: windows are strided slices of a padded array (a Python
+loop over the few kernel offsets, never over pixels), and every map that is linear in its input (average
+pooling, the scatter/gather of max pooling, interpolation, shuffles) is recorded as a :func:`_linear` op
+whose backward is its adjoint, recorded the same way — so gradients of gradients come for free.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..._core import dtype as D
+from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
+    "grid_sample", "affine_grid",
+    "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
+]
+
+ArrayFn = Callable[[Any], Any]
+
+
+# ---- linear ops: forward and adjoint recorded alike --------------------------------------------------
+class _LinearBackward(Node):
+    """Backward of a map linear in its input: the adjoint, itself recorded as a linear op."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__),)
+
+
+_NODES: dict[str, type[Node]] = {}
+
+
+def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
+    cls = _NODES.get(name)
+    if cls is None:
+        cls = _NODES[name] = type(name, (base,), {"__slots__": ()})
+    return cls
+
+
+def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str, out: Any = None) -> Tensor:
+    """``fwd(x)`` (or the precomputed ``out`` array) with grad_fn ``name`` whose backward applies ``adj``."""
+    res = result(fwd(compute_array(x)) if out is None else out, x)
+    return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name)
+
+
+# ---- argument handling -----------------------------------------------------------------------------
+def _tuple(v: Any, n: int, fn: str, what: str, omit: bool = False) -> tuple[int, ...]:
+    """An int or a 1-/n-tuple as an n-tuple, with torch's message for other lengths."""
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1:
+            return tuple(v) * n
+        if len(v) != n:
+            words = {1: "one int", 2: "two ints", 3: "three ints"}[n]
+            middle = "be omitted, a single int, or" if omit else "be a single int, or"
+            raise RuntimeError(f"{fn}: {what} must either {middle} a tuple of {words}")
+        return tuple(v)
+    return (v,) * n
+
+
+def _dims_error(input: Tensor, nd: int) -> None:
+    """torch's check of an (N, C, *spatial) or (C, *spatial) input to the 2d/3d pools."""
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
+    if any(s == 0 for s in input.shape[-nd - 1:]):
+        raise RuntimeError(
+            f"Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{list(input.shape)}"
+        )
+
+
+def _out_size(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
+    """torch's pooling_output_shape: floor (or ceil) division; a last window must start inside."""
+    num = n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)
+    o = num // s + 1
+    if ceil and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tuple, ceil: bool) -> tuple[int, ...]:
+    """Checks shared by the max/avg pools, then the output spatial size."""
+    if any(v == 0 for v in s):
+        raise RuntimeError("stride should not be zero")
+    if any(v <= 0 for v in k):
+        names = ("kT", "kH", "kW")[3 - nd:]
+        raise RuntimeError("kernel size should be greater than zero, but got "
+                           + " ".join(f"{a}: {b}" for a, b in zip(names, k, strict=True)))
+    if any(v <= 0 for v in d):
+        names = ("dilationT", "dilationH", "dilationW")[3 - nd:]
+        raise RuntimeError("dilation should be greater than zero, but got "
+                           + " ".join(f"{a}: {b}" for a, b in zip(names, d, strict=True)))
+    for ki, pi, di in zip(k, p, d, strict=True):
+        if pi < 0 or pi > ((ki - 1) * di + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
+                               f"kernel_size={ki} and dilation={di}")
+    _dims_error(input, nd)
+    sp = tuple(input.shape[-nd:])
+    out = tuple(_out_size(*a, ceil) for a in zip(sp, k, s, p, d, strict=True))
+    if any(o < 1 for o in out):
+        lead = tuple(input.shape[-nd - 1:-nd])
+        fmt = "x".join
+        raise RuntimeError(f"Given input size: ({fmt(map(str, lead + sp))}). Calculated output size: "
+                           f"({fmt(map(str, lead + out))}). Output size is too small")
+    return out
+
+
+class _Windows:
+    """The kernel offsets of a pool over the trailing ``nd`` dims of a padded array: for each offset, the
+    strided slice of outputs it meets and its flat position in the (unpadded) input plane."""
+
+    def __init__(self, sp: tuple, out: tuple, k: tuple, s: tuple, p: tuple, d: tuple) -> None:
+        self.sp, self.out, self.k, self.s, self.p, self.d = sp, out, k, s, p, d
+        # right padding so every window (ceil_mode ones included) lies inside the padded array
+        self.pads = tuple((pi, max(0, (o - 1) * si + (ki - 1) * di + 1 - pi - n))
+                          for n, o, ki, si, pi, di in zip(sp, out, k, s, p, d, strict=True))
+        self.plane = tuple(int(np.prod(sp[i + 1:])) for i in range(len(sp)))
+
+    def offsets(self) -> list[tuple[int, ...]]:
+        return list(itertools.product(*(range(ki) for ki in self.k)))
+
+    def slices(self, off: tuple[int, ...]) -> tuple:
+        return (Ellipsis, *(slice(o * di, o * di + (n - 1) * si + 1, si)
+                            for o, di, n, si in zip(off, self.d, self.out, self.s, strict=True)))
+
+    def pad(self, ns: Any, a: Any, value: Any) -> Any:
+        if not any(lo or hi for lo, hi in self.pads):
+            return a
+        width = [(0, 0)] * (a.ndim - len(self.sp)) + list(self.pads)
+        return ns.pad(a, width, constant_values=value)
+
+    def crop(self, a: Any) -> Any:
+        return a[(Ellipsis, *(slice(lo, lo + n) for (lo, _), n in zip(self.pads, self.sp, strict=True)))]
+
+    def padded_shape(self, lead: tuple) -> tuple:
+        return lead + tuple(n + lo + hi for n, (lo, hi) in zip(self.sp, self.pads, strict=True))
+
+    def flat_index(self, ns: Any, off: tuple[int, ...]) -> Any:
+        """Flat input-plane position of offset ``off`` in every window, shaped like the output."""
+        idx = 0
+        for ax, (o, n, si, pi, di, st) in enumerate(zip(off, self.out, self.s, self.p, self.d, self.plane,
+                                                         strict=True)):
+            shape = [1] * len(self.out)
+            shape[ax] = n
+            idx = idx + ((ns.arange(n) * si - pi + o * di) * st).reshape(shape)
+        return idx
+
+    def first_valid(self, ns: Any) -> Any:
+        """Flat position of each window's first in-bounds element (torch's index for all -inf windows)."""
+        first = []
+        for pi, si, di, n in zip(self.p, self.s, self.d, self.out, strict=True):
+            start = ns.arange(n) * si - pi
+            first.append(ns.where(start < 0, (-start + di - 1) // di * di, 0))
+        return self.flat_index(ns, (0,) * len(self.out)) + sum(
+            f.reshape([-1 if i == ax else 1 for i in range(len(first))]) * st
+            for ax, (f, st) in enumerate(zip(first, self.plane, strict=True)))
+
+
+def _lowest(dtype: Any) -> Any:
+    return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+
+
+def _window_max(ns: Any, cands: Any, shape: tuple, dtype: Any, first: Any, nan: bool) -> tuple[Any, Any]:
+    """Running max over ``cands`` = (values, id) in window order with torch's rule: a value replaces the
+    max when greater or NaN (so the first max wins, and NaN propagates); returns (max, id of the max)."""
+    best = ns.full(shape, _lowest(dtype), dtype)
+    which = ns.empty(shape, np.int64)
+    which[...] = first
+    for v, i in cands:
+        take = v > best
+        if nan:
+            take |= v != v
+        ns.copyto(best, v, where=take)
+        ns.copyto(which, i, where=take)
+    return best, which
+
+
+def _has_nan(ns: Any, a: Any) -> bool:
+    return bool(np.issubdtype(a.dtype, np.floating) and ns.isnan(a).any())
+
+
+# ---- max pooling -------------------------------------------------------------------------------------
+class _MaxPoolBackward(Node):
+    """Max pooling: the gradient goes to each window's argmax (a scatter, recorded as a linear op)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_linear(g, self.scatter, self.gather, type(self).__name__[:-1] + "BackwardBackward0",
+                        type(self).__name__),)
+
+
+def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[ArrayFn, ArrayFn]:
+    """The scatter of output gradients to the input positions ``flat`` (per plane) and its adjoint gather."""
+    plane = int(np.prod(in_shape[len(in_shape) - nd:]))
+    lead = in_shape[:len(in_shape) - nd]
+    n_lead = int(np.prod(lead))
+
+    def global_index() -> Any:
+        return (flat.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
+
+    def scatter(g: Any) -> Any:
+        out = ns.bincount(global_index(), weights=g.reshape(-1), minlength=n_lead * plane)
+        return out.reshape(in_shape).astype(g.dtype, copy=False)
+
+    def gather(g: Any) -> Any:
+        return g.reshape(-1)[global_index()].reshape(flat.shape)
+
+    return scatter, gather
+
+
+def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool, fn: str) -> tuple[Tensor, Tensor]:
+    k = _tuple(kernel_size, nd, fn, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _tuple(stride, nd, fn, "stride")
+    p = _tuple(padding, nd, fn, "padding")
+    d = _tuple(dilation, nd, fn, "dilation")
+    out_sp = _pool_geometry(input, nd, k, s, p, d, ceil_mode)
+    ns = xp(input)
+    a = compute_array(input)
+    lead = a.shape[:-nd]
+    win = _Windows(tuple(a.shape[-nd:]), out_sp, k, s, p, d)
+    ap = win.pad(ns, a, _lowest(a.dtype))
+    offs = win.offsets()
+    out_shape = lead + out_sp
+    best, which = _window_max(ns, ((ap[win.slices(o)], j) for j, o in enumerate(offs)), out_shape, a.dtype,
+                              -1, _has_nan(ns, a))
+    # ``which`` is the kernel offset of each max (-1: a window with nothing above -inf, torch then points
+    # at the window's first in-bounds element); the flat input index follows from it
+    flat = ns.empty(out_shape, np.int64)
+    flat[...] = win.first_valid(ns)
+    for j, o in enumerate(offs):
+        ns.copyto(flat, win.flat_index(ns, o), where=which == j)
+    in_shape = tuple(a.shape)
+
+    def scatter(g: Any) -> Any:
+        gp = ns.zeros(win.padded_shape(g.shape[:-nd]), g.dtype)
+        for j, o in enumerate(offs):
+            gp[win.slices(o)] += ns.where(which == j, g, 0)
+        grad = win.crop(gp)
+        if (which < 0).any():   # all -inf windows: gradient to the first in-bounds element
+            extra, _ = _scatter_gather(ns, flat, in_shape, nd)
+            grad = grad + extra(ns.where(which < 0, g, 0))
+        return grad
+
+    def gather(g: Any) -> Any:
+        return _scatter_gather(ns, flat, in_shape, nd)[1](g)
+
+    out = result(best, input)
+    if needs_grad(input):
+        fused(out, _node(f"MaxPool{nd}DWithIndicesBackward0", _MaxPoolBackward), (input,), (),
+              scatter=scatter, gather=gather)
+    return out, result(flat, input, D.int64)
+
+
+def _check_1d(input: Tensor, fn: str) -> None:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+                           f"input, but got:{list(input.shape)}")
+
+
+def _max_pool_nd(nd: int) -> Callable:
+    fn = f"max_pool{nd}d"
+
+    def pool(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False, return_indices: bool = False) -> Any:
+        if nd == 1:
+            _check_1d(input, fn)
+            k, = _tuple(kernel_size, 1, fn, "kernel_size")
+            st = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+                else _tuple(stride, 1, fn, "stride")[0]
+            pd, = _tuple(padding, 1, fn, "padding")
+            dl, = _tuple(dilation, 1, fn, "dilation")
+            if st > 0 and k > 0 and dl > 0:
+                if pd < 0 or pd > k // 2:
+                    raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
+                                       f"padding={pd} and kernel_size={k}")
+                if _out_size(input.shape[-1], k, st, pd, dl, ceil_mode) < 1:
+                    raise RuntimeError(f"max_pool1d() Invalid computed output size: "
+                                       f"{_out_size(input.shape[-1], k, st, pd, dl, ceil_mode)}")
+            out, idx = _max_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), (1, dl), ceil_mode, fn)
+            out, idx = out.squeeze(-2), idx.squeeze(-2)
+        else:
+            out, idx = _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
+        return (out, idx) if return_indices else out
+
+    def with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                     ceil_mode: bool = False, return_indices: bool = True) -> Any:
+        return pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+    pool.__name__, pool.__qualname__ = fn, fn
+    pool.__doc__ = (f"{nd}-d max pooling over windows of ``kernel_size`` (stride defaults to the kernel); "
+                    "``return_indices`` also gives each max's flat index in its input plane.")
+    with_indices.__name__ = with_indices.__qualname__ = fn + "_with_indices"
+    with_indices.__doc__ = f"{fn} returning (values, indices)."
+    return pool, with_indices
+
+
+max_pool1d, max_pool1d_with_indices = _max_pool_nd(1)
+max_pool2d, max_pool2d_with_indices = _max_pool_nd(2)
+max_pool3d, max_pool3d_with_indices = _max_pool_nd(3)
+
+
+# ---- max unpooling -----------------------------------------------------------------------------------
+def _max_unpool(input: Tensor, indices: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
+                output_size: Any, fn: str) -> Tensor:
+    k = _tuple(kernel_size, nd, fn, "kernel_size")
+    s = k if stride is None else _tuple(stride, nd, fn, "stride")
+    p = _tuple(padding, nd, fn, "padding")
+    sp = tuple(input.shape[-nd:])
+    default = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(sp, s, p, k, strict=True))
+    if output_size is None:
+        out_sp = default
+    else:
+        size = tuple(output_size)
+        if len(size) == nd + 2 or (len(size) == nd + 1 and input.dim() == nd + 1):
+            size = size[-nd:]
+        if len(size) != nd:
+            raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has "
+                             f"a length of '{len(size)}'")
+        for i, (o, dflt) in enumerate(zip(size, default, strict=True)):
+            lo, hi = dflt - s[i], dflt + s[i]
+            if not lo < o < hi:
+                raise ValueError(f'invalid output_size "{size}" (dim {i} must be between {lo} and {hi})')
+        out_sp = tuple(size)
+    if indices.dtype is not D.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype._short}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    ns = xp(input)
+    flat = indices._data
+    plane = int(np.prod(out_sp))
+    if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= plane):
+        bad = int(flat[(flat < 0) | (flat >= plane)].reshape(-1)[0])
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, out_sp))})")
+    out_shape = tuple(input.shape[:-nd]) + out_sp
+    _, gather = _scatter_gather(ns, flat, out_shape, nd)
+    n_lead = int(np.prod(out_shape[:-nd]))
+    glob = (flat.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
+
+    def unpool(a: Any) -> Any:
+        o = ns.zeros(n_lead * plane, a.dtype)
+        o[glob] = a.reshape(-1)
+        return o.reshape(out_shape)
+
+    return _linear(input, unpool, gather, f"MaxUnpool{nd}DBackward0", f"MaxUnpool{nd}DBackwardBackward0")
+
+
+def _max_unpool_nd(nd: int) -> Callable:
+    fn = f"max_unpool{nd}d"
+
+    def unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               output_size: Any = None) -> Tensor:
+        if nd == 1:
+            k, = _tuple(kernel_size, 1, fn, "kernel_size")
+            st = k if stride is None else _tuple(stride, 1, fn, "stride")[0]
+            pd, = _tuple(padding, 1, fn, "padding")
+            size = None if output_size is None else (*tuple(output_size)[:-1], 1, tuple(output_size)[-1])
+            out = _max_unpool(input.unsqueeze(-2), indices.unsqueeze(-2), 2, (1, k), (1, st), (0, pd),
+                              size, fn)
+            return out.squeeze(-2)
+        return _max_unpool(input, indices, nd, kernel_size, stride, padding, output_size, fn)
+
+    unpool.__name__ = unpool.__qualname__ = fn
+    unpool.__doc__ = f"Inverse of {nd}-d max pooling: each value goes to its index, the rest are zero."
+    return unpool
+
+
+max_unpool1d = _max_unpool_nd(1)
+max_unpool2d = _max_unpool_nd(2)
+max_unpool3d = _max_unpool_nd(3)
+
+
+# ---- average pooling ---------------------------------------------------------------------------------
+def _avg_divisor(ns: Any, win: _Windows, include_pad: bool) -> Any:
+    """The per-window divisor (a separable product over dims)."""
+    div = 1
+    for ax, (n, o, ki, si, pi) in enumerate(zip(win.sp, win.out, win.k, win.s, win.p, strict=True)):
+        start = ns.arange(o) * si - pi
+        end = ns.minimum(start + ki, n + pi)
+        size = end - start if include_pad else ns.minimum(end, n) - ns.maximum(start, 0)
+        div = div * size.reshape([-1 if i == ax else 1 for i in range(len(win.sp))])
+    return div
+
+
+def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: int | None, fn: str) -> Tensor:
+    k = _tuple(kernel_size, nd, fn, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _tuple(stride, nd, fn, "stride", omit=True)
+    p = _tuple(padding, nd, fn, "padding")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    out_sp = _pool_geometry(input, nd, k, s, p, (1,) * nd, ceil_mode)
+    ns = xp(input)
+    win = _Windows(tuple(input.shape[-nd:]), out_sp, k, s, p, (1,) * nd)
+    offs = win.offsets()
+    div = divisor_override if divisor_override is not None else _avg_divisor(ns, win, count_include_pad)
+    integral = input.dtype.category < 2
+
+    def pool(a: Any) -> Any:
+        ap = win.pad(ns, a, 0)
+        total = ap[win.slices(offs[0])].copy()
+        for o in offs[1:]:
+            total += ap[win.slices(o)]
+        if integral:
+            return ns.sign(total) * (ns.abs(total) // div)
+        return total / ns.asarray(div, dtype=total.dtype)
+
+    def spread(g: Any) -> Any:
+        gd = g / ns.asarray(div, dtype=g.dtype)
+        gp = ns.zeros(win.padded_shape(g.shape[:-nd]), g.dtype)
+        for o in offs:
+            gp[win.slices(o)] += gd
+        return win.crop(gp)
+
+    return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0")
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """1-d average pooling (an avg_pool2d over a height-1 view, as torch)."""
+    fn = "avg_pool1d"
+    k, = _tuple(kernel_size, 1, fn, "kernel_size")
+    st = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
+        else _tuple(stride, 1, fn, "stride", omit=True)[0]
+    pd, = _tuple(padding, 1, fn, "padding")
+    out = _avg_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), ceil_mode, count_include_pad, None, fn)
+    return out.squeeze(-2)
+
+
+def _avg_pool_nd(nd: int) -> Callable:
+    fn = f"avg_pool{nd}d"
+
+    def pool(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+             count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+        return _avg_pool(input, nd, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+                         fn)
+
+    pool.__name__ = pool.__qualname__ = fn
+    pool.__doc__ = (f"{nd}-d average pooling; ``count_include_pad`` counts zero padding in the divisor, "
+                    "``divisor_override`` replaces it.")
+    return pool
+
+
+avg_pool2d = _avg_pool_nd(2)
+avg_pool3d = _avg_pool_nd(3)
+
+
+# ---- lp pooling --------------------------------------------------------------------------------------
+def _lp_pool(input: Tensor, nd: int, norm_type: float, kernel_size: Any, stride: Any, ceil_mode: bool) -> Tensor:
+    """(Σ x^p)^(1/p) over each window: an average of x^p scaled by the window size (as torch)."""
+    k = _tuple(kernel_size, nd, f"lp_pool{nd}d", "kernel_size")
+    pooled = (avg_pool1d if nd == 1 else _avg_pool_nd(nd))(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (pooled.sign() * pooled.abs().relu()).mul(math.prod(k)).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """1-d power-average pooling."""
+    return _lp_pool(input, 1, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """2-d power-average pooling."""
+    return _lp_pool(input, 2, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """3-d power-average pooling."""
+    return _lp_pool(input, 3, norm_type, kernel_size, stride, ceil_mode)
+
+
+# ---- adaptive pooling --------------------------------------------------------------------------------
+def _adaptive_size(input: Tensor, output_size: Any, nd: int, fn: str) -> tuple[int, ...]:
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != nd:
+            raise RuntimeError(f"{fn}: output_size must be {nd}")
+        size = tuple(output_size)
+    else:
+        size = (output_size,) * nd
+    return tuple(input.shape[-nd + i] if v is None else int(v) for i, v in enumerate(size))
+
+
+def _bounds(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
+    """Adaptive windows along one dim: [floor(i·n/o), ceil((i+1)·n/o))."""
+    i = np.arange(o)
+    return (i * n) // o, ((i + 1) * n + o - 1) // o
+
+
+def _along(ns: Any, a: Any, axis: int, m: Any) -> Any:
+    """Apply the matrix ``m`` (out × in) along ``axis`` of ``a``."""
+    moved = ns.moveaxis(a, axis, -1)
+    return ns.moveaxis(moved @ m.T, -1, axis)
+
+
+def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
+    if nd == 1:
+        if input.dim() not in (2, 3):
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+                               f"argument #1 'self' (while checking arguments for {fn})")
+    elif input.dim() not in (nd + 1, nd + 2):
+        sep = ": " if kind == "max" else " "
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}")
+    if input.dtype.category < 2:
+        raise NotImplementedError(f"\"{fn if nd > 1 else f'adaptive_{kind}_pool2d'}\" not implemented for "
+                                  f"'{input.dtype._short}'")
+
+
+def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
+    fn = f"adaptive_avg_pool{nd}d"
+    size = _adaptive_size(input, output_size, nd, fn)
+    if all(v == 1 for v in size):
+        return input.mean(tuple(range(-nd, 0)), keepdim=True)
+    ns = xp(input)
+    a_dtype = compute_array(input).dtype
+    mats = []
+    for n, o in zip(input.shape[-nd:], size, strict=True):
+        start, end = _bounds(n, o)
+        j = np.arange(n)
+        m = ((j >= start[:, None]) & (j < end[:, None])) / (end - start)[:, None]
+        mats.append(ns.asarray(m, dtype=a_dtype))
+    ndim = input.dim()
+
+    def pool(a: Any) -> Any:
+        for i, m in enumerate(mats):
+            a = _along(ns, a, ndim - nd + i, m.astype(a.dtype, copy=False))
+        return a
+
+    def spread(g: Any) -> Any:
+        for i, m in enumerate(mats):
+            g = _along(ns, g, ndim - nd + i, m.T.astype(g.dtype, copy=False))
+        return g
+
+    return _linear(input, pool, spread, f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0")
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over ``output_size`` adaptive windows of the last dim."""
+    _check_adaptive(input, 1, "adaptive_avg_pool1d", "avg")
+    size, = _adaptive_size(input, output_size, 1, "adaptive_avg_pool1d")
+    return _adaptive_avg(input.unsqueeze(-2), 2, (1, size)).squeeze(-2)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over adaptive windows of the last two dims (a mean for output (1, 1))."""
+    _check_adaptive(input, 2, "adaptive_avg_pool2d", "avg")
+    return _adaptive_avg(input, 2, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average over adaptive windows of the last three dims."""
+    _check_adaptive(input, 3, "adaptive_avg_pool3d", "avg")
+    return _adaptive_avg(input, 3, output_size)
+
+
+class _AdaptiveMaxBackward(_MaxPoolBackward):
+    __slots__ = ()
+
+
+def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Tensor]:
+    fn = f"adaptive_max_pool{nd}d"
+    size = _adaptive_size(input, output_size, nd, fn)
+    ns = xp(input)
+    a = compute_array(input)
+    lead = a.shape[:-nd]
+    sp = a.shape[-nd:]
+    # gather every window (padded to the widest by repeating its last element, which never changes the max)
+    win, flat_parts = a, []
+    plane = [int(np.prod(sp[i + 1:])) for i in range(nd)]
+    for i, (n, o) in enumerate(zip(sp, size, strict=True)):
+        start, end = _bounds(n, o)
+        kmax = int((end - start).max()) if o else 0
+        idx = np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+        win = ns.take(win, ns.asarray(idx.reshape(-1)), axis=len(lead) + 2 * i)
+        win = win.reshape(win.shape[:len(lead) + 2 * i] + (o, kmax) + win.shape[len(lead) + 2 * i + 1:])
+        flat_parts.append(idx * plane[i])
+    perm = list(range(len(lead))) + [len(lead) + 2 * i for i in range(nd)] + [len(lead) + 2 * i + 1
+                                                                              for i in range(nd)]
+    win = win.transpose(perm)
+    kshape = win.shape[len(lead) + nd:]
+    win = win.reshape(lead + tuple(size) + (-1,))
+    flat_win = 0
+    for i, part in enumerate(flat_parts):
+        shape = [1] * (2 * nd)
+        shape[i], shape[nd + i] = part.shape
+        flat_win = flat_win + part.reshape(shape)
+    flat_win = ns.asarray(np.asarray(flat_win).reshape(tuple(size) + (int(np.prod(kshape)),)))
+    best, which = _window_max(ns, ((win[..., j], j) for j in range(win.shape[-1])), lead + tuple(size), a.dtype,
+                              0, _has_nan(ns, a))
+    flat = ns.take_along_axis(ns.broadcast_to(flat_win, which.shape + (flat_win.shape[-1],)), which[..., None],
+                              axis=-1)[..., 0]
+    out = result(best, input)
+    if needs_grad(input):
+        scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
+        fused(out, _node(f"AdaptiveMaxPool{nd}DBackward0", _AdaptiveMaxBackward), (input,), (),
+              scatter=scatter, gather=gather)
+    return out, result(flat, input, D.int64)
+
+
+def _adaptive_max_nd(nd: int) -> tuple[Callable, Callable]:
+    fn = f"adaptive_max_pool{nd}d"
+
+    def pool(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+        _check_adaptive(input, nd, fn, "max")
+        if nd == 1:
+            size, = _adaptive_size(input, output_size, 1, fn)
+            out, idx = _adaptive_max(input.unsqueeze(-2), 2, (1, size))
+            out, idx = out.squeeze(-2), idx.squeeze(-2)
+        else:
+            out, idx = _adaptive_max(input, nd, output_size)
+        return (out, idx) if return_indices else out
+
+    def with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+        return pool(input, output_size, True)
+
+    pool.__name__ = pool.__qualname__ = fn
+    pool.__doc__ = f"Max over adaptive windows of the last {nd} dim(s); ``return_indices`` as max_pool."
+    with_indices.__name__ = with_indices.__qualname__ = fn + "_with_indices"
+    with_indices.__doc__ = f"{fn} returning (values, indices)."
+    return pool, with_indices
+
+
+adaptive_max_pool1d, adaptive_max_pool1d_with_indices = _adaptive_max_nd(1)
+adaptive_max_pool2d, adaptive_max_pool2d_with_indices = _adaptive_max_nd(2)
+adaptive_max_pool3d, adaptive_max_pool3d_with_indices = _adaptive_max_nd(3)
+
+
+# ---- interpolation -----------------------------------------------------------------------------------
+_MODE_NODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
+              "bicubic": "Bicubic", "trilinear": "Trilinear"}
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _cubic_weights(t: Any) -> Any:
+    """Keys' cubic convolution weights (A = -0.75) of the 4 taps around a fractional offset ``t``."""
+    a = -0.75
+
+    def near(x: Any) -> Any:
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: Any) -> Any:
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
+
+
+def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any) -> tuple[np.ndarray, Any]:
+    """Source indices (o, taps) and weights (or None for a plain copy) of one resampled dim, computed in the
+    kernel's precision ``ct`` with torch's coordinate conventions."""
+    out = np.arange(o)
+    if mode in ("nearest", "nearest-exact"):
+        sc = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n) / np.float32(o)
+        if mode == "nearest-exact":
+            src = np.floor(((out + 0.5) * np.float64(sc)).astype(np.float32))
+        elif o == n:
+            src = out
+        elif o == 2 * n:
+            src = out >> 1
+        else:
+            src = np.floor(out.astype(np.float32) * sc)
+        return np.minimum(src.astype(np.int64), n - 1)[:, None], None
+    if align:
+        ratio = ct((n - 1) / (o - 1)) if o > 1 else ct(0)
+    else:
+        ratio = ct(1.0 / scale) if scale is not None and scale > 0 else ct(n) / ct(o)
+    oc = out.astype(ct)
+    real = ratio * oc if align else ratio * (oc + ct(0.5)) - ct(0.5)
+    if mode == "bicubic":
+        i0 = np.floor(real)
+        w = _cubic_weights((real - i0).astype(ct)).astype(ct)
+        idx = np.clip(i0.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n - 1)
+        return idx, w
+    if o == n:
+        return out[:, None], None
+    real = np.maximum(real, ct(0))
+    i0 = np.minimum(np.floor(real).astype(np.int64), n - 1)
+    lam = np.clip(real - i0.astype(ct), 0, 1).astype(ct)
+    i1 = i0 + (i0 < n - 1)
+    return np.stack([i0, i1], -1), np.stack([ct(1) - lam, lam], -1)
+
+
+def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[float | None] | None,
+              align: bool) -> Tensor:
+    nd = len(size)
+    ns = xp(input)
+    ct = np.float64 if input.dtype is D.float64 else np.float32
+    ndim = input.dim()
+    plan = []
+    for i, (n, o) in enumerate(zip(input.shape[-nd:], size, strict=True)):
+        idx, w = _taps(mode, n, o, align, None if scales is None else scales[i], ct)
+        dense = np.zeros((o, n))
+        np.add.at(dense, (np.repeat(np.arange(o), idx.shape[1]), idx.reshape(-1)),
+                  1.0 if w is None else w.reshape(-1))
+        bshape = (o,) + (1,) * (nd - 1 - i)
+        plan.append((ndim - nd + i, ns.asarray(idx), None if w is None else ns.asarray(w), bshape,
+                     ns.asarray(dense)))
+
+    def fwd(a: Any) -> Any:
+        for axis, idx, w, bshape, _ in plan:
+            if w is None:
+                a = ns.take(a, idx[:, 0], axis=axis)
+                continue
+            acc = None
+            for t in range(idx.shape[1]):
+                term = ns.take(a, idx[:, t], axis=axis) * w[:, t].astype(a.dtype).reshape(bshape)
+                acc = term if acc is None else acc + term
+            a = acc
+        return a
+
+    def adj(g: Any) -> Any:
+        for axis, _, _, _, dense in plan:
+            g = _along(ns, g, axis, dense.T.astype(g.dtype))
+        return g
+
+    name = f"Upsample{_MODE_NODE[mode]}{nd}DBackward0"
+    return _linear(input, fwd, adj, name, name[:-1] + "Backward0")
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of an (N, C, *spatial) input to ``size`` or by ``scale_factor``."""
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    nd = input.dim() - 2
+    spatial = list(input.shape[2:])
+    scales: list | None = None
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)):
+            if len(size) != nd:
+                raise ValueError(
+                    f"Input and output must have the same number of spatial dimensions, but got input with "
+                    f"spatial dimensions of {spatial} and output size of {size}. Please provide input tensor in "
+                    "(N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+            out_size = [int(v) for v in size]
+        else:
+            out_size = [int(size)] * nd
+    elif scale_factor is not None:
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != nd:
+                raise ValueError(
+                    f"Input and scale_factor must have the same number of spatial dimensions, but got input with "
+                    f"spatial dimensions of {spatial} and scale_factor of shape {scale_factor}. Please provide "
+                    "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+            scales = [float(v) for v in scale_factor]
+        else:
+            scales = [float(scale_factor)] * nd
+        out_size = [math.floor(float(n) * s) for n, s in zip(spatial, scales, strict=True)]
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if recompute_scale_factor or mode == "area":
+        scales = None
+    if antialias and not (mode in ("bilinear", "bicubic") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
+                         "tensor as input")
+    if antialias:
+        raise NotImplementedError("interpolate(antialias=True) is not supported by ember yet")
+    if input.dim() not in (3, 4, 5) or mode not in (*_MODE_NODE, "area"):
+        if input.dim() in (3, 4, 5):
+            raise NotImplementedError(
+                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
+                f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
+            f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+    need = _MODE_DIMS.get(mode)
+    if need is not None and need != nd:
+        if mode == "bicubic":
+            raise NotImplementedError(
+                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
+                f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need + 2}D input")
+    if any(o <= 0 for o in out_size):
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
+                           f"({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], spatial, strict=True))}) "
+                           f"output ({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], out_size, strict=True))})")
+    if mode == "area":
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, out_size)
+    return _resample(input, mode, tuple(out_size), scales, bool(align_corners))
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated alias of :func:`interpolate`."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(mode='nearest')``."""
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(mode='bilinear', align_corners=True)``."""
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- composite ops with torch's node names ---------------------------------------------------------
+class _CompositeBackward(Node):
+    """Backward of an op whose forward is an ember composite (``self.fn``): the composite is rebuilt and
+    differentiated, connected to the inputs' history when building a graph (so double backward works)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from ...autograd import grad as autograd_grad
+        from ...autograd.grad_mode import STATE, enable_grad
+
+        ins = self.saved
+        wanted = [i for i, e in enumerate(self._next) if e is not None]
+        if not STATE.enabled:
+            ins = tuple(t.detach().requires_grad_(i in wanted) for i, t in enumerate(ins))
+        with enable_grad():
+            out = self.fn(*ins)
+            grads = autograd_grad(out, [ins[i] for i in wanted], g, create_graph=STATE.enabled,
+                                  allow_unused=True)
+        res: list = [None] * len(ins)
+        for i, gi in zip(wanted, grads, strict=True):
+            res[i] = gi
+        return tuple(res)
+
+
+def _composite(fn: Callable[..., Tensor], name: str, *inputs: Tensor) -> Tensor:
+    """``fn(*inputs)`` computed without a graph, then recorded as one node named ``name``."""
+    from ...autograd.grad_mode import no_grad
+
+    with no_grad():
+        out = fn(*inputs)
+    return fused(out, _node(name, _CompositeBackward), inputs, inputs, fn=fn)
+
+
+# ---- grid_sample / affine_grid -----------------------------------------------------------------------
+def _unnormalize(c: Tensor, n: int, align: bool) -> Tensor:
+    return (c + 1) / 2 * (n - 1) if align else ((c + 1) * n - 1) / 2
+
+
+def _reflect(c: Tensor, lo2: int, hi2: int) -> Tensor:
+    """Fold ``c`` into [lo2/2, hi2/2] by reflections."""
+    if lo2 == hi2:
+        return c * 0
+    lo, span = lo2 / 2, (hi2 - lo2) / 2
+    c = (c - lo).abs()
+    extra = c.fmod(span)
+    flips = (c / span).floor()
+    return (flips.fmod(2) == 0).where(extra + lo, span - extra + lo)
+
+
+def _pad_coord(c: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
+    if padding_mode == "border":
+        return c.clamp(0, n - 1)
+    if padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (n - 1)) if align else _reflect(c, -1, 2 * n - 1)
+        return c.clamp(0, n - 1)
+    return c
+
+
+def _grid_sample_composite(mode: str, padding_mode: str, align: bool) -> Callable[[Tensor, Tensor], Tensor]:
+    def sample(input: Tensor, grid: Tensor) -> Tensor:
+        from ...ops.indexing import gather
+
+        n, c = input.shape[:2]
+        sp = tuple(input.shape[2:])
+        nd = len(sp)
+        out_sp = tuple(grid.shape[1:-1])
+        flat_in = input.reshape(n, c, -1)
+        coords = [_unnormalize(grid[..., nd - 1 - i], sp[i], align) for i in range(nd)]
+        if mode != "bicubic":
+            coords = [_pad_coord(x, sp[i], padding_mode, align) for i, x in enumerate(coords)]
+        if mode == "nearest":
+            taps = [[(x.detach().round(), None)] for x in coords]
+        elif mode == "bilinear":
+            taps = []
+            for x in coords:
+                x0 = x.detach().floor()
+                w1 = x - x0
+                taps.append([(x0, 1 - w1), (x0 + 1, w1)])
+        else:
+            taps = []
+            for x in coords:
+                x0 = x.detach().floor()
+                t = x - x0
+                a = -0.75
+                near = [((a + 2) * u - (a + 3)) * u * u + 1 for u in (t, 1 - t)]
+                far = [((a * u - 5 * a) * u + 8 * a) * u - 4 * a for u in (t + 1, 2 - t)]
+                taps.append([(x0 - 1, far[0]), (x0, near[0]), (x0 + 1, near[1]), (x0 + 2, far[1])])
+        total = None
+        for combo in itertools.product(*taps):
+            lin = 0
+            valid = None
+            weight = None
+            for i, (pos, w) in enumerate(combo):
+                if mode == "bicubic":
+                    pos = _pad_coord(pos, sp[i], padding_mode, align).round()
+                ok = (pos >= 0) & (pos <= sp[i] - 1)
+                valid = ok if valid is None else valid & ok
+                lin = lin * sp[i] + pos.clamp(0, sp[i] - 1).long()
+                if w is not None:
+                    weight = w if weight is None else weight * w
+            vals = gather(flat_in, 2, lin.reshape(n, 1, -1).expand(n, c, -1)).reshape(n, c, *out_sp)
+            mask = valid.to(input.dtype)
+            coef = mask if weight is None else weight * mask
+            term = vals * coef.unsqueeze(1)
+            total = term if total is None else total + term
+        return total
+
+    return sample
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
+                align_corners: bool | None = None) -> Tensor:
+    """Sample ``input`` at the normalised (x, y[, z]) locations of ``grid`` (in [-1, 1])."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', "
+                         f"but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        import warnings
+
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+                      "documentation of grid_sample for details.", stacklevel=2)
+        align_corners = False
+    nd = input.dim() - 2
+    if input.dim() not in (4, 5):
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, "
+                           f"but got input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if grid.dim() != input.dim() or grid.shape[0] != input.shape[0] or grid.shape[-1] != nd:
+        if grid.dim() != input.dim():
+            raise RuntimeError(f"grid_sampler(): expected grid to have same number of dimensions as input, but got "
+                               f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+        if grid.shape[0] != input.shape[0]:
+            raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got input "
+                               f"with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {nd} in last dimension, but got grid with "
+                           f"sizes {list(grid.shape)}")
+    if mode == "bicubic" and nd != 2:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    return _composite(_grid_sample_composite(mode, padding_mode, bool(align_corners)),
+                      f"GridSampler{nd}DBackward0", input, grid)
+
+
+def _base_coords(steps: int, align: bool, like: Tensor) -> Tensor:
+    from ...ops.creation import linspace, zeros
+
+    if steps <= 1:
+        return zeros(1, dtype=like.dtype, device=like.device)
+    lin = linspace(-1, 1, steps, dtype=like.dtype, device=like.device)
+    return lin if align else lin * ((steps - 1) / steps)
+
+
+def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
+    """The sampling grid (N, *spatial, nd) of the affine maps ``theta`` (N, nd, nd+1) for ``grid_sample``."""
+    from ...ops.creation import ones
+    from ...ops.shape import stack
+
+    if align_corners is None:
+        import warnings
+
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+                      "documentation of grid_sample for details.", stacklevel=2)
+        align_corners = False
+    if not theta.dtype.is_floating_point:
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = list(size)
+    if len(size) == 4:
+        if theta.dim() != 3 or tuple(theta.shape[-2:]) != (2, 3):
+            raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {tuple(size)}. "
+                             f"Got {theta.shape}.")
+    elif len(size) == 5:
+        if theta.dim() != 3 or tuple(theta.shape[-2:]) != (3, 4):
+            raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size {tuple(size)}. "
+                             f"Got {theta.shape}.")
+    else:
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {tuple(size)}.")
+    if min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {tuple(size)}")
+    n, sp = size[0], size[2:]
+    nd = len(sp)
+    axes = [_base_coords(s, bool(align_corners), theta) for s in sp]
+    # base[..., :] = (x, y[, z], 1) with x along the last spatial dim
+    mesh = []
+    for i in range(nd):
+        shape = [1] * nd
+        shape[nd - 1 - i] = sp[nd - 1 - i]
+        mesh.append(axes[nd - 1 - i].reshape(shape).expand(*sp))
+    mesh.append(ones(*sp, dtype=theta.dtype, device=theta.device))
+    base = stack(mesh, -1).reshape(1, -1, nd + 1)
+
+    def generate(th: Tensor) -> Tensor:
+        return base.expand(n, -1, -1).bmm(th.transpose(1, 2)).reshape(n, *sp, nd)
+
+    return _composite(generate, "AffineGridGeneratorBackward0", theta)
+
+
+# ---- pixel and channel shuffles ----------------------------------------------------------------------
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C·r², H, W) → (*, C, H·r, W·r)."""
+    r = upscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    k = len(lead)
+    oc = c // (r * r)
+
+    def shuffle(a: Any) -> Any:
+        a = a.reshape(*lead, oc, r, r, h, w).transpose(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+        return a.reshape(*lead, oc, h * r, w * r)
+
+    def unshuffle(a: Any) -> Any:
+        a = a.reshape(*lead, oc, h, r, w, r).transpose(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+        return a.reshape(*lead, c, h, w)
+
+    return _linear(input, shuffle, unshuffle, "PixelShuffleBackward0", "PixelUnshuffleBackward0")
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of :func:`pixel_shuffle`."""
+    r = downscale_factor
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
+                           f"{input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if h % r:
+        raise RuntimeError(f"pixel_unshuffle expects height to be divisible by downscale_factor, but "
+                           f"input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
+                           f"input.size(-1)={w} is not divisible by {r}")
+    k = len(lead)
+    oh, ow = h // r, w // r
+
+    def unshuffle(a: Any) -> Any:
+        a = a.reshape(*lead, c, oh, r, ow, r).transpose(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+        return a.reshape(*lead, c * r * r, oh, ow)
+
+    def shuffle(a: Any) -> Any:
+        a = a.reshape(*lead, c, r, r, oh, ow).transpose(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+        return a.reshape(*lead, c, h, w)
+
+    return _linear(input, unshuffle, shuffle, "PixelUnshuffleBackward0", "PixelShuffleBackward0")
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Interleave the channels of ``groups`` groups: (N, g·k, *) → channel order k-major."""
+    if input.dim() <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    n, c, *rest = input.shape
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    per = c // groups
+
+    def shuffle(a: Any) -> Any:
+        return a.reshape(n, groups, per, *rest).swapaxes(1, 2).reshape(n, c, *rest)
+
+    def unshuffle(a: Any) -> Any:
+        return a.reshape(n, per, groups, *rest).swapaxes(1, 2).reshape(n, c, *rest)
+
+    return _linear(input, shuffle, unshuffle, "ChannelShuffleBackward0", "ChannelShuffleBackward0")
+
+
+native_channel_shuffle = channel_shuffle
