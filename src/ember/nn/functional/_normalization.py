@@ -1,5 +1,402 @@
-"""(being written)"""
+"""Normalisation over batches, instances and groups: ``batch_norm``, ``instance_norm``, ``group_norm``,
+``local_response_norm`` (and the legacy ``CrossMapLRN2d`` function).
+
+Batch and group norm share one kernel on an ``(N, C, L)`` view of the input: per-row sums by BLAS, the
+statistics reduced per channel (batch norm) or per group of channels (group norm), then one broadcast
+multiply-add. Their backward has a fast array path and, when a graph of the gradient is wanted
+(``create_graph``), the same formula in ember ops, so gradients of gradients flow.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+from ..._core import dtype as D
+from ...autograd.function import Function
+from ...autograd.grad_mode import no_grad
+from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
+from ._layers import pad
+
+__all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
+
+
+# ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
+def _row_sum(ns: Any, a3: Any) -> Any:
+    """Sums over the last axis of an (N, C, L) array: (N, C)."""
+    return ns.einsum("ncl->nc", a3)
+
+
+def _row_dot(ns: Any, a3: Any, b3: Any) -> Any:
+    """Per-row dot products of two (N, C, L) arrays: (N, C), by batched BLAS when rows are long."""
+    if a3.shape[2] >= 16:
+        return ns.matmul(a3[:, :, None, :], b3[:, :, :, None])[:, :, 0, 0]
+    return ns.einsum("ncl,ncl->nc", a3, b3)
+
+
+class _Layout:
+    """Where the statistics live: per channel over (N, L) (``groups`` None: batch norm) or per (sample,
+    group of channels) over (C/G, L) (group norm). ``reduce`` folds per-row sums (N, C) into statistics;
+    ``expand`` spreads statistics back to something broadcastable to (N, C)."""
+
+    __slots__ = ("ns", "n", "c", "length", "groups")
+
+    def __init__(self, ns: Any, shape: tuple, groups: int | None) -> None:
+        self.ns, self.n, self.c, self.groups = ns, shape[0], shape[1], groups
+        self.length = 1
+        for s in shape[2:]:
+            self.length *= s
+
+    @property
+    def count(self) -> int:
+        """How many elements feed each statistic."""
+        if self.groups is None:
+            return self.n * self.length
+        return self.c // self.groups * self.length
+
+    def reduce(self, rows: Any) -> Any:
+        if self.groups is None:
+            return rows.sum(0)
+        return rows.reshape(self.n, self.groups, -1).sum(2)
+
+    def expand(self, stat: Any) -> Any:
+        if self.groups is None:
+            return stat
+        return self.ns.repeat(stat, self.c // self.groups, axis=1)
+
+
+def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | None) -> tuple:
+    """``(x - mean) * invstd * w + b`` on an (N, C, ...) array; statistics from the data (biased variance,
+    two passes) unless ``stats`` = (mean, invstd) is given. Returns (y, mean, var or None, invstd)."""
+    ns = lay.ns
+    a3 = a.reshape(lay.n, lay.c, lay.length)
+    var = None
+    if stats is None:
+        m = max(lay.count, 1)
+        mean = lay.reduce(_row_sum(ns, a3)) / m
+        y = a3 - lay.expand(mean)[..., None]
+        var = lay.reduce(_row_dot(ns, y, y)) / m
+        invstd = 1 / ns.sqrt(var + eps)
+    else:
+        mean, invstd = stats
+        y = a3 - mean[..., None]
+    scale = lay.expand(invstd)
+    if w is not None:
+        scale = scale * w
+    y *= scale[..., None]
+    if b is not None:
+        y += b[:, None]
+    return y.reshape(a.shape), mean, var, invstd
+
+
+def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
+    """The gradients of :func:`_normalize` (and the affine map) by array math: two row reductions and one
+    fused ``g·k + x·B + C`` pass."""
+    lay: _Layout = node.layout
+    ns = lay.ns
+    a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
+    g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
+    mean, invstd = lay.expand(node.mean), lay.expand(node.invstd)
+    sg = _row_sum(ns, g3)
+    dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
+    gx = gw = gb = None
+    wa = compute_array(w) if w is not None else None
+    if node._next[0] is not None:
+        k = invstd * wa if wa is not None else invstd
+        if node.training:
+            m = max(lay.count, 1)
+            s1 = lay.reduce(sg * wa if wa is not None else sg)
+            s2 = lay.reduce(dot * wa if wa is not None else dot)
+            coef = -node.invstd**3 * s2 / m
+            shift = lay.expand(-node.invstd * s1 / m - coef * node.mean)
+            out = g3 * k[..., None]
+            out += a3 * lay.expand(coef)[..., None]
+            out += shift[..., None]
+        else:
+            out = g3 * k[..., None]
+        gx = result(out.reshape(x.shape), x)
+    if len(node._next) > 1 and node._next[1] is not None:
+        gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
+    if len(node._next) > 2 and node._next[2] is not None:
+        gb = result(sg.reshape(-1, lay.c).sum(0), w if w is not None else x)
+    return gx, gw, gb
+
+
+def _grads_graph(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
+    """The same gradients in ember ops (for ``create_graph``): statistics are recomputed from ``x`` so the
+    result differentiates again, through them too."""
+    lay: _Layout = node.layout
+    if lay.groups is None:
+        shape, dims = (lay.n, lay.c, lay.length), (0, 2)
+    else:
+        shape, dims = (lay.n, lay.groups, -1), (2,)
+    xs = x.reshape(shape)
+    if node.training:
+        mean = xs.mean(dims, keepdim=True)
+        xc = xs - mean
+        rstd = ((xc * xc).mean(dims, keepdim=True) + node.eps).rsqrt()
+    else:
+        xc = xs - result(node.mean[:, None], x)
+        rstd = result(node.invstd[:, None], x)
+    xhat = xc * rstd
+    chan = (1, lay.c) + (1,) * (x.dim() - 2)
+    gh = (g * w.reshape(chan) if w is not None else g).reshape(shape)
+    if node.training:
+        gx = rstd * (gh - gh.mean(dims, keepdim=True) - xhat * (gh * xhat).mean(dims, keepdim=True))
+    else:
+        gx = gh * rstd
+    other = (0, *range(2, x.dim()))
+    gw = (g * xhat.reshape(x.shape)).sum(other) if len(node._next) > 1 and node._next[1] is not None else None
+    gb = g.sum(other) if len(node._next) > 2 and node._next[2] is not None else None
+    return gx.reshape(x.shape), gw, gb
+
+
+class _NormBackward(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, w = self.saved
+        return (_grads_graph if STATE.enabled else _grads_arrays)(self, g, x, w)
+
+
+class NativeBatchNormBackward0(_NormBackward):
+    __slots__ = ()
+
+
+class NativeGroupNormBackward0(_NormBackward):
+    __slots__ = ()
+
+
+# ---- argument checks ---------------------------------------------------------------------------------
+def _check_dtypes(input: Tensor, op: str, *params: Tensor | None) -> None:
+    dt = input.dtype
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
+    low = dt is D.float16 or dt is D.bfloat16
+    for p in params:
+        if p is not None and p.dtype is not dt:
+            if low:
+                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+
+
+def _verify_batch_size(size: Any) -> None:
+    n = size[0]
+    for s in size[2:]:
+        n *= s
+    if n == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+
+
+# ---- batch norm ----------------------------------------------------------------------------------------
+def _batch_norm(
+    input: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    training: bool,
+    momentum: float,
+    eps: float,
+) -> Tensor:
+    """torch.batch_norm: normalise per channel (dim 1) with batch statistics (updating the running ones in
+    place, unbiased variance) or, when not training, with the running statistics."""
+    if not training:
+        if running_mean is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        if running_var is None:
+            raise RuntimeError("running_var must be defined in evaluation mode")
+    c = input.size(1)
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.numel() != c:
+            raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+    _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.requires_grad and STATE.enabled:
+            raise RuntimeError(
+                f"The function 'native_batch_norm' is not differentiable with respect to argument '{name}'. "
+                "This input cannot have requires_grad True."
+            )
+    ns = xp(input)
+    lay = _Layout(ns, tuple(input.shape), None)
+    w = compute_array(weight).reshape(-1) if weight is not None else None
+    b = compute_array(bias).reshape(-1) if bias is not None else None
+    stats = None
+    if not training:
+        rm = compute_array(running_mean).reshape(-1)
+        stats = (rm, 1 / ns.sqrt(compute_array(running_var).reshape(-1) + eps))
+    y, mean, var, invstd = _normalize(compute_array(input), lay, w, b, eps, stats)
+    if training and lay.count > 0:
+        count = lay.count
+        if running_mean is not None:
+            rm = running_mean._data.reshape(-1)
+            rm[...] = (1 - momentum) * rm + momentum * mean
+        if running_var is not None:
+            rv = running_var._data.reshape(-1)
+            unbiased = var * (count / (count - 1)) if count > 1 else var * float("inf")
+            rv[...] = (1 - momentum) * rv + momentum * unbiased
+    out = result(y, input)
+    return fused(
+        out, NativeBatchNormBackward0, (input, weight, bias), (input, weight),
+        layout=lay, mean=mean, invstd=invstd, training=training, eps=eps,
+    )
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel (dim 1) over the batch and spatial dims, then scale and shift."""
+    if training:
+        _verify_batch_size(input.size())
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if not isinstance(momentum, (int, float)):
+        raise TypeError(
+            f"batch_norm(): argument 'momentum' (position 7) must be float, not {type(momentum).__name__}"
+        )
+    return _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+# ---- instance norm ---------------------------------------------------------------------------------------
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each channel of each sample on its own: batch norm of the input seen as one sample of
+    N·C channels (as torch builds it, so grad_fns match); running statistics are averaged over the batch."""
+    if use_input_stats:
+        size = input.size()
+        n = 1
+        for s in size[2:]:
+            n *= s
+        if n == 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size {size}")
+    b, c = input.shape[0], input.shape[1]
+    shape = (1, b * c, *input.shape[2:])
+    rm = running_mean.repeat(b) if running_mean is not None else None
+    rv = running_var.repeat(b) if running_var is not None else None
+    out = _batch_norm(
+        input.contiguous().view(shape),
+        weight.repeat(b) if weight is not None else None,
+        bias.repeat(b) if bias is not None else None,
+        rm, rv, use_input_stats, momentum, eps,
+    )
+    if use_input_stats:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.view(b, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.view(b, c).mean(0))
+    return out.view(input.shape)
+
+
+# ---- group norm --------------------------------------------------------------------------------------------
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each group of ``C / num_groups`` channels of each sample, then scale and shift per channel."""
+    if input.dim() < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.dim()}")
+    shape = list(input.shape)
+    _verify_batch_size([shape[0] * shape[1] // num_groups, num_groups, *shape[2:]])
+    c = shape[1]
+    if c % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            f"{shape} and num_groups={num_groups}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
+                f"{name} of shape {list(t.shape)} and input of shape {shape}"
+            )
+    _check_dtypes(input, "group_norm", weight, bias)
+    lay = _Layout(xp(input), tuple(shape), num_groups)
+    w = compute_array(weight) if weight is not None else None
+    b = compute_array(bias) if bias is not None else None
+    y, mean, _, invstd = _normalize(compute_array(input), lay, w, b, eps, None)
+    out = result(y, input)
+    return fused(
+        out, NativeGroupNormBackward0, (input, weight, bias), (input, weight),
+        layout=lay, mean=mean, invstd=invstd, training=True, eps=eps,
+    )
+
+
+# ---- local response norm --------------------------------------------------------------------------------------
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
+    """``x / (k + alpha · mean of x² over a window of `size` neighbouring channels) ** beta`` (zero padded)."""
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(
+            f"Expected 3D or higher dimensionality                          input (got {dim} dimensions)"
+        )
+    if input.numel() == 0:
+        return input
+    c = input.shape[1]
+    sq = pad(input.mul(input), (0, 0) * (dim - 2) + (size // 2, (size - 1) // 2))
+    window = sq.narrow(1, 0, c)
+    for i in range(1, size):
+        window = window + sq.narrow(1, i, c)
+    div = (window / size).mul(alpha).add(k).pow(beta)
+    return input / div
+
+
+class CrossMapLRN2d(Function):
+    """The legacy Lua-torch cross-channel LRN on 4-d input, window and gradient exactly as torch computes
+    them (its running window never drops channel 0, and its backward uses its own window)."""
+
+    @staticmethod
+    def forward(ctx: Any, input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1) -> Tensor:
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+        ns = xp(input)
+        a = compute_array(input)
+        c = a.shape[1]
+        sq = a * a
+        csum = ns.concatenate([ns.zeros_like(sq[:, :1]), ns.cumsum(sq, axis=1)], axis=1)
+        pre = int((size - 1) / 2 + 1)
+        ch = ns.arange(c)
+        lo = ns.maximum(ch - pre + 1, 1)
+        hi = ns.minimum(ch + pre, c)
+        scale = sq[:, :1] + csum[:, hi] - csum[:, lo]
+        scale = scale * (alpha / size) + k
+        out = result(scale ** -beta * a, input)
+        ctx.scale = scale
+        ctx.size, ctx.alpha, ctx.beta = size, alpha, beta
+        ctx.save_for_backward(input, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple:
+        input, output = ctx.saved_tensors
+        ns = xp(input)
+        a, g, scale = compute_array(input), compute_array(grad_output), ctx.scale
+        size, c = ctx.size, a.shape[1]
+        ratio = g * compute_array(output) / scale
+        csum = ns.concatenate([ns.zeros_like(ratio[:, :1]), ns.cumsum(ratio, axis=1)], axis=1)
+        inv = int(size - (size - 1) / 2)
+        ch = ns.arange(c)
+        lo = ns.clip(ch - inv, 0, c)
+        hi = ns.clip(ch + size - inv, 0, c)
+        accum = csum[:, hi] - csum[:, lo]
+        grad = scale ** -ctx.beta * g - (2 * ctx.alpha * ctx.beta / size) * a * accum
+        return result(grad, input), None, None, None, None
