@@ -1,5 +1,594 @@
-"""(being written)"""
+"""Convolutions (``conv1d/2d/3d``, ``conv_transpose1d/2d/3d``) and ``unfold``/``fold``: one N-d implementation.
+
+Everything is built from three array steps, so each product is one large contiguous GEMM per group:
+
+- *im2col*: one strided view of the (zero-padded) input gives every window; it is copied into
+  channel-major columns ``(C, *K, N, *Out)``, i.e. a ``(groups, C/g·K, N·L)`` matrix stack;
+- a GEMM with the weight ``(groups, O/g, C/g·K)``: ``W·cols`` is the convolution, ``Wᵀ·x`` the columns of
+  a transposed convolution, ``g·colsᵀ`` the weight gradient;
+- *col2im*: the adjoint of im2col, a sum of strided slices, one per kernel offset (a loop over the
+  kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements).
+
+The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
+bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
+a graph of the gradient is wanted (``create_graph``) records :class:`ConvolutionBackwardBackward0`, whose
+backward is again written with convolutions, so gradients of any order exist, as in torch.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from ...ops._dispatch import record
+from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "convolution",
+    "unfold",
+    "fold",
+]
+
+_IntOrSeq = int | Sequence[int]
+_AXES = ("depth", "height", "width")
+
+
+class _Geom(NamedTuple):
+    """Geometry of a convolution: per spatial dim stride, (low, high) zero padding and dilation; groups.
+    For a transposed convolution the padding is that of the convolution it is the adjoint of (a negative
+    high pad is output_padding)."""
+
+    stride: tuple[int, ...]
+    pads: tuple[tuple[int, int], ...]
+    dilation: tuple[int, ...]
+    groups: int
+
+
+# ---- array steps (xp = numpy or cupy) ------------------------------------------------------------
+def _conv_size(n: int, k: int, s: int, pad: tuple[int, int], d: int) -> int:
+    return (n + pad[0] + pad[1] - d * (k - 1) - 1) // s + 1
+
+
+def _transposed_size(n: int, k: int, s: int, pad: tuple[int, int], d: int) -> int:
+    return (n - 1) * s - pad[0] - pad[1] + d * (k - 1) + 1
+
+
+def _pad_array(ns: Any, a: Any, pads: tuple[tuple[int, int], ...]) -> Any:
+    """Zero-pad (or crop, for negative amounts) the trailing dims of ``a``."""
+    if not any(lo or hi for lo, hi in pads):
+        return a
+    lead = a.ndim - len(pads)
+    shape = a.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
+    out = ns.zeros(shape, dtype=a.dtype)
+    src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
+    dst = tuple(slice(max(lo, 0), n - max(hi, 0)) for n, (lo, hi) in zip(shape[lead:], pads, strict=True))
+    out[(Ellipsis, *dst)] = a[(Ellipsis, *src)]
+    return out
+
+
+def _windows(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
+    """A strided view ``(N, C, *K, *Out)`` of every window of the padded ``a`` ``(N, C, *S)`` (no copy of
+    the windows)."""
+    a = _pad_array(ns, a, geom.pads)
+    sizes = a.shape[2:]
+    out = tuple((n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(sizes, ksize, geom.stride, geom.dilation,
+                                                                     strict=True))
+    st = a.strides
+    shape = (*a.shape[:2], *ksize, *out)
+    strides = (*st[:2], *(x * d for x, d in zip(st[2:], geom.dilation, strict=True)),
+               *(x * s for x, s in zip(st[2:], geom.stride, strict=True)))
+    return ns.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
+
+
+def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
+    """Channel-major columns ``(groups, C/g·prod(K), N·L)`` of ``a`` ``(N, C, *S)``, contiguous."""
+    v = _windows(ns, a, ksize, geom)
+    nd = len(ksize)
+    v = v.transpose(1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
+    return ns.ascontiguousarray(v).reshape(geom.groups, -1, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
+
+
+def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom, dtype: Any = None) -> Any:
+    """Adjoint of :func:`_windows`: ``cols`` ``(N, C, *K, *Out)`` (any strides) summed into an ``(N, C, *size)``
+    image, one strided slice per kernel offset, windows clipped to the image (padding is dropped)."""
+    nd = len(size)
+    n, c = cols.shape[:2]
+    ksize, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
+    img = ns.zeros((n, c, *size), dtype=dtype or cols.dtype)
+    for kidx in itertools.product(*map(range, ksize)):
+        dst, src = [], []
+        for k, o, m, s, (lo, _), d in zip(kidx, out, size, geom.stride, geom.pads, geom.dilation, strict=True):
+            t0 = k * d - lo   # image position of window 0 at this offset
+            first = -(t0 // s) if t0 < 0 else 0
+            last = min(o, (m - 1 - t0) // s + 1)
+            if last <= first:
+                break
+            dst.append(slice(t0 + first * s, t0 + (last - 1) * s + 1, s))
+            src.append(slice(first, last))
+        else:
+            img[(slice(None), slice(None), *dst)] += cols[(slice(None), slice(None), *kidx, *src)]
+    return img
+
+
+def _to_cm(ns: Any, a: Any, groups: int) -> Any:
+    """``(N, C, *S)`` → channel-major ``(groups, C/g, N·L)``, contiguous."""
+    return ns.ascontiguousarray(a.swapaxes(0, 1)).reshape(groups, a.shape[1] // groups, -1)
+
+
+def _from_cm(ns: Any, y: Any, n: int, size: tuple[int, ...], bias: Any) -> Any:
+    """Channel-major ``(groups, O/g, N·L)`` → ``(N, O, *size)`` contiguous, plus ``bias`` in the same pass."""
+    y = y.reshape(-1, n, *size).swapaxes(0, 1)
+    if bias is None:
+        return ns.ascontiguousarray(y)
+    out = ns.empty(y.shape, dtype=y.dtype)
+    ns.add(y, bias.reshape(-1, *(1,) * len(size)), out=out)
+    return out
+
+
+def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: tuple[int, ...],
+                   size: tuple[int, ...], geom: _Geom) -> Any:
+    """Channel-major columns ``(groups, C/g·K, N·L)`` (L = prod(in_size)) → ``(N, C, *size)`` by col2im."""
+    nd = len(ksize)
+    v = cols.reshape(-1, *ksize, n, *in_size).transpose(1 + nd, 0, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd))
+    return _col2im(ns, v, size, geom)
+
+
+def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> Any:
+    """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``."""
+    n, nd, g = x.shape[0], x.ndim - 2, geom.groups
+    ksize = w.shape[2:]
+    if not transposed:
+        cols = _im2col(ns, x, ksize, geom)
+        size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
+                     zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
+        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), n, size, b)
+    size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
+                 zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
+    cols = ns.matmul(w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
+    y = _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom)
+    if b is not None:
+        y += b.reshape(-1, *(1,) * nd)
+    return y
+
+
+def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
+              x_shape: tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``."""
+    n, gr = g.shape[0], geom.groups
+    ksize = w.shape[2:]
+    wm = w.reshape(gr, w.shape[0] // gr, -1)
+    gx = gw = gb = None
+    if not transposed:   # y = W·cols(x):  gx = col2im(Wᵀ·g),  gw = g·cols(x)ᵀ
+        gc = _to_cm(ns, g, gr)
+        if mask[0]:
+            gx = _cols_to_image(ns, ns.matmul(wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
+        if mask[1]:
+            gw = ns.matmul(gc, _im2col(ns, x, ksize, geom).swapaxes(1, 2)).reshape(w.shape)
+        if mask[2]:
+            gb = gc.sum(-1).reshape(-1)
+        return gx, gw, gb
+    # y = col2im(Wᵀ·x):  gx = W·cols(g),  gw = x·cols(g)ᵀ
+    if mask[0] or mask[1]:
+        cols = _im2col(ns, g, ksize, geom)
+        if mask[0]:
+            gx = _from_cm(ns, ns.matmul(wm, cols), n, x_shape[2:], None)
+        if mask[1]:
+            gw = ns.matmul(_to_cm(ns, x, gr), cols.swapaxes(1, 2)).reshape(w.shape)
+    if mask[2]:
+        gb = g.sum(axis=(0, *range(2, g.ndim)))
+    return gx, gw, gb
+
+
+# ---- autograd ------------------------------------------------------------------------------------
+class ConvolutionBackward0(Node):
+    """Gradients of a convolution: a transposed convolution for the input (and vice versa), a GEMM
+    against the input's columns for the weight, a sum for the bias."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, w = self.saved
+        mask = tuple(e is not None for e in self._next)
+        return _convolution_backward(g, x, w, self.geom, self.transposed, mask)
+
+
+class ConvolutionBackwardBackward0(Node):
+    """Double backward of a convolution. With F the forward map (conv or transposed conv), F* its adjoint
+    and G the weight gradient, the outputs are (F*(g, w), G(x, g), Σg); given their cotangents
+    (ggx, ggw, ggb): d/dg = F(ggx, w) + ggb + F(x, ggw), d/dx = F*(g, ggw), d/dw = G(ggx, g) — the last two
+    are exactly a convolution backward with input ggx and weight ggw."""
+
+    __slots__ = ()
+
+    def fill_missing(self, grads: list) -> list:
+        return grads
+
+    def backward(self, *grads: Any) -> tuple:
+        g, x, w = self.saved
+        ggx = ggw = ggb = None
+        for i, gr in zip(self.outputs, grads, strict=True):
+            if i == 0:
+                ggx = gr
+            elif i == 1:
+                ggw = gr
+            else:
+                ggb = gr
+        need = tuple(e is not None for e in self._next)
+        geom, tr = self.geom, self.transposed
+        dg = dx = dw = None
+        if need[0]:
+            if ggx is not None:
+                dg = _convolution(ggx, w, ggb, geom, tr)
+            elif ggb is not None:
+                dg = ggb.reshape(-1, *(1,) * (g.dim() - 2)).expand(g.shape)
+            if ggw is not None:
+                t = _convolution(x, ggw, None, geom, tr)
+                dg = t if dg is None else dg + t
+        mask = (need[1] and ggw is not None, need[2] and ggx is not None, False)
+        if mask[0] or mask[1]:
+            inp = ggx if ggx is not None else x.detach()
+            wt = ggw if ggw is not None else w.detach()
+            dx, dw, _ = _convolution_backward(g, inp, wt, geom, tr, mask, x_shape=tuple(x.shape))
+        return dg, dx, dw
+
+
+def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed: bool) -> Tensor:
+    """The recorded op on batched, validated tensors."""
+    ns = xp(x)
+    arr = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
+                   transposed)
+    out = result(arr, x)
+    return fused(out, ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
+
+
+def _convolution_backward(g: Tensor, x: Tensor, w: Tensor, geom: _Geom, transposed: bool,
+                          mask: tuple[bool, ...], x_shape: tuple[int, ...] | None = None) -> tuple:
+    ns = xp(g)
+    gx, gw, gb = _backward(ns, compute_array(g), compute_array(x), compute_array(w), geom, transposed, mask,
+                           x_shape or tuple(x.shape))
+    outs = (result(gx, x) if gx is not None else None, result(gw, w) if gw is not None else None,
+            result(gb, g) if gb is not None else None)
+    if needs_grad(g, x, w):
+        which = tuple(i for i, o in enumerate(outs) if o is not None)
+        node = record([outs[i] for i in which], ConvolutionBackwardBackward0(), (g, x, w))
+        node.save(g, x, w)
+        node.geom, node.transposed, node.outputs = geom, transposed, which
+    return outs
+
+
+# ---- argument checks (torch's messages) ----------------------------------------------------------
+def _expand(value: _IntOrSeq, n: int) -> list[int]:
+    """What torch's argument parser makes of an int-or-tuple argument of an ``n``-d function."""
+    if isinstance(value, int):
+        return [value] * n
+    return [int(v) for v in value]
+
+
+def _per_dim(name: str, value: list[int], nd: int) -> tuple[int, ...]:
+    if len(value) == 1:
+        return tuple(value) * nd
+    if len(value) != nd:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {nd} values to match "
+                           f"the convolution dimensions, but got {name}={value}")
+    return tuple(value)
+
+
+def _check_dim(input: Tensor, name: str, nd: int) -> None:
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got "
+                           f"input of size: {list(input.shape)}")
+
+
+def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
+    if input.dtype is not weight.dtype:
+        if input.dtype.is_floating_point and weight.dtype.is_floating_point:
+            raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same "
+                               "or input should be a MKLDNN tensor and weight is a dense tensor")
+        raise RuntimeError(f"expected scalar type {input.dtype._legacy[:-6]} but found "
+                           f"{weight.dtype._legacy[:-6]}")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) should be the same")
+    if input.device != weight.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{input.device} and {weight.device}!")
+
+
+def _check_shapes(input: Tensor, weight: Tensor, bias: Tensor | None, padding: tuple[int, ...], groups: int,
+                  transposed: bool) -> None:
+    ws = list(weight.shape)
+    if weight.dim() != input.dim():
+        raise RuntimeError(f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight {ws}, "
+                           f"but got {input.dim()}-dimensional input of size {list(input.shape)} instead")
+    if ws[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but "
+                           f"got weight of size {ws} instead")
+    if ws[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size [{ws}] instead")
+    c = input.shape[1]
+    if not transposed:
+        if c != ws[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {ws}, expected input{list(input.shape)} to "
+                               f"have {ws[1] * groups} channels, but got {c} channels instead")
+        out_c, what = ws[0], f"Given weight of size {ws}"
+    else:
+        if c != ws[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {ws}, expected input{list(input.shape)} to "
+                               f"have {ws[0]} channels, but got {c} channels instead")
+        out_c, what = ws[1] * groups, f"Given transposed=1, weight of size {ws}"
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_c):
+        raise RuntimeError(f"{what}, expected bias to be 1-dimensional with {out_c} elements, but got bias of "
+                           f"size {list(bias.shape)} instead")
+
+
+def _check_params(stride: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...],
+                  output_padding: tuple[int, ...], groups: int) -> None:
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d < 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if any(d == 0 for d in dilation):
+        raise RuntimeError("non-positive dilation is not supported")
+
+
+def _sizes(values: Sequence[int]) -> str:
+    return " x ".join(map(str, values))
+
+
+def _prepare(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, bool]:
+    """Check the input rank for ``name`` and batch an unbatched input."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    _check_dim(input, name, nd)
+    batched = input.dim() == nd + 2
+    return (input if batched else input.unsqueeze(0)), batched
+
+
+def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: _IntOrSeq,
+          padding: _IntOrSeq | str, dilation: _IntOrSeq, groups: int) -> Tensor:
+    """``conv{nd}d``: checks as torch, then the recorded op (an unbatched input is batched and squeezed)."""
+    x, batched = _prepare(name, nd, input, weight, bias)
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+        if padding == "same" and any(s != 1 for s in _expand(stride, nd)):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
+    pad = padding if isinstance(padding, str) else _expand(padding, nd)
+    out = _convolution_checked(x, weight, bias, _expand(stride, nd), pad, _expand(dilation, nd), False, [0], groups)
+    return out if batched else out.squeeze(0)
+
+
+def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride: list[int],
+                         padding: list[int] | str, dilation: list[int], transposed: bool,
+                         output_padding: list[int], groups: int) -> Tensor:
+    """torch's ``_convolution`` checks on batched ``x``, then :func:`_convolution`."""
+    _check_types(x, weight, bias)
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    k = weight.dim() - 2
+    st = _per_dim("stride", stride, k)
+    pad_list = [0] if isinstance(padding, str) else padding
+    pd = _per_dim("padding", pad_list, k)
+    dl = _per_dim("dilation", dilation, k)
+    op = _per_dim("output_padding", output_padding, k)
+    _check_params(st, pd, dl, op, groups)
+    _check_shapes(x, weight, bias, pd, groups, transposed)
+    ksize = tuple(weight.shape[2:])
+    if padding == "same":
+        pads = []
+        for kk, d in zip(ksize, dl, strict=True):
+            total = d * (kk - 1)
+            pads.append((total // 2, total - total // 2))
+        if any(lo != hi for lo, hi in pads):
+            warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                          "copy of the input be created", stacklevel=4)
+    else:
+        pads = [(p, p - o) for p, o in zip(pd, op, strict=True)]
+    spatial = tuple(x.shape[2:])
+    if not transposed:
+        padded = [m + lo + hi for m, (lo, hi) in zip(spatial, pads, strict=True)]
+        kext = [d * (kk - 1) + 1 for kk, d in zip(ksize, dl, strict=True)]
+        if any(p < e for p, e in zip(padded, kext, strict=True)):
+            raise RuntimeError(f"Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: "
+                               f"({_sizes(kext)}). Kernel size can't be greater than actual input size")
+    else:
+        if any(o >= s and o >= d for o, s, d in zip(op, st, dl, strict=True)):
+            names = _AXES[-max(k, 2):]
+            pairs = (list(op) if k > 1 else [0, *op], list(st) if k > 1 else [1, *st],
+                     list(dl) if k > 1 else [1, *dl])
+            parts = [f"{what}_{ax}: {v}" for what, vals in zip(("output_padding", "stride", "dilation"), pairs,
+                                                                 strict=True) for ax, v in zip(names, vals, strict=True)]
+            raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
+                               + " ".join(parts))
+        size = [_transposed_size(m, kk, s, p, d) for m, kk, s, p, d in zip(spatial, ksize, st, pads, dl, strict=True)]
+        if any(s < 1 for s in size):
+            raise RuntimeError(f"Given input size per channel: ({_sizes(spatial)}). Calculated output size per "
+                               f"channel: ({_sizes(size)}). Output size is too small")
+    return _convolution(x, weight, bias, _Geom(st, tuple(pads), dl, groups), transposed)
+
+
+# ---- public functions ----------------------------------------------------------------------------
+def convolution(input: Tensor, weight: Tensor, bias: Tensor | None, stride: Sequence[int], padding: Sequence[int],
+                dilation: Sequence[int], transposed: bool, output_padding: Sequence[int], groups: int) -> Tensor:
+    """``torch.convolution``: a batched N-d (transposed) convolution with explicit per-dim parameters."""
+    if input.dim() != weight.dim():
+        raise RuntimeError(f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight "
+                           f"{list(weight.shape)}, but got {input.dim()}-dimensional input of size "
+                           f"{list(input.shape)} instead")
+    return _convolution_checked(input, weight, bias, list(stride), list(padding), list(dilation), bool(transposed),
+                                list(output_padding), groups)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+           padding: _IntOrSeq | str = 0, dilation: _IntOrSeq = 1, groups: int = 1) -> Tensor:
+    """1-d cross-correlation over ``(N, C, L)`` (or unbatched ``(C, L)``) with weight ``(O, C/groups, K)``."""
+    return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+           padding: _IntOrSeq | str = 0, dilation: _IntOrSeq = 1, groups: int = 1) -> Tensor:
+    """2-d cross-correlation over ``(N, C, H, W)`` (or unbatched) with weight ``(O, C/groups, kH, kW)``."""
+    return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+           padding: _IntOrSeq | str = 0, dilation: _IntOrSeq = 1, groups: int = 1) -> Tensor:
+    """3-d cross-correlation over ``(N, C, D, H, W)`` (or unbatched) with weight ``(O, C/groups, kD, kH, kW)``."""
+    return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: _IntOrSeq,
+                    padding: _IntOrSeq, output_padding: _IntOrSeq, groups: int, dilation: _IntOrSeq) -> Tensor:
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    x, batched = _prepare(name, nd, input, weight, bias)
+    out = _convolution_checked(x, weight, bias, _expand(stride, nd), _expand(padding, nd), _expand(dilation, nd),
+                               True, _expand(output_padding, nd), groups)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+                     padding: _IntOrSeq = 0, output_padding: _IntOrSeq = 0, groups: int = 1,
+                     dilation: _IntOrSeq = 1) -> Tensor:
+    """1-d transposed convolution (the gradient of conv1d w.r.t. its input); weight ``(C, O/groups, K)``."""
+    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+                     padding: _IntOrSeq = 0, output_padding: _IntOrSeq = 0, groups: int = 1,
+                     dilation: _IntOrSeq = 1) -> Tensor:
+    """2-d transposed convolution; weight ``(C, O/groups, kH, kW)``."""
+    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _IntOrSeq = 1,
+                     padding: _IntOrSeq = 0, output_padding: _IntOrSeq = 0, groups: int = 1,
+                     dilation: _IntOrSeq = 1) -> Tensor:
+    """3-d transposed convolution; weight ``(C, O/groups, kD, kH, kW)``."""
+    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
+                           dilation)
+
+
+# ---- unfold / fold -------------------------------------------------------------------------------
+class Im2ColBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_fold(g, self.size, self.ksize, self.geom),)
+
+
+class Col2ImBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_unfold(g, self.ksize, self.geom),)
+
+
+def _unfold(x: Tensor, ksize: tuple[int, ...], geom: _Geom) -> Tensor:
+    """Batched ``(N, C, *S)`` → ``(N, C·prod(K), L)``."""
+    ns = xp(x)
+    v = _windows(ns, x._data, ksize, geom)
+    arr = ns.ascontiguousarray(v).reshape(v.shape[0], -1, math.prod(v.shape[2 + len(ksize):]))
+    return fused(result(arr, x), Im2ColBackward0, (x,), (), size=tuple(x.shape[2:]), ksize=ksize, geom=geom)
+
+
+def _fold(cols: Tensor, size: tuple[int, ...], ksize: tuple[int, ...], geom: _Geom) -> Tensor:
+    """Batched ``(N, C·prod(K), L)`` → ``(N, C, *size)``, overlapping entries summed."""
+    ns = xp(cols)
+    out = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
+                zip(size, ksize, geom.stride, geom.pads, geom.dilation, strict=True))
+    a = cols._data
+    v = a.reshape(a.shape[0], -1, *ksize, *out)
+    return fused(result(_col2im(ns, v, size, geom), cols), Col2ImBackward0, (cols,), (), ksize=ksize, geom=geom)
+
+
+def _pair(name: str, value: _IntOrSeq) -> tuple[int, int]:
+    v = _expand(value, 2)
+    if len(v) != 2:
+        raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(v)}")
+    return v[0], v[1]
+
+
+def _fold_params(kernel_size: _IntOrSeq, dilation: _IntOrSeq, padding: _IntOrSeq,
+                 stride: _IntOrSeq) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]:
+    k, d, p, s = (_pair(n, v) for n, v in (("kernel_size", kernel_size), ("dilation", dilation),
+                                           ("padding", padding), ("stride", stride)))
+    for name, v, low in (("kernel size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
+        if v[0] < low or v[1] < low:
+            what = "greater than zero" if low else "non-negative"
+            nm = name.replace(" ", "_")
+            raise RuntimeError(f"{name} should be {what}, but got {nm}_height: {v[0]} {nm}_width: {v[1]}")
+    return k, d, p, s
+
+
+def _blocks(size: Sequence[int], k: Sequence[int], d: Sequence[int], p: Sequence[int], s: Sequence[int]) -> list:
+    return [_conv_size(m, kk, ss, (pp, pp), dd) for m, kk, ss, pp, dd in zip(size, k, s, p, d, strict=True)]
+
+
+def unfold(input: Tensor, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1, padding: _IntOrSeq = 0,
+           stride: _IntOrSeq = 1) -> Tensor:
+    """Sliding local blocks of a ``(N, C, H, W)`` (or ``(C, H, W)``) input as columns ``(N, C·kH·kW, L)``."""
+    if input.dim() not in (3, 4) or any(s == 0 for s in input.shape[1:]):
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    blocks = _blocks(x.shape[2:], k, d, p, s)
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(f"Given input with spatial size ({x.shape[2]}, {x.shape[3]}), kernel_size=({k[0]}, "
+                           f"{k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated shape of the "
+                           f"array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its components must be at "
+                           "least one.")
+    out = _unfold(x, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
+    return out if batched else out.squeeze(0)
+
+
+def fold(input: Tensor, output_size: _IntOrSeq, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1,
+         padding: _IntOrSeq = 0, stride: _IntOrSeq = 1) -> Tensor:
+    """Sum columns ``(N, C·kH·kW, L)`` (or ``(C·kH·kW, L)``) of sliding blocks back into ``(N, C, *output_size)``."""
+    if input.dim() not in (2, 3) or any(s == 0 for s in input.shape[-2:]):
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    size = _pair("output_size", output_size)
+    k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
+    batched = input.dim() == 3
+    cols = input if batched else input.unsqueeze(0)
+    kk = k[0] * k[1]
+    if cols.shape[1] % kk:
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={cols.shape[1]} and kernel_size=({k[0]}, {k[1]}).")
+    blocks = _blocks(size, k, d, p, s)
+    if any(b < 1 for b in blocks):
+        raise RuntimeError(f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), "
+                           f"calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its "
+                           "components must be at least one.")
+    if cols.shape[2] != blocks[0] * blocks[1]:
+        raise RuntimeError(f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), "
+                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), expected "
+                           f"size of input's dimension 2 to match the calculated number of sliding blocks "
+                           f"{blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
+                           f"{cols.shape[2]}.")
+    out = _fold(cols, size, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
+    return out if batched else out.squeeze(0)
+
