@@ -11,7 +11,7 @@ import types
 
 import numpy as np
 
-__all__ = ["device", "xp_of", "cuda_available", "cuda_device_count"]
+__all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count"]
 
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
 
@@ -128,6 +128,15 @@ def canonical(dev: device | str | int | None) -> device:
 def xp_of(dev: device) -> types.ModuleType:
     """The array namespace (numpy or cupy) holding tensors of ``dev``."""
     if dev is CPU:
+        return np
+    cp = _probe_cupy()
+    assert cp is not None
+    return cp
+
+
+def xp_of_array(a: object) -> types.ModuleType:
+    """The array namespace of a backend array or scalar: NumPy's, else CuPy's."""
+    if isinstance(a, (np.ndarray, np.generic)):
         return np
     cp = _probe_cupy()
     assert cp is not None

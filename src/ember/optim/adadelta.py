@@ -14,9 +14,9 @@ from .optimizer import (
     params_with_grad,
     run_closure,
     scalar,
+    scale,
     state_zeros,
     step_tensor,
-    write,
     xp,
 )
 
@@ -76,9 +76,11 @@ class Adadelta(Optimizer):
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
                 sq, acc = state["square_avg"], state["acc_delta"]
-                write(sq, addcmul(sq._data * scalar(sq._data, rho), g, g, 1 - rho))
+                scale(sq, rho)
+                addcmul(sq._data, g, g, 1 - rho, out=sq)
                 std = xp(p).sqrt(sq._data + scalar(sq._data, eps))
                 delta = xp(p).sqrt(acc._data + scalar(acc._data, eps)) / std * g
-                write(acc, addcmul(acc._data * scalar(acc._data, rho), delta, delta, 1 - rho))
-                write(p, add(p._data, delta, -group["lr"]))
+                scale(acc, rho)
+                addcmul(acc._data, delta, delta, 1 - rho, out=acc)
+                add(p._data, delta, -group["lr"], out=p)
         return loss

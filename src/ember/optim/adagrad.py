@@ -18,7 +18,6 @@ from .optimizer import (
     run_closure,
     scalar,
     step_tensor,
-    write,
     xp,
 )
 
@@ -83,7 +82,7 @@ class Adagrad(Optimizer):
                     g = add(g, p._data, group["weight_decay"])
                 clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
                 s = state["sum"]
-                write(s, addcmul(s._data, g, g, 1))
+                addcmul(s._data, g, g, 1, out=s)
                 std = xp(p).sqrt(s._data)
-                write(p, addcdiv(p._data, g, std + scalar(std, group["eps"]), -clr))
+                addcdiv(p._data, g, std + scalar(std, group["eps"]), -clr, out=p)
         return loss

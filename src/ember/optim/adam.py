@@ -16,6 +16,7 @@ from .optimizer import (
     params_with_grad,
     run_closure,
     scalar,
+    scale,
     state_zeros,
     step_tensor,
     write,
@@ -96,8 +97,9 @@ class Adam(Optimizer):
                     else:
                         g = add(g, p._data, wd)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                write(m, lerp(m._data, g, 1 - beta1))
-                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                lerp(m._data, g, 1 - beta1, out=m)
+                scale(v, beta2)
+                addcmul(v._data, g, g, 1 - beta2, out=v)
                 step_size = lr / (1 - beta1**step)
                 bc2_sqrt = (1 - beta2**step) ** 0.5
                 v_used = v._data
@@ -105,8 +107,10 @@ class Adam(Optimizer):
                     vmax = state["max_exp_avg_sq"]
                     write(vmax, xp(p).maximum(vmax._data, v_used))
                     v_used = vmax._data
-                denom = xp(p).sqrt(v_used) / scalar(v_used, bc2_sqrt) + scalar(v_used, eps)
-                write(p, addcdiv(p._data, m._data, denom, -step_size))
+                denom = xp(p).sqrt(v_used)
+                denom /= scalar(v_used, bc2_sqrt)
+                denom += scalar(v_used, eps)
+                addcdiv(p._data, m._data, denom, -step_size, out=p)
         return loss
 
 

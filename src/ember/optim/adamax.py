@@ -71,8 +71,8 @@ class Adamax(Optimizer):
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
                 m, u = state["exp_avg"], state["exp_inf"]
-                write(m, lerp(m._data, g, 1 - beta1))
+                lerp(m._data, g, 1 - beta1, out=m)
                 write(u, xp(p).maximum(u._data * scalar(u._data, beta2), xp(p).abs(g) + scalar(g, eps)))
                 clr = group["lr"] / (1 - beta1**step)
-                write(p, addcdiv(p._data, m._data, u._data, -clr))
+                addcdiv(p._data, m._data, u._data, -clr, out=p)
         return loss

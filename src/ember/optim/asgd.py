@@ -75,7 +75,7 @@ class ASGD(Optimizer):
                     g = add(g, p._data, group["weight_decay"])
                 eta = float(state["eta"]._data)
                 write(p, p._data * scalar(p._data, 1 - lambd * eta))
-                write(p, add(p._data, g, -eta))
+                add(p._data, g, -eta, out=p)
                 ax, mu = state["ax"], state["mu"]
                 if float(mu._data) != 1:
                     write(ax, ax._data + (p._data - ax._data) * mu._data.astype(ax._data.dtype))

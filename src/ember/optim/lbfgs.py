@@ -10,7 +10,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops.creation import zeros
 from ..ops.shape import cat
-from .optimizer import Optimizer, add, write
+from .optimizer import Optimizer, add
 
 __all__ = ["LBFGS"]
 
@@ -169,7 +169,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p.numel()
-            write(p, add(p._data, d._data[offset : offset + n].reshape(p.shape), float(t)))
+            add(p._data, d._data[offset : offset + n].reshape(p.shape), float(t), out=p)
             offset += n
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
@@ -225,10 +225,10 @@ class LBFGS(Optimizer):
                 q = g.neg()
                 for i in reversed(range(len(dirs))):
                     al[i] = steps[i].dot(q) * ro[i]
-                    write(q, add(q._data, dirs[i]._data, -float(al[i])))
+                    add(q._data, dirs[i]._data, -float(al[i]), out=q)
                 d = r = q.mul(h_diag)
                 for i in range(len(dirs)):
-                    write(r, add(r._data, steps[i]._data, float(al[i] - dirs[i].dot(r) * ro[i])))
+                    add(r._data, steps[i]._data, float(al[i] - dirs[i].dot(r) * ro[i]), out=r)
             prev_g = g.clone() if prev_g is None else prev_g.copy_(g)
             prev_loss = loss
             t = min(1.0, 1.0 / g.abs().sum()) * lr if state["n_iter"] == 1 else lr

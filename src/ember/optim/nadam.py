@@ -21,6 +21,7 @@ from .optimizer import (
     params_with_grad,
     run_closure,
     scalar,
+    scale,
     state_zeros,
     step_tensor,
     write,
@@ -92,8 +93,9 @@ class NAdam(Optimizer):
                 write(prod, prod._data * np.float32(mu))
                 mu_product = float(prod._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                write(m, lerp(m._data, g, 1 - beta1))
-                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                lerp(m._data, g, 1 - beta1, out=m)
+                scale(v, beta2)
+                addcmul(v._data, g, g, 1 - beta2, out=v)
                 denom = xp(p).sqrt(v._data / scalar(v._data, bc2))
                 denom = denom + scalar(denom, eps)
                 p_new = addcdiv(p._data, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import xp_of
+from .._core.device import xp_of, xp_of_array
 from .._tensor import Tensor, from_array
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import typename
@@ -284,18 +284,29 @@ def grad_array(p: Tensor, maximize: bool) -> Any:
 
 
 def _wide(a: Any) -> Any:
-    """``a`` in a precision where one multiply-add is (nearly always) exact: float32 → float64, float64 →
-    extended precision on the CPU, 16-bit floats → float32."""
+    """The dtype in which one multiply-add of ``a``'s dtype is (nearly always) exact: float32 → float64,
+    float64 → extended precision on the CPU, 16-bit floats → float32; None for other dtypes."""
     if a.dtype == np.float32:
-        return a.astype(np.float64)
+        return np.float64
     if a.dtype == np.float64:
-        return a.astype(np.longdouble) if isinstance(a, (np.ndarray, np.generic)) else a
-    return a.astype(np.float32) if a.dtype.itemsize == 2 else a
+        return np.longdouble if isinstance(a, np.ndarray) else None
+    return np.float32 if a.dtype.itemsize == 2 and a.dtype.kind in "fV" else None
 
 
-def fused(like: Any, value: Any) -> Any:
-    """Round a value computed in wider precision back to ``like``'s dtype (one rounding, as an FMA)."""
-    return value.astype(like.dtype, copy=False)
+def _multiply_wide(a: Any, b: Any, like: Any) -> Any:
+    """``a·b`` as a new array in ``like``'s wide dtype (the exact product of an FMA)."""
+    wide = _wide(like)
+    return xp_of_array(like).multiply(a, b, dtype=wide) if wide is not None else a * b
+
+
+def _store(acc: Any, like: Any, out: Tensor | None) -> Any:
+    """Round ``acc`` to ``like``'s dtype once: into ``out``'s array in place (bumping its version), or as a
+    new array."""
+    if out is None:
+        return acc.astype(like.dtype, copy=False)
+    xp_of_array(like).copyto(out._data, acc, casting="unsafe")
+    out._vc[0] += 1
+    return out._data
 
 
 def scalar(like: Any, s: float) -> Any:
@@ -303,31 +314,49 @@ def scalar(like: Any, s: float) -> Any:
     return like.dtype.type(s)
 
 
-def add(a: Any, b: Any, alpha: float = 1.0) -> Any:
-    """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding."""
+def add(a: Any, b: Any, alpha: float = 1.0, out: Tensor | None = None) -> Any:
+    """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding (into ``out`` when given)."""
     if alpha == 1:
-        return a + b
-    return fused(a, _wide(a) + _wide(b) * _wide(scalar(a, alpha)))
+        return _store(a + b, a, out)
+    acc = _multiply_wide(b, scalar(a, alpha), a)
+    acc += a
+    return _store(acc, a, out)
 
 
-def addcmul(a: Any, t1: Any, t2: Any, value: float = 1.0) -> Any:
-    """``a.addcmul(t1, t2, value)``: fma(value·t1, t2, a)."""
-    return fused(a, _wide(a) + _wide(scalar(a, value) * t1) * _wide(t2))
+def addcmul(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = None) -> Any:
+    """``a.addcmul(t1, t2, value)``: fma(value·t1, t2, a) (into ``out`` when given)."""
+    acc = _multiply_wide(t1 * scalar(a, value), t2, a)
+    acc += a
+    return _store(acc, a, out)
 
 
-def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0) -> Any:
-    """``a.addcdiv(t1, t2, value)``: a + value·t1 / t2."""
-    return a + scalar(a, value) * t1 / t2
+def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = None) -> Any:
+    """``a.addcdiv(t1, t2, value)``: a + value·t1 / t2 (into ``out`` when given)."""
+    q = t1 * scalar(a, value)
+    q /= t2
+    q += a
+    return _store(q, a, out)
 
 
-def lerp(a: Any, b: Any, weight: float) -> Any:
-    """``a.lerp(b, weight)`` with torch's two-sided formula (fused multiply-add)."""
-    w = _wide(scalar(a, weight))
-    wa, wb = _wide(a), _wide(b)
-    diff = _wide(fused(a, wb - wa))
+def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
+    """``a.lerp(b, weight)`` with torch's two-sided formula (fused multiply-add; into ``out`` when given)."""
+    w = scalar(a, weight)
+    diff = b - a
     if abs(float(w)) < 0.5:
-        return fused(a, wa + w * diff)
-    return fused(a, wb - diff * (1 - w))
+        acc = _multiply_wide(diff, w, a)
+        acc += a
+    else:
+        wide = _wide(a)
+        one_minus = (1 - w.astype(wide)) if wide is not None else 1 - w
+        acc = _multiply_wide(diff, one_minus, a)
+        acc = xp_of_array(a).subtract(b, acc, out=acc)
+    return _store(acc, a, out)
+
+
+def scale(t: Tensor, factor: float) -> None:
+    """``t.mul_(factor)`` (the factor cast to ``t``'s dtype, as torch casts a scalar argument)."""
+    t._data *= scalar(t._data, factor)
+    t._vc[0] += 1
 
 
 def write(t: Tensor, value: Any) -> None:

@@ -16,6 +16,7 @@ from .optimizer import (
     params_with_grad,
     run_closure,
     scalar,
+    scale,
     state_zeros,
     step_tensor,
     write,
@@ -76,8 +77,9 @@ class RAdam(Optimizer):
                     else:
                         g = add(g, p._data, wd)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                write(m, lerp(m._data, g, 1 - beta1))
-                write(v, addcmul(v._data * scalar(v._data, beta2), g, g, 1 - beta2))
+                lerp(m._data, g, 1 - beta1, out=m)
+                scale(v, beta2)
+                addcmul(v._data, g, g, 1 - beta2, out=v)
                 bc1, bc2 = 1 - beta1**step, 1 - beta2**step
                 update = m._data / scalar(m._data, bc1) * scalar(m._data, lr)
                 rho_inf = 2 / (1 - beta2) - 1

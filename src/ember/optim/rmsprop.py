@@ -16,9 +16,9 @@ from .optimizer import (
     params_with_grad,
     run_closure,
     scalar,
+    scale,
     state_zeros,
     step_tensor,
-    write,
     xp,
 )
 
@@ -85,18 +85,20 @@ class RMSprop(Optimizer):
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
                 sq = state["square_avg"]
-                write(sq, addcmul(sq._data * scalar(sq._data, alpha), g, g, 1 - alpha))
+                scale(sq, alpha)
+                addcmul(sq._data, g, g, 1 - alpha, out=sq)
                 if group["centered"]:
                     ga = state["grad_avg"]
-                    write(ga, lerp(ga._data, g, 1 - alpha))
+                    lerp(ga._data, g, 1 - alpha, out=ga)
                     avg = xp(p).sqrt(addcmul(sq._data, ga._data, ga._data, -1))
                 else:
                     avg = xp(p).sqrt(sq._data)
                 avg = avg + scalar(avg, eps)
                 if momentum > 0:
                     buf = state["momentum_buffer"]
-                    write(buf, addcdiv(buf._data * scalar(buf._data, momentum), g, avg))
-                    write(p, add(p._data, buf._data, -lr))
+                    scale(buf, momentum)
+                    addcdiv(buf._data, g, avg, out=buf)
+                    add(p._data, buf._data, -lr, out=p)
                 else:
-                    write(p, addcdiv(p._data, g, avg, -lr))
+                    addcdiv(p._data, g, avg, -lr, out=p)
         return loss

@@ -77,6 +77,6 @@ class Rprop(Optimizer):
                 )
                 write(size, ns.clip(size._data * factor, scalar(g, lo), scalar(g, hi)))
                 g = ns.where(factor == scalar(g, eta_minus), scalar(g, 0), g)
-                write(p, addcmul(p._data, ns.sign(g), size._data, -1))
+                addcmul(p._data, ns.sign(g), size._data, -1, out=p)
                 write(prev, g)
         return loss

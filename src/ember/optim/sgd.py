@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._tensor import from_array
-from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scalar, write
+from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale
 
 __all__ = ["SGD"]
 
@@ -65,7 +65,8 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = from_array(g.copy(), p.dtype, p.device)
                     else:
-                        write(buf, add(buf._data * scalar(buf._data, momentum), g, 1 - dampening))
+                        scale(buf, momentum)
+                        add(buf._data, g, 1 - dampening, out=buf)
                     g = add(g, buf._data, momentum) if group["nesterov"] else buf._data
-                write(p, add(p._data, g, -lr))
+                add(p._data, g, -lr, out=p)
         return loss
