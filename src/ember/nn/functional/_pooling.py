@@ -809,19 +809,28 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     return _resample(input, mode, tuple(out_size), scales, bool(align_corners))
 
 
+def _deprecated(name: str) -> None:
+    import warnings
+
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
     """Deprecated alias of :func:`interpolate`."""
+    _deprecated("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     """Deprecated: ``interpolate(mode='nearest')``."""
+    _deprecated("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
     """Deprecated: ``interpolate(mode='bilinear', align_corners=True)``."""
+    _deprecated("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -846,7 +855,7 @@ class _CompositeBackward(Node):
                                   allow_unused=True)
         res: list = [None] * len(ins)
         for i, gi in zip(wanted, grads, strict=True):
-            res[i] = gi
+            res[i] = gi if gi is not None else ins[i].detach() * 0
         return tuple(res)
 
 
@@ -872,7 +881,7 @@ def _reflect(c: Tensor, lo2: int, hi2: int) -> Tensor:
     c = (c - lo).abs()
     extra = c.fmod(span)
     flips = (c / span).floor()
-    return (flips.fmod(2) == 0).where(extra + lo, span - extra + lo)
+    return (extra + lo).where(flips.fmod(2) == 0, span - extra + lo)
 
 
 def _pad_coord(c: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
@@ -1008,6 +1017,12 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
                                   f"respectively. Got size {tuple(size)}.")
     if min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {tuple(size)}")
+    if align_corners and min(size[2:]) == 1:
+        import warnings
+
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+                      "of affine_grid for details.", stacklevel=2)
     n, sp = size[0], size[2:]
     nd = len(sp)
     axes = [_base_coords(s, bool(align_corners), theta) for s in sp]
