@@ -1,0 +1,22 @@
+"""``torchvision.models``: classification networks with torchvision's structure, names and weight files."""
+
+from __future__ import annotations
+
+from ._api import Weights, WeightsEnum, checkpoint_dir, get_weight
+from .alexnet import *  # noqa: F403
+from .alexnet import __all__ as _alexnet
+from .efficientnet import *  # noqa: F403
+from .efficientnet import __all__ as _efficientnet
+from .lenet import *  # noqa: F403
+from .lenet import __all__ as _lenet
+from .mobilenetv2 import *  # noqa: F403
+from .mobilenetv2 import __all__ as _mobilenetv2
+from .resnet import *  # noqa: F403
+from .resnet import __all__ as _resnet
+from .squeezenet import *  # noqa: F403
+from .squeezenet import __all__ as _squeezenet
+from .vgg import *  # noqa: F403
+from .vgg import __all__ as _vgg
+
+__all__ = ["Weights", "WeightsEnum", "checkpoint_dir", "get_weight", *_alexnet, *_efficientnet, *_lenet,
+           *_mobilenetv2, *_resnet, *_squeezenet, *_vgg]
