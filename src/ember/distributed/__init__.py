@@ -1,3 +1,62 @@
-"""(being written)"""
+"""``torch.distributed``: process groups and collectives over MPI (CPU tensors, mpi4py + MPICH) and NCCL (CUDA
+tensors, CuPy), started with ``ember run --nproc N script.py`` (torchrun's role, through ``mpiexec``).
+
+Importing this package is cheap: mpi4py (which initialises MPI) and CuPy are imported by
+``init_process_group``.
+"""
 
 from __future__ import annotations
+
+from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, Work
+from .distributed_c10d import (
+    Backend,
+    GroupMember,
+    ProcessGroup,
+    ReduceOp,
+    all_gather,
+    all_gather_into_tensor,
+    all_gather_object,
+    all_reduce,
+    all_to_all,
+    all_to_all_single,
+    barrier,
+    broadcast,
+    broadcast_object_list,
+    default_pg_timeout,
+    destroy_process_group,
+    gather,
+    gather_object,
+    get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    get_rank,
+    get_world_size,
+    group,
+    init_process_group,
+    irecv,
+    is_available,
+    is_gloo_available,
+    is_initialized,
+    is_mpi_available,
+    is_nccl_available,
+    is_torchelastic_launched,
+    isend,
+    new_group,
+    recv,
+    reduce,
+    reduce_scatter,
+    reduce_scatter_tensor,
+    scatter,
+    scatter_object_list,
+    send,
+)
+
+__all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "Backend", "GroupMember",
+           "ProcessGroup", "ReduceOp", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+           "all_to_all", "all_to_all_single", "barrier", "broadcast", "broadcast_object_list", "default_pg_timeout",
+           "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank", "get_group_rank",
+           "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group", "irecv",
+           "is_available", "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+           "is_torchelastic_launched", "isend", "new_group", "recv", "reduce", "reduce_scatter",
+           "reduce_scatter_tensor", "scatter", "scatter_object_list", "send"]

@@ -1,0 +1,137 @@
+"""The MPI backend: collectives on host (NumPy) arrays through mpi4py's buffer interface, always nonblocking
+(``Iallreduce``, ``Ibcast``, ...) so that waiting can be bounded by the process group's timeout.
+
+Every primitive takes C-contiguous arrays and returns the steps of a :class:`~._work.Work`; data movement uses
+byte views (any dtype travels), reductions use the MPI type of the array (half precision is reduced in float32:
+MPI has no reduction for it, and booleans reduce as bytes: OR is MAX, AND is MIN).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._work import Step
+
+__all__ = ["MPIBackend"]
+
+# ReduceOp value -> MPI op name; AVG is SUM followed by a division (done by the caller)
+_MPI_OPS = {0: "SUM", 1: "SUM", 2: "PROD", 3: "MIN", 4: "MAX", 5: "BAND", 6: "BOR", 7: "BXOR"}
+_BOOL_OPS = {0: "MAX", 1: "MAX", 2: "MIN", 3: "MIN", 4: "MAX", 5: "BAND", 6: "BOR", 7: "BXOR"}
+_STAGED = {np.dtype(np.float16).num}   # plus bfloat16 (ml_dtypes), recognised by name below
+
+
+def _bytes(arr: Any) -> Any:
+    return arr.reshape(-1).view(np.uint8)
+
+
+class MPIBackend:
+    """Collectives of one MPI communicator (a process group); ``meta`` is a duplicate used for metadata, so that
+    a metadata exchange can never be matched with a data transfer."""
+
+    name = "mpi"
+
+    def __init__(self, comm: Any) -> None:
+        from mpi4py import MPI
+        self.MPI = MPI
+        self.comm = comm
+        self.meta = comm.Dup()
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+
+    def free(self) -> None:
+        for c in (self.meta, self.comm):
+            if c != self.MPI.COMM_WORLD:
+                c.Free()
+
+    # ---- helpers ---------------------------------------------------------------------------------------
+    def _test(self, reqs: list) -> Any:
+        testall = self.MPI.Request.Testall
+        if len(reqs) == 1:
+            return reqs[0].Test
+        return lambda: testall(reqs)
+
+    def _typed(self, arr: Any, op: int) -> tuple[Any, Any, Step | None]:
+        """The buffer spec and MPI op that reduce ``arr`` under ReduceOp ``op``, and the step copying a staged
+        result back."""
+        MPI = self.MPI
+        dt = arr.dtype
+        if dt == np.bool_:
+            return _bytes(arr), getattr(MPI, _BOOL_OPS[op]), None
+        if dt.num in _STAGED or dt.name == "bfloat16":
+            stage = arr.astype(np.float32)
+            return (stage, getattr(MPI, _MPI_OPS[op]),
+                    (None, lambda: np.copyto(arr, stage, casting="unsafe")))
+        return arr, getattr(MPI, _MPI_OPS[op]), None   # mpi4py maps the buffer's format to the MPI type
+
+    # ---- metadata ------------------------------------------------------------------------------------------
+    def check(self, sig: int) -> tuple[Any, Any]:
+        """Post the comparison of a 62-bit signature across ranks: MAX of (sig, -sig) gives max and -min."""
+        buf = np.array([sig, -sig], np.int64)
+        return self.meta.Iallreduce(self.MPI.IN_PLACE, buf, self.MPI.MAX), buf
+
+    def exchange(self, blob: bytes, width: int = 512) -> tuple[Any, Any]:
+        """Post the gathering of every rank's ``blob`` (cut or zero-padded to ``width`` bytes) on the metadata
+        communicator: (request, array of one row per rank)."""
+        mine = np.zeros(width, np.uint8)
+        data = np.frombuffer(blob[:width], np.uint8)
+        mine[: data.size] = data
+        out = np.empty((self.size, width), np.uint8)
+        return self.meta.Iallgather(mine, out), out
+
+    # ---- collectives ---------------------------------------------------------------------------------------
+    def allreduce(self, arr: Any, op: int) -> list[Step]:
+        spec, mop, back = self._typed(arr, op)
+        steps = [(self.comm.Iallreduce(self.MPI.IN_PLACE, spec, mop).Test, None)]
+        return steps + [back] if back else steps
+
+    def reduce(self, arr: Any, op: int, root: int) -> list[Step]:
+        spec, mop, back = self._typed(arr, op)
+        MPI = self.MPI
+        if self.rank == root:
+            req = self.comm.Ireduce(MPI.IN_PLACE, spec, mop, root)
+        else:
+            req = self.comm.Ireduce(spec, None, mop, root)
+        steps = [(req.Test, None)]
+        return steps + [back] if back and self.rank == root else steps
+
+    def reduce_scatter(self, send: Any, recv: Any, op: int) -> list[Step]:
+        sspec, mop, _ = self._typed(send, op)
+        rspec, _, back = self._typed(recv, op)
+        steps = [(self.comm.Ireduce_scatter_block(sspec, rspec, mop).Test, None)]
+        return steps + [back] if back else steps
+
+    def broadcast(self, arr: Any, root: int) -> list[Step]:
+        return [(self.comm.Ibcast(_bytes(arr), root).Test, None)]
+
+    def allgather(self, send: Any, recv: Any) -> list[Step]:
+        return [(self.comm.Iallgather(_bytes(send), _bytes(recv)).Test, None)]
+
+    def gather(self, send: Any, recv: Any | None, root: int) -> list[Step]:
+        return [(self.comm.Igather(_bytes(send), None if recv is None else _bytes(recv), root).Test, None)]
+
+    def scatter(self, send: Any | None, recv: Any, root: int) -> list[Step]:
+        return [(self.comm.Iscatter(None if send is None else _bytes(send), _bytes(recv), root).Test, None)]
+
+    def alltoall(self, send: Any, recv: Any, scounts: list[int] | None, rcounts: list[int] | None) -> list[Step]:
+        """Equal blocks (counts None) or the given counts, in bytes, laid out back to back."""
+        if scounts is None or rcounts is None:
+            return [(self.comm.Ialltoall(_bytes(send), _bytes(recv)).Test, None)]
+        sd = np.concatenate([[0], np.cumsum(scounts)[:-1]]).tolist()
+        rd = np.concatenate([[0], np.cumsum(rcounts)[:-1]]).tolist()
+        req = self.comm.Ialltoallv([_bytes(send), (scounts, sd)], [_bytes(recv), (rcounts, rd)])
+        return [(req.Test, None)]
+
+    def barrier(self) -> list[Step]:
+        return [(self.comm.Ibarrier().Test, None)]
+
+    def send(self, arr: Any, dst: int, tag: int) -> list[Step]:
+        return [(self.comm.Isend(_bytes(arr), dst, tag).Test, None)]
+
+    def recv(self, arr: Any, src: int | None, tag: int, got: list) -> list[Step]:
+        """Receive into ``arr``; ``got`` receives (source, byte count) when the message has arrived."""
+        MPI = self.MPI
+        status = MPI.Status()
+        req = self.comm.Irecv(_bytes(arr), MPI.ANY_SOURCE if src is None else src, tag)
+        return [(lambda: req.Test(status), lambda: got.extend((status.Get_source(), status.Get_count(MPI.BYTE))))]

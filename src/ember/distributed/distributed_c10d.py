@@ -1,0 +1,975 @@
+"""``torch.distributed``'s process groups and collectives, on the MPI backend (host tensors, mpi4py) or the NCCL
+backend (CUDA tensors, CuPy's NCCL).
+
+Semantics follow torch: ranks given to collectives (``src``, ``dst``) are global ranks, ``group_src`` /
+``group_dst`` ranks within the group; ``async_op=True`` returns a :class:`Work`; a rank outside ``group`` returns at
+once. Two things torch leaves to luck are errors here: every wait is bounded by the group's ``timeout`` (and fails
+early when a peer process of this host has exited), and before its data moves each collective compares a short
+signature (kind, dtypes, shapes, op, root) across ranks, so ranks calling different collectives or passing
+different shapes get an error naming what each rank is running instead of garbage or a hang
+(``EMBER_DISTRIBUTED_CHECKS=0`` turns the signatures off).
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import pickle
+import socket
+import zlib
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from ._work import DistBackendError, Step, Work, _alive, _seconds
+
+__all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "default_pg_timeout",
+           "init_process_group", "destroy_process_group", "is_initialized", "is_available", "is_mpi_available",
+           "is_nccl_available", "is_gloo_available", "is_torchelastic_launched", "get_rank", "get_world_size",
+           "get_backend", "new_group", "get_process_group_ranks", "get_global_rank", "get_group_rank",
+           "barrier", "broadcast", "all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "gather",
+           "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all", "all_to_all_single", "send", "recv",
+           "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list"]
+
+default_pg_timeout = timedelta(minutes=30)
+_NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
+
+
+class Backend(str):
+    """A backend name (``'mpi'``, ``'nccl'``; ``'gloo'`` is served by MPI), lower-cased as torch's."""
+
+    UNDEFINED = "undefined"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    MPI = "mpi"
+    backend_list = [UNDEFINED, GLOO, NCCL, MPI]
+
+    def __new__(cls, name: str) -> Backend:
+        if not isinstance(name, str):
+            raise ValueError(f"Backend name must be a string, but got: {name}")
+        value = name.lower()
+        if value not in (cls.GLOO, cls.NCCL, cls.MPI):
+            raise ValueError(f"Invalid backend: '{name}'")
+        return str.__new__(cls, value)
+
+
+class ReduceOp:
+    """Reduction operations (``ReduceOp.SUM`` ...), members of the ``RedOpType`` enum as in torch."""
+
+    class RedOpType(enum.IntEnum):
+        SUM = 0
+        AVG = 1
+        PRODUCT = 2
+        MIN = 3
+        MAX = 4
+        BAND = 5
+        BOR = 6
+        BXOR = 7
+        PREMUL_SUM = 8
+
+        __str__ = enum.Enum.__str__
+
+    SUM = RedOpType.SUM
+    AVG = RedOpType.AVG
+    PRODUCT = RedOpType.PRODUCT
+    MIN = RedOpType.MIN
+    MAX = RedOpType.MAX
+    BAND = RedOpType.BAND
+    BOR = RedOpType.BOR
+    BXOR = RedOpType.BXOR
+    PREMUL_SUM = RedOpType.PREMUL_SUM
+
+
+_Op = ReduceOp.RedOpType
+
+
+class ProcessGroup:
+    """A set of ranks and the communicator that connects them (``rank()`` and ``size()`` within the group)."""
+
+    def __init__(self, impl: Any, backend: Backend, ranks: list[int], timeout: float, xp: Any, meta: Any,
+                 pids: list[tuple[str, int]], checks: bool) -> None:
+        self._impl = impl            # the backend's primitives (MPIBackend / NCCLBackend)
+        self._backend = backend
+        self._ranks = ranks          # global rank of each group rank
+        self._timeout = timeout      # seconds
+        self._xp = xp                # array namespace of the tensors it moves
+        self._meta = meta            # an MPIBackend for signatures and error reports (None: cannot check)
+        self._pids = pids            # (host, pid) of each group rank
+        self._checks = checks and meta is not None and impl.size > 1
+        self._error: BaseException | None = None
+        self._seq = 0
+
+    def rank(self) -> int:
+        return self._impl.rank
+
+    def size(self) -> int:
+        return self._impl.size
+
+    def name(self) -> str:
+        return str(self._backend)
+
+    # ---- failure handling ------------------------------------------------------------------------------
+    def _fail(self, e: BaseException) -> None:
+        if self._error is None:
+            self._error = e
+
+    def _usable(self) -> None:
+        if self._error is not None:
+            raise DistBackendError(f"[Rank {self._ranks[self.rank()]}] the process group cannot be used after an "
+                                   f"earlier failure: {self._error}")
+
+    def _timeout_error(self, what: str, waited: float, limit: float) -> DistBackendError:
+        me = self._ranks[self.rank()]
+        return DistBackendError(
+            f"[Rank {me}] collective operation timeout: {what} (SeqNum={self._seq}, Timeout(ms)="
+            f"{round(limit * 1000)}) ran for {round(waited * 1000)} milliseconds before timing out. Another rank "
+            "crashed, hangs, or is waiting in a different collective.")
+
+    def _dead_peer_error(self) -> DistBackendError | None:
+        host = socket.gethostname()
+        me = self.rank()
+        for r, (h, pid) in enumerate(self._pids):
+            if r != me and h == host and not _alive(pid):
+                return DistBackendError(f"[Rank {self._ranks[me]}] rank {self._ranks[r]} (pid {pid}) has exited: "
+                                        f"the collective in progress (SeqNum={self._seq}) cannot complete.")
+        return None
+
+
+class _WorldMeta(type):
+    @property
+    def WORLD(cls) -> ProcessGroup | None:   # noqa: N802 (torch's name)
+        return _STATE.world
+
+
+class GroupMember(metaclass=_WorldMeta):
+    """``GroupMember.WORLD``: the default group (None before ``init_process_group``)."""
+
+    NON_GROUP_MEMBER = -100
+
+
+class group(metaclass=_WorldMeta):   # noqa: N801 (torch's name)
+    """``group.WORLD``: the default process group."""
+
+
+class _State:
+    world: ProcessGroup | None = None
+    groups: list[ProcessGroup] = []
+
+
+_STATE = _State()
+
+
+# ---- availability ------------------------------------------------------------------------------------------
+def _has(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def is_mpi_available() -> bool:
+    return _has("mpi4py")
+
+
+def is_nccl_available() -> bool:
+    return _has("cupy")
+
+
+is_gloo_available = is_mpi_available
+
+
+def is_available() -> bool:
+    """Whether the distributed package can run here (mpi4py or CuPy is installed)."""
+    return is_mpi_available() or is_nccl_available()
+
+
+def is_initialized() -> bool:
+    return _STATE.world is not None
+
+
+def is_torchelastic_launched() -> bool:
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+
+
+# ---- set up ------------------------------------------------------------------------------------------------
+_MPI_LAUNCH = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
+
+
+def _launched_by_mpi() -> bool:
+    return any(v in os.environ for v in _MPI_LAUNCH)
+
+
+def _env_int(name: str, given: int) -> int:
+    if given >= 0:
+        return given
+    value = os.environ.get(name)
+    if value is None:
+        raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable "
+                         f"{name} expected, but not set")
+    return int(value)
+
+
+def _default_timeout() -> float:
+    env = os.environ.get("EMBER_DIST_TIMEOUT")
+    return float(env) if env else default_pg_timeout.total_seconds()
+
+
+def _make_group(backend: Backend, comm: Any, ranks: list[int], timeout: float, device_id: Any = None) -> ProcessGroup:
+    """Wrap an MPI communicator (plus, for NCCL, a NCCL communicator over the same ranks) into a group."""
+    from ._mpi import MPIBackend
+    host = MPIBackend(comm) if comm is not None else None
+    checks = os.environ.get("EMBER_DISTRIBUTED_CHECKS", "1") != "0"
+    pids = [(socket.gethostname(), os.getpid())]
+    if host is not None and host.size > 1:
+        req, rows = host.exchange(pickle.dumps(pids[0]), 128)
+        probe = ProcessGroup(host, backend, ranks, timeout, np, None, [], False)
+        Work([(req.Test, None)], probe, "init_process_group").wait()
+        pids = [pickle.loads(bytes(row)) for row in rows]
+    if backend == Backend.NCCL:
+        from ._nccl import NCCLBackend
+        return ProcessGroup(NCCLBackend(host, device_id, timeout), backend, ranks, timeout, NCCLBackend.xp(), host,
+                            pids, checks)
+    return ProcessGroup(host, backend, ranks, timeout, np, host, pids, checks)
+
+
+def init_process_group(backend: str | None = None, init_method: str | None = None, timeout: timedelta | None = None,
+                       world_size: int = -1, rank: int = -1, store: Any = None, group_name: str = "",
+                       pg_options: Any = None, device_id: Any = None) -> None:
+    """Create the default process group. Under ``mpiexec`` (or ``ember run``) rank and size come from MPI;
+    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE``."""
+    if _STATE.world is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    if timeout is not None and not isinstance(timeout, timedelta):
+        raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
+    name = Backend(backend if backend is not None else Backend.MPI)
+    if name == Backend.NCCL and not is_nccl_available():
+        raise RuntimeError("Distributed package doesn't have NCCL built in: the 'nccl' backend needs CuPy "
+                           "(pip install 'ember[cuda]')")
+    seconds = _seconds(timeout) if timeout is not None else _default_timeout()
+    if _launched_by_mpi() or (world_size < 0 and "WORLD_SIZE" not in os.environ):
+        comm = _mpi_world()
+        size, me = comm.Get_size(), comm.Get_rank()
+        if world_size >= 0 and world_size != size:
+            raise ValueError(f"init_process_group: world_size={world_size} but the job was started with {size} "
+                             "processes")
+        if rank >= 0 and rank != me:
+            raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {me}")
+    else:
+        size, me = _env_int("WORLD_SIZE", world_size), _env_int("RANK", rank)
+        if not 0 <= me < size:
+            raise ValueError(f"Invalid rank {me}, rank should be in the interval [0, {size - 1}]")
+        if size > 1:
+            raise RuntimeError(f"backend '{name}' with world_size={size} needs its processes started by mpiexec: "
+                               f"run `ember run --nproc {size} script.py` (or `mpiexec -n {size} python script.py`)")
+        comm = _mpi_world() if is_mpi_available() else None
+    _STATE.world = _make_group(name, comm, list(range(size)), seconds, device_id)
+    _STATE.groups = [_STATE.world]
+
+
+def _mpi_world() -> Any:
+    if not is_mpi_available():
+        raise RuntimeError("Distributed package doesn't have MPI built in: install mpi4py and an MPI "
+                           "(pip install 'ember[mpi]')")
+    from mpi4py import MPI
+    return MPI.COMM_WORLD
+
+
+def destroy_process_group(group: ProcessGroup | None = None) -> None:
+    """Free ``group``'s communicators (all groups, and the default one, when ``group`` is None)."""
+    if group is None or group is _STATE.world:
+        if _STATE.world is None:
+            raise AssertionError("Process group cannot be None")
+        for pg in _STATE.groups:
+            _free(pg)
+        _STATE.world, _STATE.groups = None, []
+    elif isinstance(group, ProcessGroup):
+        _free(group)
+        if group in _STATE.groups:
+            _STATE.groups.remove(group)
+
+
+def _free(pg: ProcessGroup) -> None:
+    if pg._error is None:   # a failed group may have requests in flight that still use its buffers
+        pg._impl.free()
+        if pg._meta is not None and pg._meta is not pg._impl:
+            pg._meta.free()
+
+
+def _default() -> ProcessGroup:
+    if _STATE.world is None:
+        raise ValueError(_NOT_INIT)
+    return _STATE.world
+
+
+def _resolve(group: Any) -> ProcessGroup | None:
+    """The group to run on; None when this rank is not in it."""
+    world = _default()
+    if group is None:
+        return world
+    if group == GroupMember.NON_GROUP_MEMBER:
+        return None
+    if not isinstance(group, ProcessGroup):
+        raise ValueError(f"Group {group} is not registered, please create group with torch.distributed.new_group "
+                         "API")
+    return group
+
+
+def get_rank(group: ProcessGroup | None = None) -> int:
+    pg = _resolve(group)
+    return -1 if pg is None else pg._ranks[pg.rank()] if group is None else pg.rank()
+
+
+def get_world_size(group: ProcessGroup | None = None) -> int:
+    pg = _resolve(group)
+    return -1 if pg is None else pg.size()
+
+
+def get_backend(group: ProcessGroup | None = None) -> Backend:
+    pg = _resolve(group)
+    if pg is None:
+        raise ValueError("Invalid process group specified")
+    return pg._backend
+
+
+def get_process_group_ranks(group: ProcessGroup | None) -> list[int]:
+    pg = _resolve(group)
+    return [] if pg is None else list(pg._ranks)
+
+
+def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
+    pg = _resolve(group)
+    if pg is None or not 0 <= group_rank < pg.size():
+        raise ValueError(f"Group rank {group_rank} is not part of group {group}")
+    return pg._ranks[group_rank]
+
+
+def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
+    pg = _resolve(group)
+    if pg is None or global_rank not in pg._ranks:
+        raise ValueError(f"Global rank {global_rank} is not part of group {group}")
+    return pg._ranks.index(global_rank)
+
+
+def new_group(ranks: Sequence[int] | None = None, timeout: timedelta | None = None, backend: str | None = None,
+              pg_options: Any = None, use_local_synchronization: bool = False, group_desc: str | None = None,
+              device_id: Any = None) -> ProcessGroup | int:
+    """A group of some of the ranks; every rank must call it (non-members get ``GroupMember.NON_GROUP_MEMBER``)."""
+    world = _default()
+    size = world.size()
+    members = sorted(range(size) if ranks is None else {int(r) for r in ranks})
+    if len(members) > size:
+        raise ValueError("the new group's world size should be less or equal to the world size set by "
+                         "init_process_group")
+    if any(not 0 <= r < size for r in members):
+        raise ValueError("The new group's rank should be within the world_size set by init_process_group")
+    name = Backend(backend) if backend is not None else world._backend
+    seconds = _seconds(timeout) if timeout is not None else world._timeout
+    me = world.rank()
+    comm = world._meta.comm if world._meta is not None else None
+    if comm is None:   # a single process without MPI
+        pg = _make_group(name, None, [0], seconds, device_id)
+    else:
+        from mpi4py import MPI
+        sub = comm.Split(0 if me in members else MPI.UNDEFINED, me)
+        if sub == MPI.COMM_NULL:
+            return GroupMember.NON_GROUP_MEMBER
+        pg = _make_group(name, sub, members, seconds, device_id)
+    _STATE.groups.append(pg)
+    return pg
+
+
+# ---- argument checks ---------------------------------------------------------------------------------------
+def _tensor(t: Any, param: str) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"Invalid function argument. Expected parameter `{param}` of type torch.Tensor\n"
+                        f"             but got {type(t)} instead.")
+    return t
+
+
+def _tensors(ts: Any, param: str) -> list[Tensor]:
+    if not isinstance(ts, list | tuple) or not all(isinstance(t, Tensor) for t in ts):
+        raise TypeError(f"Invalid function argument. Expected parameter `{param}` of type List[torch.Tensor]\n"
+                        f"             but got {type(ts)} instead.")
+    return list(ts)
+
+
+def _on_device(pg: ProcessGroup, ts: Sequence[Tensor]) -> None:
+    want = "cuda" if pg._backend == Backend.NCCL else "cpu"
+    for t in ts:
+        if t._device.type != want:
+            raise RuntimeError(f"No backend type associated with device type {t._device.type}: process group "
+                               f"backend '{pg._backend}' moves {want} tensors")
+
+
+def _op_for(op: Any, t: Tensor, what: str) -> int:
+    if not isinstance(op, _Op):
+        raise TypeError(f"{what}(): op must be a torch.distributed.ReduceOp, but got {op!r}")
+    dt = t._dtype
+    if op == _Op.PREMUL_SUM:
+        raise ValueError(f"{what}: ReduceOp.PREMUL_SUM is only supported by the NCCL backend with a scale factor")
+    if dt.is_complex and op not in (_Op.SUM, _Op.AVG):
+        raise ValueError(f"{what} does not support {op} on complex tensors")
+    if op in (_Op.BAND, _Op.BOR, _Op.BXOR) and (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f"Cannot use {op.name.join(('ReduceOp.', ''))} with non-integral dtype")
+    if op == _Op.AVG and not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f"Cannot use ReduceOp.AVG with non-floating dtype {dt}: the average of integers is not "
+                           "an integer")
+    return int(op)
+
+
+def _root(pg: ProcessGroup, glob: int | None, local: int | None, default: int | None = None) -> int:
+    """The group rank of a collective's root or peer, from a global rank or a group rank (at most one of the two;
+    ``default`` is the global rank used when neither is given)."""
+    if glob is not None and local is not None:
+        raise ValueError("Can't specify both group_rank and global_rank")
+    if local is None:
+        if glob is None:
+            if default is None:
+                raise ValueError("Must specify global_rank or group_rank")
+            glob = default
+        if glob not in pg._ranks:
+            raise ValueError(f"Global rank {glob} is not part of group {pg}")
+        return pg._ranks.index(glob)
+    if not 0 <= local < pg.size():
+        raise ValueError(f"Group rank {local} is not part of group {pg}")
+    return local
+
+
+def _dense(t: Tensor) -> tuple[Any, Step | None]:
+    """A C-contiguous array holding ``t``'s values, and the step writing it back when it had to be a copy."""
+    a = t._data
+    if a.flags.c_contiguous:
+        return a, None
+    c = a.copy()
+
+    def back() -> None:
+        a[...] = c
+    return c, (None, back)
+
+
+def _sig(t: Tensor) -> str:
+    return f"{str(t._dtype).replace('torch.', '')}{list(t._data.shape)}"
+
+
+# ---- running a collective ----------------------------------------------------------------------------------
+def _start(pg: ProcessGroup, what: str, desc: str, post: Callable[[], list[Step]], async_op: bool,
+           result: list | None = None, after: list[Step] | None = None) -> Work | None:
+    """Compare ``desc`` across ranks (when checks are on), post the transfer, and wait for it (or return the
+    Work for ``async_op``)."""
+    pg._usable()
+    pg._seq += 1
+    steps: list[Step] = []
+    if pg._checks:
+        steps.append(_check(pg, what, desc))
+    steps += post()
+    if after:
+        steps += after
+    work = Work(steps, pg, what, result)
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+def _check(pg: ProcessGroup, what: str, desc: str) -> Step:
+    text = f"{what}({desc})"
+    req, buf = pg._meta.check(zlib.crc32(text.encode()))
+
+    def verify() -> None:
+        if buf[0] == -buf[1]:
+            return
+        req2, rows = pg._meta.exchange(text.encode())
+        Work([(req2.Test, None)], pg, f"{what} (mismatch report)").wait()
+        texts = [bytes(r).rstrip(b"\0").decode(errors="replace") for r in rows]
+        me = pg.rank()
+        other = next(r for r, s in enumerate(texts) if s != text)
+        raise RuntimeError(f"Detected mismatch between collectives on ranks. Rank {pg._ranks[me]} is running "
+                           f"collective: {text}, but Rank {pg._ranks[other]} is running collective: {texts[other]}")
+    return (req.Test, verify)
+
+
+def _mean(arr: Any, size: int) -> Step:
+    def divide() -> None:
+        arr[...] /= size
+    return (None, divide)
+
+
+# ---- collectives -------------------------------------------------------------------------------------------
+def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None) -> Work | None:
+    """Wait until every rank of the group has reached this point."""
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    return _start(pg, "barrier", "", pg._impl.barrier, async_op)
+
+
+def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, async_op: bool = False,
+              group_src: int | None = None) -> Work | None:
+    """Copy ``tensor`` of rank ``src`` into ``tensor`` of every rank."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [tensor])
+    root = _root(pg, src, group_src)
+    arr, back = _dense(tensor)
+    return _start(pg, "broadcast", f"{_sig(tensor)}, src={root}", lambda: pg._impl.broadcast(arr, root), async_op,
+                  [tensor], [back] if back else None)
+
+
+def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+               async_op: bool = False) -> Work | None:
+    """Reduce ``tensor`` over all ranks, in place, with ``op``."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [tensor])
+    code = _op_for(op, tensor, "all_reduce")
+    arr, back = _dense(tensor)
+    after = [_mean(arr, pg.size())] if code == _Op.AVG else []
+    after += [back] if back else []
+    return _start(pg, "all_reduce", f"{_sig(tensor)}, op={_Op(code).name}", lambda: pg._impl.allreduce(arr, code),
+                  async_op, [tensor], after)
+
+
+def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+           async_op: bool = False, group_dst: int | None = None) -> Work | None:
+    """Reduce ``tensor`` over all ranks into ``tensor`` of rank ``dst`` (the others' tensors are unchanged)."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [tensor])
+    root = _root(pg, dst, group_dst)
+    code = _op_for(op, tensor, "reduce")
+    arr, back = _dense(tensor)
+    if pg.rank() != root:   # a private copy: MPI and NCCL may use the send buffer of non-roots as scratch
+        arr, back = pg._xp.ascontiguousarray(arr).copy(), None
+    after = [_mean(arr, pg.size())] if code == _Op.AVG and pg.rank() == root else []
+    after += [back] if back else []
+    return _start(pg, "reduce", f"{_sig(tensor)}, op={_Op(code).name}, dst={root}",
+                  lambda: pg._impl.reduce(arr, code, root), async_op, [tensor], after)
+
+
+def _same_shapes(ts: Sequence[Tensor], like: Tensor, what: str, param: str) -> None:
+    for i, t in enumerate(ts):
+        if t._data.shape != like._data.shape:
+            raise ValueError(f"{what}: {param}[{i}] has shape {list(t._data.shape)}, expected "
+                             f"{list(like._data.shape)}")
+        if t._dtype is not like._dtype:
+            raise ValueError(f"Invalid usage of tensors with different dtypesFound {t._dtype} and  {like._dtype}")
+
+
+def _sizes(pg: ProcessGroup, ts: Sequence[Tensor], what: str, param: str) -> None:
+    if len(ts) != pg.size():
+        raise ValueError(f"{what}: {param} must hold one tensor per rank: expected {pg.size()} tensors, got "
+                         f"{len(ts)}")
+
+
+def _unpack(buf: Any, outs: Sequence[Tensor]) -> Step:
+    def copy() -> None:
+        for i, t in enumerate(outs):
+            t._data[...] = buf[i]
+    return (None, copy)
+
+
+def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | None = None,
+               async_op: bool = False) -> Work | None:
+    """``tensor_list[i]`` receives ``tensor`` of rank i."""
+    outs = _tensors(tensor_list, "tensor_list")
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [*outs, tensor])
+    _sizes(pg, outs, "all_gather", "tensor_list")
+    _same_shapes(outs, tensor, "all_gather", "tensor_list")
+    send, _ = _dense(tensor)
+    buf = pg._xp.empty((pg.size(), *send.shape), send.dtype)
+    return _start(pg, "all_gather", _sig(tensor), lambda: pg._impl.allgather(send, buf), async_op, outs,
+                  [_unpack(buf, outs)])
+
+
+def _flat_into(out: Tensor, numel: int, what: str, param: str) -> tuple[Any, Step | None]:
+    if out._data.size != numel:
+        raise ValueError(f"{what}: {param} must have {numel} elements (world_size times the input's), got "
+                         f"{out._data.size}")
+    return _dense(out)
+
+
+def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None,
+                           async_op: bool = False) -> Work | None:
+    """Gather every rank's ``input_tensor`` into ``output_tensor``, concatenated (or stacked) in rank order."""
+    _tensor(output_tensor, "output_tensor")
+    _tensor(input_tensor, "input_tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [output_tensor, input_tensor])
+    if output_tensor._dtype is not input_tensor._dtype:
+        raise TypeError(f"all_gather_into_tensor: output dtype {output_tensor._dtype} differs from input dtype "
+                        f"{input_tensor._dtype}")
+    out, back = _flat_into(output_tensor, pg.size() * input_tensor._data.size, "all_gather_into_tensor",
+                           "output_tensor")
+    send, _ = _dense(input_tensor)
+    return _start(pg, "all_gather_into_tensor", _sig(input_tensor), lambda: pg._impl.allgather(send, out), async_op,
+                  [output_tensor], [back] if back else None)
+
+
+def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None,
+           group: ProcessGroup | None = None, async_op: bool = False, group_dst: int | None = None) -> Work | None:
+    """``gather_list[i]`` of rank ``dst`` receives ``tensor`` of rank i."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    root = _root(pg, dst, group_dst, 0)
+    outs = _tensors(gather_list, "gather_list") if gather_list else []
+    _on_device(pg, [tensor, *outs])
+    if pg.rank() == root:
+        if gather_list is None:
+            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+        _sizes(pg, outs, "gather", "gather_list")
+        _same_shapes(outs, tensor, "gather", "gather_list")
+    elif outs:
+        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    send, _ = _dense(tensor)
+    buf = pg._xp.empty((pg.size(), *send.shape), send.dtype) if pg.rank() == root else None
+    return _start(pg, "gather", f"{_sig(tensor)}, dst={root}", lambda: pg._impl.gather(send, buf, root), async_op,
+                  outs, [_unpack(buf, outs)] if buf is not None else None)
+
+
+def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int | None = None,
+            group: ProcessGroup | None = None, async_op: bool = False, group_src: int | None = None) -> Work | None:
+    """``tensor`` of rank i receives ``scatter_list[i]`` of rank ``src``."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    root = _root(pg, src, group_src, 0)
+    ins = _tensors(scatter_list, "scatter_list") if scatter_list else []
+    _on_device(pg, [tensor, *ins])
+    send = None
+    if pg.rank() == root:
+        _sizes(pg, ins, "scatter", "scatter_list")
+        _same_shapes(ins, tensor, "scatter", "scatter_list")
+        send = pg._xp.stack([t._data for t in ins]) if ins else None
+    elif ins:
+        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    out, back = _dense(tensor)
+    return _start(pg, "scatter", f"{_sig(tensor)}, src={root}", lambda: pg._impl.scatter(send, out, root), async_op,
+                  [tensor], [back] if back else None)
+
+
+def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.SUM,
+                   group: ProcessGroup | None = None, async_op: bool = False) -> Work | None:
+    """``output`` of rank i receives the reduction over ranks of their ``input_list[i]``."""
+    _tensor(output, "output")
+    ins = _tensors(input_list, "input_list")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [output, *ins])
+    _sizes(pg, ins, "reduce_scatter", "input_list")
+    _same_shapes(ins, output, "reduce_scatter", "input_list")
+    code = _op_for(op, output, "reduce_scatter")
+    send = pg._xp.stack([t._data for t in ins])
+    out, back = _dense(output)
+    after = [_mean(out, pg.size())] if code == _Op.AVG else []
+    after += [back] if back else []
+    return _start(pg, "reduce_scatter", f"{_sig(output)}, op={_Op(code).name}",
+                  lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
+
+
+def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+                          async_op: bool = False) -> Work | None:
+    """``output`` of rank i receives the reduction over ranks of chunk i of ``input`` (flattened)."""
+    _tensor(output, "output")
+    _tensor(input, "input")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [output, input])
+    if input._data.size != pg.size() * output._data.size:
+        raise ValueError(f"reduce_scatter_tensor: input must have world_size times the elements of output "
+                         f"({pg.size()} x {output._data.size}), got {input._data.size}")
+    if output._dtype is not input._dtype:
+        raise TypeError(f"reduce_scatter_tensor: output dtype {output._dtype} differs from input dtype {input._dtype}")
+    code = _op_for(op, output, "reduce_scatter_tensor")
+    send, _ = _dense(input)
+    out, back = _dense(output)
+    after = [_mean(out, pg.size())] if code == _Op.AVG else []
+    after += [back] if back else []
+    return _start(pg, "reduce_scatter_tensor", f"{_sig(output)}, op={_Op(code).name}",
+                  lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
+
+
+def _alltoallv(pg: ProcessGroup, what: str, send: Any, recv: Any, scounts: list[int], rcounts: list[int],
+               async_op: bool, result: list, after: list[Step]) -> Work | None:
+    """All-to-all with per-rank byte counts: first the counts travel (so that a rank expecting another amount
+    than its peer sends gets an error, not a truncated message), then the data."""
+    pg._usable()
+    pg._seq += 1
+    n = pg.size()
+    mine = pg._xp.asarray(np.asarray(scounts, np.int64))
+    theirs = pg._xp.empty(n, np.int64)
+    steps: list[Step] = list(pg._impl.alltoall(mine, theirs, None, None))
+
+    def verify_and_post() -> None:
+        got = [int(c) for c in theirs.tolist()]
+        if got != rcounts:
+            r = next(i for i in range(n) if got[i] != rcounts[i])
+            raise RuntimeError(f"{what}: rank {pg._ranks[r]} sends {got[r]} bytes to rank {pg._ranks[pg.rank()]}, "
+                               f"which expects {rcounts[r]} bytes (output sizes must match the senders' input sizes)")
+        steps.extend(pg._impl.alltoall(send, recv, scounts, rcounts))
+        steps.extend(after)
+    steps.append((None, verify_and_post))
+    work = Work(steps, pg, what, result)
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+def all_to_all(output_tensor_list: list[Tensor], input_tensor_list: list[Tensor], group: ProcessGroup | None = None,
+               async_op: bool = False) -> Work | None:
+    """``output_tensor_list[j]`` of rank i receives ``input_tensor_list[i]`` of rank j."""
+    outs = _tensors(output_tensor_list, "output_tensor_list")
+    ins = _tensors(input_tensor_list, "input_tensor_list")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [*outs, *ins])
+    _sizes(pg, outs, "all_to_all", "output_tensor_list")
+    _sizes(pg, ins, "all_to_all", "input_tensor_list")
+    xp = pg._xp
+    send = xp.concatenate([t._data.reshape(-1).view(np.uint8) for t in ins])
+    rcounts = [t._data.nbytes for t in outs]
+    recv = xp.empty(sum(rcounts), np.uint8)
+
+    def unpack() -> None:
+        off = 0
+        for t, c in zip(outs, rcounts, strict=True):
+            t._data[...] = recv[off:off + c].view(t._data.dtype).reshape(t._data.shape)
+            off += c
+    return _alltoallv(pg, "all_to_all", send, recv, [t._data.nbytes for t in ins], rcounts, async_op, outs,
+                      [(None, unpack)])
+
+
+def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[int] | None = None,
+                      input_split_sizes: list[int] | None = None, group: ProcessGroup | None = None,
+                      async_op: bool = False) -> Work | None:
+    """Split ``input`` along dim 0 (evenly, or by ``input_split_sizes``), send chunk j to rank j, and concatenate
+    the received chunks into ``output``."""
+    _tensor(output, "output")
+    _tensor(input, "input")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [output, input])
+    n = pg.size()
+
+    def counts(t: Tensor, splits: list[int] | None) -> list[int]:
+        rows = t._data.shape[0] if t._data.ndim else 1
+        row = t._data.nbytes // rows if rows else 0
+        if splits is None or len(splits) == 0:
+            if rows % n:
+                raise ValueError(f"all_to_all_single: dim 0 of size {rows} does not divide into {n} equal splits")
+            return [rows // n * row] * n
+        if len(splits) != n or sum(splits) != rows:
+            raise RuntimeError("Split sizes doesn't match total dim 0 size")
+        return [int(s) * row for s in splits]
+    scounts, rcounts = counts(input, input_split_sizes), counts(output, output_split_sizes)
+    send, _ = _dense(input)
+    recv, back = _dense(output)
+    return _alltoallv(pg, "all_to_all_single", send, recv, scounts, rcounts, async_op, [output],
+                      [back] if back else [])
+
+
+# ---- point to point ----------------------------------------------------------------------------------------
+def isend(tensor: Tensor, dst: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
+          group_dst: int | None = None) -> Work | None:
+    """Send ``tensor`` to rank ``dst`` without waiting."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [tensor])
+    peer = _root(pg, dst, group_dst)
+    if peer == pg.rank():
+        raise ValueError("Invalid destination rank: destination rank should not be the same as the rank of the "
+                         "current process.")
+    pg._usable()
+    arr, _ = _dense(tensor)   # as in torch, the tensor must not change until the send completes
+    return Work(pg._impl.send(arr, peer, tag), pg, f"send to rank {pg._ranks[peer]}")
+
+
+def irecv(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
+          group_src: int | None = None) -> Work | None:
+    """Receive into ``tensor`` from rank ``src`` (any rank when None) without waiting."""
+    _tensor(tensor, "tensor")
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    _on_device(pg, [tensor])
+    peer = None if src is None and group_src is None else _root(pg, src, group_src)
+    if peer is not None and peer == pg.rank():
+        raise ValueError("Invalid source rank: source rank should not be the same as the rank of the current "
+                         "process.")
+    pg._usable()
+    arr, back = _dense(tensor)
+    got: list[int] = []
+    steps = pg._impl.recv(arr, peer, tag, got)
+    work = Work(steps, pg, f"recv from rank {'any' if peer is None else pg._ranks[peer]}", [tensor])
+
+    def check() -> None:
+        source, nbytes = got
+        work._source = pg._ranks[source]
+        if nbytes != arr.nbytes:
+            raise RuntimeError(f"recv: rank {pg._ranks[source]} sent {nbytes} bytes but the receiving tensor "
+                               f"{_sig(tensor)} holds {arr.nbytes} bytes")
+    steps.append((None, check))
+    if back:
+        steps.append(back)
+    return work
+
+
+def send(tensor: Tensor, dst: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
+         group_dst: int | None = None) -> None:
+    """Send ``tensor`` to rank ``dst``."""
+    work = isend(tensor, dst, group, tag, group_dst)
+    if work is not None:
+        work.wait()
+
+
+def recv(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, tag: int = 0,
+         group_src: int | None = None) -> int:
+    """Receive into ``tensor`` from rank ``src`` (any rank when None); returns the sender's rank."""
+    work = irecv(tensor, src, group, tag, group_src)
+    if work is None:
+        return -1
+    work.wait()
+    return work._source
+
+
+# ---- objects (pickled, as torch; the bytes travel through the tensor collectives) --------------------------
+def _run(pg: ProcessGroup, what: str, steps: list[Step]) -> None:
+    Work(steps, pg, what).wait()
+
+
+def _blob(pg: ProcessGroup, obj: Any) -> Any:
+    return pg._xp.asarray(np.frombuffer(pickle.dumps(obj), np.uint8))
+
+
+def _load(row: Any, n: int) -> Any:
+    return pickle.loads(bytes(row[:n].tobytes()) if hasattr(row, "tobytes") else bytes(row[:n]))
+
+
+def _host(a: Any) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def all_gather_object(object_list: list[Any], obj: Any, group: ProcessGroup | None = None) -> None:
+    """``object_list[i]`` receives ``obj`` of rank i (pickled, so only for trusted peers)."""
+    pg = _resolve(group)
+    if pg is None:
+        return
+    pg._usable()
+    xp, n = pg._xp, pg.size()
+    data = _blob(pg, obj)
+    sizes = xp.empty(n, np.int64)
+    _run(pg, "all_gather_object", pg._impl.allgather(xp.asarray([data.size], np.int64), sizes))
+    sizes_h = _host(sizes)
+    width = int(sizes_h.max())
+    padded = xp.zeros(width, np.uint8)
+    padded[: data.size] = data
+    rows = xp.empty((n, width), np.uint8)
+    _run(pg, "all_gather_object", pg._impl.allgather(padded, rows))
+    rows_h = _host(rows)
+    for i in range(n):
+        object_list[i] = _load(rows_h[i], int(sizes_h[i]))
+
+
+def gather_object(obj: Any, object_gather_list: list[Any] | None = None, dst: int | None = None,
+                  group: ProcessGroup | None = None, group_dst: int | None = None) -> None:
+    """``object_gather_list[i]`` of rank ``dst`` receives ``obj`` of rank i."""
+    pg = _resolve(group)
+    if pg is None:
+        return
+    root = _root(pg, dst, group_dst, 0)
+    if pg.rank() == root and object_gather_list is None:
+        raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+    pg._usable()
+    xp, n = pg._xp, pg.size()
+    data = _blob(pg, obj)
+    sizes = xp.empty(n, np.int64)
+    _run(pg, "gather_object", pg._impl.allgather(xp.asarray([data.size], np.int64), sizes))
+    sizes_h = _host(sizes)
+    width = int(sizes_h.max())
+    padded = xp.zeros(width, np.uint8)
+    padded[: data.size] = data
+    rows = xp.empty((n, width), np.uint8) if pg.rank() == root else None
+    _run(pg, "gather_object", pg._impl.gather(padded, rows, root))
+    if rows is not None and object_gather_list is not None:
+        rows_h = _host(rows)
+        for i in range(n):
+            object_gather_list[i] = _load(rows_h[i], int(sizes_h[i]))
+
+
+def broadcast_object_list(object_list: list[Any], src: int | None = None, group: ProcessGroup | None = None,
+                          device: Any = None, group_src: int | None = None) -> None:
+    """Every rank's ``object_list`` receives the objects of rank ``src``'s (the lists have the same length)."""
+    pg = _resolve(group)
+    if pg is None:
+        return
+    root = _root(pg, src, group_src, 0)
+    pg._usable()
+    xp = pg._xp
+    mine = pg.rank() == root
+    blobs = [pickle.dumps(o) for o in object_list] if mine else []
+    sizes = xp.asarray(np.asarray([len(b) for b in blobs] if mine else [0] * len(object_list), np.int64))
+    _run(pg, "broadcast_object_list", pg._impl.broadcast(sizes, root))
+    sizes_h = _host(sizes)
+    data = xp.asarray(np.frombuffer(b"".join(blobs), np.uint8)) if mine else xp.empty(int(sizes_h.sum()), np.uint8)
+    _run(pg, "broadcast_object_list", pg._impl.broadcast(data, root))
+    if not mine:
+        data_h = _host(data)
+        off = 0
+        for i, s in enumerate(sizes_h.tolist()):
+            object_list[i] = _load(data_h[off:off + s], s)
+            off += s
+
+
+def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_input_list: list[Any] | None = None,
+                        src: int | None = None, group: ProcessGroup | None = None,
+                        group_src: int | None = None) -> None:
+    """``scatter_object_output_list[0]`` of rank i receives ``scatter_object_input_list[i]`` of rank ``src``."""
+    if not isinstance(scatter_object_output_list, list) or len(scatter_object_output_list) < 1:
+        raise ValueError("Expected argument scatter_object_output_list to be a list of size at least 1.")
+    pg = _resolve(group)
+    if pg is None:
+        return
+    root = _root(pg, src, group_src, 0)
+    pg._usable()
+    xp, n = pg._xp, pg.size()
+    mine = pg.rank() == root
+    if mine:
+        if scatter_object_input_list is None or len(scatter_object_input_list) != n:
+            raise ValueError(f"scatter_object_list: scatter_object_input_list must hold {n} objects on the source "
+                             "rank")
+        blobs = [pickle.dumps(o) for o in scatter_object_input_list]
+    sizes = xp.asarray(np.asarray([len(b) for b in blobs] if mine else [0] * n, np.int64))
+    _run(pg, "scatter_object_list", pg._impl.broadcast(sizes, root))
+    sizes_h = _host(sizes)
+    width = int(sizes_h.max())
+    send = None
+    if mine:
+        table = np.zeros((n, width), np.uint8)
+        for i, b in enumerate(blobs):
+            table[i, : len(b)] = np.frombuffer(b, np.uint8)
+        send = xp.asarray(table)
+    row = xp.empty(width, np.uint8)
+    _run(pg, "scatter_object_list", pg._impl.scatter(send, row, root))
+    scatter_object_output_list[0] = _load(_host(row), int(sizes_h[pg.rank()]))
