@@ -218,10 +218,11 @@ def pad_packed_sequence(
     data = sequence.data
     batch = sizes[0] if sizes else 0
     lens = [sum(1 for s in sizes if s > b) for b in range(batch)]
-    shape = (batch, steps) if batch_first else (steps, batch)
-    padded = C.full((*shape, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
-    rows = _packed_rows(lens, steps, batch, batch_first, xp(data))
+    padded = C.full((steps, batch, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
+    rows = _packed_rows(lens, steps, batch, False, xp(data))
     padded.view(steps * batch, *data.shape[1:])[C.tensor(rows, device=data.device)] = data
+    if batch_first:
+        padded = padded.transpose(0, 1)
     lengths = C.tensor(lens, dtype=D.int64)
     if sequence.unsorted_indices is not None:
         return (padded.index_select(0 if batch_first else 1, sequence.unsorted_indices),
