@@ -146,3 +146,7 @@ class Work:
 
     def synchronize(self) -> None:
         self.wait()
+
+
+for _cls in (Work, DistError, DistBackendError, DistNetworkError, DistStoreError):
+    _cls.__module__ = "ember.distributed"

@@ -12,10 +12,12 @@ different shapes get an error naming what each rank is running instead of garbag
 
 from __future__ import annotations
 
+import atexit
 import enum
 import os
 import pickle
 import socket
+import sys
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -272,7 +274,31 @@ def _mpi_world() -> Any:
         raise RuntimeError("Distributed package doesn't have MPI built in: install mpi4py and an MPI "
                            "(pip install 'ember[mpi]')")
     from mpi4py import MPI
+    if not _EXIT_GUARD:
+        _EXIT_GUARD.append(sys.excepthook)
+        sys.excepthook = _excepthook
+        atexit.register(_exit_guard)
     return MPI.COMM_WORLD
+
+
+_EXIT_GUARD: list[Any] = []   # [the previous excepthook, True once an exception went uncaught]
+
+
+def _excepthook(*exc: Any) -> None:
+    _EXIT_GUARD[0](*exc)
+    _EXIT_GUARD.append(True)
+
+
+def _exit_guard() -> None:
+    """After an uncaught exception or a failed collective, leave without MPI_Finalize: under MPICH it waits for
+    every other rank to finalize too, so a crashed rank would hang with the job. mpiexec then stops the others."""
+    if len(_EXIT_GUARD) > 1 or any(pg._error is not None for pg in _STATE.groups):
+        rank = _STATE.world._ranks[_STATE.world.rank()] if _STATE.world is not None else "?"
+        print(f"ember.distributed: rank {rank} failed; exiting without MPI_Finalize so that mpiexec stops the other "
+              "ranks", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:

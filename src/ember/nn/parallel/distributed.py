@@ -1,0 +1,292 @@
+"""``DistributedDataParallel``: one model replica per process, gradients averaged across processes during
+backward.
+
+At construction the replicas are checked to have the same parameters and made identical (rank 0's parameters and
+buffers are broadcast). Parameters that require grad are grouped, in reverse registration order (the order their
+gradients tend to become ready), into buckets of one dtype up to ``bucket_cap_mb`` (the first bucket 1 MB, as
+torch). A post-accumulate-grad hook copies each gradient into its bucket; a bucket whose gradients are all in is
+all-reduced with a nonblocking collective while backward goes on, buckets always launched in index order so all
+ranks post their collectives in the same order. When the last bucket has been launched, the collectives are waited
+for and the averaged gradients written back into ``.grad`` (ember's engine has no end-of-backward callback, so this
+happens in the last gradient hook).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from ... import distributed as dist
+from ..._tensor import Tensor, from_array
+from ...autograd.grad_mode import is_grad_enabled
+from ...autograd.graph import AccumulateGrad
+from ...distributed.distributed_c10d import ProcessGroup, _resolve
+from ..modules.module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+_FIRST_BUCKET_BYTES = 1024 * 1024
+
+
+class _Bucket:
+    __slots__ = ("params", "offsets", "flat", "pending", "work")
+
+    def __init__(self, params: list[Tensor], xp: Any) -> None:
+        self.params = params
+        sizes = [p._data.size for p in params]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        self.flat = xp.zeros(self.offsets[-1], params[0]._data.dtype)
+        self.pending = len(params)
+        self.work: Any = None
+
+    def view(self, i: int) -> Any:
+        return self.flat[self.offsets[i]:self.offsets[i + 1]]
+
+
+def _tensors_in(obj: Any) -> Iterator[Tensor]:
+    """The tensors in a (possibly nested) forward output."""
+    if isinstance(obj, Tensor):
+        yield obj
+    elif isinstance(obj, list | tuple):
+        for o in obj:
+            yield from _tensors_in(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _tensors_in(o)
+
+
+def _reachable_leaves(outputs: Any) -> set[int]:
+    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graph reaches."""
+    found: set[int] = set()
+    seen: set[int] = set()
+    stack = []
+    for t in _tensors_in(outputs):
+        if t._grad_fn is not None:
+            stack.append(t._grad_fn)
+        elif t._rg:
+            found.add(id(t))
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is AccumulateGrad:
+            found.add(id(node.variable))
+            continue
+        stack.extend(e[0] for e in node._next if e is not None)
+    return found
+
+
+class DistributedDataParallel(Module):
+    """Data parallelism across processes: wrap the replica of each rank; ``loss.backward()`` leaves every rank
+    with the gradients averaged over all ranks."""
+
+    def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0,
+                 broadcast_buffers: bool | None = None, init_sync: bool = True,
+                 process_group: ProcessGroup | None = None, bucket_cap_mb: float | None = None,
+                 find_unused_parameters: bool = False, check_reduction: bool = False,
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs: Any) -> None:
+        super().__init__()
+        pg = _resolve(process_group)
+        if pg is None:
+            raise RuntimeError("DistributedDataParallel: this rank is not a member of process_group")
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter that "
+                               "requires a gradient.")
+        self.module = module
+        self.process_group = pg
+        self.dim = dim
+        self.device_ids = device_ids
+        self.output_device = output_device
+        self.broadcast_buffers = True if broadcast_buffers is None else broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.static_graph = static_graph
+        self.require_backward_grad_sync = True
+        self.require_forward_param_sync = True
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
+        self._default_cap = bucket_cap_mb is None
+        self._verify_replicas(pg, module)
+        if init_sync and pg.size() > 1:
+            self._broadcast_coalesced([*module.parameters(), *module.buffers()])
+        self._params = params
+        self._buckets = self._assign_buckets(params, pg._xp)
+        self._where = {id(p): (b, i) for b in self._buckets for i, p in enumerate(b.params)}
+        self._ready: set[int] = set()
+        self._next_bucket = 0
+        self._expect = False
+        self._started = False
+        self._unused: list[Tensor] = []
+        self._used_flags: Any = None
+        self._used_work: Any = None
+        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+
+    # ---- construction ------------------------------------------------------------------------------------
+    @staticmethod
+    def _verify_replicas(pg: ProcessGroup, module: Module) -> None:
+        """The same number of parameters with the same shapes on every rank (torch's check, with its texts)."""
+        if pg.size() == 1:
+            return
+        mine = [tuple(p._data.shape) for p in module.parameters()]
+        every: list[Any] = [None] * pg.size()
+        dist.all_gather_object(every, mine, group=pg)
+        me = pg.rank()
+        for r, theirs in enumerate(every):
+            if len(theirs) != len(mine):
+                raise RuntimeError(f"DDP expects same model across all ranks, but Rank {pg._ranks[me]} has "
+                                   f"{len(mine)} params, while rank {pg._ranks[r]} has inconsistent {len(theirs)} "
+                                   "params.")
+            for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+                if a != b:
+                    raise RuntimeError(f"DDP expects same model across all ranks, but Rank {pg._ranks[me]} has "
+                                       f"parameter {i} of shape {list(a)}, while rank {pg._ranks[r]} has "
+                                       f"inconsistent shape {list(b)}.")
+
+    def _broadcast_coalesced(self, tensors: list[Tensor]) -> None:
+        """Copy rank 0's values into ``tensors``: one broadcast per dtype of their concatenation."""
+        pg = self.process_group
+        xp = pg._xp
+        by_dtype: dict[Any, list[Tensor]] = {}
+        for t in tensors:
+            by_dtype.setdefault(t._data.dtype, []).append(t)
+        for group in by_dtype.values():
+            flat = xp.concatenate([t._data.reshape(-1) for t in group])
+            dist.Work(pg._impl.broadcast(flat, 0), pg, "DistributedDataParallel broadcast from rank 0").wait()
+            off = 0
+            for t in group:
+                n = t._data.size
+                t._data[...] = flat[off:off + n].reshape(t._data.shape)
+                off += n
+
+    def _assign_buckets(self, params: list[Tensor], xp: Any) -> list[_Bucket]:
+        buckets: list[_Bucket] = []
+        open_: dict[Any, tuple[list[Tensor], int]] = {}
+        cap = _FIRST_BUCKET_BYTES if self._default_cap else self.bucket_bytes_cap
+        for p in reversed(params):
+            key = p._data.dtype
+            members, size = open_.get(key, ([], 0))
+            members.append(p)
+            size += p._data.nbytes
+            if size >= cap:
+                buckets.append(_Bucket(members, xp))
+                members, size = [], 0
+                cap = self.bucket_bytes_cap
+            open_[key] = (members, size)
+        buckets.extend(_Bucket(members, xp) for members, _ in open_.values() if members)
+        return buckets
+
+    # ---- forward -----------------------------------------------------------------------------------------
+    @contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Backward passes inside accumulate gradients locally, without communication."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        if self._started:
+            self._unfinished_error()
+        self._expect = is_grad_enabled() and self.require_backward_grad_sync
+        if self._expect:
+            self._reset()
+        if self.broadcast_buffers and self.process_group.size() > 1:
+            buffers = list(self.module.buffers())
+            if buffers:
+                self._broadcast_coalesced(buffers)
+        out = self.module(*inputs, **kwargs)
+        if self._expect and self.find_unused_parameters:
+            used = _reachable_leaves(out)
+            self._unused = [p for p in self._params if id(p) not in used]
+        return out
+
+    def _reset(self) -> None:
+        for b in self._buckets:
+            b.pending = len(b.params)
+            b.work = None
+        self._ready = set()
+        self._next_bucket = 0
+        self._unused = []
+
+    def _unfinished_error(self) -> None:
+        missing = [i for i, p in enumerate(self._params) if id(p) not in self._ready]
+        self._started = False
+        self._expect = False
+        raise RuntimeError(
+            "Expected to have finished reduction in the prior iteration before starting a new one. This error "
+            "indicates that your module has parameters that were not used in producing loss. You can enable unused "
+            "parameter detection by passing the keyword argument `find_unused_parameters=True` to "
+            "`torch.nn.parallel.DistributedDataParallel`, and by \nmaking sure all `forward` function outputs "
+            "participate in calculating loss. \nParameter indices which did not receive grad for rank "
+            f"{dist.get_rank()}: {' '.join(map(str, missing))}")
+
+    # ---- backward ----------------------------------------------------------------------------------------
+    def _grad_ready(self, p: Tensor) -> None:
+        if not self._expect:
+            return
+        if not self._started:
+            self._started = True
+            for q in self._unused:   # find_unused_parameters: they count as ready, with zero (or their) grads
+                self._mark(q)
+        if id(p) in self._ready:
+            raise RuntimeError("Expected to mark a variable ready only once. This error is caused by one of the "
+                               "following reasons: 1) Use of a module parameter outside the `forward` function; "
+                               "2) Reused parameters in multiple reentrant backward passes.")
+        self._mark(p)
+
+    def _mark(self, p: Tensor) -> None:
+        self._ready.add(id(p))
+        b, i = self._where[id(p)]
+        view = b.view(i)
+        g = p._grad_or_none()
+        if g is None:
+            view[...] = 0
+        else:
+            view[...] = g._data.reshape(-1)
+        b.pending -= 1
+        pg = self.process_group
+        n = pg.size()
+        while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].pending == 0:
+            bucket = self._buckets[self._next_bucket]
+            if n > 1:
+                bucket.flat /= n
+                bucket.work = dist.Work(pg._impl.allreduce(bucket.flat, 0), pg,
+                                        f"DistributedDataParallel gradient bucket {self._next_bucket}")
+            self._next_bucket += 1
+        if self._next_bucket == len(self._buckets):
+            self._finish()
+        else:
+            for bucket in self._buckets[:self._next_bucket]:   # let MPI progress the launched collectives
+                if bucket.work is not None and not bucket.work.is_completed():
+                    break
+
+    def _finish(self) -> None:
+        """Wait for the buckets and write the averaged gradients back (globally unused parameters keep theirs)."""
+        pg = self.process_group
+        if self.find_unused_parameters and pg.size() > 1:
+            flags = pg._xp.asarray(np.asarray([id(p) not in {id(q) for q in self._unused} for p in self._params],
+                                              np.int32))
+            dist.Work(pg._impl.allreduce(flags, 4), pg, "DistributedDataParallel unused parameter map").wait()
+            used = flags.tolist()
+        else:
+            used = [id(p) not in {id(q) for q in self._unused} for p in self._params]
+        globally_used = {id(p) for p, u in zip(self._params, used, strict=True) if u}
+        for b in self._buckets:
+            if b.work is not None:
+                b.work.wait()
+            for i, p in enumerate(b.params):
+                if id(p) not in globally_used:
+                    continue
+                g = p._grad_or_none()
+                if g is None:
+                    p.grad = from_array(b.view(i).reshape(p._data.shape).copy(), p._dtype, p._device)
+                else:
+                    g._data[...] = b.view(i).reshape(g._data.shape)
+        self._started = False
+        self._expect = False
