@@ -123,34 +123,101 @@ def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tupl
 
 
 class _Windows:
-    """The kernel offsets of a pool over the trailing ``nd`` dims of a padded array: for each offset, the
-    strided slice of outputs it meets and its flat position in the (unpadded) input plane."""
+    """The kernel offsets of a pool over the trailing ``nd`` dims, in a flat "wide" layout.
+
+    The input is padded (to the padding, any ceil_mode overhang, and a multiple of the stride) and split
+    into its stride phases ``a[..., r::s]``, each stored flat. Kernel offset j then reads one contiguous
+    1-d slice of a phase (shifted by the offset), whose element i is that offset's value for wide output i;
+    the wide output has the phase planes' shape, and its leading ``out`` corner is the real output. Every
+    per-offset operation is thus one contiguous, vectorised ufunc call over the whole batch.
+    """
 
     def __init__(self, sp: tuple, out: tuple, k: tuple, s: tuple, p: tuple, d: tuple) -> None:
         self.sp, self.out, self.k, self.s, self.p, self.d = sp, out, k, s, p, d
-        # right padding so every window (ceil_mode ones included) lies inside the padded array
-        self.pads = tuple((pi, max(0, (o - 1) * si + (ki - 1) * di + 1 - pi - n))
-                          for n, o, ki, si, pi, di in zip(sp, out, k, s, p, d, strict=True))
+        need = [max(n + pi, (o - 1) * si + (ki - 1) * di + 1) for n, o, ki, si, pi, di in
+                zip(sp, out, k, s, p, d, strict=True)]
+        self.q = tuple(-(-m // si) for m, si in zip(need, s, strict=True))   # phase plane shape
         self.plane = tuple(int(np.prod(sp[i + 1:])) for i in range(len(sp)))
+        qstride = [int(np.prod(self.q[i + 1:])) for i in range(len(sp))]
+        self.offs = list(itertools.product(*(range(ki) for ki in k)))
+        self.phase = [tuple(o * di % si for o, di, si in zip(off, d, s, strict=True)) for off in self.offs]
+        self.shift = [sum(o * di // si * qs for o, di, si, qs in zip(off, d, s, qstride, strict=True))
+                      for off in self.offs]
+        self.size = int(np.prod(self.q))
 
-    def offsets(self) -> list[tuple[int, ...]]:
-        return list(itertools.product(*(range(ki) for ki in self.k)))
+    def _interior(self) -> tuple:
+        return (Ellipsis, *(slice(pi, pi + n) for pi, n in zip(self.p, self.sp, strict=True)))
 
-    def slices(self, off: tuple[int, ...]) -> tuple:
-        return (Ellipsis, *(slice(o * di, o * di + (n - 1) * si + 1, si)
-                            for o, di, n, si in zip(off, self.d, self.out, self.s, strict=True)))
+    def _phase_key(self, phase: tuple) -> tuple:
+        return (Ellipsis, *(slice(r, None, si) for r, si in zip(phase, self.s, strict=True)))
 
-    def pad(self, ns: Any, a: Any, value: Any) -> Any:
-        if not any(lo or hi for lo, hi in self.pads):
-            return a
-        width = [(0, 0)] * (a.ndim - len(self.sp)) + list(self.pads)
-        return ns.pad(a, width, constant_values=value)
+    def views(self, ns: Any, a: Any, value: Any) -> list[Any]:
+        """One flat view per kernel offset (in window order), each of the wide output's size."""
+        lead = a.shape[:-len(self.sp)]
+        n_lead = int(np.prod(lead))
+        full = ns.full(lead + tuple(qi * si for qi, si in zip(self.q, self.s, strict=True)), value, a.dtype)
+        full[self._interior()] = a
+        total = n_lead * self.size
+        slack = max(self.shift)
+        planes: dict = {}
+        views = []
+        for phase, shift in zip(self.phase, self.shift, strict=True):
+            if phase not in planes:
+                flat = ns.empty(total + slack, a.dtype)
+                flat[total:] = value
+                flat[:total].reshape(lead + self.q)[...] = full[self._phase_key(phase)]
+                planes[phase] = flat
+            views.append(planes[phase][shift:shift + total])
+        return views
 
-    def crop(self, a: Any) -> Any:
-        return a[(Ellipsis, *(slice(lo, lo + n) for (lo, _), n in zip(self.pads, self.sp, strict=True)))]
+    def narrow(self, wide: Any, lead: tuple) -> Any:
+        """The real output (a view) of a wide flat array."""
+        return wide.reshape(lead + self.q)[(Ellipsis, *(slice(0, o) for o in self.out))]
 
-    def padded_shape(self, lead: tuple) -> tuple:
-        return lead + tuple(n + lo + hi for n, (lo, hi) in zip(self.sp, self.pads, strict=True))
+    def widen(self, ns: Any, g: Any) -> Any:
+        """``g`` (output-shaped) placed in a zero wide flat array."""
+        lead = g.shape[:-len(self.sp)]
+        w = ns.zeros(lead + self.q, g.dtype)
+        w[(Ellipsis, *(slice(0, o) for o in self.out))] = g
+        return w.reshape(-1)
+
+    def _assemble(self, ns: Any, planes: dict, lead: tuple, dtype: Any) -> Any:
+        """Interleave the flat phase planes back into the padded array and crop it to the input."""
+        total = int(np.prod(lead)) * self.size
+        if all(si == 1 for si in self.s):
+            full = planes[(0,) * len(self.s)][:total].reshape(lead + self.q)
+        else:
+            full = ns.zeros(lead + tuple(qi * si for qi, si in zip(self.q, self.s, strict=True)), dtype)
+            for phase, plane in planes.items():
+                full[self._phase_key(phase)] = plane[:total].reshape(lead + self.q)
+        return full[self._interior()]
+
+    def accumulate(self, ns: Any, g: Any, dtype: Any) -> Any:
+        """The adjoint of :meth:`views` summed over offsets: each offset's copy of the wide flat ``g`` added
+        at its positions, cropped to the input."""
+        lead = g.shape[:-len(self.sp)]
+        gw = self.widen(ns, g)
+        total = gw.size
+        planes: dict = {}
+        for phase, shift in zip(self.phase, self.shift, strict=True):
+            if phase not in planes:
+                planes[phase] = ns.zeros(total + max(self.shift), dtype)
+            planes[phase][shift:shift + total] += gw
+        return self._assemble(ns, planes, lead, dtype)
+
+    def route(self, ns: Any, g: Any, which: Any) -> Any:
+        """The adjoint of selecting offset ``which`` (wide flat) in every window: one bincount into the
+        concatenated phase planes."""
+        lead = g.shape[:-len(self.sp)]
+        gw = self.widen(ns, g)
+        total = gw.size
+        span = total + max(self.shift)
+        order = sorted(set(self.phase))
+        base = np.array([order.index(ph) * span + sh for ph, sh in zip(self.phase, self.shift, strict=True)])
+        target = ns.asarray(base)[which] + ns.arange(total)
+        acc = ns.bincount(target, weights=gw, minlength=span * len(order)).astype(g.dtype, copy=False)
+        planes = {ph: acc[i * span:(i + 1) * span] for i, ph in enumerate(order)}
+        return self._assemble(ns, planes, lead, g.dtype)
 
     def flat_index(self, ns: Any, off: tuple[int, ...]) -> Any:
         """Flat input-plane position of offset ``off`` in every window, shaped like the output."""
@@ -177,23 +244,34 @@ def _lowest(dtype: Any) -> Any:
     return -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
 
 
-def _window_max(ns: Any, cands: Any, shape: tuple, dtype: Any, first: Any, nan: bool) -> tuple[Any, Any]:
-    """Running max over ``cands`` = (values, id) in window order with torch's rule: a value replaces the
-    max when greater or NaN (so the first max wins, and NaN propagates); returns (max, id of the max)."""
-    best = ns.full(shape, _lowest(dtype), dtype)
-    which = ns.empty(shape, np.int64)
-    which[...] = first
-    for v, i in cands:
-        take = v > best
-        if nan:
-            take |= v != v
-        ns.copyto(best, v, where=take)
-        ns.copyto(which, i, where=take)
-    return best, which
+def _running_max(ns: Any, views: Sequence[Any]) -> Any:
+    """Elementwise max of the candidate views (NaN propagates, as in torch)."""
+    best = views[0].copy()
+    for v in views[1:]:
+        ns.maximum(best, v, out=best)
+    return best
 
 
-def _has_nan(ns: Any, a: Any) -> bool:
-    return bool(np.issubdtype(a.dtype, np.floating) and ns.isnan(a).any())
+def _argmax_offsets(ns: Any, views: Sequence[Any], best: Any) -> Any:
+    """Which candidate holds each max, by torch's scan rule (a value replaces the max when greater or NaN):
+    the first of equal maxima, the last NaN; -1 where none equals ``best``. Branch-free: a running max of
+    ``(view == best) · (K - j)`` finds the first match."""
+    k = len(views)
+    dt = np.int8 if k < 127 else np.int32
+    code = ns.zeros(best.shape, dt)
+    tmp = ns.empty(best.shape, dt)
+    for j, v in enumerate(views):
+        ns.multiply(v == best, dt(k - j), out=tmp)
+        ns.maximum(code, tmp, out=code)
+    which = ns.subtract(dt(k), code, dtype=dt)
+    which[which == k] = -1
+    if np.issubdtype(best.dtype, np.floating) and ns.isnan(best).any():
+        last = ns.zeros(best.shape, dt)
+        for j, v in enumerate(views):
+            ns.multiply(v != v, dt(j + 1), out=tmp)
+            ns.maximum(last, tmp, out=last)
+        which = ns.where(last > 0, last - 1, which).astype(dt)
+    return which
 
 
 # ---- max pooling -------------------------------------------------------------------------------------
@@ -227,7 +305,8 @@ def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[Array
 
 
 def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
-              ceil_mode: bool, fn: str) -> tuple[Tensor, Tensor]:
+              ceil_mode: bool, fn: str, want_indices: bool) -> tuple[Tensor, Tensor | None]:
+    """Max pooling over the trailing ``nd`` dims; the indices only when asked (or for the backward)."""
     k = _tuple(kernel_size, nd, fn, "kernel_size")
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _tuple(stride, nd, fn, "stride")
     p = _tuple(padding, nd, fn, "padding")
@@ -235,39 +314,46 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     out_sp = _pool_geometry(input, nd, k, s, p, d, ceil_mode)
     ns = xp(input)
     a = compute_array(input)
-    lead = a.shape[:-nd]
     win = _Windows(tuple(a.shape[-nd:]), out_sp, k, s, p, d)
-    ap = win.pad(ns, a, _lowest(a.dtype))
-    offs = win.offsets()
-    out_shape = lead + out_sp
-    best, which = _window_max(ns, ((ap[win.slices(o)], j) for j, o in enumerate(offs)), out_shape, a.dtype,
-                              -1, _has_nan(ns, a))
-    # ``which`` is the kernel offset of each max (-1: a window with nothing above -inf, torch then points
-    # at the window's first in-bounds element); the flat input index follows from it
-    flat = ns.empty(out_shape, np.int64)
-    flat[...] = win.first_valid(ns)
-    for j, o in enumerate(offs):
-        ns.copyto(flat, win.flat_index(ns, o), where=which == j)
+    lead = a.shape[:-nd]
+    views = win.views(ns, a, _lowest(a.dtype))
+    best_w = _running_max(ns, views)
+    best = win.narrow(best_w, lead)
+    out = result(best, input)
+    grad = needs_grad(input)
+    if not (grad or want_indices):
+        return out, None
+    which_w = _argmax_offsets(ns, views, best_w)
+    which = win.narrow(which_w, lead)
+    if any(pi for pi in p) or any(qi * si > n for qi, si, n in zip(win.q, s, win.sp, strict=True)):
+        # windows with nothing above -inf: torch points at the window's first in-bounds element
+        which[best == _lowest(a.dtype)] = -1
     in_shape = tuple(a.shape)
+    cache: list = []
+
+    def flat_index() -> Any:
+        """The flat input-plane index of each max (computed on demand)."""
+        if not cache:
+            flat = ns.empty(best.shape, np.int64)
+            flat[...] = win.first_valid(ns)
+            for j, o in enumerate(win.offs):
+                ns.copyto(flat, win.flat_index(ns, o), where=which == j)
+            cache.append(flat)
+        return cache[0]
 
     def scatter(g: Any) -> Any:
-        gp = ns.zeros(win.padded_shape(g.shape[:-nd]), g.dtype)
-        for j, o in enumerate(offs):
-            gp[win.slices(o)] += ns.where(which == j, g, 0)
-        grad = win.crop(gp)
-        if (which < 0).any():   # all -inf windows: gradient to the first in-bounds element
-            extra, _ = _scatter_gather(ns, flat, in_shape, nd)
-            grad = grad + extra(ns.where(which < 0, g, 0))
-        return grad
+        gi = win.route(ns, g, which_w)
+        if (which < 0).any():
+            gi = gi + _scatter_gather(ns, flat_index(), in_shape, nd)[0](ns.where(which < 0, g, 0))
+        return gi
 
     def gather(g: Any) -> Any:
-        return _scatter_gather(ns, flat, in_shape, nd)[1](g)
+        return _scatter_gather(ns, flat_index(), in_shape, nd)[1](g)
 
-    out = result(best, input)
-    if needs_grad(input):
+    if grad:
         fused(out, _node(f"MaxPool{nd}DWithIndicesBackward0", _MaxPoolBackward), (input,), (),
               scatter=scatter, gather=gather)
-    return out, result(flat, input, D.int64)
+    return out, result(flat_index(), input, D.int64) if want_indices else None
 
 
 def _check_1d(input: Tensor, fn: str) -> None:
@@ -295,10 +381,11 @@ def _max_pool_nd(nd: int) -> Callable:
                 if _out_size(input.shape[-1], k, st, pd, dl, ceil_mode) < 1:
                     raise RuntimeError(f"max_pool1d() Invalid computed output size: "
                                        f"{_out_size(input.shape[-1], k, st, pd, dl, ceil_mode)}")
-            out, idx = _max_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), (1, dl), ceil_mode, fn)
-            out, idx = out.squeeze(-2), idx.squeeze(-2)
+            out, idx = _max_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), (1, dl), ceil_mode, fn,
+                                 return_indices)
+            out, idx = out.squeeze(-2), idx.squeeze(-2) if return_indices else None
         else:
-            out, idx = _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn)
+            out, idx = _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, fn, return_indices)
         return (out, idx) if return_indices else out
 
     def with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -413,25 +500,22 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     out_sp = _pool_geometry(input, nd, k, s, p, (1,) * nd, ceil_mode)
     ns = xp(input)
     win = _Windows(tuple(input.shape[-nd:]), out_sp, k, s, p, (1,) * nd)
-    offs = win.offsets()
     div = divisor_override if divisor_override is not None else _avg_divisor(ns, win, count_include_pad)
     integral = input.dtype.category < 2
 
     def pool(a: Any) -> Any:
-        ap = win.pad(ns, a, 0)
-        total = ap[win.slices(offs[0])].copy()
-        for o in offs[1:]:
-            total += ap[win.slices(o)]
+        views = win.views(ns, a, 0)
+        total = views[0].copy()
+        for v in views[1:]:
+            total += v
+        total = win.narrow(total, a.shape[:-nd])
         if integral:
             return ns.sign(total) * (ns.abs(total) // div)
         return total / ns.asarray(div, dtype=total.dtype)
 
     def spread(g: Any) -> Any:
         gd = g / ns.asarray(div, dtype=g.dtype)
-        gp = ns.zeros(win.padded_shape(g.shape[:-nd]), g.dtype)
-        for o in offs:
-            gp[win.slices(o)] += gd
-        return win.crop(gp)
+        return win.accumulate(ns, gd, g.dtype)
 
     return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0")
 
@@ -607,8 +691,9 @@ def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Ten
         shape[i], shape[nd + i] = part.shape
         flat_win = flat_win + part.reshape(shape)
     flat_win = ns.asarray(np.asarray(flat_win).reshape(tuple(size) + (int(np.prod(kshape)),)))
-    best, which = _window_max(ns, ((win[..., j], j) for j in range(win.shape[-1])), lead + tuple(size), a.dtype,
-                              0, _has_nan(ns, a))
+    views = [win[..., j] for j in range(win.shape[-1])]
+    best = _running_max(ns, views)
+    which = _argmax_offsets(ns, views, best)
     flat = ns.take_along_axis(ns.broadcast_to(flat_win, which.shape + (flat_win.shape[-1],)), which[..., None],
                               axis=-1)[..., 0]
     out = result(best, input)
