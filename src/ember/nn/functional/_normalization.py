@@ -33,6 +33,9 @@ def _row_dot(ns: Any, a3: Any, b3: Any) -> Any:
     return ns.einsum("ncl,ncl->nc", a3, b3)
 
 
+_CANCEL = 8.0  # above this mean²/var the one-pass variance is recomputed from centred values
+
+
 class _Layout:
     """Where the statistics live: per channel over (N, L) (``groups`` None: batch norm) or per (sample,
     group of channels) over (C/G, L) (group norm). ``reduce`` folds per-row sums (N, C) into statistics;
@@ -65,26 +68,33 @@ class _Layout:
 
 
 def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | None) -> tuple:
-    """``(x - mean) * invstd * w + b`` on an (N, C, ...) array; statistics from the data (biased variance,
-    two passes) unless ``stats`` = (mean, invstd) is given. Returns (y, mean, var or None, invstd)."""
+    """``(x - mean) * invstd * w + b`` on an (N, C, ...) array, as one multiply-add pass; statistics (biased
+    variance) from the data unless ``stats`` = (mean, invstd) is given. Returns (y, mean, var or None, invstd).
+
+    The variance is E[x²] - mean² from two BLAS row reductions; where that would lose digits to
+    cancellation (mean² ≫ var) it is recomputed from centred values."""
     ns = lay.ns
     a3 = a.reshape(lay.n, lay.c, lay.length)
     var = None
     if stats is None:
         m = max(lay.count, 1)
         mean = lay.reduce(_row_sum(ns, a3)) / m
-        y = a3 - lay.expand(mean)[..., None]
-        var = lay.reduce(_row_dot(ns, y, y)) / m
+        var = lay.reduce(_row_dot(ns, a3, a3)) / m - mean * mean
+        if bool((mean * mean > _CANCEL * var).any()):
+            xc = a3 - lay.expand(mean)[..., None]
+            var = lay.reduce(_row_dot(ns, xc, xc)) / m
+        var = ns.maximum(var, 0)
         invstd = 1 / ns.sqrt(var + eps)
     else:
         mean, invstd = stats
-        y = a3 - mean[..., None]
     scale = lay.expand(invstd)
     if w is not None:
         scale = scale * w
-    y *= scale[..., None]
+    shift = -lay.expand(mean) * scale
     if b is not None:
-        y += b[:, None]
+        shift += b
+    y = a3 * scale[..., None]
+    y += shift[..., None]
     return y.reshape(a.shape), mean, var, invstd
 
 
@@ -106,11 +116,18 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             m = max(lay.count, 1)
             s1 = lay.reduce(sg * wa if wa is not None else sg)
             s2 = lay.reduce(dot * wa if wa is not None else dot)
-            coef = -node.invstd**3 * s2 / m
-            shift = lay.expand(-node.invstd * s1 / m - coef * node.mean)
-            out = g3 * k[..., None]
-            out += a3 * lay.expand(coef)[..., None]
-            out += shift[..., None]
+            coef = lay.expand(-node.invstd**3 * s2 / m)
+            shift = lay.expand(-node.invstd * s1 / m) - coef * mean
+            k = ns.broadcast_to(k, coef.shape)
+            if bool((k != 0).all()):  # k·(g + x·coef/k + shift/k): one allocation, three in-place passes
+                out = a3 * (coef / k)[..., None]
+                out += g3
+                out += (shift / k)[..., None]
+                out *= k[..., None]
+            else:
+                out = g3 * k[..., None]
+                out += a3 * coef[..., None]
+                out += shift[..., None]
         else:
             out = g3 * k[..., None]
         gx = result(out.reshape(x.shape), x)
@@ -173,7 +190,7 @@ def _check_dtypes(input: Tensor, op: str, *params: Tensor | None) -> None:
         raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
     low = dt is D.float16 or dt is D.bfloat16
     for p in params:
-        if p is not None and p.dtype is not dt:
+        if p is not None and p.dtype is not dt and not (low and p.dtype is D.float32):
             if low:
                 raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
@@ -205,6 +222,8 @@ def _batch_norm(
             raise RuntimeError("running_mean must be defined in evaluation mode")
         if running_var is None:
             raise RuntimeError("running_var must be defined in evaluation mode")
+    elif (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
     c = input.size(1)
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.numel() != c:

@@ -9,8 +9,8 @@ from typing import Any
 from ..._tensor import Tensor
 from ...ops.creation import empty
 from .. import functional as F
-from ..functional._normalization import CrossMapLRN2d as _cross_map_lrn2d
 from .. import init
+from ..functional._normalization import CrossMapLRN2d as _cross_map_lrn2d
 from ..parameter import Parameter
 from .module import Module
 
