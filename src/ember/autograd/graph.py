@@ -361,16 +361,20 @@ def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
 
 
 def _owned(g: Tensor) -> bool:
-    """Whether nothing but the engine references ``g`` and its memory, so a leaf may keep it as ``.grad``
-    without a copy (torch steals such gradients; a user's ``gradient=`` tensor is never stolen)."""
-    if g._base is not None or g._grad_fn is not None or sys.getrefcount(g) > _ENGINE_REFS:
+    """Whether nothing but the engine references ``g`` and its memory, so a leaf may keep its array as
+    ``.grad`` without a copy (torch steals such gradients; a user's ``gradient=`` tensor is never stolen).
+    A contiguous view (``weight.t()``'s gradient) qualifies when its base is referenced by it alone."""
+    if g._grad_fn is not None or sys.getrefcount(g) > _ENGINE_REFS:
+        return False
+    if g._base is not None and (g._base._grad_fn is not None or sys.getrefcount(g._base) > 2):
         return False
     arr = g._data   # referenced by g, by ``arr`` and by getrefcount's argument; more means shared
     if not arr.flags.c_contiguous or sys.getrefcount(arr) > 3:
         return False
+    owner = id(g._base._data) if g._base is not None else None   # the base tensor holds one more reference
     base = arr.base
     while base is not None:
-        if sys.getrefcount(base) > 3 or not hasattr(base, "base"):
+        if sys.getrefcount(base) > 3 + (id(base) == owner) or not hasattr(base, "base"):
             return False
         base = base.base
     return True
@@ -387,7 +391,11 @@ def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
         if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)
             t._grad = zeros_of(g._data.shape, g._dtype, g._device).copy_(g)
         else:
-            t._grad = g if _owned(g) else from_array(g._data.copy(), g._dtype, g._device)
+            if not _owned(g):
+                g = from_array(g._data.copy(), g._dtype, g._device)
+            elif g._base is not None:
+                g = from_array(g._data, g._dtype, g._device)
+            t._grad = g
     elif create_graph:
         t._grad = old + g
     else:

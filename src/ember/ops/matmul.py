@@ -166,7 +166,7 @@ class _Product(Node):
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.saved
-        return (self._ga(g, b) if _needs(a) else None, self._gb(a, g) if _needs(b) else None)
+        return (self._ga(g, b) if _needs(a) else None, self._gb(a, g, b) if _needs(b) else None)
 
 
 class _AddProduct(Node):
@@ -181,7 +181,7 @@ class _AddProduct(Node):
         beta, alpha = _sconj(self.beta), _sconj(self.alpha)
         gi = (g if beta == 1 else g * beta) if self._next[0] is not None else None
         gp = g if alpha == 1 else g * alpha
-        return gi, self._ga(gp, m2) if _needs(m1) else None, self._gb(m1, gp) if _needs(m2) else None
+        return gi, self._ga(gp, m2) if _needs(m1) else None, self._gb(m1, gp, m2) if _needs(m2) else None
 
 
 def _sconj(s: Any) -> Any:
@@ -196,20 +196,28 @@ def _nodes(name: str, add_name: str | None, ga: Callable, gb: Callable) -> tuple
     return prod, (type(add_name, (_AddProduct,), dict(attrs)) if add_name else None)
 
 
-MmBackward0, AddmmBackward0 = _nodes("MmBackward0", "AddmmBackward0",
-                                     lambda g, b: g.mm(_h(b)), lambda a, g: _h(a).mm(g))
+def _mm_mat2_grad(a: Tensor, g: Tensor, b: Tensor) -> Tensor:
+    """``aᴴ·g``, laid out like ``b``: when ``b`` is a transposed contiguous matrix (``weight.t()`` in
+    ``linear``) the product is computed transposed, so the gradient reaching the weight is contiguous and
+    becomes its ``.grad`` without a copy (torch's ``mm_mat2_backward`` does the same)."""
+    if b.dim() == 2 and b._data.strides[0] == b._data.itemsize and b.shape[0] > 1 and b.shape[1] > 1:
+        return g.t().mm(_c(a)).t()
+    return _h(a).mm(g)
+
+
+MmBackward0, AddmmBackward0 = _nodes("MmBackward0", "AddmmBackward0", lambda g, b: g.mm(_h(b)), _mm_mat2_grad)
 MvBackward0, AddmvBackward0 = _nodes("MvBackward0", "AddmvBackward0",
-                                     lambda g, v: g.unsqueeze(1) * _c(v), lambda m, g: _h(m).mv(g))
+                                     lambda g, v: g.unsqueeze(1) * _c(v), lambda m, g, _v: _h(m).mv(g))
 BmmBackward0, BaddbmmBackward0 = _nodes("BmmBackward0", "BaddbmmBackward0",
-                                        lambda g, b: g.bmm(_h(b)), lambda a, g: _h(a).bmm(g))
+                                        lambda g, b: g.bmm(_h(b)), lambda a, g, _b: _h(a).bmm(g))
 _, AddbmmBackward0 = _nodes("_Addbmm", "AddbmmBackward0", lambda g, b: g.unsqueeze(0).matmul(_h(b)),
-                            lambda a, g: _h(a).matmul(g.unsqueeze(0)))
-_, AddrBackward0 = _nodes("_Addr", "AddrBackward0", lambda g, v2: g.mv(_c(v2)), lambda v1, g: g.mT.mv(_c(v1)))
-DotBackward0, _ = _nodes("DotBackward0", None, lambda g, b: g * _c(b), lambda a, g: g * _c(a))
-VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda a, g: g * a)
+                            lambda a, g, _b: _h(a).matmul(g.unsqueeze(0)))
+_, AddrBackward0 = _nodes("_Addr", "AddrBackward0", lambda g, v2: g.mv(_c(v2)), lambda v1, g, _v2: g.mT.mv(_c(v1)))
+DotBackward0, _ = _nodes("DotBackward0", None, lambda g, b: g * _c(b), lambda a, g, _b: g * _c(a))
+VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda a, g, _b: g * a)
 # 1-d @ 2-d: torch's unsqueeze(0).mm(..).squeeze_(0), recorded as one node with the last op's name
 SqueezeBackward4, _ = _nodes("SqueezeBackward4", None, lambda g, m: _c(m).mv(g),
-                             lambda v, g: _c(v).unsqueeze(1) * g.unsqueeze(0))
+                             lambda v, g, _m: _c(v).unsqueeze(1) * g.unsqueeze(0))
 
 
 class UnsafeViewBackward0(Node):
