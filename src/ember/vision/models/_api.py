@@ -49,7 +49,8 @@ class WeightsEnum(enum.Enum):
                 return cls.__members__[name]
             raise ValueError(f"Failed to find Weights {obj} in {cls.__name__}. "
                              f"Try one of {', '.join(cls.__members__)}.")
-        raise TypeError(f"Invalid Weight class provided; expected {cls.__name__} but received {obj.__class__.__name__}.")
+        raise TypeError(f"Invalid Weight class provided; expected {cls.__name__} "
+                        f"but received {obj.__class__.__name__}.")
 
     @property
     def url(self) -> str:
