@@ -61,7 +61,8 @@ class ProgressBar(Callback):
 
         done = trainer.step_in_epoch * trainer.grad_accum
         self._bar = tqdm(total=len(trainer.train_loader), initial=done, desc=f"epoch {epoch + 1}/{trainer.epochs}",
-                         unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True)
+                         unit="batch", leave=False, file=sys.stderr, dynamic_ncols=True,
+                         disable=None)
 
     def on_batch_end(self, trainer: Trainer, batch: int, loss: float) -> None:
         self._bar.update(batch + 1 - self._bar.n)

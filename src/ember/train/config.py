@@ -336,9 +336,9 @@ def validate(cfg: dict[str, Any], user: dict[str, Any] | None = None) -> list[st
     elif ":" in o["name"]:
         problems += _check_object("optimizer.name", o["name"], config_dir, "Class")
     typed("optimizer.lr", o["lr"], (int, float), "a number > 0", lambda v: v > 0)
-    scheds = [n for n in _names(lr_scheduler, lr_scheduler.LRScheduler)
-              if n not in ("LambdaLR", "MultiplicativeLR", "ChainedScheduler", "SequentialLR")]
-    scheds.append("ReduceLROnPlateau")
+    scheds = {n for n in _names(lr_scheduler, lr_scheduler.LRScheduler)   # those built from kwargs alone
+              if n not in ("LambdaLR", "MultiplicativeLR", "ChainedScheduler", "SequentialLR")}
+    scheds.add("ReduceLROnPlateau")
     s = cfg["scheduler"]
     if s["name"] is not None and (not isinstance(s["name"], str) or s["name"] not in scheds):
         problems.append(f"scheduler.name: got {_fmt(s['name'])}; expected null (none) or one of "
