@@ -75,7 +75,7 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
     cancellation (mean² ≫ var) it is recomputed from centred values."""
     ns = lay.ns
     a3 = a.reshape(lay.n, lay.c, lay.length)
-    var = None
+    var = xc = None
     if stats is None:
         m = max(lay.count, 1)
         mean = lay.reduce(_row_sum(ns, a3)) / m
@@ -90,11 +90,17 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
     scale = lay.expand(invstd)
     if w is not None:
         scale = scale * w
-    shift = -lay.expand(mean) * scale
-    if b is not None:
-        shift += b
-    y = a3 * scale[..., None]
-    y += shift[..., None]
+    if xc is None:  # y = x·scale + (b - mean·scale)
+        shift = -lay.expand(mean) * scale
+        if b is not None:
+            shift += b
+        y = a3 * scale[..., None]
+        y += shift[..., None]
+    else:  # large means: y = (x - mean)·scale + b keeps the digits
+        y = xc
+        y *= scale[..., None]
+        if b is not None:
+            y += b[:, None]
     return y.reshape(a.shape), mean, var, invstd
 
 
@@ -107,7 +113,10 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
     mean, invstd = lay.expand(node.mean), lay.expand(node.invstd)
     sg = _row_sum(ns, g3)
-    dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
+    if bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any()):  # centre first (see _normalize)
+        dot = _row_dot(ns, g3, a3 - mean[..., None])
+    else:
+        dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
     gx = gw = gb = None
     wa = compute_array(w) if w is not None else None
     if node._next[0] is not None:
@@ -246,13 +255,13 @@ def _batch_norm(
     y, mean, var, invstd = _normalize(compute_array(input), lay, w, b, eps, stats)
     if training and lay.count > 0:
         count = lay.count
-        if running_mean is not None:
-            rm = running_mean._data.reshape(-1)
-            rm[...] = (1 - momentum) * rm + momentum * mean
+        if running_mean is not None:  # in place, without a version bump (as torch's kernel)
+            rm = running_mean._data
+            rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
         if running_var is not None:
-            rv = running_var._data.reshape(-1)
+            rv = running_var._data
             unbiased = var * (count / (count - 1)) if count > 1 else var * float("inf")
-            rv[...] = (1 - momentum) * rv + momentum * unbiased
+            rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * unbiased).reshape(rv.shape)
     out = result(y, input)
     return fused(
         out, NativeBatchNormBackward0, (input, weight, bias), (input, weight),
