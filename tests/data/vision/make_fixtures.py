@@ -175,8 +175,9 @@ def main() -> None:
     js, arrays = transform_facts()
     (HERE / "transforms.json").write_text(json.dumps(js, indent=1) + "\n")
     np.savez_compressed(HERE / "transforms.npz", **arrays)
-    with gzip.open(HERE / "models.json.gz", "wt") as fh:
-        json.dump(model_facts(), fh)
+    text = json.dumps(model_facts()).encode()
+    with open(HERE / "models.json.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+        fh.write(text)   # mtime=0: the same facts give the same bytes
 
 
 if __name__ == "__main__":
