@@ -782,17 +782,19 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
 
 
 # ---- gather / scatter family ------------------------------------------------------------------------------
-def _grid_key(index: Any, d: int, xp: Any) -> tuple:
-    """The advanced key addressing positions ``index`` along dim ``d`` (other dims: their own positions)."""
-    key = []
+def _grid_key(index: Any, d: int, shape: tuple, xp: Any) -> Any:
+    """Flat (C-order) positions in an array of ``shape`` addressed by ``index`` along dim ``d``, the other
+    dims at their own positions: one integer array, so gathers and ``ufunc.at`` run on a 1-d view."""
+    strides = [1] * len(shape)
+    for i in range(len(shape) - 2, -1, -1):
+        strides[i] = strides[i + 1] * shape[i + 1]
+    lin = index * strides[d] if strides[d] != 1 else index.astype(np.int64, copy=False)
     for i, n in enumerate(index.shape):
-        if i == d:
-            key.append(index)
-        else:
-            shape = [1] * index.ndim
-            shape[i] = n
-            key.append(xp.arange(n).reshape(shape))
-    return tuple(key)
+        if i != d and n > 1:
+            offsets = [1] * index.ndim
+            offsets[i] = n
+            lin = lin + (xp.arange(n) * strides[i]).reshape(offsets)
+    return lin
 
 
 def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor | None) -> tuple[int, Any]:
@@ -848,7 +850,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     """Values of ``input`` at positions ``index`` along ``dim``."""
     d, idx = _scatter_checks("gather", input, dim, index, None)
     a = input._data.reshape(1) if input._data.ndim == 0 else input._data
-    arr = a[_grid_key(_xp(input).asarray(idx), d, _xp(input))].reshape(index._data.shape)
+    xp = _xp(input)
+    arr = a.reshape(-1).take(_grid_key(xp.asarray(idx), d, a.shape, xp)).reshape(index._data.shape)
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, node_of(GatherBackward0, dim=d), (input,)).save(index)
@@ -922,9 +925,9 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
                       UserWarning, stacklevel=2)
     xp = _xp(input)
     out = _copy(input)
-    o = out.reshape(1) if out.ndim == 0 else out
     idx = xp.asarray(idx)
-    key = _grid_key(idx, d, xp)
+    key = _grid_key(idx, d, out.shape or (1,), xp)
+    o = out.reshape(-1)
     vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
     if reduce is None:
         o[key] = vals
@@ -957,7 +960,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     xp = _xp(input)
     out = _copy(input)
     idx = xp.asarray(idx)
-    xp.add.at(out.reshape(1) if out.ndim == 0 else out, _grid_key(idx, d, xp), _src_part(src, idx.shape))
+    xp.add.at(out.reshape(-1), _grid_key(idx, d, out.shape or (1,), xp), _src_part(src, idx.shape))
     res = from_array(out, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         record(res, node_of(ScatterAddBackward0, dim=d), (input, src)).save(index)
@@ -972,8 +975,8 @@ def _scatter_reduce_arrays(input: Tensor, d: int, idx: Any, src: Tensor, reduce:
     """The forward of ``scatter_reduce`` on arrays (``mean`` of integers rounds down, as torch)."""
     xp = _xp(input)
     out = _copy(input)
-    o = out.reshape(1) if out.ndim == 0 else out
-    key = _grid_key(idx, d, xp)
+    key = _grid_key(idx, d, out.shape or (1,), xp)
+    o = out.reshape(-1)
     vals = _src_part(src, idx.shape)
     if not include_self:
         if reduce in ("sum", "mean"):
