@@ -1,0 +1,181 @@
+"""ember.distributed, DistributedDataParallel, DistributedSampler and ``ember run``.
+
+The collective tests start real jobs (``mpiexec -n 2`` and ``-n 3``) running the scripts of tests/data/distributed,
+which check their results against NumPy and exit nonzero on the first mismatch; the failure tests check that a
+rank that dies or hangs ends the whole job with a clear error instead of a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import ember
+import ember.distributed as dist
+from ember.utils.data.distributed import DistributedSampler
+
+HERE = Path(__file__).parent / "data" / "distributed"
+MPIEXEC = shutil.which("mpiexec")
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or not dist.is_mpi_available(), reason="needs mpi4py and mpiexec")
+ENV = dict(os.environ, HYDRA_LAUNCHER="fork", OMP_NUM_THREADS="1", EMBER_DIST_TIMEOUT="60")
+
+
+def _run(cmd: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=ENV, cwd=HERE)
+
+
+def _mpiexec(n: int, script: str, *args: str) -> subprocess.CompletedProcess:
+    return _run([MPIEXEC, "-n", str(n), sys.executable, script, *args])
+
+
+def _ember_run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "ember.distributed.run", *args], timeout)
+
+
+def _all_ok(p: subprocess.CompletedProcess, n: int) -> None:
+    assert p.returncode == 0, p.stdout + p.stderr
+    for r in range(n):
+        assert f"OK {r}" in p.stdout, p.stdout + p.stderr
+
+
+# ---- jobs ----------------------------------------------------------------------------------------------------
+@needs_mpi
+def test_collectives_two_ranks() -> None:
+    _all_ok(_mpiexec(2, "collectives.py"), 2)
+
+
+@needs_mpi
+def test_collectives_three_ranks_through_ember_run() -> None:
+    _all_ok(_ember_run("--nproc", "3", "collectives.py", "launcher"), 3)
+
+
+@needs_mpi
+def test_ddp_matches_single_process_two_ranks() -> None:
+    _all_ok(_mpiexec(2, "ddp.py"), 2)
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_ddp_matches_single_process_three_ranks() -> None:
+    _all_ok(_mpiexec(3, "ddp.py"), 3)
+
+
+@needs_mpi
+def test_world_of_one_without_mpiexec() -> None:
+    p = _run([sys.executable, "single.py"])
+    assert p.returncode == 0 and "OK" in p.stdout, p.stdout + p.stderr
+
+
+# ---- failures end the job with a clear error (the hung rank would sleep 60 s; the job must end long before) ----
+@needs_mpi
+def test_killed_rank_stops_the_job() -> None:
+    p = _ember_run("--nproc", "2", "--timeout", "5", "failure.py", "kill", timeout=45)
+    assert p.returncode != 0
+    assert "ember run: a rank failed" in p.stderr and "the other ranks were stopped" in p.stderr, p.stderr
+    assert "all_reduce returned" not in p.stdout
+
+
+@needs_mpi
+@pytest.mark.slow
+def test_crashed_rank_is_named_by_ember_run() -> None:
+    p = _ember_run("--nproc", "2", "--timeout", "30", "failure.py", "raise", timeout=45)
+    assert p.returncode == 1
+    assert "ValueError: rank 1 broke down" in p.stderr
+    assert "ember run: rank 1 failed with exit code 1" in p.stderr, p.stderr
+    assert "_worker.py" not in p.stderr   # the traceback starts in the user's script
+
+
+@needs_mpi
+def test_hung_rank_times_out_the_others() -> None:
+    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "failure.py", "hang"], capture_output=True, text=True,
+                       timeout=45, env=dict(ENV, EMBER_DIST_TIMEOUT="3"), cwd=HERE)
+    assert p.returncode != 0
+    assert "DistBackendError: [Rank 0] collective operation timeout: all_reduce" in p.stderr, p.stderr
+    assert "Timeout(ms)=3000" in p.stderr
+
+
+# ---- in this process (no job) ----------------------------------------------------------------------------------
+def test_not_initialized_errors() -> None:
+    assert dist.is_available() and not dist.is_initialized()
+    msg = "Default process group has not been initialized, please make sure to call init_process_group."
+    for call in (dist.get_rank, dist.get_world_size, dist.barrier, dist.get_backend,
+                 lambda: dist.all_reduce(ember.ones(2)), lambda: dist.new_group([0])):
+        with pytest.raises(ValueError) as e:
+            call()
+        assert str(e.value) == msg
+    with pytest.raises(AssertionError, match="Process group cannot be None"):
+        dist.destroy_process_group()
+    with pytest.raises(ValueError, match=msg):   # DDP needs a group too
+        from ember.nn.parallel import DistributedDataParallel
+        DistributedDataParallel(ember.nn.Linear(2, 2))
+
+
+def test_names_and_reprs_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    import torch.distributed as tdist
+    for name in ("SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR", "PREMUL_SUM"):
+        ours, theirs = getattr(dist.ReduceOp, name), getattr(tdist.ReduceOp, name)
+        assert (str(ours), repr(ours), int(ours)) == (str(theirs), repr(theirs), int(theirs))
+    assert dist.Backend("MPI") == tdist.Backend("MPI") == "mpi" and dist.Backend.NCCL == "nccl"
+    assert dist.GroupMember.NON_GROUP_MEMBER == tdist.GroupMember.NON_GROUP_MEMBER
+    assert dist.default_pg_timeout == tdist.default_pg_timeout
+    assert issubclass(dist.DistBackendError, dist.DistError) and issubclass(dist.DistError, RuntimeError)
+    with pytest.raises(TypeError, match="Expected timeout argument to be of type datetime.timedelta, got 5"):
+        dist.init_process_group("mpi", timeout=5)
+    assert torch is not None
+
+
+def test_argument_errors_as_torch() -> None:
+    from ember.distributed import distributed_c10d as c10d
+    with pytest.raises(TypeError, match="Expected parameter `tensor` of type torch.Tensor"):
+        c10d._tensor([1, 2], "tensor")
+    with pytest.raises(TypeError, match=r"Expected parameter `tensor_list` of type List\[torch.Tensor\]"):
+        c10d._tensors(ember.ones(2), "tensor_list")
+    t = ember.ones(2)
+    with pytest.raises(RuntimeError, match="Cannot use ReduceOp.BAND with non-integral dtype"):
+        c10d._op_for(dist.ReduceOp.BAND, t, "all_reduce")
+    with pytest.raises(ValueError, match="all_reduce does not support RedOpType.MAX on complex tensors"):
+        c10d._op_for(dist.ReduceOp.MAX, ember.ones(2, dtype=ember.complex64), "all_reduce")
+    with pytest.raises(RuntimeError, match="Cannot use ReduceOp.AVG with non-floating dtype"):
+        c10d._op_for(dist.ReduceOp.AVG, ember.ones(2, dtype=ember.int64), "all_reduce")
+
+
+def test_launcher_arguments() -> None:
+    from ember.distributed.run import main
+    with pytest.raises(SystemExit, match="--nproc must be at least 1"):
+        main(["--nproc", "0", "x.py"])
+    with pytest.raises(SystemExit, match="--timeout must be positive"):
+        main(["--nproc", "2", "--timeout", "-1", "x.py"])
+
+
+# ---- DistributedSampler: torch's order --------------------------------------------------------------------------
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("drop_last", [True, False])
+def test_distributed_sampler_order_equals_torch(shuffle: bool, drop_last: bool) -> None:
+    pytest.importorskip("torch")
+    from torch.utils.data.distributed import DistributedSampler as TorchSampler
+    for n in (1, 7, 10, 23):
+        for replicas in (1, 2, 3, 4):
+            for rank in range(replicas):
+                ours = DistributedSampler(range(n), replicas, rank, shuffle=shuffle, seed=5, drop_last=drop_last)
+                theirs = TorchSampler(range(n), replicas, rank, shuffle=shuffle, seed=5, drop_last=drop_last)
+                for epoch in (0, 1, 7):
+                    ours.set_epoch(epoch)
+                    theirs.set_epoch(epoch)
+                    assert list(ours) == list(theirs) and len(ours) == len(theirs), (n, replicas, rank, epoch)
+
+
+def test_distributed_sampler_errors_and_shares() -> None:
+    with pytest.raises(ValueError, match=r"Invalid rank 2, rank should be in the interval \[0, 1\]"):
+        DistributedSampler(range(4), num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="Default process group has not been initialized"):
+        DistributedSampler(range(4))
+    shares = [list(DistributedSampler(range(10), 3, r, shuffle=False)) for r in range(3)]
+    assert sorted(sum(shares, [])) == sorted([*range(10), 0, 1])   # padded with the beginning
+    assert shares[0] == [0, 3, 6, 9]
+
