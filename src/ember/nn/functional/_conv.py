@@ -23,6 +23,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from ..._core import dtype as D
 from ...ops._dispatch import record
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 
@@ -94,16 +95,16 @@ def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
     v = _windows(ns, a, ksize, geom)
     nd = len(ksize)
     v = v.transpose(1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
-    return ns.ascontiguousarray(v).reshape(geom.groups, -1, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
+    rows = v.shape[0] // geom.groups * math.prod(ksize)
+    return ns.ascontiguousarray(v).reshape(geom.groups, rows, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
 
 
-def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom, dtype: Any = None) -> Any:
-    """Adjoint of :func:`_windows`: ``cols`` ``(N, C, *K, *Out)`` (any strides) summed into an ``(N, C, *size)``
+def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
+    """Adjoint of :func:`_windows`: ``cols`` ``(A, B, *K, *Out)`` (any strides) summed into an ``(A, B, *size)``
     image, one strided slice per kernel offset, windows clipped to the image (padding is dropped)."""
     nd = len(size)
-    n, c = cols.shape[:2]
     ksize, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
-    img = ns.zeros((n, c, *size), dtype=dtype or cols.dtype)
+    img = ns.zeros((*cols.shape[:2], *size), dtype=cols.dtype)
     for kidx in itertools.product(*map(range, ksize)):
         dst, src = [], []
         for k, o, m, s, (lo, _), d in zip(kidx, out, size, geom.stride, geom.pads, geom.dilation, strict=True):
@@ -121,12 +122,14 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom, dtype: Any =
 
 def _to_cm(ns: Any, a: Any, groups: int) -> Any:
     """``(N, C, *S)`` → channel-major ``(groups, C/g, N·L)``, contiguous."""
-    return ns.ascontiguousarray(a.swapaxes(0, 1)).reshape(groups, a.shape[1] // groups, -1)
+    n, c = a.shape[:2]
+    return ns.ascontiguousarray(a.swapaxes(0, 1)).reshape(groups, c // groups, n * math.prod(a.shape[2:]))
 
 
-def _from_cm(ns: Any, y: Any, n: int, size: tuple[int, ...], bias: Any) -> Any:
-    """Channel-major ``(groups, O/g, N·L)`` → ``(N, O, *size)`` contiguous, plus ``bias`` in the same pass."""
-    y = y.reshape(-1, n, *size).swapaxes(0, 1)
+def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) -> Any:
+    """Channel-major ``(groups, C/g, N·L)`` or ``(C, N, *size)`` → ``(N, C, *size)`` contiguous, plus ``bias`` in
+    the same pass."""
+    y = y.reshape(c, n, *size).swapaxes(0, 1)
     if bias is None:
         return ns.ascontiguousarray(y)
     out = ns.empty(y.shape, dtype=y.dtype)
@@ -136,28 +139,27 @@ def _from_cm(ns: Any, y: Any, n: int, size: tuple[int, ...], bias: Any) -> Any:
 
 def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: tuple[int, ...],
                    size: tuple[int, ...], geom: _Geom) -> Any:
-    """Channel-major columns ``(groups, C/g·K, N·L)`` (L = prod(in_size)) → ``(N, C, *size)`` by col2im."""
+    """Channel-major columns ``(groups, C/g·K, N·L)`` (L = prod(in_size)) → channel-major image ``(C, N, *size)``
+    by col2im (summing in the columns' own layout is the fast order)."""
     nd = len(ksize)
-    v = cols.reshape(-1, *ksize, n, *in_size).transpose(1 + nd, 0, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd))
+    c = cols.shape[0] * cols.shape[1] // math.prod(ksize)
+    v = cols.reshape(c, *ksize, n, *in_size).transpose(0, 1 + nd, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd))
     return _col2im(ns, v, size, geom)
 
 
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> Any:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``."""
-    n, nd, g = x.shape[0], x.ndim - 2, geom.groups
+    n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
                      zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), n, size, b)
+        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), w.shape[0], n, size, b)
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
     cols = ns.matmul(w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
-    y = _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom)
-    if b is not None:
-        y += b.reshape(-1, *(1,) * nd)
-    return y
+    return _from_cm(ns, _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom), w.shape[1] * g, n, size, b)
 
 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
@@ -170,7 +172,8 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     if not transposed:   # y = W·cols(x):  gx = col2im(Wᵀ·g),  gw = g·cols(x)ᵀ
         gc = _to_cm(ns, g, gr)
         if mask[0]:
-            gx = _cols_to_image(ns, ns.matmul(wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
+            img = _cols_to_image(ns, ns.matmul(wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
+            gx = _from_cm(ns, img, x_shape[1], n, x_shape[2:], None)
         if mask[1]:
             gw = ns.matmul(gc, _im2col(ns, x, ksize, geom).swapaxes(1, 2)).reshape(w.shape)
         if mask[2]:
@@ -180,7 +183,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     if mask[0] or mask[1]:
         cols = _im2col(ns, g, ksize, geom)
         if mask[0]:
-            gx = _from_cm(ns, ns.matmul(wm, cols), n, x_shape[2:], None)
+            gx = _from_cm(ns, ns.matmul(wm, cols), x_shape[1], n, x_shape[2:], None)
         if mask[1]:
             gw = ns.matmul(_to_cm(ns, x, gr), cols.swapaxes(1, 2)).reshape(w.shape)
     if mask[2]:
@@ -288,17 +291,24 @@ def _check_dim(input: Tensor, name: str, nd: int) -> None:
                            f"input of size: {list(input.shape)}")
 
 
+def _cpp_name(dt: D.dtype) -> str:
+    """The C++ name torch prints for a dtype in some messages."""
+    return {D.float32: "float", D.float64: "double", D.float16: "c10::Half", D.bfloat16: "c10::BFloat16",
+            D.int64: "long int", D.int32: "int"}.get(dt, dt.name)
+
+
 def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     if not isinstance(weight, Tensor):
         raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
     if input.dtype is not weight.dtype:
-        if input.dtype.is_floating_point and weight.dtype.is_floating_point:
+        if input.dtype is D.float32:
             raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same "
                                "or input should be a MKLDNN tensor and weight is a dense tensor")
         raise RuntimeError(f"expected scalar type {input.dtype._legacy[:-6]} but found "
                            f"{weight.dtype._legacy[:-6]}")
     if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) should be the same")
+        raise RuntimeError(f"Input type ({_cpp_name(input.dtype)}) and bias type ({_cpp_name(bias.dtype)}) should be "
+                           "the same")
     if input.device != weight.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {weight.device}!")
@@ -350,7 +360,7 @@ def _sizes(values: Sequence[int]) -> str:
     return " x ".join(map(str, values))
 
 
-def _prepare(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[Tensor, bool]:
+def _prepare(name: str, nd: int, input: Tensor) -> tuple[Tensor, bool]:
     """Check the input rank for ``name`` and batch an unbatched input."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
@@ -362,7 +372,7 @@ def _prepare(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | N
 def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: _IntOrSeq,
           padding: _IntOrSeq | str, dilation: _IntOrSeq, groups: int) -> Tensor:
     """``conv{nd}d``: checks as torch, then the recorded op (an unbatched input is batched and squeezed)."""
-    x, batched = _prepare(name, nd, input, weight, bias)
+    x, batched = _prepare(name, nd, input)
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise RuntimeError(f"Invalid padding string: '{padding}'")
@@ -413,8 +423,9 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
             names = _AXES[-max(k, 2):]
             pairs = (list(op) if k > 1 else [0, *op], list(st) if k > 1 else [1, *st],
                      list(dl) if k > 1 else [1, *dl])
-            parts = [f"{what}_{ax}: {v}" for what, vals in zip(("output_padding", "stride", "dilation"), pairs,
-                                                                 strict=True) for ax, v in zip(names, vals, strict=True)]
+            labels = ("output_padding", "stride", "dilation")
+            parts = [f"{what}_{ax}: {v}" for what, vals in zip(labels, pairs, strict=True)
+                     for ax, v in zip(names, vals, strict=True)]
             raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
                                + " ".join(parts))
         size = [_transposed_size(m, kk, s, p, d) for m, kk, s, p, d in zip(spatial, ksize, st, pads, dl, strict=True)]
@@ -458,7 +469,7 @@ def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor, bias: Ten
                     padding: _IntOrSeq, output_padding: _IntOrSeq, groups: int, dilation: _IntOrSeq) -> Tensor:
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
-    x, batched = _prepare(name, nd, input, weight, bias)
+    x, batched = _prepare(name, nd, input)
     out = _convolution_checked(x, weight, bias, _expand(stride, nd), _expand(padding, nd), _expand(dilation, nd),
                                True, _expand(output_padding, nd), groups)
     return out if batched else out.squeeze(0)
@@ -504,21 +515,26 @@ class Col2ImBackward0(Node):
 
 
 def _unfold(x: Tensor, ksize: tuple[int, ...], geom: _Geom) -> Tensor:
-    """Batched ``(N, C, *S)`` → ``(N, C·prod(K), L)``."""
+    """``(N, C, *S)`` → ``(N, C·prod(K), L)``; an unbatched ``(C, *S)`` gives ``(C·prod(K), L)``."""
     ns = xp(x)
-    v = _windows(ns, x._data, ksize, geom)
-    arr = ns.ascontiguousarray(v).reshape(v.shape[0], -1, math.prod(v.shape[2 + len(ksize):]))
-    return fused(result(arr, x), Im2ColBackward0, (x,), (), size=tuple(x.shape[2:]), ksize=ksize, geom=geom)
+    nd = len(ksize)
+    batched = x.dim() == nd + 2
+    v = _windows(ns, x._data if batched else x._data[None], ksize, geom)
+    shape = (v.shape[1] * math.prod(ksize), math.prod(v.shape[2 + nd:]))
+    arr = ns.ascontiguousarray(v).reshape((v.shape[0], *shape) if batched else shape)
+    return fused(result(arr, x), Im2ColBackward0, (x,), (), size=tuple(x.shape[x.dim() - nd:]), ksize=ksize,
+                 geom=geom)
 
 
 def _fold(cols: Tensor, size: tuple[int, ...], ksize: tuple[int, ...], geom: _Geom) -> Tensor:
-    """Batched ``(N, C·prod(K), L)`` → ``(N, C, *size)``, overlapping entries summed."""
+    """``(N, C·prod(K), L)`` → ``(N, C, *size)``, overlapping entries summed; unbatched ``(C·prod(K), L)`` too."""
     ns = xp(cols)
     out = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
                 zip(size, ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-    a = cols._data
-    v = a.reshape(a.shape[0], -1, *ksize, *out)
-    return fused(result(_col2im(ns, v, size, geom), cols), Col2ImBackward0, (cols,), (), ksize=ksize, geom=geom)
+    batched = cols.dim() == 3
+    a = cols._data if batched else cols._data[None]
+    img = _col2im(ns, a.reshape(a.shape[0], a.shape[1] // math.prod(ksize), *ksize, *out), size, geom)
+    return fused(result(img if batched else img[0], cols), Col2ImBackward0, (cols,), (), ksize=ksize, geom=geom)
 
 
 def _pair(name: str, value: _IntOrSeq) -> tuple[int, int]:
@@ -532,10 +548,10 @@ def _fold_params(kernel_size: _IntOrSeq, dilation: _IntOrSeq, padding: _IntOrSeq
                  stride: _IntOrSeq) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int], tuple[int, int]]:
     k, d, p, s = (_pair(n, v) for n, v in (("kernel_size", kernel_size), ("dilation", dilation),
                                            ("padding", padding), ("stride", stride)))
-    for name, v, low in (("kernel size", k, 1), ("stride", s, 1), ("dilation", d, 1), ("padding", p, 0)):
+    for name, nm, v, low in (("kernel size", "kernel", k, 1), ("stride", "stride", s, 1),
+                             ("dilation", "dilation", d, 1), ("padding", "pad", p, 0)):
         if v[0] < low or v[1] < low:
             what = "greater than zero" if low else "non-negative"
-            nm = name.replace(" ", "_")
             raise RuntimeError(f"{name} should be {what}, but got {nm}_height: {v[0]} {nm}_width: {v[1]}")
     return k, d, p, s
 
@@ -551,16 +567,13 @@ def unfold(input: Tensor, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1, paddi
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
     k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    blocks = _blocks(x.shape[2:], k, d, p, s)
+    blocks = _blocks(input.shape[-2:], k, d, p, s)
     if any(b < 1 for b in blocks):
-        raise RuntimeError(f"Given input with spatial size ({x.shape[2]}, {x.shape[3]}), kernel_size=({k[0]}, "
-                           f"{k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated shape of the "
-                           f"array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its components must be at "
-                           "least one.")
-    out = _unfold(x, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
-    return out if batched else out.squeeze(0)
+        raise RuntimeError(f"Given input with spatial size ({input.shape[-2]}, {input.shape[-1]}), kernel_size="
+                           f"({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated "
+                           f"shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its components "
+                           "must be at least one.")
+    return _unfold(input, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
 
 
 def fold(input: Tensor, output_size: _IntOrSeq, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1,
@@ -571,24 +584,20 @@ def fold(input: Tensor, output_size: _IntOrSeq, kernel_size: _IntOrSeq, dilation
                            f"dimensions for input, but got: {list(input.shape)}")
     size = _pair("output_size", output_size)
     k, d, p, s = _fold_params(kernel_size, dilation, padding, stride)
-    batched = input.dim() == 3
-    cols = input if batched else input.unsqueeze(0)
     kk = k[0] * k[1]
-    if cols.shape[1] % kk:
+    c_k, length = input.shape[-2:]
+    if c_k % kk:
         raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
-                           f"got input.size(1)={cols.shape[1]} and kernel_size=({k[0]}, {k[1]}).")
+                           f"got input.size(1)={c_k} and kernel_size=({k[0]}, {k[1]}).")
     blocks = _blocks(size, k, d, p, s)
+    where = (f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), "
+             f"padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), ")
+    if length != blocks[0] * blocks[1]:
+        raise RuntimeError(f"{where}expected size of input's dimension 2 to match the calculated number of sliding "
+                           f"blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
+                           f"{length}.")
     if any(b < 1 for b in blocks):
-        raise RuntimeError(f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), "
-                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), "
-                           f"calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its "
-                           "components must be at least one.")
-    if cols.shape[2] != blocks[0] * blocks[1]:
-        raise RuntimeError(f"Given output_size=({size[0]}, {size[1]}), kernel_size=({k[0]}, {k[1]}), "
-                           f"dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), stride=({s[0]}, {s[1]}), expected "
-                           f"size of input's dimension 2 to match the calculated number of sliding blocks "
-                           f"{blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)="
-                           f"{cols.shape[2]}.")
-    out = _fold(cols, size, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
-    return out if batched else out.squeeze(0)
+        raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
+                           "but its components must be at least one.")
+    return _fold(input, size, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
 
