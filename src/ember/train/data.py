@@ -60,6 +60,22 @@ def collate(data: Any) -> Any:
     return data if isinstance(data, tuple) else _default_collate(data)
 
 
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits as (N, 1, 8, 8) float32 in [0, 1] and int64 labels.
+
+    Read straight from scikit-learn's data file (the same values as ``sklearn.datasets.load_digits``) without
+    importing scikit-learn, which costs seconds.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the digits dataset comes with scikit-learn: pip install 'ember[train]'")
+    path = Path(next(iter(spec.submodule_search_locations)), "datasets", "data", "digits.csv.gz")
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    return (table[:, :64] / 16.0).reshape(-1, 1, 8, 8), table[:, 64].astype(np.int64)
+
+
 def _split(n: int, fractions: list[float], seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     perm = np.random.default_rng(seed).permutation(n)
     n_val, n_test = round(n * fractions[1]), round(n * fractions[2])
@@ -145,11 +161,7 @@ def build_datasets(cfg: dict[str, Any]) -> tuple[Dataset, Dataset, Dataset, Data
     kind, classes, grayscale = "tensor", [], False
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if source == "digits":
-        from sklearn.datasets import load_digits
-
-        digits = load_digits()
-        x = (digits.images / 16.0).astype(np.float32)[:, None]
-        arrays["all"] = (x, digits.target.astype(np.int64))
+        arrays["all"] = load_digits()
         classes, kind, grayscale = [str(i) for i in range(10)], "image", True
     elif source == "image_folder":
         found = _image_folder(base / d["path"], d["grayscale"], d["image_size"])
