@@ -191,7 +191,7 @@ def test_unfold(shape, kw):
     ((2, 12, 12), (5, 6), dict(kernel_size=2, padding=1, stride=2)),
     ((2, 18, 42), (6, 7), dict(kernel_size=3, dilation=(1, 2), padding=(1, 2))),
     ((8, 9), (4, 4), dict(kernel_size=2)),
-    ((1, 8, 6), (4, 5), dict(kernel_size=2, dilation=(1, 2), padding=1, stride=2)),
+    ((1, 8, 9), (4, 5), dict(kernel_size=2, dilation=(1, 2), padding=1, stride=2)),
 ])
 def test_fold(shape, size, kw):
     ex, tx = _pair(shape)
