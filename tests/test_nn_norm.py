@@ -536,3 +536,40 @@ def test_groupnorm_module(kwargs):
     assert_close(xe.grad, xt.grad, 1e-4, 1e-5)
     for pe, pt in zip(me.parameters(), mt.parameters(), strict=True):
         assert_close(pe.grad, pt.grad, 1e-4, 1e-4)
+
+
+def test_sync_batchnorm_sums_statistics_over_processes(monkeypatch):
+    """Two identical fake processes: SyncBatchNorm on x must act as BatchNorm on the global batch [x; x]
+    (statistics, running variance with the global count, input gradient), with local parameter gradients."""
+    import ember.distributed as dist
+
+    calls = []
+
+    def all_reduce(t, op=None, group=None, async_op=False):
+        calls.append(tuple(t.shape))
+        t.mul_(2)
+
+    monkeypatch.setattr(dist, "is_initialized", lambda: True, raising=False)
+    monkeypatch.setattr(dist, "get_world_size", lambda group=None: 2, raising=False)
+    monkeypatch.setattr(dist, "all_reduce", all_reduce, raising=False)
+    for kwargs in ({}, {"momentum": None, "affine": False}):
+        sync, ref = nn.SyncBatchNorm(3, **kwargs), tnn.BatchNorm2d(3, **kwargs)
+        for _ in range(2):
+            xe, xt = pair(randn(4, 3, 2, 5, dtype=np.float32))
+            ye, yt = sync(xe), ref(torch.cat([xt, xt]))
+            assert type(ye.grad_fn).__name__ == "SyncBatchNormBackward"
+            assert_close(ye, yt[:4], 1e-5, 1e-5)
+            cot = randn(4, 3, 2, 5, dtype=np.float32)
+            ye.backward(ember.tensor(cot))
+            yt.backward(torch.tensor(np.concatenate([cot, cot])))
+            assert_close(xe.grad, xt.grad / 2, 1e-4, 1e-5)
+            for pe, pt in zip(sync.parameters(), ref.parameters(), strict=True):
+                assert_close(pe.grad, pt.grad / 2, 1e-4, 1e-4)
+                pe.grad, pt.grad = None, None
+        assert_close(sync.running_mean, ref.running_mean, 1e-5, 1e-5)
+        assert_close(sync.running_var, ref.running_var, 1e-5, 1e-5)
+    assert calls[:2] == [(3, 3), (2, 3)]
+    sync.eval()
+    n = len(calls)
+    sync(ember.randn(2, 3, 4))
+    assert len(calls) == n  # eval mode uses the running statistics: no communication

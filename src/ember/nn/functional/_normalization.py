@@ -293,6 +293,79 @@ def batch_norm(
     return _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
+class SyncBatchNorm(Function):
+    """Batch norm whose statistics (and the two gradient sums its backward needs) are summed over the
+    processes of ``group`` by ``ember.distributed.all_reduce``; parameter gradients stay local (the data
+    parallel wrapper averages them)."""
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        input: Tensor,
+        weight: Tensor | None,
+        bias: Tensor | None,
+        running_mean: Tensor | None,
+        running_var: Tensor | None,
+        eps: float,
+        momentum: float,
+        group: Any,
+    ) -> Tensor:
+        from ... import distributed as dist
+
+        ns = xp(input)
+        lay = _Layout(ns, tuple(input.shape), None)
+        a3 = compute_array(input).reshape(lay.n, lay.c, lay.length)
+        sums = ns.stack([lay.reduce(_row_sum(ns, a3)), lay.reduce(_row_dot(ns, a3, a3)),
+                         ns.full(lay.c, lay.count, dtype=a3.dtype)])
+        total = result(sums, input, D.float64)
+        dist.all_reduce(total, group=group)
+        s1, s2, count = (total._data[i] for i in range(3))
+        mean = s1 / count
+        var = ns.maximum(s2 / count - mean * mean, 0)
+        n = float(count[0])
+        if running_mean is not None:
+            rm = running_mean._data
+            rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
+        if running_var is not None:
+            rv = running_var._data
+            rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * var * (n / max(n - 1, 1))).reshape(rv.shape)
+        mean, invstd = mean.astype(a3.dtype), (1 / ns.sqrt(var + eps)).astype(a3.dtype)
+        w = compute_array(weight) if weight is not None else None
+        b = compute_array(bias) if bias is not None else None
+        y, *_ = _normalize(compute_array(input), lay, w, b, eps, (mean, invstd))
+        ctx.save_for_backward(input, weight)
+        ctx.stats = (lay, mean, invstd, n, group)
+        return result(y, input)
+
+    @staticmethod
+    def backward(ctx: Any, g: Tensor) -> tuple:
+        from ... import distributed as dist
+
+        x, w = ctx.saved_tensors
+        lay, mean, invstd, n, group = ctx.stats
+        ns = lay.ns
+        a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
+        g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
+        sg = lay.reduce(_row_sum(ns, g3))
+        dot = lay.reduce(_row_dot(ns, g3, a3 - mean[:, None]))
+        gw = result(dot * invstd, w) if w is not None and ctx.needs_input_grad[1] else None
+        gb = result(sg, w if w is not None else x) if ctx.needs_input_grad[2] else None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            total = result(ns.stack([sg, dot]), x, D.float64)
+            dist.all_reduce(total, group=group)
+            sg_all, dot_all = (total._data[i].astype(a3.dtype) for i in range(2))
+            k = invstd * compute_array(w) if w is not None else invstd
+            coef = -invstd * invstd * dot_all / n
+            out = a3 - mean[:, None]
+            out *= coef[:, None]
+            out += g3
+            out -= (sg_all / n)[:, None]
+            out *= k[:, None]
+            gx = result(out.reshape(x.shape), x)
+        return gx, gw, gb, None, None, None, None, None
+
+
 # ---- instance norm ---------------------------------------------------------------------------------------
 def instance_norm(
     input: Tensor,

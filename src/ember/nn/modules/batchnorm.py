@@ -12,6 +12,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
+from ..functional._normalization import SyncBatchNorm as _sync_batch_norm
 from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
@@ -256,8 +257,8 @@ class SyncBatchNorm(_BatchNorm):
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
         running_mean, running_var, training, factor = self._batch_norm_args()
         if training and self.training and _world_size(self.process_group) > 1:
-            raise NotImplementedError(
-                "SyncBatchNorm across processes is not supported yet; use BatchNorm (per-process statistics)"
+            return _sync_batch_norm.apply(
+                input, self.weight, self.bias, running_mean, running_var, self.eps, factor, self.process_group
             )
         return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, training, factor, self.eps)
 
@@ -292,10 +293,10 @@ class SyncBatchNorm(_BatchNorm):
 
 
 def _world_size(group: Any) -> int:
-    """The size of ``group`` when ember.distributed is initialised, else 1."""
+    """The size of ``group`` (None: the default group) when ember.distributed is initialised, else 1."""
     from ... import distributed as dist
 
     is_init = getattr(dist, "is_initialized", None)
     if is_init is None or not is_init():
         return 1
-    return dist.get_world_size(group if group is not None else dist.group.WORLD)
+    return dist.get_world_size(group)
