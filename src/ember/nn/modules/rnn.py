@@ -152,84 +152,90 @@ class MkldnnRnnLayerBackward0(Node):
         if STATE.enabled:   # create_graph: the activations as differentiable functions of the inputs
             trace: list = []
             _full_layer(_lstm_step, x, (h0, c0), (w_ih, w_hh, b_ih, b_hh, None), self.reverse, trace)
-            acts, cs, tcs, hs = (stack(list(f)) for f in zip(*trace[::-1 if self.reverse else 1], strict=True))
+            fields = zip(*trace[::-1] if self.reverse else trace, strict=True)
+            acts, cs, tcs, out = (stack(list(f)) for f in fields)
+            acts, cs, tcs = acts.transpose(1, 2), cs.transpose(1, 2), tcs.transpose(1, 2)
         else:
             acts, cs, tcs = (result(a, x) for a in self.arrays)
-            hs = out
-        return _lstm_layer_backward(self, x, w_ih, w_hh, h0, c0, acts, cs, tcs, hs, g_out, g_hy, g_cy)
+        return _lstm_layer_backward(self, x, w_ih, w_hh, h0, c0, acts, cs, tcs, out, g_out, g_hy, g_cy)
 
 
 def _lstm_layer_backward(node: Node, x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
-                         acts: Tensor, cs: Tensor, tcs: Tensor, hs: Tensor, g_out: Tensor, g_hy: Tensor,
+                         acts: Tensor, cs: Tensor, tcs: Tensor, out: Tensor, g_out: Tensor, g_hy: Tensor,
                          g_cy: Tensor) -> tuple:
-    """Backpropagation through time with ember ops: the local derivatives of all steps are a few big
+    """Backpropagation through time with ember ops, feature-major like the forward (``acts`` is
+    ``(T, 4H, B)``, ``cs``/``tcs`` ``(T, H, B)``): the local derivatives of all steps are a few big
     elementwise ops; the loop carries (dh, dc) with one GEMM per step; the weight gradients are one GEMM
     each over all steps."""
-    steps, batch, hidden = cs.shape
+    steps, hidden, batch = cs.shape
     reverse = node.reverse
-    i, f, g, o = acts.chunk(4, 2)
+    i, f, g, o = acts.chunk(4, 1)
+    c0t, h0_ = c0.t().unsqueeze(0), h0.unsqueeze(0)
     if reverse:   # the state each step started from, in time order
-        c_prev, h_prev = cat([cs[1:], c0.unsqueeze(0)]), cat([hs[1:], h0.unsqueeze(0)])
+        c_prev, h_prev = cat([cs[1:], c0t]), cat([out[1:], h0_])
     else:
-        c_prev, h_prev = cat([c0.unsqueeze(0), cs[:-1]]), cat([h0.unsqueeze(0), hs[:-1]])
+        c_prev, h_prev = cat([c0t, cs[:-1]]), cat([h0_, out[:-1]])
     dc_dh = o * (1 - tcs * tcs)
-    local = cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tcs * o * (1 - o)], 2)
-    dh, dc = g_hy, g_cy
+    local = cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tcs * o * (1 - o)], 1)
+    g_out = g_out.transpose(1, 2)
+    w_hh_t = w_hh.t()
+    dh, dc = g_hy.t(), g_cy.t()
     d_gates: list[Any] = [None] * steps
     for t in range(steps) if reverse else range(steps - 1, -1, -1):
         dh = g_out[t] + dh
         dc = dh * dc_dh[t] + dc
-        dg = cat([dc, dc, dc, dh], 1) * local[t]
+        dg = cat([dc, dc, dc, dh]) * local[t]
         dc = dc * f[t]
-        dh = dg.mm(w_hh)
+        dh = w_hh_t.mm(dg)
         d_gates[t] = dg
-    dg_all = stack(d_gates).view(steps * batch, 4 * hidden)
+    dg_all = stack(d_gates, 1).view(4 * hidden, steps * batch)   # columns in (t, b) order
     wanted = [e is not None for e in node._next]
-    gx = dg_all.mm(w_ih).view(x.shape) if wanted[0] else None
-    gw_ih = dg_all.t().mm(x.reshape(steps * batch, x.shape[2])) if wanted[1] else None
-    gw_hh = dg_all.t().mm(h_prev.reshape(steps * batch, hidden)) if wanted[2] else None
-    gb = dg_all.sum(0) if wanted[3] or wanted[4] else None
-    return gx, gw_ih, gw_hh, gb, gb, dh, dc
+    gx = dg_all.t().mm(w_ih).view(x.shape) if wanted[0] else None
+    gw_ih = dg_all.mm(x.reshape(steps * batch, x.shape[2])) if wanted[1] else None
+    gw_hh = dg_all.mm(h_prev.reshape(steps * batch, h_prev.shape[2])) if wanted[2] else None
+    gb = dg_all.sum(1) if wanted[3] or wanted[4] else None
+    return gx, gw_ih, gw_hh, gb, gb, dh.t(), dc.t()
 
 
 def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
                 b_hh: Tensor | None, reverse: bool) -> tuple[Tensor, Tensor, Tensor]:
     """One LSTM layer and direction over ``(T, B, I)``: (outputs, h_T, c_T), computed on arrays.
 
-    The sign and scale of each gate are folded into the weights so that one ``exp`` and one reciprocal
-    give every gate: sigmoid(z) = 1 / (1 + exp(-z)) for i, f, o and tanh(z) = 2 sigmoid(2z) - 1 for g."""
+    Feature-major (gates ``(4H, B)``, states ``(H, B)``): the per-step GEMM is ``W_hh @ h`` and every gate
+    is a contiguous block of rows. The sign and scale of each gate are folded into the weights so that
+    one ``exp`` and one reciprocal give every gate: sigmoid(z) = 1 / (1 + exp(-z)) for i, f, o and
+    tanh(z) = 2 sigmoid(2z) - 1 for g."""
     ns = xp(x)
     steps, batch, n_in = x.shape
     hidden = w_hh.shape[1]
     a = x._data
     scale = ns.full((4 * hidden, 1), -1.0, dtype=a.dtype)
     scale[2 * hidden:3 * hidden] = -2.0
-    pre = a.reshape(steps * batch, n_in) @ (w_ih._data * scale).T
+    pre = (w_ih._data * scale) @ a.reshape(steps * batch, n_in).T   # (4H, T*B), columns in (t, b) order
     if b_ih is not None:
-        pre += (b_ih._data + b_hh._data) * scale[:, 0]
-    acts = pre.reshape(steps, batch, 4 * hidden)
-    w_rec = (w_hh._data * scale).T
-    cs = ns.empty((steps, batch, hidden), dtype=a.dtype)
+        pre += (b_ih._data + b_hh._data)[:, None] * scale
+    w_rec = w_hh._data * scale
+    acts = ns.empty((steps, 4 * hidden, batch), dtype=a.dtype)
+    cs = ns.empty((steps, hidden, batch), dtype=a.dtype)
     tcs = ns.empty_like(cs)
-    out = ns.empty_like(cs)
-    h, c = h0._data, c0._data
+    hs = ns.empty_like(cs)
+    h, c = h0._data.T, c0._data.T
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     with np.errstate(over="ignore"):
         for t in order:
-            z = acts[t]
-            z += h @ w_rec
+            z = ns.matmul(w_rec, h, out=acts[t])
+            z += pre[:, t * batch:(t + 1) * batch]
             ns.exp(z, out=z)
             z += 1
             ns.reciprocal(z, out=z)
-            gate = z[:, 2 * hidden:3 * hidden]
+            gate = z[2 * hidden:3 * hidden]
             gate *= 2
             gate -= 1
-            c = ns.multiply(z[:, hidden:2 * hidden], c, out=cs[t])
-            c += z[:, :hidden] * gate
+            c = ns.multiply(z[hidden:2 * hidden], c, out=cs[t])
+            c += z[:hidden] * gate
             ns.tanh(c, out=tcs[t])
-            h = ns.multiply(z[:, 3 * hidden:], tcs[t], out=out[t])
-    outputs = (result(out, x), result(h.copy() if steps else h0._data.copy(), x),
-               result(c.copy() if steps else c0._data.copy(), x))
+            h = ns.multiply(z[3 * hidden:], tcs[t], out=hs[t])
+    outputs = (result(ns.ascontiguousarray(hs.transpose(0, 2, 1)), x), result(h.T.copy(), x), result(c.T.copy(), x))
     inputs = (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
     if needs_grad(*inputs):
         node = record(outputs, MkldnnRnnLayerBackward0(), inputs)
