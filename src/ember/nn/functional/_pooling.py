@@ -281,7 +281,7 @@ class _MaxPoolBackward(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (_linear(g, self.scatter, self.gather, type(self).__name__[:-1] + "BackwardBackward0",
+        return (_linear(g, self.scatter, self.gather, type(self).__name__[:-1] + "Backward0",
                         type(self).__name__),)
 
 
@@ -342,10 +342,11 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
         return cache[0]
 
     def scatter(g: Any) -> Any:
-        gi = win.route(ns, g, which_w)
-        if (which < 0).any():
-            gi = gi + _scatter_gather(ns, flat_index(), in_shape, nd)[0](ns.where(which < 0, g, 0))
-        return gi
+        lost = which < 0
+        if lost.any():
+            return (win.route(ns, ns.where(lost, 0, g), which_w)
+                    + _scatter_gather(ns, flat_index(), in_shape, nd)[0](ns.where(lost, g, 0)))
+        return win.route(ns, g, which_w)
 
     def gather(g: Any) -> Any:
         return _scatter_gather(ns, flat_index(), in_shape, nd)[1](g)
@@ -406,27 +407,26 @@ max_pool3d, max_pool3d_with_indices = _max_pool_nd(3)
 
 
 # ---- max unpooling -----------------------------------------------------------------------------------
-def _max_unpool(input: Tensor, indices: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any,
-                output_size: Any, fn: str) -> Tensor:
-    k = _tuple(kernel_size, nd, fn, "kernel_size")
-    s = k if stride is None else _tuple(stride, nd, fn, "stride")
-    p = _tuple(padding, nd, fn, "padding")
-    sp = tuple(input.shape[-nd:])
-    default = tuple((n - 1) * si - 2 * pi + ki for n, si, pi, ki in zip(sp, s, p, k, strict=True))
+def _unpool_size(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, output_size: Any) -> tuple[int, ...]:
+    """The unpooled spatial size: the default inverse of the pool's size, or ``output_size`` when it is
+    within a stride of it."""
+    default = tuple((n - 1) * si - 2 * pi + ki
+                    for n, si, pi, ki in zip(input.shape[-nd:], s, p, k, strict=True))
     if output_size is None:
-        out_sp = default
-    else:
-        size = tuple(output_size)
-        if len(size) == nd + 2 or (len(size) == nd + 1 and input.dim() == nd + 1):
-            size = size[-nd:]
-        if len(size) != nd:
-            raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has "
-                             f"a length of '{len(size)}'")
-        for i, (o, dflt) in enumerate(zip(size, default, strict=True)):
-            lo, hi = dflt - s[i], dflt + s[i]
-            if not lo < o < hi:
-                raise ValueError(f'invalid output_size "{size}" (dim {i} must be between {lo} and {hi})')
-        out_sp = tuple(size)
+        return default
+    size = output_size[2:] if len(output_size) == nd + 2 else output_size
+    if len(size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} elements, but it has "
+                         f"a length of '{len(size)}'")
+    for i, (o, dflt) in enumerate(zip(size, default, strict=True)):
+        lo, hi = dflt - s[i], dflt + s[i]
+        if not lo < o < hi:
+            raise ValueError(f'invalid output_size "{size}" (dim {i} must be between {lo} and {hi})')
+    return tuple(size)
+
+
+def _max_unpool(input: Tensor, indices: Tensor, nd: int, out_sp: tuple[int, ...]) -> Tensor:
+    """Scatter each value of ``input`` to its flat ``indices`` in zero planes of size ``out_sp``."""
     if indices.dtype is not D.int64:
         raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype._short}")
     if tuple(indices.shape) != tuple(input.shape):
@@ -457,15 +457,13 @@ def _max_unpool_nd(nd: int) -> Callable:
 
     def unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                output_size: Any = None) -> Tensor:
-        if nd == 1:
-            k, = _tuple(kernel_size, 1, fn, "kernel_size")
-            st = k if stride is None else _tuple(stride, 1, fn, "stride")[0]
-            pd, = _tuple(padding, 1, fn, "padding")
-            size = None if output_size is None else (*tuple(output_size)[:-1], 1, tuple(output_size)[-1])
-            out = _max_unpool(input.unsqueeze(-2), indices.unsqueeze(-2), 2, (1, k), (1, st), (0, pd),
-                              size, fn)
-            return out.squeeze(-2)
-        return _max_unpool(input, indices, nd, kernel_size, stride, padding, output_size, fn)
+        k = _tuple(kernel_size, nd, fn, "kernel_size")
+        s = k if stride is None else _tuple(stride, nd, fn, "stride")
+        p = _tuple(padding, nd, fn, "padding")
+        size = _unpool_size(input, nd, k, s, p, output_size)
+        if nd == 1:   # as torch: a 2-d unpool over a width-1 view
+            return _max_unpool(input.unsqueeze(-1), indices.unsqueeze(-1), 2, (*size, 1)).squeeze(-1)
+        return _max_unpool(input, indices, nd, size)
 
     unpool.__name__ = unpool.__qualname__ = fn
     unpool.__doc__ = f"Inverse of {nd}-d max pooling: each value goes to its index, the rest are zero."
