@@ -5,7 +5,8 @@ Run with an environment that has torchvision (it cannot sit beside the main envi
     /tmp/tvenv/bin/python tests/data/vision/make_fixtures.py
 Writes models.json.gz (per model: state_dict keys, shapes, dtypes, a SHA-1 of each tensor's bytes under
 ``torch.manual_seed(0)`` init, the repr; resnet18's eval logits on a seeded batch) and transforms.npz /
-transforms.json (reprs, random parameters drawn under fixed seeds, outputs on small images).
+transforms.json (reprs, random parameters drawn under fixed seeds, outputs on small images) and
+finetune_example.out (what examples/seed_000_finetune_resnet.py prints under torch + torchvision).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -171,7 +175,15 @@ def transform_facts() -> tuple[dict, dict]:
     return js, arrays
 
 
+def example_output() -> str:
+    """What examples/seed_000_finetune_resnet.py prints under torch + torchvision."""
+    source = (HERE.parent.parent.parent / "examples" / "seed_000_finetune_resnet.py").read_text()
+    source = re.sub(r"\bember\b", "torch", re.sub(r"\bember\.vision\b", "torchvision", source))
+    return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True).stdout
+
+
 def main() -> None:
+    (HERE / "finetune_example.out").write_text(example_output())
     js, arrays = transform_facts()
     (HERE / "transforms.json").write_text(json.dumps(js, indent=1) + "\n")
     np.savez_compressed(HERE / "transforms.npz", **arrays)
