@@ -144,8 +144,7 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: 
 
 
 # ---- scaled_dot_product_attention ---------------------------------------------------------------------
-def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float,
-                is_causal: bool) -> None:
+def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float) -> None:
     """torch's argument checks, in its order and words."""
     if not (query.dtype is key.dtype is value.dtype):
         raise RuntimeError(
@@ -168,8 +167,6 @@ def _check_sdpa(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
             "Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: "
             f"{cpp_name(attn_mask.dtype)} and  query.dtype: {cpp_name(query.dtype)} instead."
         )
-    if is_causal and attn_mask is not None:
-        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if not query.dtype.is_floating_point:
         raise RuntimeError(f"expected scalar type Float but found {query.dtype._short}")
     if dropout_p > 1:
@@ -239,12 +236,14 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     """softmax(Q Kᵀ · scale + mask) V over the last two dims, with torch's mask conventions: a bool mask
     keeps ``True`` positions, a float mask is added; rows with nothing to attend to give zeros."""
-    _check_sdpa(query, key, value, attn_mask, dropout_p, is_causal)
+    _check_sdpa(query, key, value, attn_mask, dropout_p)
     rep = _gqa_repeats(query, key, value, enable_gqa)
     _check_shapes(query, key, value, attn_mask, *rep)
     flash = _uses_flash(query, key, value, attn_mask, dropout_p, rep)
     if flash and dropout_p < 0:
         raise RuntimeError("scaled_dot_product_attention_flash_attention: Currently do not support dropout > 0")
+    if is_causal and attn_mask is not None and not flash:   # the flash kernel applies both
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     bias = attn_mask
     if bias is not None and bias.dtype is D.bool:
         bias = zeros_like(bias, dtype=query.dtype).masked_fill_(bias.logical_not(), -math.inf)
@@ -312,7 +311,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type: D.dtype | N
     if check_other and other_type is not None and mask.dtype is not other_type:
         warnings.warn(
             f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead.",
-            stacklevel=3,
+            stacklevel=2,
         )
     if not is_float:
         mask = zeros_like(mask, dtype=target_type).masked_fill_(mask, -math.inf)
