@@ -39,6 +39,9 @@ class MPIBackend:
         self.meta = comm.Dup()
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
+        self._ops = {k: getattr(MPI, v) for k, v in _MPI_OPS.items()}
+        self._bool_ops = {k: getattr(MPI, v) for k, v in _BOOL_OPS.items()}
+        self._how: dict[Any, str] = {}
 
     def free(self) -> None:
         for c in (self.meta, self.comm):
@@ -53,17 +56,19 @@ class MPIBackend:
         return lambda: testall(reqs)
 
     def _typed(self, arr: Any, op: int) -> tuple[Any, Any, Step | None]:
-        """The buffer spec and MPI op that reduce ``arr`` under ReduceOp ``op``, and the step copying a staged
-        result back."""
-        MPI = self.MPI
-        dt = arr.dtype
-        if dt == np.bool_:
-            return _bytes(arr), getattr(MPI, _BOOL_OPS[op]), None
-        if dt.num in _STAGED or dt.name == "bfloat16":
-            stage = arr.astype(np.float32)
-            return (stage, getattr(MPI, _MPI_OPS[op]),
-                    (None, lambda: np.copyto(arr, stage, casting="unsafe")))
-        return arr, getattr(MPI, _MPI_OPS[op]), None   # mpi4py maps the buffer's format to the MPI type
+        """The buffer and MPI op that reduce ``arr`` under ReduceOp ``op``, and the step copying a staged result
+        back (mpi4py maps the buffer's format to the MPI type)."""
+        how = self._how.get(arr.dtype)
+        if how is None:
+            dt = arr.dtype
+            how = self._how[dt] = "bool" if dt.kind == "b" else "stage" if dt.num in _STAGED or \
+                dt.name == "bfloat16" else ""
+        if not how:
+            return arr, self._ops[op], None
+        if how == "bool":
+            return _bytes(arr), self._bool_ops[op], None
+        stage = arr.astype(np.float32)
+        return stage, self._ops[op], (None, lambda: np.copyto(arr, stage, casting="unsafe"))
 
     # ---- metadata ------------------------------------------------------------------------------------------
     def check(self, sig: int) -> tuple[Any, Any]:

@@ -115,7 +115,8 @@ class Work:
         except BaseException as e:
             self._error = e
             self._steps = []
-            g._fail(e)
+            if isinstance(e, DistBackendError):   # transfers may still be in flight: the group is unusable
+                g._fail(e)
             raise
         return True
 

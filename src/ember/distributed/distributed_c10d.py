@@ -103,6 +103,7 @@ class ProcessGroup:
         self._checks = checks and meta is not None and impl.size > 1
         self._error: BaseException | None = None
         self._seq = 0
+        self._devtype = "cuda" if backend == Backend.NCCL else "cpu"
 
     def rank(self) -> int:
         return self._impl.rank
@@ -421,7 +422,7 @@ def _tensors(ts: Any, param: str) -> list[Tensor]:
 
 
 def _on_device(pg: ProcessGroup, ts: Sequence[Tensor]) -> None:
-    want = "cuda" if pg._backend == Backend.NCCL else "cpu"
+    want = pg._devtype
     for t in ts:
         if t._device.type != want:
             raise RuntimeError(f"No backend type associated with device type {t._device.type}: process group "
@@ -429,6 +430,8 @@ def _on_device(pg: ProcessGroup, ts: Sequence[Tensor]) -> None:
 
 
 def _op_for(op: Any, t: Tensor, what: str) -> int:
+    if op is _Op.SUM:
+        return 0
     if not isinstance(op, _Op):
         raise TypeError(f"{what}(): op must be a torch.distributed.ReduceOp, but got {op!r}")
     dt = t._dtype
@@ -479,18 +482,25 @@ def _sig(t: Tensor) -> str:
 
 
 # ---- running a collective ----------------------------------------------------------------------------------
-def _start(pg: ProcessGroup, what: str, desc: str, post: Callable[[], list[Step]], async_op: bool,
+def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[[], list[Step]], async_op: bool,
            result: list | None = None, after: list[Step] | None = None) -> Work | None:
-    """Compare ``desc`` across ranks (when checks are on), post the transfer, and wait for it (or return the
-    Work for ``async_op``)."""
-    pg._usable()
+    """Post the transfer and wait for it (or return the Work for ``async_op``). With checks on, ``desc()`` is
+    first compared across ranks and the transfer posted once all agree: a mismatch never moves data, so it leaves
+    the group usable (and one collective in flight at a time is also faster under MPICH than two)."""
+    if pg._error is not None:
+        pg._usable()
     pg._seq += 1
-    steps: list[Step] = []
     if pg._checks:
-        steps.append(_check(pg, what, desc))
-    steps += post()
-    if after:
-        steps += after
+        steps: list[Step] = []
+
+        def go() -> None:
+            steps.extend(post())
+            steps.extend(after or ())
+        steps.append(_check(pg, what, desc(), go))
+    else:
+        steps = post()
+        if after:
+            steps += after
     work = Work(steps, pg, what, result)
     if async_op:
         return work
@@ -498,12 +508,15 @@ def _start(pg: ProcessGroup, what: str, desc: str, post: Callable[[], list[Step]
     return None
 
 
-def _check(pg: ProcessGroup, what: str, desc: str) -> Step:
+def _check(pg: ProcessGroup, what: str, desc: str, then: Callable[[], None]) -> Step:
+    """The step comparing ``what(desc)`` across ranks; ``then()`` runs when every rank agrees, otherwise every
+    rank raises an error naming its own and another rank's collective."""
     text = f"{what}({desc})"
     req, buf = pg._meta.check(zlib.crc32(text.encode()))
 
     def verify() -> None:
         if buf[0] == -buf[1]:
+            then()
             return
         req2, rows = pg._meta.exchange(text.encode())
         Work([(req2.Test, None)], pg, f"{what} (mismatch report)").wait()
@@ -527,7 +540,7 @@ def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_id
     pg = _resolve(group)
     if pg is None:
         return None
-    return _start(pg, "barrier", "", pg._impl.barrier, async_op)
+    return _start(pg, "barrier", lambda: "", pg._impl.barrier, async_op)
 
 
 def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, async_op: bool = False,
@@ -540,8 +553,8 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
     _on_device(pg, [tensor])
     root = _root(pg, src, group_src)
     arr, back = _dense(tensor)
-    return _start(pg, "broadcast", f"{_sig(tensor)}, src={root}", lambda: pg._impl.broadcast(arr, root), async_op,
-                  [tensor], [back] if back else None)
+    return _start(pg, "broadcast", lambda: f"{_sig(tensor)}, src={root}", lambda: pg._impl.broadcast(arr, root),
+                  async_op, [tensor], [back] if back else None)
 
 
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
@@ -556,8 +569,8 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
     arr, back = _dense(tensor)
     after = [_mean(arr, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
-    return _start(pg, "all_reduce", f"{_sig(tensor)}, op={_Op(code).name}", lambda: pg._impl.allreduce(arr, code),
-                  async_op, [tensor], after)
+    return _start(pg, "all_reduce", lambda: f"{_sig(tensor)}, op={_Op(code).name}",
+                  lambda: pg._impl.allreduce(arr, code), async_op, [tensor], after)
 
 
 def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
@@ -575,7 +588,7 @@ def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group
         arr, back = pg._xp.ascontiguousarray(arr).copy(), None
     after = [_mean(arr, pg.size())] if code == _Op.AVG and pg.rank() == root else []
     after += [back] if back else []
-    return _start(pg, "reduce", f"{_sig(tensor)}, op={_Op(code).name}, dst={root}",
+    return _start(pg, "reduce", lambda: f"{_sig(tensor)}, op={_Op(code).name}, dst={root}",
                   lambda: pg._impl.reduce(arr, code, root), async_op, [tensor], after)
 
 
@@ -614,7 +627,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | 
     _same_shapes(outs, tensor, "all_gather", "tensor_list")
     send, _ = _dense(tensor)
     buf = pg._xp.empty((pg.size(), *send.shape), send.dtype)
-    return _start(pg, "all_gather", _sig(tensor), lambda: pg._impl.allgather(send, buf), async_op, outs,
+    return _start(pg, "all_gather", lambda: _sig(tensor), lambda: pg._impl.allgather(send, buf), async_op, outs,
                   [_unpack(buf, outs)])
 
 
@@ -640,8 +653,8 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: P
     out, back = _flat_into(output_tensor, pg.size() * input_tensor._data.size, "all_gather_into_tensor",
                            "output_tensor")
     send, _ = _dense(input_tensor)
-    return _start(pg, "all_gather_into_tensor", _sig(input_tensor), lambda: pg._impl.allgather(send, out), async_op,
-                  [output_tensor], [back] if back else None)
+    return _start(pg, "all_gather_into_tensor", lambda: _sig(input_tensor), lambda: pg._impl.allgather(send, out),
+                  async_op, [output_tensor], [back] if back else None)
 
 
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None,
@@ -663,8 +676,8 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
         raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
     send, _ = _dense(tensor)
     buf = pg._xp.empty((pg.size(), *send.shape), send.dtype) if pg.rank() == root else None
-    return _start(pg, "gather", f"{_sig(tensor)}, dst={root}", lambda: pg._impl.gather(send, buf, root), async_op,
-                  outs, [_unpack(buf, outs)] if buf is not None else None)
+    return _start(pg, "gather", lambda: f"{_sig(tensor)}, dst={root}", lambda: pg._impl.gather(send, buf, root),
+                  async_op, outs, [_unpack(buf, outs)] if buf is not None else None)
 
 
 def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int | None = None,
@@ -685,8 +698,8 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     elif ins:
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     out, back = _dense(tensor)
-    return _start(pg, "scatter", f"{_sig(tensor)}, src={root}", lambda: pg._impl.scatter(send, out, root), async_op,
-                  [tensor], [back] if back else None)
+    return _start(pg, "scatter", lambda: f"{_sig(tensor)}, src={root}", lambda: pg._impl.scatter(send, out, root),
+                  async_op, [tensor], [back] if back else None)
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.SUM,
@@ -705,7 +718,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.
     out, back = _dense(output)
     after = [_mean(out, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
-    return _start(pg, "reduce_scatter", f"{_sig(output)}, op={_Op(code).name}",
+    return _start(pg, "reduce_scatter", lambda: f"{_sig(output)}, op={_Op(code).name}",
                   lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
 
 
@@ -728,7 +741,7 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
     out, back = _dense(output)
     after = [_mean(out, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
-    return _start(pg, "reduce_scatter_tensor", f"{_sig(output)}, op={_Op(code).name}",
+    return _start(pg, "reduce_scatter_tensor", lambda: f"{_sig(output)}, op={_Op(code).name}",
                   lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
 
 

@@ -202,12 +202,15 @@ try:
 except RuntimeError as e:
     msg = str(e)
     assert "Detected mismatch between collectives on ranks" in msg and f"float32[{R + 2}]" in msg, msg
-# the group is unusable after a mismatch (its transfer may be in flight): a clear error, not garbage
-try:
-    dist.all_reduce(torch.ones(2))
-    raise AssertionError("no error on a failed group")
-except dist.DistBackendError as e:
-    assert "cannot be used after an earlier failure" in str(e), str(e)
+# a mismatch is found before any data moves: the group stays usable
+t = torch.tensor(every[R])
+dist.all_reduce(t)
+same(t, np.sum(every, 0), 1e-6)
+try:   # a different collective on each rank
+    dist.broadcast(torch.ones(2), src=0) if R == 0 else dist.all_reduce(torch.ones(2))
+    raise AssertionError("no error for different collectives")
+except RuntimeError as e:
+    assert "broadcast(float32[2], src=0)" in str(e) and "all_reduce(float32[2], op=SUM)" in str(e), str(e)
 dist.destroy_process_group()
 assert not dist.is_initialized()
 sys.stdout.flush()
