@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ..._core import dtype as D
 from ..._tensor import Tensor
 from ...ops import creation as C
@@ -129,6 +131,12 @@ def _packed_rows(lengths: list[int], steps: int, batch: int, batch_first: bool, 
     return flat[running]
 
 
+def _counts_above(values: list[int], n: int) -> list[int]:
+    """``[#{v > k} for k in range(n)]`` (host metadata): batch sizes from lengths and lengths from batch
+    sizes."""
+    return (np.asarray(values)[None, :] > np.arange(n)[:, None]).sum(1).tolist()
+
+
 class PackPaddedSequenceBackward0(Node):
     """Packing gathers rows of the padded input: its gradient scatters them back (zeros on padding)."""
 
@@ -170,7 +178,7 @@ def _pack(input: Tensor, lengths: Tensor, batch_first: bool) -> tuple[Tensor, Te
     ns = xp(input)
     rows = _packed_rows(lens, steps, batch, batch_first, ns)
     data = result(input._data.reshape(steps * batch, *input.shape[2:])[rows], input)
-    sizes = [sum(1 for n in lens if n > t) for t in range(lens[0] if batch else 0)]
+    sizes = _counts_above(lens, lens[0] if batch else 0)
     out = fused(data, PackPaddedSequenceBackward0, (input,), shape=tuple(input.shape),
                 rows=C.tensor(rows, device=input.device))
     return out, C.tensor(sizes, dtype=D.int64)
@@ -217,7 +225,7 @@ def pad_packed_sequence(
         steps = total_length
     data = sequence.data
     batch = sizes[0] if sizes else 0
-    lens = [sum(1 for s in sizes if s > b) for b in range(batch)]
+    lens = _counts_above(sizes, batch)
     padded = C.full((steps, batch, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     rows = _packed_rows(lens, steps, batch, False, xp(data))
     padded.view(steps * batch, *data.shape[1:])[C.tensor(rows, device=data.device)] = data
