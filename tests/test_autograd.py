@@ -108,12 +108,6 @@ def test_requires_grad(name: str) -> None:
     same(REQUIRES_GRAD[name])
 
 
-@pytest.mark.xfail(strict=True, reason="ops/creation.py _factory (ones/zeros/full/…) sets requires_grad "
-                                       "with Tensor.requires_grad_(), whose text is torch's method text "
-                                       "'only Tensors of floating point dtype can require gradients'; "
-                                       "torch's factories say 'Only Tensors of floating point and complex "
-                                       "dtype can require gradients' (set _rg after the factory's own check "
-                                       "instead)")
 def test_requires_grad_factory_int_error_text() -> None:
     same(lambda L: L.ones(2, dtype=L.long, requires_grad=True))
 

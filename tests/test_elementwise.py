@@ -1011,9 +1011,6 @@ def test_where_with_scalars() -> None:
         same(partial(f, ember), partial(f, torch))
 
 
-@pytest.mark.xfail(strict=True, reason="ops/indexing.py where(): a Python int that does not fit the tensor's "
-                   "integer dtype raises NumPy's OverflowError; torch wraps it (uint8 with -1 → 255) or "
-                   "raises RuntimeError 'value cannot be converted to type int8_t without overflow'")
 def test_where_out_of_range_int_scalars() -> None:
     cond = [True, False]
     same(partial(ember.where, ember.tensor(cond), ember.tensor([1, 2], dtype=ember.uint8), -1),

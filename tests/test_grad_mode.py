@@ -172,19 +172,10 @@ def test_inference_tensor_rules(name: str) -> None:
     same(INFERENCE_ERRORS[name])
 
 
-@pytest.mark.xfail(strict=True, reason="ops/elementwise.py: the in-place ops only call check_inplace() when "
-                   "grad mode is on and the tensor requires grad, so its inference-tensor check (torch: "
-                   "'Inplace update to inference tensor outside InferenceMode is not allowed...') never runs")
 def test_inplace_on_inference_tensor_outside_inference_mode() -> None:
     same(lambda L: _inf_tensor(L).add_(1))
 
 
-@pytest.mark.xfail(strict=True, reason="ops/views.py make_view records a view's node only in grad mode: a "
-                                       "view of a tensor that requires grad made under no_grad has "
-                                       "requires_grad=False (torch: True, a leaf without grad_fn) and "
-                                       "in-place on it later is not refused as torch does ('A view was "
-                                       "created in no_grad mode and is being modified inplace with grad "
-                                       "mode enabled...')")
 def test_view_made_in_no_grad() -> None:
     def program(L: Any) -> Any:
         x = L.ones(2, requires_grad=True)

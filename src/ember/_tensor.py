@@ -59,6 +59,7 @@ class Tensor:
                  "_accum", "_hooks", "_post_acc_hooks", "_retains_grad", "_inference", "__weakref__",
                  "__dict__")
     __hash__ = object.__hash__
+    _no_grad_view = False   # a view of a tensor requiring grad made under no_grad (set per instance)
     __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:

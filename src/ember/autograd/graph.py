@@ -385,7 +385,10 @@ _ENGINE_REFS = 4   # the engine's variable, the two calls' arguments, getrefcoun
 
 def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g`` with torch's rules: in place when possible (``.grad`` keeps its identity), out of
-    place under ``create_graph``; the first gradient is kept as is only when nothing else references it."""
+    place under ``create_graph``; the first gradient is kept as is only when nothing else references it.
+    A view made under no_grad (a leaf in name only) keeps no gradient, as in torch."""
+    if t._no_grad_view:
+        return
     old = t._grad_or_none()
     if old is None:
         if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)

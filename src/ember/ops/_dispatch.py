@@ -22,7 +22,8 @@ from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
-           "from_array", "make_node_class", "inplace", "write_out", "check_same_device", "scalar_for"]
+           "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_same_device",
+           "scalar_for"]
 
 _isinstance = isinstance
 _scalar_types = (int, float, bool, complex)
@@ -232,6 +233,12 @@ def check_inplace(t: Tensor) -> None:
     """torch's errors for in-place ops on leaves (or views of leaves) that require grad, and on inference
     tensors outside inference mode."""
     if STATE.enabled:
+        if t._no_grad_view:
+            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+                               "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+                               "You can clarify your code by moving both the view and the inplace either both "
+                               "inside the no_grad block (if you don't want the inplace to be tracked) or both "
+                               "outside (if you want the inplace to be tracked).")
         if t._rg and t._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         base = t._base
@@ -306,6 +313,13 @@ def history_alias(t: Tensor) -> Tensor:
     a._output_nr = t._output_nr
     a._rg = t._rg
     return a
+
+
+def factory_requires_grad(t: Tensor) -> Tensor:
+    """Make a freshly created tensor require grad, with the text torch's factories use for a bad dtype
+    (it differs from ``Tensor.requires_grad_``'s)."""
+    t._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
+    return t
 
 
 def bind(names: dict[str, Callable]) -> None:

@@ -13,7 +13,17 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, xp_of
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, _assign, bind, broadcast_error, check_inplace, from_array, record
+from ._dispatch import (
+    Node,
+    Tensor,
+    _assign,
+    bind,
+    broadcast_error,
+    check_inplace,
+    factory_requires_grad,
+    from_array,
+    record,
+)
 
 _isinstance = isinstance
 _bool, _int, _float, _complex = bool, int, float, complex
@@ -157,9 +167,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
         arr = np.ascontiguousarray(arr)
     t = from_array(_place(arr, dev), target, dev)
     if requires_grad:
-        if not (target.is_floating_point or target.is_complex):
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
-        t._rg = True
+        factory_requires_grad(t)
     return t
 
 
@@ -181,7 +189,7 @@ def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: bool | Non
     else:
         t = as_tensor(obj, dtype=dtype, device=device)
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     return t
 
 
@@ -234,7 +242,7 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
         arr = xp.full(shape, fill, dt.np)
     t = from_array(arr, dt, dev)
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     return t
 
 
@@ -341,7 +349,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
         arr = (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
     t = from_array(arr, dt, dev)
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     return _maybe_out(t, out)
 
 
@@ -355,7 +363,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     t = from_array(_place(arr, canonical(device)), dt, canonical(device))
-    return t.requires_grad_(True) if requires_grad else t
+    return factory_requires_grad(t) if requires_grad else t
 
 
 def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dtype: Any = None,
@@ -380,7 +388,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dty
     dev = canonical(device)
     t = from_array(_place(arr, dev), dt, dev)
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     return _maybe_out(t, out)
 
 
@@ -392,7 +400,7 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Tenso
     dev = canonical(device)
     t = from_array(_place(arr, dev), dt, dev)
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     return _maybe_out(t, out)
 
 

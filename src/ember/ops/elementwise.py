@@ -19,6 +19,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput
 from ._dispatch import (
@@ -174,6 +175,8 @@ def inplace_via(self: Tensor, fn: Callable, *args: Any, **kwargs: Any) -> Tensor
     if STATE.enabled and (self._rg or builtins.any(_isinstance(x, Tensor) and x._rg for x in args)):
         check_inplace(self)
         return inplace(self, fn(history_alias(self), *args, **kwargs))
+    if _INFERENCE[0]:
+        check_inplace(self)
     res = fn(self, *args, **kwargs)
     if not D.can_cast(res._dtype, self._dtype):
         raise cast_error(res._dtype, self._dtype)
@@ -306,6 +309,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if STATE.enabled and self._rg:
             check_inplace(self)
             return inplace(self, op(history_alias(self), *params))
+        if _INFERENCE[0]:
+            check_inplace(self)
         dt = self._dtype
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
@@ -483,6 +488,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if (self._rg or (tb and other._rg)) and STATE.enabled:
             check_inplace(self)
             return inplace(self, op(history_alias(self), other, *params))
+        if _INFERENCE[0]:
+            check_inplace(self)
         dt = self._dtype
         if plain and tb and other._dtype is dt:
             cp = rt = dt

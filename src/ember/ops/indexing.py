@@ -1300,8 +1300,8 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
     dt = binary_dtype(input, other)
     like = input if _isinstance(input, Tensor) else other if _isinstance(other, Tensor) else condition
     xp = _xp(like)
-    a = input._data if _isinstance(input, Tensor) else input
-    b = other._data if _isinstance(other, Tensor) else other
+    a = input._data if _isinstance(input, Tensor) else scalar_value(input, dt)
+    b = other._data if _isinstance(other, Tensor) else scalar_value(other, dt)
     try:
         arr = xp.where(condition._data, xp.asarray(a, dtype=dt.np), xp.asarray(b, dtype=dt.np))
     except ValueError:

@@ -16,7 +16,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core import random as R
 from .._core.device import CPU, canonical, xp_of
-from ._dispatch import Tensor, bind, check_inplace, from_array
+from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
@@ -206,7 +206,7 @@ def _empty(size: Sequence[Any], dtype: Any, device: Any, requires_grad: bool = F
 
 def _finish(t: Tensor, requires_grad: bool, out: Tensor | None) -> Tensor:
     if requires_grad:
-        t.requires_grad_(True)
+        factory_requires_grad(t)
     if out is not None:
         from ._dispatch import write_out
         return write_out(out, t)

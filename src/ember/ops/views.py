@@ -41,11 +41,15 @@ def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any
     t = from_array(arr, src._dtype, src._device)
     t._base = src._base if src._base is not None else src
     t._vc = src._vc
-    if cls is not None and src._rg and STATE.enabled:
-        n = cls()
-        if attrs:
-            n.__dict__.update(attrs)
-        record(t, n, (src,))
+    if cls is not None and src._rg:
+        if STATE.enabled:
+            n = cls()
+            if attrs:
+                n.__dict__.update(attrs)
+            record(t, n, (src,))
+        else:   # torch: a view made under no_grad still requires grad, as a leaf that in-place ops refuse
+            t._rg = True
+            t._no_grad_view = True
     return t
 
 
@@ -627,14 +631,7 @@ def index_view(arr: Any, key: tuple, xp: Any) -> Any:
 
 def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
     """The view ``self[key]`` for a normalised basic key (ints in range, slices with step > 0, None)."""
-    t = from_array(index_view(self._data, key, _xp(self)), self._dtype, self._device)
-    t._base = self._base if self._base is not None else self
-    t._vc = self._vc
-    if self._rg and STATE.enabled:
-        n = cls()
-        n.key = key
-        record(t, n, (self,))
-    return t
+    return make_view(self, index_view(self._data, key, _xp(self)), cls, key=key)
 
 
 def select(self: Tensor, dim: int, index: Any) -> Tensor:
