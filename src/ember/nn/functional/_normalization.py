@@ -127,8 +127,7 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             s2 = lay.reduce(dot * wa if wa is not None else dot)
             coef = lay.expand(-node.invstd**3 * s2 / m)
             shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            k = ns.broadcast_to(k, coef.shape)
-            if bool((k != 0).all()):  # k·(g + x·coef/k + shift/k): one allocation, three in-place passes
+            if wa is None or bool((wa != 0).all()):  # k·(g + x·coef/k + shift/k): one allocation, in place
                 out = a3 * (coef / k)[..., None]
                 out += g3
                 out += (shift / k)[..., None]
@@ -140,9 +139,9 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
         else:
             out = g3 * k[..., None]
         gx = result(out.reshape(x.shape), x)
-    if len(node._next) > 1 and node._next[1] is not None:
+    if node._next[1] is not None:
         gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
-    if len(node._next) > 2 and node._next[2] is not None:
+    if node._next[2] is not None:
         gb = result(sg.reshape(-1, lay.c).sum(0), w if w is not None else x)
     return gx, gw, gb
 
@@ -171,8 +170,8 @@ def _grads_graph(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     else:
         gx = gh * rstd
     other = (0, *range(2, x.dim()))
-    gw = (g * xhat.reshape(x.shape)).sum(other) if len(node._next) > 1 and node._next[1] is not None else None
-    gb = g.sum(other) if len(node._next) > 2 and node._next[2] is not None else None
+    gw = (g * xhat.reshape(x.shape)).sum(other) if node._next[1] is not None else None
+    gb = g.sum(other) if node._next[2] is not None else None
     return gx.reshape(x.shape), gw, gb
 
 
