@@ -65,6 +65,19 @@ def test_ddp_matches_single_process_three_ranks() -> None:
     _all_ok(_mpiexec(3, "ddp.py"), 3)
 
 
+@pytest.mark.gpu
+@needs_mpi
+def test_nccl_collectives_world_of_one() -> None:
+    """The same collective checks on CUDA tensors through NCCL (one GPU: a world of one)."""
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            raise RuntimeError("no GPU")
+    except Exception as e:   # no CuPy, no driver, no device
+        pytest.skip(f"needs CuPy and a CUDA GPU ({e})")
+    _all_ok(_mpiexec(1, "collectives.py", "nccl"), 1)
+
+
 @needs_mpi
 def test_world_of_one_without_mpiexec() -> None:
     p = _run([sys.executable, "single.py"])

@@ -118,6 +118,9 @@ class ProcessGroup:
     def _fail(self, e: BaseException) -> None:
         if self._error is None:
             self._error = e
+            abort = getattr(self._impl, "abort", None)   # NCCL: free the GPU from kernels waiting on dead peers
+            if abort is not None:
+                abort()
 
     def _usable(self) -> None:
         if self._error is not None:
