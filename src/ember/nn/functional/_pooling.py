@@ -768,6 +768,8 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any) 
         ratio = ct((n - 1) / (o - 1)) if o > 1 else ct(0)
     else:
         ratio = ct(1.0 / scale) if scale is not None and scale > 0 else ct(n) / ct(o)
+    if mode.endswith("-aa"):
+        return _aa_taps(mode, n, o, float(ratio))
     oc = out.astype(ct)
     real = ratio * oc if align else ratio * (oc + ct(0.5)) - ct(0.5)
     if mode == "bicubic":
@@ -782,6 +784,34 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any) 
     lam = np.clip(real - i0.astype(ct), 0, 1).astype(ct)
     i1 = i0 + (i0 < n - 1)
     return np.stack([i0, i1], -1), np.stack([ct(1) - lam, lam], -1)
+
+
+def _aa_taps(mode: str, n: int, o: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Antialiased taps (PIL's separable filters, as torch): the filter is stretched by the downscale
+    factor so every input pixel under it contributes; weights are normalised to sum to 1."""
+    if mode == "bilinear-aa":
+        size = 2
+
+        def filt(x: np.ndarray) -> np.ndarray:
+            return np.maximum(0.0, 1.0 - np.abs(x))
+    else:
+        size, a = 4, -0.5
+
+        def filt(x: np.ndarray) -> np.ndarray:
+            x = np.abs(x)
+            return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
+                            np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    support = size / 2 * scale if scale >= 1 else size / 2
+    inv = 1 / scale if scale >= 1 else 1.0
+    center = scale * (np.arange(o) + 0.5)
+    lo = np.maximum((center - support + 0.5).astype(np.int64), 0)
+    hi = np.minimum((center + support + 0.5).astype(np.int64), n)
+    width = int((hi - lo).max())
+    j = np.arange(width)
+    w = np.where(j < (hi - lo)[:, None], filt((j + lo[:, None] - center[:, None] + 0.5) * inv), 0.0)
+    total = w.sum(1, keepdims=True)
+    w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
+    return np.minimum(lo[:, None] + j, n - 1), w
 
 
 def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[float | None] | None,
@@ -817,7 +847,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
             g = _along(ns, g, axis, dense.T.astype(g.dtype))
         return g
 
-    name = f"Upsample{_MODE_NODE[mode]}{nd}DBackward0"
+    base = mode[:-3] if mode.endswith("-aa") else mode
+    name = f"Upsample{_MODE_NODE[base]}{nd}D{'Aa' if base != mode else ''}Backward0"
     return _linear(input, fwd, adj, name, name[:-1] + "Backward0")
 
 
@@ -843,6 +874,9 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                     f"Input and output must have the same number of spatial dimensions, but got input with "
                     f"spatial dimensions of {spatial} and output size of {size}. Please provide input tensor in "
                     "(N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+            if not all(isinstance(v, (int, np.integer)) for v in size):
+                raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, "
+                                f"int], but got size with types {[type(v) for v in size]}")
             out_size = [int(v) for v in size]
         else:
             out_size = [int(size)] * nd
@@ -863,33 +897,30 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     if recompute_scale_factor or mode == "area":
         scales = None
-    if antialias and not (mode in ("bilinear", "bicubic") and input.dim() == 4):
-        raise ValueError("Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D "
-                         "tensor as input")
-    if antialias:
-        raise NotImplementedError("interpolate(antialias=True) is not supported by ember yet")
-    if input.dim() not in (3, 4, 5) or mode not in (*_MODE_NODE, "area"):
-        if input.dim() in (3, 4, 5):
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
-                f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a "
+                         "4-D tensor as input")
+    dim = input.dim()
+    if mode == "lanczos" and dim == 4:
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+        raise NotImplementedError("interpolate(mode='lanczos') is not supported by ember yet")
+    supported = mode in ("nearest", "nearest-exact", "area") and dim in (3, 4, 5)
+    if not supported and _MODE_DIMS.get(mode, -1) + 2 != dim:
+        if mode in ("linear", "bilinear", "trilinear") and dim in (3, 4, 5):
+            raise NotImplementedError(f"Got {dim}D input, but {mode} mode needs {_MODE_DIMS[mode] + 2}D input")
         raise NotImplementedError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
-            f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
-    need = _MODE_DIMS.get(mode)
-    if need is not None and need != nd:
-        if mode == "bicubic":
-            raise NotImplementedError(
-                f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for the modes: "
-                f"nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact (got {mode})")
-        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {need + 2}D input")
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {dim}D) for the modes: nearest | linear | "
+            f"bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
     if any(o <= 0 for o in out_size):
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
                            f"({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], spatial, strict=True))}) "
                            f"output ({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], out_size, strict=True))})")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, out_size)
-    return _resample(input, mode, tuple(out_size), scales, bool(align_corners))
+    return _resample(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
 
 
 def _deprecated(name: str) -> None:
