@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ember
+from ember.nn.modules import rnn as ermod
 from ember.nn.modules.rnn import _lstm_layer
 from ember.nn.utils import rnn as ernn
 from oracle import assert_close, assert_same_error, to_ember, to_torch, torch
@@ -515,3 +516,37 @@ def test_cell_errors(call):
 def test_cell_unknown_nonlinearity():
     tm, em = _pair("RNNCell", 3, 4, nonlinearity="foo")
     assert_same_error(lambda: em(ember.zeros(2, 3)), lambda: tm(torch.zeros(2, 3)))
+
+
+# ---- torch-level functional forms (torch.lstm, torch.gru_cell, ...) ---------------------------------------
+@pytest.mark.parametrize("name,cls", [("lstm", "LSTM"), ("gru", "GRU"), ("rnn_tanh", "RNN"), ("rnn_relu", "RNN")])
+@pytest.mark.parametrize("packed", [False, True])
+def test_functional_recurrences(name, cls, packed):
+    kw = {"nonlinearity": "relu"} if name == "rnn_relu" else {}
+    tm, em = _pair(cls, 3, 4, num_layers=2, bidirectional=True, **kw)
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((4, 2, 3)).astype(np.float32)
+    h = rng.standard_normal((4, 2, 4)).astype(np.float32)
+    outs = []
+    for lib, fn, m, mod in ((torch, getattr(torch, name), tm, trnn), (ember, getattr(ermod, name), em, ernn)):
+        hx = [lib.tensor(h), lib.tensor(h)] if name == "lstm" else lib.tensor(h)
+        params = list(m._flat_weights)
+        if packed:
+            p = mod.pack_padded_sequence(lib.tensor(x), [4, 2])
+            outs.append(fn(p.data, p.batch_sizes, hx, params, True, 2, 0.0, True, True))
+        else:
+            outs.append(fn(lib.tensor(x).transpose(0, 1), hx, params, True, 2, 0.0, True, True, True))
+    assert_close(list(outs[1]), list(outs[0]))
+
+
+@pytest.mark.parametrize("name", ["lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"])
+def test_functional_cells(name):
+    cls = {"lstm_cell": "LSTMCell", "gru_cell": "GRUCell"}.get(name, "RNNCell")
+    tm, em = _pair(cls, 3, 4)
+    rng = np.random.default_rng(14)
+    x, h = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((2, 4)).astype(np.float32)
+    res = []
+    for lib, fn, m in ((torch, getattr(torch, name), tm), (ember, getattr(ermod, name), em)):
+        hx = (lib.tensor(h), lib.tensor(h)) if name == "lstm_cell" else lib.tensor(h)
+        res.append(fn(lib.tensor(x), hx, m.weight_ih, m.weight_hh, m.bias_ih, m.bias_hh))
+    assert_close(_flat(res[1]), _flat(res[0]))

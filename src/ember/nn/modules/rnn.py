@@ -262,6 +262,113 @@ def _batch_first(out: Tensor, mode: str) -> Tensor:
     return fused(result(out._data.swapaxes(0, 1), out), TransposeBackward1, (out,))
 
 
+def _rnn(mode: str, x: Tensor, hx: Any, params: Any, has_biases: bool, num_layers: int, dropout: float,
+         train: bool, bidirectional: bool, batch_first: bool, sizes: list[int] | None = None) -> tuple[Tensor, Any]:
+    """All layers and directions (torch's ``_VF.lstm``/``gru``/``rnn_*``): ``x`` is ``(T, B, I)`` (``(B, T, I)``
+    with ``batch_first``) or packed data with per-step batch ``sizes``; ``params`` the flat weights per
+    layer and direction, in torch's order. Returns (output, h_n) — h_n is (h, c) for LSTM."""
+    lstm = mode == "LSTM"
+    proj = lstm and hx[0].shape[-1] != hx[1].shape[-1]
+    per = (4 if has_biases else 2) + proj
+    groups = [list(params[k:k + per]) for k in range(0, len(params), per)]
+    weights = [(g[0], g[1], *(g[2:4] if has_biases else (None, None)), g[-1] if proj else None) for g in groups]
+    if sizes is None:
+        if batch_first:
+            x = x.transpose(0, 1)
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+    step = _STEPS[mode]
+    fused = lstm and sizes is None and not proj and x.dtype is D.float32
+    directions = 2 if bidirectional else 1
+    finals: list[Any] = []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(directions):
+            k = layer * directions + d
+            w = weights[k]
+            state = (hx[0][k], hx[1][k]) if lstm else hx[k]
+            if fused:
+                out, h, c = _lstm_layer(x, state[0], state[1], w[0], w[1], w[2], w[3], d == 1)
+                state = (h, c)
+            elif sizes is None:
+                out, state = _full_layer(step, x, state, w, d == 1)
+            else:
+                out, state = _packed_layer(step, x, sizes, state, w, d == 1)
+            outs.append(out)
+            finals.append(state)
+        x = outs[0] if directions == 1 else cat(outs, x.dim() - 1)
+        if dropout and train and layer < num_layers - 1:
+            x = F.dropout(x, dropout, True)
+    if sizes is None and batch_first:
+        x = _batch_first(x, mode)
+    if lstm:
+        return x, (stack([s[0] for s in finals]), stack([s[1] for s in finals]))
+    return x, stack(finals)
+
+
+def _functional(mode: str) -> Callable:
+    """torch's ``lstm``/``gru``/``rnn_tanh``/``rnn_relu`` over padded input ``(input, hx, params, has_biases,
+    num_layers, dropout, train, bidirectional, batch_first)`` or packed data ``(data, batch_sizes, hx,
+    params, has_biases, num_layers, dropout, train, bidirectional)``."""
+    def fn(input: Tensor, *args: Any) -> tuple:
+        if isinstance(args[2], (list, tuple)):   # packed: params third after data
+            batch_sizes, hx, params, has_biases, num_layers, dropout, train, bidirectional = args
+            sizes, batch_first = batch_sizes.tolist(), False
+        else:
+            hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first = args
+            sizes = None
+        out, hidden = _rnn(mode, input, tuple(hx) if mode == "LSTM" else hx, params, has_biases, num_layers,
+                           dropout, train, bidirectional, batch_first, sizes)
+        return (out, *hidden) if mode == "LSTM" else (out, hidden)
+
+    fn.__name__ = fn.__qualname__ = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu"}.get(mode, mode.lower())
+    fn.__doc__ = _functional.__doc__
+    return fn
+
+
+lstm, gru, rnn_tanh, rnn_relu = (_functional(m) for m in ("LSTM", "GRU", "RNN_TANH", "RNN_RELU"))
+
+
+def _cell(step: Callable, input: Tensor, states: list[Tensor], w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None,
+          b_hh: Tensor | None) -> Any:
+    """One step of a cell, after torch's size checks of the input and of each hidden state."""
+    if input.size(1) != w_ih.size(1):
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected {w_ih.size(1)}")
+    for idx, s in enumerate(states):
+        if input.size(0) != s.size(0):
+            raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{idx} batch size "
+                               f"{s.size(0)}")
+        if s.size(1) != w_hh.size(1):
+            raise RuntimeError(f"hidden{idx} has inconsistent hidden_size: got {s.size(1)}, expected "
+                               f"{w_hh.size(1)}")
+    w = (w_ih, w_hh, b_ih, b_hh, None)
+    return step(F.linear(input, w_ih, b_ih), states[0] if len(states) == 1 else tuple(states), w)[0]
+
+
+def lstm_cell(input: Tensor, hx: Any, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+              b_hh: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """torch.lstm_cell: ``(h', c')`` from ``(B, I)`` input and ``hx = (h, c)``."""
+    return _cell(_lstm_step, input, list(hx), w_ih, w_hh, b_ih, b_hh)
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+             b_hh: Tensor | None = None) -> Tensor:
+    """torch.gru_cell: one GRU step."""
+    return _cell(_gru_step, input, [hx], w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
+    """torch.rnn_tanh_cell: ``tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``."""
+    return _cell(_tanh_step, input, [hx], w_ih, w_hh, b_ih, b_hh)
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
+                  b_hh: Tensor | None = None) -> Tensor:
+    """torch.rnn_relu_cell: ``relu(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``."""
+    return _cell(_relu_step, input, [hx], w_ih, w_hh, b_ih, b_hh)
+
+
 # ---- modules ------------------------------------------------------------------------------------------
 class RNNBase(Module):
     """What RNN, LSTM and GRU share: parameters ``weight_ih_l{k}[_reverse]``, ``weight_hh_l{k}``,
@@ -451,54 +558,16 @@ class RNNBase(Module):
         if hx is None:
             hx = self._zero_state(input, self._batch_size(input, batch_sizes))
         self.check_forward_args(input, hx, batch_sizes)
-        if batch_sizes is None and self.batch_first:
-            input = input.transpose(0, 1)
-        if batch_sizes is None and input.shape[0] == 0:
-            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        output, hidden = self._run(input, hx, None if batch_sizes is None else batch_sizes.tolist())
+        sizes = None if batch_sizes is None else batch_sizes.tolist()
+        output, hidden = _rnn(self.mode, input, hx, self._flat_weights, self.bias, self.num_layers, self.dropout,
+                              self.training, self.bidirectional, self.batch_first and not packed, sizes)
         if packed:
             return (PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices),
                     self.permute_hidden(hidden, unsorted_indices))
-        if self.batch_first:
-            output = _batch_first(output, self.mode)
         if not batched:
             output = output.squeeze(0 if self.batch_first else 1)
             hidden = tuple(h.squeeze(1) for h in hidden) if isinstance(hidden, tuple) else hidden.squeeze(1)
         return output, hidden
-
-    def _layer_weights(self, k: int) -> Weights:
-        names = self._all_weights[k]
-        found = {name.split("_l")[0]: getattr(self, name) for name in names}
-        return tuple(found.get(kind) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
-
-    def _run(self, x: Tensor, hx: Any, sizes: list[int] | None) -> tuple[Tensor, Any]:
-        """All layers and directions over time-major ``x`` (or packed data with per-step ``sizes``)."""
-        lstm = self.mode == "LSTM"
-        step = _STEPS[self.mode]
-        fused = lstm and sizes is None and not self.proj_size and x.dtype is D.float32
-        directions = 2 if self.bidirectional else 1
-        finals: list[Any] = []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(directions):
-                k = layer * directions + d
-                w = self._layer_weights(k)
-                state = (hx[0][k], hx[1][k]) if lstm else hx[k]
-                if fused:
-                    out, h, c = _lstm_layer(x, state[0], state[1], w[0], w[1], w[2], w[3], d == 1)
-                    state = (h, c)
-                elif sizes is None:
-                    out, state = _full_layer(step, x, state, w, d == 1)
-                else:
-                    out, state = _packed_layer(step, x, sizes, state, w, d == 1)
-                outs.append(out)
-                finals.append(state)
-            x = outs[0] if directions == 1 else cat(outs, x.dim() - 1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, True)
-        if lstm:
-            return x, (stack([s[0] for s in finals]), stack([s[1] for s in finals]))
-        return x, stack(finals)
 
 
 class RNN(RNNBase):
@@ -580,7 +649,7 @@ class RNNCellBase(Module):
             init.uniform_(weight, -stdv, stdv)
 
     def _prepare(self, input: Tensor, hx: Any, n_states: int) -> tuple[Tensor, list[Tensor], bool]:
-        """torch's rank checks, the batch dim for unbatched input, zero states, and its size checks."""
+        """torch's rank checks, the batch dim for unbatched input, and zero states when none are given."""
         name = type(self).__name__
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
@@ -597,21 +666,11 @@ class RNNCellBase(Module):
             states = [zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)] * n_states
         elif not batched:
             states = [s.unsqueeze(0) for s in states]
-        if input.size(1) != self.input_size:
-            raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected "
-                               f"{self.input_size}")
-        for idx, s in enumerate(states):
-            if input.size(0) != s.size(0):
-                raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{idx} batch size "
-                                   f"{s.size(0)}")
-            if s.size(1) != self.hidden_size:
-                raise RuntimeError(f"hidden{idx} has inconsistent hidden_size: got {s.size(1)}, expected "
-                                   f"{self.hidden_size}")
         return input, states, batched
 
-    def _step(self, step: Callable, input: Tensor, state: Any) -> Any:
-        w = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, None)
-        return step(F.linear(input, w[0], w[2]), state, w)[0]
+    @property
+    def _weights(self) -> tuple:
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
 
 
 class RNNCell(RNNCellBase):
@@ -626,7 +685,7 @@ class RNNCell(RNNCellBase):
         input, (h,), batched = self._prepare(input, hx, 1)
         if self.nonlinearity not in ("tanh", "relu"):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        h = self._step(_tanh_step if self.nonlinearity == "tanh" else _relu_step, input, h)
+        h = (rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell)(input, h, *self._weights)
         return h if batched else h.squeeze(0)
 
 
@@ -639,7 +698,7 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         input, (h, c), batched = self._prepare(input, hx, 2)
-        h, c = self._step(_lstm_step, input, (h, c))
+        h, c = lstm_cell(input, (h, c), *self._weights)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
@@ -652,5 +711,5 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         input, (h,), batched = self._prepare(input, hx, 1)
-        h = self._step(_gru_step, input, h)
+        h = gru_cell(input, h, *self._weights)
         return h if batched else h.squeeze(0)
