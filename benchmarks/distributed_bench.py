@@ -3,7 +3,7 @@
     python benchmarks/distributed_bench.py [--nproc 2] [--repeat 7] [--max-mb 64]
 
 1. All-reduce (float32 SUM, in place) from 1 KB to 64 MB: ``ember.distributed.all_reduce`` against mpi4py's raw
-   ``Allreduce(IN_PLACE, array)`` on the same buffer, rounds alternating between the two, median per size.
+   ``Allreduce(IN_PLACE, array)`` on the same buffer, rounds alternating between the two, best round per size.
    ``ember`` is the default (each collective first compares a shape signature across ranks);
    ``ember unchecked`` runs with ``EMBER_DISTRIBUTED_CHECKS=0`` semantics (no signature).
 2. DDP weak scaling for the MLP workload (64→512→512→10, ReLU, Adam, cross-entropy, batch 128 per rank): the
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -26,15 +25,17 @@ import numpy as np
 
 
 def _launch(argv: list[str], nproc: int) -> int:
-    mpiexec = shutil.which("mpiexec")
+    from ember.distributed.run import find_mpiexec
+    mpiexec = find_mpiexec()
     if mpiexec is None:
         raise SystemExit("distributed_bench: mpiexec not found (pip install 'ember[mpi]')")
     env = dict(os.environ, HYDRA_LAUNCHER="fork", OMP_NUM_THREADS="1", EMBER_BENCH_CHILD="1")
     return subprocess.call([mpiexec, "-n", str(nproc), sys.executable, os.path.abspath(__file__), *argv], env=env)
 
 
-def _median_rounds(fns: dict, reps: int, rounds: int, barrier: object) -> dict:
-    """Median over ``rounds`` of the mean time of ``reps`` calls, rounds alternating between the functions."""
+def _best_rounds(fns: dict, reps: int, rounds: int, barrier: object) -> dict:
+    """Best over ``rounds`` of the mean time of ``reps`` calls, rounds alternating between the functions (the best
+    round is the one least disturbed by other processes, as in benchmarks/run.py)."""
     times: dict = {k: [] for k in fns}
     for _ in range(rounds):
         for k, fn in fns.items():
@@ -43,13 +44,30 @@ def _median_rounds(fns: dict, reps: int, rounds: int, barrier: object) -> dict:
             for _ in range(reps):
                 fn()
             times[k].append((time.perf_counter() - t0) / reps)
-    return {k: float(np.median(v)) for k, v in times.items()}
+    return {k: float(np.min(v)) for k, v in times.items()}
+
+
+def _contenders(comm: object, pg: object, arr: np.ndarray) -> dict:
+    """In-place SUM all-reduces of ``arr``: raw mpi4py, ember, ember without the signature check."""
+    from mpi4py import MPI
+
+    import ember
+    import ember.distributed as dist
+    t = ember.from_numpy(arr)   # the same memory for every contender
+
+    def checked() -> None:
+        pg._checks = True
+        dist.all_reduce(t)
+
+    def unchecked() -> None:
+        pg._checks = False
+        dist.all_reduce(t)
+    return {"mpi4py": lambda: comm.Allreduce(MPI.IN_PLACE, arr), "ember": checked, "ember unchecked": unchecked}
 
 
 def allreduce_table(repeat: int, max_mb: int) -> list[tuple]:
     from mpi4py import MPI
 
-    import ember
     import ember.distributed as dist
     comm = MPI.COMM_WORLD
     pg = dist.group.WORLD
@@ -57,21 +75,12 @@ def allreduce_table(repeat: int, max_mb: int) -> list[tuple]:
     size = 1024
     while size <= max_mb * 1024 * 1024:
         arr = np.ones(size // 4, np.float32)
-        t = ember.from_numpy(arr)   # the same memory for every contender
-
-        def checked() -> None:
-            pg._checks = True
-            dist.all_reduce(t)
-
-        def unchecked() -> None:
-            pg._checks = False
-            dist.all_reduce(t)
-        fns = {"mpi4py": lambda: comm.Allreduce(MPI.IN_PLACE, arr), "ember": checked, "ember unchecked": unchecked}
+        fns = _contenders(comm, pg, arr)
         reps = max(2, min(400, int(2e6 // size)))
         for fn in fns.values():   # warm up
             fn()
         arr.fill(1)
-        med = _median_rounds(fns, reps, repeat, comm.Barrier)
+        med = _best_rounds(fns, reps, repeat, comm.Barrier)
         rows.append((size, med))
         size *= 4
     pg._checks = True
@@ -106,7 +115,7 @@ def ddp_efficiency(repeat: int) -> tuple[float, float]:
     fns = {"plain": stepper(plain), "ddp": stepper(ddp)}
     for fn in fns.values():
         fn()
-    med = _median_rounds(fns, 10, repeat, comm.Barrier)
+    med = _best_rounds(fns, 10, repeat, comm.Barrier)
     return med["plain"], med["ddp"]
 
 
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if dist.get_rank() == 0:
         def size_s(b: int) -> str:
             return f"{b // 1024} KB" if b < 1024 * 1024 else f"{b // (1024 * 1024)} MB"
-        print(f"all_reduce float32 SUM in place, {dist.get_world_size()} ranks (median of {args.repeat} rounds)")
+        print(f"all_reduce float32 SUM in place, {dist.get_world_size()} ranks (best of {args.repeat} rounds)")
         print(f"{'size':>7} | {'mpi4py':>10} | {'ember':>10} | {'GB/s':>6} | {'overhead':>8} | {'unchecked':>10} | "
               f"{'overhead':>8}")
         for size, med in rows:

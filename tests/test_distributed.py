@@ -8,7 +8,6 @@ rank that dies or hangs ends the whole job with a clear error instead of a hang.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +16,11 @@ import pytest
 
 import ember
 import ember.distributed as dist
+from ember.distributed.run import find_mpiexec
 from ember.utils.data.distributed import DistributedSampler
 
 HERE = Path(__file__).parent / "data" / "distributed"
-MPIEXEC = shutil.which("mpiexec")
+MPIEXEC = find_mpiexec()
 needs_mpi = pytest.mark.skipif(MPIEXEC is None or not dist.is_mpi_available(), reason="needs mpi4py and mpiexec")
 ENV = dict(os.environ, HYDRA_LAUNCHER="fork", OMP_NUM_THREADS="1", EMBER_DIST_TIMEOUT="60")
 

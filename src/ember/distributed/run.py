@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["main", "get_args_parser"]
+__all__ = ["main", "get_args_parser", "find_mpiexec"]
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -38,12 +38,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _mpiexec(given: str | None) -> str:
-    found = given or shutil.which("mpiexec") or shutil.which("mpirun")
-    if not found:
-        raise SystemExit("ember run: mpiexec not found: install MPI with `pip install 'ember[mpi]'` (mpi4py and "
-                         "MPICH) or pass --mpiexec")
-    return found
+def find_mpiexec(given: str | None = None) -> str | None:
+    """``given``, else the mpiexec on PATH, else the one installed next to this Python (the ``mpich`` wheel's)."""
+    here = os.path.dirname(sys.executable)
+    return given or shutil.which("mpiexec") or shutil.which("mpiexec", path=here) or shutil.which("mpirun")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
             env.setdefault("OMP_NUM_THREADS", "1")   # as torchrun: N ranks must not each take every core
         if args.timeout is not None:
             env["EMBER_DIST_TIMEOUT"] = str(args.timeout)
-        cmd = [_mpiexec(args.mpiexec), "-n", str(args.nproc), sys.executable, "-m", "ember.distributed._worker",
+        mpiexec = find_mpiexec(args.mpiexec)
+        if mpiexec is None:
+            raise SystemExit("ember run: mpiexec not found: install MPI with `pip install 'ember[mpi]'` (mpi4py and "
+                             "MPICH) or pass --mpiexec")
+        cmd = [mpiexec, "-n", str(args.nproc), sys.executable, "-m", "ember.distributed._worker",
                *(["-m"] if args.module else []), args.script, *args.script_args]
         proc = subprocess.Popen(cmd, env=env)
         stopped = []
