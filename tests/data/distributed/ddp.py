@@ -10,6 +10,7 @@ import ember as torch
 import ember.distributed as dist
 import ember.nn as nn
 from ember.nn.parallel import DistributedDataParallel as DDP
+from ember.utils.data.distributed import DistributedSampler
 
 dist.init_process_group("mpi")
 R, N = dist.get_rank(), dist.get_world_size()
@@ -139,5 +140,8 @@ try:
     raise AssertionError("no error without parameters")
 except RuntimeError as e:
     assert "doesn't have any parameter that requires a gradient" in str(e)
+# ---- DistributedSampler takes its share from the default group ----
+sampler = DistributedSampler(range(10))
+assert (sampler.num_replicas, sampler.rank) == (N, R) and len(sampler) == -(-10 // N)
 sys.stdout.flush()
 os.write(1, f"OK {R}\n".encode())   # one write: ranks' lines must not interleave

@@ -88,7 +88,13 @@ class DistributedDataParallel(Module):
                  broadcast_buffers: bool | None = None, init_sync: bool = True,
                  process_group: ProcessGroup | None = None, bucket_cap_mb: float | None = None,
                  find_unused_parameters: bool = False, check_reduction: bool = False,
-                 gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs: Any) -> None:
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False,
+                 delay_all_reduce_named_params: Any = None, param_to_hook_all_reduce: Any = None,
+                 mixed_precision: Any = None, device_mesh: Any = None, skip_all_reduce_unused_params: bool = False,
+                 bucket_cap_mb_list: list[int] | None = None, batched_grad_copy: bool = False,
+                 forward_sync_buffers: bool | None = None) -> None:
+        """torch's signature; ``device_ids``/``output_device`` (one device per process here), the gradient copy
+        and graph hints (``gradient_as_bucket_view``, ``static_graph``, ...) are accepted and have no effect."""
         super().__init__()
         pg = _resolve(process_group)
         if pg is None:
@@ -269,13 +275,12 @@ class DistributedDataParallel(Module):
     def _finish(self) -> None:
         """Wait for the buckets and write the averaged gradients back (globally unused parameters keep theirs)."""
         pg = self.process_group
-        if self.find_unused_parameters and pg.size() > 1:
-            flags = pg._xp.asarray(np.asarray([id(p) not in {id(q) for q in self._unused} for p in self._params],
-                                              np.int32))
+        unused = {id(q) for q in self._unused}
+        used = [id(p) not in unused for p in self._params]
+        if self.find_unused_parameters:   # every rank takes part (the flag is the same on all)
+            flags = pg._xp.asarray(np.asarray(used, np.int32))   # used by any rank: MAX over ranks
             dist.Work(pg._impl.allreduce(flags, 4), pg, "DistributedDataParallel unused parameter map").wait()
-            used = flags.tolist()
-        else:
-            used = [id(p) not in {id(q) for q in self._unused} for p in self._params]
+            used = [bool(u) for u in flags.tolist()]
         globally_used = {id(p) for p, u in zip(self._params, used, strict=True) if u}
         for b in self._buckets:
             if b.work is not None:
