@@ -6,6 +6,7 @@ Same module tree, state_dict keys, shapes, dtypes and reprs; bit-identical initi
 
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import json
@@ -131,10 +132,9 @@ def test_weight_enums() -> None:
         W.verify("IMAGENET1K_V9")
 
 
-def test_finetuning_recipe_changes_only_fc(tmp_path: Path) -> None:
+def test_finetuning_recipe_changes_only_fc(resnet18_seed0: nn.Module) -> None:
     """The seed's recipe: pretrained ResNet-18, freeze everything, new ``fc``, SGD on ``fc`` only."""
-    ember.manual_seed(0)
-    model = models.resnet18()
+    model = copy.deepcopy(resnet18_seed0)
     for param in model.parameters():
         param.requires_grad = False
     model.fc = nn.Linear(512, 100)
