@@ -216,7 +216,7 @@ def test_eval_mode_and_no_grad():
 
 def test_lstm_double_backward_matches_torch():
     """Gradients of gradients through the fused float32 LSTM layer (its backward re-derived with ember ops)."""
-    tm, em = _pair("LSTM", 3, 4)
+    tm, em = _pair("LSTM", 3, 4, bidirectional=True)
     x = np.random.default_rng(5).standard_normal((4, 2, 3)).astype(np.float32)
     results = []
     for lib, m in ((torch, tm), (ember, em)):
