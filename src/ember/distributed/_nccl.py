@@ -66,9 +66,10 @@ class NCCLBackend:
         self.comm.abort()
 
     # ---- helpers ---------------------------------------------------------------------------------------
-    def _launch(self, fn: Any) -> list[Step]:
+    def _launch(self, fn: Any, *keep: Any) -> list[Step]:
         """Run ``fn(stream_ptr)`` on the communication stream after the current stream's work; the step tests
-        the event recorded after it."""
+        the event recorded after it and holds ``keep`` (the arrays in use) until then, so that CuPy's memory pool
+        cannot hand their memory out while the transfer still reads or writes it."""
         cp = _cupy()
         with self.device:
             ready = cp.cuda.Event(disable_timing=True)
@@ -77,7 +78,10 @@ class NCCLBackend:
             fn(self.stream.ptr)
             done = cp.cuda.Event(disable_timing=True)
             done.record(self.stream)
-        return [(lambda: done.done, None)]
+
+        def test(_held: tuple = keep) -> bool:   # the step owns the arrays until it is done
+            return bool(done.done)
+        return [(test, None)]
 
     def _typed(self, arr: Any, op: int) -> tuple[Any, int, int, Step | None]:
         """(array to reduce, NCCL type, NCCL op, step copying a staged result back)."""
@@ -106,28 +110,29 @@ class NCCLBackend:
     # ---- collectives ---------------------------------------------------------------------------------------
     def allreduce(self, arr: Any, op: int) -> list[Step]:
         buf, t, nop, back = self._typed(arr, op)
-        steps = self._launch(lambda s: self.comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, t, nop, s))
+        steps = self._launch(lambda s: self.comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, t, nop, s), buf)
         return steps + [back] if back else steps
 
     def reduce(self, arr: Any, op: int, root: int) -> list[Step]:
         buf, t, nop, back = self._typed(arr, op)
-        steps = self._launch(lambda s: self.comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, t, nop, root, s))
+        steps = self._launch(lambda s: self.comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, t, nop, root, s), buf)
         return steps + [back] if back and self.rank == root else steps
 
     def reduce_scatter(self, send: Any, recv: Any, op: int) -> list[Step]:
         sbuf, t, nop, _ = self._typed(send, op)
         rbuf, _, _, back = self._typed(recv, op)
-        steps = self._launch(lambda s: self.comm.reduceScatter(sbuf.data.ptr, rbuf.data.ptr, rbuf.size, t, nop, s))
+        steps = self._launch(lambda s: self.comm.reduceScatter(sbuf.data.ptr, rbuf.data.ptr, rbuf.size, t, nop, s),
+                             sbuf, rbuf)
         return steps + [back] if back else steps
 
     def broadcast(self, arr: Any, root: int) -> list[Step]:
         raw = self._raw(arr)
-        return self._launch(lambda s: self.comm.bcast(raw.data.ptr, raw.size, self.nccl.NCCL_UINT8, root, s))
+        return self._launch(lambda s: self.comm.bcast(raw.data.ptr, raw.size, self.nccl.NCCL_UINT8, root, s), raw)
 
     def allgather(self, send: Any, recv: Any) -> list[Step]:
         sraw, rraw = self._raw(send), self._raw(recv)
         return self._launch(lambda s: self.comm.allGather(sraw.data.ptr, rraw.data.ptr, sraw.size,
-                                                          self.nccl.NCCL_UINT8, s))
+                                                          self.nccl.NCCL_UINT8, s), sraw, rraw)
 
     def _p2p(self, sends: list[tuple[Any, int]], recvs: list[tuple[Any, int]]) -> list[Step]:
         """Grouped sends and receives of byte arrays (the building block of gather, scatter, all-to-all)."""
@@ -142,7 +147,7 @@ class NCCLBackend:
                 if arr.size:
                     self.comm.recv(arr.data.ptr, arr.size, u8, peer, s)
             self.nccl.groupEnd()
-        return self._launch(run)
+        return self._launch(run, sends, recvs)
 
     def gather(self, send: Any, recv: Any | None, root: int) -> list[Step]:
         sraw = self._raw(send)
