@@ -284,6 +284,11 @@ def test_local_response_norm_errors_and_empty():
     assert_same_error(
         lambda: F.local_response_norm(ember.ones(2, 3), 2), lambda: TF.local_response_norm(torch.ones(2, 3), 2)
     )
+    for shape in [(2, 3, 4), (2, 3, 4, 4)]:
+        assert_same_error(
+            lambda s=shape: F.local_response_norm(ember.ones(*s), 0),
+            lambda s=shape: TF.local_response_norm(torch.ones(*s), 0),
+        )
     e = ember.ones(0, 3, 2)
     assert F.local_response_norm(e, 2) is e
 

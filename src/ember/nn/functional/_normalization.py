@@ -451,6 +451,9 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
         )
     if input.numel() == 0:
         return input
+    if size <= 0:  # torch's error comes from the average pooling it builds the window with
+        kernel = f"kH: {size} kW: 1" if dim == 3 else f"kT: {size} kH: 1 kW: 1"
+        raise RuntimeError(f"kernel size should be greater than zero, but got {kernel}")
     c = input.shape[1]
     sq = pad(input.mul(input), (0, 0) * (dim - 2) + (size // 2, (size - 1) // 2))
     window = sq.narrow(1, 0, c)
