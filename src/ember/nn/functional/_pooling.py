@@ -155,8 +155,12 @@ class _Windows:
         """One flat view per kernel offset (in window order), each of the wide output's size."""
         lead = a.shape[:-len(self.sp)]
         n_lead = int(np.prod(lead))
-        full = ns.full(lead + tuple(qi * si for qi, si in zip(self.q, self.s, strict=True)), value, a.dtype)
-        full[self._interior()] = a
+        shape = tuple(qi * si for qi, si in zip(self.q, self.s, strict=True))
+        if shape == tuple(self.sp) and not any(self.p):
+            full = a
+        else:
+            full = ns.full(lead + shape, value, a.dtype)
+            full[self._interior()] = a
         total = n_lead * self.size
         slack = max(self.shift)
         planes: dict = {}
@@ -192,31 +196,23 @@ class _Windows:
                 full[self._phase_key(phase)] = plane[:total].reshape(lead + self.q)
         return full[self._interior()]
 
-    def accumulate(self, ns: Any, g: Any, dtype: Any) -> Any:
-        """The adjoint of :meth:`views` summed over offsets: each offset's copy of the wide flat ``g`` added
-        at its positions, cropped to the input."""
+    def accumulate(self, ns: Any, g: Any, which: Any = None) -> Any:
+        """The adjoint of :meth:`views`: output gradient ``g`` added back at every kernel offset's positions
+        (or, given the wide flat ``which``, only at the offset each window selected), cropped to the input.
+        Each offset is one contiguous add into its phase plane."""
         lead = g.shape[:-len(self.sp)]
         gw = self.widen(ns, g)
         total = gw.size
         planes: dict = {}
-        for phase, shift in zip(self.phase, self.shift, strict=True):
+        mask = None if which is None else ns.empty(total, bool)
+        for j, (phase, shift) in enumerate(zip(self.phase, self.shift, strict=True)):
             if phase not in planes:
-                planes[phase] = ns.zeros(total + max(self.shift), dtype)
-            planes[phase][shift:shift + total] += gw
-        return self._assemble(ns, planes, lead, dtype)
-
-    def route(self, ns: Any, g: Any, which: Any) -> Any:
-        """The adjoint of selecting offset ``which`` (wide flat) in every window: one bincount into the
-        concatenated phase planes."""
-        lead = g.shape[:-len(self.sp)]
-        gw = self.widen(ns, g)
-        total = gw.size
-        span = total + max(self.shift)
-        order = sorted(set(self.phase))
-        base = np.array([order.index(ph) * span + sh for ph, sh in zip(self.phase, self.shift, strict=True)])
-        target = ns.asarray(base)[which] + ns.arange(total)
-        acc = ns.bincount(target, weights=gw, minlength=span * len(order)).astype(g.dtype, copy=False)
-        planes = {ph: acc[i * span:(i + 1) * span] for i, ph in enumerate(order)}
+                planes[phase] = ns.zeros(total + max(self.shift), g.dtype)
+            if which is None:
+                planes[phase][shift:shift + total] += gw
+            else:
+                ns.equal(which, j, out=mask)
+                planes[phase][shift:shift + total] += gw * mask
         return self._assemble(ns, planes, lead, g.dtype)
 
     def flat_index(self, ns: Any, off: tuple[int, ...]) -> Any:
@@ -344,9 +340,9 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     def scatter(g: Any) -> Any:
         lost = which < 0
         if lost.any():
-            return (win.route(ns, ns.where(lost, 0, g), which_w)
+            return (win.accumulate(ns, ns.where(lost, 0, g), which_w)
                     + _scatter_gather(ns, flat_index(), in_shape, nd)[0](ns.where(lost, g, 0)))
-        return win.route(ns, g, which_w)
+        return win.accumulate(ns, g, which_w)
 
     def gather(g: Any) -> Any:
         return _scatter_gather(ns, flat_index(), in_shape, nd)[1](g)
@@ -513,7 +509,7 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
 
     def spread(g: Any) -> Any:
         gd = g / ns.asarray(div, dtype=g.dtype)
-        return win.accumulate(ns, gd, g.dtype)
+        return win.accumulate(ns, gd)
 
     return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0")
 
