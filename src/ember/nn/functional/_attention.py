@@ -18,7 +18,7 @@ from ...ops.creation import empty, zeros, zeros_like
 from ...ops.matmul import baddbmm, bmm, cpp_name
 from ...ops.shape import cat
 from ._activation import softmax
-from ._common import Node, Tensor, compute_array, fused, result, xp
+from ._common import OUT, Node, Tensor, compute_array, fused, result, xp
 from ._layers import dropout, linear, pad
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
@@ -72,22 +72,27 @@ def _fold_heads(g: Tensor, rep: int) -> Tensor:
 class _AttentionBackward(Node):
     """Backward of the fused core: P = softmax(scale·QKᵀ + bias), A = P∘keep, O = A·V.
 
-    Without ``create_graph`` the saved probabilities are reused; with it they are recomputed from Q and K
-    with ember ops so the gradient is itself differentiable.
+    Without ``create_graph`` the saved P and A are reused; with it they are rebuilt from Q and K with ember
+    ops so the gradient is itself differentiable. Row sums of dA∘P come from O (Σ g∘O), saving passes.
     """
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        q, k, v, bias = self.saved
+        q, k, v, bias, out = self.saved
         kr, vr = _repeat_heads(k, self.rep_k), _repeat_heads(v, self.rep_v)
+        keep = None if self.keep is None else result(self.keep, q)
         if STATE.enabled:
-            scores = q.matmul(kr.transpose(-2, -1)) * self.scale
-            p = _safe_softmax(scores + bias if bias is not None else scores)
+            s = q.matmul(kr.transpose(-2, -1)) * self.scale
+            if bias is not None:
+                s = s + bias
+            if self.is_causal:
+                s = s + result(_causal_bias(xp(q), s.shape[-2], s.shape[-1], self.probs.dtype), q)
+            p = _safe_softmax(s)
+            a = p * keep if keep is not None else p
         else:
             p = result(self.probs, q)
-        keep = None if self.keep is None else result(self.keep, q)
-        a = p * keep if keep is not None else p
+            a = result(self.attn, q)
         gq = gk = gv = gb = None
         if self._next[2] is not None:
             gv = _fold_heads(a.transpose(-2, -1).matmul(g), self.rep_v)
@@ -95,7 +100,7 @@ class _AttentionBackward(Node):
             gp = g.matmul(vr.transpose(-2, -1))
             if keep is not None:
                 gp = gp * keep
-            gs = p * (gp - (gp * p).sum(-1, keepdim=True))
+            gs = p * (gp - (g * out).sum(-1, keepdim=True))
             gb = gs if self._next[3] is not None else None
             if self._next[0] is not None:
                 gq = gs.matmul(kr) * self.scale
@@ -138,9 +143,10 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: 
             keep = empty(*p.shape, dtype=D.float32 if p.dtype.itemsize == 4 else D.float64,
                          device=q.device).bernoulli_(1 - dropout_p)._data
             keep /= 1 - dropout_p
-    out = result(ns.matmul(p * keep if keep is not None else p, va), q)
-    return fused(out, _node(node_name), (q, k, v, bias), (q, k, v, bias), probs=p, keep=keep, scale=scale,
-                 rep_k=rep_k, rep_v=rep_v)
+    a = p * keep if keep is not None else p
+    out = result(ns.matmul(a, va), q)
+    return fused(out, _node(node_name), (q, k, v, bias), (q, k, v, bias, OUT), probs=p, attn=a, keep=keep,
+                 scale=scale, is_causal=is_causal, rep_k=rep_k, rep_v=rep_v)
 
 
 # ---- scaled_dot_product_attention ---------------------------------------------------------------------
