@@ -41,6 +41,7 @@ __all__ = [
 
 _IntOrSeq = int | Sequence[int]
 _AXES = ("depth", "height", "width")
+_KEEP_COLUMNS = 32 << 20   # bytes: columns up to this size are kept from forward to backward
 
 
 class _Geom(NamedTuple):
@@ -147,24 +148,26 @@ def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: 
     return _col2im(ns, v, size, geom)
 
 
-def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> Any:
-    """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``."""
+def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
+    """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
+    columns of ``x`` it used (None for a transposed convolution)."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
                      zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), w.shape[0], n, size, b)
+        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), w.shape[0], n, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
     cols = ns.matmul(w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
-    return _from_cm(ns, _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom), w.shape[1] * g, n, size, b)
+    return _from_cm(ns, _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom), w.shape[1] * g, n, size, b), None
 
 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
-              x_shape: tuple[int, ...]) -> tuple[Any, Any, Any]:
-    """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``."""
+              x_shape: tuple[int, ...], cols: Any = None) -> tuple[Any, Any, Any]:
+    """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``; ``cols``:
+    the input's columns when the forward kept them."""
     n, gr = g.shape[0], geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
@@ -175,7 +178,9 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
             img = _cols_to_image(ns, ns.matmul(wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
             gx = _from_cm(ns, img, x_shape[1], n, x_shape[2:], None)
         if mask[1]:
-            gw = ns.matmul(gc, _im2col(ns, x, ksize, geom).swapaxes(1, 2)).reshape(w.shape)
+            if cols is None:
+                cols = _im2col(ns, x, ksize, geom)
+            gw = ns.matmul(cols, gc.swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
         if mask[2]:
             gb = gc.sum(-1).reshape(-1)
         return gx, gw, gb
@@ -185,7 +190,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
         if mask[0]:
             gx = _from_cm(ns, ns.matmul(wm, cols), x_shape[1], n, x_shape[2:], None)
         if mask[1]:
-            gw = ns.matmul(_to_cm(ns, x, gr), cols.swapaxes(1, 2)).reshape(w.shape)
+            gw = ns.matmul(cols, _to_cm(ns, x, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
@@ -201,7 +206,7 @@ class ConvolutionBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         x, w = self.saved
         mask = tuple(e is not None for e in self._next)
-        return _convolution_backward(g, x, w, self.geom, self.transposed, mask)
+        return _convolution_backward(g, x, w, self.geom, self.transposed, mask, cols=self.__dict__.pop("cols", None))
 
 
 class ConvolutionBackwardBackward0(Node):
@@ -247,17 +252,19 @@ class ConvolutionBackwardBackward0(Node):
 def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed: bool) -> Tensor:
     """The recorded op on batched, validated tensors."""
     ns = xp(x)
-    arr = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
-                   transposed)
-    out = result(arr, x)
-    return fused(out, ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
+    arr, cols = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
+                         transposed)
+    out = fused(result(arr, x), ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
+    if cols is not None and w._rg and out._grad_fn is not None and cols.nbytes <= _KEEP_COLUMNS:
+        out._grad_fn.cols = cols   # spares the weight gradient a second im2col (taken by the first backward)
+    return out
 
 
 def _convolution_backward(g: Tensor, x: Tensor, w: Tensor, geom: _Geom, transposed: bool,
-                          mask: tuple[bool, ...], x_shape: tuple[int, ...] | None = None) -> tuple:
+                          mask: tuple[bool, ...], x_shape: tuple[int, ...] | None = None, cols: Any = None) -> tuple:
     ns = xp(g)
     gx, gw, gb = _backward(ns, compute_array(g), compute_array(x), compute_array(w), geom, transposed, mask,
-                           x_shape or tuple(x.shape))
+                           x_shape or tuple(x.shape), cols)
     outs = (result(gx, x) if gx is not None else None, result(gw, w) if gw is not None else None,
             result(gb, g) if gb is not None else None)
     if needs_grad(g, x, w):
