@@ -578,3 +578,19 @@ def test_sync_batchnorm_sums_statistics_over_processes(monkeypatch):
     n = len(calls)
     sync(ember.randn(2, 3, 4))
     assert len(calls) == n  # eval mode uses the running statistics: no communication
+
+
+def test_top_level_forms():
+    from ember.nn.functional._normalization import aten_batch_norm, aten_group_norm, aten_instance_norm
+
+    xe, xt = pair(randn(4, 3, 5), False)
+    we, wt = pair(randn(3), False)
+    assert_close(
+        aten_batch_norm(xe, we, None, None, None, True, 0.1, 1e-5, True),
+        torch.batch_norm(xt, wt, None, None, None, True, 0.1, 1e-5, True),
+    )
+    assert_close(
+        aten_instance_norm(xe, we, None, None, None, True, 0.1, 1e-5, True),
+        torch.instance_norm(xt, wt, None, None, None, True, 0.1, 1e-5, True),
+    )
+    assert_close(aten_group_norm(xe, 3, we), torch.group_norm(xt, 3, wt))
