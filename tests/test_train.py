@@ -68,7 +68,7 @@ batch_size = "big"
     expected = [
         "seed: got -3; expected an integer ≥ 0",
         "colour: unknown key; expected one of data, device, loader, loss, metrics, model, name, optimizer, "
-        "output_dir, scheduler, seed, trainer",
+        "output_dir, scheduler, seed, threads, trainer",
         "metrics[1]: got 'mse'; expected one of accuracy, precision, recall, f1, confusion_matrix, top<k> "
         "(task classification)",
         "optimizer.name: got 'Adamm'; expected module:Class or one of ASGD, Adadelta, Adagrad, Adam, AdamW, "
@@ -131,7 +131,7 @@ def test_cli_invalid_config_writes_nothing(tmp_path: Path) -> None:
     # a config that validates but cannot be built (bad model kwargs) also writes nothing
     r = ember_cli("train", *FAST, "-o", 'model.kwargs={"depth": 3}', cwd=tmp_path, check=False)
     assert r.returncode == 2
-    assert "model: cannot build it: TypeError" in r.stderr and "'depth'" in r.stderr
+    assert "model: failed: TypeError" in r.stderr and "'depth'" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 

@@ -14,7 +14,7 @@ __all__ = ["DigitsCNN", "MLP"]
 class DigitsCNN(nn.Module):
     """Two 3x3 conv blocks (BatchNorm, ReLU, 2x2 max pool) and a linear classifier: 8x8 → 2x2 features."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 32) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: int = 16) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(width)

@@ -38,7 +38,12 @@ def make_run_dir(cfg: dict[str, Any]) -> Path:
 def _with_data_kwargs(fn: Any, kwargs: dict[str, Any], info: DataInfo) -> dict[str, Any]:
     """Fill ``num_classes`` / ``in_channels`` / ``in_features`` from the data when the callable takes them."""
     try:
-        params = inspect.signature(fn).parameters
+        params = dict(inspect.signature(fn).parameters)
+        if any(p.kind is p.VAR_KEYWORD for p in params.values()):   # a builder passing **kwargs to its class
+            params["num_classes"] = None
+            cls = getattr(inspect.getmodule(fn), str(inspect.signature(fn).return_annotation), None)
+            if isinstance(cls, type):
+                params.update(inspect.signature(cls).parameters)
     except (TypeError, ValueError):
         return kwargs
     shape = info.sample_shape
@@ -72,7 +77,7 @@ def _build(key: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     except ConfigError:
         raise
     except Exception as e:
-        raise ConfigError([f"{key}: cannot build it: {type(e).__name__}: {e}"]) from e
+        raise ConfigError([f"{key}: failed: {type(e).__name__}: {e}"]) from e
 
 
 def _components(cfg: dict[str, Any], info: DataInfo, steps_per_epoch: int) -> tuple[Any, Any, Any, Any]:
@@ -116,6 +121,15 @@ def _loaders(cfg: dict[str, Any], sets: tuple[Any, Any, Any]) -> tuple[Any, Any,
     return train, val, test
 
 
+def _threads(cfg: dict[str, Any]) -> None:
+    """``threads``: cap the CPU threads of ember's kernels and NumPy's BLAS (small models on a busy machine run
+    faster on one thread than with threads waiting for each other)."""
+    if cfg.get("threads"):
+        import ember
+
+        ember.set_num_threads(cfg["threads"])
+
+
 def seed_everything(seed: int) -> None:
     """Seed ember's, Python's and NumPy's global streams."""
     import ember
@@ -146,6 +160,19 @@ def _trainer(cfg: dict[str, Any], info: DataInfo, loaders: tuple[Any, Any, Any])
                    monitor=t["monitor"], mode=t["mode"], min_delta=t["min_delta"])
 
 
+def _check_forward(trainer: Any, dataset: Any) -> None:
+    """Model and loss on two training samples (eval mode, no grad: no state or random stream is touched), so a
+    model/data mismatch is reported as a config problem before the run folder exists."""
+    import ember
+
+    batch = collate([dataset[i] for i in range(min(2, len(dataset)))])
+    x, y = trainer._to(batch)
+    trainer.model.eval()
+    with ember.no_grad():
+        out = _build(f"model (on inputs of shape {list(x.shape)})", trainer.model, x)
+        _build(f"loss (on outputs {list(out.shape)} and targets {list(y.shape)} {y.dtype})", trainer.loss_fn, out, y)
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     import ember
 
@@ -171,10 +198,12 @@ def train(cfg: dict[str, Any], resume: dict[str, Any] | None = None, *, quiet: b
 
     from .callbacks import Checkpoint, CurvesPlot, EarlyStopping, EpochLine, MetricsLog, ProgressBar, TensorBoard
 
+    _threads(cfg)
     seed_everything(cfg["seed"])
     *sets, info = _build("data", build_datasets, cfg)
     loaders = _loaders(cfg, tuple(sets))
     trainer = _trainer(cfg, info, loaders)
+    _check_forward(trainer, sets[0])
     run_dir = make_run_dir(cfg)
     out = print
     t = cfg["trainer"]
@@ -255,6 +284,7 @@ def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[s
     from .config import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
     trainer, cfg, info = _from_checkpoint(path, overrides or [], device)
+    _threads(cfg)
     seed_everything(cfg["seed"])
     sets = build_datasets(cfg)[:3]
     ds = sets[("train", "val", "test").index(split)]
