@@ -207,3 +207,15 @@ def test_finetune_example_prints_what_torchvision_prints() -> None:
         assert number.sub("#", a) == number.sub("#", b), (a, b)
         for x, y in zip(number.findall(a), number.findall(b), strict=True):
             assert float(x) == pytest.approx(float(y), rel=2e-2, abs=2e-4), (a, b)
+
+
+def test_registry() -> None:
+    assert models.list_models(include="resnet*") == ["resnet101", "resnet152", "resnet18", "resnet34", "resnet50"]
+    assert "lenet" in models.list_models() and "vgg16_bn" in models.list_models(exclude="resnet*")
+    assert models.get_model_builder("ResNet18") is models.resnet18
+    assert models.get_model_weights("resnet50") is models.ResNet50_Weights
+    assert models.get_model_weights(models.squeezenet1_1) is models.SqueezeNet1_1_Weights
+    assert models.get_weight("ResNet50_Weights.IMAGENET1K_V2") is models.ResNet50_Weights.IMAGENET1K_V2
+    assert models.get_model("lenet", num_classes=3).classifier[-1].out_features == 3
+    with pytest.raises(ValueError, match="Unknown model resnet9"):
+        models.get_model("resnet9")

@@ -209,3 +209,14 @@ def test_make_grid_and_save_image(tmp_path: Path) -> None:
     grid = make_grid(batch, nrow=2, padding=1)
     assert saved.shape == (grid.shape[1], grid.shape[2], 3)
     np.testing.assert_array_equal(saved, np.clip(grid.numpy().transpose(1, 2, 0) * 255 + 0.5, 0, 255).astype(np.uint8))
+
+
+def test_weights_preprocessing_presets() -> None:
+    from ember.vision import models
+    from ember.vision.transforms._presets import ImageClassification
+
+    assert [repr(models.ResNet50_Weights.DEFAULT.transforms()),
+            repr(models.EfficientNet_B0_Weights.DEFAULT.transforms())] == JS["preset_reprs"]
+    preset = ImageClassification(crop_size=8, resize_size=12)
+    close(preset(IMG_U8), "preset_u8", 2e-5)
+    close(preset(PIL), "preset_pil", 2e-6)

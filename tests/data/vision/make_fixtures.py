@@ -2,7 +2,7 @@
 
 Run with an environment that has torchvision (it cannot sit beside the main environment's torch):
     python -m venv /tmp/tvenv && /tmp/tvenv/bin/pip install torch==2.14.1 torchvision==0.29.1
-    /tmp/tvenv/bin/python tests/data/vision/make_fixtures.py
+    /tmp/tvenv/bin/python tests/data/vision/make_fixtures.py [example] [transforms] [models]
 Writes models.json.gz (per model: state_dict keys, shapes, dtypes, a SHA-1 of each tensor's bytes under
 ``torch.manual_seed(0)`` init, the repr; resnet18's eval logits on a seeded batch) and transforms.npz /
 transforms.json (reprs, random parameters drawn under fixed seeds, outputs on small images) and
@@ -25,6 +25,7 @@ import torchvision
 from PIL import Image
 from torchvision import datasets, models, transforms
 from torchvision.transforms import functional as F
+from torchvision.transforms._presets import ImageClassification
 from torchvision.utils import make_grid
 
 HERE = Path(__file__).parent
@@ -172,6 +173,12 @@ def transform_facts() -> tuple[dict, dict]:
     arrays["grid"] = make_grid(batch, nrow=2, padding=1, pad_value=0.25).numpy()
     arrays["grid_norm"] = make_grid(batch * 3 - 1, normalize=True, scale_each=True).numpy()
     arrays["grid_norm_range"] = make_grid(batch[:, :1] * 3 - 1, nrow=3, normalize=True, value_range=(-1, 1)).numpy()
+    # the preprocessing presets that weights carry
+    js["preset_reprs"] = [repr(models.ResNet50_Weights.DEFAULT.transforms()),
+                          repr(models.EfficientNet_B0_Weights.DEFAULT.transforms())]
+    preset = ImageClassification(crop_size=8, resize_size=12)
+    arrays["preset_u8"] = preset(img_u8).numpy()
+    arrays["preset_pil"] = preset(pil).numpy()
     return js, arrays
 
 
@@ -182,15 +189,21 @@ def example_output() -> str:
     return subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True).stdout
 
 
-def main() -> None:
-    (HERE / "finetune_example.out").write_text(example_output())
-    js, arrays = transform_facts()
-    (HERE / "transforms.json").write_text(json.dumps(js, indent=1) + "\n")
-    np.savez_compressed(HERE / "transforms.npz", **arrays)
+def main(parts: list[str]) -> None:
+    """Write the named parts (example, transforms, models), all by default."""
+    parts = parts or ["example", "transforms", "models"]
+    if "example" in parts:
+        (HERE / "finetune_example.out").write_text(example_output())
+    if "transforms" in parts:
+        js, arrays = transform_facts()
+        (HERE / "transforms.json").write_text(json.dumps(js, indent=1) + "\n")
+        np.savez_compressed(HERE / "transforms.npz", **arrays)
+    if "models" not in parts:
+        return
     text = json.dumps(model_facts()).encode()
     with open(HERE / "models.json.gz", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
         fh.write(text)   # mtime=0: the same facts give the same bytes
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._api import Weights, WeightsEnum, checkpoint_dir, get_weight
+from ._api import Weights, WeightsEnum, checkpoint_dir
+from ._registry import get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F403
 from .alexnet import __all__ as _alexnet
 from .efficientnet import *  # noqa: F403
@@ -18,5 +19,6 @@ from .squeezenet import __all__ as _squeezenet
 from .vgg import *  # noqa: F403
 from .vgg import __all__ as _vgg
 
-__all__ = ["Weights", "WeightsEnum", "checkpoint_dir", "get_weight", *_alexnet, *_efficientnet, *_lenet,
+__all__ = ["Weights", "WeightsEnum", "checkpoint_dir", "get_model", "get_model_builder", "get_model_weights",
+           "get_weight", "list_models", *_alexnet, *_efficientnet, *_lenet,
            *_mobilenetv2, *_resnet, *_squeezenet, *_vgg]

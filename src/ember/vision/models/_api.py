@@ -13,12 +13,14 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 from ... import nn
 from ...serialization import load
+from ..transforms._presets import ImageClassification
 
-__all__ = ["Weights", "WeightsEnum", "get_weight", "checkpoint_dir"]
+__all__ = ["Weights", "WeightsEnum", "checkpoint_dir"]
 
 M = TypeVar("M", bound=nn.Module)
 
@@ -29,6 +31,7 @@ class Weights:
 
     url: str
     meta: dict[str, Any] = field(default_factory=dict)
+    transforms: Callable[..., Any] | None = None   # builds the preprocessing the weights expect
 
     @property
     def file_name(self) -> str:
@@ -64,6 +67,11 @@ class WeightsEnum(enum.Enum):
     def file_name(self) -> str:
         return self.value.file_name
 
+    @property
+    def transforms(self) -> Callable[..., Any]:
+        """``weights.transforms()`` builds the preprocessing these weights were trained with."""
+        return self.value.transforms
+
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}.{self._name_}"
 
@@ -76,6 +84,12 @@ class WeightsEnum(enum.Enum):
                 f"(for example with torchvision, or curl -o {path} {self.url}) or pass the file's path as "
                 f"weights='/path/to/{self.file_name}'.")
         return _load_state_dict(path)
+
+
+def imagenet(url: str, crop_size: int = 224, resize_size: int = 256, **preset: Any) -> Weights:
+    """ImageNet-1K classification weights at ``url`` with their preprocessing preset."""
+    return Weights(url, {"num_classes": 1000},
+                   partial(ImageClassification, crop_size=crop_size, resize_size=resize_size, **preset))
 
 
 def checkpoint_dir() -> str:
@@ -93,7 +107,7 @@ def _load_state_dict(path: str | os.PathLike[str]) -> dict[str, Any]:
     return obj
 
 
-def get_weight(enum_cls: type[WeightsEnum], weights: Any) -> WeightsEnum | str | os.PathLike[str] | None:
+def _resolve(enum_cls: type[WeightsEnum], weights: Any) -> WeightsEnum | str | os.PathLike[str] | None:
     """Resolve ``weights=``: None, a member, a member's name, or a checkpoint path."""
     if weights is None or isinstance(weights, enum_cls):
         return weights
@@ -125,7 +139,7 @@ def build(builder: Callable[..., M], enum_cls: type[WeightsEnum], weights: Any, 
         if weights is not None:
             raise ValueError("pass either 'weights' or the deprecated 'pretrained', not both")
         weights = enum_cls.IMAGENET1K_V1 if pretrained else None   # type: ignore[attr-defined]
-    resolved = get_weight(enum_cls, weights)
+    resolved = _resolve(enum_cls, weights)
     if isinstance(resolved, WeightsEnum):
         classes = resolved.meta.get("num_classes")
         if classes is not None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import nn
 from ..._tensor import Tensor
-from ._api import Weights, WeightsEnum, build
+from ._api import WeightsEnum, build, imagenet
 
 __all__ = ["AlexNet", "AlexNet_Weights", "alexnet"]
 
@@ -35,7 +35,7 @@ class AlexNet(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-_W = Weights("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", {"num_classes": 1000})
+_W = imagenet("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth")
 AlexNet_Weights = WeightsEnum("AlexNet_Weights", {"IMAGENET1K_V1": _W, "DEFAULT": _W},  # type: ignore[call-overload]
                               module=__name__)
 

@@ -12,7 +12,8 @@ from typing import Any
 from ... import nn
 from ..._tensor import Tensor
 from ..ops.misc import Conv2dNormActivation, SqueezeExcitation, StochasticDepth
-from ._api import Weights, WeightsEnum, build
+from ..transforms.functional import InterpolationMode
+from ._api import WeightsEnum, build, imagenet
 from .mobilenetv2 import _make_divisible
 
 __all__ = ["EfficientNet", "MBConv", "MBConvConfig", "EfficientNet_B0_Weights", "efficientnet_b0"]
@@ -120,7 +121,8 @@ class EfficientNet(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-_W = Weights("https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth", {"num_classes": 1000})
+_W = imagenet("https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth",
+              interpolation=InterpolationMode.BICUBIC)
 EfficientNet_B0_Weights = WeightsEnum("EfficientNet_B0_Weights",  # type: ignore[call-overload]
                                       {"IMAGENET1K_V1": _W, "DEFAULT": _W}, module=__name__)
 

@@ -9,7 +9,7 @@ from ... import nn
 from ..._tensor import Tensor
 from ...nn import functional as F
 from ..ops.misc import Conv2dNormActivation
-from ._api import Weights, WeightsEnum, build
+from ._api import WeightsEnum, build, imagenet
 
 __all__ = ["MobileNetV2", "InvertedResidual", "MobileNet_V2_Weights", "mobilenet_v2"]
 
@@ -96,8 +96,8 @@ class MobileNetV2(nn.Module):
 
 _URL = "https://download.pytorch.org/models/"
 MobileNet_V2_Weights = WeightsEnum("MobileNet_V2_Weights", {  # type: ignore[call-overload]
-    "IMAGENET1K_V1": (_v1 := Weights(_URL + "mobilenet_v2-b0353104.pth", {"num_classes": 1000})),
-    "IMAGENET1K_V2": (_v2 := Weights(_URL + "mobilenet_v2-7ebf99e0.pth", {"num_classes": 1000})),
+    "IMAGENET1K_V1": imagenet(_URL + "mobilenet_v2-b0353104.pth"),
+    "IMAGENET1K_V2": (_v2 := imagenet(_URL + "mobilenet_v2-7ebf99e0.pth", resize_size=232)),
     "DEFAULT": _v2}, module=__name__)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ... import nn
 from ..._tensor import Tensor
-from ._api import Weights, WeightsEnum, build
+from ._api import Weights, WeightsEnum, build, imagenet
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
            "ResNet101_Weights", "ResNet152_Weights", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
@@ -150,9 +150,9 @@ class ResNet(nn.Module):
 
 
 def _weights(name: str, v1: str, v2: str | None = None) -> type[WeightsEnum]:
-    members: dict[str, Weights] = {"IMAGENET1K_V1": Weights(_URL + v1, {"num_classes": 1000})}
+    members: dict[str, Weights] = {"IMAGENET1K_V1": imagenet(_URL + v1)}
     if v2:
-        members["IMAGENET1K_V2"] = Weights(_URL + v2, {"num_classes": 1000})
+        members["IMAGENET1K_V2"] = imagenet(_URL + v2, resize_size=232)
     members["DEFAULT"] = members["IMAGENET1K_V2" if v2 else "IMAGENET1K_V1"]
     cls = WeightsEnum(name, members, module=__name__)   # type: ignore[call-overload]
     return cls

@@ -7,7 +7,7 @@ from typing import Any
 from ... import nn
 from ..._tensor import Tensor
 from ...ops.shape import cat
-from ._api import Weights, WeightsEnum, build
+from ._api import WeightsEnum, build, imagenet
 
 __all__ = ["SqueezeNet", "Fire", "SqueezeNet1_1_Weights", "squeezenet1_1"]
 
@@ -67,7 +67,7 @@ class SqueezeNet(nn.Module):
         return self.classifier(self.features(x)).flatten(1)
 
 
-_W = Weights("https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth", {"num_classes": 1000})
+_W = imagenet("https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth")
 SqueezeNet1_1_Weights = WeightsEnum("SqueezeNet1_1_Weights",  # type: ignore[call-overload]
                                     {"IMAGENET1K_V1": _W, "DEFAULT": _W}, module=__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import nn
 from ..._tensor import Tensor
-from ._api import Weights, WeightsEnum, build
+from ._api import WeightsEnum, build, imagenet
 
 __all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG16_Weights", "VGG16_BN_Weights",
            "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "make_layers"]
@@ -62,7 +62,7 @@ def make_layers(cfg: list[str | int], batch_norm: bool = False) -> nn.Sequential
 
 
 def _weights(name: str, file: str) -> type[WeightsEnum]:
-    w = Weights(_URL + file, {"num_classes": 1000})
+    w = imagenet(_URL + file)
     return WeightsEnum(name, {"IMAGENET1K_V1": w, "DEFAULT": w}, module=__name__)   # type: ignore[call-overload]
 
 
