@@ -124,6 +124,14 @@ def test_sdpa_dropout_same_stream():
                  torch.zeros(2, 3, 4, 8))
 
 
+def test_sdpa_float32_mask_with_float64_inputs():
+    e_in, t_in = zip(*(_pair(*s, dtype=np.float64) for s in QKV), strict=True)
+    mask = torch.tensor(RNG.standard_normal((4, 5)).astype(np.float32))
+    eo = ember.nn.functional.scaled_dot_product_attention(*e_in, attn_mask=to_ember(mask))
+    to = torch.nn.functional.scaled_dot_product_attention(*t_in, attn_mask=mask)
+    assert_close(eo, to)
+
+
 def test_sdpa_dtypes_and_no_grad():
     for dt in (np.float64, np.float16):
         e_in, t_in = zip(*(_pair(*s, rg=False, dtype=dt) for s in QKV), strict=True)
@@ -142,6 +150,7 @@ def _sdpa(lib):
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(1, 4, 5, dtype=L.bool), is_causal=True),
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(4, 5, dtype=L.int64)),
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(4, 5, dtype=L.float64)),
+    lambda L, q, k, v: _sdpa(L)(q.double(), k.double(), v.double(), attn_mask=L.ones(4, 5, dtype=L.float16)),
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(3, 5)),
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(3, 1, 4, 5)),
     lambda L, q, k, v: _sdpa(L)(q, k, v, attn_mask=L.ones(5)),
