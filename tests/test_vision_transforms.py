@@ -48,6 +48,8 @@ def test_reprs() -> None:
         T.ColorJitter(), T.ColorJitter(0.4, 0.3, 0.2, 0.1), T.ColorJitter((0.5, 1.5)),
         T.Grayscale(), T.Grayscale(3), T.Lambda(lambda x: x),
         T.Pad(3), T.Pad((1, 2), fill=7, padding_mode="edge"), T.Pad([1, 2, 3, 4]),
+        T.RandomGrayscale(), T.RandomApply([T.ColorJitter(0.2), T.Grayscale()]),
+        T.RandomOrder([T.Grayscale(), T.ToTensor()]), T.RandomChoice([T.Grayscale(), T.ToTensor()], p=[0.3, 0.7]),
     ]
     assert [repr(t) for t in ts] == JS["reprs"]
 
@@ -67,6 +69,9 @@ def test_random_parameters_follow_torchvision_draws() -> None:
     ember.manual_seed(0)
     flip = T.RandomHorizontalFlip()
     assert [bool((flip(IMG_U8) != IMG_U8).any()) for _ in range(12)] == JS["hflip"]
+    gray, apply = T.RandomGrayscale(0.5), T.RandomApply([F.vflip], p=0.4)
+    assert [[bool((gray(IMG_U8) != IMG_U8).any()), bool((apply(IMG_U8) != IMG_U8).any())]
+            for _ in range(8)] == JS["random_gray_apply"]
 
 
 @pytest.mark.parametrize("key,args,kwargs,atol", [

@@ -93,6 +93,9 @@ def transform_facts() -> tuple[dict, dict]:
         transforms.ColorJitter(), transforms.ColorJitter(0.4, 0.3, 0.2, 0.1), transforms.ColorJitter((0.5, 1.5)),
         transforms.Grayscale(), transforms.Grayscale(3), transforms.Lambda(lambda x: x),
         transforms.Pad(3), transforms.Pad((1, 2), fill=7, padding_mode="edge"), transforms.Pad([1, 2, 3, 4]),
+        transforms.RandomGrayscale(), transforms.RandomApply([transforms.ColorJitter(0.2), transforms.Grayscale()]),
+        transforms.RandomOrder([transforms.Grayscale(), transforms.ToTensor()]),
+        transforms.RandomChoice([transforms.Grayscale(), transforms.ToTensor()], p=[0.3, 0.7]),
     ]
     js["reprs"] = [repr(t) for t in reprs]
 
@@ -109,6 +112,9 @@ def transform_facts() -> tuple[dict, dict]:
     torch.manual_seed(0)
     flip = transforms.RandomHorizontalFlip()
     js["hflip"] = [bool((flip(img_u8) != img_u8).any()) for _ in range(12)]
+    gray, apply = transforms.RandomGrayscale(0.5), transforms.RandomApply([transforms.functional.vflip], p=0.4)
+    js["random_gray_apply"] = [[bool((gray(img_u8) != img_u8).any()), bool((apply(img_u8) != img_u8).any())]
+                               for _ in range(8)]
 
     # outputs on the small images (tensor and PIL paths)
     def pil_arr(im: Image.Image) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,8 @@ from .functional import InterpolationMode
 
 __all__ = ["Compose", "ToTensor", "PILToTensor", "ToPILImage", "ConvertImageDtype", "Normalize", "Resize",
            "CenterCrop", "Pad", "Lambda", "RandomCrop", "RandomResizedCrop", "RandomHorizontalFlip",
-           "RandomVerticalFlip", "ColorJitter", "Grayscale", "InterpolationMode"]
+           "RandomVerticalFlip", "ColorJitter", "Grayscale", "RandomGrayscale", "RandomApply", "RandomChoice",
+           "RandomOrder", "InterpolationMode"]
 
 
 class Compose:
@@ -37,7 +39,7 @@ class Compose:
         return img
 
     def __repr__(self) -> str:
-        return self.__class__.__name__ + "(" + "".join(f"\n    {t}" for t in self.transforms) + "\n)"
+        return _list_repr(self.__class__.__name__, self.transforms)
 
 
 class ToTensor:
@@ -376,3 +378,78 @@ class Grayscale(nn.Module):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(num_output_channels={self.num_output_channels})"
+
+
+class RandomGrayscale(nn.Module):
+    """Convert to greyscale (keeping the channel count) with probability ``p``."""
+
+    def __init__(self, p: float = 0.1) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, img: Any) -> Any:
+        channels = F.get_dimensions(img)[0]
+        return F.rgb_to_grayscale(img, num_output_channels=channels) if rand(1).item() < self.p else img
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(p={self.p})"
+
+
+def _list_repr(name: str, transforms: Sequence[Any], head: str = "") -> str:
+    return name + "(" + head + "".join(f"\n    {t}" for t in transforms) + "\n)"
+
+
+class RandomApply(nn.Module):
+    """Apply all ``transforms`` in turn with probability ``p``, else none."""
+
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]], p: float = 0.5) -> None:
+        super().__init__()
+        self.transforms = transforms
+        self.p = p
+
+    def forward(self, img: Any) -> Any:
+        if self.p < rand(1).item():
+            return img
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+    def __repr__(self) -> str:
+        return _list_repr(self.__class__.__name__, self.transforms, f"\n    p={self.p}")
+
+
+class RandomOrder:
+    """Apply all ``transforms`` in a random order (drawn from Python's ``random``, as torchvision does)."""
+
+    def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
+        if not isinstance(transforms, Sequence):
+            raise TypeError("Argument transforms should be a sequence")
+        self.transforms = transforms
+
+    def __call__(self, img: Any) -> Any:
+        order = list(range(len(self.transforms)))
+        random.shuffle(order)
+        for i in order:
+            img = self.transforms[i](img)
+        return img
+
+    def __repr__(self) -> str:
+        return _list_repr(self.__class__.__name__, self.transforms)
+
+
+class RandomChoice:
+    """Apply one of ``transforms``, picked with weights ``p`` (Python's ``random``, as torchvision does)."""
+
+    def __init__(self, transforms: Sequence[Callable[..., Any]], p: Sequence[float] | None = None) -> None:
+        if not isinstance(transforms, Sequence):
+            raise TypeError("Argument transforms should be a sequence")
+        if p is not None and not isinstance(p, Sequence):
+            raise TypeError("Argument p should be a sequence")
+        self.transforms = transforms
+        self.p = p
+
+    def __call__(self, *args: Any) -> Any:
+        return random.choices(self.transforms, weights=self.p)[0](*args)
+
+    def __repr__(self) -> str:
+        return f"{_list_repr(self.__class__.__name__, self.transforms)}(p={self.p})"
