@@ -183,6 +183,8 @@ def test_resize_rules() -> None:
     assert F.resize(IMG_F, 13, max_size=15).shape == (3, 11, 15)
     assert F.resize(IMG_F, [19, 26]) is IMG_F                 # same size: returned as is
     assert F.resize(PIL, 10).size == (13, 10)
+    with pytest.warns(UserWarning, match="Anti-alias option is always applied for PIL Image input"):
+        F.resize(PIL, 10, antialias=False)
     batch = ember.stack([IMG_F, IMG_F.flip(-1)])              # leading batch dimensions are kept
     assert F.resize(batch, [10, 14])[1].allclose(F.resize(IMG_F.flip(-1), [10, 14]))
 
