@@ -406,3 +406,20 @@ def test_unbatched_grad_fn_and_version_check():
         x.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_retain_graph_twice_and_torch_convolution():
+    """The columns kept by the forward serve the first backward; a retained graph recomputes them."""
+    ex, tx = _pair((2, 3, 6, 5))
+    ew, tw = _pair((4, 3, 3, 3))
+    ey = F.conv2d(ex, ew, stride=(1, 2), padding=1)
+    ty = TF.conv2d(tx, tw, stride=(1, 2), padding=1)
+    for _ in range(2):
+        ey.sum().backward(retain_graph=True)
+        ty.sum().backward(retain_graph=True)
+        assert_close(ew.grad, tw.grad)
+        assert_close(ex.grad, tx.grad)
+    from ember.nn.functional._conv import convolution
+    args = ([2, 1], [1, 0], [1, 1], True, [1, 0], 1)
+    ew2, tw2 = _pair((3, 2, 3, 2))
+    assert_close(convolution(ex, ew2, None, *args), torch.convolution(tx, tw2, None, *args))

@@ -34,7 +34,6 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
-    "convolution",
     "unfold",
     "fold",
 ]
