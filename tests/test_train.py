@@ -387,3 +387,30 @@ def test_trainer_library_with_callbacks() -> None:
     assert history[-1]["val_accuracy"] == history[-1]["val_top1"] > 0.8
     assert trainer.best == max(h["val_accuracy"] for h in history)
     assert trainer.predict(x).shape == (64, 2)
+
+
+# ---- data-parallel: `ember run` and `ember train --nproc` --------------------------------------------------
+def _mpi_available() -> bool:
+    import shutil
+
+    import ember.distributed as dist
+
+    return bool(shutil.which("mpiexec") or shutil.which("mpirun")) and dist.is_mpi_available()
+
+
+@pytest.mark.skipif(not _mpi_available(), reason="needs MPI (mpi4py + mpiexec)")
+def test_ember_run_delegates_to_the_launcher(tmp_path: Path) -> None:
+    (tmp_path / "hello.py").write_text("import os, sys\nprint('rank', os.environ['RANK'], 'of', "
+                                       "os.environ['WORLD_SIZE'], sys.argv[1:])\n")
+    r = ember_cli("run", "--nproc", "2", "hello.py", "--flag", "x", cwd=tmp_path)
+    assert sorted(r.stdout.splitlines()) == ["rank 0 of 2 ['--flag', 'x']", "rank 1 of 2 ['--flag', 'x']"]
+
+
+@pytest.mark.skipif(not _mpi_available(), reason="needs MPI (mpi4py + mpiexec)")
+def test_train_nproc_2_writes_one_run(tmp_path: Path) -> None:
+    r = ember_cli("train", "--nproc", "2", *FAST, "-q", cwd=tmp_path)
+    folder, = runs(tmp_path, "digits")
+    assert r.stdout.splitlines()[0] == f"run {folder.relative_to(tmp_path)} (2 processes)"
+    assert r.stdout.count("done in ") == 1
+    ckpt = ember.load(folder / "last.pt")
+    assert ckpt["epoch"] == 1 and not any(k.startswith("module.") for k in ckpt["model"])

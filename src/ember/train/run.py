@@ -108,15 +108,23 @@ def _components(cfg: dict[str, Any], info: DataInfo, steps_per_epoch: int) -> tu
     return model, loss_fn, optimizer, scheduler
 
 
-def _loaders(cfg: dict[str, Any], sets: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+def _loaders(cfg: dict[str, Any], sets: tuple[Any, Any, Any], world: int = 1) -> tuple[Any, Any, Any]:
+    """Train loader with its own seeded generator (its state goes in checkpoints), or a DistributedSampler's
+    share in a job of ``world`` processes; validation and test loaders in order."""
     import ember
     from ember.utils.data import DataLoader
+    from ember.utils.data.distributed import DistributedSampler
 
     lo = cfg["loader"]
-    gen = ember.Generator().manual_seed(cfg["seed"])
     common = {"num_workers": lo["num_workers"], "collate_fn": collate}
-    train = DataLoader(sets[0], batch_size=lo["batch_size"], shuffle=lo["shuffle"], drop_last=lo["drop_last"],
-                       generator=gen, **common)
+    if world > 1:
+        sampler = DistributedSampler(sets[0], shuffle=lo["shuffle"], seed=cfg["seed"], drop_last=lo["drop_last"])
+        train = DataLoader(sets[0], batch_size=lo["batch_size"], sampler=sampler, drop_last=lo["drop_last"],
+                           **common)
+    else:
+        gen = ember.Generator().manual_seed(cfg["seed"])
+        train = DataLoader(sets[0], batch_size=lo["batch_size"], shuffle=lo["shuffle"], drop_last=lo["drop_last"],
+                           generator=gen, **common)
     val, test = (DataLoader(s, batch_size=lo["eval_batch_size"], **common) if len(s) else None for s in sets[1:])
     return train, val, test
 
@@ -173,6 +181,21 @@ def _check_forward(trainer: Any, dataset: Any) -> None:
         _build(f"loss (on outputs {list(out.shape)} and targets {list(y.shape)} {y.dtype})", trainer.loss_fn, out, y)
 
 
+def _distributed(cfg: dict[str, Any]) -> tuple[int, int]:
+    """(world size, rank): under ``ember run`` (WORLD_SIZE > 1) join the job's process group."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 1, 0
+    from ember import distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if str(cfg["device"]).startswith("cuda") else "mpi")
+    if str(cfg["device"]) == "cuda":
+        cfg["device"] = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    return dist.get_world_size(), dist.get_rank()
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     import ember
 
@@ -199,29 +222,40 @@ def train(cfg: dict[str, Any], resume: dict[str, Any] | None = None, *, quiet: b
     from .callbacks import Checkpoint, CurvesPlot, EarlyStopping, EpochLine, MetricsLog, ProgressBar, TensorBoard
 
     _threads(cfg)
+    world, rank = _distributed(cfg)
     seed_everything(cfg["seed"])
     *sets, info = _build("data", build_datasets, cfg)
-    loaders = _loaders(cfg, tuple(sets))
+    loaders = _loaders(cfg, tuple(sets), world)
     trainer = _trainer(cfg, info, loaders)
     _check_forward(trainer, sets[0])
-    run_dir = make_run_dir(cfg)
-    out = print
+    run_dir = make_run_dir(cfg) if rank == 0 else None
     t = cfg["trainer"]
-    extra = {"config": cfg, "data_info": info.to_dict(), "ember_version": ember.__version__}
-    callbacks: list[Any] = [MetricsLog(run_dir), Checkpoint(run_dir, extra, t["keep_best"], t["save_period"]),
-                            CurvesPlot(run_dir, f"{cfg['name']}: {cfg['model']['name']}")]
-    if t["early_stopping"]:
-        callbacks.append(EarlyStopping(t["early_stopping"]))
-    if _tensorboard_wanted(t["tensorboard"]):
-        callbacks.append(TensorBoard(run_dir))
+    callbacks: list[Any] = [EarlyStopping(t["early_stopping"])] if t["early_stopping"] else []
+    if world > 1:   # one process writes; every process agrees on early stopping (same weights, same val set)
+        from ember import distributed as dist
+        from ember.nn.parallel import DistributedDataParallel
+
+        shared = [str(run_dir)]
+        dist.broadcast_object_list(shared, src=0)
+        run_dir = Path(shared[0])
+        trainer.model = DistributedDataParallel(trainer.model)
+        quiet = quiet or rank != 0
+    out = print if rank == 0 else (lambda *a, **k: None)
+    if rank == 0:
+        extra = {"config": cfg, "data_info": info.to_dict(), "ember_version": ember.__version__}
+        callbacks += [MetricsLog(run_dir), Checkpoint(run_dir, extra, t["keep_best"], t["save_period"]),
+                      CurvesPlot(run_dir, f"{cfg['name']}: {cfg['model']['name']}")]
+        if _tensorboard_wanted(t["tensorboard"]):
+            callbacks.append(TensorBoard(run_dir))
     if t["progress"] and not quiet:
         callbacks.append(ProgressBar())
     if not quiet:
         callbacks.append(EpochLine())
     trainer.callbacks = callbacks
-    _write_config(cfg, run_dir / "config.yaml")
+    if rank == 0:
+        _write_config(cfg, run_dir / "config.yaml")
     n_params = sum(p.numel() for p in trainer.model.parameters())
-    out(f"run {run_dir}")
+    out(f"run {run_dir}" + (f" ({world} processes)" if world > 1 else ""))
     out(f"data {cfg['data']['dataset']}: {len(sets[0])} train / {len(sets[1])} val / {len(sets[2])} test, "
         f"input {info.sample_shape}, {info.num_classes} {'classes' if info.task == 'classification' else 'outputs'}")
     out(f"model {cfg['model']['name']}: {n_params:,} parameters on {cfg['device']}; "
@@ -236,6 +270,9 @@ def train(cfg: dict[str, Any], resume: dict[str, Any] | None = None, *, quiet: b
     summary: dict[str, Any] = {"run_dir": str(run_dir), "epochs": trainer.epoch, "seconds": round(elapsed, 2),
                                "interrupted": trainer.interrupted, "best_epoch": trainer.best_epoch,
                                t["monitor"]: trainer.best}
+    trainer.model = trainer.bare_model   # no collectives from here on: only rank 0 tests and writes
+    if rank != 0:
+        return summary
     if trainer.stop_reason:
         out(trainer.stop_reason)
     if trainer.interrupted:

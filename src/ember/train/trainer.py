@@ -132,6 +132,9 @@ class Trainer:
     def _batches(self) -> Iterator[tuple[int, Any]]:
         """The epoch's batches, skipping those already trained when resuming mid-epoch."""
         gen = self.generator
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):   # DistributedSampler: the epoch seeds its shuffle
+            sampler.set_epoch(self.epoch)
         skip = self.step_in_epoch * self.grad_accum
         if gen is not None:
             if skip:
@@ -158,14 +161,17 @@ class Trainer:
         part = self._partial
         for i, batch in self._batches():
             x, y = self._to(batch)
-            with self._autocast():
-                loss = self.loss_fn(self.model(x), y)
-            group_start = i - i % self.grad_accum
-            (loss / min(self.grad_accum, n - group_start)).backward()
+            stepping = (i + 1) % self.grad_accum == 0 or i + 1 == n
+            no_sync = getattr(self.model, "no_sync", None)   # DDP: all-reduce only before the optimizer step
+            with contextlib.nullcontext() if stepping or no_sync is None else no_sync():
+                with self._autocast():
+                    loss = self.loss_fn(self.model(x), y)
+                group_start = i - i % self.grad_accum
+                (loss / min(self.grad_accum, n - group_start)).backward()
             value = float(loss.item())
             part["loss_sum"] += value * len(x)
             part["count"] += len(x)
-            if (i + 1) % self.grad_accum and i + 1 != n:
+            if not stepping:
                 continue
             if self.grad_clip:
                 _nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
@@ -281,12 +287,19 @@ class Trainer:
             signal.signal(signal.SIGINT, previous)
 
     # ---- state ----------------------------------------------------------------------------------------------
+    @property
+    def bare_model(self) -> _nn.Module:
+        """The model without its DistributedDataParallel wrapper (what checkpoints hold)."""
+        from ..nn.parallel import DistributedDataParallel
+
+        return self.model.module if isinstance(self.model, DistributedDataParallel) else self.model
+
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue as if never stopped."""
         gen = self.generator
         mid_epoch = self.step_in_epoch > 0
         return {
-            "model": self.model.state_dict(),
+            "model": self.bare_model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "epoch": self.epoch,
@@ -304,7 +317,7 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Resume from ``state_dict()``; mid-epoch states replay the epoch's batch order and skip what was done."""
-        self.model.load_state_dict(state["model"])
+        self.bare_model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
