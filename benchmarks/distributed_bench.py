@@ -3,7 +3,8 @@
     python benchmarks/distributed_bench.py [--nproc 2] [--repeat 7] [--max-mb 64]
 
 1. All-reduce (float32 SUM, in place) from 1 KB to 64 MB: ``ember.distributed.all_reduce`` against mpi4py's raw
-   ``Allreduce(IN_PLACE, array)`` on the same buffer, rounds alternating between the two, best round per size.
+   ``Allreduce(IN_PLACE, array)`` on the same buffer, rounds alternating between the contenders,
+   median time of one call per size.
    ``ember`` is the default (each collective first compares a shape signature across ranks);
    ``ember unchecked`` runs with ``EMBER_DISTRIBUTED_CHECKS=0`` semantics (no signature).
 2. DDP weak scaling for the MLP workload (64→512→512→10, ReLU, Adam, cross-entropy, batch 128 per rank): the
@@ -33,18 +34,21 @@ def _launch(argv: list[str], nproc: int) -> int:
     return subprocess.call([mpiexec, "-n", str(nproc), sys.executable, os.path.abspath(__file__), *argv], env=env)
 
 
-def _best_rounds(fns: dict, reps: int, rounds: int, barrier: object) -> dict:
-    """Best over ``rounds`` of the mean time of ``reps`` calls, rounds alternating between the functions (the best
-    round is the one least disturbed by other processes, as in benchmarks/run.py)."""
+def _median_calls(fns: dict, reps: int, rounds: int, barrier: object) -> dict:
+    """Median time of one call, over ``rounds`` rounds of ``reps`` calls alternating between the functions. The
+    median of single calls, not a mean: on a shared machine a rank descheduled for milliseconds now and then would
+    dominate a mean of microsecond calls."""
     times: dict = {k: [] for k in fns}
+    clock = time.perf_counter
     for _ in range(rounds):
         for k, fn in fns.items():
             barrier()
-            t0 = time.perf_counter()
+            out = times[k]
             for _ in range(reps):
+                t0 = clock()
                 fn()
-            times[k].append((time.perf_counter() - t0) / reps)
-    return {k: float(np.min(v)) for k, v in times.items()}
+                out.append(clock() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def _contenders(comm: object, pg: object, arr: np.ndarray) -> dict:
@@ -80,7 +84,7 @@ def allreduce_table(repeat: int, max_mb: int) -> list[tuple]:
         for fn in fns.values():   # warm up
             fn()
         arr.fill(1)
-        med = _best_rounds(fns, reps, repeat, comm.Barrier)
+        med = _median_calls(fns, reps, repeat, comm.Barrier)
         rows.append((size, med))
         size *= 4
     pg._checks = True
@@ -115,7 +119,7 @@ def ddp_efficiency(repeat: int) -> tuple[float, float]:
     fns = {"plain": stepper(plain), "ddp": stepper(ddp)}
     for fn in fns.values():
         fn()
-    med = _best_rounds(fns, 10, repeat, comm.Barrier)
+    med = _median_calls(fns, 10, repeat, comm.Barrier)   # a step is long: its median is a fair summary
     return med["plain"], med["ddp"]
 
 
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if dist.get_rank() == 0:
         def size_s(b: int) -> str:
             return f"{b // 1024} KB" if b < 1024 * 1024 else f"{b // (1024 * 1024)} MB"
-        print(f"all_reduce float32 SUM in place, {dist.get_world_size()} ranks (best of {args.repeat} rounds)")
+        print(f"all_reduce float32 SUM in place, {dist.get_world_size()} ranks (median call over {args.repeat} rounds)")
         print(f"{'size':>7} | {'mpi4py':>10} | {'ember':>10} | {'GB/s':>6} | {'overhead':>8} | {'unchecked':>10} | "
               f"{'overhead':>8}")
         for size, med in rows:

@@ -42,6 +42,8 @@ class MPIBackend:
         self._ops = {k: getattr(MPI, v) for k, v in _MPI_OPS.items()}
         self._bool_ops = {k: getattr(MPI, v) for k, v in _BOOL_OPS.items()}
         self._how: dict[Any, str] = {}
+        self.room = max(256, 8192 // self.size // 8 * 8)   # payload bytes that travel with a signature
+        self._pool: list[tuple] = []
 
     def free(self) -> None:
         for c in (self.meta, self.comm):
@@ -71,10 +73,25 @@ class MPIBackend:
         return stage, self._ops[op], (None, lambda: np.copyto(arr, stage, casting="unsafe"))
 
     # ---- metadata ------------------------------------------------------------------------------------------
-    def check(self, sig: int) -> tuple[Any, Any]:
-        """Post the comparison of a 62-bit signature across ranks: MAX of (sig, -sig) gives max and -min."""
-        buf = np.array([sig, -sig], np.int64)
-        return self.meta.Iallreduce(self.MPI.IN_PLACE, buf, self.MPI.MAX), buf
+    def check(self, sig: int, payload: Any | None) -> tuple[Any, Any, Any]:
+        """Post the gathering of every rank's signature (8 bytes) followed by ``payload`` (at most ``room`` bytes,
+        or nothing) in blocks of one fixed size: the same count on every rank whatever their tensors, so the
+        exchange itself can never mismatch. Returns (request, one row per rank, the rows' signatures); the
+        buffers come from a pool: give them back with ``release`` once read."""
+        bufs = self._pool.pop() if self._pool else self._buffers()
+        mine, mine_sig, rows, sigs = bufs
+        mine_sig[0] = sig
+        if payload is not None:
+            mine[8:8 + payload.nbytes] = payload.reshape(-1).view(np.uint8)
+        return self.meta.Iallgather(mine, rows), bufs, sigs
+
+    def _buffers(self) -> tuple:
+        mine = np.empty(8 + self.room, np.uint8)
+        rows = np.empty((self.size, 8 + self.room), np.uint8)
+        return mine, mine[:8].view(np.int64), rows, rows[:, :8].view(np.int64).reshape(-1)
+
+    def release(self, bufs: tuple) -> None:
+        self._pool.append(bufs)
 
     def exchange(self, blob: bytes, width: int = 512) -> tuple[Any, Any]:
         """Post the gathering of every rank's ``blob`` (cut or zero-padded to ``width`` bytes) on the metadata

@@ -102,6 +102,26 @@ t = T(3.0 * R)   # 0-d
 dist.all_reduce(t)
 same(t, np.float32(3.0 * sum(range(N))))
 
+# ---- tensors too big to travel with the signature (the separate transfer path) ----
+big = [data(r, (50, 80)) for r in range(N)]   # 16 KB of float32
+for op in (ops.SUM, ops.AVG, ops.MAX):
+    t = T(big[R])
+    dist.all_reduce(t, op=op)
+    same(t, REDUCE[op](np.stack(big)), 1e-5)
+t = T(big[R])
+dist.broadcast(t, src=N - 1)
+same(t, big[N - 1])
+t = T(big[R])
+dist.reduce(t, dst=0)
+same(t, np.sum(big, 0) if R == 0 else big[R], 1e-5)
+outs = [E(50, 80) for _ in range(N)]
+dist.all_gather(outs, T(big[R]))
+for r in range(N):
+    same(outs[r], big[r])
+t = T(big[R]).t()
+dist.all_reduce(t, op=ops.MIN)
+same(t, np.min(big, 0).T)
+
 # ---- broadcast / reduce ----
 for src in range(N):
     t = T(every[R])
@@ -229,6 +249,11 @@ except RuntimeError as e:
 t = T(every[R])
 dist.all_reduce(t)
 same(t, np.sum(every, 0), 1e-6)
+try:   # one rank's tensor travels with the signature, the other's does not
+    dist.all_reduce(ones(4) if R == 0 else ones(5000))
+    assert N == 1, "no error for mismatched sizes"
+except RuntimeError as e:
+    assert "all_reduce(float32[4], op=SUM)" in str(e) and "all_reduce(float32[5000], op=SUM)" in str(e), str(e)
 try:   # a different collective on each rank
     dist.broadcast(ones(2), src=0) if R == 0 else dist.all_reduce(ones(2))
     assert N == 1, "no error for different collectives"
