@@ -180,7 +180,7 @@ def _pack(input: Tensor, lengths: Tensor, batch_first: bool) -> tuple[Tensor, Te
     data = result(input._data.reshape(steps * batch, *input.shape[2:])[rows], input)
     sizes = _counts_above(lens, lens[0] if batch else 0)
     out = fused(data, PackPaddedSequenceBackward0, (input,), shape=tuple(input.shape),
-                rows=C.tensor(rows, device=input.device))
+                rows=result(rows, input, D.int64))
     return out, C.tensor(sizes, dtype=D.int64)
 
 
@@ -228,7 +228,7 @@ def pad_packed_sequence(
     lens = _counts_above(sizes, batch)
     padded = C.full((steps, batch, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     rows = _packed_rows(lens, steps, batch, False, xp(data))
-    padded.view(steps * batch, *data.shape[1:])[C.tensor(rows, device=data.device)] = data
+    padded.view(steps * batch, *data.shape[1:])[result(rows, data, D.int64)] = data
     if batch_first:
         padded = padded.transpose(0, 1)
     lengths = C.tensor(lens, dtype=D.int64)
