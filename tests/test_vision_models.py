@@ -219,3 +219,11 @@ def test_registry() -> None:
     assert models.get_model("lenet", num_classes=3).classifier[-1].out_features == 3
     with pytest.raises(ValueError, match="Unknown model resnet9"):
         models.get_model("resnet9")
+
+
+def test_lenet_weights_from_a_file(tmp_path: Path) -> None:
+    ember.manual_seed(0)
+    source = models.lenet(num_classes=3)
+    ember.save(source.state_dict(), tmp_path / "lenet.pt")
+    loaded = models.lenet(weights=tmp_path / "lenet.pt", num_classes=3)
+    assert all(a.equal(b) for a, b in zip(loaded.state_dict().values(), source.state_dict().values(), strict=True))

@@ -10,6 +10,7 @@ from typing import Any
 
 from ... import nn
 from ..._tensor import Tensor
+from ._api import _load_state_dict
 
 __all__ = ["LeNet", "lenet"]
 
@@ -35,7 +36,5 @@ def lenet(*, weights: Any = None, **kwargs: Any) -> LeNet:
     """LeNet-5; ``weights`` is a checkpoint path (there are no published weights to name)."""
     model = LeNet(**kwargs)
     if weights is not None:
-        from ._api import _load_state_dict
-
         model.load_state_dict(_load_state_dict(weights))
     return model
