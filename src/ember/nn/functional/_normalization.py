@@ -213,6 +213,20 @@ def _verify_batch_size(size: Any) -> None:
 
 
 # ---- batch norm ----------------------------------------------------------------------------------------
+def _update_running(
+    running_mean: Tensor | None, running_var: Tensor | None, momentum: float, mean: Any, var: Any, count: float
+) -> None:
+    """Exponential averages of the batch mean and unbiased variance, written in place without a version
+    bump (as torch's kernel)."""
+    if running_mean is not None:
+        rm = running_mean._data
+        rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
+    if running_var is not None:
+        rv = running_var._data
+        unbiased = var * (count / (count - 1)) if count > 1 else var * float("inf")
+        rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * unbiased).reshape(rv.shape)
+
+
 def _batch_norm(
     input: Tensor,
     weight: Tensor | None,
@@ -253,14 +267,7 @@ def _batch_norm(
         stats = (rm, 1 / ns.sqrt(compute_array(running_var).reshape(-1) + eps))
     y, mean, var, invstd = _normalize(compute_array(input), lay, w, b, eps, stats)
     if training and lay.count > 0:
-        count = lay.count
-        if running_mean is not None:  # in place, without a version bump (as torch's kernel)
-            rm = running_mean._data
-            rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
-        if running_var is not None:
-            rv = running_var._data
-            unbiased = var * (count / (count - 1)) if count > 1 else var * float("inf")
-            rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * unbiased).reshape(rv.shape)
+        _update_running(running_mean, running_var, momentum, mean, var, lay.count)
     out = result(y, input)
     return fused(
         out, NativeBatchNormBackward0, (input, weight, bias), (input, weight),
@@ -322,12 +329,7 @@ class SyncBatchNorm(Function):
         mean = s1 / count
         var = ns.maximum(s2 / count - mean * mean, 0)
         n = float(count[0])
-        if running_mean is not None:
-            rm = running_mean._data
-            rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
-        if running_var is not None:
-            rv = running_var._data
-            rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * var * (n / max(n - 1, 1))).reshape(rv.shape)
+        _update_running(running_mean, running_var, momentum, mean, var, n)
         mean, invstd = mean.astype(a3.dtype), (1 / ns.sqrt(var + eps)).astype(a3.dtype)
         w = compute_array(weight) if weight is not None else None
         b = compute_array(bias) if bias is not None else None
