@@ -244,7 +244,10 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                        world_size: int = -1, rank: int = -1, store: Any = None, group_name: str = "",
                        pg_options: Any = None, device_id: Any = None) -> None:
     """Create the default process group. Under ``mpiexec`` (or ``ember run``) rank and size come from MPI;
-    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE``."""
+    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE`` (a world of one: more
+    processes must be started by mpiexec). ``init_method``, ``store`` and ``pg_options`` are accepted for torch's
+    programs and unused: MPI does its own rendezvous. ``timeout`` bounds every wait of every collective (default:
+    ``ember run --timeout``, else 30 minutes)."""
     if _STATE.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
     if timeout is not None and not isinstance(timeout, timedelta):
