@@ -315,6 +315,33 @@ def test_mha_unbatched_and_eval_dropout():
         assert_close(eo, to, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("cfg", [{"batch_first": True}, {"batch_first": False}, {"batch_first": True, "num_heads": 1}])
+def test_inference_fastpath_fully_masked_rows(cfg):
+    """Under no_grad in eval mode torch's fused kernels give NaN rows where a query may attend to nothing
+    (the autograd path gives zeros); ember reproduces whichever path torch would take."""
+    heads = cfg.get("num_heads", 2)
+    e, t = _twin(lambda L: L.nn.MultiheadAttention(8, heads, batch_first=cfg["batch_first"]))
+    e.eval()
+    t.eval()
+    xe, xt = _pair(*((2, 3, 8) if cfg["batch_first"] else (3, 2, 8)))
+    kpm = torch.tensor([[True, True, True], [False, False, True]])
+    am = torch.tensor([[False, True, True], [True, True, True], [False, False, False]])
+    for kw in ({"key_padding_mask": kpm}, {"attn_mask": am}):
+        ekw = {k: to_ember(v) for k, v in kw.items()}
+        with ember.no_grad(), torch.no_grad():
+            assert_close(e(xe, xe, xe, need_weights=False, **ekw)[0], t(xt, xt, xt, need_weights=False, **kw)[0],
+                         atol=1e-5, rtol=1e-4)
+        assert_close(e(xe, xe, xe, need_weights=False, **ekw)[0], t(xt, xt, xt, need_weights=False, **kw)[0],
+                     atol=1e-5, rtol=1e-4)
+    layer_e, layer_t = _twin(lambda L: L.nn.TransformerEncoderLayer(8, heads, 16, batch_first=cfg["batch_first"]))
+    layer_e.eval()
+    layer_t.eval()
+    with ember.no_grad(), torch.no_grad():
+        assert_close(layer_e(xe, src_key_padding_mask=to_ember(kpm)), layer_t(xt, src_key_padding_mask=kpm),
+                     atol=1e-5, rtol=1e-4)
+        assert_close(layer_e(xe, src_mask=to_ember(am)), layer_t(xt, src_mask=am), atol=1e-5, rtol=1e-4)
+
+
 def test_mha_repr_and_state_dict():
     e, t = _twin(lambda L: L.nn.MultiheadAttention(8, 2, kdim=6, vdim=4, add_bias_kv=True))
     assert repr(e) == repr(t)

@@ -36,6 +36,30 @@ class NonDynamicallyQuantizableLinear(Linear):
     """The Linear that torch uses for ``MultiheadAttention.out_proj`` (its own name shows in reprs)."""
 
 
+def _no_grad_needed(*tensors: Tensor | None) -> bool:
+    return not STATE.enabled or not any(t is not None and t.requires_grad for t in tensors)
+
+
+def _nan_fully_masked(out: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
+                      num_heads: int) -> Tensor:
+    """torch's fused inference kernels use a plain softmax: a (batch-first) query row that may attend to no
+    key comes out NaN, where the autograd path's safe softmax gives zeros."""
+    if attn_mask is None and key_padding_mask is None:
+        return out
+    n, length = out.shape[0], out.shape[1]
+    blocked = None
+    if attn_mask is not None:
+        blocked = (attn_mask == -math.inf).reshape(-1, num_heads, length, attn_mask.shape[-1]) \
+            if attn_mask.dim() == 3 else (attn_mask == -math.inf).reshape(1, 1, length, -1)
+    if key_padding_mask is not None:
+        pad = (key_padding_mask == -math.inf).reshape(n, 1, 1, -1)
+        blocked = pad if blocked is None else blocked | pad
+    dead = blocked.all(-1).any(1)
+    if not bool(dead.any()):
+        return out
+    return out.masked_fill(dead.expand(n, length).unsqueeze(-1), math.nan)
+
+
 class MultiheadAttention(Module):
     """Multi-head attention (Vaswani et al.): packed q/k/v projection ``in_proj_weight`` when kdim and vdim
     equal embed_dim, else separate ``q/k/v_proj_weight``; an ``out_proj`` Linear back to embed_dim."""
@@ -126,6 +150,7 @@ class MultiheadAttention(Module):
         is_causal: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         is_batched = query.dim() == 3
+        fast = self._uses_fastpath(query, key, value, attn_mask, key_padding_mask)
         key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask),
                                            "attn_mask", query.dtype)
         attn_mask = _canonical_mask(attn_mask, "attn_mask", None, "", query.dtype, check_other=False)
@@ -151,8 +176,25 @@ class MultiheadAttention(Module):
             average_attn_weights=average_attn_weights, is_causal=is_causal,
         )
         if self.batch_first and is_batched:
-            return out.transpose(1, 0), weights
+            out = out.transpose(1, 0)
+            if fast:
+                out = _nan_fully_masked(out, attn_mask, key_padding_mask, self.num_heads)
         return out, weights
+
+    def _uses_fastpath(self, query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None,
+                       key_padding_mask: Tensor | None) -> bool:
+        """Whether torch would run its fused inference kernel (self-attention, batch-first, eval, no grad
+        needed, bool masks, even heads, no extra key/value biases)."""
+        float_mask = any(m is not None and m.dtype.is_floating_point for m in (attn_mask, key_padding_mask))
+        return (
+            not float_mask and query.dim() == 3 and query is key and key is value and not self.training
+            and self.batch_first and self.num_heads % 2 == 0 and self._qkv_same_embed_dim
+            and self.in_proj_weight is not None and self.in_proj_bias is not None
+            and self.in_proj_bias.dtype is query.dtype and self.in_proj_weight.dtype is query.dtype
+            and self.bias_k is None and self.bias_v is None and not self.add_zero_attn
+            and _no_grad_needed(query, self.in_proj_weight, self.in_proj_bias, self.out_proj.weight,
+                                self.out_proj.bias)
+        )
 
 
 # ---- masks ----------------------------------------------------------------------------------------------
@@ -239,6 +281,7 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask = _canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                                _none_or_dtype(src_mask), "src_mask", src.dtype)
         src_mask = _canonical_mask(src_mask, "src_mask", None, "", src.dtype, check_other=False)
+        fast = self._uses_fastpath(src)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal=is_causal)
@@ -246,7 +289,23 @@ class TransformerEncoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal=is_causal))
             x = self.norm2(x + self._ff_block(x))
+        if fast:
+            x = _nan_fully_masked(x, src_mask, src_key_padding_mask, self.self_attn.num_heads)
         return x
+
+    def _uses_fastpath(self, src: Tensor) -> bool:
+        """Whether torch would run its fused inference kernel for this layer (see ``_nan_fully_masked``)."""
+        attn = self.self_attn
+        hooked = any(m._forward_hooks or m._forward_pre_hooks for m in self.modules())
+        return (
+            src.dim() == 3 and not self.training and attn.batch_first and attn.in_proj_bias is not None
+            and attn._qkv_same_embed_dim and bool(self.activation_relu_or_gelu) and self.norm1.eps == self.norm2.eps
+            and attn.num_heads % 2 == 0 and not hooked
+            and _no_grad_needed(src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                                attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+                                self.norm2.bias, self.linear1.weight, self.linear1.bias, self.linear2.weight,
+                                self.linear2.bias)
+        )
 
     def _sa_block(self, x: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
                   is_causal: bool = False) -> Tensor:
