@@ -327,6 +327,12 @@ def test_csv_regression_and_numpy_classification(tmp_path: Path) -> None:
     summary = train(cfg, quiet=True)
     assert set(summary["test"]) == {"loss", "mse", "mae"}
     assert summary["test"]["mse"] == pytest.approx(summary["test"]["loss"], rel=1e-5)
+    (tmp_path / "rows.csv").write_text("a,b,c\n1,0,0\n0,1,0\n")
+    from ember.train.run import predict_checkpoint
+
+    rows = predict_checkpoint(Path(summary["run_dir"]) / "last.pt", [str(tmp_path / "rows.csv")])
+    assert [r["input"] for r in rows] == [f"{tmp_path / 'rows.csv'}:1", f"{tmp_path / 'rows.csv'}:2"]
+    assert all(len(r["prediction"]) == 1 for r in rows)
     np.savez(tmp_path / "blobs.npz", x=np.concatenate([rng.normal(-2, 1, (60, 4)), rng.normal(2, 1, (60, 4))]),
              y=np.array(["neg"] * 60 + ["pos"] * 60))
     cfg = load_config(overrides=[
@@ -367,6 +373,18 @@ class Recorder(Callback):
 
     def on_fit_end(self, trainer):
         self.events.append("end")
+
+
+def test_early_stopping_and_save_period(tmp_path: Path) -> None:
+    cfg = load_config(overrides=[
+        f"output_dir={json.dumps(str(tmp_path))}", "model.name=ember.train.models:MLP", "trainer.epochs=6",
+        "optimizer.lr=1e-9", "scheduler.name=null", "trainer.early_stopping=2", "trainer.save_period=2",
+        "trainer.min_delta=0.1"])
+    summary = train(cfg, quiet=True)   # nothing improves by 0.1 after epoch 1: stops after epoch 3
+    assert summary["epochs"] == 3 and summary["best_epoch"] == 1
+    folder = Path(summary["run_dir"])
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["best.pt", "epoch_002.pt", "last.pt"]
+    assert ember.load(folder / "best.pt")["epoch"] == 1
 
 
 def test_trainer_library_with_callbacks() -> None:
@@ -414,3 +432,14 @@ def test_train_nproc_2_writes_one_run(tmp_path: Path) -> None:
     assert r.stdout.count("done in ") == 1
     ckpt = ember.load(folder / "last.pt")
     assert ckpt["epoch"] == 1 and not any(k.startswith("module.") for k in ckpt["model"])
+
+
+@pytest.mark.slow
+def test_default_run_reaches_target() -> None:
+    """Issue 8's target for `ember train` with no config: ≥ 97% test accuracy in < 60 s (benchmarks/train_digits.py)."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from train_digits import TARGET_ACCURACY, TARGET_SECONDS, ember_default_run
+
+    accuracy, seconds, _ = ember_default_run()
+    assert accuracy >= TARGET_ACCURACY
+    assert seconds < TARGET_SECONDS
