@@ -37,6 +37,9 @@ def close(a, b, tol=1e-6):
 # ---- construction: rank 0's parameters everywhere; torch's names and repr ----
 torch.manual_seed(R)   # different replicas on purpose
 model = Net()
+launched_before_last = []   # fc1 gets its gradient late: by then other buckets' all-reduces are under way (once
+#                             the buckets follow the gradients' order, from the second iteration on, as torch)
+model.fc1.weight.register_post_accumulate_grad_hook(lambda p: launched_before_last.append(ddp._next_bucket))
 ddp = DDP(model, bucket_cap_mb=0.0005)   # small buckets: several all-reduces in flight
 assert len(ddp._buckets) > 1
 torch.manual_seed(0)
@@ -64,6 +67,7 @@ for _step in range(5):
         assert close(p.grad, q.grad), "gradients differ from single-process training"
 for (name, p), q in zip(model.named_parameters(), ref.parameters(), strict=True):
     assert close(p, q), f"{name} differs from single-process training"
+assert len(launched_before_last) == 5 and all(n >= 1 for n in launched_before_last[1:]), launched_before_last
 
 # ---- no_sync: local accumulation, then one synchronised backward averages the accumulated gradients ----
 x, y = torch.randn(2 * N * B, 5, generator=gen), torch.randn(2 * N * B, 3, generator=gen)

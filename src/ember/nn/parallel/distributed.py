@@ -120,9 +120,10 @@ class DistributedDataParallel(Module):
         if init_sync and pg.size() > 1:
             self._broadcast_coalesced([*module.parameters(), *module.buffers()])
         self._params = params
-        self._buckets = self._assign_buckets(params, pg._xp)
-        self._where = {id(p): (b, i) for b in self._buckets for i, p in enumerate(b.params)}
+        self._set_buckets(list(reversed(params)))
+        self._rebuilt = False
         self._ready: set[int] = set()
+        self._order: list[Tensor] = []
         self._next_bucket = 0
         self._expect = False
         self._started = False
@@ -168,11 +169,14 @@ class DistributedDataParallel(Module):
                 t._data[...] = flat[off:off + n].reshape(t._data.shape)
                 off += n
 
-    def _assign_buckets(self, params: list[Tensor], xp: Any) -> list[_Bucket]:
+    def _set_buckets(self, ordered: list[Tensor]) -> None:
+        """Bucket the parameters in the order their gradients are expected: one dtype per bucket, a bucket closed
+        once it holds ``bucket_cap_mb`` (the first one 1 MB unless a cap was given, as torch)."""
         buckets: list[_Bucket] = []
         open_: dict[Any, tuple[list[Tensor], int]] = {}
         cap = _FIRST_BUCKET_BYTES if self._default_cap else self.bucket_bytes_cap
-        for p in reversed(params):
+        xp = self.process_group._xp
+        for p in ordered:
             key = p._data.dtype
             members, size = open_.get(key, ([], 0))
             members.append(p)
@@ -183,7 +187,22 @@ class DistributedDataParallel(Module):
                 cap = self.bucket_bytes_cap
             open_[key] = (members, size)
         buckets.extend(_Bucket(members, xp) for members, _ in open_.values() if members)
-        return buckets
+        self._buckets = buckets
+        self._where = {id(p): (b, i) for b in buckets for i, p in enumerate(b.params)}
+
+    def _rebuild_buckets(self) -> None:
+        """After the first synchronised backward, as torch: re-bucket in the order the gradients actually became
+        ready (rank 0's order, so that all ranks agree), so that buckets fill, and launch, during backward."""
+        self._rebuilt = True
+        pg = self.process_group
+        index = {id(p): i for i, p in enumerate(self._params)}
+        seen = [index[id(p)] for p in self._order]
+        missing = set(range(len(self._params))) - set(seen)
+        order = np.asarray(seen + sorted(missing), np.int64)
+        order = pg._xp.asarray(order)
+        if pg.size() > 1:
+            dist.Work(pg._impl.broadcast(order, 0), pg, "DistributedDataParallel bucket order").wait()
+        self._set_buckets([self._params[i] for i in order.tolist()])
 
     # ---- forward -----------------------------------------------------------------------------------------
     @contextmanager
@@ -197,6 +216,7 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = old
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        self.process_group._usable()
         if self._started:
             self._unfinished_error()
         self._expect = is_grad_enabled() and self.require_backward_grad_sync
@@ -217,6 +237,7 @@ class DistributedDataParallel(Module):
             b.pending = len(b.params)
             b.work = None
         self._ready = set()
+        self._order = []
         self._next_bucket = 0
         self._unused = []
 
@@ -248,6 +269,7 @@ class DistributedDataParallel(Module):
 
     def _mark(self, p: Tensor) -> None:
         self._ready.add(id(p))
+        self._order.append(p)
         b, i = self._where[id(p)]
         view = b.view(i)
         g = p._grad_or_none()
@@ -295,3 +317,5 @@ class DistributedDataParallel(Module):
                     g._data[...] = b.view(i).reshape(g._data.shape)
         self._started = False
         self._expect = False
+        if not self._rebuilt:
+            self._rebuild_buckets()
