@@ -192,3 +192,20 @@ def test_distributed_sampler_errors_and_shares() -> None:
     assert sorted(sum(shares, [])) == sorted([*range(10), 0, 1])   # padded with the beginning
     assert shares[0] == [0, 3, 6, 9]
 
+
+
+@pytest.mark.xfail(strict=True, reason="autograd engine (autograd/graph.py) runs ready nodes LIFO: a leaf's "
+                   "AccumulateGrad waits behind the deeper graph, so post-accumulate-grad hooks (DDP's bucket "
+                   "triggers) fire in another order than torch, which accumulates leaves as soon as they are ready")
+def test_post_accumulate_grad_hook_order_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+
+    def order(lib: object) -> list[str]:
+        nn = lib.nn
+        m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+        seen: list[str] = []
+        for name, p in m.named_parameters():
+            p.register_post_accumulate_grad_hook(lambda p, name=name: seen.append(name))
+        m(lib.randn(4, 5)).sum().backward()
+        return seen
+    assert order(ember) == order(torch)
