@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def mini_gpt_train(lib: Any) -> Callable[[], Any]:
+def mini_gpt_train(lib: Any, dropout: float = 0.1) -> Callable[[], Any]:
     """Token + learned position embedding, 4 pre-norm causal TransformerEncoderLayer blocks (d_model 256,
     4 heads, ff 1024, dropout 0.1), final LayerNorm, Linear to a 512-token vocabulary; batch 8 of context
     128; cross-entropy, AdamW and clip_grad_norm_(1.0)."""
@@ -18,7 +18,7 @@ def mini_gpt_train(lib: Any) -> Callable[[], Any]:
             super().__init__()
             self.tok = nn.Embedding(vocab, d)
             self.pos = nn.Embedding(ctx, d)
-            block = nn.TransformerEncoderLayer(d, heads, ff, dropout=0.1, batch_first=True,
+            block = nn.TransformerEncoderLayer(d, heads, ff, dropout=dropout, batch_first=True,
                                                norm_first=True)
             self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
             self.norm = nn.LayerNorm(d)
