@@ -48,7 +48,7 @@ class SafeSoftmaxBackward0(Node):
 def _safe_softmax(x: Tensor) -> Tensor:
     """Differentiable safe softmax over the last dim (used when the attention backward builds a graph)."""
     out = result(_safe_softmax_arr(xp(x), compute_array(x).copy()), x)
-    return fused(out, SafeSoftmaxBackward0, (x,), (out,))
+    return fused(out, SafeSoftmaxBackward0, (x,), (OUT,))
 
 
 def _causal_bias(ns: Any, n_q: int, n_k: int, dtype: Any) -> Any:
