@@ -66,7 +66,42 @@ from .autograd.grad_mode import (  # noqa: E402
     no_grad,
     set_grad_enabled,
 )
-from .nn.functional import log_softmax, softmax  # noqa: E402
+from .nn.functional import (  # noqa: E402  (those whose torch-level signature equals the functional one)
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    avg_pool1d,
+    bilinear,
+    celu,
+    celu_,
+    channel_shuffle,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    cosine_similarity,
+    group_norm,
+    hardshrink,
+    layer_norm,
+    log_softmax,
+    max_pool1d,
+    max_pool1d_with_indices,
+    max_pool2d,
+    max_pool3d,
+    native_channel_shuffle,
+    pairwise_distance,
+    pdist,
+    pixel_shuffle,
+    pixel_unshuffle,
+    prelu,
+    rms_norm,
+    selu,
+    selu_,
+    softmax,
+    threshold,
+    threshold_,
+)
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,
@@ -105,3 +140,15 @@ from .ops.views import *  # noqa: E402,F403
 from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
+
+_LAZY_SUBMODULES = ("distributed", "vision", "train")
+
+
+def __getattr__(name: str) -> object:
+    """``ember.distributed``, ``ember.vision`` and ``ember.train`` import on first use (keeps ``import ember``
+    light: they pull in mpi4py, PIL, scikit-learn or matplotlib only when used)."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
