@@ -59,6 +59,10 @@ def _train(a: argparse.Namespace) -> int:
     from .config import ConfigError
     from .run import run_from_args
 
+    if a.config is not None and a.resume is not None:
+        print("ember train: --config and --resume exclude each other: a resumed run keeps its checkpoint's config "
+              "(change it with -o key=value)", file=sys.stderr)
+        return 2
     if a.nproc > 1:
         return _launch_train(a)
     try:

@@ -115,6 +115,7 @@ class Trainer:
         self.interrupted = False
         self._partial = {"loss_sum": 0.0, "count": 0, "seconds": 0.0}
         self._epoch_generator_state: Any = None
+        self._epoch_rng: dict[str, Any] = {}
         self._pending_rng: dict[str, Any] | None = None
 
     # ---- the loop -------------------------------------------------------------------------------------------
@@ -136,11 +137,13 @@ class Trainer:
         if hasattr(sampler, "set_epoch"):   # DistributedSampler: the epoch seeds its shuffle
             sampler.set_epoch(self.epoch)
         skip = self.step_in_epoch * self.grad_accum
-        if gen is not None:
-            if skip:
+        if skip:   # resuming mid-epoch: the streams as they were when the epoch began, to replay its order
+            set_rng_states(self._epoch_rng)
+            if gen is not None:
                 gen.set_state(self._epoch_generator_state)
-            else:
-                self._epoch_generator_state = gen.get_state()
+        else:
+            self._epoch_rng = rng_states()
+            self._epoch_generator_state = gen.get_state() if gen is not None else None
         it = iter(self.train_loader)
         for _ in range(skip):
             next(it)
@@ -313,6 +316,7 @@ class Trainer:
             "rng": rng_states(),
             "generator": gen.get_state() if gen is not None else None,
             "epoch_generator": self._epoch_generator_state if mid_epoch else None,
+            "epoch_rng": self._epoch_rng if mid_epoch else None,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -332,6 +336,7 @@ class Trainer:
         if self.step_in_epoch:
             self._partial = dict(state["partial"])
             self._epoch_generator_state = state["epoch_generator"]
+            self._epoch_rng = state["epoch_rng"]
             self._pending_rng = state["rng"]   # restored after the skipped batches are replayed
         else:
             if gen is not None and state["generator"] is not None:
