@@ -236,6 +236,13 @@ POOL_ERRORS = [
     lambda F, x: F.adaptive_avg_pool2d(x, (2, 2, 2)),
     lambda F, x: F.adaptive_avg_pool2d(x.long(), 2),
     lambda F, x: F.adaptive_max_pool2d(x.long(), 2),
+    lambda F, x: F.max_pool2d(x, 3, padding=2, dilation=2),
+    lambda F, x: F.max_pool3d(x.unsqueeze(0), (2, 3, 3), padding=(1, 2, 1), dilation=2),
+    lambda F, x: F.max_pool1d(x[0], 3, 2, 2, 3, return_indices=True),
+    lambda F, x: F.max_pool1d(x[0], 4, 1, 0, 2, return_indices=True),
+    lambda F, x: F.max_pool1d(x[0], 0, 1),
+    lambda F, x: F.avg_pool3d(x.unsqueeze(0), (1, 6, 2), padding=(0, 1, 1)),
+    lambda F, x: F.avg_pool3d(x, 6, padding=3),
 ]
 
 
@@ -243,6 +250,15 @@ POOL_ERRORS = [
 def test_pool_errors(i):
     fn = POOL_ERRORS[i]
     assert_same_error(lambda: fn(EF, ember.tensor(X4)), lambda: fn(TF, torch.tensor(X4)))
+
+
+def test_max_pool1d_padding_beyond_half_kernel():
+    """max_pool1d checks padding against the kernel; its with-indices path runs the 2-d checks (as torch)."""
+    x = RNG.standard_normal((2, 3, 8))
+    for rg in (False, True):
+        for ri in (False, True):
+            assert_same_error(lambda r=rg, i=ri: EF.max_pool1d(ember.tensor(x, requires_grad=r), 3, 2, 2, 3, False, i),
+                              lambda r=rg, i=ri: TF.max_pool1d(torch.tensor(x, requires_grad=r), 3, 2, 2, 3, False, i))
 
 
 # ---- modules -------------------------------------------------------------------------------------------

@@ -95,8 +95,9 @@ def _out_size(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
     return o
 
 
-def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tuple, ceil: bool) -> tuple[int, ...]:
-    """Checks shared by the max/avg pools, then the output spatial size."""
+def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tuple, ceil: bool,
+                   kind: str) -> tuple[int, ...]:
+    """torch's checks of the max (``kind`` 'max') / average pools, in its order; the output spatial size."""
     if any(v == 0 for v in s):
         raise RuntimeError("stride should not be zero")
     if any(v <= 0 for v in k):
@@ -111,8 +112,17 @@ def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tupl
         if pi < 0 or pi > ((ki - 1) * di + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pi}, "
                                f"kernel_size={ki} and dilation={di}")
+    if kind == "max" and any(pi > ki // 2 for pi, ki in zip(p, k, strict=True)):
+        if nd == 2:
+            detail = f"padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}"
+        else:
+            detail = f"kT: {k[0]} kW: {k[2]} kH: {k[1]} padT: {p[0]} padW: {p[2]} padH: {p[1]}"
+        raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got {detail}")
     _dims_error(input, nd)
     sp = tuple(input.shape[-nd:])
+    if kind == "avg" and nd == 3 and any(n < ki for n, ki in zip(sp, k, strict=True)):
+        raise RuntimeError(f"input image (T: {sp[0]} H: {sp[1]} W: {sp[2]}) smaller than kernel size "
+                           f"(kT: {k[0]} kH: {k[1]} kW: {k[2]})")
     out = tuple(_out_size(*a, ceil) for a in zip(sp, k, s, p, d, strict=True))
     if any(o < 1 for o in out):
         lead = tuple(input.shape[-nd - 1:-nd])
@@ -287,15 +297,21 @@ def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[Array
     lead = in_shape[:len(in_shape) - nd]
     n_lead = int(np.prod(lead))
 
+    # a window lying wholly in the padding points past its plane (as in torch); it reads and receives nothing
+    outside = flat >= plane if flat.size and int(flat.max()) >= plane else None
+
     def global_index() -> Any:
-        return (flat.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
+        local = flat if outside is None else ns.where(outside, 0, flat)
+        return (local.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
 
     def scatter(g: Any) -> Any:
-        out = ns.bincount(global_index(), weights=g.reshape(-1), minlength=n_lead * plane)
+        w = g if outside is None else ns.where(outside, 0, g)
+        out = ns.bincount(global_index(), weights=w.reshape(-1), minlength=n_lead * plane)
         return out.reshape(in_shape).astype(g.dtype, copy=False)
 
     def gather(g: Any) -> Any:
-        return g.reshape(-1)[global_index()].reshape(flat.shape)
+        out = g.reshape(-1)[global_index()].reshape(flat.shape)
+        return out if outside is None else ns.where(outside, 0, out)
 
     return scatter, gather
 
@@ -307,7 +323,7 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else _tuple(stride, nd, fn, "stride")
     p = _tuple(padding, nd, fn, "padding")
     d = _tuple(dilation, nd, fn, "dilation")
-    out_sp = _pool_geometry(input, nd, k, s, p, d, ceil_mode)
+    out_sp = _pool_geometry(input, nd, k, s, p, d, ceil_mode, "max")
     ns = xp(input)
     a = compute_array(input)
     win = _Windows(tuple(a.shape[-nd:]), out_sp, k, s, p, d)
@@ -371,13 +387,18 @@ def _max_pool_nd(nd: int) -> Callable:
                 else _tuple(stride, 1, fn, "stride")[0]
             pd, = _tuple(padding, 1, fn, "padding")
             dl, = _tuple(dilation, 1, fn, "dilation")
-            if st > 0 and k > 0 and dl > 0:
-                if pd < 0 or pd > k // 2:
+            for what, v in (("kernel_size", k), ("stride", st), ("dilation", dl)) if not return_indices else ():
+                if v <= 0:
+                    raise RuntimeError(f"max_pool1d() {what} must be greater than zero, but got {v}")
+            if not return_indices:   # max_pool1d's own checks (with indices torch runs the 2-d ones)
+                if pd < 0:
+                    raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {pd}")
+                if pd > k // 2:
                     raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got "
                                        f"padding={pd} and kernel_size={k}")
-                if _out_size(input.shape[-1], k, st, pd, dl, ceil_mode) < 1:
-                    raise RuntimeError(f"max_pool1d() Invalid computed output size: "
-                                       f"{_out_size(input.shape[-1], k, st, pd, dl, ceil_mode)}")
+                size = _out_size(input.shape[-1], k, st, pd, dl, ceil_mode)
+                if size < 1:
+                    raise RuntimeError(f"max_pool1d() Invalid computed output size: {size}")
             out, idx = _max_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), (1, dl), ceil_mode, fn,
                                  return_indices)
             out, idx = out.squeeze(-2), idx.squeeze(-2) if return_indices else None
@@ -491,7 +512,7 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     p = _tuple(padding, nd, fn, "padding")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
-    out_sp = _pool_geometry(input, nd, k, s, p, (1,) * nd, ceil_mode)
+    out_sp = _pool_geometry(input, nd, k, s, p, (1,) * nd, ceil_mode, "avg")
     ns = xp(input)
     win = _Windows(tuple(input.shape[-nd:]), out_sp, k, s, p, (1,) * nd)
     div = divisor_override if divisor_override is not None else _avg_divisor(ns, win, count_include_pad)
