@@ -87,7 +87,7 @@ def _windows(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
     shape = (*a.shape[:2], *ksize, *out)
     strides = (*st[:2], *(x * d for x, d in zip(st[2:], geom.dilation, strict=True)),
                *(x * s for x, s in zip(st[2:], geom.stride, strict=True)))
-    return ns.lib.stride_tricks.as_strided(a, shape, strides, writeable=False)
+    return ns.lib.stride_tricks.as_strided(a, shape, strides)
 
 
 def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
