@@ -56,9 +56,9 @@ def _alive(pid: int) -> bool:
 
 def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float], BaseException],
          peers: Callable[[], BaseException | None] | None = None) -> None:
-    """Spin on ``test`` until it is true; back off (yield, then short sleeps) when it takes long, so oversubscribed
-    ranks leave the CPU to the ones that must progress; after one second, check every half second that the peers
-    on this host still run; raise ``on_timeout(elapsed)`` at the deadline."""
+    """Spin on ``test`` until it is true; back off (yield after 5 ms, sleep a little after 50 ms) when it takes long,
+    so that ranks waiting for slow peers leave the CPU to the work that must progress; after one second, check
+    every half second that the peers on this host still run; raise ``on_timeout(elapsed)`` at the deadline."""
     if test():
         return
     start = time.monotonic()
@@ -70,7 +70,7 @@ def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float]
             raise on_timeout(waited)
         if waited > 0.05:
             time.sleep(0.0002)
-        elif waited > 0.001:
+        elif waited > 0.005:
             os.sched_yield()
         if peers is not None and now > check_peers:
             check_peers = now + 0.5
