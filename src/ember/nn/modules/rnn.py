@@ -206,16 +206,16 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     one ``exp`` and one reciprocal give every gate: sigmoid(z) = 1 / (1 + exp(-z)) for i, f, o and
     tanh(z) = 2 sigmoid(2z) - 1 for g."""
     ns = xp(x)
-    steps, batch, n_in = x.shape
+    steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
     a = x._data
     scale = ns.full((4 * hidden, 1), -1.0, dtype=a.dtype)
     scale[2 * hidden:3 * hidden] = -2.0
-    pre = (w_ih._data * scale) @ a.reshape(steps * batch, n_in).T   # (4H, T*B), columns in (t, b) order
+    pre = (w_ih._data * scale) @ a.reshape(steps * batch, -1).T   # input projections, (4H, T*B): one GEMM
+    acts = ns.ascontiguousarray(pre.reshape(4 * hidden, steps, batch).transpose(1, 0, 2))   # (T, 4H, B)
     if b_ih is not None:
-        pre += (b_ih._data + b_hh._data)[:, None] * scale
+        acts += (b_ih._data + b_hh._data)[:, None] * scale
     w_rec = w_hh._data * scale
-    acts = ns.empty((steps, 4 * hidden, batch), dtype=a.dtype)
     cs = ns.empty((steps, hidden, batch), dtype=a.dtype)
     tcs = ns.empty_like(cs)
     hs = ns.empty_like(cs)
@@ -223,8 +223,8 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     with np.errstate(over="ignore"):
         for t in order:
-            z = ns.matmul(w_rec, h, out=acts[t])
-            z += pre[:, t * batch:(t + 1) * batch]
+            z = acts[t]
+            z += w_rec @ h
             ns.exp(z, out=z)
             z += 1
             ns.reciprocal(z, out=z)
