@@ -9,6 +9,7 @@ multiply-add. Their backward has a fast array path and, when a graph of the grad
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,7 +25,7 @@ __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
 
 # ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
 _PARALLEL_MIN = 1 << 18  # elements from which the elementwise passes run on two threads
-_POOL: list[ThreadPoolExecutor] = []
+_POOL: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child gets its own worker thread
 
 
 def _in_halves(ns: Any, a3: Any, fn: Callable[[slice], None]) -> None:
@@ -34,9 +35,11 @@ def _in_halves(ns: Any, a3: Any, fn: Callable[[slice], None]) -> None:
     if n < 2 or a3.size < _PARALLEL_MIN or ns.__name__ != "numpy":
         fn(slice(None))
         return
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(1, thread_name_prefix="ember-norm"))
-    half = _POOL[0].submit(fn, slice(n // 2, None))
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="ember-norm")
+    half = _POOL[pid].submit(fn, slice(n // 2, None))
     fn(slice(0, n // 2))
     half.result()
 
