@@ -27,8 +27,8 @@ def _bytes(arr: Any) -> Any:
 
 
 class MPIBackend:
-    """Collectives of one MPI communicator (a process group); ``meta`` is a duplicate used for metadata, so that
-    a metadata exchange can never be matched with a data transfer."""
+    """Collectives of one MPI communicator (a process group); ``meta`` is a duplicate carrying the signatures (and
+    the small payloads that travel with them), so that they can never be matched with a data transfer."""
 
     name = "mpi"
 
@@ -51,12 +51,6 @@ class MPIBackend:
                 c.Free()
 
     # ---- helpers ---------------------------------------------------------------------------------------
-    def _test(self, reqs: list) -> Any:
-        testall = self.MPI.Request.Testall
-        if len(reqs) == 1:
-            return reqs[0].Test
-        return lambda: testall(reqs)
-
     def _typed(self, arr: Any, op: int) -> tuple[Any, Any, Step | None]:
         """The buffer and MPI op that reduce ``arr`` under ReduceOp ``op``, and the step copying a staged result
         back (mpi4py maps the buffer's format to the MPI type)."""

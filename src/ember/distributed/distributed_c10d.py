@@ -6,8 +6,10 @@ Semantics follow torch: ranks given to collectives (``src``, ``dst``) are global
 once. Two things torch leaves to luck are errors here: every wait is bounded by the group's ``timeout`` (and fails
 early when a peer process of this host has exited), and before its data moves each collective compares a short
 signature (kind, dtypes, shapes, op, root) across ranks, so ranks calling different collectives or passing
-different shapes get an error naming what each rank is running instead of garbage or a hang
-(``EMBER_DISTRIBUTED_CHECKS=0`` turns the signatures off).
+different shapes get an error naming what each rank is running instead of garbage or a hang. Small tensors travel
+with the signature (one exchange, then reduced locally), larger ones by the backend's collective once the
+signatures agree. ``EMBER_DISTRIBUTED_CHECKS=0`` turns the signatures off (DistributedDataParallel, which checks
+its replicas once at construction, never uses them).
 """
 
 from __future__ import annotations
