@@ -50,6 +50,14 @@ def test_collectives_two_ranks() -> None:
 
 
 @needs_mpi
+def test_collectives_without_signature_checks() -> None:
+    """Every tensor through the backend's own collectives (the path DistributedDataParallel takes)."""
+    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "collectives.py"], capture_output=True, text=True,
+                       timeout=120, env=dict(ENV, EMBER_DISTRIBUTED_CHECKS="0"), cwd=HERE)
+    _all_ok(p, 2)
+
+
+@needs_mpi
 def test_collectives_three_ranks_through_ember_run() -> None:
     _all_ok(_ember_run("--nproc", "3", "collectives.py", "launcher"), 3)
 
