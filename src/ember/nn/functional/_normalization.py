@@ -3,8 +3,9 @@
 
 Batch and group norm share one kernel on an ``(N, C, L)`` view of the input: per-row sums by BLAS, the
 statistics reduced per channel (batch norm) or per group of channels (group norm), then one broadcast
-multiply-add. Their backward has a fast array path and, when a graph of the gradient is wanted
-(``create_graph``), the same formula in ember ops, so gradients of gradients flow.
+multiply-add (split over two threads for large CPU inputs). Their backward has a fast array path and, when a
+graph of the gradient is wanted (``create_graph``), the same formula in ember ops, so gradients of gradients
+flow. Instance norm is batch norm over the input seen as one sample of N·C channels, as in torch.
 """
 
 from __future__ import annotations
