@@ -175,8 +175,8 @@ def _lstm_layer_backward(node: Node, x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: 
         c_prev, h_prev = cat([cs[1:], c0t]), cat([out[1:], h0_])
     else:
         c_prev, h_prev = cat([c0t, cs[:-1]]), cat([h0_, out[:-1]])
-    dc_dh = o * (1 - tcs * tcs)
-    local = cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), tcs * o * (1 - o)], 1)
+    dc_dh = o - o * tcs * tcs          # o·tanh'(c); x - x·y rather than x·(1 - y): no scalar pass
+    local = cat([g * (i - i * i), c_prev * (f - f * f), i - i * g * g, tcs * (o - o * o)], 1)
     g_out = g_out.transpose(1, 2)
     w_hh_t = w_hh.t()
     dh, dc = g_hy.t(), g_cy.t()
