@@ -64,19 +64,22 @@ class PackedSequence(PackedSequence_):
             )
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
-    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
-        """``data.to(...)``; the permutations follow data's device, ``batch_sizes`` stays on the CPU."""
-        data = self.data.to(*args, **kwargs)
+    def _with(self, data: Tensor) -> PackedSequence:
+        """This sequence with ``data`` replaced; the permutations follow its device, ``batch_sizes`` stays on
+        the CPU."""
         if data is self.data:
             return self
         move = lambda t: None if t is None else t.to(data.device)  # noqa: E731
         return type(self)(data, self.batch_sizes, move(self.sorted_indices), move(self.unsorted_indices))
 
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        return self._with(self.data.to(*args, **kwargs))
+
     def cuda(self, *args: Any, **kwargs: Any) -> PackedSequence:
-        return self.to(*args, **{"device": "cuda", **kwargs}) if not args else self.to(*args, **kwargs)
+        return self._with(self.data.cuda(*args, **kwargs))
 
     def cpu(self, *args: Any, **kwargs: Any) -> PackedSequence:
-        return self.to(*args, **{"device": "cpu", **kwargs})
+        return self._with(self.data.cpu(*args, **kwargs))
 
     def pin_memory(self) -> PackedSequence:
         return self
