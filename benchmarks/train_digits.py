@@ -33,7 +33,7 @@ TORCH_SCRIPT = r'''
 import time, numpy as np, torch, torch.nn as nn, torch.nn.functional as F
 from ember.train.data import load_digits, _split
 t0 = time.perf_counter()
-torch.manual_seed(0)
+torch.manual_seed(0); torch.set_num_threads(1)   # as the default ember run (threads = 1)
 x, y = load_digits(); tr, va, te = _split(len(x), [0.7, 0.15, 0.15], 0)
 x, y = torch.from_numpy(x), torch.from_numpy(y)
 class Net(nn.Module):
