@@ -137,6 +137,17 @@ def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) 
     return out
 
 
+def _weight_times_cols(ns: Any, wm: Any, cols: Any, n: int, size: tuple[int, ...], bias: Any) -> Any:
+    """``wm`` ``(groups, O/g, C/g·K)`` times channel-major columns ``(groups, C/g·K, N·L)``, one GEMM per sample
+    and group on a strided view of the columns, so the result lands directly in ``(N, O, *size)`` layout."""
+    g, og, rows = wm.shape
+    v = cols.reshape(g, rows, n, math.prod(size)).transpose(2, 0, 1, 3)
+    y = ns.matmul(wm, v).reshape(n, g * og, *size)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * len(size))
+    return y
+
+
 def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: tuple[int, ...],
                    size: tuple[int, ...], geom: _Geom) -> Any:
     """Channel-major columns ``(groups, C/g·K, N·L)`` (L = prod(in_size)) → channel-major image ``(C, N, *size)``
@@ -156,7 +167,7 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
                      zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-        return _from_cm(ns, ns.matmul(w.reshape(g, w.shape[0] // g, -1), cols), w.shape[0], n, size, b), cols
+        return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, n, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
     cols = ns.matmul(w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
@@ -187,7 +198,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     if mask[0] or mask[1]:
         cols = _im2col(ns, g, ksize, geom)
         if mask[0]:
-            gx = _from_cm(ns, ns.matmul(wm, cols), x_shape[1], n, x_shape[2:], None)
+            gx = _weight_times_cols(ns, wm, cols, n, x_shape[2:], None)
         if mask[1]:
             gw = ns.matmul(cols, _to_cm(ns, x, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
     if mask[2]:
