@@ -476,3 +476,9 @@ def test_library_mid_epoch_resume_without_loader_generator() -> None:
     resumed.fit()
     for k, v in full.model.state_dict().items():
         assert ember.equal(v, resumed.model.state_dict()[k]), k
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load_config(Path(__file__).parent.parent / "examples" / "train" / "digits_mlp.yaml")
+    assert cfg["optimizer"]["kwargs"] == {"momentum": 0.9, "weight_decay": 0.0001}
+    assert cfg["trainer"]["mode"] == "max" and cfg["loader"]["eval_batch_size"] == 256
