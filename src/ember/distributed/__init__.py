@@ -11,6 +11,7 @@ from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError
 from .distributed_c10d import (
     Backend,
     GroupMember,
+    P2POp,
     ProcessGroup,
     ReduceOp,
     all_gather,
@@ -20,6 +21,7 @@ from .distributed_c10d import (
     all_to_all,
     all_to_all_single,
     barrier,
+    batch_isend_irecv,
     broadcast,
     broadcast_object_list,
     default_pg_timeout,
@@ -29,6 +31,7 @@ from .distributed_c10d import (
     get_backend,
     get_global_rank,
     get_group_rank,
+    get_node_local_rank,
     get_process_group_ranks,
     get_rank,
     get_world_size,
@@ -42,6 +45,7 @@ from .distributed_c10d import (
     is_nccl_available,
     is_torchelastic_launched,
     isend,
+    monitored_barrier,
     new_group,
     recv,
     reduce,
@@ -59,4 +63,5 @@ __all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistSto
            "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group", "irecv",
            "is_available", "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
            "is_torchelastic_launched", "isend", "new_group", "recv", "reduce", "reduce_scatter",
-           "reduce_scatter_tensor", "scatter", "scatter_object_list", "send"]
+           "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "P2POp", "batch_isend_irecv",
+           "monitored_barrier", "get_node_local_rank"]

@@ -36,7 +36,8 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
            "get_backend", "new_group", "get_process_group_ranks", "get_global_rank", "get_group_rank",
            "barrier", "broadcast", "all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "gather",
            "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all", "all_to_all_single", "send", "recv",
-           "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list"]
+           "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list",
+           "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank"]
 
 default_pg_timeout = timedelta(minutes=30)
 _NOTHING = np.empty(0, np.uint8)
@@ -956,6 +957,54 @@ def recv(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = No
         return -1
     work.wait()
     return work._source
+
+
+class P2POp:
+    """One point-to-point operation for :func:`batch_isend_irecv`: ``op`` is ``isend`` or ``irecv``."""
+
+    def __init__(self, op: Callable[..., Any], tensor: Tensor, peer: int | None = None,
+                 group: ProcessGroup | None = None, tag: int = 0, group_peer: int | None = None) -> None:
+        if op not in (isend, irecv):
+            raise ValueError("Invalid ``op``. Expected ``op`` to be of type ``torch.distributed.isend`` or "
+                             "``torch.distributed.irecv``.")
+        self.op = op
+        self.tensor = tensor
+        self.peer = peer
+        self.group = group
+        self.tag = tag
+        self.group_peer = group_peer
+
+
+def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
+    """Start every send and receive of the list; returns their Works."""
+    if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
+        raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
+                         "``torch.distributed.P2POp``.")
+    works = []
+    for p in p2p_op_list:
+        w = p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer)
+        if w is not None:
+            works.append(w)
+    return works
+
+
+def monitored_barrier(group: ProcessGroup | None = None, timeout: timedelta | None = None,
+                      wait_all_ranks: bool = False) -> None:
+    """A barrier that fails (instead of waiting the group's whole timeout) after ``timeout``."""
+    work = barrier(group, async_op=True)
+    if work is not None:
+        work.wait(timeout)
+
+
+def get_node_local_rank(fallback_rank: int | None = None) -> int:
+    """This process's rank on its machine (``LOCAL_RANK``, as set by ``ember run``)."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    if fallback_rank is not None:
+        return int(fallback_rank)
+    raise RuntimeError("LOCAL_RANK is not in the environment. Consider passing fallback_rank to allow "
+                       "`get_node_local_rank` to work, assuming you are not running in a multi-device context and "
+                       "want the code to run locally instead.")
 
 
 # ---- objects (pickled, as torch; the bytes travel through the tensor collectives) --------------------------

@@ -8,6 +8,7 @@ collective goes straight to the backend (and mismatches are not tested)."""
 
 import os
 import sys
+from datetime import timedelta
 
 import ml_dtypes
 import numpy as np
@@ -205,6 +206,13 @@ if N > 1:
     rw.wait()
     same(buf2, every[prv] * 2, 1e-6)
 
+    recv_buf = E(3, 4)
+    works = dist.batch_isend_irecv([dist.P2POp(dist.isend, T(every[R]) + 1, nxt),
+                                    dist.P2POp(dist.irecv, recv_buf, prv)])
+    for w in works:
+        w.wait()
+    same(recv_buf, every[prv] + 1, 1e-6)
+
 # ---- objects ----
 objs = [{"rank": R, "list": [R] * R}, "x" * (R * 50)]
 got = [None] * N
@@ -238,6 +246,7 @@ else:
     same(t, every[R])
 dist.barrier()
 assert dist.barrier(async_op=True).wait()
+dist.monitored_barrier(timeout=timedelta(seconds=30))
 
 # ---- mismatches give an error on every rank, naming what each rank runs ---- (with the signature checks on)
 if dist.group.WORLD._checks or N == 1:
