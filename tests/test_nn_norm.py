@@ -263,6 +263,27 @@ def test_group_norm_zero_weight_and_float32():
     assert_grads((xe, we), (xt, wt), 1e-5, 1e-5)
 
 
+@pytest.mark.parametrize(
+    "xd, wd",
+    [
+        ("float64", "float32"),
+        ("bfloat16", "float64"),
+        ("float32", "float64"),
+        ("float32", "bfloat16"),
+        ("int64", "float32"),
+    ],
+)
+def test_norm_dtype_errors(xd, wd):
+    for fn in (
+        lambda L, x, w: L.nn.functional.group_norm(x, 2, w),
+        lambda L, x, w: L.nn.functional.batch_norm(x, None, None, w, training=True),
+    ):
+        assert_same_error(
+            lambda f=fn: f(ember, ember.ones(2, 4, 3).to(getattr(ember, xd)), ember.ones(4, dtype=getattr(ember, wd))),
+            lambda f=fn: f(torch, torch.ones(2, 4, 3).to(getattr(torch, xd)), torch.ones(4, dtype=getattr(torch, wd))),
+        )
+
+
 def test_group_norm_errors():
     for shape, groups, w in [((2, 3, 4), 2, None), ((3,), 1, None), ((1, 2), 2, None), ((2, 4, 3), 2, 3)]:
         a = randn(*shape)

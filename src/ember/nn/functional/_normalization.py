@@ -242,16 +242,20 @@ class NativeGroupNormBackward0(_NormBackward):
 
 
 # ---- argument checks ---------------------------------------------------------------------------------
-def _check_dtypes(input: Tensor, op: str, *params: Tensor | None) -> None:
+def _check_dtypes(input: Tensor, op: str, *params: Tensor | None, floating_first: bool = False) -> None:
+    """torch's CPU rules: a floating input; parameters share its dtype, or are float32 for 16-bit float input
+    (batch norm checks the input first, group norm the parameters)."""
     dt = input.dtype
-    if not dt.is_floating_point:
+    if floating_first and not dt.is_floating_point:
         raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
     low = dt is D.float16 or dt is D.bfloat16
     for p in params:
         if p is not None and p.dtype is not dt and not (low and p.dtype is D.float32):
-            if low:
+            if low or dt is D.float32:
                 raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
 
 
 def _verify_batch_size(size: Any) -> None:
@@ -300,7 +304,7 @@ def _batch_norm(
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var)
+    _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var, floating_first=True)
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.requires_grad and STATE.enabled:
             raise RuntimeError(
@@ -481,7 +485,7 @@ def group_norm(
                 f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
                 f"{name} of shape {list(t.shape)} and input of shape {shape}"
             )
-    _check_dtypes(input, "group_norm", weight, bias)
+    _check_dtypes(input, "GroupNormKernelImpl", weight, bias)
     lay = _Layout(xp(input), tuple(shape), num_groups)
     w = compute_array(weight) if weight is not None else None
     b = compute_array(bias) if bias is not None else None
