@@ -1,11 +1,12 @@
 """Convolutions (``conv1d/2d/3d``, ``conv_transpose1d/2d/3d``) and ``unfold``/``fold``: one N-d implementation.
 
-Everything is built from three array steps, so each product is one large contiguous GEMM per group:
+Everything is built from three array steps, so the work is in BLAS GEMMs on contiguous operands:
 
 - *im2col*: one strided view of the (zero-padded) input gives every window; it is copied into
   channel-major columns ``(C, *K, N, *Out)``, i.e. a ``(groups, C/g·K, N·L)`` matrix stack;
-- a GEMM with the weight ``(groups, O/g, C/g·K)``: ``W·cols`` is the convolution, ``Wᵀ·x`` the columns of
-  a transposed convolution, ``g·colsᵀ`` the weight gradient;
+- GEMMs with the weight ``(groups, O/g, C/g·K)``: ``W·cols`` is the convolution (one product per sample on
+  a strided view of the columns, so the output is born in ``(N, O, *Out)`` layout), ``Wᵀ·x`` the columns of
+  a transposed convolution and ``cols·gᵀ`` the weight gradient (one product per group over all samples);
 - *col2im*: the adjoint of im2col, a sum of strided slices, one per kernel offset (a loop over the
   kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements).
 
@@ -127,8 +128,7 @@ def _to_cm(ns: Any, a: Any, groups: int) -> Any:
 
 
 def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) -> Any:
-    """Channel-major ``(groups, C/g, N·L)`` or ``(C, N, *size)`` → ``(N, C, *size)`` contiguous, plus ``bias`` in
-    the same pass."""
+    """A channel-major image ``(C, N, *size)`` → ``(N, C, *size)`` contiguous, plus ``bias`` in the same pass."""
     y = y.reshape(c, n, *size).swapaxes(0, 1)
     if bias is None:
         return ns.ascontiguousarray(y)
