@@ -122,7 +122,7 @@ def test_cli_invalid_config_writes_nothing(tmp_path: Path) -> None:
     r = ember_cli("train", "--config", "bad.toml", cwd=tmp_path, check=False)
     assert r.returncode == 2, r.stderr
     assert r.stdout == ""
-    assert "invalid config (bad.toml): 3 problems" in r.stderr
+    assert r.stderr.startswith("ember train: invalid config (bad.toml): 3 problems\n")
     assert "trainer.epochs: got -1; expected an integer ≥ 1" in r.stderr
     assert "trainer.keep_best: got 'yes'; expected true or false" in r.stderr
     assert "optimizer.name: got 'Adamm'" in r.stderr
@@ -131,6 +131,10 @@ def test_cli_invalid_config_writes_nothing(tmp_path: Path) -> None:
     r = ember_cli("train", *FAST, "-o", 'model.kwargs={"depth": 3}', cwd=tmp_path, check=False)
     assert r.returncode == 2
     assert "model: failed: TypeError" in r.stderr and "'depth'" in r.stderr
+    r = ember_cli("train", "--resume", "missing.pt", cwd=tmp_path, check=False)
+    assert r.returncode == 2 and r.stderr == ("ember train: invalid arguments: 1 problem\n  --resume: got "
+                                              "'missing.pt'; expected an existing checkpoint file\n"
+                                              "nothing was trained or written.\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 

@@ -50,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _report_config(err: Exception) -> int:
-    print(f"ember: {err}\nnothing was trained or written.", file=sys.stderr)
+def _report_config(err: Exception, command: str = "train") -> int:
+    tail = "\nnothing was trained or written." if command == "train" else ""
+    print(f"ember {command}: {err}{tail}", file=sys.stderr)
     return 2
 
 
@@ -101,7 +102,10 @@ def _evaluate(a: argparse.Namespace) -> int:
     try:
         evaluate_checkpoint(a.checkpoint, a.split, a.override, a.device, a.out)
     except ConfigError as err:
-        return _report_config(err)
+        return _report_config(err, "evaluate")
+    except ValueError as err:
+        print(f"ember evaluate: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

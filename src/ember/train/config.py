@@ -70,12 +70,12 @@ _OBJECT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 class ConfigError(ValueError):
     """An invalid configuration: ``problems`` lists one ``key.path: got …; expected …`` line per issue."""
 
-    def __init__(self, problems: list[str], source: str | None = None) -> None:
+    def __init__(self, problems: list[str], source: str | None = None, what: str = "config") -> None:
         self.problems = problems
         self.source = source
         where = f" ({source})" if source else ""
         n = len(problems)
-        head = f"invalid config{where}: {n} problem{'s' if n != 1 else ''}"
+        head = f"invalid {what}{where}: {n} problem{'s' if n != 1 else ''}"
         super().__init__("\n  ".join([head, *problems]))
 
 

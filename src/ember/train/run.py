@@ -196,10 +196,17 @@ def _distributed(cfg: dict[str, Any]) -> tuple[int, int]:
     return dist.get_world_size(), dist.get_rank()
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
+def load_checkpoint(path: str | Path, flag: str = "--checkpoint") -> dict[str, Any]:
+    """A checkpoint written by ``ember train``; a missing or foreign file is a ConfigError naming ``flag``."""
     import ember
 
-    return ember.load(path, weights_only=True)
+    if not Path(path).is_file():
+        raise ConfigError([f"{flag}: got {str(path)!r}; expected an existing checkpoint file"], what="arguments")
+    ckpt = ember.load(path, weights_only=True)
+    if not isinstance(ckpt, dict) or "config" not in ckpt:
+        raise ConfigError([f"{flag}: {str(path)!r} has no 'config' entry; expected a checkpoint written by "
+                           "ember train"], what="arguments")
+    return ckpt
 
 
 def resume_config(ckpt: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -296,9 +303,6 @@ def train(cfg: dict[str, Any], resume: dict[str, Any] | None = None, *, quiet: b
 
 def _from_checkpoint(path: str | Path, overrides: list[str], device: str | None) -> tuple[Any, dict[str, Any], Any]:
     ckpt = load_checkpoint(path)
-    if "config" not in ckpt:
-        raise ConfigError([f"<checkpoint>: {path} has no 'config' entry; expected a checkpoint written by "
-                           "ember train"], str(path))
     if device is not None:
         overrides = [*overrides, f"device={json.dumps(device)}"]
     cfg = resume_config(ckpt, overrides)
@@ -376,10 +380,7 @@ def run_from_args(config: str | None, overrides: list[str], resume: str | None, 
     if device is not None:
         overrides = [*overrides, f"device={json.dumps(device)}"]
     if resume is not None:
-        ckpt = load_checkpoint(resume)
-        if "config" not in ckpt:
-            raise ConfigError([f"<checkpoint>: {resume} has no 'config' entry; expected a checkpoint written by "
-                               "ember train"], resume)
+        ckpt = load_checkpoint(resume, "--resume")
         return train(resume_config(ckpt, overrides), ckpt, quiet=quiet)
     return train(load_config(config, overrides), quiet=quiet)
 
