@@ -70,6 +70,18 @@ def test_interpolate_antialias(mode, kw):
     compare(lambda F, t: F.interpolate(t, mode=mode, antialias=True, **kw), x, dtype=np.float32)
 
 
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("scale,n", [(2.1, 6), (1.104, 4), (2.197, 4), (0.9, 10)])
+def test_interpolate_nearest_scale_vs_exact_sizes(nd, scale, n):
+    """Doubled or equal sizes reached through an inexact scale factor: torch's 2-d forward and every backward
+    map them exactly, its 1-d/3-d forward scale by the factor."""
+    x = RNG.standard_normal((1, 2) + (3,) * (nd - 1) + (n,))
+    factors = [1.0] * (nd - 1) + [scale]
+    for mode in ("nearest", "nearest-exact"):
+        compare(lambda F, t, m=mode: F.interpolate(t, scale_factor=factors, mode=m), x)
+        compare(lambda F, t, m=mode: F.interpolate(t, scale_factor=factors, mode=m), x, dtype=np.float32)
+
+
 def test_interpolate_gradchecks():
     x = ember.tensor(RNG.standard_normal((1, 2, 4, 3)), requires_grad=True)
     for mode, al in [("bilinear", False), ("bicubic", True), ("nearest", None)]:

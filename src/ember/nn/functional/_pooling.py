@@ -766,18 +766,19 @@ def _cubic_weights(t: Any) -> Any:
     return np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=-1)
 
 
-def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any) -> tuple[np.ndarray, Any]:
+def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
+          exact_sizes: bool = False) -> tuple[np.ndarray, Any]:
     """Source indices (o, taps) and weights (or None for a plain copy) of one resampled dim, computed in the
-    kernel's precision ``ct`` with torch's coordinate conventions."""
+    kernel's precision ``ct`` with torch's coordinate conventions. ``exact_sizes``: nearest maps same-size
+    and doubled dims as o and o >> 1 whatever the scale factor (torch's nearest backward does, and its 2-d
+    forward; its 1-d/3-d forward scale by the given factor)."""
     out = np.arange(o)
+    if exact_sizes and mode == "nearest" and o in (n, 2 * n):
+        return (out if o == n else out >> 1)[:, None], None
     if mode in ("nearest", "nearest-exact"):
         sc = np.float32(1.0 / scale) if scale is not None and scale > 0 else np.float32(n) / np.float32(o)
         if mode == "nearest-exact":
             src = np.floor(((out + 0.5) * np.float64(sc)).astype(np.float32))
-        elif o == n:
-            src = out
-        elif o == 2 * n:
-            src = out >> 1
         else:
             src = np.floor(out.astype(np.float32) * sc)
         return np.minimum(src.astype(np.int64), n - 1)[:, None], None
@@ -839,10 +840,12 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     ndim = input.dim()
     plan = []
     for i, (n, o) in enumerate(zip(input.shape[-nd:], size, strict=True)):
-        idx, w = _taps(mode, n, o, align, None if scales is None else scales[i], ct)
+        sc = None if scales is None else scales[i]
+        idx, w = _taps(mode, n, o, align, sc, ct, exact_sizes=nd == 2)
+        bidx, bw = _taps(mode, n, o, align, sc, ct, exact_sizes=True)
         dense = np.zeros((o, n))
-        np.add.at(dense, (np.repeat(np.arange(o), idx.shape[1]), idx.reshape(-1)),
-                  1.0 if w is None else w.reshape(-1))
+        np.add.at(dense, (np.repeat(np.arange(o), bidx.shape[1]), bidx.reshape(-1)),
+                  1.0 if bw is None else bw.reshape(-1))
         bshape = (o,) + (1,) * (nd - 1 - i)
         plan.append((ndim - nd + i, ns.asarray(idx), None if w is None else ns.asarray(w), bshape,
                      ns.asarray(dense)))
@@ -931,12 +934,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {dim}D) for the modes: nearest | linear | "
             f"bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
-    if any(o <= 0 for o in out_size):
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input "
-                           f"({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], spatial, strict=True))}) "
-                           f"output ({', '.join(f'{c}: {n}' for c, n in zip('DHW'[3 - nd:], out_size, strict=True))})")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, out_size)
+    if any(o <= 0 for o in out_size):
+        def sizes(v: Sequence[int]) -> str:
+            return ", ".join(f"{c}: {n}" for c, n in zip("DHW"[3 - nd:], v, strict=True))
+
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({sizes(spatial)})"
+                           f"{' and' if nd == 1 else ''} output ({sizes(out_size)})")
     return _resample(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
 
 
