@@ -59,12 +59,31 @@ def _horner(c: list[float], x: Any) -> Any:
 
 
 def _cheb(xp: Any, c: tuple[float, ...], t: Any) -> Any:
-    """Clenshaw evaluation of sum c_k T_k(t), t in [-1, 1]."""
+    """Clenshaw evaluation of sum c_k T_k(t), t in [-1, 1] (three rotating buffers, no temporaries)."""
+    t2 = 2 * t
     b1 = xp.zeros_like(t)
     b2 = xp.zeros_like(t)
+    tmp = xp.empty_like(t)
     for ck in c[:0:-1]:
-        b1, b2 = 2 * t * b1 - b2 + ck, b1
-    return t * b1 - b2 + c[0]
+        xp.multiply(t2, b1, out=tmp)
+        tmp -= b2
+        tmp += ck
+        b2, b1, tmp = b1, tmp, b2
+    b1 *= t
+    b1 -= b2
+    b1 += c[0]
+    return b1
+
+
+def _piecewise(xp: Any, x: Any, pieces: list[tuple[Any, Any]]) -> Any:
+    """``fn(x[mask])`` placed at ``mask`` for each ``(mask, fn)``, each function evaluated only on its own
+    elements (masks partition ``x``)."""
+    out = xp.empty_like(x)
+    for mask, fn in pieces:
+        part = x[mask]
+        if part.size:
+            out[mask] = fn(part)
+    return out
 
 
 def _f64(xp: Any, a: Any) -> Any:
@@ -109,11 +128,12 @@ def _erf_small(xp: Any, x: Any) -> Any:
 
 def _erfcx_large(xp: Any, ax: Any) -> Any:
     """erfcx for ax >= 0.5 (ax may be inf)."""
-    a = _cheb(xp, _ERFCX_A, (xp.clip(ax, 0.5, 2.0) - 1.25) / 0.75)
-    b = _cheb(xp, _ERFCX_B, xp.clip(ax, 2.0, 4.0) - 3.0)
-    big = xp.maximum(ax, 4.0)
-    c = _cheb(xp, _ERFCX_C, 8.0 / big - 1.0) / big
-    return xp.where(ax < 2.0, a, xp.where(ax < 4.0, b, c))
+    near, far = ax < 2.0, ax >= 4.0
+    return _piecewise(xp, ax, [
+        (near, lambda v: _cheb(xp, _ERFCX_A, (xp.maximum(v, 0.5) - 1.25) / 0.75)),
+        (~(near | far), lambda v: _cheb(xp, _ERFCX_B, v - 3.0)),
+        (far, lambda v: _cheb(xp, _ERFCX_C, 8.0 / v - 1.0) / v),
+    ])
 
 
 def _exp_sq(xp: Any, ax: Any, sign: float) -> Any:
@@ -130,14 +150,16 @@ def _exp_neg_sq(xp: Any, ax: Any) -> Any:
 
 def _erfc_pos(xp: Any, ax: Any) -> Any:
     """erfc for ax >= 0 (exact near 0, relative accuracy in the tail)."""
-    tail = _exp_neg_sq(xp, ax) * _erfcx_large(xp, ax)
-    return xp.where(ax < 0.5, 1.0 - _erf_small(xp, xp.minimum(ax, 0.5)), tail)
+    small = ax < 0.5
+    return _piecewise(xp, ax, [(small, lambda v: 1.0 - _erf_small(xp, v)),
+                               (~small, lambda v: _exp_neg_sq(xp, v) * _erfcx_large(xp, v))])
 
 
 def erf_kernel(xp: Any, x: Any) -> Any:
     x = _f64(xp, x)
-    ax = xp.abs(x)
-    return xp.where(ax < 0.5, _erf_small(xp, xp.clip(x, -0.5, 0.5)), xp.sign(x) * (1.0 - _erfc_pos(xp, ax)))
+    small = xp.abs(x) < 0.5
+    return _piecewise(xp, x, [(small, lambda v: _erf_small(xp, v)),
+                              (~small, lambda v: xp.sign(v) * (1.0 - _erfc_pos(xp, xp.abs(v))))])
 
 
 def erfc_kernel(xp: Any, x: Any) -> Any:
