@@ -624,19 +624,3 @@ def test_top_level_forms():
         torch.instance_norm(xt, wt, None, None, None, True, 0.1, 1e-5, True),
     )
     assert_close(aten_group_norm(xe, 3, we), torch.group_norm(xt, 3, wt))
-
-
-def test_two_thread_passes_match_torch(monkeypatch):
-    """Large inputs run their elementwise passes on two threads: force that path on small inputs."""
-    from ember.nn.functional import _normalization
-
-    monkeypatch.setattr(_normalization, "_PARALLEL_MIN", 0)
-    for training in (True, False):
-        for offset in (0.0, 40.0):
-            test_batch_norm_functional((5, 3, 4), training, True)
-            xe, xt = pair(randn(5, 4, 3, offset=offset))
-            we, wt = pair(np.array([1.5, 0.0, -1.0, 2.0]))
-            ye, yt = F.group_norm(xe, 2, we), TF.group_norm(xt, 2, wt)
-            assert_close(ye, yt)
-            backward_both(ye, yt)
-            assert_grads((xe, we), (xt, wt))

@@ -3,16 +3,13 @@
 
 Batch and group norm share one kernel on an ``(N, C, L)`` view of the input: per-row sums by BLAS, the
 statistics reduced per channel (batch norm) or per group of channels (group norm), then one broadcast
-multiply-add (split over two threads for large CPU inputs). Their backward has a fast array path and, when a
-graph of the gradient is wanted (``create_graph``), the same formula in ember ops, so gradients of gradients
-flow. Instance norm is batch norm over the input seen as one sample of N·C channels, as in torch.
+multiply-add. Their backward has a fast array path and, when a graph of the gradient is wanted
+(``create_graph``), the same formula in ember ops, so gradients of gradients flow. Instance norm is batch
+norm over the input seen as one sample of N·C channels, as in torch.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..._core import dtype as D
@@ -25,31 +22,6 @@ __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
 
 
 # ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
-_PARALLEL_MIN = 1 << 18  # elements from which the elementwise passes run on two threads
-_POOL: dict[int, ThreadPoolExecutor] = {}  # per process id: a forked child gets its own worker thread
-
-
-def _in_halves(ns: Any, a3: Any, fn: Callable[[slice], None]) -> None:
-    """Run ``fn(rows)`` over the leading axis of ``a3``; large CPU arrays are split in two halves done on
-    two threads at once (NumPy releases the GIL inside its loops, as torch runs its kernels on two)."""
-    n = a3.shape[0]
-    if n < 2 or a3.size < _PARALLEL_MIN or ns.__name__ != "numpy":
-        fn(slice(None))
-        return
-    pid = os.getpid()
-    if pid not in _POOL:
-        _POOL.clear()
-        _POOL[pid] = ThreadPoolExecutor(1, thread_name_prefix="ember-norm")
-    half = _POOL[pid].submit(fn, slice(n // 2, None))
-    fn(slice(0, n // 2))
-    half.result()
-
-
-def _rows(coef: Any, rows: slice) -> Any:
-    """Per-(sample, channel) coefficients (N, C, 1) follow the row split; per-channel ones (C, 1) do not."""
-    return coef[rows] if coef.ndim == 3 else coef
-
-
 def _row_sum(ns: Any, a3: Any) -> Any:
     """Sums over the last axis of an (N, C, L) array: (N, C), by BLAS (a matrix-vector product)."""
     return ns.matmul(a3, ns.ones(a3.shape[2], dtype=a3.dtype))
@@ -123,20 +95,13 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
         shift = -lay.expand(mean) * scale
         if b is not None:
             shift += b
-        y, src = ns.empty_like(a3), a3
+        y = a3 * scale[..., None]
+        y += shift[..., None]
     else:  # large means: y = (x - mean)·scale + b keeps the digits
-        y, src = xc, xc
-        shift = b
-    sc = scale[..., None]
-    sh = shift[..., None] if shift is not None else None
-
-    def apply(rows: slice) -> None:
-        out = y[rows]
-        ns.multiply(src[rows], _rows(sc, rows), out=out)
-        if sh is not None:
-            out += _rows(sh, rows)
-
-    _in_halves(ns, a3, apply)
+        y = xc
+        y *= scale[..., None]
+        if b is not None:
+            y += b[:, None]
     return y.reshape(a.shape), mean, var, invstd
 
 
@@ -163,31 +128,17 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             s2 = lay.reduce(dot * wa if wa is not None else dot)
             coef = lay.expand(-node.invstd**3 * s2 / m)
             shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            out = ns.empty_like(a3)
-            if wa is None or bool((wa != 0).all()):  # k·(g + x·coef/k + shift/k): in place after one write
-                c1, c2, c3 = (coef / k)[..., None], (shift / k)[..., None], k[..., None]
-
-                def apply(rows: slice) -> None:
-                    o = out[rows]
-                    ns.multiply(a3[rows], _rows(c1, rows), out=o)
-                    o += g3[rows]
-                    o += _rows(c2, rows)
-                    o *= _rows(c3, rows)
+            if wa is None or bool((wa != 0).all()):  # k·(g + x·coef/k + shift/k): one allocation, in place
+                out = a3 * (coef / k)[..., None]
+                out += g3
+                out += (shift / k)[..., None]
+                out *= k[..., None]
             else:
-                c1, c2, c3 = k[..., None], coef[..., None], shift[..., None]
-
-                def apply(rows: slice) -> None:
-                    o = out[rows]
-                    ns.multiply(g3[rows], _rows(c1, rows), out=o)
-                    o += a3[rows] * _rows(c2, rows)
-                    o += _rows(c3, rows)
+                out = g3 * k[..., None]
+                out += a3 * coef[..., None]
+                out += shift[..., None]
         else:
-            out, c1 = ns.empty_like(g3), k[..., None]
-
-            def apply(rows: slice) -> None:
-                ns.multiply(g3[rows], _rows(c1, rows), out=out[rows])
-
-        _in_halves(ns, a3, apply)
+            out = g3 * k[..., None]
         gx = result(out.reshape(x.shape), x)
     if node._next[1] is not None:
         gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
