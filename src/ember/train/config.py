@@ -359,7 +359,10 @@ def validate(cfg: dict[str, Any], user: dict[str, Any] | None = None) -> list[st
     if s["name"] is not None and (not isinstance(s["name"], str) or s["name"] not in scheds):
         problems.append(f"scheduler.name: got {_fmt(s['name'])}; expected null (none) or one of "
                         f"{', '.join(sorted(scheds))}")
-    typed("scheduler.interval", s["interval"], str, "epoch or step", lambda v: v in ("epoch", "step"))
+    if typed("scheduler.interval", s["interval"], str, "epoch or step", lambda v: v in ("epoch", "step")):
+        if s["name"] == "ReduceLROnPlateau" and s["interval"] == "step":
+            problems.append("scheduler.interval: got 'step'; expected epoch (ReduceLROnPlateau steps on the "
+                            "monitored validation metric)")
 
     # metrics
     task = d["task"] if task_ok else "classification"

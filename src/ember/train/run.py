@@ -307,15 +307,9 @@ def _from_checkpoint(path: str | Path, overrides: list[str], device: str | None)
         overrides = [*overrides, f"device={json.dumps(device)}"]
     cfg = resume_config(ckpt, overrides)
     info = DataInfo(**ckpt["data_info"])
-    trainer = _trainer(cfg, info, (_Empty(), None, None))
+    trainer = _trainer(cfg, info, ([], None, None))   # evaluation only: no train loader
     trainer.model.load_state_dict(ckpt["model"])
     return trainer, cfg, info
-
-
-class _Empty(list):
-    """A stand-in train loader for evaluation-only trainers."""
-
-    generator = None
 
 
 def evaluate_checkpoint(path: str | Path, split: str = "test", overrides: list[str] | None = None,
