@@ -363,8 +363,8 @@ def test_batchnorm_modules_train_then_eval(name, shape, kwargs):
         assert_close(ye, yt, 1e-5, 1e-5)
         backward_both(ye, yt)
         assert_close(xe.grad, xt.grad, 1e-4, 1e-5)
-        for (n, pe), pt in zip(me.named_parameters(), mt.parameters(), strict=True):
-            assert_close(pe.grad, pt.grad, 1e-4, 1e-4), n
+        for pe, pt in zip(me.parameters(), mt.parameters(), strict=True):
+            assert_close(pe.grad, pt.grad, 1e-4, 1e-4)
     for (n, be), bt in zip(me.named_buffers(), mt.buffers(), strict=True):
         assert n in ("running_mean", "running_var", "num_batches_tracked")
         assert_close(be, bt, 1e-5, 1e-5)
