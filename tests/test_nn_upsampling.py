@@ -154,6 +154,15 @@ def test_grid_sample(mode, padding_mode, align):
         compare(lambda F, a, g: F.grid_sample(a, g, mode, padding_mode, align), x3, grid3)
 
 
+@pytest.mark.parametrize("padding_mode", ["border", "reflection", "zeros"])
+def test_grid_sample_coordinates_on_bounds_and_folds(padding_mode):
+    """Grid points exactly on the borders and reflection folds: torch's one-sided slopes."""
+    x = RNG.standard_normal((2, 2, 4, 3))
+    grid = np.round(RNG.uniform(-1.5, 1.5, (2, 5, 4, 2)) * 4) / 4
+    for align in (False, True):
+        compare(lambda F, a, g, al=align: F.grid_sample(a, g, "bilinear", padding_mode, al), x, grid)
+
+
 def test_grid_sample_float32_gradchecks_and_errors():
     x = RNG.standard_normal((2, 3, 5, 6))
     grid = RNG.uniform(-1.1, 1.1, (2, 4, 3, 2))

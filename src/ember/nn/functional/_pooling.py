@@ -1010,22 +1010,31 @@ def _unnormalize(c: Tensor, n: int, align: bool) -> Tensor:
 
 
 def _reflect(c: Tensor, lo2: int, hi2: int) -> Tensor:
-    """Fold ``c`` into [lo2/2, hi2/2] by reflections."""
+    """Fold ``c`` into [lo2/2, hi2/2] by reflections (slope ±1; +1 at the fold points, as torch)."""
+    from ...ops.indexing import where
+
     if lo2 == hi2:
         return c * 0
     lo, span = lo2 / 2, (hi2 - lo2) / 2
-    c = (c - lo).abs()
+    c = c - lo
+    c = where(c.detach() < 0, -c, c)
     extra = c.fmod(span)
-    flips = (c / span).floor()
-    return (extra + lo).where(flips.fmod(2) == 0, span - extra + lo)
+    flips = (c.detach() / span).floor()
+    return where(flips.fmod(2) == 0, extra + lo, span - extra + lo)
+
+
+def _clip(c: Tensor, n: int) -> Tensor:
+    """Clamp to [0, n-1] with zero slope at and beyond the bounds (torch's clip_coordinates)."""
+    from ...ops.indexing import where
+
+    return where((c.detach() > 0) & (c.detach() < n - 1), c, c.detach().clamp(0, n - 1))
 
 
 def _pad_coord(c: Tensor, n: int, padding_mode: str, align: bool) -> Tensor:
     if padding_mode == "border":
-        return c.clamp(0, n - 1)
+        return _clip(c, n)
     if padding_mode == "reflection":
-        c = _reflect(c, 0, 2 * (n - 1)) if align else _reflect(c, -1, 2 * n - 1)
-        return c.clamp(0, n - 1)
+        return _clip(_reflect(c, 0, 2 * (n - 1)) if align else _reflect(c, -1, 2 * n - 1), n)
     return c
 
 
