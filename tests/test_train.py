@@ -167,6 +167,11 @@ def test_run_folder_contents(digits_run: Path) -> None:
     ckpt = ember.load(digits_run / "last.pt")
     assert ckpt["epoch"] == 2 and ckpt["config"]["trainer"]["epochs"] == 2
     assert ckpt["data_info"]["num_classes"] == 10
+    torch = pytest.importorskip("torch")   # checkpoints are torch's format: torch.load reads them (weights_only)
+    theirs = torch.load(digits_run / "best.pt")
+    assert theirs["epoch"] == ember.load(digits_run / "best.pt")["epoch"]
+    assert np.array_equal(theirs["model"]["net.1.weight"].numpy(), ckpt["model"]["net.1.weight"].numpy()) or \
+        theirs["best_epoch"] != ckpt["epoch"]
     # the resolved config re-runs as is
     assert load_config(digits_run / "config.yaml")["model"] == ckpt["config"]["model"]
 

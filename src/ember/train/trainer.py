@@ -44,8 +44,9 @@ def rng_states() -> dict[str, Any]:
         "python": random.getstate(),
         "numpy": [kind, tensor(keys.astype(np.int64)), pos, has_gauss, gauss],
     }
-    if ember.cuda.is_available() and ember.cuda.is_initialized():
-        states["cuda"] = ember.cuda.get_rng_state_all()
+    cuda = ember.cuda
+    if hasattr(cuda, "get_rng_state_all") and cuda.is_available() and cuda.is_initialized():
+        states["cuda"] = cuda.get_rng_state_all()
     return states
 
 
@@ -58,7 +59,7 @@ def set_rng_states(states: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     kind, keys, pos, has_gauss, gauss = states["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    if "cuda" in states and ember.cuda.is_available():
+    if "cuda" in states and hasattr(ember.cuda, "set_rng_state_all") and ember.cuda.is_available():
         ember.cuda.set_rng_state_all(states["cuda"])
 
 
