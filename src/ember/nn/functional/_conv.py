@@ -121,6 +121,12 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
     return img
 
 
+def _matmul(ns: Any, a: Any, b: Any) -> Any:
+    """``a @ b`` for stacks of matrices; with a contraction of length 1 (depthwise convolutions) an outer
+    product, which broadcasting does far faster than a stack of rank-1 GEMMs."""
+    return a * b if a.shape[-1] == 1 else ns.matmul(a, b)
+
+
 def _to_cm(ns: Any, a: Any, groups: int) -> Any:
     """``(N, C, *S)`` → channel-major ``(groups, C/g, N·L)``, contiguous."""
     n, c = a.shape[:2]
@@ -170,7 +176,7 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
         return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, n, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-    cols = ns.matmul(w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
+    cols = _matmul(ns, w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
     return _from_cm(ns, _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom), w.shape[1] * g, n, size, b), None
 
 
@@ -185,7 +191,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     if not transposed:   # y = W·cols(x):  gx = col2im(Wᵀ·g),  gw = g·cols(x)ᵀ
         gc = _to_cm(ns, g, gr)
         if mask[0]:
-            img = _cols_to_image(ns, ns.matmul(wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
+            img = _cols_to_image(ns, _matmul(ns, wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
             gx = _from_cm(ns, img, x_shape[1], n, x_shape[2:], None)
         if mask[1]:
             if cols is None:
