@@ -164,3 +164,39 @@ def test_to_type_and_clone() -> None:
                       match_message=False)
     assert y.fill_(2).tolist() == [2.0] * 3 and y.zero_().tolist() == [0.0] * 3
     assert (x.element_size(), x.nbytes, x.itemsize) == (t.element_size(), t.nbytes, t.itemsize)
+
+
+# ---- memory formats: *_like keep a dense input's strides (preserve_format), as torch -------------------
+_LAYOUTS = {
+    "transposed": lambda L: L.ones(3, 4, 5).transpose(0, 1),
+    "permuted": lambda L: L.ones(2, 3, 4, 5).permute(0, 2, 3, 1),
+    "sliced (not dense)": lambda L: L.ones(2, 3, 4, 5)[:, :, ::2],
+    "expanded (overlapping)": lambda L: L.ones(4, 1, 3).expand(4, 2, 3),
+    "size-1 dims": lambda L: L.ones(1, 3, 1).transpose(0, 2),
+    "channels_last": lambda L: L.ones(2, 3, 4, 5).permute(0, 2, 3, 1).permute(0, 3, 1, 2),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+@pytest.mark.parametrize("fn", ["empty_like", "zeros_like", "ones_like", "rand_like", "randn_like"])
+@pytest.mark.parametrize("fmt", [None, "preserve_format", "contiguous_format"])
+def test_like_factories_follow_memory_format(layout: str, fn: str, fmt: str | None) -> None:
+    def strides(L: Any) -> tuple:
+        kw = {} if fmt is None else {"memory_format": getattr(L, fmt)}
+        return getattr(L, fn)(_LAYOUTS[layout](L), **kw).stride()
+    assert strides(ember) == strides(torch)
+
+
+def test_channels_last_format_and_rank_error() -> None:
+    assert (ember.empty_like(ember.ones(2, 3, 4, 5), memory_format=ember.channels_last).stride()
+            == torch.empty_like(torch.ones(2, 3, 4, 5), memory_format=torch.channels_last).stride())
+    assert_same_error(lambda: ember.empty_like(ember.ones(2, 3), memory_format=ember.channels_last),
+                      lambda: torch.empty_like(torch.ones(2, 3), memory_format=torch.channels_last))
+    assert repr(ember.channels_last) == repr(torch.channels_last) == "torch.channels_last"
+
+
+def test_randn_like_on_transposed_input_draws_in_memory_order() -> None:
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(ember.randn_like(ember.ones(3, 4, 5).transpose(0, 1)),
+                 torch.randn_like(torch.ones(3, 4, 5).transpose(0, 1)))

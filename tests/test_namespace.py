@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from oracle import assert_close, to_ember, torch
-
 import ember
+from oracle import assert_close, to_ember, torch
 
 torch.manual_seed(0)
 _X = torch.randn(2, 4, 6, 6)

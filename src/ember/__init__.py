@@ -55,6 +55,13 @@ from ._core.dtype import (  # noqa: E402
     uint32,
     uint64,
 )
+from ._core.memory_format import (  # noqa: E402
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from ._legacy import *  # noqa: E402,F403
 from ._tensor import Size, Tensor  # noqa: E402
 from ._tensor_str import printoptions, set_printoptions  # noqa: E402

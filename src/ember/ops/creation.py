@@ -12,6 +12,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, xp_of
+from .._core.memory_format import layout_strides
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -284,28 +285,43 @@ def _like(input: Tensor, dtype: Any, device: Any) -> tuple[D.dtype, Any]:
     return (_resolve_dtype(dtype) or input._dtype, device if device is not None else input._device)
 
 
+def _like_factory(input: Tensor, fill: Any, dtype: Any, device: Any, requires_grad: bool,
+                  memory_format: Any) -> Tensor:
+    """A new tensor of ``input``'s shape (filled with ``fill`` unless None) laid out as torch lays out
+    ``*_like`` results: ``input``'s strides when they are dense (``preserve_format``), else contiguous."""
+    dt, dev = _like(input, dtype, device)
+    arr = input._data
+    elem = tuple(s // arr.itemsize for s in arr.strides)
+    strides = layout_strides(arr.shape, elem, memory_format)
+    t = _factory(arr.shape, fill, dt, dev, requires_grad)
+    if strides is not None:
+        xp = np if dev is CPU else xp_of(dev)
+        buf = xp.empty(arr.size, dt.np)
+        view = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
+        if fill is not None:
+            view[...] = t._data
+        t._data = view
+    return t
+
+
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    dt, dev = _like(input, dtype, device)
-    return _factory(input._data.shape, 0, dt, dev, requires_grad)
+    return _like_factory(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    dt, dev = _like(input, dtype, device)
-    return _factory(input._data.shape, 1, dt, dev, requires_grad)
+    return _like_factory(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    dt, dev = _like(input, dtype, device)
-    return _factory(input._data.shape, None, dt, dev, requires_grad)
+    return _like_factory(input, None, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    dt, dev = _like(input, dtype, device)
-    return _factory(input._data.shape, fill_value, dt, dev, requires_grad)
+    return _like_factory(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
 def eye(n: int, m: int | None = None, *, out: Tensor | None = None, dtype: Any = None, layout: Any = None,

@@ -256,26 +256,26 @@ def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None =
     return _finish(t, requires_grad, out)
 
 
-def _like(input: Tensor, dtype: Any, device: Any) -> Tensor:
+def _like(input: Tensor, dtype: Any, device: Any, memory_format: Any) -> Tensor:
     from .creation import empty_like
-    return empty_like(input, dtype=dtype, device=device)
+    return empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
 
 
 def rand_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    return _finish(uniform_(_like(input, dtype, device)), requires_grad, None)
+    return _finish(uniform_(_like(input, dtype, device, memory_format)), requires_grad, None)
 
 
 def randn_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    return _finish(normal_(_like(input, dtype, device)), requires_grad, None)
+    return _finish(normal_(_like(input, dtype, device, memory_format)), requires_grad, None)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None, layout: Any = None,
                  device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
-    t = _like(input, dtype, device)
+    t = _like(input, dtype, device, memory_format)
     return _finish(random_(t, low, high), requires_grad, None)
 
 
