@@ -23,6 +23,8 @@ def _pads(padding: Any, n: int) -> tuple[int, ...]:
 
 
 class _ConstantPadNd(Module):
+    """Pad the trailing dims with a constant ``value``."""
+
     def __init__(self, value: float) -> None:
         super().__init__()
         self.value = value
@@ -77,6 +79,8 @@ class ZeroPad3d(ConstantPad3d):
 
 
 class _ModePadNd(Module):
+    """Pad the trailing dims by ``F.pad`` in a non-constant mode (reflect, replicate, circular)."""
+
     _mode = ""
     _n = 0
 

@@ -10,6 +10,8 @@ __all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
 
 
 class PixelShuffle(Module):
+    """(*, C·r², H, W) → (*, C, H·r, W·r)."""
+
     def __init__(self, upscale_factor: int) -> None:
         super().__init__()
         self.upscale_factor = upscale_factor
@@ -22,6 +24,8 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
+    """(*, C, H·r, W·r) → (*, C·r², H, W)."""
+
     def __init__(self, downscale_factor: int) -> None:
         super().__init__()
         self.downscale_factor = downscale_factor
@@ -34,6 +38,8 @@ class PixelUnshuffle(Module):
 
 
 class ChannelShuffle(Module):
+    """Interleave the channels of ``groups`` groups."""
+
     def __init__(self, groups: int) -> None:
         super().__init__()
         self.groups = groups

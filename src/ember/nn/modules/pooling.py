@@ -23,6 +23,8 @@ def _ntuple(v: Any, n: int) -> tuple:
 
 
 class _MaxPoolNd(Module):
+    """Max over sliding windows (``F.max_pool{n}d``); ``return_indices`` also returns the argmax indices."""
+
     _fn: Any = None
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
@@ -57,6 +59,8 @@ class MaxPool3d(_MaxPoolNd):
 
 
 class _MaxUnpoolNd(Module):
+    """Partial inverse of max pooling: values go back to their indices, zeros elsewhere."""
+
     _n = 0
     _fn: Any = None
 
@@ -90,6 +94,8 @@ class MaxUnpool3d(_MaxUnpoolNd):
 
 
 class _AvgPoolNd(Module):
+    """Average over sliding windows (``F.avg_pool{n}d``)."""
+
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
@@ -136,6 +142,8 @@ class AvgPool3d(_AvgPoolNdOverride):
 
 
 class _AdaptiveAvgPoolNd(Module):
+    """Average over the windows that split the input into ``output_size`` cells."""
+
     _fn: Any = None
 
     def __init__(self, output_size: Any) -> None:
@@ -162,6 +170,8 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
 
 
 class _AdaptiveMaxPoolNd(Module):
+    """Max over the windows that split the input into ``output_size`` cells."""
+
     _fn: Any = None
 
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
@@ -189,6 +199,8 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
 
 
 class _LPPoolNd(Module):
+    """Power-average pooling: (Σ x^p)^(1/p) over each window."""
+
     _fn: Any = None
 
     def __init__(self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> None:
