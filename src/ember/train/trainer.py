@@ -23,8 +23,10 @@ __all__ = ["Callback", "Trainer", "rng_states", "set_rng_states"]
 
 
 class Callback:
-    """Hooks into ``Trainer.fit``; override what you need. ``state_dict``/``load_state_dict`` (optional) are
-    saved in checkpoints under the callback's class name."""
+    """Hooks into ``Trainer.fit``; override what you need. ``on_batch_end`` follows each optimizer step (with the
+    index of the step's last batch and its loss); ``on_epoch_end`` gets the epoch's logs. A hook may set
+    ``trainer.stop_training``. ``state_dict``/``load_state_dict`` (optional) are saved in checkpoints under the
+    callback's class name."""
 
     def on_fit_start(self, trainer: Trainer) -> None: ...
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None: ...
