@@ -883,3 +883,31 @@ def test_seed_my_relu_two_layer_net() -> None:
             w2.grad.data.zero_()
         return losses, w1, w2
     same(program)
+
+
+def test_final_callbacks_run_at_the_end_of_backward() -> None:
+    x = ember.ones(2, requires_grad=True)
+    calls: list[str] = []
+
+    def hook(g: Any) -> Any:
+        ember.autograd.Variable._execution_engine.queue_callback(lambda: calls.append(f"callback {x.grad}"))
+        calls.append("hook")
+        return g
+    x.register_hook(hook)
+    (x * 2).sum().backward()
+    assert calls == ["hook", "callback tensor([2., 2.])"]
+    with pytest.raises(RuntimeError, match="Final callbacks can only be installed during backward pass."):
+        ember.autograd.Variable._execution_engine.queue_callback(lambda: None)
+
+
+def test_leaves_accumulate_in_torch_order() -> None:
+    def order(L: Any) -> list[str]:
+        L.manual_seed(0)
+        nn = L.nn
+        m = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 3))
+        seen: list[str] = []
+        for name, p in m.named_parameters():
+            p.register_post_accumulate_grad_hook(lambda p, name=name: seen.append(name))
+        m(L.randn(4, 5)).sum().backward()
+        return seen
+    assert order(ember) == order(torch)

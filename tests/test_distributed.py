@@ -202,9 +202,6 @@ def test_distributed_sampler_errors_and_shares() -> None:
 
 
 
-@pytest.mark.xfail(strict=True, reason="autograd engine (autograd/graph.py) runs ready nodes LIFO: a leaf's "
-                   "AccumulateGrad waits behind the deeper graph, so post-accumulate-grad hooks (DDP's bucket "
-                   "triggers) fire in another order than torch, which accumulates leaves as soon as they are ready")
 def test_post_accumulate_grad_hook_order_as_torch() -> None:
     torch = pytest.importorskip("torch")
 

@@ -155,9 +155,19 @@ class _VariableMeta(type):
         return isinstance(obj, Tensor)
 
 
+class _ExecutionEngine:
+    """``Variable._execution_engine``: the backward engine's hooks that libraries (e.g. DDP) use."""
+
+    @staticmethod
+    def queue_callback(callback: Any) -> None:
+        graph.queue_callback(callback)
+
+
 class Variable(metaclass=_VariableMeta):
     """The legacy wrapper: ``Variable(t)`` gives a Tensor (as in modern torch) sharing ``t``'s memory and
     version counter, a leaf with ``requires_grad``; every Tensor is an instance."""
+
+    _execution_engine = _ExecutionEngine()
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = False, volatile: bool = False) -> Any:
         if volatile:

@@ -12,7 +12,10 @@ gradients are complete, so a 100,000-op chain needs no recursion.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import sys
+import threading
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,7 +27,7 @@ from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
            "grad_accumulator", "accumulate_into_leaf", "retain_grad", "move_retain_grad",
-           "regenerate_view_history", "add_hook", "FREED"]
+           "regenerate_view_history", "add_hook", "queue_callback", "FREED"]
 
 _HINT = (" Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
          "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
@@ -39,6 +42,8 @@ _INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do n
 _new = object.__new__
 _SCALARS = frozenset((int, float, bool, complex, str, tuple))
 _RELEASED = ()   # ``_versions`` of a node whose saved tensors were freed
+_SEQUENCE = itertools.count()   # creation order of nodes: the engine runs later-created nodes first
+_LEAF_FIRST = 1 << 62   # AccumulateGrad nodes run as soon as they are ready, as in torch
 
 
 class Node:
@@ -50,13 +55,17 @@ class Node:
     Hooks live in the instance ``__dict__``; ``_hooked`` says whether there are any (one check per node).
     """
 
-    __slots__ = ("_next", "_meta", "_saved", "_versions", "_out_meta", "__weakref__", "__dict__")
+    __slots__ = ("_next", "_meta", "_saved", "_versions", "_out_meta", "_seq", "__weakref__", "__dict__")
     _n_outputs = 1
     _hooked = False
     _vv: int | None = None   # for the node of a view: the version of the view's memory when it was made
 
     def __init__(self) -> None:
         self._saved = None
+        self._seq = next(_SEQUENCE)
+
+    def _sequence_nr(self) -> int:
+        return self._seq
 
     # -- construction helpers, called by the op machinery -------------------------------------------
     def save(self, *tensors: Any) -> None:
@@ -302,6 +311,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable: Tensor) -> None:
         self._saved = None
+        self._seq = _LEAF_FIRST + next(_SEQUENCE)
         self._next = ()
         self._meta = ((variable._data.shape, variable._dtype),)
         self.variable = variable
@@ -511,12 +521,16 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     results: list[Any] = [None] * (len(inputs) if inputs is not None and not accumulate else 0)
 
     deps = _dependencies(roots)
-    ready = [n for n in roots if n not in deps]
+    # torch's ready queue: the most recently created node first, leaves' AccumulateGrad before anything
+    ready = [(-n._seq, n) for n in roots if n not in deps]
+    heapq.heapify(ready)
     prev = STATE.enabled
     STATE.enabled = create_graph
+    callbacks = _FINAL_CALLBACKS.stack
+    callbacks.append([])
     try:
         while ready:
-            node = ready.pop()
+            node = heapq.heappop(ready)[1]
             grads = buffers.pop(node, None)
             edges = node._next
             outs: Sequence[Any] | None = None
@@ -558,9 +572,13 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                 left = deps[child] - 1
                 deps[child] = left
                 if left == 0:
-                    ready.append(child)
+                    heapq.heappush(ready, (-child._seq, child))
             del outs
+        queued = callbacks[-1]
+        while queued:   # final callbacks may queue more
+            queued.pop(0)()
     finally:
+        callbacks.pop()
         STATE.enabled = prev
     if not allow_unused:
         for i, r in enumerate(results):
@@ -568,6 +586,22 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                 raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in "
                                    "the graph. Set allow_unused=True if this is the desired behavior.")
     return results
+
+
+class _CallbackStack(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[list[Callable[[], Any]]] = []
+
+
+_FINAL_CALLBACKS = _CallbackStack()
+
+
+def queue_callback(callback: Callable[[], Any]) -> None:
+    """Run ``callback()`` when the backward pass now running ends (torch's
+    ``Variable._execution_engine.queue_callback``; DDP waits for its gradient all-reduces there)."""
+    if not _FINAL_CALLBACKS.stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _FINAL_CALLBACKS.stack[-1].append(callback)
 
 
 def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list, accumulate: bool,
