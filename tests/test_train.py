@@ -100,6 +100,9 @@ def test_config_kinds_of_problems(tmp_path: Path) -> None:
         "scheduler.name: got 'Cosine'; expected null (none) or one of ConstantLR, CosineAnnealingLR, "
         "CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LinearLR, MultiStepLR, OneCycleLR, PolynomialLR, "
         "ReduceLROnPlateau, StepLR"]
+    if not ember.cuda.is_available():
+        assert problems(tmp_path, "device = 'cuda'\n") == [
+            "device: got 'cuda'; CUDA is not available here (CuPy and a GPU are needed); expected cpu"]
     got = problems(tmp_path, "name = 'x'\n[trainer\n")
     assert len(got) == 1 and got[0].startswith("<file>: cannot parse TOML")
     got = problems(tmp_path, "[model]\nname = 'Net'\n")

@@ -150,4 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args[1:])
     a = _parser().parse_args(args)
     handler = {"train": _train, "evaluate": _evaluate, "predict": _predict, "new": _new}[a.command]
-    return handler(a)
+    try:
+        return handler(a)
+    except BrokenPipeError:   # `ember predict … | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return 0
