@@ -749,8 +749,8 @@ adaptive_max_pool3d, adaptive_max_pool3d_with_indices = _adaptive_max_nd(3)
 
 # ---- interpolation -----------------------------------------------------------------------------------
 _MODE_NODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
-              "bicubic": "Bicubic", "trilinear": "Trilinear"}
-_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+              "bicubic": "Bicubic", "trilinear": "Trilinear", "lanczos": "Lanczos"}
+_MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
 def _cubic_weights(t: Any) -> Any:
@@ -805,20 +805,25 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
 
 
 def _aa_taps(mode: str, n: int, o: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Antialiased taps (PIL's separable filters, as torch): the filter is stretched by the downscale
-    factor so every input pixel under it contributes; weights are normalised to sum to 1."""
+    """Antialiased taps (PIL's separable triangle, Keys a=-0.5 and Lanczos-3 filters, as torch): the filter is
+    stretched by the downscale factor so every input pixel under it contributes; weights sum to 1."""
     if mode == "bilinear-aa":
         size = 2
 
         def filt(x: np.ndarray) -> np.ndarray:
             return np.maximum(0.0, 1.0 - np.abs(x))
-    else:
+    elif mode == "bicubic-aa":
         size, a = 4, -0.5
 
         def filt(x: np.ndarray) -> np.ndarray:
             x = np.abs(x)
             return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
                             np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+    else:   # lanczos-3
+        size = 6
+
+        def filt(x: np.ndarray) -> np.ndarray:
+            return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
     support = size / 2 * scale if scale >= 1 else size / 2
     inv = 1 / scale if scale >= 1 else 1.0
     center = scale * (np.arange(o) + 0.5)
@@ -926,7 +931,6 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             raise ValueError("Lanczos mode does not support align_corners=True")
         if not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
-        raise NotImplementedError("interpolate(mode='lanczos') is not supported by ember yet")
     supported = mode in ("nearest", "nearest-exact", "area") and dim in (3, 4, 5)
     if not supported and _MODE_DIMS.get(mode, -1) + 2 != dim:
         if mode in ("linear", "bilinear", "trilinear") and dim in (3, 4, 5):
