@@ -30,6 +30,12 @@ _CASES = {
     "threshold": (lambda L, x: L.threshold(x, 0.1, -1.0)),
     "prelu": (lambda L, x: L.prelu(x, L.full((4,), 0.25))),
     "pdist": (lambda L, x: L.pdist(x.flatten(1))),
+    "convolution": (lambda L, x: L.convolution(x, L.ones(3, 4, 3, 3) * 0.1, None, [1, 1], [1, 1], [1, 1], False,
+                                               [0, 0], 1)),
+    "rnn_tanh_cell": (lambda L, x: L.rnn_tanh_cell(x.flatten(1)[:, :6], L.zeros(2, 3), L.ones(3, 6) * 0.1,
+                                                   L.ones(3, 3) * 0.2, L.ones(3), L.ones(3))),
+    "utils.data.DistributedSampler": (lambda L, x: L.tensor(list(L.utils.data.DistributedSampler(
+        range(10), num_replicas=3, rank=1, seed=4)))),
 }
 
 

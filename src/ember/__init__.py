@@ -109,6 +109,17 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     threshold,
     threshold_,
 )
+from .nn.functional._conv import convolution  # noqa: E402
+from .nn.modules.rnn import (  # noqa: E402
+    gru,
+    gru_cell,
+    lstm,
+    lstm_cell,
+    rnn_relu,
+    rnn_relu_cell,
+    rnn_tanh,
+    rnn_tanh_cell,
+)
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,

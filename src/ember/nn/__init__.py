@@ -17,3 +17,12 @@ __all__ = [
     "UninitializedBuffer",
     *_modules_all,
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``nn.parallel`` (DistributedDataParallel, which needs ``ember.distributed``) loads on first use."""
+    if name == "parallel":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.parallel")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
