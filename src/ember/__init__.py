@@ -88,7 +88,6 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     conv_transpose2d,
     conv_transpose3d,
     cosine_similarity,
-    group_norm,
     hardshrink,
     layer_norm,
     log_softmax,
@@ -110,6 +109,9 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     threshold_,
 )
 from .nn.functional._conv import convolution  # noqa: E402
+from .nn.functional._normalization import aten_batch_norm as batch_norm  # noqa: E402
+from .nn.functional._normalization import aten_group_norm as group_norm  # noqa: E402
+from .nn.functional._normalization import aten_instance_norm as instance_norm  # noqa: E402
 from .nn.modules.rnn import (  # noqa: E402
     gru,
     gru_cell,
