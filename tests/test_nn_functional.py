@@ -3,6 +3,8 @@ numerical stability and error texts for activations, layers and losses."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -619,3 +621,11 @@ def test_legacy_reduction_arguments():
     with pytest.warns(UserWarning):
         e = F.l1_loss(ember.tensor(X), ember.tensor(T), reduce=False)
     assert e.shape == (4, 6)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_pointwise_loss_shapes_that_do_not_broadcast(loss: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # both warn about the size difference first
+        assert_same_error(lambda: getattr(ember.nn.functional, loss)(ember.randn(2, 10), ember.tensor([1.0, 2.0])),
+                          lambda: getattr(torch.nn.functional, loss)(torch.randn(2, 10), torch.tensor([1.0, 2.0])))

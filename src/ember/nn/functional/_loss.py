@@ -11,6 +11,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ...autograd.grad_mode import no_grad
+from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
 from ...ops.indexing import where
 from ._activation import log_softmax, logsigmoid
@@ -85,7 +86,10 @@ def _pointwise_loss(
         check_reduction(reduction)
         x, t = compute_array(input), compute_array(target)
         ns = xp(input)
-        x, t = ns.broadcast_arrays(x, t)
+        try:
+            x, t = ns.broadcast_arrays(x, t)
+        except ValueError:
+            raise broadcast_error(input._data.shape, target._data.shape) from None
         loss = fwd(ns, x, t, **params)
         n = loss.size
         if reduction == "sum":
