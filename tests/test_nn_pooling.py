@@ -135,6 +135,20 @@ def test_avg_pool1d_3d(k, s, p, ceil):
     compare(lambda F, x: F.avg_pool3d(x, 2, 1, 1, False, True, 3), RNG.standard_normal((2, 4, 4, 5)))
 
 
+@pytest.mark.parametrize("nd,k", [(1, 3), (2, 2), (2, (3, 2)), (3, (1, 2, 3))])
+def test_avg_pool_exact_tiling(nd, k):
+    """Windows that tile the input exactly (the reshape fast path), with and without a divisor override."""
+    x = RNG.standard_normal((2, 3) + (6,) * nd)
+    compare(lambda F, t: getattr(F, f"avg_pool{nd}d")(t, k), x)
+    compare(lambda F, t: getattr(F, f"avg_pool{nd}d")(t, k), x[0], dtype=np.float32)
+    if nd > 1:
+        compare(lambda F, t: getattr(F, f"avg_pool{nd}d")(t, k, divisor_override=4), x)
+        compare(lambda F, t: getattr(F, f"avg_pool{nd}d")(t, k), RNG.integers(-9, 9, x.shape), dtype=np.int64,
+                grad=False)
+    e = ember.tensor(x[:1, :1], requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: getattr(EF, f"avg_pool{nd}d")(t, k), (e,))
+
+
 def test_avg_pool_float32_int_and_gradchecks():
     compare(lambda F, x: F.avg_pool2d(x, 3, 2, 1), RNG.standard_normal((2, 3, 9, 9)), dtype=np.float32,
             noncontig=True)

@@ -252,8 +252,10 @@ def _lowest(dtype: Any) -> Any:
 
 def _running_max(ns: Any, views: Sequence[Any]) -> Any:
     """Elementwise max of the candidate views (NaN propagates, as in torch)."""
-    best = views[0].copy()
-    for v in views[1:]:
+    if len(views) == 1:
+        return views[0].copy()
+    best = ns.maximum(views[0], views[1])
+    for v in views[2:]:
         ns.maximum(best, v, out=best)
     return best
 
@@ -504,6 +506,30 @@ def _avg_divisor(ns: Any, win: _Windows, include_pad: bool) -> Any:
     return div
 
 
+def _tiles(ns: Any, k: tuple[int, ...]) -> tuple[ArrayFn, ArrayFn]:
+    """Sums over the exact ``k`` tiling of the trailing dims (windows that neither overlap nor pad), one
+    dim at a time as ``k_i`` slice adds of a reshaped view, and the adjoint (each sum repeated over its tile)."""
+    nd = len(k)
+
+    def total(a: Any) -> Any:
+        for i, ki in enumerate(k):
+            ax = a.ndim - nd + i
+            r = a.reshape(a.shape[:ax] + (a.shape[ax] // ki, ki) + a.shape[ax + 1:])
+            pick = (slice(None),) * (ax + 1)
+            acc = r[(*pick, 0)] if ki == 1 else r[(*pick, 0)] + r[(*pick, 1)]
+            for j in range(2, ki):
+                acc += r[(*pick, j)]
+            a = acc
+        return a
+
+    def repeat(g: Any) -> Any:
+        for i, ki in enumerate(k):
+            g = ns.repeat(g, ki, axis=g.ndim - nd + i)
+        return g
+
+    return total, repeat
+
+
 def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
               count_include_pad: bool, divisor_override: int | None, fn: str) -> Tensor:
     k = _tuple(kernel_size, nd, fn, "kernel_size")
@@ -517,20 +543,27 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     win = _Windows(tuple(input.shape[-nd:]), out_sp, k, s, p, (1,) * nd)
     div = divisor_override if divisor_override is not None else _avg_divisor(ns, win, count_include_pad)
     integral = input.dtype.category < 2
+    if s == k and not any(p) and all(n % ki == 0 for n, ki in zip(input.shape[-nd:], k, strict=True)):
+        tile_sum, tile_spread = _tiles(ns, k)
+    else:
+        tile_sum = tile_spread = None
 
     def pool(a: Any) -> Any:
-        views = win.views(ns, a, 0)
-        total = views[0].copy()
-        for v in views[1:]:
-            total += v
-        total = win.narrow(total, a.shape[:-nd])
+        if tile_sum is not None:
+            total = tile_sum(a)
+        else:
+            views = win.views(ns, a, 0)
+            total = views[0].copy() if len(views) == 1 else views[0] + views[1]
+            for v in views[2:]:
+                total += v
+            total = win.narrow(total, a.shape[:-nd])
         if integral:
             return ns.sign(total) * (ns.abs(total) // div)
         return total / ns.asarray(div, dtype=total.dtype)
 
     def spread(g: Any) -> Any:
         gd = g / ns.asarray(div, dtype=g.dtype)
-        return win.accumulate(ns, gd)
+        return tile_spread(gd) if tile_spread is not None else win.accumulate(ns, gd)
 
     return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0")
 
@@ -633,6 +666,12 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
     if all(v == 1 for v in size):
         return input.mean(tuple(range(-nd, 0)), keepdim=True)
     ns = xp(input)
+    sp = tuple(input.shape[-nd:])
+    if all(o and n % o == 0 for n, o in zip(sp, size, strict=True)):   # uniform windows: an exact tiling
+        total, repeat = _tiles(ns, tuple(n // o for n, o in zip(sp, size, strict=True)))
+        count = math.prod(sp) // math.prod(size)
+        return _linear(input, lambda a: total(a) / a.dtype.type(count), lambda g: repeat(g / g.dtype.type(count)),
+                       f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0")
     a_dtype = compute_array(input).dtype
     mats = []
     for n, o in zip(input.shape[-nd:], size, strict=True):
