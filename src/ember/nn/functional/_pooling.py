@@ -1,9 +1,11 @@
 """Pooling, unpooling, resampling (interpolate, grid_sample, affine_grid) and pixel/channel shuffles.
 
-One N-d implementation serves the 1d/2d/3d names: windows are strided slices of a padded array (a Python
-loop over the few kernel offsets, never over pixels), and every map that is linear in its input (average
+One N-d implementation serves the 1d/2d/3d names. A pool loops in Python over its few kernel offsets, never
+over pixels: each offset reads one contiguous slice of the input's stride phases (see :class:`_Windows`), or
+of a reshaped view when the windows tile the input exactly. Every map that is linear in its input (average
 pooling, the scatter/gather of max pooling, interpolation, shuffles) is recorded as a :func:`_linear` op
-whose backward is its adjoint, recorded the same way — so gradients of gradients come for free.
+whose backward is its adjoint, recorded the same way, so gradients of gradients come for free; resampling
+taps follow torch's coordinate conventions (and its quirks), computed once per dim.
 """
 
 from __future__ import annotations
@@ -55,9 +57,9 @@ def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
     return cls
 
 
-def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str, out: Any = None) -> Tensor:
-    """``fwd(x)`` (or the precomputed ``out`` array) with grad_fn ``name`` whose backward applies ``adj``."""
-    res = result(fwd(compute_array(x)) if out is None else out, x)
+def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str) -> Tensor:
+    """``fwd(x)`` with grad_fn ``name`` whose backward applies the adjoint ``adj`` (recorded as ``adj_name``)."""
+    res = result(fwd(compute_array(x)), x)
     return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name)
 
 
@@ -713,10 +715,6 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     return _adaptive_avg(input, 3, output_size)
 
 
-class _AdaptiveMaxBackward(_MaxPoolBackward):
-    __slots__ = ()
-
-
 def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Tensor]:
     fn = f"adaptive_max_pool{nd}d"
     size = _adaptive_size(input, output_size, nd, fn)
@@ -753,7 +751,7 @@ def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Ten
     out = result(best, input)
     if needs_grad(input):
         scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
-        fused(out, _node(f"AdaptiveMaxPool{nd}DBackward0", _AdaptiveMaxBackward), (input,), (),
+        fused(out, _node(f"AdaptiveMaxPool{nd}DBackward0", _MaxPoolBackward), (input,), (),
               scatter=scatter, gather=gather)
     return out, result(flat, input, D.int64)
 
