@@ -31,6 +31,7 @@ def compare(fn, x: np.ndarray, *, dtype=np.float64, grad: bool = True, rtol=None
         assert_close(oe[1], ot[1])
         ot, oe = ot[0], oe[0]
     assert_close(oe, ot, rtol, atol)
+    assert oe.stride() == ot.stride()
     if not grad:
         return oe
     assert type(oe.grad_fn).__name__ == ot.grad_fn.name()
@@ -38,6 +39,8 @@ def compare(fn, x: np.ndarray, *, dtype=np.float64, grad: bool = True, rtol=None
     ot.backward(torch.tensor(cot))
     oe.backward(ember.tensor(cot))
     assert_close(e.grad, t.grad, rtol, atol)
+    if not noncontig:   # (torch gives a strided leaf a grad of its own layout; ember's engine a contiguous one)
+        assert e.grad.stride() == t.grad.stride()
     return oe
 
 

@@ -25,12 +25,14 @@ def compare(fn, *xs: np.ndarray, dtype=np.float64, rtol=None, atol=None):
     es = [ember.tensor(np.asarray(x, dtype=dtype), requires_grad=True) for x in xs]
     ot, oe = fn(TF, *ts), fn(EF, *es)
     assert_close(oe, ot, rtol, atol)
+    assert oe.stride() == ot.stride()
     assert type(oe.grad_fn).__name__ == ot.grad_fn.name()
     cot = RNG.standard_normal(tuple(ot.shape)).astype(dtype)
     ot.backward(torch.tensor(cot))
     oe.backward(ember.tensor(cot))
     for e, t in zip(es, ts, strict=True):
         assert_close(e.grad, t.grad, rtol, atol)
+        assert e.grad.stride() == t.grad.stride()
 
 
 SIZES = [dict(scale_factor=2), dict(scale_factor=1.7), dict(size=5), dict(scale_factor=0.6),

@@ -59,7 +59,7 @@ def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
 
 def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str) -> Tensor:
     """``fwd(x)`` with grad_fn ``name`` whose backward applies the adjoint ``adj`` (recorded as ``adj_name``)."""
-    res = result(fwd(compute_array(x)), x)
+    res = result(xp(x).ascontiguousarray(fwd(compute_array(x))), x)
     return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name)
 
 
@@ -335,7 +335,7 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     views = win.views(ns, a, _lowest(a.dtype))
     best_w = _running_max(ns, views)
     best = win.narrow(best_w, lead)
-    out = result(best, input)
+    out = result(ns.ascontiguousarray(best), input)
     grad = needs_grad(input)
     if not (grad or want_indices):
         return out, None
@@ -748,7 +748,7 @@ def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Ten
     which = _argmax_offsets(ns, views, best)
     flat = ns.take_along_axis(ns.broadcast_to(flat_win, which.shape + (flat_win.shape[-1],)), which[..., None],
                               axis=-1)[..., 0]
-    out = result(best, input)
+    out = result(ns.ascontiguousarray(best), input)
     if needs_grad(input):
         scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
         fused(out, _node(f"AdaptiveMaxPool{nd}DBackward0", _MaxPoolBackward), (input,), (),
