@@ -198,15 +198,20 @@ class _Windows:
         return w.reshape(-1)
 
     def _assemble(self, ns: Any, planes: dict, lead: tuple, dtype: Any) -> Any:
-        """Interleave the flat phase planes back into the padded array and crop it to the input."""
+        """Interleave the flat phase planes back into an input-shaped array (the padding dropped)."""
         total = int(np.prod(lead)) * self.size
         if all(si == 1 for si in self.s):
-            full = planes[(0,) * len(self.s)][:total].reshape(lead + self.q)
-        else:
-            full = ns.zeros(lead + tuple(qi * si for qi, si in zip(self.q, self.s, strict=True)), dtype)
-            for phase, plane in planes.items():
-                full[self._phase_key(phase)] = plane[:total].reshape(lead + self.q)
-        return full[self._interior()]
+            return planes[(0,) * len(self.s)][:total].reshape(lead + self.q)[self._interior()]
+        complete = len(planes) == math.prod(self.s)
+        out = (ns.empty if complete else ns.zeros)(lead + tuple(self.sp), dtype)
+        for phase, plane in planes.items():
+            src, dst = [Ellipsis], [Ellipsis]
+            for r, si, pi, n in zip(phase, self.s, self.p, self.sp, strict=True):
+                q0, q1 = -(-(pi - r) // si), -(-(pi + n - r) // si)   # phase rows inside the input
+                src.append(slice(q0, q1))
+                dst.append(slice(r + si * q0 - pi, None, si))
+            out[tuple(dst)] = plane[:total].reshape(lead + self.q)[tuple(src)]
+        return out
 
     def accumulate(self, ns: Any, g: Any, which: Any = None) -> Any:
         """The adjoint of :meth:`views`: output gradient ``g`` added back at every kernel offset's positions
