@@ -137,8 +137,8 @@ def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tupl
 class _Windows:
     """The kernel offsets of a pool over the trailing ``nd`` dims, in a flat "wide" layout.
 
-    The input is padded (to the padding, any ceil_mode overhang, and a multiple of the stride) and split
-    into its stride phases ``a[..., r::s]``, each stored flat. Kernel offset j then reads one contiguous
+    The input, conceptually padded (to the padding, any ceil_mode overhang, and a multiple of the stride), is
+    split into its stride phases ``a[..., r::s]``, each stored flat. Kernel offset j then reads one contiguous
     1-d slice of a phase (shifted by the offset), whose element i is that offset's value for wide output i;
     the wide output has the phase planes' shape, and its leading ``out`` corner is the real output. Every
     per-offset operation is thus one contiguous, vectorised ufunc call over the whole batch.
@@ -160,31 +160,35 @@ class _Windows:
     def _interior(self) -> tuple:
         return (Ellipsis, *(slice(pi, pi + n) for pi, n in zip(self.p, self.sp, strict=True)))
 
-    def _phase_key(self, phase: tuple) -> tuple:
-        return (Ellipsis, *(slice(r, None, si) for r, si in zip(phase, self.s, strict=True)))
-
     def views(self, ns: Any, a: Any, value: Any) -> list[Any]:
         """One flat view per kernel offset (in window order), each of the wide output's size."""
         lead = a.shape[:-len(self.sp)]
-        n_lead = int(np.prod(lead))
-        shape = tuple(qi * si for qi, si in zip(self.q, self.s, strict=True))
-        if shape == tuple(self.sp) and not any(self.p):
-            full = a
-        else:
-            full = ns.full(lead + shape, value, a.dtype)
-            full[self._interior()] = a
-        total = n_lead * self.size
+        total = int(np.prod(lead)) * self.size
         slack = max(self.shift)
+        padded = any(self.p) or tuple(qi * si for qi, si in zip(self.q, self.s, strict=True)) != tuple(self.sp)
         planes: dict = {}
         views = []
         for phase, shift in zip(self.phase, self.shift, strict=True):
             if phase not in planes:
                 flat = ns.empty(total + slack, a.dtype)
                 flat[total:] = value
-                flat[:total].reshape(lead + self.q)[...] = full[self._phase_key(phase)]
+                plane = flat[:total].reshape(lead + self.q)
+                if padded:
+                    plane[...] = value
+                dst, src = self._phase_slices(phase)
+                plane[dst] = a[src]
                 planes[phase] = flat
             views.append(planes[phase][shift:shift + total])
         return views
+
+    def _phase_slices(self, phase: tuple) -> tuple[tuple, tuple]:
+        """(slice of the phase plane, strided slice of the input) holding the same, in-bounds elements."""
+        dst, src = [Ellipsis], [Ellipsis]
+        for r, si, pi, n in zip(phase, self.s, self.p, self.sp, strict=True):
+            q0, q1 = -(-(pi - r) // si), -(-(pi + n - r) // si)   # phase rows inside the input
+            dst.append(slice(q0, q1))
+            src.append(slice(r + si * q0 - pi, None, si))
+        return tuple(dst), tuple(src)
 
     def narrow(self, wide: Any, lead: tuple) -> Any:
         """The real output (a view) of a wide flat array."""
@@ -205,12 +209,8 @@ class _Windows:
         complete = len(planes) == math.prod(self.s)
         out = (ns.empty if complete else ns.zeros)(lead + tuple(self.sp), dtype)
         for phase, plane in planes.items():
-            src, dst = [Ellipsis], [Ellipsis]
-            for r, si, pi, n in zip(phase, self.s, self.p, self.sp, strict=True):
-                q0, q1 = -(-(pi - r) // si), -(-(pi + n - r) // si)   # phase rows inside the input
-                src.append(slice(q0, q1))
-                dst.append(slice(r + si * q0 - pi, None, si))
-            out[tuple(dst)] = plane[:total].reshape(lead + self.q)[tuple(src)]
+            inside, positions = self._phase_slices(phase)
+            out[positions] = plane[:total].reshape(lead + self.q)[inside]
         return out
 
     def accumulate(self, ns: Any, g: Any, which: Any = None) -> Any:
