@@ -96,6 +96,17 @@ def test_max_pool_ties_take_first_and_nan_propagates():
     compare(lambda F, t: F.adaptive_max_pool2d(t, 3, return_indices=True), x)
 
 
+@pytest.mark.parametrize("shape,k", [((2, 3, 8, 6), 2), ((2, 3, 9, 6), (3, 2)), ((3, 6, 4), (2, 4)),
+                                     ((2, 2, 4, 6, 6), (2, 3, 1))])
+def test_max_pool_exact_tiling_without_grad(shape, k):
+    """Inference over windows that tile the input (the reshape fast path), NaN propagating."""
+    x = RNG.standard_normal(shape)
+    x[x > 1.5] = np.nan
+    nd = len(shape) - 2 if len(shape) == 5 else 2
+    compare(lambda F, t: getattr(F, f"max_pool{nd}d")(t, k), x, grad=False)
+    compare(lambda F, t: getattr(F, f"max_pool{nd}d")(t, k), x, dtype=np.float32, grad=False)
+
+
 def test_max_pool_integer_and_no_grad():
     x = RNG.integers(-5, 5, (2, 3, 6, 6))
     compare(lambda F, t: F.max_pool2d(t, 2, return_indices=True), x, dtype=np.int64, grad=False)

@@ -335,13 +335,16 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     out_sp = _pool_geometry(input, nd, k, s, p, d, ceil_mode, "max")
     ns = xp(input)
     a = compute_array(input)
+    grad = needs_grad(input)
+    if not (grad or want_indices) and s == k and not any(p) and all(di == 1 for di in d) and \
+            all(n % ki == 0 for n, ki in zip(a.shape[-nd:], k, strict=True)):
+        return result(ns.ascontiguousarray(_tiled_max(ns, a, k)), input), None
     win = _Windows(tuple(a.shape[-nd:]), out_sp, k, s, p, d)
     lead = a.shape[:-nd]
     views = win.views(ns, a, _lowest(a.dtype))
     best_w = _running_max(ns, views)
     best = win.narrow(best_w, lead)
     out = result(ns.ascontiguousarray(best), input)
-    grad = needs_grad(input)
     if not (grad or want_indices):
         return out, None
     which_w = _argmax_offsets(ns, views, best_w)
@@ -376,6 +379,18 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
         fused(out, _node(f"MaxPool{nd}DWithIndicesBackward0", _MaxPoolBackward), (input,), (),
               scatter=scatter, gather=gather)
     return out, result(flat_index(), input, D.int64) if want_indices else None
+
+
+def _tiled_max(ns: Any, a: Any, k: tuple[int, ...]) -> Any:
+    """Max over windows that tile the trailing dims exactly (no gradient or indices needed): one dim at a
+    time, as ``k_i`` slices of a reshaped view."""
+    nd = len(k)
+    for i in range(nd):
+        ax = a.ndim - nd + i
+        r = a.reshape(a.shape[:ax] + (a.shape[ax] // k[i], k[i]) + a.shape[ax + 1:])
+        pick = (slice(None),) * (ax + 1)
+        a = _running_max(ns, [r[(*pick, j)] for j in range(k[i])])
+    return a
 
 
 def _check_1d(input: Tensor, fn: str) -> None:
