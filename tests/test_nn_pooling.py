@@ -194,6 +194,44 @@ def test_adaptive_pool1d_3d():
         assert ember.autograd.gradgradcheck(f, (e,))
 
 
+# ---- fractional max pooling ----------------------------------------------------------------------------
+@pytest.mark.parametrize("nd,shape,k,size", [(2, (2, 3, 9, 11), 2, (4, 5)), (2, (3, 9, 11), (3, 2), (5, 7)),
+                                             (3, (2, 2, 7, 8, 9), 2, (3, 4, 5)), (3, (2, 5, 6, 7), (2, 3, 1), 3)])
+def test_fractional_max_pool(nd, shape, k, size):
+    samples = RNG.random(((shape[0] if len(shape) == nd + 2 else 1), shape[-nd - 1], nd))
+    fn = f"fractional_max_pool{nd}d"
+    for dtype in (np.float64, np.float32):
+        s_t, s_e = torch.tensor(samples.astype(dtype)), ember.tensor(samples.astype(dtype))
+        compare(lambda F, t, a=s_t, b=s_e: getattr(F, fn)(t, k, size, return_indices=True,
+                                                          _random_samples=a if F is TF else b),
+                RNG.standard_normal(shape), dtype=dtype)
+    e = ember.tensor(RNG.standard_normal(shape), requires_grad=True)
+    f = (lambda t: getattr(EF, fn)(t, k, size, _random_samples=ember.tensor(samples)))
+    assert ember.autograd.gradcheck(f, (e,))
+    assert ember.autograd.gradgradcheck(f, (e,))
+
+
+def test_fractional_max_pool_random_stream_modules_and_errors():
+    x = RNG.standard_normal((2, 3, 10, 9))
+    torch.manual_seed(3)
+    ember.manual_seed(3)
+    for ratio in ((0.5, 0.5), (0.6, 0.4)):
+        assert_close(EF.fractional_max_pool2d(ember.tensor(x), 2, output_ratio=ratio),
+                     TF.fractional_max_pool2d(torch.tensor(x), 2, output_ratio=ratio))
+        mt, me = tnn.FractionalMaxPool2d(3, output_ratio=ratio), nn.FractionalMaxPool2d(3, output_ratio=ratio)
+        assert repr(me) == repr(mt)
+        assert_close(me(ember.tensor(x)), mt(torch.tensor(x)))
+    x3 = torch.randn(1, 1, 5, 5, 5)
+    for fn in [lambda F, t: F.fractional_max_pool3d(t, 4, output_size=4), lambda F, t: F.fractional_max_pool2d(t, 2),
+               lambda F, t: F.fractional_max_pool3d(t[0, 0], 2, output_size=3),
+               lambda F, t: F.fractional_max_pool2d(t[0], 2, output_ratio=(0.5, 1.5))]:
+        assert_same_error(lambda f=fn: f(EF, to_ember(x3)), lambda f=fn: f(TF, x3))
+    assert_same_error(lambda: nn.FractionalMaxPool2d(2), lambda: tnn.FractionalMaxPool2d(2))
+    assert_same_error(lambda: nn.FractionalMaxPool2d(2, 3, 0.5), lambda: tnn.FractionalMaxPool2d(2, 3, 0.5))
+    assert_same_error(lambda: nn.FractionalMaxPool3d(2, output_ratio=1.5),
+                      lambda: tnn.FractionalMaxPool3d(2, output_ratio=1.5))
+
+
 # ---- lp pooling and unpooling --------------------------------------------------------------------------
 def test_lp_pool():
     pos = np.abs(RNG.standard_normal((2, 3, 7, 8))) + 0.1

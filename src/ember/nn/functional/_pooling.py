@@ -29,6 +29,8 @@ __all__ = [
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
     "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
     "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "fractional_max_pool2d", "fractional_max_pool3d",
+    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
     "grid_sample", "affine_grid",
     "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
@@ -802,6 +804,101 @@ def _adaptive_max_nd(nd: int) -> tuple[Callable, Callable]:
 adaptive_max_pool1d, adaptive_max_pool1d_with_indices = _adaptive_max_nd(1)
 adaptive_max_pool2d, adaptive_max_pool2d_with_indices = _adaptive_max_nd(2)
 adaptive_max_pool3d, adaptive_max_pool3d_with_indices = _adaptive_max_nd(3)
+
+
+# ---- fractional max pooling ---------------------------------------------------------------------------
+def _fractional_starts(sample: Any, n: int, o: int, k: int, ns: Any) -> Any:
+    """Window starts of fractional max pooling along one dim (torch's generate_intervals, in the samples'
+    precision): pseudo-random steps of floor or ceil of (n - k) / (o - 1), the last window at the end."""
+    seq = ns.full(sample.shape + (o,), n - k, np.int64)
+    if o > 1:
+        alpha = sample.dtype.type(n - k) / sample.dtype.type(o - 1)
+        i = ns.arange(o - 1, dtype=sample.dtype)
+        first = (sample * alpha).astype(np.int64)[..., None]
+        seq[..., :-1] = ((i + sample[..., None]) * alpha).astype(np.int64) - first
+    return seq
+
+
+def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: Any, output_ratio: Any,
+                         return_indices: bool, samples: Tensor | None) -> Any:
+    from ...ops.random import rand
+
+    fn = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{fn} requires specifying either an output_size or an output_ratio")
+    k = _tuple(kernel_size, nd, fn, "kernel_size")
+    sp = tuple(input.shape[-nd:])
+    if output_size is None:
+        ratio = _tuple(output_ratio, nd, fn, "output_ratio")
+        size = tuple(int(n * r) for n, r in zip(sp, ratio, strict=True))
+    else:
+        size = _tuple(output_size, nd, fn, "output_size")
+    if samples is None:
+        input.size(-nd - 1)   # torch's IndexError for too few dims
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
+    names = ("time", "height", "width")[3 - nd:]
+    label = "fractional_max_pool2d()" if nd == 2 else "fractional_max_pool3d_out()"
+    for name, n, o, ki in zip(names, sp, size, k, strict=True):
+        if o + ki - 1 > n:
+            raise RuntimeError(f"{label}: pool {name} {ki} too large relative to input {name} {n}")
+    batched = input.dim() == nd + 2
+    if samples is None:
+        samples = rand(input.shape[0] if batched else 1, input.shape[-nd - 1], nd, dtype=input.dtype,
+                       device=input.device)
+    ns = xp(input)
+    a = compute_array(input)
+    smp = compute_array(samples)
+    if not batched:
+        smp = smp[0]
+    plane = [int(np.prod(sp[i + 1:])) for i in range(nd)]
+    # one sample per plane and dim; torch's 2-d kernel reads them as (width, height), its 3-d as (t, h, w)
+    order = (1, 0) if nd == 2 else (0, 1, 2)
+    idx = 0
+    for i, (n, o, ki) in enumerate(zip(sp, size, k, strict=True)):
+        starts = _fractional_starts(smp[..., order[i]], n, o, ki, ns)          # (*lead, o)
+        pos = starts[..., :, None] + ns.arange(ki)                              # (*lead, o, k)
+        pos = pos.reshape(pos.shape[:-2] + tuple(o if j == i else 1 for j in range(nd))
+                          + tuple(ki if j == i else 1 for j in range(nd)))
+        idx = idx + pos * plane[i]
+    lead = a.shape[:-nd]
+    flat_win = ns.broadcast_to(idx, lead + tuple(size) + tuple(k)).reshape(lead + tuple(size) + (-1,))
+    planes = a.reshape(lead + (-1,))
+    win = ns.take_along_axis(planes, flat_win.reshape(lead + (-1,)), axis=-1).reshape(flat_win.shape)
+    views = [win[..., j] for j in range(win.shape[-1])]
+    best = _running_max(ns, views)
+    which = _argmax_offsets(ns, views, best)
+    flat = ns.take_along_axis(flat_win, ns.maximum(which, 0).astype(np.int64)[..., None], axis=-1)[..., 0]
+    out = result(ns.ascontiguousarray(best), input)
+    if needs_grad(input):
+        scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
+        fused(out, _node(f"FractionalMaxPool{nd}DBackward0", _MaxPoolBackward), (input,), (),
+              scatter=scatter, gather=gather)
+    return (out, result(flat, input, D.int64)) if return_indices else out
+
+
+def fractional_max_pool2d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None) -> Any:
+    """Max over pseudo-randomly placed windows (Graham's fractional max pooling), 2-d."""
+    return _fractional_max_pool(input, 2, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input: Tensor, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                          return_indices: bool = False, _random_samples: Tensor | None = None) -> Any:
+    """Max over pseudo-randomly placed windows (Graham's fractional max pooling), 3-d."""
+    return _fractional_max_pool(input, 3, kernel_size, output_size, output_ratio, return_indices, _random_samples)
+
+
+def fractional_max_pool2d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None) -> Any:
+    return _fractional_max_pool(input, 2, kernel_size, output_size, output_ratio, True, _random_samples)
+
+
+def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_size: Any = None,
+                                       output_ratio: Any = None, return_indices: bool = False,
+                                       _random_samples: Tensor | None = None) -> Any:
+    return _fractional_max_pool(input, 3, kernel_size, output_size, output_ratio, True, _random_samples)
 
 
 # ---- interpolation -----------------------------------------------------------------------------------
