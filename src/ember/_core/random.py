@@ -765,7 +765,13 @@ def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike) -> np.n
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}")
-    return (_u53(gen, n) < p).astype(dt)
+    # uniform53 = k·2⁻⁵³ for the 53-bit integer k of two words, so ``uniform53 < p`` is ``k < ceil(p·2⁵³)``:
+    # compared as integers, without forming the doubles
+    w = gen._words(2 * n)
+    k = w[0::2] & np.uint64(0x1FFFFF)
+    k <<= np.uint64(32)
+    k |= w[1::2]
+    return (k < np.uint64(math.ceil(p * 2.0**53))).astype(dt)
 
 
 def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
