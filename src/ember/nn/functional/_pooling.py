@@ -737,45 +737,50 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     return _adaptive_avg(input, 3, output_size)
 
 
-def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Tensor]:
-    fn = f"adaptive_max_pool{nd}d"
-    size = _adaptive_size(input, output_size, nd, fn)
+def _max_at(input: Tensor, positions: Any, nd: int, node_name: str) -> tuple[Tensor, Any]:
+    """Max over candidate windows given as flat input-plane ``positions`` (broadcastable to
+    (*lead, *out, K)), by torch's first-max / last-NaN rule; returns the output and each max's flat index."""
     ns = xp(input)
     a = compute_array(input)
     lead = a.shape[:-nd]
-    sp = a.shape[-nd:]
-    # gather every window (padded to the widest by repeating its last element, which never changes the max)
-    win, flat_parts = a, []
-    plane = [int(np.prod(sp[i + 1:])) for i in range(nd)]
-    for i, (n, o) in enumerate(zip(sp, size, strict=True)):
-        start, end = _bounds(n, o)
-        kmax = int((end - start).max()) if o else 0
-        idx = np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
-        win = ns.take(win, ns.asarray(idx.reshape(-1)), axis=len(lead) + 2 * i)
-        win = win.reshape(win.shape[:len(lead) + 2 * i] + (o, kmax) + win.shape[len(lead) + 2 * i + 1:])
-        flat_parts.append(idx * plane[i])
-    perm = list(range(len(lead))) + [len(lead) + 2 * i for i in range(nd)] + [len(lead) + 2 * i + 1
-                                                                              for i in range(nd)]
-    win = win.transpose(perm)
-    kshape = win.shape[len(lead) + nd:]
-    win = win.reshape(lead + tuple(size) + (-1,))
-    flat_win = 0
-    for i, part in enumerate(flat_parts):
-        shape = [1] * (2 * nd)
-        shape[i], shape[nd + i] = part.shape
-        flat_win = flat_win + part.reshape(shape)
-    flat_win = ns.asarray(np.asarray(flat_win).reshape(tuple(size) + (int(np.prod(kshape)),)))
+    pos = ns.broadcast_to(positions, lead + positions.shape[positions.ndim - nd - 1:])
+    win = ns.take_along_axis(a.reshape(lead + (-1,)), pos.reshape(lead + (-1,)), axis=-1).reshape(pos.shape)
     views = [win[..., j] for j in range(win.shape[-1])]
     best = _running_max(ns, views)
     which = _argmax_offsets(ns, views, best)
-    flat = ns.take_along_axis(ns.broadcast_to(flat_win, which.shape + (flat_win.shape[-1],)), which[..., None],
-                              axis=-1)[..., 0]
+    flat = ns.take_along_axis(pos, ns.maximum(which, 0).astype(np.int64)[..., None], axis=-1)[..., 0]
     out = result(ns.ascontiguousarray(best), input)
     if needs_grad(input):
         scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
-        fused(out, _node(f"AdaptiveMaxPool{nd}DBackward0", _MaxPoolBackward), (input,), (),
-              scatter=scatter, gather=gather)
-    return out, result(flat, input, D.int64)
+        fused(out, _node(node_name, _MaxPoolBackward), (input,), (), scatter=scatter, gather=gather)
+    return out, flat
+
+
+def _window_positions(starts: Sequence[Any], k: Sequence[int], sp: Sequence[int], ns: Any,
+                      ends: Sequence[Any] | None = None) -> Any:
+    """Flat input-plane positions (*lead, *out, K) of the windows starting at ``starts[i]`` (*lead, out_i)
+    with sizes ``k``; with ``ends``, positions past a window's end repeat its last element."""
+    nd = len(sp)
+    total = 0
+    for i, (st, ki) in enumerate(zip(starts, k, strict=True)):
+        pos = st[..., :, None] + ns.arange(ki)
+        if ends is not None:
+            pos = ns.minimum(pos, ends[i][..., :, None] - 1)
+        pos = pos.reshape(pos.shape[:-2] + tuple(pos.shape[-2] if j == i else 1 for j in range(nd))
+                          + tuple(ki if j == i else 1 for j in range(nd)))
+        total = total + pos * math.prod(sp[i + 1:])
+    return total.reshape(total.shape[:total.ndim - nd] + (-1,))
+
+
+def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Any]:
+    size = _adaptive_size(input, output_size, nd, f"adaptive_max_pool{nd}d")
+    ns = xp(input)
+    sp = tuple(input.shape[-nd:])
+    bounds = [tuple(ns.asarray(b) for b in _bounds(n, o)) for n, o in zip(sp, size, strict=True)]
+    # windows padded to the widest by repeating their last element (which never changes the max or its index)
+    widths = [int((end - start).max()) if o else 0 for (start, end), o in zip(bounds, size, strict=True)]
+    positions = _window_positions([b[0] for b in bounds], widths, sp, ns, [b[1] for b in bounds])
+    return _max_at(input, positions, nd, f"AdaptiveMaxPool{nd}DBackward0")
 
 
 def _adaptive_max_nd(nd: int) -> tuple[Callable, Callable]:
@@ -786,10 +791,10 @@ def _adaptive_max_nd(nd: int) -> tuple[Callable, Callable]:
         if nd == 1:
             size, = _adaptive_size(input, output_size, 1, fn)
             out, idx = _adaptive_max(input.unsqueeze(-2), 2, (1, size))
-            out, idx = out.squeeze(-2), idx.squeeze(-2)
+            out, idx = out.squeeze(-2), idx[..., 0, :]
         else:
             out, idx = _adaptive_max(input, nd, output_size)
-        return (out, idx) if return_indices else out
+        return (out, result(idx, input, D.int64)) if return_indices else out
 
     def with_indices(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
         return pool(input, output_size, True)
@@ -847,33 +852,14 @@ def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: 
         samples = rand(input.shape[0] if batched else 1, input.shape[-nd - 1], nd, dtype=input.dtype,
                        device=input.device)
     ns = xp(input)
-    a = compute_array(input)
     smp = compute_array(samples)
     if not batched:
         smp = smp[0]
-    plane = [int(np.prod(sp[i + 1:])) for i in range(nd)]
     # one sample per plane and dim; torch's 2-d kernel reads them as (width, height), its 3-d as (t, h, w)
     order = (1, 0) if nd == 2 else (0, 1, 2)
-    idx = 0
-    for i, (n, o, ki) in enumerate(zip(sp, size, k, strict=True)):
-        starts = _fractional_starts(smp[..., order[i]], n, o, ki, ns)          # (*lead, o)
-        pos = starts[..., :, None] + ns.arange(ki)                              # (*lead, o, k)
-        pos = pos.reshape(pos.shape[:-2] + tuple(o if j == i else 1 for j in range(nd))
-                          + tuple(ki if j == i else 1 for j in range(nd)))
-        idx = idx + pos * plane[i]
-    lead = a.shape[:-nd]
-    flat_win = ns.broadcast_to(idx, lead + tuple(size) + tuple(k)).reshape(lead + tuple(size) + (-1,))
-    planes = a.reshape(lead + (-1,))
-    win = ns.take_along_axis(planes, flat_win.reshape(lead + (-1,)), axis=-1).reshape(flat_win.shape)
-    views = [win[..., j] for j in range(win.shape[-1])]
-    best = _running_max(ns, views)
-    which = _argmax_offsets(ns, views, best)
-    flat = ns.take_along_axis(flat_win, ns.maximum(which, 0).astype(np.int64)[..., None], axis=-1)[..., 0]
-    out = result(ns.ascontiguousarray(best), input)
-    if needs_grad(input):
-        scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
-        fused(out, _node(f"FractionalMaxPool{nd}DBackward0", _MaxPoolBackward), (input,), (),
-              scatter=scatter, gather=gather)
+    starts = [_fractional_starts(smp[..., order[i]], n, o, ki, ns)
+              for i, (n, o, ki) in enumerate(zip(sp, size, k, strict=True))]
+    out, flat = _max_at(input, _window_positions(starts, k, sp, ns), nd, f"FractionalMaxPool{nd}DBackward0")
     return (out, result(flat, input, D.int64)) if return_indices else out
 
 
