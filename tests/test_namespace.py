@@ -21,6 +21,7 @@ _CASES = {
     "max_pool1d_with_indices": (lambda L, x: L.max_pool1d_with_indices(x.flatten(2), 4)),
     "avg_pool1d": (lambda L, x: L.avg_pool1d(x.flatten(2), 3, 2, 1, True, False)),
     "adaptive_avg_pool1d": (lambda L, x: L.adaptive_avg_pool1d(x.flatten(2), 5)),
+    "adaptive_max_pool1d": (lambda L, x: L.adaptive_max_pool1d(x.flatten(2), 5)),
     "pixel_shuffle": (lambda L, x: L.pixel_shuffle(x, 2)),
     "pixel_unshuffle": (lambda L, x: L.pixel_unshuffle(x, 2)),
     "channel_shuffle": (lambda L, x: L.channel_shuffle(x, 2)),

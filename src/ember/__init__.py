@@ -75,7 +75,6 @@ from .autograd.grad_mode import (  # noqa: E402
 )
 from .nn.functional import (  # noqa: E402  (those whose torch-level signature equals the functional one)
     adaptive_avg_pool1d,
-    adaptive_max_pool1d,
     avg_pool1d,
     bilinear,
     celu,
@@ -108,6 +107,7 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     threshold,
     threshold_,
 )
+from .nn.functional import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  # noqa: E402
 from .nn.functional._conv import convolution  # noqa: E402
 from .nn.functional._normalization import aten_batch_norm as batch_norm  # noqa: E402
 from .nn.functional._normalization import aten_group_norm as group_norm  # noqa: E402
