@@ -911,3 +911,13 @@ def test_leaves_accumulate_in_torch_order() -> None:
         m(L.randn(4, 5)).sum().backward()
         return seen
     assert order(ember) == order(torch)
+
+
+def test_grad_of_a_non_contiguous_leaf_has_the_leafs_layout() -> None:
+    def strides(L: Any) -> tuple:
+        w = L.ones(3, 4).t().requires_grad_()
+        v = L.ones(3, 4)[:, ::2].requires_grad_()
+        p = L.ones(2, 3, 4).permute(2, 0, 1).requires_grad_()
+        ((w * 2).sum() + (v * 3).sum() + (p * p).sum()).backward()
+        return w.grad.stride(), v.grad.stride(), p.grad.stride(), float(w.grad.sum() + v.grad.sum() + p.grad.sum())
+    assert strides(ember) == strides(torch)

@@ -22,6 +22,7 @@ from typing import Any
 
 from .._core.device import CPU, xp_of
 from .._core.dtype import float32, int64
+from .._core.memory_format import layout_strides
 from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
 from .grad_mode import STATE
 
@@ -393,6 +394,19 @@ def _owned(g: Tensor) -> bool:
 _ENGINE_REFS = 4   # the engine's variable, the two calls' arguments, getrefcount's argument
 
 
+def _copy_in_layout_of(leaf: Tensor, g: Tensor) -> Tensor:
+    """A copy of ``g`` with ``leaf``'s strides when those are dense (torch's ``clone_obey_contract``)."""
+    arr = leaf._data
+    strides = layout_strides(arr.shape, tuple(s // arr.itemsize for s in arr.strides), None)
+    if strides is None:
+        return from_array(g._data.copy(), g._dtype, g._device)
+    xp = xp_of(g._device)
+    buf = xp.empty(g._data.size, g._data.dtype)
+    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
+    out[...] = g._data
+    return from_array(out, g._dtype, g._device)
+
+
 def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g`` with torch's rules: in place when possible (``.grad`` keeps its identity), out of
     place under ``create_graph``; the first gradient is kept as is only when nothing else references it.
@@ -403,6 +417,8 @@ def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if old is None:
         if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)
             t._grad = zeros_of(g._data.shape, g._dtype, g._device).copy_(g)
+        elif not t._data.flags.c_contiguous:   # torch gives .grad the leaf's own layout when it is dense
+            t._grad = _copy_in_layout_of(t, g)
         else:
             if not _owned(g):
                 g = from_array(g._data.copy(), g._dtype, g._device)
