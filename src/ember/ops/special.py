@@ -155,7 +155,56 @@ def _erfc_pos(xp: Any, ax: Any) -> Any:
                                (~small, lambda v: _exp_neg_sq(xp, v) * _erfcx_large(xp, v))])
 
 
+# float32 erf (float64 arithmetic, no branches on data): erf(a)/a as a polynomial in a**2 on [0, 1], and
+# erfcx(a) as a polynomial in t = (a - 2.5) / 1.5 on [1, 4] (least-squares Chebyshev fits, relative errors
+# 3e-9 and 2e-8, both far below float32's half ulp); erf(a) rounds to 1 in float32 beyond a = 4.
+_ERF32_SMALL = (1.1283791641964451, -0.3761262251812476, 0.11283567883748198, -0.026853535472757914,
+                0.0051883780647116766, -0.000801454457245789, 7.878969692146805e-05)
+_ERFCX32_MID = (0.2108063642093735, -0.11152100909100315, 0.05611047801726809, -0.02700562569692417,
+                0.01248963310995653, -0.005567953438855489, 0.002402032291197896, -0.0010155610476248749,
+                0.00041381542188512167, -0.00014563910411396949, 5.5610456605631124e-05,
+                -3.6266841928703276e-05, 1.358263331615433e-05)
+
+
+_ERF32_BLOCK = 1 << 16
+
+
+def _horner_inplace(xp: Any, c: tuple[float, ...], x: Any) -> Any:
+    r = xp.full_like(x, c[-1])
+    for ck in c[-2::-1]:
+        r *= x
+        r += ck
+    return r
+
+
+def _erf_float32(xp: Any, x: Any) -> Any:
+    """erf for float32 input, to float32 precision: both short polynomials over the whole array, then a
+    select (cheaper than gathering each branch's elements)."""
+    a = xp.abs(x, dtype=np.float64)
+    xp.minimum(a, 4.0, out=a)
+    s = a * a
+    small = _horner_inplace(xp, _ERF32_SMALL, s)
+    small *= a
+    t = a - 2.5
+    t *= 1 / 1.5
+    mid = _horner_inplace(xp, _ERFCX32_MID, t)
+    xp.negative(s, out=s)
+    xp.exp(s, out=s)
+    mid *= s
+    xp.subtract(1.0, mid, out=mid)
+    out = xp.where(a < 1.0, small, mid)
+    return xp.copysign(out, x, out=out)
+
+
 def erf_kernel(xp: Any, x: Any) -> Any:
+    if x.dtype == np.float32:
+        if xp is not np or x.size <= _ERF32_BLOCK:
+            return _erf_float32(xp, x)
+        flat = x.reshape(-1)                  # on the CPU, blocks that stay in cache make each pass ~2x faster
+        out = np.empty(flat.shape, np.float32)
+        for i in range(0, flat.size, _ERF32_BLOCK):
+            out[i : i + _ERF32_BLOCK] = _erf_float32(xp, flat[i : i + _ERF32_BLOCK])
+        return out.reshape(x.shape)
     x = _f64(xp, x)
     small = xp.abs(x) < 0.5
     return _piecewise(xp, x, [(small, lambda v: _erf_small(xp, v)),
