@@ -629,3 +629,46 @@ def test_pointwise_loss_shapes_that_do_not_broadcast(loss: str) -> None:
         warnings.simplefilter("ignore")   # both warn about the size difference first
         assert_same_error(lambda: getattr(ember.nn.functional, loss)(ember.randn(2, 10), ember.tensor([1.0, 2.0])),
                           lambda: getattr(torch.nn.functional, loss)(torch.randn(2, 10), torch.tensor([1.0, 2.0])))
+
+
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_layer_norm_array_backward_matches_torch(affine, dtype):
+    """The fast array path (no create_graph): values and all gradients against torch, 16-bit floats (which
+    compute in float32) and inputs whose gradient is not wanted included."""
+    shape, norm = (3, 5, 4, 6), (4, 6)
+    x = RNG.standard_normal(shape) * 3 + 2
+    w, b = RNG.standard_normal(norm), RNG.standard_normal(norm)
+    cot = RNG.standard_normal(shape)
+    # bfloat16: torch sums the weight/bias gradients in bfloat16, ember in float32 (closer to the exact value)
+    tol = {"float32": dict(rtol=1e-5, atol=1e-5), "bfloat16": dict(rtol=2e-2, atol=8e-2)}.get(dtype, {})
+    for need_x in (True, False):
+        res = []
+        for lib in (ember, torch):
+            dt = getattr(lib, dtype)
+            xt = lib.tensor(x, dtype=dt, requires_grad=need_x)
+            wt = lib.tensor(w, dtype=dt, requires_grad=True) if affine in ("both", "weight") else None
+            bt = lib.tensor(b, dtype=dt, requires_grad=True) if affine in ("both", "bias") else None
+            y = _F(lib).layer_norm(xt, norm, wt, bt, eps=1e-4)
+            if y.requires_grad:
+                y.backward(lib.tensor(cot, dtype=dt))
+            res.append((y, [t.grad for t in (xt, wt, bt) if t is not None and t.requires_grad]))
+        (ye, ge), (yt, gt) = res
+        assert_close(ye, yt, **tol)
+        assert len(ge) == len(gt)
+        for a, c in zip(ge, gt, strict=True):
+            assert_close(a, c, **tol)
+
+
+def test_layer_norm_empty_and_gradcheck():
+    for shape in ((0, 4), (3, 0)):
+        xe, xt = ember.zeros(shape, requires_grad=True), torch.zeros(shape, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ye, yt = F.layer_norm(xe, shape[1:]), TF.layer_norm(xt, shape[1:])
+        assert tuple(ye.shape) == tuple(yt.shape)
+    x = ember.tensor(RNG.standard_normal((3, 4, 5)), requires_grad=True)
+    w = ember.tensor(RNG.standard_normal(5), requires_grad=True)
+    b = ember.tensor(RNG.standard_normal(5), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, w, b: F.layer_norm(x, (5,), w, b), (x, w, b))
+    assert ember.autograd.gradgradcheck(lambda x, w, b: F.layer_norm(x, (5,), w, b), (x, w, b))

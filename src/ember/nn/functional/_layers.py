@@ -13,7 +13,7 @@ from ...ops.creation import empty, empty_like, zeros
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
-from ._common import Node, Tensor, compute_array, fused, result, xp
+from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
 
 __all__ = [
     "linear",
@@ -315,28 +315,59 @@ def _norm_dims(input: Tensor, normalized_shape: Sequence[int]) -> tuple[int, ...
     return tuple(range(input.dim() - k, input.dim()))
 
 
+def _layer_norm_graph(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
+    """layer_norm's gradients in ember ops (for ``create_graph``): statistics are recomputed from ``x`` so the
+    result differentiates again, through them too."""
+    dims, eps = node.dims, node.eps
+    mean = x.mean(dims, keepdim=True)
+    xc = x - mean
+    rstd = ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
+    xhat = xc * rstd
+    gx = gw = gb = None
+    batch = tuple(range(x.dim() - len(dims)))
+    if node._next[0] is not None:
+        gh = g * w if w is not None else g
+        gx = rstd * (gh - gh.mean(dims, keepdim=True) - xhat * (gh * xhat).mean(dims, keepdim=True))
+    if node._next[1] is not None:
+        gw = (g * xhat).sum(batch) if batch else g * xhat
+    if node._next[2] is not None:
+        gb = g.sum(batch) if batch else g
+    return gx, gw, gb
+
+
+def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
+    """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std: row dots
+    by einsum, the rest in place (``gx = rstd·(gh - mean(gh) - x̂·mean(gh·x̂))``, ``gh = g·w``)."""
+    ns = xp(x)
+    m, n = node.mean.shape[0], node.n
+    xhat = compute_array(x).reshape(m, n) - node.mean
+    xhat *= node.rstd
+    g2 = compute_array(g).reshape(m, n)
+    gx = gw = gb = None
+    if node._next[1] is not None:
+        gw = result(ns.einsum("ij,ij->j", g2, xhat).reshape(w.shape), w)
+    if node._next[2] is not None:
+        gb = result(g2.sum(0).reshape(w.shape if w is not None else x.shape[x.dim() - len(node.dims):]), x)
+    if node._next[0] is not None:
+        gh = g2 * compute_array(w).reshape(-1) if w is not None else g2.copy()
+        c2 = ns.einsum("ij,ij->i", gh, xhat)[:, None]
+        c2 /= n
+        gh -= gh.mean(1, keepdims=True)
+        xhat *= c2
+        gh -= xhat
+        gh *= node.rstd
+        gx = result(gh.reshape(x.shape), x)
+    return gx, gw, gb
+
+
 class NativeLayerNormBackward0(Node):
-    """layer_norm: statistics are recomputed with ember ops, so the gradient is differentiable again."""
+    """layer_norm: array math from the saved statistics, or ember ops when a graph of the gradient is built."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.saved
-        dims, eps = self.dims, self.eps
-        mean = x.mean(dims, keepdim=True)
-        xc = x - mean
-        rstd = ((xc * xc).mean(dims, keepdim=True) + eps).rsqrt()
-        xhat = xc * rstd
-        gx = gw = gb = None
-        batch = tuple(range(x.dim() - len(dims)))
-        if self._next[0] is not None:
-            gh = g * w if w is not None else g
-            gx = rstd * (gh - gh.mean(dims, keepdim=True) - xhat * (gh * xhat).mean(dims, keepdim=True))
-        if self._next[1] is not None:
-            gw = (g * xhat).sum(batch) if batch else g * xhat
-        if self._next[2] is not None:
-            gb = g.sum(batch) if batch else g
-        return gx, gw, gb
+        return (_layer_norm_graph if STATE.enabled else _layer_norm_arrays)(self, g, x, w)
 
 
 def layer_norm(
@@ -346,20 +377,30 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift."""
+    """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift; works on
+    an ``(M, N)`` view: a row mean, one centring pass, the variance by a row dot, the rest in place."""
     dims = _norm_dims(input, normalized_shape)
     ns = xp(input)
-    a = compute_array(input)
-    mean = a.mean(axis=dims, keepdims=True)
-    xc = a - mean
-    rstd = 1 / ns.sqrt((xc * xc).mean(axis=dims, keepdims=True) + eps)
-    y = xc * rstd
+    k = input.dim() - len(dims)
+    n = math.prod(input.shape[k:])
+    a = compute_array(input).reshape(math.prod(input.shape[:k]), n)
+    mean = a.mean(axis=1, keepdims=True)
+    y = a - mean
+    rstd = ns.einsum("ij,ij->i", y, y)[:, None]
+    rstd /= n
+    rstd += eps
+    ns.sqrt(rstd, out=rstd)
+    ns.reciprocal(rstd, out=rstd)
+    y *= rstd
     if weight is not None:
-        y = y * compute_array(weight)
+        y *= compute_array(weight).reshape(-1)
     if bias is not None:
-        y = y + compute_array(bias)
-    out = result(y, input)
-    return fused(out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps)
+        y += compute_array(bias).reshape(-1)
+    out = result(y.reshape(input.shape), input)
+    return fused(
+        out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps, n=n,
+        mean=mean, rstd=rstd,
+    )
 
 
 def rms_norm(
