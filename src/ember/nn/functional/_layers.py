@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._core import dtype as D
-from ...autograd.grad_mode import no_grad
+from ...autograd import grad as autograd_grad
+from ...autograd.grad_mode import enable_grad, no_grad
 from ...ops.creation import empty, empty_like, zeros
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
@@ -40,13 +41,13 @@ __all__ = [
 # ---- linear maps ---------------------------------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, built as torch builds it (so grad_fns match): addmm for 2-d input, addmm
-    on a flattened view for contiguous 3-d input, otherwise matmul then an in-place add."""
+    on a 2-d view for other contiguous input (1-d and ≥3-d), otherwise matmul then an in-place add."""
     wt = weight.t()
     if bias is not None and input.dim() == 2:
         return addmm(bias, input, wt)
-    if bias is not None and input.dim() == 3 and input.is_contiguous():
-        n0, n1, k = input.shape
-        return addmm(bias, input.view(n0 * n1, k), wt).view(n0, n1, weight.shape[0])
+    if bias is not None and input.dim() >= 1 and input.is_contiguous():
+        flat = input.view(-1, input.shape[-1])
+        return addmm(bias, flat, wt).view(*input.shape[:-1], weight.shape[0])
     out = input.matmul(wt)
     return out.add_(bias) if bias is not None else out
 
@@ -275,32 +276,72 @@ def embedding_bag(
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    rows = embedding(input, weight, None, max_norm, norm_type, scale_grad_by_freq)
-    keep = (
-        [i for i in range(input.numel())]
-        if padding_idx is None
-        else [i for i, v in enumerate(input.tolist()) if v != padding_idx]
-    )
+    _check_indices(input, weight.shape[0])
+    if max_norm is not None:
+        with no_grad():
+            _renorm_rows(weight, input, max_norm, norm_type)
+    fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq)
+    return _composed(fn, EmbeddingBagBackward0, weight, per_sample_weights)
+
+
+def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool):
+    """embedding_bag's value as ember ops of ``(weight, per_sample_weights)``."""
+    keep = [i for i, v in enumerate(input.tolist()) if v != padding_idx]
     keep_set = set(keep)
-    if mode == "max":
-        empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
-        return stack(
-            [
-                rows[[i for i in range(s, e) if i in keep_set]].amax(0)
-                if any(i in keep_set for i in range(s, e))
-                else empty
-                for s, e in bounds
-            ]
-        )
-    coef = np.zeros((len(bounds), input.numel()))
-    for b, (s, e) in enumerate(bounds):
-        members = [i for i in range(s, e) if i in keep_set]
-        for i in members:
-            coef[b, i] = 1.0 / len(members) if mode == "mean" else 1.0
-    mix = result(coef, weight)
-    if per_sample_weights is not None:
-        mix = mix * per_sample_weights
-    return mix.mm(rows)
+
+    def fn(weight: Tensor, per_sample_weights: Tensor | None) -> Tensor:
+        rows = embedding(input, weight, None, None, 2.0, scale)
+        if mode == "max":
+            empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
+            return stack(
+                [
+                    rows[[i for i in range(s, e) if i in keep_set]].amax(0)
+                    if any(i in keep_set for i in range(s, e))
+                    else empty
+                    for s, e in bounds
+                ]
+            )
+        coef = np.zeros((len(bounds), input.numel()))
+        for b, (s, e) in enumerate(bounds):
+            members = [i for i in range(s, e) if i in keep_set]
+            for i in members:
+                coef[b, i] = 1.0 / len(members) if mode == "mean" else 1.0
+        mix = result(coef, weight)
+        if per_sample_weights is not None:
+            mix = mix * per_sample_weights
+        return mix.mm(rows)
+
+    return fn
+
+
+class _ComposedBackward(Node):
+    """Backward of an op whose value is a composition of ember ops but whose graph is one torch-named node:
+    the composition is rebuilt from the saved inputs and differentiated (keeping a graph for
+    ``create_graph``)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        want = [t for t, nxt in zip(self.saved, self._next, strict=True) if nxt is not None]
+        with enable_grad():
+            y = self.fn(*self.saved)
+        grads = iter(autograd_grad(y, want, g, create_graph=STATE.enabled, allow_unused=True))
+        return tuple(next(grads) if nxt is not None else None for nxt in self._next)
+
+
+class EmbeddingBagBackward0(_ComposedBackward):
+    __slots__ = ()
+
+
+class PdistBackward0(_ComposedBackward):
+    __slots__ = ()
+
+
+def _composed(fn, node_cls: type[Node], *inputs: Tensor | None) -> Tensor:
+    """``fn(*inputs)`` computed without a graph, recorded as one ``node_cls`` node."""
+    with no_grad():
+        out = fn(*inputs)
+    return fused(out, node_cls, inputs, inputs, fn=fn)
 
 
 # ---- normalisation -------------------------------------------------------------------------------
@@ -584,7 +625,6 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """Distances between all pairs of rows i < j, in row-major order."""
     if input.dim() != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
-    n = input.shape[0]
-    i, j = np.triu_indices(n, 1)
+    i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
-    return (input[idx_i] - input[idx_j]).norm(p, 1)
+    return _composed(lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), PdistBackward0, input)
