@@ -47,7 +47,40 @@ def conv_fwd_bwd(lib: Any) -> Callable[[], Any]:
     return step
 
 
+def depthwise_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """MobileNetV2's 3×3 depthwise convolution (stride 1, pad 1, groups = channels) on (8, 32, 56, 56):
+    forward and backward (input, weight and bias grads)."""
+    F = lib.nn.functional
+    lib.manual_seed(0)
+    x = lib.randn(8, 32, 56, 56, requires_grad=True)
+    w = lib.randn(32, 1, 3, 3, requires_grad=True)
+    b = lib.randn(32, requires_grad=True)
+
+    def step() -> Any:
+        out = F.conv2d(x, w, b, padding=1, groups=32).sum()
+        out.backward()
+        return out
+    return step
+
+
+def conv3d_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """A 3×3×3 convolution (16→32 channels, pad 1) on (4, 16, 16, 16, 16): forward and backward."""
+    F = lib.nn.functional
+    lib.manual_seed(0)
+    x = lib.randn(4, 16, 16, 16, 16, requires_grad=True)
+    w = lib.randn(32, 16, 3, 3, 3, requires_grad=True)
+    b = lib.randn(32, requires_grad=True)
+
+    def step() -> Any:
+        out = F.conv3d(x, w, b, padding=1).sum()
+        out.backward()
+        return out
+    return step
+
+
 WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "cnn train step (LeNet-style, batch 64)": (cnn_train_step, 1),
     "conv2d fwd+bwd (LeNet's two convs, batch 64)": (conv_fwd_bwd, 1),
+    "depthwise conv2d fwd+bwd (MobileNetV2 block)": (depthwise_fwd_bwd, 1),
+    "conv3d fwd+bwd": (conv3d_fwd_bwd, 1),
 }

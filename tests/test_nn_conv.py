@@ -423,3 +423,57 @@ def test_retain_graph_twice_and_torch_convolution():
     args = ([2, 1], [1, 0], [1, 1], True, [1, 0], 1)
     ew2, tw2 = _pair((3, 2, 3, 2))
     assert_close(convolution(ex, ew2, None, *args), torch.convolution(tx, tw2, None, *args))
+
+
+# ---- depthwise (direct stride-1 formulation) and col2im by kernel offset -------------------------
+DEPTHWISE_CASES = [
+    ("conv1d", (2, 3, 9), (3, 1, 3), dict(padding=1, groups=3)),
+    ("conv1d", (2, 3, 6), (3, 1, 2), dict(padding="same", dilation=3, groups=3)),   # asymmetric pads
+    ("conv2d", (2, 4, 7, 6), (4, 1, 3, 3), dict(padding=1, groups=4)),
+    ("conv2d", (1, 4, 5, 6), (4, 1, 2, 3), dict(padding=(3, 0), dilation=(1, 2), groups=4)),  # pad > kernel
+    ("conv2d", (2, 3, 6, 5), (3, 1, 3, 2), dict(groups=3)),
+    ("conv2d", (2, 4, 7, 6), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),   # strided: im2col path
+    ("conv3d", (2, 3, 4, 5, 4), (3, 1, 3, 2, 3), dict(padding=(1, 0, 2), dilation=(1, 2, 1), groups=3)),
+    ("conv2d", (2, 1, 6, 5), (1, 1, 3, 3), dict(padding=1)),
+]
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", DEPTHWISE_CASES)
+@pytest.mark.parametrize("bias", [True, False])
+def test_depthwise_matches_torch(fname, xs, ws, kw, bias):
+    _run(fname, xs, ws, bias, bias_size=ws[0], **kw)
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", [DEPTHWISE_CASES[2], DEPTHWISE_CASES[6]])
+def test_depthwise_float32_and_noncontiguous(fname, xs, ws, kw):
+    _run(fname, xs, ws, True, dtype="float32", bias_size=ws[0], **kw)
+    _run(fname, xs, ws, True, dtype="float64", noncontig=True, bias_size=ws[0], **kw)
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda x, w, b: F.conv2d(x, w, b, padding=(2, 1), dilation=(1, 2), groups=3), ((2, 3, 4, 5), (3, 1, 2, 2),
+                                                                                     (3,))),
+    (lambda x, w, b: F.conv1d(x, w, b, padding="same", groups=2), ((2, 2, 5), (2, 1, 4), (2,))),
+    (lambda x, w, b: F.conv3d(x, w, b, padding=1), ((2, 2, 3, 4, 3), (3, 2, 3, 2, 2), (3,))),   # col2im
+])
+def test_depthwise_and_col2im_gradcheck_gradgradcheck(fn, shapes):
+    inputs = tuple(_t(*s) for s in shapes)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+def test_depthwise_double_backward_matches_torch():
+    x, w, b = RNG.standard_normal((2, 4, 5, 6)), RNG.standard_normal((4, 1, 3, 2)), RNG.standard_normal(4)
+    res = {}
+    for lib in (ember, torch):
+        X, W, B = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        y = lib.nn.functional.conv2d(X, W, B, padding=1, dilation=(1, 2), groups=4)
+        cot = lib.tensor(np.linspace(-1, 1, y.numel()).reshape(tuple(y.shape)), requires_grad=True)
+        gx, gw, gb = lib.autograd.grad(y, (X, W, B), cot, create_graph=True)
+        res[lib.__name__] = [type(gx.grad_fn).__name__, type(gw.grad_fn).__name__]
+        (gx.pow(2).sum() + gw.sin().sum() + gb.pow(2).sum()).backward()
+        res[lib.__name__] += [X.grad, W.grad, cot.grad]
+    e, t = res["ember"], res["torch"]
+    assert e[:2] == t[:2] == ["ConvolutionBackwardBackward0"] * 2
+    for a, b in zip(e[2:], t[2:], strict=True):
+        assert_close(a, b)

@@ -42,6 +42,7 @@ __all__ = [
 _IntOrSeq = int | Sequence[int]
 _AXES = ("depth", "height", "width")
 _KEEP_COLUMNS = 32 << 20   # bytes: columns up to this size are kept from forward to backward
+_CACHE_BLOCK = 256 << 10   # bytes: the image rows a depthwise convolution processes at a time on the CPU
 
 
 class _Geom(NamedTuple):
@@ -148,7 +149,9 @@ def _weight_times_cols(ns: Any, wm: Any, cols: Any, n: int, size: tuple[int, ...
     and group on a strided view of the columns, so the result lands directly in ``(N, O, *size)`` layout."""
     g, og, rows = wm.shape
     v = cols.reshape(g, rows, n, math.prod(size)).transpose(2, 0, 1, 3)
-    y = ns.matmul(wm, v).reshape(n, g * og, *size)
+    y = ns.empty((n, g, og, v.shape[-1]), dtype=ns.result_type(wm, v))
+    ns.matmul(wm, v, out=y)   # given ``out``: NumPy may otherwise lay a batched result out in its inputs' order
+    y = y.reshape(n, g * og, *size)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * len(size))
     return y
@@ -164,11 +167,104 @@ def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: 
     return _col2im(ns, v, size, geom)
 
 
+def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
+    """Whether a convolution is depthwise (one input and one output channel per group) with stride 1, which
+    the direct formulation below computes far faster than tiny per-group GEMMs."""
+    return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1 and all(s == 1 for s in geom.stride)
+
+
+class _Taps(NamedTuple):
+    """A stride-1 convolution of a padded image ``(N, C, *P)`` seen flat: with output positions laid out on
+    the padded grid (``o`` at ``Σ o_i·f_i``, ``f`` the grid's flat strides), kernel offset ``k`` reads the
+    contiguous run ``a_flat[off_k : off_k + length]``, so every pass over the output is one long row per
+    channel (the gaps between output rows hold junk that :meth:`crop` drops)."""
+
+    grid: tuple[int, ...]     # padded image size P
+    out: tuple[int, ...]      # output size
+    offsets: list[int]        # flat offset of each kernel offset, in itertools.product order
+    length: int               # flat positions from the first to the last output position
+
+    @classmethod
+    def of(cls, grid: tuple[int, ...], ksize: tuple[int, ...], dilation: tuple[int, ...]) -> _Taps:
+        flat = [math.prod(grid[i + 1:]) for i in range(len(grid))]
+        out = tuple(p - d * (k - 1) for p, k, d in zip(grid, ksize, dilation, strict=True))
+        offsets = [sum(k * d * f for k, d, f in zip(kidx, dilation, flat, strict=True))
+                   for kidx in itertools.product(*map(range, ksize))]
+        return cls(grid, out, offsets, sum((o - 1) * f for o, f in zip(out, flat, strict=True)) + 1)
+
+    def crop(self, flat: Any) -> Any:
+        """Output-grid rows ``(N, C, out[0]·prod(P[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
+        y = flat.reshape(*flat.shape[:2], self.out[0], *self.grid[1:])
+        return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
+
+
+def _depthwise_forward(ns: Any, x: Any, w: Any, b: Any, pads: tuple[tuple[int, int], ...],
+                       dilation: tuple[int, ...]) -> Any:
+    """Stride-1 depthwise correlation of ``x`` ``(N, C, *S)`` zero-padded by ``pads`` with ``w`` ``(C, 1, *K)``:
+    per kernel offset a multiply-accumulate of a contiguous run of the padded input by the channel's weight
+    (``prod(K)`` passes, no GEMM). On the CPU the (N·C) rows go in cache-sized blocks: each block's
+    accumulator stays in cache across the passes, which halves the time."""
+    a = _pad_array(ns, x, pads)
+    n, c = a.shape[:2]
+    taps = _Taps.of(a.shape[2:], w.shape[2:], dilation)
+    rows, length = n * c, taps.length
+    af = a.reshape(rows, -1)
+    wr = ns.broadcast_to(w.reshape(1, c, -1), (n, c, len(taps.offsets))).reshape(rows, -1)
+    y = ns.empty((rows, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
+    block = max(1, _CACHE_BLOCK // (af.shape[1] * a.itemsize)) if ns.__name__ == "numpy" else rows
+    tmp = ns.empty((min(block, rows), length), dtype=a.dtype)
+    for r in range(0, rows, block):
+        acc = y[r:r + block, :length]
+        t = tmp[:acc.shape[0]]
+        for j, off in enumerate(taps.offsets):
+            src, wj = af[r:r + block, off:off + length], wr[r:r + block, j:j + 1]
+            if j == 0:
+                ns.multiply(src, wj, out=acc)
+            else:
+                ns.add(acc, ns.multiply(src, wj, out=t), out=acc)
+    out = ns.empty((n, c, *taps.out), dtype=a.dtype)
+    if b is None:
+        out[...] = taps.crop(y.reshape(n, c, -1))
+    else:
+        ns.add(taps.crop(y.reshape(n, c, -1)), b.reshape(-1, *(1,) * len(taps.out)), out=out)
+    return out
+
+
+def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tuple[bool, bool, bool],
+                        x_shape: tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """Gradients of a stride-1 depthwise convolution: the input's is the depthwise correlation of ``g`` with
+    the flipped kernel under the complementary padding; the weight's one reduction of ``g`` (placed on the
+    padded input's grid) against all kernel offsets' runs of the padded input."""
+    ksize, nd = w.shape[2:], w.ndim - 2
+    gx = gw = gb = None
+    if mask[0]:
+        pads = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
+                     zip(ksize, geom.dilation, geom.pads, strict=True))
+        gx = _depthwise_forward(ns, g, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, pads, geom.dilation)
+    if mask[1]:
+        a = _pad_array(ns, x, geom.pads)
+        taps = _Taps.of(a.shape[2:], ksize, geom.dilation)
+        gg = ns.zeros((*g.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=g.dtype)
+        taps.crop(gg)[...] = g
+        af = a.reshape(*a.shape[:2], -1)
+        flat = [math.prod(taps.grid[i + 1:]) * a.itemsize for i in range(nd)]
+        runs = ns.lib.stride_tricks.as_strided(
+            af, (*af.shape[:2], *ksize, taps.length),
+            (*af.strides[:2], *(f * d for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
+        kk = "xyz"[:nd]
+        gw = ns.einsum(f"ncl,nc{kk}l->c{kk}", gg[..., :taps.length], runs).reshape(w.shape)
+    if mask[2]:
+        gb = g.sum(axis=(0, *range(2, g.ndim)))
+    return gx, gw, gb
+
+
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
-    columns of ``x`` it used (None for a transposed convolution)."""
+    columns of ``x`` it used (None for a transposed or depthwise convolution)."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
+    if _depthwise(w, geom, transposed):
+        return _depthwise_forward(ns, x, w, b, geom.pads, geom.dilation), None
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
@@ -184,6 +280,8 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
               x_shape: tuple[int, ...], cols: Any = None) -> tuple[Any, Any, Any]:
     """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``; ``cols``:
     the input's columns when the forward kept them."""
+    if _depthwise(w, geom, transposed):
+        return _depthwise_backward(ns, g, x, w, geom, mask, x_shape)
     n, gr = g.shape[0], geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
