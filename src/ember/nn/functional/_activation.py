@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ..._core import random as R
 from ..._tensor import wrap_dim
 from ...ops import elementwise as E
 from ...ops._dispatch import make_node_class
@@ -23,6 +24,8 @@ __all__ = [
     "hardtanh_",
     "leaky_relu",
     "leaky_relu_",
+    "rrelu",
+    "rrelu_",
     "elu",
     "elu_",
     "selu",
@@ -116,6 +119,48 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
+
+
+RreluWithNoiseBackward0 = make_node_class("RreluWithNoiseBackward0", lambda node, g: (g * node.noise,))
+RreluWithNoiseBackward1 = make_node_class("RreluWithNoiseBackward1", lambda node, g: (g * node.noise,))
+
+
+def _rrelu(x: Tensor, lower: float, upper: float, training: bool, node: type[Node] = RreluWithNoiseBackward0) -> Tensor:
+    """x where x > 0, else x·slope: slopes drawn per element as torch (one ``random64()`` uniform in
+    [lower, upper) for each x <= 0, in order, computed in float64 then rounded to the dtype) when training,
+    (lower + upper) / 2 otherwise; the slopes (``noise``) give the gradient."""
+    if not x.dtype.is_floating_point:
+        raise NotImplementedError(f"\"rrelu_with_noise_out_cpu\" not implemented for '{x.dtype._short}'")
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    ns, a = xp(x), compute_array(x)
+    if training:
+        # torch reads the bounds in the op's math type (float for every dtype but double)
+        cast = float if a.dtype == ns.float64 else lambda v: float(ns.float32(v))
+        lo, hi = cast(lower), cast(upper)
+        neg = a <= 0
+        slopes = R._u53(R.default_generator(), int(neg.sum())) * (hi - lo) + lo
+        noise = ns.ones_like(a)
+        noise[neg] = ns.asarray(slopes).astype(a.dtype)
+    else:
+        noise = ns.where(a > 0, 1, (lower + upper) / 2).astype(a.dtype)
+    out = result(a * noise, x)
+    return fused(out, node, (x,), noise=result(noise, x))
+
+
+def rrelu(
+    input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
+) -> Tensor:
+    """Randomized leaky ReLU (grad_fn RreluWithNoiseBackward0, ...Backward1 in place)."""
+    if inplace:
+        return _with_inplace(
+            _rrelu, input, True, lower=lower, upper=upper, training=training, node=RreluWithNoiseBackward1
+        )
+    return _rrelu(input, lower, upper, training)
+
+
+def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
+    return rrelu(input, lower, upper, training, inplace=True)
 
 
 def _elu_fwd(xp: Any, a: Any, alpha: float, scale: float, input_scale: float) -> Any:

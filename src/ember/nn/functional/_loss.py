@@ -26,7 +26,7 @@ from ._common import (
     result,
     xp,
 )
-from ._layers import pairwise_distance
+from ._layers import _composed, _ComposedBackward, pairwise_distance
 
 __all__ = [
     "mse_loss",
@@ -424,6 +424,16 @@ def nll_loss(
     )
 
 
+class DivBackward1(_ComposedBackward):
+    """torch's node for a tensor divided by a Scalar (the mean of soft-target cross_entropy)."""
+
+    __slots__ = ()
+
+
+class MultiMarginLossBackward0(_ComposedBackward):
+    __slots__ = ()
+
+
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -451,10 +461,13 @@ def cross_entropy(
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / c
         prod = logp * target if w_view is None else logp * target * w_view
-        loss = -prod.sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / (input.numel() / c) if input.dim() > 1 else loss
-        return reduce_loss(loss, reduction)
+        if reduction == "none":
+            return -prod.sum(class_dim)
+        total = -prod.sum()
+        if reduction == "sum":
+            return total
+        n = input.numel() // c
+        return _composed(lambda s: s / n, DivBackward1, total)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
         return nll
@@ -663,17 +676,21 @@ def multi_margin_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    x = input if input.dim() == 2 else input.reshape(1, -1)
     t = target.reshape(-1, 1)
-    c = x.shape[1]
-    picked = x.gather(1, t)
-    z = (margin - picked + x).clamp_min(0)
-    if p == 2:
-        z = z * z
-    if weight is not None:
-        z = z * weight[t]
-    not_target = result(xp(x).arange(c)[None, :] != t._data, x, D.bool)
-    loss = (z * not_target).sum(1) / c
-    if input.dim() != 2:
-        loss = loss.reshape(target.shape)
-    return reduce_loss(loss, reduction)
+    c = input.shape[-1] if input.dim() else 1
+    not_target = result(xp(input).arange(c)[None, :] != t._data, input, D.bool)
+    w = None if weight is None else weight.detach()[t]
+
+    def fn(input: Tensor) -> Tensor:
+        x = input if input.dim() == 2 else input.reshape(1, -1)
+        z = (margin - x.gather(1, t) + x).clamp_min(0)
+        if p == 2:
+            z = z * z
+        if w is not None:
+            z = z * w
+        loss = (z * not_target).sum(1) / c
+        if input.dim() != 2:
+            loss = loss.reshape(target.shape)
+        return reduce_loss(loss, reduction)
+
+    return _composed(fn, MultiMarginLossBackward0, input)
