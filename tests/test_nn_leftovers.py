@@ -157,3 +157,75 @@ def test_soft_cross_entropy_grads(reduction: str) -> None:
     assert ember.autograd.gradgradcheck(
         lambda a: ember.nn.functional.cross_entropy(a, ember.tensor(t), reduction=reduction), (xe,)
     )
+
+
+# ---- DataLoader: in_order / multiprocessing_context ----------------------------------------------
+class _SlowFirst:
+    """Item 0 takes a while, the rest are instant: with two workers, later batches finish first."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i: int) -> int:
+        if i == 0:
+            import time
+
+            time.sleep(0.5)
+        return i
+
+
+def _batches(lib, **kw):  # noqa: ANN001, ANN003, ANN202
+    loader = lib.utils.data.DataLoader(_SlowFirst(), batch_size=2, num_workers=2, **kw)
+    return [b.tolist() for b in loader]
+
+
+@pytest.mark.parametrize("context", [None, "spawn"])
+def test_dataloader_in_order(context: str | None) -> None:
+    expected = [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert _batches(ember, multiprocessing_context=context) == expected
+    out_of_order = _batches(ember, in_order=False, multiprocessing_context=context)
+    assert sorted(out_of_order) == expected
+    assert out_of_order[0] != [0, 1]  # the slow batch did not hold the others back
+
+
+def test_dataloader_in_order_matches_torch_set() -> None:
+    e = _batches(ember, in_order=False, multiprocessing_context="forkserver")
+    t = _batches(torch, in_order=False, multiprocessing_context="forkserver")
+    assert sorted(e) == sorted(t) and e[0] != [0, 1] and t[0] != [0, 1]
+
+
+def test_dataloader_multiprocessing_context_validation() -> None:
+    import multiprocessing
+
+    data = list(range(4))
+    for kw in [
+        {"multiprocessing_context": "spawn"},
+        {"num_workers": 1, "multiprocessing_context": "bogus"},
+        {"num_workers": 1, "multiprocessing_context": 3},
+    ]:
+        assert_same_error(
+            lambda kw=kw: ember.utils.data.DataLoader(data, **kw),
+            lambda kw=kw: torch.utils.data.DataLoader(data, **kw),
+        )
+    loader = ember.utils.data.DataLoader(data, num_workers=1, multiprocessing_context="spawn")
+    assert loader.multiprocessing_context is multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    assert ember.utils.data.DataLoader(data, num_workers=1, multiprocessing_context=ctx).multiprocessing_context is ctx
+    assert ember.utils.data.DataLoader(data).multiprocessing_context is None
+
+
+def test_dataloader_spawn_needs_picklable_dataset() -> None:
+    class Local:
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, i: int) -> int:
+            return i
+
+    def run(lib):  # noqa: ANN001, ANN202
+        return list(lib.utils.data.DataLoader(Local(), num_workers=1, multiprocessing_context="spawn"))
+
+    with pytest.warns(UserWarning, match="picklable"), pytest.raises(AttributeError, match="pickle"):
+        run(ember)
+    with pytest.warns(UserWarning):
+        assert_same_error(lambda: run(ember), lambda: run(torch))

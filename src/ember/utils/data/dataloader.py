@@ -3,10 +3,12 @@ in worker processes, consuming the random streams exactly as torch's (same seed 
 
 from __future__ import annotations
 
+import pickle
 import queue
 import random
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -95,8 +97,8 @@ class DataLoader:
         self.pin_memory_device = pin_memory_device
         self.timeout = timeout
         self.worker_init_fn = worker_init_fn
-        self.multiprocessing_context = multiprocessing_context
         self.in_order = in_order
+        self.multiprocessing_context = multiprocessing_context
         self._iterable = isinstance(dataset, IterableDataset)
         if self._iterable:
             if shuffle not in (False, None):
@@ -148,6 +150,36 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._iterator: Any = None
+
+    @property
+    def multiprocessing_context(self) -> Any:
+        """The context worker processes are started with (None: fork)."""
+        return self._mp_context
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context: Any) -> None:
+        if context is not None:
+            import multiprocessing
+
+            if self.num_workers <= 0:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                    f"but got num_workers={self.num_workers}"
+                )
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(
+                        f"multiprocessing_context option should specify a valid start method in {methods!r}, "
+                        f"but got multiprocessing_context={context!r}"
+                    )
+                context = multiprocessing.get_context(context)
+            if not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError(
+                    "multiprocessing_context option should be a valid context object or a string specifying "
+                    f"the start method, but got multiprocessing_context={context}"
+                )
+        self._mp_context = context
 
     @property
     def _auto_collation(self) -> bool:
@@ -317,15 +349,14 @@ def _worker_loop(
 
 
 class _MultiProcessIter:
-    """Round-robin task dispatch to ``num_workers`` processes; results are yielded in sampler order."""
+    """Round-robin task dispatch to ``num_workers`` processes; results are yielded in sampler order, or as
+    soon as they arrive with ``in_order=False``."""
 
     def __init__(self, loader: DataLoader) -> None:
         import multiprocessing  # only loaders with workers pay for it
 
         self._loader = loader
         ctx = loader.multiprocessing_context or multiprocessing.get_context("fork")
-        if isinstance(ctx, str):
-            ctx = multiprocessing.get_context(ctx)
         self._result_queue = ctx.Queue()
         self._index_queues = []
         self._workers = []
@@ -350,7 +381,17 @@ class _MultiProcessIter:
                     self._result_queue,
                 ),
             )
-            w.start()
+            try:
+                w.start()
+            except (TypeError, AttributeError, pickle.PicklingError):
+                warnings.warn(
+                    "Could not start a DataLoader worker: its arguments (dataset, collate_fn, worker_init_fn) "
+                    f"must be picklable with the {ctx.get_start_method()!r} start method; define them at module "
+                    "level or use multiprocessing_context='fork'.",
+                    stacklevel=3,
+                )
+                self._shutdown()
+                raise
             self._index_queues.append(q)
             self._workers.append(w)
         self._start_epoch()
@@ -408,6 +449,8 @@ class _MultiProcessIter:
                     ) from None
 
     def __next__(self) -> Any:
+        if not self._loader.in_order:
+            return self._next_arrived()
         while True:
             while self._rcvd_idx < self._send_idx and self._rcvd_idx not in self._pending:
                 self._rcvd_idx += 1
@@ -424,6 +467,24 @@ class _MultiProcessIter:
                     continue
             del self._pending[self._rcvd_idx]
             self._rcvd_idx += 1
+            if isinstance(data, _EndOfData):
+                self._active[data.worker_id] = False
+                continue
+            self._dispatch()
+            if isinstance(data, _WorkerError):
+                self._shutdown()
+                data.reraise()
+            return data
+
+    def _next_arrived(self) -> Any:
+        """The first batch any worker finishes (``in_order=False``)."""
+        while True:
+            if not self._pending:
+                if not self._loader.persistent_workers:
+                    self._shutdown()
+                raise StopIteration
+            task, data = self._get()
+            del self._pending[task]
             if isinstance(data, _EndOfData):
                 self._active[data.worker_id] = False
                 continue
