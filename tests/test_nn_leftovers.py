@@ -83,6 +83,7 @@ def _loss_cases(lib):  # noqa: ANN001, ANN202
     cls = np.array([0, 2, 1, 1])
     pm = np.sign(r.randn(4))
     soft = np.exp(t) / np.exp(t).sum(1, keepdims=True)
+    labels = np.array([[2, 0, -1], [1, -1, 0], [-1, 0, 1], [0, 1, 2]])
     x4, cls4, bits = r.randn(2, 3, 2, 2), cls.reshape(2, 2, 1).repeat(2, 2), (p > 0.5) * 1.0
 
     def T(a, g=False):  # noqa: ANN001, ANN202
@@ -116,6 +117,7 @@ def _loss_cases(lib):  # noqa: ANN001, ANN202
         "soft_margin": lambda red: F.soft_margin_loss(T(x, True), T(np.sign(t)), reduction=red),
         "multi_margin": lambda red: F.multi_margin_loss(T(x, True), T(cls), reduction=red),
         "multi_margin_p2_w": lambda red: F.multi_margin_loss(T(x, True), T(cls), p=2, weight=T(p[0]), reduction=red),
+        "multilabel_margin": lambda red: F.multilabel_margin_loss(T(x, True), T(labels), reduction=red),
         "multi_margin_1d": lambda red: F.multi_margin_loss(T(x[0], True), T(cls[:1]), reduction=red),
     }
 
@@ -144,6 +146,25 @@ def test_multi_margin_values_and_grads(reduction: str, p: int, shape: tuple) -> 
     assert ember.autograd.gradgradcheck(
         lambda a: ember.nn.functional.multi_margin_loss(a, to_ember(torch.tensor(y)), p=p, reduction=reduction), (xe,)
     )
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("rows", [slice(None), 0])
+def test_multilabel_margin_values_grads_errors(reduction: str, rows: object) -> None:
+    x = R.standard_normal((4, 5))
+    y = np.array([[3, 0, -1, 1, 2], [1, 2, 3, 0, 4], [-1, 0, 1, 2, 3], [4, 4, -1, 0, 0]])
+    check_grads(lambda lib, a, b: lib.nn.functional.multilabel_margin_loss(a[rows], b[rows], reduction=reduction),
+                x, y)
+    xe = ember.tensor(x, requires_grad=True)
+    assert ember.autograd.gradcheck(
+        lambda a: ember.nn.functional.multilabel_margin_loss(a, ember.tensor(y), reduction=reduction), (xe,)
+    )
+    assert repr(ember.nn.MultiLabelMarginLoss()) == repr(torch.nn.MultiLabelMarginLoss())
+    for bad in (y[:, :3], y + 3):
+        assert_same_error(
+            lambda bad=bad: ember.nn.functional.multilabel_margin_loss(ember.tensor(x), ember.tensor(bad)),
+            lambda bad=bad: torch.nn.functional.multilabel_margin_loss(torch.tensor(x), torch.tensor(bad)),
+        )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -229,3 +250,23 @@ def test_dataloader_spawn_needs_picklable_dataset() -> None:
         run(ember)
     with pytest.warns(UserWarning):
         assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+@pytest.mark.parametrize(
+    "name", ["relu", "relu6", "hardtanh", "leaky_relu", "elu", "selu", "celu", "silu", "mish", "hardsigmoid",
+             "hardswish", "threshold"]
+)
+def test_inplace_activation_grad_fn_names(name: str) -> None:
+    x = R.standard_normal((3, 4))
+    res = []
+    for lib in (ember, torch):
+        a = lib.tensor(x, requires_grad=True)
+        f = getattr(lib.nn.functional, name)
+        args = (0.1, 0.2) if name == "threshold" else ()
+        y = f(a * 1, *args, inplace=True)
+        y.backward(lib.tensor(x))
+        res.append((type(y.grad_fn).__name__, type(f(a * 1, *args).grad_fn).__name__, y.detach().numpy(),
+                    a.grad.numpy()))
+    assert res[0][:2] == res[1][:2]
+    np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-6)
+    np.testing.assert_allclose(res[0][3], res[1][3], rtol=1e-6)

@@ -58,19 +58,27 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _pointwise(grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops."""
-    node_cls = make_node_class(grad_name, lambda node, g: (bwd(g, *node.saved, **node.params),))
+def _pointwise(
+    grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], inplace_name: bool = False
+) -> Callable[..., Tensor]:
+    """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops.
+    ``inplace_name``: torch names the in-place variant's node ``...Backward1`` (``LeakyReluBackward1``)."""
 
-    def apply(x: Tensor, **params: Any) -> Tensor:
+    def backward(node: Node, g: Tensor) -> tuple:
+        return (bwd(g, *node.saved, **node.params),)
+
+    node_cls = make_node_class(grad_name, backward)
+    inplace_cls = make_node_class(grad_name[:-1] + "1", backward) if inplace_name else node_cls
+
+    def apply(x: Tensor, _inplace: bool = False, **params: Any) -> Tensor:
         out = result(fwd(xp(x), compute_array(x), **params), x)
-        return fused(out, node_cls, (x,), (x,), params=params)
+        return fused(out, inplace_cls if _inplace else node_cls, (x,), (x,), params=params)
 
     return apply
 
 
 def _with_inplace(fn: Callable[..., Tensor], x: Tensor, inplace: bool, **params: Any) -> Tensor:
-    return inplace_apply(x, lambda t: fn(t, **params)) if inplace else fn(x, **params)
+    return inplace_apply(x, lambda t: fn(t, _inplace=True, **params)) if inplace else fn(x, **params)
 
 
 # ---- rectifiers ----------------------------------------------------------------------------------
@@ -110,6 +118,7 @@ _leaky = _pointwise(
     "LeakyReluBackward0",
     lambda xp, a, slope: xp.where(a > 0, a, a * slope),
     lambda g, x, slope: where(x > 0, g, g * slope),
+    inplace_name=True,
 )
 
 
@@ -125,7 +134,7 @@ RreluWithNoiseBackward0 = make_node_class("RreluWithNoiseBackward0", lambda node
 RreluWithNoiseBackward1 = make_node_class("RreluWithNoiseBackward1", lambda node, g: (g * node.noise,))
 
 
-def _rrelu(x: Tensor, lower: float, upper: float, training: bool, node: type[Node] = RreluWithNoiseBackward0) -> Tensor:
+def _rrelu(x: Tensor, lower: float, upper: float, training: bool, _inplace: bool = False) -> Tensor:
     """x where x > 0, else x·slope: slopes drawn per element as torch (one ``random64()`` uniform in
     [lower, upper) for each x <= 0, in order, computed in float64 then rounded to the dtype) when training,
     (lower + upper) / 2 otherwise; the slopes (``noise``) give the gradient."""
@@ -145,6 +154,7 @@ def _rrelu(x: Tensor, lower: float, upper: float, training: bool, node: type[Nod
     else:
         noise = ns.where(a > 0, 1, (lower + upper) / 2).astype(a.dtype)
     out = result(a * noise, x)
+    node = RreluWithNoiseBackward1 if _inplace else RreluWithNoiseBackward0
     return fused(out, node, (x,), noise=result(noise, x))
 
 
@@ -152,11 +162,7 @@ def rrelu(
     input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace: bool = False
 ) -> Tensor:
     """Randomized leaky ReLU (grad_fn RreluWithNoiseBackward0, ...Backward1 in place)."""
-    if inplace:
-        return _with_inplace(
-            _rrelu, input, True, lower=lower, upper=upper, training=training, node=RreluWithNoiseBackward1
-        )
-    return _rrelu(input, lower, upper, training)
+    return _with_inplace(_rrelu, input, inplace, lower=lower, upper=upper, training=training)
 
 
 def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
@@ -171,8 +177,8 @@ def _elu_bwd(g: Tensor, x: Tensor, alpha: float, scale: float, input_scale: floa
     return where(x > 0, g * scale, g * (x * input_scale).exp() * (alpha * scale * input_scale))
 
 
-_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd)
-_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd)
+_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True)
+_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd, inplace_name=True)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -203,6 +209,7 @@ _threshold = _pointwise(
     "ThresholdBackward0",
     lambda xp, a, th, value: xp.where(a > th, a, value),
     lambda g, x, th, value: g * (x > th),
+    inplace_name=True,
 )
 
 

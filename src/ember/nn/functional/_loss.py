@@ -47,6 +47,7 @@ __all__ = [
     "multilabel_soft_margin_loss",
     "soft_margin_loss",
     "multi_margin_loss",
+    "multilabel_margin_loss",
 ]
 
 
@@ -434,6 +435,10 @@ class MultiMarginLossBackward0(_ComposedBackward):
     __slots__ = ()
 
 
+class MultilabelMarginLossBackward0(_ComposedBackward):
+    __slots__ = ()
+
+
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -694,3 +699,38 @@ def multi_margin_loss(
         return reduce_loss(loss, reduction)
 
     return _composed(fn, MultiMarginLossBackward0, input)
+
+
+def multilabel_margin_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Σ_{j target, i not target} max(0, 1 - x[y_j] + x[i]) / C, the targets being the leading entries of
+    ``target`` before its first -1."""
+    reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
+    if target.shape != input.shape:
+        raise RuntimeError(
+            f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
+        )
+    ns = xp(input)
+    c = input.shape[-1] if input.dim() else 1
+    y = target._data.reshape(-1, c)
+    if ((y < -1) | (y >= c)).any():
+        raise RuntimeError("argument #2 'target' is out of range")
+    valid = ns.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
+    hit = ns.zeros(y.shape, dtype=bool)
+    rows = ns.broadcast_to(ns.arange(y.shape[0])[:, None], y.shape)
+    hit[rows[valid], y[valid]] = True
+    idx = result(ns.where(valid, y, 0), input, D.int64)
+    pairs = result(valid[:, :, None] & ~hit[:, None, :], input, D.bool)
+
+    def fn(input: Tensor) -> Tensor:
+        x = input.reshape(-1, c)
+        z = (1 - x.gather(1, idx)[:, :, None] + x[:, None, :]).clamp_min(0)
+        loss = (z * pairs).sum((1, 2)) / c
+        return reduce_loss(loss.reshape(input.shape[:-1]) if input.dim() else loss.reshape(()), reduction)
+
+    return _composed(fn, MultilabelMarginLossBackward0, input)

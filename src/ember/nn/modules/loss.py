@@ -10,6 +10,7 @@ from .module import Module
 
 __all__ = [
     "L1Loss",
+    "MultiLabelMarginLoss",
     "MSELoss",
     "SmoothL1Loss",
     "HuberLoss",
@@ -58,6 +59,11 @@ class L1Loss(_Loss):
 class MSELoss(_Loss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
 
 
 class SoftMarginLoss(_Loss):

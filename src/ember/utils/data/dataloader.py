@@ -465,16 +465,9 @@ class _MultiProcessIter:
                 if task != self._rcvd_idx:
                     self._results[task] = data
                     continue
-            del self._pending[self._rcvd_idx]
             self._rcvd_idx += 1
-            if isinstance(data, _EndOfData):
-                self._active[data.worker_id] = False
-                continue
-            self._dispatch()
-            if isinstance(data, _WorkerError):
-                self._shutdown()
-                data.reraise()
-            return data
+            if self._accept(self._rcvd_idx - 1, data):
+                return data
 
     def _next_arrived(self) -> Any:
         """The first batch any worker finishes (``in_order=False``)."""
@@ -484,15 +477,21 @@ class _MultiProcessIter:
                     self._shutdown()
                 raise StopIteration
             task, data = self._get()
-            del self._pending[task]
-            if isinstance(data, _EndOfData):
-                self._active[data.worker_id] = False
-                continue
-            self._dispatch()
-            if isinstance(data, _WorkerError):
-                self._shutdown()
-                data.reraise()
-            return data
+            if self._accept(task, data):
+                return data
+
+    def _accept(self, task: int, data: Any) -> bool:
+        """Retire ``task``; False when its worker's stream ended, else refill the pipeline (re-raising a
+        worker's exception) and True."""
+        del self._pending[task]
+        if isinstance(data, _EndOfData):
+            self._active[data.worker_id] = False
+            return False
+        self._dispatch()
+        if isinstance(data, _WorkerError):
+            self._shutdown()
+            data.reraise()
+        return True
 
     def _shutdown(self) -> None:
         for q in self._index_queues:
