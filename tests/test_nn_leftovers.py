@@ -270,3 +270,19 @@ def test_inplace_activation_grad_fn_names(name: str) -> None:
     assert res[0][:2] == res[1][:2]
     np.testing.assert_allclose(res[0][2], res[1][2], rtol=1e-6)
     np.testing.assert_allclose(res[0][3], res[1][3], rtol=1e-6)
+
+
+def test_top_level_rrelu_with_generator() -> None:
+    """What ``ember.rrelu`` / ``ember.rrelu_`` should be: torch's top-level signature with ``generator``."""
+    from ember.nn.functional._activation import torch_rrelu, torch_rrelu_
+
+    x = R.standard_normal(30).astype("float32")
+    ge, gt = ember.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    ye = torch_rrelu(ember.tensor(x), 0.1, 0.3, True, generator=ge)
+    yt = torch.rrelu(torch.tensor(x), 0.1, 0.3, True, generator=gt)
+    np.testing.assert_array_equal(ye.numpy(), yt.numpy())
+    a, b = ember.tensor(x), torch.tensor(x)
+    assert torch_rrelu_(a, training=True, generator=ge) is a
+    torch.rrelu_(b, training=True, generator=gt)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(torch_rrelu(ember.tensor(x)).numpy(), torch.rrelu(torch.tensor(x)).numpy())

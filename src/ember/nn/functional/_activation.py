@@ -13,6 +13,7 @@ from ..._tensor import wrap_dim
 from ...ops import elementwise as E
 from ...ops._dispatch import make_node_class
 from ...ops.indexing import where
+from ...ops.random import Generator, _gen
 from ...ops.shape import cat
 from ._common import OUT, Node, Tensor, compute_array, fused, inplace_apply, result, xp
 
@@ -134,7 +135,9 @@ RreluWithNoiseBackward0 = make_node_class("RreluWithNoiseBackward0", lambda node
 RreluWithNoiseBackward1 = make_node_class("RreluWithNoiseBackward1", lambda node, g: (g * node.noise,))
 
 
-def _rrelu(x: Tensor, lower: float, upper: float, training: bool, _inplace: bool = False) -> Tensor:
+def _rrelu(
+    x: Tensor, lower: float, upper: float, training: bool, generator: Generator | None = None, _inplace: bool = False
+) -> Tensor:
     """x where x > 0, else x·slope: slopes drawn per element as torch (one ``random64()`` uniform in
     [lower, upper) for each x <= 0, in order, computed in float64 then rounded to the dtype) when training,
     (lower + upper) / 2 otherwise; the slopes (``noise``) give the gradient."""
@@ -148,7 +151,7 @@ def _rrelu(x: Tensor, lower: float, upper: float, training: bool, _inplace: bool
         cast = float if a.dtype == ns.float64 else lambda v: float(ns.float32(v))
         lo, hi = cast(lower), cast(upper)
         neg = a <= 0
-        slopes = R._u53(R.default_generator(), int(neg.sum())) * (hi - lo) + lo
+        slopes = R._u53(_gen(generator), int(neg.sum())) * (hi - lo) + lo
         noise = ns.ones_like(a)
         noise[neg] = ns.asarray(slopes).astype(a.dtype)
     else:
@@ -167,6 +170,28 @@ def rrelu(
 
 def rrelu_(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False) -> Tensor:
     return rrelu(input, lower, upper, training, inplace=True)
+
+
+def torch_rrelu(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
+    """``torch.rrelu``: as :func:`rrelu`, drawing from ``generator`` (default: the global one)."""
+    return _rrelu(input, lower, upper, training, generator)
+
+
+def torch_rrelu_(
+    input: Tensor,
+    lower: float = 1.0 / 8,
+    upper: float = 1.0 / 3,
+    training: bool = False,
+    generator: Generator | None = None,
+) -> Tensor:
+    """``torch.rrelu_``: :func:`torch_rrelu` in place."""
+    return _with_inplace(_rrelu, input, True, lower=lower, upper=upper, training=training, generator=generator)
 
 
 def _elu_fwd(xp: Any, a: Any, alpha: float, scale: float, input_scale: float) -> Any:
