@@ -108,6 +108,8 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     threshold_,
 )
 from .nn.functional import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  # noqa: E402
+from .nn.functional._activation import torch_rrelu as rrelu  # noqa: E402
+from .nn.functional._activation import torch_rrelu_ as rrelu_  # noqa: E402
 from .nn.functional._conv import convolution  # noqa: E402
 from .nn.functional._normalization import aten_batch_norm as batch_norm  # noqa: E402
 from .nn.functional._normalization import aten_group_norm as group_norm  # noqa: E402
