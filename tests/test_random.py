@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 import ember
-from oracle import assert_same_error, torch
+from oracle import assert_close, assert_same_error, torch
 
 
 def _same_bits(e: ember.Tensor, t: object) -> None:
@@ -91,3 +93,14 @@ def test_seed_rules_and_errors() -> None:
     s = ember.seed()
     assert ember.initial_seed() == s
     assert np.unique(ember.randperm(50).numpy()).size == 50
+
+
+@pytest.mark.parametrize("fill", ["normal_", "uniform_", "bernoulli_"])
+@pytest.mark.parametrize("make", [lambda L: L.empty(2, 3, 4, 5).transpose(1, 3),
+                                  lambda L: L.empty(3, 1, 5).transpose(0, 2),
+                                  lambda L: L.empty(4, 6)[:, ::2]])
+def test_fill_of_permuted_and_strided_tensors_follows_memory_order(fill: str, make: Any) -> None:
+    args = (0.3,) if fill == "bernoulli_" else ()
+    ember.manual_seed(5)
+    torch.manual_seed(5)
+    assert_close(getattr(make(ember), fill)(*args), getattr(make(torch), fill)(*args))

@@ -103,6 +103,14 @@ def _memory_order(arr: np.ndarray) -> np.ndarray:
     return np.argsort(offsets.reshape(-1), kind="stable")
 
 
+def _memory_layout(arr: np.ndarray) -> np.ndarray | None:
+    """``arr`` with its dims permuted into memory order when that view is C-contiguous (a dense tensor whose
+    strides are a permutation of contiguous ones), else None."""
+    perm = sorted(range(arr.ndim), key=lambda d: -arr.strides[d])
+    view = arr.transpose(perm)
+    return view if view.flags.c_contiguous else None
+
+
 def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
     """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order."""
     check_inplace(t)
@@ -111,6 +119,8 @@ def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
     values = draw(host.size, contiguous)
     if contiguous:
         host.reshape(-1)[...] = values
+    elif (dense := _memory_layout(host)) is not None:   # a permuted dense tensor: its memory is C-ordered
+        dense.reshape(-1)[...] = values
     else:
         flat = np.empty(host.size, values.dtype)
         flat[_memory_order(host)] = values
