@@ -7,18 +7,16 @@ from typing import Any
 
 from .optimizer import (
     Optimizer,
-    add,
     addcdiv,
-    addcmul,
     bump_step,
     grad_array,
-    lerp,
     params_with_grad,
     run_closure,
     scalar,
-    scale,
     state_zeros,
     step_tensor,
+    update_moments,
+    weight_decay,
     write,
     xp,
 )
@@ -91,15 +89,9 @@ class Adam(Optimizer):
                     if group["amsgrad"]:
                         state["max_exp_avg_sq"] = state_zeros(p)
                 step = bump_step(state)
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        write(p, p._data * scalar(p._data, 1 - lr * wd))
-                    else:
-                        g = add(g, p._data, wd)
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                lerp(m._data, g, 1 - beta1, out=m)
-                scale(v, beta2)
-                addcmul(v._data, g, g, 1 - beta2, out=v)
+                update_moments(m, v, g, beta1, beta2)
                 step_size = lr / (1 - beta1**step)
                 bc2_sqrt = (1 - beta2**step) ** 0.5
                 v_used = v._data

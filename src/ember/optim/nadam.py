@@ -12,18 +12,16 @@ from ..ops.creation import tensor
 from .adam import check_adam_args
 from .optimizer import (
     Optimizer,
-    add,
     addcdiv,
-    addcmul,
     bump_step,
     grad_array,
-    lerp,
     params_with_grad,
     run_closure,
     scalar,
-    scale,
     state_zeros,
     step_tensor,
+    update_moments,
+    weight_decay,
     write,
     xp,
 )
@@ -82,20 +80,14 @@ class NAdam(Optimizer):
                     state["exp_avg_sq"] = state_zeros(p)
                 step = bump_step(state)
                 bc2 = 1 - beta2**step
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        write(p, p._data * scalar(p._data, 1 - lr * wd))
-                    else:
-                        g = add(g, p._data, wd)
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
                 prod = state["mu_product"]
                 write(prod, prod._data * np.float32(mu))
                 mu_product = float(prod._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                lerp(m._data, g, 1 - beta1, out=m)
-                scale(v, beta2)
-                addcmul(v._data, g, g, 1 - beta2, out=v)
+                update_moments(m, v, g, beta1, beta2)
                 denom = xp(p).sqrt(v._data / scalar(v._data, bc2))
                 denom = denom + scalar(denom, eps)
                 p_new = addcdiv(p._data, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))

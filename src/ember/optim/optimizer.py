@@ -359,6 +359,24 @@ def scale(t: Tensor, factor: float) -> None:
     t._vc[0] += 1
 
 
+def weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool) -> Any:
+    """The Adam family's weight decay: decoupled (``p ← p·(1 - lr·wd)``, AdamW) or added to the gradient
+    (``g + wd·p``); returns the gradient to use."""
+    if wd == 0:
+        return g
+    if decoupled:
+        scale(p, 1 - lr * wd)
+        return g
+    return add(g, p._data, wd)
+
+
+def update_moments(m: Tensor, v: Tensor, g: Any, beta1: float, beta2: float) -> None:
+    """Adam's moment estimates in torch's op order: ``m.lerp_(g, 1-β1)``, ``v.mul_(β2).addcmul_(g, g, 1-β2)``."""
+    lerp(m._data, g, 1 - beta1, out=m)
+    scale(v, beta2)
+    addcmul(v._data, g, g, 1 - beta2, out=v)
+
+
 def write(t: Tensor, value: Any) -> None:
     """Store ``value`` into ``t`` in place (bumping its version, as an in-place torch op does)."""
     t._data[...] = value

@@ -8,17 +8,15 @@ from typing import Any
 from .adam import check_adam_args
 from .optimizer import (
     Optimizer,
-    add,
-    addcmul,
     bump_step,
     grad_array,
-    lerp,
     params_with_grad,
     run_closure,
     scalar,
-    scale,
     state_zeros,
     step_tensor,
+    update_moments,
+    weight_decay,
     write,
     xp,
 )
@@ -71,15 +69,9 @@ class RAdam(Optimizer):
                     state["exp_avg"] = state_zeros(p)
                     state["exp_avg_sq"] = state_zeros(p)
                 step = bump_step(state)
-                if wd != 0:
-                    if group["decoupled_weight_decay"]:
-                        write(p, p._data * scalar(p._data, 1 - lr * wd))
-                    else:
-                        g = add(g, p._data, wd)
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                lerp(m._data, g, 1 - beta1, out=m)
-                scale(v, beta2)
-                addcmul(v._data, g, g, 1 - beta2, out=v)
+                update_moments(m, v, g, beta1, beta2)
                 bc1, bc2 = 1 - beta1**step, 1 - beta2**step
                 update = m._data / scalar(m._data, bc1) * scalar(m._data, lr)
                 rho_inf = 2 / (1 - beta2) - 1
