@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ._dispatch import Tensor
+from ._dispatch import Tensor, bind
 
 __all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex", "is_nonzero", "typename",
            "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
@@ -110,3 +110,11 @@ def set_default_tensor_type(t: Any) -> None:
     from .._core.dtype import BY_LEGACY, set_default_dtype
     name = t if isinstance(t, str) else t.__name__
     set_default_dtype(BY_LEGACY[name.rsplit(".", 1)[-1]])
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    """``self`` converted to ``other``'s type (dtype and device), as ``self.type(other.type())``."""
+    return self.to(device=other.device, dtype=other.dtype)
+
+
+bind({"is_nonzero": is_nonzero, "is_same_size": is_same_size, "type_as": type_as})

@@ -7,9 +7,10 @@ a ``CopySlices`` node, so gradients of the base see the in-place change made thr
 
 from __future__ import annotations
 
+import builtins
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ from .._core.device import CPU
 from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
-from ._dispatch import Node, Tensor, bind, broadcast_error, from_array, record, wrap_dim, xp_of
+from ._dispatch import Node, Tensor, bind, broadcast_error, check_inplace, from_array, record, wrap_dim, xp_of
 
 _isinstance = isinstance
 
@@ -1040,6 +1041,82 @@ class _Reducing:
         return (first,) + tuple(outs[1:])
 
 
+# ---- in-place view ops (t_, transpose_, squeeze_, unsqueeze_, as_strided_) and unsafe splits -------------
+# torch names the nodes of these variants differently from those of the plain ops
+_RENAMED_NODE = {"TBackward0": "TBackward1", "TransposeBackward0": "TransposeBackward1",
+                 "SqueezeBackward0": "SqueezeBackward3", "SqueezeBackward1": "SqueezeBackward4",
+                 "SqueezeBackward2": "SqueezeBackward5", "UnsqueezeBackward0": "UnsqueezeBackward1",
+                 "AsStridedBackward0": "AsStridedBackward1", "SplitBackward0": "UnsafeSplitBackward0",
+                 "SplitWithSizesBackward0": "UnsafeSplitWithSizesBackward0"}
+_renamed_classes: dict[type, type] = {}
+
+
+def _rename_node(node: Node) -> Node:
+    """Give ``node`` the class torch uses for the in-place/unsafe variant of its op (same backward)."""
+    cls = type(node)
+    sub = _renamed_classes.get(cls)
+    if sub is None:
+        sub = _renamed_classes[cls] = type(_RENAMED_NODE[cls.__name__], (cls,),
+                                           {"__slots__": (), "__module__": cls.__module__})
+    node.__class__ = sub
+    return node
+
+
+def _inplace_view(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``fn_``: give ``self`` the metadata of the view ``fn(self, ...)`` (same memory), bump its version and,
+    under autograd, make the view's node (renamed as torch names it) ``self``'s grad_fn."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        check_inplace(self)
+        res = fn(self, *args, **kwargs)
+        self._data = res._data
+        self._vc[0] += 1
+        node = res._grad_fn
+        if node is not None:
+            _rename_node(node)._vv = self._vc[0] if self._base is not None else None
+            self._grad_fn, self._output_nr, self._rg = node, 0, True
+        return self
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
+
+
+def _unsafe(fn: Callable[..., tuple]) -> Callable[..., tuple]:
+    """``unsafe_split``/``unsafe_chunk``: the same views, recorded under torch's ``Unsafe…`` node name."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> tuple:
+        parts = fn(self, *args, **kwargs)
+        if parts and parts[0]._grad_fn is not None:
+            _rename_node(parts[0]._grad_fn)
+        return parts
+    method.__name__ = method.__qualname__ = "unsafe_" + fn.__name__
+    return method
+
+
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal in place (of an N-d tensor with equal dims; ``wrap``: tall matrices restart the
+    diagonal after each ``width + 1`` rows, as torch)."""
+    shape = self._data.shape
+    if len(shape) < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if len(shape) > 2 and len(set(shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    step = builtins.sum(self.stride())
+    size = builtins.min(shape)
+    if wrap and len(shape) == 2 and shape[0] > shape[1] + 1:
+        size = (self._data.size + step - 1) // step
+    as_strided(self, (size,), (step,), self.storage_offset()).fill_(fill_value)
+    return self
+
+
+def split_with_sizes(self: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """``split`` with explicit sizes."""
+    return split(self, list(split_sizes), dim)
+
+
+bind({name + "_": _inplace_view(fn) for name, fn in (("t", t), ("transpose", transpose), ("swapaxes", transpose),
+                                                      ("swapdims", transpose), ("squeeze", squeeze),
+                                                      ("unsqueeze", unsqueeze), ("as_strided", as_strided))})
+bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "unsafe_split": _unsafe(split),
+      "unsafe_chunk": _unsafe(chunk),
+      "unsafe_split_with_sizes": _unsafe(split_with_sizes)})
 bind({
     "view": view, "reshape": reshape, "view_as": view_as, "reshape_as": reshape_as, "t": t,
     "transpose": transpose, "swapaxes": transpose, "swapdims": transpose, "permute": permute,
