@@ -91,3 +91,9 @@ def test_type_as_and_predicates() -> None:
     assert_same_error(lambda: ember.tensor([1.0, 2.0]).is_nonzero(), lambda: torch.tensor([1.0, 2.0]).is_nonzero())
     assert_same_error(lambda: ember.tensor([]).is_nonzero(), lambda: torch.tensor([]).is_nonzero())
     assert ember.ones(2).is_same_size(ember.ones(2)) and not ember.ones(2).is_same_size(ember.ones(3))
+
+
+def test_pinned_memory_without_an_accelerator() -> None:
+    assert ember.ones(2).is_pinned() is torch.ones(2).is_pinned() is False
+    if not ember.cuda.is_available():
+        assert_same_error(lambda: ember.ones(2).pin_memory(), lambda: torch.ones(2).pin_memory())

@@ -117,4 +117,18 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
     return self.to(device=other.device, dtype=other.dtype)
 
 
-bind({"is_nonzero": is_nonzero, "is_same_size": is_same_size, "type_as": type_as})
+def is_pinned(self: Tensor, device: Any = None) -> bool:
+    """Whether the tensor lives in page-locked host memory (ember never pins: always False)."""
+    return False
+
+
+def pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """A copy in memory the GPU can read directly; as torch, an error when there is no accelerator."""
+    from .._core.device import cuda_available
+    if not cuda_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    return self.clone()
+
+
+bind({"is_nonzero": is_nonzero, "is_same_size": is_same_size, "type_as": type_as, "is_pinned": is_pinned,
+      "pin_memory": pin_memory})
