@@ -15,11 +15,10 @@ from .optimizer import (
     addcdiv,
     bump_step,
     grad_array,
+    init_moments,
     params_with_grad,
     run_closure,
     scalar,
-    state_zeros,
-    step_tensor,
     update_moments,
     weight_decay,
     write,
@@ -74,10 +73,7 @@ class NAdam(Optimizer):
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 if not state:
-                    state["step"] = step_tensor()
-                    state["mu_product"] = tensor(1.0, dtype=D.float32)
-                    state["exp_avg"] = state_zeros(p)
-                    state["exp_avg_sq"] = state_zeros(p)
+                    init_moments(state, p, {"mu_product": tensor(1.0, dtype=D.float32)})
                 step = bump_step(state)
                 bc2 = 1 - beta2**step
                 g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])

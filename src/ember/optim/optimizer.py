@@ -370,6 +370,20 @@ def weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool) -> An
     return add(g, p._data, wd)
 
 
+def init_moments(state: dict[str, Any], p: Tensor, after_step: dict[str, Any] | None = None,
+                 amsgrad: bool = False) -> None:
+    """Create the Adam family's per-parameter state on first use, in torch's key order: ``step``, the
+    optimizer's own ``after_step`` entries, ``exp_avg``, ``exp_avg_sq`` and (AMSGrad) ``max_exp_avg_sq``."""
+    if state:
+        return
+    state["step"] = step_tensor()
+    state.update(after_step or {})
+    state["exp_avg"] = state_zeros(p)
+    state["exp_avg_sq"] = state_zeros(p)
+    if amsgrad:
+        state["max_exp_avg_sq"] = state_zeros(p)
+
+
 def update_moments(m: Tensor, v: Tensor, g: Any, beta1: float, beta2: float) -> None:
     """Adam's moment estimates in torch's op order: ``m.lerp_(g, 1-β1)``, ``v.mul_(β2).addcmul_(g, g, 1-β2)``."""
     lerp(m._data, g, 1 - beta1, out=m)

@@ -10,11 +10,10 @@ from .optimizer import (
     Optimizer,
     bump_step,
     grad_array,
+    init_moments,
     params_with_grad,
     run_closure,
     scalar,
-    state_zeros,
-    step_tensor,
     update_moments,
     weight_decay,
     write,
@@ -64,10 +63,7 @@ class RAdam(Optimizer):
             for p in params_with_grad(group):
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
-                if not state:
-                    state["step"] = step_tensor()
-                    state["exp_avg"] = state_zeros(p)
-                    state["exp_avg_sq"] = state_zeros(p)
+                init_moments(state, p)
                 step = bump_step(state)
                 g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"], state["exp_avg_sq"]
