@@ -102,6 +102,16 @@ def two_layer_net(lib: Any) -> Callable[[], Any]:
     return step
 
 
+def matmul_4096(lib: Any) -> Callable[[], Any]:
+    """One 4096x4096 float32 matrix product (GPU runs only: the issue's cuBLAS parity check)."""
+    lib.manual_seed(0)
+    a = lib.rand(4096, 4096)
+    b = lib.rand(4096, 4096)
+    return lambda: a @ b
+
+
+GPU_WORKLOADS: dict[str, tuple[Workload, int]] = {"matmul 4096x4096": (matmul_4096, 1)}
+
 WORKLOADS: dict[str, tuple[Workload, int]] = {
     "small_elementwise (per op)": (small_elementwise, 8),
     "autograd_small (per op, fwd+bwd)": (autograd_small, 4),

@@ -9,9 +9,10 @@ import numpy as _np
 
 _np.seterr(all="ignore")   # torch reports inf/nan results silently; so does ember
 
-from . import (  # noqa: E402  # noqa: E402
-    _core,  # noqa: E402
-    autograd,  # noqa: E402
+from . import (  # noqa: E402
+    _core,
+    autograd,
+    backends,
     cuda,
     linalg,
     nn,
@@ -22,7 +23,7 @@ from . import (  # noqa: E402  # noqa: E402
     utils,
 )
 from . import ops as _ops  # noqa: E402
-from ._core.device import device  # noqa: E402
+from ._core.device import device, get_default_device, set_default_device  # noqa: E402
 from ._core.dtype import (  # noqa: E402
     bfloat16,
     bool,
@@ -73,6 +74,7 @@ from .autograd.grad_mode import (  # noqa: E402
     no_grad,
     set_grad_enabled,
 )
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
 from .nn.functional import (  # noqa: E402  (those whose torch-level signature equals the functional one)
     adaptive_avg_pool1d,
     avg_pool1d,

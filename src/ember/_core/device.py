@@ -11,9 +11,13 @@ import types
 
 import numpy as np
 
-__all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count"]
+__all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count", "set_default_device",
+           "get_default_device"]
 
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
+
+
+_peak_bytes: dict[int, int] = {}   # device index → most bytes CuPy's pool held in use since the last reset
 
 
 def _probe_cupy() -> types.ModuleType | None:
@@ -25,7 +29,26 @@ def _probe_cupy() -> types.ModuleType | None:
             _cupy = cupy if cupy.cuda.runtime.getDeviceCount() > 0 else None
         except Exception:  # ImportError, or a CUDA driver error when there is no GPU
             _cupy = None
+        if _cupy is not None:
+            _track_peak_memory(_cupy)
     return _cupy  # type: ignore[return-value]
+
+
+def _track_peak_memory(cp: types.ModuleType) -> None:
+    """Route CuPy's allocations through its default pool while recording the peak bytes in use, which
+    ``ember.cuda.max_memory_allocated`` reports (CuPy's pool keeps no peak of its own)."""
+    pool = cp.get_default_memory_pool()
+    pool_malloc, used = pool.malloc, pool.used_bytes
+
+    def malloc(size: int) -> object:
+        mem = pool_malloc(size)
+        dev = mem.device_id
+        now = used()
+        if now > _peak_bytes.get(dev, 0):
+            _peak_bytes[dev] = now
+        return mem
+
+    cp.cuda.set_allocator(malloc)
 
 
 def cuda_available() -> bool:
@@ -101,15 +124,30 @@ class device:
 
 
 CPU = device("cpu")
+_default_device: device = CPU   # where factories put tensors when no device= is given
+
+
+def set_default_device(dev: device | str | int | None) -> None:
+    """``torch.set_default_device``: factories without ``device=`` create tensors there (None → cpu)."""
+    global _default_device
+    _default_device = CPU if dev is None else device(dev)
+
+
+def get_default_device() -> device:
+    """``torch.get_default_device``: the device factories use when none is given (a bare 'cuda' → cuda:current)."""
+    return canonical(None)
 
 
 def canonical(dev: device | str | int | None) -> device:
-    """The concrete device a tensor lives on: ``None`` → cpu, ``'cuda'`` → ``cuda:<current>``.
+    """The concrete device a tensor lives on: ``None`` → the default device (cpu unless
+    ``set_default_device`` changed it), ``'cuda'`` → ``cuda:<current>``.
 
     Raises torch's errors for cuda requests without a usable GPU.
     """
     if dev is None:
-        return CPU
+        if _default_device is CPU:
+            return CPU
+        dev = _default_device
     d = device(dev)
     if d.type == "cpu":
         return CPU

@@ -1,0 +1,997 @@
+"""ember on a CUDA GPU (CuPy): every operator family run on cuda against ember's CPU result and, where
+torch CUDA is installed, against torch on the same GPU; the ``ember.cuda`` API; devices, errors,
+modules, optimizers, data loading and checkpoints with cuda tensors. Skipped without a GPU."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ember
+
+pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not ember.cuda.is_available(), reason="needs a CUDA GPU and CuPy")]
+
+try:
+    import torch
+
+    TORCH_CUDA = torch.cuda.is_available()
+except ImportError:  # pragma: no cover - torch is the test oracle
+    torch, TORCH_CUDA = None, False
+
+F_ = "f"  # float32 input in [-1, 1)
+P_ = "p"  # positive float32 in [0.5, 2)
+U_ = "u"  # float32 in (-0.9, 0.9) (for asin, erfinv, atanh)
+I_ = "i"  # int64 in [0, 5)
+B_ = "b"  # bool
+
+
+def _array(spec: tuple, seed: int) -> np.ndarray:
+    kind, shape = spec[0], spec[1:]
+    rng = np.random.default_rng(seed)
+    if kind == F_:
+        return rng.uniform(-1, 1, shape).astype(np.float32)
+    if kind == P_:
+        return rng.uniform(0.5, 2, shape).astype(np.float32)
+    if kind == U_:
+        return rng.uniform(-0.9, 0.9, shape).astype(np.float32)
+    if kind == I_:
+        return rng.integers(0, 5, shape).astype(np.int64)
+    return rng.integers(0, 2, shape).astype(bool)
+
+
+def _run(lib: Any, device: str, fn: Callable, arrays: list[np.ndarray], grad: bool) -> tuple[Any, list[Any]]:
+    """Run ``fn`` with ``lib`` on ``device``; return (outputs as host arrays, input grads as host arrays)."""
+    ins = []
+    for a in arrays:
+        t = lib.tensor(a, device=device)
+        if grad and a.dtype == np.float32:
+            t.requires_grad_(True)
+        ins.append(t)
+    out = fn(lib, *ins)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    for o in outs:
+        assert str(o.device).startswith(device), f"output on {o.device}, expected {device}"
+    grads: list[Any] = []
+    if grad:
+        diff = [o for o in outs if o.requires_grad]
+        if diff:
+            total = sum((o.float() * lib.tensor(_array((F_, *o.shape), 7), device=device)).sum() for o in diff)
+            total.backward()
+            grads = [None if t.grad is None else t.grad.detach().cpu().float().numpy() for t in ins if t.requires_grad]
+    host = [o.detach().cpu().numpy() if o.dtype != lib.bfloat16 else o.detach().float().cpu().numpy() for o in outs]
+    dtypes = [str(o.dtype) for o in outs]
+    return (host, dtypes), grads
+
+
+def _close(a: Any, b: Any, rtol: float, atol: float) -> None:
+    (ha, da), (hb, db) = a, b
+    assert [d.split(".")[-1] for d in da] == [d.split(".")[-1] for d in db]
+    for x, y in zip(ha, hb, strict=True):
+        assert x.shape == y.shape
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _close_grads(ga: list, gb: list, rtol: float, atol: float) -> None:
+    assert len(ga) == len(gb)
+    for x, y in zip(ga, gb, strict=True):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(x, y, rtol=rtol, atol=atol)
+
+
+# (id, fn(lib, *inputs), input specs, differentiable)
+CASES: list[tuple[str, Callable, list[tuple], bool]] = []
+
+
+def case(name: str, *specs: tuple, grad: bool = True) -> Callable[[Callable], Callable]:
+    def register(fn: Callable) -> Callable:
+        CASES.append((name, fn, list(specs), grad))
+        return fn
+
+    return register
+
+
+def _unary(name: str, spec: str = F_, grad: bool = True) -> None:
+    CASES.append((name, lambda lib, x: getattr(lib, name)(x), [(spec, 3, 4)], grad))
+
+
+for _n in [
+    "abs",
+    "neg",
+    "exp",
+    "exp2",
+    "expm1",
+    "sin",
+    "cos",
+    "tan",
+    "tanh",
+    "sinh",
+    "cosh",
+    "atan",
+    "sigmoid",
+    "relu",
+    "erf",
+    "erfc",
+    "square",
+    "floor",
+    "ceil",
+    "trunc",
+    "frac",
+    "round",
+    "isnan",
+    "isfinite",
+    "logical_not",
+    "nan_to_num",
+    "deg2rad",
+    "rad2deg",
+    "signbit",
+    "positive",
+]:
+    _unary(_n)
+for _n in ["log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "lgamma", "digamma", "logit"]:
+    _unary(_n, P_)
+for _n in ["asin", "acos", "atanh", "erfinv"]:
+    _unary(_n, U_)
+for _n in ["abs", "neg", "sign", "bitwise_not", "square"]:
+    _unary(_n, I_, grad=False)
+for _n in ["sign", "sgn"]:  # zero gradient everywhere (torch returns a ZeroTensor, which has no NumPy view)
+    _unary(_n, grad=False)
+
+for _n in [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "atan2",
+    "hypot",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logaddexp",
+    "copysign",
+    "xlogy",
+    "remainder",
+    "fmod",
+]:
+    CASES.append((_n, (lambda n: lambda lib, a, b: getattr(lib, n)(a, b))(_n), [(F_, 3, 4), (P_, 4)], True))
+for _n in [
+    "add",
+    "sub",
+    "mul",
+    "floor_divide",
+    "remainder",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "bitwise_left_shift",
+    "eq",
+    "maximum",
+    "gcd",
+]:
+    CASES.append(
+        (f"{_n}_int", (lambda n: lambda lib, a, b: getattr(lib, n)(a, b + 1))(_n), [(I_, 3, 4), (I_, 3, 4)], False)
+    )
+
+
+@case("div_floor", (F_, 3, 4), (P_, 3, 4))
+def _div_floor(lib, a, b):
+    return lib.div(a, b, rounding_mode="floor"), lib.div(a, b, rounding_mode="trunc")
+
+
+@case("int_true_div", (I_, 3, 4), (I_, 3, 4), grad=False)
+def _int_div(lib, a, b):
+    return a / (b + 1)
+
+
+@case("pow", (P_, 3, 4), (F_, 3, 4))
+def _pow(lib, a, b):
+    return a**b, a**2, 2**b, a.pow(0.5)
+
+
+@case("scalars", (F_, 3, 4))
+def _scalars(lib, a):
+    return a + 1, 2 * a, a / 3, 1 - a, a * True, a.add(1, alpha=2)
+
+
+@case("zero_dim_cpu_operand", (F_, 3, 4))
+def _zero_dim(lib, a):
+    return a * lib.tensor(2.5), lib.tensor(3.0) - a
+
+
+@case("clamp", (F_, 3, 4), (F_, 3, 4), (P_, 3, 4))
+def _clamp(lib, x, lo, hi):
+    return x.clamp(-0.5, 0.5), x.clamp(min=0), lib.clamp(x, lo, hi), x.clip(max=0.2)
+
+
+@case("lerp_addcmul_addcdiv", (F_, 3, 4), (F_, 3, 4), (P_, 3, 4))
+def _ternary(lib, a, b, c):
+    return lib.lerp(a, b, 0.3), lib.lerp(a, b, c / 2), lib.addcmul(a, b, c, value=0.5), lib.addcdiv(a, b, c, value=2)
+
+
+@case("where", (B_, 3, 4), (F_, 3, 4), (F_, 4))
+def _where(lib, m, a, b):
+    return lib.where(m, a, b), lib.where(a > 0, a, 0.0)
+
+
+@case("logical", (B_, 3, 4), (B_, 3, 4), grad=False)
+def _logical(lib, a, b):
+    return lib.logical_and(a, b), lib.logical_or(a, b), lib.logical_xor(a, b), a & b, a | b, a ^ b, ~a
+
+
+@case("type_promotion", (I_, 3, 4), (F_, 3, 4), grad=False)
+def _promotion(lib, i, f):
+    return i + f, i * 2.5, i.float() + f.double(), (i > 2) + i, i.to(lib.float16) * 3
+
+
+@case("half_math", (F_, 3, 4), (F_, 3, 4), grad=False)
+def _half(lib, a, b):
+    a, b = a.half(), b.half()
+    return a + b, a * b, a.exp(), a.sum(), a @ b.t()
+
+
+# ---- reductions -------------------------------------------------------------------------------------
+@case("sum_mean_prod", (F_, 3, 4, 5))
+def _sum(lib, x):
+    return x.sum(), x.sum(1), x.sum((0, 2), keepdim=True), x.mean(), x.mean(-1), x.prod(1), x.nansum()
+
+
+@case("max_min", (F_, 3, 4, 5))
+def _max(lib, x):
+    v, i = x.max(1)
+    w, j = x.min(dim=-1, keepdim=True)
+    return x.max(), x.min(), v, i, w, j, x.amax((0, 1)), x.amin(2), x.argmax(), x.argmin(1)
+
+
+@case("var_std", (F_, 3, 4, 5))
+def _var(lib, x):
+    return x.var(), x.var(1), x.std(0, unbiased=False), *lib.var_mean(x, 2), x.std(dim=(0, 2), correction=0)
+
+
+@case("logsumexp_norm", (F_, 3, 4, 5))
+def _lse(lib, x):
+    return (
+        x.logsumexp(1),
+        x.norm(),
+        x.norm(p=1, dim=0),
+        lib.linalg.vector_norm(x, 3, dim=-1),
+    )
+
+
+@case("cumulative", (F_, 3, 4))
+def _cum(lib, x):
+    return x.cumsum(1), x.cumprod(0), lib.cummax(x, 1)[0], lib.logcumsumexp(x, 0)
+
+
+@case("bool_int_reductions", (B_, 3, 4), (I_, 3, 4), grad=False)
+def _boolred(lib, b, i):
+    return b.all(), b.any(1), b.sum(), i.sum(0), i.prod(), lib.count_nonzero(i, 1), i.max(), i.float().mean()
+
+
+@case("median_kthvalue_mode", (F_, 3, 5))
+def _median(lib, x):
+    return x.median(), x.median(1)[0], x.kthvalue(2, 1)[0], x.quantile(0.3, dim=1)
+
+
+# ---- shape, views, joins ---------------------------------------------------------------------------------
+@case("views", (F_, 2, 3, 4))
+def _views(lib, x):
+    return (
+        x.view(6, 4),
+        x.reshape(-1),
+        x.transpose(0, 2),
+        x.permute(2, 0, 1).contiguous(),
+        x.t() if x.dim() == 2 else x[0].t(),
+        x.unsqueeze(1),
+        x[:, :1].squeeze(1),
+        x.flatten(1),
+        x.expand(3, 2, 3, 4),
+        x.narrow(2, 1, 2),
+        x.select(1, 0),
+        x.unfold(2, 2, 1),
+        x.movedim(0, -1),
+        x.diagonal(0, 1, 2),
+        x.view(lib.int32) if False else x,
+    )
+
+
+@case("joins_splits", (F_, 2, 3), (F_, 2, 3))
+def _joins(lib, a, b):
+    return (
+        lib.cat([a, b]),
+        lib.cat([a, b], 1),
+        lib.stack([a, b], 2),
+        *lib.split(a, [1, 2], 1),
+        *a.chunk(2),
+        *a.unbind(1),
+        lib.hstack([a, b]),
+        lib.vstack([a, b]),
+    )
+
+
+@case("reorder", (F_, 3, 4))
+def _reorder(lib, x):
+    return (
+        x.flip(0),
+        x.roll(1, 1),
+        x.repeat(2, 1),
+        x.tile((1, 2)),
+        x.tril(),
+        x.triu(1),
+        lib.diag(x[0]),
+        lib.diag(x),
+        x.rot90(),
+        x.repeat_interleave(2, 0),
+    )
+
+
+# ---- indexing ---------------------------------------------------------------------------------------------
+@case("getitem", (F_, 5, 4), (I_, 3), (B_, 5, 4))
+def _getitem(lib, x, idx, mask):
+    return x[1], x[1:4:2], x[:, -1], x[idx], x[idx, 1:], x[mask], x[..., None], x[[0, 2], [1, 3]], x[x > 0]
+
+
+@case("gather_scatter", (F_, 5, 4), (I_, 5, 2))
+def _gather(lib, x, idx):
+    idx = idx.clamp(max=3)
+    src = x[:, :2] * 2
+    return (
+        x.gather(1, idx),
+        lib.zeros(5, 4, device=x.device).scatter(1, idx, src),
+        x.scatter_add(1, idx, src),
+        x.index_select(0, idx[:, 0]),
+        x.index_add(0, idx[:3, 0], x[:3]),
+        x.masked_fill(x > 0.5, -1.0),
+        x.masked_select(x > 0),
+        x.take(idx),
+        x.scatter_reduce(1, idx, src, "amax"),
+    )
+
+
+@case("setitem_index_put", (F_, 5, 4), (I_, 3), (F_, 3, 4))
+def _setitem(lib, x, idx, v):
+    y = x * 1
+    y[idx] = v
+    z = x * 1
+    z[z > 0.5] = 0.0
+    w = x * 1
+    w[1:3, 2] = 7.0
+    u = x.index_put((idx,), v, accumulate=True)
+    return y, z, w, u
+
+
+@case("nonzero_unique", (I_, 4, 5), grad=False)
+def _nonzero(lib, x):
+    u, inv, cnt = lib.unique(x, return_inverse=True, return_counts=True)
+    return x.nonzero(), lib.argwhere(x), u, inv, cnt, lib.bincount(x.flatten()), lib.unique_consecutive(x.flatten())
+
+
+@case("sort_topk", (F_, 4, 6))
+def _sort(lib, x):
+    s, i = x.sort(1, descending=True)
+    v, j = x.topk(3, 1)
+    return s, i, v, j, x.argsort(0), lib.msort(x), lib.searchsorted(s.flip(1).contiguous(), x[:, :2].contiguous())
+
+
+# ---- matmul and linalg -------------------------------------------------------------------------------------
+@case("matmul", (F_, 4, 5), (F_, 5, 3), (F_, 2, 4, 5), (F_, 5))
+def _matmul(lib, a, b, c, v):
+    return (
+        a @ b,
+        lib.mm(a, b),
+        c @ b,
+        lib.bmm(c, b.expand(2, 5, 3)),
+        a @ v,
+        v @ b,
+        lib.outer(v, v),
+        lib.dot(v, v),
+        lib.addmm(a[:, :3], a, b),
+        lib.einsum("bij,jk->bik", c, b),
+        lib.tensordot(c, b, 1),
+        lib.kron(a[:2, :2], b[:2, :2]),
+    )
+
+
+@case("linalg", (F_, 4, 4), (F_, 4, 2))
+def _linalg(lib, a, b):
+    m = a @ a.mT + 4 * lib.eye(4, device=a.device)
+    return (
+        lib.linalg.inv(m),
+        lib.linalg.det(m),
+        lib.linalg.solve(m, b),
+        lib.linalg.cholesky(m),
+        lib.linalg.eigvalsh(m),
+        lib.linalg.svdvals(a),
+        lib.linalg.norm(a),
+        lib.linalg.matrix_norm(a, "nuc"),
+        lib.linalg.slogdet(m)[1],
+        lib.linalg.pinv(a),
+        lib.trace(a),
+    )
+
+
+@case("qr_lstsq", (F_, 5, 3), grad=False)
+def _qr(lib, a):
+    q, r = lib.linalg.qr(a)
+    return (q @ r, lib.linalg.lstsq(a, a[:, :1]).solution, lib.linalg.matrix_rank(a))
+
+
+# ---- nn.functional ---------------------------------------------------------------------------------------
+@case("activations", (F_, 3, 8))
+def _acts(lib, x):
+    F = lib.nn.functional
+    return (
+        F.gelu(x),
+        F.gelu(x, approximate="tanh"),
+        F.silu(x),
+        F.elu(x),
+        F.leaky_relu(x, 0.1),
+        F.hardtanh(x),
+        F.softplus(x),
+        F.mish(x),
+        F.hardswish(x),
+        F.relu6(x * 8),
+        F.selu(x),
+        F.celu(x),
+        F.logsigmoid(x),
+        F.softsign(x),
+        F.tanhshrink(x),
+        F.glu(x),
+        F.prelu(x, lib.full((1,), 0.2, device=x.device)),
+    )
+
+
+@case("softmax", (F_, 3, 8))
+def _softmax(lib, x):
+    F = lib.nn.functional
+    return F.softmax(x, 1), F.log_softmax(x, 0), F.softmin(x, 1), x.softmax(-1)
+
+
+@case("linear_bilinear", (F_, 4, 5), (F_, 3, 5), (F_, 3))
+def _linear(lib, x, w, b):
+    F = lib.nn.functional
+    return (
+        F.linear(x, w, b),
+        F.linear(x, w),
+        F.normalize(x),
+        F.cosine_similarity(x, x.flip(0)),
+        F.pairwise_distance(x, x),
+    )
+
+
+@case("conv", (F_, 2, 3, 9, 9), (F_, 4, 3, 3, 3), (F_, 4))
+def _conv(lib, x, w, b):
+    F = lib.nn.functional
+    return (
+        F.conv2d(x, w, b),
+        F.conv2d(x, w, None, stride=2, padding=1),
+        F.conv2d(x, w, b, dilation=2),
+        F.conv2d(x, w[:3, :1].contiguous(), None, groups=3),
+        F.conv_transpose2d(x, w.transpose(0, 1).contiguous(), None, stride=2),
+    )
+
+
+@case("conv1d_3d", (F_, 2, 3, 10), (F_, 4, 3, 3), (F_, 1, 2, 5, 5, 5), (F_, 3, 2, 2, 2, 2))
+def _conv13(lib, x1, w1, x3, w3):
+    F = lib.nn.functional
+    return (
+        F.conv1d(x1, w1, padding=1),
+        F.conv3d(x3, w3, stride=1),
+        F.conv_transpose1d(x1, w1.transpose(0, 1).contiguous()),
+    )
+
+
+@case("pooling", (F_, 2, 3, 8, 8))
+def _pool(lib, x):
+    F = lib.nn.functional
+    return (
+        F.max_pool2d(x, 2),
+        F.max_pool2d(x, 3, 2, 1),
+        F.avg_pool2d(x, 2),
+        F.avg_pool2d(x, 3, 1, 1, count_include_pad=False),
+        F.adaptive_avg_pool2d(x, (3, 3)),
+        F.adaptive_max_pool2d(x, 1),
+        F.lp_pool2d(x, 2, 2),
+        F.max_pool1d(x[0], 2),
+    )
+
+
+@case("norms", (F_, 4, 6, 5, 5), (P_, 6), (F_, 6))
+def _norms(lib, x, w, b):
+    F = lib.nn.functional
+    rm, rv = lib.zeros(6, device=x.device), lib.ones(6, device=x.device)
+    return (
+        F.batch_norm(x, rm, rv, w, b, training=True),
+        rm,
+        rv,
+        F.layer_norm(x, (5, 5)),
+        F.group_norm(x, 3, w, b),
+        F.instance_norm(x),
+        F.layer_norm(x.transpose(1, 3), (6,), w, b),
+        F.local_response_norm(x, 2),
+        F.rms_norm(x, (5,)),
+    )
+
+
+@case("resize_pad", (F_, 1, 2, 4, 4))
+def _resize(lib, x):
+    F = lib.nn.functional
+    return (
+        F.interpolate(x, scale_factor=2),
+        F.interpolate(x, size=(7, 5), mode="bilinear", align_corners=False),
+        F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=True),
+        F.pad(x, (1, 2, 0, 1)),
+        F.pad(x, (1, 1, 1, 1), mode="reflect"),
+        F.pad(x, (2, 0, 1, 0), mode="replicate"),
+        F.pixel_shuffle(x.repeat(1, 2, 1, 1), 2),
+        F.unfold(x, 2),
+        F.fold(F.unfold(x, 2), (4, 4), 2),
+    )
+
+
+@case("grid_sample_affine", (F_, 2, 3, 5, 5), (F_, 2, 2, 3))
+def _grid(lib, x, theta):
+    F = lib.nn.functional
+    grid = F.affine_grid(theta, (2, 3, 4, 4), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False), grid
+
+
+@case("losses", (F_, 6, 5), (I_, 6), (F_, 6, 5))
+def _losses(lib, x, y, t):
+    F = lib.nn.functional
+    p = x.sigmoid()
+    tgt = t.sigmoid().detach()
+    sgn = t.detach().sign()
+    return (
+        F.cross_entropy(x, y),
+        F.cross_entropy(x, y, reduction="none", label_smoothing=0.1),
+        F.nll_loss(x.log_softmax(1), y),
+        F.mse_loss(x, t),
+        F.l1_loss(x, t),
+        F.smooth_l1_loss(x, t),
+        F.huber_loss(x, t, delta=0.5),
+        F.binary_cross_entropy(p, tgt),
+        F.binary_cross_entropy_with_logits(x, tgt),
+        F.kl_div(x.log_softmax(1), tgt.softmax(1), reduction="batchmean"),
+        F.soft_margin_loss(x, sgn),
+        F.multi_margin_loss(x, y),
+        F.multilabel_soft_margin_loss(x, tgt),
+        F.hinge_embedding_loss(x, sgn),
+        F.poisson_nll_loss(x, tgt),
+        F.gaussian_nll_loss(x, t, tgt + 0.1),
+        F.cross_entropy(x, tgt.softmax(1)),
+        F.triplet_margin_loss(x, t, x.flip(0)),
+        F.margin_ranking_loss(x[:, 0], t[:, 0], sgn[:, 1]),
+    )
+
+
+@case("embedding_onehot", (I_, 3, 4), (F_, 5, 3), grad=True)
+def _embed(lib, i, w):
+    F = lib.nn.functional
+    return F.embedding(i, w), F.embedding(i, w, padding_idx=0), F.one_hot(i, 5), F.embedding_bag(i, w, mode="mean")
+
+
+@case("attention", (F_, 2, 3, 5, 4), (F_, 2, 3, 6, 4), (F_, 2, 3, 6, 4))
+def _attn(lib, q, k, v):
+    F = lib.nn.functional
+    return (
+        F.scaled_dot_product_attention(q, k, v),
+        F.scaled_dot_product_attention(q, k[:, :, :5], v[:, :, :5], is_causal=True),
+    )
+
+
+@case("cdist_misc", (F_, 4, 3), (F_, 5, 3))
+def _cdist(lib, a, b):
+    return (
+        lib.cdist(a, b),
+        lib.pdist(a),
+        lib.cross(a[:, :3], a.flip(0), dim=1),
+        lib.diff(a, dim=0),
+        lib.histc(a, 4, -1, 1),
+    )
+
+
+CASE_IDS = [c[0] for c in CASES]
+
+
+@pytest.mark.parametrize("name,fn,specs,grad", CASES, ids=CASE_IDS)
+def test_op_on_cuda_matches_cpu_and_torch(name: str, fn: Callable, specs: list, grad: bool) -> None:
+    arrays = [_array(s, i) for i, s in enumerate(specs)]
+    cpu_out, cpu_grads = _run(ember, "cpu", fn, arrays, grad)
+    gpu_out, gpu_grads = _run(ember, "cuda", fn, arrays, grad)
+    _close(gpu_out, cpu_out, rtol=2e-4, atol=2e-5)
+    _close_grads(gpu_grads, cpu_grads, rtol=2e-4, atol=2e-5)
+    if TORCH_CUDA:
+        t_out, t_grads = _run(torch, "cuda", fn, arrays, grad)
+        _close(gpu_out, t_out, rtol=1e-3, atol=1e-4)
+        _close_grads(gpu_grads, t_grads, rtol=1e-3, atol=1e-4)
+
+
+# ---- devices, conversion, errors, printing -------------------------------------------------------------------
+def test_moving_between_devices() -> None:
+    x = ember.arange(6.0).reshape(2, 3)
+    g = x.cuda()
+    assert g.is_cuda and g.device == ember.device("cuda", 0) and g.get_device() == 0
+    assert x.to("cuda").device.type == "cuda" and x.to("cuda:0", non_blocking=True).is_cuda
+    assert g.cpu().device.type == "cpu" and np.array_equal(g.cpu().numpy(), x.numpy())
+    assert g.to(ember.float64).dtype is ember.float64 and g.to(ember.float64).is_cuda
+    assert g.to("cpu", ember.int32).dtype is ember.int32
+    assert x.get_device() == -1
+    assert ember.zeros(2, device="cuda").is_cuda and ember.randn(2, 3, device="cuda:0").is_cuda
+    assert ember.tensor([1, 2], device="cuda").device == ember.device("cuda:0")
+    assert ember.zeros_like(g).is_cuda and ember.empty(3, device=g.device).is_cuda and g.new_ones(2).is_cuda
+
+
+def test_legacy_cuda_types() -> None:
+    t = ember.cuda.FloatTensor(2, 3)
+    assert t.is_cuda and t.dtype is ember.float32 and t.shape == (2, 3)
+    assert ember.cuda.LongTensor([1, 2]).dtype is ember.int64
+    x = ember.randn(2, 2)
+    y = x.type(ember.cuda.FloatTensor)
+    assert y.is_cuda and y.type() == "torch.cuda.FloatTensor"
+    assert x.type("torch.cuda.DoubleTensor").type() == "torch.cuda.DoubleTensor"
+    assert y.type("torch.FloatTensor").device.type == "cpu"
+
+
+def test_printing_cuda_tensors() -> None:
+    assert repr(ember.tensor([1.0, 2.0], device="cuda")) == "tensor([1., 2.], device='cuda:0')"
+    w = ember.ones(2, device="cuda", requires_grad=True)
+    assert repr((w * 2).sum()) == "tensor(4., device='cuda:0', grad_fn=<SumBackward0>)"
+    assert repr(ember.zeros(2, dtype=ember.int64, device="cuda")) == "tensor([0, 0], device='cuda:0')"
+
+
+def test_mixed_device_errors_and_numpy() -> None:
+    g = ember.ones(3, device="cuda")
+    c = ember.ones(3)
+    with pytest.raises(
+        RuntimeError,
+        match="Expected all tensors to be on the same device, but found at least two devices, cuda:0 and cpu!",
+    ):
+        g + c
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        ember.mm(g.view(1, 3), c.view(3, 1))
+    with pytest.raises(
+        TypeError,
+        match="can't convert cuda:0 device type tensor to numpy. Use Tensor.cpu\\(\\) to "
+        "copy the tensor to host memory first.",
+    ):
+        g.numpy()
+    assert (g + ember.tensor(2.0)).is_cuda and (g * 2).is_cuda
+    assert g.sum().item() == 3.0 and float(g[0]) == 1.0 and g.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_autograd_on_cuda_seed_two_layer_net() -> None:
+    """The seeds' two-layer net with ``dtype = torch.cuda.FloatTensor``: same losses as on the CPU."""
+
+    def train(dtype: Any) -> list[float]:
+        ember.manual_seed(0)
+        x = ember.randn(64, 100).type(dtype)
+        y = ember.randn(64, 10).type(dtype)
+        w1 = ember.randn(100, 50).type(dtype).requires_grad_()
+        w2 = ember.randn(50, 10).type(dtype).requires_grad_()
+        losses = []
+        for _ in range(5):
+            loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+            losses.append(loss.item())
+            loss.backward()
+            with ember.no_grad():
+                w1 -= 1e-6 * w1.grad
+                w2 -= 1e-6 * w2.grad
+                w1.grad.zero_()
+                w2.grad.zero_()
+        return losses
+
+    np.testing.assert_allclose(train(ember.cuda.FloatTensor), train(ember.FloatTensor), rtol=1e-4)
+
+
+def test_custom_function_and_double_backward_on_cuda() -> None:
+    class MyReLU(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx: Any, grad: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            g = grad.clone()
+            g[x < 0] = 0
+            return g
+
+    x = ember.tensor([-1.0, 2.0, 3.0], device="cuda", requires_grad=True)
+    MyReLU.apply(x).sum().backward()
+    assert x.grad.is_cuda and x.grad.tolist() == [0.0, 1.0, 1.0]
+    y = ember.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    (g,) = ember.autograd.grad((y**3).sum(), y, create_graph=True)
+    g.sum().backward()
+    assert y.grad.tolist() == [6.0, 12.0]
+
+
+def test_dropout_and_random_on_cuda_follow_the_seed() -> None:
+    ember.manual_seed(3)
+    a = ember.nn.functional.dropout(ember.ones(100), 0.5)
+    ember.manual_seed(3)
+    b = ember.nn.functional.dropout(ember.ones(100, device="cuda"), 0.5)
+    assert b.is_cuda and np.array_equal(a.numpy(), b.cpu().numpy())
+    ember.cuda.manual_seed(5)
+    r1 = ember.rand(4, device="cuda")
+    ember.cuda.manual_seed(5)
+    assert np.array_equal(r1.cpu().numpy(), ember.rand(4, device="cuda").cpu().numpy())
+    x = ember.empty(1000, device="cuda").normal_(2.0, 0.5)
+    assert x.is_cuda and abs(x.mean().item() - 2.0) < 0.1
+    assert ember.randint(0, 10, (5,), device="cuda").dtype is ember.int64
+    assert sorted(ember.randperm(6, device="cuda").tolist()) == list(range(6))
+    assert ember.multinomial(ember.ones(4, device="cuda"), 2).is_cuda
+
+
+def test_default_device() -> None:
+    ember.set_default_device("cuda")
+    try:
+        assert ember.zeros(2).is_cuda and ember.tensor([1.0]).is_cuda and ember.get_default_device().type == "cuda"
+        assert ember.nn.Linear(2, 3).weight.is_cuda
+    finally:
+        ember.set_default_device("cpu")
+    assert not ember.zeros(2).is_cuda
+
+
+# ---- modules, optimizers, data, checkpoints ------------------------------------------------------------------
+def _module_pair(make: Callable[[], Any]) -> tuple[Any, Any]:
+    ember.manual_seed(0)
+    cpu = make()
+    ember.manual_seed(0)
+    gpu = make().cuda()
+    return cpu, gpu
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "lstm", "gru", "transformer", "mha"])
+def test_module_forward_backward_matches_cpu(kind: str) -> None:
+    nn = ember.nn
+    makers = {
+        "mlp": (lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.0), nn.Linear(16, 4)), (5, 8)),
+        "cnn": (
+            lambda: nn.Sequential(
+                nn.Conv2d(3, 8, 3, padding=1),
+                nn.BatchNorm2d(8),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(8 * 4 * 4, 5),
+            ),
+            (2, 3, 8, 8),
+        ),
+        "lstm": (lambda: nn.LSTM(6, 8, num_layers=2, batch_first=True, bidirectional=True), (3, 5, 6)),
+        "gru": (lambda: nn.GRU(6, 8), (5, 3, 6)),
+        "transformer": (lambda: nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, batch_first=True), (2, 5, 16)),
+        "mha": (lambda: nn.MultiheadAttention(16, 4, batch_first=True), (2, 5, 16)),
+    }
+    make, shape = makers[kind]
+    cpu, gpu = _module_pair(make)
+    assert all(p.is_cuda for p in gpu.parameters()) and all(b.is_cuda for b in gpu.buffers())
+    x = _array((F_, *shape), 1)
+    outs = []
+    for m, dev in ((cpu, "cpu"), (gpu, "cuda")):
+        inp = ember.tensor(x, device=dev)
+        out = m(inp, inp, inp) if kind == "mha" else m(inp)
+        out = out[0] if isinstance(out, tuple) else out
+        out.square().sum().backward()
+        outs.append((out.detach().cpu().numpy(), [p.grad.cpu().numpy() for p in m.parameters()]))
+    np.testing.assert_allclose(outs[1][0], outs[0][0], rtol=1e-4, atol=1e-5)
+    for gg, gc in zip(outs[1][1], outs[0][1], strict=True):
+        np.testing.assert_allclose(gg, gc, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_optimizers_on_cuda_match_cpu(opt: str) -> None:
+    kwargs = {
+        "SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-2},
+        "Adam": {"lr": 1e-2},
+        "AdamW": {"lr": 1e-2, "amsgrad": True},
+        "RMSprop": {"lr": 1e-2, "momentum": 0.5},
+        "Adagrad": {"lr": 0.1},
+    }[opt]
+    results = []
+    for dev in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        model = ember.nn.Linear(4, 3).to(dev)
+        o = getattr(ember.optim, opt)(model.parameters(), **kwargs)
+        x = ember.tensor(_array((F_, 8, 4), 0), device=dev)
+        for _ in range(4):
+            o.zero_grad()
+            model(x).square().mean().backward()
+            o.step()
+        assert all(
+            v.is_cuda for s in o.state.values() for v in s.values() if isinstance(v, ember.Tensor) and v.dim() > 0
+        ) == (dev == "cuda")
+        results.append([p.detach().cpu().numpy() for p in model.parameters()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_dataloader_and_training_loop_on_cuda() -> None:
+    from ember.utils.data import DataLoader, TensorDataset
+
+    ember.manual_seed(0)
+    x = ember.randn(64, 4)
+    y = (x.sum(1) > 0).long()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, pin_memory=True)
+    model = ember.nn.Sequential(ember.nn.Linear(4, 16), ember.nn.ReLU(), ember.nn.Linear(16, 2)).cuda()
+    opt = ember.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(20):
+        for xb, yb in loader:
+            xb, yb = xb.cuda(non_blocking=True), yb.cuda(non_blocking=True)
+            loss = ember.nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    acc = (model(x.cuda()).argmax(1) == y.cuda()).float().mean().item()
+    assert acc > 0.9
+    gpu_loader = DataLoader(TensorDataset(x.cuda(), y.cuda()), batch_size=16)
+    xb, yb = next(iter(gpu_loader))
+    assert xb.is_cuda and yb.is_cuda and xb.shape == (16, 4)
+
+
+def test_checkpoints_with_cuda_tensors() -> None:
+    model = ember.nn.Linear(3, 2).cuda()
+    buf = io.BytesIO()
+    ember.save(model.state_dict(), buf)
+    buf.seek(0)
+    on_gpu = ember.load(buf)
+    assert all(v.is_cuda for v in on_gpu.values())
+    buf.seek(0)
+    on_cpu = ember.load(buf, map_location="cpu")
+    assert all(not v.is_cuda for v in on_cpu.values())
+    np.testing.assert_array_equal(on_cpu["weight"].numpy(), model.weight.detach().cpu().numpy())
+    cpu_buf = io.BytesIO()
+    ember.save({"w": ember.arange(4.0)}, cpu_buf)
+    cpu_buf.seek(0)
+    assert ember.load(cpu_buf, map_location="cuda")["w"].is_cuda
+    cpu_buf.seek(0)
+    assert ember.load(cpu_buf, map_location={"cpu": "cuda:0"})["w"].is_cuda
+    if TORCH_CUDA:
+        buf.seek(0)
+        t = torch.load(buf, weights_only=True)
+        assert t["weight"].is_cuda
+        tb = io.BytesIO()
+        torch.save({"x": torch.arange(3.0, device="cuda")}, tb)
+        tb.seek(0)
+        assert ember.load(tb)["x"].is_cuda
+
+
+# ---- ember.cuda API ---------------------------------------------------------------------------------------------
+def test_cuda_device_api() -> None:
+    assert ember.cuda.device_count() >= 1 and ember.cuda.current_device() == 0
+    props = ember.cuda.get_device_properties(0)
+    assert props.total_memory > 2**30 and props.multi_processor_count > 0 and props.major >= 7
+    assert ember.cuda.get_device_name() == props.name and ember.cuda.get_device_capability() == (
+        props.major,
+        props.minor,
+    )
+    with ember.cuda.device(0):
+        assert ember.cuda.current_device() == 0
+    ember.cuda.set_device("cuda:0")
+    ember.cuda.synchronize()
+    if TORCH_CUDA:
+        assert props.name == torch.cuda.get_device_properties(0).name
+        assert props.total_memory == torch.cuda.get_device_properties(0).total_memory
+
+
+def test_cuda_memory_stats() -> None:
+    ember.cuda.empty_cache()
+    base = ember.cuda.memory_allocated()
+    ember.cuda.reset_peak_memory_stats()
+    x = ember.empty(1024, 1024, device="cuda")  # 4 MiB
+    assert ember.cuda.memory_allocated() - base >= 4 * 2**20
+    del x
+    assert ember.cuda.memory_allocated() == base
+    assert ember.cuda.max_memory_allocated() - base >= 4 * 2**20
+    assert ember.cuda.memory_reserved() >= ember.cuda.memory_allocated()
+    ember.cuda.reset_peak_memory_stats()
+    assert ember.cuda.max_memory_allocated() == base
+    free, total = ember.cuda.mem_get_info()
+    assert 0 < free <= total
+
+
+def test_streams_and_events() -> None:
+    s = ember.cuda.Stream()
+    start, end = ember.cuda.Event(enable_timing=True), ember.cuda.Event(enable_timing=True)
+    a = ember.randn(512, 512, device="cuda")
+    with ember.cuda.stream(s):
+        assert ember.cuda.current_stream() == s
+        start.record()
+        b = a @ a
+        end.record()
+    assert ember.cuda.current_stream() == ember.cuda.default_stream()
+    end.synchronize()
+    assert start.elapsed_time(end) >= 0 and s.query() in (True, False)
+    s.synchronize()
+    np.testing.assert_allclose(b.cpu().numpy(), (a @ a).cpu().numpy(), rtol=1e-4, atol=1e-3)
+    with pytest.raises(RuntimeError, match="enable_timing=True"):
+        ember.cuda.Event().elapsed_time(ember.cuda.Event())
+
+
+def test_cuda_graph_capture_and_replay() -> None:
+    static_x = ember.zeros(8, device="cuda")
+    s = ember.cuda.Stream()
+    with ember.cuda.stream(s):  # warm-up on the capture stream, as torch recommends
+        for _ in range(2):
+            (static_x * 2 + 1).sin()
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g, stream=s):
+        static_y = (static_x * 2 + 1).sin()
+    for v in (1.0, 3.0):
+        static_x.copy_(ember.full((8,), v, device="cuda"))
+        g.replay()
+        ember.cuda.synchronize()
+        np.testing.assert_allclose(static_y.cpu().numpy(), np.sin(np.full(8, 2 * v + 1, np.float32)), rtol=1e-6)
+
+
+def test_cuda_graph_of_a_training_step() -> None:
+    """A whole SGD step (forward, backward, update) captured once and replayed, as in torch's recipe."""
+    ember.manual_seed(0)
+    model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 1)).cuda()
+    ref = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.ReLU(), ember.nn.Linear(8, 1)).cuda()
+    ref.load_state_dict(model.state_dict())
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = ember.optim.SGD(ref.parameters(), lr=0.1)
+    xs = [ember.tensor(_array((F_, 16, 4), i), device="cuda") for i in range(5)]
+    static_x = ember.zeros(16, 4, device="cuda")
+    s = ember.cuda.Stream()
+
+    def step() -> Any:
+        opt.zero_grad(set_to_none=False)
+        loss = model(static_x).square().mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    with ember.cuda.stream(s):
+        static_x.copy_(xs[0])
+        step()  # warm-up creates .grad buffers
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g, stream=s):
+        static_loss = step()
+    ref_opt.zero_grad()
+    ref(xs[0]).square().mean().backward()
+    ref_opt.step()
+    for x in xs[1:]:
+        static_x.copy_(x)
+        g.replay()
+        ref_opt.zero_grad()
+        ref_loss = ref(x).square().mean()
+        ref_loss.backward()
+        ref_opt.step()
+        ember.cuda.synchronize()
+        np.testing.assert_allclose(static_loss.item(), ref_loss.item(), rtol=1e-5)
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_tf32_switch_changes_cuda_matmul_precision() -> None:
+    a = ember.tensor(_array((F_, 256, 256), 0), device="cuda")
+    exact = a.cpu().double() @ a.cpu().double()
+    ember.backends.cuda.matmul.allow_tf32 = False
+    try:
+        err_fp32 = (((a @ a).cpu().double() - exact).abs().max()).item()
+        ember.set_float32_matmul_precision("high")
+        assert ember.backends.cuda.matmul.allow_tf32
+        err_tf32 = (((a @ a).cpu().double() - exact).abs().max()).item()
+    finally:
+        ember.set_float32_matmul_precision("highest")
+    assert err_fp32 < 1e-4 < err_tf32
+
+
+def test_bfloat16_on_cuda() -> None:
+    x = ember.tensor(_array((F_, 4, 4), 0), device="cuda").bfloat16()
+    y = (x * 2 + 1).float().cpu()
+    ref = (ember.tensor(_array((F_, 4, 4), 0)).bfloat16() * 2 + 1).float()
+    np.testing.assert_array_equal(y.numpy(), ref.numpy())
