@@ -8,18 +8,54 @@ MPI has no reduction for it, and booleans reduce as bytes: OR is MAX, AND is MIN
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._work import Step
 
-__all__ = ["MPIBackend"]
+__all__ = ["MPIBackend", "Slot"]
 
 # ReduceOp value -> MPI op name; AVG is SUM followed by a division (done by the caller)
 _MPI_OPS = {0: "SUM", 1: "SUM", 2: "PROD", 3: "MIN", 4: "MAX", 5: "BAND", 6: "BOR", 7: "BXOR"}
 _BOOL_OPS = {0: "MAX", 1: "MAX", 2: "MIN", 3: "MIN", 4: "MAX", 5: "BAND", 6: "BOR", 7: "BXOR"}
 _STAGED = {np.dtype(np.float16).num}   # plus bfloat16 (ml_dtypes), recognised by name below
+
+
+_RING = 4   # signature slots of a group: as many checked collectives may be in flight before one is drained
+
+
+class Slot:
+    """Buffers of one signature exchange and its request: a persistent ``Allgather_init`` (MPI 4: started again
+    for each use, half the cost of posting an ``Iallgather``) where MPI has them."""
+
+    __slots__ = ("mine", "sig", "rows", "sigs", "persistent", "req", "start", "holder", "views")
+
+    def __init__(self, comm: Any, size: int, room: int, persistent: bool) -> None:
+        self.mine = np.zeros(8 + room, np.uint8)
+        self.sig = self.mine[:8].view(np.int64)
+        self.rows = np.zeros((size, 8 + room), np.uint8)
+        self.sigs = self.rows[:, :8].view(np.int64).reshape(-1)
+        self.persistent = persistent
+        self.req: Any = None
+        if persistent:
+            self.req = comm.Allgather_init(self.mine, self.rows)
+            self.start: Callable[[], None] = self.req.Start   # (re)start the exchange; then ``req`` tells its end
+        else:
+            self.start = lambda: setattr(self, "req", comm.Iallgather(self.mine, self.rows))
+        self.holder: Any = None      # completes the collective using the slot (None: free)
+        self.views: dict = {}        # per all_reduce plan: (payload view, one result view per rank)
+
+    def agree(self) -> bool:
+        """Whether every rank sent this rank's signature."""
+        got = self.sigs.tolist()
+        return got.count(got[0]) == len(got)
+
+    def free(self) -> None:
+        if self.persistent and self.req is not None:
+            self.req.Free()
+            self.req = None
 
 
 def _bytes(arr: Any) -> Any:
@@ -43,22 +79,36 @@ class MPIBackend:
         self._bool_ops = {k: getattr(MPI, v) for k, v in _BOOL_OPS.items()}
         self._how: dict[Any, str] = {}
         self.room = max(256, 8192 // self.size // 8 * 8)   # payload bytes that travel with a signature
-        self._pool: list[tuple] = []
+        self._turn = 0
+        persistent = hasattr(self.meta, "Allgather_init") and MPI.Get_version() >= (4, 0)
+        self._ring = [Slot(self.meta, self.size, self.room, persistent) for _ in range(_RING)]
 
     def free(self) -> None:
+        for slot in self._ring:
+            if slot.holder is not None:   # a collective never waited for: complete it before freeing its request
+                slot.holder()
+            slot.free()
         for c in (self.meta, self.comm):
             if c != self.MPI.COMM_WORLD:
                 c.Free()
 
     # ---- helpers ---------------------------------------------------------------------------------------
+    def _how_of(self, dt: Any) -> str:
+        """How arrays of ``dt`` are reduced: in place ('' ), as bytes ('bool') or through float32 ('stage')."""
+        how = self._how.get(dt)
+        if how is None:
+            how = self._how[dt] = "bool" if dt.kind == "b" else "stage" if dt.num in _STAGED or \
+                dt.name == "bfloat16" else ""
+        return how
+
+    def direct_op(self, dt: Any, op: int) -> Any:
+        """The MPI op reducing arrays of ``dt`` in place under ReduceOp ``op``; None when they need staging."""
+        return None if self._how_of(dt) else self._ops[op]
+
     def _typed(self, arr: Any, op: int) -> tuple[Any, Any, Step | None]:
         """The buffer and MPI op that reduce ``arr`` under ReduceOp ``op``, and the step copying a staged result
         back (mpi4py maps the buffer's format to the MPI type)."""
-        how = self._how.get(arr.dtype)
-        if how is None:
-            dt = arr.dtype
-            how = self._how[dt] = "bool" if dt.kind == "b" else "stage" if dt.num in _STAGED or \
-                dt.name == "bfloat16" else ""
+        how = self._how_of(arr.dtype)
         if not how:
             return arr, self._ops[op], None
         if how == "bool":
@@ -67,25 +117,31 @@ class MPIBackend:
         return stage, self._ops[op], (None, lambda: np.copyto(arr, stage, casting="unsafe"))
 
     # ---- metadata ------------------------------------------------------------------------------------------
-    def check(self, sig: int, payload: Any | None) -> tuple[Any, Any, Any]:
-        """Post the gathering of every rank's signature (8 bytes) followed by ``payload`` (at most ``room`` bytes,
+    def check(self, sig: int, payload: Any | None) -> Slot:
+        """Start the gathering of every rank's signature (8 bytes) followed by ``payload`` (at most ``room`` bytes,
         or nothing) in blocks of one fixed size: the same count on every rank whatever their tensors, so the
-        exchange itself can never mismatch. Returns (request, one row per rank, the rows' signatures); the
-        buffers come from a pool: give them back with ``release`` once read."""
-        bufs = self._pool.pop() if self._pool else self._buffers()
-        mine, mine_sig, rows, sigs = bufs
-        mine_sig[0] = sig
+        exchange itself can never mismatch. Returns the slot (``req``, ``rows``: one row per rank, ``sigs``);
+        give it back with ``release`` once its rows are read."""
+        slot = self.slot()
+        slot.sig[0] = sig
         if payload is not None:
-            mine[8:8 + payload.nbytes] = payload.reshape(-1).view(np.uint8)
-        return self.meta.Iallgather(mine, rows), bufs, sigs
+            slot.mine[8:8 + payload.nbytes] = payload.reshape(-1).view(np.uint8)
+        slot.start()
+        return slot
 
-    def _buffers(self) -> tuple:
-        mine = np.empty(8 + self.room, np.uint8)
-        rows = np.empty((self.size, 8 + self.room), np.uint8)
-        return mine, mine[:8].view(np.int64), rows, rows[:, :8].view(np.int64).reshape(-1)
+    def slot(self) -> Slot:
+        """The next slot of the ring (all ranks take them in the same order: one per checked collective); one
+        still held by a collective in flight is drained first (that collective is completed: every rank posted
+        it before this one, so it can complete)."""
+        slot = self._ring[self._turn % len(self._ring)]
+        self._turn += 1
+        if slot.holder is not None:
+            holder, slot.holder = slot.holder, None
+            holder()
+        return slot
 
-    def release(self, bufs: tuple) -> None:
-        self._pool.append(bufs)
+    def release(self, slot: Slot) -> None:
+        slot.holder = None
 
     def exchange(self, blob: bytes, width: int = 512) -> tuple[Any, Any]:
         """Post the gathering of every rank's ``blob`` (cut or zero-padded to ``width`` bytes) on the metadata

@@ -79,6 +79,18 @@ def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float]
                 raise err
 
 
+def wait_request(test: Callable[[], bool], group: Any, what: str) -> None:
+    """Block on one posted request as ``Work.wait`` would (bounded by the group's timeout, a backend error making
+    the group unusable), for the synchronous fast paths that create no Work."""
+    limit = group._timeout
+    try:
+        poll(test, time.monotonic() + limit, lambda waited: group._timeout_error(what, waited, limit),
+             group._dead_peer_error)
+    except DistBackendError as e:
+        group._fail(e)
+        raise
+
+
 class Work:
     """A collective in flight: ``wait()`` blocks until it is done (torch's ``Work``; ``async_op=True`` returns it)."""
 

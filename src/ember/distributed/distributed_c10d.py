@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._work import DistBackendError, Step, Work, _alive, _seconds
+from ._mpi import Slot
+from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
 
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "default_pg_timeout",
            "init_process_group", "destroy_process_group", "is_initialized", "is_available", "is_mpi_available",
@@ -109,6 +110,7 @@ class ProcessGroup:
         self._seq = 0
         self._devtype = "cuda" if backend == Backend.NCCL else "cpu"
         self._texts: dict[tuple, tuple[str, int]] = {}   # signatures of hot call sites
+        self._plans: dict[tuple, Any] = {}                 # all_reduce's per (dtype, shape, op) plans
 
     def rank(self) -> int:
         return self._impl.rank
@@ -533,22 +535,26 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
             else:
                 small[1](rows[:, 8:8 + small[0].nbytes])
             steps.extend(after or ())
-        req, bufs, sigs = pg._meta.check(crc, None if small is None else small[0])
-        steps.append((req.Test, lambda: _verify(pg, what, text, bufs, sigs, agreed)))
+        slot = pg._meta.check(crc, None if small is None else small[0])
+        steps.append((slot.req.Test, lambda: _verify(pg, what, text, slot, agreed)))
     work = Work(steps, pg, what, result)
+    if pg._checks:
+        slot.holder = work.wait
     if async_op:
         return work
     work.wait()
     return None
 
 
-def _verify(pg: ProcessGroup, what: str, text: str, bufs: tuple, sigs: Any, agreed: Callable[[Any], None]) -> None:
+def _verify(pg: ProcessGroup, what: str, text: str, slot: Slot, agreed: Callable[[Any], None] | None) -> None:
     """Go on with ``agreed(rows)`` when every rank's signature is this one's; otherwise every rank raises an error
     naming its own and another rank's collective."""
-    if len(set(sigs.tolist())) == 1:
-        agreed(bufs[2])
-        pg._meta.release(bufs)
+    if slot.agree():
+        pg._meta.release(slot)
+        if agreed is not None:
+            agreed(slot.rows)
         return
+    pg._meta.release(slot)
     req, texts_rows = pg._meta.exchange(text.encode())
     Work([(req.Test, None)], pg, f"{what} (mismatch report)").wait()
     texts = [bytes(r).rstrip(b"\0").decode(errors="replace") for r in texts_rows]
@@ -617,15 +623,98 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
                   async_op, [tensor], [back] if back else None, (arr, finish))
 
 
+class _ReducePlan:
+    """What ``all_reduce`` of one (dtype, shape, op) on one group needs, worked out once: the op code, the MPI op
+    of an in-place reduction (None when the dtype needs staging or the group is not MPI's: the general path), the
+    signature and its CRC, and whether the payload travels with the signature."""
+
+    __slots__ = ("code", "mop", "post", "in_place", "text", "crc", "small", "ufunc", "np_dtype", "nbytes")
+
+
+def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
+    plan = _ReducePlan()
+    code = plan.code = _op_for(op, tensor, "all_reduce")
+    arr = tensor._data
+    impl = pg._impl
+    plan.mop = impl.direct_op(arr.dtype, code) if pg._xp is np and impl is not None and hasattr(impl, "comm") \
+        else None
+    if plan.mop is not None:
+        plan.post, plan.in_place = impl.comm.Iallreduce, impl.MPI.IN_PLACE
+    plan.text = f"all_reduce({_sig(tensor)}, op={_Op(code).name})"
+    plan.crc = zlib.crc32(plan.text.encode())
+    plan.small = pg._meta is not None and arr.nbytes <= pg._meta.room
+    plan.ufunc = _UFUNCS[code]
+    plan.np_dtype, plan.nbytes = arr.dtype, arr.nbytes
+    if len(pg._plans) > 256:
+        pg._plans.clear()
+    pg._plans[(tensor._dtype, arr.shape, op)] = plan
+    return plan
+
+
+def _slot_views(slot: Slot, plan: _ReducePlan, arr: Any) -> tuple[Any, list[Any]]:
+    """The payload area of ``slot`` and each rank's row of it, as arrays shaped like ``arr`` (made once per plan)."""
+    if len(slot.views) > 256:
+        slot.views.clear()
+    end = 8 + plan.nbytes
+    views = slot.views[plan] = (slot.mine[8:end].view(arr.dtype).reshape(arr.shape),
+                                [row[8:end].view(arr.dtype).reshape(arr.shape) for row in slot.rows])
+    return views
+
+
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
                async_op: bool = False) -> Work | None:
-    """Reduce ``tensor`` over all ranks, in place, with ``op``."""
-    _tensor(tensor, "tensor")
-    pg = _resolve(group)
+    """Reduce ``tensor`` over all ranks, in place, with ``op``.
+
+    A synchronous call on a contiguous host tensor takes a lean path (small tensors are what it matters for):
+    what depends only on (dtype, shape, op) comes from the group's plan cache, no Work is made, the request is
+    waited for directly. Same checks, same results, same errors as the general path."""
+    if not isinstance(tensor, Tensor):
+        _tensor(tensor, "tensor")
+    pg = _STATE.world if group is None else _resolve(group)
     if pg is None:
+        if group is None:
+            raise ValueError(_NOT_INIT)
         return None
-    _on_device(pg, [tensor])
-    code = _op_for(op, tensor, "all_reduce")
+    if tensor._device.type != pg._devtype:
+        _on_device(pg, [tensor])
+    arr = tensor._data
+    plan = pg._plans.get((tensor._dtype, arr.shape, op))
+    if plan is None:
+        plan = _reduce_plan(pg, tensor, op)
+    if plan.mop is None or async_op or pg._error is not None or not arr.flags.c_contiguous:
+        return _all_reduce(pg, tensor, plan.code, async_op)
+    pg._seq += 1
+    if pg._checks:
+        slot = pg._meta.slot()
+        slot.sig[0] = plan.crc
+        views = slot.views.get(plan) or _slot_views(slot, plan, arr) if plan.small else None
+        if views is not None:
+            np.copyto(views[0], arr)
+        slot.start()
+        test = slot.req.Test
+        if not test():
+            wait_request(test, pg, "all_reduce")
+        got = slot.sigs.tolist()
+        if got.count(got[0]) != len(got):
+            _verify(pg, "all_reduce", plan.text, slot, None)   # raises, naming the ranks' collectives
+        if views is not None:
+            ufunc, rows = plan.ufunc, views[1]
+            ufunc(rows[0], rows[1], out=arr)   # in rank order: every rank gets the same bits
+            for row in rows[2:]:
+                ufunc(arr, row, out=arr)
+            if plan.code == 1:
+                arr /= pg._impl.size
+            return None
+    req = plan.post(plan.in_place, arr, plan.mop)
+    if not req.Test():
+        wait_request(req.Test, pg, "all_reduce")
+    if plan.code == 1:
+        arr /= pg._impl.size
+    return None
+
+
+def _all_reduce(pg: ProcessGroup, tensor: Tensor, code: int, async_op: bool) -> Work | None:
+    """The general path of ``all_reduce`` (any backend, staging, async)."""
     arr, back = _dense(tensor)
     after = [_mean(arr, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
