@@ -70,12 +70,12 @@ def main() -> None:
         if args.filter not in name:
             continue
         steps = {}
-        for k, lib in libs.items():
-            lib.set_default_device(args.device)
+        for k, lib in libs.items():   # the default device is set only while building (torch slows every op
+            lib.set_default_device(args.device)   # while one is set), so steps make new tensors with new_*
             try:
                 steps[k] = workload(lib)
             finally:
-                lib.set_default_device("cpu")
+                lib.set_default_device(None)
         if cuda and args.cuda_graph:
             try:
                 steps["ember graph"] = _graphed(ember, steps["ember"])

@@ -72,7 +72,7 @@ def indexing(lib: Any) -> Callable[[], Any]:
         b = x[mask]
         c = x.gather(1, cols)
         d = x.index_select(0, idx)
-        e = lib.zeros(1000, 100).scatter_add(1, cols, c)
+        e = x.new_zeros(1000, 100).scatter_add(1, cols, c)
         y = x.clone()
         y[y < 0.1] = 0
         y[idx, 3] = 1.0

@@ -430,6 +430,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if tb:
                 if b._device is not a._device:
                     check_same_device(a, b)
+                    if a._device is CPU:   # a 0-d CPU tensor meets a tensor on another device: that device
+                        like = b
             elif type(b) not in _SCALARS or not scalar_b:
                 b = _scalar_operand(b, name, "other", 2, scalar_b)
         elif tb:
