@@ -150,6 +150,7 @@ from .ops.creation import (  # noqa: E402
 from .ops.creation import range_ as range  # noqa: E402
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.elementwise import abs, pow, round  # noqa: E402
+from .ops.extra import *  # noqa: E402,F403
 from .ops.indexing import *  # noqa: E402,F403
 from .ops.info import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
@@ -158,6 +159,7 @@ from .ops.random import *  # noqa: E402,F403
 from .ops.reduction import *  # noqa: E402,F403
 from .ops.reduction import all, any, max, min, sum  # noqa: E402
 from .ops.shape import *  # noqa: E402,F403
+from .ops.signal import *  # noqa: E402,F403
 from .ops.sorting import *  # noqa: E402,F403
 from .ops.special import *  # noqa: E402,F403
 from .ops.views import *  # noqa: E402,F403

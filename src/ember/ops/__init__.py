@@ -8,12 +8,14 @@ from typing import Any
 from . import (
     creation,
     elementwise,
+    extra,
     indexing,
     linalg,
     matmul,
     random,
     reduction,
     shape,
+    signal,
     sorting,
     special,
     views,
@@ -70,5 +72,5 @@ bind({
 })
 Tensor.__hash__ = object.__hash__  # type: ignore[assignment]
 
-__all__ = ["creation", "elementwise", "indexing", "linalg", "matmul", "random", "reduction", "shape", "sorting",
-           "special", "views"]
+__all__ = ["creation", "elementwise", "extra", "indexing", "linalg", "matmul", "random", "reduction", "shape",
+           "signal", "sorting", "special", "views"]

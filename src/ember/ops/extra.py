@@ -1,0 +1,1412 @@
+"""The rest of torch's surface: top-level spellings of methods and functional ops (with aten's signatures),
+``*_copy`` variants of views, small composites (cov, trapezoid, cartesian_prod, ...), complex views and the
+Tensor methods that manage storage (``resize_``, ``set_``, ``storage``).
+
+Composites are written with ember ops, as torch's own are, so their gradients (and grad_fn names) follow.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from ..autograd.grad_mode import STATE
+from . import creation as C
+from . import elementwise as E
+from . import indexing as I
+from . import reduction as R
+from . import shape as S
+from . import views as V
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    check_inplace,
+    from_array,
+    history_alias,
+    inplace,
+    needs_grad,
+    record,
+    wrap_dim,
+    xp_of,
+)
+
+_isinstance = isinstance
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+# ---- top-level spellings of Tensor methods -------------------------------------------------------------
+def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
+    """A copy of ``input`` (``CloneBackward0``)."""
+    return input.clone() if memory_format is None else input.clone(memory_format=memory_format)
+
+
+def detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+def detach_(input: Tensor) -> Tensor:
+    return input.detach_()
+
+
+def detach_copy(input: Tensor) -> Tensor:
+    return input.detach().clone()
+
+
+class FillBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (C.zeros_like(g),)
+
+
+def fill(input: Tensor, value: Any) -> Tensor:
+    """A tensor like ``input`` filled with ``value`` (a number or a 0-d tensor); its gradient is zero."""
+    if _isinstance(value, Tensor) and value.dim():
+        raise RuntimeError(f"fill only supports 0-dimension value tensor but got tensor with {value.dim()} "
+                           "dimensions.")
+    out = C.empty_like(input)
+    with_grad = needs_grad(input)
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        out.fill_(value)
+    if with_grad:
+        record(out, FillBackward0(), (input,))
+    return out
+
+
+def fill_(input: Tensor, value: Any) -> Tensor:
+    return input.fill_(value)
+
+
+def zero_(input: Tensor) -> Tensor:
+    return input.zero_()
+
+
+def is_signed(input: Tensor) -> bool:
+    return input.is_signed()
+
+
+def is_conj(input: Tensor) -> bool:
+    return input.is_conj()
+
+
+def is_neg(input: Tensor) -> bool:
+    return input.is_neg()
+
+
+def is_inference(input: Tensor) -> bool:
+    return input.is_inference()
+
+
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    return input.split_with_sizes(split_sizes, dim)
+
+
+def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple[Tensor, ...]:
+    return input.unsafe_split(split_size, dim)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    return input.unsafe_chunk(chunks, dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    return input.unsafe_split_with_sizes(split_sizes, dim)
+
+
+def as_strided_(input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+                ) -> Tensor:
+    return input.as_strided_(size, stride, storage_offset)
+
+
+def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    return input.addmv_(mat, vec, beta=beta, alpha=alpha)
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    return resize_as_method(input, the_template, memory_format=memory_format)
+
+
+# ---- functional ops under aten's names and signatures ------------------------------------------------------
+# (torch's top-level losses take the reduction as an int, 0 none / 1 mean / 2 sum, and default to none)
+def _reduction(fn: str, reduction: Any) -> str:
+    if type(reduction) is not int:
+        raise TypeError(f"{fn}(): argument 'reduction' must be int, not {type(reduction).__name__}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTIONS[reduction]
+
+
+def _F() -> Any:
+    from ..nn import functional
+    return functional
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().dropout(input, p, train)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().dropout(input, p, train, inplace=True)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().feature_alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return _F().feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def _feature_dropout(input: Tensor, p: float, train: bool, inplace: bool) -> Tensor:
+    from ..nn.functional._layers import _channel_dropout
+    return _channel_dropout(input, p, train, inplace, input.dim() - 2)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zero whole channels (dim 1) with probability ``p`` (``dropout2d`` for any rank)."""
+    return _feature_dropout(input, p, train, False)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    return _feature_dropout(input, p, train, True)
+
+
+class NativeDropoutBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor, _gmask: Tensor | None = None) -> tuple:
+        (mask,) = self.saved
+        return (g * mask * self.scale,)
+
+
+def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor, Tensor]:
+    """Dropout returning ``(output, keep_mask)`` (same random stream as ``F.dropout``)."""
+    if train is False or p == 0:
+        return input.clone(), C.ones_like(input, dtype=D.bool)
+    noise = C.empty_like(input).bernoulli_(1 - p)
+    mask = noise.to(D.bool)
+    scale = 0.0 if p == 1 else 1.0 / (1 - p)
+    out = from_array(input._data * (noise._data * input._dtype.np.type(scale)), input._dtype, input._device)
+    if needs_grad(input):
+        node = record(out, NativeDropoutBackward0(), (input,))
+        node.save(mask)
+        node.scale = scale
+    return out, mask
+
+
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """aten's embedding: ``weight`` first, ``padding_idx=-1`` for none."""
+    return _F().embedding(indices, weight, None if padding_idx == -1 else padding_idx,
+                          scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    red = _reduction("kl_div", reduction)
+    loss = E.exp(target) * (target - input) if log_target else E.xlogy(target, target) - target * input
+    return loss if red == "none" else loss.mean() if red == "mean" else loss.sum()
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     pos_weight: Tensor | None = None, reduction: int = 0) -> Tensor:
+    return _F().binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction("binary_cross_entropy_with_logits", reduction),
+        pos_weight=pos_weight)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          reduction: int = 0) -> Tensor:
+    return _F().cosine_embedding_loss(input1, input2, target, margin,
+                                      reduction=_reduction("cosine_embedding_loss", reduction))
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:
+    return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction))
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        reduction: int = 0) -> Tensor:
+    return _F().margin_ranking_loss(input1, input2, target, margin,
+                                    reduction=_reduction("margin_ranking_loss", reduction))
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    return _F().poisson_nll_loss(input, target, log_input, full, eps=eps,
+                                 reduction=_reduction("poisson_nll_loss", reduction))
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
+    return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                    reduction=_reduction("triplet_margin_loss", reduction))
+
+
+def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
+    return _F().pad(input, list(pad), "constant", value)
+
+
+def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None,
+                      bias: Tensor | None, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``(output, mean, rstd)``; the statistics keep the normalised dims as size 1."""
+    out = _F().layer_norm(input, normalized_shape, weight, bias, eps)
+    k = input.dim() - len(normalized_shape)
+    xp = _xp(input)
+    a = input._data.astype(np.float32) if input._dtype.itemsize < 4 else input._data
+    axes = tuple(range(k, input.dim()))
+    mean = a.mean(axis=axes, keepdims=True) if a.size else xp.zeros(input.shape[:k] + (1,) * (input.dim() - k))
+    rstd = 1 / xp.sqrt(a.var(axis=axes, keepdims=True) + eps) if a.size else mean
+    dt = D.float32 if input._dtype.itemsize < 4 else input._dtype
+    return out, from_array(xp.asarray(mean, dt.np), dt, input._device), \
+        from_array(xp.asarray(rstd, dt.np), dt, input._device)
+
+
+def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, running_mean: Tensor | None,
+                      running_var: Tensor | None, training: bool, momentum: float, eps: float
+                      ) -> tuple[Tensor, Tensor, Tensor]:
+    """``(output, save_mean, save_invstd)``: the batch statistics per channel when training, else empty."""
+    from ..nn.functional._normalization import _batch_norm
+    xp = _xp(input)
+    dt = D.float32 if input._dtype.itemsize < 4 else input._dtype
+    if training:
+        a = input._data.astype(dt.np)
+        axes = (0,) + tuple(range(2, input.dim()))
+        mean, var = a.mean(axis=axes), a.var(axis=axes)
+        stats = (from_array(xp.asarray(mean, dt.np), dt, input._device),
+                 from_array(xp.asarray(1 / xp.sqrt(var + eps), dt.np), dt, input._device))
+    else:
+        stats = (C.empty(0, dtype=dt, device=input.device), C.empty(0, dtype=dt, device=input.device))
+    out = _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
+    return (out, *stats)
+
+
+# ---- *_copy: a view op's result as a new tensor --------------------------------------------------------
+class _CopyOfView(Node):
+    """The node of a ``*_copy`` op: torch's view node name + ``_copy``, the view's backward."""
+
+    __slots__ = ()
+
+    def backward(self, *grads: Tensor) -> tuple:
+        return self.inner.backward(*grads)
+
+
+_copy_nodes: dict[str, type[Node]] = {}
+
+
+def _copy_node(inner: Node) -> Node:
+    name = type(inner).__name__ + "_copy"
+    cls = _copy_nodes.get(name)
+    if cls is None:
+        cls = _copy_nodes[name] = type(name, (_CopyOfView,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+    node = cls()
+    node.inner = inner
+    return node
+
+
+def _copy_variant(view_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``name``: ``view_fn``'s result(s) copied into fresh contiguous tensors, with the view's gradient."""
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        res = view_fn(input, *args, **kwargs)
+        many = _isinstance(res, (tuple, list))
+        outs = [from_array(_xp(r).ascontiguousarray(r._data).copy(), r._dtype, r._device)
+                for r in (res if many else (res,))]
+        inner = (res[0] if many and res else res)._grad_fn if needs_grad(input) else None
+        if inner is not None:
+            record(outs if many else outs[0], _copy_node(inner), (input,))
+        return list(outs) if many else outs[0]
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Like ``{view_fn.__name__}`` but returns new tensors (no shared memory)."
+    return fn
+
+
+def _slice(input: Tensor, dim: int = 0, start: int | None = None, end: int | None = None, step: int = 1
+           ) -> Tensor:
+    d = wrap_dim(dim, input.dim())
+    return input[(slice(None),) * d + (slice(start, end, step),)]
+
+
+class AliasBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (g,)
+
+
+def _alias(input: Tensor) -> Tensor:
+    return V.make_view(input, input._data[...], AliasBackward0)
+
+
+# ---- complex views --------------------------------------------------------------------------------------
+class ViewAsRealBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (view_as_complex(g.contiguous()),)
+
+
+class ViewAsComplexBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (view_as_real(g.resolve_conj()),)
+
+
+def _reinterpret(xp: Any, first: Any, dt: D.dtype, shape: tuple, strides: tuple) -> Any:
+    """A ``dt`` array of ``shape``/byte ``strides`` over the memory starting at ``first`` (a contiguous
+    1-d view of the first bytes of a tensor's memory)."""
+    if not math.prod(shape):
+        return xp.empty(shape, dt.np)
+    return xp.lib.stride_tricks.as_strided(first.view(dt.np), shape, strides)
+
+
+def view_as_real(input: Tensor) -> Tensor:
+    """A real view of a complex tensor: real and imaginary parts in a new last dim of size 2."""
+    if not input._dtype.is_complex:
+        raise RuntimeError("view_as_real is only supported for complex tensors")
+    if input.is_conj():
+        raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To resolve the "
+                           "conjugate tensor so you can view it as real, use self.resolve_conj()")
+    arr = input._data
+    rdt = D.float32 if input._dtype is D.complex64 else D.float64
+    first = arr[None][(slice(0, 1),) + (0,) * arr.ndim] if arr.size else None
+    out = _reinterpret(_xp(input), first, rdt, arr.shape + (2,), arr.strides + (rdt.itemsize,))
+    t = V.make_view(input, out, ViewAsRealBackward0)
+    t._dtype = rdt
+    return t
+
+
+def view_as_complex(input: Tensor) -> Tensor:
+    """A complex view of a real tensor whose last dim (size 2, stride 1) holds real and imaginary parts."""
+    if input._dtype not in (D.float32, D.float64):
+        raise RuntimeError("view_as_complex is only supported for float and double tensors, but got a tensor "
+                           f"of scalar type: {input._dtype._short}")
+    if input.dim() == 0 or input.shape[-1] != 2:
+        raise RuntimeError("Tensor must have a last dimension of size 2")
+    if input.stride(-1) != 1:
+        raise RuntimeError("Tensor must have a last dimension with stride 1")
+    if any(s % 2 for s in input.stride()[:-1]):
+        raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
+    if input.storage_offset() % 2:
+        raise RuntimeError("Tensor must have a storage_offset divisible by 2")
+    cdt = D.complex64 if input._dtype is D.float32 else D.complex128
+    arr = input._data
+    first = arr[None][(slice(0, 1),) + (0,) * (arr.ndim - 1)].reshape(2) if arr.size else None
+    out = _reinterpret(_xp(input), first, cdt, arr.shape[:-1], arr.strides[:-1])
+    t = V.make_view(input, out, ViewAsComplexBackward0)
+    t._dtype = cdt
+    return t
+
+
+class _ComposedNode(Node):
+    """One torch-named node over a composition of ember ops: backward rebuilds the composition from the
+    saved inputs and differentiates it (keeping a graph under ``create_graph``)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from ..autograd import grad
+        from ..autograd.grad_mode import enable_grad
+        want = [t for t, nxt in zip(self.saved, self._next, strict=True) if nxt is not None]
+        with enable_grad():
+            y = self.fn(*self.saved)
+        grads = iter(grad(y, want, g, create_graph=STATE.enabled, allow_unused=True))
+        return tuple(next(grads) if nxt is not None else None for nxt in self._next)
+
+
+_composed_nodes: dict[str, type[Node]] = {}
+
+
+def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any) -> Tensor:
+    """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``."""
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        out = fn(*inputs)
+    if needs_grad(*inputs):
+        cls = _composed_nodes.get(name)
+        if cls is None:
+            cls = _composed_nodes[name] = type(name, (_ComposedNode,), {"__slots__": (),
+                                                                         "__module__": "torch.autograd.graph"})
+        node = record(out, cls(), inputs)
+        node.save(*inputs)
+        node.fn = fn
+    return out
+
+
+# ---- composites ---------------------------------------------------------------------------------------
+def _float_dtype(t: Tensor) -> D.dtype:
+    return t._dtype if t._dtype.is_floating_point or t._dtype.is_complex else D.get_default_dtype()
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast), ``DistBackward0``."""
+    return _composed("DistBackward0", lambda a, b: R.vector_norm(a - b, p), input, other)
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Rescale each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` to norm ``maxnorm``."""
+    if input.dim() < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    d = wrap_dim(dim, input.dim())
+    rest = [i for i in range(input.dim()) if i != d]
+
+    def fn(x: Tensor) -> Tensor:
+        norm = R.vector_norm(x, p, rest, keepdim=True)
+        factor = I.where(norm > maxnorm, maxnorm / (norm + 1e-7), C.ones_like(norm))
+        return x * factor
+    return _composed("RenormBackward0", fn, input)
+
+
+def renorm_(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    check_inplace(input)
+    if STATE.enabled and input._rg:
+        return inplace(input, renorm(history_alias(input), p, dim, maxnorm))
+    input._data[...] = renorm(input, p, dim, maxnorm)._data
+    input._vc[0] += 1
+    return input
+
+
+def _isin_operand(x: Any) -> bool:
+    return _isinstance(x, Tensor)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a scalar)."""
+    if not _isinstance(elements, Tensor) and not _isinstance(test_elements, Tensor):
+        raise TypeError(f"isin() received an invalid combination of arguments - got ({type(elements).__name__}, "
+                        f"{type(test_elements).__name__}), but expected one of:\n"
+                        " * (Tensor elements, Tensor test_elements, *, bool assume_unique = False, bool invert = "
+                        "False, Tensor out = None)\n"
+                        " * (Number element, Tensor test_elements, *, bool assume_unique = False, bool invert = "
+                        "False, Tensor out = None)\n"
+                        " * (Tensor elements, Number test_element, *, bool assume_unique = False, bool invert = "
+                        "False, Tensor out = None)\n")
+    like = elements if _isinstance(elements, Tensor) else test_elements
+    xp = _xp(like)
+    a = elements._data if _isinstance(elements, Tensor) else xp.asarray(elements)
+    b = test_elements._data if _isinstance(test_elements, Tensor) else xp.asarray([test_elements])
+    res = xp.isin(a, b, assume_unique=assume_unique, invert=invert)
+    return from_array(xp.asarray(res), D.bool, like._device)
+
+
+def unravel_index(indices: Tensor, shape: Any) -> tuple[Tensor, ...]:
+    """The coordinates in a tensor of ``shape`` of flat ``indices`` (one int64 tensor per dim)."""
+    if not _isinstance(indices, Tensor):
+        raise TypeError(f"expected 'indices' to be a tensor, but got {type(indices).__name__}")
+    if indices._dtype.category != 1:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    dims = (shape,) if _isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in dims):
+        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(dims)))
+    xp = _xp(indices)
+    idx = indices._data.astype(np.int64)
+    out = []
+    for s in reversed(dims):
+        out.append(xp.mod(idx, s) if s else xp.zeros_like(idx))
+        idx = xp.floor_divide(idx, s) if s else idx
+    return tuple(from_array(xp.asarray(a), D.int64, indices._device) for a in reversed(out))
+
+
+def _vector(t: Tensor, what: str = "Expect a 1D vector, but got shape") -> None:
+    if t.dim() != 1:
+        raise RuntimeError(f"{what} {list(t.shape)}")
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All tuples of one element from each 1-d tensor, as rows (``itertools.product`` order)."""
+    for t in tensors:
+        _vector(t)
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = S.meshgrid(*tensors, indexing="ij")
+    return S.stack([g.flatten() for g in grids], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of a 1-d tensor's elements, as rows (``itertools`` order)."""
+    _vector(input)
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return C.empty(0, dtype=input.dtype, device=input.device)
+    import itertools
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    idx = np.array(list(pick(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    xp = _xp(input)
+    return S.stack([input[from_array(xp.asarray(idx[:, k]), D.int64, input._device)] for k in range(r)], 1)
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-d tensor: columns ``x**(N-1) … x**0`` (or increasing powers)."""
+    if x.dim() != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    dt = D.int64 if x._dtype.category < 2 else x._dtype
+    if n == 0:
+        return C.empty(x.shape[0], 0, dtype=dt, device=x.device)
+    ones = C.ones(x.shape[0], 1, dtype=dt, device=x.device)
+    res = ones if n == 1 else S.cat([ones, R.cumprod(x[:, None].expand(-1, n - 1).to(dt), 1)], 1)
+    return res if increasing else S.flip(res, (1,))
+
+
+def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``, with sample points ``x`` or a constant spacing ``dx``."""
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments - got (Tensor, x=Tensor, "
+                        f"dx={type(dx).__name__}), but expected one of:\n * (Tensor y, Tensor x, *, int dim = -1)\n"
+                        " * (Tensor y, *, Number dx = 1, int dim = -1)\n")
+    d = wrap_dim(dim, y.dim())
+    n = y.shape[d]
+    if not _isinstance(x, Tensor):
+        spacing = 1 if x is None and dx is None else (x if dx is None else dx)
+        if n == 0:
+            return R.sum(y, d) * 0
+        ends = y.select(d, 0) + y.select(d, -1)
+        return (R.sum(y, d) - ends * 0.5) * spacing
+    if x.dim() == 1:
+        if x.shape[0] != n:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+        shape = [1] * y.dim()
+        shape[d] = n - 1 if n else 0
+        spacing = R.diff(x).view(shape)
+    else:
+        spacing = R.diff(x, dim=d)
+    if n == 0:
+        return R.sum(y, d) * 0
+    mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    return R.sum(spacing * mids, d) / 2.0
+
+
+def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """Alias of :func:`trapezoid`."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
+    """The running trapezoidal integral along ``dim`` (one element shorter than ``y`` there)."""
+    if x is not None and dx is not None:
+        raise TypeError("cumulative_trapezoid() received an invalid combination of arguments")
+    d = wrap_dim(dim, y.dim())
+    n = y.shape[d]
+    m = builtins.max(n - 1, 0)
+    mids = y.narrow(d, 1, m) + y.narrow(d, 0, m) if n else y.narrow(d, 0, 0)
+    if _isinstance(x, Tensor):
+        if x.dim() == 1:
+            if x.shape[0] != n:
+                raise RuntimeError("cumulative_trapezoid: There must be one `x` value for each sample point")
+            shape = [1] * y.dim()
+            shape[d] = m
+            spacing = R.diff(x).view(shape)
+        else:
+            spacing = R.diff(x, dim=d)
+        return R.cumsum(spacing * mids / 2.0, d)
+    spacing = 1 if x is None and dx is None else (x if dx is None else dx)
+    return R.cumsum(mids * (spacing / 2.0), d)
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in columns)."""
+    if input.dim() > 2:
+        raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
+    x = input.view(1, -1) if input.dim() < 2 else input
+    n_obs = x.shape[1]
+    w = None
+    for name, wt in (("fweights", fweights), ("aweights", aweights)):
+        if wt is None:
+            continue
+        if wt.dim() > 1:
+            raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                               f"{wt.dim()} dimensions")
+        if name == "fweights" and wt._dtype.category != 1:
+            raise RuntimeError(f"cov(): expected fweights to have integral dtype but got fweights with "
+                               f"{wt._dtype._short} dtype")
+        if name == "aweights" and not wt._dtype.is_floating_point:
+            raise RuntimeError(f"cov(): expected aweights to have floating point dtype but got aweights with "
+                               f"{wt._dtype._short} dtype")
+        if wt.numel() != n_obs:
+            raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the "
+                               f"input but got {wt.numel()} != {n_obs}")
+        if bool((wt < 0).any()):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+        w = wt if w is None else w * wt
+    if x._dtype.category < 2:
+        x = x.to(D.get_default_dtype())
+    if w is None:
+        w_sum = n_obs
+        avg = x.mean(1)
+        norm = float(w_sum - correction)
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(1) / w_sum
+        if correction == 0:
+            norm = w_sum
+        elif aweights is None:
+            norm = w_sum - correction
+        else:
+            norm = w_sum - correction * (w * aweights).sum() / w_sum
+    if float(norm) <= 0:
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                      "of observations.", stacklevel=2)
+        norm = 0.0 if not _isinstance(norm, Tensor) else norm.clamp(min=0)
+    xm = x - avg[:, None]
+    from .matmul import mm
+    c = mm(xm, (xm if w is None else xm * w).t().conj())
+    return (c / norm).squeeze()
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in ``input``'s rows, clipped to [-1, 1]."""
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    d = c.diagonal()
+    std = E.sqrt(d.real if d.is_complex() else d)
+    c = c / std[:, None]
+    c = c / std[None, :]
+    if c.is_complex():
+        from .elementwise import complex as make_complex
+        return make_complex(c.real.clamp(-1, 1), c.imag.clamp(-1, 1))
+    return c.clamp(-1, 1)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce rows of ``source`` into ``input``'s slices ``index`` along ``dim`` (prod, mean, amax, amin)."""
+    return _index_reduce("index_reduce", input, dim, index, source, reduce, include_self)
+
+
+def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str,
+                  include_self: bool) -> Tensor:
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"{fn}(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    if index._dtype not in (D.int32, D.int64):
+        raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {index._dtype._short}")
+    if index.dim() > 1:
+        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+    d = wrap_dim(dim, builtins.max(input.dim(), 1))
+    sd = source.shape[d] if source.dim() else 1
+    if index.numel() != sd:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be equal to "
+                           f"source.size(dim): ({sd}), for dim: {dim}")
+    if input._dtype is not source._dtype:
+        raise RuntimeError(f"index_reduce_(): self ({input._dtype._short}) and source ({source._dtype._short}) "
+                           "must have the same scalar type")
+    shape = [1] * source.dim()
+    if shape:
+        shape[d] = -1
+    idx = index.to(D.int64).view(shape).expand_as(source) if shape else index.to(D.int64).view(())
+
+    def fn_(x: Tensor, src: Tensor) -> Tensor:
+        return I.scatter_reduce(x, d, idx, src, reduce, include_self=include_self)
+    return _composed("IndexReduceBackward0", fn_, input, source)
+
+
+def index_reduce_(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                  include_self: bool = True) -> Tensor:
+    check_inplace(input)
+    if STATE.enabled and (input._rg or source._rg):
+        return inplace(input, _index_reduce("index_reduce_", history_alias(input), dim, index, source, reduce,
+                                            include_self))
+    input._data[...] = _index_reduce("index_reduce_", input, dim, index, source, reduce, include_self)._data
+    input._vc[0] += 1
+    return input
+
+
+def histogramdd(input: Tensor, bins: Any, *, range: Sequence[float] | None = None, weight: Tensor | None = None,
+                density: bool = False) -> Any:
+    """A D-dimensional histogram of the points in ``input``'s last dim: ``(hist, bin_edges)``."""
+    from .reduction import return_type
+    if input.dim() < 2 and input.dim() != 1:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions, but got "
+                           f"{input.dim()}")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, "
+                           f"but got input {input._dtype._short}")
+    xp = _xp(input)
+    ndim = input.shape[-1] if input.dim() > 1 else 1
+    pts = input._data.reshape(-1, ndim)
+    if _isinstance(bins, int):
+        bins_arg: Any = [bins] * ndim
+    else:
+        bins_arg = [b._data if _isinstance(b, Tensor) else int(b) for b in bins]
+    rng = None if range is None else [(range[2 * i], range[2 * i + 1]) for i in builtins.range(ndim)]
+    if rng is None and pts.shape[0] == 0:
+        rng = [(0.0, 1.0)] * ndim
+    w = None if weight is None else weight._data.reshape(-1)
+    hist, edges = xp.histogramdd(pts, bins_arg, range=rng, weights=w, density=density)
+    dt = input._dtype
+    result = return_type("histogramdd", ("hist", "bin_edges"))
+    return result(from_array(xp.asarray(hist, dt.np), dt, input._device),
+                  tuple(from_array(xp.asarray(e, dt.np), dt, input._device) for e in edges))
+
+
+def _igamma_ops() -> tuple[Callable, Callable]:
+    from .special import special_gammainc, special_gammaincc
+    return special_gammainc, special_gammaincc
+
+
+def igamma(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularised lower incomplete gamma function (``special.gammainc``)."""
+    return _igamma_ops()[0](input, other, out=out)
+
+
+def igammac(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The regularised upper incomplete gamma function (``special.gammaincc``)."""
+    return _igamma_ops()[1](input, other, out=out)
+
+
+def igamma_(input: Tensor, other: Tensor) -> Tensor:
+    return _igamma_ops()[0]._inplace(input, other)
+
+
+def igammac_(input: Tensor, other: Tensor) -> Tensor:
+    return _igamma_ops()[1]._inplace(input, other)
+
+
+# ---- creation ------------------------------------------------------------------------------------------
+def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding ``s`` (default dtype: the default float dtype, whatever ``s`` is)."""
+    return C.full((), s, dtype=dtype or D.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                  device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor with the given ``size`` and element ``stride``."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+    extent = 1 + builtins.sum((n - 1) * s for n, s in zip(size, stride, strict=True)) if all(size) else 0
+    buf = C.empty(extent, dtype=dtype, device=device)
+    out = V.as_strided(buf, size, stride)
+    t = from_array(out._data, out._dtype, out._device)   # owns the buffer: no view history
+    t._base = None
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, requires_grad: bool = False
+               ) -> Tensor:
+    """A 1-d CPU tensor sharing the memory of an object implementing the buffer protocol."""
+    mv = memoryview(buffer)
+    nbytes = mv.nbytes
+    dt = dtype
+    isz = dt.itemsize
+    if nbytes <= 0:
+        raise ValueError(f"both buffer length ({nbytes}) and count ({count}) must not be 0")
+    if not 0 <= offset < nbytes:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+                         f"({nbytes} bytes) minus 1")
+    if count <= 0 and (nbytes - offset) % isz:
+        raise ValueError(f"buffer length ({nbytes - offset} bytes) after offset ({offset} bytes) must be a "
+                         f"multiple of element size ({isz})")
+    if count == 0:
+        raise ValueError(f"both buffer length ({nbytes}) and count ({count}) must not be 0")
+    n = (nbytes - offset) // isz if count < 0 else count
+    if offset + n * isz > nbytes:
+        raise ValueError(f"requested buffer length ({n} * {isz} bytes) after offset ({offset} bytes) must not "
+                         f"be greater than actual buffer length ({nbytes} bytes)")
+    if mv.readonly:
+        warnings.warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means you can write to the underlying (supposedly non-writable) buffer using the "
+                      "tensor. You may want to copy the buffer to protect its data or make it writable before "
+                      "converting it to a tensor. This type of warning will be suppressed for the rest of this "
+                      "program.", UserWarning, stacklevel=2)
+    arr = np.frombuffer(buffer, dtype=dt.np, count=n, offset=offset)
+    t = from_array(arr, dt, CPU)
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+# ---- scatter into strided views --------------------------------------------------------------------------
+def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: Sequence[int],
+                       storage_offset: int | None = None) -> Tensor:
+    """A copy of ``input`` with ``src`` written into its ``as_strided(size, stride, storage_offset)`` view."""
+    def fn(x: Tensor, s: Tensor) -> Tensor:
+        out = x.clone()
+        V.as_strided(out, size, stride, storage_offset).copy_(s)
+        return out
+    return _composed("AsStridedScatterBackward0", fn, input, src)
+
+
+class SliceInverseBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (_slice(g, self.dim, self.start, self.end, self.step), None)
+
+
+def slice_inverse(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                  step: int = 1) -> Tensor:
+    """The tensor of ``src``'s geometry over ``input``'s memory (``input`` being ``src``'s slice)."""
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        arr = V.as_strided(input, src.shape, src.stride(), src.storage_offset())._data
+    t = V.make_view(input, arr)
+    if needs_grad(input, src):
+        node = record(t, SliceInverseBackward0(), (input, src))
+        node.__dict__.update(dim=wrap_dim(dim, src.dim()), start=start, end=end, step=step)
+    return t
+
+
+# ---- storage management: resize_, set_, storage -----------------------------------------------------------
+def _flat_storage(t: Tensor) -> Any:
+    """``t``'s storage as a flat array of its dtype (a view when the owning array is dense)."""
+    root = t._root_array()
+    flat = root.reshape(-1) if root.flags.c_contiguous else root.T.reshape(-1) if root.flags.f_contiguous else None
+    if flat is None or flat.dtype != t._dtype.np:
+        return None
+    return flat
+
+
+def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
+    sizes = V.int_list(args, fn, "size")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(sizes)}: {list(sizes)}")
+    return sizes
+
+
+def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """Give ``self`` a new (contiguous) shape over the same storage, enlarging the storage when needed; the
+    first elements keep their values."""
+    shape = _sizes(sizes, "resize_")
+    if self._rg and STATE.enabled:
+        raise RuntimeError("cannot resize variables that require grad")
+    if shape == tuple(self._data.shape):
+        return self
+    n = math.prod(shape)
+    xp = _xp(self)
+    flat = _flat_storage(self)
+    off = self.storage_offset()
+    if flat is not None and off + n <= flat.size:
+        self._data = flat[off:off + n].reshape(shape)
+    else:
+        new = xp.empty(off + n, self._dtype.np)
+        old = flat if flat is not None else self._data.reshape(-1)
+        keep = builtins.min(old.size, new.size)
+        new[:keep] = old[:keep]
+        self._data = new[off:].reshape(shape)
+        self._base = None
+    if memory_format is not None:
+        self._data = self._data.copy(order="C")  # channels_last etc.: ember keeps the C order
+    self._vc[0] += 1
+    return self
+
+
+def resize_as_method(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    return resize_(self, tuple(the_template.shape), memory_format=memory_format)
+
+
+def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequence[int] | None = None,
+         stride: Sequence[int] | None = None) -> Tensor:
+    """Make ``self`` view ``source``'s memory: a tensor (same geometry), a storage (flat, or with the given
+    offset/size/stride) or nothing (an empty tensor)."""
+    from .storage import UntypedStorage
+    check_inplace(self)
+    xp = _xp(self)
+    if source is None:
+        self._data = xp.empty((0,), self._dtype.np)
+        self._base = None
+    elif _isinstance(source, Tensor):
+        if source._dtype is not self._dtype:
+            raise RuntimeError(f"Could not set tensor of type {self._dtype._short} to a tensor of type "
+                               f"{source._dtype._short}")
+        self._data = source._data
+        self._base = source._base if source._base is not None else source
+        self._vc = source._vc
+    else:
+        if _isinstance(source, TypedStorage):
+            source = source._untyped_storage
+        if not _isinstance(source, UntypedStorage):
+            raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}")
+        flat = source._bytes().view(self._dtype.np)
+        if size is None:
+            self._data = flat
+        else:
+            isz = self._dtype.itemsize
+            st = tuple(stride) if stride is not None else _contiguous_strides(tuple(size))
+            self._data = V.strided(xp, flat[storage_offset:], tuple(size), tuple(s * isz for s in st))
+        self._base = None
+    self._vc[0] += 1
+    return self
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= builtins.max(s, 1)
+    return tuple(reversed(out))
+
+
+def is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether both tensors view the same memory with the same geometry."""
+    return (self.data_ptr() == tensor.data_ptr() and self._data.shape == tensor._data.shape
+            and self.stride() == tensor.stride() and self._root_array() is tensor._root_array())
+
+
+def share_memory_(self: Tensor) -> Tensor:
+    """Mark the storage as shared between processes (ember's CPU memory is shared with forked workers)."""
+    self.__dict__["_shared"] = True
+    return self
+
+
+def is_shared(self: Tensor) -> bool:
+    return self._device.type == "cuda" or bool(self.__dict__.get("_shared", False))
+
+
+class TypedStorage:
+    """A tensor's storage seen as elements of its dtype (``torch.TypedStorage``; deprecated in torch too)."""
+
+    __slots__ = ("_untyped_storage", "dtype")
+
+    def __init__(self, untyped: Any, dtype: D.dtype) -> None:
+        self._untyped_storage = untyped
+        self.dtype = dtype
+
+    @property
+    def device(self) -> Any:
+        return self._untyped_storage.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._untyped_storage.is_cuda
+
+    def untyped(self) -> Any:
+        return self._untyped_storage
+
+    def size(self) -> int:
+        return self._untyped_storage.nbytes() // self.dtype.itemsize
+
+    __len__ = size
+
+    def nbytes(self) -> int:
+        return self._untyped_storage.nbytes()
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def data_ptr(self) -> int:
+        return self._untyped_storage.data_ptr()
+
+    def _values(self) -> Any:
+        b = self._untyped_storage._bytes()
+        return (b if isinstance(b, np.ndarray) else b.get()).view(self.dtype.np)
+
+    def __getitem__(self, idx: int) -> Any:
+        n = self.size()
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} out of range for storage of size {n}")
+        return self._values()[idx].item()
+
+    def tolist(self) -> list:
+        return self._values().tolist()
+
+    def __repr__(self) -> str:
+        body = "\n".join(f" {v}" for v in self.tolist())
+        tail = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]")
+        return f"{body}\n{tail}" if body else tail
+
+
+TypedStorage.__module__ = "torch.storage"
+_STORAGE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                  "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+STORAGE_CLASSES: dict[str, type] = {
+    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch"})
+    for v in _STORAGE_NAMES.values()
+}
+_typed_storage_warned = [False]
+
+
+def storage(self: Tensor) -> TypedStorage:
+    """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
+    if not _typed_storage_warned[0]:
+        _typed_storage_warned[0] = True
+        warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
+                      "the only storage class. This should only matter to you if you are using storages "
+                      "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
+                      "tensor.storage()", UserWarning, stacklevel=2)
+    return TypedStorage(self.untyped_storage(), self._dtype)
+
+
+def storage_type(self: Tensor) -> type:
+    """The legacy storage class of the tensor's dtype (``torch.FloatStorage``, ...)."""
+    return STORAGE_CLASSES[f"{_STORAGE_NAMES[self._dtype.name]}Storage"]
+
+
+def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
+                      layout: Any = None, device: Any = None, requires_grad: bool = False,
+                      pin_memory: bool = False) -> Tensor:
+    return empty_strided(size, stride, dtype=dtype or self._dtype, device=device or self._device,
+                         requires_grad=requires_grad)
+
+
+def _elementwise_py(self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Tensor:
+    """Apply a Python function elementwise in place (CPU only, as torch)."""
+    if self._device is not CPU:
+        raise TypeError("apply_ is only implemented on CPU tensors")
+    check_inplace(self)
+    from ._dispatch import broadcast_shapes
+    arrs = [np.broadcast_to(o._data, self._data.shape) for o in others]
+    broadcast_shapes(self._data.shape, *(o._data.shape for o in others))
+    flat = [a.reshape(-1) for a in arrs]
+    cur = self._data.reshape(-1).tolist()
+    vals = [fn(v, *(f[i].item() for f in flat)) for i, v in enumerate(cur)]
+    self._data[...] = np.asarray(vals, dtype=self._dtype.np).reshape(self._data.shape)
+    self._vc[0] += 1
+    return self
+
+
+def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
+    """``callable(x)`` for every element, in place (slow: a Python call per element, as in torch)."""
+    return _elementwise_py(self, callable)
+
+
+def map_(self: Tensor, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
+    return _elementwise_py(self, callable, tensor)
+
+
+def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any], Any]) -> Tensor:
+    return _elementwise_py(self, callable, x, y)
+
+
+def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
+    """The dims from outermost to innermost in memory (by decreasing stride; ties keep their order)."""
+    st = self.stride()
+    return tuple(sorted(range(len(st)), key=lambda i: -st[i]))
+
+
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero()`` padded with ``fill_value`` (or truncated) to exactly ``size`` rows."""
+    if size < 0:
+        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got size: {size}")
+    nz = input.nonzero()
+    k = nz.shape[0]
+    if k >= size:
+        return nz[:size].clone()
+    pad = C.full((size - k, input.dim()), fill_value, dtype=D.int64, device=input.device)
+    return S.cat([nz, pad], 0)
+
+
+def chalf(self: Tensor, memory_format: Any = None) -> Tensor:
+    """torch's complex32 conversion: ember has no complex32 dtype."""
+    raise RuntimeError("chalf(): ember has no complex32 (ComplexHalf) dtype; use .cfloat() instead")
+
+
+def _hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
+    return _F().hardshrink(self, lambd)
+
+
+def _prelu(self: Tensor, weight: Tensor) -> Tensor:
+    return _F().prelu(self, weight)
+
+
+# ---- legacy linear algebra (torch's older spellings) ---------------------------------------------------------
+def _LA() -> Any:
+    from . import linalg
+    return linalg
+
+
+_deprecated_warned: set[str] = set()
+
+
+def _deprecated(name: str, message: str) -> None:
+    if name not in _deprecated_warned:
+        _deprecated_warned.add(name)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _removed(message: str) -> Callable[..., Any]:
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("This function was deprecated since version 1.9 and is now removed. " + message)
+    return fn
+
+
+matrix_rank = _removed("Please use the `torch.linalg.matrix_rank` function instead. The parameter 'symmetric' was "
+                       "renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+eig = _removed("`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real tensors "
+               "mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = "
+               "torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced "
+               "with:\nL_complex, V_complex = torch.linalg.eig(A)")
+symeig = _removed("The default behavior has changed from using the upper triangular portion of the matrix by "
+                  "default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) should be "
+                  "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\nL, V = "
+                  "torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, "
+                  "UPLO='U' if upper else 'L')")
+lstsq = _removed("`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has reversed "
+                 "arguments and does not return the QR decomposition in the returned tuple (although it returns "
+                 "other information about the problem).\n\nTo get the QR decomposition consider using "
+                 "`torch.linalg.qr`.\n\nThe returned solution in `torch.lstsq` stored the residuals of the solution "
+                 "in the last m - n columns of the returned value whenever m > n. In torch.linalg.lstsq, the "
+                 "residuals are in the field 'residuals' of the returned named tuple.\n\nThe unpacking of the "
+                 "solution, as in\nX, _ = torch.lstsq(B, A).solution[:A.size(1)]\nshould be replaced with:\nX = "
+                 "torch.linalg.lstsq(A, B).solution")
+solve = _removed("`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has its "
+                 "arguments reversed and does not return the LU factorization.\n\nTo get the LU factorization see "
+                 "`torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, "
+                 "A).solution should be replaced with:\nX = torch.linalg.solve(A, B)")
+
+
+def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
+    """``(Q, R)`` of ``input`` (``some``: reduced; else complete); prefer ``linalg.qr``."""
+    from .reduction import return_type
+    _deprecated("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+                "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
+                "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                "'complete')")
+    q, r = _LA().qr(input, "reduced" if some else "complete")
+    return return_type("qr", ("Q", "R"))(q, r)
+
+
+def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular: bool) -> Tensor:
+    A_ = A.mT if transpose else A
+    return _LA().solve_triangular(A_, B, upper=upper != transpose, unitriangular=unitriangular)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False, *, out: Any = None) -> Any:
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``)."""
+    from .reduction import return_type
+    _deprecated("triangular_solve", "torch.triangular_solve is deprecated in favor of "
+                "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
+                "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
+                "the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
+                "torch.linalg.solve_triangular(A, B).")
+    if b.dim() < 2:
+        raise RuntimeError("torch.triangular_solve: The input tensor b must have at least 2 dimensions.")
+    if A.dim() < 2:
+        raise RuntimeError("torch.triangular_solve: The input tensor A must have at least 2 dimensions.")
+    sol = _composed("TriangularSolveBackward0",
+                    lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
+    return return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone())
+
+
+def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
+    la = _LA()
+    if upper:
+        y = la.solve_triangular(L.mH, B, upper=False)
+        return la.solve_triangular(L, y, upper=True)
+    y = la.solve_triangular(L, B, upper=False)
+    return la.solve_triangular(L.mH, y, upper=True)
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor."""
+    if B.dim() < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead")
+    if L.dim() < 2:
+        raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
+    if B._dtype is not L._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
+                           f"of type {L._dtype._short} instead.")
+    res = _composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L)
+    return res if out is None else _write(out, res)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor."""
+    if L.dim() < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    n = L.shape[-1]
+
+    def fn(l_: Tensor) -> Tensor:
+        eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
+        return _cholesky_solve(eye, l_, upper)
+    res = _composed("CholeskyInverseBackward0", fn, L)
+    return res if out is None else _write(out, res)
+
+
+def _write(out: Tensor, res: Tensor) -> Tensor:
+    from ._dispatch import write_out
+    return write_out(out, res)
+
+
+def _pivots_from_perm(xp: Any, perm: Any) -> Any:
+    """LAPACK's 1-based sequential row swaps reproducing the row permutation ``perm`` (rows of P^T A)."""
+    n = perm.shape[-1]
+    p = perm.reshape(-1, n)
+    cur = xp.broadcast_to(xp.arange(n), p.shape).copy()      # row of A at each position
+    where = cur.copy()                                       # position of each row of A
+    rows = xp.arange(p.shape[0])
+    piv = xp.empty(p.shape, np.int32)
+    for k in range(n):
+        j = where[rows, p[:, k]]
+        piv[:, k] = j + 1
+        a, b = cur[rows, k].copy(), cur[rows, j].copy()
+        cur[rows, k], cur[rows, j] = b, a
+        where[rows, b], where[rows, a] = k, j
+    return piv.reshape(perm.shape)
+
+
+def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
+    """The row permutation (rows of A in P^T A order) from LAPACK's 1-based pivots."""
+    k = piv.shape[-1]
+    p = piv.reshape(-1, k).astype(np.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (p.shape[0], m)).copy()
+    rows = xp.arange(p.shape[0])
+    for i in range(k):
+        j = p[:, i]
+        a, b = perm[rows, i].copy(), perm[rows, j].copy()
+        perm[rows, i], perm[rows, j] = b, a
+    return perm.reshape(piv.shape[:-1] + (m,))
+
+
+class LinalgLuFactorExBackward0(Node):
+    """Backward of the square LU factorisation ``A = P L U`` (packed ``LU``), written with ember ops."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor, *_: Any) -> tuple:
+        la = _LA()
+        lu, perm = self.saved[0], self.perm
+        n = lu.shape[-1]
+        eye = C.eye(n, dtype=lu.dtype, device=lu.device)
+        L = lu.tril(-1) + eye
+        U = lu.triu()
+        phi = (L.mH @ g).tril(-1) + (g @ U.mH).triu()
+        y = la.solve_triangular(L.mH, phi, upper=True, unitriangular=True)
+        y = la.solve_triangular(U.mH, y, upper=False, left=False)
+        inv = _xp(lu).argsort(perm, axis=-1)
+        return (_rows(y, inv),)
+
+
+def _rows(t: Tensor, order: Any) -> Tensor:
+    """``t``'s rows (dim -2) taken in ``order`` (an index array per matrix)."""
+    idx = from_array(_xp(t).broadcast_to(order[..., None], order.shape + (t.shape[-1],)).astype(np.int64),
+                     D.int64, t._device)
+    return I.gather(t, -2, idx)
+
+
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> tuple:
+    """``(LU, pivots[, infos])``: the packed LU factorisation with partial pivoting (LAPACK's getrf)."""
+    _deprecated("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
+                "will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be "
+                "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
+                "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+                "torch.linalg.lu_factor_ex(A, compute_pivots)")
+    if A.dim() < 2:
+        raise RuntimeError(f"torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(A.shape)} instead")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    if A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError("ember's lu supports square matrices only")
+    from .linalg import _lu
+    xp = _xp(A)
+    packed, perm, info = _lu(xp, A._data)
+    LU = from_array(packed, A._dtype, A._device)
+    piv = from_array(_pivots_from_perm(xp, perm), D.int32, A._device)
+    if needs_grad(A):
+        node = record(LU, LinalgLuFactorExBackward0(), (A,))
+        from ..autograd.graph import SavedOutput
+        node.save(SavedOutput(LU))
+        node.perm = perm
+    infos = from_array(xp.asarray(info, np.int32), D.int32, A._device)
+    return (LU, piv, infos) if get_infos else (LU, piv)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
+              *, out: Any = None) -> Any:
+    """``(P, L, U)`` from a packed LU factorisation and its pivots."""
+    from .reduction import return_type
+    m, n = LU_data.shape[-2], LU_data.shape[-1]
+    k = builtins.min(m, n)
+    empty = C.empty(0, dtype=LU_data.dtype, device=LU_data.device)
+    if unpack_data:
+        L = LU_data[..., :, :k].tril(-1) + C.eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
+        U = LU_data[..., :k, :].triu()
+    else:
+        L = U = empty
+    if unpack_pivots:
+        if LU_pivots._dtype is not D.int32:
+            raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
+                               "Note: this function is intended to be used with the output produced by "
+                               "torch.linalg.lu_factor")
+        xp = _xp(LU_data)
+        perm = _perm_from_pivots(xp, LU_pivots._data, m)
+        eye = xp.eye(m, dtype=LU_data._dtype.np)
+        P = xp.swapaxes(eye[perm], -1, -2)  # A = P L U: column j of P is e_{perm[j]}
+        Pt = from_array(xp.ascontiguousarray(P), LU_data._dtype, LU_data._device)
+    else:
+        Pt = empty
+    return return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U)
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
+    la = _LA()
+    P, L, U = lu_unpack(LU_data, LU_pivots)
+    y = la.solve_triangular(L, P.mT @ b, upper=False, unitriangular=True)
+    res = la.solve_triangular(U, y, upper=True)
+    return res if out is None else _write(out, res)
+
+
+_COPIES = {
+    "view_copy": V.view, "permute_copy": V.permute, "t_copy": V.t, "transpose_copy": V.transpose,
+    "expand_copy": V.expand, "squeeze_copy": V.squeeze, "unsqueeze_copy": V.unsqueeze, "select_copy": V.select,
+    "slice_copy": _slice, "diagonal_copy": V.diagonal, "as_strided_copy": V.as_strided, "unfold_copy": V.unfold,
+    "unbind_copy": V.unbind, "split_copy": V.split, "split_with_sizes_copy": V.split_with_sizes,
+    "alias_copy": _alias, "view_as_real_copy": view_as_real, "view_as_complex_copy": view_as_complex,
+}
+globals().update({name: _copy_variant(fn, name) for name, fn in _COPIES.items()})
+
+bind({
+    "resize_": resize_, "resize_as_": resize_as_method, "set_": set_, "storage": storage,
+    "storage_type": storage_type, "share_memory_": share_memory_, "is_shared": is_shared, "is_set_to": is_set_to,
+    "new_empty_strided": new_empty_strided, "apply_": apply_, "map_": map_, "map2_": map2_,
+    "dim_order": dim_order, "nonzero_static": nonzero_static, "chalf": chalf, "hardshrink": _hardshrink,
+    "prelu": _prelu, "cov": cov, "corrcoef": corrcoef, "dist": dist, "renorm": renorm, "renorm_": renorm_,
+    "igamma": igamma, "igamma_": igamma_, "igammac": igammac, "igammac_": igammac_, "index_reduce": index_reduce,
+    "index_reduce_": index_reduce_, "as_strided_scatter": as_strided_scatter, "slice_inverse": slice_inverse,
+    "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "lu": lu, "lu_solve": lu_solve,
+    "qr": qr, "triangular_solve": triangular_solve, "isin": isin,
+})
+
+__all__ = [
+    "clone", "detach", "detach_", "detach_copy", "fill", "fill_", "zero_", "is_signed", "is_conj", "is_neg",
+    "is_inference", "split_with_sizes", "unsafe_split", "unsafe_chunk", "unsafe_split_with_sizes", "as_strided_",
+    "addmv_", "resize_as_", "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+    "feature_alpha_dropout_", "feature_dropout", "feature_dropout_", "native_dropout", "embedding", "kl_div",
+    "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "poisson_nll_loss", "triplet_margin_loss", "constant_pad_nd", "native_layer_norm", "native_batch_norm",
+    "view_as_real", "view_as_complex", "dist", "renorm", "isin", "unravel_index", "cartesian_prod",
+    "combinations", "vander", "trapezoid", "trapz", "cumulative_trapezoid", "cov", "corrcoef", "index_reduce",
+    "histogramdd", "igamma", "igammac", "scalar_tensor", "empty_strided", "frombuffer", "as_strided_scatter",
+    "slice_inverse", "matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve",
+    "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "TypedStorage", *_COPIES,
+    *STORAGE_CLASSES,
+]
+globals().update(STORAGE_CLASSES)

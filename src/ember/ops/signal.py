@@ -1,0 +1,258 @@
+"""Signal processing: torch's window functions and the short-time Fourier transform (``stft``/``istft``).
+
+The transforms are built on one differentiable op, an unnormalised complex DFT over the last dim
+(:func:`dft`, ``FftC2CBackward0``), whose adjoint is the DFT of opposite sign: everything else (framing,
+windowing, the one-sided half, overlap-add) is ember ops, so gradients of any order follow.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from . import creation as C
+from . import shape as S
+from ._dispatch import Node, Tensor, bind, from_array, needs_grad, record, xp_of
+
+__all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "stft", "istft"]
+
+
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+# ---- windows ------------------------------------------------------------------------------------------
+def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: Any, requires_grad: bool,
+            formula: Any) -> Tensor:
+    """A window of ``window_length`` samples from ``formula(xp, n, N)`` (``n = 0..N-1``, in float64);
+    ``periodic`` computes ``N + 1`` samples and drops the last (for spectral analysis)."""
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
+    dt = dtype or D.get_default_dtype()
+    if not dt.is_floating_point:
+        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
+    out = C.empty(window_length, dtype=dt, device=device)
+    if window_length:
+        xp = _xp(out)
+        if window_length == 1:
+            vals = xp.ones(1)
+        else:
+            n = window_length + 1 if periodic else window_length
+            vals = formula(xp, xp.arange(n, dtype=np.float64), n)[:window_length]
+        out._data[...] = vals.astype(dt.np)
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def _cosine_sum(*coeffs: float) -> Any:
+    def formula(xp: Any, n: Any, N: int) -> Any:
+        return sum(((-1) ** k) * c * xp.cos(2 * math.pi * k * n / (N - 1)) for k, c in enumerate(coeffs))
+    return formula
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum(0.5, 0.5))
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
+                   dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
+                   requires_grad: bool = False) -> Tensor:
+    """The generalised Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum(alpha, beta))
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """The Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
+                   _cosine_sum(0.42, 0.5, 0.08))
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
+                    device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """The triangular window ``1 - |2 n / (N - 1) - 1|``."""
+    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda xp, n, N: 1 - xp.abs(2 * n / (N - 1) - 1))
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
+                  layout: Any = None, device: Any = None, pin_memory: bool = False,
+                  requires_grad: bool = False) -> Tensor:
+    """The Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)``."""
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
+                   lambda xp, n, N: xp.i0(beta * xp.sqrt(xp.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None)))
+                   / xp.i0(xp.asarray(beta)))
+
+
+# ---- the DFT op ------------------------------------------------------------------------------------------
+class FftC2CBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (dft(g, -self.sign),)
+
+
+def dft(x: Tensor, sign: int = -1) -> Tensor:
+    """The unnormalised DFT of a complex tensor over its last dim: ``sum_j x_j exp(sign 2 pi i j k / n)``."""
+    xp = _xp(x)
+    n = x.shape[-1]
+    arr = xp.fft.fft(x._data, axis=-1) if sign < 0 else xp.fft.ifft(x._data, axis=-1) * n
+    out = from_array(xp.asarray(arr, x._dtype.np), x._dtype, x._device)
+    if needs_grad(x):
+        node = record(out, FftC2CBackward0(), (x,))
+        node.sign = sign
+    return out
+
+
+def _complex(x: Tensor) -> Tensor:
+    """A real tensor as complex (differentiable; the gradient keeps the real part)."""
+    if x.is_complex():
+        return x
+    from .elementwise import complex as make_complex
+    return make_complex(x, C.zeros_like(x))
+
+
+# ---- stft / istft -----------------------------------------------------------------------------------------
+def _signature(input: Tensor, n_fft: int, hop: int, win: int, window: Tensor | None, normalized: bool,
+               onesided: bool | None, return_complex: bool | None) -> str:
+    kind = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat",
+            "complex128": "ComplexDouble"}.get(input.dtype.name, "Float")
+    w = "None" if window is None else f"torch.{kind}Tensor{{{list(window.shape)}}}"
+    return (f"stft(torch.{kind}Tensor{list(input.shape)}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
+            f"window={w}, normalized={int(normalized)}, onesided={'None' if onesided is None else int(onesided)}, "
+            f"return_complex={int(bool(return_complex))}, align_to_window=None) : ")
+
+
+def _padded_window(window: Tensor | None, win: int, n_fft: int, like: Tensor) -> Tensor:
+    """The window (ones when absent) zero-padded on both sides to ``n_fft`` samples."""
+    real = D.float64 if like._dtype in (D.float64, D.complex128) else D.float32
+    w = C.ones(win, dtype=real, device=like.device) if window is None else window
+    left = (n_fft - win) // 2
+    if left or n_fft - win - left:
+        w = S.cat([C.zeros(left, dtype=w.dtype, device=w.device), w,
+                   C.zeros(n_fft - win - left, dtype=w.dtype, device=w.device)])
+    return w
+
+
+def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+         window: Tensor | None = None, center: bool = True, pad_mode: str = "reflect", normalized: bool = False,
+         onesided: bool | None = None, return_complex: bool | None = None, align_to_window: bool | None = None
+         ) -> Tensor:
+    """The short-time Fourier transform: ``(*, freq, frames)`` spectra of windowed frames of a 1-d/2-d signal."""
+    if return_complex is None and not input.is_complex() and (window is None or not window.is_complex()):
+        raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will further "
+                           "require that return_complex=True in a future PyTorch release.")
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win = n_fft if win_length is None else win_length
+    if window is None:
+        warnings.warn("A window was not provided. A rectangular window will be applied,which is known to cause "
+                      "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
+                      "recommended to reduce spectral leakage.To suppress this warning and use a rectangular "
+                      "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", UserWarning,
+                      stacklevel=2)
+    x = input
+    if center:
+        if x.dim() not in (1, 2):
+            raise RuntimeError(f"{_signature(x, n_fft, hop, win, window, normalized, onesided, return_complex)}"
+                               "expected a 1D or 2D tensor")
+        from ..nn.functional import pad
+        p = n_fft // 2
+        x = pad(x.view(1, 1, -1) if x.dim() == 1 else x.unsqueeze(1), [p, p], pad_mode)
+        x = x.view(-1) if input.dim() == 1 else x.squeeze(1)
+    sig = _signature(x, n_fft, hop, win, window, normalized, onesided, return_complex)
+    if x.dim() not in (1, 2):
+        raise RuntimeError(sig + "expected a 1D or 2D tensor")
+    length = x.shape[-1]
+    if not 0 < n_fft <= length:
+        raise RuntimeError(sig + f"expected 0 < n_fft < {length}, but got n_fft={n_fft}")
+    if hop <= 0:
+        raise RuntimeError(sig + f"expected hop_length > 0, but got hop_length={hop}")
+    if not 0 < win <= n_fft:
+        raise RuntimeError(sig + f"expected 0 < win_length <= n_fft, but got win_length={win}")
+    if window is not None and (window.dim() != 1 or window.shape[0] != win):
+        raise RuntimeError(sig + f"expected a 1D window tensor of size equal to win_length={win}, but got window "
+                           f"with size {list(window.shape)}")
+    frames = x.unfold(-1, n_fft, hop) * _padded_window(window, win, n_fft, x)   # (*, frames, n_fft)
+    complex_in = frames.is_complex()
+    one = (not complex_in) if onesided is None else onesided
+    if one and complex_in:
+        raise RuntimeError(sig + "Cannot have onesided output if window or input is complex")
+    spec = dft(_complex(frames), -1)
+    if one:
+        spec = spec[..., : n_fft // 2 + 1]
+    if normalized:
+        spec = spec * (n_fft ** -0.5)
+    spec = spec.transpose(-1, -2)
+    if return_complex:
+        return spec
+    from .extra import view_as_real
+    return view_as_real(spec.contiguous())
+
+
+def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
+          window: Tensor | None = None, center: bool = True, normalized: bool = False, onesided: bool | None = None,
+          length: int | None = None, return_complex: bool = False) -> Tensor:
+    """The inverse of :func:`stft` by windowed overlap-add, divided by the summed squared window."""
+    if not input.is_complex():
+        raise RuntimeError("istft requires a complex-valued input tensor matching the output from stft with "
+                           "return_complex=True.")
+    hop = n_fft // 4 if hop_length is None else hop_length
+    win = n_fft if win_length is None else win_length
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"istft: expected a tensor with 2 or 3 dimensions of complex, got {input.dim()}")
+    spec = input.unsqueeze(0) if input.dim() == 2 else input
+    n_freq, n_frames = spec.shape[-2], spec.shape[-1]
+    one = (n_freq != n_fft) if onesided is None else onesided
+    if one and n_freq != n_fft // 2 + 1:
+        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the input tensor to match "
+                           f"n_fft / 2 + 1 when onesided=True, but got {n_freq}")
+    if not one and n_freq != n_fft:
+        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the input tensor to match "
+                           f"n_fft when onesided=False, but got {n_freq}")
+    if not 0 < win <= n_fft:
+        raise RuntimeError(f"istft: expected 0 < win_length <= n_fft, but got win_length={win}")
+    if window is not None and (window.dim() != 1 or window.shape[0] != win):
+        raise RuntimeError(f"istft: expected a 1D window tensor of size equal to win_length={win}, but got window "
+                           f"with size {list(window.shape)}")
+    frames = spec.transpose(-1, -2)                                               # (B, frames, freq)
+    if normalized:
+        frames = frames * (n_fft ** 0.5)
+    if one:
+        tail = frames[..., 1: n_fft - n_fft // 2].flip(-1).conj()
+        frames = S.cat([frames, tail], -1)
+    sig = dft(frames, 1) / n_fft
+    if not return_complex:
+        sig = sig.real
+    w = _padded_window(window, win, n_fft, sig)
+    sig = sig * w
+    total = n_fft + hop * (n_frames - 1)
+    xp = _xp(input)
+    pos = (xp.arange(n_frames)[:, None] * hop + xp.arange(n_fft)[None, :]).reshape(-1)
+    idx = from_array(xp.asarray(pos, np.int64), D.int64, input._device)
+    B = sig.shape[0]
+    y = C.zeros(B, total, dtype=sig.dtype, device=sig.device).index_add(1, idx, sig.reshape(B, -1))
+    env = C.zeros(total, dtype=w.dtype, device=w.device).index_add(0, idx, (w * w).expand(n_frames, n_fft)
+                                                                  .reshape(-1))
+    start = n_fft // 2 if center else 0
+    end = total - (n_fft // 2 if center else 0) if length is None else start + length
+    end = min(end, total)
+    y = y[:, start:end]
+    env = env[start:end]
+    if bool((env.abs() < 1e-11).any()):
+        raise RuntimeError("istft: window overlap add min: 0")
+    y = y / env
+    if length is not None and y.shape[-1] < length:
+        y = S.cat([y, C.zeros(B, length - y.shape[-1], dtype=y.dtype, device=y.device)], -1)
+    return y.squeeze(0) if input.dim() == 2 else y
+
+
+bind({"stft": stft, "istft": istft})
