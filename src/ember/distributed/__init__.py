@@ -7,6 +7,7 @@ Importing this package is cheap: mpi4py (which initialises MPI) and CuPy are imp
 
 from __future__ import annotations
 
+from ._grad_bucket import GradBucket
 from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, Work
 from .distributed_c10d import (
     Backend,
@@ -56,8 +57,9 @@ from .distributed_c10d import (
     send,
 )
 
-__all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "Backend", "GroupMember",
-           "ProcessGroup", "ReduceOp", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+__all__ = ["Work", "GradBucket", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "Backend",
+           "GroupMember", "ProcessGroup", "ReduceOp", "all_gather", "all_gather_into_tensor", "all_gather_object",
+           "all_reduce",
            "all_to_all", "all_to_all_single", "barrier", "broadcast", "broadcast_object_list", "default_pg_timeout",
            "destroy_process_group", "gather", "gather_object", "get_backend", "get_global_rank", "get_group_rank",
            "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group", "irecv",

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from ..futures import Future
+
 __all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError"]
 
 Step = tuple[Callable[[], bool] | None, Callable[[], None] | None]
@@ -105,8 +107,9 @@ class Work:
         self._error: BaseException | None = None
         self._source = -1
 
-    def _advance(self, block: bool, timeout: float | None = None) -> bool:
-        """Run the steps whose requests are complete (all of them when ``block``); whether all are done."""
+    def _advance(self, block: bool, timeout: float | None = None, first_only: bool = False) -> bool:
+        """Run the steps whose requests are complete (all of them when ``block``; only the first when
+        ``first_only``); whether all are done."""
         if self._error is not None:
             raise self._error
         g = self._group
@@ -124,13 +127,15 @@ class Work:
                 self._steps.pop(0)
                 if after is not None:
                     after()
+                if first_only:
+                    break
         except BaseException as e:
             self._error = e
             self._steps = []
             if isinstance(e, DistBackendError):   # transfers may still be in flight: the group is unusable
                 g._fail(e)
             raise
-        return True
+        return not self._steps
 
     def wait(self, timeout: timedelta | float | None = None) -> bool:
         """Block until the collective completes (or raise its error); ``True`` as torch."""
@@ -159,6 +164,31 @@ class Work:
 
     def synchronize(self) -> None:
         self.wait()
+
+    def get_future(self) -> Future[list]:
+        """A :class:`~ember.futures.Future` completed with the output tensors (``result()``) once the collective
+        completes; waiting on it (or on the futures chained by ``then``) waits for the collective."""
+        fut: Future[list] = Future()
+
+        def settle() -> None:
+            try:
+                self.wait()
+            except BaseException as e:
+                if not fut._done:
+                    fut.set_exception(e)
+                return
+            if not fut._done:
+                fut.set_result(list(self._result))
+
+        def progress() -> None:
+            try:
+                finished = self.is_completed()
+            except BaseException:
+                finished = True
+            if finished:
+                settle()
+        fut._drive, fut._progress = settle, progress
+        return fut
 
 
 for _cls in (Work, DistError, DistBackendError, DistNetworkError, DistStoreError):

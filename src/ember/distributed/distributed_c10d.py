@@ -111,6 +111,7 @@ class ProcessGroup:
         self._devtype = "cuda" if backend == Backend.NCCL else "cpu"
         self._texts: dict[tuple, tuple[str, int]] = {}   # signatures of hot call sites
         self._plans: dict[tuple, Any] = {}                 # all_reduce's per (dtype, shape, op) plans
+        self._unposted: list[Work] = []   # checked collectives whose transfer waits for their signatures
 
     def rank(self) -> int:
         return self._impl.rank
@@ -120,6 +121,20 @@ class ProcessGroup:
 
     def name(self) -> str:
         return str(self._backend)
+
+    # ---- ordering --------------------------------------------------------------------------------------
+    def _direct(self) -> Any:
+        """The backend, to post a transfer now. MPI and NCCL match collectives by the order they are posted in, so
+        the transfers of earlier collectives still waiting for their signatures are posted first."""
+        if self._unposted:
+            self._flush()
+        return self._impl
+
+    def _flush(self, upto: Work | None = None) -> None:
+        """Complete the signature exchanges of the collectives before ``upto`` (all when None), which posts their
+        transfers, in program order."""
+        while self._unposted and self._unposted[0] is not upto:
+            self._unposted[0]._advance(True, first_only=True)
 
     # ---- failure handling ------------------------------------------------------------------------------
     def _fail(self, e: BaseException) -> None:
@@ -512,6 +527,7 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
         pg._usable()
     pg._seq += 1
     if not pg._checks:
+        pg._direct()
         steps = post()
         if after:
             steps += after
@@ -531,15 +547,25 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
 
         def agreed(rows: Any) -> None:
             if small is None:
+                pg._flush(upto=work)
                 steps.extend(post())
             else:
                 small[1](rows[:, 8:8 + small[0].nbytes])
             steps.extend(after or ())
+
+        def verify() -> None:
+            try:
+                _verify(pg, what, text, slot, agreed)
+            finally:
+                if small is None:
+                    pg._unposted.remove(work)
         slot = pg._meta.check(crc, None if small is None else small[0])
-        steps.append((slot.req.Test, lambda: _verify(pg, what, text, slot, agreed)))
+        steps.append((slot.req.Test, verify))
     work = Work(steps, pg, what, result)
     if pg._checks:
         slot.holder = work.wait
+        if small is None:
+            pg._unposted.append(work)
     if async_op:
         return work
     work.wait()
@@ -705,6 +731,8 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
             if plan.code == 1:
                 arr /= pg._impl.size
             return None
+    if pg._unposted:
+        pg._flush()
     req = plan.post(plan.in_place, arr, plan.mop)
     if not req.Test():
         wait_request(req.Test, pg, "all_reduce")
@@ -909,7 +937,7 @@ def _alltoallv(pg: ProcessGroup, what: str, send: Any, recv: Any, scounts: list[
     n = pg.size()
     mine = pg._xp.asarray(np.asarray(scounts, np.int64))
     theirs = pg._xp.empty(n, np.int64)
-    steps: list[Step] = list(pg._impl.alltoall(mine, theirs, None, None))
+    steps: list[Step] = list(pg._direct().alltoall(mine, theirs, None, None))
 
     def verify_and_post() -> None:
         got = [int(c) for c in theirs.tolist()]
@@ -917,10 +945,13 @@ def _alltoallv(pg: ProcessGroup, what: str, send: Any, recv: Any, scounts: list[
             r = next(i for i in range(n) if got[i] != rcounts[i])
             raise RuntimeError(f"{what}: rank {pg._ranks[r]} sends {got[r]} bytes to rank {pg._ranks[pg.rank()]}, "
                                f"which expects {rcounts[r]} bytes (output sizes must match the senders' input sizes)")
+        pg._flush(upto=work)
+        pg._unposted.remove(work)
         steps.extend(pg._impl.alltoall(send, recv, scounts, rcounts))
         steps.extend(after)
     steps.append((None, verify_and_post))
     work = Work(steps, pg, what, result)
+    pg._unposted.append(work)
     if async_op:
         return work
     work.wait()
@@ -1122,13 +1153,13 @@ def all_gather_object(object_list: list[Any], obj: Any, group: ProcessGroup | No
     xp, n = pg._xp, pg.size()
     data = _blob(pg, obj)
     sizes = xp.empty(n, np.int64)
-    _run(pg, "all_gather_object", pg._impl.allgather(xp.asarray([data.size], np.int64), sizes))
+    _run(pg, "all_gather_object", pg._direct().allgather(xp.asarray([data.size], np.int64), sizes))
     sizes_h = _host(sizes)
     width = int(sizes_h.max())
     padded = xp.zeros(width, np.uint8)
     padded[: data.size] = data
     rows = xp.empty((n, width), np.uint8)
-    _run(pg, "all_gather_object", pg._impl.allgather(padded, rows))
+    _run(pg, "all_gather_object", pg._direct().allgather(padded, rows))
     rows_h = _host(rows)
     for i in range(n):
         object_list[i] = _load(rows_h[i], int(sizes_h[i]))
@@ -1147,13 +1178,13 @@ def gather_object(obj: Any, object_gather_list: list[Any] | None = None, dst: in
     xp, n = pg._xp, pg.size()
     data = _blob(pg, obj)
     sizes = xp.empty(n, np.int64)
-    _run(pg, "gather_object", pg._impl.allgather(xp.asarray([data.size], np.int64), sizes))
+    _run(pg, "gather_object", pg._direct().allgather(xp.asarray([data.size], np.int64), sizes))
     sizes_h = _host(sizes)
     width = int(sizes_h.max())
     padded = xp.zeros(width, np.uint8)
     padded[: data.size] = data
     rows = xp.empty((n, width), np.uint8) if pg.rank() == root else None
-    _run(pg, "gather_object", pg._impl.gather(padded, rows, root))
+    _run(pg, "gather_object", pg._direct().gather(padded, rows, root))
     if rows is not None and object_gather_list is not None:
         rows_h = _host(rows)
         for i in range(n):
@@ -1172,10 +1203,10 @@ def broadcast_object_list(object_list: list[Any], src: int | None = None, group:
     mine = pg.rank() == root
     blobs = [pickle.dumps(o) for o in object_list] if mine else []
     sizes = xp.asarray(np.asarray([len(b) for b in blobs] if mine else [0] * len(object_list), np.int64))
-    _run(pg, "broadcast_object_list", pg._impl.broadcast(sizes, root))
+    _run(pg, "broadcast_object_list", pg._direct().broadcast(sizes, root))
     sizes_h = _host(sizes)
     data = xp.asarray(np.frombuffer(b"".join(blobs), np.uint8)) if mine else xp.empty(int(sizes_h.sum()), np.uint8)
-    _run(pg, "broadcast_object_list", pg._impl.broadcast(data, root))
+    _run(pg, "broadcast_object_list", pg._direct().broadcast(data, root))
     if not mine:
         data_h = _host(data)
         off = 0
@@ -1203,7 +1234,7 @@ def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_in
                              "rank")
         blobs = [pickle.dumps(o) for o in scatter_object_input_list]
     sizes = xp.asarray(np.asarray([len(b) for b in blobs] if mine else [0] * n, np.int64))
-    _run(pg, "scatter_object_list", pg._impl.broadcast(sizes, root))
+    _run(pg, "scatter_object_list", pg._direct().broadcast(sizes, root))
     sizes_h = _host(sizes)
     width = int(sizes_h.max())
     send = None
@@ -1213,5 +1244,5 @@ def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_in
             table[i, : len(b)] = np.frombuffer(b, np.uint8)
         send = xp.asarray(table)
     row = xp.empty(width, np.uint8)
-    _run(pg, "scatter_object_list", pg._impl.scatter(send, row, root))
+    _run(pg, "scatter_object_list", pg._direct().scatter(send, row, root))
     scatter_object_output_list[0] = _load(_host(row), int(sizes_h[pg.rank()]))

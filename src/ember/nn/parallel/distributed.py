@@ -9,11 +9,18 @@ all-reduced with a nonblocking collective while backward goes on, buckets always
 ranks post their collectives in the same order. When the last bucket has been launched, the collectives are waited
 for and the averaged gradients written back into ``.grad`` (ember's engine has no end-of-backward callback, so this
 happens in the last gradient hook).
+
+``register_comm_hook(state, hook)`` replaces the averaging all-reduce of each bucket by ``hook(state, bucket)``
+(a :class:`~ember.distributed.GradBucket` in, a Future of the reduced buffer out). ``join()`` handles uneven
+inputs: a rank out of batches shadows the others' per-iteration collectives (one all-reduce agreeing on the
+iteration, buffer broadcast, the bucket reductions with zero gradients) until all ranks have joined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,7 +30,10 @@ from ... import distributed as dist
 from ..._tensor import Tensor, from_array
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.graph import AccumulateGrad
+from ...distributed._grad_bucket import GradBucket
+from ...distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from ...distributed.distributed_c10d import ProcessGroup, _resolve
+from ...futures import Future
 from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -80,7 +90,21 @@ def _reachable_leaves(outputs: Any) -> set[int]:
     return found
 
 
-class DistributedDataParallel(Module):
+class _DDPJoinHook(JoinHook):
+    """A joined rank's part in DDP's iterations: shadow them, then take the last joiner's replica."""
+
+    def __init__(self, ddp: DistributedDataParallel, divide_by_initial_world_size: bool) -> None:
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self) -> None:
+        self.ddp._shadow_iteration()
+
+    def post_hook(self, is_last_joiner: bool) -> None:
+        self.ddp._sync_final_model(is_last_joiner)
+
+
+class DistributedDataParallel(Module, Joinable):
     """Data parallelism across processes: wrap the replica of each rank; ``loss.backward()`` leaves every rank
     with the gradients averaged over all ranks."""
 
@@ -130,6 +154,10 @@ class DistributedDataParallel(Module):
         self._unused: list[Tensor] = []
         self._used_flags: Any = None
         self._used_work: Any = None
+        self._comm_hook: tuple[Any, Any] | None = None   # (hook, state)
+        self._join_config = _JoinConfig.construct_disabled_join_config()
+        self._divide_by_initial_world_size = True
+        self._divisor = pg.size()   # of the default bucket reduction (the running ranks' count under join)
         self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
 
     # ---- construction ------------------------------------------------------------------------------------
@@ -153,8 +181,8 @@ class DistributedDataParallel(Module):
                                        f"parameter {i} of shape {list(a)}, while rank {pg._ranks[r]} has "
                                        f"inconsistent shape {list(b)}.")
 
-    def _broadcast_coalesced(self, tensors: list[Tensor]) -> None:
-        """Copy rank 0's values into ``tensors``: one broadcast per dtype of their concatenation."""
+    def _broadcast_coalesced(self, tensors: list[Tensor], src: int = 0) -> None:
+        """Copy group rank ``src``'s values into ``tensors``: one broadcast per dtype of their concatenation."""
         pg = self.process_group
         xp = pg._xp
         by_dtype: dict[Any, list[Tensor]] = {}
@@ -162,7 +190,8 @@ class DistributedDataParallel(Module):
             by_dtype.setdefault(t._data.dtype, []).append(t)
         for group in by_dtype.values():
             flat = xp.concatenate([t._data.reshape(-1) for t in group])
-            dist.Work(pg._impl.broadcast(flat, 0), pg, "DistributedDataParallel broadcast from rank 0").wait()
+            dist.Work(pg._direct().broadcast(flat, src), pg,
+                      f"DistributedDataParallel broadcast from rank {src}").wait()
             off = 0
             for t in group:
                 n = t._data.size
@@ -201,8 +230,88 @@ class DistributedDataParallel(Module):
         order = np.asarray(seen + sorted(missing), np.int64)
         order = pg._xp.asarray(order)
         if pg.size() > 1:
-            dist.Work(pg._impl.broadcast(order, 0), pg, "DistributedDataParallel bucket order").wait()
+            dist.Work(pg._direct().broadcast(order, 0), pg, "DistributedDataParallel bucket order").wait()
         self._set_buckets([self._params[i] for i in order.tolist()])
+
+    # ---- communication hook, uneven inputs ------------------------------------------------------------------
+    def register_comm_hook(self, state: object, hook: Callable[..., Any]) -> None:
+        """Reduce each gradient bucket with ``hook(state, bucket)`` instead of the averaging all-reduce: ``bucket``
+        is a :class:`~ember.distributed.GradBucket`, the hook returns a Future of the reduced (averaged) buffer,
+        which DDP writes back into the gradients. Register once, before training (see ``ddp_comm_hooks``)."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        sig = inspect.signature(hook)
+        ann = sig.parameters["bucket"].annotation if "bucket" in sig.parameters else inspect.Parameter.empty
+        if ann is not inspect.Parameter.empty and ann is not GradBucket and \
+                not (isinstance(ann, str) and re.fullmatch(r"([\w.]+\.)?GradBucket", ann)):
+            raise ValueError("Communication hook: bucket annotation should be dist.GradBucket.")
+        ret = sig.return_annotation
+        if ret is not inspect.Signature.empty and ret != Future[Tensor] and \
+                not (isinstance(ret, str) and re.fullmatch(r"([\w.]+\.)?Future\[([\w.]+\.)?Tensor\]", ret)):
+            raise ValueError("Communication hook: return annotation should be torch.futures.Future[torch.Tensor].")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        self._comm_hook = (hook, state)
+
+    def join(self, divide_by_initial_world_size: bool = True, enable: bool = True,
+             throw_on_early_termination: bool = False) -> Join:
+        """Context manager for uneven inputs across ranks (``with model.join(): for batch in my_batches: ...``):
+        a rank out of batches shadows the others' iterations. ``divide_by_initial_world_size=False`` averages the
+        gradients over the ranks still running instead of all ranks."""
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs: Any) -> JoinHook:
+        return _DDPJoinHook(self, kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self) -> Any:
+        return self._params[0].device
+
+    @property
+    def join_process_group(self) -> ProcessGroup:
+        return self.process_group
+
+    def _agree(self, running: bool, sync: bool) -> tuple[bool, int, int]:
+        """The per-iteration agreement under join (one all-reduce, shadowed by the joined ranks): whether any rank
+        synchronises gradients this iteration, the highest running rank (the source of the buffers), and how many
+        ranks run."""
+        pg = self.process_group
+        flags = np.zeros(1 + pg.size(), np.int64)
+        flags[0] = sync
+        flags[1 + pg.rank()] = running
+        t = from_array(pg._xp.asarray(flags), None, self.join_device)
+        dist.all_reduce(t, group=pg)
+        got = t._data.tolist()
+        ranks = [r for r, on in enumerate(got[1:]) if on]
+        return got[0] > 0, ranks[-1] if ranks else 0, len(ranks)
+
+    def _shadow_iteration(self) -> None:
+        """A joined rank's part in one iteration of the running ranks: the agreement, the buffer broadcast and,
+        when they synchronise gradients, every bucket's reduction with zero gradients."""
+        any_sync, src, _ = self._agree(False, False)
+        self._sync_buffers(src)
+        if not any_sync:
+            return
+        self._reset()
+        for index, bucket in enumerate(self._buckets):
+            bucket.flat[...] = 0
+            self._launch(index)
+        self._next_bucket = len(self._buckets)
+        self._finish(shadow=True)
+        if not self._rebuilt:
+            self._rebuild_buckets()
+
+    def _sync_final_model(self, is_last_joiner: bool) -> None:
+        """Once every rank has joined: all replicas take the parameters and buffers of the last joiner (the highest
+        rank among them), whose optimizer saw every iteration."""
+        pg = self.process_group
+        if pg.size() == 1:
+            return
+        t = from_array(pg._xp.asarray(np.asarray([pg.rank() if is_last_joiner else -1], np.int64)), None,
+                       self.join_device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX, group=pg)
+        self._broadcast_coalesced([*self.module.parameters(), *self.module.buffers()], int(t.item()))
 
     # ---- forward -----------------------------------------------------------------------------------------
     @contextmanager
@@ -216,21 +325,32 @@ class DistributedDataParallel(Module):
             self.require_backward_grad_sync = old
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        self.process_group._usable()
+        pg = self.process_group
+        pg._usable()
         if self._started:
             self._unfinished_error()
         self._expect = is_grad_enabled() and self.require_backward_grad_sync
         if self._expect:
             self._reset()
-        if self.broadcast_buffers and self.process_group.size() > 1:
-            buffers = list(self.module.buffers())
-            if buffers:
-                self._broadcast_coalesced(buffers)
+        src = 0
+        if self._join_config.enable:
+            notified = Join.notify_join_context(self)
+            _, src, running = self._agree(True, self._expect)
+            if notified is not None:
+                notified.wait()
+            self._divisor = pg.size() if self._divide_by_initial_world_size else running
+        self._sync_buffers(src)
         out = self.module(*inputs, **kwargs)
         if self._expect and self.find_unused_parameters:
             used = _reachable_leaves(out)
             self._unused = [p for p in self._params if id(p) not in used]
         return out
+
+    def _sync_buffers(self, src: int) -> None:
+        if self.broadcast_buffers and self.process_group.size() > 1:
+            buffers = list(self.module.buffers())
+            if buffers:
+                self._broadcast_coalesced(buffers, src)
 
     def _reset(self) -> None:
         for b in self._buckets:
@@ -278,35 +398,66 @@ class DistributedDataParallel(Module):
         else:
             view[...] = g._data.reshape(-1)
         b.pending -= 1
-        pg = self.process_group
-        n = pg.size()
         while self._next_bucket < len(self._buckets) and self._buckets[self._next_bucket].pending == 0:
-            bucket = self._buckets[self._next_bucket]
-            if n > 1:
-                bucket.flat /= n
-                bucket.work = dist.Work(pg._impl.allreduce(bucket.flat, 0), pg,
-                                        f"DistributedDataParallel gradient bucket {self._next_bucket}")
+            self._launch(self._next_bucket)
             self._next_bucket += 1
         if self._next_bucket == len(self._buckets):
             self._finish()
         else:
             for bucket in self._buckets[:self._next_bucket]:   # let MPI progress the launched collectives
-                if bucket.work is not None and not bucket.work.is_completed():
+                w = bucket.work
+                if w is not None and not (w.done() if isinstance(w, Future) else w.is_completed()):
                     break
 
-    def _finish(self) -> None:
-        """Wait for the buckets and write the averaged gradients back (globally unused parameters keep theirs)."""
+    def _launch(self, index: int) -> None:
+        """Start the reduction of bucket ``index``: the communication hook, or the averaging all-reduce."""
+        bucket = self._buckets[index]
+        pg = self.process_group
+        if self._comm_hook is not None:
+            hook, state = self._comm_hook
+            p0 = bucket.params[0]
+            buffer = from_array(bucket.flat, p0._dtype, p0._device)
+            fut = hook(state, GradBucket(index, buffer, bucket.params, index == len(self._buckets) - 1))
+            if not isinstance(fut, Future):
+                raise RuntimeError("DDP communication hook's callback must return a torch.futures.Future object, "
+                                   f"but got {type(fut).__module__}.{type(fut).__qualname__}")
+            bucket.work = fut
+        elif pg.size() > 1:
+            bucket.flat /= self._divisor
+            bucket.work = dist.Work(pg._direct().allreduce(bucket.flat, 0), pg,
+                                    f"DistributedDataParallel gradient bucket {index}")
+
+    @staticmethod
+    def _collect(bucket: _Bucket, index: int) -> None:
+        """Wait for the bucket's reduction; a hook's result is copied into the bucket (unless it is the bucket)."""
+        w = bucket.work
+        if not isinstance(w, Future):
+            if w is not None:
+                w.wait()
+            return
+        value = w.wait()
+        if not isinstance(value, Tensor) or value._data.size != bucket.flat.size:
+            got = f"a tensor of shape {list(value.shape)}" if isinstance(value, Tensor) else type(value).__name__
+            raise RuntimeError(f"DDP communication hook: the future of bucket {index} must hold a tensor of "
+                               f"{bucket.flat.size} elements (the bucket's buffer), got {got}")
+        if value._data is not bucket.flat:
+            bucket.flat[...] = value._data.reshape(-1)
+
+    def _finish(self, shadow: bool = False) -> None:
+        """Wait for the buckets and write the averaged gradients back (globally unused parameters keep theirs).
+        A joined rank's ``shadow`` pass takes part in the same collectives, with nothing used, and writes nothing."""
         pg = self.process_group
         unused = {id(q) for q in self._unused}
-        used = [id(p) not in unused for p in self._params]
+        used = [not shadow and id(p) not in unused for p in self._params]
         if self.find_unused_parameters:   # every rank takes part (the flag is the same on all)
             flags = pg._xp.asarray(np.asarray(used, np.int32))   # used by any rank: MAX over ranks
-            dist.Work(pg._impl.allreduce(flags, 4), pg, "DistributedDataParallel unused parameter map").wait()
+            dist.Work(pg._direct().allreduce(flags, 4), pg, "DistributedDataParallel unused parameter map").wait()
             used = [bool(u) for u in flags.tolist()]
         globally_used = {id(p) for p, u in zip(self._params, used, strict=True) if u}
-        for b in self._buckets:
-            if b.work is not None:
-                b.work.wait()
+        for index, b in enumerate(self._buckets):
+            self._collect(b, index)
+            if shadow:
+                continue
             for i, p in enumerate(b.params):
                 if id(p) not in globally_used:
                     continue
