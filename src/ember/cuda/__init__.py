@@ -3,18 +3,20 @@ everything that needs a GPU raises torch's error.
 
 Memory figures come from CuPy's memory pool (``memory_allocated`` = bytes handed to live arrays,
 ``memory_reserved`` = bytes the pool holds from the driver); streams, events and CUDA graphs wrap
-CuPy's. Random numbers on cuda tensors are drawn by ember's CPU generator (torch's CPU algorithm) and
-copied over, so ``manual_seed`` seeds that generator.
+CuPy's. Random numbers on cuda tensors come from each GPU's Philox generator, drawn on the device
+(``ember.manual_seed`` seeds those too).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple
 
 from .._core import device as _device_mod
 from .._core import dtype as D
 from .._core.device import _probe_cupy, canonical, cuda_available, cuda_device_count
 from .._legacy import legacy_type
+from ..ops import _philox
 from . import graphs
 from .graphs import CUDAGraph, graph, graph_pool_handle
 from .streams import Event, Stream, current_stream, default_stream, stream
@@ -189,42 +191,39 @@ def synchronize(device: Any = None) -> None:
         cp.cuda.runtime.deviceSynchronize()
 
 
-# ---- random numbers: cuda tensors draw from ember's (CPU-algorithm) default generator ---------------
+# ---- random numbers: each GPU's Philox generator (seed + offset), as torch's CUDA generators -------------
 def manual_seed(seed: int) -> None:
-    """Seed the generator cuda tensors draw from (ember's default generator, torch's CPU algorithm)."""
-    from ..ops.random import manual_seed as cpu_seed
+    """Seed the current GPU's generator."""
+    if cuda_available():
+        _philox.cuda_state(current_device()).manual_seed(int(seed))
 
-    cpu_seed(seed)
 
-
-manual_seed_all = manual_seed
+def manual_seed_all(seed: int) -> None:
+    """Seed every GPU's generator."""
+    _philox.manual_seed_all(int(seed))
 
 
 def seed() -> None:
-    from ..ops.random import seed as cpu_seed
+    """Seed the current GPU's generator from the operating system's entropy."""
+    manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
 
-    cpu_seed()
 
-
-seed_all = seed
+def seed_all() -> None:
+    manual_seed_all(int.from_bytes(os.urandom(8), "little") >> 1)
 
 
 def initial_seed() -> int:
-    from ..ops.random import initial_seed as cpu_initial_seed
-
-    return cpu_initial_seed()
+    return _philox.cuda_state(current_device()).seed
 
 
 def get_rng_state(device: Any = "cuda") -> Any:
-    from ..ops.random import get_rng_state as cpu_state
-
-    return cpu_state()
+    """The GPU generator's state as torch's 16-byte uint8 tensor (seed, offset)."""
+    from .._tensor import from_array
+    return from_array(_philox.cuda_state(_index(device)).get_state(), D.uint8, _device_mod.CPU)
 
 
 def set_rng_state(new_state: Any, device: Any = "cuda") -> None:
-    from ..ops.random import set_rng_state as cpu_set_state
-
-    cpu_set_state(new_state)
+    _philox.cuda_state(_index(device)).set_state(new_state.numpy())
 
 
 def get_rng_state_all() -> list[Any]:
@@ -232,8 +231,8 @@ def get_rng_state_all() -> list[Any]:
 
 
 def set_rng_state_all(new_states: Any) -> None:
-    for state in new_states:
-        set_rng_state(state)
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
 
 
 # ---- memory: CuPy's default memory pool ---------------------------------------------------------------

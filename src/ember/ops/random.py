@@ -2,8 +2,9 @@
 ``randperm``/``normal``/``bernoulli``/``multinomial``/``poisson`` and the in-place ``uniform_``…
 
 The bit-exact algorithms live in :mod:`ember._core.random`; this module turns tensors and arguments
-into their calls. Values are drawn in the memory order of the output (as torch); CUDA tensors draw the
-same CPU stream and are moved to the GPU.
+into their calls. Values are drawn in the memory order of the output (as torch). On CUDA tensors,
+``uniform_``/``normal_``/``bernoulli_`` (so rand, randn, dropout, ...) draw on the GPU from the device's
+Philox generator (:mod:`._philox`); the other samplers draw the CPU stream and copy it over.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core import random as R
 from .._core.device import CPU, canonical, xp_of
+from . import _philox
 from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -31,9 +33,13 @@ class Generator:
     def __init__(self, device: Any = "cpu") -> None:
         self.device = canonical(device) if str(device) != "cpu" else CPU
         self._gen = R.Generator()
+        # a cuda generator draws on its GPU with Philox (seed + offset), as torch's CUDA generators do
+        self._philox = _philox.PhiloxState() if self.device.type == "cuda" else None
 
     def manual_seed(self, seed: int) -> Generator:
         self._gen.manual_seed(_seed_value(seed))
+        if self._philox is not None:
+            self._philox.manual_seed(_seed_value(seed))
         return self
 
     def seed(self) -> int:
@@ -43,12 +49,17 @@ class Generator:
         return self._gen.initial_seed()
 
     def get_state(self) -> Tensor:
+        if self._philox is not None:
+            return from_array(self._philox.get_state(), D.uint8, CPU)
         return from_array(self._gen.get_state(), D.uint8, CPU)
 
     def set_state(self, new_state: Tensor) -> Generator:
         if not _isinstance(new_state, Tensor) or new_state._dtype is not D.uint8:
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
-        self._gen.set_state(np.asarray(new_state._data))
+        if self._philox is not None:
+            self._philox.set_state(np.asarray(new_state._data))
+        else:
+            self._gen.set_state(np.asarray(new_state._data))
         return self
 
     def __repr__(self) -> str:
@@ -70,8 +81,9 @@ def _gen(generator: Generator | None) -> R.Generator:
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator (and CUDA's, which shares the CPU stream here)."""
+    """Seed the default generator and every CUDA device's, as torch does."""
     default_generator.manual_seed(seed)
+    _philox.manual_seed_all(_seed_value(seed))
     return default_generator
 
 
@@ -109,6 +121,16 @@ def _memory_layout(arr: np.ndarray) -> np.ndarray | None:
     perm = sorted(range(arr.ndim), key=lambda d: -arr.strides[d])
     view = arr.transpose(perm)
     return view if view.flags.c_contiguous else None
+
+
+def _fill_on_gpu(t: Tensor, generator: Generator | None, fill: Callable, *params: Any) -> Tensor:
+    """Fill cuda tensor ``t`` in place on its GPU with ``fill`` (a Philox draw from ``_philox``)."""
+    check_inplace(t)
+    if generator is not None and generator._philox is None:
+        raise RuntimeError(f"Expected a 'cuda' device type for generator but found '{generator.device.type}'")
+    fill(xp_of(t._device), t._data, *params, t._device.index, generator._philox if generator is not None else None)
+    t._vc[0] += 1
+    return t
 
 
 def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
@@ -158,11 +180,15 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
     dt = _float_np(self, "uniform_")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
+    if self._device is not CPU:
+        return _fill_on_gpu(self, generator, _philox.fill_uniform, from_, to)
     return _fill(self, lambda n, c: R.uniform(_gen(generator), n, dt, from_, to))
 
 
 def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
     dt = _float_np(self, "normal_")
+    if self._device is not CPU:
+        return _fill_on_gpu(self, generator, _philox.fill_normal, mean, std)
     return _fill(self, lambda n, c: R.normal(_gen(generator), n, dt, mean, std, contiguous=c))
 
 
@@ -179,6 +205,14 @@ def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
 
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
     dt = self._dtype.np
+    if self._device is not CPU:
+        if _isinstance(p, Tensor):
+            probs = p._data if p._device is self._device else xp_of(self._device).asarray(p._data)
+        elif not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        else:
+            probs = p
+        return _fill_on_gpu(self, generator, _philox.fill_bernoulli, probs)
     if _isinstance(p, Tensor):
         probs = np.broadcast_to(np.asarray(p._data if p._device is CPU else p._data.get()), self._data.shape)
         return _fill(self, lambda n, c: R.bernoulli_tensor(_gen(generator), np.ascontiguousarray(probs))
