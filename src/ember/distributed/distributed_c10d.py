@@ -193,7 +193,10 @@ _STATE = _State()
 # ---- availability ------------------------------------------------------------------------------------------
 def _has(module: str) -> bool:
     import importlib.util
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):   # an import blocked by sys.modules[module] = None
+        return False
 
 
 def is_mpi_available() -> bool:
@@ -208,8 +211,9 @@ is_gloo_available = is_mpi_available
 
 
 def is_available() -> bool:
-    """Whether the distributed package can run here (mpi4py or CuPy is installed)."""
-    return is_mpi_available() or is_nccl_available()
+    """Whether the distributed package can run here: always (a world of one needs no MPI; more processes need
+    ``is_mpi_available()``)."""
+    return True
 
 
 def is_initialized() -> bool:
@@ -258,6 +262,9 @@ def _make_group(backend: Backend, comm: Any, ranks: list[int], timeout: float, d
         from ._nccl import NCCLBackend
         return ProcessGroup(NCCLBackend(host, device_id, timeout), backend, ranks, timeout, NCCLBackend.xp(), host,
                             pids, checks)
+    if host is None:   # a world of one without MPI
+        from ._local import LocalBackend
+        return ProcessGroup(LocalBackend(), backend, ranks, timeout, np, None, pids, False)
     return ProcessGroup(host, backend, ranks, timeout, np, host, pids, checks)
 
 
@@ -265,10 +272,11 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                        world_size: int = -1, rank: int = -1, store: Any = None, group_name: str = "",
                        pg_options: Any = None, device_id: Any = None) -> None:
     """Create the default process group. Under ``mpiexec`` (or ``ember run``) rank and size come from MPI;
-    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE`` (a world of one: more
-    processes must be started by mpiexec). ``init_method``, ``store`` and ``pg_options`` are accepted for torch's
-    programs and unused: MPI does its own rendezvous. ``timeout`` bounds every wait of every collective (default:
-    ``ember run --timeout``, else 30 minutes)."""
+    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE``: a world of one, which
+    needs no MPI (more processes must be started by ``ember run``/mpiexec; without any of these, a plain process
+    with mpi4py is a world of one through MPI). ``init_method``, ``store`` and ``pg_options`` are accepted for
+    torch's programs and unused: MPI does its own rendezvous. ``timeout`` bounds every wait of every collective
+    (default: ``ember run --timeout``, else 30 minutes)."""
     if _STATE.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
     if timeout is not None and not isinstance(timeout, timedelta):
@@ -278,7 +286,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise RuntimeError("Distributed package doesn't have NCCL built in: the 'nccl' backend needs CuPy "
                            "(pip install 'ember[cuda]')")
     seconds = _seconds(timeout) if timeout is not None else _default_timeout()
-    if _launched_by_mpi() or (world_size < 0 and "WORLD_SIZE" not in os.environ):
+    plain = world_size < 0 and "WORLD_SIZE" not in os.environ and rank < 0 and "RANK" not in os.environ
+    if _launched_by_mpi() or (plain and is_mpi_available()):
         comm = _mpi_world()
         size, me = comm.Get_size(), comm.Get_rank()
         if world_size >= 0 and world_size != size:
@@ -287,13 +296,15 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         if rank >= 0 and rank != me:
             raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {me}")
     else:
-        size, me = _env_int("WORLD_SIZE", world_size), _env_int("RANK", rank)
+        me, size = _env_int("RANK", rank), _env_int("WORLD_SIZE", world_size)
         if not 0 <= me < size:
             raise ValueError(f"Invalid rank {me}, rank should be in the interval [0, {size - 1}]")
         if size > 1:
-            raise RuntimeError(f"backend '{name}' with world_size={size} needs its processes started by mpiexec: "
-                               f"run `ember run --nproc {size} script.py` (or `mpiexec -n {size} python script.py`)")
-        comm = _mpi_world() if is_mpi_available() else None
+            extra = "" if is_mpi_available() else ", with mpi4py installed (pip install 'ember[mpi]')"
+            raise RuntimeError(f"backend '{name}' with world_size={size} needs its processes started by mpiexec"
+                               f"{extra}: run `ember run --nproc {size} script.py` (or `mpiexec -n {size} python "
+                               "script.py`); a process started alone is a world of one")
+        comm = None   # a world of one: no MPI needed
     _STATE.world = _make_group(name, comm, list(range(size)), seconds, device_id)
     _STATE.groups = [_STATE.world]
 
