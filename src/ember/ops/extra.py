@@ -71,18 +71,27 @@ class FillBackward0(Node):
         return (C.zeros_like(g),)
 
 
+class FillBackward1(Node):
+    """fill with a 0-d tensor value: the value receives the summed gradient."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return C.zeros_like(g), g.sum()
+
+
 def fill(input: Tensor, value: Any) -> Tensor:
-    """A tensor like ``input`` filled with ``value`` (a number or a 0-d tensor); its gradient is zero."""
-    if _isinstance(value, Tensor) and value.dim():
-        raise RuntimeError(f"fill only supports 0-dimension value tensor but got tensor with {value.dim()} "
+    """A tensor like ``input`` filled with ``value`` (a number or a 0-d tensor)."""
+    is_t = _isinstance(value, Tensor)
+    if is_t and value.dim():
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} "
                            "dimensions.")
     out = C.empty_like(input)
-    with_grad = needs_grad(input)
     from ..autograd.grad_mode import no_grad
     with no_grad():
         out.fill_(value)
-    if with_grad:
-        record(out, FillBackward0(), (input,))
+    if needs_grad(input, value):
+        record(out, FillBackward1() if is_t else FillBackward0(), (input, value) if is_t else (input,))
     return out
 
 
@@ -141,9 +150,9 @@ def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None
 
 # ---- functional ops under aten's names and signatures ------------------------------------------------------
 # (torch's top-level losses take the reduction as an int, 0 none / 1 mean / 2 sum, and default to none)
-def _reduction(fn: str, reduction: Any) -> str:
+def _reduction(fn: str, reduction: Any, pos: int) -> str:
     if type(reduction) is not int:
-        raise TypeError(f"{fn}(): argument 'reduction' must be int, not {type(reduction).__name__}")
+        raise TypeError(f"{fn}(): argument 'reduction' (position {pos}) must be int, not {type(reduction).__name__}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return _REDUCTIONS[reduction]
@@ -223,7 +232,7 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
-    red = _reduction("kl_div", reduction)
+    red = _reduction("kl_div", reduction, 3)
     loss = E.exp(target) * (target - input) if log_target else E.xlogy(target, target) - target * input
     return loss if red == "none" else loss.mean() if red == "mean" else loss.sum()
 
@@ -231,36 +240,36 @@ def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: boo
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      pos_weight: Tensor | None = None, reduction: int = 0) -> Tensor:
     return _F().binary_cross_entropy_with_logits(
-        input, target, weight, reduction=_reduction("binary_cross_entropy_with_logits", reduction),
+        input, target, weight, reduction=_reduction("binary_cross_entropy_with_logits", reduction, 5),
         pos_weight=pos_weight)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                           reduction: int = 0) -> Tensor:
     return _F().cosine_embedding_loss(input1, input2, target, margin,
-                                      reduction=_reduction("cosine_embedding_loss", reduction))
+                                      reduction=_reduction("cosine_embedding_loss", reduction, 5))
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:
-    return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction))
+    return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction, 4))
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: int = 0) -> Tensor:
     return _F().margin_ranking_loss(input1, input2, target, margin,
-                                    reduction=_reduction("margin_ranking_loss", reduction))
+                                    reduction=_reduction("margin_ranking_loss", reduction, 5))
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
                      reduction: int) -> Tensor:
     return _F().poisson_nll_loss(input, target, log_input, full, eps=eps,
-                                 reduction=_reduction("poisson_nll_loss", reduction))
+                                 reduction=_reduction("poisson_nll_loss", reduction, 6))
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
     return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                    reduction=_reduction("triplet_margin_loss", reduction))
+                                    reduction=_reduction("triplet_margin_loss", reduction, 8))
 
 
 def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
@@ -399,7 +408,7 @@ def view_as_real(input: Tensor) -> Tensor:
 def view_as_complex(input: Tensor) -> Tensor:
     """A complex view of a real tensor whose last dim (size 2, stride 1) holds real and imaginary parts."""
     if input._dtype not in (D.float32, D.float64):
-        raise RuntimeError("view_as_complex is only supported for float and double tensors, but got a tensor "
+        raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
                            f"of scalar type: {input._dtype._short}")
     if input.dim() == 0 or input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
@@ -431,14 +440,20 @@ class _ComposedNode(Node):
         with enable_grad():
             y = self.fn(*self.saved)
         grads = iter(grad(y, want, g, create_graph=STATE.enabled, allow_unused=True))
-        return tuple(next(grads) if nxt is not None else None for nxt in self._next)
+        out = []
+        for t, nxt in zip(self.saved, self._next, strict=True):
+            gi = next(grads) if nxt is not None else None
+            out.append(C.zeros_like(t) if gi is None and nxt is not None else gi)
+        return tuple(out)
 
 
 _composed_nodes: dict[str, type[Node]] = {}
 
 
-def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any) -> Tensor:
-    """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``."""
+def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None
+              ) -> Tensor:
+    """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``, whose backward
+    differentiates ``grad_form`` (default ``fn``: the same function written for differentiation)."""
     from ..autograd.grad_mode import no_grad
     with no_grad():
         out = fn(*inputs)
@@ -449,7 +464,7 @@ def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any) -> Tensor:
                                                                          "__module__": "torch.autograd.graph"})
         node = record(out, cls(), inputs)
         node.save(*inputs)
-        node.fn = fn
+        node.fn = grad_form or fn
     return out
 
 
@@ -588,7 +603,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
         if n == 0:
             return R.sum(y, d) * 0
         ends = y.select(d, 0) + y.select(d, -1)
-        return (R.sum(y, d) - ends * 0.5) * spacing
+        return _composed("MulBackward1", lambda t: t * spacing, R.sum(y, d) - ends * 0.5)
     if x.dim() == 1:
         if x.shape[0] != n:
             raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
@@ -600,7 +615,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     if n == 0:
         return R.sum(y, d) * 0
     mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
-    return R.sum(spacing * mids, d) / 2.0
+    return _composed("DivBackward1", lambda t: t / 2.0, R.sum(spacing * mids, d))
 
 
 def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -625,7 +640,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
             spacing = R.diff(x).view(shape)
         else:
             spacing = R.diff(x, dim=d)
-        return R.cumsum(spacing * mids / 2.0, d)
+        return _composed("DivBackward1", lambda t: t / 2.0, R.cumsum(spacing * mids, d))
     spacing = 1 if x is None and dx is None else (x if dx is None else dx)
     return R.cumsum(mids * (spacing / 2.0), d)
 
@@ -1149,14 +1164,14 @@ def _deprecated(name: str, message: str) -> None:
         warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def _removed(message: str) -> Callable[..., Any]:
+def _removed(message: str, sep: str = " ") -> Callable[..., Any]:
     def fn(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("This function was deprecated since version 1.9 and is now removed. " + message)
+        raise RuntimeError("This function was deprecated since version 1.9 and is now removed." + sep + message)
     return fn
 
 
-matrix_rank = _removed("Please use the `torch.linalg.matrix_rank` function instead. The parameter 'symmetric' was "
-                       "renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+matrix_rank = _removed(sep="\n", message="Please use the `torch.linalg.matrix_rank` function instead. The parameter "
+                       "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
 eig = _removed("`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real tensors "
                "mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = "
                "torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced "
@@ -1232,7 +1247,8 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | N
     if B._dtype is not L._dtype:
         raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
                            f"of type {L._dtype._short} instead.")
-    res = _composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L)
+    res = _composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
+                    grad_form=lambda b, l_: _LA().solve(_gram(l_, upper), b))
     return res if out is None else _write(out, res)
 
 
@@ -1245,8 +1261,14 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = Non
     def fn(l_: Tensor) -> Tensor:
         eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
         return _cholesky_solve(eye, l_, upper)
-    res = _composed("CholeskyInverseBackward0", fn, L)
+    res = _composed("CholeskyInverseBackward0", fn, L, grad_form=lambda l_: _LA().inv(_gram(l_, upper)))
     return res if out is None else _write(out, res)
+
+
+def _gram(factor: Tensor, upper: bool) -> Tensor:
+    """``L L^H`` (or ``U^H U``): the matrix a Cholesky factor stands for, using every entry of ``factor`` (torch
+    differentiates this form, so the gradient is not confined to the triangle)."""
+    return factor.mH @ factor if upper else factor @ factor.mH
 
 
 def _write(out: Tensor, res: Tensor) -> Tensor:
@@ -1367,10 +1389,12 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
 
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
-    la = _LA()
-    P, L, U = lu_unpack(LU_data, LU_pivots)
-    y = la.solve_triangular(L, P.mT @ b, upper=False, unitriangular=True)
-    res = la.solve_triangular(U, y, upper=True)
+    def fn(rhs: Tensor, packed: Tensor) -> Tensor:
+        la = _LA()
+        P, L, U = lu_unpack(packed, LU_pivots)
+        y = la.solve_triangular(L, P.mT @ rhs, upper=False, unitriangular=True)
+        return la.solve_triangular(U, y, upper=True)
+    res = _composed("LinalgLuSolveBackward0", fn, b, LU_data)
     return res if out is None else _write(out, res)
 
 
@@ -1392,7 +1416,7 @@ bind({
     "igamma": igamma, "igamma_": igamma_, "igammac": igammac, "igammac_": igammac_, "index_reduce": index_reduce,
     "index_reduce_": index_reduce_, "as_strided_scatter": as_strided_scatter, "slice_inverse": slice_inverse,
     "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "lu": lu, "lu_solve": lu_solve,
-    "qr": qr, "triangular_solve": triangular_solve, "isin": isin,
+    "qr": qr, "triangular_solve": triangular_solve,
 })
 
 __all__ = [
@@ -1405,7 +1429,7 @@ __all__ = [
     "view_as_real", "view_as_complex", "dist", "renorm", "isin", "unravel_index", "cartesian_prod",
     "combinations", "vander", "trapezoid", "trapz", "cumulative_trapezoid", "cov", "corrcoef", "index_reduce",
     "histogramdd", "igamma", "igammac", "scalar_tensor", "empty_strided", "frombuffer", "as_strided_scatter",
-    "slice_inverse", "matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve",
+    "slice_inverse", "nonzero_static", "matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve",
     "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "TypedStorage", *_COPIES,
     *STORAGE_CLASSES,
 ]

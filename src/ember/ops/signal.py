@@ -122,12 +122,13 @@ def _complex(x: Tensor) -> Tensor:
 
 
 # ---- stft / istft -----------------------------------------------------------------------------------------
-def _signature(input: Tensor, n_fft: int, hop: int, win: int, window: Tensor | None, normalized: bool,
-               onesided: bool | None, return_complex: bool | None) -> str:
+def _signature(input: Tensor, shape: list[int], n_fft: int, hop: int, win: int, window: Tensor | None,
+               normalized: bool, onesided: bool | None, return_complex: bool | None) -> str:
+    """The call as torch spells it at the start of its stft errors."""
     kind = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat",
             "complex128": "ComplexDouble"}.get(input.dtype.name, "Float")
     w = "None" if window is None else f"torch.{kind}Tensor{{{list(window.shape)}}}"
-    return (f"stft(torch.{kind}Tensor{list(input.shape)}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
+    return (f"stft(torch.{kind}Tensor{shape}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
             f"window={w}, normalized={int(normalized)}, onesided={'None' if onesided is None else int(onesided)}, "
             f"return_complex={int(bool(return_complex))}, align_to_window=None) : ")
 
@@ -161,14 +162,15 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
                       stacklevel=2)
     x = input
     if center:
-        if x.dim() not in (1, 2):
-            raise RuntimeError(f"{_signature(x, n_fft, hop, win, window, normalized, onesided, return_complex)}"
-                               "expected a 1D or 2D tensor")
+        if x.dim() not in (1, 2):   # torch pads first, so its message shows the padded length
+            shape = [*x.shape[:-1], x.shape[-1] + 2 * (n_fft // 2)] if x.dim() else []
+            raise RuntimeError(_signature(x, shape, n_fft, hop, win, window, normalized, onesided, return_complex)
+                               + "expected a 1D or 2D tensor")
         from ..nn.functional import pad
         p = n_fft // 2
         x = pad(x.view(1, 1, -1) if x.dim() == 1 else x.unsqueeze(1), [p, p], pad_mode)
         x = x.view(-1) if input.dim() == 1 else x.squeeze(1)
-    sig = _signature(x, n_fft, hop, win, window, normalized, onesided, return_complex)
+    sig = _signature(x, list(x.shape), n_fft, hop, win, window, normalized, onesided, return_complex)
     if x.dim() not in (1, 2):
         raise RuntimeError(sig + "expected a 1D or 2D tensor")
     length = x.shape[-1]
@@ -226,6 +228,8 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     frames = spec.transpose(-1, -2)                                               # (B, frames, freq)
     if normalized:
         frames = frames * (n_fft ** 0.5)
+    if not one and not return_complex:   # a real signal: torch inverts the one-sided half (irfft)
+        frames, one = frames[..., : n_fft // 2 + 1], True
     if one:
         tail = frames[..., 1: n_fft - n_fft // 2].flip(-1).conj()
         frames = S.cat([frames, tail], -1)
