@@ -187,7 +187,16 @@ for divide_by_initial, hook, unused in ((True, None, False), (False, None, True)
     ref = reference(steps_of, divide_by_initial)
     assert all(close(p, q, 1e-5) for p, q in zip(ddp.parameters(), ref, strict=True)), (divide_by_initial, hook)
     assert not ddp._join_config.enable   # off again after the block
-    nn.functional.mse_loss(ddp(x), y).backward()   # and DDP still works in step with the others
+    x, y = batch(R, 99)   # and DDP averages over every rank again
+    replica = net()
+    replica.load_state_dict(ddp.module.state_dict())
+    nn.functional.mse_loss(replica(x), y).backward()
+    every_grads = [None] * N
+    dist.all_gather_object(every_grads, [p.grad.numpy() for p in replica.parameters()])
+    opt.zero_grad()
+    nn.functional.mse_loss(ddp(x), y).backward()
+    for i, p in enumerate(ddp.parameters()):
+        assert close(p.grad, np.mean([g[i] for g in every_grads], 0), 1e-5), "gradients after join"
 
 # joined ranks shadow the buffer broadcasts too; no_sync iterations are shadowed without gradients
 model = nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4))

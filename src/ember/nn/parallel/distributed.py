@@ -299,8 +299,6 @@ class DistributedDataParallel(Module, Joinable):
             self._launch(index)
         self._next_bucket = len(self._buckets)
         self._finish(shadow=True)
-        if not self._rebuilt:
-            self._rebuild_buckets()
 
     def _sync_final_model(self, is_last_joiner: bool) -> None:
         """Once every rank has joined: all replicas take the parameters and buffers of the last joiner (the highest
@@ -332,13 +330,14 @@ class DistributedDataParallel(Module, Joinable):
         self._expect = is_grad_enabled() and self.require_backward_grad_sync
         if self._expect:
             self._reset()
-        src = 0
+        src, self._divisor = 0, pg.size()
         if self._join_config.enable:
             notified = Join.notify_join_context(self)
             _, src, running = self._agree(True, self._expect)
             if notified is not None:
                 notified.wait()
-            self._divisor = pg.size() if self._divide_by_initial_world_size else running
+            if not self._divide_by_initial_world_size:
+                self._divisor = running
         self._sync_buffers(src)
         out = self.module(*inputs, **kwargs)
         if self._expect and self.find_unused_parameters:
