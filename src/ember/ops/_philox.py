@@ -54,8 +54,10 @@ def _kernel(cp: Any, name: str) -> Any:
                         "y = (T)(lo + span * philox_uniform(offset + i, seed))"),
             "normal": ("uint64 offset, uint64 seed, float64 mean, float64 std", "T y",
                        "y = (T)(mean + std * philox_normal(offset + i, seed))"),
-            "bernoulli": ("P p, uint64 offset, uint64 seed", "T y",
-                          "y = (T)(philox_uniform(offset + i, seed) < (double)p ? 1 : 0)"),
+            "bernoulli": ("float64 p, uint64 offset, uint64 seed", "T y",
+                          "y = (T)(philox_uniform(offset + i, seed) < p ? 1 : 0)"),
+            "bernoulli_tensor": ("P p, uint64 offset, uint64 seed", "T y",
+                                 "y = (T)(philox_uniform(offset + i, seed) < (double)p ? 1 : 0)"),
         }[name]
         k = cp.ElementwiseKernel(body[0], body[1], body[2], f"ember_philox_{name}", preamble=_PHILOX)
         _kernels[name] = k
@@ -132,5 +134,7 @@ def fill_normal(cp: Any, arr: Any, mean: float, std: float, index: int, state: P
 
 def fill_bernoulli(cp: Any, arr: Any, p: Any, index: int, state: PhiloxState | None = None) -> None:
     """``arr`` ← 1 with probability ``p`` (a number or a device array broadcast to ``arr``), else 0."""
-    probs = np.float64(p) if isinstance(p, (int, float)) else cp.broadcast_to(p, arr.shape)
-    _draw(cp, arr, "bernoulli", (probs,), (), state or cuda_state(index))
+    if isinstance(p, (int, float)):   # a number: a scalar kernel argument (CuPy types scalars by declaration)
+        _draw(cp, arr, "bernoulli", (np.float64(p),), (), state or cuda_state(index))
+    else:
+        _draw(cp, arr, "bernoulli_tensor", (cp.broadcast_to(p, arr.shape),), (), state or cuda_state(index))
