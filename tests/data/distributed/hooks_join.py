@@ -231,4 +231,4 @@ except ValueError as e:
     assert str(e) == "The join context manager requires at least one joinable"
 dist.barrier()
 dist.destroy_process_group()
-print("OK", R, flush=True)
+print(f"OK {R}", flush=True)
