@@ -2,6 +2,8 @@
 uneven inputs, against single-process NumPy/ember references; collectives completed out of order. Prints
 ``OK <rank>``."""
 
+import os
+
 import numpy as np
 
 import ember as torch
@@ -231,4 +233,4 @@ except ValueError as e:
     assert str(e) == "The join context manager requires at least one joinable"
 dist.barrier()
 dist.destroy_process_group()
-print(f"OK {R}", flush=True)
+os.write(1, f"OK {R}\n".encode())   # one write: ranks' lines must not interleave
