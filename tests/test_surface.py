@@ -505,3 +505,62 @@ def test_misc_methods():
 def test_to_torch_roundtrip_of_views():
     z = ember.view_as_complex(ember.tensor(A).view(3, 2, 2))
     assert_close(z, torch.view_as_complex(to_torch(ember.tensor(A)).view(3, 2, 2)))
+
+
+@pytest.mark.parametrize("args", [
+    ([0, 2, 1, 4, 4], [0, 2, 2], False, 0), ([0, 2, 1, 4, 4], [0, 2, 2], False, 0, False, None, False, 4),
+    ([0, 2, 1, 4, 4], [0, 2, 2], False, 1), ([0, 2, 1, 4, 4], [0, 2, 5], False, 1, False, None, True),
+    ([0, 2, 1, 4, 4], [0, 2, 2], False, 2), ([0, 2, 1, 4, 4], [0, 2, 5], False, 2, False, None, True, None),
+    ([0, 2, 1, 4, 4], [0, 2, 2], False, 2, False, None, False, 4),
+])
+def test_embedding_bag_outputs(args):
+    w = rng.standard_normal((5, 3))
+    idx, offs, *rest = args
+    same(lambda L, wt: L.embedding_bag(wt, L.tensor(idx), L.tensor(offs), *rest), w)
+    same(lambda L, wt: L.embedding_bag(wt, L.tensor(idx), L.tensor(offs), *rest), w.astype(np.float32))
+    assert_same_error(lambda: ember.embedding_bag(ember.tensor(w), ember.tensor(idx), None),
+                      lambda: torch.embedding_bag(torch.tensor(w), torch.tensor(idx), None))
+
+
+GRADIENT = [{}, {"edge_order": 2}, {"spacing": 2.0}, {"spacing": [2.0, 3.0]}, {"dim": 1}, {"dim": (1,)},
+            {"spacing": [V5[:4].cumsum()], "dim": 1}, {"spacing": [V5[:4].cumsum()], "dim": 1, "edge_order": 2}]
+
+
+@pytest.mark.parametrize("kw", GRADIENT)
+def test_gradient(kw):
+    def fn(L, x):
+        k = dict(kw)
+        if "spacing" in k and isinstance(k["spacing"], list):
+            k["spacing"] = [L.tensor(s) if isinstance(s, np.ndarray) else s for s in k["spacing"]]
+        return L.gradient(x, **k)
+    same(fn, A)
+
+
+def test_gradient_details():
+    assert_close(ember.gradient(ember.tensor([1, 4, 9])), torch.gradient(torch.tensor([1, 4, 9])))
+    gc(lambda x: ember.gradient(x, spacing=[ember.tensor(V5[:4].cumsum())], dim=1, edge_order=2)[0], A)
+    for bad in (lambda L: L.gradient(L.ones(1)), lambda L: L.gradient(L.ones(2), edge_order=2),
+                lambda L: L.gradient(L.ones(3), edge_order=3),
+                lambda L: L.gradient(L.ones(3, 4), spacing=[1.0, 2.0, 3.0])):
+        assert_same_error(lambda bad=bad: bad(ember), lambda bad=bad: bad(torch))
+
+
+def test_deprecated_norms_constants_and_small_methods():
+    same(lambda L, x: L.frobenius_norm(x, [0, 1]), A)
+    same(lambda L, x: L.nuclear_norm(x), A, name=False)
+    for order in ((0, 2, 1), (2, 0, 1)):
+        assert ember.empty_permuted((2, 3, 4), order).stride() == torch.empty_permuted((2, 3, 4), order).stride()
+    assert (ember.e, ember.pi, ember.inf, ember.newaxis) == (torch.e, torch.pi, torch.inf, torch.newaxis)
+    assert np.isnan(ember.nan) and ember.get_device(ember.ones(1)) == torch.get_device(torch.ones(1)) == -1
+    x, t = ember.ones(2, 3), torch.ones(2, 3)
+    assert x.new(2, 2).shape == t.new(2, 2).shape and x.new([1, 2]).dtype is ember.float32 and x.new().numel() == 0
+    assert (x.is_xla, x.is_mps, x.is_nested, x.is_distributed()) == (False, False, False, False)
+    assert x.const_data_ptr() == x.data_ptr()
+    r = x.resize(3, 2)
+    assert r.shape == (3, 2) and r.data_ptr() == x.data_ptr()
+    assert not x.volatile
+
+    class Sub(ember.Tensor):
+        pass
+    assert type(x.as_subclass(Sub)) is Sub
+    assert_same_error(lambda: x.eig(), lambda: t.eig())

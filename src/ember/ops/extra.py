@@ -1430,7 +1430,206 @@ __all__ = [
     "combinations", "vander", "trapezoid", "trapz", "cumulative_trapezoid", "cov", "corrcoef", "index_reduce",
     "histogramdd", "igamma", "igammac", "scalar_tensor", "empty_strided", "frombuffer", "as_strided_scatter",
     "slice_inverse", "nonzero_static", "matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve",
-    "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "TypedStorage", *_COPIES,
+    "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "TypedStorage", "embedding_bag", *_COPIES,
     *STORAGE_CLASSES,
 ]
 globals().update(STORAGE_CLASSES)
+
+
+# ---- embedding_bag with aten's outputs --------------------------------------------------------------------------
+_BAG_MODES = {0: "sum", 1: "mean", 2: "max"}
+
+
+def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor | None, scale_grad_by_freq: bool = False,
+                  mode: int = 0, sparse: bool = False, per_sample_weights: Tensor | None = None,
+                  include_last_offset: bool = False, padding_idx: int | None = None
+                  ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """aten's embedding_bag: ``(output, offset2bag, bag_size, max_indices)`` (the bookkeeping as torch's CPU
+    kernel reports it: empty/zero for ``sum`` without padding, per-bag counts for ``mean``, argmax rows for
+    ``max``)."""
+    if offsets is None:
+        raise TypeError("embedding_bag(): argument 'offsets' (position 3) must be Tensor, not NoneType")
+    out = _F().embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
+                             mode=_BAG_MODES[mode], sparse=sparse, per_sample_weights=per_sample_weights,
+                             include_last_offset=include_last_offset, padding_idx=padding_idx)
+    xp = _xp(indices)
+    n_bags = out.shape[0]
+    flat = indices._data.reshape(-1)
+    if indices.dim() == 2:
+        bag = xp.repeat(xp.arange(indices.shape[0]), indices.shape[1])
+    else:  # the bag of each index: the last offset at or before its position
+        starts = offsets._data[:-1] if include_last_offset else offsets._data
+        bag = xp.searchsorted(starts, xp.arange(flat.size), side="right") - 1
+    keep = flat != padding_idx if padding_idx is not None else xp.ones(flat.shape, bool)
+    zeros = xp.zeros(n_bags, np.int64)
+
+    def t(a: Any) -> Tensor:
+        return from_array(xp.asarray(a, np.int64), D.int64, indices._device)
+    if mode == 0:   # torch's reduced-precision/float32 sum kernel leaves offset2bag empty unless padding is set
+        o2b = bag if padding_idx is not None or weight._dtype is D.float64 else xp.zeros(0, np.int64)
+        return out, t(o2b), t(zeros), t(zeros)
+    size = xp.bincount(bag[keep], minlength=n_bags)[:n_bags] if flat.size else zeros
+    if mode == 1:
+        return out, t(bag), t(size), t(size.copy())
+    vals = weight._data[flat]                                       # (n, dim): each bag's candidate rows
+    hit = (vals == out._data[bag]) & keep[:, None]
+    pos = xp.where(hit, xp.arange(flat.size)[:, None], flat.size)
+    first = xp.full((n_bags, weight.shape[1]), flat.size, np.int64)
+    first_t = I.scatter_reduce(t(first), 0, t(xp.broadcast_to(bag[:, None], pos.shape)), t(pos), "amin")
+    fp = first_t._data
+    rows = xp.where(fp < flat.size, xp.concatenate([flat, xp.zeros(1, flat.dtype)])[xp.minimum(fp, flat.size)], 0)
+    return out, t(bag), t(size), t(rows)
+
+
+# ---- gradient, deprecated norms, constants and small helpers -----------------------------------------------------
+def _along(t: Tensor, d: int, start: int, stop: int | None) -> Tensor:
+    return t[(slice(None),) * d + (slice(start, stop),)]
+
+
+def _gradient_dim(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
+    """The second-order accurate central differences of ``f`` along ``d`` (one-sided at the edges), with a
+    uniform spacing ``h`` or the sample coordinates ``h`` (a 1-d tensor)."""
+    n = f.shape[d]
+    f0, f1, f2 = (_along(f, d, i, i + 1) for i in range(3)) if edge_order == 2 else (
+        _along(f, d, 0, 1), _along(f, d, 1, 2), None)
+    l2, l1, l0 = (_along(f, d, n - 3, n - 2) if edge_order == 2 else None, _along(f, d, n - 2, n - 1),
+                  _along(f, d, n - 1, None))
+    prev, mid, nxt = _along(f, d, 0, n - 2), _along(f, d, 1, n - 1), _along(f, d, 2, None)
+    if not _isinstance(h, Tensor):
+        interior = (nxt - prev) / (2 * h)
+        if edge_order == 1:
+            left, right = (f1 - f0) / h, (l0 - l1) / h
+        else:
+            left = (f0 * -1.5 + f1 * 2 - f2 * 0.5) / h
+            right = (l2 * 0.5 - l1 * 2 + l0 * 1.5) / h
+        return S.cat([left, interior, right], d)
+    shape = [1] * f.dim()
+    shape[d] = n - 1
+    dx = R.diff(h).view(shape)
+    hs, hd = _along(dx, d, 0, n - 2), _along(dx, d, 1, None)
+    interior = (hs * hs * nxt + (hd * hd - hs * hs) * mid - hd * hd * prev) / (hs * hd * (hd + hs))
+    a1, a2 = _along(dx, d, 0, 1), _along(dx, d, n - 2, None)
+    if edge_order == 1:
+        left, right = (f1 - f0) / a1, (l0 - l1) / a2
+    else:
+        b1, b2 = _along(dx, d, 1, 2), _along(dx, d, n - 3, n - 2)
+        left = (-(2 * a1 + b1) / (a1 * (a1 + b1)) * f0 + (a1 + b1) / (a1 * b1) * f1
+                - a1 / (b1 * (a1 + b1)) * f2)
+        right = (a2 / (b2 * (b2 + a2)) * l2 - (a2 + b2) / (b2 * a2) * l1
+                 + (2 * a2 + b2) / (a2 * (b2 + a2)) * l0)
+    return S.cat([left, interior, right], d)
+
+
+def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1) -> tuple[Tensor, ...]:
+    """Estimate the derivative of a sampled function along each of ``dim`` (numpy.gradient's scheme)."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = list(range(input.dim())) if dim is None else [dim] if _isinstance(dim, int) else list(dim)
+    dims = [wrap_dim(d, input.dim()) for d in dims]
+    if _isinstance(spacing, (list, tuple)):
+        if len(spacing) != len(dims):
+            where = ("since dim argument was not given" if dim is None else
+                     f"since dim argument was given as {dim}")
+            raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar, or a list of length "
+                               f"equal to 'self.dim() = {input.dim()}', {where}, but got a list of length "
+                               f"{len(spacing)}")
+        steps = list(spacing)
+    else:
+        steps = [spacing] * len(dims)
+    for d in dims:
+        if input.shape[d] < edge_order + 1:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    f = input if input._dtype.is_floating_point or input._dtype.is_complex else input.to(D.get_default_dtype())
+    return tuple(_gradient_dim(f, d, h.item() if _isinstance(h, Tensor) and h.dim() == 0 else h, edge_order)
+                 for d, h in zip(dims, steps, strict=True))
+
+
+def frobenius_norm(input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Tensor | None = None
+                   ) -> Tensor:
+    """Deprecated spelling of ``linalg.vector_norm(input, 2, dim, keepdim)``."""
+    _deprecated("frobenius_norm", "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+                "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` "
+                "instead")
+    res = _composed("NormBackward1", lambda x: R.vector_norm(x, 2, list(dim), keepdim), input)
+    return res if out is None else _write(out, res)
+
+
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Deprecated spelling of ``linalg.matrix_norm(input, 'nuc', dim, keepdim)``."""
+    _deprecated("nuclear_norm", "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
+                "be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` "
+                "instead")
+    if _isinstance(dim, bool):
+        dim, keepdim = None, dim
+    res = _LA().matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+    return res if out is None else _write(out, res)
+
+
+def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None, layout: Any = None,
+                   device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An uninitialised tensor of ``size`` whose dims lie in memory in the order ``physical_layout``."""
+    size, order = tuple(size), tuple(physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError(f"Dimension out of range (expected to be in range of [{-len(size)}, {len(size) - 1}], "
+                           f"but got {builtins.max(order, default=0)})")
+    phys = C.empty(*(size[i] for i in order), dtype=dtype, device=device)
+    out = V.permute(phys, [order.index(i) for i in range(len(size))])
+    t = from_array(out._data, out._dtype, out._device)
+    if requires_grad:
+        t.requires_grad_()
+    return t
+
+
+def get_device(input: Tensor) -> int:
+    """The CUDA device index of ``input``, -1 on the CPU."""
+    return input.get_device()
+
+
+e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
+__all__ += ["gradient", "frobenius_norm", "nuclear_norm", "empty_permuted", "get_device", "e", "pi", "inf", "nan",
+            "newaxis"]
+
+
+# ---- small Tensor methods torch still carries ------------------------------------------------------------------
+def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """The legacy constructor with ``self``'s dtype and device: sizes → uninitialised, data → a copy."""
+    return C.legacy_new(Tensor, self._dtype, args, kwargs, self._device)
+
+
+def _resize(self: Tensor, *sizes: Any) -> Tensor:
+    """Deprecated out-of-place resize: a tensor of the new shape with ``self``'s leading elements."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    shape = _sizes(sizes, "resize")
+    if math.prod(shape) == self.numel() and self.is_contiguous():
+        return V.view(self, shape)
+    return resize_(self.detach().clone(), shape)
+
+
+def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    return _resize(self, tuple(tensor.shape))
+
+
+def _volatile(self: Tensor) -> bool:
+    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
+    return False
+
+
+def _as_subclass(self: Tensor, cls: type) -> Tensor:
+    """``self`` as an instance of the Tensor subclass ``cls`` (same data and autograd history)."""
+    from .._tensor import _as_subclass as as_sub
+    return as_sub(self, cls)
+
+
+def _module_load(self: Tensor, other: Any, assign: bool = False) -> Any:
+    """What ``nn.Module.load_state_dict`` stores for this parameter (``other`` itself, as torch's default)."""
+    return other
+
+
+bind({
+    "new": _new, "resize": _resize, "resize_as": _resize_as, "as_subclass": _as_subclass,
+    "module_load": _module_load, "const_data_ptr": Tensor.data_ptr, "is_distributed": lambda self: False,
+    "eig": eig, "symeig": symeig, "lstsq": lstsq, "solve": solve,
+})
+for _name in ("is_xla", "is_mps", "is_nested", "is_mkldnn", "is_vulkan", "is_xpu", "is_ipu", "is_maia", "is_mtia"):
+    setattr(Tensor, _name, property(lambda self: False))
+Tensor.volatile = property(_volatile)  # type: ignore[attr-defined]
