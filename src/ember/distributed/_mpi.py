@@ -30,11 +30,12 @@ class Slot:
     """Buffers of one signature exchange and its request: a persistent ``Allgather_init`` (MPI 4: started again
     for each use, half the cost of posting an ``Iallgather``) where MPI has them."""
 
-    __slots__ = ("mine", "sig", "rows", "sigs", "persistent", "req", "start", "holder", "views")
+    __slots__ = ("mine", "sig", "crc", "rows", "sigs", "persistent", "req", "start", "holder", "views")
 
     def __init__(self, comm: Any, size: int, room: int, persistent: bool) -> None:
         self.mine = np.zeros(8 + room, np.uint8)
         self.sig = self.mine[:8].view(np.int64)
+        self.crc = 0                 # the signature in ``sig``
         self.rows = np.zeros((size, 8 + room), np.uint8)
         self.sigs = self.rows[:, :8].view(np.int64).reshape(-1)
         self.persistent = persistent
@@ -123,7 +124,8 @@ class MPIBackend:
         exchange itself can never mismatch. Returns the slot (``req``, ``rows``: one row per rank, ``sigs``);
         give it back with ``release`` once its rows are read."""
         slot = self.slot()
-        slot.sig[0] = sig
+        if slot.crc != sig:
+            slot.sig[0] = slot.crc = sig
         if payload is not None:
             slot.mine[8:8 + payload.nbytes] = payload.reshape(-1).view(np.uint8)
         slot.start()

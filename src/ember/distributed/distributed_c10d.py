@@ -688,13 +688,15 @@ def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
     return plan
 
 
-def _slot_views(slot: Slot, plan: _ReducePlan, arr: Any) -> tuple[Any, list[Any]]:
-    """The payload area of ``slot`` and each rank's row of it, as arrays shaped like ``arr`` (made once per plan)."""
+def _slot_views(slot: Slot, plan: _ReducePlan, arr: Any) -> tuple[Any, Any, Any, tuple]:
+    """The payload area of ``slot`` and each rank's row of it (rank 0's, rank 1's, the others'), as arrays shaped
+    like ``arr`` (made once per plan)."""
     if len(slot.views) > 256:
         slot.views.clear()
     end = 8 + plan.nbytes
-    views = slot.views[plan] = (slot.mine[8:end].view(arr.dtype).reshape(arr.shape),
-                                [row[8:end].view(arr.dtype).reshape(arr.shape) for row in slot.rows])
+    rows = [row[8:end].view(arr.dtype).reshape(arr.shape) for row in slot.rows]
+    views = slot.views[plan] = (slot.mine[8:end].view(arr.dtype).reshape(arr.shape), rows[0], rows[1],
+                                tuple(rows[2:]))
     return views
 
 
@@ -723,10 +725,11 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
     pg._seq += 1
     if pg._checks:
         slot = pg._meta.slot()
-        slot.sig[0] = plan.crc
+        if slot.crc != plan.crc:
+            slot.sig[0] = slot.crc = plan.crc
         views = slot.views.get(plan) or _slot_views(slot, plan, arr) if plan.small else None
         if views is not None:
-            np.copyto(views[0], arr)
+            views[0][...] = arr
         slot.start()
         test = slot.req.Test
         if not test():
@@ -735,9 +738,9 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         if got.count(got[0]) != len(got):
             _verify(pg, "all_reduce", plan.text, slot, None)   # raises, naming the ranks' collectives
         if views is not None:
-            ufunc, rows = plan.ufunc, views[1]
-            ufunc(rows[0], rows[1], out=arr)   # in rank order: every rank gets the same bits
-            for row in rows[2:]:
+            ufunc = plan.ufunc
+            ufunc(views[1], views[2], out=arr)   # in rank order: every rank gets the same bits
+            for row in views[3]:
                 ufunc(arr, row, out=arr)
             if plan.code == 1:
                 arr /= pg._impl.size
