@@ -564,3 +564,30 @@ def test_deprecated_norms_constants_and_small_methods():
         pass
     assert type(x.as_subclass(Sub)) is Sub
     assert_same_error(lambda: x.eig(), lambda: t.eig())
+
+
+def test_householder_family():
+    tall = rng.standard_normal((4, 3))
+    e, t = ember.geqrf(ember.tensor(tall)), torch.geqrf(torch.tensor(tall))
+    assert_close(e, t)
+    assert type(e).__name__ == "geqrf"
+    a, tau = e
+    same(lambda L, a_, t_: L.orgqr(a_, t_), to_torch(a).numpy(), to_torch(tau).numpy())
+    same(lambda L, a_, t_: L.linalg.householder_product(a_, t_[:2]), to_torch(a).numpy(), to_torch(tau).numpy())
+    for left, c in ((True, rng.standard_normal((4, 2))),
+                    (False, rng.standard_normal((2, 4)))):
+        for tr in (False, True):
+            same(lambda L, a_, t_, c_, left=left, tr=tr: L.ormqr(a_, t_, c_, left, tr),
+                 to_torch(a).numpy(), to_torch(tau).numpy(), c)
+    gc(lambda a_, t_: ember.linalg.householder_product(a_, t_), to_torch(a).numpy(), to_torch(tau).numpy(), gg=False)
+    assert_same_error(lambda: ember.geqrf(ember.tensor(tall, requires_grad=True)).a.sum().backward(),
+                      lambda: torch.geqrf(torch.tensor(tall, requires_grad=True)).a.sum().backward())
+
+
+def test_conv_tbc_norm_except_dim_group_norm():
+    same(lambda L, x, w, b: L.conv_tbc(x, w, b, 1), rng.standard_normal((5, 2, 3)), rng.standard_normal((3, 3, 4)),
+         rng.standard_normal(4))
+    x3 = rng.standard_normal((2, 6, 3))
+    for dim in (0, 1, -1):
+        same(lambda L, x, d=dim: L.norm_except_dim(x, 2, d), x3, name=False)
+    same(lambda L, x: L.native_group_norm(x, None, None, 2, 6, 3, 2, 1e-5), x3)

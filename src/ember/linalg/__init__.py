@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ops.extra import householder_product
 from ..ops.linalg import (
     LinAlgError,
     cholesky_ex,
@@ -35,7 +36,8 @@ from ..ops.linalg import linalg_svd as svd
 from ..ops.matmul import matmul
 from ..ops.reduction import vector_norm
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eigh", "eigvalsh",
+           "householder_product", "inv",
            "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
            "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
            "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm"]

@@ -1633,3 +1633,133 @@ bind({
 for _name in ("is_xla", "is_mps", "is_nested", "is_mkldnn", "is_vulkan", "is_xpu", "is_ipu", "is_maia", "is_mtia"):
     setattr(Tensor, _name, property(lambda self: False))
 Tensor.volatile = property(_volatile)  # type: ignore[attr-defined]
+
+
+# ---- Householder QR pieces: geqrf, householder_product (orgqr), ormqr ------------------------------------------
+def geqrf(input: Tensor, *, out: Any = None) -> Any:
+    """LAPACK's geqrf: ``(a, tau)``, R in ``a``'s upper triangle and the Householder vectors below it."""
+    from .reduction import return_type
+    if input.dim() < 2:
+        raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
+    xp = _xp(input)
+    h, tau = xp.linalg.qr(input._data, mode="raw")
+    outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
+            from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
+    if needs_grad(input):
+        record(outs, GeqrfBackward0(), (input,))
+    return return_type("geqrf", ("a", "tau"))(*outs)
+
+
+class GeqrfBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, *grads: Tensor) -> tuple:
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:
+    """``H c`` (or ``H^H c``) for the reflector ``H = I - tau v v^H`` (``v``: (..., m, 1))."""
+    t = tau.conj() if adjoint else tau
+    return c - (t[..., None, None] * v) @ (v.mH @ c)
+
+
+def _reflectors(A: Tensor, k: int) -> list[Tensor]:
+    """The Householder vectors stored below ``A``'s diagonal (unit first entry), one (..., m, 1) per column."""
+    m = A.shape[-2]
+    rows = C.arange(m, device=A.device)
+    out = []
+    for i in builtins.range(k):
+        col = A[..., :, i:i + 1]
+        below = (rows > i).to(A.dtype)[:, None]
+        unit = (rows == i).to(A.dtype)[:, None]
+        out.append(col * below + unit)
+    return out
+
+
+def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if tau.shape[-1] > A.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if A._dtype is not tau._dtype:
+        raise RuntimeError(f"{fn}: tau dtype {tau._dtype} does not match input dtype {A._dtype}")
+
+
+def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The first ``n`` columns of ``H_1 ... H_k`` from Householder vectors and scales (LAPACK's orgqr)."""
+    _check_householder("torch.linalg.householder_product", A, tau)
+
+    def fn(a: Tensor, t: Tensor) -> Tensor:
+        m, n = a.shape[-2], a.shape[-1]
+        q = C.eye(m, n, dtype=a.dtype, device=a.device).expand(*a.shape[:-2], m, n)
+        for i, v in reversed(list(enumerate(_reflectors(a, t.shape[-1])))):
+            q = _reflect(v, t[..., i], q, False)
+        return q
+    res = _composed("LinalgHouseholderProductBackward0", fn, A, tau)
+    return res if out is None else _write(out, res)
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """Alias of :func:`householder_product`."""
+    return householder_product(input, tau)
+
+
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
+          out: Tensor | None = None) -> Tensor:
+    """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``."""
+    if input.dim() < 2 or other.dim() < 2:
+        raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
+
+    def fn(a: Tensor, t: Tensor, c: Tensor) -> Tensor:
+        refl = list(enumerate(_reflectors(a, t.shape[-1])))
+        # Q = H_1 ... H_k; C Q = (Q^H C^H)^H, so the right-hand cases apply the adjoint order to C^H
+        adj = transpose if left else not transpose
+        order = refl if adj else list(reversed(refl))
+        x = c if left else c.mH
+        for i, v in order:
+            x = _reflect(v, t[..., i], x, adj)
+        return x if left else x.mH
+    res = _composed("OrmqrBackward0", fn, input, tau, other)
+    return res if out is None else _write(out, res)
+
+
+# ---- small aten composites --------------------------------------------------------------------------------------
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """1-d convolution of a (time, batch, channel) input with a (kernel, in, out) weight."""
+    if input.dim() != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.dim() != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
+    if bias.dim() != 1:
+        raise RuntimeError("Bias must be 1-D")
+
+    def fn(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+        y = _F().conv1d(x.permute(1, 2, 0), w.permute(2, 1, 0), b, padding=pad)
+        return y.permute(2, 0, 1).contiguous()
+    return _composed("ConvTbcBackward0", fn, input, weight, bias)
+
+
+def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
+    """The ``pow``-norm of ``v`` over every dim but ``dim`` (kept as size 1); ``dim=-1``: the whole norm."""
+    if dim == -1:
+        return R.vector_norm(v, pow)
+    d = wrap_dim(dim, v.dim())
+    return R.vector_norm(v, pow, [i for i in builtins.range(v.dim()) if i != d], keepdim=True)
+
+
+def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int, C_: int, HxW: int,
+                      group: int, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+    """``(output, mean, rstd)`` of group normalisation; the statistics have shape ``(N, group)``."""
+    out = _F().group_norm(input, group, weight, bias, eps)
+    xp = _xp(input)
+    dt = D.float32 if input._dtype.itemsize < 4 else input._dtype
+    a = input._data.astype(dt.np).reshape(N, group, -1)
+    mean, var = a.mean(-1), a.var(-1)
+    return (out, from_array(xp.asarray(mean, dt.np), dt, input._device),
+            from_array(xp.asarray(1 / xp.sqrt(var + eps), dt.np), dt, input._device))
+
+
+bind({"geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr})
+__all__ += ["geqrf", "orgqr", "ormqr", "householder_product", "conv_tbc", "norm_except_dim", "native_group_norm"]
