@@ -823,15 +823,22 @@ def test_module_forward_backward_matches_cpu(kind: str) -> None:
         np.testing.assert_allclose(gg, gc, rtol=1e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("opt", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
-def test_optimizers_on_cuda_match_cpu(opt: str) -> None:
-    kwargs = {
-        "SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-2},
-        "Adam": {"lr": 1e-2},
-        "AdamW": {"lr": 1e-2, "amsgrad": True},
-        "RMSprop": {"lr": 1e-2, "momentum": 0.5},
-        "Adagrad": {"lr": 0.1},
-    }[opt]
+OPTIMIZER_CASES = {
+    "SGD": ("SGD", {"lr": 0.1}),
+    "SGD-momentum": ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.1, "weight_decay": 1e-2}),
+    "SGD-nesterov-maximize": ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True}),
+    "Adam": ("Adam", {"lr": 1e-2}),
+    "Adam-wd-maximize": ("Adam", {"lr": 1e-2, "weight_decay": 0.1, "maximize": True}),
+    "AdamW-amsgrad": ("AdamW", {"lr": 1e-2, "amsgrad": True}),
+    "RMSprop": ("RMSprop", {"lr": 1e-2, "momentum": 0.5}),
+    "Adagrad": ("Adagrad", {"lr": 0.1}),
+}
+
+
+@pytest.mark.parametrize("case_name", list(OPTIMIZER_CASES))
+def test_optimizers_on_cuda_match_cpu(case_name: str) -> None:
+    """SGD and Adam/AdamW run fused GPU kernels on cuda; the parameters must follow the CPU path's."""
+    opt, kwargs = OPTIMIZER_CASES[case_name]
     results = []
     for dev in ("cpu", "cuda"):
         ember.manual_seed(0)

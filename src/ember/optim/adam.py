@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from . import _fused
 from .optimizer import (
     Optimizer,
     addcdiv,
@@ -79,15 +80,18 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in params_with_grad(group):
-                g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 init_moments(state, p, amsgrad=group["amsgrad"])
                 step = bump_step(state)
+                step_size = lr / (1 - beta1**step)
+                bc2_sqrt = (1 - beta2**step) ** 0.5
+                if _fused.fusable(p):
+                    _fused.adam(p, state, group, step_size, bc2_sqrt)
+                    continue
+                g = grad_array(p, group["maximize"])
                 g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 update_moments(m, v, g, beta1, beta2)
-                step_size = lr / (1 - beta1**step)
-                bc2_sqrt = (1 - beta2**step) ** 0.5
                 v_used = v._data
                 if group["amsgrad"]:
                     vmax = state["max_exp_avg_sq"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._tensor import from_array
-from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale
+from .._tensor import Tensor, from_array
+from . import _fused
+from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale, state_zeros
 
 __all__ = ["SGD"]
 
@@ -56,6 +57,9 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             for p in params_with_grad(group):
+                if _fused.fusable(p):
+                    self._fused_step(p, group)
+                    continue
                 g = grad_array(p, group["maximize"])
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
@@ -70,3 +74,14 @@ class SGD(Optimizer):
                     g = add(g, buf._data, momentum) if group["nesterov"] else buf._data
                 add(p._data, g, -lr, out=p)
         return loss
+
+    def _fused_step(self, p: Tensor, group: dict[str, Any]) -> None:
+        """The whole update as one GPU kernel; the momentum buffer is created (as the gradient) on first use."""
+        buf, first = None, False
+        if group["momentum"] != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = state_zeros(p)
+                first = True
+        _fused.sgd(p, buf, first, group)
