@@ -343,7 +343,7 @@ def _copy_variant(view_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         inner = (res[0] if many and res else res)._grad_fn if needs_grad(input) else None
         if inner is not None:
             record(outs if many else outs[0], _copy_node(inner), (input,))
-        return list(outs) if many else outs[0]
+        return tuple(outs) if many else outs[0]
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Like ``{view_fn.__name__}`` but returns new tensors (no shared memory)."
     return fn
@@ -1762,4 +1762,7 @@ def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
 
 
 bind({"geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr})
-__all__ += ["geqrf", "orgqr", "ormqr", "householder_product", "conv_tbc", "norm_except_dim", "native_group_norm"]
+from .storage import UntypedStorage  # noqa: E402  (torch.UntypedStorage at the top level)
+
+__all__ += ["UntypedStorage", "geqrf", "orgqr", "ormqr", "householder_product", "conv_tbc", "norm_except_dim",
+            "native_group_norm"]
