@@ -121,3 +121,136 @@ def test_gather_scatter_add(dim: int) -> None:
     i32 = idx.astype(np.int32)
     assert_close(e.scatter(dim, ember.tensor(i32), 2.0, reduce="multiply"),
                  t.scatter(dim, torch.tensor(i32), 2.0, reduce="multiply"))
+
+
+# ---- reductions (BLAS sums, argmax along outer dims): sizes above the fast paths' threshold ---------------
+BIG = (40, 30, 36)   # 43200 elements
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [None, 0, (0, 1), 2, (1, 2), 1, (0, 2), -1])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_big_sums(dtype: Any, dim: Any, keepdim: bool) -> None:
+    a = (RNG.standard_normal(BIG) + 0.5).astype(dtype)
+    e, t = both(a)
+    if dim is None:
+        assert_close(e.sum(), t.sum())
+        assert_close(e.mean(), t.mean())
+        return
+    assert_close(e.sum(dim, keepdim), t.sum(dim, keepdim))
+    assert_close(e.mean(dim, keepdim), t.mean(dim, keepdim))
+    assert_close(e.var(dim, keepdim=keepdim), t.var(dim, keepdim=keepdim), rtol=1e-5)
+    assert_close(e.std(dim, keepdim=keepdim, correction=0), t.std(dim, keepdim=keepdim, correction=0), rtol=1e-5)
+    assert_close(e.logsumexp(dim, keepdim), t.logsumexp(dim, keepdim))
+
+
+def test_big_sums_odd_sizes_and_specials() -> None:
+    a = RNG.random(40000 + 77).astype(np.float32)   # not a multiple of the 128-term columns
+    a[5] = np.inf
+    e, t = both(a)
+    assert_close(e.sum(), t.sum())
+    a[7] = np.nan
+    e, t = both(a)
+    assert_close(e.sum(), t.sum())
+    big = RNG.random((5000, 8)).astype(np.float32)  # a reduced extent too long for one BLAS run
+    assert_close(ember.tensor(big).sum(0), torch.tensor(big).sum(0))
+    assert_close(ember.tensor(big.T.copy()).sum(1), torch.tensor(big.T.copy()).sum(1))
+    h = RNG.random(BIG).astype(np.float16)          # half types accumulate in float32
+    assert_close(ember.tensor(h).sum((1, 2)), torch.tensor(h).sum((1, 2)))
+
+
+def test_big_sum_grads_and_double_backward() -> None:
+    a = RNG.standard_normal(BIG)
+    check_grads(lambda L, x: x.sum(0) * x.mean((1, 2)).sum(), a)
+    check_grads(lambda L, x: x.var(0) + x.logsumexp(0), a, atol=1e-5)
+    x = ember.tensor(a, requires_grad=True)
+    (g,) = ember.autograd.grad(x.var((1, 2)).sum(), x, create_graph=True)
+    (gg,) = ember.autograd.grad((g * g).sum(), x)
+    xt = torch.tensor(a, requires_grad=True)
+    (gt,) = torch.autograd.grad(xt.var((1, 2)).sum(), xt, create_graph=True)
+    (ggt,) = torch.autograd.grad((gt * gt).sum(), xt)
+    assert_close(gg, ggt)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64", "int16", "uint8"])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_big_arg_extremes(dtype: str, dim: int) -> None:
+    """argmax/argmin/max/min along outer dims, with ties (the first index wins) and NaNs."""
+    a = RNG.integers(0, 7, BIG).astype(np.float64)   # many ties
+    e = ember.tensor(a).to(getattr(ember, dtype))
+    t = torch.tensor(a).to(getattr(torch, dtype))
+    for name in ("argmax", "argmin"):
+        assert_close(getattr(e, name)(dim), getattr(t, name)(dim))
+        assert_close(getattr(e, name)(dim, keepdim=True), getattr(t, name)(dim, keepdim=True))
+    for name in ("max", "min"):
+        assert_close(tuple(getattr(e, name)(dim)), tuple(getattr(t, name)(dim)))
+    u = RNG.standard_normal(BIG)                     # distinct values: one hit per slice
+    e, t = ember.tensor(u).to(getattr(ember, dtype)), torch.tensor(u).to(getattr(torch, dtype))
+    assert_close(e.argmax(dim), t.argmax(dim))
+    if dtype.startswith("float"):
+        u[3, 4, 5] = u[7, 1, 2] = np.nan
+        e, t = ember.tensor(u).to(getattr(ember, dtype)), torch.tensor(u).to(getattr(torch, dtype))
+        assert_close(e.argmax(dim), t.argmax(dim))
+        assert_close(e.argmin(dim), t.argmin(dim))
+
+
+def test_big_max_dim_grad() -> None:
+    check_grads(lambda L, x: x.max(0).values * 2, RNG.standard_normal(BIG))
+
+
+def test_fast_paths_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests above reach the BLAS sums and the outer-dim argmax (else they would prove nothing)."""
+    from ember.ops import reduction as R
+    calls: list[str] = []
+    for name in ("_sum_rows", "_arg_extreme_outer"):
+        real = getattr(R, name)
+        monkeypatch.setattr(R, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
+    x = ember.tensor(RNG.standard_normal(BIG).astype(np.float32))
+    x.sum(0), x.sum(), x.argmax(0)
+    assert calls.count("_sum_rows") >= 2 and "_arg_extreme_outer" in calls
+    calls.clear()
+    ember.ones(10).sum(), x.double().sum(1)   # small, or a middle dim: NumPy's own sum
+    assert not calls
+
+
+# ---- gelu: array forward, backward from the saved CDF (or ember ops under create_graph) -------------------
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_values_grads(approximate: str) -> None:
+    a = np.concatenate([RNG.standard_normal(200) * 3, [0.0, -0.0, 12.0, -12.0, 40.0, -40.0]])
+    check_grads(lambda L, x: L.nn.functional.gelu(x, approximate=approximate), a)
+    f32 = a.astype(np.float32).reshape(2, -1)
+    # float32: both round tanh/erf near saturation (where 1 + t cancels) within ~1e-6 of the exact slope
+    check_grads(lambda L, x: L.nn.functional.gelu(x, approximate=approximate) * 2, f32, rtol=1e-5, atol=1e-5)
+    for dt in ("float16", "bfloat16"):
+        e = ember.tensor(f32).to(getattr(ember, dt)).requires_grad_()
+        t = torch.tensor(f32).to(getattr(torch, dt)).requires_grad_()
+        ye = ember.nn.functional.gelu(e, approximate=approximate)
+        yt = torch.nn.functional.gelu(t, approximate=approximate)
+        assert_close(ye, yt)
+        ye.backward(ye.detach())
+        yt.backward(yt.detach())
+        assert_close(e.grad, t.grad, rtol=2e-2, atol=2e-2)
+        assert ye.grad_fn.name() == "GeluBackward0"
+    assert_close(ember.nn.functional.gelu(ember.tensor(0.7), approximate=approximate),
+                 torch.nn.functional.gelu(torch.tensor(0.7), approximate=approximate))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_double_backward(approximate: str) -> None:
+    a = RNG.standard_normal((3, 4)) * 2
+    x = ember.tensor(a, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda v: ember.nn.functional.gelu(v, approximate=approximate), (x,))
+    xt = torch.tensor(a, requires_grad=True)
+    outs = []
+    for L, v in ((ember, x), (torch, xt)):
+        (g,) = L.autograd.grad(L.nn.functional.gelu(v, approximate=approximate).sum(), v, create_graph=True)
+        outs.append((g, *L.autograd.grad((g * g).sum(), v)))
+    assert_close(outs[0], outs[1])
+
+
+def test_gelu_errors() -> None:
+    for dt in ("int64", "complex64"):
+        assert_same_error(lambda d=dt: ember.nn.functional.gelu(ember.ones(2, dtype=getattr(ember, d))),
+                          lambda d=dt: torch.nn.functional.gelu(torch.ones(2, dtype=getattr(torch, d))))
+    assert_same_error(lambda: ember.nn.functional.gelu(ember.ones(2), approximate="x"),
+                      lambda: torch.nn.functional.gelu(torch.ones(2), approximate="x"))

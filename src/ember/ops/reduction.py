@@ -54,6 +54,49 @@ def unreduce(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: 
     return g.expand(shape) if expand else g
 
 
+_BLAS_MIN = 1 << 15      # elements from which a sum runs as BLAS products (below it NumPy is as fast)
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> Any:
+    """``xp.sum(a, axis=dims, keepdims=keepdim)``, faster on the CPU for large float arrays.
+
+    NumPy reduces on one thread; a sum over the leading or trailing dims of a C-contiguous float32/float64
+    array is a matrix-vector product with ones, which BLAS runs vectorised and threaded (as torch's own
+    reductions are). Accuracy is kept by short runs of sequential terms: leading dims (and full sums) as a
+    cascade of 128-row sums, trailing dims only up to 4096 terms (the dot kernels spread them over many
+    accumulators).
+    """
+    if xp is not np or a.size < _BLAS_MIN or a.dtype not in _BLAS_FLOATS or not a.flags.c_contiguous or not dims:
+        return xp.sum(a, axis=dims, keepdims=keepdim)
+    nd, k = a.ndim, len(dims)
+    ds = sorted(dims)
+    n = math.prod(a.shape[d] for d in ds)
+    m = a.size // n
+    if ds == list(range(k)):
+        res = _sum_rows(xp, a.reshape(n, m))
+    elif ds == list(range(nd - k, nd)) and n <= 4096:
+        res = a.reshape(m, n) @ xp.ones(n, a.dtype)
+    else:
+        return xp.sum(a, axis=dims, keepdims=keepdim)
+    kept = [1 if i in dims else s for i, s in enumerate(a.shape)] if keepdim else \
+        [s for i, s in enumerate(a.shape) if i not in dims]
+    return res.reshape(kept)
+
+
+def _sum_rows(xp: Any, a: Any) -> Any:
+    """The column sums of a C-contiguous ``(n, m)`` array: rows summed 128 at a time by one BLAS product
+    (row ``i`` with rows ``i + q``, ``i + 2q``...), then those partial sums the same way."""
+    n, m = a.shape
+    if n <= 128:
+        return xp.ones(n, a.dtype) @ a
+    q = n // 128
+    res = _sum_rows(xp, (xp.ones(128, a.dtype) @ a[:q * 128].reshape(128, q * m)).reshape(q, m))
+    if n > q * 128:
+        res = res + _sum_rows(xp, a[q * 128:])
+    return res
+
+
 def not_implemented(kernel: str, dt: D.dtype) -> NotImplementedError:
     """torch's error for a dtype a kernel does not handle."""
     return NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
@@ -240,7 +283,7 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
     if nan and a.dtype.kind == "f":
         a = xp.where(xp.isnan(a), 0, a)
     dims = reduce_dims(dim, a.ndim)
-    return _wrap(a.sum(axis=dims, keepdims=keepdim), dt, input), dims
+    return _wrap(sum_array(xp, a, dims, keepdim), dt, input), dims
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
@@ -302,7 +345,7 @@ class MeanBackward1(Node):
 def _mean_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
     """Mean as sum / count (an empty reduction gives NaN, without NumPy's warning)."""
     n = math.prod(a.shape[d] for d in dims)
-    total = xp.sum(a, axis=dims, keepdims=keepdim)
+    total = sum_array(xp, a, dims, keepdim)
     return total / n if n else total * np.nan
 
 
@@ -398,7 +441,31 @@ def arg_extreme(xp: Any, a: Any, axis: int | None, largest: bool, keepdims: bool
         fn = xp.argmax if largest else xp.argmin
         return xp.where(nan.any(axis=axis, keepdims=keepdims), xp.argmax(nan, axis=axis, keepdims=keepdims),
                         fn(xp.where(nan, 0, a), axis=axis, keepdims=keepdims))
+    if (xp is np and axis is not None and axis != a.ndim - 1 and a.size >= _BLAS_MIN and a.flags.c_contiguous
+            and a.dtype.kind in "fiu"):
+        idx = _arg_extreme_outer(xp, a, axis, largest)
+        if idx is not None:
+            return idx if keepdims else idx.squeeze(axis)
     return (xp.argmax if largest else xp.argmin)(a, axis=axis, keepdims=keepdims)
+
+
+def _arg_extreme_outer(xp: Any, a: Any, axis: int, largest: bool) -> Any:
+    """``arg_extreme`` along a dim other than the last (kept as size 1), or None when a slice holds NaN.
+
+    NumPy's argmax along such a dim first copies the array transposed (slow); instead the extremes are
+    reduced in place and the first position equal to its slice's extreme is found among the few hits.
+    """
+    m = extreme(xp, a, axis, largest, True)
+    if m.dtype.kind == "f" and bool(xp.isnan(m).any()):
+        return None
+    eq = a == m
+    hits = xp.flatnonzero(eq)
+    if hits.size > 2 * m.size:                  # many ties: the first True of each slice
+        return xp.argmax(eq, axis=axis, keepdims=True)
+    n, inner = a.shape[axis], m.size // math.prod(a.shape[:axis]) if axis else m.size
+    idx = xp.full(m.size, n, np.int64)
+    xp.minimum.at(idx, hits // (inner * n) * inner + hits % inner, hits // inner % n)
+    return idx.reshape(m.shape)
 
 
 def extreme(xp: Any, a: Any, axis: Any, largest: bool, keepdims: bool = False) -> Any:
@@ -623,8 +690,11 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
     mu = _mean_array(xp, a, dims, True)
     dev = a - mu
-    sq = (dev * dev.conj()).real if a.dtype.kind == "c" else dev * dev
-    spread = xp.sum(sq, axis=dims, keepdims=keepdim) / builtins.max(n - c, 0)
+    if a.dtype.kind == "c":
+        sq = (dev * dev.conj()).real
+    else:
+        sq = xp.multiply(dev, dev, out=dev) if a.ndim else dev * dev   # in place: one temporary
+    spread = sum_array(xp, sq, dims, keepdim) / builtins.max(n - c, 0)
     if sqrt:
         spread = xp.sqrt(spread)
     m = mu if keepdim else mu.reshape([s for i, s in enumerate(a.shape) if i not in dims])
@@ -725,7 +795,8 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
     else:
         m = xp.max(a.real, axis=dims, keepdims=True)
         m = xp.where(xp.isinf(m), 0, m)
-        arr = xp.log(xp.sum(xp.exp(a - m), axis=dims, keepdims=True)) + m
+        e = a - m
+        arr = xp.log(sum_array(xp, xp.exp(e, out=e), dims, True)) + m
         if not keepdim:
             arr = arr.reshape([s for i, s in enumerate(a.shape) if i not in dims])
     res = _wrap(arr, input._dtype, input)
