@@ -14,6 +14,7 @@ from . import (  # noqa: E402
     autograd,
     backends,
     cuda,
+    fft,
     linalg,
     nn,
     optim,

@@ -1,8 +1,7 @@
 """Signal processing: torch's window functions and the short-time Fourier transform (``stft``/``istft``).
 
-The transforms are built on one differentiable op, an unnormalised complex DFT over the last dim
-(:func:`dft`, ``FftC2CBackward0``), whose adjoint is the DFT of opposite sign: everything else (framing,
-windowing, the one-sided half, overlap-add) is ember ops, so gradients of any order follow.
+The transforms frame and window the signal with ember ops and transform the frames with the FFT ops of
+:mod:`ember.ops.spectral` (as torch does), so gradients of any order follow.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from .._core import dtype as D
 from .._core.device import CPU
 from . import creation as C
 from . import shape as S
-from ._dispatch import Node, Tensor, bind, from_array, needs_grad, record, xp_of
+from ._dispatch import Tensor, bind, from_array, xp_of
+from .spectral import c2c, c2r, r2c
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "stft", "istft"]
 
@@ -93,34 +93,6 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
                    / xp.i0(xp.asarray(beta)))
 
 
-# ---- the DFT op ------------------------------------------------------------------------------------------
-class FftC2CBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        return (dft(g, -self.sign),)
-
-
-def dft(x: Tensor, sign: int = -1) -> Tensor:
-    """The unnormalised DFT of a complex tensor over its last dim: ``sum_j x_j exp(sign 2 pi i j k / n)``."""
-    xp = _xp(x)
-    n = x.shape[-1]
-    arr = xp.fft.fft(x._data, axis=-1) if sign < 0 else xp.fft.ifft(x._data, axis=-1) * n
-    out = from_array(xp.asarray(arr, x._dtype.np), x._dtype, x._device)
-    if needs_grad(x):
-        node = record(out, FftC2CBackward0(), (x,))
-        node.sign = sign
-    return out
-
-
-def _complex(x: Tensor) -> Tensor:
-    """A real tensor as complex (differentiable; the gradient keeps the real part)."""
-    if x.is_complex():
-        return x
-    from .elementwise import complex as make_complex
-    return make_complex(x, C.zeros_like(x))
-
-
 # ---- stft / istft -----------------------------------------------------------------------------------------
 def _signature(input: Tensor, shape: list[int], n_fft: int, hop: int, win: int, window: Tensor | None,
                normalized: bool, onesided: bool | None, return_complex: bool | None) -> str:
@@ -188,11 +160,9 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     one = (not complex_in) if onesided is None else onesided
     if one and complex_in:
         raise RuntimeError(sig + "Cannot have onesided output if window or input is complex")
-    spec = dft(_complex(frames), -1)
-    if one:
-        spec = spec[..., : n_fft // 2 + 1]
-    if normalized:
-        spec = spec * (n_fft ** -0.5)
+    scale = n_fft ** -0.5 if normalized else 1.0
+    last = [frames.dim() - 1]
+    spec = c2c(frames, last, True, scale) if complex_in else r2c(frames, last, scale, one)
     spec = spec.transpose(-1, -2)
     if return_complex:
         return spec
@@ -209,6 +179,11 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
                            "return_complex=True.")
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
+    if window is None:
+        warnings.warn("A window was not provided. A rectangular window will be applied.Please provide the same "
+                      "window used by stft to make the inversion lossless.To suppress this warning and use a "
+                      "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
+                      UserWarning, stacklevel=2)
     if input.dim() not in (2, 3):
         raise RuntimeError(f"istft: expected a tensor with 2 or 3 dimensions of complex, got {input.dim()}")
     spec = input.unsqueeze(0) if input.dim() == 2 else input
@@ -226,16 +201,13 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         raise RuntimeError(f"istft: expected a 1D window tensor of size equal to win_length={win}, but got window "
                            f"with size {list(window.shape)}")
     frames = spec.transpose(-1, -2)                                               # (B, frames, freq)
-    if normalized:
-        frames = frames * (n_fft ** 0.5)
-    if not one and not return_complex:   # a real signal: torch inverts the one-sided half (irfft)
-        frames, one = frames[..., : n_fft // 2 + 1], True
-    if one:
-        tail = frames[..., 1: n_fft - n_fft // 2].flip(-1).conj()
-        frames = S.cat([frames, tail], -1)
-    sig = dft(frames, 1) / n_fft
-    if not return_complex:
-        sig = sig.real
+    scale = n_fft ** -0.5 if normalized else 1.0 / n_fft
+    if return_complex:
+        if one:
+            raise RuntimeError("Cannot have onesided output if window or input is complex")
+        sig = c2c(frames, [2], False, scale)
+    else:   # a real signal: torch inverts the one-sided half (irfft)
+        sig = c2r(frames[..., : n_fft // 2 + 1].contiguous(), [2], scale, n_fft)
     w = _padded_window(window, win, n_fft, sig)
     sig = sig * w
     total = n_fft + hop * (n_frames - 1)
