@@ -24,6 +24,8 @@ _STAGED = {np.dtype(np.float16).num}   # plus bfloat16 (ml_dtypes), recognised b
 
 
 _RING = 4   # signature slots of a group: as many checked collectives may be in flight before one is drained
+_MIN_ROOM = 256   # the smallest exchange (when the payload is predicted not to travel with the signature)
+_ROOM_BYTES = 128 * 1024   # the largest payload travelling with a signature: for 2 ranks (divided among more)
 
 
 class Slot:
@@ -79,13 +81,18 @@ class MPIBackend:
         self._ops = {k: getattr(MPI, v) for k, v in _MPI_OPS.items()}
         self._bool_ops = {k: getattr(MPI, v) for k, v in _BOOL_OPS.items()}
         self._how: dict[Any, str] = {}
-        self.room = max(256, 8192 // self.size // 8 * 8)   # payload bytes that travel with a signature
+        self.base_room = max(256, 8192 // self.size // 8 * 8)
+        self.room = self.base_room   # payload bytes that travel with the next signature (the same on every rank)
+        self._max_room = max(self.base_room, 1 << (_ROOM_BYTES // max(1, self.size - 1)).bit_length() - 1)
+        self._persistent = hasattr(self.meta, "Allgather_init") and MPI.Get_version() >= (4, 0)
+        self._rings: dict[int, list[Slot]] = {}   # per room
         self._turn = 0
-        persistent = hasattr(self.meta, "Allgather_init") and MPI.Get_version() >= (4, 0)
-        self._ring = [Slot(self.meta, self.size, self.room, persistent) for _ in range(_RING)]
+        self._after: dict[int, int] = {}   # signature -> payload bytes of the collective that followed it last
+        self._prev: int | None = None      # signature of the last verified collective
+        self.pending: Any = None           # the Work whose signature exchange is not verified yet
 
     def free(self) -> None:
-        for slot in self._ring:
+        for slot in [s for ring in self._rings.values() for s in ring]:
             if slot.holder is not None:   # a collective never waited for: complete it before freeing its request
                 slot.holder()
             slot.free()
@@ -123,6 +130,7 @@ class MPIBackend:
         or nothing) in blocks of one fixed size: the same count on every rank whatever their tensors, so the
         exchange itself can never mismatch. Returns the slot (``req``, ``rows``: one row per rank, ``sigs``);
         give it back with ``release`` once its rows are read."""
+        self.ready()
         slot = self.slot()
         if slot.crc != sig:
             slot.sig[0] = slot.crc = sig
@@ -131,11 +139,44 @@ class MPIBackend:
         slot.start()
         return slot
 
+    def ready(self) -> int:
+        """The payload room of the next signature exchange, once the previous exchange is verified (the room
+        follows the verified history, so that it is the same on every rank: verification is in posting order)."""
+        while self.pending is not None:
+            try:
+                self.pending._advance(True, first_only=True)
+            except BaseException:
+                self.pending = None
+                raise
+        return self.room
+
+    def learn(self, sig: int, nbytes: int) -> None:
+        """A verified collective (run by every rank, with ``nbytes`` of payload): note that it followed the
+        previous one, and size the next exchange for the payload that followed this one last time (training
+        loops repeat their collectives: the payload then travels with the signature, one exchange)."""
+        if self._prev is not None:
+            if len(self._after) > 4096:
+                self._after.clear()
+            self._after[self._prev] = nbytes
+        self._prev = sig
+        nxt = self._after.get(sig)
+        self.room = self.base_room if nxt is None else _MIN_ROOM if nxt > self._max_room else \
+            max(_MIN_ROOM, 1 << (nxt - 1).bit_length())
+
+    def forget(self) -> None:
+        """After a mismatch (every rank sees it): the history starts over."""
+        self._prev = None
+        self.room = self.base_room
+
     def slot(self) -> Slot:
-        """The next slot of the ring (all ranks take them in the same order: one per checked collective); one
-        still held by a collective in flight is drained first (that collective is completed: every rank posted
-        it before this one, so it can complete)."""
-        slot = self._ring[self._turn % len(self._ring)]
+        """The next slot of the current room's ring (all ranks take them in the same order: one per checked
+        collective); one still held by a collective in flight is drained first (that collective is completed:
+        every rank posted it before this one, so it can complete)."""
+        ring = self._rings.get(self.room)
+        if ring is None:
+            ring = self._rings[self.room] = [Slot(self.meta, self.size, self.room, self._persistent)
+                                             for _ in range(_RING)]
+        slot = ring[self._turn % _RING]
         self._turn += 1
         if slot.holder is not None:
             holder, slot.holder = slot.holder, None

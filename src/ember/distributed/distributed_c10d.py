@@ -553,7 +553,9 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
                     pg._texts.clear()
                 pg._texts[key] = known
         text, crc = known
-        if small is not None and (pg._xp is not np or small[0].nbytes > pg._meta.room):
+        meta = pg._meta
+        want = small[0].nbytes if small is not None and pg._xp is np else 0   # payload it could carry
+        if small is not None and (pg._xp is not np or want > meta.ready()):
             small = None
 
         def agreed(rows: Any) -> None:
@@ -566,15 +568,18 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
 
         def verify() -> None:
             try:
-                _verify(pg, what, text, slot, agreed)
+                _verify(pg, what, text, slot, agreed, want)
             finally:
+                if meta.pending is work:
+                    meta.pending = None
                 if small is None:
                     pg._unposted.remove(work)
-        slot = pg._meta.check(crc, None if small is None else small[0])
+        slot = meta.check(crc, None if small is None else small[0])
         steps.append((slot.req.Test, verify))
     work = Work(steps, pg, what, result)
     if pg._checks:
         slot.holder = work.wait
+        meta.pending = work
         if small is None:
             pg._unposted.append(work)
     if async_op:
@@ -583,15 +588,20 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
     return None
 
 
-def _verify(pg: ProcessGroup, what: str, text: str, slot: Slot, agreed: Callable[[Any], None] | None) -> None:
-    """Go on with ``agreed(rows)`` when every rank's signature is this one's; otherwise every rank raises an error
-    naming its own and another rank's collective."""
+def _verify(pg: ProcessGroup, what: str, text: str, slot: Slot, agreed: Callable[[Any], None] | None,
+            want: int = 0) -> None:
+    """Go on with ``agreed(rows)`` when every rank's signature is this one's (``want``: the payload bytes the
+    collective could carry, for sizing the next exchanges); otherwise every rank raises an error naming its own and
+    another rank's collective."""
+    meta = pg._meta
     if slot.agree():
-        pg._meta.release(slot)
+        meta.learn(slot.crc, want)
+        meta.release(slot)
         if agreed is not None:
             agreed(slot.rows)
         return
-    pg._meta.release(slot)
+    meta.forget()
+    meta.release(slot)
     req, texts_rows = pg._meta.exchange(text.encode())
     Work([(req.Test, None)], pg, f"{what} (mismatch report)").wait()
     texts = [bytes(r).rstrip(b"\0").decode(errors="replace") for r in texts_rows]
@@ -663,9 +673,9 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
 class _ReducePlan:
     """What ``all_reduce`` of one (dtype, shape, op) on one group needs, worked out once: the op code, the MPI op
     of an in-place reduction (None when the dtype needs staging or the group is not MPI's: the general path), the
-    signature and its CRC, and whether the payload travels with the signature."""
+    signature and its CRC."""
 
-    __slots__ = ("code", "mop", "post", "in_place", "text", "crc", "small", "ufunc", "np_dtype", "nbytes")
+    __slots__ = ("code", "mop", "post", "in_place", "text", "crc", "ufunc", "np_dtype", "nbytes")
 
 
 def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
@@ -679,7 +689,6 @@ def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
         plan.post, plan.in_place = impl.comm.Iallreduce, impl.MPI.IN_PLACE
     plan.text = f"all_reduce({_sig(tensor)}, op={_Op(code).name})"
     plan.crc = zlib.crc32(plan.text.encode())
-    plan.small = pg._meta is not None and arr.nbytes <= pg._meta.room
     plan.ufunc = _UFUNCS[code]
     plan.np_dtype, plan.nbytes = arr.dtype, arr.nbytes
     if len(pg._plans) > 256:
@@ -724,10 +733,14 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         return _all_reduce(pg, tensor, plan.code, async_op)
     pg._seq += 1
     if pg._checks:
-        slot = pg._meta.slot()
+        meta = pg._meta
+        if meta.pending is not None:
+            meta.ready()
+        small = plan.nbytes <= meta.room
+        slot = meta.slot()
         if slot.crc != plan.crc:
             slot.sig[0] = slot.crc = plan.crc
-        views = slot.views.get(plan) or _slot_views(slot, plan, arr) if plan.small else None
+        views = (slot.views.get(plan) or _slot_views(slot, plan, arr)) if small else None
         if views is not None:
             views[0][...] = arr
         slot.start()
@@ -737,6 +750,8 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         got = slot.sigs.tolist()
         if got.count(got[0]) != len(got):
             _verify(pg, "all_reduce", plan.text, slot, None)   # raises, naming the ranks' collectives
+        if meta._prev != plan.crc or plan.crc not in meta._after:   # (once repeated, it changes nothing)
+            meta.learn(plan.crc, plan.nbytes)
         if views is not None:
             ufunc = plan.ufunc
             ufunc(views[1], views[2], out=arr)   # in rank order: every rank gets the same bits

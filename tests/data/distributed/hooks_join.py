@@ -61,6 +61,35 @@ if R == 0:
     w.wait()
 assert close(t1, np.sum(every, 0)) and close(t2, np.max(every, 0)) and objs == list(range(N))
 
+# ---- signature exchanges sized by the history: a repeated sequence of collectives (mixed sizes, sync and async)
+#      carries its payloads with the signatures; a mismatch after that is still reported, the group stays usable ----
+meta = dist.group.WORLD._meta
+sizes = [3, 300, 4000, 20000, 70000]   # floats: below, within and above what may travel with a signature
+for rep in range(3):
+    for k, n in enumerate(sizes):
+        ins = [np.arange(n, dtype=np.float32) * (r + 1) + k for r in range(N)]
+        t = torch.from_numpy(ins[R].copy())
+        if k % 2:
+            dist.all_reduce(t, op=dist.ReduceOp.MAX, async_op=True).wait()
+        else:
+            dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        assert close(t, np.max(ins, 0)), (rep, n)
+        b = torch.from_numpy(ins[R].copy())
+        dist.broadcast(b, src=N - 1)
+        assert close(b, ins[N - 1]), (rep, n)
+if dist.group.WORLD._checks:   # what followed the last collective last time was 3 floats: the smallest exchange
+    assert meta.room == 256 < meta.base_room, meta.room
+if dist.group.WORLD._checks:
+    try:
+        dist.all_reduce(torch.ones(3 + R))
+        raise AssertionError("no mismatch error")
+    except RuntimeError as e:
+        assert "Detected mismatch between collectives on ranks" in str(e), str(e)
+    assert meta.room == meta.base_room
+t = torch.ones(20000)
+dist.all_reduce(t)
+assert close(t, np.full(20000, float(N)))
+
 # ---- Work.get_future ----
 t = torch.full((3,), float(R + 1))
 fut = dist.all_reduce(t, async_op=True).get_future()
