@@ -4,6 +4,10 @@
 Every primitive takes C-contiguous arrays and returns the steps of a :class:`~._work.Work`; data movement uses
 byte views (any dtype travels), reductions use the MPI type of the array (half precision is reduced in float32:
 MPI has no reduction for it, and booleans reduce as bytes: OR is MAX, AND is MIN).
+
+The signatures of checked collectives travel on a duplicate communicator through rings of persistent
+``Allgather_init`` requests (MPI 4), one ring per room size; the room of the next exchange follows the verified
+history, so every rank picks the same ring without communicating.
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ Semantics follow torch: ranks given to collectives (``src``, ``dst``) are global
 once. Two things torch leaves to luck are errors here: every wait is bounded by the group's ``timeout`` (and fails
 early when a peer process of this host has exited), and before its data moves each collective compares a short
 signature (kind, dtypes, shapes, op, root) across ranks, so ranks calling different collectives or passing
-different shapes get an error naming what each rank is running instead of garbage or a hang. Small tensors travel
-with the signature (one exchange, then reduced locally), larger ones by the backend's collective once the
-signatures agree. ``EMBER_DISTRIBUTED_CHECKS=0`` turns the signatures off (DistributedDataParallel, which checks
-its replicas once at construction, never uses them).
+different shapes get an error naming what each rank is running instead of garbage or a hang. A payload travels
+with the signature (one exchange, then reduced locally) when it fits the exchange's room, which every rank sizes
+alike from the verified history of collectives (the payload that followed the previous collective last time, up to
+128 KB for two ranks): the collectives of a training loop then cost one exchange each; others move by the
+backend's collective once the signatures agree. Transfers are posted in program order (MPI and NCCL match
+collectives by posting order), whatever order their Works are waited in. ``EMBER_DISTRIBUTED_CHECKS=0`` turns the
+signatures off (DistributedDataParallel, which checks its replicas once at construction, never uses them).
 """
 
 from __future__ import annotations
@@ -531,9 +534,9 @@ def _start(pg: ProcessGroup, what: str, desc: Callable[[], str], post: Callable[
 
     With checks on, ``desc()`` is first compared across ranks and the transfer posted once all agree: a mismatch
     never moves data, so it leaves the group usable (and one collective in flight at a time is also faster under
-    MPICH than two). A small payload (``small``) travels with the signature and ``finish`` completes the collective
-    on the gathered payloads: one exchange instead of two, as fast as a bare MPI call for small tensors. ``key``
-    (hashable, determining ``desc()``) lets a hot call site reuse its signature."""
+    MPICH than two). A payload (``small``) that fits the exchange's room travels with the signature and ``finish``
+    completes the collective on the gathered payloads: one exchange instead of two. ``key`` (hashable, determining
+    ``desc()``) lets a hot call site reuse its signature."""
     if pg._error is not None:
         pg._usable()
     pg._seq += 1
