@@ -254,3 +254,41 @@ def test_gelu_errors() -> None:
                           lambda d=dt: torch.nn.functional.gelu(torch.ones(2, dtype=getattr(torch, d))))
     assert_same_error(lambda: ember.nn.functional.gelu(ember.ones(2), approximate="x"),
                       lambda: torch.nn.functional.gelu(torch.ones(2), approximate="x"))
+
+
+# ---- layer_norm: blocks of rows (several blocks and a partial last one here) ------------------------------
+@pytest.mark.parametrize("affine", ["both", "weight", "none"])
+def test_layer_norm_blocks(affine: str) -> None:
+    a = RNG.standard_normal((2, 550, 130)) * 3 + 1   # 143000 elements: two blocks, the last one partial
+    w = RNG.standard_normal(130)
+    b = RNG.standard_normal(130)
+    if affine == "both":
+        check_grads(lambda L, x, w, b: L.nn.functional.layer_norm(x, (130,), w, b), a, w, b)
+    elif affine == "weight":
+        check_grads(lambda L, x, w: L.nn.functional.layer_norm(x, (130,), w), a, w)
+    else:
+        check_grads(lambda L, x: L.nn.functional.layer_norm(x, (550, 130), eps=1e-3), a)
+    f32 = a.astype(np.float32)
+    e, t = both(f32, requires_grad=True)
+    ye = ember.nn.functional.layer_norm(e, (130,), ember.tensor(w.astype(np.float32)))
+    yt = torch.nn.functional.layer_norm(t, (130,), torch.tensor(w.astype(np.float32)))
+    assert_close(ye, yt, rtol=1e-5)
+    ye.backward(ye.detach())
+    yt.backward(yt.detach())
+    assert_close(e.grad, t.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_layer_norm_double_backward_and_halves() -> None:
+    a = RNG.standard_normal((3, 5))
+    x = ember.tensor(a, requires_grad=True)
+    w = ember.tensor(RNG.standard_normal(5), requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda v, u: ember.nn.functional.layer_norm(v, (5,), u), (x, w))
+    h = RNG.standard_normal((4, 6)).astype(np.float32)
+    for dt in ("float16", "bfloat16"):
+        e = ember.tensor(h).to(getattr(ember, dt)).requires_grad_()
+        t = torch.tensor(h).to(getattr(torch, dt)).requires_grad_()
+        ye, yt = ember.nn.functional.layer_norm(e, (6,)), torch.nn.functional.layer_norm(t, (6,))
+        assert_close(ye, yt)
+        ye.backward(ye.detach())
+        yt.backward(yt.detach())
+        assert_close(e.grad, t.grad, rtol=2e-2, atol=2e-2)

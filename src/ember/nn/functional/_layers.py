@@ -376,29 +376,54 @@ def _layer_norm_graph(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tup
     return gx, gw, gb
 
 
+_BLOCK = 1 << 17   # elements per block of rows: a block's passes stay in the CPU's L2 cache (~2x faster)
+
+
+def _row_blocks(ns: object, m: int, n: int) -> range:
+    """Starts of the row blocks covering an ``(m, n)`` array: cache-sized on the CPU, one block on a GPU."""
+    return range(0, m, max(m, 1) if ns is not np else max(1, _BLOCK // max(n, 1)))
+
+
 def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
-    """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std: row dots
-    by einsum, the rest in place (``gx = rstd·(gh - mean(gh) - x̂·mean(gh·x̂))``, ``gh = g·w``)."""
+    """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std, a block of
+    rows at a time: ``gx = rstd·(gh - mean(gh) - x̂·mean(gh·x̂))`` with ``gh = g·w``; ``gw``, ``gb`` summed
+    over the blocks' column sums."""
     ns = xp(x)
     m, n = node.mean.shape[0], node.n
-    xhat = compute_array(x).reshape(m, n) - node.mean
-    xhat *= node.rstd
+    a = compute_array(x).reshape(m, n)
     g2 = compute_array(g).reshape(m, n)
-    gx = gw = gb = None
-    if node._next[1] is not None:
-        gw = result(ns.einsum("ij,ij->j", g2, xhat).reshape(w.shape), w)
-    if node._next[2] is not None:
-        gb = result(g2.sum(0).reshape(w.shape if w is not None else x.shape[x.dim() - len(node.dims):]), x)
-    if node._next[0] is not None:
-        gh = g2 * compute_array(w).reshape(-1) if w is not None else g2.copy()
-        c2 = ns.einsum("ij,ij->i", gh, xhat)[:, None]
-        c2 /= n
-        gh -= (gh @ ns.ones(n, gh.dtype))[:, None] / max(n, 1)
-        xhat *= c2
-        gh -= xhat
-        gh *= node.rstd
-        gx = result(gh.reshape(x.shape), x)
-    return gx, gw, gb
+    want_x, want_w, want_b = (e is not None for e in node._next)
+    wa = compute_array(w).reshape(-1) if w is not None else None
+    gx = ns.empty((m, n), a.dtype) if want_x else None
+    gw = ns.zeros(n, a.dtype) if want_w else None
+    gb = ns.zeros(n, a.dtype) if want_b else None
+    ones = ns.ones(n, a.dtype)
+    step = _row_blocks(ns, m, n).step
+    for i in _row_blocks(ns, m, n):
+        j = i + step
+        gk, rk = g2[i:j], node.rstd[i:j]
+        xhat = a[i:j] - node.mean[i:j]
+        xhat *= rk
+        if want_w:
+            gw += ns.einsum("ij,ij->j", gk, xhat)
+        if want_b:
+            gb += gk.sum(0)
+        if want_x:
+            gh = gx[i:j]
+            if wa is not None:
+                ns.multiply(gk, wa, out=gh)
+            else:
+                gh[...] = gk
+            c2 = ns.einsum("ij,ij->i", gh, xhat)[:, None]
+            c2 /= n
+            gh -= (gh @ ones)[:, None] / max(n, 1)
+            xhat *= c2
+            gh -= xhat
+            gh *= rk
+    return (result(gx.reshape(x.shape), x) if want_x else None,
+            result(gw.reshape(w.shape), w) if want_w else None,
+            result(gb.reshape(w.shape if w is not None else x.shape[x.dim() - len(node.dims):]), x)
+            if want_b else None)
 
 
 class NativeLayerNormBackward0(Node):
@@ -419,25 +444,35 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift; works on
-    an ``(M, N)`` view: a row mean, one centring pass, the variance by a row dot, the rest in place."""
+    an ``(M, N)`` view, a block of rows at a time: a row mean, one centring pass, the variance by a row dot, the
+    rest in place."""
     dims = _norm_dims(input, normalized_shape)
     ns = xp(input)
     k = input.dim() - len(dims)
-    n = math.prod(input.shape[k:])
-    a = compute_array(input).reshape(math.prod(input.shape[:k]), n)
-    mean = (a @ ns.ones(n, a.dtype))[:, None]  # row sums by BLAS (a third of a pass of .mean)
-    mean /= max(n, 1)
-    y = a - mean
-    rstd = ns.einsum("ij,ij->i", y, y)[:, None]
-    rstd /= n
-    rstd += eps
-    ns.sqrt(rstd, out=rstd)
-    ns.reciprocal(rstd, out=rstd)
-    y *= rstd
-    if weight is not None:
-        y *= compute_array(weight).reshape(-1)
-    if bias is not None:
-        y += compute_array(bias).reshape(-1)
+    m, n = math.prod(input.shape[:k]), math.prod(input.shape[k:])
+    a = compute_array(input).reshape(m, n)
+    wa = compute_array(weight).reshape(-1) if weight is not None else None
+    ba = compute_array(bias).reshape(-1) if bias is not None else None
+    y = ns.empty((m, n), a.dtype)
+    mean = ns.empty((m, 1), a.dtype)
+    rstd = ns.empty((m, 1), a.dtype)
+    ones = ns.ones(n, a.dtype)
+    step = _row_blocks(ns, m, n).step
+    for i in _row_blocks(ns, m, n):   # a block of rows at a time, in cache
+        ak, yk, mk, rk = a[i : i + step], y[i : i + step], mean[i : i + step], rstd[i : i + step]
+        mk[:, 0] = ak @ ones  # row sums by BLAS (a third of a pass of .mean)
+        mk /= max(n, 1)
+        ns.subtract(ak, mk, out=yk)
+        rk[:, 0] = ns.einsum("ij,ij->i", yk, yk)
+        rk /= n
+        rk += eps
+        ns.sqrt(rk, out=rk)
+        ns.reciprocal(rk, out=rk)
+        yk *= rk
+        if wa is not None:
+            yk *= wa
+        if ba is not None:
+            yk += ba
     out = result(y.reshape(input.shape), input)
     return fused(
         out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps, n=n,

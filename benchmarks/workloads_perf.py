@@ -1,0 +1,56 @@
+"""Hot single ops of transformer training, forward + backward on GPT-like activations (batch 64, context 128,
+width 256), written once against the torch API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+SHAPE = (64, 128, 256)
+
+
+def gelu_fwd_bwd(lib: Any, approximate: str = "none") -> Callable[[], Any]:
+    """GELU forward and backward (``approximate`` 'none': erf; 'tanh': the tanh formula)."""
+    lib.manual_seed(0)
+    x = lib.randn(*SHAPE, requires_grad=True)
+    g = lib.randn(*SHAPE)
+
+    def step() -> Any:
+        y = lib.nn.functional.gelu(x, approximate=approximate)
+        y.backward(g)
+        x.grad = None
+        return y
+    return step
+
+
+def layer_norm_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """LayerNorm over the last dim with weight and bias, forward and backward."""
+    lib.manual_seed(0)
+    x = lib.randn(*SHAPE, requires_grad=True)
+    norm = lib.nn.LayerNorm(SHAPE[-1])
+    g = lib.randn(*SHAPE)
+
+    def step() -> Any:
+        y = norm(x)
+        y.backward(g)
+        x.grad = norm.weight.grad = norm.bias.grad = None
+        return y
+    return step
+
+
+def mean_trailing(lib: Any) -> Callable[[], Any]:
+    """Means over the trailing dims (last one, last two) and the sum of all, no grad."""
+    lib.manual_seed(0)
+    x = lib.randn(*SHAPE)
+
+    def step() -> Any:
+        return x.mean(-1), x.mean((-2, -1)), x.sum()
+    return step
+
+
+WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
+    "gelu fwd+bwd 64x128x256": (gelu_fwd_bwd, 1),
+    "gelu tanh fwd+bwd 64x128x256": (lambda lib: gelu_fwd_bwd(lib, "tanh"), 1),
+    "layer_norm fwd+bwd 64x128x256": (layer_norm_fwd_bwd, 1),
+    "mean trailing 64x128x256": (mean_trailing, 1),
+}
