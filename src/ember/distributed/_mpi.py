@@ -52,7 +52,7 @@ class Slot:
         else:
             self.start = lambda: setattr(self, "req", comm.Iallgather(self.mine, self.rows))
         self.holder: Any = None      # completes the collective using the slot (None: free)
-        self.views: dict = {}        # per all_reduce plan: (payload view, one result view per rank)
+        self.views: dict = {}        # per all_reduce plan: its payload view and result views (see _slot_views)
 
     def agree(self) -> bool:
         """Whether every rank sent this rank's signature."""
