@@ -640,3 +640,31 @@ def test_fft_float32_gradcheck_freqs_errors():
                 lambda L: L.fft.fft(L.tensor(XR), norm="bad"), lambda L: L.fft.irfft(L.tensor(XC), n=0),
                 lambda L: L.fft.fft2(L.tensor(XR[0])), lambda L: L.fft.fftfreq(4, dtype=L.int64)):
         assert_same_error(lambda bad=bad: bad(ember), lambda bad=bad: bad(torch))
+
+
+# ---- torch.signal.windows --------------------------------------------------------------------------------------------
+WINDOW_NAMES = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine", "general_hamming",
+                "hamming", "hann", "kaiser", "nuttall"]
+
+
+@pytest.mark.parametrize("name", WINDOW_NAMES)
+def test_signal_windows(name):
+    kw = {"a": [0.5, 0.3, 0.2]} if name == "general_cosine" else {}
+    fe, ft = getattr(ember.signal.windows, name), getattr(torch.signal.windows, name)
+    for m in (0, 1, 2, 5, 6):
+        for sym in (True, False):
+            assert_close(fe(m, sym=sym, **kw), ft(m, sym=sym, **kw))
+    assert_close(fe(4, sym=False, dtype=ember.float64, **kw), ft(4, sym=False, dtype=torch.float64, **kw))
+    assert_same_error(lambda: fe(-1, **kw), lambda: ft(-1, **kw))
+    assert_same_error(lambda: fe(3, dtype=ember.int64, **kw), lambda: ft(3, dtype=torch.int64, **kw))
+
+
+def test_signal_window_parameters():
+    W, T = ember.signal.windows, torch.signal.windows
+    assert_close(W.exponential(5, sym=False, center=1.0, tau=2.0), T.exponential(5, sym=False, center=1.0, tau=2.0))
+    assert_close(W.gaussian(4, std=0.7, sym=False), T.gaussian(4, std=0.7, sym=False))
+    assert_close(W.kaiser(5, beta=3.0), T.kaiser(5, beta=3.0))
+    assert_close(W.general_hamming(6, alpha=0.6), T.general_hamming(6, alpha=0.6))
+    for bad in (lambda M: M.gaussian(3, std=0), lambda M: M.exponential(3, center=1.0),
+                lambda M: M.kaiser(3, beta=-1.0)):
+        assert_same_error(lambda bad=bad: bad(W), lambda bad=bad: bad(T))

@@ -20,6 +20,7 @@ from . import (  # noqa: E402
     optim,
     safetensors,
     serialization,
+    signal,
     special,
     utils,
 )

@@ -29,28 +29,35 @@ def _xp(t: Tensor) -> Any:
 # ---- windows ------------------------------------------------------------------------------------------
 def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: Any, requires_grad: bool,
             formula: Any) -> Tensor:
-    """A window of ``window_length`` samples from ``formula(xp, n, N)`` (``n = 0..N-1``, in float64);
-    ``periodic`` computes ``N + 1`` samples and drops the last (for spectral analysis)."""
+    """A window of ``window_length`` samples (torch's checks and messages for the ``*_window`` factories)."""
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
     dt = dtype or D.get_default_dtype()
     if not dt.is_floating_point:
         raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
-    out = C.empty(window_length, dtype=dt, device=device)
-    if window_length:
+    return build_window(window_length, periodic, dt, device, requires_grad, formula)
+
+
+def build_window(length: int, periodic: bool, dt: D.dtype, device: Any, requires_grad: bool, formula: Any
+                 ) -> Tensor:
+    """``formula(xp, n, N)`` on ``n = 0..N-1`` (in float64) as a tensor of ``length`` samples; ``periodic``
+    computes ``N = length + 1`` samples and drops the last (the form for spectral analysis)."""
+    out = C.empty(length, dtype=dt, device=device)
+    if length:
         xp = _xp(out)
-        if window_length == 1:
+        if length == 1:
             vals = xp.ones(1)
         else:
-            n = window_length + 1 if periodic else window_length
-            vals = formula(xp, xp.arange(n, dtype=np.float64), n)[:window_length]
+            n = length + 1 if periodic else length
+            vals = formula(xp, xp.arange(n, dtype=np.float64), n)[:length]
         out._data[...] = vals.astype(dt.np)
     if requires_grad:
         out.requires_grad_()
     return out
 
 
-def _cosine_sum(*coeffs: float) -> Any:
+def cosine_sum(*coeffs: float) -> Any:
+    """The formula of a generalised cosine window with coefficients ``a_0, a_1, ...``."""
     def formula(xp: Any, n: Any, N: int) -> Any:
         return sum(((-1) ** k) * c * xp.cos(2 * math.pi * k * n / (N - 1)) for k, c in enumerate(coeffs))
     return formula
@@ -59,7 +66,7 @@ def _cosine_sum(*coeffs: float) -> Any:
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                 device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
-    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, _cosine_sum(0.5, 0.5))
+    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, cosine_sum(0.5, 0.5))
 
 
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
@@ -67,14 +74,14 @@ def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.5
                    requires_grad: bool = False) -> Tensor:
     """The generalised Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum(alpha, beta))
+                   cosine_sum(alpha, beta))
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
                     device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``."""
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosine_sum(0.42, 0.5, 0.08))
+                   cosine_sum(0.42, 0.5, 0.08))
 
 
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
