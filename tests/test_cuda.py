@@ -975,8 +975,6 @@ def test_cuda_graph_capture_and_replay() -> None:
         np.testing.assert_allclose(static_y.cpu().numpy(), np.sin(np.full(8, 2 * v + 1, np.float32)), rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="CuPy 14 refuses cuBLAS calls while a stream captures (ember's matmuls go through it)")
 def test_cuda_graph_of_a_training_step() -> None:
     """A whole SGD step (forward, backward, update) captured once and replayed, as in torch's recipe."""
     ember.manual_seed(0)
@@ -1037,3 +1035,66 @@ def test_bfloat16_on_cuda() -> None:
     y = (x * 2 + 1).float().cpu()
     ref = (ember.tensor(_array((F_, 4, 4), 0)).bfloat16() * 2 + 1).float()
     np.testing.assert_array_equal(y.numpy(), ref.numpy())
+
+
+def test_cuda_graph_of_an_adam_step_needs_capturable() -> None:
+    """Adam(capturable=True) keeps its step count on the GPU, so replays apply the right bias corrections;
+    capturable=False is refused as torch refuses it."""
+    pairs = []
+    for capturable_model in (True, False):
+        ember.manual_seed(0)
+        model = ember.nn.Sequential(ember.nn.Linear(4, 8), ember.nn.Tanh(), ember.nn.Linear(8, 1)).cuda()
+        pairs.append((model, ember.optim.Adam(model.parameters(), lr=0.05, capturable=capturable_model)))
+    (model, opt), (ref, ref_opt) = pairs
+    xs = [ember.tensor(_array((F_, 16, 4), i), device="cuda") for i in range(6)]
+    static_x = ember.zeros(16, 4, device="cuda")
+    s = ember.cuda.Stream()
+
+    def step(m: Any, o: Any, x: Any) -> Any:
+        o.zero_grad(set_to_none=False)
+        loss = m(x).square().mean()
+        loss.backward()
+        o.step()
+        return loss
+    with ember.cuda.stream(s):
+        static_x.copy_(xs[0])
+        step(model, opt, static_x)
+    step(ref, ref_opt, xs[0])
+    assert opt.state[model[0].weight]["step"].is_cuda and not ref_opt.state[ref[0].weight]["step"].is_cuda
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g, stream=s):
+        static_loss = step(model, opt, static_x)
+    for x in xs[1:]:
+        static_x.copy_(x)
+        g.replay()
+        ref_loss = step(ref, ref_opt, x)
+        ember.cuda.synchronize()
+        np.testing.assert_allclose(static_loss.item(), ref_loss.item(), rtol=1e-4)
+    assert opt.state[model[0].weight]["step"].item() == 6.0
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(RuntimeError, match="Attempting CUDA graph capture of step\\(\\) for an instance of Adam but "
+                                           "param_groups' capturable is False."):
+        with ember.cuda.graph(ember.cuda.CUDAGraph(), stream=s):
+            step(ref, ref_opt, static_x)
+
+
+def test_cuda_graph_replays_draw_fresh_random_numbers() -> None:
+    """Dropout inside a captured graph: each replay draws a new mask (the counter lives on the GPU)."""
+    static_x = ember.ones(10_000, device="cuda")
+    s = ember.cuda.Stream()
+    with ember.cuda.stream(s):
+        ember.nn.functional.dropout(static_x, 0.3)
+    g = ember.cuda.CUDAGraph()
+    with ember.cuda.graph(g, stream=s):
+        static_y = ember.nn.functional.dropout(static_x, 0.3)
+    masks = []
+    for _ in range(3):
+        g.replay()
+        ember.cuda.synchronize()
+        masks.append(static_y.cpu().numpy().copy())
+    for m in masks:
+        values = np.unique(m)
+        assert abs((m == 0).mean() - 0.3) < 0.02 and len(values) == 2 and values[0] == 0
+        np.testing.assert_allclose(values[1], 1 / 0.7, rtol=1e-6)
+    assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])

@@ -3,6 +3,8 @@ param groups, errors, hooks; lr_scheduler learning-rate sequences and state_dict
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -359,3 +361,13 @@ def test_lbfgs_errors():
 
     with pytest.raises(RuntimeError, match="only 'strong_wolfe' is supported"):
         opt.step(closure)
+
+
+def test_adam_capturable_needs_gpu_parameters() -> None:
+    """capturable=True keeps the step count on the parameters' accelerator; CPU parameters are refused."""
+    def run(lib: Any) -> None:
+        m = lib.nn.Linear(2, 2)
+        o = lib.optim.Adam(m.parameters(), capturable=True)
+        m(lib.ones(1, 2)).sum().backward()
+        o.step()
+    assert_same_error(lambda: run(ember), lambda: run(torch))

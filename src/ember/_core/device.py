@@ -17,6 +17,7 @@ __all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_coun
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
 
 
+CAPTURING = [False]   # True while ember.cuda.graphs captures: no host round trips (syncs) are allowed then
 _peak_bytes: dict[int, int] = {}   # device index → most bytes CuPy's pool held in use since the last reset
 
 

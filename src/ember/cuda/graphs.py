@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._core.device import _probe_cupy
+from .._core import gemm
+from .._core.device import CAPTURING, _probe_cupy
+from ..ops import _philox
 from .streams import Stream
 
 __all__ = ["CUDAGraph", "graph", "graph_pool_handle"]
@@ -44,6 +46,8 @@ class CUDAGraph:
         self._pool: _Pool | None = None
         self._stream: Stream | None = None
         self._prev_allocator: Any = None
+        self._device = 0
+        self._draws: Any = None
 
     def capture_begin(self, pool: _Pool | None = None, capture_error_mode: str = "global") -> None:
         if self._graph is not None:
@@ -64,14 +68,20 @@ class CUDAGraph:
         cp.cuda.set_allocator(self._pool.pool.malloc)
         if capture_error_mode not in ("global", "thread_local", "relaxed"):
             raise RuntimeError(f"Unknown capture_error_mode: {capture_error_mode}")
+        gemm.prepare_capture(cp)   # products run on ember's own cuBLAS handle while capturing
+        self._device = cp.cuda.runtime.getDevice()
+        _philox.begin_capture(cp, self._device)   # random draws read their counter from device memory
         # Always relaxed: the private pool may call cudaMalloc while capturing, which stricter modes forbid.
         self._stream._cp.begin_capture(cp.cuda.runtime.streamCaptureModeRelaxed)
+        CAPTURING[0] = True
 
     def capture_end(self) -> None:
         cp = _cupy()
         try:
+            self._draws = _philox.end_capture(self._device)   # kept alive: replays advance its counter
             self._graph = self._stream._cp.end_capture()
         finally:
+            CAPTURING[0] = False
             cp.cuda.set_allocator(self._prev_allocator)
 
     def replay(self) -> None:

@@ -3,7 +3,9 @@
 As torch's CUDA generator, its state is a 64-bit seed and a 64-bit offset: element ``i`` of a draw uses
 Philox's output block for counter ``offset + i`` under key ``seed``, and the draw advances the offset by
 its element count. Nothing crosses to the host, so drawing costs one kernel launch. (torch's CUDA stream
-of numbers depends on its kernels' launch shapes; ember's is its own, reproducible under a seed.)
+of numbers depends on its kernels' launch shapes; ember's is its own, reproducible under a seed.) Inside
+a CUDA graph capture the counter is read from GPU memory that each replay advances, so replays draw
+fresh numbers, as torch's graph-safe generator does.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PhiloxState", "cuda_state", "manual_seed_all", "fill_uniform", "fill_normal", "fill_bernoulli"]
+from .._core.device import CAPTURING
+
+__all__ = ["PhiloxState", "cuda_state", "manual_seed_all", "fill_uniform", "fill_normal", "fill_bernoulli",
+           "begin_capture", "end_capture"]
 
 DEFAULT_SEED = 67280421310721   # torch's default seed for every generator
 
@@ -42,26 +47,57 @@ __device__ inline double philox_normal(unsigned long long ctr, unsigned long lon
 }
 """
 
-_kernels: dict[str, Any] = {}
+_kernels: dict[tuple[str, bool], Any] = {}
+# name → (parameters before the counter, parameters after, output expression of u = uniform / z = normal)
+_BODIES = {
+    "uniform": ("", ", float64 lo, float64 span", "lo + span * philox_uniform(CTR, seed)"),
+    "normal": ("", ", float64 mean, float64 std", "mean + std * philox_normal(CTR, seed)"),
+    "bernoulli": ("float64 p, ", "", "philox_uniform(CTR, seed) < p ? 1 : 0"),
+    "bernoulli_tensor": ("P p, ", "", "philox_uniform(CTR, seed) < (double)p ? 1 : 0"),
+}
 
 
-def _kernel(cp: Any, name: str) -> Any:
-    """The ElementwiseKernel ``name`` (compiled through NVRTC on first use, then cached by CuPy)."""
-    k = _kernels.get(name)
+def _kernel(cp: Any, name: str, graph: bool) -> Any:
+    """The ElementwiseKernel ``name`` (compiled through NVRTC on first use, then cached by CuPy). Eager
+    kernels take the first counter as a number; graph kernels read it from device memory (``base[0] +
+    rel``), so each replay of a captured graph draws new numbers."""
+    k = _kernels.get((name, graph))
     if k is None:
-        body = {
-            "uniform": ("uint64 offset, uint64 seed, float64 lo, float64 span", "T y",
-                        "y = (T)(lo + span * philox_uniform(offset + i, seed))"),
-            "normal": ("uint64 offset, uint64 seed, float64 mean, float64 std", "T y",
-                       "y = (T)(mean + std * philox_normal(offset + i, seed))"),
-            "bernoulli": ("float64 p, uint64 offset, uint64 seed", "T y",
-                          "y = (T)(philox_uniform(offset + i, seed) < p ? 1 : 0)"),
-            "bernoulli_tensor": ("P p, uint64 offset, uint64 seed", "T y",
-                                 "y = (T)(philox_uniform(offset + i, seed) < (double)p ? 1 : 0)"),
-        }[name]
-        k = cp.ElementwiseKernel(body[0], body[1], body[2], f"ember_philox_{name}", preamble=_PHILOX)
-        _kernels[name] = k
+        head, tail, expr = _BODIES[name]
+        counter = "raw uint64 base, uint64 rel, uint64 seed" if graph else "uint64 offset, uint64 seed"
+        first = "(base[0] + rel)" if graph else "offset"
+        k = cp.ElementwiseKernel(head + counter + tail, "T y", f"y = (T)({expr.replace('CTR', first + ' + i')})",
+                                 f"ember_philox_{name}{'_graph' if graph else ''}", preamble=_PHILOX)
+        _kernels[name, graph] = k
     return k
+
+
+class _GraphDraws:
+    """The draws of one CUDA graph capture on one device: counters ``base[0] + rel`` under their own key.
+    ``base`` lives on the GPU and the captured graph ends by adding the capture's total to it."""
+
+    def __init__(self, cp: Any, key: int) -> None:
+        self.base = cp.zeros(1, cp.uint64)
+        self.key, self.rel = key, 0
+
+
+_captures: dict[int, _GraphDraws] = {}
+_capture_serial = [0]
+
+
+def begin_capture(cp: Any, index: int) -> None:
+    """Before a capture on GPU ``index``: its default generator's draws will come from a device counter."""
+    _capture_serial[0] += 1
+    key = (cuda_state(index).seed + 0x9E3779B97F4A7C15 * _capture_serial[0]) & 0xFFFFFFFFFFFFFFFF
+    _captures[index] = _GraphDraws(cp, key)
+
+
+def end_capture(index: int) -> _GraphDraws:
+    """Still inside the capture: record the counter's advance; returns what the graph must keep alive."""
+    g = _captures.pop(index)
+    if g.rel:
+        g.base += np.uint64(g.rel)
+    return g
 
 
 class PhiloxState:
@@ -110,31 +146,40 @@ def manual_seed_all(seed: int) -> None:
     _pending_seed[0] = seed
 
 
-def _draw(cp: Any, arr: Any, name: str, head: tuple, tail: tuple, state: PhiloxState) -> None:
-    """Run kernel ``name`` (arguments ``head``, offset, seed, ``tail``) over a contiguous buffer the size
+def _draw(cp: Any, arr: Any, name: str, head: tuple, tail: tuple, state: PhiloxState | None, index: int) -> None:
+    """Run kernel ``name`` (arguments ``head``, counter, key, ``tail``) over a contiguous buffer the size
     of ``arr`` and store it into ``arr``. Kernels write float32/float64/integer/bool directly; float16
     goes through float32."""
     ct = np.dtype(np.float32) if arr.dtype.kind == "f" and arr.dtype.itemsize < 4 else arr.dtype
     direct = arr.flags.c_contiguous and ct == arr.dtype
     out = arr if direct else cp.empty(arr.shape, ct)
-    _kernel(cp, name)(*head, np.uint64(state.take(arr.size)), np.uint64(state.seed), *tail, out)
+    if CAPTURING[0]:
+        g = _captures.get(index)
+        if state is not None or g is None:
+            raise RuntimeError("CUDA graph capture: random numbers inside a captured graph come from the default "
+                               "CUDA generator only (pass no generator=)")
+        _kernel(cp, name, True)(*head, g.base, np.uint64(g.rel), np.uint64(g.key), *tail, out)
+        g.rel += arr.size
+    else:
+        state = state or cuda_state(index)
+        _kernel(cp, name, False)(*head, np.uint64(state.take(arr.size)), np.uint64(state.seed), *tail, out)
     if not direct:
         arr[...] = out.astype(arr.dtype, copy=False)
 
 
 def fill_uniform(cp: Any, arr: Any, lo: float, hi: float, index: int, state: PhiloxState | None = None) -> None:
     """``arr`` ← U[lo, hi) drawn on the GPU."""
-    _draw(cp, arr, "uniform", (), (float(lo), float(hi) - float(lo)), state or cuda_state(index))
+    _draw(cp, arr, "uniform", (), (float(lo), float(hi) - float(lo)), state, index)
 
 
 def fill_normal(cp: Any, arr: Any, mean: float, std: float, index: int, state: PhiloxState | None = None) -> None:
     """``arr`` ← N(mean, std²) drawn on the GPU (Box-Muller on one Philox block per element)."""
-    _draw(cp, arr, "normal", (), (float(mean), float(std)), state or cuda_state(index))
+    _draw(cp, arr, "normal", (), (float(mean), float(std)), state, index)
 
 
 def fill_bernoulli(cp: Any, arr: Any, p: Any, index: int, state: PhiloxState | None = None) -> None:
     """``arr`` ← 1 with probability ``p`` (a number or a device array broadcast to ``arr``), else 0."""
     if isinstance(p, (int, float)):   # a number: a scalar kernel argument (CuPy types scalars by declaration)
-        _draw(cp, arr, "bernoulli", (np.float64(p),), (), state or cuda_state(index))
+        _draw(cp, arr, "bernoulli", (np.float64(p),), (), state, index)
     else:
-        _draw(cp, arr, "bernoulli_tensor", (cp.broadcast_to(p, arr.shape),), (), state or cuda_state(index))
+        _draw(cp, arr, "bernoulli_tensor", (cp.broadcast_to(p, arr.shape),), (), state, index)

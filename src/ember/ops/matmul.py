@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import gemm
 from .._core.device import CPU
 from .._core.dtype import promote_types
 from ..autograd.grad_mode import STATE
@@ -127,7 +128,7 @@ def _product(xp: Any, a: Any, b: Any, dt: Any) -> Any:
     """``a @ b`` on the backend; half types accumulate in float32 on the CPU (NumPy's own loops do not)."""
     if xp is np and dt.name in _LOW:
         return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt.np)
-    return xp.matmul(a, b)
+    return gemm.matmul(xp, a, b)
 
 
 def _result(arr: Any, like: Tensor, node_cls: type[Node], inputs: tuple, save: tuple) -> Tensor:

@@ -17,9 +17,14 @@ from .._tensor import Tensor
 
 __all__ = ["fusable", "adam", "sgd"]
 
-_ADAM_SCALARS = ("float64 lr, float64 beta1, float64 beta2, float64 eps, float64 wd, float64 step_size, "
-                 "float64 bc2_sqrt, bool decoupled, bool maximize")
+_ADAM_SCALARS = "float64 lr, float64 beta1, float64 beta2, float64 eps, float64 wd, bool decoupled, bool maximize"
+# capturable: the step count is a GPU array (so a captured graph's replays see it grow) and the bias
+# corrections are computed from it in the kernel; otherwise they arrive as numbers
+_ADAM_STEP = {False: ("float64 step_size, float64 bc2_sqrt, ", ""),
+              True: ("float32 step, ", "double step_size = lr / (1.0 - pow(beta1, (double)step));\n"
+                                       "    double bc2_sqrt = sqrt(1.0 - pow(beta2, (double)step));")}
 _ADAM_BODY = """
+    {step}
     double gr = maximize ? -(double)g : (double)g;
     double pv = (double)p;
     if (wd != 0.0) { if (decoupled) pv = (double)(T)(pv * (1.0 - lr * wd)); else gr = (double)(T)(gr + wd * pv); }
@@ -51,10 +56,11 @@ def _kernel(cp: Any, name: str) -> Any:
                 "bool maximize", "T p, T buf" if with_buf else "T p",
                 _SGD_BODY.replace("{momentum}", _SGD_MOMENTUM if with_buf else ""), f"ember_fused_{name}")
         else:
-            ams = name == "adam_amsgrad"
-            body = _ADAM_BODY.replace("{vmax}", "double vu = fmax((double)vmax, (double)v); vmax = (T)vu;" if ams
-                                      else "double vu = (double)v;")
-            k = cp.ElementwiseKernel("T g, " + _ADAM_SCALARS, "T p, T m, T v" + (", T vmax" if ams else ""),
+            ams, capturable = "amsgrad" in name, "capturable" in name
+            params, prologue = _ADAM_STEP[capturable]
+            vmax = "double vu = fmax((double)vmax, (double)v); vmax = (T)vu;" if ams else "double vu = (double)v;"
+            body = _ADAM_BODY.replace("{step}", prologue).replace("{vmax}", vmax)
+            k = cp.ElementwiseKernel("T g, " + params + _ADAM_SCALARS, "T p, T m, T v" + (", T vmax" if ams else ""),
                                      body, f"ember_fused_{name}")
         _kernels[name] = k
     return k
@@ -74,17 +80,21 @@ def _bump(*tensors: Tensor) -> None:
 
 
 def adam(p: Tensor, state: dict[str, Any], group: dict[str, Any], step_size: float, bc2_sqrt: float) -> None:
-    """One Adam/AdamW step of ``p`` in place (moments in ``state``), as one kernel launch."""
+    """One Adam/AdamW step of ``p`` in place (moments in ``state``), as one kernel launch. With
+    ``capturable`` the step count lives on the GPU and the corrections are computed there
+    (``step_size``/``bc2_sqrt`` are then ignored)."""
     cp = xp_of(p._device)
     beta1, beta2 = group["betas"]
     m, v = state["exp_avg"], state["exp_avg_sq"]
     outs = [p._data, m._data, v._data]
     if group["amsgrad"]:
         outs.append(state["max_exp_avg_sq"]._data)
-    _kernel(cp, "adam_amsgrad" if group["amsgrad"] else "adam")(
-        p.grad._data, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
-        float(group["weight_decay"]), float(step_size), float(bc2_sqrt),
-        np.bool_(group.get("decoupled_weight_decay", False)), np.bool_(group["maximize"]), *outs)
+    capturable = state["step"]._device is p._device
+    step_args = (state["step"]._data,) if capturable else (float(step_size), float(bc2_sqrt))
+    name = "adam" + ("_amsgrad" if group["amsgrad"] else "") + ("_capturable" if capturable else "")
+    _kernel(cp, name)(p.grad._data, *step_args, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                      float(group["weight_decay"]), np.bool_(group.get("decoupled_weight_decay", False)),
+                      np.bool_(group["maximize"]), *outs)
     _bump(p, m, v, *([state["max_exp_avg_sq"]] if group["amsgrad"] else []))
 
 

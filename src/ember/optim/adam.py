@@ -9,7 +9,9 @@ from . import _fused
 from .optimizer import (
     Optimizer,
     addcdiv,
+    advance_step,
     bump_step,
+    check_capture,
     grad_array,
     init_moments,
     params_with_grad,
@@ -76,12 +78,20 @@ class Adam(Optimizer):
         )
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        check_capture(self)
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
             for p in params_with_grad(group):
+                if group["capturable"] and p.device.type != "cuda":
+                    raise AssertionError("If capturable=True, params and state_steps must be on supported devices: "
+                                         "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
                 state = self.state[p]
-                init_moments(state, p, amsgrad=group["amsgrad"])
+                init_moments(state, p, amsgrad=group["amsgrad"], capturable=group["capturable"])
+                if state["step"]._device is p._device and _fused.fusable(p):   # capturable on the GPU
+                    advance_step(state)
+                    _fused.adam(p, state, group, 0.0, 0.0)
+                    continue
                 step = bump_step(state)
                 step_size = lr / (1 - beta1**step)
                 bc2_sqrt = (1 - beta2**step) ** 0.5

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import xp_of, xp_of_array
+from .._core.device import CAPTURING, xp_of, xp_of_array
 from .._tensor import Tensor, from_array
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import typename
@@ -371,12 +371,13 @@ def weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool) -> An
 
 
 def init_moments(state: dict[str, Any], p: Tensor, after_step: dict[str, Any] | None = None,
-                 amsgrad: bool = False) -> None:
+                 amsgrad: bool = False, capturable: bool = False) -> None:
     """Create the Adam family's per-parameter state on first use, in torch's key order: ``step``, the
-    optimizer's own ``after_step`` entries, ``exp_avg``, ``exp_avg_sq`` and (AMSGrad) ``max_exp_avg_sq``."""
+    optimizer's own ``after_step`` entries, ``exp_avg``, ``exp_avg_sq`` and (AMSGrad) ``max_exp_avg_sq``.
+    ``capturable`` keeps ``step`` on a cuda parameter's GPU (torch's rule for CUDA-graph capture)."""
     if state:
         return
-    state["step"] = step_tensor()
+    state["step"] = step_tensor(p.device if capturable and p.device.type == "cuda" else None)
     state.update(after_step or {})
     state["exp_avg"] = state_zeros(p)
     state["exp_avg_sq"] = state_zeros(p)
@@ -397,9 +398,17 @@ def write(t: Tensor, value: Any) -> None:
     t._vc[0] += 1
 
 
-def step_tensor() -> Tensor:
-    """The float32 0-d 'step' counter torch keeps in optimizer state."""
-    return new_tensor(0.0, dtype=D.float32)
+def step_tensor(device: Any = None) -> Tensor:
+    """The float32 0-d 'step' counter torch keeps in optimizer state (on the CPU unless ``device``)."""
+    t = new_tensor(0.0, dtype=D.float32)
+    return t if device is None else t.to(device)
+
+
+def check_capture(opt: Any) -> None:
+    """torch's refusal to capture ``step()`` in a CUDA graph unless every group is ``capturable``."""
+    if CAPTURING[0] and not all(g.get("capturable", False) for g in opt.param_groups):
+        raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {type(opt).__name__} "
+                           "but param_groups' capturable is False.")
 
 
 def bump_step(state: dict[str, Any]) -> float:
@@ -407,6 +416,13 @@ def bump_step(state: dict[str, Any]) -> float:
     t = state["step"]
     write(t, t._data + np.float32(1))
     return float(t._data)
+
+
+def advance_step(state: dict[str, Any]) -> None:
+    """``state['step'] += 1`` for a GPU-resident count, without reading it back (no host round trip)."""
+    t = state["step"]
+    t._data += np.float32(1)
+    t._vc[0] += 1
 
 
 def state_zeros(p: Tensor) -> Tensor:

@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 from ..._core import dtype as D
+from ..._core import gemm
 from ...autograd.grad_mode import STATE
 from ...ops._dispatch import broadcast_error, broadcast_shapes
 from ...ops.creation import empty, zeros, zeros_like
@@ -128,7 +129,7 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: 
         ka = ns.repeat(ka, rep_k, axis=-3)
     if rep_v > 1:
         va = ns.repeat(va, rep_v, axis=-3)
-    s = ns.matmul(qa, ka.swapaxes(-1, -2))
+    s = gemm.matmul(ns, qa, ka.swapaxes(-1, -2))
     s *= scale
     if bias is not None:
         s = s + compute_array(bias)   # may broadcast the scores to the mask's batch shape
@@ -144,7 +145,7 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: 
                          device=q.device).bernoulli_(1 - dropout_p)._data
             keep /= 1 - dropout_p
     a = p * keep if keep is not None else p
-    out = result(ns.matmul(a, va), q)
+    out = result(gemm.matmul(ns, a, va), q)
     return fused(out, _node(node_name), (q, k, v, bias), (q, k, v, bias, OUT), probs=p, attn=a, keep=keep,
                  scale=scale, is_causal=is_causal, rep_k=rep_k, rep_v=rep_v)
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..._core import dtype as D
+from ..._core import gemm
 from ...ops._dispatch import record
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 
@@ -125,7 +126,7 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
 def _matmul(ns: Any, a: Any, b: Any) -> Any:
     """``a @ b`` for stacks of matrices; with a contraction of length 1 (depthwise convolutions) an outer
     product, which broadcasting does far faster than a stack of rank-1 GEMMs."""
-    return a * b if a.shape[-1] == 1 else ns.matmul(a, b)
+    return a * b if a.shape[-1] == 1 else gemm.matmul(ns, a, b)
 
 
 def _to_cm(ns: Any, a: Any, groups: int) -> Any:
@@ -294,7 +295,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
         if mask[1]:
             if cols is None:
                 cols = _im2col(ns, x, ksize, geom)
-            gw = ns.matmul(cols, gc.swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
+            gw = gemm.matmul(ns, cols, gc.swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
         if mask[2]:
             gb = gc.sum(-1).reshape(-1)
         return gx, gw, gb
@@ -304,7 +305,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
         if mask[0]:
             gx = _weight_times_cols(ns, wm, cols, n, x_shape[2:], None)
         if mask[1]:
-            gw = ns.matmul(cols, _to_cm(ns, x, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
+            gw = gemm.matmul(ns, cols, _to_cm(ns, x, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb

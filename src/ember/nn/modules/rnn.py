@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..._core import dtype as D
+from ..._core import gemm
 from ..._tensor import Tensor
 from ...autograd.graph import SavedOutput
 from ...ops._dispatch import record
@@ -224,7 +225,7 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     with np.errstate(over="ignore"):
         for t in order:
             z = acts[t]
-            z += w_rec @ h
+            z += gemm.matmul(ns, w_rec, h)
             ns.exp(z, out=z)
             z += 1
             ns.reciprocal(z, out=z)
