@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..._core import dtype as D
 from ..._core import random as R
 from ..._tensor import wrap_dim
@@ -336,6 +338,26 @@ def _gelu_slope(x: Any, q: Any, approximate: str, exp: Callable) -> Any:
     return q + x * (exp(x * x * -0.5) * _INV_SQRT_2PI)
 
 
+_BLOCK = 1 << 16   # elements per block: a formula's passes over a block stay in the CPU's L2 cache
+
+
+def _in_blocks(ns: Any, fn: Callable[..., tuple], *arrays: Any) -> tuple:
+    """``fn(*arrays)`` (a tuple of arrays shaped like its inputs), on the CPU evaluated over cache-sized flat
+    blocks of the same-shape ``arrays`` and assembled: many cheap passes run ~2x faster from cache."""
+    shape = arrays[0].shape
+    flat = [a.reshape(-1) for a in arrays]
+    if ns is not np or flat[0].size <= _BLOCK:
+        return fn(*arrays)
+    outs: list = []
+    for i in range(0, flat[0].size, _BLOCK):
+        res = fn(*(f[i : i + _BLOCK] for f in flat))
+        if not outs:
+            outs = [ns.empty(flat[0].size, r.dtype) for r in res]
+        for o, r in zip(outs, res, strict=True):
+            o[i : i + _BLOCK] = r
+    return tuple(o.reshape(shape) for o in outs)
+
+
 def _erf(ns: Any, a: Any) -> Any:
     """erf of an array in its own dtype, rounded as the ``erf`` op rounds (the kernel wants one dim)."""
     return erf_kernel(ns, a.reshape(-1)).reshape(a.shape).astype(a.dtype, copy=False)
@@ -359,8 +381,10 @@ class GeluBackward0(Node):
         if STATE.enabled:
             q = _gelu_q(x, approximate, erf_op, E.tanh)
             return (g * _gelu_slope(x, q, approximate, E.exp),)
-        slope = _gelu_slope(compute_array(x), q._data, approximate, xp(x).exp)
-        return (result(compute_array(g) * slope, g),)
+        ns = xp(x)
+        (gx,) = _in_blocks(ns, lambda xa, qa, ga: (ga * _gelu_slope(xa, qa, approximate, ns.exp),),
+                           compute_array(x), q._data, ns.broadcast_to(compute_array(g), q._data.shape))
+        return (result(gx, g),)
 
 
 GeluBackward0.__module__ = "torch.autograd.graph"
@@ -374,8 +398,13 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{input._dtype._short}'")
     ns = xp(input)
     a = compute_array(input)
-    q = _gelu_q(a, approximate, lambda v: _erf(ns, v), lambda v: _tanh(ns, v))
-    out = result(_gelu_out(a, q, approximate), input)
+
+    def values(v: Any) -> tuple:
+        q = _gelu_q(v, approximate, lambda u: _erf(ns, u), lambda u: _tanh(ns, u))
+        return q, _gelu_out(v, q, approximate)
+
+    q, y = _in_blocks(ns, values, a)
+    out = result(y, input)
     if needs_grad(input):
         saved_q = new_tensor(q, D.from_numpy_dtype(q.dtype), input._device)
         return fused(out, GeluBackward0, (input,), (input, saved_q), params={"approximate": approximate})
