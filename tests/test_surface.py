@@ -668,3 +668,52 @@ def test_signal_window_parameters():
     for bad in (lambda M: M.gaussian(3, std=0), lambda M: M.exponential(3, center=1.0),
                 lambda M: M.kaiser(3, beta=-1.0)):
         assert_same_error(lambda bad=bad: bad(W), lambda bad=bad: bad(T))
+
+
+def test_grid_sampler_and_control_flow():
+    x, th = rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((1, 2, 3))
+    same(lambda L, t: L.affine_grid_generator(t, [1, 2, 4, 4], False), th, name=False)
+    g = torch.affine_grid_generator(torch.tensor(th), [1, 2, 4, 4], False).numpy()
+    for mode, pad in ((0, 0), (1, 1), (0, 2)):
+        same(lambda L, a, gr, m=mode, p=pad: L.grid_sampler(a, gr, m, p, True), x, g * 1.1, name=False)
+    ones = (ember.ones(2),)
+    assert ember.cond(ember.tensor(True), lambda a: a + 1, lambda a: a - 1, ones).tolist() == [2.0, 2.0]
+    assert ember.cond(False, lambda a: a + 1, lambda a: a - 1, ones).tolist() == [0.0, 0.0]
+    i, s = ember.while_loop(lambda i, s: i < 3, lambda i, s: (i + 1, s * 2), (ember.tensor(0), ember.ones(2)))
+    assert i.item() == 3 and s.tolist() == [8.0, 8.0]
+    assert not ember.is_warn_always_enabled()
+    ember.set_warn_always(True)
+    assert ember.is_warn_always_enabled()
+    ember.set_warn_always(False)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "prod", "max", "min", "amax"])
+def test_segment_reduce(reduce):
+    lens = [2, 0, 4]
+    x = rng.standard_normal(6)
+    e, t, e_in, t_in = both(lambda L, a: L.segment_reduce(a, reduce, lengths=L.tensor(lens)), x, rg=True)
+    assert_close(e, t)
+    assert type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+    x2 = rng.standard_normal((6, 2))
+    same(lambda L, a: L.segment_reduce(a, reduce, offsets=L.tensor([0, 2, 2, 6])), x2, grads=False)
+    assert_same_error(lambda: ember.segment_reduce(ember.tensor(x2), reduce, lengths=ember.tensor([1, 1]), axis=1),
+                      lambda: torch.segment_reduce(torch.tensor(x2), reduce, lengths=torch.tensor([1, 1]), axis=1))
+    if reduce != "mean":
+        same(lambda L, a: L.segment_reduce(a, reduce, lengths=L.tensor(lens), initial=1.5), x, grads=False)
+    gc(lambda a: ember.segment_reduce(a, reduce, lengths=ember.tensor([2, 4])), x, gg=False)
+
+
+def test_segment_reduce_errors_dlpack_from_file(tmp_path):
+    for bad in (lambda L: L.segment_reduce(L.arange(6.0), "sum", lengths=L.tensor([2, 0, 3])),
+                lambda L: L.segment_reduce(L.arange(6.0), "bad", lengths=L.tensor([2, 0, 4])),
+                lambda L: L.segment_reduce(L.arange(6.0), "sum")):
+        assert_same_error(lambda bad=bad: bad(ember), lambda bad=bad: bad(torch))
+    x = ember.arange(4.0)
+    assert torch.from_dlpack(ember.to_dlpack(x)).tolist() == [0.0, 1.0, 2.0, 3.0]
+    path = tmp_path / "data.bin"
+    np.arange(5, dtype=np.float32).tofile(path)
+    assert_close(ember.from_file(str(path), size=4), torch.from_file(str(path), size=4))
+    m = ember.from_file(str(path), shared=True, size=5)
+    m[0] = 9.0
+    m._data.flush()
+    assert np.fromfile(path, dtype=np.float32)[0] == 9.0

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import CPU
+from .._core.device import CPU, canonical
 from ..autograd.grad_mode import STATE
 from . import creation as C
 from . import elementwise as E
@@ -1766,3 +1766,120 @@ from .storage import UntypedStorage  # noqa: E402  (torch.UntypedStorage at the 
 
 __all__ += ["UntypedStorage", "geqrf", "orgqr", "ormqr", "householder_product", "conv_tbc", "norm_except_dim",
             "native_group_norm"]
+
+
+# ---- aten spellings of grid sampling, control flow, segment reductions, DLPack/file interop ---------------------
+_INTERP = {0: "bilinear", 1: "nearest", 2: "bicubic"}
+_PADDING = {0: "zeros", 1: "border", 2: "reflection"}
+
+
+def affine_grid_generator(theta: Tensor, size: Sequence[int], align_corners: bool) -> Tensor:
+    """aten's affine_grid (``align_corners`` required)."""
+    return _F().affine_grid(theta, list(size), align_corners=align_corners)
+
+
+def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_mode: int, align_corners: bool
+                 ) -> Tensor:
+    """aten's grid_sample: modes as ints (0 bilinear, 1 nearest, 2 bicubic; 0 zeros, 1 border, 2 reflection)."""
+    return _F().grid_sample(input, grid, _INTERP[interpolation_mode], _PADDING[padding_mode], align_corners)
+
+
+grid_sampler_2d = grid_sampler_3d = grid_sampler
+
+
+def cond(pred: Any, true_fn: Callable[..., Any], false_fn: Callable[..., Any], operands: Any = ()) -> Any:
+    """Run ``true_fn(*operands)`` or ``false_fn(*operands)`` by ``pred`` (a bool or one-element tensor)."""
+    if not _isinstance(operands, (tuple, list)):
+        raise RuntimeError(f"Expect operands to be a tuple of possibly nested dict/list/tuple that only consists of "
+                           f"tensor leaves, but got {operands}.")
+    return true_fn(*operands) if bool(pred) else false_fn(*operands)
+
+
+def while_loop(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], carried_inputs: Any) -> tuple:
+    """Apply ``body_fn`` to the carried values while ``cond_fn`` of them holds; return the final values."""
+    if not _isinstance(carried_inputs, (tuple, list)):
+        raise RuntimeError(f"carried_inputs must be a tuple or list, got {type(carried_inputs)}")
+    carried = tuple(carried_inputs)
+    while bool(cond_fn(*carried)):
+        out = body_fn(*carried)
+        carried = tuple(out) if _isinstance(out, (tuple, list)) else (out,)
+    return carried
+
+
+_warn_always = [False]
+
+
+def set_warn_always(b: bool) -> None:
+    """Ask warnings that torch shows once per process to show every time (a flag code may read back)."""
+    _warn_always[0] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    return _warn_always[0]
+
+
+_SEGMENT_INIT = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf, "min": math.inf, "amax": -math.inf,
+                 "amin": math.inf}
+
+
+def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None, indices: Tensor | None = None,
+                   offsets: Tensor | None = None, axis: int = 0, unsafe: bool = False, initial: Any = None
+                   ) -> Tensor:
+    """Reduce consecutive segments of ``data`` along ``axis`` (given by ``lengths`` or ``offsets``) with sum,
+    mean, prod, max or min; empty segments give ``initial`` (mean: nan)."""
+    if reduce not in _SEGMENT_INIT:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    if lengths is None and offsets is None:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined.")
+    xp = _xp(data)
+    d = wrap_dim(axis, data.dim())
+    lens = lengths._data if lengths is not None else xp.diff(offsets._data)
+    if d != lens.ndim - 1:
+        raise RuntimeError(f"segment_reduce(): Expected axis to be the last dimension of lengths but got {axis}.")
+    if lens.ndim != 1:
+        raise NotImplementedError("ember's segment_reduce takes 1-d lengths or offsets")
+    if not unsafe and int(lens.sum()) != data.shape[d]:
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    n_seg = lens.shape[0]
+    seg = xp.repeat(xp.arange(n_seg), lens.astype(np.int64))
+    shape = [1] * data.dim()
+    shape[d] = -1
+    idx = from_array(xp.asarray(seg, np.int64), D.int64, data._device).view(shape).expand_as(data)
+    out_shape = list(data.shape)
+    out_shape[d] = n_seg
+    start = _SEGMENT_INIT[reduce] if initial is None or reduce == "mean" else initial
+    count = from_array(xp.asarray(lens.reshape([-1 if i == d else 1 for i in range(data.dim())]),
+                                  data._dtype.np), data._dtype, data._device)
+
+    def fn(x: Tensor) -> Tensor:
+        init = C.full(out_shape, start, dtype=x.dtype, device=x.device)
+        op = {"max": "amax", "min": "amin", "mean": "sum"}.get(reduce, reduce)
+        res = I.scatter_reduce(init, d, idx, x, op, include_self=True)
+        return res / count if reduce == "mean" else res
+    return _composed("SegmentReduceBackward0", fn, data)
+
+
+def to_dlpack(tensor: Tensor) -> Any:
+    """A DLPack capsule sharing ``tensor``'s memory (for other array libraries)."""
+    return tensor._data.__dlpack__()
+
+
+def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype: Any = None, layout: Any = None,
+              device: Any = None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """``size`` elements read from a binary file; ``shared=True`` maps the file, so writes go back to it."""
+    dt = dtype or D.get_default_dtype()
+    import os
+    nbytes = size * dt.itemsize
+    if os.path.getsize(filename) < nbytes:
+        raise RuntimeError(f"unable to mmap {nbytes} bytes from file <{filename}>: file is too small")
+    arr = np.memmap(filename, dtype=dt.np, mode="r+", shape=(size,)) if shared else \
+        np.fromfile(filename, dtype=dt.np, count=size)
+    t = from_array(arr, dt, CPU)
+    if device is not None and canonical(device) is not CPU:
+        t = t.to(device)
+    return t.requires_grad_() if requires_grad else t
+
+
+__all__ += ["affine_grid_generator", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "cond", "while_loop",
+            "set_warn_always", "is_warn_always_enabled", "segment_reduce", "to_dlpack", "from_file"]
