@@ -600,7 +600,7 @@ def test_conv_tbc_norm_except_dim_group_norm():
     same(lambda L, x: L.native_group_norm(x, None, None, 2, 6, 3, 2, 1e-5), x3)
 
 
-# ---- torch.fft ------------------------------------------------------------------------------------------------------
+# ---- torch.fft ------------------------------------------------------------------------------------------------
 XR = rng.standard_normal((4, 6))
 XC = XR + 1j * rng.standard_normal((4, 6))
 FFTS = [
@@ -642,7 +642,7 @@ def test_fft_float32_gradcheck_freqs_errors():
         assert_same_error(lambda bad=bad: bad(ember), lambda bad=bad: bad(torch))
 
 
-# ---- torch.signal.windows --------------------------------------------------------------------------------------------
+# ---- torch.signal.windows --------------------------------------------------------------------------------------
 WINDOW_NAMES = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine", "general_hamming",
                 "hamming", "hann", "kaiser", "nuttall"]
 
@@ -717,3 +717,40 @@ def test_segment_reduce_errors_dlpack_from_file(tmp_path):
     m[0] = 9.0
     m._data.flush()
     assert np.fromfile(path, dtype=np.float32)[0] == 9.0
+
+
+# ---- torch.testing.assert_close --------------------------------------------------------------------------------------
+NAN = float("nan")
+
+
+def _pairs(L):
+    return [
+        (L.tensor([1.0, 2, 3]), L.tensor([1.0, 2, 3.1]), {}), (L.tensor([1.0, 2, 3]), L.tensor([1, 2, 3]), {}),
+        (L.tensor([1.0, 2]), L.tensor([1.0, 2, 3]), {}),
+        (L.tensor([[1.0, NAN]]), L.tensor([[1.0, NAN]]), {}),
+        (L.tensor([[1.0, NAN]]), L.tensor([[1.0, NAN]]), {"equal_nan": True}),
+        (L.tensor([1, 2, 3]), L.tensor([1, 2, 4]), {}), (1.0, 1.1, {}), (1, 2, {}), ([L.ones(2)], [L.zeros(2)], {}),
+        ({"a": L.ones(2)}, {"a": L.zeros(2)}, {}),
+        (L.tensor([1.0, 2]).double(), L.tensor([1.0, 2]).double() + 1e-8, {}),
+        (L.tensor([True]), L.tensor([False]), {}), ([L.ones(1), [L.ones(2)]], [L.ones(1), [L.zeros(2)]], {}),
+        (L.tensor([1.0, 2]), L.tensor([1.0, 2], dtype=L.float64), {}),
+        (L.tensor([1.0, 2]), L.tensor([1.0, 2], dtype=L.float64), {"check_dtype": False}),
+        (L.tensor([1 + 1j]), L.tensor([1 + 2j]), {}), (L.tensor([0.0, 2]), L.tensor([1.0, 0.0]), {}),
+        (L.tensor([1.0, 2, 3]), L.tensor([1.0, 2, 3.1]), {"rtol": 0.1, "atol": 0.0}),
+        (L.tensor([1.0, 2, 3]), L.tensor([1.0, 2, 3.1]), {"msg": "custom"}),
+        (L.tensor([1.0, 2, 3]), L.tensor([1.0, 2, 3.1]), {"rtol": 0.0}),
+        (L.ones(2, 3), L.ones(3, 2).t(), {"check_stride": True}),
+    ]
+
+
+@pytest.mark.parametrize("i", range(21))
+def test_testing_assert_close(i):
+    (a, b, kw), (c, d, tkw) = _pairs(ember)[i], _pairs(torch)[i]
+    outcomes = []
+    for fn, x, y, k in ((ember.testing.assert_close, a, b, kw), (torch.testing.assert_close, c, d, tkw)):
+        try:
+            fn(x, y, **k)
+            outcomes.append("ok")
+        except Exception as exc:  # noqa: BLE001 - the outcome itself is compared
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    assert outcomes[0] == outcomes[1]

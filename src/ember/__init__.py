@@ -169,7 +169,7 @@ from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
-_LAZY_SUBMODULES = ("distributed", "vision", "train")
+_LAZY_SUBMODULES = ("distributed", "vision", "train", "testing")
 
 
 def __getattr__(name: str) -> object:

@@ -227,7 +227,7 @@ def native_dropout(input: Tensor, p: float, train: bool | None) -> tuple[Tensor,
 def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad_by_freq: bool = False,
               sparse: bool = False) -> Tensor:
     """aten's embedding: ``weight`` first, ``padding_idx=-1`` for none."""
-    return _F().embedding(indices, weight, None if padding_idx == -1 else padding_idx,
+    return _F().embedding(indices, weight, None if padding_idx < 0 else padding_idx,
                           scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
