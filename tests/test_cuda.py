@@ -849,9 +849,8 @@ def test_optimizers_on_cuda_match_cpu(case_name: str) -> None:
             o.zero_grad()
             model(x).square().mean().backward()
             o.step()
-        assert all(
-            v.is_cuda for s in o.state.values() for v in s.values() if isinstance(v, ember.Tensor) and v.dim() > 0
-        ) == (dev == "cuda")
+        state_tensors = [v for s in o.state.values() for v in s.values() if isinstance(v, ember.Tensor) and v.dim()]
+        assert all(v.is_cuda == (dev == "cuda") for v in state_tensors)
         results.append([p.detach().cpu().numpy() for p in model.parameters()])
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

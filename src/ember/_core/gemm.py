@@ -23,11 +23,16 @@ _CUDA_TYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1, np.dtype(np.flo
 _COMPUTE_32F, _COMPUTE_32F_FAST_TF32, _COMPUTE_64F = 68, 77, 70
 
 
-def matmul(xp: Any, a: Any, b: Any) -> Any:
-    """``a @ b`` (NumPy's matmul semantics) on ``xp``; through ember's cuBLAS handle while capturing."""
+def matmul(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
+    """``a @ b`` (NumPy's matmul semantics) on ``xp``, into ``out`` when given; through ember's cuBLAS
+    handle while capturing."""
     if xp is np or not CAPTURING[0]:
-        return xp.matmul(a, b)
-    return _captured_matmul(xp, a, b)
+        return xp.matmul(a, b) if out is None else xp.matmul(a, b, out=out)
+    res = _captured_matmul(xp, a, b)
+    if out is None:
+        return res
+    out[...] = res
+    return out
 
 
 class GemmPlan(NamedTuple):

@@ -151,7 +151,7 @@ def _weight_times_cols(ns: Any, wm: Any, cols: Any, n: int, size: tuple[int, ...
     g, og, rows = wm.shape
     v = cols.reshape(g, rows, n, math.prod(size)).transpose(2, 0, 1, 3)
     y = ns.empty((n, g, og, v.shape[-1]), dtype=ns.result_type(wm, v))
-    ns.matmul(wm, v, out=y)   # given ``out``: NumPy may otherwise lay a batched result out in its inputs' order
+    gemm.matmul(ns, wm, v, out=y)   # given ``out``: NumPy may otherwise lay a batched result out in its inputs' order
     y = y.reshape(n, g * og, *size)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * len(size))

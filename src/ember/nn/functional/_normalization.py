@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..._core import dtype as D
+from ..._core import gemm
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
@@ -24,13 +27,14 @@ __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
 # ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
 def _row_sum(ns: Any, a3: Any) -> Any:
     """Sums over the last axis of an (N, C, L) array: (N, C), by BLAS (a matrix-vector product)."""
-    return ns.matmul(a3, ns.ones(a3.shape[2], dtype=a3.dtype))
+    return gemm.matmul(ns, a3, ns.ones(a3.shape[2], dtype=a3.dtype))
 
 
 def _row_dot(ns: Any, a3: Any, b3: Any) -> Any:
-    """Per-row dot products of two (N, C, L) arrays: (N, C), by batched BLAS when rows are long."""
-    if a3.shape[2] >= 16:
-        return ns.matmul(a3[:, :, None, :], b3[:, :, :, None])[:, :, 0, 0]
+    """Per-row dot products of two (N, C, L) arrays: (N, C), by batched BLAS when rows are long (and always
+    on the GPU, where products also work inside a CUDA graph capture)."""
+    if a3.shape[2] >= 16 or ns is not np:
+        return gemm.matmul(ns, a3[:, :, None, :], b3[:, :, :, None])[:, :, 0, 0]
     return ns.einsum("ncl,ncl->nc", a3, b3)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..._core import dtype as D
+from ..._core import gemm
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 
 __all__ = [
@@ -668,7 +669,7 @@ def _bounds(n: int, o: int) -> tuple[np.ndarray, np.ndarray]:
 def _along(ns: Any, a: Any, axis: int, m: Any) -> Any:
     """Apply the matrix ``m`` (out × in) along ``axis`` of ``a``."""
     moved = ns.moveaxis(a, axis, -1)
-    return ns.moveaxis(moved @ m.T, -1, axis)
+    return ns.moveaxis(gemm.matmul(ns, moved, m.T), -1, axis)
 
 
 def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:

@@ -212,7 +212,7 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     a = x._data
     scale = ns.full((4 * hidden, 1), -1.0, dtype=a.dtype)
     scale[2 * hidden:3 * hidden] = -2.0
-    pre = (w_ih._data * scale) @ a.reshape(steps * batch, -1).T   # input projections, (4H, T*B): one GEMM
+    pre = gemm.matmul(ns, w_ih._data * scale, a.reshape(steps * batch, -1).T)   # input projections (4H, T*B)
     acts = ns.ascontiguousarray(pre.reshape(4 * hidden, steps, batch).transpose(1, 0, 2))   # (T, 4H, B)
     if b_ih is not None:
         acts += (b_ih._data + b_hh._data)[:, None] * scale
