@@ -754,3 +754,22 @@ def test_testing_assert_close(i):
         except Exception as exc:  # noqa: BLE001 - the outcome itself is compared
             outcomes.append(f"{type(exc).__name__}: {exc}")
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("name,args", [("svd_lowrank", (3,)), ("pca_lowrank", (3,)), ("svd_lowrank", (4, 1)),
+                                       ("pca_lowrank", (None, False))])
+@pytest.mark.parametrize("tall", [True, False])
+def test_lowrank(name, args, tall):
+    """Same random sketch (same seed) as torch: equal singular values, and equal factors up to the sign of each
+    singular pair (ember.linalg.svd may pick the other sign, as LAPACK drivers do)."""
+    a = A.T.copy() if tall else A
+    ember.manual_seed(0)
+    e = getattr(ember, name)(ember.tensor(a), *args)
+    torch.manual_seed(0)
+    t = getattr(torch, name)(torch.tensor(a), *args)
+    assert_close(e[1], t[1])
+    assert_close(e[0].abs(), t[0].abs())
+    assert_close(e[2].abs(), t[2].abs())
+    assert_close(e[0] @ ember.diag(e[1]) @ e[2].mT, t[0] @ torch.diag(t[1]) @ t[2].mT)
+    with pytest.raises(ValueError, match="must be non-negative integer"):
+        ember.pca_lowrank(ember.tensor(a), q=9)

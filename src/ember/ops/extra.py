@@ -1883,3 +1883,57 @@ def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype
 
 __all__ += ["affine_grid_generator", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "cond", "while_loop",
             "set_warn_always", "is_warn_always_enabled", "segment_reduce", "to_dlpack", "from_file"]
+
+
+# ---- randomized low-rank factorizations (Halko, Martinsson & Tropp, 2009) -----------------------------------------
+def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tensor:
+    """``q`` orthonormal columns whose span approximates the range of ``A - M`` (a random sketch refined by
+    ``niter`` power iterations, re-orthonormalised after each product)."""
+    from .random import randn
+    la = _LA()
+    dt = A.dtype if A.is_complex() or A.is_floating_point() else D.float32
+
+    def times(X: Tensor, adjoint: bool) -> Tensor:
+        out = (A.mH if adjoint else A) @ X
+        return out if M is None else out - (M.mH if adjoint else M) @ X
+    Q = la.qr(times(randn(A.shape[-1], q, dtype=dt, device=A.device), False)).Q
+    for _ in builtins.range(niter):
+        Q = la.qr(times(Q, True)).Q
+        Q = la.qr(times(Q, False)).Q
+    return Q
+
+
+def _svd_lowrank(A: Tensor, q: int, niter: int, M: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    m, n = A.shape[-2:]
+    if M is not None:
+        M = M.broadcast_to(A.shape)
+    wide = m < n
+    if wide:   # work on the tall adjoint: the sketch is then the smaller side
+        A, M = A.mH, (None if M is None else M.mH)
+    Q = _approximate_basis(A, q, niter, M)
+    B = Q.mH @ A if M is None else Q.mH @ A - Q.mH @ M
+    U, S, Vh = _LA().linalg_svd(B, full_matrices=False)
+    U, V = Q @ U, Vh.mH
+    return (V, S, U) if wide else (U, S, V)
+
+
+def svd_lowrank(A: Tensor, q: int | None = 6, niter: int | None = 2, M: Tensor | None = None
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    """An approximate rank-``q`` SVD ``(U, S, V)`` of ``A`` (or ``A - M``) by randomized subspace iteration."""
+    return _svd_lowrank(A, 6 if q is None else q, 2 if niter is None else niter, M)
+
+
+def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int = 2
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    """Principal components of the rows of ``A`` (centred by default) via :func:`svd_lowrank`."""
+    m, n = A.shape[-2:]
+    if q is None:
+        q = builtins.min(6, m, n)
+    elif not 0 <= q <= builtins.min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={builtins.min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    return _svd_lowrank(A - A.mean(dim=(-2,), keepdim=True) if center else A, q, niter, None)
+
+
+__all__ += ["svd_lowrank", "pca_lowrank"]
