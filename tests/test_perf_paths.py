@@ -123,7 +123,7 @@ def test_gather_scatter_add(dim: int) -> None:
                  t.scatter(dim, torch.tensor(i32), 2.0, reduce="multiply"))
 
 
-# ---- reductions (BLAS sums, argmax along outer dims): sizes above the fast paths' threshold ---------------
+# ---- reductions (einsum sums, argmax along outer dims): sizes above the fast paths' threshold ---------------
 BIG = (40, 30, 36)   # 43200 elements
 
 
@@ -152,9 +152,13 @@ def test_big_sums_odd_sizes_and_specials() -> None:
     a[7] = np.nan
     e, t = both(a)
     assert_close(e.sum(), t.sum())
-    big = RNG.random((5000, 8)).astype(np.float32)  # a reduced extent too long for one BLAS run
+    big = RNG.random((5000, 8)).astype(np.float32)  # a long reduced extent: a cascade of 128-row sums
     assert_close(ember.tensor(big).sum(0), torch.tensor(big).sum(0))
     assert_close(ember.tensor(big.T.copy()).sum(1), torch.tensor(big.T.copy()).sum(1))
+    for shape in ((5, 9216), (3, 3, 5, 1024)):        # long rows: cut into 1024-element pieces
+        r = RNG.random(shape).astype(np.float32)
+        assert_close(ember.tensor(r).sum(-1), torch.tensor(r).sum(-1))
+        assert_close(ember.tensor(r).mean((-2, -1), keepdim=True), torch.tensor(r).mean((-2, -1), keepdim=True))
     h = RNG.random(BIG).astype(np.float16)          # half types accumulate in float32
     assert_close(ember.tensor(h).sum((1, 2)), torch.tensor(h).sum((1, 2)))
 
@@ -199,15 +203,15 @@ def test_big_max_dim_grad() -> None:
 
 
 def test_fast_paths_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests above reach the BLAS sums and the outer-dim argmax (else they would prove nothing)."""
+    """The tests above reach the cascaded column sums and the outer-dim argmax (else they prove nothing)."""
     from ember.ops import reduction as R
     calls: list[str] = []
     for name in ("_sum_rows", "_arg_extreme_outer"):
         real = getattr(R, name)
         monkeypatch.setattr(R, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
     x = ember.tensor(RNG.standard_normal(BIG).astype(np.float32))
-    x.sum(0), x.sum(), x.argmax(0)
-    assert calls.count("_sum_rows") >= 2 and "_arg_extreme_outer" in calls
+    x.sum(0), x.argmax(0)
+    assert calls == ["_sum_rows", "_arg_extreme_outer"]
     calls.clear()
     ember.ones(10).sum(), x.double().sum(1)   # small, or a middle dim: NumPy's own sum
     assert not calls
@@ -226,7 +230,7 @@ def test_gelu_values_grads(approximate: str) -> None:
         t = torch.tensor(f32).to(getattr(torch, dt)).requires_grad_()
         ye = ember.nn.functional.gelu(e, approximate=approximate)
         yt = torch.nn.functional.gelu(t, approximate=approximate)
-        assert_close(ye, yt)
+        assert_close(ye, yt, rtol=1e-2, atol=1e-3)   # one rounding of the half type apart at most
         ye.backward(ye.detach())
         yt.backward(yt.detach())
         assert_close(e.grad, t.grad, rtol=2e-2, atol=2e-2)
@@ -288,7 +292,7 @@ def test_layer_norm_double_backward_and_halves() -> None:
         e = ember.tensor(h).to(getattr(ember, dt)).requires_grad_()
         t = torch.tensor(h).to(getattr(torch, dt)).requires_grad_()
         ye, yt = ember.nn.functional.layer_norm(e, (6,)), torch.nn.functional.layer_norm(t, (6,))
-        assert_close(ye, yt)
+        assert_close(ye, yt, rtol=1e-2, atol=1e-3)   # one rounding of the half type apart at most
         ye.backward(ye.detach())
         yt.backward(yt.detach())
         assert_close(e.grad, t.grad, rtol=2e-2, atol=2e-2)

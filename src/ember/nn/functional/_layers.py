@@ -397,7 +397,6 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
     gx = ns.empty((m, n), a.dtype) if want_x else None
     gw = ns.zeros(n, a.dtype) if want_w else None
     gb = ns.zeros(n, a.dtype) if want_b else None
-    ones = ns.ones(n, a.dtype)
     step = _row_blocks(ns, m, n).step
     for i in _row_blocks(ns, m, n):
         j = i + step
@@ -416,7 +415,7 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
                 gh[...] = gk
             c2 = ns.einsum("ij,ij->i", gh, xhat)[:, None]
             c2 /= n
-            gh -= (gh @ ones)[:, None] / max(n, 1)
+            gh -= ns.einsum("ij->i", gh)[:, None] / max(n, 1)
             xhat *= c2
             gh -= xhat
             gh *= rk
@@ -456,11 +455,10 @@ def layer_norm(
     y = ns.empty((m, n), a.dtype)
     mean = ns.empty((m, 1), a.dtype)
     rstd = ns.empty((m, 1), a.dtype)
-    ones = ns.ones(n, a.dtype)
     step = _row_blocks(ns, m, n).step
     for i in _row_blocks(ns, m, n):   # a block of rows at a time, in cache
         ak, yk, mk, rk = a[i : i + step], y[i : i + step], mean[i : i + step], rstd[i : i + step]
-        mk[:, 0] = ak @ ones  # row sums by BLAS (a third of a pass of .mean)
+        mk[:, 0] = ns.einsum("ij->i", ak)  # row sums with vector accumulators (~3x faster than .sum)
         mk /= max(n, 1)
         ns.subtract(ak, mk, out=yk)
         rk[:, 0] = ns.einsum("ij,ij->i", yk, yk)
