@@ -756,13 +756,16 @@ def test_testing_assert_close(i):
     assert outcomes[0] == outcomes[1]
 
 
+LOWRANK = rng.standard_normal((5, 8))
+
+
 @pytest.mark.parametrize("name,args", [("svd_lowrank", (3,)), ("pca_lowrank", (3,)), ("svd_lowrank", (4, 1)),
                                        ("pca_lowrank", (None, False))])
 @pytest.mark.parametrize("tall", [True, False])
 def test_lowrank(name, args, tall):
     """Same random sketch (same seed) as torch: equal singular values, and equal factors up to the sign of each
     singular pair (ember.linalg.svd may pick the other sign, as LAPACK drivers do)."""
-    a = A.T.copy() if tall else A
+    a = LOWRANK.T.copy() if tall else LOWRANK
     ember.manual_seed(0)
     e = getattr(ember, name)(ember.tensor(a), *args)
     torch.manual_seed(0)
