@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU check for a lent CUDA machine (no network there): the cuda test suite, the seed examples on
-# cuda, and the benchmarks with --device cuda against torch CUDA. Results go to $OUT (default ./gpu-out).
+# cuda, the benchmarks with --device cuda against torch CUDA, and per-op cost microbenchmarks. Results go to $OUT (default ./gpu-out).
 # Usage: bash scripts/gpu_check.sh [pytest -k expression]
 set -u
 OUT=${OUT:-gpu-out}; mkdir -p "$OUT"
@@ -15,4 +15,5 @@ timeout 240 python3 -m pytest tests/test_cuda.py -p no:cacheprovider -n 8 -q -rf
 tail -n 5 "$OUT/tests.txt"
 timeout 200 python3 benchmarks/run.py --device cuda --cuda-graph --repeat 3 --markdown > "$OUT/bench.md" 2> "$OUT/bench_err.txt"
 cat "$OUT/bench.md"; tail -n 20 "$OUT/bench_err.txt"
+timeout 60 python3 scripts/gpu_microbench.py > "$OUT/micro.txt" 2>&1; cat "$OUT/micro.txt"
 tar -cf "$OUT/cupy-cache.tar" .cupy-cache 2>/dev/null || true
