@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The GPU check for a lent CUDA machine (no network there): the cuda test suite, the seed examples on
-# cuda, the benchmarks with --device cuda against torch CUDA, and per-op cost microbenchmarks. Results go to $OUT (default ./gpu-out).
+# The GPU check for a lent CUDA machine (no network there): the cuda test suite, the benchmarks with
+# --device cuda (and --cuda-graph) against torch CUDA, and per-op cost microbenchmarks.
+# Results go to $OUT (default ./gpu-out); CuPy's kernel cache is saved there to carry into the next run.
 # Usage: bash scripts/gpu_check.sh [pytest -k expression]
 set -u
 OUT=${OUT:-gpu-out}; mkdir -p "$OUT"
