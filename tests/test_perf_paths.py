@@ -296,3 +296,17 @@ def test_layer_norm_double_backward_and_halves() -> None:
         ye.backward(ye.detach())
         yt.backward(yt.detach())
         assert_close(e.grad, t.grad, rtol=2e-2, atol=2e-2)
+
+
+def test_big_logsumexp_rows_specials() -> None:
+    """logsumexp over trailing dims a block of rows at a time: rows of -inf, +inf and NaN, long rows."""
+    a = RNG.standard_normal((300, 200)).astype(np.float32) * 30
+    a[3] = -np.inf
+    a[5, 7] = np.inf
+    a[9, 1] = np.nan
+    e, t = both(a)
+    assert_close(e.logsumexp(1), t.logsumexp(1))
+    assert_close(e.logsumexp(-1, keepdim=True), t.logsumexp(-1, keepdim=True))
+    for shape in ((4, 9216), (3, 5001 * 4)):
+        r = RNG.standard_normal(shape)
+        check_grads(lambda L, x: x.logsumexp(-1), r)

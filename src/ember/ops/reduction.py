@@ -792,14 +792,35 @@ def _float_input(input: Tensor) -> Tensor:
     return input.to(D.get_default_dtype()) if input._dtype.category < 2 else input
 
 
+def _lse_rows(xp: Any, a: Any) -> Any:
+    """logsumexp of each row of a C-contiguous real ``(m, n)`` array, a cache-sized block of rows at a time
+    (a block's shift, exp and sum run from cache)."""
+    m, n = a.shape
+    out = xp.empty(m, a.dtype)
+    step = builtins.max(1, (1 << 16) // n)
+    for i in range(0, m, step):
+        block = a[i : i + step]
+        top = block.max(1)
+        top[xp.isinf(top)] = 0
+        e = block - top[:, None]
+        xp.exp(e, out=e)
+        out[i : i + step] = xp.log(xp.einsum("ij->i", e) if n <= 4096 else sum_array(xp, e, (1,))) + top
+    return out
+
+
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum for stability."""
     input = _float_input(input)
     a = _cast(input, input._dtype)
     xp = xp_for(input)
     dims = reduce_dims(dim, a.ndim)
+    k = len(dims)
     if builtins.any(a.shape[d] == 0 for d in dims) or not a.ndim:
         arr = xp.log(xp.sum(xp.exp(a), axis=dims, keepdims=keepdim))
+    elif (xp is np and a.size >= _FAST_MIN and a.dtype in _FAST_FLOATS and a.flags.c_contiguous
+          and sorted(dims) == list(range(a.ndim - k, a.ndim))):
+        kept = a.shape[: a.ndim - k]
+        arr = _lse_rows(xp, a.reshape(math.prod(kept), -1)).reshape(kept + ((1,) * k if keepdim else ()))
     else:
         m = xp.max(a.real, axis=dims, keepdims=True)
         m = xp.where(xp.isinf(m), 0, m)
