@@ -604,6 +604,60 @@ def _cdist(lib, a, b):
     )
 
 
+@case("special", (P_, 3, 4), (U_, 3, 4))
+def _special(lib, p, u):
+    sp = lib.special
+    return (sp.i0(p), sp.i1(p), sp.ndtr(u), sp.ndtri(u.abs() / 2 + 0.25), sp.log_ndtr(u), sp.erfcx(p),
+            sp.multigammaln(p + 2, 2), sp.zeta(p.detach() + 1, p.detach()), sp.expit(u), sp.sinc(u),
+            sp.entr(p))
+
+
+def _real(lib: Any, z: Any) -> Any:
+    return lib.view_as_real(z.resolve_conj())
+
+
+@case("fft", (F_, 4, 8))
+def _fft(lib, x):
+    fft = lib.fft
+    return (_real(lib, fft.fft(x)), _real(lib, fft.ifft(x, norm="ortho")), _real(lib, fft.rfft(x)),
+            fft.irfft(fft.rfft(x)), _real(lib, fft.fft2(x)), fft.fftshift(x), fft.hfft(fft.rfft(x)[:, :3]))
+
+
+@case("complex", (F_, 3, 4), (P_, 3, 4), grad=False)
+def _complex(lib, x, r):
+    z = lib.complex(x, r)
+    return _real(lib, z * z), z.abs(), z.angle(), _real(lib, z.conj()), _real(lib, lib.polar(r, x))
+
+
+@case("linalg_more", (F_, 4, 4), (F_, 4, 3))
+def _linalg_more(lib, a, b):
+    la = lib.linalg
+    m = a @ a.mT + 4 * lib.eye(4, device=a.device)
+    tri = m.tril()
+    u, s_, vh = la.svd(b, full_matrices=False)
+    return (u @ lib.diag_embed(s_) @ vh, la.matrix_exp(a / 4), la.solve_triangular(tri, b, upper=False),
+            la.multi_dot([a, m, b]), la.matrix_power(a, 3), la.cross(b[:, :3], b.flip(0)[:, :3]),
+            la.eigh(m)[0], la.tensorinv(m, 1), la.lu_solve(*lib.linalg.lu_factor_ex(m)[:2], b)
+            if hasattr(la, "lu_factor_ex") else la.solve(m, b))
+
+
+@case("stats_and_misc", (F_, 4, 6), (I_, 5), grad=False)
+def _misc(lib, x, i):
+    edges = lib.tensor([-0.5, 0.0, 0.5], device=x.device)
+    ints = i.float()
+    return (lib.cov(x), lib.corrcoef(x), lib.trapezoid(x, dim=1), lib.bucketize(x, edges), lib.isin(i, i[:2]),
+            lib.cartesian_prod(ints[:2], ints[2:4]), lib.combinations(ints, 2), lib.aminmax(x, dim=1)[0],
+            lib.cummin(x, 1)[0], lib.nanmean(x), lib.nanmedian(x), lib.histc(x, 5, -1, 1),
+            lib.kron(x[:2, :2], x[:2, :2]))
+
+
+@case("windows_stft", (F_, 64), grad=False)
+def _stft(lib, x):
+    w = lib.hann_window(16, device=x.device)
+    spec = lib.stft(x, 16, 4, window=w, return_complex=True)
+    return w, lib.hamming_window(8, device=x.device), _real(lib, spec)
+
+
 CASE_IDS = [c[0] for c in CASES]
 
 
