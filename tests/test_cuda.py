@@ -608,8 +608,8 @@ def _cdist(lib, a, b):
 def _special(lib, p, u):
     sp = lib.special
     return (sp.i0(p), sp.i1(p), sp.ndtr(u), sp.ndtri(u.abs() / 2 + 0.25), sp.log_ndtr(u), sp.erfcx(p),
-            sp.multigammaln(p + 2, 2), sp.zeta(p.detach() + 1, p.detach()), sp.expit(u), sp.sinc(u),
-            sp.entr(p))
+            sp.xlog1py(p, u), sp.polygamma(1, p), sp.multigammaln(p + 2, 2), sp.zeta(p.detach() + 1, p.detach()),
+            sp.expit(u), sp.sinc(u), sp.entr(p))
 
 
 def _real(lib: Any, z: Any) -> Any:
