@@ -155,6 +155,7 @@ from .ops.elementwise import abs, pow, round  # noqa: E402
 from .ops.extra import *  # noqa: E402,F403
 from .ops.indexing import *  # noqa: E402,F403
 from .ops.info import *  # noqa: E402,F403
+from .ops.lapack import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.matmul import *  # noqa: E402,F403
 from .ops.random import *  # noqa: E402,F403
@@ -164,6 +165,7 @@ from .ops.shape import *  # noqa: E402,F403
 from .ops.signal import *  # noqa: E402,F403
 from .ops.sorting import *  # noqa: E402,F403
 from .ops.special import *  # noqa: E402,F403
+from .ops.tensor_storage import *  # noqa: E402,F403
 from .ops.views import *  # noqa: E402,F403
 from .serialization import load, save  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ops.extra import householder_product
+from ..ops.lapack import householder_product
 from ..ops.linalg import (
     LinAlgError,
     cholesky_ex,

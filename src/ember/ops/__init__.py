@@ -10,6 +10,7 @@ from . import (
     elementwise,
     extra,
     indexing,
+    lapack,
     linalg,
     matmul,
     random,
@@ -18,6 +19,7 @@ from . import (
     signal,
     sorting,
     special,
+    tensor_storage,
     views,
 )
 from ._dispatch import Tensor, bind
@@ -72,5 +74,5 @@ bind({
 })
 Tensor.__hash__ = object.__hash__  # type: ignore[assignment]
 
-__all__ = ["creation", "elementwise", "extra", "indexing", "linalg", "matmul", "random", "reduction", "shape",
-           "signal", "sorting", "special", "views"]
+__all__ = ["creation", "elementwise", "extra", "indexing", "lapack", "linalg", "matmul", "random", "reduction",
+           "shape", "signal", "sorting", "special", "tensor_storage", "views"]

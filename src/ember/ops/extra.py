@@ -1,8 +1,10 @@
 """The rest of torch's surface: top-level spellings of methods and functional ops (with aten's signatures),
-``*_copy`` variants of views, small composites (cov, trapezoid, cartesian_prod, ...), complex views and the
-Tensor methods that manage storage (``resize_``, ``set_``, ``storage``).
+``*_copy`` variants of views, complex views, small composites (cov, trapezoid, cartesian_prod, gradient, ...),
+creation helpers and a few interop/control-flow functions. Legacy linear algebra lives in :mod:`.lapack`,
+storage management in :mod:`.tensor_storage`.
 
-Composites are written with ember ops, as torch's own are, so their gradients (and grad_fn names) follow.
+Composites are written with ember ops, as torch's own are, so their gradients (and grad_fn names) follow;
+:func:`composed` records one torch-named node over such a composition.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any
 
 
 def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
-    return resize_as_method(input, the_template, memory_format=memory_format)
+    return input.resize_as_(the_template, memory_format=memory_format)
 
 
 # ---- functional ops under aten's names and signatures ------------------------------------------------------
@@ -427,7 +429,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     return t
 
 
-class _ComposedNode(Node):
+class ComposedNode(Node):
     """One torch-named node over a composition of ember ops: backward rebuilds the composition from the
     saved inputs and differentiates it (keeping a graph under ``create_graph``)."""
 
@@ -450,7 +452,7 @@ class _ComposedNode(Node):
 _composed_nodes: dict[str, type[Node]] = {}
 
 
-def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None
+def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None
               ) -> Tensor:
     """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``, whose backward
     differentiates ``grad_form`` (default ``fn``: the same function written for differentiation)."""
@@ -460,7 +462,7 @@ def _composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Cal
     if needs_grad(*inputs):
         cls = _composed_nodes.get(name)
         if cls is None:
-            cls = _composed_nodes[name] = type(name, (_ComposedNode,), {"__slots__": (),
+            cls = _composed_nodes[name] = type(name, (ComposedNode,), {"__slots__": (),
                                                                          "__module__": "torch.autograd.graph"})
         node = record(out, cls(), inputs)
         node.save(*inputs)
@@ -475,7 +477,7 @@ def _float_dtype(t: Tensor) -> D.dtype:
 
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast), ``DistBackward0``."""
-    return _composed("DistBackward0", lambda a, b: R.vector_norm(a - b, p), input, other)
+    return composed("DistBackward0", lambda a, b: R.vector_norm(a - b, p), input, other)
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
@@ -493,7 +495,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
         norm = R.vector_norm(x, p, rest, keepdim=True)
         factor = I.where(norm > maxnorm, maxnorm / (norm + 1e-7), C.ones_like(norm))
         return x * factor
-    return _composed("RenormBackward0", fn, input)
+    return composed("RenormBackward0", fn, input)
 
 
 def renorm_(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
@@ -603,7 +605,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
         if n == 0:
             return R.sum(y, d) * 0
         ends = y.select(d, 0) + y.select(d, -1)
-        return _composed("MulBackward1", lambda t: t * spacing, R.sum(y, d) - ends * 0.5)
+        return composed("MulBackward1", lambda t: t * spacing, R.sum(y, d) - ends * 0.5)
     if x.dim() == 1:
         if x.shape[0] != n:
             raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
@@ -615,7 +617,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     if n == 0:
         return R.sum(y, d) * 0
     mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
-    return _composed("DivBackward1", lambda t: t / 2.0, R.sum(spacing * mids, d))
+    return composed("DivBackward1", lambda t: t / 2.0, R.sum(spacing * mids, d))
 
 
 def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -640,7 +642,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
             spacing = R.diff(x).view(shape)
         else:
             spacing = R.diff(x, dim=d)
-        return _composed("DivBackward1", lambda t: t / 2.0, R.cumsum(spacing * mids, d))
+        return composed("DivBackward1", lambda t: t / 2.0, R.cumsum(spacing * mids, d))
     spacing = 1 if x is None and dx is None else (x if dx is None else dx)
     return R.cumsum(mids * (spacing / 2.0), d)
 
@@ -741,7 +743,7 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
 
     def fn_(x: Tensor, src: Tensor) -> Tensor:
         return I.scatter_reduce(x, d, idx, src, reduce, include_self=include_self)
-    return _composed("IndexReduceBackward0", fn_, input, source)
+    return composed("IndexReduceBackward0", fn_, input, source)
 
 
 def index_reduce_(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
@@ -873,7 +875,7 @@ def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: 
         out = x.clone()
         V.as_strided(out, size, stride, storage_offset).copy_(s)
         return out
-    return _composed("AsStridedScatterBackward0", fn, input, src)
+    return composed("AsStridedScatterBackward0", fn, input, src)
 
 
 class SliceInverseBackward0(Node):
@@ -894,192 +896,6 @@ def slice_inverse(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
         node = record(t, SliceInverseBackward0(), (input, src))
         node.__dict__.update(dim=wrap_dim(dim, src.dim()), start=start, end=end, step=step)
     return t
-
-
-# ---- storage management: resize_, set_, storage -----------------------------------------------------------
-def _flat_storage(t: Tensor) -> Any:
-    """``t``'s storage as a flat array of its dtype (a view when the owning array is dense)."""
-    root = t._root_array()
-    flat = root.reshape(-1) if root.flags.c_contiguous else root.T.reshape(-1) if root.flags.f_contiguous else None
-    if flat is None or flat.dtype != t._dtype.np:
-        return None
-    return flat
-
-
-def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
-    sizes = V.int_list(args, fn, "size")
-    if any(s < 0 for s in sizes):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(sizes)}: {list(sizes)}")
-    return sizes
-
-
-def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
-    """Give ``self`` a new (contiguous) shape over the same storage, enlarging the storage when needed; the
-    first elements keep their values."""
-    shape = _sizes(sizes, "resize_")
-    if self._rg and STATE.enabled:
-        raise RuntimeError("cannot resize variables that require grad")
-    if shape == tuple(self._data.shape):
-        return self
-    n = math.prod(shape)
-    xp = _xp(self)
-    flat = _flat_storage(self)
-    off = self.storage_offset()
-    if flat is not None and off + n <= flat.size:
-        self._data = flat[off:off + n].reshape(shape)
-    else:
-        new = xp.empty(off + n, self._dtype.np)
-        old = flat if flat is not None else self._data.reshape(-1)
-        keep = builtins.min(old.size, new.size)
-        new[:keep] = old[:keep]
-        self._data = new[off:].reshape(shape)
-        self._base = None
-    if memory_format is not None:
-        self._data = self._data.copy(order="C")  # channels_last etc.: ember keeps the C order
-    self._vc[0] += 1
-    return self
-
-
-def resize_as_method(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
-    return resize_(self, tuple(the_template.shape), memory_format=memory_format)
-
-
-def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequence[int] | None = None,
-         stride: Sequence[int] | None = None) -> Tensor:
-    """Make ``self`` view ``source``'s memory: a tensor (same geometry), a storage (flat, or with the given
-    offset/size/stride) or nothing (an empty tensor)."""
-    from .storage import UntypedStorage
-    check_inplace(self)
-    xp = _xp(self)
-    if source is None:
-        self._data = xp.empty((0,), self._dtype.np)
-        self._base = None
-    elif _isinstance(source, Tensor):
-        if source._dtype is not self._dtype:
-            raise RuntimeError(f"Could not set tensor of type {self._dtype._short} to a tensor of type "
-                               f"{source._dtype._short}")
-        self._data = source._data
-        self._base = source._base if source._base is not None else source
-        self._vc = source._vc
-    else:
-        if _isinstance(source, TypedStorage):
-            source = source._untyped_storage
-        if not _isinstance(source, UntypedStorage):
-            raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}")
-        flat = source._bytes().view(self._dtype.np)
-        if size is None:
-            self._data = flat
-        else:
-            isz = self._dtype.itemsize
-            st = tuple(stride) if stride is not None else _contiguous_strides(tuple(size))
-            self._data = V.strided(xp, flat[storage_offset:], tuple(size), tuple(s * isz for s in st))
-        self._base = None
-    self._vc[0] += 1
-    return self
-
-
-def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
-    out, acc = [], 1
-    for s in reversed(shape):
-        out.append(acc)
-        acc *= builtins.max(s, 1)
-    return tuple(reversed(out))
-
-
-def is_set_to(self: Tensor, tensor: Tensor) -> bool:
-    """Whether both tensors view the same memory with the same geometry."""
-    return (self.data_ptr() == tensor.data_ptr() and self._data.shape == tensor._data.shape
-            and self.stride() == tensor.stride() and self._root_array() is tensor._root_array())
-
-
-def share_memory_(self: Tensor) -> Tensor:
-    """Mark the storage as shared between processes (ember's CPU memory is shared with forked workers)."""
-    self.__dict__["_shared"] = True
-    return self
-
-
-def is_shared(self: Tensor) -> bool:
-    return self._device.type == "cuda" or bool(self.__dict__.get("_shared", False))
-
-
-class TypedStorage:
-    """A tensor's storage seen as elements of its dtype (``torch.TypedStorage``; deprecated in torch too)."""
-
-    __slots__ = ("_untyped_storage", "dtype")
-
-    def __init__(self, untyped: Any, dtype: D.dtype) -> None:
-        self._untyped_storage = untyped
-        self.dtype = dtype
-
-    @property
-    def device(self) -> Any:
-        return self._untyped_storage.device
-
-    @property
-    def is_cuda(self) -> bool:
-        return self._untyped_storage.is_cuda
-
-    def untyped(self) -> Any:
-        return self._untyped_storage
-
-    def size(self) -> int:
-        return self._untyped_storage.nbytes() // self.dtype.itemsize
-
-    __len__ = size
-
-    def nbytes(self) -> int:
-        return self._untyped_storage.nbytes()
-
-    def element_size(self) -> int:
-        return self.dtype.itemsize
-
-    def data_ptr(self) -> int:
-        return self._untyped_storage.data_ptr()
-
-    def _values(self) -> Any:
-        b = self._untyped_storage._bytes()
-        return (b if isinstance(b, np.ndarray) else b.get()).view(self.dtype.np)
-
-    def __getitem__(self, idx: int) -> Any:
-        n = self.size()
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} out of range for storage of size {n}")
-        return self._values()[idx].item()
-
-    def tolist(self) -> list:
-        return self._values().tolist()
-
-    def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self.tolist())
-        tail = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]")
-        return f"{body}\n{tail}" if body else tail
-
-
-TypedStorage.__module__ = "torch.storage"
-_STORAGE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                  "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-STORAGE_CLASSES: dict[str, type] = {
-    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch"})
-    for v in _STORAGE_NAMES.values()
-}
-_typed_storage_warned = [False]
-
-
-def storage(self: Tensor) -> TypedStorage:
-    """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
-    if not _typed_storage_warned[0]:
-        _typed_storage_warned[0] = True
-        warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
-                      "the only storage class. This should only matter to you if you are using storages "
-                      "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
-                      "tensor.storage()", UserWarning, stacklevel=2)
-    return TypedStorage(self.untyped_storage(), self._dtype)
-
-
-def storage_type(self: Tensor) -> type:
-    """The legacy storage class of the tensor's dtype (``torch.FloatStorage``, ...)."""
-    return STORAGE_CLASSES[f"{_STORAGE_NAMES[self._dtype.name]}Storage"]
 
 
 def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
@@ -1149,255 +965,6 @@ def _prelu(self: Tensor, weight: Tensor) -> Tensor:
     return _F().prelu(self, weight)
 
 
-# ---- legacy linear algebra (torch's older spellings) ---------------------------------------------------------
-def _LA() -> Any:
-    from . import linalg
-    return linalg
-
-
-_deprecated_warned: set[str] = set()
-
-
-def _deprecated(name: str, message: str) -> None:
-    if name not in _deprecated_warned:
-        _deprecated_warned.add(name)
-        warnings.warn(message, UserWarning, stacklevel=3)
-
-
-def _removed(message: str, sep: str = " ") -> Callable[..., Any]:
-    def fn(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("This function was deprecated since version 1.9 and is now removed." + sep + message)
-    return fn
-
-
-matrix_rank = _removed(sep="\n", message="Please use the `torch.linalg.matrix_rank` function instead. The parameter "
-                       "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
-eig = _removed("`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real tensors "
-               "mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = "
-               "torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced "
-               "with:\nL_complex, V_complex = torch.linalg.eig(A)")
-symeig = _removed("The default behavior has changed from using the upper triangular portion of the matrix by "
-                  "default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) should be "
-                  "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\nL, V = "
-                  "torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, "
-                  "UPLO='U' if upper else 'L')")
-lstsq = _removed("`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has reversed "
-                 "arguments and does not return the QR decomposition in the returned tuple (although it returns "
-                 "other information about the problem).\n\nTo get the QR decomposition consider using "
-                 "`torch.linalg.qr`.\n\nThe returned solution in `torch.lstsq` stored the residuals of the solution "
-                 "in the last m - n columns of the returned value whenever m > n. In torch.linalg.lstsq, the "
-                 "residuals are in the field 'residuals' of the returned named tuple.\n\nThe unpacking of the "
-                 "solution, as in\nX, _ = torch.lstsq(B, A).solution[:A.size(1)]\nshould be replaced with:\nX = "
-                 "torch.linalg.lstsq(A, B).solution")
-solve = _removed("`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has its "
-                 "arguments reversed and does not return the LU factorization.\n\nTo get the LU factorization see "
-                 "`torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, "
-                 "A).solution should be replaced with:\nX = torch.linalg.solve(A, B)")
-
-
-def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
-    """``(Q, R)`` of ``input`` (``some``: reduced; else complete); prefer ``linalg.qr``."""
-    from .reduction import return_type
-    _deprecated("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
-                "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
-                "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
-                "'complete')")
-    q, r = _LA().qr(input, "reduced" if some else "complete")
-    return return_type("qr", ("Q", "R"))(q, r)
-
-
-def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular: bool) -> Tensor:
-    A_ = A.mT if transpose else A
-    return _LA().solve_triangular(A_, B, upper=upper != transpose, unitriangular=unitriangular)
-
-
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
-                     unitriangular: bool = False, *, out: Any = None) -> Any:
-    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``)."""
-    from .reduction import return_type
-    _deprecated("triangular_solve", "torch.triangular_solve is deprecated in favor of "
-                "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
-                "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
-                "the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
-                "torch.linalg.solve_triangular(A, B).")
-    if b.dim() < 2:
-        raise RuntimeError("torch.triangular_solve: The input tensor b must have at least 2 dimensions.")
-    if A.dim() < 2:
-        raise RuntimeError("torch.triangular_solve: The input tensor A must have at least 2 dimensions.")
-    sol = _composed("TriangularSolveBackward0",
-                    lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
-    return return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone())
-
-
-def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
-    la = _LA()
-    if upper:
-        y = la.solve_triangular(L.mH, B, upper=False)
-        return la.solve_triangular(L, y, upper=True)
-    y = la.solve_triangular(L, B, upper=False)
-    return la.solve_triangular(L.mH, y, upper=True)
-
-
-def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor."""
-    if B.dim() < 2:
-        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead")
-    if L.dim() < 2:
-        raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
-    if B._dtype is not L._dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
-                           f"of type {L._dtype._short} instead.")
-    res = _composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
-                    grad_form=lambda b, l_: _LA().solve(_gram(l_, upper), b))
-    return res if out is None else _write(out, res)
-
-
-def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor."""
-    if L.dim() < 2:
-        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
-    n = L.shape[-1]
-
-    def fn(l_: Tensor) -> Tensor:
-        eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
-        return _cholesky_solve(eye, l_, upper)
-    res = _composed("CholeskyInverseBackward0", fn, L, grad_form=lambda l_: _LA().inv(_gram(l_, upper)))
-    return res if out is None else _write(out, res)
-
-
-def _gram(factor: Tensor, upper: bool) -> Tensor:
-    """``L L^H`` (or ``U^H U``): the matrix a Cholesky factor stands for, using every entry of ``factor`` (torch
-    differentiates this form, so the gradient is not confined to the triangle)."""
-    return factor.mH @ factor if upper else factor @ factor.mH
-
-
-def _write(out: Tensor, res: Tensor) -> Tensor:
-    from ._dispatch import write_out
-    return write_out(out, res)
-
-
-def _pivots_from_perm(xp: Any, perm: Any) -> Any:
-    """LAPACK's 1-based sequential row swaps reproducing the row permutation ``perm`` (rows of P^T A)."""
-    n = perm.shape[-1]
-    p = perm.reshape(-1, n)
-    cur = xp.broadcast_to(xp.arange(n), p.shape).copy()      # row of A at each position
-    where = cur.copy()                                       # position of each row of A
-    rows = xp.arange(p.shape[0])
-    piv = xp.empty(p.shape, np.int32)
-    for k in range(n):
-        j = where[rows, p[:, k]]
-        piv[:, k] = j + 1
-        a, b = cur[rows, k].copy(), cur[rows, j].copy()
-        cur[rows, k], cur[rows, j] = b, a
-        where[rows, b], where[rows, a] = k, j
-    return piv.reshape(perm.shape)
-
-
-def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
-    """The row permutation (rows of A in P^T A order) from LAPACK's 1-based pivots."""
-    k = piv.shape[-1]
-    p = piv.reshape(-1, k).astype(np.int64) - 1
-    perm = xp.broadcast_to(xp.arange(m), (p.shape[0], m)).copy()
-    rows = xp.arange(p.shape[0])
-    for i in range(k):
-        j = p[:, i]
-        a, b = perm[rows, i].copy(), perm[rows, j].copy()
-        perm[rows, i], perm[rows, j] = b, a
-    return perm.reshape(piv.shape[:-1] + (m,))
-
-
-class LinalgLuFactorExBackward0(Node):
-    """Backward of the square LU factorisation ``A = P L U`` (packed ``LU``), written with ember ops."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor, *_: Any) -> tuple:
-        la = _LA()
-        lu, perm = self.saved[0], self.perm
-        n = lu.shape[-1]
-        eye = C.eye(n, dtype=lu.dtype, device=lu.device)
-        L = lu.tril(-1) + eye
-        U = lu.triu()
-        phi = (L.mH @ g).tril(-1) + (g @ U.mH).triu()
-        y = la.solve_triangular(L.mH, phi, upper=True, unitriangular=True)
-        y = la.solve_triangular(U.mH, y, upper=False, left=False)
-        inv = _xp(lu).argsort(perm, axis=-1)
-        return (_rows(y, inv),)
-
-
-def _rows(t: Tensor, order: Any) -> Tensor:
-    """``t``'s rows (dim -2) taken in ``order`` (an index array per matrix)."""
-    idx = from_array(_xp(t).broadcast_to(order[..., None], order.shape + (t.shape[-1],)).astype(np.int64),
-                     D.int64, t._device)
-    return I.gather(t, -2, idx)
-
-
-def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> tuple:
-    """``(LU, pivots[, infos])``: the packed LU factorisation with partial pivoting (LAPACK's getrf)."""
-    _deprecated("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
-                "will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be "
-                "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
-                "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
-                "torch.linalg.lu_factor_ex(A, compute_pivots)")
-    if A.dim() < 2:
-        raise RuntimeError(f"torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
-                           f"{list(A.shape)} instead")
-    if not pivot:
-        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    if A.shape[-1] != A.shape[-2]:
-        raise NotImplementedError("ember's lu supports square matrices only")
-    from .linalg import _lu
-    xp = _xp(A)
-    packed, perm, info = _lu(xp, A._data)
-    LU = from_array(packed, A._dtype, A._device)
-    piv = from_array(_pivots_from_perm(xp, perm), D.int32, A._device)
-    if needs_grad(A):
-        node = record(LU, LinalgLuFactorExBackward0(), (A,))
-        from ..autograd.graph import SavedOutput
-        node.save(SavedOutput(LU))
-        node.perm = perm
-    infos = from_array(xp.asarray(info, np.int32), D.int32, A._device)
-    return (LU, piv, infos) if get_infos else (LU, piv)
-
-
-def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
-              *, out: Any = None) -> Any:
-    """``(P, L, U)`` from a packed LU factorisation and its pivots."""
-    from .reduction import return_type
-    m, n = LU_data.shape[-2], LU_data.shape[-1]
-    k = builtins.min(m, n)
-    empty = C.empty(0, dtype=LU_data.dtype, device=LU_data.device)
-    if unpack_data:
-        L = LU_data[..., :, :k].tril(-1) + C.eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
-        U = LU_data[..., :k, :].triu()
-    else:
-        L = U = empty
-    if unpack_pivots:
-        if LU_pivots._dtype is not D.int32:
-            raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
-                               "Note: this function is intended to be used with the output produced by "
-                               "torch.linalg.lu_factor")
-        xp = _xp(LU_data)
-        perm = _perm_from_pivots(xp, LU_pivots._data, m)
-        eye = xp.eye(m, dtype=LU_data._dtype.np)
-        P = xp.swapaxes(eye[perm], -1, -2)  # A = P L U: column j of P is e_{perm[j]}
-        Pt = from_array(xp.ascontiguousarray(P), LU_data._dtype, LU_data._device)
-    else:
-        Pt = empty
-    return return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U)
-
-
-def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
-    def fn(rhs: Tensor, packed: Tensor) -> Tensor:
-        la = _LA()
-        P, L, U = lu_unpack(packed, LU_pivots)
-        y = la.solve_triangular(L, P.mT @ rhs, upper=False, unitriangular=True)
-        return la.solve_triangular(U, y, upper=True)
-    res = _composed("LinalgLuSolveBackward0", fn, b, LU_data)
-    return res if out is None else _write(out, res)
-
-
 _COPIES = {
     "view_copy": V.view, "permute_copy": V.permute, "t_copy": V.t, "transpose_copy": V.transpose,
     "expand_copy": V.expand, "squeeze_copy": V.squeeze, "unsqueeze_copy": V.unsqueeze, "select_copy": V.select,
@@ -1408,15 +975,11 @@ _COPIES = {
 globals().update({name: _copy_variant(fn, name) for name, fn in _COPIES.items()})
 
 bind({
-    "resize_": resize_, "resize_as_": resize_as_method, "set_": set_, "storage": storage,
-    "storage_type": storage_type, "share_memory_": share_memory_, "is_shared": is_shared, "is_set_to": is_set_to,
     "new_empty_strided": new_empty_strided, "apply_": apply_, "map_": map_, "map2_": map2_,
     "dim_order": dim_order, "nonzero_static": nonzero_static, "chalf": chalf, "hardshrink": _hardshrink,
     "prelu": _prelu, "cov": cov, "corrcoef": corrcoef, "dist": dist, "renorm": renorm, "renorm_": renorm_,
     "igamma": igamma, "igamma_": igamma_, "igammac": igammac, "igammac_": igammac_, "index_reduce": index_reduce,
     "index_reduce_": index_reduce_, "as_strided_scatter": as_strided_scatter, "slice_inverse": slice_inverse,
-    "cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "lu": lu, "lu_solve": lu_solve,
-    "qr": qr, "triangular_solve": triangular_solve,
 })
 
 __all__ = [
@@ -1429,11 +992,8 @@ __all__ = [
     "view_as_real", "view_as_complex", "dist", "renorm", "isin", "unravel_index", "cartesian_prod",
     "combinations", "vander", "trapezoid", "trapz", "cumulative_trapezoid", "cov", "corrcoef", "index_reduce",
     "histogramdd", "igamma", "igammac", "scalar_tensor", "empty_strided", "frombuffer", "as_strided_scatter",
-    "slice_inverse", "nonzero_static", "matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve",
-    "cholesky_solve", "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "TypedStorage", "embedding_bag", *_COPIES,
-    *STORAGE_CLASSES,
+    "slice_inverse", "nonzero_static", "embedding_bag", *_COPIES,
 ]
-globals().update(STORAGE_CLASSES)
 
 
 # ---- embedding_bag with aten's outputs --------------------------------------------------------------------------
@@ -1481,7 +1041,7 @@ def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor | None, scale
     return out, t(bag), t(size), t(rows)
 
 
-# ---- gradient, deprecated norms, constants and small helpers -----------------------------------------------------
+# ---- gradient, constants and small helpers ---------------------------------------------------------------------
 def _along(t: Tensor, d: int, start: int, stop: int | None) -> Tensor:
     return t[(slice(None),) * d + (slice(start, stop),)]
 
@@ -1544,27 +1104,6 @@ def gradient(input: Tensor, *, spacing: Any = 1, dim: Any = None, edge_order: in
                  for d, h in zip(dims, steps, strict=True))
 
 
-def frobenius_norm(input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Tensor | None = None
-                   ) -> Tensor:
-    """Deprecated spelling of ``linalg.vector_norm(input, 2, dim, keepdim)``."""
-    _deprecated("frobenius_norm", "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
-                "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` "
-                "instead")
-    res = _composed("NormBackward1", lambda x: R.vector_norm(x, 2, list(dim), keepdim), input)
-    return res if out is None else _write(out, res)
-
-
-def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """Deprecated spelling of ``linalg.matrix_norm(input, 'nuc', dim, keepdim)``."""
-    _deprecated("nuclear_norm", "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
-                "be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` "
-                "instead")
-    if _isinstance(dim, bool):
-        dim, keepdim = None, dim
-    res = _LA().matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
-    return res if out is None else _write(out, res)
-
-
 def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None, layout: Any = None,
                    device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` whose dims lie in memory in the order ``physical_layout``."""
@@ -1586,7 +1125,7 @@ def get_device(input: Tensor) -> int:
 
 
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
-__all__ += ["gradient", "frobenius_norm", "nuclear_norm", "empty_permuted", "get_device", "e", "pi", "inf", "nan",
+__all__ += ["gradient", "empty_permuted", "get_device", "e", "pi", "inf", "nan",
             "newaxis"]
 
 
@@ -1594,19 +1133,6 @@ __all__ += ["gradient", "frobenius_norm", "nuclear_norm", "empty_permuted", "get
 def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """The legacy constructor with ``self``'s dtype and device: sizes → uninitialised, data → a copy."""
     return C.legacy_new(Tensor, self._dtype, args, kwargs, self._device)
-
-
-def _resize(self: Tensor, *sizes: Any) -> Tensor:
-    """Deprecated out-of-place resize: a tensor of the new shape with ``self``'s leading elements."""
-    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
-    shape = _sizes(sizes, "resize")
-    if math.prod(shape) == self.numel() and self.is_contiguous():
-        return V.view(self, shape)
-    return resize_(self.detach().clone(), shape)
-
-
-def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
-    return _resize(self, tuple(tensor.shape))
 
 
 def _volatile(self: Tensor) -> bool:
@@ -1626,103 +1152,12 @@ def _module_load(self: Tensor, other: Any, assign: bool = False) -> Any:
 
 
 bind({
-    "new": _new, "resize": _resize, "resize_as": _resize_as, "as_subclass": _as_subclass,
+    "new": _new, "as_subclass": _as_subclass,
     "module_load": _module_load, "const_data_ptr": Tensor.data_ptr, "is_distributed": lambda self: False,
-    "eig": eig, "symeig": symeig, "lstsq": lstsq, "solve": solve,
 })
 for _name in ("is_xla", "is_mps", "is_nested", "is_mkldnn", "is_vulkan", "is_xpu", "is_ipu", "is_maia", "is_mtia"):
     setattr(Tensor, _name, property(lambda self: False))
 Tensor.volatile = property(_volatile)  # type: ignore[attr-defined]
-
-
-# ---- Householder QR pieces: geqrf, householder_product (orgqr), ormqr ------------------------------------------
-def geqrf(input: Tensor, *, out: Any = None) -> Any:
-    """LAPACK's geqrf: ``(a, tau)``, R in ``a``'s upper triangle and the Householder vectors below it."""
-    from .reduction import return_type
-    if input.dim() < 2:
-        raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
-    xp = _xp(input)
-    h, tau = xp.linalg.qr(input._data, mode="raw")
-    outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
-            from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
-    if needs_grad(input):
-        record(outs, GeqrfBackward0(), (input,))
-    return return_type("geqrf", ("a", "tau"))(*outs)
-
-
-class GeqrfBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, *grads: Tensor) -> tuple:
-        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
-
-
-def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:
-    """``H c`` (or ``H^H c``) for the reflector ``H = I - tau v v^H`` (``v``: (..., m, 1))."""
-    t = tau.conj() if adjoint else tau
-    return c - (t[..., None, None] * v) @ (v.mH @ c)
-
-
-def _reflectors(A: Tensor, k: int) -> list[Tensor]:
-    """The Householder vectors stored below ``A``'s diagonal (unit first entry), one (..., m, 1) per column."""
-    m = A.shape[-2]
-    rows = C.arange(m, device=A.device)
-    out = []
-    for i in builtins.range(k):
-        col = A[..., :, i:i + 1]
-        below = (rows > i).to(A.dtype)[:, None]
-        unit = (rows == i).to(A.dtype)[:, None]
-        out.append(col * below + unit)
-    return out
-
-
-def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
-    if A.dim() < 2:
-        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
-    if A.shape[-2] < A.shape[-1]:
-        raise RuntimeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]")
-    if tau.shape[-1] > A.shape[-1]:
-        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
-    if A._dtype is not tau._dtype:
-        raise RuntimeError(f"{fn}: tau dtype {tau._dtype} does not match input dtype {A._dtype}")
-
-
-def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """The first ``n`` columns of ``H_1 ... H_k`` from Householder vectors and scales (LAPACK's orgqr)."""
-    _check_householder("torch.linalg.householder_product", A, tau)
-
-    def fn(a: Tensor, t: Tensor) -> Tensor:
-        m, n = a.shape[-2], a.shape[-1]
-        q = C.eye(m, n, dtype=a.dtype, device=a.device).expand(*a.shape[:-2], m, n)
-        for i, v in reversed(list(enumerate(_reflectors(a, t.shape[-1])))):
-            q = _reflect(v, t[..., i], q, False)
-        return q
-    res = _composed("LinalgHouseholderProductBackward0", fn, A, tau)
-    return res if out is None else _write(out, res)
-
-
-def orgqr(input: Tensor, tau: Tensor) -> Tensor:
-    """Alias of :func:`householder_product`."""
-    return householder_product(input, tau)
-
-
-def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
-          out: Tensor | None = None) -> Tensor:
-    """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``."""
-    if input.dim() < 2 or other.dim() < 2:
-        raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
-
-    def fn(a: Tensor, t: Tensor, c: Tensor) -> Tensor:
-        refl = list(enumerate(_reflectors(a, t.shape[-1])))
-        # Q = H_1 ... H_k; C Q = (Q^H C^H)^H, so the right-hand cases apply the adjoint order to C^H
-        adj = transpose if left else not transpose
-        order = refl if adj else list(reversed(refl))
-        x = c if left else c.mH
-        for i, v in order:
-            x = _reflect(v, t[..., i], x, adj)
-        return x if left else x.mH
-    res = _composed("OrmqrBackward0", fn, input, tau, other)
-    return res if out is None else _write(out, res)
 
 
 # ---- small aten composites --------------------------------------------------------------------------------------
@@ -1738,7 +1173,7 @@ def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tenso
     def fn(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         y = _F().conv1d(x.permute(1, 2, 0), w.permute(2, 1, 0), b, padding=pad)
         return y.permute(2, 0, 1).contiguous()
-    return _composed("ConvTbcBackward0", fn, input, weight, bias)
+    return composed("ConvTbcBackward0", fn, input, weight, bias)
 
 
 def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
@@ -1761,11 +1196,7 @@ def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
             from_array(xp.asarray(1 / xp.sqrt(var + eps), dt.np), dt, input._device))
 
 
-bind({"geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr})
-from .storage import UntypedStorage  # noqa: E402  (torch.UntypedStorage at the top level)
-
-__all__ += ["UntypedStorage", "geqrf", "orgqr", "ormqr", "householder_product", "conv_tbc", "norm_except_dim",
-            "native_group_norm"]
+__all__ += ["conv_tbc", "norm_except_dim", "native_group_norm"]
 
 
 # ---- aten spellings of grid sampling, control flow, segment reductions, DLPack/file interop ---------------------
@@ -1842,7 +1273,8 @@ def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None, 
         raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
                            "data.size(lengths.dim()-1) when !unsafe.")
     n_seg = lens.shape[0]
-    seg = xp.repeat(xp.arange(n_seg), lens.astype(np.int64))
+    host = lens if isinstance(lens, np.ndarray) else lens.get()   # CuPy's repeat takes counts from the host
+    seg = xp.asarray(np.repeat(np.arange(n_seg), host.astype(np.int64)))
     shape = [1] * data.dim()
     shape[d] = -1
     idx = from_array(xp.asarray(seg, np.int64), D.int64, data._device).view(shape).expand_as(data)
@@ -1857,7 +1289,7 @@ def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None, 
         op = {"max": "amax", "min": "amin", "mean": "sum"}.get(reduce, reduce)
         res = I.scatter_reduce(init, d, idx, x, op, include_self=True)
         return res / count if reduce == "mean" else res
-    return _composed("SegmentReduceBackward0", fn, data)
+    return composed("SegmentReduceBackward0", fn, data)
 
 
 def to_dlpack(tensor: Tensor) -> Any:
@@ -1883,57 +1315,3 @@ def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype
 
 __all__ += ["affine_grid_generator", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "cond", "while_loop",
             "set_warn_always", "is_warn_always_enabled", "segment_reduce", "to_dlpack", "from_file"]
-
-
-# ---- randomized low-rank factorizations (Halko, Martinsson & Tropp, 2009) -----------------------------------------
-def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tensor:
-    """``q`` orthonormal columns whose span approximates the range of ``A - M`` (a random sketch refined by
-    ``niter`` power iterations, re-orthonormalised after each product)."""
-    from .random import randn
-    la = _LA()
-    dt = A.dtype if A.is_complex() or A.is_floating_point() else D.float32
-
-    def times(X: Tensor, adjoint: bool) -> Tensor:
-        out = (A.mH if adjoint else A) @ X
-        return out if M is None else out - (M.mH if adjoint else M) @ X
-    Q = la.qr(times(randn(A.shape[-1], q, dtype=dt, device=A.device), False)).Q
-    for _ in builtins.range(niter):
-        Q = la.qr(times(Q, True)).Q
-        Q = la.qr(times(Q, False)).Q
-    return Q
-
-
-def _svd_lowrank(A: Tensor, q: int, niter: int, M: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    m, n = A.shape[-2:]
-    if M is not None:
-        M = M.broadcast_to(A.shape)
-    wide = m < n
-    if wide:   # work on the tall adjoint: the sketch is then the smaller side
-        A, M = A.mH, (None if M is None else M.mH)
-    Q = _approximate_basis(A, q, niter, M)
-    B = Q.mH @ A if M is None else Q.mH @ A - Q.mH @ M
-    U, S, Vh = _LA().linalg_svd(B, full_matrices=False)
-    U, V = Q @ U, Vh.mH
-    return (V, S, U) if wide else (U, S, V)
-
-
-def svd_lowrank(A: Tensor, q: int | None = 6, niter: int | None = 2, M: Tensor | None = None
-                ) -> tuple[Tensor, Tensor, Tensor]:
-    """An approximate rank-``q`` SVD ``(U, S, V)`` of ``A`` (or ``A - M``) by randomized subspace iteration."""
-    return _svd_lowrank(A, 6 if q is None else q, 2 if niter is None else niter, M)
-
-
-def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int = 2
-                ) -> tuple[Tensor, Tensor, Tensor]:
-    """Principal components of the rows of ``A`` (centred by default) via :func:`svd_lowrank`."""
-    m, n = A.shape[-2:]
-    if q is None:
-        q = builtins.min(6, m, n)
-    elif not 0 <= q <= builtins.min(m, n):
-        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={builtins.min(m, n)}")
-    if not niter >= 0:
-        raise ValueError(f"niter(={niter}) must be non-negative integer")
-    return _svd_lowrank(A - A.mean(dim=(-2,), keepdim=True) if center else A, q, niter, None)
-
-
-__all__ += ["svd_lowrank", "pca_lowrank"]

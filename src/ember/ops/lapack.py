@@ -1,0 +1,439 @@
+"""torch's older linear-algebra spellings and LAPACK-shaped functions: ``qr``, ``lu``/``lu_unpack``/``lu_solve``,
+``triangular_solve``, ``cholesky_solve``/``cholesky_inverse``, ``geqrf``/``orgqr``/``ormqr`` (and
+``linalg.householder_product``), the deprecated ``frobenius_norm``/``nuclear_norm``, the randomized
+``svd_lowrank``/``pca_lowrank``, and the removed ``eig``/``symeig``/``lstsq``/``solve``/``matrix_rank`` (torch's
+errors). Built on :mod:`.linalg` and ember ops, with torch's node names.
+"""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from . import creation as C
+from . import indexing as I
+from . import linalg as LA
+from . import reduction as R
+from ._dispatch import Node, Tensor, bind, from_array, needs_grad, record, xp_of
+from .extra import composed
+
+
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+# ---- removed and deprecated spellings -----------------------------------------------------------------------------
+_deprecated_warned: set[str] = set()
+
+
+def _deprecated(name: str, message: str) -> None:
+    if name not in _deprecated_warned:
+        _deprecated_warned.add(name)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _removed(message: str, sep: str = " ") -> Callable[..., Any]:
+    def fn(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("This function was deprecated since version 1.9 and is now removed." + sep + message)
+    return fn
+
+
+matrix_rank = _removed(sep="\n", message="Please use the `torch.linalg.matrix_rank` function instead. The parameter "
+                       "'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.")
+eig = _removed("`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather than real tensors "
+               "mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\nL_complex = "
+               "torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be replaced "
+               "with:\nL_complex, V_complex = torch.linalg.eig(A)")
+symeig = _removed("The default behavior has changed from using the upper triangular portion of the matrix by "
+                  "default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, upper=upper) should be "
+                  "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else 'L')\n\nand\n\nL, V = "
+                  "torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = torch.linalg.eigh(A, "
+                  "UPLO='U' if upper else 'L')")
+lstsq = _removed("`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` has reversed "
+                 "arguments and does not return the QR decomposition in the returned tuple (although it returns "
+                 "other information about the problem).\n\nTo get the QR decomposition consider using "
+                 "`torch.linalg.qr`.\n\nThe returned solution in `torch.lstsq` stored the residuals of the solution "
+                 "in the last m - n columns of the returned value whenever m > n. In torch.linalg.lstsq, the "
+                 "residuals are in the field 'residuals' of the returned named tuple.\n\nThe unpacking of the "
+                 "solution, as in\nX, _ = torch.lstsq(B, A).solution[:A.size(1)]\nshould be replaced with:\nX = "
+                 "torch.linalg.lstsq(A, B).solution")
+solve = _removed("`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` has its "
+                 "arguments reversed and does not return the LU factorization.\n\nTo get the LU factorization see "
+                 "`torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\nX = torch.solve(B, "
+                 "A).solution should be replaced with:\nX = torch.linalg.solve(A, B)")
+
+
+def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
+    """``(Q, R)`` of ``input`` (``some``: reduced; else complete); prefer ``linalg.qr``."""
+    from .reduction import return_type
+    _deprecated("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
+                "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
+                "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
+                "'complete')")
+    q, r = LA.qr(input, "reduced" if some else "complete")
+    return return_type("qr", ("Q", "R"))(q, r)
+
+
+def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular: bool) -> Tensor:
+    A_ = A.mT if transpose else A
+    return LA.solve_triangular(A_, B, upper=upper != transpose, unitriangular=unitriangular)
+
+
+def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False, *, out: Any = None) -> Any:
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``)."""
+    from .reduction import return_type
+    _deprecated("triangular_solve", "torch.triangular_solve is deprecated in favor of "
+                "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
+                "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
+                "the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
+                "torch.linalg.solve_triangular(A, B).")
+    if b.dim() < 2:
+        raise RuntimeError("torch.triangular_solve: The input tensor b must have at least 2 dimensions.")
+    if A.dim() < 2:
+        raise RuntimeError("torch.triangular_solve: The input tensor A must have at least 2 dimensions.")
+    sol = composed("TriangularSolveBackward0",
+                    lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
+    return return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone())
+
+
+def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
+    if upper:
+        y = LA.solve_triangular(L.mH, B, upper=False)
+        return LA.solve_triangular(L, y, upper=True)
+    y = LA.solve_triangular(L, B, upper=False)
+    return LA.solve_triangular(L.mH, y, upper=True)
+
+
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor."""
+    if B.dim() < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead")
+    if L.dim() < 2:
+        raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
+    if B._dtype is not L._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
+                           f"of type {L._dtype._short} instead.")
+    res = composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
+                    grad_form=lambda b, l_: LA.solve(_gram(l_, upper), b))
+    return res if out is None else _write(out, res)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor."""
+    if L.dim() < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    n = L.shape[-1]
+
+    def fn(l_: Tensor) -> Tensor:
+        eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
+        return _cholesky_solve(eye, l_, upper)
+    res = composed("CholeskyInverseBackward0", fn, L, grad_form=lambda l_: LA.inv(_gram(l_, upper)))
+    return res if out is None else _write(out, res)
+
+
+def _gram(factor: Tensor, upper: bool) -> Tensor:
+    """``L L^H`` (or ``U^H U``): the matrix a Cholesky factor stands for, using every entry of ``factor`` (torch
+    differentiates this form, so the gradient is not confined to the triangle)."""
+    return factor.mH @ factor if upper else factor @ factor.mH
+
+
+def _write(out: Tensor, res: Tensor) -> Tensor:
+    from ._dispatch import write_out
+    return write_out(out, res)
+
+
+def _pivots_from_perm(xp: Any, perm: Any) -> Any:
+    """LAPACK's 1-based sequential row swaps reproducing the row permutation ``perm`` (rows of P^T A)."""
+    n = perm.shape[-1]
+    p = perm.reshape(-1, n)
+    cur = xp.broadcast_to(xp.arange(n), p.shape).copy()      # row of A at each position
+    where = cur.copy()                                       # position of each row of A
+    rows = xp.arange(p.shape[0])
+    piv = xp.empty(p.shape, np.int32)
+    for k in range(n):
+        j = where[rows, p[:, k]]
+        piv[:, k] = j + 1
+        a, b = cur[rows, k].copy(), cur[rows, j].copy()
+        cur[rows, k], cur[rows, j] = b, a
+        where[rows, b], where[rows, a] = k, j
+    return piv.reshape(perm.shape)
+
+
+def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
+    """The row permutation (rows of A in P^T A order) from LAPACK's 1-based pivots."""
+    k = piv.shape[-1]
+    p = piv.reshape(-1, k).astype(np.int64) - 1
+    perm = xp.broadcast_to(xp.arange(m), (p.shape[0], m)).copy()
+    rows = xp.arange(p.shape[0])
+    for i in range(k):
+        j = p[:, i]
+        a, b = perm[rows, i].copy(), perm[rows, j].copy()
+        perm[rows, i], perm[rows, j] = b, a
+    return perm.reshape(piv.shape[:-1] + (m,))
+
+
+class LinalgLuFactorExBackward0(Node):
+    """Backward of the square LU factorisation ``A = P L U`` (packed ``LU``), written with ember ops."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor, *_: Any) -> tuple:
+        lu, perm = self.saved[0], self.perm
+        n = lu.shape[-1]
+        eye = C.eye(n, dtype=lu.dtype, device=lu.device)
+        L = lu.tril(-1) + eye
+        U = lu.triu()
+        phi = (L.mH @ g).tril(-1) + (g @ U.mH).triu()
+        y = LA.solve_triangular(L.mH, phi, upper=True, unitriangular=True)
+        y = LA.solve_triangular(U.mH, y, upper=False, left=False)
+        inv = _xp(lu).argsort(perm, axis=-1)
+        return (_rows(y, inv),)
+
+
+def _rows(t: Tensor, order: Any) -> Tensor:
+    """``t``'s rows (dim -2) taken in ``order`` (an index array per matrix)."""
+    idx = from_array(_xp(t).broadcast_to(order[..., None], order.shape + (t.shape[-1],)).astype(np.int64),
+                     D.int64, t._device)
+    return I.gather(t, -2, idx)
+
+
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> tuple:
+    """``(LU, pivots[, infos])``: the packed LU factorisation with partial pivoting (LAPACK's getrf)."""
+    _deprecated("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
+                "will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\nshould be "
+                "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
+                "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
+                "torch.linalg.lu_factor_ex(A, compute_pivots)")
+    if A.dim() < 2:
+        raise RuntimeError(f"torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(A.shape)} instead")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    if A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError("ember's lu supports square matrices only")
+    from .linalg import _lu
+    xp = _xp(A)
+    packed, perm, info = _lu(xp, A._data)
+    LU = from_array(packed, A._dtype, A._device)
+    piv = from_array(_pivots_from_perm(xp, perm), D.int32, A._device)
+    if needs_grad(A):
+        node = record(LU, LinalgLuFactorExBackward0(), (A,))
+        from ..autograd.graph import SavedOutput
+        node.save(SavedOutput(LU))
+        node.perm = perm
+    infos = from_array(xp.asarray(info, np.int32), D.int32, A._device)
+    return (LU, piv, infos) if get_infos else (LU, piv)
+
+
+def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
+              *, out: Any = None) -> Any:
+    """``(P, L, U)`` from a packed LU factorisation and its pivots."""
+    from .reduction import return_type
+    m, n = LU_data.shape[-2], LU_data.shape[-1]
+    k = builtins.min(m, n)
+    empty = C.empty(0, dtype=LU_data.dtype, device=LU_data.device)
+    if unpack_data:
+        L = LU_data[..., :, :k].tril(-1) + C.eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
+        U = LU_data[..., :k, :].triu()
+    else:
+        L = U = empty
+    if unpack_pivots:
+        if LU_pivots._dtype is not D.int32:
+            raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
+                               "Note: this function is intended to be used with the output produced by "
+                               "torch.linalg.lu_factor")
+        xp = _xp(LU_data)
+        perm = _perm_from_pivots(xp, LU_pivots._data, m)
+        eye = xp.eye(m, dtype=LU_data._dtype.np)
+        P = xp.swapaxes(eye[perm], -1, -2)  # A = P L U: column j of P is e_{perm[j]}
+        Pt = from_array(xp.ascontiguousarray(P), LU_data._dtype, LU_data._device)
+    else:
+        Pt = empty
+    return return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U)
+
+
+def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
+    def fn(rhs: Tensor, packed: Tensor) -> Tensor:
+        P, L, U = lu_unpack(packed, LU_pivots)
+        y = LA.solve_triangular(L, P.mT @ rhs, upper=False, unitriangular=True)
+        return LA.solve_triangular(U, y, upper=True)
+    res = composed("LinalgLuSolveBackward0", fn, b, LU_data)
+    return res if out is None else _write(out, res)
+
+
+def frobenius_norm(input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Tensor | None = None
+                   ) -> Tensor:
+    """Deprecated spelling of ``linalg.vector_norm(input, 2, dim, keepdim)``."""
+    _deprecated("frobenius_norm", "at::frobenius_norm is deprecated and it is just left for JIT compatibility. It "
+                "will be removed in a future PyTorch release. Please use `linalg.vector_norm(A, 2., dim, keepdim)` "
+                "instead")
+    res = composed("NormBackward1", lambda x: R.vector_norm(x, 2, list(dim), keepdim), input)
+    return res if out is None else _write(out, res)
+
+
+def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """Deprecated spelling of ``linalg.matrix_norm(input, 'nuc', dim, keepdim)``."""
+    _deprecated("nuclear_norm", "at::nuclear_norm is deprecated and it is just left for JIT compatibility. It will "
+                "be removed in a future PyTorch release. Please use `linalg.matrix_norm(A, 'nuc', dim, keepdim)` "
+                "instead")
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    res = LA.matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+    return res if out is None else _write(out, res)
+
+
+# ---- Householder QR pieces: geqrf, householder_product (orgqr), ormqr ------------------------------------------
+def geqrf(input: Tensor, *, out: Any = None) -> Any:
+    """LAPACK's geqrf: ``(a, tau)``, R in ``a``'s upper triangle and the Householder vectors below it."""
+    from .reduction import return_type
+    if input.dim() < 2:
+        raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
+    xp = _xp(input)
+    h, tau = xp.linalg.qr(input._data, mode="raw")
+    outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
+            from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
+    if needs_grad(input):
+        record(outs, GeqrfBackward0(), (input,))
+    return return_type("geqrf", ("a", "tau"))(*outs)
+
+
+class GeqrfBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, *grads: Tensor) -> tuple:
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:
+    """``H c`` (or ``H^H c``) for the reflector ``H = I - tau v v^H`` (``v``: (..., m, 1))."""
+    t = tau.conj() if adjoint else tau
+    return c - (t[..., None, None] * v) @ (v.mH @ c)
+
+
+def _reflectors(A: Tensor, k: int) -> list[Tensor]:
+    """The Householder vectors stored below ``A``'s diagonal (unit first entry), one (..., m, 1) per column."""
+    m = A.shape[-2]
+    rows = C.arange(m, device=A.device)
+    out = []
+    for i in builtins.range(k):
+        col = A[..., :, i:i + 1]
+        below = (rows > i).to(A.dtype)[:, None]
+        unit = (rows == i).to(A.dtype)[:, None]
+        out.append(col * below + unit)
+    return out
+
+
+def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if A.shape[-2] < A.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if tau.shape[-1] > A.shape[-1]:
+        raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if A._dtype is not tau._dtype:
+        raise RuntimeError(f"{fn}: tau dtype {tau._dtype} does not match input dtype {A._dtype}")
+
+
+def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The first ``n`` columns of ``H_1 ... H_k`` from Householder vectors and scales (LAPACK's orgqr)."""
+    _check_householder("torch.linalg.householder_product", A, tau)
+
+    def fn(a: Tensor, t: Tensor) -> Tensor:
+        m, n = a.shape[-2], a.shape[-1]
+        q = C.eye(m, n, dtype=a.dtype, device=a.device).expand(*a.shape[:-2], m, n)
+        for i, v in reversed(list(enumerate(_reflectors(a, t.shape[-1])))):
+            q = _reflect(v, t[..., i], q, False)
+        return q
+    res = composed("LinalgHouseholderProductBackward0", fn, A, tau)
+    return res if out is None else _write(out, res)
+
+
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """Alias of :func:`householder_product`."""
+    return householder_product(input, tau)
+
+
+def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
+          out: Tensor | None = None) -> Tensor:
+    """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``."""
+    if input.dim() < 2 or other.dim() < 2:
+        raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
+
+    def fn(a: Tensor, t: Tensor, c: Tensor) -> Tensor:
+        refl = list(enumerate(_reflectors(a, t.shape[-1])))
+        # Q = H_1 ... H_k; C Q = (Q^H C^H)^H, so the right-hand cases apply the adjoint order to C^H
+        adj = transpose if left else not transpose
+        order = refl if adj else list(reversed(refl))
+        x = c if left else c.mH
+        for i, v in order:
+            x = _reflect(v, t[..., i], x, adj)
+        return x if left else x.mH
+    res = composed("OrmqrBackward0", fn, input, tau, other)
+    return res if out is None else _write(out, res)
+
+
+# ---- randomized low-rank factorizations (Halko, Martinsson & Tropp, 2009) -----------------------------------------
+def _approximate_basis(A: Tensor, q: int, niter: int, M: Tensor | None) -> Tensor:
+    """``q`` orthonormal columns whose span approximates the range of ``A - M`` (a random sketch refined by
+    ``niter`` power iterations, re-orthonormalised after each product)."""
+    from .random import randn
+    dt = A.dtype if A.is_complex() or A.is_floating_point() else D.float32
+
+    def times(X: Tensor, adjoint: bool) -> Tensor:
+        out = (A.mH if adjoint else A) @ X
+        return out if M is None else out - (M.mH if adjoint else M) @ X
+    Q = LA.qr(times(randn(A.shape[-1], q, dtype=dt, device=A.device), False)).Q
+    for _ in builtins.range(niter):
+        Q = LA.qr(times(Q, True)).Q
+        Q = LA.qr(times(Q, False)).Q
+    return Q
+
+
+def _svd_lowrank(A: Tensor, q: int, niter: int, M: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    m, n = A.shape[-2:]
+    if M is not None:
+        M = M.broadcast_to(A.shape)
+    wide = m < n
+    if wide:   # work on the tall adjoint: the sketch is then the smaller side
+        A, M = A.mH, (None if M is None else M.mH)
+    Q = _approximate_basis(A, q, niter, M)
+    B = Q.mH @ A if M is None else Q.mH @ A - Q.mH @ M
+    U, S, Vh = LA.linalg_svd(B, full_matrices=False)
+    U, V = Q @ U, Vh.mH
+    return (V, S, U) if wide else (U, S, V)
+
+
+def svd_lowrank(A: Tensor, q: int | None = 6, niter: int | None = 2, M: Tensor | None = None
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    """An approximate rank-``q`` SVD ``(U, S, V)`` of ``A`` (or ``A - M``) by randomized subspace iteration."""
+    return _svd_lowrank(A, 6 if q is None else q, 2 if niter is None else niter, M)
+
+
+def pca_lowrank(A: Tensor, q: int | None = None, center: bool = True, niter: int = 2
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    """Principal components of the rows of ``A`` (centred by default) via :func:`svd_lowrank`."""
+    m, n = A.shape[-2:]
+    if q is None:
+        q = builtins.min(6, m, n)
+    elif not 0 <= q <= builtins.min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={builtins.min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    return _svd_lowrank(A - A.mean(dim=(-2,), keepdim=True) if center else A, q, niter, None)
+
+
+bind({"cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "lu": lu, "lu_solve": lu_solve,
+      "qr": qr, "triangular_solve": triangular_solve, "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr,
+      "eig": eig, "symeig": symeig, "lstsq": lstsq, "solve": solve})
+
+__all__ = ["matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve", "cholesky_solve",
+           "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "frobenius_norm", "nuclear_norm", "geqrf", "orgqr",
+           "ormqr", "householder_product", "svd_lowrank", "pca_lowrank"]

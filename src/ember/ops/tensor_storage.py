@@ -1,0 +1,231 @@
+"""Tensor methods that manage memory: ``resize_``/``resize_as_`` (and the deprecated out-of-place ``resize``),
+``set_``, ``is_set_to``, ``share_memory_``/``is_shared``, and the typed view of storage torch still offers
+(``storage()``, ``storage_type()``, :class:`TypedStorage` and the legacy ``FloatStorage``-style classes).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from ..autograd.grad_mode import STATE
+from . import views as V
+from ._dispatch import Tensor, bind, check_inplace, xp_of
+from .storage import UntypedStorage
+
+
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def _flat_storage(t: Tensor) -> Any:
+    """``t``'s storage as a flat array of its dtype (a view when the owning array is dense)."""
+    root = t._root_array()
+    flat = root.reshape(-1) if root.flags.c_contiguous else root.T.reshape(-1) if root.flags.f_contiguous else None
+    if flat is None or flat.dtype != t._dtype.np:
+        return None
+    return flat
+
+
+def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
+    sizes = V.int_list(args, fn, "size")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(sizes)}: {list(sizes)}")
+    return sizes
+
+
+def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+    """Give ``self`` a new (contiguous) shape over the same storage, enlarging the storage when needed; the
+    first elements keep their values."""
+    shape = _sizes(sizes, "resize_")
+    if self._rg and STATE.enabled:
+        raise RuntimeError("cannot resize variables that require grad")
+    if shape == tuple(self._data.shape):
+        return self
+    n = math.prod(shape)
+    xp = _xp(self)
+    flat = _flat_storage(self)
+    off = self.storage_offset()
+    if flat is not None and off + n <= flat.size:
+        self._data = flat[off:off + n].reshape(shape)
+    else:
+        new = xp.empty(off + n, self._dtype.np)
+        old = flat if flat is not None else self._data.reshape(-1)
+        keep = builtins.min(old.size, new.size)
+        new[:keep] = old[:keep]
+        self._data = new[off:].reshape(shape)
+        self._base = None
+    if memory_format is not None:
+        self._data = self._data.copy(order="C")  # channels_last etc.: ember keeps the C order
+    self._vc[0] += 1
+    return self
+
+
+def resize_as_method(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    return resize_(self, tuple(the_template.shape), memory_format=memory_format)
+
+
+def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequence[int] | None = None,
+         stride: Sequence[int] | None = None) -> Tensor:
+    """Make ``self`` view ``source``'s memory: a tensor (same geometry), a storage (flat, or with the given
+    offset/size/stride) or nothing (an empty tensor)."""
+    from .storage import UntypedStorage
+    check_inplace(self)
+    xp = _xp(self)
+    if source is None:
+        self._data = xp.empty((0,), self._dtype.np)
+        self._base = None
+    elif isinstance(source, Tensor):
+        if source._dtype is not self._dtype:
+            raise RuntimeError(f"Could not set tensor of type {self._dtype._short} to a tensor of type "
+                               f"{source._dtype._short}")
+        self._data = source._data
+        self._base = source._base if source._base is not None else source
+        self._vc = source._vc
+    else:
+        if isinstance(source, TypedStorage):
+            source = source._untyped_storage
+        if not isinstance(source, UntypedStorage):
+            raise TypeError(f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}")
+        flat = source._bytes().view(self._dtype.np)
+        if size is None:
+            self._data = flat
+        else:
+            isz = self._dtype.itemsize
+            st = tuple(stride) if stride is not None else _contiguous_strides(tuple(size))
+            self._data = V.strided(xp, flat[storage_offset:], tuple(size), tuple(s * isz for s in st))
+        self._base = None
+    self._vc[0] += 1
+    return self
+
+
+def _contiguous_strides(shape: tuple[int, ...]) -> tuple[int, ...]:
+    out, acc = [], 1
+    for s in reversed(shape):
+        out.append(acc)
+        acc *= builtins.max(s, 1)
+    return tuple(reversed(out))
+
+
+def is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether both tensors view the same memory with the same geometry."""
+    return (self.data_ptr() == tensor.data_ptr() and self._data.shape == tensor._data.shape
+            and self.stride() == tensor.stride() and self._root_array() is tensor._root_array())
+
+
+def share_memory_(self: Tensor) -> Tensor:
+    """Mark the storage as shared between processes (ember's CPU memory is shared with forked workers)."""
+    self.__dict__["_shared"] = True
+    return self
+
+
+def is_shared(self: Tensor) -> bool:
+    return self._device.type == "cuda" or bool(self.__dict__.get("_shared", False))
+
+
+class TypedStorage:
+    """A tensor's storage seen as elements of its dtype (``torch.TypedStorage``; deprecated in torch too)."""
+
+    __slots__ = ("_untyped_storage", "dtype")
+
+    def __init__(self, untyped: Any, dtype: D.dtype) -> None:
+        self._untyped_storage = untyped
+        self.dtype = dtype
+
+    @property
+    def device(self) -> Any:
+        return self._untyped_storage.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._untyped_storage.is_cuda
+
+    def untyped(self) -> Any:
+        return self._untyped_storage
+
+    def size(self) -> int:
+        return self._untyped_storage.nbytes() // self.dtype.itemsize
+
+    __len__ = size
+
+    def nbytes(self) -> int:
+        return self._untyped_storage.nbytes()
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def data_ptr(self) -> int:
+        return self._untyped_storage.data_ptr()
+
+    def _values(self) -> Any:
+        b = self._untyped_storage._bytes()
+        return (b if isinstance(b, np.ndarray) else b.get()).view(self.dtype.np)
+
+    def __getitem__(self, idx: int) -> Any:
+        n = self.size()
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} out of range for storage of size {n}")
+        return self._values()[idx].item()
+
+    def tolist(self) -> list:
+        return self._values().tolist()
+
+    def __repr__(self) -> str:
+        body = "\n".join(f" {v}" for v in self.tolist())
+        tail = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]")
+        return f"{body}\n{tail}" if body else tail
+
+
+TypedStorage.__module__ = "torch.storage"
+_STORAGE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                  "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+STORAGE_CLASSES: dict[str, type] = {
+    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch"})
+    for v in _STORAGE_NAMES.values()
+}
+_typed_storage_warned = [False]
+
+
+def storage(self: Tensor) -> TypedStorage:
+    """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
+    if not _typed_storage_warned[0]:
+        _typed_storage_warned[0] = True
+        warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
+                      "the only storage class. This should only matter to you if you are using storages "
+                      "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
+                      "tensor.storage()", UserWarning, stacklevel=2)
+    return TypedStorage(self.untyped_storage(), self._dtype)
+
+
+def storage_type(self: Tensor) -> type:
+    """The legacy storage class of the tensor's dtype (``torch.FloatStorage``, ...)."""
+    return STORAGE_CLASSES[f"{_STORAGE_NAMES[self._dtype.name]}Storage"]
+
+
+def _resize(self: Tensor, *sizes: Any) -> Tensor:
+    """Deprecated out-of-place resize: a tensor of the new shape with ``self``'s leading elements."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    shape = _sizes(sizes, "resize")
+    if math.prod(shape) == self.numel() and self.is_contiguous():
+        return V.view(self, shape)
+    return resize_(self.detach().clone(), shape)
+
+
+def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    return _resize(self, tuple(tensor.shape))
+
+
+bind({"resize_": resize_, "resize_as_": resize_as_method, "set_": set_, "storage": storage,
+      "storage_type": storage_type, "share_memory_": share_memory_, "is_shared": is_shared, "is_set_to": is_set_to,
+      "resize": _resize, "resize_as": _resize_as})
+globals().update(STORAGE_CLASSES)
+
+__all__ = ["TypedStorage", "UntypedStorage", *STORAGE_CLASSES]
