@@ -12,9 +12,11 @@ captured as a CUDA graph (``ember.cuda.graphs``) against torch eager.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
+import types
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -36,6 +38,20 @@ def _calibrate(step: Any, sync: Any) -> int:
         if _time_steps(step, n, sync) * n > 0.05:
             return max(1, int(n * 0.2 / (_time_steps(step, n, sync) * n) * 1.0) or 1)
         n *= 4
+
+
+class _CapturableOptimizers:
+    """``lib`` as workloads see it, except that Adam/AdamW are built with ``capturable=True`` (torch's
+    requirement for capturing ``step()`` in a CUDA graph: the step count stays on the GPU)."""
+
+    def __init__(self, lib: Any) -> None:
+        self._lib = lib
+        self.optim = types.SimpleNamespace(**{
+            name: (functools.partial(getattr(lib.optim, name), capturable=True) if name in ("Adam", "AdamW")
+                   else getattr(lib.optim, name)) for name in dir(lib.optim) if not name.startswith("_")})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._lib, name)
 
 
 def _graphed(lib: Any, step: Any) -> Any:
@@ -78,7 +94,12 @@ def main() -> None:
                 lib.set_default_device(None)
         if cuda and args.cuda_graph:
             try:
-                steps["ember graph"] = _graphed(ember, steps["ember"])
+                ember.set_default_device(args.device)
+                try:
+                    graph_step = workload(_CapturableOptimizers(ember))
+                finally:
+                    ember.set_default_device(None)
+                steps["ember graph"] = _graphed(ember, graph_step)
                 syncs["ember graph"] = syncs["ember"]
             except Exception as exc:  # a workload that cannot be captured is reported, not fatal
                 print(f"{name}: CUDA graph capture failed: {type(exc).__name__}: {exc}", file=sys.stderr)
