@@ -776,3 +776,74 @@ def test_lowrank(name, args, tall):
     assert_close(e[0] @ ember.diag(e[1]) @ e[2].mT, t[0] @ torch.diag(t[1]) @ t[2].mT)
     with pytest.raises(ValueError, match="must be non-negative integer"):
         ember.pca_lowrank(ember.tensor(a), q=9)
+
+
+# ---- torch.func ---------------------------------------------------------------------------------------------------
+def _plain(x):
+    """Nested outputs as plain Python values (tensors rounded), or an exception's type and text."""
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (ember.Tensor, torch.Tensor)):
+        return np.round(x.detach().numpy().astype(np.float64), 6).tolist()
+    return x
+
+
+def _outcome(fn):
+    try:
+        return _plain(fn())
+    except Exception as exc:  # noqa: BLE001 - the outcome itself is compared
+        return f"{type(exc).__name__}: {exc}"
+
+
+FX = rng.standard_normal((3, 4))
+FUNC = {
+    "vmap": lambda L: L.func.vmap(lambda a: a.sum())(L.tensor(FX)),
+    "vmap_top_level": lambda L: L.vmap(lambda a: a * 2, in_dims=1)(L.tensor(FX)),
+    "vmap_in_dims": lambda L: L.func.vmap(lambda a, b: a * b, in_dims=(0, None))(L.tensor(FX), L.ones(4).double()),
+    "vmap_out_dims": lambda L: L.func.vmap(lambda a: (a, a.sum()), out_dims=(1, 0))(L.tensor(FX)),
+    "vmap_nested": lambda L: L.func.vmap(L.func.vmap(lambda a: a.exp()))(L.tensor(FX)),
+    "vmap_sizes": lambda L: L.func.vmap(lambda a, b: a + b)(L.ones(2, 3), L.ones(3, 3)),
+    "vmap_float": lambda L: L.func.vmap(lambda a: a)(1.0),
+    "grad_not_scalar": lambda L: L.func.grad(lambda a: a)(L.ones(2)),
+    "grad": lambda L: L.func.grad(lambda a: (a ** 3).sum())(L.tensor([1.0, 2.0])),
+    "grad_grad": lambda L: L.func.grad(L.func.grad(lambda a: a ** 3))(L.tensor(2.0)),
+    "jacrev": lambda L: L.func.jacrev(lambda a: a ** 2)(L.tensor([1.0, 2.0])),
+    "hessian": lambda L: L.func.hessian(lambda a: (a ** 3).sum())(L.tensor([1.0, 2.0])),
+    "vmap_grad": lambda L: L.func.vmap(L.func.grad(lambda w, x: (w * x).sin().sum()), in_dims=(None, 0))(
+        L.ones(3).double(), L.tensor(FX[:, :3].copy())),
+    "grad_argnums": lambda L: L.func.grad(lambda a, b: (a * b).sum(), argnums=(0, 1))(L.ones(2), L.ones(2) * 3),
+    "grad_aux": lambda L: L.func.grad(lambda a: ((a ** 2).sum(), a * 2), has_aux=True)(L.tensor([1.0, 2.0])),
+    "grad_and_value": lambda L: L.func.grad_and_value(lambda a: (a ** 2).sum())(L.tensor([1.0, 2.0])),
+    "vjp": lambda L: (lambda o, fn: (o, fn(L.ones(2))))(*L.func.vjp(lambda a: a.sin(), L.tensor([1.0, 2.0]))),
+    "jvp": lambda L: L.func.jvp(lambda a: a.sin(), (L.tensor([1.0, 2.0]),), (L.tensor([1.0, 0.5]),)),
+    "jacrev_argnums": lambda L: L.func.jacrev(lambda a, b: a * b, argnums=(0, 1))(L.tensor([1.0, 2]),
+                                                                                L.tensor([3.0, 4])),
+    "jacfwd": lambda L: L.func.jacfwd(lambda a: a.exp().sum(0))(L.tensor(FX)),
+    "grad_dict": lambda L: L.func.grad(lambda p: (p["w"] * 2).sum())({"w": L.ones(2)}),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNC))
+def test_func_transforms(name):
+    assert _outcome(lambda: FUNC[name](ember)) == _outcome(lambda: FUNC[name](torch))
+
+
+def test_functional_call():
+    lin_e = ember.nn.Linear(3, 2)
+    lin_t = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        lin_t.weight.copy_(to_torch(lin_e.weight.detach()))
+        lin_t.bias.copy_(to_torch(lin_e.bias.detach()))
+    mods = {ember: lin_e, torch: lin_t}
+
+    def call(L):
+        return L.func.functional_call(mods[L], {"weight": L.ones(2, 3)}, (L.ones(1, 3),))
+
+    def per_params_grad(L):
+        params = {"weight": L.ones(2, 3), "bias": L.zeros(2)}
+        return L.func.grad(lambda p, x: L.func.functional_call(mods[L], p, (x,)).sum())(params, L.ones(4, 3))
+    for fn in (call, per_params_grad):
+        assert _outcome(lambda fn=fn: fn(ember)) == _outcome(lambda fn=fn: fn(torch))
+    assert_close(lin_e.weight, lin_t.weight)   # restored afterwards

@@ -15,6 +15,7 @@ from . import (  # noqa: E402
     backends,
     cuda,
     fft,
+    func,
     linalg,
     nn,
     optim,
@@ -77,6 +78,7 @@ from .autograd.grad_mode import (  # noqa: E402
     set_grad_enabled,
 )
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402
+from .func import vmap  # noqa: E402
 from .nn.functional import (  # noqa: E402  (those whose torch-level signature equals the functional one)
     adaptive_avg_pool1d,
     avg_pool1d,

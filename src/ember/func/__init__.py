@@ -1,0 +1,363 @@
+"""``ember.func``: torch.func's composable transforms — ``vmap``, ``grad``/``grad_and_value``, ``vjp``, ``jvp``,
+``jacrev``/``jacfwd``, ``hessian`` and ``functional_call`` — with torch's results and errors.
+
+They are built on ember's reverse-mode autograd: ``grad`` differentiates a fresh view of its inputs (keeping
+their history when an enclosing transform needs it, so transforms nest: ``grad(grad(f))``,
+``vmap(grad(f))``, ``jacrev(jacrev(f))``), and ``vmap`` runs the function once per slice along the mapped
+dims and stacks the results (torch's fallback path for ops without a batching rule: correct for any
+function, per-sample cost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .._tensor import Tensor
+from ..autograd import grad as _autograd_grad
+from ..autograd.grad_mode import enable_grad
+
+__all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "functional_call"]
+
+
+# ---- pytrees (tuples, lists, dicts of tensors) ----------------------------------------------------------------------
+def _flatten(tree: Any) -> tuple[list[Any], Callable[[list[Any]], Any]]:
+    """The leaves of a nested tuple/list/dict and a function rebuilding the structure from new leaves."""
+    if isinstance(tree, (tuple, list)):
+        parts = [_flatten(t) for t in tree]
+        counts = [len(p[0]) for p in parts]
+
+        def rebuild(leaves: list[Any]) -> Any:
+            out, i = [], 0
+            for (_, fn), n in zip(parts, counts, strict=True):
+                out.append(fn(leaves[i:i + n]))
+                i += n
+            return type(tree)(out) if not hasattr(tree, "_fields") else type(tree)(*out)
+        return [leaf for p in parts for leaf in p[0]], rebuild
+    if isinstance(tree, Mapping):
+        keys = list(tree)
+        sub = _flatten([tree[k] for k in keys])
+        return sub[0], lambda leaves: dict(zip(keys, sub[1](leaves), strict=True))
+    return [tree], lambda leaves: leaves[0]
+
+
+# ---- vmap -----------------------------------------------------------------------------------------------------------
+def _fn_name(func: Callable) -> str:
+    return getattr(func, "__name__", repr(func))
+
+
+def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """``func`` mapped over dim ``in_dims`` of its inputs; the results stacked along ``out_dims``."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+                           f"{randomness}")
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        name = _fn_name(func)
+        dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+        if len(dims) != len(args):
+            raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
+                             f"structure of `inputs`. in_dims has structure {len(dims)} but inputs has structure "
+                             f"{len(args)}.")
+        mapped: list[tuple[list[Any], Callable, list[int | None]]] = []
+        sizes: list[int] = []
+        for a, d in zip(args, dims, strict=True):
+            leaves, rebuild = _flatten(a)
+            leaf_dims = _flatten(d)[0] if isinstance(d, (tuple, list, Mapping)) else [d] * len(leaves)
+            for leaf, ld in zip(leaves, leaf_dims, strict=True):
+                if ld is None:
+                    continue
+                if not isinstance(leaf, Tensor):
+                    raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={ld} for an "
+                                     f"input but the input is of type {type(leaf)}. We cannot vmap over non-Tensor "
+                                     "arguments, please use None as the respective in_dim")
+                if not -leaf.dim() <= ld < max(leaf.dim(), 1):
+                    raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={ld} for some "
+                                     f"input, but that input is a Tensor of dimensionality {leaf.dim()} so "
+                                     f"expected in_dim to satisfy -{leaf.dim()} <= in_dim < {leaf.dim()}.")
+                sizes.append(leaf.shape[ld])
+            mapped.append((leaves, rebuild, leaf_dims))
+        if not sizes:
+            raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): at least one input must be mapped "
+                             "(in_dim is not None for some input).")
+        if len(set(sizes)) > 1:
+            raise ValueError("vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                             f"{sizes} for the mapped dimension")
+        results = []
+        for b in range(sizes[0]):
+            call = [rebuild([leaf if ld is None else leaf.select(ld, b) for leaf, ld in zip(leaves, ldims,
+                                                                                          strict=True)])
+                    for leaves, rebuild, ldims in mapped]
+            results.append(func(*call, **kwargs))
+        return _stack_outputs(results, out_dims, name)
+    return wrapped
+
+
+def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
+    from ..ops.shape import stack
+    leaves0, rebuild = _flatten(results[0])
+    per_out = _flatten(out_dims)[0] if isinstance(out_dims, (tuple, list)) else [out_dims] * len(leaves0)
+    if len(per_out) != len(leaves0):
+        raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
+                         f"structure of `outputs`. out_dims has structure {len(per_out)} but outputs has "
+                         f"structure {len(leaves0)}.")
+    columns = list(zip(*(_flatten(r)[0] for r in results), strict=True))
+    out = []
+    for col, od in zip(columns, per_out, strict=True):
+        if not all(isinstance(c, Tensor) for c in col):
+            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(col[0])}. Did "
+                             "you mean to set out_dims= to None for output?")
+        out.append(stack(col, od if od is not None and od >= 0 else (od or 0) + col[0].dim() + 1))
+    return rebuild(out)
+
+
+# ---- reverse mode: grad, vjp, jacrev --------------------------------------------------------------------------------
+def _watch(x: Any) -> tuple[Any, bool]:
+    """A differentiable stand-in for ``x``: a view keeping its history when it already requires grad (an
+    enclosing transform is differentiating through it), else a fresh leaf."""
+    if not isinstance(x, Tensor):
+        raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+    if x.requires_grad:
+        return x.view_as(x), True
+    return x.detach().requires_grad_(), False
+
+
+def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    for a in nums:
+        if not isinstance(a, int):
+            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
+        if not -n <= a < n:
+            raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
+    return tuple(a % n for a in nums)
+
+
+def _prepare(args: tuple, argnums: Any) -> tuple[list[Any], list[list[Tensor]], list[Callable], bool, tuple]:
+    nums = _argnums(argnums, len(args))
+    new_args = list(args)
+    watched, rebuilds, nested = [], [], False
+    for i in nums:
+        leaves, rebuild = _flatten(args[i])
+        ws = []
+        for leaf in leaves:
+            w, outer = _watch(leaf)
+            nested |= outer
+            ws.append(w)
+        new_args[i] = rebuild(ws)
+        watched.append(ws)
+        rebuilds.append(rebuild)
+    return new_args, watched, rebuilds, nested, nums
+
+
+def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
+    """``func`` returning ``(gradient w.r.t. args[argnums], value)`` (``((grad), (value, aux))`` with aux)."""
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with enable_grad():
+            new_args, watched, rebuilds, nested, nums = _prepare(args, argnums)
+            out = func(*new_args, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
+                                       "(output, aux) if has_aux is True")
+                out, aux = out
+            if not isinstance(out, Tensor):
+                raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
+                                   f"{type(out)}")
+            if out.dim() != 0:
+                raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got "
+                                   f"tensor with {out.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs "
+                                   "instead?")
+            flat = [w for ws in watched for w in ws]
+            gs = _autograd_grad(out, flat, create_graph=nested, allow_unused=True) if out.requires_grad else \
+                [None] * len(flat)
+        gs = [g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)]
+        if not nested:
+            gs = [g.detach() for g in gs]
+            out = out.detach()
+        grads, i = [], 0
+        for ws, rebuild in zip(watched, rebuilds, strict=True):
+            grads.append(rebuild(gs[i:i + len(ws)]))
+            i += len(ws)
+        g = tuple(grads) if isinstance(argnums, tuple) else grads[0]
+        return (g, (out, aux)) if has_aux else (g, out)
+    return wrapped
+
+
+def grad(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
+    """``func``'s gradient w.r.t. ``args[argnums]`` (``func`` must return a scalar tensor)."""
+    gv = grad_and_value(func, argnums, has_aux)
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g, value = gv(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+    return wrapped
+
+
+def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
+    """``(func(*primals), vjp_fn[, aux])``; ``vjp_fn(cotangents)`` gives one gradient per primal."""
+    with enable_grad():
+        new_args, watched, rebuilds, nested, _ = _prepare(primals, tuple(range(len(primals))))
+        out = func(*new_args)
+        aux = None
+        if has_aux:
+            out, aux = out
+    outs, _ = _flatten(out)
+    flat = [w for ws in watched for w in ws]
+
+    def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: bool | None = None) -> tuple:
+        cots, _ = _flatten(cotangents)
+        if len(cots) != len(outs):
+            raise RuntimeError(f"Expected pytree structure of cotangents to be the same as pytree structure of "
+                               f"outputs to the function. cotangents: {len(cots)} leaves, primal output: "
+                               f"{len(outs)} leaves")
+        for c, o in zip(cots, outs, strict=True):
+            if c.shape != o.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] has "
+                                   f"a shape of {o.shape}.")
+        keep = nested if create_graph is None else create_graph
+        pairs = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
+        with enable_grad():
+            gs = _autograd_grad([p[0] for p in pairs], flat, [p[1] for p in pairs], retain_graph=retain_graph,
+                                create_graph=keep, allow_unused=True) if pairs else [None] * len(flat)
+        gs = [(g if keep else g.detach()) if g is not None else w.new_zeros(w.shape)
+              for g, w in zip(gs, flat, strict=True)]
+        res, i = [], 0
+        for ws, rebuild in zip(watched, rebuilds, strict=True):
+            res.append(rebuild(gs[i:i + len(ws)]))
+            i += len(ws)
+        return tuple(res)
+    primal_out = out if nested else _detach_tree(out)
+    return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
+
+
+def _detach_tree(tree: Any) -> Any:
+    leaves, rebuild = _flatten(tree)
+    return rebuild([x.detach() if isinstance(x, Tensor) else x for x in leaves])
+
+
+def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_size: int | None = None,
+           _preallocate_and_copy: bool = False) -> Callable:
+    """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by reverse mode: ``output.shape + input.shape``."""
+    from ..ops.shape import stack
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with enable_grad():
+            new_args, watched, rebuilds, nested, _ = _prepare(args, argnums)
+            out = func(*new_args, **kwargs)
+            aux = None
+            if has_aux:
+                out, aux = out
+            outs, rebuild_out = _flatten(out)
+            flat = [w for ws in watched for w in ws]
+            per_out = []
+            for o in outs:
+                rows: list[list[Tensor]] = [[] for _ in flat]
+                for j in range(o.numel()):
+                    gs = _autograd_grad(o.reshape(-1)[j], flat, retain_graph=True, create_graph=nested,
+                                        allow_unused=True) if o.requires_grad else [None] * len(flat)
+                    for r, g, w in zip(rows, gs, flat, strict=True):
+                        r.append(g if g is not None else w.new_zeros(w.shape))
+                jacs = [(stack(r) if r else w.new_zeros((0, *w.shape))).reshape((*o.shape, *w.shape))
+                        for r, w in zip(rows, flat, strict=True)]
+                jacs = jacs if nested else [j.detach() for j in jacs]
+                grouped, i = [], 0
+                for ws, rebuild in zip(watched, rebuilds, strict=True):
+                    grouped.append(rebuild(jacs[i:i + len(ws)]))
+                    i += len(ws)
+                per_out.append(tuple(grouped) if isinstance(argnums, tuple) else grouped[0])
+        result = rebuild_out(per_out)
+        return (result, aux) if has_aux else result
+    return wrapped
+
+
+def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomness: str = "error") -> Callable:
+    """The Jacobian of ``func`` (the same matrix as :func:`jacrev`; ember computes it in reverse mode)."""
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func: Callable, argnums: Any = 0) -> Callable:
+    """The Hessian of a scalar ``func`` w.r.t. ``args[argnums]``: the Jacobian of its Jacobian."""
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> Any:
+    """``(func(*primals), J @ tangents)`` (forward product through the double-backward trick)."""
+    if not isinstance(primals, tuple):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be valid "
+                           "to call f(*primals).")
+    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
+        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
+                           "structure.")
+    aux_box: list[Any] = []
+
+    def f(*xs: Any) -> Any:
+        out = func(*xs)
+        if has_aux:
+            out, aux = out
+            aux_box.append(aux)
+        return out
+    out, vjp_fn = vjp(f, *primals)
+    outs, rebuild = _flatten(out)
+    with enable_grad():
+        dummies = [o.new_zeros(o.shape).requires_grad_() for o in outs]
+        gs = vjp_fn(rebuild(dummies), create_graph=True)
+        flat_g, _ = _flatten(gs)
+        flat_t, _ = _flatten(tangents)
+        pairs = [(g, t) for g, t in zip(flat_g, flat_t, strict=True) if g.requires_grad]
+        tans = _autograd_grad([p[0] for p in pairs], dummies, [p[1] for p in pairs], allow_unused=True) \
+            if pairs else [None] * len(dummies)
+    tans = [t.detach() if t is not None else o.new_zeros(o.shape) for t, o in zip(tans, outs, strict=True)]
+    res = (_detach_tree(out), rebuild(tans))
+    return (*res, aux_box[0]) if has_aux else res
+
+
+# ---- functional_call ------------------------------------------------------------------------------------------------
+def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: Any = None, *,
+                    tie_weights: bool = True, strict: bool = False) -> Any:
+    """Call ``module`` with some of its parameters and buffers replaced by the given tensors (by dotted name),
+    restoring them afterwards."""
+    dicts = parameter_and_buffer_dicts
+    if isinstance(dicts, Sequence) and not isinstance(dicts, Mapping):
+        merged: dict[str, Any] = {}
+        for d in dicts:
+            dup = set(merged) & set(d)
+            if dup:
+                raise ValueError(f"{sorted(dup)} appeared in multiple dictionaries; behavior of functional call is "
+                                 "ambiguous")
+            merged.update(d)
+        dicts = merged
+    if strict:
+        names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+        missing, unexpected = sorted(names - set(dicts)), sorted(set(dicts) - names)
+        if missing or unexpected:
+            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t"
+                               + (f"Unexpected key(s): {', '.join(map(repr, unexpected))}." if unexpected else "")
+                               + (f"Missing key(s): {', '.join(map(repr, missing))}." if missing else ""))
+    saved = []
+    try:
+        for name, value in dicts.items():
+            *path, leaf = name.split(".")
+            owner = module
+            for p in path:
+                owner = getattr(owner, p)
+            store = owner._parameters if leaf in owner._parameters else owner._buffers \
+                if leaf in owner._buffers else None
+            if store is None:
+                saved.append((owner.__dict__, leaf, owner.__dict__.get(leaf, _MISSING)))
+                owner.__dict__[leaf] = value
+            else:
+                saved.append((store, leaf, store[leaf]))
+                store[leaf] = value
+        args = () if args is None else args if isinstance(args, tuple) else (args,)
+        return module(*args, **(kwargs or {}))
+    finally:
+        for store, leaf, old in reversed(saved):
+            if old is _MISSING:
+                del store[leaf]
+            else:
+                store[leaf] = old
+
+
+_MISSING = object()
