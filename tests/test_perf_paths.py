@@ -310,3 +310,21 @@ def test_big_logsumexp_rows_specials() -> None:
     for shape in ((4, 9216), (3, 5001 * 4)):
         r = RNG.standard_normal(shape)
         check_grads(lambda L, x: x.logsumexp(-1), r)
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_masked_fill_branch_free(dt: str) -> None:
+    """masked_fill as a copy plus the bit blend: broadcast masks and inputs, every element size."""
+    base = (RNG.standard_normal((3, 1, 5)) * 4).astype(np.float32)
+    mask = RNG.random((4, 5)) > 0.4
+    for value in (-1, 0.5, True):
+        t = torch.tensor(base).to(getattr(torch, dt)).masked_fill(torch.tensor(mask), value)
+        e = ember.tensor(base).to(getattr(ember, dt)).masked_fill(ember.tensor(mask), value)
+        assert_close(e, t, rtol=0, atol=0)
+
+
+def test_masked_fill_grads() -> None:
+    a = RNG.standard_normal((3, 4, 5))
+    mask = RNG.random((4, 5)) > 0.5
+    check_grads(lambda L, x: x.masked_fill(L.tensor(mask), -np.inf).softmax(-1), a)
+    check_grads(lambda L, x, v: x.masked_fill(L.tensor(mask), v), a, np.array(2.5))

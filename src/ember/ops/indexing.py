@@ -1166,10 +1166,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                            f"{value._data.ndim} dimension(s).")
     shape = _broadcast_pair(mask, input)
     xp = _xp(input)
-    v = xp.asarray(scalar_value(value, input._dtype), dtype=input._dtype.np)
-    arr = xp.where(mask._data, v, input._data)
-    if arr.shape != shape:
-        arr = xp.broadcast_to(arr, shape).copy()
+    arr = xp.array(xp.broadcast_to(input._data, shape), order="C")   # a copy, then the branch-free fill
+    _fill_where(xp, arr, mask._data, scalar_value(value, input._dtype))
     res = new_tensor(arr, input._dtype, input._device)
     if _isinstance(value, Tensor):
         if STATE.enabled and (input._rg or value._rg):
