@@ -470,7 +470,7 @@ def _arg_extreme_outer(xp: Any, a: Any, axis: int, largest: bool) -> Any:
     hits = xp.flatnonzero(eq)
     if hits.size > 2 * m.size:                  # many ties: the first True of each slice
         return xp.argmax(eq, axis=axis, keepdims=True)
-    n, inner = a.shape[axis], m.size // math.prod(a.shape[:axis]) if axis else m.size
+    n, inner = a.shape[axis], math.prod(a.shape[axis + 1 :])
     idx = xp.full(m.size, n, np.int64)
     xp.minimum.at(idx, hits // (inner * n) * inner + hits % inner, hits // inner % n)
     return idx.reshape(m.shape)
