@@ -847,3 +847,30 @@ def test_functional_call():
     for fn in (call, per_params_grad):
         assert _outcome(lambda fn=fn: fn(ember)) == _outcome(lambda fn=fn: fn(torch))
     assert_close(lin_e.weight, lin_t.weight)   # restored afterwards
+
+
+def test_embedding_renorm_and_batch_norm_update_stats():
+    w = rng.standard_normal((4, 3)) * 2
+    e, t = ember.tensor(w), torch.tensor(w)
+    assert ember.embedding_renorm_(e, ember.tensor([0, 2, 2]), 1.0, 2.0) is e
+    torch.embedding_renorm_(t, torch.tensor([0, 2, 2]), 1.0, 2.0)
+    assert_close(e, t)
+    x = rng.standard_normal((4, 3, 5))
+    stats = {L: (L.zeros(3, dtype=L.float64), L.ones(3, dtype=L.float64)) for L in (ember, torch)}
+    out = {L: L.batch_norm_update_stats(L.tensor(x), *stats[L], 0.1) for L in (ember, torch)}
+    assert_close(list(out[ember]), list(out[torch]))
+    assert_close(list(stats[ember]), list(stats[torch]))
+    assert_close(list(ember.batch_norm_update_stats(ember.tensor(x), None, None, 0.1)),
+                 list(torch.batch_norm_update_stats(torch.tensor(x), None, None, 0.1)))
+    assert ember.is_distributed(ember.ones(1)) is torch.is_distributed(torch.ones(1)) is False
+    assert ember.is_vulkan_available() is False and ember.init_num_threads() is None
+
+
+def test_more_gradchecks():
+    gc(lambda x, w, b: ember.conv_tbc(x, w, b, 1), rng.standard_normal((5, 2, 3)), rng.standard_normal((3, 3, 2)),
+       rng.standard_normal(2), gg=False)
+    tall = rng.standard_normal((4, 3))
+    a, tau = ember.geqrf(ember.tensor(tall))
+    gc(lambda a_, t_, c_: ember.ormqr(a_, t_, c_, True, True), a.numpy(), tau.numpy(), rng.standard_normal((4, 2)),
+       gg=False)
+    gc(lambda x: ember.native_dropout(x, 0.0, True)[0], A)

@@ -1315,3 +1315,45 @@ def from_file(filename: str, shared: bool | None = None, size: int = 0, *, dtype
 
 __all__ += ["affine_grid_generator", "grid_sampler", "grid_sampler_2d", "grid_sampler_3d", "cond", "while_loop",
             "set_warn_always", "is_warn_always_enabled", "segment_reduce", "to_dlpack", "from_file"]
+
+
+# ---- remaining aten helpers ------------------------------------------------------------------------------------
+def embedding_renorm_(input: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> Tensor:
+    """Rescale (in place, no autograd) the rows of ``input`` named by ``indices`` whose norm exceeds
+    ``max_norm``; returns ``input``."""
+    from ..nn.functional._layers import _renorm_rows
+    _renorm_rows(input, indices, max_norm, norm_type)
+    return input
+
+
+def batch_norm_update_stats(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                            momentum: float) -> tuple[Tensor, Tensor]:
+    """The per-channel batch mean and biased variance; the running statistics (if given) move towards the
+    batch's mean and unbiased variance by ``momentum``, in place."""
+    from ..nn.functional._normalization import _update_running
+    xp = _xp(input)
+    dt = D.float32 if input._dtype.itemsize < 4 else input._dtype
+    a = input._data.astype(dt.np)
+    axes = (0,) + tuple(builtins.range(2, input.dim()))
+    mean, var = a.mean(axis=axes), a.var(axis=axes)
+    count = a.size // builtins.max(a.shape[1], 1)
+    if count > 0:
+        _update_running(running_mean, running_var, momentum, mean, var, count)
+    return (from_array(xp.asarray(mean, dt.np), dt, input._device),
+            from_array(xp.asarray(var, dt.np), dt, input._device))
+
+
+def is_distributed(input: Tensor) -> bool:
+    return False
+
+
+def is_vulkan_available() -> bool:
+    return False
+
+
+def init_num_threads() -> None:
+    """Nothing to initialise: NumPy's BLAS manages its own threads."""
+
+
+__all__ += ["embedding_renorm_", "batch_norm_update_stats", "is_distributed", "is_vulkan_available",
+            "init_num_threads"]
