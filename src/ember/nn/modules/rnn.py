@@ -31,7 +31,6 @@ from ...ops.creation import empty, zeros
 from ...ops.shape import cat, stack
 from .. import functional as F
 from .. import init
-from ..functional import _gpu
 from ..functional._common import STATE, Node, fused, needs_grad, result, xp
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
@@ -182,26 +181,15 @@ def _lstm_layer_backward(node: Node, x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: 
     g_out = g_out.transpose(1, 2)
     w_hh_t = w_hh.t()
     dh, dc = g_hy.t(), g_cy.t()
-    order = range(steps) if reverse else range(steps - 1, -1, -1)
-    if x._device.type == "cuda" and not STATE.enabled:   # the GPU, no double backward: a fused kernel per step
-        ns = xp(x)
-        dg_arr = ns.empty((4 * hidden, steps * batch), dtype=cs._data.dtype)   # columns in (t, b) order
-        dh_arr, dc_arr = dh._data, ns.ascontiguousarray(dc._data)
-        for t in order:
-            _gpu.lstm_cell_backward(ns, g_out._data[t], dh_arr, dc_arr, dc_dh._data[t], f._data[t],
-                                    local._data[t], dg_arr, t)
-            dh_arr = gemm.matmul(ns, w_hh_t._data, dg_arr[:, t * batch:(t + 1) * batch])
-        dg_all, dh, dc = result(dg_arr, x), result(dh_arr, x), result(dc_arr, x)
-    else:
-        d_gates: list[Any] = [None] * steps
-        for t in order:
-            dh = g_out[t] + dh
-            dc = dh * dc_dh[t] + dc
-            dg = cat([dc, dc, dc, dh]) * local[t]
-            dc = dc * f[t]
-            dh = w_hh_t.mm(dg)
-            d_gates[t] = dg
-        dg_all = stack(d_gates, 1).view(4 * hidden, steps * batch)   # columns in (t, b) order
+    d_gates: list[Any] = [None] * steps
+    for t in range(steps) if reverse else range(steps - 1, -1, -1):
+        dh = g_out[t] + dh
+        dc = dh * dc_dh[t] + dc
+        dg = cat([dc, dc, dc, dh]) * local[t]
+        dc = dc * f[t]
+        dh = w_hh_t.mm(dg)
+        d_gates[t] = dg
+    dg_all = stack(d_gates, 1).view(4 * hidden, steps * batch)   # columns in (t, b) order
     wanted = [e is not None for e in node._next]
     gx = dg_all.t().mm(w_ih).view(x.shape) if wanted[0] else None
     gw_ih = dg_all.mm(x.reshape(steps * batch, x.shape[2])) if wanted[1] else None
@@ -237,10 +225,6 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     with np.errstate(over="ignore"):
         for t in order:
             z = acts[t]
-            if ns is not np:   # the GPU: the step's gates, cell and output in one fused kernel
-                _gpu.lstm_cell(ns, z, gemm.matmul(ns, w_rec, h), c, cs[t], tcs[t], hs[t])
-                c, h = cs[t], hs[t]
-                continue
             z += gemm.matmul(ns, w_rec, h)
             ns.exp(z, out=z)
             z += 1
