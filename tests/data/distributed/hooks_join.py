@@ -54,7 +54,6 @@ for k, t in enumerate(ts):
 # the same collective asynchronous on some ranks, synchronous on others; a direct transfer behind pending ones
 t1, t2 = torch.from_numpy(every[R].copy()), torch.from_numpy(every[R].copy())
 w = dist.all_reduce(t1, async_op=True) if R == 0 else dist.all_reduce(t1)
-out = [torch.empty(5000) for _ in range(N)]
 dist.all_gather_object(objs := [None] * N, R)   # posted straight to the backend while t1's may still wait
 dist.all_reduce(t2, op=dist.ReduceOp.MAX)
 if R == 0:
@@ -174,13 +173,13 @@ def train(hook, steps=3, compress=None):
     return [p.detach().clone() for p in ddp.parameters()], grads
 
 
-plain, plain_grads = train(None)
-same, same_grads = train(hooks.allreduce_hook)
+plain, _ = train(None)
+same, _ = train(hooks.allreduce_hook)
 assert all(close(a, b) for a, b in zip(plain, same, strict=True)), "allreduce_hook differs from DDP's own"
 # compression: the gradients are the mean of every rank's gradient rounded to 16 bits (reduced in float32)
 for hook, rounding, tol in ((hooks.fp16_compress_hook, np.float16, 2e-3), (hooks.bf16_compress_hook, None, 2e-2),
                             (hooks.fp16_compress_wrapper(hooks.allreduce_hook), np.float16, 2e-3)):
-    params, grads = train(hook, steps=1)
+    _, grads = train(hook, steps=1)
     every_grads = [local_grads(*batch(r, 0)) for r in range(N)]
     for i, g in enumerate(grads[0]):
         ref = np.mean([e[i].numpy() for e in every_grads], 0)
