@@ -335,6 +335,9 @@ def test_histogramdd_igamma():
 def test_creation():
     assert_close(ember.scalar_tensor(3), torch.scalar_tensor(3))
     assert_close(ember.scalar_tensor(True, dtype=ember.int64), torch.scalar_tensor(True, dtype=torch.int64))
+    for dt in ("float32", "float64", "int32", "uint8"):
+        assert_same_error(lambda dt=dt: ember.scalar_tensor(1 + 2j, dtype=getattr(ember, dt)),
+                          lambda dt=dt: torch.scalar_tensor(1 + 2j, dtype=getattr(torch, dt)))
     e, t = ember.empty_strided((2, 3), (1, 2)), torch.empty_strided((2, 3), (1, 2))
     assert e.shape == t.shape and e.stride() == t.stride() and e.dtype is ember.float32
     assert ember.ones(2).new_empty_strided((3, 2), (1, 3)).stride() == (1, 3)

@@ -812,7 +812,15 @@ def igammac_(input: Tensor, other: Tensor) -> Tensor:
 def scalar_tensor(s: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A 0-d tensor holding ``s`` (default dtype: the default float dtype, whatever ``s`` is)."""
-    return C.full((), s, dtype=dtype or D.get_default_dtype(), device=device, requires_grad=requires_grad)
+    dt = dtype or D.get_default_dtype()
+    if _isinstance(s, complex) and s.imag and not dt.is_complex and dt is not D.bool:
+        c_name = _C_TYPES.get(dt.name, "double")
+        raise RuntimeError(f"value cannot be converted to type {c_name} without overflow")
+    return C.full((), s, dtype=dt, device=device, requires_grad=requires_grad)
+
+
+_C_TYPES = {"float32": "float", "float64": "double", "int64": "int64_t", "int32": "int", "int16": "int16_t",
+            "int8": "int8_t", "uint8": "uint8_t"}
 
 
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
