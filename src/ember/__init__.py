@@ -16,6 +16,7 @@ from . import (  # noqa: E402
     cuda,
     fft,
     func,
+    futures,
     linalg,
     nn,
     optim,
