@@ -231,7 +231,14 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     y = y[:, start:end]
     env = env[start:end]
     if bool((env.abs() < 1e-11).any()):
-        raise RuntimeError("istft: window overlap add min: 0")
+        kind = "ComplexDouble" if input._dtype is D.complex128 else "ComplexFloat"
+        wkind = "Double" if input._dtype is D.complex128 else "Float"
+        w_text = "None" if window is None else f"torch.{wkind}Tensor{{{list(window.shape)}}}"
+        raise RuntimeError(
+            f"istft(CPU{kind}Type{list(input.shape)}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
+            f"window={w_text}, center={int(center)}, normalized={int(normalized)}, "
+            f"onesided={'None' if onesided is None else int(onesided)}, length={length}, "
+            f"return_complex={int(return_complex)}) window overlap add min: 1\n[ CPUBoolType{{}} ]")
     y = y / env
     if length is not None and y.shape[-1] < length:
         y = S.cat([y, C.zeros(B, length - y.shape[-1], dtype=y.dtype, device=y.device)], -1)
