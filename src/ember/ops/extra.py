@@ -55,14 +55,17 @@ def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
 
 
 def detach(input: Tensor) -> Tensor:
+    """A view of ``input`` cut from the autograd graph."""
     return input.detach()
 
 
 def detach_(input: Tensor) -> Tensor:
+    """Cut ``input`` from the autograd graph in place."""
     return input.detach_()
 
 
 def detach_copy(input: Tensor) -> Tensor:
+    """A detached copy of ``input``."""
     return input.detach().clone()
 
 
@@ -98,10 +101,12 @@ def fill(input: Tensor, value: Any) -> Tensor:
 
 
 def fill_(input: Tensor, value: Any) -> Tensor:
+    """Fill ``input`` with ``value`` in place."""
     return input.fill_(value)
 
 
 def zero_(input: Tensor) -> Tensor:
+    """Fill ``input`` with zeros in place."""
     return input.zero_()
 
 
@@ -166,6 +171,7 @@ def _F() -> Any:
 
 
 def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """aten's dropout: ``train`` required, positional."""
     return _F().dropout(input, p, train)
 
 
@@ -174,6 +180,7 @@ def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
 
 
 def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """aten's alpha_dropout (SELU-preserving)."""
     return _F().alpha_dropout(input, p, train)
 
 
@@ -182,6 +189,7 @@ def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
 
 
 def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """aten's feature_alpha_dropout (whole channels)."""
     return _F().feature_alpha_dropout(input, p, train)
 
 
@@ -234,6 +242,7 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1, scale_grad
 
 
 def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    """The pointwise KL divergence ``target * (log target - input)`` (``log_target``: target given as logs)."""
     red = _reduction("kl_div", reduction, 3)
     loss = E.exp(target) * (target - input) if log_target else E.xlogy(target, target) - target * input
     return loss if red == "none" else loss.mean() if red == "mean" else loss.sum()
@@ -241,6 +250,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *, log_target: boo
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      pos_weight: Tensor | None = None, reduction: int = 0) -> Tensor:
+    """aten's binary_cross_entropy_with_logits (int reduction)."""
     return _F().binary_cross_entropy_with_logits(
         input, target, weight, reduction=_reduction("binary_cross_entropy_with_logits", reduction, 5),
         pos_weight=pos_weight)
@@ -248,33 +258,39 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                           reduction: int = 0) -> Tensor:
+    """aten's cosine_embedding_loss (int reduction)."""
     return _F().cosine_embedding_loss(input1, input2, target, margin,
                                       reduction=_reduction("cosine_embedding_loss", reduction, 5))
 
 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: int = 0) -> Tensor:
+    """aten's hinge_embedding_loss (int reduction)."""
     return _F().hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction, 4))
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: int = 0) -> Tensor:
+    """aten's margin_ranking_loss (int reduction)."""
     return _F().margin_ranking_loss(input1, input2, target, margin,
                                     reduction=_reduction("margin_ranking_loss", reduction, 5))
 
 
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool, full: bool, eps: float,
                      reduction: int) -> Tensor:
+    """aten's poisson_nll_loss (every argument required, int reduction)."""
     return _F().poisson_nll_loss(input, target, log_input, full, eps=eps,
                                  reduction=_reduction("poisson_nll_loss", reduction, 6))
 
 
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
+    """aten's triplet_margin_loss (int reduction)."""
     return _F().triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                     reduction=_reduction("triplet_margin_loss", reduction, 8))
 
 
 def constant_pad_nd(input: Tensor, pad: Sequence[int], value: float = 0) -> Tensor:
+    """Pad with ``value`` (negative pads crop), ``pad`` given from the last dim backwards."""
     return _F().pad(input, list(pad), "constant", value)
 
 
@@ -499,6 +515,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
 
 
 def renorm_(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """In-place :func:`renorm`."""
     check_inplace(input)
     if STATE.enabled and input._rg:
         return inplace(input, renorm(history_alias(input), p, dim, maxnorm))
@@ -748,6 +765,7 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
 
 def index_reduce_(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
                   include_self: bool = True) -> Tensor:
+    """In-place :func:`index_reduce`."""
     check_inplace(input)
     if STATE.enabled and (input._rg or source._rg):
         return inplace(input, _index_reduce("index_reduce_", history_alias(input), dim, index, source, reduce,
@@ -801,10 +819,12 @@ def igammac(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tenso
 
 
 def igamma_(input: Tensor, other: Tensor) -> Tensor:
+    """In-place :func:`igamma`."""
     return _igamma_ops()[0]._inplace(input, other)
 
 
 def igammac_(input: Tensor, other: Tensor) -> Tensor:
+    """In-place :func:`igammac`."""
     return _igamma_ops()[1]._inplace(input, other)
 
 
@@ -909,6 +929,7 @@ def slice_inverse(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
 def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
                       layout: Any = None, device: Any = None, requires_grad: bool = False,
                       pin_memory: bool = False) -> Tensor:
+    """An uninitialised strided tensor with ``self``'s dtype and device by default."""
     return empty_strided(size, stride, dtype=dtype or self._dtype, device=device or self._device,
                          requires_grad=requires_grad)
 
@@ -935,10 +956,12 @@ def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
 
 
 def map_(self: Tensor, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
+    """``callable(self_i, tensor_i)`` for every element (``tensor`` broadcast to ``self``), in place."""
     return _elementwise_py(self, callable, tensor)
 
 
 def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any], Any]) -> Tensor:
+    """``callable(self_i, x_i, y_i)`` for every element, in place."""
     return _elementwise_py(self, callable, x, y)
 
 
@@ -1254,6 +1277,7 @@ def set_warn_always(b: bool) -> None:
 
 
 def is_warn_always_enabled() -> bool:
+    """Whether :func:`set_warn_always` is on."""
     return _warn_always[0]
 
 

@@ -211,11 +211,13 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
 
 def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
          ) -> Tensor:
+    """The 2-d discrete Fourier transform over ``dim`` (default: the last two)."""
     return _fftn(input, *_plan(input, s, dim, False), norm, True)
 
 
 def ifft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
           ) -> Tensor:
+    """The inverse of :func:`fft2`."""
     return _fftn(input, *_plan(input, s, dim, False), norm, False)
 
 
@@ -227,6 +229,7 @@ def fftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | Non
 
 def ifftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None) -> Tensor:
+    """The inverse of :func:`fftn`."""
     return _fftn(input, *_plan(input, s, dim, True), norm, False)
 
 
@@ -270,21 +273,25 @@ def irfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None =
 
 def rfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
           ) -> Tensor:
+    """The 2-d Fourier transform of a real signal (the last dim halved)."""
     return _rfftn(input, *_plan(input, s, dim, False), norm, "rfftn", False)
 
 
 def irfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
            ) -> Tensor:
+    """The inverse of :func:`rfft2`."""
     return _irfftn(input, *_plan(input, s, dim, False), norm, False)
 
 
 def rfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None) -> Tensor:
+    """The N-d Fourier transform of a real signal (the last transformed dim halved)."""
     return _rfftn(input, *_plan(input, s, dim, True), norm, "rfftn", False)
 
 
 def irfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
            norm: str | None = None) -> Tensor:
+    """The inverse of :func:`rfftn` (``s`` gives the output sizes)."""
     return _irfftn(input, *_plan(input, s, dim, True), norm, False)
 
 
@@ -300,21 +307,25 @@ def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None =
 
 def hfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
           ) -> Tensor:
+    """The 2-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
     return _irfftn(input, *_plan(input, s, dim, False), norm, True)
 
 
 def ihfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
            ) -> Tensor:
+    """The inverse of :func:`hfft2`."""
     return _rfftn(input, *_plan(input, s, dim, False), norm, "ihfftn", True)
 
 
 def hfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None) -> Tensor:
+    """The N-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
     return _irfftn(input, *_plan(input, s, dim, True), norm, True)
 
 
 def ihfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
            norm: str | None = None) -> Tensor:
+    """The inverse of :func:`hfftn`."""
     return _rfftn(input, *_plan(input, s, dim, True), norm, "ihfftn", True)
 
 

@@ -69,6 +69,7 @@ def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
 
 
 def resize_as_method(self: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``resize_`` to ``the_template``'s shape."""
     return resize_(self, tuple(the_template.shape), memory_format=memory_format)
 
 
@@ -127,6 +128,7 @@ def share_memory_(self: Tensor) -> Tensor:
 
 
 def is_shared(self: Tensor) -> bool:
+    """Whether the storage was marked shared (CUDA memory always is)."""
     return self._device.type == "cuda" or bool(self.__dict__.get("_shared", False))
 
 
