@@ -328,3 +328,14 @@ def test_masked_fill_grads() -> None:
     mask = RNG.random((4, 5)) > 0.5
     check_grads(lambda L, x: x.masked_fill(L.tensor(mask), -np.inf).softmax(-1), a)
     check_grads(lambda L, x, v: x.masked_fill(L.tensor(mask), v), a, np.array(2.5))
+
+
+def test_index_double_backward() -> None:
+    """The gradients built on flat-position ``add.at`` stay differentiable."""
+    x = ember.tensor(RNG.standard_normal((4, 3)), requires_grad=True)
+    i = ember.tensor([0, 2, 2, -1])
+    assert ember.autograd.gradgradcheck(lambda v: v[i] * v[i], (x,))
+    assert ember.autograd.gradgradcheck(lambda v: v.index_select(0, i % 4).pow(2), (x,))
+    assert ember.autograd.gradgradcheck(lambda v: v.gather(1, ember.tensor([[0, 0], [2, 1], [1, 1], [0, 2]])).pow(2),
+                                        (x,))
+    assert ember.autograd.gradgradcheck(lambda v: v.masked_fill(v > 0, 0.5).pow(2), (x,))
