@@ -886,3 +886,17 @@ def test_more_gradchecks():
     gc(lambda a_, t_, c_: ember.ormqr(a_, t_, c_, True, True), a.numpy(), tau.numpy(), rng.standard_normal((4, 2)),
        gg=False)
     gc(lambda x: ember.native_dropout(x, 0.0, True)[0], A)
+
+
+def test_cpu_module_and_get_device_module():
+    assert ember.get_device_module("cpu") is ember.cpu and ember.get_device_module("cuda:0") is ember.cuda
+    assert ember.get_device_module() is (ember.cuda if ember.cuda.is_available() else ember.cpu)
+    for name in ("is_available", "is_initialized", "device_count", "current_device"):
+        assert getattr(ember.cpu, name)() == getattr(torch.cpu, name)()
+    assert ember.cpu.synchronize() is None
+    with ember.cpu.stream(ember.cpu.Stream()):
+        event = ember.cpu.Event()
+        event.record()
+        assert event.query()
+    assert set(torch.cpu.__all__) <= set(ember.cpu.__all__)
+    assert_same_error(lambda: ember.get_device_module("bogus"), lambda: torch.get_device_module("bogus"))

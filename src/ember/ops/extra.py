@@ -1389,3 +1389,19 @@ def init_num_threads() -> None:
 
 __all__ += ["embedding_renorm_", "batch_norm_update_stats", "is_distributed", "is_vulkan_available",
             "init_num_threads"]
+
+
+def get_device_module(device: Any = None) -> Any:
+    """The device module (``ember.cuda`` or ``ember.cpu``) for ``device`` (default: the current accelerator
+    if there is one, else the CPU)."""
+    import importlib
+    if device is None:
+        from .._core.device import cuda_available
+        kind = "cuda" if cuda_available() else "cpu"
+    else:
+        from .._core.device import device as as_device
+        kind = device.type if hasattr(device, "type") else as_device(device).type
+    return importlib.import_module(f"ember.{kind}")
+
+
+__all__ += ["get_device_module"]
