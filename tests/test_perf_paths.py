@@ -339,3 +339,17 @@ def test_index_double_backward() -> None:
     assert ember.autograd.gradgradcheck(lambda v: v.gather(1, ember.tensor([[0, 0], [2, 1], [1, 1], [0, 2]])).pow(2),
                                         (x,))
     assert ember.autograd.gradgradcheck(lambda v: v.masked_fill(v > 0, 0.5).pow(2), (x,))
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_blocks_strided(approximate: str) -> None:
+    """Inputs above one cache block (several blocks and a partial one), read through a transposed view."""
+    a = RNG.standard_normal((300, 401)).astype(np.float32) * 3
+    g = RNG.standard_normal((401, 300)).astype(np.float32)
+    e, t = both(a, requires_grad=True)
+    ye = ember.nn.functional.gelu(e.t(), approximate=approximate)
+    yt = torch.nn.functional.gelu(t.t(), approximate=approximate)
+    assert_close(ye, yt)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert_close(e.grad, t.grad)
