@@ -538,7 +538,7 @@ def _fill_where(xp: Any, arr: Any, mask: Any, value: Any) -> None:
     ``arr = arr & keep | bits(value) & ~keep`` where ``keep`` is all ones outside the mask."""
     v = xp.asarray(value, dtype=arr.dtype)
     size = arr.dtype.itemsize
-    if size not in (1, 2, 4, 8):   # complex128: the plain masked copy
+    if size not in (1, 2, 4, 8) or arr.size < 2048:   # complex128, or small: the plain masked copy
         xp.copyto(arr, v, where=mask)
         return
     ints = arr.view(f"i{size}")
@@ -1166,7 +1166,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                            f"{value._data.ndim} dimension(s).")
     shape = _broadcast_pair(mask, input)
     xp = _xp(input)
-    arr = xp.array(xp.broadcast_to(input._data, shape), order="C")   # a copy, then the branch-free fill
+    src = input._data
+    arr = src.copy() if src.shape == shape else xp.array(xp.broadcast_to(src, shape))   # then fill in place
     _fill_where(xp, arr, mask._data, scalar_value(value, input._dtype))
     res = new_tensor(arr, input._dtype, input._device)
     if _isinstance(value, Tensor):
