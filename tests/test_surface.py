@@ -900,3 +900,29 @@ def test_cpu_module_and_get_device_module():
         assert event.query()
     assert set(torch.cpu.__all__) <= set(ember.cpu.__all__)
     assert_same_error(lambda: ember.get_device_module("bogus"), lambda: torch.get_device_module("bogus"))
+
+
+def test_func_ensembles_and_helpers():
+    models = {ember: [ember.nn.Linear(3, 2) for _ in range(3)], torch: [torch.nn.Linear(3, 2) for _ in range(3)]}
+    with torch.no_grad():
+        for me, mt in zip(models[ember], models[torch], strict=True):
+            mt.weight.copy_(to_torch(me.weight.detach()))
+            mt.bias.copy_(to_torch(me.bias.detach()))
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+
+    def ensemble(L):
+        params, buffers = L.func.stack_module_state(models[L])
+        base = models[L][0]
+        fn = L.func.vmap(lambda p, b, inp: L.func.functional_call(base, (p, b), (inp,)), in_dims=(0, 0, None))
+        return fn(params, buffers, L.tensor(x)), {k: (tuple(v.shape), v.requires_grad) for k, v in params.items()}
+    assert _outcome(lambda: ensemble(ember)) == _outcome(lambda: ensemble(torch))
+    for bad in (lambda L: L.func.stack_module_state([]),
+                lambda L: L.func.stack_module_state([L.nn.Linear(2, 2), L.nn.Linear(2, 2).eval()])):
+        assert_same_error(lambda bad=bad: bad(ember), lambda bad=bad: bad(torch))
+    lin = {L: L.func.linearize(lambda a, L=L: a.sin() * 2, L.tensor([1.0, 2.0])) for L in (ember, torch)}
+    assert_close(lin[ember][0], lin[torch][0])
+    assert_close(lin[ember][1](ember.tensor([1.0, 0.5])), lin[torch][1](torch.tensor([1.0, 0.5])))
+    bn = ember.nn.Sequential(ember.nn.BatchNorm1d(2))
+    ember.func.replace_all_batch_norm_modules_(bn)
+    assert bn[0].running_mean is None and not bn[0].track_running_stats
+    assert ember.func.functionalize(abs) is abs and ember.func.debug_unwrap(x) is x

@@ -17,7 +17,8 @@ from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 
-__all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "functional_call"]
+__all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
+           "functional_call", "stack_module_state", "replace_all_batch_norm_modules_", "functionalize", "debug_unwrap"]
 
 
 # ---- pytrees (tuples, lists, dicts of tensors) ----------------------------------------------------------------------
@@ -313,6 +314,15 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
     return (*res, aux_box[0]) if has_aux else res
 
 
+def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
+    """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is the Jacobian-vector product at ``primals``."""
+    out = func(*primals)
+
+    def jvp_fn(*tangents: Any) -> Any:
+        return jvp(func, primals, tangents)[1]
+    return _detach_tree(out), jvp_fn
+
+
 # ---- functional_call ------------------------------------------------------------------------------------------------
 def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: Any = None, *,
                     tie_weights: bool = True, strict: bool = False) -> Any:
@@ -361,3 +371,39 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
 
 
 _MISSING = object()
+
+
+def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """The parameters (as new leaves requiring grad) and buffers of same-shaped ``models``, each stacked along
+    a new leading dim: the state to ``vmap`` an ensemble over with :func:`functional_call`."""
+    from ..ops.shape import stack
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({m.training for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    params = {name: stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_(p.requires_grad)
+              for name, p in models[0].named_parameters()}
+    buffers = {name: stack([dict(m.named_buffers())[name] for m in models]) for name, _ in models[0].named_buffers()}
+    return params, buffers
+
+
+def replace_all_batch_norm_modules_(root: Any) -> Any:
+    """Make every batch-norm module of ``root`` use batch statistics only (no running stats), in place."""
+    for module in root.modules():
+        if type(module).__name__.startswith(("BatchNorm", "SyncBatchNorm")) and hasattr(module, "running_mean"):
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
+
+
+def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
+    """``func`` itself: ember runs eagerly, so there is no traced program whose mutations to remove."""
+    return func
+
+
+def debug_unwrap(tensor: Tensor, *, recurse: bool = True) -> Tensor:
+    """``tensor`` itself (ember's transforms do not wrap tensors)."""
+    return tensor
