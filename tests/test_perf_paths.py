@@ -353,3 +353,12 @@ def test_gelu_blocks_strided(approximate: str) -> None:
     ye.backward(ember.tensor(g))
     yt.backward(torch.tensor(g))
     assert_close(e.grad, t.grad)
+
+
+@pytest.mark.parametrize("dim", [None, 0, (1, 2)])
+def test_big_vector_norms(dim: Any) -> None:
+    a = RNG.standard_normal(BIG).astype(np.float32)
+    e, t = both(a)
+    for p in (1, 2):
+        assert_close(ember.linalg.vector_norm(e, p, dim), torch.linalg.vector_norm(t, p, dim))
+    check_grads(lambda L, x: L.linalg.vector_norm(x, 2, dim), a.astype(np.float64))

@@ -891,9 +891,9 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     elif p == 0:
         arr = xp.sum(m != 0, axis=dims, keepdims=keepdim).astype(m.dtype)
     elif p == 1:
-        arr = xp.sum(m, axis=dims, keepdims=keepdim)
-    elif p == 2:
-        arr = xp.sqrt(xp.sum(m * m, axis=dims, keepdims=keepdim))
+        arr = sum_array(xp, m, dims, keepdim)
+    elif p == 2:   # (|a| is a fresh array: squared in place)
+        arr = xp.sqrt(sum_array(xp, xp.multiply(m, m, out=m) if m.ndim else m * m, dims, keepdim))
     else:
         arr = xp.sum(m ** p, axis=dims, keepdims=keepdim) ** (1 / p)
     res = _wrap(arr, rdt, x)
