@@ -926,3 +926,22 @@ def test_func_ensembles_and_helpers():
     ember.func.replace_all_batch_norm_modules_(bn)
     assert bn[0].running_mean is None and not bn[0].track_running_stats
     assert ember.func.functionalize(abs) is abs and ember.func.debug_unwrap(x) is x
+
+
+def test_layout_random_version_modules():
+    import pickle
+    x = ember.ones(2)
+    assert x.layout is ember.strided and repr(ember.strided) == repr(torch.strided) == "torch.strided"
+    assert type(ember.strided).__name__ == "layout" and isinstance(ember.strided, ember.layout)
+    assert pickle.loads(pickle.dumps(ember.strided)) is ember.strided
+    assert_close(ember.zeros(2, layout=ember.strided), torch.zeros(2, layout=torch.strided))
+    draws = {}
+    for L in (ember, torch):
+        L.manual_seed(0)
+        with L.random.fork_rng():
+            inside = L.rand(2)
+        draws[L] = (inside, L.rand(2), L.random.initial_seed())
+    assert_close(list(draws[ember][:2]), list(draws[torch][:2]))
+    assert draws[ember][2] == draws[torch][2] == 0
+    assert set(torch.random.__all__) - {"thread_safe_generator"} <= set(ember.random.__all__)
+    assert ember.version.__version__ == ember.__version__ and ember.version.cuda is None

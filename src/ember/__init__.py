@@ -20,11 +20,13 @@ from . import (  # noqa: E402
     linalg,
     nn,
     optim,
+    random,
     safetensors,
     serialization,
     signal,
     special,
     utils,
+    version,
 )
 from . import ops as _ops  # noqa: E402
 from ._core.device import device, get_default_device, set_default_device  # noqa: E402

@@ -1405,3 +1405,31 @@ def get_device_module(device: Any = None) -> Any:
 
 
 __all__ += ["get_device_module"]
+
+
+
+class layout:
+    """A tensor memory layout (``torch.layout``); ember tensors are all ``strided`` (dense)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self._name}"
+
+    def __reduce__(self) -> tuple:
+        return _layout_named, (self._name,)
+
+
+def _layout_named(name: str) -> layout:
+    """The layout object called ``name`` (pickles refer to layouts by name)."""
+    return _LAYOUTS[name]
+
+
+layout.__module__ = "torch"
+strided = layout("strided")
+_LAYOUTS = {"strided": strided}
+Tensor.layout = property(lambda self: strided)  # type: ignore[attr-defined,assignment]
+__all__ += ["layout", "strided"]
