@@ -945,3 +945,22 @@ def test_layout_random_version_modules():
     assert draws[ember][2] == draws[torch][2] == 0
     assert set(torch.random.__all__) - {"thread_safe_generator"} <= set(ember.random.__all__)
     assert ember.version.__version__ == ember.__version__ and ember.version.cuda is None
+
+
+def test_accelerator_and_compiler_modules():
+    import subprocess
+    import sys
+    code = ("import ember; print(ember.cpu.is_available(), ember.accelerator.is_available(), "
+            "ember.compiler.is_compiling())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", str(ember.cuda.is_available()), "False"]   # importable as attributes of ember
+    if not torch.accelerator.is_available() and not ember.accelerator.is_available():
+        assert ember.accelerator.current_accelerator() is None and ember.accelerator.device_count() == 0
+        assert_same_error(ember.accelerator.current_device_index, torch.accelerator.current_device_index)
+        assert_same_error(ember.accelerator.synchronize, torch.accelerator.synchronize)
+
+    @ember.compiler.disable
+    def f(x):
+        return x + 1
+    assert f(1) == 2 and ember.compiler.disable(recursive=False)(f) is f and ember.compiler.compile(f) is f
+    assert not (ember.compiler.is_compiling() or ember.compiler.is_dynamo_compiling() or ember.compiler.is_exporting())

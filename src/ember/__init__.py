@@ -11,8 +11,11 @@ _np.seterr(all="ignore")   # torch reports inf/nan results silently; so does emb
 
 from . import (  # noqa: E402
     _core,
+    accelerator,
     autograd,
     backends,
+    compiler,
+    cpu,
     cuda,
     fft,
     func,
