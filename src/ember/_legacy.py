@@ -23,6 +23,11 @@ class _LegacyMeta(type):
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Tensor:
         from .ops.creation import legacy_new
+        if cls._legacy_device == "cuda":
+            from ._core.device import cuda_available
+            if not cuda_available():
+                raise TypeError(f"type torch.cuda.{cls.__name__} not available. Torch not compiled with CUDA "
+                                "enabled.")
         return legacy_new(Tensor, cls._legacy_dtype, args, kwargs, cls._legacy_device)
 
     def __repr__(cls) -> str:

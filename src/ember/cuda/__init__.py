@@ -242,7 +242,9 @@ def _pool_on(device: Any) -> tuple[Any, Any]:
 
 
 def memory_allocated(device: Any = None) -> int:
-    """Bytes held by live GPU arrays on ``device``."""
+    """Bytes held by live GPU arrays on ``device`` (0 without a GPU, as torch)."""
+    if not cuda_available():
+        return 0
     cp, dev = _pool_on(device)
     with dev:
         return cp.get_default_memory_pool().used_bytes()
@@ -250,12 +252,16 @@ def memory_allocated(device: Any = None) -> int:
 
 def max_memory_allocated(device: Any = None) -> int:
     """The most bytes held by live GPU arrays since start or the last ``reset_peak_memory_stats``."""
+    if not cuda_available():
+        return 0
     idx = _index(device)
     return max(_device_mod._peak_bytes.get(idx, 0), memory_allocated(idx))
 
 
 def memory_reserved(device: Any = None) -> int:
-    """Bytes the memory pool holds from the driver (in use or cached for reuse)."""
+    """Bytes the memory pool holds from the driver (in use or cached for reuse; 0 without a GPU)."""
+    if not cuda_available():
+        return 0
     cp, dev = _pool_on(device)
     with dev:
         return cp.get_default_memory_pool().total_bytes()
@@ -288,7 +294,9 @@ def mem_get_info(device: Any = None) -> tuple[int, int]:
 
 
 def memory_stats(device: Any = None) -> dict[str, int]:
-    """The torch.cuda.memory_stats keys ember can report from CuPy's pool."""
+    """The torch.cuda.memory_stats keys ember can report from CuPy's pool (empty without a GPU)."""
+    if not cuda_available():
+        return {}
     idx = _index(device)
     return {
         "allocated_bytes.all.current": memory_allocated(idx),

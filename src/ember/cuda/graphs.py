@@ -42,6 +42,8 @@ class CUDAGraph:
     ``replay()`` re-runs it."""
 
     def __init__(self, keep_graph: bool = False) -> None:
+        if _probe_cupy() is None:
+            raise RuntimeError("Tried to instantiate dummy base class CUDAGraph")
         self._graph: Any = None
         self._pool: _Pool | None = None
         self._stream: Stream | None = None

@@ -11,9 +11,14 @@ from .._core.device import _probe_cupy, canonical
 __all__ = ["Stream", "Event", "current_stream", "default_stream", "stream"]
 
 
-def _cupy() -> Any:
+def _cupy(what: str | None = None) -> Any:
+    """CuPy; without a GPU torch's error (constructing ``what``: the error of torch's stand-in class)."""
     cp = _probe_cupy()
     if cp is None:
+        if what == "Stream":
+            raise RuntimeError("torch.cuda.Stream requires CUDA support")
+        if what is not None:
+            raise RuntimeError(f"Tried to instantiate dummy base class {what}")
         raise AssertionError("Torch not compiled with CUDA enabled")
     return cp
 
@@ -22,7 +27,7 @@ class Stream:
     """A CUDA stream: work queued on it runs in order; ``with ember.cuda.stream(s):`` queues there."""
 
     def __init__(self, device: Any = None, priority: int = 0, *, _wrap: Any = None) -> None:
-        cp = _cupy()
+        cp = _cupy("Stream" if _wrap is None else None)
         self.device = canonical(
             "cuda" if device is None else device if not isinstance(device, int) else f"cuda:{device}"
         )
@@ -75,7 +80,8 @@ class Event:
     """A CUDA event: marks a point in a stream; ``elapsed_time`` measures GPU time between two."""
 
     def __init__(self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False) -> None:
-        self._cp = _cupy().cuda.Event(block=blocking, disable_timing=not enable_timing, interprocess=interprocess)
+        self._cp = _cupy("Event").cuda.Event(block=blocking, disable_timing=not enable_timing,
+                                             interprocess=interprocess)
         self._timing = enable_timing
 
     def record(self, stream: Stream | None = None) -> None:
