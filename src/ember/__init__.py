@@ -75,6 +75,7 @@ from ._core.memory_format import (  # noqa: E402
 from ._legacy import *  # noqa: E402,F403
 from ._tensor import Size, Tensor  # noqa: E402
 from ._tensor_str import printoptions, set_printoptions  # noqa: E402
+from .autograd import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 from .autograd.grad_mode import (  # noqa: E402
     enable_grad,
     inference_mode,

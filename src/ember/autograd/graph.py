@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import sys
 import threading
+import traceback
+import warnings
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -29,6 +32,41 @@ from .grad_mode import STATE
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
            "grad_accumulator", "accumulate_into_leaf", "retain_grad", "move_retain_grad",
            "regenerate_view_history", "add_hook", "queue_callback", "FREED"]
+
+ANOMALY = [False, True]   # anomaly detection: [enabled, check_nan] (process-wide, as torch's)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stack() -> str:
+    """The current Python stack outside ember, formatted as a traceback (what anomaly mode reports)."""
+    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE)]
+    return "".join(traceback.format_list(frames))
+
+
+def _anomaly_warning(node: Node) -> None:
+    """torch's warning naming the failing node and the forward call that created it."""
+    trace = node.__dict__.get("_forward_trace")
+    if trace is not None:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+                      f"{trace}", UserWarning, stacklevel=4)
+
+
+def _call_node_checked(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
+    """:func:`_call_node` in anomaly mode: a failing node or (with check_nan) a NaN gradient is reported
+    with the forward traceback, and NaN raises torch's error."""
+    try:
+        outs = _call_node(node, grads, retain_graph)
+    except Exception:
+        _anomaly_warning(node)
+        raise
+    if ANOMALY[1]:
+        for i, g in enumerate(outs):
+            if g is not None and (g._dtype.is_floating_point or g._dtype.is_complex) and \
+                    bool(xp_of(g._device).isnan(g._data).any()):
+                _anomaly_warning(node)
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+    return outs
+
 
 _HINT = (" Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
          "with torch.autograd.set_detect_anomaly(True, check_nan=False).")
@@ -64,6 +102,8 @@ class Node:
     def __init__(self) -> None:
         self._saved = None
         self._seq = next(_SEQUENCE)
+        if ANOMALY[0]:
+            self.__dict__["_forward_trace"] = _user_stack()
 
     def _sequence_nr(self) -> int:
         return self._seq
@@ -565,7 +605,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                             for slot in captures.get((node, nr), ()):
                                 results[slot] = g
                     if execute:
-                        outs = _call_node(node, grads, retain_graph)
+                        outs = (_call_node_checked if ANOMALY[0] else _call_node)(node, grads, retain_graph)
                         if len(outs) != len(edges):
                             raise RuntimeError(f"Function {type(node).__name__} returned an invalid number "
                                                f"of gradients - expected {len(edges)}, but got {len(outs)}")
