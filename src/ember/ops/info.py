@@ -11,6 +11,8 @@ from ._dispatch import Tensor, bind
 __all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex", "is_nonzero", "typename",
            "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
            "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile",
+           "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
+           "get_deterministic_debug_mode",
            "set_default_tensor_type", "is_same_size"]
 
 
@@ -86,16 +88,44 @@ def get_num_interop_threads() -> int:
     return _threads["inter"]
 
 
-_deterministic = {"on": False}
+_deterministic = {"on": False, "warn_only": False}
+_DEBUG_MODES = ("default", "warn", "error")
 
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """ember's CPU ops are deterministic already; the flag is kept for code that reads it back."""
+    """Record torch's determinism flags (read back by ``are_deterministic_algorithms_enabled`` and
+    ``get_deterministic_debug_mode``). ember's CPU operators are deterministic already; on a GPU its
+    scatter-style accumulations use atomic adds and are not checked against the flag yet."""
     _deterministic["on"] = bool(mode)
+    _deterministic["warn_only"] = bool(warn_only)
 
 
 def are_deterministic_algorithms_enabled() -> bool:
     return _deterministic["on"]
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    return _deterministic["warn_only"]
+
+
+def set_deterministic_debug_mode(debug_mode: str | int) -> None:
+    """0/'default': off; 1/'warn': deterministic algorithms, warn only; 2/'error': deterministic."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`, but got "
+                               f"{debug_mode}")
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    elif not isinstance(debug_mode, int) or isinstance(debug_mode, bool):
+        raise TypeError(f"debug_mode must be str or int, but got {type(debug_mode)}")
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode, expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode != 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    if not _deterministic["on"]:
+        return 0
+    return 1 if _deterministic["warn_only"] else 2
 
 
 def compile(model: Callable | None = None, **kwargs: Any) -> Any:
