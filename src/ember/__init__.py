@@ -32,7 +32,7 @@ from . import (  # noqa: E402
     version,
 )
 from . import ops as _ops  # noqa: E402
-from ._core.device import device, get_default_device, set_default_device  # noqa: E402
+from ._core.device import OutOfMemoryError, device, get_default_device, set_default_device  # noqa: E402
 from ._core.dtype import (  # noqa: E402
     bfloat16,
     bool,

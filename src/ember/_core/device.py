@@ -12,7 +12,7 @@ import types
 import numpy as np
 
 __all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count", "set_default_device",
-           "get_default_device"]
+           "get_default_device", "OutOfMemoryError"]
 
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
 
@@ -35,14 +35,46 @@ def _probe_cupy() -> types.ModuleType | None:
     return _cupy  # type: ignore[return-value]
 
 
+class OutOfMemoryError(RuntimeError):
+    """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): a GPU allocation failed."""
+
+
+def _size(n: float) -> str:
+    """Bytes in torch's style: '512 bytes', '20.00 MiB'."""
+    if n < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB"):
+        n /= 1024
+        if n < 1024 or unit == "GiB":
+            break
+    return f"{n:.2f} {unit}"
+
+
+def _out_of_memory(cp: types.ModuleType, pool: object, size: int) -> OutOfMemoryError:
+    """torch's out-of-memory error for a failed request of ``size`` bytes, with the pool's figures."""
+    dev = cp.cuda.runtime.getDevice()
+    free, total = cp.cuda.runtime.memGetInfo()
+    used, held = pool.used_bytes(), pool.total_bytes()
+    return OutOfMemoryError(
+        f"CUDA out of memory. Tried to allocate {_size(size)}. GPU {dev} has a total capacity of {_size(total)} "
+        f"of which {_size(free)} is free. Of the allocated memory {_size(used)} is allocated by ember, and "
+        f"{_size(held - used)} is reserved by ember but unallocated. Freeing tensors you no longer need and "
+        "calling ember.cuda.empty_cache() returns the cached memory to the driver.")
+
+
 def _track_peak_memory(cp: types.ModuleType) -> None:
     """Route CuPy's allocations through its default pool while recording the peak bytes in use, which
-    ``ember.cuda.max_memory_allocated`` reports (CuPy's pool keeps no peak of its own)."""
+    ``ember.cuda.max_memory_allocated`` reports (CuPy's pool keeps no peak of its own); a failed allocation
+    raises torch's ``OutOfMemoryError``."""
     pool = cp.get_default_memory_pool()
     pool_malloc, used = pool.malloc, pool.used_bytes
+    cupy_oom = cp.cuda.memory.OutOfMemoryError
 
     def malloc(size: int) -> object:
-        mem = pool_malloc(size)
+        try:
+            mem = pool_malloc(size)
+        except cupy_oom:
+            raise _out_of_memory(cp, pool, size) from None
         dev = mem.device_id
         now = used()
         if now > _peak_bytes.get(dev, 0):

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from .._core import device as _device_mod
 from .._core import dtype as D
-from .._core.device import _probe_cupy, canonical, cuda_available, cuda_device_count
+from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
 from .._legacy import legacy_type
 from ..ops import _philox
 from . import graphs
@@ -22,6 +22,7 @@ from .graphs import CUDAGraph, graph, graph_pool_handle
 from .streams import Event, Stream, current_stream, default_stream, stream
 
 __all__ = [
+    "OutOfMemoryError",
     "is_available",
     "device_count",
     "current_device",
