@@ -964,3 +964,20 @@ def test_accelerator_and_compiler_modules():
         return x + 1
     assert f(1) == 2 and ember.compiler.disable(recursive=False)(f) is f and ember.compiler.compile(f) is f
     assert not (ember.compiler.is_compiling() or ember.compiler.is_dynamo_compiling() or ember.compiler.is_exporting())
+
+
+def test_legacy_storage_classes_construct_and_count_as_storages() -> None:
+    """``FloatStorage(n)``, ``FloatStorage(values)``, ``FloatStorage()`` and ``is_storage`` as torch's."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for lib in (ember, torch):
+            assert [lib.is_storage(x) for x in (lib.ones(2).untyped_storage(), lib.ones(2).storage(),
+                                                lib.FloatStorage(2), lib.ones(2), [1])] == [True, True, True, False,
+                                                                                            False]
+        for name, arg in (("FloatStorage", [1, 2]), ("LongStorage", [3, -4]), ("BoolStorage", [True]),
+                          ("DoubleStorage", []), ("HalfStorage", [0.5])):
+            e, t = getattr(ember, name)(arg), getattr(torch, name)(arg)
+            assert (e.tolist(), str(e.dtype), len(e), repr(e)) == (t.tolist(), str(t.dtype), len(t), repr(t))
+        assert ember.FloatStorage(3).size() == torch.FloatStorage(3).size() == 3
+        assert len(ember.IntStorage()) == len(torch.IntStorage()) == 0

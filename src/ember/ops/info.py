@@ -21,7 +21,10 @@ def is_tensor(obj: Any) -> bool:
 
 
 def is_storage(obj: Any) -> bool:
-    return type(obj).__name__ in ("UntypedStorage", "TypedStorage")
+    """Whether ``obj`` is a storage: untyped, typed, or a legacy ``FloatStorage``-style one."""
+    from .storage import UntypedStorage
+    from .tensor_storage import TypedStorage
+    return isinstance(obj, (UntypedStorage, TypedStorage))
 
 
 def numel(input: Tensor) -> int:

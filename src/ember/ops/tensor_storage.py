@@ -180,18 +180,39 @@ class TypedStorage:
         return self._values().tolist()
 
     def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self.tolist())
-        tail = (f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]")
-        return f"{body}\n{tail}" if body else tail
+        body = " " + "\n ".join(str(v) for v in self.tolist())   # torch's layout (a lone space when empty)
+        tail = f"[torch.storage.TypedStorage(dtype={self.dtype}, device={self.device}) of size {self.size()}]"
+        return f"{body}\n{tail}"
 
 
 TypedStorage.__module__ = "torch.storage"
 _STORAGE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                   "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                   "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def _legacy_storage_init(dt: D.dtype) -> Any:
+    """``torch.FloatStorage(n)`` (n uninitialised elements), ``FloatStorage(sequence)`` (those values) or
+    ``FloatStorage()`` (empty), optionally on ``device``."""
+    def __init__(self: TypedStorage, *args: Any, device: Any = None) -> None:
+        from .._core.device import canonical, xp_of
+        if len(args) > 1:
+            raise TypeError(f"{type(self).__name__}(): expected at most one argument, got {len(args)}")
+        arg = args[0] if args else 0
+        if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
+            values = np.empty(int(arg), dt.np)
+        else:
+            values = np.asarray(list(arg), dtype=dt.np)
+        dev = canonical(device)
+        arr = values if dev is CPU else xp_of(dev).asarray(values)
+        TypedStorage.__init__(self, UntypedStorage(arr, dev), dt)
+    return __init__
+
+
 STORAGE_CLASSES: dict[str, type] = {
-    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch"})
-    for v in _STORAGE_NAMES.values()
+    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch",
+                                                         "__init__": _legacy_storage_init(D.BY_NAME[k])})
+    for k, v in _STORAGE_NAMES.items()
 }
 _typed_storage_warned = [False]
 
