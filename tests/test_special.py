@@ -489,3 +489,11 @@ def test_erf_float32_fast_path_matches_torch_to_an_ulp():
     xs = x[:500].reshape(20, 25).T                                  # non-contiguous input
     np.testing.assert_allclose(ember.erf(ember.tensor(x[:500]).reshape(20, 25).t()).numpy(),
                                torch.erf(torch.tensor(xs)).numpy(), rtol=3e-7, atol=0)
+
+
+@pytest.mark.parametrize("value", [0.5, -2.5, 0.0])
+def test_erf_of_zero_dim_float32(value: float) -> None:
+    """0-d float32 input (the per-element float32 path once failed on scalars)."""
+    e, t = ember.erf(ember.tensor(value)), torch.erf(torch.tensor(value))
+    assert e.dtype is ember.float32 and e.shape == ()
+    np.testing.assert_allclose(e.item(), t.item(), rtol=2e-7)

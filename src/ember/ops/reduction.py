@@ -794,10 +794,10 @@ def _float_input(input: Tensor) -> Tensor:
 
 def _lse_rows(xp: Any, a: Any) -> Any:
     """logsumexp of each row of a C-contiguous real ``(m, n)`` array, a cache-sized block of rows at a time
-    (a block's shift, exp and sum run from cache)."""
+    on the CPU (a block's shift, exp and sum run from cache); one block on a GPU (each block costs launches)."""
     m, n = a.shape
     out = xp.empty(m, a.dtype)
-    step = builtins.max(1, (1 << 16) // n)
+    step = builtins.max(1, (1 << 16) // n) if xp is np else builtins.max(m, 1)
     for i in range(0, m, step):
         block = a[i : i + step]
         top = block.max(1)

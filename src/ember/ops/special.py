@@ -177,19 +177,21 @@ def _horner_inplace(xp: Any, c: tuple[float, ...], x: Any) -> Any:
 
 def _erf_float32(xp: Any, x: Any) -> Any:
     """erf for float32 input, to float32 precision: the small-argument polynomial over the whole array, the
-    tail (usually few elements) only where ``|x| >= 2``."""
-    a = xp.abs(x, dtype=np.float64)
+    tail (usually few elements) only where ``|x| >= 2`` — on a GPU everywhere, since counting the tail
+    would be a round trip to the host."""
+    flat = x.reshape(-1)   # 1-d, so that 0-d input still gives arrays for the in-place passes
+    a = xp.abs(flat, dtype=np.float64)
     xp.minimum(a, 4.0, out=a)
     s = a * a
     out = _horner_inplace(xp, _ERF32_SMALL, s)
     out *= a
     tail = a >= 2.0
-    count = int(xp.count_nonzero(tail))
+    count = int(xp.count_nonzero(tail)) if xp is np else a.size
     if 4 * count > a.size:                   # mostly tail: evaluate it everywhere rather than gather
         out = xp.where(tail, 1.0 - xp.exp(-s) * _horner_inplace(xp, _ERFCX32_TAIL, a - 3.0), out)
     elif count:
         out[tail] = 1.0 - xp.exp(-s[tail]) * _horner_inplace(xp, _ERFCX32_TAIL, a[tail] - 3.0)
-    return xp.copysign(out, x, out=out)
+    return xp.copysign(out, flat, out=out).reshape(x.shape)
 
 
 def erf_kernel(xp: Any, x: Any) -> Any:
