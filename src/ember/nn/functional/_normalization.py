@@ -85,7 +85,7 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
         m = max(lay.count, 1)
         mean = lay.reduce(_row_sum(ns, a3)) / m
         var = lay.reduce(_row_dot(ns, a3, a3)) / m - mean * mean
-        if bool((mean * mean > _CANCEL * var).any()):
+        if ns is not np or bool((mean * mean > _CANCEL * var).any()):   # a GPU always centres: no host check
             xc = a3 - lay.expand(mean)[..., None]
             var = lay.reduce(_row_dot(ns, xc, xc)) / m
         var = ns.maximum(var, 0)
@@ -118,7 +118,7 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
     mean, invstd = lay.expand(node.mean), lay.expand(node.invstd)
     sg = _row_sum(ns, g3)
-    if bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any()):  # centre first (see _normalize)
+    if ns is not np or bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any()):  # centre first
         dot = _row_dot(ns, g3, a3 - mean[..., None])
     else:
         dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
@@ -132,7 +132,7 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             s2 = lay.reduce(dot * wa if wa is not None else dot)
             coef = lay.expand(-node.invstd**3 * s2 / m)
             shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            if wa is None or bool((wa != 0).all()):  # k·(g + x·coef/k + shift/k): one allocation, in place
+            if wa is None or (ns is np and bool((wa != 0).all())):  # k·(g + x·coef/k + shift/k), in place
                 out = a3 * (coef / k)[..., None]
                 out += g3
                 out += (shift / k)[..., None]
