@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._core import dtype as D
+from ..._core.device import CAPTURING
 from ...autograd.grad_mode import no_grad
 from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
@@ -250,7 +251,7 @@ def binary_cross_entropy(
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
     a = input._data
-    if a.size and not bool(((a >= 0) & (a <= 1)).all()):
+    if a.size and not CAPTURING[0] and not bool(((a >= 0) & (a <= 1)).all()):
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None:
         weight = weight.detach().expand(*input.shape)
@@ -398,7 +399,7 @@ def nll_loss(
     t = target._data.reshape(-1).astype(ns.int64)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
-    if bool(bad.any()):
+    if not CAPTURING[0] and bool(bad.any()):   # no host round trip inside a CUDA graph capture
         raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
     tc = ns.where(valid, t, 0)
     w = (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, flat.dtype)) * valid
