@@ -14,6 +14,8 @@ from .distance import *  # noqa: F403
 from .distance import __all__ as _distance
 from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout
+from .extra import *  # noqa: F403
+from .extra import __all__ as _extra
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
 from .instancenorm import *  # noqa: F403
@@ -62,4 +64,5 @@ __all__ = [
     *_rnn,
     *_transformer,
     *_upsampling,
+    *_extra,
 ]

@@ -1,0 +1,235 @@
+"""Less common modules: the CTC loss, the triplet loss with a custom distance, the adaptive log-softmax, 2-d
+softmax, the deprecated ``NLLLoss2d`` and ``DataParallel`` (one device: ember runs the module where it is)."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..._tensor import Tensor
+from ...ops.shape import cat
+from .. import functional as F
+from .container import ModuleList, Sequential
+from .distance import PairwiseDistance
+from .linear import Linear
+from .loss import NLLLoss, _Loss
+from .module import Module
+
+__all__ = [
+    "CTCLoss",
+    "TripletMarginWithDistanceLoss",
+    "AdaptiveLogSoftmaxWithLoss",
+    "Softmax2d",
+    "NLLLoss2d",
+    "DataParallel",
+]
+
+_ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss (see :func:`ember.nn.functional.ctc_loss`)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Tensor, target_lengths: Tensor) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """The triplet margin loss with a distance function (default: a :class:`PairwiseDistance` submodule)."""
+
+    def __init__(self, *, distance_function: Callable[[Tensor, Tensor], Tensor] | None = None, margin: float = 1.0,
+                 swap: bool = False, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
+            )
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin = margin
+        self.swap = swap
+
+    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of each location of a ``(N, C, H, W)`` or ``(C, H, W)`` input."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of :class:`NLLLoss` (warns as torch does)."""
+
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
+                      stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
+class AdaptiveLogSoftmaxWithLoss(Module):
+    """Efficient softmax over many classes (Grave et al.): a head over the frequent classes plus one entry per
+    tail cluster; each cluster's classes are scored by a low-rank projection, only for the rows that need it."""
+
+    def __init__(self, in_features: int, n_classes: int, cutoffs: Sequence[int], div_value: float = 4.0,
+                 head_bias: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        cutoffs = list(cutoffs)
+        if len(cutoffs) == 0:
+            raise ValueError("cutoffs should be a sequence of length larger than 0")
+        if (cutoffs != sorted(cutoffs) or min(cutoffs) <= 0 or max(cutoffs) > n_classes - 1
+                or len(set(cutoffs)) != len(cutoffs) or any(int(c) != c for c in cutoffs)):
+            raise ValueError("cutoffs should be a sequence of unique, positive integers sorted in an increasing "
+                             "order, where each value is between 1 and n_classes-1")
+        kw = {"device": device, "dtype": dtype}
+        self.in_features = in_features
+        self.n_classes = n_classes
+        self.cutoffs = [*cutoffs, n_classes]
+        self.div_value = div_value
+        self.head_bias = head_bias
+        self.shortlist_size = self.cutoffs[0]
+        self.n_clusters = len(self.cutoffs) - 1
+        self.head_size = self.shortlist_size + self.n_clusters
+        self.head = Linear(in_features, self.head_size, bias=head_bias, **kw)
+        self.tail = ModuleList()
+        for i, (lo, hi) in enumerate(itertools.pairwise(self.cutoffs)):
+            hsz = int(in_features // (div_value ** (i + 1)))
+            self.tail.append(Sequential(Linear(in_features, hsz, bias=False, **kw),
+                                        Linear(hsz, hi - lo, bias=False, **kw)))
+
+    def reset_parameters(self) -> None:
+        self.head.reset_parameters()
+        for i2h, h2o in self.tail:
+            i2h.reset_parameters()
+            h2o.reset_parameters()
+
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
+        """``(output, loss)``: each row's log-probability of its target (head entry plus, for a tail class, the
+        cluster's log-softmax) and the mean negative log-likelihood."""
+        if target_.dim() == 1:
+            if input_.size(0) != target_.size(0):
+                raise RuntimeError("Input and target should have the same size in the batch dimension.")
+            if input_.dim() != 2:
+                raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with size "
+                                   f"{input_.size()}")
+        elif target_.dim() == 0:
+            if input_.dim() != 1:
+                raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with size "
+                                   f"{input_.size()}")
+        else:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        batched = target_.dim() > 0
+        input = input_ if batched else input_.unsqueeze(0)
+        target = target_ if batched else target_.unsqueeze(0)
+        if target.numel() and (int(target.min()) < 0 or int(target.max()) >= self.n_classes):
+            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
+                               f"[{target.min().item()}, {target.max().item()}] were found. ")
+        head_index = target.clone()
+        tail_parts = []
+        for i, (lo, hi) in enumerate(itertools.pairwise(self.cutoffs)):
+            rows = ((target >= lo) & (target < hi)).nonzero().squeeze(1)
+            if rows.numel() == 0:
+                continue
+            head_index = head_index.index_fill(0, rows, self.shortlist_size + i)
+            cluster = F.log_softmax(self.tail[i](input.index_select(0, rows)), dim=1)
+            tail_parts.append((rows, cluster.gather(1, (target.index_select(0, rows) - lo).unsqueeze(1)).squeeze(1)))
+        output = F.log_softmax(self.head(input), dim=1).gather(1, head_index.unsqueeze(1)).squeeze(1)
+        for rows, local in tail_parts:
+            output = output.index_add(0, rows, local)
+        loss = (-output).mean()
+        return _ASMoutput(output if batched else output.squeeze(0), loss)
+
+    def _full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
+        head = F.log_softmax(head_output, dim=1)
+        parts = [head[:, : self.shortlist_size]]
+        for i, proj in enumerate(self.tail):
+            parts.append(F.log_softmax(proj(input), dim=1) + head[:, self.shortlist_size + i].unsqueeze(1))
+        return cat(parts, 1)
+
+    def log_prob(self, input: Tensor) -> Tensor:
+        """Log-probabilities of all ``n_classes`` for each row of ``input``."""
+        return self._full_log_prob(input, self.head(input))
+
+    def predict(self, input: Tensor) -> Tensor:
+        """The most probable class of each row (the full distribution only for rows whose head picks a cluster)."""
+        head_output = self.head(input)
+        output = head_output.argmax(dim=1)
+        outside = output >= self.shortlist_size
+        if not bool(outside.any()):
+            return output
+        rows = outside.nonzero().squeeze(1)
+        best = self._full_log_prob(input.index_select(0, rows), head_output.index_select(0, rows)).argmax(dim=1)
+        return output.index_copy(0, rows, best)
+
+
+class DataParallel(Module):
+    """torch's ``DataParallel`` on ember: without a GPU it calls the module as is; with GPUs the module lives on
+    ``device_ids[0]``, inputs are moved there and outputs to ``output_device`` (no replication: one device runs
+    the whole batch)."""
+
+    def __init__(self, module: Module, device_ids: Sequence[Any] | None = None, output_device: Any = None,
+                 dim: int = 0) -> None:
+        super().__init__()
+        from ... import cuda
+
+        if not cuda.is_available():
+            self.module = module
+            self.device_ids = []
+            return
+        if device_ids is None:
+            device_ids = list(range(cuda.device_count()))
+        if output_device is None:
+            output_device = device_ids[0]
+        self.dim = dim
+        self.module = module
+        self.device_ids = [_device_index(d) for d in device_ids]
+        self.output_device = _device_index(output_device)
+        from ..._core.device import device as _device
+
+        self.src_device_obj = _device("cuda", self.device_ids[0])
+        self.module.to(self.src_device_obj)
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        if not self.device_ids:
+            return self.module(*inputs, **kwargs)
+        for t in itertools.chain(self.module.parameters(), self.module.buffers()):
+            if t.device != self.src_device_obj:
+                raise RuntimeError(f"module must have its parameters and buffers on device {self.src_device_obj} "
+                                   f"(device_ids[0]) but found one of them on device: {t.device}")
+        src = self.src_device_obj
+        out = self.module(*_moved(inputs, src), **_moved(kwargs, src))
+        return _moved(out, f"cuda:{self.output_device}")
+
+
+def _device_index(d: Any) -> int:
+    return d if isinstance(d, int) else d.index or 0
+
+
+def _moved(obj: Any, device: Any) -> Any:
+    """``obj`` with every tensor inside (tuples, lists, dicts) moved to ``device``."""
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_moved(v, device) for v in obj))
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_moved(v, device) for v in obj)
+    if isinstance(obj, dict):
+        return {k: _moved(v, device) for k, v in obj.items()}
+    return obj
+
