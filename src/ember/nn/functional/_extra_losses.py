@@ -90,10 +90,11 @@ class _Ctc:
         flat = ((ns.arange(t_max)[:, None, None] * n + ns.arange(n)[None, :, None]) * c + self.ext[None]).ravel()
         occ_c = ns.bincount(flat, weights=occ.ravel(), minlength=t_max * n * c).reshape(t_max, n, c)
         g = ns.exp(lp) - occ_c.astype(lp.dtype)
-        g = ns.where(ns.arange(t_max)[:, None, None] < il[None, :, None], g, 0)
+        infeasible = ns.isposinf(self.nll)[None, :, None]   # torch's formula gives nan for every class then
+        g = ns.where(ns.arange(t_max)[:, None, None] < il[None, :, None], ns.where(infeasible, ns.nan, g), 0)
         g = g * gout[None, :, None]
         if zero_infinity:
-            g = ns.where(ns.isposinf(self.nll)[None, :, None], 0, g)
+            g = ns.where(infeasible, 0, g)
         return g
 
 
