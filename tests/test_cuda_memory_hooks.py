@@ -71,3 +71,29 @@ def test_failed_allocation_raises_torchs_out_of_memory_error(allocator: tuple) -
                                       "capacity of 1.00 MiB of which 512.00 KiB is free. Of the allocated memory "
                                       "512.00 KiB is allocated by ember, and 4.00 KiB is reserved by ember but "
                                       "unallocated.")
+
+
+def test_device_checks_are_deferred_to_the_next_host_read() -> None:
+    """For GPU data a failed validation is queued and raised at the next host read, as torch's device-side
+    asserts surface at the next synchronisation; on the CPU it raises at once. (A stand-in namespace plays
+    the GPU's.)"""
+    import numpy as np
+
+    gpu_like = types.SimpleNamespace()
+    with pytest.raises(IndexError, match="cpu check"):
+        dev.check_on_device(np, np.bool_(True), lambda: IndexError("cpu check"))
+    dev.check_on_device(gpu_like, np.array(False), lambda: IndexError("never"))
+    dev.check_on_device(gpu_like, np.array(True), lambda: IndexError("Target 7 is out of bounds."))
+    assert len(dev.PENDING_CHECKS) == 2
+    try:
+        with pytest.raises(IndexError, match="Target 7 is out of bounds."):
+            dev.flush_checks()
+    finally:
+        dev.PENDING_CHECKS.clear()
+    assert dev.PENDING_CHECKS == []
+    dev.CAPTURING[0] = True
+    try:
+        dev.check_on_device(gpu_like, np.array(True), lambda: IndexError("dropped in a capture"))
+    finally:
+        dev.CAPTURING[0] = False
+    assert dev.PENDING_CHECKS == []

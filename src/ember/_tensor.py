@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._core import dtype as D
-from ._core.device import CPU, device
+from ._core.device import CPU, PENDING_CHECKS, device, flush_checks, to_host
 
 __all__ = ["Tensor", "Size", "from_array", "zeros_of"]
 
@@ -342,6 +342,8 @@ class Tensor:
 
     def _scalar(self) -> Any:
         """The single element as a Python number (bfloat16 → float)."""
+        if PENDING_CHECKS and not isinstance(self._data, np.ndarray):
+            flush_checks()   # reading a GPU value: the queued device-side checks first
         v = self._data.reshape(-1)[0] if self._data.ndim else self._data[()]
         if self._dtype is D.bfloat16 or self._dtype is D.float16:
             return float(v)
@@ -463,8 +465,7 @@ def _rebuild(arr: np.ndarray, dtype_name: str, dev: str, requires_grad: bool) ->
     return t
 
 
-def _host(arr: Any) -> np.ndarray:
-    return arr if isinstance(arr, np.ndarray) else arr.get()
+_host = to_host
 
 
 def _data_ptr(arr: Any) -> int:

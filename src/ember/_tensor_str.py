@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ember._core import dtype as _dt
+from ember._core.device import to_host
 
 if TYPE_CHECKING:
     from ember._tensor import Tensor
@@ -165,7 +166,7 @@ def _tensor_body(t: Tensor, indent: int) -> str:
             # np.concatenate dispatches to CuPy for device arrays, so only the edges cross to the host
             data = np.concatenate((data[lead + (slice(None, edge),)], data[lead + (slice(-edge, None),)]),
                                   axis=axis)
-    host = data if isinstance(data, np.ndarray) else data.get()
+    host = to_host(data)
     if t.dtype is _dt.bfloat16:
         host = host.astype(np.float32)  # exact; NumPy cannot turn bfloat16 into Python floats itself
     flat = host.reshape(-1)

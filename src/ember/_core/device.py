@@ -8,11 +8,13 @@ errors and ``cuda_available()`` is False.
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 
 import numpy as np
 
 __all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count", "set_default_device",
-           "get_default_device", "OutOfMemoryError"]
+           "get_default_device", "OutOfMemoryError", "check_on_device", "flush_checks", "PENDING_CHECKS",
+           "to_host"]
 
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
 
@@ -60,6 +62,40 @@ def _out_of_memory(cp: types.ModuleType, pool: object, size: int) -> OutOfMemory
         f"of which {_size(free)} is free. Of the allocated memory {_size(used)} is allocated by ember, and "
         f"{_size(held - used)} is reserved by ember but unallocated. Freeing tensors you no longer need and "
         "calling ember.cuda.empty_cache() returns the cached memory to the driver.")
+
+
+PENDING_CHECKS: list[tuple[object, Callable[[], Exception]]] = []
+
+
+def check_on_device(xp: types.ModuleType, failed: object, error: Callable[[], Exception]) -> None:
+    """Raise ``error()`` if the 0-d boolean array ``failed`` is true: at once on the CPU; for GPU data at the
+    next point where the host reads the GPU (``flush_checks``), so that validating costs no synchronisation
+    — torch's device-side asserts surface the same way. Inside a CUDA graph capture the check is dropped."""
+    if xp is np:
+        if bool(failed):
+            raise error()
+    elif not CAPTURING[0]:
+        PENDING_CHECKS.append((failed, error))
+
+
+def flush_checks() -> None:
+    """Evaluate the queued GPU checks (one transfer for all of them); raise the first one that failed."""
+    pending = PENDING_CHECKS[:]
+    PENDING_CHECKS.clear()
+    xp = xp_of_array(pending[0][0])
+    verdicts = to_host(xp.stack([xp.asarray(f).reshape(()) for f, _ in pending]))
+    for (_, error), bad in zip(pending, verdicts, strict=True):
+        if bad:
+            raise error()
+
+
+def to_host(arr: object) -> np.ndarray:
+    """A backend array as a NumPy array (a copy from the GPU, after the queued device checks)."""
+    if isinstance(arr, np.ndarray):
+        return arr
+    if PENDING_CHECKS:
+        flush_checks()
+    return arr.get()  # type: ignore[attr-defined]
 
 
 def _track_peak_memory(cp: types.ModuleType) -> None:

@@ -190,6 +190,8 @@ def synchronize(device: Any = None) -> None:
     cp = _require()
     with cp.cuda.Device(_index(device)):
         cp.cuda.runtime.deviceSynchronize()
+    if _device_mod.PENDING_CHECKS:   # the GPU is idle now: report any failed device-side check
+        _device_mod.flush_checks()
 
 
 # ---- random numbers: each GPU's Philox generator (seed + offset), as torch's CUDA generators -------------

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import CPU, canonical, device, xp_of
+from .._core.device import CPU, canonical, device, to_host, xp_of
 from .._core.memory_format import layout_strides
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
@@ -115,8 +115,7 @@ def _to_numpy_nested(data: Any) -> Any:
     return data
 
 
-def _host(arr: Any) -> np.ndarray:
-    return arr if _isinstance(arr, np.ndarray) else arr.get()
+_host = to_host
 
 
 def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import CAPTURING, CPU
+from .._core.device import CAPTURING, CPU, check_on_device, to_host, xp_of_array
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -662,9 +662,18 @@ def in_range(idx: Any, size: int, negative_ok: bool = False) -> bool:
 
 
 def _check_range(idx: Any, size: int, msg: str, exc: type = IndexError, negative_ok: bool = False) -> None:
-    if not in_range(idx, size, negative_ok):
+    """torch's error (``exc`` with ``msg`` naming the first bad index) for entries outside the range; on a
+    GPU the check runs there and is reported at the next host read (no synchronisation)."""
+    def error() -> Exception:
         bad = (idx >= size) | (idx < (-size if negative_ok else 0))
-        raise exc(msg.format(int(idx[bad][0]), size))
+        return exc(msg.format(int(to_host(idx[bad])[0]), size))
+
+    if isinstance(idx, np.ndarray):
+        if not in_range(idx, size, negative_ok):
+            raise error()
+    elif idx.size:
+        lo = -size if negative_ok else 0
+        check_on_device(xp_of_array(idx), (idx.min() < lo) | (idx.max() >= size), error)
 
 
 class IndexSelectBackward0(Node):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._core import dtype as D
-from ..._core.device import CAPTURING
+from ..._core.device import check_on_device
 from ...autograd import grad as autograd_grad
 from ...autograd.grad_mode import enable_grad, no_grad
 from ...ops.creation import empty, empty_like, zeros
@@ -179,8 +179,8 @@ def _check_indices(input: Tensor, num: int) -> None:
             f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)"
         )
     a = input._data
-    if a.size and not CAPTURING[0] and (int(a.min()) < 0 or int(a.max()) >= num):   # (no host check in a capture)
-        raise IndexError("index out of range in self")
+    if a.size:
+        check_on_device(xp(input), (a.min() < 0) | (a.max() >= num), lambda: IndexError("index out of range in self"))
 
 
 def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._core import dtype as D
-from ..._core.device import CAPTURING
+from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
 from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
@@ -251,8 +251,9 @@ def binary_cross_entropy(
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
     a = input._data
-    if a.size and not CAPTURING[0] and not bool(((a >= 0) & (a <= 1)).all()):
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    if a.size:
+        check_on_device(xp(input), ~((a >= 0) & (a <= 1)).all(),
+                        lambda: RuntimeError("all elements of input should be between 0 and 1"))
     if weight is not None:
         weight = weight.detach().expand(*input.shape)
     return _bce(input, target, reduction, weight=weight)
@@ -399,8 +400,7 @@ def nll_loss(
     t = target._data.reshape(-1).astype(ns.int64)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
-    if not CAPTURING[0] and bool(bad.any()):   # no host round trip inside a CUDA graph capture
-        raise IndexError(f"Target {int(t[bad][0])} is out of bounds.")
+    check_on_device(ns, bad.any(), lambda: IndexError(f"Target {int(to_host(t[bad])[0])} is out of bounds."))
     tc = ns.where(valid, t, 0)
     w = (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, flat.dtype)) * valid
     losses = -w * flat[ns.arange(flat.shape[0]), tc]
