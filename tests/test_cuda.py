@@ -1151,3 +1151,21 @@ def test_cuda_graph_replays_draw_fresh_random_numbers() -> None:
         assert abs((m == 0).mean() - 0.3) < 0.02 and len(values) == 2 and values[0] == 0
         np.testing.assert_allclose(values[1], 1 / 0.7, rtol=1e-6)
     assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+
+
+def test_bad_indices_on_the_gpu_raise_torchs_error_at_the_next_host_read() -> None:
+    """Validations of GPU data do not synchronise: the error (torch's type and text) comes at the next read."""
+    logits = ember.zeros(4, 3, device="cuda")
+    bad_target = ember.tensor([0, 1, 5, 2], device="cuda")
+    loss = ember.nn.functional.cross_entropy(logits, bad_target)   # queued, not raised yet
+    with pytest.raises(IndexError, match="Target 5 is out of bounds."):
+        loss.item()
+    x = ember.arange(6.0, device="cuda")
+    y = x.index_select(0, ember.tensor([1, 9], device="cuda"))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        print(y)
+    emb = ember.nn.Embedding(3, 2).cuda()
+    out = emb(ember.tensor([0, 3], device="cuda"))
+    with pytest.raises(IndexError, match="index out of range in self"):
+        ember.cuda.synchronize()
+    assert out.shape == (2, 2)
