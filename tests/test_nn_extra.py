@@ -337,3 +337,18 @@ def test_nn_grad_conv(nd):
     assert_same_error(lambda: getattr(egrad, f"conv{nd}d_input")(x.shape[:-1], we, ge),
                       lambda: getattr(tgrad, f"conv{nd}d_input")(x.shape[:-1], wt, gt))
     assert to_torch(ie).shape == it.shape
+
+
+def test_ctc_loss_targets_holding_the_blank_value():
+    """torch lets a label equal ``blank``: such a label may follow its predecessor directly, and at the last
+    frame only position 2L-1 enters the gradient; ember follows."""
+    lp, _ = _ctc_inputs(T=5, N=4, C=3)
+    tg = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [2, 0, 0]])
+    tl = [2, 2, 3, 3]
+    lt, le = torch.tensor(lp, requires_grad=True), ember.tensor(lp, requires_grad=True)
+    out_t = TF.ctc_loss(lt, torch.tensor(tg), [5] * 4, tl, reduction="none")
+    out_e = EF.ctc_loss(le, ember.tensor(tg), [5] * 4, tl, reduction="none")
+    assert_close(out_e, out_t)
+    out_t.sum().backward()
+    out_e.sum().backward()
+    assert_close(le.grad, lt.grad)

@@ -31,15 +31,11 @@ def _lse3(ns: Any, a: Any, b: Any, c: Any) -> Any:
     return ns.log(ns.exp(a - m) + ns.exp(b - m) + ns.exp(c - m)) + m
 
 
-def _shift(ns: Any, a: Any, k: int, left: bool) -> Any:
-    """``a`` shifted by ``k`` along its last axis, filled with -inf (right: ``out[s] = a[s-k]``)."""
-    pad = ns.full((*a.shape[:-1], k), -ns.inf, a.dtype)
-    return ns.concatenate((a[..., k:], pad) if left else (pad, a[..., :-k]), axis=-1)
-
-
 class _Ctc:
     """The forward-backward variables of one CTC problem batch: extended labels ``ext`` (N, S'), their
-    log-probabilities ``lpg`` (T, N, S'), log-alpha, negative log-likelihood; log-beta on demand."""
+    log-probabilities ``lpg`` (T, N, S'), log-alpha, negative log-likelihood; log-beta on demand. The
+    recursions read neighbours ``s-1``, ``s-2`` (``s+1``, ``s+2``) as views of buffers padded with -inf, and
+    masks enter as added 0 / -inf."""
 
     def __init__(self, ns: Any, lp: Any, labels: Any, il: Any, tl: Any, blank: int) -> None:
         t_max, n = lp.shape[:2]
@@ -50,17 +46,18 @@ class _Ctc:
         self.ns, self.lp, self.ext, self.il, self.tl = ns, lp, ext, il, tl
         self.valid = pos[None] < (2 * tl + 1)[:, None]
         prev2 = ns.concatenate((ext[:, :2], ext[:, :-2]), axis=1)
-        self.skip = (pos[None] >= 2) & (ext != blank) & (ext != prev2)   # s may come from s-2
+        # s may come from s-2 when the labels differ (torch does not also exclude blank-valued labels)
+        self.skip = (pos[None] >= 2) & (ext != prev2)
         self.lpg = lp[:, ns.arange(n)[:, None], ext]
         ninf = -ns.inf
-        alpha = ns.full((t_max, n, s2), ninf, lp.dtype)
+        skip_add, valid_add = (ns.where(m, 0, ninf).astype(lp.dtype) for m in (self.skip, self.valid))
+        padded = ns.full((t_max, n, s2 + 2), ninf, lp.dtype)   # alpha[t, :, s] at padded[t, :, s + 2]
         first = ns.where(pos[None] == 0, self.lpg[0], ninf)
-        alpha[0] = ns.where((pos[None] == 1) & (tl[:, None] > 0), self.lpg[0], first)
+        padded[0, :, 2:] = ns.where((pos[None] == 1) & (tl[:, None] > 0), self.lpg[0], first)
         for t in range(1, t_max):
-            a = alpha[t - 1]
-            two = ns.where(self.skip, _shift(ns, a, 2, False), ninf)
-            alpha[t] = ns.where(self.valid, _lse3(ns, a, _shift(ns, a, 1, False), two) + self.lpg[t], ninf)
-        self.alpha = alpha
+            a = padded[t - 1]
+            padded[t, :, 2:] = _lse3(ns, a[:, 2:], a[:, 1:-1], a[:, :-2] + skip_add) + self.lpg[t] + valid_add
+        self.alpha = alpha = padded[:, :, 2:]
         last = alpha[ns.maximum(il - 1, 0), ns.arange(n)]                      # (N, S')
         end = ns.take_along_axis(last, (2 * tl)[:, None], 1)[:, 0]
         before = ns.where(tl > 0, ns.take_along_axis(last, ns.maximum(2 * tl - 1, 0)[:, None], 1)[:, 0], ninf)
@@ -72,26 +69,32 @@ class _Ctc:
         input length (it assumes ``lp`` came from a log_softmax), times the incoming gradient."""
         ns, lp, lpg, il, tl = self.ns, self.lp, self.lpg, self.il, self.tl
         t_max, n, c = lp.shape
-        pos = ns.arange(lpg.shape[2])[None]
+        s2 = lpg.shape[2]
+        pos = ns.arange(s2)[None]
         ninf = -ns.inf
-        beta = ns.full(lpg.shape, ninf, lp.dtype)
         ends = self.valid & ((pos == 2 * tl[:, None]) | ((pos == 2 * tl[:, None] - 1) & (tl[:, None] > 0)))
-        skip_next = _shift(ns, self.skip, 2, True) if lpg.shape[2] > 2 else ns.zeros_like(self.skip)
-        nxt = ns.full(lpg.shape[1:], ninf, lp.dtype)
+        skip_next = ns.zeros_like(self.skip)
+        skip_next[:, :-2] = self.skip[:, 2:]
+        skip_add, valid_add = (ns.where(m, 0, ninf).astype(lp.dtype) for m in (skip_next, self.valid))
+        beta = ns.full((t_max + 1, n, s2 + 2), ninf, lp.dtype)   # beta[t, :, s] at [t, :, s]; row T: -inf
         for t in range(t_max - 1, -1, -1):
-            two = ns.where(skip_next, _shift(ns, nxt, 2, True), ninf)
-            rec = _lse3(ns, nxt, _shift(ns, nxt, 1, True), two) + lpg[t]
-            start = ns.where(ends, lpg[t], ninf)
-            tt = t - il[:, None] + 1   # 0 at the last frame of an item
-            nxt = ns.where(tt == 0, start, ns.where((tt < 0) & self.valid, rec, ninf))
-            beta[t] = nxt
-        live = (ns.arange(t_max)[:, None, None] < il[None, :, None]) & self.valid[None]
-        occ = ns.where(live, ns.exp(self.alpha + beta + self.nll[None, :, None] - lpg), 0)
+            b = beta[t + 1]
+            rec = _lse3(ns, b[:, :-2], b[:, 1:-1], b[:, 2:] + skip_add) + lpg[t] + valid_add
+            tt = (t - il + 1)[:, None]   # 0 at the last frame of an item
+            beta[t, :, :-2] = ns.where(tt == 0, ns.where(ends, lpg[t], ninf), ns.where(tt < 0, rec, ninf))
+        before_end = ns.arange(t_max)[:, None, None] < il[None, :, None]
+        live = before_end & self.valid[None]
+        # torch's quirk: when the last label equals blank, only position 2L-1 counts at the last frame
+        last_label = ns.take_along_axis(self.ext, ns.maximum(2 * tl - 1, 0)[:, None], 1)[:, 0]
+        last_blank = (tl > 0) & (last_label == self.ext[:, 0])
+        live &= ~((ns.arange(t_max)[:, None, None] == (il - 1)[None, :, None]) & (pos == 2 * tl[:, None])[None]
+                  & last_blank[None, :, None])
+        occ = ns.where(live, ns.exp(self.alpha + beta[:t_max, :, :-2] + self.nll[None, :, None] - lpg), 0)
         flat = ((ns.arange(t_max)[:, None, None] * n + ns.arange(n)[None, :, None]) * c + self.ext[None]).ravel()
         occ_c = ns.bincount(flat, weights=occ.ravel(), minlength=t_max * n * c).reshape(t_max, n, c)
         g = ns.exp(lp) - occ_c.astype(lp.dtype)
         infeasible = ns.isposinf(self.nll)[None, :, None]   # torch's formula gives nan for every class then
-        g = ns.where(ns.arange(t_max)[:, None, None] < il[None, :, None], ns.where(infeasible, ns.nan, g), 0)
+        g = ns.where(before_end, ns.where(infeasible, ns.nan, g), 0)
         g = g * gout[None, :, None]
         if zero_infinity:
             g = ns.where(infeasible, 0, g)
