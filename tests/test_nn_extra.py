@@ -352,3 +352,14 @@ def test_ctc_loss_targets_holding_the_blank_value():
     out_t.sum().backward()
     out_e.sum().backward()
     assert_close(le.grad, lt.grad)
+
+
+def test_gumbel_softmax_gradcheck():
+    x = ember.tensor(np.random.default_rng(2).standard_normal((3, 4)), requires_grad=True)
+
+    def fn(a):
+        ember.manual_seed(0)   # the same noise at every evaluation
+        return EF.gumbel_softmax(a, tau=0.7)
+
+    assert ember.autograd.gradcheck(fn, (x,))
+    assert ember.autograd.gradgradcheck(fn, (x,))
