@@ -118,6 +118,7 @@ def test_ctc_loss_errors():
     both(lambda m, a, t: (a, t[None], m.tensor([7, 5, 2]), m.tensor([3, 2, 1])))
     both(lambda m, a, t: (a[None], t, m.tensor([7, 5, 2]), m.tensor([3, 2, 1])))
     both(lambda m, a, t: (a.half(), t, m.tensor([7, 5, 2]), m.tensor([3, 2, 1])))
+    both(lambda m, a, t: (a[:, 0], t[0], m.tensor([7, 5, 2]), m.tensor([3, 2, 1])))   # unbatched: batch 1
 
 
 def test_ctc_loss_module():

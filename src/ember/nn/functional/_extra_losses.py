@@ -125,7 +125,7 @@ def _lengths(name: str, value: Tensor | Sequence[int]) -> list[int]:
     return [int(v) for v in value]
 
 
-def _check_ctc(lp: Tensor, targets: Tensor, il: list[int], tl: list[int], blank: int, batched: bool) -> None:
+def _check_ctc(lp: Tensor, targets: Tensor, il: list[int], tl: list[int], blank: int) -> None:
     """torch's argument checks (``ctc_loss_allocate_outputs``), in its order."""
     if lp.dim() != 3:
         raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.dim()}-dimensional tensor for argument #1 "
@@ -133,24 +133,24 @@ def _check_ctc(lp: Tensor, targets: Tensor, il: list[int], tl: list[int], blank:
     t_max, n, c = lp.shape
     if not 0 <= blank < c:
         raise RuntimeError("blank must be in label range")
-    if batched and len(il) != n:
+    if len(il) != n:
         raise RuntimeError("input_lengths must be of size batch_size")
-    if batched and len(tl) != n:
+    if len(tl) != n:
         raise RuntimeError("target_lengths must be of size batch_size")
     if targets.dim() not in (1, 2):
         raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.dim()}-dimensional tensor for argument #2 "
                            f"'targets'{_WHERE}")
-    for v in tl[:n]:
+    for v in tl:
         if v < 0:
             raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value {v}{_WHERE}")
     if targets.dim() == 1:
-        if targets.shape[0] != sum(tl[:n]):
-            raise RuntimeError(f"Expected tensor to have size {sum(tl[:n])} at dimension 0, but got size "
+        if targets.shape[0] != sum(tl):
+            raise RuntimeError(f"Expected tensor to have size {sum(tl)} at dimension 0, but got size "
                                f"{targets.shape[0]} for argument #2 'targets'{_WHERE}")
-    elif targets.shape[1] < max(tl[:n], default=0):
-        raise RuntimeError(f"Expected tensor to have size at least {max(tl[:n])} at dimension 1, but got size "
+    elif targets.shape[1] < max(tl, default=0):
+        raise RuntimeError(f"Expected tensor to have size at least {max(tl)} at dimension 1, but got size "
                            f"{targets.shape[1]} for argument #2 'targets'{_WHERE}")
-    for v in il[:n]:
+    for v in il:
         if v < 0:
             raise RuntimeError(f"Expected input_lengths to have value at least 0, but got value {v}{_WHERE}")
         if v > t_max:
@@ -186,18 +186,17 @@ def ctc_loss(
     il, tl = _lengths("input_lengths", input_lengths), _lengths("target_lengths", target_lengths)
     batched = log_probs.dim() == 3
     lp = log_probs if batched else log_probs.unsqueeze(1)
-    _check_ctc(lp, targets, il, tl, blank, batched)
+    _check_ctc(lp, targets, il, tl, blank)
     if lp._dtype not in (D.float32, D.float64):
         raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for '{lp._dtype._short}'")
     ns = xp(lp)
-    n = lp.shape[1]
-    il_a, tl_a = ns.asarray(il[:n], dtype=ns.int64), ns.asarray(tl[:n], dtype=ns.int64)
+    il_a, tl_a = ns.asarray(il, dtype=ns.int64), ns.asarray(tl, dtype=ns.int64)
     ctc = _Ctc(ns, ns.asarray(lp._data), _padded_labels(ns, targets, tl_a, blank), il_a, tl_a, blank)
     res = fused(result(ctc.nll, lp), CtcLossBackward0, (lp, targets), (lp,), ctc=ctc, zero_infinity=zero_infinity)
     if zero_infinity:
         res = where(res == float("inf"), tensor(0.0, dtype=res.dtype, device=res.device), res)
     if reduction == "mean":
-        return (res / tensor(tl[:n], dtype=res.dtype, device=res.device).clamp_min(1)).mean()
+        return (res / tensor(tl, dtype=res.dtype, device=res.device).clamp_min(1)).mean()
     if reduction == "sum":
         return res.sum()
     return res if batched else res.squeeze(0)
