@@ -149,6 +149,10 @@ def test_gumbel_softmax_same_stream_and_grads(hard):
         assert_close(xe.grad, xt.grad, rtol=1e-5, atol=1e-6)
     if hard:
         assert ((ye == 0) | (ye == 1)).all().item() and (ye.sum(0) == 1).all().item()
+    torch.manual_seed(3)   # a transposed input: the noise is still drawn in a contiguous buffer
+    ember.manual_seed(3)
+    assert_close(EF.gumbel_softmax(ember.tensor(x).t(), hard=hard, dim=0),
+                 TF.gumbel_softmax(torch.tensor(x).t(), hard=hard, dim=0), rtol=1e-5, atol=1e-6)
 
 
 def test_gumbel_softmax_eps_warning():

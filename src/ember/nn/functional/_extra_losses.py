@@ -12,7 +12,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ...ops._dispatch import record
-from ...ops.creation import empty_like, tensor, zeros_like
+from ...ops.creation import empty, tensor, zeros_like
 from ...ops.indexing import NotImplemented_, where
 from ._activation import softmax
 from ._common import STATE, Node, Tensor, check_reduction, fused, reduce_loss, result, xp
@@ -209,7 +209,8 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
     (straight-through) when ``hard``."""
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
-    noise = -empty_like(logits).exponential_().log()
+    # drawn in a contiguous buffer (torch's legacy format), so a transposed ``logits`` gets torch's numbers
+    noise = -empty(tuple(logits.shape), dtype=logits.dtype, device=logits.device).exponential_().log()
     soft = softmax((logits + noise) / tau, dim)
     if not hard:
         return soft
