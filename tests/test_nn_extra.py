@@ -368,3 +368,20 @@ def test_gumbel_softmax_gradcheck():
 
     assert ember.autograd.gradcheck(fn, (x,))
     assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+def test_data_parallel_gpu_path_checks_devices(monkeypatch):
+    """With GPUs (faked here) the module is moved to device_ids[0]; a module left elsewhere gets torch's error."""
+    monkeypatch.setattr(ember.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(ember.cuda, "device_count", lambda: 2)
+    moved = []
+    inner = ember.nn.Linear(3, 2)
+    monkeypatch.setattr(inner, "to", lambda d: moved.append(d))
+    dp = ember.nn.DataParallel(inner)
+    assert dp.device_ids == [0, 1] and dp.output_device == 0 and dp.dim == 0
+    assert moved == [] and dp.src_device_obj == ember.device("cuda:0")   # several devices: not moved
+    with pytest.raises(RuntimeError, match=r"^module must have its parameters and buffers on device cuda:0 "
+                                           r"\(device_ids\[0\]\) but found one of them on device: cpu$"):
+        dp(ember.zeros(1, 3))
+    assert ember.nn.DataParallel(inner, device_ids=[ember.device("cuda:1")]).device_ids == [1]
+    assert moved == [ember.device("cuda", 1)]

@@ -180,8 +180,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
 class DataParallel(Module):
     """torch's ``DataParallel`` on ember: without a GPU it calls the module as is; with GPUs the module lives on
-    ``device_ids[0]``, inputs are moved there and outputs to ``output_device`` (no replication: one device runs
-    the whole batch)."""
+    ``device_ids[0]`` (moved there when it is the only one), inputs are moved there and outputs to
+    ``output_device`` (no replication: one device runs the whole batch)."""
 
     def __init__(self, module: Module, device_ids: Sequence[Any] | None = None, output_device: Any = None,
                  dim: int = 0) -> None:
@@ -203,7 +203,8 @@ class DataParallel(Module):
         from ..._core.device import device as _device
 
         self.src_device_obj = _device("cuda", self.device_ids[0])
-        self.module.to(self.src_device_obj)
+        if len(self.device_ids) == 1:   # as torch: with several devices the caller places the module
+            self.module.to(self.src_device_obj)
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         if not self.device_ids:
