@@ -240,6 +240,9 @@ def test_adaptive_log_softmax_init_forward_grads(head_bias):
     assert type(oe).__name__ == "_ASMoutput" and oe._fields == ("output", "loss")
     assert_close(oe.output, ot.output)
     assert_close(oe.loss, ot.loss)
+    lpe, lpt = me.log_prob(ember.tensor(x)), mt.log_prob(torch.tensor(x))
+    for a, b in ((oe.output, ot.output), (oe.loss, ot.loss), (lpe, lpt)):
+        assert type(a.grad_fn).__name__ == type(b.grad_fn).__name__
     oe.loss.backward()
     ot.loss.backward()
     pe, pt = dict(me.named_parameters()), dict(mt.named_parameters())

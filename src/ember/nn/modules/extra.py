@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..._tensor import Tensor
-from ...ops.shape import cat
 from .. import functional as F
 from .container import ModuleList, Sequential
 from .distance import PairwiseDistance
@@ -141,26 +140,25 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
                                f"[{target.min().item()}, {target.max().item()}] were found. ")
         head_index = target.clone()
-        tail_parts = []
+        output = input.new_zeros(target.shape[0])
         for i, (lo, hi) in enumerate(itertools.pairwise(self.cutoffs)):
             rows = ((target >= lo) & (target < hi)).nonzero().squeeze(1)
             if rows.numel() == 0:
                 continue
-            head_index = head_index.index_fill(0, rows, self.shortlist_size + i)
+            head_index.index_fill_(0, rows, self.shortlist_size + i)
             cluster = F.log_softmax(self.tail[i](input.index_select(0, rows)), dim=1)
-            tail_parts.append((rows, cluster.gather(1, (target.index_select(0, rows) - lo).unsqueeze(1)).squeeze(1)))
-        output = F.log_softmax(self.head(input), dim=1).gather(1, head_index.unsqueeze(1)).squeeze(1)
-        for rows, local in tail_parts:
-            output = output.index_add(0, rows, local)
+            output.index_copy_(0, rows, cluster.gather(1, (target.index_select(0, rows) - lo).unsqueeze(1)).squeeze(1))
+        output += F.log_softmax(self.head(input), dim=1).gather(1, head_index.unsqueeze(1)).squeeze(1)
         loss = (-output).mean()
         return _ASMoutput(output if batched else output.squeeze(0), loss)
 
     def _full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
         head = F.log_softmax(head_output, dim=1)
-        parts = [head[:, : self.shortlist_size]]
-        for i, proj in enumerate(self.tail):
-            parts.append(F.log_softmax(proj(input), dim=1) + head[:, self.shortlist_size + i].unsqueeze(1))
-        return cat(parts, 1)
+        out = input.new_empty((head_output.shape[0], self.n_classes))
+        out[:, : self.shortlist_size] = head[:, : self.shortlist_size]
+        for i, (lo, hi) in enumerate(itertools.pairwise(self.cutoffs)):
+            out[:, lo:hi] = F.log_softmax(self.tail[i](input), dim=1) + head[:, self.shortlist_size + i].unsqueeze(1)
+        return out
 
     def log_prob(self, input: Tensor) -> Tensor:
         """Log-probabilities of all ``n_classes`` for each row of ``input``."""
