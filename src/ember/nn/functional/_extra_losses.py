@@ -188,7 +188,7 @@ def ctc_loss(
     lp = log_probs if batched else log_probs.unsqueeze(1)
     _check_ctc(lp, targets, il, tl, blank)
     if lp._dtype not in (D.float32, D.float64):
-        raise NotImplementedError(f"\"ctc_loss_cpu\" not implemented for '{lp._dtype._short}'")
+        raise NotImplementedError(f"\"ctc_loss_{lp.device.type}\" not implemented for '{lp._dtype._short}'")
     ns = xp(lp)
     il_a, tl_a = ns.asarray(il, dtype=ns.int64), ns.asarray(tl, dtype=ns.int64)
     ctc = _Ctc(ns, ns.asarray(lp._data), _padded_labels(ns, targets, tl_a, blank), il_a, tl_a, blank)
