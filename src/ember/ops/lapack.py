@@ -16,12 +16,15 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from ..autograd.graph import SavedOutput
 from . import creation as C
 from . import indexing as I
 from . import linalg as LA
 from . import reduction as R
-from ._dispatch import Node, Tensor, bind, from_array, needs_grad, record, xp_of
+from . import shape as S
+from ._dispatch import Node, Tensor, bind, broadcast_shapes, from_array, needs_grad, record, xp_of
 from .extra import composed
+from .reduction import return_type
 
 
 def _xp(t: Tensor) -> Any:
@@ -71,7 +74,6 @@ solve = _removed("`torch.solve` is deprecated in favor of `torch.linalg.solve`. 
 
 def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
     """``(Q, R)`` of ``input`` (``some``: reduced; else complete); prefer ``linalg.qr``."""
-    from .reduction import return_type
     _deprecated("qr", "torch.qr is deprecated in favor of torch.linalg.qr and will be removed in a future PyTorch "
                 "release.\nThe boolean parameter 'some' has been replaced with a string parameter 'mode'.\nQ, R = "
                 "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
@@ -88,7 +90,6 @@ def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular
 def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False, *, out: Any = None) -> Any:
     """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``)."""
-    from .reduction import return_type
     _deprecated("triangular_solve", "torch.triangular_solve is deprecated in favor of "
                 "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
                 "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
@@ -149,21 +150,31 @@ def _write(out: Tensor, res: Tensor) -> Tensor:
     return write_out(out, res)
 
 
-def _pivots_from_perm(xp: Any, perm: Any) -> Any:
-    """LAPACK's 1-based sequential row swaps reproducing the row permutation ``perm`` (rows of P^T A)."""
-    n = perm.shape[-1]
-    p = perm.reshape(-1, n)
-    cur = xp.broadcast_to(xp.arange(n), p.shape).copy()      # row of A at each position
-    where = cur.copy()                                       # position of each row of A
-    rows = xp.arange(p.shape[0])
-    piv = xp.empty(p.shape, np.int32)
-    for k in range(n):
-        j = where[rows, p[:, k]]
-        piv[:, k] = j + 1
-        a, b = cur[rows, k].copy(), cur[rows, j].copy()
-        cur[rows, k], cur[rows, j] = b, a
-        where[rows, b], where[rows, a] = k, j
-    return piv.reshape(perm.shape)
+def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
+    """Unblocked LU with partial pivoting of each (m, n) matrix, as LAPACK's getrf, vectorised over the batch:
+    the packed factors, LAPACK's 1-based int32 pivots, the row permutation (rows of A in ``P^T A`` order) and
+    info (the 1-based index of the first exactly-zero pivot, 0: none)."""
+    m, n = a.shape[-2:]
+    k = builtins.min(m, n)
+    w = a.reshape((-1, m, n)).copy()
+    rows = xp.arange(w.shape[0])
+    perm = xp.broadcast_to(xp.arange(m), w.shape[:2]).copy()
+    piv = xp.empty((w.shape[0], k), dtype=np.int32)
+    info = xp.zeros(w.shape[0], dtype=np.int32)
+    for j in builtins.range(k):
+        p = j + xp.argmax(xp.abs(w[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
+        for arr in (w, perm):
+            top = arr[rows, j].copy()
+            arr[rows, j] = arr[rows, p]
+            arr[rows, p] = top
+        d = w[:, j, j]
+        zero = d == 0
+        info = xp.where((info == 0) & zero, j + 1, info)
+        w[:, j + 1:, j] /= xp.where(zero, 1, d)[:, None]
+        w[:, j + 1:, j + 1:] -= w[:, j + 1:, j, None] * w[:, None, j, j + 1:]
+    batch = a.shape[:-2]
+    return w.reshape(a.shape), piv.reshape(batch + (k,)), perm.reshape(batch + (m,)), info.reshape(batch)
 
 
 def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
@@ -179,22 +190,60 @@ def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
     return perm.reshape(piv.shape[:-1] + (m,))
 
 
+def _lu_grad(L: Tensor, U: Tensor, gL: Tensor | None, gU: Tensor | None, perm: Any) -> Tensor:
+    """The gradient of ``A = P L U`` (L: m x k unit lower, U: k x n upper) from those of L and U.
+
+    With ``M = L^{-1} P^T dA U1^{-1}`` (square case) ``dL = L tril_{-1}(M)`` and ``dU = triu(M) U``; the wide
+    (m < n) case adds ``dU2 = L^{-1} P^T dA2 - tril_{-1}(M) U2`` and the tall case (m > n) the mirror image
+    for the rows of ``L`` below ``k``. The adjoints of these maps give the formulas below.
+    """
+    m, n = L.shape[-2], U.shape[-1]
+    k = builtins.min(m, n)
+    if gL is None:
+        gL = C.zeros_like(L)
+    if gU is None:
+        gU = C.zeros_like(U)
+    if m <= n:
+        U1, U2, gU1, gU2 = U[..., :k], U[..., k:], gU[..., :k], gU[..., k:]
+        gM = (L.mH @ gL - gU2 @ U2.mH).tril(-1) + (gU1 @ U1.mH).triu()
+        g1 = LA.solve_triangular(U1.mH, gM, upper=False, left=False)
+        gA = LA.solve_triangular(L.mH, S.cat([g1, gU2], -1) if n > k else g1, upper=True, unitriangular=True)
+    else:
+        L1, L2, gL1, gL2 = L[..., :k, :], L[..., k:, :], gL[..., :k, :], gL[..., k:, :]
+        gM = (L1.mH @ gL1).tril(-1) + (gU @ U.mH - L2.mH @ gL2).triu()
+        g1 = LA.solve_triangular(L1.mH, gM, upper=True, unitriangular=True)
+        gA = LA.solve_triangular(U.mH, S.cat([g1, gL2], -2), upper=False, left=False)
+    return _rows(gA, _xp(gA).argsort(perm, axis=-1))
+
+
+def _unpack(LU: Tensor) -> tuple[Tensor, Tensor]:
+    """The unit lower ``L`` (m x k) and upper ``U`` (k x n) packed in ``LU``."""
+    m, n = LU.shape[-2], LU.shape[-1]
+    k = builtins.min(m, n)
+    L = LU[..., :, :k].tril(-1) + C.eye(m, k, dtype=LU.dtype, device=LU.device)
+    return L, LU[..., :k, :].triu()
+
+
 class LinalgLuFactorExBackward0(Node):
-    """Backward of the square LU factorisation ``A = P L U`` (packed ``LU``), written with ember ops."""
+    """Backward of the packed LU factorisation: the strict lower part of the gradient flows to L, the upper
+    part to U."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor, *_: Any) -> tuple:
-        lu, perm = self.saved[0], self.perm
-        n = lu.shape[-1]
-        eye = C.eye(n, dtype=lu.dtype, device=lu.device)
-        L = lu.tril(-1) + eye
-        U = lu.triu()
-        phi = (L.mH @ g).tril(-1) + (g @ U.mH).triu()
-        y = LA.solve_triangular(L.mH, phi, upper=True, unitriangular=True)
-        y = LA.solve_triangular(U.mH, y, upper=False, left=False)
-        inv = _xp(lu).argsort(perm, axis=-1)
-        return (_rows(y, inv),)
+        L, U = _unpack(self.saved[0])
+        k = L.shape[-1]
+        return (_lu_grad(L, U, g[..., :, :k].tril(-1), g[..., :k, :].triu(), self.perm),)
+
+
+class LinalgLuBackward0(Node):
+    """Backward of ``linalg.lu``'s ``(L, U)`` (``P`` is not differentiable)."""
+
+    __slots__ = ()
+
+    def backward(self, gL: Tensor, gU: Tensor) -> tuple:
+        L, U = self.saved
+        return (_lu_grad(L, U, gL, gU, self.perm),)
 
 
 def _rows(t: Tensor, order: Any) -> Tensor:
@@ -204,6 +253,72 @@ def _rows(t: Tensor, order: Any) -> Tensor:
     return I.gather(t, -2, idx)
 
 
+def _lu_checks(A: Tensor, fn: str, pivot: bool, name: str = "A") -> None:
+    LA._arg(fn.replace(".", "_").removeprefix("torch_"), name, 1, A)
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    dt = A._dtype
+    if dt.category < 2 or dt.name in ("float16", "bfloat16"):
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{dt._short}'")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+
+
+_LuFactorEx = return_type("linalg_lu_factor_ex", ("LU", "pivots", "info"))
+_LuFactor = return_type("linalg_lu_factor", ("LU", "pivots"))
+_Lu = return_type("linalg_lu", ("P", "L", "U"))
+
+
+def _lu_factor_ex(A: Tensor, errors: str | None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(LU, pivots, info)`` recorded as ``LinalgLuFactorExBackward0``; ``errors``: the function name a
+    LinAlgError is raised under for a zero pivot (None: info only)."""
+    xp = _xp(A)
+    packed, piv, perm, info = _getrf(xp, A._data)
+    if errors:
+        LA._raise_info(errors, info, A.dim() > 2, lambda k: (
+            f"U[{k},{k}] is zero and using it on lu_solve would result in a division by zero. If you still want "
+            "to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"))
+    LU = from_array(packed, A._dtype, A._device)
+    if needs_grad(A):
+        node = record(LU, LinalgLuFactorExBackward0(), (A,))
+        node.save(SavedOutput(LU))
+        node.perm = perm
+    return LU, from_array(piv, D.int32, A._device), from_array(info, D.int32, A._device)
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: Any = None) -> Any:
+    """``(LU, pivots, info)``: the packed LU factorisation with partial pivoting; info > 0 marks the first
+    zero pivot of ``U`` instead of raising (unless ``check_errors``)."""
+    _lu_checks(A, "torch.lu_factor", pivot)
+    res = _LuFactorEx(*_lu_factor_ex(A, "torch.linalg.lu_factor_ex" if check_errors else None))
+    return res if out is None else _write_all(out, res)
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
+    """``(LU, pivots)``: the packed LU factorisation; LinAlgError when a pivot of ``U`` is zero."""
+    _lu_checks(A, "torch.lu_factor", pivot)
+    res = _LuFactor(*_lu_factor_ex(A, "torch.linalg.lu_factor")[:2])
+    return res if out is None else _write_all(out, res)
+
+
+def linalg_lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
+    """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower (m x k), U upper (k x n)."""
+    _lu_checks(A, "linalg.lu", pivot)
+    xp = _xp(A)
+    packed, _, perm, _ = _getrf(xp, A._data)
+    m, n = packed.shape[-2:]
+    k = builtins.min(m, n)
+    low = xp.tril(packed[..., :, :k], -1) + xp.eye(m, k, dtype=packed.dtype)
+    P = xp.ascontiguousarray(xp.swapaxes(xp.eye(m, dtype=packed.dtype)[perm], -1, -2))
+    outs = [from_array(x, A._dtype, A._device) for x in (P, low, xp.triu(packed[..., :k, :]))]
+    if needs_grad(A):
+        node = record(outs[1:], LinalgLuBackward0(), (A,))
+        node.save(SavedOutput(outs[1]), SavedOutput(outs[2]))
+        node.perm = perm
+    res = _Lu(*outs)
+    return res if out is None else _write_all(out, res)
+
+
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> tuple:
     """``(LU, pivots[, infos])``: the packed LU factorisation with partial pivoting (LAPACK's getrf)."""
     _deprecated("lu", "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
@@ -211,39 +326,17 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
                 "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
-    if A.dim() < 2:
-        raise RuntimeError(f"torch.linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: "
-                           f"{list(A.shape)} instead")
-    if not pivot:
-        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    if A.shape[-1] != A.shape[-2]:
-        raise NotImplementedError("ember's lu supports square matrices only")
-    from .linalg import _lu
-    xp = _xp(A)
-    packed, perm, info = _lu(xp, A._data)
-    LU = from_array(packed, A._dtype, A._device)
-    piv = from_array(_pivots_from_perm(xp, perm), D.int32, A._device)
-    if needs_grad(A):
-        node = record(LU, LinalgLuFactorExBackward0(), (A,))
-        from ..autograd.graph import SavedOutput
-        node.save(SavedOutput(LU))
-        node.perm = perm
-    infos = from_array(xp.asarray(info, np.int32), D.int32, A._device)
-    return (LU, piv, infos) if get_infos else (LU, piv)
+    _lu_checks(A, "torch.linalg.lu_factor", pivot)
+    LU, piv, info = _lu_factor_ex(A, None if get_infos else "torch.linalg.lu_factor")
+    return (LU, piv, info) if get_infos else (LU, piv)
 
 
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
               *, out: Any = None) -> Any:
     """``(P, L, U)`` from a packed LU factorisation and its pivots."""
-    from .reduction import return_type
-    m, n = LU_data.shape[-2], LU_data.shape[-1]
-    k = builtins.min(m, n)
+    m = LU_data.shape[-2]
     empty = C.empty(0, dtype=LU_data.dtype, device=LU_data.device)
-    if unpack_data:
-        L = LU_data[..., :, :k].tril(-1) + C.eye(m, k, dtype=LU_data.dtype, device=LU_data.device)
-        U = LU_data[..., :k, :].triu()
-    else:
-        L = U = empty
+    L, U = _unpack(LU_data) if unpack_data else (empty, empty)
     if unpack_pivots:
         if LU_pivots._dtype is not D.int32:
             raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype. "
@@ -259,14 +352,62 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
     return return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U)
 
 
+def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
+    fn = "linalg.lu_solve"
+    for i, (name, t) in enumerate((("LU", LU), ("pivots", pivots), ("B", B))):
+        LA._arg("linalg_lu_solve", name, i + 1, t)
+    if B.dim() < 2:
+        raise RuntimeError(f"{fn}: The input tensor B must have at least 2 dimensions.")
+    LA._square(LU, "torch.linalg.lu_solve")
+    n = LU.shape[-1]
+    r, c = B.shape[-2:]
+    if (r if left else c) != n:
+        raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {'AX = B' if left else 'XA = B'} "
+                           f"({n}x{n} and {r}x{c})")
+    if pivots.dim() == 0 or pivots.shape[-1] != n:
+        raise RuntimeError(f"{fn}: Number of pivots per batch should be same as the dimension of the matrix")
+    if tuple(pivots.shape) != tuple(LU.shape[:-1]):
+        raise RuntimeError(f"{fn}: Expected LU.shape[:-1] and pivots.shape to be the same, but got pivots with "
+                           f"shape {list(pivots.shape)} instead")
+    if pivots._dtype is not D.int32:
+        raise RuntimeError(f"{fn}: pivots should be a Tensor of scalar type torch.int32")
+    LA._same_dtype(fn, LU, B, "LU", "B")
+
+
+def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False,
+                    out: Tensor | None = None) -> Tensor:
+    """Solve ``A X = B`` (``X A = B`` unless ``left``; ``A^H`` with ``adjoint``) from ``A``'s packed LU
+    factorisation and pivots (``linalg.lu_factor``'s output), batch dimensions broadcast."""
+    _lu_solve_checks(LU, pivots, B, left)
+    xp = _xp(LU)
+    batch = tuple(broadcast_shapes(LU.shape[:-2], B.shape[:-2]))
+    n = LU.shape[-1]
+    perm = xp.broadcast_to(_perm_from_pivots(xp, pivots._data, n), batch + (n,))
+
+    def solve(lu_: Tensor, b: Tensor, adj: bool) -> Tensor:
+        b = b.expand(*batch, *b.shape[-2:])
+        if not adj:   # U^{-1} L^{-1} P^T B
+            y = LA.solve_triangular(lu_, _rows(b, perm), upper=False, unitriangular=True)
+            return LA.solve_triangular(lu_, y, upper=True)
+        y = LA.solve_triangular(lu_.mH, b, upper=False)   # P L^{-H} U^{-H} B
+        y = LA.solve_triangular(lu_.mH, y, upper=True, unitriangular=True)
+        return _rows(y, xp.argsort(perm, axis=-1))
+
+    def fn(lu_: Tensor, b: Tensor) -> Tensor:
+        return solve(lu_, b, adjoint) if left else solve(lu_, b.mH, not adjoint).mH   # X A = B <=> A^H X^H = B^H
+    res = composed("LinalgLuSolveBackward0", fn, LU, B)
+    return res if out is None else _write(out, res)
+
+
 def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
-    def fn(rhs: Tensor, packed: Tensor) -> Tensor:
-        P, L, U = lu_unpack(packed, LU_pivots)
-        y = LA.solve_triangular(L, P.mT @ rhs, upper=False, unitriangular=True)
-        return LA.solve_triangular(U, y, upper=True)
-    res = composed("LinalgLuSolveBackward0", fn, b, LU_data)
-    return res if out is None else _write(out, res)
+    return linalg_lu_solve(LU_data, LU_pivots, b, out=out)
+
+
+def _write_all(out: Any, res: tuple) -> Any:
+    for o, r in zip(out, res, strict=True):
+        _write(o, r)
+    return type(res)(*out)
 
 
 def frobenius_norm(input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Tensor | None = None
@@ -293,7 +434,6 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: 
 # ---- Householder QR pieces: geqrf, householder_product (orgqr), ormqr ------------------------------------------
 def geqrf(input: Tensor, *, out: Any = None) -> Any:
     """LAPACK's geqrf: ``(a, tau)``, R in ``a``'s upper triangle and the Householder vectors below it."""
-    from .reduction import return_type
     if input.dim() < 2:
         raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
     xp = _xp(input)
@@ -436,4 +576,5 @@ bind({"cholesky_solve": cholesky_solve, "cholesky_inverse": cholesky_inverse, "l
 
 __all__ = ["matrix_rank", "eig", "symeig", "lstsq", "solve", "qr", "triangular_solve", "cholesky_solve",
            "cholesky_inverse", "lu", "lu_unpack", "lu_solve", "frobenius_norm", "nuclear_norm", "geqrf", "orgqr",
-           "ormqr", "householder_product", "svd_lowrank", "pca_lowrank"]
+           "ormqr", "householder_product", "svd_lowrank", "pca_lowrank", "lu_factor", "lu_factor_ex", "linalg_lu",
+           "linalg_lu_solve"]
