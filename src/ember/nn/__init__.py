@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, grad, init, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = [
     "functional",
+    "grad",
     "init",
     "utils",
     "Parameter",
