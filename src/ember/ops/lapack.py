@@ -8,6 +8,7 @@ errors). Built on :mod:`.linalg` and ember ops, with torch's node names.
 from __future__ import annotations
 
 import builtins
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -156,7 +157,7 @@ def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
     info (the 1-based index of the first exactly-zero pivot, 0: none)."""
     m, n = a.shape[-2:]
     k = builtins.min(m, n)
-    w = a.reshape((-1, m, n)).copy()
+    w = a.reshape((math.prod(a.shape[:-2]), m, n)).copy()
     rows = xp.arange(w.shape[0])
     perm = xp.broadcast_to(xp.arange(m), w.shape[:2]).copy()
     piv = xp.empty((w.shape[0], k), dtype=np.int32)

@@ -176,7 +176,7 @@ def _sytf2(xp: Any, a: Any, herm: bool) -> tuple[Any, Any, Any]:
     for 2x2 blocks) and info (the first exactly-zero diagonal block, 0: none). Works on full symmetric storage so
     that the row/column interchange of the trailing block is one symmetric permutation per matrix."""
     n = a.shape[-1]
-    w = _mirror(xp, a, herm).reshape((-1, n, n))
+    w = _mirror(xp, a, herm).reshape((math.prod(a.shape[:-2]), n, n))
     nb = w.shape[0]
     rows, ar = xp.arange(nb), xp.arange(n)
     piv = xp.zeros((nb, n), dtype=np.int32)
@@ -364,9 +364,10 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
     xp = LA._xp(LD)
     herm = hermitian and LD._dtype.is_complex
     batch = tuple(broadcast_shapes(LD.shape[:-2], B.shape[:-2]))
-    ld = xp.broadcast_to(LD._data, batch + (n, n)).reshape((-1, n, n))
-    piv = xp.broadcast_to(pivots._data, batch + (n,)).reshape((-1, n))
-    b = xp.broadcast_to(B._data, batch + B.shape[-2:]).reshape((-1,) + B.shape[-2:])
+    nb = math.prod(batch)
+    ld = xp.broadcast_to(LD._data, batch + (n, n)).reshape((nb, n, n))
+    piv = xp.broadcast_to(pivots._data, batch + (n,)).reshape((nb, n))
+    b = xp.broadcast_to(B._data, batch + B.shape[-2:]).reshape((nb,) + B.shape[-2:])
     low, dm, perm = _ldl_unpack(xp, ld, piv, herm)
     rows = xp.arange(low.shape[0])[:, None]
     with np.errstate(all="ignore"):
