@@ -88,7 +88,8 @@ def _raised(fn: object) -> BaseException:
     lambda L, x: L.linalg.lu_factor(x(3)), lambda L, x: L.linalg.lu_factor_ex(x(3)), lambda L, x: L.linalg.lu(x(3)),
     lambda L, x: L.linalg.lu(x(3, 3).long()), lambda L, x: L.linalg.lu_factor(x(3, 3).half()),
     lambda L, x: L.linalg.lu_factor(x(3, 3), pivot=False), lambda L, x: L.linalg.lu(x(3, 3), pivot=False),
-    lambda L, x: L.linalg.lu([[1.0]]),
+    lambda L, x: L.linalg.lu([[1.0]]), lambda L, x: L.linalg.lu_factor([[1.0]]),
+    lambda L, x: L.linalg.lu_factor_ex([[1.0]]),
 ])
 def test_lu_errors(call: object) -> None:
     def make(lib: object) -> object:

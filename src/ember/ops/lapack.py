@@ -254,8 +254,8 @@ def _rows(t: Tensor, order: Any) -> Tensor:
     return I.gather(t, -2, idx)
 
 
-def _lu_checks(A: Tensor, fn: str, pivot: bool, name: str = "A") -> None:
-    LA._arg(fn.replace(".", "_").removeprefix("torch_"), name, 1, A)
+def _lu_checks(A: Tensor, fn: str, pivot: bool, api: str) -> None:
+    LA._arg(api, "A", 1, A)
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
     dt = A._dtype
@@ -290,21 +290,21 @@ def _lu_factor_ex(A: Tensor, errors: str | None) -> tuple[Tensor, Tensor, Tensor
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``(LU, pivots, info)``: the packed LU factorisation with partial pivoting; info > 0 marks the first
     zero pivot of ``U`` instead of raising (unless ``check_errors``)."""
-    _lu_checks(A, "torch.lu_factor", pivot)
+    _lu_checks(A, "torch.lu_factor", pivot, "linalg_lu_factor_ex")
     res = _LuFactorEx(*_lu_factor_ex(A, "torch.linalg.lu_factor_ex" if check_errors else None))
     return res if out is None else _write_all(out, res)
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(LU, pivots)``: the packed LU factorisation; LinAlgError when a pivot of ``U`` is zero."""
-    _lu_checks(A, "torch.lu_factor", pivot)
+    _lu_checks(A, "torch.lu_factor", pivot, "linalg_lu_factor")
     res = _LuFactor(*_lu_factor_ex(A, "torch.linalg.lu_factor")[:2])
     return res if out is None else _write_all(out, res)
 
 
 def linalg_lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower (m x k), U upper (k x n)."""
-    _lu_checks(A, "linalg.lu", pivot)
+    _lu_checks(A, "linalg.lu", pivot, "linalg_lu")
     xp = _xp(A)
     packed, _, perm, _ = _getrf(xp, A._data)
     m, n = packed.shape[-2:]
@@ -327,7 +327,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
                 "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
-    _lu_checks(A, "torch.linalg.lu_factor", pivot)
+    _lu_checks(A, "torch.linalg.lu_factor", pivot, "lu")
     LU, piv, info = _lu_factor_ex(A, None if get_infos else "torch.linalg.lu_factor")
     return (LU, piv, info) if get_infos else (LU, piv)
 
