@@ -213,12 +213,13 @@ def _sytf2(xp: Any, a: Any, herm: bool) -> tuple[Any, Any, Any]:
         two = act & ~keep & ~swap_diag
         kk = kc + two
         # interchange rows/columns kk and kp of the trailing block
-        perm = xp.broadcast_to(ar, (nb, n)).copy()
-        perm[rows, kk] = kp
-        perm[rows, kp] = kk
         trail = (ar[None, :] >= kc[:, None]) & act[:, None]
-        g = w[rows[:, None, None], perm[:, :, None], perm[:, None, :]]
-        w = xp.where(trail[:, :, None] & trail[:, None, :], g, w)
+        r_kk, r_kp = w[rows, kk, :], w[rows, kp, :]          # rows, over the trailing columns
+        w[rows, kk, :] = xp.where(trail, r_kp, r_kk)
+        w[rows, kp, :] = xp.where(trail, r_kk, r_kp)
+        c_kk, c_kp = w[rows, :, kk], w[rows, :, kp]          # then columns, over the trailing rows
+        w[rows, :, kk] = xp.where(trail, c_kp, c_kk)
+        w[rows, :, kp] = xp.where(trail, c_kk, c_kp)
         one = act & ~two & ~zero
         with np.errstate(all="ignore"):
             # 1x1 pivot: A22 -= x r1 x^H, then the column becomes x r1
@@ -226,7 +227,6 @@ def _sytf2(xp: Any, a: Any, herm: bool) -> tuple[Any, Any, Any]:
             akk = w[rows, kc, kc]
             r1 = 1 / (akk.real if herm else akk)
             t = r1[:, None] * conj(x)
-            upd1 = x[:, :, None] * t[:, None, :]
             # 2x2 pivot on columns k, k+1: the rows below the block get W = X D^{-1}
             k1 = xp.minimum(kc + 1, n - 1)
             below2 = ar[None, :] > k1[:, None]
@@ -245,13 +245,19 @@ def _sytf2(xp: Any, a: Any, herm: bool) -> tuple[Any, Any, Any]:
                 s = (1 / (d11 * d22 - 1)) / d21
                 wk = s[:, None] * (d11[:, None] * xk - xk1)
                 wk1 = s[:, None] * (d22[:, None] * xk1 - xk)
-            upd2 = xk[:, :, None] * conj(wk)[:, None, :] + xk1[:, :, None] * conj(wk1)[:, None, :]
-        upd = xp.where(one[:, None, None], upd1, xp.where(two[:, None, None], upd2, 0))
-        w = w - upd
+        # the rank-1 or rank-2 update of the trailing block as one batched product X W
+        X = xp.stack([xp.where(one[:, None], x, xp.where(two[:, None], xk, 0)),
+                      xp.where(two[:, None], xk1, 0)], -1)
+        W = xp.stack([xp.where(one[:, None], t, xp.where(two[:, None], conj(wk), 0)),
+                      xp.where(two[:, None], conj(wk1), 0)], -2)
+        w -= X @ W
         w[rows, :, kc] = xp.where(one[:, None], xp.where(below, x * r1[:, None], w[rows, :, kc]), w[rows, :, kc])
         for c, val in ((kc, wk), (k1, wk1)):
             w[rows, :, c] = xp.where(two[:, None] & below2, val, w[rows, :, c])
-        w = _mirror(xp, w, herm)
+        for c in (kc, k1):   # the new columns of L also fill their rows (full storage)
+            w[rows, c, :] = xp.where(below, xp.conj(w[rows, :, c]) if herm else w[rows, :, c], w[rows, c, :])
+        if herm:
+            w[:, ar, ar] = w[:, ar, ar].real
         piv[rows, kc] = xp.where(act, xp.where(two, -(kp + 1), kp + 1), piv[rows, kc])
         piv[rows, k1] = xp.where(two, -(kp + 1), piv[rows, k1])
         info = xp.where(act & zero & (info == 0), kc + 1, info)
