@@ -369,3 +369,22 @@ def test_ldl_solve_errors() -> None:
                                                            ember.tensor(b)),
             lambda b=b, p=p, ld=ld: torch.linalg.ldl_solve(LDt if ld is None else LDt[ld], pt if p is None else pt[p],
                                                            torch.tensor(b)))
+
+
+def test_double_backward_and_out() -> None:
+    a = _diagonalizable(3)
+    assert ember.autograd.gradgradcheck(lambda x: _eig_loss(ember, x), (ember.tensor(a, requires_grad=True),))
+    LU, piv = ember.linalg.lu_factor(ember.tensor(RNG.standard_normal((3, 3))))
+    b = ember.tensor(RNG.standard_normal((3, 2)), requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda lu_, rhs: ember.linalg.lu_solve(lu_, piv, rhs),
+                                        (LU.requires_grad_(), b))
+    assert ember.autograd.gradgradcheck(lambda x: ember.linalg.cond(x, "nuc"),
+                                        (ember.tensor(RNG.standard_normal((3, 3)), requires_grad=True),))
+    outs = (ember.empty(0, dtype=ember.float64), ember.empty(0, dtype=ember.int32))
+    res = ember.linalg.lu_factor(ember.tensor(a), out=outs)
+    assert type(res).__name__ == "linalg_lu_factor" and res.LU is outs[0]
+    assert_close(list(res), list(torch.linalg.lu_factor(torch.tensor(a))))
+    outs = (ember.empty(0, dtype=ember.complex128), ember.empty(0, dtype=ember.complex128))
+    res = ember.linalg.eig(ember.tensor(a), out=outs)
+    assert res.eigenvalues is outs[0]
+    assert_close(res.eigenvalues, torch.linalg.eigvals(torch.tensor(a)))
