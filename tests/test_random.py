@@ -104,3 +104,17 @@ def test_fill_of_permuted_and_strided_tensors_follows_memory_order(fill: str, ma
     ember.manual_seed(5)
     torch.manual_seed(5)
     assert_close(getattr(make(ember), fill)(*args), getattr(make(torch), fill)(*args))
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_random_streams_match_torch(seed: int, dtype: str) -> None:
+    """Complex rand/randn/normal_/uniform_ fill the real and imaginary parts from torch's stream."""
+    def draws(lib):  # noqa: ANN001, ANN202
+        dt = getattr(lib, dtype)
+        lib.manual_seed(seed)
+        out = [lib.randn(17, dtype=dt), lib.rand(2, 3, dtype=dt), lib.empty(5, dtype=dt).normal_(2.0, 3.0),
+               lib.empty(4, dtype=dt).uniform_(-1, 1), lib.randn_like(lib.zeros(3, dtype=dt))]
+        return [lib.view_as_real(t).numpy() for t in out]
+    for e, t in zip(draws(ember), draws(torch), strict=True):
+        np.testing.assert_array_equal(e, t)

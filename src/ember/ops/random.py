@@ -9,6 +9,7 @@ Philox generator (:mod:`._philox`); the other samplers draw the CPU stream and c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -175,8 +176,22 @@ def _float_np(t: Tensor, what: str) -> np.dtype:
     return t._dtype.np
 
 
+def _complex_fill(self: Tensor, fill: Callable[[Tensor], Any]) -> Tensor:
+    """A complex tensor filled as torch fills it: ``fill`` on its real view (real and imaginary parts
+    interleaved, drawn in that order)."""
+    check_inplace(self)
+    rdt = D.float32 if self._dtype is D.complex64 else D.float64
+    parts = from_array(xp_of(self._device).empty(self._data.shape + (2,), rdt.np), rdt, self._device)
+    fill(parts)
+    self._data[...] = parts._data.view(self._dtype.np).reshape(self._data.shape)
+    self._vc[0] += 1
+    return self
+
+
 def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Generator | None = None) -> Tensor:
-    """Fill with U[from, to) (torch's exact stream)."""
+    """Fill with U[from, to) (torch's exact stream; complex: both parts)."""
+    if self._dtype.is_complex:
+        return _complex_fill(self, lambda r: uniform_(r, from_, to, generator=generator))
     dt = _float_np(self, "uniform_")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
@@ -186,6 +201,9 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
 
 
 def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
+    """Fill with N(mean, std²) (torch's exact stream; complex: each part N(mean, std²/2))."""
+    if self._dtype.is_complex:
+        return _complex_fill(self, lambda r: normal_(r, mean, std / math.sqrt(2), generator=generator))
     dt = _float_np(self, "normal_")
     if self._device is not CPU:
         return _fill_on_gpu(self, generator, _philox.fill_normal, mean, std)
