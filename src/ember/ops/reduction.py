@@ -22,7 +22,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
-from ._dispatch import Node, Tensor, bind, dim_list, new_tensor, record, wrap_dim, write_out, xp_of
+from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, wrap_dim, write_out, xp_of
 
 _isinstance = isinstance
 _inf = math.inf
@@ -68,6 +68,8 @@ def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> 
     whose sums are added pairwise, leading dims are summed as a cascade of 128-row column sums.
     """
     if xp is not np or a.size < _FAST_MIN or a.dtype not in _FAST_FLOATS or not a.flags.c_contiguous or not dims:
+        if xp is np and dims:   # the ufunc's own reduce: np.sum's Python wrapper costs more than a small sum
+            return np.add.reduce(a, axis=dims, keepdims=keepdim)
         return xp.sum(a, axis=dims, keepdims=keepdim)
     nd, k = a.ndim, len(dims)
     ds = sorted(dims)
@@ -116,7 +118,8 @@ def attach(res: Tensor, input: Tensor, cls: type[Node], save_input: bool = False
     ``(input or None, result or None)``."""
     if input._rg and STATE.enabled:
         node = cls()
-        node.__dict__.update(attrs)
+        if attrs:
+            node.__dict__.update(attrs)
         record(res, node, (input,))
         node.save(input if save_input else None, SavedOutput(res) if save_output else None)
     return res
@@ -297,6 +300,11 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
         out: Tensor | None = None) -> Tensor:
     """Sum over ``dim`` (all when None); bool/integer inputs accumulate in int64, half types in float32."""
+    dt = input._dtype
+    if (dim is None and dtype is None and out is None and not keepdim and (dt is D.float32 or dt is D.float64)
+            and input._device is CPU and input._data.size < _FAST_MIN):   # the common small full sum, directly
+        res = from_array(np.asarray(np.add.reduce(input._data, axis=None)), dt, CPU)
+        return attach(res, input, SumBackward0)
     res, dims = _summed(input, dim, keepdim, dtype, False)
     if dim is None and not keepdim:
         return finish(attach(res, input, SumBackward0), out)
