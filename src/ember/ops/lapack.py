@@ -8,7 +8,6 @@ errors). Built on :mod:`.linalg` and ember ops, with torch's node names.
 from __future__ import annotations
 
 import builtins
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -151,33 +150,6 @@ def _write(out: Tensor, res: Tensor) -> Tensor:
     return write_out(out, res)
 
 
-def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
-    """Unblocked LU with partial pivoting of each (m, n) matrix, as LAPACK's getrf, vectorised over the batch:
-    the packed factors, LAPACK's 1-based int32 pivots, the row permutation (rows of A in ``P^T A`` order) and
-    info (the 1-based index of the first exactly-zero pivot, 0: none)."""
-    m, n = a.shape[-2:]
-    k = builtins.min(m, n)
-    w = a.reshape((math.prod(a.shape[:-2]), m, n)).copy()
-    rows = xp.arange(w.shape[0])
-    perm = xp.broadcast_to(xp.arange(m), w.shape[:2]).copy()
-    piv = xp.empty((w.shape[0], k), dtype=np.int32)
-    info = xp.zeros(w.shape[0], dtype=np.int32)
-    for j in builtins.range(k):
-        p = j + xp.argmax(xp.abs(w[:, j:, j]), axis=1)
-        piv[:, j] = p + 1
-        for arr in (w, perm):
-            top = arr[rows, j].copy()
-            arr[rows, j] = arr[rows, p]
-            arr[rows, p] = top
-        d = w[:, j, j]
-        zero = d == 0
-        info = xp.where((info == 0) & zero, j + 1, info)
-        w[:, j + 1:, j] /= xp.where(zero, 1, d)[:, None]
-        w[:, j + 1:, j + 1:] -= w[:, j + 1:, j, None] * w[:, None, j, j + 1:]
-    batch = a.shape[:-2]
-    return w.reshape(a.shape), piv.reshape(batch + (k,)), perm.reshape(batch + (m,)), info.reshape(batch)
-
-
 def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
     """The row permutation (rows of A in P^T A order) from LAPACK's 1-based pivots."""
     k = piv.shape[-1]
@@ -274,7 +246,7 @@ def _lu_factor_ex(A: Tensor, errors: str | None) -> tuple[Tensor, Tensor, Tensor
     """``(LU, pivots, info)`` recorded as ``LinalgLuFactorExBackward0``; ``errors``: the function name a
     LinAlgError is raised under for a zero pivot (None: info only)."""
     xp = _xp(A)
-    packed, piv, perm, info = _getrf(xp, A._data)
+    packed, piv, perm, info = LA._getrf(xp, A._data)
     if errors:
         LA._raise_info(errors, info, A.dim() > 2, lambda k: (
             f"U[{k},{k}] is zero and using it on lu_solve would result in a division by zero. If you still want "
@@ -306,7 +278,7 @@ def linalg_lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(P, L, U)`` with ``A = P L U``: P a permutation, L unit lower (m x k), U upper (k x n)."""
     _lu_checks(A, "linalg.lu", pivot, "linalg_lu")
     xp = _xp(A)
-    packed, _, perm, _ = _getrf(xp, A._data)
+    packed, _, perm, _ = LA._getrf(xp, A._data)
     m, n = packed.shape[-2:]
     k = builtins.min(m, n)
     low = xp.tril(packed[..., :, :k], -1) + xp.eye(m, k, dtype=packed.dtype)

@@ -10,6 +10,7 @@ with ember ops, so they differentiate again. torch's error types and texts are r
 
 from __future__ import annotations
 
+import builtins
 import math
 import string
 import warnings
@@ -145,32 +146,36 @@ def _raise_info(fn: str, info: Any, batched: bool, body: Callable[[int], str]) -
         raise _LinAlgError(f"{fn}: {prefix}{body(int(flat[i]))}")
 
 
-def _lu(xp: Any, a: Any) -> tuple[Any, Any, Any]:
-    """Unblocked LU with partial pivoting of each matrix, as LAPACK's getrf: the packed factors, the row
-    permutation, and info (the 1-based index of the first exactly-zero pivot, 0: none)."""
-    n = a.shape[-1]
-    w = a.reshape((-1, n, n)).copy()
+def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
+    """Unblocked LU with partial pivoting of each (m, n) matrix, as LAPACK's getrf, vectorised over the batch:
+    the packed factors, LAPACK's 1-based int32 pivots, the row permutation (rows of A in ``P^T A`` order) and
+    info (the 1-based index of the first exactly-zero pivot, 0: none)."""
+    m, n = a.shape[-2:]
+    k = builtins.min(m, n)
+    w = a.reshape((math.prod(a.shape[:-2]), m, n)).copy()
     rows = xp.arange(w.shape[0])
-    perm = xp.broadcast_to(xp.arange(n), w.shape[:2]).copy()
+    perm = xp.broadcast_to(xp.arange(m), w.shape[:2]).copy()
+    piv = xp.empty((w.shape[0], k), dtype=np.int32)
     info = xp.zeros(w.shape[0], dtype=np.int32)
-    for k in range(n):
-        p = k + xp.argmax(xp.abs(w[:, k:, k]), axis=1)
+    for j in builtins.range(k):
+        p = j + xp.argmax(xp.abs(w[:, j:, j]), axis=1)
+        piv[:, j] = p + 1
         for arr in (w, perm):
-            top = arr[rows, k].copy()
-            arr[rows, k] = arr[rows, p]
+            top = arr[rows, j].copy()
+            arr[rows, j] = arr[rows, p]
             arr[rows, p] = top
-        piv = w[:, k, k]
-        zero = piv == 0
-        info = xp.where((info == 0) & zero, k + 1, info)
-        w[:, k + 1:, k] /= xp.where(zero, 1, piv)[:, None]
-        w[:, k + 1:, k + 1:] -= w[:, k + 1:, k, None] * w[:, None, k, k + 1:]
+        d = w[:, j, j]
+        zero = d == 0
+        info = xp.where((info == 0) & zero, j + 1, info)
+        w[:, j + 1:, j] /= xp.where(zero, 1, d)[:, None]
+        w[:, j + 1:, j + 1:] -= w[:, j + 1:, j, None] * w[:, None, j, j + 1:]
     batch = a.shape[:-2]
-    return w.reshape(a.shape), perm.reshape(batch + (n,)), info.reshape(batch)
+    return w.reshape(a.shape), piv.reshape(batch + (k,)), perm.reshape(batch + (m,)), info.reshape(batch)
 
 
 def _lu_solve(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """``a^{-1} b`` through :func:`_lu` (IEEE inf/nan where a pivot is zero, as LAPACK's getrs) and info."""
-    lu, perm, info = _lu(xp, a)
+    lu, _, perm, info = _getrf(xp, a)
     pb = xp.take_along_axis(b, perm[..., None], axis=-2)
     with np.errstate(all="ignore"):
         x = _substitute(xp, lu, _substitute(xp, lu, pb, False, True), True, False)
