@@ -136,6 +136,12 @@ def _as3d(cp: Any, x: Any, batch: tuple) -> Any:
     return x.reshape(-1, *x.shape[-2:])   # a view when the batch dims fold, else a copy
 
 
+def _plan_arrays(a3: Any, b3: Any) -> GemmPlan | None:
+    """:func:`plan` for two 3-d arrays (their byte strides in elements)."""
+    item = a3.dtype.itemsize
+    return plan(a3.shape, tuple(s // item for s in a3.strides), b3.shape, tuple(s // item for s in b3.strides))
+
+
 def _captured_matmul(cp: Any, a: Any, b: Any) -> Any:
     if a.dtype != b.dtype or a.dtype not in _CUDA_TYPES:
         raise RuntimeError(f"CUDA graph capture: ember's cuBLAS path multiplies float16/32/64 matrices of one "
@@ -151,11 +157,10 @@ def _captured_matmul(cp: Any, a: Any, b: Any) -> Any:
     if out.size and k == 0:
         out.fill(0)
     elif out.size:
-        item = a.dtype.itemsize
-        p = plan(a3.shape, tuple(s // item for s in a3.strides), b3.shape, tuple(s // item for s in b3.strides))
+        p = _plan_arrays(a3, b3)
         if p is None:
             a3, b3 = cp.ascontiguousarray(a3), cp.ascontiguousarray(b3)
-            p = plan(a3.shape, tuple(s // item for s in a3.strides), b3.shape, tuple(s // item for s in b3.strides))
+            p = _plan_arrays(a3, b3)
         _handles[cp.cuda.runtime.getDevice()].gemm(cp, p, b3, a3, out)
     out = out.reshape(batch + (m, n))
     if va:

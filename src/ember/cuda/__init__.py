@@ -244,13 +244,18 @@ def _pool_on(device: Any) -> tuple[Any, Any]:
     return cp, cp.cuda.Device(_index(device))
 
 
-def memory_allocated(device: Any = None) -> int:
-    """Bytes held by live GPU arrays on ``device`` (0 without a GPU, as torch)."""
+def _pool_bytes(device: Any, figure: str) -> int:
+    """``used_bytes`` or ``total_bytes`` of ``device``'s CuPy memory pool (0 without a GPU, as torch)."""
     if not cuda_available():
         return 0
     cp, dev = _pool_on(device)
     with dev:
-        return cp.get_default_memory_pool().used_bytes()
+        return getattr(cp.get_default_memory_pool(), figure)()
+
+
+def memory_allocated(device: Any = None) -> int:
+    """Bytes held by live GPU arrays on ``device`` (0 without a GPU, as torch)."""
+    return _pool_bytes(device, "used_bytes")
 
 
 def max_memory_allocated(device: Any = None) -> int:
@@ -263,11 +268,7 @@ def max_memory_allocated(device: Any = None) -> int:
 
 def memory_reserved(device: Any = None) -> int:
     """Bytes the memory pool holds from the driver (in use or cached for reuse; 0 without a GPU)."""
-    if not cuda_available():
-        return 0
-    cp, dev = _pool_on(device)
-    with dev:
-        return cp.get_default_memory_pool().total_bytes()
+    return _pool_bytes(device, "total_bytes")
 
 
 max_memory_reserved = memory_reserved

@@ -79,19 +79,18 @@ def _bump(*tensors: Tensor) -> None:
         t._vc[0] += 1
 
 
-def adam(p: Tensor, state: dict[str, Any], group: dict[str, Any], step_size: float, bc2_sqrt: float) -> None:
-    """One Adam/AdamW step of ``p`` in place (moments in ``state``), as one kernel launch. With
-    ``capturable`` the step count lives on the GPU and the corrections are computed there
-    (``step_size``/``bc2_sqrt`` are then ignored)."""
+def adam(p: Tensor, state: dict[str, Any], group: dict[str, Any], corrections: tuple[float, float] | None) -> None:
+    """One Adam/AdamW step of ``p`` in place (moments in ``state``), as one kernel launch. ``corrections``
+    are (step size, sqrt of the second bias correction); None when ``capturable`` keeps the step count on the
+    GPU, where the kernel derives them."""
     cp = xp_of(p._device)
     beta1, beta2 = group["betas"]
     m, v = state["exp_avg"], state["exp_avg_sq"]
     outs = [p._data, m._data, v._data]
     if group["amsgrad"]:
         outs.append(state["max_exp_avg_sq"]._data)
-    capturable = state["step"]._device is p._device
-    step_args = (state["step"]._data,) if capturable else (float(step_size), float(bc2_sqrt))
-    name = "adam" + ("_amsgrad" if group["amsgrad"] else "") + ("_capturable" if capturable else "")
+    step_args = (state["step"]._data,) if corrections is None else tuple(float(c) for c in corrections)
+    name = "adam" + ("_amsgrad" if group["amsgrad"] else "") + ("_capturable" if corrections is None else "")
     _kernel(cp, name)(p.grad._data, *step_args, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                       float(group["weight_decay"]), np.bool_(group.get("decoupled_weight_decay", False)),
                       np.bool_(group["maximize"]), *outs)

@@ -90,13 +90,13 @@ class Adam(Optimizer):
                 init_moments(state, p, amsgrad=group["amsgrad"], capturable=group["capturable"])
                 if state["step"]._device is p._device and _fused.fusable(p):   # capturable on the GPU
                     advance_step(state)
-                    _fused.adam(p, state, group, 0.0, 0.0)
+                    _fused.adam(p, state, group, None)
                     continue
                 step = bump_step(state)
                 step_size = lr / (1 - beta1**step)
                 bc2_sqrt = (1 - beta2**step) ** 0.5
                 if _fused.fusable(p):
-                    _fused.adam(p, state, group, step_size, bc2_sqrt)
+                    _fused.adam(p, state, group, (step_size, bc2_sqrt))
                     continue
                 g = grad_array(p, group["maximize"])
                 g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
