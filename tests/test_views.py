@@ -146,6 +146,9 @@ VIEWS: dict[str, Callable] = {
     "expand": lambda L, x: x[:, :1].expand(3, 2, 5, 4),
     "expand_keep": lambda L, x: x[:, :1].expand(-1, 3, -1),
     "expand_as": lambda L, x: x[:1].expand_as(x),
+    "expand_same_ones": lambda L, x: x[:, :1, :1].expand(-1, 1, -1),   # size-1 dims keep their strides
+    "expand_new_ones": lambda L, x: x[:, :1].expand(1, 1, 2, 1, 4),   # new size-1 dims: size × stride inside
+    "expand_0d": lambda L, x: x[0, 0, 0].expand(1, 2, 1),
     "broadcast_to": lambda L, x: L.broadcast_to(x[:, :1], (2, 3, 4)),
     "squeeze": lambda L, x: x[:, :1].squeeze(), "squeeze_dim": lambda L, x: x[:, :1].squeeze(1),
     "squeeze_noop": lambda L, x: x.squeeze(0), "squeeze_tuple": lambda L, x: x[:1, :1].squeeze((0, 1, 2)),

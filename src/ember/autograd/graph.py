@@ -80,7 +80,9 @@ _INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do n
                     "of `torch.inference_mode()`.")
 _new = object.__new__
 _SCALARS = frozenset((int, float, bool, complex, str, tuple))
-_RELEASED = ()   # ``_versions`` of a node whose saved tensors were freed
+_RELEASED = ("released",)   # ``_versions`` of a node whose saved tensors were freed
+_UNVERSIONED = ("unversioned",)   # ``_versions`` when nothing saved has a version (None, numbers)
+_isinstance = isinstance
 _SEQUENCE = itertools.count()   # creation order of nodes: the engine runs later-created nodes first
 _LEAF_FIRST = 1 << 62   # AccumulateGrad nodes run as soon as they are ready, as in torch
 
@@ -112,12 +114,25 @@ class Node:
     def save(self, *tensors: Any) -> None:
         """Save tensors (or None/scalars) for backward, recording their versions."""
         self._saved = tensors
-        versions = []
+        versions = []   # a plain loop: cheaper than a comprehension's frame for these few items
+        versioned = False
         for t in tensors:
-            vc = None if t is None or type(t) in _SCALARS else getattr(t, "_vc", None)
-            if vc is not None and _INFERENCE[0] and type(t) is not SavedOutput and t.is_inference():
-                raise RuntimeError(_INFERENCE_SAVED)
-            versions.append(vc[0] if vc is not None else None)
+            if type(t) in _VERSIONED:
+                versions.append(t._vc[0])
+                versioned = True
+            elif t is None:
+                versions.append(None)
+            else:
+                v = _version_of(t)
+                versions.append(v)
+                versioned = versioned or v is not None
+        if not versioned:
+            self._versions = _UNVERSIONED
+            return
+        if _INFERENCE[0]:
+            for t in tensors:
+                if type(t) is not SavedOutput and _isinstance(t, Tensor) and t.is_inference():
+                    raise RuntimeError(_INFERENCE_SAVED)
         self._versions = tuple(versions)
 
     @property
@@ -133,7 +148,7 @@ class Node:
         if saved is None:
             return ()
         versions = self._versions
-        if versions is _RELEASED:
+        if versions is _RELEASED or versions is _UNVERSIONED:
             return saved
         out = []
         for t, v in zip(saved, versions, strict=True):
@@ -149,9 +164,13 @@ class Node:
         """Free saved tensors (after a backward without ``retain_graph``), leaving placeholders that keep
         only ``requires_grad`` (other saved values, e.g. Python scalars, stay)."""
         saved = self._saved
-        if saved is not None and self._versions is not _RELEASED:
-            self._saved = tuple([t if v is None else _FREED_RG if type(t) is SavedOutput or t._rg else _FREED
-                                 for t, v in zip(saved, self._versions, strict=True)])
+        if saved is None:
+            return
+        versions = self._versions
+        if versions is not _RELEASED:
+            if versions is not _UNVERSIONED:
+                self._saved = tuple([t if v is None else _FREED_RG if type(t) is SavedOutput or t._rg else _FREED
+                                     for t, v in zip(saved, versions, strict=True)])
             self._versions = _RELEASED
 
     def name(self) -> str:
@@ -321,6 +340,17 @@ class SavedOutput:
 
     def type(self) -> str:
         return "torch." + self._dtype._legacy
+
+
+_VERSIONED = {Tensor, SavedOutput}   # exact types whose version is read inline by Node.save
+
+
+def _version_of(t: Any) -> int | None:
+    """The version of a saved value (None for None, numbers and other unversioned objects)."""
+    if t is None or type(t) in _SCALARS:
+        return None
+    vc = getattr(t, "_vc", None)
+    return vc[0] if vc is not None else None
 
 
 def _modified_message(t: Any, expected: int) -> str:
@@ -584,9 +614,12 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     STATE.enabled = create_graph
     callbacks = _FINAL_CALLBACKS.stack
     callbacks.append([])
+    checked = ANOMALY[0]
+    call = _call_node_checked if checked else _call_node
+    pop, push = heapq.heappop, heapq.heappush
     try:
         while ready:
-            node = heapq.heappop(ready)[1]
+            node = pop(ready)[1]
             grads = buffers.pop(node, None)
             edges = node._next
             outs: Sequence[Any] | None = None
@@ -605,16 +638,23 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                             for slot in captures.get((node, nr), ()):
                                 results[slot] = g
                     if execute:
-                        outs = (_call_node_checked if ANOMALY[0] else _call_node)(node, grads, retain_graph)
+                        if checked or node._hooked or node._n_outputs != 1:
+                            outs = call(node, grads, retain_graph)
+                        else:   # the common case of _call_node, inline
+                            outs = node.backward(grads[0])
+                            if not retain_graph:
+                                node.release()
                         if len(outs) != len(edges):
                             raise RuntimeError(f"Function {type(node).__name__} returned an invalid number "
                                                f"of gradients - expected {len(edges)}, but got {len(outs)}")
                 del grads
             # hand the input gradients to the children; queue the children whose gradients are complete
-            for i, e in enumerate(edges):
+            i = -1
+            for e in edges:
+                i += 1
                 if e is None:
                     continue
-                child, nr = e
+                child = e[0]
                 g = outs[i] if outs is not None else None
                 if g is not None:
                     meta = node._meta[i]
@@ -623,12 +663,13 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * child._n_outputs
+                    nr = e[1]
                     buf[nr] = g if buf[nr] is None else buf[nr] + g
                     del g
                 left = deps[child] - 1
                 deps[child] = left
                 if left == 0:
-                    heapq.heappush(ready, (-child._seq, child))
+                    push(ready, (-child._seq, child))
             del outs
         queued = callbacks[-1]
         while queued:   # final callbacks may queue more

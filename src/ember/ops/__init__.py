@@ -25,11 +25,15 @@ from . import (
 from ._dispatch import Tensor, bind
 
 E = elementwise
-_scalars = (int, float, bool, complex)
+_FAST_OPERANDS = frozenset((Tensor, int, float, bool, complex))
+_OPERANDS = (Tensor, int, float, bool, complex)
 
 
 def _operand_ok(other: Any) -> bool:
-    return isinstance(other, (Tensor, *_scalars)) or hasattr(other, "dtype") and not hasattr(other, "__len__")
+    """Whether a Python operator should handle ``other`` (tensors, numbers, NumPy scalars); anything else gets
+    ``NotImplemented`` so the other operand's reflected method can run."""
+    return type(other) in _FAST_OPERANDS or isinstance(other, _OPERANDS) or \
+        hasattr(other, "dtype") and not hasattr(other, "__len__")
 
 
 def _cmp(fn: Any) -> Any:
@@ -49,8 +53,8 @@ def _binop(fn: Any, reflected: bool = False) -> Any:
 
 
 bind({
-    "__add__": _binop(E.add), "__radd__": _binop(E.add), "__iadd__": E.add_,
-    "__sub__": _binop(E.sub), "__rsub__": _binop(E.rsub), "__isub__": E.sub_,
+    "__add__": _binop(E._add), "__radd__": _binop(E._add), "__iadd__": E.add_,
+    "__sub__": _binop(E._sub), "__rsub__": _binop(E._rsub1), "__isub__": E.sub_,
     "__mul__": _binop(E.mul), "__rmul__": _binop(E.mul), "__imul__": E.mul._inplace,
     "__truediv__": _binop(E.div), "__rtruediv__": _binop(lambda self, other: E.reciprocal(self) * other),
     "__itruediv__": E.div_,

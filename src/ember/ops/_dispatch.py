@@ -51,8 +51,12 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
         if _isinstance(t, Tensor):
             fn = t._grad_fn
             # the common edges inline (a non-view's grad_fn; no history), the rest through grad_edge
-            edges.append((fn, t._output_nr) if fn is not None and t._base is None else
-                         None if fn is None and not t._rg else grad_edge(t))
+            if fn is not None and t._base is None:
+                edges.append((fn, t._output_nr))
+            elif fn is None and not t._rg:
+                edges.append(None)
+            else:
+                edges.append(grad_edge(t))
             meta.append((t._data.shape, t._dtype))
         else:
             edges.append(None)

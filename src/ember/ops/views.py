@@ -429,42 +429,44 @@ class ExpandBackward0(Node):
 
 
 def expand(self: Tensor, *sizes: Any) -> Tensor:
-    """Broadcast to ``sizes`` without copying (stride 0 along grown dims); -1 keeps a size."""
+    """Broadcast to ``sizes`` without copying (stride 0 along new and grown dims); -1 keeps a size."""
     sizes = int_list(sizes, "expand", "size")
-    shape = self._data.shape
+    a = self._data
+    shape = a.shape
     nd = len(sizes) - len(shape)
+    if sizes == shape:
+        return make_view(self, a.view(), ExpandBackward0)
     if nd < 0:
         raise RuntimeError(f"expand({self.type()}{{{list(shape)}}}, size={list(sizes)}): the number of "
                            f"sizes provided ({len(sizes)}) must be greater or equal to the number of "
                            f"dimensions in the tensor ({len(shape)})")
+    # torch's geometry: a dim keeps its stride unless it grows (then 0); a new dim gets the stride of the
+    # dims inside it (size × stride of the next), or 0 when it is not of size 1 or the input is 0-d
     target = list(sizes)
-    for i in reversed(range(len(sizes))):   # torch reports the last mismatching dim
+    strides = [0] * len(sizes)
+    for i in range(len(sizes) - 1, -1, -1):   # torch reports the last mismatching dim
         s = sizes[i]
         if i < nd:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
                                    f"non-existing dimension {i}")
+            if s == 1 and shape:
+                strides[i] = target[i + 1] * strides[i + 1]
             continue
         cur = shape[i - nd]
-        if s == -1:
+        if s == -1 or s == cur:
             target[i] = cur
-        elif cur != s and cur != 1:
+            strides[i] = a.strides[i - nd]
+        elif cur != 1:
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) "
                                f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor "
                                f"sizes: {list(shape)}")
         elif s < 0:
             raise RuntimeError("numel: integer multiplication overflow")
-    tshape = tuple(target)
-    a = self._data
-    if tshape == shape:
-        arr = a.view()
-    else:   # torch's strides: 0 along new and grown dims, the input's elsewhere; read-only like NumPy's
-        strides = (0,) * nd + tuple(0 if n != s else st for n, s, st in zip(tshape[nd:], shape, a.strides,
-                                                                             strict=True))
-        xp = _xp(self)
-        arr = strided(xp, a, tshape, strides)
-        if xp is np:   # CuPy arrays have no read-only flag
-            arr.flags.writeable = False
+    xp = _xp(self)
+    arr = strided(xp, a, tuple(target), tuple(strides))
+    if xp is np:   # CuPy arrays have no read-only flag
+        arr.flags.writeable = False
     return make_view(self, arr, ExpandBackward0)
 
 
