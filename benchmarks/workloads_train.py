@@ -47,6 +47,24 @@ def save_to_file(lib: Any) -> Callable[[], Any]:
     return lambda: lib.save(state, path)
 
 
+def save_to_file_durable(lib: Any) -> Callable[[], Any]:
+    """The same save with the same durability on both sides: torch's ``save`` followed by an fsync of the file
+    (torch does not sync), ember's atomic save as is (it syncs the temporary file before the rename)."""
+    state = _state_dict(lib)
+    path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
+    if lib.__name__ == "ember":
+        return lambda: lib.save(state, path)
+
+    def step() -> None:
+        lib.save(state, path)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return step
+
+
 def load_from_file(lib: Any) -> Callable[[], Any]:
     """``load`` (weights_only) of a 64 MB state_dict from a file on disk."""
     path = os.path.join(tempfile.mkdtemp(), "ckpt.pt")
@@ -69,6 +87,7 @@ def save_load_memory(lib: Any) -> Callable[[], Any]:
 WORKLOADS = {
     "mlp epoch (digits, Adam, batch 128)": (mlp_digits_epoch, 1),
     "save 64 MB state_dict to file": (save_to_file, 1),
+    "save 64 MB to file, both fsynced": (save_to_file_durable, 1),
     "load 64 MB state_dict from file": (load_from_file, 1),
     "save+load 64 MB in memory": (save_load_memory, 1),
 }
