@@ -766,12 +766,22 @@ def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike) -> np.n
     if not 0.0 <= p <= 1.0:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}")
     # uniform53 = k·2⁻⁵³ for the 53-bit integer k of two words, so ``uniform53 < p`` is ``k < ceil(p·2⁵³)``:
-    # compared as integers, without forming the doubles
-    w = gen._words(2 * n)
-    k = w[0::2] & np.uint64(0x1FFFFF)
-    k <<= np.uint64(32)
-    k |= w[1::2]
-    return (k < np.uint64(math.ceil(p * 2.0**53))).astype(dt)
+    # compared as integers, without forming the doubles, in chunks whose temporaries stay in cache
+    bound = np.uint64(math.ceil(p * 2.0**53))
+    out = np.empty(n, dt)
+    k = np.empty(min(n, _BERNOULLI_CHUNK), np.uint64)
+    for start in range(0, n, _BERNOULLI_CHUNK):
+        count = min(_BERNOULLI_CHUNK, n - start)
+        w = gen._words(2 * count)
+        kc = k[:count]
+        np.bitwise_and(w[0::2], np.uint64(0x1FFFFF), out=kc)
+        np.left_shift(kc, np.uint64(32), out=kc)
+        np.bitwise_or(kc, w[1::2], out=kc)
+        np.less(kc, bound, out=out[start:start + count], casting="unsafe")
+    return out
+
+
+_BERNOULLI_CHUNK = 1 << 16
 
 
 def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
