@@ -133,7 +133,7 @@ class Node:
             for t in tensors:
                 if type(t) is not SavedOutput and _isinstance(t, Tensor) and t.is_inference():
                     raise RuntimeError(_INFERENCE_SAVED)
-        self._versions = tuple(versions)
+        self._versions = versions
 
     @property
     def saved(self) -> tuple:

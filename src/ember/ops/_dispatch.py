@@ -61,8 +61,8 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
         else:
             edges.append(None)
             meta.append(None)
-    node._next = tuple(edges)
-    node._meta = tuple(meta)
+    node._next = edges   # lists: the engine only iterates and indexes them
+    node._meta = meta
     if _isinstance(out, Tensor):
         out._grad_fn = node
         out._rg = True
@@ -299,7 +299,7 @@ def _retarget_saved_output(node: Node, result: Tensor, self: Tensor) -> None:
     for i, s in enumerate(saved):
         if type(s) is SavedOutput and s._vc is vc:
             s.data, s._vc = self._data, self._vc
-            node._versions = node._versions[:i] + (self._vc[0],) + node._versions[i + 1:]
+            node._versions = (*node._versions[:i], self._vc[0], *node._versions[i + 1:])
 
 
 def _assign(dst: Any, src: Any) -> None:

@@ -1014,8 +1014,8 @@ def rebase_view(view_t: Tensor, node: Node) -> None:
     # the op's first gradient goes to the base slice: reduce it to the view's shape inside fn
     fn_meta = node._meta
     cs.__dict__.update(index=index, view_shape=view_t._data.shape, fn=_Reducing(node, fn_meta, _reduce_to))
-    cs._next = (grad_edge(base),) + node._next[1:]
-    cs._meta = ((base._data.shape, base._dtype),) + fn_meta[1:]
+    cs._next = (grad_edge(base), *node._next[1:])
+    cs._meta = ((base._data.shape, base._dtype), *fn_meta[1:])
     base._grad_fn = cs
     base._output_nr = 0
     base._rg = True
