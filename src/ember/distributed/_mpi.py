@@ -19,7 +19,7 @@ import numpy as np
 
 from ._work import Step
 
-__all__ = ["MPIBackend", "Slot"]
+__all__ = ["MPIBackend", "Persistent", "Slot"]
 
 # ReduceOp value -> MPI op name; AVG is SUM followed by a division (done by the caller)
 _MPI_OPS = {0: "SUM", 1: "SUM", 2: "PROD", 3: "MIN", 4: "MAX", 5: "BAND", 6: "BOR", 7: "BXOR"}
@@ -30,6 +30,8 @@ _STAGED = {np.dtype(np.float16).num}   # plus bfloat16 (ml_dtypes), recognised b
 _RING = 4   # signature slots of a group: as many checked collectives may be in flight before one is drained
 _MIN_ROOM = 256   # the smallest exchange (when the payload is predicted not to travel with the signature)
 _ROOM_BYTES = 128 * 1024   # the largest payload travelling with a signature: for 2 ranks (divided among more)
+_PERSIST_BYTES = 64 * 1024   # all_reduce up to this size goes through a persistent request (copies cost more above)
+_PERSIST_MAX = 64            # persistent all_reduce requests per group (kept until the group is destroyed)
 
 
 class Slot:
@@ -65,6 +67,21 @@ class Slot:
             self.req = None
 
 
+class Persistent:
+    """A persistent in-place ``Allreduce_init`` (MPI 4) on a scratch array: started again for each all_reduce of
+    its (dtype, shape, op), a small all-reduce costs about half of ``Iallreduce``'s time. ``owner`` marks the
+    all_reduce whose result is still in ``scratch`` (None: free) and ``finish`` copies it out."""
+
+    __slots__ = ("scratch", "req", "owner", "finish")
+
+    def __init__(self, comm: Any, scratch: Any, mop: Any) -> None:
+        from mpi4py import MPI
+        self.scratch = scratch
+        self.req = comm.Allreduce_init(MPI.IN_PLACE, scratch, mop)
+        self.owner: object | None = None
+        self.finish: Callable[[], None] | None = None
+
+
 def _bytes(arr: Any) -> Any:
     return arr.reshape(-1).view(np.uint8)
 
@@ -78,7 +95,9 @@ class MPIBackend:
     def __init__(self, comm: Any) -> None:
         from mpi4py import MPI
         self.MPI = MPI
-        self.comm = comm
+        # the world's data travel on a duplicate too: persistent requests left on COMM_WORLD by a program that never
+        # destroys its group would be reported by MPI_Finalize
+        self.comm = comm.Dup() if comm == MPI.COMM_WORLD else comm
         self.meta = comm.Dup()
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
@@ -94,12 +113,18 @@ class MPIBackend:
         self._after: dict[int, int] = {}   # signature -> payload bytes of the collective that followed it last
         self._prev: int | None = None      # signature of the last verified collective
         self.pending: Any = None           # the Work whose signature exchange is not verified yet
+        self._persist: dict[tuple, Persistent] = {}   # see persistent_allreduce
 
     def free(self) -> None:
         for slot in [s for ring in self._rings.values() for s in ring]:
             if slot.holder is not None:   # a collective never waited for: complete it before freeing its request
                 slot.holder()
             slot.free()
+        for p in self._persist.values():
+            if p.owner is not None:   # an all_reduce never waited for
+                p.req.Wait()
+            p.req.Free()
+        self._persist.clear()
         for c in (self.meta, self.comm):
             if c != self.MPI.COMM_WORLD:
                 c.Free()
@@ -198,6 +223,20 @@ class MPIBackend:
         mine[: data.size] = data
         out = np.empty((self.size, width), np.uint8)
         return self.meta.Iallgather(mine, out), out
+
+    def persistent_allreduce(self, dt: Any, shape: tuple, op: int) -> Persistent | None:
+        """The group's persistent all-reduce of ``(dt, shape)`` under ReduceOp ``op`` (made on first use), or None
+        (MPI < 4, a dtype reduced through staging, too large, or this group's quota used up). MPI matches the
+        creations like collectives, and a persistent collective only with a persistent one: every rank must ask
+        for it at the same all_reduce (where ranks are known to run the same collective), and ``all_reduce`` uses
+        it whenever there is one, synchronous or not (the requests live as long as the group, so the choice stays
+        the same on every rank)."""
+        key = (dt, shape, op)
+        got = self._persist.get(key)
+        if got is None and self._persistent and len(self._persist) < _PERSIST_MAX and not self._how_of(dt) and \
+                dt.itemsize * int(np.prod(shape)) <= _PERSIST_BYTES:
+            got = self._persist[key] = Persistent(self.comm, np.empty(shape, dt), self._ops[op])
+        return got
 
     # ---- collectives ---------------------------------------------------------------------------------------
     def allreduce(self, arr: Any, op: int) -> list[Step]:

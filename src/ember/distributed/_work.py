@@ -56,13 +56,19 @@ def _alive(pid: int) -> bool:
         return True
 
 
+_SPIN = range(256)   # tests before the first look at the clock (tens of microseconds)
+
+
 def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float], BaseException],
          peers: Callable[[], BaseException | None] | None = None) -> None:
-    """Spin on ``test`` until it is true; back off (yield after 5 ms, sleep a little after 50 ms) when it takes long,
-    so that ranks waiting for slow peers leave the CPU to the work that must progress; after one second, check
-    every half second that the peers on this host still run; raise ``on_timeout(elapsed)`` at the deadline."""
-    if test():
-        return
+    """Spin on ``test`` until it is true: first tightly (a small collective completes within microseconds, sooner
+    noticed without reading the clock between tests), then reading the clock; back off (yield after 5 ms, sleep a
+    little after 50 ms) when it takes long, so that ranks waiting for slow peers leave the CPU to the work that
+    must progress; after one second, check every half second that the peers on this host still run; raise
+    ``on_timeout(elapsed)`` at the deadline."""
+    for _ in _SPIN:
+        if test():
+            return
     start = time.monotonic()
     check_peers = start + 1.0
     while not test():
@@ -84,6 +90,9 @@ def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float]
 def wait_request(test: Callable[[], bool], group: Any, what: str) -> None:
     """Block on one posted request as ``Work.wait`` would (bounded by the group's timeout, a backend error making
     the group unusable), for the synchronous fast paths that create no Work."""
+    for _ in _SPIN:
+        if test():
+            return
     limit = group._timeout
     try:
         poll(test, time.monotonic() + limit, lambda waited: group._timeout_error(what, waited, limit),

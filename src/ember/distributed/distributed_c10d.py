@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._tensor import Tensor
-from ._mpi import Slot
+from ._mpi import Persistent, Slot
 from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
 
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "default_pg_timeout",
@@ -676,9 +676,9 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
 class _ReducePlan:
     """What ``all_reduce`` of one (dtype, shape, op) on one group needs, worked out once: the op code, the MPI op
     of an in-place reduction (None when the dtype needs staging or the group is not MPI's: the general path), the
-    signature and its CRC."""
+    signature and its CRC, and the group's persistent request for it (small tensors)."""
 
-    __slots__ = ("code", "mop", "post", "in_place", "text", "crc", "ufunc", "np_dtype", "nbytes")
+    __slots__ = ("code", "mop", "post", "in_place", "text", "crc", "ufunc", "np_dtype", "nbytes", "persist")
 
 
 def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
@@ -694,6 +694,7 @@ def _reduce_plan(pg: ProcessGroup, tensor: Tensor, op: Any) -> _ReducePlan:
     plan.crc = zlib.crc32(plan.text.encode())
     plan.ufunc = _UFUNCS[code]
     plan.np_dtype, plan.nbytes = arr.dtype, arr.nbytes
+    plan.persist = None   # (scratch, persistent request), or () for none: asked for where ranks are known to agree
     if len(pg._plans) > 256:
         pg._plans.clear()
     pg._plans[(tensor._dtype, arr.shape, op)] = plan
@@ -748,8 +749,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
             views[0][...] = arr
         slot.start()
         test = slot.req.Test
-        if not test():
-            wait_request(test, pg, "all_reduce")
+        wait_request(test, pg, "all_reduce")
         got = slot.sigs.tolist()
         if got.count(got[0]) != len(got):
             _verify(pg, "all_reduce", plan.text, slot, None)   # raises, naming the ranks' collectives
@@ -765,12 +765,54 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
             return None
     if pg._unposted:
         pg._flush()
-    req = plan.post(plan.in_place, arr, plan.mop)
-    if not req.Test():
+    persist = plan.persist
+    if persist is None:   # here every rank runs this all_reduce: the persistent request is made in step on all
+        persist = plan.persist = pg._impl.persistent_allreduce(arr.dtype, arr.shape, plan.code) or False
+    if persist:
+        if persist.owner is not None:
+            _drain(pg, persist)
+        scratch, req = persist.scratch, persist.req
+        scratch[...] = arr
+        req.Start()
         wait_request(req.Test, pg, "all_reduce")
+        if plan.code == 1:
+            np.divide(scratch, pg._impl.size, out=arr)
+        else:
+            arr[...] = scratch
+        return None
+    req = plan.post(plan.in_place, arr, plan.mop)
+    wait_request(req.Test, pg, "all_reduce")
     if plan.code == 1:
         arr /= pg._impl.size
     return None
+
+
+def _drain(pg: ProcessGroup, p: Persistent) -> None:
+    """Complete the all_reduce still using ``p`` (posted before on every rank, so it can complete)."""
+    wait_request(p.req.Test, pg, "all_reduce")
+    if p.finish is not None:
+        p.finish()
+
+
+def _allreduce_steps(pg: ProcessGroup, arr: Any, code: int) -> list[Step]:
+    """Post the all-reduce of ``arr`` (the group's persistent request for its signature when it has one: the
+    choice must be the one the synchronous path makes, on every rank)."""
+    get = getattr(pg._impl, "persistent_allreduce", None)
+    p = get(arr.dtype, arr.shape, code) if get is not None else None
+    if p is None:
+        return pg._impl.allreduce(arr, code)
+    if p.owner is not None:
+        _drain(pg, p)
+    p.scratch[...] = arr
+    p.req.Start()
+    mine = object()
+
+    def finish() -> None:
+        if p.owner is mine:
+            p.owner = p.finish = None
+            arr[...] = p.scratch
+    p.owner, p.finish = mine, finish
+    return [(lambda: p.owner is not mine or p.req.Test(), finish)]
 
 
 def _all_reduce(pg: ProcessGroup, tensor: Tensor, code: int, async_op: bool) -> Work | None:
@@ -779,8 +821,8 @@ def _all_reduce(pg: ProcessGroup, tensor: Tensor, code: int, async_op: bool) -> 
     after = [_mean(arr, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
     return _start(pg, "all_reduce", lambda: f"{_sig(tensor)}, op={_Op(code).name}",
-                  lambda: pg._impl.allreduce(arr, code), async_op, [tensor], after, (arr, _reduce_rows(arr, code)),
-                  ("all_reduce", tensor._dtype, tensor._data.shape, code))
+                  lambda: _allreduce_steps(pg, arr, code), async_op, [tensor], after,
+                  (arr, _reduce_rows(arr, code)), ("all_reduce", tensor._dtype, tensor._data.shape, code))
 
 
 def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
