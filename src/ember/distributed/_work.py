@@ -87,15 +87,16 @@ def poll(test: Callable[[], bool], deadline: float, on_timeout: Callable[[float]
                 raise err
 
 
-def wait_request(test: Callable[[], bool], group: Any, what: str) -> None:
-    """Block on one posted request as ``Work.wait`` would (bounded by the group's timeout, a backend error making
-    the group unusable), for the synchronous fast paths that create no Work."""
+def wait_request(req: Any, group: Any, what: str) -> None:
+    """Block on one posted MPI request as ``Work.wait`` would (bounded by the group's timeout, a backend error
+    making the group unusable), for the synchronous fast paths that create no Work. (The spin calls ``req.Test``
+    itself: the quickest loop Python has, and a small collective's latency is its polling.)"""
     for _ in _SPIN:
-        if test():
+        if req.Test():
             return
     limit = group._timeout
     try:
-        poll(test, time.monotonic() + limit, lambda waited: group._timeout_error(what, waited, limit),
+        poll(req.Test, time.monotonic() + limit, lambda waited: group._timeout_error(what, waited, limit),
              group._dead_peer_error)
     except DistBackendError as e:
         group._fail(e)

@@ -45,6 +45,7 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
 
 default_pg_timeout = timedelta(minutes=30)
 _NOTHING = np.empty(0, np.uint8)
+_HOT_BYTES = 1 << 20   # all_reduce remembers the plan of its last array up to this size
 _NOT_INIT = "Default process group has not been initialized, please make sure to call init_process_group."
 
 
@@ -114,6 +115,7 @@ class ProcessGroup:
         self._devtype = "cuda" if backend == Backend.NCCL else "cpu"
         self._texts: dict[tuple, tuple[str, int]] = {}   # signatures of hot call sites
         self._plans: dict[tuple, Any] = {}                 # all_reduce's per (dtype, shape, op) plans
+        self._hot: tuple = (None, None, None)   # all_reduce's last fast-path (array, op, plan): a loop's tensor
         self._unposted: list[Work] = []   # checked collectives whose transfer waits for their signatures
 
     def rank(self) -> int:
@@ -727,14 +729,20 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         if group is None:
             raise ValueError(_NOT_INIT)
         return None
-    if tensor._device.type != pg._devtype:
-        _on_device(pg, [tensor])
     arr = tensor._data
-    plan = pg._plans.get((tensor._dtype, arr.shape, op))
-    if plan is None:
-        plan = _reduce_plan(pg, tensor, op)
-    if plan.mop is None or async_op or pg._error is not None or not arr.flags.c_contiguous:
-        return _all_reduce(pg, tensor, plan.code, async_op)
+    hot = pg._hot
+    if hot[0] is arr and hot[1] is op and not async_op and pg._error is None:
+        plan = hot[2]   # the same array as last time: same dtype, shape and contiguity, so the same plan
+    else:
+        if tensor._device.type != pg._devtype:
+            _on_device(pg, [tensor])
+        plan = pg._plans.get((tensor._dtype, arr.shape, op))
+        if plan is None:
+            plan = _reduce_plan(pg, tensor, op)
+        if plan.mop is None or async_op or pg._error is not None or not arr.flags.c_contiguous:
+            return _all_reduce(pg, tensor, plan.code, async_op)
+        if plan.nbytes <= _HOT_BYTES:   # (holding on to a small array only)
+            pg._hot = (arr, op, plan)
     pg._seq += 1
     if pg._checks:
         meta = pg._meta
@@ -748,8 +756,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         if views is not None:
             views[0][...] = arr
         slot.start()
-        test = slot.req.Test
-        wait_request(test, pg, "all_reduce")
+        wait_request(slot.req, pg, "all_reduce")
         got = slot.sigs.tolist()
         if got.count(got[0]) != len(got):
             _verify(pg, "all_reduce", plan.text, slot, None)   # raises, naming the ranks' collectives
@@ -774,14 +781,14 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
         scratch, req = persist.scratch, persist.req
         scratch[...] = arr
         req.Start()
-        wait_request(req.Test, pg, "all_reduce")
+        wait_request(req, pg, "all_reduce")
         if plan.code == 1:
             np.divide(scratch, pg._impl.size, out=arr)
         else:
             arr[...] = scratch
         return None
     req = plan.post(plan.in_place, arr, plan.mop)
-    wait_request(req.Test, pg, "all_reduce")
+    wait_request(req, pg, "all_reduce")
     if plan.code == 1:
         arr /= pg._impl.size
     return None
@@ -789,7 +796,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | Non
 
 def _drain(pg: ProcessGroup, p: Persistent) -> None:
     """Complete the all_reduce still using ``p`` (posted before on every rank, so it can complete)."""
-    wait_request(p.req.Test, pg, "all_reduce")
+    wait_request(p.req, pg, "all_reduce")
     if p.finish is not None:
         p.finish()
 
