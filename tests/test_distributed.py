@@ -214,3 +214,82 @@ def test_post_accumulate_grad_hook_order_as_torch() -> None:
         m(lib.randn(4, 5)).sum().backward()
         return seen
     assert order(ember) == order(torch)
+
+
+# ---- all_reduce's persistent requests: the same choice on every path, so that ranks always match -----------------
+_PERSISTENT_JOB = '''
+import numpy as np
+import ember
+import ember.distributed as dist
+
+dist.init_process_group("mpi")
+r, n = dist.get_rank(), dist.get_world_size()
+total = n * (n + 1) / 2
+
+
+def check(t, want, what):
+    got = t.numpy()
+    if not np.array_equal(got, np.broadcast_to(np.asarray(want, got.dtype), got.shape)):
+        raise SystemExit(f"rank {r}: {what}: got {got}, expected {want}")
+
+
+for size in (4, 4096, 300_000):   # 16 bytes, 16 KB (past the first exchange's room), 1.2 MB (no persistent request)
+    # a synchronous all_reduce on one rank meets an asynchronous one on the other (torch allows it)
+    t = ember.full((size,), float(r + 1))
+    if r == 0:
+        dist.all_reduce(t)
+    else:
+        dist.all_reduce(t, async_op=True).wait()
+    check(t, total, f"sync/async {size}")
+    # two asynchronous all_reduces of one signature in flight, a synchronous one after them, waited in reverse
+    a, b, c = (ember.full((size,), float(k * (r + 1))) for k in (1, 2, 3))
+    wa = dist.all_reduce(a, async_op=True)
+    wb = dist.all_reduce(b, async_op=True)
+    dist.all_reduce(c)
+    wb.wait()
+    wa.wait()
+    check(a, total, f"first in flight {size}")
+    check(b, 2 * total, f"second in flight {size}")
+    check(c, 3 * total, f"after them {size}")
+    # a non-contiguous tensor of the same signature, AVG, and the same array again under another op
+    m = ember.full((size, 2), float(r + 1))
+    dist.all_reduce(m[:, 1])
+    check(m[:, 1], total, f"strided {size}")
+    check(m[:, 0], r + 1, f"beside the strided {size}")
+    v = ember.full((size,), float(r + 1))
+    dist.all_reduce(v, op=dist.ReduceOp.AVG)
+    check(v, total / n, f"avg {size}")
+    for _ in range(3):   # the same array over and over (the remembered plan), then under MAX
+        w = ember.full((size,), float(r + 1))
+        dist.all_reduce(w)
+        check(w, total, f"repeat {size}")
+    dist.all_reduce(w, op=dist.ReduceOp.MAX)
+    check(w, total, f"max after sum {size}")
+    w.copy_(ember.full((size,), float(r + 1)))
+    dist.all_reduce(w, op=dist.ReduceOp.MAX)
+    check(w, n, f"max {size}")
+    k = ember.full((size,), r + 2, dtype=ember.int64)
+    dist.all_reduce(k, op=dist.ReduceOp.PRODUCT)
+    check(k, int(np.prod(np.arange(2, n + 2))), f"product {size}")
+
+# a view of another shape on the same memory: a new plan, not the remembered one
+base = ember.full((8,), float(r + 1))
+dist.all_reduce(base)
+dist.all_reduce(base.view(2, 4))
+check(base, total * n, "view")
+# an unwaited asynchronous all_reduce is completed when the group is destroyed
+dist.all_reduce(ember.ones(4), async_op=True)
+dist.destroy_process_group()
+print(f"OK {r}")
+'''
+
+
+@needs_mpi
+@pytest.mark.parametrize("checks", ["1", "0"])
+def test_all_reduce_paths_match_across_ranks(tmp_path: Path, checks: str) -> None:
+    script = tmp_path / "persistent.py"
+    script.write_text(_PERSISTENT_JOB)
+    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       env=dict(ENV, EMBER_DISTRIBUTED_CHECKS=checks, EMBER_DIST_TIMEOUT="20"), cwd=HERE)
+    _all_ok(p, 2)
+    assert "MPICH" not in p.stderr and "pending" not in p.stderr, p.stderr   # no request left for MPI_Finalize
