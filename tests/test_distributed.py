@@ -293,3 +293,80 @@ def test_all_reduce_paths_match_across_ranks(tmp_path: Path, checks: str) -> Non
                        env=dict(ENV, EMBER_DISTRIBUTED_CHECKS=checks, EMBER_DIST_TIMEOUT="20"), cwd=HERE)
     _all_ok(p, 2)
     assert "MPICH" not in p.stderr and "pending" not in p.stderr, p.stderr   # no request left for MPI_Finalize
+
+
+_API_JOB = '''
+from datetime import timedelta
+
+import ember
+import ember.distributed as dist
+
+dist.init_process_group("mpi")
+r, n = dist.get_rank(), dist.get_world_size()
+
+
+def expect(cond, what):
+    if not cond:
+        raise SystemExit(f"rank {r}: {what}")
+
+
+expect(dist.get_pg_count() == 1, f"pg count {dist.get_pg_count()}")
+# group ranks in the order given (sort_ranks=False) or sorted
+order = list(reversed(range(n)))
+rev = dist.new_group(order, sort_ranks=False)
+srt = dist.new_group(order)
+expect(dist.get_rank(rev) == order.index(r) and dist.get_rank(srt) == r, "group ranks")
+expect(dist.get_process_group_ranks(rev) == order, "reversed group's ranks")
+t = ember.full((2,), float(r))
+dist.broadcast(t, group_src=0, group=rev)   # group rank 0 of rev is the last global rank
+expect(t.tolist() == [float(n - 1)] * 2, f"broadcast from group rank 0: {t.tolist()}")
+expect(dist.get_pg_count() == 3, f"pg count {dist.get_pg_count()}")
+# subgroups: pairs (the last rank alone when n is odd, through the enumeration)
+lists = [list(range(i, min(i + 2, n))) for i in range(0, n, 2)]
+mine, subs = dist.new_subgroups_by_enumeration(lists)
+expect(len(subs) == len(lists) and dist.get_process_group_ranks(mine) == lists[r // 2], "subgroups")
+s = ember.ones(1)
+dist.all_reduce(s, group=mine)
+expect(s.item() == len(lists[r // 2]), "all_reduce in a subgroup")
+one, all_ones = dist.new_subgroups(1)
+expect(len(all_ones) == n and dist.get_world_size(one) == 1, "new_subgroups(1)")
+# objects point to point, from any source
+if r == 0:
+    dist.send_object_list(["foo", 12, {1: 2}], dst=n - 1)
+elif r == n - 1:
+    got = [None, None, None]
+    sender = dist.recv_object_list(got)
+    expect(sender == 0 and got == ["foo", 12, {1: 2}], f"recv_object_list {sender} {got}")
+# barriers with their own timeout
+dist.barrier(timeout=timedelta(seconds=20))
+dist.monitored_barrier(timeout=timedelta(seconds=20))
+work = dist.barrier(async_op=True)
+expect(work.wait() is True and work.is_completed(), "async barrier")
+dist.destroy_process_group()
+expect(dist.get_pg_count() == 0, "pg count after destroy")
+print(f"OK {r}")
+'''
+
+
+@needs_mpi
+def test_groups_objects_and_barriers_three_ranks(tmp_path: Path) -> None:
+    script = tmp_path / "api.py"
+    script.write_text(_API_JOB)
+    _all_ok(_mpiexec(3, str(script)), 3)
+
+
+def test_backend_and_op_queries_as_torch() -> None:
+    pytest.importorskip("torch")
+    import torch.distributed as tdist
+    for name in ("SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR", "PREMUL_SUM"):
+        assert dist.supports_complex(getattr(dist.ReduceOp, name)) == tdist.supports_complex(
+            getattr(tdist.ReduceOp, name)), name
+    for dev in ("cpu", "cuda", "cuda:1", ember.device("cpu")):
+        assert dist.get_default_backend_for_device(dev) == tdist.get_default_backend_for_device(str(dev))
+    for lib in (dist, tdist):
+        with pytest.raises(ValueError, match="Default backend not registered for device : meta"):
+            lib.get_default_backend_for_device("meta")
+    assert dist.is_backend_available("gloo") and not dist.is_backend_available("foo")
+    assert dist.get_pg_count() == 0
+    with pytest.raises(ValueError, match="The arg 'ranks_per_subgroup_list' cannot be empty"):
+        dist.new_subgroups_by_enumeration([])

@@ -41,7 +41,9 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
            "barrier", "broadcast", "all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "gather",
            "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all", "all_to_all_single", "send", "recv",
            "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list",
-           "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank"]
+           "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank", "new_subgroups",
+           "new_subgroups_by_enumeration", "get_pg_count", "is_backend_available", "supports_complex",
+           "get_default_backend_for_device", "send_object_list", "recv_object_list"]
 
 default_pg_timeout = timedelta(minutes=30)
 _NOTHING = np.empty(0, np.uint8)
@@ -190,6 +192,7 @@ class group(metaclass=_WorldMeta):   # noqa: N801 (torch's name)
 class _State:
     world: ProcessGroup | None = None
     groups: list[ProcessGroup] = []
+    count = 0   # process groups created since init_process_group (get_pg_count)
 
 
 _STATE = _State()
@@ -312,6 +315,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         comm = None   # a world of one: no MPI needed
     _STATE.world = _make_group(name, comm, list(range(size)), seconds, device_id)
     _STATE.groups = [_STATE.world]
+    _STATE.count = 1
 
 
 def _mpi_world() -> Any:
@@ -353,7 +357,7 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
             raise AssertionError("Process group cannot be None")
         for pg in _STATE.groups:
             _free(pg)
-        _STATE.world, _STATE.groups = None, []
+        _STATE.world, _STATE.groups, _STATE.count = None, [], 0
     elif isinstance(group, ProcessGroup):
         _free(group)
         if group in _STATE.groups:
@@ -424,11 +428,14 @@ def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
 
 def new_group(ranks: Sequence[int] | None = None, timeout: timedelta | None = None, backend: str | None = None,
               pg_options: Any = None, use_local_synchronization: bool = False, group_desc: str | None = None,
-              device_id: Any = None) -> ProcessGroup | int:
-    """A group of some of the ranks; every rank must call it (non-members get ``GroupMember.NON_GROUP_MEMBER``)."""
+              device_id: Any = None, sort_ranks: bool = True) -> ProcessGroup | int:
+    """A group of some of the ranks; every rank must call it (non-members get ``GroupMember.NON_GROUP_MEMBER``).
+    Group ranks follow the global ranks, or the order of ``ranks`` when ``sort_ranks`` is False."""
     world = _default()
     size = world.size()
-    members = sorted(range(size) if ranks is None else {int(r) for r in ranks})
+    members = list(range(size)) if ranks is None else list(dict.fromkeys(int(r) for r in ranks))
+    if sort_ranks:
+        members.sort()
     if len(members) > size:
         raise ValueError("the new group's world size should be less or equal to the world size set by "
                          "init_process_group")
@@ -437,17 +444,90 @@ def new_group(ranks: Sequence[int] | None = None, timeout: timedelta | None = No
     name = Backend(backend) if backend is not None else world._backend
     seconds = _seconds(timeout) if timeout is not None else world._timeout
     me = world.rank()
+    _STATE.count += 1
     comm = world._meta.comm if world._meta is not None else None
     if comm is None:   # a single process without MPI
         pg = _make_group(name, None, [0], seconds, device_id)
     else:
         from mpi4py import MPI
-        sub = comm.Split(0 if me in members else MPI.UNDEFINED, me)
+        sub = comm.Split(0 if me in members else MPI.UNDEFINED, members.index(me) if me in members else 0)
         if sub == MPI.COMM_NULL:
             return GroupMember.NON_GROUP_MEMBER
         pg = _make_group(name, sub, members, seconds, device_id)
     _STATE.groups.append(pg)
     return pg
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list: Sequence[Sequence[int]], timeout: timedelta | None = None,
+                                 backend: str | None = None, pg_options: Any = None,
+                                 group_desc: str | None = None) -> tuple[ProcessGroup | None, list]:
+    """One group per list of ranks (disjoint lists; every rank must call it): (this rank's group, all of them)."""
+    if ranks_per_subgroup_list is None or len(ranks_per_subgroup_list) == 0:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    subgroups: list = []
+    mine = None
+    owner: dict[int, Sequence[int]] = {}
+    me = get_rank()
+    for ranks in ranks_per_subgroup_list:
+        sub = new_group(ranks, timeout, backend, pg_options, group_desc=group_desc)
+        subgroups.append(sub)
+        for r in ranks:
+            if r in owner:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {owner[r]} and {ranks}")
+            owner[r] = ranks
+            if r == me:
+                mine = sub
+    return mine, subgroups
+
+
+def new_subgroups(group_size: int | None = None, group: ProcessGroup | None = None, timeout: timedelta | None = None,
+                  backend: str | None = None, pg_options: Any = None,
+                  group_desc: str | None = None) -> tuple[ProcessGroup | None, list]:
+    """Split ``group``'s ranks into consecutive groups of ``group_size`` (default: the CUDA devices of a machine):
+    (this rank's group, all of them)."""
+    if group_size is None:
+        from .. import cuda
+        if not cuda.is_available():
+            raise ValueError("Default group size only takes effect when CUDA is available.If your subgroup using a "
+                             "backend that does not depend on CUDA,please pass in 'group_size' correctly.")
+        group_size = cuda.device_count()
+    if group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    world_size = get_world_size(group)
+    if world_size < group_size:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size ({world_size})")
+    if world_size % group_size != 0:
+        raise ValueError(f"The world size ({world_size}) must be divisible by '{group_size=}'")
+    ranks = get_process_group_ranks(group)
+    return new_subgroups_by_enumeration([ranks[i:i + group_size] for i in range(0, len(ranks), group_size)],
+                                        timeout, backend, pg_options, group_desc)
+
+
+def get_pg_count() -> int:
+    """How many process groups were created since ``init_process_group`` (the default one included)."""
+    return _STATE.count
+
+
+def is_backend_available(backend: str) -> bool:
+    """Whether ``backend`` can be used here (``'gloo'`` is served by MPI)."""
+    name = str(backend).lower()
+    return {"mpi": is_mpi_available, "gloo": is_gloo_available, "nccl": is_nccl_available}.get(name, bool)()
+
+
+def supports_complex(reduceOp: Any) -> bool:   # noqa: N803 (torch's name)
+    """Whether ``reduceOp`` is defined on complex tensors (sums and averages are; orderings and products not)."""
+    return reduceOp not in (_Op.PRODUCT, _Op.MIN, _Op.MAX, _Op.BAND, _Op.BOR, _Op.BXOR)
+
+
+_DEVICE_BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
+
+
+def get_default_backend_for_device(device: Any) -> str:
+    """The backend torch picks for tensors of ``device``'s type (``'gloo'``, served by MPI, for CPU tensors)."""
+    kind = device.type if hasattr(device, "type") else str(device).split(":")[0]
+    if kind not in _DEVICE_BACKENDS:
+        raise ValueError(f"Default backend not registered for device : {device}")
+    return _DEVICE_BACKENDS[kind]
 
 
 # ---- argument checks ---------------------------------------------------------------------------------------
@@ -651,12 +731,19 @@ def _mean(arr: Any, size: int) -> Step:
 
 
 # ---- collectives -------------------------------------------------------------------------------------------
-def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None) -> Work | None:
-    """Wait until every rank of the group has reached this point."""
+def barrier(group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None,
+            timeout: timedelta | None = None) -> Work | None:
+    """Wait until every rank of the group has reached this point (at most ``timeout``, when given, instead of the
+    group's timeout)."""
     pg = _resolve(group)
     if pg is None:
         return None
-    return _start(pg, "barrier", lambda: "", pg._impl.barrier, async_op, small=(_NOTHING, lambda rows: None))
+    work = _start(pg, "barrier", lambda: "", pg._impl.barrier, async_op or timeout is not None,
+                  small=(_NOTHING, lambda rows: None))
+    if timeout is None or async_op or work is None:
+        return work
+    work.wait(timeout)
+    return None
 
 
 def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = None, async_op: bool = False,
@@ -1192,9 +1279,7 @@ def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
 def monitored_barrier(group: ProcessGroup | None = None, timeout: timedelta | None = None,
                       wait_all_ranks: bool = False) -> None:
     """A barrier that fails (instead of waiting the group's whole timeout) after ``timeout``."""
-    work = barrier(group, async_op=True)
-    if work is not None:
-        work.wait(timeout)
+    barrier(group, timeout=timeout)
 
 
 def get_node_local_rank(fallback_rank: int | None = None) -> int:
@@ -1294,6 +1379,56 @@ def broadcast_object_list(object_list: list[Any], src: int | None = None, group:
         for i, s in enumerate(sizes_h.tolist()):
             object_list[i] = _load(data_h[off:off + s], s)
             off += s
+
+
+def send_object_list(object_list: list[Any], dst: int | None = None, group: ProcessGroup | None = None,
+                     device: Any = None, group_dst: int | None = None, use_batch: bool = False) -> None:
+    """Send the (pickled) objects of ``object_list`` to rank ``dst``, which receives them with
+    :func:`recv_object_list` into a list of the same length."""
+    pg = _resolve(group)
+    if pg is None:
+        return
+    peer = _root(pg, dst, group_dst)
+    if peer == pg.rank():
+        raise ValueError("Invalid destination rank: destination rank should not be the same as the rank of the "
+                         "current process.")
+    pg._usable()
+    blobs = [pickle.dumps(o) for o in object_list]
+    xp = pg._xp
+    _run(pg, "send_object_list", pg._direct().send(xp.asarray(np.asarray([len(b) for b in blobs], np.int64)), peer,
+                                                   0))
+    _run(pg, "send_object_list", pg._direct().send(xp.asarray(np.frombuffer(b"".join(blobs), np.uint8)), peer, 0))
+
+
+def recv_object_list(object_list: list[Any], src: int | None = None, group: ProcessGroup | None = None,
+                     device: Any = None, group_src: int | None = None, use_batch: bool = False) -> int:
+    """Receive into ``object_list`` the objects a :func:`send_object_list` of rank ``src`` (any rank when None) sent;
+    returns the sender's rank (-1 outside ``group``)."""
+    pg = _resolve(group)
+    if pg is None:
+        return -1
+    peer = None if src is None and group_src is None else _root(pg, src, group_src)
+    if peer is not None and peer == pg.rank():
+        raise ValueError("Invalid source rank: source rank should not be the same as the rank of the current "
+                         "process.")
+    pg._usable()
+    xp = pg._xp
+    sizes = xp.empty(len(object_list), np.int64)
+    got: list[int] = []
+    _run(pg, "recv_object_list", pg._direct().recv(sizes, peer, 0, got))
+    source, nbytes = got
+    if nbytes != sizes.nbytes:
+        raise RuntimeError(f"recv_object_list: rank {pg._ranks[source]} sent {nbytes // 8} objects but the receiving "
+                           f"list holds {len(object_list)}")
+    sizes_h = _host(sizes).tolist()
+    data = xp.empty(sum(sizes_h), np.uint8)
+    _run(pg, "recv_object_list", pg._direct().recv(data, source, 0, []))
+    data_h = _host(data)
+    off = 0
+    for i, n in enumerate(sizes_h):
+        object_list[i] = _load(data_h[off:off + n], n)
+        off += n
+    return pg._ranks[source]
 
 
 def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_input_list: list[Any] | None = None,
