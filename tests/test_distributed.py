@@ -296,6 +296,7 @@ def test_all_reduce_paths_match_across_ranks(tmp_path: Path, checks: str) -> Non
 
 
 _API_JOB = '''
+import warnings
 from datetime import timedelta
 
 import ember
@@ -337,6 +338,17 @@ elif r == n - 1:
     got = [None, None, None]
     sender = dist.recv_object_list(got)
     expect(sender == 0 and got == ["foo", 12, {1: 2}], f"recv_object_list {sender} {got}")
+# the single-tensor gather and reduce-scatter under their new names (the old ones warn, as torch's)
+o = ember.zeros(2 * n)
+dist.all_gather_single(o, ember.full((2,), float(r)))
+expect(o.tolist() == [float(i) for i in range(n) for _ in range(2)], f"all_gather_single {o.tolist()}")
+out = ember.zeros(1)
+dist.reduce_scatter_single(out, ember.arange(n, dtype=ember.float32))
+expect(out.item() == r * n, f"reduce_scatter_single {out.item()}")
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    dist.reduce_scatter_tensor(out, ember.arange(n, dtype=ember.float32))
+expect([w.category for w in caught] == [FutureWarning] and out.item() == r * n, "reduce_scatter_tensor")
 # barriers with their own timeout
 dist.barrier(timeout=timedelta(seconds=20))
 dist.monitored_barrier(timeout=timedelta(seconds=20))
@@ -370,3 +382,42 @@ def test_backend_and_op_queries_as_torch() -> None:
     assert dist.get_pg_count() == 0
     with pytest.raises(ValueError, match="The arg 'ranks_per_subgroup_list' cannot be empty"):
         dist.new_subgroups_by_enumeration([])
+
+
+@pytest.mark.filterwarnings("ignore:`torch.distributed.reduce_scatter_tensor` is deprecated:FutureWarning")
+def test_argument_errors_in_a_world_of_one_as_torch() -> None:
+    """The same error types as torch (gloo, a world of one) for collectives given wrong sizes, dtypes or lists."""
+    torch = pytest.importorskip("torch")
+    import torch.distributed as tdist
+
+    def cases(lib: object, d: object) -> dict:
+        z = lib.zeros
+        return {
+            "reduce_scatter_tensor size": lambda: d.reduce_scatter_tensor(z(2), z(3)),
+            "reduce_scatter_tensor dtype": lambda: d.reduce_scatter_tensor(z(2), z(2, dtype=lib.float64)),
+            "all_gather_into_tensor size": lambda: d.all_gather_into_tensor(z(3), z(2)),
+            "all_gather list": lambda: d.all_gather([z(2), z(2)], z(2)),
+            "all_gather shape": lambda: d.all_gather([z(3)], z(2)),
+            "reduce_scatter list": lambda: d.reduce_scatter(z(2), [z(2), z(2)]),
+            "all_to_all_single splits": lambda: d.all_to_all_single(z(4), z(4), [1, 2], None),
+            "scatter without list": lambda: d.scatter(z(2), None, src=0),
+            "integer AVG": lambda: d.all_reduce(z(2, dtype=lib.int64), op=d.ReduceOp.AVG),
+        }
+    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
+    try:
+        theirs = {}
+        for name, call in cases(torch, tdist).items():
+            with pytest.raises(Exception) as e:
+                call()
+            theirs[name] = e
+    finally:
+        tdist.destroy_process_group()
+    dist.init_process_group("mpi", rank=0, world_size=1)
+    try:
+        for name, call in cases(ember, dist).items():
+            with pytest.raises(theirs[name].type) as e:
+                call()
+            if name in ("all_to_all_single splits", "scatter without list"):
+                assert str(e.value) == str(theirs[name].value)
+    finally:
+        dist.destroy_process_group()

@@ -23,6 +23,7 @@ import os
 import pickle
 import socket
 import sys
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -39,7 +40,8 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
            "is_nccl_available", "is_gloo_available", "is_torchelastic_launched", "get_rank", "get_world_size",
            "get_backend", "new_group", "get_process_group_ranks", "get_global_rank", "get_group_rank",
            "barrier", "broadcast", "all_reduce", "reduce", "all_gather", "all_gather_into_tensor", "gather",
-           "scatter", "reduce_scatter", "reduce_scatter_tensor", "all_to_all", "all_to_all_single", "send", "recv",
+           "scatter", "reduce_scatter", "reduce_scatter_tensor", "reduce_scatter_single", "all_gather_single",
+           "all_to_all", "all_to_all_single", "send", "recv",
            "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list",
            "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank", "new_subgroups",
            "new_subgroups_by_enumeration", "get_pg_count", "is_backend_available", "supports_complex",
@@ -942,7 +944,7 @@ def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group
 def _same_shapes(ts: Sequence[Tensor], like: Tensor, what: str, param: str) -> None:
     for i, t in enumerate(ts):
         if t._data.shape != like._data.shape:
-            raise ValueError(f"{what}: {param}[{i}] has shape {list(t._data.shape)}, expected "
+            raise RuntimeError(f"{what}: {param}[{i}] has shape {list(t._data.shape)}, expected "
                              f"{list(like._data.shape)}")
         if t._dtype is not like._dtype:
             raise ValueError(f"Invalid usage of tensors with different dtypesFound {t._dtype} and  {like._dtype}")
@@ -950,7 +952,7 @@ def _same_shapes(ts: Sequence[Tensor], like: Tensor, what: str, param: str) -> N
 
 def _sizes(pg: ProcessGroup, ts: Sequence[Tensor], what: str, param: str) -> None:
     if len(ts) != pg.size():
-        raise ValueError(f"{what}: {param} must hold one tensor per rank: expected {pg.size()} tensors, got "
+        raise RuntimeError(f"{what}: {param} must hold one tensor per rank: expected {pg.size()} tensors, got "
                          f"{len(ts)}")
 
 
@@ -982,13 +984,13 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | 
 
 def _flat_into(out: Tensor, numel: int, what: str, param: str) -> tuple[Any, Step | None]:
     if out._data.size != numel:
-        raise ValueError(f"{what}: {param} must have {numel} elements (world_size times the input's), got "
+        raise RuntimeError(f"{what}: {param} must have {numel} elements (world_size times the input's), got "
                          f"{out._data.size}")
     return _dense(out)
 
 
-def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None,
-                           async_op: bool = False) -> Work | None:
+def all_gather_single(output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None,
+                      async_op: bool = False) -> Work | None:
     """Gather every rank's ``input_tensor`` into ``output_tensor``, concatenated (or stacked) in rank order."""
     _tensor(output_tensor, "output_tensor")
     _tensor(input_tensor, "input_tensor")
@@ -997,15 +999,23 @@ def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: P
         return None
     _on_device(pg, [output_tensor, input_tensor])
     if output_tensor._dtype is not input_tensor._dtype:
-        raise TypeError(f"all_gather_into_tensor: output dtype {output_tensor._dtype} differs from input dtype "
-                        f"{input_tensor._dtype}")
-    out, back = _flat_into(output_tensor, pg.size() * input_tensor._data.size, "all_gather_into_tensor",
+        raise RuntimeError(f"all_gather_single: output dtype {output_tensor._dtype} differs from input dtype "
+                           f"{input_tensor._dtype}")
+    out, back = _flat_into(output_tensor, pg.size() * input_tensor._data.size, "all_gather_single",
                            "output_tensor")
     send, _ = _dense(input_tensor)
     def finish(rows: Any) -> None:
         out.reshape(pg.size(), -1).view(np.uint8)[...] = rows
-    return _start(pg, "all_gather_into_tensor", lambda: _sig(input_tensor), lambda: pg._impl.allgather(send, out),
+    return _start(pg, "all_gather_single", lambda: _sig(input_tensor), lambda: pg._impl.allgather(send, out),
                   async_op, [output_tensor], [back] if back else None, (send, finish))
+
+
+def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None,
+                           async_op: bool = False) -> Work | None:
+    """Deprecated (as in torch): :func:`all_gather_single`."""
+    warnings.warn("`torch.distributed.all_gather_into_tensor` is deprecated. Please use "
+                  "`torch.distributed.all_gather_single` instead.", FutureWarning, stacklevel=2)
+    return all_gather_single(output_tensor, input_tensor, group, async_op)
 
 
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | None = None,
@@ -1043,6 +1053,8 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
     _on_device(pg, [tensor, *ins])
     send = None
     if pg.rank() == root:
+        if scatter_list is None:
+            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
         _sizes(pg, ins, "scatter", "scatter_list")
         _same_shapes(ins, tensor, "scatter", "scatter_list")
         send = pg._xp.stack([t._data for t in ins]) if ins else None
@@ -1073,7 +1085,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: Any = ReduceOp.
                   lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
 
 
-def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+def reduce_scatter_single(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
                           async_op: bool = False) -> Work | None:
     """``output`` of rank i receives the reduction over ranks of chunk i of ``input`` (flattened)."""
     _tensor(output, "output")
@@ -1083,17 +1095,26 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
         return None
     _on_device(pg, [output, input])
     if input._data.size != pg.size() * output._data.size:
-        raise ValueError(f"reduce_scatter_tensor: input must have world_size times the elements of output "
-                         f"({pg.size()} x {output._data.size}), got {input._data.size}")
+        raise RuntimeError(f"reduce_scatter_single: input must have world_size times the elements of output "
+                           f"({pg.size()} x {output._data.size}), got {input._data.size}")
     if output._dtype is not input._dtype:
-        raise TypeError(f"reduce_scatter_tensor: output dtype {output._dtype} differs from input dtype {input._dtype}")
-    code = _op_for(op, output, "reduce_scatter_tensor")
+        raise RuntimeError(f"reduce_scatter_single: output dtype {output._dtype} differs from input dtype "
+                           f"{input._dtype}")
+    code = _op_for(op, output, "reduce_scatter_single")
     send, _ = _dense(input)
     out, back = _dense(output)
     after = [_mean(out, pg.size())] if code == _Op.AVG else []
     after += [back] if back else []
-    return _start(pg, "reduce_scatter_tensor", lambda: f"{_sig(output)}, op={_Op(code).name}",
+    return _start(pg, "reduce_scatter_single", lambda: f"{_sig(output)}, op={_Op(code).name}",
                   lambda: pg._impl.reduce_scatter(send, out, code), async_op, [output], after)
+
+
+def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+                          async_op: bool = False) -> Work | None:
+    """Deprecated (as in torch): :func:`reduce_scatter_single`."""
+    warnings.warn("`torch.distributed.reduce_scatter_tensor` is deprecated. Please use "
+                  "`torch.distributed.reduce_scatter_single` instead.", FutureWarning, stacklevel=2)
+    return reduce_scatter_single(output, input, op, group, async_op)
 
 
 def _alltoallv(pg: ProcessGroup, what: str, send: Any, recv: Any, scounts: list[int], rcounts: list[int],
@@ -1171,7 +1192,9 @@ def all_to_all_single(output: Tensor, input: Tensor, output_split_sizes: list[in
             if rows % n:
                 raise ValueError(f"all_to_all_single: dim 0 of size {rows} does not divide into {n} equal splits")
             return [rows // n * row] * n
-        if len(splits) != n or sum(splits) != rows:
+        if len(splits) != n:
+            raise RuntimeError("Number of tensor splits not equal to group size")
+        if sum(splits) != rows:
             raise RuntimeError("Split sizes doesn't match total dim 0 size")
         return [int(s) * row for s in splits]
     scounts, rcounts = counts(input, input_split_sizes), counts(output, output_split_sizes)
