@@ -83,7 +83,7 @@ _SCALARS = frozenset((int, float, bool, complex, str, tuple))
 _RELEASED = ("released",)   # ``_versions`` of a node whose saved tensors were freed
 _UNVERSIONED = ("unversioned",)   # ``_versions`` when nothing saved has a version (None, numbers)
 _isinstance = isinstance
-_SEQUENCE = itertools.count()   # creation order of nodes: the engine runs later-created nodes first
+_next_seq = itertools.count().__next__   # creation order of nodes: the engine runs later-created nodes first
 _LEAF_FIRST = 1 << 62   # AccumulateGrad nodes run as soon as they are ready, as in torch
 
 
@@ -103,7 +103,7 @@ class Node:
 
     def __init__(self) -> None:
         self._saved = None
-        self._seq = next(_SEQUENCE)
+        self._seq = _next_seq()
         if ANOMALY[0]:
             self.__dict__["_forward_trace"] = _user_stack()
 
@@ -382,7 +382,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable: Tensor) -> None:
         self._saved = None
-        self._seq = _LEAF_FIRST + next(_SEQUENCE)
+        self._seq = _LEAF_FIRST + _next_seq()
         self._next = ()
         self._meta = ((variable._data.shape, variable._dtype),)
         self.variable = variable
