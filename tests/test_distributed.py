@@ -384,7 +384,6 @@ def test_backend_and_op_queries_as_torch() -> None:
         dist.new_subgroups_by_enumeration([])
 
 
-@pytest.mark.filterwarnings("ignore:`torch.distributed.reduce_scatter_tensor` is deprecated:FutureWarning")
 def test_argument_errors_in_a_world_of_one_as_torch() -> None:
     """The same error types as torch (gloo, a world of one) for collectives given wrong sizes, dtypes or lists."""
     torch = pytest.importorskip("torch")
@@ -393,9 +392,9 @@ def test_argument_errors_in_a_world_of_one_as_torch() -> None:
     def cases(lib: object, d: object) -> dict:
         z = lib.zeros
         return {
-            "reduce_scatter_tensor size": lambda: d.reduce_scatter_tensor(z(2), z(3)),
-            "reduce_scatter_tensor dtype": lambda: d.reduce_scatter_tensor(z(2), z(2, dtype=lib.float64)),
-            "all_gather_into_tensor size": lambda: d.all_gather_into_tensor(z(3), z(2)),
+            "reduce_scatter_single size": lambda: d.reduce_scatter_single(z(2), z(3)),
+            "reduce_scatter_single dtype": lambda: d.reduce_scatter_single(z(2), z(2, dtype=lib.float64)),
+            "all_gather_single size": lambda: d.all_gather_single(z(3), z(2)),
             "all_gather list": lambda: d.all_gather([z(2), z(2)], z(2)),
             "all_gather shape": lambda: d.all_gather([z(3)], z(2)),
             "reduce_scatter list": lambda: d.reduce_scatter(z(2), [z(2), z(2)]),
