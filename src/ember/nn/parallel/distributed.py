@@ -394,6 +394,8 @@ class DistributedDataParallel(Module, Joinable):
         g = p._grad_or_none()
         if g is None:
             view[...] = 0
+        elif self._comm_hook is None and self.process_group.size() > 1:   # averaged as it is copied in: one pass
+            self.process_group._xp.divide(g._data.reshape(-1), self._divisor, out=view)
         else:
             view[...] = g._data.reshape(-1)
         b.pending -= 1
@@ -422,7 +424,6 @@ class DistributedDataParallel(Module, Joinable):
                                    f"but got {type(fut).__module__}.{type(fut).__qualname__}")
             bucket.work = fut
         elif pg.size() > 1:
-            bucket.flat /= self._divisor
             bucket.work = dist.Work(pg._direct().allreduce(bucket.flat, 0), pg,
                                     f"DistributedDataParallel gradient bucket {index}")
 
