@@ -13,6 +13,9 @@ alike from the verified history of collectives (the payload that followed the pr
 backend's collective once the signatures agree. Transfers are posted in program order (MPI and NCCL match
 collectives by posting order), whatever order their Works are waited in. ``EMBER_DISTRIBUTED_CHECKS=0`` turns the
 signatures off (DistributedDataParallel, which checks its replicas once at construction, never uses them).
+All-reduces of up to 64 KB that move through MPI's collective use a persistent request of the group, one per
+(dtype, shape, op), made where ranks are known to agree and used by every path alike (MPI matches a persistent
+collective only with a persistent one): about half the latency of a nonblocking all-reduce.
 """
 
 from __future__ import annotations
