@@ -921,3 +921,32 @@ def test_grad_of_a_non_contiguous_leaf_has_the_leafs_layout() -> None:
         ((w * 2).sum() + (v * 3).sum() + (p * p).sum()).backward()
         return w.grad.stride(), v.grad.stride(), p.grad.stride(), float(w.grad.sum() + v.grad.sum() + p.grad.sum())
     assert strides(ember) == strides(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128", "float16", "bfloat16"])
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+def test_output_derivative_ops_double_backward(fn: str, dtype: str) -> None:
+    """tanh/sigmoid differentiate through torch's ``tanh_backward``/``sigmoid_backward``: first and second order
+    gradients (complex included), their dtypes and the ``TanhBackwardBackward0`` nodes equal torch's."""
+    from oracle import to_ember
+    gen = torch.Generator().manual_seed(0)
+    x, go, gg = (torch.randn(6, generator=gen, dtype=getattr(torch, dtype)) for _ in range(3))
+    results = []
+    for lib, conv in ((torch, lambda t: t.clone()), (ember, to_ember)):
+        xl, gol = conv(x).requires_grad_(), conv(go).requires_grad_()
+        g, = lib.autograd.grad(getattr(lib, fn)(xl), xl, gol, create_graph=True)
+        second = lib.autograd.grad(g, (xl, gol), conv(gg))
+        chain = [g.grad_fn.name()] + [type(n).__name__ if n is not None else None for n, _ in g.grad_fn.next_functions]
+        results.append((g, *second, chain))
+    (tg, tgx, tggo, tchain), (eg, egx, eggo, echain) = results
+    tol = {"float16": 1e-2, "bfloat16": 5e-2}.get(dtype)
+    for e, t in ((eg, tg), (egx, tgx), (eggo, tggo)):
+        assert_close(e, t, rtol=tol, atol=tol)
+    assert echain == tchain
+
+
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+def test_output_derivative_ops_gradcheck(fn: str) -> None:
+    x = ember.randn(5, dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(getattr(ember, fn), (x,))
+    assert ember.autograd.gradgradcheck(getattr(ember, fn), (x,))
