@@ -923,14 +923,19 @@ def test_grad_of_a_non_contiguous_leaf_has_the_leafs_layout() -> None:
     assert strides(ember) == strides(torch)
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128", "float16", "bfloat16"])
-@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+@pytest.mark.parametrize(("fn", "dtype"), [
+    (fn, dtype) for fn in ("tanh", "sigmoid", "relu")
+    for dtype in ("float64", "float32", "complex128", "float16", "bfloat16") if (fn, dtype) != ("relu", "complex128")])
 def test_output_derivative_ops_double_backward(fn: str, dtype: str) -> None:
-    """tanh/sigmoid differentiate through torch's ``tanh_backward``/``sigmoid_backward``: first and second order
-    gradients (complex included), their dtypes and the ``TanhBackwardBackward0`` nodes equal torch's."""
+    """tanh/sigmoid/relu differentiate through torch's ``tanh_backward``/``sigmoid_backward``/``threshold_backward``:
+    first and second order gradients (complex included), their dtypes and the ``TanhBackwardBackward0`` nodes
+    equal torch's; relu passes the gradient of a NaN input and zeroes an infinite one below 0, as torch."""
     from oracle import to_ember
     gen = torch.Generator().manual_seed(0)
     x, go, gg = (torch.randn(6, generator=gen, dtype=getattr(torch, dtype)) for _ in range(3))
+    if fn == "relu":
+        x[0], go[1] = float("nan"), float("inf")
+        x[1] = -abs(x[1])
     results = []
     for lib, conv in ((torch, lambda t: t.clone()), (ember, to_ember)):
         xl, gol = conv(x).requires_grad_(), conv(go).requires_grad_()
@@ -945,7 +950,7 @@ def test_output_derivative_ops_double_backward(fn: str, dtype: str) -> None:
     assert echain == tchain
 
 
-@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid", "relu"])
 def test_output_derivative_ops_gradcheck(fn: str) -> None:
     x = ember.randn(5, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(getattr(ember, fn), (x,))

@@ -1291,7 +1291,20 @@ def _relu_fwd(xp: Any, a: Any) -> Any:
     return xp.maximum(a, xp.zeros((), a.dtype))
 
 
-relu = unary("relu", _relu_fwd, lambda g, x, r: g * (r > 0), kind=_k_same, saves="r", out_rule="none", deny={
+def _threshold_backward_fwd(xp: Any, g: Any, y: Any, threshold: Any) -> Any:
+    return xp.where(y <= threshold, xp.zeros((), g.dtype), g)
+
+
+threshold_backward = binary(
+    "threshold_backward", _threshold_backward_fwd,
+    lambda gg, g, y, r, threshold: (threshold_backward(gg, y, threshold) if _rg(g) else None,
+                                    new_tensor(_xp(gg).zeros(y.shape, gg._dtype.np), gg._dtype, gg._device)
+                                    if _rg(y) else None),
+    method=False, inplace_method=False, scalars="")
+threshold_backward.__doc__ = ("torch's ``threshold_backward(grad, self, threshold)``: ``grad`` where ``self > "
+                              "threshold``, else 0 (NaN passes the gradient); ``ThresholdBackwardBackward0``.")
+relu = unary("relu", _relu_fwd, lambda g, x, r: threshold_backward(g, r, 0), kind=_k_same, saves="r",
+             out_rule="none", deny={
     "b": (RuntimeError, "Boolean inputs not supported for relu"),
     "c": (NotImplementedError, "clamp is not supported for complex types")})
 
