@@ -71,7 +71,28 @@ def _first_order_only(L: Any) -> Any:
     return make(L, "FirstOrderOnly", fwd, bwd)
 
 
+def _wrong_complex_square(L: Any) -> Any:
+    def fwd(ctx: Any, x: Any) -> Any:
+        ctx.save_for_backward(x)
+        return x * x
+
+    def bwd(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return 2 * g * x   # wrong for complex inputs: the gradient is 2 * g * conj(x)
+    return make(L, "WrongComplexSquare", fwd, bwd)
+
+
+def c128(L: Any, values: list) -> Any:
+    return L.tensor(values, dtype=L.complex128, requires_grad=True)
+
+
 CHECKS: dict[str, Callable] = {
+    "complex_wrong_backward": lambda L: L.autograd.gradcheck(_wrong_complex_square(L).apply,
+                                                             (c128(L, [1 + 2j, 0.5 - 1j]),)),
+    "complex_wrong_backward_false": lambda L: L.autograd.gradcheck(
+        _wrong_complex_square(L).apply, (c128(L, [1 + 2j]),), raise_exception=False),
+    "complex64_warns": lambda L: L.autograd.gradcheck(lambda a: a * 2, (L.ones(2, dtype=L.complex64,
+                                                                               requires_grad=True),)),
     "wrong_backward_raises": lambda L: L.autograd.gradcheck(_wrong_square(L).apply, (f64(L, [1.0, 2.0]),)),
     "wrong_backward_false": lambda L: L.autograd.gradcheck(_wrong_square(L).apply, (f64(L, [1.0, 2.0]),),
                                                            raise_exception=False),
@@ -97,6 +118,30 @@ CHECKS: dict[str, Callable] = {
 @pytest.mark.parametrize("name", CHECKS)
 def test_gradcheck_outcomes(name: str) -> None:
     same(CHECKS[name])
+
+
+COMPLEX_FUNCS: dict[str, Callable] = {   # complex→complex, complex→real, real→complex (C complex, R real)
+    "mul": lambda L, c, r: c * c * r, "exp": lambda L, c, r: c.exp(), "abs": lambda L, c, r: c.abs() * r,
+    "angle": lambda L, c, r: c.angle(), "conj": lambda L, c, r: c.conj() * c.sin(),
+    "real_imag": lambda L, c, r: (c.real * c.imag, c.imag), "view_as_real": lambda L, c, r: L.view_as_real(c) * 2,
+    "real_to_complex": lambda L, c, r: r * (1 + 2j) + L.polar(r.abs() + 1, r), "sum_0d": lambda L, c, r: (c * r).sum(),
+    "matmul": lambda L, c, r: c.view(2, 2) @ c.view(2, 2).t().conj(),
+}
+
+
+@pytest.mark.parametrize("name", COMPLEX_FUNCS)
+def test_gradcheck_complex_functions(name: str) -> None:
+    """Complex inputs and outputs are checked as torch does (real and imaginary output parts, derivatives along
+    both parts of complex inputs): correct functions pass gradcheck and gradgradcheck in both libraries."""
+    rng = np.random.default_rng(5)
+    c_vals, r_vals = rng.standard_normal(4) + 1j * rng.standard_normal(4), rng.standard_normal(4)
+    for L in (ember, torch):
+        inputs = (L.tensor(c_vals, requires_grad=True), L.tensor(r_vals, requires_grad=True))
+
+        def fn(*xs: Any, L: Any = L) -> Any:
+            return COMPLEX_FUNCS[name](L, *xs)
+        assert L.autograd.gradcheck(fn, inputs)
+        assert L.autograd.gradgradcheck(fn, inputs)
 
 
 def test_gradcheck_error_type() -> None:

@@ -39,9 +39,20 @@ def _is_diff(o: Any) -> bool:
 def _numerical_jacobians(func: Callable, inputs: tuple, wrt: list[int], eps: float) -> list[list[np.ndarray]]:
     """Central differences: ``[input][output]`` matrices, perturbing each element of each input in place
     (through the backend array, so no version counter moves; grad mode stays as the caller's, because
-    ``func`` may itself differentiate, as in gradgradcheck)."""
+    ``func`` may itself differentiate, as in gradgradcheck). Outputs are real (complex ones are split by
+    :func:`gradcheck`); for a complex input element the entry is ``ds/dx + i ds/dy`` (x, y its real and
+    imaginary parts), what reverse mode returns for a real output (torch's convention)."""
     def values() -> list[np.ndarray]:
         return [_host(o).reshape(-1) for o in _as_tuple(func(*inputs)) if _is_diff(o)]
+
+    def derivative(arr: Any, idx: tuple, step: complex) -> list[np.ndarray]:
+        orig = arr[idx].item()
+        arr[idx] = orig + step
+        plus = values()
+        arr[idx] = orig - step
+        minus = values()
+        arr[idx] = orig
+        return [(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=True)]
 
     sizes = [v.size for v in values()]
     jac: list[list[np.ndarray]] = []
@@ -49,25 +60,24 @@ def _numerical_jacobians(func: Callable, inputs: tuple, wrt: list[int], eps: flo
         arr = inputs[i]._data
         cols: list[list[np.ndarray]] = [[] for _ in sizes]
         for idx in np.ndindex(*arr.shape):
-            orig = arr[idx].item()
-            arr[idx] = orig + eps
-            plus = values()
-            arr[idx] = orig - eps
-            minus = values()
-            arr[idx] = orig
-            for k, (p, m) in enumerate(zip(plus, minus, strict=True)):
-                cols[k].append((p - m) / (2 * eps))
-        jac.append([np.stack(c) if c else np.zeros((0, n)) for c, n in zip(cols, sizes, strict=True)])
+            d = derivative(arr, idx, eps)
+            if arr.dtype.kind == "c":
+                d = [dx + 1j * dy for dx, dy in zip(d, derivative(arr, idx, eps * 1j), strict=True)]
+            for k, col in enumerate(d):
+                cols[k].append(col)
+        dtype = np.complex128 if arr.dtype.kind == "c" else np.float64
+        jac.append([np.stack(c) if c else np.zeros((0, n), dtype) for c, n in zip(cols, sizes, strict=True)])
     return jac
 
 
 def _analytical_jacobians(func: Callable, inputs: tuple, wrt: list[int],
                           check_grad_dtypes: bool) -> list[list[np.ndarray]]:
-    """Reverse mode, one backward per output element: ``[input][output]`` matrices."""
+    """Reverse mode, one backward per (real) output element: ``[input][output]`` matrices."""
     from . import grad
     outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o)]
     diff_in = [inputs[i] for i in wrt]
-    jac = [[np.zeros((inputs[i].numel(), o.numel())) for o in outs] for i in wrt]
+    jac = [[np.zeros((inputs[i].numel(), o.numel()), np.complex128 if inputs[i].is_complex() else np.float64)
+            for o in outs] for i in wrt]
     for k, o in enumerate(outs):
         if not o.requires_grad:
             continue
@@ -86,6 +96,14 @@ def _analytical_jacobians(func: Callable, inputs: tuple, wrt: list[int],
     return jac
 
 
+def _part_of_outputs(func: Callable, part: str) -> Callable:
+    """``func`` with each complex output replaced by its real or imaginary part (a differentiable view)."""
+    def wrapped(*args: Any) -> tuple:
+        return tuple(getattr(o, part) if isinstance(o, Tensor) and o.is_complex() else o
+                     for o in _as_tuple(func(*args)))
+    return wrapped
+
+
 def _check_inputs(inputs: tuple) -> list[int]:
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not wrt:
@@ -93,7 +111,7 @@ def _check_inputs(inputs: tuple) -> list[int]:
                          "have requires_grad=True.")
     for i in wrt:
         t = inputs[i]
-        if t.dtype.itemsize < 8 and not t.is_complex():
+        if t.dtype.name not in ("float64", "complex128"):
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point or "
                           "complex. This check will likely fail if all the inputs are not of double "
                           "precision floating point or complex. ", UserWarning, stacklevel=3)
@@ -131,6 +149,19 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
     wrt = _check_inputs(inputs)
     if not check_backward_ad:
         return True
+    outs = _as_tuple(func(*inputs))
+    complex_outputs = {k for k, o in enumerate(o for o in outs if _is_diff(o)) if o.is_complex()}
+    if not complex_outputs:
+        return _compare(func, inputs, wrt, eps, atol, rtol, raise_exception, check_grad_dtypes, set(), "")
+    # as torch: the imaginary parts of complex outputs first, then the real parts, each a real function
+    return all(_compare(_part_of_outputs(func, part), inputs, wrt, eps, atol, rtol, raise_exception,
+                        check_grad_dtypes, complex_outputs, name)
+               for part, name in (("imag", "imaginary"), ("real", "real")))
+
+
+def _compare(func: Callable, inputs: tuple, wrt: list[int], eps: float, atol: float, rtol: float,
+             raise_exception: bool, check_grad_dtypes: bool, complex_outputs: set[int], part: str) -> bool:
+    """One gradcheck pass over a function with real outputs; messages name the ``part`` of complex outputs."""
     numerical = _numerical_jacobians(func, inputs, wrt, eps)
     analytical = _analytical_jacobians(func, inputs, wrt, check_grad_dtypes)
     outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o)]
@@ -141,7 +172,8 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
                     return _fail("Numerical gradient for function expected to be zero", raise_exception)
                 continue
             if not np.allclose(a, num, rtol=rtol, atol=atol):
-                return _fail(f"Jacobian mismatch for output {k} with respect to input {i},\n"
+                prefix = f"While considering the {part} part of complex outputs only, " if k in complex_outputs else ""
+                return _fail(f"{prefix}Jacobian mismatch for output {k} with respect to input {i},\n"
                              f"numerical:{_fmt(num, inputs[i])}\nanalytical:{_fmt(a, inputs[i])}\n",
                              raise_exception)
     return True
@@ -162,8 +194,11 @@ def gradgradcheck(func: Callable, inputs: Any, grad_outputs: Any = None, *, eps:
     outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o) and o.requires_grad]
     if grad_outputs is None:
         rng = np.random.default_rng(0)
-        grad_outputs = tuple(from_array(rng.uniform(-9, 9, o.shape).astype(o._data.dtype), o.dtype, o.device)
-                             .requires_grad_(True) for o in outs)
+        def draw(o: Tensor) -> np.ndarray:
+            values = rng.uniform(-9, 9, o.shape)
+            return values + 1j * rng.uniform(-9, 9, o.shape) if o.is_complex() else values
+        grad_outputs = tuple(from_array(np.asarray(draw(o), o._data.dtype), o.dtype, o.device).requires_grad_(True)
+                             for o in outs)
     grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
