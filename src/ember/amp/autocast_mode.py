@@ -23,6 +23,11 @@ _DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ide
                  "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 _AUTOCAST_DEVICES = ("cpu", "cuda")
 _ACTIVE = 0
+_TOP_LEVEL = ("autocast", "is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",
+              "is_autocast_cpu_enabled", "set_autocast_cpu_enabled", "get_autocast_cpu_dtype",
+              "set_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_gpu_dtype",
+              "is_autocast_cache_enabled", "set_autocast_cache_enabled", "clear_autocast_cache",
+              "autocast_increment_nesting", "autocast_decrement_nesting")
 
 
 class _State(threading.local):
@@ -274,12 +279,18 @@ def _autocast_wrap(fn: Callable, policies: dict[str, str]) -> Callable:
 
 def install() -> None:
     """Rebind every public entry point named in ``POLICY`` (ember.*, Tensor methods and operators,
-    ember.nn.functional, linalg, special, fft) and module classes holding one as a staticmethod. Idempotent."""
+    ember.nn.functional, linalg, special, fft) and module classes holding one as a staticmethod; binds
+    ember.cpu.amp / ember.cuda.amp and torch's top-level autocast names on ember. Idempotent."""
     import ember
+
     from .. import fft, linalg, nn, special
+    from ..cpu import amp as _cpu_amp  # noqa: F401  (binds ember.cpu.amp)
+    from ..cuda import amp as _cuda_amp  # noqa: F401  (binds ember.cuda.amp)
     from ..nn import functional as F
     from ..nn import modules
 
+    for name in _TOP_LEVEL:
+        setattr(ember, name, globals()[name])
     names: dict[str, dict[str, str]] = {}
     for dev, table in POLICY.items():
         for name, policy in table.items():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import warnings
 
-from .._core import dtype as D
 from .. import amp as _amp
+from .._core import dtype as D
 
 __all__ = ["autocast", "GradScaler"]
 

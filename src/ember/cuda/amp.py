@@ -7,8 +7,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from .._core import dtype as D
 from .. import amp as _amp
+from .._core import dtype as D
 
 __all__ = ["autocast", "GradScaler", "custom_fwd", "custom_bwd"]
 
