@@ -5,4 +5,4 @@ from __future__ import annotations
 from .autocast_mode import autocast, custom_bwd, custom_fwd, install, is_autocast_available
 from .grad_scaler import GradScaler
 
-__all__ = ["autocast", "custom_fwd", "custom_bwd", "is_autocast_available", "GradScaler", "install"]
+__all__ = ["autocast", "custom_fwd", "custom_bwd", "is_autocast_available", "GradScaler"]
