@@ -12,6 +12,7 @@ _np.seterr(all="ignore")   # torch reports inf/nan results silently; so does emb
 from . import (  # noqa: E402
     _core,
     accelerator,
+    amp,
     autograd,
     backends,
     compiler,
@@ -177,6 +178,8 @@ from .ops.special import *  # noqa: E402,F403
 from .ops.tensor_storage import *  # noqa: E402,F403
 from .ops.views import *  # noqa: E402,F403
 from .serialization import load, save  # noqa: E402
+
+amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
 
 __version__ = "0.1.0"
 
