@@ -1,0 +1,72 @@
+"""ember.distributions against torch.distributions: samples under one seed, densities, moments, reprs, errors."""
+
+import pytest
+import torch
+import torch.distributions as td
+
+import ember
+import ember.distributions as ed
+from oracle import assert_close, assert_same_error, to_ember, to_torch
+
+CASES = [
+    ("Normal", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, -1.0, 3.0]),
+    ("Uniform", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, 1.5, 0.0]),
+    ("Bernoulli", lambda m: (m.tensor([0.3, 0.7, 0.5]),), {}, [1.0, 0.0, 1.0]),
+    ("Bernoulli", lambda m: (), {"logits": torch.tensor([0.3, -2.0, 1.0])}, [1.0, 0.0, 1.0]),
+]
+
+
+def _make(lib, name, args, kwargs):
+    mod = ed if lib is ember else td
+    kw = {k: (to_ember(v) if lib is ember else v) for k, v in kwargs.items()}
+    return getattr(mod, name)(*args(lib), **kw)
+
+
+@pytest.mark.parametrize("name,args,kwargs,value", CASES)
+@pytest.mark.parametrize("seed", [0, 3])
+def test_against_torch(name, args, kwargs, value, seed):
+    e, t = _make(ember, name, args, kwargs), _make(torch, name, args, kwargs)
+    assert repr(e) == repr(t)
+    assert e.batch_shape == t.batch_shape and e.event_shape == t.event_shape
+    ember.manual_seed(seed)
+    torch.manual_seed(seed)
+    assert_close(e.sample((2, 1)), t.sample((2, 1)))
+    if t.has_rsample:
+        assert_close(e.rsample(), t.rsample())
+    assert_close(e.sample_n(2), t.sample_n(2))
+    v = torch.tensor(value)
+    assert_close(e.log_prob(to_ember(v)), t.log_prob(v))
+    for attr in ["mean", "variance", "stddev"]:
+        assert_close(getattr(e, attr), getattr(t, attr))
+    assert_close(e.entropy(), t.entropy())
+
+
+def test_normal_rsample_and_log_prob_grads():
+    loc, scale = torch.tensor([0.0, 1.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    el, es = to_ember(loc, True), to_ember(scale, True)
+    ember.manual_seed(5)
+    torch.manual_seed(5)
+    de, dt = ed.Normal(el, es), td.Normal(loc, scale)
+    (de.rsample((3,)).sum() + de.log_prob(ember.tensor([0.2, 0.4])).sum()).backward()
+    (dt.rsample((3,)).sum() + dt.log_prob(torch.tensor([0.2, 0.4])).sum()).backward()
+    assert_close(el.grad, loc.grad)
+    assert_close(es.grad, scale.grad)
+    assert_close(de.cdf(ember.tensor([0.3, 0.1])), dt.cdf(torch.tensor([0.3, 0.1])))
+    assert_close(de.icdf(ember.tensor([0.3, 0.9])), dt.icdf(torch.tensor([0.3, 0.9])))
+
+
+def test_validate_args_errors():
+    assert_same_error(lambda: ed.Normal(ember.tensor([0.0]), ember.tensor([-1.0])),
+                      lambda: td.Normal(torch.tensor([0.0]), torch.tensor([-1.0])))
+    assert_same_error(lambda: ed.Uniform(1.0, 0.0), lambda: td.Uniform(1.0, 0.0))
+    assert_same_error(lambda: ed.Bernoulli(), lambda: td.Bernoulli())
+    assert_same_error(lambda: ed.Normal(0.0, 1.0).log_prob(ember.tensor(float("nan"))),
+                      lambda: td.Normal(0.0, 1.0).log_prob(torch.tensor(float("nan"))))
+    ed.Normal(ember.tensor([0.0]), ember.tensor([-1.0]), validate_args=False)
+
+
+def test_bernoulli_enumerate_support():
+    e, t = ed.Bernoulli(ember.tensor([0.2, 0.9])), td.Bernoulli(torch.tensor([0.2, 0.9]))
+    assert_close(e.enumerate_support(), t.enumerate_support())
+    assert_close(e.enumerate_support(expand=False), t.enumerate_support(expand=False))
+    _ = to_torch
