@@ -12,6 +12,9 @@ CASES = [
     ("Normal", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, -1.0, 3.0]),
     ("Uniform", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, 1.5, 0.0]),
     ("Bernoulli", lambda m: (m.tensor([0.3, 0.7, 0.5]),), {}, [1.0, 0.0, 1.0]),
+    ("Exponential", lambda m: (m.tensor([0.3, 1.7, 5.0]),), {}, [1.0, 0.0, 2.5]),
+    ("Laplace", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, -1.0, 3.0]),
+    ("Cauchy", lambda m: (m.tensor([0.0, 1.0, -2.0]), m.tensor([1.0, 2.0, 0.5])), {}, [0.5, -1.0, 3.0]),
     ("Bernoulli", lambda m: (), {"logits": torch.tensor([0.3, -2.0, 1.0])}, [1.0, 0.0, 1.0]),
 ]
 

@@ -3,7 +3,9 @@
 from . import constraints
 from .bernoulli import Bernoulli
 from .distribution import Distribution
+from .exponential import Exponential
+from .laplace import Cauchy, Laplace
 from .normal import Normal
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Distribution", "Normal", "Uniform", "constraints"]
+__all__ = ["Bernoulli", "Cauchy", "Distribution", "Exponential", "Laplace", "Normal", "Uniform", "constraints"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ember
 
 __all__ = [
-    "Constraint", "real", "positive", "unit_interval", "boolean", "interval", "greater_than", "less_than", "dependent",
-    "is_dependent",
+    "Constraint", "real", "positive", "nonnegative", "unit_interval", "boolean", "interval", "greater_than",
+    "less_than", "dependent", "is_dependent",
 ]
 
 
@@ -51,6 +51,17 @@ class _GreaterThan(Constraint):
         return f"GreaterThan(lower_bound={_fmt(self.lower_bound)})"
 
 
+class _GreaterThanEq(Constraint):
+    def __init__(self, lower_bound: float) -> None:
+        self.lower_bound = lower_bound
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return self.lower_bound <= value
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={_fmt(self.lower_bound)})"
+
+
 class _LessThan(Constraint):
     def __init__(self, upper_bound: float) -> None:
         self.upper_bound = upper_bound
@@ -83,6 +94,7 @@ class _Boolean(Constraint):
 dependent = _Dependent()
 real = _Real()
 positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
 unit_interval = _Interval(0.0, 1.0)
 boolean = _Boolean()
 interval = _Interval

@@ -1,0 +1,57 @@
+"""Exponential distribution (torch.distributions.Exponential)."""
+
+from __future__ import annotations
+
+import ember
+
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
+
+__all__ = ["Exponential"]
+
+
+class Exponential(Distribution):
+    """Exponential with rate ``rate`` (mean 1/rate)."""
+
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, rate, validate_args: bool | None = None) -> None:  # noqa: ANN001
+        (self.rate,) = broadcast_all(rate)
+        super().__init__(self.rate.size(), validate_args=validate_args)
+
+    @property
+    def mean(self):  # noqa: ANN201
+        return self.rate.reciprocal()
+
+    @property
+    def mode(self):  # noqa: ANN201
+        return ember.zeros_like(self.rate)
+
+    @property
+    def stddev(self):  # noqa: ANN201
+        return self.rate.reciprocal()
+
+    @property
+    def variance(self):  # noqa: ANN201
+        return self.rate.pow(-2)
+
+    def rsample(self, sample_shape=ember.Size()):  # noqa: ANN001, ANN201, B008
+        shape = self._extended_shape(sample_shape)
+        return self.rate.new(shape).exponential_() / self.rate
+
+    def log_prob(self, value):  # noqa: ANN001, ANN201
+        if self._validate_args:
+            self._validate_sample(value)
+        return self.rate.log() - self.rate * value
+
+    def cdf(self, value):  # noqa: ANN001, ANN201
+        return 1 - ember.exp(-self.rate * value)
+
+    def icdf(self, value):  # noqa: ANN001, ANN201
+        return -ember.log1p(-value) / self.rate
+
+    def entropy(self):  # noqa: ANN201
+        return 1.0 - ember.log(self.rate)
