@@ -73,3 +73,20 @@ def test_bernoulli_enumerate_support():
     assert_close(e.enumerate_support(), t.enumerate_support())
     assert_close(e.enumerate_support(expand=False), t.enumerate_support(expand=False))
     _ = to_torch
+
+
+@pytest.mark.parametrize("name,pa,qa", [
+    ("Normal", ([0.0, 1.0], [1.0, 2.0]), ([0.5, -1.0], [0.7, 3.0])),
+    ("Bernoulli", ([0.2, 0.0, 1.0],), ([0.6, 0.3, 0.4],)),
+    ("Exponential", ([0.2, 3.0],), ([0.6, 0.3],)),
+    ("Laplace", ([0.0, 1.0], [1.0, 2.0]), ([0.5, -1.0], [0.7, 3.0])),
+])
+def test_kl_divergence(name, pa, qa):
+    ep, eq = (getattr(ed, name)(*[ember.tensor(a) for a in args]) for args in (pa, qa))
+    tp, tq = (getattr(td, name)(*[torch.tensor(a) for a in args]) for args in (pa, qa))
+    assert_close(ed.kl_divergence(ep, eq), td.kl_divergence(tp, tq))
+
+
+def test_kl_not_implemented():
+    assert_same_error(lambda: ed.kl_divergence(ed.Bernoulli(0.5), ed.Laplace(0.0, 1.0)),
+                      lambda: td.kl_divergence(td.Bernoulli(0.5), td.Laplace(0.0, 1.0)))
