@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).parent.parent / "src" / "ember"
 RANK = {"_core": 0, "utils.hooks": 2, "_tensor": 1, "_tensor_str": 1, "_legacy": 1, "autograd": 2, "ops": 3,
         "linalg": 4, "futures": 1, "version": 0, "fft": 4, "signal": 4, "testing": 4, "cpu": 4, "accelerator": 4,
-        "compiler": 4, "random": 4, "func": 6, "amp": 4,
+        "compiler": 4, "random": 4, "func": 6, "amp": 4, "distributions": 9,
         "special": 6, "cuda": 4, "backends": 4, "serialization": 4, "storage": 4, "safetensors": 4, "nn": 5, "optim": 6,
         "utils": 6, "utils.data": 6, "vision": 7, "distributed": 7, "nn.parallel": 7, "train": 8,
         "__main__": 9, "__init__": 9}

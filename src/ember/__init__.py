@@ -180,6 +180,7 @@ from .ops.views import *  # noqa: E402,F403
 from .serialization import load, save  # noqa: E402
 
 amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
+from . import distributions  # noqa: E402  (its classes use the full namespace at definition time)
 
 __version__ = "0.1.0"
 
