@@ -216,9 +216,6 @@ _, AddbmmBackward0 = _nodes("_Addbmm", "AddbmmBackward0", lambda g, b: g.unsquee
 _, AddrBackward0 = _nodes("_Addr", "AddrBackward0", lambda g, v2: g.mv(_c(v2)), lambda v1, g, _v2: g.mT.mv(_c(v1)))
 DotBackward0, _ = _nodes("DotBackward0", None, lambda g, b: g * _c(b), lambda a, g, _b: g * _c(a))
 VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda a, g, _b: g * a)
-# 1-d @ 2-d: torch's unsqueeze(0).mm(..).squeeze_(0), recorded as one node with the last op's name
-SqueezeBackward4, _ = _nodes("SqueezeBackward4", None, lambda g, m: _c(m).mv(g),
-                             lambda v, g, _m: _c(v).unsqueeze(1) * g.unsqueeze(0))
 
 
 class UnsafeViewBackward0(Node):
@@ -331,9 +328,9 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def _vecmat(v: Tensor, m: Tensor) -> Tensor:
-    _mm_check((1, v._data.shape[0]), m._data.shape, v._dtype, m._dtype)
-    check_same_device(v, m)
-    return _result(_product(_xp(v), v._data, m._data, v._dtype), v, SqueezeBackward4, (v, m), (v, m))
+    """1-d @ 2-d as torch computes it: ``v.unsqueeze(0).mm(m).squeeze_(0)`` (its graph: SqueezeBackward4 →
+    MmBackward0 → UnsqueezeBackward0; its errors: mm's)."""
+    return v.unsqueeze(0).mm(m).squeeze_(0)
 
 
 def _should_fold(a: Tensor, b: Tensor, has_out: bool) -> bool:
