@@ -49,15 +49,20 @@ def test_gradcheck_and_gradgradcheck_pass(name: str) -> None:
         assert L.autograd.gradgradcheck(fn, inputs)
 
 
-def _wrong_square(L: Any) -> Any:
+def _square(L: Any, name: str, backward: Callable) -> Any:
+    """``x²`` as a custom Function whose backward is ``backward(x, g)``."""
     def fwd(ctx: Any, x: Any) -> Any:
         ctx.save_for_backward(x)
         return x * x
 
     def bwd(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
-        return 3 * x * g   # wrong: d(x²)/dx is 2x
-    return make(L, "WrongSquare", fwd, bwd)
+        return backward(x, g)
+    return make(L, name, fwd, bwd)
+
+
+def _wrong_square(L: Any) -> Any:
+    return _square(L, "WrongSquare", lambda x, g: 3 * x * g)   # wrong: d(x²)/dx is 2x
 
 
 def _first_order_only(L: Any) -> Any:
@@ -72,14 +77,8 @@ def _first_order_only(L: Any) -> Any:
 
 
 def _wrong_complex_square(L: Any) -> Any:
-    def fwd(ctx: Any, x: Any) -> Any:
-        ctx.save_for_backward(x)
-        return x * x
-
-    def bwd(ctx: Any, g: Any) -> Any:
-        (x,) = ctx.saved_tensors
-        return 2 * g * x   # wrong for complex inputs: the gradient is 2 * g * conj(x)
-    return make(L, "WrongComplexSquare", fwd, bwd)
+    # wrong for complex inputs: the gradient is 2 * g * conj(x)
+    return _square(L, "WrongComplexSquare", lambda x, g: 2 * g * x)
 
 
 def c128(L: Any, values: list) -> Any:

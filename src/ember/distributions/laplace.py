@@ -6,30 +6,12 @@ import math
 
 import ember
 
-from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all
+from .normal import LocScale
 
 __all__ = ["Cauchy", "Laplace"]
 
 
-class _LocScale(Distribution):
-    """Shared location/scale parameterisation."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:  # noqa: ANN001
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.size(), validate_args=validate_args)
-
-    @property
-    def mode(self):  # noqa: ANN201
-        return self.loc
-
-
-class Laplace(_LocScale):
+class Laplace(LocScale):
     """Double-exponential with location ``loc`` and scale ``scale``."""
 
     @property
@@ -65,7 +47,7 @@ class Laplace(_LocScale):
         return 1 + ember.log(2 * self.scale)
 
 
-class Cauchy(_LocScale):
+class Cauchy(LocScale):
     """Lorentz distribution with median ``loc`` and half-width ``scale``; mean and variance are undefined."""
 
     @property

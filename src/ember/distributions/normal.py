@@ -13,8 +13,9 @@ from .utils import broadcast_all
 __all__ = ["Normal"]
 
 
-class Normal(Distribution):
-    """Gaussian with mean ``loc`` and standard deviation ``scale``."""
+class LocScale(Distribution):
+    """A location/scale parameterisation over the reals (Normal, Laplace, Cauchy): ``loc`` and positive
+    ``scale`` broadcast together; the mode is ``loc``."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -25,11 +26,15 @@ class Normal(Distribution):
         super().__init__(self.loc.size(), validate_args=validate_args)
 
     @property
-    def mean(self):  # noqa: ANN201
+    def mode(self):  # noqa: ANN201
         return self.loc
 
+
+class Normal(LocScale):
+    """Gaussian with mean ``loc`` and standard deviation ``scale``."""
+
     @property
-    def mode(self):  # noqa: ANN201
+    def mean(self):  # noqa: ANN201
         return self.loc
 
     @property
