@@ -185,37 +185,34 @@ def test_gradcheck_fails_on_wrong_backward() -> None:
     assert not ember.autograd.gradcheck(_WrongSquare.apply, (_c(3),), raise_exception=False)
 
 
-# ---- matmul graph chains vs torch ----
-def _chain(f: Any) -> list[str]:
-    out = []
-    while f is not None:
-        out.append(type(f).__name__)
-        nxt = [n for n, _ in f.next_functions if n is not None and type(n).__name__ != "AccumulateGrad"]
-        f = nxt[0] if nxt else None
-    return out
+# ---- matmul graphs vs torch ----
+def _graph(f: Any) -> Any:
+    """The whole backward graph below ``f`` as nested (class name, inputs) tuples."""
+    return None if f is None else (type(f).__name__, tuple(_graph(n) for n, _ in f.next_functions))
 
 
-SHAPES = [((3,), (3,)), ((3, 4), (4,)), ((2, 3), (3, 4)), ((3,), (3, 4))]
-SHAPES_TODO = [((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (3, 4, 5))]
+SHAPES = [((3,), (3,)), ((3, 4), (4,)), ((2, 3), (3, 4)), ((3,), (3, 4)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (4,)),
+          ((4,), (2, 4, 5)), ((3, 4), (2, 4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (3, 4, 5)),
+          ((2, 3, 4), (1, 4, 5)), ((1, 3, 4), (2, 4, 5)), ((2, 2, 3, 4), (4,)), ((4,), (2, 2, 4, 3))]
 
 
-def _chains(sa: tuple, sb: tuple) -> tuple[list[str], list[str]]:
-    r = []
-    for m in (torch, ember):
-        a = m.tensor(_n(*sa), requires_grad=True)
-        b = m.tensor(_n(*sb), requires_grad=True)
-        r.append(_chain(m.matmul(a, b).grad_fn))
-    return r[0], r[1]
-
-
+@pytest.mark.parametrize("grads", [(True, True), (True, False), (False, True)])
 @pytest.mark.parametrize(("sa", "sb"), SHAPES)
-def test_matmul_chain(sa: tuple, sb: tuple) -> None:
-    t, e = _chains(sa, sb)
-    assert e == t
-
-
-@pytest.mark.xfail(strict=True, reason="matmul.py records one node; torch records view/mm/unsqueeze chains")
-@pytest.mark.parametrize(("sa", "sb"), SHAPES_TODO)
-def test_matmul_chain_todo(sa: tuple, sb: tuple) -> None:
-    t, e = _chains(sa, sb)
-    assert e == t
+def test_matmul_graph(sa: tuple, sb: tuple, grads: tuple[bool, bool]) -> None:
+    """torch's matmul is a chain of views/expands around mm/mv/bmm (which one depends on the shapes and on
+    which operand requires grad); ember records the same graph and gives the same gradients."""
+    got = []
+    xa, xb = _n(*sa), _n(*sb)
+    cotangent = _n(*np.matmul(xa, xb).shape)
+    for m in (torch, ember):
+        a = m.tensor(xa, requires_grad=grads[0])
+        b = m.tensor(xb, requires_grad=grads[1])
+        out = m.matmul(a, b)
+        out.backward(m.tensor(cotangent))
+        got.append((_graph(out.grad_fn), out, a.grad, b.grad))
+    assert got[1][0] == got[0][0]
+    for e, t in zip(got[1][1:], got[0][1:], strict=True):
+        if t is None:
+            assert e is None
+        else:
+            assert_close(e, t)

@@ -4,8 +4,8 @@ family (addmm, addmv, baddbmm, addbmm, addr), with their in-place variants.
 The forward is one ``xp.matmul`` (BLAS; float16/bfloat16 accumulate in float32 on the CPU, as torch does).
 Each product's backward node carries torch's name and computes the gradients as products written with ember
 ops, so double backward works. ``matmul`` follows torch's dispatch (dot / mv / mm / folded mm / batched bmm):
-the path decides the error message and the grad_fn name, so it is reproduced, but the folded and batched cases
-are computed by a single node.
+the path decides the error message and the graph. When autograd records, the batched cases are composed of
+ember ops exactly as torch composes them (same ``grad_fn`` chain); otherwise they are one broadcast product.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
+from .views import unsafe_view
 
 _isinstance = isinstance
 
@@ -218,47 +219,6 @@ DotBackward0, _ = _nodes("DotBackward0", None, lambda g, b: g * _c(b), lambda a,
 VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda a, g, _b: g * a)
 
 
-class UnsafeViewBackward0(Node):
-    """Backward of a matmul with batch dims (folded into mm/mv or broadcast into bmm).
-
-    Broadcast batch dims are summed by the engine, except where one operand is a single matrix (or vector):
-    its gradient is then one product over the folded batch, never a batch of products summed afterwards.
-    """
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        a, b = self.saved
-        va, vb = a._data.ndim == 1, b._data.ndim == 1
-        a2 = a.unsqueeze(0) if va else a
-        b2 = b.unsqueeze(1) if vb else b
-        g2 = g.unsqueeze(-1) if vb else g
-        if va:
-            g2 = g2.unsqueeze(-2)
-        (n, k), p = a2._data.shape[-2:], b2._data.shape[-1]
-        batch = math.prod(g2._data.shape[:-2])
-        ga = gb = None
-        if _needs(a):
-            if a2._data.ndim == 2 and b2._data.ndim > 2:
-                ga = g2.movedim(-2, 0).reshape(n, batch * p).mm(_h(b2).reshape(batch * p, k))
-            else:
-                ga = g2.matmul(_h(b2))
-            ga = ga.squeeze(-2) if va else ga
-        if _needs(b):
-            if b2._data.ndim == 2 and a2._data.ndim > 2:
-                gb = _h(a2.reshape(batch * n, k)).mm(g2.reshape(batch * n, p))
-            else:
-                gb = _h(a2).matmul(g2)
-            gb = gb.squeeze(-1) if vb else gb
-        return ga, gb
-
-
-class CloneBackward0(UnsafeViewBackward0):
-    """2-d @ batched, left operand requiring grad: torch folds the transposed problem, then copies."""
-
-    __slots__ = ()
-
-
 # ---- products ------------------------------------------------------------------------------------------
 def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
@@ -349,44 +309,80 @@ def _should_fold(a: Tensor, b: Tensor, has_out: bool) -> bool:
     return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
 
 
+def _batch_geometry(a: Tensor, b: Tensor) -> tuple[tuple[int, ...], int, int, int, int]:
+    """Broadcast batch shape and the per-batch sizes ``n, m1, m2, p`` of a batched matmul (torch's names)."""
+    sa, sb = a._data.shape, b._data.shape
+    ba, bb = sa[:-2], sb[:-2]
+    try:
+        batch = tuple(np.broadcast_shapes(ba, bb))
+    except ValueError:
+        raise broadcast_error(ba, bb) from None
+    n, m1 = (sa[-2] if len(sa) > 1 else 1), sa[-1]
+    m2, p = (sb[-2], sb[-1]) if len(sb) > 1 else (sb[0], 1)
+    return batch, n, m1, m2, p
+
+
+def _fold_operands(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, bool]:
+    """The folded problem ``t1 @ t2`` (``t1`` ≥ 3-d, ``t2`` 1-d or 2-d) and whether it is transposed."""
+    transpose = b._data.ndim > a._data.ndim
+    if not transpose:
+        return a, b, False
+    return b.mT, (a.t() if a._data.ndim == 2 else a), True
+
+
+def _matmul_graph(a: Tensor, b: Tensor) -> Tensor:
+    """matmul with batch dims composed of ember ops as torch composes it, so autograd records torch's chain
+    (view / expand / clone nodes around one mm, mv or bmm) and each node's backward is the usual one."""
+    if _should_fold(a, b, False):
+        t1, t2, transpose = _fold_operands(a, b)
+        lead = tuple(t1.shape[:-1])
+        folded = t1.reshape(math.prod(lead), t1.shape[-1])
+        if t2._data.ndim == 1:
+            return unsafe_view(folded.mv(t2), lead)
+        res = unsafe_view(folded.mm(t2), lead + (t2.shape[1],))
+        return res.mT.contiguous() if transpose else res
+    batch, n, m1, m2, p = _batch_geometry(a, b)
+    size = math.prod(batch)
+    a3 = a.expand(batch + (n, m1)).reshape(size, n, m1)
+    vector = b._data.ndim == 1
+    b3 = b.expand(batch + (m2,)).reshape(size, m2).unsqueeze(2) if vector else \
+        b.expand(batch + (m2, p)).reshape(size, m2, p)
+    res = a3.bmm(b3)
+    shape = batch + ((n,) if a._data.ndim > 1 else ()) + ((p,) if not vector else ())
+    return unsafe_view(res.squeeze(-1) if vector else res, shape)
+
+
 def _batched_matmul(a: Tensor, b: Tensor, has_out: bool) -> Tensor:
-    """matmul with batch dims: torch's checks for the path it takes, one broadcast product, one node."""
+    """matmul with batch dims: recorded as torch's chain when autograd records, else one broadcast product
+    after the checks of the path torch takes (same errors either way)."""
     da, db = a._data, b._data
     na, nb = da.ndim, db.ndim
+    if na == 3 and nb == 3 and da.shape[0] != db.shape[0]:
+        # torch squeezes a batch of one that requires grad, then takes the fold path
+        if da.shape[0] == 1 and a._rg:
+            return matmul(a.squeeze(0), b)
+        if db.shape[0] == 1 and b._rg:
+            return matmul(a, b.squeeze(0))
+    if STATE.enabled and (a._rg or b._rg) and not has_out:
+        return _matmul_graph(a, b)
     dt = a._dtype
-    node: type[Node] = UnsafeViewBackward0
     if _should_fold(a, b, has_out):
-        transpose = nb > na
-        t1 = db.swapaxes(-1, -2) if transpose else da
-        t2 = (da.T if na == 2 else da) if transpose else db
-        d1, d2 = (b._dtype, a._dtype) if transpose else (a._dtype, b._dtype)
+        t1, t2, transpose = _fold_operands(a, b)
         folded = (math.prod(t1.shape[:-1]), t1.shape[-1])
-        if t2.ndim == 2:
-            _mm_check(folded, t2.shape, d1, d2)
-            node = CloneBackward0 if transpose else node
+        if t2._data.ndim == 2:
+            _mm_check(folded, t2._data.shape, t1._dtype, t2._dtype)
         else:
-            _mv_check(folded, t2.shape, d1, d2)
+            _mv_check(folded, t2._data.shape, t1._dtype, t2._dtype)
         check_same_device(a, b)
         if not transpose and nb == 2:   # one gemm over the folded batch
             arr = _product(_xp(a), da.reshape(folded), db, dt).reshape(da.shape[:-1] + db.shape[-1:])
-            return _result(arr, a, node, (a, b), (a, b))
+            return new_tensor(arr, dt, a._device)
     else:
-        if na == 3 and nb == 3 and da.shape[0] != db.shape[0]:
-            # torch squeezes a batch of one that requires grad, then takes the fold path
-            if da.shape[0] == 1 and a._rg:
-                return matmul(a.squeeze(0), b)
-            if db.shape[0] == 1 and b._rg:
-                return matmul(a, b.squeeze(0))
-        ba, bb = da.shape[:-2], db.shape[:-2]
-        try:
-            batch = math.prod(np.broadcast_shapes(ba, bb))
-        except ValueError:
-            raise broadcast_error(ba, bb) from None
-        n, m1 = (da.shape[-2] if na > 1 else 1), da.shape[-1]
-        m2, p = (db.shape[-2], db.shape[-1]) if nb > 1 else (db.shape[0], 1)
-        _bmm_check((batch, n, m1), (batch, m2, p), dt, b._dtype)
+        batch, n, m1, m2, p = _batch_geometry(a, b)
+        size = math.prod(batch)
+        _bmm_check((size, n, m1), (size, m2, p), dt, b._dtype)
         check_same_device(a, b)
-    return _result(_product(_xp(a), da, db, dt), a, node, (a, b), (a, b))
+    return new_tensor(_product(_xp(a), da, db, dt), dt, a._device)
 
 
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -205,10 +205,15 @@ def reshape(self: Tensor, *shape: Any) -> Tensor:
     arr = _strided_view(self._data, shape, _xp(self))
     if arr is not None:
         return make_view(self, arr, ViewBackward0)
-    c = contiguous_copy(self)
-    t = from_array(c._data.reshape(shape), self._dtype, self._device)
-    if c._rg and STATE.enabled:
-        record(t, UnsafeViewBackward0(), (c,))
+    return unsafe_view(contiguous_copy(self), shape)
+
+
+def unsafe_view(self: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """torch's ``_unsafe_view`` of a contiguous tensor: ``shape`` over the same memory, recorded as
+    ``UnsafeViewBackward0`` but not a view (no shared version counter: the input is a temporary)."""
+    t = from_array(self._data.reshape(shape), self._dtype, self._device)
+    if self._rg and STATE.enabled:
+        record(t, UnsafeViewBackward0(), (self,))
     return t
 
 
