@@ -1,15 +1,26 @@
-"""Probability distributions with torch's sampling streams (torch.distributions): a first subset."""
+"""Probability distributions with torch's sampling streams (torch.distributions)."""
 
 from . import constraints
 from .bernoulli import Bernoulli
+from .beta import Beta
+from .binomial import Binomial
+from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Chi2, Gamma
+from .geometric import Geometric
 from .kl import kl_divergence, register_kl
 from .laplace import Cauchy, Laplace
+from .multinomial import Multinomial
+from .negative_binomial import NegativeBinomial
 from .normal import Normal
+from .poisson import Poisson
+from .studentT import StudentT
 from .uniform import Uniform
 
 __all__ = [
-    "Bernoulli", "Cauchy", "Distribution", "Exponential", "Laplace", "Normal", "Uniform", "constraints",
-    "kl_divergence", "register_kl",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution", "Exponential",
+    "Gamma", "Geometric", "Laplace", "Multinomial", "NegativeBinomial", "Normal", "OneHotCategorical", "Poisson",
+    "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl",
 ]

@@ -6,7 +6,9 @@ import ember
 
 __all__ = [
     "Constraint", "real", "positive", "nonnegative", "unit_interval", "boolean", "interval", "greater_than",
-    "less_than", "dependent", "is_dependent",
+    "less_than", "dependent", "is_dependent", "dependent_property", "independent", "integer_interval",
+    "nonnegative_integer", "positive_integer", "simplex", "one_hot", "multinomial", "real_vector",
+    "greater_than_eq", "half_open_interval",
 ]
 
 
@@ -84,11 +86,125 @@ class _Interval(Constraint):
         return f"Interval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
 
 
+class _HalfOpenInterval(_Interval):
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (self.lower_bound <= value) & (value < self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"HalfOpenInterval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
+
+
 class _Boolean(Constraint):
     is_discrete = True
 
     def check(self, value):  # noqa: ANN001, ANN201
         return (value == 0) | (value == 1)
+
+
+class _DependentProperty(property, _Dependent):
+    """A property whose value is a constraint that depends on the distribution's parameters (a support);
+    on the class it acts as a dependent constraint carrying ``is_discrete``/``event_dim``."""
+
+    def __init__(self, fn=None, *, is_discrete: bool = False, event_dim: int = 0) -> None:  # noqa: ANN001
+        super().__init__(fn)
+        self.is_discrete = is_discrete
+        self.event_dim = event_dim
+
+    def __call__(self, fn):  # noqa: ANN001, ANN204
+        return _DependentProperty(fn, is_discrete=self.is_discrete, event_dim=self.event_dim)
+
+
+def dependent_property(fn=None, *, is_discrete: bool = False, event_dim: int = 0):  # noqa: ANN001, ANN201
+    """Decorator for a support that depends on parameters (``@dependent_property(is_discrete=True)``)."""
+    return _DependentProperty(fn, is_discrete=is_discrete, event_dim=event_dim)
+
+
+class _IndependentConstraint(Constraint):
+    """``base_constraint`` over the rightmost ``reinterpreted_batch_ndims`` dims taken as one event."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"Expected base_constraint to be a Constraint, got {type(base_constraint)}")
+        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
+            raise AssertionError("reinterpreted_batch_ndims must be a non-negative integer")
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        result = self.base_constraint.check(value)
+        n = self.reinterpreted_batch_ndims
+        if result.dim() < n:
+            expected = self.base_constraint.event_dim + n
+            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
+        result = result.reshape(tuple(result.shape[: result.dim() - n]) + (-1,))
+        return result.all(-1)
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound) -> None:  # noqa: ANN001
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound) -> None:  # noqa: ANN001
+        self.lower_bound = lower_bound
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (value % 1 == 0) & (value >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+
+
+class _Simplex(Constraint):
+    """Non-negative vectors over the last dim summing to one (within 1e-6)."""
+
+    event_dim = 1
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+
+
+class _OneHot(Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return ((value == 0) | (value == 1)).all(-1) & value.sum(-1).eq(1)
+
+
+class _Multinomial(Constraint):
+    """Non-negative integer count vectors whose total is at most ``upper_bound``."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound) -> None:  # noqa: ANN001
+        self.upper_bound = upper_bound
+
+    def check(self, x):  # noqa: ANN001, ANN201
+        return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
 
 
 dependent = _Dependent()
@@ -98,8 +214,18 @@ nonnegative = _GreaterThanEq(0.0)
 unit_interval = _Interval(0.0, 1.0)
 boolean = _Boolean()
 interval = _Interval
+half_open_interval = _HalfOpenInterval
 greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
 less_than = _LessThan
+independent = _IndependentConstraint
+integer_interval = _IntegerInterval
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+real_vector = _IndependentConstraint(real, 1)
+simplex = _Simplex()
+one_hot = _OneHot()
+multinomial = _Multinomial
 
 
 def _fmt(bound):  # noqa: ANN001, ANN202

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ember
 
-__all__ = ["broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs"]
+__all__ = ["broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs", "lazy_property"]
 
 
 def broadcast_all(*values):  # noqa: ANN002, ANN201
@@ -35,3 +35,56 @@ def probs_to_logits(probs, is_binary: bool = False):  # noqa: ANN001, ANN201
 def logits_to_probs(logits, is_binary: bool = False):  # noqa: ANN001, ANN201
     """Convert logits to probabilities (sigmoid when binary, softmax otherwise)."""
     return ember.sigmoid(logits) if is_binary else ember.softmax(logits, dim=-1)
+
+
+class lazy_property:  # noqa: N801 - torch's name
+    """A property computed on first access and then stored in the instance ``__dict__`` (so distributions
+    given ``probs`` derive ``logits`` only when asked, and the reverse)."""
+
+    def __init__(self, wrapped):  # noqa: ANN001
+        self.wrapped = wrapped
+        self.__doc__ = wrapped.__doc__
+
+    def __get__(self, instance, obj_type=None):  # noqa: ANN001, ANN204
+        if instance is None:
+            return self
+        with ember.enable_grad():
+            value = self.wrapped(instance)
+        setattr(instance, self.wrapped.__name__, value)
+        return value
+
+
+def expanded(dist, cls: type, batch_shape, instance=None, event_shape=None, **params):  # noqa: ANN001, ANN003, ANN201
+    """A copy of ``dist`` with new ``batch_shape``: an instance of ``dist``'s class (or ``instance``, when a
+    subclass passes one) holding ``params`` (already expanded), unvalidated, with ``dist``'s validation flag.
+    Subclasses of ``cls`` with their own ``__init__`` must define ``expand`` (torch's rule)."""
+    from .distribution import Distribution
+
+    new = checked_instance(dist, cls, instance)
+    new.__dict__.update(params)
+    shape = dist.event_shape if event_shape is None else event_shape
+    Distribution.__init__(new, ember.Size(batch_shape), shape, validate_args=False)
+    new._validate_args = dist._validate_args
+    return new
+
+
+def checked_instance(dist, cls: type, instance=None):  # noqa: ANN001, ANN201
+    """``instance``, or a blank object of ``dist``'s class to expand into (torch's ``_get_checked_instance``)."""
+    if instance is None and type(dist).__init__ != cls.__init__:
+        raise NotImplementedError(
+            f"Subclass {dist.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
+            "must also define a custom .expand() method."
+        )
+    return type(dist).__new__(type(dist)) if instance is None else instance
+
+
+def check_params(dist, names) -> None:  # noqa: ANN001
+    """Validate parameters that are properties (the base class checks only those stored on the instance)."""
+    for name in names:
+        constraint, value = dist.arg_constraints[name], getattr(dist, name)
+        if not bool(constraint.check(value).all()):
+            raise ValueError(
+                f"Expected parameter {name} ({type(value).__name__} of shape {tuple(value.shape)}) "
+                f"of distribution {dist!r} to satisfy the constraint {constraint!r}, "
+                f"but found invalid values:\n{value}"
+            )

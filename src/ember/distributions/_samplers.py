@@ -1,0 +1,536 @@
+"""Gamma, Dirichlet and binomial sampling with torch's CPU streams, and the reparameterised gamma/Dirichlet
+gradients (``torch._standard_gamma``, ``torch._sample_dirichlet``, ``torch.binomial``,
+``torch._standard_gamma_grad``, ``torch._dirichlet_grad``).
+
+torch's CPU kernels draw element by element (C order of the output) from the generator: 53-bit double
+uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.  The samplers
+here replay those rejection loops one element at a time in Python floats; arithmetic that torch performs in
+the input's own precision (``float`` for float32 tensors) is rounded to float32 where the C++ does it, so
+float32 results match bit for bit too.  The gradients are vectorised array formulas in float64 (torch
+evaluates them in double as well), returned in the input dtype.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import ember
+
+from .._core import random as R
+from .._core.device import CPU, xp_of
+from ..nn.functional._common import OUT, Node, fused, result, xp
+from ..ops._dispatch import Tensor, from_array
+
+__all__ = ["_dirichlet_grad", "_sample_dirichlet", "_standard_gamma", "_standard_gamma_grad", "binomial"]
+
+_F32 = np.dtype(np.float32)
+_TORCH_NAME = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+_THIRD_F = float(np.float32(1.0) / np.float32(3.0))   # ``1.0f / 3.0f`` in torch's gamma sampler
+_C0331_F = float(np.float32(0.0331))                  # the float literal ``0.0331f``
+
+
+def _f32(x: float) -> float:
+    """Round a double to float32 (torch's ``float`` arithmetic on float32 tensors: +-*/ and sqrt of float
+    operands are correctly rounded, which rounding the exact double result reproduces)."""
+    return float(np.float32(x))
+
+
+def _same(x: float) -> float:
+    return x
+
+
+def _load_log1pf() -> Callable[[float], float]:
+    """glibc ``log1pf`` (``std::log1p`` of a float), falling back to a rounded double ``log1p``."""
+    try:
+        fn = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").log1pf
+        fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+        return fn
+    except (OSError, AttributeError):  # pragma: no cover - non-glibc platforms
+        return lambda x: _f32(math.log1p(x))
+
+
+_LOG1PF = _load_log1pf()
+
+
+def _log(x: float) -> float:
+    """glibc ``log`` with ``log(0) == -inf``."""
+    return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+
+
+class _Stream:
+    """The uniforms and the cached-pair standard normals torch's scalar samplers draw from one generator."""
+
+    def __init__(self, gen: R.Generator) -> None:
+        self.gen = gen
+        self.uniform = R._UniformStream(gen)
+
+    def normal(self) -> float:
+        gen = self.gen
+        if gen._normal is not None:
+            z, gen._normal = gen._normal, None
+            return z
+        u1 = self.uniform()
+        u2 = self.uniform()
+        radius = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        gen._normal = radius * math.sin(theta)
+        return radius * math.cos(theta)
+
+    def close(self) -> None:
+        self.uniform.close()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# scalar samplers (one element each)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _gamma_one(alpha: float, rs: Callable[[float], float], s: _Stream) -> float:
+    """Marsaglia-Tsang with the alpha < 1 boost, as torch's ``sample_gamma``; ``rs`` rounds to the input's
+    precision where the C++ computes in it."""
+    if not alpha >= 0.0 or math.isinf(alpha):
+        return math.nan if not alpha >= 0.0 else math.inf   # torch would loop forever
+    scale = 1.0
+    if alpha < 1.0:
+        if alpha == 0.0:
+            return 0.0
+        scale *= math.pow(1.0 - s.uniform(), rs(1.0 / alpha))
+        alpha = rs(alpha + 1.0)
+    d = rs(alpha - _THIRD_F)
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        while True:
+            x = s.normal()
+            y = 1.0 + c * x
+            if y > 0:
+                break
+        v = y * y * y
+        u = 1.0 - s.uniform()
+        xx = x * x
+        if u < 1.0 - _C0331_F * xx * xx:
+            return scale * d * v
+        if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+            return scale * d * v
+
+
+_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509, 0.0166446911898211,
+         0.0138761288230707, 0.0118967099458917, 0.0104112652619720, 0.00925546218271273, 0.00833056343336287)
+
+
+def _stirling_tail(k: float) -> float:
+    """log k! minus its Stirling approximation (table below 10, series above)."""
+    if k <= 9:
+        return _TAIL[int(k)]
+    kp1sq = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+
+
+def _binomial_inversion(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
+    """Count geometric waiting times until they pass ``count`` (small count * prob)."""
+    geom_sum = 0.0
+    num_geom = 0.0
+    logprob = _LOG1PF(-prob) if rs is _f32 else math.log1p(-prob)
+    while True:
+        u = s.uniform()
+        if u == 0.0 or logprob == 0.0:   # log(u) / logprob = +inf
+            return num_geom
+        geom_sum += math.ceil(math.log(u) / logprob)
+        if geom_sum > count:
+            return num_geom
+        num_geom = rs(num_geom + 1)
+
+
+def _btrs(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
+    """Hoermann's transformed rejection with squeeze (BTRS) as torch adapts it."""
+    stddev = rs(math.sqrt(rs(rs(count * prob) * rs(1 - prob))))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * prob
+    c = rs(count * prob) + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = rs(prob / rs(1 - prob))
+    alpha = (2.83 + 5.1 / b) * stddev
+    m = float(math.floor(rs(rs(count + 1) * prob)))
+    while True:
+        u = s.uniform() - 0.5
+        v = s.uniform()
+        us = 0.5 - abs(u)
+        if us == 0.0:   # k = floor(-inf) < 0: rejected
+            continue
+        t = (2 * a / us + b) * u + c
+        if not math.isfinite(t):
+            continue
+        k = rs(float(math.floor(t)))
+        if k < 0 or k > count:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        v = _log(v * alpha / (a / (us * us) + b))
+        ck1 = rs(rs(count - k) + 1)
+        upper = ((m + 0.5) * math.log((m + 1) / (r * (count - m + 1)))
+                 + rs(count + 1) * math.log((count - m + 1) / ck1)
+                 + (k + 0.5) * math.log(r * ck1 / rs(k + 1))
+                 + _stirling_tail(m) + _stirling_tail(count - m) - _stirling_tail(k) - _stirling_tail(count - k))
+        if v <= upper:
+            return k
+
+
+def _binomial_one(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
+    """torch's ``sample_binomial``: BTRS when the (smaller-tail) mean is >= 10, else inversion."""
+    if count <= 0.0 or prob <= 0.0:
+        return 0.0
+    if prob >= 1.0:
+        return count
+    if prob <= 0.5:
+        if rs(count * prob) >= 10.0:
+            return _btrs(count, prob, rs, s)
+        return _binomial_inversion(count, prob, rs, s)
+    if prob > 0.5:
+        q = rs(1.0 - prob)
+        if rs(count * q) >= 10.0:
+            return rs(count - _btrs(count, q, rs, s))
+        return rs(count - _binomial_inversion(count, q, rs, s))
+    return math.nan
+
+
+# ---------------------------------------------------------------------------------------------------------
+# array-level samplers
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _rounding(dtype: np.dtype) -> Callable[[float], float]:
+    return _f32 if dtype == _F32 else _same
+
+
+def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
+    """``torch._standard_gamma``: one Gamma(alpha, 1) draw per element (C order), at least the dtype's tiny."""
+    alpha = np.asarray(alpha)
+    rs = _rounding(alpha.dtype)
+    s = _Stream(gen)
+    try:
+        out = np.fromiter((_gamma_one(a, rs, s) for a in alpha.ravel().tolist()), np.float64, count=alpha.size)
+    finally:
+        s.close()
+    out = out.astype(alpha.dtype)
+    return np.maximum(out, np.finfo(alpha.dtype).tiny).reshape(alpha.shape)
+
+
+def dirichlet_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
+    """``torch._sample_dirichlet``: double gammas (at least DBL_MIN) normalised over the last dim, then cast and
+    clamped into [tiny, 1) of the dtype."""
+    alpha = np.asarray(alpha)
+    s = _Stream(gen)
+    try:
+        g = np.fromiter((_gamma_one(a, _same, s) for a in alpha.astype(np.float64).ravel().tolist()), np.float64,
+                        count=alpha.size)
+    finally:
+        s.close()
+    g = np.maximum(g, np.finfo(np.float64).tiny).reshape(alpha.shape)
+    x = (g / _inner_sum(g)[..., None]).astype(alpha.dtype)
+    one = alpha.dtype.type(1)
+    return np.clip(x, np.finfo(alpha.dtype).tiny, np.nextafter(one, alpha.dtype.type(0)))
+
+
+def _inner_sum(g: np.ndarray) -> np.ndarray:
+    """Sum over the last dim in the order of torch's AVX2 double ``sum`` kernel (exact for rows shorter than
+    256): 4-lane vectors summed into 4 interleaved vector accumulators, the scalar tail from 0, then the lanes."""
+    k = g.shape[-1]
+    nv = k // 4
+    lead = g.shape[:-1]
+    vecs = g[..., : 4 * nv].reshape(*lead, nv, 4)
+    ilp = nv // 4
+    parts = [np.zeros((*lead, 4)) for _ in range(4)]
+    for i in range(ilp):
+        for j in range(4):
+            parts[j] = parts[j] + vecs[..., 4 * i + j, :]
+    for i in range(4 * ilp, nv):
+        parts[0] = parts[0] + vecs[..., i, :]
+    vec = parts[0] + parts[1] + parts[2] + parts[3]
+    acc = np.zeros(lead)
+    for j in range(4 * nv, k):
+        acc = acc + g[..., j]
+    for lane in range(4):
+        acc = acc + vec[..., lane]
+    return acc
+
+
+def binomial_array(gen: R.Generator, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """``torch.binomial``: one draw per element of the broadcast ``count``/``prob`` (same float dtype)."""
+    count, prob = np.broadcast_arrays(np.asarray(count), np.asarray(prob))
+    rs = _rounding(count.dtype)
+    s = _Stream(gen)
+    try:
+        pairs = zip(count.ravel().tolist(), prob.ravel().tolist(), strict=True)
+        out = np.fromiter((_binomial_one(n, p, rs, s) for n, p in pairs), np.float64, count=count.size)
+    finally:
+        s.close()
+    return out.astype(count.dtype).reshape(count.shape)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# reparameterised gradients (vectorised, float64)
+# ---------------------------------------------------------------------------------------------------------
+
+_DIGAMMA_A = (8.33333333333333333333E-2, -2.10927960927960927961E-2, 7.57575757575757575758E-3,
+              -4.16666666666666666667E-3, 3.96825396825396825397E-3, -8.33333333333333333333E-3,
+              8.33333333333333333333E-2)
+_PSI_10 = 2.25175258906672110764
+
+
+def _digamma(xp: Any, x: Any) -> Any:
+    """Cephes digamma for x > 0 as torch's ``digamma_one``: recurrence up to 10, then the asymptotic series."""
+    res = xp.zeros_like(x)
+    x = x.copy()
+    for _ in range(10):
+        low = x < 10
+        if not low.any():
+            break
+        res = res - xp.where(low, 1 / xp.where(low, x, 1.0), 0.0)
+        x = xp.where(low, x + 1, x)
+    z = 1.0 / (x * x)
+    poly = xp.zeros_like(x)
+    for coef in _DIGAMMA_A:
+        poly = poly * z + coef
+    y = xp.where(x < 1.0e17, z * poly, 0.0)
+    out = res + xp.log(x) - 0.5 / x - y
+    out = xp.where(x == 10, res + _PSI_10, out)
+    return xp.where(x == 0, xp.inf, out)
+
+
+_GAMMA_UV = ((0.16009398, -0.094634809, 0.025146376, -0.0030648343, 1, 0.32668115, 0.10406089, 0.0014179084),
+             (0.53487893, 0.1298071, 0.065735949, -0.0015649758, 0.16639465, 0.020070113, -0.0035938915,
+              -0.00058392623),
+             (0.040121004, -0.0065914022, -0.0026286047, -0.0013441777, 0.017050642, -0.0021309326,
+              0.00085092367, -1.5247877e-07))
+
+
+def gamma_grad_array(xp: Any, alpha: Any, x: Any) -> Any:
+    """d x / d alpha for x ~ Gamma(alpha, 1) (torch's ``standard_gamma_grad_one``): a Taylor series for
+    x < 0.8, Rice's saddle-point expansion for alpha > 8, else a bivariate rational fit."""
+    a = alpha.astype(np.float64)
+    x = x.astype(np.float64)
+    with np.errstate(all="ignore"):
+        # small x: Taylor series of the incomplete gamma function
+        numer = xp.ones_like(x)
+        denom = a.copy()
+        s1 = numer / denom
+        s2 = numer / (denom * denom)
+        for i in range(1, 6):
+            numer = numer * (-x / i)
+            denom = denom + 1
+            s1 = s1 + numer / denom
+            s2 = s2 + numer / (denom * denom)
+        pxa = xp.power(x, a)
+        pdf = xp.power(x, a - 1) * xp.exp(-x)
+        cdf_a = (xp.log(x) - _digamma(xp, a)) * (pxa * s1) - pxa * s2
+        small = -cdf_a / pdf
+        small = xp.where(xp.isnan(small), 0.0, small)
+        # large alpha: saddle point, with a separate series near x = alpha
+        near = (1 + 24 * a * (1 + 12 * a)) * (1440 * (a * a) + 6 * x * (53 - 120 * x) - 65 * x * x / a
+                                              + a * (107 + 3600 * x)) / (1244160 * (a * a) * (a * a))
+        den = xp.sqrt(8 * a)
+        t2 = den / (a - x)
+        t3 = xp.power(x - a - a * xp.log(x / a), -1.5)
+        t1 = xp.log(x / a) * xp.where(x < a, t2 - t3, t2 + t3) - xp.sqrt(2 / a) * (a + x) / ((a - x) * (a - x))
+        stirling = 1 + 1 / (12 * a) * (1 + 1 / (24 * a))
+        far = -stirling * (x * t1) / den
+        large = xp.where((0.9 * a <= x) & (x <= 1.1 * a), near, far)
+        # otherwise: rational approximation in log(x/alpha), log(alpha)
+        u = xp.log(x / a)
+        v = xp.log(a)
+        cv = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_UV, strict=True)]
+        p = cv[0] + v * (cv[1] + v * (cv[2] + v * cv[3]))
+        q = cv[4] + v * (cv[5] + v * (cv[6] + v * cv[7]))
+        mid = xp.exp(p / q)
+        return xp.where(x < 0.8, small, xp.where(a > 8.0, large, mid))
+
+
+_DIR_C = np.array([
+    [[[1.003668233, -0.01061107488, -0.0657888334, 0.01201642863],
+      [0.6336835991, -0.3557432599, 0.05486251648, -0.001465281033],
+      [-0.03276231906, 0.004474107445, 0.002429354597, -0.0001557569013]],
+     [[0.221950385, -0.3187676331, 0.01799915743, 0.01074823814],
+      [-0.2951249643, 0.06219954479, 0.01535556598, 0.001550077057],
+      [0.02155310298, 0.004170831599, 0.001292462449, 6.976601077e-05]],
+     [[-0.05980841433, 0.008441916499, 0.01085618172, 0.002319392565],
+      [0.02911413504, 0.01400243777, -0.002721828457, 0.000751041181],
+      [0.005900514878, -0.001936558688, -9.495446725e-06, 5.385558597e-05]]],
+    [[[1, -0.02924021934, -0.04438342661, 0.007285809825],
+      [0.6357567472, -0.3473456711, 0.05454656494, -0.002407477521],
+      [-0.03301322327, 0.004845219414, 0.00231480583, -0.0002307248149]],
+     [[0.5925320577, -0.1757678135, 0.01505928619, 0.000564515273],
+      [0.1014815858, -0.06589186703, 0.01272886114, -0.0007316646956],
+      [-0.007258481865, 0.001096195486, 0.0003934994223, -4.12701925e-05]],
+     [[0.06469649321, -0.0236701437, 0.002902096474, -5.896963079e-05],
+      [0.001925008108, -0.002869809258, 0.0008000589141, -6.063713228e-05],
+      [-0.0003477407336, 6.959756487e-05, 1.097287507e-05, -1.650964693e-06]]],
+])
+
+
+def _beta_grad_alpha_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    factor = _digamma(xp, a) - _digamma(xp, a + b) - xp.log(x)
+    numer = xp.ones_like(x)
+    series = numer / a * (factor + 1 / a)
+    for i in range(1, 11):
+        numer = numer * ((i - b) * x / i)
+        den = a + i
+        series = series + numer / den * (factor + 1 / den)
+    res = x * xp.power(1 - x, -b) * series
+    return xp.where(xp.isnan(res), 0.0, res)
+
+
+def _beta_grad_beta_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    factor = _digamma(xp, a + b) - _digamma(xp, b)
+    numer, betas, dbetas, series = xp.ones_like(x), xp.ones_like(x), xp.zeros_like(x), factor / a
+    for i in range(1, 9):
+        numer = numer * (-x / i)
+        dbetas = dbetas * (b - i) + betas
+        betas = betas * (b - i)
+        series = series + numer / (a + i) * (dbetas + factor * betas)
+    res = -xp.power(1 - x, 1 - b) * series
+    return xp.where(xp.isnan(res), 0.0, res)
+
+
+def _beta_grad_alpha_mid(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    total = a + b
+    mean = a / total
+    std = xp.sqrt(a * b / (total + 1)) / total
+    poly = 47 * x * (b * b) * (b * b) + a * (
+        (43 + 20 * (16 + 27 * b) * x) * (b * b) * b + a * (
+            3 * (59 + 180 * b - 90 * x) * (b * b) + a * (
+                (453 + 1620 * b * (1 - x) - 455 * x) * b + a * (8 * (1 - x) * (135 * b - 11)))))
+    pre_num = (1 + 12 * a) * (1 + 12 * b) / (total * total)
+    pre_den = 12960 * a * a * a * b * b * (1 + 12 * total)
+    near = pre_num / (1 - x) * poly / pre_den
+    prefactor = -x / xp.sqrt(2 * a * b / total)
+    stirling = ((1 + 1 / (12 * a) + 1 / (288 * a * a)) * (1 + 1 / (12 * b) + 1 / (288 * b * b))
+                / (1 + 1 / (12 * total) + 1 / (288 * total * total)))
+    t1_num = 2 * (a * a) * (x - 1) + a * b * (x - 1) - x * (b * b)
+    axbx = a * (x - 1) + b * x
+    t1 = t1_num / (xp.sqrt(2 * a / b) * xp.power(total, 1.5) * axbx * axbx)
+    t2 = 0.5 * xp.log(a / (total * x))
+    t3 = xp.sqrt(8 * a * b / total) / (b * x + a * (x - 1))
+    t4 = xp.power(b * xp.log(b / (total * (1 - x))) + a * xp.log(a / (total * x)), -1.5)
+    far = stirling * prefactor * (t1 + t2 * (t3 + xp.where(x < mean, t4, -t4)))
+    return xp.where((mean - 0.1 * std <= x) & (x <= mean + 0.1 * std), near, far)
+
+
+def dirichlet_grad_array(xp: Any, x: Any, alpha: Any, total: Any) -> Any:
+    """torch's ``dirichlet_grad_one``: -(d/d alpha) cdf / pdf / (1 - x) of the Beta(alpha, total - alpha)
+    marginal, by the same case split (small x, x near 1, both large, rational correction)."""
+    x, a, t = (v.astype(np.float64) for v in xp.broadcast_arrays(x, alpha, total))
+    b = t - a
+    boundary = t * x * (1 - x)
+    with np.errstate(all="ignore"):
+        near0 = _beta_grad_alpha_small(xp, x, a, b)
+        near1 = -_beta_grad_beta_small(xp, 1 - x, b, a)
+        mid = _beta_grad_alpha_mid(xp, x, a, b)
+        u = xp.log(x)
+        la = xp.log(a) - u
+        lb = xp.log(t) - la
+        pu = (xp.ones_like(u), u, u * u)
+        pa = (xp.ones_like(u), la, la * la)
+        c = xp.asarray(_DIR_C)
+        p = xp.zeros_like(u)
+        q = xp.zeros_like(u)
+        for i in range(3):
+            for j in range(3):
+                ua = pu[i] * pa[j]
+                cp, cq = c[0, i, j], c[1, i, j]
+                p = p + ua * (cp[0] + lb * (cp[1] + lb * (cp[2] + lb * cp[3])))
+                q = q + ua * (cq[0] + lb * (cq[1] + lb * (cq[2] + lb * cq[3])))
+        approx = x * (_digamma(xp, t) - _digamma(xp, a)) / b
+        rational = p / q * approx
+    return xp.where((x <= 0.5) & (boundary < 2.5), near0,
+                    xp.where((x >= 0.5) & (boundary < 0.75), near1,
+                             xp.where((a > 6) & (b > 6), mid, rational)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tensor ops
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _host(t: Tensor) -> np.ndarray:
+    return np.asarray(t._data if t._device is CPU else t._data.get())
+
+
+def _to_device(arr: np.ndarray, like: Tensor) -> Tensor:
+    dev = like._device
+    return from_array(arr if dev is CPU else xp_of(dev).asarray(arr), like._dtype, dev)
+
+
+def _check_float(t: Tensor, kernel: str) -> None:
+    if t.dtype not in (ember.float32, ember.float64):
+        name = _TORCH_NAME.get(str(t.dtype).removeprefix("torch."), str(t.dtype))
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+
+
+def _same_dtype(a: Tensor, b: Tensor) -> None:
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"Found dtype {_TORCH_NAME[str(b.dtype).removeprefix('torch.')]} but expected "
+                           f"{_TORCH_NAME[str(a.dtype).removeprefix('torch.')]}")
+
+
+def _gen(generator: Any) -> R.Generator:
+    from ..ops.random import _gen as gen_of
+    return gen_of(generator)
+
+
+class StandardGammaBackward0(Node):
+    """grad * d sample / d alpha, from the saved concentration and sample."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        alpha, out = self.saved
+        return (g * _standard_gamma_grad(alpha, out),)
+
+
+def _standard_gamma(input: Tensor, generator: Any = None) -> Tensor:
+    """Gamma(input, 1) samples with torch's CPU stream; differentiable (reparameterised) w.r.t. ``input``."""
+    _check_float(input, "gamma_cpu")
+    out = _to_device(gamma_array(_gen(generator), _host(input)), input)
+    return fused(out, StandardGammaBackward0, (input,), (input, OUT))
+
+
+def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
+    """d output / d input for ``output = _standard_gamma(input)`` (not itself differentiable)."""
+    _check_float(input, "_standard_gamma_grad_cpu")
+    _same_dtype(input, output)
+    return result(gamma_grad_array(xp(input), input._data, output._data), input)
+
+
+def _sample_dirichlet(input: Tensor, generator: Any = None) -> Tensor:
+    """Dirichlet samples (over the last dim) with torch's CPU stream; not differentiable, as torch's."""
+    _check_float(input, "dirichlet")
+    return _to_device(dirichlet_array(_gen(generator), _host(input)), input)
+
+
+def _dirichlet_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
+    """The reparameterised Dirichlet gradient helper (torch's ``_dirichlet_grad``; not differentiable)."""
+    _check_float(x, "_dirichlet_grad_cpu")
+    _same_dtype(x, alpha)
+    _same_dtype(x, total)
+    return result(dirichlet_grad_array(xp(x), x._data, alpha._data, total._data), x)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
+    """Binomial(count, prob) samples with torch's CPU stream (float counts; broadcast)."""
+    if not count.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
+                         f"{_TORCH_NAME.get(str(count.dtype).removeprefix('torch.'))}")
+    if not prob.dtype.is_floating_point:
+        raise ValueError(f"binomial only supports floating-point dtypes for prob, got: "
+                         f"{_TORCH_NAME.get(str(prob.dtype).removeprefix('torch.'))}")
+    _same_dtype(count, prob)
+    _check_float(count, "binomial_cpu")
+    arr = binomial_array(_gen(generator), _host(count), _host(prob))
+    return _to_device(arr, count)
