@@ -75,9 +75,9 @@ def test_log_prob_grads():
     p = torch.tensor([0.2, 0.7], requires_grad=True)
     ep = to_ember(p, True)
     value = torch.tensor([[1.0, 3.0], [0.0, 4.0]])
-    for mk in (lambda m, q: getattr(ed if m is ember else td, "Binomial")(5, q),
-               lambda m, q: getattr(ed if m is ember else td, "Geometric")(q),
-               lambda m, q: getattr(ed if m is ember else td, "NegativeBinomial")(3.0, q)):
+    for mk in (lambda m, q: (ed if m is ember else td).Binomial(5, q),
+               lambda m, q: (ed if m is ember else td).Geometric(q),
+               lambda m, q: (ed if m is ember else td).NegativeBinomial(3.0, q)):
         mk(torch, p).log_prob(value).sum().backward()
         mk(ember, ep).log_prob(to_ember(value)).sum().backward()
         assert_close(ep.grad, p.grad, rtol=1e-5)

@@ -1,0 +1,195 @@
+"""Gamma-based families (Gamma, Chi2, Beta, Dirichlet, StudentT) and their samplers against torch: the
+same numbers under one seed, reparameterised gradients, densities, moments, errors and KL divergences."""
+
+import pytest
+import torch
+import torch.distributions as td
+
+import ember
+import ember.distributions as ed
+from ember.distributions import _samplers as S
+from oracle import assert_close, assert_same_error, to_ember
+
+
+def _same_stream(fe, ft, seed=0):
+    """``fe``/``ft`` under one seed give identical values and leave the generators in step (cached normal too)."""
+    ember.manual_seed(seed)
+    torch.manual_seed(seed)
+    assert_close(fe(), ft(), rtol=0, atol=0)
+    assert_close(ember.randn(3), torch.randn(3), rtol=0, atol=0)
+    assert_close(ember.rand(2), torch.rand(2), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("low,high", [(0.01, 1.0), (0.5, 3.0), (1.0, 200.0)])
+def test_standard_gamma_stream(dtype, low, high):
+    alpha = torch.empty(6, 40, dtype=dtype).uniform_(low, high, generator=torch.Generator().manual_seed(1))
+    _same_stream(lambda: S._standard_gamma(to_ember(alpha)), lambda: torch._standard_gamma(alpha))
+    t = alpha.t()   # a non-contiguous input: drawn in the output's (C) order
+    _same_stream(lambda: S._standard_gamma(to_ember(alpha).t()), lambda: torch._standard_gamma(t), seed=4)
+
+
+def test_standard_gamma_edges():
+    a = torch.tensor([0.0, 1e-30, 0.5])
+    _same_stream(lambda: S._standard_gamma(to_ember(a)), lambda: torch._standard_gamma(a))
+    g = torch.Generator().manual_seed(3)
+    eg = ember.Generator().manual_seed(3)
+    assert_close(S._standard_gamma(ember.ones(5), generator=eg), torch._standard_gamma(torch.ones(5), generator=g))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k", [2, 5, 9])
+def test_sample_dirichlet_stream(dtype, k):
+    alpha = torch.empty(20, k, dtype=dtype).uniform_(0.05, 6.0, generator=torch.Generator().manual_seed(2))
+    _same_stream(lambda: S._sample_dirichlet(to_ember(alpha)), lambda: torch._sample_dirichlet(alpha))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gamma_and_dirichlet_grads(dtype):
+    alpha = torch.tensor([0.05, 0.3, 0.9, 1.0, 2.5, 5.0, 9.0, 20.0, 300.0], dtype=dtype).repeat_interleave(5)
+    torch.manual_seed(0)
+    x = torch._standard_gamma(alpha)
+    x = torch.cat([x, alpha * 0.95, alpha * 1.5])
+    a3 = alpha.repeat(3)
+    assert_close(S._standard_gamma_grad(to_ember(a3), to_ember(x)), torch._standard_gamma_grad(a3, x))
+    conc = torch.tensor([[0.3, 0.5, 2.0], [7.0, 8.0, 9.0], [0.1, 20.0, 1.0], [1.5, 3.5, 0.7]], dtype=dtype)
+    conc = conc.repeat(10, 1)
+    xs = torch._sample_dirichlet(conc)
+    tot = conc.sum(-1, True).expand_as(conc)
+    assert_close(S._dirichlet_grad(to_ember(xs), to_ember(conc), to_ember(tot)),
+                 torch._dirichlet_grad(xs, conc, tot), rtol=1e-5 if dtype == torch.float32 else 1e-7)
+
+
+def test_sampler_errors():
+    assert_same_error(lambda: S._standard_gamma(ember.tensor([1, 2])),
+                      lambda: torch._standard_gamma(torch.tensor([1, 2])))
+    assert_same_error(lambda: S._sample_dirichlet(ember.tensor([1, 2])),
+                      lambda: torch._sample_dirichlet(torch.tensor([1, 2])))
+    assert_same_error(lambda: S._standard_gamma_grad(ember.ones(2), ember.ones(2, dtype=ember.float64)),
+                      lambda: torch._standard_gamma_grad(torch.ones(2), torch.ones(2, dtype=torch.float64)))
+
+
+def test_standard_gamma_backward():
+    a = torch.tensor([0.4, 1.5, 12.0], dtype=torch.float64, requires_grad=True)
+    ea = to_ember(a, True)
+    torch.manual_seed(1)
+    ember.manual_seed(1)
+    xt, xe = torch._standard_gamma(a), S._standard_gamma(ea)
+    assert type(xe.grad_fn).__name__ == type(xt.grad_fn).__name__ == "StandardGammaBackward0"
+    (xt * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)).sum().backward()
+    (xe * ember.tensor([1.0, 2.0, 3.0], dtype=ember.float64)).sum().backward()
+    assert_close(ea.grad, a.grad)
+
+
+CASES = [  # name, args builder, value in the support
+    ("Gamma", lambda m: (m.tensor([0.4, 1.0, 3.0]), m.tensor([1.0, 2.0, 0.5])), [0.5, 1.0, 3.0]),
+    ("Gamma", lambda m: (2.0, m.tensor([1.0, 2.0])), [0.2, 4.0]),
+    ("Chi2", lambda m: (m.tensor([0.7, 3.0, 10.0]),), [0.5, 1.0, 3.0]),
+    ("Beta", lambda m: (m.tensor([0.4, 1.0, 3.0]), m.tensor([1.0, 2.0, 0.5])), [0.5, 0.1, 0.9]),
+    ("Beta", lambda m: (0.5, 2.0), 0.3),
+    ("Dirichlet", lambda m: (m.tensor([[0.4, 1.0, 3.0], [2.0, 2.0, 5.0]]),), [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]]),
+    ("StudentT", lambda m: (m.tensor([0.7, 2.5, 4.0]), m.tensor([0.0, 1.0, -1.0]), m.tensor([1.0, 2.0, 0.5])),
+     [0.5, -1.0, 3.0]),
+]
+
+
+@pytest.mark.parametrize("name,args,value", CASES)
+def test_against_torch(name, args, value):
+    e, t = getattr(ed, name)(*args(ember)), getattr(td, name)(*args(torch))
+    assert repr(e) == repr(t)
+    assert e.batch_shape == t.batch_shape and e.event_shape == t.event_shape
+    assert repr(e.support) == repr(t.support) and e.has_rsample == t.has_rsample
+    for seed in (0, 5):
+        ember.manual_seed(seed)
+        torch.manual_seed(seed)
+        assert_close(e.sample((3,)), t.sample((3,)), rtol=0, atol=0)
+        assert_close(e.rsample(), t.rsample(), rtol=0, atol=0)
+    v = torch.tensor(value)
+    assert_close(e.log_prob(to_ember(v)), t.log_prob(v), rtol=1e-5)
+    for attr in ["mean", "mode", "variance", "stddev"]:
+        assert_close(getattr(e, attr), getattr(t, attr), rtol=1e-5)
+    assert_close(e.entropy(), t.entropy(), rtol=1e-5, atol=1e-5)
+    if name in ("Gamma", "Chi2"):
+        assert_close(e.cdf(to_ember(v)), t.cdf(v), rtol=1e-5)
+    shape = (2,) + tuple(t.batch_shape)
+    ex, tx = e.expand(shape), t.expand(shape)
+    assert ex.batch_shape == tx.batch_shape and repr(ex) == repr(tx)
+    ember.manual_seed(1)
+    torch.manual_seed(1)
+    assert_close(ex.sample(), tx.sample(), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["Gamma", "Beta", "Dirichlet", "StudentT", "Chi2"])
+def test_rsample_and_log_prob_grads(name):
+    raw = {"Gamma": ([0.4, 3.0], [1.0, 2.0]), "Beta": ([0.4, 3.0], [1.0, 2.0]), "Chi2": ([0.7, 5.0],),
+           "Dirichlet": ([[0.4, 1.0, 3.0], [2.0, 0.3, 5.0]],), "StudentT": ([2.5, 4.0], [0.0, 1.0], [1.0, 2.0])}[name]
+    tp = [torch.tensor(r, dtype=torch.float64, requires_grad=True) for r in raw]
+    ep = [to_ember(p, True) for p in tp]
+    torch.manual_seed(2)
+    ember.manual_seed(2)
+    dt, de = getattr(td, name)(*tp), getattr(ed, name)(*ep)
+    xt, xe = dt.rsample((3,)), de.rsample((3,))
+    w = torch.linspace(0.5, 2.0, xt.numel(), dtype=torch.float64).reshape(xt.shape)
+    (xt * w).sum().backward(retain_graph=True)
+    (xe * to_ember(w)).sum().backward(retain_graph=True)
+    for a, b in zip(ep, tp, strict=True):
+        assert_close(a.grad, b.grad, rtol=1e-6)
+        a.grad = b.grad = None
+    dt.log_prob(xt.detach()).sum().backward()
+    de.log_prob(xe.detach()).sum().backward()
+    for a, b in zip(ep, tp, strict=True):
+        assert_close(a.grad, b.grad, rtol=1e-6)
+    if name == "Dirichlet":
+        assert type(xe.grad_fn).__name__ == type(xt.grad_fn).__name__
+
+
+def test_errors():
+    m = {ed: ember, td: torch}
+    cases = [
+        lambda d: d.Gamma(m[d].tensor([-1.0]), 1.0),
+        lambda d: d.Chi2(-1.0),
+        lambda d: d.Beta(-1.0, 1.0),
+        lambda d: d.Beta(m[d].tensor([1.0, 2.0]), m[d].tensor([-1.0, 2.0])),
+        lambda d: d.Dirichlet(m[d].tensor(1.0)),
+        lambda d: d.Dirichlet(m[d].tensor([1.0, -2.0])),
+        lambda d: d.Dirichlet(m[d].tensor([1.0, 2.0])).log_prob(m[d].tensor([0.5, 0.6])),
+        lambda d: d.StudentT(m[d].tensor([0.0])),
+        lambda d: d.Gamma(1.0, 1.0).log_prob(m[d].tensor([-1.0])),
+        lambda d: d.Beta(1.0, 1.0).log_prob(m[d].tensor([1.5])),
+    ]
+    for f in cases:
+        assert_same_error(lambda f=f: f(ed), lambda f=f: f(td))
+
+
+class _MyGamma(ed.Gamma):
+    def __init__(self, c):
+        super().__init__(c, 1.0)
+
+
+def test_expand_requires_override_for_custom_init():
+    with pytest.raises(NotImplementedError, match="must also define a custom .expand"):
+        _MyGamma(ember.tensor([1.0])).expand((2,))
+
+
+P = {"Gamma": ([0.4, 3.0], [1.0, 2.0]), "Beta": ([0.4, 3.0], [1.0, 2.0]), "Dirichlet": ([[0.4, 1.0], [2.0, 0.3]],),
+     "Normal": ([0.3, -1.0], [1.0, 2.0]), "Exponential": ([0.5, 2.0],), "Uniform": ([0.1, 0.2], [0.7, 0.9]),
+     "Laplace": ([0.3, -1.0], [1.0, 2.0]), "Cauchy": ([0.3, -1.0], [1.0, 2.0]), "Chi2": ([0.7, 5.0],)}
+Q = {"Gamma": ([1.5, 0.7], [0.5, 1.0]), "Beta": ([1.2, 0.5], [0.3, 2.0]), "Dirichlet": ([[1.4, 0.2], [0.6, 3.0]],),
+     "Normal": ([0.1, 0.5], [0.7, 1.5]), "Exponential": ([1.5, 0.2],), "Uniform": ([-1.0, 0.1], [2.0, 0.95]),
+     "Laplace": ([0.1, 0.5], [0.7, 1.5]), "Cauchy": ([0.1, 0.5], [0.7, 1.5]), "Chi2": ([1.5, 2.0],)}
+PAIRS = [("Gamma", "Gamma"), ("Beta", "Beta"), ("Dirichlet", "Dirichlet"), ("Uniform", "Uniform"),
+         ("Cauchy", "Cauchy"), ("Chi2", "Gamma"), ("Beta", "Exponential"), ("Beta", "Gamma"), ("Beta", "Normal"),
+         ("Beta", "Uniform"), ("Exponential", "Beta"), ("Exponential", "Gamma"), ("Exponential", "Normal"),
+         ("Exponential", "Uniform"), ("Gamma", "Beta"), ("Gamma", "Exponential"), ("Gamma", "Normal"),
+         ("Gamma", "Uniform"), ("Laplace", "Normal"), ("Laplace", "Gamma"), ("Normal", "Laplace"),
+         ("Normal", "Beta"), ("Uniform", "Beta"), ("Uniform", "Exponential"), ("Uniform", "Gamma"),
+         ("Uniform", "Normal")]
+
+
+@pytest.mark.parametrize("pn,qn", PAIRS)
+def test_kl_divergence(pn, qn):
+    def mk(mod, lib, name, args):
+        return getattr(mod, name)(*[lib.tensor(a) for a in args])
+    got = ed.kl_divergence(mk(ed, ember, pn, P[pn]), mk(ed, ember, qn, Q[qn]))
+    want = td.kl_divergence(mk(td, torch, pn, P[pn]), mk(td, torch, qn, Q[qn]))
+    assert_close(got, want, rtol=1e-5)
