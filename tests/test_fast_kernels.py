@@ -1,0 +1,70 @@
+"""The float32 fast paths written for speed (gelu's one-sweep kernel, ...) against torch and against float64
+references: values, gradients, special values and arrays spanning several cache blocks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import assert_close, torch
+
+RNG = np.random.default_rng(7)
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e30, -1e30, 1e-30, -1e-30, 40.0, -40.0, 14.0, -14.0]
+
+
+def _gelu_reference(x: np.ndarray, approximate: str) -> tuple[np.ndarray, np.ndarray]:
+    """gelu and its slope in float64 (scipy-free: math.erfc per element)."""
+    x = x.astype(np.float64)
+    if approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (x + 0.044715 * x**3))
+        return 0.5 * x * (1 + t), 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+    cdf = 0.5 * np.array([math.erfc(-v / math.sqrt(2)) for v in x])
+    return x * cdf, cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float32_kernel_against_torch_and_float64(approximate: str) -> None:
+    """Several blocks of float32 input (odd size: a short last block), special values included: values and
+    gradients as torch's (NaN where torch has NaN), and no further from the float64 values than torch is
+    (give or take an ulp)."""
+    x = np.concatenate([RNG.standard_normal(150_001) * 3, np.linspace(-15, 15, 3001), SPECIAL]).astype(np.float32)
+    e = ember.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    ye = ember.nn.functional.gelu(e, approximate=approximate)
+    yt = torch.nn.functional.gelu(t, approximate=approximate)
+    g = RNG.standard_normal(x.size).astype(np.float32)
+    ye.backward(ember.tensor(g))
+    yt.backward(torch.tensor(g))
+    assert ye.grad_fn.name() == "GeluBackward0"
+    assert_close(ye, yt)
+    assert_close(e.grad, t.grad)
+    with np.errstate(all="ignore"):
+        ref, slope = _gelu_reference(x, approximate)
+    fin = np.isfinite(ref) & np.isfinite(slope)
+    for got, want, torch_got in ((ye.detach().numpy(), ref, yt.detach().numpy()),
+                                 (e.grad.numpy() / g, slope, t.grad.numpy() / g)):
+        ok = fin & np.isfinite(torch_got)          # (torch's tanh slope is NaN at ±1e30: x³ overflows)
+        bound = np.abs(torch_got[ok] - want[ok]).max() + np.spacing(np.abs(want[ok]).astype(np.float32))
+        assert np.all(np.abs(got[ok] - want[ok]) <= bound)
+    small = fin & (np.abs(x) < 5)       # there within a few float32 ulp of the exact gelu
+    ulp = np.spacing(np.abs(ref[small]).astype(np.float32))
+    assert np.all(np.abs(ye.detach().numpy()[small] - ref[small]) <= 40 * ulp)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float32_non_contiguous_and_zero_dim(approximate: str) -> None:
+    a = RNG.standard_normal((40, 30)).astype(np.float32)
+    e, t = ember.tensor(a).t(), torch.tensor(a).t()
+    assert_close(ember.nn.functional.gelu(e, approximate=approximate),
+                 torch.nn.functional.gelu(t, approximate=approximate))
+    for v in (0.0, -2.5, 3.0):
+        assert_close(ember.nn.functional.gelu(ember.tensor(v), approximate=approximate),
+                     torch.nn.functional.gelu(torch.tensor(v), approximate=approximate))
+    empty = ember.zeros(0, 3, requires_grad=True)
+    out = ember.nn.functional.gelu(empty, approximate=approximate)
+    out.sum().backward()
+    assert out.shape == (0, 3) and empty.grad.shape == (0, 3)
