@@ -173,17 +173,21 @@ def test_expand_requires_override_for_custom_init():
 
 P = {"Gamma": ([0.4, 3.0], [1.0, 2.0]), "Beta": ([0.4, 3.0], [1.0, 2.0]), "Dirichlet": ([[0.4, 1.0], [2.0, 0.3]],),
      "Normal": ([0.3, -1.0], [1.0, 2.0]), "Exponential": ([0.5, 2.0],), "Uniform": ([0.1, 0.2], [0.7, 0.9]),
-     "Laplace": ([0.3, -1.0], [1.0, 2.0]), "Cauchy": ([0.3, -1.0], [1.0, 2.0]), "Chi2": ([0.7, 5.0],)}
+     "Laplace": ([0.3, -1.0], [1.0, 2.0]), "Cauchy": ([0.3, -1.0], [1.0, 2.0]), "Chi2": ([0.7, 5.0],),
+     "ContinuousBernoulli": ([0.2, 0.4995],)}
 Q = {"Gamma": ([1.5, 0.7], [0.5, 1.0]), "Beta": ([1.2, 0.5], [0.3, 2.0]), "Dirichlet": ([[1.4, 0.2], [0.6, 3.0]],),
      "Normal": ([0.1, 0.5], [0.7, 1.5]), "Exponential": ([1.5, 0.2],), "Uniform": ([-1.0, 0.1], [2.0, 0.95]),
-     "Laplace": ([0.1, 0.5], [0.7, 1.5]), "Cauchy": ([0.1, 0.5], [0.7, 1.5]), "Chi2": ([1.5, 2.0],)}
+     "Laplace": ([0.1, 0.5], [0.7, 1.5]), "Cauchy": ([0.1, 0.5], [0.7, 1.5]), "Chi2": ([1.5, 2.0],),
+     "ContinuousBernoulli": ([0.7, 0.3],)}
 PAIRS = [("Gamma", "Gamma"), ("Beta", "Beta"), ("Dirichlet", "Dirichlet"), ("Uniform", "Uniform"),
          ("Cauchy", "Cauchy"), ("Chi2", "Gamma"), ("Beta", "Exponential"), ("Beta", "Gamma"), ("Beta", "Normal"),
          ("Beta", "Uniform"), ("Exponential", "Beta"), ("Exponential", "Gamma"), ("Exponential", "Normal"),
          ("Exponential", "Uniform"), ("Gamma", "Beta"), ("Gamma", "Exponential"), ("Gamma", "Normal"),
          ("Gamma", "Uniform"), ("Laplace", "Normal"), ("Laplace", "Gamma"), ("Normal", "Laplace"),
          ("Normal", "Beta"), ("Uniform", "Beta"), ("Uniform", "Exponential"), ("Uniform", "Gamma"),
-         ("Uniform", "Normal")]
+         ("Uniform", "Normal"), ("ContinuousBernoulli", "ContinuousBernoulli"), ("Beta", "ContinuousBernoulli"),
+         ("ContinuousBernoulli", "Exponential"), ("ContinuousBernoulli", "Normal"), ("ContinuousBernoulli", "Uniform"),
+         ("Uniform", "ContinuousBernoulli"), ("Gamma", "ContinuousBernoulli"), ("Normal", "ContinuousBernoulli")]
 
 
 @pytest.mark.parametrize("pn,qn", PAIRS)

@@ -5,8 +5,10 @@ from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Chi2, Gamma
 from .geometric import Geometric
@@ -20,7 +22,8 @@ from .studentT import StudentT
 from .uniform import Uniform
 
 __all__ = [
-    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet", "Distribution", "Exponential",
-    "Gamma", "Geometric", "Laplace", "Multinomial", "NegativeBinomial", "Normal", "OneHotCategorical", "Poisson",
-    "StudentT", "Uniform", "constraints", "kl_divergence", "register_kl",
+    "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
+    "Distribution", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Laplace", "Multinomial",
+    "NegativeBinomial", "Normal", "OneHotCategorical", "Poisson", "StudentT", "Uniform", "constraints",
+    "kl_divergence", "register_kl",
 ]

@@ -8,13 +8,13 @@ import ember
 
 from . import constraints
 from .dirichlet import Dirichlet
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, expanded
 
 __all__ = ["Beta"]
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Beta on [0, 1] with ``concentration1`` (alpha) and ``concentration0`` (beta)."""
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
@@ -58,6 +58,13 @@ class Beta(Distribution):
 
     def entropy(self):  # noqa: ANN201
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):  # noqa: ANN001, ANN202
+        return ember.lgamma(x) + ember.lgamma(y) - ember.lgamma(x + y)
 
     @property
     def concentration1(self):  # noqa: ANN201

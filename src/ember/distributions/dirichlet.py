@@ -8,7 +8,7 @@ from ember.autograd.function import once_differentiable
 
 from . import constraints
 from ._samplers import _dirichlet_grad, _sample_dirichlet
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import expanded
 
 __all__ = ["Dirichlet"]
@@ -32,7 +32,7 @@ class _Dirichlet(Function):
         return grad * (grad_output - (x * grad_output).sum(-1, True))
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Distribution over the probability simplex of the last dim, with positive ``concentration``."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -85,3 +85,10 @@ class Dirichlet(Distribution):
         a0 = c.sum(-1)
         return (ember.lgamma(c).sum(-1) - ember.lgamma(a0) - (k - a0) * ember.digamma(a0)
                 - ((c - 1.0) * ember.digamma(c)).sum(-1))
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):  # noqa: ANN001, ANN202
+        return x.lgamma().sum(-1) - ember.lgamma(x.sum(-1))

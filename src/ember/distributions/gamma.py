@@ -6,13 +6,13 @@ import ember
 
 from . import constraints
 from ._samplers import _standard_gamma
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, check_params, checked_instance, expanded
 
 __all__ = ["Chi2", "Gamma"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Gamma with shape ``concentration`` and inverse scale ``rate``; ``rsample`` is reparameterised through
     the implicit gamma gradient (``StandardGammaBackward0``)."""
 
@@ -58,6 +58,13 @@ class Gamma(Distribution):
     def entropy(self):  # noqa: ANN201
         c = self.concentration
         return c - ember.log(self.rate) + ember.lgamma(c) + (1.0 - c) * ember.digamma(c)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):  # noqa: ANN001, ANN202
+        return ember.lgamma(x + 1) + (x + 1) * ember.log(-y.reciprocal())
 
     def cdf(self, value):  # noqa: ANN001, ANN201
         if self._validate_args:

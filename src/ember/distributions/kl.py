@@ -11,8 +11,10 @@ from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
+from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
@@ -20,6 +22,7 @@ from .laplace import Cauchy, Laplace
 from .normal import Normal
 from .poisson import Poisson
 from .uniform import Uniform
+from .utils import _sum_rightmost
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -181,12 +184,63 @@ def _kl_cauchy_cauchy(p: Cauchy, q: Cauchy):  # noqa: ANN202
     return t1 - (4 * p.scale * q.scale).log()
 
 
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_cb_cb(p: ContinuousBernoulli, q: ContinuousBernoulli):  # noqa: ANN202
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + ember.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - ember.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily):  # noqa: ANN202
+    """The Bregman divergence of the log normaliser between the natural parameters (same family only)."""
+    if type(p) is not type(q):
+        raise NotImplementedError(
+            "The cross KL-divergence between different exponential families cannot \
+                            be computed using Bregman divergences"
+        )
+    p_params = [t.detach().requires_grad_() for t in p._natural_params]
+    q_params = q._natural_params
+    log_norm = p._log_normalizer(*p_params)
+    grads = ember.autograd.grad(log_norm.sum(), p_params, create_graph=True)
+    result = q._log_normalizer(*q_params) - log_norm
+    for pp, qp, g in zip(p_params, q_params, grads, strict=True):
+        result = result - _sum_rightmost((qp - pp) * g, len(q.event_shape))
+    return result
+
+
 # ---- pairs of different families -------------------------------------------------------------------------
 
 
 @register_kl(Bernoulli, Poisson)
 def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson):  # noqa: ANN202
     return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_cb(p: Beta, q: ContinuousBernoulli):  # noqa: ANN202
+    return -p.entropy() - p.mean * q.logits - ember.log1p(-q.probs) - q._cont_bern_log_norm()
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_cb_exponential(p: ContinuousBernoulli, q: Exponential):  # noqa: ANN202
+    return -p.entropy() - ember.log(q.rate) + q.rate * p.mean
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_cb_normal(p: ContinuousBernoulli, q: Normal):  # noqa: ANN202
+    t2 = 0.5 * (math.log(2.0 * math.pi) + ember.square(q.loc / q.scale)) + ember.log(q.scale)
+    t3 = (p.variance + ember.square(p.mean) - 2.0 * q.loc * p.mean) / (2.0 * ember.square(q.scale))
+    return -p.entropy() + t2 + t3
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_cb_uniform(p: ContinuousBernoulli, q: Uniform):  # noqa: ANN202
+    result = -p.entropy() + (q.high - q.low).log()
+    # torch's condition (ge/le, so any q inside [0, 1] gives inf too)
+    outside = ember.max(ember.ge(q.low, p.support.lower_bound), ember.le(q.high, p.support.upper_bound))
+    return ember.where(outside, ember.ones_like(result) * math.inf, result)
 
 
 @register_kl(Beta, Exponential)
@@ -221,6 +275,7 @@ def _kl_beta_uniform(p: Beta, q: Uniform):  # noqa: ANN202
 
 
 @register_kl(Exponential, Beta)
+@register_kl(Exponential, ContinuousBernoulli)
 @register_kl(Exponential, Uniform)
 def _kl_exponential_infinity(p: Exponential, q: Distribution):  # noqa: ANN202
     return _inf_like(p.rate)
@@ -242,6 +297,7 @@ def _kl_exponential_normal(p: Exponential, q: Normal):  # noqa: ANN202
 
 
 @register_kl(Gamma, Beta)
+@register_kl(Gamma, ContinuousBernoulli)
 @register_kl(Gamma, Uniform)
 def _kl_gamma_infinity(p: Gamma, q: Distribution):  # noqa: ANN202
     return _inf_like(p.concentration)
@@ -264,10 +320,12 @@ def _kl_gamma_normal(p: Gamma, q: Normal):  # noqa: ANN202
 
 
 @register_kl(Laplace, Beta)
+@register_kl(Laplace, ContinuousBernoulli)
 @register_kl(Laplace, Exponential)
 @register_kl(Laplace, Gamma)
 @register_kl(Laplace, Uniform)
 @register_kl(Normal, Beta)
+@register_kl(Normal, ContinuousBernoulli)
 @register_kl(Normal, Exponential)
 @register_kl(Normal, Gamma)
 @register_kl(Normal, Uniform)
@@ -307,6 +365,13 @@ def _kl_uniform_beta(p: Uniform, q: Beta):  # noqa: ANN202
     result = t3 + t4 - ember.log(width) - t2
     result[(p.high > q.support.upper_bound) | (p.low < q.support.lower_bound)] = math.inf
     return result
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_cb(p: Uniform, q: ContinuousBernoulli):  # noqa: ANN202
+    result = -p.entropy() - p.mean * q.logits - ember.log1p(-q.probs) - q._cont_bern_log_norm()
+    outside = ember.max(ember.ge(p.high, q.support.upper_bound), ember.le(p.low, q.support.lower_bound))
+    return ember.where(outside, ember.ones_like(result) * math.inf, result)
 
 
 @register_kl(Uniform, Exponential)

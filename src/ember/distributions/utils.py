@@ -88,3 +88,8 @@ def check_params(dist, names) -> None:  # noqa: ANN001
                 f"of distribution {dist!r} to satisfy the constraint {constraint!r}, "
                 f"but found invalid values:\n{value}"
             )
+
+
+def _sum_rightmost(value, dim: int):  # noqa: ANN001, ANN202
+    """Sum out the ``dim`` rightmost dims of ``value``."""
+    return value if dim == 0 else value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
