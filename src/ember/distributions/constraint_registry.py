@@ -1,4 +1,4 @@
-"""``biject_to`` and ``transform_to``: from a constraint to a transform onto it (torch.distributions.constraint_registry).
+"""``biject_to`` and ``transform_to``: a transform onto a constraint (torch.distributions.constraint_registry).
 
 ``biject_to(c)`` gives a bijection from the unconstrained reals onto ``c`` (for HMC-style reparametrisation, where
 the Jacobian must exist); ``transform_to(c)`` any map onto ``c`` (for optimisation). Both look the constraint's

@@ -4,11 +4,39 @@ from __future__ import annotations
 
 import ember
 
+from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 from .independent import _checked_instance
 
-__all__ = ["MixtureSameFamily"]
+__all__ = ["MixtureSameFamily", "MixtureSameFamilyConstraint"]
+
+
+class MixtureSameFamilyConstraint(constraints.Constraint):
+    """The component family's support, checked on values without the component dim (it is added back)."""
+
+    def __init__(self, base_constraint: constraints.Constraint) -> None:
+        if not isinstance(base_constraint, constraints.Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        keep = value.dim() - self.event_dim
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.base_constraint!r})"
 
 
 class MixtureSameFamily(Distribution):
@@ -30,7 +58,7 @@ class MixtureSameFamily(Distribution):
                 "The Component distribution needs to be an instance of torch.distributions.Distribution")
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
-        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
+        for size1, size2 in zip(reversed(mdbs), reversed(cdbs), strict=False):
             if size1 != 1 and size2 != 1 and size1 != size2:
                 raise ValueError(
                     f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible with "
@@ -62,7 +90,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     def support(self):  # noqa: ANN201
-        return self._component_distribution.support
+        return MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self) -> Categorical:

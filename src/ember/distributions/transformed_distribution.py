@@ -6,6 +6,7 @@ import ember
 
 from .distribution import Distribution
 from .independent import Independent, _checked_instance, _validate_property_params
+from .kl import kl_divergence, register_kl
 from .transforms import ComposeTransform, Transform, _sum_rightmost, independent
 
 __all__ = ["TransformedDistribution"]
@@ -120,3 +121,10 @@ class TransformedDistribution(Distribution):
         for t in self.transforms:
             value = t(value)
         return value
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p: TransformedDistribution, q: TransformedDistribution):  # noqa: ANN202
+    if p.transforms != q.transforms or p.event_shape != q.event_shape:
+        raise NotImplementedError
+    return kl_divergence(p.base_dist, q.base_dist)

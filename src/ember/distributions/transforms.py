@@ -101,14 +101,25 @@ class _PositiveDefinite(constraints.Constraint):
         return ember.linalg.cholesky_ex(value).info.eq(0)
 
 
+def _check_slot(t, dim: int, what: str, name: str = "", size: int | None = None, expected: str = "") -> None:  # noqa: ANN001
+    """torch's checks (as AssertionError) that ``dim`` indexes ``t`` (called ``what``) and that
+    ``name.size(dim)`` equals ``size`` (described as ``expected``)."""
+    if not (-t.dim() <= dim < t.dim()):
+        raise AssertionError(f"dim {dim} out of range for {what} with {t.dim()} dimensions")
+    if size is not None and t.size(dim) != size:
+        raise AssertionError(f"{name}.size({dim}) = {t.size(dim)} must equal {expected} {size}")
+
+
 class _Cat(constraints.Constraint):
     """Constraints applied to consecutive slices (of ``lengths``) along ``dim``, as ``torch.cat`` joins them."""
 
     def __init__(self, cseq, dim: int = 0, lengths=None) -> None:  # noqa: ANN001
+        if not all(isinstance(c, constraints.Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
         self.cseq = list(cseq)
         self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
         if len(self.lengths) != len(self.cseq):
-            raise ValueError("lengths must match the number of constraints")
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
         self.dim = dim
 
     @property
@@ -120,6 +131,7 @@ class _Cat(constraints.Constraint):
         return max(c.event_dim for c in self.cseq)
 
     def check(self, value):  # noqa: ANN001, ANN201
+        _check_slot(value, self.dim, "value")
         checks, start = [], 0
         for constr, length in zip(self.cseq, self.lengths, strict=True):
             checks.append(constr.check(value.narrow(self.dim, start, length)))
@@ -131,6 +143,8 @@ class _Stack(constraints.Constraint):
     """One constraint per index along ``dim``, as ``torch.stack`` joins them."""
 
     def __init__(self, cseq, dim: int = 0) -> None:  # noqa: ANN001
+        if not all(isinstance(c, constraints.Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
         self.cseq = list(cseq)
         self.dim = dim
 
@@ -144,6 +158,7 @@ class _Stack(constraints.Constraint):
         return dim + 1 if self.dim + dim < 0 else dim
 
     def check(self, value):  # noqa: ANN001, ANN201
+        _check_slot(value, self.dim, "value")
         vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
         return ember.stack([c.check(v) for v, c in zip(vs, self.cseq, strict=True)], self.dim)
 
@@ -888,14 +903,14 @@ class CatTransform(Transform):
 
     def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0) -> None:  # noqa: ANN001
         if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError
+            raise AssertionError("All elements of tseq must be Transform instances")
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
         self.transforms = list(tseq)
         self.lengths = list(lengths) if lengths is not None else [1] * len(self.transforms)
         if len(self.lengths) != len(self.transforms):
-            raise AssertionError
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
         self.dim = dim
 
     @functools.cached_property
@@ -911,9 +926,8 @@ class CatTransform(Transform):
             return self
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
 
-    def _slices(self, x):  # noqa: ANN001, ANN202
-        if not (-x.dim() <= self.dim < x.dim()) or x.size(self.dim) != self.length:
-            raise AssertionError
+    def _slices(self, x, what: str = "tensor", name: str = "x"):  # noqa: ANN001, ANN202
+        _check_slot(x, self.dim, what, name, self.length, "length")
         start = 0
         for t, length in zip(self.transforms, self.lengths, strict=True):
             yield t, start, length
@@ -923,11 +937,12 @@ class CatTransform(Transform):
         return ember.cat([t(x.narrow(self.dim, s, n)) for t, s, n in self._slices(x)], dim=self.dim)
 
     def _inverse(self, y):  # noqa: ANN001, ANN202
-        return ember.cat([t.inv(y.narrow(self.dim, s, n)) for t, s, n in self._slices(y)], dim=self.dim)
+        return ember.cat([t.inv(y.narrow(self.dim, s, n)) for t, s, n in self._slices(y, name="y")], dim=self.dim)
 
     def log_abs_det_jacobian(self, x, y):  # noqa: ANN001, ANN201
+        _check_slot(y, self.dim, "y", "y", self.length, "length")
         terms = []
-        for t, s, n in self._slices(x):
+        for t, s, n in self._slices(x, "x"):
             term = t.log_abs_det_jacobian(x.narrow(self.dim, s, n), y.narrow(self.dim, s, n))
             if t.event_dim < self.event_dim:
                 term = _sum_rightmost(term, self.event_dim - t.event_dim)
@@ -954,7 +969,7 @@ class StackTransform(Transform):
 
     def __init__(self, tseq, dim: int = 0, cache_size: int = 0) -> None:  # noqa: ANN001
         if not all(isinstance(t, Transform) for t in tseq):
-            raise AssertionError
+            raise AssertionError("All elements of tseq must be Transform instances")
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
@@ -966,20 +981,20 @@ class StackTransform(Transform):
             return self
         return StackTransform(self.transforms, self.dim, cache_size)
 
-    def _slice(self, z):  # noqa: ANN001, ANN202
-        if not (-z.dim() <= self.dim < z.dim()) or z.size(self.dim) != len(self.transforms):
-            raise AssertionError
+    def _slice(self, z, what: str = "tensor", name: str = "x"):  # noqa: ANN001, ANN202
+        _check_slot(z, self.dim, what, name, len(self.transforms), "len(transforms)")
         return [z.select(self.dim, i) for i in range(z.size(self.dim))]
 
     def _call(self, x):  # noqa: ANN001, ANN202
         return ember.stack([t(xs) for xs, t in zip(self._slice(x), self.transforms, strict=True)], dim=self.dim)
 
     def _inverse(self, y):  # noqa: ANN001, ANN202
-        return ember.stack([t.inv(ys) for ys, t in zip(self._slice(y), self.transforms, strict=True)], dim=self.dim)
+        ys = self._slice(y, name="y")
+        return ember.stack([t.inv(yi) for yi, t in zip(ys, self.transforms, strict=True)], dim=self.dim)
 
     def log_abs_det_jacobian(self, x, y):  # noqa: ANN001, ANN201
-        terms = [t.log_abs_det_jacobian(xs, ys)
-                 for xs, ys, t in zip(self._slice(x), self._slice(y), self.transforms, strict=True)]
+        xs, ys = self._slice(x, "x", "x"), self._slice(y, "y", "y")
+        terms = [t.log_abs_det_jacobian(xi, yi) for xi, yi, t in zip(xs, ys, self.transforms, strict=True)]
         return ember.stack(terms, dim=self.dim)
 
     @property
