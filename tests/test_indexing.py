@@ -11,7 +11,7 @@ import pytest
 
 import ember
 from ember.ops import indexing as IX
-from oracle import assert_close, check_grads, torch
+from oracle import assert_close, assert_same_error, check_grads, torch
 from test_views import RNG, arr, compare, grads
 
 F, D, I64, I32, B = np.float32, np.float64, np.int64, np.int32, np.bool_
@@ -542,3 +542,50 @@ def test_random_keys_match_torch() -> None:
         items = _random_key(rng)
         compare(lambda L, x, items=items: x[_key_for(L, items)], arr(2, 3, 4))
         compare(lambda L, x, items=items: setv(x, _key_for(L, items), -1.0), arr(2, 3, 4), views=False)
+
+
+# ---- index_put_ vs x[key] = v: value shapes and dtypes, torch's order of errors ---------------------------
+PUT_INDICES = {
+    "mask2d": lambda L: (L.tensor([[True, False, True, False]] * 3),),
+    "mask_wrong_shape": lambda L: (L.tensor([True, False, True, False]),),
+    "mask_rows": lambda L: (L.tensor([True, False, True]),),
+    "ints": lambda L: (L.tensor([0, 2]),),
+    "int_pairs": lambda L: (L.tensor([0, 2]), L.tensor([1, 1])),
+}
+PUT_VALUES = {
+    "0d_float32": lambda L: L.tensor(2.0),
+    "1elem_float32": lambda L: L.tensor([2.0]),
+    "0d_int64": lambda L: L.tensor(2),
+    "1x1_float32": lambda L: L.tensor([[2.0]]),
+    "0d_complex": lambda L: L.tensor(2.0 + 1j),
+    "2x4_float32": lambda L: L.ones(2, 4),
+    "1x1_float64": lambda L: L.ones(1, 1, dtype=L.float64),
+    "1x2_float64": lambda L: L.ones(1, 2, dtype=L.float64),
+    "1x1x4_float64": lambda L: L.ones(1, 1, 4, dtype=L.float64),
+    "row_float64": lambda L: L.ones(4, dtype=L.float64),
+}
+PUT_WAYS = {
+    "index_put_": lambda y, i, v: y.index_put_(i, v),
+    "index_put_acc": lambda y, i, v: y.index_put_(i, v, accumulate=True),
+    "index_put": lambda y, i, v: y.index_put(i, v),
+    "setitem": lambda y, i, v: y.__setitem__(i, v),
+}
+
+
+@pytest.mark.parametrize("way", PUT_WAYS)
+@pytest.mark.parametrize("value", PUT_VALUES)
+@pytest.mark.parametrize("index", PUT_INDICES)
+def test_index_put_values(index: str, value: str, way: str) -> None:
+    """Through one boolean mask a one-element value is a masked fill of its number (any dtype, any shape,
+    not accumulating); otherwise index_put_ needs equal dtypes and a value that broadcasts as is, while
+    ``x[key] = v`` drops v's leading 1-dims. Errors come in torch's order: mask, shape, dtype."""
+    def run(L: Any) -> Any:
+        y = L.zeros(3, 4, dtype=L.float64)
+        out = PUT_WAYS[way](y, PUT_INDICES[index](L), PUT_VALUES[value](L))
+        return y if out is None else out
+    try:
+        expected = run(torch)
+    except (RuntimeError, IndexError):
+        assert_same_error(lambda: run(ember), lambda: run(torch))
+    else:
+        assert_close(run(ember), expected)

@@ -272,3 +272,102 @@ def _out_no_grad(L: Any) -> Any:
 def test_out_with_requires_grad(name: str) -> None:
     same(OUT[name])
 
+
+
+# ---- outputs of functions returning several views (split, chunk, unbind) ----------------------------------
+def _edit_base_then_use(L: Any, x: Any, use: Callable[[Any], Any]) -> Any:
+    y = x * 1
+    piece = y.split(2, 1)[0]
+    y.mul_(2)
+    return use(piece)
+
+
+def _unsafe_piece(L: Any, x: Any) -> Any:
+    y = x * 1
+    piece = y.unsafe_split(2, 1)[0]
+    piece.mul_(2)
+    (y.sum() + piece.sum()).backward()
+    return piece._version, y._version, piece._base is None, piece.grad_fn, x.grad
+
+
+def _edit_under_no_grad(L: Any, x: Any) -> Any:
+    y = x * 1
+    piece = y.chunk(2, 1)[1]
+    with L.no_grad():
+        piece.mul_(2)
+    y.sum().backward()
+    return x.grad
+
+
+MULTI_VIEWS: dict[str, Callable] = {
+    "split": lambda L, x: (x * 1).split(2, 1)[0].mul_(2),
+    "split_with_sizes": lambda L, x: (x * 1).split([1, 3], 1)[1].mul_(2),
+    "chunk": lambda L, x: (x * 1).chunk(2, 1)[1].add_(1),
+    "unbind": lambda L, x: (x * 1).unbind(0)[2].exp_(),
+    "view_of_piece": lambda L, x: (x * 1).split(2, 1)[0][:, 0].mul_(2),
+    "tensor_split_is_slices": lambda L, x: (x * 1).tensor_split(2, 1)[0].mul_(2),
+    "piece_after_base_edit_grad_fn": lambda L, x: _edit_base_then_use(L, x, lambda p: p.grad_fn),
+    "piece_after_base_edit_used": lambda L, x: _edit_base_then_use(L, x, lambda p: p * 1),
+    "pieces_untouched_after_base_edit": lambda L, x: _edit_base_then_use(L, x, lambda p: p.shape),
+    "no_history_no_error": lambda L, x: x.detach().split(2, 1)[0].mul_(2),
+    "edited_under_no_grad": _edit_under_no_grad,
+    "unsafe_split_not_views": _unsafe_piece,
+}
+
+
+@pytest.mark.parametrize("name", MULTI_VIEWS)
+def test_multi_output_views_refuse_inplace(name: str) -> None:
+    """torch forbids in-place changes to (views of) outputs of split/chunk/unbind under autograd, and using
+    one after its base changed; unsafe_split's pieces are plain tensors with their own version counter."""
+    x0 = np.random.default_rng(2).standard_normal((3, 4))
+    same(lambda L: MULTI_VIEWS[name](L, f64(L, x0)))
+
+
+# ---- fill_/zero_ and x[key] = value: the graphs torch records ---------------------------------------------
+def _graph(fn: Any) -> Any:
+    """The backward graph below ``fn`` as nested (class name, inputs) tuples."""
+    return None if fn is None else (type(fn).__name__, tuple(_graph(n) for n, _ in fn.next_functions))
+
+
+def _written(L: Any, x: Any, write: Callable[[Any], Any]) -> Any:
+    """``write`` applied to a non-leaf copy of ``x``: its graph, and the gradients of a weighted sum."""
+    value = L.tensor(2.0, dtype=L.float64, requires_grad=True)
+    row = L.tensor([1.0, 2.0, 3.0, 4.0], dtype=L.float64, requires_grad=True)
+    y = x * 1
+    write(y, value, row)
+    (y * L.arange(12.0, dtype=L.float64).reshape(3, 4)).sum().backward()
+    return _graph(y.grad_fn), x.grad, value.grad, row.grad
+
+
+WRITES: dict[str, Callable] = {
+    "fill_number": lambda y, v, r: y.fill_(2.5),
+    "fill_tensor": lambda y, v, r: y.fill_(v * 2),
+    "fill_view": lambda y, v, r: y[1].fill_(v),
+    "zero_": lambda y, v, r: y.zero_(),
+    "zero_view": lambda y, v, r: y[:, 1].zero_(),
+    "set_all_number": lambda y, v, r: y.__setitem__(slice(None), 3.0),
+    "set_all_0d": lambda y, v, r: y.__setitem__(Ellipsis, v),
+    "set_all_row": lambda y, v, r: y.__setitem__((slice(None), slice(0, 4)), r),
+    "set_slice_row": lambda y, v, r: y.__setitem__(slice(1, None), r),
+    "set_unsqueezed_row": lambda y, v, r: y.__setitem__(None, r),
+    "set_element": lambda y, v, r: y.__setitem__((0, 1), v),
+    "set_mask_0d": lambda y, v, r: y.__setitem__(y.detach() > 3, v),
+    "set_index_row": lambda y, v, r: y.__setitem__([0, 2], r),
+}
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_write_graphs(name: str) -> None:
+    """fill_ records FillBackward2/3, zero_ ZeroBackward0; ``x[key] = v`` is torch's copy_to: no view for a
+    key that keeps every dim, fill_ from a 0-d value, else v viewed and expanded, then copied."""
+    x0 = np.arange(12.0).reshape(3, 4) - 4
+    same(lambda L: _written(L, f64(L, x0), WRITES[name]))
+
+
+@pytest.mark.parametrize("key", [slice(None), slice(0, 3), (slice(0, 3),), (slice(None, None, 1),), (slice(0, 100),),
+                                 (slice(-3, None),), (slice(None), slice(0, 4)), (Ellipsis, slice(None)),
+                                 (slice(None), slice(None)), (slice(None), slice(1, 4))])
+def test_whole_dim_slices_are_aliases(key: Any) -> None:
+    """Slices keeping a whole dim cut nothing: torch records AliasBackward0 when no dim is cut (a lone slice,
+    not in a tuple, is always SliceBackward0)."""
+    same(lambda L: (f64(L, np.ones((3, 4))) * 1)[key].grad_fn)

@@ -60,6 +60,7 @@ class Tensor:
                  "__dict__")
     __hash__ = object.__hash__
     _no_grad_view = False   # a view of a tensor requiring grad made under no_grad (set per instance)
+    _multi_output_view = False   # an output (or a view of one) of split/chunk/unbind: no in-place under autograd
     __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:

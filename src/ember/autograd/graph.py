@@ -368,6 +368,14 @@ def _modified_message(t: Any, expected: int) -> str:
             f"operation: {what} is at version {t._vc[0]}; expected version {expected} instead." + _HINT)
 
 
+def multi_output_view_error(view: Tensor, what: str) -> RuntimeError:
+    """torch's error for an in-place change reaching an output of a function that returns several views."""
+    name = _strip_backward(type(view._grad_fn).__name__)
+    return RuntimeError(f"Output {view._output_nr} of {name} is a view and {what}. This view is the output of a "
+                        "function that returns multiple views. Such functions do not allow the output views to be "
+                        "modified inplace. You should replace the inplace operation by an out-of-place one.")
+
+
 def _strip_backward(name: str) -> str:
     """``SigmoidBackward0`` → ``Sigmoid``, ``MyFnBackward`` → ``MyFn`` (torch names ops so in errors)."""
     i = name.rfind("Backward")
@@ -424,6 +432,8 @@ def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
     """A view whose memory was modified in place (through its base or another view) since its grad_fn was
     made: as torch, its history becomes an ``AsStridedBackward0`` of its base's current history."""
     from ..ops.views import AsStridedBackward0, node_of, storage_positions
+    if view._multi_output_view:
+        raise multi_output_view_error(view, "its base or another view of its base has been modified inplace")
     base = view._base
     edge = grad_edge(base)
     if edge is None:

@@ -19,7 +19,7 @@ from .._core import dtype as D
 from .._core.device import CPU, xp_of
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad
+from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, multi_output_view_error
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_same_device",
@@ -248,6 +248,8 @@ def check_inplace(t: Tensor) -> None:
                                "outside (if you want the inplace to be tracked).")
         if t._rg and t._grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if t._multi_output_view and t._grad_fn is not None:
+            raise multi_output_view_error(t, "is being modified inplace")
         base = t._base
         if base is not None and base._rg and base._grad_fn is None:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "

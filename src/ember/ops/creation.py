@@ -599,24 +599,63 @@ def _copy_result(dst: Tensor, src: Tensor) -> Tensor:
     return t
 
 
+class FillBackward2(Node):
+    """``fill_`` with a number: nothing of ``self``'s old values survives."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (zeros_like(g),)
+
+
+class ZeroBackward0(FillBackward2):
+    __slots__ = ()
+
+
+class FillBackward3(Node):
+    """``fill_`` with a 0-d tensor: every element receives the value, whose gradient is the sum."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return zeros_like(g), (g.sum() if self._next[1] is not None else None)
+
+
 def fill_(self: Tensor, value: Any) -> Tensor:
+    """Set every element to ``value`` (a number or a 0-d tensor, whose gradient is then recorded)."""
+    return _fill(self, value, FillBackward2)
+
+
+def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
     if _isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
         if STATE.enabled and (self._rg or value._rg):
-            return copy_(self, value)
+            check_inplace(self)
+            return _recorded_fill(self, value, FillBackward3, (self, value))
         value = value.item()
     check_inplace(self)
     if STATE.enabled and self._rg:
-        return copy_(self, full((), value, dtype=self._dtype, device=self._device))
+        return _recorded_fill(self, full((), value, dtype=self._dtype, device=self._device), node_cls, (self,))
     self._data[...] = value
     self._vc[0] += 1
     return self
 
 
+def _recorded_fill(self: Tensor, value: Tensor, node_cls: type[Node], inputs: tuple) -> Tensor:
+    """``self`` filled with the 0-d ``value``, recorded as ``node_cls`` over ``inputs`` (then rebased)."""
+    from ._dispatch import inplace
+    arr = xp_of(self._device).empty_like(self._data, order="C")
+    arr.fill(value._data if value._device is self._device else value.item())
+    res = from_array(arr, self._dtype, self._device)
+    record(res, node_cls(), inputs)
+    return inplace(self, res)
+
+
 def zero_(self: Tensor) -> Tensor:
-    return fill_(self, 0)
+    """Set every element to zero."""
+    return _fill(self, 0, ZeroBackward0)
 
 
 def _convert(dt: D.dtype) -> Any:

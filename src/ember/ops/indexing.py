@@ -253,11 +253,11 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
         elif kind is _SLICE:
             v = _step(v)
             basic.append(v)
+            if not (v.start in (None, 0) and v.step in (None, 1) and (v.stop is None or v.stop >= shape[dim])):
+                cls = SliceBackward0   # torch skips slices that keep the whole dim
             dim += 1
             rdim += 1
             real += 1
-            if v != slice(None):
-                cls = SliceBackward0
         elif kind is _NONE or kind is _BOOL:
             wrap_dim(rdim, cur + 1)
             basic.append(None)
@@ -280,9 +280,7 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
             dim += n
             rdim += n
             real += n
-    if single and type(key[0]) is slice:
-        cls = SliceBackward0
-    elif cls is None and not adv:
+    if cls is None and not adv:
         cls = AliasBackward0
     return tuple(basic), cls, adv
 
@@ -373,6 +371,8 @@ def getitem(self: Tensor, key: Any) -> Tensor:
         if key._dtype is D.bool and key._data.shape == self._data.shape and key._device is self._device:
             return _masked_get(self, key._data)
     basic, cls, adv = parse_key(self, key)
+    if type(key) is slice:
+        cls = SliceBackward0   # torch's fast path for a lone slice slices even when nothing is cut
     src = self if cls is None else basic_index(self, basic, cls)
     if not adv:
         return src
@@ -413,11 +413,15 @@ def _flat_positions(xp: Any, arr: Any, key: tuple) -> Any:
     return None if _isinstance(lin, int) else lin
 
 
-def _put_arrays(xp: Any, arr: Any, key: tuple, v: Any, accumulate: bool) -> None:
-    """``arr[key] = v`` (``+=`` with duplicates summed when ``accumulate``), with torch's errors."""
+def _put_arrays(xp: Any, arr: Any, key: tuple, v: Any, accumulate: bool, strip: bool = True) -> None:
+    """``arr[key] = v`` (``+=`` with duplicates summed when ``accumulate``), with torch's errors; ``strip``:
+    ``v``'s leading 1-dims are dropped first (as ``x[key] = v`` does; ``index_put_`` does not)."""
     if xp is not np:
         _check_key(arr.shape, key)
-    v = _strip_ones(v) if hasattr(v, "ndim") else v
+    if strip and hasattr(v, "ndim"):
+        v = _strip_ones(v)
+    elif getattr(v, "ndim", 0) and v.shape[0] == 1:   # NumPy would drop the leading 1-dims; torch does not
+        _check_value_shape(v.shape, arr[key].shape)
     try:
         if accumulate:
             lin = _flat_positions(xp, arr, key)
@@ -451,22 +455,22 @@ class IndexPutBackward0(Node):
         return gs, gv
 
 
-def index_put_key(self: Tensor, key: tuple, values: Tensor, accumulate: bool) -> Tensor:
+def index_put_key(self: Tensor, key: tuple, values: Tensor, accumulate: bool, strip: bool = True) -> Tensor:
     """Out-of-place ``self[key] = values`` for a NumPy key (differentiable: IndexPutBackward0)."""
     xp = _xp(self)
     arr = _copy(self)
-    _put_arrays(xp, arr, key, values._data, accumulate)
+    _put_arrays(xp, arr, key, values._data, accumulate, strip)
     res = from_array(arr, self._dtype, self._device)
     if STATE.enabled and (self._rg or values._rg):
         record(res, node_of(IndexPutBackward0, key=key, accumulate=accumulate), (self, values))
     return res
 
 
-def _index_put_inplace(self: Tensor, key: tuple, values: Tensor, accumulate: bool) -> Tensor:
+def _index_put_inplace(self: Tensor, key: tuple, values: Tensor, accumulate: bool, strip: bool) -> Tensor:
     check_inplace(self)
     if STATE.enabled and (self._rg or values._rg):
-        return inplace(self, index_put_key(history_alias(self), key, values, accumulate))
-    _put_arrays(_xp(self), self._data, key, values._data, accumulate)
+        return inplace(self, index_put_key(history_alias(self), key, values, accumulate, strip))
+    _put_arrays(_xp(self), self._data, key, values._data, accumulate, strip)
     self._vc[0] += 1
     return self
 
@@ -478,27 +482,29 @@ def _value_tensor(self: Tensor, value: Any) -> Tensor:
 
 
 def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value: Any,
-           accumulate: bool) -> None:
-    """``self[basic][adv] = value`` in place; through a view, autograd records CopySlices on the base."""
+           accumulate: bool, strip: bool = True) -> None:
+    """``self[basic][adv] = value`` in place; through a view, autograd records CopySlices on the base.
+    ``strip``: the value's leading 1-dims are ignored (``x[key] = v``; not ``index_put_``)."""
     is_tensor = _isinstance(value, Tensor)
     if adv and is_tensor:
-        _same_dtype(self, value)
+        value = _put_value(self, basic, cls, adv, value, accumulate, strip)
     if STATE.enabled and (self._rg or is_tensor and value._rg):
         val = value if is_tensor else _value_tensor(self, value)
         target = self if cls is None else basic_index(self, basic, cls)
         if adv:
-            _index_put_inplace(target, _advanced_key(target._data.shape, adv, _xp(target)), val, accumulate)
+            _index_put_inplace(target, _advanced_key(target._data.shape, adv, _xp(target)), val, accumulate,
+                               strip)
         elif accumulate:
             target.add_(val)
         else:
-            target.copy_(_strip_view(val, target))
+            _copy_to(target, val)
         return
     check_inplace(self)
     xp = _xp(self)
     v = value._data if is_tensor else scalar_value(value, self._dtype)
     if adv:
         arr = self._data if cls is None else index_view(self._data, basic, xp)
-        _put_arrays(xp, arr, _advanced_key(arr.shape, adv, xp), v, accumulate)
+        _put_arrays(xp, arr, _advanced_key(arr.shape, adv, xp), v, accumulate, strip)
     else:
         try:
             if accumulate:
@@ -510,7 +516,7 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
             if "read-only" in str(e):
                 raise _overlap_error() from None
             target = from_array(index_view(self._data, basic, xp), self._dtype, self._device)
-            _strip_view(value, target)   # torch's error for the shapes
+            _raise_shape_error(value, target)
             raise
     self._vc[0] += 1
 
@@ -522,14 +528,50 @@ def _same_dtype(self: Tensor, values: Tensor) -> None:
                            "source.")
 
 
-def _strip_view(value: Tensor, target: Tensor) -> Tensor:
-    """``value`` without leading 1-dims, checked (with torch's expand errors) to broadcast to ``target``."""
-    v = value
-    if value._data.ndim and value._data.shape[0] == 1:
-        v = reshape(value, _strip_ones(value._data).shape)
-    if v._data.shape != target._data.shape:
-        expand(v.detach(), target._data.shape)
-    return v
+def _put_value(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value: Tensor,
+               accumulate: bool, strip: bool) -> Tensor:
+    """The tensor an advanced-index write puts. As torch: through a single boolean mask, a one-element CPU
+    value is a masked fill of its number (any dtype, any shape); otherwise the dtypes must match, checked
+    after the indices and the value's shape (torch's order of errors)."""
+    masked_fill = (not accumulate and len(adv) == 1 and adv[0][2] and value._data.size == 1
+                   and value._device is CPU)
+    if value._dtype is self._dtype and (strip or not masked_fill):
+        return value
+    xp = _xp(self)
+    arr = self._data if cls is None else index_view(self._data, basic, xp)
+    key = _advanced_key(arr.shape, adv, xp)   # the mask's shape error, if any
+    if masked_fill:
+        if value._dtype is self._dtype:
+            return reshape(value, ())
+        return value.to(self._dtype) if STATE.enabled and value._rg else _value_tensor(self, value.item())
+    _check_key(arr.shape, key)
+    _check_value_shape((_strip_ones(value._data) if strip else value._data).shape, arr[key].shape)
+    _same_dtype(self, value)
+    return value
+
+
+def _check_value_shape(shape: tuple, target: tuple) -> None:
+    """torch's error unless a value of ``shape`` broadcasts to the indexing result's ``target`` shape."""
+    if len(shape) > len(target) or any(s not in (1, t) for s, t in zip(shape[::-1], target[::-1], strict=False)):
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(target)}")
+
+
+def _copy_to(dst: Tensor, src: Tensor) -> None:
+    """``dst[...] = src`` under autograd as torch's ``copy_to`` records it: a copy for equal shapes, a fill
+    from a 0-d CPU value, else ``src`` viewed without leading 1-dims, expanded to ``dst`` and copied."""
+    if src._data.shape == dst._data.shape:
+        dst.copy_(src)
+    elif src._data.ndim == 0 and src._device is CPU:
+        dst.fill_(src)
+    else:
+        v = view(src, _strip_ones(src._data).shape)
+        dst.copy_(v if v._data.shape == dst._data.shape else expand(v, dst._data.shape))
+
+
+def _raise_shape_error(value: Tensor, target: Tensor) -> None:
+    """torch's expand error for a ``value`` (leading 1-dims dropped) that does not fit ``target``."""
+    expand(view(value.detach(), _strip_ones(value._data).shape), target._data.shape)
 
 
 def _fill_where(xp: Any, arr: Any, mask: Any, value: Any) -> None:
@@ -592,16 +634,18 @@ def _indices_key(self: Tensor, indices: Any, values: Any, name: str) -> tuple:
 def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
     """In place: ``self[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
     basic, cls, adv = _indices_key(self, indices, values, "index_put_")
-    _same_dtype(self, values)
-    _write(self, basic, cls, adv, values, accumulate)
+    if not adv:
+        _same_dtype(self, values)
+    _write(self, basic, cls, adv, values, accumulate, strip=False)
     return self
 
 
 def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
     """Out-of-place ``index_put_``."""
     basic, cls, adv = _indices_key(input, indices, values, "index_put")
-    if cls is None and adv and values._dtype is input._dtype:
-        return index_put_key(input, _advanced_key(input._data.shape, adv, _xp(input)), values, accumulate)
+    if cls is None and adv and values._dtype is input._dtype and (accumulate or values._data.size != 1):
+        return index_put_key(input, _advanced_key(input._data.shape, adv, _xp(input)), values, accumulate,
+                             strip=False)
     return index_put_(input.clone(), indices, values, accumulate)
 
 

@@ -42,6 +42,8 @@ def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any
     t = from_array(arr, src._dtype, src._device)
     t._base = src._base if src._base is not None else src
     t._vc = src._vc
+    if src._multi_output_view:
+        t._multi_output_view = True
     if cls is not None and src._rg:
         if STATE.enabled:
             n = cls()
@@ -710,9 +712,13 @@ class SplitWithSizesBackward0(SplitBackward0):
 
 
 def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
+    """Views of ``self`` that one node produces; under autograd (as in torch) neither they nor views of them
+    may be modified in place, since one node cannot rebase the history of a single output."""
     outs = [make_view(self, a) for a in arrays]
     if self._rg and STATE.enabled:
         record(outs, node, (self,))
+        for o in outs:
+            o._multi_output_view = True
     return tuple(outs)
 
 
@@ -1090,8 +1096,10 @@ def _unsafe(fn: Callable[..., tuple]) -> Callable[..., tuple]:
     """``unsafe_split``/``unsafe_chunk``: the same views, recorded under torch's ``Unsafe…`` node name."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> tuple:
         parts = fn(self, *args, **kwargs)
+        for p in parts:   # torch: not views for autograd, each with its own version counter
+            p._base, p._vc, p._multi_output_view = None, [0], False
         if parts and parts[0]._grad_fn is not None:
-            _rename_node(parts[0]._grad_fn)
+            _rename_node(parts[0]._grad_fn)._vv = None
         return parts
     method.__name__ = method.__qualname__ = "unsafe_" + fn.__name__
     return method
