@@ -15,7 +15,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterator
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -37,10 +39,16 @@ _THIRD_F = float(np.float32(1.0) / np.float32(3.0))   # ``1.0f / 3.0f`` in torch
 _C0331_F = float(np.float32(0.0331))                  # the float literal ``0.0331f``
 
 
+_FLOAT = struct.Struct("<f")
+
+
 def _f32(x: float) -> float:
     """Round a double to float32 (torch's ``float`` arithmetic on float32 tensors: +-*/ and sqrt of float
     operands are correctly rounded, which rounding the exact double result reproduces)."""
-    return float(np.float32(x))
+    try:
+        return _FLOAT.unpack(_FLOAT.pack(x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def _same(x: float) -> float:
@@ -66,11 +74,25 @@ def _log(x: float) -> float:
 
 
 class _Stream:
-    """The uniforms and the cached-pair standard normals torch's scalar samplers draw from one generator."""
+    """The 53-bit uniforms and cached-pair standard normals torch's scalar samplers draw from one generator.
 
-    def __init__(self, gen: R.Generator) -> None:
+    Uniforms are drawn ahead in batches (``uniform`` is a C-level iterator step); :meth:`close` rewinds the
+    generator to just after the ones consumed.
+    """
+
+    def __init__(self, gen: R.Generator, hint: int) -> None:
         self.gen = gen
-        self.uniform = R._UniformStream(gen)
+        self._saved = (gen._bg.state, gen._next)
+        self._drawn = 0
+        self._current: Iterator[float] = iter(())
+        self.uniform: Callable[[], float] = chain.from_iterable(self._batches(hint)).__next__
+
+    def _batches(self, hint: int) -> Iterator[Iterator[float]]:
+        while True:
+            size = max(hint, 2 * self._drawn, 64)
+            self._current = iter(R._u53(self.gen, size).tolist())
+            self._drawn += size
+            yield self._current
 
     def normal(self) -> float:
         gen = self.gen
@@ -85,7 +107,10 @@ class _Stream:
         return radius * math.cos(theta)
 
     def close(self) -> None:
-        self.uniform.close()
+        used = self._drawn - self._current.__length_hint__()
+        gen = self.gen
+        gen._bg.state, gen._next = self._saved
+        gen._words(2 * used)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -145,7 +170,7 @@ def _binomial_inversion(count: float, prob: float, rs: Callable[[float], float],
         geom_sum += math.ceil(math.log(u) / logprob)
         if geom_sum > count:
             return num_geom
-        num_geom = rs(num_geom + 1)
+        num_geom += 1
 
 
 def _btrs(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
@@ -213,7 +238,7 @@ def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """``torch._standard_gamma``: one Gamma(alpha, 1) draw per element (C order), at least the dtype's tiny."""
     alpha = np.asarray(alpha)
     rs = _rounding(alpha.dtype)
-    s = _Stream(gen)
+    s = _Stream(gen, 2 * alpha.size)
     try:
         out = np.fromiter((_gamma_one(a, rs, s) for a in alpha.ravel().tolist()), np.float64, count=alpha.size)
     finally:
@@ -226,7 +251,7 @@ def dirichlet_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """``torch._sample_dirichlet``: double gammas (at least DBL_MIN) normalised over the last dim, then cast and
     clamped into [tiny, 1) of the dtype."""
     alpha = np.asarray(alpha)
-    s = _Stream(gen)
+    s = _Stream(gen, 2 * alpha.size)
     try:
         g = np.fromiter((_gamma_one(a, _same, s) for a in alpha.astype(np.float64).ravel().tolist()), np.float64,
                         count=alpha.size)
@@ -265,7 +290,7 @@ def binomial_array(gen: R.Generator, count: np.ndarray, prob: np.ndarray) -> np.
     """``torch.binomial``: one draw per element of the broadcast ``count``/``prob`` (same float dtype)."""
     count, prob = np.broadcast_arrays(np.asarray(count), np.asarray(prob))
     rs = _rounding(count.dtype)
-    s = _Stream(gen)
+    s = _Stream(gen, 4 * count.size)
     try:
         pairs = zip(count.ravel().tolist(), prob.ravel().tolist(), strict=True)
         out = np.fromiter((_binomial_one(n, p, rs, s) for n, p in pairs), np.float64, count=count.size)
