@@ -9,13 +9,12 @@ import ember
 
 from . import constraints
 from .exponential import Exponential
-from .independent import _checked_instance
 from .kl import register_kl
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .uniform import Uniform
-from .utils import broadcast_all
+from .utils import broadcast_all, checked_instance
 
 __all__ = ["Gumbel"]
 
@@ -41,7 +40,7 @@ class Gumbel(TransformedDistribution):
         super().__init__(base_dist, transforms, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, Gumbel, _instance)
+        new = checked_instance(self, Gumbel, _instance)
         new.loc = self.loc.expand(batch_shape)
         new.scale = self.scale.expand(batch_shape)
         return super().expand(batch_shape, _instance=new)

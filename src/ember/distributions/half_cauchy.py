@@ -7,10 +7,10 @@ import math
 import ember
 
 from . import constraints
-from .independent import _checked_instance
 from .laplace import Cauchy
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
+from .utils import checked_instance
 
 __all__ = ["HalfCauchy"]
 
@@ -27,7 +27,7 @@ class HalfCauchy(TransformedDistribution):
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        return super().expand(batch_shape, _instance=_checked_instance(self, HalfCauchy, _instance))
+        return super().expand(batch_shape, _instance=checked_instance(self, HalfCauchy, _instance))
 
     @property
     def scale(self):  # noqa: ANN201

@@ -7,11 +7,11 @@ import math
 import ember
 
 from . import constraints
-from .independent import _checked_instance
 from .kl import kl_divergence, register_kl
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
+from .utils import checked_instance
 
 __all__ = ["HalfNormal"]
 
@@ -28,7 +28,7 @@ class HalfNormal(TransformedDistribution):
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        return super().expand(batch_shape, _instance=_checked_instance(self, HalfNormal, _instance))
+        return super().expand(batch_shape, _instance=checked_instance(self, HalfNormal, _instance))
 
     @property
     def scale(self):  # noqa: ANN201

@@ -4,42 +4,21 @@ from __future__ import annotations
 
 import ember
 
+from . import constraints
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
-from .transforms import _sum_rightmost, independent
+from .utils import _sum_rightmost, check_params, checked_instance
 
 __all__ = ["Independent"]
 
 
-def _checked_instance(self: Distribution, cls: type, _instance: Distribution | None) -> Distribution:
-    """A bare instance of ``type(self)`` for ``expand`` to fill in (torch's ``_get_checked_instance``)."""
-    if _instance is None and type(self).__init__ != cls.__init__:
-        raise NotImplementedError(
-            f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
-            "must also define a custom .expand() method."
-        )
-    return self.__new__(type(self)) if _instance is None else _instance
-
-
 def _validate_property_params(dist: Distribution) -> None:
-    """Check the ``arg_constraints`` that are plain properties (not stored attributes) of ``dist``'s class, as
-    torch's base class does for families whose parameters live on a wrapped distribution."""
-    from . import constraints
-
-    if not dist._validate_args:
-        return
-    for param, constraint in dist.arg_constraints.items():
-        if param in dist.__dict__ or constraints.is_dependent(constraint):
-            continue
-        if not isinstance(getattr(type(dist), param, None), property):
-            continue
-        value = getattr(dist, param)
-        if not bool(constraint.check(value).all()):
-            raise ValueError(
-                f"Expected parameter {param} ({type(value).__name__} of shape {tuple(value.shape)}) "
-                f"of distribution {dist!r} to satisfy the constraint {constraint!r}, "
-                f"but found invalid values:\n{value}"
-            )
+    """Check the ``arg_constraints`` that are plain properties of ``dist``'s class (parameters living on a wrapped
+    distribution), which torch's base class checks too."""
+    if dist._validate_args:
+        check_params(dist, [p for p, c in dist.arg_constraints.items()
+                            if p not in dist.__dict__ and not constraints.is_dependent(c)
+                            and isinstance(getattr(type(dist), p, None), property)])
 
 
 class Independent(Distribution):
@@ -62,7 +41,7 @@ class Independent(Distribution):
         super().__init__(shape[: len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, Independent, _instance)
+        new = checked_instance(self, Independent, _instance)
         batch_shape = ember.Size(batch_shape)
         new.base_dist = self.base_dist.expand(
             tuple(batch_shape) + tuple(self.event_shape[: self.reinterpreted_batch_ndims]))
@@ -81,8 +60,8 @@ class Independent(Distribution):
 
     @property
     def support(self):  # noqa: ANN201
-        result = self.base_dist.support
-        return independent(result, self.reinterpreted_batch_ndims) if self.reinterpreted_batch_ndims else result
+        result, n = self.base_dist.support, self.reinterpreted_batch_ndims
+        return constraints.independent(result, n) if n else result
 
     @property
     def mean(self):  # noqa: ANN201

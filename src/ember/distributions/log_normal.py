@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import constraints
-from .independent import _checked_instance
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
+from .utils import checked_instance
 
 __all__ = ["LogNormal"]
 
@@ -23,7 +23,7 @@ class LogNormal(TransformedDistribution):
         super().__init__(base_dist, ExpTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        return super().expand(batch_shape, _instance=_checked_instance(self, LogNormal, _instance))
+        return super().expand(batch_shape, _instance=checked_instance(self, LogNormal, _instance))
 
     @property
     def loc(self):  # noqa: ANN201

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from . import constraints
-from .independent import _checked_instance
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import StickBreakingTransform, simplex
+from .utils import checked_instance
 
 __all__ = ["LogisticNormal"]
 
@@ -25,7 +25,7 @@ class LogisticNormal(TransformedDistribution):
         super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        return super().expand(batch_shape, _instance=_checked_instance(self, LogisticNormal, _instance))
+        return super().expand(batch_shape, _instance=checked_instance(self, LogisticNormal, _instance))
 
     @property
     def loc(self):  # noqa: ANN201

@@ -9,7 +9,6 @@ import ember
 
 from . import constraints
 from .distribution import Distribution
-from .independent import _checked_instance
 from .kl import register_kl
 from .multivariate_normal import (
     MultivariateNormal,
@@ -20,6 +19,7 @@ from .multivariate_normal import (
     _half_log_det,
 )
 from .transforms import independent, real_vector
+from .utils import checked_instance
 
 __all__ = ["LowRankMultivariateNormal"]
 
@@ -102,7 +102,7 @@ class LowRankMultivariateNormal(Distribution):
         return value
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, LowRankMultivariateNormal, _instance)
+        new = checked_instance(self, LowRankMultivariateNormal, _instance)
         batch_shape = ember.Size(batch_shape)
         loc_shape = tuple(batch_shape) + tuple(self.event_shape)
         new.loc = self.loc.expand(loc_shape)

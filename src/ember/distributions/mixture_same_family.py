@@ -7,7 +7,7 @@ import ember
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .independent import _checked_instance
+from .utils import checked_instance
 
 __all__ = ["MixtureSameFamily", "MixtureSameFamilyConstraint"]
 
@@ -77,7 +77,7 @@ class MixtureSameFamily(Distribution):
         super().__init__(batch_shape=cdbs, event_shape=event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, MixtureSameFamily, _instance)
+        new = checked_instance(self, MixtureSameFamily, _instance)
         batch_shape = ember.Size(batch_shape)
         new._component_distribution = self._component_distribution.expand(
             tuple(batch_shape) + (self._num_component,))

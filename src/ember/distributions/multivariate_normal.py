@@ -8,9 +8,9 @@ import math
 import ember
 
 from .distribution import Distribution
-from .independent import _checked_instance
 from .kl import register_kl
 from .transforms import lower_cholesky, positive_definite, real_vector
+from .utils import checked_instance
 
 __all__ = ["MultivariateNormal"]
 
@@ -100,7 +100,7 @@ class MultivariateNormal(Distribution):
         return value
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, MultivariateNormal, _instance)
+        new = checked_instance(self, MultivariateNormal, _instance)
         batch_shape = ember.Size(batch_shape)
         loc_shape = tuple(batch_shape) + tuple(self.event_shape)
         new.loc = self.loc.expand(loc_shape)

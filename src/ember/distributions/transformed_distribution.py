@@ -5,9 +5,10 @@ from __future__ import annotations
 import ember
 
 from .distribution import Distribution
-from .independent import Independent, _checked_instance, _validate_property_params
+from .independent import Independent, _validate_property_params
 from .kl import kl_divergence, register_kl
-from .transforms import ComposeTransform, Transform, _sum_rightmost, independent
+from .transforms import ComposeTransform, Transform, independent
+from .utils import _sum_rightmost, checked_instance
 
 __all__ = ["TransformedDistribution"]
 
@@ -50,7 +51,7 @@ class TransformedDistribution(Distribution):
         _validate_property_params(self)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, TransformedDistribution, _instance)
+        new = checked_instance(self, TransformedDistribution, _instance)
         batch_shape = ember.Size(batch_shape)
         shape = ember.Size(tuple(batch_shape) + tuple(self.event_shape))
         for t in reversed(self.transforms):

@@ -16,7 +16,7 @@ import weakref
 import ember
 
 from . import constraints
-from .utils import broadcast_all
+from .utils import _sum_rightmost, broadcast_all
 
 __all__ = [
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
@@ -27,43 +27,8 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Constraints the transforms need beyond constraints.py; constraints.py's own versions win when it has them.
+# Matrix and slicing constraints the transforms need beyond constraints.py (its own versions win if it gains them).
 # ---------------------------------------------------------------------------------------------------------------
-
-class _IndependentConstraint(constraints.Constraint):
-    """``base_constraint`` with its rightmost ``reinterpreted_batch_ndims`` batch dims read as one event."""
-
-    def __init__(self, base_constraint: constraints.Constraint, reinterpreted_batch_ndims: int) -> None:
-        self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self) -> int:  # type: ignore[override]
-        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        result = self.base_constraint.check(value)
-        if result.dim() < self.reinterpreted_batch_ndims:
-            expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
-            raise ValueError(f"Expected value.dim() >= {expected} but got {value.dim()}")
-        return result.reshape(tuple(result.shape[: result.dim() - self.reinterpreted_batch_ndims]) + (-1,)).all(-1)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__[1:]}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
-
-
-class _Simplex(constraints.Constraint):
-    """Nonnegative vectors summing to one along the last dim."""
-
-    event_dim = 1
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        return ember.all(value >= 0, dim=-1) & ((value.sum(-1) - 1).abs() < 1e-6)
-
 
 class _LowerCholesky(constraints.Constraint):
     """Lower-triangular matrices with a positive diagonal."""
@@ -163,21 +128,14 @@ class _Stack(constraints.Constraint):
         return ember.stack([c.check(v) for v, c in zip(vs, self.cseq, strict=True)], self.dim)
 
 
-independent = getattr(constraints, "independent", _IndependentConstraint)
-simplex = getattr(constraints, "simplex", _Simplex())
+independent = constraints.independent
+simplex = constraints.simplex
+real_vector = constraints.real_vector
 lower_cholesky = getattr(constraints, "lower_cholesky", _LowerCholesky())
 corr_cholesky = getattr(constraints, "corr_cholesky", _CorrCholesky())
 positive_definite = getattr(constraints, "positive_definite", _PositiveDefinite())
 cat = getattr(constraints, "cat", _Cat)
 stack = getattr(constraints, "stack", _Stack)
-real_vector = getattr(constraints, "real_vector", independent(constraints.real, 1))
-
-
-def _sum_rightmost(value, dim: int):  # noqa: ANN001, ANN202
-    """Sum out the rightmost ``dim`` dimensions."""
-    if dim == 0:
-        return value
-    return value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
 
 
 def _clipped_sigmoid(x):  # noqa: ANN001, ANN202

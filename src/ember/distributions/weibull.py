@@ -7,10 +7,9 @@ import ember
 from . import constraints
 from .exponential import Exponential
 from .gumbel import EULER_GAMMA
-from .independent import _checked_instance
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, checked_instance
 
 __all__ = ["Weibull"]
 
@@ -32,7 +31,7 @@ class Weibull(TransformedDistribution):
         return [PowerTransform(exponent=d.concentration_reciprocal), AffineTransform(loc=0, scale=d.scale)]
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = _checked_instance(self, Weibull, _instance)
+        new = checked_instance(self, Weibull, _instance)
         new.scale = self.scale.expand(batch_shape)
         new.concentration = self.concentration.expand(batch_shape)
         new.concentration_reciprocal = new.concentration.reciprocal()
