@@ -151,3 +151,15 @@ def test_kl_cross(pair):
     p, q = pair
     assert_close(ed.kl_divergence(getattr(ed, p)(*args[p](ember)), getattr(ed, q)(*args[q](ember))),
                  td.kl_divergence(getattr(td, p)(*args[p](torch)), getattr(td, q)(*args[q](torch))))
+
+
+def test_one_hot_straight_through():
+    p = torch.tensor([[0.2, 0.5, 0.3]], requires_grad=True)
+    ep = to_ember(p, True)
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    xt, xe = td.OneHotCategoricalStraightThrough(p).rsample((4,)), ed.OneHotCategoricalStraightThrough(ep).rsample((4,))
+    assert_close(xe, xt)
+    (xt * torch.arange(3.0)).sum().backward()
+    (xe * ember.arange(3.0)).sum().backward()
+    assert_close(ep.grad, p.grad)

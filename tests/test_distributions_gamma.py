@@ -197,3 +197,50 @@ def test_kl_divergence(pn, qn):
     got = ed.kl_divergence(mk(ed, ember, pn, P[pn]), mk(ed, ember, qn, Q[qn]))
     want = td.kl_divergence(mk(td, torch, pn, P[pn]), mk(td, torch, qn, Q[qn]))
     assert_close(got, want, rtol=1e-5)
+
+
+def test_fisher_snedecor():
+    def mk(lib, mod, df1=None):
+        df1 = lib.tensor([0.7, 3.0, 8.0]) if df1 is None else df1
+        return mod.FisherSnedecor(df1, lib.tensor([1.5, 6.0, 10.0]))
+    e, t = mk(ember, ed), mk(torch, td)
+    assert repr(e) == repr(t) and repr(e.support) == repr(t.support)
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(e.rsample((2,)), t.rsample((2,)), rtol=0, atol=0)
+    assert_close(e.sample(), t.sample(), rtol=0, atol=0)
+    for attr in ["mean", "mode", "variance"]:
+        assert_close(getattr(e, attr), getattr(t, attr))
+    v = torch.tensor([0.5, 1.0, 2.0])
+    assert_close(e.log_prob(to_ember(v)), t.log_prob(v), rtol=1e-5)
+    assert repr(e.expand((2, 3))) == repr(t.expand((2, 3)))
+    tdf = torch.tensor([0.7, 3.0, 8.0], requires_grad=True)
+    edf = to_ember(tdf, True)
+    e, t = mk(ember, ed, edf), mk(torch, td, tdf)
+    ember.manual_seed(3)
+    torch.manual_seed(3)
+    e.rsample().sum().backward()
+    t.rsample().sum().backward()
+    assert_close(edf.grad, tdf.grad, rtol=1e-5)
+
+
+def test_mixture_same_family():
+    def mk(lib, mod):
+        comp = mod.Gamma(lib.tensor([[0.5, 1.0], [2.0, 3.0]]), lib.tensor([[1.0, 2.0], [1.0, 1.0]]))
+        return mod.MixtureSameFamily(mod.Categorical(lib.tensor([[0.3, 0.7], [0.5, 0.5]])), comp)
+    e, t = mk(ember, ed), mk(torch, td)
+    assert repr(e) == repr(t) and repr(e.support) == repr(t.support)
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(e.sample((3,)), t.sample((3,)), rtol=0, atol=0)
+    v = torch.tensor([0.5, 1.0])
+    assert_close(e.log_prob(to_ember(v)), t.log_prob(v))
+    assert_close(e.cdf(to_ember(v)), t.cdf(v), rtol=1e-5)
+    assert_close(e.mean, t.mean)
+    assert_close(e.variance, t.variance)
+    ex, tx = e.expand((4, 2)), t.expand((4, 2))
+    assert ex.batch_shape == tx.batch_shape and repr(ex) == repr(tx)
+    assert_same_error(lambda: ed.MixtureSameFamily(ed.Categorical(ember.ones(3)), ed.Gamma(ember.ones(2), 1.0)),
+                      lambda: td.MixtureSameFamily(td.Categorical(torch.ones(3)), td.Gamma(torch.ones(2), 1.0)))
+    assert_same_error(lambda: ed.MixtureSameFamily(ed.Gamma(ember.ones(2), 1.0), ed.Gamma(ember.ones(2), 1.0)),
+                      lambda: td.MixtureSameFamily(td.Gamma(torch.ones(2), 1.0), td.Gamma(torch.ones(2), 1.0)))

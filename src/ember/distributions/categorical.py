@@ -10,7 +10,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import expanded, lazy_property, logits_to_probs, probs_to_logits
 
-__all__ = ["Categorical", "OneHotCategorical"]
+__all__ = ["Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 class Categorical(Distribution):
@@ -163,3 +163,14 @@ class OneHotCategorical(Distribution):
         values = ember.eye(n, dtype=self._param.dtype, device=self._param.device)
         values = values.view((n,) + (1,) * len(self.batch_shape) + (n,))
         return values.expand((n,) + tuple(self.batch_shape) + (n,)) if expand else values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """One-hot samples whose ``rsample`` passes gradients to ``probs`` straight through (Bengio et al., 2013)."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=ember.Size()):  # noqa: ANN001, ANN201, B008
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())

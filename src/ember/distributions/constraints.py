@@ -8,7 +8,7 @@ __all__ = [
     "Constraint", "real", "positive", "nonnegative", "unit_interval", "boolean", "interval", "greater_than",
     "less_than", "dependent", "is_dependent", "dependent_property", "independent", "integer_interval",
     "nonnegative_integer", "positive_integer", "simplex", "one_hot", "multinomial", "real_vector",
-    "greater_than_eq", "half_open_interval",
+    "greater_than_eq", "half_open_interval", "MixtureSameFamilyConstraint",
 ]
 
 
@@ -149,6 +149,33 @@ class _IndependentConstraint(Constraint):
 
     def __repr__(self) -> str:
         return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """A component support checked with the mixture's component dim added back before the event dims."""
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        keep = value.dim() - self.event_dim
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.base_constraint!r})"
 
 
 class _IntegerInterval(Constraint):

@@ -1,4 +1,4 @@
-"""MixtureSameFamily: a Categorical choice among the batch of one component family (torch.distributions)."""
+"""Mixtures of one family (torch.distributions.MixtureSameFamily)."""
 
 from __future__ import annotations
 
@@ -7,41 +7,13 @@ import ember
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .utils import checked_instance
+from .utils import expanded
 
-__all__ = ["MixtureSameFamily", "MixtureSameFamilyConstraint"]
-
-
-class MixtureSameFamilyConstraint(constraints.Constraint):
-    """The component family's support, checked on values without the component dim (it is added back)."""
-
-    def __init__(self, base_constraint: constraints.Constraint) -> None:
-        if not isinstance(base_constraint, constraints.Constraint):
-            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
-
-    @property
-    def event_dim(self) -> int:  # type: ignore[override]
-        return self.base_constraint.event_dim
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
-        if value.dim() < self.event_dim:
-            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
-        keep = value.dim() - self.event_dim
-        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.base_constraint!r})"
+__all__ = ["MixtureSameFamily"]
 
 
 class MixtureSameFamily(Distribution):
-    """Mixture whose components are the rightmost batch dim of ``component_distribution``, weighted by
-    ``mixture_distribution`` (a Categorical over that dim)."""
+    """A Categorical choice among the rightmost batch dim of ``component_distribution``."""
 
     arg_constraints: dict = {}
     has_rsample = False
@@ -51,46 +23,35 @@ class MixtureSameFamily(Distribution):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError(
-                " The Mixture distribution needs to be an  instance of torch.distributions.Categorical")
+            raise ValueError(" The Mixture distribution needs to be an  instance of torch.distributions.Categorical")
         if not isinstance(component_distribution, Distribution):
-            raise ValueError(
-                "The Component distribution needs to be an instance of torch.distributions.Distribution")
+            raise ValueError("The Component distribution needs to be an instance of torch.distributions.Distribution")
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
         for size1, size2 in zip(reversed(mdbs), reversed(cdbs), strict=False):
             if size1 != 1 and size2 != 1 and size1 != size2:
-                raise ValueError(
-                    f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible with "
-                    f"`component_distribution.batch_shape`({cdbs})"
-                )
+                raise ValueError(f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible with "
+                                 f"`component_distribution.batch_shape`({cdbs})")
         km = mixture_distribution.logits.shape[-1]
         kc = component_distribution.batch_shape[-1]
         if km != kc:
-            raise ValueError(
-                f"`mixture_distribution component` ({km}) does not equal "
-                f"`component_distribution.batch_shape[-1]` ({kc})"
-            )
+            raise ValueError(f"`mixture_distribution component` ({km}) does not equal "
+                             f"`component_distribution.batch_shape[-1]` ({kc})")
         self._num_component = km
-        event_shape = component_distribution.event_shape
-        self._event_ndims = len(event_shape)
-        super().__init__(batch_shape=cdbs, event_shape=event_shape, validate_args=validate_args)
+        self._event_ndims = len(component_distribution.event_shape)
+        super().__init__(batch_shape=cdbs, event_shape=component_distribution.event_shape,
+                         validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        new = checked_instance(self, MixtureSameFamily, _instance)
-        batch_shape = ember.Size(batch_shape)
-        new._component_distribution = self._component_distribution.expand(
-            tuple(batch_shape) + (self._num_component,))
-        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
-        new._num_component = self._num_component
-        new._event_ndims = self._event_ndims
-        Distribution.__init__(new, batch_shape, new._component_distribution.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        shape = ember.Size(batch_shape)
+        comp = self._component_distribution.expand(shape + (self._num_component,))
+        return expanded(self, MixtureSameFamily, shape, _instance, comp.event_shape,
+                        _component_distribution=comp, _mixture_distribution=self._mixture_distribution.expand(shape),
+                        _num_component=self._num_component, _event_ndims=self._event_ndims)
 
-    @property
+    @constraints.dependent_property
     def support(self):  # noqa: ANN201
-        return MixtureSameFamilyConstraint(self._component_distribution.support)
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self) -> Categorical:
@@ -107,11 +68,10 @@ class MixtureSameFamily(Distribution):
 
     @property
     def variance(self):  # noqa: ANN201
-        # law of total variance: E[Var(X | k)] + Var(E[X | k])
         probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
-        mean_cond_var = ember.sum(probs * self.component_distribution.variance, dim=-1 - self._event_ndims)
-        deviation = self.component_distribution.mean - self._pad(self.mean)
-        var_cond_mean = ember.sum(probs * deviation.pow(2.0), dim=-1 - self._event_ndims)
+        dim = -1 - self._event_ndims
+        mean_cond_var = ember.sum(probs * self.component_distribution.variance, dim=dim)
+        var_cond_mean = ember.sum(probs * (self.component_distribution.mean - self._pad(self.mean)).pow(2.0), dim=dim)
         return mean_cond_var + var_cond_mean
 
     def cdf(self, x):  # noqa: ANN001, ANN201
@@ -122,19 +82,20 @@ class MixtureSameFamily(Distribution):
         if self._validate_args:
             self._validate_sample(x)
         log_prob_x = self.component_distribution.log_prob(self._pad(x))
-        log_mix_prob = ember.log_softmax(self.mixture_distribution.logits, dim=-1)
-        return ember.logsumexp(log_prob_x + log_mix_prob, dim=-1)
+        log_mix = ember.log_softmax(self.mixture_distribution.logits, dim=-1)
+        return ember.logsumexp(log_prob_x + log_mix, dim=-1)
 
     def sample(self, sample_shape=ember.Size()):  # noqa: ANN001, ANN201, B008
+        """Draw the component indices first, then every component's sample, and pick (as torch)."""
         with ember.no_grad():
             gather_dim = len(sample_shape) + len(self.batch_shape)
             es = tuple(self.event_shape)
             mix_sample = self.mixture_distribution.sample(sample_shape)
             mix_shape = tuple(mix_sample.shape)
             comp_samples = self.component_distribution.sample(sample_shape)
-            index = mix_sample.reshape(mix_shape + (1,) * (len(es) + 1))
-            index = index.repeat((1,) * len(mix_shape) + (1,) + es)
-            return ember.gather(comp_samples, gather_dim, index).squeeze(gather_dim)
+            idx = mix_sample.reshape(mix_shape + (1,) * (len(es) + 1))
+            idx = idx.repeat((1,) * len(mix_shape) + (1,) + es)
+            return ember.gather(comp_samples, gather_dim, idx).squeeze(gather_dim)
 
     def _pad(self, x):  # noqa: ANN001, ANN202
         return x.unsqueeze(-1 - self._event_ndims)
