@@ -23,7 +23,17 @@ _MODULES = {
     "Weibull": "weibull", "Pareto": "pareto", "LogisticNormal": "logistic_normal",
     "MultivariateNormal": "multivariate_normal", "LowRankMultivariateNormal": "lowrank_multivariate_normal",
     "MixtureSameFamily": "mixture_same_family", "Categorical": "categorical",
+    "RelaxedBernoulli": "relaxed_bernoulli", "LogitRelaxedBernoulli": "relaxed_bernoulli",
+    "RelaxedOneHotCategorical": "relaxed_categorical", "ExpRelaxedCategorical": "relaxed_categorical",
 }
+_TORCH_EXTRA = {"LogitRelaxedBernoulli": "relaxed_bernoulli", "ExpRelaxedCategorical": "relaxed_categorical"}
+
+
+def T(name):  # noqa: ANN001, ANN201
+    """The torch distribution class by name (the relaxed bases live only in their submodules)."""
+    if name in _TORCH_EXTRA:
+        return getattr(importlib.import_module(f"torch.distributions.{_TORCH_EXTRA[name]}"), name)
+    return getattr(td, name)
 
 
 def E(name):  # noqa: ANN001, ANN201
@@ -425,14 +435,18 @@ def m_t(m):  # noqa: ANN001, ANN201
     return ember if m is _EmberFamilies else torch
 
 
-class _EmberFamilies:
-    """The ember families under torch.distributions' names, for tests that build the same thing in both."""
+class _Families:
+    """Distribution classes by torch's names from one library, for tests that build the same thing in both."""
+
+    def __init__(self, lookup) -> None:  # noqa: ANN001
+        self.lookup = lookup
 
     def __getattr__(self, name):  # noqa: ANN001, ANN204
-        return E(name)
+        return self.lookup(name)
 
 
-_EmberFamilies = _EmberFamilies()
+_EmberFamilies = _Families(E)
+_TorchFamilies = _Families(T)
 
 
 def test_validate_args_off():
@@ -669,6 +683,9 @@ EXPAND = [
     ("LowRank", lambda m, L: m.LowRankMultivariateNormal(L.zeros(1, 2), L.ones(2, 1), L.ones(2))),
     ("Mixture", lambda m, L: m.MixtureSameFamily(m.Categorical(L.ones(1, 2)),
                                                  m.Gamma(L.ones(1, 2), L.tensor([1.0, 2.0])))),
+    ("RelaxedBernoulli", lambda m, L: m.RelaxedBernoulli(L.tensor(0.5), probs=L.tensor([0.3, 0.6]))),
+    ("RelaxedOneHotCategorical", lambda m, L: m.RelaxedOneHotCategorical(L.tensor(0.5),
+                                                                         logits=L.tensor([[0.3, 0.6, -1.0]]))),
 ]
 
 
@@ -696,3 +713,45 @@ def test_cumulative_distribution_transform_round_trip():
     x = ember.tensor([-1.0, 0.5])
     assert_close(t.inv(t(x)), torch.tensor([-1.0, 0.5]), atol=1e-5)
     assert math.isclose(float(t.sign), 1.0)
+
+
+RELAXED = [
+    ("RelaxedBernoulli", "probs", [[0.3, 0.6, 0.1], [0.2, 0.2, 0.6]]),
+    ("LogitRelaxedBernoulli", "logits", [[0.3, -0.6, 0.1], [1.2, 0.2, -0.6]]),
+    ("RelaxedOneHotCategorical", "probs", [[0.3, 0.6, 0.1], [0.2, 0.2, 0.6]]),
+    ("ExpRelaxedCategorical", "logits", [[0.3, -0.6, 0.1], [1.2, 0.2, -0.6]]),
+]
+
+
+@pytest.mark.parametrize("name,kw,param", RELAXED, ids=[r[0] for r in RELAXED])
+def test_relaxed(name, kw, param):
+    (etemp, ttemp), (ep, tp) = _pair(0.7, True), _pair(param, True)
+    e, t = E(name)(etemp, **{kw: ep}), T(name)(ttemp, **{kw: tp})
+    assert repr(e) == repr(t) and repr(e.support) == repr(t.support)
+    assert e.batch_shape == t.batch_shape and e.event_shape == t.event_shape and e.has_rsample == t.has_rsample
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(e.sample((3,)), t.sample((3,)))
+    es, ts = e.rsample((2,)), t.rsample((2,))
+    assert_close(es, ts)
+    el, tl = e.log_prob(es.detach()), t.log_prob(ts.detach())
+    assert_close(el, tl)
+    for attr in ["probs", "logits", "temperature"]:
+        assert_close(getattr(e, attr), getattr(t, attr))
+    cot = np.random.default_rng(2).standard_normal(tuple(ts.shape))
+    ((es * ember.tensor(cot)).sum() + el.sum()).backward()
+    ((ts * torch.tensor(cot)).sum() + tl.sum()).backward()
+    assert_close(etemp.grad, ttemp.grad)
+    assert_close(ep.grad, tp.grad)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, L: m.RelaxedBernoulli(L.tensor(0.5)),
+    lambda m, L: m.RelaxedBernoulli(L.tensor(0.5), probs=L.tensor([1.3])),
+    lambda m, L: m.RelaxedBernoulli(L.tensor(0.5), probs=L.tensor([0.3])).log_prob(L.tensor([1.5])),
+    lambda m, L: m.RelaxedBernoulli(L.tensor(0.5), probs=0.3).mean,
+    lambda m, L: m.RelaxedOneHotCategorical(L.tensor(0.5), probs=L.tensor([-0.3, 0.7])),
+    lambda m, L: m.RelaxedOneHotCategorical(L.tensor(0.5), probs=L.tensor([0.3, 0.7])).log_prob(L.tensor([0.5, 0.6])),
+])
+def test_relaxed_errors(fn):
+    assert_same_error(lambda: fn(_EmberFamilies, ember), lambda: fn(_TorchFamilies, torch))
