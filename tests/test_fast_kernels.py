@@ -68,3 +68,20 @@ def test_gelu_float32_non_contiguous_and_zero_dim(approximate: str) -> None:
     out = ember.nn.functional.gelu(empty, approximate=approximate)
     out.sum().backward()
     assert out.shape == (0, 3) and empty.grad.shape == (0, 3)
+
+
+def test_layer_norm_blocks_offset_rows_against_float64() -> None:
+    """layer_norm's blocked forward/backward (tiled weight and bias, gradients from the centred rows) on rows far
+    from zero mean, over several blocks with a short last one: within torch's own float32 error of the float64
+    values."""
+    a = (RNG.standard_normal((1100, 130)) * 0.5 + 300).astype(np.float32)
+    w, b = RNG.standard_normal(130).astype(np.float32), RNG.standard_normal(130).astype(np.float32)
+    c = RNG.standard_normal(a.shape).astype(np.float32)
+    grads = {}
+    for name, lib, dt in (("ember", ember, np.float32), ("torch", torch, np.float32), ("ref", torch, np.float64)):
+        x, wt, bt = (lib.tensor(v.astype(dt), requires_grad=True) for v in (a, w, b))
+        y = lib.nn.functional.layer_norm(x, (130,), wt, bt)
+        y.backward(lib.tensor(c.astype(dt)))
+        grads[name] = [np.asarray(v.detach().numpy(), np.float64) for v in (y, x.grad, wt.grad, bt.grad)]
+    for got, tor, ref in zip(grads["ember"], grads["torch"], grads["ref"], strict=True):
+        assert np.abs(got - ref).max() <= 2 * np.abs(tor - ref).max() + 1e-6
