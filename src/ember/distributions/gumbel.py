@@ -8,7 +8,10 @@ import numbers
 import ember
 
 from . import constraints
+from .beta import Beta
+from .continuous_bernoulli import ContinuousBernoulli
 from .exponential import Exponential
+from .gamma import Gamma
 from .kl import register_kl
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
@@ -113,7 +116,18 @@ def _kl_uniform_gumbel(p: Uniform, q: Gumbel):  # noqa: ANN202
     return ratio.log() + 0.5 * (hi + lo) - ratio * (ember.exp(-hi) - ember.exp(-lo))
 
 
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p: Gamma, q: Gumbel):  # noqa: ANN202
+    a, s = p.concentration, p.rate * q.scale
+    c = q.loc / q.scale
+    neg_entropy_part = (a - 1) * a.digamma() - a.lgamma() - a
+    return neg_entropy_part + s.log() + a / s + ember.exp(c) * (1 + s.reciprocal()).pow(-a) - c
+
+
+@register_kl(Gumbel, Beta)
+@register_kl(Gumbel, ContinuousBernoulli)
 @register_kl(Gumbel, Exponential)
+@register_kl(Gumbel, Gamma)
 @register_kl(Gumbel, Uniform)
 def _kl_gumbel_infinity(p: Gumbel, q):  # noqa: ANN001, ANN202
     return _infinite_like(p.loc)

@@ -7,7 +7,11 @@ import math
 import ember
 
 from . import constraints
+from .beta import Beta
+from .continuous_bernoulli import ContinuousBernoulli
 from .exponential import Exponential
+from .gamma import Gamma
+from .gumbel import Gumbel
 from .kl import register_kl
 from .laplace import Laplace
 from .normal import Normal
@@ -94,14 +98,30 @@ def _kl_uniform_pareto(p: Uniform, q: Pareto):  # noqa: ANN202
     return _set_inf_where(mean_log * (q.alpha + 1) - log_norm, p.low < q.scale)
 
 
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p: Pareto, q: Gamma):  # noqa: ANN202
+    mean_log = p.scale.log() + p.alpha.reciprocal()  # E[log X] under p
+    result = (p.alpha.log() - mean_log + q.concentration.lgamma() - q.concentration * q.rate.log()
+              + (1 - q.concentration) * mean_log + q.rate * p.alpha * p.scale / (p.alpha - 1) - 1)
+    return _set_inf_where(result, p.alpha <= 1)
+
+
+@register_kl(Pareto, Beta)
+@register_kl(Pareto, ContinuousBernoulli)
 @register_kl(Pareto, Uniform)
 def _kl_pareto_infinity(p: Pareto, q):  # noqa: ANN001, ANN202
     return ember.full_like(p.scale, math.inf)
 
 
-@register_kl(Exponential, Pareto)
-@register_kl(Laplace, Pareto)
-@register_kl(Normal, Pareto)
+# Distributions whose support reaches below any Pareto's lower bound: KL(p || Pareto) is infinite.
+_BELOW_PARETO = {Beta: "concentration1", ContinuousBernoulli: "probs", Exponential: "rate", Gamma: "concentration",
+                 Gumbel: "loc", Laplace: "loc", Normal: "loc"}
+
+
 def _kl_to_pareto_infinity(p, q: Pareto):  # noqa: ANN001, ANN202
-    param = p.rate if isinstance(p, Exponential) else p.loc
+    param = next(getattr(p, name) for cls, name in _BELOW_PARETO.items() if isinstance(p, cls))
     return ember.full_like(param, math.inf)
+
+
+for _cls in _BELOW_PARETO:
+    register_kl(_cls, Pareto)(_kl_to_pareto_infinity)
