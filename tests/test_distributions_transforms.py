@@ -767,3 +767,41 @@ def test_relaxed(name, kw, param):
 ])
 def test_relaxed_errors(fn):
     assert_same_error(lambda: fn(_EmberFamilies, ember), lambda: fn(_TorchFamilies, torch))
+
+
+def test_gradcheck_densities_and_samples():
+    """Finite differences (float64) through log_prob / rsample of the matrix families and transformed ones."""
+    gradcheck, gradgradcheck = ember.autograd.gradcheck, ember.autograd.gradgradcheck
+    g = np.random.default_rng(8)
+    loc = ember.tensor(g.standard_normal(3), requires_grad=True)
+    tril = ember.tensor(np.tril(g.standard_normal((3, 3))) + 3 * np.eye(3), requires_grad=True)
+    value = ember.tensor(g.standard_normal((2, 3)))
+    MVN, LR = E("MultivariateNormal"), E("LowRankMultivariateNormal")
+
+    def mvn(lo, L):  # noqa: ANN001, ANN202
+        ember.manual_seed(0)
+        d = MVN(lo, scale_tril=L, validate_args=False)
+        return d.log_prob(value).sum() + d.rsample((2,)).sum() + d.entropy()
+
+    def mvn_cov(lo, L):  # noqa: ANN001, ANN202
+        return MVN(lo, covariance_matrix=L @ L.mT).log_prob(value)
+
+    assert gradcheck(mvn, (loc, tril)) and gradcheck(mvn_cov, (loc, tril)) and gradgradcheck(mvn_cov, (loc, tril))
+    W = ember.tensor(g.standard_normal((3, 2)), requires_grad=True)
+    D = ember.tensor(g.random(3) + 0.5, requires_grad=True)
+
+    def lowrank(lo, w, d):  # noqa: ANN001, ANN202
+        ember.manual_seed(0)
+        dist = LR(lo, w, d)
+        return dist.log_prob(value).sum() + dist.rsample().sum() + dist.entropy()
+
+    assert gradcheck(lowrank, (loc, W, D))
+    a = ember.tensor([0.7, 1.3], dtype=ember.float64, requires_grad=True)
+    b = ember.tensor([1.5, 2.5], dtype=ember.float64, requires_grad=True)
+    for name in ["LogNormal", "Gumbel", "Weibull", "Pareto"]:
+        def fn(x, y, name=name):  # noqa: ANN001, ANN202
+            ember.manual_seed(1)
+            d = E(name)(x, y)
+            return d.rsample((3,)).sum() + d.log_prob(ember.tensor([2.6, 3.1], dtype=ember.float64)).sum()
+
+        assert gradcheck(fn, (a, b)), name
