@@ -15,6 +15,7 @@ from .gamma import Chi2, Gamma
 from .geometric import Geometric
 from .kl import kl_divergence, register_kl
 from .laplace import Cauchy, Laplace
+from .lkj_cholesky import LKJCholesky
 from .mixture_same_family import MixtureSameFamily
 from .multinomial import Multinomial
 from .negative_binomial import NegativeBinomial
@@ -22,11 +23,12 @@ from .normal import Normal
 from .poisson import Poisson
 from .studentT import StudentT
 from .uniform import Uniform
+from .wishart import Wishart
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli", "Dirichlet",
-    "Distribution", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Laplace",
-    "MixtureSameFamily", "Multinomial", "NegativeBinomial", "Normal", "OneHotCategorical",
-    "OneHotCategoricalStraightThrough", "Poisson", "StudentT", "Uniform", "constraints", "kl_divergence",
+    "Distribution", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "LKJCholesky",
+    "Laplace", "MixtureSameFamily", "Multinomial", "NegativeBinomial", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Poisson", "StudentT", "Uniform", "Wishart", "constraints", "kl_divergence",
     "register_kl",
 ]

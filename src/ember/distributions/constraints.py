@@ -8,7 +8,8 @@ __all__ = [
     "Constraint", "real", "positive", "nonnegative", "unit_interval", "boolean", "interval", "greater_than",
     "less_than", "dependent", "is_dependent", "dependent_property", "independent", "integer_interval",
     "nonnegative_integer", "positive_integer", "simplex", "one_hot", "multinomial", "real_vector",
-    "greater_than_eq", "half_open_interval", "MixtureSameFamilyConstraint",
+    "greater_than_eq", "half_open_interval", "MixtureSameFamilyConstraint", "lower_triangular", "lower_cholesky",
+    "corr_cholesky", "square", "symmetric", "positive_semidefinite", "positive_definite",
 ]
 
 
@@ -234,6 +235,66 @@ class _Multinomial(Constraint):
         return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
 
 
+class _LowerTriangular(Constraint):
+    event_dim = 2
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).min(-1)[0]
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular square matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        lower = (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).min(-1)[0]
+        return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).min(-1)[0]
+
+
+class _CorrCholesky(Constraint):
+    """Cholesky factors of correlation matrices: lower Cholesky with unit-norm rows (tolerance 10 eps n)."""
+
+    event_dim = 2
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        tol = ember.finfo(value.dtype).eps * value.size(-1) * 10
+        row_norm = ember.linalg.norm(value.detach(), dim=-1)
+        return _LowerCholesky().check(value) & (row_norm - 1.0).abs().le(tol).all(dim=-1)
+
+
+class _Square(Constraint):
+    event_dim = 2
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return ember.full(tuple(value.shape[:-2]), value.shape[-2] == value.shape[-1], dtype=ember.bool,
+                          device=value.device)
+
+
+class _Symmetric(_Square):
+    def check(self, value):  # noqa: ANN001, ANN201
+        square = super().check(value)
+        if not square.all():
+            return square
+        return ember.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
+
+
+class _PositiveSemidefinite(_Symmetric):
+    def check(self, value):  # noqa: ANN001, ANN201
+        sym = super().check(value)
+        if not sym.all():
+            return sym
+        return ember.linalg.eigvalsh(value).ge(0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    def check(self, value):  # noqa: ANN001, ANN201
+        sym = super().check(value)
+        if not sym.all():
+            return sym
+        return ember.linalg.cholesky_ex(value).info.eq(0)
+
+
 dependent = _Dependent()
 real = _Real()
 positive = _GreaterThan(0.0)
@@ -253,6 +314,13 @@ real_vector = _IndependentConstraint(real, 1)
 simplex = _Simplex()
 one_hot = _OneHot()
 multinomial = _Multinomial
+lower_triangular = _LowerTriangular()
+lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
+positive_definite = _PositiveDefinite()
 
 
 def _fmt(bound):  # noqa: ANN001, ANN202
