@@ -32,6 +32,11 @@ def test_standard_gamma_stream(dtype, low, high):
 def test_standard_gamma_edges():
     a = torch.tensor([0.0, 1e-30, 0.5])
     _same_stream(lambda: S._standard_gamma(to_ember(a)), lambda: torch._standard_gamma(a))
+    for a in (torch.tensor(2.0), torch.tensor([]), torch.ones(1, 0)):
+        _same_stream(lambda a=a: S._standard_gamma(to_ember(a)), lambda a=a: torch._standard_gamma(a))
+        _same_stream(lambda a=a: S._sample_dirichlet(to_ember(a)), lambda a=a: torch._sample_dirichlet(a))
+    _same_stream(lambda: S.binomial(ember.tensor(5.0), ember.tensor(0.5)),
+                 lambda: torch.binomial(torch.tensor(5.0), torch.tensor(0.5)))
     g = torch.Generator().manual_seed(3)
     eg = ember.Generator().manual_seed(3)
     assert_close(S._standard_gamma(ember.ones(5), generator=eg), torch._standard_gamma(torch.ones(5), generator=g))

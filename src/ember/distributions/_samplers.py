@@ -258,7 +258,8 @@ def dirichlet_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     finally:
         s.close()
     g = np.maximum(g, np.finfo(np.float64).tiny).reshape(alpha.shape)
-    x = (g / _inner_sum(g)[..., None]).astype(alpha.dtype)
+    g1 = np.atleast_1d(g)   # a 0-d concentration is its own total
+    x = (g1 / _inner_sum(g1)[..., None]).reshape(alpha.shape).astype(alpha.dtype)
     one = alpha.dtype.type(1)
     return np.clip(x, np.finfo(alpha.dtype).tiny, np.nextafter(one, alpha.dtype.type(0)))
 
