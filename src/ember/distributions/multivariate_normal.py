@@ -23,12 +23,22 @@ def _batch_mv(bmat, bvec):  # noqa: ANN001, ANN202
 
 
 def _batch_mahalanobis(bL, bx):  # noqa: ANN001, ANN202
-    """Squared Mahalanobis norms ``x^T (L L^T)^-1 x`` for lower-triangular ``bL`` broadcast against ``bx``."""
-    batch = ember.broadcast_shapes(tuple(bL.shape[:-2]), tuple(bx.shape[:-1]))
+    """Squared Mahalanobis norms ``x^T (L L^T)^-1 x`` for lower-triangular ``bL`` broadcast against ``bx``.
+
+    One batched triangular solve: the batch dims along which ``bL`` is constant (typically the sample dims) are
+    folded into the right-hand side's columns, so ``bL`` is never copied per sample (nor is its gradient)."""
     n = bx.size(-1)
-    L = bL.expand(tuple(batch) + (n, n))
-    x = bx.expand(tuple(batch) + (n,)).unsqueeze(-1)
-    return ember.linalg.solve_triangular(L, x, upper=False).squeeze(-1).pow(2).sum(-1)
+    batch = tuple(ember.broadcast_shapes(tuple(bL.shape[:-2]), tuple(bx.shape[:-1])))
+    l_batch = (1,) * (len(batch) - (bL.dim() - 2)) + tuple(bL.shape[:-2])
+    l_dims = [i for i, s in enumerate(l_batch) if s != 1]
+    r_dims = [i for i, s in enumerate(l_batch) if s == 1]
+    perm = l_dims + r_dims
+    x = bx.expand(batch + (n,)).permute(perm + [len(batch)])
+    pl, pr = math.prod(batch[i] for i in l_dims), math.prod(batch[i] for i in r_dims)
+    rhs = x.reshape(pl, pr, n).mT
+    m = ember.linalg.solve_triangular(bL.reshape(pl, n, n), rhs, upper=False).pow(2).sum(-2)
+    m = m.reshape([batch[i] for i in perm])
+    return m.permute(sorted(range(len(perm)), key=perm.__getitem__)) if perm else m
 
 
 def _batch_trace_XXT(bmat):  # noqa: ANN001, ANN202
