@@ -148,3 +148,17 @@ def test_property_parameters_are_validated():
 
     with pytest.raises(ValueError, match="Expected parameter doubled"):
         Doubled(ember.zeros(1), -ember.ones(1), validate_args=True)
+
+
+@pytest.mark.parametrize("diag", [-1, 0, 1])
+def test_tril_vec_utils(diag):
+    from torch.distributions import utils as tu
+
+    from ember.distributions import utils as eu
+    m = torch.arange(18.0).reshape(2, 3, 3)
+    v = tu.tril_matrix_to_vec(m, diag)
+    assert_close(eu.tril_matrix_to_vec(to_ember(m), diag), v)
+    assert_close(eu.vec_to_tril_matrix(to_ember(v), diag), tu.vec_to_tril_matrix(v, diag))
+    assert_same_error(lambda: eu.tril_matrix_to_vec(to_ember(m), 3), lambda: tu.tril_matrix_to_vec(m, 3))
+    assert_same_error(lambda: eu.vec_to_tril_matrix(ember.ones(4)), lambda: tu.vec_to_tril_matrix(torch.ones(4)))
+    assert eu.euler_constant == tu.euler_constant

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import ember
 
-__all__ = ["broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs", "lazy_property"]
+__all__ = [
+    "broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs", "lazy_property", "tril_matrix_to_vec",
+    "vec_to_tril_matrix", "euler_constant",
+]
+
+euler_constant = 0.57721566490153286060  # the Euler-Mascheroni constant
 
 
 def broadcast_all(*values):  # noqa: ANN002, ANN201
@@ -93,3 +98,29 @@ def check_params(dist, names) -> None:  # noqa: ANN001
 def _sum_rightmost(value, dim: int):  # noqa: ANN001, ANN202
     """Sum out the ``dim`` rightmost dims of ``value``."""
     return value if dim == 0 else value.reshape(tuple(value.shape[: value.dim() - dim]) + (-1,)).sum(-1)
+
+
+def _tril_mask(n: int, diag: int, device):  # noqa: ANN001, ANN202
+    idx = ember.arange(n, device=device)
+    return idx < idx.view(-1, 1) + (diag + 1)
+
+
+def tril_matrix_to_vec(mat, diag: int = 0):  # noqa: ANN001, ANN201
+    """The lower-triangular entries (below diagonal ``diag``) of (batched) square matrices, row by row."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    return mat[..., _tril_mask(n, diag, mat.device)]
+
+
+def vec_to_tril_matrix(vec, diag: int = 0):  # noqa: ANN001, ANN201
+    """The inverse of :func:`tril_matrix_to_vec`: (batched) lower-triangular ``n x n`` matrices."""
+    # positive root of n^2 + (1 + 2 diag) n - |diag| (diag + 1) - 2 len = 0
+    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
+    if round(n) - n > ember.finfo(vec.dtype).eps:
+        raise ValueError(f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    n = round(n)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
+    mat[..., _tril_mask(n, diag, vec.device)] = vec
+    return mat
