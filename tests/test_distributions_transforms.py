@@ -813,3 +813,11 @@ def test_gradcheck_densities_and_samples():
 def test_params_keep_identity_when_already_broadcast():
     scale, alpha = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
     assert E("Pareto")(scale, alpha).scale is scale
+
+
+@pytest.mark.parametrize("name", list(_MODULES))
+def test_class_arg_constraints(name):
+    e, t = E(name), T(name)
+    assert {k: repr(v) for k, v in e.arg_constraints.items()} == {k: repr(v) for k, v in t.arg_constraints.items()}
+    if isinstance(t.__dict__.get("support"), td.constraints.Constraint):
+        assert repr(e.support) == repr(t.support)
