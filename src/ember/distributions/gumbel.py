@@ -17,12 +17,9 @@ from .normal import Normal
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .uniform import Uniform
-from .utils import broadcast_all, checked_instance
+from .utils import broadcast_all, checked_instance, euler_constant
 
 __all__ = ["Gumbel"]
-
-EULER_GAMMA = 0.57721566490153286060
-
 
 class Gumbel(TransformedDistribution):
     """``loc - scale * log(-log(U))`` for ``U ~ Uniform(tiny, 1 - eps)``."""
@@ -56,7 +53,7 @@ class Gumbel(TransformedDistribution):
 
     @property
     def mean(self):  # noqa: ANN201
-        return self.loc + self.scale * EULER_GAMMA
+        return self.loc + self.scale * euler_constant
 
     @property
     def mode(self):  # noqa: ANN201
@@ -71,7 +68,7 @@ class Gumbel(TransformedDistribution):
         return self.stddev.pow(2)
 
     def entropy(self):  # noqa: ANN201
-        return self.scale.log() + (1 + EULER_GAMMA)
+        return self.scale.log() + (1 + euler_constant)
 
 
 def _infinite_like(t):  # noqa: ANN001, ANN202
@@ -82,7 +79,7 @@ def _infinite_like(t):  # noqa: ANN001, ANN202
 def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel):  # noqa: ANN202
     r = p.scale / q.scale
     shift = (p.loc - q.loc) / q.scale
-    return -r.log() + shift + r * EULER_GAMMA + ember.exp((1 + r).lgamma() - shift) - (1 + EULER_GAMMA)
+    return -r.log() + shift + r * euler_constant + ember.exp((1 + r).lgamma() - shift) - (1 + euler_constant)
 
 
 @register_kl(Gumbel, Normal)
@@ -90,8 +87,8 @@ def _kl_gumbel_normal(p: Gumbel, q: Normal):  # noqa: ANN202
     r = p.scale / q.scale
     neg_log_ratio = -(r / math.sqrt(2 * math.pi)).log()
     var_term = (math.pi * r * 0.5).pow(2) / 3
-    mean_term = ((p.loc + p.scale * EULER_GAMMA - q.loc) / q.scale).pow(2) * 0.5
-    return neg_log_ratio + var_term + mean_term - (EULER_GAMMA + 1)
+    mean_term = ((p.loc + p.scale * euler_constant - q.loc) / q.scale).pow(2) * 0.5
+    return neg_log_ratio + var_term + mean_term - (euler_constant + 1)
 
 
 @register_kl(Normal, Gumbel)

@@ -58,7 +58,7 @@ class Independent(Distribution):
     def has_enumerate_support(self) -> bool:  # type: ignore[override]
         return False if self.reinterpreted_batch_ndims > 0 else self.base_dist.has_enumerate_support
 
-    @property
+    @constraints.dependent_property
     def support(self):  # noqa: ANN201
         result, n = self.base_dist.support, self.reinterpreted_batch_ndims
         return constraints.independent(result, n) if n else result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ember
 
+from . import constraints
 from .distribution import Distribution
 from .independent import Independent, _validate_property_params
 from .kl import kl_divergence, register_kl
@@ -62,7 +63,7 @@ class TransformedDistribution(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @property
+    @constraints.dependent_property
     def support(self):  # noqa: ANN201
         if not self.transforms:
             return self.base_dist.support

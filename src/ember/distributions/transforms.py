@@ -16,7 +16,7 @@ import weakref
 import ember
 
 from . import constraints
-from .utils import _sum_rightmost, broadcast_all
+from .utils import _sum_rightmost, broadcast_all, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
@@ -27,44 +27,8 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Matrix and slicing constraints the transforms need beyond constraints.py (its own versions win if it gains them).
+# Slicing constraints the transforms need beyond constraints.py (its own versions win if it gains them).
 # ---------------------------------------------------------------------------------------------------------------
-
-class _LowerCholesky(constraints.Constraint):
-    """Lower-triangular matrices with a positive diagonal."""
-
-    event_dim = 2
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        lower = (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).all(-1)
-        return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
-
-
-class _CorrCholesky(constraints.Constraint):
-    """Lower Cholesky factors of correlation matrices: unit-norm rows."""
-
-    event_dim = 2
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        tol = ember.finfo(value.dtype).eps * value.size(-1) * 10
-        unit_rows = (ember.linalg.norm(value.detach(), dim=-1) - 1.0).abs().le(tol).all(dim=-1)
-        return _LowerCholesky().check(value) & unit_rows
-
-
-class _PositiveDefinite(constraints.Constraint):
-    """Symmetric positive-definite matrices (checked by attempting a Cholesky factorisation)."""
-
-    event_dim = 2
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        square = value.shape[-2] == value.shape[-1]
-        if not square:
-            return ember.full(tuple(value.shape[:-2]), False, dtype=ember.bool, device=value.device)
-        sym = ember.isclose(value, value.mT, atol=1e-6).all(-2).all(-1)
-        if not bool(sym.all()):
-            return sym
-        return ember.linalg.cholesky_ex(value).info.eq(0)
-
 
 def _check_slot(t, dim: int, what: str, name: str = "", size: int | None = None, expected: str = "") -> None:  # noqa: ANN001
     """torch's checks (as AssertionError) that ``dim`` indexes ``t`` (called ``what``) and that
@@ -131,9 +95,9 @@ class _Stack(constraints.Constraint):
 independent = constraints.independent
 simplex = constraints.simplex
 real_vector = constraints.real_vector
-lower_cholesky = getattr(constraints, "lower_cholesky", _LowerCholesky())
-corr_cholesky = getattr(constraints, "corr_cholesky", _CorrCholesky())
-positive_definite = getattr(constraints, "positive_definite", _PositiveDefinite())
+lower_cholesky = constraints.lower_cholesky
+corr_cholesky = constraints.corr_cholesky
+positive_definite = constraints.positive_definite
 cat = getattr(constraints, "cat", _Cat)
 stack = getattr(constraints, "stack", _Stack)
 
@@ -142,30 +106,6 @@ def _clipped_sigmoid(x):  # noqa: ANN001, ANN202
     """Sigmoid kept inside the open unit interval, so its inverse stays finite."""
     finfo = ember.finfo(x.dtype)
     return ember.clamp(ember.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
-
-
-def _tril_mask(n: int, diag: int, device):  # noqa: ANN001, ANN202
-    arange = ember.arange(n, device=device)
-    return arange < arange.view(-1, 1) + (diag + 1)
-
-
-def vec_to_tril_matrix(vec, diag: int = 0):  # noqa: ANN001, ANN201
-    """Fill the lower triangle (offset ``diag``) of a square matrix, row by row, from the last dim of ``vec``."""
-    n = (-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * vec.shape[-1] + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2
-    if round(n) - n > ember.finfo(vec.dtype).eps:
-        raise ValueError(
-            f"The size of last dimension is {vec.shape[-1]} which cannot be expressed as "
-            "the lower triangular part of a square D x D matrix."
-        )
-    n = round(n)
-    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (n, n))
-    mat[..., _tril_mask(n, diag, vec.device)] = vec
-    return mat
-
-
-def tril_matrix_to_vec(mat, diag: int = 0):  # noqa: ANN001, ANN201
-    """The lower triangle (offset ``diag``) of square matrices, row by row, as vectors."""
-    return mat[..., _tril_mask(mat.shape[-1], diag, mat.device)]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -6,10 +6,9 @@ import ember
 
 from . import constraints
 from .exponential import Exponential
-from .gumbel import EULER_GAMMA
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform
-from .utils import broadcast_all, checked_instance
+from .utils import broadcast_all, checked_instance, euler_constant
 
 __all__ = ["Weibull"]
 
@@ -56,5 +55,5 @@ class Weibull(TransformedDistribution):
         )
 
     def entropy(self):  # noqa: ANN201
-        return (EULER_GAMMA * (1 - self.concentration_reciprocal)
+        return (euler_constant * (1 - self.concentration_reciprocal)
                 + ember.log(self.scale * self.concentration_reciprocal) + 1)
