@@ -37,6 +37,7 @@ _TORCH_NAME = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "f
                "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 _THIRD_F = float(np.float32(1.0) / np.float32(3.0))   # ``1.0f / 3.0f`` in torch's gamma sampler
 _C0331_F = float(np.float32(0.0331))                  # the float literal ``0.0331f``
+_TWO_PI = 2.0 * math.pi
 
 
 _FLOAT = struct.Struct("<f")
@@ -74,7 +75,7 @@ def _log(x: float) -> float:
 
 
 class _Stream:
-    """The 53-bit uniforms and cached-pair standard normals torch's scalar samplers draw from one generator.
+    """The 53-bit uniforms torch's scalar samplers draw from one generator.
 
     Uniforms are drawn ahead in batches (``uniform`` is a C-level iterator step); :meth:`close` rewinds the
     generator to just after the ones consumed.
@@ -94,18 +95,6 @@ class _Stream:
             self._drawn += size
             yield self._current
 
-    def normal(self) -> float:
-        gen = self.gen
-        if gen._normal is not None:
-            z, gen._normal = gen._normal, None
-            return z
-        u1 = self.uniform()
-        u2 = self.uniform()
-        radius = math.sqrt(-2.0 * math.log1p(-u2))
-        theta = 2.0 * math.pi * u1
-        gen._normal = radius * math.sin(theta)
-        return radius * math.cos(theta)
-
     def close(self) -> None:
         used = self._drawn - self._current.__length_hint__()
         gen = self.gen
@@ -118,32 +107,53 @@ class _Stream:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _gamma_one(alpha: float, rs: Callable[[float], float], s: _Stream) -> float:
-    """Marsaglia-Tsang with the alpha < 1 boost, as torch's ``sample_gamma``; ``rs`` rounds to the input's
-    precision where the C++ computes in it."""
-    if not alpha >= 0.0 or math.isinf(alpha):
-        return math.nan if not alpha >= 0.0 else math.inf   # torch would loop forever
-    scale = 1.0
-    if alpha < 1.0:
-        if alpha == 0.0:
-            return 0.0
-        scale *= math.pow(1.0 - s.uniform(), rs(1.0 / alpha))
-        alpha = rs(alpha + 1.0)
-    d = rs(alpha - _THIRD_F)
-    c = 1.0 / math.sqrt(9.0 * d)
-    while True:
-        while True:
-            x = s.normal()
-            y = 1.0 + c * x
-            if y > 0:
-                break
-        v = y * y * y
-        u = 1.0 - s.uniform()
-        xx = x * x
-        if u < 1.0 - _C0331_F * xx * xx:
-            return scale * d * v
-        if math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
-            return scale * d * v
+def _gammas(alpha: np.ndarray, s: _Stream) -> np.ndarray:
+    """torch's ``sample_gamma`` for each element of ``alpha`` (float32 or float64, C order), in float64.
+
+    Marsaglia-Tsang with the alpha < 1 boost; the standard normals are the generator's double Box-Muller
+    pairs (the sin half cached on the generator between calls).  The per-element constants are computed
+    first, vectorised, in the precision torch uses for them (float32 tensors round ``1/alpha``,
+    ``alpha + 1`` and ``alpha - 1/3`` to float); the rejection loops then run element by element.
+    """
+    a = alpha.ravel()
+    one = a.dtype.type(1)
+    with np.errstate(all="ignore"):
+        boost = a < one
+        inv = one / a
+        d = (np.where(boost, a + one, a) - a.dtype.type(_THIRD_F)).astype(np.float64)
+        c = 1.0 / np.sqrt(9.0 * d)
+    out = [0.0] * a.size
+    uniform, gen = s.uniform, s.gen
+    log, log1p, sqrt, sin, cos, power = math.log, math.log1p, math.sqrt, math.sin, math.cos, math.pow
+    cache = gen._normal
+    try:
+        for i, (ai, bi, invi, di, ci) in enumerate(zip(a.tolist(), boost.tolist(), inv.tolist(), d.tolist(),
+                                                       c.tolist(), strict=True)):
+            if not 0.0 < ai < math.inf:   # 0 gives 0; torch would loop forever on the others
+                out[i] = 0.0 if ai == 0.0 else (math.inf if ai == math.inf else math.nan)
+                continue
+            scale = power(1.0 - uniform(), invi) if bi else 1.0
+            while True:
+                while True:
+                    if cache is not None:
+                        x, cache = cache, None
+                    else:
+                        theta = _TWO_PI * uniform()   # the angle's uniform is drawn first
+                        radius = sqrt(-2.0 * log1p(-uniform()))
+                        cache = radius * sin(theta)
+                        x = radius * cos(theta)
+                    y = 1.0 + ci * x
+                    if y > 0:
+                        break
+                v = y * y * y
+                u = 1.0 - uniform()
+                xx = x * x
+                if u < 1.0 - _C0331_F * xx * xx or log(u) < 0.5 * xx + di * (1.0 - v + log(v)):
+                    out[i] = scale * di * v
+                    break
+    finally:
+        gen._normal = cache
+    return np.array(out, np.float64)
 
 
 _TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509, 0.0166446911898211,
@@ -237,10 +247,11 @@ def _rounding(dtype: np.dtype) -> Callable[[float], float]:
 def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """``torch._standard_gamma``: one Gamma(alpha, 1) draw per element (C order), at least the dtype's tiny."""
     alpha = np.asarray(alpha)
-    rs = _rounding(alpha.dtype)
+    if alpha.dtype not in (np.float32, np.float64):
+        raise TypeError(f"gamma: unsupported dtype {alpha.dtype}")
     s = _Stream(gen, 2 * alpha.size)
     try:
-        out = np.fromiter((_gamma_one(a, rs, s) for a in alpha.ravel().tolist()), np.float64, count=alpha.size)
+        out = _gammas(alpha, s)
     finally:
         s.close()
     out = out.astype(alpha.dtype)
@@ -253,8 +264,7 @@ def dirichlet_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     alpha = np.asarray(alpha)
     s = _Stream(gen, 2 * alpha.size)
     try:
-        g = np.fromiter((_gamma_one(a, _same, s) for a in alpha.astype(np.float64).ravel().tolist()), np.float64,
-                        count=alpha.size)
+        g = _gammas(alpha.astype(np.float64), s)
     finally:
         s.close()
     g = np.maximum(g, np.finfo(np.float64).tiny).reshape(alpha.shape)
