@@ -178,7 +178,10 @@ class Node:
 
     @property
     def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
-        return tuple(e if e is not None else (None, 0) for e in self._next)
+        edges = self._next
+        if type(self).__name__ in _SCALAR_OVERLOADS:   # torch lists no edge for a Scalar argument
+            edges = [e for e, m in zip(edges, self._meta, strict=True) if m is not None]
+        return tuple(e if e is not None else (None, 0) for e in edges)
 
     @property
     def metadata(self) -> dict:
@@ -381,6 +384,14 @@ def _strip_backward(name: str) -> str:
     i = name.rfind("Backward")
     tail = name[i + 8:]
     return name[:i] if i > 0 and (not tail or tail.isdigit()) else name
+
+
+# nodes of torch's Scalar overloads (pow(Tensor, Scalar), lerp(..., Scalar weight), rsub(Tensor, Scalar), ...):
+# their Python-number operands have no edge in next_functions (plain ops like mul wrap the number as a tensor)
+_SCALAR_OVERLOADS = frozenset(("PowBackward0", "PowBackward2", "LerpBackward0", "RsubBackward1", "FmodBackward0",
+                               "RemainderBackward0", "XlogyBackward1", "XlogyBackward2", "CopysignBackward1",
+                               "SpecialXlog1pyBackward1", "SpecialXlog1pyBackward2", "SpecialZetaBackward1",
+                               "SpecialZetaBackward2"))
 
 
 class AccumulateGrad(Node):

@@ -1158,7 +1158,7 @@ class ScatterReduceBackward0(Node):
             gi, gs = share.masked_fill(~x_is, 0), gather(share, d, index).masked_fill(~src_is, 0)
         if not self.include_self:
             gi = gi.masked_fill(touched, 0)
-        return (gi if self._next[0] is not None else None), None, (gs if self._next[2] is not None else None)
+        return (gi if self._next[0] is not None else None), (gs if self._next[1] is not None else None)
 
 
 def _ones_like(t: Tensor) -> Tensor:
@@ -1175,7 +1175,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     res = from_array(out, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         node = record(res, node_of(ScatterReduceBackward0, dim=d, reduce=reduce, include_self=include_self),
-                      (input, None, src))
+                      (input, src))   # no edge for the index, as torch
         node.save(index, input.detach(), src.detach(), res.detach())
     return res
 
@@ -1408,8 +1408,8 @@ class WhereBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         (cond,) = self.saved
-        return (None, g.masked_fill(~cond, 0) if self._next[1] is not None else None,
-                g.masked_fill(cond, 0) if self._next[2] is not None else None)
+        return (g.masked_fill(~cond, 0) if self._next[0] is not None else None,
+                g.masked_fill(cond, 0) if self._next[1] is not None else None)
 
 
 def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tensor | None = None) -> Any:
@@ -1430,7 +1430,7 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
         raise broadcast_error(condition._data.shape, np.broadcast_shapes(xp.shape(a), xp.shape(b))) from None
     res = new_tensor(arr, dt, like._device)
     if STATE.enabled and any(_isinstance(t, Tensor) and t._rg for t in (input, other)):
-        record(res, WhereBackward0(), (condition, input, other)).save(condition)
+        record(res, WhereBackward0(), (input, other)).save(condition)   # no edge for the condition, as torch
     return write_out(out, res) if out is not None else res
 
 

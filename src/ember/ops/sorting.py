@@ -217,8 +217,9 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, interpolation: str,
               out: Tensor | None) -> Tensor:
-    """Quantiles from the sorted values: a composite of sort, gather and lerp, so gradients flow to the
-    one or two elements each quantile interpolates (as torch's)."""
+    """Quantiles from the sorted values, composed as torch composes them (sort, view, gather, in-place lerp,
+    squeeze), so gradients flow to the one or two elements each quantile interpolates and the graph is
+    torch's."""
     if not _isinstance(q, Tensor) and not 0 <= q <= 1:
         raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
     if not input.numel():
@@ -240,42 +241,34 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, 
         raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or "
                            f"nearest, but got {interpolation}")
     if dim is None:
-        x, d = input.reshape(-1), 0
+        sorted_x = sort(input.flatten(), -1).values
         shape: tuple[int, ...] = (1,) * input.ndim if keepdim else ()
     else:
         d = wrap_dim(dim, input.ndim)
-        x = input if input.ndim else input.reshape(1)
+        x = input if d == input.ndim - 1 else input.unsqueeze(-1).transpose(d, -1)
+        sorted_x = sort(x, -1).values
         shape = tuple(1 if i == d else s for i, s in enumerate(input.shape) if keepdim or i != d)
-    a = x._data
-    n = a.shape[d]
+    n = sorted_x.shape[-1]
+    sorted_x = sorted_x.view(shape + (n,))   # (*, n): quantiles are taken along the last dim
+    a = sorted_x._data
     nan = xp.isnan(a)
-    valid = n - nan.sum(axis=d, keepdims=True) if name == "nanquantile" else xp.full(_kept(a.shape, d), n)
-    qs = qa.reshape((-1,) + (1,) * a.ndim)
-    ranks = qs * (valid - 1).astype(a.dtype)
-    if name == "quantile":
-        ranks = xp.where(nan.any(axis=d, keepdims=True), n - 1, ranks)
-    ranks = xp.maximum(ranks, 0)
-    if interpolation == "nearest":
-        lo = hi = xp.round(ranks)
+    if name == "nanquantile":
+        ranks = qa.reshape(-1) * (n - nan.sum(axis=-1, keepdims=True) - 1).astype(a.dtype)
+        ranks = xp.maximum(ranks, 0)
     else:
-        lo = xp.floor(ranks) if interpolation != "higher" else xp.ceil(ranks)
-        hi = xp.ceil(ranks) if interpolation != "lower" else lo
-    sorted_x = sort(x, d).values.unsqueeze(0).expand((qs.shape[0],) + x.shape)
-
-    def take(pos: Any) -> Tensor:
-        return sorted_x.gather(d + 1, new_tensor(xp.minimum(pos, n - 1).astype(np.int64), D.int64, x._device))
-
-    below = take(lo)
-    res = below
+        ranks = xp.where(nan.any(axis=-1, keepdims=True), n - 1, qa.reshape(-1) * (n - 1)).astype(a.dtype)
+    if interpolation in ("lower", "higher", "nearest"):
+        ranks = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}[interpolation](ranks)
+    below = ranks.astype(np.int64)
+    res = sorted_x.gather(-1, new_tensor(below, D.int64, input._device))
     if interpolation in ("linear", "midpoint"):
-        from .indexing import where
-        above = take(hi)
-        w = new_tensor(ranks - lo if interpolation == "linear" else xp.full(ranks.shape, 0.5, a.dtype),
-                       x._dtype, x._device)
-        res = where(w < 0.5, below + w * (above - below), above - (above - below) * (1 - w))
-    res = res.reshape((qs.shape[0],) + shape)
+        weights = ranks - below if interpolation == "linear" else xp.full(ranks.shape, 0.5, a.dtype)
+        above = sorted_x.gather(-1, new_tensor(xp.ceil(ranks).astype(np.int64), D.int64, input._device))
+        res.lerp_(above, new_tensor(weights.astype(a.dtype), input._dtype, input._device))
     if not _isinstance(q, Tensor) or q.ndim == 0:
-        res = res.reshape(shape)
+        res.squeeze_(-1)
+    else:   # the quantiles move to the front
+        res.unsqueeze_(0).transpose_(0, -1).squeeze_(-1)
     return finish(res, out)
 
 

@@ -765,7 +765,11 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
 def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    return _polygamma._inplace(self, n)  # type: ignore[attr-defined]
+    out = _polygamma._inplace(self, n)  # type: ignore[attr-defined]
+    if type(out._grad_fn).__name__ == "PolygammaBackward0":   # torch's in-place overload has its own node
+        from .views import _rename_node
+        _rename_node(out._grad_fn)
+    return out
 
 
 def _mvlgamma_fwd(xp: Any, x: Any, p: int) -> Any:

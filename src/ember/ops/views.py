@@ -1060,7 +1060,7 @@ _RENAMED_NODE = {"TBackward0": "TBackward1", "TransposeBackward0": "TransposeBac
                  "SqueezeBackward0": "SqueezeBackward3", "SqueezeBackward1": "SqueezeBackward4",
                  "SqueezeBackward2": "SqueezeBackward5", "UnsqueezeBackward0": "UnsqueezeBackward1",
                  "AsStridedBackward0": "AsStridedBackward1", "SplitBackward0": "UnsafeSplitBackward0",
-                 "SplitWithSizesBackward0": "UnsafeSplitWithSizesBackward0"}
+                 "SplitWithSizesBackward0": "UnsafeSplitWithSizesBackward0", "PolygammaBackward0": "PolygammaBackward1"}
 _renamed_classes: dict[type, type] = {}
 
 

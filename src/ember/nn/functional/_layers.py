@@ -654,9 +654,18 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 
 # ---- distances -----------------------------------------------------------------------------------
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Σ x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``dim``."""
-    n1 = x1.norm(2, dim, keepdim=True).clamp_min(eps)
-    n2 = x2.norm(2, dim, keepdim=True).clamp_min(eps)
+    """Σ x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``dim``. As torch, the operands are broadcast
+    (expanded) first and each norm is clamped on a copy outside autograd: the clamp is not differentiated."""
+    from ...linalg import vector_norm
+    from ...ops.views import broadcast_shapes
+    if x1.shape != x2.shape:
+        shape = broadcast_shapes(x1.shape, x2.shape)
+        x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1 = vector_norm(x1, 2, dim, keepdim=True).clone()
+    n2 = vector_norm(x2, 2, dim, keepdim=True).clone()
+    with no_grad():
+        n1.clamp_min_(eps)
+        n2.clamp_min_(eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
