@@ -68,6 +68,7 @@ TRANSFORMS = [
      [[0.3, 1.2, 0.5]], True),
     ("SigmoidTransform", lambda m: m.SigmoidTransform(), VEC, True),
     ("TanhTransform", lambda m: m.TanhTransform(), VEC, True),
+    ("SoftplusTransform", lambda m: m.SoftplusTransform(), [[0.3, -1.2, 25.0], [1.5, 0.1, -0.4]], True),
     ("AbsTransform", lambda m: m.AbsTransform(), VEC, False),
     ("AffineTransform", lambda m: m.AffineTransform(1.5, -2.0), VEC, True),
     ("AffineTransform-t", lambda m: m.AffineTransform(_lib(m).tensor([1.0, 0.0, -1.0], dtype=_lib(m).float64),
@@ -207,6 +208,10 @@ def test_transform_cache_and_inverse_identity():
 ])
 def test_transform_errors(fn):
     assert_same_error(lambda: fn(et), lambda: fn(tt))
+
+
+def test_module_names():
+    assert sorted(et.__all__) == sorted(tt.__all__)
 
 
 def test_tril_helpers():

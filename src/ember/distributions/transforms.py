@@ -22,7 +22,7 @@ __all__ = [
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
     "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
     "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
-    "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform",
 ]
 
 
@@ -537,6 +537,27 @@ class SigmoidTransform(Transform):
     def log_abs_det_jacobian(self, x, y):  # noqa: ANN001, ANN201
         softplus = ember.nn.functional.softplus
         return -softplus(-x) - softplus(x)
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + exp(x)) (linear above 20, as ``F.softplus``)."""
+
+    domain = constraints.real
+    codomain = constraints.positive
+    bijective = True
+    sign = +1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SoftplusTransform)
+
+    def _call(self, x):  # noqa: ANN001, ANN202
+        return ember.nn.functional.softplus(x)
+
+    def _inverse(self, y):  # noqa: ANN001, ANN202
+        return (-y).expm1().neg().log() + y
+
+    def log_abs_det_jacobian(self, x, y):  # noqa: ANN001, ANN201
+        return -ember.nn.functional.softplus(-x)
 
 
 class TanhTransform(Transform):
