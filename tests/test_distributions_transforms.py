@@ -283,6 +283,14 @@ def test_constraint_registry(registry):
     assert_same_error(lambda: reg_e.register(3, lambda c: c), lambda: reg_t.register(3, lambda c: c))
 
 
+def test_registry_covers_torchs_constraint_classes():
+    for e, t in [(biject_to, td.biject_to), (transform_to, td.transform_to)]:
+        assert sorted(c.__name__ for c in e._registry) == sorted(c.__name__ for c in t._registry)
+    hoi = ed.constraints.half_open_interval(-1.0, 2.0)
+    assert repr(biject_to(hoi)) == repr(td.biject_to(td.constraints.half_open_interval(-1.0, 2.0)))
+    assert isinstance(transform_to(ed.constraints.positive_semidefinite), et.PositiveDefiniteTransform)
+
+
 def test_registry_register_user_constraint():
     class MyConstraint(ed.constraints.Constraint):
         pass

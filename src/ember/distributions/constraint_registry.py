@@ -59,11 +59,6 @@ def _register(registries, *constraint_list):  # noqa: ANN001, ANN002, ANN202
 _BOTH = (biject_to, transform_to)
 
 
-def _optional(*names: str) -> list:
-    """Constraints constraints.py may define (half_open_interval, positive_semidefinite, ...)."""
-    return [getattr(constraints, n) for n in names if hasattr(constraints, n)]
-
-
 @_register(_BOTH, constraints.real)
 def _transform_to_real(constraint):  # noqa: ANN001, ANN202
     return transforms.identity_transform
@@ -90,7 +85,7 @@ def _transform_to_less_than(constraint):  # noqa: ANN001, ANN202
     )
 
 
-@_register(_BOTH, constraints.unit_interval, *_optional("half_open_interval"))
+@_register(_BOTH, constraints.unit_interval, constraints.half_open_interval(0.0, 1.0))
 def _transform_to_interval(constraint):  # noqa: ANN001, ANN202
     lower_is_0 = isinstance(constraint.lower_bound, numbers.Number) and constraint.lower_bound == 0
     upper_is_1 = isinstance(constraint.upper_bound, numbers.Number) and constraint.upper_bound == 1
@@ -100,27 +95,27 @@ def _transform_to_interval(constraint):  # noqa: ANN001, ANN202
     return transforms.ComposeTransform([transforms.SigmoidTransform(), transforms.AffineTransform(loc, scale)])
 
 
-@_register((biject_to,), transforms.simplex)
+@_register((biject_to,), constraints.simplex)
 def _biject_to_simplex(constraint):  # noqa: ANN001, ANN202
     return transforms.StickBreakingTransform()
 
 
-@_register((transform_to,), transforms.simplex)
+@_register((transform_to,), constraints.simplex)
 def _transform_to_simplex(constraint):  # noqa: ANN001, ANN202
     return transforms.SoftmaxTransform()
 
 
-@_register((transform_to,), transforms.lower_cholesky)
+@_register((transform_to,), constraints.lower_cholesky)
 def _transform_to_lower_cholesky(constraint):  # noqa: ANN001, ANN202
     return transforms.LowerCholeskyTransform()
 
 
-@_register((transform_to,), transforms.positive_definite, *_optional("positive_semidefinite"))
+@_register((transform_to,), constraints.positive_definite, constraints.positive_semidefinite)
 def _transform_to_positive_definite(constraint):  # noqa: ANN001, ANN202
     return transforms.PositiveDefiniteTransform()
 
 
-@_register(_BOTH, transforms.corr_cholesky)
+@_register(_BOTH, constraints.corr_cholesky)
 def _transform_to_corr_cholesky(constraint):  # noqa: ANN001, ANN202
     return transforms.CorrCholeskyTransform()
 
@@ -128,7 +123,7 @@ def _transform_to_corr_cholesky(constraint):  # noqa: ANN001, ANN202
 def _register_structural(registry: ConstraintRegistry) -> None:
     """Constraints built from other constraints map to transforms built from the same registry's answers."""
 
-    @registry.register(transforms.independent(constraints.real, 1))
+    @registry.register(constraints.independent)
     def _independent(constraint):  # noqa: ANN001, ANN202
         return transforms.IndependentTransform(registry(constraint.base_constraint),
                                                constraint.reinterpreted_batch_ndims)
