@@ -834,3 +834,14 @@ def test_class_arg_constraints(name):
     assert {k: repr(v) for k, v in e.arg_constraints.items()} == {k: repr(v) for k, v in t.arg_constraints.items()}
     if isinstance(t.__dict__.get("support"), td.constraints.Constraint):
         assert repr(e.support) == repr(t.support)
+
+
+@pytest.mark.xfail(strict=True, reason="Normal has no expand() (normal.py): LogisticNormal/TransformedDistribution "
+                   "expand a base distribution whose batch shape is too small")
+def test_base_expanded_to_the_transforms_shape():
+    e = E("LogisticNormal")(ember.tensor(0.0), ember.tensor(1.0))
+    t = td.LogisticNormal(torch.tensor(0.0), torch.tensor(1.0))
+    assert e.batch_shape == t.batch_shape and e.event_shape == t.event_shape
+    loc = ember.tensor([1.0, 2.0])
+    e = E("TransformedDistribution")(ed.Normal(0.0, 1.0), et.AffineTransform(loc, 2.0))
+    assert e.batch_shape == (2,)
