@@ -16,7 +16,7 @@ from typing import Any
 
 from ..futures import Future
 
-__all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError"]
+__all__ = ["Work", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "QueueEmptyError"]
 
 Step = tuple[Callable[[], bool] | None, Callable[[], None] | None]
 
@@ -35,6 +35,10 @@ class DistNetworkError(DistError):
 
 class DistStoreError(DistError):
     """A rendezvous (store) error."""
+
+
+class QueueEmptyError(DistStoreError):
+    """``Store.queue_pop(key, block=False)`` found the queue empty."""
 
 
 def _seconds(timeout: Any) -> float:

@@ -36,6 +36,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._mpi import Persistent, Slot
+from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
 
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "default_pg_timeout",
@@ -48,7 +49,8 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
            "isend", "irecv", "broadcast_object_list", "all_gather_object", "gather_object", "scatter_object_list",
            "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank", "new_subgroups",
            "new_subgroups_by_enumeration", "get_pg_count", "is_backend_available", "supports_complex",
-           "get_default_backend_for_device", "send_object_list", "recv_object_list"]
+           "get_default_backend_for_device", "send_object_list", "recv_object_list", "Store", "HashStore",
+           "FileStore", "TCPStore", "PrefixStore"]
 
 default_pg_timeout = timedelta(minutes=30)
 _NOTHING = np.empty(0, np.uint8)
@@ -124,6 +126,7 @@ class ProcessGroup:
         self._plans: dict[tuple, Any] = {}                 # all_reduce's per (dtype, shape, op) plans
         self._hot: tuple = (None, None, None)   # all_reduce's last fast-path (array, op, plan): a loop's tensor
         self._unposted: list[Work] = []   # checked collectives whose transfer waits for their signatures
+        self._store: Any = None           # the default group's store (see _get_default_store)
 
     def rank(self) -> int:
         return self._impl.rank
@@ -245,14 +248,49 @@ def _launched_by_mpi() -> bool:
     return any(v in os.environ for v in _MPI_LAUNCH)
 
 
-def _env_int(name: str, given: int) -> int:
+def _env_int(name: str, given: int, scheme: str = "env") -> int:
+    """``given``, else (env://) the environment variable ``name``; a tcp:// or file:// rendezvous must be given
+    it (argument or query)."""
     if given >= 0:
         return given
-    value = os.environ.get(name)
+    value = os.environ.get(name) if scheme == "env" else None
     if value is None:
-        raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable "
-                         f"{name} expected, but not set")
+        what = f"environment variable {name} expected, but not set" if scheme == "env" else \
+            f"{'rank' if name == 'RANK' else 'world size'} parameter missing"
+        raise ValueError(f"Error initializing torch.distributed using {scheme}:// rendezvous: {what}")
     return int(value)
+
+
+def _parse_init_method(init_method: str, rank: int, world_size: int) -> tuple[str, Any, int, int]:
+    """(scheme, where, rank, world_size) of an ``init_method`` URL: ``env://``, ``tcp://host:port`` (where: (host,
+    port)) or ``file://path`` (where: the path); ``rank`` and ``world_size`` may come in its query."""
+    from urllib.parse import parse_qs, urlparse
+    url = urlparse(init_method)
+    scheme = url.scheme
+    if scheme not in ("env", "tcp", "file"):
+        raise RuntimeError(f"No rendezvous handler for {scheme}://")
+    query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    rank = int(query.get("rank", rank))
+    world_size = int(query.get("world_size", world_size))
+    if scheme == "tcp":
+        if not url.port:
+            raise ValueError("Error initializing torch.distributed using tcp:// rendezvous: port number missing")
+        return scheme, (url.hostname, url.port), rank, world_size
+    if scheme == "file":
+        path = url.path if not url.netloc else url.netloc + url.path
+        if not path:
+            raise ValueError("Error initializing torch.distributed using file:// rendezvous: path missing")
+        return scheme, path, rank, world_size
+    return scheme, None, rank, world_size
+
+
+def _rendezvous(scheme: str, where: Any, rank: int, size: int, seconds: float) -> Any:
+    """The store of a tcp:// (rank 0 serves it; waits for every rank to connect) or file:// rendezvous."""
+    if scheme == "tcp":
+        return TCPStore(where[0], where[1], size, rank == 0, timedelta(seconds=seconds))
+    store = FileStore(where, size)
+    store.set_timeout(timedelta(seconds=seconds))
+    return store
 
 
 def _default_timeout() -> float:
@@ -285,22 +323,37 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                        world_size: int = -1, rank: int = -1, store: Any = None, group_name: str = "",
                        pg_options: Any = None, device_id: Any = None) -> None:
     """Create the default process group. Under ``mpiexec`` (or ``ember run``) rank and size come from MPI;
-    otherwise from ``rank``/``world_size`` or the env:// variables ``RANK``/``WORLD_SIZE``: a world of one, which
-    needs no MPI (more processes must be started by ``ember run``/mpiexec; without any of these, a plain process
-    with mpi4py is a world of one through MPI). ``init_method``, ``store`` and ``pg_options`` are accepted for
-    torch's programs and unused: MPI does its own rendezvous. ``timeout`` bounds every wait of every collective
-    (default: ``ember run --timeout``, else 30 minutes)."""
+    otherwise from ``rank``/``world_size`` (or the query of a tcp:// or file:// ``init_method``) or the env://
+    variables ``RANK``/``WORLD_SIZE``: a world of one, which needs no MPI (more processes must be started by
+    ``ember run``/mpiexec; without any of these, a plain process with mpi4py is a world of one through MPI).
+    ``store``, ``init_method='tcp://host:port'`` (rank 0 serves a :class:`TCPStore`) or ``'file://path'`` (a
+    :class:`FileStore`) give the group its store (``_get_default_store()``, a ``PrefixStore('default_pg', ...)``);
+    MPI does its own rendezvous, so env:// needs no ``MASTER_ADDR``. ``pg_options`` is unused. ``timeout`` bounds
+    every wait of every collective (default: ``ember run --timeout``, else 30 minutes)."""
     if _STATE.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
     if timeout is not None and not isinstance(timeout, timedelta):
         raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
+    if store is not None and init_method is not None:
+        raise AssertionError("Cannot specify both init_method and store.")
+    scheme, where = "env", None
+    if init_method is not None:
+        scheme, where, rank, world_size = _parse_init_method(init_method, rank, world_size)
+    if store is not None:
+        if world_size <= 0:
+            raise AssertionError("world_size must be positive if using store")
+        if rank < 0:
+            raise AssertionError("rank must be non-negative if using store")
+        store = PrefixStore("default_pg", store)   # (a TypeError unless ``store`` is a Store)
     name = Backend(backend if backend is not None else Backend.MPI)
     if name == Backend.NCCL and not is_nccl_available():
         raise RuntimeError("Distributed package doesn't have NCCL built in: the 'nccl' backend needs CuPy "
                            "(pip install 'ember[cuda]')")
     seconds = _seconds(timeout) if timeout is not None else _default_timeout()
-    plain = world_size < 0 and "WORLD_SIZE" not in os.environ and rank < 0 and "RANK" not in os.environ
-    if _launched_by_mpi() or (plain and is_mpi_available()):
+    env = scheme == "env"
+    plain = world_size < 0 and rank < 0 and (not env or ("WORLD_SIZE" not in os.environ and
+                                                         "RANK" not in os.environ))
+    if _launched_by_mpi() or (plain and is_mpi_available() and env and store is None):
         comm = _mpi_world()
         size, me = comm.Get_size(), comm.Get_rank()
         if world_size >= 0 and world_size != size:
@@ -309,7 +362,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         if rank >= 0 and rank != me:
             raise ValueError(f"init_process_group: rank={rank} but MPI gave this process rank {me}")
     else:
-        me, size = _env_int("RANK", rank), _env_int("WORLD_SIZE", world_size)
+        me, size = _env_int("RANK", rank, scheme), _env_int("WORLD_SIZE", world_size, scheme)
         if not 0 <= me < size:
             raise ValueError(f"Invalid rank {me}, rank should be in the interval [0, {size - 1}]")
         if size > 1:
@@ -318,9 +371,25 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                                f"{extra}: run `ember run --nproc {size} script.py` (or `mpiexec -n {size} python "
                                "script.py`); a process started alone is a world of one")
         comm = None   # a world of one: no MPI needed
-    _STATE.world = _make_group(name, comm, list(range(size)), seconds, device_id)
+    if where is not None:
+        store = PrefixStore("default_pg", _rendezvous(scheme, where, me, size, seconds))
+    elif store is None and comm is None:
+        store = PrefixStore("default_pg", HashStore())   # a world of one: its store needs no sharing
+    world = _make_group(name, comm, list(range(size)), seconds, device_id)
+    world._store = store
+    _STATE.world = world
     _STATE.groups = [_STATE.world]
     _STATE.count = 1
+
+
+def _get_default_store() -> Any:
+    """The store of the default group (a ``PrefixStore('default_pg', ...)``): the one given to
+    ``init_process_group`` or made by its tcp:// or file:// rendezvous."""
+    world = _default()
+    if world._store is None:
+        raise RuntimeError("the default process group was initialized through MPI without a store: pass "
+                           "init_process_group a store, or init_method='tcp://host:port' or 'file://path'")
+    return world._store
 
 
 def _mpi_world() -> Any:
