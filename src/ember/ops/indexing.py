@@ -18,6 +18,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CAPTURING, CPU, check_on_device, to_host, xp_of_array
 from ..autograd.grad_mode import STATE
+from ..autograd.graph import SavedOutput
 from ._dispatch import (
     Node,
     Tensor,
@@ -1176,7 +1177,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     if STATE.enabled and (input._rg or src._rg):
         node = record(res, node_of(ScatterReduceBackward0, dim=d, reduce=reduce, include_self=include_self),
                       (input, src))   # no edge for the index, as torch
-        node.save(index, input.detach(), src.detach(), res.detach())
+        node.save(index, input, src, SavedOutput(res))   # with their history: double backward works
     return res
 
 
