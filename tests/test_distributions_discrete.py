@@ -93,8 +93,8 @@ def test_log_prob_grads():
 
 def test_binomial_sampler_matches_torch_stream():
     g = torch.Generator().manual_seed(5)
-    n = torch.randint(0, 3000, (300,), generator=g).double()
-    p = torch.rand(300, generator=g, dtype=torch.float64)
+    n = torch.cat([torch.randint(0, 3000, (300,), generator=g).double(), torch.full((20,), 2.0**25 + 3)])
+    p = torch.rand(320, generator=g, dtype=torch.float64)
     for dt in (torch.float32, torch.float64):
         torch.manual_seed(2)
         ember.manual_seed(2)

@@ -168,80 +168,92 @@ def _stirling_tail(k: float) -> float:
     return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
 
 
-def _binomial_inversion(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
-    """Count geometric waiting times until they pass ``count`` (small count * prob)."""
-    geom_sum = 0.0
-    num_geom = 0.0
-    logprob = _LOG1PF(-prob) if rs is _f32 else math.log1p(-prob)
-    while True:
-        u = s.uniform()
-        if u == 0.0 or logprob == 0.0:   # log(u) / logprob = +inf
-            return num_geom
-        geom_sum += math.ceil(math.log(u) / logprob)
-        if geom_sum > count:
-            return num_geom
-        num_geom += 1
+def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
+    """torch's ``sample_binomial`` per element (same float dtype, C order), in float64.
 
-
-def _btrs(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
-    """Hoermann's transformed rejection with squeeze (BTRS) as torch adapts it."""
-    stddev = rs(math.sqrt(rs(rs(count * prob) * rs(1 - prob))))
-    b = 1.15 + 2.53 * stddev
-    a = -0.0873 + 0.0248 * b + 0.01 * prob
-    c = rs(count * prob) + 0.5
-    v_r = 0.92 - 4.2 / b
-    r = rs(prob / rs(1 - prob))
-    alpha = (2.83 + 5.1 / b) * stddev
-    m = float(math.floor(rs(rs(count + 1) * prob)))
-    while True:
-        u = s.uniform() - 0.5
-        v = s.uniform()
-        us = 0.5 - abs(u)
-        if us == 0.0:   # k = floor(-inf) < 0: rejected
+    The smaller tail (``prob`` or ``1 - prob``) is sampled: BTRS (Hoermann's transformed rejection with
+    squeeze, as torch adapts it) when its mean is >= 10, else inversion by geometric waiting times.  The
+    per-element constants are computed first, vectorised, in the precision torch uses for each of them.
+    """
+    n, p = count.ravel(), prob.ravel()
+    dt = n.dtype.type
+    is_f32 = n.dtype == _F32
+    rs = _f32 if is_f32 else _same
+    with np.errstate(all="ignore"):
+        flip = p > dt(0.5)
+        q = np.where(flip, dt(1) - p, p)
+        mean = n * q
+        stddev = np.sqrt(mean * (dt(1) - q)).astype(np.float64)
+        b = 1.15 + 2.53 * stddev
+        a = -0.0873 + 0.0248 * b + 0.01 * q.astype(np.float64)
+        c = mean.astype(np.float64) + 0.5
+        v_r = 0.92 - 4.2 / b
+        r = (q / (dt(1) - q)).astype(np.float64)
+        alpha = (2.83 + 5.1 / b) * stddev
+        m = np.floor((n + dt(1)) * q).astype(np.float64)
+        btrs = mean >= 10
+        # 0: zero, 1: count, 2: nan, 3: btrs, 4: inversion
+        kind = np.where((n <= 0) | (p <= 0), 0, np.where(p >= 1, 1, np.where(
+            np.isnan(p) | np.isnan(n), 2, np.where(btrs, 3, 4))))
+    log1p_q = _LOG1PF if is_f32 else math.log1p
+    log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
+    uniform = s.uniform
+    out = [0.0] * n.size
+    rows = zip(kind.tolist(), n.tolist(), q.tolist(), flip.tolist(), a.tolist(), b.tolist(), c.tolist(),
+               v_r.tolist(), r.tolist(), alpha.tolist(), m.tolist(), strict=True)
+    for i, (kd, cnt, qi, fl, ai, bi, ci, vri, ri, alphai, mi) in enumerate(rows):
+        if kd < 3:
+            out[i] = (0.0, cnt, math.nan)[kd]
             continue
-        t = (2 * a / us + b) * u + c
-        if not math.isfinite(t):
-            continue
-        k = rs(float(math.floor(t)))
-        if k < 0 or k > count:
-            continue
-        if us >= 0.07 and v <= v_r:
-            return k
-        v = _log(v * alpha / (a / (us * us) + b))
-        ck1 = rs(rs(count - k) + 1)
-        upper = ((m + 0.5) * math.log((m + 1) / (r * (count - m + 1)))
-                 + rs(count + 1) * math.log((count - m + 1) / ck1)
-                 + (k + 0.5) * math.log(r * ck1 / rs(k + 1))
-                 + _stirling_tail(m) + _stirling_tail(count - m) - _stirling_tail(k) - _stirling_tail(count - k))
-        if v <= upper:
-            return k
-
-
-def _binomial_one(count: float, prob: float, rs: Callable[[float], float], s: _Stream) -> float:
-    """torch's ``sample_binomial``: BTRS when the (smaller-tail) mean is >= 10, else inversion."""
-    if count <= 0.0 or prob <= 0.0:
-        return 0.0
-    if prob >= 1.0:
-        return count
-    if prob <= 0.5:
-        if rs(count * prob) >= 10.0:
-            return _btrs(count, prob, rs, s)
-        return _binomial_inversion(count, prob, rs, s)
-    if prob > 0.5:
-        q = rs(1.0 - prob)
-        if rs(count * q) >= 10.0:
-            return rs(count - _btrs(count, q, rs, s))
-        return rs(count - _binomial_inversion(count, q, rs, s))
-    return math.nan
+        if kd == 4:   # inversion
+            logq = log1p_q(-qi)
+            geom_sum, k = 0.0, 0.0
+            while True:
+                u = uniform()
+                if u == 0.0 or logq == 0.0:   # log(u) / logq = +inf
+                    break
+                geom_sum += ceil(log(u) / logq)
+                if geom_sum > cnt:
+                    break
+                k += 1
+        else:
+            round_ints = is_f32 and cnt >= 2.0**24
+            while True:
+                u = uniform() - 0.5
+                v = uniform()
+                us = 0.5 - abs(u)
+                if us == 0.0:   # k = floor(-inf) < 0: rejected
+                    continue
+                t = (2 * ai / us + bi) * u + ci
+                if not isfinite(t):
+                    continue
+                k = float(floor(t))
+                if round_ints:   # float32 integers from 2**24 round (below, the float ops on them are exact)
+                    k = rs(k)
+                if k < 0 or k > cnt:
+                    continue
+                if us >= 0.07 and v <= vri:
+                    break
+                v = _log(v * alphai / (ai / (us * us) + bi))
+                if round_ints:
+                    cmk = rs(cnt - k)
+                    ck1, cnt1, k1 = rs(cmk + 1), rs(cnt + 1), rs(k + 1)
+                else:
+                    cmk = cnt - k
+                    ck1, cnt1, k1 = cmk + 1, cnt + 1, k + 1
+                upper = ((mi + 0.5) * log((mi + 1) / (ri * (cnt - mi + 1)))
+                         + cnt1 * log((cnt - mi + 1) / ck1)
+                         + (k + 0.5) * log(ri * ck1 / k1)
+                         + _stirling_tail(mi) + _stirling_tail(cnt - mi) - _stirling_tail(k) - _stirling_tail(cmk))
+                if v <= upper:
+                    break
+        out[i] = rs(cnt - k) if fl else k
+    return np.array(out, np.float64)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # array-level samplers
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _rounding(dtype: np.dtype) -> Callable[[float], float]:
-    return _f32 if dtype == _F32 else _same
 
 
 def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
@@ -300,11 +312,9 @@ def _inner_sum(g: np.ndarray) -> np.ndarray:
 def binomial_array(gen: R.Generator, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """``torch.binomial``: one draw per element of the broadcast ``count``/``prob`` (same float dtype)."""
     count, prob = np.broadcast_arrays(np.asarray(count), np.asarray(prob))
-    rs = _rounding(count.dtype)
     s = _Stream(gen, 4 * count.size)
     try:
-        pairs = zip(count.ravel().tolist(), prob.ravel().tolist(), strict=True)
-        out = np.fromiter((_binomial_one(n, p, rs, s) for n, p in pairs), np.float64, count=count.size)
+        out = _binomials(count, prob, s)
     finally:
         s.close()
     return out.astype(count.dtype).reshape(count.shape)
