@@ -210,6 +210,17 @@ def test_transform_errors(fn):
     assert_same_error(lambda: fn(et), lambda: fn(tt))
 
 
+def test_pickle_round_trip():
+    import pickle
+
+    t = et.ComposeTransform([et.ExpTransform(), et.AffineTransform(1.0, 2.0)])
+    _ = t.inv
+    u = pickle.loads(pickle.dumps(t))
+    assert repr(u) == repr(t) and u.inv.inv is u
+    d = pickle.loads(pickle.dumps(E("Gumbel")(ember.tensor([0.0]), ember.tensor([1.0]))))
+    assert_close(d.cdf(ember.tensor([2.0])), td.Gumbel(0.0, 1.0).cdf(torch.tensor([2.0])))
+
+
 def test_module_names():
     assert sorted(et.__all__) == sorted(tt.__all__)
 

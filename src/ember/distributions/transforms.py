@@ -129,6 +129,11 @@ class Transform:
         else:
             raise ValueError("cache_size must be 0 or 1")
 
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_inv"] = None  # a weak reference does not pickle; the inverse is rebuilt on demand
+        return state
+
     @property
     def event_dim(self) -> int:
         if self.domain.event_dim == self.codomain.event_dim:
@@ -213,6 +218,9 @@ class _InverseTransform(Transform):
     def __init__(self, transform: Transform) -> None:
         super().__init__(cache_size=transform._cache_size)
         self._inv = transform  # type: ignore[assignment]
+
+    def __getstate__(self) -> dict:
+        return self.__dict__.copy()  # the forward transform is a strong reference: keep it
 
     @property
     def domain(self):  # noqa: ANN201
