@@ -856,3 +856,17 @@ def test_base_expanded_to_the_transforms_shape():
     loc = ember.tensor([1.0, 2.0])
     e = E("TransformedDistribution")(ed.Normal(0.0, 1.0), et.AffineTransform(loc, 2.0))
     assert e.batch_shape == (2,)
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+def test_float32_samples_follow_torchs_stream(shape):
+    cov, loc = _spd(1)
+    e = E("MultivariateNormal")(ember.tensor(loc, dtype=ember.float32), ember.tensor(cov, dtype=ember.float32))
+    t = td.MultivariateNormal(torch.tensor(loc, dtype=torch.float32), torch.tensor(cov, dtype=torch.float32))
+    ember.manual_seed(11)
+    torch.manual_seed(11)
+    assert_close(e.sample(shape), t.sample(shape), rtol=1e-5, atol=1e-5)
+    for name, args in [("LogNormal", (0.5, 0.7)), ("Gumbel", (0.5, 0.7)), ("Weibull", (0.5, 0.7)),
+                       ("Pareto", (0.5, 0.7)), ("HalfCauchy", (0.7,))]:
+        assert_close(E(name)(*[ember.tensor(a) for a in args]).sample(shape),
+                     getattr(td, name)(*[torch.tensor(a) for a in args]).sample(shape), rtol=1e-5)
