@@ -163,3 +163,15 @@ def test_one_hot_straight_through():
     (xt * torch.arange(3.0)).sum().backward()
     (xe * ember.arange(3.0)).sum().backward()
     assert_close(ep.grad, p.grad)
+
+
+def test_kl_edge_cases():
+    def kl(d, m, name, pa, qa):
+        return d.kl_divergence(getattr(d, name)(*[m.tensor(a) for a in pa]), getattr(d, name)(*[m.tensor(a) for a in qa]))
+
+    cat = ("Categorical", ([0.0, 0.5, 0.5],), ([0.5, 0.5, 0.0],))
+    binom = ("Binomial", ([5.0, 7.0], [0.2, 0.6]), ([5.0, 5.0], [0.4, 0.3]))
+    for args in (cat, binom):
+        assert_close(kl(ed, ember, *args), kl(td, torch, *args))
+    bad = ("Binomial", ([3.0], [0.2]), ([5.0], [0.2]))
+    assert_same_error(lambda: kl(ed, ember, *bad), lambda: kl(td, torch, *bad))
