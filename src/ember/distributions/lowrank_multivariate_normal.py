@@ -19,12 +19,9 @@ from .multivariate_normal import (
     _half_log_det,
 )
 from .transforms import independent, real_vector
-from .utils import checked_instance
+from .utils import checked_instance, lazy_property
 
 __all__ = ["LowRankMultivariateNormal"]
-
-_LAZY = ("scale_tril", "covariance_matrix", "precision_matrix")
-
 
 def _add_identity(K):  # noqa: ANN001, ANN202
     return K + ember.eye(K.shape[-1], dtype=K.dtype, device=K.device)
@@ -83,23 +80,27 @@ class LowRankMultivariateNormal(Distribution):
         self._capacitance_tril = _batch_capacitance_tril(cov_factor, cov_diag)
         super().__init__(self.loc.shape[:-1], event_shape, validate_args=validate_args)
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        if name not in _LAZY:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+    def _matrix_shape(self) -> tuple:
+        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
+
+    @lazy_property
+    def scale_tril(self):  # noqa: ANN201
+        # L = D^1/2 chol(I + D^-1/2 W W^T D^-1/2): a Cholesky of the event-sized matrix is unavoidable here
         W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
-        if name == "scale_tril":
-            # L = D^1/2 chol(I + D^-1/2 W W^T D^-1/2): a Cholesky of the event-sized matrix is unavoidable here
-            d_sqrt = D.sqrt().unsqueeze(-1)
-            Dinvsqrt_W = W / d_sqrt
-            value = d_sqrt * ember.linalg.cholesky(_add_identity(ember.matmul(Dinvsqrt_W, Dinvsqrt_W.mT)))
-        elif name == "covariance_matrix":
-            value = ember.matmul(W, W.mT) + ember.diag_embed(D)
-        else:
-            A = ember.linalg.solve_triangular(self._capacitance_tril, W.mT / D.unsqueeze(-2), upper=False)
-            value = ember.diag_embed(D.reciprocal()) - A.mT @ A
-        value = value.expand(tuple(self._batch_shape) + tuple(self._event_shape) * 2)
-        setattr(self, name, value)
-        return value
+        d_sqrt = D.sqrt().unsqueeze(-1)
+        Dinvsqrt_W = W / d_sqrt
+        L = d_sqrt * ember.linalg.cholesky(_add_identity(ember.matmul(Dinvsqrt_W, Dinvsqrt_W.mT)))
+        return L.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):  # noqa: ANN201
+        W, D = self._unbroadcasted_cov_factor, self._unbroadcasted_cov_diag
+        return (ember.matmul(W, W.mT) + ember.diag_embed(D)).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):  # noqa: ANN201
+        A = _woodbury_factor(self)  # (W W^T + D)^-1 = D^-1 - A^T A
+        return (ember.diag_embed(self._unbroadcasted_cov_diag.reciprocal()) - A.mT @ A).expand(self._matrix_shape())
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         new = checked_instance(self, LowRankMultivariateNormal, _instance)

@@ -10,11 +10,11 @@ import ember
 from .distribution import Distribution
 from .kl import register_kl
 from .transforms import lower_cholesky, positive_definite, real_vector
-from .utils import checked_instance
+from .utils import checked_instance, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
-_LAZY = ("scale_tril", "covariance_matrix", "precision_matrix")
+_MATRICES = ("scale_tril", "covariance_matrix", "precision_matrix")
 
 
 def _batch_mv(bmat, bvec):  # noqa: ANN001, ANN202
@@ -95,19 +95,21 @@ class MultivariateNormal(Distribution):
         else:
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        if name not in _LAZY:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+    def _matrix_shape(self) -> tuple:
+        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
+
+    @lazy_property
+    def scale_tril(self):  # noqa: ANN201
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):  # noqa: ANN201
         L = self._unbroadcasted_scale_tril
-        if name == "scale_tril":
-            value = L
-        elif name == "covariance_matrix":
-            value = ember.matmul(L, L.mT)
-        else:
-            value = ember.cholesky_inverse(L)
-        value = value.expand(tuple(self._batch_shape) + tuple(self._event_shape) * 2)
-        setattr(self, name, value)
-        return value
+        return ember.matmul(L, L.mT).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):  # noqa: ANN201
+        return ember.cholesky_inverse(self._unbroadcasted_scale_tril).expand(self._matrix_shape())
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         new = checked_instance(self, MultivariateNormal, _instance)
@@ -115,7 +117,7 @@ class MultivariateNormal(Distribution):
         loc_shape = tuple(batch_shape) + tuple(self.event_shape)
         new.loc = self.loc.expand(loc_shape)
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in _LAZY:
+        for name in _MATRICES:
             if name in self.__dict__:
                 setattr(new, name, self.__dict__[name].expand(loc_shape + tuple(self.event_shape)))
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
