@@ -167,7 +167,8 @@ def test_one_hot_straight_through():
 
 def test_kl_edge_cases():
     def kl(d, m, name, pa, qa):
-        return d.kl_divergence(getattr(d, name)(*[m.tensor(a) for a in pa]), getattr(d, name)(*[m.tensor(a) for a in qa]))
+        cls = getattr(d, name)
+        return d.kl_divergence(cls(*[m.tensor(a) for a in pa]), cls(*[m.tensor(a) for a in qa]))
 
     cat = ("Categorical", ([0.0, 0.5, 0.5],), ([0.5, 0.5, 0.0],))
     binom = ("Binomial", ([5.0, 7.0], [0.2, 0.6]), ([5.0, 5.0], [0.4, 0.3]))
