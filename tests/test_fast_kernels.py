@@ -85,3 +85,32 @@ def test_layer_norm_blocks_offset_rows_against_float64() -> None:
         grads[name] = [np.asarray(v.detach().numpy(), np.float64) for v in (y, x.grad, wt.grad, bt.grad)]
     for got, tor, ref in zip(grads["ember"], grads["torch"], grads["ref"], strict=True):
         assert np.abs(got - ref).max() <= 2 * np.abs(tor - ref).max() + 1e-6
+
+
+@pytest.mark.parametrize(("shape", "ksize", "kw"), [
+    ((3, 16, 30, 40), (3, 3), dict(padding=1)),                  # 'same': g on the input's grid is a view
+    ((3, 16, 30, 40), (3, 3), dict(padding=(2, 0))),             # other padding: g placed on the grid
+    ((3, 16, 30, 40), (3, 3), dict(padding=2, dilation=2)),
+    ((2, 6, 50), (5,), dict(padding=2)),
+    ((2, 4, 9, 10, 11), (3, 3, 3), dict(padding=(1, 0, 2))),
+])
+@pytest.mark.parametrize("bias", [True, False])
+def test_depthwise_conv_blocks_against_torch(shape: tuple, ksize: tuple, kw: dict, bias: bool) -> None:
+    """Stride-1 depthwise convolutions (several cache blocks of image rows, a short last one): outputs and
+    input, weight and bias gradients as torch's; the weight gradient alone too (input without grad)."""
+    c = shape[1]
+    x = RNG.standard_normal(shape).astype(np.float32)
+    w = RNG.standard_normal((c, 1, *ksize)).astype(np.float32)
+    b = RNG.standard_normal(c).astype(np.float32) if bias else None
+    g = RNG.standard_normal((1,)).astype(np.float32)
+    conv = f"conv{len(ksize)}d"
+    for x_grad in (True, False):
+        res = []
+        for lib in (ember, torch):
+            xt = lib.tensor(x, requires_grad=x_grad)
+            wt = lib.tensor(w, requires_grad=True)
+            bt = lib.tensor(b, requires_grad=True) if bias else None
+            y = getattr(lib.nn.functional, conv)(xt, wt, bt, groups=c, **kw)
+            (y * y * float(g[0])).sum().backward()
+            res.append([y, wt.grad, *([xt.grad] if x_grad else []), *([bt.grad] if bias else [])])
+        assert_close(res[0], res[1], rtol=1e-4, atol=1e-4)

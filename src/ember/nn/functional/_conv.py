@@ -72,10 +72,13 @@ def _pad_array(ns: Any, a: Any, pads: tuple[tuple[int, int], ...]) -> Any:
         return a
     lead = a.ndim - len(pads)
     shape = a.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
-    out = ns.zeros(shape, dtype=a.dtype)
+    out = ns.empty(shape, dtype=a.dtype)
     src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
     dst = tuple(slice(max(lo, 0), n - max(hi, 0)) for n, (lo, hi) in zip(shape[lead:], pads, strict=True))
     out[(Ellipsis, *dst)] = a[(Ellipsis, *src)]
+    for i, (n, (lo, hi)) in enumerate(zip(shape[lead:], pads, strict=True)):   # zero only the borders
+        for border in (slice(0, max(lo, 0)), slice(n - max(hi, 0), n)):
+            out[(*(slice(None),) * (lead + i), border)] = 0
     return out
 
 
@@ -199,61 +202,72 @@ class _Taps(NamedTuple):
         return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
 
 
-def _depthwise_forward(ns: Any, x: Any, w: Any, b: Any, pads: tuple[tuple[int, int], ...],
-                       dilation: tuple[int, ...]) -> Any:
-    """Stride-1 depthwise correlation of ``x`` ``(N, C, *S)`` zero-padded by ``pads`` with ``w`` ``(C, 1, *K)``:
-    per kernel offset a multiply-accumulate of a contiguous run of the padded input by the channel's weight
+def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...]) -> Any:
+    """Stride-1 depthwise correlation of the zero-padded input ``a`` ``(N, C, *P)`` with ``w`` ``(C, 1, *K)``:
+    per kernel offset a multiply-accumulate of a contiguous run of ``a`` by the channel's weight
     (``prod(K)`` passes, no GEMM). On the CPU the (N·C) rows go in cache-sized blocks: each block's
     accumulator stays in cache across the passes, which halves the time."""
-    a = _pad_array(ns, x, pads)
     n, c = a.shape[:2]
     taps = _Taps.of(a.shape[2:], w.shape[2:], dilation)
     rows, length = n * c, taps.length
     af = a.reshape(rows, -1)
     wr = ns.broadcast_to(w.reshape(1, c, -1), (n, c, len(taps.offsets))).reshape(rows, -1)
-    y = ns.empty((rows, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
+    out = ns.empty((n, c, *taps.out), dtype=a.dtype)
+    outs = out.reshape(rows, 1, *taps.out)
+    bias = None if b is None else ns.broadcast_to(b.reshape(1, c), (n, c)).reshape(rows, 1, *(1,) * len(taps.out))
     block = max(1, _CACHE_BLOCK // (af.shape[1] * a.itemsize)) if ns.__name__ == "numpy" else rows
+    buf = ns.empty((min(block, rows), 1, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
     tmp = ns.empty((min(block, rows), length), dtype=a.dtype)
     for r in range(0, rows, block):
-        acc = y[r:r + block, :length]
-        t = tmp[:acc.shape[0]]
+        m = min(block, rows - r)
+        acc, t = buf[:m, 0, :length], tmp[:m]
         for j, off in enumerate(taps.offsets):
-            src, wj = af[r:r + block, off:off + length], wr[r:r + block, j:j + 1]
+            src, wj = af[r:r + m, off:off + length], wr[r:r + m, j:j + 1]
             if j == 0:
                 ns.multiply(src, wj, out=acc)
             else:
                 ns.add(acc, ns.multiply(src, wj, out=t), out=acc)
-    out = ns.empty((n, c, *taps.out), dtype=a.dtype)
-    if b is None:
-        out[...] = taps.crop(y.reshape(n, c, -1))
-    else:
-        ns.add(taps.crop(y.reshape(n, c, -1)), b.reshape(-1, *(1,) * len(taps.out)), out=out)
+        if bias is None:    # the block's outputs leave the grid while still in cache
+            outs[r:r + m] = taps.crop(buf[:m])
+        else:
+            ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
     return out
 
 
 def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tuple[bool, bool, bool],
-                        x_shape: tuple[int, ...]) -> tuple[Any, Any, Any]:
+                        padded: Any = None) -> tuple[Any, Any, Any]:
     """Gradients of a stride-1 depthwise convolution: the input's is the depthwise correlation of ``g`` with
-    the flipped kernel under the complementary padding; the weight's one reduction of ``g`` (placed on the
-    padded input's grid) against all kernel offsets' runs of the padded input."""
+    the flipped kernel under the complementary padding; the weight's, per channel and kernel offset, the dot
+    products of ``g`` placed on the padded input's grid with that offset's runs of the padded input
+    (``padded``: kept by the forward, else padded again). When both grids agree ('same' padding), ``g`` on
+    the input's grid is a flat view of the padded ``g``."""
     ksize, nd = w.shape[2:], w.ndim - 2
     gx = gw = gb = None
+    comp = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
+                 zip(ksize, geom.dilation, geom.pads, strict=True))
+    gp = _pad_array(ns, g, comp) if mask[0] else None
     if mask[0]:
-        pads = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
-                     zip(ksize, geom.dilation, geom.pads, strict=True))
-        gx = _depthwise_forward(ns, g, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, pads, geom.dilation)
+        gx = _depthwise_forward(ns, gp, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, geom.dilation)
     if mask[1]:
-        a = _pad_array(ns, x, geom.pads)
+        a = padded if padded is not None else _pad_array(ns, x, geom.pads)
         taps = _Taps.of(a.shape[2:], ksize, geom.dilation)
-        gg = ns.zeros((*g.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=g.dtype)
-        taps.crop(gg)[...] = g
+        flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
+        if gp is not None and gp.shape == a.shape:
+            start = sum(lo * f for (lo, _), f in zip(comp, flat, strict=True))
+            gg = gp.reshape(*g.shape[:2], -1)[..., start:start + taps.length]
+        else:
+            gg = ns.zeros((*g.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=g.dtype)
+            taps.crop(gg)[...] = g
+            gg = gg[..., :taps.length]
         af = a.reshape(*a.shape[:2], -1)
-        flat = [math.prod(taps.grid[i + 1:]) * a.itemsize for i in range(nd)]
         runs = ns.lib.stride_tricks.as_strided(
             af, (*af.shape[:2], *ksize, taps.length),
-            (*af.strides[:2], *(f * d for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
-        kk = "xyz"[:nd]
-        gw = ns.einsum(f"ncl,nc{kk}l->c{kk}", gg[..., :taps.length], runs).reshape(w.shape)
+            (*af.strides[:2], *(f * d * a.itemsize for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
+        if hasattr(ns, "vecdot"):   # BLAS dot products: ~2x faster than einsum's loop, and more exact
+            gw = ns.vecdot(gg.reshape(*gg.shape[:2], *(1,) * nd, -1), runs).sum(0).reshape(w.shape)
+        else:
+            kk = "xyz"[:nd]
+            gw = ns.einsum(f"ncl,nc{kk}l->c{kk}", gg, runs).reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
@@ -261,11 +275,12 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tupl
 
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
-    columns of ``x`` it used (None for a transposed or depthwise convolution)."""
+    columns of ``x`` it used (for a depthwise convolution the padded ``x``; None for a transposed one)."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
-        return _depthwise_forward(ns, x, w, b, geom.pads, geom.dilation), None
+        a = _pad_array(ns, x, geom.pads)
+        return _depthwise_forward(ns, a, w, b, geom.dilation), a
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
@@ -282,7 +297,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``; ``cols``:
     the input's columns when the forward kept them."""
     if _depthwise(w, geom, transposed):
-        return _depthwise_backward(ns, g, x, w, geom, mask, x_shape)
+        return _depthwise_backward(ns, g, x, w, geom, mask, cols)
     n, gr = g.shape[0], geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
