@@ -7,8 +7,7 @@ import ember
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .independent import _validate_property_params
-from .transformed_distribution import TransformedDistribution
+from .transformed_distribution import TransformedDistribution, _validate_property_params
 from .transforms import ExpTransform
 from .utils import broadcast_all, checked_instance, clamp_probs
 

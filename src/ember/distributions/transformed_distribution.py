@@ -6,12 +6,21 @@ import ember
 
 from . import constraints
 from .distribution import Distribution
-from .independent import Independent, _validate_property_params
+from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .transforms import ComposeTransform, Transform, independent
-from .utils import _sum_rightmost, checked_instance
+from .utils import _sum_rightmost, check_params, checked_instance
 
 __all__ = ["TransformedDistribution"]
+
+
+def _validate_property_params(dist: Distribution) -> None:
+    """Check the ``arg_constraints`` that are plain properties of ``dist``'s class (parameters living on a wrapped
+    distribution), which torch's base class checks too."""
+    if dist._validate_args:
+        check_params(dist, [p for p, c in dist.arg_constraints.items()
+                            if p not in dist.__dict__ and not constraints.is_dependent(c)
+                            and isinstance(getattr(type(dist), p, None), property)])
 
 
 class TransformedDistribution(Distribution):

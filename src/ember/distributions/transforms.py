@@ -120,14 +120,11 @@ class Transform:
     codomain: constraints.Constraint
 
     def __init__(self, cache_size: int = 0) -> None:
+        if cache_size not in (0, 1):
+            raise ValueError("cache_size must be 0 or 1")
         self._cache_size = cache_size
         self._inv = None
-        if cache_size == 0:
-            pass
-        elif cache_size == 1:
-            self._cached_x_y = None, None
-        else:
-            raise ValueError("cache_size must be 0 or 1")
+        self._cached_x_y = None, None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
