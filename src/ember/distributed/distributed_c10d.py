@@ -487,6 +487,9 @@ def get_process_group_ranks(group: ProcessGroup | None) -> list[int]:
 
 
 def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
+    """The global rank of ``group_rank`` of ``group`` (as torch, unchecked on the default group)."""
+    if group is not None and group is _STATE.world:
+        return group_rank
     pg = _resolve(group)
     if pg is None or not 0 <= group_rank < pg.size():
         raise ValueError(f"Group rank {group_rank} is not part of group {group}")
@@ -494,6 +497,9 @@ def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
 
 
 def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
+    """The rank in ``group`` of ``global_rank`` (as torch, unchecked on the default group)."""
+    if group is not None and group is _STATE.world:
+        return global_rank
     pg = _resolve(group)
     if pg is None or global_rank not in pg._ranks:
         raise ValueError(f"Global rank {global_rank} is not part of group {group}")
@@ -647,20 +653,32 @@ def _op_for(op: Any, t: Tensor, what: str) -> int:
 
 def _root(pg: ProcessGroup, glob: int | None, local: int | None, default: int | None = None) -> int:
     """The group rank of a collective's root or peer, from a global rank or a group rank (at most one of the two;
-    ``default`` is the global rank used when neither is given)."""
+    ``default`` is the global rank used when neither is given). As in torch, the global ranks of the default group
+    are its group ranks, unchecked: :func:`_valid_root` checks them where the collective is posted."""
     if glob is not None and local is not None:
         raise ValueError("Can't specify both group_rank and global_rank")
-    if local is None:
-        if glob is None:
-            if default is None:
-                raise ValueError("Must specify global_rank or group_rank")
-            glob = default
-        if glob not in pg._ranks:
-            raise ValueError(f"Global rank {glob} is not part of group {pg}")
-        return pg._ranks.index(glob)
-    if not 0 <= local < pg.size():
-        raise ValueError(f"Group rank {local} is not part of group {pg}")
-    return local
+    if local is not None:
+        return local
+    if glob is None:
+        if default is None:
+            raise ValueError("Must specify global_rank or group_rank")
+        glob = default
+    if pg is _STATE.world:
+        return glob
+    if glob not in pg._ranks:
+        raise ValueError(f"Global rank {glob} is not part of group {pg}")
+    return pg._ranks.index(glob)
+
+
+_PG_NAMES = {Backend.GLOO: "ProcessGroupGloo", Backend.MPI: "ProcessGroupMPI", Backend.NCCL: "ProcessGroupNCCL"}
+
+
+def _valid_root(pg: ProcessGroup, root: int, what: str, role: str = "root") -> int:
+    """``root`` if it is a rank of ``pg``, else the RuntimeError of torch's backend (``role``: root, destination or
+    source)."""
+    if not 0 <= root < pg.size():
+        raise RuntimeError(f"{_PG_NAMES[pg._backend]}::{what}: invalid {role} rank: {root}")
+    return root
 
 
 def _dense(t: Tensor) -> tuple[Any, Step | None]:
@@ -828,8 +846,9 @@ def broadcast(tensor: Tensor, src: int | None = None, group: ProcessGroup | None
     if pg is None:
         return None
     _on_device(pg, [tensor])
-    root = _root(pg, src, group_src)
+    root = _valid_root(pg, _root(pg, src, group_src), "broadcast")
     arr, back = _dense(tensor)
+
     def finish(rows: Any) -> None:
         arr.reshape(-1).view(np.uint8)[...] = rows[root]
     return _start(pg, "broadcast", lambda: f"{_sig(tensor)}, src={root}", lambda: pg._impl.broadcast(arr, root),
@@ -1001,7 +1020,7 @@ def reduce(tensor: Tensor, dst: int | None = None, op: Any = ReduceOp.SUM, group
     if pg is None:
         return None
     _on_device(pg, [tensor])
-    root = _root(pg, dst, group_dst)
+    root = _valid_root(pg, _root(pg, dst, group_dst), "reduce")
     code = _op_for(op, tensor, "reduce")
     arr, back = _dense(tensor)
     if pg.rank() != root:   # a private copy: MPI and NCCL may use the send buffer of non-roots as scratch
@@ -1107,6 +1126,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int | N
         _same_shapes(outs, tensor, "gather", "gather_list")
     elif outs:
         raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    _valid_root(pg, root, "gather")
     send, _ = _dense(tensor)
     buf = pg._xp.empty((pg.size(), *send.shape), send.dtype) if pg.rank() == root else None
     return _start(pg, "gather", lambda: f"{_sig(tensor)}, dst={root}", lambda: pg._impl.gather(send, buf, root),
@@ -1132,6 +1152,7 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int |
         send = pg._xp.stack([t._data for t in ins]) if ins else None
     elif ins:
         raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    _valid_root(pg, root, "scatter")
     out, back = _dense(tensor)
     return _start(pg, "scatter", lambda: f"{_sig(tensor)}, src={root}", lambda: pg._impl.scatter(send, out, root),
                   async_op, [tensor], [back] if back else None)
@@ -1289,6 +1310,7 @@ def isend(tensor: Tensor, dst: int | None = None, group: ProcessGroup | None = N
     if peer == pg.rank():
         raise ValueError("Invalid destination rank: destination rank should not be the same as the rank of the "
                          "current process.")
+    _valid_root(pg, peer, "send", "destination")
     pg._usable()
     arr, _ = _dense(tensor)   # as in torch, the tensor must not change until the send completes
     return Work(pg._impl.send(arr, peer, tag), pg, f"send to rank {pg._ranks[peer]}")
@@ -1306,6 +1328,8 @@ def irecv(tensor: Tensor, src: int | None = None, group: ProcessGroup | None = N
     if peer is not None and peer == pg.rank():
         raise ValueError("Invalid source rank: source rank should not be the same as the rank of the current "
                          "process.")
+    if peer is not None:
+        _valid_root(pg, peer, "recv", "source")
     pg._usable()
     arr, back = _dense(tensor)
     got: list[int] = []
@@ -1360,9 +1384,13 @@ class P2POp:
 
 def batch_isend_irecv(p2p_op_list: list[P2POp]) -> list[Work]:
     """Start every send and receive of the list; returns their Works."""
-    if not p2p_op_list or not all(isinstance(p, P2POp) for p in p2p_op_list):
+    if not isinstance(p2p_op_list, list) or not all(isinstance(p, P2POp) for p in p2p_op_list):
         raise ValueError("Invalid ``p2p_op_list``. Each op is expected to to be of type "
                          "``torch.distributed.P2POp``.")
+    if not p2p_op_list:
+        raise IndexError("list index out of range")   # torch's, from reading the first op's group
+    if any(p.group != p2p_op_list[0].group for p in p2p_op_list):
+        raise ValueError("All ops need to use the same group.")
     works = []
     for p in p2p_op_list:
         w = p.op(p.tensor, p.peer, p.group, p.tag, p.group_peer)
@@ -1435,6 +1463,9 @@ def gather_object(obj: Any, object_gather_list: list[Any] | None = None, dst: in
     root = _root(pg, dst, group_dst, 0)
     if pg.rank() == root and object_gather_list is None:
         raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
+    if pg.rank() != root and object_gather_list is not None:
+        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination ranks.")
+    _valid_root(pg, root, "gather")
     pg._usable()
     xp, n = pg._xp, pg.size()
     data = _blob(pg, obj)
@@ -1458,7 +1489,7 @@ def broadcast_object_list(object_list: list[Any], src: int | None = None, group:
     pg = _resolve(group)
     if pg is None:
         return
-    root = _root(pg, src, group_src, 0)
+    root = _valid_root(pg, _root(pg, src, group_src, 0), "broadcast")
     pg._usable()
     xp = pg._xp
     mine = pg.rank() == root
@@ -1487,6 +1518,7 @@ def send_object_list(object_list: list[Any], dst: int | None = None, group: Proc
     if peer == pg.rank():
         raise ValueError("Invalid destination rank: destination rank should not be the same as the rank of the "
                          "current process.")
+    _valid_root(pg, peer, "send", "destination")
     pg._usable()
     blobs = [pickle.dumps(o) for o in object_list]
     xp = pg._xp
@@ -1506,6 +1538,8 @@ def recv_object_list(object_list: list[Any], src: int | None = None, group: Proc
     if peer is not None and peer == pg.rank():
         raise ValueError("Invalid source rank: source rank should not be the same as the rank of the current "
                          "process.")
+    if peer is not None:
+        _valid_root(pg, peer, "recv", "source")
     pg._usable()
     xp = pg._xp
     sizes = xp.empty(len(object_list), np.int64)
@@ -1535,7 +1569,7 @@ def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_in
     pg = _resolve(group)
     if pg is None:
         return
-    root = _root(pg, src, group_src, 0)
+    root = _valid_root(pg, _root(pg, src, group_src, 0), "broadcast")
     pg._usable()
     xp, n = pg._xp, pg.size()
     mine = pg.rank() == root
