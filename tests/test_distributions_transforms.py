@@ -151,9 +151,10 @@ def test_transform_against_torch(name, build, x, lad):
 
 def test_transform_gradcheck():
     x = ember.tensor(VEC, dtype=ember.float64, requires_grad=True)
-    for t in [et.StickBreakingTransform(), et.CorrCholeskyTransform(), et.TanhTransform()]:
+    for t in [et.StickBreakingTransform(), et.CorrCholeskyTransform(), et.TanhTransform(), et.SoftplusTransform()]:
         assert ember.autograd.gradcheck(lambda v, t=t: t.log_abs_det_jacobian(v, t(v)), (x,))
         assert ember.autograd.gradcheck(lambda v, t=t: t(v), (x,))
+        assert ember.autograd.gradgradcheck(lambda v, t=t: t(v).sum() + t.log_abs_det_jacobian(v, t(v)).sum(), (x,))
 
 
 def test_transform_cache_and_inverse_identity():
