@@ -162,3 +162,29 @@ def test_tril_vec_utils(diag):
     assert_same_error(lambda: eu.tril_matrix_to_vec(to_ember(m), 3), lambda: tu.tril_matrix_to_vec(m, 3))
     assert_same_error(lambda: eu.vec_to_tril_matrix(ember.ones(4)), lambda: tu.vec_to_tril_matrix(torch.ones(4)))
     assert eu.euler_constant == tu.euler_constant
+
+
+def test_generalized_pareto():
+    def mk(m, d, conc=None):
+        conc = m.tensor([0.0, 0.3, -0.4]) if conc is None else conc
+        return d.GeneralizedPareto(m.tensor([0.0, 1.0, -1.0]), m.tensor([1.0, 2.0, 0.5]), conc)
+    e, t = mk(ember, ed), mk(torch, td)
+    assert repr(e) == repr(t) and repr(e.support) == repr(t.support)
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(e.rsample((2,)), t.rsample((2,)))
+    v = torch.tensor([0.5, 1.5, -0.5])
+    for fn in ("log_prob", "cdf", "log_cdf", "log_survival_function", "icdf"):
+        arg = torch.tensor([0.1, 0.5, 0.9]) if fn == "icdf" else v
+        assert_close(getattr(e, fn)(to_ember(arg)), getattr(t, fn)(arg))
+    for attr in ("mean", "variance", "mode"):
+        assert_close(getattr(e, attr), getattr(t, attr))
+    assert_close(e.entropy(), t.entropy())
+    assert repr(e.expand((2, 3))) == repr(t.expand((2, 3)))
+    tc = torch.tensor([0.0, 0.3, -0.4], requires_grad=True)
+    ec = to_ember(tc, True)
+    ember.manual_seed(1)
+    torch.manual_seed(1)
+    (mk(ember, ed, ec).rsample().sum() + mk(ember, ed, ec).log_prob(to_ember(v)).sum()).backward()
+    (mk(torch, td, tc).rsample().sum() + mk(torch, td, tc).log_prob(v).sum()).backward()
+    assert_close(ec.grad, tc.grad, rtol=1e-5)
