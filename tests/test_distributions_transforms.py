@@ -871,3 +871,16 @@ def test_float32_samples_follow_torchs_stream(shape):
                        ("Pareto", (0.5, 0.7)), ("HalfCauchy", (0.7,))]:
         assert_close(E(name)(*[ember.tensor(a) for a in args]).sample(shape),
                      getattr(td, name)(*[torch.tensor(a) for a in args]).sample(shape), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name,args", [("LogNormal", (0.0, 1.0)), ("HalfNormal", (1.0,)), ("HalfCauchy", (1.0,)),
+                                       ("Gumbel", (0.0, 1.0)), ("Weibull", (1.0, 2.0)), ("Pareto", (1.0, 2.0))])
+def test_python_number_parameters(name, args):
+    e, t = E(name)(*args), getattr(td, name)(*args)
+    assert repr(e) == repr(t) and e.batch_shape == t.batch_shape
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    assert_close(e.sample((3,)), t.sample((3,)))
+    assert_close(e.log_prob(ember.tensor(1.5)), t.log_prob(torch.tensor(1.5)))
+    assert_close(e.entropy(), t.entropy())
+    assert_close(e.mean, t.mean)
