@@ -300,3 +300,26 @@ def test_lkj_cholesky(conc):
     assert_close(e.log_prob(xe), t.log_prob(xt), rtol=1e-5)
     assert repr(e.expand((4, 2))) == repr(t.expand((4, 2)))
     assert_same_error(lambda: ed.LKJCholesky(1), lambda: td.LKJCholesky(1))
+
+
+def test_inverse_gamma():
+    from ember.distributions.inverse_gamma import InverseGamma
+
+    tc = torch.tensor([0.5, 1.5, 3.0], requires_grad=True)
+    ec = to_ember(tc, True)
+    t, e = td.InverseGamma(tc, torch.tensor([1.0, 2.0, 0.5])), InverseGamma(ec, ember.tensor([1.0, 2.0, 0.5]))
+    assert repr(e) == repr(t) and repr(e.support) == repr(t.support)
+    ember.manual_seed(0)
+    torch.manual_seed(0)
+    xt, xe = t.rsample((2,)), e.rsample((2,))
+    assert_close(xe, xt, rtol=0, atol=0)
+    v = torch.tensor([0.5, 1.0, 3.0])
+    (xt.sum() + t.log_prob(v).sum()).backward()
+    (xe.sum() + e.log_prob(to_ember(v)).sum()).backward()
+    assert_close(ec.grad, tc.grad, rtol=1e-5)
+    for attr in ("mean", "mode", "variance"):
+        assert_close(getattr(e, attr), getattr(t, attr))
+    assert_close(e.entropy(), t.entropy())
+    assert repr(e.expand((2, 3))) == repr(t.expand((2, 3)))
+    assert_same_error(lambda: InverseGamma(ember.tensor([-1.0]), 1.0),
+                      lambda: td.InverseGamma(torch.tensor([-1.0]), 1.0))
