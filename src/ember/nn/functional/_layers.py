@@ -9,9 +9,9 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device
-from ...autograd import grad as autograd_grad
-from ...autograd.grad_mode import enable_grad, no_grad
+from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty, empty_like, zeros
+from ...ops.extra import composed
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
@@ -282,7 +282,7 @@ def embedding_bag(
         with no_grad():
             _renorm_rows(weight, input, max_norm, norm_type)
     fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq)
-    return _composed(fn, EmbeddingBagBackward0, weight, per_sample_weights)
+    return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights)
 
 
 def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool):
@@ -313,36 +313,6 @@ def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | Non
         return mix.mm(rows)
 
     return fn
-
-
-class _ComposedBackward(Node):
-    """Backward of an op whose value is a composition of ember ops but whose graph is one torch-named node:
-    the composition is rebuilt from the saved inputs and differentiated (keeping a graph for
-    ``create_graph``)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        want = [t for t, nxt in zip(self.saved, self._next, strict=True) if nxt is not None]
-        with enable_grad():
-            y = self.fn(*self.saved)
-        grads = iter(autograd_grad(y, want, g, create_graph=STATE.enabled, allow_unused=True))
-        return tuple(next(grads) if nxt is not None else None for nxt in self._next)
-
-
-class EmbeddingBagBackward0(_ComposedBackward):
-    __slots__ = ()
-
-
-class PdistBackward0(_ComposedBackward):
-    __slots__ = ()
-
-
-def _composed(fn, node_cls: type[Node], *inputs: Tensor | None) -> Tensor:
-    """``fn(*inputs)`` computed without a graph, recorded as one ``node_cls`` node."""
-    with no_grad():
-        out = fn(*inputs)
-    return fused(out, node_cls, inputs, inputs, fn=fn)
 
 
 # ---- normalisation -------------------------------------------------------------------------------
@@ -674,7 +644,6 @@ def pairwise_distance(
 ) -> Tensor:
     """‖x1 - x2 + eps‖_p along the last dim (recorded as torch's C++ composite: AddBackward1, NormBackward1)."""
     from ...linalg import vector_norm
-    from ...ops.extra import composed
     shifted = composed("AddBackward1", lambda d: d + eps, x1 - x2)
     dim = max(x1.dim(), x2.dim()) - 1
     return composed("NormBackward1", lambda d: vector_norm(d, p, dim, keepdim), shifted)
@@ -686,4 +655,4 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
     i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
-    return _composed(lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), PdistBackward0, input)
+    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input)

@@ -14,6 +14,7 @@ from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
 from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
+from ...ops.extra import composed
 from ...ops.indexing import where
 from ._activation import log_softmax, logsigmoid
 from ._common import (
@@ -27,7 +28,7 @@ from ._common import (
     result,
     xp,
 )
-from ._layers import _composed, _ComposedBackward, pairwise_distance
+from ._layers import pairwise_distance
 
 __all__ = [
     "mse_loss",
@@ -426,20 +427,6 @@ def nll_loss(
     )
 
 
-class DivBackward1(_ComposedBackward):
-    """torch's node for a tensor divided by a Scalar (the mean of soft-target cross_entropy)."""
-
-    __slots__ = ()
-
-
-class MultiMarginLossBackward0(_ComposedBackward):
-    __slots__ = ()
-
-
-class MultilabelMarginLossBackward0(_ComposedBackward):
-    __slots__ = ()
-
-
 def cross_entropy(
     input: Tensor,
     target: Tensor,
@@ -473,7 +460,7 @@ def cross_entropy(
         if reduction == "sum":
             return total
         n = input.numel() // c
-        return _composed(lambda s: s / n, DivBackward1, total)
+        return composed("DivBackward1", lambda s: s / n, total)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
         return nll
@@ -699,7 +686,7 @@ def multi_margin_loss(
             loss = loss.reshape(target.shape)
         return reduce_loss(loss, reduction)
 
-    return _composed(fn, MultiMarginLossBackward0, input)
+    return composed("MultiMarginLossBackward0", fn, input)
 
 
 def multilabel_margin_loss(
@@ -734,4 +721,4 @@ def multilabel_margin_loss(
         loss = (z * pairs).sum((1, 2)) / c
         return reduce_loss(loss.reshape(input.shape[:-1]) if input.dim() else loss.reshape(()), reduction)
 
-    return _composed(fn, MultilabelMarginLossBackward0, input)
+    return composed("MultilabelMarginLossBackward0", fn, input)

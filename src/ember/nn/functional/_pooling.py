@@ -19,6 +19,7 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 
 __all__ = [
@@ -1116,39 +1117,6 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 
 # ---- composite ops with torch's node names ---------------------------------------------------------
-class _CompositeBackward(Node):
-    """Backward of an op whose forward is an ember composite (``self.fn``): the composite is rebuilt and
-    differentiated, connected to the inputs' history when building a graph (so double backward works)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        from ...autograd import grad as autograd_grad
-        from ...autograd.grad_mode import STATE, enable_grad
-
-        ins = self.saved
-        wanted = [i for i, e in enumerate(self._next) if e is not None]
-        if not STATE.enabled:
-            ins = tuple(t.detach().requires_grad_(i in wanted) for i, t in enumerate(ins))
-        with enable_grad():
-            out = self.fn(*ins)
-            grads = autograd_grad(out, [ins[i] for i in wanted], g, create_graph=STATE.enabled,
-                                  allow_unused=True)
-        res: list = [None] * len(ins)
-        for i, gi in zip(wanted, grads, strict=True):
-            res[i] = gi if gi is not None else ins[i].detach() * 0
-        return tuple(res)
-
-
-def _composite(fn: Callable[..., Tensor], name: str, *inputs: Tensor) -> Tensor:
-    """``fn(*inputs)`` computed without a graph, then recorded as one node named ``name``."""
-    from ...autograd.grad_mode import no_grad
-
-    with no_grad():
-        out = fn(*inputs)
-    return fused(out, _node(name, _CompositeBackward), inputs, inputs, fn=fn)
-
-
 # ---- grid_sample / affine_grid -----------------------------------------------------------------------
 def _unnormalize(c: Tensor, n: int, align: bool) -> Tensor:
     return (c + 1) / 2 * (n - 1) if align else ((c + 1) * n - 1) / 2
@@ -1266,8 +1234,8 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                            f"sizes {list(grid.shape)}")
     if mode == "bicubic" and nd != 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-    return _composite(_grid_sample_composite(mode, padding_mode, bool(align_corners)),
-                      f"GridSampler{nd}DBackward0", input, grid)
+    return composed(f"GridSampler{nd}DBackward0", _grid_sample_composite(mode, padding_mode, bool(align_corners)),
+                    input, grid)
 
 
 def _base_coords(steps: int, align: bool, like: Tensor) -> Tensor:
@@ -1328,7 +1296,7 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     def generate(th: Tensor) -> Tensor:
         return base.expand(n, -1, -1).bmm(th.transpose(1, 2)).reshape(n, *sp, nd)
 
-    return _composite(generate, "AffineGridGeneratorBackward0", theta)
+    return composed("AffineGridGeneratorBackward0", generate, theta)
 
 
 # ---- pixel and channel shuffles ----------------------------------------------------------------------
