@@ -1,4 +1,4 @@
-"""Gamma and Chi2 distributions (torch.distributions.Gamma / Chi2)."""
+"""Gamma distribution (torch.distributions.Gamma)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import ember
 from . import constraints
 from ._samplers import _standard_gamma
 from .exp_family import ExponentialFamily
-from .utils import broadcast_all, check_params, checked_instance, expanded
+from .utils import broadcast_all, expanded
 
-__all__ = ["Chi2", "Gamma"]
+__all__ = ["Gamma"]
 
 
 class Gamma(ExponentialFamily):
@@ -70,22 +70,3 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         return ember.special.gammainc(self.concentration, self.rate * value)
-
-
-class Chi2(Gamma):
-    """Chi-squared with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2)."""
-
-    arg_constraints = {"df": constraints.positive}
-
-    def __init__(self, df, validate_args: bool | None = None) -> None:  # noqa: ANN001
-        (df,) = broadcast_all(df)
-        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
-        if self._validate_args:
-            check_params(self, ["df"])
-
-    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
-        return super().expand(batch_shape, checked_instance(self, Chi2, _instance))
-
-    @property
-    def df(self):  # noqa: ANN201
-        return self.concentration * 2

@@ -10,7 +10,7 @@ import ember
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
-from .categorical import Categorical, OneHotCategorical
+from .categorical import Categorical
 from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
@@ -20,6 +20,7 @@ from .gamma import Gamma
 from .geometric import Geometric
 from .laplace import Cauchy, Laplace
 from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
 from .uniform import Uniform
 from .utils import _sum_rightmost

@@ -7,8 +7,8 @@ import math
 import ember
 
 from . import constraints
+from .chi2 import Chi2
 from .distribution import Distribution
-from .gamma import Chi2
 from .utils import broadcast_all, expanded
 
 __all__ = ["StudentT"]

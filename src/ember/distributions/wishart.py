@@ -9,8 +9,8 @@ from numbers import Number
 import ember
 
 from . import constraints
+from .chi2 import Chi2
 from .exp_family import ExponentialFamily
-from .gamma import Chi2
 from .utils import checked_instance, lazy_property
 
 __all__ = ["Wishart"]
