@@ -323,3 +323,13 @@ def test_inverse_gamma():
     assert repr(e.expand((2, 3))) == repr(t.expand((2, 3)))
     assert_same_error(lambda: InverseGamma(ember.tensor([-1.0]), 1.0),
                       lambda: td.InverseGamma(torch.tensor([-1.0]), 1.0))
+
+
+def test_modes_with_small_concentrations():
+    e = ed.Dirichlet(ember.tensor([[0.5, 0.2, 0.9], [2.0, 3.0, 0.5]]))
+    t = td.Dirichlet(torch.tensor([[0.5, 0.2, 0.9], [2.0, 3.0, 0.5]]))
+    assert_close(e.mode, t.mode)
+    e, t = ed.Beta(ember.tensor([0.5, 2.0, 0.3]), ember.tensor([0.5, 0.7, 0.2])), td.Beta(
+        torch.tensor([0.5, 2.0, 0.3]), torch.tensor([0.5, 0.7, 0.2]))
+    assert_close(e.mode, t.mode)
+    assert_close(ed.Gamma(ember.tensor([0.5, 3.0]), 2.0).mode, td.Gamma(torch.tensor([0.5, 3.0]), 2.0).mode)
