@@ -333,3 +333,19 @@ def test_modes_with_small_concentrations():
         torch.tensor([0.5, 2.0, 0.3]), torch.tensor([0.5, 0.7, 0.2]))
     assert_close(e.mode, t.mode)
     assert_close(ed.Gamma(ember.tensor([0.5, 3.0]), 2.0).mode, td.Gamma(torch.tensor([0.5, 3.0]), 2.0).mode)
+
+
+def test_non_differentiable_helpers_raise_on_backward():
+    a, ea = torch.tensor([0.5, 2.0], requires_grad=True), ember.tensor([0.5, 2.0], requires_grad=True)
+    x = torch.tensor([0.3, 0.7])
+    cases = [
+        (lambda: S._standard_gamma_grad(ea, to_ember(x)), lambda: torch._standard_gamma_grad(a, x)),
+        (lambda: S._sample_dirichlet(ea), lambda: torch._sample_dirichlet(a)),
+        (lambda: S._dirichlet_grad(to_ember(x), ea, ember.full((2,), 2.5)),
+         lambda: torch._dirichlet_grad(x, a, torch.full((2,), 2.5))),
+        (lambda: S.binomial(ember.tensor([3.0, 4.0]), ea / 4), lambda: torch.binomial(torch.tensor([3.0, 4.0]), a / 4)),
+    ]
+    for fe, ft in cases:
+        ye, yt = fe(), ft()
+        assert ye.requires_grad and type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__
+        assert_same_error(lambda ye=ye: ye.sum().backward(), lambda yt=yt: yt.sum().backward())

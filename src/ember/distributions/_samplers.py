@@ -28,6 +28,7 @@ from .._core import random as R
 from .._core.device import CPU, xp_of
 from ..nn.functional._common import OUT, Node, fused, result, xp
 from ..ops._dispatch import Tensor, from_array
+from ..ops.indexing import NotImplemented_
 
 __all__ = ["_dirichlet_grad", "_sample_dirichlet", "_standard_gamma", "_standard_gamma_grad", "binomial"]
 
@@ -547,17 +548,28 @@ def _standard_gamma(input: Tensor, generator: Any = None) -> Tensor:
     return fused(out, StandardGammaBackward0, (input,), (input, OUT))
 
 
+class StandardGammaGradBackward0(Node):
+    """torch leaves the derivative of ``_standard_gamma_grad`` unimplemented."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        raise NotImplementedError("the derivative for '_standard_gamma_grad' is not implemented.")
+
+
 def _standard_gamma_grad(input: Tensor, output: Tensor) -> Tensor:
     """d output / d input for ``output = _standard_gamma(input)`` (not itself differentiable)."""
     _check_float(input, "_standard_gamma_grad_cpu")
     _same_dtype(input, output)
-    return result(gamma_grad_array(xp(input), input._data, output._data), input)
+    res = result(gamma_grad_array(xp(input), input._data, output._data), input)
+    return fused(res, StandardGammaGradBackward0, (input, output))
 
 
 def _sample_dirichlet(input: Tensor, generator: Any = None) -> Tensor:
     """Dirichlet samples (over the last dim) with torch's CPU stream; not differentiable, as torch's."""
     _check_float(input, "dirichlet")
-    return _to_device(dirichlet_array(_gen(generator), _host(input)), input)
+    out = _to_device(dirichlet_array(_gen(generator), _host(input)), input)
+    return fused(out, NotImplemented_, (input,), op="_sample_dirichlet")
 
 
 def _dirichlet_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
@@ -565,7 +577,8 @@ def _dirichlet_grad(x: Tensor, alpha: Tensor, total: Tensor) -> Tensor:
     _check_float(x, "_dirichlet_grad_cpu")
     _same_dtype(x, alpha)
     _same_dtype(x, total)
-    return result(dirichlet_grad_array(xp(x), x._data, alpha._data, total._data), x)
+    res = result(dirichlet_grad_array(xp(x), x._data, alpha._data, total._data), x)
+    return fused(res, NotImplemented_, (x, alpha, total), op="_dirichlet_grad")
 
 
 def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
@@ -579,4 +592,4 @@ def binomial(count: Tensor, prob: Tensor, generator: Any = None) -> Tensor:
     _same_dtype(count, prob)
     _check_float(count, "binomial_cpu")
     arr = binomial_array(_gen(generator), _host(count), _host(prob))
-    return _to_device(arr, count)
+    return fused(_to_device(arr, count), NotImplemented_, (count, prob), op="binomial")
