@@ -29,6 +29,7 @@ from .._core.device import CPU, xp_of
 from ..nn.functional._common import OUT, Node, fused, result, xp
 from ..ops._dispatch import Tensor, from_array
 from ..ops.indexing import NotImplemented_
+from ..ops.random import _gen
 
 __all__ = ["_dirichlet_grad", "_sample_dirichlet", "_standard_gamma", "_standard_gamma_grad", "binomial"]
 
@@ -524,11 +525,6 @@ def _same_dtype(a: Tensor, b: Tensor) -> None:
     if a.dtype != b.dtype:
         raise RuntimeError(f"Found dtype {_TORCH_NAME[str(b.dtype).removeprefix('torch.')]} but expected "
                            f"{_TORCH_NAME[str(a.dtype).removeprefix('torch.')]}")
-
-
-def _gen(generator: Any) -> R.Generator:
-    from ..ops.random import _gen as gen_of
-    return gen_of(generator)
 
 
 class StandardGammaBackward0(Node):
