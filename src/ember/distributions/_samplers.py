@@ -12,8 +12,7 @@ evaluates them in double as well), returned in the input dtype.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import math
 import struct
 from collections.abc import Callable, Iterator
@@ -58,17 +57,20 @@ def _same(x: float) -> float:
     return x
 
 
-def _load_log1pf() -> Callable[[float], float]:
-    """glibc ``log1pf`` (``std::log1p`` of a float), falling back to a rounded double ``log1p``."""
-    try:
-        fn = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6").log1pf
+@functools.cache
+def _log1pf() -> Callable[[float], float]:
+    """glibc ``log1pf`` (``std::log1p`` of a float), falling back to a rounded double ``log1p``; loaded on
+    first use (locating libm can be slow)."""
+    import ctypes.util
+
+    for name in ("libm.so.6", "m"):
+        try:
+            fn = ctypes.CDLL(name if name != "m" else ctypes.util.find_library("m")).log1pf
+        except (OSError, AttributeError, TypeError):
+            continue
         fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
         return fn
-    except (OSError, AttributeError):  # pragma: no cover - non-glibc platforms
-        return lambda x: _f32(math.log1p(x))
-
-
-_LOG1PF = _load_log1pf()
+    return lambda x: _f32(math.log1p(x))  # pragma: no cover - non-glibc platforms
 
 
 def _log(x: float) -> float:
@@ -197,7 +199,7 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
         # 0: zero, 1: count, 2: nan, 3: btrs, 4: inversion
         kind = np.where((n <= 0) | (p <= 0), 0, np.where(p >= 1, 1, np.where(
             np.isnan(p) | np.isnan(n), 2, np.where(btrs, 3, 4))))
-    log1p_q = _LOG1PF if is_f32 else math.log1p
+    log1p_q = _log1pf() if is_f32 else math.log1p
     log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
     uniform = s.uniform
     out = [0.0] * n.size
