@@ -6,8 +6,8 @@ torch's CPU kernels draw element by element (C order of the output) from the gen
 uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.  The samplers
 here replay those rejection loops one element at a time in Python floats; arithmetic that torch performs in
 the input's own precision (``float`` for float32 tensors) is rounded to float32 where the C++ does it, so
-float32 results match bit for bit too.  The gradients are vectorised array formulas in float64 (torch
-evaluates them in double as well), returned in the input dtype.
+float32 results match bit for bit too.  The gradients are vectorised array formulas, in double as torch
+evaluates them, except the parts of the float32 Dirichlet gradient that torch computes in float.
 """
 
 from __future__ import annotations
@@ -58,19 +58,28 @@ def _same(x: float) -> float:
 
 
 @functools.cache
-def _log1pf() -> Callable[[float], float]:
-    """glibc ``log1pf`` (``std::log1p`` of a float), falling back to a rounded double ``log1p``; loaded on
-    first use (locating libm can be slow)."""
+def _libm_float(name: str) -> Callable[[float], float]:
+    """glibc's float function ``name`` (``logf``, ``log1pf``: what ``std::log`` of a float calls), falling back
+    to the rounded double function; loaded on first use (locating libm can be slow)."""
+    import ctypes
     import ctypes.util
 
-    for name in ("libm.so.6", "m"):
+    for lib in ("libm.so.6", "m"):
         try:
-            fn = ctypes.CDLL(name if name != "m" else ctypes.util.find_library("m")).log1pf
+            fn = getattr(ctypes.CDLL(lib if lib != "m" else ctypes.util.find_library("m")), name)
         except (OSError, AttributeError, TypeError):
             continue
         fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
         return fn
-    return lambda x: _f32(math.log1p(x))  # pragma: no cover - non-glibc platforms
+    double = getattr(math, name[:-1])  # pragma: no cover - non-glibc platforms
+    return lambda x: _f32(double(x))  # pragma: no cover
+
+
+def _log_like(xp: Any, v: Any) -> Any:
+    """``log`` in ``v``'s precision: glibc ``logf`` elementwise for float32 host arrays, else ``xp.log``."""
+    if v.dtype != np.float32 or xp is not np:
+        return xp.log(v)
+    return np.fromiter(map(_libm_float("logf"), v.ravel().tolist()), np.float32, count=v.size).reshape(v.shape)
 
 
 def _log(x: float) -> float:
@@ -199,7 +208,7 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
         # 0: zero, 1: count, 2: nan, 3: btrs, 4: inversion
         kind = np.where((n <= 0) | (p <= 0), 0, np.where(p >= 1, 1, np.where(
             np.isnan(p) | np.isnan(n), 2, np.where(btrs, 3, 4))))
-    log1p_q = _log1pf() if is_f32 else math.log1p
+    log1p_q = _libm_float("log1pf") if is_f32 else math.log1p
     log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
     uniform = s.uniform
     out = [0.0] * n.size
@@ -335,23 +344,27 @@ _PSI_10 = 2.25175258906672110764
 
 
 def _digamma(xp: Any, x: Any) -> Any:
-    """Cephes digamma for x > 0 as torch's ``digamma_one``: recurrence up to 10, then the asymptotic series."""
-    res = xp.zeros_like(x)
+    """Cephes digamma for x > 0 as torch's ``digamma_one``: recurrence up to 10, then the asymptotic series.
+
+    float64 ``x`` is torch's double version; float32 ``x`` its ``digamma_one<float, double>`` (the recurrence
+    steps, ``x * x``, ``0.5 / x`` and the log in float, the sums in double, the result rounded to float).
+    """
+    res = xp.zeros(x.shape, np.float64)
     x = x.copy()
     for _ in range(10):
         low = x < 10
         if not low.any():
             break
-        res = res - xp.where(low, 1 / xp.where(low, x, 1.0), 0.0)
+        res = res - xp.where(low, 1 / xp.where(low, x, 1), 0).astype(np.float64)
         x = xp.where(low, x + 1, x)
-    z = 1.0 / (x * x)
-    poly = xp.zeros_like(x)
+    z = 1.0 / (x * x).astype(np.float64)
+    poly = xp.zeros_like(z)
     for coef in _DIGAMMA_A:
         poly = poly * z + coef
     y = xp.where(x < 1.0e17, z * poly, 0.0)
-    out = res + xp.log(x) - 0.5 / x - y
+    out = res + _log_like(xp, x).astype(np.float64) - (0.5 / x).astype(np.float64) - y
     out = xp.where(x == 10, res + _PSI_10, out)
-    return xp.where(x == 0, xp.inf, out)
+    return xp.where(x == 0, xp.inf, out).astype(x.dtype)
 
 
 _GAMMA_UV = ((0.16009398, -0.094634809, 0.025146376, -0.0030648343, 1, 0.32668115, 0.10406089, 0.0014179084),
@@ -425,7 +438,7 @@ _DIR_C = np.array([
 
 
 def _beta_grad_alpha_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
-    factor = _digamma(xp, a) - _digamma(xp, a + b) - xp.log(x)
+    factor = _digamma(xp, a) - _digamma(xp, a + b) - _log_like(xp, x)
     numer = xp.ones_like(x)
     series = numer / a * (factor + 1 / a)
     for i in range(1, 11):
@@ -474,17 +487,23 @@ def _beta_grad_alpha_mid(xp: Any, x: Any, a: Any, b: Any) -> Any:
 
 def dirichlet_grad_array(xp: Any, x: Any, alpha: Any, total: Any) -> Any:
     """torch's ``dirichlet_grad_one``: -(d/d alpha) cdf / pdf / (1 - x) of the Beta(alpha, total - alpha)
-    marginal, by the same case split (small x, x near 1, both large, rational correction)."""
-    x, a, t = (v.astype(np.float64) for v in xp.broadcast_arrays(x, alpha, total))
-    b = t - a
-    boundary = t * x * (1 - x)
+    marginal, by the same case split (small x, x near 1, both large, rational correction).  float32 host
+    inputs follow torch's float arithmetic where it uses it (the two Taylor series, the case tests, the
+    digammas of the rational branch); everything else is double."""
+    x, alpha, total = xp.broadcast_arrays(x, alpha, total)
+    work = np.float32 if x.dtype == np.float32 and xp is np else np.float64
+    xs, as_, ts = (v.astype(work) for v in (x, alpha, total))
+    bs = ts - as_
+    boundary = ts * xs * (1 - xs)
+    x64, a64, t64 = (v.astype(np.float64) for v in (x, alpha, total))
+    b64 = t64 - a64
     with np.errstate(all="ignore"):
-        near0 = _beta_grad_alpha_small(xp, x, a, b)
-        near1 = -_beta_grad_beta_small(xp, 1 - x, b, a)
-        mid = _beta_grad_alpha_mid(xp, x, a, b)
-        u = xp.log(x)
-        la = xp.log(a) - u
-        lb = xp.log(t) - la
+        near0 = _beta_grad_alpha_small(xp, xs, as_, bs).astype(np.float64)
+        near1 = -_beta_grad_beta_small(xp, 1 - xs, bs, as_).astype(np.float64)
+        mid = _beta_grad_alpha_mid(xp, x64, a64, b64)
+        u = xp.log(x64)
+        la = xp.log(a64) - u
+        lb = xp.log(t64) - la
         pu = (xp.ones_like(u), u, u * u)
         pa = (xp.ones_like(u), la, la * la)
         c = xp.asarray(_DIR_C)
@@ -496,11 +515,11 @@ def dirichlet_grad_array(xp: Any, x: Any, alpha: Any, total: Any) -> Any:
                 cp, cq = c[0, i, j], c[1, i, j]
                 p = p + ua * (cp[0] + lb * (cp[1] + lb * (cp[2] + lb * cp[3])))
                 q = q + ua * (cq[0] + lb * (cq[1] + lb * (cq[2] + lb * cq[3])))
-        approx = x * (_digamma(xp, t) - _digamma(xp, a)) / b
+        approx = x64 * (_digamma(xp, ts) - _digamma(xp, as_)).astype(np.float64) / b64
         rational = p / q * approx
-    return xp.where((x <= 0.5) & (boundary < 2.5), near0,
-                    xp.where((x >= 0.5) & (boundary < 0.75), near1,
-                             xp.where((a > 6) & (b > 6), mid, rational)))
+    return xp.where((xs <= 0.5) & (boundary < 2.5), near0,
+                    xp.where((xs >= 0.5) & (boundary < 0.75), near1,
+                             xp.where((as_ > 6) & (bs > 6), mid, rational)))
 
 
 # ---------------------------------------------------------------------------------------------------------
