@@ -717,7 +717,7 @@ def _listen(host: str, port: int) -> socket.socket:
         name = errno.errorcode.get(e.errno or 0, "?")
         raise DistNetworkError(f"The server socket has failed to listen on any local network address. port: {port},"
                                f" useIpv6: false, code: {-(e.errno or 0)}, name: {name}, message: "
-                               f"{(e.strerror or str(e)).lower()}") from None
+                               f"{os.strerror(e.errno or 0).lower()}") from None
 
 
 def _connect(host: str, port: int, timeout: timedelta) -> socket.socket:
@@ -1010,9 +1010,6 @@ class PrefixStore(Store):
     def list_keys(self) -> list[str]:
         head = self._prefix + "/"
         return [k[len(head):] for k in self._store.list_keys() if k.startswith(head)]
-
-    def barrier(self, key: str, world_size: int, timeout: timedelta | None = None) -> None:
-        self._store.barrier(self._k(_key(key, "barrier", self, (key, world_size, timeout))), world_size, timeout)
 
     def clone(self) -> PrefixStore:
         return PrefixStore(self._prefix, self._store.clone())
