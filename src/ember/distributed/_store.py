@@ -285,6 +285,11 @@ class _Table:
         with self.cond:
             return self._until(lambda: all(k in self.data for k in ks), timeout_s)
 
+    def multi_get(self, ks: list[str], timeout_s: float) -> list[bytes] | None:
+        with self.cond:
+            return [self.data[k] for k in ks] if self._until(lambda: all(k in self.data for k in ks), timeout_s) \
+                else None
+
     def count(self) -> int:
         with self.cond:
             return len(self.data)
@@ -629,7 +634,7 @@ class _Server:
                 req = _recv(conn)
                 try:
                     reply = self._handle(req[0].decode(), req[1:])
-                except (ValueError, IndexError) as e:
+                except Exception as e:   # noqa: BLE001 (a bad request fails that request, not the server)
                     reply = [b"error", type(e).__name__.encode(), str(e).encode()]
                 _send(conn, reply)
         except (OSError, struct.error):
@@ -663,10 +668,8 @@ class _Server:
         elif op == "wait":
             return [_OK] if t.wait(s[1:], int(s[0]) / 1000) else [_TIMEOUT]
         elif op == "mget":
-            if not t.wait(s[1:], int(s[0]) / 1000):
-                return [_TIMEOUT]
-            with t.cond:
-                return [_OK, *(t.data[k] for k in s[1:])]
+            got = t.multi_get(s[1:], int(s[0]) / 1000)
+            return [_TIMEOUT] if got is None else [_OK, *got]
         elif op == "count":
             return [_OK, str(t.count()).encode()]
         elif op == "keys":
@@ -815,7 +818,8 @@ class TCPStore(Store):
             except OSError as e:
                 raise DistNetworkError(str(e)) from None
         if reply[0] == b"error":
-            raise (ValueError if reply[1] == b"ValueError" else IndexError)(reply[2].decode())
+            kind = {b"ValueError": ValueError, b"IndexError": IndexError}.get(reply[1], DistStoreError)
+            raise kind(reply[2].decode())
         if reply[0] == _TIMEOUT:
             raise _TimedOut
         if reply[0] == _EMPTY:
