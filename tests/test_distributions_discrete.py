@@ -176,3 +176,20 @@ def test_kl_edge_cases():
         assert_close(kl(ed, ember, *args), kl(td, torch, *args))
     bad = ("Binomial", ([3.0], [0.2]), ([5.0], [0.2]))
     assert_same_error(lambda: kl(ed, ember, *bad), lambda: kl(td, torch, *bad))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n,p", [(10, 0.3), (10, 0.8), (200, 0.45), (3000, 0.97), (2.0**25 + 3, 0.4), (7, 1e-9),
+                                 (5, 1.0), (0, 0.5)])
+def test_binomial_one_parameter_set_matches_torch_stream(dtype, n, p):
+    """The vectorised path (every element with the same count and prob) draws torch's numbers."""
+    cn, pp = torch.full((700,), n, dtype=dtype), torch.full((700,), p, dtype=dtype)
+    torch.manual_seed(3)
+    ember.manual_seed(3)
+    assert_close(ember.randn(1), torch.randn(1))   # leaves a cached normal, which binomial must not touch
+    assert_close(ember.distributions._samplers.binomial(to_ember(cn), to_ember(pp)), torch.binomial(cn, pp),
+                 rtol=0, atol=0)
+    assert_close(ember.rand(3), torch.rand(3), rtol=0, atol=0)
+    assert_close(ember.randn(1), torch.randn(1), rtol=0, atol=0)
+    e, t = ed.Binomial(n, torch.tensor(p, dtype=dtype).item()), td.Binomial(n, torch.tensor(p, dtype=dtype).item())
+    assert_close(e.sample((40,)), t.sample((40,)), rtol=0, atol=0)

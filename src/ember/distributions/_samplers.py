@@ -17,7 +17,7 @@ import math
 import struct
 from collections.abc import Callable, Iterator
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -181,33 +181,50 @@ def _stirling_tail(k: float) -> float:
     return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
 
 
-def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
-    """torch's ``sample_binomial`` per element (same float dtype, C order), in float64.
+class _BinomialConstants(NamedTuple):
+    """Per-element constants of torch's binomial sampler (float64 arrays unless noted)."""
 
-    The smaller tail (``prob`` or ``1 - prob``) is sampled: BTRS (Hoermann's transformed rejection with
-    squeeze, as torch adapts it) when its mean is >= 10, else inversion by geometric waiting times.  The
-    per-element constants are computed first, vectorised, in the precision torch uses for each of them.
-    """
-    n, p = count.ravel(), prob.ravel()
+    kind: np.ndarray  # 0: zero, 1: count, 2: nan, 3: BTRS, 4: inversion
+    n: np.ndarray  # count (input dtype)
+    q: np.ndarray  # the smaller tail's probability (input dtype)
+    flip: np.ndarray  # whether q = 1 - prob (the result is count - k)
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    v_r: np.ndarray
+    r: np.ndarray
+    alpha: np.ndarray
+    m: np.ndarray
+
+
+def _binomial_constants(n: np.ndarray, p: np.ndarray) -> _BinomialConstants:
+    """The sampler's constants, vectorised, in the precision torch uses for each (float for float32 input
+    where the C++ works on ``scalar_t``)."""
     dt = n.dtype.type
-    is_f32 = n.dtype == _F32
-    rs = _f32 if is_f32 else _same
     with np.errstate(all="ignore"):
         flip = p > dt(0.5)
         q = np.where(flip, dt(1) - p, p)
         mean = n * q
         stddev = np.sqrt(mean * (dt(1) - q)).astype(np.float64)
         b = 1.15 + 2.53 * stddev
-        a = -0.0873 + 0.0248 * b + 0.01 * q.astype(np.float64)
-        c = mean.astype(np.float64) + 0.5
-        v_r = 0.92 - 4.2 / b
-        r = (q / (dt(1) - q)).astype(np.float64)
-        alpha = (2.83 + 5.1 / b) * stddev
-        m = np.floor((n + dt(1)) * q).astype(np.float64)
-        btrs = mean >= 10
-        # 0: zero, 1: count, 2: nan, 3: btrs, 4: inversion
         kind = np.where((n <= 0) | (p <= 0), 0, np.where(p >= 1, 1, np.where(
-            np.isnan(p) | np.isnan(n), 2, np.where(btrs, 3, 4))))
+            np.isnan(p) | np.isnan(n), 2, np.where(mean >= 10, 3, 4))))
+        return _BinomialConstants(
+            kind, n, q, flip, a=-0.0873 + 0.0248 * b + 0.01 * q.astype(np.float64), b=b,
+            c=mean.astype(np.float64) + 0.5, v_r=0.92 - 4.2 / b, r=(q / (dt(1) - q)).astype(np.float64),
+            alpha=(2.83 + 5.1 / b) * stddev, m=np.floor((n + dt(1)) * q).astype(np.float64))
+
+
+def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
+    """torch's ``sample_binomial`` per element (same float dtype, C order), in float64.
+
+    The smaller tail (``prob`` or ``1 - prob``) is sampled: BTRS (Hoermann's transformed rejection with
+    squeeze, as torch adapts it) when its mean is >= 10, else inversion by geometric waiting times.
+    """
+    n = count.ravel()
+    is_f32 = n.dtype == _F32
+    rs = _f32 if is_f32 else _same
+    kind, n, q, flip, a, b, c, v_r, r, alpha, m = _binomial_constants(n, prob.ravel())
     log1p_q = _libm_float("log1pf") if is_f32 else math.log1p
     log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
     uniform = s.uniform
@@ -262,6 +279,118 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
                     break
         out[i] = rs(cnt - k) if fl else k
     return np.array(out, np.float64)
+
+
+def _peek(gen: R.Generator, n: int) -> tuple[np.ndarray, Callable[[int], None]]:
+    """``n`` uniforms drawn ahead, and ``commit(used)`` that leaves the generator after the first ``used``."""
+    saved = (gen._bg.state, gen._next)
+    u = R._u53(gen, n)
+
+    def commit(used: int) -> None:
+        gen._bg.state, gen._next = saved
+        gen._words(2 * used)
+
+    return u, commit
+
+
+def _stirling_tails(k: np.ndarray) -> np.ndarray:
+    """:func:`_stirling_tail` elementwise (k >= 0)."""
+    small = k <= 9
+    out = np.empty_like(k)
+    out[small] = np.asarray(_TAIL)[k[small].astype(np.int64)]
+    big = k[~small]
+    kp1sq = (big + 1) * (big + 1)
+    out[~small] = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (big + 1)
+    return out
+
+
+def _btrs_pairs(u: np.ndarray, v: np.ndarray, k0: _BinomialConstants, is_f32: bool) -> tuple[np.ndarray, np.ndarray]:
+    """BTRS on each (u - 1/2, v) pair for one parameter set: (k, accepted), the same tests as the loop."""
+    a, b, c, v_r, r, alpha, m = (float(x[0]) for x in (k0.a, k0.b, k0.c, k0.v_r, k0.r, k0.alpha, k0.m))
+    cnt = float(k0.n[0])
+    round_ints = is_f32 and cnt >= 2.0**24
+    with np.errstate(all="ignore"):
+        us = 0.5 - np.abs(u)
+        t = (2 * a / us + b) * u + c
+        finite = np.isfinite(t) & (us != 0.0)
+        k = np.floor(np.where(finite, t, -1.0))
+        if round_ints:
+            k = k.astype(np.float32).astype(np.float64)
+        valid = finite & (k >= 0) & (k <= cnt)
+        accepted = valid & (us >= 0.07) & (v <= v_r)
+        slow = np.flatnonzero(valid & ~accepted)
+        if slow.size:
+            us_s, k_s = us[slow], k[slow]
+            lv = R._libm(_log, v[slow] * alpha / (a / (us_s * us_s) + b))
+            if round_ints:
+                cmk = (np.float32(cnt) - k_s.astype(np.float32)).astype(np.float64)
+                ck1, cnt1 = (cmk.astype(np.float32) + 1).astype(np.float64), _f32(cnt + 1)
+                k1 = (k_s.astype(np.float32) + 1).astype(np.float64)
+            else:
+                cmk = cnt - k_s
+                ck1, cnt1, k1 = cmk + 1, cnt + 1, k_s + 1
+            upper = ((m + 0.5) * math.log((m + 1) / (r * (cnt - m + 1)))
+                     + cnt1 * R._libm(math.log, (cnt - m + 1) / ck1)
+                     + (k_s + 0.5) * R._libm(math.log, r * ck1 / k1)
+                     + _stirling_tail(m) + _stirling_tail(cnt - m) - _stirling_tails(k_s) - _stirling_tails(cmk))
+            accepted[slow] = lv <= upper
+    return k, accepted
+
+
+def _inversion_stream(u: np.ndarray, cnt: float, logq: float, need: int) -> tuple[list[float], int]:
+    """Inversion draws for one parameter set from the uniforms ``u``: a draw starting at uniform s ends at
+    the first j where the geometric waiting times from s sum past ``cnt`` (prefix sums of integer-valued
+    doubles are exact; a time above ``cnt`` is capped at ``cnt + 1``, which stops a draw all the same).
+    Returns the complete draws (at most ``need``) and the uniforms they used."""
+    n = u.size
+    with np.errstate(all="ignore"):
+        if logq == 0.0:
+            geom = np.full(n, math.inf)
+        else:
+            # numpy's log is within an ulp of glibc's: only quotients next to an integer can ceil differently,
+            # so those are redone with glibc's
+            ratio = np.log(u) / logq
+            near = np.flatnonzero(np.abs(ratio - np.rint(ratio)) <= 1e-13 * np.maximum(ratio, 1.0))
+            ratio[near] = R._libm(_log, u[near]) / logq
+            geom = np.ceil(ratio)
+    prefix = np.concatenate([[0.0], np.cumsum(np.minimum(geom, cnt + 1))])
+    ends = np.searchsorted(prefix, prefix[:-1] + cnt, side="right").tolist()
+    out: list[float] = []
+    start = 0
+    while len(out) < need and start < n and ends[start] <= n:
+        end = ends[start]
+        out.append(float(end - 1 - start))
+        start = end
+    return out, start
+
+
+def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: bool) -> np.ndarray:
+    """``size`` draws for one (count, prob), vectorised over the stream: BTRS accepts or rejects each (u, v)
+    pair on its own, so the i-th accepted pair is the i-th draw; inversion splits the stream by prefix sums."""
+    kind, cnt, q = int(k0.kind[0]), float(k0.n[0]), float(k0.q[0])
+    if kind < 3:
+        return np.full(size, (0.0, cnt, math.nan)[kind])
+    pieces, need = [], size
+    logq = (_libm_float("log1pf") if is_f32 else math.log1p)(-q)
+    while need:
+        if kind == 3:
+            pairs = need + need // 2 + 32
+            u, commit = _peek(gen, 2 * pairs)
+            k, accepted = _btrs_pairs(u[0::2] - 0.5, u[1::2], k0, is_f32)
+            idx = np.flatnonzero(accepted)[:need]
+            commit(2 * (int(idx[-1]) + 1) if idx.size == need else 2 * pairs)
+            got = k[idx]
+        else:
+            u, commit = _peek(gen, int(need * (cnt * q + 1) * 1.3) + 64)
+            drawn, used = _inversion_stream(u, cnt, logq, need)
+            commit(used)
+            got = np.asarray(drawn, np.float64)
+        pieces.append(got)
+        need -= got.size
+    k = np.concatenate(pieces)
+    if k0.flip[0]:
+        k = (k0.n[0] - k.astype(k0.n.dtype)).astype(np.float64)
+    return k
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -325,11 +454,15 @@ def _inner_sum(g: np.ndarray) -> np.ndarray:
 def binomial_array(gen: R.Generator, count: np.ndarray, prob: np.ndarray) -> np.ndarray:
     """``torch.binomial``: one draw per element of the broadcast ``count``/``prob`` (same float dtype)."""
     count, prob = np.broadcast_arrays(np.asarray(count), np.asarray(prob))
-    s = _Stream(gen, 4 * count.size)
-    try:
-        out = _binomials(count, prob, s)
-    finally:
-        s.close()
+    if count.size > 1 and (count == count.flat[0]).all() and (prob == prob.flat[0]).all():
+        k0 = _binomial_constants(count.ravel()[:1], prob.ravel()[:1])
+        out = _binomial_same(gen, k0, count.size, count.dtype == _F32)
+    else:
+        s = _Stream(gen, 4 * count.size)
+        try:
+            out = _binomials(count, prob, s)
+        finally:
+            s.close()
     return out.astype(count.dtype).reshape(count.shape)
 
 
