@@ -408,11 +408,17 @@ def test_init_process_group_keeps_its_store(how: str, tmp_path: Path) -> None:
 
 
 _JOB = r'''
+import os
 import sys
 from datetime import timedelta
 import ember
 import ember.distributed as dist
-dist.init_process_group("gloo", init_method=sys.argv[1], timeout=timedelta(seconds=60))
+if sys.argv[1].startswith("store:"):   # the script makes the store; rank and size from mpiexec's environment
+    me, size = int(os.environ["PMI_RANK"]), int(os.environ["PMI_SIZE"])
+    made = dist.TCPStore("127.0.0.1", int(sys.argv[1][6:]), size, me == 0, timedelta(seconds=60))
+    dist.init_process_group("gloo", store=made, rank=me, world_size=size)
+else:
+    dist.init_process_group("gloo", init_method=sys.argv[1], timeout=timedelta(seconds=60))
 r, n = dist.get_rank(), dist.get_world_size()
 store = dist.distributed_c10d._get_default_store()
 store.set(f"rank{r}", str(r * 10))
@@ -431,16 +437,19 @@ print(f"OK {r}")
 
 
 @needs_mpi
-@pytest.mark.parametrize("scheme", ["tcp", "file"])
-def test_rendezvous_store_under_mpiexec(scheme: str, tmp_path: Path) -> None:
-    """``mpiexec -n 2``: ranks come from MPI, the store of init_method is shared by both ranks."""
+@pytest.mark.parametrize(("scheme", "n"), [("tcp", 3), ("file", 2), ("store", 2)])
+def test_rendezvous_store_under_mpiexec(scheme: str, n: int, tmp_path: Path) -> None:
+    """``mpiexec -n 2`` and ``-n 3``: ranks come from MPI, the store (of init_method, or given) is shared by all
+    ranks."""
     script = tmp_path / "job.py"
     script.write_text(_JOB)
-    url = f"tcp://127.0.0.1:{_free_port()}" if scheme == "tcp" else f"file://{tmp_path / 'rdv'}"
-    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(script), url], capture_output=True, text=True,
+    url = {"tcp": f"tcp://127.0.0.1:{_free_port()}", "file": f"file://{tmp_path / 'rdv'}",
+           "store": f"store:{_free_port()}"}[scheme]
+    p = subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(script), url], capture_output=True, text=True,
                        timeout=120, env=ENV, cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "OK 0" in p.stdout and "OK 1" in p.stdout, p.stdout + p.stderr
+    for r in range(n):
+        assert f"OK {r}" in p.stdout, p.stdout + p.stderr
 
 
 # ---- fidelity: roots out of range, empty batches ----------------------------------------------------------------
