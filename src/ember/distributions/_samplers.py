@@ -4,10 +4,12 @@ gradients (``torch._standard_gamma``, ``torch._sample_dirichlet``, ``torch.binom
 
 torch's CPU kernels draw element by element (C order of the output) from the generator: 53-bit double
 uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.  The samplers
-here replay those rejection loops one element at a time in Python floats; arithmetic that torch performs in
-the input's own precision (``float`` for float32 tensors) is rounded to float32 where the C++ does it, so
-float32 results match bit for bit too.  The gradients are vectorised array formulas, in double as torch
-evaluates them, except the parts of the float32 Dirichlet gradient that torch computes in float.
+here replay those rejection loops one element at a time in Python floats (the per-element constants
+vectorised first); arithmetic that torch performs in the input's own precision (``float`` for float32
+tensors) is rounded to float32 where the C++ does it, so float32 results match bit for bit too.  Binomial
+draws that share one (count, prob) are vectorised over the stream instead.  The gradients are vectorised
+array formulas, in double as torch evaluates them, except the parts of the float32 Dirichlet gradient that
+torch computes in float.
 """
 
 from __future__ import annotations
