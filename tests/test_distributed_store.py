@@ -499,3 +499,50 @@ def test_out_of_range_roots_as_torch() -> None:
     finally:
         dist.destroy_process_group()
     assert ours == theirs
+
+
+def test_rendezvous_function_as_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rendezvous(url, rank, world_size)`` yields (store, rank, world_size) once, with torch's errors."""
+    for lib in (tdist, dist):
+        port = _free_port()
+        gen = lib.rendezvous(f"tcp://127.0.0.1:{port}?rank=0&world_size=1")
+        store, rank, size = next(gen)
+        assert isinstance(store, lib.TCPStore) and store.port == port and (rank, size) == (0, 1)
+        with pytest.raises(RuntimeError, match="^Unable to perform re-rendezvous using tcp:// method$"):
+            next(gen)
+        store, rank, size = next(lib.rendezvous(f"file://{tmp_path / lib.__name__}", 0, 1))
+        assert isinstance(store, lib.FileStore) and store.path == str(tmp_path / lib.__name__) and size == 1
+        monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+        monkeypatch.setenv("MASTER_PORT", str(_free_port()))
+        store, rank, size = next(lib.rendezvous("env://", 0, 1))
+        assert isinstance(store, lib.TCPStore) and store.port == int(os.environ["MASTER_PORT"])
+        monkeypatch.delenv("MASTER_ADDR")
+    cases = {
+        "url not a string": lambda d: d.rendezvous(3),
+        "rank not an integer": lambda d: d.rendezvous("tcp://127.0.0.1:1", rank=0.5),
+        "rank twice": lambda d: d.rendezvous("tcp://127.0.0.1:1?rank=0", rank=0, world_size=1),
+        "unknown scheme": lambda d: d.rendezvous("nope://x", 0, 1),
+        "tcp without port": lambda d: next(d.rendezvous("tcp://127.0.0.1", 0, 1)),
+        "tcp without size": lambda d: next(d.rendezvous("tcp://127.0.0.1:1?rank=0")),
+        "file without rank": lambda d: next(d.rendezvous(f"file://{tmp_path / 'f'}?world_size=1")),
+        "env without MASTER_ADDR": lambda d: next(d.rendezvous("env://", 0, 1)),
+        "tcp registered again": lambda d: d.register_rendezvous_handler("tcp", lambda url, **kw: iter(())),
+    }
+    for name, case in cases.items():
+        assert _outcome(lambda: case(dist)) == _outcome(lambda: case(tdist)), name
+
+
+def test_init_process_group_through_a_registered_handler() -> None:
+    made: list = []
+
+    def handler(url: str, **kwargs: Any) -> Any:
+        made.append((url, sorted(kwargs)))
+        yield dist.HashStore(), 0, 1
+    dist.register_rendezvous_handler("embertest", handler)
+    dist.init_process_group("gloo", init_method="embertest://somewhere?world_size=1", rank=0)
+    try:
+        store = dist.distributed_c10d._get_default_store()
+        assert isinstance(store.underlying_store, dist.HashStore) and dist.get_world_size() == 1
+        assert made == [("embertest://somewhere?rank=0&world_size=1", ["timeout"])]
+    finally:
+        dist.destroy_process_group()

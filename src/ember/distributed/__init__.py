@@ -8,6 +8,7 @@ Importing this package is cheap: mpi4py (which initialises MPI) and CuPy are imp
 from __future__ import annotations
 
 from ._grad_bucket import GradBucket
+from ._rendezvous import register_rendezvous_handler, rendezvous
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, QueueEmptyError, Work
 from .distributed_c10d import (
@@ -80,4 +81,5 @@ __all__ = ["Work", "GradBucket", "DistError", "DistBackendError", "DistNetworkEr
            "scatter", "scatter_object_list", "send", "P2POp", "batch_isend_irecv",
            "monitored_barrier", "get_node_local_rank", "new_subgroups", "new_subgroups_by_enumeration", "get_pg_count",
            "is_backend_available", "supports_complex", "get_default_backend_for_device", "send_object_list",
-           "recv_object_list", "Store", "HashStore", "FileStore", "TCPStore", "PrefixStore", "QueueEmptyError"]
+           "recv_object_list", "Store", "HashStore", "FileStore", "TCPStore", "PrefixStore", "QueueEmptyError",
+           "rendezvous", "register_rendezvous_handler"]

@@ -36,6 +36,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._mpi import Persistent, Slot
+from ._rendezvous import _scheme, _strip, rendezvous
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
 
@@ -261,38 +262,6 @@ def _env_int(name: str, given: int, scheme: str = "env") -> int:
     return int(value)
 
 
-def _parse_init_method(init_method: str, rank: int, world_size: int) -> tuple[str, Any, int, int]:
-    """(scheme, where, rank, world_size) of an ``init_method`` URL: ``env://``, ``tcp://host:port`` (where: (host,
-    port)) or ``file://path`` (where: the path); ``rank`` and ``world_size`` may come in its query."""
-    from urllib.parse import parse_qs, urlparse
-    url = urlparse(init_method)
-    scheme = url.scheme
-    if scheme not in ("env", "tcp", "file"):
-        raise RuntimeError(f"No rendezvous handler for {scheme}://")
-    query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-    rank = int(query.get("rank", rank))
-    world_size = int(query.get("world_size", world_size))
-    if scheme == "tcp":
-        if not url.port:
-            raise ValueError("Error initializing torch.distributed using tcp:// rendezvous: port number missing")
-        return scheme, (url.hostname, url.port), rank, world_size
-    if scheme == "file":
-        path = url.path if not url.netloc else url.netloc + url.path
-        if not path:
-            raise ValueError("Error initializing torch.distributed using file:// rendezvous: path missing")
-        return scheme, path, rank, world_size
-    return scheme, None, rank, world_size
-
-
-def _rendezvous(scheme: str, where: Any, rank: int, size: int, seconds: float) -> Any:
-    """The store of a tcp:// (rank 0 serves it; waits for every rank to connect) or file:// rendezvous."""
-    if scheme == "tcp":
-        return TCPStore(where[0], where[1], size, rank == 0, timedelta(seconds=seconds))
-    store = FileStore(where, size)
-    store.set_timeout(timedelta(seconds=seconds))
-    return store
-
-
 def _default_timeout() -> float:
     env = os.environ.get("EMBER_DIST_TIMEOUT")
     return float(env) if env else default_pg_timeout.total_seconds()
@@ -326,19 +295,22 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     otherwise from ``rank``/``world_size`` (or the query of a tcp:// or file:// ``init_method``) or the env://
     variables ``RANK``/``WORLD_SIZE``: a world of one, which needs no MPI (more processes must be started by
     ``ember run``/mpiexec; without any of these, a plain process with mpi4py is a world of one through MPI).
-    ``store``, ``init_method='tcp://host:port'`` (rank 0 serves a :class:`TCPStore`) or ``'file://path'`` (a
-    :class:`FileStore`) give the group its store (``_get_default_store()``, a ``PrefixStore('default_pg', ...)``);
-    MPI does its own rendezvous, so env:// needs no ``MASTER_ADDR``. ``pg_options`` is unused. ``timeout`` bounds
-    every wait of every collective (default: ``ember run --timeout``, else 30 minutes)."""
+    ``store``, ``init_method='tcp://host:port'`` (rank 0 serves a :class:`TCPStore`), ``'file://path'`` (a
+    :class:`FileStore`) or a scheme of :func:`register_rendezvous_handler` give the group its store
+    (``_get_default_store()``, a ``PrefixStore('default_pg', ...)``); MPI does its own rendezvous, so env:// needs
+    no ``MASTER_ADDR``. ``pg_options`` is unused. ``timeout`` bounds every wait of every collective (default:
+    ``ember run --timeout``, else 30 minutes)."""
     if _STATE.world is not None:
         raise ValueError("trying to initialize the default process group twice!")
     if timeout is not None and not isinstance(timeout, timedelta):
         raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
     if store is not None and init_method is not None:
         raise AssertionError("Cannot specify both init_method and store.")
-    scheme, where = "env", None
-    if init_method is not None:
-        scheme, where, rank, world_size = _parse_init_method(init_method, rank, world_size)
+    scheme, url = "env", ""
+    if init_method is not None:   # rank and world_size may be in the URL's query
+        scheme = _scheme(init_method)
+        url, query = _strip(init_method)
+        rank, world_size = int(query.get("rank", rank)), int(query.get("world_size", world_size))
     if store is not None:
         if world_size <= 0:
             raise AssertionError("world_size must be positive if using store")
@@ -371,8 +343,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
                                f"{extra}: run `ember run --nproc {size} script.py` (or `mpiexec -n {size} python "
                                "script.py`); a process started alone is a world of one")
         comm = None   # a world of one: no MPI needed
-    if where is not None:
-        store = PrefixStore("default_pg", _rendezvous(scheme, where, me, size, seconds))
+    if scheme != "env":
+        store = PrefixStore("default_pg", next(rendezvous(url, me, size, timeout=timedelta(seconds=seconds)))[0])
     elif store is None and comm is None:
         store = PrefixStore("default_pg", HashStore())   # a world of one: its store needs no sharing
     world = _make_group(name, comm, list(range(size)), seconds, device_id)
