@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -529,7 +530,7 @@ def test_rendezvous_function_as_torch(tmp_path: Path, monkeypatch: pytest.Monkey
         "tcp registered again": lambda d: d.register_rendezvous_handler("tcp", lambda url, **kw: iter(())),
     }
     for name, case in cases.items():
-        assert _outcome(lambda: case(dist)) == _outcome(lambda: case(tdist)), name
+        assert _outcome(partial(case, dist)) == _outcome(partial(case, tdist)), name
 
 
 def test_init_process_group_through_a_registered_handler() -> None:
