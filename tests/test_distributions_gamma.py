@@ -12,9 +12,11 @@ from oracle import assert_close, assert_same_error, to_ember
 
 
 def _same_stream(fe, ft, seed=0):
-    """``fe``/``ft`` under one seed give identical values and leave the generators in step (cached normal too)."""
-    ember.manual_seed(seed)
-    torch.manual_seed(seed)
+    """``fe``/``ft`` under one seed (``None``: as the generators stand) give identical values and leave the
+    generators in step (cached normal too)."""
+    if seed is not None:
+        ember.manual_seed(seed)
+        torch.manual_seed(seed)
     assert_close(fe(), ft(), rtol=0, atol=0)
     assert_close(ember.randn(3), torch.randn(3), rtol=0, atol=0)
     assert_close(ember.rand(2), torch.rand(2), rtol=0, atol=0)
@@ -350,3 +352,18 @@ def test_non_differentiable_helpers_raise_on_backward():
         ye, yt = fe(), ft()
         assert ye.requires_grad and type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__
         assert_same_error(lambda ye=ye: ye.sum().backward(), lambda yt=yt: yt.sum().backward())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("alpha,size", [(1.5, 4000), (2.0, 50), (7.3, 600), (1e4, 3)])
+@pytest.mark.parametrize("cached", [False, True])
+def test_standard_gamma_one_alpha_matches_torch_stream(dtype, alpha, size, cached):
+    """The vectorised path (one alpha >= 1.5 for every element; y <= 0 attempts restart the tiling)."""
+    al = torch.full((size,), alpha, dtype=dtype)
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    if cached:   # a cached normal half in flight, which the first attempt must use
+        assert_close(ember.randn(1), torch.randn(1))
+    _same_stream(lambda: S._standard_gamma(to_ember(al)), lambda: torch._standard_gamma(al), seed=None)
+    conc = torch.full((size // 3 + 1, 3), alpha, dtype=dtype)
+    _same_stream(lambda: S._sample_dirichlet(to_ember(conc)), lambda: torch._sample_dirichlet(conc), seed=None)

@@ -122,21 +122,26 @@ class _Stream:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _gammas(alpha: np.ndarray, s: _Stream) -> np.ndarray:
-    """torch's ``sample_gamma`` for each element of ``alpha`` (float32 or float64, C order), in float64.
-
-    Marsaglia-Tsang with the alpha < 1 boost; the standard normals are the generator's double Box-Muller
-    pairs (the sin half cached on the generator between calls).  The per-element constants are computed
-    first, vectorised, in the precision torch uses for them (float32 tensors round ``1/alpha``,
-    ``alpha + 1`` and ``alpha - 1/3`` to float); the rejection loops then run element by element.
-    """
-    a = alpha.ravel()
+def _gamma_constants(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(alpha < 1, 1/alpha, d, c) of torch's gamma sampler, in its precisions (float32 tensors round ``1/alpha``,
+    ``alpha + 1`` and ``alpha - 1/3`` to float; ``d`` and ``c`` are then double)."""
     one = a.dtype.type(1)
     with np.errstate(all="ignore"):
         boost = a < one
         inv = one / a
         d = (np.where(boost, a + one, a) - a.dtype.type(_THIRD_F)).astype(np.float64)
-        c = 1.0 / np.sqrt(9.0 * d)
+        return boost, inv, d, 1.0 / np.sqrt(9.0 * d)
+
+
+def _gammas(alpha: np.ndarray, s: _Stream) -> np.ndarray:
+    """torch's ``sample_gamma`` for each element of ``alpha`` (float32 or float64, C order), in float64.
+
+    Marsaglia-Tsang with the alpha < 1 boost; the standard normals are the generator's double Box-Muller
+    pairs (the sin half cached on the generator between calls).  The per-element constants are computed
+    first, vectorised; the rejection loops then run element by element.
+    """
+    a = alpha.ravel()
+    boost, inv, d, c = _gamma_constants(a)
     out = [0.0] * a.size
     uniform, gen = s.uniform, s.gen
     log, log1p, sqrt, sin, cos, power = math.log, math.log1p, math.sqrt, math.sin, math.cos, math.pow
@@ -283,6 +288,69 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
     return np.array(out, np.float64)
 
 
+def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
+    """``size`` draws for one alpha >= 1 (used from 1.5, where y <= 0 is rare), vectorised over the stream.
+
+    Without the boost every element is a run of Marsaglia-Tsang attempts ending at an accepted one, and an
+    attempt is one normal (a fresh Box-Muller pair, or the cached sin half of the previous pair) plus, when
+    ``y > 0``, one uniform.  Assuming ``y > 0`` the attempts tile the stream periodically (3 uniforms, then
+    1), so a block of attempts is evaluated at once and the i-th accepted attempt is the i-th draw; an
+    attempt with ``y <= 0`` (rare) ends the block there and the tiling restarts after it.
+    """
+    out: list[np.ndarray] = []
+    need = size
+    cache = gen._normal
+    # blocks of about twice the expected run of attempts before a y <= 0 one (P = Phi(-1/c))
+    cap = 2.0 / max(0.5 * math.erfc(1.0 / (c * math.sqrt(2.0))), 1e-12) + 64
+    while need:
+        n_att = int(min(need + need // 8 + 16, cap))
+        fresh = (np.arange(n_att) + (cache is not None)) % 2 == 0
+        cons = np.where(fresh, 3, 1)
+        start = np.cumsum(cons) - cons
+        u, commit = _peek(gen, int(start[-1] + cons[-1]))
+        f = np.flatnonzero(fresh)
+        radius = np.sqrt(-2.0 * R._libm(math.log1p, -u[start[f] + 1]))
+        theta = _TWO_PI * u[start[f]]
+        sin_half = radius * R._libm(math.sin, theta)
+        x = np.empty(n_att)
+        x[f] = radius * R._libm(math.cos, theta)
+        cached = np.flatnonzero(~fresh)
+        x[cached[cached > 0]] = sin_half[: cached[cached > 0].size]   # the pair of the attempt before
+        if cached.size and cached[0] == 0:
+            x[0] = cache
+        y = 1.0 + c * x
+        bad = np.flatnonzero(~(y > 0))
+        valid = int(bad[0]) if bad.size else n_att
+        y, x = y[:valid], x[:valid]
+        uu = 1.0 - u[start[:valid] + np.where(fresh[:valid], 2, 0)]
+        v = y * y * y
+        xx = x * x
+        accepted = uu < 1.0 - _C0331_F * xx * xx
+        slow = np.flatnonzero(~accepted)
+        if slow.size:
+            lhs = R._libm(math.log, uu[slow])
+            accepted[slow] = lhs < 0.5 * xx[slow] + d * (1.0 - v[slow] + R._libm(math.log, v[slow]))
+        idx = np.flatnonzero(accepted)[:need]
+        out.append(d * v[idx])
+        need -= idx.size
+        if need == 0:
+            last = int(idx[-1])
+            used = int(start[last] + cons[last])
+        elif valid < n_att:   # the y <= 0 attempt took its normal only
+            last = valid
+            used = int(start[last]) + (2 if fresh[last] else 0)
+        else:
+            last = n_att - 1
+            used = int(start[last] + cons[last])
+        if fresh[last]:
+            cache = float(sin_half[np.searchsorted(f, last)])
+        else:
+            cache = None
+        commit(used)
+    gen._normal = cache
+    return np.concatenate(out)
+
+
 def _peek(gen: R.Generator, n: int) -> tuple[np.ndarray, Callable[[int], None]]:
     """``n`` uniforms drawn ahead, and ``commit(used)`` that leaves the generator after the first ``used``."""
     saved = (gen._bg.state, gen._next)
@@ -400,17 +468,25 @@ def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: 
 # ---------------------------------------------------------------------------------------------------------
 
 
+def _sample_gammas(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
+    """Flat float64 gamma draws for ``alpha`` (vectorised when one alpha >= 1 serves every element)."""
+    a = alpha.ravel()
+    if a.size > 1 and 1.5 <= a[0] < math.inf and (a == a[0]).all():   # from 1.5, y <= 0 is rarer than 1e-3
+        _, _, d, c = _gamma_constants(a[:1])
+        return _gamma_same(gen, float(d[0]), float(c[0]), a.size)
+    s = _Stream(gen, 2 * a.size)
+    try:
+        return _gammas(a, s)
+    finally:
+        s.close()
+
+
 def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """``torch._standard_gamma``: one Gamma(alpha, 1) draw per element (C order), at least the dtype's tiny."""
     alpha = np.asarray(alpha)
     if alpha.dtype not in (np.float32, np.float64):
         raise TypeError(f"gamma: unsupported dtype {alpha.dtype}")
-    s = _Stream(gen, 2 * alpha.size)
-    try:
-        out = _gammas(alpha, s)
-    finally:
-        s.close()
-    out = out.astype(alpha.dtype)
+    out = _sample_gammas(gen, alpha).astype(alpha.dtype)
     return np.maximum(out, np.finfo(alpha.dtype).tiny).reshape(alpha.shape)
 
 
@@ -418,11 +494,7 @@ def dirichlet_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """``torch._sample_dirichlet``: double gammas (at least DBL_MIN) normalised over the last dim, then cast and
     clamped into [tiny, 1) of the dtype."""
     alpha = np.asarray(alpha)
-    s = _Stream(gen, 2 * alpha.size)
-    try:
-        g = _gammas(alpha.astype(np.float64), s)
-    finally:
-        s.close()
+    g = _sample_gammas(gen, alpha.astype(np.float64))
     g = np.maximum(g, np.finfo(np.float64).tiny).reshape(alpha.shape)
     g1 = np.atleast_1d(g)   # a 0-d concentration is its own total
     x = (g1 / _inner_sum(g1)[..., None]).reshape(alpha.shape).astype(alpha.dtype)
