@@ -418,6 +418,8 @@ if sys.argv[1].startswith("store:"):   # the script makes the store; rank and si
     me, size = int(os.environ["PMI_RANK"]), int(os.environ["PMI_SIZE"])
     made = dist.TCPStore("127.0.0.1", int(sys.argv[1][6:]), size, me == 0, timedelta(seconds=60))
     dist.init_process_group("gloo", store=made, rank=me, world_size=size)
+elif sys.argv[1] == "env":   # MPI's rendezvous: rank 0 serves the store
+    dist.init_process_group("gloo", timeout=timedelta(seconds=60))
 else:
     dist.init_process_group("gloo", init_method=sys.argv[1], timeout=timedelta(seconds=60))
 r, n = dist.get_rank(), dist.get_world_size()
@@ -438,14 +440,14 @@ print(f"OK {r}")
 
 
 @needs_mpi
-@pytest.mark.parametrize(("scheme", "n"), [("tcp", 3), ("file", 2), ("store", 2)])
+@pytest.mark.parametrize(("scheme", "n"), [("tcp", 3), ("file", 2), ("store", 2), ("env", 3)])
 def test_rendezvous_store_under_mpiexec(scheme: str, n: int, tmp_path: Path) -> None:
-    """``mpiexec -n 2`` and ``-n 3``: ranks come from MPI, the store (of init_method, or given) is shared by all
-    ranks."""
+    """``mpiexec -n 2`` and ``-n 3``: ranks come from MPI, the store (of init_method, given, or served by rank 0
+    for env://) is shared by all ranks."""
     script = tmp_path / "job.py"
     script.write_text(_JOB)
     url = {"tcp": f"tcp://127.0.0.1:{_free_port()}", "file": f"file://{tmp_path / 'rdv'}",
-           "store": f"store:{_free_port()}"}[scheme]
+           "store": f"store:{_free_port()}", "env": "env"}[scheme]
     p = subprocess.run([MPIEXEC, "-n", str(n), sys.executable, str(script), url], capture_output=True, text=True,
                        timeout=120, env=ENV, cwd=tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr

@@ -345,22 +345,35 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         comm = None   # a world of one: no MPI needed
     if scheme != "env":
         store = PrefixStore("default_pg", next(rendezvous(url, me, size, timeout=timedelta(seconds=seconds)))[0])
-    elif store is None and comm is None:
+    elif store is None and size == 1:
         store = PrefixStore("default_pg", HashStore())   # a world of one: its store needs no sharing
     world = _make_group(name, comm, list(range(size)), seconds, device_id)
-    world._store = store
+    world._store = store if store is not None else _serve_store(world, seconds)
     _STATE.world = world
     _STATE.groups = [_STATE.world]
     _STATE.count = 1
 
 
+def _serve_store(world: ProcessGroup, seconds: float) -> Any:
+    """The store of a world that MPI brought together (env://): rank 0 serves a :class:`TCPStore` on a free port
+    of ``MASTER_ADDR`` (else its host name), whose address every rank learns now; the other ranks connect when they
+    first use it (see ``_get_default_store``). Returns rank 0's store, the address elsewhere."""
+    master = None
+    if world.rank() == 0:
+        master = TCPStore(os.environ.get("MASTER_ADDR") or socket.gethostname(), 0, None, True,
+                          timedelta(seconds=seconds))
+    req, rows = world._meta.exchange(pickle.dumps((master.host, master.port) if master else None), 256)
+    Work([(req.Test, None)], world, "init_process_group").wait()
+    return PrefixStore("default_pg", master) if master else pickle.loads(bytes(rows[0]))
+
+
 def _get_default_store() -> Any:
     """The store of the default group (a ``PrefixStore('default_pg', ...)``): the one given to
-    ``init_process_group`` or made by its tcp:// or file:// rendezvous."""
+    ``init_process_group``, made by its rendezvous (tcp://, file://), or served by rank 0 (env:// under MPI)."""
     world = _default()
-    if world._store is None:
-        raise RuntimeError("the default process group was initialized through MPI without a store: pass "
-                           "init_process_group a store, or init_method='tcp://host:port' or 'file://path'")
+    if isinstance(world._store, tuple):   # rank 0's TCPStore, not connected to yet
+        host, port = world._store
+        world._store = PrefixStore("default_pg", TCPStore(host, port, timeout=timedelta(seconds=world._timeout)))
     return world._store
 
 
