@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ember
-from oracle import assert_close, torch
+from oracle import assert_close, assert_same_error, torch
 
 R = np.random.default_rng(0)
 X, Y, Z = R.standard_normal((3, 4)), R.standard_normal((3, 4)), R.standard_normal((3, 4))
@@ -170,3 +170,101 @@ def test_cosine_similarity_clamped_norm() -> None:
         got.append((_graph(out.grad_fn), out, x.grad, y.grad))
     assert got[1][0] == got[0][0]
     assert_close(list(got[1][1:]), list(got[0][1:]))
+
+
+# ---- nn.functional: torch's C++ composites and kernels, node for node -------------------------------------
+X4, W4 = R.standard_normal((2, 3, 6, 6)), R.standard_normal((4, 3, 3, 3))
+X3, X2, T4 = R.standard_normal((2, 3, 8)), R.standard_normal((4, 5)), np.array([0, 2, 1, 4])
+QKV = [R.standard_normal((2, 3, 4)) for _ in range(3)]
+QKV4 = [R.standard_normal((2, 2, 3, 4)) for _ in range(3)]
+
+NN_PROGRAMS: dict[str, tuple[Callable, list[np.ndarray]]] = {
+    "conv2d": (lambda F, L, x, w, b: F.conv2d(x, w, b, padding=1), [X4, W4, R.standard_normal(4)]),
+    "max_pool2d": (lambda F, L, x: F.max_pool2d(x, 2), [X4]),
+    "batch_norm": (lambda F, L, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                   [X4, R.standard_normal(3), R.standard_normal(3)]),
+    "layer_norm": (lambda F, L, x, w, b: F.layer_norm(x, (6,), w, b), [X4, R.standard_normal(6), R.standard_normal(6)]),
+    "group_norm": (lambda F, L, x, w, b: F.group_norm(x, 1, w, b), [X4, R.standard_normal(3), R.standard_normal(3)]),
+    "rms_norm": (lambda F, L, x, w: F.rms_norm(x, (6,), w), [X4, R.standard_normal(6)]),
+    "local_response_norm_4d": (lambda F, L, x: F.local_response_norm(x, 2), [X4]),
+    "local_response_norm_3d": (lambda F, L, x: F.local_response_norm(x, 3), [X3]),
+    "linear_3d": (lambda F, L, x, w, b: F.linear(x, w, b), [R.standard_normal((2, 8, 3)), R.standard_normal((5, 3)),
+                                                             R.standard_normal(5)]),
+    "bilinear": (lambda F, L, x, y, w, b: F.bilinear(x, y, w, b), [X2, X2, R.standard_normal((2, 5, 5)),
+                                                                   R.standard_normal(2)]),
+    "cross_entropy": (lambda F, L, x: F.cross_entropy(x, L.tensor(T4)), [X2]),
+    "cross_entropy_smoothing": (lambda F, L, x: F.cross_entropy(x, L.tensor(T4), label_smoothing=0.1), [X2]),
+    "cross_entropy_smoothing_sum": (lambda F, L, x: F.cross_entropy(x, L.tensor(T4), label_smoothing=0.1,
+                                                                    reduction="sum"), [X2]),
+    "cross_entropy_probs": (lambda F, L, x, y: F.cross_entropy(x, y.softmax(1)), [X2, X2]),
+    "soft_margin": (lambda F, L, x: F.soft_margin_loss(x, L.ones(4, 5, dtype=L.float64)), [X2]),
+    "margin_ranking": (lambda F, L, x, y: F.margin_ranking_loss(x, y, L.ones(4, 5, dtype=L.float64), margin=0.3),
+                       [X2, X2]),
+    "triplet": (lambda F, L, x, y, z: F.triplet_margin_loss(x, y, z), [X2, X2, X2 + 1]),
+    "triplet_swap": (lambda F, L, x, y, z: F.triplet_margin_loss(x, y, z, swap=True), [X2, X2, X2 + 1]),
+    "cosine_embedding": (lambda F, L, x, y: F.cosine_embedding_loss(x, y, L.tensor([1, -1, 1, -1]), margin=0.2),
+                         [X2, X2]),
+    "hinge_embedding": (lambda F, L, x: F.hinge_embedding_loss(x, L.tensor(np.sign(X2))), [X2]),
+    "ctc": (lambda F, L, x: F.ctc_loss(x.log_softmax(2), L.tensor([[1, 2], [1, 1]]), L.tensor([5, 5]),
+                                       L.tensor([2, 2])), [R.standard_normal((5, 2, 4))]),
+    "embedding_bag": (lambda F, L, w: F.embedding_bag(L.tensor([0, 2, 1, 3]), w, L.tensor([0, 2])), [X2]),
+    "grid_sample": (lambda F, L, x, g: F.grid_sample(x, g.tanh(), align_corners=False),
+                    [X4, R.standard_normal((2, 3, 3, 2))]),
+    "sdpa_3d": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v), QKV),
+    "sdpa_3d_causal": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), QKV),
+    "sdpa_negative_scale": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v, scale=-0.3), QKV),
+    "sdpa_4d_flash": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v), QKV4),
+    "sdpa_4d_bool_mask": (lambda F, L, q, k, v: F.scaled_dot_product_attention(
+        q, k, v, attn_mask=L.ones(3, 3, dtype=L.bool).tril()), QKV4),
+    "sdpa_4d_dropout": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v, dropout_p=0.3), QKV4),
+    "sdpa_gqa": (lambda F, L, q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+                 [R.standard_normal((2, 4, 3, 4)), R.standard_normal((2, 2, 3, 4)), R.standard_normal((2, 2, 3, 4))]),
+}
+
+
+def _run_nn(L: Any, name: str) -> Any:
+    program, arrays = NN_PROGRAMS[name]
+    L.manual_seed(0)
+    leaves = [L.tensor(a, requires_grad=True) for a in arrays]
+    out = program(L.nn.functional, L, *leaves)
+    cotangent = L.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)))
+    grads = L.autograd.grad(out, leaves, cotangent, allow_unused=True)
+    return _graph(out.grad_fn), out, grads
+
+
+@pytest.mark.parametrize("name", NN_PROGRAMS)
+def test_nn_graph_values_and_gradients(name: str) -> None:
+    """Graphs, values (dropout: the same draws) and gradients equal torch's; gradients computed without
+    create_graph do not require grad."""
+    t_graph, t_out, t_grads = _run_nn(torch, name)
+    e_graph, e_out, e_grads = _run_nn(ember, name)
+    assert e_graph == t_graph
+    assert_close(e_out, t_out)
+    for e, t in zip(e_grads, t_grads, strict=True):
+        assert not e.requires_grad
+        assert_close(e, t)
+
+
+NOT_DIFFERENTIABLE = {
+    "binary_cross_entropy_weight": lambda F, L, x, w: F.binary_cross_entropy(x.sigmoid(), L.ones(4, 5) / 2,
+                                                                            weight=w),
+    "bce_with_logits_weight": lambda F, L, x, w: F.binary_cross_entropy_with_logits(x, L.ones(4, 5) / 2, weight=w),
+    "bce_with_logits_pos_weight": lambda F, L, x, w: F.binary_cross_entropy_with_logits(x, L.ones(4, 5) / 2,
+                                                                                        pos_weight=w),
+    "cross_entropy_weight": lambda F, L, x, w: F.cross_entropy(x, L.tensor(T4), weight=w),
+    "nll_loss_weight": lambda F, L, x, w: F.nll_loss(x, L.tensor(T4), weight=w),
+    "multi_margin_weight": lambda F, L, x, w: F.multi_margin_loss(x, L.tensor(T4), weight=w),
+    "soft_margin_target": lambda F, L, x, w: F.soft_margin_loss(x, w.expand(4, 5)),
+}
+
+
+@pytest.mark.parametrize("name", NOT_DIFFERENTIABLE)
+def test_not_differentiable_arguments(name: str) -> None:
+    """Arguments torch has no derivative for may not require grad (torch's RuntimeError and text)."""
+    def run(L: Any) -> Any:
+        x = L.tensor(X2.astype(np.float32), requires_grad=True)
+        w = L.tensor(R.random(5).astype(np.float32), requires_grad=True)
+        return NOT_DIFFERENTIABLE[name](L.nn.functional, L, x, w)
+    assert_same_error(lambda: run(ember), lambda: run(torch))
+    with ember.no_grad():
+        run(ember)

@@ -1819,6 +1819,54 @@ _TORCH_INPLACE = ("abs neg negative exp exp2 expm1 log log2 log10 log1p sqrt rsq
 for _n in _TORCH_INPLACE:
     globals()[_n + "_"] = getattr(Tensor, _n + "_")
 
+# ---- torch's Tensor-Scalar overloads, as its C++ composites record them ----------------------------------
+# Python's ``t + 0.5`` records AddBackward0 with an edge for the wrapped number; torch's own composites (losses,
+# norms, attention) call the Scalar overloads, whose nodes have one edge. These serve ember's versions of them.
+AddBackward1 = node_class("AddBackward1", lambda self, g: (g,))
+SubBackward1 = node_class("SubBackward1", lambda self, g: (g,))
+MulBackward1 = node_class("MulBackward1", lambda self, g: (g * _conj_scalar(self.params[0]),))
+DivBackward1 = node_class("DivBackward1", lambda self, g: (g / _conj_scalar(self.params[0]),))
+
+
+def _conj_scalar(s: Any) -> Any:
+    return s.conjugate() if type(s) is complex else s
+
+
+def _scalar_overload(node_cls: type[Node], t: Tensor, s: Any, arr: Any) -> Tensor:
+    res = new_tensor(arr, result_dtype(t, s), t._device)
+    if STATE.enabled and t._rg:
+        node = node_cls()
+        node.params = (s,)
+        record(res, node, (t,))
+    return res
+
+
+def add_scalar(t: Tensor, s: Any) -> Tensor:
+    """``t + s`` for a Python number ``s``, recorded as torch's add(Tensor, Scalar) (``AddBackward1``)."""
+    return _scalar_overload(AddBackward1, t, s, t.detach().add(s)._data)
+
+
+def sub_scalar(t: Tensor, s: Any) -> Tensor:
+    """``t - s`` for a Python number ``s``, recorded as torch's sub(Tensor, Scalar) (``SubBackward1``)."""
+    return _scalar_overload(SubBackward1, t, s, t.detach().sub(s)._data)
+
+
+def mul_scalar(t: Tensor, s: Any) -> Tensor:
+    """``t * s`` for a Python number ``s``, recorded as torch's mul(Tensor, Scalar) (``MulBackward1``)."""
+    return _scalar_overload(MulBackward1, t, s, t.detach().mul(s)._data)
+
+
+def div_scalar(t: Tensor, s: Any) -> Tensor:
+    """``t / s`` for a Python number ``s``, recorded as torch's div(Tensor, Scalar) (``DivBackward1``)."""
+    return _scalar_overload(DivBackward1, t, s, t.detach().div(s)._data)
+
+
+def scalar_minus(s: Any, t: Tensor) -> Tensor:
+    """``s - t`` as torch's C++ composites compute it: the number wrapped as a 0-d tensor (``SubBackward0``
+    with no edge for it)."""
+    return new_tensor(_xp(t).asarray(s, dtype=t._dtype.np), t._dtype, t._device) - t
+
+
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "rsub",
     "remainder", "fmod", "pow", "float_power", "square", "ldexp", "frexp", "maximum", "minimum", "fmax",

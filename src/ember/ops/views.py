@@ -121,6 +121,10 @@ class UnsafeViewBackward0(ViewBackward0):
     __slots__ = ()
 
 
+class ReshapeAliasBackward0(ViewBackward0):
+    __slots__ = ()
+
+
 def _view_strides(old: tuple, strides: tuple, new: tuple) -> tuple | None:
     """Byte strides that give ``old``-shaped memory (``strides``) the shape ``new`` without copying, or
     None when a new dim would span two non-contiguous chunks of the old dims (torch's rule)."""
@@ -205,8 +209,8 @@ def reshape(self: Tensor, *shape: Any) -> Tensor:
     """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
     shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
     arr = _strided_view(self._data, shape, _xp(self))
-    if arr is not None:
-        return make_view(self, arr, ViewBackward0)
+    if arr is not None:   # torch: a view of a contiguous tensor, else an alias with the computed strides
+        return make_view(self, arr, ViewBackward0 if self._data.flags.c_contiguous else ReshapeAliasBackward0)
     return unsafe_view(contiguous_copy(self), shape)
 
 

@@ -1,8 +1,9 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``.
 
-The attention core (scores, mask, causal bias, safe softmax, dropout, weighted sum) is one fused op on arrays;
-its node is named after the torch kernel the same call would reach (the CPU flash kernel or the math
-composite), and its backward is written with ember ops (differentiable again under ``create_graph``).
+``scaled_dot_product_attention`` takes the path torch's CPU dispatcher would: where torch runs its flash kernel,
+ember runs one fused op on arrays (scores, mask, causal bias, safe softmax, weighted sum) recorded as
+``ScaledDotProductFlashAttentionForCpuBackward0``, whose backward is written with ember ops (differentiable again
+under ``create_graph``); elsewhere it runs torch's math composite op for op (same graph, same dropout draws).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ...autograd.grad_mode import STATE
 from ...ops._dispatch import broadcast_error, broadcast_shapes
-from ...ops.creation import empty, zeros, zeros_like
+from ...ops.creation import empty_like, zeros, zeros_like
+from ...ops.elementwise import mul_scalar
 from ...ops.matmul import baddbmm, bmm, cpp_name
 from ...ops.shape import cat
 from ._activation import softmax
@@ -70,59 +72,43 @@ def _fold_heads(g: Tensor, rep: int) -> Tensor:
     return g.reshape(*lead, h // rep, rep, s, e).sum(-3)
 
 
-class _AttentionBackward(Node):
-    """Backward of the fused core: P = softmax(scale·QKᵀ + bias), A = P∘keep, O = A·V.
+class ScaledDotProductFlashAttentionForCpuBackward0(Node):
+    """Backward of the fused core: P = softmax(scale·QKᵀ + bias), O = P·V.
 
-    Without ``create_graph`` the saved P and A are reused; with it they are rebuilt from Q and K with ember
-    ops so the gradient is itself differentiable. Row sums of dA∘P come from O (Σ g∘O), saving passes.
+    Without ``create_graph`` the saved P is reused; with it P is rebuilt from Q and K with ember ops so the
+    gradient is itself differentiable. Row sums of dP∘P come from O (Σ g∘O), saving passes.
     """
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         q, k, v, bias, out = self.saved
-        kr, vr = _repeat_heads(k, self.rep_k), _repeat_heads(v, self.rep_v)
-        keep = None if self.keep is None else result(self.keep, q)
+        k, v = _repeat_heads(k, self.rep_k), _repeat_heads(v, self.rep_v)
         if STATE.enabled:
-            s = q.matmul(kr.transpose(-2, -1)) * self.scale
+            s = q.matmul(k.transpose(-2, -1)) * self.scale
             if bias is not None:
                 s = s + bias
             if self.is_causal:
                 s = s + result(_causal_bias(xp(q), s.shape[-2], s.shape[-1], self.probs.dtype), q)
             p = _safe_softmax(s)
-            a = p * keep if keep is not None else p
         else:
             p = result(self.probs, q)
-            a = result(self.attn, q)
-        gq = gk = gv = gb = None
+        gq = gk = gv = None
         if self._next[2] is not None:
-            gv = _fold_heads(a.transpose(-2, -1).matmul(g), self.rep_v)
-        if any(e is not None for e in self._next[:2]) or self._next[3] is not None:
-            gp = g.matmul(vr.transpose(-2, -1))
-            if keep is not None:
-                gp = gp * keep
-            gs = p * (gp - (g * out).sum(-1, keepdim=True))
-            gb = gs if self._next[3] is not None else None
+            gv = _fold_heads(p.transpose(-2, -1).matmul(g), self.rep_v)
+        if self._next[0] is not None or self._next[1] is not None:
+            gs = p * (g.matmul(v.transpose(-2, -1)) - (g * out).sum(-1, keepdim=True))
             if self._next[0] is not None:
-                gq = gs.matmul(kr) * self.scale
+                gq = gs.matmul(k) * self.scale
             if self._next[1] is not None:
                 gk = _fold_heads(gs.transpose(-2, -1).matmul(q) * self.scale, self.rep_k)
-        return gq, gk, gv, gb
+        return gq, gk, gv
 
 
-_NODES: dict[str, type[Node]] = {}
-
-
-def _node(name: str) -> type[Node]:
-    cls = _NODES.get(name)
-    if cls is None:
-        cls = _NODES[name] = type(name, (_AttentionBackward,), {"__slots__": ()})
-    return cls
-
-
-def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: bool, dropout_p: float,
-               scale: float, rep_k: int, rep_v: int, node_name: str) -> Tensor:
-    """The fused core on arrays: scores, additive float ``bias``, causal bias, safe softmax, dropout, P·V."""
+def _flash_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: bool, scale: float,
+                     rep_k: int, rep_v: int) -> Tensor:
+    """The fused core on arrays (where torch runs its CPU flash kernel): scores, additive float ``bias``
+    (never requiring grad there), causal bias, safe softmax, P·V; GQA key/value heads repeated."""
     ns = xp(q)
     qa, ka, va = compute_array(q), compute_array(k), compute_array(v)
     if rep_k > 1:
@@ -136,18 +122,31 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: 
     if is_causal:
         s += _causal_bias(ns, s.shape[-2], s.shape[-1], s.dtype)
     p = _safe_softmax_arr(ns, s)
-    keep = None
+    out = result(gemm.matmul(ns, p, va), q)
+    return fused(out, ScaledDotProductFlashAttentionForCpuBackward0, (q, k, v), (q, k, v, bias, OUT), probs=p,
+                 scale=scale, is_causal=is_causal, rep_k=rep_k, rep_v=rep_v)
+
+
+def _math_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: bool, dropout_p: float,
+                    scale: float, rep_k: int, rep_v: int) -> Tensor:
+    """torch's math composite, op for op: q and k each scaled by √scale, Q·Kᵀ, the additive mask added in
+    place, safe softmax, dropout as a product with a drawn keep mask, then ·V."""
+    sf = math.sqrt(abs(scale))
+    qs = mul_scalar(q, -sf if scale < 0 else sf)
+    if is_causal:
+        n_q, n_k = q.shape[-2], k.shape[-2]
+        bias = result(_causal_bias(xp(q), n_q, n_k, compute_array(q).dtype), q)
+    attn = qs.matmul(mul_scalar(_repeat_heads(k, rep_k).transpose(-2, -1), sf))
+    if bias is not None:
+        attn = attn.add_(bias) if broadcast_shapes(attn.shape, bias.shape) == attn.shape else attn + bias
+    attn = _safe_softmax(attn)
     if dropout_p > 0:
         if dropout_p == 1:
-            keep = ns.zeros_like(p)
+            keep = zeros((), dtype=attn.dtype, device=attn.device)
         else:
-            keep = empty(*p.shape, dtype=D.float32 if p.dtype.itemsize == 4 else D.float64,
-                         device=q.device).bernoulli_(1 - dropout_p)._data
-            keep /= 1 - dropout_p
-    a = p * keep if keep is not None else p
-    out = result(gemm.matmul(ns, a, va), q)
-    return fused(out, _node(node_name), (q, k, v, bias), (q, k, v, bias, OUT), probs=p, attn=a, keep=keep,
-                 scale=scale, is_causal=is_causal, rep_k=rep_k, rep_v=rep_v)
+            keep = empty_like(attn).bernoulli_(1 - dropout_p).div_(1 - dropout_p)
+        attn = attn * keep
+    return attn.matmul(_repeat_heads(v, rep_v))
 
 
 # ---- scaled_dot_product_attention ---------------------------------------------------------------------
@@ -222,10 +221,10 @@ def _uses_flash(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | N
     """Whether torch's CPU dispatcher would pick its flash kernel (else its math composite)."""
     return (
         query.dim() == key.dim() == value.dim() == 4
-        and query.shape[:2] == key.shape[:2] == value.shape[:2]
+        and query.shape[0] == key.shape[0] == value.shape[0]
+        and query.shape[1] == key.shape[1] * rep[0] and key.shape[1] == value.shape[1]
         and query.shape[-1] == value.shape[-1]
         and dropout_p <= 0
-        and rep == (1, 1)
         and (attn_mask is None or (attn_mask.dim() in (2, 4) and not attn_mask.requires_grad))
     )
 
@@ -254,10 +253,10 @@ def scaled_dot_product_attention(
     bias = attn_mask
     if bias is not None and bias.dtype is D.bool:
         bias = zeros_like(bias, dtype=query.dtype).masked_fill_(bias.logical_not(), -math.inf)
-    name = ("ScaledDotProductFlashAttentionForCpuBackward0" if flash
-            else "MmBackward0" if max(query.dim(), key.dim(), value.dim()) == 2 else "UnsafeViewBackward0")
     s = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    return _attention(query, key, value, bias, is_causal, max(dropout_p, 0.0), s, *rep, name)
+    if flash:
+        return _flash_attention(query, key, value, bias, is_causal, s, *rep)
+    return _math_attention(query, key, value, bias, is_causal, max(dropout_p, 0.0), s, *rep)
 
 
 # ---- multi-head attention -----------------------------------------------------------------------------

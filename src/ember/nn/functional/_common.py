@@ -69,6 +69,15 @@ def needs_grad(*tensors: Any) -> bool:
     return STATE.enabled and any(isinstance(t, Tensor) and t._rg for t in tensors)
 
 
+def not_differentiable(fn: str, **args: Tensor | None) -> None:
+    """torch's error for a tensor argument that requires grad where the op has no derivative for it."""
+    if STATE.enabled:
+        for name, t in args.items():
+            if t is not None and t.requires_grad:
+                raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
+                                   "This input cannot have requires_grad True.")
+
+
 def fused(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple = (), **attrs: Any) -> Tensor:
     """Record ``node_cls`` as ``out``'s grad_fn when some input needs grad; ``saved`` may contain
     :data:`OUT` for the output itself; ``attrs`` become node attributes for its backward."""

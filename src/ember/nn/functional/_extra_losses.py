@@ -113,7 +113,7 @@ class CtcLossBackward0(Node):
         if STATE.enabled:
             node = record(out, NotImplemented_(), (g, lp))
             node.op = "_ctc_loss_backward"
-        return (out, None)
+        return (out,)
 
 
 # ---- CTC: checks and the public function -----------------------------------------------------------
@@ -192,7 +192,7 @@ def ctc_loss(
     ns = xp(lp)
     il_a, tl_a = ns.asarray(il, dtype=ns.int64), ns.asarray(tl, dtype=ns.int64)
     ctc = _Ctc(ns, ns.asarray(lp._data), _padded_labels(ns, targets, tl_a, blank), il_a, tl_a, blank)
-    res = fused(result(ctc.nll, lp), CtcLossBackward0, (lp, targets), (lp,), ctc=ctc, zero_infinity=zero_infinity)
+    res = fused(result(ctc.nll, lp), CtcLossBackward0, (lp,), (lp,), ctc=ctc, zero_infinity=zero_infinity)
     if zero_infinity:
         res = where(res == float("inf"), tensor(0.0, dtype=res.dtype, device=res.device), res)
     if reduction == "mean":

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._core import dtype as D
-from ..._core.device import check_on_device
+from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty, empty_like, zeros
+from ...ops.elementwise import add_scalar
 from ...ops.extra import composed
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
@@ -70,13 +71,14 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but expected {in2}"
         )
     lead = input1.shape[:-1]
-    x1 = input1.reshape(-1, in1)
-    x2 = input2.reshape(-1, in2)
-    t = x1.mm(weight.permute(1, 0, 2).reshape(in1, out_f * in2)).view(-1, out_f, in2)
-    y = (t * x2.unsqueeze(1)).sum(-1)
-    if bias is not None:
-        y = y + bias
-    return y.reshape(*lead, out_f)
+
+    def trilinear(x1: Tensor, w: Tensor, x2: Tensor) -> Tensor:
+        t = x1.mm(w.permute(1, 0, 2).reshape(in1, out_f * in2)).view(-1, out_f, in2)
+        return (t * x2.unsqueeze(1)).sum(-1)
+    # torch's graph: one _trilinear node over 2-d views, the result viewed back, then the bias added
+    y = composed("TrilinearBackward0", trilinear, input1.reshape(-1, in1), weight, input2.reshape(-1, in2))
+    y = y.view(*lead, out_f)
+    return y + bias if bias is not None else y
 
 
 # ---- dropout -------------------------------------------------------------------------------------
@@ -172,15 +174,31 @@ class EmbeddingBackward0(Node):
         return (index_put(zeros(num, dim, dtype=g.dtype, device=g.device), (flat,), gf, accumulate=True),)
 
 
-def _check_indices(input: Tensor, num: int) -> None:
+def _check_index_dtype(input: Tensor, op: str) -> None:
     if input.dtype not in (D.int64, D.int32):
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)"
+            f"Long, Int; but got {input.type()} instead (while checking arguments for {op})"
         )
+
+
+def _check_indices(input: Tensor, num: int) -> None:
+    _check_index_dtype(input, "embedding")
     a = input._data
     if a.size:
         check_on_device(xp(input), (a.min() < 0) | (a.max() >= num), lambda: IndexError("index out of range in self"))
+
+
+def _check_bag_indices(input: Tensor, num: int, mode: str) -> None:
+    """embedding_bag's index checks, with torch's texts (its max kernel words them differently)."""
+    _check_index_dtype(input, "embedding_bag")
+    a = to_host(input._data).reshape(-1)
+    bad = np.flatnonzero((a < 0) | (a >= num))
+    if bad.size:
+        i = int(bad[0])
+        if mode == "max":
+            raise RuntimeError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx to be {a[i]}")
+        raise RuntimeError(f"Index {i} of input takes value {a[i]} which is not in the valid range [0, {num})")
 
 
 def _renorm_rows(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
@@ -277,7 +295,7 @@ def embedding_bag(
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    _check_indices(input, weight.shape[0])
+    _check_bag_indices(input, weight.shape[0], mode)
     if max_norm is not None:
         with no_grad():
             _renorm_rows(weight, input, max_norm, norm_type)
@@ -467,7 +485,7 @@ def rms_norm(
     dims = _norm_dims(input, normalized_shape)
     if eps is None:
         eps = D.finfo(input.dtype).eps
-    y = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    y = input * add_scalar(input.pow(2).mean(dims, keepdim=True), eps).rsqrt()
     return y * weight if weight is not None else y
 
 
@@ -644,7 +662,7 @@ def pairwise_distance(
 ) -> Tensor:
     """‖x1 - x2 + eps‖_p along the last dim (recorded as torch's C++ composite: AddBackward1, NormBackward1)."""
     from ...linalg import vector_norm
-    shifted = composed("AddBackward1", lambda d: d + eps, x1 - x2)
+    shifted = add_scalar(x1 - x2, eps)
     dim = max(x1.dim(), x2.dim()) - 1
     return composed("NormBackward1", lambda d: vector_norm(d, p, dim, keepdim), shifted)
 

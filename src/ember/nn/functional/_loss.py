@@ -14,6 +14,7 @@ from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
 from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
+from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
 from ...ops.extra import composed
 from ...ops.indexing import where
 from ._activation import log_softmax, logsigmoid
@@ -24,6 +25,7 @@ from ._common import (
     compute_array,
     fused,
     legacy_reduction,
+    not_differentiable,
     reduce_loss,
     result,
     xp,
@@ -73,20 +75,26 @@ class _PointwiseLossBackward(Node):
         x, t = self.saved
         dx, dt = type(self).grads(x, t, **self.params)
         scale = g / self.count if self.reduction == "mean" else g
-        return (
-            dx * scale if self._next[0] is not None else None,
-            dt * scale if self._next[1] is not None and dt is not None else None,
-        )
+        gx = dx * scale if self._next[0] is not None else None
+        if len(self._next) == 1:
+            return (gx,)
+        return gx, (dt * scale if self._next[1] is not None and dt is not None else None)
 
 
 def _pointwise_loss(
-    grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple]
+    grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple], target_differentiable: bool = True
 ) -> Callable[..., Tensor]:
-    """A fused loss: ``fwd(xp, x, t, **params)`` is the elementwise loss on arrays; ``grads`` its partials."""
+    """A fused loss: ``fwd(xp, x, t, **params)`` is the elementwise loss on arrays; ``grads`` its partials.
+    Without ``target_differentiable`` the node has no edge for the target and torch's error guards it."""
     node_cls = type(grad_name, (_PointwiseLossBackward,), {"__slots__": (), "grads": staticmethod(grads)})
+
+    fn_name = grad_name.removesuffix("Backward0")
+    fn_name = "".join("_" + c.lower() if c.isupper() else c for c in fn_name).lstrip("_")
 
     def apply(input: Tensor, target: Tensor, reduction: str, **params: Any) -> Tensor:
         check_reduction(reduction)
+        if not target_differentiable:
+            not_differentiable(fn_name, target=target)
         x, t = compute_array(input), compute_array(target)
         ns = xp(input)
         try:
@@ -100,9 +108,8 @@ def _pointwise_loss(
         elif reduction == "mean":
             loss = loss.mean()
         out = result(loss, input)
-        return fused(
-            out, node_cls, (input, target), (input, target), params=params, reduction=reduction, count=n
-        )
+        inputs = (input, target) if target_differentiable else (input,)
+        return fused(out, node_cls, inputs, (input, target), params=params, reduction=reduction, count=n)
 
     return apply
 
@@ -255,8 +262,9 @@ def binary_cross_entropy(
     if a.size:
         check_on_device(xp(input), ~((a >= 0) & (a <= 1)).all(),
                         lambda: RuntimeError("all elements of input should be between 0 and 1"))
+    not_differentiable("binary_cross_entropy", weight=weight)
     if weight is not None:
-        weight = weight.detach().expand(*input.shape)
+        weight = weight.expand(*input.shape)
     return _bce(input, target, reduction, weight=weight)
 
 
@@ -295,12 +303,13 @@ def binary_cross_entropy_with_logits(
     reduction = legacy_reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     return _bce_logits(
         input,
         target,
         reduction,
-        weight=None if weight is None else weight.detach(),
-        pos_weight=None if pos_weight is None else pos_weight.detach(),
+        weight=weight,
+        pos_weight=pos_weight,
     )
 
 
@@ -313,6 +322,7 @@ _soft_margin = _pointwise_loss(
     "SoftMarginLossBackward0",
     lambda ns, x, t: ns.maximum(-t * x, 0) + ns.log1p(ns.exp(-ns.abs(t * x))),
     _soft_margin_grads,
+    target_differentiable=False,
 )
 
 
@@ -392,6 +402,7 @@ def nll_loss(
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     _check_target(input, target)
+    not_differentiable("nll_loss_forward", weight=weight)
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
     _check_weight(weight, c)
     ns = xp(input)
@@ -460,7 +471,7 @@ def cross_entropy(
         if reduction == "sum":
             return total
         n = input.numel() // c
-        return composed("DivBackward1", lambda s: s / n, total)
+        return div_scalar(total, n)
     nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing == 0:
         return nll
@@ -474,7 +485,7 @@ def cross_entropy(
             smooth = smooth.sum() / (~ignored).sum()
         else:
             smooth = smooth.sum() / weight[target.masked_fill(ignored, 0)].masked_fill(ignored, 0).sum()
-    return nll * (1 - label_smoothing) + smooth * (label_smoothing / c)
+    return mul_scalar(nll, 1 - label_smoothing) + mul_scalar(smooth, label_smoothing / c)
 
 
 # ---- composite losses ----------------------------------------------------------------------------
@@ -565,7 +576,7 @@ def margin_ranking_loss(
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {input1.shape}, input2: {input2.shape}, target: {target.shape} "
         )
-    return reduce_loss((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+    return reduce_loss(add_scalar(-target * (input1 - input2), margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(
@@ -578,7 +589,7 @@ def hinge_embedding_loss(
 ) -> Tensor:
     """x where y = 1, max(0, margin - x) where y = -1."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    margin_part = where(target != 1, (margin - input).clamp_min(0), 0.0)
+    margin_part = where(target != 1, scalar_minus(margin, input).clamp_min(0), 0.0)
     self_part = where(target != -1, input, 0.0)
     return reduce_loss(margin_part + self_part, reduction)
 
@@ -602,11 +613,11 @@ def cosine_embedding_loss(
     dim = input1.dim() - 1
     eps = 1e-12
     prod = (input1 * input2).sum(dim)
-    mag1 = (input1 * input1).sum(dim) + eps
-    mag2 = (input2 * input2).sum(dim) + eps
+    mag1 = add_scalar((input1 * input1).sum(dim), eps)
+    mag2 = add_scalar((input2 * input2).sum(dim), eps)
     cos = prod / (mag1 * mag2).sqrt()
-    pos = where(target == 1, 1 - cos, 0.0)
-    neg = where(target == -1, (cos - margin).clamp_min(0), 0.0)
+    pos = where(target == 1, scalar_minus(1, cos), 0.0)
+    neg = where(target == -1, sub_scalar(cos, margin).clamp_min(0), 0.0)
     return reduce_loss(pos + neg, reduction)
 
 
@@ -634,7 +645,7 @@ def triplet_margin_loss(
     d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
-    return reduce_loss((margin + d_pos - d_neg).clamp_min(0), reduction)
+    return reduce_loss((add_scalar(d_pos, margin) - d_neg).clamp_min(0), reduction)
 
 
 def multilabel_soft_margin_loss(
@@ -672,7 +683,8 @@ def multi_margin_loss(
     t = target.reshape(-1, 1)
     c = input.shape[-1] if input.dim() else 1
     not_target = result(xp(input).arange(c)[None, :] != t._data, input, D.bool)
-    w = None if weight is None else weight.detach()[t]
+    not_differentiable("multi_margin_loss", weight=weight)
+    w = None if weight is None else weight[t]
 
     def fn(input: Tensor) -> Tensor:
         x = input if input.dim() == 2 else input.reshape(1, -1)

@@ -465,13 +465,17 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     if size <= 0:  # torch's error comes from the average pooling it builds the window with
         kernel = f"kH: {size} kW: 1" if dim == 3 else f"kT: {size} kH: 1 kW: 1"
         raise RuntimeError(f"kernel size should be greater than zero, but got {kernel}")
-    c = input.shape[1]
-    sq = pad(input.mul(input), (0, 0) * (dim - 2) + (size // 2, (size - 1) // 2))
-    window = sq.narrow(1, 0, c)
-    for i in range(1, size):
-        window = window + sq.narrow(1, i, c)
-    div = (window / size).mul(alpha).add(k).pow(beta)
-    return input / div
+    from ._pooling import avg_pool2d, avg_pool3d
+    div = input.mul(input)   # the channel window is an average pool over a padded channel axis, as torch
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = div.view(sizes[0], 1, sizes[1], sizes[2], -1)
+        div = pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).view(sizes)
+    return input / div.mul(alpha).add(k).pow(beta)
 
 
 class CrossMapLRN2d(Function):
