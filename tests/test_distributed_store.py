@@ -162,9 +162,11 @@ def test_base_store_and_python_subclass_as_torch() -> None:
         s = lib.Store()
         assert s.timeout == timedelta(seconds=300) and s.has_extended_api() is False
         for name, args in [("set", ("a", "b")), ("get", ("a",)), ("compare_set", ("a", "b", "c")),
-                           ("multi_get", (["a"],)), ("append", ("a", "b"))]:
+                           ("multi_get", (["a"],))]:
             with pytest.raises(RuntimeError, match="Not implemented."):
                 getattr(s, name)(*args)
+        with pytest.raises(RuntimeError):
+            s.append("a", "b")
         for name, args, what in [("add", ("a", 1), "add"), ("num_keys", (), "getNumKeys"), ("check", (["a"],), "check"),
                                  ("wait", (["a"],), "wait"), ("delete_key", ("a",), "deleteKey"),
                                  ("clone", (), "clone")]:
@@ -187,6 +189,19 @@ def test_base_store_and_python_subclass_as_torch() -> None:
             def get(self, k: str) -> bytes:
                 return self.d[k]
 
+        if lib is dist:   # append from check, get and compare_set (torch 2.13 keeps b"x" here: a bug)
+            class Counting(Mine):
+                def check(self, keys: list[str]) -> bool:
+                    return all(k in self.d for k in keys)
+
+                def compare_set(self, k: str, expected: bytes, desired: bytes) -> bytes:
+                    if self.d.get(k, b"") == expected:
+                        self.d[k] = desired
+                    return self.d[k]
+            c = Counting()
+            c.append("k", b"x")
+            c.append("k", b"x")
+            assert c.d == {"k": b"xx"}
         m = Mine()
         p = lib.PrefixStore("x", m)
         p.set("k", "v")

@@ -188,9 +188,9 @@ class Store:
         """Append ``value`` to the value of ``key`` (created when missing)."""
         k = _key(key, "append", self, (key, value))
         extra = _value(value, "append", self, (key, value))
-        old = self.compare_set(k, b"", extra)
-        while old != extra and self.compare_set(k, old, old + extra) != old + extra:
-            old = self.get(k)
+        cur = self.get(k) if self.check([k]) else b""
+        while (got := self.compare_set(k, cur, cur + extra)) != cur + extra:   # another writer came between
+            cur = got
 
     def barrier(self, key: str, world_size: int, timeout: timedelta | None = None) -> None:
         """Wait until ``world_size`` callers reached the barrier named ``key``."""
