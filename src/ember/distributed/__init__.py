@@ -8,7 +8,6 @@ Importing this package is cheap: mpi4py (which initialises MPI) and CuPy are imp
 from __future__ import annotations
 
 from ._grad_bucket import GradBucket
-from ._rendezvous import register_rendezvous_handler, rendezvous
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, QueueEmptyError, Work
 from .distributed_c10d import (
@@ -68,6 +67,7 @@ from .distributed_c10d import (
     send_object_list,
     supports_complex,
 )
+from .rendezvous import register_rendezvous_handler, rendezvous
 
 __all__ = ["Work", "GradBucket", "DistError", "DistBackendError", "DistNetworkError", "DistStoreError", "Backend",
            "GroupMember", "ProcessGroup", "ReduceOp", "all_gather", "all_gather_into_tensor", "all_gather_object",

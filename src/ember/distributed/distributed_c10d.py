@@ -36,9 +36,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._mpi import Persistent, Slot
-from ._rendezvous import _scheme, _strip, rendezvous
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
+from .rendezvous import _scheme, _strip, rendezvous
 
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "default_pg_timeout",
            "init_process_group", "destroy_process_group", "is_initialized", "is_available", "is_mpi_available",
