@@ -181,6 +181,13 @@ from .serialization import load, save  # noqa: E402
 
 amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
 from . import distributions  # noqa: E402  (its classes use the full namespace at definition time)
+from .distributions._samplers import (  # noqa: E402
+    _dirichlet_grad,
+    _sample_dirichlet,
+    _standard_gamma,
+    _standard_gamma_grad,
+    binomial,
+)
 
 __version__ = "0.1.0"
 
