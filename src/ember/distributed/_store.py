@@ -711,7 +711,8 @@ _TENANTS: dict[int, _Server] = {}   # the servers of multi-tenant TCPStores of t
 _TENANTS_LOCK = threading.Lock()
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(port: int) -> socket.socket:
+    """A socket listening on ``port`` of every interface (IPv4 and, where the host has it, IPv6)."""
     try:
         if socket.has_dualstack_ipv6():
             return socket.create_server(("", port), family=socket.AF_INET6, dualstack_ipv6=True, backlog=128)
@@ -736,10 +737,6 @@ def _connect(host: str, port: int, timeout: timedelta) -> socket.socket:
                 raise DistNetworkError(f"The client socket has timed out after {_ms(timeout)}ms while trying to "
                                        f"connect to ({host}, {port}).") from None
             time.sleep(0.05)
-
-
-def _close_socket(sock: socket.socket) -> None:
-    sock.close()
 
 
 class TCPStore(Store):
@@ -774,7 +771,7 @@ class TCPStore(Store):
         self._port = port
         self._lock = threading.Lock()
         self._sock = _connect(host_name, port, timeout)
-        weakref.finalize(self, _close_socket, self._sock)
+        weakref.finalize(self, self._sock.close)
         if world_size is not None and wait_for_workers:
             self._call("add", _INIT.encode(), b"1")
             if is_master:
@@ -787,7 +784,7 @@ class TCPStore(Store):
                 with server.lock:
                     server.users += 1
                 return server
-            listener = socket.socket(fileno=fd) if fd is not None else _listen(self._host, port)
+            listener = socket.socket(fileno=fd) if fd is not None else _listen(port)
             server = _Server(listener)
             if multi_tenant:
                 _TENANTS[server.port] = server
