@@ -268,3 +268,12 @@ def test_not_differentiable_arguments(name: str) -> None:
     assert_same_error(lambda: run(ember), lambda: run(torch))
     with ember.no_grad():
         run(ember)
+
+
+def test_broadcast_tensors_returns_inputs_of_the_common_shape() -> None:
+    """torch's broadcast_tensors expands only the tensors that need it; the others come back themselves."""
+    for L in (torch, ember):
+        a, b, c = L.ones(3, requires_grad=True), L.ones(3) * 2, L.ones(1)
+        out = L.broadcast_tensors(a, b, c)
+        assert out[0] is a and out[1] is b and out[2] is not c
+        assert tuple(out[2].shape) == (3,)

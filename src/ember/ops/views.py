@@ -513,7 +513,7 @@ def broadcast_shapes(*shapes: Any) -> Size:
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
-    """Views of ``tensors`` expanded to their common shape."""
+    """``tensors`` expanded to their common shape (as torch, those already of that shape come back as they are)."""
     if len(tensors) == 1 and not _isinstance(tensors[0], Tensor):
         tensors = tuple(tensors[0])
     shape: tuple[int, ...] = ()
@@ -522,7 +522,7 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
             shape = np.broadcast_shapes(shape, x._data.shape)
         except ValueError:
             raise broadcast_error(shape, x._data.shape) from None
-    return tuple(expand(x, shape) for x in tensors)
+    return tuple(x if x._data.shape == shape else expand(x, shape) for x in tensors)
 
 
 # ---- squeeze / unsqueeze -------------------------------------------------------------------------------
