@@ -355,13 +355,15 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
 
 
 def _serve_store(world: ProcessGroup, seconds: float) -> Any:
-    """The store of a world that MPI brought together (env://): rank 0 serves a :class:`TCPStore` on a free port
-    of ``MASTER_ADDR`` (else its host name), whose address every rank learns now; the other ranks connect when they
-    first use it (see ``_get_default_store``). Returns rank 0's store, the address elsewhere."""
+    """The store of a world that MPI brought together (env://): rank 0 serves a :class:`TCPStore` on a free port,
+    whose address every rank learns now (127.0.0.1 when all ranks run on its host, else ``MASTER_ADDR`` or its host
+    name); the other ranks connect when they first use it (see ``_get_default_store``). Returns rank 0's store,
+    the address elsewhere."""
     master = None
     if world.rank() == 0:
-        master = TCPStore(os.environ.get("MASTER_ADDR") or socket.gethostname(), 0, None, True,
-                          timedelta(seconds=seconds))
+        one_host = all(h == world._pids[0][0] for h, _ in world._pids)
+        host = "127.0.0.1" if one_host else os.environ.get("MASTER_ADDR") or socket.gethostname()
+        master = TCPStore(host, 0, None, True, timedelta(seconds=seconds))
     req, rows = world._meta.exchange(pickle.dumps((master.host, master.port) if master else None), 256)
     Work([(req.Test, None)], world, "init_process_group").wait()
     return PrefixStore("default_pg", master) if master else pickle.loads(bytes(rows[0]))
