@@ -181,6 +181,9 @@ QKV4 = [R.standard_normal((2, 2, 3, 4)) for _ in range(3)]
 NN_PROGRAMS: dict[str, tuple[Callable, list[np.ndarray]]] = {
     "conv2d": (lambda F, L, x, w, b: F.conv2d(x, w, b, padding=1), [X4, W4, R.standard_normal(4)]),
     "max_pool2d": (lambda F, L, x: F.max_pool2d(x, 2), [X4]),
+    "prelu_channels": (lambda F, L, x, w: F.prelu(x, w), [X4, R.standard_normal(3)]),
+    "prelu_shared": (lambda F, L, x, w: F.prelu(x, w), [X2, R.standard_normal(1)]),
+    "prelu_1d": (lambda F, L, x, w: F.prelu(x, w), [R.standard_normal(5), R.standard_normal(1)]),
     "batch_norm": (lambda F, L, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                    [X4, R.standard_normal(3), R.standard_normal(3)]),
     "layer_norm": (lambda F, L, x, w, b: F.layer_norm(x, (6,), w, b), [X4, R.standard_normal(6), R.standard_normal(6)]),
@@ -277,3 +280,11 @@ def test_broadcast_tensors_returns_inputs_of_the_common_shape() -> None:
         out = L.broadcast_tensors(a, b, c)
         assert out[0] is a and out[1] is b and out[2] is not c
         assert tuple(out[2].shape) == (3,)
+
+
+@pytest.mark.parametrize(("xs", "ws"), [((5,), (5,)), ((4, 5), (3,)), ((4, 5), (1, 1))])
+def test_prelu_weight_errors(xs: tuple, ws: tuple) -> None:
+    """A 1-d input has one channel; slopes must be 0-d or 1-d (torch's RuntimeErrors)."""
+    def run(L: Any) -> Any:
+        return L.nn.functional.prelu(L.ones(*xs), L.ones(*ws))
+    assert_same_error(lambda: run(ember), lambda: run(torch))

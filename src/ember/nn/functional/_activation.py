@@ -273,42 +273,31 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 class PreluKernelBackward0(Node):
-    """prelu: gradients for the input and for the per-channel slopes."""
+    """prelu: gradients for the input and for the slopes (in the slopes' broadcast shape)."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.saved
-        wb = _channel_view(w, x)
         pos = x > 0
-        gx = where(pos, g, g * wb) if self._next[0] is not None else None
-        gw = None
-        if self._next[1] is not None:
-            gw = where(pos, 0.0, x * g)
-            dims = [d for d in range(x.dim()) if not (d == 1 and w.numel() > 1)]
-            gw = (gw.sum(dims) if dims else gw).reshape(w.shape)
+        gx = where(pos, g, g * w) if self._next[0] is not None else None
+        gw = where(pos, 0.0, x * g).sum_to_size(w.shape) if self._next[1] is not None else None
         return gx, gw
 
 
-def _channel_view(w: Tensor, x: Tensor) -> Tensor:
-    """The prelu weight shaped to broadcast along ``x``'s channel dim (dim 1)."""
-    if w.numel() == 1 or x.dim() < 2:
-        return w.reshape(()) if w.numel() == 1 else w
-    return w.reshape([1, -1] + [1] * (x.dim() - 2))
-
-
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """max(0, x) + weight * min(0, x), one slope per channel (dim 1) or one for all."""
-    if weight.numel() != 1:
-        channels = input.shape[1] if input.dim() >= 2 else input.shape[0] if input.dim() == 1 else 1
-        if weight.numel() != channels:
-            raise RuntimeError(
-                f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
-                f"{weight.numel()} and channel size = {channels}."
-            )
+    """max(0, x) + weight * min(0, x), one slope per channel (dim 1) or one for all. As torch, the slopes
+    are viewed to broadcast over a ≥2-d input before its kernel (``PreluKernelBackward0``) runs."""
+    if weight.dim() > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    if weight.numel() != 1 and weight.numel() != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                           f"{weight.numel()} and channel size = {channels}.")
+    if input.dim() > 1:
+        weight = weight.reshape([1, weight.numel()] + [1] * (input.dim() - 2))
     a = compute_array(input)
-    wa = compute_array(_channel_view(weight.detach(), input))
-    out = result(xp(input).where(a > 0, a, a * wa), input)
+    out = result(xp(input).where(a > 0, a, a * compute_array(weight)), input)
     return fused(out, PreluKernelBackward0, (input, weight), (input, weight))
 
 
