@@ -288,3 +288,46 @@ def test_prelu_weight_errors(xs: tuple, ws: tuple) -> None:
     def run(L: Any) -> Any:
         return L.nn.functional.prelu(L.ones(*xs), L.ones(*ws))
     assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+# ---- modules: graphs, outputs and parameter gradients -----------------------------------------------------
+S5 = R.standard_normal((5, 2, 4)).astype(np.float32)
+SEQ = R.standard_normal((2, 8, 3)).astype(np.float32).transpose(0, 2, 1).copy()
+MODULES: dict[str, tuple[Callable, np.ndarray]] = {
+    "lstm_2_layers_bidirectional": (lambda nn: nn.LSTM(4, 3, num_layers=2, bidirectional=True), S5),
+    "gru": (lambda nn: nn.GRU(4, 3), S5),
+    "rnn_relu": (lambda nn: nn.RNN(4, 3, nonlinearity="relu"), S5),
+    "lstm_cell": (lambda nn: nn.LSTMCell(4, 3), S5[0]),
+    "gru_cell": (lambda nn: nn.GRUCell(4, 3), S5[0]),
+    "conv1d_groups": (lambda nn: nn.Conv1d(3, 6, 3, groups=3), X3.astype(np.float32)),
+    "conv_transpose1d": (lambda nn: nn.ConvTranspose1d(3, 2, 3, stride=2), X3.astype(np.float32)),
+    "lp_pool2d": (lambda nn: nn.LPPool2d(2, 2), X4.astype(np.float32)),
+    "upsample_bicubic": (lambda nn: nn.Upsample(scale_factor=2, mode="bicubic"), X4.astype(np.float32)),
+    "instance_norm_affine": (lambda nn: nn.InstanceNorm2d(3, affine=True), X4.astype(np.float32)),
+    "channel_shuffle": (lambda nn: nn.ChannelShuffle(3), X4.astype(np.float32)),
+    "reflection_pad1d": (lambda nn: nn.ReflectionPad1d(2), X3.astype(np.float32)),
+    "transformer_encoder_layer": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), SEQ),
+    "transformer_encoder_layer_norm_first": (lambda nn: nn.TransformerEncoderLayer(
+        8, 2, 16, dropout=0.0, norm_first=True, batch_first=True), SEQ),
+}
+
+
+def _run_module(L: Any, name: str) -> Any:
+    make, x0 = MODULES[name]
+    L.manual_seed(0)
+    module = make(L.nn)
+    x = L.tensor(x0, requires_grad=True)
+    out = module(x)
+    out = out[0] if isinstance(out, tuple) else out
+    cotangent = L.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(np.float32))
+    return _graph(out.grad_fn), out, L.autograd.grad(out, [x, *module.parameters()], cotangent)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_graphs(name: str) -> None:
+    """Modules record torch's graph (e.g. the RNN cells' unsafe_chunk) with torch's values and gradients."""
+    t_graph, t_out, t_grads = _run_module(torch, name)
+    e_graph, e_out, e_grads = _run_module(ember, name)
+    assert e_graph == t_graph
+    assert_close(e_out, t_out, atol=1e-5, rtol=1e-4)
+    assert_close(list(e_grads), list(t_grads), atol=1e-5, rtol=1e-4)

@@ -60,8 +60,8 @@ def _relu_step(xw: Tensor, h: Tensor, w: Weights, trace: list | None = None) -> 
 
 
 def _gru_step(xw: Tensor, h: Tensor, w: Weights, trace: list | None = None) -> tuple[Tensor, Tensor]:
-    xr, xz, xn = xw.chunk(3, 1)
-    hr, hz, hn = _hidden_proj(h, w).chunk(3, 1)
+    xr, xz, xn = xw.unsafe_chunk(3, 1)
+    hr, hz, hn = _hidden_proj(h, w).unsafe_chunk(3, 1)
     r = (hr + xr).sigmoid()
     z = (hz + xz).sigmoid()
     n = (xn + hn * r).tanh()
@@ -72,7 +72,7 @@ def _gru_step(xw: Tensor, h: Tensor, w: Weights, trace: list | None = None) -> t
 def _lstm_step(xw: Tensor, state: tuple, w: Weights, trace: list | None = None) -> tuple[tuple, Tensor]:
     """One LSTM step (gate order i, f, g, o); ``trace`` collects the activations for the fused backward."""
     h, c = state
-    i, f, g, o = (_hidden_proj(h, w) + xw).chunk(4, 1)
+    i, f, g, o = (_hidden_proj(h, w) + xw).unsafe_chunk(4, 1)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
     c = f * c + i * g
     tc = c.tanh()
