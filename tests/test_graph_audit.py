@@ -306,6 +306,9 @@ MODULES: dict[str, tuple[Callable, np.ndarray]] = {
     "instance_norm_affine": (lambda nn: nn.InstanceNorm2d(3, affine=True), X4.astype(np.float32)),
     "channel_shuffle": (lambda nn: nn.ChannelShuffle(3), X4.astype(np.float32)),
     "reflection_pad1d": (lambda nn: nn.ReflectionPad1d(2), X3.astype(np.float32)),
+    "circular_pad2d": (lambda nn: nn.CircularPad2d((1, 2, 2, 1)), X4.astype(np.float32)),
+    "circular_pad1d_crop": (lambda nn: nn.CircularPad1d((-1, 2)), X3.astype(np.float32)),
+    "circular_pad3d": (lambda nn: nn.CircularPad3d(1), X4[:, :, None].repeat(3, 2).astype(np.float32)),
     "transformer_encoder_layer": (lambda nn: nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0), SEQ),
     "transformer_encoder_layer_norm_first": (lambda nn: nn.TransformerEncoderLayer(
         8, 2, 16, dropout=0.0, norm_first=True, batch_first=True), SEQ),

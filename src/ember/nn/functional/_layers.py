@@ -551,7 +551,7 @@ def _constant_pad(input: Tensor, pads: Sequence[int], value: float) -> Tensor:
 
 
 class _IndexPadBackward(Node):
-    """reflect/replicate/circular padding: gradients of repeated source positions add up."""
+    """reflect/replicate padding: gradients of repeated source positions add up."""
 
     __slots__ = ()
 
@@ -574,17 +574,36 @@ def _pad_node(name: str) -> type[Node]:
 
 
 def _source_index(mode: str, n: int, lo: int, hi: int) -> np.ndarray:
-    """For each output position along a padded dim, the input position it copies."""
-    if mode == "circular":
-        start, stop = max(-lo, 0), n - max(-hi, 0)
-        m = stop - start
-        j = np.arange(-max(lo, 0), m + max(hi, 0))
-        return start + j % m
+    """For each output position along a padded dim, the input position it copies (reflect, replicate)."""
     j = np.arange(-lo, n + hi)
     if mode == "replicate":
         return np.clip(j, 0, n - 1)
     j = np.abs(j)
     return np.where(j > n - 1, 2 * (n - 1) - j, j)
+
+
+def _circular_pad(input: Tensor, pads: Sequence[int]) -> Tensor:
+    """Circular padding as torch composes it (so its graph is torch's chain of CopySlices): the kept input
+    copied into the middle of an empty result, then each padded dim's borders copied from the far side."""
+    k = len(pads) // 2
+    dims = [input.dim() - 1 - i for i in range(k)]
+    shape = list(input.shape)
+    for i, d in enumerate(dims):
+        shape[d] += pads[2 * i] + pads[2 * i + 1]
+    out = empty(shape, dtype=input.dtype, device=input.device)
+    out_part, in_part = out, input
+    for i, d in enumerate(dims):
+        lo, hi = pads[2 * i], pads[2 * i + 1]
+        out_part = out_part.narrow(d, max(lo, 0), shape[d] - max(lo, 0) - max(hi, 0))
+        in_part = in_part.narrow(d, max(-lo, 0), input.shape[d] - max(-lo, 0) - max(-hi, 0))
+    out_part.copy_(in_part)
+    for i, d in enumerate(dims):
+        lo, hi = pads[2 * i], pads[2 * i + 1]
+        if lo > 0:
+            out.narrow(d, 0, lo).copy_(out.narrow(d, shape[d] - lo - max(hi, 0), lo))
+        if hi > 0:
+            out.narrow(d, shape[d] - hi, hi).copy_(out.narrow(d, max(lo, 0), hi))
+    return out
 
 
 def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
@@ -611,14 +630,14 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
             )
         if mode == "circular" and (lo > n or hi > n):
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "circular":
+            continue
         idx = _source_index(mode, n, lo, hi)
         arr = ns.take(arr, ns.asarray(idx), axis=d)
         maps.append((d, idx, n))
-    name = (
-        "CopySlices"
-        if mode == "circular"
-        else f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
-    )
+    if mode == "circular":
+        return _circular_pad(input, pads)
+    name = f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
     return fused(result(arr, input), _pad_node(name), (input,), (), maps=tuple(maps))
 
 
