@@ -1,10 +1,11 @@
 """Probability distributions with torch's sampling streams (torch.distributions)."""
 
-from . import constraint_registry, constraints, transformed_distribution, transforms
+from . import constraint_registry, constraints, transformed_distribution, transforms  # noqa: F401  (submodules torch exposes)
 from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
+from .cauchy import Cauchy
 from .chi2 import Chi2
 from .constraint_registry import biject_to, transform_to
 from .continuous_bernoulli import ContinuousBernoulli
@@ -22,7 +23,7 @@ from .half_normal import HalfNormal
 from .independent import Independent
 from .inverse_gamma import InverseGamma
 from .kl import kl_divergence, register_kl
-from .laplace import Cauchy, Laplace
+from .laplace import Laplace
 from .lkj_cholesky import LKJCholesky
 from .log_normal import LogNormal
 from .logistic_normal import LogisticNormal

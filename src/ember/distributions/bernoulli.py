@@ -5,39 +5,57 @@ from __future__ import annotations
 import ember
 
 from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all, logits_to_probs, probs_to_logits
+from .exp_family import ExponentialFamily
+from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
 
 __all__ = ["Bernoulli"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """0/1 outcomes with success probability ``probs`` (or log-odds ``logits``)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
+    _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:  # noqa: ANN001
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
-            param = self.probs
         else:
             (self.logits,) = broadcast_all(logits)
-            param = self.logits
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
+        self._param = self.probs if probs is not None else self.logits
+        super().__init__(self._param.size(), validate_args=validate_args)
 
-    def __getattr__(self, name: str):  # noqa: ANN204
-        if name == "probs":
-            self.probs = logits_to_probs(self.logits, is_binary=True)
-            return self.probs
-        if name == "logits":
-            self.logits = probs_to_logits(self.probs, is_binary=True)
-            return self.logits
-        raise AttributeError(name)
+    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
+        new = self._get_checked_instance(Bernoulli, _instance)
+        batch_shape = ember.Size(batch_shape)
+        if "probs" in self.__dict__:
+            new.probs = self.probs.expand(batch_shape)
+            new._param = new.probs
+        if "logits" in self.__dict__:
+            new.logits = self.logits.expand(batch_shape)
+            new._param = new.logits
+        super(Bernoulli, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _new(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return self._param.new(*args, **kwargs)
+
+    @lazy_property
+    def logits(self):  # noqa: ANN201
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):  # noqa: ANN201
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> ember.Size:
+        return self._param.size()
 
     @property
     def mean(self):  # noqa: ANN201
@@ -71,3 +89,10 @@ class Bernoulli(Distribution):
         values = ember.arange(2, dtype=self._param.dtype, device=self._param.device)
         values = values.view((-1,) + (1,) * len(self._batch_shape))
         return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (ember.logit(self.probs),)
+
+    def _log_normalizer(self, x):  # noqa: ANN001, ANN202
+        return ember.log1p(ember.exp(x))

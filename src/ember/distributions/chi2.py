@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import constraints
 from .gamma import Gamma
-from .utils import broadcast_all, check_params, checked_instance
+from .utils import broadcast_all, checked_instance
 
 __all__ = ["Chi2"]
 
@@ -17,8 +17,6 @@ class Chi2(Gamma):
     def __init__(self, df, validate_args: bool | None = None) -> None:  # noqa: ANN001
         (df,) = broadcast_all(df)
         super().__init__(0.5 * df, 0.5, validate_args=validate_args)
-        if self._validate_args:
-            check_params(self, ["df"])
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         return super().expand(batch_shape, checked_instance(self, Chi2, _instance))

@@ -7,6 +7,7 @@ import warnings
 import ember
 
 from . import constraints
+from .utils import lazy_property
 
 __all__ = ["Distribution"]
 
@@ -17,8 +18,6 @@ class Distribution:
     has_rsample = False
     has_enumerate_support = False
     _validate_args = __debug__
-    arg_constraints: dict = {}
-    support = None
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -33,19 +32,38 @@ class Distribution:
         if validate_args is not None:
             self._validate_args = validate_args
         if self._validate_args:
-            for param, constraint in self.arg_constraints.items():
-                if constraints.is_dependent(constraint) or param not in self.__dict__:
-                    continue
-                value = getattr(self, param)
-                valid = constraint.check(value)
-                if not bool(valid.all()):
-                    raise ValueError(
-                        f"Expected parameter {param} "
-                        f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                        f"of distribution {repr(self)} "
-                        f"to satisfy the constraint {repr(constraint)}, "
-                        f"but found invalid values:\n{value}"
-                    )
+            self._validate_params()
+
+    def _validate_params(self) -> None:
+        """Check every parameter named in ``arg_constraints`` (attributes and plain properties alike; a
+        ``lazy_property`` not computed yet is skipped, as it derives from one that is checked)."""
+        try:
+            arg_constraints = self.arg_constraints
+        except NotImplementedError:
+            arg_constraints = {}
+            warnings.warn(
+                f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
+                "initialize the distribution with `validate_args=False` to turn off validation.",
+                stacklevel=3,
+            )
+        for param, constraint in arg_constraints.items():
+            if constraints.is_dependent(constraint):
+                continue
+            if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
+                continue
+            value = getattr(self, param)
+            if not bool(constraint.check(value).all()):
+                raise ValueError(
+                    f"Expected parameter {param} "
+                    f"({type(value).__name__} of shape {tuple(value.shape)}) "
+                    f"of distribution {repr(self)} "
+                    f"to satisfy the constraint {repr(constraint)}, "
+                    f"but found invalid values:\n{value}"
+                )
+
+    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
+        """A new distribution (or ``_instance``) whose parameters are expanded to ``batch_shape``."""
+        raise NotImplementedError
 
     @property
     def batch_shape(self) -> ember.Size:
@@ -54,6 +72,16 @@ class Distribution:
     @property
     def event_shape(self) -> ember.Size:
         return self._event_shape
+
+    @property
+    def arg_constraints(self) -> dict:
+        """Constraint of each parameter, by name."""
+        raise NotImplementedError
+
+    @property
+    def support(self):  # noqa: ANN201
+        """The constraint the values of the distribution satisfy."""
+        raise NotImplementedError
 
     @property
     def mean(self):  # noqa: ANN201
@@ -91,18 +119,42 @@ class Distribution:
     def icdf(self, value):  # noqa: ANN001, ANN201
         raise NotImplementedError
 
+    def enumerate_support(self, expand: bool = True):  # noqa: ANN201
+        raise NotImplementedError
+
     def entropy(self):  # noqa: ANN201
         raise NotImplementedError
+
+    def perplexity(self):  # noqa: ANN201
+        return ember.exp(self.entropy())
 
     def _extended_shape(self, sample_shape=ember.Size()) -> ember.Size:  # noqa: ANN001, B008
         return ember.Size(tuple(sample_shape) + tuple(self._batch_shape) + tuple(self._event_shape))
 
     def _validate_sample(self, value) -> None:  # noqa: ANN001
+        """Check that ``value`` ends with the event shape, broadcasts with batch + event shape and lies in
+        the support (torch's checks, in its order, with its messages)."""
         if not isinstance(value, ember.Tensor):
             raise ValueError("The value argument to log_prob must be a Tensor")
-        support = self.support
-        valid = support.check(value)
-        if not bool(valid.all()):
+        actual, event = value.size(), self._event_shape
+        if actual[len(actual) - len(event):] != event:
+            raise ValueError(f"The right-most size of value must match event_shape: {actual} vs {event}.")
+        expected = ember.Size(tuple(self._batch_shape) + tuple(event))
+        for i, j in zip(reversed(actual), reversed(expected), strict=False):
+            if i != 1 and j != 1 and i != j:
+                raise ValueError(
+                    f"Value is not broadcastable with batch_shape+event_shape: {actual} vs {expected}."
+                )
+        try:
+            support = self.support
+        except NotImplementedError:
+            warnings.warn(
+                f"{self.__class__} does not define `support` to enable sample validation. Please initialize "
+                "the distribution with `validate_args=False` to turn off validation.",
+                stacklevel=2,
+            )
+            return
+        if not bool(support.check(value).all()):
             raise ValueError(
                 "Expected value argument "
                 f"({type(value).__name__} of shape {tuple(value.shape)}) "
@@ -110,6 +162,16 @@ class Distribution:
                 f"of the distribution {repr(self)}, "
                 f"but found invalid values:\n{value}"
             )
+
+    def _get_checked_instance(self, cls: type, _instance=None):  # noqa: ANN001, ANN202
+        """``_instance``, or a blank object of this class for ``expand`` to fill; a subclass of ``cls`` with
+        its own ``__init__`` must define its own ``expand``."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {self.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
+                "must also define a custom .expand() method."
+            )
+        return type(self).__new__(type(self)) if _instance is None else _instance
 
     def __repr__(self) -> str:
         names = [k for k in self.arg_constraints if k in self.__dict__]

@@ -5,22 +5,31 @@ from __future__ import annotations
 import ember
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Exponential"]
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Exponential with rate ``rate`` (mean 1/rate)."""
 
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, rate, validate_args: bool | None = None) -> None:  # noqa: ANN001
         (self.rate,) = broadcast_all(rate)
         super().__init__(self.rate.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
+        new = self._get_checked_instance(Exponential, _instance)
+        batch_shape = ember.Size(batch_shape)
+        new.rate = self.rate.expand(batch_shape)
+        super(Exponential, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self):  # noqa: ANN201
@@ -48,6 +57,8 @@ class Exponential(Distribution):
         return self.rate.log() - self.rate * value
 
     def cdf(self, value):  # noqa: ANN001, ANN201
+        if self._validate_args:
+            self._validate_sample(value)
         return 1 - ember.exp(-self.rate * value)
 
     def icdf(self, value):  # noqa: ANN001, ANN201
@@ -55,3 +66,10 @@ class Exponential(Distribution):
 
     def entropy(self):  # noqa: ANN201
         return 1.0 - ember.log(self.rate)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):  # noqa: ANN001, ANN202
+        return -ember.log(-x)

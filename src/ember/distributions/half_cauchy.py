@@ -7,7 +7,7 @@ import math
 import ember
 
 from . import constraints
-from .laplace import Cauchy
+from .cauchy import Cauchy
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform
 from .utils import checked_instance

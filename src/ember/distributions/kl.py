@@ -11,6 +11,7 @@ from .bernoulli import Bernoulli
 from .beta import Beta
 from .binomial import Binomial
 from .categorical import Categorical
+from .cauchy import Cauchy
 from .continuous_bernoulli import ContinuousBernoulli
 from .dirichlet import Dirichlet
 from .distribution import Distribution
@@ -18,7 +19,7 @@ from .exp_family import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
 from .geometric import Geometric
-from .laplace import Cauchy, Laplace
+from .laplace import Laplace
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .poisson import Poisson
@@ -105,7 +106,7 @@ def _inf_like(t):  # noqa: ANN001, ANN202
 
 
 def _x_log_x(t):  # noqa: ANN001, ANN202
-    return t * t.log()
+    return ember.special.xlogy(t, t)
 
 
 _EULER = 0.57721566490153286060

@@ -1,21 +1,42 @@
-"""Laplace and Cauchy distributions (torch.distributions.Laplace / Cauchy)."""
+"""Laplace distribution (torch.distributions.Laplace)."""
 
 from __future__ import annotations
 
-import math
-
 import ember
 
-from .normal import LocScale
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all
 
-__all__ = ["Cauchy", "Laplace"]
+__all__ = ["Laplace"]
 
 
-class Laplace(LocScale):
+class Laplace(Distribution):
     """Double-exponential with location ``loc`` and scale ``scale``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:  # noqa: ANN001
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
+        new = self._get_checked_instance(Laplace, _instance)
+        batch_shape = ember.Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        super(Laplace, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self):  # noqa: ANN201
+        return self.loc
+
+    @property
+    def mode(self):  # noqa: ANN201
         return self.loc
 
     @property
@@ -37,6 +58,8 @@ class Laplace(LocScale):
         return -ember.log(2 * self.scale) - ember.abs(value - self.loc) / self.scale
 
     def cdf(self, value):  # noqa: ANN001, ANN201
+        if self._validate_args:
+            self._validate_sample(value)
         return 0.5 - 0.5 * (value - self.loc).sign() * ember.expm1(-(value - self.loc).abs() / self.scale)
 
     def icdf(self, value):  # noqa: ANN001, ANN201
@@ -45,34 +68,3 @@ class Laplace(LocScale):
 
     def entropy(self):  # noqa: ANN201
         return 1 + ember.log(2 * self.scale)
-
-
-class Cauchy(LocScale):
-    """Lorentz distribution with median ``loc`` and half-width ``scale``; mean and variance are undefined."""
-
-    @property
-    def mean(self):  # noqa: ANN201
-        return ember.full(self._extended_shape(), float("nan"), dtype=self.loc.dtype, device=self.loc.device)
-
-    @property
-    def variance(self):  # noqa: ANN201
-        return ember.full(self._extended_shape(), float("inf"), dtype=self.loc.dtype, device=self.loc.device)
-
-    def rsample(self, sample_shape=ember.Size()):  # noqa: ANN001, ANN201, B008
-        shape = self._extended_shape(sample_shape)
-        eps = self.loc.new(shape).cauchy_()
-        return self.loc + eps * self.scale
-
-    def log_prob(self, value):  # noqa: ANN001, ANN201
-        if self._validate_args:
-            self._validate_sample(value)
-        return -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
-
-    def cdf(self, value):  # noqa: ANN001, ANN201
-        return ember.atan((value - self.loc) / self.scale) / math.pi + 0.5
-
-    def icdf(self, value):  # noqa: ANN001, ANN201
-        return ember.tan(math.pi * (value - 0.5)) * self.scale + self.loc
-
-    def entropy(self):  # noqa: ANN201
-        return math.log(4 * math.pi) + self.scale.log()

@@ -7,34 +7,39 @@ import math
 import ember
 
 from . import constraints
-from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all
 
 __all__ = ["Normal"]
 
 
-class LocScale(Distribution):
-    """A location/scale parameterisation over the reals (Normal, Laplace, Cauchy): ``loc`` and positive
-    ``scale`` broadcast together; the mode is ``loc``."""
+class Normal(ExponentialFamily):
+    """Gaussian with mean ``loc`` and standard deviation ``scale``."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
+    _mean_carrier_measure = 0
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:  # noqa: ANN001
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.size(), validate_args=validate_args)
 
-    @property
-    def mode(self):  # noqa: ANN201
-        return self.loc
-
-
-class Normal(LocScale):
-    """Gaussian with mean ``loc`` and standard deviation ``scale``."""
+    def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
+        new = self._get_checked_instance(Normal, _instance)
+        batch_shape = ember.Size(batch_shape)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        super(Normal, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self):  # noqa: ANN201
+        return self.loc
+
+    @property
+    def mode(self):  # noqa: ANN201
         return self.loc
 
     @property
@@ -62,6 +67,8 @@ class Normal(LocScale):
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value):  # noqa: ANN001, ANN201
+        if self._validate_args:
+            self._validate_sample(value)
         return 0.5 * (1 + ember.erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):  # noqa: ANN001, ANN201
@@ -69,3 +76,10 @@ class Normal(LocScale):
 
     def entropy(self):  # noqa: ANN201
         return 0.5 + 0.5 * math.log(2 * math.pi) + ember.log(self.scale)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):  # noqa: ANN001, ANN202
+        return -0.25 * x.pow(2) / y + 0.5 * ember.log(-math.pi / y)

@@ -7,7 +7,7 @@ import ember
 from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
-from .transformed_distribution import TransformedDistribution, _validate_property_params
+from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 from .utils import broadcast_all, checked_instance, clamp_probs
 
@@ -26,7 +26,6 @@ class ExpRelaxedCategorical(Distribution):
         self.temperature = temperature
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
                          validate_args=validate_args)
-        _validate_property_params(self)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         new = checked_instance(self, ExpRelaxedCategorical, _instance)

@@ -9,18 +9,9 @@ from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .transforms import ComposeTransform, Transform, independent
-from .utils import _sum_rightmost, check_params, checked_instance
+from .utils import _sum_rightmost, checked_instance
 
 __all__ = ["TransformedDistribution"]
-
-
-def _validate_property_params(dist: Distribution) -> None:
-    """Check the ``arg_constraints`` that are plain properties of ``dist``'s class (parameters living on a wrapped
-    distribution), which torch's base class checks too."""
-    if dist._validate_args:
-        check_params(dist, [p for p, c in dist.arg_constraints.items()
-                            if p not in dist.__dict__ and not constraints.is_dependent(c)
-                            and isinstance(getattr(type(dist), p, None), property)])
 
 
 class TransformedDistribution(Distribution):
@@ -58,7 +49,6 @@ class TransformedDistribution(Distribution):
                         base_event_dim + transform.codomain.event_dim - transform.domain.event_dim)
         cut = len(forward_shape) - event_dim
         super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
-        _validate_property_params(self)
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         new = checked_instance(self, TransformedDistribution, _instance)

@@ -74,25 +74,8 @@ def expanded(dist, cls: type, batch_shape, instance=None, event_shape=None, **pa
 
 
 def checked_instance(dist, cls: type, instance=None):  # noqa: ANN001, ANN201
-    """``instance``, or a blank object of ``dist``'s class to expand into (torch's ``_get_checked_instance``)."""
-    if instance is None and type(dist).__init__ != cls.__init__:
-        raise NotImplementedError(
-            f"Subclass {dist.__class__.__name__} of {cls.__name__} that defines a custom __init__ method "
-            "must also define a custom .expand() method."
-        )
-    return type(dist).__new__(type(dist)) if instance is None else instance
-
-
-def check_params(dist, names) -> None:  # noqa: ANN001
-    """Validate parameters that are properties (the base class checks only those stored on the instance)."""
-    for name in names:
-        constraint, value = dist.arg_constraints[name], getattr(dist, name)
-        if not bool(constraint.check(value).all()):
-            raise ValueError(
-                f"Expected parameter {name} ({type(value).__name__} of shape {tuple(value.shape)}) "
-                f"of distribution {dist!r} to satisfy the constraint {constraint!r}, "
-                f"but found invalid values:\n{value}"
-            )
+    """``instance``, or a blank object of ``dist``'s class to expand into (``Distribution._get_checked_instance``)."""
+    return dist._get_checked_instance(cls, instance)
 
 
 def _sum_rightmost(value, dim: int):  # noqa: ANN001, ANN202
