@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 import ember
 
 from . import constraints
@@ -11,14 +13,18 @@ from .utils import _sum_rightmost, checked_instance
 
 __all__ = ["Independent"]
 
+D = TypeVar("D", bound=Distribution)
 
-class Independent(Distribution):
+
+class Independent(Distribution, Generic[D]):
     """Treats the rightmost ``reinterpreted_batch_ndims`` batch dims of ``base_distribution`` as event dims, so
     ``log_prob`` sums over them (e.g. a diagonal Normal as one multivariate distribution)."""
 
     arg_constraints: dict = {}
 
-    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,
+    base_dist: D
+
+    def __init__(self, base_distribution: D, reinterpreted_batch_ndims: int,
                  validate_args: bool | None = None) -> None:
         if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
             raise ValueError(

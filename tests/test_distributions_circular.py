@@ -1,0 +1,300 @@
+"""VonMises and Kumaraswamy against torch; the namespace, class hierarchy, expand and validation of every family."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.distributions as td
+
+import ember
+import ember.distributions as ed
+from oracle import assert_close, assert_same_error, to_ember
+
+
+def test_namespace_matches_torch():
+    assert sorted(ed.__all__) == sorted(td.__all__)
+    for name in td.__all__:
+        assert hasattr(ed, name), name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in td.__all__ if isinstance(getattr(td, n), type)
+                                        and issubclass(getattr(td, n), td.Distribution)))
+def test_class_hierarchy_matches_torch(name):
+    t_mro = [c.__name__ for c in getattr(td, name).__mro__]
+    e_mro = [c.__name__ for c in getattr(ed, name).__mro__]
+    assert e_mro == t_mro
+    assert getattr(ed, name).__module__.replace("ember", "torch") == getattr(td, name).__module__
+
+
+VON_MISES = [
+    ([0.0, 1.0, -2.5], [1.0, 2.0, 0.5], torch.float32),
+    ([0.5, -3.0], [1e-6, 30.0], torch.float64),      # Taylor branch of the proposal, and a very peaked one
+    ([[0.0], [1.0]], [0.2, 4.0, 9.0], torch.float32),  # broadcast parameters
+]
+
+
+@pytest.mark.parametrize("loc,conc,dtype", VON_MISES)
+@pytest.mark.parametrize("seed", [0, 7])
+def test_von_mises_against_torch(loc, conc, dtype, seed):
+    tl, tc = torch.tensor(loc, dtype=dtype), torch.tensor(conc, dtype=dtype)
+    t, e = td.VonMises(tl, tc), ed.VonMises(to_ember(tl), to_ember(tc))
+    assert repr(e) == repr(t) and e.batch_shape == t.batch_shape and e.event_shape == t.event_shape
+    assert not e.has_rsample and repr(e.support) == repr(t.support)
+    torch.manual_seed(seed)
+    ember.manual_seed(seed)
+    ts, es = t.sample((4, 5)), e.sample((4, 5))
+    assert repr(es.dtype) == repr(ts.dtype) and not es.requires_grad
+    assert_close(es, ts)                               # the same rejection rounds on the same stream
+    assert_close(e.sample(), t.sample())              # and the stream stays aligned afterwards
+    assert_close(e.log_prob(to_ember(ts)), t.log_prob(ts))
+    for attr in ("mean", "mode", "variance", "stddev"):
+        assert_close(getattr(e, attr), getattr(t, attr))
+
+
+def test_von_mises_grads_expand_and_errors():
+    tl, tc = torch.tensor([0.3, -1.0], requires_grad=True), torch.tensor([0.5, 5.0], requires_grad=True)
+    el, ec = to_ember(tl, True), to_ember(tc, True)
+    v = torch.tensor([[0.1, 2.0], [-3.0, 0.0]])
+    (td.VonMises(tl, tc).log_prob(v).sum() + td.VonMises(tl, tc).variance.sum()).backward()
+    (ed.VonMises(el, ec).log_prob(to_ember(v)).sum() + ed.VonMises(el, ec).variance.sum()).backward()
+    assert_close(el.grad, tl.grad)
+    assert_close(ec.grad, tc.grad)
+    for validate in (None, False):
+        t = td.VonMises(torch.zeros(2), torch.ones(2), validate_args=validate).expand((3, 2))
+        e = ed.VonMises(ember.zeros(2), ember.ones(2), validate_args=validate).expand((3, 2))
+        assert type(e) is ed.VonMises and e.batch_shape == t.batch_shape and repr(e) == repr(t)
+        assert e._validate_args == t._validate_args
+    assert_same_error(lambda: ed.VonMises(ember.zeros(2), -ember.ones(2)),
+                      lambda: td.VonMises(torch.zeros(2), -torch.ones(2)))
+    assert_same_error(lambda: ed.VonMises(ember.zeros(2), ember.ones(2)).log_prob(ember.zeros(3)),
+                      lambda: td.VonMises(torch.zeros(2), torch.ones(2)).log_prob(torch.zeros(3)))
+    assert_same_error(lambda: ed.VonMises(ember.zeros(2), ember.ones(2)).entropy(),
+                      lambda: td.VonMises(torch.zeros(2), torch.ones(2)).entropy())
+    from torch.distributions.von_mises import _log_modified_bessel_fn as tb
+
+    from ember.distributions.von_mises import _log_modified_bessel_fn as eb
+    x = torch.tensor([0.1, 3.0, 3.75, 10.0], dtype=torch.float64)
+    for order in (0, 1):
+        assert_close(eb(to_ember(x), order), tb(x, order))
+    assert_same_error(lambda: eb(to_ember(x), 2), lambda: tb(x, 2))
+
+
+def test_von_mises_gradcheck():
+    x = ember.tensor([0.1, 2.0, -3.0], dtype=ember.float64)
+
+    def fn(loc, conc):  # noqa: ANN001, ANN202
+        return ed.VonMises(loc, conc).log_prob(x)
+
+    args = (ember.tensor([0.3, -1.0, 2.0], dtype=ember.float64, requires_grad=True),
+            ember.tensor([0.5, 5.0, 2.0], dtype=ember.float64, requires_grad=True))
+    assert ember.autograd.gradcheck(fn, args) and ember.autograd.gradgradcheck(fn, args)
+
+
+@pytest.mark.parametrize("a,b", [([1.0, 2.0, 0.5], [1.5, 3.0, 0.7]), (2.0, 3.0)])
+def test_kumaraswamy_against_torch(a, b):
+    ta, tb = (torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)) if isinstance(a, list) \
+        else (a, b)
+    ea, eb = (to_ember(ta, True), to_ember(tb, True)) if isinstance(a, list) else (a, b)
+    t, e = td.Kumaraswamy(ta, tb), ed.Kumaraswamy(ea, eb)
+    assert repr(e) == repr(t) and e.batch_shape == t.batch_shape and repr(e.support) == repr(t.support)
+    torch.manual_seed(3)
+    ember.manual_seed(3)
+    assert_close(e.sample((2,)), t.sample((2,)))
+    ts, es = t.rsample((3,)), e.rsample((3,))
+    assert_close(es, ts, rtol=1e-5)
+    v = torch.tensor([0.2, 0.5, 0.9]) if isinstance(a, list) else torch.tensor(0.4)
+    elp, tlp = e.log_prob(to_ember(v)), t.log_prob(v)
+    assert_close(elp, tlp, rtol=1e-5)
+    for attr in ("mean", "variance", "mode", "stddev"):
+        assert_close(getattr(e, attr), getattr(t, attr), rtol=1e-5)
+    assert_close(e.entropy(), t.entropy(), rtol=1e-5)
+    if isinstance(a, list):
+        cot = np.random.default_rng(0).standard_normal(tuple(ts.shape))
+        ((es * ember.tensor(cot)).sum() + elp.sum() + e.entropy().sum() + e.mean.sum()).backward()
+        ((ts * torch.tensor(cot)).sum() + tlp.sum() + t.entropy().sum() + t.mean.sum()).backward()
+        assert_close(ea.grad, ta.grad, rtol=1e-4)
+        assert_close(eb.grad, tb.grad, rtol=1e-4)
+        te, ee = t.expand((2, 3)), e.expand((2, 3))
+        assert type(ee) is ed.Kumaraswamy and repr(ee) == repr(te)
+        assert_close(ee.log_prob(to_ember(v)), te.log_prob(v), rtol=1e-5)
+
+
+def test_kumaraswamy_errors_and_gradcheck():
+    assert_same_error(lambda: ed.Kumaraswamy(-ember.ones(2), ember.ones(2)),
+                      lambda: td.Kumaraswamy(-torch.ones(2), torch.ones(2)))
+    assert_same_error(lambda: ed.Kumaraswamy(ember.ones(2), ember.ones(2)).log_prob(2 * ember.ones(2)),
+                      lambda: td.Kumaraswamy(torch.ones(2), torch.ones(2)).log_prob(2 * torch.ones(2)))
+
+    def fn(a, b):  # noqa: ANN001, ANN202
+        ember.manual_seed(0)
+        d = ed.Kumaraswamy(a, b)
+        return d.rsample((2,)).sum() + d.log_prob(ember.tensor([0.3, 0.6], dtype=ember.float64)).sum() + d.entropy()
+
+    args = (ember.tensor([1.5, 0.7], dtype=ember.float64, requires_grad=True),
+            ember.tensor([2.0, 1.3], dtype=ember.float64, requires_grad=True))
+    assert ember.autograd.gradcheck(fn, args)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# expand of every family (and MixtureSameFamily over the scalar ones)
+# ---------------------------------------------------------------------------------------------------------------
+
+FAMILIES = {
+    "Normal": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Uniform": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Bernoulli": lambda L: (L.tensor([0.3, 0.6]),),
+    "Exponential": lambda L: (L.tensor([0.3, 0.6]),),
+    "Laplace": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Cauchy": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "LogNormal": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "HalfNormal": lambda L: (L.tensor([1.0, 2.0]),),
+    "HalfCauchy": lambda L: (L.tensor([1.0, 2.0]),),
+    "Gumbel": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Weibull": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 0.5])),
+    "Pareto": lambda L: (L.tensor([1.0, 1.0]), L.tensor([1.5, 3.0])),
+    "LogisticNormal": lambda L: (L.tensor([[0.0, 1.0]]), L.tensor([1.0, 2.0])),
+    "Gamma": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+    "Chi2": lambda L: (L.tensor([1.0, 2.0]),),
+    "StudentT": lambda L: (L.tensor([3.0, 2.0]),),
+    "Poisson": lambda L: (L.tensor([3.0, 2.0]),),
+    "Binomial": lambda L: (3, L.tensor([0.3, 0.2])),
+    "Dirichlet": lambda L: (L.tensor([0.3, 0.2, 0.5]),),
+    "VonMises": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Kumaraswamy": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+}
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_expand_every_family(name):
+    t, e = getattr(td, name)(*FAMILIES[name](torch)), getattr(ed, name)(*FAMILIES[name](ember))
+    shape = (3,) + tuple(t.batch_shape)
+    te, ee = t.expand(shape), e.expand(shape)
+    assert type(ee) is type(e) and repr(ee) == repr(te)
+    assert ee.batch_shape == te.batch_shape and ee.event_shape == te.event_shape
+    assert ee._validate_args == te._validate_args
+    torch.manual_seed(0)
+    ember.manual_seed(0)
+    ts, es = te.sample((2,)), ee.sample((2,))
+    assert_close(es, ts, rtol=1e-5, atol=1e-6)
+    assert_close(ee.log_prob(to_ember(ts)), te.log_prob(ts), rtol=1e-4, atol=1e-5)
+    if not t.event_shape:
+        tm = td.MixtureSameFamily(td.Categorical(torch.tensor([0.3, 0.7])), t)
+        em = ed.MixtureSameFamily(ed.Categorical(ember.tensor([0.3, 0.7])), e)
+        assert repr(em) == repr(tm)
+        torch.manual_seed(1)
+        ember.manual_seed(1)
+        ts, es = tm.sample((4,)), em.sample((4,))
+        assert_close(es, ts, rtol=1e-5, atol=1e-6)
+        v = tm.component_distribution.sample((4,))[:, 0]
+        try:
+            tlp = tm.log_prob(v)
+        except ValueError:   # v outside some component's support (Uniform, Pareto)
+            assert_same_error(lambda: em.log_prob(to_ember(v)), lambda: tm.log_prob(v))
+        else:
+            assert_close(em.log_prob(to_ember(v)), tlp, rtol=1e-4, atol=1e-5)
+
+
+def test_logistic_normal_of_numbers():
+    t, e = td.LogisticNormal(0.0, 1.0), ed.LogisticNormal(0.0, 1.0)
+    assert e.batch_shape == t.batch_shape and e.event_shape == t.event_shape and repr(e) == repr(t)
+    torch.manual_seed(2)
+    ember.manual_seed(2)
+    ts = t.sample((3,))
+    assert_close(e.sample((3,)), ts)
+    assert_close(e.log_prob(to_ember(ts)), t.log_prob(ts))
+
+
+def _my_normal(m, L):  # noqa: ANN001, ANN202
+    class MyNormal(m.Normal):
+        def __init__(self, loc):  # noqa: ANN001
+            super().__init__(loc, 1.0)
+
+    return MyNormal(L.zeros(2))
+
+
+def test_subclass_with_own_init_must_define_expand():
+    assert_same_error(lambda: _my_normal(ed, ember).expand((3, 2)), lambda: _my_normal(td, torch).expand((3, 2)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# argument and value validation: torch's checks, order and messages
+# ---------------------------------------------------------------------------------------------------------------
+
+ERRORS = [
+    lambda m, L: m.Normal(L.zeros(3), L.ones(3)).log_prob(L.zeros(2)),
+    lambda m, L: m.Normal(L.zeros(3), L.ones(3)).log_prob(0.5),
+    lambda m, L: m.Normal(L.zeros(3), L.ones(3)).cdf(L.zeros(2, 2)),
+    lambda m, L: m.Normal(0.0, 1.0).expand((2,)).log_prob(L.zeros(3)),
+    lambda m, L: m.Exponential(L.ones(3)).log_prob(-L.ones(3)),
+    lambda m, L: m.Exponential(L.ones(3)).cdf(-L.ones(3)),
+    lambda m, L: m.Uniform(L.zeros(3), L.ones(3)).log_prob(L.ones(3) * 2),
+    lambda m, L: m.Uniform(L.zeros(3), L.ones(3)).cdf(L.ones(3) * 2),
+    lambda m, L: m.Bernoulli(L.ones(3) * 0.3).log_prob(L.ones(3) * 0.5),
+    lambda m, L: m.Bernoulli(logits=L.ones(3) * 0.3).log_prob(L.ones(2)),
+    lambda m, L: m.Laplace(L.zeros(3), L.ones(3)).log_prob(L.zeros(4)),
+    lambda m, L: m.Cauchy(L.zeros(3), L.ones(3)).cdf(L.zeros(4)),
+    lambda m, L: m.Dirichlet(L.ones(3)).log_prob(L.ones(2) / 2),        # event shape first
+    lambda m, L: m.Dirichlet(L.ones(2, 3)).log_prob(L.ones(3, 3) / 3),  # then broadcasting
+    lambda m, L: m.Categorical(L.ones(3)).log_prob(L.tensor([3])),
+    lambda m, L: m.OneHotCategorical(L.ones(3)).log_prob(L.ones(2)),
+    lambda m, L: m.MultivariateNormal(L.zeros(3, 2), L.eye(2)).log_prob(L.zeros(2, 2)),
+    lambda m, L: m.Independent(m.Normal(L.zeros(2, 3), L.ones(2, 3)), 1).log_prob(L.zeros(2)),
+    lambda m, L: m.Gamma(L.ones(2), L.ones(2)).log_prob(L.zeros(1, 3)),
+    lambda m, L: m.Binomial(3, L.ones(2) * 0.5).log_prob(L.ones(2) * 4),
+    lambda m, L: m.Poisson(L.ones(2)).log_prob(L.ones(2) * 0.5),
+    lambda m, L: m.HalfNormal(L.ones(2)).log_prob(-L.ones(2)),
+    lambda m, L: m.Pareto(L.ones(2), L.ones(2)).log_prob(L.zeros(2)),
+    # parameters that are properties (of a wrapped distribution, or derived)
+    lambda m, L: m.Chi2(-L.ones(2)),
+    lambda m, L: m.LogNormal(L.zeros(2), -L.ones(2)),
+    lambda m, L: m.HalfNormal(-L.ones(2)),
+    lambda m, L: m.HalfCauchy(-L.ones(2)),
+    lambda m, L: m.Weibull(L.ones(2), -L.ones(2)),
+    lambda m, L: m.Pareto(L.ones(2), -L.ones(2)),
+    lambda m, L: m.Gumbel(L.ones(2), -L.ones(2)),
+    lambda m, L: m.LogisticNormal(L.zeros(2), -L.ones(2)),
+    lambda m, L: m.StudentT(-L.ones(2)),
+    lambda m, L: m.Wishart(L.tensor(1.0), L.eye(2)),
+    # the abstract base
+    lambda m, L: m.Distribution(validate_args=False).mean,
+    lambda m, L: m.Distribution(validate_args=False).support,
+    lambda m, L: m.Distribution(validate_args=False).arg_constraints,
+    lambda m, L: m.Distribution(validate_args=False).expand((2,)),
+    lambda m, L: m.Distribution(validate_args=False).enumerate_support(),
+    lambda m, L: m.Normal(L.zeros(2), L.ones(2)).enumerate_support(),
+]
+
+
+@pytest.mark.parametrize("fn", ERRORS)
+def test_validation_errors(fn):
+    assert_same_error(lambda: fn(ed, ember), lambda: fn(td, torch))
+
+
+def test_lazy_parameters_are_not_computed_by_validation():
+    e = ed.Bernoulli(logits=ember.tensor([0.3, -1.0]), validate_args=True)
+    assert "probs" not in e.__dict__ and isinstance(ed.Bernoulli.__dict__["probs"], ed.utils.lazy_property)
+    assert_close(e.probs, td.Bernoulli(logits=torch.tensor([0.3, -1.0])).probs)
+
+
+def test_missing_arg_constraints_and_support_warn():
+    class Bare(ed.Distribution):
+        pass
+
+    class TBare(td.Distribution):
+        pass
+
+    for cls in (Bare, TBare):
+        with pytest.warns(UserWarning, match="does not define `arg_constraints`"):
+            d = cls(validate_args=True)
+        with pytest.warns(UserWarning, match="does not define `support` to enable sample validation"):
+            d._validate_sample((torch if cls is TBare else ember).zeros(()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Bare(validate_args=False)
+
+
+def test_perplexity():
+    e = ed.Normal(ember.tensor([0.0, 1.0]), ember.tensor([1.0, 2.0]))
+    t = td.Normal(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0]))
+    assert_close(e.perplexity(), t.perplexity())
