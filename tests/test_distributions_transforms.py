@@ -240,11 +240,7 @@ def test_tril_helpers():
 # ---------------------------------------------------------------------------------------------------------------
 
 def _constraints(m):  # noqa: ANN001, ANN202
-    c = td.constraints
-    if m is ed:
-        return [et.independent(ed.constraints.real, 1), et.simplex, et.lower_cholesky, et.corr_cholesky,
-                et.positive_definite, et.real_vector, et.cat([ed.constraints.real, ed.constraints.positive], 0, [2, 1]),
-                et.stack([ed.constraints.real, ed.constraints.positive, ed.constraints.unit_interval], 1)]
+    c = ed.constraints if m is ed else td.constraints
     return [c.independent(c.real, 1), c.simplex, c.lower_cholesky, c.corr_cholesky, c.positive_definite,
             c.real_vector, c.cat([c.real, c.positive], 0, [2, 1]), c.stack([c.real, c.positive, c.unit_interval], 1)]
 
@@ -265,11 +261,10 @@ def test_constraint_checks(value):
 
 def _registry_cases(m):  # noqa: ANN001, ANN202
     c = ed.constraints if m is ed else td.constraints
-    ec = et if m is ed else c
     lb = (ember if m is ed else torch).tensor([0.5, -1.0, 2.0])
     return [c.real, c.positive, c.nonnegative, c.unit_interval, c.interval(-1.0, 2.0), c.greater_than(lb),
-            c.less_than(3.0), ec.simplex, ec.independent(c.positive, 1), ec.corr_cholesky,
-            ec.cat([c.real, c.positive], 0, [2, 1]), ec.stack([c.positive, c.unit_interval, c.real], 0)]
+            c.less_than(3.0), c.simplex, c.independent(c.positive, 1), c.corr_cholesky,
+            c.cat([c.real, c.positive], 0, [2, 1]), c.stack([c.positive, c.unit_interval, c.real], 0)]
 
 
 @pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
@@ -284,11 +279,12 @@ def test_constraint_registry(registry):
                      tt_.log_abs_det_jacobian(x, tt_(x))) if te.bijective else None
     m = torch.tensor([[0.3, 0.0], [0.2, -0.4]], dtype=torch.float64)
     if registry == "transform_to":
-        for ce, ct in [(et.lower_cholesky, td.constraints.lower_cholesky),
-                       (et.positive_definite, td.constraints.positive_definite)]:
+        for ce, ct in [(ed.constraints.lower_cholesky, td.constraints.lower_cholesky),
+                       (ed.constraints.positive_definite, td.constraints.positive_definite)]:
             assert repr(transform_to(ce)) == repr(td.transform_to(ct))
             assert_close(transform_to(ce)(to_ember(m)), td.transform_to(ct)(m))
-    assert_same_error(lambda: reg_e(et.lower_cholesky) if registry == "biject_to" else reg_e(ed.constraints.boolean),
+    ec = ed.constraints
+    assert_same_error(lambda: reg_e(ec.lower_cholesky) if registry == "biject_to" else reg_e(ec.boolean),
                       lambda: reg_t(td.constraints.lower_cholesky) if registry == "biject_to"
                       else reg_t(td.constraints.boolean))
     assert_same_error(lambda: reg_e(3), lambda: reg_t(3))

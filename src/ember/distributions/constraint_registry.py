@@ -128,11 +128,11 @@ def _register_structural(registry: ConstraintRegistry) -> None:
         return transforms.IndependentTransform(registry(constraint.base_constraint),
                                                constraint.reinterpreted_batch_ndims)
 
-    @registry.register(transforms.cat([constraints.real]))
+    @registry.register(constraints.cat)
     def _cat(constraint):  # noqa: ANN001, ANN202
         return transforms.CatTransform([registry(c) for c in constraint.cseq], constraint.dim, constraint.lengths)
 
-    @registry.register(transforms.stack([constraints.real]))
+    @registry.register(constraints.stack)
     def _stack(constraint):  # noqa: ANN001, ANN202
         return transforms.StackTransform([registry(c) for c in constraint.cseq], constraint.dim)
 

@@ -9,7 +9,7 @@ __all__ = [
     "less_than", "dependent", "is_dependent", "dependent_property", "independent", "integer_interval",
     "nonnegative_integer", "positive_integer", "simplex", "one_hot", "multinomial", "real_vector",
     "greater_than_eq", "half_open_interval", "MixtureSameFamilyConstraint", "lower_triangular", "lower_cholesky",
-    "corr_cholesky", "square", "symmetric", "positive_semidefinite", "positive_definite",
+    "corr_cholesky", "square", "symmetric", "positive_semidefinite", "positive_definite", "cat", "stack",
 ]
 
 
@@ -295,6 +295,64 @@ class _PositiveDefinite(_Symmetric):
         return ember.linalg.cholesky_ex(value).info.eq(0)
 
 
+def _check_dim(value, dim: int) -> None:  # noqa: ANN001
+    if not -value.dim() <= dim < value.dim():
+        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
+
+
+class _Cat(Constraint):
+    """Constraints applied to consecutive slices (of ``lengths``) along ``dim``, as ``torch.cat`` joins them."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:  # noqa: ANN001
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+        if len(self.lengths) != len(self.cseq):
+            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        _check_dim(value, self.dim)
+        checks, start = [], 0
+        for constr, length in zip(self.cseq, self.lengths, strict=True):
+            checks.append(constr.check(value.narrow(self.dim, start, length)))
+            start += length
+        return ember.cat(checks, self.dim)
+
+
+class _Stack(Constraint):
+    """One constraint per index along ``dim``, as ``torch.stack`` joins them."""
+
+    def __init__(self, cseq, dim: int = 0) -> None:  # noqa: ANN001
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise AssertionError("All elements of cseq must be Constraint instances")
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        _check_dim(value, self.dim)
+        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
+        return ember.stack([c.check(v) for v, c in zip(vs, self.cseq, strict=True)], self.dim)
+
+
 dependent = _Dependent()
 real = _Real()
 positive = _GreaterThan(0.0)
@@ -321,6 +379,8 @@ square = _Square()
 symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+cat = _Cat
+stack = _Stack
 
 
 def _fmt(bound):  # noqa: ANN001, ANN202

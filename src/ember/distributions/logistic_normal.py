@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import constraints
 from .normal import Normal
 from .transformed_distribution import TransformedDistribution
-from .transforms import StickBreakingTransform, simplex
+from .transforms import StickBreakingTransform
 from .utils import checked_instance
 
 __all__ = ["LogisticNormal"]
@@ -15,7 +15,7 @@ class LogisticNormal(TransformedDistribution):
     """``StickBreakingTransform()(X)`` for ``X ~ Normal(loc, scale)`` over the last dim (K-1 reals to K probs)."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = simplex
+    support = constraints.simplex
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:  # noqa: ANN001

@@ -18,7 +18,6 @@ from .multivariate_normal import (
     _check_event_shapes,
     _half_log_det,
 )
-from .transforms import independent, real_vector
 from .utils import checked_instance, lazy_property
 
 __all__ = ["LowRankMultivariateNormal"]
@@ -47,11 +46,11 @@ class LowRankMultivariateNormal(Distribution):
     """Gaussian over vectors with covariance ``cov_factor @ cov_factor.mT + diag(cov_diag)``."""
 
     arg_constraints = {
-        "loc": real_vector,
-        "cov_factor": independent(constraints.real, 2),
-        "cov_diag": independent(constraints.positive, 1),
+        "loc": constraints.real_vector,
+        "cov_factor": constraints.independent(constraints.real, 2),
+        "cov_diag": constraints.independent(constraints.positive, 1),
     }
-    support = real_vector
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, loc, cov_factor, cov_diag, validate_args: bool | None = None) -> None:  # noqa: ANN001

@@ -7,9 +7,9 @@ import math
 
 import ember
 
+from . import constraints
 from .distribution import Distribution
 from .kl import register_kl
-from .transforms import lower_cholesky, positive_definite, real_vector
 from .utils import checked_instance, lazy_property
 
 __all__ = ["MultivariateNormal"]
@@ -63,12 +63,12 @@ class MultivariateNormal(Distribution):
     or ``scale_tril``."""
 
     arg_constraints = {
-        "loc": real_vector,
-        "covariance_matrix": positive_definite,
-        "precision_matrix": positive_definite,
-        "scale_tril": lower_cholesky,
+        "loc": constraints.real_vector,
+        "covariance_matrix": constraints.positive_definite,
+        "precision_matrix": constraints.positive_definite,
+        "scale_tril": constraints.lower_cholesky,
     }
-    support = real_vector
+    support = constraints.real_vector
     has_rsample = True
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,  # noqa: ANN001

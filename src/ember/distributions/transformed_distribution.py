@@ -8,7 +8,7 @@ from . import constraints
 from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
-from .transforms import ComposeTransform, Transform, independent
+from .transforms import ComposeTransform, Transform
 from .utils import _sum_rightmost, checked_instance
 
 __all__ = ["TransformedDistribution"]
@@ -68,7 +68,7 @@ class TransformedDistribution(Distribution):
             return self.base_dist.support
         support = self.transforms[-1].codomain
         if len(self.event_shape) > support.event_dim:
-            support = independent(support, len(self.event_shape) - support.event_dim)
+            support = constraints.independent(support, len(self.event_shape) - support.event_dim)
         return support
 
     @property

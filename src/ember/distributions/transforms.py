@@ -27,7 +27,7 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Slicing constraints the transforms need beyond constraints.py (its own versions win if it gains them).
+# The slot checks of CatTransform / StackTransform.
 # ---------------------------------------------------------------------------------------------------------------
 
 def _check_slot(t, dim: int, what: str, name: str = "", size: int | None = None, expected: str = "") -> None:  # noqa: ANN001
@@ -39,67 +39,6 @@ def _check_slot(t, dim: int, what: str, name: str = "", size: int | None = None,
         raise AssertionError(f"{name}.size({dim}) = {t.size(dim)} must equal {expected} {size}")
 
 
-class _Cat(constraints.Constraint):
-    """Constraints applied to consecutive slices (of ``lengths``) along ``dim``, as ``torch.cat`` joins them."""
-
-    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:  # noqa: ANN001
-        if not all(isinstance(c, constraints.Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
-        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
-        if len(self.lengths) != len(self.cseq):
-            raise AssertionError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
-
-    @property
-    def event_dim(self) -> int:  # type: ignore[override]
-        return max(c.event_dim for c in self.cseq)
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        _check_slot(value, self.dim, "value")
-        checks, start = [], 0
-        for constr, length in zip(self.cseq, self.lengths, strict=True):
-            checks.append(constr.check(value.narrow(self.dim, start, length)))
-            start += length
-        return ember.cat(checks, self.dim)
-
-
-class _Stack(constraints.Constraint):
-    """One constraint per index along ``dim``, as ``torch.stack`` joins them."""
-
-    def __init__(self, cseq, dim: int = 0) -> None:  # noqa: ANN001
-        if not all(isinstance(c, constraints.Constraint) for c in cseq):
-            raise AssertionError("All elements of cseq must be Constraint instances")
-        self.cseq = list(cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
-
-    @property
-    def event_dim(self) -> int:  # type: ignore[override]
-        dim = max(c.event_dim for c in self.cseq)
-        return dim + 1 if self.dim + dim < 0 else dim
-
-    def check(self, value):  # noqa: ANN001, ANN201
-        _check_slot(value, self.dim, "value")
-        vs = [value.select(self.dim, i) for i in range(value.size(self.dim))]
-        return ember.stack([c.check(v) for v, c in zip(vs, self.cseq, strict=True)], self.dim)
-
-
-independent = constraints.independent
-simplex = constraints.simplex
-real_vector = constraints.real_vector
-lower_cholesky = constraints.lower_cholesky
-corr_cholesky = constraints.corr_cholesky
-positive_definite = constraints.positive_definite
-cat = getattr(constraints, "cat", _Cat)
-stack = getattr(constraints, "stack", _Stack)
 
 
 def _clipped_sigmoid(x):  # noqa: ANN001, ANN202
@@ -281,7 +220,7 @@ class ComposeTransform(Transform):
         event_dim = self.parts[-1].codomain.event_dim
         for part in reversed(self.parts):
             event_dim = max(event_dim + part.domain.event_dim - part.codomain.event_dim, part.domain.event_dim)
-        return independent(domain, event_dim - domain.event_dim) if event_dim > domain.event_dim else domain
+        return constraints.independent(domain, event_dim - domain.event_dim) if event_dim > domain.event_dim else domain
 
     @functools.cached_property
     def codomain(self):  # noqa: ANN201
@@ -292,7 +231,7 @@ class ComposeTransform(Transform):
         for part in self.parts:
             event_dim = max(event_dim + part.codomain.event_dim - part.domain.event_dim, part.codomain.event_dim)
         if event_dim > codomain.event_dim:
-            return independent(codomain, event_dim - codomain.event_dim)
+            return constraints.independent(codomain, event_dim - codomain.event_dim)
         return codomain
 
     @functools.cached_property
@@ -371,11 +310,11 @@ class IndependentTransform(Transform):
 
     @property
     def domain(self):  # noqa: ANN201
-        return independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
+        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
 
     @property
     def codomain(self):  # noqa: ANN201
-        return independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
+        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
     @property
     def bijective(self) -> bool:  # type: ignore[override]
@@ -422,11 +361,11 @@ class ReshapeTransform(Transform):
 
     @property
     def domain(self):  # noqa: ANN201
-        return independent(constraints.real, len(self.in_shape))
+        return constraints.independent(constraints.real, len(self.in_shape))
 
     @property
     def codomain(self):  # noqa: ANN201
-        return independent(constraints.real, len(self.out_shape))
+        return constraints.independent(constraints.real, len(self.out_shape))
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
@@ -619,7 +558,7 @@ class AffineTransform(Transform):
 
     @property
     def domain(self):  # noqa: ANN201
-        return constraints.real if self.event_dim == 0 else independent(constraints.real, self.event_dim)
+        return constraints.real if self.event_dim == 0 else constraints.independent(constraints.real, self.event_dim)
 
     @property
     def codomain(self):  # noqa: ANN201
@@ -679,8 +618,8 @@ def _check_vector_shape(shape) -> None:  # noqa: ANN001
 class SoftmaxTransform(Transform):
     """Unconstrained vectors to the simplex by softmax (not bijective; the inverse is ``log``)."""
 
-    domain = real_vector
-    codomain = simplex
+    domain = constraints.real_vector
+    codomain = constraints.simplex
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SoftmaxTransform)
@@ -704,8 +643,8 @@ class SoftmaxTransform(Transform):
 class StickBreakingTransform(Transform):
     """R^(K-1) onto the K-simplex by stick breaking: a bijection with a cheap log-Jacobian."""
 
-    domain = real_vector
-    codomain = simplex
+    domain = constraints.real_vector
+    codomain = constraints.simplex
     bijective = True
 
     def __eq__(self, other: object) -> bool:
@@ -743,8 +682,8 @@ class StickBreakingTransform(Transform):
 class LowerCholeskyTransform(Transform):
     """Square matrices to lower-triangular ones with a positive diagonal (strict lower part kept, diagonal exp'd)."""
 
-    domain = independent(constraints.real, 2)
-    codomain = lower_cholesky
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.lower_cholesky
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LowerCholeskyTransform)
@@ -759,8 +698,8 @@ class LowerCholeskyTransform(Transform):
 class PositiveDefiniteTransform(Transform):
     """Square matrices to positive-definite ones: L L^T of the lower-Cholesky image."""
 
-    domain = independent(constraints.real, 2)
-    codomain = positive_definite
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PositiveDefiniteTransform)
@@ -777,8 +716,8 @@ class CorrCholeskyTransform(Transform):
     """Vectors of D(D-1)/2 reals to Cholesky factors of D x D correlation matrices (tanh, then stick breaking
     on each row's squared norm)."""
 
-    domain = real_vector
-    codomain = corr_cholesky
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
     bijective = True
 
     def __eq__(self, other: object) -> bool:
@@ -881,11 +820,11 @@ class CatTransform(Transform):
 
     @property
     def domain(self):  # noqa: ANN201
-        return cat([t.domain for t in self.transforms], self.dim, self.lengths)
+        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
 
     @property
     def codomain(self):  # noqa: ANN201
-        return cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
 
 
 class StackTransform(Transform):
@@ -927,11 +866,11 @@ class StackTransform(Transform):
 
     @property
     def domain(self):  # noqa: ANN201
-        return stack([t.domain for t in self.transforms], self.dim)
+        return constraints.stack([t.domain for t in self.transforms], self.dim)
 
     @property
     def codomain(self):  # noqa: ANN201
-        return stack([t.codomain for t in self.transforms], self.dim)
+        return constraints.stack([t.codomain for t in self.transforms], self.dim)
 
 
 class CumulativeDistributionTransform(Transform):

@@ -1,4 +1,4 @@
-"""VonMises and Kumaraswamy against torch; the namespace, class hierarchy, expand and validation of every family."""
+"""VonMises and Kumaraswamy against torch; namespace, class hierarchy, expand, validation and constraints."""
 
 import warnings
 
@@ -298,3 +298,40 @@ def test_perplexity():
     e = ed.Normal(ember.tensor([0.0, 1.0]), ember.tensor([1.0, 2.0]))
     t = td.Normal(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0]))
     assert_close(e.perplexity(), t.perplexity())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# constraints.cat / constraints.stack
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_constraints_namespace():
+    assert sorted(ed.constraints.__all__) == sorted(td.constraints.__all__)
+
+
+@pytest.mark.parametrize("build,value", [
+    (lambda c: c.cat([c.real, c.positive, c.unit_interval], 0, [2, 1, 2]), [[0.5, -1.0], [2.0, 3.0], [-1.0, 0.5],
+                                                                            [0.2, 0.1], [0.7, 1.5]]),
+    (lambda c: c.cat([c.positive, c.nonnegative_integer], -1, [1, 2]), [[0.5, 1.0, 2.5], [-1.0, 3.0, 2.0]]),
+    (lambda c: c.cat([c.simplex, c.real_vector], 0), [[0.5, 0.5], [0.3, 0.2]]),
+    (lambda c: c.stack([c.real, c.positive, c.unit_interval], 1), [[0.5, -1.0, 0.3], [2.0, 3.0, 1.5]]),
+    (lambda c: c.stack([c.real_vector, c.simplex], 0), [[0.5, -1.0], [0.3, 0.7]]),
+    (lambda c: c.stack([c.positive, c.boolean], -1), [[0.5, 1.0], [-1.0, 0.3]]),
+])
+def test_cat_stack_constraints(build, value):
+    e, t = build(ed.constraints), build(td.constraints)
+    assert e.is_discrete == t.is_discrete and e.event_dim == t.event_dim and repr(e) == repr(t)
+    v = torch.tensor(value)
+    assert_close(e.check(to_ember(v)), t.check(v))
+    assert_same_error(lambda: e.check(ember.zeros(())), lambda: t.check(torch.zeros(())))
+
+
+def test_cat_stack_constraint_errors_and_transforms_use_them():
+    for m in ("cat", "stack"):
+        assert_same_error(lambda m=m: getattr(ed.constraints, m)([ed.constraints.real, 1.0]),
+                          lambda m=m: getattr(td.constraints, m)([td.constraints.real, 1.0]))
+    assert_same_error(lambda: ed.constraints.cat([ed.constraints.real], 0, [1, 2]),
+                      lambda: td.constraints.cat([td.constraints.real], 0, [1, 2]))
+    cat_t = ed.transforms.CatTransform([ed.transforms.ExpTransform(), ed.transforms.AbsTransform()], 0, [1, 2])
+    stack_t = ed.transforms.StackTransform([ed.transforms.ExpTransform(), ed.transforms.AbsTransform()], 0)
+    assert type(cat_t.codomain) is ed.constraints.cat and type(stack_t.domain) is ed.constraints.stack
+    assert isinstance(ed.biject_to(ed.constraints.stack([ed.constraints.positive], 0)), ed.transforms.StackTransform)
