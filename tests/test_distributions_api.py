@@ -335,3 +335,56 @@ def test_cat_stack_constraint_errors_and_transforms_use_them():
     stack_t = ed.transforms.StackTransform([ed.transforms.ExpTransform(), ed.transforms.AbsTransform()], 0)
     assert type(cat_t.codomain) is ed.constraints.cat and type(stack_t.domain) is ed.constraints.stack
     assert isinstance(ed.biject_to(ed.constraints.stack([ed.constraints.positive], 0)), ed.transforms.StackTransform)
+
+
+def _static(c):  # noqa: ANN001, ANN202
+    out = []
+    for attr in ("is_discrete", "event_dim"):
+        try:
+            out.append(getattr(c, attr))
+        except NotImplementedError as exc:
+            out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize("build", [
+    lambda c: c.dependent, lambda c: c.dependent(is_discrete=True), lambda c: c.dependent(event_dim=2),
+    lambda c: c.dependent(is_discrete=True)(event_dim=1), lambda c: c.dependent_property(lambda self: 0),
+    lambda c: c.dependent_property(is_discrete=False)(lambda self: 0),
+    lambda c: c.dependent_property(is_discrete=True, event_dim=1)(lambda self: 0),
+])
+def test_dependent_constraints(build):
+    e, t = build(ed.constraints), build(td.constraints)
+    assert _static(e) == _static(t) and repr(e) == repr(t)
+    assert ed.constraints.is_dependent(e) and td.constraints.is_dependent(t)
+    assert_same_error(lambda: e.check(ember.zeros(1)), lambda: t.check(torch.zeros(1)))
+
+
+@pytest.mark.parametrize("name", sorted(n for n in td.__all__ if isinstance(getattr(td, n), type)
+                                        and issubclass(getattr(td, n), td.Distribution)))
+def test_class_level_support_is_described_as_torch(name):
+    t, e = getattr(td, name).__dict__.get("support"), getattr(ed, name).__dict__.get("support")
+    assert (t is None) == (e is None)
+    if isinstance(t, td.constraints.Constraint):
+        assert isinstance(e, ed.constraints.Constraint) and _static(e) == _static(t)
+
+
+@pytest.mark.parametrize("build,value", [
+    (lambda c, L: c.integer_interval(0, L.tensor(3)), [0.0, 1.5, 3.0, 4.0]),
+    (lambda c, L: c._IntegerLessThan(2), [0.0, 1.5, 2.0, 3.0]),
+    (lambda c, L: c.greater_than(L.tensor(0.5)), [0.0, 0.5, 1.0, 3.0]),
+    (lambda c, L: c.half_open_interval(0.0, L.tensor([1.0, 2.0, 3.0, 4.0])), [0.0, 1.0, 2.5, 4.0]),
+    (lambda c, L: c.interval(L.tensor(-1.0), 2.0), [-1.0, 0.0, 2.0, 2.5]),
+])
+def test_bounded_constraints(build, value):
+    e, t = build(ed.constraints, ember), build(td.constraints, torch)
+    assert repr(e) == repr(t) and e.is_discrete == t.is_discrete
+    assert [c.__name__ for c in type(e).__mro__] == [c.__name__ for c in type(t).__mro__]
+    assert_close(e.check(ember.tensor(value)), t.check(torch.tensor(value)))
+
+
+def test_independent_constraint_errors():
+    for args in [(1.0, 1), ("real", 1.5), ("real", -1)]:
+        def build(c, args=args):  # noqa: ANN001, ANN202
+            return c.independent(c.real if args[0] == "real" else args[0], args[1])
+        assert_same_error(lambda b=build: b(ed.constraints), lambda b=build: b(td.constraints))

@@ -27,7 +27,29 @@ class Constraint:
 
 
 class _Dependent(Constraint):
-    """Placeholder whose support depends on other parameters; cannot be checked."""
+    """Placeholder for a constraint that depends on other parameters; cannot be checked. ``is_discrete`` and
+    ``event_dim`` are known only when given (``dependent(is_discrete=True, event_dim=0)``)."""
+
+    def __init__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:  # noqa: ANN001
+        self._is_discrete = is_discrete
+        self._event_dim = event_dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        if self._is_discrete is NotImplemented:
+            raise NotImplementedError(".is_discrete cannot be determined statically")
+        return self._is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        if self._event_dim is NotImplemented:
+            raise NotImplementedError(".event_dim cannot be determined statically")
+        return self._event_dim
+
+    def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):  # noqa: ANN001, ANN204
+        """A dependent constraint with the given static attributes (the others kept)."""
+        return _Dependent(is_discrete=self._is_discrete if is_discrete is NotImplemented else is_discrete,
+                          event_dim=self._event_dim if event_dim is NotImplemented else event_dim)
 
     def check(self, x):  # noqa: ANN001, ANN201
         raise ValueError("Cannot determine validity of dependent constraint")
@@ -51,7 +73,7 @@ class _GreaterThan(Constraint):
         return self.lower_bound < value
 
     def __repr__(self) -> str:
-        return f"GreaterThan(lower_bound={_fmt(self.lower_bound)})"
+        return _bounds_repr(self, "lower_bound")
 
 
 class _GreaterThanEq(Constraint):
@@ -62,7 +84,7 @@ class _GreaterThanEq(Constraint):
         return self.lower_bound <= value
 
     def __repr__(self) -> str:
-        return f"GreaterThanEq(lower_bound={_fmt(self.lower_bound)})"
+        return _bounds_repr(self, "lower_bound")
 
 
 class _LessThan(Constraint):
@@ -73,7 +95,7 @@ class _LessThan(Constraint):
         return value < self.upper_bound
 
     def __repr__(self) -> str:
-        return f"LessThan(upper_bound={_fmt(self.upper_bound)})"
+        return _bounds_repr(self, "upper_bound")
 
 
 class _Interval(Constraint):
@@ -84,15 +106,18 @@ class _Interval(Constraint):
         return (self.lower_bound <= value) & (value <= self.upper_bound)
 
     def __repr__(self) -> str:
-        return f"Interval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
+        return _bounds_repr(self, "lower_bound", "upper_bound")
 
 
-class _HalfOpenInterval(_Interval):
+class _HalfOpenInterval(Constraint):
+    def __init__(self, lower_bound, upper_bound) -> None:  # noqa: ANN001
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
     def check(self, value):  # noqa: ANN001, ANN201
         return (self.lower_bound <= value) & (value < self.upper_bound)
 
     def __repr__(self) -> str:
-        return f"HalfOpenInterval(lower_bound={_fmt(self.lower_bound)}, upper_bound={_fmt(self.upper_bound)})"
+        return _bounds_repr(self, "lower_bound", "upper_bound")
 
 
 class _Boolean(Constraint):
@@ -106,16 +131,16 @@ class _DependentProperty(property, _Dependent):
     """A property whose value is a constraint that depends on the distribution's parameters (a support);
     on the class it acts as a dependent constraint carrying ``is_discrete``/``event_dim``."""
 
-    def __init__(self, fn=None, *, is_discrete: bool = False, event_dim: int = 0) -> None:  # noqa: ANN001
-        super().__init__(fn)
-        self.is_discrete = is_discrete
-        self.event_dim = event_dim
+    def __init__(self, fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented) -> None:  # noqa: ANN001
+        property.__init__(self, fn)
+        self._is_discrete = is_discrete
+        self._event_dim = event_dim
 
     def __call__(self, fn):  # noqa: ANN001, ANN204
-        return _DependentProperty(fn, is_discrete=self.is_discrete, event_dim=self.event_dim)
+        return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 
-def dependent_property(fn=None, *, is_discrete: bool = False, event_dim: int = 0):  # noqa: ANN001, ANN201
+def dependent_property(fn=None, *, is_discrete=NotImplemented, event_dim=NotImplemented):  # noqa: ANN001, ANN201
     """Decorator for a support that depends on parameters (``@dependent_property(is_discrete=True)``)."""
     return _DependentProperty(fn, is_discrete=is_discrete, event_dim=event_dim)
 
@@ -125,9 +150,12 @@ class _IndependentConstraint(Constraint):
 
     def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
         if not isinstance(base_constraint, Constraint):
-            raise AssertionError(f"Expected base_constraint to be a Constraint, got {type(base_constraint)}")
-        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
-            raise AssertionError("reinterpreted_batch_ndims must be a non-negative integer")
+            raise AssertionError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        if not isinstance(reinterpreted_batch_ndims, int):
+            raise AssertionError(
+                f"reinterpreted_batch_ndims must be an int, got {type(reinterpreted_batch_ndims).__name__}")
+        if reinterpreted_batch_ndims < 0:
+            raise AssertionError(f"reinterpreted_batch_ndims must be >= 0, got {reinterpreted_batch_ndims}")
         self.base_constraint = base_constraint
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
@@ -189,7 +217,20 @@ class _IntegerInterval(Constraint):
         return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
 
     def __repr__(self) -> str:
-        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+        return _bounds_repr(self, "lower_bound", "upper_bound")
+
+
+class _IntegerLessThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, upper_bound) -> None:  # noqa: ANN001
+        self.upper_bound = upper_bound
+
+    def check(self, value):  # noqa: ANN001, ANN201
+        return (value % 1 == 0) & (value <= self.upper_bound)
+
+    def __repr__(self) -> str:
+        return _bounds_repr(self, "upper_bound")
 
 
 class _IntegerGreaterThan(Constraint):
@@ -202,7 +243,7 @@ class _IntegerGreaterThan(Constraint):
         return (value % 1 == 0) & (value >= self.lower_bound)
 
     def __repr__(self) -> str:
-        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+        return _bounds_repr(self, "lower_bound")
 
 
 class _Simplex(Constraint):
@@ -383,6 +424,7 @@ cat = _Cat
 stack = _Stack
 
 
-def _fmt(bound):  # noqa: ANN001, ANN202
-    """A bound in a repr: 0-d tensors print as their number, like torch's f-string formatting."""
-    return bound.item() if isinstance(bound, ember.Tensor) and bound.dim() == 0 else bound
+def _bounds_repr(c: Constraint, *names: str) -> str:
+    """``ClassName(name=bound, ...)`` with the leading underscore dropped; a 0-d tensor bound formats as its
+    number (f-string formatting, as torch)."""
+    return c.__class__.__name__[1:] + "(" + ", ".join(f"{n}={getattr(c, n)}" for n in names) + ")"

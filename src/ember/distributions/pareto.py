@@ -54,7 +54,7 @@ class Pareto(TransformedDistribution):
         a = self.alpha.clamp(min=2)  # infinite for alpha <= 2
         return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
 
-    @constraints.dependent_property
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):  # noqa: ANN201
         return constraints._GreaterThanEq(self.scale)
 

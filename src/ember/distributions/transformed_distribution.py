@@ -62,7 +62,7 @@ class TransformedDistribution(Distribution):
         new._validate_args = self._validate_args
         return new
 
-    @constraints.dependent_property
+    @constraints.dependent_property(is_discrete=False)
     def support(self):  # noqa: ANN201
         if not self.transforms:
             return self.base_dist.support
