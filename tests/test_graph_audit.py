@@ -334,3 +334,60 @@ def test_module_graphs(name: str) -> None:
     assert e_graph == t_graph
     assert_close(e_out, t_out, atol=1e-5, rtol=1e-4)
     assert_close(list(e_grads), list(t_grads), atol=1e-5, rtol=1e-4)
+
+
+# ---- linear algebra, spectral and numeric composites ------------------------------------------------------
+SQ = R.standard_normal((3, 3)) + 3 * np.eye(3)
+SPD = SQ @ SQ.T
+MAT, VEC = R.standard_normal((3, 4)), R.standard_normal(4)
+LA_PROGRAMS: dict[str, tuple[Callable, list[np.ndarray]]] = {
+    "matrix_power_2": (lambda L, a: L.linalg.matrix_power(a, 2), [SQ]),
+    "matrix_power_3": (lambda L, a: L.linalg.matrix_power(a, 3), [SQ]),
+    "matrix_power_7": (lambda L, a: L.linalg.matrix_power(a, 7), [SQ / 3]),
+    "kron": (lambda L, a, b: L.kron(a, b), [SQ, MAT]),
+    "kron_broadcast_dims": (lambda L, a, b: L.kron(a, b), [VEC, MAT]),
+    "outer": (lambda L, a, b: L.outer(a, b), [VEC, VEC]),
+    "tensorsolve": (lambda L, a, b: L.linalg.tensorsolve(a, b), [SQ, VEC[:3]]),
+    "cov": (lambda L, a: L.cov(a), [MAT]),
+    "corrcoef": (lambda L, a: L.corrcoef(a), [MAT]),
+    "gradient": (lambda L, a: L.gradient(a, spacing=0.5)[1], [MAT]),
+    "gradient_edge2": (lambda L, a: L.gradient(a, edge_order=2)[0], [R.standard_normal((4, 3))]),
+    "trapezoid": (lambda L, a: L.trapezoid(a, dx=0.3), [MAT]),
+    "trapezoid_x": (lambda L, a: L.trapezoid(a, L.tensor([0.0, 0.5, 1.5, 2.0], dtype=L.float64)), [MAT]),
+    "cumulative_trapezoid_x": (lambda L, a: L.cumulative_trapezoid(a, L.tensor([0.0, 0.5, 1.5, 2.0],
+                                                                                   dtype=L.float64)), [MAT]),
+    "real_of_complex": (lambda L, a, b: L.complex(a, b).real, [MAT, MAT]),
+    "imag_of_polar": (lambda L, a, b: L.polar(a.abs(), b).imag, [MAT, MAT]),
+    "rfft_real": (lambda L, a: L.fft.rfft(a).real, [MAT]),
+    "fft_real_input": (lambda L, a: L.fft.fft(a).imag, [MAT]),
+    "fft2_real_input": (lambda L, a: L.fft.fft2(a).real, [MAT]),
+    "ifftn_real_input": (lambda L, a: L.fft.ifftn(a).imag, [MAT]),
+    "det": (lambda L, a: L.linalg.det(a), [SQ]),
+    "solve": (lambda L, a, b: L.linalg.solve(a, b), [SQ, MAT]),
+    "cholesky": (lambda L, a: L.linalg.cholesky(a), [SPD]),
+    "eigh": (lambda L, a: L.linalg.eigh(a)[0], [SPD]),
+    "svdvals": (lambda L, a: L.linalg.svdvals(a), [MAT]),
+    "pinv": (lambda L, a: L.linalg.pinv(a), [MAT]),
+    "lstsq": (lambda L, a, b: L.linalg.lstsq(a, b).solution, [SQ, MAT]),
+    "multi_dot": (lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), [SQ, SQ, MAT]),
+    "matrix_norm_nuc": (lambda L, a: L.linalg.matrix_norm(a, "nuc"), [MAT]),
+    "baddbmm": (lambda L, a, b, c: L.baddbmm(a, b, c, beta=0.5, alpha=2), [R.standard_normal((2, 3, 3)),
+                                                                          R.standard_normal((2, 3, 4)),
+                                                                          R.standard_normal((2, 4, 3))]),
+}
+
+
+@pytest.mark.parametrize("name", LA_PROGRAMS)
+def test_linalg_graph_values_and_gradients(name: str) -> None:
+    program, arrays = LA_PROGRAMS[name]
+
+    def run(L: Any) -> Any:
+        leaves = [L.tensor(a, requires_grad=True) for a in arrays]
+        out = program(L, *leaves)
+        cotangent = L.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)))
+        return _graph(out.grad_fn), out, L.autograd.grad(out, leaves, cotangent)
+    t_graph, t_out, t_grads = run(torch)
+    e_graph, e_out, e_grads = run(ember)
+    assert e_graph == t_graph
+    assert_close(e_out, t_out)
+    assert_close(list(e_grads), list(t_grads))

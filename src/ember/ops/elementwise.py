@@ -1468,25 +1468,14 @@ def _false(self: Tensor) -> bool:
     return False
 
 
-class SelectBackward0(_OpNode):
-    """real/imag of a complex tensor: the gradient goes back to that component (torch names it Select)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        (part,) = self.params
-        zero = g * 0
-        return (complex(g, zero) if part == 0 else complex(zero, g),)
-
-
 def _component(input: Tensor, part: int) -> Tensor:
-    arr = input._data.real if part == 0 else input._data.imag
-    v = make_view(input, arr)
-    v._dtype = input._dtype.to_real()
+    """The real (0) or imaginary (1) part as a view; under autograd composed as torch does it,
+    ``view_as_real(input).select(-1, part)`` (its graph: SelectBackward0 → ViewAsRealBackward0)."""
     if input._rg and STATE.enabled:
-        node = SelectBackward0()
-        record(v, node, (input,))
-        node.params = (part,)
+        from .extra import view_as_real
+        return view_as_real(input).select(-1, part)
+    v = make_view(input, input._data.real if part == 0 else input._data.imag)
+    v._dtype = input._dtype.to_real()
     return v
 
 

@@ -622,7 +622,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
         if n == 0:
             return R.sum(y, d) * 0
         ends = y.select(d, 0) + y.select(d, -1)
-        return composed("MulBackward1", lambda t: t * spacing, R.sum(y, d) - ends * 0.5)
+        return E.mul_scalar(R.sum(y, d) - E.mul_scalar(ends, 0.5), spacing)
     if x.dim() == 1:
         if x.shape[0] != n:
             raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
@@ -634,7 +634,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     if n == 0:
         return R.sum(y, d) * 0
     mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
-    return composed("DivBackward1", lambda t: t / 2.0, R.sum(spacing * mids, d))
+    return E.div_scalar(R.sum(mids * spacing, d), 2.0)
 
 
 def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -659,7 +659,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
             spacing = R.diff(x).view(shape)
         else:
             spacing = R.diff(x, dim=d)
-        return composed("DivBackward1", lambda t: t / 2.0, R.cumsum(spacing * mids, d))
+        return E.div_scalar(R.cumsum(mids * spacing, d), 2.0)
     spacing = 1 if x is None and dx is None else (x if dx is None else dx)
     return R.cumsum(mids * (spacing / 2.0), d)
 
@@ -695,7 +695,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         x = x.to(D.get_default_dtype())
     if w is None:
         w_sum = n_obs
-        avg = x.mean(1)
+        avg = x.sum(1) / C.tensor(n_obs, dtype=x.dtype, device=x.device)   # torch divides by a tensor
         norm = float(w_sum - correction)
     else:
         w_sum = w.sum()
@@ -723,8 +723,8 @@ def corrcoef(input: Tensor) -> Tensor:
         return c / c
     d = c.diagonal()
     std = E.sqrt(d.real if d.is_complex() else d)
-    c = c / std[:, None]
-    c = c / std[None, :]
+    c = c / std.view(-1, 1)
+    c = c / std.view(1, -1)
     if c.is_complex():
         from .elementwise import complex as make_complex
         return make_complex(c.real.clamp(-1, 1), c.imag.clamp(-1, 1))
@@ -1086,13 +1086,14 @@ def _gradient_dim(f: Tensor, d: int, h: Any, edge_order: int) -> Tensor:
     l2, l1, l0 = (_along(f, d, n - 3, n - 2) if edge_order == 2 else None, _along(f, d, n - 2, n - 1),
                   _along(f, d, n - 1, None))
     prev, mid, nxt = _along(f, d, 0, n - 2), _along(f, d, 1, n - 1), _along(f, d, 2, None)
-    if not _isinstance(h, Tensor):
-        interior = (nxt - prev) / (2 * h)
+    if not _isinstance(h, Tensor):   # torch's C++ arithmetic with Scalars (its values and graph)
+        interior = E.div_scalar(E.div_scalar(nxt - prev, h), 2)
         if edge_order == 1:
-            left, right = (f1 - f0) / h, (l0 - l1) / h
+            left, right = E.div_scalar(f1 - f0, h), E.div_scalar(l0 - l1, h)
         else:
-            left = (f0 * -1.5 + f1 * 2 - f2 * 0.5) / h
-            right = (l2 * 0.5 - l1 * 2 + l0 * 1.5) / h
+            m = E.mul_scalar
+            left = E.div_scalar(m(f0, -1.5) + m(f1, 2) - m(f2, 0.5), h)
+            right = E.div_scalar(m(l2, 0.5) - m(l1, 2) + m(l0, 1.5), h)
         return S.cat([left, interior, right], d)
     shape = [1] * f.dim()
     shape[d] = n - 1

@@ -38,6 +38,7 @@ from ._dispatch import (
 )
 from .matmul import cpp_name, matmul, mm
 from .reduction import return_type, vector_norm
+from .views import unsafe_view
 
 _isinstance = isinstance
 
@@ -440,6 +441,11 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
     return res if out is None else write_out(out, res)
 
 
+def _unsafe_reshape(t: Tensor, shape: list[int]) -> Tensor:
+    """torch's ``_unsafe_view`` where the memory allows it (a contiguous tensor), else ``reshape``."""
+    return unsafe_view(t, tuple(shape)) if t._data.flags.c_contiguous else t.reshape(shape)
+
+
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """Kronecker product (dims aligned to the right, dtypes promoted)."""
     _arg("kron", "input", 1, input)
@@ -447,10 +453,10 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     n = max(input._data.ndim, other._data.ndim)
     sa = (1,) * (n - input._data.ndim) + input._data.shape
     sb = (1,) * (n - other._data.ndim) + other._data.shape
-    a = input.reshape([x for s in sa for x in (1, s)])
-    b = other.reshape([x for s in sb for x in (s, 1)])
-    swap = [i ^ 1 for i in range(2 * n)]   # (b0, a0, b1, a1, ...) -> (a0, b0, ...), copied as in torch
-    return (a * b).permute(swap).reshape([x * y for x, y in zip(sa, sb, strict=True)])
+    # torch: input as (a0, 1, a1, 1, ...) times other as (1, b0, 1, b1, ...), all through _unsafe_view
+    a = _unsafe_reshape(input, [x for s in sa for x in (s, 1)])
+    b = _unsafe_reshape(other, [x for s in sb for x in (1, s)])
+    return unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb, strict=True)))
 
 
 def inner(input: Tensor, other: Tensor) -> Tensor:
@@ -1567,6 +1573,8 @@ def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
         res.copy_(_eye(A._data.shape[-1], A).expand_as(A))
     elif n == 1:
         res = A.clone()
+    elif n == 3:   # torch's special case: (A·A)·A
+        res = matmul(matmul(A, A), A)
     else:
         res, z = None, A
         while n:
@@ -1717,7 +1725,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *,
         moved = [wrap_dim(d, A._data.ndim) for d in dims]
         A = A.movedim(moved, list(range(A._data.ndim - len(moved), A._data.ndim)))
     rest = A._data.shape[B._data.ndim:]
-    res = solve(A.reshape(B.numel(), math.prod(rest)), B.reshape(-1)).reshape(rest)
+    res = solve(A.reshape(B.numel(), math.prod(rest)), B.flatten()).reshape(rest)
     return res if out is None else write_out(out, res)
 
 

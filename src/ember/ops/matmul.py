@@ -580,7 +580,7 @@ def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
     for name, v in (("self", input), ("vec2", vec2)):
         if v._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v._data.ndim}-D")
-    return input.unsqueeze(1).mul(vec2, out=out)
+    return input.reshape(-1, 1).mul(vec2, out=out)
 
 
 ger = outer

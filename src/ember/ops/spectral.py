@@ -187,8 +187,13 @@ def _one(x: Tensor, n: int | None, dim: int) -> tuple[list[int], list[int | None
 
 
 # ---- complex-input / full-spectrum transforms -----------------------------------------------------------------------
-def _fftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool) -> Tensor:
+def _fftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool,
+          promote: bool = False) -> Tensor:
+    """Complex-output transform over ``dims``. A real signal goes through a real-to-complex transform, or
+    with ``promote`` (torch's fft2/fftn family) is first converted to complex (torch's ToCopyBackward0)."""
     x = _floating(x)
+    if promote and not x.is_complex():
+        x = x.to(D.complex128 if x.dtype is D.float64 else D.complex64)
     x = _resize(x, dims, [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)])
     scale = _scale(norm, math.prod(x.shape[d] for d in dims), forward)
     if x.is_complex():
@@ -212,25 +217,25 @@ def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = 
 def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
          ) -> Tensor:
     """The 2-d discrete Fourier transform over ``dim`` (default: the last two)."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, True)
+    return _fftn(input, *_plan(input, s, dim, False), norm, True, promote=True)
 
 
 def ifft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
           ) -> Tensor:
     """The inverse of :func:`fft2`."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, False)
+    return _fftn(input, *_plan(input, s, dim, False), norm, False, promote=True)
 
 
 def fftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
          norm: str | None = None) -> Tensor:
     """The N-dimensional discrete Fourier transform over ``dim`` (default: all dims, or the last ``len(s)``)."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, True)
+    return _fftn(input, *_plan(input, s, dim, True), norm, True, promote=True)
 
 
 def ifftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None) -> Tensor:
     """The inverse of :func:`fftn`."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, False)
+    return _fftn(input, *_plan(input, s, dim, True), norm, False, promote=True)
 
 
 # ---- real-input and Hermitian transforms ----------------------------------------------------------------------------
