@@ -190,3 +190,54 @@ def test_generalized_pareto():
     (mk(ember, ed, ec).rsample().sum() + mk(ember, ed, ec).log_prob(to_ember(v)).sum()).backward()
     (mk(torch, td, tc).rsample().sum() + mk(torch, td, tc).log_prob(v).sum()).backward()
     assert_close(ec.grad, tc.grad, rtol=1e-5)
+
+
+GRAD_CASES = [
+    ("Normal", ([0.0, 1.0, -2.0], [1.0, 2.0, 0.5]), [0.5, -1.0, 3.0]),
+    ("Uniform", ([0.0, 1.0, -2.0], [1.0, 2.0, 0.5]), [0.5, 1.5, 0.0]),
+    ("Exponential", ([0.3, 1.7, 5.0],), [1.0, 0.2, 2.5]),
+    ("Laplace", ([0.0, 1.0, -2.0], [1.0, 2.0, 0.5]), [0.5, -1.0, 3.0]),
+    ("Cauchy", ([0.0, 1.0, -2.0], [1.0, 2.0, 0.5]), [0.5, -1.0, 3.0]),
+    ("Bernoulli", ([0.3, 0.7, 0.5],), [1.0, 0.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("name,params,value", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_first_slice_gradients(name, params, value):
+    """Gradients of rsample / log_prob / entropy / cdf / icdf / moments w.r.t. every parameter, as torch's."""
+    tps = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params]
+    eps_ = [to_ember(p, True) for p in tps]
+    t, e = getattr(td, name)(*tps), getattr(ed, name)(*eps_)
+    v = torch.tensor(value, dtype=torch.float64)
+    rng = torch.Generator().manual_seed(0)
+
+    def total(d, lib, val):  # noqa: ANN001, ANN202
+        out = d.log_prob(val) + d.entropy() + d.mean + d.variance
+        if name != "Bernoulli":
+            q = val.new_tensor([0.2, 0.5, 0.9])
+            out = out + d.cdf(val.clamp(min=0.0) if name == "Exponential" else val) + d.icdf(q)
+        if d.has_rsample:
+            lib.manual_seed(3)
+            out = out + d.rsample()
+        return out
+
+    cot = torch.randn(3, generator=rng, dtype=torch.float64)
+    if name == "Uniform":   # values must lie in [low, high)
+        v = torch.tensor([0.5, 1.5, 0.0], dtype=torch.float64)
+    total(t, torch, v).backward(cot)
+    total(e, ember, to_ember(v)).backward(to_ember(cot))
+    for a, b in zip(eps_, tps, strict=True):
+        assert_close(a.grad, b.grad)
+
+
+@pytest.mark.parametrize("name,params,value", GRAD_CASES[:5], ids=[c[0] for c in GRAD_CASES[:5]])
+def test_first_slice_gradcheck(name, params, value):
+    v = ember.tensor(value, dtype=ember.float64)
+
+    def fn(*ps):  # noqa: ANN002, ANN202
+        ember.manual_seed(1)
+        d = getattr(ed, name)(*ps, validate_args=False)
+        return d.rsample((2,)).sum(0) + d.log_prob(v) + d.entropy()
+
+    args = tuple(ember.tensor(p, dtype=ember.float64, requires_grad=True) for p in params)
+    assert ember.autograd.gradcheck(fn, args)

@@ -32,34 +32,29 @@ class Distribution:
         if validate_args is not None:
             self._validate_args = validate_args
         if self._validate_args:
-            self._validate_params()
-
-    def _validate_params(self) -> None:
-        """Check every parameter named in ``arg_constraints`` (attributes and plain properties alike; a
-        ``lazy_property`` not computed yet is skipped, as it derives from one that is checked)."""
-        try:
-            arg_constraints = self.arg_constraints
-        except NotImplementedError:
-            arg_constraints = {}
-            warnings.warn(
-                f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
-                "initialize the distribution with `validate_args=False` to turn off validation.",
-                stacklevel=3,
-            )
-        for param, constraint in arg_constraints.items():
-            if constraints.is_dependent(constraint):
-                continue
-            if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
-                continue
-            value = getattr(self, param)
-            if not bool(constraint.check(value).all()):
-                raise ValueError(
-                    f"Expected parameter {param} "
-                    f"({type(value).__name__} of shape {tuple(value.shape)}) "
-                    f"of distribution {repr(self)} "
-                    f"to satisfy the constraint {repr(constraint)}, "
-                    f"but found invalid values:\n{value}"
+            try:
+                arg_constraints = self.arg_constraints
+            except NotImplementedError:
+                arg_constraints = {}
+                warnings.warn(
+                    f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
+                    "initialize the distribution with `validate_args=False` to turn off validation.",
+                    stacklevel=2,
                 )
+            for param, constraint in arg_constraints.items():
+                if constraints.is_dependent(constraint):
+                    continue
+                if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
+                    continue  # derived lazily from a parameter that is checked; plain properties are checked
+                value = getattr(self, param)
+                if not bool(constraint.check(value).all()):
+                    raise ValueError(
+                        f"Expected parameter {param} "
+                        f"({type(value).__name__} of shape {tuple(value.shape)}) "
+                        f"of distribution {repr(self)} "
+                        f"to satisfy the constraint {repr(constraint)}, "
+                        f"but found invalid values:\n{value}"
+                    )
 
     def expand(self, batch_shape, _instance=None):  # noqa: ANN001, ANN201
         """A new distribution (or ``_instance``) whose parameters are expanded to ``batch_shape``."""
