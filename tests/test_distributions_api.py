@@ -388,3 +388,46 @@ def test_independent_constraint_errors():
         def build(c, args=args):  # noqa: ANN001, ANN202
             return c.independent(c.real if args[0] == "real" else args[0], args[1])
         assert_same_error(lambda b=build: b(ed.constraints), lambda b=build: b(td.constraints))
+
+
+KL_FAMILIES = {
+    "Normal": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Bernoulli": lambda L: (L.tensor([0.3, 0.6]),),
+    "Exponential": lambda L: (L.tensor([0.3, 0.6]),),
+    "Gamma": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+    "Beta": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+    "Poisson": lambda L: (L.tensor([3.0, 2.0]),),
+    "ContinuousBernoulli": lambda L: (L.tensor([0.3, 0.2]),),
+    "Laplace": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Uniform": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Geometric": lambda L: (L.tensor([0.3, 0.2]),),
+    "Cauchy": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Gumbel": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Pareto": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+    "HalfNormal": lambda L: (L.tensor([1.0, 2.0]),),
+    "Binomial": lambda L: (3, L.tensor([0.3, 0.2])),
+    "Chi2": lambda L: (L.tensor([1.0, 2.0]),),
+    "VonMises": lambda L: (L.tensor([0.0, 1.0]), L.tensor([1.0, 2.0])),
+    "Kumaraswamy": lambda L: (L.tensor([1.0, 2.0]), L.tensor([1.5, 3.0])),
+}
+
+
+def test_kl_dispatch_over_family_pairs():
+    """Every pair: torch's value, or torch's error (the registry's most specific match, ExponentialFamily's
+    Bregman divergence included)."""
+    failures = []
+    for p in KL_FAMILIES:
+        for q in KL_FAMILIES:
+            tp, tq = (getattr(td, n)(*KL_FAMILIES[n](torch)) for n in (p, q))
+            ep, eq = (getattr(ed, n)(*KL_FAMILIES[n](ember)) for n in (p, q))
+            try:
+                expected = td.kl_divergence(tp, tq)
+            except NotImplementedError:
+                with pytest.raises(NotImplementedError):
+                    ed.kl_divergence(ep, eq)
+                continue
+            try:
+                assert_close(ed.kl_divergence(ep, eq).detach(), expected.detach(), rtol=1e-4, atol=1e-5)
+            except (AssertionError, NotImplementedError) as exc:
+                failures.append(f"{p}-{q}: {exc}")
+    assert not failures, failures

@@ -170,12 +170,7 @@ class Distribution:
 
     def __repr__(self) -> str:
         names = [k for k in self.arg_constraints if k in self.__dict__]
-        args = ", ".join(f"{p}: {_fmt(self.__dict__[p])}" for p in names)
+        # a one-element parameter shows its value (a 0-d one formats as a number), a larger one its size
+        args = ", ".join(f"{p}: {self.__dict__[p] if self.__dict__[p].numel() == 1 else self.__dict__[p].size()}"
+                         for p in names)
         return self.__class__.__name__ + "(" + args + ")"
-
-
-def _fmt(t):  # noqa: ANN001, ANN202
-    """A parameter in a repr: its value when it has one element (a 0-d one as a number), else its size."""
-    if t.numel() != 1:
-        return t.size()
-    return t.item() if t.dim() == 0 else t
