@@ -391,3 +391,12 @@ def test_linalg_graph_values_and_gradients(name: str) -> None:
     assert e_graph == t_graph
     assert_close(e_out, t_out)
     assert_close(list(e_grads), list(t_grads))
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_einsum_half_precision(dtype: str) -> None:
+    """NumPy's einsum has no half-precision loops; ember accumulates in float32 and rounds, as torch's bmm."""
+    a, b = R.standard_normal((3, 4)), R.standard_normal((2, 4, 5))
+    got = [L.einsum("ij,bjk->bik", L.tensor(a, dtype=getattr(L, dtype)), L.tensor(b, dtype=getattr(L, dtype)))
+           for L in (torch, ember)]
+    assert_close(got[1], got[0])

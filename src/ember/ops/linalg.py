@@ -391,8 +391,10 @@ def einsum(*args: Any) -> Tensor:
     if len(ops) == 1 and contracted and dt.category < 2:
         dt = D.int64   # a reduction of one integer operand sums like torch.sum
     xp = _xp(ops[0])
-    arrays = [t._data.astype(dt.np, copy=False) for t in ops]
-    res = _new(_einsum_arrays(xp, subs, out, arrays, sizes), dt, ops[0])
+    # NumPy's einsum has no half-precision loops: those accumulate in float32 (as torch's bmm does) on the CPU
+    work = np.float32 if xp is np and dt.name in ("float16", "bfloat16") else dt.np
+    arrays = [t._data.astype(work, copy=False) for t in ops]
+    res = _new(_einsum_arrays(xp, subs, out, arrays, sizes).astype(dt.np, copy=False), dt, ops[0])
     name = ("SumBackward1" if contracted else "PermuteBackward0") if len(ops) == 1 else \
         ("ViewBackward0" if contracted else "MulBackward0")
     node = _track(_EINSUM_NODES[name], res, ops, subs=subs, out=out, sizes=sizes)
