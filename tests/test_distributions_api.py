@@ -431,3 +431,15 @@ def test_kl_dispatch_over_family_pairs():
             except (AssertionError, NotImplementedError) as exc:
                 failures.append(f"{p}-{q}: {exc}")
     assert not failures, failures
+
+
+@pytest.mark.parametrize("name", sorted(n for n in dir(td.transforms) if isinstance(getattr(td.transforms, n), type)
+                                        and issubclass(getattr(td.transforms, n), td.transforms.Transform)))
+def test_transform_class_attributes_as_torch(name):
+    """domain/codomain are dependent properties (constraints on the class), sign/event_dim lazy where torch's are."""
+    t, e = getattr(td.transforms, name), getattr(ed.transforms, name)
+    for attr in ("domain", "codomain", "bijective", "sign", "event_dim", "length"):
+        tv, ev = vars(t).get(attr), vars(e).get(attr)
+        assert type(tv).__name__ == type(ev).__name__, attr
+        if isinstance(tv, td.constraints.Constraint):
+            assert _static(ev) == _static(tv) if isinstance(tv, property) else repr(ev) == repr(tv)

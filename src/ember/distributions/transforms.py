@@ -16,7 +16,7 @@ import weakref
 import ember
 
 from . import constraints
-from .utils import _sum_rightmost, broadcast_all, tril_matrix_to_vec, vec_to_tril_matrix
+from .utils import _sum_rightmost, broadcast_all, lazy_property, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = [
     "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
@@ -158,11 +158,11 @@ class _InverseTransform(Transform):
     def __getstate__(self) -> dict:
         return self.__dict__.copy()  # the forward transform is a strong reference: keep it
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def domain(self):  # noqa: ANN201
         return self._inv.codomain
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def codomain(self):  # noqa: ANN201
         return self._inv.domain
 
@@ -212,7 +212,7 @@ class ComposeTransform(Transform):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ComposeTransform) and self.parts == other.parts
 
-    @functools.cached_property
+    @constraints.dependent_property(is_discrete=False)
     def domain(self):  # noqa: ANN201
         if not self.parts:
             return constraints.real
@@ -222,7 +222,7 @@ class ComposeTransform(Transform):
             event_dim = max(event_dim + part.domain.event_dim - part.codomain.event_dim, part.domain.event_dim)
         return constraints.independent(domain, event_dim - domain.event_dim) if event_dim > domain.event_dim else domain
 
-    @functools.cached_property
+    @constraints.dependent_property(is_discrete=False)
     def codomain(self):  # noqa: ANN201
         if not self.parts:
             return constraints.real
@@ -234,11 +234,11 @@ class ComposeTransform(Transform):
             return constraints.independent(codomain, event_dim - codomain.event_dim)
         return codomain
 
-    @functools.cached_property
+    @lazy_property
     def bijective(self) -> bool:  # type: ignore[override]
         return all(p.bijective for p in self.parts)
 
-    @functools.cached_property
+    @lazy_property
     def sign(self):  # noqa: ANN201
         sign = 1
         for p in self.parts:
@@ -308,11 +308,11 @@ class IndependentTransform(Transform):
             return self
         return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def domain(self):  # noqa: ANN201
         return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def codomain(self):  # noqa: ANN201
         return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
@@ -359,11 +359,11 @@ class ReshapeTransform(Transform):
             raise ValueError("in_shape, out_shape have different numbers of elements")
         super().__init__(cache_size=cache_size)
 
-    @property
+    @constraints.dependent_property
     def domain(self):  # noqa: ANN201
         return constraints.independent(constraints.real, len(self.in_shape))
 
-    @property
+    @constraints.dependent_property
     def codomain(self):  # noqa: ANN201
         return constraints.independent(constraints.real, len(self.out_shape))
 
@@ -436,7 +436,7 @@ class PowerTransform(Transform):
             return self
         return PowerTransform(self.exponent, cache_size=cache_size)
 
-    @functools.cached_property
+    @lazy_property
     def sign(self):  # noqa: ANN201
         return self.exponent.sign()
 
@@ -556,11 +556,11 @@ class AffineTransform(Transform):
     def event_dim(self) -> int:
         return self._event_dim
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def domain(self):  # noqa: ANN201
         return constraints.real if self.event_dim == 0 else constraints.independent(constraints.real, self.event_dim)
 
-    @property
+    @constraints.dependent_property(is_discrete=False)
     def codomain(self):  # noqa: ANN201
         return self.domain
 
@@ -776,11 +776,11 @@ class CatTransform(Transform):
             raise AssertionError(f"lengths ({len(self.lengths)}) must match transforms ({len(self.transforms)})")
         self.dim = dim
 
-    @functools.cached_property
+    @lazy_property
     def event_dim(self) -> int:  # type: ignore[override]
         return max(t.event_dim for t in self.transforms)
 
-    @functools.cached_property
+    @lazy_property
     def length(self) -> int:
         return sum(self.lengths)
 
@@ -818,11 +818,11 @@ class CatTransform(Transform):
     def bijective(self) -> bool:  # type: ignore[override]
         return all(t.bijective for t in self.transforms)
 
-    @property
+    @constraints.dependent_property
     def domain(self):  # noqa: ANN201
         return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
 
-    @property
+    @constraints.dependent_property
     def codomain(self):  # noqa: ANN201
         return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
 
@@ -864,11 +864,11 @@ class StackTransform(Transform):
     def bijective(self) -> bool:  # type: ignore[override]
         return all(t.bijective for t in self.transforms)
 
-    @property
+    @constraints.dependent_property
     def domain(self):  # noqa: ANN201
         return constraints.stack([t.domain for t in self.transforms], self.dim)
 
-    @property
+    @constraints.dependent_property
     def codomain(self):  # noqa: ANN201
         return constraints.stack([t.codomain for t in self.transforms], self.dim)
 
