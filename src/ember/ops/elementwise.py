@@ -1292,7 +1292,16 @@ def _relu_fwd(xp: Any, a: Any) -> Any:
 
 
 def _threshold_backward_fwd(xp: Any, g: Any, y: Any, threshold: Any) -> Any:
-    return xp.where(y <= threshold, 0, g)
+    """``g`` where ``y > threshold`` (or NaN), else exactly 0 (even for an infinite ``g``). For float arrays of
+    one shape the gradient's bits are ANDed with an all-ones/all-zeros mask: a select on a data-dependent mask
+    branches per element and is ~4x slower."""
+    size = getattr(g, "itemsize", 0)
+    if getattr(g, "dtype", None) is None or g.dtype.kind != "f" or g.shape != y.shape or size not in (2, 4, 8):
+        return xp.where(y <= threshold, 0, g)
+    keep = xp.less_equal(y, threshold).astype(f"i{size}")
+    keep -= 1   # 0 where dropped, all ones where kept
+    xp.bitwise_and(g.view(f"i{size}"), keep, out=keep)
+    return keep.view(g.dtype)
 
 
 threshold_backward = binary(
