@@ -290,3 +290,21 @@ def test_disabled_is_passthrough() -> None:
         a = ember.randn(2, 2)
         assert ember.mm(a, a).dtype == ember.float32
         assert ember.nn.functional.linear.__wrapped__ is not None   # wrapped, yet untouched when off
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_fast_path_under_autocast(norm_first: bool) -> None:
+    """torch's fused inference kernel of a TransformerEncoderLayer runs wholly in the autocast dtype: the
+    output is bfloat16 (values within bfloat16 rounding), the module's parameters stay float32."""
+    x0 = np.random.default_rng(0).standard_normal((2, 3, 8)).astype(np.float32)
+    outs = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True,
+                                               norm_first=norm_first).eval()
+        mask = lib.tensor([[False, False, True], [False, False, False]])
+        with lib.no_grad(), lib.autocast("cpu", dtype=lib.bfloat16):
+            outs.append(layer(lib.tensor(x0), src_key_padding_mask=mask))
+        assert layer.linear1.weight.dtype == lib.float32
+    assert outs[1].dtype == ember.bfloat16
+    assert_close(outs[1].float(), outs[0].float(), atol=0.05, rtol=0.05)

@@ -282,6 +282,13 @@ class TransformerEncoderLayer(Module):
                                                _none_or_dtype(src_mask), "src_mask", src.dtype)
         src_mask = _canonical_mask(src_mask, "src_mask", None, "", src.dtype, check_other=False)
         fast = self._uses_fastpath(src)
+        if fast:
+            from ...amp.autocast_mode import autocast, get_autocast_dtype, is_autocast_enabled
+            kind = src.device.type
+            if is_autocast_enabled(kind):   # torch's fused layer kernel runs wholly in the autocast dtype
+                with autocast(kind, enabled=False):
+                    x = self._lowp_forward(src, src_mask, src_key_padding_mask, is_causal, get_autocast_dtype(kind))
+                return _nan_fully_masked(x, src_mask, src_key_padding_mask, self.self_attn.num_heads)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal=is_causal)
@@ -292,6 +299,36 @@ class TransformerEncoderLayer(Module):
         if fast:
             x = _nan_fully_masked(x, src_mask, src_key_padding_mask, self.self_attn.num_heads)
         return x
+
+    def _lowp_forward(self, src: Tensor, mask: Tensor | None, key_padding_mask: Tensor | None, is_causal: bool,
+                      dtype: Any) -> Tensor:
+        """The layer in ``dtype`` (input and parameters cast), as torch's fused inference kernel computes it
+        under autocast; functional, so the module's own parameters stay as they are."""
+        p = {name: t.to(dtype) for name, t in self.named_parameters()}
+        attn = self.self_attn
+        embed, heads = attn.embed_dim, attn.num_heads
+
+        def sa_block(h: Tensor) -> Tensor:
+            q = h.transpose(0, 1)
+            out = F.multi_head_attention_forward(
+                q, q, q, embed, heads, p["self_attn.in_proj_weight"], p["self_attn.in_proj_bias"], None, None,
+                False, 0.0, p["self_attn.out_proj.weight"], p["self_attn.out_proj.bias"], training=False,
+                key_padding_mask=key_padding_mask, need_weights=False, attn_mask=mask, is_causal=is_causal)[0]
+            return out.transpose(0, 1)
+
+        def ff_block(h: Tensor) -> Tensor:
+            h = self.activation(F.linear(h, p["linear1.weight"], p["linear1.bias"]))
+            return F.linear(h, p["linear2.weight"], p["linear2.bias"])
+
+        def norm(h: Tensor, i: int) -> Tensor:
+            return F.layer_norm(h, (embed,), p[f"norm{i}.weight"], p[f"norm{i}.bias"], self.norm1.eps)
+
+        x = src.to(dtype)
+        if self.norm_first:
+            x = x + sa_block(norm(x, 1))
+            return x + ff_block(norm(x, 2))
+        x = norm(x + sa_block(x), 1)
+        return norm(x + ff_block(x), 2)
 
     def _uses_fastpath(self, src: Tensor) -> bool:
         """Whether torch would run its fused inference kernel for this layer (see ``_nan_fully_masked``)."""
