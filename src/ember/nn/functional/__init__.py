@@ -13,6 +13,8 @@ from ._extra_losses import *  # noqa: F403
 from ._extra_losses import __all__ as _extra_losses_all
 from ._layers import *  # noqa: F403
 from ._layers import __all__ as _layers_all
+from ._linear_cross_entropy import *  # noqa: F403
+from ._linear_cross_entropy import __all__ as _linear_cross_entropy_all
 from ._loss import *  # noqa: F403
 from ._loss import __all__ as _loss_all
 from ._normalization import *  # noqa: F403
@@ -21,4 +23,4 @@ from ._pooling import *  # noqa: F403
 from ._pooling import __all__ as _pooling_all
 
 __all__ = [*_activation_all, *_layers_all, *_loss_all, *_attention_all, *_conv_all, *_normalization_all, *_pooling_all,
-           *_extra_losses_all]
+           *_extra_losses_all, *_linear_cross_entropy_all]

@@ -23,6 +23,8 @@ from .instancenorm import __all__ as _instancenorm
 from .lazy import LazyModuleMixin
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
+from .linear_cross_entropy import *  # noqa: F403
+from .linear_cross_entropy import __all__ as _linear_cross_entropy
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .module import Module
@@ -65,4 +67,5 @@ __all__ = [
     *_transformer,
     *_upsampling,
     *_extra,
+    *_linear_cross_entropy,
 ]
