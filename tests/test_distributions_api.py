@@ -16,6 +16,9 @@ def test_namespace_matches_torch():
     assert sorted(ed.__all__) == sorted(td.__all__)
     for name in td.__all__:
         assert hasattr(ed, name), name
+    for mod in ("utils", "kl", "constraints", "constraint_registry", "transforms", "von_mises", "kumaraswamy",
+                "cauchy", "laplace", "normal", "exp_family", "transformed_distribution"):
+        assert sorted(getattr(ed, mod).__all__) == sorted(getattr(td, mod).__all__), mod
 
 
 @pytest.mark.parametrize("name", sorted(n for n in td.__all__ if isinstance(getattr(td, n), type)

@@ -6,7 +6,7 @@ import ember
 
 __all__ = [
     "broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs", "lazy_property", "tril_matrix_to_vec",
-    "vec_to_tril_matrix", "euler_constant",
+    "vec_to_tril_matrix",
 ]
 
 euler_constant = 0.57721566490153286060  # the Euler-Mascheroni constant
