@@ -44,7 +44,7 @@ class Distribution:
             for param, constraint in arg_constraints.items():
                 if constraints.is_dependent(constraint):
                     continue
-                if param not in self.__dict__ and isinstance(getattr(type(self), param, None), lazy_property):
+                if param not in self.__dict__ and isinstance(getattr(type(self), param), lazy_property):
                     continue  # derived lazily from a parameter that is checked; plain properties are checked
                 value = getattr(self, param)
                 if not bool(constraint.check(value).all()):
