@@ -19,7 +19,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
-from ._common import Node, Tensor, compute_array, fused, result, xp
+from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
 from ._layers import linear
 from ._loss import cross_entropy
 
@@ -217,9 +217,7 @@ def _chunked_scalar(input: Tensor, linear_weight: Tensor, target: Tensor, linear
                     weight: Tensor | None, reduction: str, ignore_index: int, options: Any) -> Tensor:
     """'mean'/'sum': the loss and, for whatever requires grad, the gradients, in one chunked pass."""
     _check_chunked(input, linear_weight, options.acc_dtype)
-    from ...autograd.grad_mode import is_grad_enabled
-
-    on = is_grad_enabled()
+    on = STATE.enabled
     want = (on and input.requires_grad, on and linear_weight.requires_grad,
             on and linear_bias is not None and linear_bias.requires_grad)
     loss, gi, gw, gb = _chunked_arrays(input, linear_weight, target, linear_bias, weight, reduction, ignore_index,
