@@ -448,9 +448,6 @@ def test_transform_class_attributes_as_torch(name):
             assert _static(ev) == _static(tv) if isinstance(tv, property) else repr(ev) == repr(tv)
 
 
-@pytest.mark.xfail(strict=True, reason="clamp's backward (ops/elementwise.py _clamp_scalar_grad / _clamp_tensor_grad) "
-                   "multiplies an infinite gradient by a 0 mask (NaN) where torch selects 0: Pareto.variance's "
-                   "gradient w.r.t. alpha <= 2 is NaN instead of 0")
 def test_pareto_variance_gradient_where_alpha_is_clamped():
     ta, ea = torch.tensor([1.5, 3.0], requires_grad=True), ember.tensor([1.5, 3.0], requires_grad=True)
     td.Pareto(torch.ones(2), ta).variance.sum().backward()

@@ -400,3 +400,15 @@ def test_einsum_half_precision(dtype: str) -> None:
     got = [L.einsum("ij,bjk->bik", L.tensor(a, dtype=getattr(L, dtype)), L.tensor(b, dtype=getattr(L, dtype)))
            for L in (torch, ember)]
     assert_close(got[1], got[0])
+
+
+def test_clamp_gradient_outside_bounds_is_zero_even_if_infinite() -> None:
+    """torch selects 0 outside the bounds; a multiply by the mask would give NaN for an infinite gradient."""
+    for bound in ("scalar", "tensor"):
+        grads = []
+        for L in (torch, ember):
+            x = L.tensor([1.5, 3.0], requires_grad=True)
+            lo = 2.0 if bound == "scalar" else L.tensor([2.0, 2.0], requires_grad=True)
+            (1 / (x.clamp(min=lo) - 2)).sum().backward()
+            grads.append(x.grad)
+        assert_close(grads[1], grads[0])

@@ -1572,13 +1572,14 @@ def _clamp_scalar_grad(g: Tensor, x: Tensor, r: Any, lo: Any, hi: Any) -> Tensor
         mask = x >= lo
     if hi is not None:
         mask = (x <= hi) if mask is None else mask & (x <= hi)
-    return g * mask
+    return _where(mask, g, 0)   # a select, not g * mask: an infinite gradient outside the bounds gives 0
 
 
 def _clamp_tensor_grad(g: Tensor, x: Tensor, lo: Any, hi: Any) -> tuple:
     """torch's clamp_backward_min_max: the input keeps the gradient inside the bounds; a bound gets it
-    where it was selected (``max`` wins when the bounds cross)."""
-    zero = g * 0
+    where it was selected (``max`` wins when the bounds cross); elsewhere exactly 0, even for an infinite
+    gradient."""
+    zero = 0
     if lo is not None and hi is not None:
         return (_where((x >= lo) & (x <= hi), g, zero), _where((lo > x) & ~(lo > hi), g, zero),
                 _where((hi < x) | (hi < lo), g, zero))
