@@ -17,7 +17,8 @@ import numpy as np
 
 from ._core import dtype as D
 from ._tensor import Tensor
-from .ops import creation, random as _random, shape
+from .ops import creation, shape
+from .ops import random as _random
 
 __all__ = ["SobolEngine"]
 
