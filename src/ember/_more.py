@@ -145,10 +145,10 @@ class Stream:
         return None
 
     def wait_stream(self, stream: Stream) -> None:
-        return None
+        Event._unsupported()   # torch records an event on stream to wait on
 
     def wait_event(self, event: Event) -> None:
-        event._unsupported()
+        return None
 
     def record_event(self, event: Event | None = None) -> Event:
         (event or Event()).record(self)
@@ -176,6 +176,7 @@ class Event:
             raise RuntimeError(f"ember.Event supports the cpu only; use ember.cuda.Event for {dev.type}")
         self.device = dev
         self.event_id = 0
+        self._timing = enable_timing
 
     @staticmethod
     def _unsupported() -> None:
@@ -185,7 +186,7 @@ class Event:
         self._unsupported()
 
     def wait(self, stream: Stream | None = None) -> None:
-        self._unsupported()
+        return None
 
     def query(self) -> bool:
         return True
@@ -194,8 +195,10 @@ class Event:
         return None
 
     def elapsed_time(self, end_event: Event) -> float:
-        self._unsupported()
-        return 0.0
+        if not (self._timing and end_event._timing):
+            raise ValueError("Both events must be created with argument 'enable_timing=True'.")
+        raise ValueError("Both events must be recorded before calculating elapsed time.")
 
     def __repr__(self) -> str:
-        return f"torch.Event device_type=cpu, device_index=-1, event_flag=0, event_id={self.event_id}"
+        return (f"torch.Event device_type=cpu, device_index=-1, event_flag={int(self._timing)}, "
+                f"event_id={self.event_id}")

@@ -95,6 +95,8 @@ class SobolEngine:
 
     def _points(self, n: int, index: int, dtype: Any) -> Tensor:
         """The n points after point ``index`` (the one ``quasi`` holds), as dtype; advances ``quasi``."""
+        if dtype not in (D.float32, D.float64):   # torch's kernel is written for float and double
+            raise NotImplementedError(f"\"_sobol_engine_draw\" not implemented for '{dtype._short}'")
         steps = self.sobolstate.numpy()[:, _rightmost_zero(np.arange(index, index + n, dtype=np.int64))]
         pts = np.bitwise_xor.accumulate(steps.T, axis=0) ^ self.quasi.numpy()
         if n > 0:
