@@ -371,6 +371,17 @@ LA_PROGRAMS: dict[str, tuple[Callable, list[np.ndarray]]] = {
     "lstsq": (lambda L, a, b: L.linalg.lstsq(a, b).solution, [SQ, MAT]),
     "multi_dot": (lambda L, a, b, c: L.linalg.multi_dot([a, b, c]), [SQ, SQ, MAT]),
     "matrix_norm_nuc": (lambda L, a: L.linalg.matrix_norm(a, "nuc"), [MAT]),
+    "einsum_matmul": (lambda L, a, b: L.einsum("ij,jk->ik", a, b), [SQ, MAT]),
+    "einsum_three_operands": (lambda L, a, b, c: L.einsum("ij,jk,kl->il", a, b, c), [SQ, SQ, MAT]),
+    "einsum_diagonal": (lambda L, a: L.einsum("ii->i", a), [SQ]),
+    "einsum_trace_implicit": (lambda L, a: L.einsum("ii", a), [SQ]),
+    "einsum_batched_ellipsis": (lambda L, a, b: L.einsum("...ij,...jk", a, b), [R.standard_normal((2, 3, 4)), MAT.T]),
+    "einsum_attention_scores": (lambda L, a, b: L.einsum("bhqd,bhkd->bhqk", a, b),
+                                [R.standard_normal((2, 2, 3, 4)), R.standard_normal((2, 2, 5, 4))]),
+    "einsum_repeated_and_summed": (lambda L, a, b: L.einsum("iij,jk->ik", a, b),
+                                   [R.standard_normal((3, 3, 4)), MAT.T]),
+    "einsum_broadcast_size_one": (lambda L, a, b: L.einsum("ij,jk", a, b), [R.standard_normal((3, 1)),
+                                                                            R.standard_normal((1, 5))]),
     "baddbmm": (lambda L, a, b, c: L.baddbmm(a, b, c, beta=0.5, alpha=2), [R.standard_normal((2, 3, 3)),
                                                                           R.standard_normal((2, 3, 4)),
                                                                           R.standard_normal((2, 4, 3))]),
@@ -412,3 +423,14 @@ def test_clamp_gradient_outside_bounds_is_zero_even_if_infinite() -> None:
             (1 / (x.clamp(min=lo) - 2)).sum().backward()
             grads.append(x.grad)
         assert_close(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("make", [lambda: np.ones((3, 4)).T, lambda: np.ones((2, 3, 4)).transpose(2, 0, 1),
+                                  lambda: np.ones((4, 6))[:, ::2], lambda: np.ones((4, 6))[::2].T])
+def test_tensor_from_array_keeps_stride_order(make: Callable) -> None:
+    """torch.tensor copies an array keeping the order of its strides (compacted), as ``order="K"``."""
+    a = make()
+    for dtype in (None, "float32", "bfloat16"):
+        e = ember.tensor(a, dtype=None if dtype is None else getattr(ember, dtype))
+        t = torch.tensor(a, dtype=None if dtype is None else getattr(torch, dtype))
+        assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()

@@ -141,10 +141,10 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
                       "or sourceTensor.detach().clone().requires_grad_(True), rather than "
                       "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
         src_dt = data._dtype
-        arr = _host(data._data).copy()
+        arr = _host(data._data).copy(order="K")
     elif _isinstance(data, np.ndarray):
         src_dt = D.from_numpy_dtype(data.dtype)
-        arr = data.copy()
+        arr = data.copy(order="K")
     else:
         if hasattr(data, "to_numpy") and not _isinstance(data, (list, tuple)):   # pandas objects
             return tensor(data.to_numpy(), dtype=dtype, device=device, requires_grad=requires_grad)
@@ -162,9 +162,8 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             except OverflowError:
                 raise ValueError("Overflow when unpacking long long") from None
     target = dt or src_dt
+    # an array's copy keeps the order of its strides, compacted (``order="K"``), as torch's copy does
     arr = _cast_array(np.asarray(arr), target)
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)
     t = from_array(_place(arr, dev), target, dev)
     if requires_grad:
         factory_requires_grad(t)

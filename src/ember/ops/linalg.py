@@ -251,8 +251,9 @@ def _parse_term(eq: str, start: int, end: int, op: int) -> tuple[list[str], bool
     return labels, ell
 
 
-def _parse_einsum(eq: str, ops: Sequence[Tensor]) -> tuple[list[str], str]:
-    """Explicit, letters-only subscripts (ellipsis dims get fresh letters) and the output subscripts."""
+def _parse_einsum(eq: str, ops: Sequence[Tensor]) -> tuple[list[str], str, str]:
+    """Explicit, letters-only subscripts (ellipsis dims get fresh letters), the output subscripts and the
+    letters standing for the ellipsis dims."""
     arrow = eq.find("->")
     lhs_end = arrow if arrow >= 0 else len(eq)
     bounds, start = [], 0
@@ -299,7 +300,7 @@ def _parse_einsum(eq: str, ops: Sequence[Tensor]) -> tuple[list[str], str]:
         counts = "".join(s for s, (labels, _) in zip(subs, terms, strict=True))
         singles = sorted((ch for ch in used if ch != "." and counts.count(ch) == 1), key=_LETTERS.index)
         out = (ell_letters if any_ell else "") + "".join(singles)
-    return subs, out
+    return subs, out, ell_letters
 
 
 def _label_sizes(subs: list[str], ops: Sequence[Tensor]) -> dict[str, int]:
@@ -321,52 +322,96 @@ def _label_sizes(subs: list[str], ops: Sequence[Tensor]) -> dict[str, int]:
     return sizes
 
 
-def _einsum_arrays(xp: Any, subs: list[str], out: str, arrays: list[Any], sizes: dict[str, int]) -> Any:
-    arrays = [a if all(sizes[ch] == n for ch, n in zip(s, a.shape, strict=True)) else
-              xp.broadcast_to(a, tuple(sizes[ch] for ch in s)) for s, a in zip(subs, arrays, strict=True)]
-    return xp.einsum(",".join(subs) + "->" + out, *arrays, optimize=len(arrays) > 2)
+def _sumproduct_pair(left: Tensor, right: Tensor, sum_dims: list[int]) -> Tensor:
+    """``(left * right).sum(sum_dims, keepdim=True)`` for operands of equal rank (size-1 dims broadcast), as
+    torch computes it: dims only one side has are summed at once, the rest permuted into one bmm."""
+    if not sum_dims:
+        return left * right
+    lro: list[int] = []
+    lo: list[int] = []
+    ro: list[int] = []
+    lro_size = lo_size = ro_size = sum_size = 1
+    for i in range(left.dim()):
+        sl, sr = left.shape[i] != 1, right.shape[i] != 1
+        if i in sum_dims:
+            if sl and sr:
+                sum_size *= left.shape[i]
+            elif sl:
+                left = left.sum(i, keepdim=True)
+            elif sr:
+                right = right.sum(i, keepdim=True)
+        elif sl and sr:
+            lro.append(i)
+            lro_size *= left.shape[i]
+        elif sl:
+            lo.append(i)
+            lo_size *= left.shape[i]
+        else:
+            ro.append(i)
+            ro_size *= right.shape[i]
+    out_size = ([left.shape[d] for d in lro] + [left.shape[d] for d in lo] + [1] * len(sum_dims)
+                + [right.shape[d] for d in ro])
+    order = lro + lo + sum_dims + ro
+    left = left.permute(order).reshape(lro_size, lo_size, sum_size)
+    right = right.permute(lro + sum_dims + ro + lo).reshape(lro_size, sum_size, ro_size)
+    return left.bmm(right).view(out_size).permute([order.index(d) for d in range(len(order))])
 
 
-class _EinsumBackward(Node):
-    """Gradient of an einsum: for each operand, an einsum of the output gradient with the other operands,
-    broadcast along labels only that operand has, and put on the diagonal where it repeats a label."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        ops = self.saved
-        subs, out, sizes = self.subs, self.out, self.sizes
-        grads = []
-        for k, (s, t) in enumerate(zip(subs, ops, strict=True)):
-            if not t._rg:
-                grads.append(None)
-                continue
-            others = [(subs[j], ops[j]) for j in range(len(ops)) if j != k]
-            present = "".join(ch for ch in dict.fromkeys(s) if ch in out or any(ch in o for o, _ in others))
-            eq = ",".join([out] + [o for o, _ in others]) + "->" + present
-            gk = einsum(eq, g, *[_c(x) for _, x in others])
-            uniq = "".join(dict.fromkeys(s))
-            if present != uniq:   # labels summed over this operand alone: the gradient is constant along them
-                gk = gk.reshape([sizes[ch] if ch in present else 1 for ch in uniq]).expand(
-                    [sizes[ch] for ch in uniq])
-            if len(uniq) != len(s):   # repeated labels: the gradient lives on the diagonal
-                fresh = iter(ch for ch in _LETTERS if ch not in s and ch not in out)
-                target, eyes, eye_subs = [], [], []
-                for ch in s:
-                    if ch in target:
-                        new = next(fresh)
-                        eye_subs.append(ch + new)
-                        eyes.append(_eye(sizes[ch], g))
-                        target.append(new)
-                    else:
-                        target.append(ch)
-                gk = einsum(",".join([uniq] + eye_subs) + "->" + "".join(target), gk, *eyes)
-            grads.append(gk)
-        return tuple(grads)
-
-
-_EINSUM_NODES = {name: type(name, (_EinsumBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
-                 for name in ("ViewBackward0", "MulBackward0", "PermuteBackward0", "SumBackward1")}
+def _einsum_composed(subs: list[str], out: str, ell: str, ops: list[Tensor]) -> Tensor:
+    """torch's einsum op for op: every operand aligned (diagonals of repeated labels, size-1 dims for missing
+    ones, permuted to output labels then contracted ones), then contracted left to right pairwise."""
+    def torch_order(ch: str) -> int:   # torch numbers labels A-Z then a-z
+        return _LETTERS.index(ch)
+    contracted = sorted({ch for sub in subs for ch in sub if ch not in out and ch not in ell}, key=torch_order)
+    labels = list(out) + [ch for ch in ell if ch not in out] + contracted
+    index = {ch: k for k, ch in enumerate(labels)}
+    n_out, n_all = len(out), len(labels)
+    counts = [0] * n_all
+    aligned = []
+    for sub, op in zip(subs, ops, strict=True):
+        perm = [-1] * n_all
+        dim = 0
+        for ch in sub:
+            k = index[ch]
+            if perm[k] == -1:
+                if op.shape[dim] != 1:
+                    counts[k] += 1
+                perm[k] = dim
+                dim += 1
+            else:   # a repeated label: its diagonal, kept where the label first appeared
+                op = op.diagonal(0, perm[k], dim).movedim(-1, perm[k])
+        for k in range(n_all):
+            if perm[k] == -1:
+                op = op.unsqueeze(dim)
+                perm[k] = dim
+                dim += 1
+        aligned.append(op.permute(perm))
+    while len(aligned) > 1:
+        a, b = aligned[0], aligned[1]
+        del aligned[:2]
+        sum_dims, a_sum, b_sum = [], [], []
+        for d in range(n_out, n_all):
+            if a.shape[d] != 1 and b.shape[d] != 1:
+                counts[d] -= 1
+                if counts[d] == 1:
+                    sum_dims.append(d)
+                    counts[d] = 0
+            elif counts[d] == 1:
+                if a.shape[d] != 1:
+                    a_sum.append(d)
+                    counts[d] = 0
+                elif b.shape[d] != 1:
+                    b_sum.append(d)
+                    counts[d] = 0
+        if a_sum:
+            a = a.sum(a_sum, keepdim=True)
+        if b_sum:
+            b = b.sum(b_sum, keepdim=True)
+        aligned.insert(0, _sumproduct_pair(a, b, sum_dims))
+    res = aligned[0]
+    if n_all > n_out:
+        return res.view(res.shape[:n_out]) if len(ops) > 1 else res.sum(list(range(n_out, n_all)))
+    return res
 
 
 def einsum(*args: Any) -> Tensor:
@@ -384,23 +429,9 @@ def einsum(*args: Any) -> Tensor:
         _arg("einsum", "tensors", 2, t)
         if t._dtype is not ops[0]._dtype:
             raise RuntimeError(f"expected scalar type {ops[0]._dtype._short} but found {t._dtype._short}")
-    subs, out = _parse_einsum(eq, ops)
-    sizes = _label_sizes(subs, ops)
-    dt = ops[0]._dtype
-    contracted = any(ch not in out for s in subs for ch in s)
-    if len(ops) == 1 and contracted and dt.category < 2:
-        dt = D.int64   # a reduction of one integer operand sums like torch.sum
-    xp = _xp(ops[0])
-    # NumPy's einsum has no half-precision loops: those accumulate in float32 (as torch's bmm does) on the CPU
-    work = np.float32 if xp is np and dt.name in ("float16", "bfloat16") else dt.np
-    arrays = [t._data.astype(work, copy=False) for t in ops]
-    res = _new(_einsum_arrays(xp, subs, out, arrays, sizes).astype(dt.np, copy=False), dt, ops[0])
-    name = ("SumBackward1" if contracted else "PermuteBackward0") if len(ops) == 1 else \
-        ("ViewBackward0" if contracted else "MulBackward0")
-    node = _track(_EINSUM_NODES[name], res, ops, subs=subs, out=out, sizes=sizes)
-    if node is not None:
-        node.save(*ops)
-    return res
+    subs, out, ell = _parse_einsum(eq, ops)
+    _label_sizes(subs, ops)   # torch's size checks
+    return _einsum_composed(subs, out, ell, ops)
 
 
 # ---- tensordot, kron, inner -----------------------------------------------------------------------------
