@@ -133,6 +133,25 @@ def test_lobpcg_float32_tracker_and_errors() -> None:
     _errors(lambda: ember.lobpcg(ember.eye(9), B=ember.eye(8)), lambda: torch.lobpcg(torch.eye(9), B=torch.eye(8)))
 
 
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("k", [1, 2])
+def test_lobpcg_gradient_matches_torch(largest: bool, k: int) -> None:
+    A = _spd(12, 0)
+    At, Ae = torch.from_numpy(A).requires_grad_(), ember.from_numpy(A).requires_grad_()
+    torch.manual_seed(0)
+    Et, Xt = torch.lobpcg(At, k=k, largest=largest)
+    ember.manual_seed(0)
+    Ee, Xe = ember.lobpcg(Ae, k=k, largest=largest)
+    assert type(Ee.grad_fn).__name__ == type(Et.grad_fn).__name__ == "LOBPCGAutogradFunctionBackward"
+    w = np.arange(12.0)[:, None]   # a loss invariant to the eigenvectors' signs
+    (Et.sum() + (Xt**2 * torch.from_numpy(w)).sum()).backward()
+    (Ee.sum() + (Xe**2 * ember.from_numpy(w)).sum()).backward()
+    np.testing.assert_allclose(Ae.grad.numpy(), At.grad.numpy(), atol=1e-10)
+    B = ember.eye(12, dtype=ember.float64)
+    with pytest.raises(ValueError, match="B != I"):
+        ember.lobpcg(Ae, k=1, B=B)
+
+
 # ---------------------------------------------------------------- sym_* and build facts
 def test_sym_helpers_as_torch() -> None:
     cases = [("sym_int", (2.7,)), ("sym_int", (-2.7,)), ("sym_float", (3,)), ("sym_max", (2, 3.0)),

@@ -11,8 +11,10 @@ from typing import Any
 from . import linalg as _linalg
 from ._core import dtype as D
 from ._tensor import Tensor
+from .autograd import Function
 from .ops import creation, indexing
 from .ops import random as _random
+from .ops.lapack import cholesky_solve
 
 __all__ = ["lobpcg"]
 
@@ -34,6 +36,69 @@ def _symeig(A: Tensor, largest: bool | None = False) -> tuple[Tensor, Tensor]:
 
 def _fnorm(X: Tensor) -> Tensor:
     return X.norm()
+
+
+def _symeig_backward_full(D_grad: Tensor, U_grad: Tensor, D: Tensor, U: Tensor) -> Tensor:
+    """dL/dA = U (diag(D_grad) + (U^T U_grad) * F) U^T with F_ij = 1 / (d_j - d_i), F_ii = 0: the gradient's part
+    in span(U) (all of it when U is a complete eigenbasis)."""
+    diff = D.unsqueeze(-2) - D.unsqueeze(-1)
+    off = 1 - creation.eye(D.shape[-1], dtype=D.dtype, device=D.device)
+    F = off / (diff + (1 - off))
+    return U @ ((D_grad.diag_embed() + (U.mT @ U_grad) * F) @ U.mT)
+
+
+def _symeig_backward(D_grad: Tensor, U_grad: Tensor, A: Tensor, D: Tensor, U: Tensor, largest: bool) -> Tensor:
+    """Gradient of k eigenpairs (D, U) of symmetric A. With k < m, the part outside span(U) solves the Sylvester
+    equation Uo^T A Uo dX - dX D = -Uo^T A U in the complement basis Uo by the characteristic-polynomial
+    formula (Hu & Cheng 2006): p(A) restricted to Uo is inverted (Cholesky; its sign is (-1)^k for the largest
+    eigenvalues), p being the characteristic polynomial of D. Uo comes from torch's fixed-seed generator."""
+    m, k = U.shape[-2], U.shape[-1]
+    res = _symeig_backward_full(D_grad, U_grad, D, U)
+    if k == m:
+        return res
+    eye = creation.eye(m, dtype=A.dtype, device=A.device)
+    g = _random.Generator(A.device)
+    Uo = (eye - U @ U.mT) @ _random.randn((*A.shape[:-1], m - k), dtype=A.dtype, device=A.device, generator=g)
+    # coefficients c_0..c_k (c_k = 1) of prod_i (x - d_i), one root at a time
+    coeffs = [creation.ones_like(D[..., 0])]
+    for i in range(k):
+        d = D[..., i]
+        coeffs = ([-d * coeffs[0]] + [coeffs[j - 1] - d * coeffs[j] for j in range(1, len(coeffs))]
+                  + [coeffs[-1]])
+    series = creation.zeros_like(U_grad)
+    AkG = U_grad
+    for j in range(1, k + 1):
+        q = coeffs[k].unsqueeze(-1) * creation.ones_like(D)   # sum_{i>=j} c_i D^(i-j), by Horner
+        for i in range(k - 1, j - 1, -1):
+            q = q * D + coeffs[i].unsqueeze(-1)
+        series = series + AkG * q.unsqueeze(-2)
+        AkG = A @ AkG
+    pA = coeffs[k].unsqueeze(-1).unsqueeze(-1) * eye   # p(A) by Horner
+    for i in range(k - 1, -1, -1):
+        pA = A @ pA + coeffs[i].unsqueeze(-1).unsqueeze(-1) * eye
+    sign = -1 if (largest and k % 2 == 1) else 1
+    L = _linalg.cholesky(sign * (Uo.mT @ pA @ Uo))
+    return res - Uo @ (sign * cholesky_solve(Uo.mT @ series, L)) @ U.mT
+
+
+class LOBPCGAutogradFunction(Function):
+    """lobpcg with a gradient for A (B = I): symmetric eigenpair backward of the k computed pairs."""
+
+    @staticmethod
+    def forward(ctx: Any, A: Tensor, largest: bool | None, run: Any) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        D, U = run(A.contiguous())
+        ctx.save_for_backward(A, D, U)
+        ctx.largest = True if largest is None else largest
+        return D, U
+
+    @staticmethod
+    def backward(ctx: Any, D_grad: Tensor, U_grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        A, D, U = ctx.saved_tensors
+        if D_grad is None:
+            D_grad = creation.zeros_like(D)
+        if U_grad is None:
+            U_grad = creation.zeros_like(U)
+        return _symeig_backward(D_grad, U_grad, A, D, U, ctx.largest), None, None
 
 
 class _Worker:
@@ -246,8 +311,18 @@ def lobpcg(A: Tensor, k: int | None = None, B: Tensor | None = None, X: Tensor |
     optional preconditioner iK. ``method`` is "ortho" (default, robust) or "basic"; tracker(worker) is called
     after every iteration. Returns ``(E, X)`` of shapes ``(*, k)`` and ``(*, m, k)``."""
     if A.requires_grad or (B is not None and B.requires_grad):
-        raise NotImplementedError("ember.lobpcg: gradients through lobpcg are not implemented; pass "
-                                  "A.detach() (and B.detach())")
+        if B is not None:   # torch checks this in backward; here the forward already knows
+            raise ValueError("lobpcg.backward does not support backward with B != I yet.")
+        return LOBPCGAutogradFunction.apply((A + A.mT) / 2, largest, lambda A_: _lobpcg(
+            A_, k, B, X, n, iK, niter, tol, largest, method, tracker, ortho_iparams, ortho_fparams, ortho_bparams))
+    return _lobpcg(A, k, B, X, n, iK, niter, tol, largest, method, tracker, ortho_iparams, ortho_fparams,
+                   ortho_bparams)
+
+
+def _lobpcg(A: Tensor, k: int | None, B: Tensor | None, X: Tensor | None, n: int | None, iK: Tensor | None,
+            niter: int | None, tol: float | None, largest: bool | None, method: str | None, tracker: Any,
+            ortho_iparams: dict[str, int] | None, ortho_fparams: dict[str, float] | None,
+            ortho_bparams: dict[str, bool] | None) -> tuple[Tensor, Tensor]:
     if A.shape[-2] != A.shape[-1]:
         raise AssertionError(f"A must be square, got shape {A.shape}")
     if B is not None and A.shape != B.shape:
