@@ -147,8 +147,9 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
                                + "expected a 1D or 2D tensor")
         from ..nn.functional import pad
         p = n_fft // 2
-        x = pad(x.view(1, 1, -1) if x.dim() == 1 else x.unsqueeze(1), [p, p], pad_mode)
-        x = x.view(-1) if input.dim() == 1 else x.squeeze(1)
+        signal_dim = x.dim()   # torch pads a (1, [batch,] length) view, then views the signal back
+        x = pad(x.view([1] * (3 - signal_dim) + list(x.shape)), [p, p], pad_mode)
+        x = x.view(x.shape[-signal_dim:])
     sig = _signature(x, list(x.shape), n_fft, hop, win, window, normalized, onesided, return_complex)
     if x.dim() not in (1, 2):
         raise RuntimeError(sig + "expected a 1D or 2D tensor")
@@ -162,7 +163,13 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     if window is not None and (window.dim() != 1 or window.shape[0] != win):
         raise RuntimeError(sig + f"expected a 1D window tensor of size equal to win_length={win}, but got window "
                            f"with size {list(window.shape)}")
-    frames = x.unfold(-1, n_fft, hop) * _padded_window(window, win, n_fft, x)   # (*, frames, n_fft)
+    # torch's framing: a batch dim, then one as_strided view of (batch, frames, n_fft), windowed when a window
+    # is given or shorter than n_fft
+    batched = x if x.dim() == 2 else x.unsqueeze(0)
+    st = batched.stride()
+    frames = batched.as_strided((batched.shape[0], 1 + (length - n_fft) // hop, n_fft), (st[0], hop * st[1], st[1]))
+    if window is not None or win < n_fft:
+        frames = frames * _padded_window(window, win, n_fft, x)
     complex_in = frames.is_complex()
     one = (not complex_in) if onesided is None else onesided
     if one and complex_in:
@@ -170,11 +177,13 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     scale = n_fft ** -0.5 if normalized else 1.0
     last = [frames.dim() - 1]
     spec = c2c(frames, last, True, scale) if complex_in else r2c(frames, last, scale, one)
-    spec = spec.transpose(-1, -2)
+    spec.transpose_(1, 2)
+    if x.dim() == 1:
+        spec.squeeze_(0)
     if return_complex:
         return spec
     from .extra import view_as_real
-    return view_as_real(spec.contiguous())
+    return view_as_real(spec)
 
 
 def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
