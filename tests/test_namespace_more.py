@@ -148,6 +148,14 @@ def test_lobpcg_gradient_matches_torch(largest: bool, k: int) -> None:
     (Ee.sum() + (Xe**2 * ember.from_numpy(w)).sum()).backward()
     np.testing.assert_allclose(Ae.grad.numpy(), At.grad.numpy(), atol=1e-10)
     B = ember.eye(12, dtype=ember.float64)
+    hess = []
+    for lib in (torch, ember):   # double backward: the backward is made of differentiable ops
+        a = lib.from_numpy(A).requires_grad_()
+        lib.manual_seed(0)
+        E, X = lib.lobpcg(a, k=k, largest=largest)
+        (g,) = lib.autograd.grad(E.sum() ** 2 + (X**2 * lib.from_numpy(w)).sum(), a, create_graph=True)
+        hess.append(lib.autograd.grad((g**2).sum(), a)[0].detach().numpy())
+    np.testing.assert_allclose(hess[1], hess[0], atol=1e-9 * np.abs(hess[0]).max())
     with pytest.raises(ValueError, match="B != I"):
         ember.lobpcg(Ae, k=1, B=B)
 
