@@ -439,3 +439,34 @@ def test_tensor_from_array_keeps_stride_order(make: Callable) -> None:
         e = ember.tensor(a, dtype=None if dtype is None else getattr(ember, dtype))
         t = torch.tensor(a, dtype=None if dtype is None else getattr(torch, dtype))
         assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+
+
+UNDIFFERENTIABLE = {
+    "unique": lambda L, x: L.unique(x),
+    "unique_unsorted_counts": lambda L, x: L.unique(x, sorted=False, return_counts=True)[0],
+    "unique_dim": lambda L, x: L.unique(x.reshape(1, 4), dim=1),
+    "unique_consecutive": lambda L, x: L.unique_consecutive(x),
+    "histogram": lambda L, x: L.histogram(x, 3).hist,
+}
+
+
+@pytest.mark.parametrize("name", UNDIFFERENTIABLE)
+def test_recorded_without_derivative(name: str) -> None:
+    """torch records these results (they require grad) under nodes whose backward raises its error."""
+    def graph(L: Any) -> Any:
+        return UNDIFFERENTIABLE[name](L, L.tensor([0.5, 3.0, 3.0, -7.0], requires_grad=True))
+    e, t = graph(ember), graph(torch)
+    assert e.requires_grad and type(e.grad_fn).__name__ == type(t.grad_fn).__name__
+    assert_same_error(lambda: graph(ember).sum().backward(), lambda: graph(torch).sum().backward())
+
+
+def test_frexp_mantissa_gradient() -> None:
+    """The mantissa's gradient is 2**-exponent (FrexpBackward0); the exponent is an integer result."""
+    got = []
+    for L in (torch, ember):
+        x = L.tensor([0.7, 3.0, -7.0, 1e-3], dtype=L.float64, requires_grad=True)
+        mantissa, exponent = L.frexp(x)
+        mantissa.backward(L.tensor([1.0, 2.0, 3.0, 4.0], dtype=L.float64))
+        got.append((type(mantissa.grad_fn).__name__, exponent.requires_grad, x.grad))
+    assert got[1][:2] == got[0][:2]
+    assert_close(got[1][2], got[0][2])

@@ -81,6 +81,20 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
     return node
 
 
+_UNIMPLEMENTED: dict[tuple[str, str], type[Node]] = {}
+
+
+def unimplemented_node(name: str, op: str) -> Node:
+    """A node named ``name`` for an op torch records but cannot differentiate: its backward raises torch's
+    ``NotImplementedError`` naming ``op``."""
+    cls = _UNIMPLEMENTED.get((name, op))
+    if cls is None:
+        def backward(node: Node, *grads: Any) -> tuple:
+            raise NotImplementedError(f"the derivative for '{op}' is not implemented.")
+        cls = _UNIMPLEMENTED[(name, op)] = make_node_class(name, backward)
+    return cls()
+
+
 def make_node_class(name: str, backward: Callable, saves: int = 0) -> type[Node]:
     """A Node subclass named like torch's (``ExpBackward0``) whose backward is ``backward(node, grad)``."""
     return type(name, (Node,), {"__slots__": (), "backward": backward, "__module__": "torch.autograd.graph"})

@@ -1404,6 +1404,9 @@ def nan_to_num_(self: Tensor, nan: float = 0.0, posinf: float | None = None,
 bind({"nan_to_num": nan_to_num, "nan_to_num_": nan_to_num_})
 
 
+FrexpBackward0 = node_class("FrexpBackward0", lambda self, g: (g / self.saved[0].exp2(),))
+
+
 def frexp(input: Tensor, *, out: Any = None) -> Any:
     """Mantissa in [0.5, 1) and int32 exponent with ``input = mantissa * 2 ** exponent``."""
     _tensor_arg(input, "frexp", "input", 1)
@@ -1412,6 +1415,8 @@ def frexp(input: Tensor, *, out: Any = None) -> Any:
     m, e = _xp(input).frexp(input._data)
     res = return_type("frexp", ("mantissa", "exponent"))(
         _finish(m, input._dtype, input._device), _finish(e, D.int32, input._device))
+    if input._rg and STATE.enabled:   # d mantissa / d input = 2^-exponent
+        record(res[0], FrexpBackward0(), (input,)).save(res[1])
     if out is not None:
         for o, r in zip(out, res, strict=True):
             write_out(o, r)

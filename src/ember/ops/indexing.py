@@ -1024,7 +1024,7 @@ class ScatterBackward1(ScatterBackward0):
 class _NotImplementedBackward(Node):
     __slots__ = ()
 
-    def backward(self, g: Tensor) -> tuple:
+    def backward(self, *grads: Tensor) -> tuple:
         raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from ._dispatch import Tensor, bind, new_tensor, wrap_dim
+from ..autograd.grad_mode import STATE
+from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
 from .reduction import (
     EvenlyDistributeBackward,
     ValueSelectingBackward,
@@ -317,6 +318,10 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
     else:
         values = xp.moveaxis(kept.reshape((kept.shape[0],) + others), 0, d)
     result = [new_tensor(values, input._dtype, input._device)]
+    if STATE.enabled and input._rg:   # torch records the values but has no derivative for them
+        name, op = (("UniqueConsecutiveBackward0", "unique_consecutive") if not sort_first else
+                    ("Unique2Backward0", "_unique2") if dim is None else ("UniqueDimBackward0", "unique_dim"))
+        record(result[0], unimplemented_node(name, op), (input,))
     if return_inverse:
         inverse = xp.empty(n, np.int64)
         inverse[order] = xp.cumsum(starts) - 1
@@ -488,6 +493,10 @@ def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | No
     if density:
         hist = hist / (hist.sum() * xp.diff(e))
     hist_t = new_tensor(hist, input._dtype, input._device)
+    if STATE.enabled and (input._rg or weight is not None and weight._rg):
+        from .indexing import NotImplemented_, node_of
+        edges = edges.detach().clone()
+        record([hist_t, edges], node_of(NotImplemented_, op="histogram"), (input, weight))
     return finish(return_type("histogram", ("hist", "bin_edges"))(hist_t, edges), out)
 
 
