@@ -149,7 +149,20 @@ def return_type(name: str, fields: Sequence[str] = ("values", "indices")) -> typ
             body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self, strict=True))
             return f"torch.return_types.{name}(\n{body})"
 
-        cls = type(name, (base,), {"__repr__": __repr__, "__slots__": (), "__module__": "torch.return_types"})
+        def __new__(cls: type, *args: Any) -> Any:
+            """torch's structseq takes one sequence of all fields (ember's ops also pass the fields)."""
+            if len(args) == 1 and len(fields) > 1:
+                seq = args[0]
+                if not isinstance(seq, Sequence):
+                    raise TypeError("constructor requires a sequence")
+                if len(seq) != len(fields):
+                    raise TypeError(f"torch.return_types.{name}() takes a {len(fields)}-sequence ({len(seq)}-sequence "
+                                    "given)")
+                args = tuple(seq)
+            return base.__new__(cls, *args)
+
+        cls = type(name, (base,), {"__repr__": __repr__, "__new__": __new__, "__slots__": (),
+                                   "__module__": "torch.return_types"})
         _return_types[name] = cls
     return cls
 
