@@ -310,3 +310,9 @@ class MultiMarginLoss(_WeightedLoss):
         return F.multi_margin_loss(
             input, target, p=self.p, margin=self.margin, weight=self.weight, reduction=self.reduction
         )
+
+
+# torch defines LinearCrossEntropyLoss in this module too (it builds on _WeightedLoss above)
+from .linear_cross_entropy import LinearCrossEntropyLoss  # noqa: E402
+
+__all__ += ["LinearCrossEntropyLoss"]
