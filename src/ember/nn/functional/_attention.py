@@ -122,7 +122,12 @@ def _flash_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_ca
     if is_causal:
         s += _causal_bias(ns, s.shape[-2], s.shape[-1], s.dtype)
     p = _safe_softmax_arr(ns, s)
-    out = result(gemm.matmul(ns, p, va, out=ns.empty_like(qa)), q)   # laid out like the query, as torch's
+    res = gemm.matmul(ns, p, va)
+    if not qa.flags.c_contiguous:   # torch's kernel lays the output out like the query
+        laid = ns.empty_like(qa)
+        laid[...] = res
+        res = laid
+    out = result(res, q)
     return fused(out, ScaledDotProductFlashAttentionForCpuBackward0, (q, k, v), (q, k, v, bias, OUT), probs=p,
                  scale=scale, is_causal=is_causal, rep_k=rep_k, rep_v=rep_v)
 
