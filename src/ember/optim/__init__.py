@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -18,6 +18,7 @@ from .sgd import SGD
 
 __all__ = [
     "lr_scheduler",
+    "swa_utils",
     "Optimizer",
     "SGD",
     "Adam",

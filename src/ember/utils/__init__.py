@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import data, hooks
+from . import checkpoint, data, hooks, model_zoo
 
-__all__ = ["data", "hooks"]
+__all__ = ["checkpoint", "data", "hooks", "model_zoo"]
