@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager as ContextManager
+from typing import Any
 
+from .._tensor import Tensor
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..autograd import graph as _graph
 from ..ops.random import get_rng_state, set_rng_state
 from ..random import fork_rng
-from .._tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn"]
