@@ -292,3 +292,22 @@ def test_load_url_reads_the_cache(tmp_path: Any, monkeypatch: pytest.MonkeyPatch
     with pytest.raises(FileNotFoundError, match="no network access"):
         ember.utils.model_zoo.load_url("https://x.org/missing.pth")
     assert (tmp_path / "hub" / "checkpoints").is_dir()
+
+
+def test_non_reentrant_nested_retain_graph_and_double_backward() -> None:
+    res = []
+    for lib, ck in _libs():
+        x = lib.tensor([0.3, -0.7, 1.2], requires_grad=True)
+
+        def outer(a: Any, lib: Any = lib, ck: Any = ck) -> Any:
+            return ck.checkpoint(lambda b: (b.sin() * b).exp(), a * 2, use_reentrant=False).cos() * a
+        y = ck.checkpoint(outer, x, use_reentrant=False)
+        y.sum().backward(retain_graph=True)
+        g1 = x.grad.clone()
+        y.sum().backward()
+        z = ck.checkpoint(lambda a: (a * a * a).sin(), x, use_reentrant=False)
+        (g,) = lib.autograd.grad(z.sum(), x, create_graph=True)
+        (gg,) = lib.autograd.grad(g.sum(), x)
+        res.append([g1, x.grad, g, gg])
+    assert_close(res[0], res[1])
+    assert res[0][2].grad_fn is not None

@@ -163,10 +163,9 @@ class _Frame:
 
     def recompute(self) -> None:
         with _forward_rng(self.preserve, self.rng_state):
-            args = detach_variable(tuple(self.args))
-            with enable_grad(), self.recompute_ctx:
+            with enable_grad(), self.recompute_ctx:   # on the original inputs, so double backward reaches them
                 start = _graph._next_seq()
-                out = self.fn(*args, **self.kwargs)
+                out = self.fn(*self.args, **self.kwargs)
         twins = [n for n in _nodes_since(out, start) if n._saved is not None]
         meta = _saved_meta(twins)
         if self.check:
