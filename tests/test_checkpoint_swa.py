@@ -311,3 +311,19 @@ def test_non_reentrant_nested_retain_graph_and_double_backward() -> None:
         res.append([g1, x.grad, g, gg])
     assert_close(res[0], res[1])
     assert res[0][2].grad_fn is not None
+
+
+def test_checkpoint_metadata_mismatch_message() -> None:
+    heads = []
+    for lib, ck in _libs():
+        state = {"n": 0}
+
+        def f(a: Any, state: dict = state) -> Any:
+            state["n"] += 1
+            b = a if state["n"] == 1 else a.reshape(3, 1)
+            return (b * b).exp().reshape(3)
+        y = ck.checkpoint(f, lib.ones(3, requires_grad=True), use_reentrant=False)
+        with pytest.raises(RuntimeError, match="different metadata") as err:
+            y.sum().backward()
+        heads.append(str(err.value).splitlines()[:4])
+    assert heads[0] == heads[1]

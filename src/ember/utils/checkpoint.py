@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
-from .._tensor import Tensor
+from .._tensor import Size, Tensor
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..autograd import graph as _graph
 from ..ops.random import get_rng_state, set_rng_state
@@ -134,7 +134,7 @@ def _nodes_since(outputs: Any, start: int) -> list[_graph.Node]:
 
 
 def _saved_meta(nodes: list[_graph.Node]) -> list[dict[str, Any]]:
-    return [{"shape": tuple(t.shape), "dtype": t._dtype, "device": t._device}
+    return [{"shape": Size(t.shape), "dtype": t._dtype, "device": t._device}
             for n in nodes for t in (n._saved or ()) if isinstance(t, (Tensor, _graph.SavedOutput))]
 
 
