@@ -349,3 +349,13 @@ def test_batchnorm_cumulative_running_stats_bit_exact() -> None:
             bn(lib.randn(5, 4) * 3)
         stats.append(np.concatenate([bn.running_mean.numpy(), bn.running_var.numpy()]))
     np.testing.assert_array_equal(stats[0], stats[1])
+
+
+def test_reentrant_rejects_grad_and_backward_inputs() -> None:
+    x = [lib.tensor([1.0, 2.0], requires_grad=True) for lib in (ember, torch)]
+    ys = [ck.checkpoint(lambda a: a * a, xi, use_reentrant=True) for xi, (_, ck) in zip(x, _libs(), strict=True)]
+    assert_same_error(lambda: ember.autograd.grad(ys[0].sum(), x[0]),
+                      lambda: torch.autograd.grad(ys[1].sum(), x[1]))
+    assert_same_error(lambda: ys[0].sum().backward(inputs=[x[0]]), lambda: ys[1].sum().backward(inputs=[x[1]]))
+    ys[0].sum().backward()   # a plain backward still works, as in torch
+    np.testing.assert_array_equal(x[0].grad.numpy(), [2.0, 4.0])

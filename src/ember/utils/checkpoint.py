@@ -13,6 +13,7 @@ their role).
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager as ContextManager
@@ -74,6 +75,17 @@ def _forward_rng(preserve: bool, state: Any) -> Any:
         yield
 
 
+def _is_checkpoint_valid() -> bool:
+    """Whether the backward running this node was started without ``inputs`` (``.backward()``, not
+    ``autograd.grad``): read from the innermost engine frame, as torch asks its current graph task."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is _graph.run_backward.__code__:
+            return frame.f_locals.get("inputs") is None
+        frame = frame.f_back
+    return True
+
+
 class CheckpointFunction(Function):
     """The reentrant checkpoint: forward under ``no_grad``; backward recomputes and back-propagates."""
 
@@ -94,6 +106,11 @@ class CheckpointFunction(Function):
     def backward(ctx: Any, *grads: Any) -> tuple:
         from ..autograd import backward as _backward
 
+        if not _is_checkpoint_valid():
+            raise RuntimeError("When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or "
+                               "passing an `inputs` parameter to .backward(). To resolve this error, you can either "
+                               "set use_reentrant=False, or call .backward() without passing the `inputs` "
+                               "argument.")
         inputs = list(ctx.inputs)
         for i, t in zip(ctx.tensor_indices, ctx.saved_tensors, strict=True):
             inputs[i] = t
