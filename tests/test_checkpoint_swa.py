@@ -329,8 +329,6 @@ def test_checkpoint_metadata_mismatch_message() -> None:
     assert heads[0] == heads[1]
 
 
-@pytest.mark.xfail(strict=True, reason="ember.lerp rounds a + w*(b-a) twice; torch's CPU kernel uses a fused "
-                   "multiply-add (ops/elementwise.py), so EMA/SWA via lerp_ differ by an ulp")
 def test_lerp_bit_exact_with_torch() -> None:
     torch.manual_seed(0)
     a, b = torch.randn(1000), torch.randn(1000)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.fma import wide_dtype
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput
@@ -1702,10 +1703,26 @@ def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtyp
     return _out(name, out, res) if out is not None else res
 
 
-def _lerp_fwd(xp: Any, a: Any, b: Any, w: Any) -> Any:
-    """torch's two-sided formula: exact at both ends."""
+def _lerp_fwd(xp: Any, a: Any, b: Any, w: Any, number: Any = None) -> Any:
+    """torch's two-sided formula, exact at both ends, each side one fused multiply-add as in its vectorised
+    CPU kernel (emulated in a wider dtype). A ``number`` weight goes to the compute dtype directly."""
+    if number is not None:
+        w = number
+    dtype = getattr(b - a, "dtype", None)
+    half = dtype is not None and dtype.itemsize == 2 and dtype.kind in "fV"
+    if half:   # 16-bit floats compute in float32 (torch's opmath type), rounded once at the end
+        a, b = a.astype(np.float32), b.astype(np.float32)
     diff = b - a
-    return xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+    wide = wide_dtype(diff) if dtype is not None else None
+    if wide is None:
+        return xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+    ww = xp.asarray(w, dtype=diff.dtype).astype(wide)   # a number weight: cast to the (opmath) dtype first
+    near = xp.multiply(ww, diff, dtype=wide)
+    near += a
+    far = xp.multiply(diff, 1 - ww, dtype=wide)
+    xp.subtract(b, far, out=far)
+    res = xp.where(xp.abs(ww) < 0.5, near, far).astype(diff.dtype)
+    return res.astype(dtype) if half else res
 
 
 def _lerp_grad(g: Tensor, a: Tensor, b: Tensor, w: Any) -> tuple:
@@ -1732,7 +1749,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) 
         raise_denied(ni("lerp_kernel_tensor" if tensor_w else "lerp_kernel_scalar"), dt)
     if tensor_w:
         return _ternary("lerp", LerpBackward1, (input, end, weight), dt, _lerp_fwd, (), out)
-    return _ternary("lerp", LerpBackward0, (input, end, weight), dt, _lerp_fwd, (), out)
+    return _ternary("lerp", LerpBackward0, (input, end, weight), dt, _lerp_fwd, (weight,), out)
 
 
 def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:

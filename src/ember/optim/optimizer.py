@@ -19,6 +19,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CAPTURING, xp_of, xp_of_array
+from .._core.fma import multiply_wide, wide_dtype
 from .._tensor import Tensor, from_array
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import typename
@@ -283,22 +284,6 @@ def grad_array(p: Tensor, maximize: bool) -> Any:
     return -g._data if maximize else g._data
 
 
-def _wide(a: Any) -> Any:
-    """The dtype in which one multiply-add of ``a``'s dtype is (nearly always) exact: float32 → float64,
-    float64 → extended precision on the CPU, 16-bit floats → float32; None for other dtypes."""
-    if a.dtype == np.float32:
-        return np.float64
-    if a.dtype == np.float64:
-        return np.longdouble if isinstance(a, np.ndarray) else None
-    return np.float32 if a.dtype.itemsize == 2 and a.dtype.kind in "fV" else None
-
-
-def _multiply_wide(a: Any, b: Any, like: Any) -> Any:
-    """``a·b`` as a new array in ``like``'s wide dtype (the exact product of an FMA)."""
-    wide = _wide(like)
-    return xp_of_array(like).multiply(a, b, dtype=wide) if wide is not None else a * b
-
-
 def _store(acc: Any, like: Any, out: Tensor | None) -> Any:
     """Round ``acc`` to ``like``'s dtype once: into ``out``'s array in place (bumping its version), or as a
     new array."""
@@ -318,14 +303,14 @@ def add(a: Any, b: Any, alpha: float = 1.0, out: Tensor | None = None) -> Any:
     """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding (into ``out`` when given)."""
     if alpha == 1:
         return _store(a + b, a, out)
-    acc = _multiply_wide(b, scalar(a, alpha), a)
+    acc = multiply_wide(b, scalar(a, alpha), a)
     acc += a
     return _store(acc, a, out)
 
 
 def addcmul(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = None) -> Any:
     """``a.addcmul(t1, t2, value)``: fma(value·t1, t2, a) (into ``out`` when given)."""
-    acc = _multiply_wide(t1 * scalar(a, value), t2, a)
+    acc = multiply_wide(t1 * scalar(a, value), t2, a)
     acc += a
     return _store(acc, a, out)
 
@@ -343,12 +328,12 @@ def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
     w = scalar(a, weight)
     diff = b - a
     if abs(float(w)) < 0.5:
-        acc = _multiply_wide(diff, w, a)
+        acc = multiply_wide(diff, w, a)
         acc += a
     else:
-        wide = _wide(a)
+        wide = wide_dtype(a)
         one_minus = (1 - w.astype(wide)) if wide is not None else 1 - w
-        acc = _multiply_wide(diff, one_minus, a)
+        acc = multiply_wide(diff, one_minus, a)
         acc = xp_of_array(a).subtract(b, acc, out=acc)
     return _store(acc, a, out)
 
