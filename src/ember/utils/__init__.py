@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from . import checkpoint, data, hooks, model_zoo
+from . import _pytree as _pytree  # torch.utils._pytree is importable as an attribute
+from . import benchmark, checkpoint, data, dlpack, hooks, model_zoo
 
-__all__ = ["checkpoint", "data", "hooks", "model_zoo"]
+__all__ = ["benchmark", "checkpoint", "data", "dlpack", "hooks", "model_zoo"]
