@@ -217,3 +217,36 @@ def test_prune_methods_masks_and_remove():
     same_error(lambda lib: sub(lib, "prune").l1_unstructured(lib.nn.Linear(2, 2), "bias", 5))
     same_error(lambda lib: sub(lib, "prune").ln_structured(lib.nn.Linear(2, 2), "bias", 1, 2, 0))
     same_error(lambda lib: sub(lib, "prune").remove(lib.nn.Linear(2, 2), "weight"))
+
+
+@pytest.mark.parametrize(("shape", "dim"), [((3, 4), 0), ((3, 4), 1), ((3, 4, 2), 1), ((3, 4), -1)])
+def test_weight_norm_grad_fn_and_gradcheck(shape, dim):
+    from ember.nn.utils.weight_norm import _weight_norm
+
+    names = []
+    for lib in LIBS:
+        v = lib.ones(*shape, dtype=lib.float64).requires_grad_()
+        g = lib.norm_except_dim(v, 2, dim).detach().requires_grad_()
+        norm = getattr(lib, "_weight_norm", _weight_norm)
+        names.append(norm(v, g, dim).grad_fn.name())
+    assert names[0] == names[1]
+    ember.manual_seed(0)
+    v = ember.randn(*shape, dtype=ember.float64, requires_grad=True)
+    g = (ember.norm_except_dim(v, 2, dim).detach() + 0.5).requires_grad_()
+    assert ember.autograd.gradcheck(lambda a, b: _weight_norm(a, b, dim), (v, g))
+    assert ember.autograd.gradgradcheck(lambda a, b: _weight_norm(a, b, dim), (v, g))
+
+
+def test_transfer_and_deepcopy():
+    import copy
+    import pickle
+
+    def run(lib):
+        P = sub(lib, "parametrize")
+        lib.manual_seed(0)
+        w = sub(lib, "parametrizations").weight_norm(lib.nn.Linear(3, 2))
+        c = copy.deepcopy(w)
+        t = P.transfer_parametrizations_and_params(w, lib.nn.Linear(3, 2))
+        return [type(c).__name__, c.weight, repr(t), list(t.state_dict()), t.weight]
+    same(run)
+    same_error(lambda lib: pickle.dumps(sub(lib, "parametrizations").weight_norm(lib.nn.Linear(3, 2))))

@@ -7,7 +7,7 @@ import warnings
 from typing import Any, TypeVar
 
 from ..._tensor import Tensor
-from ...ops.extra import norm_except_dim
+from ...ops.extra import composed, norm_except_dim
 from ..modules.module import Module
 from ..parameter import Parameter, UninitializedParameter
 
@@ -15,8 +15,11 @@ __all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
 
 
 def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
-    """``torch._weight_norm``: ``v`` rescaled to norm ``g`` over every dimension but ``dim``."""
-    return v * (g / norm_except_dim(v, 2, dim))
+    """``torch._weight_norm``: ``v`` rescaled to norm ``g`` over every dimension but ``dim``; one
+    ``WeightNormInterfaceBackward0`` node when ``dim`` is the first or last dimension (torch's fused kernel)."""
+    def fn(v: Tensor, g: Tensor) -> Tensor:
+        return v * (g / norm_except_dim(v, 2, dim))
+    return composed("WeightNormInterfaceBackward0", fn, v, g) if dim in (0, v.dim() - 1) else fn(v, g)
 
 
 class WeightNorm:
