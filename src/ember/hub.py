@@ -73,17 +73,22 @@ def _entrypoint(module: types.ModuleType, model: str) -> Callable[..., Any]:
     return fn
 
 
+def _auto(github: str, source: str | None) -> str:
+    """torch's ``list``/``help`` take only GitHub repos; ember also accepts a local directory (``source`` extra)."""
+    return _repo_dir(github, source if source is not None else "local" if os.path.isdir(github) else "github")
+
+
 def list(github: str, force_reload: bool = False, skip_validation: bool = False, trust_repo: Any = "check",
-         verbose: bool = True, *, source: str = "local") -> list[str]:  # noqa: A001
+         verbose: bool = True, *, source: str | None = None) -> list[str]:  # noqa: A001
     """The public callables (entrypoints) a repository's ``hubconf.py`` defines."""
-    module = _import_hubconf(_repo_dir(github, source))
+    module = _import_hubconf(_auto(github, source))
     return [f for f in dir(module) if callable(getattr(module, f)) and not f.startswith("_")]
 
 
 def help(github: str, model: str, force_reload: bool = False, skip_validation: bool = False,  # noqa: A001
-         trust_repo: Any = "check", *, source: str = "local") -> str | None:
+         trust_repo: Any = "check", *, source: str | None = None) -> str | None:
     """The docstring of entrypoint ``model``."""
-    return _entrypoint(_import_hubconf(_repo_dir(github, source)), model).__doc__
+    return _entrypoint(_import_hubconf(_auto(github, source)), model).__doc__
 
 
 def load(repo_or_dir: str, model: str, *args: Any, source: str = "github", trust_repo: Any = "check",
