@@ -137,6 +137,17 @@ def test_timer_measurement_and_compare():
     assert out.startswith("[") and " L " in out.splitlines()[0] and "S2" in out and "Times are in" in out
 
 
+@pytest.mark.parametrize("raw", [[1e-5, 1.2e-5, 1.1e-5, 1.3e-5], [2e-3, 2.01e-3, 2.02e-3, 2e-3, 2.01e-3]])
+def test_measurement_repr_matches_torch(raw):
+    from torch.utils.benchmark.utils.common import Measurement as TM
+
+    e = eb.Measurement(10, raw, eb.Timer("x+1", label="L", sub_label="s")._task_spec)
+    t = TM(10, raw, tb.Timer("x+1", label="L", sub_label="s")._task_spec)
+    assert repr(e).splitlines()[1:] == repr(t).splitlines()[1:]
+    assert e.has_warnings == t.has_warnings
+    np.testing.assert_allclose([e.mean, e.median, e.iqr], [t.mean, t.median, t.iqr])
+
+
 # ---- hub ----------------------------------------------------------------------------------------
 HUBCONF = '''dependencies = ["numpy"]
 

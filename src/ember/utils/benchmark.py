@@ -53,6 +53,11 @@ class Measurement:
         return hi - lo
 
     @property
+    def has_warnings(self) -> bool:
+        """Whether the spread is suspicious: IQR above 10% of the median over at least 4 measurements."""
+        return len(self.times) >= 4 and self.median > 0 and self.iqr / self.median > 0.1
+
+    @property
     def title(self) -> str:
         head = self.label or self.stmt
         return f"{head}: {self.sub_label}" if self.sub_label else head
@@ -72,6 +77,9 @@ class Measurement:
             lines += [f"  Median: {self.median / scale:.2f} {unit}",
                       f"  IQR:    {self.iqr / scale:.2f} {unit} ({lo / scale:.2f} to {hi / scale:.2f})",
                       f"  {n} measurements, {self.number_per_run} runs per measurement, {threads}"]
+        if self.has_warnings:
+            lines += [f"  WARNING: Interquartile range is {self.iqr / self.median * 100:.1f}% of the median "
+                      "measurement.", "           This could indicate system fluctuation."]
         return "\n".join(lines)
 
 
