@@ -454,12 +454,17 @@ class ComposedNode(Node):
     def backward(self, g: Tensor) -> tuple:
         from ..autograd import grad
         from ..autograd.grad_mode import enable_grad
-        want = [t for t, nxt in zip(self.saved, self._next, strict=True) if nxt is not None]
+        create = STATE.enabled
+        ins = self.saved
+        if not create:   # rebuilt on fresh leaves: the inputs' own (possibly shared) history stays untouched
+            ins = tuple(t.detach().requires_grad_(nxt is not None) if _isinstance(t, Tensor) else t
+                        for t, nxt in zip(ins, self._next, strict=True))
+        want = [t for t, nxt in zip(ins, self._next, strict=True) if nxt is not None]
         with enable_grad():
-            y = self.fn(*self.saved)
-        grads = iter(grad(y, want, g, create_graph=STATE.enabled, allow_unused=True))
+            y = self.fn(*ins)
+        grads = iter(grad(y, want, g, create_graph=create, allow_unused=True))
         out = []
-        for t, nxt in zip(self.saved, self._next, strict=True):
+        for t, nxt in zip(ins, self._next, strict=True):
             gi = next(grads) if nxt is not None else None
             out.append(C.zeros_like(t) if gi is None and nxt is not None else gi)
         return tuple(out)
