@@ -483,3 +483,14 @@ def test_composite_backward_with_inputs_sharing_history() -> None:
         L.linalg.householder_product(a, (a * a).sum(-2)).sum().backward()
         grads.append(x.grad)
     assert_close(grads[1], grads[0])
+
+
+def test_set_onto_itself_or_own_view() -> None:
+    """``t.set_(t)`` and ``t.set_(view of t)`` keep ``t`` a base (no alias cycle; torch's ``_base`` is None)."""
+    with ember.inference_mode():
+        ember.ones(1)   # makes the engine check is_inference, which walks ``_base``
+    for L in (torch, ember):
+        t = L.ones(3)
+        t.set_(t)
+        t.set_(t[1:])
+        assert t._base is None and tuple(t.shape) == (2,) and not t.is_inference()

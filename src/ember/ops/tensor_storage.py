@@ -87,8 +87,9 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequen
         if source._dtype is not self._dtype:
             raise RuntimeError(f"Could not set tensor of type {self._dtype._short} to a tensor of type "
                                f"{source._dtype._short}")
+        base = source._base if source._base is not None else source
         self._data = source._data
-        self._base = source._base if source._base is not None else source
+        self._base = None if base is self else base   # set_ onto itself (or a view of itself): no alias cycle
         self._vc = source._vc
     else:
         if isinstance(source, TypedStorage):
