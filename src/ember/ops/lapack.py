@@ -22,7 +22,7 @@ from . import indexing as I
 from . import linalg as LA
 from . import reduction as R
 from . import shape as S
-from ._dispatch import Node, Tensor, bind, broadcast_shapes, from_array, needs_grad, record, xp_of
+from ._dispatch import Node, Tensor, bind, broadcast_shapes, from_array, needs_grad, record, unimplemented_node, xp_of
 from .extra import composed
 from .reduction import return_type
 
@@ -414,15 +414,8 @@ def geqrf(input: Tensor, *, out: Any = None) -> Any:
     outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
             from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
     if needs_grad(input):
-        record(outs, GeqrfBackward0(), (input,))
+        record(outs, unimplemented_node("GeqrfBackward0", "geqrf"), (input,))
     return return_type("geqrf", ("a", "tau"))(*outs)
-
-
-class GeqrfBackward0(Node):
-    __slots__ = ()
-
-    def backward(self, *grads: Tensor) -> tuple:
-        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
 
 
 def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..._tensor import Tensor
@@ -199,6 +199,20 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
+def _unstructured_mask(default_mask: Tensor, amount: float, scores: Callable[[], Tensor], largest: bool) -> Tensor:
+    """``default_mask`` with the ``amount`` entries of highest (``largest``) or lowest ``scores()`` zeroed (torch's
+    topk selection; the scores are drawn only when something is pruned, as torch draws them)."""
+    from ... import topk
+
+    size = default_mask.nelement()
+    k = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(k, size)
+    mask = default_mask.clone()
+    if k != 0:
+        mask.view(-1)[topk(scores().view(-1), k=k, largest=largest).indices] = 0
+    return mask
+
+
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen uniformly at random (``rand_like`` + ``topk``, as torch)."""
 
@@ -209,15 +223,9 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ... import rand_like, topk
+        from ... import rand_like
 
-        size = t.nelement()
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
-        mask = default_mask.clone()
-        if k != 0:
-            mask.view(-1)[topk(rand_like(t).view(-1), k=k).indices] = 0
-        return mask
+        return _unstructured_mask(default_mask, self.amount, lambda: rand_like(t), largest=True)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float) -> BasePruningMethod:  # type: ignore[override]
@@ -234,15 +242,7 @@ class L1Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ... import topk
-
-        size = t.nelement()
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
-        mask = default_mask.clone()
-        if k != 0:
-            mask.view(-1)[topk(t.abs().view(-1), k=k, largest=False).indices] = 0
-        return mask
+        return _unstructured_mask(default_mask, self.amount, t.abs, largest=False)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: float,  # type: ignore[override]
