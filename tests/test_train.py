@@ -432,8 +432,10 @@ def _mpi_available() -> bool:
 
 @pytest.mark.skipif(not _mpi_available(), reason="needs MPI (mpi4py + mpiexec)")
 def test_ember_run_delegates_to_the_launcher(tmp_path: Path) -> None:
-    (tmp_path / "hello.py").write_text("import os, sys\nprint('rank', os.environ['RANK'], 'of', "
-                                       "os.environ['WORLD_SIZE'], sys.argv[1:])\n")
+    # one write of one whole line per process: the launcher's children share the pipe, so a print of several
+    # pieces may interleave with the other rank's pieces
+    (tmp_path / "hello.py").write_text("import os, sys\nsys.stdout.write(f\"rank {os.environ['RANK']} of "
+                                       "{os.environ['WORLD_SIZE']} {sys.argv[1:]}\\n\")\n")
     r = ember_cli("run", "--nproc", "2", "hello.py", "--flag", "x", cwd=tmp_path)
     assert sorted(r.stdout.splitlines()) == ["rank 0 of 2 ['--flag', 'x']", "rank 1 of 2 ['--flag', 'x']"]
 
