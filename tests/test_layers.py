@@ -21,7 +21,8 @@ RANK = {"_core": 0, "utils.hooks": 2, "_tensor": 1, "_tensor_str": 1, "_legacy":
         "special": 6, "cuda": 4, "backends": 4, "serialization": 4, "storage": 4, "safetensors": 4, "nn": 5, "optim": 6,
         "utils": 6, "utils.data": 6, "vision": 7, "distributed": 7, "nn.parallel": 7, "train": 8,
         "__main__": 9, "__init__": 9,
-        "quasirandom": 4, "_lobpcg": 4, "return_types": 4, "_more": 6, "functional": 9, "hub": 6}
+        "quasirandom": 4, "_lobpcg": 4, "return_types": 4, "_more": 6, "functional": 9, "hub": 6,
+        "profiler": 6, "multiprocessing": 7}
 
 
 def _layer(parts: tuple[str, ...]) -> str:

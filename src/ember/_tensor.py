@@ -400,14 +400,6 @@ class Tensor:
             return a.astype(dtype)
         return a.copy() if copy else a
 
-    def __dlpack__(self, stream: Any = None, **kwargs: Any) -> Any:
-        if self._rg:
-            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
-        return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
-
-    def __dlpack_device__(self) -> tuple[int, int]:
-        return (1, 0) if self._device.type == "cpu" else (2, self._device.index)
-
     def __reduce_ex__(self, protocol: int) -> Any:
         return (_rebuild, (self.detach().cpu()._data.copy(), self._dtype.name, str(self._device), self._rg))
 
