@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .lbfgs import LBFGS
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -32,4 +34,6 @@ __all__ = [
     "ASGD",
     "Rprop",
     "LBFGS",
+    "Adafactor",
+    "Muon",
 ]
