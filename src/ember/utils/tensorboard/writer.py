@@ -1,0 +1,367 @@
+"""``SummaryWriter``: torch.utils.tensorboard's writer, producing TensorBoard event files with no dependency on the
+``tensorboard`` or ``protobuf`` packages (messages are encoded by hand, framing and CRC32C are ours).
+
+An event file is a sequence of TFRecords, each ``uint64 length | uint32 masked_crc32c(length) | data |
+uint32 masked_crc32c(data)`` (little endian), whose data is a serialized ``tensorboard.Event``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import struct
+import threading
+import time
+from typing import Any
+
+from . import _embedding
+from ._crc32c import masked_crc32c
+from ._proto import blob, double, message, uint
+from .summary import (
+    audio,
+    custom_scalars,
+    figure_to_image,
+    histogram,
+    histogram_raw,
+    hparams,
+    image,
+    make_np,
+    pr_curve,
+    pr_curve_raw,
+    scalar,
+    tensor_proto,
+    text,
+)
+
+__all__ = ["FileWriter", "SummaryWriter"]
+
+_FILE_VERSION = "brain.Event:2"
+_SESSION_START = 1          # SessionLog.SessionStatus.START
+_SOURCE_WRITER = "ember.utils.tensorboard"
+_uid = itertools.count()    # per-process file counter, the last dotted part of an event file's name
+_uid_lock = threading.Lock()
+
+
+def _event(wall_time: float, step: int | None = None, *, file_version: str | None = None,
+           summary: bytes | None = None, session_log: int | None = None, source_writer: str | None = None) -> bytes:
+    """Event{wall_time=1, step=2, file_version=3 | summary=5 | session_log=7 (SessionLog{status=1}),
+    source_metadata=10 (SourceMetadata{writer=1})}."""
+    body = double(1, wall_time) + (uint(2, step) if step is not None else b"")
+    if file_version is not None:
+        body += blob(3, file_version, keep=True)
+    if summary is not None:
+        body += message(5, summary)
+    if session_log is not None:
+        body += message(7, uint(1, session_log))
+    if source_writer is not None:
+        body += message(10, blob(1, source_writer))
+    return body
+
+
+def _record(data: bytes) -> bytes:
+    """One TFRecord: length, masked CRC of the length, data, masked CRC of the data."""
+    header = struct.pack("<Q", len(data))
+    return header + struct.pack("<I", masked_crc32c(header)) + data + struct.pack("<I", masked_crc32c(data))
+
+
+class FileWriter:
+    """Writes events to one new event file in ``log_dir``, named as TensorBoard's writer names it:
+    ``events.out.tfevents.<seconds, 10 digits>.<host>.<pid>.<n><filename_suffix>``.
+
+    Each event reaches the file (one ``write`` of one whole record) when it is added, so TensorBoard sees it as
+    soon as torch's background writer would show it; ``max_queue`` and ``flush_secs`` are kept for API
+    compatibility and bound nothing since nothing is queued."""
+
+    def __init__(self, log_dir: Any, max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "") -> None:
+        self._logdir = str(log_dir)
+        self.max_queue = max_queue
+        self.flush_secs = flush_secs
+        os.makedirs(self._logdir, exist_ok=True)
+        with _uid_lock:
+            n = next(_uid)
+        name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{n}"
+        self._path = os.path.join(self._logdir, name) + filename_suffix
+        self._file = open(self._path, "wb", buffering=0)  # noqa: SIM115 (lives until close())
+        self._lock = threading.Lock()
+        self._write(_event(time.time(), file_version=_FILE_VERSION, source_writer=_SOURCE_WRITER))
+
+    def get_logdir(self) -> str:
+        return self._logdir
+
+    def _write(self, event: bytes) -> None:
+        with self._lock:
+            if self._file is None:
+                raise OSError("Writer is closed")
+            self._file.write(_record(event))
+
+    def add_event(self, event: bytes, step: int | None = None, walltime: float | None = None) -> None:
+        """Write a serialized ``Event`` body (without wall_time/step; they are prepended here)."""
+        head = double(1, time.time() if walltime is None else walltime)
+        self._write(head + (uint(2, int(step)) if step is not None else b"") + event)
+
+    def add_summary(self, summary: bytes, global_step: int | None = None, walltime: float | None = None) -> None:
+        """Write an event holding the serialized ``Summary`` ``summary``."""
+        self.add_event(message(5, summary), global_step, walltime)
+
+    def flush(self) -> None:
+        """Nothing is buffered in the process; present for API compatibility."""
+        with self._lock:
+            if self._file is None:
+                raise OSError("Writer is closed")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+def _default_bins() -> list[float]:
+    """TensorFlow's histogram buckets: ±1e-12 · 1.1**k up to 1e20, and 0."""
+    pos = []
+    v = 1e-12
+    while v < 1e20:
+        pos.append(v)
+        v *= 1.1
+    return [-x for x in reversed(pos)] + [0] + pos
+
+
+class SummaryWriter:
+    """Writes entries for TensorBoard into event files in ``log_dir`` (default ``runs/<date>_<host><comment>``).
+
+    Same API as ``torch.utils.tensorboard.SummaryWriter``; values may be ember tensors, NumPy arrays or Python
+    numbers. Images need Pillow and figures matplotlib (imported only when used); nothing needs ``tensorboard``.
+    ``purge_step``: events at or after this step in earlier files of the run are hidden by TensorBoard (a
+    restart after a crash)."""
+
+    def __init__(self, log_dir: Any = None, comment: str = "", purge_step: int | None = None, max_queue: int = 10,
+                 flush_secs: int = 120, filename_suffix: str = "") -> None:
+        if not log_dir:
+            from datetime import datetime
+            log_dir = os.path.join("runs", datetime.now().strftime("%b%d_%H-%M-%S") + "_" + socket.gethostname()
+                                   + comment)
+        self.log_dir = log_dir
+        self.purge_step = purge_step
+        self.max_queue = max_queue
+        self.flush_secs = flush_secs
+        self.filename_suffix = filename_suffix
+        self.file_writer: FileWriter | None = None
+        self.all_writers: dict[str, FileWriter] | None = None
+        self._get_file_writer()
+        self.default_bins = _default_bins()
+
+    def _get_file_writer(self) -> FileWriter:
+        """The writer of ``log_dir``, made anew after ``close()`` (a new event file, as torch does)."""
+        if self.all_writers is None or self.file_writer is None:
+            self.file_writer = FileWriter(self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix)
+            self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
+            if self.purge_step is not None:
+                step = self.purge_step
+                self.file_writer.add_event(blob(3, _FILE_VERSION, keep=True), step)
+                self.file_writer.add_event(message(7, uint(1, _SESSION_START)), step)
+                self.purge_step = None
+        return self.file_writer
+
+    def get_logdir(self) -> Any:
+        """The directory where event files are written."""
+        return self.log_dir
+
+    # ------------------------------------------------------------------------------------------- scalars
+    def add_scalar(self, tag: str, scalar_value: Any, global_step: int | None = None, walltime: float | None = None,
+                   new_style: bool = False, double_precision: bool = False) -> None:
+        """Log one number. ``new_style`` stores it as a tensor (the ``scalars`` plugin's format, faster to load),
+        in float64 with ``double_precision``."""
+        summary = scalar(tag, scalar_value, new_style=new_style, double_precision=double_precision)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_scalars(self, main_tag: str, tag_scalar_dict: dict[str, Any], global_step: int | None = None,
+                    walltime: float | None = None) -> None:
+        """Log several numbers on one chart: each key gets its own run folder
+        ``<log_dir>/<main_tag with '/' as '_'>_<key>`` with an event tagged ``main_tag``."""
+        walltime = time.time() if walltime is None else walltime
+        logdir = self._get_file_writer().get_logdir()
+        assert self.all_writers is not None
+        for tag, value in tag_scalar_dict.items():
+            path = logdir + "/" + main_tag.replace("/", "_") + "_" + tag
+            writer = self.all_writers.get(path)
+            if writer is None:
+                writer = self.all_writers[path] = FileWriter(path, self.max_queue, self.flush_secs,
+                                                             self.filename_suffix)
+            writer.add_summary(scalar(main_tag, value), global_step, walltime)
+
+    def add_tensor(self, tag: str, tensor: Any, global_step: int | None = None, walltime: float | None = None) -> None:
+        """Log a whole tensor (the ``tensor`` plugin's format)."""
+        self._get_file_writer().add_summary(tensor_proto(tag, tensor), global_step, walltime)
+
+    # ------------------------------------------------------------------------------------------- histograms
+    def add_histogram(self, tag: str, values: Any, global_step: int | None = None, bins: Any = "tensorflow",
+                      walltime: float | None = None, max_bins: int | None = None) -> None:
+        """Log a histogram of ``values``; ``bins`` is any ``numpy.histogram`` bins argument, or ``'tensorflow'``
+        for TensorFlow's exponential buckets."""
+        if isinstance(bins, str) and bins == "tensorflow":
+            bins = self.default_bins
+        self._get_file_writer().add_summary(histogram(tag, values, bins, max_bins=max_bins), global_step, walltime)
+
+    def add_histogram_raw(self, tag: str, min: float, max: float, num: float, sum: float, sum_squares: float,
+                          bucket_limits: Any, bucket_counts: Any, global_step: int | None = None,
+                          walltime: float | None = None) -> None:
+        """Log a histogram from precomputed statistics (``bucket_limits`` are the buckets' right edges)."""
+        if len(bucket_limits) != len(bucket_counts):
+            raise ValueError("len(bucket_limits) != len(bucket_counts), see the document.")
+        summary = histogram_raw(tag, min, max, num, sum, sum_squares, bucket_limits, bucket_counts)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    # ------------------------------------------------------------------------------------------- images
+    def add_image(self, tag: str, img_tensor: Any, global_step: int | None = None, walltime: float | None = None,
+                  dataformats: str = "CHW") -> None:
+        """Log an image (PNG): floats in [0, 1] or uint8 in [0, 255], laid out as ``dataformats``
+        (``CHW``, ``HWC``, ``HW``; 1, 3 or 4 channels). Needs Pillow."""
+        self._get_file_writer().add_summary(image(tag, img_tensor, dataformats=dataformats), global_step, walltime)
+
+    def add_images(self, tag: str, img_tensor: Any, global_step: int | None = None, walltime: float | None = None,
+                   dataformats: str = "NCHW") -> None:
+        """Log a batch of images tiled into one grid image (8 per row). Needs Pillow."""
+        self._get_file_writer().add_summary(image(tag, img_tensor, dataformats=dataformats), global_step, walltime)
+
+    def add_figure(self, tag: str, figure: Any, global_step: int | None = None, close: bool = True,
+                   walltime: float | None = None) -> None:
+        """Log a matplotlib figure (or a list of them, as a grid) rendered to an image; ``close`` closes it.
+        Needs matplotlib and Pillow."""
+        fmt = "NCHW" if isinstance(figure, list) else "CHW"
+        self.add_image(tag, figure_to_image(figure, close), global_step, walltime, dataformats=fmt)
+
+    def add_audio(self, tag: str, snd_tensor: Any, global_step: int | None = None, sample_rate: int = 44100,
+                  walltime: float | None = None) -> None:
+        """Log a mono clip (values in [-1, 1]) as 16-bit WAV."""
+        self._get_file_writer().add_summary(audio(tag, snd_tensor, sample_rate=sample_rate), global_step, walltime)
+
+    # ------------------------------------------------------------------------------------------- text, hparams
+    def add_text(self, tag: str, text_string: str, global_step: int | None = None,
+                 walltime: float | None = None) -> None:
+        """Log text (rendered as markdown), under the tag ``<tag>/text_summary``."""
+        self._get_file_writer().add_summary(text(tag, text_string), global_step, walltime)
+
+    def add_hparams(self, hparam_dict: dict[str, Any], metric_dict: dict[str, Any],
+                    hparam_domain_discrete: dict[str, list[Any]] | None = None, run_name: str | None = None,
+                    global_step: int | None = None) -> None:
+        """Log a hyperparameter set and its metrics for the HParams dashboard, as a sub-run
+        ``<log_dir>/<run_name or time.time()>`` holding the experiment/session summaries and each metric as a
+        scalar. Values: int, float, str, bool (logged as a number, as torch does) or a one-element tensor."""
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError("hparam_dict and metric_dict should be dictionary.")
+        exp, ssi, sei = hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        if not run_name:
+            run_name = str(time.time())
+        logdir = os.path.join(self._get_file_writer().get_logdir(), run_name)
+        with SummaryWriter(log_dir=logdir) as w_hp:
+            fw = w_hp._get_file_writer()
+            for summary in (exp, ssi, sei):
+                fw.add_summary(summary, global_step)
+            for k, v in metric_dict.items():
+                w_hp.add_scalar(k, v, global_step)
+
+    # ------------------------------------------------------------------------------------------- PR curves
+    def add_pr_curve(self, tag: str, labels: Any, predictions: Any, global_step: int | None = None,
+                     num_thresholds: int = 127, weights: Any = None, walltime: float | None = None) -> None:
+        """Log a precision-recall curve of binary ``labels`` against ``predictions`` in [0, 1]."""
+        labels, predictions = make_np(labels), make_np(predictions)
+        summary = pr_curve(tag, labels, predictions, num_thresholds, weights)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_pr_curve_raw(self, tag: str, true_positive_counts: Any, false_positive_counts: Any,
+                         true_negative_counts: Any, false_negative_counts: Any, precision: Any, recall: Any,
+                         global_step: int | None = None, num_thresholds: int = 127, weights: Any = None,
+                         walltime: float | None = None) -> None:
+        """Log a precision-recall curve from precomputed counts, precision and recall per threshold."""
+        summary = pr_curve_raw(tag, true_positive_counts, false_positive_counts, true_negative_counts,
+                               false_negative_counts, precision, recall, num_thresholds, weights)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    # ------------------------------------------------------------------------------------------- custom scalars
+    def add_custom_scalars_multilinechart(self, tags: list[str], category: str = "default",
+                                          title: str = "untitled") -> None:
+        """One custom-scalars chart plotting several scalar tags together."""
+        self._get_file_writer().add_summary(custom_scalars({category: {title: ["Multiline", tags]}}))
+
+    def add_custom_scalars_marginchart(self, tags: list[str], category: str = "default",
+                                       title: str = "untitled") -> None:
+        """One custom-scalars chart of a value tag with lower and upper bound tags."""
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        self._get_file_writer().add_summary(custom_scalars({category: {title: ["Margin", tags]}}))
+
+    def add_custom_scalars(self, layout: dict[str, dict[str, list[Any]]]) -> None:
+        """The custom-scalars layout ``{category: {chart title: ['Multiline' | 'Margin', tags]}}``."""
+        self._get_file_writer().add_summary(custom_scalars(layout))
+
+    # ------------------------------------------------------------------------------------------- graph, embeddings
+    def add_graph(self, model: Any, input_to_model: Any = None, verbose: bool = False,
+                  use_strict_trace: bool = True) -> None:
+        """Not available: torch builds the graph by TorchScript-tracing ``model``, which ember does not have.
+
+        Raises ``NotImplementedError`` (a ``RuntimeError``, the type torch re-raises when tracing fails, so code
+        that guards ``add_graph`` for untraceable models keeps working) and writes nothing."""
+        raise NotImplementedError("add_graph needs TorchScript tracing (torch.jit.trace), which ember does not "
+                                  "provide; no graph saved")
+
+    @staticmethod
+    def _encode(rawstr: str) -> str:
+        """Percent-escape '%', '/' and '\\' so a tag is one path component."""
+        return rawstr.replace("%", "%25").replace("/", "%2f").replace("\\", "%5c")
+
+    def add_embedding(self, mat: Any, metadata: Any = None, label_img: Any = None, global_step: int | None = None,
+                      tag: str = "default", metadata_header: Any = None) -> None:
+        """Log an (N, D) embedding for the projector: ``<log_dir>/<step:05d>/<tag>/tensors.tsv`` (+ ``metadata.tsv``
+        labels, + ``sprite.png`` of ``label_img`` (N, C, H, W)) and the run's ``projector_config.pbtxt``."""
+        mat = make_np(mat)
+        if global_step is None:
+            global_step = 0
+        subdir = f"{str(global_step).zfill(5)}/{self._encode(tag)}"
+        logdir = self._get_file_writer().get_logdir()
+        save_path = os.path.join(logdir, subdir)
+        if os.path.exists(save_path):
+            if not os.path.isdir(save_path):
+                raise NotADirectoryError(f"Path: `{save_path}` exists, but is a file. Cannot proceed.")
+            print("warning: Embedding dir exists, did you set global_step for add_embedding()?")
+        else:
+            os.makedirs(save_path)
+        if metadata is not None:
+            if mat.shape[0] != len(metadata):
+                raise AssertionError("#labels should equal with #data points")
+            _embedding.make_tsv(metadata, save_path, metadata_header=metadata_header)
+        if label_img is not None:
+            label_img = make_np(label_img)
+            if mat.shape[0] != label_img.shape[0]:
+                raise AssertionError("#images should equal with #data points")
+            _embedding.make_sprite(label_img, save_path)
+        if mat.ndim != 2:
+            raise AssertionError("mat should be 2D, where mat.size(0) is the number of data points")
+        _embedding.make_mat(mat, save_path)
+        if not hasattr(self, "_projector_config"):
+            self._projector_config: list[Any] = []
+        self._projector_config.append(_embedding.embedding_info(metadata, label_img, subdir, global_step, tag))
+        _embedding.write_projector_config(logdir, self._projector_config)
+
+    # ------------------------------------------------------------------------------------------- lifetime
+    def flush(self) -> None:
+        """Make sure every event so far is in its file."""
+        if self.all_writers is None:
+            return
+        for writer in self.all_writers.values():
+            writer.flush()
+
+    def close(self) -> None:
+        """Close all event files (a later ``add_*`` opens a new one); closing twice is a no-op."""
+        if self.all_writers is None:
+            return
+        for writer in self.all_writers.values():
+            writer.flush()
+            writer.close()
+        self.file_writer = self.all_writers = None
+
+    def __enter__(self) -> SummaryWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc_val: Any, exc_tb: Any) -> None:
+        self.close()
