@@ -34,6 +34,7 @@ __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_back
            "regenerate_view_history", "add_hook", "queue_callback", "FREED"]
 
 ANOMALY = [False, True]   # anomaly detection: [enabled, check_nan] (process-wide, as torch's)
+PROFILER: list[Callable | None] = [None]   # while a profile records: wraps node calls to time them
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -637,6 +638,9 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     callbacks.append([])
     checked = ANOMALY[0]
     call = _call_node_checked if checked else _call_node
+    leaf = _leaf
+    if PROFILER[0] is not None:   # ember.autograd.profiler times each node (nothing to pay when off)
+        call, leaf, checked = PROFILER[0](call), PROFILER[0](_leaf), True
     pop, push = heapq.heappop, heapq.heappush
     try:
         while ready:
@@ -649,8 +653,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
                 captured = node in targets
                 if execute or captured:
                     if type(node) is AccumulateGrad:
-                        _leaf(node, grads, captures.get((node, 0), ()) if captured else (), results, execute,
-                              create_graph)
+                        leaf(node, grads, captures.get((node, 0), ()) if captured else (), results, execute,
+                             create_graph)
                         continue
                     if node._hooked:
                         _tensor_hooks(node, grads)
