@@ -123,14 +123,22 @@ def is_set_to(self: Tensor, tensor: Tensor) -> bool:
 
 
 def share_memory_(self: Tensor) -> Tensor:
-    """Mark the storage as shared between processes (ember's CPU memory is shared with forked workers)."""
-    self.__dict__["_shared"] = True
+    """Move the storage into shared memory (a no-op when it already is, and for CUDA tensors): the tensor, its
+    views and aliases keep their values and geometry and now see the same memory as any process receiving them
+    through ``ember.multiprocessing``."""
+    if self._device is CPU:
+        from ..multiprocessing._shm import share_root
+        share_root(self)
     return self
 
 
 def is_shared(self: Tensor) -> bool:
-    """Whether the storage was marked shared (CUDA memory always is)."""
-    return self._device.type == "cuda" or bool(self.__dict__.get("_shared", False))
+    """Whether the storage is in shared memory (CUDA memory always counts as shared)."""
+    if self._device is not CPU:
+        return self._device.type == "cuda"
+    from ..multiprocessing._shm import segment_of
+    from .storage import storage_root
+    return segment_of(storage_root(self._data)) is not None
 
 
 class TypedStorage:
