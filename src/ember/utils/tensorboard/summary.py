@@ -131,9 +131,9 @@ def make_histogram(values: np.ndarray, bins: Any, max_bins: int | None = None) -
         limits = np.concatenate([limits[:-1:group], limits[-1:]])
     nonzero = np.flatnonzero(counts)
     first = int(nonzero[0]) if nonzero.size else len(counts)    # torch's searchsorted-based span, including its
-    stop = int(nonzero[-1]) + 2 if nonzero.size else 1          # degenerate outcome when every bucket is empty
-    counts = counts[first - 1:stop] if first > 0 else np.concatenate([[0], counts[:stop]])
-    limits = limits[first:stop + 1]
+    end = int(nonzero[-1]) + 1 if nonzero.size else 1           # degenerate outcome when every bucket is empty
+    counts = counts[first - 1:end] if first > 0 else np.concatenate([[0], counts[:end]])
+    limits = limits[first:end + 1]
     if counts.size == 0 or limits.size == 0:
         raise ValueError("The histogram is empty, please file a bug report.")
     return _histo(values.min(), values.max(), len(values), values.sum(), values.dot(values), limits, counts)
