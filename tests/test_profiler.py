@@ -16,7 +16,6 @@ import ember.autograd.profiler as eap
 import ember.profiler as ep
 from ember.autograd import graph
 from ember.autograd.profiler_util import EventList, FunctionEvent, FunctionEventAvg, _format_memory, _format_time
-
 from oracle import assert_same_error, torch
 
 tp = torch.profiler
