@@ -306,6 +306,40 @@ def test_images(both):
     assert imgs["rgba"].colorspace == 4
 
 
+def test_image_with_boxes(both):
+    pytest.importorskip("PIL")
+    rng = np.random.default_rng(4)
+    img = rng.random((3, 40, 60), dtype=np.float32)
+    boxes = np.array([[2, 3, 30, 25], [10.5, 12, 50, 38]], dtype=np.float32)
+
+    def calls(w, lib):
+        w.add_image_with_boxes("b", lib.tensor(img), lib.tensor(boxes), 0, walltime=1.0, labels=["cat", "dog"])
+        w.add_image_with_boxes("one", lib.tensor(img[0]), lib.tensor(boxes[:1]), 1, dataformats="HW", labels="x")
+        w.add_image_with_boxes("nolab", lib.tensor(img), lib.tensor(boxes), 2, labels=["only one"], rescale=0.5)
+    de, dt = both(calls)
+    assert_same_runs(de, dt)
+
+
+def test_video_frames_match_torch(tmp_path):
+    """torch encodes with moviepy (absent here: it logs an empty value); ember encodes the same frames with Pillow."""
+    pytest.importorskip("PIL")
+    torch_utils = pytest.importorskip("torch.utils.tensorboard._utils")
+    import io
+
+    from PIL import Image, ImageSequence
+    from tensorboard.compat.proto import event_pb2
+    clips = (np.random.default_rng(5).random((3, 4, 3, 5, 6)) > 0.5).astype(np.float32)   # 0/1: GIF-exact
+    with SummaryWriter(tmp_path) as w:
+        w.add_video("v", ember.tensor(clips), 0, fps=5)
+    (val,) = event_pb2.Event.FromString(runs(tmp_path)["."][0]).summary.value
+    want = (torch_utils._prepare_video(clips) * 255).astype(np.uint8)
+    assert (val.image.height, val.image.width, val.image.colorspace) == want.shape[1:]
+    gif = Image.open(io.BytesIO(val.image.encoded_image_string))
+    frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(gif)]
+    np.testing.assert_array_equal(np.stack(frames), want)
+    assert gif.info["duration"] == 200
+
+
 def test_image_errors(tmp_path):
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(AssertionError, match="size of input tensor and input format are different"):
@@ -358,6 +392,21 @@ def test_text_audio_tensor_custom_scalars(both):
     assert ea.Tensors("notes/text_summary")[0].tensor_proto.string_val == ["**hello** wörld".encode()]
     assert "snd" in ea.Tags()["audio"]
     assert parsed
+
+
+def test_mesh(both):
+    rng = np.random.default_rng(6)
+    verts = rng.standard_normal((1, 4, 3)).astype(np.float32)
+    cols = rng.integers(0, 256, (1, 4, 3)).astype(np.uint8)
+    faces = np.array([[[0, 1, 2], [1, 2, 3]]], dtype=np.int64)
+
+    def calls(w, lib):
+        w.add_mesh("m", lib.tensor(verts), colors=lib.tensor(cols), faces=lib.tensor(faces), global_step=0,
+                   config_dict={"camera": {"fov": 75}, "lights": [{"cls": "AmbientLight"}]}, walltime=1.0)
+        w.add_mesh("pts", lib.tensor(verts), global_step=1)
+    de, dt = both(calls)
+    parsed = assert_same_runs(de, dt)
+    assert [v.tag for v in summary_values(parsed["."])] == ["m_VERTEX", "m_FACE", "m_COLOR", "pts_VERTEX"]
 
 
 def test_hparams(both):

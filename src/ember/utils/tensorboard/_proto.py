@@ -8,6 +8,7 @@ written (setting one gives it presence). Field numbers live next to their use in
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable
 
@@ -16,9 +17,15 @@ import numpy as np
 _VARINT, _FIXED64, _LENGTH, _FIXED32 = 0, 1, 2, 5
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
 def varint(value: int) -> bytes:
     """Base-128 varint; negative numbers as their 64-bit two's complement (ten bytes), as protobuf does."""
-    value = int(value) & 0xFFFFFFFFFFFFFFFF
+    value = int(value)
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
+    value &= 0xFFFFFFFFFFFFFFFF
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
@@ -27,6 +34,7 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
+@functools.cache
 def _key(field: int, wire: int) -> bytes:
     return varint(field << 3 | wire)
 

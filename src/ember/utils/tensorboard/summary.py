@@ -20,7 +20,8 @@ from ..._tensor import Tensor
 from ._proto import blob, double, float32, message, packed_double, packed_float, packed_varint, strings, uint
 
 __all__ = ["audio", "compute_curve", "custom_scalars", "figure_to_image", "histogram", "histogram_raw", "hparams",
-           "image", "make_histogram", "make_np", "pr_curve", "pr_curve_raw", "scalar", "tensor_proto", "text"]
+           "image", "image_boxes", "make_histogram", "make_np", "mesh", "pr_curve", "pr_curve_raw", "scalar",
+           "tensor_proto", "text", "video"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +173,31 @@ def convert_to_HWC(tensor: np.ndarray, input_format: str) -> np.ndarray:  # noqa
     return np.stack([hw] * 3, axis=2)
 
 
-def make_image(tensor: np.ndarray, rescale: float = 1) -> bytes:
-    """Summary.Image{height=1, width=2, colorspace=3, encoded_image_string=4} of a uint8 HWC array, as PNG."""
+def _draw_boxes(img: Any, boxes: np.ndarray, labels: list[str] | None) -> None:
+    """Outline each (xmin, ymin, xmax, ymax) box in red, 2 px, with its label on a red band above its bottom."""
+    draw_mod = _require("Pillow", "PIL.ImageDraw", "add_image_with_boxes")
+    font = _require("Pillow", "PIL.ImageFont", "add_image_with_boxes").load_default()
+    draw = draw_mod.Draw(img)
+    for i, (left, top, right, bottom) in enumerate(boxes[:, :4]):
+        draw.line([(left, top), (left, bottom), (right, bottom), (right, top), (left, top)], width=2, fill="Red")
+        label = None if labels is None else labels[i]
+        if label:
+            x0, y0, x1, y1 = font.getbbox(label)
+            text_w, text_h = x1 - x0, y1 - y0
+            margin = np.ceil(0.05 * text_h)
+            draw.rectangle([(left, bottom - text_h - 2 * margin), (left + text_w, bottom)], fill="Red")
+            draw.text((left + margin, bottom - text_h - margin), label, fill="black", font=font)
+
+
+def make_image(tensor: np.ndarray, rescale: float = 1, rois: np.ndarray | None = None,
+               labels: list[str] | None = None) -> bytes:
+    """Summary.Image{height=1, width=2, colorspace=3, encoded_image_string=4} of a uint8 HWC array, as PNG
+    (``rois``: boxes drawn on it first)."""
     height, width, channels = tensor.shape
     pil = _require("Pillow", "PIL.Image", "add_image")
     img = pil.fromarray(tensor)
+    if rois is not None:
+        _draw_boxes(img, rois, labels)
     img = img.resize((int(width * rescale), int(height * rescale)), pil.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -189,6 +210,42 @@ def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") 
     scale = 1 if arr.dtype == np.uint8 else 255
     arr = (arr.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
     return _value(tag, image=make_image(arr, rescale=rescale))
+
+
+def image_boxes(tag: str, tensor_image: Any, tensor_boxes: Any, rescale: float = 1, dataformats: str = "CHW",
+                labels: list[str] | None = None) -> bytes:
+    """An image summary with boxes (N, 4: xmin, ymin, xmax, ymax in pixels) and optional labels drawn on it."""
+    arr = convert_to_HWC(make_np(tensor_image), dataformats)
+    arr = arr.astype(np.float32) * (1 if arr.dtype == np.uint8 else 255)
+    img = make_image(arr.clip(0, 255).astype(np.uint8), rescale=rescale, rois=make_np(tensor_boxes), labels=labels)
+    return _value(tag, image=img)
+
+
+def _video_frames(v: np.ndarray) -> np.ndarray:
+    """(B, T, C, H, W) clips as (T, H', W', C) frames: the batch (zero-padded to a power of two) tiled into a
+    grid of 2**(floor(log2 B) // 2) rows; uint8 input is first scaled to [0, 1]."""
+    b, t, c, h, w = v.shape
+    if v.dtype == np.uint8:
+        v = np.float32(v) / 255.0
+    if b & (b - 1):
+        v = np.concatenate([v, np.zeros((2 ** b.bit_length() - b, t, c, h, w))], axis=0)
+    rows = 2 ** ((b.bit_length() - 1) // 2)
+    cols = v.shape[0] // rows
+    return v.reshape(rows, cols, t, c, h, w).transpose(2, 0, 4, 1, 5, 3).reshape(t, rows * h, cols * w, c)
+
+
+def video(tag: str, tensor: Any, fps: int = 4) -> bytes:
+    """A video summary: (B, T, C, H, W) clips tiled into one animated GIF (encoded with Pillow; torch uses
+    moviepy, so the GIF bytes differ while frames, size and timing agree)."""
+    frames = _video_frames(make_np(tensor))
+    scale = 1 if frames.dtype == np.uint8 else 255
+    frames = (frames.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+    pil = _require("Pillow", "PIL.Image", "add_video")
+    _, h, w, c = frames.shape
+    imgs = [pil.fromarray(f[:, :, 0] if c == 1 else f) for f in frames]
+    buf = io.BytesIO()
+    imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=1000 / fps, loop=0)
+    return _value(tag, image=uint(1, h) + uint(2, w) + uint(3, c) + blob(4, buf.getvalue()))
 
 
 def figure_to_image(figures: Any, close: bool = True) -> np.ndarray:
@@ -393,3 +450,29 @@ def custom_scalars(layout: dict[str, dict[str, list[Any]]]) -> bytes:
         categories.append(blob(1, title) + strings(2, encoded))   # Category{title=1, chart=2}
     proto = _tensor(DT_STRING, (), string_val=strings(8, [strings(2, categories)]))   # Layout{category=2}
     return _value("custom_scalars__config__", tensor=proto, metadata=_metadata("custom_scalars"))
+
+
+# ----------------------------------------------------------------------------------------------- meshes
+_MESH_PARTS = (("VERTEX", 1), ("FACE", 2), ("COLOR", 3))   # MeshPluginData.ContentType
+
+
+def mesh(tag: str, vertices: Any, colors: Any, faces: Any, config_dict: dict[str, Any] | None,
+         display_name: str | None = None, description: str | None = None) -> bytes:
+    """A 3-D mesh for the ``mesh`` plugin: one (B, N, 3) float tensor per given part, tagged ``<tag>_VERTEX``,
+    ``<tag>_FACE``, ``<tag>_COLOR``, each with the parts bitmask, its shape and the JSON scene config."""
+    import json
+    config = "{}" if config_dict is None else json.dumps(config_dict, sort_keys=True)
+    parts = [(name, kind, make_np(t)) for (name, kind), t in zip(_MESH_PARTS, (vertices, faces, colors), strict=True)
+             if t is not None]
+    components = sum(1 << kind for _, kind, _ in parts)
+    values = []
+    for name, kind, arr in parts:
+        if arr.ndim != 3:
+            raise ValueError(f"Tensor shape should be of shape BxNx3, but got {tuple(arr.shape)}.")
+        # MeshPluginData{version=1 (0), name=2, content_type=3, json_config=5, shape=6, components=7}
+        content = (blob(2, tag) + uint(3, kind) + blob(5, config) + packed_varint(6, arr.shape)
+                   + uint(7, components))
+        meta = _metadata("mesh", content) + blob(2, display_name or "") + blob(3, description or "")
+        proto = _tensor(DT_FLOAT, arr.shape, float_val=packed_float(5, arr.reshape(-1)))
+        values.append(_value(f"{tag}_{name}", tensor=proto, metadata=meta))
+    return b"".join(values)

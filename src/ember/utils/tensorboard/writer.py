@@ -26,12 +26,15 @@ from .summary import (
     histogram_raw,
     hparams,
     image,
+    image_boxes,
     make_np,
+    mesh,
     pr_curve,
     pr_curve_raw,
     scalar,
     tensor_proto,
     text,
+    video,
 )
 
 __all__ = ["FileWriter", "SummaryWriter"]
@@ -224,6 +227,25 @@ class SummaryWriter:
         """Log a batch of images tiled into one grid image (8 per row). Needs Pillow."""
         self._get_file_writer().add_summary(image(tag, img_tensor, dataformats=dataformats), global_step, walltime)
 
+    def add_image_with_boxes(self, tag: str, img_tensor: Any, box_tensor: Any, global_step: int | None = None,
+                             walltime: float | None = None, rescale: float = 1, dataformats: str = "CHW",
+                             labels: Any = None) -> None:
+        """Log an image with boxes (N, 4: xmin, ymin, xmax, ymax in pixels) drawn in red, labelled by ``labels``
+        (a string or one per box; ignored when the count differs). Needs Pillow."""
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        summary = image_boxes(tag, img_tensor, box_tensor, rescale=rescale, dataformats=dataformats, labels=labels)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_video(self, tag: str, vid_tensor: Any, global_step: int | None = None, fps: int = 4,
+                  walltime: float | None = None) -> None:
+        """Log (B, T, C, H, W) clips (floats in [0, 1] or uint8) as one animated GIF, the batch tiled in a grid.
+        Encoded with Pillow (torch needs moviepy): same frames, size and frame rate as torch's."""
+        self._get_file_writer().add_summary(video(tag, vid_tensor, fps), global_step, walltime)
+
     def add_figure(self, tag: str, figure: Any, global_step: int | None = None, close: bool = True,
                    walltime: float | None = None) -> None:
         """Log a matplotlib figure (or a list of them, as a grid) rendered to an image; ``close`` closes it.
@@ -235,6 +257,14 @@ class SummaryWriter:
                   walltime: float | None = None) -> None:
         """Log a mono clip (values in [-1, 1]) as 16-bit WAV."""
         self._get_file_writer().add_summary(audio(tag, snd_tensor, sample_rate=sample_rate), global_step, walltime)
+
+    def add_mesh(self, tag: str, vertices: Any, colors: Any = None, faces: Any = None,
+                 config_dict: dict[str, Any] | None = None, global_step: int | None = None,
+                 walltime: float | None = None) -> None:
+        """Log a 3-D mesh or point cloud for the mesh plugin: ``vertices`` (B, N, 3) float, ``colors`` (B, N, 3)
+        in [0, 255], ``faces`` (B, F, 3) vertex indices; ``config_dict`` the three.js scene settings."""
+        summary = mesh(tag, vertices, colors, faces, config_dict)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
 
     # ------------------------------------------------------------------------------------------- text, hparams
     def add_text(self, tag: str, text_string: str, global_step: int | None = None,
