@@ -326,51 +326,28 @@ def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
 # ---- functional_call ------------------------------------------------------------------------------------------------
 def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = None, kwargs: Any = None, *,
                     tie_weights: bool = True, strict: bool = False) -> Any:
-    """Call ``module`` with some of its parameters and buffers replaced by the given tensors (by dotted name),
-    restoring them afterwards."""
+    """Call ``module`` with some of its parameters and buffers replaced by the given tensors (by dotted name;
+    a dict, or a list/tuple of dicts with distinct keys), restoring them afterwards."""
+    from ..nn.utils.stateless import _functional_call
     dicts = parameter_and_buffer_dicts
-    if isinstance(dicts, Sequence) and not isinstance(dicts, Mapping):
-        merged: dict[str, Any] = {}
+    if isinstance(dicts, dict):
+        merged = dicts
+    elif isinstance(dicts, Sequence):
+        if not all(isinstance(d, dict) for d in dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be dictionaries")
+        counts: dict[str, int] = {}
         for d in dicts:
-            dup = set(merged) & set(d)
-            if dup:
-                raise ValueError(f"{sorted(dup)} appeared in multiple dictionaries; behavior of functional call is "
-                                 "ambiguous")
-            merged.update(d)
-        dicts = merged
-    if strict:
-        names = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
-        missing, unexpected = sorted(names - set(dicts)), sorted(set(dicts) - names)
-        if missing or unexpected:
-            raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n\t"
-                               + (f"Unexpected key(s): {', '.join(map(repr, unexpected))}." if unexpected else "")
-                               + (f"Missing key(s): {', '.join(map(repr, missing))}." if missing else ""))
-    saved = []
-    try:
-        for name, value in dicts.items():
-            *path, leaf = name.split(".")
-            owner = module
-            for p in path:
-                owner = getattr(owner, p)
-            store = owner._parameters if leaf in owner._parameters else owner._buffers \
-                if leaf in owner._buffers else None
-            if store is None:
-                saved.append((owner.__dict__, leaf, owner.__dict__.get(leaf, _MISSING)))
-                owner.__dict__[leaf] = value
-            else:
-                saved.append((store, leaf, store[leaf]))
-                store[leaf] = value
-        args = () if args is None else args if isinstance(args, tuple) else (args,)
-        return module(*args, **(kwargs or {}))
-    finally:
-        for store, leaf, old in reversed(saved):
-            if old is _MISSING:
-                del store[leaf]
-            else:
-                store[leaf] = old
-
-
-_MISSING = object()
+            for k in d:
+                counts[k] = counts.get(k, 0) + 1
+        repeated = [k for k, n in counts.items() if n > 1]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is "
+                             "ambiguous")
+        merged = {k: v for d in dicts for k, v in d.items()}
+    else:
+        raise ValueError("Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, but got "
+                         f"{type(dicts)}")
+    return _functional_call(module, merged, args, kwargs, tie_weights=tie_weights, strict=strict)
 
 
 def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
