@@ -85,7 +85,7 @@ class FileWriter:
             n = next(_uid)
         name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{n}"
         self._path = os.path.join(self._logdir, name) + filename_suffix
-        self._file = open(self._path, "wb", buffering=0)  # noqa: SIM115 (lives until close())
+        self._file = open(self._path, "wb")  # noqa: SIM115 (lives until close())
         self._lock = threading.Lock()
         self._write(_event(time.time(), file_version=_FILE_VERSION, source_writer=_SOURCE_WRITER))
 
@@ -97,6 +97,7 @@ class FileWriter:
             if self._file is None:
                 raise OSError("Writer is closed")
             self._file.write(_record(event))
+            self._file.flush()          # each event reaches the file now, whole
 
     def add_event(self, event: bytes, step: int | None = None, walltime: float | None = None) -> None:
         """Write a serialized ``Event`` body (without wall_time/step; they are prepended here)."""
@@ -330,10 +331,13 @@ class SummaryWriter:
                   use_strict_trace: bool = True) -> None:
         """Not available: torch builds the graph by TorchScript-tracing ``model``, which ember does not have.
 
-        Raises ``NotImplementedError`` (a ``RuntimeError``, the type torch re-raises when tracing fails, so code
-        that guards ``add_graph`` for untraceable models keeps working) and writes nothing."""
-        raise NotImplementedError("add_graph needs TorchScript tracing (torch.jit.trace), which ember does not "
-                                  "provide; no graph saved")
+        Behaves as torch does with a model it cannot trace: prints the reason and ``Error occurs, No graph saved``,
+        writes nothing, and raises; here ``NotImplementedError``, a subclass of the ``RuntimeError`` torch raises,
+        so code that guards ``add_graph`` with ``except RuntimeError`` keeps working."""
+        reason = "add_graph needs TorchScript tracing (torch.jit.trace), which ember does not provide"
+        print(reason)
+        print("Error occurs, No graph saved")
+        raise NotImplementedError(reason)
 
     @staticmethod
     def _encode(rawstr: str) -> str:
