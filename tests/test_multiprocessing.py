@@ -47,9 +47,9 @@ def _named_segments() -> set[str]:
     return {f for f in os.listdir("/dev/shm") if f.startswith("ember_")}
 
 
-@pytest.fixture(autouse=True)
-def _no_leaks():
-    """Every test leaves no named segment behind, and releases the descriptors it created."""
+@pytest.fixture
+def no_leaks():
+    """The test leaves no named segment behind, and releases the descriptors it created."""
     gc.collect()
     before = _memfds()
     yield
@@ -185,6 +185,20 @@ def test_queue_round_trip_aliases_like_torch(case: str, shared_first: bool) -> N
     assert seen["ember"] == seen["torch"]
 
 
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize("strategy", ["file_descriptor", "file_system"])
+def test_round_trips_release_their_memory(strategy: str) -> None:
+    mp.set_sharing_strategy(strategy)
+    q = mp.SimpleQueue()
+    for make in CASES.values():
+        t = make(ember)
+        q.put(t)
+        r = q.get()
+        assert ember.equal(r.detach(), t.detach()) and r.is_shared() == bool(t.numel())
+    assert len(_named_segments()) == (strategy == "file_system")   # only the last pair still lives
+    q.close()
+
+
 def test_non_leaf_requiring_grad_is_refused_like_torch() -> None:
     from oracle import assert_same_error
     torch = _torch()
@@ -219,6 +233,7 @@ def _child_edits(inq, outq) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("strategy", ["file_descriptor", "file_system"])
+@pytest.mark.usefixtures("no_leaks")
 def test_tensors_sent_between_processes_share_memory(strategy: str) -> None:
     mp.set_sharing_strategy(strategy)
     a = ember.ones(2, 2).share_memory_()
@@ -248,6 +263,7 @@ def _add_rows(rank: int, model) -> None:  # noqa: ANN001
         model.bias[rank].add_(10.0 * (rank + 1))
 
 
+@pytest.mark.usefixtures("no_leaks")
 def test_hogwild_spawn_children_write_parent_model() -> None:
     ember.manual_seed(0)
     model = ember.nn.Linear(3, 2)
@@ -267,6 +283,7 @@ def _sgd_steps(model, x, y, steps) -> None:  # noqa: ANN001
         opt.step()
 
 
+@pytest.mark.usefixtures("no_leaks")
 def test_hogwild_sgd_in_children_equals_sequential_training() -> None:
     ember.manual_seed(0)
     model = ember.nn.Linear(4, 2)
