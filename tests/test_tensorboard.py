@@ -383,6 +383,8 @@ def test_text_audio_tensor_custom_scalars(both):
         w.add_tensor("u8", lib.tensor([1, 255], dtype=lib.uint8), 5)
         w.add_tensor("b", lib.tensor([True, False]), 6)
         w.add_tensor("f64", lib.tensor([0.1], dtype=lib.float64), 7)
+        for dt in ("float16", "bfloat16", "int8", "int16", "int32", "complex64", "complex128"):
+            w.add_tensor(dt, lib.tensor([[1.5, -2.0, 0.0]]).to(getattr(lib, dt)), 8)
         w.add_custom_scalars_multilinechart(["loss/a", "loss/b"], category="c", title="t")
         w.add_custom_scalars_marginchart(["m", "lo", "hi"])
         w.add_custom_scalars({"A": {"x": ["Multiline", ["a"]], "y": ["Margin", ["v", "l", "u"]]}, "B": {}})

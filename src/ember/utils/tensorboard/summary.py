@@ -1,7 +1,7 @@
 """Builders of serialized TensorBoard ``Summary`` messages (torch.utils.tensorboard.summary's role).
 
-Each public function returns the bytes of one ``tensorboard.Summary`` with the same content torch's builder puts
-in it (same tags, plugin metadata, values and conversions), so TensorBoard shows ember's runs exactly as torch's.
+The summary builders return the bytes of a ``tensorboard.Summary`` with the same content torch's builders put
+in theirs (same tags, plugin metadata, values and conversions), so TensorBoard shows ember's runs exactly as torch's.
 Field numbers come from TensorBoard's ``summary.proto``, ``tensor.proto``, ``tensor_shape.proto`` and the
 plugins' ``plugin_data.proto`` / ``api.proto`` / ``layout.proto``.
 """
@@ -70,16 +70,13 @@ def _value(tag: str, *, simple_value: float | None = None, image: bytes | None =
     return message(1, body)
 
 
-def _tensor(dtype: int, shape: tuple[int, ...] | None = None, **values: bytes) -> bytes:
-    """TensorProto{dtype=1, tensor_shape=2 (Dim{size=1} entries in field 2), *_val fields already encoded}."""
+def _tensor(dtype: int, shape: tuple[int, ...] | None, values: bytes) -> bytes:
+    """TensorProto{dtype=1, tensor_shape=2 (TensorShapeProto{dim=2: Dim{size=1}}), then the encoded ``*_val``
+    field (float_val=5, double_val=6, int_val=7, string_val=8, ...: all after the shape)."""
     body = uint(1, dtype)
     if shape is not None:
         body += message(2, b"".join(message(2, uint(1, s)) for s in shape))
-    return body + b"".join(values[k] for k in sorted(values, key=_VAL_FIELD.__getitem__))
-
-
-_VAL_FIELD = {"float_val": 5, "double_val": 6, "int_val": 7, "string_val": 8, "scomplex_val": 9, "int64_val": 10,
-              "bool_val": 11, "dcomplex_val": 12, "half_val": 13, "uint32_val": 16}
+    return body + values
 
 
 # ----------------------------------------------------------------------------------------------- scalars
@@ -94,9 +91,9 @@ def scalar(name: str, tensor: Any, collections: Any = None, new_style: bool = Fa
     if not new_style:
         return _value(name, simple_value=value)
     if double_precision:
-        proto = _tensor(DT_DOUBLE, double_val=packed_double(6, [value]))
+        proto = _tensor(DT_DOUBLE, None, packed_double(6, [value]))
     else:
-        proto = _tensor(DT_FLOAT, float_val=packed_float(5, [value]))
+        proto = _tensor(DT_FLOAT, None, packed_float(5, [value]))
     return _value(name, tensor=proto, metadata=_metadata("scalars"))
 
 
@@ -289,12 +286,11 @@ def audio(tag: str, tensor: Any, sample_rate: int = 44100) -> bytes:
 
 
 # ----------------------------------------------------------------------------------------------- tensors, text
-_TENSOR_DTYPES = {  # ember dtype name -> (DataType, TensorProto value field)
-    "float16": (DT_HALF, "half_val"), "bfloat16": (DT_BFLOAT16, "half_val"), "float32": (DT_FLOAT, "float_val"),
-    "float64": (DT_DOUBLE, "double_val"), "int8": (DT_INT8, "int_val"), "uint8": (DT_UINT8, "uint32_val"),
-    "int16": (DT_INT16, "int_val"), "int32": (DT_INT32, "int_val"), "int64": (DT_INT64, "int64_val"),
-    "complex64": (DT_COMPLEX64, "scomplex_val"), "complex128": (DT_COMPLEX128, "dcomplex_val"),
-    "bool": (DT_BOOL, "bool_val"),
+_TENSOR_DTYPES = {  # ember dtype name -> (DataType, TensorProto value field number, encoding), as torch maps them
+    "float16": (DT_HALF, 13, "bits"), "bfloat16": (DT_BFLOAT16, 13, "bits"), "float32": (DT_FLOAT, 5, "<f4"),
+    "float64": (DT_DOUBLE, 6, "<f8"), "complex64": (DT_COMPLEX64, 9, "<f4"), "complex128": (DT_COMPLEX128, 12, "<f8"),
+    "int8": (DT_INT8, 7, "varint"), "int16": (DT_INT16, 7, "varint"), "int32": (DT_INT32, 7, "varint"),
+    "int64": (DT_INT64, 10, "varint"), "uint8": (DT_UINT8, 16, "varint"), "bool": (DT_BOOL, 11, "varint"),
 }
 
 
@@ -306,25 +302,21 @@ def tensor_proto(tag: str, tensor: Tensor) -> bytes:
     name = str(tensor.dtype).removeprefix("torch.")
     if name not in _TENSOR_DTYPES:
         raise ValueError(f"{tag} has unsupported tensor dtype {tensor.dtype}")
-    dtype, field = _TENSOR_DTYPES[name]
-    if name == "bfloat16":
-        tensor = tensor.float()
-    flat = tensor.detach().cpu().numpy().reshape(-1)
-    number = _VAL_FIELD[field]
-    if field == "half_val":
-        encoded = packed_varint(number, flat.astype("<f4").view("<i4").tolist())
-    elif field == "float_val" or field == "scomplex_val":
-        encoded = packed_float(number, flat.view(np.float32) if field == "scomplex_val" else flat)
-    elif field == "double_val" or field == "dcomplex_val":
-        encoded = packed_double(number, flat.view(np.float64) if field == "dcomplex_val" else flat)
-    else:
-        encoded = packed_varint(number, flat.astype(np.int64).tolist())
-    return _value(tag, tensor=_tensor(dtype, tuple(tensor.shape), **{field: encoded}), metadata=_metadata("tensor"))
+    dtype, field, encoding = _TENSOR_DTYPES[name]
+    flat = tensor.detach().cpu().float().numpy() if name == "bfloat16" else tensor.detach().cpu().numpy()
+    flat = flat.reshape(-1)
+    if encoding == "bits":
+        encoded = packed_varint(field, flat.astype("<f4").view("<i4").tolist())
+    elif encoding == "varint":
+        encoded = packed_varint(field, flat.astype(np.int64).tolist())
+    else:   # complex numbers as (real, imaginary) pairs
+        encoded = blob(field, np.ascontiguousarray(flat).view(flat.real.dtype).astype(encoding).tobytes())
+    return _value(tag, tensor=_tensor(dtype, tuple(tensor.shape), encoded), metadata=_metadata("tensor"))
 
 
 def text(tag: str, text: str) -> bytes:
     """A text summary (markdown) under the ``text`` plugin, tagged ``<tag>/text_summary``."""
-    proto = _tensor(DT_STRING, (1,), string_val=strings(8, [text.encode("utf-8")]))
+    proto = _tensor(DT_STRING, (1,), strings(8, [text.encode("utf-8")]))
     return _value(tag + "/text_summary", tensor=proto, metadata=_metadata("text"))  # TextPluginData(version=0): b""
 
 
@@ -394,7 +386,7 @@ def hparams(hparam_dict: Any = None, metric_dict: Any = None,
 def _pr_summary(tag: str, data: np.ndarray, num_thresholds: int) -> bytes:
     """A (6, num_thresholds) float tensor (tp, fp, tn, fn, precision, recall) under the ``pr_curves`` plugin."""
     content = uint(2, num_thresholds)          # PrCurvePluginData{version=1 (0), num_thresholds=2}
-    proto = _tensor(DT_FLOAT, data.shape, float_val=packed_float(5, data.reshape(-1)))
+    proto = _tensor(DT_FLOAT, data.shape, packed_float(5, data.reshape(-1)))
     return _value(tag, tensor=proto, metadata=_metadata("pr_curves", content))
 
 
@@ -448,7 +440,7 @@ def custom_scalars(layout: dict[str, dict[str, list[Any]]]) -> bytes:
                 content = message(2, strings(1, tags))   # MultilineChartContent{tag=1} in Chart.multiline=2
             encoded.append(blob(1, chart_title) + content)
         categories.append(blob(1, title) + strings(2, encoded))   # Category{title=1, chart=2}
-    proto = _tensor(DT_STRING, (), string_val=strings(8, [strings(2, categories)]))   # Layout{category=2}
+    proto = _tensor(DT_STRING, (), strings(8, [strings(2, categories)]))   # Layout{category=2}
     return _value("custom_scalars__config__", tensor=proto, metadata=_metadata("custom_scalars"))
 
 
@@ -473,6 +465,6 @@ def mesh(tag: str, vertices: Any, colors: Any, faces: Any, config_dict: dict[str
         content = (blob(2, tag) + uint(3, kind) + blob(5, config) + packed_varint(6, arr.shape)
                    + uint(7, components))
         meta = _metadata("mesh", content) + blob(2, display_name or "") + blob(3, description or "")
-        proto = _tensor(DT_FLOAT, arr.shape, float_val=packed_float(5, arr.reshape(-1)))
+        proto = _tensor(DT_FLOAT, arr.shape, packed_float(5, arr.reshape(-1)))
         values.append(_value(f"{tag}_{name}", tensor=proto, metadata=meta))
     return b"".join(values)
