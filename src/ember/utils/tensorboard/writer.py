@@ -46,22 +46,6 @@ _uid = itertools.count()    # per-process file counter, the last dotted part of 
 _uid_lock = threading.Lock()
 
 
-def _event(wall_time: float, step: int | None = None, *, file_version: str | None = None,
-           summary: bytes | None = None, session_log: int | None = None, source_writer: str | None = None) -> bytes:
-    """Event{wall_time=1, step=2, file_version=3 | summary=5 | session_log=7 (SessionLog{status=1}),
-    source_metadata=10 (SourceMetadata{writer=1})}."""
-    body = double(1, wall_time) + (uint(2, step) if step is not None else b"")
-    if file_version is not None:
-        body += blob(3, file_version, keep=True)
-    if summary is not None:
-        body += message(5, summary)
-    if session_log is not None:
-        body += message(7, uint(1, session_log))
-    if source_writer is not None:
-        body += message(10, blob(1, source_writer))
-    return body
-
-
 def _record(data: bytes) -> bytes:
     """One TFRecord: length, masked CRC of the length, data, masked CRC of the data."""
     header = struct.pack("<Q", len(data))
@@ -87,22 +71,22 @@ class FileWriter:
         self._path = os.path.join(self._logdir, name) + filename_suffix
         self._file = open(self._path, "wb")  # noqa: SIM115 (lives until close())
         self._lock = threading.Lock()
-        self._write(_event(time.time(), file_version=_FILE_VERSION, source_writer=_SOURCE_WRITER))
+        # Event{file_version=3, source_metadata=10: SourceMetadata{writer=1}}
+        self.add_event(blob(3, _FILE_VERSION, keep=True) + message(10, blob(1, _SOURCE_WRITER)))
 
     def get_logdir(self) -> str:
         return self._logdir
 
-    def _write(self, event: bytes) -> None:
+    def add_event(self, event: bytes, step: int | None = None, walltime: float | None = None) -> None:
+        """Write an ``Event`` from its encoded fields after ``step`` (file_version=3, summary=5, session_log=7,
+        source_metadata=10); wall_time=1 (now unless ``walltime``) and step=2 are put first here."""
+        head = double(1, time.time() if walltime is None else walltime)
+        record = _record(head + (uint(2, int(step)) if step is not None else b"") + event)
         with self._lock:
             if self._file is None:
                 raise OSError("Writer is closed")
-            self._file.write(_record(event))
+            self._file.write(record)
             self._file.flush()          # each event reaches the file now, whole
-
-    def add_event(self, event: bytes, step: int | None = None, walltime: float | None = None) -> None:
-        """Write a serialized ``Event`` body (without wall_time/step; they are prepended here)."""
-        head = double(1, time.time() if walltime is None else walltime)
-        self._write(head + (uint(2, int(step)) if step is not None else b"") + event)
 
     def add_summary(self, summary: bytes, global_step: int | None = None, walltime: float | None = None) -> None:
         """Write an event holding the serialized ``Summary`` ``summary``."""
