@@ -367,3 +367,39 @@ def test_schedule_acc_events_and_nested_profiles() -> None:
     assert "aten::exp" in _names(inner) and "aten::neg" not in _names(inner)
     assert {"aten::exp", "aten::neg"} <= _names(outer)
     assert graph.PROFILER[0] is None
+
+
+def test_indexing_names_like_torch() -> None:
+    x = ember.ones(3, 4)
+    keys = [(0, 1), (slice(None), 0), None, (Ellipsis, 0), [0, 1], (slice(1, None),)]
+    for key in keys:
+        with ep.profile() as e:
+            x[key]
+        with tp.profile() as t:
+            torch.ones(3, 4)[key]
+        first = next(ev.name for ev in t.events() if ev.name in ("aten::select", "aten::slice", "aten::unsqueeze",
+                                                                   "aten::index"))
+        assert [ev.name for ev in e.events()][0] == first, key
+
+
+def test_sequence_numbers_and_backward_stacks() -> None:
+    x = ember.ones(3, requires_grad=True)
+    with ep.profile(with_stack=True) as p:
+        y = x.exp()
+        y.sum().backward()
+    ev = {e.name: e for e in p.events()}
+    assert ev["aten::exp"].sequence_nr == y.grad_fn._sequence_nr() == ev["ExpBackward0"].sequence_nr
+    assert ev["autograd::engine::evaluate_function: ExpBackward0"].sequence_nr == ev["aten::exp"].sequence_nr
+    assert ev["ExpBackward0"].stack == ev["aten::exp"].stack   # backward events report the forward op's stack
+    assert ev["aten::exp"].stack[0].endswith("test_sequence_numbers_and_backward_stacks")
+
+
+def test_cuda_activity_without_gpu_like_torch() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # both warn that CUDA is unavailable first
+        assert_same_error(lambda: ep.profile(activities=[ep.ProfilerActivity.CUDA]).__enter__(),
+                          lambda: tp.profile(activities=[tp.ProfilerActivity.CUDA]).__enter__())
+    with pytest.warns(UserWarning, match="CUDA is not available, disabling CUDA profiling"):
+        with ep.profile(activities=[ep.ProfilerActivity.CPU, ep.ProfilerActivity.CUDA]) as p:
+            ember.ones(1)
+    assert p.events()[0].use_device is None

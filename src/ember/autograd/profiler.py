@@ -178,6 +178,12 @@ def _call_op(names: Sequence[str], fn: Callable, args: tuple, kwargs: dict) -> A
         return result
     finally:
         memory = _memory(result, args) if any(rec.profile_memory for rec, _ in opened) else (0, 0)
+        node = result._grad_fn if isinstance(result, Tensor) else None
+        seen: set[int] = set()
+        for rec, ev in opened:
+            if node is not None and id(rec) not in seen:   # the outermost op owns the node: torch's sequence nr
+                seen.add(id(rec))
+                ev.sequence_nr = node._seq
         for rec, ev in reversed(opened):
             rec.end(ev, memory)
 
@@ -304,6 +310,8 @@ class profile:
             raise ValueError("post_processing_timeout_s must be non-negative")
         if not use_cpu and not use_kineto:
             raise AssertionError("Device-only events supported only with Kineto (use_kineto=True)")
+        if not use_cpu and use_device is None:
+            raise AssertionError("No activities specified for the profiler")
         self.use_device = use_device
         self.record_shapes = record_shapes or with_flops
         self.with_flops = with_flops

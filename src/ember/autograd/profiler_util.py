@@ -338,7 +338,25 @@ class EventList(list):
                         open_[-1].append_cpu_child(e)
                         e.set_cpu_parent(open_[-1])
                     open_.append(e)
+        self._set_backward_stacktraces()
         self._tree_built = True
+
+    def _set_backward_stacktraces(self) -> None:
+        """Events run by a backward node take the stack of the forward op that created the node (matched
+        by sequence number), as torch reports them."""
+        def node_of(e: Any) -> Any:
+            while e is not None and e.scope != 1:
+                e = e.cpu_parent
+            return e
+
+        forward: dict[tuple[int, int], list[str]] = {}
+        for e in self:
+            if e.stack is not None and node_of(e) is None:
+                forward.setdefault((e.sequence_nr, e.thread), e.stack)
+        for e in self:
+            node = node_of(e)
+            if node is not None:
+                e.stack = forward.get((node.sequence_nr, node.fwd_thread), [])
 
     def __str__(self) -> str:
         return self.table()

@@ -99,13 +99,21 @@ def _linear_inner(args: tuple, kwargs: dict) -> tuple[str, ...]:
 
 
 def _index_name(args: tuple, kwargs: dict) -> str:
-    """``t[key]``: ``select`` for an integer, ``slice`` for a slice, ``index`` for tensors and lists."""
+    """``t[key]`` as torch names its first step: ``select`` for an integer, ``slice`` for a partial slice,
+    ``unsqueeze`` for None (full slices and ``...`` add nothing); ``index`` for tensors, lists and masks."""
     key = args[1] if len(args) > 1 else None
-    if isinstance(key, int) and not isinstance(key, bool):
-        return "aten::select"
-    if isinstance(key, slice):
-        return "aten::slice"
-    return "aten::index"
+    parts = key if isinstance(key, tuple) else (key,)
+    for k in parts:
+        if isinstance(k, bool) or not isinstance(k, (int, slice, type(None), type(Ellipsis))):
+            return "aten::index"
+    for k in parts:
+        if isinstance(k, int):
+            return "aten::select"
+        if k is None:
+            return "aten::unsqueeze"
+        if isinstance(k, slice) and k != slice(None):
+            return "aten::slice"
+    return "aten::alias"
 
 
 _SHAPED_INNER: dict[str, Callable[[tuple, dict], tuple[str, ...]]] = {

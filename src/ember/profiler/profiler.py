@@ -145,15 +145,13 @@ class _KinetoProfile:
             warnings.warn("Warning: Profiler clears events at the end of each cycle. Only events from the current "
                           "cycle will be reported. To keep events across cycles, set acc_events=True.", stacklevel=2)
         if self.profiler is None or not self.acc_events:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")   # torch warns about a missing device once, at activity parsing
-                self.profiler = prof.profile(
-                    use_cpu=ProfilerActivity.CPU in self.activities, use_device=self.use_device,
-                    record_shapes=self.record_shapes, with_flops=self.with_flops,
-                    profile_memory=self.profile_memory, with_stack=self.with_stack, with_modules=self.with_modules,
-                    use_kineto=True, experimental_config=self.experimental_config, acc_events=self.acc_events,
-                    custom_trace_id_callback=self.custom_trace_id_callback,
-                    post_processing_timeout_s=self.post_processing_timeout_s)
+            self.profiler = prof.profile(
+                use_cpu=ProfilerActivity.CPU in self.activities, use_device=self.use_device,
+                record_shapes=self.record_shapes, with_flops=self.with_flops, profile_memory=self.profile_memory,
+                with_stack=self.with_stack, with_modules=self.with_modules, use_kineto=True,
+                experimental_config=self.experimental_config, acc_events=self.acc_events,
+                custom_trace_id_callback=self.custom_trace_id_callback,
+                post_processing_timeout_s=self.post_processing_timeout_s)
         self.profiler._prepare_trace()
 
     def start_trace(self) -> None:
