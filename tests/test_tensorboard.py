@@ -473,6 +473,7 @@ def test_embedding(both, capsys):
         w.add_embedding(mat, metadata=[[1, "x"], [2, "y"], [3, "z"], [4, "w"], [5, "v"]],
                         metadata_header=["id", "name"], global_step=7, tag="a/b%c")
         w.add_embedding(lib.tensor(mat[:, :2]), global_step=7, tag="a/b%c")     # existing dir: printed warning
+        w.add_embedding(lib.tensor(mat).double(), global_step=12345678, tag="q'\"\\ é€\t\x01\x7f")  # pbtxt escapes
     de, dt = both(calls)
     assert capsys.readouterr().out.count("warning: Embedding dir exists") == 2
     files_e = sorted(str(p.relative_to(de)) for p in de.rglob("*") if p.is_file() and "tfevents" not in p.name)

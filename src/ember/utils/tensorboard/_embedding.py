@@ -71,10 +71,10 @@ def embedding_info(metadata: Any, label_img: np.ndarray | None, subdir: str, glo
 
 
 def _quote(s: str) -> str:
-    """protobuf text-format string literal: C escapes, bytes outside printable ASCII as 3-digit octal."""
+    """protobuf text-format string literal: C escapes, other ASCII controls as 3-digit octal, non-ASCII as is."""
     special = {9: "\\t", 10: "\\n", 13: "\\r", 34: '\\"', 39: "\\'", 92: "\\\\"}
-    return '"' + "".join(special.get(b) or (chr(b) if 32 <= b < 127 else f"\\{b:03o}")
-                         for b in s.encode("utf-8")) + '"'
+    return '"' + "".join(special.get(ord(c)) or (f"\\{ord(c):03o}" if ord(c) < 32 or ord(c) == 127 else c)
+                         for c in s) + '"'
 
 
 def _text_format(fields: list[tuple[str, Any]], indent: int = 0) -> str:
