@@ -432,6 +432,18 @@ def test_hparams(both):
     assert all(ev.step == 3 for ev in parsed["trial"])
 
 
+def test_hparams_zero_dim_tensor(tmp_path):
+    """torch indexes ``make_np(v)[0]`` and fails on a 0-d tensor; ember logs its value."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2
+    with SummaryWriter(tmp_path) as w:
+        w.add_hparams({"t": ember.tensor(0.5)}, {}, run_name="r")
+    ev = event_pb2.Event.FromString(runs(tmp_path)["r"][1])
+    start = plugin_data_pb2.HParamsPluginData.FromString(ev.summary.value[0].metadata.plugin_data.content)
+    assert start.session_start_info.hparams["t"].number_value == 0.5
+
+
 def test_hparams_errors(tmp_path):
     with SummaryWriter(tmp_path) as w:
         with pytest.raises(TypeError, match="hparam_dict and metric_dict should be dictionary."):
