@@ -450,7 +450,7 @@ class record_function(ContextDecorator):
         self.args = args
         self.run_callbacks_on_exit = True
         self.record: Any = None
-        self._open: list[list[tuple[_Recorder, FunctionEvent]]] = []
+        self._open: dict[int, list[list[tuple[_Recorder, FunctionEvent]]]] = {}   # per thread, per entry
 
     def __enter__(self) -> record_function:
         opened = []
@@ -458,13 +458,14 @@ class record_function(ContextDecorator):
             ev = rec.begin(self.name, [], annotation=True)
             if ev is not None:
                 opened.append((rec, ev))
-        self._open.append(opened)
+        self._open.setdefault(threading.get_native_id(), []).append(opened)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if not self.run_callbacks_on_exit or not self._open:
+        entries = self._open.get(threading.get_native_id())
+        if not self.run_callbacks_on_exit or not entries:
             return
-        for rec, ev in reversed(self._open.pop()):
+        for rec, ev in reversed(entries.pop()):
             rec.end(ev)
 
 
