@@ -645,6 +645,12 @@ def test_sdp_flags_default_set_and_type_errors():
     assert e.fp16_bf16_reduction_math_sdp_allowed() is t.fp16_bf16_reduction_math_sdp_allowed() is False
     assert_same_error(lambda: e.allow_fp16_bf16_reduction_math_sdp(0), lambda: t.allow_fp16_bf16_reduction_math_sdp(0))
     assert e.is_flash_attention_available() is t.is_flash_attention_available() is False
+    q = np.zeros((1, 1, 2, 4), np.float32)
+    for lib in (ember, torch):
+        params = lib.backends.cuda.SDPAParams(*[lib.tensor(q)] * 3, None, 0.0, True, False)
+        assert (params.dropout, params.is_causal, params.enable_gqa, params.attn_mask) == (0.0, True, False, None)
+        for kind in ("flash", "efficient", "cudnn"):   # no CUDA kernels: torch's CPU build says False too
+            assert getattr(lib.backends.cuda, f"can_use_{kind}_attention")(params, True) is False
 
 
 def test_sdpa_kernel_sets_and_restores_flags():
@@ -803,7 +809,7 @@ def test_causal_bias_attention_values_and_grads(make, q_len, kv_len):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         eb, tb = getattr(EAB, make)(q_len, kv_len), getattr(TAB, make)(q_len, kv_len)
-    eo = eb._dispatch(eq, ek, ev, eb)
+    eo = eb._sdpa_override(eq, ek, ev, eb)
     to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, tb)
     assert_close(eo, to, atol=1e-6, rtol=1e-5)
     assert type(eo.grad_fn).__name__ == type(to.grad_fn).__name__

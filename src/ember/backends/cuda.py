@@ -14,7 +14,8 @@ from . import _precision
 __all__ = ["matmul", "is_built", "SDPBackend", "flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
            "enable_mem_efficient_sdp", "math_sdp_enabled", "enable_math_sdp", "cudnn_sdp_enabled", "enable_cudnn_sdp",
            "allow_fp16_bf16_reduction_math_sdp", "fp16_bf16_reduction_math_sdp_allowed",
-           "is_flash_attention_available", "sdp_kernel"]
+           "is_flash_attention_available", "SDPAParams", "can_use_flash_attention", "can_use_efficient_attention",
+           "can_use_cudnn_attention", "sdp_kernel"]
 
 
 class _MatmulFlags:
@@ -131,6 +132,32 @@ def fp16_bf16_reduction_math_sdp_allowed() -> bool:
 
 def is_flash_attention_available() -> bool:
     """False: no CUDA flash attention kernel is built in (as torch's CPU build reports)."""
+    return False
+
+
+class SDPAParams:
+    """The arguments of one ``scaled_dot_product_attention`` call, for the ``can_use_*`` queries."""
+
+    __slots__ = ("query", "key", "value", "attn_mask", "dropout", "is_causal", "enable_gqa")
+
+    def __init__(self, query: Any, key: Any, value: Any, attn_mask: Any, dropout: float, is_causal: bool,
+                 enable_gqa: bool) -> None:
+        self.query, self.key, self.value, self.attn_mask = query, key, value, attn_mask
+        self.dropout, self.is_causal, self.enable_gqa = float(dropout), bool(is_causal), bool(enable_gqa)
+
+
+def can_use_flash_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: the CUDA flash kernel is not built in (ember's CPU flash path is chosen inside the op)."""
+    return False
+
+
+def can_use_efficient_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: no memory-efficient CUDA kernel is built in."""
+    return False
+
+
+def can_use_cudnn_attention(params: SDPAParams, debug: bool = False) -> bool:
+    """False: ember does not call cuDNN."""
     return False
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ...backends import cuda as _cuda
-from ...backends.cuda import SDPBackend
+from ...backends.cuda import SDPAParams, SDPBackend, can_use_efficient_attention, can_use_flash_attention  # noqa: F401
 
 __all__ = [
     "SDPBackend",

@@ -311,14 +311,10 @@ class BlockMask:
 
     def to_string(self, grid_size: int | tuple[int, int] = (20, 20), limit: int = 4) -> str:
         """A picture of the block pattern per (batch, head): █ all blocks of a cell present, ░ some, blank none.
-        ``grid_size=-1`` draws every block."""
+        ``grid_size=-1`` draws every block (a step of 1 block per cell)."""
         dense = self.to_dense().cpu().numpy()
         *batch_dims, rows, cols = dense.shape
-        if isinstance(grid_size, int):
-            max_rows = max_cols = rows if grid_size == -1 else grid_size
-            max_cols = cols if grid_size == -1 else max_cols
-        else:
-            max_rows, max_cols = grid_size
+        max_rows, max_cols = (grid_size, grid_size) if isinstance(grid_size, int) else grid_size
         row_step, col_step = max(1, -(-rows // max_rows)), max(1, -(-cols // max_cols))
 
         def picture(idx: tuple[int, ...]) -> str:
