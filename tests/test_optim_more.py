@@ -237,3 +237,24 @@ def test_adam_zero_dim_parameter_with_small_beta1():
     p = ember.nn.Parameter(ember.tensor(1.0))
     p.grad = ember.tensor(0.5)
     optim.Adam([p], betas=(0.1, 0.999)).step()
+
+
+
+@pytest.mark.parametrize("name", ["Adafactor", "Muon"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_parameters_track_torch(name, dtype):
+    # 16-bit parameters: same state dtypes; values within a few ulps of torch's (its scalars stay float32)
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal((6, 5)).astype(np.float32)
+    grads = [rng.standard_normal((6, 5)).astype(np.float32) for _ in range(3)]
+    out = []
+    for lib in (ember, torch):
+        p = lib.nn.Parameter(lib.tensor(p0).to(getattr(lib, dtype)))
+        opt = getattr(lib.optim, name)([p], lr=0.05)
+        for g in grads:
+            p.grad = lib.tensor(g).to(getattr(lib, dtype))
+            opt.step()
+        out.append((p.detach().float().numpy(), [str(v.dtype).split(".")[-1] for v in opt.state[p].values()]))
+    assert out[0][1] == out[1][1]
+    ulp = 2.0 ** -7 if dtype == "bfloat16" else 2.0 ** -10
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=2 * ulp, atol=4 * ulp)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._core.device import xp_of_array
 from .adafactor import check_tensor_lr, lr_value, norm
-from .optimizer import Optimizer, add, lerp, params_with_grad, run_closure, scale, state_zeros
+from .optimizer import Optimizer, add, lerp, params_with_grad, run_closure, scale, state_zeros, write
 
 __all__ = ["Muon"]
 
@@ -108,7 +108,10 @@ class Muon(Optimizer):
                 u = lerp(g, buf._data, momentum) if group["nesterov"] else buf._data
                 u = zeropower_via_newtonschulz(u, group["ns_coefficients"], group["ns_steps"], group["eps"])
                 scale(p, 1 - lr * group["weight_decay"])
-                add(p._data, u.astype(p._data.dtype, copy=False), -adjusted_lr(lr, group["adjust_lr_fn"],
-                                                                                tuple(p.shape)), out=p)
+                alpha = -adjusted_lr(lr, group["adjust_lr_fn"], tuple(p.shape))
+                if p._data.dtype.itemsize == 2:   # a 16-bit parameter plus the bfloat16 update computes in float32
+                    write(p, add(p._data.astype(np.float32), u, alpha))
+                else:
+                    add(p._data, u.astype(p._data.dtype, copy=False), alpha, out=p)
         return loss
 
