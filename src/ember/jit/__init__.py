@@ -1,0 +1,109 @@
+"""``torch.jit`` with eager semantics, so model code written for torch runs under ``import ember as torch``.
+
+ember has no TorchScript compiler. What model code needs from ``torch.jit`` behaves as torch's does in eager
+Python: ``is_scripting()`` is False, ``annotate`` returns its value, ``ignore``/``unused``/``export`` mark the
+function as torch marks it and return it, ``fork`` runs the call at once. ``script`` and ``trace`` return
+:class:`ScriptFunction` / :class:`ScriptModule` objects that run the Python code (no TorchScript graph: ``.graph``
+raises, ``.code`` is Python source), and ``save``/``load`` use ember's own archive format (torch's TorchScript
+files are refused with an explanation). See each submodule's docstring for the remaining differences.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator  # noqa: UP035 (torch.jit.Iterator is typing.Iterator)
+
+from ..futures import Future
+from ._internal import (
+    Attribute,
+    Error,
+    Final,
+    FunctionModifiers,
+    _drop,
+    _overload,
+    _overload_method,
+    annotate,
+    enable_onednn_fusion,
+    export,
+    fork,
+    fuser,
+    ignore,
+    interface,
+    is_scripting,
+    isinstance,
+    last_executed_optimized_graph,
+    onednn_fusion_enabled,
+    optimized_execution,
+    set_fusion_strategy,
+    strict_fusion,
+    unused,
+    wait,
+)
+from ._script import (
+    CompilationUnit,
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    TopLevelTracedModule,
+    TracedModule,
+    freeze,
+    optimize_for_inference,
+    script,
+    script_if_tracing,
+    script_method,
+)
+from ._serialization import load, save
+from ._trace import TracerWarning, TracingCheckError, is_tracing, trace, trace_module
+
+__all__ = [
+    "Attribute",
+    "CompilationUnit",
+    "Error",
+    "Final",
+    "Future",
+    "Iterator",
+    "RecursiveScriptModule",
+    "ScriptFunction",
+    "ScriptModule",
+    "ScriptWarning",
+    "TopLevelTracedModule",
+    "TracedModule",
+    "TracerWarning",
+    "TracingCheckError",
+    "annotate",
+    "enable_onednn_fusion",
+    "export",
+    "fork",
+    "freeze",
+    "fuser",
+    "ignore",
+    "interface",
+    "is_scripting",
+    "is_tracing",
+    "isinstance",
+    "last_executed_optimized_graph",
+    "load",
+    "onednn_fusion_enabled",
+    "optimize_for_inference",
+    "optimized_execution",
+    "save",
+    "script",
+    "script_if_tracing",
+    "script_method",
+    "set_fusion_strategy",
+    "strict_fusion",
+    "trace",
+    "trace_module",
+    "unused",
+    "wait",
+    "FunctionModifiers",
+    "_drop",
+    "_overload",
+    "_overload_method",
+]
+
+
+class ScriptWarning(Warning):
+    """A warning about TorchScript use (torch raises it for deprecated scripting patterns)."""
+
+
+ScriptWarning.__module__ = "ember.jit"
