@@ -403,3 +403,21 @@ def test_cuda_activity_without_gpu_like_torch() -> None:
         with ep.profile(activities=[ep.ProfilerActivity.CPU, ep.ProfilerActivity.CUDA]) as p:
             ember.ones(1)
     assert p.events()[0].use_device is None
+
+
+def test_with_flops_like_torch() -> None:
+    def prog(lib: Any) -> None:
+        x, w, b = lib.ones(4, 3), lib.ones(5, 3), lib.ones(5)
+        lib.nn.functional.linear(x, w, b)
+        x @ w.t()
+        x + x
+        lib.bmm(lib.ones(2, 4, 3), lib.ones(2, 3, 5))
+        lib.nn.functional.conv2d(lib.ones(1, 2, 5, 5), lib.ones(3, 2, 3, 3))
+        lib.baddbmm(lib.ones(2, 4, 5), lib.ones(2, 4, 3), lib.ones(2, 3, 5))
+
+    e, t = _run(ember, ep, prog, with_flops=True), _run(torch, tp, prog, with_flops=True)
+    flops = [sorted((ev.name, ev.flops) for ev in p.events() if ev.flops) for p in (e, t)]
+    assert flops[0] == flops[1] and ("aten::conv2d", 972) in flops[0]
+    tables = [p.key_averages().table(sort_by="flops", row_limit=3).splitlines() for p in (e, t)]
+    assert tables[0][1].split("  ")[-2:] == tables[1][1].split("  ")[-2:] == [" Total FLOPs", ""]
+    assert [row[-14:] for row in tables[0][3:6]] == [row[-14:] for row in tables[1][3:6]]

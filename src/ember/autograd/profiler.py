@@ -60,8 +60,10 @@ def _supported_activities() -> set[ProfilerActivity]:
 class _Recorder:
     """The events of one profiling window, in start order, linked to their enclosing event per thread."""
 
-    def __init__(self, record_shapes: bool, profile_memory: bool, with_stack: bool, use_device: str | None) -> None:
+    def __init__(self, record_shapes: bool, profile_memory: bool, with_stack: bool, use_device: str | None,
+                 with_flops: bool = False) -> None:
         self.record_shapes = record_shapes
+        self.with_flops = with_flops
         self.profile_memory = profile_memory
         self.with_stack = with_stack
         self.use_device = use_device
@@ -89,7 +91,7 @@ class _Recorder:
                            input_shapes=shapes if self.record_shapes else [],
                            stack=_user_stack() if self.with_stack else [], scope=-1 if op else scope,
                            use_device=self.use_device, sequence_nr=sequence_nr, trace_name=trace_name,
-                           is_user_annotation=annotation, fwd_thread=thread)
+                           is_user_annotation=annotation, fwd_thread=thread, flops=0)
         if parent is not None:
             parent.append_cpu_child(ev)
             ev.set_cpu_parent(parent)
@@ -151,6 +153,23 @@ def _memory(result: Any, args: Sequence[Any]) -> tuple[int, int]:
     return cpu, dev
 
 
+_MATMULS = frozenset(("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"))
+
+
+def _flops(name: str, entry: str, args: Sequence[Any], result: Tensor) -> int:
+    """torch's FLOP estimate for the ops it counts: 2·M·K·N for matrix products, 2·out·(Cin/groups)·kernel
+    for conv2d, one per output element for add and mul; 0 for the rest."""
+    if name in _MATMULS:   # K: the contracted size, from the first matrix operand of the entry op
+        first = args[1] if entry in ("aten::addmm", "aten::baddbmm") else args[0]
+        return 2 * result._data.size * first._data.shape[-1] if isinstance(first, Tensor) else 0
+    if name == "aten::conv2d" and len(args) > 1 and isinstance(args[1], Tensor):
+        w = args[1]._data.shape
+        return 2 * result._data.size * w[1] * w[2] * w[3]
+    if name in ("aten::add", "aten::mul"):
+        return result._data.size
+    return 0
+
+
 def _sync(args: Sequence[Any]) -> None:
     """Wait for the GPU when profiling CUDA and a CUDA tensor is involved, so CPU ranges include its work."""
     for a in args:
@@ -179,6 +198,9 @@ def _call_op(names: Sequence[str], fn: Callable, args: tuple, kwargs: dict) -> A
     finally:
         memory = _memory(result, args) if any(rec.profile_memory for rec, _ in opened) else (0, 0)
         node = result._grad_fn if isinstance(result, Tensor) else None
+        if isinstance(result, Tensor) and any(rec.with_flops for rec, _ in opened):
+            for _, ev in opened:
+                ev.flops = _flops(ev.name, names[0], args, result)
         seen: set[int] = set()
         for rec, ev in opened:
             if node is not None and id(rec) not in seen:   # the outermost op owns the node: torch's sequence nr
@@ -348,7 +370,8 @@ class profile:
 
     def _start_trace(self) -> None:
         self.entered = True
-        self._recorder = _Recorder(self.record_shapes, self.profile_memory, self.with_stack, self.use_device)
+        self._recorder = _Recorder(self.record_shapes, self.profile_memory, self.with_stack, self.use_device,
+                                   self.with_flops)
         _activate(self._recorder)
 
     def __exit__(self, *exc: object) -> bool:

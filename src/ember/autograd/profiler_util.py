@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import os
 import tempfile
 from collections import namedtuple
@@ -373,8 +374,8 @@ class EventList(list):
         return _build_table(self, sort_by=sort_by, row_limit=row_limit, max_src_column_width=max_src_column_width,
                             max_name_column_width=max_name_column_width,
                             max_shapes_column_width=max_shapes_column_width, header=header,
-                            profile_memory=self._profile_memory, top_level_events_only=top_level_events_only,
-                            time_unit=time_unit)
+                            profile_memory=self._profile_memory, with_flops=self._with_flops,
+                            top_level_events_only=top_level_events_only, time_unit=time_unit)
 
     def export_chrome_trace(self, path: str) -> None:
         """Write the events as a Chrome trace (``chrome://tracing``, Perfetto): a JSON list of complete events."""
@@ -437,7 +438,7 @@ class EventList(list):
 
 def _build_table(events: list, sort_by: str | None = None, header: str | None = None, row_limit: int = 100,
                  max_src_column_width: int | None = 75, max_name_column_width: int | None = 55,
-                 max_shapes_column_width: int | None = 80, profile_memory: bool = False,
+                 max_shapes_column_width: int | None = 80, profile_memory: bool = False, with_flops: bool = False,
                  top_level_events_only: bool = False, time_unit: str | None = None) -> str:
     """torch's summary table: a name column sized to the longest key (at most ``max_name_column_width``),
     12-wide right-aligned value columns two spaces apart, dashed rules, and the self CPU time footer."""
@@ -487,6 +488,13 @@ def _build_table(events: list, sort_by: str | None = None, header: str | None = 
         headers.append("Source Location")
         widths.append(src_width)
         aligns.append("<")
+    flops = [e.flops for e in events if e.flops and e.flops > 0] if with_flops else []
+    if flops:   # one unit for the column, chosen by the smallest count
+        power = min(max(int(math.log10(min(flops)) // 3), 0), 5)
+        flops_scale = 10.0 ** (-3 * power)
+        headers.append(f"Total {('', 'K', 'M', 'G', 'T', 'P')[power]}FLOPs")
+        widths.append(12)
+        aligns.append(">")
     row_format = "".join(f"{{: {a}{w}}}  " for a, w in zip(aligns, widths, strict=True))
     rule = "".join("-" * w + "  " for w in widths)
     line_length = sum(w + 2 for w in widths) - 2
@@ -535,6 +543,8 @@ def _build_table(events: list, sort_by: str | None = None, header: str | None = 
             row.append(e.node_id)
         if has_shapes:
             row.append(str(e.input_shapes)[:shapes_width])
+        if flops:
+            row.append(f"{e.flops * flops_scale:8.3f}" if e.flops and e.flops > 0 else "--")
         if stacks:
             row.append(trim_path(e.stack[0]) if e.stack else "")
         lines.append(row_format.format(*row))
