@@ -5,6 +5,7 @@ formats."""
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -305,6 +306,19 @@ def test_clip_grad_norm_warnings_match_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         U_e.clip_grad_norm_([], 1.0)       # an empty list is not a generator: no warning
+
+
+def _signature(fn):
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+
+def test_signatures_match_torch():
+    for name in U_t.__all__:
+        obj = getattr(U_t, name)
+        if callable(obj) and not isinstance(obj, type(U_t)):
+            assert _signature(getattr(U_e, name)) == _signature(obj), name
+    assert _signature(U_e.stateless.functional_call) == _signature(U_t.stateless.functional_call)
+    assert _signature(ember.func.functional_call) == _signature(torch.func.functional_call)
 
 
 def test_nn_utils_namespace_matches_torch():

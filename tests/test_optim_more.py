@@ -4,6 +4,7 @@ files both ways, closures, constructor and step errors."""
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import numpy as np
@@ -126,6 +127,13 @@ def test_state_dict_layout_and_torch_roundtrip(name, kwargs, shapes):
     for a, b in zip(pe, pt, strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert oe2.state_dict()["param_groups"] == ot2.state_dict()["param_groups"]
+
+
+def test_signatures_match_torch():
+    for name in ("Adafactor", "Muon"):
+        sig_e = inspect.signature(getattr(optim, name).__init__).parameters.values()
+        sig_t = inspect.signature(getattr(torch.optim, name).__init__).parameters.values()
+        assert [(p.name, p.kind, p.default) for p in sig_e] == [(p.name, p.kind, p.default) for p in sig_t]
 
 
 def test_adafactor_state_keys_shapes_and_step_dtype():
