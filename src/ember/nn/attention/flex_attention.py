@@ -480,10 +480,11 @@ class FlexAttentionAutogradOpBackward(Node):
 
 
 def _math_attention(query: Tensor, key: Tensor, value: Tensor, score_mod: Callable, mask_mod: Callable,
-                    scale: float, want_max: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
+                    scale: float, want_lse: bool = True,
+                    want_max: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """torch's dense eager FlexAttention: scores in float32 (float64 for float64 queries), score_mod where
     mask_mod keeps a position and -inf elsewhere, safe softmax (fully masked rows give zeros), then ·V.
-    Returns the output, the logsumexp and (``want_max``) the row maxima, both in log2 units as torch's kernels."""
+    Returns the output and, when wanted, the logsumexp and the row maxima, in log2 units as torch's kernels."""
     g = query.shape[1] // key.shape[1]
     if g > 1:
         key, value = key.repeat_interleave(g, 1), value.repeat_interleave(g, 1)
@@ -496,10 +497,10 @@ def _math_attention(query: Tensor, key: Tensor, value: Tensor, score_mod: Callab
     grids = _index_grids(tuple(scores.shape), query.device)
     neg_inf = result(-math.inf, scores, work)
     post = where(mask_mod(*grids), score_mod(scores, *grids), neg_inf)
-    lse = where((post == -math.inf).all(-1), -math.inf, post.logsumexp(-1))
     out = _safe_softmax(post).to(query.dtype).matmul(value.to(query.dtype))
     ln2 = math.log(2)
-    return out, lse / ln2, post.amax(-1) / ln2 if want_max else None
+    lse = where((post == -math.inf).all(-1), -math.inf, post.logsumexp(-1)) / ln2 if want_lse else None
+    return out, lse, post.amax(-1) / ln2 if want_max else None
 
 
 def _apply_kernel_options(query: Tensor, return_lse: bool, kernel_options: FlexKernelOptions | None,
@@ -611,10 +612,11 @@ def flex_attention(query: Tensor, key: Tensor, value: Tensor, score_mod: _score_
             "torch.nn.attention.flex_attention._FLEX_ATTENTION_DISABLE_COMPILE_DEBUG = True\n\nThis will allow you "
             "to use print statements or breakpoints. Note: This doesn't work with the backwards pass and may "
             "produce incorrect results.")
-    want_max = return_aux is not None and return_aux.max_scores
-    out, lse, max_scores = _math_attention(query, key, value, score_mod, block_mask.mask_mod, scale, want_max)
-    out = fused(result(out._data, out), FlexAttentionAutogradOpBackward, (out,))
     want_lse = return_lse or (return_aux is not None and return_aux.lse)
+    want_max = return_aux is not None and return_aux.max_scores
+    out, lse, max_scores = _math_attention(query, key, value, score_mod, block_mask.mask_mod, scale, want_lse,
+                                           want_max)
+    out = fused(result(out._data, out), FlexAttentionAutogradOpBackward, (out,))
     ln2 = math.log(2.0)
     lse = lse * ln2 if want_lse and lse.numel() > 0 else None
     if return_aux is not None:
