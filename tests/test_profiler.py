@@ -80,6 +80,7 @@ def test_forward_backward_names_are_torch_names(both: tuple[Any, Any]) -> None:
             parent.setdefault(ev.name, set()).add(ev.cpu_parent.name if ev.cpu_parent else None)
         assert {"aten::matmul", "AddmmBackward0"} <= parent["aten::mm"]
         assert parent["aten::addmm"] == {"aten::linear"}
+        assert "autograd::engine::evaluate_function: AddBackward0" in parent["aten::sum"]   # broadcast grad of b
         assert parent["aten::clamp_min"] == {"aten::relu"}
         assert parent["aten::matmul"] == {"my_block"}
         assert parent["AddmmBackward0"] == {"autograd::engine::evaluate_function: AddmmBackward0"}

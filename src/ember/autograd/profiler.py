@@ -212,20 +212,34 @@ def _call_op(names: Sequence[str], fn: Callable, args: tuple, kwargs: dict) -> A
 
 def _profile_node(call: Callable) -> Callable:
     """The backward engine's hook (``graph.PROFILER``): times a node's call as torch does, inside an
-    ``autograd::engine::evaluate_function: <node>`` range."""
+    ``autograd::engine::evaluate_function: <node>`` range that also covers reducing its gradients to the
+    inputs' shapes (the engine finds them reduced already)."""
 
     def timed(node: Any, grads: list, *rest: Any) -> Any:
         name = node.name()
         seq = -1 if type(node) is graph.AccumulateGrad else node._seq
         shapes = [list(g._data.shape) if isinstance(g, Tensor) else [] for g in grads]
-        opened = []
+        outer, inner = [], []
         for rec in tuple(_ACTIVE):
-            outer = rec.begin("autograd::engine::evaluate_function: " + name, [], sequence_nr=seq, scope=1)
-            opened += [(rec, outer), (rec, rec.begin(name, shapes, sequence_nr=seq, scope=1))]
+            outer.append((rec, rec.begin("autograd::engine::evaluate_function: " + name, [], sequence_nr=seq,
+                                         scope=1)))
+            inner.append((rec, rec.begin(name, shapes, sequence_nr=seq, scope=1)))
         try:
-            return call(node, grads, *rest)
+            try:
+                outs = call(node, grads, *rest)
+            finally:
+                for rec, ev in reversed(inner):
+                    if ev is not None:
+                        rec.end(ev)
+            if outs is not None and len(outs) == len(node._next):
+                outs = list(outs)
+                for i, (edge, g) in enumerate(zip(node._next, outs, strict=True)):
+                    meta = node._meta[i]
+                    if edge is not None and g is not None and (g._data.shape != meta[0] or g._dtype is not meta[1]):
+                        outs[i] = graph._reduce_to(g, meta, node, i)
+            return outs
         finally:
-            for rec, ev in reversed(opened):
+            for rec, ev in reversed(outer):
                 if ev is not None:
                     rec.end(ev)
 
