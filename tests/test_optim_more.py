@@ -87,6 +87,16 @@ def test_muon_newton_schulz_matches_torch():
     np.testing.assert_array_equal(ns_e(z, (3.4445, -4.775, 2.0315), 5, 1e-7), np.zeros((3, 4), np.float32))
 
 
+def test_bfloat16_rounding_matches_ml_dtypes():
+    import ml_dtypes
+
+    from ember.optim.muon import _bf16
+    x = np.random.default_rng(0).standard_normal(20000).astype(np.float32) * np.float32(1e3)
+    special = np.array([np.inf, -np.inf, np.nan, 3.4e38, 1e-40, 0.0, -0.0], np.float32)
+    x = np.concatenate([x, special, np.array([0x7FFFFFFF], np.uint32).view(np.float32)])
+    np.testing.assert_array_equal(_bf16(x), x.astype(ml_dtypes.bfloat16).astype(np.float32))
+
+
 @pytest.mark.parametrize("name,kwargs,shapes", [("Adafactor", dict(weight_decay=0.1), ADAFACTOR_SHAPES),
                                                 ("Muon", dict(), MUON_SHAPES)])
 def test_state_dict_layout_and_torch_roundtrip(name, kwargs, shapes):

@@ -18,11 +18,12 @@ __all__ = ["Muon"]
 
 
 def _bf16(a: Any) -> Any:
-    """float32 ``a`` rounded to the nearest bfloat16 (ties to even), kept as float32."""
+    """float32 ``a`` rounded to the nearest bfloat16 (ties to even), kept as float32 (NaN stays NaN)."""
     m = xp_of_array(a)
-    bits = m.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    a = m.ascontiguousarray(a, dtype=np.float32)
+    bits = a.view(np.uint32)
     bits = (bits + (np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1)))) & np.uint32(0xFFFF0000)
-    return bits.view(np.float32)
+    return m.where(m.isnan(a), a, bits.view(np.float32))
 
 
 def zeropower_via_newtonschulz(g: Any, coefficients: tuple[float, float, float], steps: int, eps: float) -> Any:
