@@ -364,3 +364,20 @@ def test_spawn_other_start_method_warns_like_torch() -> None:
             assert lib_mp.spawn(_ok, nprocs=0, start_method="fork") is None
         got.append([(x.category, str(x.message)) for x in w])
     assert got[0] == got[1] and got[0][0][0] is FutureWarning
+
+
+# ---- DataLoader workers ----------------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("no_leaks")
+def test_dataloader_worker_batches_arrive_in_shared_memory() -> None:
+    torch = _torch()
+    got = {}
+    for lib in (torch, ember):
+        x = lib.arange(60.).reshape(20, 3)
+        ds = lib.utils.data.TensorDataset(x, lib.arange(20))
+        loader = lib.utils.data.DataLoader(ds, batch_size=8, num_workers=2, multiprocessing_context="fork")
+        batches = list(loader)
+        assert [b[0].tolist() for b in batches] == [x[i:i + 8].tolist() for i in range(0, 20, 8)]
+        got[lib.__name__] = [(b[0].is_shared(), b[1].is_shared(), b[1].dtype == lib.int64) for b in batches]
+        del batches, loader
+    assert got["ember"] == got["torch"]

@@ -57,11 +57,10 @@ def reduce_tensor(tensor: Tensor) -> tuple[Any, tuple]:
                            "data, call detach() on the tensor before serializing (e.g., putting it on the queue).")
     if tensor._device is not CPU:   # device memory is not shared between ember processes: send a copy
         return tensor.__reduce_ex__(2)
-    arr = tensor._data
-    meta = (tuple(arr.shape), tuple(arr.strides), tensor._dtype.name, tensor.requires_grad)
-    if storage_root(arr).nbytes == 0:
+    meta = (tuple(tensor._data.shape), tuple(tensor._data.strides), tensor._dtype.name, tensor.requires_grad)
+    if storage_root(tensor._data).nbytes == 0:
         return rebuild_tensor, (type(tensor), None, None, 0, 0, *meta)
-    tensor.share_memory_()
+    tensor.share_memory_()   # (holding no reference to its array: a private storage then moves without a heap scan)
     arr = tensor._data
     root = storage_root(arr)
     seg = _shm.segment_of(root)
