@@ -11,9 +11,7 @@ when no profile is active.
 from __future__ import annotations
 
 import enum
-import json
 import os
-import socket
 import threading
 import time
 import traceback
@@ -275,7 +273,10 @@ def _is_profiler_enabled() -> bool:
 
 def _chrome_trace(events: Sequence[FunctionEvent], wall0_ns: int, path: str, metadata: dict[str, str]) -> None:
     """Kineto's Chrome/Perfetto JSON: process metadata then one complete ("X") event per range, timestamps
-    in microseconds since the epoch, ``cpu_op`` / ``user_annotation`` / ``cpu_instant_event`` categories."""
+    in microseconds since the epoch, ``cpu_op`` / ``user_annotation`` categories."""
+    import json
+    import socket
+
     pid = os.getpid()
     base = wall0_ns / 1000.0
     trace: list[dict[str, Any]] = [

@@ -8,10 +8,8 @@ widths are torch's, so printed summaries read the same under both libraries.
 from __future__ import annotations
 
 import enum
-import json
 import math
 import os
-import tempfile
 from collections import namedtuple
 from typing import Any
 
@@ -291,6 +289,8 @@ class FunctionEventAvg(FormattedTimesMixin):
 def _atomic_write(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder (a crash leaves no half file);
     a ``.gz`` path is gzip-compressed."""
+    import tempfile
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     try:
@@ -379,6 +379,8 @@ class EventList(list):
 
     def export_chrome_trace(self, path: str) -> None:
         """Write the events as a Chrome trace (``chrome://tracing``, Perfetto): a JSON list of complete events."""
+        import json
+
         events = [{"name": e.trace_name, "ph": "X", "ts": e.time_range.start, "dur": e.time_range.elapsed_us(),
                    "tid": e.thread, "pid": "CPU functions", "args": {}}
                   for e in self if getattr(e, "trace_name", None) is not None]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import enum
 import os
-import socket
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -77,6 +76,8 @@ def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None, use
     (TensorBoard's profile plugin reads that folder); ``worker`` defaults to ``<hostname>_<pid>``."""
 
     def handler_fn(p: Any) -> None:
+        import socket
+
         nonlocal worker_name
         if not os.path.isdir(dir_name):
             try:
