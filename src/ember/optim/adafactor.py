@@ -9,6 +9,7 @@ from typing import Any
 
 from .._core.device import xp_of_array
 from .._core.dtype import finfo
+from .._core.gemm import matmul
 from .._tensor import Tensor, from_array
 from .optimizer import (
     Optimizer,
@@ -144,7 +145,7 @@ def _variance(state: dict[str, Any], g: Any, weight: float, eps1: float) -> Any:
             mean_sq *= mean_sq
             mean_sq /= scalar(mean_sq, g.shape[axis])
             lerp(factor._data, mean_sq, weight, out=factor)
-        est = xp(row).matmul(row._data, col._data)
+        est = matmul(xp(row), row._data, col._data)
         est /= xp(row).maximum(row._data.mean(axis=-2, keepdims=True), scalar(est, eps1))
         return est
     v = state["variance"]   # lerp on 1-d views: the shared kernel cannot write a 0-d result in place

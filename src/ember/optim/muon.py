@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._core.device import xp_of_array
+from .._core.gemm import matmul
 from .adafactor import check_tensor_lr, lr_value, norm
 from .optimizer import Optimizer, add, lerp, params_with_grad, run_closure, scale, state_zeros, write
 
@@ -43,8 +44,8 @@ def zeropower_via_newtonschulz(g: Any, coefficients: tuple[float, float, float],
         x = x.T
     x = _bf16(x / m.maximum(_bf16(norm(x)), _bf16(np.float32(eps))))
     for _ in range(steps):
-        gram = _bf16(m.matmul(x, x.T))
-        x = _bf16(a * x + m.matmul(_bf16(b * gram + c * m.matmul(gram, gram)), x))
+        gram = _bf16(matmul(m, x, x.T))
+        x = _bf16(a * x + matmul(m, _bf16(b * gram + c * matmul(m, gram, gram)), x))
     return x.T if tall else x
 
 
