@@ -28,6 +28,7 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ...ops._dispatch import record
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+from ._conv_parallel import contiguous, split_axis, split_rows
 
 __all__ = [
     "conv1d",
@@ -67,15 +68,19 @@ def _transposed_size(n: int, k: int, s: int, pad: tuple[int, int], d: int) -> in
 
 
 def _pad_array(ns: Any, a: Any, pads: tuple[tuple[int, int], ...]) -> Any:
-    """Zero-pad (or crop, for negative amounts) the trailing dims of ``a``."""
+    """Zero-pad (or crop, for negative amounts) the spatial dims of ``a`` ``(N, C, *S)``."""
     if not any(lo or hi for lo, hi in pads):
         return a
-    lead = a.ndim - len(pads)
+    lead = 2
     shape = a.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
     out = ns.empty(shape, dtype=a.dtype)
     src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
     dst = tuple(slice(max(lo, 0), n - max(hi, 0)) for n, (lo, hi) in zip(shape[lead:], pads, strict=True))
-    out[(Ellipsis, *dst)] = a[(Ellipsis, *src)]
+
+    def run(index: tuple[slice, slice]) -> None:
+        out[(*index, *dst)] = a[(*index, *src)]
+
+    split_axis(ns, a.shape, run)
     for i, (n, (lo, hi)) in enumerate(zip(shape[lead:], pads, strict=True)):   # zero only the borders
         for border in (slice(0, max(lo, 0)), slice(n - max(hi, 0), n)):
             out[(*(slice(None),) * (lead + i), border)] = 0
@@ -102,7 +107,7 @@ def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
     nd = len(ksize)
     v = v.transpose(1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
     rows = v.shape[0] // geom.groups * math.prod(ksize)
-    return ns.ascontiguousarray(v).reshape(geom.groups, rows, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
+    return contiguous(ns, v).reshape(geom.groups, rows, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
 
 
 def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
@@ -111,6 +116,7 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
     nd = len(size)
     ksize, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
     img = ns.zeros((*cols.shape[:2], *size), dtype=cols.dtype)
+    parts = []   # (image slice, columns slice) of each kernel offset whose windows touch the image
     for kidx in itertools.product(*map(range, ksize)):
         dst, src = [], []
         for k, o, m, s, (lo, _), d in zip(kidx, out, size, geom.stride, geom.pads, geom.dilation, strict=True):
@@ -122,7 +128,13 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
             dst.append(slice(t0 + first * s, t0 + (last - 1) * s + 1, s))
             src.append(slice(first, last))
         else:
-            img[(slice(None), slice(None), *dst)] += cols[(slice(None), slice(None), *kidx, *src)]
+            parts.append(((*dst,), (*kidx, *src)))
+
+    def run(index: tuple[slice, slice]) -> None:
+        for dst, src in parts:
+            img[(*index, *dst)] += cols[(*index, *src)]
+
+    split_axis(ns, img.shape, run)
     return img
 
 
@@ -135,16 +147,21 @@ def _matmul(ns: Any, a: Any, b: Any) -> Any:
 def _to_cm(ns: Any, a: Any, groups: int) -> Any:
     """``(N, C, *S)`` → channel-major ``(groups, C/g, N·L)``, contiguous."""
     n, c = a.shape[:2]
-    return ns.ascontiguousarray(a.swapaxes(0, 1)).reshape(groups, c // groups, n * math.prod(a.shape[2:]))
+    return contiguous(ns, a.swapaxes(0, 1)).reshape(groups, c // groups, n * math.prod(a.shape[2:]))
 
 
 def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) -> Any:
     """A channel-major image ``(C, N, *size)`` → ``(N, C, *size)`` contiguous, plus ``bias`` in the same pass."""
     y = y.reshape(c, n, *size).swapaxes(0, 1)
     if bias is None:
-        return ns.ascontiguousarray(y)
+        return contiguous(ns, y)
     out = ns.empty(y.shape, dtype=y.dtype)
-    ns.add(y, bias.reshape(-1, *(1,) * len(size)), out=out)
+    bias = ns.broadcast_to(bias.reshape(-1, *(1,) * len(size)), y.shape[1:])
+
+    def run(index: tuple[slice, slice]) -> None:
+        ns.add(y[index], bias[index[1]], out=out[index])
+
+    split_axis(ns, y.shape, run)
     return out
 
 
@@ -216,21 +233,25 @@ def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...
     outs = out.reshape(rows, 1, *taps.out)
     bias = None if b is None else ns.broadcast_to(b.reshape(1, c), (n, c)).reshape(rows, 1, *(1,) * len(taps.out))
     block = max(1, _CACHE_BLOCK // (af.shape[1] * a.itemsize)) if ns.__name__ == "numpy" else rows
-    buf = ns.empty((min(block, rows), 1, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
-    tmp = ns.empty((min(block, rows), length), dtype=a.dtype)
-    for r in range(0, rows, block):
-        m = min(block, rows - r)
-        acc, t = buf[:m, 0, :length], tmp[:m]
-        for j, off in enumerate(taps.offsets):
-            src, wj = af[r:r + m, off:off + length], wr[r:r + m, j:j + 1]
-            if j == 0:
-                ns.multiply(src, wj, out=acc)
+
+    def run(start: int, stop: int) -> None:   # rows start:stop, block by block, with buffers of its own
+        buf = ns.empty((min(block, stop - start), 1, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
+        tmp = ns.empty((min(block, stop - start), length), dtype=a.dtype)
+        for r in range(start, stop, block):
+            m = min(block, stop - r)
+            acc, t = buf[:m, 0, :length], tmp[:m]
+            for j, off in enumerate(taps.offsets):
+                src, wj = af[r:r + m, off:off + length], wr[r:r + m, j:j + 1]
+                if j == 0:
+                    ns.multiply(src, wj, out=acc)
+                else:
+                    ns.add(acc, ns.multiply(src, wj, out=t), out=acc)
+            if bias is None:    # the block's outputs leave the grid while still in cache
+                outs[r:r + m] = taps.crop(buf[:m])
             else:
-                ns.add(acc, ns.multiply(src, wj, out=t), out=acc)
-        if bias is None:    # the block's outputs leave the grid while still in cache
-            outs[r:r + m] = taps.crop(buf[:m])
-        else:
-            ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
+                ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
+
+    split_rows(ns, rows, length, run)
     return out
 
 
@@ -264,7 +285,14 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tupl
             af, (*af.shape[:2], *ksize, taps.length),
             (*af.strides[:2], *(f * d * a.itemsize for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
         if hasattr(ns, "vecdot"):   # BLAS dot products: ~2x faster than einsum's loop, and more exact
-            gw = ns.vecdot(gg.reshape(*gg.shape[:2], *(1,) * nd, -1), runs).sum(0).reshape(w.shape)
+            gw = ns.empty((w.shape[0], *ksize), dtype=g.dtype)
+            gg = gg.reshape(*gg.shape[:2], *(1,) * nd, -1)
+
+            def run(start: int, stop: int) -> None:   # channels start:stop
+                ns.sum(ns.vecdot(gg[:, start:stop], runs[:, start:stop]), axis=0, out=gw[start:stop])
+
+            split_rows(ns, w.shape[0], g.shape[0] * taps.length * len(taps.offsets), run)
+            gw = gw.reshape(w.shape)
         else:
             kk = "xyz"[:nd]
             gw = ns.einsum(f"ncl,nc{kk}l->c{kk}", gg, runs).reshape(w.shape)
@@ -658,7 +686,7 @@ def _unfold(x: Tensor, ksize: tuple[int, ...], geom: _Geom) -> Tensor:
     batched = x.dim() == nd + 2
     v = _windows(ns, x._data if batched else x._data[None], ksize, geom)
     shape = (v.shape[1] * math.prod(ksize), math.prod(v.shape[2 + nd:]))
-    arr = ns.ascontiguousarray(v).reshape((v.shape[0], *shape) if batched else shape)
+    arr = contiguous(ns, v).reshape((v.shape[0], *shape) if batched else shape)
     return fused(result(arr, x), Im2ColBackward0, (x,), (), size=tuple(x.shape[x.dim() - nd:]), ksize=ksize,
                  geom=geom)
 

@@ -1,0 +1,165 @@
+"""The convolutions' fast paths against torch, with the elementwise passes split over several threads and
+on one: the direct depthwise formulation (forward, input and weight gradients), im2col / col2im by kernel
+offset, the padded copies, transposed convolutions and unfold/fold. Values and all gradients in float32 and
+float64 over stride/padding/dilation/groups and odd sizes, 1d/2d/3d; gradcheck in float64; results that do
+not depend on the thread count; a forked child that still computes convolutions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.nn.functional as F
+from ember.autograd import gradcheck, gradgradcheck
+from ember.nn.functional import _conv_parallel
+from ember.ops import info
+from oracle import assert_close, torch
+
+TF = torch.nn.functional
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
+def threads(request, monkeypatch):
+    """Split every pass, however small, into ``n`` parts (3: parts of unequal sizes)."""
+    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 3)
+    monkeypatch.setitem(info._threads, "intra", request.param)
+    return request.param
+
+
+CASES = [
+    # (function, input shape, weight shape, kwargs); depthwise: weight (C, 1, *K) with groups=C, stride 1
+    ("conv1d", (2, 5, 13), (5, 1, 3), dict(padding=1, groups=5)),
+    ("conv1d", (3, 4, 9), (4, 1, 4), dict(padding="same", dilation=2, groups=4)),
+    ("conv2d", (3, 5, 9, 7), (5, 1, 3, 3), dict(padding=1, groups=5)),
+    ("conv2d", (2, 3, 6, 11), (3, 1, 2, 5), dict(padding=(0, 3), dilation=(2, 1), groups=3)),
+    ("conv2d", (1, 7, 5, 5), (7, 1, 3, 3), dict(groups=7)),
+    ("conv3d", (2, 3, 5, 4, 6), (3, 1, 3, 3, 2), dict(padding=(1, 2, 0), groups=3)),
+    # im2col / col2im
+    ("conv1d", (3, 4, 10), (6, 2, 3), dict(stride=2, padding=2, dilation=2, groups=2)),
+    ("conv2d", (3, 4, 9, 7), (6, 4, 3, 3), dict(padding=1)),
+    ("conv2d", (2, 6, 8, 9), (4, 3, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+    ("conv2d", (3, 4, 7, 7), (8, 1, 3, 3), dict(padding=1, groups=4)),      # channel multiplier 2
+    ("conv2d", (2, 4, 9, 9), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),   # strided depthwise
+    ("conv3d", (2, 3, 5, 6, 5), (4, 3, 3, 3, 3), dict(padding=1)),
+    ("conv3d", (1, 4, 5, 4, 7), (2, 2, 2, 1, 3), dict(stride=(1, 2, 2), padding=(1, 0, 1), groups=2)),
+    # transposed: col2im forward, im2col backward
+    ("conv_transpose1d", (2, 4, 7), (4, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("conv_transpose2d", (3, 4, 5, 6), (4, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), groups=2)),
+    ("conv_transpose3d", (2, 3, 3, 4, 3), (3, 2, 2, 3, 2), dict(stride=2, padding=1, dilation=(1, 2, 1))),
+]
+
+
+def _run(fname: str, xs: tuple, ws: tuple, kw: dict, dtype: str, bias: bool) -> list:
+    """Forward and backward of a fixed cotangent under torch and ember; asserts they agree; returns ember's
+    output and gradients as arrays."""
+    x, w = RNG.standard_normal(xs).astype(dtype), RNG.standard_normal(ws).astype(dtype)
+    out_c = ws[1] * kw.get("groups", 1) if "transpose" in fname else ws[0]
+    b = RNG.standard_normal(out_c).astype(dtype) if bias else None
+    res = {}
+    for lib, fns in ((torch, TF), (ember, F)):
+        X, W = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
+        B = None if b is None else lib.tensor(b, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = getattr(fns, fname)(X, W, B, **kw)
+        cot = np.cos(np.arange(y.numel()) * 0.7).reshape(tuple(y.shape)).astype(dtype)
+        y.backward(lib.tensor(cot))
+        res[lib] = (y, X.grad, W.grad, None if B is None else B.grad, type(y.grad_fn).__name__)
+    tol = {"rtol": 1e-4, "atol": 1e-4} if dtype == "float32" else {}
+    (ey, *egrads, ename), (ty, *tgrads, tname) = res[ember], res[torch]
+    assert ename == tname == "ConvolutionBackward0"
+    assert ey.is_contiguous()
+    assert_close(ey, ty, **tol)
+    for e, t in zip(egrads, tgrads, strict=True):
+        assert (e is None) == (t is None)
+        if t is not None:
+            assert_close(e, t, **tol)
+    return [a.detach().numpy() for a in (ey, *egrads) if a is not None]
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", CASES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matches_torch(threads, fname, xs, ws, kw, dtype):
+    _run(fname, xs, ws, kw, dtype, bias=True)
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", [CASES[0], CASES[2], CASES[5], CASES[7], CASES[11], CASES[14]])
+def test_without_bias(threads, fname, xs, ws, kw):
+    _run(fname, xs, ws, kw, "float32", bias=False)
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", [CASES[2], CASES[5], CASES[8], CASES[11], CASES[15]])
+def test_same_bits_on_any_thread_count(monkeypatch, fname, xs, ws, kw):
+    """Each part writes its own rows with the same arithmetic: the thread count cannot change a bit."""
+    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 4)
+    outs = []
+    for n in (1, 2, 4):
+        monkeypatch.setitem(info._threads, "intra", n)
+        state = RNG.bit_generator.state
+        outs.append(_run(fname, xs, ws, kw, "float32", bias=True))
+        RNG.bit_generator.state = state
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("fn,shapes", [
+    (lambda x, w, b: F.conv2d(x, w, b, padding=(1, 2), dilation=(2, 1), groups=3), ((2, 3, 5, 4), (3, 1, 3, 2),
+                                                                                     (3,))),
+    (lambda x, w, b: F.conv3d(x, w, b, stride=(1, 2, 1), padding=1), ((2, 2, 3, 4, 3), (3, 2, 2, 3, 2), (3,))),
+    (lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, groups=2), ((2, 4, 5), (4, 1, 3), (2,))),
+])
+def test_gradcheck_gradgradcheck(threads, fn, shapes):
+    inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in shapes)
+    assert gradcheck(fn, inputs)
+    assert gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("shape,size,kw", [((2, 3, 7, 6), (7, 6), dict(kernel_size=(3, 2), padding=1, stride=(2, 1))),
+                                           ((3, 5, 5), (5, 5), dict(kernel_size=2, dilation=2, padding=(1, 0)))])
+def test_unfold_fold(threads, shape, size, kw):
+    a = RNG.standard_normal(shape)
+    ex, tx = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    eu, tu = F.unfold(ex, **kw), TF.unfold(tx, **kw)
+    assert_close(eu, tu)
+    ef, tf = F.fold(eu * 2, size, **kw), TF.fold(tu * 2, size, **kw)
+    assert_close(ef, tf)
+    cot = np.sin(np.arange(tf.numel())).reshape(tuple(tf.shape))
+    tf.backward(torch.tensor(cot))
+    ef.backward(ember.tensor(cot))
+    assert_close(ex.grad, tx.grad)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_gets_threads_of_its_own(monkeypatch):
+    """A child forked after the parent started its worker threads (which it does not inherit) still runs
+    split passes instead of waiting on threads that do not exist."""
+    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 2)
+    monkeypatch.setitem(info._threads, "intra", 2)
+    x, w = ember.randn(2, 3, 6, 6), ember.randn(3, 1, 3, 3)
+    expected = F.conv2d(x, w, padding=1, groups=3).numpy()
+    pid = os.fork()
+    if pid == 0:   # child: exit status 0 when the result is right
+        ok = False
+        try:
+            ok = np.array_equal(F.conv2d(x, w, padding=1, groups=3).numpy(), expected)
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 60
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
