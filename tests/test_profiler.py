@@ -422,3 +422,20 @@ def test_with_flops_like_torch() -> None:
     tables = [p.key_averages().table(sort_by="flops", row_limit=3).splitlines() for p in (e, t)]
     assert tables[0][1].split("  ")[-2:] == tables[1][1].split("  ")[-2:] == [" Total FLOPs", ""]
     assert [row[-14:] for row in tables[0][3:6]] == [row[-14:] for row in tables[1][3:6]]
+
+
+def test_module_network_top_level_ops_match_torch() -> None:
+    def prog(lib: Any) -> None:
+        lib.manual_seed(0)
+        nn = lib.nn
+        m = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Dropout(0.1), nn.Linear(12, 4), nn.LayerNorm(4), nn.GELU())
+        x = lib.randn(2, 2, 6, 6)
+        with (tp if lib is torch else ep).profile() as p:
+            lib.nn.functional.cross_entropy(m(x), lib.ones(2, dtype=lib.long)).backward()
+        out.append([e.name for e in p.events() if e.cpu_parent is None and e.name != "aten::ones_like"])
+
+    out: list = []
+    prog(ember)
+    prog(torch)
+    assert out[0] == out[1]

@@ -37,7 +37,8 @@ _OPERATORS = {
     "__complex__": "item", "__bool__": "is_nonzero", "__getitem__": "index", "__setitem__": "index_put_",
 }
 # ember names whose torch op has another name
-_RENAMED = {"cross_entropy": "cross_entropy_loss", "nll_loss": "nll_loss_nd", "unique": "_unique2",
+_RENAMED = {"cross_entropy": "cross_entropy_loss", "tensor": "lift_fresh", "nll_loss": "nll_loss_nd",
+            "unique": "_unique2",
             "float": "to", "double": "to", "half": "to", "bfloat16": "to", "long": "to", "int": "to",
             "short": "to", "char": "to", "byte": "to", "bool": "to", "cfloat": "to", "cdouble": "to"}
 # inner ops torch always records under an op (besides those chosen by shapes, below)
@@ -170,7 +171,7 @@ def install() -> None:
     """Rebind the public ops to timing wrappers (idempotent)."""
     if _saved:
         return
-    from ..nn import Module, modules
+    from ..nn import Module
 
     made: dict[tuple[int, tuple[str, ...]], Callable] = {}
 
@@ -205,11 +206,16 @@ def install() -> None:
             w = wrapper(fn, attr)
         if w is not None:
             _rebind(Tensor, attr, w)
-    for cls in vars(modules).values():   # modules holding an op as a staticmethod (``fn = staticmethod(F.relu)``)
-        if isinstance(cls, type) and issubclass(cls, Module):
-            for attr, value in list(vars(cls).items()):
-                if isinstance(value, staticmethod) and id(value.__func__) in by_id:
-                    _rebind(cls, attr, staticmethod(by_id[id(value.__func__)]))
+    classes, seen = [Module], set()
+    while classes:   # every module class holding an op as a staticmethod (``fn = staticmethod(F.relu)``)
+        cls = classes.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        classes += cls.__subclasses__()
+        for attr, value in list(vars(cls).items()):
+            if isinstance(value, staticmethod) and id(value.__func__) in by_id:
+                _rebind(cls, attr, staticmethod(by_id[id(value.__func__)]))
 
 
 def uninstall() -> None:
