@@ -140,10 +140,11 @@ def test_sharing_strategies_match_torch() -> None:
 def test_namespace_reexports_multiprocessing() -> None:
     torch_names = {n for n in dir(_torch().multiprocessing) if not n.startswith("_")}
     wanted = set(std_mp.__all__) | {"spawn", "start_processes", "ProcessContext", "ProcessRaisedException",
-                                    "ProcessExitedException", "SpawnContext", "get_sharing_strategy",
-                                    "set_sharing_strategy", "get_all_sharing_strategies"}
+                                    "ProcessExitedException", "SpawnContext", "ENV_VAR_PARALLEL_START",
+                                    "get_sharing_strategy", "set_sharing_strategy", "get_all_sharing_strategies"}
     assert wanted <= torch_names and wanted <= set(dir(mp)) and set(std_mp.__all__) <= set(mp.__all__)
     assert mp.Queue is std_mp.Queue and mp.cpu_count() == std_mp.cpu_count()
+    assert mp.ENV_VAR_PARALLEL_START == _torch().multiprocessing.ENV_VAR_PARALLEL_START
 
 
 # ---- pickling through queues -----------------------------------------------------------------------------------

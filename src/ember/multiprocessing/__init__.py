@@ -16,11 +16,19 @@ from multiprocessing import *  # noqa: F403
 
 from . import _shm
 from .reductions import init_reductions
-from .spawn import ProcessContext, ProcessExitedException, ProcessRaisedException, SpawnContext, spawn, start_processes
+from .spawn import (
+    ENV_VAR_PARALLEL_START,
+    ProcessContext,
+    ProcessExitedException,
+    ProcessRaisedException,
+    SpawnContext,
+    spawn,
+    start_processes,
+)
 
-__all__ = ["set_sharing_strategy", "get_sharing_strategy", "get_all_sharing_strategies", "spawn",
-           "start_processes", "ProcessContext", "ProcessRaisedException", "ProcessExitedException", "SpawnContext",
-           *multiprocessing.__all__]
+__all__ = ["ENV_VAR_PARALLEL_START", "set_sharing_strategy", "get_sharing_strategy", "get_all_sharing_strategies",
+           "spawn", "start_processes", "ProcessContext", "ProcessRaisedException", "ProcessExitedException",
+           "SpawnContext", *multiprocessing.__all__]
 
 _all_sharing_strategies = {"file_descriptor", "file_system"} if sys.platform.startswith("linux") else {"file_system"}
 if "file_descriptor" not in _all_sharing_strategies:

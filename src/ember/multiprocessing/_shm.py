@@ -135,9 +135,10 @@ def _typed_root(seg: Segment, dtype: np.dtype) -> np.ndarray:
 def _remember(seg: Segment, root: np.ndarray) -> None:
     st = os.fstat(seg.fd)
     _CACHE[(st.st_dev, st.st_ino)] = weakref.ref(root)
-    if len(_CACHE) > 128:
-        for k in [k for k, r in _CACHE.items() if r() is None]:
-            del _CACHE[k]
+    if len(_CACHE) > 128:   # drop dead entries (a copy of the items: queue feeder threads also get here)
+        for k, r in list(_CACHE.items()):
+            if r() is None:
+                _CACHE.pop(k, None)
 
 
 def open_segment(fd: int | None, name: str | None, nbytes: int, dtype: np.dtype) -> np.ndarray:
@@ -199,10 +200,15 @@ def _holders(root: Any, first: Any, counts: tuple[int, int]) -> list[Any]:
     if (counts[0] <= own) if arr is root else (arr.base is root and counts[0] <= view_root and counts[1] <= view):
         return [first]
     slot = Tensor.__dict__["_data"]   # the slot itself (a subclass may shadow ``_data`` with a property)
+    tensor_kinds, todo = set(), [Tensor]
+    while todo:
+        k = todo.pop()
+        tensor_kinds.add(k)
+        todo.extend(k.__subclasses__())
     found = []
     for o in gc.get_objects():
         kind = type(o)   # not isinstance: some objects warn when asked for their __class__
-        if issubclass(kind, Tensor):
+        if kind in tensor_kinds:
             try:
                 a = slot.__get__(o)
             except AttributeError:

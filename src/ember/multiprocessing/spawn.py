@@ -17,12 +17,14 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["ProcessContext", "ProcessException", "ProcessExitedException", "ProcessRaisedException", "spawn",
-           "SpawnContext", "start_processes"]
+__all__ = ["ENV_VAR_PARALLEL_START", "ProcessContext", "ProcessException", "ProcessExitedException",
+           "ProcessRaisedException", "spawn", "SpawnContext", "start_processes"]
 
 log = logging.getLogger(__name__)
+ENV_VAR_PARALLEL_START = "TORCH_MP_PARALLEL_START"   # "1": start forkserver processes in parallel (torch's name)
 
 
 class ProcessException(Exception):
@@ -155,14 +157,17 @@ def start_processes(fn: Callable[..., Any], args: tuple = (), nprocs: int = 1, j
     """Start ``nprocs`` processes (``start_method``) running ``fn(i, *args)``; with ``join``, wait for all of
     them (raising on the first failure), otherwise return their :class:`ProcessContext`."""
     ctx = multiprocessing.get_context(start_method)
-    processes, error_files = [], []
-    for i in range(nprocs):
-        # a path the child creates only when fn raises
-        path = os.path.join(tempfile.gettempdir(), f"ember-errorfile-{secrets.token_hex(8)}.pickle")
-        p = ctx.Process(target=_wrap, args=(fn, i, args, path), daemon=daemon)
-        p.start()
-        processes.append(p)
-        error_files.append(path)
+    # a path each child creates only when fn raises
+    error_files = [os.path.join(tempfile.gettempdir(), f"ember-errorfile-{secrets.token_hex(8)}.pickle")
+                   for _ in range(nprocs)]
+    processes = [ctx.Process(target=_wrap, args=(fn, i, args, error_files[i]), daemon=daemon) for i in range(nprocs)]
+    if start_method == "forkserver" and os.environ.get(ENV_VAR_PARALLEL_START, "0") == "1":
+        log.info("Starting processes in parallel.")
+        with ThreadPoolExecutor(max_workers=max(nprocs, 1)) as pool:
+            list(pool.map(lambda p: p.start(), processes))
+    else:
+        for p in processes:
+            p.start()
     context = ProcessContext(processes, error_files)
     if not join:
         return context
