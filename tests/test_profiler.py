@@ -439,3 +439,18 @@ def test_module_network_top_level_ops_match_torch() -> None:
     prog(ember)
     prog(torch)
     assert out[0] == out[1]
+
+
+def test_optimizer_ranges_like_torch() -> None:
+    def prog(lib: Any, prof_mod: Any) -> list:
+        m = lib.nn.Linear(2, 2)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        m(lib.ones(1, 2)).sum().backward()
+        with prof_mod.profile() as p:
+            opt.step()
+            opt.zero_grad()
+        return [(e.name, e.is_user_annotation) for e in p.events() if e.cpu_parent is None]
+
+    assert prog(ember, ep) == prog(torch, tp) == [("Optimizer.step#SGD.step", True),
+                                                  ("Optimizer.zero_grad#SGD.zero_grad", True)]
+    assert ember.optim.SGD.step.__qualname__ == "SGD.step" and "timed" not in repr(ember.optim.SGD.step)

@@ -178,6 +178,18 @@ def _sync(args: Sequence[Any]) -> None:
             return
 
 
+def _call_annotated(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """Run ``fn`` inside a user-annotation range ``name`` (torch's ``Optimizer.step#SGD.step``), one range
+    when the method calls itself through ``super()``."""
+    opened = [(rec, rec.begin(name, [], annotation=True, op=True)) for rec in tuple(_ACTIVE)]
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        for rec, ev in reversed(opened):
+            if ev is not None:
+                rec.end(ev)
+
+
 def _call_op(names: Sequence[str], fn: Callable, args: tuple, kwargs: dict) -> Any:
     """Run ``fn`` inside nested events ``names`` (outermost first) in every active recorder."""
     opened: list[tuple[_Recorder, FunctionEvent]] = []

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._tensor import Tensor
-from ..autograd.profiler import _call_op
+from ..autograd.profiler import _call_annotated, _call_op
 
 __all__ = ["install", "uninstall", "aten_names"]
 
@@ -146,6 +146,26 @@ def _wrap(fn: Callable, names: tuple[str, ...], op: str) -> Callable:
     return timed
 
 
+def _wrap_optimizer(fn: Callable, method: str) -> Callable:
+    """``Optimizer.step`` / ``zero_grad`` recorded as torch's ``Optimizer.<method>#<class>.<method>`` range."""
+    def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return _call_annotated(f"Optimizer.{method}#{type(self).__name__}.{method}", fn, (self, *args), kwargs)
+
+    functools.update_wrapper(timed, fn)
+    return timed
+
+
+def _subclasses(root: type) -> list[type]:
+    """``root`` and every class derived from it (imported so far)."""
+    found, todo = [], [root]
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found.append(cls)
+            todo += cls.__subclasses__()
+    return found
+
+
 def _is_op(fn: Any) -> bool:
     if not callable(fn) or isinstance(fn, type) or not hasattr(fn, "__code__") and not hasattr(fn, "__wrapped__"):
         return False
@@ -172,6 +192,7 @@ def install() -> None:
     if _saved:
         return
     from ..nn import Module
+    from ..optim import Optimizer
 
     made: dict[tuple[int, tuple[str, ...]], Callable] = {}
 
@@ -206,16 +227,14 @@ def install() -> None:
             w = wrapper(fn, attr)
         if w is not None:
             _rebind(Tensor, attr, w)
-    classes, seen = [Module], set()
-    while classes:   # every module class holding an op as a staticmethod (``fn = staticmethod(F.relu)``)
-        cls = classes.pop()
-        if cls in seen:
-            continue
-        seen.add(cls)
-        classes += cls.__subclasses__()
+    for cls in _subclasses(Module):   # module classes holding an op as a staticmethod (``fn = staticmethod(F.relu)``)
         for attr, value in list(vars(cls).items()):
             if isinstance(value, staticmethod) and id(value.__func__) in by_id:
                 _rebind(cls, attr, staticmethod(by_id[id(value.__func__)]))
+    for cls in _subclasses(Optimizer):
+        for method in ("step", "zero_grad"):
+            if method in vars(cls):
+                _rebind(cls, method, _wrap_optimizer(vars(cls)[method], method))
 
 
 def uninstall() -> None:
