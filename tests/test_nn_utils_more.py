@@ -301,7 +301,7 @@ def test_clip_grad_norm_warnings_match_torch():
             with warnings.catch_warnings(record=True) as rec:
                 warnings.simplefilter("always")
                 fn(L)
-            msgs.append([(w.category, str(w.message)) for w in rec])
+            msgs.append([(w.category, str(w.message), w.filename) for w in rec])   # attributed to the caller
         assert msgs[0] == msgs[1] and msgs[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
