@@ -30,7 +30,7 @@ __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable",
 
 
 def _as_tuple(x: Any) -> tuple:
-    return (x,) if isinstance(x, Tensor) else tuple(x)
+    return (x,) if isinstance(x, (Tensor, graph.GradientEdge)) else tuple(x)
 
 
 def _inputs_tuple(inputs: Any, api: str) -> tuple:

@@ -20,18 +20,22 @@ import threading
 import traceback
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
 
 from .._core.device import CPU, xp_of
 from .._core.dtype import float32, int64
 from .._core.memory_format import layout_strides
 from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
+from ._saved_hooks import ACTIVE as _HOOKS_ACTIVE
+from ._saved_hooks import PACKED, Packed, current_hooks, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
            "grad_accumulator", "accumulate_into_leaf", "retain_grad", "move_retain_grad",
-           "regenerate_view_history", "add_hook", "queue_callback", "FREED"]
+           "regenerate_view_history", "add_hook", "queue_callback", "FREED", "GradientEdge", "get_gradient_edge",
+           "increment_version", "register_multi_grad_hook", "saved_tensors_hooks", "save_on_cpu",
+           "disable_saved_tensors_hooks"]
 
 ANOMALY = [False, True]   # anomaly detection: [enabled, check_nan] (process-wide, as torch's)
 PROFILER: list[Callable | None] = [None]   # while a profile records: wraps node calls to time them
@@ -113,7 +117,13 @@ class Node:
 
     # -- construction helpers, called by the op machinery -------------------------------------------
     def save(self, *tensors: Any) -> None:
-        """Save tensors (or None/scalars) for backward, recording their versions."""
+        """Save tensors (or None/scalars) for backward, recording their versions (or handing them to the
+        saved-tensor hooks registered in this thread)."""
+        if _HOOKS_ACTIVE[0]:
+            hooks = current_hooks()
+            if hooks is not None:
+                self._save_packed(tensors, hooks)
+                return
         self._saved = tensors
         versions = []   # a plain loop: cheaper than a comprehension's frame for these few items
         versioned = False
@@ -136,6 +146,29 @@ class Node:
                     raise RuntimeError(_INFERENCE_SAVED)
         self._versions = versions
 
+    def _save_packed(self, tensors: tuple, hooks: tuple[Callable, Callable]) -> None:
+        """:meth:`save` under ``saved_tensors_hooks``: each tensor is stored as its pack hook's result."""
+        if _INFERENCE[0]:
+            for t in tensors:
+                if type(t) is not SavedOutput and _isinstance(t, Tensor) and t.is_inference():
+                    raise RuntimeError(_INFERENCE_SAVED)
+        saved, versions = [], []
+        for t in tensors:
+            if type(t) is SavedOutput:
+                alias = from_array(t.data, t._dtype, t._device)
+                alias._vc = t._vc
+                alias._rg = True   # as the output itself (its grad_fn is left out: no node → tensor → node cycle)
+                saved.append(Packed(alias, hooks, (None, t.output_nr)))
+                versions.append(PACKED)
+            elif _isinstance(t, Tensor):
+                saved.append(Packed(t, hooks, grad_edge(t)))
+                versions.append(PACKED)
+            else:
+                saved.append(t)
+                versions.append(_version_of(t))
+        self._saved = tuple(saved)
+        self._versions = versions
+
     @property
     def saved(self) -> tuple:
         """The saved tensors, checked against in-place modification since they were saved.
@@ -153,7 +186,9 @@ class Node:
             return saved
         out = []
         for t, v in zip(saved, versions, strict=True):
-            if v is not None:
+            if v is PACKED:
+                t = t.unpacked(self)
+            elif v is not None:
                 if t._vc[0] != v:
                     raise RuntimeError(_modified_message(t, v))
                 if type(t) is SavedOutput:
@@ -440,6 +475,72 @@ def grad_edge(t: Tensor) -> tuple[Node, int] | None:
     return None
 
 
+class GradientEdge(NamedTuple):
+    """A place in the graph where a gradient flows: a node and which of its outputs (``autograd.grad`` accepts
+    it as an input, to get the gradient flowing there without holding the tensor)."""
+
+    node: Node
+    output_nr: int
+    ownership_token: Any = None
+
+
+def get_gradient_edge(tensor: Tensor) -> GradientEdge:
+    """The edge through which gradient flows into ``tensor`` (its grad_fn, or a leaf's AccumulateGrad)."""
+    edge = grad_edge(tensor)
+    if edge is None:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does not require "
+                           "gradients")
+    return GradientEdge(edge[0], edge[1])
+
+
+def increment_version(tensor: Tensor | Iterable[Tensor]) -> None:
+    """Bump the version counter(s), as an in-place change would: for code that writes a tensor's memory behind
+    autograd's back and wants saved copies of it checked."""
+    for t in (tensor,) if _isinstance(tensor, Tensor) else tensor:
+        t._vc[0] += 1
+
+
+def register_multi_grad_hook(tensors: Sequence[Tensor], fn: Callable, *, mode: str = "all") -> RemovableHandle:
+    """Call ``fn`` once per backward pass that reaches ``tensors``: ``mode='all'`` with the gradients of all of
+    them (None for those the pass did not reach) when the pass ends, ``mode='any'`` with the first gradient
+    computed. The handle removes every per-tensor hook."""
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = tuple(tensors)
+    seen: dict[int, list] = {}   # per backward pass (its final-callback list): the gradients so far
+
+    def make_hook(i: int) -> Callable[[Tensor], None]:
+        def hook(grad: Tensor) -> None:
+            task = _FINAL_CALLBACKS.stack[-1]
+            grads = seen.get(id(task))
+            if grads is None:
+                grads = seen[id(task)] = [None] * len(tensors)
+
+                def finish() -> None:
+                    done = seen.pop(id(task))
+                    if mode == "all":
+                        fn(done)
+                task.append(finish)
+                if mode == "any":
+                    fn(grad)
+            grads[i] = grad
+        return hook
+
+    handles = [t.register_hook(make_hook(i)) for i, t in enumerate(tensors) if t.requires_grad]
+    return _MultiHandle(handles)
+
+
+class _MultiHandle(RemovableHandle):
+    """A handle removing several hooks at once."""
+
+    def __init__(self, handles: list) -> None:
+        self.handles = handles
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
 def regenerate_view_history(view: Tensor) -> tuple[Node, int] | None:
     """A view whose memory was modified in place (through its base or another view) since its grad_fn was
     made: as torch, its history becomes an ``AsStridedBackward0`` of its base's current history."""
@@ -617,7 +718,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     run: set[Node] | None = None
     if inputs is not None:
         for i, t in enumerate(inputs):
-            edge = grad_edge(t)
+            edge = (t.node, t.output_nr) if type(t) is GradientEdge else grad_edge(t)
             if edge is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
             captures.setdefault(edge, []).append(i)

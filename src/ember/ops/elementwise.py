@@ -395,7 +395,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     ``kind``: the dtype rule applied to the promoted dtype; ``check(a, b, dtype, *params)`` raises torch's
     kernel-time (value-dependent) errors, ``precheck(a, b)`` those torch raises before looking at shapes;
     ``grad_name``: a name or ``f(a, b) -> name``; ``saves``: which of ``a``, ``b``, result ``r`` the
-    backward reads; ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
+    backward reads (``"x"``: each operand only when the other requires grad, as torch's mul saves);
+    ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
     ``forward`` takes the operands swapped (``rsub``: ``other - input``).
@@ -409,7 +410,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     else:
         fwd = lambda xp, a, b: getattr(xp, forward)(a, b)  # noqa: E731
     denied = deny_table(deny)
-    sa, sb, sr = "a" in saves, "b" in saves, "r" in saves
+    sa, sb, sr, cross = "a" in saves, "b" in saves, "r" in saves, saves == "x"
     scalar_a, scalar_b = "a" in scalars, "b" in scalars
     classes: dict[str, type[Node]] = {}
     fixed_name = None if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
@@ -493,7 +494,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:
             node = fixed_cls() if fixed_cls is not None else node_for(a, b)
             record(res, node, (a, b))
-            node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
+            if cross:   # each operand only for the other's gradient: saved when the other requires grad
+                node.save(a if tb and b._rg else None, b if ta and a._rg else None, None)
+            else:
+                node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
             if params:
                 node.params = params
         if out is not None:
@@ -590,8 +594,9 @@ _sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), saves="", precheck=
               scalar_pair=True)
 _sub_alpha = binary("sub", _scaled("subtract"), lambda g, a, b, r, alpha: (g, -g * _c(alpha)), saves="",
                     precheck=_no_bool_sub, check=_scaled_check, method=False, scalar_pair=True)
-mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if _rg(a) else None,
-                                                    g * _c(a) if _rg(b) else None), scalar_pair=True)
+mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if b is not None else None,
+                                                    g * _c(a) if a is not None else None), saves="x",
+             scalar_pair=True)
 multiply = mul
 
 
