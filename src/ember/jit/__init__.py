@@ -10,7 +10,7 @@ files are refused with an explanation). See each submodule's docstring for the r
 
 from __future__ import annotations
 
-from typing import Iterator  # noqa: UP035 (torch.jit.Iterator is typing.Iterator)
+from collections.abc import Iterator
 
 from ..futures import Future
 from ._internal import (

@@ -198,6 +198,7 @@ def _warn_if_empty(obj: Any) -> None:
 
 def _matches(obj: Any, t: Any) -> bool:
     """``obj`` against one type, recursing into parametrised containers."""
+    _require_args(t)
     origin = get_origin(t)
     if origin is None:
         return _builtin_isinstance(obj, t)
@@ -226,8 +227,6 @@ def isinstance(obj: Any, target_type: Any) -> bool:  # noqa: A001 (torch's name)
         if not _builtin_isinstance(target_type, tuple):
             raise RuntimeError("The second argument to `torch.jit.isinstance` must be a type or a tuple of types")
         return any(isinstance(obj, t) for t in target_type)
-    if get_origin(target_type) is None:
-        _require_args(target_type)
     return _matches(obj, target_type)
 
 

@@ -215,6 +215,15 @@ def _type_str(t: Any) -> str:
     return getattr(t, "__name__", str(t))
 
 
+def _default_str(v: Any) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, float):
+        text = f"{v:.17g}"
+        return text if any(c in text for c in ".ena") else text + "."
+    return repr(v)
+
+
 def _schema(fn: Callable[..., Any], name: str) -> str:
     """``name(Tensor x, int n=2) -> Tensor`` from ``fn``'s signature; unannotated arguments are Tensors, as
     TorchScript assumes, and an unannotated return is ``Any`` (TorchScript would infer it from the body)."""
@@ -226,7 +235,7 @@ def _schema(fn: Callable[..., Any], name: str) -> str:
     parts = []
     for p in sig.parameters.values():
         text = f"{_type_str(hints.get(p.name, p.annotation))} {p.name}"
-        parts.append(text if p.default is inspect.Parameter.empty else f"{text}={p.default!r}")
+        parts.append(text if p.default is inspect.Parameter.empty else f"{text}={_default_str(p.default)}")
     ret = hints.get("return", sig.return_annotation)
     return f"{name}({', '.join(parts)}) -> {'Any' if ret is inspect.Parameter.empty else _type_str(ret)}"
 
@@ -238,7 +247,9 @@ class ScriptFunction:
 
     def __init__(self, fn: Callable[..., Any], qualified_name: str | None = None, source: str | None = None) -> None:
         self._fn = fn
-        self._qualified_name = qualified_name or f"__torch__.{fn.__name__}"
+        module = getattr(fn, "__module__", None)
+        prefix = "__torch__." if module in (None, "__main__") else f"__torch__.{module}."
+        self._qualified_name = qualified_name or prefix + fn.__name__
         self._source = source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -251,7 +262,7 @@ class ScriptFunction:
 
     @property
     def qualified_name(self) -> str:
-        """``__torch__.<name>``, the name TorchScript registers."""
+        """``__torch__.<module>.<name>``, the name TorchScript registers (torch also mangles repeats)."""
         return self._qualified_name
 
     @property
@@ -332,7 +343,9 @@ def script(obj: Any, optimize: None = None, _frames_up: int = 0, _rcb: Callable[
             raise RuntimeError(f"Expected a single top-level function: {code.co_filename}:{code.co_firstlineno}")
         if inspect.isfunction(obj):
             obj.__ember_scripted__ = True  # lets load() accept this function when an archive names it
-        return ScriptFunction(obj)
+        scripted = ScriptFunction(obj)
+        scripted.__name__ = "ScriptFunction"  # what torch sets on a scripted (not a traced) function
+        return scripted
     if type(obj).__module__ == "builtins":
         raise TypeError(f"{type(obj)!r} is a built-in class")
     raise RuntimeError(f"cannot script a {type(obj).__name__} object: pass an nn.Module, a function or a class")

@@ -20,8 +20,15 @@ from typing import Any
 
 from .._tensor import Tensor
 from ..nn.modules.module import Module
-from ._internal import _deprecated
-from ._script import ScriptFunction, ScriptModule, TopLevelTracedModule, TracedModule, _wrap
+from ._internal import FunctionModifiers, _deprecated
+from ._script import (
+    RecursiveScriptModule,
+    ScriptFunction,
+    ScriptModule,
+    TopLevelTracedModule,
+    TracedModule,
+    _wrap,
+)
 
 __all__ = ["TracerWarning", "TracingCheckError", "is_tracing", "trace", "trace_module"]
 
@@ -116,6 +123,9 @@ def _run_traced(fn: Callable[..., Any], args: tuple, kwargs: dict[str, Any], str
     finally:
         _state.depth -= 1
         _patch(False)
+    if out is None:
+        raise RuntimeError("The traced function didn't return any values! Side-effects are not captured in traces, "
+                           "so it would be a no-op.")
     _check_output(out, strict)
     return out
 
@@ -163,9 +173,10 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
           _store_inputs: bool = True) -> Any:
     """Trace ``func`` (a function or an ``nn.Module``) on ``example_inputs`` (a tensor or a tuple of arguments)
     or ``example_kwarg_inputs``: run it once with :func:`is_tracing` True and return a :class:`ScriptFunction`,
-    or a :class:`TopLevelTracedModule` copy of the module that shares its parameters. Both run the Python code
-    when called (so, unlike torch's traces, they follow data-dependent control flow). A scripted or traced
-    input is returned as is."""
+    or a :class:`TopLevelTracedModule` copy of the module that shares its parameters (a
+    :class:`RecursiveScriptModule` when the module has ``@export`` methods, as torch scripts those). Both run
+    the Python code when called (so, unlike torch's traces, they follow data-dependent control flow). A
+    scripted or traced input is returned as is."""
     _deprecated("trace", "`torch.compile` or `torch.export`")
     if optimize is not None:
         warnings.warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
@@ -205,4 +216,11 @@ def _trace_methods(mod: Module, inputs: dict[str, Any], strict: bool, is_kwarg: 
             _run_traced(method, (), example, strict)
         else:
             _run_traced(method, _as_args(example), {}, strict)
+    if _has_exports(mod):  # torch scripts such a module instead (its exported methods need compiling)
+        return _wrap(mod, RecursiveScriptModule, RecursiveScriptModule, True, {})
     return _wrap(mod, TopLevelTracedModule, TracedModule, True, {})
+
+
+def _has_exports(mod: Module) -> bool:
+    return any(getattr(v, "_torchscript_modifier", None) == FunctionModifiers.EXPORT
+               for klass in type(mod).__mro__ for v in vars(klass).values())
