@@ -10,6 +10,9 @@ Everything is built from three array steps, so the work is in BLAS GEMMs on cont
 - *col2im*: the adjoint of im2col, a sum of strided slices, one per kernel offset (a loop over the
   kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements).
 
+Stride-1 depthwise convolutions skip the GEMMs: one multiply-accumulate pass per kernel offset. On the CPU
+the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`._conv_parallel`).
+
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
 bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
 a graph of the gradient is wanted (``create_graph``) records :class:`ConvolutionBackwardBackward0`, whose
@@ -44,7 +47,7 @@ __all__ = [
 _IntOrSeq = int | Sequence[int]
 _AXES = ("depth", "height", "width")
 _KEEP_COLUMNS = 32 << 20   # bytes: columns up to this size are kept from forward to backward
-_CACHE_BLOCK = 256 << 10   # bytes: the image rows a depthwise convolution processes at a time on the CPU
+_CACHE_BLOCK = 512 << 10   # bytes: the image rows a depthwise convolution processes at a time on the CPU
 
 
 class _Geom(NamedTuple):

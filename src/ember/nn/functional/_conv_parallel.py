@@ -20,7 +20,7 @@ from ...ops.info import get_num_threads
 
 __all__ = ["split_rows", "split_axis", "contiguous"]
 
-_MIN_PART = 1 << 16   # elements: a smaller part is not worth a thread hand-off
+_MIN_PART = 1 << 18   # elements: a smaller part is not worth a thread hand-off
 _POOL: dict[str, Any] = {"pid": None, "size": 0, "executor": None}
 
 
