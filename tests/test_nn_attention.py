@@ -5,7 +5,6 @@ flex_attention with BlockMask."""
 
 from __future__ import annotations
 
-import inspect
 import math
 import warnings
 
@@ -16,7 +15,6 @@ import ember
 import ember.nn.attention as EA
 import ember.nn.attention.bias as EAB
 import ember.nn.attention.flex_attention as EFA
-from ember.nn.functional import _attention as _e_attention
 from oracle import assert_close, assert_same_error, to_ember, to_torch, torch
 
 RNG = np.random.default_rng(0)
@@ -604,19 +602,11 @@ import torch.nn.attention.flex_attention as TFA  # noqa: E402
 from torch._higher_order_ops.flex_attention import math_attention as _t_math_attention  # noqa: E402
 
 _SDP_FLAGS = ("flash", "mem_efficient", "math", "cudnn")
-# until scaled_dot_product_attention routes CausalBias masks to their _sdpa_override (torch: __torch_function__)
-_BIAS_HOOKED = "_sdpa_override" in inspect.getsource(_e_attention)
 
 
 def _flags(lib) -> tuple:
     c = lib.backends.cuda
     return tuple(getattr(c, f"{f}_sdp_enabled")() for f in _SDP_FLAGS)
-
-
-@pytest.fixture
-def sdpa_choice(monkeypatch):
-    """scaled_dot_product_attention choosing its kernel through nn.attention (the hook _attention.py calls)."""
-    monkeypatch.setattr(_e_attention, "_uses_flash", EA._sdpa_use_flash, raising=False)
 
 
 def test_sdpbackend_enum_as_torch():
@@ -740,14 +730,14 @@ def _sdpa_under(backends: list[str], shapes, mask=None, **kw) -> list:
     (["CUDNN_ATTENTION", "OVERRIDEABLE"], [(2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 8)], {}),
     ([], [(2, 3, 4, 8), (2, 3, 5, 8), (2, 3, 5, 8)], {}),
 ])
-def test_sdpa_obeys_kernel_choice(sdpa_choice, backends, shapes, kw):
+def test_sdpa_obeys_kernel_choice(backends, shapes, kw):
     """Only MATH: the composite's graph; only FLASH with inputs it cannot take: torch's warnings (why) and
     RuntimeError; no CPU kernel enabled: torch's RuntimeError."""
     e, t = _sdpa_under(backends, shapes, **kw)
     assert e == t
 
 
-def test_sdpa_flash_needs_unit_last_stride(sdpa_choice):
+def test_sdpa_flash_needs_unit_last_stride():
     """A query whose last dim is strided runs the math composite (torch's fused kernels need stride 1)."""
     a = RNG.standard_normal((2, 3, 8, 4)).astype(np.float32)
     k = RNG.standard_normal((2, 3, 5, 8)).astype(np.float32)
@@ -836,7 +826,6 @@ def test_causal_bias_errors_and_kernel_warnings(monkeypatch):
                                     "Flash attention can't be used because:"]
 
 
-@pytest.mark.xfail(not _BIAS_HOOKED, strict=True, reason="needs the CausalBias hook in nn/functional/_attention.py")
 def test_causal_bias_through_sdpa():
     (eq, tq), (ek, tk) = _pair(1, 2, 3, 4), _pair(1, 2, 5, 4)
     eo = ember.nn.functional.scaled_dot_product_attention(eq, ek, ek, EAB.causal_lower_right(3, 5))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import functional, grad, init, utils
+from . import attention, functional, grad, init, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = [
+    "attention",
     "functional",
     "grad",
     "init",

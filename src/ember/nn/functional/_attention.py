@@ -20,6 +20,7 @@ from ...ops.creation import empty_like, zeros, zeros_like
 from ...ops.elementwise import mul_scalar
 from ...ops.matmul import baddbmm, bmm, cpp_name
 from ...ops.shape import cat
+from ..attention import _sdpa_use_flash
 from ._activation import softmax
 from ._common import OUT, Node, Tensor, compute_array, fused, result, xp
 from ._layers import dropout, linear, pad
@@ -221,19 +222,6 @@ def _check_shapes(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor |
             raise broadcast_error(scores, tuple(attn_mask.shape)) from None
 
 
-def _uses_flash(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, dropout_p: float,
-                rep: tuple[int, int]) -> bool:
-    """Whether torch's CPU dispatcher would pick its flash kernel (else its math composite)."""
-    return (
-        query.dim() == key.dim() == value.dim() == 4
-        and query.shape[0] == key.shape[0] == value.shape[0]
-        and query.shape[1] == key.shape[1] * rep[0] and key.shape[1] == value.shape[1]
-        and query.shape[-1] == value.shape[-1]
-        and dropout_p <= 0
-        and (attn_mask is None or (attn_mask.dim() in (2, 4) and not attn_mask.requires_grad))
-    )
-
-
 def scaled_dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -247,10 +235,12 @@ def scaled_dot_product_attention(
 ) -> Tensor:
     """softmax(Q Kᵀ · scale + mask) V over the last two dims, with torch's mask conventions: a bool mask
     keeps ``True`` positions, a float mask is added; rows with nothing to attend to give zeros."""
+    if hasattr(attn_mask, "_sdpa_override"):   # a CausalBias (torch routes it by __torch_function__)
+        return attn_mask._sdpa_override(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)
     _check_sdpa(query, key, value, attn_mask, dropout_p)
     rep = _gqa_repeats(query, key, value, enable_gqa)
     _check_shapes(query, key, value, attn_mask, *rep)
-    flash = _uses_flash(query, key, value, attn_mask, dropout_p, rep)
+    flash = _sdpa_use_flash(query, key, value, attn_mask, dropout_p, rep)
     if flash and dropout_p < 0:
         raise RuntimeError("scaled_dot_product_attention_flash_attention: Currently do not support dropout > 0")
     if is_causal and attn_mask is not None and not flash:   # the flash kernel applies both
