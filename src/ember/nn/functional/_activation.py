@@ -372,8 +372,9 @@ _BITS_20, _BITS_HALF, _BITS_1E30 = 0x41A00000, 0x3F000000, 0x7149F2CA   # float3
 
 def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str) -> None:
     """gelu of the 1-d float32 ``x`` into ``y`` and (``d`` not None) its slope into ``d``; ``work``: three
-    float32 scratch arrays of ``x``'s size."""
-    a, p, q = work
+    float32 scratch arrays of ``x``'s size and an int32 one filled with the clamp's bound (NumPy's minimum
+    against an array runs ~3x faster than against a scalar)."""
+    a, p, q, lim = work
     if approximate == "tanh":
         ns.multiply(x, x, out=p)
         ns.multiply(p, -2 * _GELU_K * _GELU_C, out=a)
@@ -384,7 +385,7 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str)
         ns.reciprocal(a, out=a)                                 # σ = Φ
         ns.multiply(x, a, out=y)
         if d is not None:
-            ns.minimum(q.view(ns.int32), _BITS_1E30, out=q.view(ns.int32))   # e = inf (σ = 0) would give inf·0
+            ns.minimum(q.view(ns.int32), lim, out=q.view(ns.int32))   # e = inf (σ = 0) would give inf·0
             q *= a
             q *= a                                              # σ(1 - σ) = e·σ²
             p *= 6 * _GELU_K * _GELU_C
@@ -395,7 +396,7 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str)
         return
     ai = a.view(ns.int32)
     ns.bitwise_and(x.view(ns.int32), _MAGNITUDE, out=ai)
-    ns.minimum(ai, _BITS_20, out=ai)                            # |x| clamped (M(inf) would be inf/inf)
+    ns.minimum(ai, lim, out=ai)                            # |x| clamped (M(inf) would be inf/inf)
     ns.multiply(a, _MILLS_P[-1], out=p)                         # Horner: P, and Q with leading coefficient 1
     for c in _MILLS_P[-2:0:-1]:
         p += c
@@ -430,6 +431,7 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool) -> tuple:
     d = ns.empty(n, np.float32) if slope else None
     step = min(n, _BLOCK) if ns is np else n
     work = [ns.empty(step, np.float32) for _ in range(3)]
+    work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_20, np.int32))
     for i in range(0, n, max(step, 1)):
         j = min(i + step, n)
         _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
