@@ -13,6 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from multiprocessing import *  # noqa: F403
+from multiprocessing import resource_tracker
 
 from . import _shm
 from .reductions import init_reductions
@@ -39,6 +40,8 @@ def set_sharing_strategy(new_strategy: str) -> None:
     """Choose how CPU tensors are shared: one of :func:`get_all_sharing_strategies`."""
     if new_strategy not in _all_sharing_strategies:
         raise AssertionError(f"invalid sharing strategy {new_strategy!r}, expected one of {_all_sharing_strategies}")
+    if new_strategy == "file_system":   # one tracker of segment names, inherited by the processes forked from now on
+        resource_tracker.ensure_running()
     _shm.STRATEGY[0] = new_strategy
 
 

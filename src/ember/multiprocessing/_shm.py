@@ -26,7 +26,7 @@ import secrets
 import struct
 import sys
 import weakref
-from multiprocessing.util import Finalize
+from multiprocessing.util import Finalize, register_after_fork
 from typing import Any
 
 import numpy as np
@@ -49,13 +49,44 @@ class Segment(mmap.mmap):
     nbytes: int
 
 
-def _release(fd: int, name: str | None, nbytes: int, pid: int) -> None:
-    """Drop this process's hold on a segment (run when its mapping is collected)."""
+_LIVE: dict[int, tuple[str | None, int, int]] = {}   # our descriptor -> (name, nbytes, pid) of each mapped segment
+
+
+def _release(fd: int) -> None:
+    """Drop this process's hold on a segment (when its mapping is collected, or at exit for a named one)."""
+    entry = _LIVE.pop(fd, None)
+    if entry is None:
+        return
+    name, nbytes, pid = entry
     if os.getpid() != pid:   # a forked child's inherited copy: the parent still holds it
         return
     if name is not None:
         _add_ref(fd, name, nbytes, -1)
     os.close(fd)
+
+
+def _release_named() -> None:
+    """At exit: give back this process's references to named segments it still maps (descriptors are left to
+    the system, so queues flushing at exit can still send them)."""
+    for fd, (name, _, pid) in list(_LIVE.items()):
+        if name is not None and pid == os.getpid():
+            _release(fd)
+
+
+class _ExitHook:
+    """Installs :func:`_release_named` to run when this process ends, after queues have flushed (their joins run
+    at priority -5): in the main process through atexit, in multiprocessing children (which end with os._exit and
+    drop the inherited finalizers when they start) again after each start."""
+
+    def __init__(self) -> None:
+        self.install()
+        register_after_fork(self, _ExitHook.install)
+
+    def install(self) -> None:
+        Finalize(None, _release_named, exitpriority=-10)
+
+
+_EXIT_HOOK = _ExitHook()
 
 
 def _add_ref(fd: int, name: str, nbytes: int, delta: int) -> None:
@@ -94,8 +125,8 @@ def _map(fd: int, name: str | None, nbytes: int) -> Segment:
     size = nbytes + (_COUNT.size if name is not None else 0)
     seg = Segment(fd, max(size, 1))
     seg.fd, seg.name, seg.nbytes = fd, name, nbytes
-    # released when collected, or when this process ends (multiprocessing children skip atexit hooks)
-    Finalize(seg, _release, (fd, name, nbytes, os.getpid()), exitpriority=0)
+    _LIVE[fd] = (name, nbytes, os.getpid())
+    weakref.finalize(seg, _release, fd).atexit = False   # exit: see _ExitHook
     return seg
 
 
