@@ -200,6 +200,23 @@ def test_round_trips_release_their_memory(strategy: str) -> None:
     q.close()
 
 
+_POOL_SCRIPT = """
+import ember, ember.multiprocessing as mp
+mp.set_sharing_strategy("file_system")
+with mp.get_context("fork").Pool(2) as pool:
+    xs = [ember.full((3,), float(i)) for i in range(4)]
+    assert [r.tolist() for r in pool.map(ember.square, xs)] == [[i * i] * 3 for i in range(4)]
+"""
+
+
+def test_pool_with_named_segments_ends_without_leaks() -> None:
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", _POOL_SCRIPT], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert done.returncode == 0, done.stderr
+    assert "resource_tracker" not in done.stderr and not _named_segments()
+
+
 def test_non_leaf_requiring_grad_is_refused_like_torch() -> None:
     from oracle import assert_same_error
     torch = _torch()
