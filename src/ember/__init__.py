@@ -194,7 +194,7 @@ __version__ = "0.1.0"
 from . import functional, quasirandom, return_types  # noqa: E402
 from ._more import *  # noqa: E402,F403
 
-_LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub")
+_LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing")
 
 
 def __getattr__(name: str) -> object:

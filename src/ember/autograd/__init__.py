@@ -21,6 +21,9 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .graph import RemovableHandle
+from . import profiler, profiler_util  # noqa: E402,I001  (after graph: the profiler hooks into it)
+from .profiler import ProfilerActivity, _supported_activities, kineto_available  # noqa: E402,F401
+from .profiler_util import DeviceType  # noqa: E402
 
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
