@@ -516,6 +516,40 @@ def test_save_load_scripted_function(models: Any, tmp_path: Any) -> None:
         ejit.load(path)
 
 
+with warnings.catch_warnings():  # script_method's DeprecationWarning, raised at class creation
+    warnings.simplefilter("ignore", DeprecationWarning)
+
+    class _Legacy(ejit.ScriptModule):
+        """The legacy API: subclass ScriptModule, decorate methods with script_method."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = enn.Parameter(ember.tensor([1.0, 2.0]))
+
+        @ejit.script_method
+        def forward(self, x: ember.Tensor) -> ember.Tensor:
+            return x * self.w
+
+
+def test_legacy_script_module_subclass(tmp_path: Any) -> None:
+    m = _Legacy()
+    assert isinstance(m, ejit.ScriptModule) and ejit.script(m) is m and ejit.trace(m, ember.ones(2)) is m
+    path = tmp_path / "legacy.pt"
+    m.save(str(path))
+    loaded = ejit.load(path)
+    assert type(loaded) is _Legacy
+    _same(loaded(ember.ones(2)), m(ember.ones(2)))
+
+
+def test_save_needs_importable_classes() -> None:
+    class Local(enn.Module):
+        def forward(self, x: ember.Tensor) -> ember.Tensor:
+            return x
+
+    with pytest.raises(pickle.PicklingError, match="classes and functions must be importable by name"):
+        ejit.save(ejit.script(Local()), io.BytesIO())
+
+
 def test_save_refusals_match_torch(tmp_path: Any) -> None:
     assert_same_error(lambda: ejit.save(enn.Linear(1, 1), str(tmp_path / "a.pt")),
                       lambda: tjit.save(torch.nn.Linear(1, 1), str(tmp_path / "b.pt")))

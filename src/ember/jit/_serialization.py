@@ -107,7 +107,13 @@ def _unpickle(fh: BinaryIO, persistent_load: Any) -> Any:
 
 def _save(obj: Any, f: FileLike, extra_files: dict[str, Any] | None) -> None:
     extra = {k: v.encode() if isinstance(v, str) else bytes(v) for k, v in (extra_files or {}).items()}
-    _checkpoint_save(_Archive(obj, extra), f)
+    try:
+        _checkpoint_save(_Archive(obj, extra), f)
+    except (pickle.PicklingError, AttributeError) as e:
+        raise pickle.PicklingError(
+            f"ember.jit.save stores modules by pickling them (ember has no TorchScript to compile them to), so "
+            f"their classes and functions must be importable by name: {e}"
+        ) from e
 
 
 def save(m: Any, f: FileLike, _extra_files: dict[str, Any] | None = None) -> None:
