@@ -26,6 +26,7 @@ import secrets
 import struct
 import sys
 import weakref
+from multiprocessing import resource_tracker
 from multiprocessing.util import Finalize, register_after_fork
 from typing import Any
 
@@ -33,7 +34,7 @@ import numpy as np
 
 from ..ops.storage import UntypedStorage, data_ptr, memory_bytes, storage_root
 
-__all__ = ["Segment", "segment_of", "share_root", "open_segment", "STRATEGY"]
+__all__ = ["Segment", "segment_of", "share_root", "open_segment", "handle", "STRATEGY"]
 
 STRATEGY = ["file_descriptor"]   # the current sharing strategy (ember.multiprocessing.set_sharing_strategy)
 _COUNT = struct.Struct("q")
@@ -106,12 +107,10 @@ def _add_ref(fd: int, name: str, nbytes: int, delta: int) -> None:
 
 
 def _track(name: str) -> None:
-    from multiprocessing import resource_tracker
     resource_tracker.register("/" + name, "shared_memory")
 
 
 def _untrack(name: str) -> None:
-    from multiprocessing import resource_tracker
     try:
         resource_tracker.unregister("/" + name, "shared_memory")
     except Exception:   # noqa: BLE001 - the tracker may be gone at interpreter exit; the file is unlinked anyway
