@@ -193,6 +193,19 @@ def test_isinstance_errors_and_warning() -> None:
         assert ejit.isinstance([], list[int])
 
 
+def test_annotations_module() -> None:
+    from torch.jit import annotations as t_ann
+
+    from ember.jit import annotations as e_ann
+
+    assert e_ann.BroadcastingList2[float] is t_ann.BroadcastingList2[float] is None
+    for name in ("Any", "Dict", "List", "Optional", "Tuple", "Union"):
+        assert getattr(e_ann, name) is getattr(t_ann, name)
+    for ann in (tuple[int, str], list[int], dict[str, int], Optional[int], int | None, int | str, int):  # noqa: UP045
+        for pred in ("is_tuple", "is_list", "is_dict", "is_optional", "is_union"):
+            assert getattr(e_ann, pred)(ann) == getattr(t_ann, pred)(ann), (pred, ann)
+
+
 def test_interface() -> None:
     @ejit.interface
     class Iface(enn.Module):

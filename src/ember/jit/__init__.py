@@ -8,11 +8,10 @@ raises, ``.code`` is Python source), and ``save``/``load`` use ember's own archi
 files are refused with an explanation). See each submodule's docstring for the remaining differences.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 from ..futures import Future
+from . import annotations
 from ._internal import (
     Attribute,
     Error,
@@ -70,6 +69,7 @@ __all__ = [
     "TracerWarning",
     "TracingCheckError",
     "annotate",
+    "annotations",
     "enable_onednn_fusion",
     "export",
     "fork",
