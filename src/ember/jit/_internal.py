@@ -24,16 +24,21 @@ __all__ = [
     "annotate",
     "enable_onednn_fusion",
     "export",
+    "export_opnames",
     "fork",
     "fuser",
     "ignore",
     "interface",
     "is_scripting",
     "isinstance",
+    "jit_module_from_flatbuffer",
     "last_executed_optimized_graph",
     "onednn_fusion_enabled",
     "optimized_execution",
+    "run_frozen_optimizations",
+    "save_jit_module_to_flatbuffer",
     "set_fusion_strategy",
+    "set_module",
     "strict_fusion",
     "unused",
     "wait",
@@ -292,6 +297,29 @@ def fuser(name: str) -> Iterator[None]:
 def last_executed_optimized_graph() -> Any:
     """torch returns the last TorchScript graph it ran; ember runs no graphs, so this raises."""
     raise RuntimeError("ember runs code eagerly in Python: there is no last executed TorchScript graph")
+
+
+def export_opnames(m: Any) -> list[str]:
+    """torch lists the TorchScript operators a module uses (for mobile builds); ember has none, so this raises."""
+    raise RuntimeError("ember runs modules eagerly in Python: there are no TorchScript operators to list")
+
+
+def run_frozen_optimizations(mod: Any, optimize_numerics: bool = True, preserved_methods: Any = None) -> None:
+    """torch runs graph passes on a frozen module in place; ember has no graph, so nothing changes."""
+
+
+def set_module(obj: Any, mod: str) -> None:
+    """Set ``obj.__module__`` to ``mod`` (a string), as torch does for its public objects."""
+    if not _builtin_isinstance(mod, str):
+        raise TypeError("The mod argument should be a string")
+    obj.__module__ = mod
+
+
+def _no_flatbuffer(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("ember cannot read or write TorchScript flatbuffer modules: it does not execute TorchScript")
+
+
+jit_module_from_flatbuffer = save_jit_module_to_flatbuffer = _no_flatbuffer
 
 
 # ---- fork / wait ---------------------------------------------------------------------------------------------
