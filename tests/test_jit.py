@@ -398,7 +398,12 @@ def test_traced_model_matches_torch(models: Any) -> None:
     assert isinstance(e_tr, ejit.TopLevelTracedModule) and isinstance(e_tr[0], ejit.TracedModule)
     assert not isinstance(e_tr[0], ejit.TopLevelTracedModule) and isinstance(e_tr[0].bn, ejit.TracedModule)
     assert_close(e_tr(ex), t_tr(tx), atol=1e-5)
-    assert ejit.trace(e_tr, ex) is e_tr
+    with pytest.warns(UserWarning, match="already a ScriptModule, tracing it is a no-op"):
+        assert ejit.trace(e_tr, ex) is e_tr
+    e_fw = ejit.trace(e_net.blocks.forward, ex)
+    assert repr(e_fw) == repr(tjit.trace(t_net.blocks.forward, tx)) == repr(t_tr)
+    assert_same_error(lambda: ejit.trace(e_net.features, ex), lambda: tjit.trace(t_net.features, tx))
+    assert_same_error(lambda: ejit.trace(e_net.blocks), lambda: tjit.trace(t_net.blocks))
 
 
 def test_is_tracing_during_trace() -> None:
@@ -546,7 +551,9 @@ with warnings.catch_warnings():  # script_method's DeprecationWarning, raised at
 
 def test_legacy_script_module_subclass(tmp_path: Any) -> None:
     m = _Legacy()
-    assert isinstance(m, ejit.ScriptModule) and ejit.script(m) is m and ejit.trace(m, ember.ones(2)) is m
+    assert isinstance(m, ejit.ScriptModule) and ejit.script(m) is m
+    with pytest.warns(UserWarning, match="no-op"):
+        assert ejit.trace(m, ember.ones(2)) is m
     path = tmp_path / "legacy.pt"
     m.save(str(path))
     loaded = ejit.load(path)

@@ -181,11 +181,22 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
     if optimize is not None:
         warnings.warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
                       "instead", FutureWarning, stacklevel=2)
-    if isinstance(func, (ScriptModule, ScriptFunction)):
+    if isinstance(func, ScriptModule):
+        warnings.warn("The input to trace is already a ScriptModule, tracing it is a no-op. Returning the object "
+                      "as is.", stacklevel=2)
         return func
-    if isinstance(func, Module):
-        inputs = example_kwarg_inputs if example_kwarg_inputs is not None else example_inputs
-        return _trace_methods(func, {"forward": inputs}, strict, example_kwarg_inputs is not None)
+    if isinstance(func, ScriptFunction):
+        return func
+    owner = getattr(func, "__self__", None)
+    if isinstance(func, Module) or (isinstance(owner, Module) and func.__name__ == "forward"):
+        if example_inputs is None:
+            if not isinstance(example_kwarg_inputs, dict):
+                raise RuntimeError("example_kwarg_inputs should be a dict")
+            example_inputs = example_kwarg_inputs
+        mod = func if isinstance(func, Module) else owner
+        return _trace_methods(mod, {"forward": example_inputs}, strict, isinstance(example_kwarg_inputs, dict))
+    if isinstance(owner, Module):
+        raise AttributeError("trace doesn't support compiling individual module's functions.\nPlease use trace_module")
     if example_kwarg_inputs is not None:
         _run_traced(func, (), dict(example_kwarg_inputs), strict)
     else:
