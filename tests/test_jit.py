@@ -28,7 +28,7 @@ tjit = torch.jit
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 MODEL_SOURCE = '''
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import {torch} as torch
 import {torch}.nn as nn
@@ -91,6 +91,11 @@ class Net(nn.Module):
         if bias is not None:
             out = out + bias
         return out
+
+
+def typed(a: Tuple[int, torch.Tensor], b: Dict[str, torch.Tensor], c: List[List[float]], d: bool = True,
+          e: str = "x", f: float = 1e-5, g: float = 2.0, k: Optional[List[int]] = None) -> Optional[int]:
+    return None
 
 
 def twice(x: torch.Tensor, n: int = 2) -> torch.Tensor:
@@ -280,6 +285,7 @@ def test_script_function(models: Any) -> None:
     assert t_sf.qualified_name == "__torch__.jit_model_torch.twice"
     assert e_sf.qualified_name == "__torch__.jit_model_ember.twice"
     assert e_sf.schema == str(t_sf.schema)
+    assert ejit.script(em.typed).schema == str(tjit.script(tm.typed).schema)
     assert_close(e_sf(ember.arange(3.0), n=3), t_sf(torch.arange(3.0), n=3))
     assert "return x * n" in e_sf.code
     assert e_sf.__name__ == t_sf.__name__ == "ScriptFunction"  # torch names scripted functions so

@@ -154,8 +154,6 @@ class Attribute(NamedTuple):
     type: Any
 
 
-Attribute.__module__ = "ember.jit"
-
 
 def interface(obj: type) -> type:
     """Declare a TorchScript interface class; checks torch's structural rules, marks the class, returns it."""

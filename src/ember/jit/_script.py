@@ -20,6 +20,7 @@ import functools
 import inspect
 import io
 import textwrap
+import types
 import typing
 import warnings
 from collections.abc import Callable
@@ -116,7 +117,6 @@ class ScriptModule(Module):
         return _rebuild_script_module, (type(self).__bases__[0], orig, self.__dict__)
 
 
-
 class RecursiveScriptModule(ScriptModule):
     """What :func:`script` returns for a module (and its submodules); prints as
     ``RecursiveScriptModule(original_name=Net ...)`` as torch does."""
@@ -201,13 +201,13 @@ def _type_str(t: Any) -> str:
     if t is typing.Any:
         return "Any"
     origin, args = typing.get_origin(t), typing.get_args(t)
-    if origin in (list, typing.List):  # noqa: UP006
+    if origin is list:
         return f"{_type_str(args[0])}[]"
     if origin is tuple:
         return f"({', '.join(_type_str(a) for a in args)})"
     if origin is dict:
         return f"Dict({_type_str(args[0])}, {_type_str(args[1])})"
-    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+    if origin is typing.Union or origin is types.UnionType:
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1 and len(args) == 2:
             return f"{_type_str(rest[0])}?"
