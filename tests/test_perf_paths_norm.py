@@ -1,4 +1,4 @@
-"""The array fast paths of layer_norm (blocked forward, stacked-einsum backward), float32 gelu and the trailing /
+"""The array fast paths of layer_norm (blocks of rows, forward and backward), float32 gelu and the trailing /
 leading / full sum and mean against torch: values, every gradient, layouts (non-contiguous, expanded), dtypes
 (float64 with gradcheck, float16/bfloat16), partial blocks and empty tensors."""
 

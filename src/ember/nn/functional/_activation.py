@@ -396,7 +396,7 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str)
         return
     ai = a.view(ns.int32)
     ns.bitwise_and(x.view(ns.int32), _MAGNITUDE, out=ai)
-    ns.minimum(ai, lim, out=ai)                            # |x| clamped (M(inf) would be inf/inf)
+    ns.minimum(ai, lim, out=ai)                                 # |x| clamped (M(inf) would be inf/inf)
     ns.multiply(a, _MILLS_P[-1], out=p)                         # Horner: P, and Q with leading coefficient 1
     for c in _MILLS_P[-2:0:-1]:
         p += c
