@@ -360,9 +360,6 @@ def test_convert_memory_format_rank_error_matches_torch():
         lambda: U_t.convert_conv2d_weight_memory_format(torch.nn.Conv2d(2, 2, 1), torch.channels_last_3d))
 
 
-@pytest.mark.xfail(strict=True, reason="ember's clone/contiguous/.to(memory_format=...) keep C order and "
-                                       "is_contiguous ignores memory_format (src/ember/ops/creation.py, views.py, "
-                                       "_tensor.py)")
 def test_tensor_memory_format_conversions():
     x = ember.randn(2, 3, 4, 5)
     assert x.clone(memory_format=ember.channels_last).stride() == (60, 1, 15, 3)

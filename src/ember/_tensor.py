@@ -15,6 +15,7 @@ import numpy as np
 
 from ._core import dtype as D
 from ._core.device import CPU, PENDING_CHECKS, device, flush_checks, to_host
+from ._core.memory_format import channels_last, channels_last_3d, is_contiguous_as
 
 __all__ = ["Tensor", "Size", "from_array", "zeros_of"]
 
@@ -148,7 +149,7 @@ class Tensor:
 
     def stride(self, dim: int | None = None) -> Any:
         a = self._data
-        if a.size == 0:   # NumPy reports 0 strides here; torch keeps contiguous ones over max(size, 1)
+        if a.size == 0 and 0 in a.strides:   # NumPy may report 0 strides here; torch's are dense over max(size, 1)
             acc, out = 1, []
             for n in reversed(a.shape):
                 out.append(acc)
@@ -178,6 +179,8 @@ class Tensor:
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         a = self._data
+        if memory_format is channels_last or memory_format is channels_last_3d:
+            return is_contiguous_as(a.shape, tuple(s // a.itemsize for s in a.strides), memory_format)
         if a.flags.c_contiguous:
             return True
         # torch ignores the strides of size-1 dims

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 __all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
-           "layout_strides"]
+           "layout_strides", "suggest_memory_format", "is_contiguous_as", "check_rank"]
 
 
 class memory_format:
@@ -68,8 +68,47 @@ def layout_strides(shape: tuple[int, ...], strides: tuple[int, ...], fmt: memory
         return None if 0 in shape else _dense_strides(shape, strides)
     if fmt is contiguous_format:
         return None
+    check_rank(shape, fmt)
+    return _channels_last_strides(shape)
+
+
+def check_rank(shape: tuple[int, ...], fmt: memory_format) -> None:
+    """torch's error for a channels-last format on a tensor of the wrong rank."""
     rank = 4 if fmt is channels_last else 5
     if len(shape) != rank:
         name = "channels_last" if fmt is channels_last else "channels_last_3d"
         raise RuntimeError(f"required rank {rank} tensor to use {name} format")
-    return _channels_last_strides(shape)
+
+
+def _channel_order(rank: int) -> tuple[int, ...] | None:
+    """Dims from innermost to outermost under the channels-last format of this rank (None: no such format)."""
+    return (1, 3, 2, 0) if rank == 4 else (1, 4, 3, 2, 0) if rank == 5 else None
+
+
+def is_contiguous_as(shape: tuple[int, ...], strides: tuple[int, ...], fmt: memory_format) -> bool:
+    """Whether element ``strides`` lay ``shape`` out densely in the channels-last ``fmt`` (size-1 dims
+    ignored, as torch); a rank the format does not fit is never contiguous in it."""
+    order = _channel_order(len(shape))
+    if order is None or (fmt is channels_last) != (len(shape) == 4):
+        return False
+    expected = 1
+    for d in order:
+        if shape[d] != 1:
+            if strides[d] != expected:
+                return False
+            expected *= shape[d]
+    return True
+
+
+def suggest_memory_format(shape: tuple[int, ...], strides: tuple[int, ...]) -> memory_format:
+    """The format whose dim order the strides follow (torch's ``suggest_memory_format``): channels-last when
+    channels are innermost and the rest descend N-outermost, contiguous otherwise (also when ambiguous)."""
+    order = _channel_order(len(shape))
+    if order is None or strides[1] == 0:
+        return contiguous_format
+    low = 0
+    for d in order:
+        if shape[d] == 0 or strides[d] < low or (d == 0 and low == strides[1]):
+            return contiguous_format
+        low = strides[d] * shape[d] if shape[d] > 1 else strides[d]
+    return channels_last if len(shape) == 4 else channels_last_3d

@@ -12,7 +12,13 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, to_host, xp_of
-from .._core.memory_format import layout_strides
+from .._core.memory_format import (
+    contiguous_format,
+    is_contiguous_as,
+    layout_strides,
+    preserve_format,
+    suggest_memory_format,
+)
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -476,17 +482,44 @@ class ToCopyBackward0(Node):
         return (to_dtype(g, dt) if not (g._dtype.is_complex and not dt.is_complex) else to_dtype(g.real, dt),)
 
 
-def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False) -> Tensor:
-    """Convert to ``dtype`` (and device); returns ``self`` when nothing changes unless ``copy``."""
+def _elem_strides(arr: Any) -> tuple[int, ...]:
+    return tuple(s // arr.itemsize for s in arr.strides)
+
+
+def relayout(arr: Any, memory_format: Any, xp: Any) -> Any:
+    """``arr`` laid out in ``memory_format`` (contiguous or channels-last): a copy."""
+    strides = layout_strides(arr.shape, _elem_strides(arr), memory_format)
+    if strides is None:
+        return xp.array(arr, order="C", copy=True)
+    buf = xp.empty(arr.size, arr.dtype)
+    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
+    out[...] = arr
+    return out
+
+
+def _laid_out(arr: Any, memory_format: Any) -> bool:
+    """Whether ``arr`` is already dense in ``memory_format``."""
+    if memory_format is contiguous_format:
+        return bool(arr.flags.c_contiguous)
+    return is_contiguous_as(arr.shape, _elem_strides(arr), memory_format)
+
+
+def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memory_format: Any = None) -> Tensor:
+    """Convert to ``dtype`` (and device, and memory format); returns ``self`` when nothing changes (the layout
+    already follows ``memory_format``) unless ``copy``."""
     dt = _resolve_dtype(dtype) or self._dtype
     dev = canonical(dev) if dev is not None else self._device
-    if dt is self._dtype and dev is self._device and not copy:
+    fmt = None if memory_format is preserve_format else memory_format
+    if dt is self._dtype and dev is self._device and not copy and (
+            fmt is None or suggest_memory_format(self._data.shape, _elem_strides(self._data)) is fmt):
         return self
     arr = self._data
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
     arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
-    if arr is self._data:
+    if fmt is not None and (arr is self._data or not _laid_out(arr, fmt)):
+        arr = relayout(arr, fmt, np if dev is CPU else xp_of(dev))
+    elif arr is self._data:
         arr = arr.copy()
     t = from_array(arr, dt, dev)
     if self._rg and STATE.enabled and (dt.is_floating_point or dt.is_complex):
@@ -500,7 +533,7 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     dev = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() received an invalid combination of arguments - got {list(kwargs)}")
     for a in args:
@@ -516,7 +549,7 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             continue
         else:
             raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
-    return to_dtype(self, dtype, dev=dev, copy=copy)
+    return to_dtype(self, dtype, dev=dev, copy=copy, memory_format=memory_format)
 
 
 class CloneBackward0(Node):
@@ -527,10 +560,13 @@ class CloneBackward0(Node):
 
 
 def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
-    """A copy (keeping the strides of a dense input, as torch)."""
+    """A copy (keeping the strides of a dense input, as torch; or laid out in ``memory_format``)."""
     a = self._data
     xp = np if self._device is CPU else xp_of(self._device)
-    arr = xp.array(a, order="K", copy=True) if self._device is CPU else a.copy(order="K")
+    if memory_format is not None and memory_format is not preserve_format:
+        arr = relayout(a, memory_format, xp)
+    else:
+        arr = xp.array(a, order="K", copy=True) if self._device is CPU else a.copy(order="K")
     t = from_array(arr, self._dtype, self._device)
     if self._rg and STATE.enabled:
         record(t, CloneBackward0(), (self,))

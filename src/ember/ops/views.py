@@ -17,6 +17,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.memory_format import check_rank, contiguous_format, preserve_format
 from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
@@ -244,8 +245,15 @@ def contiguous_copy(self: Tensor) -> Tensor:
 
 
 def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
-    """``self`` when already contiguous, else a contiguous copy."""
-    return self if self.is_contiguous() else contiguous_copy(self)
+    """``self`` when already contiguous (in ``memory_format``), else a copy laid out so (``CloneBackward0``)."""
+    if memory_format is None or memory_format is contiguous_format or memory_format is preserve_format:
+        if self.is_contiguous():
+            return self
+        if memory_format is preserve_format:
+            raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+        return contiguous_copy(self)
+    check_rank(self._data.shape, memory_format)
+    return self if self.is_contiguous(memory_format) else self.clone(memory_format=memory_format)
 
 
 def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:

@@ -334,7 +334,8 @@ def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
         wide = wide_dtype(a)
         one_minus = (1 - w.astype(wide)) if wide is not None else 1 - w
         acc = multiply_wide(diff, one_minus, a)
-        acc = xp_of_array(a).subtract(b, acc, out=acc)
+        xp = xp_of_array(a)
+        acc = xp.subtract(b, acc, out=acc) if isinstance(acc, xp.ndarray) else b - acc   # 0-d: a NumPy scalar
     return _store(acc, a, out)
 
 

@@ -467,12 +467,12 @@ class Module:
         return self._cast_floats(D.bfloat16)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``: floating point parameters and
-        buffers take the dtype; everything moves to the device."""
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, ``memory_format=``: floating point
+        parameters and buffers take the dtype, 4-d/5-d ones the memory format; everything moves to the device."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         non_blocking = kwargs.pop("non_blocking", False)
-        kwargs.pop("memory_format", None)
+        memory_format = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments - got {list(kwargs)}")
         for a in args:
@@ -493,6 +493,8 @@ class Module:
 
         def convert(t: Tensor) -> Tensor:
             cast = dtype if dtype is not None and (t.is_floating_point() or t.is_complex()) else None
+            if memory_format is not None and t.dim() in (4, 5):   # as torch: only 4-d/5-d tensors take it
+                return t.to(device, cast, non_blocking=non_blocking, memory_format=memory_format)
             return t.to(device, cast, non_blocking=non_blocking)
 
         return self._apply(convert)
