@@ -191,6 +191,47 @@ def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: 
     return _col2im(ns, v, size, geom)
 
 
+def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple[int, ...], geom: _Geom) -> Any:
+    """``col2im(Wᵀ·a)``: what ``a`` ``(N, O, *Out)`` (an output gradient, or a transposed convolution's input)
+    makes through ``wm`` ``(groups, O/g, C/g·K)``, as a channel-major image ``(C, N, *size)``. With stride 1
+    and no negative padding, ``a`` is first laid on rows as long as the padded image's (zeros past the
+    output width): then every kernel offset adds one contiguous run per plane of the image's last two dims
+    (per row for 1-d) where col2im by slices adds one short run per output row, ~3x faster for a few %
+    more GEMM columns."""
+    n, gr = a.shape[0], geom.groups
+    if any(s != 1 for s in geom.stride) or any(lo < 0 or hi < 0 for lo, hi in geom.pads):
+        return _cols_to_image(ns, _matmul(ns, wm.swapaxes(1, 2), _to_cm(ns, a, gr)), n, ksize, a.shape[2:], size,
+                              geom)
+    nd, out, o = len(ksize), a.shape[2:], a.shape[1]
+    grid = tuple(m + lo + hi for m, (lo, hi) in zip(size, geom.pads, strict=True))
+    rows = ns.zeros((o, n, *out[:-1], grid[-1]), dtype=a.dtype)
+    src = a.swapaxes(0, 1)
+
+    def place(index: tuple[slice, slice]) -> None:
+        rows[index][..., :out[-1]] = src[index]
+
+    split_axis(ns, rows.shape, place)
+    cols = _matmul(ns, wm.swapaxes(1, 2), rows.reshape(gr, o // gr, -1))
+    c = cols.shape[0] * cols.shape[1] // math.prod(ksize)
+    merged = min(2, nd)   # trailing dims summed as one run
+    run = math.prod(out[nd - merged:-1]) * grid[-1]
+    cols = cols.reshape(c, math.prod(ksize), n, *out[:nd - merged], run)
+    flat = [math.prod(grid[i + 1:]) for i in range(nd)]
+    img = ns.zeros((c, n, math.prod(grid) + (ksize[-1] - 1) * geom.dilation[-1]), dtype=cols.dtype)
+    strides = (*img.strides[:2], *(f * img.itemsize for f in flat[:nd - merged]), img.itemsize)
+    offsets = [sum(k * d * f for k, d, f in zip(kidx, geom.dilation, flat, strict=True))
+               for kidx in itertools.product(*map(range, ksize))]
+
+    def add(index: tuple[slice, slice]) -> None:   # a run may spill into the next plane: zeros (or the slack)
+        for j, off in enumerate(offsets):
+            dst = ns.lib.stride_tricks.as_strided(img[:, :, off:], cols.shape[:1] + cols.shape[2:], strides)
+            dst[index] += cols[:, j][index]
+
+    split_axis(ns, img.shape, add)
+    img = img[:, :, :math.prod(grid)].reshape(c, n, *grid)
+    return img[(slice(None), slice(None), *(slice(lo, lo + m) for (lo, _), m in zip(geom.pads, size, strict=True)))]
+
+
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
     """Whether a convolution is depthwise (one input and one output channel per group) with stride 1, which
     the direct formulation below computes far faster than tiny per-group GEMMs."""
@@ -319,8 +360,8 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
         return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, n, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-    cols = _matmul(ns, w.reshape(g, w.shape[0] // g, -1).swapaxes(1, 2), _to_cm(ns, x, g))
-    return _from_cm(ns, _cols_to_image(ns, cols, n, ksize, x.shape[2:], size, geom), w.shape[1] * g, n, size, b), None
+    img = _adjoint_image(ns, w.reshape(g, w.shape[0] // g, -1), x, ksize, size, geom)
+    return _from_cm(ns, img, w.shape[1] * g, n, size, b), None
 
 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
@@ -334,19 +375,14 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     wm = w.reshape(gr, w.shape[0] // gr, -1)
     gx = gw = gb = None
     if not transposed:   # y = W·cols(x):  gx = col2im(Wᵀ·g),  gw = g·cols(x)ᵀ
-        gc = _to_cm(ns, g, gr)
         if mask[0]:
-            img = _cols_to_image(ns, _matmul(ns, wm.swapaxes(1, 2), gc), n, ksize, g.shape[2:], x_shape[2:], geom)
-            gx = _from_cm(ns, img, x_shape[1], n, x_shape[2:], None)
+            gx = _from_cm(ns, _adjoint_image(ns, wm, g, ksize, x_shape[2:], geom), x_shape[1], n, x_shape[2:], None)
         if mask[1]:
             if cols is None:
                 cols = _im2col(ns, x, ksize, geom)
-            gw = gemm.matmul(ns, cols, gc.swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
-        if mask[2]:
-            gb = gc.sum(-1).reshape(-1)
-        return gx, gw, gb
+            gw = gemm.matmul(ns, cols, _to_cm(ns, g, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
     # y = col2im(Wᵀ·x):  gx = W·cols(g),  gw = x·cols(g)ᵀ
-    if mask[0] or mask[1]:
+    elif mask[0] or mask[1]:
         cols = _im2col(ns, g, ksize, geom)
         if mask[0]:
             gx = _weight_times_cols(ns, wm, cols, n, x_shape[2:], None)
