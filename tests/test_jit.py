@@ -360,6 +360,70 @@ def test_scripted_model_matches_torch(models: Any) -> None:
     assert ejit.script(e_sm) is e_sm
 
 
+def test_scripted_model_takes_torchscript_branches(models: Any) -> None:
+    t_net, e_net = _pair(models)
+    tx, ex = _inputs()
+    t_net.eval(), e_net.eval()
+    for net in (t_net, e_net):
+        for block in net.blocks:
+            block.memory_efficient = True  # eager: the @unused path; scripted: is_scripting() skips it
+    t_sm, e_sm = tjit.script(t_net), ejit.script(e_net)
+    assert_close(e_sm(ex), t_sm(tx), atol=1e-5)
+    assert_close(e_net(ex), t_net(tx), atol=1e-5)
+    assert not bool(ember.allclose(e_sm(ex), e_net(ex)))  # the two branches really differ
+
+
+class _Modes(enn.Module):
+    def __init__(self, call_unused: bool = False) -> None:
+        super().__init__()
+        self.call_unused = call_unused
+        self.seen: list[tuple[str, bool]] = []
+
+    @ejit.ignore
+    def python_side(self) -> None:
+        self.seen.append(("ignore", ejit.is_scripting()))
+
+    @ejit.unused
+    def not_scripted(self, x: ember.Tensor) -> ember.Tensor:
+        return x + 1
+
+    @ejit.export
+    def exported(self) -> bool:
+        return ejit.is_scripting()
+
+    def forward(self, x: ember.Tensor) -> ember.Tensor:
+        self.seen.append(("forward", ejit.is_scripting()))
+        self.python_side()
+        return self.not_scripted(x) if self.call_unused else x
+
+
+def test_is_scripting_inside_scripted_code() -> None:
+    def f(x: ember.Tensor) -> bool:
+        return ejit.is_scripting()
+
+    assert ejit.script(f)(ember.ones(1)) is True
+    assert ejit.trace(lambda x: x * ejit.is_scripting(), ember.ones(1))(ember.ones(1)).item() == 0
+    m = _Modes()
+    sm = ejit.script(m)
+    sm(ember.ones(1))
+    assert sm.seen == [("forward", True), ("ignore", False)] and not ejit.is_scripting()
+    m(ember.ones(1))
+    assert m.seen == [("forward", False), ("ignore", False)]
+    assert sm.exported() is True and m.exported() is False
+    tr = ejit.trace(_Modes(), ember.ones(1))  # has an @export method: torch scripts it instead
+    tr(ember.ones(1))
+    assert isinstance(tr, ejit.RecursiveScriptModule) and tr.seen[-2:] == [("forward", True), ("ignore", False)]
+    tr = ejit.trace(enn.Sequential(_Modes()), ember.ones(1))
+    tr(ember.ones(1))
+    assert isinstance(tr, ejit.TopLevelTracedModule) and tr[0].seen[-2:] == [("forward", False), ("ignore", False)]
+    # an @unused method: a stub that raises inside scripted code (as torch), normal from Python
+    e_sm = ejit.script(_Modes(call_unused=True))
+    with pytest.raises(ejit.Error, match="This Python function is annotated to be ignored and cannot be run"):
+        e_sm(ember.ones(1))
+    assert not ejit.is_scripting()
+    _same(e_sm.not_scripted(ember.ones(1)), ember.full((1,), 2.0))
+
+
 def test_unused_method_runs_from_python(models: Any) -> None:
     t_net, e_net = _pair(models)
     tx, ex = _inputs()

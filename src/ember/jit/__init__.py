@@ -1,11 +1,12 @@
 """``torch.jit`` with eager semantics, so model code written for torch runs under ``import ember as torch``.
 
 ember has no TorchScript compiler. What model code needs from ``torch.jit`` behaves as torch's does in eager
-Python: ``is_scripting()`` is False, ``annotate`` returns its value, ``ignore``/``unused``/``export`` mark the
-function as torch marks it and return it, ``fork`` runs the call at once. ``script`` and ``trace`` return
-:class:`ScriptFunction` / :class:`ScriptModule` objects that run the Python code (no TorchScript graph: ``.graph``
-raises, ``.code`` is Python source), and ``save``/``load`` use ember's own archive format (torch's TorchScript
-files are refused with an explanation). See each submodule's docstring for the remaining differences.
+Python: ``annotate`` returns its value, ``ignore``/``unused``/``export`` mark the function as torch marks it and
+return it, ``fork`` runs the call at once. ``script`` and ``trace`` return :class:`ScriptFunction` /
+:class:`ScriptModule` objects that run the Python code (with ``is_scripting()`` True in scripted code, so it takes
+the branches torch's compiled code takes; no TorchScript graph: ``.graph`` raises, ``.code`` is Python source),
+and ``save``/``load`` use ember's own archive format (torch's TorchScript files are refused with an
+explanation). See each submodule's docstring for the remaining differences.
 """
 
 from collections.abc import Iterator

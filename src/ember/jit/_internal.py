@@ -1,12 +1,15 @@
 """The parts of ``torch.jit`` that model code calls in eager mode: markers, type helpers, fusion switches, fork/wait.
 
-In torch these steer the TorchScript compiler; in eager Python they return their argument or a plain value, and
-ember (which never compiles) keeps exactly that eager behaviour everywhere, also inside scripted code.
+In torch these steer the TorchScript compiler; in eager Python they return their argument or a plain value, as
+here. ember never compiles, but it keeps the one observable effect of compilation that model code branches on:
+:func:`is_scripting` is True while scripted code runs (see ``_script``), so scripted models take the same
+branches, and return the same structures, as torch's compiled ones.
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 import types
 import typing
 import warnings
@@ -76,10 +79,23 @@ class FunctionModifiers:
     _DROP = "_drop (function is fully ignored, declaration can be unscriptable)"
 
 
+_mode = threading.local()
+
+
 def is_scripting() -> bool:
-    """False: ember never compiles, so code always takes its eager branch (also inside ``ember.jit.script``-ed
-    functions and modules, which run as Python)."""
-    return False
+    """True while scripted code runs: a scripted function, or ``forward`` / an ``@export`` method of a scripted
+    module (as inside torch's compiled code); False elsewhere, including ``@ignore`` methods and traced code."""
+    return getattr(_mode, "scripting", False)
+
+
+def _run_scripting(on: bool, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` with :func:`is_scripting` returning ``on`` for this thread meanwhile."""
+    prev = getattr(_mode, "scripting", False)
+    _mode.scripting = on
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _mode.scripting = prev
 
 
 def annotate(the_type: Any, the_value: T) -> T:
@@ -96,7 +112,8 @@ def export(fn: F) -> F:
 
 def unused(fn: F) -> F:
     """Mark a function (or a property's getter/setter) as left out of compilation; returns it unchanged.
-    Called from Python, from a module or a scripted module alike, it runs normally, as in torch."""
+    Called from Python it runs normally, also on a scripted module; a scripted module's method marked so raises
+    :class:`Error` when scripted code calls it, as torch's compiled stub does."""
     if _builtin_isinstance(fn, property):
         fn.fget._torchscript_modifier = FunctionModifiers.UNUSED  # type: ignore[union-attr]
         if fn.fset is not None:

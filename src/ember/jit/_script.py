@@ -6,10 +6,16 @@ function, and a scripted module is a copy of the module whose class is a subclas
 method, property, ``super()`` call and container protocol of the original class keeps working. The copy shares
 the original's parameters and buffers (as torch's does) and has its own training flag, hooks and attributes.
 
-What cannot exist without a compiler is refused clearly: ``.graph`` raises, ``.code`` returns Python source.
-Scripted code runs with ``is_scripting()`` False (its eager branches), and nothing is checked for TorchScript
-compatibility. Known differences: ``isinstance(scripted, OriginalClass)`` is True in ember (False in torch),
-and :func:`freeze` keeps parameters as parameters (torch folds them into constants).
+Scripted code runs with ``is_scripting()`` True, as compiled code does in torch, so models take their
+TorchScript branches: a scripted function's body, and a scripted module's ``forward`` and ``@export`` methods.
+Its ``@ignore`` methods run with it False (they are Python calls in torch too), its ``@unused`` methods raise
+:class:`Error` when scripted code calls them (torch's compiled stub) and run normally when Python calls them.
+
+What cannot exist without a compiler is refused clearly: ``.graph`` raises, ``.code`` returns Python source,
+and nothing is checked for TorchScript compatibility. Known differences: ``isinstance(scripted,
+OriginalClass)`` is True in ember (False in torch); module-level ``@ignore``/``@unused`` functions called from
+scripted code run as plain calls; :func:`freeze` keeps parameters as parameters (torch folds them into
+constants).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..nn.modules.module import Module
-from ._internal import Attribute, _deprecated
+from ._internal import Attribute, Error, FunctionModifiers, _deprecated, _run_scripting, is_scripting
 
 __all__ = [
     "CompilationUnit",
@@ -146,12 +152,55 @@ _KINDS = (RecursiveScriptModule, TracedModule, TopLevelTracedModule)
 _classes: dict[tuple[type, type], type] = {}
 
 
+def _in_mode(fn: Callable[..., Any], scripting: bool) -> Callable[..., Any]:
+    """``fn`` (a method) run with ``is_scripting()`` returning ``scripting``."""
+
+    @functools.wraps(fn)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return _run_scripting(scripting, fn, self, *args, **kwargs)
+
+    return method
+
+
+def _unused_stub(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` (an ``@unused`` method): raises when scripted code calls it, runs when Python does."""
+
+    @functools.wraps(fn)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_scripting():
+            raise Error("RuntimeError: This Python function is annotated to be ignored and cannot be run")
+        return fn(self, *args, **kwargs)
+
+    return method
+
+
+def _method_overrides(kind: type, orig: type) -> dict[str, Any]:
+    """The methods of ``orig`` that a ``kind`` copy runs in scripting mode, in Python mode or as stubs."""
+    if kind is not RecursiveScriptModule:  # traced code was recorded outside scripting
+        return {"forward": _in_mode(orig.forward, False)}
+    out: dict[str, Any] = {}
+    for klass in reversed(orig.__mro__):
+        for name, fn in vars(klass).items():
+            if not inspect.isfunction(fn):
+                continue
+            modifier = getattr(fn, "_torchscript_modifier", None)
+            if name == "forward" or modifier == FunctionModifiers.EXPORT:
+                out[name] = _in_mode(fn, True)
+            elif modifier == FunctionModifiers.IGNORE:
+                out[name] = _in_mode(fn, False)
+            elif modifier == FunctionModifiers.UNUSED:
+                out[name] = _unused_stub(fn)
+            else:
+                out.pop(name, None)  # a subclass's plain override replaces a marked method
+    return out
+
+
 def _script_class(kind: type, orig: type) -> type:
     """The class (cached) of a ``kind`` copy of an ``orig`` module: ``kind`` first, then ``orig``'s own MRO."""
     cls = _classes.get((kind, orig))
     if cls is None:
         ns = {"__module__": kind.__module__, "__qualname__": kind.__qualname__, "__doc__": kind.__doc__,
-              "_jit_original": orig}
+              "_jit_original": orig, **_method_overrides(kind, orig)}
         cls = _classes[(kind, orig)] = type(kind.__name__, (kind, orig), ns)
     return cls
 
@@ -242,18 +291,20 @@ def _schema(fn: Callable[..., Any], name: str) -> str:
 
 class ScriptFunction:
     """``torch.jit.ScriptFunction``: a scripted or traced function. Calling it calls the Python function (same
-    results, same errors). ``code`` is its Python source, ``schema`` its signature in TorchScript notation;
-    ``graph`` raises, as there is no TorchScript IR."""
+    results, same errors), with ``is_scripting()`` True if it was scripted. ``code`` is its Python source,
+    ``schema`` its signature in TorchScript notation; ``graph`` raises, as there is no TorchScript IR."""
 
-    def __init__(self, fn: Callable[..., Any], qualified_name: str | None = None, source: str | None = None) -> None:
+    def __init__(self, fn: Callable[..., Any], qualified_name: str | None = None, source: str | None = None,
+                 scripted: bool = True) -> None:
         self._fn = fn
+        self._scripted = scripted  # False for a traced function: its code runs outside scripting mode
         module = getattr(fn, "__module__", None)
         prefix = "__torch__." if module in (None, "__main__") else f"__torch__.{module}."
         self._qualified_name = qualified_name or prefix + fn.__name__
         self._source = source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._fn(*args, **kwargs)
+        return _run_scripting(self._scripted, self._fn, *args, **kwargs)
 
     @property
     def name(self) -> str:
@@ -352,9 +403,9 @@ def script(obj: Any, optimize: None = None, _frames_up: int = 0, _rcb: Callable[
 
 
 def script_method(fn: Any) -> Any:
-    """The method unchanged (the legacy ``ScriptModule`` API compiled it)."""
+    """The method, run in scripting mode (the legacy ``ScriptModule`` API compiled it)."""
     _deprecated("script_method", "`torch.compile` or `torch.export`")
-    return fn
+    return _in_mode(fn, True)
 
 
 def script_if_tracing(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -201,7 +201,7 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
         _run_traced(func, (), dict(example_kwarg_inputs), strict)
     else:
         _run_traced(func, _as_args(example_inputs), {}, strict)
-    return ScriptFunction(func)
+    return ScriptFunction(func, scripted=False)
 
 
 def trace_module(mod: Module, inputs: dict[str, Any], optimize: Any = None, check_trace: bool = True,
