@@ -511,6 +511,19 @@ def test_tracer_warnings_match_torch(body: str) -> None:
         bool(ember.ones(1)), ember.ones(1).item()  # no warnings once tracing is over
 
 
+def test_tracing_restores_tensor_methods() -> None:
+    names = ("item", "__bool__", "__int__", "__float__", "__complex__", "tolist", "numpy", "__len__", "__iter__")
+    before = {n: ember.Tensor.__dict__.get(n) for n in names}
+
+    def boom(x: ember.Tensor) -> ember.Tensor:
+        assert ember.Tensor.__dict__["item"] is not before["item"]  # wrapped while tracing
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        ejit.trace(boom, ember.ones(1))
+    assert {n: ember.Tensor.__dict__.get(n) for n in names} == before and not ejit.is_tracing()
+
+
 def test_trace_output_checks_match_torch() -> None:
     for fn in (lambda x: 3, lambda x: {"a": x}, lambda x: None, lambda x: (x, 2)):
         assert_same_error(lambda f=fn: ejit.trace(f, ember.ones(1)), lambda f=fn: tjit.trace(f, torch.ones(1)))

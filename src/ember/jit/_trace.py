@@ -106,11 +106,14 @@ def _patch(on: bool) -> None:
         _patch_count += 1 if on else -1
         if on and _patch_count == 1:
             for name, message in _WARNINGS.items():
-                _originals[name] = Tensor.__dict__[name]
-                setattr(Tensor, name, _warning(_originals[name], message))
+                _originals[name] = Tensor.__dict__.get(name)  # None: inherited, so only our wrapper is removed
+                setattr(Tensor, name, _warning(getattr(Tensor, name), message))
         elif not on and _patch_count == 0:
             for name, method in _originals.items():
-                setattr(Tensor, name, method)
+                if method is None:
+                    delattr(Tensor, name)
+                else:
+                    setattr(Tensor, name, method)
             _originals.clear()
 
 
