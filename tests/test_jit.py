@@ -6,6 +6,7 @@ ember as torch, and run both the eager and the scripted/traced forms with the sa
 
 from __future__ import annotations
 
+import copy
 import importlib
 import io
 import os
@@ -613,8 +614,15 @@ def test_save_load_scripted_function(models: Any, tmp_path: Any) -> None:
     assert isinstance(loaded, ejit.ScriptFunction) and loaded.qualified_name == em.scripted_twice.qualified_name
     _same(loaded(ember.arange(3.0)), em.twice(ember.arange(3.0)))
     ejit.ScriptFunction(os.path.join).save(str(path))  # never scripted: an archive naming it is refused
-    with pytest.raises(RuntimeError, match="not a scripted function"):
+    with pytest.raises(RuntimeError, match="not a scripted or traced function"):
         ejit.load(path)
+    traced = ejit.trace(em.twice, ember.ones(1))
+    buf = io.BytesIO(traced.save_to_buffer())
+    again = ejit.load(buf)
+    assert again._scripted is False and again.name == "twice"
+    holder = enn.Module()
+    holder.fn = traced
+    assert copy.deepcopy(holder).fn is traced
 
 
 with warnings.catch_warnings():  # script_method's DeprecationWarning, raised at class creation

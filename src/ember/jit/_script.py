@@ -349,17 +349,29 @@ class ScriptFunction:
         return _to_buffer(self, _extra_files)
 
     def __reduce__(self) -> Any:
-        # by reference: loading imports the function's module and accepts only a scripted function there
+        # by reference: loading imports the function's module and accepts only a scripted/traced function there
         fn = self._fn
-        return _scripted_function, (fn.__module__, fn.__qualname__)
+        return _scripted_function, (fn.__module__, fn.__qualname__, self._scripted)
+
+    def __copy__(self) -> ScriptFunction:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ScriptFunction:
+        return self  # as Python copies functions
 
 
 ScriptFunction.__module__ = "ember.jit"
 
 
-def _scripted_function(module: str, qualname: str) -> ScriptFunction:
-    """Unpickling: the scripted function ``module.qualname`` (decorated with ``script``, or a function that
-    ``script`` was applied to); anything else in the archive is refused."""
+def _mark(fn: Any) -> None:
+    """Record that ``script``/``trace`` was applied to ``fn``: archives may then name it (see ``load``)."""
+    if inspect.isfunction(fn):
+        fn.__ember_jit__ = True
+
+
+def _scripted_function(module: str, qualname: str, scripted: bool = True) -> ScriptFunction:
+    """Unpickling: the function ``module.qualname`` if it is a ScriptFunction (``@script``-decorated) or a
+    function that ``script``/``trace`` was applied to; anything else an archive names is refused."""
     import importlib
 
     obj: Any = importlib.import_module(module)
@@ -367,9 +379,9 @@ def _scripted_function(module: str, qualname: str) -> ScriptFunction:
         obj = getattr(obj, part, None)
     if isinstance(obj, ScriptFunction):
         return obj
-    if inspect.isfunction(obj) and getattr(obj, "__ember_scripted__", False):
-        return ScriptFunction(obj)
-    raise RuntimeError(f"the archive names {module}.{qualname}, which is not a scripted function")
+    if inspect.isfunction(obj) and getattr(obj, "__ember_jit__", False):
+        return ScriptFunction(obj, scripted=bool(scripted))
+    raise RuntimeError(f"the archive names {module}.{qualname}, which is not a scripted or traced function")
 
 
 # ---- script --------------------------------------------------------------------------------------------------
@@ -392,8 +404,7 @@ def script(obj: Any, optimize: None = None, _frames_up: int = 0, _rcb: Callable[
         if obj.__name__ == "<lambda>":
             code = obj.__code__
             raise RuntimeError(f"Expected a single top-level function: {code.co_filename}:{code.co_firstlineno}")
-        if inspect.isfunction(obj):
-            obj.__ember_scripted__ = True  # lets load() accept this function when an archive names it
+        _mark(obj)
         scripted = ScriptFunction(obj)
         scripted.__name__ = "ScriptFunction"  # what torch sets on a scripted (not a traced) function
         return scripted

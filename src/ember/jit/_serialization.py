@@ -7,7 +7,7 @@ refuses a torch TorchScript file with an error saying so.
 
 Loading cannot run arbitrary code from the file: its pickle may only name tensor-rebuilding globals (those
 ``ember.load`` allows with ``weights_only=True``), plain containers, ``nn.Module`` classes,
-``ember.nn.functional`` functions and scripted functions; the modules defining those classes and functions
+``ember.nn.functional`` functions and scripted or traced functions; the modules defining those classes and functions
 are imported, so they must be installed, as their code runs in ember.
 """
 

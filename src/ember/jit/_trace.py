@@ -27,6 +27,7 @@ from ._script import (
     ScriptModule,
     TopLevelTracedModule,
     TracedModule,
+    _mark,
     _wrap,
 )
 
@@ -204,6 +205,7 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
         _run_traced(func, (), dict(example_kwarg_inputs), strict)
     else:
         _run_traced(func, _as_args(example_inputs), {}, strict)
+    _mark(func)
     return ScriptFunction(func, scripted=False)
 
 
