@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 import math
-import os
 from collections import namedtuple
 from typing import Any
+
+from .._core.atomic import atomic_write_bytes
 
 __all__ = ["EventList", "FormattedTimesMixin", "Interval", "Kernel", "FunctionEvent", "FunctionEventAvg",
            "DeviceType", "MEMORY_EVENT_NAME", "OUT_OF_MEMORY_EVENT_NAME"]
@@ -287,27 +288,13 @@ class FunctionEventAvg(FormattedTimesMixin):
 
 
 def _atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (a crash leaves no half file);
-    a ``.gz`` path is gzip-compressed."""
-    import tempfile
+    """Write ``text`` to ``path`` atomically; a ``.gz`` path is gzip-compressed."""
+    data = text.encode()
+    if path.endswith(".gz"):
+        import gzip
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        data = text.encode()
-        if path.endswith(".gz"):
-            import gzip
-
-            data = gzip.compress(data)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        data = gzip.compress(data)
+    atomic_write_bytes(path, data)
 
 
 class EventList(list):

@@ -16,7 +16,6 @@ import os
 import pickle
 import struct
 import sys
-import tempfile
 import types
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 
 from .._core import dtype as D
+from .._core.atomic import atomic_write
 from .._core.device import cuda_available, cuda_device_count, device
 from .._tensor import Tensor, from_array
 from ..ops.storage import UntypedStorage, data_ptr, memory_bytes, storage_root
@@ -167,40 +167,6 @@ def _write_checkpoint(obj: Any, f: BinaryIO, archive: str, protocol: int, byteor
     zw.close()
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
-    """Write via a temporary file in the same folder, fsync it, then rename it over ``path``."""
-    if os.path.islink(path):
-        path = os.path.realpath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise RuntimeError(f"Parent directory {folder} does not exist.")
-    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask()
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), mode)
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-
-
 def save(
     obj: Any,
     f: FileLike,
@@ -214,7 +180,7 @@ def save(
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         archive = os.path.splitext(os.path.basename(path))[0]
-        _atomic_write(
+        atomic_write(
             path,
             lambda fh: _write_checkpoint(obj, fh, archive, pickle_protocol, not _disable_byteorder_record),
         )

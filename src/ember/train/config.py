@@ -345,7 +345,8 @@ def validate(cfg: dict[str, Any], user: dict[str, Any] | None = None) -> list[st
         problems.append(f"loss.name: got {_fmt(loss)}; expected module:Class or one of {', '.join(losses)}")
     elif isinstance(loss, str) and ":" in loss:
         problems += _check_object("loss.name", loss, config_dir, "Class")
-    opts = [n for n in _names(optim, optim.Optimizer) if n != "LBFGS"]   # LBFGS needs a closure per step
+    # LBFGS needs a closure per step, SparseAdam sparse gradients
+    opts = [n for n in _names(optim, optim.Optimizer) if n not in ("LBFGS", "SparseAdam")]
     o = cfg["optimizer"]
     if not isinstance(o["name"], str) or (":" not in o["name"] and o["name"] not in opts):
         problems.append(f"optimizer.name: got {_fmt(o['name'])}; expected module:Class or one of {', '.join(opts)}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
+
+from .._core.atomic import atomic_write
 
 __all__ = ["plot_curves", "plot_confusion_matrix"]
 
@@ -20,9 +21,7 @@ def _pyplot() -> Any:
 
 def _save(fig: Any, path: Path) -> None:
     """Atomically: a reader never sees a half-written PNG."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110, bbox_inches="tight"))
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path, title: str = "") -> None:

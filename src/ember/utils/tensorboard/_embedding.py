@@ -6,27 +6,12 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
+from ..._core.atomic import atomic_write_bytes
 from .summary import _grid, _require
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def make_tsv(metadata: Any, save_path: str, metadata_header: Any = None) -> None:
@@ -37,7 +22,7 @@ def make_tsv(metadata: Any, save_path: str, metadata_header: Any = None) -> None
         if len(metadata_header) != len(metadata[0]):
             raise AssertionError("len of header must be equal to the number of columns in metadata")
         lines = ["\t".join(str(e) for e in row) for row in [metadata_header, *metadata]]
-    write_atomic(os.path.join(save_path, "metadata.tsv"), ("\n".join(lines) + "\n").encode("utf-8"))
+    atomic_write_bytes(os.path.join(save_path, "metadata.tsv"), ("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def make_sprite(label_img: np.ndarray, save_path: str) -> None:
@@ -48,13 +33,13 @@ def make_sprite(label_img: np.ndarray, save_path: str) -> None:
     square[: grid.shape[1]] = grid.transpose(1, 2, 0)
     buf = io.BytesIO()
     image_mod.fromarray(np.uint8((square * 255).clip(0, 255))).save(buf, format="PNG")
-    write_atomic(os.path.join(save_path, "sprite.png"), buf.getvalue())
+    atomic_write_bytes(os.path.join(save_path, "sprite.png"), buf.getvalue())
 
 
 def make_mat(mat: np.ndarray, save_path: str) -> None:
     """The embedding matrix, one tab-separated row per data point (values printed as Python numbers)."""
     text = "".join("\t".join(map(str, row)) + "\n" for row in mat.tolist())
-    write_atomic(os.path.join(save_path, "tensors.tsv"), text.encode("utf-8"))
+    atomic_write_bytes(os.path.join(save_path, "tensors.tsv"), text.encode("utf-8"))
 
 
 def embedding_info(metadata: Any, label_img: np.ndarray | None, subdir: str, global_step: int,
@@ -91,4 +76,4 @@ def _text_format(fields: list[tuple[str, Any]], indent: int = 0) -> str:
 def write_projector_config(logdir: str, embeddings: list[list[tuple[str, Any]]]) -> None:
     """``projector_config.pbtxt`` listing every embedding logged so far."""
     text = _text_format([("embeddings", info) for info in embeddings])
-    write_atomic(os.path.join(logdir, "projector_config.pbtxt"), text.encode("utf-8"))
+    atomic_write_bytes(os.path.join(logdir, "projector_config.pbtxt"), text.encode("utf-8"))
