@@ -95,7 +95,7 @@ class _Unpickler(pickle.Unpickler):
             return obj
         raise pickle.UnpicklingError(
             f"ember.jit.load refuses the global {module}.{name}: an archive may only name nn.Module classes, "
-            "tensor-rebuilding functions, ember.nn.functional functions and scripted functions"
+            "tensor-rebuilding functions, ember.nn.functional functions and scripted or traced functions"
         )
 
 
