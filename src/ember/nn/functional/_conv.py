@@ -8,7 +8,9 @@ Everything is built from three array steps, so the work is in BLAS GEMMs on cont
   a strided view of the columns, so the output is born in ``(N, O, *Out)`` layout), ``Wᵀ·x`` the columns of
   a transposed convolution and ``cols·gᵀ`` the weight gradient (one product per group over all samples);
 - *col2im*: the adjoint of im2col, a sum of strided slices, one per kernel offset (a loop over the
-  kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements).
+  kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements); with stride 1 the GEMM's
+  operand is first laid on the padded image's row length, so each offset's slice is one long run per plane
+  (:func:`_adjoint_image`).
 
 Stride-1 depthwise convolutions skip the GEMMs: one multiply-accumulate pass per kernel offset. On the CPU
 the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`._conv_parallel`).
