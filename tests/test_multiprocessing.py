@@ -115,8 +115,6 @@ def test_module_parameters_share_memory() -> None:
     assert model.weight is w and all(p.is_shared() for p in model.parameters())
 
 
-@pytest.mark.xfail(strict=True, reason="nn.Module.share_memory is a no-op: it must apply Tensor.share_memory_ to "
-                   "parameters, buffers and grads (module.py, not owned by this helper)")
 def test_module_share_memory() -> None:
     model = ember.nn.Linear(3, 2)
     assert model.share_memory() is model

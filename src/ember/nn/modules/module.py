@@ -414,7 +414,8 @@ class Module:
                 g.zero_()
 
     def share_memory(self) -> Module:
-        return self
+        """Move parameters, buffers and gradients into shared memory (for Hogwild-style training)."""
+        return self._apply(lambda t: t.share_memory_())
 
     # ---- conversions -------------------------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
