@@ -49,7 +49,8 @@ __all__ = [
 _IntOrSeq = int | Sequence[int]
 _AXES = ("depth", "height", "width")
 _KEEP_COLUMNS = 32 << 20   # bytes: columns up to this size are kept from forward to backward
-_CACHE_BLOCK = 512 << 10   # bytes: the image rows a depthwise convolution processes at a time on the CPU
+_CACHE_BLOCK = 2 << 20   # bytes: the tap columns a depthwise convolution builds at a time on the CPU
+_DEVICE_BLOCK = 256 << 20   # bytes: the same on a GPU
 
 
 class _Geom(NamedTuple):
@@ -266,38 +267,36 @@ class _Taps(NamedTuple):
 
 
 def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...]) -> Any:
-    """Stride-1 depthwise correlation of the zero-padded input ``a`` ``(N, C, *P)`` with ``w`` ``(C, 1, *K)``:
-    per kernel offset a multiply-accumulate of a contiguous run of ``a`` by the channel's weight
-    (``prod(K)`` passes, no GEMM). On the CPU the (N·C) rows go in cache-sized blocks: each block's
-    accumulator stays in cache across the passes, which halves the time."""
+    """Stride-1 depthwise correlation of the zero-padded input ``a`` ``(N, C, *P)`` with ``w`` ``(C, 1, *K)``.
+    Kernel offset ``k`` reads a contiguous run of each (sample, channel) row of ``a``; a block of rows at a
+    time, the ``prod(K)`` runs are copied side by side and each row's runs reduced by its channel's weights
+    in one product (``(1, K) @ (K, run)`` per row): plain copies and a BLAS product, ~20% faster than a
+    multiply and an add per offset. A block's columns stay in cache (on the CPU; a bounded size on GPUs)."""
     n, c = a.shape[:2]
     taps = _Taps.of(a.shape[2:], w.shape[2:], dilation)
-    rows, length = n * c, taps.length
+    rows, length, k = n * c, taps.length, len(taps.offsets)
     af = a.reshape(rows, -1)
-    wr = ns.broadcast_to(w.reshape(1, c, -1), (n, c, len(taps.offsets))).reshape(rows, -1)
+    wr = ns.broadcast_to(w.reshape(1, c, 1, k), (n, c, 1, k)).reshape(rows, 1, k)
     out = ns.empty((n, c, *taps.out), dtype=a.dtype)
     outs = out.reshape(rows, 1, *taps.out)
     bias = None if b is None else ns.broadcast_to(b.reshape(1, c), (n, c)).reshape(rows, 1, *(1,) * len(taps.out))
-    block = max(1, _CACHE_BLOCK // (af.shape[1] * a.itemsize)) if ns.__name__ == "numpy" else rows
+    budget = _CACHE_BLOCK if ns.__name__ == "numpy" else _DEVICE_BLOCK
+    block = max(1, budget // (k * length * a.itemsize))
 
     def run(start: int, stop: int) -> None:   # rows start:stop, block by block, with buffers of its own
+        cols = ns.empty((min(block, stop - start), k, length), dtype=a.dtype)
         buf = ns.empty((min(block, stop - start), 1, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
-        tmp = ns.empty((min(block, stop - start), length), dtype=a.dtype)
         for r in range(start, stop, block):
             m = min(block, stop - r)
-            acc, t = buf[:m, 0, :length], tmp[:m]
             for j, off in enumerate(taps.offsets):
-                src, wj = af[r:r + m, off:off + length], wr[r:r + m, j:j + 1]
-                if j == 0:
-                    ns.multiply(src, wj, out=acc)
-                else:
-                    ns.add(acc, ns.multiply(src, wj, out=t), out=acc)
+                cols[:m, j] = af[r:r + m, off:off + length]
+            gemm.matmul(ns, wr[r:r + m], cols[:m], out=buf[:m, :, :length])
             if bias is None:    # the block's outputs leave the grid while still in cache
                 outs[r:r + m] = taps.crop(buf[:m])
             else:
                 ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
 
-    split_rows(ns, rows, length, run)
+    split_rows(ns, rows, length * k, run)
     return out
 
 
