@@ -201,6 +201,8 @@ def _join_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 
 def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
     """``repr(t)`` (and ``str(t)``): contents, then device/size/dtype/autograd suffixes, as torch."""
+    if t.is_sparse:
+        return _sparse_repr(t, prefix, indent)
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
@@ -223,6 +225,28 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _join_suffixes(prefix + _tensor_body(t, indent), suffixes, indent)
+
+
+def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
+    """A sparse COO tensor: its indices and values, then size/nnz/dtype/layout on a new line (torch's form)."""
+    parts = []
+    for name, part in (("indices", t._indices()), ("values", t._values())):
+        head = f"{name}=tensor("
+        body = _tensor_body(part, indent + len(head))
+        parts.append(head + body + (f", size={tuple(part.shape)})" if part.numel() == 0 else ")"))
+    default = _dt.get_default_dtype()
+    suffixes = [f"size={tuple(t.shape)}", f"nnz={t._nnz()}"]
+    if t.dtype not in (default, _dt.complex128 if default is _dt.float64 else _dt.complex64, _dt.int64, _dt.bool):
+        suffixes.append(f"dtype={t.dtype!r}")
+    suffixes.append(f"layout={t.layout!r}")
+    if t.device.type != "cpu":
+        suffixes.insert(0, f"device='{t.device}'")
+    if t.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+    elif t.requires_grad:
+        suffixes.append("requires_grad=True")
+    text = prefix + (",\n" + " " * indent).join(parts) + ",\n" + " " * indent + suffixes[0]
+    return _join_suffixes(text, suffixes[1:], indent)
 
 
 def tensor_format(t: Tensor, format_spec: str) -> str:

@@ -224,6 +224,9 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
     _arg("mm", "input", 1, input)
     _arg("mm", "mat2", 2, mat2)
+    if input.is_sparse:   # sparse COO hook: ember.sparse owns the sparse × dense product
+        from ..sparse._coo import mm_dense
+        return mm_dense(input, mat2)
     return _finish(_mm(input, mat2), out, "mm", (input, mat2))
 
 
@@ -389,6 +392,9 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     """torch.matmul: dot, mv, mm, or batched products with broadcast batch dims (no type promotion)."""
     _arg("matmul", "input", 1, input)
     _arg("matmul", "other", 2, other)
+    if input.is_sparse:   # sparse COO hook
+        from ..sparse._coo import mm_dense
+        return mm_dense(input, other)
     na, nb = input._data.ndim, other._data.ndim
     if na == 2 and nb == 2:
         res = _mm(input, other)
@@ -477,6 +483,9 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
           out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
     _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
+    if mat1.is_sparse:   # sparse COO hook
+        from ..sparse._coo import addmm_dense
+        return addmm_dense(input, mat1, mat2, beta, alpha)
     _same_dtypes("self", input, mat1, mat2)
     a, b = mat1._data, mat2._data
     if a.ndim != 2:

@@ -164,6 +164,9 @@ class EmbeddingBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         (idx,) = self.saved
         num, dim = self.weight_shape
+        if self.sparse:   # sparse COO gradient (ember.sparse)
+            from ...sparse._coo import embedding_grad
+            return (embedding_grad(idx, g, num, self.padding_idx, self.scale_grad_by_freq),)
         flat = idx.reshape(-1)
         gf = g.reshape(-1, dim)
         if self.scale_grad_by_freq:
@@ -244,6 +247,7 @@ def embedding(
         weight_shape=tuple(weight.shape),
         padding_idx=padding_idx,
         scale_grad_by_freq=scale_grad_by_freq,
+        sparse=sparse,
     )
 
 
@@ -299,17 +303,20 @@ def embedding_bag(
     if max_norm is not None:
         with no_grad():
             _renorm_rows(weight, input, max_norm, norm_type)
-    fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq)
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
+    fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq, sparse)
     return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights)
 
 
-def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool):
+def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool,
+            sparse: bool = False):
     """embedding_bag's value as ember ops of ``(weight, per_sample_weights)``."""
     keep = [i for i, v in enumerate(input.tolist()) if v != padding_idx]
     keep_set = set(keep)
 
     def fn(weight: Tensor, per_sample_weights: Tensor | None) -> Tensor:
-        rows = embedding(input, weight, None, None, 2.0, scale)
+        rows = embedding(input, weight, padding_idx if sparse else None, None, 2.0, scale, sparse)
         if mode == "max":
             empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
             return stack(

@@ -1,0 +1,807 @@
+"""Sparse COO tensors (``layout=torch.sparse_coo``): storage, construction, arithmetic and autograd.
+
+Mechanism. A sparse tensor is a :class:`SparseTensor`, a subclass of ``ember.Tensor`` that presents
+itself as ``Tensor`` (``isinstance`` holds and ``type(t).__name__ == 'Tensor'``, as torch's sparse
+tensors are plain ``torch.Tensor``). Its ``_data`` slot, which holds the array of a dense tensor, holds a
+:class:`SparseStorage` instead: ``indices`` (int64, sparse_dim × nnz), ``values`` (nnz × dense sizes), the
+size and the coalesced flag. The storage answers only the metadata every tensor answers (``shape``,
+``ndim``, ``size`` = numel, ``dtype``), so autograd records, shape checks and ``t.shape``/``dim()``/
+``numel()`` work unchanged; anything else a dense code path does with it (array attributes and methods,
+indexing, arithmetic, NumPy conversion, ufuncs) raises torch's ``NotImplementedError`` "Could not run
+'aten::<op>' with arguments from the 'SparseCPU' backend", the op being the outermost ember function on
+the stack. Dense code therefore never silently reads a sparse tensor as dense; sparse support grows by
+overriding methods here (and by small ``if t.is_sparse`` hooks at dense entry points such as ``mm``).
+
+Two array operations are implemented on the storage because autograd's leaf accumulation uses them:
+``storage += storage`` (sparse gradients add by concatenation, uncoalesced, as in torch) and
+``dense += storage`` (a dense ``.grad`` plus a sparse one, added entry by entry in order).
+
+Forward kernels run on ``xp`` arrays (vectorised: ``unique``/``add.at``/``reduceat``, no loops over
+nonzeros); backward formulas are ember ops (indexing, ``mm``) and the sparse ops of this module.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU, canonical, xp_of, xp_of_array
+from .._tensor import Tensor, from_array, wrap_dim
+from ..ops._dispatch import make_node_class, needs_grad, record
+from ..ops.extra import _LAYOUTS, layout
+
+__all__ = ["sparse_coo", "SparseTensor", "sparse_coo_tensor", "to_sparse", "sparse_sum", "sparse_mm",
+           "sparse_addmm", "mm_dense", "addmm_dense", "embedding_grad", "is_sparse"]
+
+sparse_coo = layout("sparse_coo")
+_LAYOUTS["sparse_coo"] = sparse_coo
+
+_EMBER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _calling_op() -> str:
+    """The outermost ember function on the stack (the op the user called), for the error text."""
+    f: Any = sys._getframe(2)
+    name = None
+    while f is not None:
+        path = f.f_code.co_filename
+        if path.startswith(_EMBER_DIR):
+            if not path.startswith(_HERE):
+                name = f.f_code.co_name
+                if name in ("wrapper", "<lambda>", "inner"):   # a decorator's frame: name the wrapped op
+                    name = getattr(f.f_locals.get("fn") or f.f_locals.get("func"), "__name__", name)
+        elif name is not None:
+            break
+        f = f.f_back
+    return (name or "unknown").strip("_") or "unknown"
+
+
+def not_implemented(op: str, backend: str = "SparseCPU") -> NotImplementedError:
+    """torch's dispatcher error for an operator without a sparse kernel."""
+    return NotImplementedError(
+        f"Could not run 'aten::{op}' with arguments from the '{backend}' backend. This could be because the "
+        "operator doesn't exist for this backend, or was omitted during the selective/custom build process "
+        "(if using custom build).")
+
+
+class _Flags:
+    __slots__ = ()
+    c_contiguous = True   # the storage owns its arrays (autograd may keep a sparse gradient without a copy)
+    f_contiguous = False
+
+
+class SparseStorage:
+    """What a sparse tensor holds in ``_data``: COO arrays plus size; refuses use as a dense array."""
+
+    __slots__ = ("indices", "values", "shape", "coalesced")
+    flags = _Flags()
+    base = None
+
+    def __init__(self, indices: Any, values: Any, shape: tuple[int, ...], coalesced: bool) -> None:
+        self.indices = indices
+        self.values = values
+        self.shape = tuple(shape)
+        self.coalesced = coalesced or indices.shape[1] <= 1
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def dtype(self) -> Any:
+        return self.values.dtype
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        backend = "SparseCPU" if isinstance(self.values, np.ndarray) else "SparseCUDA"
+        raise not_implemented(_calling_op(), backend)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._refuse()
+
+    __array__ = __array_function__ = __getitem__ = __setitem__ = __iter__ = _refuse
+    __float__ = __int__ = __index__ = __complex__ = _refuse
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _refuse
+    __floordiv__ = __mod__ = __pow__ = __matmul__ = __rmatmul__ = __neg__ = __abs__ = _refuse
+    __lt__ = __le__ = __gt__ = __ge__ = __and__ = __or__ = __xor__ = __invert__ = _refuse
+    __isub__ = __imul__ = __itruediv__ = _refuse
+
+    def __iadd__(self, other: Any) -> SparseStorage:
+        """Gradient accumulation ``old += new`` of two sparse gradients: the entries are concatenated."""
+        if not isinstance(other, SparseStorage) or other.shape != self.shape:
+            return self._refuse()
+        xp = xp_of_array(self.values)
+        self.indices = xp.concatenate((self.indices, other.indices), axis=1)
+        self.values = xp.concatenate((self.values, other.values.astype(self.values.dtype, copy=False)))
+        self.coalesced = self.indices.shape[1] <= 1
+        return self
+
+    def astype(self, dtype: Any, copy: bool = True) -> SparseStorage:
+        return SparseStorage(self.indices, self.values.astype(dtype), self.shape, self.coalesced)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any) -> Any:
+        """``dense += sparse`` (a dense gradient accumulating a sparse one); every other ufunc refuses."""
+        if ufunc is np.add and method == "__call__" and out is not None and len(inputs) == 2 \
+                and inputs[0] is out[0] and inputs[1] is self and out[0].shape == self.shape:
+            _scatter_add(out[0], self.indices, self.values, 1)
+            return out[0]
+        return self._refuse()
+
+
+def _scatter_add(dense: Any, indices: Any, values: Any, alpha: Any) -> None:
+    """``dense[indices] += alpha * values`` entry by entry in order (torch's dense += sparse)."""
+    xp = xp_of_array(dense)
+    v = values if alpha == 1 else values * xp.asarray(alpha, dtype=values.dtype)
+    xp.add.at(dense, tuple(indices), v.astype(dense.dtype, copy=False))
+
+
+class SparseTensor(Tensor):
+    """A sparse COO tensor (``layout=torch.sparse_coo``); see the module docstring."""
+
+    __slots__ = ()
+    _data: SparseStorage   # type: ignore[assignment]
+
+    @property
+    def is_sparse(self) -> bool:
+        return True
+
+    @property
+    def layout(self) -> Any:
+        return sparse_coo
+
+    # ---- structure ---------------------------------------------------------------------------------
+    def sparse_dim(self) -> int:
+        return int(self._data.indices.shape[0])
+
+    def dense_dim(self) -> int:
+        return self._data.values.ndim - 1
+
+    def _nnz(self) -> int:
+        return int(self._data.indices.shape[1])
+
+    def is_coalesced(self) -> bool:
+        return self._data.coalesced
+
+    def _coalesced_(self, coalesced: bool) -> SparseTensor:
+        self._data.coalesced = coalesced
+        return self
+
+    def _indices(self) -> Tensor:
+        return from_array(self._data.indices, D.int64, self._device)
+
+    def _values(self) -> Tensor:
+        return from_array(self._data.values, self._dtype, self._device)
+
+    def indices(self) -> Tensor:
+        if not self._data.coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call .coalesce() first")
+        return self._indices()
+
+    def values(self) -> Tensor:
+        if not self._data.coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
+        out = self._values()
+        return _record(out, _ValuesBackward0, (self,), src=self)
+
+    def stride(self, dim: int | None = None) -> Any:
+        return (0,) * self.dim() if dim is None else 0
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return False
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() first.")
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        return self.numpy()
+
+    def reshape(self, *shape: Any) -> Tensor:
+        raise RuntimeError("reshape is not implemented for sparse tensors")
+
+    flatten = reshape
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        s = self._data
+        return (_rebuild_sparse, (_host(s.indices), _host(s.values), s.shape, s.coalesced, self._dtype.name,
+                                  str(self._device), self._rg))
+
+    def __deepcopy__(self, memo: dict) -> SparseTensor:
+        if id(self) in memo:
+            return memo[id(self)]
+        new = _wrap(self._data.indices.copy(), self._data.values.copy(), self._data.shape, self._data.coalesced,
+                    self._device, self._dtype)
+        new._rg = self._rg
+        memo[id(self)] = new
+        return new
+
+    # ---- conversions -------------------------------------------------------------------------------
+    def coalesce(self) -> SparseTensor:
+        if self._data.coalesced:
+            return self
+        idx, vals = _coalesce_arrays(self._data)
+        out = _wrap(idx, vals, self._data.shape, True, self._device, self._dtype)
+        return _record(out, _CoalesceBackward0, (self,))
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: bool | None = None) -> Tensor:
+        s = self._data
+        xp = xp_of(self._device)
+        arr = xp.zeros(s.shape, s.values.dtype)
+        _scatter_add(arr, s.indices, s.values, 1)
+        out = from_array(arr, self._dtype, self._device)
+        _record(out, _ToDenseBackward0, (self,), src=self)
+        return out if dtype is None else out.to(dtype)
+
+    def to_sparse(self, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
+                  dense_dim: int | None = None) -> SparseTensor:
+        if sparse_dim is not None and sparse_dim != self.sparse_dim():
+            raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim argument "
+                               "!=self.sparse_dim() is not supported")
+        return self
+
+    to_sparse_coo = to_sparse
+
+    def clone(self, *, memory_format: Any = None) -> SparseTensor:
+        s = self._data
+        out = _wrap(s.indices.copy(), s.values.copy(), s.shape, s.coalesced, self._device, self._dtype)
+        return _record(out, _CloneBackward0, (self,))
+
+    def detach(self) -> SparseTensor:
+        s = self._data
+        return _wrap(s.indices, s.values, s.shape, s.coalesced, self._device, self._dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> SparseTensor:
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, D.dtype):
+                dtype = a
+            elif a is not None and not isinstance(a, bool) and canonical(a) is not self._device:
+                raise not_implemented("_to_copy")
+        if kwargs.get("device") is not None and canonical(kwargs["device"]) is not self._device:
+            raise not_implemented("_to_copy")
+        if dtype is None or dtype is self._dtype:
+            return self
+        s = self._data
+        out = _wrap(s.indices, s.values.astype(dtype.np), s.shape, s.coalesced, self._device, dtype)
+        return _record(out, _ToCopyBackward0, (self,), dtype=self._dtype)
+
+    def double(self) -> SparseTensor:
+        return self.to(D.float64)
+
+    def float(self) -> SparseTensor:
+        return self.to(D.float32)
+
+    def cpu(self) -> SparseTensor:
+        return self.to("cpu")
+
+    def transpose(self, dim0: int, dim1: int) -> SparseTensor:
+        n, sd = self.dim(), self.sparse_dim()
+        d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
+        if d0 >= sd or d1 >= sd:
+            raise RuntimeError(f"sparse transpose: transposed dimensions must be sparse Got sparse_dim: {sd}, "
+                               f"d0: {d0}, d1: {d1}")
+        s = self._data
+        order = list(range(sd))
+        order[d0], order[d1] = d1, d0
+        shape = list(s.shape)
+        shape[d0], shape[d1] = shape[d1], shape[d0]
+        out = _wrap(s.indices[order], s.values, tuple(shape), s.coalesced and d0 == d1, self._device,
+                    self._dtype)
+        return _record(out, _TransposeBackward0, (self,), dims=(d0, d1))
+
+    def t(self) -> SparseTensor:
+        if self.dim() > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
+        if self.dim() < 2:
+            return self
+        out = self.transpose(0, 1)
+        if out._grad_fn is not None:
+            out._grad_fn = _retype(out._grad_fn, _TBackward0)
+        return out
+
+    # ---- arithmetic --------------------------------------------------------------------------------
+    def neg(self) -> SparseTensor:
+        return _map_values(self, lambda v: -v, _NegBackward0)
+
+    __neg__ = neg
+
+    def mul(self, other: Any) -> SparseTensor:
+        c = _scalar_operand(other, "mul")
+        return _map_values(self, lambda v: v * c, _MulBackward0, factor=c)
+
+    __mul__ = __rmul__ = mul
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> SparseTensor:
+        c = _scalar_operand(other, "div")
+        if rounding_mode is not None:
+            raise not_implemented("div.Scalar_mode")
+        return _map_values(self, lambda v: v / c, _DivBackward0, factor=c)
+
+    __truediv__ = div
+
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return _add(self, other, alpha, _AddBackward0)
+
+    __add__ = add
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return _add(self, other, -alpha, _SubBackward0)
+
+    __sub__ = sub
+
+    def __radd__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            return add_dense_sparse(other, self, 1)
+        return _add(self, other, 1, _AddBackward0)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            return add_dense_sparse(other, self, -1)
+        raise not_implemented("sub")
+
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        if keepdim:
+            raise not_implemented("sum.dim_IntList")
+        return sparse_sum(self, dim, dtype=dtype)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        return mm_dense(self, mat2)
+
+    matmul = __matmul__ = mm
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+        raise not_implemented("addmm")
+
+
+SparseTensor.__name__ = SparseTensor.__qualname__ = "Tensor"
+SparseTensor.__module__ = Tensor.__module__
+_new = object.__new__
+
+
+def is_sparse(t: Any) -> bool:
+    return isinstance(t, SparseTensor)
+
+
+def _host(a: Any) -> np.ndarray:
+    return a if isinstance(a, np.ndarray) else a.get()
+
+
+def _rebuild_sparse(indices: np.ndarray, values: np.ndarray, shape: tuple, coalesced: bool, dtype_name: str,
+                    dev: str, requires_grad: bool) -> SparseTensor:
+    d = canonical(dev)
+    xp = xp_of(d)
+    t = _wrap(xp.asarray(indices), xp.asarray(values), shape, coalesced, d, D.BY_NAME[dtype_name])
+    t._rg = requires_grad
+    return t
+
+
+def _wrap(indices: Any, values: Any, shape: Sequence[int], coalesced: bool, dev: Any = CPU,
+          dtype: D.dtype | None = None) -> SparseTensor:
+    """A fresh sparse leaf over the given arrays (not copied)."""
+    t = _new(SparseTensor)
+    t._data = SparseStorage(indices, values, tuple(int(s) for s in shape), coalesced)
+    t._dtype = dtype if dtype is not None else D.from_numpy_dtype(values.dtype)
+    t._device = dev
+    t._base = None
+    t._vc = [0]
+    t._rg = False
+    t._grad_fn = None
+    t._output_nr = 0
+    return t
+
+
+def _coalesce_arrays(s: SparseStorage) -> tuple[Any, Any]:
+    """Sorted unique indices and the values of duplicates summed (in order of appearance)."""
+    xp = xp_of_array(s.values)
+    sd = s.indices.shape[0]
+    sizes = s.shape[:sd]
+    if s.indices.shape[1] == 0:
+        return s.indices, s.values
+    if sd == 0:
+        return s.indices[:, :1], s.values.sum(0, keepdims=True)
+    lin = xp.ravel_multi_index(tuple(s.indices), sizes)
+    uniq, inv = xp.unique(lin, return_inverse=True)
+    vals = xp.zeros((uniq.shape[0],) + s.values.shape[1:], s.values.dtype)
+    xp.add.at(vals, inv.reshape(-1), s.values)
+    idx = xp.stack(xp.unravel_index(uniq, sizes)).astype(np.int64)
+    return idx, vals
+
+
+# ---- autograd ----------------------------------------------------------------------------------------
+def _record(out: Tensor, cls: type, inputs: tuple, **attrs: Any) -> Any:
+    """Record ``cls`` as ``out``'s grad_fn when an input requires grad; ``attrs`` go on the node."""
+    if needs_grad(*inputs):
+        node = record(out, cls(), inputs)
+        node.__dict__.update(attrs)
+    return out
+
+
+def _retype(node: Any, cls: type) -> Any:
+    new = cls()
+    new._next, new._meta = node._next, node._meta
+    new.__dict__.update(node.__dict__)
+    return new
+
+
+def _from_values(indices: Any, values: Tensor, shape: Sequence[int], coalesced: bool) -> SparseTensor:
+    """A sparse tensor over ``indices`` (an array) whose values are the (differentiable) tensor ``values``."""
+    out = _wrap(indices, values._data, shape, coalesced, values._device, values._dtype)
+    return _record(out, _SparseCooBackward0, (values,), indices=indices)
+
+
+def _gather(g: Tensor, indices: Any) -> Tensor:
+    """``g[indices]`` per nonzero (dense ``g``; sparse ``g`` is densified first), differentiable in ``g``."""
+    if isinstance(g, SparseTensor):
+        g = g.to_dense()
+    key = tuple(from_array(i, D.int64, g._device) for i in indices)
+    return g[key]
+
+
+def _like_pattern(src: SparseTensor, values: Tensor) -> SparseTensor:
+    return _from_values(src._data.indices, values, src._data.shape, src._data.coalesced)
+
+
+_SparseCooBackward0 = make_node_class(
+    "SparseCooTensorWithDimsAndTensorsBackward0", lambda n, g: (_gather(g, n.indices),))
+_ToDenseBackward0 = make_node_class(
+    "ToDenseBackward0", lambda n, g: (_like_pattern(n.src, _gather(g, n.src._data.indices)),))
+_ValuesBackward0 = make_node_class("ValuesBackward0", lambda n, g: (_like_pattern(n.src, g),))
+_CoalesceBackward0 = make_node_class("CoalesceBackward0", lambda n, g: (g,))
+_CloneBackward0 = make_node_class("CloneBackward0", lambda n, g: (g,))
+_ToCopyBackward0 = make_node_class("ToCopyBackward0", lambda n, g: (g.to(n.dtype),))
+_TransposeBackward0 = make_node_class("TransposeBackward0", lambda n, g: (g.transpose(*n.dims),))
+_TBackward0 = make_node_class("TBackward0", lambda n, g: (g.t(),))
+_NegBackward0 = make_node_class("NegBackward0", lambda n, g: (-g,))
+_MulBackward0 = make_node_class("MulBackward0", lambda n, g: (g * n.factor,))
+_DivBackward0 = make_node_class("DivBackward0", lambda n, g: (g / n.factor,))
+_AddBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
+_SubBackward0 = make_node_class("SubBackward0", lambda n, g: (g, g * n.alpha))
+_ToSparseBackward0 = make_node_class("ToSparseBackward0", lambda n, g: (g.to_dense() if is_sparse(g) else g,))
+_ToSparseBackward1 = make_node_class("ToSparseBackward1", lambda n, g: (g.to_dense() if is_sparse(g) else g,))
+
+
+def _scalar_operand(other: Any, op: str) -> Any:
+    if isinstance(other, Tensor):
+        if other.dim() == 0 and not isinstance(other, SparseTensor):
+            return other.item()
+        raise not_implemented(f"{op}.Tensor")
+    if isinstance(other, (bool, int, float, complex)):
+        return other
+    raise TypeError(f"unsupported operand type for {op}: '{type(other).__name__}'")
+
+
+def _map_values(t: SparseTensor, fn: Any, node: type, **attrs: Any) -> SparseTensor:
+    """A sparse tensor with ``t``'s pattern and ``fn`` applied to its values (ember ops decide the dtype)."""
+    v = fn(from_array(t._data.values, t._dtype, t._device))
+    out = _wrap(t._data.indices, v._data, t._data.shape, t._data.coalesced, t._device, v._dtype)
+    return _record(out, node, (t,), **attrs)
+
+
+def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
+    """sparse ± sparse: the entries of both (uncoalesced unless both inputs are coalesced, as torch)."""
+    if not isinstance(b, Tensor):
+        raise not_implemented("add.Scalar" if node is _AddBackward0 else "sub.Scalar")
+    if not isinstance(b, SparseTensor):
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    if a.shape != b.shape:
+        raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but {list(a.shape)} != "
+                           f"{list(b.shape)}")
+    sa, sb = a._data, b._data
+    va = from_array(sa.values, a._dtype, a._device)
+    vb = from_array(sb.values, b._dtype, b._device)
+    if b is a:   # torch adds a tensor to itself by scaling its values
+        v = va + vb * alpha
+        out = _wrap(sa.indices, v._data, sa.shape, sa.coalesced, a._device, v._dtype)
+    else:
+        dt = D.promote_types(a._dtype, b._dtype)
+        xp = xp_of(a._device)
+        vals = xp.concatenate((sa.values.astype(dt.np, copy=False),
+                               (vb * alpha)._data.astype(dt.np, copy=False) if alpha != 1 else
+                               sb.values.astype(dt.np, copy=False)))
+        out = _wrap(xp.concatenate((sa.indices, sb.indices), axis=1), vals, sa.shape, False, a._device, dt)
+        if sa.coalesced and sb.coalesced:
+            out._data.indices, out._data.values = _coalesce_arrays(out._data)
+            out._data.coalesced = True
+    return _record(out, node, (a, b), alpha=alpha if node is _AddBackward0 else -alpha)
+
+
+_AddDenseBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
+
+
+def add_dense_sparse(dense: Tensor, sp: SparseTensor, alpha: Any = 1) -> Tensor:
+    """dense + alpha·sparse → dense: the sparse entries added one by one, in order (torch's kernel)."""
+    if dense.shape != sp.shape:
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has size "
+                           f"{list(dense.shape)} while other has size {list(sp.shape)} (FYI: dense-sparse "
+                           "addition does not currently support broadcasting)")
+    dt = D.promote_types(dense._dtype, sp._dtype)
+    arr = dense._data.astype(dt.np, copy=True)
+    _scatter_add(arr, sp._data.indices, sp._data.values, alpha)
+    out = from_array(arr, dt, dense._device)
+    return _record(out, _AddDenseBackward0, (dense, sp), alpha=alpha)
+
+
+# ---- creation ----------------------------------------------------------------------------------------
+_warned_invariants = [False]
+
+
+def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = None, *, dtype: Any = None,
+                      device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
+                      check_invariants: bool | None = None, is_coalesced: bool | None = None) -> SparseTensor:
+    """``torch.sparse_coo_tensor``: a COO tensor from ``indices`` (sparse_dim × nnz) and ``values``."""
+    from ..ops.creation import tensor as make_tensor
+    if check_invariants is None and not _warned_invariants[0]:
+        _warned_invariants[0] = True
+        warnings.warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
+                      "when operating on a sparse tensor which violates the invariants, but checks incur "
+                      "performance overhead. To silence this warning, explicitly opt in or out. See "
+                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
+                      stacklevel=2)
+    dev = canonical(device) if device is not None else None
+    if not isinstance(values, Tensor):
+        values = make_tensor(values, dtype=dtype, device=dev)
+    if not isinstance(indices, Tensor):
+        indices = make_tensor(indices, device=values._device)
+    if dtype is not None and values._dtype is not dtype:
+        values = values.to(dtype)
+    if indices.dim() != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
+    xp = xp_of(values._device)
+    idx = indices._data.astype(np.int64)   # a copy: the tensor owns its indices
+    sd, nnz = idx.shape
+    if values.dim() == 0 or values.shape[0] != nnz:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {nnz}, nnz from "
+                           f"values: {values.shape[0] if values.dim() else 1}")
+    dense_shape = tuple(values.shape[1:])
+    if nnz and bool((idx < 0).any()):
+        d = int(xp.nonzero((idx < 0).any(axis=1))[0][0])
+        v = int(idx[d][idx[d] < 0][0])
+        raise RuntimeError(f"found negative index {v} for dim {d}")
+    if size is None:
+        sparse_shape = tuple(int(m) + 1 for m in idx.max(axis=1)) if nnz else (0,) * sd
+        shape = sparse_shape + dense_shape
+    else:
+        shape = tuple(int(s) for s in size)
+        if len(shape) != sd + len(dense_shape):
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
+                               f"sparse_dim = {sd}, dense_dim = {len(dense_shape)}")
+        if check_invariants and nnz:
+            top = idx.max(axis=1)
+            for d in range(sd):
+                if int(top[d]) >= shape[d]:
+                    raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {shape[d]} but "
+                                       f"found index {int(top[d])}")
+        if tuple(shape[sd:]) != dense_shape:
+            raise RuntimeError(f"values has incorrect size, expected {[nnz, *shape[sd:]]}, got "
+                               f"{list(values.shape)}")
+    vals = values.detach() if values._grad_fn is None else values
+    out = _from_values(idx, vals if requires_grad else values, shape, bool(is_coalesced))
+    if requires_grad:
+        out = out.detach()
+        out._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
+    return out
+
+
+def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
+              dense_dim: int | None = None) -> SparseTensor:
+    """``Tensor.to_sparse`` of a dense tensor: its nonzero entries (or nonzero slices past ``sparse_dim``)."""
+    if isinstance(self, SparseTensor):
+        return self.to_sparse(sparse_dim)
+    if layout is not None and layout is not sparse_coo:
+        raise not_implemented("to_sparse")
+    n = self.dim()
+    sd = n if sparse_dim is None else sparse_dim
+    if not 0 <= sd <= n:
+        raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{n}] range, but {sd} is given")
+    xp = xp_of(self._device)
+    a = self._data
+    nz = a != 0
+    if n > sd:
+        nz = nz.reshape(a.shape[:sd] + (-1,)).any(axis=-1)
+    idx = xp.stack(xp.nonzero(nz)).astype(np.int64).reshape(sd, -1)
+    key = tuple(from_array(i, D.int64, self._device) for i in idx)
+    vals = self[key] if sd else self.unsqueeze(0)
+    out = _wrap(idx, vals._data, a.shape, True, self._device, self._dtype)
+    return _record(out, _ToSparseBackward1 if sparse_dim is None else _ToSparseBackward0, (self,))
+
+
+def _to_sparse_coo(self: Tensor) -> SparseTensor:
+    return to_sparse(self)
+
+
+# ---- reductions --------------------------------------------------------------------------------------
+def sparse_sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:
+    """``torch.sparse.sum``: all entries (a dense 0-d tensor) or over ``dim``s (sparse while sparse dims
+    remain, else dense)."""
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("input must be sparse")
+    if dtype is not None:
+        input = input.to(dtype)
+    s = input._data
+    sd = input.sparse_dim()
+    vals = from_array(s.values, input._dtype, input._device)
+    with _no_grad():
+        if dim is None:
+            out = vals.sum()
+            return _record(out.detach(), _SumBackward0, (input,), src=input)
+        dims = sorted({wrap_dim(d, input.dim()) for d in ((dim,) if isinstance(dim, int) else dim)})
+        keep = [d for d in range(sd) if d not in dims]
+        dense_red = tuple(d - sd + 1 for d in dims if d >= sd)
+        v = vals.sum(dense_red) if dense_red else vals
+        if not keep:
+            out = v.sum(0).detach()
+        else:
+            shape = tuple(n for d, n in enumerate(s.shape) if d not in dims)
+            part = _wrap(s.indices[keep], v._data, shape, False, input._device, v._dtype)
+            idx, va = _coalesce_arrays(part._data)
+            out = _wrap(idx, va, shape, True, input._device, v._dtype)
+    return _record(out, _SparseSumBackward0, (input,), src=input, keep=keep, dims=dims)
+
+
+def _sum_backward(n: Any, g: Tensor) -> tuple:
+    src = n.src
+    s = src._data
+    sd = src.sparse_dim()
+    if n.keep:
+        gv = _gather(g, s.indices[n.keep])
+    else:
+        gv = (g.to_dense() if is_sparse(g) else g).unsqueeze(0).expand(s.indices.shape[1], *g.shape)
+    for d in n.dims:
+        if d >= sd:
+            gv = gv.unsqueeze(d - sd + 1)
+    return (_like_pattern(src, gv.expand(*s.values.shape)),)
+
+
+def _full_sum_backward(n: Any, g: Tensor) -> tuple:
+    return (_like_pattern(n.src, g.expand(*n.src._data.values.shape)),)
+
+
+_SumBackward0 = make_node_class("SumBackward0", _full_sum_backward)
+_SparseSumBackward0 = make_node_class("SparseSumBackward0", _sum_backward)
+
+
+def _no_grad() -> Any:
+    from ..autograd.grad_mode import no_grad
+    return no_grad()
+
+
+# ---- products ----------------------------------------------------------------------------------------
+def _check_mm(s: SparseTensor, d: Tensor, op: str) -> None:
+    if isinstance(d, SparseTensor):
+        raise not_implemented(op)
+    if s.sparse_dim() != 2 or s.dense_dim() != 0:
+        if s.dim() != 2:
+            raise IndexError(f"Dimension out of range (expected to be in range of [-{s.dim()}, {s.dim() - 1}], "
+                             f"but got -2)" if s.dim() == 1 else f"{op}: matrices expected, got {s.dim()}D tensor")
+        raise RuntimeError(f"{op}: expected first two dims to be sparse (indices has size 2 at first dim), but "
+                           f"got {s.sparse_dim()} sparse dims")
+    if d.dim() != 2:
+        raise RuntimeError(f"{op}: matrices expected, got {d.dim()}D tensor")
+    if s.shape[1] != d.shape[0]:
+        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got {d.shape[0]}")
+    if s._dtype is not d._dtype:
+        raise RuntimeError(f"expected mat1 and mat2 to have the same dtype, but got: {s._dtype._short} != "
+                           f"{d._dtype._short}")
+
+
+def _spmm_array(s: SparseTensor, d: Tensor) -> Any:
+    """The dense product ``s @ d`` (s sparse n×m, d dense m×p): rows of ``d`` scaled and summed per row."""
+    st = s._data
+    xp = xp_of(s._device)
+    out = xp.zeros((st.shape[0], d.shape[1]), d._data.dtype)
+    if st.indices.shape[1]:
+        rows, cols = st.indices
+        order = xp.argsort(rows, kind="stable")
+        r = rows[order]
+        contrib = st.values[order][:, None] * d._data[cols[order]]
+        starts = xp.flatnonzero(xp.concatenate((xp.ones(1, bool), r[1:] != r[:-1])))
+        out[r[starts]] = xp.add.reduceat(contrib, starts, axis=0)
+    return out
+
+
+def _masked_product(g: Tensor, d: Tensor, s: SparseTensor) -> SparseTensor:
+    """``(g @ d.T)`` at ``s``'s nonzeros only, as a sparse tensor with ``s``'s pattern."""
+    rows, cols = (from_array(i, D.int64, g._device) for i in s._data.indices)
+    return _like_pattern(s, (g[rows] * d[cols]).sum(1))
+
+
+def _spmm_backward(n: Any, g: Tensor) -> tuple:
+    s, d = n.s, n.d
+    gs = _masked_product(g, d, s)
+    gd = sparse_mm(s.t(), g)
+    if n.alpha != 1:
+        gs, gd = gs * n.alpha, gd * n.alpha
+    if n.bias:
+        return (g * n.beta if n.beta != 1 else g, gs, gd)
+    return (gs, gd)
+
+
+def _mm_backward(n: Any, g: Tensor) -> tuple:
+    s, d = n.s, n.d
+    gs = g.mm(d.t())
+    gd = sparse_mm(s.t(), g)
+    if n.alpha != 1:
+        gs, gd = gs * n.alpha, gd * n.alpha
+    if n.bias:
+        return (g * n.beta if n.beta != 1 else g, gs, gd)
+    return (gs, gd)
+
+
+_SparseAddmmBackward0 = make_node_class("SparseAddmmBackward0", _spmm_backward)
+_MmBackward0 = make_node_class("MmBackward0", _mm_backward)
+_AddmmBackward0 = make_node_class("AddmmBackward0", _mm_backward)
+
+
+def _product(s: SparseTensor, d: Tensor, op: str, node: type, bias: Tensor | None = None, beta: Any = 1,
+             alpha: Any = 1) -> Tensor:
+    _check_mm(s, d, op)
+    arr = _spmm_array(s, d)
+    if alpha != 1:
+        arr = arr * arr.dtype.type(alpha)
+    if bias is not None:
+        b = bias._data if beta == 1 else bias._data * bias._data.dtype.type(beta)
+        arr = arr + (0 if beta == 0 else b)
+    out = from_array(arr, d._dtype, d._device)
+    inputs = (s, d) if bias is None else (bias, s, d)
+    return _record(out, node, inputs, s=s, d=d, alpha=alpha, beta=beta, bias=bias is not None)
+
+
+def sparse_mm(mat1: SparseTensor, mat2: Tensor) -> Tensor:
+    """``torch.sparse.mm``: sparse × dense → dense; the sparse gradient keeps ``mat1``'s pattern."""
+    if not isinstance(mat1, SparseTensor):
+        from ..ops.matmul import mm
+        return mm(mat1, mat2)
+    return _product(mat1, mat2, "mm", _SparseAddmmBackward0)
+
+
+def sparse_addmm(input: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``torch.sparse.addmm``: beta·input + alpha·(mat1 @ mat2), mat1 sparse."""
+    return _product(mat1, mat2, "addmm", _SparseAddmmBackward0, input, beta, alpha)
+
+
+def mm_dense(mat1: SparseTensor, mat2: Tensor) -> Tensor:
+    """``torch.mm`` / ``matmul`` / ``@`` with a sparse first operand (its gradient is dense, as torch's)."""
+    return _product(mat1, mat2, "mm", _MmBackward0)
+
+
+def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``torch.addmm`` with a sparse ``mat1``."""
+    return _product(mat1, mat2, "addmm", _AddmmBackward0, input, beta, alpha)
+
+
+def smm(input: SparseTensor, mat: Tensor) -> Tensor:
+    """``torch.smm``: sparse × dense (torch returns it sparse; ember returns the product densely stored)."""
+    return sparse_mm(input, mat)
+
+
+# ---- nn hooks ------------------------------------------------------------------------------------------
+def embedding_grad(idx: Tensor, g: Tensor, num: int, padding_idx: int | None, scale_grad_by_freq: bool
+                   ) -> SparseTensor:
+    """The sparse gradient of an embedding lookup: one entry per looked-up index (padding dropped),
+    uncoalesced, in lookup order (torch's ``embedding_backward`` with ``sparse=True``)."""
+    if scale_grad_by_freq:
+        raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients")
+    dim = g.shape[-1]
+    flat = idx._data.reshape(-1).astype(np.int64)
+    gf = g.reshape(-1, dim)
+    if padding_idx is not None:
+        keep = flat != padding_idx
+        flat = flat[keep]
+        gf = gf[from_array(keep, D.bool, g._device)]
+    return _from_values(flat[None], gf, (num, dim), False)
+
+
+Tensor.to_sparse = to_sparse   # type: ignore[attr-defined]
+Tensor.to_sparse_coo = _to_sparse_coo   # type: ignore[attr-defined]
