@@ -419,22 +419,63 @@ class Module:
 
     # ---- conversions -------------------------------------------------------------------------------
     def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> Module:
-        """Convert every parameter (in place, keeping the Parameter objects), gradient and buffer."""
+        """Convert every parameter, gradient and buffer with ``fn``. Parameters are updated in place through
+        ``.data`` (the Parameter objects stay), unless ``ember.__future__`` asks to swap the converted tensors into
+        them (``swap_tensors``: identity kept, gradients swapped too) or to overwrite them with new Parameters."""
+        from ... import __future__ as future
+        from ...utils import swap_tensors
+
         if recurse:
             for module in self.children():
                 module._apply(fn)
-        for param in self._parameters.values():
+        swap = future.get_swap_module_params_on_conversion()
+        overwrite = future.get_overwrite_module_params_on_conversion()
+        for key, param in self._parameters.items():
             if param is None:
                 continue
             with no_grad():
-                param.data = fn(param)
-                grad = param._grad_or_none()
-                if grad is not None:
-                    grad.data = fn(grad)
+                converted = fn(param)
+            grad = param._grad_or_none()
+            if swap:
+                out = self._swap_param(key, param, converted, grad)
+            elif overwrite:
+                out = self._parameters[key] = Parameter(converted, param.requires_grad)
+            else:
+                param.data = converted
+                out = param
+            if grad is None:
+                continue
+            with no_grad():
+                grad_converted = fn(grad)
+            if swap:
+                try:
+                    swap_tensors(grad, grad_converted.requires_grad_(grad.requires_grad))
+                except Exception as e:
+                    raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}.grad") from e
+                out.grad = grad
+            elif overwrite:
+                out.grad = grad_converted.requires_grad_(grad.requires_grad)
+            else:
+                grad.data = grad_converted
         for key, buf in self._buffers.items():
             if buf is not None:
                 self._buffers[key] = fn(buf)
         return self
+
+    def _swap_param(self, key: str, param: Parameter, converted: Tensor, grad: Tensor | None) -> Parameter:
+        """Swap ``converted`` (as a Parameter) into ``param``; its gradient is detached first (and put back if the
+        swap is refused), to be converted and swapped on its own afterwards."""
+        from ...utils import swap_tensors
+
+        if grad is not None:
+            param.grad = None
+        try:
+            swap_tensors(param, Parameter(converted, param.requires_grad))
+        except Exception as e:
+            if grad is not None:
+                param.grad = grad
+            raise RuntimeError(f"_apply(): Couldn't swap {self._get_name()}.{key}") from e
+        return param
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call ``fn`` on every submodule (children first), then on self."""
