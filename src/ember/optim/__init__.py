@@ -17,6 +17,7 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = [
     "lr_scheduler",
@@ -36,4 +37,5 @@ __all__ = [
     "LBFGS",
     "Adafactor",
     "Muon",
+    "SparseAdam",
 ]

@@ -77,10 +77,14 @@ class Adagrad(Optimizer):
             for p in params_with_grad(group):
                 state = self.state[p]
                 step = bump_step(state)
+                clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+                if p.grad.is_sparse:   # sparse COO gradient (ember.sparse)
+                    from ..sparse._optim import adagrad_step
+                    adagrad_step(p, state, group, clr)
+                    continue
                 g = grad_array(p, group["maximize"])
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
-                clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
                 s = state["sum"]
                 addcmul(s._data, g, g, 1, out=s)
                 std = xp(p).sqrt(s._data)

@@ -60,6 +60,10 @@ class SGD(Optimizer):
                 if _fused.fusable(p):
                     self._fused_step(p, group)
                     continue
+                if p.grad.is_sparse:   # sparse COO gradient (ember.sparse)
+                    from ..sparse._optim import sgd_step
+                    sgd_step(p, self.state[p], group)
+                    continue
                 g = grad_array(p, group["maximize"])
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])

@@ -499,22 +499,73 @@ def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but {list(a.shape)} != "
                            f"{list(b.shape)}")
     sa, sb = a._data, b._data
-    va = from_array(sa.values, a._dtype, a._device)
+    dt = D.promote_types(a._dtype, b._dtype)
+    va = sa.values.astype(dt.np, copy=False)
     vb = from_array(sb.values, b._dtype, b._device)
-    if b is a:   # torch adds a tensor to itself by scaling its values
-        v = va + vb * alpha
-        out = _wrap(sa.indices, v._data, sa.shape, sa.coalesced, a._device, v._dtype)
-    else:
-        dt = D.promote_types(a._dtype, b._dtype)
-        xp = xp_of(a._device)
-        vals = xp.concatenate((sa.values.astype(dt.np, copy=False),
-                               (vb * alpha)._data.astype(dt.np, copy=False) if alpha != 1 else
-                               sb.values.astype(dt.np, copy=False)))
-        out = _wrap(xp.concatenate((sa.indices, sb.indices), axis=1), vals, sa.shape, False, a._device, dt)
-        if sa.coalesced and sb.coalesced:
-            out._data.indices, out._data.values = _coalesce_arrays(out._data)
-            out._data.coalesced = True
+    vb = (vb * alpha if alpha != 1 else vb)._data.astype(dt.np, copy=False)
+    idx, vals = _merge(sa, sb, va, vb)
+    out = _wrap(idx, vals, sa.shape, sa.coalesced and sb.coalesced, a._device, dt)
     return _record(out, node, (a, b), alpha=alpha if node is _AddBackward0 else -alpha)
+
+
+def _merge(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any, Any]:
+    """torch's CPU sparse + sparse: a two-pointer merge of the two entry lists in their stored order, taking
+    the smaller index first and summing the heads when they are equal (exact for any order, coalesced or not).
+
+    When both lists are sorted the merge pairs the k-th occurrence of an index in one list with its k-th
+    occurrence in the other, which is computed with one lexsort; unsorted lists are merged step by step."""
+    xp = xp_of_array(va)
+    sd = sa.indices.shape[0]
+    la = xp.ravel_multi_index(tuple(sa.indices), sa.shape[:sd]) if sd else xp.zeros(sa.indices.shape[1], np.int64)
+    lb = xp.ravel_multi_index(tuple(sb.indices), sb.shape[:sd]) if sd else xp.zeros(sb.indices.shape[1], np.int64)
+    na, nb = la.shape[0], lb.shape[0]
+    if bool((la[1:] >= la[:-1]).all()) and bool((lb[1:] >= lb[:-1]).all()):
+        lin = xp.concatenate((la, lb))
+        rank = xp.concatenate((_run_rank(xp, la), _run_rank(xp, lb)))
+        side = xp.concatenate((xp.zeros(na, np.int8), xp.ones(nb, np.int8)))
+        order = xp.lexsort((side, rank, lin))
+        lin, rank = lin[order], rank[order]
+        new = xp.ones(na + nb, bool)
+        new[1:] = (lin[1:] != lin[:-1]) | (rank[1:] != rank[:-1])
+        starts = xp.flatnonzero(new)
+        allv = xp.concatenate((va, vb))[order]
+        vals = xp.add.reduceat(allv, starts, axis=0) if starts.size else allv
+        return xp.concatenate((sa.indices, sb.indices), axis=1)[:, order[starts]], vals
+    ha, hb = _host(la).tolist(), _host(lb).tolist()
+    pick_a, pick_b = [], []
+    i = j = 0
+    while i < na and j < nb:   # unsorted entry lists: torch's merge is inherently sequential
+        if ha[i] == hb[j]:
+            pick_a.append(i)
+            pick_b.append(j)
+            i += 1
+            j += 1
+        elif ha[i] < hb[j]:
+            pick_a.append(i)
+            pick_b.append(-1)
+            i += 1
+        else:
+            pick_a.append(-1)
+            pick_b.append(j)
+            j += 1
+    pick_a += list(range(i, na)) + [-1] * (nb - j)
+    pick_b += [-1] * (na - i) + list(range(j, nb))
+    ia, ib = xp.asarray(pick_a, np.int64), xp.asarray(pick_b, np.int64)
+    zero = xp.zeros((1,) + va.shape[1:], va.dtype)   # a missing side adds exactly nothing
+    vals = xp.concatenate((va, zero))[ia] + xp.concatenate((vb, zero))[ib]
+    pad = xp.zeros((sd, 1), np.int64)
+    idx = xp.where(ia >= 0, xp.concatenate((sa.indices, pad), axis=1)[:, ia],
+                   xp.concatenate((sb.indices, pad), axis=1)[:, ib])
+    return idx.astype(np.int64), vals
+
+
+def _run_rank(xp: Any, lin: Any) -> Any:
+    """For a sorted array: each element's rank among its equal neighbours (0, 1, ... per value)."""
+    n = lin.shape[0]
+    pos = xp.arange(n)
+    first = xp.ones(n, bool)
+    first[1:] = lin[1:] != lin[:-1]
+    return pos - xp.maximum.accumulate(xp.where(first, pos, 0))
 
 
 _AddDenseBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
