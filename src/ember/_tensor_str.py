@@ -245,8 +245,16 @@ def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    text = prefix + (",\n" + " " * indent).join(parts) + ",\n" + " " * indent + suffixes[0]
-    return _join_suffixes(text, suffixes[1:], indent)
+    out = [prefix + (",\n" + " " * indent).join(parts), ",\n" + " " * indent + suffixes[0]]
+    last_line = indent + len(suffixes[0])   # torch starts the suffixes on a new line, then wraps at linewidth
+    for suffix in suffixes[1:]:
+        if last_line + len(suffix) + 2 > _OPTS.linewidth:
+            out.append(",\n" + " " * indent + suffix)
+            last_line = indent + len(suffix)
+        else:
+            out.append(", " + suffix)
+            last_line += len(suffix) + 2
+    return "".join(out) + ")"
 
 
 def tensor_format(t: Tensor, format_spec: str) -> str:

@@ -685,8 +685,10 @@ def sparse_sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tenso
     vals = from_array(s.values, input._dtype, input._device)
     with _no_grad():
         if dim is None:
-            out = vals.sum()
-            return _record(out.detach(), _SumBackward0, (input,), src=input)
+            out = vals.sum().detach()
+    if dim is None:
+        return _record(out, _SumBackward0, (input,), src=input)
+    with _no_grad():
         dims = sorted({wrap_dim(d, input.dim()) for d in ((dim,) if isinstance(dim, int) else dim)})
         keep = [d for d in range(sd) if d not in dims]
         dense_red = tuple(d - sd + 1 for d in dims if d >= sd)
@@ -702,21 +704,26 @@ def sparse_sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tenso
 
 
 def _sum_backward(n: Any, g: Tensor) -> tuple:
+    """The gradient on the input's coalesced pattern (as torch's), ``g`` spread over the summed dims."""
     src = n.src
     s = src._data
     sd = src.sparse_dim()
+    idx, _ = _coalesce_arrays(s)
+    nnz = idx.shape[1]
     if n.keep:
-        gv = _gather(g, s.indices[n.keep])
+        gv = _gather(g, idx[n.keep])
     else:
-        gv = (g.to_dense() if is_sparse(g) else g).unsqueeze(0).expand(s.indices.shape[1], *g.shape)
+        gv = (g.to_dense() if is_sparse(g) else g).unsqueeze(0).expand(nnz, *g.shape)
     for d in n.dims:
         if d >= sd:
             gv = gv.unsqueeze(d - sd + 1)
-    return (_like_pattern(src, gv.expand(*s.values.shape)),)
+    return (_from_values(idx, gv.expand(nnz, *s.values.shape[1:]), s.shape, True),)
 
 
 def _full_sum_backward(n: Any, g: Tensor) -> tuple:
-    return (_like_pattern(n.src, g.expand(*n.src._data.values.shape)),)
+    s = n.src._data
+    idx, _ = _coalesce_arrays(s)
+    return (_from_values(idx, g.expand(idx.shape[1], *s.values.shape[1:]), s.shape, True),)
 
 
 _SumBackward0 = make_node_class("SumBackward0", _full_sum_backward)
