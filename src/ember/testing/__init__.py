@@ -1,4 +1,5 @@
-"""``ember.testing``: torch.testing's ``assert_close`` (same tolerances, checks and failure messages)."""
+"""``ember.testing``: torch.testing's ``assert_close`` (same tolerances, checks and failure messages), ``make_tensor``
+and the deprecated ``assert_allclose``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 
 from .._core import dtype as D
 from .._tensor import Tensor
+from ._creation import make_tensor
+from ._deprecated import assert_allclose
 
-__all__ = ["assert_close"]
+__all__ = ["assert_close", "assert_allclose", "make_tensor"]
 
 _TOLERANCES = {D.float16: (1e-3, 1e-5), D.bfloat16: (1.6e-2, 1e-5), D.float32: (1.3e-6, 1e-5),
                D.float64: (1e-7, 1e-7), D.complex64: (1.3e-6, 1e-5), D.complex128: (1e-7, 1e-7)}
