@@ -505,7 +505,7 @@ def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
     vb = (vb * alpha if alpha != 1 else vb)._data.astype(dt.np, copy=False)
     idx, vals = _merge(sa, sb, va, vb)
     out = _wrap(idx, vals, sa.shape, sa.coalesced and sb.coalesced, a._device, dt)
-    return _record(out, node, (a, b), alpha=alpha if node is _AddBackward0 else -alpha)
+    return _record(out, node, (a, b), alpha=alpha)
 
 
 def _merge(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any, Any]:
@@ -656,12 +656,14 @@ def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None
     sd = n if sparse_dim is None else sparse_dim
     if not 0 <= sd <= n:
         raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{n}] range, but {sd} is given")
+    if sd == 0 and n > 0:
+        raise RuntimeError("dense_to_sparse: sparse_dim argument must be in >0 when self.dim()>0")
     xp = xp_of(self._device)
     a = self._data
     nz = a != 0
     if n > sd:
         nz = nz.reshape(a.shape[:sd] + (-1,)).any(axis=-1)
-    idx = xp.stack(xp.nonzero(nz)).astype(np.int64).reshape(sd, -1)
+    idx = xp.stack(xp.nonzero(nz)).astype(np.int64).reshape(sd, -1) if sd else xp.zeros((0, 1), np.int64)
     key = tuple(from_array(i, D.int64, self._device) for i in idx)
     vals = self[key] if sd else self.unsqueeze(0)
     out = _wrap(idx, vals._data, a.shape, True, self._device, self._dtype)
