@@ -201,7 +201,7 @@ def _join_suffixes(text: str, suffixes: list[str], indent: int) -> str:
 
 def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
     """``repr(t)`` (and ``str(t)``): contents, then device/size/dtype/autograd suffixes, as torch."""
-    if t.is_sparse:
+    if getattr(t, "is_sparse", False):   # duck-typed tensors (FakeTensor) may lack the attribute
         return _sparse_repr(t, prefix, indent)
     suffixes = []
     if t.device.type != "cpu":
