@@ -57,7 +57,9 @@ def _calling_op() -> str:
             if not path.startswith(_HERE):
                 name = f.f_code.co_name
                 if name in ("wrapper", "<lambda>", "inner"):   # a decorator's frame: name the wrapped op
-                    name = getattr(f.f_locals.get("fn") or f.f_locals.get("func"), "__name__", name)
+                    loc = f.f_locals
+                    inner = next((loc[k] for k in ("fn", "func", "step", "f") if callable(loc.get(k))), None)
+                    name = getattr(inner, "__name__", name)
         elif name is not None:
             break
         f = f.f_back
@@ -195,6 +197,16 @@ class SparseTensor(Tensor):
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
         out = self._values()
         return _record(out, _ValuesBackward0, (self,), src=self)
+
+    def zero_(self) -> SparseTensor:
+        """Drop every entry (nnz becomes 0), as torch's sparse ``zero_``."""
+        s = self._data
+        xp = xp_of(self._device)
+        s.indices = xp.zeros((s.indices.shape[0], 0), np.int64)
+        s.values = xp.zeros((0,) + s.values.shape[1:], s.values.dtype)
+        s.coalesced = True
+        self._vc[0] += 1
+        return self
 
     def stride(self, dim: int | None = None) -> Any:
         return (0,) * self.dim() if dim is None else 0
@@ -385,6 +397,22 @@ def _rebuild_sparse(indices: np.ndarray, values: np.ndarray, shape: tuple, coale
     t = _wrap(xp.asarray(indices), xp.asarray(values), shape, coalesced, d, D.BY_NAME[dtype_name])
     t._rg = requires_grad
     return t
+
+
+def rebuild_sparse_tensor(layout: Any, data: tuple) -> SparseTensor:
+    """Unpickling torch's ``torch._utils._rebuild_sparse_tensor(layout, (indices, values, size[, coalesced]))``."""
+    if layout is not sparse_coo:
+        raise RuntimeError(f"rebuilding sparse tensor for layout {layout}")
+    indices, values, size = data[:3]
+    out = sparse_coo_tensor(indices, values, size, check_invariants=False, is_coalesced=bool(data[3])
+                            if len(data) > 3 and data[3] is not None else None)
+    return out
+
+
+def reduce_sparse(t: SparseTensor) -> tuple:
+    """What ``torch.save`` pickles for a sparse tensor: the rebuild call on its indices, values, size and flag."""
+    return (rebuild_sparse_tensor, (sparse_coo, (t._indices(), t._values().detach(), tuple(t.shape),
+                                                 t.is_coalesced())))
 
 
 def _wrap(indices: Any, values: Any, shape: Sequence[int], coalesced: bool, dev: Any = CPU,
