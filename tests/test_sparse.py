@@ -358,3 +358,29 @@ def test_adam_refuses_sparse_grads_with_torchs_error():
 def test_functional_add_dense_sparse():
     e, t = pair([[1, 0, 1]], [1.0, 2.0, 3.0], (4,))
     same(ember.add(ember.ones(4), e), torch.add(torch.ones(4), t))
+
+
+def test_smm_hspmm_softmax():
+    def run(lib):
+        sp = esp if lib is ember else torch.sparse
+        mk = esp.sparse_coo_tensor if lib is ember else torch.sparse_coo_tensor
+        s = lib.tensor([[0.0, 2.0, 0.0], [1.0, 0.0, 3.0]]).to_sparse().requires_grad_()
+        d = lib.arange(6.0).reshape(3, 2)
+        out = [(esp if lib is ember else torch).smm(s, d), (esp if lib is ember else torch).hspmm(s, d)]
+        for f in (sp.softmax, sp.log_softmax):
+            for dim in (0, 1):
+                y = f(s, dim)
+                (y.to_dense() * lib.arange(6.0).reshape(2, 3)).sum().backward()
+                out += [y, s.grad]
+                s.grad = None
+        out.append(sp.softmax(lib.ones(2, 2, 2).to_sparse(2), 1))
+        dup = mk(lib.tensor([[0, 0, 3]]), lib.tensor([1.0, 2.0, 5.0]), (4,))
+        out += [sp.softmax(dup, 0), sp.log_softmax(dup, 0, dtype=lib.float64)]
+        return out
+
+    for e, t in zip(run(ember), run(torch), strict=True):
+        same(e, t)
+    v = ember.tensor([1.0, -2.0, 0.5, 3.0], dtype=ember.float64, requires_grad=True)
+    idx = ember.tensor([[0, 1, 1, 0], [2, 0, 1, 0]])
+    for f in (esp.softmax, esp.log_softmax):
+        assert ember.autograd.gradcheck(lambda v, f=f: f(esp.sparse_coo_tensor(idx, v, (2, 3)), 1).to_dense(), (v,))

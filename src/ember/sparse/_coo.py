@@ -38,7 +38,8 @@ from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
 
 __all__ = ["sparse_coo", "SparseTensor", "sparse_coo_tensor", "to_sparse", "sparse_sum", "sparse_mm",
-           "sparse_addmm", "mm_dense", "addmm_dense", "embedding_grad", "is_sparse"]
+           "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sparse_softmax", "embedding_grad",
+           "is_sparse"]
 
 sparse_coo = layout("sparse_coo")
 _LAYOUTS["sparse_coo"] = sparse_coo
@@ -869,9 +870,90 @@ def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, 
     return _product(mat1, mat2, "addmm", _AddmmBackward0, input, beta, alpha)
 
 
-def smm(input: SparseTensor, mat: Tensor) -> Tensor:
-    """``torch.smm``: sparse × dense (torch returns it sparse; ember returns the product densely stored)."""
-    return sparse_mm(input, mat)
+def _no_derivative(op: str) -> type:
+    def backward(n: Any, g: Tensor) -> tuple:
+        raise RuntimeError(f"derivative for aten::{op} is not implemented")
+    return make_node_class("NotImplemented", backward)
+
+
+_HspmmBackward = _no_derivative("hspmm")
+_SmmBackward = _no_derivative("sspaddmm")
+
+
+def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
+    """``torch.hspmm``: the product's rows where ``mat1`` has entries, as a hybrid sparse tensor (1 sparse
+    dim, dense rows)."""
+    _check_mm(mat1, mat2, "hspmm")
+    xp = xp_of(mat1._device)
+    rows = xp.unique(mat1._data.indices[0])
+    vals = _spmm_array(mat1, mat2)[rows]
+    out = _wrap(rows[None].astype(np.int64), vals, (mat1.shape[0], mat2.shape[1]), False, mat2._device,
+                mat2._dtype)
+    return _record(out, _HspmmBackward, (mat1, mat2))
+
+
+def smm(input: SparseTensor, mat: Tensor) -> SparseTensor:
+    """``torch.smm``: sparse × dense as a sparse tensor with an entry per (row of ``input`` with entries,
+    column of the product)."""
+    h = hspmm(input, mat)
+    xp = xp_of(input._device)
+    rows = h._data.indices[0]
+    p = mat.shape[1]
+    idx = xp.stack((xp.repeat(rows, p), xp.tile(xp.arange(p, dtype=np.int64), rows.shape[0])))
+    out = _wrap(idx, h._data.values.reshape(-1), h.shape, False, mat._device, mat._dtype)
+    return _record(out, _SmmBackward, (input, mat))
+
+
+# ---- softmax -----------------------------------------------------------------------------------------
+def _group_sum(x: Tensor, gid: Tensor, n: int) -> Tensor:
+    from ..ops.creation import zeros
+    return zeros(n, *x.shape[1:], dtype=x.dtype, device=x.device).index_add(0, gid, x)[gid]
+
+
+def _softmax_backward(n: Any, g: Tensor) -> tuple:
+    gv = _gather(g, n.indices)
+    y = n.y
+    if n.log:
+        grad = gv - y.exp() * _group_sum(gv, n.gid, n.groups)
+    else:
+        grad = y * (gv - _group_sum(gv * y, n.gid, n.groups))
+    return (_from_values(n.indices, grad, n.shape, True),)
+
+
+_SparseSoftmaxBackward0 = make_node_class("SparseSoftmaxBackward0", _softmax_backward)
+_SparseLogSoftmaxBackward0 = make_node_class("SparseLogSoftmaxBackward0", _softmax_backward)
+
+
+def sparse_softmax(input: SparseTensor, dim: int, dtype: Any = None, log: bool = False) -> SparseTensor:
+    """``torch.sparse.softmax`` / ``log_softmax`` along a sparse ``dim``: over the specified entries of each
+    slice only (unspecified entries count as -inf, not 0); the result has the coalesced pattern."""
+    if dtype is not None:
+        input = input.to(dtype)
+    d = wrap_dim(dim, input.dim())
+    sd = input.sparse_dim()
+    if d >= sd:
+        raise not_implemented("_sparse_log_softmax" if log else "_sparse_softmax")
+    xp = xp_of(input._device)
+    idx, v = _coalesce_arrays(input._data)
+    others = [k for k in range(sd) if k != d]
+    if others and idx.shape[1]:
+        lin = xp.ravel_multi_index(tuple(idx[others]), tuple(input.shape[k] for k in others))
+        _, gid = xp.unique(lin, return_inverse=True)
+        gid = gid.reshape(-1)
+    else:
+        gid = xp.zeros(idx.shape[1], np.int64)
+    groups = int(gid.max()) + 1 if gid.size else 0
+    m = xp.full((groups,) + v.shape[1:], -np.inf, v.dtype)
+    xp.maximum.at(m, gid, v)
+    shifted = v - m[gid]
+    e = xp.exp(shifted)
+    tot = xp.zeros_like(m)
+    xp.add.at(tot, gid, e)
+    y = shifted - xp.log(tot)[gid] if log else e / tot[gid]
+    out = _wrap(idx, y, input.shape, True, input._device, input._dtype)
+    node = _SparseLogSoftmaxBackward0 if log else _SparseSoftmaxBackward0
+    return _record(out, node, (input,), indices=idx, shape=tuple(input.shape), log=log, groups=groups,
+                   y=from_array(y, input._dtype, input._device), gid=from_array(gid, D.int64, input._device))
 
 
 # ---- nn hooks ------------------------------------------------------------------------------------------
