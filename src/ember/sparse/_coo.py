@@ -917,7 +917,7 @@ def _softmax_backward(n: Any, g: Tensor) -> tuple:
         grad = gv - y.exp() * _group_sum(gv, n.gid, n.groups)
     else:
         grad = y * (gv - _group_sum(gv * y, n.gid, n.groups))
-    return (_from_values(n.indices, grad, n.shape, True),)
+    return (_from_values(n.indices, grad, n.shape, False),)   # torch flags it uncoalesced
 
 
 _SparseSoftmaxBackward0 = make_node_class("SparseSoftmaxBackward0", _softmax_backward)
