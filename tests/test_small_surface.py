@@ -98,6 +98,25 @@ def test_apply_buffers_and_to_device():
         assert e == t
 
 
+def test_apply_swap_keeps_optimizer_params_and_no_op_conversions():
+    def run(lib):
+        lib.__future__.set_swap_module_params_on_conversion(True)
+        m = lib.nn.Linear(2, 3)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        m.weight.grad = lib.ones(3, 2)
+        w, g = m.weight, m.weight.grad
+        m.float()   # converting to the dtype it has: the swap is with an alias of itself
+        same = (m.weight is w, m.weight.grad is g, m.weight.grad.tolist())
+        m.double()
+        held = opt.param_groups[0]["params"][0]
+        a = lib.zeros(2)
+        lib.utils.swap_tensors(a, a)
+        return same, held is m.weight, str(held.dtype), a.tolist()
+    t, e = _both(run)
+    assert e == t
+    assert t[1] is True and t[2] == "torch.float64"
+
+
 def _swap_after_forward(lib, input_requires_grad):
     lib.__future__.set_swap_module_params_on_conversion(True)
     m = lib.nn.Linear(2, 3, bias=False)
