@@ -191,7 +191,7 @@ def test_swap_tensors_moves_grad_and_views_stay_with_memory():
 
 
 @pytest.mark.parametrize("case", ["weakref1", "weakref2", "view", "saved", "grad_of", "view_no_grad",
-                                  "not_tensor", "slots"])
+                                  "saved_no_grad", "saved_non_leaf", "not_tensor", "slots"])
 def test_swap_tensors_errors(case):
     class Slotted(torch.Tensor):
         __slots__ = ("x",)
@@ -219,6 +219,11 @@ def test_swap_tensors_errors(case):
             a.requires_grad_()
             with lib.no_grad():
                 keep.append(a[:1])
+        elif case == "saved_no_grad":   # saved by a product with a tensor that requires grad
+            keep.append(lib.ones(2, requires_grad=True) * a)
+        elif case == "saved_non_leaf":
+            a = lib.ones(2, requires_grad=True) * 2
+            keep.append(a * a)
         elif case == "not_tensor":
             return lib.utils.swap_tensors(1, b)
         elif case == "slots":
@@ -235,7 +240,12 @@ def test_swap_tensors_free_graph_and_non_leaf_allowed():
         lib.utils.swap_tensors(a, lib.ones(3))
         z = lib.ones(2, requires_grad=True) * 2   # a non-leaf
         lib.utils.swap_tensors(z, lib.zeros(2))
-        return a.tolist(), z.tolist(), z.grad_fn is None, z.requires_grad
+        x = lib.ones(2, requires_grad=True)
+        y = x.exp()   # a saved output does not hold the tensor
+        s = y.sum()
+        lib.utils.swap_tensors(y, lib.zeros(2))
+        s.backward()
+        return a.tolist(), z.tolist(), z.grad_fn is None, z.requires_grad, x.grad.tolist()
     t, e = _both(run)
     assert e == t
 
