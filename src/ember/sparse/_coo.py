@@ -16,7 +16,7 @@ Two array operations are implemented on the storage because autograd's leaf accu
 ``storage += storage`` (sparse gradients add by concatenation, uncoalesced, as in torch) and
 ``dense += storage`` (a dense ``.grad`` plus a sparse one, added entry by entry in order).
 
-Forward kernels run on ``xp`` arrays (vectorised: ``unique``/``add.at``/``reduceat``, no loops over
+Forward kernels run on ``xp`` arrays (vectorised: ``unique``/``argsort``/``reduceat``, no loops over
 nonzeros); backward formulas are ember ops (indexing, ``mm``) and the sparse ops of this module.
 """
 
@@ -145,10 +145,41 @@ class SparseStorage:
 
 
 def _scatter_add(dense: Any, indices: Any, values: Any, alpha: Any) -> None:
-    """``dense[indices] += alpha * values`` entry by entry in order (torch's dense += sparse)."""
+    """``dense[indices] += alpha * values`` entry by entry in order (torch's dense += sparse rounding)."""
     xp = xp_of_array(dense)
     v = values if alpha == 1 else values * xp.asarray(alpha, dtype=values.dtype)
-    xp.add.at(dense, tuple(indices), v.astype(dense.dtype, copy=False))
+    v = v.astype(dense.dtype, copy=False)
+    sd = indices.shape[0]
+    if sd == 0 or not dense.flags.c_contiguous:
+        xp.add.at(dense, tuple(indices), v)
+        return
+    lin = xp.ravel_multi_index(tuple(indices), dense.shape[:sd]) if sd > 1 else indices[0]
+    _ordered_add(dense.reshape((-1,) + dense.shape[sd:]), lin, v)
+
+
+_MAX_ROUNDS = 16
+
+
+def _ordered_add(flat: Any, lin: Any, v: Any) -> None:
+    """``flat[lin[k]] += v[k]`` for k in order. Entries are grouped by their occurrence number per target
+    (the 1st, 2nd, ... time a row is hit); each round adds one occurrence per row with plain fancy indexing,
+    which keeps the sequential rounding. Many repeats of a row fall back to ``add.at``."""
+    xp = xp_of_array(flat)
+    n = lin.shape[0]
+    if n == 0:
+        return
+    order = xp.argsort(lin, kind="stable")
+    rank = xp.empty(n, np.int64)
+    rank[order] = _run_rank(xp, lin[order])
+    rounds = int(rank.max()) + 1
+    if rounds > _MAX_ROUNDS:
+        xp.add.at(flat, lin, v)
+    elif rounds == 1:
+        flat[lin] += v
+    else:
+        for r in range(rounds):
+            sel = xp.flatnonzero(rank == r)
+            flat[lin[sel]] += v[sel]
 
 
 class SparseTensor(Tensor):
@@ -443,7 +474,7 @@ def _coalesce_arrays(s: SparseStorage) -> tuple[Any, Any]:
     lin = xp.ravel_multi_index(tuple(s.indices), sizes)
     uniq, inv = xp.unique(lin, return_inverse=True)
     vals = xp.zeros((uniq.shape[0],) + s.values.shape[1:], s.values.dtype)
-    xp.add.at(vals, inv.reshape(-1), s.values)
+    _ordered_add(vals, inv.reshape(-1), s.values)
     idx = xp.stack(xp.unravel_index(uniq, sizes)).astype(np.int64)
     return idx, vals
 
@@ -792,9 +823,10 @@ def _spmm_array(s: SparseTensor, d: Tensor) -> Any:
     out = xp.zeros((st.shape[0], d.shape[1]), d._data.dtype)
     if st.indices.shape[1]:
         rows, cols = st.indices
-        order = xp.argsort(rows, kind="stable")
-        r = rows[order]
-        contrib = st.values[order][:, None] * d._data[cols[order]]
+        order = None if st.coalesced else xp.argsort(rows, kind="stable")   # coalesced rows are sorted
+        r = rows if order is None else rows[order]
+        contrib = d._data.take(cols if order is None else cols[order], axis=0)
+        contrib *= (st.values if order is None else st.values[order])[:, None]
         starts = xp.flatnonzero(xp.concatenate((xp.ones(1, bool), r[1:] != r[:-1])))
         out[r[starts]] = xp.add.reduceat(contrib, starts, axis=0)
     return out
