@@ -105,6 +105,24 @@ def test_without_bias(threads, fname, xs, ws, kw):
     _run(fname, xs, ws, kw, "float32", bias=False)
 
 
+@pytest.mark.parametrize("fname,xs,ws,kw", [CASES[i] for i in (1, 3, 5, 8, 12, 19)])
+@pytest.mark.parametrize("grads", ["input", "weight"])
+def test_one_gradient(threads, fname, xs, ws, kw, grads):
+    """Only the input's or only the weight's gradient (the depthwise weight gradient has a path of its own
+    when the input needs none)."""
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    res = []
+    for lib, fns in ((torch, TF), (ember, F)):
+        X, W = lib.tensor(x, requires_grad=grads == "input"), lib.tensor(w, requires_grad=grads == "weight")
+        y = getattr(fns, fname)(X, W, None, **kw)
+        y.backward(lib.tensor(np.cos(np.arange(y.numel()) * 0.3).reshape(tuple(y.shape))))
+        res.append((X.grad, W.grad))
+    for e, t in zip(res[1], res[0], strict=True):
+        assert (e is None) == (t is None)
+        if t is not None:
+            assert_close(e, t)
+
+
 @pytest.mark.parametrize("fname,xs,ws,kw", [CASES[i] for i in (2, 5, 9, 12, 17, 19, 23)])
 def test_same_bits_on_any_thread_count(monkeypatch, fname, xs, ws, kw):
     """Each part writes its own rows with the same arithmetic: the thread count cannot change a bit."""

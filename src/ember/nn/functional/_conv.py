@@ -266,12 +266,14 @@ class _Taps(NamedTuple):
         return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
 
 
-def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...]) -> Any:
+def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...], dot: Any = None) -> tuple[Any, Any]:
     """Stride-1 depthwise correlation of the zero-padded input ``a`` ``(N, C, *P)`` with ``w`` ``(C, 1, *K)``.
     Kernel offset ``k`` reads a contiguous run of each (sample, channel) row of ``a``; a block of rows at a
     time, the ``prod(K)`` runs are copied side by side and each row's runs reduced by its channel's weights
     in one product (``(1, K) @ (K, run)`` per row): plain copies and a BLAS product, ~20% faster than a
-    multiply and an add per offset. A block's columns stay in cache (on the CPU; a bounded size on GPUs)."""
+    multiply and an add per offset. A block's columns stay in cache (on the CPU; a bounded size on GPUs).
+    With ``dot`` ``(N·C, run)`` also returns each row's dot products of its runs with ``dot`` ``(N·C, K, 1)``
+    (from the same columns: the weight gradient, when ``a`` is the padded output gradient), else None."""
     n, c = a.shape[:2]
     taps = _Taps.of(a.shape[2:], w.shape[2:], dilation)
     rows, length, k = n * c, taps.length, len(taps.offsets)
@@ -282,6 +284,7 @@ def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...
     bias = None if b is None else ns.broadcast_to(b.reshape(1, c), (n, c)).reshape(rows, 1, *(1,) * len(taps.out))
     budget = _CACHE_BLOCK if ns.__name__ == "numpy" else _DEVICE_BLOCK
     block = max(1, budget // (k * length * a.itemsize))
+    sums = None if dot is None else ns.empty((rows, k, 1), dtype=a.dtype)
 
     def run(start: int, stop: int) -> None:   # rows start:stop, block by block, with buffers of its own
         cols = ns.empty((min(block, stop - start), k, length), dtype=a.dtype)
@@ -291,41 +294,43 @@ def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...
             for j, off in enumerate(taps.offsets):
                 cols[:m, j] = af[r:r + m, off:off + length]
             gemm.matmul(ns, wr[r:r + m], cols[:m], out=buf[:m, :, :length])
+            if dot is not None:
+                gemm.matmul(ns, cols[:m], dot[r:r + m, :, None], out=sums[r:r + m])
             if bias is None:    # the block's outputs leave the grid while still in cache
                 outs[r:r + m] = taps.crop(buf[:m])
             else:
                 ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
 
     split_rows(ns, rows, length * k, run)
-    return out
+    return out, sums
 
 
 def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tuple[bool, bool, bool],
                         padded: Any = None) -> tuple[Any, Any, Any]:
-    """Gradients of a stride-1 depthwise convolution: the input's is the depthwise correlation of ``g`` with
-    the flipped kernel under the complementary padding; the weight's, per channel and kernel offset, the dot
-    products of ``g`` placed on the padded input's grid with that offset's runs of the padded input
-    (``padded``: kept by the forward, else padded again). When both grids agree ('same' padding), ``g`` on
-    the input's grid is a flat view of the padded ``g``."""
+    """Gradients of a stride-1 depthwise convolution. The input's is the depthwise correlation of ``g`` with
+    the flipped kernel under the complementary padding; the weight's (flipped) is, per channel, the dot
+    products of that correlation's tap columns with ``x`` laid on the same grid, so both come from one pass
+    (``x`` on the grid is a flat view of the forward's ``padded`` input when the grids agree, as under
+    'same' padding). For the weight's alone: dot products of ``g`` on the padded input's grid with that
+    input's runs."""
     ksize, nd = w.shape[2:], w.ndim - 2
+    n, c = g.shape[:2]
     gx = gw = gb = None
-    comp = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
-                 zip(ksize, geom.dilation, geom.pads, strict=True))
-    gp = _pad_array(ns, g, comp) if mask[0] else None
     if mask[0]:
-        gx = _depthwise_forward(ns, gp, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, geom.dilation)
-    if mask[1]:
+        comp = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
+                     zip(ksize, geom.dilation, geom.pads, strict=True))
+        gp = _pad_array(ns, g, comp)
+        dot = _on_grid(ns, x, _Taps.of(gp.shape[2:], ksize, geom.dilation), geom.pads, padded) if mask[1] else None
+        gx, sums = _depthwise_forward(ns, gp, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, geom.dilation,
+                                      dot)
+        if mask[1]:
+            gw = sums.reshape(n, c, -1).sum(0)[:, ::-1].reshape(w.shape)
+    elif mask[1]:
         a = padded if padded is not None else _pad_array(ns, x, geom.pads)
         taps = _Taps.of(a.shape[2:], ksize, geom.dilation)
         flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
-        if gp is not None and gp.shape == a.shape:
-            start = sum(lo * f for (lo, _), f in zip(comp, flat, strict=True))
-            gg = gp.reshape(*g.shape[:2], -1)[..., start:start + taps.length]
-        else:
-            gg = ns.zeros((*g.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=g.dtype)
-            taps.crop(gg)[...] = g
-            gg = gg[..., :taps.length]
-        af = a.reshape(*a.shape[:2], -1)
+        gg = _on_grid(ns, g, taps, tuple((0, 0) for _ in ksize), None).reshape(n, c, -1)
+        af = a.reshape(n, c, -1)
         runs = ns.lib.stride_tricks.as_strided(
             af, (*af.shape[:2], *ksize, taps.length),
             (*af.strides[:2], *(f * d * a.itemsize for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
@@ -346,6 +351,19 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tupl
     return gx, gw, gb
 
 
+def _on_grid(ns: Any, v: Any, taps: _Taps, pads: tuple[tuple[int, int], ...], padded: Any) -> Any:
+    """``v`` ``(N, C, *taps.out)`` laid on the output rows of ``taps`` (zeros in the gaps) as ``(N·C, length)``:
+    a flat view of ``padded`` (``v`` zero-padded by ``pads``) when that has the taps' grid, else a copy."""
+    rows = v.shape[0] * v.shape[1]
+    if padded is not None and padded.shape[2:] == taps.grid:
+        flat = [math.prod(taps.grid[i + 1:]) for i in range(len(pads))]
+        start = sum(lo * f for (lo, _), f in zip(pads, flat, strict=True))
+        return padded.reshape(rows, -1)[:, start:start + taps.length]
+    grid = ns.zeros((*v.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=v.dtype)
+    taps.crop(grid)[...] = v
+    return grid.reshape(rows, -1)[:, :taps.length]
+
+
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
     columns of ``x`` it used (for a depthwise convolution the padded ``x``; None for a transposed one)."""
@@ -353,7 +371,7 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
         a = _pad_array(ns, x, geom.pads)
-        return _depthwise_forward(ns, a, w, b, geom.dilation), a
+        return _depthwise_forward(ns, a, w, b, geom.dilation)[0], a
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
