@@ -10,7 +10,6 @@ cannot be found reads "Could not collect"; one that does not apply (CuPy not ins
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shutil
 import sys
@@ -59,6 +58,8 @@ def _run(*cmd: str) -> str | None:
 
 
 def _os() -> str | None:
+    import platform
+
     machine = platform.machine()
     if sys.platform.startswith("linux"):
         try:
@@ -74,11 +75,15 @@ def _os() -> str | None:
 
 
 def _libc() -> str | None:
+    import platform
+
     lib, ver = platform.libc_ver()
     return f"{lib}-{ver}" if lib else "N/A"
 
 
 def _cpu() -> str | None:
+    import platform
+
     if sys.platform.startswith("linux"):
         return _run("lscpu")
     if sys.platform == "darwin":
@@ -124,6 +129,8 @@ def _pip() -> str:
 
 def get_env_info() -> SystemEnv:
     """Collect the environment (runs ``lscpu``, ``nvidia-smi`` and ``conda list`` where present)."""
+    import platform
+
     import numpy
 
     from .. import cuda
