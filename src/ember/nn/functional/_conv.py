@@ -12,8 +12,11 @@ Everything is built from three array steps, so the work is in BLAS GEMMs on cont
   operand is first laid on the padded image's row length, so each offset's slice is one long run per plane
   (:func:`_adjoint_image`).
 
-Stride-1 depthwise convolutions skip the GEMMs: one multiply-accumulate pass per kernel offset. On the CPU
-the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`._conv_parallel`).
+Stride-1 depthwise convolutions skip im2col and the grouped GEMMs: per block of (sample, channel) rows the
+kernel offsets' contiguous runs are copied side by side and reduced by the channel's weights, one small
+product per row (:func:`_depthwise_forward`); the backward gets the input and weight gradients from one
+such pass. On the CPU the copies and passes outside BLAS are split by rows over the intra-op threads
+(:mod:`._conv_parallel`).
 
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
 bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
@@ -237,7 +240,7 @@ def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple
 
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
     """Whether a convolution is depthwise (one input and one output channel per group) with stride 1, which
-    the direct formulation below computes far faster than tiny per-group GEMMs."""
+    the tap-column formulation below computes far faster than tiny per-group GEMMs."""
     return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1 and all(s == 1 for s in geom.stride)
 
 
