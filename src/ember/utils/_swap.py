@@ -44,7 +44,7 @@ def _holders(*tensors: Any) -> dict[int, tuple[int, Any]]:
         elif isinstance(r, tuple):
             saved_tuples.append(r)
         elif isinstance(r, Tensor):
-            for held in (r._base, r._grad_or_none()):
+            for held in (getattr(r, "_base", None), r._grad_or_none()):
                 if id(held) in ids and held is not r:
                     counts[id(held)][0] += 1
     if saved_tuples:
