@@ -182,6 +182,7 @@ def test_autograd_against_torch():
         + u.to_dense().sum(),
         lambda lib, x, u, d, b: (spm(lib).mm(x, d) ** 2).sum() + spm(lib).mm(u, d).sum() + (b * 0).sum(),
         lambda lib, x, u, d, b: (lib.mm(x, d) ** 2).sum() + (u @ d).sum() + (b * 0).sum(),
+        lambda lib, x, u, d, b: (lib.matmul(x, d[:, 0]) ** 2).sum() + (u @ d[:, 1]).sum() + (b * 0).sum(),
         lambda lib, x, u, d, b: (lib.addmm(b, x, d, beta=0.5, alpha=2.0) ** 2).sum() + u.to_dense().sum(),
         lambda lib, x, u, d, b: (spm(lib).addmm(b, x, d, beta=0.5, alpha=2.0) ** 2).sum() + u.to_dense().sum(),
         lambda lib, x, u, d, b: spm(lib).sum(x) + (spm(lib).sum(u, 1).to_dense() ** 2).sum() + (d * b.sum()).sum(),

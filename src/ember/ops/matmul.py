@@ -393,8 +393,8 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     _arg("matmul", "input", 1, input)
     _arg("matmul", "other", 2, other)
     if input.is_sparse:   # sparse COO hook
-        from ..sparse._coo import mm_dense
-        return mm_dense(input, other)
+        from ..sparse._coo import matmul_dense
+        return matmul_dense(input, other)
     na, nb = input._data.ndim, other._data.ndim
     if na == 2 and nb == 2:
         res = _mm(input, other)

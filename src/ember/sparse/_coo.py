@@ -403,7 +403,10 @@ class SparseTensor(Tensor):
     def mm(self, mat2: Tensor) -> Tensor:
         return mm_dense(self, mat2)
 
-    matmul = __matmul__ = mm
+    def matmul(self, other: Tensor) -> Tensor:
+        return matmul_dense(self, other)
+
+    __matmul__ = matmul
 
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         raise not_implemented("addmm")
@@ -697,11 +700,10 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
         if tuple(shape[sd:]) != dense_shape:
             raise RuntimeError(f"values has incorrect size, expected {[nnz, *shape[sd:]]}, got "
                                f"{list(values.shape)}")
-    vals = values.detach() if values._grad_fn is None else values
-    out = _from_values(idx, vals if requires_grad else values, shape, bool(is_coalesced))
-    if requires_grad:
-        out = out.detach()
-        out._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
+    if not requires_grad:   # differentiable in ``values`` (SparseCooTensorWithDimsAndTensorsBackward0)
+        return _from_values(idx, values, shape, bool(is_coalesced))
+    out = _wrap(idx, values._data, shape, bool(is_coalesced), values._device, values._dtype)
+    out._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
     return out
 
 
@@ -895,6 +897,23 @@ def sparse_addmm(input: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any =
 def mm_dense(mat1: SparseTensor, mat2: Tensor) -> Tensor:
     """``torch.mm`` / ``matmul`` / ``@`` with a sparse first operand (its gradient is dense, as torch's)."""
     return _product(mat1, mat2, "mm", _MmBackward0)
+
+
+def _mv_backward(n: Any, g: Tensor) -> tuple:
+    col = g.unsqueeze(1)
+    return (col * n.v.unsqueeze(0), sparse_mm(n.s.t(), col).squeeze(1))
+
+
+_MvBackward0 = make_node_class("MvBackward0", _mv_backward)
+
+
+def matmul_dense(mat1: SparseTensor, other: Tensor) -> Tensor:
+    """``torch.matmul`` / ``@`` with a sparse first operand: a matrix product, or ``mv`` for a vector."""
+    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.dim() == 1:
+        _check_mm(mat1, other.unsqueeze(1), "mv")
+        out = from_array(_spmm_array(mat1, other.unsqueeze(1))[:, 0], other._dtype, other._device)
+        return _record(out, _MvBackward0, (mat1, other), s=mat1, v=other)
+    return mm_dense(mat1, other)
 
 
 def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, alpha: Any = 1) -> Tensor:
