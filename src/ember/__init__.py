@@ -192,9 +192,12 @@ from .distributions._samplers import (  # noqa: E402
 __version__ = "0.1.0"
 
 from . import functional, quasirandom, return_types  # noqa: E402
+from . import sparse  # noqa: E402  (binds Tensor.to_sparse and friends)
+from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor  # noqa: E402
 from ._more import *  # noqa: E402,F403
 
-_LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing")
+_LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
+                    "__future__")
 
 
 def __getattr__(name: str) -> object:
