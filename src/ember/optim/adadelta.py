@@ -26,6 +26,8 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     """Δ = √(E[Δ²] + eps) / √(E[g²] + eps) · g;  p ← p - lr·Δ."""
 
+    _sparse_grad_error = "Adadelta does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

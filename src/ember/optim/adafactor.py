@@ -53,6 +53,8 @@ class Adafactor(Optimizer):
     last and second-to-last dims), p ← p(1 - lr·wd) - α·U/max(1, RMS(U)/d) with U = g/√max(V̂, ε₁²) and
     α = max(ε₂, RMS(p))·min(lr, 1/√t)."""
 
+    _sparse_grad_error = "Adafactor does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -43,6 +43,8 @@ class Adam(Optimizer):
     """Adaptive moments: m ← lerp(m, g, 1-β1), v ← β2·v + (1-β2)·g²,
     p ← p - lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
+    _sparse_grad_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
+
     def __init__(
         self,
         params: Iterable[Any],

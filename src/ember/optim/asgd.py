@@ -26,6 +26,8 @@ __all__ = ["ASGD"]
 class ASGD(Optimizer):
     """SGD with decaying step size η and a running average ``ax`` of the iterates (from step t0)."""
 
+    _sparse_grad_error = "ASGD does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

@@ -63,6 +63,8 @@ def adjusted_lr(lr: float, adjust_lr_fn: str | None, shape: tuple[int, ...]) -> 
 class Muon(Optimizer):
     """B ← μB + (1-μ)g (a lerp); O = NS(lerp(g, B, μ) if nesterov else B); p ← p(1 - lr·wd) - adj(lr)·O."""
 
+    _sparse_grad_error = "Muon does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

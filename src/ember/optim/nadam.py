@@ -31,6 +31,8 @@ __all__ = ["NAdam"]
 class NAdam(Optimizer):
     """Adam whose update mixes the gradient and the moment with the μₜ, μₜ₊₁ momentum schedule."""
 
+    _sparse_grad_error = "NAdam does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

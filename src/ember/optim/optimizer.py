@@ -43,6 +43,8 @@ required = _Required()
 class Optimizer:
     """Base class: holds ``param_groups`` (dicts with 'params' and hyper-parameters) and ``state``."""
 
+    _sparse_grad_error: str | None = None   # set by ember's dense-only optimizers: torch's refusal of sparse grads
+
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self._optimizer_step_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
@@ -249,6 +251,11 @@ def _with_hooks(step: Callable) -> Callable:
                         f"{step} must return None or a tuple of (new_args, new_kwargs), but got {res}."
                     )
                 args, kwargs = res
+        if self._sparse_grad_error is not None:
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None and p.grad.is_sparse:
+                        raise RuntimeError(self._sparse_grad_error)
         out = step(self, *args, **kwargs)
         for hook in tuple(self._optimizer_step_post_hooks.values()):
             hook(self, args, kwargs)

@@ -26,6 +26,8 @@ __all__ = ["RAdam"]
 class RAdam(Optimizer):
     """Adam's moments; the adaptive step is used (rectified) once the SMA length exceeds 5."""
 
+    _sparse_grad_error = "RAdam does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

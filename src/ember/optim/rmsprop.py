@@ -28,6 +28,8 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     """p ← p - lr · g / (√(E[g²] - E[g]² if centered) + eps), with optional momentum on that step."""
 
+    _sparse_grad_error = "RMSprop does not support sparse gradients"
+
     def __init__(
         self,
         params: Iterable[Any],

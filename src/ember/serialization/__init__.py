@@ -27,11 +27,14 @@ from .._core import dtype as D
 from .._core.atomic import atomic_write
 from .._core.device import cuda_available, cuda_device_count, device
 from .._tensor import Tensor, from_array
+from ..ops.extra import layout
 from ..ops.storage import UntypedStorage, data_ptr, memory_bytes, storage_root
 from ._globals import (
+    GET_LAYOUT,
     REBUILD_FROM_TYPE_V2,
     REBUILD_PARAMETER,
     REBUILD_PARAMETER_WITH_STATE,
+    REBUILD_SPARSE,
     REBUILD_V2,
     REBUILD_V3,
     STORAGE_OF_DTYPE,
@@ -92,7 +95,9 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, Tensor):
-            return self._reduce_tensor(obj)
+            return self._reduce_sparse(obj) if obj.is_sparse else self._reduce_tensor(obj)
+        if type(obj) is layout:
+            return (GET_LAYOUT, (repr(obj),))
         if type(obj) is device:
             return (device, (obj.type,) if obj.index is None else (obj.type, obj.index))
         return NotImplemented
@@ -119,6 +124,11 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         if type(t) is not Tensor or state:
             return (REBUILD_FROM_TYPE_V2, (func, type(t), args, state))
         return (func, args)
+
+    @staticmethod
+    def _reduce_sparse(t: Tensor) -> tuple:
+        """torch's pickle of a sparse COO tensor: its indices, values, size and coalesced flag."""
+        return (REBUILD_SPARSE, (t.layout, (t._indices(), t._values().detach(), t.shape, t.is_coalesced())))
 
     def _tensor_storage(self, t: Tensor, v3: bool) -> tuple[_StorageRef, int, tuple[int, ...]]:
         """The storage ``t`` views, and ``t``'s offset and strides there in elements of its dtype."""

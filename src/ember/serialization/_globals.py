@@ -318,15 +318,25 @@ def _rebuild_device_tensor_from_numpy(data: Any, dtype: Any, device: Any, requir
     )
 
 
-def _get_layout(name: Any) -> str:
-    if name != "torch.strided":
-        raise RuntimeError(f"ember only has the strided layout; the checkpoint asks for {name!r}")
-    return name
+def _get_layout(name: Any) -> Any:
+    """The layout object a checkpoint names (``torch.strided``, ``torch.sparse_coo``)."""
+    from ..ops.extra import _LAYOUTS
+    layout = _LAYOUTS.get(name[len("torch."):]) if isinstance(name, str) and name.startswith("torch.") else None
+    if layout is None:
+        raise RuntimeError(f"ember has no layout {name!r} (the checkpoint asks for it)")
+    return layout
+
+
+def _rebuild_sparse_tensor(layout: Any, data: Any) -> Tensor:
+    """A sparse COO tensor from its indices, values, size and coalesced flag (``torch._utils``' name)."""
+    from ..sparse._coo import rebuild_sparse_tensor
+    return rebuild_sparse_tensor(layout, data)
 
 
 REBUILD_V2, REBUILD_V3 = _rebuild_tensor_v2, _rebuild_tensor_v3
 REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE = _rebuild_parameter, _rebuild_parameter_with_state
 REBUILD_FROM_TYPE_V2 = _rebuild_from_type_v2
+REBUILD_SPARSE, GET_LAYOUT = _rebuild_sparse_tensor, _get_layout
 _TENSOR_REBUILDERS = (
     _rebuild_tensor,
     _rebuild_tensor_v2,
@@ -366,6 +376,7 @@ def _ember_globals() -> dict[str, Any]:
     for f in (*_TENSOR_REBUILDERS, _rebuild_device_tensor_from_cpu_tensor, _rebuild_device_tensor_from_numpy):
         rc[f"torch._utils.{f.__name__}"] = f
     rc["torch._tensor._rebuild_from_type_v2"] = _rebuild_from_type_v2
+    rc["torch._utils._rebuild_sparse_tensor"] = _rebuild_sparse_tensor
     return rc
 
 
@@ -397,7 +408,7 @@ def torch_globals() -> dict[str, Any]:
     rc["torch.storage.TypedStorage"] = _Unsupported("torch.storage.TypedStorage")
     for q in _QSCHEMES:
         rc[f"torch.{q}"] = _Unsupported(f"torch.{q}")
-    for kind in ("qtensor", "sparse_tensor", "nested_tensor", "meta_tensor_no_storage", "wrapper_subclass"):
+    for kind in ("qtensor", "nested_tensor", "meta_tensor_no_storage", "wrapper_subclass"):
         rc[f"torch._utils._rebuild_{kind}"] = _Unsupported(f"torch._utils._rebuild_{kind}")
     return rc
 
