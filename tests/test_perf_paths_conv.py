@@ -17,7 +17,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck, gradgradcheck
-from ember.nn.functional import _conv_parallel
+from ember.nn.functional import _parallel
 from ember.ops import info
 from oracle import assert_close, torch
 
@@ -28,8 +28,8 @@ RNG = np.random.default_rng(7)
 @pytest.fixture(params=[1, 3], ids=["1thread", "3threads"])
 def threads(request, monkeypatch):
     """Split every pass, however small, into ``n`` parts (3: parts of unequal sizes)."""
-    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
-    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 3)
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
     monkeypatch.setitem(info._threads, "intra", request.param)
     return request.param
 
@@ -126,8 +126,8 @@ def test_one_gradient(threads, fname, xs, ws, kw, grads):
 @pytest.mark.parametrize("fname,xs,ws,kw", [CASES[i] for i in (2, 5, 9, 12, 17, 19, 23)])
 def test_same_bits_on_any_thread_count(monkeypatch, fname, xs, ws, kw):
     """Each part writes its own rows with the same arithmetic: the thread count cannot change a bit."""
-    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
-    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 4)
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 4)
     outs = []
     for n in (1, 2, 4):
         monkeypatch.setitem(info._threads, "intra", n)
@@ -171,8 +171,8 @@ def test_unfold_fold(threads, shape, size, kw):
 def test_forked_child_gets_threads_of_its_own(monkeypatch):
     """A child forked after the parent started its worker threads (which it does not inherit) still runs
     split passes instead of waiting on threads that do not exist."""
-    monkeypatch.setattr(_conv_parallel, "_MIN_PART", 1)
-    monkeypatch.setattr(_conv_parallel, "_cores", lambda: 2)
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 2)
     monkeypatch.setitem(info._threads, "intra", 2)
     x, w = ember.randn(2, 3, 6, 6), ember.randn(3, 1, 3, 3)
     expected = F.conv2d(x, w, padding=1, groups=3).numpy()

@@ -241,3 +241,32 @@ def test_sum_mean_empty() -> None:
         kw = {} if dim is None else {"dim": dim}
         assert_close(e.sum(**kw), t.sum(**kw))
         assert_close(e.mean(**kw), t.mean(**kw))
+
+
+# ---- intra-op threads -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("parts", [1, 3])
+def test_threaded_layer_norm_and_gelu_match_torch(parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows (layer_norm) and blocks (gelu) split over threads, parts of unequal size: values and gradients as
+    torch's; the forwards are bit-identical to the one-thread result (each thread writes its own rows)."""
+    from ember.nn.functional import _parallel
+    from ember.ops import info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    monkeypatch.setitem(info._threads, "intra", parts)
+    a = RNG.standard_normal((5, 7000, 33)).astype(np.float32)
+    w, b = RNG.standard_normal(33).astype(np.float32), RNG.standard_normal(33).astype(np.float32)
+    g = RNG.standard_normal(a.shape).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        x, wt, bt = (lib.tensor(v, requires_grad=True) for v in (a, w, b))
+        y = lib.nn.functional.layer_norm(x, (33,), wt, bt)
+        z = lib.nn.functional.gelu(x)
+        (y * lib.tensor(g)).sum().backward()
+        (z * lib.tensor(g)).sum().backward()
+        res.append([t.detach().numpy() for t in (y, z, x.grad, wt.grad, bt.grad)])
+    for e, t in zip(res[0], res[1], strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-5 * np.abs(t).max())   # sums of 35,000 rows
+    monkeypatch.setitem(info._threads, "intra", 1)
+    one = ember.nn.functional.layer_norm(ember.tensor(a), (33,), ember.tensor(w), ember.tensor(b))
+    np.testing.assert_array_equal(res[0][0], one.numpy())
+    np.testing.assert_array_equal(res[0][1], ember.nn.functional.gelu(ember.tensor(a)).numpy())

@@ -21,6 +21,7 @@ from ...ops.shape import cat
 from ...ops.special import erf as erf_op
 from ...ops.special import erf_kernel
 from ._common import OUT, STATE, Node, Tensor, compute_array, fused, inplace_apply, needs_grad, result, xp
+from ._parallel import split_rows
 
 __all__ = [
     "relu",
@@ -429,13 +430,17 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool) -> tuple:
     n = flat.size
     y = ns.empty(n, np.float32)
     d = ns.empty(n, np.float32) if slope else None
-    step = min(n, _BLOCK) if ns is np else n
-    work = [ns.empty(step, np.float32) for _ in range(3)]
-    work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_20, np.int32))
-    for i in range(0, n, max(step, 1)):
-        j = min(i + step, n)
-        _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
-                      approximate)
+    step = max(min(n, _BLOCK) if ns is np else n, 1)
+
+    def part(lo: int, hi: int) -> None:   # blocks lo..hi on one thread, with its own scratch
+        work = [ns.empty(step, np.float32) for _ in range(3)]
+        work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_20, np.int32))
+        for i in range(lo * step, min(hi * step, n), step):
+            j = min(i + step, n)
+            _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
+                          approximate)
+
+    split_rows(ns, -(-n // step), step, part)
     return y.reshape(x.shape), None if d is None else d.reshape(x.shape)
 
 

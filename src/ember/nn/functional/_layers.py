@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +19,7 @@ from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
+from ._parallel import split_rows
 
 __all__ = [
     "linear",
@@ -397,33 +400,42 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
     want_x, want_w, want_b = (e is not None for e in node._next)
     wa = compute_array(w).reshape(-1) if w is not None else None
     gx = ns.empty((m, n), a.dtype) if want_x else None
-    gw = ns.zeros(n, a.dtype) if want_w else None
-    gb = ns.zeros(n, a.dtype) if want_b else None
     rows = _row_blocks(ns, m, n)
     k = min(rows.step, m)
-    xc, tmp = ns.empty((k, n), a.dtype), ns.empty((k, n), a.dtype)
     wt = _tiled(ns, wa, k) if want_x else None
-    for i in rows:
-        j = min(i + rows.step, m)
-        gk, rk, xk, tk = g2[i:j], node.rstd[i:j], xc[: j - i], tmp[: j - i]
-        ns.subtract(a[i:j], node.mean[i:j], out=xk)
-        if want_b:
-            gb += ns.einsum("ij->j", gk)
-        if want_w:
-            ns.multiply(gk, xk, out=tk)
-            gw += ns.einsum("i,ij->j", rk[:, 0], tk)
-        if want_x:
-            gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
-            s1 = ns.einsum("ij->i", gh)[:, None]
-            s2 = ns.einsum("ij,ij->i", gh, xk)[:, None]
-            s2 *= rk
-            s2 *= rk
-            s2 /= -max(n, 1)
-            s1 /= -max(n, 1)
-            gxk = ns.multiply(xk, s2, out=gx[i:j])       # r·(gh - s1/n - xc·r²·s2/n)
-            gxk += gh
-            gxk += s1
-            gxk *= rk
+    partial: dict[int, tuple] = {}   # per part of the rows (one per thread): its (gw, gb) sums
+
+    def part(lo: int, hi: int) -> None:
+        xc, tmp = ns.empty((k, n), a.dtype), ns.empty((k, n), a.dtype)
+        pw = ns.zeros(n, a.dtype) if want_w else None
+        pb = ns.zeros(n, a.dtype) if want_b else None
+        for i in range(lo, hi, rows.step):
+            j = min(i + rows.step, hi)
+            gk, rk, xk, tk = g2[i:j], node.rstd[i:j], xc[: j - i], tmp[: j - i]
+            ns.subtract(a[i:j], node.mean[i:j], out=xk)
+            if want_b:
+                pb += ns.einsum("ij->j", gk)
+            if want_w:
+                ns.multiply(gk, xk, out=tk)
+                pw += ns.einsum("i,ij->j", rk[:, 0], tk)
+            if want_x:
+                gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
+                s1 = ns.einsum("ij->i", gh)[:, None]
+                s2 = ns.einsum("ij,ij->i", gh, xk)[:, None]
+                s2 *= rk
+                s2 *= rk
+                s2 /= -max(n, 1)
+                s1 /= -max(n, 1)
+                gxk = ns.multiply(xk, s2, out=gx[i:j])       # r·(gh - s1/n - xc·r²·s2/n)
+                gxk += gh
+                gxk += s1
+                gxk *= rk
+        partial[lo] = (pw, pb)
+
+    split_rows(ns, m, n, part)
+    sums = [partial[lo] for lo in sorted(partial)]
+    gw = functools.reduce(operator.add, (p[0] for p in sums)) if want_w else None
+    gb = functools.reduce(operator.add, (p[1] for p in sums)) if want_b else None
     return (result(gx.reshape(x.shape), x) if want_x else None,
             result(gw.reshape(w.shape), w) if want_w else None,
             result(gb.reshape(w.shape if w is not None else x.shape[x.dim() - len(node.dims):]), x)
@@ -462,22 +474,26 @@ def layer_norm(
     rstd = ns.empty((m, 1), a.dtype)
     rows = _row_blocks(ns, m, n)
     wt, bt = _tiled(ns, wa, min(rows.step, m)), _tiled(ns, ba, min(rows.step, m))
-    for i in rows:   # a block of rows at a time, in cache
-        j = min(i + rows.step, m)
-        ak, yk, mk, rk = a[i:j], y[i:j], mean[i:j], rstd[i:j]
-        mk[:, 0] = ns.einsum("ij->i", ak)  # row sums with vector accumulators (~3x faster than .sum)
-        mk /= max(n, 1)
-        ns.subtract(ak, mk, out=yk)
-        rk[:, 0] = ns.einsum("ij,ij->i", yk, yk)
-        rk /= n
-        rk += eps
-        ns.sqrt(rk, out=rk)
-        ns.reciprocal(rk, out=rk)
-        yk *= rk
-        if wt is not None:
-            yk *= wt if wt.ndim == 1 else wt[: j - i]
-        if bt is not None:
-            yk += bt if bt.ndim == 1 else bt[: j - i]
+
+    def part(lo: int, hi: int) -> None:   # the rows of one thread, a cache-sized block at a time
+        for i in range(lo, hi, rows.step):
+            j = min(i + rows.step, hi)
+            ak, yk, mk, rk = a[i:j], y[i:j], mean[i:j], rstd[i:j]
+            mk[:, 0] = ns.einsum("ij->i", ak)  # row sums with vector accumulators (~3x faster than .sum)
+            mk /= max(n, 1)
+            ns.subtract(ak, mk, out=yk)
+            rk[:, 0] = ns.einsum("ij,ij->i", yk, yk)
+            rk /= n
+            rk += eps
+            ns.sqrt(rk, out=rk)
+            ns.reciprocal(rk, out=rk)
+            yk *= rk
+            if wt is not None:
+                yk *= wt if wt.ndim == 1 else wt[: j - i]
+            if bt is not None:
+                yk += bt if bt.ndim == 1 else bt[: j - i]
+
+    split_rows(ns, m, n, part)
     out = result(y.reshape(input.shape), input)
     return fused(
         out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps, n=n,
