@@ -17,8 +17,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck, gradgradcheck
-from ember.nn.functional import _parallel
-from ember.ops import info
+from ember.ops import _parallel, info
 from oracle import assert_close, torch
 
 TF = torch.nn.functional

@@ -248,8 +248,7 @@ def test_sum_mean_empty() -> None:
 def test_threaded_layer_norm_and_gelu_match_torch(parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows (layer_norm) and blocks (gelu) split over threads, parts of unequal size: values and gradients as
     torch's; the forwards are bit-identical to the one-thread result (each thread writes its own rows)."""
-    from ember.nn.functional import _parallel
-    from ember.ops import info
+    from ember.ops import _parallel, info
     monkeypatch.setattr(_parallel, "_MIN_PART", 1)
     monkeypatch.setattr(_parallel, "_cores", lambda: 3)
     monkeypatch.setitem(info._threads, "intra", parts)
@@ -270,3 +269,20 @@ def test_threaded_layer_norm_and_gelu_match_torch(parts: int, monkeypatch: pytes
     one = ember.nn.functional.layer_norm(ember.tensor(a), (33,), ember.tensor(w), ember.tensor(b))
     np.testing.assert_array_equal(res[0][0], one.numpy())
     np.testing.assert_array_equal(res[0][1], ember.nn.functional.gelu(ember.tensor(a)).numpy())
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+@pytest.mark.parametrize("dims", [(-1,), (-2, -1), None])
+def test_threaded_trailing_sums_match_torch(parts: int, dims: tuple | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row sums split over threads (unequal parts): torch's values, and bit-identical to one thread (each row is
+    summed whole by one thread)."""
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    a = RNG.standard_normal((7, 33, 2048)).astype(np.float32)
+    e, t = _pair(a)
+    monkeypatch.setitem(info._threads, "intra", parts)
+    got = (e.mean(dims) if dims else e.sum()).numpy()
+    np.testing.assert_allclose(got, (t.mean(dims) if dims else t.sum()).numpy(), rtol=2e-5, atol=1e-5)
+    monkeypatch.setitem(info._threads, "intra", 1)
+    np.testing.assert_array_equal(got, (e.mean(dims) if dims else e.sum()).numpy())

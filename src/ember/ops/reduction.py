@@ -23,6 +23,7 @@ from .._core.device import CPU
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, wrap_dim, write_out, xp_of
+from ._parallel import split_rows
 
 _isinstance = isinstance
 _inf = math.inf
@@ -78,20 +79,31 @@ def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> 
     if m == 1:
         flat = a.reshape(-1)
         q = flat.size // 1024
-        res = xp.asarray(xp.einsum("ij->i", flat[: q * 1024].reshape(q, 1024)).sum() + flat[q * 1024 :].sum())
+        res = xp.asarray(_row_sums(xp, flat[: q * 1024].reshape(q, 1024)).sum() + flat[q * 1024 :].sum())
     elif ds == list(range(k)):
         res = _sum_rows(xp, a.reshape(n, m))
     elif ds != list(range(nd - k, nd)):
         return xp.sum(a, axis=dims, keepdims=keepdim)
     elif n <= 4096:
-        res = xp.einsum("ij->i", a.reshape(m, n))
+        res = _row_sums(xp, a.reshape(m, n))
     elif n % 1024 == 0:
-        res = xp.einsum("ij->i", a.reshape(-1, 1024)).reshape(m, n // 1024).sum(1)
+        res = _row_sums(xp, a.reshape(-1, 1024)).reshape(m, n // 1024).sum(1)
     else:
         return xp.sum(a, axis=dims, keepdims=keepdim)
     kept = [1 if i in dims else s for i, s in enumerate(a.shape)] if keepdim else \
         [s for i, s in enumerate(a.shape) if i not in dims]
     return res.reshape(kept)
+
+
+def _row_sums(xp: Any, a: Any) -> Any:
+    """The row sums of a C-contiguous 2-d array, rows split over the intra-op threads."""
+    m, n = a.shape
+    res = xp.empty(m, a.dtype)
+
+    def rows(lo: int, hi: int) -> None:
+        res[lo:hi] = xp.einsum("ij->i", a[lo:hi])
+    split_rows(xp, m, n, rows)
+    return res
 
 
 def _sum_rows(xp: Any, a: Any) -> Any:

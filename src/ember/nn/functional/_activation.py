@@ -15,13 +15,13 @@ from ..._core import random as R
 from ..._tensor import wrap_dim
 from ...ops import elementwise as E
 from ...ops._dispatch import make_node_class, new_tensor
+from ...ops._parallel import split_rows
 from ...ops.indexing import where
 from ...ops.random import Generator, _gen
 from ...ops.shape import cat
 from ...ops.special import erf as erf_op
 from ...ops.special import erf_kernel
 from ._common import OUT, STATE, Node, Tensor, compute_array, fused, inplace_apply, needs_grad, result, xp
-from ._parallel import split_rows
 
 __all__ = [
     "relu",

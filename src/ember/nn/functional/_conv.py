@@ -16,7 +16,7 @@ Stride-1 depthwise convolutions skip im2col and the grouped GEMMs: per block of 
 kernel offsets' contiguous runs are copied side by side and reduced by the channel's weights, one small
 product per row (:func:`_depthwise_forward`); the backward gets the input and weight gradients from one
 such pass. On the CPU the copies and passes outside BLAS are split by rows over the intra-op threads
-(:mod:`._parallel`).
+(:mod:`ember.ops._parallel`).
 
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
 bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
@@ -35,8 +35,8 @@ from typing import Any, NamedTuple
 from ..._core import dtype as D
 from ..._core import gemm
 from ...ops._dispatch import record
+from ...ops._parallel import contiguous, split_axis, split_rows
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
-from ._parallel import contiguous, split_axis, split_rows
 
 __all__ = [
     "conv1d",

@@ -12,6 +12,7 @@ import numpy as np
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
+from ...ops._parallel import split_rows
 from ...ops.creation import empty, empty_like, zeros
 from ...ops.elementwise import add_scalar
 from ...ops.extra import composed
@@ -19,7 +20,6 @@ from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
-from ._parallel import split_rows
 
 __all__ = [
     "linear",

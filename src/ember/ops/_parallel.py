@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...ops.info import get_num_threads
+from .info import get_num_threads
 
 __all__ = ["split_rows", "split_axis", "contiguous"]
 
