@@ -191,10 +191,14 @@ from .distributions._samplers import (  # noqa: E402
 
 __version__ = "0.1.0"
 
-from . import functional, quasirandom, return_types  # noqa: E402
-from . import sparse  # noqa: E402  (binds Tensor.to_sparse and friends)
-from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor  # noqa: E402
+from . import (  # noqa: E402
+    functional,
+    quasirandom,
+    return_types,
+    sparse,  # binds Tensor.to_sparse and friends
+)
 from ._more import *  # noqa: E402,F403
+from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor  # noqa: E402
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__")
