@@ -298,6 +298,9 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    for bound in (low, high):   # torch's argument parser takes them as int64
+        if _isinstance(bound, int) and not -(1 << 63) <= bound < (1 << 63):
+            raise ValueError("Overflow when unpacking long long")
     t = _empty(tuple(size), dtype or D.int64, device)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
