@@ -42,6 +42,18 @@ PROGRAMS: dict[str, Callable[[Any, Any, Any], Any]] = {
     "mse": lambda L, x, w: L.nn.functional.mse_loss(x, L.zeros(3, 4)),
     "max": lambda L, x, w: x.max(1)[0],
     "cat": lambda L, x, w: L.cat([x, x]),
+    "mm": lambda L, x, w: x @ w,
+    "mm_constant_input": lambda L, x, w: x.detach() @ w,
+    "mm_constant_weight": lambda L, x, w: x @ w.detach(),
+    "linear_bias": lambda L, x, w: L.nn.functional.linear(x, w.t(), w[0]),
+    "addmm": lambda L, x, w: L.addmm(L.zeros(3, 5), x, w),
+    "bmm": lambda L, x, w: L.bmm(x.unsqueeze(0), w.unsqueeze(0)),
+    "baddbmm": lambda L, x, w: L.baddbmm(L.zeros(1, 3, 5), x.unsqueeze(0), w.unsqueeze(0)),
+    "mv": lambda L, x, w: x @ w[:, 0],
+    "addmv": lambda L, x, w: L.addmv(w[0, :3], x, w[:, 1]),
+    "addr": lambda L, x, w: L.addr(x, w[:3, 0], w[0, :4]),
+    "dot": lambda L, x, w: x[0].dot(w[:, 0]),
+    "matmul_batched": lambda L, x, w: x.unsqueeze(0).expand(2, 3, 4) @ w,
 }
 
 

@@ -138,8 +138,6 @@ def test_apply_swap_refused_when_graph_saved_the_weight():
     assert t[0][0] == "RuntimeError" and t[0][1] == "_apply(): Couldn't swap Linear.weight"
 
 
-@pytest.mark.xfail(strict=True, reason="ember's linear saves the weight even when the input needs no grad; torch "
-                                       "saves only what the needed gradients use, so torch's swap succeeds")
 def test_apply_swap_after_forward_with_input_not_requiring_grad():
     def run(lib):
         lib.__future__.set_swap_module_params_on_conversion(True)

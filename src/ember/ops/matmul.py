@@ -56,10 +56,6 @@ def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
 
 
-def _needs(t: Any) -> bool:
-    return _isinstance(t, Tensor) and t._rg
-
-
 def _c(x: Tensor) -> Tensor:
     """Complex conjugate (identity for real tensors)."""
     return x.conj() if x._dtype.is_complex else x
@@ -132,13 +128,35 @@ def _product(xp: Any, a: Any, b: Any, dt: Any) -> Any:
     return gemm.matmul(xp, a, b)
 
 
-def _result(arr: Any, like: Tensor, node_cls: type[Node], inputs: tuple, save: tuple) -> Tensor:
-    """Wrap a product and, when some input requires grad, record ``node_cls`` saving ``save``."""
+def _save_factors(node: Node, a: Tensor, b: Tensor) -> None:
+    """What torch saves for a product ``P(a, b)``: ``b`` when ``a`` needs a gradient, ``a`` when ``b`` does, in
+    torch's order for the node (by argument name: mm and bmm save ``mat2`` before ``self``). A ``b`` not saved
+    leaves its layout (a bool, see :func:`_transposed`) for the gradient of ``b`` to follow."""
+    sb, sa = b if a._rg else _transposed(b), a if b._rg else None
+    if node._b_first:
+        node.save(sb, sa)
+    else:
+        node.save(sa, sb)
+
+
+def _factors(node: Node) -> tuple:
+    """The saved ``(a, b)`` of a product node."""
+    x, y = node.saved
+    return (y, x) if node._b_first else (x, y)
+
+
+def _transposed(b: Tensor) -> bool:
+    """Whether the matrix ``b`` is a transposed contiguous one (``weight.t()`` in ``linear``)."""
+    return b.dim() == 2 and b._data.strides[0] == b._data.itemsize and b.shape[0] > 1 and b.shape[1] > 1
+
+
+def _result(arr: Any, like: Tensor, node_cls: type[Node], inputs: tuple) -> Tensor:
+    """Wrap the product of ``inputs`` and, when one of them requires grad, record ``node_cls``."""
     res = new_tensor(arr, like._dtype, like._device)
-    if STATE.enabled and (inputs[0]._rg or inputs[1]._rg or (len(inputs) > 2 and inputs[2]._rg)):
+    if STATE.enabled and (inputs[0]._rg or inputs[1]._rg):
         node = node_cls()
         record(res, node, inputs)
-        node.save(*save)
+        _save_factors(node, *inputs)
     return res
 
 
@@ -165,10 +183,12 @@ class _Product(Node):
     __slots__ = ()
     _ga: Callable
     _gb: Callable
+    _b_first = False   # torch's order of the saved factors
 
     def backward(self, g: Tensor) -> tuple:
-        a, b = self.saved
-        return (self._ga(g, b) if _needs(a) else None, self._gb(a, g, b) if _needs(b) else None)
+        a, b = _factors(self)
+        return (self._ga(g, b) if self._next[0] is not None else None,
+                self._gb(a, g, b) if self._next[1] is not None else None)
 
 
 class _AddProduct(Node):
@@ -177,13 +197,15 @@ class _AddProduct(Node):
     __slots__ = ()
     _ga: Callable
     _gb: Callable
+    _b_first = False
 
     def backward(self, g: Tensor) -> tuple:
-        m1, m2 = self.saved
+        m1, m2 = _factors(self)
         beta, alpha = _sconj(self.beta), _sconj(self.alpha)
         gi = (g if beta == 1 else g * beta) if self._next[0] is not None else None
         gp = g if alpha == 1 else g * alpha
-        return gi, self._ga(gp, m2) if _needs(m1) else None, self._gb(m1, gp, m2) if _needs(m2) else None
+        return (gi, self._ga(gp, m2) if self._next[1] is not None else None,
+                self._gb(m1, gp, m2) if self._next[2] is not None else None)
 
 
 def _sconj(s: Any) -> Any:
@@ -198,20 +220,22 @@ def _nodes(name: str, add_name: str | None, ga: Callable, gb: Callable) -> tuple
     return prod, (type(add_name, (_AddProduct,), dict(attrs)) if add_name else None)
 
 
-def _mm_mat2_grad(a: Tensor, g: Tensor, b: Tensor) -> Tensor:
-    """``aᴴ·g``, laid out like ``b``: when ``b`` is a transposed contiguous matrix (``weight.t()`` in
-    ``linear``) the product is computed transposed, so the gradient reaching the weight is contiguous and
-    becomes its ``.grad`` without a copy (torch's ``mm_mat2_backward`` does the same)."""
-    if b.dim() == 2 and b._data.strides[0] == b._data.itemsize and b.shape[0] > 1 and b.shape[1] > 1:
+def _mm_mat2_grad(a: Tensor, g: Tensor, b: Tensor | bool) -> Tensor:
+    """``aᴴ·g``, laid out like ``b`` (the tensor or its saved layout): when ``b`` is a transposed contiguous
+    matrix (``weight.t()`` in ``linear``) the product is computed transposed, so the gradient reaching the weight
+    is contiguous and becomes its ``.grad`` without a copy (torch's ``mm_mat2_backward`` does the same)."""
+    if b if type(b) is bool else _transposed(b):
         return g.t().mm(_c(a)).t()
     return _h(a).mm(g)
 
 
 MmBackward0, AddmmBackward0 = _nodes("MmBackward0", "AddmmBackward0", lambda g, b: g.mm(_h(b)), _mm_mat2_grad)
+MmBackward0._b_first = True   # torch saves a node's tensors in its arguments' alphabetical order: mat2, self
 MvBackward0, AddmvBackward0 = _nodes("MvBackward0", "AddmvBackward0",
                                      lambda g, v: g.unsqueeze(1) * _c(v), lambda m, g, _v: _h(m).mv(g))
 BmmBackward0, BaddbmmBackward0 = _nodes("BmmBackward0", "BaddbmmBackward0",
                                         lambda g, b: g.bmm(_h(b)), lambda a, g, _b: _h(a).bmm(g))
+BmmBackward0._b_first = True
 _, AddbmmBackward0 = _nodes("_Addbmm", "AddbmmBackward0", lambda g, b: g.unsqueeze(0).matmul(_h(b)),
                             lambda a, g, _b: _h(a).matmul(g.unsqueeze(0)))
 _, AddrBackward0 = _nodes("_Addr", "AddrBackward0", lambda g, v2: g.mv(_c(v2)), lambda v1, g, _v2: g.mT.mv(_c(v1)))
@@ -238,7 +262,7 @@ def _mm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError("mat2 must be a matrix")
     _mm_check(a.shape, b.shape, input._dtype, mat2._dtype)
     check_same_device(input, mat2)
-    return _result(_product(_xp(input), a, b, input._dtype), input, MmBackward0, (input, mat2), (input, mat2))
+    return _result(_product(_xp(input), a, b, input._dtype), input, MmBackward0, (input, mat2))
 
 
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -250,7 +274,7 @@ def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     _mv_check(a.shape, v.shape, input._dtype, vec._dtype)
     check_same_device(input, vec)
-    res = _result(_product(_xp(input), a, v, input._dtype), input, MvBackward0, (input, vec), (input, vec))
+    res = _result(_product(_xp(input), a, v, input._dtype), input, MvBackward0, (input, vec))
     return _finish(res, out, "mv", (input, vec))
 
 
@@ -261,7 +285,7 @@ def _dot(fn: str, input: Tensor, other: Tensor, out: Tensor | None, node: type[N
     check_same_device(input, other)
     xp = _xp(input)
     a = xp.conj(input._data) if conj and input._dtype.is_complex else input._data
-    res = _result(_product(xp, a, other._data, input._dtype), input, node, (input, other), (input, other))
+    res = _result(_product(xp, a, other._data, input._dtype), input, node, (input, other))
     return _finish(res, out, fn, (input, other))
 
 
@@ -286,7 +310,7 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
         raise RuntimeError("batch2 must be a 3D tensor")
     _bmm_check(a.shape, b.shape, input._dtype, mat2._dtype)
     check_same_device(input, mat2)
-    res = _result(_product(_xp(input), a, b, input._dtype), input, BmmBackward0, (input, mat2), (input, mat2))
+    res = _result(_product(_xp(input), a, b, input._dtype), input, BmmBackward0, (input, mat2))
     return _finish(res, out, "bmm", (input, mat2))
 
 
@@ -459,7 +483,7 @@ def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any,
         node = node_cls()
         node.beta, node.alpha = beta, alpha
         record(res, node, (input, m1, m2))
-        node.save(m1, m2)
+        _save_factors(node, m1, m2)
     return _finish(res, out, fn, (input, m1, m2))
 
 
