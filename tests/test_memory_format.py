@@ -91,3 +91,28 @@ def test_module_to_memory_format() -> None:
     assert facts[0] == facts[1]
     assert_same_error(lambda: ember.nn.Conv2d(3, 4, 3).to(memory_format=ember.channels_last_3d),
                       lambda: torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last_3d))
+
+
+def test_convolutions_keep_channels_last_as_torch() -> None:
+    """2-d (transposed) convolutions give channels-last outputs for a channels-last input or weight, gradients
+    laid out like their leaves; 3-d ones stay contiguous on the CPU."""
+    facts = []
+    for lib in LIBS:
+        cl = lib.channels_last
+        lib.manual_seed(0)
+        x = lib.randn(2, 3, 8, 8).to(memory_format=cl).requires_grad_()
+        y = lib.nn.functional.conv2d(x, lib.randn(4, 3, 3, 3))
+        y.sum().backward()
+        x2 = lib.randn(2, 3, 8, 8).requires_grad_()
+        w2 = lib.randn(4, 3, 3, 3).to(memory_format=cl).requires_grad_()
+        y2 = lib.nn.functional.conv2d(x2, w2)
+        y2.sum().backward()
+        y3 = lib.nn.functional.conv_transpose2d(x, lib.randn(3, 4, 3, 3))
+        y4 = lib.nn.functional.conv3d(lib.randn(1, 2, 3, 4, 5).to(memory_format=lib.channels_last_3d),
+                                      lib.randn(3, 2, 1, 1, 1))
+        y5 = lib.nn.functional.conv2d(lib.randn(1, 3, 1, 1).to(memory_format=cl), lib.randn(4, 3, 1, 1))
+        m = lib.nn.Conv2d(3, 4, 3).to(memory_format=cl)
+        facts.append(([t.stride() for t in (y, x.grad, y2, x2.grad, w2.grad, y3, y4, y5, m(lib.randn(2, 3, 8, 8)))],
+                      y.detach().numpy()))
+    assert facts[0][0] == facts[1][0]
+    np.testing.assert_allclose(facts[0][1], facts[1][1], rtol=1e-5, atol=1e-5)

@@ -34,8 +34,10 @@ from typing import Any, NamedTuple
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ..._core.memory_format import channels_last, suggest_memory_format
 from ...ops._dispatch import record
 from ...ops._parallel import contiguous, split_axis, split_rows
+from ...ops.creation import relayout
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 
 __all__ = [
@@ -468,11 +470,18 @@ class ConvolutionBackwardBackward0(Node):
         return dg, dx, dw
 
 
+def _suggests_channels_last(t: Tensor) -> bool:
+    a = t._data
+    return suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) is channels_last
+
+
 def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed: bool) -> Tensor:
     """The recorded op on batched, validated tensors."""
     ns = xp(x)
     arr, cols = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
                          transposed)
+    if arr.ndim == 4 and (_suggests_channels_last(x) or _suggests_channels_last(w)):
+        arr = relayout(arr, channels_last, ns)   # torch's 2-d convolutions keep channels-last operands so
     out = fused(result(arr, x), ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
     if cols is not None and w._rg and out._grad_fn is not None and cols.nbytes <= _KEEP_COLUMNS:
         out._grad_fn.cols = cols   # spares the weight gradient a second im2col (taken by the first backward)
