@@ -286,3 +286,24 @@ def test_threaded_trailing_sums_match_torch(parts: int, dims: tuple | None, monk
     np.testing.assert_allclose(got, (t.mean(dims) if dims else t.sum()).numpy(), rtol=2e-5, atol=1e-5)
     monkeypatch.setitem(info._threads, "intra", 1)
     np.testing.assert_array_equal(got, (e.mean(dims) if dims else e.sum()).numpy())
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_threaded_logsumexp_rows_match_torch(parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """logsumexp over trailing dims with its row blocks split over threads: torch's values (with -inf and +inf
+    rows), bit-identical to one thread, and torch's gradient."""
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    a = RNG.standard_normal((301, 200)).astype(np.float32) * 30
+    a[5] = -np.inf
+    a[7, 3] = np.inf
+    e, t = _pair(a, requires_grad=True)
+    monkeypatch.setitem(info._threads, "intra", parts)
+    got = e.logsumexp(1)
+    np.testing.assert_allclose(got.detach().numpy(), t.logsumexp(1).detach().numpy(), rtol=1e-6, atol=1e-5)
+    got[8:].sum().backward()
+    t.logsumexp(1)[8:].sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    monkeypatch.setitem(info._threads, "intra", 1)
+    np.testing.assert_array_equal(got.detach().numpy(), e.detach().logsumexp(1).numpy())

@@ -827,17 +827,21 @@ def _float_input(input: Tensor) -> Tensor:
 
 def _lse_rows(xp: Any, a: Any) -> Any:
     """logsumexp of each row of a C-contiguous real ``(m, n)`` array, a cache-sized block of rows at a time
-    on the CPU (a block's shift, exp and sum run from cache); one block on a GPU (each block costs launches)."""
+    on the CPU (a block's shift, exp and sum run from cache; the rows split over the intra-op threads); one
+    block on a GPU (each block costs launches)."""
     m, n = a.shape
     out = xp.empty(m, a.dtype)
     step = builtins.max(1, (1 << 16) // n) if xp is np else builtins.max(m, 1)
-    for i in range(0, m, step):
-        block = a[i : i + step]
-        top = block.max(1)
-        top[xp.isinf(top)] = 0
-        e = block - top[:, None]
-        xp.exp(e, out=e)
-        out[i : i + step] = xp.log(xp.einsum("ij->i", e) if n <= 4096 else sum_array(xp, e, (1,))) + top
+
+    def rows(lo: int, hi: int) -> None:   # one thread's rows, a block at a time
+        for i in range(lo, hi, step):
+            block = a[i : builtins.min(i + step, hi)]
+            top = block.max(1)
+            top[xp.isinf(top)] = 0
+            e = block - top[:, None]
+            xp.exp(e, out=e)
+            out[i : i + len(block)] = xp.log(xp.einsum("ij->i", e) if n <= 4096 else sum_array(xp, e, (1,))) + top
+    split_rows(xp, m, n, rows)
     return out
 
 
