@@ -168,6 +168,17 @@ class Distribution:
             )
         return type(self).__new__(type(self)) if _instance is None else _instance
 
+    def _expand_params(self, cls: type, batch_shape, _instance, names: tuple[str, ...]):  # noqa: ANN001, ANN202
+        """``expand`` for a distribution defined by the tensors ``names`` alone: each is expanded (a view) to
+        ``batch_shape`` on a new instance, which keeps this one's validation setting."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = ember.Size(batch_shape)
+        for name in names:
+            setattr(new, name, getattr(self, name).expand(batch_shape))
+        super(cls, new).__init__(batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def __repr__(self) -> str:
         names = [k for k in self.arg_constraints if k in self.__dict__]
         # a one-element parameter shows its value (a 0-d one formats as a number), a larger one its size
