@@ -259,6 +259,17 @@ def _channel_mask(t: Tensor, dim: int, index: Tensor) -> Tensor:
     return mask
 
 
+def _structured_count(t: Tensor, amount: float, dim: int) -> tuple[int, int]:
+    """(channels along ``dim``, how many of them to prune), after torch's checks of ``t``, ``dim`` and the
+    amount."""
+    _validate_structured_pruning(t)
+    _validate_pruning_dim(t, dim)
+    size = t.shape[dim]
+    k = _compute_nparams_toprune(amount, size)
+    _validate_pruning_amount(k, size)
+    return size, k
+
+
 class RandomStructured(BasePruningMethod):
     """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
 
@@ -272,11 +283,7 @@ class RandomStructured(BasePruningMethod):
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         from ... import kthvalue, rand
 
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(t, self.amount, self.dim)
         if k == 0:
             return default_mask
         prob = rand(size)
@@ -303,11 +310,7 @@ class LnStructured(BasePruningMethod):
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         from ... import topk
 
-        _validate_structured_pruning(t)
-        _validate_pruning_dim(t, self.dim)
-        size = t.shape[self.dim]
-        k = _compute_nparams_toprune(self.amount, size)
-        _validate_pruning_amount(k, size)
+        size, k = _structured_count(t, self.amount, self.dim)
         kept = topk(_compute_norm(t, self.n, self.dim), k=size - k, largest=True)
         if k == 0:
             return default_mask
