@@ -61,6 +61,7 @@ class Tensor:
                  "__dict__")
     __hash__ = object.__hash__
     _no_grad_view = False   # a view of a tensor requiring grad made under no_grad (set per instance)
+    _fw_only = False   # forward AD: ``_rg`` is set only so that ops carry this tensor's tangent (set per instance)
     _multi_output_view = False   # an output (or a view of one) of split/chunk/unbind: no in-place under autograd
     __array_priority__ = 1000
 
@@ -199,7 +200,7 @@ class Tensor:
     # ---- autograd fields --------------------------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
-        return self._rg
+        return self._rg and not self._fw_only
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -226,6 +227,10 @@ class Tensor:
             if _INFERENCE[0] and self.is_inference() and not GRAD_STATE.inference:
                 raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is "
                                    "not allowed.")
+        if self._fw_only:   # a dual tensor: it becomes a real leaf, or keeps carrying its tangent
+            if not value:
+                return
+            del self._fw_only
         self._rg = value
 
     @property
@@ -385,7 +390,7 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        if self._rg and not force:
+        if self._rg and not self._fw_only and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         if self._device.type != "cpu":
