@@ -131,3 +131,33 @@ def test_mps_namespace_matches_torch_off_apple(call: str) -> None:
 def test_mps_event_refused_like_torch() -> None:
     with pytest.raises(RuntimeError, match=r"Cannot execute acquireEvent\(\) without MPS backend\."):
         ember.mps.Event()
+
+
+HASH_INPUTS = [
+    ("arange", lambda lib: lib.arange(24.0).reshape(2, 3, 4)),
+    ("bool", lambda lib: lib.tensor([True, False, True])),
+    ("int32", lambda lib: lib.tensor([[-1, 2], [7, -9]], dtype=lib.int32)),
+    ("float16", lambda lib: lib.tensor([1.5, 2.0, -0.0], dtype=lib.float16)),
+    ("nan", lambda lib: lib.tensor([float("nan"), -0.0, 3.25], dtype=lib.float64)),
+    ("scalar", lambda lib: lib.tensor(2.5)),
+]
+
+
+@pytest.mark.parametrize("make", [m for _, m in HASH_INPUTS], ids=[n for n, _ in HASH_INPUTS])
+@pytest.mark.parametrize("kwargs", [{}, {"dim": 0}, {"dim": -1, "keepdim": True}, {"dim": None, "keepdim": True},
+                                    {"dim": []}], ids=repr)
+def test_hash_tensor_matches_torch(make: object, kwargs: dict) -> None:
+    e, t = make(ember), make(torch)
+    if "dim" in kwargs and kwargs["dim"] not in (None, []) and t.dim() == 0:
+        kwargs = {**kwargs, "dim": 0}
+    got, want = ember.hash_tensor(e, **kwargs), torch.hash_tensor(t, **kwargs)
+    assert got.dtype == ember.uint64 and tuple(got.shape) == tuple(want.shape)
+    assert got.tolist() == want.tolist()
+    assert e.hash_tensor(**kwargs).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("call", ["hash_tensor(lib.tensor([1j]))", "hash_tensor(lib.ones(2), mode=1)",
+                                  "hash_tensor(lib.ones(2, 3), 5)", "hash_tensor(lib.zeros(0, 3), 0)",
+                                  "hash_tensor(lib.zeros(0, 3))", "hash_tensor(lib.tensor([1], dtype=lib.uint64))"])
+def test_hash_tensor_errors_match_torch(call: str) -> None:
+    assert_same_error(lambda: eval(f"lib.{call}", {"lib": ember}), lambda: eval(f"lib.{call}", {"lib": torch}))

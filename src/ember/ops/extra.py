@@ -1439,3 +1439,26 @@ strided = layout("strided")
 _LAYOUTS = {"strided": strided}
 Tensor.layout = property(lambda self: strided)  # type: ignore[attr-defined,assignment]
 __all__ += ["layout", "strided"]
+
+
+# ---- hash_tensor ------------------------------------------------------------------------------------------------
+def hash_tensor(input: Tensor, dim: Any = None, *, keepdim: bool = False, mode: int = 0) -> Tensor:
+    """An xor-reduction hash over ``dim`` (all by default) as uint64: each element is widened to its 64-bit
+    float or integer type and its bits are xor-ed, so equal tensors hash equal and one flipped bit shows."""
+    if mode != 0:
+        raise RuntimeError(f"Unknown hash_tensor mode: {mode}")
+    dt = input._dtype
+    if dt.is_complex or dt is D.uint64:
+        raise R.not_implemented("xor_sum_cpu", dt)
+    a = input._data
+    dims = R.reduce_dims(dim, a.ndim)
+    R.empty_check("hash_tensor", a, None if dim is None else dims)
+    wide = a.astype(np.float64 if dt.is_floating_point else np.int64)
+    bits = wide.view(np.uint64)
+    xp = _xp(input)
+    hashed = xp.asarray(xp.bitwise_xor.reduce(bits, axis=dims, keepdims=keepdim)) if dims else bits.copy()
+    return from_array(hashed, D.uint64, input._device)
+
+
+bind({"hash_tensor": hash_tensor})
+__all__ += ["hash_tensor"]
