@@ -69,6 +69,24 @@ class Tensor:
         from .ops.creation import legacy_new
         return legacy_new(cls, D.get_default_dtype(), args, kwargs)
 
+    # ---- __torch_function__ protocol (ember.overrides) -------------------------------------------------
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        """torch's default: run ``func`` with subclass dispatch off and return Tensor results as ``cls``."""
+        from .overrides import _default_torch_function
+        return _default_torch_function(cls, func, types, args, kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from .overrides import _subclass_created
+        _subclass_created(cls)
+
+    @staticmethod
+    def _make_subclass(cls: type, data: Tensor, require_grad: bool = False, **kwargs: Any) -> Tensor:
+        """A new leaf of Tensor subclass ``cls`` sharing ``data``'s memory, requiring grad if asked."""
+        from .overrides import _make_subclass
+        return _make_subclass(cls, data, require_grad)
+
     # ---- metadata ---------------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
