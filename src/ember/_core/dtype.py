@@ -18,27 +18,42 @@ __all__ = [
     "int16", "short", "int32", "int", "int64", "long", "bool", "complex64", "cfloat", "complex128",
     "cdouble", "uint16", "uint32", "uint64", "finfo", "iinfo", "get_default_dtype", "set_default_dtype",
     "promote_types", "can_cast",
+    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2",
+    "complex32", "chalf", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7", "int1", "int2", "int3",
+    "int4", "int5", "int6", "int7", "bits8", "bits16", "bits1x8", "bits2x4", "bits4x2", "qint8", "quint8",
+    "qint32", "quint4x2", "quint2x4",
 ]
 
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+# what torch can do with a dtype beyond naming it (``dtype.kind``):
+# "" an ordinary dtype; "float8" stored and converted, few kernels; "storage" (float4_e2m1fn_x2,
+# uint1..7, int1..7, bits*) only raw storage; "quantized" (qint8 …) no plain tensors at all
 
 
 class dtype:
     """A tensor element type (``ember.float32`` …); prints as ``torch.float32``."""
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "category",
-                 "_legacy", "_short")
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "_signed", "category",
+                 "_legacy", "_short", "kind")
 
-    def __init__(self, name: str, np_dtype: np.dtype, category: int, legacy: str, short: str) -> None:
+    def __init__(self, name: str, np_dtype: np.dtype, category: int, legacy: str, short: str,
+                 kind: str = "", signed: builtins_bool | str | None = None) -> None:
         self.name = name
-        self.np = np.dtype(np_dtype)
+        self.np = np.dtype(np_dtype)     # for "storage"/"quantized" dtypes: a same-size raw container
         self.itemsize = self.np.itemsize
         self.category = category
         self.is_floating_point = category == _FLOAT
         self.is_complex = category == _COMPLEX
-        self.is_signed = category != _BOOL and name != "uint8" and not name.startswith("uint")
+        self._signed = (category != _BOOL and not name.startswith("uint")) if signed is None else signed
         self._legacy = legacy      # 'FloatTensor' …, for Tensor.type()
         self._short = short        # 'Float' …, used in error messages
+        self.kind = kind
+
+    @property
+    def is_signed(self) -> builtins_bool:
+        if type(self._signed) is str:      # bits and quantized types: torch refuses to say
+            raise RuntimeError(self._signed)
+        return self._signed
 
     def __repr__(self) -> str:
         return "torch." + self.name
@@ -48,11 +63,14 @@ class dtype:
 
     def to_real(self) -> dtype:
         """The real counterpart of a complex dtype (complex64 → float32); real dtypes map to themselves."""
-        return {complex64: float32, complex128: float64}.get(self, self)
+        return _TO_REAL.get(self, self)
 
     def to_complex(self) -> dtype:
-        """The complex counterpart of a floating dtype (float32 → complex64)."""
-        return {float64: complex128, complex128: complex128}.get(self, complex64)
+        """The complex counterpart of a floating dtype (float16 → complex32, float32 → complex64)."""
+        try:
+            return _TO_COMPLEX[self]
+        except KeyError:
+            raise RuntimeError(f"Unknown Complex ScalarType for {self._short}") from None
 
 
 float16 = half = dtype("float16", np.float16, _FLOAT, "HalfTensor", "Half")
@@ -70,14 +88,54 @@ uint64 = dtype("uint64", np.uint64, _INT, "UInt64Tensor", "UInt64")
 bool = dtype("bool", np.bool_, _BOOL, "BoolTensor", "Bool")
 complex64 = cfloat = dtype("complex64", np.complex64, _COMPLEX, "ComplexFloatTensor", "ComplexFloat")
 complex128 = cdouble = dtype("complex128", np.complex128, _COMPLEX, "ComplexDoubleTensor", "ComplexDouble")
+complex32 = chalf = dtype("complex32", ml_dtypes.complex32, _COMPLEX, "ComplexHalfTensor", "ComplexHalf")
 
+
+def _float8(name: str, signed: builtins_bool = True) -> dtype:
+    short = "F" + name[1:]
+    return dtype(name, getattr(ml_dtypes, name), _FLOAT, short + "Tensor", short, "float8", signed)
+
+
+def _raw(name: str, container: type, category: int, short: str, kind: str = "storage",
+         signed: builtins_bool | str | None = None, legacy: str | None = None) -> dtype:
+    return dtype(name, container, category, legacy or short + "Tensor", short, kind, signed)
+
+
+float8_e4m3fn = _float8("float8_e4m3fn")
+float8_e5m2 = _float8("float8_e5m2")
+float8_e4m3fnuz = _float8("float8_e4m3fnuz")
+float8_e5m2fnuz = _float8("float8_e5m2fnuz")
+float8_e8m0fnu = _float8("float8_e8m0fnu", signed=False)
+float4_e2m1fn_x2 = _raw("float4_e2m1fn_x2", np.uint8, _FLOAT, "Float4_e2m1fn_x2", signed=True)
+uint1, uint2, uint3, uint4, uint5, uint6, uint7 = (_raw(f"uint{i}", np.uint8, _INT, f"UInt{i}") for i in range(1, 8))
+int1, int2, int3, int4, int5, int6, int7 = (_raw(f"int{i}", np.int8, _INT, f"Int{i}") for i in range(1, 8))
+_NO_SIGN = "Bits types are undefined"
+bits8, bits16, bits1x8, bits2x4, bits4x2 = (
+    _raw(n, c, _INT, "B" + n[1:], signed=_NO_SIGN)
+    for n, c in (("bits8", np.uint8), ("bits16", np.uint16), ("bits1x8", np.uint8), ("bits2x4", np.uint8),
+                 ("bits4x2", np.uint8)))
+_QSIGN = "isSignedType not supported for quantized types"
+qint8, quint8, qint32, quint4x2, quint2x4 = (
+    _raw(n, c, _INT, s, "quantized", _QSIGN, f"quantized.{s}Tensor")
+    for n, c, s in (("qint8", np.int8, "QInt8"), ("quint8", np.uint8, "QUInt8"), ("qint32", np.int32, "QInt32"),
+                    ("quint4x2", np.uint8, "QUInt4x2"), ("quint2x4", np.uint8, "QUInt2x4")))
+
+# the dtypes every op knows (tables elsewhere are built over these) …
 ALL_DTYPES = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, uint16, uint32, uint64,
               bool, complex64, complex128)
-_FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in ALL_DTYPES}
-BY_NAME: dict[str, dtype] = {d.name: d for d in ALL_DTYPES}
+FLOAT8_DTYPES = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz, float8_e8m0fnu)
+# … and those torch supports only partly (see ``dtype.kind``)
+EXTRA_DTYPES = (complex32, *FLOAT8_DTYPES, float4_e2m1fn_x2, uint1, uint2, uint3, uint4, uint5, uint6, uint7,
+                int1, int2, int3, int4, int5, int6, int7, bits8, bits16, bits1x8, bits2x4, bits4x2,
+                qint8, quint8, qint32, quint4x2, quint2x4)
+_FROM_NP: dict[np.dtype, dtype] = {d.np: d for d in (*ALL_DTYPES, complex32, *FLOAT8_DTYPES)}
+BY_NAME: dict[str, dtype] = {d.name: d for d in (*ALL_DTYPES, *EXTRA_DTYPES)}
 BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
-               cfloat=complex64, cdouble=complex128)
-BY_LEGACY: dict[str, dtype] = {d._legacy: d for d in ALL_DTYPES}
+               cfloat=complex64, cdouble=complex128, chalf=complex32)
+BY_LEGACY: dict[str, dtype] = {d._legacy: d for d in (*ALL_DTYPES, complex32, *FLOAT8_DTYPES)}
+_TO_REAL = {complex32: float16, complex64: float32, complex128: float64}
+_TO_COMPLEX = {float16: complex32, bfloat16: complex64, float32: complex64, float64: complex128,
+               complex32: complex32, complex64: complex64, complex128: complex128}
 
 
 def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
@@ -110,19 +168,37 @@ def set_default_dtype(d: dtype) -> None:
     _default.value = d
 
 
-_BARE_UNSIGNED = ("uint16", "uint32", "uint64")
+_BARE_UNSIGNED = ("uint16", "uint32", "uint64", "uint1", "uint2", "uint3", "uint4", "uint5", "uint6", "uint7")
+
+
+def _promote_extra(a: dtype, b: dtype) -> dtype | None:
+    """torch's refusals for pairs involving a quantized, bits, float8/float4 or sub-byte dtype (None: none)."""
+    if "quantized" in (a.kind, b.kind):
+        raise RuntimeError("promoteTypes with quantized numbers is not handled yet; figure out what the correct "
+                           f"rules should be, offending types: {a._short} {b._short}")
+    for d in (a, b):
+        if d.name.startswith("bits"):
+            raise RuntimeError(f"Promotion from {a._short} and {b._short} is unsupported.")
+    if a.kind == "float8" or b.kind == "float8" or float4_e2m1fn_x2 in (a, b):
+        raise RuntimeError(f"Promotion for Float8 Types is not supported, attempted to promote {a._short} and "
+                           f"{b._short}")
+    if (a.name in _BARE_UNSIGNED or b.name in _BARE_UNSIGNED) and not (a.is_floating_point or b.is_floating_point):
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to "
+                           f"promote {a._short} and {b._short}")
+    for d in (a, b):
+        if d.kind == "storage" and d.category == _INT and not d.name.startswith("uint"):
+            raise RuntimeError(f"Promotion for {a._short} and {b._short} is not supported")
+    return None
 
 
 def _promote_pair(a: dtype, b: dtype) -> dtype:
     if a is b:
         return a
-    if (a.name in _BARE_UNSIGNED or b.name in _BARE_UNSIGNED) and not (a.is_floating_point or b.is_floating_point):
-        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported, attempted to "
-                           f"promote {a._short} and {b._short}")
+    _promote_extra(a, b)
     if a.category != b.category:
         hi, lo = (a, b) if a.category > b.category else (b, a)
-        if hi.is_complex and lo in (float64,):
-            return complex128
+        if hi.is_complex and lo.is_floating_point:
+            return _promote_pair(hi.to_real(), lo).to_complex()
         return hi
     if a.is_floating_point:
         # float16 with bfloat16 meets in float32; otherwise the wider one
@@ -136,12 +212,12 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
         if signed.itemsize > unsigned.itemsize:
             return signed
         return {1: int16, 2: int32, 4: int64}[unsigned.itemsize]
-    return complex128 if complex128 in (a, b) else complex64
+    return a if a.itemsize > b.itemsize else b
 
 
 _PROMOTE: dict[tuple[dtype, dtype], dtype] = {}
-for _a in ALL_DTYPES:
-    for _b in ALL_DTYPES:
+for _a in (*ALL_DTYPES, *EXTRA_DTYPES):
+    for _b in (*ALL_DTYPES, *EXTRA_DTYPES):
         try:
             _PROMOTE[_a, _b] = _promote_pair(_a, _b)
         except RuntimeError:
@@ -153,7 +229,7 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     try:
         return _PROMOTE[type1, type2]
     except KeyError:
-        _promote_pair(type1, type2)  # raises torch's RuntimeError for unsupported unsigned pairs
+        _promote_pair(type1, type2)  # raises torch's RuntimeError for the pairs torch refuses
         raise
 
 
@@ -170,7 +246,7 @@ def _combine_categories(higher: dtype | None, lower: dtype | None) -> dtype | No
     if higher.is_floating_point:
         return higher
     if higher is bool or lower.is_floating_point:
-        return _PROMOTE[higher, lower]
+        return _PROMOTE.get((higher, lower)) or promote_types(higher, lower)
     return higher
 
 
@@ -198,7 +274,7 @@ def result_type_of(dims: list[dtype], zero_dims: list[dtype], scalars: list[dtyp
     def fold(ds: list[dtype]) -> dtype | None:
         out = None
         for d in ds:
-            out = d if out is None else _PROMOTE[out, d]
+            out = d if out is None else _PROMOTE.get((out, d)) or promote_types(out, d)
         return out
     res = _combine_categories(fold(dims), _combine_categories(fold(zero_dims), fold(scalars)))
     assert res is not None
@@ -212,6 +288,12 @@ def can_cast(from_: dtype, to: dtype) -> bool:
     return True
 
 
+# torch's limits where they differ from ml_dtypes': the float8 types have 0 decimal digits (resolution 1),
+# float8_e5m2fnuz's epsilon is torch's own
+_FINFO_FIX: dict[str, dict[str, builtins_float]] = {d.name: {"resolution": 1.0} for d in FLOAT8_DTYPES}
+_FINFO_FIX["float8_e5m2fnuz"]["eps"] = 0.125
+
+
 class finfo:
     """Machine limits of a floating dtype, as ``torch.finfo``."""
 
@@ -220,6 +302,8 @@ class finfo:
         if not (type.is_floating_point or type.is_complex):
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
                             "'torch.finfo'")
+        if type.kind == "storage":
+            raise TypeError("bad argument type for built-in operation")
         self.dtype = type.to_real().name
         info = ml_dtypes.finfo(type.to_real().np)
         self.bits = info.bits
@@ -228,9 +312,10 @@ class finfo:
         self.min = builtins_float(info.min)
         self.tiny = self.smallest_normal = builtins_float(info.tiny)
         self.resolution = 10.0 ** -builtins_int(info.precision)
+        self.__dict__.update(_FINFO_FIX.get(self.dtype, {}))
 
     def __repr__(self) -> str:
-        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
                 f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
 
 
@@ -238,14 +323,131 @@ class iinfo:
     """Machine limits of an integer dtype, as ``torch.iinfo``."""
 
     def __init__(self, type: dtype) -> None:
-        if type.category not in (_INT, _BOOL):
+        if type.kind == "quantized":
+            raise NotImplementedError(f"\"dtype\" not implemented for '{type._short}'")
+        if type.category != _INT or type.kind:
+            if type is bool:
+                raise TypeError("torch.bool is not supported by torch.iinfo")
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle "
                             "'torch.iinfo'")
-        info = np.iinfo(type.np) if type is not bool else None
+        info = np.iinfo(type.np)
         self.dtype = type.name
         self.bits = type.itemsize * 8
-        self.min = builtins_int(info.min) if info else 0
-        self.max = builtins_int(info.max) if info else 1
+        self.min = builtins_int(info.min)
+        self.max = builtins_int(info.max)
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+# ---- conversions to and from the float8 types, bit for bit as torch's CPU copy kernel ------------------------
+# torch decodes each float8 NaN byte to these float32 bit patterns (ml_dtypes gives canonical NaNs)
+_F8_NAN_BITS = {
+    "float8_e4m3fn": {0x7F: 0x7FF00000, 0xFF: 0xFFF00000},
+    "float8_e5m2": {0x7D: 0x7FE00000, 0x7E: 0x7FC00000, 0x7F: 0x7FE00000,
+                    0xFD: 0xFFE00000, 0xFE: 0xFFC00000, 0xFF: 0xFFE00000},
+    "float8_e4m3fnuz": {0x80: 0x7F800001},
+    "float8_e5m2fnuz": {0x80: 0x7F800001},
+    "float8_e8m0fnu": {0xFF: 0x7F800001},
+}
+_DECODE: dict[tuple[dtype, np.dtype], np.ndarray] = {}
+
+
+def _decode_table(src: dtype, dst: np.dtype) -> np.ndarray:
+    """The value of each of ``src``'s 256 bytes in NumPy dtype ``dst``, as torch converts them."""
+    key = (src, dst)
+    table = _DECODE.get(key)
+    if table is None:
+        bits = np.arange(256, dtype=np.uint8).view(src.np).astype(np.float32).view(np.uint32)
+        for byte, pattern in _F8_NAN_BITS[src.name].items():
+            bits[byte] = pattern
+        f32 = bits.view(np.float32)
+        with np.errstate(all="ignore"):
+            table = f32.astype(dst)
+        nan = np.isnan(f32)
+        if dst in (float16.np, complex32.np):   # torch keeps the sign and the top payload bits, quieted
+            table.view(np.uint16).reshape(256, -1)[nan, 0] = (
+                ((bits[nan] >> 16) & 0x8000) | 0x7E00 | ((bits[nan] >> 13) & 0x3FF))
+        elif dst == bfloat16.np:     # … and a canonical positive NaN in bfloat16
+            table.view(np.uint16)[nan] = 0x7FC0
+        elif dst.kind in "iu" and bits[nan].max() == 0x7F800001:   # the single-NaN formats give 0
+            table[nan] = 0
+        _DECODE[key] = table
+    return table
+
+
+def _encode_float8(x: np.ndarray, dst: dtype) -> np.ndarray:
+    """float32 ``x`` rounded to float8 ``dst`` (nearest, ties to even) with torch's out-of-range rules:
+    e4m3fn saturates to ±448 (NaN stays NaN), e5m2 NaN is 0x7F/0xFF, e8m0fnu takes |x| and 0 → 2**-127."""
+    if dst is float8_e8m0fnu:
+        out = np.abs(x).astype(dst.np)
+        out.view(np.uint8)[x == 0] = 0
+        return out
+    out = x.astype(dst.np)
+    if dst is float8_e4m3fn:
+        b = out.view(np.uint8)
+        b[((b & 0x7F) == 0x7F) & ~np.isnan(x)] -= 1
+    elif dst is float8_e5m2:
+        out.view(np.uint8)[np.isnan(x)] |= 1
+    return out
+
+
+def _copy_refusal(d: dtype, target: builtins_bool) -> Exception | None:
+    """torch's error for converting to (``target``) or from a dtype it has no copy kernel for."""
+    if d.kind == "quantized":
+        if target:
+            return RuntimeError("empty_strided not supported on quantized tensors yet see "
+                                "https://github.com/pytorch/pytorch/issues/74540")
+        return NotImplementedError(f"\"copy_\" not implemented for '{d._short}'")
+    if d.kind == "storage":
+        kernel = "copy_kernel" if d is float4_e2m1fn_x2 else "copy_"
+        return NotImplementedError(f"\"{kernel}\" not implemented for '{d._short}'")
+    return None
+
+
+def convert(arr: np.ndarray, src: dtype, dst: dtype) -> np.ndarray:
+    """``arr`` (holding ``src`` values) converted to ``dst`` where either is one of the extra dtypes; torch's
+    error where it has no conversion."""
+    if src is dst:
+        return arr.copy()
+    err = _copy_refusal(dst, True) or _copy_refusal(src, False)
+    if err is not None:
+        raise err
+    if src.kind == "float8":
+        arr = _decode_table(src, np.dtype(np.float32) if dst.kind == "float8" else dst.np)[arr.view(np.uint8)]
+        if dst.kind != "float8":
+            return arr
+    if dst.kind == "float8":
+        with np.errstate(all="ignore"):
+            x = (arr.real if arr.dtype.kind == "c" else arr).astype(np.float32)
+        return _encode_float8(x, dst)
+    with np.errstate(all="ignore"):
+        return arr.astype(dst.np)
+
+
+_QUANT_ZERO = ("Could not run 'aten::zero_' with arguments from the 'QuantizedCPU' backend. This could be because the "
+               "operator doesn't exist for this backend, or was omitted during the selective/custom build process "
+               "(if using custom build).")
+
+
+def check_fill(dt: dtype, fill: object) -> None:
+    """torch's refusal to create a tensor of ``dt`` filled with ``fill`` (None: uninitialised)."""
+    if dt.kind == "quantized":
+        if fill is None:
+            raise NotImplementedError(f"ember has no quantized tensors ({dt!r})")
+        if fill == 0:
+            raise NotImplementedError(_QUANT_ZERO)
+        if dt.name in ("quint4x2", "quint2x4"):
+            raise NotImplementedError(f"\"Copy\" not implemented for '{dt._short}'")
+        raise RuntimeError("cannot call qscheme on UnknownQuantizer")
+    if dt.kind == "storage" and fill is not None and not (fill == 0 and type(fill) is not builtins_complex):
+        raise NotImplementedError(f"\"fill_cpu\" not implemented for '{dt._short}'")
+
+
+def check_overflow(dt: dtype, value: object) -> None:
+    """torch's checked conversion of a fill value to a float8 dtype (out of its range, or infinite where it
+    has no infinity)."""
+    v = builtins_float(value.real if type(value) is builtins_complex else value)  # type: ignore[union-attr, arg-type]
+    info = finfo(dt)
+    if (v in (np.inf, -np.inf) and dt is not float8_e5m2) or v < info.min or v > info.max:
+        raise RuntimeError(f"value cannot be converted to type c10::{dt._short} without overflow")

@@ -122,6 +122,8 @@ def _to_numpy_nested(data: Any) -> Any:
 
 
 _host = to_host
+# dtypes Python data is first gathered in (then rounded once more, as torch stores a double as a float first)
+_BUILD_AS = {D.bfloat16: np.float32, D.complex32: np.complex64}
 
 
 def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
@@ -158,18 +160,24 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             return tensor(np.asarray(data), dtype=dtype, device=device, requires_grad=requires_grad)
         _check_ragged(data)
         src_dt = _infer_dtype(data)
+        if dt is not None and dt.kind in ("storage", "quantized"):
+            raise RuntimeError("store_scalar: invalid type")
         if type(data) is _int and not -(2 ** 63) <= data < 2 ** 63 and (dt is None or dt.category < 2):
             raise ValueError("Overflow when unpacking long long")
         nested = _to_numpy_nested(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                arr = np.array(nested, dtype=(dt or src_dt).np if (dt or src_dt) is not D.bfloat16 else np.float32)
+                built = src_dt if dt is None or dt.kind else dt
+                arr = np.array(nested, dtype=_BUILD_AS.get(built, built.np))
             except OverflowError:
                 raise ValueError("Overflow when unpacking long long") from None
     target = dt or src_dt
     # an array's copy keeps the order of its strides, compacted (``order="K"``), as torch's copy does
-    arr = _cast_array(np.asarray(arr), target)
+    if target is not src_dt and (target.kind or src_dt.kind):
+        arr = D.convert(np.asarray(arr), src_dt, target)
+    else:
+        arr = _cast_array(np.asarray(arr), target)
     t = from_array(_place(arr, dev), target, dev)
     if requires_grad:
         factory_requires_grad(t)
@@ -239,10 +247,14 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
     dev = canonical(device)
     xp = np if dev is CPU else xp_of(dev)
+    if dt.kind:
+        D.check_fill(dt, fill)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex:
         arr = xp.zeros(shape, dt.np)
+    elif dt.kind:
+        arr = D.convert(np.full(shape, fill, np.float32), D.float32, dt)
     else:
         arr = xp.full(shape, fill, dt.np)
     t = from_array(arr, dt, dev)
@@ -275,7 +287,10 @@ def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dty
         dtype = D.scalar_dtype(fill_value.item() if _isinstance(fill_value, Tensor) else fill_value)
     if _isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _maybe_out(_factory(_size_args((size,)), fill_value, dtype, device, requires_grad), out)
+    shape = _size_args((size,))
+    if isinstance(dtype, D.dtype) and dtype.kind == "float8" and math.prod(shape) > 1:
+        D.check_overflow(dtype, fill_value)     # torch checks the value only when filling several elements
+    return _maybe_out(_factory(shape, fill_value, dtype, device, requires_grad), out)
 
 
 def _maybe_out(t: Tensor, out: Tensor | None) -> Tensor:
@@ -516,7 +531,10 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
     arr = self._data
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
-    arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
+    if dt.kind or self._dtype.kind:
+        arr = D.convert(_host(arr), self._dtype, dt) if dt is not self._dtype else arr
+    else:
+        arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
     if fmt is not None and (arr is self._data or not _laid_out(arr, fmt)):
         arr = relayout(arr, fmt, np if dev is CPU else xp_of(dev))
     elif arr is self._data:
@@ -614,7 +632,9 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     arr = src._data
     if src._device is not self._device:
         arr = _host(arr) if self._device is CPU else xp_of(self._device).asarray(_host(arr))
-    if arr.dtype != self._data.dtype:
+    if src._dtype is not self._dtype and (src._dtype.kind or self._dtype.kind):
+        arr = D.convert(_host(arr), src._dtype, self._dtype)
+    elif arr.dtype != self._data.dtype:
         arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
     try:
         _assign(self._data, arr)      # read-only (expanded) destinations get torch's overlap error
