@@ -253,11 +253,22 @@ def _dispatch(public: Callable, overloaded: list, args: tuple, kwargs: dict, bin
                     "\n\nFor more information, try re-running with TORCH_LOGS=not_implemented")
 
 
+def _alias_as(t: Tensor, cls: type) -> Tensor:
+    """``t`` as ``cls``, torch's way: an alias view of ``t`` (``AliasBackward0`` when it requires grad)."""
+    from .ops.extra import _alias
+    view = _alias(t)
+    try:
+        view.__class__ = cls
+    except TypeError:   # a subclass with its own __slots__ lays out differently: copy the fields over
+        view = _as_subclass(view, cls)
+    return view
+
+
 def _convert(ret: Any, cls: type) -> Any:
     if cls is Tensor:
         return ret
     if isinstance(ret, Tensor) and not isinstance(ret, cls):
-        return _as_subclass(ret, cls)
+        return _alias_as(ret, cls)
     if isinstance(ret, (tuple, list)):
         return type(ret)([_convert(r, cls) for r in ret])
     return ret
@@ -397,6 +408,7 @@ new_full new_ones new_tensor new_zeros stride
 """.split())
 
 _OVERRIDABLE: dict[Any, list[Callable]] = {}
+_UNDO: list[tuple[Any, str, Any]] = []   # (owner, name, value before activation)
 _LOCK = threading.Lock()
 
 
@@ -420,9 +432,31 @@ def activate() -> None:
         _install()
 
 
+def _deactivate() -> None:
+    """Restore the plain entry points (for tests that must leave the process as they found it)."""
+    global _ACTIVE
+    with _LOCK:
+        while _UNDO:
+            owner, name, value = _UNDO.pop()
+            setattr(owner, name, value)
+        _OVERRIDABLE.clear()
+        _ACTIVE = False
+
+
+def _rebind(owner: Any, name: str, value: Any) -> None:
+    _UNDO.append((owner, name, vars(owner)[name]))
+    setattr(owner, name, value)
+
+
 def _wrappable(fn: Any, name: str) -> bool:
     return (isinstance(fn, _types.FunctionType) and not name.startswith("_") and name not in _UNWRAPPED
             and (fn.__module__ or "").startswith("ember") and not getattr(fn, "_torch_function_wrapped", False))
+
+
+def _named(fn: Callable, name: str, qualname: str) -> Callable:
+    """Handlers see the name the function is reached by (``Tensor.__getitem__``, ``torch.range``) as torch's."""
+    fn.__name__, fn.__qualname__ = name, qualname
+    return fn
 
 
 def _install() -> None:
@@ -430,37 +464,30 @@ def _install() -> None:
 
     replaced: dict[int, Callable] = {}
     for ns in _namespaces():
-        done: dict[int, Callable] = {}
         listed = _OVERRIDABLE.setdefault(ns, [])
         for name, fn in list(vars(ns).items()):
-            if not _wrappable(fn, name):
-                continue
-            if id(fn) not in done:
-                done[id(fn)] = _function_wrapper(fn)
+            if _wrappable(fn, name):
+                new = replaced[id(fn)] = _named(_function_wrapper(fn), name, name)
                 if name not in _IGNORED_FACTORIES:
-                    listed.append(done[id(fn)])
-            setattr(ns, name, done[id(fn)])
-        replaced.update(done)
-    methods: dict[int, Callable] = {}
+                    listed.append(new)
+                _rebind(ns, name, new)
     listed = _OVERRIDABLE.setdefault(Tensor, [])
     for name, value in list(vars(Tensor).items()):
         if name in _TENSOR_UNWRAPPED or (name.startswith("_") and not (name.startswith("__") and name.endswith("__"))):
             continue
         if isinstance(value, property) and value.fget is not None:
-            new = _property_wrapper(value)
-            setattr(Tensor, name, new)
-            listed.append(new.__get__)
+            prop = _property_wrapper(value)
+            listed.append(prop.__get__)
+            _rebind(Tensor, name, prop)
         elif isinstance(value, _types.FunctionType) and not getattr(value, "_torch_function_wrapped", False):
-            key: Any = name if name in _BINARY or name in _OPERATORS else id(value)
-            if key not in methods:
-                methods[key] = _method_wrapper(value, name)
-                listed.append(methods[key])
-            setattr(Tensor, name, methods[key])
+            method = _named(_method_wrapper(value, name), name, f"Tensor.{name}")
+            listed.append(method)
+            _rebind(Tensor, name, method)
     for cls in vars(modules).values():   # modules that hold a functional as a staticmethod
         if isinstance(cls, type) and issubclass(cls, Module):
             for attr, value in list(vars(cls).items()):
                 if isinstance(value, staticmethod) and id(value.__func__) in replaced:
-                    setattr(cls, attr, staticmethod(replaced[id(value.__func__)]))
+                    _rebind(cls, attr, staticmethod(replaced[id(value.__func__)]))
 
 
 # ---------------------------------------------------------------------------------------------- public helpers
