@@ -88,6 +88,7 @@ class SparseStorage:
     __slots__ = ("indices", "values", "shape", "coalesced")
     flags = _Flags()
     base = None
+    _backend = "Sparse"   # the dispatch key torch names in its refusals (``SparseCsr`` for compressed layouts)
 
     def __init__(self, indices: Any, values: Any, shape: tuple[int, ...], coalesced: bool) -> None:
         self.indices = indices
@@ -108,7 +109,7 @@ class SparseStorage:
         return self.values.dtype
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
-        backend = "SparseCPU" if isinstance(self.values, np.ndarray) else "SparseCUDA"
+        backend = self._backend + ("CPU" if isinstance(self.values, np.ndarray) else "CUDA")
         raise not_implemented(_calling_op(), backend)
 
     def __getattr__(self, name: str) -> Any:
@@ -291,6 +292,8 @@ class SparseTensor(Tensor):
 
     def to_sparse(self, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
                   dense_dim: int | None = None) -> SparseTensor:
+        if layout is not None and layout is not sparse_coo:
+            return _to_other_layout(self, layout, blocksize, dense_dim)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim argument "
                                "!=self.sparse_dim() is not supported")
@@ -711,10 +714,12 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
 def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
               dense_dim: int | None = None) -> SparseTensor:
     """``Tensor.to_sparse`` of a dense tensor: its nonzero entries (or nonzero slices past ``sparse_dim``)."""
-    if isinstance(self, SparseTensor):
-        return self.to_sparse(sparse_dim)
+    if isinstance(self, SparseTensor) or self.is_sparse_csr:
+        return self.to_sparse(sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
     if layout is not None and layout is not sparse_coo:
-        raise not_implemented("to_sparse")
+        if sparse_dim is not None:
+            raise TypeError("to_sparse() takes 0 positional arguments but 1 was given")
+        return _to_other_layout(self, layout, blocksize, dense_dim)
     n = self.dim()
     sd = n if sparse_dim is None else sparse_dim
     if not 0 <= sd <= n:
@@ -731,6 +736,14 @@ def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None
     vals = self[key] if sd else self.unsqueeze(0)
     out = _wrap(idx, vals._data, a.shape, True, self._device, self._dtype)
     return _record(out, _ToSparseBackward1 if sparse_dim is None else _ToSparseBackward0, (self,))
+
+
+def _to_other_layout(self: Tensor, lay: Any, blocksize: Any, dense_dim: int | None) -> Tensor:
+    """``to_sparse(layout=...)`` for a strided or compressed target layout."""
+    if lay is _LAYOUTS["strided"]:
+        return self.to_dense()
+    from ._compressed import to_sparse_compressed
+    return to_sparse_compressed(self, lay, blocksize, dense_dim)
 
 
 def _to_sparse_coo(self: Tensor) -> SparseTensor:
