@@ -212,7 +212,7 @@ def test_handle_torch_function_and_wrap(both: dict) -> None:
         def f(a: Any, b: Any = None) -> str:
             return "plain"
 
-        def g(a: Any) -> Any:
+        def g(a: Any, ov: Any = ov) -> Any:
             if ov.has_torch_function_unary(a):
                 return ov.handle_torch_function(g, (a,), a)
             return "plain"
