@@ -1,0 +1,390 @@
+"""Fake quantization: the float-in, float-out ops quantization-aware training is built from.
+
+Each op rounds ``x / scale`` to the integer grid ``[quant_min, quant_max]`` around ``zero_point`` and maps it
+back, in the precision steps of torch's CPU kernels (a float32 ``1 / scale`` multiplied in, round-half-even,
+the zero point added in float, the product with ``scale`` rounded once to float32 for per-tensor parameters),
+so results are bit-identical with torch's. The gradient is the straight-through estimate: the incoming
+gradient where the value fell inside the grid, zero where it was clamped (torch's ``*Cachemask*`` nodes keep
+that mask). The learnable variant also returns gradients for ``scale`` and ``zero_point``.
+
+The ``qscheme`` objects (``torch.per_tensor_affine`` …) live here too: observers and fake-quantize modules name
+their scheme with them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import CPU
+from ..autograd.grad_mode import STATE
+from ._dispatch import Node, Tensor, needs_grad, new_tensor, record, wrap_dim, xp_of
+
+__all__ = [
+    "qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric", "per_channel_symmetric",
+    "per_channel_affine_float_qparams", "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
+    "fake_quantize_per_tensor_affine_cachemask", "fake_quantize_per_channel_affine_cachemask",
+    "_fake_quantize_learnable_per_tensor_affine", "fused_moving_avg_obs_fake_quant", "choose_qparams_minmax",
+]
+
+
+class qscheme:
+    """A quantization scheme (``torch.per_tensor_affine`` …); prints as torch's."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return "torch." + self.name
+
+    def __reduce__(self) -> str:
+        return self.name      # pickles as the module-level singleton
+
+
+per_tensor_affine = qscheme("per_tensor_affine")
+per_channel_affine = qscheme("per_channel_affine")
+per_tensor_symmetric = qscheme("per_tensor_symmetric")
+per_channel_symmetric = qscheme("per_channel_symmetric")
+per_channel_affine_float_qparams = qscheme("per_channel_affine_float_qparams")
+
+_F32 = np.float32
+_SMALL_SCALE = np.float32(6.1e-5)   # fbgemm's cut-off for tiny scales (fp16's smallest normal)
+
+
+def _xp(t: Tensor) -> Any:
+    return np if t._device is CPU else xp_of(t._device)
+
+
+def _check_float_input(x: Tensor, kernel: str) -> None:
+    if not x._dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{x._dtype._short}\'')
+
+
+def _check_range(quant_min: int, quant_max: int) -> None:
+    if quant_min > quant_max:
+        raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`.")
+
+
+def _no_grad_for(fn: str, **args: Tensor) -> None:
+    """torch's error for a qparam tensor that requires grad where the op has no derivative for it."""
+    if STATE.enabled:
+        for name, t in args.items():
+            if isinstance(t, Tensor) and t._rg:
+                raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
+                                   "This input cannot have requires_grad True.")
+
+
+def _compute(x: Tensor) -> Any:
+    """``x``'s array in the kernels' arithmetic type: 16-bit floats as float32 (C++ promotes them), else as is."""
+    a = x._data
+    return a.astype(_F32) if a.dtype.itemsize < 4 else a
+
+
+def _per_tensor_arrays(x: Tensor, scale: float, zero_point: int, quant_min: int, quant_max: int) -> tuple:
+    """torch's per-tensor kernel: ``q = z + rint(x * (1f / s))``, clamped; ``(q - z) * s`` in float32."""
+    ns = _xp(x)
+    sc = _F32(scale)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = _F32(1.0) / sc
+        a = _compute(x)
+        qf = ns.rint(a * inv.astype(a.dtype))
+        qf += a.dtype.type(zero_point)
+        mask = (qf >= quant_min) & (qf <= quant_max)
+        q = ns.fmin(ns.fmax(qf, quant_min), quant_max)       # NaN lands on quant_min, as fmax does in C
+        q -= zero_point
+        y = q.astype(_F32) * sc
+    return y.astype(x._dtype.np, copy=False), mask
+
+
+class FakeQuantizePerTensorAffineCachemaskBackward0(Node):
+    """Straight-through gradient: ``grad * mask``."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return (g * self.mask,)
+
+
+class FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0(FakeQuantizePerTensorAffineCachemaskBackward0):
+    __slots__ = ()
+
+
+class FakeQuantizePerChannelAffineCachemaskBackward0(FakeQuantizePerTensorAffineCachemaskBackward0):
+    __slots__ = ()
+
+
+class FusedMovingAvgObsFqHelperBackward0(FakeQuantizePerTensorAffineCachemaskBackward0):
+    __slots__ = ()
+
+
+def _masked(x: Tensor, y: Any, mask: Any, node_cls: type[Node]) -> tuple[Tensor, Tensor]:
+    out = new_tensor(y, x._dtype, x._device)
+    m = new_tensor(mask, D.bool, x._device)
+    if needs_grad(x):
+        node = record(out, node_cls(), (x,))
+        node.mask = m
+    return out, m
+
+
+def fake_quantize_per_tensor_affine_cachemask(
+    input: Tensor, scale: float, zero_point: int, quant_min: int, quant_max: int
+) -> tuple[Tensor, Tensor]:
+    """Fake-quantized ``input`` and the mask of values inside the grid (what the gradient passes)."""
+    _check_range(quant_min, quant_max)
+    if not quant_min <= zero_point <= quant_max:
+        raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
+    _check_float_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
+    y, mask = _per_tensor_arrays(input, scale, int(zero_point), quant_min, quant_max)
+    return _masked(input, y, mask, FakeQuantizePerTensorAffineCachemaskBackward0)
+
+
+def _item(t: Tensor) -> Any:
+    if t.numel() != 1:
+        raise RuntimeError(f"a Tensor with {t.numel()} elements cannot be converted to Scalar")
+    return t._data.reshape(-1)[0].item()
+
+
+def _per_tensor_tensor_qparams(
+    input: Tensor, scale: Tensor, zero_point: Tensor, quant_min: int, quant_max: int,
+    node_cls: type[Node] = FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0,
+) -> tuple[Tensor, Tensor]:
+    """The tensor-qparams kernel: ``scale`` read as a float, ``zero_point`` truncated to an integer, no range
+    check of the zero point (torch's ``_fake_quantize_per_tensor_affine_cachemask_tensor_qparams``)."""
+    _check_range(quant_min, quant_max)
+    _check_float_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
+    sc, zp = float(_F32(_item(scale))), int(_item(zero_point))
+    y, mask = _per_tensor_arrays(input, sc, zp, quant_min, quant_max)
+    return _masked(input, y, mask, node_cls)
+
+
+def fake_quantize_per_tensor_affine(
+    input: Tensor, scale: float | Tensor, zero_point: int | Tensor, quant_min: int, quant_max: int
+) -> Tensor:
+    """``(clamp(round(input / scale) + zero_point, quant_min, quant_max) - zero_point) * scale``, with the
+    straight-through gradient; ``scale`` and ``zero_point`` are numbers or one-element tensors."""
+    if isinstance(scale, Tensor) or isinstance(zero_point, Tensor):
+        if not (isinstance(scale, Tensor) and isinstance(zero_point, Tensor)):
+            raise TypeError("fake_quantize_per_tensor_affine(): scale and zero_point must both be numbers "
+                            "or both be tensors")
+        _no_grad_for("_fake_quantize_per_tensor_affine_cachemask_tensor_qparams", scale=scale,
+                     zero_point=zero_point)
+        return _per_tensor_tensor_qparams(input, scale, zero_point, quant_min, quant_max)[0]
+    return fake_quantize_per_tensor_affine_cachemask(input, scale, zero_point, quant_min, quant_max)[0]
+
+
+def _channel_shape(x: Tensor, axis: int) -> tuple[int, ...]:
+    return tuple(-1 if d == axis else 1 for d in range(x.dim()))
+
+
+def fake_quantize_per_channel_affine_cachemask(
+    input: Tensor, scale: Tensor, zero_point: Tensor, axis: int, quant_min: int, quant_max: int
+) -> tuple[Tensor, Tensor]:
+    """Per-channel fake quantization along ``axis`` (``scale[c]``, ``zero_point[c]`` for slice ``c``) and its
+    mask. An int32 zero point is added after rounding; a float one before (torch's two kernels)."""
+    if scale._dtype not in (D.float32, D.bfloat16):
+        raise RuntimeError(f"Scale must be Float or BFloat16, found {scale._dtype._short}")
+    if zero_point._dtype not in (D.int32, D.float32, D.float16):
+        raise RuntimeError(f"Zero-point must be Int32, Float or Half, found {zero_point._dtype._short}")
+    if scale.dim() != 1:
+        raise RuntimeError("scale should be a 1-D tensor")
+    if zero_point.dim() != 1:
+        raise RuntimeError("zero point should be a 1-D tensor")
+    if scale.numel() != zero_point.numel():
+        raise RuntimeError("scale and zero-point need to have the same dimensions")
+    if scale.numel() != input.shape[wrap_dim(axis, input.dim())]:
+        raise RuntimeError("dimensions of scale and zero-point are not consistent with input tensor")
+    _check_range(quant_min, quant_max)
+    float_zp = zero_point._dtype.is_floating_point
+    if not float_zp and not bool(((zero_point._data >= quant_min) & (zero_point._data <= quant_max)).all()):
+        raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
+    if not 0 <= axis < input.dim():
+        raise RuntimeError("`axis` must be between 0 and number of dimensions of input")
+    _check_float_input(input, "fake_quantize_channel_cachemask_cpu_type_handling")
+    ns = _xp(input)
+    shape = _channel_shape(input, axis)
+    sc = scale._data.astype(_F32).reshape(shape)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = _F32(1.0) / sc
+        a = _compute(input)
+        v = a * inv.astype(a.dtype)
+        if float_zp:       # lrintf(zero_point + x * inv_scale): the sum rounded to float32
+            zp = zero_point._data.astype(_F32).reshape(shape)
+            qf = ns.rint((v + zp).astype(_F32)).astype(np.float64)
+        else:              # zero_point + nearbyint(x * inv_scale), then an int64 cast
+            zp = zero_point._data.astype(np.int64).reshape(shape)
+            qf = (ns.rint(v) + zp.astype(v.dtype)).astype(np.float64)
+        qf[~ns.isfinite(qf) | (ns.abs(qf) >= 2.0 ** 63)] = -(2.0 ** 63)   # the cast's x86 result
+        mask = (qf >= quant_min) & (qf <= quant_max)
+        q = ns.minimum(ns.maximum(qf, quant_min), quant_max)
+        y = (q - zp) * sc.astype(np.float64)
+    return _masked(input, y.astype(input._dtype.np), mask, FakeQuantizePerChannelAffineCachemaskBackward0)
+
+
+def fake_quantize_per_channel_affine(
+    input: Tensor, scale: Tensor, zero_point: Tensor, axis: int, quant_min: int, quant_max: int
+) -> Tensor:
+    """Per-channel fake quantization along ``axis``, with the straight-through gradient."""
+    _no_grad_for("fake_quantize_per_channel_affine_cachemask", scale=scale, zero_point=zero_point)
+    return fake_quantize_per_channel_affine_cachemask(input, scale, zero_point, axis, quant_min, quant_max)[0]
+
+
+# ---- learnable scale and zero point (LSQ-style QAT) --------------------------------------------------------
+def _zero_point_of(zero_point: Tensor, quant_min: int, quant_max: int, forward: bool) -> int:
+    """torch's reading of a float zero point: rounded (forward) or ``+ 0.5`` and truncated (backward),
+    clamped in float32."""
+    z = _F32(zero_point._data.reshape(-1)[0])
+    z = np.rint(z) if forward else z + _F32(0.5)
+    return int(min(max(z, _F32(quant_min)), _F32(quant_max)))
+
+
+class FakeQuantizeLearnablePerTensorAffineBackward0(Node):
+    """Gradients for input (straight-through), scale and zero point (torch's LSQ formulas), in float32."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, scale, zero_point = self.saved
+        qmin, qmax, factor = self.quant_min, self.quant_max, _F32(self.grad_factor)
+        if not qmin <= 0 <= qmax:
+            raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`, and the "
+                               "quantization range should include 0.")
+        z = _zero_point_of(zero_point, qmin, qmax, False)
+        if not qmin <= z <= qmax:
+            raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
+        ns = _xp(x)
+        sc = _F32(scale._data.reshape(-1)[0])
+        inv = _F32(1.0) / sc
+        a, dy = x._data, g._data.astype(_F32)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            xq = ns.rint(_F32(z) + a * inv)
+            inside = (xq >= qmin) & (xq <= qmax)
+            xfq = (ns.clip(xq, qmin, qmax) - _F32(z)) * sc
+            dscale = ns.where(inside, dy * (xfq - a) * inv,
+                              ns.where(xq < qmin, dy * _F32(qmin - z), dy * _F32(qmax - z))) * factor
+            dzp = ns.where(inside, _F32(0.0), dy * _F32(-1.0) * sc * factor)
+        dx = new_tensor((dy * inside).astype(_F32), D.float32, x._device)
+        ds = new_tensor(dscale.astype(_F32), D.float32, x._device).sum().unsqueeze(0)
+        dz = new_tensor(dzp.astype(_F32), D.float32, x._device).sum().unsqueeze(0)
+        return dx, ds, dz
+
+
+def _fake_quantize_learnable_per_tensor_affine(
+    input: Tensor, scale: Tensor, zero_point: Tensor, quant_min: int, quant_max: int, grad_factor: float = 1.0
+) -> Tensor:
+    """Per-tensor fake quantization whose ``scale`` and (float) ``zero_point`` are learnt: the forward uses
+    ``scale[0]`` and the rounded, clamped zero point; the backward also gives their gradients (float32 only)."""
+    sc = float(_F32(scale._data.reshape(-1)[0]))
+    zp = _zero_point_of(zero_point, quant_min, quant_max, True)
+    _check_range(quant_min, quant_max)
+    _check_float_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
+    y, _ = _per_tensor_arrays(input, sc, zp, quant_min, quant_max)
+    out = new_tensor(y, input._dtype, input._device)
+    if needs_grad(input, scale, zero_point):
+        node = record(out, FakeQuantizeLearnablePerTensorAffineBackward0(), (input, scale, zero_point))
+        node.save(input, scale, zero_point)
+        node.quant_min, node.quant_max, node.grad_factor = quant_min, quant_max, grad_factor
+    return out
+
+
+# ---- the fused observer + fake-quantize op of QAT's default qconfigs -------------------------------------
+def choose_qparams_minmax(
+    min_val: Any, max_val: Any, qmin: int, qmax: int, preserve_sparsity: bool = False
+) -> tuple[Any, Any]:
+    """fbgemm's ``ChooseQuantizationParams`` on arrays of float32 ranges: float64 scales (to be stored as
+    float32) and int zero points, with its widening to include 0, its 0.1 fallback, its small-scale cut-off
+    and its choice of the less error-prone end for the zero point."""
+    ns = np
+    mn = ns.asarray(min_val, dtype=_F32).copy()
+    mx = ns.asarray(max_val, dtype=_F32).copy()
+    if bool((mn > mx).any()):
+        raise RuntimeError("In ChooseQuantizationParams, min should be less than or equal to max")
+    if preserve_sparsity:
+        lo, hi = -((qmax - qmin) // 2 + 1), (qmax - qmin) // 2
+        both = (mn < 0) & (mx > 0)
+        big = ns.maximum(ns.abs(mn / _F32(lo)), ns.abs(mx / _F32(hi))).astype(np.float64)
+        mn = ns.where(both, (big * lo).astype(_F32), mn)
+        mx = ns.where(both, (big * hi).astype(_F32), mx)
+    mn = ns.minimum(mn, _F32(0.0))
+    mx = ns.maximum(mx, _F32(0.0))
+    if qmin >= qmax:
+        raise RuntimeError("In ChooseQuantizationParams, qmin should be less than qmax")
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        scale = (mx.astype(np.float64) - mn) / (qmax - qmin)
+        s32 = scale.astype(_F32)
+        scale = ns.where((s32 == 0) | ns.isinf(_F32(1.0) / s32), 0.1, scale)
+        small = scale < _SMALL_SCALE
+        if bool(small.any()):
+            amp = _SMALL_SCALE / scale.astype(_F32)
+            span = _SMALL_SCALE * _F32(qmax - qmin)
+            mn2 = ns.where(mn == 0, mn, ns.where(mx == 0, -span, mn * amp))
+            mx2 = ns.where(mn == 0, span, ns.where(mx == 0, mx, mx * amp))
+            mn, mx = ns.where(small, mn2, mn), ns.where(small, mx2, mx)
+            scale = ns.where(small, np.float64(_SMALL_SCALE), scale)
+        from_min = mn / scale
+        from_max = mx / scale
+        zp = ns.where(abs(qmin) - ns.abs(from_min) < abs(qmax) - ns.abs(from_max), qmin - from_min, qmax - from_max)
+    if preserve_sparsity:
+        zp = ns.where((mn < 0) & (mx > 0), (qmin + qmax) / 2, zp)
+    zp = ns.where(zp < qmin, qmin, ns.where(zp > qmax, qmax, ns.rint(zp)))
+    return scale, zp.astype(np.int64)
+
+
+def _write(t: Tensor, arr: Any) -> None:
+    """Store ``arr`` into the buffer ``t`` in place (as torch's kernel writes its running statistics)."""
+    t._data[...] = arr
+    t._vc[0] += 1
+
+
+def fused_moving_avg_obs_fake_quant(
+    self: Tensor, observer_on: Tensor, fake_quant_on: Tensor, running_min: Tensor, running_max: Tensor,
+    scale: Tensor, zero_point: Tensor, averaging_const: float, quant_min: int, quant_max: int, ch_axis: int,
+    per_row_fake_quant: bool = False, symmetric_quant: bool = False,
+) -> Tensor:
+    """One step of QAT's fused observer: update the moving-average min/max (in place), choose scale and zero
+    point from them (in place) and fake-quantize ``self`` with them — per tensor, or per row of axis 0."""
+    if self.numel() == 0:
+        return self.clone()
+    ns = _xp(self)
+    c = _F32(averaging_const)
+    if per_row_fake_quant:
+        if ch_axis != 0:
+            raise RuntimeError("Per-channel FakeQuant in fused_moving_avg_obs_fake_quant is only supported on "
+                               "axis == 0")
+        size = self.shape[ch_axis]
+        if running_min.numel() == 0:
+            for buf, fill in ((running_min, np.inf), (running_max, -np.inf), (scale, None), (zero_point, None)):
+                buf.resize_(size)
+                if fill is not None:
+                    _write(buf, fill)
+        rows = self._data.reshape(size, -1)
+    else:
+        rows = self._data.reshape(1, -1)
+    if int(_item(observer_on)):
+        cur_min, cur_max = rows.min(axis=1).astype(_F32), rows.max(axis=1).astype(_F32)
+        rmin, rmax = running_min._data.reshape(-1), running_max._data.reshape(-1)
+        with np.errstate(invalid="ignore"):
+            _write(running_min, ns.where(ns.isinf(rmin), cur_min, rmin + c * (cur_min - rmin)).reshape(
+                running_min.shape))
+            _write(running_max, ns.where(ns.isinf(rmax), cur_max, rmax + c * (cur_max - rmax)).reshape(
+                running_max.shape))
+    if not int(_item(fake_quant_on)):
+        out = new_tensor(self._data.copy(), self._dtype, self._device)
+        return _masked(self, out._data, ns.ones(self.shape, bool), FusedMovingAvgObsFqHelperBackward0)[0]
+    s, z = choose_qparams_minmax(running_min._data.reshape(-1), running_max._data.reshape(-1), quant_min,
+                                 quant_max, symmetric_quant)
+    if per_row_fake_quant:
+        _write(scale, s.astype(_F32))
+        _write(zero_point, z.astype(zero_point._data.dtype))
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            y, mask = fake_quantize_per_channel_affine_cachemask(self, scale, zero_point, ch_axis, quant_min,
+                                                                 quant_max)
+        return _masked(self, y._data, mask._data, FusedMovingAvgObsFqHelperBackward0)[0]
+    _write(scale, s[:1].astype(_F32))
+    _write(zero_point, z[:1].astype(zero_point._data.dtype))
+    return _per_tensor_tensor_qparams(self, scale, zero_point, quant_min, quant_max,
+                                      FusedMovingAvgObsFqHelperBackward0)[0]
