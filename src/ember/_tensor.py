@@ -408,7 +408,7 @@ class Tensor:
         return a.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        if self._rg and not self._fw_only and not force:
+        if self._rg and not self._fw_only and not force and _grad_enabled():
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                                "instead.")
         if self._device.type != "cpu":
@@ -536,3 +536,9 @@ def zeros_of(shape: tuple, dtype: D.dtype, dev: device) -> Tensor:
     """A zero tensor of the given metadata (used to materialise missing gradients)."""
     from ._core.device import xp_of
     return from_array(xp_of(dev).zeros(shape, dtype.np), dtype, dev)
+
+
+def _grad_enabled() -> bool:
+    """Whether grad mode is on (torch refuses ``numpy()`` on a tensor requiring grad only then)."""
+    from .autograd.grad_mode import STATE
+    return STATE.enabled
