@@ -1455,9 +1455,24 @@ def hash_tensor(input: Tensor, dim: Any = None, *, keepdim: bool = False, mode: 
     R.empty_check("hash_tensor", a, None if dim is None else dims)
     wide = a.astype(np.float64 if dt.is_floating_point else np.int64)
     bits = wide.view(np.uint64)
-    xp = _xp(input)
-    hashed = xp.asarray(xp.bitwise_xor.reduce(bits, axis=dims, keepdims=keepdim)) if dims else bits.copy()
+    hashed = _xor_fold(_xp(input), bits, dims, keepdim) if dims else bits.copy()
     return from_array(hashed, D.uint64, input._device)
+
+
+def _xor_fold(xp: Any, bits: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+    """XOR of ``bits`` over ``dims`` by halving the reduced length (CuPy's ``bitwise_xor`` has no ``reduce``;
+    xor is associative and commutative, so the result is NumPy's reduction bit for bit)."""
+    kept = [s for d, s in enumerate(bits.shape) if d not in dims]
+    x = xp.moveaxis(bits, dims, tuple(range(bits.ndim - len(dims), bits.ndim)))
+    x = x.reshape(*kept, math.prod(bits.shape[d] for d in dims))
+    while x.shape[-1] > 1:
+        n, half = x.shape[-1], x.shape[-1] // 2
+        folded = x[..., :half] ^ x[..., half:2 * half]
+        if n % 2:
+            folded[..., :1] ^= x[..., n - 1:]
+        x = folded
+    out = x[..., 0] if x.shape[-1] else xp.zeros(kept, bits.dtype)
+    return out.reshape([1 if d in dims else s for d, s in enumerate(bits.shape)]) if keepdim else out
 
 
 bind({"hash_tensor": hash_tensor})

@@ -42,7 +42,7 @@ def zeropower_via_newtonschulz(g: Any, coefficients: tuple[float, float, float],
     x = _bf16(g.astype(np.float32, copy=False))
     if tall:
         x = x.T
-    x = _bf16(x / m.maximum(_bf16(norm(x)), _bf16(np.float32(eps))))
+    x = _bf16(x / m.maximum(_bf16(norm(x)), _bf16(np.float32(eps)).item()))   # a number (not a host array) for CuPy
     for _ in range(steps):
         gram = _bf16(matmul(m, x, x.T))
         x = _bf16(a * x + matmul(m, _bf16(b * gram + c * matmul(m, gram, gram)), x))
