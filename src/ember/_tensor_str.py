@@ -80,12 +80,14 @@ def printoptions(**kwargs: Any) -> Iterator[None]:
         set_printoptions(**saved)
 
 
-def _format_column(values: np.ndarray, floating: bool) -> tuple[list[str], int]:
+def _format_column(values: np.ndarray, floating: bool,
+                   chosen: np.ndarray | None = None) -> tuple[list[str], int]:
     """Format a flat real array as one torch ``_Formatter`` does: return the padded cells and their width.
 
     Integers and bools are ``str`` right-aligned. Floats share one mode chosen from the finite non-zero
-    values (nan/inf/0 neither choose the mode nor widen the column): integral -> ``"3."``, a wide range
-    of magnitudes -> scientific, otherwise fixed with ``precision`` decimals.
+    values (nan/inf/0 neither choose the mode nor widen the column; ``chosen`` overrides which values
+    count): integral -> ``"3."``, a wide range of magnitudes -> scientific, otherwise fixed with
+    ``precision`` decimals.
     """
     items = values.tolist()
     if not floating:
@@ -93,7 +95,8 @@ def _format_column(values: np.ndarray, floating: bool) -> tuple[list[str], int]:
         width = max([1, *map(len, cells)])
         return [c.rjust(width) for c in cells], width
     as64 = values.astype(np.float64)
-    chosen = np.isfinite(as64) & (as64 != 0)
+    if chosen is None:
+        chosen = np.isfinite(as64) & (as64 != 0)
     nonzero = as64[chosen]
     precision = _OPTS.precision
     fmt: Callable[[float], str]
@@ -102,7 +105,8 @@ def _format_column(values: np.ndarray, floating: bool) -> tuple[list[str], int]:
     else:
         int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
         if _OPTS.sci_mode is None:
-            lo, hi = float(np.abs(nonzero).min()), float(np.abs(nonzero).max())
+            with np.errstate(invalid="ignore"):
+                lo, hi = float(np.abs(nonzero).min()), float(np.abs(nonzero).max())
             sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
         else:
             sci_mode = _OPTS.sci_mode
@@ -154,6 +158,9 @@ def _tensor_body(t: Tensor, indent: int) -> str:
     shape = tuple(t.shape)
     if 0 in shape:
         return "[]"
+    dt = t.dtype
+    if dt.kind == "quantized" or (dt.kind == "storage" and (dt is not _dt.float4_e2m1fn_x2 or not shape)):
+        raise NotImplementedError(f"\"_local_scalar_dense_cpu\" not implemented for '{dt._short}'")
     summarize = math.prod(shape) > _OPTS.threshold
     edge = _OPTS.edgeitems
     if summarize and not edge and shape:
@@ -167,16 +174,26 @@ def _tensor_body(t: Tensor, indent: int) -> str:
             data = np.concatenate((data[lead + (slice(None, edge),)], data[lead + (slice(-edge, None),)]),
                                   axis=axis)
     host = to_host(data)
-    if t.dtype is _dt.bfloat16:
+    chosen = None
+    if dt is _dt.bfloat16:
         host = host.astype(np.float32)  # exact; NumPy cannot turn bfloat16 into Python floats itself
+    elif dt is _dt.complex32:
+        host = host.astype(np.complex64)
+    elif dt is _dt.float8_e8m0fnu:
+        # torch prints it as float32, counting every value but the byte 0 (2**-127, which equals 0 in
+        # e8m0fnu) as a "finite non-zero" one, NaN included
+        chosen = host.view(np.uint8).reshape(-1) != 0
+        host = _dt.convert(host, dt, _dt.float32)
+    elif dt.kind == "float8":
+        host = _dt.convert(host, dt, _dt.float16)    # torch prints the other float8 types as float16
     flat = host.reshape(-1)
-    if t.dtype.is_complex:
+    if dt.is_complex:
         real, real_width = _format_column(flat.real, True)
         imag, imag_width = _format_column(flat.imag, True)
         cells = [r + _imag_cell(i) for r, i in zip(real, imag, strict=True)]
         element_length = real_width + 2 + imag_width + 1
     else:
-        cells, width = _format_column(flat, t.dtype.is_floating_point)
+        cells, width = _format_column(flat, dt.is_floating_point, chosen)
         element_length = width + 2
     if not shape:
         return cells[0]

@@ -90,30 +90,19 @@ _STORAGE_DTYPES = {
     "QUInt2x4Storage": None,
 }
 STORAGE_TYPES = {name: StorageType(name, dt) for name, dt in _STORAGE_DTYPES.items()}
-STORAGE_OF_DTYPE = {st.dtype: st for st in STORAGE_TYPES.values() if st.dtype is not None}
-V3_DTYPES = (D.uint16, D.uint32, D.uint64)  # saved by torch through UntypedStorage plus a dtype argument
 
-_TORCH_ONLY_DTYPES = (
-    "complex32",
-    "bits8",
-    "bits16",
-    "bits1x8",
-    "bits2x4",
-    "bits4x2",
-    "float8_e4m3fn",
-    "float8_e4m3fnuz",
-    "float8_e5m2",
-    "float8_e5m2fnuz",
-    "float8_e8m0fnu",
-    "float4_e2m1fn_x2",
-    "qint8",
-    "qint32",
-    "quint8",
-    "quint4x2",
-    "quint2x4",
-    *(f"uint{i}" for i in range(1, 8)),
-    *(f"int{i}" for i in range(1, 8)),
-)
+
+class _StorageOfDtype(dict):
+    """dtype → legacy storage type; torch's KeyError for the dtypes it cannot save (uint1..7, int1..7)."""
+
+    def __missing__(self, key: D.dtype) -> Any:
+        raise KeyError(f"dtype {key!r} is not recognized")
+
+
+STORAGE_OF_DTYPE = _StorageOfDtype({st.dtype: st for st in STORAGE_TYPES.values() if st.dtype is not None})
+# saved by torch through UntypedStorage plus a dtype argument
+V3_DTYPES = (D.uint16, D.uint32, D.uint64, D.complex32, *D.FLOAT8_DTYPES, D.float4_e2m1fn_x2, D.bits8, D.bits16,
+             D.bits1x8, D.bits2x4, D.bits4x2)
 _LEGACY_TENSORS = ("Float", "Double", "Half", "BFloat16", "Byte", "Char", "Short", "Int", "Long", "Bool")
 _QSCHEMES = (
     "per_tensor_affine",
@@ -261,7 +250,7 @@ def _rebuild_tensor_v3(
 ) -> Tensor:
     if isinstance(dtype, _Unsupported):
         dtype()
-    if not isinstance(dtype, D.dtype):
+    if not isinstance(dtype, D.dtype) or dtype.kind == "quantized":   # torch saves those as qtensors
         raise RuntimeError(f"invalid dtype in checkpoint: {dtype!r}")
     return _set_grad(_build(storage, dtype, storage_offset, size, stride, metadata), requires_grad)
 
@@ -367,7 +356,7 @@ def _ember_globals() -> dict[str, Any]:
     param = parameter_class()
     if param is not None:
         rc["torch.nn.parameter.Parameter"] = param
-    for dt in D.ALL_DTYPES:
+    for dt in (*D.ALL_DTYPES, *D.EXTRA_DTYPES):
         rc[f"torch.{dt.name}"] = dt
     for name in _LEGACY_TENSORS:
         rc[f"torch.{name}Tensor"] = legacy_type(D.BY_LEGACY[f"{name}Tensor"], "cpu")
@@ -395,8 +384,6 @@ def torch_globals() -> dict[str, Any]:
         }
     )
     rc.setdefault("torch.nn.parameter.Parameter", _make_parameter)
-    for name in _TORCH_ONLY_DTYPES:
-        rc[f"torch.{name}"] = _Unsupported(f"torch.{name}")
     for name in _LEGACY_TENSORS:
         rc[f"torch.cuda.{name}Tensor"] = legacy_type(D.BY_LEGACY[f"{name}Tensor"], "cuda")
         if name != "Bool":
