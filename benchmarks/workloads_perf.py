@@ -48,9 +48,42 @@ def mean_trailing(lib: Any) -> Callable[[], Any]:
     return step
 
 
+def softmax_fwd_bwd(lib: Any, log: bool = False) -> Callable[[], Any]:
+    """softmax (or log_softmax) over the last dim, forward and backward (attention scores, token logits)."""
+    lib.manual_seed(0)
+    x = lib.randn(*SHAPE, requires_grad=True)
+    g = lib.randn(*SHAPE)
+    fn = lib.nn.functional.log_softmax if log else lib.nn.functional.softmax
+
+    def step() -> Any:
+        y = fn(x, -1)
+        y.backward(g)
+        x.grad = None
+        return y
+    return step
+
+
+def cross_entropy_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """Cross-entropy of (8192, 512) logits against class indices (a language model's loss), forward and
+    backward."""
+    lib.manual_seed(0)
+    x = lib.randn(8192, 512, requires_grad=True)
+    y = lib.randint(0, 512, (8192,))
+
+    def step() -> Any:
+        loss = lib.nn.functional.cross_entropy(x, y)
+        loss.backward()
+        x.grad = None
+        return loss
+    return step
+
+
 WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "gelu fwd+bwd 64x128x256": (gelu_fwd_bwd, 1),
     "gelu tanh fwd+bwd 64x128x256": (lambda lib: gelu_fwd_bwd(lib, "tanh"), 1),
     "layer_norm fwd+bwd 64x128x256": (layer_norm_fwd_bwd, 1),
     "mean trailing 64x128x256": (mean_trailing, 1),
+    "softmax fwd+bwd 64x128x256": (softmax_fwd_bwd, 1),
+    "log_softmax fwd+bwd 64x128x256": (lambda lib: softmax_fwd_bwd(lib, log=True), 1),
+    "cross_entropy fwd+bwd 8192x512": (cross_entropy_fwd_bwd, 1),
 }
