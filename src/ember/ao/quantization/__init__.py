@@ -1,0 +1,61 @@
+"""torch.ao.quantization: observers, fake quantization, qconfigs and eager-mode QAT preparation."""
+
+from .fake_quantize import (
+    FakeQuantize,
+    FakeQuantizeBase,
+    FusedMovingAvgObsFakeQuantize,
+    default_embedding_fake_quant,
+    default_fake_quant,
+    default_fused_act_fake_quant,
+    default_fused_per_channel_wt_fake_quant,
+    default_fused_wt_fake_quant,
+    default_per_channel_weight_fake_quant,
+    default_weight_fake_quant,
+    disable_fake_quant,
+    disable_observer,
+    enable_fake_quant,
+    enable_observer,
+    fused_per_channel_wt_fake_quant_range_neg_127_to_127,
+    fused_wt_fake_quant_range_neg_127_to_127,
+)
+from .observer import (
+    MinMaxObserver,
+    MovingAverageMinMaxObserver,
+    MovingAveragePerChannelMinMaxObserver,
+    ObserverBase,
+    PerChannelMinMaxObserver,
+    UniformQuantizationObserverBase,
+    default_float_qparams_observer,
+    default_observer,
+    default_per_channel_weight_observer,
+    default_weight_observer,
+    per_channel_weight_observer_range_neg_127_to_127,
+    weight_observer_range_neg_127_to_127,
+)
+from .qconfig import (
+    QConfig,
+    default_per_channel_qconfig,
+    default_qat_qconfig,
+    default_qat_qconfig_v2,
+    default_qconfig,
+    get_default_qat_qconfig,
+)
+from .quantization_mappings import get_default_qat_module_mappings, get_default_qconfig_propagation_list
+from .quantize import add_quant_dequant, prepare, prepare_qat, propagate_qconfig_, swap_module
+from .stubs import DeQuantStub, QuantStub, QuantWrapper
+
+__all__ = [
+    "FakeQuantize", "FakeQuantizeBase", "FusedMovingAvgObsFakeQuantize", "default_embedding_fake_quant",
+    "default_fake_quant", "default_fused_act_fake_quant", "default_fused_per_channel_wt_fake_quant",
+    "default_fused_wt_fake_quant", "default_per_channel_weight_fake_quant", "default_weight_fake_quant",
+    "disable_fake_quant", "disable_observer", "enable_fake_quant", "enable_observer",
+    "fused_per_channel_wt_fake_quant_range_neg_127_to_127", "fused_wt_fake_quant_range_neg_127_to_127",
+    "MinMaxObserver", "MovingAverageMinMaxObserver", "MovingAveragePerChannelMinMaxObserver", "ObserverBase",
+    "PerChannelMinMaxObserver", "UniformQuantizationObserverBase", "default_float_qparams_observer",
+    "default_observer", "default_per_channel_weight_observer", "default_weight_observer",
+    "per_channel_weight_observer_range_neg_127_to_127", "weight_observer_range_neg_127_to_127", "QConfig",
+    "default_per_channel_qconfig", "default_qat_qconfig", "default_qat_qconfig_v2", "default_qconfig",
+    "get_default_qat_qconfig", "get_default_qat_module_mappings", "get_default_qconfig_propagation_list",
+    "add_quant_dequant", "prepare", "prepare_qat", "propagate_qconfig_", "swap_module", "DeQuantStub",
+    "QuantStub", "QuantWrapper",
+]

@@ -1,0 +1,37 @@
+"""Which float modules have QAT twins, and which modules get observers when prepared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import nn
+from ..nn import qat as nnqat
+from .stubs import DeQuantStub, QuantStub
+
+__all__ = ["get_default_qat_module_mappings", "get_default_qconfig_propagation_list"]
+
+DEFAULT_QAT_MODULE_MAPPINGS: dict[Any, Any] = {
+    nn.Conv2d: nnqat.Conv2d,
+    nn.Conv3d: nnqat.Conv3d,
+    nn.Linear: nnqat.Linear,
+}
+
+
+def _float_modules() -> set[Any]:
+    """The float modules torch can quantize (its static/dynamic mappings' keys that ember has)."""
+    names = ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
+             "BatchNorm2d", "BatchNorm3d", "Dropout", "ELU", "Embedding", "EmbeddingBag", "GroupNorm", "Hardswish",
+             "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LayerNorm", "LeakyReLU", "ReLU6", "PReLU",
+             "GRU", "GRUCell", "LSTM", "LSTMCell", "RNNCell", "Sequential")
+    return {getattr(nn, n) for n in names if hasattr(nn, n)}
+
+
+def get_default_qat_module_mappings() -> dict[Any, Any]:
+    """Float module class → its QAT class."""
+    return dict(DEFAULT_QAT_MODULE_MAPPINGS)
+
+
+def get_default_qconfig_propagation_list() -> set[Any]:
+    """Module classes that get an activation observer when they are leaves with a qconfig."""
+    return _float_modules() | {QuantStub, DeQuantStub} | set(DEFAULT_QAT_MODULE_MAPPINGS.values()) | \
+        {nnqat.Conv1d}

@@ -1,0 +1,169 @@
+"""Eager-mode preparation for quantization: propagate qconfigs down the module tree, swap float layers for their
+QAT twins, and attach activation post-processes (observers / fake-quantize modules) with forward hooks, giving
+torch's module tree, state_dict keys and numbers."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from typing import Any
+
+from ... import nn
+from .fake_quantize import FakeQuantizeBase
+from .qconfig import _assert_valid_qconfig
+from .quantization_mappings import get_default_qat_module_mappings, get_default_qconfig_propagation_list
+from .stubs import DeQuantStub
+
+__all__ = ["propagate_qconfig_", "prepare", "prepare_qat", "swap_module", "add_quant_dequant"]
+
+
+def _propagate(module: nn.Module, qconfig_dict: dict, parent: Any, prefix: str, custom: dict) -> None:
+    qconfig = qconfig_dict.get(type(module), parent)
+    qconfig = qconfig_dict.get(prefix, qconfig)
+    qconfig = getattr(module, "qconfig", qconfig)
+    _assert_valid_qconfig(qconfig, module)
+    module.qconfig = qconfig
+    for name, child in module.named_children():
+        child_prefix = f"{prefix}.{name}" if prefix else name
+        if name in custom.get("non_traceable_module_name", []) or \
+                type(child) in custom.get("non_traceable_module_class", []):
+            continue
+        _propagate(child, qconfig_dict, qconfig, child_prefix, {})
+
+
+def propagate_qconfig_(module: nn.Module, qconfig_dict: dict | None = None,
+                       prepare_custom_config_dict: dict | None = None) -> None:
+    """Give every submodule a ``qconfig`` attribute: its own if set, else the entry of ``qconfig_dict`` for its
+    qualified name or type, else its parent's (in place)."""
+    _propagate(module, qconfig_dict or {}, None, "", prepare_custom_config_dict or {})
+
+
+def _observer_forward_hook(self: nn.Module, input: Any, output: Any) -> Any:
+    """Forward hook that runs the module's output through its activation post-process."""
+    return self.activation_post_process(output)
+
+
+def _observer_forward_pre_hook(self: nn.Module, input: Any) -> Any:
+    """Forward pre-hook that runs the module's first input through its activation post-process."""
+    return self.activation_post_process(input[0])
+
+
+def _activation_is_memoryless(qconfig: Any) -> bool:
+    """Whether the activation observer forgets the past (a moving average with constant 1)."""
+    act = qconfig.activation()
+    if isinstance(act, FakeQuantizeBase) and hasattr(act, "activation_post_process"):
+        act = act.activation_post_process
+    return getattr(act, "averaging_constant", None) == 1
+
+
+def _devices(module: nn.Module) -> set[Any]:
+    return {p.device for p in module.parameters()} | {b.device for b in module.buffers()}
+
+
+def _needs_observation(m: nn.Module) -> bool:
+    return getattr(m, "qconfig", None) is not None
+
+
+def _insert_post_process(m: nn.Module, device: Any) -> None:
+    if _needs_observation(m) and not isinstance(m, DeQuantStub):
+        post = m.qconfig.activation()
+        if device is not None:
+            post.to(device)
+        m.add_module("activation_post_process", post)
+        if _activation_is_memoryless(m.qconfig):
+            m.register_forward_pre_hook(_observer_forward_pre_hook, prepend=True)
+        else:
+            m.register_forward_hook(_observer_forward_hook, prepend=True)
+
+
+def _add_observer_(module: nn.Module, propagation: set, non_leaf: set | None, device: Any = None) -> None:
+    """Attach activation post-processes to the quantizable leaves (and the listed non-leaf modules) that have
+    a qconfig; dropout is skipped."""
+    if device is None:
+        devices = _devices(module)
+        if len(devices) > 1:
+            raise AssertionError(f"_add_observer_ only works with cpu or single-device CUDA modules, but got "
+                                 f"devices {devices}")
+        device = next(iter(devices)) if devices else None
+    for child in module.children():
+        if type(child) is nn.Dropout:
+            continue
+        if non_leaf is not None and type(child) in non_leaf:
+            _insert_post_process(child, device)
+        else:
+            _add_observer_(child, propagation, non_leaf, device)
+    is_leaf = next(iter(module.children()), None) is None
+    if type(module) in propagation and not isinstance(module, nn.Sequential) and \
+            (is_leaf or hasattr(module, "weight_fake_quant")):
+        _insert_post_process(module, device)
+
+
+def prepare(model: nn.Module, inplace: bool = False, allow_list: set | None = None,
+            observer_non_leaf_module_list: set | None = None, prepare_custom_config_dict: dict | None = None) -> Any:
+    """Propagate qconfigs and attach observers for calibration (a copy unless ``inplace``)."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagation = allow_list if allow_list is not None else get_default_qconfig_propagation_list()
+    propagate_qconfig_(model, qconfig_dict=None)
+    if not any(_needs_observation(m) for m in model.modules()):
+        warnings.warn("None of the submodule got qconfig applied. Make sure you passed correct configuration "
+                      "through `qconfig_dict` or by assigning the `.qconfig` attribute directly on submodules",
+                      stacklevel=2)
+    _add_observer_(model, propagation, observer_non_leaf_module_list)
+    return model
+
+
+def swap_module(mod: nn.Module, mapping: dict, custom_module_class_mapping: dict | None = None,
+                use_precomputed_fake_quant: bool = False) -> nn.Module:
+    """``mapping[type(mod)].from_float(mod)`` when ``mod`` has a qconfig, keeping its other forward hooks and
+    its device; ``mod`` itself otherwise."""
+    if getattr(mod, "qconfig", None) is None or type(mod) not in mapping:
+        return mod
+    new = mapping[type(mod)].from_float(mod, use_precomputed_fake_quant=use_precomputed_fake_quant)
+    for hook in mod._forward_pre_hooks.values():
+        new.register_forward_pre_hook(hook)
+    for hook in mod._forward_hooks.values():
+        if hook is not _observer_forward_hook:
+            new.register_forward_hook(hook)
+    devices = _devices(mod)
+    if len(devices) > 1:
+        raise AssertionError(f"swap_module only works with cpu or single-device CUDA modules, but got devices "
+                             f"{devices}")
+    if devices:
+        new.to(next(iter(devices)))
+    return new
+
+
+def _swap(module: nn.Module, mapping: dict) -> None:
+    """Replace, depth first, every child that ``mapping`` covers (in place)."""
+    swapped = {}
+    for name, child in module.named_children():
+        _swap(child, mapping)
+        swapped[name] = swap_module(child, mapping)
+    for name, child in swapped.items():
+        module._modules[name] = child
+
+
+def prepare_qat(model: nn.Module, mapping: dict | None = None, inplace: bool = False) -> nn.Module:
+    """Prepare a model in training mode for quantization-aware training: qconfigs propagated, float layers
+    swapped for their QAT twins (fake-quantized weights), activation fake-quantize modules attached."""
+    if not model.training:
+        raise AssertionError("prepare_qat only works on models in training mode")
+    if mapping is None:
+        mapping = get_default_qat_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    propagate_qconfig_(model, qconfig_dict=None)
+    _swap(model, mapping)
+    prepare(model, observer_non_leaf_module_list=set(mapping.values()), inplace=True)
+    return model
+
+
+def add_quant_dequant(module: nn.Module) -> nn.Module:
+    """Wrap every leaf with a qconfig in a :class:`QuantWrapper` (in place, returns the module)."""
+    from .stubs import QuantWrapper
+    if next(iter(module.children()), None) is None and getattr(module, "qconfig", None):
+        return QuantWrapper(module)
+    for name, child in module.named_children():
+        module._modules[name] = add_quant_dequant(child)
+    return module
