@@ -201,7 +201,7 @@ from ._more import *  # noqa: E402,F403
 from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor  # noqa: E402
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
-                    "__future__", "types", "storage", "xpu", "mps")
+                    "__future__", "types", "storage", "xpu", "mps", "library")
 
 
 def __getattr__(name: str) -> object:

@@ -80,3 +80,12 @@ Tensor.__hash__ = object.__hash__  # type: ignore[assignment]
 
 __all__ = ["creation", "elementwise", "extra", "indexing", "lapack", "linalg", "matmul", "random", "reduction",
            "shape", "signal", "sorting", "special", "tensor_storage", "views"]
+
+
+def __getattr__(name: str) -> Any:
+    """``ember.ops.<namespace>`` (torch.ops): the operators of a ``ember.library`` namespace; ``aten`` also
+    reaches ember's built-in operators."""
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from ..library import OpNamespace
+    return OpNamespace(name)
