@@ -7,9 +7,9 @@ from typing import Optional
 
 import numpy as np
 import pytest
-from oracle import assert_close, torch
 
 import ember
+from oracle import assert_close, torch
 
 _ids = itertools.count()
 
