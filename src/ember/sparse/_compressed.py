@@ -13,7 +13,7 @@ otherwise). Every conversion goes through entry coordinates (:func:`_coords` out
 vectorised with ``argsort``/``bincount``/``cumsum``; products use segment sums (``add.reduceat``) over
 the rows, which CSR stores contiguously. Forward kernels run on the ``xp`` arrays; backward formulas use
 ember ops and the differentiable functions of this module. As torch, ``is_sparse`` is False and
-``is_sparse_csr`` True for all four layouts.
+``is_sparse_csr`` True for CSR only.
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ class CompressedTensor(Tensor):
 
     @property
     def is_sparse_csr(self) -> bool:
-        return True
+        return self._data.layout is sparse_csr   # torch: True for CSR only
 
     @property
     def layout(self) -> Any:
@@ -267,10 +267,10 @@ class CompressedTensor(Tensor):
         raise not_implemented("_values", "SparseCsrCPU")
 
     def stride(self, dim: int | None = None) -> Any:
-        raise RuntimeError("Sparse CSR tensors do not have strides")
+        raise RuntimeError(f"Sparse {_key(self.layout)[6:].upper()} tensors do not have strides")
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        raise RuntimeError("Sparse CSR tensors do not have is_contiguous")
+        raise RuntimeError(f"Sparse {_key(self.layout)[6:].upper()} tensors do not have is_contiguous")
 
     contiguous = is_contiguous
 
@@ -600,7 +600,7 @@ def _validate(ci: Tensor, pi: Tensor, vals: Tensor, shape: tuple[int, ...], lay:
             raise RuntimeError(f"{text} is not satisfied.")
     xp = xp_of(ci._device)
     flat_c = c.reshape(-1, ncomp + 1)
-    flat_p = p.reshape(-1, nnz)
+    flat_p = p.reshape(flat_c.shape[0], nnz)
     if nnz > 1:   # within each compressed slot the plain indices increase strictly
         step = flat_p[:, 1:] > flat_p[:, :-1]
         boundary = xp.zeros((flat_p.shape[0], nnz + 1), bool)
@@ -740,9 +740,11 @@ def _compressed_to_compressed(t: CompressedTensor, lay: Any, blocksize: Any) -> 
         batch = s.shape[:nb]
         b, r, c, vals = _blocks_of(math.prod(batch), *s.shape[nb:nb + 2], b, r, c, vals, _blocksize(blocksize))
     elif lay in _BLOCKED:
-        if _blocksize(blocksize) != s.block:
-            raise RuntimeError(f"sparse_compressed_to_{lay._name}: expected blocksize to match the blocksize of "
-                               f"the input ({s.block[0]}, {s.block[1]}) but got {_blocksize(blocksize)}")
+        new = _blocksize(blocksize)
+        if new != s.block:
+            fname = f"to_{lay._name}" if src is lay else f"sparse_compressed_to_{lay._name}"
+            raise RuntimeError(f"{fname}: conversion from {_key(src)} to {_key(lay)} with blocksize changed from "
+                               f"{list(s.block)} to {list(new)} is not supported")
         b, r, c, vals = _coords(s)
     elif src in _BLOCKED:
         raise RuntimeError(f"sparse_compressed_to_{lay._name}: expected SparseCsr or SparseCsc layout but got "
@@ -764,7 +766,7 @@ def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: 
                                "argument given is not supported" if t.layout is lay else
                                f"sparse_compressed_to_{lay._name}: conversion from {_key(t.layout)} to {_key(lay)} "
                                "with dense_dim argument given is not supported")
-        if t.layout is lay and (lay not in _BLOCKED or _blocksize(blocksize) == t._data.block):
+        if t.layout is lay and lay not in _BLOCKED:
             return t
         s = _compressed_to_compressed(t, lay, blocksize)
     elif isinstance(t, SparseTensor):
@@ -845,7 +847,7 @@ def _gather(g: Tensor, src: CompressedTensor) -> Tensor:
     return picked.reshape(s.values.shape)
 
 
-def _values_of(g: Tensor, n: Any) -> tuple:
+def _values_of(n: Any, g: Tensor) -> tuple:
     return (_gather(g, n.src),)
 
 
@@ -1084,8 +1086,7 @@ def _sum(t: CompressedTensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
 
 
 def _full_sum_backward(n: Any, g: Tensor) -> tuple:
-    vals = n.src._data.values
-    return (_like(n.src, g.expand(*vals.shape)),)
+    return (g.expand(*n.src.shape),)   # dense, as torch's
 
 
 def _expand_refused(n: Any, g: Tensor) -> tuple:
@@ -1248,6 +1249,9 @@ def _mv(s: CompressedTensor, v: Tensor) -> Tensor:
     if not isinstance(v, Tensor) or v.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {s.dim()}, "
                            f"{v.dim() if isinstance(v, Tensor) else 0}")
+    if s.dim() == 2 and s.shape[1] != v.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({s.shape[0]}), mat ({s.shape[0]}x{s.shape[1]}), vec "
+                           f"({v.shape[0]})")
     _check_mm(s, v.unsqueeze(1), "mv")
     out = from_array(_spmm_array(s._data, v._data[:, None])[:, 0], v._dtype, v._device)
     return _record(out, _MvBackward0, (s, v), s=s, v=v)

@@ -441,6 +441,9 @@ def _rebuild_sparse(indices: np.ndarray, values: np.ndarray, shape: tuple, coale
 def rebuild_sparse_tensor(layout: Any, data: tuple) -> SparseTensor:
     """Unpickling torch's ``torch._utils._rebuild_sparse_tensor(layout, (indices, values, size[, coalesced]))``."""
     if layout is not sparse_coo:
+        from ._compressed import _COMPRESSED, rebuild_compressed
+        if layout in _COMPRESSED:
+            return rebuild_compressed(layout, data)
         raise RuntimeError(f"rebuilding sparse tensor for layout {layout}")
     indices, values, size = data[:3]
     out = sparse_coo_tensor(indices, values, size, check_invariants=False, is_coalesced=bool(data[3])
@@ -714,7 +717,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
 def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
               dense_dim: int | None = None) -> SparseTensor:
     """``Tensor.to_sparse`` of a dense tensor: its nonzero entries (or nonzero slices past ``sparse_dim``)."""
-    if isinstance(self, SparseTensor) or self.is_sparse_csr:
+    if isinstance(self._data, SparseStorage):   # COO or compressed
         return self.to_sparse(sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
     if layout is not None and layout is not sparse_coo:
         if sparse_dim is not None:
