@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._tensor import Tensor, from_array, zeros_of
+from . import forward_ad
 from .grad_mode import STATE, no_grad
 from .graph import _RELEASED, FREED, Node, SavedOutput, grad_edge
 
@@ -33,6 +34,11 @@ class FunctionCtx:
         self._to_save = tensors
 
     def save_for_forward(self, *tensors: Tensor | None) -> None:
+        """Keep tensors for ``jvp`` (forward-mode AD), where they are read back as ``saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_forward expects all arguments to be tensors; but got {i}-th argument of "
+                                f"type {type(t).__name__}")
         self._to_save_fwd = tensors
 
     def mark_dirty(self, *args: Tensor) -> None:
@@ -157,15 +163,22 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
             args = bound.args if uses_setup else bound.args[1:]
             kwargs = bound.kwargs
         node = cls._backward_cls()
-        differentiable = STATE.enabled and any(isinstance(a, Tensor) and a._rg for a in args)
+        differentiable = STATE.enabled and any(isinstance(a, Tensor) and a._rg and not a._fw_only for a in args)
         node._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
-        node.needs_input_grad = tuple(differentiable and isinstance(a, Tensor) and a._rg for a in args)
+        node.needs_input_grad = tuple(differentiable and isinstance(a, Tensor) and a._rg and not a._fw_only
+                                      for a in args)
         with no_grad():
             if uses_setup:
                 outputs = cls.forward(*args, **kwargs)
                 cls.setup_context(node, args, outputs)
             else:
                 outputs = cls.forward(node, *args, **kwargs)
+        if forward_ad.ACTIVE[0]:
+            dual = any(isinstance(a, Tensor) and forward_ad.tangent_of(a) is not None for a in args)
+            wrapped = _wrap_outputs(node, args, outputs, differentiable)
+            if dual:
+                forward_ad.function_jvp(cls, node, args, wrapped)
+            return wrapped
         return _wrap_outputs(node, args, outputs, differentiable)
 
 

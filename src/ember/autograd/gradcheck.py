@@ -96,6 +96,42 @@ def _analytical_jacobians(func: Callable, inputs: tuple, wrt: list[int],
     return jac
 
 
+def _forward_jacobians(func: Callable, inputs: tuple, wrt: list[int]) -> list[list[np.ndarray]]:
+    """Forward mode, one jvp per input element (and per real/imaginary direction of a complex one):
+    ``[input][output]`` matrices laid out as the numerical ones (``ds/dx + i ds/dy`` for complex inputs)."""
+    from . import forward_ad as fw
+    sizes = [o.numel() for o in _as_tuple(func(*inputs)) if _is_diff(o)]
+    with fw.dual_level():
+        args = list(inputs)
+        for i in wrt:
+            x = inputs[i].detach()
+            args[i] = fw.make_dual(x, from_array(np.zeros_like(_host(x)), x.dtype, x.device))
+
+        def column(arr: Any, idx: tuple, step: complex) -> list[np.ndarray]:
+            arr[idx] = step   # the tangent's element, written in place (read before it is reset)
+            cols = []
+            for o in _as_tuple(func(*args)):
+                if _is_diff(o):
+                    tan = fw.unpack_dual(o).tangent
+                    cols.append(np.zeros(o.numel()) if tan is None else _host(tan).reshape(-1))
+            arr[idx] = 0
+            return cols
+
+        jac: list[list[np.ndarray]] = []
+        for i in wrt:
+            arr = fw.unpack_dual(args[i]).tangent._data
+            rows = []
+            for idx in np.ndindex(*arr.shape):
+                row = column(arr, idx, 1)
+                if arr.dtype.kind == "c":
+                    row = [a + 1j * b for a, b in zip(row, column(arr, idx, 1j), strict=True)]
+                rows.append(row)
+            dtype = np.complex128 if arr.dtype.kind == "c" else np.float64
+            jac.append([np.stack([r[k] for r in rows]) if rows else np.zeros((0, n), dtype)
+                        for k, n in enumerate(sizes)])
+    return jac
+
+
 def _part_of_outputs(func: Callable, part: str) -> Callable:
     """``func`` with each complex output replaced by its real or imaginary part (a differentiable view)."""
     def wrapped(*args: Any) -> tuple:
@@ -143,39 +179,53 @@ def gradcheck(func: Callable, inputs: Any, *, eps: float = 1e-6, atol: float = 1
     (``allclose(analytical, numerical, rtol, atol)``), as ``torch.autograd.gradcheck``.
 
     Inputs that require grad should be float64: float32 is too coarse for ``eps=1e-6``.
-    ``fast_mode`` runs the full check; batched and forward-mode checks are not supported.
+    ``fast_mode`` runs the full check; ``check_forward_ad`` compares forward-mode Jacobians (one jvp per input
+    element, :mod:`~ember.autograd.forward_ad`) with the same numerical ones; batched checks are not supported.
     """
     inputs = _as_tuple(inputs)
     wrt = _check_inputs(inputs)
-    if not check_backward_ad:
+    if not (check_backward_ad or check_forward_ad):
         return True
     outs = _as_tuple(func(*inputs))
     complex_outputs = {k for k, o in enumerate(o for o in outs if _is_diff(o)) if o.is_complex()}
+    modes = (check_backward_ad, check_forward_ad)
     if not complex_outputs:
-        return _compare(func, inputs, wrt, eps, atol, rtol, raise_exception, check_grad_dtypes, set(), "")
+        return _compare(func, inputs, wrt, eps, atol, rtol, raise_exception, check_grad_dtypes, set(), "", modes)
     # as torch: the imaginary parts of complex outputs first, then the real parts, each a real function
     return all(_compare(_part_of_outputs(func, part), inputs, wrt, eps, atol, rtol, raise_exception,
-                        check_grad_dtypes, complex_outputs, name)
+                        check_grad_dtypes, complex_outputs, name, modes)
                for part, name in (("imag", "imaginary"), ("real", "real")))
 
 
 def _compare(func: Callable, inputs: tuple, wrt: list[int], eps: float, atol: float, rtol: float,
-             raise_exception: bool, check_grad_dtypes: bool, complex_outputs: set[int], part: str) -> bool:
-    """One gradcheck pass over a function with real outputs; messages name the ``part`` of complex outputs."""
+             raise_exception: bool, check_grad_dtypes: bool, complex_outputs: set[int], part: str,
+             modes: tuple[bool, bool]) -> bool:
+    """One gradcheck pass over a function with real outputs, in reverse and/or forward mode (``modes``);
+    messages name the ``part`` of complex outputs."""
     numerical = _numerical_jacobians(func, inputs, wrt, eps)
-    analytical = _analytical_jacobians(func, inputs, wrt, check_grad_dtypes)
     outs = [o for o in _as_tuple(func(*inputs)) if _is_diff(o)]
-    for n, i in enumerate(wrt):
-        for k, (a, num) in enumerate(zip(analytical[n], numerical[n], strict=True)):
-            if not outs[k].requires_grad:
-                if np.any(num != 0):
-                    return _fail("Numerical gradient for function expected to be zero", raise_exception)
-                continue
-            if not np.allclose(a, num, rtol=rtol, atol=atol):
-                prefix = f"While considering the {part} part of complex outputs only, " if k in complex_outputs else ""
-                return _fail(f"{prefix}Jacobian mismatch for output {k} with respect to input {i},\n"
-                             f"numerical:{_fmt(num, inputs[i])}\nanalytical:{_fmt(a, inputs[i])}\n",
-                             raise_exception)
+    if modes[0]:
+        analytical = _analytical_jacobians(func, inputs, wrt, check_grad_dtypes)
+        for n, i in enumerate(wrt):
+            for k, (a, num) in enumerate(zip(analytical[n], numerical[n], strict=True)):
+                if not outs[k].requires_grad:
+                    if np.any(num != 0):
+                        return _fail("Numerical gradient for function expected to be zero", raise_exception)
+                    continue
+                if not np.allclose(a, num, rtol=rtol, atol=atol):
+                    prefix = (f"While considering the {part} part of complex outputs only, "
+                              if k in complex_outputs else "")
+                    return _fail(f"{prefix}Jacobian mismatch for output {k} with respect to input {i},\n"
+                                 f"numerical:{_fmt(num, inputs[i])}\nanalytical:{_fmt(a, inputs[i])}\n",
+                                 raise_exception)
+    if modes[1]:
+        forward = _forward_jacobians(func, inputs, wrt)
+        for n, i in enumerate(wrt):
+            for k, (a, num) in enumerate(zip(forward[n], numerical[n], strict=True)):
+                if not np.allclose(a, num, rtol=rtol, atol=atol):
+                    return _fail(f"Jacobian computed with forward mode mismatch for output {k} with respect to "
+                                 f"input {i},\nnumerical:{_fmt(num, inputs[i])}\nanalytical:{_fmt(a, inputs[i])}\n",
+                                 raise_exception)
     return True
 
 

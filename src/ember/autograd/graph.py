@@ -470,7 +470,7 @@ def grad_edge(t: Tensor) -> tuple[Node, int] | None:
         if t._base is not None and fn._vv is not None and fn._vv != t._vc[0]:
             return regenerate_view_history(t)
         return (fn, t._output_nr)
-    if t._rg:
+    if t._rg and not t._fw_only:   # (a forward-AD dual tensor may carry _rg only for its tangent)
         return (grad_accumulator(t), 0)
     return None
 

@@ -18,6 +18,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, xp_of
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
+from ..autograd import forward_ad as _fw
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, multi_output_view_error
 
@@ -26,6 +27,7 @@ __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", 
            "scalar_for"]
 
 _isinstance = isinstance
+_FW = _fw.ACTIVE   # a forward-AD level is active: record takes record_dual's path
 _scalar_types = (int, float, bool, complex)
 
 
@@ -45,6 +47,8 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
     For a view the node also notes the version of its memory (``_vv``): once the base or another view
     is modified in place, the engine regenerates the view's history from its base's (as torch does).
     """
+    if _FW[0] and not _record_dual(out, node, inputs):
+        return node
     edges = []
     meta = []
     for t in inputs:
@@ -79,6 +83,21 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
                 if o._base is not None:
                     node._vv = o._vc[0]
     return node
+
+
+def _record_dual(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) -> bool:
+    """:func:`record`'s part while a forward-AD level is active: the outputs get their tangents. Returns
+    whether some input really requires grad (then record links ``node`` as usual: dual tensors that only carry
+    a tangent get no edge); if not, the outputs get no grad_fn and ``node`` only serves the tangents."""
+    real = any(_isinstance(t, Tensor) and t._rg and not t._fw_only for t in inputs)
+    if not real:
+        node._next = [None] * len(inputs)
+        node._meta = [(t._data.shape, t._dtype) if _isinstance(t, Tensor) else None for t in inputs]
+        if not _isinstance(out, Tensor):
+            node._n_outputs = len(out)
+            node._out_meta = tuple((o._data.shape, o._dtype, o._device) for o in out)
+    _fw.record_dual(out, node, inputs, real)
+    return real
 
 
 _UNIMPLEMENTED: dict[tuple[str, str], type[Node]] = {}
@@ -253,6 +272,8 @@ def _op_name(result: Tensor) -> str:
 def check_inplace(t: Tensor) -> None:
     """torch's errors for in-place ops on leaves (or views of leaves) that require grad, and on inference
     tensors outside inference mode."""
+    if _FW[0]:
+        _fw.flush()   # pending tangents first: they depend on the values about to change
     if STATE.enabled:
         if t._no_grad_view:
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
@@ -260,12 +281,12 @@ def check_inplace(t: Tensor) -> None:
                                "You can clarify your code by moving both the view and the inplace either both "
                                "inside the no_grad block (if you don't want the inplace to be tracked) or both "
                                "outside (if you want the inplace to be tracked).")
-        if t._rg and t._grad_fn is None:
+        if t._rg and t._grad_fn is None and not t._fw_only:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
         if t._multi_output_view and t._grad_fn is not None:
             raise multi_output_view_error(t, "is being modified inplace")
         base = t._base
-        if base is not None and base._rg and base._grad_fn is None:
+        if base is not None and base._rg and base._grad_fn is None and not base._fw_only:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
     if _INFERENCE[0] and not STATE.inference and t.is_inference():
@@ -285,11 +306,20 @@ def inplace(self: Tensor, result: Tensor) -> Tensor:
                            f"{list(result._data.shape)}")
     if not D.can_cast(result._dtype, self._dtype):
         raise _cast_error(result._dtype, self._dtype)
+    fw = _FW[0]
+    if fw:
+        _fw.flush()
     _assign(self._data, result._data)
     self._vc[0] += 1
+    if fw:
+        _fw.inplace_tangent(self, result)
     node = result._grad_fn
     if node is None:
         return self
+    if fw:
+        self.__dict__.pop("_fw_only", None)
+        if self._base is not None:
+            self._base.__dict__.pop("_fw_only", None)
     _retarget_saved_output(node, result, self)
     old_fn, old_nr = self._grad_fn, self._output_nr
     base = self._base
@@ -335,6 +365,11 @@ def history_alias(t: Tensor) -> Tensor:
     a._grad_fn = t._grad_fn
     a._output_nr = t._output_nr
     a._rg = t._rg
+    if _FW[0]:   # and the same tangent (a dual tensor stays one)
+        tangent = _fw.tangent_of(t)
+        if tangent is not None:
+            _fw.set_tangent(a, tangent)
+            a._fw_only = t._fw_only
     return a
 
 

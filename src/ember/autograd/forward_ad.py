@@ -1,0 +1,493 @@
+"""Forward-mode automatic differentiation: dual tensors that carry a tangent through every op, as
+``torch.autograd.forward_ad``.
+
+A dual tensor is a primal tensor plus a tangent (``_fwt``). So that ops notice it without a check of their
+own, it gets a hidden ``_rg`` flag marked ``_fw_only`` (public ``requires_grad``/``grad_fn`` stay False/None,
+as in torch); while a level is active the op machinery's ``record`` takes :func:`record_dual` instead of its
+fast path. An output's tangent is derived from the op's backward node, which is linear in its grad_output:
+``J·t = d/du <node.backward(u), t>`` (a backward of the backward). Ops finish setting up their node (saved
+tensors) after ``record``, so that tangent is computed when first read — by the next op, ``unpack_dual``, or
+before any in-place write (:func:`flush`), so it sees the values the op saw. The tangent of a view is a
+view of its input's tangent, and an in-place op writes into the existing tangent, as in torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from .._core.device import xp_of
+from .._core.memory_format import layout_strides
+from .._tensor import Tensor, from_array, zeros_of
+from .grad_mode import STATE
+
+__all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
+
+ACTIVE = [False]   # a dual level is active (and not suspended while a tangent is computed): read by ``record``
+_LEVEL = [-1]
+_DUALS: dict[int, weakref.ref] = {}   # tensors given a tangent or a hidden flag in this level (by id)
+_PENDING: list[weakref.ref] = []   # tangents still to compute (flushed before in-place writes)
+_isinstance = isinstance
+
+
+class UnpackedDualTensor(NamedTuple):
+    """What :func:`unpack_dual` returns: the primal (a view of the dual tensor) and its tangent (or None)."""
+
+    primal: Tensor
+    tangent: Tensor | None
+
+
+def enter_dual_level() -> int:
+    """Start the (single) forward-AD level; returns its index."""
+    if _LEVEL[0] >= 0:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    _LEVEL[0] = 0
+    ACTIVE[0] = True
+    return 0
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """End the level: every tangent made in it is dropped and dual tensors become plain tensors again."""
+    if level is None:
+        level = _LEVEL[0]
+    if level != _LEVEL[0]:
+        raise RuntimeError("Trying to exit a forward AD level that was not the last one that was created. This is "
+                           "not supported.")
+    if level < 0:
+        raise RuntimeError("Dual level must be a positive number.")
+    ACTIVE[0] = False
+    _LEVEL[0] = level - 1
+    _PENDING.clear()
+    for r in list(_DUALS.values()):
+        t = r()
+        if t is None:
+            continue
+        d = t.__dict__
+        d.pop("_fwt", None)
+        d.pop("_fwp", None)
+        if d.pop("_fw_only", False):
+            t._rg = False
+    _DUALS.clear()
+
+
+class dual_level(contextlib.ContextDecorator):
+    """Context manager (and decorator) entering a forward-AD level for its body."""
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, *exc: object) -> None:
+        exit_dual_level()
+
+
+def _check_level(level: int, op: str) -> None:
+    if level != _LEVEL[0]:
+        raise RuntimeError(f"Invalid level given to {op}")
+
+
+def _track(t: Tensor) -> None:
+    """Remember ``t`` so that leaving the level clears its forward-AD fields."""
+    key = id(t)
+    if key in _DUALS:
+        r = _DUALS[key]
+        if r() is t:
+            return
+
+    def drop(ref: weakref.ref, key: int = key) -> None:
+        if _DUALS.get(key) is ref:
+            del _DUALS[key]
+    _DUALS[key] = weakref.ref(t, drop)
+
+
+def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
+    """A new tensor aliasing ``tensor`` (a view of it) that carries ``tangent`` (as is when its layout matches
+    ``tensor``'s, else a copy in that layout)."""
+    if level is None:
+        level = _LEVEL[0]
+    if level < 0:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, make sure to "
+                           "enter_dual_level() first.")
+    if not (tensor.is_floating_point() or tensor.is_complex()):
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {tensor.dtype}")
+    if not (tangent.is_floating_point() or tangent.is_complex()):
+        raise ValueError(f"Expected tangent to be floating point or complex, but got: {tangent.dtype}")
+    _check_level(level, "_make_dual")
+    if tangent_of(tensor) is not None:
+        raise RuntimeError(f"Making a dual Tensor based on a Tensor that already has a forward gradient at the same "
+                           f"level {level} is not supported.")
+    if tangent._data.shape != tensor._data.shape:
+        raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
+                           f"Tensor, this is not supported. Tensor is of size {list(tensor._data.shape)} while the "
+                           f"given forward gradient is of size {list(tangent._data.shape)}.")
+    if tangent._device is not tensor._device:
+        raise RuntimeError("Trying to set a forward gradient that has a different device than that of the original "
+                           f"Tensor, this is not supported. Tensor is on {tensor._device} while the given forward "
+                           f"gradient is on {tangent._device}.")
+    if tensor._rg and not tensor._fw_only and STATE.enabled:
+        suspend = ACTIVE[0]
+        ACTIVE[0] = False
+        try:
+            dual = tensor.view_as(tensor)   # differentiable (torch's grad_fn here is ViewBackward0)
+        finally:
+            ACTIVE[0] = suspend
+    else:
+        dual = _alias(tensor)
+        dual._rg = True
+        dual._fw_only = True
+    set_tangent(dual, tangent if _same_layout(tangent._data, tensor._data) else in_layout(tangent, tensor._data))
+    return dual
+
+
+def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
+    """The primal (a view of ``tensor`` without tangent) and the tangent of ``tensor`` (None if it has none)."""
+    if level is None:
+        level = _LEVEL[0]
+    if level < 0:
+        return UnpackedDualTensor(tensor, None)
+    t = tangent_of(tensor)
+    if t is None:
+        return UnpackedDualTensor(tensor, None)
+    _check_level(level, "_fw_primal")
+    if tensor._rg and not tensor._fw_only and STATE.enabled:
+        ACTIVE[0] = False
+        try:
+            primal = tensor.view_as(tensor)
+        finally:
+            ACTIVE[0] = True
+    else:
+        primal = _alias(tensor)
+    return UnpackedDualTensor(primal, t)
+
+
+# ---- tangents of tensors ---------------------------------------------------------------------------------
+def _alias(t: Tensor) -> Tensor:
+    """A view of ``t``'s whole memory, outside autograd."""
+    a = from_array(t._data, t._dtype, t._device)
+    a._base = t._base if t._base is not None else t
+    a._vc = t._vc
+    return a
+
+
+def set_tangent(t: Tensor, tangent: Tensor) -> None:
+    d = t.__dict__
+    d["_fwt"] = tangent
+    d.pop("_fwp", None)
+    _track(t)
+
+
+def tangent_of(t: Tensor) -> Tensor | None:
+    """``t``'s tangent at the active level (computed now if it was pending), or None."""
+    d = t.__dict__
+    if not d:
+        return None
+    tan = d.get("_fwt")
+    if tan is not None:
+        return tan
+    p = d.get("_fwp")
+    if p is None:
+        return None
+    pending, k = p
+    tan = pending.results()[k]
+    set_tangent(t, tan)
+    return tan
+
+
+def flush() -> None:
+    """Compute every pending tangent now (before an in-place write changes what they depend on)."""
+    while _PENDING:
+        p = _PENDING.pop()()
+        if p is not None:
+            p.results()
+
+
+def _same_layout(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` (same shape) have the same strides in elements (size-1 dims aside)."""
+    ia, ib = a.itemsize, b.itemsize
+    return all(n == 1 or sa // ia == sb // ib for n, sa, sb in zip(a.shape, a.strides, b.strides, strict=True))
+
+
+def in_layout(t: Tensor, like: Any) -> Tensor:
+    """A copy of ``t`` with the strides of the array ``like`` when they are dense (else contiguous)."""
+    xp = xp_of(t._device)
+    strides = layout_strides(like.shape, tuple(s // like.itemsize for s in like.strides), None)
+    if strides is None:
+        return from_array(xp.ascontiguousarray(t._data), t._dtype, t._device)
+    buf = xp.empty(t._data.size, t._data.dtype)
+    out = xp.lib.stride_tricks.as_strided(buf, like.shape, tuple(s * buf.itemsize for s in strides))
+    out[...] = t._data
+    return from_array(out, t._dtype, t._device)
+
+
+def _extent(arr: Any, offset: int) -> tuple[int, int]:
+    lo = hi = offset
+    for n, s in zip(arr.shape, arr.strides, strict=True):
+        if n == 0:
+            return offset, offset
+        if s < 0:
+            lo += (n - 1) * s
+        else:
+            hi += (n - 1) * s
+    return lo, hi
+
+
+def _ptr(arr: Any) -> int:
+    return arr.__array_interface__["data"][0] if type(arr).__module__ == "numpy" else arr.data.ptr
+
+
+def view_tangent(view: Tensor, src: Tensor, tan: Tensor) -> Tensor | None:
+    """The tangent of ``view`` (whose memory lies within ``src``'s) as the same view of ``src``'s tangent
+    ``tan``; None when the layouts do not allow it (the caller then computes a copy)."""
+    v, s, ta = view._data, src._data, tan._data
+    size = s.itemsize
+    if v.itemsize != size or ta.shape != s.shape or not _same_layout(ta, s):
+        return None
+    off = _ptr(v) - _ptr(s)
+    lo, hi = _extent(v, off)
+    slo, shi = _extent(s, 0)
+    if off < 0 or off % size or any(st % size for st in v.strides) or lo < slo or hi > shi:
+        return None
+    xp = xp_of(tan._device)
+    if v.size == 0:
+        arr = xp.empty(v.shape, ta.dtype)
+    else:
+        strided = xp.lib.stride_tricks.as_strided
+        n = off // size
+        start = strided(ta, (n + 1,), (ta.itemsize,))[n:]   # the tangent's element where the view starts
+        arr = strided(start, v.shape, tuple(st // size * ta.itemsize for st in v.strides))
+    out = from_array(arr, tan._dtype, tan._device)
+    out._base = tan._base if tan._base is not None else tan
+    out._vc = tan._vc
+    return out
+
+
+# ---- tangents of op outputs ------------------------------------------------------------------------------
+class _Pending:
+    """The tangents of one node's outputs, computed on first read as ``J·t`` through the node's backward."""
+
+    __slots__ = ("node", "tangents", "outs", "create_graph", "done", "__weakref__")
+
+    def __init__(self, node: Any, tangents: list, outs: list, create_graph: bool) -> None:
+        self.node = node
+        self.tangents = tangents
+        self.outs = outs   # per output: (shape, dtype, device, array for the layout) or None
+        self.create_graph = create_graph
+        self.done: list | None = None
+
+    def results(self) -> list:
+        if self.done is None:
+            self.done = _jvp_of_node(self.node, self.tangents, self.outs, self.create_graph)
+            self.node = self.tangents = None
+        return self.done
+
+
+class _Sink:
+    """Stands at the end of the edges a node's backward must see as live (for inputs that carry a tangent)."""
+
+    _next = ()
+    _n_outputs = 1
+    _seq = -1
+    _hooked = False
+
+
+_SINK_EDGE = (_Sink(), 0)
+
+
+def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> list:
+    """``J·t`` for each output of ``node``: the gradient w.r.t. ``u`` of ``<node.backward(u), t>``.
+    Backward formulas skip inputs without an edge, so those with a tangent get a live one meanwhile."""
+    from .graph import _reduce_to, run_backward
+    ACTIVE[0] = False
+    prev = STATE.enabled
+    STATE.enabled = True
+    edges = node._next
+    node._next = [_SINK_EDGE if e is None and t is not None else e for e, t in zip(edges, tangents, strict=True)]
+    try:
+        outs = [_live_meta(o) for o in outs]
+        us = []
+        for o in outs:
+            if o is None:
+                us.append(None)
+                continue
+            u = zeros_of(o[0], o[1], o[2])
+            if o[1].is_floating_point or o[1].is_complex:
+                u._rg = True
+            us.append(u)
+        vs = node.backward(us[0]) if len(us) == 1 else node.backward(*us)
+        node._next = edges
+        total = None
+        for v, t, meta in zip(vs, tangents, node._meta, strict=False):
+            if v is None or t is None or meta is None:
+                continue
+            if v._data.shape != meta[0]:
+                v = _reduce_to(v, meta, node)
+            term = (v.conj() * t).real.sum() if v._dtype.is_complex or t._dtype.is_complex else (v * t).sum()
+            total = term if total is None else total + term
+        leaves = [u for u in us if u is not None and u._rg]
+        grads: list = [None] * len(leaves)
+        if total is not None and total._rg and leaves:
+            one = from_array(xp_of(total._device).ones((), total._data.dtype), total._dtype, total._device)
+            grads = run_backward([total], [one], False, create_graph, leaves, True, False)
+        STATE.enabled = prev
+        res, it = [], iter(grads)
+        for o, u in zip(outs, us, strict=True):
+            if u is None or not u._rg:
+                res.append(None)
+                continue
+            g = next(it)
+            if g is None:
+                g = zeros_of(o[0], o[1], o[2])
+            res.append(g if _same_layout(g._data, o[3]) else in_layout(g, o[3]))
+        return res
+    finally:
+        node._next = edges
+        STATE.enabled = prev
+        ACTIVE[0] = True
+
+
+def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any], real: bool) -> bool:
+    """Give the outputs of ``node`` their tangents (views: views of their input's tangent; others: pending).
+    Returns whether some input had a tangent. ``real``: the outputs also have a real grad_fn."""
+    tangents = [tangent_of(t) if _isinstance(t, Tensor) else None for t in inputs]
+    if all(t is None for t in tangents):
+        return False
+    outs = (out,) if _isinstance(out, Tensor) else tuple(out)
+    pending = None
+    meta: list = []
+    need: list[tuple[int, Tensor]] = []
+    for k, o in enumerate(outs):
+        if o is None or not (o._dtype.is_floating_point or o._dtype.is_complex):
+            meta.append(None if o is None else (o._data.shape, o._dtype, o._device, o._data))
+            continue
+        meta.append((o._data.shape, o._dtype, o._device, o._data, weakref.ref(o)))
+        if not real:
+            o._rg = True
+            o._fw_only = True
+        if o._base is not None:
+            tan = _view_of_input(o, inputs, tangents)
+            if tan is not None:
+                set_tangent(o, tan)
+                continue
+        need.append((k, o))
+    if need:   # the tangents as they are now: they may be written in place before these are computed
+        pending = _Pending(node, [None if t is None else _snapshot(t) for t in tangents], meta, real)
+        _PENDING.append(weakref.ref(pending))
+        for k, o in need:
+            o.__dict__["_fwp"] = (pending, k)
+            _track(o)
+    return True
+
+
+def _live_meta(o: tuple | None) -> tuple | None:
+    """An output's (shape, dtype, device, array) as it is now: ops may set the dtype of a view after
+    recording it (``view_as_real``)."""
+    if o is None or len(o) == 4:
+        return o
+    t = o[4]()
+    return o[:4] if t is None else (t._data.shape, t._dtype, t._device, t._data)
+
+
+def _snapshot(t: Tensor) -> Tensor:
+    """A copy of tangent ``t`` (differentiable when ``t`` has a history)."""
+    if t._rg and not t._fw_only and STATE.enabled:
+        ACTIVE[0] = False
+        try:
+            return t.clone()
+        finally:
+            ACTIVE[0] = True
+    return from_array(t._data.copy(), t._dtype, t._device)
+
+
+def _view_of_input(o: Tensor, inputs: Sequence[Any], tangents: list) -> Tensor | None:
+    base = o._base
+    for t, tan in zip(inputs, tangents, strict=True):
+        if tan is not None and (t is base or t._base is base):
+            return view_tangent(o, t, tan)
+    return None
+
+
+def inplace_tangent(self: Tensor, result: Tensor) -> None:
+    """After ``result`` was written into ``self``: its tangent is written into ``self``'s (a view of its base's
+    tangent for a view: the base gets a zero tangent first when it has none), as torch."""
+    tr = tangent_of(result)
+    ts = tangent_of(self)
+    if tr is None:
+        if ts is not None:
+            ts._data[...] = 0
+        return
+    if ts is None and self._base is not None:
+        base = self._base
+        tb = tangent_of(base)
+        if tb is None:
+            tb = zeros_of(base._data.shape, tr._dtype, base._device)
+            tb = in_layout(tb, base._data)
+            set_tangent(base, tb)
+            if not base._rg:
+                base._rg = True
+                base._fw_only = True
+        ts = view_tangent(self, base, tb)
+        if ts is not None:
+            set_tangent(self, ts)
+    if ts is None:
+        set_tangent(self, tr if _same_layout(tr._data, self._data) else in_layout(tr, self._data))
+    else:
+        ts._data[...] = tr._data
+        ts._vc[0] += 1
+    if not self._rg:
+        self._rg = True
+        self._fw_only = True
+
+
+# ---- custom Functions ------------------------------------------------------------------------------------
+class _JvpCtx:
+    """The ``ctx`` a Function's ``jvp`` sees: the node's attributes, with ``saved_tensors`` the tensors given
+    to ``save_for_forward``."""
+
+    def __init__(self, node: Any) -> None:
+        object.__setattr__(self, "_node", node)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._node, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._node, name, value)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._node.__dict__.get("_to_save_fwd")
+        return tuple(saved) if saved is not None else self._node.saved_tensors
+
+
+def function_jvp(cls: Any, node: Any, args: tuple, outputs: Any) -> None:
+    """Run a custom Function's ``jvp`` when some input is dual and attach the tangents it returns."""
+    tangents = []
+    for a in args:
+        if _isinstance(a, Tensor):
+            t = tangent_of(a)
+            if t is None and (a._dtype.is_floating_point or a._dtype.is_complex):
+                t = zeros_of(a._data.shape, a._dtype, a._device)
+            tangents.append(t)
+        else:
+            tangents.append(None)
+    ACTIVE[0] = False
+    try:
+        result = cls.jvp(_JvpCtx(node), *tangents)
+    finally:
+        ACTIVE[0] = True
+    outs = outputs if isinstance(outputs, tuple) else (outputs,)
+    result = result if isinstance(result, tuple) else (result,)
+    if len(result) != len(outs):
+        raise RuntimeError(f"jvp() function of {cls.__name__} returned an incorrect number of tangents (expected "
+                           f"{len(outs)}, got {len(result)})")
+    for o, t in zip(outs, result, strict=True):
+        if not _isinstance(o, Tensor) or t is None or not (o._dtype.is_floating_point or o._dtype.is_complex):
+            continue
+        if t._data.shape != o._data.shape:
+            raise RuntimeError("Trying to set a forward gradient that has a different size than that of the "
+                               f"original Tensor, this is not supported. Tensor is of size {list(o._data.shape)} "
+                               f"while the given forward gradient is of size {list(t._data.shape)}.")
+        set_tangent(o, t if _same_layout(t._data, o._data) else in_layout(t, o._data))
+        if not o._rg:
+            o._rg = True
+            o._fw_only = True
