@@ -29,6 +29,7 @@ UFUNC_METHODS = {"reduce": {"add", "multiply"}, "accumulate": {"add", "multiply"
                  "outer": None, "at": {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or",
                                        "bitwise_xor"}}
 TAKES_HOST_ARRAYS = {"asarray", "array", "asanyarray", "ascontiguousarray", "from_dlpack", "asnumpy"}
+_STABLE_SORTS = {"sort", "argsort", "ndarray.sort", "ndarray.argsort"}
 SYNCS = [0]   # device → host reads (item, float(), bool(), tolist, get): a counter tests may look at
 
 
@@ -75,6 +76,10 @@ def _function(name: str, fn: Any) -> Any:
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
+        if name in _STABLE_SORTS:   # CuPy sorts stably and refuses any kind=
+            if kwargs.get("kind") is not None:
+                raise NotImplementedError("fake cupy: CuPy's sorts take no kind= (they are always stable)")
+            kwargs["kind"] = "stable"
         if name == "asnumpy":
             SYNCS[0] += 1
             return np.array(unwrap(args[0], name, True))
@@ -502,10 +507,60 @@ def _philox_kernel(kind: str) -> Any:
     return run
 
 
+def _f64(x: Any) -> Any:
+    return x._a.astype(np.float64) if isinstance(x, ndarray) else np.float64(x)
+
+
+def _fused_kernel(name: str) -> Any:
+    """ember's fused optimizer kernels (optim/_fused.py) in float64 on the host, each state rounded once."""
+    def sgd(g: Any, lr: Any, momentum: Any, dampening: Any, wd: Any, nesterov: Any, first: Any, maximize: Any,
+            p: ndarray, buf: ndarray | None = None) -> None:
+        t = p.dtype
+        gr = -_f64(g) if maximize else _f64(g)
+        if wd != 0.0:
+            gr = (gr + wd * _f64(p)).astype(t).astype(np.float64)
+        if buf is not None:
+            b = (gr if first else _f64(buf) * momentum + (1.0 - dampening) * gr).astype(t)
+            buf._a[...] = b
+            gr = (gr + momentum * b.astype(np.float64)).astype(t).astype(np.float64) if nesterov \
+                else b.astype(np.float64)
+        p._a[...] = (_f64(p) - lr * gr).astype(t)
+
+    def adam(*args: Any) -> None:
+        capturable = name.endswith("capturable")
+        n_in = 9 if capturable else 10
+        g, outs = args[0], args[n_in:]
+        lr, b1, b2, eps, wd, decoupled, maximize = args[n_in - 7:n_in]
+        if capturable:
+            step = _f64(args[1])
+            step_size, bc2 = lr / (1.0 - b1 ** step), np.sqrt(1.0 - b2 ** step)
+        else:
+            step_size, bc2 = args[1], args[2]
+        p, m, v = outs[:3]
+        t = p.dtype
+        gr = -_f64(g) if maximize else _f64(g)
+        pv = _f64(p)
+        if wd != 0.0:
+            if decoupled:
+                pv = (pv * (1.0 - lr * wd)).astype(t).astype(np.float64)
+            else:
+                gr = (gr + wd * pv).astype(t).astype(np.float64)
+        m._a[...] = (_f64(m) + (1.0 - b1) * (gr - _f64(m))).astype(t)
+        v._a[...] = (_f64(v) * b2 + (1.0 - b2) * gr * gr).astype(t)
+        vu = _f64(v)
+        if len(outs) == 4:
+            vu = np.fmax(_f64(outs[3]), vu)
+            outs[3]._a[...] = vu.astype(t)
+        p._a[...] = (pv - step_size * _f64(m) / (np.sqrt(vu) / bc2 + eps)).astype(t)
+    return sgd if name.startswith("sgd") else adam
+
+
 def _elementwise_kernel(in_params: str, out_params: str, operation: str, name: str, **kwargs: Any) -> Any:
     kind = name.removeprefix("ember_philox_")
     if kind in ("uniform", "normal", "bernoulli", "bernoulli_tensor"):
         return _philox_kernel(kind)
+    if name.startswith("ember_fused_"):
+        return _fused_kernel(name.removeprefix("ember_fused_"))
     return _unsupported(f"ElementwiseKernel {name} (a raw CUDA kernel)")
 
 

@@ -431,7 +431,8 @@ def nll_loss(
         (input,),
         (result(-w, input),),
         reduction=reduction,
-        total=float(total),
+        # a number on the CPU; on a GPU a 0-d tensor, so that the forward does not wait for the device
+        total=float(total) if input._device.type == "cpu" else result(total, input, D.from_numpy_dtype(total.dtype)),
         target=result(tc, input, D.int64),
         flat_shape=flat.shape,
         moved_shape=moved.shape,
