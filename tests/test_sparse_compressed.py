@@ -366,12 +366,12 @@ def test_sums_and_softmax():
     same(eb.to_sparse_csr().sum(), tb.to_sparse_csr().sum())
 
 
-def _grads(make, names=("c", "b")):
+def _grads(make, to="to_sparse_csr"):
     """Run ``make`` under both libraries on float64 leaves, return outputs and leaf gradients."""
     out = {}
     for lib, mod in (("e", ember), ("t", torch)):
         d = mod.tensor(D2, dtype=mod.float64)
-        c = d.to_sparse_csr().requires_grad_()
+        c = getattr(d, to)().requires_grad_()
         b = mod.arange(8.0, dtype=mod.float64).reshape(4, 2).requires_grad_()
         v = mod.arange(4.0, dtype=mod.float64).requires_grad_()
         bias = mod.ones(4, 2, dtype=mod.float64, requires_grad=True)
@@ -396,8 +396,11 @@ def _grads(make, names=("c", "b")):
     ("ToSparseBackward1", lambda m, c, b, v, bias: c.to_sparse().to_dense()),
     ("ToSparseCscBackward0", lambda m, c, b, v, bias: c.to_sparse_csc().to_dense()),
 ])
-def test_products_and_gradients(name, fn):
-    (ey, *eg), (ty, *tg) = _grads(fn)
+@pytest.mark.parametrize("to", ["to_sparse_csr", "to_sparse_csc"])
+def test_products_and_gradients(name, fn, to):
+    if to == "to_sparse_csc" and name not in ("MmBackward0", "MvBackward0", "SumBackward0"):
+        pytest.skip("torch has no CPU kernel for this op on CSC")
+    (ey, *eg), (ty, *tg) = _grads(fn, to)
     chain = ty.grad_fn
     assert type(ey.grad_fn).__name__ == type(chain).__name__
     if name in ("MmBackward0", "MvBackward0", "SparseAddmmBackward0"):
@@ -435,6 +438,36 @@ def test_values_and_constructor_gradients():
         y.values().sum().backward()
         res[lib] = (names, v.grad.tolist(), d.grad.tolist())
     assert res["e"] == res["t"]
+
+
+@pytest.mark.parametrize("block", [(2, 2), (1, 2)])
+def test_block_products(block):
+    e, t = both(D2, "float64")
+    b = np.arange(12.0).reshape(4, 3)
+    eb, tb = e.to_sparse_bsr(block), t.to_sparse_bsr(block)
+    if block[0] == block[1]:   # torch's CPU kernel (MKL) takes square blocks only
+        same(eb @ ember.tensor(b), tb @ torch.tensor(b))
+    np.testing.assert_allclose((eb @ ember.tensor(b)).numpy(), D2 @ b)
+    np.testing.assert_allclose(eb.to_sparse_bsc(block).mv(ember.tensor(b[:, 0])).numpy(), D2 @ b[:, 0])
+    np.testing.assert_allclose((ember.tensor(b.T) @ eb).numpy(), b.T @ D2)
+
+
+@pytest.mark.parametrize("layout", ["csr", "csc", "bsr", "bsc"])
+def test_gradcheck_masked_products(layout):
+    """Gradients torch's CPU kernels lack (CSC/BSR/BSC sparse.mm) checked by finite differences."""
+    d = ember.tensor(D2, dtype=ember.float64)
+    c0 = d.to_sparse_csr() if layout == "csr" else d.to_sparse_csc() if layout == "csc" else \
+        getattr(d, f"to_sparse_{layout}")((2, 2))
+    names = esp._compressed._names(c0.layout)
+    ci, pi = (getattr(c0, n)() for n in names)
+    vals = c0.values().detach().requires_grad_()
+    b = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
+
+    def f(values, b):
+        c = esp.sparse_compressed_tensor(ci, pi, values, (4, 4), layout=c0.layout)
+        return esp.mm(c, b) + esp.addmm(b[:, :1], c, b, beta=2, alpha=0.5) + c.mm(b) + (b.t() @ c).t()
+
+    assert ember.autograd.gradcheck(f, (vals, b))
 
 
 def test_gradcheck_products():
