@@ -26,7 +26,7 @@ __all__ = [
 
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 # what torch can do with a dtype beyond naming it (``dtype.kind``):
-# "" an ordinary dtype; "float8" stored and converted, few kernels; "storage" (float4_e2m1fn_x2,
+# "" an ordinary dtype; "float8", "complex32" stored and converted, few kernels; "storage" (float4_e2m1fn_x2,
 # uint1..7, int1..7, bits*) only raw storage; "quantized" (qint8 …) no plain tensors at all
 
 
@@ -88,7 +88,7 @@ uint64 = dtype("uint64", np.uint64, _INT, "UInt64Tensor", "UInt64")
 bool = dtype("bool", np.bool_, _BOOL, "BoolTensor", "Bool")
 complex64 = cfloat = dtype("complex64", np.complex64, _COMPLEX, "ComplexFloatTensor", "ComplexFloat")
 complex128 = cdouble = dtype("complex128", np.complex128, _COMPLEX, "ComplexDoubleTensor", "ComplexDouble")
-complex32 = chalf = dtype("complex32", ml_dtypes.complex32, _COMPLEX, "ComplexHalfTensor", "ComplexHalf")
+complex32 = chalf = dtype("complex32", ml_dtypes.complex32, _COMPLEX, "ComplexHalfTensor", "ComplexHalf", "complex32")
 
 
 def _float8(name: str, signed: builtins_bool = True) -> dtype:
@@ -451,3 +451,15 @@ def check_overflow(dt: dtype, value: object) -> None:
     info = finfo(dt)
     if (v in (np.inf, -np.inf) and dt is not float8_e5m2) or v < info.min or v > info.max:
         raise RuntimeError(f"value cannot be converted to type c10::{dt._short} without overflow")
+
+
+def fill_value(dt: dtype, value: object, numel: builtins_int, zero: builtins_bool = False) -> object:
+    """``value`` as ``fill_``/``zero_`` store it into a tensor of an extra dtype ``dt``: torch's error where it
+    cannot (no fill kernel; a float8 value out of range when filling several elements)."""
+    if dt.kind in ("storage", "quantized") and not zero:
+        raise NotImplementedError(f"\"fill_cpu\" not implemented for '{dt._short}'")
+    if dt.kind != "float8":
+        return value
+    if numel > 1:
+        check_overflow(dt, value)
+    return convert(np.asarray(value, np.float32), float32, dt)

@@ -253,7 +253,7 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex:
         arr = xp.zeros(shape, dt.np)
-    elif dt.kind:
+    elif dt.kind == "float8":
         arr = D.convert(np.full(shape, fill, np.float32), D.float32, dt)
     else:
         arr = xp.full(shape, fill, dt.np)
@@ -691,6 +691,8 @@ def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
             return _recorded_fill(self, value, FillBackward3, (self, value))
         value = value.item()
     check_inplace(self)
+    if self._dtype.kind:
+        value = D.fill_value(self._dtype, value, self._data.size, node_cls is ZeroBackward0)
     if STATE.enabled and self._rg:
         return _recorded_fill(self, full((), value, dtype=self._dtype, device=self._device), node_cls, (self,))
     self._data[...] = value

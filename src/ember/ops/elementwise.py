@@ -102,7 +102,7 @@ def deny_table(spec: dict[str, Denial] | None) -> dict[D.dtype, Denial]:
     """Expand ``{category letter or dtype name: (exception, message)}`` to a per-dtype table."""
     if not spec:
         return {}
-    table = {d: spec.get(d.name, spec.get(_CATS[d.category])) for d in D.ALL_DTYPES}
+    table = {d: spec.get(d.name, spec.get(_CATS[d.category])) for d in (*D.ALL_DTYPES, D.complex32, *D.FLOAT8_DTYPES)}
     return {d: err for d, err in table.items() if err is not None}
 
 
@@ -115,6 +115,46 @@ def _early(denied: dict[D.dtype, Denial], dt: D.dtype) -> bool:
     kernel-dispatch one)."""
     err = denied.get(dt)
     return err is not None and not err[1].startswith('"')
+
+
+# ---- the float8 types and complex32: torch has CPU kernels for only a few elementwise ops --------------------
+# the kernel torch's NotImplementedError names, where it is not "<op>_cpu"
+_FEW_KERNEL = {"add": "add_stub", "sub": "add_stub", "rsub": "add_stub", "true_divide": "div_cpu", "div": "div_cpu",
+               "floor_divide": "div_floor_cpu", "pow": "pow", "square": "pow", "ldexp": "pow", "arctan2": "atan2_cpu",
+               "bitwise_left_shift": "lshift_cpu", "bitwise_right_shift": "rshift_cpu", "exp2": "exp2",
+               "sigmoid": "sigmoid_cpu_reduced_float", "sgn": "sign_cpu", "relu": "clamp_min_scalar_cpu",
+               "isinf": "isinf", "isfinite": "isfinite", "deg2rad": "mul_cpu_reduced_float",
+               "rad2deg": "mul_cpu_reduced_float", "nan_to_num": "nan_to_num", "clamp_min": "maximum_cpu",
+               "clamp_max": "minimum_cpu",
+               **{n: n + "_vml_cpu" for n in ("exp expm1 log log2 log10 log1p sqrt sin cos tan asin acos atan tanh "
+                                              "floor ceil trunc round").split()}}
+# … with a Python number (or 0-d tensor) operand, float8 goes to torch's "reduced float" kernels
+_FEW_SCALAR_KERNEL = {"mul": "mul_cpu_reduced_float", "true_divide": "div_cpu_reduced_float",
+                      "div": "div_cpu_reduced_float", "floor_divide": "div_floor_cpu_reduced_float"}
+_FEW_OK = {"abs", "conj", "conj_physical", "eq", "ne", "float_power", "isnan", "isreal", "mul", "positive", "real",
+           "resolve_conj", "resolve_neg"}
+_FEW_OK_DTYPE = {D.float8_e5m2: _FEW_OK | {"isinf", "isfinite"}, D.float8_e8m0fnu: _FEW_OK - {"abs"} | {"isfinite"},
+                 D.complex32: _FEW_OK | {"add", "sub", "rsub", "neg", "sgn", "imag", "isinf", "isfinite"}}
+
+
+def few_kernels(name: str, dt: D.dtype, scalar: bool = False) -> None:
+    """torch's NotImplementedError for op ``name`` on a float8 or complex32 ``dt`` it has no CPU kernel for
+    (``scalar``: one operand is a number or a 0-d tensor)."""
+    if dt.kind in ("storage", "quantized"):
+        raise NotImplementedError(f"\"{_FEW_KERNEL.get(name, name + '_cpu')}\" not implemented for '{dt._short}'")
+    if scalar and dt.kind == "float8" and name in _FEW_SCALAR_KERNEL:
+        kernel = _FEW_SCALAR_KERNEL[name]
+    elif name in _FEW_OK_DTYPE.get(dt, _FEW_OK):
+        return
+    elif dt is D.complex32 and name == "sigmoid":
+        kernel = "sigmoid_cpu"
+    else:
+        kernel = _FEW_KERNEL.get(name, name + "_cpu")
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+
+
+def _is_scalar(x: Any) -> bool:
+    return not _isinstance(x, Tensor) or x._data.ndim == 0
 
 
 # C++ type names some torch messages print
@@ -289,6 +329,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
+        if dt.kind:
+            few_kernels(name, dt)
         a = input._data if ct is dt else input._data.astype(ct.np)
         dev = input._device
         if np_fn is not None and dev is CPU:
@@ -315,6 +357,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         dt = self._dtype
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
+        if dt.kind:
+            few_kernels(name, dt)
         ct, rt = kind(dt)
         if kind is _k_real and rt is not dt:
             raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
@@ -441,6 +485,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             raise cast_error(rt, dst._dtype)
         if denied and ct in denied:
             raise_denied(denied[ct], ct)
+        if ct.kind:
+            few_kernels(name, ct, _is_scalar(a) or _is_scalar(b))
         if check is not None:
             check(a, b, ct, *params)
         return cp, rt
@@ -474,6 +520,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             precheck(a, b)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
+            if cp.kind:
+                few_kernels(name, cp, _is_scalar(a) or _is_scalar(b))
         else:
             cp, rt = dtypes(a, b, params, out)
         dev = like._device
@@ -525,6 +573,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         dt = self._dtype
         if plain and tb and other._dtype is dt:
             cp = rt = dt
+            if dt.kind:
+                few_kernels(name, dt, _is_scalar(self) or _is_scalar(other))
         else:
             cp, rt = dtypes(self, other, params, self)
         xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
@@ -1496,13 +1546,21 @@ def _false(self: Tensor) -> bool:
     return False
 
 
+_HALF_PAIR = np.dtype([("re", np.float16), ("im", np.float16)])
+
+
 def _component(input: Tensor, part: int) -> Tensor:
     """The real (0) or imaginary (1) part as a view; under autograd composed as torch does it,
     ``view_as_real(input).select(-1, part)`` (its graph: SelectBackward0 → ViewAsRealBackward0)."""
     if input._rg and STATE.enabled:
         from .extra import view_as_real
         return view_as_real(input).select(-1, part)
-    v = make_view(input, input._data.real if part == 0 else input._data.imag)
+    arr = input._data
+    if input._dtype is D.complex32:    # NumPy has no float16 parts of ml_dtypes' complex32: a (re, im) record view
+        arr = arr.view(_HALF_PAIR)["re" if part == 0 else "im"]
+    else:
+        arr = arr.real if part == 0 else arr.imag
+    v = make_view(input, arr)
     v._dtype = input._dtype.to_real()
     return v
 
