@@ -444,6 +444,20 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool) -> tuple:
     return y.reshape(x.shape), None if d is None else d.reshape(x.shape)
 
 
+def _times(ns: Any, a: Any, b: Any) -> Any:
+    """``a * b``; for two C-contiguous arrays of one shape and dtype, in parts on the intra-op threads."""
+    if a.shape != b.shape or a.dtype != b.dtype or not (a.flags.c_contiguous and b.flags.c_contiguous):
+        return a * b
+    out = ns.empty(a.shape, a.dtype)
+    fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+
+    def part(lo: int, hi: int) -> None:
+        ns.multiply(fa[lo:hi], fb[lo:hi], out=fo[lo:hi])
+
+    split_rows(ns, fa.size, 1, part)
+    return out
+
+
 class GeluBackward0(Node):
     """gelu's gradient: the forward's saved slope times ``g``, or ember ops recomputing it from ``x`` when a
     graph of the gradient is built (``create_graph``)."""
@@ -456,7 +470,7 @@ class GeluBackward0(Node):
         if STATE.enabled:
             q = _gelu_q(x, approximate, erf_op, E.tanh)
             return (g * _gelu_slope(x, q, approximate, E.exp),)
-        return (result(compute_array(g) * slope._data, g),)
+        return (result(_times(xp(g), compute_array(g), slope._data), g),)
 
 
 GeluBackward0.__module__ = "torch.autograd.graph"
