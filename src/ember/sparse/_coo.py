@@ -264,6 +264,10 @@ class SparseTensor(Tensor):
         return (_rebuild_sparse, (_host(s.indices), _host(s.values), s.shape, s.coalesced, self._dtype.name,
                                   str(self._device), self._rg))
 
+    def _sparse_reduce_args(self) -> tuple:
+        """What ``torch.save`` pickles: ``_rebuild_sparse_tensor(layout, (indices, values, size, coalesced))``."""
+        return (sparse_coo, (self._indices(), self._values().detach(), self.shape, self.is_coalesced()))
+
     def __deepcopy__(self, memo: dict) -> SparseTensor:
         if id(self) in memo:
             return memo[id(self)]
@@ -643,6 +647,9 @@ _AddDenseBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alph
 
 def add_dense_sparse(dense: Tensor, sp: SparseTensor, alpha: Any = 1) -> Tensor:
     """dense + alpha·sparse → dense: the sparse entries added one by one, in order (torch's kernel)."""
+    if not isinstance(sp, SparseTensor):   # a compressed layout
+        from ._compressed import _add_dense
+        return _add_dense(dense, sp, alpha)
     if dense.shape != sp.shape:
         raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has size "
                            f"{list(dense.shape)} while other has size {list(sp.shape)} (FYI: dense-sparse "
@@ -913,6 +920,9 @@ def sparse_addmm(input: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any =
 
 def mm_dense(mat1: SparseTensor, mat2: Tensor) -> Tensor:
     """``torch.mm`` / ``matmul`` / ``@`` with a sparse first operand (its gradient is dense, as torch's)."""
+    if not isinstance(mat1, SparseTensor):   # a compressed layout
+        from ._compressed import compressed_mm
+        return compressed_mm(mat1, mat2)
     return _product(mat1, mat2, "mm", _MmBackward0)
 
 
@@ -926,6 +936,9 @@ _MvBackward0 = make_node_class("MvBackward0", _mv_backward)
 
 def matmul_dense(mat1: SparseTensor, other: Tensor) -> Tensor:
     """``torch.matmul`` / ``@`` with a sparse first operand: a matrix product, or ``mv`` for a vector."""
+    if not isinstance(mat1, SparseTensor):   # a compressed layout
+        from ._compressed import compressed_matmul
+        return compressed_matmul(mat1, other)
     if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.dim() == 1:
         _check_mm(mat1, other.unsqueeze(1), "mv")
         out = from_array(_spmm_array(mat1, other.unsqueeze(1))[:, 0], other._dtype, other._device)
@@ -935,6 +948,9 @@ def matmul_dense(mat1: SparseTensor, other: Tensor) -> Tensor:
 
 def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``torch.addmm`` with a sparse ``mat1``."""
+    if not isinstance(mat1, SparseTensor):   # a compressed layout
+        from ._compressed import compressed_addmm
+        return compressed_addmm(input, mat1, mat2, beta, alpha)
     return _product(mat1, mat2, "addmm", _AddmmBackward0, input, beta, alpha)
 
 
