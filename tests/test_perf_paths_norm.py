@@ -307,3 +307,28 @@ def test_threaded_logsumexp_rows_match_torch(parts: int, monkeypatch: pytest.Mon
     np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
     monkeypatch.setitem(info._threads, "intra", 1)
     np.testing.assert_array_equal(got.detach().numpy(), e.detach().logsumexp(1).numpy())
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_threaded_gelu_backward_same_bits(approximate: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """gelu's backward (slope times gradient in parts on the threads) gives the same bits for any thread count,
+    and torch's gradient; a broadcast gradient takes the plain product."""
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    a = RNG.standard_normal((301, 67)).astype(np.float32) * 3
+    g = RNG.standard_normal(a.shape).astype(np.float32)
+    grads = []
+    for parts in (3, 1):
+        monkeypatch.setitem(info._threads, "intra", parts)
+        x = ember.tensor(a, requires_grad=True)
+        ember.nn.functional.gelu(x, approximate=approximate).backward(ember.tensor(g))
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    t = torch.tensor(a, requires_grad=True)
+    torch.nn.functional.gelu(t, approximate=approximate).backward(torch.tensor(g))
+    np.testing.assert_allclose(grads[0], t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    e, t = _pair(a, requires_grad=True)
+    ember.nn.functional.gelu(e, approximate=approximate).sum().backward()
+    torch.nn.functional.gelu(t, approximate=approximate).sum().backward()
+    np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
