@@ -394,3 +394,14 @@ def test_smm_hspmm_softmax():
     idx = ember.tensor([[0, 1, 1, 0], [2, 0, 1, 0]])
     for f in (esp.softmax, esp.log_softmax):
         assert ember.autograd.gradcheck(lambda v, f=f: f(esp.sparse_coo_tensor(idx, v, (2, 3)), 1).to_dense(), (v,))
+
+
+def test_smm_and_sspaddmm():
+    d = [[0.0, 1.0, 0.0], [2.0, 0.0, 3.0], [0.0, 0.0, 0.0]]
+    e, t = pair([[1, 0, 1], [2, 1, 0]], [3.0, 1.0, 2.0], (3, 3))
+    same(e.smm(ember.tensor(d)), t.smm(torch.tensor(d)))
+    same(e.sspaddmm(e, ember.tensor(d), beta=2, alpha=3), t.sspaddmm(t, torch.tensor(d), beta=2, alpha=3))
+    same(esp.sspaddmm(e, e, ember.tensor(d)), torch.sspaddmm(t, t, torch.tensor(d)))
+    assert_same_error(lambda: esp.sspaddmm(e, e, ember.tensor(d).to_sparse()),
+                      lambda: torch.sspaddmm(t, t, torch.tensor(d).to_sparse()))
+    assert_same_error(lambda: esp.sspaddmm(e, e, ember.ones(2, 2)), lambda: torch.sspaddmm(t, t, torch.ones(2, 2)))

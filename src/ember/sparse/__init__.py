@@ -36,11 +36,13 @@ from ._coo import (
     sparse_mm,
     sparse_softmax,
     sparse_sum,
+    sspaddmm,
 )
 
-__all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sparse_coo", "sparse_coo_tensor",
-           "SparseTensor", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "sparse_compressed_tensor",
-           "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor", "sparse_bsc_tensor", "CompressedTensor"]
+__all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sspaddmm", "sparse_coo",
+           "sparse_coo_tensor", "SparseTensor", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
+           "sparse_compressed_tensor", "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor",
+           "sparse_bsc_tensor", "CompressedTensor"]
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:   # noqa: A001 (torch's name)

@@ -39,7 +39,7 @@ from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
 
 __all__ = ["sparse_coo", "SparseTensor", "sparse_coo_tensor", "to_sparse", "sparse_sum", "sparse_mm",
-           "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sparse_softmax", "embedding_grad",
+           "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sspaddmm", "sparse_softmax", "embedding_grad",
            "is_sparse"]
 
 sparse_coo = layout("sparse_coo")
@@ -986,6 +986,33 @@ def smm(input: SparseTensor, mat: Tensor) -> SparseTensor:
     idx = xp.stack((xp.repeat(rows, p), xp.tile(xp.arange(p, dtype=np.int64), rows.shape[0])))
     out = _wrap(idx, h._data.values.reshape(-1), h.shape, False, mat._device, mat._dtype)
     return _record(out, _SmmBackward, (input, mat))
+
+
+def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1
+             ) -> SparseTensor:
+    """``torch.sspaddmm``: ``beta * input`` followed by the entries of ``alpha * smm(mat1, mat2)`` (uncoalesced)."""
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("self.is_sparse() INTERNAL ASSERT FAILED: _internal_get_SparseTensorImpl: not a sparse "
+                           "tensor")
+    if isinstance(mat2, SparseTensor):
+        raise RuntimeError("sspaddmm: expected 'mat2' to have strided layout, got 'mat2' with layout Sparse")
+    if mat1.dim() == 2 and mat2.dim() == 2 and mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"sspaddmm: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
+    with _no_grad():
+        prod = smm(mat1, mat2)
+    xp = xp_of(input._device)
+    a, p = input._data, prod._data
+    dt = D.promote_types(input._dtype, prod._dtype)
+    va = a.values if beta == 1 else a.values * a.values.dtype.type(beta)
+    vp = p.values if alpha == 1 else p.values * p.values.dtype.type(alpha)
+    out = _wrap(xp.concatenate((a.indices, p.indices), axis=1),
+                xp.concatenate((va.astype(dt.np, copy=False), vp.astype(dt.np, copy=False))), a.shape, False,
+                input._device, dt)
+    return _record(out, _SmmBackward, (input, mat1, mat2))
+
+
+SparseTensor.smm = smm   # type: ignore[attr-defined]
+SparseTensor.sspaddmm = sspaddmm   # type: ignore[attr-defined]
 
 
 # ---- softmax -----------------------------------------------------------------------------------------
