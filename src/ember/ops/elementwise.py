@@ -137,6 +137,17 @@ _FEW_OK_DTYPE = {D.float8_e5m2: _FEW_OK | {"isinf", "isfinite"}, D.float8_e8m0fn
                  D.complex32: _FEW_OK | {"add", "sub", "rsub", "neg", "sgn", "imag", "isinf", "isfinite"}}
 
 
+# … and where it has one, it computes in float32 (complex64) and rounds back with its own conversion
+_FEW_COMPUTE = {**{d: D.float32 for d in D.FLOAT8_DTYPES}, D.complex32: D.complex64}
+
+
+def _round_to(arr: Any, dt: D.dtype) -> Any:
+    """``arr`` converted to ``dt`` (torch's float8 rounding and overflow rules)."""
+    if dt.kind == "float8":
+        return D.convert(arr, D.from_numpy_dtype(arr.dtype), dt)
+    return arr.astype(dt.np)
+
+
 def few_kernels(name: str, dt: D.dtype, scalar: bool = False) -> None:
     """torch's NotImplementedError for op ``name`` on a float8 or complex32 ``dt`` it has no CPU kernel for
     (``scalar``: one operand is a number or a 0-d tensor)."""
@@ -180,7 +191,7 @@ def _finish(r: Any, rt: D.dtype, dev: Any) -> Tensor:
     """Wrap a computed array as a tensor of ``rt`` (0-d NumPy results come back as scalars)."""
     res = new_tensor(r, rt, dev)
     if res._data.dtype != rt.np:
-        res._data = res._data.astype(rt.np)
+        res._data = _round_to(res._data, rt)
     return res
 
 
@@ -198,6 +209,8 @@ def _store(self: Tensor, r: Any) -> Tensor:
     """Write a computed array into ``self`` (in-place op without autograd) and bump its version."""
     if r.shape != self._data.shape:
         raise _shape_error(self._data.shape, np.broadcast_shapes(r.shape, self._data.shape))
+    if self._dtype.kind == "float8" and r.dtype != self._data.dtype:
+        r = _round_to(r, self._dtype)
     try:
         self._data[...] = r
     except ValueError as e:
@@ -331,6 +344,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             raise_denied(denied[dt], dt)
         if dt.kind:
             few_kernels(name, dt)
+            if name != "abs":
+                ct = _FEW_COMPUTE.get(ct, ct)
         a = input._data if ct is dt else input._data.astype(ct.np)
         dev = input._device
         if np_fn is not None and dev is CPU:
@@ -357,9 +372,11 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         dt = self._dtype
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
+        ct, rt = kind(dt)
         if dt.kind:
             few_kernels(name, dt)
-        ct, rt = kind(dt)
+            if name != "abs":
+                ct = _FEW_COMPUTE.get(ct, ct)
         if kind is _k_real and rt is not dt:
             raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
         if not D.can_cast(rt, dt):
@@ -487,6 +504,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             raise_denied(denied[ct], ct)
         if ct.kind:
             few_kernels(name, ct, _is_scalar(a) or _is_scalar(b))
+            cp = _FEW_COMPUTE.get(cp, cp)
         if check is not None:
             check(a, b, ct, *params)
         return cp, rt
@@ -522,6 +540,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
             if cp.kind:
                 few_kernels(name, cp, _is_scalar(a) or _is_scalar(b))
+                cp = _FEW_COMPUTE.get(cp, cp)
         else:
             cp, rt = dtypes(a, b, params, out)
         dev = like._device
@@ -575,6 +594,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             cp = rt = dt
             if dt.kind:
                 few_kernels(name, dt, _is_scalar(self) or _is_scalar(other))
+                cp = _FEW_COMPUTE.get(cp, cp)
         else:
             cp, rt = dtypes(self, other, params, self)
         xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
@@ -1165,7 +1185,16 @@ _NEG_BOOL = (RuntimeError, "Negation, the `-` operator, on a bool tensor is not 
 neg = unary("neg", _neg_fwd, lambda g, x, r: -g, kind=_k_same, saves="", deny={"b": _NEG_BOOL})
 negative = neg
 bind({"negative": neg, "negative_": neg._inplace})  # type: ignore[attr-defined]
-abs = unary("abs", "absolute", lambda g, x, r: g * sgn(x), kind=_k_real, deny={"b": ni("abs_cpu")})
+_F8_NP = frozenset(d.np for d in D.FLOAT8_DTYPES)
+
+
+def _abs_fwd(xp: Any, a: Any) -> Any:
+    if a.dtype in _F8_NP:     # torch negates only values below 0: -0 and NaN bytes stay as they are
+        return xp.where(a < 0, -a, a)
+    return xp.absolute(a)
+
+
+abs = unary("abs", _abs_fwd, lambda g, x, r: g * sgn(x), kind=_k_real, deny={"b": ni("abs_cpu")})
 absolute = abs
 bind({"absolute": abs, "absolute_": abs._inplace})  # type: ignore[attr-defined]
 
