@@ -888,7 +888,11 @@ def _call_node(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
         outs = node.backward(*grads)
     if node._hooked:
         post = node.__dict__.get("_post_hooks")
-        if post:
+        if post:   # hooks see the gradients as the engine passes them on: summed to each input's shape
+            meta, edges = node._meta, node._next
+            if len(outs) == len(edges):
+                outs = tuple(_reduce_to(g, meta[i], node, i) if g is not None and edges[i] is not None else g
+                             for i, g in enumerate(outs))
             for h in tuple(post.values()):
                 r = h(tuple(outs), tuple(grads))
                 if r is not None:

@@ -15,7 +15,10 @@ from ...autograd.grad_mode import no_grad
 from ...utils.hooks import BackwardHook, RemovableHandle
 from ..parameter import Buffer, Parameter, is_lazy
 
-__all__ = ["Module", "typename"]
+__all__ = ["Module", "register_module_backward_hook", "register_module_buffer_registration_hook",
+           "register_module_forward_hook", "register_module_forward_pre_hook", "register_module_full_backward_hook",
+           "register_module_full_backward_pre_hook", "register_module_module_registration_hook",
+           "register_module_parameter_registration_hook", "typename"]
 
 
 def typename(obj: Any) -> str:
@@ -25,6 +28,102 @@ def typename(obj: Any) -> str:
     cls = obj if isinstance(obj, type) else type(obj)
     module = cls.__module__ or ""
     return cls.__qualname__ if module in ("", "builtins") else f"{module}.{cls.__qualname__}"
+
+
+# hooks every module runs (torch.nn.modules.module.register_module_*), before its own
+_global_forward_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_forward_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_forward_hooks_with_kwargs: OrderedDict[int, bool] = OrderedDict()
+_global_forward_hooks_always_called: OrderedDict[int, bool] = OrderedDict()
+_global_backward_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_backward_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_is_full_backward_hook: bool | None = None
+_global_buffer_registration_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_module_registration_hooks: OrderedDict[int, Callable] = OrderedDict()
+_global_parameter_registration_hooks: OrderedDict[int, Callable] = OrderedDict()
+
+
+def _add_global(store: OrderedDict, hook: Callable, extra: list | None = None) -> RemovableHandle:
+    handle = RemovableHandle(store, extra_dict=extra)
+    store[handle.id] = hook
+    return handle
+
+
+def register_module_forward_pre_hook(hook: Callable[..., None]) -> RemovableHandle:
+    """``hook(module, args)`` before every module's forward (before the module's own pre-hooks)."""
+    return _add_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook: Callable[..., None], *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """``hook(module, args, output)`` (or ``(module, args, kwargs, output)``) after every module's forward."""
+    handle = _add_global(_global_forward_hooks, hook,
+                         [_global_forward_hooks_with_kwargs, _global_forward_hooks_always_called])
+    if with_kwargs:
+        _global_forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _global_forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """``hook(module, grad_output)`` for every module, when its output gradients are known."""
+    return _add_global(_global_backward_pre_hooks, hook)
+
+
+def _set_global_backward_kind(full: bool) -> None:
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a global Module "
+                           "hook. Please use only one of them.")
+    _global_is_full_backward_hook = full
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """``hook(module, grad_input, grad_output)`` for every module, once its input gradients are computed."""
+    _set_global_backward_kind(True)
+    return _add_global(_global_backward_hooks, hook)
+
+
+def register_module_backward_hook(hook: Callable) -> RemovableHandle:
+    """The deprecated non-full form of :func:`register_module_full_backward_hook` (on the output's node)."""
+    _set_global_backward_kind(False)
+    return _add_global(_global_backward_hooks, hook)
+
+
+def register_module_buffer_registration_hook(hook: Callable[..., None]) -> RemovableHandle:
+    """``hook(module, name, buffer)`` whenever a buffer is registered; a non-None result replaces it."""
+    return _add_global(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook: Callable[..., None]) -> RemovableHandle:
+    """``hook(module, name, submodule)`` whenever a submodule is registered; a non-None result replaces it."""
+    return _add_global(_global_module_registration_hooks, hook)
+
+
+def register_module_parameter_registration_hook(hook: Callable[..., None]) -> RemovableHandle:
+    """``hook(module, name, param)`` whenever a parameter is registered; a non-None result replaces it."""
+    return _add_global(_global_parameter_registration_hooks, hook)
+
+
+def _registered(hooks: OrderedDict, module: Module, name: str, value: Any) -> Any:
+    """``value`` after the registration hooks, each of which may replace it."""
+    for hook in hooks.values():
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
+
+
+class _WrappedHook:
+    """A non-full module backward hook as a node hook: ``hook(module, grad_input, grad_output)``."""
+
+    def __init__(self, hook: Callable, module: Module) -> None:
+        self.hook = hook
+        self.module = module
+
+    def __call__(self, grad_input: Any, grad_output: Any) -> Any:
+        return self.hook(self.module, grad_input, grad_output)
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -71,6 +170,7 @@ class Module:
         setattr_(self, "_buffers", {})
         setattr_(self, "_non_persistent_buffers_set", set())
         setattr_(self, "_modules", {})
+        setattr_(self, "_is_full_backward_hook", None)
         for name in (
             "_backward_pre_hooks",
             "_backward_hooks",
@@ -114,6 +214,8 @@ class Module:
                 f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                 "(torch Tensor or None required)"
             )
+        if _global_buffer_registration_hooks:
+            tensor = _registered(_global_buffer_registration_hooks, self, name, tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -137,6 +239,8 @@ class Module:
                     f"be created explicitly. To express '{name}' as a function of another Tensor, "
                     "compute the value in the forward() method."
                 )
+        if _global_parameter_registration_hooks:
+            param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -151,6 +255,8 @@ class Module:
             raise KeyError(f'module name can\'t contain ".", got: {name}')
         if name == "":
             raise KeyError('module name can\'t be empty string ""')
+        if _global_module_registration_hooks:
+            module = _registered(_global_module_registration_hooks, self, name, module)
         self._modules[name] = module
 
     register_module = add_module
@@ -248,7 +354,7 @@ class Module:
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._forget(name, keep="_modules")
-            modules[name] = value
+            modules[name] = _registered(_global_module_registration_hooks, self, name, value)
             return
         if modules is not None and name in modules:
             if value is not None:
@@ -256,7 +362,7 @@ class Module:
                     f"cannot assign '{typename(value)}' as child module '{name}' "
                     "(torch.nn.Module or None expected)"
                 )
-            modules[name] = value
+            modules[name] = _registered(_global_module_registration_hooks, self, name, value)
             return
         buffers = d.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
@@ -312,6 +418,7 @@ class Module:
         ):
             self.__dict__.setdefault(name, OrderedDict())
         self.__dict__.setdefault("_non_persistent_buffers_set", set())
+        self.__dict__.setdefault("_is_full_backward_hook", None)
 
     # ---- traversal ---------------------------------------------------------------------------------
     def _named_members(
@@ -589,7 +696,34 @@ class Module:
     def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` once the input gradients are computed; may replace
         ``grad_input``."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single "
+                               "Module. Please use only one of them.")
+        self._is_full_backward_hook = True
         return self._add_hook(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated (use :meth:`register_full_backward_hook`): ``hook(module, grad_input, grad_output)`` on the
+        autograd node that produced the output, seeing that node's gradients only."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single "
+                               "Module. Please use only one of them.")
+        self._is_full_backward_hook = False
+        return self._add_hook(self._backward_hooks, hook, False)
+
+    def _get_backward_hooks(self) -> tuple[list[Callable], list[Callable]]:
+        """The (full, non-full) backward hooks to run: the global ones first."""
+        full: list[Callable] = []
+        non_full: list[Callable] = []
+        if _global_is_full_backward_hook is True:
+            full += _global_backward_hooks.values()
+        elif _global_is_full_backward_hook is False:
+            non_full += _global_backward_hooks.values()
+        if self._is_full_backward_hook is True:
+            full += self._backward_hooks.values()
+        elif self._is_full_backward_hook is False:
+            non_full += self._backward_hooks.values()
+        return full, non_full
 
     def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, prefix, keep_vars)`` before this module adds its entries to a state_dict."""
@@ -610,9 +744,11 @@ class Module:
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         if not (
             self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks
+            or _global_forward_pre_hooks or _global_forward_hooks or _global_backward_hooks
+            or _global_backward_pre_hooks
         ):
             return self.forward(*args, **kwargs)
-        for hook_id, hook in tuple(self._forward_pre_hooks.items()):
+        for hook_id, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 res = hook(self, args, kwargs)
                 if res is not None:
@@ -626,29 +762,32 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
+        full_hooks, non_full_hooks = self._get_backward_hooks() if (
+            self._backward_hooks or _global_backward_hooks) else ([], [])
+        pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
         bw_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:
-            bw_hook = BackwardHook(
-                self, list(self._backward_hooks.values()), list(self._backward_pre_hooks.values())
-            )
+        if full_hooks or pre_hooks:
+            bw_hook = BackwardHook(self, full_hooks, pre_hooks)
             args = bw_hook.setup_input_hook(args)
         called: set[int] = set()
+        forward_hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
         try:
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in tuple(self._forward_hooks.items()):
+            for hook_id, hook in forward_hooks:
                 called.add(hook_id)
                 res = (
                     hook(self, args, kwargs, result)
-                    if hook_id in self._forward_hooks_with_kwargs
+                    if hook_id in self._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs
                     else hook(self, args, result)
                 )
                 if res is not None:
                     result = res
         except Exception:
-            for hook_id, hook in tuple(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called and hook_id not in called:
+            for hook_id, hook in forward_hooks:
+                always = hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called
+                if always and hook_id not in called:
                     try:
-                        if hook_id in self._forward_hooks_with_kwargs:
+                        if hook_id in self._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs:
                             hook(self, args, kwargs, None)
                         else:
                             hook(self, args, None)
@@ -667,7 +806,50 @@ class Module:
                     stacklevel=2,
                 )
             result = bw_hook.setup_output_hook(result)
+        if non_full_hooks:
+            self._attach_non_full_backward_hooks(non_full_hooks, args, result)
         return result
+
+    def _attach_non_full_backward_hooks(self, hooks: list[Callable], args: tuple, result: Any) -> None:
+        """Hook the node that produced the (first) output, as torch's deprecated backward hooks do, warning
+        where that node cannot see all of the module's gradients."""
+        var = result
+        while not isinstance(var, Tensor):
+            var = next(v for v in var.values() if isinstance(v, Tensor)) if isinstance(var, dict) else var[0]
+        grad_fn = var.grad_fn
+        if grad_fn is None:
+            return
+        for hook in hooks:
+            grad_fn.register_hook(_WrappedHook(hook, self))
+        outputs = (result,) if isinstance(result, Tensor) else result
+        message = None
+        if not (isinstance(outputs, tuple) and all(isinstance(r, Tensor) for r in outputs)):
+            message = ("Using non-full backward hooks on a Module that does not return a single Tensor or a tuple "
+                       "of Tensors is deprecated and will be removed in future versions. This hook will be "
+                       "missing some of the grad_output. Please use register_full_backward_hook to get the "
+                       "documented behavior.")
+        elif not all(isinstance(i, Tensor) for i in args):
+            message = ("Using non-full backward hooks on a Module that does not take as input a single Tensor or a "
+                       "tuple of Tensors is deprecated and will be removed in future versions. This hook will be "
+                       "missing some of the grad_input. Please use register_full_backward_hook to get the "
+                       "documented behavior.")
+        else:
+            out_fns = {id(r.grad_fn) for r in outputs if r.grad_fn is not None}
+            if not out_fns or (len(out_fns) == 1 and id(grad_fn) not in out_fns):
+                message = ("Using a non-full backward hook when outputs are nested in python data structure is "
+                           "deprecated and will be removed in future versions. This hook will be missing some "
+                           "grad_output.")
+            elif len(out_fns) > 1:
+                message = ("Using a non-full backward hook when outputs are generated by different autograd Nodes "
+                           "is deprecated and will be removed in future versions. This hook will be missing some "
+                           "grad_output. Please use register_full_backward_hook to get the documented behavior.")
+            elif {id(i.grad_fn) for i in args if i.grad_fn is not None} != \
+                    {id(n[0]) for n in grad_fn.next_functions}:
+                message = ("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                           "deprecated and will be removed in future versions. This hook will be missing some "
+                           "grad_input. Please use register_full_backward_hook to get the documented behavior.")
+        if message is not None:
+            warnings.warn(message, FutureWarning, stacklevel=3)
 
     __call__ = _call_impl
 
