@@ -10,11 +10,12 @@ in the order torch fills a tensor's storage (memory order); dtypes are numpy dty
 
 Not reproduced: the MKL paths that MKL builds take for ``bernoulli_(float)`` and ``exponential_`` on Intel
 CPUs, and the non-AVX2 kernels (``ATEN_CPU_CAPABILITY=default``, ARM), which round some float32 normals and
-affine steps differently.  :func:`multinomial` and :func:`poisson` document their residual differences.
+affine steps differently.  :func:`multinomial` documents its residual difference (tie order).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import secrets
@@ -36,7 +37,6 @@ __all__ = [
     "log_normal",
     "multinomial",
     "normal",
-    "poisson",
     "randint",
     "random_full",
     "randperm",
@@ -222,8 +222,35 @@ def default_generator() -> Generator:
 
 
 def _libm(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
-    """Apply a :mod:`math` (glibc) function elementwise to a float64 array."""
+    """Apply a :mod:`math` (glibc) function elementwise to a float64 array: through NumPy's ufunc when that
+    was found to return glibc's bits (NumPy calls libm unless it has its own SIMD kernel for the CPU), else
+    one Python call per element."""
+    fast = _numpy_libm(fn)
+    if fast is not None:
+        with np.errstate(all="ignore"):
+            return fast(np.asarray(x, np.float64))
     return np.fromiter(map(fn, x.tolist()), np.float64, count=x.size)
+
+
+@functools.cache
+def _numpy_libm(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The NumPy ufunc computing glibc's ``fn`` bit for bit on this machine, or None.
+
+    Checked once on 8192 arguments spread over the function's domain (a NumPy SIMD kernel that is not
+    correctly rounded differs from glibc on a fraction of a percent of its arguments, so a difference
+    shows up).  The ``_log0``/``_exp`` wrappers map to ``log``/``exp`` (same values at 0 and on overflow).
+    """
+    candidates = {math.log: (np.log, 1), math.log1p: (np.log1p, 2), math.sin: (np.sin, 3), math.cos: (np.cos, 3),
+                  math.tan: (np.tan, 4), math.exp: (np.exp, 5), _log0: (np.log, 1), _exp: (np.exp, 5)}
+    if fn not in candidates:
+        return None
+    ufunc, domain = candidates[fn]
+    r = np.random.Generator(np.random.PCG64(12345)).random(8192)
+    x = {1: np.exp(r * -745.0 + (r > 0.5) * 700.0), 2: -r, 3: (r - 0.5) * 200.0, 4: (r - 0.5) * 3.1,
+         5: r * 1400.0 - 700.0}[domain]
+    x[:1024] = r[:1024] if domain != 2 else -r[:1024] * 1e-3   # the unit interval, where samplers live
+    ref = np.fromiter(map(getattr(math, ufunc.__name__), x.tolist()), np.float64, count=x.size)
+    return ufunc if np.array_equal(ufunc(x), ref) else None
 
 
 def _fma64(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float) -> np.ndarray:
@@ -919,90 +946,3 @@ def multinomial(
     for r in range(rows):
         out[r] = np.searchsorted(cum[r], u[r], side="left")
     return out
-
-
-def poisson(gen: Generator, rates: np.ndarray) -> np.ndarray:
-    """``torch.poisson(rates)``: one sample per element of ``rates`` (C order), same dtype and shape.
-
-    torch's sequential sampler: Knuth's product of uniforms for rate < 10, Hoermann's transformed
-    rejection otherwise, each uniform a 53-bit double.  Matches torch bit for bit except that
-    :func:`math.lgamma` (CPython's own) stands in for glibc's ``lgamma`` in the final acceptance test,
-    which could flip an acceptance only in a last-bit tie.
-    """
-    rates = np.asarray(rates)
-    if rates.dtype not in _FLOATS:
-        raise TypeError(f"poisson: unsupported dtype {rates.dtype}")
-    lams = rates.astype(np.float64).ravel()
-    if not (lams >= 0).all():
-        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    stream = _UniformStream(gen)
-    out = np.fromiter((_poisson_one(lam, stream) for lam in lams.tolist()), np.int64, count=lams.size)
-    stream.close()
-    return _from_i64(out, rates.dtype).reshape(rates.shape)
-
-
-class _UniformStream:
-    """53-bit uniforms drawn ahead in batches; :meth:`close` leaves the generator after the ones used."""
-
-    def __init__(self, gen: Generator) -> None:
-        self._gen = gen
-        self._saved = (gen._bg.state, gen._next)
-        self._buf: list[float] = []
-        self._pos = 0
-        self._used = 0
-
-    def __call__(self) -> float:
-        if self._pos == len(self._buf):
-            self._used += self._pos
-            self._buf = _u53(self._gen, max(256, 2 * self._used)).tolist()
-            self._pos = 0
-        self._pos += 1
-        return self._buf[self._pos - 1]
-
-    def close(self) -> None:
-        used = self._used + self._pos
-        self._gen._bg.state, self._gen._next = self._saved
-        self._gen._words(2 * used)
-
-
-def _floor_i64(x: float) -> int:
-    """``(int64_t)std::floor(x)`` on x86: out of range (or NaN) gives ``INT64_MIN``."""
-    if not -(2.0**63) <= x < 2.0**63:
-        return -(2**63)
-    return math.floor(x)
-
-
-def _poisson_one(lam: float, uniform: Callable[[], float]) -> int:
-    """torch's ``sample_poisson`` for one rate."""
-    if lam >= 10:
-        slam = math.sqrt(lam)
-        loglam = math.log(lam)
-        b = 0.931 + 2.53 * slam
-        a = -0.059 + 0.02483 * b
-        invalpha = 1.1239 + 1.1328 / (b - 3.4)
-        vr = 0.9277 - 3.6224 / (b - 2)
-        while True:
-            u = uniform() - 0.5
-            v = uniform()
-            us = 0.5 - abs(u)
-            if us == 0:  # torch: k = (int64_t)-inf < 0, rejected
-                continue
-            k = _floor_i64((2 * a / us + b) * u + lam + 0.43)
-            if us >= 0.07 and v <= vr:
-                return k
-            if k < 0 or (us < 0.013 and v > us):
-                continue
-            lhs = _log0(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-            if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
-                return k
-    if lam == 0:
-        return 0
-    enlam = math.exp(-lam)
-    x = 0
-    prod = 1.0
-    while True:
-        prod *= uniform()
-        if prod > enlam:
-            x += 1
-        else:
-            return x

@@ -60,9 +60,10 @@ def _same(x: float) -> float:
 
 
 @functools.cache
-def _libm_float(name: str) -> Callable[[float], float]:
-    """glibc's float function ``name`` (``logf``, ``log1pf``: what ``std::log`` of a float calls), falling back
-    to the rounded double function; loaded on first use (locating libm can be slow)."""
+def _libm_fn(name: str, ctype: str = "c_float") -> Callable[[float], float]:
+    """glibc's function ``name`` of one ``ctype`` argument (``logf``, ``log1pf``: what ``std::log`` of a float
+    calls; ``lgamma``), falling back to the (rounded) :mod:`math` function; loaded on first use (locating
+    libm can be slow)."""
     import ctypes
     import ctypes.util
 
@@ -71,17 +72,18 @@ def _libm_float(name: str) -> Callable[[float], float]:
             fn = getattr(ctypes.CDLL(lib if lib != "m" else ctypes.util.find_library("m")), name)
         except (OSError, AttributeError, TypeError):
             continue
-        fn.restype, fn.argtypes = ctypes.c_float, [ctypes.c_float]
+        fn.restype = getattr(ctypes, ctype)
+        fn.argtypes = [fn.restype]
         return fn
-    double = getattr(math, name[:-1])  # pragma: no cover - non-glibc platforms
-    return lambda x: _f32(double(x))  # pragma: no cover
+    double = getattr(math, name.removesuffix("f") if ctype == "c_float" else name)  # pragma: no cover
+    return (lambda x: _f32(double(x))) if ctype == "c_float" else double  # pragma: no cover
 
 
 def _log_like(xp: Any, v: Any) -> Any:
     """``log`` in ``v``'s precision: glibc ``logf`` elementwise for float32 host arrays, else ``xp.log``."""
     if v.dtype != np.float32 or xp is not np:
         return xp.log(v)
-    return np.fromiter(map(_libm_float("logf"), v.ravel().tolist()), np.float32, count=v.size).reshape(v.shape)
+    return np.fromiter(map(_libm_fn("logf"), v.ravel().tolist()), np.float32, count=v.size).reshape(v.shape)
 
 
 def _log(x: float) -> float:
@@ -226,19 +228,28 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
     """torch's ``sample_binomial`` per element (same float dtype, C order), in float64.
 
     The smaller tail (``prob`` or ``1 - prob``) is sampled: BTRS (Hoermann's transformed rejection with
-    squeeze, as torch adapts it) when its mean is >= 10, else inversion by geometric waiting times.
+    squeeze, as torch adapts it) when its mean is >= 10, else inversion by geometric waiting times.  The
+    per-element parts of BTRS's acceptance bound are computed first, vectorised.
     """
     n = count.ravel()
     is_f32 = n.dtype == _F32
     rs = _f32 if is_f32 else _same
     kind, n, q, flip, a, b, c, v_r, r, alpha, m = _binomial_constants(n, prob.ravel())
-    log1p_q = _libm_float("log1pf") if is_f32 else math.log1p
+    cnt64 = n.astype(np.float64)
+    with np.errstate(all="ignore"):
+        nm1 = cnt64 - m + 1
+        head = (m + 0.5) * R._libm(R._log0, (m + 1) / (r * nm1))   # the bound's terms that only depend on m
+        tails_m = _stirling_tails(np.where(kind == 3, m, 0.0))
+        tails_nm = _stirling_tails(np.where(kind == 3, cnt64 - m, 0.0))
+        cnt1 = (n + n.dtype.type(1)).astype(np.float64)   # in the input's precision, as torch
+    log1p_q = _libm_fn("log1pf") if is_f32 else math.log1p
     log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
+    tail, c12, c360, c1260 = _TAIL, 1.0 / 12, 1.0 / 360, 1.0 / 1260
     uniform = s.uniform
     out = [0.0] * n.size
-    rows = zip(kind.tolist(), n.tolist(), q.tolist(), flip.tolist(), a.tolist(), b.tolist(), c.tolist(),
-               v_r.tolist(), r.tolist(), alpha.tolist(), m.tolist(), strict=True)
-    for i, (kd, cnt, qi, fl, ai, bi, ci, vri, ri, alphai, mi) in enumerate(rows):
+    rows = zip(*(v.tolist() for v in (kind, n, q, a, b, c, v_r, r, alpha, nm1, head, tails_m, tails_nm, cnt1)),
+               strict=True)
+    for i, (kd, cnt, qi, ai, bi, ci, vri, ri, alphai, nm1i, headi, sm, snm, cnt1i) in enumerate(rows):
         if kd < 3:
             out[i] = (0.0, cnt, math.nan)[kd]
             continue
@@ -274,40 +285,56 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
                 v = _log(v * alphai / (ai / (us * us) + bi))
                 if round_ints:
                     cmk = rs(cnt - k)
-                    ck1, cnt1, k1 = rs(cmk + 1), rs(cnt + 1), rs(k + 1)
+                    ck1, k1 = rs(cmk + 1), rs(k + 1)
                 else:
                     cmk = cnt - k
-                    ck1, cnt1, k1 = cmk + 1, cnt + 1, k + 1
-                upper = ((mi + 0.5) * log((mi + 1) / (ri * (cnt - mi + 1)))
-                         + cnt1 * log((cnt - mi + 1) / ck1)
-                         + (k + 0.5) * log(ri * ck1 / k1)
-                         + _stirling_tail(mi) + _stirling_tail(cnt - mi) - _stirling_tail(k) - _stirling_tail(cmk))
+                    ck1, k1 = cmk + 1, k + 1
+                if k <= 9:
+                    sk = tail[int(k)]
+                else:
+                    sq = (k + 1) * (k + 1)
+                    sk = (c12 - (c360 - c1260 / sq) / sq) / (k + 1)
+                if cmk <= 9:
+                    scmk = tail[int(cmk)]
+                else:
+                    sq = (cmk + 1) * (cmk + 1)
+                    scmk = (c12 - (c360 - c1260 / sq) / sq) / (cmk + 1)
+                upper = headi + cnt1i * log(nm1i / ck1) + (k + 0.5) * log(ri * ck1 / k1) + sm + snm - sk - scmk
                 if v <= upper:
                     break
-        out[i] = rs(cnt - k) if fl else k
-    return np.array(out, np.float64)
+        out[i] = k
+    k = np.array(out, np.float64)
+    # the larger tail's draw is count - k, in the input's precision
+    return np.where(flip & (kind >= 3), (n - k.astype(n.dtype)).astype(np.float64), k)
 
 
 def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
-    """``size`` draws for one alpha >= 1 (used from 1.5, where y <= 0 is rare), vectorised over the stream.
+    """``size`` draws for one alpha >= 1 (used from 1.1), vectorised over the stream.
 
     Without the boost every element is a run of Marsaglia-Tsang attempts ending at an accepted one, and an
     attempt is one normal (a fresh Box-Muller pair, or the cached sin half of the previous pair) plus, when
     ``y > 0``, one uniform.  Assuming ``y > 0`` the attempts tile the stream periodically (3 uniforms, then
     1), so a block of attempts is evaluated at once and the i-th accepted attempt is the i-th draw; an
-    attempt with ``y <= 0`` (rare) ends the block there and the tiling restarts after it.
+    attempt with ``y <= 0`` (below 1% of them) ends the block there and the tiling restarts after it.  The
+    blocks read one buffer of uniforms drawn ahead.
     """
     out: list[np.ndarray] = []
     need = size
     cache = gen._normal
     # blocks of about twice the expected run of attempts before a y <= 0 one (P = Phi(-1/c))
     cap = 2.0 / max(0.5 * math.erfc(1.0 / (c * math.sqrt(2.0))), 1e-12) + 64
+    buf, commit = _peek(gen, int(2.2 * size) + 64)
+    pos = 0
     while need:
         n_att = int(min(need + need // 8 + 16, cap))
         fresh = (np.arange(n_att) + (cache is not None)) % 2 == 0
         cons = np.where(fresh, 3, 1)
         start = np.cumsum(cons) - cons
-        u, commit = _peek(gen, int(start[-1] + cons[-1]))
+        if pos + start[-1] + cons[-1] > buf.size:   # the buffer ran out: draw the next one
+            commit(pos)
+            buf, commit = _peek(gen, max(int(2.2 * need), int(start[-1] + cons[-1])) + 64)
+            pos = 0
+        u = buf[pos:]
         f = np.flatnonzero(fresh)
         radius = np.sqrt(-2.0 * R._libm(math.log1p, -u[start[f] + 1]))
         theta = _TWO_PI * u[start[f]]
@@ -346,7 +373,8 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
             cache = float(sin_half[np.searchsorted(f, last)])
         else:
             cache = None
-        commit(used)
+        pos += used
+    commit(pos)
     gen._normal = cache
     return np.concatenate(out)
 
@@ -391,7 +419,7 @@ def _btrs_pairs(u: np.ndarray, v: np.ndarray, k0: _BinomialConstants, is_f32: bo
         slow = np.flatnonzero(valid & ~accepted)
         if slow.size:
             us_s, k_s = us[slow], k[slow]
-            lv = R._libm(_log, v[slow] * alpha / (a / (us_s * us_s) + b))
+            lv = R._libm(R._log0, v[slow] * alpha / (a / (us_s * us_s) + b))
             if round_ints:
                 cmk = (np.float32(cnt) - k_s.astype(np.float32)).astype(np.float64)
                 ck1, cnt1 = (cmk.astype(np.float32) + 1).astype(np.float64), _f32(cnt + 1)
@@ -421,7 +449,7 @@ def _inversion_stream(u: np.ndarray, cnt: float, logq: float, need: int) -> tupl
             # so those are redone with glibc's
             ratio = np.log(u) / logq
             near = np.flatnonzero(np.abs(ratio - np.rint(ratio)) <= 1e-13 * np.maximum(ratio, 1.0))
-            ratio[near] = R._libm(_log, u[near]) / logq
+            ratio[near] = R._libm(R._log0, u[near]) / logq
             geom = np.ceil(ratio)
     prefix = np.concatenate([[0.0], np.cumsum(np.minimum(geom, cnt + 1))])
     ends = np.searchsorted(prefix, prefix[:-1] + cnt, side="right").tolist()
@@ -441,7 +469,7 @@ def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: 
     if kind < 3:
         return np.full(size, (0.0, cnt, math.nan)[kind])
     pieces, need = [], size
-    logq = (_libm_float("log1pf") if is_f32 else math.log1p)(-q)
+    logq = (_libm_fn("log1pf") if is_f32 else math.log1p)(-q)
     while need:
         if kind == 3:
             pairs = need + need // 2 + 32
@@ -471,7 +499,7 @@ def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: 
 def _sample_gammas(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     """Flat float64 gamma draws for ``alpha`` (vectorised when one alpha >= 1 serves every element)."""
     a = alpha.ravel()
-    if a.size > 1 and 1.5 <= a[0] < math.inf and (a == a[0]).all():   # from 1.5, y <= 0 is rarer than 1e-3
+    if a.size > 1 and 1.1 <= a[0] < math.inf and (a == a[0]).all():   # from 1.1, y <= 0 is rarer than 0.5%
         _, _, d, c = _gamma_constants(a[:1])
         return _gamma_same(gen, float(d[0]), float(c[0]), a.size)
     s = _Stream(gen, 2 * a.size)
@@ -538,6 +566,135 @@ def binomial_array(gen: R.Generator, count: np.ndarray, prob: np.ndarray) -> np.
         finally:
             s.close()
     return out.astype(count.dtype).reshape(count.shape)
+
+
+class _PoissonConstants(NamedTuple):
+    """torch's constants of the transformed rejection sampler (PTRS) for rates >= 10 (floats or arrays)."""
+
+    lam: Any
+    loglam: Any
+    a: Any
+    b: Any
+    log_invalpha: Any
+    vr: Any
+
+    @classmethod
+    def of(cls, lam: Any) -> _PoissonConstants:
+        """The constants of each rate (a float, or a float64 array: the same IEEE operations, glibc's log)."""
+        log = math.log if isinstance(lam, float) else functools.partial(R._libm, math.log)
+        b = 0.931 + 2.53 * np.sqrt(lam)
+        return cls(lam, log(lam), -0.059 + 0.02483 * b, b, log(1.1239 + 1.1328 / (b - 3.4)),
+                   0.9277 - 3.6224 / (b - 2))
+
+
+_INT64_MIN = -(2**63)
+
+
+def _floor_i64(x: float) -> int:
+    """``(int64_t)std::floor(x)`` on x86: out of range (or NaN) gives ``INT64_MIN``."""
+    return math.floor(x) if -(2.0**63) <= x < 2.0**63 else _INT64_MIN
+
+
+def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
+    """torch's ``sample_poisson`` per rate, in order: Knuth's product of uniforms below 10, PTRS from 10
+    (pairs (u - 1/2, v) until one is accepted).  Rates of 0 draw nothing."""
+    out = np.zeros(lams.size, np.int64)
+    live = np.flatnonzero(lams)
+    rates = lams[live]
+    with np.errstate(all="ignore"):
+        k0 = _PoissonConstants.of(np.maximum(rates, 10.0))
+        exp_neg = R._libm(math.exp, -rates)
+    uniform = s.uniform
+    lgamma_fn = _libm_fn("lgamma", "c_double")
+    lgammas: dict[int, float] = {}
+    log, floor_i64 = math.log, _floor_i64
+    draws = []
+    columns = (v.tolist() for v in (rates, exp_neg, *k0[1:]))
+    for lam, enlam, loglam, a, b, log_invalpha, vr in zip(*columns, strict=True):
+        if lam < 10:
+            k = 0
+            prod = uniform()
+            while prod > enlam:
+                k += 1
+                prod *= uniform()
+            draws.append(k)
+            continue
+        while True:
+            u = uniform() - 0.5
+            v = uniform()
+            us = 0.5 - abs(u)
+            if us == 0:   # k = (int64_t)-inf < 0: rejected
+                continue
+            k = floor_i64((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                break
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            lg = lgammas.get(k)
+            if lg is None:
+                lg = lgammas[k] = lgamma_fn(k + 1.0)
+            if (_log(v) + log_invalpha - log(a / (us * us) + b)) <= -lam + k * loglam - lg:
+                break
+        draws.append(k)
+    out[live] = draws
+    return out
+
+
+def _ptrs_pairs(u: np.ndarray, v: np.ndarray, k0: _PoissonConstants) -> tuple[np.ndarray, np.ndarray]:
+    """PTRS on each (u - 1/2, v) pair for one rate: (k, accepted), the same tests as :func:`_poissons`."""
+    lam, loglam, a, b, log_invalpha, vr = k0
+    with np.errstate(all="ignore"):
+        us = 0.5 - np.abs(u)
+        t = (2 * a / us + b) * u + lam + 0.43
+        inside = (t >= -(2.0**63)) & (t < 2.0**63)
+        k = np.where(inside, np.floor(np.where(inside, t, 0.0)), float(_INT64_MIN)).astype(np.int64)
+        fast = (us >= 0.07) & (v <= vr)
+        accepted = fast & (us != 0)
+        slow = np.flatnonzero(~fast & (us != 0) & (k >= 0) & ~((us < 0.013) & (v > us)))
+        if slow.size:
+            us_s, k_s = us[slow], k[slow]
+            lhs = R._libm(R._log0, v[slow]) + log_invalpha - R._libm(math.log, a / (us_s * us_s) + b)
+            keys, inverse = np.unique(k_s + 1.0, return_inverse=True)   # glibc's lgamma once per value
+            lg = np.fromiter(map(_libm_fn("lgamma", "c_double"), keys.tolist()), np.float64, count=keys.size)[inverse]
+            accepted[slow] = lhs <= -lam + k_s * loglam - lg
+    return k, accepted
+
+
+def _poisson_same(gen: R.Generator, k0: _PoissonConstants, size: int) -> np.ndarray:
+    """``size`` PTRS draws for one rate >= 10, vectorised over the stream: each (u, v) pair is accepted or
+    rejected on its own, so the i-th accepted pair is the i-th draw."""
+    pieces, need = [], size
+    while need:
+        pairs = need + need // 4 + 32
+        u, commit = _peek(gen, 2 * pairs)
+        k, accepted = _ptrs_pairs(u[0::2] - 0.5, u[1::2], k0)
+        idx = np.flatnonzero(accepted)[:need]
+        commit(2 * (int(idx[-1]) + 1) if idx.size == need else 2 * pairs)
+        pieces.append(k[idx])
+        need -= idx.size
+    return np.concatenate(pieces)
+
+
+def poisson_array(gen: R.Generator, rates: np.ndarray) -> np.ndarray:
+    """``torch.poisson``: one draw per element of ``rates`` (C order; torch computes in double), in the dtype
+    of ``rates``.  One rate >= 10 shared by every element (an expanded scalar) is vectorised over the stream.
+    The final PTRS test uses glibc's ``lgamma`` as torch (CPython's :func:`math.lgamma` differs in the last
+    bits)."""
+    rates = np.asarray(rates)
+    if rates.dtype not in R._FLOATS:
+        raise TypeError(f"poisson: unsupported dtype {rates.dtype}")
+    lams = rates.astype(np.float64).ravel()
+    if not (lams >= 0).all():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    if lams.size > 1 and 10 <= lams[0] and (lams == lams[0]).all():
+        out = _poisson_same(gen, _PoissonConstants.of(float(lams[0])), lams.size)
+    else:
+        s = _Stream(gen, 2 * lams.size)
+        try:
+            out = _poissons(lams, s)
+        finally:
+            s.close()
+    return R._from_i64(out, rates.dtype).reshape(rates.shape)
 
 
 # ---------------------------------------------------------------------------------------------------------

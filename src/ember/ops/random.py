@@ -390,8 +390,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     """Poisson samples with rates ``input``."""
+    from ..distributions._samplers import poisson_array  # the samplers' layer is above this one
+
     rates = np.asarray(input._data if input._device is CPU else input._data.get())
-    arr = R.poisson(_gen(generator), rates).astype(input._dtype.np)
+    arr = poisson_array(_gen(generator), rates)
     return from_array(arr if input._device is CPU else xp_of(input._device).asarray(arr), input._dtype,
                       input._device)
 
