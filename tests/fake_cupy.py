@@ -76,9 +76,9 @@ def _function(name: str, fn: Any) -> Any:
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
-        if name in _STABLE_SORTS:   # CuPy sorts stably and refuses any kind=
-            if kwargs.get("kind") is not None:
-                raise NotImplementedError("fake cupy: CuPy's sorts take no kind= (they are always stable)")
+        if name in _STABLE_SORTS:   # CuPy sorts stably and refuses any other kind=
+            if kwargs.get("kind") not in (None, "stable"):
+                raise ValueError("kind can only be None or 'stable'")
             kwargs["kind"] = "stable"
         if name == "asnumpy":
             SYNCS[0] += 1

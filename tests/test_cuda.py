@@ -1368,3 +1368,323 @@ def test_large_normalization_and_activation_passes_on_cuda() -> None:
         y.sum().backward()
         return [ln, y, x.grad]
     _assert_same(*_both(run), rtol=1e-4, atol=1e-4)
+
+
+# ---- a wider sweep of ops, ember on cuda against ember on the CPU (no torch: some are newer than the GPU's) ------
+F_nn = ember.nn.functional
+MORE_CASES: dict[str, Callable[[Any], Any]] = {
+    "hash_tensor": lambda x: ember.hash_tensor(x, 1),
+    "segment_reduce": lambda x: ember.segment_reduce(
+        x.flatten(), "sum", lengths=ember.tensor([3, 5, 16], device=x.device)
+    ),
+    "combinations": lambda x: ember.combinations(x[0], 2),
+    "histc": lambda x: ember.histc(x, 5, -1, 1),
+    "bincount": lambda x: ember.bincount((x.abs() * 4).long().flatten()),
+    "searchsorted": lambda x: ember.searchsorted(ember.sort(x.flatten())[0], x),
+    "bucketize": lambda x: ember.bucketize(x, ember.sort(x[0])[0]),
+    "unique_consecutive": lambda x: ember.unique_consecutive((x * 2).round(), return_counts=True, return_inverse=True),
+    "unique_dim": lambda x: ember.unique((x > 0).float(), dim=0, return_inverse=True, return_counts=True),
+    "tril_indices": lambda x: ember.tril_indices(4, 5, device=x.device),
+    "cartesian_prod": lambda x: ember.cartesian_prod(x[0, :3], x[1, :2]),
+    "diff": lambda x: ember.diff(x, 2, 1),
+    "logcumsumexp": lambda x: ember.logcumsumexp(x, 1),
+    "cummax": lambda x: ember.cummax(x, 1),
+    "cummin": lambda x: ember.cummin(x, 0),
+    "scatter_reduce": lambda x: x.scatter_reduce(1, (x.abs() * 5).long(), x, "amax", include_self=False),
+    "scatter_mean": lambda x: x.scatter_reduce(0, (x.abs() * 3).long(), x, "mean"),
+    "index_add": lambda x: x.index_add(0, ember.tensor([0, 2, 0, 1], device=x.device), x * 2),
+    "index_reduce": lambda x: x.index_reduce(0, ember.tensor([0, 2, 0, 1], device=x.device), x * 2, "prod"),
+    "masked_select": lambda x: x.masked_select(x > 0),
+    "masked_scatter": lambda x: x.masked_scatter(x > 0, x * 3),
+    "take": lambda x: ember.take(x, ember.tensor([0, 5, 23], device=x.device)),
+    "nanmean": lambda x: ember.nanmean(x.where(x > 0, ember.nan)),
+    "nanmedian": lambda x: ember.nanmedian(x.where(x > 0, ember.nan), 1),
+    "quantile": lambda x: ember.quantile(x, ember.tensor([0.1, 0.5], device=x.device), dim=1),
+    "nanquantile": lambda x: ember.nanquantile(x, 0.3),
+    "topk": lambda x: ember.topk(x, 3, 1),
+    "kthvalue": lambda x: ember.kthvalue(x, 2, 0),
+    "msort": lambda x: ember.msort(x),
+    "argsort_stable": lambda x: ember.argsort((x * 2).round(), stable=True, dim=1),
+    "renorm": lambda x: ember.renorm(x, 2, 0, 1.0),
+    "polar": lambda x: ember.polar(x.abs(), x),
+    "corrcoef": lambda x: ember.corrcoef(x),
+    "cov": lambda x: ember.cov(x, correction=0),
+    "kron": lambda x: ember.kron(x[:2, :2], x[2:, :3]),
+    "tensordot": lambda x: ember.tensordot(x, x, ([1], [1])),
+    "einsum": lambda x: ember.einsum("ij,kj->ik", x, x),
+    "baddbmm": lambda x: ember.baddbmm(x[None, :, :4], x[None], x.t()[None]),
+    "cross": lambda x: ember.linalg.cross(x[:, :3], x[:, 3:]),
+    "vander": lambda x: ember.vander(x[0], 3),
+    "rot90": lambda x: ember.rot90(x, 1, (0, 1)),
+    "roll": lambda x: ember.roll(x, (1, 2), (0, 1)),
+    "trapezoid": lambda x: ember.trapezoid(x, dim=1),
+    "cumulative_trapezoid": lambda x: ember.cumulative_trapezoid(x),
+    "gradient": lambda x: ember.gradient(x, dim=1)[0],
+    "block_diag": lambda x: ember.block_diag(x[:2], x[2:, :2]),
+    "cdist": lambda x: ember.cdist(x, x * 2),
+    "diag_embed": lambda x: ember.diag_embed(x),
+    "triu": lambda x: ember.triu(x, 1),
+    "flip": lambda x: ember.flip(x, (0,)),
+    "nan_to_num": lambda x: ember.nan_to_num(x / 0.0),
+    "frexp": lambda x: ember.frexp(x),
+    "ldexp": lambda x: ember.ldexp(x, ember.tensor(3, device=x.device)),
+    "i0": lambda x: ember.i0(x),
+    "special_i0e": lambda x: ember.special.i0e(x),
+    "special_i1": lambda x: ember.special.i1(x),
+    "zeta": lambda x: ember.special.zeta(x.abs() + 1.5, x.abs() + 1),
+    "polygamma": lambda x: ember.polygamma(2, x.abs() + 0.5),
+    "gammainc": lambda x: ember.special.gammainc(x.abs() + 0.5, x.abs()),
+    "bessel_j0": lambda x: ember.special.bessel_j0(x),
+    "erfcx": lambda x: ember.special.erfcx(x),
+    "ndtri": lambda x: ember.special.ndtri(x.abs() * 0.9 + 0.05),
+    "log_ndtr": lambda x: ember.special.log_ndtr(x),
+    "sinc": lambda x: ember.sinc(x),
+    "xlog1py": lambda x: ember.special.xlog1py(x, x.abs()),
+    "entr": lambda x: ember.special.entr(x.abs()),
+    "multigammaln": lambda x: ember.special.multigammaln(x.abs() + 2, 2),
+    "legendre": lambda x: ember.special.legendre_polynomial_p(x, 3),
+    "hermite": lambda x: ember.special.hermite_polynomial_h(x, 4),
+    "airy": lambda x: ember.special.airy_ai(x),
+    "mod_bessel_k0": lambda x: ember.special.modified_bessel_k0(x.abs() + 0.1),
+    # nn.functional
+    "interp_bicubic": lambda x: F_nn.interpolate(
+        x.reshape(1, 1, 4, 6), scale_factor=2, mode="bicubic", align_corners=False
+    ),
+    "interp_area": lambda x: F_nn.interpolate(x.reshape(1, 2, 2, 6), size=(1, 4), mode="area"),
+    "interp_trilinear": lambda x: F_nn.interpolate(x.reshape(1, 1, 2, 2, 6), scale_factor=2, mode="trilinear"),
+    "interp_nearest_exact": lambda x: F_nn.interpolate(x.reshape(1, 4, 6), size=9, mode="nearest-exact"),
+    "adaptive_avg": lambda x: F_nn.adaptive_avg_pool2d(x.reshape(1, 1, 4, 6), (3, 4)),
+    "adaptive_max": lambda x: F_nn.adaptive_max_pool2d(x.reshape(1, 1, 4, 6), (3, 4), return_indices=True),
+    "lp_pool": lambda x: F_nn.lp_pool2d(x.reshape(1, 1, 4, 6).abs(), 2, 2),
+    "max_unpool": lambda x: F_nn.max_unpool2d(*F_nn.max_pool2d(x.reshape(1, 1, 4, 6), 2, return_indices=True), 2),
+    "avg_pool_ceil": lambda x: F_nn.avg_pool2d(x.reshape(1, 1, 4, 6), 3, 2, 1, ceil_mode=True, count_include_pad=False),
+    "unfold_fold": lambda x: F_nn.fold(F_nn.unfold(x.reshape(1, 1, 4, 6), 2), (4, 6), 2),
+    "pixel_shuffle": lambda x: F_nn.pixel_unshuffle(F_nn.pixel_shuffle(x.reshape(1, 4, 2, 3), 2), 2),
+    "embedding_bag": lambda x: F_nn.embedding_bag(
+        ember.tensor([0, 2, 1, 3, 2], device=x.device), x, ember.tensor([0, 2], device=x.device), mode="max"
+    ),
+    "embedding_bag_sum_w": lambda x: F_nn.embedding_bag(
+        ember.tensor([0, 2, 1, 3, 2], device=x.device),
+        x,
+        ember.tensor([0, 2], device=x.device),
+        mode="sum",
+        per_sample_weights=x[0, :5],
+    ),
+    "ctc_loss": lambda x: F_nn.ctc_loss(
+        x.reshape(4, 1, 6).log_softmax(2),
+        ember.tensor([[1, 2]], device=x.device),
+        ember.tensor([4], device=x.device),
+        ember.tensor([2], device=x.device),
+    ),
+    "nll_2d": lambda x: F_nn.nll_loss(
+        x.reshape(1, 4, 2, 3).log_softmax(1), ember.tensor([[[0, 1, 2], [3, 0, 1]]], device=x.device)
+    ),
+    "cross_entropy_smooth": lambda x: F_nn.cross_entropy(
+        x, ember.tensor([0, 1, 5, 2], device=x.device), label_smoothing=0.1, weight=x[0].detach().abs()
+    ),
+    "multi_margin": lambda x: F_nn.multi_margin_loss(x, ember.tensor([0, 1, 5, 2], device=x.device)),
+    "multilabel_margin": lambda x: F_nn.multilabel_margin_loss(
+        x, ember.tensor([[0, 1, -1, 0, 0, 0]] * 4, device=x.device)
+    ),
+    "multilabel_soft_margin": lambda x: F_nn.multilabel_soft_margin_loss(x, (x > 0).float()),
+    "poisson_nll": lambda x: F_nn.poisson_nll_loss(x, x.abs()),
+    "gaussian_nll": lambda x: F_nn.gaussian_nll_loss(x, x * 2, x.abs() + 0.1),
+    "huber": lambda x: F_nn.huber_loss(x, x * 2),
+    "kl_div": lambda x: F_nn.kl_div(x.log_softmax(1), x.softmax(1), reduction="batchmean"),
+    "triplet": lambda x: F_nn.triplet_margin_loss(x, x * 2, x * 3),
+    "cosine_emb": lambda x: F_nn.cosine_embedding_loss(x, x * 2, ember.tensor([1, -1, 1, -1], device=x.device)),
+    "margin_ranking": lambda x: F_nn.margin_ranking_loss(x[0], x[1], x[2].sign()),
+    "hinge_emb": lambda x: F_nn.hinge_embedding_loss(x, x.sign()),
+    "normalize": lambda x: F_nn.normalize(x, dim=1),
+    "local_response_norm": lambda x: F_nn.local_response_norm(x.reshape(1, 4, 6), 3),
+    "group_norm": lambda x: F_nn.group_norm(x.reshape(2, 4, 3), 2, x[0, :4], x[1, :4]),
+    "instance_norm": lambda x: F_nn.instance_norm(x.reshape(2, 2, 6)),
+    "rms_norm": lambda x: F_nn.rms_norm(x, (6,), x[0]),
+    "batch_norm_train": lambda x: F_nn.batch_norm(
+        x, ember.zeros(6, device=x.device), ember.ones(6, device=x.device), training=True
+    ),
+    "sdpa_mask": lambda x: F_nn.scaled_dot_product_attention(
+        x.reshape(1, 2, 2, 6),
+        x.reshape(1, 2, 2, 6) * 2,
+        x.reshape(1, 2, 2, 6),
+        attn_mask=ember.tensor([[True, False], [True, True]], device=x.device),
+    ),
+    "sdpa_causal_gqa": lambda x: F_nn.scaled_dot_product_attention(
+        x.reshape(1, 4, 1, 6),
+        x.reshape(1, 2, 2, 6)[:, :, :1],
+        x.reshape(1, 2, 2, 6)[:, :, :1],
+        is_causal=True,
+        enable_gqa=True,
+    ),
+    "glu_silu_mish": lambda x: (
+        F_nn.glu(x),
+        F_nn.silu(x),
+        F_nn.mish(x),
+        F_nn.hardswish(x),
+        F_nn.celu(x),
+        F_nn.selu(x),
+        F_nn.rrelu(x, training=False),
+        F_nn.softplus(x, 2, 1),
+        F_nn.softshrink(x),
+        F_nn.tanhshrink(x),
+        F_nn.logsigmoid(x),
+        F_nn.hardtanh(x),
+        F_nn.relu6(x),
+        F_nn.elu(x),
+        F_nn.leaky_relu(x),
+        F_nn.threshold(x, 0.1, 2.0),
+        F_nn.softsign(x),
+        F_nn.gelu(x, approximate="tanh"),
+        F_nn.prelu(x, x[0, :1].abs()),
+    ),
+    "softmin_gumbel": lambda x: F_nn.softmin(x, 1),
+    "pdist": lambda x: F_nn.pdist(x),
+    "pairwise": lambda x: F_nn.pairwise_distance(x, x * 2),
+    "cosine_sim": lambda x: F_nn.cosine_similarity(x, x * 2),
+    "affine_grid": lambda x: F_nn.grid_sample(
+        x.reshape(1, 1, 4, 6),
+        F_nn.affine_grid(x[:1, :6].reshape(1, 2, 3), (1, 1, 3, 3), align_corners=False),
+        mode="bicubic",
+        padding_mode="reflection",
+        align_corners=False,
+    ),
+    "pad_modes": lambda x: (
+        F_nn.pad(x.reshape(1, 4, 6), (2, 1), mode="reflect"),
+        F_nn.pad(x.reshape(1, 4, 6), (2, 1), mode="replicate"),
+        F_nn.pad(x.reshape(1, 4, 6), (2, 1), mode="circular"),
+    ),
+    "one_hot": lambda x: F_nn.one_hot((x.abs() * 3).long(), 4),
+    "linear_ce": lambda x: (
+        F_nn.linear_cross_entropy(x, x[:3], ember.tensor([0, 1, 2, 1], device=x.device))
+        if hasattr(F_nn, "linear_cross_entropy")
+        else x
+    ),
+    "conv_groups_dil": lambda x: F_nn.conv2d(
+        x.reshape(1, 2, 2, 6), x[:4, :2].reshape(2, 1, 2, 2), stride=1, padding=1, dilation=(1, 2), groups=2
+    ),
+    "conv_transpose_out_pad": lambda x: F_nn.conv_transpose2d(
+        x.reshape(1, 2, 2, 6), x[:2, :4].reshape(2, 1, 2, 2), stride=2, output_padding=1
+    ),
+    "conv_padding_same": lambda x: F_nn.conv1d(
+        x.reshape(1, 4, 6), x[:3, :4].reshape(3, 4, 1).repeat(1, 1, 3), padding="same", dilation=2
+    ),
+    # linalg
+    "eig": lambda x: ember.linalg.eigvals(x[:, :4] @ x[:, :4].t() + ember.eye(4, device=x.device)),
+    "matrix_exp": lambda x: ember.linalg.matrix_exp(x[:, :4] * 0.3),
+    "lu": lambda x: ember.linalg.lu(x[:, :4]),
+    "lu_factor_solve": lambda x: ember.linalg.lu_solve(
+        *ember.linalg.lu_factor(x[:, :4] + 3 * ember.eye(4, device=x.device)), x[:, :2]
+    ),
+    "solve_triangular": lambda x: ember.linalg.solve_triangular(
+        x[:, :4].triu() + 3 * ember.eye(4, device=x.device), x[:, :2], upper=True
+    ),
+    "householder": lambda x: ember.linalg.householder_product(*ember.geqrf(x[:, :3])),
+    "svdvals": lambda x: ember.linalg.svdvals(x),
+    "cholesky_ex": lambda x: ember.linalg.cholesky_ex(x[:, :4] @ x[:, :4].t() + ember.eye(4, device=x.device)),
+    "inv_ex": lambda x: ember.linalg.inv_ex(x[:, :4] + 3 * ember.eye(4, device=x.device)),
+    "ldl": lambda x: ember.linalg.ldl_factor(x[:, :4] @ x[:, :4].t() + ember.eye(4, device=x.device)),
+    "pinv": lambda x: ember.linalg.pinv(x),
+    "matrix_rank": lambda x: ember.linalg.matrix_rank(x),
+    "slogdet": lambda x: ember.linalg.slogdet(x[:, :4]),
+    "det": lambda x: ember.linalg.det(x[:, :4]),
+    "norms": lambda x: (
+        ember.linalg.matrix_norm(x, "nuc"),
+        ember.linalg.matrix_norm(x, 2),
+        ember.linalg.vector_norm(x, 3, 1),
+        ember.linalg.norm(x),
+    ),
+    "lstsq": lambda x: ember.linalg.lstsq(x, x[:, :2]).solution,
+    "multi_dot": lambda x: ember.linalg.multi_dot([x, x.t(), x]),
+    "matrix_power": lambda x: ember.linalg.matrix_power(x[:, :4], -2),
+    "eigh": lambda x: ember.linalg.eigh(x[:, :4] @ x[:, :4].t())[0],
+    "tensorinv": lambda x: ember.linalg.tensorinv(
+        (x[:, :4] + 3 * ember.eye(4, device=x.device)).reshape(4, 2, 2), ind=1
+    ),
+    "vecdot": lambda x: ember.linalg.vecdot(x, x * 2),
+    "stft": lambda x: ember.stft(
+        x.flatten(), 8, return_complex=True, window=ember.hann_window(8, device=x.device)
+    ).abs(),
+    "fft_hfft": lambda x: ember.fft.hfft(x[0]),
+    "fftshift": lambda x: ember.fft.fftshift(x),
+    "rfft2": lambda x: ember.fft.irfft2(ember.fft.rfft2(x)),
+    "windows": lambda x: (
+        ember.signal.windows.kaiser(8, device=x.device),
+        ember.signal.windows.gaussian(7, device=x.device),
+        ember.kaiser_window(9, device=x.device),
+        ember.bartlett_window(5, device=x.device),
+    ),
+    "clip_grad_norm": lambda x: _clip(x.detach()),
+    "pack_padded": lambda x: ember.nn.utils.rnn.pad_packed_sequence(
+        ember.nn.utils.rnn.pack_padded_sequence(x.reshape(4, 2, 3), ember.tensor([4, 2]), enforce_sorted=True)
+    )[0],
+    "pad_sequence": lambda x: ember.nn.utils.rnn.pad_sequence([x[0], x[1, :3]], padding_value=-1),
+    "parametrize_orth": lambda x: ember.linalg.qr(x)[0],
+    "dropout_eval": lambda x: F_nn.dropout(x, 0.5, training=False),
+    "isin": lambda x: ember.isin((x * 3).round(), ember.tensor([0.0, 1.0], device=x.device)),
+    "count_nonzero": lambda x: ember.count_nonzero(x > 0, 1),
+    "aminmax": lambda x: ember.aminmax(x, dim=1),
+    "std_mean": lambda x: ember.std_mean(x, 1, correction=0),
+    "var_mean": lambda x: ember.var_mean(x),
+    "nansum": lambda x: ember.nansum(x),
+    "allclose": lambda x: ember.tensor(ember.allclose(x, x + 1e-9), device=x.device),
+    "heaviside": lambda x: ember.heaviside(x, x),
+    "float_power": lambda x: ember.float_power(x.abs(), 2.5),
+    "logaddexp2": lambda x: ember.logaddexp2(x, x * 2),
+    "nextafter": lambda x: ember.nextafter(x, x * 2),
+    "clamp_tensor": lambda x: ember.clamp(x, x * 0.5, x.abs()),
+    "bitwise_shift": lambda x: ember.bitwise_right_shift((x.abs() * 100).long(), 2),
+    "complex_ops": lambda x: (
+        ember.view_as_real(ember.complex(x, x * 2).sqrt()),
+        ember.angle(ember.complex(x, x)),
+        ember.complex(x, x).abs(),
+    ),
+    "to_dtypes": lambda x: (
+        x.half().float(),
+        x.bfloat16().float(),
+        x.double(),
+        x.long(),
+        x.bool(),
+        x.to(ember.uint8),
+        x.to(ember.int16).to(ember.float64),
+    ),
+}
+
+
+NO_DERIVATIVE = {"unique_consecutive", "zeta", "gammainc", "householder", "ldl", "heaviside"}   # as torch
+
+
+def _clip(x: Any) -> Any:
+    p = x.clone().requires_grad_()
+    p.grad = x * 3
+    norm = ember.nn.utils.clip_grad_norm_([p], 1.0)
+    return norm, p.grad
+
+
+def _flat_outputs(out: Any) -> list[Any]:
+    items = list(out) if isinstance(out, (tuple, list)) else [out]
+    flat: list[Any] = []
+    for o in items:
+        flat += _flat_outputs(o) if isinstance(o, (tuple, list)) else [o]
+    return [o for o in flat if isinstance(o, ember.Tensor)]
+
+
+@pytest.mark.parametrize("name", list(MORE_CASES))
+def test_more_ops_on_cuda_match_cpu(name: str) -> None:
+    """Forward values and dtypes, and the input's gradient where the outputs are differentiable."""
+    results = []
+    for dev in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        x = ember.tensor(_array((F_, 4, 6), 0), device=dev, requires_grad=name not in NO_DERIVATIVE)
+        outs = _flat_outputs(MORE_CASES[name](x))
+        assert all(o.device.type == dev for o in outs)
+        diff = [o for o in outs if o.requires_grad and o.dtype.is_floating_point]
+        if diff:
+            sum((o.float() * ember.tensor(_array((F_, *o.shape), 7), device=dev)).sum() for o in diff).backward()
+        results.append(([o.detach() for o in outs], x.grad))
+    (cpu, cpu_grad), (gpu, gpu_grad) = results
+    for a, b in zip(cpu, gpu, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(_host(b), _host(a), rtol=2e-4, atol=2e-5)
+    assert (cpu_grad is None) == (gpu_grad is None)
+    if cpu_grad is not None:
+        np.testing.assert_allclose(_host(gpu_grad), _host(cpu_grad), rtol=2e-4, atol=2e-5)

@@ -56,10 +56,10 @@ def _is_namespace_call(node: ast.AST) -> bool:
 class _Use:
     """One ``xp.<chain>`` occurrence: the attribute chain, where, and the keywords when it is called."""
 
-    __slots__ = ("chain", "where", "keywords")
+    __slots__ = ("chain", "where", "keywords", "constants")
 
-    def __init__(self, chain: str, where: str, keywords: tuple[str, ...] | None) -> None:
-        self.chain, self.where, self.keywords = chain, where, keywords
+    def __init__(self, chain: str, where: str, keywords: tuple[str, ...] | None, constants: dict[str, Any]) -> None:
+        self.chain, self.where, self.keywords, self.constants = chain, where, keywords, constants
 
 
 class _Collector(ast.NodeVisitor):
@@ -70,7 +70,7 @@ class _Collector(ast.NodeVisitor):
         self.where = where
         self.scopes: list[set[str]] = [set(NAMESPACE_NAMES)]
         self.uses: list[_Use] = []
-        self._called: dict[int, tuple[str, ...]] = {}
+        self._called: dict[int, ast.Call] = {}
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
         bound, rebound = set(), set()
@@ -87,7 +87,7 @@ class _Collector(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._called[id(node.func)] = tuple(k.arg for k in node.keywords if k.arg is not None)
+        self._called[id(node.func)] = node
         self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
@@ -96,8 +96,11 @@ class _Collector(ast.NodeVisitor):
             chain.append(cur.attr)
             cur = cur.value
         if (isinstance(cur, ast.Name) and cur.id in self.scopes[-1]) or _is_namespace_call(cur):
-            self.uses.append(_Use(".".join(reversed(chain)), f"{self.where}:{node.lineno}",
-                                  self._called.get(id(node))))
+            call = self._called.get(id(node))
+            keywords = None if call is None else tuple(k.arg for k in call.keywords if k.arg is not None)
+            constants = {} if call is None else {k.arg: k.value.value for k in call.keywords
+                                                 if k.arg is not None and isinstance(k.value, ast.Constant)}
+            self.uses.append(_Use(".".join(reversed(chain)), f"{self.where}:{node.lineno}", keywords, constants))
             if isinstance(cur, ast.Call):
                 for arg in (*cur.args, *(k.value for k in cur.keywords)):
                     self.visit(arg)
@@ -215,3 +218,10 @@ def test_keyword_arguments_are_ones_cupy_accepts() -> None:
         if accepted is not None:
             bad += [f"{u.where}: xp.{u.chain}(..., {k}=)" for k in u.keywords if k not in accepted]
     assert not bad, "keywords CuPy's functions do not take:\n" + "\n".join(bad)
+
+
+def test_sorts_ask_only_for_the_kinds_cupy_has() -> None:
+    """CuPy's sort and argsort are stable and raise ValueError for any ``kind`` but None and 'stable'."""
+    bad = [f"{u.where}: xp.{u.chain}(kind={u.constants['kind']!r})" for u in namespace_uses()
+           if u.chain in ("sort", "argsort") and u.constants.get("kind", "stable") not in (None, "stable")]
+    assert not bad, "\n".join(bad)
