@@ -165,3 +165,69 @@ def test_mixing_full_and_non_full_hooks_is_refused_like_torch() -> None:
         m2.register_full_backward_hook(lambda *a: None)
         with pytest.raises(RuntimeError, match="Cannot use both regular backward hooks and full backward hooks"):
             m2.register_backward_hook(lambda *a: None)
+
+
+def _tracked_story(lib: object) -> list:
+    """What a ModuleTracker reports at points of a nested model's forward and backward."""
+    from importlib import import_module
+    tracker_cls = import_module(f"{lib.__name__}.utils.module_tracker").ModuleTracker
+    seen: list = []
+
+    class Inner(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = lib.nn.Linear(2, 2)
+
+        def forward(self, x: object) -> object:
+            y = self.lin(x)
+            y.register_hook(lambda g: seen.append(("bw inner", sorted(tracker.parents), tracker.is_bw)))
+            return y.relu()
+
+    class Model(lib.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = Inner()
+            self.b = lib.nn.Linear(2, 1)
+
+        def forward(self, x: object) -> object:
+            y = self.a(x)
+            seen.append(("fw between", sorted(tracker.parents), tracker.is_bw))
+            out = self.b(y)
+            out.register_hook(lambda g: seen.append(("bw top", sorted(tracker.parents), tracker.is_bw)))
+            return out
+
+    lib.manual_seed(0)
+    model = Model()
+    tracker = tracker_cls()
+    with tracker:
+        x = lib.randn(3, 2, requires_grad=True)
+        out = model(x)
+        seen.append(("after fw", sorted(tracker.parents), tracker.is_bw))
+        out.sum().backward()
+        seen.append(("after bw", sorted(tracker.parents), tracker.is_bw))
+    return seen
+
+
+def test_module_tracker_matches_torch() -> None:
+    assert _tracked_story(ember) == _tracked_story(torch)
+
+
+def _multi_grad_story(lib: object) -> list:
+    """When a ``mode='all'`` multi-grad hook fires relative to the other hooks of one backward pass."""
+    log: list = []
+    a = lib.tensor([1.0, 2.0], requires_grad=True)
+    b = lib.tensor([3.0], requires_grad=True)
+    unused = lib.tensor([5.0], requires_grad=True)
+    mid = a * 2
+    out = (mid.sum() * b).sum()
+    mid.register_hook(lambda g: log.append("mid"))
+    a.register_hook(lambda g: log.append("a"))
+    b.register_hook(lambda g: log.append("b"))
+    lib.autograd.graph.register_multi_grad_hook(
+        (mid, b, unused), lambda gs: log.append(("all", [g is not None for g in gs])))
+    out.backward()
+    return log
+
+
+def test_multi_grad_hook_fires_when_its_last_gradient_arrives_like_torch() -> None:
+    assert _multi_grad_story(ember) == _multi_grad_story(torch)

@@ -502,28 +502,28 @@ def increment_version(tensor: Tensor | Iterable[Tensor]) -> None:
 
 def register_multi_grad_hook(tensors: Sequence[Tensor], fn: Callable, *, mode: str = "all") -> RemovableHandle:
     """Call ``fn`` once per backward pass that reaches ``tensors``: ``mode='all'`` with the gradients of all of
-    them (None for those the pass did not reach) when the pass ends, ``mode='any'`` with the first gradient
-    computed. The handle removes every per-tensor hook."""
+    them (None for those the pass does not compute) as soon as the last one the pass computes is in,
+    ``mode='any'`` with the first gradient computed. The handle removes every per-tensor hook."""
     if mode not in ("all", "any"):
         raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
     tensors = tuple(tensors)
-    seen: dict[int, list] = {}   # per backward pass (its final-callback list): the gradients so far
+    seen: dict[int, list] = {}   # per backward pass: [gradients so far, how many remain to come]
 
     def make_hook(i: int) -> Callable[[Tensor], None]:
         def hook(grad: Tensor) -> None:
-            task = _FINAL_CALLBACKS.stack[-1]
-            grads = seen.get(id(task))
-            if grads is None:
-                grads = seen[id(task)] = [None] * len(tensors)
-
-                def finish() -> None:
-                    done = seen.pop(id(task))
-                    if mode == "all":
-                        fn(done)
-                task.append(finish)
+            task_id = current_graph_task_id()
+            state = seen.get(task_id)
+            if state is None:
+                expected = sum(1 for t in tensors if t.requires_grad and will_engine_execute_node(grad_edge(t)[0]))
+                state = seen[task_id] = [[None] * len(tensors), expected]
+                _FINAL_CALLBACKS.stack[-1].append(lambda: seen.pop(task_id, None))
                 if mode == "any":
                     fn(grad)
+            grads = state[0]
             grads[i] = grad
+            state[1] -= 1
+            if mode == "all" and state[1] == 0:   # every gradient this pass computes for them is in
+                fn(grads)
         return hook
 
     handles = [t.register_hook(make_hook(i)) for i, t in enumerate(tensors) if t.requires_grad]
@@ -737,6 +737,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     STATE.enabled = create_graph
     callbacks = _FINAL_CALLBACKS.stack
     callbacks.append([])
+    _FINAL_CALLBACKS.tasks.append((next(_TASK_IDS), deps, set(roots), run))
     checked = ANOMALY[0]
     call = _call_node_checked if checked else _call_node
     leaf = _leaf
@@ -802,6 +803,7 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
             queued.pop(0)()
     finally:
         callbacks.pop()
+        _FINAL_CALLBACKS.tasks.pop()
         STATE.enabled = prev
     if not allow_unused:
         for i, r in enumerate(results):
@@ -812,11 +814,32 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
 
 
 class _CallbackStack(threading.local):
+    """Per thread, for each backward pass running (innermost last): its final callbacks, and its task
+    (id, the nodes reachable from its roots, its roots, the nodes it is restricted to or None)."""
+
     def __init__(self) -> None:
         self.stack: list[list[Callable[[], Any]]] = []
+        self.tasks: list[tuple[int, dict, set, set | None]] = []
 
 
 _FINAL_CALLBACKS = _CallbackStack()
+_TASK_IDS = itertools.count()
+
+
+def current_graph_task_id() -> int:
+    """The id of the backward pass running in this thread, -1 outside backward (``torch._C``'s)."""
+    tasks = _FINAL_CALLBACKS.tasks
+    return tasks[-1][0] if tasks else -1
+
+
+def will_engine_execute_node(node: Node) -> bool:
+    """Whether the backward pass now running will execute ``node`` (it is reachable from the pass's roots and,
+    for ``autograd.grad`` with ``inputs``, leads to them)."""
+    tasks = _FINAL_CALLBACKS.tasks
+    if not tasks:
+        raise RuntimeError("_will_engine_execute_node should only be called during the backward pass")
+    _, deps, roots, run = tasks[-1]
+    return (node in deps or node in roots) and (run is None or node in run)
 
 
 def queue_callback(callback: Callable[[], Any]) -> None:
