@@ -39,6 +39,7 @@ from ._coo import (
     _record,
     _wrap,
     not_implemented,
+    row_products,
     sparse_coo,
 )
 
@@ -1137,40 +1138,26 @@ def _check_mm(s: CompressedTensor, d: Tensor, op: str) -> None:
 
 
 def _spmm_array(s: CompressedStorage, d: Any) -> Any:
-    """The dense product ``s @ d`` (s 2-d compressed, d a dense ``ncols × p`` array): each entry's block
-    times its rows of ``d``, summed per block row as contiguous segments (``add.reduceat``)."""
+    """The dense product ``s @ d`` (s 2-d compressed, d a dense ``ncols × p`` array): row-major layouts
+    hand their rows to :func:`~ember.sparse._coo.row_products` as stored; CSC/BSC entries are first
+    ordered by row (a stable argsort)."""
     xp = xp_of_array(d)
     nrows, ncols = s.shape
     br, bc = s.block
     p = d.shape[1]
-    out = xp.zeros((nrows // br, br, p), np.result_type(s.values.dtype, d.dtype))
-    nnz = s.plain.shape[0]
-    if nnz == 0:
-        return out.reshape(nrows, p)
-    counts = s.compressed[1:] - s.compressed[:-1]
+    compressed = s.compressed.astype(np.int64)
+    counts = compressed[1:] - compressed[:-1]
     if s.layout in _ROW_MAJOR:
-        c = s.plain
-        vals = s.values
-        order = None
-        r_starts = s.compressed[:-1]
-        nonempty = counts > 0
-        rows = xp.flatnonzero(nonempty)
-        starts = r_starts[nonempty]
+        cols, vals, starts = s.plain.astype(np.int64), s.values, compressed[:-1]
     else:
-        r = s.plain
-        c = xp.repeat(xp.arange(ncols // bc), counts)
-        order = xp.argsort(r, kind="stable")
-        r, c, vals = r[order], c[order], s.values[order]
-        first = xp.ones(nnz, bool)
-        first[1:] = r[1:] != r[:-1]
-        starts = xp.flatnonzero(first)
-        rows = r[starts]
-    if s.layout in _BLOCKED:
-        contrib = xp.matmul(vals, d.reshape(ncols // bc, bc, p)[c])   # (nnz, br, p)
-    else:
-        contrib = (d[c] * vals[:, None])[:, None, :]
-    out[rows] = xp.add.reduceat(contrib, starts, axis=0)
-    return out.reshape(nrows, p)
+        rows = s.plain.astype(np.int64)
+        cols = xp.repeat(xp.arange(ncols // bc), counts)
+        order = xp.argsort(rows, kind="stable")
+        cols, vals = cols[order], s.values[order]
+        counts = xp.bincount(rows, minlength=nrows // br) if rows.shape[0] else xp.zeros(nrows // br, np.int64)
+        starts = xp.cumsum(counts) - counts
+    dd = d.reshape(ncols // bc, bc, p) if s.layout in _BLOCKED else d
+    return row_products(starts, counts, cols, vals, dd).reshape(nrows, p)
 
 
 def _masked_product(g: Tensor, d: Tensor, s: CompressedTensor) -> CompressedTensor:
