@@ -27,6 +27,7 @@ __all__ = [
     "per_channel_affine_float_qparams", "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
     "fake_quantize_per_tensor_affine_cachemask", "fake_quantize_per_channel_affine_cachemask",
     "_fake_quantize_learnable_per_tensor_affine", "fused_moving_avg_obs_fake_quant", "choose_qparams_minmax",
+    "QuantizedTensor", "quantize_per_tensor", "quantize_per_channel",
 ]
 
 
@@ -388,3 +389,149 @@ def fused_moving_avg_obs_fake_quant(
     _write(zero_point, z[:1].astype(zero_point._data.dtype))
     return _per_tensor_tensor_qparams(self, scale, zero_point, quant_min, quant_max,
                                       FusedMovingAvgObsFqHelperBackward0)[0]
+
+
+# ---- quantized tensors -------------------------------------------------------------------------------------
+_QDTYPES = {"qint8": (np.int8, -128, 127), "quint8": (np.uint8, 0, 255), "qint32": (np.int32, -(2 ** 31), 2 ** 31 - 1)}
+_INT_REPR = {"qint8": D.int8, "quint8": D.uint8, "qint32": D.int32}
+
+
+class QuantizedTensor(Tensor):
+    """A quantized tensor (``torch.quint8`` / ``qint8`` / ``qint32``): integer values plus the affine map
+    ``real = (q - zero_point) * scale``, per tensor or per channel along ``axis``. ``_data`` holds the integers."""
+
+    __slots__ = ("_qscheme", "_scale", "_zero_point", "_axis")
+
+    @property
+    def is_quantized(self) -> bool:
+        return True
+
+    def qscheme(self) -> qscheme:
+        return self._qscheme
+
+    def _per_tensor(self, what: str) -> None:
+        if self._qscheme is not per_tensor_affine:
+            raise RuntimeError(f"Expected quantizer->qscheme() == kPerTensorAffine to be true, but got false.  "
+                               f"({what})")
+
+    def _per_channel(self) -> None:
+        if self._qscheme is per_tensor_affine:
+            raise RuntimeError("Expected quantizer->qscheme() == kPerChannelAffine || quantizer->qscheme() == "
+                               "kPerChannelAffineFloatQParams to be true, but got false.  (Could this error message "
+                               "be improved?  If so, please report an enhancement request to PyTorch.)")
+
+    def q_scale(self) -> float:
+        self._per_tensor("q_scale")
+        return self._scale
+
+    def q_zero_point(self) -> int:
+        self._per_tensor("q_zero_point")
+        return self._zero_point
+
+    def q_per_channel_scales(self) -> Tensor:
+        self._per_channel()
+        return self._scale.clone()
+
+    def q_per_channel_zero_points(self) -> Tensor:
+        self._per_channel()
+        return self._zero_point.clone()
+
+    def q_per_channel_axis(self) -> int:
+        self._per_channel()
+        return self._axis
+
+    def int_repr(self) -> Tensor:
+        """The stored integers as a plain int8/uint8/int32 tensor."""
+        return new_tensor(self._data.copy(), _INT_REPR[self._dtype.name], self._device)
+
+    def dequantize(self) -> Tensor:
+        """``(q - zero_point) * scale`` as float32 (per tensor in float32, per channel via the float64 scales)."""
+        if self._qscheme is per_tensor_affine:     # the difference in C ints (wrapping for qint32, as fbgemm)
+            with np.errstate(over="ignore"):
+                diff = self._data.astype(np.int32) - np.int32(self._zero_point)
+            out = _F32(self._scale) * diff.astype(_F32)
+        else:
+            q = self._data.astype(_F32)
+            shape = _channel_shape(self, self._axis)
+            zp = self._zero_point._data.reshape(shape)
+            out = ((q - zp.astype(_F32)).astype(np.float64) * self._scale._data.reshape(shape)).astype(_F32)
+        return new_tensor(out, D.float32, self._device)
+
+    def clone(self, *, memory_format: Any = None) -> QuantizedTensor:
+        return _qtensor(self._data.copy(), self._dtype, self._device, self._qscheme, self._scale, self._zero_point,
+                        self._axis)
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from .._tensor_str import _join_suffixes, _tensor_body
+        suffixes = [f"size={tuple(self.shape)}", f"dtype={self._dtype!r}", f"quantization_scheme={self._qscheme!r}"]
+        if self._qscheme is per_tensor_affine:
+            suffixes += [f"scale={self._scale!r}", f"zero_point={self._zero_point}"]
+        else:
+            suffixes += [f"scale={self._scale!r}", f"zero_point={self._zero_point!r}", f"axis={self._axis}"]
+        return _join_suffixes("tensor(" + _tensor_body(self.dequantize(), 7), suffixes, 7)
+
+    __str__ = __repr__
+
+
+def _qtensor(arr: Any, dtype: D.dtype, dev: Any, scheme: qscheme, scale: Any, zero_point: Any,
+             axis: int | None) -> QuantizedTensor:
+    t = new_tensor(arr, dtype, dev)
+    q = QuantizedTensor.__new__(QuantizedTensor)
+    for name in ("_data", "_dtype", "_device", "_base", "_vc", "_rg", "_grad_fn", "_output_nr"):
+        setattr(q, name, getattr(t, name))
+    q._qscheme, q._scale, q._zero_point, q._axis = scheme, scale, zero_point, axis
+    return q
+
+
+def _check_quantize_input(input: Tensor, dtype: Any) -> tuple:
+    if getattr(dtype, "name", None) not in _QDTYPES:
+        raise RuntimeError(f"ScalarType {getattr(dtype, '_short', dtype)} is not supported in new_qtensor.")
+    if input._dtype is not D.float32:
+        raise RuntimeError(f"Quantize only works on Float Tensor, got {input._dtype._short}")
+    return _QDTYPES[dtype.name]
+
+
+def quantize_per_tensor(input: Tensor, scale: float | Tensor, zero_point: int | Tensor, dtype: Any) -> Tensor:
+    """``clamp(round(input / scale) + zero_point)`` stored as ``dtype`` (fbgemm's rounding: ``input`` times the
+    float32 reciprocal of ``scale``, plus the zero point, one rounding, then round-half-even)."""
+    if isinstance(scale, Tensor):
+        scale = float(_F32(_item(scale)))
+    if isinstance(zero_point, Tensor):
+        zero_point = int(_item(zero_point))
+    np_dt, lo, hi = _check_quantize_input(input, dtype)
+    if zero_point > hi:
+        raise RuntimeError(f"quantize_tensor_per_tensor_affine zero_point {zero_point} is above upper bound.")
+    if zero_point < lo:
+        raise RuntimeError(f"quantize_tensor_per_tensor_affine zero_point {zero_point} is below lower bound.")
+    ns = _xp(input)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = np.float64(_F32(1.0) / _F32(scale))
+        v = (input._data.astype(np.float64) * inv + zero_point).astype(_F32)   # the kernel's fused multiply-add
+        q = ns.rint(v).astype(np.float64)
+        q[ns.isnan(q)] = lo if dtype.name == "qint32" else hi
+        q = ns.clip(q, lo, hi).astype(np_dt)
+    return _qtensor(q, dtype, input._device, per_tensor_affine, float(scale), int(zero_point), None)
+
+
+def quantize_per_channel(input: Tensor, scales: Tensor, zero_points: Tensor, axis: int, dtype: Any) -> Tensor:
+    """Quantize each slice along ``axis`` with its own scale and zero point (kept as float64 / int64)."""
+    np_dt, lo, hi = _check_quantize_input(input, dtype)
+    if scales.numel() != zero_points.numel():
+        raise RuntimeError("number of elements in scales and zero_points must match")
+    if not 0 <= axis < input.dim():
+        raise RuntimeError(f"Channel axis out of range in per channel affine quantization. Got: {axis}Expected: "
+                           f"[0, {input.dim()})")
+    if scales.numel() != input.shape[axis]:
+        raise RuntimeError(f"length of scales must equal to channel, expected {input.shape[axis]} got, "
+                           f"{scales.numel()}")
+    ns = _xp(input)
+    shape = _channel_shape(input, axis)
+    sc = scales._data.astype(np.float64)
+    zp = zero_points._data.astype(np.int64)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = (_F32(1.0) / sc.astype(_F32)).reshape(shape)
+        q = ns.rint(input._data * inv).astype(np.float64) + zp.reshape(shape)
+        q[ns.isnan(q)] = lo if dtype.name == "qint32" else 0
+        q = ns.clip(q, lo, hi).astype(np_dt)
+    return _qtensor(q, dtype, input._device, per_channel_affine, new_tensor(sc, D.float64, input._device),
+                    new_tensor(zp, D.int64, input._device), axis)
