@@ -100,6 +100,53 @@ def test_nn_functional() -> None:
     assert F
 
 
+MORE = {
+    "batch_norm": (lambda L, x, w, b: L.nn.functional.batch_norm(x, None, None, w, b, training=True),
+                   ((4, 3, 2), (3,), (3,))),
+    "group_norm": (lambda L, x: L.nn.functional.group_norm(x, 2), ((2, 4, 3),)),
+    "cross_entropy": (lambda L, x: L.nn.functional.cross_entropy(x, L.tensor([0, 2, 1])), ((3, 4),)),
+    "embedding": (lambda L, w: L.nn.functional.embedding(L.tensor([[0, 2], [1, 1]]), w), ((3, 4),)),
+    "attention": (lambda L, q, k, v: L.nn.functional.scaled_dot_product_attention(q, k, v),
+                  ((2, 3, 4), (2, 5, 4), (2, 5, 4))),
+    "conv_transpose": (lambda L, x, w: L.nn.functional.conv_transpose2d(x, w, stride=2), ((1, 2, 3, 3), (2, 3, 2, 2))),
+    "interpolate": (lambda L, x: L.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"), ((1, 2, 3, 3),)),
+    "linalg": (lambda L, a: (L.linalg.inv(a + 3 * L.eye(3, dtype=L.float64)), L.linalg.det(a)), ((3, 3),)),
+    "index_put": (lambda L, x, v: x.index_put((L.tensor([0, 2]),), v), ((3, 4), (2, 4))),
+    "sort": (lambda L, x: (x.sort(1).values, x.topk(2).values, x.median(1).values), ((3, 4),)),
+    "diagonal": (lambda L, x: (x.triu(), x.diagonal(), x.trace(), L.diag_embed(x)), ((3, 3),)),
+    "cast": (lambda L, x: (x.float(), x.to(L.float32).double()), ((3,),)),
+}
+
+
+@pytest.mark.parametrize("name", list(MORE))
+def test_more_ops(name: str) -> None:
+    fn, shapes = MORE[name]
+    fwd_both(fn, *(arr(*s) for s in shapes))
+
+
+def test_complex() -> None:
+    fwd_both(lambda L, z: ((z * z).exp(), z.abs(), z.real, z.conj() * z), arr(3) + 1j * arr(3), dtype="complex128")
+
+
+def test_module_with_parameters() -> None:
+    """A dual input through a module whose parameters require grad: the output has a real grad_fn and a
+    tangent that is itself differentiable, and backward still reaches the parameters."""
+    ember.manual_seed(0)
+    em = ember.nn.Sequential(ember.nn.Linear(4, 5), ember.nn.Tanh(), ember.nn.Linear(5, 2)).double()
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2)).double()
+    tm.load_state_dict({k: to_torch(v) for k, v in em.state_dict().items()})
+    x, t = arr(3, 4), arr(3, 4)
+    results = []
+    for lib, fw, m in ((ember, efw, em), (torch, tfw, tm)):
+        with fw.dual_level():
+            out = m(fw.make_dual(lib.tensor(x), lib.tensor(t)))
+            tangent = fw.unpack_dual(out).tangent
+            assert out.requires_grad and type(out.grad_fn).__name__ == "AddmmBackward0" and tangent.requires_grad
+            (out.sum() + tangent.pow(2).sum()).backward()
+            results.append((tangent, m[0].weight.grad, m[2].bias.grad))
+    assert_close(*results)
+
+
 def test_view_tangent_is_view_of_base_tangent() -> None:
     x, t = ember.randn(3, 4), ember.randn(3, 4)
     with efw.dual_level():

@@ -10,7 +10,7 @@ from typing import Any
 from .._core.device import CPU, xp_of
 from .._core.dtype import get_default_dtype
 from .._tensor import Tensor, from_array, zeros_of
-from . import graph, profiler, profiler_util
+from . import forward_ad, graph, profiler, profiler_util
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
     enable_grad,
@@ -27,7 +27,7 @@ from .profiler_util import DeviceType
 __all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled",
-           "gradcheck", "gradgradcheck", "graph", "functional", "set_detect_anomaly", "detect_anomaly",
+           "gradcheck", "gradgradcheck", "graph", "forward_ad", "functional", "set_detect_anomaly", "detect_anomaly",
            "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "profiler", "profiler_util",
            "ProfilerActivity", "kineto_available", "DeviceType"]
 

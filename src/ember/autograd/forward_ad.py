@@ -294,17 +294,66 @@ class _Sink:
 _SINK_EDGE = (_Sink(), 0)
 
 
+# elementwise ops (each output element depends on the same element of each broadcast input): their Jacobian
+# per input is diagonal, so for real dtypes J_i·t_i is simply the backward's i-th gradient for grad_output t_i
+_DIAGONAL = frozenset((
+    "AbsBackward0", "AcosBackward0", "AddBackward0", "AddcdivBackward0", "AddcmulBackward0", "AsinBackward0",
+    "AsinhBackward0", "Atan2Backward0", "AtanBackward0", "AtanhBackward0", "CeluBackward0", "ClampBackward1",
+    "CloneBackward0", "CosBackward0", "CoshBackward0", "DigammaBackward0", "DivBackward0", "EluBackward0",
+    "ErfBackward0", "ErfcBackward0", "Exp2Backward0", "ExpBackward0", "Expm1Backward0", "FmaxBackward0",
+    "FminBackward0", "GeluBackward0", "HardshrinkBackward0", "HardsigmoidBackward0", "HardswishBackward0",
+    "HardtanhBackward0", "HypotBackward0", "LeakyReluBackward0", "LerpBackward0", "LerpBackward1", "LgammaBackward0",
+    "Log10Backward0", "Log1PBackward0", "Log2Backward0", "LogBackward0", "LogSigmoidBackward0", "LogitBackward0",
+    "MaximumBackward0", "MinimumBackward0", "MishBackward0", "MulBackward0", "NanToNumBackward0", "NegBackward0",
+    "PowBackward0", "PowBackward1", "PowBackward2", "ReciprocalBackward0", "ReluBackward0", "RsqrtBackward0",
+    "RsubBackward1", "SigmoidBackward0", "SiluBackward0", "SinBackward0", "SincBackward0", "SinhBackward0",
+    "SoftplusBackward0", "SoftshrinkBackward0", "SqrtBackward0", "SubBackward0", "TanBackward0", "TanhBackward0",
+    "ThresholdBackward0", "WhereBackward0", "XlogyBackward0"))
+
+
+def _diagonal_jvp(node: Any, tangents: list, out: tuple) -> Tensor | None:
+    """``sum_i J_i·t_i`` of an elementwise op with real operands through one backward call per input with a
+    tangent (only that input's edge live); None when the backward does not answer in the output's shape."""
+    shape = out[0]
+    edges = node._next
+    total = None
+    try:
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            if t._dtype.is_complex:
+                return None
+            node._next = [_SINK_EDGE if k == i else None for k in range(len(edges))]
+            v = node.backward(t if t._data.shape == shape else t.expand(shape))[i]
+            if v is None or v._data.shape != shape:
+                return None
+            total = v if total is None else total + v
+    finally:
+        node._next = edges
+    return total
+
+
 def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> list:
     """``J·t`` for each output of ``node``: the gradient w.r.t. ``u`` of ``<node.backward(u), t>``.
     Backward formulas skip inputs without an edge, so those with a tangent get a live one meanwhile."""
     from .graph import _reduce_to, run_backward
     ACTIVE[0] = False
     prev = STATE.enabled
+    outs = [_live_meta(o) for o in outs]
+    if len(outs) == 1 and type(node).__name__ in _DIAGONAL and not outs[0][1].is_complex:
+        STATE.enabled = create_graph
+        try:
+            g = _diagonal_jvp(node, tangents, outs[0])
+        finally:
+            STATE.enabled = prev
+            ACTIVE[0] = True
+        if g is not None:
+            return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
+        ACTIVE[0] = False
     STATE.enabled = True
     edges = node._next
     node._next = [_SINK_EDGE if e is None and t is not None else e for e, t in zip(edges, tangents, strict=True)]
     try:
-        outs = [_live_meta(o) for o in outs]
         us = []
         for o in outs:
             if o is None:
@@ -372,6 +421,8 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
         need.append((k, o))
     if need:   # the tangents as they are now: they may be written in place before these are computed
         pending = _Pending(node, [None if t is None else _snapshot(t) for t in tangents], meta, real)
+        if len(_PENDING) >= 1024:   # forget the computed and the dead ones
+            _PENDING[:] = [r for r in _PENDING if (p := r()) is not None and p.done is None]
         _PENDING.append(weakref.ref(pending))
         for k, o in need:
             o.__dict__["_fwp"] = (pending, k)
