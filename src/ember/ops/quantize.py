@@ -27,7 +27,7 @@ __all__ = [
     "per_channel_affine_float_qparams", "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
     "fake_quantize_per_tensor_affine_cachemask", "fake_quantize_per_channel_affine_cachemask",
     "_fake_quantize_learnable_per_tensor_affine", "fused_moving_avg_obs_fake_quant", "choose_qparams_minmax",
-    "QuantizedTensor", "quantize_per_tensor", "quantize_per_channel",
+    "QuantizedTensor", "quantize_per_tensor", "quantize_per_channel", "linear_dynamic",
 ]
 
 
@@ -535,3 +535,37 @@ def quantize_per_channel(input: Tensor, scales: Tensor, zero_points: Tensor, axi
         q = ns.clip(q, lo, hi).astype(np_dt)
     return _qtensor(q, dtype, input._device, per_channel_affine, new_tensor(sc, D.float64, input._device),
                     new_tensor(zp, D.int64, input._device), axis)
+
+
+def linear_dynamic(input: Tensor, weight: QuantizedTensor, bias: Tensor | None, reduce_range: bool = True) -> Tensor:
+    """fbgemm's dynamic int8 linear (``torch.ops.quantized.linear_dynamic``): ``input`` quantized to uint8 with
+    qparams from its own min/max (7-bit with ``reduce_range``), an exact integer GEMM with the int8 weight, then
+    ``acc * (input_scale * weight_scale) + bias`` rounded once to float32 (the kernel's fused multiply-add)."""
+    if input._dtype is not D.float32:
+        raise RuntimeError(f"expected scalar type Float but found {input._dtype._short}")
+    k = weight.shape[1]
+    if input.shape[-1] != k:
+        raise RuntimeError(f"The last dimension of input ({input.shape[-1]}) must match in_features ({k}) of the "
+                           "packed weight")
+    ns = _xp(input)
+    a = input._data.reshape(-1, k)
+    if a.size:
+        lo_val, hi_val = a.min(), a.max()
+    else:
+        lo_val = hi_val = _F32(0.0)
+    s, z = choose_qparams_minmax(np.float32([lo_val]), np.float32([hi_val]), 0, 127 if reduce_range else 255)
+    scale, zp = float(_F32(s[0])), int(z[0])
+    xq = quantize_per_tensor(new_tensor(a, D.float32, input._device), scale, zp, D.quint8)._data
+    w = weight._data.astype(np.float64)
+    if weight._qscheme is per_tensor_affine:
+        w = w - weight._zero_point
+        mult = np.float64(_F32(scale) * _F32(weight._scale))
+    else:
+        w = w - weight._zero_point._data.astype(np.float64)[:, None]
+        mult = (_F32(scale) * weight._scale._data.astype(_F32)).astype(np.float64)
+    acc = (xq.astype(np.float64) - zp) @ w.T      # integers below 2**53: exact in float64 BLAS
+    out = acc * mult
+    if bias is not None:
+        out = out + bias._data.astype(_F32)
+    return new_tensor(ns.asarray(out.astype(_F32)).reshape(*input.shape[:-1], weight.shape[0]), D.float32,
+                      input._device)

@@ -1,5 +1,6 @@
-"""torch.ao.nn: module variants for quantization (``qat``: float modules with fake-quantized weights)."""
+"""torch.ao.nn: module variants for quantization (``qat``: float modules with fake-quantized weights;
+``quantized.dynamic``: int8-weight modules with activations quantized per call)."""
 
-from . import qat
+from . import qat, quantized
 
-__all__ = ["qat"]
+__all__ = ["qat", "quantized"]

@@ -24,7 +24,9 @@ from .observer import (
     MovingAveragePerChannelMinMaxObserver,
     ObserverBase,
     PerChannelMinMaxObserver,
+    PlaceholderObserver,
     UniformQuantizationObserverBase,
+    default_dynamic_quant_observer,
     default_float_qparams_observer,
     default_observer,
     default_per_channel_weight_observer,
@@ -34,14 +36,27 @@ from .observer import (
 )
 from .qconfig import (
     QConfig,
+    default_dynamic_qconfig,
     default_per_channel_qconfig,
     default_qat_qconfig,
     default_qat_qconfig_v2,
     default_qconfig,
     get_default_qat_qconfig,
 )
-from .quantization_mappings import get_default_qat_module_mappings, get_default_qconfig_propagation_list
-from .quantize import add_quant_dequant, prepare, prepare_qat, propagate_qconfig_, swap_module
+from .quantization_mappings import (
+    get_default_dynamic_quant_module_mappings,
+    get_default_qat_module_mappings,
+    get_default_qconfig_propagation_list,
+)
+from .quantize import (
+    add_quant_dequant,
+    convert,
+    prepare,
+    prepare_qat,
+    propagate_qconfig_,
+    quantize_dynamic,
+    swap_module,
+)
 from .stubs import DeQuantStub, QuantStub, QuantWrapper
 
 __all__ = [
@@ -57,5 +72,6 @@ __all__ = [
     "default_per_channel_qconfig", "default_qat_qconfig", "default_qat_qconfig_v2", "default_qconfig",
     "get_default_qat_qconfig", "get_default_qat_module_mappings", "get_default_qconfig_propagation_list",
     "add_quant_dequant", "prepare", "prepare_qat", "propagate_qconfig_", "swap_module", "DeQuantStub",
-    "QuantStub", "QuantWrapper",
+    "QuantStub", "QuantWrapper", "convert", "quantize_dynamic", "default_dynamic_qconfig", "PlaceholderObserver",
+    "default_dynamic_quant_observer", "get_default_dynamic_quant_module_mappings",
 ]

@@ -37,7 +37,8 @@ __all__ = [
     "ObserverBase", "UniformQuantizationObserverBase", "MinMaxObserver", "MovingAverageMinMaxObserver",
     "PerChannelMinMaxObserver", "MovingAveragePerChannelMinMaxObserver", "default_observer",
     "default_weight_observer", "default_per_channel_weight_observer", "weight_observer_range_neg_127_to_127",
-    "per_channel_weight_observer_range_neg_127_to_127", "default_float_qparams_observer",
+    "per_channel_weight_observer_range_neg_127_to_127", "default_float_qparams_observer", "PlaceholderObserver",
+    "default_placeholder_observer", "default_dynamic_quant_observer",
 ]
 
 _EPS = 1.1920928955078125e-07      # torch.finfo(torch.float32).eps
@@ -304,7 +305,32 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
         return old + self.averaging_constant * (cur - old)
 
 
+class PlaceholderObserver(ObserverBase):
+    """An observer that records nothing: it only carries the dtype (and ``is_dynamic``) a later step uses."""
+
+    def __init__(self, dtype: Any = D.float32, custom_op_name: str = "", compute_dtype: Any = None,
+                 quant_min: int | None = None, quant_max: int | None = None, qscheme: Any = None,
+                 eps: float | None = None, is_dynamic: bool = False) -> None:
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic)
+        self.qscheme = per_tensor_affine if qscheme is None else qscheme
+        self.quant_min, self.quant_max = quant_min, quant_max
+        self.eps = _EPS if eps is None else eps
+        self.custom_op = custom_op_name
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def extra_repr(self) -> str:
+        return f"dtype={self.dtype}, is_dynamic={self.is_dynamic}"
+
+    def calculate_qparams(self) -> Any:
+        raise Exception("calculate_qparams should not be called for PlaceholderObserver")  # noqa: TRY002
+
+
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
+default_placeholder_observer = PlaceholderObserver
+default_dynamic_quant_observer = PlaceholderObserver.with_args(dtype=D.quint8, quant_min=0, quant_max=255,
+                                                               is_dynamic=True)
 default_weight_observer = MinMaxObserver.with_args(dtype=D.qint8, qscheme=per_tensor_symmetric)
 weight_observer_range_neg_127_to_127 = MinMaxObserver.with_args(
     dtype=D.qint8, qscheme=per_tensor_symmetric, quant_min=-127, quant_max=127, eps=2 ** -12)

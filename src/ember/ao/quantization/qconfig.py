@@ -19,13 +19,14 @@ from .fake_quantize import (
 )
 from .observer import (
     MovingAverageMinMaxObserver,
+    default_dynamic_quant_observer,
     default_observer,
     default_per_channel_weight_observer,
     default_weight_observer,
 )
 
 __all__ = ["QConfig", "default_qconfig", "default_per_channel_qconfig", "default_qat_qconfig",
-           "default_qat_qconfig_v2", "get_default_qat_qconfig"]
+           "default_qat_qconfig_v2", "default_dynamic_qconfig", "get_default_qat_qconfig"]
 
 _BACKENDS = ["fbgemm", "x86", "qnnpack", "onednn"]
 
@@ -44,6 +45,7 @@ class QConfig(namedtuple("QConfig", ["activation", "weight"])):
 
 default_qconfig = QConfig(activation=default_observer, weight=default_weight_observer)
 default_per_channel_qconfig = QConfig(activation=default_observer, weight=default_per_channel_weight_observer)
+default_dynamic_qconfig = QConfig(activation=default_dynamic_quant_observer, weight=default_weight_observer)
 default_qat_qconfig = QConfig(activation=default_fake_quant, weight=default_weight_fake_quant)
 default_qat_qconfig_v2 = QConfig(activation=default_fused_act_fake_quant, weight=default_fused_wt_fake_quant)
 

@@ -6,14 +6,21 @@ from typing import Any
 
 from ... import nn
 from ..nn import qat as nnqat
+from ..nn.quantized import dynamic as nnqd
 from .stubs import DeQuantStub, QuantStub
 
-__all__ = ["get_default_qat_module_mappings", "get_default_qconfig_propagation_list"]
+__all__ = ["get_default_qat_module_mappings", "get_default_dynamic_quant_module_mappings",
+           "get_default_qconfig_propagation_list"]
 
 DEFAULT_QAT_MODULE_MAPPINGS: dict[Any, Any] = {
     nn.Conv2d: nnqat.Conv2d,
     nn.Conv3d: nnqat.Conv3d,
     nn.Linear: nnqat.Linear,
+}
+
+
+DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS: dict[Any, Any] = {
+    nn.Linear: nnqd.Linear,
 }
 
 
@@ -29,6 +36,11 @@ def _float_modules() -> set[Any]:
 def get_default_qat_module_mappings() -> dict[Any, Any]:
     """Float module class → its QAT class."""
     return dict(DEFAULT_QAT_MODULE_MAPPINGS)
+
+
+def get_default_dynamic_quant_module_mappings() -> dict[Any, Any]:
+    """Float module class → its dynamically quantized class."""
+    return dict(DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS)
 
 
 def get_default_qconfig_propagation_list() -> set[Any]:

@@ -11,10 +11,15 @@ from typing import Any
 from ... import nn
 from .fake_quantize import FakeQuantizeBase
 from .qconfig import _assert_valid_qconfig
-from .quantization_mappings import get_default_qat_module_mappings, get_default_qconfig_propagation_list
+from .quantization_mappings import (
+    get_default_dynamic_quant_module_mappings,
+    get_default_qat_module_mappings,
+    get_default_qconfig_propagation_list,
+)
 from .stubs import DeQuantStub
 
-__all__ = ["propagate_qconfig_", "prepare", "prepare_qat", "swap_module", "add_quant_dequant"]
+__all__ = ["propagate_qconfig_", "prepare", "prepare_qat", "swap_module", "add_quant_dequant", "convert",
+           "quantize_dynamic"]
 
 
 def _propagate(module: nn.Module, qconfig_dict: dict, parent: Any, prefix: str, custom: dict) -> None:
@@ -167,3 +172,57 @@ def add_quant_dequant(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         module._modules[name] = add_quant_dequant(child)
     return module
+
+
+def _remove_qconfig(module: nn.Module) -> None:
+    """Drop the ``qconfig`` attributes and the activation post-processes (with their hooks) left by prepare."""
+    for child in module.children():
+        _remove_qconfig(child)
+    if hasattr(module, "qconfig"):
+        del module.qconfig
+    if hasattr(module, "activation_post_process"):
+        delattr(module, "activation_post_process")
+        for hooks, hook in ((module._forward_pre_hooks, _observer_forward_pre_hook),
+                            (module._forward_hooks, _observer_forward_hook)):
+            for key in [k for k, h in hooks.items() if h is hook]:
+                del hooks[key]
+
+
+def convert(module: nn.Module, mapping: dict | None = None, inplace: bool = False, remove_qconfig: bool = True,
+            is_reference: bool = False, convert_custom_config_dict: dict | None = None,
+            use_precomputed_fake_quant: bool = False) -> nn.Module:
+    """Swap every module that ``mapping`` covers and that has a qconfig for ``mapping[type].from_float(...)``
+    (a copy unless ``inplace``). Only the dynamic and QAT mappings exist in ember so far, so ``mapping`` is
+    required."""
+    if mapping is None:
+        raise NotImplementedError("ember has no static quantized modules yet: pass mapping= (e.g. "
+                                  "get_default_dynamic_quant_module_mappings())")
+    if not inplace:
+        module = copy.deepcopy(module)
+    _swap(module, mapping)
+    if remove_qconfig:
+        _remove_qconfig(module)
+    return module
+
+
+def quantize_dynamic(model: nn.Module, qconfig_spec: Any = None, dtype: Any = None, mapping: dict | None = None,
+                     inplace: bool = False) -> nn.Module:
+    """Dynamic quantization: the covered layers (``nn.Linear``) get int8 weights now and quantize their inputs
+    per call; the model is put in eval mode (a copy unless ``inplace``)."""
+    from ..._core import dtype as D
+    from .qconfig import default_dynamic_qconfig
+    dtype = D.qint8 if dtype is None else dtype
+    if dtype is not D.qint8:
+        raise ValueError(f"Don't know how to quantize with default settings for {dtype}. Provide full qconfig "
+                         "please")
+    if qconfig_spec is None:
+        qconfig_spec = {nn.Linear: default_dynamic_qconfig}
+    elif isinstance(qconfig_spec, set):
+        qconfig_spec = dict.fromkeys(qconfig_spec, default_dynamic_qconfig)
+    if mapping is None:
+        mapping = get_default_dynamic_quant_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    propagate_qconfig_(model, qconfig_spec)
+    return convert(model, mapping, inplace=True)
