@@ -405,3 +405,19 @@ def test_smm_and_sspaddmm():
     assert_same_error(lambda: esp.sspaddmm(e, e, ember.tensor(d).to_sparse()),
                       lambda: torch.sspaddmm(t, t, torch.tensor(d).to_sparse()))
     assert_same_error(lambda: esp.sspaddmm(e, e, ember.ones(2, 2)), lambda: torch.sspaddmm(t, t, torch.ones(2, 2)))
+
+
+@pytest.mark.parametrize("hi,n", [(40, 30), (4, 25), (10**4, 200), (6, 300)])
+def test_unsorted_add_merge_order(hi, n):
+    """sparse + sparse of unsorted (uncoalesced) entry lists: torch's two-pointer merge order, with equal
+    heads summed, whether the vectorised merge resolves it or falls back to the loop (deep equal runs)."""
+    rng = np.random.default_rng(hi + n)
+    size = (hi, 7)
+    ia = np.stack([rng.integers(0, hi, n), rng.integers(0, 7, n)]).tolist()
+    ib = np.stack([rng.integers(0, hi, n - 3), rng.integers(0, 7, n - 3)]).tolist()
+    ib[0][:5], ib[1][:5] = ia[0][:5], ia[1][:5]   # shared heads: equal records meet and are summed
+    va, vb = rng.standard_normal(n).tolist(), rng.standard_normal(n - 3).tolist()
+    ea, ta = pair(ia, va, size)
+    eb, tb = pair(ib, vb, size)
+    same(ea + eb, ta + tb)
+    same(eb.add(ea, alpha=2), tb.add(ta, alpha=2))

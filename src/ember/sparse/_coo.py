@@ -605,10 +605,87 @@ def _merge(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any,
         allv = xp.concatenate((va, vb))[order]
         vals = xp.add.reduceat(allv, starts, axis=0) if starts.size else allv
         return xp.concatenate((sa.indices, sb.indices), axis=1)[:, order[starts]], vals
+    picks = _merge_picks(xp, la, lb)
+    ia, ib = picks if picks is not None else _merge_picks_loop(xp, la, lb)
+    zero = xp.zeros((1,) + va.shape[1:], va.dtype)   # a missing side adds exactly nothing
+    vals = xp.concatenate((va, zero))[ia] + xp.concatenate((vb, zero))[ib]
+    pad = xp.zeros((sd, 1), np.int64)
+    idx = xp.where(ia >= 0, xp.concatenate((sa.indices, pad), axis=1)[:, ia],
+                   xp.concatenate((sb.indices, pad), axis=1)[:, ib])
+    return idx.astype(np.int64), vals
+
+
+_MERGE_LEVELS = 48
+
+
+def _merge_picks(xp: Any, la: Any, lb: Any) -> tuple[Any, Any] | None:
+    """The output of torch's two-pointer merge of two unsorted key lists, vectorised: which entry of ``a``
+    and of ``b`` (or -1) each output entry takes.
+
+    The merge emits each list in runs: a run starts at a prefix maximum (a "record") and holds the
+    smaller keys after it, and all of a run leaves before anything with a larger prefix maximum. So the
+    output is the entries sorted by prefix maximum, except where both lists have a record of the same key:
+    the two records meet as heads and are summed, then the rest of those two runs merge among themselves
+    by the same rule. Each round resolves one such level for all runs at once (segmented prefix maxima
+    over ranks); ``None`` after ``_MERGE_LEVELS`` rounds (deeply nested equal runs), for the loop."""
+    na, nb = la.shape[0], lb.shape[0]
+    n = na + nb
+    if na == 0 or nb == 0:
+        return xp.concatenate((xp.arange(na), xp.full(nb, -1))), xp.concatenate((xp.full(na, -1), xp.arange(nb)))
+    rank = xp.concatenate((la, lb)).astype(np.int64)
+    span = int(rank.max()) + 1
+    if span * (n + 1) >= 2 ** 62:   # keys too large to offset by run: compress them to ranks first
+        _, rank = xp.unique(rank, return_inverse=True)
+        rank, span = rank.reshape(-1), n
+    side = xp.concatenate((xp.zeros(na, np.int64), xp.ones(nb, np.int64)))
+    levels = []
+    partner = xp.full(n, -1, np.int64)   # the b record summed into an a record
+    act = xp.arange(n)
+    gid = xp.zeros(n, np.int64)
+    while act.shape[0]:
+        if len(levels) == _MERGE_LEVELS:
+            return None
+        k, g = rank[act], gid[act]
+        comb = g * span + k
+        split = int((side[act] == 0).sum())
+        pm = xp.concatenate((xp.maximum.accumulate(comb[:split]), xp.maximum.accumulate(comb[split:])))
+        level = xp.full(n, -1, np.int64)
+        level[act] = pm - g * span
+        levels.append(level)
+        first = xp.ones(act.shape[0], bool)
+        first[1:] = pm[1:] != pm[:-1]
+        if split < act.shape[0]:
+            first[split] = True
+        runs_a, runs_b = pm[:split][first[:split]], pm[split:][first[split:]]   # sorted, distinct
+        at = xp.minimum(xp.searchsorted(runs_b, runs_a), max(runs_b.shape[0] - 1, 0))
+        shared_keys = runs_a[runs_b[at] == runs_a] if runs_b.shape[0] else runs_a[:0]
+        in_shared = xp.isin(pm, shared_keys)
+        rec = first & in_shared
+        rec_a, rec_b = act[:split][rec[:split]], act[split:][rec[split:]]
+        partner[rec_a] = rec_b
+        tail = in_shared & ~first
+        new_gid = xp.searchsorted(shared_keys, pm[tail])
+        act = act[tail]
+        gid[act] = new_gid
+    pos = xp.concatenate((xp.arange(na), xp.arange(nb)))
+    order = xp.lexsort((pos, side, *levels[::-1]))
+    paired_b = xp.zeros(n, bool)
+    paired_b[partner[partner >= 0]] = True
+    order = order[~paired_b[order]]
+    is_a = side[order] == 0
+    ia = xp.where(is_a, pos[order], -1)
+    pb = xp.where(is_a, partner[order], order)
+    ib = xp.where(pb >= 0, pb - na, -1)
+    return ia.astype(np.int64), ib.astype(np.int64)
+
+
+def _merge_picks_loop(xp: Any, la: Any, lb: Any) -> tuple[Any, Any]:
+    """torch's two-pointer merge step by step (for lists whose equal runs nest too deep)."""
     ha, hb = _host(la).tolist(), _host(lb).tolist()
+    na, nb = len(ha), len(hb)
     pick_a, pick_b = [], []
     i = j = 0
-    while i < na and j < nb:   # unsorted entry lists: torch's merge is inherently sequential
+    while i < na and j < nb:
         if ha[i] == hb[j]:
             pick_a.append(i)
             pick_b.append(j)
@@ -624,13 +701,7 @@ def _merge(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any,
             j += 1
     pick_a += list(range(i, na)) + [-1] * (nb - j)
     pick_b += [-1] * (na - i) + list(range(j, nb))
-    ia, ib = xp.asarray(pick_a, np.int64), xp.asarray(pick_b, np.int64)
-    zero = xp.zeros((1,) + va.shape[1:], va.dtype)   # a missing side adds exactly nothing
-    vals = xp.concatenate((va, zero))[ia] + xp.concatenate((vb, zero))[ib]
-    pad = xp.zeros((sd, 1), np.int64)
-    idx = xp.where(ia >= 0, xp.concatenate((sa.indices, pad), axis=1)[:, ia],
-                   xp.concatenate((sb.indices, pad), axis=1)[:, ib])
-    return idx.astype(np.int64), vals
+    return xp.asarray(pick_a, np.int64), xp.asarray(pick_b, np.int64)
 
 
 def _run_rank(xp: Any, lin: Any) -> Any:
