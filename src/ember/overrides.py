@@ -50,6 +50,7 @@ class _State(threading.local):
 
 _STATE = _State()
 _ACTIVE = False
+_MODE_DEPTH = 0   # modes entered, all threads together: zero lets the wrappers skip the thread-local state
 
 
 def _disabled_torch_function_impl(func: Callable, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
@@ -137,19 +138,25 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 
 
 def _push_mode(mode: TorchFunctionMode) -> None:
+    global _MODE_DEPTH
     activate()
     _STATE.modes.append(mode)
+    _MODE_DEPTH += 1
 
 
 def _pop_mode() -> TorchFunctionMode:
+    global _MODE_DEPTH
     if not _STATE.modes:
         raise AssertionError("Trying to pop from an empty mode stack")
+    _MODE_DEPTH -= 1
     return _STATE.modes.pop()
 
 
 @contextlib.contextmanager
 def _pop_mode_temporarily() -> Iterator[TorchFunctionMode]:
-    mode = _pop_mode()
+    if not _STATE.modes:
+        raise AssertionError("Trying to pop from an empty mode stack")
+    mode = _STATE.modes.pop()
     try:
         yield mode
     finally:
@@ -182,12 +189,17 @@ _KIND: dict[type, int] = {Tensor: _PLAIN, list: _SEQUENCE, tuple: _SEQUENCE, int
                           bool: _PLAIN, type(None): _PLAIN, str: _PLAIN}
 
 
+_PLAIN_TYPES = {t for t, k in _KIND.items() if k == _PLAIN}   # the wrappers' fast path: nothing to dispatch on
+
+
 def _kind(t: type) -> int:
     k = _KIND.get(t)
     if k is None:
         f = getattr(t, "__torch_function__", None)
         k = _KIND[t] = _PLAIN if f is None or getattr(f, "__func__", f) is _disabled_torch_function_impl \
             else _OVERLOADED
+        if k == _PLAIN:
+            _PLAIN_TYPES.add(t)
     return k
 
 
@@ -312,15 +324,33 @@ def _make_subclass(cls: type, data: Tensor, require_grad: bool = False) -> Tenso
 
 # ---------------------------------------------------------------------------------------------- wrappers
 
+def _slow(public: Callable, fn: Callable, args: tuple, kwargs: dict, binop: bool = False) -> Any:
+    """A wrapper's full path: read the thread's state, dispatch if a mode or an overloaded argument says so."""
+    st = _STATE
+    if st.level != _ALL_DISABLED:
+        over = _collect(args, kwargs) if st.level == _ENABLED else []
+        if over or st.modes:
+            return _dispatch(public, over, args, kwargs, binop)
+    return fn(*args, **kwargs)
+
+
 def _function_wrapper(fn: Callable) -> Callable:
-    """``fn`` behind the protocol; the wrapper itself is the ``func`` handlers see."""
+    """``fn`` behind the protocol; the wrapper itself is the ``func`` handlers see. Fast path: no mode entered
+    anywhere and every argument of a type known to have nothing to dispatch on (plain Tensor, numbers, ...)."""
+    plain = _PLAIN_TYPES
+
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        st = _STATE
-        if st.level != _ALL_DISABLED:
-            over = _collect(args, kwargs) if st.level == _ENABLED else []
-            if over or st.modes:
-                return _dispatch(wrapper, over, args, kwargs)
-        return fn(*args, **kwargs)
+        if not _MODE_DEPTH:
+            for a in args:
+                if type(a) not in plain:
+                    break
+            else:
+                for a in kwargs.values():
+                    if type(a) not in plain:
+                        break
+                else:
+                    return fn(*args, **kwargs)
+        return _slow(wrapper, fn, args, kwargs)
     functools.update_wrapper(wrapper, fn)
     wrapper._torch_function_wrapped = True   # type: ignore[attr-defined]
     return wrapper
@@ -347,18 +377,23 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
     """A Tensor method behind the protocol; operators hand over the method torch names (``x + y`` → ``add``)."""
     target = _OPERATORS.get(name)
     binop = name in _BINARY
+    plain = _PLAIN_TYPES
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        st = _STATE
-        if st.level != _ALL_DISABLED:
-            over = _collect(args, kwargs) if st.level == _ENABLED else []
-            if over or st.modes:
-                public = getattr(Tensor, target, wrapper) if target else wrapper
-                if name == "__rmatmul__":
-                    args = (args[1], args[0])
-                    public = Tensor.matmul
-                return _dispatch(public, over, args, kwargs, binop)
-        return fn(*args, **kwargs)
+        if not _MODE_DEPTH:
+            for a in args:
+                if type(a) not in plain:
+                    break
+            else:
+                for a in kwargs.values():
+                    if type(a) not in plain:
+                        break
+                else:
+                    return fn(*args, **kwargs)
+        public = getattr(Tensor, target, wrapper) if target else wrapper
+        if name == "__rmatmul__":
+            return _slow(Tensor.matmul, lambda a, b: fn(b, a), (args[1], args[0]), kwargs, binop)
+        return _slow(public, fn, args, kwargs, binop)
     functools.update_wrapper(wrapper, fn)
     wrapper._torch_function_wrapped = True   # type: ignore[attr-defined]
     return wrapper
@@ -366,9 +401,11 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
 
 def _property_wrapper(prop: property) -> property:
     """A Tensor property whose getter goes through the protocol (handlers see ``Tensor.<name>.__get__``)."""
-    fget = prop.fget
+    fget, plain = prop.fget, _PLAIN_TYPES
 
     def getter(self: Tensor) -> Any:
+        if not _MODE_DEPTH and type(self) in plain:
+            return fget(self)   # type: ignore[misc]
         st = _STATE
         if st.level != _ALL_DISABLED:
             over = [self] if st.level == _ENABLED and _kind(type(self)) == _OVERLOADED else []
@@ -444,7 +481,8 @@ def _deactivate() -> None:
 
 
 def _rebind(owner: Any, name: str, value: Any) -> None:
-    _UNDO.append((owner, name, vars(owner)[name]))
+    own = getattr(owner, "__dict__", {})
+    _UNDO.append((owner, name, own[name] if name in own else getattr(owner, name)))
     setattr(owner, name, value)
 
 
@@ -483,11 +521,15 @@ def _install() -> None:
             method = _named(_method_wrapper(value, name), name, f"Tensor.{name}")
             listed.append(method)
             _rebind(Tensor, name, method)
-    for cls in vars(modules).values():   # modules that hold a functional as a staticmethod
+    for cls in vars(modules).values():   # modules holding a functional as a staticmethod or a default argument
         if isinstance(cls, type) and issubclass(cls, Module):
             for attr, value in list(vars(cls).items()):
                 if isinstance(value, staticmethod) and id(value.__func__) in replaced:
                     _rebind(cls, attr, staticmethod(replaced[id(value.__func__)]))
+                elif isinstance(value, _types.FunctionType) and value.__defaults__:
+                    defaults = tuple(replaced.get(id(d), d) for d in value.__defaults__)
+                    if defaults != value.__defaults__:
+                        _rebind(value, "__defaults__", defaults)
 
 
 # ---------------------------------------------------------------------------------------------- public helpers
