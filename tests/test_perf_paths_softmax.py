@@ -15,6 +15,14 @@ RNG = np.random.default_rng(5)
 FNS = ["softmax", "log_softmax"]
 
 
+@pytest.fixture(autouse=True, params=["rows", "whole"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on the row path (taken from any size here) and on the whole-array path."""
+    from ember.nn.functional import _activation
+    monkeypatch.setattr(_activation, "_ROWS_MIN", 1 if request.param == "rows" else 1 << 62)
+    return request.param
+
+
 def _run(lib: object, fn: str, a: np.ndarray, g: np.ndarray, dim: int = -1, view: bool = False) -> list:
     x = lib.tensor(a, requires_grad=True)
     y = getattr(lib.nn.functional, fn)(x.mT if view else x, dim)
@@ -118,3 +126,15 @@ def test_threads_match_torch_and_one_thread(fn: str, parts: int, monkeypatch: py
     one = _run(ember, fn, a, g)
     np.testing.assert_array_equal(e[0], one[0])
     np.testing.assert_array_equal(e[1], one[1])
+
+
+def test_row_path_taken_from_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From 2**14 elements on, the last dim takes the row path (it keeps log_softmax's probabilities on the
+    node); smaller tensors and other dims take the whole-array path."""
+    from ember.nn.functional import _activation
+    monkeypatch.setattr(_activation, "_ROWS_MIN", 1 << 14)
+    for size, rows in ((1 << 14, True), ((1 << 14) - 1, False)):
+        x = ember.randn(size, 1, requires_grad=True)
+        for dim in (1, 0):
+            node = ember.nn.functional.log_softmax(x, dim).grad_fn
+            assert (getattr(node, "probs", None) is not None) == (rows and dim == 1)

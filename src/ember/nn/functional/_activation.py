@@ -618,7 +618,7 @@ def _shifted(t: Tensor, dim: int) -> tuple[Any, Any, Any]:
     if a.ndim == 0:
         a = a.reshape(1)
     m = a.max(axis=dim, keepdims=True)
-    m = xp(t).where(xp(t).isfinite(m), m, 0)
+    m = xp(t).where(m == -math.inf, 0, m)   # an all -inf row gives NaN (and a row holding +inf NaN), as torch
     z = a - m
     return xp(t), z, xp(t).exp(z)
 
@@ -638,14 +638,14 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
     out = ns.empty((m, n), a.dtype)
     p = ns.empty((m, n), a.dtype) if probs else None
     step = max(1, _BLOCK // n) if ns is np else max(m, 1)
+    lowest = np.finfo(a.dtype).min
 
     def part(lo: int, hi: int) -> None:
         tmp = ns.empty((min(step, hi - lo), n), a.dtype) if log else None
         for i in range(lo, hi, step):
             j = min(i + step, hi)
             ok = out[i:j]
-            top = a[i:j].max(1)
-            top[top == -math.inf] = 0                         # an all -inf row gives NaN, as torch's
+            top = ns.maximum(a[i:j].max(1), lowest)           # an all -inf row gives NaN, as torch's
             ns.subtract(a[i:j], top[:, None], out=ok)
             e = tmp[: j - i] if log else ok
             ns.exp(ok, out=e)
@@ -720,12 +720,15 @@ def _prepare(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: 
     return input, wrap_dim(dim, input.dim())
 
 
+_ROWS_MIN = 1 << 14   # elements from which softmax takes the row path (below, its set-up costs more than it saves)
+
+
 def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
     """softmax / log_softmax along ``dim``: over the rows of an ``(m, n)`` view (:func:`_softmax_rows`) when
-    ``dim`` is the last one of a float32/float64 tensor, else from the whole shifted array."""
+    ``dim`` is the last one of a large float32/float64 tensor, else from the whole shifted array."""
     a = compute_array(input)
     node = LogSoftmaxBackward0 if log else SoftmaxBackward0
-    if a.ndim and dim == a.ndim - 1 and a.size and input._dtype in (D.float32, D.float64):
+    if dim == a.ndim - 1 and a.size >= _ROWS_MIN and input._dtype in (D.float32, D.float64):
         rows = (a.size // a.shape[-1], a.shape[-1])
         grad = needs_grad(input)
         y, p = _softmax_rows(xp(input), xp(input).ascontiguousarray(a).reshape(rows), log, log and grad)
