@@ -169,8 +169,8 @@ def _assemble(batch: tuple[int, ...], nrows: int, ncols: int, b: Any, r: Any, c:
     grid_r, grid_c = nrows // br, ncols // bc
     comp, plain, ncomp, nplain = (r, c, grid_r, grid_c) if lay in _ROW_MAJOR else (c, r, grid_c, grid_r)
     key = (b * ncomp + comp) * nplain + plain
-    order = xp.argsort(key, kind="stable")
     n = int(b.shape[0])
+    order = None if n < 2 or bool((key[1:] >= key[:-1]).all()) else xp.argsort(key, kind="stable")
     per_batch = xp.bincount(b, minlength=nbatch) if n else xp.zeros(nbatch, np.int64)
     if nbatch and bool((per_batch != per_batch[0]).any()):
         raise RuntimeError("Expect the same number of specified elements per batch.")
@@ -178,11 +178,11 @@ def _assemble(batch: tuple[int, ...], nrows: int, ncols: int, b: Any, r: Any, c:
     counts = xp.bincount(b * ncomp + comp, minlength=nbatch * ncomp) if n else xp.zeros(nbatch * ncomp, np.int64)
     compressed = xp.zeros((nbatch, ncomp + 1), np.int64)
     compressed[:, 1:] = xp.cumsum(counts.reshape(nbatch, ncomp), axis=1)
-    plain_sorted = plain[order].reshape(nbatch, nnz)
-    values = vals[order].reshape((nbatch, nnz) + vals.shape[1:])
+    plain_sorted = (plain if order is None else plain[order]).reshape(nbatch, nnz)
+    values = (vals if order is None else vals[order]).reshape((nbatch, nnz) + vals.shape[1:])
     shape = batch + (nrows, ncols) + tuple(vals.shape[1 + (2 if lay in _BLOCKED else 0):])
-    return CompressedStorage(compressed.reshape(batch + (ncomp + 1,)).astype(index_dtype),
-                             plain_sorted.reshape(batch + (nnz,)).astype(index_dtype),
+    return CompressedStorage(compressed.reshape(batch + (ncomp + 1,)).astype(index_dtype, copy=False),
+                             plain_sorted.reshape(batch + (nnz,)).astype(index_dtype, copy=False),
                              values.reshape(batch + values.shape[1:]), shape, lay)
 
 
@@ -708,12 +708,14 @@ def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | N
         raise RuntimeError(f"{fname}: tensor sparse size ({nrows},{ncols}) must be divisible by given blocksize "
                            f"({br},{bc})")
     nbatch = math.prod(batch)
-    grid = a.reshape((nbatch, nrows // br, br, ncols // bc, bc) + dense)
-    mask = (grid != 0).any(axis=(2, 4) + tuple(range(5, 5 + dd)))
-    b, r, c = (i.astype(np.int64) for i in xp.nonzero(mask))
-    vals = grid[b, r, :, c]   # (n, br, bc, *dense)
-    if lay not in _BLOCKED:
-        vals = vals.reshape((vals.shape[0],) + dense)
+    if lay in _BLOCKED:
+        grid = a.reshape((nbatch, nrows // br, br, ncols // bc, bc) + dense)
+        mask = (grid != 0).any(axis=(2, 4) + tuple(range(5, 5 + dd)))
+    else:
+        grid = a.reshape((nbatch, nrows, ncols) + dense)
+        mask = (grid != 0).any(axis=tuple(range(3, 3 + dd))) if dd else grid != 0
+    b, r, c = (i.astype(np.int64, copy=False) for i in xp.nonzero(mask))
+    vals = grid[b, r, :, c] if lay in _BLOCKED else grid[b, r, c]   # (n, br, bc, *dense) / (n, *dense)
     return _assemble(batch, nrows, ncols, b, r, c, vals, lay)
 
 
