@@ -53,6 +53,9 @@ class Size(tuple):
 _new = object.__new__
 
 
+SAME_DTYPE: Any = object()   # ``Tensor._grad_dtype`` default: gradients take the tensor's own dtype
+
+
 class Tensor:
     """A multi-dimensional array with torch's semantics (dtype, device, views, autograd)."""
 
@@ -63,6 +66,7 @@ class Tensor:
     _no_grad_view = False   # a view of a tensor requiring grad made under no_grad (set per instance)
     _fw_only = False   # forward AD: ``_rg`` is set only so that ops carry this tensor's tangent (set per instance)
     _multi_output_view = False   # an output (or a view of one) of split/chunk/unbind: no in-place under autograd
+    _grad_dtype: Any = SAME_DTYPE   # a leaf's ``grad_dtype`` (SAME_DTYPE: its own dtype; None: any dtype)
     __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -301,10 +305,11 @@ class Tensor:
                 raise RuntimeError(f"attempting to assign a gradient of size '{list(value._data.shape)}' to "
                                    f"a tensor of size '{list(self._data.shape)}'. Please ensure that the "
                                    "gradient and the tensor are the same size")
-            if value._dtype is not self._dtype:
+            allowed = self._dtype if self._grad_dtype is SAME_DTYPE else self._grad_dtype
+            if allowed is not None and value._dtype is not allowed:
                 raise RuntimeError(
                     f"attempting to assign a gradient with dtype '{_cpp_name(value._dtype)}' to a tensor "
-                    f"with grad_dtype '{self._dtype._short}'. The gradient must match the tensor's "
+                    f"with grad_dtype '{allowed._short}'. The gradient must match the tensor's "
                     "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype "
                     "attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with "
                     "caution. Diverging the dtypes of a tensor and its gradient may break downstream "
@@ -316,6 +321,27 @@ class Tensor:
     @grad.deleter
     def grad(self) -> None:
         self._grad = None
+
+    @property
+    def grad_dtype(self) -> D.dtype | None:
+        """The dtype a leaf's ``.grad`` takes (its own dtype by default; None: whatever arrives)."""
+        if self._grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be accessed on leaf tensors.")
+        return self._dtype if self._grad_dtype is SAME_DTYPE else self._grad_dtype
+
+    @grad_dtype.setter
+    def grad_dtype(self, value: D.dtype | None) -> None:
+        if self._grad_fn is not None:
+            raise RuntimeError("grad_dtype can only be set on leaf tensors.")
+        if value is not None and not isinstance(value, D.dtype):
+            raise RuntimeError(f"grad_dtype must be a torch.dtype or None, but got {type(value).__name__}")
+        grad = self._grad_or_none()
+        if grad is not None and value is not None and grad._dtype is not value:
+            raise RuntimeError(
+                f"Cannot set grad_dtype to '{value._short}' because there is already a gradient with dtype "
+                f"'{_cpp_name(grad._dtype)}'. Please clear the gradient (.grad = None) before changing grad_dtype, "
+                "or ensure the new grad_dtype matches the existing gradient's dtype.")
+        self._grad_dtype = value
 
     @property
     def data(self) -> Tensor:

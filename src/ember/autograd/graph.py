@@ -26,9 +26,10 @@ from typing import Any, NamedTuple
 from .._core.device import CPU, xp_of
 from .._core.dtype import float32, int64
 from .._core.memory_format import layout_strides
-from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
+from .._tensor import _INFERENCE, SAME_DTYPE, Tensor, from_array, zeros_of
 from ._saved_hooks import ACTIVE as _HOOKS_ACTIVE
 from ._saved_hooks import PACKED, Packed, current_hooks, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
+from .forward_ad import _DUALS
 from .grad_mode import STATE
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
@@ -470,7 +471,7 @@ def grad_edge(t: Tensor) -> tuple[Node, int] | None:
         if t._base is not None and fn._vv is not None and fn._vv != t._vc[0]:
             return regenerate_view_history(t)
         return (fn, t._output_nr)
-    if t._rg and not t._fw_only:   # (a forward-AD dual tensor may carry _rg only for its tangent)
+    if t._rg and not (_DUALS and t._fw_only):   # a forward-AD dual tensor may carry _rg only for its tangent
         return (grad_accumulator(t), 0)
     return None
 
@@ -600,12 +601,21 @@ def _copy_in_layout_of(leaf: Tensor, g: Tensor) -> Tensor:
     return from_array(out, g._dtype, g._device)
 
 
+def cast_to_grad_dtype(t: Tensor, g: Tensor) -> Tensor:
+    """``g`` in the dtype a leaf asked for with ``grad_dtype`` (unchanged when it kept the default or None)."""
+    want = t._grad_dtype
+    if want is SAME_DTYPE or want is None or g._dtype is want:
+        return g
+    return g.to(want)
+
+
 def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
     """``t.grad += g`` with torch's rules: in place when possible (``.grad`` keeps its identity), out of
     place under ``create_graph``; the first gradient is kept as is only when nothing else references it.
     A view made under no_grad (a leaf in name only) keeps no gradient, as in torch."""
     if t._no_grad_view:
         return
+    g = cast_to_grad_dtype(t, g)
     old = t._grad_or_none()
     if old is None:
         if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)
@@ -858,6 +868,7 @@ def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list
     if g is None:
         return
     t = node.variable
+    g = cast_to_grad_dtype(t, g)
     hooks = getattr(t, "_hooks", None)
     if hooks:
         g = _apply_hooks(hooks, g)
