@@ -351,3 +351,60 @@ def test_lazy_activation() -> None:
         assert type(ember.ones(1).as_subclass(User) + 1) is User
     finally:
         eo.activate()
+
+
+def _unwrapping(lib: Any) -> tuple:
+    calls: list = []
+
+    class Unwrap(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+            calls.append(func.__name__)
+
+            def plain(a: Any) -> Any:
+                return a.as_subclass(lib.Tensor) if isinstance(a, cls) else a
+
+            out = func(*[plain(a) for a in args], **{k: plain(v) for k, v in (kwargs or {}).items()})
+            return out.as_subclass(cls) if type(out) is lib.Tensor else out
+
+    x = lib.tensor([1.0, -2.0]).as_subclass(Unwrap)
+    r = lib.nn.functional.relu(x * 3) + lib.ones(2)
+    return type(r).__name__, r.as_subclass(lib.Tensor).tolist(), calls
+
+
+def test_unwrapping_subclass() -> None:
+    """A subclass that unwraps its arguments to plain tensors, calls ``func`` and wraps tensor results back."""
+    assert _unwrapping(ember) == _unwrapping(torch)
+
+
+def _slotted_and_quiet(lib: Any) -> tuple:
+    class Slotted(lib.Tensor):
+        __slots__ = ("tag",)
+
+    inner: list = []
+
+    class Quiet(lib.Tensor):
+        @classmethod
+        def __torch_function__(cls, func: Any, types: Any, args: tuple = (), kwargs: Any = None) -> Any:
+            inner.append(func.__name__)
+            with _top(lib).DisableTorchFunctionSubclass():
+                return func(*args, **(kwargs or {})).sum()
+
+    s = lib.ones(2).as_subclass(Slotted) * 2
+    q = lib.ones(3).as_subclass(Quiet) + 1
+    return type(s).__name__, s.tolist(), type(q).__name__, q.item(), inner
+
+
+def test_slotted_subclass_and_disable_inside_handler() -> None:
+    assert _slotted_and_quiet(ember) == _slotted_and_quiet(torch)
+
+
+def test_deactivate_restores_the_plain_entry_points() -> None:
+    eo.activate()
+    wrapped = ember.add
+    eo._deactivate()
+    try:
+        assert ember.add is wrapped.__wrapped__ and not hasattr(ember.Tensor.add, "_torch_function_wrapped")
+        assert type(ember.Tensor.__dict__["shape"].fget).__name__ == "function"
+    finally:
+        eo.activate()
