@@ -437,6 +437,21 @@ def test_prepare_qat_details() -> None:
     assert n[0].qconfig is eq.default_qat_qconfig and n[1].qconfig is None
 
 
+def test_prepare_qat_fixed_qparams_activations() -> None:
+    res = []
+    for T, Qm in ((torch, tq), (ember, eq)):
+        T.manual_seed(0)
+        nn = T.nn
+        m = nn.Sequential(nn.Linear(2, 2), nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=1), nn.Hardsigmoid())
+        m.qconfig = Qm.get_default_qat_qconfig("x86")
+        p = Qm.prepare_qat(m)
+        res.append((p, p(T.randn(3, 2))))
+    (tp, ty), (ep, ey) = res
+    assert repr(ep) == repr(tp)
+    assert list(ep.state_dict()) == list(tp.state_dict())
+    same(ey, ty)
+
+
 def test_qat_modules_from_float_and_to_float() -> None:
     qconfig = eq.get_default_qat_qconfig("fbgemm", 0)
     for f in (ember.nn.Linear(4, 3), ember.nn.Conv2d(2, 3, 3, padding=1)):

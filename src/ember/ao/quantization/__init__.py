@@ -3,9 +3,12 @@
 from .fake_quantize import (
     FakeQuantize,
     FakeQuantizeBase,
+    FixedQParamsFakeQuantize,
     FusedMovingAvgObsFakeQuantize,
     default_embedding_fake_quant,
     default_fake_quant,
+    default_fixed_qparams_range_0to1_fake_quant,
+    default_fixed_qparams_range_neg1to1_fake_quant,
     default_fused_act_fake_quant,
     default_fused_per_channel_wt_fake_quant,
     default_fused_wt_fake_quant,
@@ -19,6 +22,7 @@ from .fake_quantize import (
     fused_wt_fake_quant_range_neg_127_to_127,
 )
 from .observer import (
+    FixedQParamsObserver,
     MinMaxObserver,
     MovingAverageMinMaxObserver,
     MovingAveragePerChannelMinMaxObserver,
@@ -73,5 +77,7 @@ __all__ = [
     "get_default_qat_qconfig", "get_default_qat_module_mappings", "get_default_qconfig_propagation_list",
     "add_quant_dequant", "prepare", "prepare_qat", "propagate_qconfig_", "swap_module", "DeQuantStub",
     "QuantStub", "QuantWrapper", "convert", "quantize_dynamic", "default_dynamic_qconfig", "PlaceholderObserver",
-    "default_dynamic_quant_observer", "get_default_dynamic_quant_module_mappings",
+    "default_dynamic_quant_observer", "get_default_dynamic_quant_module_mappings", "FixedQParamsFakeQuantize",
+    "FixedQParamsObserver", "default_fixed_qparams_range_0to1_fake_quant",
+    "default_fixed_qparams_range_neg1to1_fake_quant",
 ]

@@ -17,7 +17,13 @@ from ...ops.quantize import (
     per_tensor_affine,
     per_tensor_symmetric,
 )
-from .observer import MovingAverageMinMaxObserver, MovingAveragePerChannelMinMaxObserver
+from .observer import (
+    FixedQParamsObserver,
+    MovingAverageMinMaxObserver,
+    MovingAveragePerChannelMinMaxObserver,
+    default_fixed_qparams_range_0to1_observer,
+    default_fixed_qparams_range_neg1to1_observer,
+)
 from .utils import (
     _is_float_qparams,
     _is_symmetric_quant,
@@ -33,7 +39,8 @@ __all__ = [
     "default_weight_fake_quant", "default_per_channel_weight_fake_quant", "default_fused_act_fake_quant",
     "default_fused_wt_fake_quant", "default_fused_per_channel_wt_fake_quant", "default_embedding_fake_quant",
     "fused_wt_fake_quant_range_neg_127_to_127", "fused_per_channel_wt_fake_quant_range_neg_127_to_127",
-    "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer",
+    "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer", "FixedQParamsFakeQuantize",
+    "default_fixed_qparams_range_neg1to1_fake_quant", "default_fixed_qparams_range_0to1_fake_quant",
 ]
 
 
@@ -145,6 +152,30 @@ class FakeQuantize(FakeQuantizeBase):
                                       error_msgs)
 
 
+class FixedQParamsFakeQuantize(FakeQuantize):
+    """FakeQuantize with the fixed scale and zero point of a :class:`FixedQParamsObserver` (shared buffers)."""
+
+    def __init__(self, observer: Any) -> None:
+        super().__init__(observer=observer)
+        if type(self.activation_post_process) is not FixedQParamsObserver:
+            raise AssertionError(f"{type(self).__name__}'s observer must be a FixedQParamsObserver")
+        self._observer_ctr = observer
+        self.scale = self.activation_post_process.scale
+        self.zero_point = self.activation_post_process.zero_point
+        if not is_per_tensor(self.qscheme):
+            raise AssertionError("Only per tensor quantization is supported FixedQParamsFakeQuantize module, got "
+                                 f"qscheme:{self.qscheme}")
+
+    def calculate_qparams(self) -> tuple[Any, Any]:
+        return self.scale, self.zero_point
+
+    def extra_repr(self) -> str:
+        app = self.activation_post_process
+        return (f"fake_quant_enabled={self.fake_quant_enabled}, observer_enabled={self.observer_enabled}, "
+                f"scale={self.scale}, zero_point={self.zero_point}, dtype={self.dtype}, "
+                f"quant_min={app.quant_min}, quant_max={app.quant_max}, qscheme={self.qscheme}")
+
+
 class FusedMovingAvgObsFakeQuantize(FakeQuantize):
     """FakeQuantize whose moving-average observation, qparam choice (fbgemm's) and fake quantization run as one
     op (``fused_moving_avg_obs_fake_quant``): QAT's default post-process."""
@@ -194,6 +225,10 @@ default_fused_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
 default_fused_per_channel_wt_fake_quant = FusedMovingAvgObsFakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127, dtype=D.qint8,
     qscheme=per_channel_symmetric)
+default_fixed_qparams_range_neg1to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_neg1to1_observer)
+default_fixed_qparams_range_0to1_fake_quant = FixedQParamsFakeQuantize.with_args(
+    observer=default_fixed_qparams_range_0to1_observer)
 fused_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_args(
     observer=MovingAverageMinMaxObserver, quant_min=-127, quant_max=127, dtype=D.qint8,
     qscheme=per_tensor_symmetric, eps=2 ** -12)

@@ -38,7 +38,8 @@ __all__ = [
     "PerChannelMinMaxObserver", "MovingAveragePerChannelMinMaxObserver", "default_observer",
     "default_weight_observer", "default_per_channel_weight_observer", "weight_observer_range_neg_127_to_127",
     "per_channel_weight_observer_range_neg_127_to_127", "default_float_qparams_observer", "PlaceholderObserver",
-    "default_placeholder_observer", "default_dynamic_quant_observer",
+    "default_placeholder_observer", "default_dynamic_quant_observer", "FixedQParamsObserver",
+    "default_fixed_qparams_range_neg1to1_observer", "default_fixed_qparams_range_0to1_observer",
 ]
 
 _EPS = 1.1920928955078125e-07      # torch.finfo(torch.float32).eps
@@ -305,6 +306,26 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
         return old + self.averaging_constant * (cur - old)
 
 
+class FixedQParamsObserver(ObserverBase):
+    """An observer with fixed qparams (for ops of known output range such as sigmoid or tanh)."""
+
+    def __init__(self, scale: float, zero_point: int, dtype: Any = D.quint8, qscheme: Any = per_tensor_affine,
+                 quant_min: int = 0, quant_max: int = 255, is_dynamic: bool = False, **kwargs: Any) -> None:
+        if is_dynamic:
+            raise NotImplementedError("FixedQParamsObserver doesn't support dynamic quantization")
+        super().__init__(dtype=dtype, is_dynamic=is_dynamic, **kwargs)
+        self.quant_min, self.quant_max = quant_min, quant_max
+        self.register_buffer("scale", C.tensor([scale], dtype=D.float32))
+        self.register_buffer("zero_point", C.tensor([zero_point], dtype=D.int32))
+        self.qscheme = qscheme
+
+    def forward(self, X: Any) -> Any:
+        return X
+
+    def calculate_qparams(self) -> tuple[Any, Any]:
+        return self.scale, self.zero_point
+
+
 class PlaceholderObserver(ObserverBase):
     """An observer that records nothing: it only carries the dtype (and ``is_dynamic``) a later step uses."""
 
@@ -328,6 +349,10 @@ class PlaceholderObserver(ObserverBase):
 
 
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
+default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
+    scale=2.0 / 256.0, zero_point=128, dtype=D.quint8, quant_min=0, quant_max=255)
+default_fixed_qparams_range_0to1_observer = FixedQParamsObserver.with_args(
+    scale=1.0 / 256.0, zero_point=0, dtype=D.quint8, quant_min=0, quant_max=255)
 default_placeholder_observer = PlaceholderObserver
 default_dynamic_quant_observer = PlaceholderObserver.with_args(dtype=D.quint8, quant_min=0, quant_max=255,
                                                                is_dynamic=True)

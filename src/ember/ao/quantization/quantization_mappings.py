@@ -7,6 +7,7 @@ from typing import Any
 from ... import nn
 from ..nn import qat as nnqat
 from ..nn.quantized import dynamic as nnqd
+from .fake_quantize import default_fixed_qparams_range_0to1_fake_quant, default_fixed_qparams_range_neg1to1_fake_quant
 from .stubs import DeQuantStub, QuantStub
 
 __all__ = ["get_default_qat_module_mappings", "get_default_dynamic_quant_module_mappings",
@@ -21,6 +22,15 @@ DEFAULT_QAT_MODULE_MAPPINGS: dict[Any, Any] = {
 
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS: dict[Any, Any] = {
     nn.Linear: nnqd.Linear,
+}
+
+
+# activations of known range get fixed-qparams fake quantization instead of the qconfig's (in training)
+DEFAULT_MODULE_TO_ACT_POST_PROCESS: dict[Any, Any] = {
+    nn.Hardsigmoid: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Sigmoid: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Softmax: default_fixed_qparams_range_0to1_fake_quant,
+    nn.Tanh: default_fixed_qparams_range_neg1to1_fake_quant,
 }
 
 

@@ -12,6 +12,7 @@ from ... import nn
 from .fake_quantize import FakeQuantizeBase
 from .qconfig import _assert_valid_qconfig
 from .quantization_mappings import (
+    DEFAULT_MODULE_TO_ACT_POST_PROCESS,
     get_default_dynamic_quant_module_mappings,
     get_default_qat_module_mappings,
     get_default_qconfig_propagation_list,
@@ -69,9 +70,9 @@ def _needs_observation(m: nn.Module) -> bool:
     return getattr(m, "qconfig", None) is not None
 
 
-def _insert_post_process(m: nn.Module, device: Any) -> None:
+def _insert_post_process(m: nn.Module, device: Any, special: Any = None) -> None:
     if _needs_observation(m) and not isinstance(m, DeQuantStub):
-        post = m.qconfig.activation()
+        post = (special or m.qconfig.activation)()
         if device is not None:
             post.to(device)
         m.add_module("activation_post_process", post)
@@ -95,6 +96,8 @@ def _add_observer_(module: nn.Module, propagation: set, non_leaf: set | None, de
             continue
         if non_leaf is not None and type(child) in non_leaf:
             _insert_post_process(child, device)
+        elif child.training and type(child) in DEFAULT_MODULE_TO_ACT_POST_PROCESS:
+            _insert_post_process(child, device, DEFAULT_MODULE_TO_ACT_POST_PROCESS[type(child)])
         else:
             _add_observer_(child, propagation, non_leaf, device)
     is_leaf = next(iter(module.children()), None) is None
