@@ -622,7 +622,7 @@ def sparse_compressed_tensor(compressed_indices: Any, plain_indices: Any, values
         raise RuntimeError(f"sparse_compressed_tensor expected sparse compressed tensor layout but got {_key(layout)}")
     dev = canonical(device) if device is not None else None
     vals = _as_tensor(values, dev, dtype)
-    if dev is not None and dev.type != "cpu":
+    if vals._device.type != "cpu":   # compressed layouts are CPU-only in ember
         raise not_implemented("sparse_compressed_tensor", "SparseCsrCUDA")
     ci = _as_tensor(compressed_indices, vals._device)
     pi = _as_tensor(plain_indices, vals._device)
@@ -763,6 +763,8 @@ _TO_NODES: dict[Any, type] = {}
 
 def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: int | None = None) -> Tensor:
     """``t.to_sparse_csr() / csc / bsr / bsc`` (and ``to_sparse(layout=...)``) from any layout."""
+    if t._device.type != "cpu":   # compressed layouts are CPU-only in ember
+        raise not_implemented(f"_to_{lay._name}", "CUDA")
     if isinstance(t, CompressedTensor):
         if dense_dim is not None:
             raise RuntimeError(f"to_{lay._name}: conversion from {_key(t.layout)} to {_key(lay)} with dense_dim "
