@@ -181,6 +181,27 @@ def test_learnable_per_tensor(sc: float, zp: float, lo: int, hi: int, gf: float)
         np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_learnable_per_channel(axis: int) -> None:
+    g = torch.Generator().manual_seed(axis)
+    x = torch.randn(3, 4, 20, generator=g) * 2
+    n = x.shape[axis]
+    s, z = torch.rand(n, generator=g) * 0.05 + 0.01, torch.randn(n, generator=g) * 3
+    xt, st, zt = x.clone().requires_grad_(), s.clone().requires_grad_(), z.clone().requires_grad_()
+    xe, se, ze = E(x, True), E(s, True), E(z, True)
+    yt = torch._fake_quantize_learnable_per_channel_affine(xt, st, zt, axis, -16, 15, 0.3)
+    ye = Q._fake_quantize_learnable_per_channel_affine(xe, se, ze, axis, -16, 15, 0.3)
+    same(ye, yt)
+    assert type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__
+    gr = torch.randn(yt.shape, generator=g)
+    yt.backward(gr)
+    ye.backward(E(gr))
+    same(xe.grad, xt.grad)
+    for e, t in ((se.grad, st.grad), (ze.grad, zt.grad)):   # sums in another order: float32 rounding apart
+        assert tuple(e.shape) == tuple(t.shape)
+        np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-4)
+
+
 # ---- the fused observer + fake quantize op ---------------------------------------------------------------
 @pytest.mark.parametrize("per_row,sym,lo,hi", [(False, False, 0, 127), (True, True, -128, 127),
                                                (False, True, -128, 127), (True, False, 0, 255)])

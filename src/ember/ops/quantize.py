@@ -26,7 +26,8 @@ __all__ = [
     "qscheme", "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric", "per_channel_symmetric",
     "per_channel_affine_float_qparams", "fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
     "fake_quantize_per_tensor_affine_cachemask", "fake_quantize_per_channel_affine_cachemask",
-    "_fake_quantize_learnable_per_tensor_affine", "fused_moving_avg_obs_fake_quant", "choose_qparams_minmax",
+    "_fake_quantize_learnable_per_tensor_affine", "_fake_quantize_learnable_per_channel_affine",
+    "fused_moving_avg_obs_fake_quant", "choose_qparams_minmax",
     "QuantizedTensor", "quantize_per_tensor", "quantize_per_channel", "linear_dynamic",
 ]
 
@@ -242,6 +243,24 @@ def _zero_point_of(zero_point: Tensor, quant_min: int, quant_max: int, forward: 
     return int(min(max(z, _F32(quant_min)), _F32(quant_max)))
 
 
+def _lsq_grads(x: Tensor, g: Tensor, sc: Any, zp: Any, qmin: int, qmax: int, factor: float) -> tuple:
+    """Per-element gradients of learnable fake quantization (torch's float32 kernel): straight-through for x;
+    for the scale ``(x_fq - x) / s`` inside the grid and ``qmin - z`` / ``qmax - z`` outside; for the zero point
+    ``-s`` outside, 0 inside; both times ``grad_factor``."""
+    ns = _xp(x)
+    f = _F32(factor)
+    a, dy = x._data, g._data.astype(_F32)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        inv = _F32(1.0) / sc
+        xq = ns.rint(zp + a * inv)
+        inside = (xq >= qmin) & (xq <= qmax)
+        xfq = (ns.clip(xq, qmin, qmax) - zp) * sc
+        dscale = ns.where(inside, dy * (xfq - a) * inv, ns.where(xq < qmin, dy * (qmin - zp), dy * (qmax - zp))) * f
+        dzp = ns.where(inside, _F32(0.0), dy * _F32(-1.0) * sc * f)
+    as_t = lambda arr: new_tensor(arr.astype(_F32), D.float32, x._device)   # noqa: E731
+    return as_t(dy * inside), as_t(dscale), as_t(dzp)
+
+
 class FakeQuantizeLearnablePerTensorAffineBackward0(Node):
     """Gradients for input (straight-through), scale and zero point (torch's LSQ formulas), in float32."""
 
@@ -249,28 +268,34 @@ class FakeQuantizeLearnablePerTensorAffineBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         x, scale, zero_point = self.saved
-        qmin, qmax, factor = self.quant_min, self.quant_max, _F32(self.grad_factor)
+        qmin, qmax = self.quant_min, self.quant_max
         if not qmin <= 0 <= qmax:
             raise RuntimeError("`quant_min` should be less than or         equal to `quant_max`, and the "
                                "quantization range should include 0.")
         z = _zero_point_of(zero_point, qmin, qmax, False)
         if not qmin <= z <= qmax:
             raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
-        ns = _xp(x)
         sc = _F32(scale._data.reshape(-1)[0])
-        inv = _F32(1.0) / sc
-        a, dy = x._data, g._data.astype(_F32)
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            xq = ns.rint(_F32(z) + a * inv)
-            inside = (xq >= qmin) & (xq <= qmax)
-            xfq = (ns.clip(xq, qmin, qmax) - _F32(z)) * sc
-            dscale = ns.where(inside, dy * (xfq - a) * inv,
-                              ns.where(xq < qmin, dy * _F32(qmin - z), dy * _F32(qmax - z))) * factor
-            dzp = ns.where(inside, _F32(0.0), dy * _F32(-1.0) * sc * factor)
-        dx = new_tensor((dy * inside).astype(_F32), D.float32, x._device)
-        ds = new_tensor(dscale.astype(_F32), D.float32, x._device).sum().unsqueeze(0)
-        dz = new_tensor(dzp.astype(_F32), D.float32, x._device).sum().unsqueeze(0)
-        return dx, ds, dz
+        dx, ds, dz = _lsq_grads(x, g, sc, _F32(z), qmin, qmax, self.grad_factor)
+        return dx, ds.sum().unsqueeze(0), dz.sum().unsqueeze(0)
+
+
+class FakeQuantizeLearnablePerChannelAffineBackward0(Node):
+    """Per-channel LSQ gradients: per-element terms as per tensor, summed over all dims but ``axis``."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        x, scale, zero_point = self.saved
+        qmin, qmax, axis = self.quant_min, self.quant_max, self.axis
+        if not qmin <= 0 <= qmax:
+            raise RuntimeError("Expecting `quant_min` <= 0 and `quant_max` >= 0")
+        shape = _channel_shape(x, axis)
+        zp = np.clip(np.rint(zero_point._data.astype(_F32)), qmin, qmax).astype(_F32)
+        dx, ds, dz = _lsq_grads(x, g, scale._data.astype(_F32).reshape(shape), zp.reshape(shape), qmin, qmax,
+                                self.grad_factor)
+        dims = tuple(d for d in range(x.dim()) if d != axis)
+        return dx, ds.sum(dims), dz.sum(dims)
 
 
 def _fake_quantize_learnable_per_tensor_affine(
@@ -288,6 +313,25 @@ def _fake_quantize_learnable_per_tensor_affine(
         node = record(out, FakeQuantizeLearnablePerTensorAffineBackward0(), (input, scale, zero_point))
         node.save(input, scale, zero_point)
         node.quant_min, node.quant_max, node.grad_factor = quant_min, quant_max, grad_factor
+    return out
+
+
+def _fake_quantize_learnable_per_channel_affine(
+    input: Tensor, scale: Tensor, zero_point: Tensor, axis: int, quant_min: int, quant_max: int,
+    grad_factor: float = 1.0,
+) -> Tensor:
+    """Per-channel fake quantization with learnt ``scale`` and float ``zero_point`` (rounded and clamped for the
+    forward); the backward gives per-channel scale and zero-point gradients."""
+    from ..autograd.grad_mode import no_grad
+    zp = new_tensor(np.clip(np.rint(zero_point._data), quant_min, quant_max).astype(np.int32), D.int32,
+                    zero_point._device)
+    with no_grad():
+        y, _ = fake_quantize_per_channel_affine_cachemask(input, scale.detach(), zp, axis, quant_min, quant_max)
+    out = new_tensor(y._data, input._dtype, input._device)
+    if needs_grad(input, scale, zero_point):
+        node = record(out, FakeQuantizeLearnablePerChannelAffineBackward0(), (input, scale, zero_point))
+        node.save(input, scale, zero_point)
+        node.quant_min, node.quant_max, node.grad_factor, node.axis = quant_min, quant_max, grad_factor, axis
     return out
 
 
