@@ -7,8 +7,13 @@ as in torch); while a level is active the op machinery's ``record`` takes :func:
 fast path. An output's tangent is derived from the op's backward node, which is linear in its grad_output:
 ``J·t = d/du <node.backward(u), t>`` (a backward of the backward). Ops finish setting up their node (saved
 tensors) after ``record``, so that tangent is computed when first read — by the next op, ``unpack_dual``, or
-before any in-place write (:func:`flush`), so it sees the values the op saw. The tangent of a view is a
-view of its input's tangent, and an in-place op writes into the existing tangent, as in torch.
+before any in-place write (:func:`flush`), so it sees the values the op saw (input tangents are copied for
+it). Elementwise ops need only one backward call per input (their Jacobian is diagonal). The tangent of a view
+is a view of its input's tangent, and an in-place op writes into the existing tangent, as in torch.
+
+Not (yet) as torch: under ``no_grad`` ops record nothing, so their outputs get no tangent; a plain tensor an
+op saved and that is modified in place (by an op that records nothing) before the op's tangent is read makes
+that read raise autograd's "modified by an inplace operation" error.
 """
 
 from __future__ import annotations
