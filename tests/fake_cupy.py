@@ -58,6 +58,15 @@ def unwrap(x: Any, where: str, host_ok: bool = False) -> Any:
     return x
 
 
+def _wrapped(shape: tuple[int, ...], key: Any) -> Any:
+    """``key`` with out-of-range integer-array entries taken modulo their dim: CuPy does not bounds-check
+    index arrays on the GPU (it wraps), and ember reports such indices at the next host read instead."""
+    parts = key if isinstance(key, tuple) else (key,)
+    if any(p is None or p is Ellipsis or (isinstance(p, np.ndarray) and p.dtype == bool) for p in parts):
+        raise IndexError("fake cupy: cannot wrap this out-of-range key")
+    return tuple(p % shape[d] if isinstance(p, np.ndarray) and shape[d] else p for d, p in enumerate(parts))
+
+
 def wrap(x: Any) -> Any:
     """NumPy results as CuPy's: arrays wrapped, array scalars as 0-d arrays."""
     if isinstance(x, np.ndarray):
@@ -80,6 +89,8 @@ def _function(name: str, fn: Any) -> Any:
             if kwargs.get("kind") not in (None, "stable"):
                 raise ValueError("kind can only be None or 'stable'")
             kwargs["kind"] = "stable"
+        if name in ("take", "ndarray.take"):   # CuPy wraps out-of-range indices rather than raising
+            kwargs["mode"] = "wrap"
         if name == "asnumpy":
             SYNCS[0] += 1
             return np.array(unwrap(args[0], name, True))
@@ -257,10 +268,19 @@ class ndarray:
         return _function(f"ndarray.{name}", attr) if callable(attr) else wrap(attr)
 
     def __getitem__(self, key: Any) -> Any:
-        return wrap(self._a[unwrap(key, "__getitem__")])
+        key = unwrap(key, "__getitem__")
+        try:
+            return wrap(self._a[key])
+        except IndexError:
+            return wrap(self._a[_wrapped(self._a.shape, key)])
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._a[unwrap(key, "__setitem__")] = unwrap(value, "__setitem__", True)
+        key = unwrap(key, "__setitem__")
+        value = unwrap(value, "__setitem__", True)
+        try:
+            self._a[key] = value
+        except IndexError:
+            self._a[_wrapped(self._a.shape, key)] = value
 
     def __neg__(self) -> Any:
         return wrap(-self._a)

@@ -310,10 +310,11 @@ def _check_key(shape: tuple, key: tuple) -> None:
         size = shape[d]
         if k.size and size == 0:
             raise IndexError("index is out of bounds for dimension with size 0")
-        bad = (k >= size) | (k < -size)
-        if k.size and bool(bad.any()):
-            raise IndexError(f"index {int(k[bad].reshape(-1)[0])} is out of bounds for dimension {rank} "
-                             f"with size {size}")
+        if k.size:   # on a GPU reported at the next host read (no synchronisation)
+            bad = (k >= size) | (k < -size)
+            check_on_device(xp_of_array(k), bad.any(), lambda k=k, bad=bad, rank=rank, size=size: IndexError(
+                f"index {int(to_host(k[bad].reshape(-1)[:1])[0])} is out of bounds for dimension {rank} "
+                f"with size {size}"))
     try:
         np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
     except ValueError:
@@ -404,7 +405,7 @@ def _flat_positions(xp: Any, arr: Any, key: tuple) -> Any:
     lin = 0
     stride = math.prod(shape[len(key):])
     for k, n in zip(reversed(key), reversed(shape[:len(key)]), strict=False):
-        if not in_range(k, n, negative_ok=True):
+        if xp is np and not in_range(k, n, negative_ok=True):   # a GPU key was checked (deferred) already
             return None
         lin = lin + k % n * stride
         stride *= n
@@ -588,7 +589,7 @@ def _fill_where(xp: Any, arr: Any, mask: Any, value: Any) -> None:
     keep = mask.view(np.int8) - np.int8(1)   # int8 -1 / 0, sign-extended to all ones / zeros
     xp.bitwise_and(ints, keep, out=ints)
     bits = v.view(f"i{size}")
-    if bool(bits != 0):
+    if np.asarray(value, dtype=arr.dtype).view(f"i{size}") != 0:   # read on the host: no GPU sync
         xp.bitwise_or(ints, xp.bitwise_and(bits, xp.invert(keep)), out=ints)
 
 
