@@ -332,3 +332,20 @@ def test_threaded_gelu_backward_same_bits(approximate: str, monkeypatch: pytest.
     ember.nn.functional.gelu(e, approximate=approximate).sum().backward()
     torch.nn.functional.gelu(t, approximate=approximate).sum().backward()
     np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 4000), (6, 300)])
+def test_layer_norm_row_dots_long_and_short_rows(shape: tuple) -> None:
+    """Rows up to 8192 long take BLAS row dots (``vecdot``), longer ones ``einsum``: both give torch's values
+    and gradients."""
+    a = (RNG.standard_normal(shape) * 2 + 3).astype(np.float32)
+    g = RNG.standard_normal(shape).astype(np.float32)
+    w, b = RNG.standard_normal(shape[1:]).astype(np.float32), RNG.standard_normal(shape[1:]).astype(np.float32)
+    res = []
+    for lib in (ember, torch):
+        x, wt, bt = (lib.tensor(v, requires_grad=True) for v in (a, w, b))
+        y = lib.nn.functional.layer_norm(x, shape[1:], wt, bt)
+        y.backward(lib.tensor(g))
+        res.append([t.detach().numpy() for t in (y, x.grad, wt.grad, bt.grad)])
+    for e, t in zip(res[0], res[1], strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=1e-4)

@@ -22,6 +22,7 @@ from ...ops.shape import cat
 from ...ops.special import erf as erf_op
 from ...ops.special import erf_kernel
 from ._common import OUT, STATE, Node, Tensor, compute_array, fused, inplace_apply, needs_grad, result, xp
+from ._layers import _row_dots
 
 __all__ = [
     "relu",
@@ -673,7 +674,7 @@ def _softmax_grad_rows(ns: Any, g: Any, y: Any, p: Any) -> Any:
             j = min(i + step, hi)
             gk, ok = g[i:j], gx[i:j]
             if p is None:
-                ns.subtract(gk, ns.einsum("ij,ij->i", gk, y[i:j])[:, None], out=ok)
+                ns.subtract(gk, _row_dots(ns, gk, y[i:j])[:, None], out=ok)
                 ok *= y[i:j]
             else:
                 ns.multiply(p[i:j], _row_sums(ns, gk)[:, None], out=ok)

@@ -389,6 +389,14 @@ def _tiled(ns: object, v: np.ndarray | None, rows: int) -> np.ndarray | None:
     return v if v is None or ns is not np else np.ascontiguousarray(np.broadcast_to(v, (rows, v.shape[-1])))
 
 
+def _row_dots(ns: object, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The dot products of the rows of two 2-d arrays: on the CPU NumPy's ``vecdot`` (a BLAS dot per row, ~30%
+    faster than ``einsum``; rows up to 8192 long, which BLAS does not split over threads of its own)."""
+    if ns is np and a.shape[1] <= 8192 and hasattr(np, "vecdot"):   # NumPy 2
+        return np.vecdot(a, b)
+    return ns.einsum("ij,ij->i", a, b)
+
+
 def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std, a block of
     rows at a time. With ``xc = x - mean``, ``r = 1/std`` and ``gh = g·w``:
@@ -421,7 +429,7 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
             if want_x:
                 gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
                 s1 = ns.einsum("ij->i", gh)[:, None]
-                s2 = ns.einsum("ij,ij->i", gh, xk)[:, None]
+                s2 = _row_dots(ns, gh, xk)[:, None]
                 s2 *= rk
                 s2 *= rk
                 s2 /= -max(n, 1)
@@ -482,7 +490,7 @@ def layer_norm(
             mk[:, 0] = ns.einsum("ij->i", ak)  # row sums with vector accumulators (~3x faster than .sum)
             mk /= max(n, 1)
             ns.subtract(ak, mk, out=yk)
-            rk[:, 0] = ns.einsum("ij,ij->i", yk, yk)
+            rk[:, 0] = _row_dots(ns, yk, yk)
             rk /= n
             rk += eps
             ns.sqrt(rk, out=rk)
