@@ -421,3 +421,15 @@ def test_unsorted_add_merge_order(hi, n):
     eb, tb = pair(ib, vb, size)
     same(ea + eb, ta + tb)
     same(eb.add(ea, alpha=2), tb.add(ta, alpha=2))
+
+
+def test_add_sub_gradients_of_two_leaves():
+    """One gradient flowing to two sparse leaves: each leaf keeps its own copy (as torch)."""
+    res = []
+    for m, mk in ((ember, esp.sparse_coo_tensor), (torch, torch.sparse_coo_tensor)):
+        a = mk(m.tensor([[0, 1], [1, 0]]), m.tensor([1.0, 2.0], dtype=m.float64), (2, 2)).requires_grad_()
+        b = mk(m.tensor([[0, 1], [1, 1]]), m.tensor([1.0, 3.0], dtype=m.float64), (2, 2)).requires_grad_()
+        (a + b).to_dense().pow(2).sum().backward()
+        (a - b).to_dense().pow(2).sum().backward()
+        res.append([a.grad.to_dense().tolist(), b.grad.to_dense().tolist()])
+    assert res[0] == res[1]

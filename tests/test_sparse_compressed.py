@@ -548,3 +548,21 @@ def test_module_level_products():
     same(ember.mm(e.to_sparse_csr(), ember.tensor(b)), torch.mm(t.to_sparse_csr(), torch.tensor(b)))
     same(ember.addmm(ember.tensor(b[:4]), e.to_sparse_csr(), ember.tensor(b)),
          torch.addmm(torch.tensor(b[:4]), t.to_sparse_csr(), torch.tensor(b)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda a, b: (a + b).to_dense(), lambda a, b: a.add(b, alpha=2).to_dense(), lambda a, b: (-a).to_dense(),
+    lambda a, b: a + b.to_dense(), lambda a, b: a.values() * 2, lambda a, b: (a * b).to_dense(),
+    lambda a, b: (a * 2.5).to_dense(),
+])
+def test_arithmetic_gradients(fn):
+    """Gradients of two CSR leaves (each used once or shared by an op) equal torch's, layout included."""
+    res = []
+    for m in (ember, torch):
+        a = m.tensor(D2, dtype=m.float64).to_sparse_csr().requires_grad_()
+        b = m.tensor(D3, dtype=m.float64).to_sparse_csr().requires_grad_()
+        y = fn(a, b)
+        y.pow(2).sum().backward()
+        grads = [None if x.grad is None else (repr(x.grad.layout), x.grad.to_dense().tolist()) for x in (a, b)]
+        res.append([type(y.grad_fn).__name__, *grads])
+    assert res[0] == res[1]

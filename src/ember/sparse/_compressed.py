@@ -966,7 +966,13 @@ def _add_arrays(a: CompressedStorage, b: CompressedStorage, alpha: Any) -> tuple
     return s.compressed, s.plain, s.values
 
 
-_AddBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
+def _own(g: Tensor) -> Tensor:
+    """A fresh copy of a gradient that goes to two inputs (autograd keeps an owned sparse gradient as
+    ``.grad``; a shared one it would copy as a dense array, which a sparse storage cannot be)."""
+    return g.clone()
+
+
+_AddBackward0 = make_node_class("AddBackward0", lambda n, g: (_own(g), g * n.alpha if n.alpha != 1 else _own(g)))
 
 
 def _add(a: CompressedTensor, b: Any, alpha: Any) -> Tensor:
@@ -1016,8 +1022,15 @@ def _add_dense(dense: Tensor, sp: CompressedTensor, alpha: Any, alpha_on_dense: 
                    alpha_d=ad if alpha_on_dense is None else 1, alpha_s=as_ if alpha_on_dense is None else ad)
 
 
-_MulSparseBackward0 = make_node_class("MulBackward0", lambda n, g: (
-    _like(n.a, _gather(g, n.a) * _gather(n.b, n.a)), _like(n.a, _gather(g, n.a) * n.a.values())))
+def _mul_backward(n: Any, g: Tensor) -> tuple:
+    """Both factors' gradients on the product's pattern (dense for a dense factor)."""
+    gp = _gather(g, n.pat)
+    ga = _like(n.pat, gp * _gather(n.y, n.pat))
+    gb = _like(n.pat, gp * _gather(n.x, n.pat))
+    return (ga, gb if isinstance(n.y, CompressedTensor) else gb.to_dense())
+
+
+_MulSparseBackward0 = make_node_class("MulBackward0", _mul_backward)
 
 
 def _mul(a: CompressedTensor, other: Any) -> CompressedTensor:
@@ -1046,11 +1059,11 @@ def _mul(a: CompressedTensor, other: Any) -> CompressedTensor:
             s = _assemble(a.shape[:nb], *a.shape[nb:nb + 2], pa[0][keep], pa[1][keep], pa[2][keep], vals, a.layout,
                           a._data.compressed.dtype)
             out = _wrap_c(s, a._device, D.promote_types(a._dtype, other._dtype))
-        return _record(out, _MulSparseBackward0, (a, other), a=out, b=other)
+        return _record(out, _MulSparseBackward0, (a, other), pat=out, x=a, y=other)
     with _no_grad():
         vals = a.values() * _gather(other.detach(), a)
         out = _like(a, vals).detach()
-    return _record(out, _MulSparseBackward0, (a, other), a=a, b=other)
+    return _record(out, _MulSparseBackward0, (a, other), pat=a, x=a, y=other)
 
 
 def _sum(t: CompressedTensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:

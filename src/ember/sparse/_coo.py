@@ -540,8 +540,14 @@ _TBackward0 = make_node_class("TBackward0", lambda n, g: (g.t(),))
 _NegBackward0 = make_node_class("NegBackward0", lambda n, g: (-g,))
 _MulBackward0 = make_node_class("MulBackward0", lambda n, g: (g * n.factor,))
 _DivBackward0 = make_node_class("DivBackward0", lambda n, g: (g / n.factor,))
-_AddBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
-_SubBackward0 = make_node_class("SubBackward0", lambda n, g: (g, g * n.alpha))
+def _own(g: Tensor) -> Tensor:
+    """A fresh copy of a gradient that goes to two inputs (autograd keeps an owned sparse gradient as
+    ``.grad``; a shared one it would copy as a dense array, which a sparse storage cannot be)."""
+    return g.clone() if isinstance(g, SparseTensor) else g
+
+
+_AddBackward0 = make_node_class("AddBackward0", lambda n, g: (_own(g), g * n.alpha if n.alpha != 1 else _own(g)))
+_SubBackward0 = make_node_class("SubBackward0", lambda n, g: (_own(g), g * n.alpha))
 _ToSparseBackward0 = make_node_class("ToSparseBackward0", lambda n, g: (g.to_dense() if is_sparse(g) else g,))
 _ToSparseBackward1 = make_node_class("ToSparseBackward1", lambda n, g: (g.to_dense() if is_sparse(g) else g,))
 
