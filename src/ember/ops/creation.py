@@ -251,7 +251,7 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
         D.check_fill(dt, fill)
     if fill is None:
         arr = xp.empty(shape, dt.np)
-    elif fill == 0 and type(fill) is not _complex:
+    elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
         arr = xp.zeros(shape, dt.np)
     elif dt.kind == "float8":
         arr = D.convert(np.full(shape, fill, np.float32), D.float32, dt)
@@ -309,6 +309,8 @@ def _like_factory(input: Tensor, fill: Any, dtype: Any, device: Any, requires_gr
     """A new tensor of ``input``'s shape (filled with ``fill`` unless None) laid out as torch lays out
     ``*_like`` results: ``input``'s strides when they are dense (``preserve_format``), else contiguous."""
     dt, dev = _like(input, dtype, device)
+    if dt.kind == "quantized":     # torch makes *_like tensors with empty_strided, which refuses them
+        raise D.convert_refusal(dt)
     arr = input._data
     elem = tuple(s // arr.itemsize for s in arr.strides)
     strides = layout_strides(arr.shape, elem, memory_format)
