@@ -566,3 +566,16 @@ def test_arithmetic_gradients(fn):
         grads = [None if x.grad is None else (repr(x.grad.layout), x.grad.to_dense().tolist()) for x in (a, b)]
         res.append([type(y.grad_fn).__name__, *grads])
     assert res[0] == res[1]
+
+
+def test_batched_values_ops():
+    e, t = both((np.arange(24.0).reshape(2, 3, 4) % 4).tolist(), "float64")
+    ec, tc = e.to_sparse_csr(), t.to_sparse_csr()
+    same(ec * 2, tc * 2)
+    same(-ec, tc.neg())
+    same(ec.sqrt(), tc.sqrt())
+    same(ec.sum(), tc.sum())
+    same(ec.to_dense(), tc.to_dense())
+    same(ec.to_sparse_csc(), tc.to_sparse_csc())
+    assert_same_error(lambda: ec.to_sparse_bsr((1, 2)), lambda: tc.to_sparse_bsr((1, 2)))
+    same(e.to_sparse_bsr((1, 2)).to_dense(), t.to_sparse_bsr((1, 2)).to_dense())

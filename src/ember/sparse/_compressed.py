@@ -739,6 +739,9 @@ def _compressed_to_compressed(t: CompressedTensor, lay: Any, blocksize: Any) -> 
     src = s.layout
     if lay in _BLOCKED and src not in _BLOCKED:
         nb = s.nbatch
+        if nb:
+            raise RuntimeError(f"sparse_compressed_to_{lay._name}: conversion from {_key(src)} to {_key(lay)} for "
+                               "batched inputs is not supported")
         b, r, c, vals = _coords(s)
         batch = s.shape[:nb]
         b, r, c, vals = _blocks_of(math.prod(batch), *s.shape[nb:nb + 2], b, r, c, vals, _blocksize(blocksize))

@@ -17,8 +17,8 @@ Two array operations are implemented on the storage because autograd's leaf accu
 ``dense += storage`` (a dense ``.grad`` plus a sparse one, added entry by entry in order).
 
 Forward kernels run on ``xp`` arrays (vectorised: ``unique``/``argsort``/``reduceat``, no loops over
-nonzeros, except torch's sparse + sparse merge of two *unsorted* entry lists, which is inherently
-sequential); backward formulas are ember ops (indexing, ``mm``) and the sparse ops of this module.
+nonzeros; torch's sequential merge of two *unsorted* entry lists is resolved level by level, see
+:func:`_merge_picks`); backward formulas are ember ops (indexing, ``mm``) and the sparse ops of this module.
 """
 
 from __future__ import annotations
