@@ -216,9 +216,10 @@ def _promote_pair(a: dtype, b: dtype) -> dtype:
     return a if a.itemsize > b.itemsize else b
 
 
-_PROMOTE: dict[tuple[dtype, dtype], dtype] = {}
-for _a in (*ALL_DTYPES, *EXTRA_DTYPES):
-    for _b in (*ALL_DTYPES, *EXTRA_DTYPES):
+# the table holds the common pairs; the others (mostly refused) are worked out when asked
+_PROMOTE: dict[tuple[dtype, dtype], dtype] = {(d, d): d for d in EXTRA_DTYPES}
+for _a in (*ALL_DTYPES, complex32):
+    for _b in (*ALL_DTYPES, complex32):
         try:
             _PROMOTE[_a, _b] = _promote_pair(_a, _b)
         except RuntimeError:
