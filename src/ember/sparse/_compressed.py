@@ -774,7 +774,7 @@ def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: 
                                "argument given is not supported" if t.layout is lay else
                                f"sparse_compressed_to_{lay._name}: conversion from {_key(t.layout)} to {_key(lay)} "
                                "with dense_dim argument given is not supported")
-        if t.layout is lay and lay not in _BLOCKED:
+        if t.layout is lay and (lay not in _BLOCKED or _blocksize(blocksize) == t._data.block):
             return t
         s = _compressed_to_compressed(t, lay, blocksize)
     elif isinstance(t, SparseTensor):
