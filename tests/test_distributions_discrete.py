@@ -193,3 +193,18 @@ def test_binomial_one_parameter_set_matches_torch_stream(dtype, n, p):
     assert_close(ember.randn(1), torch.randn(1), rtol=0, atol=0)
     e, t = ed.Binomial(n, torch.tensor(p, dtype=dtype).item()), td.Binomial(n, torch.tensor(p, dtype=dtype).item())
     assert_close(e.sample((40,)), t.sample((40,)), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_binomial_edge_parameters_match_torch_stream(dtype):
+    """prob NaN / 0 / 1 / tiny / near 1, count 0 / 1 / from 2**24 (float32 rounds there) mixed in one tensor: the
+    per-element path draws torch's numbers and leaves the cached normal alone."""
+    count = torch.tensor([5.0, 5.0, 0.0, 3.0, 7.0, 1.0, 40.0, 40.0, 2.0**24 + 1, 1e6, 12.0], dtype=dtype).repeat(25)
+    prob = torch.tensor([float("nan"), 0.0, 0.5, 1.0, 1e-30, 0.999, 0.25, 0.75, 0.5, 1e-6, 0.9], dtype=dtype).repeat(25)
+    torch.manual_seed(11)
+    ember.manual_seed(11)
+    assert_close(ember.randn(1), torch.randn(1))
+    assert_close(ember.distributions._samplers.binomial(to_ember(count), to_ember(prob)), torch.binomial(count, prob),
+                 rtol=0, atol=0, equal_nan=True)
+    assert_close(ember.randn(1), torch.randn(1), rtol=0, atol=0)
+    assert_close(ember.rand(3), torch.rand(3), rtol=0, atol=0)

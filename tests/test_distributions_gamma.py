@@ -1,6 +1,8 @@
 """Gamma-based families (Gamma, Chi2, Beta, Dirichlet, StudentT) and their samplers against torch: the
 same numbers under one seed, reparameterised gradients, densities, moments, errors and KL divergences."""
 
+import functools
+
 import pytest
 import torch
 import torch.distributions as td
@@ -355,10 +357,10 @@ def test_non_differentiable_helpers_raise_on_backward():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("alpha,size", [(1.5, 4000), (2.0, 50), (7.3, 600), (1e4, 3)])
+@pytest.mark.parametrize("alpha,size", [(1.1, 3000), (1.25, 2000), (1.5, 4000), (2.0, 50), (7.3, 600), (1e4, 3)])
 @pytest.mark.parametrize("cached", [False, True])
 def test_standard_gamma_one_alpha_matches_torch_stream(dtype, alpha, size, cached):
-    """The vectorised path (one alpha >= 1.5 for every element; y <= 0 attempts restart the tiling)."""
+    """The vectorised path (one alpha >= 1.1 for every element; y <= 0 attempts restart the tiling)."""
     al = torch.full((size,), alpha, dtype=dtype)
     torch.manual_seed(0)
     ember.manual_seed(0)
@@ -367,3 +369,20 @@ def test_standard_gamma_one_alpha_matches_torch_stream(dtype, alpha, size, cache
     _same_stream(lambda: S._standard_gamma(to_ember(al)), lambda: torch._standard_gamma(al), seed=None)
     conc = torch.full((size // 3 + 1, 3), alpha, dtype=dtype)
     _same_stream(lambda: S._sample_dirichlet(to_ember(conc)), lambda: torch._sample_dirichlet(conc), seed=None)
+
+
+@pytest.mark.parametrize("alpha", [1.1, 3.0])
+def test_standard_gamma_one_alpha_buffer_refills(monkeypatch, alpha):
+    """The one-alpha path drawing its uniforms ahead in short buffers (each refill continues the stream)."""
+    monkeypatch.setattr(S, "_gamma_same", functools.partial(S._gamma_same, ahead=0.3))
+    al = torch.full((900,), alpha, dtype=torch.float64)
+    _same_stream(lambda: S._standard_gamma(to_ember(al)), lambda: torch._standard_gamma(al), seed=7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_standard_gamma_edge_concentrations(dtype):
+    """Concentrations at and below the dtype's tiny, tiny boosts (alpha < 1 rounds alpha + 1 to 1), huge ones and
+    values near 1 mixed in one tensor: torch's stream and clamping to the smallest normal number."""
+    tiny = torch.finfo(dtype).tiny
+    a = torch.tensor([0.0, tiny, 1e-30, 1e-7, 0.999, 1.0, 1.0000001, 1e8, 1e-3], dtype=dtype).repeat(20)
+    _same_stream(lambda: S._standard_gamma(to_ember(a)), lambda: torch._standard_gamma(a))

@@ -118,3 +118,36 @@ def test_complex_random_streams_match_torch(seed: int, dtype: str) -> None:
         return [lib.view_as_real(t).numpy() for t in out]
     for e, t in zip(draws(ember), draws(torch), strict=True):
         np.testing.assert_array_equal(e, t)
+
+
+POISSON_RATES = {
+    "mixed<10": lambda: torch.cat([torch.rand(400, generator=torch.Generator().manual_seed(1)) * 10, torch.zeros(5)]),
+    "mixed<60": lambda: torch.rand(400, generator=torch.Generator().manual_seed(2)) * 60,
+    "large": lambda: torch.rand(300, generator=torch.Generator().manual_seed(3)) * 1e4 + 10,
+    "one>=10": lambda: torch.full((2000,), 37.5),
+    "one=10": lambda: torch.full((500,), 10.0),
+    "one huge": lambda: torch.full((300,), 1e9),
+    "one<10": lambda: torch.full((300,), 3.0),
+    "one=0": lambda: torch.zeros(50),
+    "edges": lambda: torch.tensor([float("inf"), 3.0, 1e300, 0.0, 9.999999, 10.0, 1e-300]),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", list(POISSON_RATES))
+def test_poisson_matches_torch(dtype: str, name: str) -> None:
+    """``torch.poisson``: Knuth below 10, PTRS from 10 (one shared rate vectorised), inf/huge rates giving
+    INT64_MIN as torch; the stream (and the cached normal, which Poisson does not touch) stays in step."""
+    rates = POISSON_RATES[name]().to(getattr(torch, dtype))
+    torch.manual_seed(4)
+    ember.manual_seed(4)
+    _same_bits(ember.randn(1), torch.randn(1))
+    _same_bits(ember.poisson(ember.tensor(rates.numpy())), torch.poisson(rates))
+    _same_bits(ember.randn(1), torch.randn(1))
+    _same_bits(ember.rand(3), torch.rand(3))
+
+
+def test_poisson_errors() -> None:
+    for bad in ([-1.0], [float("nan")]):
+        assert_same_error(lambda bad=bad: ember.poisson(ember.tensor(bad)),
+                          lambda bad=bad: torch.poisson(torch.tensor(bad)))

@@ -308,7 +308,7 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
     return np.where(flip & (kind >= 3), (n - k.astype(n.dtype)).astype(np.float64), k)
 
 
-def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
+def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 2.2) -> np.ndarray:
     """``size`` draws for one alpha >= 1 (used from 1.1), vectorised over the stream.
 
     Without the boost every element is a run of Marsaglia-Tsang attempts ending at an accepted one, and an
@@ -316,14 +316,14 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
     ``y > 0``, one uniform.  Assuming ``y > 0`` the attempts tile the stream periodically (3 uniforms, then
     1), so a block of attempts is evaluated at once and the i-th accepted attempt is the i-th draw; an
     attempt with ``y <= 0`` (below 1% of them) ends the block there and the tiling restarts after it.  The
-    blocks read one buffer of uniforms drawn ahead.
+    blocks read buffers of ``ahead`` uniforms per draw still needed, drawn ahead (a draw takes about 2.1).
     """
     out: list[np.ndarray] = []
     need = size
     cache = gen._normal
     # blocks of about twice the expected run of attempts before a y <= 0 one (P = Phi(-1/c))
     cap = 2.0 / max(0.5 * math.erfc(1.0 / (c * math.sqrt(2.0))), 1e-12) + 64
-    buf, commit = _peek(gen, int(2.2 * size) + 64)
+    buf, commit = _peek(gen, int(ahead * size) + 64)
     pos = 0
     while need:
         n_att = int(min(need + need // 8 + 16, cap))
@@ -332,7 +332,7 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int) -> np.ndarray:
         start = np.cumsum(cons) - cons
         if pos + start[-1] + cons[-1] > buf.size:   # the buffer ran out: draw the next one
             commit(pos)
-            buf, commit = _peek(gen, max(int(2.2 * need), int(start[-1] + cons[-1])) + 64)
+            buf, commit = _peek(gen, max(int(ahead * need), int(start[-1] + cons[-1])) + 64)
             pos = 0
         u = buf[pos:]
         f = np.flatnonzero(fresh)
