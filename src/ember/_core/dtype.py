@@ -231,8 +231,7 @@ def promote_types(type1: dtype, type2: dtype) -> dtype:
     try:
         return _PROMOTE[type1, type2]
     except KeyError:
-        _promote_pair(type1, type2)  # raises torch's RuntimeError for the pairs torch refuses
-        raise
+        return _promote_pair(type1, type2)  # raises torch's RuntimeError for the pairs torch refuses
 
 
 def _combine_categories(higher: dtype | None, lower: dtype | None) -> dtype | None:
