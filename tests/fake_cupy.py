@@ -624,10 +624,22 @@ def namespace() -> types.ModuleType:
 def install() -> Any:
     """Make ember see one (fake) GPU for the duration: ``device='cuda'`` tensors hold fake CuPy arrays."""
     from ember._core import device as D
+    from ember._core import gemm
+    from ember.ops import _philox
+    from ember.optim import _fused
 
-    saved = D._cupy
+    # per-device state built for the fake device must not outlive it (nor real GPU state leak in)
+    caches = (_philox._kernels, _philox._captures, _philox._states, _fused._kernels, gemm._handles, D._peak_bytes)
+    saved = D._cupy, [dict(c) for c in caches], D.PENDING_CHECKS[:]
     D._cupy = _NS
+    for c in caches:
+        c.clear()
+    D.PENDING_CHECKS.clear()
     try:
         yield _NS
     finally:
-        D._cupy = saved
+        D._cupy = saved[0]
+        for c, old in zip(caches, saved[1], strict=True):
+            c.clear()
+            c.update(old)
+        D.PENDING_CHECKS[:] = saved[2]

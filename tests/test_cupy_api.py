@@ -225,3 +225,102 @@ def test_sorts_ask_only_for_the_kinds_cupy_has() -> None:
     bad = [f"{u.where}: xp.{u.chain}(kind={u.constants['kind']!r})" for u in namespace_uses()
            if u.chain in ("sort", "argsort") and u.constants.get("kind", "stable") not in (None, "stable")]
     assert not bad, "\n".join(bad)
+
+
+# ---- ember's cuda paths run on a NumPy-backed CuPy stand-in (tests/fake_cupy.py): no GPU or CuPy needed ------
+@pytest.fixture
+def fake_gpu() -> Any:
+    import fake_cupy
+
+    with fake_cupy.install() as cp:
+        yield fake_cupy
+    del cp
+
+
+def test_the_stand_in_behaves_as_cupy(fake_gpu: Any) -> None:
+    import numpy as np
+
+    cp = fake_gpu.namespace()
+    a = cp.arange(6.0).reshape(2, 3)
+    with pytest.raises(TypeError, match="Implicit conversion to a NumPy array is not allowed"):
+        np.asarray(a)
+    with pytest.raises(TypeError, match="numpy.ndarray operand"):
+        cp.maximum(a, np.ones(3))
+    with pytest.raises(NotImplementedError):
+        cp.maximum.accumulate(a)
+    with pytest.raises(TypeError, match="where"):
+        cp.add(a, 1, where=a > 2)
+    with pytest.raises(ValueError, match="kind can only be None or 'stable'"):
+        cp.argsort(a, kind="quicksort")
+    assert isinstance(a.sum(), cp.ndarray) and a.sum().ndim == 0   # reductions stay on the device
+    assert isinstance(np.sum(a), cp.ndarray)   # NumPy's functions dispatch to CuPy's (__array_function__)
+    assert not hasattr(a, "__index__")
+    assert a[1, 2].get() == 5.0 and float(a[0, 1]) == 1.0
+
+
+def test_training_steps_on_the_stand_in_never_wait_for_the_gpu(fake_gpu: Any) -> None:
+    """A CNN step (conv without bias before batch norm — a bias there has a zero gradient that Adam would turn
+    into noise — pooling, cross-entropy, Adam) and an embedding step (index_put in the
+    backward, advanced-index assignment) read nothing back from the GPU: such reads stall the GPU queue and
+    cannot be captured in a CUDA graph. Their values match the CPU's."""
+    import numpy as np
+
+    import ember
+
+    def run(dev: str) -> list[Any]:
+        ember.manual_seed(0)
+        model = ember.nn.Sequential(ember.nn.Conv2d(3, 4, 3, padding=1, bias=False), ember.nn.BatchNorm2d(4),
+                                    ember.nn.ReLU(), ember.nn.MaxPool2d(2), ember.nn.Flatten(),
+                                    ember.nn.Linear(4 * 4 * 4, 5)).to(dev)
+        emb = ember.nn.Embedding(7, 5).to(dev)
+        opt = ember.optim.Adam([*model.parameters(), *emb.parameters()], lr=0.01)
+        x = ember.tensor(np.linspace(-1, 1, 2 * 3 * 8 * 8, dtype=np.float32).reshape(2, 3, 8, 8), device=dev)
+        y = ember.tensor([1, 3], device=dev)
+        tokens = ember.tensor([[0, 6, 2], [2, 2, 5]], device=dev)
+        fake_gpu.SYNCS[0] = 0
+        for _ in range(2):
+            opt.zero_grad()
+            h = model(x) + emb(tokens).sum(1)
+            h[ember.tensor([0, 1], device=dev), y] = h[ember.tensor([0, 1], device=dev), y] * 2
+            ember.nn.functional.cross_entropy(h, y).backward()
+            opt.step()
+        if dev == "cuda":
+            assert fake_gpu.SYNCS[0] == 0
+        return [p.detach().cpu().numpy() for p in (*model.parameters(), *emb.parameters())]
+
+    for a, b in zip(run("cpu"), run("cuda"), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_muon_adafactor_and_hash_tensor_on_the_stand_in(fake_gpu: Any) -> None:
+    """Found by this audit: Muon passed a NumPy array to a CuPy ufunc; hash_tensor used bitwise_xor.reduce."""
+    import numpy as np
+
+    import ember
+
+    def run(dev: str) -> list[Any]:
+        w = ember.tensor(np.linspace(-1, 1, 30, dtype=np.float32).reshape(6, 5), device=dev, requires_grad=True)
+        out = [ember.hash_tensor(w.detach(), 1)]
+        for opt in (ember.optim.Muon([w], lr=0.02), ember.optim.Adafactor([w], lr=0.02)):
+            for _ in range(2):
+                opt.zero_grad()
+                (w.tanh() * w.sum(0)).square().mean().backward()
+                opt.step()
+            out.append(w.detach().clone())
+        return [t.cpu().numpy() for t in out]
+
+    cpu, gpu = run("cpu"), run("cuda")
+    np.testing.assert_array_equal(gpu[0], cpu[0])
+    for a, b in zip(cpu[1:], gpu[1:], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_the_cuda_suite_on_the_stand_in(fake_gpu: Any) -> None:
+    """tests/test_cuda.py's operator sweeps on the stand-in (the whole file: EMBER_FAKE_CUPY=1 pytest ...)."""
+    import test_cuda
+
+    for name, fn, specs, grad in test_cuda.CASES:
+        test_cuda.test_op_on_cuda_matches_cpu_and_torch(name, fn, specs, grad)
+    for name in test_cuda.MORE_CASES:
+        test_cuda.test_more_ops_on_cuda_match_cpu(name)
