@@ -139,6 +139,12 @@ def _place(arr: np.ndarray, dev: device) -> Any:
     return arr if dev is CPU else xp_of(dev).asarray(arr)
 
 
+def _cpu_only(dt: D.dtype, dev: device) -> None:
+    """ember holds the extra dtypes (ml_dtypes' float8 and complex32, raw containers) on the CPU only."""
+    if dt.kind and dev is not CPU:
+        raise RuntimeError(f"ember supports {dt!r} tensors on the CPU only, not on '{dev}'")
+
+
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """Copy ``data`` (nested sequences, NumPy arrays, scalars, tensors) into a new leaf tensor."""
@@ -174,6 +180,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
                 raise ValueError("Overflow when unpacking long long") from None
     target = dt or src_dt
     # an array's copy keeps the order of its strides, compacted (``order="K"``), as torch's copy does
+    _cpu_only(target, dev)
     if target is not src_dt and (target.kind or src_dt.kind):
         arr = D.convert(np.asarray(arr), src_dt, target)
     else:
@@ -249,6 +256,7 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     xp = np if dev is CPU else xp_of(dev)
     if dt.kind:
         D.check_fill(dt, fill)
+        _cpu_only(dt, dev)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
@@ -534,7 +542,8 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
     if dt.kind or self._dtype.kind:
-        arr = D.convert(_host(arr), self._dtype, dt) if dt is not self._dtype else arr
+        _cpu_only(dt, dev)
+        arr = _place(D.convert(_host(arr), self._dtype, dt), dev) if dt is not self._dtype else arr
     else:
         arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
     if fmt is not None and (arr is self._data or not _laid_out(arr, fmt)):
@@ -635,7 +644,7 @@ def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     if src._device is not self._device:
         arr = _host(arr) if self._device is CPU else xp_of(self._device).asarray(_host(arr))
     if src._dtype is not self._dtype and (src._dtype.kind or self._dtype.kind):
-        arr = D.convert(_host(arr), src._dtype, self._dtype)
+        arr = _place(D.convert(_host(arr), src._dtype, self._dtype), self._device)
     elif arr.dtype != self._data.dtype:
         arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
     try:
