@@ -143,7 +143,9 @@ LOGGED = {
     "pow": lambda L, x: x ** 2, "truediv": lambda L, x: x / 2, "mod": lambda L, x: x % 2, "lt": lambda L, x: x < 1,
     "pos": lambda L, x: +x, "abs": lambda L, x: abs(x), "isub": lambda L, x: x.__isub__(1),
     "nn.Linear": lambda L, x: L.nn.Linear(3, 2)(x), "as_subclass": lambda L, x: x.as_subclass(L.Tensor),
-    "ones": lambda L, x: L.ones(1),
+    "ones": lambda L, x: L.ones(1), "set requires_grad": lambda L, x: setattr(x, "requires_grad", True),
+    "set grad": lambda L, x: setattr(x, "grad", L.ones(2, 3)), "set data": lambda L, x: setattr(x, "data", L.ones(3)),
+    "del grad": lambda L, x: delattr(x, "grad"),
 }
 
 

@@ -402,19 +402,21 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
 
 
 def _property_wrapper(prop: property) -> property:
-    """A Tensor property whose getter goes through the protocol (handlers see ``Tensor.<name>.__get__``)."""
-    fget, plain = prop.fget, _PLAIN_TYPES
+    """A Tensor property whose getter, setter and deleter go through the protocol (handlers see
+    ``Tensor.<name>.__get__`` / ``__set__`` / ``__delete__``)."""
+    plain = _PLAIN_TYPES
 
-    def getter(self: Tensor) -> Any:
-        if not _MODE_DEPTH and type(self) in plain:
-            return fget(self)   # type: ignore[misc]
-        st = _STATE
-        if st.level != _ALL_DISABLED:
-            over = [self] if st.level == _ENABLED and _kind(type(self)) == _OVERLOADED else []
-            if over or st.modes:
-                return _dispatch(new.__get__, over, (self,), {})
-        return fget(self)   # type: ignore[misc]
-    new = property(getter, prop.fset, prop.fdel, prop.__doc__)
+    def through(accessor: str, raw: Callable | None) -> Callable | None:
+        if raw is None:
+            return None
+
+        def run(self: Tensor, *value: Any) -> Any:
+            if not _MODE_DEPTH and type(self) in plain:
+                return raw(self, *value)
+            return _slow(getattr(new, accessor), raw, (self, *value), {})
+        return run
+    new = property(through("__get__", prop.fget), through("__set__", prop.fset), through("__delete__", prop.fdel),
+                   prop.__doc__)
     return new
 
 
