@@ -23,6 +23,7 @@ from .fake_quantize import (
 )
 from .observer import (
     FixedQParamsObserver,
+    HistogramObserver,
     MinMaxObserver,
     MovingAverageMinMaxObserver,
     MovingAveragePerChannelMinMaxObserver,
@@ -32,6 +33,7 @@ from .observer import (
     UniformQuantizationObserverBase,
     default_dynamic_quant_observer,
     default_float_qparams_observer,
+    default_histogram_observer,
     default_observer,
     default_per_channel_weight_observer,
     default_weight_observer,
@@ -46,6 +48,7 @@ from .qconfig import (
     default_qat_qconfig_v2,
     default_qconfig,
     get_default_qat_qconfig,
+    get_default_qconfig,
 )
 from .quantization_mappings import (
     get_default_dynamic_quant_module_mappings,
@@ -79,5 +82,6 @@ __all__ = [
     "QuantStub", "QuantWrapper", "convert", "quantize_dynamic", "default_dynamic_qconfig", "PlaceholderObserver",
     "default_dynamic_quant_observer", "get_default_dynamic_quant_module_mappings", "FixedQParamsFakeQuantize",
     "FixedQParamsObserver", "default_fixed_qparams_range_0to1_fake_quant",
-    "default_fixed_qparams_range_neg1to1_fake_quant",
+    "default_fixed_qparams_range_neg1to1_fake_quant", "HistogramObserver", "default_histogram_observer",
+    "get_default_qconfig",
 ]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from ... import nn
 from ..._core import dtype as D
 from ...ops import creation as C
 from ...ops import elementwise as E
 from ...ops import indexing as I
 from ...ops import reduction as R
+from ...ops import sorting as S
 from ...ops.quantize import (
     per_channel_affine,
     per_channel_affine_float_qparams,
@@ -40,6 +43,7 @@ __all__ = [
     "per_channel_weight_observer_range_neg_127_to_127", "default_float_qparams_observer", "PlaceholderObserver",
     "default_placeholder_observer", "default_dynamic_quant_observer", "FixedQParamsObserver",
     "default_fixed_qparams_range_neg1to1_observer", "default_fixed_qparams_range_0to1_observer",
+    "HistogramObserver", "default_histogram_observer",
 ]
 
 _EPS = 1.1920928955078125e-07      # torch.finfo(torch.float32).eps
@@ -306,6 +310,171 @@ class MovingAveragePerChannelMinMaxObserver(PerChannelMinMaxObserver):
         return old + self.averaging_constant * (cur - old)
 
 
+class HistogramObserver(UniformQuantizationObserverBase):
+    """A running histogram of the observed values (re-binned as the range grows); the qparams come from the
+    sub-range that minimises the L2 quantization error (torch's non-linear search). The array work follows
+    torch's float32 steps; the error sums are taken in float64, so a near-tie between two candidate ranges could
+    end the search one step apart from torch."""
+
+    def __init__(self, bins: int = 2048, dtype: Any = D.quint8, qscheme: Any = per_tensor_affine,
+                 reduce_range: bool = False, quant_min: int | None = None, quant_max: int | None = None,
+                 factory_kwargs: dict | None = None, eps: float = _EPS, is_dynamic: bool = False,
+                 **kwargs: Any) -> None:
+        if not is_per_tensor(qscheme):
+            raise NotImplementedError("HistogramObserver's qscheme only support torch.per_tensor_symmetric"
+                                      + _GAP21 + "and torch.per_tensor_affine.")
+        if is_dynamic:
+            raise NotImplementedError("HistogramObserver doesn't support dynamic quantization")
+        super().__init__(dtype=dtype, qscheme=qscheme, reduce_range=reduce_range, quant_min=quant_min,
+                         quant_max=quant_max, factory_kwargs=factory_kwargs, eps=eps, is_dynamic=is_dynamic,
+                         **kwargs)
+        fk = _factory(factory_kwargs)
+        self.bins = bins
+        self.register_buffer("histogram", C.zeros(bins, **fk))
+        self.register_buffer("min_val", C.tensor(float("inf"), **fk))
+        self.register_buffer("max_val", C.tensor(float("-inf"), **fk))
+        self.dst_nbins = 2 ** (8 * dtype.itemsize)
+        self.upsample_rate = 16
+
+    # -- the histogram --------------------------------------------------------------------------------------
+    def _histc(self, x: Any, lo: Any, hi: Any) -> Any:
+        return S.histc(x, self.bins, min=float(lo), max=float(hi))
+
+    def _upscale_histogram(self, hist: Any, orig_min: Any, orig_max: Any, new_min: Any, new_max: Any) -> Any:
+        """Spread the old histogram over 16x finer bins and drop their mid-points into the new bins (float32
+        sums in index order, as torch's bincount)."""
+        f32 = np.float32
+        rate, n = self.upsample_rate, self.bins
+        h = np.repeat(hist._data, rate) / f32(rate)
+        size = (orig_max - orig_min) / (n * rate)
+        mids = C.linspace(orig_min, orig_max, n * rate + 1)[:-1] + 0.5 * size
+        bounds = C.linspace(new_min, new_max, n + 1)
+        idx = np.searchsorted(bounds._data, mids._data, side="right") - 1
+        idx = np.clip(idx, 0, n - 1)
+        out = np.zeros(n, f32)
+        np.add.at(out, idx, h)
+        return C.tensor(out)
+
+    def _combine_histograms(self, orig_hist: Any, orig_min: Any, orig_max: Any, update_hist: Any, update_min: Any,
+                            update_max: Any) -> Any:
+        if update_min == orig_min and update_max == orig_max:
+            return orig_hist + update_hist
+        if orig_min == orig_max:
+            return self._histc(orig_min, update_min, update_max) * R.sum(orig_hist) + update_hist
+        if update_min > orig_min:
+            raise AssertionError("update_min must be <= orig_min")
+        if update_max < orig_max:
+            raise AssertionError("update_max must be >= orig_max")
+        return update_hist + self._upscale_histogram(orig_hist, orig_min, orig_max, update_min, update_max)
+
+    def _store(self, name: str, value: Any) -> None:
+        buf = getattr(self, name)
+        buf.detach_().resize_(value.shape)
+        buf.copy_(value)
+
+    def reset_histogram(self, x: Any, min_val: Any, max_val: Any) -> None:
+        self._store("min_val", min_val)
+        self._store("max_val", max_val)
+        self._store("histogram", self._histc(x, min_val, max_val))
+
+    def forward(self, x_orig: Any) -> Any:
+        if x_orig.numel() == 0:
+            return x_orig
+        x = x_orig.detach()
+        x_min, x_max = R.aminmax(x)
+        if x_min == float("-inf") or x_max == float("inf"):
+            warnings.warn("torch.inf detected in input tensor, ignoring input", stacklevel=2)
+            x = x[x.abs() != float("inf")]
+            if x.numel() == 0:
+                return x_orig
+            x_min, x_max = R.aminmax(x)
+        cur_min, cur_max = self.min_val, self.max_val
+        if cur_min == float("inf") or cur_max == float("-inf"):
+            self.reset_histogram(x, x_min, x_max)
+            return x_orig
+        new_min, new_max = R.min(cur_min, x_min).detach(), R.max(cur_max, x_max).detach()
+        update = self._histc(x, new_min, new_max)
+        if new_min == cur_min and new_max == cur_max:
+            self._store("histogram", self.histogram + update)
+        else:
+            self._store("histogram", self._combine_histograms(self.histogram, cur_min, cur_max, update, new_min,
+                                                              new_max))
+            self._store("min_val", new_min)
+            self._store("max_val", new_max)
+        return x_orig
+
+    # -- the search -----------------------------------------------------------------------------------------
+    def _compute_quantization_error(self, start: int, end: int) -> float:
+        """L2 error of quantizing the histogram with bins ``start..end`` as the range (torch's float32 steps)."""
+        f32 = np.float32
+        bin_width = (self.max_val.item() - self.min_val.item()) / self.bins
+        dst_width = bin_width * (end - start + 1) / self.dst_nbins
+        if dst_width == 0.0:
+            return 0.0
+        w, dw = f32(bin_width), f32(dst_width)
+        begin = (np.arange(self.bins) - start).astype(f32) * w
+        stop = begin + w
+        top = f32(self.dst_nbins - 1)
+        dst_begin = np.clip(np.floor_divide(begin, dw), f32(0), top)
+        dst_end = np.clip(np.floor_divide(stop, dw), f32(0), top)
+        density = self.histogram._data / w
+
+        def l2(lo: Any, hi: Any) -> Any:
+            return density * ((hi * hi * hi - lo * lo * lo) / f32(3))
+
+        half = f32(dst_width / 2)
+        norm = np.zeros(self.bins, f32)
+        norm += l2(begin - (dst_begin + f32(0.5)) * dw, np.ones(self.bins, f32) * half)
+        norm += (dst_end - dst_begin - f32(1)) * l2(f32(-dst_width / 2), half)
+        norm += l2(f32(-dst_width / 2), stop - (dst_end * dw + half))
+        return float(norm.astype(np.float64).sum().astype(f32))
+
+    def _non_linear_param_search(self) -> tuple[Any, Any]:
+        """Shrink the range from whichever end holds less of the histogram mass while the L2 error falls."""
+        if self.histogram.numel() != self.bins:
+            raise AssertionError("bins mismatch")
+        bin_width = (self.max_val - self.min_val) / self.bins
+        hist = self.histogram._data
+        total = float(hist.astype(np.float64).sum().astype(np.float32))
+        csum = np.cumsum(hist.astype(np.float64)).astype(np.float32).tolist()
+        step, alpha, beta = 1e-5, 0.0, 1.0
+        start, end = 0, self.bins - 1
+        norm_min = float("inf")
+        while alpha < beta:
+            next_alpha, next_beta = alpha + step, beta - step
+            lo, hi = start, end
+            while lo < end and csum[lo] < next_alpha * total:
+                lo += 1
+            while hi > start and csum[hi] > next_beta * total:
+                hi -= 1
+            next_start, next_end = start, end
+            if (lo - start) > (end - hi):
+                next_start, alpha = lo, next_alpha
+            else:
+                next_end, beta = hi, next_beta
+            if next_start == start and next_end == end:
+                continue
+            norm = self._compute_quantization_error(next_start, next_end)
+            if norm > norm_min:
+                break
+            norm_min, start, end = norm, next_start, next_end
+        return self.min_val + bin_width * start, self.min_val + bin_width * (end + 1)
+
+    def calculate_qparams(self) -> tuple[Any, Any]:
+        if self.min_val == float("inf") and self.max_val == float("-inf"):
+            warnings.warn("must run observer before calling calculate_qparams." + " " * 36
+                          + "Returning default scale and zero point ", stacklevel=2)
+            return C.tensor([1.0], device=self.min_val.device.type), C.tensor([0], device=self.min_val.device.type)
+        if self.bins != len(self.histogram):
+            raise AssertionError("The number of bins in histogram should be equal to the number of bins supplied "
+                                 "while making this observer")
+        new_min, new_max = self._non_linear_param_search()
+        return self._calculate_qparams(new_min, new_max)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
 class FixedQParamsObserver(ObserverBase):
     """An observer with fixed qparams (for ops of known output range such as sigmoid or tanh)."""
 
@@ -354,6 +523,7 @@ default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
 default_fixed_qparams_range_0to1_observer = FixedQParamsObserver.with_args(
     scale=1.0 / 256.0, zero_point=0, dtype=D.quint8, quant_min=0, quant_max=255)
 default_placeholder_observer = PlaceholderObserver
+default_histogram_observer = HistogramObserver.with_args(quant_min=0, quant_max=127)
 default_dynamic_quant_observer = PlaceholderObserver.with_args(dtype=D.quint8, quant_min=0, quant_max=255,
                                                                is_dynamic=True)
 default_weight_observer = MinMaxObserver.with_args(dtype=D.qint8, qscheme=per_tensor_symmetric)

@@ -18,6 +18,7 @@ from .fake_quantize import (
     default_weight_fake_quant,
 )
 from .observer import (
+    HistogramObserver,
     MovingAverageMinMaxObserver,
     default_dynamic_quant_observer,
     default_observer,
@@ -26,7 +27,8 @@ from .observer import (
 )
 
 __all__ = ["QConfig", "default_qconfig", "default_per_channel_qconfig", "default_qat_qconfig",
-           "default_qat_qconfig_v2", "default_dynamic_qconfig", "get_default_qat_qconfig"]
+           "default_qat_qconfig_v2", "default_dynamic_qconfig", "get_default_qat_qconfig",
+           "get_default_qconfig"]
 
 _BACKENDS = ["fbgemm", "x86", "qnnpack", "onednn"]
 
@@ -53,6 +55,17 @@ default_qat_qconfig_v2 = QConfig(activation=default_fused_act_fake_quant, weight
 def _check_backend(backend: str) -> None:
     if backend not in _BACKENDS:
         raise AssertionError(f"backend: {backend} not supported. backend must be one of {_BACKENDS}")
+
+
+def get_default_qconfig(backend: str = "x86", version: int = 0) -> QConfig:
+    """The default post-training qconfig of ``backend``: histogram-observed uint8 activations (7-bit on
+    x86/fbgemm), int8 symmetric weights (per channel except on qnnpack)."""
+    _check_backend(backend)
+    if version != 0:
+        raise AssertionError(f"Version number: {version} in get_default_qconfig is not supported. Version number "
+                             "must be 0")
+    weight = default_weight_observer if backend == "qnnpack" else default_per_channel_weight_observer
+    return QConfig(activation=HistogramObserver.with_args(reduce_range=backend in ("x86", "fbgemm")), weight=weight)
 
 
 def get_default_qat_qconfig(backend: str = "x86", version: int = 1) -> QConfig:
