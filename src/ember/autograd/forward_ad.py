@@ -146,15 +146,15 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
 
 
 def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
-    """The primal (a view of ``tensor`` without tangent) and the tangent of ``tensor`` (None if it has none)."""
+    """The primal (a view of ``tensor`` without tangent) and the tangent of ``tensor`` (None if it has none);
+    outside a level, ``tensor`` itself and None."""
     if level is None:
         level = _LEVEL[0]
     if level < 0:
         return UnpackedDualTensor(tensor, None)
     t = tangent_of(tensor)
-    if t is None:
-        return UnpackedDualTensor(tensor, None)
-    _check_level(level, "_fw_primal")
+    if t is not None:
+        _check_level(level, "_fw_primal")
     if tensor._rg and not tensor._fw_only and STATE.enabled:
         ACTIVE[0] = False
         try:
