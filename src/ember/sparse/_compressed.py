@@ -714,9 +714,20 @@ def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | N
     else:
         grid = a.reshape((nbatch, nrows, ncols) + dense)
         mask = (grid != 0).any(axis=tuple(range(3, 3 + dd))) if dd else grid != 0
-    b, r, c = (i.astype(np.int64, copy=False) for i in xp.nonzero(mask))
+    row = lay in _ROW_MAJOR
+    ordered = mask if row else xp.swapaxes(mask, 1, 2)   # compressed dim second: nonzero lists entries in order
+    b, comp, plain = (i.astype(np.int64, copy=False) for i in xp.nonzero(ordered))
+    r, c = (comp, plain) if row else (plain, comp)
     vals = grid[b, r, :, c] if lay in _BLOCKED else grid[b, r, c]   # (n, br, bc, *dense) / (n, *dense)
-    return _assemble(batch, nrows, ncols, b, r, c, vals, lay)
+    per_slot = ordered.sum(axis=2)   # (batch, compressed size)
+    per_batch = per_slot.sum(axis=1)
+    if nbatch and bool((per_batch != per_batch[0]).any()):
+        raise RuntimeError("Expect the same number of specified elements per batch.")
+    nnz = int(per_batch[0]) if nbatch else 0
+    compressed = xp.zeros((nbatch, per_slot.shape[1] + 1), np.int64)
+    xp.cumsum(per_slot, axis=1, out=compressed[:, 1:])
+    return CompressedStorage(compressed.reshape(batch + (compressed.shape[1],)), plain.reshape(batch + (nnz,)),
+                             vals.reshape(batch + (nnz,) + vals.shape[1:]), a.shape, lay)
 
 
 def _coo_to_compressed(t: SparseTensor, lay: Any, blocksize: Any) -> CompressedStorage:
