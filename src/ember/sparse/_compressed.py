@@ -735,7 +735,8 @@ def _coo_to_compressed(t: SparseTensor, lay: Any, blocksize: Any) -> CompressedS
         raise RuntimeError(f"coo_to_{lay._name}: conversion from Sparse to {_key(lay)} for input tensors with "
                            "sparse_dim()!=2 is not supported")
     from ._coo import _coalesce_arrays
-    idx, vals = _coalesce_arrays(t._data)
+    st = t._data
+    idx, vals = (st.indices, st.values) if st.coalesced else _coalesce_arrays(st)
     xp = xp_of(t._device)
     nrows, ncols = t.shape[:2]
     b = xp.zeros(idx.shape[1], np.int64)
