@@ -290,7 +290,7 @@ class CompressedTensor(Tensor):
         raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
 
     def tolist(self) -> Any:
-        return self.data_ptr()
+        raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
 
     def reshape(self, *shape: Any) -> Tensor:
         raise not_implemented("view", "SparseCsrCPU")
@@ -881,16 +881,12 @@ _TBackward0 = make_node_class("TBackward0", lambda n, g: (g.t(),))
 _NODES_BY_NAME: dict[str, type] = {}
 
 
-def _values_of_backward(n: Any, g: Tensor) -> tuple:
-    return (_gather(g, n.src),)
-
-
 def _named_passthrough(name: str) -> type:
     """A node named like torch's for an op on the values (``MulBackward0``): it hands the output's gradient
     to the values tensor the op produced, whose own node (of the same name) differentiates the op."""
     cls = _NODES_BY_NAME.get(name)
     if cls is None:
-        cls = _NODES_BY_NAME[name] = make_node_class(name, _values_of_backward)
+        cls = _NODES_BY_NAME[name] = make_node_class(name, _values_of)
     return cls
 
 
@@ -952,21 +948,20 @@ def _transpose(t: CompressedTensor, dim0: int, dim1: int, node: type) -> Compres
     return _record(out, node, (t,), dims=(d0, d1))
 
 
-def _pattern_keys(s: CompressedStorage) -> Any:
-    b, r, c, _ = _coords(s)
+def _pattern_keys(s: CompressedStorage) -> tuple[Any, Any, Any, Any, Any]:
+    """:func:`_coords` plus each entry's linear key (batch, block row, block column)."""
+    b, r, c, vals = _coords(s)
     nb = s.nbatch
     br, bc = s.block
     gr, gc = s.shape[nb] // br, s.shape[nb + 1] // bc
-    return b, r, c, (b * gr + r) * gc + c
+    return b, r, c, (b * gr + r) * gc + c, vals
 
 
 def _add_arrays(a: CompressedStorage, b: CompressedStorage, alpha: Any) -> tuple[Any, Any, Any]:
     """``a + alpha * b`` on two storages of one layout: the union of the patterns, values summed."""
     xp = xp_of_array(a.values)
-    ba, ra, ca, ka = _pattern_keys(a)
-    bb, rb, cb, kb = _pattern_keys(b)
-    _, va = _coords(a)[0], _coords(a)[3]
-    vb = _coords(b)[3]
+    ba, ra, ca, ka, va = _pattern_keys(a)
+    bb, rb, cb, kb, vb = _pattern_keys(b)
     if alpha != 1:
         vb = vb * xp.asarray(alpha, dtype=vb.dtype)
     keys, first, inv = xp.unique(xp.concatenate((ka, kb)), return_index=True, return_inverse=True)
@@ -1061,17 +1056,14 @@ def _mul(a: CompressedTensor, other: Any) -> CompressedTensor:
             raise RuntimeError(f"crow_indices expected sparse row compressed tensor layout but got "
                                f"{_key(other.layout)}")
         with _no_grad():
-            pa, pb = _pattern_keys(a._data), _pattern_keys(other._data)
+            ba, ra, ca, ka, va = _pattern_keys(a._data)
+            kb, vb = _pattern_keys(other._data)[3:]
             xp = xp_of(a._device)
-            keep = xp.isin(pa[3], pb[3])
-            pos = xp.searchsorted(xp.sort(pb[3]), pa[3][keep])
-            vb = other._data
-            ob = xp.argsort(pb[3], kind="stable")
-            _, _, _, va = _coords(a._data)
-            _, _, _, vbv = _coords(vb)
-            vals = va[keep] * vbv[ob[pos]]
+            keep = xp.isin(ka, kb)
+            ob = xp.argsort(kb, kind="stable")
+            vals = va[keep] * vb[ob[xp.searchsorted(kb[ob], ka[keep])]]
             nb = a._data.nbatch
-            s = _assemble(a.shape[:nb], *a.shape[nb:nb + 2], pa[0][keep], pa[1][keep], pa[2][keep], vals, a.layout,
+            s = _assemble(a.shape[:nb], *a.shape[nb:nb + 2], ba[keep], ra[keep], ca[keep], vals, a.layout,
                           a._data.compressed.dtype)
             out = _wrap_c(s, a._device, D.promote_types(a._dtype, other._dtype))
         return _record(out, _MulSparseBackward0, (a, other), pat=out, x=a, y=other)
