@@ -579,3 +579,31 @@ def test_batched_values_ops():
     same(ec.to_sparse_csc(), tc.to_sparse_csc())
     assert_same_error(lambda: ec.to_sparse_bsr((1, 2)), lambda: tc.to_sparse_bsr((1, 2)))
     same(e.to_sparse_bsr((1, 2)).to_dense(), t.to_sparse_bsr((1, 2)).to_dense())
+
+
+def test_check_sparse_tensor_invariants_switch():
+    args = ([0, 2], [0], [1.0], (1, 1))
+    for mod, sp in ((esp, esp), (torch, torch.sparse)):
+        assert sp.check_sparse_tensor_invariants.is_enabled() is False
+        mod.sparse_csr_tensor(*args)   # unchecked by default
+    with esp.check_sparse_tensor_invariants():
+        with torch.sparse.check_sparse_tensor_invariants():
+            assert esp.check_sparse_tensor_invariants.is_enabled()
+            assert_same_error(lambda: esp.sparse_csr_tensor(*args), lambda: torch.sparse_csr_tensor(*args))
+            assert_same_error(lambda: esp.sparse_coo_tensor([[0], [3]], [1.0], (2, 2)),
+                              lambda: torch.sparse_coo_tensor([[0], [3]], [1.0], (2, 2)))
+    assert not esp.check_sparse_tensor_invariants.is_enabled()
+
+    @esp.check_sparse_tensor_invariants()
+    def build():
+        return esp.sparse_csr_tensor(*args)
+
+    with pytest.raises(RuntimeError, match="crow_indices"):
+        build()
+    esp.check_sparse_tensor_invariants.enable()
+    try:
+        with pytest.raises(RuntimeError):
+            esp.sparse_csr_tensor(*args)
+    finally:
+        esp.check_sparse_tensor_invariants.disable()
+    assert esp.sparse_csr_tensor(*args, check_invariants=False)._nnz() == 1

@@ -27,6 +27,7 @@ from ._compressed import (
 )
 from ._coo import (
     SparseTensor,
+    check_sparse_tensor_invariants,
     hspmm,
     not_implemented,
     smm,
@@ -40,9 +41,9 @@ from ._coo import (
 )
 
 __all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sspaddmm", "sparse_coo",
-           "sparse_coo_tensor", "SparseTensor", "sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc",
-           "sparse_compressed_tensor", "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor",
-           "sparse_bsc_tensor", "CompressedTensor"]
+           "sparse_coo_tensor", "SparseTensor", "check_sparse_tensor_invariants", "sparse_csr", "sparse_csc",
+           "sparse_bsr", "sparse_bsc", "sparse_compressed_tensor", "sparse_csr_tensor", "sparse_csc_tensor",
+           "sparse_bsr_tensor", "sparse_bsc_tensor", "CompressedTensor"]
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:   # noqa: A001 (torch's name)

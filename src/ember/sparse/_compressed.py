@@ -39,6 +39,7 @@ from ._coo import (
     _record,
     _wrap,
     not_implemented,
+    resolve_check,
     row_products,
     sparse_coo,
 )
@@ -75,7 +76,7 @@ def _beta_warning() -> None:
         _beta_warned[0] = True
         warnings.warn("Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse tensor "
                       "support, please submit a feature request to https://github.com/pytorch/pytorch/issues.",
-                      UserWarning, stacklevel=4)
+                      UserWarning, stacklevel=5)
 
 
 class CompressedStorage(SparseStorage):
@@ -620,6 +621,7 @@ def sparse_compressed_tensor(compressed_indices: Any, plain_indices: Any, values
     indices and values; ``size`` is inferred when omitted; the invariants are checked when asked."""
     if layout not in _COMPRESSED:
         raise RuntimeError(f"sparse_compressed_tensor expected sparse compressed tensor layout but got {_key(layout)}")
+    check_invariants = resolve_check(check_invariants)
     dev = canonical(device) if device is not None else None
     vals = _as_tensor(values, dev, dtype)
     if vals._device.type != "cpu":   # compressed layouts are CPU-only in ember

@@ -38,9 +38,9 @@ from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
 
-__all__ = ["sparse_coo", "SparseTensor", "sparse_coo_tensor", "to_sparse", "sparse_sum", "sparse_mm",
-           "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sspaddmm", "sparse_softmax", "embedding_grad",
-           "is_sparse"]
+__all__ = ["sparse_coo", "SparseTensor", "check_sparse_tensor_invariants", "sparse_coo_tensor", "to_sparse",
+           "sparse_sum", "sparse_mm", "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sspaddmm",
+           "sparse_softmax", "embedding_grad", "is_sparse"]
 
 sparse_coo = layout("sparse_coo")
 _LAYOUTS["sparse_coo"] = sparse_coo
@@ -740,6 +740,67 @@ def add_dense_sparse(dense: Tensor, sp: SparseTensor, alpha: Any = 1) -> Tensor:
 
 # ---- creation ----------------------------------------------------------------------------------------
 _warned_invariants = [False]
+_check_enabled = [False]
+
+
+class check_sparse_tensor_invariants:   # noqa: N801 (torch's name)
+    """``torch.sparse.check_sparse_tensor_invariants``: whether sparse constructors called without
+    ``check_invariants`` check their arguments. A context manager and decorator (``enable`` for its extent),
+    with the global switches ``enable()``, ``disable()`` and ``is_enabled()``."""
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return _check_enabled[0]
+
+    @staticmethod
+    def enable() -> None:
+        _check_enabled[0] = True
+
+    @staticmethod
+    def disable() -> None:
+        _check_enabled[0] = False
+
+    def __init__(self, enable: bool = True) -> None:
+        self.state = enable
+        self.saved: bool | None = None
+
+    def __enter__(self) -> check_sparse_tensor_invariants:
+        if self.saved is not None:
+            raise RuntimeError("This context manager instance is already activated. Use a different context "
+                               "manager instance for context nesting.")
+        self.saved = _check_enabled[0]
+        _check_enabled[0] = self.state
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _check_enabled[0] = bool(self.saved)
+        self.saved = None
+
+    def __call__(self, fn: Any) -> Any:
+        import functools
+
+        @functools.wraps(fn)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            with check_sparse_tensor_invariants(self.state):
+                return fn(*args, **kwargs)
+        return checked
+
+
+def resolve_check(check_invariants: bool | None) -> bool:
+    """A constructor's ``check_invariants``: the global switch when omitted (warning once, as torch, that the
+    checks are off)."""
+    if check_invariants is not None:
+        return bool(check_invariants)
+    if _check_enabled[0]:
+        return True
+    if not _warned_invariants[0]:
+        _warned_invariants[0] = True
+        warnings.warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
+                      "when operating on a sparse tensor which violates the invariants, but checks incur "
+                      "performance overhead. To silence this warning, explicitly opt in or out. See "
+                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
+                      stacklevel=3)
+    return False
 
 
 def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = None, *, dtype: Any = None,
@@ -747,13 +808,7 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
                       check_invariants: bool | None = None, is_coalesced: bool | None = None) -> SparseTensor:
     """``torch.sparse_coo_tensor``: a COO tensor from ``indices`` (sparse_dim × nnz) and ``values``."""
     from ..ops.creation import tensor as make_tensor
-    if check_invariants is None and not _warned_invariants[0]:
-        _warned_invariants[0] = True
-        warnings.warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
-                      "when operating on a sparse tensor which violates the invariants, but checks incur "
-                      "performance overhead. To silence this warning, explicitly opt in or out. See "
-                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
-                      stacklevel=2)
+    check_invariants = resolve_check(check_invariants)
     dev = canonical(device) if device is not None else None
     if not isinstance(values, Tensor):
         values = make_tensor(values, dtype=dtype, device=dev)
