@@ -19,7 +19,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from ._dispatch import Node, Tensor, needs_grad, new_tensor, record, wrap_dim, xp_of
 
 __all__ = [
@@ -238,7 +238,7 @@ def fake_quantize_per_channel_affine(
 def _zero_point_of(zero_point: Tensor, quant_min: int, quant_max: int, forward: bool) -> int:
     """torch's reading of a float zero point: rounded (forward) or ``+ 0.5`` and truncated (backward),
     clamped in float32."""
-    z = _F32(zero_point._data.reshape(-1)[0])
+    z = _F32(_item(zero_point))
     z = np.rint(z) if forward else z + _F32(0.5)
     return int(min(max(z, _F32(quant_min)), _F32(quant_max)))
 
@@ -275,7 +275,7 @@ class FakeQuantizeLearnablePerTensorAffineBackward0(Node):
         z = _zero_point_of(zero_point, qmin, qmax, False)
         if not qmin <= z <= qmax:
             raise RuntimeError("`zero_point` must be between `quant_min` and `quant_max`.")
-        sc = _F32(scale._data.reshape(-1)[0])
+        sc = _F32(_item(scale))
         dx, ds, dz = _lsq_grads(x, g, sc, _F32(z), qmin, qmax, self.grad_factor)
         return dx, ds.sum().unsqueeze(0), dz.sum().unsqueeze(0)
 
@@ -303,7 +303,7 @@ def _fake_quantize_learnable_per_tensor_affine(
 ) -> Tensor:
     """Per-tensor fake quantization whose ``scale`` and (float) ``zero_point`` are learnt: the forward uses
     ``scale[0]`` and the rounded, clamped zero point; the backward also gives their gradients (float32 only)."""
-    sc = float(_F32(scale._data.reshape(-1)[0]))
+    sc = float(_F32(_item(scale)))
     zp = _zero_point_of(zero_point, quant_min, quant_max, True)
     _check_range(quant_min, quant_max)
     _check_float_input(input, "fake_quantize_tensor_cachemask_kernel_type_handling")
@@ -322,7 +322,6 @@ def _fake_quantize_learnable_per_channel_affine(
 ) -> Tensor:
     """Per-channel fake quantization with learnt ``scale`` and float ``zero_point`` (rounded and clamped for the
     forward); the backward gives per-channel scale and zero-point gradients."""
-    from ..autograd.grad_mode import no_grad
     zp = new_tensor(np.clip(np.rint(zero_point._data), quant_min, quant_max).astype(np.int32), D.int32,
                     zero_point._device)
     with no_grad():
@@ -378,9 +377,14 @@ def choose_qparams_minmax(
     return scale, zp.astype(np.int64)
 
 
+def _host(a: Any) -> Any:
+    """A small device array's values as a NumPy array (the qparam choice runs on the host, as torch's)."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
 def _write(t: Tensor, arr: Any) -> None:
     """Store ``arr`` into the buffer ``t`` in place (as torch's kernel writes its running statistics)."""
-    t._data[...] = arr
+    t._data[...] = _xp(t).asarray(arr)
     t._vc[0] += 1
 
 
@@ -417,14 +421,12 @@ def fused_moving_avg_obs_fake_quant(
             _write(running_max, ns.where(ns.isinf(rmax), cur_max, rmax + c * (cur_max - rmax)).reshape(
                 running_max.shape))
     if not int(_item(fake_quant_on)):
-        out = new_tensor(self._data.copy(), self._dtype, self._device)
-        return _masked(self, out._data, ns.ones(self.shape, bool), FusedMovingAvgObsFqHelperBackward0)[0]
-    s, z = choose_qparams_minmax(running_min._data.reshape(-1), running_max._data.reshape(-1), quant_min,
-                                 quant_max, symmetric_quant)
+        return _masked(self, self._data.copy(), ns.ones(self.shape, bool), FusedMovingAvgObsFqHelperBackward0)[0]
+    s, z = choose_qparams_minmax(_host(running_min._data).reshape(-1), _host(running_max._data).reshape(-1),
+                                 quant_min, quant_max, symmetric_quant)
     if per_row_fake_quant:
         _write(scale, s.astype(_F32))
         _write(zero_point, z.astype(zero_point._data.dtype))
-        from ..autograd.grad_mode import no_grad
         with no_grad():
             y, mask = fake_quantize_per_channel_affine_cachemask(self, scale, zero_point, ch_axis, quant_min,
                                                                  quant_max)
@@ -593,10 +595,7 @@ def linear_dynamic(input: Tensor, weight: QuantizedTensor, bias: Tensor | None, 
                            "packed weight")
     ns = _xp(input)
     a = input._data.reshape(-1, k)
-    if a.size:
-        lo_val, hi_val = a.min(), a.max()
-    else:
-        lo_val = hi_val = _F32(0.0)
+    lo_val, hi_val = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
     s, z = choose_qparams_minmax(np.float32([lo_val]), np.float32([hi_val]), 0, 127 if reduce_range else 255)
     scale, zp = float(_F32(s[0])), int(z[0])
     xq = quantize_per_tensor(new_tensor(a, D.float32, input._device), scale, zp, D.quint8)._data
