@@ -386,3 +386,20 @@ def test_standard_gamma_edge_concentrations(dtype):
     tiny = torch.finfo(dtype).tiny
     a = torch.tensor([0.0, tiny, 1e-30, 1e-7, 0.999, 1.0, 1.0000001, 1e8, 1e-3], dtype=dtype).repeat(20)
     _same_stream(lambda: S._standard_gamma(to_ember(a)), lambda: torch._standard_gamma(a))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("ahead", [2.3, 0.4])
+def test_standard_gamma_mixed_concentrations_with_cached_normal(monkeypatch, dtype, ahead):
+    """Concentrations spanning the boost (< 1), y <= 0 (near 1) and large values, drawn after a cached normal
+    half, with buffers that run out and continue (``ahead`` 0.4): torch's numbers and stream."""
+    monkeypatch.setattr(S, "_gamma_scan", functools.partial(S._gamma_scan, ahead=ahead))
+    g = torch.Generator().manual_seed(9)
+    a = torch.cat([torch.rand(300, generator=g) * 0.99 + 0.005, torch.rand(300, generator=g) * 0.3 + 0.9,
+                   torch.rand(300, generator=g) * 50])[torch.randperm(900, generator=g)].to(dtype)
+    torch.manual_seed(5)
+    ember.manual_seed(5)
+    assert_close(ember.randn(1), torch.randn(1))   # leaves the sin half cached: the first attempt uses it
+    _same_stream(lambda: S._standard_gamma(to_ember(a)), lambda: torch._standard_gamma(a), seed=None)
+    _same_stream(lambda: S._sample_dirichlet(to_ember(a.reshape(300, 3))),
+                 lambda: torch._sample_dirichlet(a.reshape(300, 3)), seed=None)

@@ -135,49 +135,6 @@ def _gamma_constants(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
         return boost, inv, d, 1.0 / np.sqrt(9.0 * d)
 
 
-def _gammas(alpha: np.ndarray, s: _Stream) -> np.ndarray:
-    """torch's ``sample_gamma`` for each element of ``alpha`` (float32 or float64, C order), in float64.
-
-    Marsaglia-Tsang with the alpha < 1 boost; the standard normals are the generator's double Box-Muller
-    pairs (the sin half cached on the generator between calls).  The per-element constants are computed
-    first, vectorised; the rejection loops then run element by element.
-    """
-    a = alpha.ravel()
-    boost, inv, d, c = _gamma_constants(a)
-    out = [0.0] * a.size
-    uniform, gen = s.uniform, s.gen
-    log, log1p, sqrt, sin, cos, power = math.log, math.log1p, math.sqrt, math.sin, math.cos, math.pow
-    cache = gen._normal
-    try:
-        for i, (ai, bi, invi, di, ci) in enumerate(zip(a.tolist(), boost.tolist(), inv.tolist(), d.tolist(),
-                                                       c.tolist(), strict=True)):
-            if not 0.0 < ai < math.inf:   # 0 gives 0; torch would loop forever on the others
-                out[i] = 0.0 if ai == 0.0 else (math.inf if ai == math.inf else math.nan)
-                continue
-            scale = power(1.0 - uniform(), invi) if bi else 1.0
-            while True:
-                while True:
-                    if cache is not None:
-                        x, cache = cache, None
-                    else:
-                        theta = _TWO_PI * uniform()   # the angle's uniform is drawn first
-                        radius = sqrt(-2.0 * log1p(-uniform()))
-                        cache = radius * sin(theta)
-                        x = radius * cos(theta)
-                    y = 1.0 + ci * x
-                    if y > 0:
-                        break
-                v = y * y * y
-                u = 1.0 - uniform()
-                xx = x * x
-                if u < 1.0 - _C0331_F * xx * xx or log(u) < 0.5 * xx + di * (1.0 - v + log(v)):
-                    out[i] = scale * di * v
-                    break
-    finally:
-        gen._normal = cache
-    return np.array(out, np.float64)
-
-
 _TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509, 0.0166446911898211,
          0.0138761288230707, 0.0118967099458917, 0.0104112652619720, 0.00925546218271273, 0.00833056343336287)
 
@@ -379,6 +336,153 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 
     return np.concatenate(out)
 
 
+def _gamma_attempts(buf: _PairTables, pos: int, cached: float | None, boost: bool, d: float, c: float
+                    ) -> tuple[float, int, int, float | None] | None:
+    """One element's Marsaglia-Tsang attempts from uniform ``pos`` with the cached normal ``cached`` (scalar,
+    as torch): (accepted x, boost uniform's position or -1, next position, cached normal after), or None
+    when the buffer ends first."""
+    u, cos, sin, limit = buf
+    bpos = -1
+    if boost:
+        bpos, pos = pos, pos + 1
+    log = math.log
+    while True:
+        if pos + 3 > limit:
+            return None
+        if cached is not None:
+            x, cached = cached, None
+        else:
+            x, cached = cos.item(pos), sin.item(pos)
+            pos += 2
+        y = 1.0 + c * x
+        if not y > 0:
+            continue
+        uu = 1.0 - u.item(pos)
+        pos += 1
+        xx = x * x
+        if uu < 1.0 - _C0331_F * xx * xx or log(uu) < 0.5 * xx + d * (1.0 - y * y * y + log(y * y * y)):
+            return x, bpos, pos, cached
+
+
+class _PairTables(NamedTuple):
+    """A buffer of uniforms with the Box-Muller pair torch would draw starting at each position."""
+
+    u: np.ndarray
+    cos: np.ndarray
+    sin: np.ndarray
+    limit: int
+
+    @classmethod
+    def of(cls, u: np.ndarray) -> _PairTables:
+        theta = _TWO_PI * u[:-1]   # the angle's uniform is drawn first
+        radius = np.sqrt(-2.0 * R._libm(math.log1p, -u[1:]))
+        return cls(u, radius * R._libm(math.cos, theta), radius * R._libm(math.sin, theta), u.size - 1)
+
+
+def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, ahead: float = 2.3
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """torch's gamma attempts for elements with parameters (boost flag, d, c), in order, without a Python step
+    per uniform: returns each element's accepted normal x and its boost uniform (0 when none).
+
+    Assume every element accepts its first attempt with y > 0: then element i starts at ``o + S[i]`` where S
+    is the prefix sum of 1 (boost) + 2 (a fresh pair, every other element) + 1 (the uniform), and its
+    attempt reads the pair at a known position.  Whether that attempt is accepted for *every* element
+    (x > -1/max c, so y > 0, and the squeeze test) depends on the stream only, so it is precomputed for
+    each position and kind (fresh pair; cached sin half with its uniform 3 or 4 places on).  A Python scan
+    then walks the elements while the flag at their position holds; at any other element the attempts are
+    replayed exactly, and when they end off the assumed layout the offset ``o`` and the pair parity change.
+    Values at the assumed layout are gathered at the end.  Uniforms are drawn ahead in buffers of ``ahead``
+    per element (plus one per boost); one that runs out is continued by the next.
+    """
+    m = b.size
+    xs, boost_u = np.empty(m), np.zeros(m)
+    done, cache = 0, gen._normal
+    while done < m:
+        rest = slice(done, m)
+        u, commit = _peek(gen, int(ahead * (m - done) + 1.1 * int(b[rest].sum())) + 64)
+        stop, used, cache = _gamma_scan_buffer(_PairTables.of(u), b[rest], d[rest], c[rest], cache,
+                                               xs[rest], boost_u[rest])
+        commit(used)
+        done += stop
+    gen._normal = cache
+    return xs, boost_u
+
+
+def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.ndarray, cache: float | None,
+                       xs: np.ndarray, boost_u: np.ndarray) -> tuple[int, int, float | None]:
+    """:func:`_gamma_scan` over one buffer: fills ``xs``/``boost_u`` for the elements it completes and returns
+    (elements completed, uniforms used, cached normal after)."""
+    m, size = b.size, buf.u.size
+    region = size + 8   # each kind's flags end in zeros, so a position past the buffer is never "sure"
+    thr = -1.0 / float(c.max()) * (1 - 1e-12)   # x above it makes y = 1 + c x > 0 for every element
+    flags = np.zeros(4 * region, bool)
+    for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
+        k = size - gap
+        xx = x[:k] * x[:k]
+        flags[kind * region: kind * region + k] = (x[:k] > thr) & ((1.0 - buf.u[gap:]) < 1.0 - _C0331_F * xx * xx)
+    sure = flags.view(np.uint8).tobytes()
+    idx = np.arange(m)
+    layouts = []   # for each pair parity (0: element 0 draws a fresh pair): start S, pair position K, fresh, J
+    for parity in (0, 1):
+        fresh = (idx + parity) % 2 == 0
+        start = np.concatenate([[0], np.cumsum(b + 2 * fresh + 1)])
+        pair = start[:-1] + b
+        k = np.where(fresh, pair, np.concatenate([[-4 * region], pair[:-1]]))   # a cached half: the previous pair
+        j = np.where(k < 0, 3 * region, np.where(fresh, 0, np.where(b == 1, 2, 1)) * region + k)
+        layouts.append((start, k, fresh, np.append(j, 3 * region).tolist()))
+    events: list[tuple[int, float, int]] = []
+    segments: list[tuple[int, int, int, int]] = []
+    i = offset = seg = 0
+    parity = int(cache is not None)
+    if cache is not None:   # the cached normal from before: element 0 is replayed
+        got = _gamma_attempts(buf, 0, cache, b.item(0), d.item(0), c.item(0)) if m else None
+        if got is None:
+            return 0, 0, cache
+        events.append((0, got[0], got[1]))
+        segments.append((0, 1, 0, 0))   # a placeholder layout for element 0 (its values come from the replay)
+        i = seg = 1
+        parity = (1 + (got[3] is not None)) % 2
+        offset = got[2] - layouts[parity][0].item(1)
+    start, k, fresh, j = layouts[parity]
+    while True:
+        while sure[j[i] + offset]:
+            i += 1
+        if i >= m:
+            break
+        is_fresh = fresh.item(i)
+        cached = None if is_fresh else buf.sin.item(offset + k.item(i))
+        got = _gamma_attempts(buf, offset + start.item(i), cached, b.item(i), d.item(i), c.item(i))
+        if got is None:
+            break
+        events.append((i, got[0], got[1]))
+        i += 1
+        if got[2] != offset + start.item(i) or (got[3] is None) == is_fresh:   # off the layout
+            segments.append((seg, i, offset, parity))
+            parity = (i + (got[3] is not None)) % 2
+            start, k, fresh, j = layouts[parity]
+            offset, seg = got[2] - start.item(i), i
+    stop = i
+    segments.append((seg, stop, offset, parity))
+    lo, hi, off, par = (np.array(v, np.int64) for v in zip(*segments, strict=True))
+    off = np.repeat(off, hi - lo)   # each element's layout offset and parity
+    odd = np.repeat(par, hi - lo) == 1
+    (s0, k0, f0, _), (s1, k1, f1, _) = layouts
+    p = np.maximum(off + np.where(odd, k1[:stop], k0[:stop]), 0)
+    xs[:stop] = np.where(np.where(odd, f1[:stop], f0[:stop]), buf.cos[p], buf.sin[p])
+    first = np.minimum(off + np.where(odd, s1[:stop], s0[:stop]), size - 1)
+    boost_u[:stop] = np.where(b[:stop] == 1, buf.u[first], 0.0)
+    for e, x, bpos in events:
+        if e < stop:
+            xs[e] = x
+            boost_u[e] = buf.u[bpos] if bpos >= 0 else 0.0
+    last_start, last_k, last_fresh, _ = layouts[segments[-1][3]]
+    off = segments[-1][2]
+    if stop == 0:
+        return 0, 0, cache
+    after = buf.sin.item(off + last_k.item(stop - 1)) if last_fresh.item(stop - 1) else None
+    return stop, off + last_start.item(stop), after
+
+
 def _peek(gen: R.Generator, n: int) -> tuple[np.ndarray, Callable[[int], None]]:
     """``n`` uniforms drawn ahead, and ``commit(used)`` that leaves the generator after the first ``used``."""
     saved = (gen._bg.state, gen._next)
@@ -502,11 +606,19 @@ def _sample_gammas(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
     if a.size > 1 and 1.1 <= a[0] < math.inf and (a == a[0]).all():   # from 1.1, y <= 0 is rarer than 0.5%
         _, _, d, c = _gamma_constants(a[:1])
         return _gamma_same(gen, float(d[0]), float(c[0]), a.size)
-    s = _Stream(gen, 2 * a.size)
-    try:
-        return _gammas(a, s)
-    finally:
-        s.close()
+    boost, inv, d, c = _gamma_constants(a)
+    with np.errstate(invalid="ignore"):
+        out = np.where(a == 0, 0.0, np.where(a == np.inf, np.inf, np.nan))   # torch would loop forever on NaN/inf
+    live = np.flatnonzero((a > 0) & (a < np.inf))
+    b = boost[live]
+    x, boost_u = _gamma_scan(gen, b.astype(np.int64), d[live], c[live])
+    scale = np.ones(live.size)
+    sel = np.flatnonzero(b)
+    scale[sel] = np.fromiter(map(math.pow, (1.0 - boost_u[sel]).tolist(), inv[live][sel].astype(np.float64).tolist()),
+                             np.float64, count=sel.size)
+    y = 1.0 + c[live] * x
+    out[live] = scale * d[live] * (y * y * y)
+    return out
 
 
 def gamma_array(gen: R.Generator, alpha: np.ndarray) -> np.ndarray:
