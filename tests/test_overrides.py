@@ -256,6 +256,9 @@ def test_overridable_and_ignored_lists() -> None:
     assert tests[ember.add](1, 2, alpha=3) == -1
     assert ember.overrides.resolve_name(ember.add) == "torch.add"
     assert ember.overrides.resolve_name(ember.Tensor.add) == "torch.Tensor.add"
+    assert ember.overrides.resolve_name(ember.Tensor.shape.__get__) == "torch.Tensor.shape.__get__"
+    assert ember.overrides.resolve_name(ember.nn.functional.relu) == "torch.nn.functional.relu"
+    assert ember.overrides.resolve_name(ember.manual_seed) is None
     assert ember.Tensor.grad.__get__ in ember.overrides.get_default_nowrap_functions()
 
 

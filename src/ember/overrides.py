@@ -645,7 +645,9 @@ def resolve_name(f: Callable) -> str | None:
     for ns, fns in get_overridable_functions().items():
         if any(g is f or g == f for g in fns):
             if ns is Tensor:
-                name = f.__self__.fget.__name__ if getattr(f, "__name__", "") == "__get__" else f.__name__
+                name = next(n for n, v in vars(Tensor).items() if v is getattr(f, "__self__", f) or v is f)
+                if isinstance(getattr(f, "__self__", None), property):
+                    name = f"{name}.{f.__name__}"
                 return f"torch.Tensor.{name}"
             return f"{ns.__name__.replace('ember', 'torch', 1)}.{f.__name__}"
     return None
