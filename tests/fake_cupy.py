@@ -91,6 +91,8 @@ def _function(name: str, fn: Any) -> Any:
             kwargs["kind"] = "stable"
         if name in ("take", "ndarray.take"):   # CuPy wraps out-of-range indices rather than raising
             kwargs["mode"] = "wrap"
+        if name == "ravel_multi_index":   # CuPy's default mode is 'wrap' (NumPy's 'raise')
+            kwargs.setdefault("mode", "wrap")
         if name == "asnumpy":
             SYNCS[0] += 1
             return np.array(unwrap(args[0], name, True))
@@ -365,6 +367,10 @@ class _Runtime:
         return None
 
     @staticmethod
+    def setDevice(i: int) -> None:
+        return None
+
+    @staticmethod
     def memGetInfo() -> tuple[int, int]:
         return 140 << 30, 141 << 30
 
@@ -609,7 +615,7 @@ _NS = _Namespace("", np, {
     "RawKernel": _unsupported("RawKernel"), "ReductionKernel": _unsupported("ReductionKernel"),
     "fuse": lambda *a, **k: (a[0] if a and callable(a[0]) else (lambda f: f)),
     "get_array_module": lambda *arrays: _NS if any(isinstance(a, ndarray) for a in arrays) else np,
-    "_core": types.SimpleNamespace(set_compute_type=lambda kind: None),
+    "_core": types.SimpleNamespace(set_compute_type=lambda *args: None),
     "lib": _Namespace("lib", np.lib, {"stride_tricks": _Namespace("lib.stride_tricks", np.lib.stride_tricks)}),
 })
 _NS.asnumpy = _function("asnumpy", np.asarray)

@@ -14,11 +14,13 @@ import pytest
 
 import ember
 
-if os.environ.get("EMBER_FAKE_CUPY"):   # run this suite on the NumPy-backed CuPy stand-in (no GPU needed)
+FAKE = bool(os.environ.get("EMBER_FAKE_CUPY"))
+if FAKE:   # run this suite on the NumPy-backed CuPy stand-in (tests/fake_cupy.py): no GPU needed
     import fake_cupy
     from ember._core import device as _device
 
     _device._cupy = fake_cupy.namespace()
+real_gpu = pytest.mark.skipif(FAKE, reason="CUDA graphs, memory statistics, event timing and TF32 need a real GPU")
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not ember.cuda.is_available(), reason="needs a CUDA GPU and CuPy")]
 
@@ -985,6 +987,7 @@ def test_cuda_device_api() -> None:
         assert props.total_memory == torch.cuda.get_device_properties(0).total_memory
 
 
+@real_gpu
 def test_cuda_memory_stats() -> None:
     ember.cuda.empty_cache()
     base = ember.cuda.memory_allocated()
@@ -1001,6 +1004,7 @@ def test_cuda_memory_stats() -> None:
     assert 0 < free <= total
 
 
+@real_gpu
 def test_streams_and_events() -> None:
     s = ember.cuda.Stream()
     start, end = ember.cuda.Event(enable_timing=True), ember.cuda.Event(enable_timing=True)
@@ -1019,6 +1023,7 @@ def test_streams_and_events() -> None:
         ember.cuda.Event().elapsed_time(ember.cuda.Event())
 
 
+@real_gpu
 def test_cuda_graph_capture_and_replay() -> None:
     static_x = ember.zeros(8, device="cuda")
     s = ember.cuda.Stream()
@@ -1035,6 +1040,7 @@ def test_cuda_graph_capture_and_replay() -> None:
         np.testing.assert_allclose(static_y.cpu().numpy(), np.sin(np.full(8, 2 * v + 1, np.float32)), rtol=1e-6)
 
 
+@real_gpu
 def test_cuda_graph_of_a_training_step() -> None:
     """A whole SGD step (forward, backward, update) captured once and replayed, as in torch's recipe."""
     ember.manual_seed(0)
@@ -1076,6 +1082,7 @@ def test_cuda_graph_of_a_training_step() -> None:
         np.testing.assert_allclose(p.detach().cpu().numpy(), q.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
 
 
+@real_gpu
 def test_tf32_switch_changes_cuda_matmul_precision() -> None:
     a = ember.tensor(_array((F_, 256, 256), 0), device="cuda")
     exact = a.cpu().double() @ a.cpu().double()
@@ -1097,6 +1104,7 @@ def test_bfloat16_on_cuda() -> None:
     np.testing.assert_array_equal(y.numpy(), ref.numpy())
 
 
+@real_gpu
 def test_cuda_graph_of_an_adam_step_needs_capturable() -> None:
     """Adam(capturable=True) keeps its step count on the GPU, so replays apply the right bias corrections;
     capturable=False is refused as torch refuses it."""
@@ -1139,6 +1147,7 @@ def test_cuda_graph_of_an_adam_step_needs_capturable() -> None:
             step(ref, ref_opt, static_x)
 
 
+@real_gpu
 def test_cuda_graph_replays_draw_fresh_random_numbers() -> None:
     """Dropout inside a captured graph: each replay draws a new mask (the counter lives on the GPU)."""
     static_x = ember.ones(10_000, device="cuda")
@@ -1688,3 +1697,133 @@ def test_more_ops_on_cuda_match_cpu(name: str) -> None:
     assert (cpu_grad is None) == (gpu_grad is None)
     if cpu_grad is not None:
         np.testing.assert_allclose(_host(gpu_grad), _host(cpu_grad), rtol=2e-4, atol=2e-5)
+
+
+# ---- more modules: forward, parameter and input gradients, cuda against the CPU -----------------------------------
+MORE_MODULES: dict[str, tuple[Callable[[], Any], tuple | None]] = {
+    "conv3d_tr": (
+        lambda: ember.nn.Sequential(ember.nn.Conv3d(2, 3, 2), ember.nn.ConvTranspose3d(3, 2, 2, stride=2)),
+        (1, 2, 4, 4, 4),
+    ),
+    "upsample": (
+        lambda: ember.nn.Sequential(ember.nn.Upsample(scale_factor=2, mode="bilinear"), ember.nn.PixelShuffle(2)),
+        (1, 4, 3, 3),
+    ),
+    "decoder": (
+        lambda: ember.nn.TransformerDecoderLayer(8, 2, 16, dropout=0.0, batch_first=True, norm_first=True),
+        None,
+    ),
+    "transformer": (lambda: ember.nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True), None),
+    "norms": (
+        lambda: ember.nn.Sequential(
+            ember.nn.GroupNorm(2, 4),
+            ember.nn.InstanceNorm1d(4, affine=True),
+            ember.nn.LayerNorm(6),
+            ember.nn.RMSNorm(6),
+        ),
+        (3, 4, 6),
+    ),
+    "rnn_tanh_bi": (lambda: ember.nn.RNN(6, 5, 2, bidirectional=True, batch_first=True), (2, 3, 6)),
+    "lstm_proj": (lambda: ember.nn.LSTM(6, 5, 1, proj_size=3), (3, 2, 6)),
+    "gru_cell": (lambda: ember.nn.GRUCell(6, 4), (3, 6)),
+    "lstm_cell": (lambda: ember.nn.LSTMCell(6, 4), (3, 6)),
+    "adaptive_logsoftmax": (lambda: ember.nn.AdaptiveLogSoftmaxWithLoss(6, 10, [4, 8]), None),
+    "embedding_bag": (lambda: ember.nn.EmbeddingBag(10, 4, mode="mean"), None),
+    "weight_norm": (lambda: ember.nn.utils.parametrizations.weight_norm(ember.nn.Linear(6, 4)), (3, 6)),
+    "spectral_norm": (lambda: ember.nn.utils.parametrizations.spectral_norm(ember.nn.Linear(6, 4)), (3, 6)),
+    "orthogonal": (lambda: ember.nn.utils.parametrizations.orthogonal(ember.nn.Linear(6, 6)), (3, 6)),
+    "bn_eval_sync": (
+        lambda: ember.nn.Sequential(ember.nn.BatchNorm1d(6), ember.nn.Dropout(0.0), ember.nn.PReLU()),
+        (4, 6),
+    ),
+    "conv_circular": (
+        lambda: ember.nn.Conv2d(2, 2, 3, padding=2, padding_mode="circular", dilation=2, groups=2),
+        (1, 2, 5, 5),
+    ),
+    "conv_reflect": (lambda: ember.nn.Conv1d(2, 4, 3, padding="same", padding_mode="reflect"), (1, 2, 7)),
+    "fractional": (lambda: ember.nn.FractionalMaxPool2d(2, output_size=3), (1, 1, 6, 6)),
+    "lppool_unfold": (lambda: ember.nn.Sequential(ember.nn.LPPool1d(2, 2), ember.nn.Unflatten(1, (1, 2))), (1, 2, 6)),
+    "mha_kv": (lambda: ember.nn.MultiheadAttention(8, 2, kdim=4, vdim=6, batch_first=True), None),
+    "bilinear": (lambda: ember.nn.Bilinear(6, 6, 3), None),
+    "ctc": (lambda: ember.nn.CTCLoss(zero_infinity=True), None),
+}
+
+
+def _module_inputs(name: str, dev: str) -> tuple[Any, tuple]:
+    """The input that takes the gradient (None if none does) and the call's arguments."""
+    def t(*shape: int, seed: int = 0) -> Any:
+        return ember.tensor(_array((F_, *shape), seed), device=dev)
+
+    def i(values: list) -> Any:
+        return ember.tensor(values, device=dev)
+    shape = MORE_MODULES[name][1]
+    x = None
+    if shape is not None:
+        x = t(*shape).requires_grad_()
+        return x, (x,)
+    if name in ("decoder", "transformer", "mha_kv", "bilinear", "adaptive_logsoftmax", "ctc"):
+        x = {"bilinear": lambda: t(3, 6), "adaptive_logsoftmax": lambda: t(5, 6),
+             "ctc": lambda: t(6, 2, 5)}.get(name, lambda: t(2, 3, 8))().requires_grad_()
+    args = {
+        "decoder": lambda: (x, t(2, 4, 8, seed=1)),
+        "transformer": lambda: (x, t(2, 4, 8, seed=1)),
+        "adaptive_logsoftmax": lambda: (x, i([0, 5, 9, 3, 7])),
+        "embedding_bag": lambda: (i([1, 2, 4, 5, 4, 3, 2, 9]), i([0, 4])),
+        "mha_kv": lambda: (x, t(2, 4, 4, seed=1), t(2, 4, 6, seed=2)),
+        "bilinear": lambda: (x, x * 2),
+        "ctc": lambda: (x.log_softmax(2), i([[1, 2, 2], [3, 1, 0]]), i([6, 5]), i([3, 2])),
+    }[name]()
+    return x, args
+
+
+@pytest.mark.parametrize("name", list(MORE_MODULES))
+def test_more_modules_on_cuda_match_cpu(name: str) -> None:
+    results = []
+    for dev in ("cpu", "cuda"):
+        ember.manual_seed(0)
+        m = MORE_MODULES[name][0]().to(dev)
+        x, args = _module_inputs(name, dev)
+        kwargs = {"tgt_mask": ember.nn.Transformer.generate_square_subsequent_mask(4, device=dev)} \
+            if name == "transformer" else {"key_padding_mask": ember.tensor([[False, False, True, False]] * 2,
+                                                                            device=dev)} if name == "mha_kv" else {}
+        ember.manual_seed(1)
+        outs = _flat_outputs(m(*args, **kwargs))
+        diff = [o for o in outs if o.requires_grad and o.is_floating_point()]
+        sum((o * (1 + ember.arange(o.numel(), device=dev).reshape(o.shape) % 3)).sum() for o in diff).backward()
+        grads = [p.grad for p in m.parameters() if p.grad is not None] + ([x.grad] if x is not None else [])
+        results.append([o.detach() for o in outs + grads])
+    cpu, gpu = results
+    assert len(cpu) == len(gpu)
+    for a, b in zip(cpu, gpu, strict=True):
+        np.testing.assert_allclose(_host(b), _host(a), rtol=2e-4, atol=2e-5)
+
+
+def test_forward_ad_checkpoint_grad_scaler_and_func_on_cuda() -> None:
+    def run(dev: str) -> list[Any]:
+        from ember.autograd import forward_ad as fwAD
+
+        x = ember.tensor(_array((F_, 4, 6), 0), device=dev, requires_grad=True)
+        res = []
+        with fwAD.dual_level():
+            d = fwAD.make_dual(x.detach(), ember.ones_like(x))
+            res.append(fwAD.unpack_dual(d.sin().exp())[1])
+        y = ember.utils.checkpoint.checkpoint(lambda t: t.tanh() @ t.t(), x, use_reentrant=False)
+        y.sum().backward()
+        res.append(x.grad)
+        res.append(ember.func.jacfwd(lambda t: t.sin() * t)(x.detach()[0]))
+        res.append(ember.func.hessian(lambda t: t.pow(3).sum())(x.detach()[0]))
+        res.append(ember.vmap(lambda r: ember.dot(r, r))(x.detach()))
+        res.append(ember.autograd.functional.jvp(lambda t: t.exp(), x.detach(), ember.ones_like(x))[1])
+        scaler = ember.amp.GradScaler(dev)
+        w = ember.tensor(_array((F_, 6, 3), 1), device=dev, requires_grad=True)
+        opt = ember.optim.SGD([w], lr=0.1)
+        with ember.autocast(dev, dtype=ember.float16 if dev == "cuda" else ember.bfloat16):
+            loss = (x.detach() @ w).float().square().mean()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        res.append(w)
+        return res
+    cpu, gpu = _both(run)
+    _assert_same(cpu[:-1], gpu[:-1])
+    _assert_same(cpu[-1:], gpu[-1:], rtol=2e-2, atol=2e-2)   # float16 autocast on cuda, bfloat16 on the CPU

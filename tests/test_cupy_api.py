@@ -324,3 +324,5 @@ def test_the_cuda_suite_on_the_stand_in(fake_gpu: Any) -> None:
         test_cuda.test_op_on_cuda_matches_cpu_and_torch(name, fn, specs, grad)
     for name in test_cuda.MORE_CASES:
         test_cuda.test_more_ops_on_cuda_match_cpu(name)
+    for name in test_cuda.MORE_MODULES:
+        test_cuda.test_more_modules_on_cuda_match_cpu(name)
