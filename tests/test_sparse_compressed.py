@@ -607,3 +607,30 @@ def test_check_sparse_tensor_invariants_switch():
     finally:
         esp.check_sparse_tensor_invariants.disable()
     assert esp.sparse_csr_tensor(*args, check_invariants=False)._nnz() == 1
+
+
+def test_sampled_addmm():
+    res = []
+    for m in (ember, torch):
+        c = m.tensor([[0.0, 1, 0], [2, 0, 3], [0, 0, 0]], dtype=m.float64).to_sparse_csr().requires_grad_()
+        a = m.arange(6.0, dtype=m.float64).reshape(3, 2).requires_grad_()
+        b = m.arange(6.0, dtype=m.float64).reshape(2, 3).requires_grad_()
+        y = m.sparse.sampled_addmm(c, a, b, beta=2, alpha=0.5)
+        y.to_dense().pow(2).sum().backward()
+        res.append((y, c.grad, a.grad, b.grad))
+    for e, t in zip(*res, strict=True):
+        same(e.detach() if e.requires_grad else e, t.detach() if t.requires_grad else t)
+    assert type(res[0][0].grad_fn).__name__ == type(res[1][0].grad_fn).__name__
+    ones = [m.ones(2, 3, 3, dtype=m.float64) for m in (ember, torch)]
+    same(esp.sampled_addmm(ones[0].to_sparse_csr(), ember.ones(2, 3, 2, dtype=ember.float64),
+                           ember.ones(2, 2, 3, dtype=ember.float64)),
+         torch.sparse.sampled_addmm(ones[1].to_sparse_csr(), torch.ones(2, 3, 2, dtype=torch.float64),
+                                    torch.ones(2, 2, 3, dtype=torch.float64)))
+    d = [[0.0, 1, 0], [2, 0, 3], [0, 0, 0]]
+    for fn in (lambda m, x: m.sparse.sampled_addmm(x, m.ones(3, 2), m.ones(3, 2)),
+               lambda m, x: m.sparse.sampled_addmm(x.to_sparse_csc(), m.ones(3, 2), m.ones(2, 3))):
+        assert_same_error(lambda fn=fn: fn(ember, ember.tensor(d).to_sparse_csr()),
+                          lambda fn=fn: fn(torch, torch.tensor(d).to_sparse_csr()))
+    assert_same_error(lambda: esp.sampled_addmm(ember.tensor(d), ember.ones(3, 2), ember.ones(2, 3)),
+                      lambda: torch.sparse.sampled_addmm(torch.tensor(d), torch.ones(3, 2), torch.ones(2, 3)),
+                      match_message=False)

@@ -15,6 +15,7 @@ from ._compressed import (
     compressed_addmm,
     compressed_sparse_mm,
     is_compressed,
+    sampled_addmm,
     sparse_bsc,
     sparse_bsc_tensor,
     sparse_bsr,
@@ -43,7 +44,8 @@ from ._coo import (
 __all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sspaddmm", "sparse_coo",
            "sparse_coo_tensor", "SparseTensor", "check_sparse_tensor_invariants", "sparse_csr", "sparse_csc",
            "sparse_bsr", "sparse_bsc", "sparse_compressed_tensor", "sparse_csr_tensor", "sparse_csc_tensor",
-           "sparse_bsr_tensor", "sparse_bsc_tensor", "CompressedTensor"]
+           "sparse_bsr_tensor", "sparse_bsc_tensor", "CompressedTensor",
+           "sampled_addmm"]
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:   # noqa: A001 (torch's name)

@@ -46,7 +46,7 @@ from ._coo import (
 
 __all__ = ["sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "CompressedTensor", "sparse_compressed_tensor",
            "sparse_csr_tensor", "sparse_csc_tensor", "sparse_bsr_tensor", "sparse_bsc_tensor", "is_compressed",
-           "to_sparse_compressed", "compressed_mm", "compressed_matmul", "compressed_addmm"]
+           "to_sparse_compressed", "compressed_mm", "compressed_matmul", "compressed_addmm", "sampled_addmm"]
 
 sparse_csr, sparse_csc, sparse_bsr, sparse_bsc = (layout(n) for n in ("sparse_csr", "sparse_csc", "sparse_bsr",
                                                                       "sparse_bsc"))
@@ -1338,3 +1338,31 @@ Tensor.sparse_mask = _sparse_mask   # type: ignore[attr-defined]
 Tensor.smm = _dense_smm   # type: ignore[attr-defined]
 Tensor.sspaddmm = _dense_sspaddmm   # type: ignore[attr-defined]
 SparseTensor.sparse_mask = _sparse_mask   # type: ignore[attr-defined]
+
+
+def sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0
+                  ) -> CompressedTensor:
+    """``torch.sparse.sampled_addmm``: ``beta * input + alpha * (mat1 @ mat2)`` computed only at ``input``'s
+    entries (a CSR result with its pattern; batched CSR with batched factors). Each entry is one row-column
+    dot product; differentiable in all three operands through ember ops."""
+    if not isinstance(input, CompressedTensor):
+        raise not_implemented("sparse_sampled_addmm", "CPU")
+    if input.layout is not sparse_csr:
+        raise RuntimeError(f"sampled_addmm: Expected result to have sparse csr layout, but got {_key(input.layout)}")
+    if mat1.shape[-1] != mat2.shape[-2]:
+        raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape[-2]}x"
+                           f"{mat1.shape[-1]} and {mat2.shape[-2]}x{mat2.shape[-1]})")
+    s = input._data
+    nb = s.nbatch
+    nbatch = math.prod(s.shape[:nb])
+    b, r, c, _ = _coords(s)
+    dev = mat1._device
+    bi, ri, ci = (from_array(i, D.int64, dev) for i in (b, r, c))
+    left = mat1.reshape(nbatch, *mat1.shape[-2:])[bi, ri]
+    right = mat2.reshape(nbatch, *mat2.shape[-2:]).transpose(-1, -2)[bi, ci]
+    prod = (left * right).sum(-1).reshape(s.values.shape)
+    vals = input.values() * beta + prod * alpha
+    out = _wrap_c(CompressedStorage(s.compressed, s.plain, vals._data, s.shape, s.layout), input._device, vals._dtype)
+    if vals._grad_fn is not None:
+        _record(out, _named_passthrough("SparseSampledAddmmBackward0"), (vals,), src=out)
+    return out
