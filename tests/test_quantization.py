@@ -493,6 +493,24 @@ def test_prepare_qat_training_loop(backend: str, version: int) -> None:
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
 
 
+def test_qat_checkpoints_interchange_with_torch(tmp_path: object) -> None:
+    def build(T: object, Qm: object) -> object:
+        T.manual_seed(0)
+        m = T.nn.Sequential(Qm.QuantStub(), T.nn.Linear(4, 3), T.nn.ReLU(), Qm.DeQuantStub())
+        m.qconfig = Qm.get_default_qat_qconfig("x86")
+        return Qm.prepare_qat(m)
+    em, tm = build(ember, eq), build(torch, tq)
+    em(ember.randn(5, 4))                     # per-channel buffers grow from size 0 on the first call
+    ember.save(em.state_dict(), tmp_path / "e.pt")
+    tm.load_state_dict(torch.load(tmp_path / "e.pt"))
+    for k, v in tm.state_dict().items():
+        same(em.state_dict()[k], v)
+    torch.save(tm.state_dict(), tmp_path / "t.pt")
+    back = build(ember, eq)
+    back.load_state_dict(ember.load(tmp_path / "t.pt"))
+    assert repr(back) == repr(em)
+
+
 def test_prepare_qat_details() -> None:
     m = ember.nn.Sequential(ember.nn.Linear(3, 2), ember.nn.ReLU())
     m.eval()
