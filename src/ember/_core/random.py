@@ -236,9 +236,10 @@ def _libm(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
 def _numpy_libm(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray] | None:
     """The NumPy ufunc computing glibc's ``fn`` bit for bit on this machine, or None.
 
-    Checked once on 8192 arguments spread over the function's domain (a NumPy SIMD kernel that is not
-    correctly rounded differs from glibc on a fraction of a percent of its arguments, so a difference
-    shows up).  The ``_log0``/``_exp`` wrappers map to ``log``/``exp`` (same values at 0 and on overflow).
+    Checked once on 8192 arguments spread over the function's domain (where NumPy has its own SIMD kernel,
+    e.g. ``log`` with AVX512F, it differs from glibc on a fraction of a percent of arguments, so a difference
+    shows up).  The ``_log0``/``_exp`` wrappers map to ``log``/``exp`` (the same values at 0 and on
+    overflow; ``_log0`` only sees non-negative arguments).
     """
     candidates = {math.log: (np.log, 1), math.log1p: (np.log1p, 2), math.sin: (np.sin, 3), math.cos: (np.cos, 3),
                   math.tan: (np.tan, 4), math.exp: (np.exp, 5), _log0: (np.log, 1), _exp: (np.exp, 5)}

@@ -1,15 +1,19 @@
-"""Gamma, Dirichlet and binomial sampling with torch's CPU streams, and the reparameterised gamma/Dirichlet
-gradients (``torch._standard_gamma``, ``torch._sample_dirichlet``, ``torch.binomial``,
-``torch._standard_gamma_grad``, ``torch._dirichlet_grad``).
+"""Gamma, Dirichlet, binomial and Poisson sampling with torch's CPU streams, and the reparameterised
+gamma/Dirichlet gradients (``torch._standard_gamma``, ``torch._sample_dirichlet``, ``torch.binomial``,
+``torch.poisson``, ``torch._standard_gamma_grad``, ``torch._dirichlet_grad``).
 
-torch's CPU kernels draw element by element (C order of the output) from the generator: 53-bit double
-uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.  The samplers
-here replay those rejection loops one element at a time in Python floats (the per-element constants
-vectorised first); arithmetic that torch performs in the input's own precision (``float`` for float32
-tensors) is rounded to float32 where the C++ does it, so float32 results match bit for bit too.  Binomial
-draws that share one (count, prob) are vectorised over the stream instead.  The gradients are vectorised
-array formulas, in double as torch evaluates them, except the parts of the float32 Dirichlet gradient that
-torch computes in float.
+torch's CPU kernels draw element by element (C order of the output) from one generator, under its lock:
+53-bit double uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.
+An element's draws therefore start where the previous element's rejection loop stopped, so elements
+cannot be drawn independently.  The samplers here: with one parameter set for every element (an expanded
+scalar) the attempts tile the stream and are evaluated at once (gamma from alpha 1.1, binomial, Poisson
+from rate 10); gamma with per-element parameters walks a precomputed per-position "accepted whatever the
+parameters" flag and replays exactly only the other elements; binomial and Poisson with per-element
+parameters replay the loops element by element in Python floats (their per-element constants
+vectorised first).  Arithmetic that torch performs in the input's own precision (``float`` for float32
+tensors) is rounded to float32 where the C++ does it, so float32 results match bit for bit too.  The
+gradients are vectorised array formulas, in double as torch evaluates them, except the parts of the
+float32 Dirichlet gradient that torch computes in float.
 """
 
 from __future__ import annotations
