@@ -634,3 +634,22 @@ def test_sampled_addmm():
     assert_same_error(lambda: esp.sampled_addmm(ember.tensor(d), ember.ones(3, 2), ember.ones(2, 3)),
                       lambda: torch.sparse.sampled_addmm(torch.tensor(d), torch.ones(3, 2), torch.ones(2, 3)),
                       match_message=False)
+
+
+def test_sparse_sparse_product():
+    d = [[0.0, 1, 0], [2, 0, 3], [0, 0, 0]]
+    f = [[1.0, 0, 0], [0, 0, 2], [0, -1, 0]]
+    res = []
+    for m in (ember, torch):
+        a = m.tensor(d, dtype=m.float64).to_sparse_csr().requires_grad_()
+        b = m.tensor(f, dtype=m.float64).to_sparse_csr().requires_grad_()
+        y = a @ b
+        y.to_dense().pow(2).sum().backward()
+        cancel = m.tensor([[1.0, -1], [1, 1]]).to_sparse_csr() @ m.tensor([[1.0, 1], [1, 0]]).to_sparse_csr()
+        csc = m.tensor(d).to_sparse_csc() @ m.tensor(f).to_sparse_csc()
+        res.append((y, a.grad, b.grad, cancel, csc))
+    for e, t in zip(*res, strict=True):
+        same(e.detach(), t.detach())
+    assert type(res[0][0].grad_fn).__name__ == type(res[1][0].grad_fn).__name__ == "MmBackward0"
+    assert_same_error(lambda: ember.tensor(d).to_sparse_csr() @ ember.ones(2, 2).to_sparse_csr(),
+                      lambda: torch.tensor(d).to_sparse_csr() @ torch.ones(2, 2).to_sparse_csr())

@@ -1234,8 +1234,61 @@ def _product(s: CompressedTensor, d: Tensor, op: str, node: type | None, bias: T
 
 
 def compressed_mm(mat1: CompressedTensor, mat2: Tensor) -> Tensor:
-    """``torch.mm`` with a compressed first operand: dense result; ``mat1``'s gradient is dense (MmBackward0)."""
+    """``torch.mm`` with a compressed first operand: dense result; ``mat1``'s gradient is dense (MmBackward0).
+    Two compressed (CSR/CSC) operands give a CSR product (:func:`_spgemm`)."""
+    if isinstance(mat2, CompressedTensor):
+        return _spgemm(mat1, mat2)
     return _product(mat1, mat2, "mm", _MmBackward0)
+
+
+def _row_entries(t: CompressedTensor) -> CompressedStorage:
+    """``t``'s storage as CSR (CSC converted by coordinates)."""
+    s = t._data
+    if s.layout is sparse_csr:
+        return s
+    b, r, c, vals = _coords(s)
+    return _assemble((), *s.shape, b, r, c, vals, sparse_csr)
+
+
+def _spgemm(a: CompressedTensor, b: CompressedTensor) -> CompressedTensor:
+    """CSR/CSC × CSR/CSC → CSR with the symbolic product's pattern (an entry wherever some ``a[i, p]`` meets
+    ``b[p, j]``, zero sums kept): every entry of ``a`` meets the row of ``b`` it selects, the pairs are
+    expanded with ``repeat`` and summed per output position."""
+    for t in (a, b):
+        if t.dim() != 2 or t.dense_dim() or t.layout in _BLOCKED:
+            raise not_implemented("mm", "SparseCsrCPU")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected scalar type {a._dtype._short} but found {b._dtype._short}")
+    xp = xp_of(a._device)
+    _, ai, ap, av = _coords(a._data)
+    bs = _row_entries(b)
+    crow = bs.compressed.astype(np.int64)
+    counts = (crow[1:] - crow[:-1])[ap]
+    pair = xp.repeat(xp.arange(ai.shape[0]), counts)
+    offset = xp.arange(pair.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    pos = crow[:-1][ap][pair] + offset
+    rows, cols = ai[pair], bs.plain.astype(np.int64)[pos]
+    m = b.shape[1]
+    keys, inv = xp.unique(rows * m + cols, return_inverse=True)
+    vals = xp.zeros(keys.shape[0], xp.result_type(av, bs.values))
+    _ordered_add(vals, inv.reshape(-1), av[pair] * bs.values[pos])
+    out = _wrap_c(_assemble((), a.shape[0], m, xp.zeros(keys.shape[0], np.int64), keys // m, keys % m, vals,
+                            sparse_csr, a._data.compressed.dtype), a._device, a._dtype)
+    return _record(out, _SpgemmBackward0, (a, b), a=a, b=b)
+
+
+def _spgemm_backward(n: Any, g: Tensor) -> tuple:
+    """torch's: ``a``'s gradient on ``a``'s pattern, ``b``'s the product ``a.T @ g`` (sparse for a sparse ``g``)."""
+    a, b = n.a, n.b
+    gd = g.to_dense() if g.layout is not strided else g
+    ga = _like(a, _gather(gd.mm(b.to_dense().t()), a))
+    return (ga, compressed_mm(a.t(), g))
+
+
+_SpgemmBackward0 = make_node_class("MmBackward0", _spgemm_backward)
 
 
 def compressed_sparse_mm(mat1: CompressedTensor, mat2: Tensor) -> Tensor:
