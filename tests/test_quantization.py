@@ -13,6 +13,7 @@ import ember.ao.quantization as eq
 import ember.ops.quantize as Q
 from ember._core import dtype as D
 from ember.ao.nn import qat as eqat
+from ember.ao.nn.intrinsic import qat as eqat_fused
 from oracle import assert_same_error, torch
 
 tq = pytest.importorskip("torch.ao.quantization")
@@ -491,6 +492,37 @@ def test_prepare_qat_training_loop(backend: str, version: int) -> None:
         np.testing.assert_allclose(es[k].numpy().astype(float), t.numpy().astype(float), rtol=1e-5, atol=1e-6)
     for e, t in zip(eo, to, strict=True):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+
+
+def test_fuse_modules_then_prepare_qat() -> None:
+    def model(T: object, Qm: object) -> object:
+        nn = T.nn
+        return nn.Sequential(Qm.QuantStub(), nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, 4, 1),
+                             nn.ReLU(), nn.Flatten(), nn.Linear(64, 3), nn.ReLU(), Qm.DeQuantStub())
+    res = []
+    for T, Qm in ((torch, tq), (ember, eq)):
+        T.manual_seed(0)
+        m = model(T, Qm)
+        m(T.randn(4, 2, 6, 6))           # running statistics for the batch norm
+        m.eval()
+        f = Qm.fuse_modules(m, [["1", "2", "3"], ["4", "5"], ["7", "8"]])
+        x = T.randn(3, 2, 6, 6)
+        y0 = f(x)
+        f.train()
+        f.qconfig = Qm.get_default_qat_qconfig("x86")
+        p = Qm.prepare_qat(f)
+        res.append((f, y0, p, p(x)))
+    (tf, ty0, tp, ty1), (ef, ey0, ep, ey1) = res
+    num = re.compile(r"-?\d+\.\d+(e-?\d+)?")
+    assert num.sub("#", repr(ef)) == num.sub("#", repr(tf))
+    assert num.sub("#", repr(ep)) == num.sub("#", repr(tp))
+    assert list(ep.state_dict()) == list(tp.state_dict())
+    assert type(ep[1]) is eqat_fused.ConvReLU2d and type(ep[7]) is eqat_fused.LinearReLU
+    np.testing.assert_allclose(ey0.detach().numpy(), ty0.detach().numpy(), rtol=1e-5, atol=1e-6)   # folded batch norm
+    np.testing.assert_allclose(ey1.detach().numpy(), ty1.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert_same_error(lambda: eq.fuse_modules(ember.nn.Sequential(ember.nn.ReLU(), ember.nn.Linear(2, 2)), ["0", "1"]),
+                      lambda: tq.fuse_modules(torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(2, 2)), ["0", "1"]),
+                      match_message=False)     # the message names the classes (ember's module paths)
 
 
 def test_qat_checkpoints_interchange_with_torch(tmp_path: object) -> None:

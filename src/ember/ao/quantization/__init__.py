@@ -21,6 +21,7 @@ from .fake_quantize import (
     fused_per_channel_wt_fake_quant_range_neg_127_to_127,
     fused_wt_fake_quant_range_neg_127_to_127,
 )
+from .fuse_modules import fuse_known_modules, fuse_modules, fuse_modules_qat, get_fuser_method
 from .observer import (
     FixedQParamsObserver,
     HistogramObserver,
@@ -83,5 +84,5 @@ __all__ = [
     "default_dynamic_quant_observer", "get_default_dynamic_quant_module_mappings", "FixedQParamsFakeQuantize",
     "FixedQParamsObserver", "default_fixed_qparams_range_0to1_fake_quant",
     "default_fixed_qparams_range_neg1to1_fake_quant", "HistogramObserver", "default_histogram_observer",
-    "get_default_qconfig",
+    "get_default_qconfig", "fuse_known_modules", "fuse_modules", "fuse_modules_qat", "get_fuser_method",
 ]

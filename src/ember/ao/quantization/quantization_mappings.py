@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import nn
+from ..nn import intrinsic as nni
 from ..nn import qat as nnqat
+from ..nn.intrinsic import qat as nniqat
 from ..nn.quantized import dynamic as nnqd
 from .fake_quantize import default_fixed_qparams_range_0to1_fake_quant, default_fixed_qparams_range_neg1to1_fake_quant
 from .stubs import DeQuantStub, QuantStub
@@ -17,6 +19,9 @@ DEFAULT_QAT_MODULE_MAPPINGS: dict[Any, Any] = {
     nn.Conv2d: nnqat.Conv2d,
     nn.Conv3d: nnqat.Conv3d,
     nn.Linear: nnqat.Linear,
+    nni.ConvReLU2d: nniqat.ConvReLU2d,
+    nni.ConvReLU3d: nniqat.ConvReLU3d,
+    nni.LinearReLU: nniqat.LinearReLU,
 }
 
 
@@ -55,5 +60,8 @@ def get_default_dynamic_quant_module_mappings() -> dict[Any, Any]:
 
 def get_default_qconfig_propagation_list() -> set[Any]:
     """Module classes that get an activation observer when they are leaves with a qconfig."""
-    return _float_modules() | {QuantStub, DeQuantStub} | set(DEFAULT_QAT_MODULE_MAPPINGS.values()) | \
+    fused = {nni.ConvReLU1d, nni.ConvReLU2d, nni.ConvReLU3d, nni.LinearReLU, nni.BNReLU2d, nni.BNReLU3d,
+             nni.ConvBn1d, nni.ConvBn2d, nni.ConvBn3d, nni.ConvBnReLU1d, nni.ConvBnReLU2d, nni.ConvBnReLU3d,
+             nni.LinearBn1d}
+    return _float_modules() | fused | {QuantStub, DeQuantStub} | set(DEFAULT_QAT_MODULE_MAPPINGS.values()) | \
         {nnqat.Conv1d}

@@ -9,6 +9,7 @@ import warnings
 from typing import Any
 
 from ... import nn
+from ..nn.intrinsic import _FusedModule
 from .fake_quantize import FakeQuantizeBase
 from .qconfig import _assert_valid_qconfig
 from .quantization_mappings import (
@@ -94,7 +95,7 @@ def _add_observer_(module: nn.Module, propagation: set, non_leaf: set | None, de
     for child in module.children():
         if type(child) is nn.Dropout:
             continue
-        if non_leaf is not None and type(child) in non_leaf:
+        if isinstance(child, _FusedModule) or (non_leaf is not None and type(child) in non_leaf):
             _insert_post_process(child, device)
         elif child.training and type(child) in DEFAULT_MODULE_TO_ACT_POST_PROCESS:
             _insert_post_process(child, device, DEFAULT_MODULE_TO_ACT_POST_PROCESS[type(child)])
@@ -146,7 +147,8 @@ def _swap(module: nn.Module, mapping: dict) -> None:
     """Replace, depth first, every child that ``mapping`` covers (in place)."""
     swapped = {}
     for name, child in module.named_children():
-        _swap(child, mapping)
+        if not isinstance(child, _FusedModule):    # a fused container is swapped whole
+            _swap(child, mapping)
         swapped[name] = swap_module(child, mapping)
     for name, child in swapped.items():
         module._modules[name] = child

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..... import nn
 from .....nn import functional as F
+from ...intrinsic.modules.fused import _FusedModule as _Fused
 
 __all__ = ["Linear"]
 
@@ -38,6 +39,8 @@ class Linear(nn.Linear):
             raise AssertionError("Input float module must have qconfig defined")
         if not mod.qconfig:
             raise AssertionError("Input float module must have a valid qconfig")
+        if isinstance(mod, _Fused):
+            mod = mod[0]
         qat = cls(mod.in_features, mod.out_features, bias=mod.bias is not None, qconfig=mod.qconfig)
         qat.weight = mod.weight
         qat.bias = mod.bias
