@@ -404,6 +404,9 @@ def _reinterpret(xp: Any, first: Any, dt: D.dtype, shape: tuple, strides: tuple)
     1-d view of the first bytes of a tensor's memory)."""
     if not math.prod(shape):
         return xp.empty(shape, dt.np)
+    if dt.kind:   # NumPy cannot stride a custom dtype (complex32): stride same-size integers, then relabel
+        carrier = np.dtype(f"u{dt.itemsize}")
+        return xp.lib.stride_tricks.as_strided(first.view(carrier), shape, strides).view(dt.np)
     return xp.lib.stride_tricks.as_strided(first.view(dt.np), shape, strides)
 
 
@@ -415,7 +418,7 @@ def view_as_real(input: Tensor) -> Tensor:
         raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To resolve the "
                            "conjugate tensor so you can view it as real, use self.resolve_conj()")
     arr = input._data
-    rdt = D.float32 if input._dtype is D.complex64 else D.float64
+    rdt = input._dtype.to_real()
     first = arr[None][(slice(0, 1),) + (0,) * arr.ndim] if arr.size else None
     out = _reinterpret(_xp(input), first, rdt, arr.shape + (2,), arr.strides + (rdt.itemsize,))
     t = V.make_view(input, out, ViewAsRealBackward0)
@@ -425,7 +428,7 @@ def view_as_real(input: Tensor) -> Tensor:
 
 def view_as_complex(input: Tensor) -> Tensor:
     """A complex view of a real tensor whose last dim (size 2, stride 1) holds real and imaginary parts."""
-    if input._dtype not in (D.float32, D.float64):
+    if input._dtype not in (D.float16, D.float32, D.float64):
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
                            f"of scalar type: {input._dtype._short}")
     if input.dim() == 0 or input.shape[-1] != 2:
@@ -436,7 +439,7 @@ def view_as_complex(input: Tensor) -> Tensor:
         raise RuntimeError("Tensor must have a stride divisible by 2 for all but last dimension")
     if input.storage_offset() % 2:
         raise RuntimeError("Tensor must have a storage_offset divisible by 2")
-    cdt = D.complex64 if input._dtype is D.float32 else D.complex128
+    cdt = input._dtype.to_complex()
     arr = input._data
     first = arr[None][(slice(0, 1),) + (0,) * (arr.ndim - 1)].reshape(2) if arr.size else None
     out = _reinterpret(_xp(input), first, cdt, arr.shape[:-1], arr.strides[:-1])
@@ -989,8 +992,8 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
 
 
 def chalf(self: Tensor, memory_format: Any = None) -> Tensor:
-    """torch's complex32 conversion: ember has no complex32 dtype."""
-    raise RuntimeError("chalf(): ember has no complex32 (ComplexHalf) dtype; use .cfloat() instead")
+    """``self.to(complex32)`` (torch's experimental complex half)."""
+    return C.to_dtype(self, D.complex32, memory_format=memory_format)
 
 
 def _hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:

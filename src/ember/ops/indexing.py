@@ -89,6 +89,9 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     array of ``dt`` takes it unchanged, else a NumPy scalar of ``dt``."""
     if _isinstance(value, Tensor):
         value = value.item()
+    if dt.kind:   # float8 / complex32: torch's own rounding (saturating where it does), not the storage type's
+        src = D.complex128 if _isinstance(value, complex) else D.float64
+        return D.convert(np.asarray(value, src.np), src, dt)[()]
     tv = type(value)
     if dt.category == 2 and (tv is float or tv is int or tv is bool) and not (
             dt is D.float32 and _F32_MAX < abs(value) < math.inf):
@@ -513,6 +516,8 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
                 index_view(self._data, basic, xp)[...] += v
             else:
                 cast = is_tensor and v.dtype != self._data.dtype
+                if cast and (self._dtype.kind or value._dtype.kind):
+                    v, cast = D.convert(v, value._dtype, self._dtype), False
                 self._data[basic] = v.astype(self._data.dtype) if cast else v
         except ValueError as e:
             if "read-only" in str(e):

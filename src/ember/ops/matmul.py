@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._core import dtype as D
 from .._core import gemm
 from .._core.device import CPU
 from .._core.dtype import promote_types
@@ -72,7 +73,10 @@ def _arg(fn: str, name: str, pos: int, x: Any) -> None:
 
 
 def _kernel(dt: Any, kernel: str) -> None:
-    if dt.name in _NO_KERNEL:
+    """torch's error for a product kernel it lacks for ``dt`` (of the float8 types, it has only 2-d ``mm`` for
+    all but e8m0)."""
+    if dt.name in _NO_KERNEL or dt.kind and not (
+            kernel == "addmm_impl_cpu_" and dt.kind == "float8" and dt is not D.float8_e8m0fnu):
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
@@ -121,10 +125,15 @@ def _dot_check(a: Tensor, b: Tensor) -> None:
     _kernel(a._dtype, "dot")
 
 
-def _product(xp: Any, a: Any, b: Any, dt: Any) -> Any:
-    """``a @ b`` on the backend; half types accumulate in float32 on the CPU (NumPy's own loops do not)."""
+def _product(xp: Any, a: Any, b: Any, dt: Any, fused: bool = False) -> Any:
+    """``a @ b`` on the backend; half types accumulate in float32 on the CPU (NumPy's own loops do not), float8
+    ones too, rounded as torch rounds to float8 (saturating where it does) — after the addition of a fused
+    product (``fused``: the float32 product is returned and :func:`_fused` rounds)."""
     if xp is np and dt.name in _LOW:
         return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt.np)
+    if dt.kind == "float8":
+        prod = np.matmul(a.astype(np.float32), b.astype(np.float32))
+        return prod if fused else D.convert(prod, D.float32, dt)
     return gemm.matmul(xp, a, b)
 
 
@@ -468,7 +477,7 @@ def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> An
     elif alpha != 1:
         prod *= alpha
     if beta != 0:
-        bias = input._data if input._dtype is dt else input._data.astype(dt.np)
+        bias = input._data if input._dtype is dt and dt.kind != "float8" else input._data.astype(prod.dtype)
         prod += bias if beta == 1 else bias * beta
     return prod
 
@@ -478,6 +487,8 @@ def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any,
     check_same_device(input, m1)
     check_same_device(m1, m2)
     arr = _add_product(input, prod, beta, alpha, dt)
+    if dt.kind == "float8":
+        arr = D.convert(arr, D.float32, dt)
     res = new_tensor(arr, dt, m1._device)
     if STATE.enabled and (input._rg or m1._rg or m2._rg):
         node = node_cls()
@@ -522,7 +533,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     dt = mat1._dtype
     _kernel(dt, "addmm_impl_cpu_")
     _expand_check(input, (a.shape[0], b.shape[1]))
-    prod = _product(_xp(mat1), a, b, dt)
+    prod = _product(_xp(mat1), a, b, dt, fused=True)
     return _fused("addmm", input, mat1, mat2, prod, beta, alpha, AddmmBackward0, out, dt)
 
 
@@ -555,6 +566,8 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     if input._dtype is not batch1._dtype:
         raise RuntimeError(f"Input dtypes must be the same, got: input {_CPP[input._dtype.name]}, batch1: "
                            f"{_CPP[batch1._dtype.name]}, batch2: {_CPP[batch2._dtype.name]}")
+    if batch1._dtype.kind:
+        _kernel(batch1._dtype, "baddbmm")
     _bmm_check(a.shape, b.shape, batch1._dtype, batch2._dtype)
     prod = _product(_xp(batch1), a, b, batch1._dtype)
     return _fused("baddbmm", input, batch1, batch2, prod, beta, alpha, BaddbmmBackward0, out, batch1._dtype)
@@ -596,6 +609,8 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
             if _isinstance(s, float):
                 raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating "
                                    "point number.")
+    if dt.kind:
+        _kernel(dt, "addr_cpu")
     shape = (vec1._data.shape[0], vec2._data.shape[0])
     _expand_check(input, shape)
     xp = _xp(vec1)

@@ -239,6 +239,17 @@ def node_class(name: str, base: type[Node]) -> type[Node]:
     return type(name, (base,), {"__slots__": (), "__module__": "torch.autograd.graph"})
 
 
+def unsupported_dtype(kernel: str, input: Tensor, dtype: Any = None, var_all: bool = False) -> None:
+    """torch's error for a reduction over a float8, complex32, sub-byte or quantized tensor, which it has no CPU
+    kernel for (unless ``dtype=`` asks for an ordinary dtype to reduce in)."""
+    dt = input._dtype
+    if dtype is not None and not _dtype_arg(dtype).kind:
+        return
+    if var_all:
+        raise RuntimeError(f"std_var_all: Unsupported dtype {dt._short}")
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+
+
 def empty_check(name: str, a: Any, dims: tuple[int, ...] | None, error: type = RuntimeError,
                 hint: bool = True, shown: Any = None) -> None:
     """torch's errors (prefixed ``name``) for reducing an empty tensor without an identity (``dims`` None:
@@ -325,6 +336,8 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
         out: Tensor | None = None) -> Tensor:
     """Sum over ``dim`` (all when None); bool/integer inputs accumulate in int64, half types in float32."""
+    if input._dtype.kind:
+        unsupported_dtype("sum_cpu", input, dtype)
     dt = input._dtype
     if (dim is None and dtype is None and out is None and not keepdim and (dt is D.float32 or dt is D.float64)
             and input._device is CPU and input._data.size < _FAST_MIN):   # the common small full sum, directly
@@ -339,6 +352,8 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
            out: Tensor | None = None) -> Tensor:
     """Sum treating NaN as zero."""
+    if input._dtype.kind:
+        unsupported_dtype("nansum_cpu", input, dtype)
     if input._dtype.is_complex:
         raise RuntimeError("nansum on CPU does not support complex inputs")
     res, dims = _summed(input, dim, keepdim, dtype, True)
@@ -393,6 +408,8 @@ def _mean_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
     """Arithmetic mean over ``dim``; integer inputs need ``dtype=`` (torch's error otherwise)."""
+    if input._dtype.kind:
+        unsupported_dtype("sum_cpu", input, dtype)
     dt = _dtype_arg(dtype) or input._dtype
     _float_check("mean", dt, dtype is not None)
     a = _cast(input, dt)
@@ -406,6 +423,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
             out: Tensor | None = None) -> Tensor:
     """Mean of the non-NaN elements (a composite: nansum / count, as torch)."""
+    if input._dtype.kind:
+        unsupported_dtype("nansum_cpu", input, dtype)
     if input._dtype.category < 2:
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
                            f"{input._dtype._short}")
@@ -452,6 +471,8 @@ def _exclusive_cumprod(x: Tensor, d: int) -> Tensor:
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
     """Product of all elements, or along one ``dim``; bool/integer inputs accumulate in int64."""
+    if input._dtype.kind:
+        unsupported_dtype("prod_out_cpu", input, dtype)
     dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
     a = _cast(input, dt)
     xp = xp_for(input)
@@ -515,6 +536,8 @@ def extreme(xp: Any, a: Any, axis: Any, largest: bool, keepdims: bool = False) -
 
 
 def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
+    if input._dtype.kind and not _isinstance(dim, Tensor):
+        unsupported_dtype(f"{name}_all" if dim is None else f"{name}_cpu", input)
     largest = name == "max"
     if _isinstance(dim, Tensor):
         from .elementwise import maximum, minimum
@@ -567,6 +590,8 @@ AminBackward0 = node_class("AminBackward0", AmaxBackward0)
 
 
 def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
+    if input._dtype.kind:
+        unsupported_dtype(f"{name[1:]}_values_cpu", input)
     dims = reduce_dims(dim, input._data.ndim)
     a = input._data
     if input._dtype.is_complex:
@@ -604,6 +629,8 @@ class AminmaxBackward0(Node):
 
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out: Any = None) -> Any:
     """``(min, max)`` over all elements or one ``dim``, as ``torch.return_types.aminmax``."""
+    if input._dtype.kind:
+        unsupported_dtype("aminmax_cpu", input)
     a = input._data
     if input._dtype.is_complex:
         raise not_implemented("aminmax_cpu", input._dtype)
@@ -648,12 +675,16 @@ def _argext(name: str, input: Tensor, dim: int | None, keepdim: bool, out: Tenso
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
            out: Tensor | None = None) -> Tensor:
     """Index of the first maximum (flattened when ``dim`` is None); NaN is the maximum."""
+    if input._dtype.kind:
+        unsupported_dtype("argmax_cpu", input)
     return _argext("argmax", input, dim, keepdim, out)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
            out: Tensor | None = None) -> Tensor:
     """Index of the first minimum (flattened when ``dim`` is None); NaN is the minimum."""
+    if input._dtype.kind:
+        unsupported_dtype("argmin_cpu", input)
     return _argext("argmin", input, dim, keepdim, out)
 
 
@@ -745,6 +776,8 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
         correction: Any = None, out: Tensor | None = None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``); complex input gives a real result."""
+    if input._dtype.kind:
+        unsupported_dtype("std_cpu", input, var_all=dim is None)
     res, _, dims, c = _moments("var", input, dim, unbiased, keepdim, correction, False)
     res = attach(res, input, VarBackward0, True, False, dims=dims, keepdim=keepdim, correction=c)
     return finish(res, out)
@@ -753,6 +786,8 @@ def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
         correction: Any = None, out: Tensor | None = None) -> Tensor:
     """Standard deviation (``sqrt(var)``); the gradient is zero where the result is zero."""
+    if input._dtype.kind:
+        unsupported_dtype("std_cpu", input, var_all=dim is None)
     res, _, dims, c = _moments("std", input, dim, unbiased, keepdim, correction, True)
     return finish(attach(res, input, StdBackward0, True, True, dims=dims, keepdim=keepdim, correction=c), out)
 
@@ -771,12 +806,16 @@ def _with_mean(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool,
 def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` in one pass, with one grad_fn (VarMeanBackward0) for both."""
+    if input._dtype.kind:
+        unsupported_dtype("std_cpu", input, var_all=dim is None)
     return _with_mean("var_mean", input, dim, unbiased, keepdim, correction, False)
 
 
 def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
              correction: Any = None) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` in one pass, with one grad_fn (StdMeanBackward0) for both."""
+    if input._dtype.kind:
+        unsupported_dtype("std_cpu", input, var_all=dim is None)
     return _with_mean("std_mean", input, dim, unbiased, keepdim, correction, True)
 
 
@@ -803,6 +842,8 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """Number of nonzero elements over ``dim`` (int64)."""
+    if input._dtype.kind:
+        unsupported_dtype("nonzero_count_cpu", input)
     a = input._data
     xp = xp_for(input)
     dims = reduce_dims(dim, a.ndim)
@@ -847,6 +888,8 @@ def _lse_rows(xp: Any, a: Any) -> Any:
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum for stability."""
+    if input._dtype.kind:
+        unsupported_dtype("max_values_cpu", input)
     input = _float_input(input)
     a = _cast(input, input._dtype)
     xp = xp_for(input)
@@ -898,6 +941,8 @@ class LinalgVectorNormBackward0(Node):
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
                 out: Tensor | None = None) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all when None), as ``torch.linalg.vector_norm``."""
+    if x._dtype.kind:
+        unsupported_dtype("norm_cpu", x, dtype)
     if x._dtype.category < 2:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{x._dtype._short}")
@@ -942,6 +987,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
          dtype: Any = None) -> Tensor:
     """``torch.norm``: a vector norm for numeric ``p`` and for ``'fro'`` over at most two dims, otherwise
     ``linalg.matrix_norm`` (``'nuc'``, or torch's errors)."""
+    if input._dtype.kind:
+        unsupported_dtype("norm_cpu", input)
     dims = [dim] if _isinstance(dim, int) else dim
     if p is None or not _isinstance(p, str) or (p == "fro" and (dims is None or len(dims) <= 2)):
         return vector_norm(input, 2 if p is None or p == "fro" else p, dims, keepdim, dtype=dtype, out=out)
@@ -1046,12 +1093,16 @@ def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, i
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
     """Cumulative sum along ``dim``; bool/integer inputs accumulate in int64."""
+    if input._dtype.kind:
+        unsupported_dtype("cumsum_out_cpu", input, dtype)
     res, d = _cumulative("cumsum", input, dim, dtype)
     return finish(attach(res, input, CumsumBackward0, dim=d), out)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
     """Cumulative product along ``dim``; bool/integer inputs accumulate in int64."""
+    if input._dtype.kind:
+        unsupported_dtype("cumprod_out_cpu", input, dtype)
     res, d = _cumulative("cumprod", input, dim, dtype)
     return finish(attach(res, input, CumprodBackward0, True, True, dim=d), out)
 
@@ -1106,11 +1157,15 @@ def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
 
 def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """Running maximum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
+    if input._dtype.kind:
+        unsupported_dtype("cummax_cpu", input)
     return _cum_extreme("cummax", input, dim, out)
 
 
 def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """Running minimum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
+    if input._dtype.kind:
+        unsupported_dtype("cummin_cpu", input)
     return _cum_extreme("cummin", input, dim, out)
 
 
@@ -1139,6 +1194,8 @@ class LogcumsumexpBackward0(Node):
 
 def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, computed as a running ``logaddexp`` (stable)."""
+    if input._dtype.kind:
+        unsupported_dtype("logcumsumexp_out_cpu", input)
     d = wrap_dim(dim, input.ndim)
     if input._dtype.category < 2 or input._dtype.is_complex:
         raise not_implemented("logcumsumexp_out_cpu", input._dtype)

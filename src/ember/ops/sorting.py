@@ -27,6 +27,7 @@ from .reduction import (
     scan,
     select_scalar,
     select_with_indices,
+    unsupported_dtype,
     xp_for,
 )
 
@@ -73,6 +74,8 @@ def _sorted_along(input: Tensor, dim: int, descending: bool, k: int | None = Non
 def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
          out: Any = None) -> Any:
     """Values and indices sorted along ``dim`` (always stable; NaN sorts as the largest)."""
+    if input._dtype.kind:
+        unsupported_dtype("sorting_kernel_method_name", input)
     _no_complex(input, "Sort")
     values, idx, d = _sorted_along(input, dim, descending)
     return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out)
@@ -80,6 +83,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (stable)."""
+    if input._dtype.kind:
+        unsupported_dtype("sorting_kernel_method_name", input)
     _no_complex(input, "Sort")
     _, idx, _ = _sorted_along(input, dim, descending)
     return new_tensor(idx.astype(np.int64, copy=False), D.int64, input._device)
@@ -87,12 +92,16 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
 
 def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``input`` sorted along its first dim."""
+    if input._dtype.kind:
+        unsupported_dtype("sorting_kernel_method_name", input)
     return finish(sort(input, 0).values, out)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
          out: Any = None) -> Any:
     """The ``k`` largest (smallest) elements along ``dim`` with their indices, in sorted order."""
+    if input._dtype.kind:
+        unsupported_dtype("topk_cpu", input)
     _no_complex(input, "topk")
     if input._dtype is D.bool:
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -124,6 +133,8 @@ def _pick(xp: Any, a: Any, order: Any, pos: Any, d: int, keepdim: bool) -> tuple
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """The ``k``-th smallest element along ``dim`` and its index."""
+    if input._dtype.kind:
+        unsupported_dtype("kthvalue_cpu", input)
     if input._dtype is D.bool or input._dtype.is_complex:
         raise not_implemented("kthvalue_cpu", input._dtype)
     a = input._data
@@ -158,6 +169,8 @@ def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> 
 
 
 def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
+    if input._dtype.kind:
+        unsupported_dtype("median_cpu" if dim is None else "median_out", input)
     a = input._data
     xp = xp_for(input)
     if dim is None and not a.size:   # NaN, converted to the dtype as torch does (before any dtype check)
@@ -191,6 +204,8 @@ def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, o
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """Most frequent value along ``dim`` (the smallest on ties) and the index of its last occurrence."""
+    if input._dtype.kind:
+        unsupported_dtype("mode_cpu", input)
     if input._dtype.is_complex:
         raise not_implemented("mode_cpu", input._dtype)
     a = input._data
