@@ -525,6 +525,48 @@ def test_fuse_modules_then_prepare_qat() -> None:
                       match_message=False)     # the message names the classes (ember's module paths)
 
 
+def test_fuse_modules_qat_conv_bn_training() -> None:
+    import torch.ao.nn.intrinsic.qat as tniqat
+
+    def model(T: object, Qm: object) -> object:
+        nn = T.nn
+        return nn.Sequential(Qm.QuantStub(), nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.Conv2d(4, 4, 1, bias=False), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3),
+                             Qm.DeQuantStub())
+    res = []
+    for T, Qm, freeze in ((torch, tq, tniqat.freeze_bn_stats), (ember, eq, eqat_fused.freeze_bn_stats)):
+        T.manual_seed(0)
+        f = Qm.fuse_modules_qat(model(T, Qm), [["1", "2", "3"], ["4", "5"]])
+        f.qconfig = Qm.get_default_qat_qconfig("x86")
+        p = Qm.prepare_qat(f)
+        opt = T.optim.SGD(p.parameters(), lr=0.05)
+        outs = []
+        for step in range(3):
+            y = p(T.randn(3, 2, 6, 6))
+            loss = y.pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            outs.append(y.detach().numpy().copy())
+            if step == 1:
+                p.apply(freeze)
+        res.append((p, outs))
+    (tp, to), (ep, eo) = res
+    num = re.compile(r"-?\d+\.\d+(e-?\d+)?")
+    assert num.sub("#", repr(ep)) == num.sub("#", repr(tp))
+    assert type(ep[1]) is eqat_fused.ConvBnReLU2d and type(ep[4]) is eqat_fused.ConvBn2d
+    assert not ep[1].bn.training and ep[1].freeze_bn
+    ts, es = tp.state_dict(), ep.state_dict()
+    assert list(es) == list(ts)
+    for k, v in ts.items():
+        np.testing.assert_allclose(es[k].numpy().astype(float), v.numpy().astype(float), rtol=1e-5, atol=1e-6)
+    for e, t in zip(eo, to, strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+    back = ep[1].to_float()
+    ref = tp[1].to_float()
+    assert repr(back) == repr(ref)
+
+
 def test_qat_checkpoints_interchange_with_torch(tmp_path: object) -> None:
     def build(T: object, Qm: object) -> object:
         T.manual_seed(0)
