@@ -7,8 +7,9 @@ so results are bit-identical with torch's. The gradient is the straight-through 
 gradient where the value fell inside the grid, zero where it was clamped (torch's ``*Cachemask*`` nodes keep
 that mask). The learnable variant also returns gradients for ``scale`` and ``zero_point``.
 
-The ``qscheme`` objects (``torch.per_tensor_affine`` …) live here too: observers and fake-quantize modules name
-their scheme with them.
+The ``qscheme`` objects (``torch.per_tensor_affine`` …) live here too, and the quantized tensors
+(``quantize_per_tensor`` / ``quantize_per_channel``: integers plus the affine map, fbgemm's rounding) with the
+dynamic int8 linear kernel that ``quantize_dynamic``'s modules call.
 """
 
 from __future__ import annotations
