@@ -24,6 +24,7 @@ from . import (  # noqa: E402
     linalg,
     nn,
     optim,
+    overrides,
     random,
     safetensors,
     serialization,
@@ -209,7 +210,24 @@ from .ops.sorting import *  # noqa: E402,F403
 from .ops.special import *  # noqa: E402,F403
 from .ops.tensor_storage import *  # noqa: E402,F403
 from .ops.views import *  # noqa: E402,F403
+from .overrides import DisableTorchFunction, DisableTorchFunctionSubclass  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .sparse import (  # noqa: E402
+    hspmm,
+    smm,
+    sparse_bsc,
+    sparse_bsc_tensor,
+    sparse_bsr,
+    sparse_bsr_tensor,
+    sparse_compressed_tensor,
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csc,
+    sparse_csc_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    sspaddmm,
+)
 
 amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
 from . import distributions  # noqa: E402  (its classes use the full namespace at definition time)
@@ -230,7 +248,6 @@ from . import (  # noqa: E402
     sparse,  # binds Tensor.to_sparse and friends
 )
 from ._more import *  # noqa: E402,F403
-from .sparse import hspmm, smm, sparse_coo, sparse_coo_tensor  # noqa: E402
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library")
