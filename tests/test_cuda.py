@@ -1342,8 +1342,6 @@ def test_more_optimizers_on_cuda_match_cpu(name: str) -> None:
     _assert_same(*_both(run), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError,
-                   reason="sparse/_coo.py _run_rank uses xp.maximum.accumulate, which CuPy does not implement")
 def test_sparse_coo_on_cuda() -> None:
     def run(dev: str) -> Any:
         i = ember.tensor([[0, 1, 1, 2, 0], [2, 0, 2, 1, 2]], device=dev)

@@ -39,9 +39,6 @@ CUPY_UFUNC_METHODS = {
     "at": {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"},
 }
 # Known uses CuPy rejects, in files other people own (tracked here until fixed there):
-KNOWN_BROKEN = {
-    "ember/sparse/_coo.py: xp.maximum.accumulate",   # _run_rank: CuPy accumulates only add and multiply
-}
 UFUNC_KEYWORDS = {"out", "dtype", "casting"}   # what calling a CuPy ufunc accepts (no where=, order=, subok=)
 
 
@@ -187,13 +184,8 @@ def _unsupported_ufunc_methods() -> set[str]:
 
 def test_ufunc_methods_are_ones_cupy_implements() -> None:
     """``xp.maximum.accumulate`` and the like exist as attributes on CuPy's ufuncs but raise at run time."""
-    bad = _unsupported_ufunc_methods() - KNOWN_BROKEN
+    bad = _unsupported_ufunc_methods()
     assert not bad, "ufunc methods CuPy does not implement:\n" + "\n".join(sorted(bad))
-
-
-@pytest.mark.xfail(strict=True, reason="known CuPy-incompatible uses in other owners' files (KNOWN_BROKEN)")
-def test_known_broken_uses_are_fixed() -> None:
-    assert not (_unsupported_ufunc_methods() & KNOWN_BROKEN)
 
 
 def _accepted_keywords(obj: Any) -> set[str] | None:

@@ -526,9 +526,6 @@ def test_torch_file_loads_in_ember(name):
     same(e, tc)
 
 
-@pytest.mark.xfail(strict=True, reason="ember.save routes only is_sparse tensors to the sparse pickle "
-                   "(serialization/__init__.py reducer_override: needs `or obj.is_sparse_csr` and "
-                   "obj._sparse_reduce_args())")
 @pytest.mark.parametrize("name", ["sparse_csr", "sparse_bsc"])
 def test_ember_file_loads_in_torch(name):
     e = ember.tensor(D2)
@@ -540,8 +537,6 @@ def test_ember_file_loads_in_torch(name):
     same(ec, t)
 
 
-@pytest.mark.xfail(strict=True, reason="ops/matmul.py mm/matmul/addmm hooks test only is_sparse; compressed "
-                   "tensors need `or input.is_sparse_csr` (the _coo entry points then dispatch)")
 def test_module_level_products():
     e, t = both(D2, "float64")
     b = np.arange(8.0).reshape(4, 2)

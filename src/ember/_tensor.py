@@ -67,6 +67,7 @@ class Tensor:
     _fw_only = False   # forward AD: ``_rg`` is set only so that ops carry this tensor's tangent (set per instance)
     _multi_output_view = False   # an output (or a view of one) of split/chunk/unbind: no in-place under autograd
     _grad_dtype: Any = SAME_DTYPE   # a leaf's ``grad_dtype`` (SAME_DTYPE: its own dtype; None: any dtype)
+    _sparse_layout = False   # a sparse tensor, COO or compressed (ember.sparse's tensor classes set it)
     __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:

@@ -623,7 +623,9 @@ def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
         elif not t._data.flags.c_contiguous:   # torch gives .grad the leaf's own layout when it is dense
             t._grad = _copy_in_layout_of(t, g)
         else:
-            if not _owned(g):
+            if g._sparse_layout:   # a sparse gradient: copied as its own kind
+                g = g.clone() if not _owned(g) else g
+            elif not _owned(g):
                 g = from_array(g._data.copy(), g._dtype, g._device)
             elif g._base is not None:
                 g = from_array(g._data, g._dtype, g._device)

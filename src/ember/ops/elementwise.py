@@ -670,16 +670,16 @@ mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if b is not None e
 multiply = mul
 
 
-def _sparse_operand(x: Any) -> bool:
-    """Whether ``x`` is a sparse tensor (its ops live in ``ember.sparse``)."""
-    return type(x) is not Tensor and _isinstance(x, Tensor) and x.is_sparse
+def sparse_operand(x: Any) -> bool:
+    """Whether ``x`` is a sparse tensor of any layout (COO or compressed), whose ops live in ``ember.sparse``."""
+    return type(x) is not Tensor and _isinstance(x, Tensor) and x._sparse_layout
 
 
 def add(input: Any, other: Any, *, alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``input + alpha * other`` with broadcasting and promotion (dense + sparse gives a dense result)."""
-    if out is None and (_sparse_operand(input) or _sparse_operand(other)):
+    if out is None and (sparse_operand(input) or sparse_operand(other)):
         from ..sparse._coo import add_dense_sparse
-        return input.add(other, alpha=alpha) if _sparse_operand(input) else add_dense_sparse(input, other, alpha)
+        return input.add(other, alpha=alpha) if sparse_operand(input) else add_dense_sparse(input, other, alpha)
     if alpha == 1 and type(alpha) is int:
         return _add(input, other, out=out)
     return _add_alpha(input, other, alpha, out=out)

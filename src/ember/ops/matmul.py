@@ -34,6 +34,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
+from .elementwise import sparse_operand
 from .views import unsafe_view
 
 _isinstance = isinstance
@@ -257,7 +258,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
     _arg("mm", "input", 1, input)
     _arg("mm", "mat2", 2, mat2)
-    if input.is_sparse:   # sparse COO hook: ember.sparse owns the sparse × dense product
+    if sparse_operand(input):   # sparse hook: ember.sparse owns the sparse × dense product
         from ..sparse._coo import mm_dense
         return mm_dense(input, mat2)
     return _finish(_mm(input, mat2), out, "mm", (input, mat2))
@@ -425,7 +426,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     """torch.matmul: dot, mv, mm, or batched products with broadcast batch dims (no type promotion)."""
     _arg("matmul", "input", 1, input)
     _arg("matmul", "other", 2, other)
-    if input.is_sparse:   # sparse COO hook
+    if sparse_operand(input):   # sparse hook
         from ..sparse._coo import matmul_dense
         return matmul_dense(input, other)
     na, nb = input._data.ndim, other._data.ndim
@@ -518,7 +519,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
           out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
     _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
-    if mat1.is_sparse:   # sparse COO hook
+    if sparse_operand(mat1):   # sparse hook
         from ..sparse._coo import addmm_dense
         return addmm_dense(input, mat1, mat2, beta, alpha)
     _same_dtypes("self", input, mat1, mat2)

@@ -95,7 +95,9 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, Tensor):
-            return self._reduce_sparse(obj) if obj.is_sparse else self._reduce_tensor(obj)
+            if obj._sparse_layout:
+                return (REBUILD_SPARSE, obj._sparse_reduce_args())
+            return self._reduce_tensor(obj)
         if type(obj) is layout:
             return (GET_LAYOUT, (repr(obj),))
         if type(obj) is device:
@@ -124,11 +126,6 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         if type(t) is not Tensor or state:
             return (REBUILD_FROM_TYPE_V2, (func, type(t), args, state))
         return (func, args)
-
-    @staticmethod
-    def _reduce_sparse(t: Tensor) -> tuple:
-        """torch's pickle of a sparse COO tensor: its indices, values, size and coalesced flag."""
-        return (REBUILD_SPARSE, (t.layout, (t._indices(), t._values().detach(), t.shape, t.is_coalesced())))
 
     def _tensor_storage(self, t: Tensor, v3: bool) -> tuple[_StorageRef, int, tuple[int, ...]]:
         """The storage ``t`` views, and ``t``'s offset and strides there in elements of its dtype."""

@@ -207,6 +207,8 @@ def _blocks_of(nbatch: int, nrows: int, ncols: int, b: Any, r: Any, c: Any, vals
 class CompressedTensor(Tensor):
     """A sparse compressed tensor (CSR, CSC, BSR or BSC); see the module docstring."""
 
+    _sparse_layout = True
+
     __slots__ = ()
     _data: CompressedStorage   # type: ignore[assignment]
 

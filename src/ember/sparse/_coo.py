@@ -187,6 +187,8 @@ def _ordered_add(flat: Any, lin: Any, v: Any) -> None:
 class SparseTensor(Tensor):
     """A sparse COO tensor (``layout=torch.sparse_coo``); see the module docstring."""
 
+    _sparse_layout = True
+
     __slots__ = ()
     _data: SparseStorage   # type: ignore[assignment]
 
@@ -633,7 +635,9 @@ def _merge_picks(xp: Any, la: Any, lb: Any) -> tuple[Any, Any] | None:
     output is the entries sorted by prefix maximum, except where both lists have a record of the same key:
     the two records meet as heads and are summed, then the rest of those two runs merge among themselves
     by the same rule. Each round resolves one such level for all runs at once (segmented prefix maxima
-    over ranks); ``None`` after ``_MERGE_LEVELS`` rounds (deeply nested equal runs), for the loop."""
+    over ranks); ``None`` after ``_MERGE_LEVELS`` rounds (deeply nested equal runs), or off NumPy, for the loop."""
+    if xp is not np:   # segmented prefix maxima need ufunc.accumulate, which CuPy lacks: the loop runs instead
+        return None
     na, nb = la.shape[0], lb.shape[0]
     n = na + nb
     if na == 0 or nb == 0:
@@ -654,7 +658,7 @@ def _merge_picks(xp: Any, la: Any, lb: Any) -> tuple[Any, Any] | None:
         k, g = rank[act], gid[act]
         comb = g * span + k
         split = int((side[act] == 0).sum())
-        pm = xp.concatenate((xp.maximum.accumulate(comb[:split]), xp.maximum.accumulate(comb[split:])))
+        pm = np.concatenate((np.maximum.accumulate(comb[:split]), np.maximum.accumulate(comb[split:])))
         level = xp.full(n, -1, np.int64)
         level[act] = pm - g * span
         levels.append(level)
@@ -716,7 +720,8 @@ def _run_rank(xp: Any, lin: Any) -> Any:
     pos = xp.arange(n)
     first = xp.ones(n, bool)
     first[1:] = lin[1:] != lin[:-1]
-    return pos - xp.maximum.accumulate(xp.where(first, pos, 0))
+    starts = pos[first]   # where each run of equal values begins (no ufunc.accumulate: CuPy lacks it)
+    return pos - starts[xp.cumsum(first) - 1]
 
 
 _AddDenseBackward0 = make_node_class("AddBackward0", lambda n, g: (g, g * n.alpha if n.alpha != 1 else g))
