@@ -391,10 +391,10 @@ def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, a
     Assume every element accepts its first attempt with y > 0: then element i starts at ``o + S[i]`` where S
     is the prefix sum of 1 (boost) + 2 (a fresh pair, every other element) + 1 (the uniform), and its
     attempt reads the pair at a known position.  Whether that attempt is accepted for *every* element
-    (x > -1/max c, so y > 0, and the squeeze test) depends on the stream only, so it is precomputed for
-    each position and kind (fresh pair; cached sin half with its uniform 3 or 4 places on).  A Python scan
-    then walks the elements while the flag at their position holds; at any other element the attempts are
-    replayed exactly, and when they end off the assumed layout the offset ``o`` and the pair parity change.
+    (tested with the smallest d, which accepts least) depends on the stream only, so it is precomputed for
+    each position and kind (fresh pair; cached sin half with its uniform 3 or 4 places on).  The next element
+    whose flag does not hold is found with a gathered window; there the attempts are replayed exactly, and
+    when they end off the assumed layout the offset ``o`` and the pair parity change.
     Values at the assumed layout are gathered at the end.  Uniforms are drawn ahead in buffers of ``ahead``
     per element (plus one per boost); one that runs out is continued by the next.
     """
@@ -412,19 +412,47 @@ def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, a
     return xs, boost_u
 
 
+def _next_false(flags: np.ndarray, j: np.ndarray, i: int, offset: int) -> int:
+    """The first index from ``i`` with ``flags[j[index] + offset]`` false (``j`` ends with a false one), looked up
+    in windows that grow four times each."""
+    width = 64
+    while True:
+        window = flags[j[i:i + width] + offset]
+        first = int(window.argmin())
+        if not window[first]:
+            return i + first
+        i += width
+        width *= 4
+
+
 def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.ndarray, cache: float | None,
                        xs: np.ndarray, boost_u: np.ndarray) -> tuple[int, int, float | None]:
     """:func:`_gamma_scan` over one buffer: fills ``xs``/``boost_u`` for the elements it completes and returns
     (elements completed, uniforms used, cached normal after)."""
     m, size = b.size, buf.u.size
     region = size + 8   # each kind's flags end in zeros, so a position past the buffer is never "sure"
-    thr = -1.0 / float(c.max()) * (1 - 1e-12)   # x above it makes y = 1 + c x > 0 for every element
+    # The smallest d (largest c) accepts least: x above -1/c makes y = 1 + c x > 0 for every element, and
+    # the log test's right side 0.5 x^2 + d (1 - v + log v), v = (1 + x / (3 sqrt d))^3, grows with d for
+    # a fixed x (checked to 120 digits on z = x / (3 sqrt d) over (-1, 1000)); a margin far above rounding
+    # keeps near-ties out of the flags (they are replayed).
+    d_min, c_max = float(d.min()), float(c.max())
+    thr = -1.0 / c_max * (1 - 1e-12)
+    margin = 1e-9 * (1.0 + float(d.max()))
     flags = np.zeros(4 * region, bool)
-    for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
-        k = size - gap
-        xx = x[:k] * x[:k]
-        flags[kind * region: kind * region + k] = (x[:k] > thr) & ((1.0 - buf.u[gap:]) < 1.0 - _C0331_F * xx * xx)
-    sure = flags.view(np.uint8).tobytes()
+    with np.errstate(all="ignore"):
+        for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
+            k = size - gap
+            x = x[:k]
+            xx = x * x
+            uu = 1.0 - buf.u[gap:]
+            ok = x > thr
+            squeeze = uu < 1.0 - _C0331_F * xx * xx
+            f = flags[kind * region: kind * region + k]
+            np.logical_and(ok, squeeze, out=f)
+            rest = np.flatnonzero(ok & ~squeeze)   # the log test, where the squeeze fails (a tenth)
+            y = 1.0 + c_max * x[rest]
+            v = y * y * y
+            f[rest] = np.log(uu[rest]) < 0.5 * xx[rest] + d_min * (1.0 - v + np.log(v)) - margin
     idx = np.arange(m)
     layouts = []   # for each pair parity (0: element 0 draws a fresh pair): start S, pair position K, fresh, J
     for parity in (0, 1):
@@ -433,7 +461,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
         pair = start[:-1] + b
         k = np.where(fresh, pair, np.concatenate([[-4 * region], pair[:-1]]))   # a cached half: the previous pair
         j = np.where(k < 0, 3 * region, np.where(fresh, 0, np.where(b == 1, 2, 1)) * region + k)
-        layouts.append((start, k, fresh, np.append(j, 3 * region).tolist()))
+        layouts.append((start, k, fresh, np.append(j, 3 * region)))   # a sentinel: never "sure"
     events: list[tuple[int, float, int]] = []
     segments: list[tuple[int, int, int, int]] = []
     i = offset = seg = 0
@@ -449,8 +477,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
         offset = got[2] - layouts[parity][0].item(1)
     start, k, fresh, j = layouts[parity]
     while True:
-        while sure[j[i] + offset]:
-            i += 1
+        i = _next_false(flags, j, i, offset)
         if i >= m:
             break
         is_fresh = fresh.item(i)
