@@ -201,6 +201,28 @@ from .ops.info import *  # noqa: E402,F403
 from .ops.lapack import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.matmul import *  # noqa: E402,F403
+from .ops.quantize import (  # noqa: E402
+    _fake_quantize_learnable_per_channel_affine,
+    _fake_quantize_learnable_per_tensor_affine,
+    dequantize,
+    fake_quantize_per_channel_affine,
+    fake_quantize_per_tensor_affine,
+    fused_moving_avg_obs_fake_quant,
+    int_repr,
+    per_channel_affine,
+    per_channel_affine_float_qparams,
+    per_channel_symmetric,
+    per_tensor_affine,
+    per_tensor_symmetric,
+    q_per_channel_axis,
+    q_per_channel_scales,
+    q_per_channel_zero_points,
+    q_scale,
+    q_zero_point,
+    qscheme,
+    quantize_per_channel,
+    quantize_per_tensor,
+)
 from .ops.random import *  # noqa: E402,F403
 from .ops.reduction import *  # noqa: E402,F403
 from .ops.reduction import all, any, max, min, sum  # noqa: E402
@@ -250,7 +272,8 @@ from . import (  # noqa: E402
 from ._more import *  # noqa: E402,F403
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
-                    "__future__", "types", "storage", "xpu", "mps", "library")
+                    "__future__", "types", "storage", "xpu", "mps", "library", "ao",
+                    "quantization")
 
 
 def __getattr__(name: str) -> object:

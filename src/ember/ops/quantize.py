@@ -613,3 +613,51 @@ def linear_dynamic(input: Tensor, weight: QuantizedTensor, bias: Tensor | None, 
         out = out + bias._data.astype(_F32)
     return new_tensor(ns.asarray(out.astype(_F32)).reshape(*input.shape[:-1], weight.shape[0]), D.float32,
                       input._device)
+
+
+# ---- the quantized-tensor API on ordinary tensors ---------------------------------------------------------
+def _dequantize_dense(self: Tensor) -> Tensor:
+    """An unquantized tensor dequantizes to itself (torch returns the same object)."""
+    return self
+
+
+def _no_quantizer(op: str) -> Any:
+    """A Tensor method that exists only for quantized tensors: torch's dispatcher error on a plain one."""
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f"Could not run 'aten::{op}' with arguments from the '{'CUDA' if self.is_cuda else 'CPU'}' backend. "
+            "This could be because the operator doesn't exist for this backend, or was omitted during the "
+            "selective/custom build process (if using custom build).")
+    method.__name__ = op
+    return method
+
+
+_QUANTIZED_ONLY = ("int_repr", "q_scale", "q_zero_point", "q_per_channel_scales", "q_per_channel_zero_points",
+                   "q_per_channel_axis")
+for _name in _QUANTIZED_ONLY:
+    if _name not in vars(Tensor):
+        setattr(Tensor, _name, _no_quantizer(_name))
+if "dequantize" not in vars(Tensor):
+    Tensor.dequantize = _dequantize_dense   # type: ignore[attr-defined]
+if "qscheme" not in vars(Tensor):
+    Tensor.qscheme = _no_quantizer("qscheme")   # type: ignore[attr-defined]
+
+
+def dequantize(tensors: Any) -> Any:
+    """``torch.dequantize``: a tensor, or each of a list of tensors, as float."""
+    if isinstance(tensors, (list, tuple)):
+        return [t.dequantize() for t in tensors]
+    return tensors.dequantize()
+
+
+def _method_function(name: str) -> Any:
+    def function(input: Tensor) -> Any:
+        return getattr(input, name)()
+    function.__name__ = name
+    function.__doc__ = f"``torch.{name}``: ``input.{name}()``."
+    return function
+
+
+int_repr, q_scale, q_zero_point, q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis = (
+    _method_function(n) for n in _QUANTIZED_ONLY)
+__all__ += ["dequantize", *_QUANTIZED_ONLY]

@@ -1,0 +1,6 @@
+"""``torch.quantization``: the legacy path of ``torch.ao.quantization``, kept because older code imports from it."""
+
+from __future__ import annotations
+
+from ..ao.quantization import *  # noqa: F403
+from ..ao.quantization import __all__  # noqa: F401
