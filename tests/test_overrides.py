@@ -413,3 +413,20 @@ def test_deactivate_restores_the_plain_entry_points() -> None:
         assert type(ember.Tensor.__dict__["shape"].fget).__name__ == "function"
     finally:
         eo.activate()
+
+
+def _subclass_views(lib):
+    class M(lib.Tensor):
+        pass
+    x = lib.ones(2).as_subclass(M)
+    y = lib.ones(2, requires_grad=True).as_subclass(M)
+    return [repr(x), str(x), repr(lib.zeros(2, 3).as_subclass(M) * 2), repr(y), y.is_leaf,
+            type(y.grad_fn).__name__, y._base is not None, repr(lib.ones(2, dtype=lib.float64).as_subclass(M))]
+
+
+def test_as_subclass_is_an_alias_view_printed_under_the_class_name_like_torch():
+    assert _subclass_views(ember) == _subclass_views(torch)
+    for lib in (ember, torch):
+        with pytest.raises(TypeError, match="Creating a Tensor subclass from a class that does not inherit from "
+                                            "Tensor is not possible. Make sure your class inherits from Tensor."):
+            lib.ones(2).as_subclass(int)

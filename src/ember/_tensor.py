@@ -369,7 +369,11 @@ class Tensor:
     # ---- Python protocol --------------------------------------------------------------------------
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         from ._tensor_str import tensor_repr
-        return tensor_repr(self)
+        cls = type(self)
+        if cls is Tensor or cls.__module__.startswith("ember."):
+            return tensor_repr(self)
+        prefix = cls.__name__ + "("   # a user's subclass prints under its own name, as torch
+        return tensor_repr(self, prefix=prefix, indent=len(prefix))
 
     __str__ = __repr__
 

@@ -1181,9 +1181,13 @@ def _volatile(self: Tensor) -> bool:
 
 
 def _as_subclass(self: Tensor, cls: type) -> Tensor:
-    """``self`` as an instance of the Tensor subclass ``cls`` (same data and autograd history)."""
-    from .._tensor import _as_subclass as as_sub
-    return as_sub(self, cls)
+    """``self`` as an instance of the Tensor subclass ``cls``: an alias view of it (``AliasBackward0`` when it
+    requires grad), as torch makes it."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from Tensor is not possible. "
+                        "Make sure your class inherits from Tensor.")
+    from ..overrides import _alias_as
+    return _alias_as(self, cls)
 
 
 def _module_load(self: Tensor, other: Any, assign: bool = False) -> Any:
