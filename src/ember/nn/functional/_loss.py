@@ -11,7 +11,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
-from ...autograd.grad_mode import no_grad
+from ...autograd.grad_mode import STATE, no_grad
 from ...ops._dispatch import broadcast_error
 from ...ops.creation import full_like, zeros
 from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
@@ -350,9 +350,15 @@ class NllLossBackward0(Node):
             g.reshape(-1) if self.reduction == "none" else g / self.total if self.reduction == "mean" else g
         )
         n, c = self.flat_shape
-        flat = zeros(n, c, dtype=g.dtype, device=g.device).scatter(
-            1, self.target.unsqueeze(1), scale.unsqueeze(1)
-        )
+        if STATE.enabled:   # create_graph: the scatter stays differentiable
+            flat = zeros(n, c, dtype=g.dtype, device=g.device).scatter(
+                1, self.target.unsqueeze(1), scale.unsqueeze(1)
+            )
+        else:   # one write into fresh zeros (the scatter would copy them first)
+            ns = xp(g)
+            arr = ns.zeros((n, c), dtype=scale._data.dtype)
+            arr[ns.arange(n), self.target._data] = scale._data
+            flat = result(arr, scale)
         return (
             flat.reshape(*self.moved_shape).movedim(-1, 1)
             if len(self.moved_shape) > 1
