@@ -751,13 +751,11 @@ def test_quantize_dynamic_linear(seed: int) -> None:
 
 
 # ---- found in other files (they matter to quantization's bit-exactness) ------------------------------------
-@pytest.mark.xfail(strict=True, reason="ember.cumsum on float32 accumulates in float32; torch's CPU kernel in double")
 def test_cumsum_float32_accumulates_in_double() -> None:
     h = torch.rand(2048, generator=torch.Generator().manual_seed(0)) * 10
     same(ember.cumsum(E(h), 0), torch.cumsum(h, 0))
 
 
-@pytest.mark.xfail(strict=True, reason="ember.bincount with float32 weights differs from torch's float32 running sums")
 def test_bincount_float_weights_sum_in_float32() -> None:
     g = torch.Generator().manual_seed(0)
     w, idx = torch.rand(1000, generator=g), torch.randint(0, 10, (1000,), generator=g)

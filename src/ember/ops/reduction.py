@@ -1084,8 +1084,12 @@ def _cum_dtype(input: Tensor, dtype: Any) -> D.dtype:
 
 
 def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
+    """cumsum/cumprod: float32 runs accumulate in float64 and round once per element, as torch's CPU kernel
+    (its accumulation type for float is double), so long scans give torch's values bit for bit."""
     dt = _cum_dtype(input, dtype)
     a = _cast(input, dt)
+    if a.dtype == np.float32:
+        a = a.astype(np.float64)
     d = wrap_dim(dim, a.ndim)
     arr = getattr(xp_for(input), fn)(a, axis=d) if a.ndim else a.copy()
     return _wrap(arr, dt, input), d

@@ -531,6 +531,10 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if weights.ndim != 1 or weights.shape[0] != a.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     dt = D.float32 if weights._dtype is D.float32 else D.float64
+    if dt is D.float32 and xp is np:   # torch adds float32 weights one by one in input order, in float32
+        counts = np.zeros(max(minlength, int(a.max()) + 1 if a.size else 0), np.float32)
+        np.add.at(counts, a, weights._data)
+        return new_tensor(counts, dt, input._device)
     counts = xp.bincount(a, weights=weights._data.astype(np.float64), minlength=minlength)
     return new_tensor(counts.astype(dt.np), dt, input._device)
 
