@@ -1311,8 +1311,6 @@ def test_distributions_sample_on_cuda() -> None:
     g.sum().backward()
 
 
-@pytest.mark.xfail(strict=True, reason="distributions/utils.py broadcast_all makes number parameters CPU tensors "
-                   "(torch puts them on the first tensor's device): Chi2/StudentT and Normal(cuda, 1.0) mix devices")
 def test_distribution_number_parameters_follow_the_tensor_device() -> None:
     D = ember.distributions
     assert D.Normal(ember.zeros(3, device="cuda"), 1.0).rsample((2,)).is_cuda

@@ -13,7 +13,8 @@ euler_constant = 0.57721566490153286060  # the Euler-Mascheroni constant
 
 
 def broadcast_all(*values):  # noqa: ANN002, ANN201
-    """Broadcast numbers and tensors together; numbers take the first tensor's dtype (else the default dtype)."""
+    """Broadcast numbers and tensors together; numbers take the first tensor's dtype and device (else the
+    default dtype, on the CPU)."""
     like = next((v for v in values if isinstance(v, ember.Tensor)), None)
     if like is None and not all(isinstance(v, (int, float)) for v in values):
         raise ValueError(
@@ -21,7 +22,8 @@ def broadcast_all(*values):  # noqa: ANN002, ANN201
             "__torch_function__."
         )
     dtype = like.dtype if like is not None else ember.get_default_dtype()
-    tensors = [v if isinstance(v, ember.Tensor) else ember.tensor(v, dtype=dtype) for v in values]
+    device = like.device if like is not None else None
+    tensors = [v if isinstance(v, ember.Tensor) else ember.tensor(v, dtype=dtype, device=device) for v in values]
     return ember.broadcast_tensors(*tensors)
 
 
