@@ -336,22 +336,25 @@ def _slow(public: Callable, fn: Callable, args: tuple, kwargs: dict, binop: bool
     return fn(*args, **kwargs)
 
 
+def _all_plain(args: tuple, kwargs: dict, plain: set) -> bool:
+    """Whether every argument is of a type known to have nothing to dispatch on (the wrappers' fast path)."""
+    for a in args:
+        if type(a) not in plain:
+            return False
+    for a in kwargs.values():
+        if type(a) not in plain:
+            return False
+    return True
+
+
 def _function_wrapper(fn: Callable) -> Callable:
     """``fn`` behind the protocol; the wrapper itself is the ``func`` handlers see. Fast path: no mode entered
     anywhere and every argument of a type known to have nothing to dispatch on (plain Tensor, numbers, ...)."""
     plain = _PLAIN_TYPES
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _MODE_DEPTH:
-            for a in args:
-                if type(a) not in plain:
-                    break
-            else:
-                for a in kwargs.values():
-                    if type(a) not in plain:
-                        break
-                else:
-                    return fn(*args, **kwargs)
+        if not _MODE_DEPTH and _all_plain(args, kwargs, plain):
+            return fn(*args, **kwargs)
         return _slow(wrapper, fn, args, kwargs)
     functools.update_wrapper(wrapper, fn)
     wrapper._torch_function_wrapped = True   # type: ignore[attr-defined]
@@ -382,16 +385,8 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
     plain = _PLAIN_TYPES
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not _MODE_DEPTH:
-            for a in args:
-                if type(a) not in plain:
-                    break
-            else:
-                for a in kwargs.values():
-                    if type(a) not in plain:
-                        break
-                else:
-                    return fn(*args, **kwargs)
+        if not _MODE_DEPTH and _all_plain(args, kwargs, plain):
+            return fn(*args, **kwargs)
         public = getattr(Tensor, target, wrapper) if target else wrapper
         if name == "__rmatmul__":
             return _slow(Tensor.matmul, lambda a, b: fn(b, a), (args[1], args[0]), kwargs, binop)
