@@ -31,6 +31,7 @@ from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class
 from ..ops.extra import _LAYOUTS, layout, strided
 from ._coo import (
+    SparseBase,
     SparseStorage,
     SparseTensor,
     _host,
@@ -204,10 +205,8 @@ def _blocks_of(nbatch: int, nrows: int, ncols: int, b: Any, r: Any, c: Any, vals
 
 
 # ---- the tensor -------------------------------------------------------------------------------------
-class CompressedTensor(Tensor):
+class CompressedTensor(SparseBase):
     """A sparse compressed tensor (CSR, CSC, BSR or BSC); see the module docstring."""
-
-    _sparse_layout = True
 
     __slots__ = ()
     _data: CompressedStorage   # type: ignore[assignment]
@@ -373,15 +372,6 @@ class CompressedTensor(Tensor):
             return self
         out = _wrap_c(self._data.astype(dtype.np), self._device, dtype)
         return _record(out, _ToCopyBackward0, (self,), dtype=self._dtype)
-
-    def double(self) -> CompressedTensor:
-        return self.to(D.float64)
-
-    def float(self) -> CompressedTensor:
-        return self.to(D.float32)
-
-    def cpu(self) -> CompressedTensor:
-        return self.to("cpu")
 
     def transpose(self, dim0: int, dim1: int) -> CompressedTensor:
         return _transpose(self, dim0, dim1, _TransposeBackward0)

@@ -184,10 +184,24 @@ def _ordered_add(flat: Any, lin: Any, v: Any) -> None:
             flat[lin[sel]] += v[sel]
 
 
-class SparseTensor(Tensor):
-    """A sparse COO tensor (``layout=torch.sparse_coo``); see the module docstring."""
+class SparseBase(Tensor):
+    """What sparse tensors of every layout share: the dtype/device shorthands over their own ``to``."""
 
     _sparse_layout = True
+    __slots__ = ()
+
+    def double(self) -> Any:
+        return self.to(D.float64)
+
+    def float(self) -> Any:
+        return self.to(D.float32)
+
+    def cpu(self) -> Any:
+        return self.to("cpu")
+
+
+class SparseTensor(SparseBase):
+    """A sparse COO tensor (``layout=torch.sparse_coo``); see the module docstring."""
 
     __slots__ = ()
     _data: SparseStorage   # type: ignore[assignment]
@@ -330,15 +344,6 @@ class SparseTensor(Tensor):
         s = self._data
         out = _wrap(s.indices, s.values.astype(dtype.np), s.shape, s.coalesced, self._device, dtype)
         return _record(out, _ToCopyBackward0, (self,), dtype=self._dtype)
-
-    def double(self) -> SparseTensor:
-        return self.to(D.float64)
-
-    def float(self) -> SparseTensor:
-        return self.to(D.float32)
-
-    def cpu(self) -> SparseTensor:
-        return self.to("cpu")
 
     def transpose(self, dim0: int, dim1: int) -> SparseTensor:
         n, sd = self.dim(), self.sparse_dim()
