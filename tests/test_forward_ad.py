@@ -394,3 +394,18 @@ def test_no_grad_keeps_tangents() -> None:
         with ember.no_grad():
             y = d * 2
         assert efw.unpack_dual(y).tangent is not None
+
+
+def _printed_duals(lib) -> list[str]:
+    fw = lib.autograd.forward_ad
+    with fw.dual_level():
+        x = fw.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0]))
+        shown = [str(x), repr(x * 2), str(lib.ones(2))]
+        shown.append(str(fw.make_dual(lib.tensor(1.5, dtype=lib.float64), lib.tensor(2.0, dtype=lib.float64))))
+        shown.append(str(fw.make_dual(lib.tensor([[1.5, 2.0], [3.0, 4.0]]), lib.ones(2, 2))))
+    shown.append(str(x))   # after the level: no tangent any more
+    return shown
+
+
+def test_dual_tensors_print_their_tangent_like_torch():
+    assert _printed_duals(ember) == _printed_duals(torch)
