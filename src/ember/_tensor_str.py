@@ -241,7 +241,7 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    if t._fw_only or t._rg:   # only these can be dual (forward AD) tensors
+    if getattr(t, "_rg", False):   # only these can be dual (forward AD) tensors
         from .autograd import forward_ad
         tangent = forward_ad.unpack_dual(t).tangent if forward_ad.ACTIVE[0] else None
         if tangent is not None:
