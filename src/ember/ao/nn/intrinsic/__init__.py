@@ -1,22 +1,7 @@
 """torch.ao.nn.intrinsic: fused layer sequences (``conv + relu`` …) and, in ``qat``, their QAT twins."""
 
 from . import qat
-from .modules import (
-    BNReLU2d,
-    BNReLU3d,
-    ConvBn1d,
-    ConvBn2d,
-    ConvBn3d,
-    ConvBnReLU1d,
-    ConvBnReLU2d,
-    ConvBnReLU3d,
-    ConvReLU1d,
-    ConvReLU2d,
-    ConvReLU3d,
-    LinearBn1d,
-    LinearReLU,
-    _FusedModule,
-)
+from .modules import *  # noqa: F403
+from .modules import __all__ as _modules
 
-__all__ = ["_FusedModule", "ConvReLU1d", "ConvReLU2d", "ConvReLU3d", "LinearReLU", "BNReLU2d", "BNReLU3d",
-           "ConvBn1d", "ConvBn2d", "ConvBn3d", "ConvBnReLU1d", "ConvBnReLU2d", "ConvBnReLU3d", "LinearBn1d", "qat"]
+__all__ = [*_modules, "qat"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..... import nn
-from ...intrinsic.modules.fused import _FusedModule as _Fused
+from ._common import attach_weight_fake_quant, float_source, share_parameters
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
@@ -23,10 +23,7 @@ class _ConvNd:
         self._FLOAT_CONV_MODULE.__init__(self, in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                                     dilation=dilation, groups=groups, bias=bias, padding_mode=padding_mode,
                                     **factory_kwargs)
-        if not qconfig:
-            raise AssertionError("qconfig must be provided for QAT module")
-        self.qconfig = qconfig
-        self.weight_fake_quant = qconfig.weight(factory_kwargs=factory_kwargs)
+        attach_weight_fake_quant(self, qconfig, factory_kwargs)
 
     def forward(self, input: Any) -> Any:
         return self._conv_forward(input, self.weight_fake_quant(self.weight), self.bias)
@@ -34,21 +31,11 @@ class _ConvNd:
     @classmethod
     def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> Any:
         """The QAT twin of a float convolution carrying a ``qconfig``, sharing its parameters."""
-        if type(mod) is not cls._FLOAT_MODULE:
-            raise AssertionError(f"qat.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}, "
-                                 f"got {type(mod).__name__}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        if not mod.qconfig:
-            raise AssertionError("Input float module must have a valid qconfig")
-        if isinstance(mod, _Fused):
-            mod = mod[0]
-        qat = cls(mod.in_channels, mod.out_channels, mod.kernel_size, stride=mod.stride, padding=mod.padding,
-                  dilation=mod.dilation, groups=mod.groups, bias=mod.bias is not None,
-                  padding_mode=mod.padding_mode, qconfig=mod.qconfig)
-        qat.weight = mod.weight
-        qat.bias = mod.bias
-        return qat
+        qconfig = mod.qconfig if hasattr(mod, "qconfig") else None
+        mod = float_source(cls, mod)
+        return share_parameters(cls(mod.in_channels, mod.out_channels, mod.kernel_size, stride=mod.stride,
+                                    padding=mod.padding, dilation=mod.dilation, groups=mod.groups,
+                                    bias=mod.bias is not None, padding_mode=mod.padding_mode, qconfig=qconfig), mod)
 
     def to_float(self) -> Any:
         """A plain float convolution with copies of this module's parameters."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..... import nn
 from .....nn import functional as F
-from ...intrinsic.modules.fused import _FusedModule as _Fused
+from ._common import attach_weight_fake_quant, float_source, share_parameters
 
 __all__ = ["Linear"]
 
@@ -20,10 +20,7 @@ class Linear(nn.Linear):
                  device: Any = None, dtype: Any = None) -> None:
         factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__(in_features, out_features, bias, **factory_kwargs)
-        if not qconfig:
-            raise AssertionError("qconfig must be provided for QAT module")
-        self.qconfig = qconfig
-        self.weight_fake_quant = qconfig.weight(factory_kwargs=factory_kwargs)
+        attach_weight_fake_quant(self, qconfig, factory_kwargs)
 
     def forward(self, input: Any) -> Any:
         return F.linear(input, self.weight_fake_quant(self.weight), self.bias)
@@ -32,19 +29,10 @@ class Linear(nn.Linear):
     def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> Linear:
         """The QAT twin of a float ``nn.Linear`` carrying a ``qconfig``; it shares the float module's
         parameters (a fresh layer is built first, as torch does, so the random stream advances the same)."""
-        if type(mod) is not cls._FLOAT_MODULE:
-            raise AssertionError(f"qat.{cls.__name__}.from_float only works for {cls._FLOAT_MODULE.__name__}, "
-                                 f"got {type(mod).__name__}")
-        if not hasattr(mod, "qconfig"):
-            raise AssertionError("Input float module must have qconfig defined")
-        if not mod.qconfig:
-            raise AssertionError("Input float module must have a valid qconfig")
-        if isinstance(mod, _Fused):
-            mod = mod[0]
-        qat = cls(mod.in_features, mod.out_features, bias=mod.bias is not None, qconfig=mod.qconfig)
-        qat.weight = mod.weight
-        qat.bias = mod.bias
-        return qat
+        qconfig = mod.qconfig if hasattr(mod, "qconfig") else None
+        mod = float_source(cls, mod)
+        return share_parameters(cls(mod.in_features, mod.out_features, bias=mod.bias is not None, qconfig=qconfig),
+                                mod)
 
     def to_float(self) -> nn.Linear:
         """A plain ``nn.Linear`` with copies of this module's parameters."""
