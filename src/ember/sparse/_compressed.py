@@ -40,6 +40,7 @@ from ._coo import (
     _record,
     _wrap,
     not_implemented,
+    product_backward,
     resolve_check,
     row_products,
     sparse_coo,
@@ -1193,15 +1194,7 @@ def _masked_product(g: Tensor, d: Tensor, s: CompressedTensor) -> CompressedTens
     return _like(s, vals)
 
 
-def _product_backward(n: Any, g: Tensor) -> tuple:
-    s, d = n.s, n.d
-    gs = _masked_product(g, d, s) if n.masked else g.mm(d.t())
-    gd = compressed_mm(s.t(), g)
-    if n.alpha != 1:
-        gs, gd = gs * n.alpha, gd * n.alpha
-    if n.bias:
-        return (g * n.beta if n.beta != 1 else g, gs, gd)
-    return (gs, gd)
+_product_backward = product_backward(_masked_product, lambda a, b: compressed_mm(a, b))   # (defined below)
 
 
 _SparseAddmmBackward0 = make_node_class("SparseAddmmBackward0", _product_backward)

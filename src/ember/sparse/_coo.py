@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -1039,28 +1039,23 @@ def _masked_product(g: Tensor, d: Tensor, s: SparseTensor) -> SparseTensor:
     return _like_pattern(s, (g[rows] * d[cols]).sum(1))
 
 
-def _spmm_backward(n: Any, g: Tensor) -> tuple:
-    s, d = n.s, n.d
-    gs = _masked_product(g, d, s)
-    gd = sparse_mm(s.t(), g)
-    if n.alpha != 1:
-        gs, gd = gs * n.alpha, gd * n.alpha
-    if n.bias:
-        return (g * n.beta if n.beta != 1 else g, gs, gd)
-    return (gs, gd)
+def product_backward(masked_product: Callable, sparse_times: Callable, masked: bool | None = None) -> Callable:
+    """The backward of ``beta*bias + alpha*(s @ d)`` for a sparse ``s`` of either kind: ``s``'s gradient dense,
+    or only at its pattern (``masked``; None: as the node's ``masked`` says), ``d``'s through ``s.t() @ g``."""
+    def backward(n: Any, g: Tensor) -> tuple:
+        s, d = n.s, n.d
+        gs = masked_product(g, d, s) if (n.masked if masked is None else masked) else g.mm(d.t())
+        gd = sparse_times(s.t(), g)
+        if n.alpha != 1:
+            gs, gd = gs * n.alpha, gd * n.alpha
+        if n.bias:
+            return (g * n.beta if n.beta != 1 else g, gs, gd)
+        return (gs, gd)
+    return backward
 
 
-def _mm_backward(n: Any, g: Tensor) -> tuple:
-    s, d = n.s, n.d
-    gs = g.mm(d.t())
-    gd = sparse_mm(s.t(), g)
-    if n.alpha != 1:
-        gs, gd = gs * n.alpha, gd * n.alpha
-    if n.bias:
-        return (g * n.beta if n.beta != 1 else g, gs, gd)
-    return (gs, gd)
-
-
+_spmm_backward = product_backward(_masked_product, lambda a, b: sparse_mm(a, b), masked=True)   # (defined below)
+_mm_backward = product_backward(_masked_product, lambda a, b: sparse_mm(a, b), masked=False)
 _SparseAddmmBackward0 = make_node_class("SparseAddmmBackward0", _spmm_backward)
 _MmBackward0 = make_node_class("MmBackward0", _mm_backward)
 _AddmmBackward0 = make_node_class("AddmmBackward0", _mm_backward)
