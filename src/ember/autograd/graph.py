@@ -447,7 +447,7 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"
 
     def backward(self, grad: Any) -> tuple:
-        accumulate_into_leaf(self.variable, grad, STATE.enabled)
+        accumulate_into_leaf(self.variable, cast_to_grad_dtype(self.variable, grad), STATE.enabled)
         return ()
 
 
@@ -610,12 +610,12 @@ def cast_to_grad_dtype(t: Tensor, g: Tensor) -> Tensor:
 
 
 def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g`` with torch's rules: in place when possible (``.grad`` keeps its identity), out of
-    place under ``create_graph``; the first gradient is kept as is only when nothing else references it.
-    A view made under no_grad (a leaf in name only) keeps no gradient, as in torch."""
+    """``t.grad += g`` (``g`` already in ``t``'s grad_dtype) with torch's rules: in place when possible
+    (``.grad`` keeps its identity), out of place under ``create_graph``; the first gradient is kept as is only
+    when nothing else references it. A view made under no_grad (a leaf in name only) keeps no gradient, as in
+    torch."""
     if t._no_grad_view:
         return
-    g = cast_to_grad_dtype(t, g)
     old = t._grad_or_none()
     if old is None:
         if create_graph:   # a copy that stays differentiable (torch's grad_fn here: CopyBackwards)
