@@ -21,7 +21,7 @@ from ._core.device import device as _device
 from ._core.dtype import dtype as _dtype
 from ._tensor import Tensor
 from .autograd.function import Function
-from .autograd.grad_mode import no_grad
+from .autograd.grad_mode import STATE, no_grad
 from .ops.storage import storage_root
 
 __all__ = ["Library", "OpCheckError", "custom_op", "define", "impl", "infer_schema", "opcheck", "register_autograd",
@@ -298,7 +298,6 @@ class OperatorDef:
             pos, kw = self._call_kwargs(values)
             return self._composite(*pos, **kw)
         kernel = self._kernel_for(device_type)
-        from .autograd.grad_mode import STATE
         if STATE.enabled and any(t.requires_grad for t in tensors):
             result = self._autograd_call(kernel, values)
         elif not self._below_autograd:

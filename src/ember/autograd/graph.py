@@ -870,7 +870,8 @@ def _leaf(node: AccumulateGrad, grads: list, slots: Sequence[int], results: list
     if g is None:
         return
     t = node.variable
-    g = cast_to_grad_dtype(t, g)
+    if t._grad_dtype is not SAME_DTYPE:
+        g = cast_to_grad_dtype(t, g)
     hooks = getattr(t, "_hooks", None)
     if hooks:
         g = _apply_hooks(hooks, g)
