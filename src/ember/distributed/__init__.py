@@ -10,21 +10,36 @@ from __future__ import annotations
 from ._grad_bucket import GradBucket
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, DistError, DistNetworkError, DistStoreError, QueueEmptyError, Work
-from .distributed_c10d import (
+from .device_mesh import DeviceMesh, init_device_mesh
+from .distributed_c10d import (  # noqa: I001 (the later additions)
+    AllreduceCoalescedOptions,
+    AllreduceOptions,
+    AllToAllOptions,
     Backend,
+    BarrierOptions,
+    BroadcastOptions,
+    DebugLevel,
+    GatherOptions,
     GroupMember,
+    GroupName,
     P2POp,
     ProcessGroup,
     ReduceOp,
+    ReduceOptions,
+    ReduceScatterOptions,
+    ScatterOptions,
     all_gather,
+    all_gather_coalesced,
     all_gather_into_tensor,
     all_gather_object,
     all_gather_single,
     all_reduce,
+    all_reduce_coalesced,
     all_to_all,
     all_to_all_single,
     barrier,
     batch_isend_irecv,
+    breakpoint,
     broadcast,
     broadcast_object_list,
     default_pg_timeout,
@@ -32,6 +47,8 @@ from .distributed_c10d import (
     gather,
     gather_object,
     get_backend,
+    get_backend_config,
+    get_debug_level,
     get_default_backend_for_device,
     get_global_rank,
     get_group_rank,
@@ -58,6 +75,7 @@ from .distributed_c10d import (
     recv,
     recv_object_list,
     reduce,
+    reduce_op,
     reduce_scatter,
     reduce_scatter_single,
     reduce_scatter_tensor,
@@ -65,6 +83,9 @@ from .distributed_c10d import (
     scatter_object_list,
     send,
     send_object_list,
+    set_debug_level,
+    set_debug_level_from_env,
+    split_group,
     supports_complex,
 )
 from .rendezvous import register_rendezvous_handler, rendezvous
@@ -82,4 +103,8 @@ __all__ = ["Work", "GradBucket", "DistError", "DistBackendError", "DistNetworkEr
            "monitored_barrier", "get_node_local_rank", "new_subgroups", "new_subgroups_by_enumeration", "get_pg_count",
            "is_backend_available", "supports_complex", "get_default_backend_for_device", "send_object_list",
            "recv_object_list", "Store", "HashStore", "FileStore", "TCPStore", "PrefixStore", "QueueEmptyError",
-           "rendezvous", "register_rendezvous_handler"]
+           "rendezvous", "register_rendezvous_handler", "DeviceMesh", "init_device_mesh",
+           "GroupName", "all_reduce_coalesced", "all_gather_coalesced", "get_backend_config", "DebugLevel",
+           "get_debug_level", "set_debug_level", "set_debug_level_from_env", "AllreduceOptions",
+           "AllreduceCoalescedOptions", "AllToAllOptions", "BarrierOptions", "BroadcastOptions", "GatherOptions",
+           "ReduceOptions", "ReduceScatterOptions", "ScatterOptions", "reduce_op", "split_group", "breakpoint"]

@@ -30,11 +30,12 @@ import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, NewType
 
 import numpy as np
 
-from .._tensor import Tensor
+from .._tensor import Tensor, from_array
+from ..futures import Future
 from ._mpi import Persistent, Slot
 from ._store import FileStore, HashStore, PrefixStore, Store, TCPStore
 from ._work import DistBackendError, Step, Work, _alive, _seconds, wait_request
@@ -51,7 +52,11 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "defau
            "P2POp", "batch_isend_irecv", "monitored_barrier", "get_node_local_rank", "new_subgroups",
            "new_subgroups_by_enumeration", "get_pg_count", "is_backend_available", "supports_complex",
            "get_default_backend_for_device", "send_object_list", "recv_object_list", "Store", "HashStore",
-           "FileStore", "TCPStore", "PrefixStore"]
+           "FileStore", "TCPStore", "PrefixStore", "GroupName", "all_reduce_coalesced", "all_gather_coalesced",
+           "get_backend_config", "DebugLevel", "get_debug_level", "set_debug_level", "set_debug_level_from_env",
+           "AllreduceOptions", "AllreduceCoalescedOptions", "AllToAllOptions", "BarrierOptions", "BroadcastOptions",
+           "GatherOptions", "ReduceOptions", "ReduceScatterOptions", "ScatterOptions", "reduce_op", "split_group",
+           "breakpoint"]
 
 default_pg_timeout = timedelta(minutes=30)
 _NOTHING = np.empty(0, np.uint8)
@@ -1578,3 +1583,255 @@ def scatter_object_list(scatter_object_output_list: list[Any], scatter_object_in
     row = xp.empty(width, np.uint8)
     _run(pg, "scatter_object_list", pg._direct().scatter(send, row, root))
     scatter_object_output_list[0] = _load(_host(row), int(sizes_h[pg.rank()]))
+
+
+# ---- coalesced collectives, options, debug level, splitting, breakpoint ----------------------------------------
+GroupName = NewType("GroupName", str)
+
+
+def all_reduce_coalesced(tensors: list[Tensor], op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
+                         async_op: bool = False) -> Future | None:
+    """All-reduce every tensor of ``tensors`` (one dtype) in place with ``op``, in one transfer of their
+    concatenation; ``async_op`` returns a Future (as torch's)."""
+    ts = _tensors(tensors, "tensor")
+    _same_dtype(ts)
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    if any(t._dtype.is_complex for t in ts) and not supports_complex(op):
+        raise ValueError(f"all_reduce does not support {op} on complex tensors")
+    if not ts:
+        return None
+    _on_device(pg, ts)
+    xp = pg._xp
+    flat = from_array(xp.concatenate([t._data.reshape(-1) for t in ts]), ts[0]._dtype, ts[0]._device) \
+        if len(ts) > 1 else None
+    work = all_reduce(flat if flat is not None else ts[0], op, group, async_op=True)
+    done = work._result if work is not None else []
+
+    def unpack() -> None:
+        off = 0
+        for t in ts:
+            t._data[...] = flat._data[off:off + t._data.size].reshape(t._data.shape)
+            off += t._data.size
+    if flat is not None:
+        work._steps.append((None, unpack))
+    done[:] = ts
+    if async_op:
+        return work.get_future()
+    work.wait()
+    return None
+
+
+def all_gather_coalesced(output_tensor_lists: list[list[Tensor]], input_tensor_list: list[Tensor],
+                         group: ProcessGroup | None = None, async_op: bool = False) -> Work | None:
+    """``output_tensor_lists[i][j]`` receives ``input_tensor_list[j]`` of rank i, in one transfer of the inputs'
+    concatenation (shapes may differ between tensors, not between ranks)."""
+    pg = _resolve(group)
+    if pg is None:
+        return None
+    ins = _tensors(input_tensor_list, "input_tensor_list")
+    _same_dtype(ins)
+    if not isinstance(output_tensor_lists, list):
+        raise TypeError("Invalid function argument: output_tensor_lists should be a list")
+    outs = [_tensors(lst, "output_tensor_lists") for lst in output_tensor_lists]
+    for lst in outs:
+        _same_dtype(lst)
+    _sizes(pg, outs, "all_gather_coalesced", "output_tensor_lists")
+    for lst in outs:
+        if len(lst) != len(ins) or any(o._data.size != i._data.size for o, i in zip(lst, ins, strict=True)):
+            raise RuntimeError("all_gather_coalesced: each output list must hold tensors of the input tensors' "
+                               "sizes, in order")
+    xp = pg._xp
+    if not ins:
+        raise RuntimeError("all_gather_coalesced: input_tensor_list is empty")
+    flat = from_array(xp.concatenate([t._data.reshape(-1) for t in ins]), ins[0]._dtype, ins[0]._device)
+    gathered = from_array(xp.empty((pg.size(), flat._data.size), flat._data.dtype), flat._dtype, flat._device)
+    work = all_gather_single(gathered, flat, group, async_op=True)
+
+    def unpack() -> None:
+        for row, lst in zip(gathered._data, outs, strict=True):
+            off = 0
+            for o in lst:
+                o._data[...] = row[off:off + o._data.size].reshape(o._data.shape)
+                off += o._data.size
+    work._steps.append((None, unpack))
+    work._result[:] = [o for lst in outs for o in lst]
+    if async_op:
+        return work
+    work.wait()
+    return None
+
+
+def _same_dtype(ts: Sequence[Tensor]) -> None:
+    if ts and any(t._dtype is not ts[0]._dtype for t in ts):
+        other = next(t._dtype for t in ts if t._dtype is not ts[0]._dtype)
+        raise ValueError(f"Invalid usage of tensors with different dtypesFound {ts[0]._dtype} and  {other}")
+
+
+_CAPABILITY = {Backend.GLOO: ("cpu", "cuda"), Backend.MPI: ("cpu", "cuda"), Backend.NCCL: ("cuda",)}
+
+
+def get_backend_config(group: ProcessGroup | None = None) -> str:
+    """The group's device-to-backend map as torch writes it (``'cpu:gloo,cuda:gloo'``)."""
+    name = get_backend(group)
+    return ",".join(f"{d}:{name}" for d in _CAPABILITY[name])
+
+
+class DebugLevel(enum.IntEnum):
+    """``TORCH_DISTRIBUTED_DEBUG``'s levels."""
+
+    OFF = 0
+    INFO = 1
+    DETAIL = 2
+
+    __str__ = enum.Enum.__str__
+
+
+def _env_debug_level() -> DebugLevel:
+    value = os.environ.get("TORCH_DISTRIBUTED_DEBUG", "OFF").upper()
+    if value not in DebugLevel.__members__:
+        raise ValueError("The value of TORCH_DISTRIBUTED_DEBUG must be OFF, INFO, or DETAIL.")
+    return DebugLevel[value]
+
+
+_DEBUG = [DebugLevel.OFF]
+
+
+def get_debug_level() -> DebugLevel:
+    return _DEBUG[0]
+
+
+def set_debug_level(level: DebugLevel) -> None:
+    if not isinstance(level, DebugLevel):
+        raise TypeError("set_debug_level(): incompatible function arguments. The following argument types are "
+                        f"supported:\n    1. (arg0: DebugLevel) -> None\n\nInvoked with: {level!r}")
+    _DEBUG[0] = level
+
+
+def set_debug_level_from_env() -> None:
+    """Set the debug level from ``TORCH_DISTRIBUTED_DEBUG`` (OFF, INFO or DETAIL)."""
+    _DEBUG[0] = _env_debug_level()
+
+
+try:
+    set_debug_level_from_env()
+except ValueError:   # as torch, a bad value is reported when it is read again (not at import)
+    pass
+
+
+_NO_TIMEOUT = timedelta(milliseconds=-1)
+
+
+def _options(name: str, **fields: Any) -> type:
+    """One of torch's ``*Options`` classes: plain attributes with torch's names and defaults (the backends here
+    take their settings as arguments; these exist for code that builds them)."""
+    def __init__(self: Any) -> None:
+        for k, v in fields.items():
+            setattr(self, k, list(v) if isinstance(v, list) else v)
+    return type(name, (), {"__init__": __init__, "__slots__": tuple(fields), "__module__": __name__,
+                           "__doc__": f"torch's ``{name}``: {', '.join(fields)}."})
+
+
+AllreduceOptions = _options("AllreduceOptions", reduceOp=ReduceOp.SUM, asyncOp=True, timeout=_NO_TIMEOUT)
+AllreduceCoalescedOptions = _options("AllreduceCoalescedOptions", reduceOp=ReduceOp.SUM, asyncOp=True,
+                                     timeout=_NO_TIMEOUT)
+AllToAllOptions = _options("AllToAllOptions", asyncOp=True, timeout=_NO_TIMEOUT)
+BarrierOptions = _options("BarrierOptions", asyncOp=True, device=None, device_ids=[], timeout=_NO_TIMEOUT)
+BroadcastOptions = _options("BroadcastOptions", asyncOp=True, rootRank=0, rootTensor=0, timeout=_NO_TIMEOUT)
+GatherOptions = _options("GatherOptions", asyncOp=True, rootRank=0, timeout=_NO_TIMEOUT)
+ReduceOptions = _options("ReduceOptions", asyncOp=True, reduceOp=ReduceOp.SUM, rootRank=0, rootTensor=0,
+                         timeout=_NO_TIMEOUT)
+ReduceScatterOptions = _options("ReduceScatterOptions", asyncOp=True, reduceOp=ReduceOp.SUM, timeout=_NO_TIMEOUT)
+ScatterOptions = _options("ScatterOptions", asyncOp=True, rootRank=0, timeout=_NO_TIMEOUT)
+
+
+class _reduce_op:   # noqa: N801 (torch's name)
+    """Deprecated ``reduce_op``: the members of :class:`ReduceOp` (reading one warns)."""
+
+    def __init__(self) -> None:
+        for k, v in _Op.__members__.items():
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "__members__", _Op.__members__)
+
+    def __getattribute__(self, key: str) -> Any:
+        warnings.warn("`torch.distributed.reduce_op` is deprecated, please use `torch.distributed.ReduceOp` "
+                      "instead", FutureWarning, stacklevel=2)
+        return object.__getattribute__(self, key)
+
+
+reduce_op = _reduce_op()
+
+
+def split_group(parent_pg: ProcessGroup | None = None, split_ranks: list | None = None,
+                timeout: timedelta | None = None, pg_options: Any = None, group_desc: str | None = None,
+                backend: str | None = None) -> ProcessGroup | None:
+    """Split ``parent_pg`` (default: the world) into disjoint groups of the ranks listed in ``split_ranks`` (global
+    ranks); every rank of the parent calls it. Returns this rank's group, None when it is in no list. Unlike
+    ``new_group`` only the parent's ranks take part (MPI splits the parent's communicator)."""
+    if split_ranks is None or len(split_ranks) == 0:
+        raise ValueError("split_ranks cannot be None or empty")
+    parent = _resolve(parent_pg)
+    if parent is None:
+        raise ValueError(f"Group {parent_pg} is not registered")
+    me = parent._ranks[parent.rank()]
+    color, members, seen = None, None, set()
+    for i, ranks in enumerate(split_ranks):
+        ranks = [int(r) for r in ranks]
+        if seen & set(ranks):
+            raise ValueError(f"Rank {min(seen & set(ranks))} has appeared in more than one split of {split_ranks}")
+        seen |= set(ranks)
+        if me in ranks:
+            color, members = i, sorted(ranks)
+    if any(r not in parent._ranks for r in seen):
+        bad = next(r for r in sorted(seen) if r not in parent._ranks)
+        raise ValueError(f"Global rank {bad} is not part of the parent group {parent_pg}")
+    name = Backend(backend) if backend is not None else parent._backend
+    seconds = _seconds(timeout) if timeout is not None else parent._timeout
+    comm = parent._meta.comm if parent._meta is not None else None
+    _STATE.count += 1
+    if comm is None:   # a world of one
+        pg = _make_group(name, None, [me], seconds)
+    else:
+        from mpi4py import MPI
+        sub = comm.Split(MPI.UNDEFINED if color is None else color, 0 if members is None else members.index(me))
+        if sub == MPI.COMM_NULL:
+            return None
+        pg = _make_group(name, sub, members, seconds)
+    _STATE.groups.append(pg)
+    return pg
+
+
+_BREAKPOINTS: dict[int, int] = {}
+
+
+def breakpoint(rank: int = 0, skip: int = 0, timeout_s: float | None = 3600) -> None:   # noqa: A001 (torch's)
+    """Stop in pdb on rank ``rank`` only (reading from the terminal) while the other ranks wait in a barrier;
+    the first ``skip`` passes are skipped; every group's timeout becomes ``timeout_s`` so that the debugging
+    session does not time the job out."""
+    if skip > 0:
+        caller = sys._getframe(1)
+        key = hash((caller.f_code.co_filename, caller.f_lineno))
+        _BREAKPOINTS[key] = _BREAKPOINTS.get(key, 0) + 1
+        if _BREAKPOINTS[key] <= skip:
+            return
+    if timeout_s is not None:
+        for pg in _STATE.groups:
+            pg._timeout = float(timeout_s)
+    if get_rank() == rank:
+        import pdb
+        stdin = sys.stdin
+        try:
+            sys.stdin = open("/dev/stdin")   # noqa: SIM115 (a launcher may have given this rank no stdin)
+        except OSError:
+            pass
+        try:
+            debugger = pdb.Pdb()
+            debugger.message(f"\n!!! ATTENTION !!!\n\nType 'up' to get to the frame that called "
+                             f"dist.breakpoint(rank={rank})\n")
+            debugger.set_trace()
+        finally:
+            if sys.stdin is not stdin:
+                sys.stdin.close()
+                sys.stdin = stdin
+    barrier()

@@ -1,0 +1,237 @@
+"""``torch.distributed.device_mesh``: ranks laid out as an n-d array, one process group per mesh dimension.
+
+A mesh keeps torch's layout model: a flat map of the root mesh's ranks plus (sizes, strides) into it. Slicing
+(``mesh["dp"]``) keeps the chosen dimensions' sizes and strides and reuses the root's groups; the sliced mesh's
+``mesh`` is the sub-array through this rank. Groups are made once per root dimension by splitting the world's
+communicator (``split_group``), so every rank of the world must build the same meshes in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._tensor import Tensor
+from . import distributed_c10d as c10d
+
+__all__ = ["DeviceMesh", "init_device_mesh"]
+
+
+def _row_major(shape: Sequence[int]) -> tuple[int, ...]:
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= s
+    return tuple(reversed(strides))
+
+
+class DeviceMesh:
+    """An n-d array of global ranks (``mesh``) on ``device_type``, with a process group along each dimension
+    (``get_group(dim)``); ``mesh_dim_names`` name the dimensions for slicing (``mesh["dp"]``)."""
+
+    def __init__(self, device_type: str, mesh: Any = None, *, mesh_dim_names: tuple[str, ...] | None = None,
+                 backend_override: Any = None, _init_backend: bool = True) -> None:
+        arr = np.asarray(mesh._data if isinstance(mesh, Tensor) else mesh, dtype=np.int64)
+        if arr.ndim == 0:
+            raise ValueError("DeviceMesh: mesh must have at least one dimension")
+        if len(np.unique(arr)) != arr.size:
+            raise RuntimeError(f"DeviceMesh cannot have duplicate values, but found {arr.tolist()}")
+        if mesh_dim_names is not None:
+            mesh_dim_names = tuple(mesh_dim_names)
+            if len(mesh_dim_names) != arr.ndim:
+                raise RuntimeError("mesh_dim_names should have same length as the mesh's dimensions! Found "
+                                   f"len(mesh_dim_names): {len(mesh_dim_names)} and mesh ndim: {arr.ndim}.")
+        self._device_type = device_type
+        self._rank_map = tuple(arr.reshape(-1).tolist())
+        self._sizes = tuple(arr.shape)
+        self._strides = _row_major(arr.shape)
+        self._root_shape = tuple(arr.shape)
+        self._names = mesh_dim_names
+        self._root_groups: list[Any] = []
+        self._dims = list(range(arr.ndim))   # the root dimension of each of this mesh's dimensions
+        if _init_backend:
+            if not c10d.is_initialized():
+                c10d.init_process_group(c10d.get_default_backend_for_device(device_type))
+            world = c10d.get_world_size()
+            if arr.size > world:
+                raise RuntimeError(f"Mesh should not be bigger than default world size {world}, but found "
+                                   f"{arr.size} ranks!")
+            self._root_groups = [self._make_group(arr, d) for d in range(arr.ndim)]
+
+    @staticmethod
+    def _make_group(arr: np.ndarray, dim: int) -> Any:
+        """The group along ``dim`` through this rank (every rank of the world takes part; the world's group when
+        it spans the world in rank order)."""
+        lines = np.moveaxis(arr, dim, -1).reshape(-1, arr.shape[dim]).tolist()
+        if len(lines) == 1 and lines[0] == list(range(c10d.get_world_size())):
+            return c10d._default()
+        return c10d.split_group(split_ranks=lines)
+
+    def _view(self, dims: list[int], names: tuple[str, ...] | None) -> DeviceMesh:
+        sub = object.__new__(DeviceMesh)
+        sub._device_type, sub._rank_map, sub._names = self._device_type, self._rank_map, names
+        sub._root_shape = self._root_shape
+        sub._sizes = tuple(self._sizes[d] for d in dims)
+        sub._strides = tuple(self._strides[d] for d in dims)
+        sub._root_groups = self._root_groups
+        sub._dims = [self._dims[d] for d in dims]
+        return sub
+
+    # ---- layout ---------------------------------------------------------------------------------------------
+    def _root_coordinate(self) -> tuple[int, ...] | None:
+        """This rank's index in the root mesh (row-major over the rank map), as a coordinate; None outside."""
+        me = c10d.get_rank()
+        if me not in self._rank_map:
+            return None
+        return tuple(int(i) for i in np.unravel_index(self._rank_map.index(me), self._root_shape))
+
+    def _grid(self) -> np.ndarray | None:
+        """This rank's sub-array of the root mesh: this mesh's dimensions vary, the others stay at this rank's
+        coordinate."""
+        coord = self._root_coordinate()
+        if coord is None:
+            return None
+        root = np.asarray(self._rank_map).reshape(self._root_shape)
+        return root[tuple(slice(None) if d in self._dims else c for d, c in enumerate(coord))]
+
+    @property
+    def mesh(self) -> Tensor:
+        """The ranks of this mesh (through this rank, for a slice) as an int32 tensor."""
+        from .. import tensor
+        grid = self._grid()
+        if grid is None:   # a rank outside the mesh sees the root's first sub-array
+            grid = np.asarray(self._rank_map[: math.prod(self._sizes)]).reshape(self._sizes)
+        return tensor(grid.tolist(), dtype=_int32())
+
+    @property
+    def device_type(self) -> str:
+        return self._device_type
+
+    @property
+    def mesh_dim_names(self) -> tuple[str, ...] | None:
+        return self._names
+
+    @property
+    def ndim(self) -> int:
+        return len(self._sizes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._sizes
+
+    def size(self, mesh_dim: int | None = None) -> int:
+        return math.prod(self._sizes) if mesh_dim is None else self._sizes[mesh_dim]
+
+    def get_rank(self) -> int:
+        return c10d.get_rank()
+
+    def get_coordinate(self) -> tuple[int, ...] | None:
+        """This rank's index along each of the mesh's dimensions (None when it is not in the mesh)."""
+        coord = self._root_coordinate()
+        return None if coord is None else tuple(coord[d] for d in self._dims)
+
+    # ---- groups -----------------------------------------------------------------------------------------------
+    def _dim_index(self, mesh_dim: int | str | None, extra: tuple[str, ...] = ()) -> int:
+        if mesh_dim is None:
+            if self.ndim > 1:
+                raise RuntimeError(f"Found the DeviceMesh have {self.ndim} dimensions",
+                                   "Optional kwarg `mesh_dim` needs to be specified when device_mesh.ndim > 1.",
+                                   *extra)
+            return 0
+        if isinstance(mesh_dim, str):
+            if self._names is None or mesh_dim not in self._names:
+                raise KeyError(f"Mesh dimension '{mesh_dim}' does not exist.",
+                               f"Available mesh dimensions are: mesh_dim_names={self._names}")
+            return self._names.index(mesh_dim)
+        if not -self.ndim <= mesh_dim < self.ndim:
+            raise IndexError("list index out of range")
+        return mesh_dim % self.ndim
+
+    def get_group(self, mesh_dim: int | str | None = None) -> Any:
+        """The process group along ``mesh_dim`` (index or name; optional for a 1-d mesh) through this rank."""
+        d = self._dim_index(mesh_dim, ("If you want to get the list of all the ProcessGroups in the DeviceMesh,"
+                                       "please use `get_all_groups()` instead.",))
+        if not self._root_groups:
+            raise RuntimeError("DeviceMesh: this mesh was made with _init_backend=False and has no process groups")
+        return self._root_groups[self._dims[d]]
+
+    def get_all_groups(self) -> list[Any]:
+        return [self.get_group(d) for d in range(self.ndim)]
+
+    def get_local_rank(self, mesh_dim: int | str | None = None) -> int:
+        """This rank's rank within the group along ``mesh_dim``."""
+        return c10d.get_rank(self.get_group(self._dim_index(mesh_dim)))
+
+    # ---- slicing ----------------------------------------------------------------------------------------------
+    def __getitem__(self, mesh_dim_names: str | tuple[str, ...]) -> DeviceMesh:
+        if not self._names:
+            raise RuntimeError("Cannot slice a DeviceMesh without mesh_dim_names!")
+        names = (mesh_dim_names,) if isinstance(mesh_dim_names, str) else tuple(mesh_dim_names)
+        if names == self._names:
+            return self
+        if any(n not in self._names for n in names):
+            raise KeyError(f"Invalid mesh_dim_names {names} specified. Valid mesh_dim_names are "
+                           f"{list(self._names)}.")
+        dims = [self._names.index(n) for n in names]
+        if dims != sorted(dims) or len(set(dims)) != len(dims):
+            raise KeyError(f"Invalid mesh_dim_names {names} specified. Mesh dim indices should be in ascending "
+                           "order.")
+        return self._view(dims, names)
+
+    def _flatten(self, mesh_dim_name: str | None = None) -> DeviceMesh:
+        """This mesh's dimensions merged into one (named ``mesh_dim_name``, default the names joined by ``_``),
+        with a new group over them (every rank of the world takes part)."""
+        root = np.asarray(self._rank_map).reshape(self._root_shape)
+        others = [d for d in range(root.ndim) if d not in self._dims]
+        lines = np.transpose(root, others + self._dims).reshape(-1, self.size()).tolist()
+        grid = self._grid()
+        flat = DeviceMesh(self._device_type, [] if grid is None else grid.reshape(-1),
+                          mesh_dim_names=(mesh_dim_name or "_".join(self._names or ()),), _init_backend=False)
+        if all(self._strides[i] == self._strides[i + 1] * self._sizes[i + 1] for i in range(self.ndim - 1)):
+            flat._strides = (self._strides[-1],)
+        else:
+            flat._strides = (self._strides,)
+        flat._root_groups = [c10d.split_group(split_ranks=lines)]
+        return flat
+
+    # ---- printing, comparison ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        shape = f"({', '.join(f'{k}={v}' for k, v in zip(self._names, self._sizes, strict=True))})" \
+            if self._names else f"{self._sizes}"
+        return f"DeviceMesh({shape}, '{self._device_type}', stride={self._strides})"
+
+    def _key(self) -> tuple:
+        return (self._rank_map, self._sizes, self._strides, self._device_type, self._names)
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, DeviceMesh) and self._key() == other._key())
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+def _int32() -> Any:
+    from .. import int32
+    return int32
+
+
+def init_device_mesh(device_type: str, mesh_shape: tuple[int, ...], *, mesh_dim_names: tuple[str, ...] | None = None,
+                     backend_override: Any = None) -> DeviceMesh:
+    """A mesh of ``mesh_shape`` over the world's ranks in order (``arange(world).reshape(mesh_shape)``), its
+    groups made (and the default process group, when there is none yet)."""
+    mesh_shape = tuple(mesh_shape)
+    if mesh_dim_names is not None:
+        if len(set(mesh_dim_names)) != len(mesh_dim_names):
+            raise RuntimeError("Each mesh_dim_name must be unique. Found repeated mesh_dim_name in mesh_dim_names "
+                               f"{mesh_dim_names}")
+        if len(mesh_shape) != len(mesh_dim_names):
+            raise RuntimeError("mesh_shape and mesh_dim_names should have same length! Found len(mesh_dim_names): "
+                               f"{len(mesh_dim_names)} and len(mesh_shape):{len(mesh_shape)}.")
+    if ":" in device_type:
+        raise RuntimeError(f"Device type with index is not supported but got {device_type}. ",
+                           "If you maintained a 'torch.device' object, it's recommended to pass in 'device.type'.")
+    return DeviceMesh(device_type, np.arange(math.prod(mesh_shape)).reshape(mesh_shape),
+                      mesh_dim_names=mesh_dim_names, backend_override=backend_override)
