@@ -338,13 +338,131 @@ def _diagonal_jvp(node: Any, tangents: list, out: tuple) -> Tensor | None:
     return total
 
 
+# ---- direct tangent formulas -------------------------------------------------------------------------------
+# Bilinear ops (products, convolutions) take the product rule with their own forward op, P(ta, b) + P(a, tb);
+# ops recorded as one node over a composition of ember ops run that composition again on dual inputs. Each
+# rule gets (node, tangents, shape of the output) and returns the output's tangent, or None to fall back.
+def _product_rule(prod: Any) -> Any:
+    def rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
+        from ..ops.matmul import _factors
+        ta, tb = tangents[-2:]
+        a, b = _factors(node)
+        terms = []
+        if ta is not None:
+            terms.append(prod(ta, b))
+        if tb is not None:
+            terms.append(prod(a, tb))
+        if len(tangents) == 3:   # beta * input + alpha * P(m1, m2)
+            alpha, beta = node.alpha, node.beta
+            if terms and alpha != 1:
+                terms = [t * alpha for t in terms]
+            ti = tangents[0]
+            if ti is not None and beta != 0:
+                terms.append(ti if beta == 1 else ti * beta)
+        total = _sum(terms)
+        return total if total is None or total._data.shape == shape else total.expand(shape)
+    return rule
+
+
+def _sum(terms: list) -> Tensor | None:
+    total = None
+    for t in terms:
+        total = t if total is None else total + t
+    return total
+
+
+def _conv_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
+    from ..nn.functional._conv import _convolution
+    x, w = node.saved
+    tx, tw, tb = tangents
+    terms = []
+    if tx is not None:
+        terms.append(_convolution(tx, w, tb, node.geom, node.transposed))
+    if tw is not None:
+        terms.append(_convolution(x, tw, tb if tx is None else None, node.geom, node.transposed))
+    if not terms and tb is not None:
+        terms.append(tb.reshape(-1, *(1,) * (len(shape) - 2)).expand(shape))
+    return _sum(terms)
+
+
+def _logcumsumexp_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
+    """``dy_i = sum_{j<=i} exp(x_j - y_i) t_j``, shifted by the maximum (the backward-of-backward route
+    differentiates a log of the grad_output, which is NaN at the zero it is taken at)."""
+    x, y = node.saved
+    (t,) = tangents
+    if not x.ndim:
+        return t
+    d = node.dim
+    m = x.detach().amax(d, keepdim=True)
+    return (t * (x - m).exp()).cumsum(d) * (m - y).exp()
+
+
+def _composed_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
+    duals = [t if tan is None else _dual_copy(t, tan) for t, tan in zip(node.saved, tangents, strict=True)]
+    ACTIVE[0] = True
+    try:
+        return tangent_of(node.fn(*duals))
+    finally:
+        ACTIVE[0] = False
+
+
+def _dual_copy(t: Tensor, tangent: Tensor) -> Tensor:
+    """A view of ``t`` (keeping its history when grad mode is on) carrying ``tangent``."""
+    if t._rg and not t._fw_only and STATE.enabled:
+        d = t.view_as(t)
+    else:
+        d = _alias(t)
+        d._rg = True
+        d._fw_only = True
+    set_tangent(d, tangent)
+    return d
+
+
+def _rules() -> dict[str, Any]:
+    from ..ops import matmul as M
+    mm, mv, bmm = M.mm, M.mv, M.bmm
+    rules: dict[str, Any] = {"ConvolutionBackward0": _conv_rule, "LogcumsumexpBackward0": _logcumsumexp_rule}
+    for names, prod in ((("MmBackward0", "AddmmBackward0"), mm), (("MvBackward0", "AddmvBackward0"), mv),
+                        (("BmmBackward0", "BaddbmmBackward0"), bmm), (("DotBackward0",), M.dot),
+                        (("VdotBackward0",), M.vdot), (("AddrBackward0",), M.outer),
+                        (("AddbmmBackward0",), lambda a, b: bmm(a, b).sum(0))):
+        for name in names:
+            rules[name] = _product_rule(prod)
+    return rules
+
+
+_RULES: dict[str, Any] = {}
+
+
+def _rule_of(node: Any) -> Any:
+    if not _RULES:
+        _RULES.update(_rules())
+    cls = type(node)
+    rule = _RULES.get(cls.__name__)
+    if rule is None and "fn" in node.__dict__ and any(c.__name__ == "ComposedNode" for c in cls.__mro__):
+        rule = _composed_rule
+    return rule
+
+
 def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> list:
-    """``J·t`` for each output of ``node``: the gradient w.r.t. ``u`` of ``<node.backward(u), t>``.
-    Backward formulas skip inputs without an edge, so those with a tangent get a live one meanwhile."""
+    """``J·t`` for each output of ``node``: by the op's direct rule when it has one, else the gradient w.r.t.
+    ``u`` of ``<node.backward(u), t>``. Backward formulas skip inputs without an edge, so those with a tangent
+    get a live one meanwhile."""
     from .graph import _reduce_to, run_backward
     ACTIVE[0] = False
     prev = STATE.enabled
     outs = [_live_meta(o) for o in outs]
+    rule = _rule_of(node) if len(outs) == 1 and outs[0] is not None else None
+    if rule is not None:
+        STATE.enabled = create_graph or rule is _composed_rule   # the composition must record to carry tangents
+        try:
+            g = rule(node, tangents, outs[0][0])
+        finally:
+            STATE.enabled = prev
+            ACTIVE[0] = True
+        if g is not None and g._data.shape == outs[0][0]:
+            return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
+        ACTIVE[0] = False
     if len(outs) == 1 and type(node).__name__ in _DIAGONAL and not outs[0][1].is_complex:
         STATE.enabled = create_graph
         try:
