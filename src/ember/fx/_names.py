@@ -1,0 +1,166 @@
+"""The names torch gives the functions a graph calls: ``ember.relu`` is ``torch.relu``, ``F.linear`` is
+``torch._C._nn.linear``, ``ember.linalg.norm`` is ``torch._C._linalg.linalg_norm``... Graph printouts and
+generated code spell targets as torch does; the code runs against a ``torch`` alias that resolves those
+spellings to ember's functions."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+from typing import Any
+
+# nn.functional names torch implements in C (their torch spelling), and torch functions living in torch.functional.
+_F_NATIVE = {
+    "adaptive_avg_pool1d": "torch.adaptive_avg_pool1d", "avg_pool1d": "torch.avg_pool1d",
+    "avg_pool2d": "torch._C._nn.avg_pool2d", "avg_pool3d": "torch._C._nn.avg_pool3d", "bilinear": "torch.bilinear",
+    "celu_": "torch.celu_", "channel_shuffle": "torch.channel_shuffle", "conv1d": "torch.conv1d",
+    "conv2d": "torch.conv2d", "conv3d": "torch.conv3d", "conv_transpose1d": "torch.conv_transpose1d",
+    "conv_transpose2d": "torch.conv_transpose2d", "conv_transpose3d": "torch.conv_transpose3d",
+    "cosine_similarity": "torch.cosine_similarity", "elu_": "torch._C._nn.elu_", "gelu": "torch._C._nn.gelu",
+    "hardshrink": "torch.hardshrink", "hardtanh_": "torch._C._nn.hardtanh_", "leaky_relu_": "torch._C._nn.leaky_relu_",
+    "linear": "torch._C._nn.linear", "logsigmoid": "torch._C._nn.log_sigmoid",
+    "native_channel_shuffle": "torch.native_channel_shuffle", "one_hot": "torch._C._nn.one_hot",
+    "pairwise_distance": "torch.pairwise_distance", "pdist": "torch.pdist", "pixel_shuffle": "torch.pixel_shuffle",
+    "pixel_unshuffle": "torch.pixel_unshuffle", "prelu": "torch.prelu", "relu_": "torch.relu_",
+    "rrelu_": "torch.rrelu_", "scaled_dot_product_attention": "torch._C._nn.scaled_dot_product_attention",
+    "selu_": "torch.selu_", "softplus": "torch._C._nn.softplus", "softshrink": "torch._C._nn.softshrink",
+    "threshold": "torch.nn.functional._threshold", "threshold_": "torch.threshold_",
+}
+_TORCH_FUNCTIONAL = frozenset("""
+atleast_1d atleast_2d atleast_3d block_diag broadcast_shapes broadcast_tensors cartesian_prod cdist chain_matmul
+einsum lu meshgrid norm split stft tensordot unique unique_consecutive unravel_index
+""".split())
+# nn.functional functions torch passes to __torch_function__ with only these keyword arguments.
+_F_KWARGS_ONLY = {"l1_loss": ("size_average", "reduce", "reduction")}
+
+_extra: dict[int, tuple[Any, str]] = {}   # ember.fx's own helpers torch spells from its root (torch._assert)
+_cache: dict[int, tuple[Any, str]] = {}
+_cache_key: list[int] = [-1]
+
+
+def _table() -> dict[int, tuple[Any, str]]:
+    """{id(function): (function, torch's qualified name)} over ember's public namespaces, rebuilt when the
+    ``__torch_function__`` protocol rebinds them."""
+    import ember
+    from ember import fft, linalg, overrides, special
+    from ember.nn import functional as F
+
+    key = len(overrides._UNDO)
+    if key == _cache_key[0]:
+        return _cache
+    _cache.clear()
+    spaces: list[tuple[Any, Any]] = [
+        (linalg, lambda n: f"torch._C._linalg.linalg_{n}"), (special, lambda n: f"torch._C._special.special_{n}"),
+        (fft, lambda n: f"torch._C._fft.fft_{n}"),
+        (F, lambda n: _F_NATIVE.get(n, f"torch.nn.functional.{n}")),
+        (ember, lambda n: f"torch.functional.{n}" if n in _TORCH_FUNCTIONAL else f"torch.{n}"),
+    ]
+    for ns, spell in spaces:
+        for name, obj in vars(ns).items():
+            if not name.startswith("_") and callable(obj) and not isinstance(obj, type) \
+                    and (getattr(obj, "__module__", None) or "").startswith("ember"):
+                _cache[id(obj)] = (obj, spell(name))
+    _cache.update(_extra)
+    _cache_key[0] = key
+    return _cache
+
+
+def register(obj: Any, name: str) -> Any:
+    """Spell ``obj`` as ``name`` (a torch dotted name) in graphs and generated code."""
+    _extra[id(obj)] = (obj, name)
+    _cache_key[0] = -1
+    return obj
+
+
+def qualified_name(fn: Any) -> str:
+    """torch's ``_get_qualified_name``: the dotted name the generated code reaches ``fn`` by."""
+    hit = _table().get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1]
+    name = fn.__name__
+    if getattr(builtins, name, None) is fn:
+        return name
+    module = (getattr(fn, "__module__", None) or "").replace("_operator", "operator")
+    if module == "ember" or module.startswith("ember."):
+        module = "torch" + module[5:]
+    return f"{module}.{name}"
+
+
+def is_torch_name(fn: Any) -> bool:
+    """Whether ``fn`` is spelled from the ``torch`` root in generated code (ember's own functions)."""
+    return (getattr(fn, "__module__", None) or "").split(".")[0] == "ember" and not isinstance(fn, type)
+
+
+def target_name(fn: Any) -> str:
+    """The name a node calling ``fn`` starts from: the last part of torch's spelling (``log_sigmoid``)."""
+    hit = _table().get(id(fn))
+    if hit is not None and hit[0] is fn:
+        return hit[1].rsplit(".", 1)[-1]
+    return fn.__name__
+
+
+def canonical_call(fn: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]:
+    """The (target, args, kwargs) torch records for a call on Proxies. torch's Python-level nn.functional
+    functions hand their required arguments positionally and every optional one by keyword (defaults filled
+    in); its C functions keep the call as written."""
+    name = qualified_name(fn)
+    if not name.startswith("torch.nn.functional."):
+        return fn, args, kwargs
+    raw = inspect.unwrap(fn)
+    try:
+        bound = inspect.signature(raw).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return fn, args, kwargs
+    bound.apply_defaults()
+    params = inspect.signature(raw).parameters
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params.values()):
+        return fn, args, kwargs
+    only = _F_KWARGS_ONLY.get(name.rsplit(".", 1)[-1])
+    pos = tuple(bound.arguments[n] for n, p in params.items() if p.default is p.empty)
+    kw = {n: bound.arguments[n] for n, p in params.items()
+          if p.default is not p.empty and (only is None or n in only)}
+    return fn, pos, kw
+
+
+class _Alias:
+    """The ``torch`` the generated code sees: torch's spellings of ember's functions, else ember's attributes."""
+
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+        self._children: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        children = self.__dict__["_children"]
+        if name in children:
+            return children[name]
+        fallback = self.__dict__["_fallback"]
+        if fallback is None:
+            raise AttributeError(name)
+        return getattr(fallback, name)
+
+    def __reduce__(self) -> tuple:
+        return (torch_alias, ())
+
+
+_alias: list[Any] = [None, -1]
+
+
+def torch_alias() -> _Alias:
+    """The ``torch`` global of generated code (rebuilt when the protocol rebinds ember's functions)."""
+    import ember
+
+    table = _table()
+    if _alias[1] == _cache_key[0]:
+        return _alias[0]
+    root = _Alias(ember)
+    for obj, name in table.values():
+        parts = name.split(".")[1:]
+        node = root
+        for part in parts[:-1]:
+            child = node._children.get(part)
+            if child is None:
+                child = node._children[part] = _Alias(getattr(node._fallback, part, None))
+            node = child
+        node._children[parts[-1]] = obj
+    _alias[0], _alias[1] = root, _cache_key[0]
+    return root
