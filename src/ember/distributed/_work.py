@@ -110,7 +110,7 @@ def wait_request(req: Any, group: Any, what: str) -> None:
 class Work:
     """A collective in flight: ``wait()`` blocks until it is done (torch's ``Work``; ``async_op=True`` returns it)."""
 
-    __slots__ = ("_steps", "_group", "_what", "_result", "_start", "_error", "_source")
+    __slots__ = ("_steps", "_group", "_what", "_result", "_start", "_error", "_source", "_on_done")
 
     def __init__(self, steps: list[Step], group: Any, what: str, result: list | None = None) -> None:
         self._steps = steps
@@ -120,6 +120,7 @@ class Work:
         self._start = time.monotonic()
         self._error: BaseException | None = None
         self._source = -1
+        self._on_done: list[Callable[[], None]] = []   # run once the last step has (composite collectives)
 
     def _advance(self, block: bool, timeout: float | None = None, first_only: bool = False) -> bool:
         """Run the steps whose requests are complete (all of them when ``block``; only the first when
@@ -143,6 +144,10 @@ class Work:
                     after()
                 if first_only:
                     break
+            if not self._steps and self._on_done:
+                done, self._on_done = self._on_done, []
+                for fn in done:
+                    fn()
         except BaseException as e:
             self._error = e
             self._steps = []

@@ -1615,7 +1615,7 @@ def all_reduce_coalesced(tensors: list[Tensor], op: Any = ReduceOp.SUM, group: P
             t._data[...] = flat._data[off:off + t._data.size].reshape(t._data.shape)
             off += t._data.size
     if flat is not None:
-        work._steps.append((None, unpack))
+        work._on_done.append(unpack)
     done[:] = ts
     if async_op:
         return work.get_future()
@@ -1655,7 +1655,7 @@ def all_gather_coalesced(output_tensor_lists: list[list[Tensor]], input_tensor_l
             for o in lst:
                 o._data[...] = row[off:off + o._data.size].reshape(o._data.shape)
                 off += o._data.size
-    work._steps.append((None, unpack))
+    work._on_done.append(unpack)
     work._result[:] = [o for lst in outs for o in lst]
     if async_op:
         return work

@@ -1,0 +1,545 @@
+"""``FullyShardedDataParallel`` (FSDP1): each unit's parameters live as one flat buffer cut into equal shards, one
+per rank; a unit gathers its parameters just before its forward and frees them after, and its gradient is
+reduce-scattered so that every rank keeps the averaged gradient of its own shard, which the optimizer steps.
+
+How it is built on ember's autograd:
+
+- ``_Unshard`` (an autograd Function) all-gathers the flat shard into the padded full buffer; its backward
+  reduce-scatters the full gradient (averaged over ranks) into the shard's gradient. The unit's parameters are
+  views of the gathered buffer, set as plain tensor attributes of their modules during the unit's forward, so
+  gradients reach the shard through ordinary view backward nodes.
+- FULL_SHARD frees the gathered buffer after forward: tensors the forward saves that are views of it are packed
+  (``saved_tensors_hooks``) as (offset, shape, strides) and unpacked by gathering the shard again in backward
+  (once per unit and backward pass). SHARD_GRAD_OP keeps the buffer until backward; NO_SHARD keeps the whole flat
+  parameter on every rank and all-reduces its gradient (DDP's arithmetic).
+- With ``use_orig_params=True`` the module keeps its parameters' names: each becomes a 1-d Parameter viewing its
+  part of this rank's shard (empty when it lies in other ranks' shards), and receives its part of the gradient.
+
+Every rank must run the same units in the same order (their collectives are matched by order, as in torch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ... import nn
+from ..._tensor import Tensor, from_array
+from ...autograd import Function
+from ...autograd.grad_mode import STATE, no_grad
+from ...autograd.graph import saved_tensors_hooks
+from ...nn.parameter import Parameter
+from .. import distributed_c10d as c10d
+from .api import (
+    BackwardPrefetch,
+    CPUOffload,
+    FullStateDictConfig,
+    MixedPrecision,
+    OptimStateDictConfig,
+    ShardingStrategy,
+    StateDictConfig,
+    StateDictSettings,
+    StateDictType,
+)
+from .wrap import ModuleWrapPolicy, _recursive_wrap
+
+__all__ = ["FullyShardedDataParallel"]
+
+_PREFIX = "_fsdp_wrapped_module."
+_FLAT = "_flat_param"
+
+
+def _ptr(a: Any) -> int:
+    """The address of an array's first element (NumPy or CuPy)."""
+    return a.data.ptr if hasattr(a.data, "ptr") else a.__array_interface__["data"][0]
+
+
+class _Packed:
+    """A tensor saved by a FULL_SHARD unit's forward that views its gathered buffer: where in the buffer."""
+
+    __slots__ = ("handle", "offset", "shape", "strides", "dtype", "device")
+
+    def __init__(self, handle: _Handle, t: Tensor) -> None:
+        a = t._data
+        self.handle, self.shape, self.strides = handle, a.shape, a.strides
+        self.offset = _ptr(a) - _ptr(handle.live)
+        self.dtype, self.device = t._dtype, t._device
+
+
+class _Unshard(Function):
+    """shard -> gathered full flat buffer; backward: full gradient -> this rank's averaged shard gradient."""
+
+    @staticmethod
+    def forward(ctx: Any, shard: Tensor, handle: _Handle) -> Tensor:
+        ctx.handle = handle
+        return handle.wrap(handle.gather())
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None]:
+        return ctx.handle.reduce(grad), None
+
+
+class _Handle:
+    """One unit's parameters as a flat buffer sharded over ``group`` (torch's ``FlatParamHandle``)."""
+
+    def __init__(self, wrapped: nn.Module, slots: list[tuple[nn.Module, str, int]], params: list[Parameter],
+                 group: Any, strategy: ShardingStrategy, use_orig_params: bool) -> None:
+        self.wrapped, self.slots, self.group = wrapped, slots, group
+        self.world, self.rank = c10d.get_world_size(group), c10d.get_rank(group)
+        self.shapes = [p._data.shape for p in params]
+        self.numels = [p.numel() for p in params]
+        self.offsets = [0, *itertools.accumulate(self.numels)][:-1]
+        self.requires_grad = [p.requires_grad for p in params]
+        self.dtype, self.device = params[0]._dtype, params[0]._device
+        for p in params:
+            if p._dtype is not self.dtype:
+                raise ValueError(f"Must flatten tensors with uniform dtype but got {self.dtype} and {p._dtype}")
+            if not use_orig_params and p.requires_grad != self.requires_grad[0]:
+                raise ValueError("Must flatten tensors with uniform ``requires_grad`` when ``use_orig_params=False``")
+        self.no_shard = strategy == ShardingStrategy.NO_SHARD
+        self.free_after_forward = strategy == ShardingStrategy.FULL_SHARD and self.world > 1
+        total = sum(self.numels)
+        self.shard_numel = total if self.no_shard else -(-total // self.world)
+        self.padded = total if self.no_shard else self.shard_numel * self.world
+        xp = self.xp = c10d._resolve(group)._xp
+        full = xp.zeros(self.padded, params[0]._data.dtype)
+        for p, off, n in zip(params, self.offsets, self.numels, strict=True):
+            full[off:off + n] = p._data.reshape(-1)
+        start = 0 if self.no_shard else self.rank * self.shard_numel
+        shard = self.wrap(full[start:start + self.shard_numel].copy())
+        self.start = start
+        self.use_orig_params = use_orig_params
+        self.live: Any = None     # the gathered buffer of the forward in progress (FULL_SHARD packs views of it)
+        self.cache: Any = None    # the buffer gathered again in backward, until the gradient is reduced
+        self.pending: Any = None  # the gradient accumulated under no_sync, not yet reduced
+        self.no_sync = False
+        if use_orig_params:
+            self.flat = Parameter(shard, requires_grad=any(self.requires_grad))   # internal, not registered
+            self.orig = [Parameter(self.wrap(shard._data[lo - start:hi - start]), requires_grad=rg)
+                         for (lo, hi), rg in zip(self._local_ranges(), self.requires_grad, strict=True)]
+            for module, name, i in slots:
+                module._parameters[name] = self.orig[i]
+            self.flat.register_post_accumulate_grad_hook(self._give_grads)
+        else:
+            self.flat = Parameter(shard, requires_grad=self.requires_grad[0])
+            for module, name, _ in slots:
+                del module._parameters[name]
+            wrapped.register_parameter(_FLAT, self.flat)
+            self.drop_views()
+
+    # ---- arrays ---------------------------------------------------------------------------------------------
+    def wrap(self, arr: Any) -> Tensor:
+        return from_array(arr, self.dtype, self.device)
+
+    def _local_ranges(self) -> list[tuple[int, int]]:
+        """Each parameter's range in the full buffer clipped to this rank's shard."""
+        lo_s, hi_s = self.start, self.start + self.shard_numel
+        return [(min(max(o, lo_s), hi_s), max(min(o + n, hi_s), lo_s)) for o, n in zip(self.offsets, self.numels,
+                                                                                      strict=True)]
+
+    def gather(self) -> Any:
+        """The full flat buffer (this rank's copy for NO_SHARD)."""
+        shard = self.flat._data
+        if self.no_shard:
+            return shard.copy()
+        full = self.xp.empty(self.padded, shard.dtype)
+        c10d.all_gather_single(self.wrap(full), self.wrap(shard), group=self.group)
+        return full
+
+    def reduce(self, grad: Tensor) -> Tensor | None:
+        """The shard's averaged gradient from this rank's full-buffer gradient (None under no_sync: kept)."""
+        self.cache = None
+        g = self.xp.ascontiguousarray(grad._data)
+        if self.pending is not None:
+            g = g + self.pending
+            self.pending = None
+        if self.no_sync:
+            self.pending = g
+            return None
+        if self.world == 1:
+            return self.wrap(g.copy())
+        gt = self.wrap(g if g is not grad._data else g.copy())
+        if self.no_shard:
+            c10d.all_reduce(gt, op=c10d.ReduceOp.AVG, group=self.group)
+            return gt
+        out = self.wrap(self.xp.empty(self.shard_numel, g.dtype))
+        c10d.reduce_scatter_single(out, gt, op=c10d.ReduceOp.AVG, group=self.group)
+        return out
+
+    def _give_grads(self, flat: Tensor) -> None:
+        """use_orig_params: hand each original parameter its part of the shard's gradient."""
+        g = flat.grad._data
+        flat.grad = None
+        for p, (lo, hi), rg in zip(self.orig, self._local_ranges(), self.requires_grad, strict=True):
+            if not rg:
+                continue
+            part = g[lo - self.start:hi - self.start]
+            if p.grad is None:
+                p.grad = self.wrap(part.copy())
+            else:
+                p.grad._data += part
+
+    # ---- forward ----------------------------------------------------------------------------------------------
+    def use_views(self, full: Tensor) -> None:
+        """Set each parameter's module attribute to its view of the gathered buffer."""
+        views = [full[o:o + n].view(s) for o, n, s in zip(self.offsets, self.numels, self.shapes, strict=True)]
+        for module, name, i in self.slots:
+            module.__dict__[name] = views[i]
+
+    def drop_views(self) -> None:
+        """Free the views (use_orig_params: the sharded Parameters show through again). Without
+        use_orig_params each attribute becomes a read-only placeholder of the parameter's shape, as torch's
+        views of freed storage: code reading shapes (``extra_repr``) keeps working."""
+        for module, name, i in self.slots:
+            if self.use_orig_params:
+                module.__dict__.pop(name, None)
+            else:
+                zero = self.xp.zeros((), self.flat._data.dtype)
+                module.__dict__[name] = self.wrap(self.xp.broadcast_to(zero, self.shapes[i]))
+        self.live = None
+
+    def pack(self, t: Tensor) -> Any:
+        live = self.live
+        if live is not None and self.xp.may_share_memory(t._data, live):
+            return _Packed(self, t)
+        return t
+
+    @staticmethod
+    def unpack(x: Any) -> Tensor:
+        if not isinstance(x, _Packed):
+            return x
+        h = x.handle
+        if h.cache is None:
+            h.cache = h.gather()
+        item = h.cache.itemsize
+        arr = h.xp.lib.stride_tricks.as_strided(h.cache[x.offset // item:], x.shape, x.strides)
+        return from_array(arr, x.dtype, x.device)
+
+    # ---- full parameters (summon_full_params) ---------------------------------------------------------------
+    def summon(self) -> Any:
+        full = self.gather()
+        params = [Parameter(self.wrap(full[o:o + n].reshape(s)), requires_grad=rg) for o, n, s, rg in
+                  zip(self.offsets, self.numels, self.shapes, self.requires_grad, strict=True)]
+        if not self.use_orig_params:
+            del self.wrapped._parameters[_FLAT]
+        for module, name, i in self.slots:
+            module.__dict__.pop(name, None)
+            module._parameters[name] = params[i]
+        return full
+
+    def unsummon(self, full: Any, writeback: bool) -> None:
+        if writeback:
+            self.flat._data[...] = full[self.start:self.start + self.shard_numel]
+        for module, name, i in self.slots:
+            if self.use_orig_params:
+                module._parameters[name] = self.orig[i]
+            else:
+                del module._parameters[name]
+        if not self.use_orig_params:
+            self.wrapped.register_parameter(_FLAT, self.flat)
+            self.drop_views()
+
+
+def _unit_params(module: nn.Module, ignored_params: set[int]) -> tuple[list[tuple[nn.Module, str, int]],
+                                                                       list[Parameter]]:
+    """The parameters a unit wrapping ``module`` manages: those of its modules outside nested FSDP units and
+    ignored modules, each once; slots are (module, attribute, index) for every place one appears."""
+    slots: list[tuple[nn.Module, str, int]] = []
+    params: list[Parameter] = []
+    index: dict[int, int] = {}
+    stack = [module]
+    seen: set[int] = set()
+    while stack:
+        m = stack.pop(0)
+        if id(m) in seen:
+            continue
+        seen.add(id(m))
+        for name, p in m._parameters.items():
+            if p is None or id(p) in ignored_params:
+                continue
+            if id(p) not in index:
+                index[id(p)] = len(params)
+                params.append(p)
+            slots.append((m, name, index[id(p)]))
+        stack[:0] = [c for c in m._modules.values() if c is not None and not isinstance(c, FullyShardedDataParallel)]
+    return slots, params
+
+
+class FullyShardedDataParallel(nn.Module):
+    """Shard ``module``'s parameters, gradients and optimizer state across the ranks of ``process_group``
+    (default: the world; or ``device_mesh``'s group). ``auto_wrap_policy`` makes submodules their own units
+    (gathered one at a time); ``state_dict_type`` / ``summon_full_params`` give the full parameters back."""
+
+    def __init__(self, module: nn.Module, process_group: Any = None,
+                 sharding_strategy: ShardingStrategy | None = None, cpu_offload: CPUOffload | None = None,
+                 auto_wrap_policy: Callable | ModuleWrapPolicy | None = None,
+                 backward_prefetch: BackwardPrefetch | None = BackwardPrefetch.BACKWARD_PRE,
+                 mixed_precision: MixedPrecision | None = None, ignored_modules: Iterable[nn.Module] | None = None,
+                 param_init_fn: Callable[[nn.Module], None] | None = None, device_id: Any = None,
+                 sync_module_states: bool = False, forward_prefetch: bool = False, limit_all_gathers: bool = True,
+                 use_orig_params: bool = False, ignored_states: Iterable[Any] | None = None,
+                 device_mesh: Any = None) -> None:
+        super().__init__()
+        if process_group is not None and device_mesh is not None:
+            raise ValueError("Cannot pass both process_group and device_mesh at the same time. Please just pass "
+                             "only one of them.")
+        strategy = sharding_strategy or ShardingStrategy.FULL_SHARD
+        if strategy in (ShardingStrategy.HYBRID_SHARD, ShardingStrategy._HYBRID_SHARD_ZERO2):
+            raise NotImplementedError(f"FullyShardedDataParallel: {strategy} is not supported here (use "
+                                      "FULL_SHARD, SHARD_GRAD_OP or NO_SHARD)")
+        if mixed_precision is not None:
+            raise NotImplementedError("FullyShardedDataParallel: mixed_precision is not supported here")
+        if isinstance(process_group, tuple):
+            raise NotImplementedError("FullyShardedDataParallel: a (intra-node, inter-node) process-group pair is "
+                                      "only used by hybrid sharding, which is not supported here")
+        group = device_mesh.get_group() if device_mesh is not None else process_group
+        c10d._resolve(group)   # raises before any set-up when there is no process group
+        ignored = set(ignored_modules or ())
+        loose = [s for s in ignored_states or () if not isinstance(s, nn.Module)]
+        ignored.update(s for s in ignored_states or () if isinstance(s, nn.Module))
+        ignored_params = {id(p) for p in loose} | {id(p) for m in ignored for p in m.parameters()}
+        if param_init_fn is not None:
+            param_init_fn(module)
+        if sync_module_states:
+            with no_grad():
+                for t in [*module.parameters(), *module.buffers()]:
+                    c10d.broadcast(t, src=c10d.get_global_rank(c10d._resolve(group), 0) if group else 0,
+                                   group=group)
+        settings = dict(process_group=process_group, sharding_strategy=strategy, cpu_offload=cpu_offload,
+                        backward_prefetch=backward_prefetch, device_id=device_id, forward_prefetch=forward_prefetch,
+                        limit_all_gathers=limit_all_gathers, use_orig_params=use_orig_params,
+                        device_mesh=device_mesh, ignored_modules=list(ignored), ignored_states=loose)
+        if auto_wrap_policy is not None:
+            def wrap(m: nn.Module, overrides: dict) -> nn.Module:
+                return FullyShardedDataParallel(m, **{**settings, **overrides})
+            _recursive_wrap(module, auto_wrap_policy, wrap, ignored, ignored_params, only_children=True)
+        self._fsdp_wrapped_module = module
+        self.sharding_strategy = strategy
+        self.cpu_offload = cpu_offload or CPUOffload()
+        self.process_group = c10d._resolve(group)
+        self.rank, self.world_size = c10d.get_rank(group), c10d.get_world_size(group)
+        self._use_orig_params = use_orig_params
+        self._state_dict_type = StateDictType.FULL_STATE_DICT
+        self._state_dict_config: StateDictConfig = FullStateDictConfig()
+        self._optim_state_dict_config = OptimStateDictConfig()
+        self._in_summon = False
+        slots, params = _unit_params(module, ignored_params)
+        self._handle = _Handle(module, slots, params, group, strategy, use_orig_params) if params else None
+        self._is_root = True
+        for m in module.modules():
+            if isinstance(m, FullyShardedDataParallel):
+                m._is_root = False
+
+    @property
+    def module(self) -> nn.Module:
+        """The wrapped module."""
+        return self._fsdp_wrapped_module
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name == "_fsdp_wrapped_module":
+                raise
+            return getattr(self._fsdp_wrapped_module, name)
+
+    def __getitem__(self, key: int) -> Any:
+        return self._fsdp_wrapped_module.__getitem__(key)
+
+    # ---- forward ------------------------------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        h = self._handle
+        if h is None:
+            return self._fsdp_wrapped_module(*args, **kwargs)
+        full = _Unshard.apply(h.flat, h)
+        h.live = full._data
+        h.use_views(full)
+        try:
+            if h.free_after_forward and STATE.enabled:
+                with saved_tensors_hooks(h.pack, h.unpack):
+                    return self._fsdp_wrapped_module(*args, **kwargs)
+            return self._fsdp_wrapped_module(*args, **kwargs)
+        finally:
+            h.drop_views()
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Backward passes inside accumulate unsharded, unreduced gradients; the first backward after reduces
+        them with its own."""
+        handles = [m._handle for m in self.modules() if isinstance(m, FullyShardedDataParallel) and m._handle]
+        for h in handles:
+            h.no_sync = True
+        try:
+            yield
+        finally:
+            for h in handles:
+                h.no_sync = False
+
+    # ---- names ---------------------------------------------------------------------------------------------------
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Parameter]]:
+        """As nn.Module's; inside ``summon_full_params`` the names lose FSDP's ``_fsdp_wrapped_module.``."""
+        for name, p in super().named_parameters(*args, **kwargs):
+            yield (name.replace(_PREFIX, "") if self._in_summon else name), p
+
+    def named_buffers(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Tensor]]:
+        for name, b in super().named_buffers(*args, **kwargs):
+            yield (name.replace(_PREFIX, "") if self._in_summon else name), b
+
+    @staticmethod
+    def fsdp_modules(module: nn.Module, root_only: bool = False) -> list[FullyShardedDataParallel]:
+        """The FSDP units in ``module`` (only the roots with ``root_only``)."""
+        units = [m for m in module.modules() if isinstance(m, FullyShardedDataParallel)]
+        return [m for m in units if m._is_root] if root_only else units
+
+    def check_is_root(self) -> bool:
+        return self._is_root
+
+    # ---- full parameters -----------------------------------------------------------------------------------------
+    @staticmethod
+    @contextlib.contextmanager
+    def summon_full_params(module: nn.Module, recurse: bool = True, writeback: bool = True,
+                           rank0_only: bool = False, offload_to_cpu: bool = False,
+                           with_grads: bool = False) -> Iterator[None]:
+        """Inside, every unit of ``module`` (only ``module`` itself without ``recurse``) has its full parameters
+        as Parameters of their modules, under their original names; with ``writeback`` changes made to them are
+        kept (each rank keeps its shard of them)."""
+        if with_grads:
+            raise NotImplementedError("summon_full_params(with_grads=True) is not supported here")
+        if rank0_only and writeback:
+            raise NotImplementedError("writeback=True and rank0_only=True is not supported, as model parameter "
+                                      "shapes will be different across ranks, and writing to them can lead to "
+                                      "inconsistencies across ranks when the context is exited.")
+        units = FullyShardedDataParallel.fsdp_modules(module) if recurse else [module]
+        if any(u._in_summon for u in units):
+            raise AssertionError("Non-FSDP modules should not be in summon_full_params")   # (nested summons)
+        gathered = []
+        try:
+            with no_grad():
+                for u in units:
+                    u._in_summon = True
+                    if u._handle is not None:
+                        gathered.append((u._handle, u._handle.summon()))
+            yield
+        finally:
+            with no_grad():
+                for h, full in reversed(gathered):
+                    h.unsummon(full, writeback)
+            for u in units:
+                u._in_summon = False
+
+    @staticmethod
+    @contextlib.contextmanager
+    def state_dict_type(module: nn.Module, state_dict_type: StateDictType,
+                        state_dict_config: StateDictConfig | None = None,
+                        optim_state_dict_config: OptimStateDictConfig | None = None) -> Iterator[None]:
+        """Within, ``state_dict()`` / ``load_state_dict()`` of the FSDP units of ``module`` use
+        ``state_dict_type`` (FULL_STATE_DICT: the unsharded parameters under the wrapped model's names)."""
+        before = FullyShardedDataParallel.set_state_dict_type(module, state_dict_type, state_dict_config,
+                                                              optim_state_dict_config)
+        try:
+            yield
+        finally:
+            FullyShardedDataParallel.set_state_dict_type(module, before.state_dict_type, before.state_dict_config,
+                                                         before.optim_state_dict_config)
+
+    @staticmethod
+    def set_state_dict_type(module: nn.Module, state_dict_type: StateDictType,
+                            state_dict_config: StateDictConfig | None = None,
+                            optim_state_dict_config: OptimStateDictConfig | None = None) -> StateDictSettings:
+        """Set the state-dict type of every FSDP unit of ``module``; returns the previous settings."""
+        if state_dict_type != StateDictType.FULL_STATE_DICT:
+            raise NotImplementedError(f"FullyShardedDataParallel: {state_dict_type} is not supported here (only "
+                                      "StateDictType.FULL_STATE_DICT)")
+        units = FullyShardedDataParallel.fsdp_modules(module)
+        if not units:
+            raise ValueError("No FSDP modules found in the given module.")
+        prev = StateDictSettings(units[0]._state_dict_type, units[0]._state_dict_config,
+                                 units[0]._optim_state_dict_config)
+        for u in units:
+            u._state_dict_type = state_dict_type
+            u._state_dict_config = state_dict_config or FullStateDictConfig()
+            u._optim_state_dict_config = optim_state_dict_config or OptimStateDictConfig()
+        return prev
+
+    @staticmethod
+    def get_state_dict_type(module: nn.Module) -> StateDictSettings:
+        units = FullyShardedDataParallel.fsdp_modules(module)
+        if not units:
+            raise ValueError("No FSDP modules found in the given module.")
+        u = units[0]
+        return StateDictSettings(u._state_dict_type, u._state_dict_config, u._optim_state_dict_config)
+
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
+        """The full (unsharded) state dict under the wrapped model's names (FULL_STATE_DICT); empty on ranks
+        other than 0 with ``FullStateDictConfig(rank0_only=True)``."""
+        if self._in_summon:   # reached from an enclosing unit's state_dict
+            return super().state_dict(*args, destination=destination, prefix=prefix, keep_vars=keep_vars)
+        config = self._state_dict_config
+        rank0_only = getattr(config, "rank0_only", False)
+        with FullyShardedDataParallel.summon_full_params(self, writeback=False):
+            full = super().state_dict(*args, prefix=prefix, keep_vars=keep_vars)
+        out = destination if destination is not None else type(full)()
+        if hasattr(full, "_metadata") and destination is None:
+            out._metadata = type(full._metadata)((k.replace(_PREFIX, ""), v) for k, v in full._metadata.items())
+        if rank0_only and self.rank != 0:
+            return out
+        for k, v in full.items():
+            v = v.detach().clone() if isinstance(v, Tensor) else v
+            out[k.replace(_PREFIX, "")] = v.cpu() if config.offload_to_cpu and isinstance(v, Tensor) else v
+        return out
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Load a full state dict (the wrapped model's names); each rank keeps its shard of it."""
+        if self._in_summon:
+            return super().load_state_dict(state_dict, strict, assign)
+        with FullyShardedDataParallel.summon_full_params(self, writeback=True):
+            names = {k.replace(_PREFIX, ""): k for k in super().state_dict(keep_vars=True)}
+            mapped = {names.get(k, k): v for k, v in state_dict.items()}
+            result = super().load_state_dict(mapped, strict, assign=False)
+        result.missing_keys[:] = [k.replace(_PREFIX, "") for k in result.missing_keys]
+        result.unexpected_keys[:] = [k.replace(_PREFIX, "") for k in result.unexpected_keys]
+        return result
+
+    # ---- gradients ----------------------------------------------------------------------------------------------
+    def clip_grad_norm_(self, max_norm: float, norm_type: float = 2.0) -> Tensor:
+        """Scale every gradient so that the norm of the whole (unsharded) gradient is at most ``max_norm``;
+        returns that norm (the same on every rank)."""
+        from ... import stack, tensor
+        if not self._is_root:
+            raise RuntimeError("`clip_grad_norm_()` should only be called on the root FSDP instance")
+        p = float(norm_type)
+        sharded, local = [], []
+        managed: set[int] = set()
+        for u in self.fsdp_modules(self):
+            h = u._handle
+            if h is None:
+                continue
+            grads = [q.grad for q in (h.orig if h.use_orig_params else [h.flat]) if q.grad is not None]
+            managed.update(id(q) for q in (h.orig if h.use_orig_params else [h.flat]))
+            (local if h.no_shard else sharded).extend(grads)
+        local += [q.grad for q in self.parameters() if id(q) not in managed and q.grad is not None]
+        grads = sharded + local
+        dtype = grads[0].dtype if grads else None
+
+        def part(gs: list[Tensor]) -> Tensor:
+            if not gs:
+                return tensor(0.0, dtype=dtype)
+            norms = stack([g.detach().float().norm(p) for g in gs])
+            return norms.max() if math.isinf(p) else (norms ** p).sum()
+        shard_part = part(sharded)
+        c10d.all_reduce(shard_part, op=c10d.ReduceOp.MAX if math.isinf(p) else c10d.ReduceOp.SUM,
+                        group=self.process_group)
+        local_part = part(local)
+        total = stack([shard_part, local_part]).max() if math.isinf(p) else (shard_part + local_part) ** (1.0 / p)
+        coef = float(max_norm) / (float(total) + 1e-6)
+        if coef < 1.0:
+            with no_grad():
+                for g in grads:
+                    g.mul_(coef)
+        return total.to(dtype) if dtype is not None else total
+
+
+FullyShardedDataParallel.__module__ = "ember.distributed.fsdp.fully_sharded_data_parallel"

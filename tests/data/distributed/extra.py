@@ -1,0 +1,162 @@
+"""Run under ``mpiexec -n 2``: DeviceMesh, the coalesced collectives and split_group, then FullyShardedDataParallel
+against single-process training on the concatenated batch (FULL_SHARD with auto-wrapping, SHARD_GRAD_OP,
+NO_SHARD, use_orig_params), its shard sizes and names (torch 2.13's, recorded from gloo runs), full state dicts,
+summon_full_params, clip_grad_norm_ and no_sync. Prints ``OK <rank>``."""
+
+import functools
+
+import ember as torch
+import ember.distributed as dist
+import ember.nn as nn
+from ember.distributed.device_mesh import init_device_mesh
+from ember.distributed.fsdp import FullStateDictConfig, ShardingStrategy, StateDictType
+from ember.distributed.fsdp import FullyShardedDataParallel as FSDP
+from ember.distributed.fsdp.wrap import ModuleWrapPolicy, size_based_auto_wrap_policy
+
+dist.init_process_group("mpi")
+R, N = dist.get_rank(), dist.get_world_size()
+assert N == 2
+
+
+def close(a, b, tol=1e-6):
+    return a.shape == b.shape and float((a - b).abs().max()) <= tol
+
+
+# ---- DeviceMesh (torch's reprs, coordinates and groups for the same meshes) ----
+m = init_device_mesh("cpu", (2,))
+assert repr(m) == "DeviceMesh((2,), 'cpu', stride=(1,))" and m.get_group() is dist.group.WORLD
+assert m.mesh.tolist() == [0, 1] and m.mesh.dtype == torch.int32 and m.get_coordinate() == (R,)
+assert (m.ndim, m.shape, m.size(), m.mesh_dim_names, m.get_local_rank(), m.device_type) == (1, (2,), 2, None, R, "cpu")
+m2 = init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
+assert repr(m2) == "DeviceMesh((dp=1, tp=2), 'cpu', stride=(2, 1))", repr(m2)
+assert m2.get_coordinate() == (0, R) and (m2.get_local_rank("dp"), m2.get_local_rank("tp")) == (0, R)
+assert [dist.get_process_group_ranks(g) for g in m2.get_all_groups()] == [[R], [0, 1]]
+assert repr(m2["tp"]) == "DeviceMesh((tp=2), 'cpu', stride=(1,))" and m2["tp"].mesh.tolist() == [0, 1]
+assert repr(m2["dp"]) == "DeviceMesh((dp=1), 'cpu', stride=(2,))" and m2["dp"].mesh.tolist() == [R]
+assert m2["dp", "tp"] is m2 and m2 == init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
+assert repr(m2._flatten()) == "DeviceMesh((dp_tp=2), 'cpu', stride=(1,))"
+for call, kind, text in [(lambda: m2["xx"], KeyError, "Valid mesh_dim_names are ['dp', 'tp']"),
+                         (lambda: m2[("tp", "dp")], KeyError, "Mesh dim indices should be in ascending order"),
+                         (lambda: m2.get_group(), RuntimeError, "needs to be specified when device_mesh.ndim > 1"),
+                         (lambda: m["dp"], RuntimeError, "Cannot slice a DeviceMesh without mesh_dim_names!"),
+                         (lambda: init_device_mesh("cpu", (3,)), RuntimeError, "Mesh should not be bigger than "
+                          "default world size 2, but found 3 ranks!")]:
+    try:
+        call()
+        raise AssertionError(f"no {kind.__name__} for {text}")
+    except kind as e:
+        assert text in str(e), str(e)
+
+# ---- coalesced collectives, backend config, split_group ----
+ts = [torch.ones(2) * (R + 1), torch.arange(3.0) * (R + 1)]
+dist.all_reduce_coalesced(ts)
+assert ts[0].tolist() == [3.0, 3.0] and ts[1].tolist() == [0.0, 3.0, 6.0]
+fut = dist.all_reduce_coalesced(ts, op=dist.ReduceOp.AVG, async_op=True)
+assert fut.wait()[1].tolist() == [0.0, 3.0, 6.0]
+outs = [[torch.empty(2), torch.empty(3)] for _ in range(N)]
+dist.all_gather_coalesced(outs, [torch.full((2,), float(R)), torch.full((3,), 10.0 + R)])
+assert [o[1].tolist() for o in outs] == [[10.0] * 3, [11.0] * 3] and outs[1][0].tolist() == [1.0, 1.0]
+assert dist.get_backend_config() == "cpu:mpi,cuda:mpi"
+solo = dist.split_group(split_ranks=[[1]])
+assert (solo is None) == (R == 0) and (solo is None or dist.get_process_group_ranks(solo) == [1])
+
+
+# ---- FSDP ----
+def make():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 8), nn.Tanh()), nn.Linear(8, 3))
+
+
+KEYS = ["0.weight", "0.bias", "2.0.weight", "2.0.bias", "3.weight", "3.bias"]
+linear = ModuleWrapPolicy({nn.Linear})
+# torch's named parameters and shard sizes on 2 ranks (recorded from torch 2.13, gloo)
+SHARDS = {"whole": [("_fsdp_wrapped_module._flat_param", 70)],
+          "linear": [("_fsdp_wrapped_module.0._fsdp_wrapped_module._flat_param", 20),
+                     ("_fsdp_wrapped_module.2.0._fsdp_wrapped_module._flat_param", 36),
+                     ("_fsdp_wrapped_module.3._fsdp_wrapped_module._flat_param", 14)],
+          "size": [("_fsdp_wrapped_module._flat_param", 34),
+                   ("_fsdp_wrapped_module.2.0._fsdp_wrapped_module._flat_param", 36)],
+          "orig": [[20, 0, 36, 0, 14, 0], [12, 8, 28, 8, 10, 3]][R]}
+CASES = [("linear", dict(auto_wrap_policy=linear), "sgd"),
+         ("whole", dict(sharding_strategy=ShardingStrategy.SHARD_GRAD_OP), "sgd"),
+         ("size", dict(auto_wrap_policy=functools.partial(size_based_auto_wrap_policy, min_num_params=50)), "adam"),
+         ("orig", dict(auto_wrap_policy=linear, use_orig_params=True), "adam"),
+         ("noshard", dict(sharding_strategy=ShardingStrategy.NO_SHARD, auto_wrap_policy=linear), "sgd")]
+B = 3
+for case, kwargs, optim in CASES:
+    model = FSDP(make(), **kwargs)
+    ref = make()
+    names = [(n, p.numel()) for n, p in model.named_parameters()]
+    if case == "orig":
+        assert [n for n, _ in names] == [f"_fsdp_wrapped_module.{k.replace('.w', '._fsdp_wrapped_module.w').replace('.b', '._fsdp_wrapped_module.b')}" for k in KEYS], names
+        assert [k for _, k in names] == SHARDS["orig"], names
+    elif case in SHARDS:
+        assert names == SHARDS[case], (case, names)
+    assert list(model.state_dict()) == KEYS, list(model.state_dict())
+    gathers = []
+    for unit in FSDP.fsdp_modules(model):
+        h = unit._handle
+        if h is not None:
+            h.gather = functools.partial(lambda f: gathers.append(1) or f(), h.gather)
+    if optim == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=0.01)
+        ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01)
+    gen = torch.Generator().manual_seed(1)
+    for step in range(3):
+        x, y = torch.randn(N * B, 4, generator=gen), torch.randn(N * B, 3, generator=gen)
+        mine = slice(R * B, (R + 1) * B)
+        opt.zero_grad()
+        nn.functional.mse_loss(model(x[mine]), y[mine]).backward()
+        ref_opt.zero_grad()
+        nn.functional.mse_loss(ref(x), y).backward()
+        if step == 2:   # the norm of the whole gradient, as nn.utils on the unsharded model
+            got = model.clip_grad_norm_(0.05)
+            want = nn.utils.clip_grad_norm_(ref.parameters(), 0.05)
+            assert close(got, want), (case, got, want)
+        opt.step()
+        ref_opt.step()
+    # one gather per unit and forward; FULL_SHARD freed them after forward, so units whose parameters backward
+    # needs (all but the first Linear: its input needs no gradient) gather again in backward
+    assert len(gathers) == 3 * {"linear": 3 + 2, "orig": 3 + 2, "size": 2 + 2, "whole": 1, "noshard": 3}[case], \
+        (case, len(gathers))
+    want = ref.state_dict()
+    with FSDP.state_dict_type(model, StateDictType.FULL_STATE_DICT, FullStateDictConfig(rank0_only=True)):
+        full = model.state_dict()
+    assert list(full) == (KEYS if R == 0 else []), list(full)
+    for k, v in full.items():
+        assert close(v, want[k]), (case, k, float((v - want[k]).abs().max()))
+    with FSDP.summon_full_params(model):
+        for (n, p), (rn, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
+            assert n == rn and close(p, q), (case, n, rn)
+    assert sum(p.numel() for p in model.parameters()) < 139 or case == "noshard"
+
+# summon_full_params writes changes back to the shards; load_state_dict shards a full state dict
+model = FSDP(make(), auto_wrap_policy=linear)
+with FSDP.summon_full_params(model):
+    model.module[0].weight.data.fill_(1.5)
+assert model.state_dict()["0.weight"].eq(1.5).all()
+model.load_state_dict(make().state_dict())
+assert all(close(v, make().state_dict()[k], 0) for k, v in model.state_dict().items())
+
+# no_sync: local unsharded gradients, reduced with the next synchronised backward
+ref = make()
+gen = torch.Generator().manual_seed(2)
+x, y = torch.randn(2 * N * B, 4, generator=gen), torch.randn(2 * N * B, 3, generator=gen)
+first, second = slice(R * B, (R + 1) * B), slice((N + R) * B, (N + R + 1) * B)
+with model.no_sync():
+    nn.functional.mse_loss(model(x[first]), y[first]).backward()
+assert all(p.grad is None for p in model.parameters())
+nn.functional.mse_loss(model(x[second]), y[second]).backward()
+for half in (slice(0, N * B), slice(N * B, 2 * N * B)):
+    nn.functional.mse_loss(ref(x[half]), y[half]).backward()
+opt = torch.optim.SGD(model.parameters(), lr=1.0)
+opt.step()
+torch.optim.SGD(ref.parameters(), lr=1.0).step()
+full = model.state_dict()
+assert all(close(full[k], v) for k, v in ref.state_dict().items())
+
+dist.destroy_process_group()
+print(f"OK {R}", flush=True)
