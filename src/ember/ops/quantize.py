@@ -522,6 +522,8 @@ class QuantizedTensor(Tensor):
 
 def _qtensor(arr: Any, dtype: D.dtype, dev: Any, scheme: qscheme, scale: Any, zero_point: Any,
              axis: int | None) -> QuantizedTensor:
+    if not _DISPATCHING[0]:
+        _start_dispatch()
     t = new_tensor(arr, dtype, dev)
     q = QuantizedTensor.__new__(QuantizedTensor)
     for name in ("_data", "_dtype", "_device", "_base", "_vc", "_rg", "_grad_fn", "_output_nr"):
@@ -613,6 +615,118 @@ def linear_dynamic(input: Tensor, weight: QuantizedTensor, bias: Tensor | None, 
         out = out + bias._data.astype(_F32)
     return new_tensor(ns.asarray(out.astype(_F32)).reshape(*input.shape[:-1], weight.shape[0]), D.float32,
                       input._device)
+
+
+# ---- float functions applied to quantized tensors ---------------------------------------------------------
+# torch runs these on quantized tensors directly; ember routes them through ``__torch_function__``, turned on
+# (for the process) when the first quantized tensor is made, so programs without quantization never pay for it.
+_DISPATCHING = [False]
+# functions that only move or select elements: run on the integers, the result keeps the qparams
+_STRUCTURAL = frozenset({
+    "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "permute", "transpose", "t", "squeeze",
+    "unsqueeze", "contiguous", "__getitem__", "expand", "expand_as", "chunk", "split", "unbind", "narrow",
+    "select", "detach", "movedim", "flip", "roll", "repeat", "max_pool1d", "max_pool2d", "max_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
+    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+})
+# functions computed in float between a dequantize and a quantize with the input's qparams
+_REQUANTIZED = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+                          "adaptive_avg_pool3d", "interpolate", "upsample", "upsample_nearest", "mean"})
+# functions whose output range is known: quantized with fixed qparams (torch's choice)
+_FIXED_QPARAMS = {"sigmoid": (1.0 / 256, 0), "hardsigmoid": (1.0 / 256, 0), "tanh": (2.0 / 256, 128)}
+_CLAMPS = {"relu": (0.0, None), "relu_": (0.0, None), "relu6": (0.0, 6.0), "hardtanh": (-1.0, 1.0),
+           "hardtanh_": (-1.0, 1.0), "clamp": (None, None), "clamp_": (None, None), "clip": (None, None)}
+
+
+def _start_dispatch() -> None:
+    from .. import overrides as eo
+    _DISPATCHING[0] = True
+    QuantizedTensor.__torch_function__ = classmethod(_quantized_torch_function)   # type: ignore[assignment]
+    eo._KIND.pop(QuantizedTensor, None)
+    eo._PLAIN_TYPES.discard(QuantizedTensor)
+    eo.activate()
+
+
+def _plain(a: Any) -> Any:
+    """A per-tensor quantized tensor as a plain tensor of its integers (sharing memory); lists mapped."""
+    if isinstance(a, QuantizedTensor):
+        return new_tensor(a._data, _INT_REPR[a._dtype.name], a._device)
+    if isinstance(a, (list, tuple)):
+        return type(a)(_plain(b) for b in a)
+    return a
+
+
+def _rewrap(r: Any, like: QuantizedTensor) -> Any:
+    if isinstance(r, Tensor) and r._dtype is _INT_REPR[like._dtype.name]:
+        return _qtensor(r._data, like._dtype, r._device, like._qscheme, like._scale, like._zero_point, None)
+    if isinstance(r, (list, tuple)):
+        return type(r)(_rewrap(b, like) for b in r)
+    return r
+
+
+def _quantize_like(y: Tensor, like: QuantizedTensor, scale: float, zero_point: int) -> QuantizedTensor:
+    return quantize_per_tensor(y.float(), scale, zero_point, like._dtype)
+
+
+def _first_q(args: Any) -> QuantizedTensor | None:
+    for a in args:
+        if isinstance(a, QuantizedTensor):
+            return a
+        if isinstance(a, (list, tuple)):
+            q = _first_q(a)
+            if q is not None:
+                return q
+    return None
+
+
+def _clamp(func_name: str, q: QuantizedTensor, args: tuple, kwargs: dict) -> QuantizedTensor:
+    """relu / relu6 / hardtanh / clamp on the integers: the bounds quantized with the input's qparams."""
+    lo, hi = _CLAMPS[func_name]
+    rest = list(args[1:])
+    if func_name.startswith("hardtanh"):
+        lo, hi = (rest + [kwargs.get("min_val", lo), kwargs.get("max_val", hi)])[:2] if rest else \
+            (kwargs.get("min_val", lo), kwargs.get("max_val", hi))
+    elif func_name in ("clamp", "clamp_", "clip"):
+        lo, hi = (rest + [None, None])[:2]
+        lo, hi = kwargs.get("min", lo), kwargs.get("max", hi)
+    inplace = func_name.endswith("_") or bool(kwargs.get("inplace", False)) or \
+        (func_name in ("relu", "relu6") and len(rest) > 0 and bool(rest[0]))
+    lo_i, hi_i = _QDTYPES[q._dtype.name][1:]
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        if lo is not None:
+            lo_i = max(lo_i, q._zero_point + int(np.rint(_F32(lo) / _F32(q._scale))))
+        if hi is not None:
+            hi_i = min(hi_i, q._zero_point + int(np.rint(_F32(hi) / _F32(q._scale))))
+    out = _xp(q).clip(q._data, lo_i, hi_i).astype(q._data.dtype)
+    if inplace:
+        _write(q, out)
+        return q
+    return _qtensor(out, q._dtype, q._device, q._qscheme, q._scale, q._zero_point, None)
+
+
+def _quantized_torch_function(cls: type, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+    """What torch's quantized kernels do for float functions on per-tensor quantized tensors; anything else runs
+    as on a plain tensor (its integers)."""
+    from ..overrides import _disabled_torch_function_impl
+    kwargs = kwargs or {}
+    name = getattr(func, "__name__", "")
+    q = _first_q(args) if name != "dropout" else None
+    if q is not None and q._qscheme is per_tensor_affine:
+        if name in _STRUCTURAL:
+            return _rewrap(func(*_plain(args), **kwargs), q)
+        if name in _CLAMPS:
+            return _clamp(name, q, args, kwargs)
+        if name in _REQUANTIZED or name in ("cat", "stack", "concat", "concatenate") or name in _FIXED_QPARAMS:
+            deq = [a.dequantize() if isinstance(a, QuantizedTensor) else a for a in args]
+            deq = [[b.dequantize() if isinstance(b, QuantizedTensor) else b for b in a]
+                   if isinstance(a, (list, tuple)) else a for a in deq]
+            y = func(*deq, **kwargs)
+            scale, zp = _FIXED_QPARAMS.get(name, (q._scale, q._zero_point))
+            return _quantize_like(y, q, scale, zp)
+    if name == "dropout" and isinstance(args[0], QuantizedTensor) and \
+            not (args[2] if len(args) > 2 else kwargs.get("training", True)):
+        return args[0]
+    return _disabled_torch_function_impl(func, types, args, kwargs)
 
 
 # ---- the quantized-tensor API on ordinary tensors ---------------------------------------------------------

@@ -11,17 +11,19 @@ from typing import Any
 from ... import nn
 from ..nn.intrinsic import _FusedModule
 from .fake_quantize import FakeQuantizeBase
+from .observer import ObserverBase
 from .qconfig import _assert_valid_qconfig
 from .quantization_mappings import (
     DEFAULT_MODULE_TO_ACT_POST_PROCESS,
     get_default_dynamic_quant_module_mappings,
     get_default_qat_module_mappings,
     get_default_qconfig_propagation_list,
+    get_default_static_quant_module_mappings,
 )
 from .stubs import DeQuantStub
 
 __all__ = ["propagate_qconfig_", "prepare", "prepare_qat", "swap_module", "add_quant_dequant", "convert",
-           "quantize_dynamic"]
+           "quantize", "quantize_dynamic", "quantize_qat", "add_observer_", "default_eval_fn"]
 
 
 def _propagate(module: nn.Module, qconfig_dict: dict, parent: Any, prefix: str, custom: dict) -> None:
@@ -92,10 +94,17 @@ def _add_observer_(module: nn.Module, propagation: set, non_leaf: set | None, de
             raise AssertionError(f"_add_observer_ only works with cpu or single-device CUDA modules, but got "
                                  f"devices {devices}")
         device = next(iter(devices)) if devices else None
+    from ..nn.quantized.modules.functional_modules import FloatFunctional, QFunctional
     for child in module.children():
         if type(child) is nn.Dropout:
             continue
-        if isinstance(child, _FusedModule) or (non_leaf is not None and type(child) in non_leaf):
+        if isinstance(child, (FloatFunctional, QFunctional)):   # observed inside, by its own methods
+            if _needs_observation(child):
+                post = child.qconfig.activation()
+                if device is not None:
+                    post.to(device)
+                child.activation_post_process = post
+        elif isinstance(child, _FusedModule) or (non_leaf is not None and type(child) in non_leaf):
             _insert_post_process(child, device)
         elif child.training and type(child) in DEFAULT_MODULE_TO_ACT_POST_PROCESS:
             _insert_post_process(child, device, DEFAULT_MODULE_TO_ACT_POST_PROCESS[type(child)])
@@ -185,7 +194,7 @@ def _remove_qconfig(module: nn.Module) -> None:
         _remove_qconfig(child)
     if hasattr(module, "qconfig"):
         del module.qconfig
-    if hasattr(module, "activation_post_process"):
+    if isinstance(getattr(module, "activation_post_process", None), (ObserverBase, FakeQuantizeBase)):
         delattr(module, "activation_post_process")
         for hooks, hook in ((module._forward_pre_hooks, _observer_forward_pre_hook),
                             (module._forward_hooks, _observer_forward_hook)):
@@ -196,18 +205,58 @@ def _remove_qconfig(module: nn.Module) -> None:
 def convert(module: nn.Module, mapping: dict | None = None, inplace: bool = False, remove_qconfig: bool = True,
             is_reference: bool = False, convert_custom_config_dict: dict | None = None,
             use_precomputed_fake_quant: bool = False) -> nn.Module:
-    """Swap every module that ``mapping`` covers and that has a qconfig for ``mapping[type].from_float(...)``
-    (a copy unless ``inplace``). Only the dynamic and QAT mappings exist in ember so far, so ``mapping`` is
-    required."""
+    """Swap every module that ``mapping`` (default: the static quantized modules) covers and that has a qconfig
+    for ``mapping[type].from_float(...)`` (a copy unless ``inplace``)."""
+    if is_reference:
+        raise NotImplementedError("ember has no reference quantized modules (is_reference=True)")
     if mapping is None:
-        raise NotImplementedError("ember has no static quantized modules yet: pass mapping= (e.g. "
-                                  "get_default_dynamic_quant_module_mappings())")
+        mapping = get_default_static_quant_module_mappings()
     if not inplace:
         module = copy.deepcopy(module)
     _swap(module, mapping)
     if remove_qconfig:
         _remove_qconfig(module)
     return module
+
+
+def add_observer_(module: nn.Module, qconfig_propagation_list: set | None = None,
+                  non_leaf_module_list: set | None = None, device: Any = None,
+                  custom_module_class_mapping: dict | None = None) -> None:
+    """Attach activation post-processes to the quantizable submodules that have a qconfig (in place)."""
+    propagation = qconfig_propagation_list or get_default_qconfig_propagation_list()
+    _add_observer_(module, propagation, non_leaf_module_list, device)
+
+
+def default_eval_fn(model: nn.Module, calib_data: Any) -> None:
+    """Calibration: run ``model`` on the inputs of ``(input, target)`` pairs."""
+    for data, _target in calib_data:
+        model(data)
+
+
+def quantize(model: nn.Module, run_fn: Any, run_args: Any, mapping: dict | None = None,
+             inplace: bool = False) -> nn.Module:
+    """Post-training static quantization: prepare (observers), calibrate with ``run_fn(model, *run_args)``,
+    convert (a copy unless ``inplace``; the model in eval mode)."""
+    if mapping is None:
+        mapping = get_default_static_quant_module_mappings()
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    prepare(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, mapping, inplace=True)
+    return model
+
+
+def quantize_qat(model: nn.Module, run_fn: Any, run_args: Any, inplace: bool = False) -> nn.Module:
+    """Quantization-aware training: prepare_qat, train with ``run_fn(model, *run_args)``, convert."""
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.train()
+    prepare_qat(model, inplace=True)
+    run_fn(model, *run_args)
+    convert(model, inplace=True)
+    return model
 
 
 def quantize_dynamic(model: nn.Module, qconfig_spec: Any = None, dtype: Any = None, mapping: dict | None = None,

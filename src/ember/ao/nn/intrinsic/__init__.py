@@ -1,7 +1,7 @@
 """torch.ao.nn.intrinsic: fused layer sequences (``conv + relu`` …) and, in ``qat``, their QAT twins."""
 
-from . import qat
+from . import qat, quantized
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules
 
-__all__ = [*_modules, "qat"]
+__all__ = [*_modules, "qat", "quantized"]

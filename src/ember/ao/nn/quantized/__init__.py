@@ -1,5 +1,8 @@
-"""Quantized modules (``torch.ao.nn.quantized``); so far the dynamic ones."""
+"""Quantized modules (``torch.ao.nn.quantized``): static (quantized tensors in and out), ``dynamic`` (float in
+and out, int8 weights) and the quantized ``functional``."""
 
-from . import dynamic
+from . import dynamic, functional, modules
+from .modules import *  # noqa: F403
+from .modules import __all__ as _modules
 
-__all__ = ["dynamic"]
+__all__ = [*_modules, "dynamic", "functional", "modules"]
