@@ -71,6 +71,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
             continue
         d = t.__dict__
         d.pop("_fwt", None)
+        d.pop("_fwa", None)
         d.pop("_fwp", None)
         if d.pop("_fw_only", False):
             t._rg = False
@@ -178,6 +179,7 @@ def _alias(t: Tensor) -> Tensor:
 def set_tangent(t: Tensor, tangent: Tensor) -> None:
     d = t.__dict__
     d["_fwt"] = tangent
+    d["_fwa"] = t._data   # the array the tangent is laid out for (in-place view ops replace it)
     d.pop("_fwp", None)
     _track(t)
 
@@ -189,6 +191,12 @@ def tangent_of(t: Tensor) -> Tensor | None:
         return None
     tan = d.get("_fwt")
     if tan is not None:
+        if d["_fwa"] is not t._data:   # an in-place view op (squeeze_, t_, ...) gave t new metadata
+            tan = _view_of_tangent(t._data, d["_fwa"], tan)
+            if tan is None:
+                del d["_fwt"]
+                return None
+            set_tangent(t, tan)
         return tan
     p = d.get("_fwp")
     if p is None:
@@ -196,7 +204,8 @@ def tangent_of(t: Tensor) -> Tensor | None:
     pending, k = p
     tan = pending.results()[k]
     set_tangent(t, tan)
-    return tan
+    d["_fwa"] = pending.outs[k][3]   # laid out for the output as recorded
+    return tangent_of(t)
 
 
 def flush() -> None:
@@ -244,7 +253,11 @@ def _ptr(arr: Any) -> int:
 def view_tangent(view: Tensor, src: Tensor, tan: Tensor) -> Tensor | None:
     """The tangent of ``view`` (whose memory lies within ``src``'s) as the same view of ``src``'s tangent
     ``tan``; None when the layouts do not allow it (the caller then computes a copy)."""
-    v, s, ta = view._data, src._data, tan._data
+    return _view_of_tangent(view._data, src._data, tan)
+
+
+def _view_of_tangent(v: Any, s: Any, tan: Tensor) -> Tensor | None:
+    ta = tan._data
     size = s.itemsize
     if v.itemsize != size or ta.shape != s.shape or not _same_layout(ta, s):
         return None
@@ -518,12 +531,27 @@ def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> l
         ACTIVE[0] = True
 
 
+# ops torch has no forward formula for (node name: torch's op name in its error)
+_NO_FORWARD = {"GridSampler2DBackward0": "grid_sampler_2d", "GridSampler3DBackward0": "grid_sampler_3d",
+               "CdistBackward0": "_cdist_forward", "PdistBackward0": "_pdist_forward",
+               "MultiMarginLossBackward0": "multi_margin_loss",
+               "MultilabelMarginLossBackward0": "multilabel_margin_loss_forward",
+               "EmbeddingBagBackward0": "_embedding_bag", "CtcLossBackward0": "_ctc_loss",
+               "Unique2Backward0": "_unique2", "ToSparseBackward1": "_to_sparse"}
+
+
 def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any], real: bool) -> bool:
     """Give the outputs of ``node`` their tangents (views: views of their input's tangent; others: pending).
     Returns whether some input had a tangent. ``real``: the outputs also have a real grad_fn."""
     tangents = [tangent_of(t) if _isinstance(t, Tensor) else None for t in inputs]
     if all(t is None for t in tangents):
         return False
+    name = _NO_FORWARD.get(type(node).__name__)
+    if name is not None:
+        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it has "
+                                  "not been implemented yet.\nPlease file an issue to PyTorch at https://github.com/"
+                                  "pytorch/pytorch/issues/new?template=feature-request.yml so that we can prioritize "
+                                  "its implementation or submit a PR adding the implementation to derivatives.yaml")
     outs = (out,) if _isinstance(out, Tensor) else tuple(out)
     pending = None
     meta: list = []

@@ -1,7 +1,8 @@
 """``ember.func``: torch.func's composable transforms — ``vmap``, ``grad``/``grad_and_value``, ``vjp``, ``jvp``,
 ``jacrev``/``jacfwd``, ``hessian`` and ``functional_call`` — with torch's results and errors.
 
-They are built on ember's reverse-mode autograd: ``grad`` differentiates a fresh view of its inputs (keeping
+``jvp``/``jacfwd``/``linearize`` run forward-mode AD (:mod:`ember.autograd.forward_ad`); the others are built on
+reverse mode: ``grad`` differentiates a fresh view of its inputs (keeping
 their history when an enclosing transform needs it, so transforms nest: ``grad(grad(f))``,
 ``vmap(grad(f))``, ``jacrev(jacrev(f))``), and ``vmap`` runs the function once per slice along the mapped
 dims and stacks the results (torch's fallback path for ops without a batching rule: correct for any
@@ -15,6 +16,8 @@ from typing import Any
 
 from .._tensor import Tensor
 from ..autograd import grad as _autograd_grad
+from ..autograd.forward_ad import ACTIVE as FW_ACTIVE
+from ..autograd.forward_ad import set_tangent, tangent_of
 from ..autograd.grad_mode import enable_grad
 
 __all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
@@ -121,7 +124,16 @@ def _watch(x: Any) -> tuple[Any, bool]:
         raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
     if x.requires_grad:
         return x.view_as(x), True
-    return x.detach().requires_grad_(), False
+    w = x.detach().requires_grad_()
+    tangent = _tangent(x)
+    if tangent is None:
+        return w, False
+    set_tangent(w, tangent)   # inside a jvp: a real leaf that keeps the tangent (forward over reverse)
+    return w, True
+
+
+def _tangent(x: Tensor) -> Tensor | None:
+    return tangent_of(x) if FW_ACTIVE[0] else None
 
 
 def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
@@ -274,51 +286,145 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
 
 
 def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomness: str = "error") -> Callable:
-    """The Jacobian of ``func`` (the same matrix as :func:`jacrev`; ember computes it in reverse mode)."""
-    return jacrev(func, argnums, has_aux=has_aux)
+    """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by forward mode: one :func:`jvp` per input element
+    (a basis tangent), stacked into ``output.shape + input.shape``."""
+    from ..ops.shape import stack
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        nums = _argnums(argnums, len(args))
+        trees = [_flatten(args[i]) for i in nums]
+        flat = [leaf for leaves, _ in trees for leaf in leaves]
+        for leaf in flat:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+
+        def f(*xs: Any) -> Any:
+            new_args, k = list(args), 0
+            for i, (leaves, rebuild) in zip(nums, trees, strict=True):
+                new_args[i] = rebuild(list(xs[k:k + len(leaves)]))
+                k += len(leaves)
+            return func(*new_args, **kwargs)
+
+        zeros = [x.new_zeros(x.shape) for x in flat]
+        columns: list[list[list[Tensor]]] = [[] for _ in flat]   # per input leaf, per element: output tangents
+        outs = aux = rebuild_out = None
+        for k, x in enumerate(flat):
+            for j in range(x.numel()):
+                basis = x.new_zeros(x.numel())
+                basis[j] = 1
+                tangents = [*zeros[:k], basis.reshape(x.shape), *zeros[k + 1:]]
+                outs, tans, aux, rebuild_out = _jvp_flat(f, flat, tangents, has_aux)
+                columns[k].append(tans)
+        if outs is None:   # no input element: the output's shape from one plain call
+            outs, _, aux, rebuild_out = _jvp_flat(f, flat, zeros, has_aux)
+        per_out = []
+        for i, o in enumerate(outs):
+            jacs = [stack([col[i] for col in cols], -1).reshape((*o.shape, *x.shape)) if cols
+                    else o.new_zeros((*o.shape, *x.shape)) for cols, x in zip(columns, flat, strict=True)]
+            grouped, k = [], 0
+            for leaves, rebuild in trees:
+                grouped.append(rebuild(jacs[k:k + len(leaves)]))
+                k += len(leaves)
+            per_out.append(tuple(grouped) if isinstance(argnums, tuple) else grouped[0])
+        result = rebuild_out(per_out)
+        return (result, aux) if has_aux else result
+    return wrapped
 
 
 def hessian(func: Callable, argnums: Any = 0) -> Callable:
-    """The Hessian of a scalar ``func`` w.r.t. ``args[argnums]``: the Jacobian of its Jacobian."""
+    """The Hessian of a scalar ``func`` w.r.t. ``args[argnums]``: forward mode over reverse mode."""
     return jacfwd(jacrev(func, argnums), argnums)
 
 
+_JVP = "jvp(f, primals, tangents): "
+
+
 def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, has_aux: bool = False) -> Any:
-    """``(func(*primals), J @ tangents)`` (forward product through the double-backward trick)."""
+    """``(func(*primals), J @ tangents)`` by forward-mode AD (dual tensors through every op)."""
     if not isinstance(primals, tuple):
-        raise RuntimeError("jvp(f, primals, tangents): Expected primals to be a tuple. E.g. it should be valid "
-                           "to call f(*primals).")
-    if not isinstance(tangents, tuple) or len(tangents) != len(primals):
-        raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same python "
-                           "structure.")
+        raise RuntimeError(_JVP + "Expected primals to be a tuple. E.g. it should be valid to call f(*primals).")
+    flat_p, rebuild = _flatten(primals)
+    flat_t, _ = _flatten(tangents)
+    if not isinstance(tangents, tuple) or len(tangents) != len(primals) or len(flat_t) != len(flat_p):
+        raise RuntimeError(_JVP + "Expected primals and tangents to have the same python structure. For example, "
+                           "if primals is a tuple of 3 tensors, tangents also must be.")
+    for name, leaves in (("primals", flat_p), ("tangents", flat_t)):
+        for leaf in leaves:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(_JVP + f"Expected {name} to only contain Tensors, got {type(leaf)}")
+    outs, tans, aux, rebuild_out = _jvp_flat(lambda *xs: func(*rebuild(list(xs))), flat_p, flat_t, has_aux)
+    res = (rebuild_out(outs), rebuild_out(tans))
+    return (*res, aux) if has_aux else res
+
+
+def _jvp_flat(func: Callable, primals: list[Tensor], tangents: list[Tensor], has_aux: bool) -> tuple:
+    """``func(*primals)``'s flattened outputs and their tangents, the aux output and the outputs' rebuild.
+    Inside an active dual level (ember has one level) the tangents come from the double-vjp instead."""
+    from ..autograd import forward_ad as fw
+    nested = any(p.requires_grad for p in primals)
+    if fw._LEVEL[0] >= 0:
+        return _jvp_by_vjp(func, primals, tangents, has_aux)
+    with fw.dual_level():
+        out, aux = _split_aux(func(*(fw.make_dual(p, t) for p, t in zip(primals, tangents, strict=True))), has_aux)
+        outs, rebuild_out = _flatten(out)
+        _check_outputs(outs)
+        pairs = [fw.unpack_dual(o) for o in outs]
+    res = [p.primal for p in pairs]
+    tans = [p.tangent if p.tangent is not None else p.primal.new_zeros(p.primal.shape) for p in pairs]
+    if not nested:
+        res, tans = [r.detach() for r in res], [t.detach() for t in tans]
+    return res, tans, aux, rebuild_out
+
+
+def _split_aux(out: Any, has_aux: bool) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise RuntimeError(_JVP + "output of function f should be a tuple: (output, aux) if has_aux is True")
+    return out
+
+
+def _check_outputs(outs: list) -> None:
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(_JVP + f"expected f(*primals) to return only tensors, got unsupported type {type(o)}")
+
+
+def _jvp_by_vjp(func: Callable, primals: list[Tensor], tangents: list[Tensor], has_aux: bool) -> tuple:
+    """The forward product as the derivative of the (linear) vjp w.r.t. its cotangents: for a jvp nested in
+    another one (ember's forward AD has a single level)."""
     aux_box: list[Any] = []
 
     def f(*xs: Any) -> Any:
-        out = func(*xs)
-        if has_aux:
-            out, aux = out
-            aux_box.append(aux)
+        out, aux = _split_aux(func(*xs), has_aux)
+        aux_box.append(aux)
         return out
     out, vjp_fn = vjp(f, *primals)
-    outs, rebuild = _flatten(out)
+    outs, rebuild_out = _flatten(out)
+    _check_outputs(outs)
     with enable_grad():
         dummies = [o.new_zeros(o.shape).requires_grad_() for o in outs]
-        gs = vjp_fn(rebuild(dummies), create_graph=True)
-        flat_g, _ = _flatten(gs)
-        flat_t, _ = _flatten(tangents)
-        pairs = [(g, t) for g, t in zip(flat_g, flat_t, strict=True) if g.requires_grad]
-        tans = _autograd_grad([p[0] for p in pairs], dummies, [p[1] for p in pairs], allow_unused=True) \
-            if pairs else [None] * len(dummies)
-    tans = [t.detach() if t is not None else o.new_zeros(o.shape) for t, o in zip(tans, outs, strict=True)]
-    res = (_detach_tree(out), rebuild(tans))
-    return (*res, aux_box[0]) if has_aux else res
+        gs = vjp_fn(rebuild_out(dummies), create_graph=True)
+        pairs = [(g, t) for g, t in zip(gs, tangents, strict=True) if g.requires_grad]
+        tans = _autograd_grad([p[0] for p in pairs], dummies, [p[1] for p in pairs], allow_unused=True,
+                              create_graph=True) if pairs else [None] * len(dummies)
+    tans = [t if t is not None else o.new_zeros(o.shape) for t, o in zip(tans, outs, strict=True)]
+    return outs, tans, aux_box[0], rebuild_out
 
 
 def linearize(func: Callable, *primals: Any) -> tuple[Any, Callable]:
     """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is the Jacobian-vector product at ``primals``."""
     out = func(*primals)
+    flat_p, _ = _flatten(primals)
 
     def jvp_fn(*tangents: Any) -> Any:
+        flat_t, _ = _flatten(tangents)
+        if len(tangents) != len(primals) or len(flat_t) != len(flat_p):
+            raise RuntimeError("Expected the tangents to have the same argspec as the primals")
+        for i, (t, p) in enumerate(zip(flat_t, flat_p, strict=True)):
+            if t.shape != p.shape:
+                raise RuntimeError(f"tangent:{i} with shape {t.shape} in flattened pytree doesn't match the shape "
+                                   f"{p.shape} of the corresponding primal.")
         return jvp(func, primals, tangents)[1]
     return _detach_tree(out), jvp_fn
 
