@@ -3,6 +3,7 @@ forward runs on arrays and the backward is a node written with ember ops; the re
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable
@@ -630,33 +631,65 @@ def _row_sums(ns: Any, a: Any) -> Any:
     return ns.einsum("ij->i", a) if a.shape[1] <= 4096 else a.sum(1)
 
 
+_SOFTMAX_SUM_MAX = 2.0**64   # the largest row sum of the unshifted softmax (1/s stays a normal float)
+
+
+def _quiet(ns: Any) -> Any:
+    """NumPy's errstate with overflow and invalid-value warnings off (a no-op context off the CPU)."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore") if ns is np else contextlib.nullcontext()
+
+
 def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
     """softmax (``log``: log_softmax) of each row of the C-contiguous float ``(m, n)`` array ``a``, and with
     ``probs`` (log_softmax's backward wants them) the softmax as well. A cache-sized block of rows at a time,
     the rows split over the intra-op threads (the exp dominates and releases the GIL); each row is computed
-    whole by one thread, so the result does not depend on the thread count. One block on a GPU."""
+    whole by one thread, so the result does not depend on the thread count. One block on a GPU.
+
+    A row is first taken unshifted: ``exp(x) / s`` with ``s = Σ exp(x)`` (one pass less than a shift by the
+    row max, and as exact: ``x`` is not rounded by a subtraction). That is kept where ``1 <= s <= 2**64``: no
+    term overflowed, the largest is not below 1/n, and 1/s is a normal float; the other rows (an overflow, an
+    all-small row, -inf, +inf or NaN) are computed again shifted by their max."""
     m, n = a.shape
     out = ns.empty((m, n), a.dtype)
     p = ns.empty((m, n), a.dtype) if probs else None
     step = max(1, _BLOCK // n) if ns is np else max(m, 1)
     lowest = np.finfo(a.dtype).min
 
+    def shifted(x: Any, e: Any) -> tuple[Any, Any]:
+        """``x`` less its row max (an all -inf row gives NaN, as torch's), its exp into ``e``, the row sums."""
+        z = x - ns.maximum(x.max(1), lowest)[:, None]
+        ns.exp(z, out=e)
+        return z, _row_sums(ns, e)
+
+    def block(ak: Any, ok: Any, e: Any, pk: Any) -> None:
+        if ns is np:
+            ns.exp(ak, out=e)
+            s = _row_sums(ns, e)
+            redo = (~((s >= 1) & (s <= _SOFTMAX_SUM_MAX))).nonzero()[0]
+            if redo.size:
+                ez = ns.empty((redo.size, ak.shape[1]), ak.dtype)
+                z, sz = shifted(ak[redo], ez)
+                e[redo], s[redo] = ez, sz
+            if log:
+                ns.subtract(ak, ns.log(s)[:, None], out=ok)
+                if redo.size:
+                    ok[redo] = z - ns.log(sz)[:, None]
+        else:   # on a GPU every row shifted (checking the sums would wait for the device)
+            z, s = shifted(ak, e)
+            if log:
+                ns.subtract(z, ns.log(s)[:, None], out=ok)
+        r = (1 / s)[:, None]
+        if pk is not None:
+            ns.multiply(e, r, out=pk)
+        elif not log:
+            e *= r
+
     def part(lo: int, hi: int) -> None:
         tmp = ns.empty((min(step, hi - lo), n), a.dtype) if log else None
-        for i in range(lo, hi, step):
-            j = min(i + step, hi)
-            ok = out[i:j]
-            top = ns.maximum(a[i:j].max(1), lowest)           # an all -inf row gives NaN, as torch's
-            ns.subtract(a[i:j], top[:, None], out=ok)
-            e = tmp[: j - i] if log else ok
-            ns.exp(ok, out=e)
-            s = _row_sums(ns, e)
-            if log:
-                ok -= ns.log(s)[:, None]
-                if p is not None:
-                    ns.multiply(e, (1 / s)[:, None], out=p[i:j])
-            else:
-                ok *= (1 / s)[:, None]
+        with _quiet(ns):   # an unshifted exp may overflow (the row is then redone)
+            for i in range(lo, hi, step):
+                j = min(i + step, hi)
+                block(a[i:j], out[i:j], tmp[: j - i] if log else out[i:j], None if p is None else p[i:j])
 
     split_rows(ns, m, n, part)
     return out, p
