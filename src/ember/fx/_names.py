@@ -80,7 +80,7 @@ def qualified_name(fn: Any) -> str:
     name = fn.__name__
     if getattr(builtins, name, None) is fn:
         return name
-    module = (getattr(fn, "__module__", None) or "").replace("_operator", "operator")
+    module = getattr(fn, "__module__", None) or ""
     if module == "ember" or module.startswith("ember."):
         module = "torch" + module[5:]
     return f"{module}.{name}"

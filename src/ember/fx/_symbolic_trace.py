@@ -35,8 +35,11 @@ class PHBase:
 PH = PHBase()
 
 
-def _assert(condition: Any, message: str) -> None:
-    """torch._assert: raise AssertionError(message) when ``condition`` is false (the guard concrete_args add)."""
+def _assert(condition: Any, message: str) -> Any:
+    """torch._assert: raise AssertionError(message) when ``condition`` is false (the guard concrete_args add);
+    recorded as a node when ``condition`` is traced."""
+    if isinstance(condition, Proxy):
+        return condition.tracer.create_proxy("call_function", _assert, (condition, message), {})
     if not condition:
         raise AssertionError(message)
 
@@ -205,7 +208,7 @@ class Tracer(TracerBase):
             if len(concrete_args) != len(arg_names):
                 raise RuntimeError(f"Tracing expected {len(arg_names)} arguments but got {len(concrete_args)} "
                                    "concrete arguments")
-            concrete_args = dict(zip(arg_names, concrete_args))
+            concrete_args = dict(zip(arg_names, concrete_args, strict=False))
 
         def placeholder(name: str) -> Any:
             if concrete_args is not None and name in concrete_args:
@@ -362,8 +365,9 @@ def wrap(fn_or_name: str | Callable) -> Callable | str:
 
 def symbolic_trace(root: Any, concrete_args: dict[str, Any] | None = None) -> Any:
     """Trace ``root`` (a Module or function) into a GraphModule whose ``forward`` is the recorded program."""
-    from .graph_module import GraphModule
     from ember.nn import Module
+
+    from .graph_module import GraphModule
 
     tracer = Tracer()
     graph = tracer.trace(root, concrete_args)

@@ -485,8 +485,8 @@ class Graph:
 
     def __str__(self) -> str:
         placeholder_names: list[str] = []
-        return_typename = [""]
-        lines = [n.format_node(placeholder_names, return_typename) for n in self.nodes]
+        return_typename = [""]   # never filled here: torch's printout leaves the return type out
+        lines = [n.format_node(placeholder_names) for n in self.nodes]
         s = f"graph({', '.join(placeholder_names)}){return_typename[0]}:"
         for line in lines:
             if line:

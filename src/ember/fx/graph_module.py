@@ -222,7 +222,7 @@ class GraphModule(Module):
         body = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code", "_globals")}
         imports = {name: (obj.__module__, obj.__qualname__) for name, obj in self._globals.items()
                    if name not in _STANDARD_GLOBALS}
-        return (_rebuild_graph_module, (body, self._code, imports, type(self).__name__))
+        return (_rebuild_graph_module, (body, self._code, imports))
 
 
 class _CodeOnlyModule(Module):
@@ -231,8 +231,9 @@ class _CodeOnlyModule(Module):
         self.__dict__.update(body)
 
 
-def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str, str]], class_name: str) -> GraphModule:
-    """Unpickling: re-run the saved code with every submodule a leaf to rebuild the graph."""
+def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str, str]]) -> GraphModule:
+    """Unpickling: re-run the saved code with every submodule a leaf to rebuild the graph (the class comes back
+    named ``GraphModule``, as torch's does)."""
     import ember
 
     from ._symbolic_trace import Tracer
@@ -252,7 +253,7 @@ def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str, st
         def is_leaf_module(self, m: Any, module_qualified_name: str) -> bool:
             return True
     graph = KeepModules().trace(com)
-    gm = GraphModule(com, graph, class_name)
+    gm = GraphModule(com, graph)
     for k, v in body.items():
         if k not in gm.__dict__:
             gm.__dict__[k] = v

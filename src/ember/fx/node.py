@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from ._names import qualified_name
 from .immutable_collections import immutable_dict, immutable_list
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Node", "map_arg", "map_aggregate", "has_side_effect", "Argument", "Target"]
 
-Target = Union[Callable[..., Any], str]
+Target = Callable[..., Any] | str
 Argument = Any
 
 _legal_ops = frozenset(["placeholder", "call_method", "call_module", "call_function", "get_attr", "output", "root"])
@@ -263,7 +263,7 @@ class Node:
         if self.op == "get_attr":
             return f"{head}[target={self._pretty_print_target(self.target)}]"
         if self.op == "output":
-            if self.type is not None and maybe_return_typename is not None:
+            if self.type and maybe_return_typename:
                 maybe_return_typename[0] = f" -> {_type_repr(self.type)}"
             return f"return {self.args[0]}"
         return (f"{head}[target={self._pretty_print_target(self.target)}](args = {_format_arg(self.args)}, "

@@ -14,7 +14,7 @@ __all__ = ["Match", "replace_pattern"]
 
 
 class Match(NamedTuple):
-    """One occurrence: the node matched to the pattern's output, and {pattern node: matched node}."""
+    """One occurrence: the pattern's output node (the anchor) and {pattern node: matched node}."""
 
     anchor: Node
     nodes_map: dict[Node, Node]
@@ -46,7 +46,7 @@ class _Matcher:
             return False
         if not isinstance(pn, Node):
             if isinstance(pn, (list, tuple)) and isinstance(gn, (list, tuple)):
-                return len(pn) == len(gn) and all(self._match(a, b, nodes_map) for a, b in zip(pn, gn))
+                return len(pn) == len(gn) and all(self._match(a, b, nodes_map) for a, b in zip(pn, gn, strict=False))
             return type(pn) is type(gn) and pn == gn
         if pn in nodes_map:
             return nodes_map[pn] is gn
@@ -59,7 +59,7 @@ class _Matcher:
                 or set(pn.kwargs) != set(gn.kwargs):
             return False
         nodes_map[pn] = gn
-        ok = all(self._match(a, b, nodes_map) for a, b in zip(pn.args, gn.args)) and \
+        ok = all(self._match(a, b, nodes_map) for a, b in zip(pn.args, gn.args, strict=False)) and \
             all(self._match(pn.kwargs[k], gn.kwargs[k], nodes_map) for k in pn.kwargs)
         if not ok:
             del nodes_map[pn]
@@ -83,7 +83,7 @@ class _Matcher:
             if any(u not in internal for n in internal - returned for u in n.users):
                 continue
             taken |= internal
-            matches.append(Match(anchor=gn, nodes_map=nodes_map))
+            matches.append(Match(anchor=anchor, nodes_map=nodes_map))
         return matches
 
 
@@ -99,19 +99,25 @@ def replace_pattern(gm: GraphModule, pattern: Callable | Graph | GraphModule,
     pattern_inputs = [n for n in pattern_graph.nodes if n.op == "placeholder"]
     replacement_inputs = [n for n in replacement_graph.nodes if n.op == "placeholder"]
     graph = gm.graph
+    replaced: dict[Node, Node] = {}   # a node an earlier replacement swapped out -> what took its place
     for m in matches:
-        val_map: dict[Node, Any] = {r: m.nodes_map[p] for p, r in zip(pattern_inputs, replacement_inputs)
+        for p, gn in list(m.nodes_map.items()):
+            while gn in replaced:
+                gn = replaced[gn]
+            m.nodes_map[p] = gn
+        val_map: dict[Node, Any] = {r: m.nodes_map[p] for p, r in zip(pattern_inputs, replacement_inputs, strict=False)
                                     if p in m.nodes_map}
         returned = [m.nodes_map[a] for a in matcher.anchors]
-        first_user = min(returned, key=lambda n: list(graph.nodes).index(n))
+        order = {n: i for i, n in enumerate(graph.nodes)}
+        users = [u for r in returned for u in r.users]
+        first_user = min(users, key=order.__getitem__) if users else returned[-1].next
         with graph.inserting_before(first_user):
             copied = graph.graph_copy(replacement_graph, val_map)
         new_outs: list[Node] = []
         map_arg(copied, new_outs.append)
-        if not new_outs and isinstance(copied, Node):
-            new_outs = [copied]
-        for old, new in zip(returned, new_outs):
+        for old, new in zip(returned, new_outs, strict=False):
             old.replace_all_uses_with(new)
+            replaced[old] = new
         for pn in reversed(list(pattern_graph.nodes)):
             if pn.op not in ("placeholder", "output") and pn in m.nodes_map:
                 gn = m.nodes_map[pn]
