@@ -30,12 +30,14 @@ _TORCH_FUNCTIONAL = frozenset("""
 atleast_1d atleast_2d atleast_3d block_diag broadcast_shapes broadcast_tensors cartesian_prod cdist chain_matmul
 einsum lu meshgrid norm split stft tensordot unique unique_consecutive unravel_index
 """.split())
-# nn.functional functions torch passes to __torch_function__ with only these keyword arguments.
-_F_KWARGS_ONLY = {"l1_loss": ("size_average", "reduce", "reduction")}
+# Python-level functions whose call torch hands to __torch_function__ otherwise than the rule in canonical_call:
+# (how many leading arguments go positionally, the keyword arguments passed).
+_LAYOUT = {"l1_loss": (2, ("size_average", "reduce", "reduction")), "unravel_index": (1, ("shape",)),
+           "meshgrid": (None, ("indexing",))}
 
 _extra: dict[int, tuple[Any, str]] = {}   # ember.fx's own helpers torch spells from its root (torch._assert)
 _cache: dict[int, tuple[Any, str]] = {}
-_cache_key: list[int] = [-1]
+_cache_key: list[Any] = [None]
 
 
 def _table() -> dict[int, tuple[Any, str]]:
@@ -45,7 +47,7 @@ def _table() -> dict[int, tuple[Any, str]]:
     from ember import fft, linalg, overrides, special
     from ember.nn import functional as F
 
-    key = len(overrides._UNDO)
+    key = (len(overrides._UNDO), id(vars(ember).get("add")))   # the protocol's wrappers are new at each activation
     if key == _cache_key[0]:
         return _cache
     _cache.clear()
@@ -68,7 +70,7 @@ def _table() -> dict[int, tuple[Any, str]]:
 def register(obj: Any, name: str) -> Any:
     """Spell ``obj`` as ``name`` (a torch dotted name) in graphs and generated code."""
     _extra[id(obj)] = (obj, name)
-    _cache_key[0] = -1
+    _cache_key[0] = None
     return obj
 
 
@@ -100,25 +102,31 @@ def target_name(fn: Any) -> str:
 
 
 def canonical_call(fn: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]:
-    """The (target, args, kwargs) torch records for a call on Proxies. torch's Python-level nn.functional
-    functions hand their required arguments positionally and every optional one by keyword (defaults filled
-    in); its C functions keep the call as written."""
+    """The (target, args, kwargs) torch records for a call on Proxies. torch's Python-level functions
+    (nn.functional's, torch.functional's) hand their required arguments positionally and every optional one by
+    keyword (defaults filled in); its C functions keep the call as written."""
     name = qualified_name(fn)
-    if not name.startswith("torch.nn.functional."):
+    if not name.startswith(("torch.nn.functional.", "torch.functional.")):
         return fn, args, kwargs
     raw = inspect.unwrap(fn)
     try:
-        bound = inspect.signature(raw).bind(*args, **kwargs)
+        sig = inspect.signature(raw)
+        bound = sig.bind(*args, **kwargs)
     except (TypeError, ValueError):
         return fn, args, kwargs
     bound.apply_defaults()
-    params = inspect.signature(raw).parameters
+    params = sig.parameters
+    npos, only = _LAYOUT.get(name.rsplit(".", 1)[-1], (0, None))
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params.values()):
-        return fn, args, kwargs
-    only = _F_KWARGS_ONLY.get(name.rsplit(".", 1)[-1])
+        if npos is not None:
+            return fn, args, kwargs
+        star = next(n for n, p in params.items() if p.kind == p.VAR_POSITIONAL)
+        return fn, tuple(bound.arguments[star]), {n: bound.arguments[n] for n in only or ()}
+    names = list(params)
+    if only is not None:
+        return fn, tuple(bound.arguments[n] for n in names[:npos]), {n: bound.arguments[n] for n in only}
     pos = tuple(bound.arguments[n] for n, p in params.items() if p.default is p.empty)
-    kw = {n: bound.arguments[n] for n, p in params.items()
-          if p.default is not p.empty and (only is None or n in only)}
+    kw = {n: bound.arguments[n] for n, p in params.items() if p.default is not p.empty}
     return fn, pos, kw
 
 
@@ -142,7 +150,7 @@ class _Alias:
         return (torch_alias, ())
 
 
-_alias: list[Any] = [None, -1]
+_alias: list[Any] = [None, None]
 
 
 def torch_alias() -> _Alias:

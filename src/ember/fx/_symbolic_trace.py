@@ -25,6 +25,16 @@ _MISSING = object()
 _wrapped_fns_to_patch: dict[tuple[int, str], dict] = {}   # (id(globals), name) -> globals, from wrap()
 
 
+def _annotations(fn: Callable) -> dict[str, Any]:
+    """``fn``'s annotations; ember's own (postponed, as strings) evaluated, as torch's are objects."""
+    if (getattr(fn, "__module__", None) or "").startswith("ember."):
+        try:
+            return inspect.get_annotations(fn, eval_str=True)
+        except Exception:   # an annotation naming something only imported for type checking
+            pass
+    return getattr(fn, "__annotations__", {})
+
+
 class PHBase:
     """A placeholder marker for ``concrete_args`` (the argument stays an input of the graph)."""
 
@@ -191,6 +201,7 @@ class Tracer(TracerBase):
         """One placeholder per parameter of ``root_fn`` (``*args``/``**kwargs`` included); ``concrete_args``
         fixes some to constants."""
         fn = inspect.unwrap(root_fn)
+        annotations = _annotations(fn)
         co = fn.__code__
         total_args = co.co_argcount + co.co_kwonlyargcount
         names_iter = iter(co.co_varnames)
@@ -216,7 +227,7 @@ class Tracer(TracerBase):
             default: tuple = ()
             if name[0] != "*" and sig.parameters[name].default is not inspect.Parameter.empty:
                 default = (sig.parameters[name].default,)
-            return self.create_proxy("placeholder", name, default, {}, type_expr=fn.__annotations__.get(name))
+            return self.create_proxy("placeholder", name, default, {}, type_expr=annotations.get(name))
 
         args.extend(placeholder(n) for n in arg_names)
         if co.co_kwonlyargcount > 0 or co.co_flags & _VARSTUFF:
@@ -284,7 +295,7 @@ class Tracer(TracerBase):
                 g[name] = new
             result = fn(*args)
             self.create_node("output", "output", (self.create_arg(result),), {},
-                             type_expr=fn.__annotations__.get("return", None))
+                             type_expr=_annotations(inspect.unwrap(fn)).get("return", None))
         finally:
             Module.__getattr__, Module.__call__ = orig_getattr, orig_call
             for g, name, new in reversed(patches):
