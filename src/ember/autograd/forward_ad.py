@@ -208,6 +208,12 @@ def tangent_of(t: Tensor) -> Tensor | None:
     return tangent_of(t)
 
 
+def node_of(t: Tensor) -> Any:
+    """The node whose pending tangent ``t`` awaits (None when ``t`` has none pending)."""
+    p = t.__dict__.get("_fwp")
+    return None if p is None else p[0].node
+
+
 def flush() -> None:
     """Compute every pending tangent now (before an in-place write changes what they depend on)."""
     while _PENDING:

@@ -247,6 +247,9 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
     if not _isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if STATE.enabled and (out._rg or result._rg):
+        if (out._fw_only or not out._rg) and (result._fw_only or not result._rg):   # dual tensors, no history
+            raise NotImplementedError(f"Trying to use forward AD with {op or _op_name(result)}_out that does not "
+                                      "support it because it is an out= function")
         raise RuntimeError(f"{op or _op_name(result)}(): functions with out=... arguments don't support "
                            "automatic differentiation, but one of the arguments requires grad.")
     if not D.can_cast(result._dtype, out._dtype):
@@ -261,7 +264,7 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
 
 def _op_name(result: Tensor) -> str:
     """``add`` from ``AddBackward0``, ``log_softmax`` from ``LogSoftmaxBackward0``."""
-    fn = result._grad_fn
+    fn = result._grad_fn or _fw.node_of(result)
     if fn is None:
         return "op"
     name = type(fn).__name__
