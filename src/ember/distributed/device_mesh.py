@@ -1,14 +1,16 @@
 """``torch.distributed.device_mesh``: ranks laid out as an n-d array, one process group per mesh dimension.
 
-A mesh keeps torch's layout model: a flat map of the root mesh's ranks plus (sizes, strides) into it. Slicing
-(``mesh["dp"]``) keeps the chosen dimensions' sizes and strides and reuses the root's groups; the sliced mesh's
-``mesh`` is the sub-array through this rank. Groups are made once per root dimension by splitting the world's
-communicator (``split_group``), so every rank of the world must build the same meshes in the same order.
+A mesh keeps torch's layout model: a flat map of the root mesh's ranks plus, per dimension, (size, stride) pairs
+into it in canonical form (as torch prints them). Slicing (``mesh["dp"]``) keeps the chosen dimensions' layouts and
+reuses the root's groups; the sliced mesh's ``mesh`` is the sub-array through this rank. Groups are made once per
+root dimension by splitting the world's communicator (``split_group``), so every rank of the world must build the
+same meshes in the same order.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +28,20 @@ def _row_major(shape: Sequence[int]) -> tuple[int, ...]:
         strides.append(acc)
         acc *= s
     return tuple(reversed(strides))
+
+
+def _coalesce(pairs: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """An axis's (size, stride) pairs in torch's canonical form: size-1 pairs dropped, adjacent pairs that step
+    through the rank map as one merged (row-major)."""
+    out: list[tuple[int, int]] = []
+    for size, stride in pairs:
+        if size == 1:
+            continue
+        if out and out[-1][1] == size * stride:
+            out[-1] = (out[-1][0] * size, stride)
+        else:
+            out.append((size, stride))
+    return tuple(out)
 
 
 class DeviceMesh:
@@ -47,10 +63,12 @@ class DeviceMesh:
         self._device_type = device_type
         self._rank_map = tuple(arr.reshape(-1).tolist())
         self._sizes = tuple(arr.shape)
-        self._strides = _row_major(arr.shape)
+        self._axes = tuple(_coalesce([(n, d)]) for n, d in zip(arr.shape, _row_major(arr.shape), strict=True))
         self._root_shape = tuple(arr.shape)
         self._names = mesh_dim_names
         self._root_groups: list[Any] = []
+        self._flattened: dict[str, DeviceMesh] = {}   # the root's meshes made by _flatten, by name (sliceable)
+        self._is_root = True
         self._dims = list(range(arr.ndim))   # the root dimension of each of this mesh's dimensions
         if _init_backend:
             if not c10d.is_initialized():
@@ -75,8 +93,10 @@ class DeviceMesh:
         sub._device_type, sub._rank_map, sub._names = self._device_type, self._rank_map, names
         sub._root_shape = self._root_shape
         sub._sizes = tuple(self._sizes[d] for d in dims)
-        sub._strides = tuple(self._strides[d] for d in dims)
+        sub._axes = tuple(self._axes[d] for d in dims)
         sub._root_groups = self._root_groups
+        sub._flattened = self._flattened
+        sub._is_root = False
         sub._dims = [self._dims[d] for d in dims]
         return sub
 
@@ -167,44 +187,56 @@ class DeviceMesh:
 
     # ---- slicing ----------------------------------------------------------------------------------------------
     def __getitem__(self, mesh_dim_names: str | tuple[str, ...]) -> DeviceMesh:
+        """The sub-mesh of the named dimensions (in the mesh's order), through this rank; the root mesh also
+        gives the meshes its ``_flatten`` made, by name."""
         if not self._names:
             raise RuntimeError("Cannot slice a DeviceMesh without mesh_dim_names!")
         names = (mesh_dim_names,) if isinstance(mesh_dim_names, str) else tuple(mesh_dim_names)
         if names == self._names:
             return self
-        if any(n not in self._names for n in names):
+        flattened = self._flattened if self._is_root else {}
+        if any(n not in self._names and n not in flattened for n in names):
             raise KeyError(f"Invalid mesh_dim_names {names} specified. Valid mesh_dim_names are "
-                           f"{list(self._names)}.")
-        dims = [self._names.index(n) for n in names]
-        if dims != sorted(dims) or len(set(dims)) != len(dims):
+                           f"{[*self._names, *flattened]}.")
+        axes = [self._axes[self._names.index(n)] if n in self._names else flattened[n]._axes[0] for n in names]
+        strides = [d for _, d in _coalesce([pair for axis in axes for pair in axis])]
+        if strides != sorted(strides, reverse=True):
             raise KeyError(f"Invalid mesh_dim_names {names} specified. Mesh dim indices should be in ascending "
                            "order.")
-        return self._view(dims, names)
+        if any(n in flattened for n in names):
+            if len(names) > 1:
+                raise NotImplementedError("DeviceMesh: slicing a flattened dimension together with others is not "
+                                          "supported here")
+            warnings.warn("Slicing a flattened dim from root mesh will be deprecated in PT 2.11. Users need to "
+                          "bookkeep the flattened mesh directly. ", stacklevel=2)
+            return flattened[names[0]]
+        return self._view([self._names.index(n) for n in names], names)
 
     def _flatten(self, mesh_dim_name: str | None = None) -> DeviceMesh:
         """This mesh's dimensions merged into one (named ``mesh_dim_name``, default the names joined by ``_``),
-        with a new group over them (every rank of the world takes part)."""
+        with a new group over them (every rank of the world takes part); the root mesh can then be sliced by
+        that name."""
         root = np.asarray(self._rank_map).reshape(self._root_shape)
         others = [d for d in range(root.ndim) if d not in self._dims]
         lines = np.transpose(root, others + self._dims).reshape(-1, self.size()).tolist()
         grid = self._grid()
         flat = DeviceMesh(self._device_type, [] if grid is None else grid.reshape(-1),
                           mesh_dim_names=(mesh_dim_name or "_".join(self._names or ()),), _init_backend=False)
-        if all(self._strides[i] == self._strides[i + 1] * self._sizes[i + 1] for i in range(self.ndim - 1)):
-            flat._strides = (self._strides[-1],)
-        else:
-            flat._strides = (self._strides,)
+        flat._axes = (_coalesce([pair for axis in self._axes for pair in axis]),)
         flat._root_groups = [c10d.split_group(split_ranks=lines)]
+        flat._is_root = False
+        self._flattened[flat._names[0]] = flat
         return flat
 
     # ---- printing, comparison ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
         shape = f"({', '.join(f'{k}={v}' for k, v in zip(self._names, self._sizes, strict=True))})" \
             if self._names else f"{self._sizes}"
-        return f"DeviceMesh({shape}, '{self._device_type}', stride={self._strides})"
+        strides = tuple(axis[0][1] if len(axis) == 1 else tuple(d for _, d in axis) for axis in self._axes)
+        return f"DeviceMesh({shape}, '{self._device_type}', stride={strides})"
 
     def _key(self) -> tuple:
-        return (self._rank_map, self._sizes, self._strides, self._device_type, self._names)
+        return (self._rank_map, self._axes, self._device_type, self._names)
 
     def __eq__(self, other: object) -> bool:
         return self is other or (isinstance(other, DeviceMesh) and self._key() == other._key())

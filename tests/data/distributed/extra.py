@@ -4,6 +4,7 @@ NO_SHARD, use_orig_params), its shard sizes and names (torch 2.13's, recorded fr
 summon_full_params, clip_grad_norm_ and no_sync. Prints ``OK <rank>``."""
 
 import functools
+import warnings
 
 import ember as torch
 import ember.distributed as dist
@@ -28,15 +29,19 @@ assert repr(m) == "DeviceMesh((2,), 'cpu', stride=(1,))" and m.get_group() is di
 assert m.mesh.tolist() == [0, 1] and m.mesh.dtype == torch.int32 and m.get_coordinate() == (R,)
 assert (m.ndim, m.shape, m.size(), m.mesh_dim_names, m.get_local_rank(), m.device_type) == (1, (2,), 2, None, R, "cpu")
 m2 = init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
-assert repr(m2) == "DeviceMesh((dp=1, tp=2), 'cpu', stride=(2, 1))", repr(m2)
+assert repr(m2) == "DeviceMesh((dp=1, tp=2), 'cpu', stride=((), 1))", repr(m2)
 assert m2.get_coordinate() == (0, R) and (m2.get_local_rank("dp"), m2.get_local_rank("tp")) == (0, R)
 assert [dist.get_process_group_ranks(g) for g in m2.get_all_groups()] == [[R], [0, 1]]
 assert repr(m2["tp"]) == "DeviceMesh((tp=2), 'cpu', stride=(1,))" and m2["tp"].mesh.tolist() == [0, 1]
-assert repr(m2["dp"]) == "DeviceMesh((dp=1), 'cpu', stride=(2,))" and m2["dp"].mesh.tolist() == [R]
+assert repr(m2["dp"]) == "DeviceMesh((dp=1), 'cpu', stride=((),))" and m2["dp"].mesh.tolist() == [R]
+assert repr(m2["tp", "dp"]) == "DeviceMesh((tp=2, dp=1), 'cpu', stride=(1, ()))"   # (a size-1 dim has no order)
 assert m2["dp", "tp"] is m2 and m2 == init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
-assert repr(m2._flatten()) == "DeviceMesh((dp_tp=2), 'cpu', stride=(1,))"
-for call, kind, text in [(lambda: m2["xx"], KeyError, "Valid mesh_dim_names are ['dp', 'tp']"),
-                         (lambda: m2[("tp", "dp")], KeyError, "Mesh dim indices should be in ascending order"),
+flat = m2._flatten()
+assert repr(flat) == "DeviceMesh((dp_tp=2), 'cpu', stride=(1,))" and flat.get_coordinate() == (R,)
+with warnings.catch_warnings(record=True):   # (torch warns that this will go)
+    warnings.simplefilter("always")
+    assert m2["dp_tp"] is flat and dist.get_process_group_ranks(flat.get_group()) == [0, 1]
+for call, kind, text in [(lambda: m2["xx"], KeyError, "Valid mesh_dim_names are ['dp', 'tp', 'dp_tp']"),
                          (lambda: m2.get_group(), RuntimeError, "needs to be specified when device_mesh.ndim > 1"),
                          (lambda: m["dp"], RuntimeError, "Cannot slice a DeviceMesh without mesh_dim_names!"),
                          (lambda: init_device_mesh("cpu", (3,)), RuntimeError, "Mesh should not be bigger than "
@@ -88,7 +93,8 @@ for case, kwargs, optim in CASES:
     ref = make()
     names = [(n, p.numel()) for n, p in model.named_parameters()]
     if case == "orig":
-        assert [n for n, _ in names] == [f"_fsdp_wrapped_module.{k.replace('.w', '._fsdp_wrapped_module.w').replace('.b', '._fsdp_wrapped_module.b')}" for k in KEYS], names
+        assert [n for n, _ in names] == [f"_fsdp_wrapped_module.{k[0]}._fsdp_wrapped_module.{k[1]}"
+                                         for k in (key.rsplit(".", 1) for key in KEYS)], names
         assert [k for _, k in names] == SHARDS["orig"], names
     elif case in SHARDS:
         assert names == SHARDS[case], (case, names)
@@ -97,7 +103,7 @@ for case, kwargs, optim in CASES:
     for unit in FSDP.fsdp_modules(model):
         h = unit._handle
         if h is not None:
-            h.gather = functools.partial(lambda f: gathers.append(1) or f(), h.gather)
+            h.gather = functools.partial(lambda f, seen: seen.append(1) or f(), h.gather, gathers)
     if optim == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -118,8 +119,10 @@ class _Handle:
         self.no_sync = False
         if use_orig_params:
             self.flat = Parameter(shard, requires_grad=any(self.requires_grad))   # internal, not registered
-            self.orig = [Parameter(self.wrap(shard._data[lo - start:hi - start]), requires_grad=rg)
-                         for (lo, hi), rg in zip(self._local_ranges(), self.requires_grad, strict=True)]
+            # 1-d pieces of the shard; NO_SHARD: views of the whole flat parameter in their own shapes
+            self.orig = [Parameter(self.wrap(shard._data[lo - start:hi - start].reshape(
+                shape if self.no_shard else -1)), requires_grad=rg) for (lo, hi), shape, rg in
+                zip(self._local_ranges(), self.shapes, self.requires_grad, strict=True)]
             for module, name, i in slots:
                 module._parameters[name] = self.orig[i]
             self.flat.register_post_accumulate_grad_hook(self._give_grads)
@@ -176,7 +179,7 @@ class _Handle:
         for p, (lo, hi), rg in zip(self.orig, self._local_ranges(), self.requires_grad, strict=True):
             if not rg:
                 continue
-            part = g[lo - self.start:hi - self.start]
+            part = g[lo - self.start:hi - self.start].reshape(p._data.shape)
             if p.grad is None:
                 p.grad = self.wrap(part.copy())
             else:
@@ -296,7 +299,11 @@ class FullyShardedDataParallel(nn.Module):
             raise NotImplementedError("FullyShardedDataParallel: a (intra-node, inter-node) process-group pair is "
                                       "only used by hybrid sharding, which is not supported here")
         group = device_mesh.get_group() if device_mesh is not None else process_group
-        c10d._resolve(group)   # raises before any set-up when there is no process group
+        if c10d.get_world_size(group) == 1:   # (raises first when there is no process group)
+            if sharding_strategy != ShardingStrategy.NO_SHARD:
+                warnings.warn(f"FSDP is switching to use `NO_SHARD` instead of {strategy} since the world size is "
+                              "1.", stacklevel=2)
+            strategy = ShardingStrategy.NO_SHARD
         ignored = set(ignored_modules or ())
         loose = [s for s in ignored_states or () if not isinstance(s, nn.Module)]
         ignored.update(s for s in ignored_states or () if isinstance(s, nn.Module))

@@ -1,0 +1,160 @@
+"""ember.distributed beyond DDP: DeviceMesh, coalesced collectives and the smaller c10d names, FSDP.
+
+One job (``mpiexec -n 2``, tests/data/distributed/extra.py) checks the multi-rank behaviour: meshes and their
+groups, coalesced collectives, split_group, and FSDP training against single-process training on the
+concatenated batch. The in-process tests compare a world of one with torch's (gloo, a world of one): names,
+reprs, state-dict keys, errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import ember
+import ember.distributed as dist
+from ember.distributed.run import find_mpiexec
+
+HERE = Path(__file__).parent / "data" / "distributed"
+MPIEXEC = find_mpiexec()
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or not dist.is_mpi_available(), reason="needs mpi4py and mpiexec")
+
+
+@needs_mpi
+def test_mesh_coalesced_and_fsdp_two_ranks() -> None:
+    env = {"HYDRA_LAUNCHER": "fork", "OMP_NUM_THREADS": "1", "EMBER_DIST_TIMEOUT": "60"}
+    import os
+    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "extra.py"], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, **env), cwd=HERE)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "OK 0" in p.stdout and "OK 1" in p.stdout, p.stdout + p.stderr
+
+
+@pytest.fixture
+def worlds_of_one() -> Iterator[object]:
+    """torch.distributed (gloo) and ember.distributed, each a world of one process."""
+    pytest.importorskip("torch")
+    import torch.distributed as tdist
+    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        yield tdist
+    finally:
+        tdist.destroy_process_group()
+        dist.destroy_process_group()
+
+
+def _outcome(call: object) -> tuple:
+    try:
+        return ("ok", repr(call()))
+    except Exception as e:   # the error's type and text
+        return (type(e).__name__, str(e))
+
+
+def test_mesh_and_c10d_names_as_torch(worlds_of_one: object) -> None:
+    import torch
+    tdist = worlds_of_one
+    from torch.distributed.device_mesh import init_device_mesh as tinit
+
+    from ember.distributed.device_mesh import init_device_mesh
+
+    def mesh_facts(init: object, d: object) -> list:
+        m = init("cpu", (1,))
+        m2 = init("cpu", (1, 1), mesh_dim_names=("dp", "tp"))
+        facts = [repr(m), m.mesh.tolist(), str(m.mesh.dtype).split(".")[-1], m.ndim, m.shape, m.size(),
+                 m.get_coordinate(), m.get_local_rank(), m.get_group() is d.group.WORLD, repr(m2), m2.shape,
+                 m2.size(1), m2.mesh_dim_names, m2.get_coordinate(), m2.get_local_rank("tp"), repr(m2["tp"]),
+                 m2["dp"].mesh.tolist(), repr(m2._flatten()), m2 == init("cpu", (1, 1), mesh_dim_names=("dp", "tp"))]
+        for bad in (lambda: m2["xx"], lambda: m2[("tp", "dp")], lambda: m2.get_group(), lambda: m2.get_local_rank(),
+                    lambda: m2.get_group(5), lambda: m2.size(3), lambda: m2.get_group("zz"), lambda: m["dp"],
+                    lambda: init("cpu", (2,)), lambda: init("cpu", (1,), mesh_dim_names=("a", "b")),
+                    lambda: init("cpu", (1, 1), mesh_dim_names=("a", "a")), lambda: init("cpu:0", (1,))):
+            facts.append(_outcome(bad))
+        return facts
+    assert mesh_facts(init_device_mesh, dist) == mesh_facts(tinit, tdist)
+    assert dist.DeviceMesh is ember.distributed.device_mesh.DeviceMesh and dist.init_device_mesh is init_device_mesh
+
+    def c10d_facts(lib: object, d: object) -> list:
+        ts = [lib.ones(2), lib.arange(3.0)]
+        d.all_reduce_coalesced(ts, op=d.ReduceOp.AVG)
+        outs = [[lib.empty(2), lib.empty(3)]]
+        d.all_gather_coalesced(outs, ts)
+        facts = [[t.tolist() for t in ts], [t.tolist() for t in outs[0]], d.get_backend_config(),
+                 _outcome(lambda: d.all_reduce_coalesced([lib.ones(2), lib.ones(2, dtype=lib.float64)])),
+                 _outcome(lambda: d.all_reduce_coalesced([lib.ones(2, dtype=lib.complex64)], op=d.ReduceOp.MAX)),
+                 _outcome(lambda: d.all_gather_coalesced(lib.ones(2), [lib.ones(2)])),
+                 _outcome(lambda: d.split_group(split_ranks=[])), str(d.GroupName)[-9:]]
+        for name in ("AllreduceOptions", "AllreduceCoalescedOptions", "AllToAllOptions", "BarrierOptions",
+                     "BroadcastOptions", "GatherOptions", "ReduceOptions", "ReduceScatterOptions", "ScatterOptions"):
+            o = getattr(d, name)()
+            facts.append((name, {k: getattr(o, k) for k in dir(o) if not k.startswith("_") and k != "reduceOp"}))
+        level = d.get_debug_level()
+        for lv in ("INFO", "DETAIL", "OFF"):
+            d.set_debug_level(getattr(d.DebugLevel, lv))
+            facts.append((str(d.get_debug_level()), repr(d.get_debug_level()), int(d.get_debug_level())))
+        facts.append(_outcome(lambda: d.set_debug_level(1))[0])
+        d.set_debug_level(level)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            facts += [int(d.reduce_op.MAX), [w.category for w in caught], list(d.reduce_op.__members__)]
+        return facts
+    assert c10d_facts(ember, dist) == c10d_facts(torch, tdist)
+    assert isinstance(dist.AllreduceOptions().reduceOp, type(dist.ReduceOp.SUM))
+    solo = dist.split_group(split_ranks=[[0]])   # (torch needs an accelerator to split; MPI splits anything)
+    assert dist.get_process_group_ranks(solo) == [0] and dist.get_rank(solo) == 0
+
+
+def test_debug_level_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = dist.get_debug_level()
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "detail")
+    dist.set_debug_level_from_env()
+    assert dist.get_debug_level() == dist.DebugLevel.DETAIL
+    monkeypatch.setenv("TORCH_DISTRIBUTED_DEBUG", "foo")
+    with pytest.raises(ValueError, match="The value of TORCH_DISTRIBUTED_DEBUG must be OFF, INFO, or DETAIL."):
+        dist.set_debug_level_from_env()
+    dist.set_debug_level(before)
+
+
+def test_fsdp_names_state_dict_and_repr_as_torch(worlds_of_one: object) -> None:
+    import torch
+    from torch.distributed import fsdp as tfsdp
+    from torch.distributed.fsdp import wrap as twrap
+
+    from ember.distributed import fsdp
+    from ember.distributed.fsdp import wrap
+
+    def facts(lib: object, f: object, w: object) -> list:
+        nn = lib.nn
+
+        def make() -> object:
+            lib.manual_seed(0)
+            return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 8), nn.Tanh()),
+                                 nn.Linear(8, 3), nn.ModuleList([nn.Linear(3, 3)]))
+        out = []
+        for kw in (dict(), dict(auto_wrap_policy=w.ModuleWrapPolicy({nn.Linear})),
+                   dict(auto_wrap_policy=w.ModuleWrapPolicy({nn.Linear}), use_orig_params=True),
+                   dict(auto_wrap_policy=functools.partial(w.size_based_auto_wrap_policy, min_num_params=20)),
+                   dict(auto_wrap_policy=w.always_wrap_policy, sharding_strategy=f.ShardingStrategy.SHARD_GRAD_OP),
+                   dict(auto_wrap_policy=functools.partial(w.lambda_auto_wrap_policy,
+                                                           lambda_fn=lambda m: isinstance(m, nn.Tanh)))):
+            model = f.FullyShardedDataParallel(make(), device_id=lib.device("cpu"), **kw)
+            out.append(repr(model).replace("torch.", "ember."))
+            out.append([(n, tuple(p.shape)) for n, p in model.named_parameters()])
+            out.append([(k, tuple(v.shape)) for k, v in model.state_dict().items()])
+            with f.FullyShardedDataParallel.summon_full_params(model):
+                out.append([(n, tuple(p.shape)) for n, p in model.named_parameters()])
+            out.append([type(m).__name__ for m in model.modules()])
+            out.append(len(f.FullyShardedDataParallel.fsdp_modules(model, root_only=True)))
+            x = lib.ones(2, 4)
+            out.append(model[0](x).shape if not kw else None)   # (indexing reaches the wrapped Sequential)
+        out += [repr(f.ShardingStrategy.NO_SHARD), str(f.StateDictType.FULL_STATE_DICT), repr(f.CPUOffload()),
+                repr(f.FullStateDictConfig(rank0_only=True)), repr(f.BackwardPrefetch.BACKWARD_POST)]
+        return out
+    ours, theirs = facts(ember, fsdp, wrap), facts(torch, tfsdp, twrap)
+    assert ours == theirs
