@@ -13,10 +13,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import ember
-
 from .._core import dtype as D
 from .._tensor import Tensor
+from ..nn import functional as F
+from ..ops import creation as C
+from ..ops import elementwise as EW
+from ..ops import indexing as IX
+from ..ops import reduction as R
+from ..ops import sorting as SO
 
 __all__ = ["sum", "prod", "amax", "amin", "argmax", "argmin", "mean", "median", "norm", "var", "std",
            "logsumexp", "softmax", "log_softmax", "softmin", "normalize", "cumsum", "cumprod", "logaddexp"]
@@ -65,10 +69,10 @@ def _fill(x: Tensor, mask: Any, value: float) -> Tensor:
     replaced elements is 0, or passes through for a MaskedTensor's mask)."""
     if mask is None:
         return x
-    fill = ember.tensor(value, dtype=x.dtype, device=x.device)
+    fill = C.tensor(value, dtype=x.dtype, device=x.device)
     if isinstance(mask, _Mask):
-        return x + ember.where(mask.mask, ember.zeros_like(fill), fill - x.detach())
-    return ember.where(mask, x, fill)
+        return x + IX.where(mask.mask, C.zeros_like(fill), fill - x.detach())
+    return IX.where(mask, x, fill)
 
 
 def _plain_mask(mask: Any) -> Tensor | None:
@@ -81,7 +85,7 @@ def _extreme(dtype: D.dtype, low: bool) -> float:
         return -math.inf if low else math.inf
     if dtype is D.bool:
         return not low
-    info = ember.iinfo(dtype)
+    info = D.iinfo(dtype)
     return info.min if low else info.max
 
 
@@ -97,12 +101,12 @@ def _reduce(op: Any, input: Any, dim: Any, keepdim: bool | None, dtype: Any, mas
 def sum(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: Any = None,  # noqa: A001
         mask: Tensor | None = None) -> Tensor:
     """Sum of the selected elements over ``dim`` (all by default); an empty selection sums to 0."""
-    return _reduce(lambda x, d, keepdim: ember.sum(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask, 0)
+    return _reduce(lambda x, d, keepdim: R.sum(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask, 0)
 
 
 def _prod_dims(x: Tensor, dims: tuple[int, ...], keepdim: bool) -> Tensor:
     for d in sorted(dims, reverse=True):
-        x = ember.prod(x, d, keepdim=True)
+        x = R.prod(x, d, keepdim=True)
     return x if keepdim else x.reshape([s for i, s in enumerate(x.shape) if i not in dims])
 
 
@@ -115,14 +119,14 @@ def prod(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: An
 def amax(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: Any = None,
          mask: Tensor | None = None) -> Tensor:
     """Maximum of the selected elements over ``dim``; an empty selection gives -inf (the dtype's min)."""
-    return _reduce(lambda x, d, keepdim: ember.amax(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
+    return _reduce(lambda x, d, keepdim: R.amax(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
                    lambda dt: _extreme(dt, True))
 
 
 def amin(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: Any = None,
          mask: Tensor | None = None) -> Tensor:
     """Minimum of the selected elements over ``dim``; an empty selection gives +inf (the dtype's max)."""
-    return _reduce(lambda x, d, keepdim: ember.amin(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
+    return _reduce(lambda x, d, keepdim: R.amin(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
                    lambda dt: _extreme(dt, False))
 
 
@@ -136,13 +140,13 @@ def _arg(op: Any, low: bool, input: Any, dim: Any, keepdim: bool | None, dtype: 
 def argmax(input: Any, dim: int | None = None, *, keepdim: bool | None = False, dtype: Any = None,
            mask: Tensor | None = None) -> Tensor:
     """Index of the maximum among the selected elements (as ``dtype``, the input's by default)."""
-    return _arg(ember.argmax, True, input, dim, keepdim, dtype, mask)
+    return _arg(R.argmax, True, input, dim, keepdim, dtype, mask)
 
 
 def argmin(input: Any, dim: int | None = None, *, keepdim: bool | None = False, dtype: Any = None,
            mask: Tensor | None = None) -> Tensor:
     """Index of the minimum among the selected elements (as ``dtype``, the input's by default)."""
-    return _arg(ember.argmin, False, input, dim, keepdim, dtype, mask)
+    return _arg(R.argmin, False, input, dim, keepdim, dtype, mask)
 
 
 def _count(x: Tensor, m: Tensor | None, dims: tuple[int, ...], keepdim: bool) -> Tensor:
@@ -151,8 +155,8 @@ def _count(x: Tensor, m: Tensor | None, dims: tuple[int, ...], keepdim: bool) ->
         n = 1
         for d in dims:
             n *= x.shape[d]
-        return ember.tensor(float(n), dtype=x.dtype, device=x.device)
-    return ember.sum(m.to(x.dtype), dims, keepdim=keepdim)
+        return C.tensor(float(n), dtype=x.dtype, device=x.device)
+    return R.sum(m.to(x.dtype), dims, keepdim=keepdim)
 
 
 def mean(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: Any = None,
@@ -161,7 +165,7 @@ def mean(input: Any, dim: Any = None, *, keepdim: bool | None = False, dtype: An
     x, m = _data_mask(input, mask)
     x = _cast(x, dtype)
     dims = _dims(dim, x.dim())
-    return ember.sum(_fill(x, m, 0), dims, keepdim=bool(keepdim)) / _count(x, m, dims, bool(keepdim))
+    return R.sum(_fill(x, m, 0), dims, keepdim=bool(keepdim)) / _count(x, m, dims, bool(keepdim))
 
 
 def median(input: Any, dim: int = -1, *, keepdim: bool = False, dtype: Any = None,
@@ -169,7 +173,7 @@ def median(input: Any, dim: int = -1, *, keepdim: bool = False, dtype: Any = Non
     """Median (lower of the two middles) of the selected elements along ``dim``; nan for an empty selection."""
     x, m = _data_mask(input, mask)
     x = _cast(x, dtype)
-    return ember.nanmedian(_fill(x, m, math.nan), dim, keepdim=keepdim).values
+    return SO.nanmedian(_fill(x, m, math.nan), dim, keepdim=keepdim).values
 
 
 def norm(input: Any, ord: float | None = 2.0, dim: Any = None, *, keepdim: bool | None = False,
@@ -178,7 +182,7 @@ def norm(input: Any, ord: float | None = 2.0, dim: Any = None, *, keepdim: bool 
     x, m = _data_mask(input, mask)
     x = _cast(x, dtype)
     fill = math.inf if ord == -math.inf else 0
-    return ember.linalg.vector_norm(_fill(x, m, fill), ord, _dims(dim, x.dim()), keepdim=bool(keepdim))
+    return R.vector_norm(_fill(x, m, fill), ord, _dims(dim, x.dim()), keepdim=bool(keepdim))
 
 
 def var(input: Any, dim: Any = None, unbiased: bool | None = None, *, correction: Any = None,
@@ -191,23 +195,23 @@ def var(input: Any, dim: Any = None, unbiased: bool | None = None, *, correction
         correction = 0 if unbiased is False else 1
     dims = _dims(dim, x.dim())
     n = _count(x, m, dims, True)
-    mu = ember.sum(_fill(x, m, 0), dims, keepdim=True) / n
+    mu = R.sum(_fill(x, m, 0), dims, keepdim=True) / n
     dev = _fill((x - mu) * (x - mu), m, 0)
-    total = ember.sum(dev, dims, keepdim=bool(keepdim))
+    total = R.sum(dev, dims, keepdim=bool(keepdim))
     denom = (n if keepdim or n.dim() == 0 else n.reshape(total.shape)) - correction
-    return total / ember.clamp(denom, min=0)
+    return total / EW.clamp(denom, min=0)
 
 
 def std(input: Any, dim: Any = None, unbiased: bool | None = None, *, correction: Any = None,
         keepdim: bool | None = False, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Square root of :func:`var`."""
-    return ember.sqrt(var(input, dim, unbiased, correction=correction, keepdim=keepdim, dtype=dtype, mask=mask))
+    return EW.sqrt(var(input, dim, unbiased, correction=correction, keepdim=keepdim, dtype=dtype, mask=mask))
 
 
 def logsumexp(input: Any, dim: Any = None, *, keepdim: bool = False, dtype: Any = None,
               mask: Tensor | None = None) -> Tensor:
     """log(sum(exp)) of the selected elements over ``dim``; -inf for an empty selection."""
-    return _reduce(lambda x, d, keepdim: ember.logsumexp(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
+    return _reduce(lambda x, d, keepdim: R.logsumexp(x, d, keepdim=keepdim), input, dim, keepdim, dtype, mask,
                    -math.inf)
 
 
@@ -219,17 +223,17 @@ def _normed(op: Any, fill: float, input: Any, dim: int, dtype: Any, mask: Tensor
 
 def softmax(input: Any, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Softmax over the selected elements along ``dim`` (0 at masked-out ones, nan on an empty slice)."""
-    return _normed(ember.softmax, -math.inf, input, dim, dtype, mask)
+    return _normed(F.softmax, -math.inf, input, dim, dtype, mask)
 
 
 def log_softmax(input: Any, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Log-softmax over the selected elements along ``dim`` (-inf at masked-out ones)."""
-    return _normed(ember.log_softmax, -math.inf, input, dim, dtype, mask)
+    return _normed(F.log_softmax, -math.inf, input, dim, dtype, mask)
 
 
 def softmin(input: Any, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Softmin over the selected elements along ``dim`` (0 at masked-out ones)."""
-    return _normed(lambda x, d: ember.softmax(-x, d), math.inf, input, dim, dtype, mask)
+    return _normed(lambda x, d: F.softmax(-x, d), math.inf, input, dim, dtype, mask)
 
 
 def normalize(input: Any, ord: float, dim: int, *, eps: float = 1e-12, dtype: Any = None,
@@ -239,17 +243,17 @@ def normalize(input: Any, ord: float, dim: int, *, eps: float = 1e-12, dtype: An
     x, m = _data_mask(input, mask)
     x = _cast(x, dtype)
     n = norm(x, ord, dim, keepdim=True, mask=m)
-    return _fill(x, m, 0) / ember.clamp(n, min=eps)
+    return _fill(x, m, 0) / EW.clamp(n, min=eps)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Cumulative sum along ``dim`` in which masked-out elements add 0."""
-    return _normed(ember.cumsum, 0, input, dim, dtype, mask)
+    return _normed(R.cumsum, 0, input, dim, dtype, mask)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, mask: Tensor | None = None) -> Tensor:
     """Cumulative product along ``dim`` in which masked-out elements multiply by 1."""
-    return _normed(ember.cumprod, 1, input, dim, dtype, mask)
+    return _normed(R.cumprod, 1, input, dim, dtype, mask)
 
 
 def logaddexp(input: Any, other: Any, *, dtype: Any = None, input_mask: Tensor | None = None,
@@ -257,4 +261,4 @@ def logaddexp(input: Any, other: Any, *, dtype: Any = None, input_mask: Tensor |
     """``log(exp(input) + exp(other))`` where a masked-out element contributes exp(-inf) = 0."""
     x, mx = _data_mask(input, input_mask)
     y, my = _data_mask(other, other_mask)
-    return ember.logaddexp(_fill(_cast(x, dtype), mx, -math.inf), _fill(_cast(y, dtype), my, -math.inf))
+    return EW.logaddexp(_fill(_cast(x, dtype), mx, -math.inf), _fill(_cast(y, dtype), my, -math.inf))

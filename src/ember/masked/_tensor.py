@@ -16,10 +16,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import ember
-
+from .. import overrides
 from .._core import dtype as D
 from .._tensor import Tensor, _as_subclass, _new
+from ..ops import elementwise as EW
+from ..ops import indexing as IX
+from ..ops import reduction as R
 from ..ops.extra import _alias
 from ..overrides import DisableTorchFunctionSubclass
 from . import _ops
@@ -65,8 +67,15 @@ def _plain(t: Tensor) -> Tensor:
     return _as_subclass(t, Tensor)
 
 
+def _arm() -> None:
+    """Ops reach MaskedTensors through the protocol: turn it (back) on if needed."""
+    if not overrides._ACTIVE:
+        overrides.activate()
+
+
 def _wrap(data: Tensor, mask: Tensor) -> MaskedTensor:
     """``data`` (a result in the graph) as a MaskedTensor with ``mask``."""
+    _arm()
     warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
     out = _as_subclass(data, MaskedTensor)
     out._masked_mask = mask
@@ -114,14 +123,14 @@ def _map(a: Any, fn: Callable[[MaskedTensor], Any]) -> Any:
 def _masks_match(a: Any, b: Any) -> bool:
     if isinstance(a, MaskedTensor) and isinstance(b, MaskedTensor):
         ma, mb = a._masked_mask, b._masked_mask
-        return ma.dim() == mb.dim() and bool(ember.equal(ma, mb)) if ma.shape == mb.shape else False
+        return ma.dim() == mb.dim() and bool(EW.equal(ma, mb)) if ma.shape == mb.shape else False
     return True
 
 
 def _any(mask: Tensor, dim: Any, keepdim: bool) -> Tensor:
     dims = [dim] if isinstance(dim, int) else list(dim)
     for d in sorted((d % max(mask.dim(), 1) for d in dims), reverse=True):
-        mask = ember.any(mask, dim=d, keepdim=keepdim)
+        mask = R.any(mask, dim=d, keepdim=keepdim)
     return mask
 
 
@@ -140,6 +149,7 @@ class MaskedTensor(Tensor):
             warnings.warn("It is not recommended to create a MaskedTensor with a tensor that requires_grad. To "
                           "avoid this, you can use data.detach().clone()", UserWarning, stacklevel=2)
         _validate(data, mask)
+        _arm()
         with DisableTorchFunctionSubclass():
             src = data.detach().clone()
         self = _new(cls)
@@ -252,8 +262,8 @@ def _handle(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
         cond, a, b = (*args, *kwargs.values())[:3]
         if not (isinstance(a, MaskedTensor) and isinstance(b, MaskedTensor)):
             raise _no_dispatch("where")
-        mask = ember.where(cond, a._masked_mask, b._masked_mask)
-        return _wrap(ember.where(cond, _plain(a), _plain(b)), mask)
+        mask = IX.where(cond, a._masked_mask, b._masked_mask)
+        return _wrap(IX.where(cond, _plain(a), _plain(b)), mask)
     result = func(*args, **kwargs)
     if name == "__get__":
         prop = next((k for k, v in vars(Tensor).items() if isinstance(v, property) and v is func.__self__), "")
@@ -310,13 +320,13 @@ def _reduce(name: str, args: tuple, kwargs: dict) -> MaskedTensor:
     mask = self._masked_mask
     if len(args) == 1 and not kwargs:
         if name == "all":
-            data = ember.all(_plain(self).masked_fill(~mask, True))
+            data = R.all(_plain(self).masked_fill(~mask, True))
         else:
             data = getattr(_ops, name)(self)
-        return _wrap(data, ember.any(mask))
+        return _wrap(data, R.any(mask))
     dim, keepdim, dtype = _dim_args(*args[1:], **kwargs)
     if name == "all":
-        data = ember.all(_plain(self).masked_fill(~mask, True), dim=dim, keepdim=keepdim)
+        data = R.all(_plain(self).masked_fill(~mask, True), dim=dim, keepdim=keepdim)
     else:
         data = getattr(_ops, name)(self, dim, keepdim=keepdim, dtype=dtype)
     return _wrap(data, _any(mask, dim, keepdim))

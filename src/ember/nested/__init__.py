@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
-import ember
-
 from .._core import dtype as D
 from .._tensor import Tensor
+from ..ops import creation as C
+from ..ops import reduction as R
+from ..ops import shape as SH
 from ..ops.extra import strided
 from ..sparse._coo import not_implemented as _dispatch_error
 from ._tensor import NestedTensor, from_list, jagged, prototype_warning, to_padded, wrap
@@ -49,7 +50,7 @@ def nested_tensor(tensor_list: Any, *, dtype: Any = None, layout: Any = None, de
     is_jagged = _check_layout(layout)
     if not isinstance(tensor_list, list):
         raise TypeError("Only lists (List[Tensor] and List[List...[Scalar]]) are accepted in nested_tensor")
-    tensors = [t if isinstance(t, Tensor) else ember.tensor(t, dtype=dtype) for t in tensor_list]
+    tensors = [t if isinstance(t, Tensor) else C.tensor(t, dtype=dtype) for t in tensor_list]
     buf, sizes = from_list(tensors, dtype, device, detach=True)
     nt = _make(buf, sizes, is_jagged)
     if requires_grad:
@@ -84,7 +85,7 @@ def nested_tensor_from_jagged(values: Tensor, offsets: Tensor | None = None, len
     if offsets is None:
         if lengths is None:
             raise RuntimeError("nested_tensor_from_jagged(): At least one of offsets or lengths is required.")
-        offsets = ember.cat([ember.zeros(1, dtype=lengths.dtype), ember.cumsum(lengths, 0)])
+        offsets = SH.cat([C.zeros(1, dtype=lengths.dtype), R.cumsum(lengths, 0)])
         lengths, holes = None, False
     else:
         holes = lengths is not None
@@ -96,7 +97,7 @@ def nested_tensor_from_jagged(values: Tensor, offsets: Tensor | None = None, len
         rows = np.concatenate([np.arange(o, o + n) for o, n in zip(off[:-1] if len(off) > len(lens) else off, lens,
                                                                         strict=True)]) if len(lens) else \
             np.zeros(0, np.int64)
-        buf = values[ember.tensor(rows.tolist(), dtype=D.int64)]
+        buf = values[C.tensor(rows.tolist(), dtype=D.int64)]
     else:
         buf = values[int(off[0]):int(off[-1])] if len(off) else values
     nt = wrap(buf.reshape(-1) if not holes else buf, sizes, is_jagged=True, contiguous=not holes)
@@ -120,10 +121,10 @@ def narrow(tensor: Tensor, dim: int, start: Any, length: Any, layout: Any = stri
     b, t = tensor.shape[0], tensor.shape[1]
     starts = np.broadcast_to(np.asarray(start.tolist() if isinstance(start, Tensor) else start, np.int64), (b,))
     lens = np.broadcast_to(np.asarray(length.tolist() if isinstance(length, Tensor) else length, np.int64), (b,))
-    offsets = ember.tensor(np.concatenate([starts + np.arange(b) * t, [starts[-1] + (b - 1) * t + lens[-1]]]).tolist(),
+    offsets = C.tensor(np.concatenate([starts + np.arange(b) * t, [starts[-1] + (b - 1) * t + lens[-1]]]).tolist(),
                            dtype=D.int64)
     values = tensor.reshape(-1, *tensor.shape[2:])
-    return nested_tensor_from_jagged(values, offsets, ember.tensor(lens.tolist(), dtype=D.int64))
+    return nested_tensor_from_jagged(values, offsets, C.tensor(lens.tolist(), dtype=D.int64))
 
 
 def to_padded_tensor(input: Tensor, padding: float, output_size: Sequence[int] | None = None) -> Tensor:

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-import ember
-
 from .._tensor import Tensor, _as_subclass
 from ..nn import functional as F
+from ..ops import creation as C
+from ..ops import matmul as MM
+from ..ops import reduction as R
 from ._tensor import (
     NestedTensor,
     buffer,
@@ -141,6 +142,9 @@ def _pointwise(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
             if i and name in _COMPARE and not nt._is_jagged:
                 raise RuntimeError(f"{name} does not support nested tensor as other value.")
             if a is not nt:
+                if nt._is_jagged and a._is_jagged and a._ragged is not nt._ragged:
+                    raise RuntimeError(f"cannot call binary pointwise function {name}.Tensor with inputs of shapes "
+                                       f"{_shape_text(nt)} and {_shape_text(a)}")
                 if a._nsizes.shape != nt._nsizes.shape or not np.array_equal(a._nsizes, nt._nsizes):
                     raise RuntimeError(f"{name} does not support broadcasting when given a NestedTensor")
             b = buffer(a)
@@ -167,6 +171,10 @@ def _pointwise(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
         return _inplace(func, nt, mapped, kwargs)
     out = func(*mapped, **kwargs)
     return wrap(out, nt._nsizes, nt, contiguous=nt._contig)
+
+
+def _shape_text(nt: NestedTensor) -> str:
+    return "(" + ", ".join(str(nt._dim_size(i)) for i in range(nt.dim())) + ")"
 
 
 def _inplace(func: Any, nt: NestedTensor, mapped: list, kwargs: dict) -> NestedTensor:
@@ -232,7 +240,7 @@ def _softmax(func: Any, name: str, args: tuple, kwargs: dict) -> NestedTensor:
     dim = _wrapdim(dim, nt.dim())
     if dim == 0:
         raise RuntimeError("Cannot apply softmax across nested dimension 0")
-    op = ember.log_softmax if name == "log_softmax" else ember.softmax
+    op = F.log_softmax if name == "log_softmax" else F.softmax
     if dim == nt.dim() - 1 and (rows := _rows(nt)) is not None:
         return wrap(op(rows, -1, dtype=dtype), nt._nsizes, nt)
     padded = to_padded(nt, -math.inf)
@@ -248,7 +256,7 @@ def _matmul(func: Any, name: str, args: tuple, kwargs: dict) -> NestedTensor:
         if a._is_jagged and b.dim() == 2 and (rows := _rows(a)) is not None:   # rows @ dense matrix
             sizes = a._nsizes.copy()
             sizes[:, -1] = b.shape[-1]
-            return wrap(ember.matmul(rows, b), sizes, a)
+            return wrap(MM.matmul(rows, b), sizes, a)
         if name != "bmm" or b.dim() != 3:
             raise RuntimeError("Expected both to be nested, but got a nested self and non-nested other")
     if name == "bmm" and a.dim() != 3:
@@ -257,7 +265,7 @@ def _matmul(func: Any, name: str, args: tuple, kwargs: dict) -> NestedTensor:
     if len(bsizes) != len(a._nsizes) or (len(bsizes) and not np.array_equal(a._nsizes[:, -1], bsizes[:, -2])):
         raise RuntimeError(f"{name}: the constituents' inner dimensions do not match")
     bp = to_padded(b, 0.0) if isinstance(b, NestedTensor) else b
-    out = ember.matmul(to_padded(a, 0.0), bp)
+    out = MM.matmul(to_padded(a, 0.0), bp)
     sizes = np.concatenate([a._nsizes[:, :-1], bsizes[:, -1:]], axis=1)
     return from_padded(out, sizes, a, "BmmBackward0" if name == "bmm" else "MatmulBackward0")
 
@@ -273,8 +281,9 @@ def _transpose(func: Any, name: str, args: tuple, kwargs: dict) -> NestedTensor:
     sizes = nt._nsizes.copy()
     sizes[:, [d0 - 1, d1 - 1]] = sizes[:, [d1 - 1, d0 - 1]]
     out = from_padded(to_padded(nt, 0.0).transpose(d0, d1), sizes, nt, "TransposeBackward0", contiguous=False)
-    if nt._is_jagged and nt._ragged_idx in (d0, d1):
-        out._ragged_idx = d1 if nt._ragged_idx == d0 else d0
+    if nt._is_jagged:   # the ragged dim moves with the transpose, keeping its symbolic size
+        out._ragged_idx = {d0: d1, d1: d0}.get(nt._ragged_idx, nt._ragged_idx)
+        out._ragged, out._joffsets = nt._ragged, nt._joffsets
     return out
 
 
@@ -340,7 +349,7 @@ def _reduce(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
     keepdim = bool(_arg(args, kwargs, 2, "keepdim", False))
     dtype = kwargs.get("dtype")
     n = nt.dim()
-    op = ember.mean if name == "mean" else ember.sum
+    op = R.mean if name == "mean" else R.sum
     if not nt._is_jagged:
         if dim is None or name == "mean":
             raise not_implemented("sum" if name == "sum" and dim is None else _ATEN.get(name, name))
@@ -359,10 +368,10 @@ def _reduce(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
         raise RuntimeError(f"{name}(): not supported along the batch dimension for NestedTensor")
     if nt._is_jagged and nt._ragged_idx in dims:   # over the ragged dim: a dense (B, ...) result
         padded = to_padded(nt, 0.0)
-        total = ember.sum(padded, dims, keepdim=keepdim, dtype=dtype)
+        total = R.sum(padded, dims, keepdim=keepdim, dtype=dtype)
         if name == "mean":
             count = math.prod(padded.shape[d] for d in dims if d != nt._ragged_idx)
-            lengths = ember.tensor(nt._nsizes[:, nt._ragged_idx - 1] * count, dtype=total.dtype)
+            lengths = C.tensor(nt._nsizes[:, nt._ragged_idx - 1] * count, dtype=total.dtype)
             total = total / lengths.reshape(-1, *([1] * (total.dim() - 1)))
         return total
     k = n - min(dims)
@@ -414,7 +423,7 @@ def _sdpa(func: Any, name: str, args: tuple, kwargs: dict) -> NestedTensor:
     kp, vp, qp = to_padded(k, 0.0), to_padded(v, 0.0), to_padded(q, 0.0)
     lk = kp.shape[-2]
     valid = np.arange(lk)[None, :] < k._nsizes[:, -2][:, None]
-    keep = ember.tensor(valid.reshape(len(valid), *([1] * (qp.dim() - 2)), lk), device=qp.device)
+    keep = C.tensor(valid.reshape(len(valid), *([1] * (qp.dim() - 2)), lk), device=qp.device)
     out = F.scaled_dot_product_attention(qp, kp, vp, attn_mask=keep, dropout_p=p, scale=scale, enable_gqa=gqa)
     sizes = q._nsizes.copy()
     sizes[:, -1] = v._nsizes[:, -1]

@@ -33,11 +33,13 @@ from typing import Any
 
 import numpy as np
 
-import ember
-
+from .. import overrides
 from .._core import dtype as D
+from .._core.device import device as _device
 from .._tensor import Size, Tensor, _as_subclass, from_array
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Node
+from ..ops import creation as C
 from ..ops._dispatch import make_node_class
 from ..ops.extra import _LAYOUTS, _alias, layout, strided
 from ..overrides import DisableTorchFunctionSubclass
@@ -90,6 +92,8 @@ def wrap(buf: Tensor, sizes: np.ndarray, like: NestedTensor | None = None, *, co
          is_jagged: bool | None = None) -> NestedTensor:
     """A NestedTensor over ``buf`` (a plain tensor in the graph) with constituent ``sizes``; a jagged result
     keeps ``like``'s ragged structure when its lengths are unchanged."""
+    if not overrides._ACTIVE:   # ops reach nested tensors through the protocol (re-armed if it was turned off)
+        overrides.activate()
     out = _as_subclass(buf, NestedTensor)
     sizes = np.asarray(sizes, dtype=np.int64)
     out._nsizes = sizes if sizes.ndim == 2 else sizes.reshape(len(sizes), -1) if len(sizes) else \
@@ -131,7 +135,7 @@ class NestedTensorFromTensorListBackward0(Node):
 def from_list(tensors: Sequence[Tensor], dtype: Any, device: Any, detach: bool) -> tuple[Tensor, np.ndarray]:
     """The buffer (1-d) and sizes of the constituents ``tensors``; differentiable unless ``detach``."""
     if not tensors:
-        return ember.empty(0, dtype=dtype or D.get_default_dtype(), device=device), np.zeros((0, 0), np.int64)
+        return C.empty(0, dtype=dtype or D.get_default_dtype(), device=device), np.zeros((0, 0), np.int64)
     d0 = tensors[0].dim()
     for i, t in enumerate(tensors):
         if t.dim() != d0:
@@ -140,13 +144,13 @@ def from_list(tensors: Sequence[Tensor], dtype: Any, device: Any, detach: bool) 
     dt = dtype or tensors[0].dtype
     dev = device or tensors[0].device
     parts = [t.detach() if detach else t for t in tensors]
-    parts = [p.to(device=dev, dtype=dt) if (p.dtype is not dt or p.device != ember.device(dev)) else p
+    parts = [p.to(device=dev, dtype=dt) if (p.dtype is not dt or p.device != _device(dev)) else p
              for p in parts]
     sizes = np.array([tuple(p.shape) for p in parts], dtype=np.int64).reshape(len(parts), d0)
     xp = _xp(parts[0])
     arr = xp.concatenate([p._data.reshape(-1) for p in parts]) if parts else xp.empty(0)
     buf = from_array(arr, dt, parts[0].device)
-    if not detach and ember.is_grad_enabled() and any(p.requires_grad for p in parts):
+    if not detach and is_grad_enabled() and any(p.requires_grad for p in parts):
         from ..ops._dispatch import record
         node = record(buf, NestedTensorFromTensorListBackward0(), parts)
         numels = _numels(sizes)
@@ -208,7 +212,7 @@ def _scatter(buf: Tensor, pos: np.ndarray, padding: Any, shape_out: tuple) -> Te
     arr = xp.full(math.prod(shape_out), padding, dtype=buf._data.dtype)
     arr[xp.asarray(pos)] = buf._data.reshape(-1)
     out = from_array(arr.reshape(shape_out), buf._dtype, buf._device)
-    if ember.is_grad_enabled() and buf._rg:
+    if is_grad_enabled() and buf._rg:
         from ..ops._dispatch import record
         node = record(out, ToPaddedTensorBackward0(), (buf,))
         node.__dict__.update(pos=pos, shape_in=tuple(buf.shape))
@@ -220,7 +224,7 @@ def _gather(dense: Tensor, pos: np.ndarray, shape_out: tuple, name: str) -> Tens
     xp = _xp(dense)
     arr = dense._data.reshape(-1)[xp.asarray(pos)].reshape(shape_out)
     out = from_array(arr, dense._dtype, dense._device)
-    if ember.is_grad_enabled() and dense._rg:
+    if is_grad_enabled() and dense._rg:
         from ..ops._dispatch import record
         node = record(out, _gather_node(name)(), (dense,))
         node.__dict__.update(pos=pos, shape_in=tuple(dense.shape))
@@ -338,17 +342,17 @@ class NestedTensor(Tensor):
         return len(self._nsizes)
 
     def _nested_tensor_size(self) -> Tensor:
-        return ember.tensor(self._nsizes.tolist(), dtype=D.int64) if len(self._nsizes) else ember.tensor([])
+        return C.tensor(self._nsizes.tolist(), dtype=D.int64) if len(self._nsizes) else C.tensor([])
 
     def _nested_tensor_strides(self) -> Tensor:
         st = np.ones_like(self._nsizes)
         for k in range(self._nsizes.shape[1] - 2, -1, -1):
             st[:, k] = st[:, k + 1] * self._nsizes[:, k + 1]
-        return ember.tensor(st.tolist(), dtype=D.int64)
+        return C.tensor(st.tolist(), dtype=D.int64)
 
     def _nested_tensor_storage_offsets(self) -> Tensor:
         numels = _numels(self._nsizes)
-        return ember.tensor(np.concatenate([[0], np.cumsum(numels)[:-1]]).tolist(), dtype=D.int64)
+        return C.tensor(np.concatenate([[0], np.cumsum(numels)[:-1]]).tolist(), dtype=D.int64)
 
     # ---- jagged accessors ----
     def values(self) -> Tensor:
@@ -361,7 +365,7 @@ class NestedTensor(Tensor):
     def offsets(self) -> Tensor:
         if self._joffsets is None:
             lengths = self._nsizes[:, 0]
-            self._joffsets = ember.tensor(np.concatenate([[0], np.cumsum(lengths)]).tolist(), dtype=D.int64,
+            self._joffsets = C.tensor(np.concatenate([[0], np.cumsum(lengths)]).tolist(), dtype=D.int64,
                                           device=self.device)
         return self._joffsets
 
