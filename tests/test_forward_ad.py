@@ -607,6 +607,11 @@ def test_func_transforms_against_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(calls) == 1 + 3 * 3   # only the inner jvps of jvp_jvp (one) and of jacfwd_jacfwd (3 per column)
     for key, value in theirs.items():
         assert_close(ours[key], value, rtol=1e-6, atol=1e-9)
+    x = ember.randn(3, dtype=ember.float64)
+    with efw.dual_level():   # a jvp inside the user's level: the double-vjp route, results without history
+        out, tangent = ember.func.jvp(ember.sin, (x,), (x,))
+    assert not out.requires_grad and not tangent.requires_grad
+    same(tangent, x.cos() * x)
 
 
 def test_func_errors_like_torch() -> None:
@@ -618,5 +623,6 @@ def test_func_errors_like_torch() -> None:
                  lambda L, a, b: L.func.jvp(L.sin, (a.int(),), (b.int(),)),
                  lambda L, a, b: L.func.jvp(L.sin, (1.0,), (1.0,)),
                  lambda L, a, b: L.func.linearize(L.sin, a)[1](b[:2]),
-                 lambda L, a, b: L.func.jacfwd(L.sin)(a.int())):
+                 lambda L, a, b: L.func.jacfwd(L.sin)(a.int()),
+                 lambda L, a, b: L.func.jacfwd(L.sin, randomness="x")(a)):
         assert_same_error(lambda m=make: m(ember, x, t), lambda m=make: m(torch, tx, tt))

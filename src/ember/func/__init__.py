@@ -291,6 +291,9 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
     from ..ops.shape import stack
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if randomness not in ("error", "different", "same"):
+            raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+                               f"{randomness}")
         nums = _argnums(argnums, len(args))
         trees = [_flatten(args[i]) for i in nums]
         flat = [leaf for leaves, _ in trees for leaf in leaves]
@@ -363,7 +366,10 @@ def _jvp_flat(func: Callable, primals: list[Tensor], tangents: list[Tensor], has
     from ..autograd import forward_ad as fw
     nested = any(p.requires_grad for p in primals)
     if fw._LEVEL[0] >= 0:
-        return _jvp_by_vjp(func, primals, tangents, has_aux)
+        outs, tans, aux, rebuild_out = _jvp_by_vjp(func, primals, tangents, has_aux)
+        if not nested and all(_tangent(p) is None for p in primals):   # nothing outside differentiates them
+            outs, tans = [o.detach() for o in outs], [t.detach() for t in tans]
+        return outs, tans, aux, rebuild_out
     with fw.dual_level():
         out, aux = _split_aux(func(*(fw.make_dual(p, t) for p, t in zip(primals, tangents, strict=True))), has_aux)
         outs, rebuild_out = _flatten(out)
