@@ -134,6 +134,9 @@ def _pointwise(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
     base = name[:-1] if name.endswith("_") and name not in _POINTWISE else name
     if not nt._is_jagged and base not in _STRIDED_POINTWISE and name not in _STRIDED_POINTWISE:
         raise not_implemented(_ATEN.get(base, base))
+    if name == "where" and not nt._is_jagged:   # torch's strided where refuses both ways
+        other = _arg(args, kwargs, 2, "other")
+        raise RuntimeError("self must not be nested" if isinstance(other, NestedTensor) else "other must be nested")
     ref = buffer(nt)
     rows = None
     mapped = []
@@ -150,8 +153,6 @@ def _pointwise(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
             b = buffer(a)
             mapped.append(b if b.shape == ref.shape else b.reshape(ref.shape))
         elif isinstance(a, Tensor) and a.dim() > 0:
-            if name == "where" and not nt._is_jagged:
-                raise RuntimeError("other must be nested")
             if not nt._is_jagged:
                 raise RuntimeError("Expected both self and other to be nested, but got a "
                                    + ("nested self and non-nested other" if i else "non-nested self and nested other"))
@@ -163,8 +164,6 @@ def _pointwise(func: Any, name: str, args: tuple, kwargs: dict) -> Any:
                           for m in mapped]
                 ref = rows
             mapped.append(a)
-        elif name == "where" and i == 2 and not nt._is_jagged:
-            raise RuntimeError("other must be nested")
         else:
             mapped.append(a)
     if name.endswith("_") and not name.startswith("__"):
