@@ -524,6 +524,8 @@ def test_ops_without_forward_formula_raise_like_torch() -> None:
         lambda L, d: L.cdist(d, d), lambda L, d: L.nn.functional.pdist(d), lambda L, d: L.unique(d),
         lambda L, d: L.nn.functional.multi_margin_loss(d, L.tensor([0, 1, 2])),
         lambda L, d: L.nn.functional.embedding_bag(L.tensor([[0, 1]]), d),
+        lambda L, d: d.index_reduce(0, L.tensor([0, 0]), d[:2], "prod"), lambda L, d: L.unique_consecutive(d),
+        lambda L, d: L.floor_divide(d, 2), lambda L, d: L.linalg.ldl_factor(d[:, :3] + d[:, :3].mT),   # aten::op
         lambda L, d: L.sum(d, 0, out=L.empty(4, dtype=d.dtype)),       # out= functions: no forward AD
         lambda L, d: L.cat([d, d], out=L.empty(0, dtype=d.dtype)),
     ]

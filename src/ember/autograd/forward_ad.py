@@ -4,21 +4,26 @@
 A dual tensor is a primal tensor plus a tangent (``_fwt``). So that ops notice it without a check of their
 own, it gets a hidden ``_rg`` flag marked ``_fw_only`` (public ``requires_grad``/``grad_fn`` stay False/None,
 as in torch); while a level is active the op machinery's ``record`` takes :func:`record_dual` instead of its
-fast path. An output's tangent is derived from the op's backward node, which is linear in its grad_output:
-``J·t = d/du <node.backward(u), t>`` (a backward of the backward). Ops finish setting up their node (saved
-tensors) after ``record``, so that tangent is computed when first read — by the next op, ``unpack_dual``, or
-before any in-place write (:func:`flush`), so it sees the values the op saw (input tangents are copied for
-it). Elementwise ops need only one backward call per input (their Jacobian is diagonal). The tangent of a view
-is a view of its input's tangent, and an in-place op writes into the existing tangent, as in torch.
+fast path. An output's tangent comes from the op's node: a direct rule where one is registered (products and
+convolutions: the product rule with the forward op; nodes over a composition of ember ops: the composition
+run on dual inputs), else from the backward, which is linear in its grad_output: ``J·t = d/du <node.backward(u),
+t>`` (a backward of the backward; elementwise ops need only one backward call per input, their Jacobian being
+diagonal). Ops finish setting up their node (saved tensors) after ``record``, so that tangent is computed when
+first read — by the next op, ``unpack_dual``, or before any in-place write (:func:`flush`), so it sees the
+values the op saw (input tangents are copied for it). The tangent of a view is a view of its input's tangent,
+and an in-place op writes into the existing tangent, as in torch. Ops torch has no forward formula for raise
+its NotImplementedError.
 
-Not (yet) as torch: under ``no_grad`` ops record nothing, so their outputs get no tangent; a plain tensor an
-op saved and that is modified in place (by an op that records nothing) before the op's tangent is read makes
-that read raise autograd's "modified by an inplace operation" error.
+Not (yet) as torch: under ``no_grad`` ops record nothing (they test grad mode before ``record``), so their
+outputs and in-place writes get no tangent; a plain tensor an op saved and that is modified in place (by an op
+that records nothing) before the op's tangent is read makes that read raise autograd's "modified by an inplace
+operation" error.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import weakref
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -543,7 +548,32 @@ _NO_FORWARD = {"GridSampler2DBackward0": "grid_sampler_2d", "GridSampler3DBackwa
                "MultiMarginLossBackward0": "multi_margin_loss",
                "MultilabelMarginLossBackward0": "multilabel_margin_loss_forward",
                "EmbeddingBagBackward0": "_embedding_bag", "CtcLossBackward0": "_ctc_loss",
-               "Unique2Backward0": "_unique2", "ToSparseBackward1": "_to_sparse"}
+               "ToSparseBackward1": "_to_sparse", "IndexReduceBackward0": "index_reduce"}
+
+
+def _check_forward_formula(node: Any, out: Any) -> None:
+    """torch's NotImplementedError for an op without forward formula: those in :data:`_NO_FORWARD`, those whose
+    backward is not implemented either (named by the error their backward raises) and non-differentiable ones
+    (``NotImplemented`` nodes: named ``aten::op``)."""
+    from ..ops._dispatch import _UNIMPLEMENTED
+    cls = type(node)
+    name = _NO_FORWARD.get(cls.__name__)
+    if name is None and cls.__name__ == "NotImplemented":
+        o = out if _isinstance(out, Tensor) else out[0]
+        try:
+            node.backward(zeros_of(o._data.shape, o._dtype, o._device))
+        except RuntimeError as e:
+            match = re.fullmatch(r"derivative for (aten::\w+) is not implemented", str(e))
+            if match is None:
+                raise
+            raise NotImplementedError(f"Trying to use forward AD with {match[1]} that does not support it.") from None
+    if name is None and cls in _UNIMPLEMENTED.values():
+        name = next(op for (_, op), c in _UNIMPLEMENTED.items() if c is cls)
+    if name is not None:
+        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it has "
+                                  "not been implemented yet.\nPlease file an issue to PyTorch at https://github.com/"
+                                  "pytorch/pytorch/issues/new?template=feature-request.yml so that we can prioritize "
+                                  "its implementation or submit a PR adding the implementation to derivatives.yaml")
 
 
 def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any], real: bool) -> bool:
@@ -552,12 +582,7 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
     tangents = [tangent_of(t) if _isinstance(t, Tensor) else None for t in inputs]
     if all(t is None for t in tangents):
         return False
-    name = _NO_FORWARD.get(type(node).__name__)
-    if name is not None:
-        raise NotImplementedError(f"Trying to use forward AD with {name} that does not support it because it has "
-                                  "not been implemented yet.\nPlease file an issue to PyTorch at https://github.com/"
-                                  "pytorch/pytorch/issues/new?template=feature-request.yml so that we can prioritize "
-                                  "its implementation or submit a PR adding the implementation to derivatives.yaml")
+    _check_forward_formula(node, out)
     outs = (out,) if _isinstance(out, Tensor) else tuple(out)
     pending = None
     meta: list = []
