@@ -153,6 +153,18 @@ def test_fsdp_names_state_dict_and_repr_as_torch(worlds_of_one: object) -> None:
             out.append(len(f.FullyShardedDataParallel.fsdp_modules(model, root_only=True)))
             x = lib.ones(2, 4)
             out.append(model[0](x).shape if not kw else None)   # (indexing reaches the wrapped Sequential)
+        model = make()
+        mesh = lib.distributed.device_mesh.init_device_mesh("cpu", (1,))
+        out.append(_outcome(lambda: f.fully_shard(model[4], mesh=mesh)))
+        for sub in (model[0], model[2], model[4][0]):
+            f.fully_shard(sub, mesh=mesh)
+        assert f.fully_shard(model, mesh=mesh) is model
+        out += [repr(model).replace("torch.", "ember."),
+                [c.__name__ for c in type(model).__mro__ if c.__name__[0] != "_"],
+                [(n, tuple(p.shape)) for n, p in model.named_parameters()], list(model.state_dict()),
+                isinstance(model[2], f.FSDPModule), isinstance(model[1], f.FSDPModule)]
+        model[2](model[0](lib.ones(2, 4))).sum().backward()
+        out.append([tuple(p.grad.shape) if p.grad is not None else None for p in model.parameters()])
         out += [repr(f.ShardingStrategy.NO_SHARD), str(f.StateDictType.FULL_STATE_DICT), repr(f.CPUOffload()),
                 repr(f.FullStateDictConfig(rank0_only=True)), repr(f.BackwardPrefetch.BACKWARD_POST)]
         return out

@@ -10,7 +10,7 @@ import ember as torch
 import ember.distributed as dist
 import ember.nn as nn
 from ember.distributed.device_mesh import init_device_mesh
-from ember.distributed.fsdp import FullStateDictConfig, ShardingStrategy, StateDictType
+from ember.distributed.fsdp import FSDPModule, FullStateDictConfig, ShardingStrategy, StateDictType, fully_shard
 from ember.distributed.fsdp import FullyShardedDataParallel as FSDP
 from ember.distributed.fsdp.wrap import ModuleWrapPolicy, size_based_auto_wrap_policy
 
@@ -20,7 +20,7 @@ assert N == 2
 
 
 def close(a, b, tol=1e-6):
-    return a.shape == b.shape and float((a - b).abs().max()) <= tol
+    return a.shape == b.shape and (a.numel() == 0 or float((a - b).abs().max()) <= tol)
 
 
 # ---- DeviceMesh (torch's reprs, coordinates and groups for the same meshes) ----
@@ -163,6 +163,45 @@ opt.step()
 torch.optim.SGD(ref.parameters(), lr=1.0).step()
 full = model.state_dict()
 assert all(close(full[k], v) for k, v in ref.state_dict().items())
+
+# ---- FSDP2: fully_shard on submodules, then the root; per-parameter dim-0 shards (torch.chunk rows) ----
+def make2():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 8), nn.Tanh()), nn.Linear(8, 3),
+                         nn.Linear(3, 1, bias=False))
+
+
+model, ref = make2(), make2()
+for sub in (model[0], model[2], model[3]):
+    assert fully_shard(sub, mesh=m) is sub
+fully_shard(model, mesh=m)
+assert isinstance(model, FSDPModule) and isinstance(model, nn.Sequential) and type(model[0]).__name__ == "FSDPLinear"
+assert repr(model) == repr(ref).replace("Sequential(\n  (0): Linear", "FSDPSequential(\n  (0): FSDPLinear").replace(
+    "(2): Sequential", "(2): FSDPSequential").replace("(3): Linear", "(3): FSDPLinear"), repr(model)
+local = [[(4, 4), (4,), (4, 8), (4,), (2, 8), (2,), (1, 3)], [(4, 4), (4,), (4, 8), (4,), (1, 8), (1,), (0, 3)]][R]
+assert [n for n, _ in model.named_parameters()] == [n for n, _ in ref.named_parameters()]
+assert [tuple(p.shape) for p in model.parameters()] == local   # (torch: DTensors of the global shape)
+opt = torch.optim.Adam(model.parameters(), lr=0.01)
+ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01)
+gen = torch.Generator().manual_seed(3)
+for step in range(3):
+    x, y = torch.randn(N * B, 4, generator=gen), torch.randn(N * B, 3, generator=gen)
+    mine = slice(R * B, (R + 1) * B)
+    model.set_requires_gradient_sync(step != 0)   # the first step's gradients are reduced with the second's
+    nn.functional.mse_loss(model(x[mine]).expand(B, 3), y[mine]).backward()
+    nn.functional.mse_loss(ref(x).expand(N * B, 3), y).backward()
+    if step:
+        opt.step()
+        ref_opt.step()
+        opt.zero_grad()
+        ref_opt.zero_grad()
+for (n, p), q in zip(model.named_parameters(), ref.parameters(), strict=True):
+    rows = -(-q.shape[0] // N)
+    assert close(p, q[R * rows:(R + 1) * rows]), n
+model[3].unshard()
+assert close(model[3].weight, ref[3].weight) and model[3].weight.shape == (3, 8)
+model[3].reshard()
+assert model[3].weight.shape == local[4]
 
 dist.destroy_process_group()
 print(f"OK {R}", flush=True)
