@@ -196,7 +196,7 @@ def var(input: Any, dim: Any = None, unbiased: bool | None = None, *, correction
     dims = _dims(dim, x.dim())
     n = _count(x, m, dims, True)
     mu = R.sum(_fill(x, m, 0), dims, keepdim=True) / n
-    dev = _fill((x - mu) * (x - mu), m, 0)
+    dev = _fill((x - mu) * (x - mu), _plain_mask(m), 0)   # an intermediate: masked-out deviations get no gradient
     total = R.sum(dev, dims, keepdim=bool(keepdim))
     denom = (n if keepdim or n.dim() == 0 else n.reshape(total.shape)) - correction
     return total / EW.clamp(denom, min=0)
