@@ -16,16 +16,15 @@ module manages the parameters of its subtree that no sharded submodule manages.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from ... import nn
 from ..._tensor import Tensor, from_array
 from ...autograd import Function
-from ...autograd.grad_mode import STATE, no_grad
-from ...autograd.graph import saved_tensors_hooks
+from ...autograd.grad_mode import no_grad
 from ...nn.parameter import Parameter
 from .. import distributed_c10d as c10d
+from ._common import Regathering, Slot, managed_params
 
 __all__ = ["fully_shard", "FSDPModule", "UnshardHandle", "MixedPrecisionPolicy", "OffloadPolicy",
            "CPUOffloadPolicy"]
@@ -61,10 +60,6 @@ class CPUOffloadPolicy(OffloadPolicy):
         return f"CPUOffloadPolicy(pin_memory={self.pin_memory})"
 
 
-class _Packed:
-    __slots__ = ("state", "index", "offset", "shape", "strides", "dtype", "device")
-
-
 class _GatherParams(Function):
     """local shards -> full parameters (one all-gather); backward: full gradients -> averaged local gradients."""
 
@@ -78,11 +73,12 @@ class _GatherParams(Function):
         return (None, *ctx.state.reduce(grads))
 
 
-class _State:
+class _State(Regathering):
     """The sharded parameters of one ``fully_shard``-ed module and their communication."""
 
-    def __init__(self, module: nn.Module, slots: list[tuple[nn.Module, str, int]], params: list[Parameter],
-                 group: Any, reshard_after_forward: bool) -> None:
+    def __init__(self, module: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
+                 reshard_after_forward: bool) -> None:
+        super().__init__()
         self.module, self.slots, self.group = module, slots, group
         pg = c10d._resolve(group)
         self.xp, self.world, self.rank = pg._xp, pg.size(), pg.rank()
@@ -91,6 +87,7 @@ class _State:
             if p.dim() == 0:
                 raise NotImplementedError("fully_shard: 0-dim parameters are not supported here")
         self.meta = [(p._data.shape, p._dtype, p._device, p._data.dtype, p.requires_grad) for p in params]
+        self.dtype, self.device = params[0]._dtype, params[0]._device   # (one dtype: checked by fully_shard)
         self.chunk = [-(-p._data.shape[0] // self.world) for p in params]        # rows per rank (torch.chunk)
         self.row = [math.prod(p._data.shape[1:]) for p in params]               # elements per row
         self.offsets: list[int] = []
@@ -107,14 +104,15 @@ class _State:
                                          requires_grad=p.requires_grad))
         for module_, name, i in slots:
             module_._parameters[name] = self.locals[i]
-        self.live: list[Any] = []     # the full arrays of the forward in progress
-        self.cache: list[Any] | None = None
         self.pending: list[Any] | None = None   # gradients kept while gradient sync is off
         self.sync = True
         self.unsharded = False
 
     def wrap(self, arr: Any, i: int) -> Tensor:
         return from_array(arr, self.meta[i][1], self.meta[i][2])
+
+    def _t(self, arr: Any) -> Tensor:
+        return from_array(arr, self.dtype, self.device)
 
     def gather(self) -> list[Any]:
         """Every parameter in full: one all-gather of the packed, padded local rows."""
@@ -127,12 +125,13 @@ class _State:
             rows = send.reshape(1, -1)
         else:
             rows = xp.empty((self.world, self.shard_numel), dt)
-            c10d.all_gather_single(from_array(rows, self.meta[0][1], self.meta[0][2]),
-                                   from_array(send, self.meta[0][1], self.meta[0][2]), group=self.group)
+            c10d.all_gather_single(self._t(rows), self._t(send), group=self.group)
         out = []
         for (shape, *_), c, r, off in zip(self.meta, self.chunk, self.row, self.offsets, strict=True):
             out.append(xp.ascontiguousarray(rows[:, off:off + c * r].reshape(self.world * c, *shape[1:])[:shape[0]]))
         return out
+
+    gather_all = gather
 
     def reduce(self, grads: tuple[Tensor | None, ...]) -> list[Tensor | None]:
         """Each local parameter's gradient: the full gradients padded and packed, reduce-scattered (averaged)."""
@@ -155,9 +154,7 @@ class _State:
             out = buf.reshape(-1)
         else:
             out = xp.empty(self.shard_numel, dt)
-            c10d.reduce_scatter_single(from_array(out, self.meta[0][1], self.meta[0][2]),
-                                       from_array(buf, self.meta[0][1], self.meta[0][2]), op=c10d.ReduceOp.AVG,
-                                       group=self.group)
+            c10d.reduce_scatter_single(self._t(out), self._t(buf), op=c10d.ReduceOp.AVG, group=self.group)
         result: list[Tensor | None] = []
         for i, (p, off) in enumerate(zip(self.locals, self.offsets, strict=True)):
             keep = self.meta[i][4] and grads[i] is not None
@@ -165,8 +162,7 @@ class _State:
         return result
 
     # ---- forward ----------------------------------------------------------------------------------------------
-    def use(self, fulls: Iterable[Tensor]) -> None:
-        fulls = list(fulls)
+    def use(self, fulls: list[Tensor]) -> None:
         for module_, name, i in self.slots:
             module_.__dict__[name] = fulls[i]
 
@@ -174,32 +170,6 @@ class _State:
         for module_, name, _ in self.slots:
             module_.__dict__.pop(name, None)
         self.live = []
-
-    def pack(self, t: Tensor) -> Any:
-        for i, full in enumerate(self.live):
-            if self.xp.may_share_memory(t._data, full):
-                p = _Packed()
-                p.state, p.index, p.shape, p.strides = self, i, t._data.shape, t._data.strides
-                p.offset = _ptr(t._data) - _ptr(full)
-                p.dtype, p.device = t._dtype, t._device
-                return p
-        return t
-
-    @staticmethod
-    def unpack(x: Any) -> Tensor:
-        if not isinstance(x, _Packed):
-            return x
-        s = x.state
-        if s.cache is None:
-            s.cache = s.gather()
-        full = s.cache[x.index].reshape(-1)
-        arr = s.xp.lib.stride_tricks.as_strided(full[x.offset // full.itemsize:], x.shape, x.strides)
-        return from_array(arr, x.dtype, x.device)
-
-
-def _ptr(a: Any) -> int:
-    return a.data.ptr if hasattr(a.data, "ptr") else a.__array_interface__["data"][0]
-
 
 class UnshardHandle:
     """What ``FSDPModule.unshard(async_op=True)`` returns: ``wait()`` (the gather has completed already)."""
@@ -218,23 +188,15 @@ class FSDPModule:
         if state is None or state.unsharded:
             return super().forward(*args, **kwargs)   # type: ignore[misc]
         fulls = _GatherParams.apply(state, *state.locals)
-        fulls = fulls if isinstance(fulls, tuple) else (fulls,)
-        state.live = [f._data for f in fulls]
-        state.use(fulls)
-        try:
-            if state.reshard_after_forward and STATE.enabled:
-                with saved_tensors_hooks(state.pack, state.unpack):
-                    return super().forward(*args, **kwargs)   # type: ignore[misc]
-            return super().forward(*args, **kwargs)   # type: ignore[misc]
-        finally:
-            state.drop()
+        return state.run(list(fulls) if isinstance(fulls, tuple) else [fulls],
+                         lambda: super(FSDPModule, self).forward(*args, **kwargs), state.reshard_after_forward)
 
     def unshard(self, async_op: bool = False) -> UnshardHandle | None:
         """Gather the full parameters and make them the module's attributes (until :meth:`reshard`)."""
         state = self._fsdp_state
         if state is not None and not state.unsharded:
             with no_grad():
-                state.use(state.wrap(a, i) for i, a in enumerate(state.gather()))
+                state.use([state.wrap(a, i) for i, a in enumerate(state.gather())])
             state.unsharded = True
         return UnshardHandle() if async_op else None
 
@@ -273,30 +235,6 @@ class FSDPModule:
 _CLASSES: dict[type, type] = {}
 
 
-def _managed(module: nn.Module, ignored: set[int]) -> tuple[list[tuple[nn.Module, str, int]], list[Parameter]]:
-    """(module, attribute, index) slots and the distinct parameters of ``module``'s subtree outside modules that
-    are already sharded."""
-    slots: list[tuple[nn.Module, str, int]] = []
-    params: list[Parameter] = []
-    index: dict[int, int] = {}
-    stack = [module]
-    seen: set[int] = set()
-    while stack:
-        m = stack.pop(0)
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        for name, p in m._parameters.items():
-            if p is None or id(p) in ignored:
-                continue
-            if id(p) not in index:
-                index[id(p)] = len(params)
-                params.append(p)
-            slots.append((m, name, index[id(p)]))
-        stack[:0] = [c for c in m._modules.values() if c is not None and not isinstance(c, FSDPModule)]
-    return slots, params
-
-
 def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshard_after_forward: bool | int | None =
                 None, shard_placement_fn: Any = None, mp_policy: MixedPrecisionPolicy | None = None,
                 offload_policy: OffloadPolicy | None = None, ignored_params: set[Parameter] | None = None
@@ -315,7 +253,7 @@ def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshar
     c10d._resolve(group)   # raises when there is no process group
     if type(module).forward is nn.Module.forward:
         raise ValueError(f"fully_shard does not support containers that do not implement forward: {module}")
-    slots, params = _managed(module, {id(p) for p in ignored_params or ()})
+    slots, params = managed_params(module, {id(p) for p in ignored_params or ()}, FSDPModule)
     dtypes = {p._dtype for p in params}
     if len(dtypes) > 1:
         raise NotImplementedError(f"fully_shard: parameters of one module must share a dtype here, got {dtypes}")

@@ -30,10 +30,10 @@ from typing import Any
 from ... import nn
 from ..._tensor import Tensor, from_array
 from ...autograd import Function
-from ...autograd.grad_mode import STATE, no_grad
-from ...autograd.graph import saved_tensors_hooks
+from ...autograd.grad_mode import no_grad
 from ...nn.parameter import Parameter
 from .. import distributed_c10d as c10d
+from ._common import Regathering, Slot, managed_params
 from .api import (
     BackwardPrefetch,
     CPUOffload,
@@ -53,23 +53,6 @@ _PREFIX = "_fsdp_wrapped_module."
 _FLAT = "_flat_param"
 
 
-def _ptr(a: Any) -> int:
-    """The address of an array's first element (NumPy or CuPy)."""
-    return a.data.ptr if hasattr(a.data, "ptr") else a.__array_interface__["data"][0]
-
-
-class _Packed:
-    """A tensor saved by a FULL_SHARD unit's forward that views its gathered buffer: where in the buffer."""
-
-    __slots__ = ("handle", "offset", "shape", "strides", "dtype", "device")
-
-    def __init__(self, handle: _Handle, t: Tensor) -> None:
-        a = t._data
-        self.handle, self.shape, self.strides = handle, a.shape, a.strides
-        self.offset = _ptr(a) - _ptr(handle.live)
-        self.dtype, self.device = t._dtype, t._device
-
-
 class _Unshard(Function):
     """shard -> gathered full flat buffer; backward: full gradient -> this rank's averaged shard gradient."""
 
@@ -83,11 +66,12 @@ class _Unshard(Function):
         return ctx.handle.reduce(grad), None
 
 
-class _Handle:
+class _Handle(Regathering):
     """One unit's parameters as a flat buffer sharded over ``group`` (torch's ``FlatParamHandle``)."""
 
-    def __init__(self, wrapped: nn.Module, slots: list[tuple[nn.Module, str, int]], params: list[Parameter],
-                 group: Any, strategy: ShardingStrategy, use_orig_params: bool) -> None:
+    def __init__(self, wrapped: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
+                 strategy: ShardingStrategy, use_orig_params: bool) -> None:
+        super().__init__()
         self.wrapped, self.slots, self.group = wrapped, slots, group
         self.world, self.rank = c10d.get_world_size(group), c10d.get_rank(group)
         self.shapes = [p._data.shape for p in params]
@@ -113,8 +97,6 @@ class _Handle:
         shard = self.wrap(full[start:start + self.shard_numel].copy())
         self.start = start
         self.use_orig_params = use_orig_params
-        self.live: Any = None     # the gathered buffer of the forward in progress (FULL_SHARD packs views of it)
-        self.cache: Any = None    # the buffer gathered again in backward, until the gradient is reduced
         self.pending: Any = None  # the gradient accumulated under no_sync, not yet reduced
         self.no_sync = False
         if use_orig_params:
@@ -131,7 +113,7 @@ class _Handle:
             for module, name, _ in slots:
                 del module._parameters[name]
             wrapped.register_parameter(_FLAT, self.flat)
-            self.drop_views()
+            self.drop()
 
     # ---- arrays ---------------------------------------------------------------------------------------------
     def wrap(self, arr: Any) -> Tensor:
@@ -151,6 +133,9 @@ class _Handle:
         full = self.xp.empty(self.padded, shard.dtype)
         c10d.all_gather_single(self.wrap(full), self.wrap(shard), group=self.group)
         return full
+
+    def gather_all(self) -> list[Any]:
+        return [self.gather()]
 
     def reduce(self, grad: Tensor) -> Tensor | None:
         """The shard's averaged gradient from this rank's full-buffer gradient (None under no_sync: kept)."""
@@ -186,13 +171,14 @@ class _Handle:
                 p.grad._data += part
 
     # ---- forward ----------------------------------------------------------------------------------------------
-    def use_views(self, full: Tensor) -> None:
+    def use(self, fulls: list[Tensor]) -> None:
         """Set each parameter's module attribute to its view of the gathered buffer."""
+        full = fulls[0]
         views = [full[o:o + n].view(s) for o, n, s in zip(self.offsets, self.numels, self.shapes, strict=True)]
         for module, name, i in self.slots:
             module.__dict__[name] = views[i]
 
-    def drop_views(self) -> None:
+    def drop(self) -> None:
         """Free the views (use_orig_params: the sharded Parameters show through again). Without
         use_orig_params each attribute becomes a read-only placeholder of the parameter's shape, as torch's
         views of freed storage: code reading shapes (``extra_repr``) keeps working."""
@@ -202,24 +188,7 @@ class _Handle:
             else:
                 zero = self.xp.zeros((), self.flat._data.dtype)
                 module.__dict__[name] = self.wrap(self.xp.broadcast_to(zero, self.shapes[i]))
-        self.live = None
-
-    def pack(self, t: Tensor) -> Any:
-        live = self.live
-        if live is not None and self.xp.may_share_memory(t._data, live):
-            return _Packed(self, t)
-        return t
-
-    @staticmethod
-    def unpack(x: Any) -> Tensor:
-        if not isinstance(x, _Packed):
-            return x
-        h = x.handle
-        if h.cache is None:
-            h.cache = h.gather()
-        item = h.cache.itemsize
-        arr = h.xp.lib.stride_tricks.as_strided(h.cache[x.offset // item:], x.shape, x.strides)
-        return from_array(arr, x.dtype, x.device)
+        self.live = []
 
     # ---- full parameters (summon_full_params) ---------------------------------------------------------------
     def summon(self) -> Any:
@@ -243,32 +212,7 @@ class _Handle:
                 del module._parameters[name]
         if not self.use_orig_params:
             self.wrapped.register_parameter(_FLAT, self.flat)
-            self.drop_views()
-
-
-def _unit_params(module: nn.Module, ignored_params: set[int]) -> tuple[list[tuple[nn.Module, str, int]],
-                                                                       list[Parameter]]:
-    """The parameters a unit wrapping ``module`` manages: those of its modules outside nested FSDP units and
-    ignored modules, each once; slots are (module, attribute, index) for every place one appears."""
-    slots: list[tuple[nn.Module, str, int]] = []
-    params: list[Parameter] = []
-    index: dict[int, int] = {}
-    stack = [module]
-    seen: set[int] = set()
-    while stack:
-        m = stack.pop(0)
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        for name, p in m._parameters.items():
-            if p is None or id(p) in ignored_params:
-                continue
-            if id(p) not in index:
-                index[id(p)] = len(params)
-                params.append(p)
-            slots.append((m, name, index[id(p)]))
-        stack[:0] = [c for c in m._modules.values() if c is not None and not isinstance(c, FullyShardedDataParallel)]
-    return slots, params
+            self.drop()
 
 
 class FullyShardedDataParallel(nn.Module):
@@ -333,7 +277,7 @@ class FullyShardedDataParallel(nn.Module):
         self._state_dict_config: StateDictConfig = FullStateDictConfig()
         self._optim_state_dict_config = OptimStateDictConfig()
         self._in_summon = False
-        slots, params = _unit_params(module, ignored_params)
+        slots, params = managed_params(module, ignored_params, FullyShardedDataParallel)
         self._handle = _Handle(module, slots, params, group, strategy, use_orig_params) if params else None
         self._is_root = True
         for m in module.modules():
@@ -361,16 +305,8 @@ class FullyShardedDataParallel(nn.Module):
         h = self._handle
         if h is None:
             return self._fsdp_wrapped_module(*args, **kwargs)
-        full = _Unshard.apply(h.flat, h)
-        h.live = full._data
-        h.use_views(full)
-        try:
-            if h.free_after_forward and STATE.enabled:
-                with saved_tensors_hooks(h.pack, h.unpack):
-                    return self._fsdp_wrapped_module(*args, **kwargs)
-            return self._fsdp_wrapped_module(*args, **kwargs)
-        finally:
-            h.drop_views()
+        return h.run([_Unshard.apply(h.flat, h)], lambda: self._fsdp_wrapped_module(*args, **kwargs),
+                     h.free_after_forward)
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
