@@ -26,12 +26,13 @@ _wrapped_fns_to_patch: dict[tuple[int, str], dict] = {}   # (id(globals), name) 
 
 
 def _annotations(fn: Callable) -> dict[str, Any]:
-    """``fn``'s annotations; ember's own (postponed, as strings) evaluated, as torch's are objects."""
+    """``fn``'s annotations; ember's own (postponed, as strings) evaluated, as torch's are objects, and
+    ``Any`` dropped (torch leaves those parameters unannotated: ``Sequential.forward(self, input)``)."""
     if (getattr(fn, "__module__", None) or "").startswith("ember."):
         try:
-            return inspect.get_annotations(fn, eval_str=True)
+            return {k: v for k, v in inspect.get_annotations(fn, eval_str=True).items() if v is not Any}
         except Exception:   # an annotation naming something only imported for type checking
-            pass
+            return {}
     return getattr(fn, "__annotations__", {})
 
 

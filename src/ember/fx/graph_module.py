@@ -27,7 +27,7 @@ def _forward_from_src(src: str, globals_: dict[str, Any]) -> Callable:
     key = f"<eval_with_key>.{next(_counter)}"
     linecache.cache[key] = (len(src), None, src.splitlines(True), key)
     scope = dict(globals_)
-    exec(compile(src, key, "exec"), scope)
+    exec(compile(src, key, "exec", dont_inherit=True), scope)   # annotations are objects, not postponed strings
     return scope["forward"]
 
 
@@ -207,7 +207,7 @@ class GraphModule(Module):
         fake = Module()
         body = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("_code", "_globals")}, memo)
         fake.__dict__.update(body)
-        GraphModule.__init__(res, fake, fake.__dict__["_graph"], type(self).__name__)
+        GraphModule.__init__(res, fake, fake.__dict__["_graph"])   # named GraphModule again, as torch does
         for k in ("meta", "training"):
             if k in body:
                 res.__dict__[k] = body[k]
@@ -220,8 +220,8 @@ class GraphModule(Module):
 
     def __reduce__(self) -> tuple:
         body = {k: v for k, v in self.__dict__.items() if k not in ("_graph", "_code", "_globals")}
-        imports = {name: (obj.__module__, obj.__qualname__) for name, obj in self._globals.items()
-                   if name not in _STANDARD_GLOBALS}
+        imports = {name: (obj.__module__, obj.__qualname__) if hasattr(obj, "__qualname__") else (None, obj)
+                   for name, obj in self._globals.items() if name not in _STANDARD_GLOBALS}
         return (_rebuild_graph_module, (body, self._code, imports))
 
 
@@ -231,7 +231,7 @@ class _CodeOnlyModule(Module):
         self.__dict__.update(body)
 
 
-def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str, str]]) -> GraphModule:
+def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str | None, Any]]) -> GraphModule:
     """Unpickling: re-run the saved code with every submodule a leaf to rebuild the graph (the class comes back
     named ``GraphModule``, as torch's does)."""
     import ember
@@ -240,10 +240,12 @@ def _rebuild_graph_module(body: dict, src: str, imports: dict[str, tuple[str, st
 
     globals_: dict[str, Any] = {"torch": torch_alias(), "device": ember.device, "inf": math.inf, "nan": math.nan,
                                 "NoneType": type(None)}
-    for name, (module, qualname) in imports.items():
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
+    for name, (module, qualname) in imports.items():   # functions and types by name, other values as pickled
+        obj: Any = qualname
+        if module is not None:
+            obj = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
         globals_[name] = obj
     forward = _forward_from_src(src, globals_)
     cls = type("_CodeOnlyModule", (_CodeOnlyModule,), {"forward": forward})

@@ -32,7 +32,8 @@ def map_aggregate(a: Argument, fn: Callable[[Argument], Argument]) -> Argument:
     """Apply ``fn`` to every leaf of ``a`` (tuples, lists, dicts and slices are walked; their types kept)."""
     if isinstance(a, tuple):
         t = tuple(map_aggregate(elem, fn) for elem in a)
-        return t if not hasattr(a, "_fields") else type(a)(*t)
+        # torch's return_types are struct sequences, not named tuples: they come back as plain tuples
+        return t if not hasattr(a, "_fields") or type(a).__module__ == "torch.return_types" else type(a)(*t)
     if isinstance(a, list):
         return immutable_list(map_aggregate(elem, fn) for elem in a)
     if isinstance(a, dict):
