@@ -364,3 +364,52 @@ def test_big_vector_norms(dim: Any) -> None:
     for p in (1, 2):   # torch's own float32 norms are off by ~1e-6 here (ember's by ~2e-7)
         assert_close(ember.linalg.vector_norm(e, p, dim), torch.linalg.vector_norm(t, p, dim), rtol=4e-6)
     check_grads(lambda L, x: L.linalg.vector_norm(x, 2, dim), a.astype(np.float64))
+
+
+# ---- softmax rows: unshifted exp where the row sum allows, other rows redone shifted by their max -----------
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_unshifted_and_redone_rows(fn: str) -> None:
+    """One block mixing rows kept unshifted and rows redone (overflowing, all very negative, sums just under 1
+    or over 2**64, -inf/+inf/NaN): values, gradients and grad_fn as torch's, relative error of the float32
+    values within a few ulp of the float64 ones, no warnings, and the same bits on any thread count."""
+    import warnings
+
+    from ember.nn.functional import _activation
+    from ember.ops import _parallel, info
+    a = RNG.standard_normal((64, 40)) * 3
+    a[1] += 100            # exp overflows: redone
+    a[2] -= 120            # every exp underflows or is tiny: redone
+    a[3] = -1.0            # s = 40·e^-1 ≥ 1: kept
+    a[4] = -4.0            # s = 40·e^-4 < 1: redone
+    a[5, :3] = 44.4        # s just over 2**64: redone
+    a[6, 0], a[7, 1], a[8, 2], a[9] = -np.inf, np.inf, np.nan, -np.inf
+    f32 = a.astype(np.float32)
+    g = RNG.standard_normal(a.shape).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        outs = []
+        for parts in (1, 3):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(_activation, "_ROWS_MIN", 1)
+                mp.setattr(_parallel, "_MIN_PART", 1)
+                mp.setattr(_parallel, "_cores", lambda: 3)
+                mp.setitem(info._threads, "intra", parts)
+                e = ember.tensor(f32, requires_grad=True)
+                ye = getattr(ember.nn.functional, fn)(e, -1)
+                ye.backward(ember.tensor(g))
+                outs.append((ye.detach().numpy(), e.grad.numpy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    t = torch.tensor(f32, requires_grad=True)
+    yt = getattr(torch.nn.functional, fn)(t, -1)
+    yt.backward(torch.tensor(g))
+    assert type(ye.grad_fn).__name__ == type(yt.grad_fn).__name__
+    np.testing.assert_allclose(outs[0][0], yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(outs[0][1], t.grad.numpy(), rtol=1e-5, atol=1e-5)
+    fin = np.isfinite(f32).all(1)
+    ref = getattr(torch.nn.functional, fn)(torch.tensor(f32[fin], dtype=torch.float64), -1).numpy()
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    ok = np.abs(ref) > 1e-30    # (away from float32's subnormals)
+    err = {k: (np.abs(v[fin].astype(np.float64) - ref) / ulp)[ok].max()
+           for k, v in (("ember", outs[0][0]), ("torch", yt.detach().numpy()))}
+    assert err["ember"] <= 1.5 * err["torch"] + 2, err    # in ulp of the float64 values: as exact as torch

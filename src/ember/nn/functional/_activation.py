@@ -648,7 +648,8 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
     A row is first taken unshifted: ``exp(x) / s`` with ``s = Σ exp(x)`` (one pass less than a shift by the
     row max, and as exact: ``x`` is not rounded by a subtraction). That is kept where ``1 <= s <= 2**64``: no
     term overflowed, the largest is not below 1/n, and 1/s is a normal float; the other rows (an overflow, an
-    all-small row, -inf, +inf or NaN) are computed again shifted by their max."""
+    all-small row, -inf, +inf or NaN) are computed again shifted by their max. log_softmax subtracts log(s)
+    in two float32 parts, so that the largest entries (near 0) are as exact as from the shifted form."""
     m, n = a.shape
     out = ns.empty((m, n), a.dtype)
     p = ns.empty((m, n), a.dtype) if probs else None
@@ -661,7 +662,7 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
         ns.exp(z, out=e)
         return z, _row_sums(ns, e)
 
-    def block(ak: Any, ok: Any, e: Any, pk: Any) -> None:
+    def block(ak: Any, ok: Any, e: Any) -> None:
         if ns is np:
             ns.exp(ak, out=e)
             s = _row_sums(ns, e)
@@ -670,26 +671,28 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
                 ez = ns.empty((redo.size, ak.shape[1]), ak.dtype)
                 z, sz = shifted(ak[redo], ez)
                 e[redo], s[redo] = ez, sz
-            if log:
-                ns.subtract(ak, ns.log(s)[:, None], out=ok)
+            if log:   # x - log(s), log(s) as a float64 split in two: x - hi is exact where it is small
+                lse = ns.log(s.astype(np.float64))
+                hi = lse.astype(ak.dtype)
+                ns.subtract(ak, hi[:, None], out=ok)
+                if ak.dtype != np.float64:
+                    ok -= (lse - hi).astype(ak.dtype)[:, None]
                 if redo.size:
                     ok[redo] = z - ns.log(sz)[:, None]
         else:   # on a GPU every row shifted (checking the sums would wait for the device)
             z, s = shifted(ak, e)
             if log:
                 ns.subtract(z, ns.log(s)[:, None], out=ok)
-        r = (1 / s)[:, None]
-        if pk is not None:
-            ns.multiply(e, r, out=pk)
-        elif not log:
-            e *= r
+        if not log or probs:   # the exps (in ``out`` for softmax, in ``p`` for log_softmax) become the softmax
+            e *= (1 / s)[:, None]
 
-    def part(lo: int, hi: int) -> None:
-        tmp = ns.empty((min(step, hi - lo), n), a.dtype) if log else None
+    def part(lo: int, hi: int) -> None:   # the exps go where the softmax is wanted, else to a scratch block
+        tmp = ns.empty((min(step, hi - lo), n), a.dtype) if log and not probs else None
         with _quiet(ns):   # an unshifted exp may overflow (the row is then redone)
             for i in range(lo, hi, step):
                 j = min(i + step, hi)
-                block(a[i:j], out[i:j], tmp[: j - i] if log else out[i:j], None if p is None else p[i:j])
+                e = tmp[: j - i] if tmp is not None else (p if probs else out)[i:j]
+                block(a[i:j], out[i:j], e)
 
     split_rows(ns, m, n, part)
     return out, p
