@@ -234,15 +234,27 @@ def _same_layout(a: Any, b: Any) -> bool:
 
 
 def in_layout(t: Tensor, like: Any) -> Tensor:
-    """A copy of ``t`` with the strides of the array ``like`` when they are dense (else contiguous)."""
+    """A copy of ``t`` with the strides of the array ``like`` when they are dense (else contiguous); a
+    differentiable one when ``t`` has a history (a tangent that depends on tensors requiring grad)."""
     xp = xp_of(t._device)
     strides = layout_strides(like.shape, tuple(s // like.itemsize for s in like.strides), None)
+    history = t._rg and not t._fw_only
     if strides is None:
-        return from_array(xp.ascontiguousarray(t._data), t._dtype, t._device)
-    buf = xp.empty(t._data.size, t._data.dtype)
-    out = xp.lib.stride_tricks.as_strided(buf, like.shape, tuple(s * buf.itemsize for s in strides))
-    out[...] = t._data
-    return from_array(out, t._dtype, t._device)
+        arr = xp.empty(t._data.shape, t._data.dtype) if history else xp.ascontiguousarray(t._data)
+    else:
+        buf = xp.empty(t._data.size, t._data.dtype)
+        arr = xp.lib.stride_tricks.as_strided(buf, like.shape, tuple(s * buf.itemsize for s in strides))
+        if not history:
+            arr[...] = t._data
+    out = from_array(arr, t._dtype, t._device)
+    if history:
+        active, prev = ACTIVE[0], STATE.enabled
+        ACTIVE[0], STATE.enabled = False, True
+        try:
+            out.copy_(t)
+        finally:
+            ACTIVE[0], STATE.enabled = active, prev
+    return out
 
 
 def _extent(arr: Any, offset: int) -> tuple[int, int]:
@@ -633,9 +645,13 @@ def _snapshot(t: Tensor) -> Tensor:
 
 
 def _view_of_input(o: Tensor, inputs: Sequence[Any], tangents: list) -> Tensor | None:
+    """The view ``o``'s tangent as the same view of its input's tangent; None when that tangent has a history
+    to keep under grad mode (a raw view would drop it: the node's route computes it differentiably)."""
     base = o._base
     for t, tan in zip(inputs, tangents, strict=True):
         if tan is not None and (t is base or t._base is base):
+            if tan._rg and not tan._fw_only and STATE.enabled:
+                return None
             return view_tangent(o, t, tan)
     return None
 
