@@ -198,6 +198,14 @@ for step in range(3):
 for (n, p), q in zip(model.named_parameters(), ref.parameters(), strict=True):
     rows = -(-q.shape[0] // N)
     assert close(p, q[R * rows:(R + 1) * rows]), n
+seen = []   # reshard_after_forward (default): gathered in forward, freed, gathered again in backward
+st = model[2]._fsdp_state
+st.gather = functools.partial(lambda f, log: log.append(1) or f(), st.gather, seen)
+model(x[mine]).sum().backward()
+assert len(seen) == 2 and st.cache is None and st.live == [], len(seen)
+model[2].set_reshard_after_forward(False)
+model(x[mine]).sum().backward()
+assert len(seen) == 3
 model[3].unshard()
 assert close(model[3].weight, ref[3].weight) and model[3].weight.shape == (3, 8)
 model[3].reshard()

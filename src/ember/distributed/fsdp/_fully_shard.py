@@ -131,7 +131,8 @@ class _State(Regathering):
             out.append(xp.ascontiguousarray(rows[:, off:off + c * r].reshape(self.world * c, *shape[1:])[:shape[0]]))
         return out
 
-    gather_all = gather
+    def gather_all(self) -> list[Any]:
+        return self.gather()
 
     def reduce(self, grads: tuple[Tensor | None, ...]) -> list[Tensor | None]:
         """Each local parameter's gradient: the full gradients padded and packed, reduce-scattered (averaged)."""
