@@ -153,6 +153,14 @@ def test_fsdp_names_state_dict_and_repr_as_torch(worlds_of_one: object) -> None:
             out.append(len(f.FullyShardedDataParallel.fsdp_modules(model, root_only=True)))
             x = lib.ones(2, 4)
             out.append(model[0](x).shape if not kw else None)   # (indexing reaches the wrapped Sequential)
+            if kw.get("use_orig_params") or "sharding_strategy" in kw:   # the optimizer's full state, by name
+                opt = lib.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+                model[3](model[2](model[0](x))).sum().backward()
+                opt.step()
+                osd = f.FullyShardedDataParallel.optim_state_dict(model, opt)
+                out.append({n: {k: [round(float(e), 5) for e in v.reshape(-1)] for k, v in st.items()}
+                            for n, st in osd["state"].items()})
+                out.append(osd["param_groups"][0]["params"])
         model = make()
         mesh = lib.distributed.device_mesh.init_device_mesh("cpu", (1,))
         out.append(_outcome(lambda: f.fully_shard(model[4], mesh=mesh)))

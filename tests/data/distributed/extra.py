@@ -128,6 +128,17 @@ for case, kwargs, optim in CASES:
     # needs (all but the first Linear: its input needs no gradient) gather again in backward
     assert len(gathers) == 3 * {"linear": 3 + 2, "orig": 3 + 2, "size": 2 + 2, "whole": 1, "noshard": 3}[case], \
         (case, len(gathers))
+    # the optimizer's full state under the parameters' names, and back to this rank's shards
+    osd, ref_osd = FSDP.optim_state_dict(model, opt), ref_opt.state_dict()
+    ref_names = [n for n, _ in ref.named_parameters()]
+    assert sorted(osd["state"]) == sorted(KEYS) and sorted(osd["param_groups"][0]["params"]) == sorted(KEYS)
+    for name, st in osd["state"].items():
+        for k, v in st.items():
+            assert close(v, ref_osd["state"][ref_names.index(name)][k]), (case, name, k)
+    mine_sd, back = opt.state_dict(), FSDP.optim_state_dict_to_load(model, opt, osd)
+    assert back["param_groups"] == mine_sd["param_groups"] and back["state"].keys() == mine_sd["state"].keys()
+    for i, st in mine_sd["state"].items():
+        assert all(close(v, back["state"][i][k], 0) for k, v in st.items()), (case, i)
     want = ref.state_dict()
     with FSDP.state_dict_type(model, StateDictType.FULL_STATE_DICT, FullStateDictConfig(rank0_only=True)):
         full = model.state_dict()

@@ -170,6 +170,40 @@ class _Handle(Regathering):
             else:
                 p.grad._data += part
 
+    # ---- optimizer state -------------------------------------------------------------------------------------
+    def full_state(self, v: Any, i: int, flat: bool) -> Any:
+        """Parameter ``i``'s full optimizer state from this rank's state ``v`` of the flat shard (``flat``) or
+        of the parameter's shard; scalars as they are."""
+        if not isinstance(v, Tensor) or v.dim() == 0:
+            return v
+        buf = self.xp.zeros(self.shard_numel, v._data.dtype)
+        lo, hi = self._local_ranges()[i]
+        buf[lo - self.start:hi - self.start] = v._data.reshape(-1)[lo - self.start:hi - self.start] if flat else \
+            v._data.reshape(-1)
+        if self.no_shard:
+            full = buf
+        else:
+            full = self.xp.empty(self.padded, buf.dtype)
+            c10d.all_gather_single(from_array(full, v._dtype, v._device), from_array(buf, v._dtype, v._device),
+                                   group=self.group)
+        o, n = self.offsets[i], self.numels[i]
+        return from_array(full[o:o + n].reshape(self.shapes[i]).copy(), v._dtype, v._device)
+
+    def shard_state(self, values: list[Any], indices: list[int], flat: bool) -> Any:
+        """This rank's shard of full optimizer states ``values`` of parameters ``indices`` (the inverse of
+        :meth:`full_state`)."""
+        first = values[0]
+        if not isinstance(first, Tensor) or first.dim() == 0:
+            return first
+        full = self.xp.zeros(self.padded, first._data.dtype)
+        for v, i in zip(values, indices, strict=True):
+            full[self.offsets[i]:self.offsets[i] + self.numels[i]] = v._data.reshape(-1)
+        shard = full[self.start:self.start + self.shard_numel]
+        if not flat:
+            lo, hi = self._local_ranges()[indices[0]]
+            shard = shard[lo - self.start:hi - self.start].reshape(self.orig[indices[0]]._data.shape)
+        return from_array(shard.copy(), first._dtype, first._device)
+
     # ---- forward ----------------------------------------------------------------------------------------------
     def use(self, fulls: list[Tensor]) -> None:
         """Set each parameter's module attribute to its view of the gathered buffer."""
@@ -445,6 +479,89 @@ class FullyShardedDataParallel(nn.Module):
         result.missing_keys[:] = [k.replace(_PREFIX, "") for k in result.missing_keys]
         result.unexpected_keys[:] = [k.replace(_PREFIX, "") for k in result.unexpected_keys]
         return result
+
+    # ---- optimizer state -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _fqn_table(model: nn.Module) -> dict[int, list[tuple[str, _Handle, int]] | str]:
+        """For each parameter the optimizer may hold (by id): the (name, handle, index) of the original parameters
+        it stands for (a flat shard: several; an original's shard: one), or the name of an unmanaged one."""
+        table: dict[int, Any] = {}
+        names = {id(m): n for n, m in model.named_modules()}
+        for unit in FullyShardedDataParallel.fsdp_modules(model):
+            h = unit._handle
+            if h is None:
+                continue
+            first: dict[int, str] = {}
+            for module, name, i in h.slots:
+                prefix = names[id(module)]
+                first.setdefault(i, (prefix + "." + name if prefix else name).replace(_PREFIX, ""))
+            entries = [(first[i], h, i) for i in range(len(h.shapes))]
+            if h.use_orig_params:
+                for e, q in zip(entries, h.orig, strict=True):
+                    table[id(q)] = [e]
+            else:
+                table[id(h.flat)] = entries
+        for n, q in model.named_parameters():
+            table.setdefault(id(q), n.replace(_PREFIX, ""))
+        return table
+
+    @staticmethod
+    def optim_state_dict(model: nn.Module, optim: Any, optim_state_dict: dict[str, Any] | None = None,
+                         group: Any = None) -> dict[str, Any]:
+        """``optim``'s state dict with the full (unsharded) state of every original parameter, keyed by the
+        parameter's name as in the model's full state dict (FULL_STATE_DICT; every rank takes part)."""
+        sd = optim.state_dict() if optim_state_dict is None else optim_state_dict
+        table = FullyShardedDataParallel._fqn_table(model)
+        params = [q for g in optim.param_groups for q in g["params"]]
+        state: dict[str, Any] = {}
+        groups = []
+        for g in sd["param_groups"]:
+            fqns = []
+            for idx in g["params"]:
+                entry = table[id(params[idx])]
+                own = sd["state"].get(idx, {})
+                if isinstance(entry, str):
+                    fqns.append(entry)
+                    if own:
+                        state[entry] = dict(own)
+                    continue
+                for fqn, h, i in entry:
+                    fqns.append(fqn)
+                    if own:
+                        state[fqn] = {k: h.full_state(v, i, len(entry) > 1) for k, v in own.items()}
+            groups.append({**g, "params": fqns})
+        return {"state": state, "param_groups": groups}
+
+    @staticmethod
+    def optim_state_dict_to_load(model: nn.Module, optim: Any, optim_state_dict: dict[str, Any],
+                                 is_named_optimizer: bool = False, load_directly: bool = False,
+                                 group: Any = None) -> dict[str, Any]:
+        """The inverse of :meth:`optim_state_dict`: this rank's shards of the full state, keyed as ``optim``
+        expects (``optim.load_state_dict`` it, or pass ``load_directly=True``)."""
+        table = FullyShardedDataParallel._fqn_table(model)
+        full = optim_state_dict["state"]
+        state: dict[int, Any] = {}
+        groups = []
+        index = 0
+        for g, saved in zip(optim.param_groups, optim_state_dict["param_groups"], strict=True):
+            ids = []
+            for q in g["params"]:
+                entry = table[id(q)]
+                names = [entry] if isinstance(entry, str) else [e[0] for e in entry]
+                if names[0] in full:
+                    if isinstance(entry, str):
+                        state[index] = dict(full[entry])
+                    else:
+                        h = entry[0][1]
+                        state[index] = {k: h.shard_state([full[n][k] for n in names], [e[2] for e in entry],
+                                                         len(entry) > 1) for k in full[names[0]]}
+                ids.append(index)
+                index += 1
+            groups.append({**{k: v for k, v in saved.items() if k != "params"}, "params": ids})
+        out = {"state": state, "param_groups": groups}
+        if load_directly:
+            optim.load_state_dict(out)
+        return out
 
     # ---- gradients ----------------------------------------------------------------------------------------------
     def clip_grad_norm_(self, max_norm: float, norm_type: float = 2.0) -> Tensor:
