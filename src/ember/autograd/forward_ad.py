@@ -37,6 +37,7 @@ __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "un
 
 ACTIVE = [False]   # a dual level is active (and not suspended while a tangent is computed): read by ``record``
 _LEVEL = [-1]
+_TOKEN: list[object] = [None]   # one per level entered: marks the tangents nodes keep for their saved outputs
 _DUALS: dict[int, weakref.ref] = {}   # tensors given a tangent or a hidden flag in this level (by id)
 _PENDING: list[weakref.ref] = []   # tangents still to compute (flushed before in-place writes)
 _isinstance = isinstance
@@ -54,6 +55,7 @@ def enter_dual_level() -> int:
     if _LEVEL[0] >= 0:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _LEVEL[0] = 0
+    _TOKEN[0] = object()
     ACTIVE[0] = True
     return 0
 
@@ -193,7 +195,8 @@ def tangent_of(t: Tensor) -> Tensor | None:
     """``t``'s tangent at the active level (computed now if it was pending), or None."""
     d = t.__dict__
     if not d:
-        return None
+        fn = t._grad_fn
+        return None if fn is None else _saved_output_tangent(t, fn)
     tan = d.get("_fwt")
     if tan is not None:
         if d["_fwa"] is not t._data:   # an in-place view op (squeeze_, t_, ...) gave t new metadata
@@ -211,6 +214,21 @@ def tangent_of(t: Tensor) -> Tensor | None:
     set_tangent(t, tan)
     d["_fwa"] = pending.outs[k][3]   # laid out for the output as recorded
     return tangent_of(t)
+
+
+def _saved_output_tangent(t: Tensor, fn: Any) -> Tensor | None:
+    """The tangent of an op's output as its node saved it (a fresh tensor over the same array, made when a
+    backward unpacks it): what :func:`record_dual` left on the node in this level."""
+    kept = fn.__dict__.get("_fw_outs")
+    if kept is None or kept[0] is not _TOKEN[0]:
+        return None
+    entry = kept[1].get(t._output_nr)
+    if entry is None or entry[1] is not t._data:
+        return None
+    value = entry[0]
+    tan = value[0].results()[value[1]] if type(value) is tuple else value
+    set_tangent(t, tan)
+    return tan
 
 
 def node_of(t: Tensor) -> Any:
@@ -599,6 +617,7 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
     pending = None
     meta: list = []
     need: list[tuple[int, Tensor]] = []
+    kept: dict[int, tuple] = {}   # real nodes: the outputs' tangents, for the outputs their backward unpacks
     for k, o in enumerate(outs):
         if o is None or not (o._dtype.is_floating_point or o._dtype.is_complex):
             meta.append(None if o is None else (o._data.shape, o._dtype, o._device, o._data))
@@ -611,6 +630,8 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
             tan = _view_of_input(o, inputs, tangents)
             if tan is not None:
                 set_tangent(o, tan)
+                if real:
+                    kept[k] = (tan, o._data)
                 continue
         need.append((k, o))
     if need:   # the tangents as they are now: they may be written in place before these are computed
@@ -621,6 +642,10 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
         for k, o in need:
             o.__dict__["_fwp"] = (pending, k)
             _track(o)
+            if real:
+                kept[k] = ((pending, k), o._data)
+    if kept:
+        node.__dict__["_fw_outs"] = (_TOKEN[0], kept)
     return True
 
 
