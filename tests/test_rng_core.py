@@ -115,11 +115,26 @@ def test_set_state_errors():
 def test_uniform(seed, np_dt, t_dt):
     g, tg = pair(seed)
     for n in SIZES:
-        for lo, hi in ((0.0, 1.0), (-3.0, 7.3)):
+        # float32-like dtypes: the first, second and last ranges take the one-rounding path (exact float64
+        # sum; the last into subnormals), the third the emulated fused multiply-add
+        for lo, hi in ((0.0, 1.0), (-3.0, 7.3), (1e-30, 1.0), (-(2.0**-120), 2.0**-121)):
             assert same(
                 R.uniform(g, n, np_dt, lo, hi), torch.empty(n, dtype=t_dt).uniform_(lo, hi, generator=tg)
             )
         assert same_state(g, tg)
+
+
+def test_uniform_affine_exactness_test():
+    """Where the test promises an exact float64 ``k * step + offset`` for all 24-bit k, the k that set the
+    extreme bits are exact (it may be conservative, never wrong); both answers occur."""
+    from fractions import Fraction as Fr
+
+    for lo, hi in ((0.0, 1.0), (-3.0, 7.3), (1e-30, 1.0), (-(2.0**-120), 2.0**-121), (5.0, 5.0000001), (0.1, 1e10)):
+        step, offset = float(np.float32(hi) - np.float32(lo)) * 2.0**-24, float(np.float32(lo))
+        ks = [0, 1, 2, 3, (1 << 24) - 1, (1 << 24) - 3, 12345, 1 << 23, (1 << 23) + 1]
+        exact = all(Fr(k * step + offset) == Fr(k) * Fr(step) + Fr(offset) for k in ks)
+        assert exact or not R._sum_is_exact(step, 24, offset)
+    assert R._sum_is_exact(2.0**-24, 24, 0.0) and not R._sum_is_exact(2.0**-24, 24, 1e-30)
 
 
 @pytest.mark.parametrize(
@@ -415,6 +430,34 @@ def test_fma_emulation_is_correctly_rounded():
         for p, q, r in zip(a, b, c, strict=True)
     ]
     assert np.array_equal(ours.view(np.uint32), np.array(ref, np.float32).view(np.uint32))
+    a[:3], b[:3] = (-0.0, 1.5, 2.0**-80), (3.0, -0.0, 2.0**-80)   # signed zeros, and a float32-subnormal product
+    ours = R._fma32(a, b, 0.0)
+    ref = [_round_f32(Fraction(float(p)) * Fraction(float(q))) for p, q in zip(a, b, strict=True)]
+    assert np.array_equal(ours.view(np.uint32), np.array(ref, np.float32).view(np.uint32))   # +0.0: -0 + 0 = +0
+
+
+# uniforms (k / 2**24) whose log or sincos evaluation sums onto a float32 midpoint in float64 (found by trying
+# all 2**24 with the check of scripts/check_normal_transform.py, recording such sums)
+MIDPOINT_LOG_K = [5, 12, 96, 4608, 10240, 113973, 139264, 393216, 16777194, 16777205, 16777213]
+MIDPOINT_SINCOS_K = [8388607, 11393848, 11393849, 13771975, 16777213, 16777214]
+
+
+def test_normal_fast_transform_equals_the_exact_emulation():
+    """The float32 Box-Muller rounds each polynomial fused multiply-add once from float64: bit-identical to
+    the fully emulated transform (all 2**24 inputs: scripts/check_normal_transform.py; here the inputs that
+    meet a midpoint and a random sample)."""
+    rng = np.random.default_rng(3)
+    k1 = np.concatenate([MIDPOINT_LOG_K * 8, rng.integers(0, 1 << 24, 40000 - 8 * len(MIDPOINT_LOG_K))])
+    k2 = np.concatenate([MIDPOINT_SINCOS_K * 8, rng.integers(0, 1 << 24, 40000 - 8 * len(MIDPOINT_SINCOS_K))])
+    u = np.empty((5000, 16), np.float32)
+    u[:, :8] = (rng.permutation(k1).astype(np.float32) * np.float32(2.0**-24)).reshape(-1, 8)
+    u[:, 8:] = (k2.astype(np.float32) * np.float32(2.0**-24)).reshape(-1, 8)
+    for mean, std in ((0.0, 1.0), (0.5, 0.01), (-2.0, 3.0)):
+        fast = R._box_muller_f32(u, np.float32(mean), np.float32(std))
+        exact = R._box_muller_pairs(u[:, :8].ravel(), u[:, 8:].ravel(), float(np.float32(mean)),
+                                    float(np.float32(std)))
+        assert np.array_equal(fast[:, :8].ravel().view(np.uint32), exact[0].view(np.uint32))
+        assert np.array_equal(fast[:, 8:].ravel().view(np.uint32), exact[1].view(np.uint32))
 
 
 def _exact(v: Fraction, fallback: float) -> float:

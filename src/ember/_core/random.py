@@ -77,6 +77,7 @@ _FLOATS = (_F16, _BF16, _F32, _F64)
 _INTS = tuple(np.dtype(t) for t in (np.uint8, np.int8, np.int16, np.int32, np.int64))
 _UINTS = tuple(np.dtype(t) for t in (np.uint16, np.uint32, np.uint64))
 _BOOL = np.dtype(np.bool_)
+Fma = Callable[[np.ndarray, np.ndarray | float, np.ndarray | float], np.ndarray]
 _CHUNK64 = 1 << 14  # elements per chunk of the float64 fma emulation
 _MANT_DIGITS = {_F16: 11, _BF16: 8, _F32: 24, _F64: 53}
 _TORCH_NAMES = {_F16: "Half", _BF16: "BFloat16", _F32: "Float", _F64: "Double", _BOOL: "Bool"}
@@ -333,6 +334,8 @@ def _fma32(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float, tiny: bo
     s += c
     with np.errstate(over="ignore"):
         r = s.astype(np.float32)
+    if isinstance(c, float) and c == 0.0:
+        return r  # the float64 sum is the exact product: a single float32 rounding, as fused
     # The float64 product is exact, so only a float64 sum landing exactly on a float32 tie (or in the
     # float32 subnormal range) can be double-rounded; redo those with a round-to-odd sum.
     tie = np.bitwise_and(s.view(np.uint64), np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)
@@ -350,6 +353,36 @@ def _fma32(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float, tiny: bo
         ss = np.where((err != 0) & ((bits & 1) == 0), (bits + step).view(np.float64), ss)
         r.ravel()[idx] = ss.astype(np.float32)
     return r
+
+
+def _fma32_normal(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float) -> np.ndarray:
+    """:func:`_fma32` for results outside the float32 subnormal range."""
+    return _fma32(a, b, c, tiny=False)
+
+
+def _fma32_rounded(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float) -> np.ndarray:
+    """``a*b + c`` summed in float64 and rounded once to float32: the fused result unless that float64 sum
+    was rounded onto a float32 midpoint (rounding twice can differ only there), which callers rule out."""
+    s = a.astype(np.float64)
+    s *= b
+    s += c
+    return s.astype(np.float32)
+
+
+def _sum_is_exact(step: float, bits: int, offset: float) -> bool:
+    """Is ``k * step + offset`` exact in float64 for every integer 0 <= k < 2**bits, for float32 ``step``
+    and ``offset`` (where ``step`` may carry a power-of-two scale)?  Then rounding it once to float32 gives
+    the fused multiply-add's result (subnormals included: a single rounding)."""
+    if step == 0.0 or not math.isfinite(step):
+        return step == 0.0
+    _, e_step = math.frexp(step)
+    grain = e_step - 24   # every k * step is a multiple of 2**grain (step has a 24-bit significand)
+    top = e_step + bits   # |k * step| < 2**top
+    if offset != 0.0:
+        _, e_off = math.frexp(offset)
+        grain = min(grain, e_off - 24)
+        top = max(top, e_off) + 1
+    return top - grain <= 53
 
 
 def _from_f64(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -423,7 +456,14 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
         r = _fma64(_u53(gen, n), high - low, low)
     else:
         lo32, hi32 = np.float32(low), np.float32(high)
-        r = _fma32(_u24(gen, n), float(hi32 - lo32), float(lo32))
+        width, offset = float(hi32 - lo32), float(lo32)
+        if _sum_is_exact(width * 2.0**-24, 24, offset):
+            r = (gen._words(n) & np.uint64(0xFFFFFF)).astype(np.float64)
+            r *= width * 2.0**-24
+            r += offset
+            r = r.astype(np.float32)   # the fused result: the float64 sum above is exact, one rounding here
+        else:
+            r = _fma32(_u24(gen, n), width, offset)
     out = r.astype(dt, copy=False)
     lo_t, hi_t = _from_f64(np.array([low, high]), dt)
     out[out == hi_t] = lo_t
@@ -659,59 +699,77 @@ _TWO_PI_F = np.float32(2.0 * math.pi)
 _CHUNK = 1 << 12  # blocks per chunk of the float32 transform (keeps temporaries in cache)
 
 
-def _log_avx2(x: np.ndarray) -> np.ndarray:
+def _log_avx2(x: np.ndarray, fma: Fma = _fma32_normal) -> np.ndarray:
     """``log256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 x in (0, 1]."""
     b = np.maximum(x.view(np.uint32), np.uint32(0x00800000))
     e = ((b >> np.uint32(23)).astype(np.int32) - 127).astype(np.float32) + np.float32(1)
     m = ((b & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(np.float32)
-    small = m < _SQRTHF
-    np.subtract(e, np.float32(1), out=e, where=small)
+    small = m < _SQRTHF   # (masked ufuncs and np.where are ~10x slower than these exact selections)
+    e -= small
     x = m - np.float32(1)
-    np.add(x, m, out=x, where=small)
+    x += m * small
     z = x * x
-    y = _fma32(x, _LOG_P[0], _LOG_P[1], tiny=False)
+    y = fma(x, _LOG_P[0], _LOG_P[1])
     for p in _LOG_P[2:]:
-        y = _fma32(y, x, p, tiny=False)
-    y = _fma32(y * x, z, e * _LOG_Q1, tiny=False)
+        y = fma(y, x, p)
+    y = fma(y * x, z, e * _LOG_Q1)
     y -= z * np.float32(0.5)
     return (x + y) + e * _LOG_Q2
 
 
-def _sincos_avx2(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sincos_avx2(t: np.ndarray, fma: Fma = _fma32_normal) -> tuple[np.ndarray, np.ndarray]:
     """``sincos256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 t >= 0."""
     j = (t * _FOPI).astype(np.int32)
     j = (j + 1) & ~1
     y = j.astype(np.float32)
-    x = _fma32(y, _DP[0], t, tiny=False)
-    x = _fma32(y, _DP[1], x, tiny=False)
-    x = _fma32(y, _DP[2], x, tiny=False)
+    x = fma(y, _DP[0], t)
+    x = fma(y, _DP[1], x)
+    x = fma(y, _DP[2], x)
     z = x * x
-    c = _fma32(_fma32(z, _COS_C[0], _COS_C[1], tiny=False), z, _COS_C[2], tiny=False)
-    c = _fma32(c * z, z, -(z * np.float32(0.5)), tiny=False)
+    c = fma(fma(z, _COS_C[0], _COS_C[1]), z, _COS_C[2])
+    c = fma(c * z, z, -(z * np.float32(0.5)))
     c += np.float32(1)
-    s = _fma32(_fma32(z, _SIN_C[0], _SIN_C[1], tiny=False), z, _SIN_C[2], tiny=False)
-    s = _fma32(s * z, x, x, tiny=False)
-    swap = (j & 2) != 0
-    sin = np.where(swap, c, s)
-    cos = np.where(swap, s, c)
-    np.negative(sin, out=sin, where=(j & 4) != 0)
-    np.negative(cos, out=cos, where=((j - 2) & 4) == 0)
-    return sin, cos
+    s = fma(fma(z, _SIN_C[0], _SIN_C[1]), z, _SIN_C[2])
+    s = fma(s * z, x, x)
+    # swap where j & 2, then flip the sign bits: sin's where j & 4, cos's where (j - 2) & 4 is clear
+    swap = -((j >> 1) & 1)
+    cb, sb = c.view(np.int32), s.view(np.int32)
+    diff = (cb ^ sb) & swap
+    sin = (sb ^ diff) ^ ((j & 4) << 29)
+    cos = (cb ^ diff) ^ ((((j - 2) & 4) ^ 4) << 29)
+    return sin.view(np.float32), cos.view(np.float32)
+
+
+def _box_muller_pairs(u1: np.ndarray, u2: np.ndarray, mean: float, std: float,
+                      fma: Fma = _fma32_normal) -> tuple[np.ndarray, np.ndarray]:
+    """The (cos, sin) normals of float32 uniform pairs: ``radius = sqrt(-2 log(1 - u1))``, angle
+    ``2 pi u2``, each then ``* std + mean`` fused."""
+    radius = np.sqrt(np.float32(-2) * _log_avx2(np.float32(1) - u1, fma))
+    sin, cos = _sincos_avx2(_TWO_PI_F * u2, fma)
+    return _fma32(radius * cos, std, mean), _fma32(radius * sin, std, mean)
 
 
 def _box_muller_f32(d: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
-    """torch's AVX2 ``NormalFill16<float>`` applied to every row of a (blocks, 16) float32 array."""
-    out = np.empty_like(d)
-    for s in range(0, d.shape[0], _CHUNK):
-        blk = d[s : s + _CHUNK]
-        u1 = (np.float32(1) - blk[:, :8]).ravel()
-        u2 = blk[:, 8:].ravel()
-        radius = np.sqrt(np.float32(-2) * _log_avx2(u1))
-        sin, cos = _sincos_avx2(_TWO_PI_F * u2)
-        rows = blk.shape[0]
-        out[s : s + rows, :8] = _fma32(radius * cos, float(std), float(mean)).reshape(rows, 8)
-        out[s : s + rows, 8:] = _fma32(radius * sin, float(std), float(mean)).reshape(rows, 8)
-    return out
+    """torch's AVX2 ``NormalFill16<float>`` applied to every row of a (blocks, 16) float32 array.
+
+    The fused multiply-adds of the ``log`` and ``sincos`` polynomials are computed as float64 sums rounded
+    once to float32 (:func:`_fma32_rounded`): their inputs are the 2**24 possible uniforms, and on every one
+    of them that gives the exactly emulated result bit for bit (scripts/check_normal_transform.py tries them
+    all).  Chunks of rows run on the intra-op threads.
+    """
+    from ..ops._parallel import split_rows
+
+    first, second = np.empty((d.shape[0], 8), np.float32), np.empty((d.shape[0], 8), np.float32)
+
+    def run(start: int, stop: int) -> None:
+        for s in range(start, stop, _CHUNK):
+            rows = slice(s, min(s + _CHUNK, stop))
+            pairs = _box_muller_pairs(d[rows, :8].ravel(), d[rows, 8:].ravel(), float(mean), float(std),
+                                      _fma32_rounded)
+            first[rows], second[rows] = (v.reshape(-1, 8) for v in pairs)
+
+    split_rows(np, d.shape[0], 16, run)
+    return np.concatenate([first, second], axis=1)
 
 
 def _box_muller_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
