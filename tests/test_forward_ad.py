@@ -540,16 +540,39 @@ def test_direct_rules_do_not_run_backward(monkeypatch: pytest.MonkeyPatch) -> No
     """Products and convolutions get their tangents from the product rule with the forward op: the backward
     nodes (the double-vjp route) are never called, and the tangents are torch's."""
     from ember.nn.functional._conv import ConvolutionBackward0
+    from ember.nn.functional._layers import NativeLayerNormBackward0
     from ember.ops.matmul import _AddProduct, _Product
 
     def boom(*args: Any) -> None:
         raise AssertionError("backward used for a tangent")
-    for cls in (_Product, _AddProduct, ConvolutionBackward0):
+    for cls in (_Product, _AddProduct, ConvolutionBackward0, NativeLayerNormBackward0):
         monkeypatch.setattr(cls, "backward", boom)
     fwd_both(lambda L, a, b, w: (a @ b, L.bmm(a.expand(2, 3, 4), b.expand(2, 4, 2)), L.einsum("ij,jk->ik", a, b),
                                  L.nn.functional.linear(a, b.t(), b[0]), L.addmm(b[0], a, b, beta=2, alpha=0.5),
-                                 L.nn.functional.conv2d(a[None, None], w, w[0, 0, 0, :1], padding=1)),
-             arr(3, 4), arr(4, 2), arr(1, 1, 2, 2), tangents=(arr(3, 4), None, arr(1, 1, 2, 2)))
+                                 L.nn.functional.conv2d(a[None, None], w, w[0, 0, 0, :1], padding=1),
+                                 L.nn.functional.layer_norm(a, (4,), b[:, 0], b[:, 1])),
+             arr(3, 4), arr(4, 2), arr(1, 1, 2, 2), tangents=(arr(3, 4), arr(4, 2), arr(1, 1, 2, 2)))
+
+
+def test_gradient_of_tangent_matches_finite_differences() -> None:
+    """d/dx sum(tangent²) for layer_norm (direct rule), det and batch_norm (backward-of-backward route)
+    against central differences (torch's own values are off for det and batch_norm here)."""
+    x, t = np.eye(3) * 3 + arr(3, 3), arr(3, 3)
+    for f in (lambda v: ember.nn.functional.layer_norm(v, (3,)), ember.linalg.det,
+              lambda v: ember.nn.functional.batch_norm(v, None, None, training=True)):
+        def loss(xv: np.ndarray, f: Callable = f) -> Any:
+            p = ember.tensor(xv, requires_grad=True)
+            with efw.dual_level():
+                tangent = efw.unpack_dual(f(efw.make_dual(p, ember.tensor(t)))).tangent
+                return p, (tangent * tangent).sum()
+        p, s = loss(x)
+        (g,) = ember.autograd.grad(s, p)
+        num = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[i] = 1e-6
+            num[i] = (loss(x + e)[1].item() - loss(x - e)[1].item()) / 2e-6
+        np.testing.assert_allclose(g.numpy(), num, rtol=1e-5, atol=1e-6)
 
 
 def _tangent_grads(L: Any, pool: bool) -> tuple:

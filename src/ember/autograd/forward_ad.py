@@ -451,6 +451,26 @@ def _logcumsumexp_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None
     return (t * (x - m).exp()).cumsum(d) * (m - y).exp()
 
 
+def _layer_norm_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
+    """With ``x̂ = (x - mean)·r``: ``dx̂ = r·(tx - mean(tx) - x̂·mean(tx·x̂))``, then ``dx̂·w + x̂·tw + tb``
+    (in ember ops of the saved input, so the tangent is differentiable to any order)."""
+    x, w = node.saved
+    tx, tw, tb = tangents
+    dims = node.dims
+    xc = x - x.mean(dims, keepdim=True)
+    xhat = xc * ((xc * xc).mean(dims, keepdim=True) + node.eps).rsqrt()
+    terms = []
+    if tx is not None:
+        r = ((xc * xc).mean(dims, keepdim=True) + node.eps).rsqrt()
+        dxhat = r * (tx - tx.mean(dims, keepdim=True) - xhat * (tx * xhat).mean(dims, keepdim=True))
+        terms.append(dxhat if w is None else dxhat * w)
+    if tw is not None:
+        terms.append(xhat * tw)
+    if tb is not None:
+        terms.append(tb.expand(shape))
+    return _sum(terms)
+
+
 def _composed_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
     duals = [t if tan is None else _dual_copy(t, tan) for t, tan in zip(node.saved, tangents, strict=True)]
     ACTIVE[0] = True
@@ -475,7 +495,8 @@ def _dual_copy(t: Tensor, tangent: Tensor) -> Tensor:
 def _rules() -> dict[str, Any]:
     from ..ops import matmul as M
     mm, mv, bmm = M.mm, M.mv, M.bmm
-    rules: dict[str, Any] = {"ConvolutionBackward0": _conv_rule, "LogcumsumexpBackward0": _logcumsumexp_rule}
+    rules: dict[str, Any] = {"ConvolutionBackward0": _conv_rule, "LogcumsumexpBackward0": _logcumsumexp_rule,
+                             "NativeLayerNormBackward0": _layer_norm_rule}
     for names, prod in ((("MmBackward0", "AddmmBackward0"), mm), (("MvBackward0", "AddmvBackward0"), mv),
                         (("BmmBackward0", "BaddbmmBackward0"), bmm), (("DotBackward0",), M.dot),
                         (("VdotBackward0",), M.vdot), (("AddrBackward0",), M.outer),
