@@ -438,8 +438,5 @@ def _traced_through(a: SimpleNamespace) -> list[str]:
     return [str(All().trace(m)) for m in (a.nn.Tanh(), a.nn.Sigmoid(), a.nn.Dropout(), a.nn.Softmax(1))]
 
 
-@pytest.mark.xfail(strict=True, reason="ember.nn (not fx): traced through, nn.Tanh/Sigmoid call F.tanh/F.sigmoid "
-                   "(torch: torch.tanh); overrides._install leaves nn.Dropout's staticmethod F.dropout (defined on the "
-                   "private _DropoutNd) undispatched and binds nn.Softmax's to special.softmax")
 def test_standard_modules_traced_through_as_torch() -> None:
     assert _traced_through(E) == _traced_through(T)

@@ -273,7 +273,7 @@ from ._more import *  # noqa: E402,F403
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library", "ao",
-                    "quantization")
+                    "quantization", "fx")
 
 
 def __getattr__(name: str) -> object:

@@ -499,14 +499,16 @@ def _named(fn: Callable, name: str, qualname: str) -> Callable:
 
 
 def _install() -> None:
-    from .nn import Module, modules
+    from .nn import Module, functional
 
-    replaced: dict[int, Callable] = {}
+    replaced: dict[int, Callable] = {}   # what modules holding a function get: nn.functional's wrapper first
     for ns in _namespaces():
         listed = _OVERRIDABLE.setdefault(ns, [])
         for name, fn in list(vars(ns).items()):
             if _wrappable(fn, name):
-                new = replaced[id(fn)] = _named(_function_wrapper(fn), name, name)
+                new = _named(_function_wrapper(fn), name, name)
+                if ns is functional or id(fn) not in replaced:
+                    replaced[id(fn)] = new
                 if name not in _IGNORED_FACTORIES:
                     listed.append(new)
                 _rebind(ns, name, new)
@@ -524,15 +526,21 @@ def _install() -> None:
             _rebind(Tensor, name, method)
     _NOWRAP.add(Tensor.grad.__get__)   # type: ignore[attr-defined]
     _rebind(Tensor, "__torch_function__", classmethod(_default_torch_function))   # skips _tensor's late import
-    for cls in vars(modules).values():   # modules holding a functional as a staticmethod or a default argument
-        if isinstance(cls, type) and issubclass(cls, Module):
-            for attr, value in list(vars(cls).items()):
-                if isinstance(value, staticmethod) and id(value.__func__) in replaced:
-                    _rebind(cls, attr, staticmethod(replaced[id(value.__func__)]))
-                elif isinstance(value, _types.FunctionType) and value.__defaults__:
-                    defaults = tuple(replaced.get(id(d), d) for d in value.__defaults__)
-                    if defaults != value.__defaults__:
-                        _rebind(value, "__defaults__", defaults)
+    seen: set[type] = set()
+    pending = [Module]   # every Module class (private bases too) holding a functional as a staticmethod or a
+    while pending:       # default argument
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        for attr, value in list(vars(cls).items()):
+            if isinstance(value, staticmethod) and id(value.__func__) in replaced:
+                _rebind(cls, attr, staticmethod(replaced[id(value.__func__)]))
+            elif isinstance(value, _types.FunctionType) and value.__defaults__:
+                defaults = tuple(replaced.get(id(d), d) for d in value.__defaults__)
+                if defaults != value.__defaults__:
+                    _rebind(value, "__defaults__", defaults)
 
 
 # ---------------------------------------------------------------------------------------------- public helpers

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..._tensor import Tensor
 from ...ops.creation import empty
+from ...ops.elementwise import sigmoid, tanh
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -101,11 +102,11 @@ class Hardswish(_InplaceOnly):
 
 
 class Sigmoid(_Stateless):
-    fn = staticmethod(F.sigmoid)
+    fn = staticmethod(sigmoid)   # torch's module calls torch.sigmoid, not F.sigmoid
 
 
 class Tanh(_Stateless):
-    fn = staticmethod(F.tanh)
+    fn = staticmethod(tanh)   # torch's module calls torch.tanh, not F.tanh
 
 
 class Softsign(_Stateless):
