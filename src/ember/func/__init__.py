@@ -312,10 +312,9 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
         columns: list[list[list[Tensor]]] = [[] for _ in flat]   # per input leaf, per element: output tangents
         outs = aux = rebuild_out = None
         for k, x in enumerate(flat):
+            basis = x.new_ones(x.numel()).diag()   # row j: the tangent of element j
             for j in range(x.numel()):
-                basis = x.new_zeros(x.numel())
-                basis[j] = 1
-                tangents = [*zeros[:k], basis.reshape(x.shape), *zeros[k + 1:]]
+                tangents = [*zeros[:k], basis[j].reshape(x.shape), *zeros[k + 1:]]
                 outs, tans, aux, rebuild_out = _jvp_flat(f, flat, tangents, has_aux)
                 columns[k].append(tans)
         if outs is None:   # no input element: the output's shape from one plain call
