@@ -595,9 +595,6 @@ def test_tangent_with_history_is_differentiable() -> None:
     assert_close(_tangent_grads(ember, False), _tangent_grads(torch, False))
 
 
-@pytest.mark.xfail(strict=True, reason="nn/functional/_pooling.py: _node() caches node classes by name only, so the "
-                   "adjoint recorded as 'MaxPool2DWithIndicesBackward0' by _linear gets the _MaxPoolBackward class "
-                   "(no 'scatter' attribute): third-order derivatives of max pooling fail")
 def test_max_pool_tangent_is_differentiable() -> None:
     assert_close(_tangent_grads(ember, True), _tangent_grads(torch, True))
 

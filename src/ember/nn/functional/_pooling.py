@@ -51,13 +51,15 @@ class _LinearBackward(Node):
         return (_linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__),)
 
 
-_NODES: dict[str, type[Node]] = {}
+_NODES: dict[tuple[str, type[Node]], type[Node]] = {}
 
 
 def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
-    cls = _NODES.get(name)
+    """The Node class called ``name`` with behaviour ``base`` (one class per pair: torch's names repeat across
+    behaviours, e.g. max pooling's forward node and the linear adjoint recorded by its backward)."""
+    cls = _NODES.get((name, base))
     if cls is None:
-        cls = _NODES[name] = type(name, (base,), {"__slots__": ()})
+        cls = _NODES[name, base] = type(name, (base,), {"__slots__": ()})
     return cls
 
 
