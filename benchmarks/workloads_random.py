@@ -1,6 +1,6 @@
 """Random samplers with torch's streams: rejection samplers (gamma, beta, Dirichlet, Student-t, binomial,
 Poisson) with scalar and tensor parameters, multinomial/categorical, randperm and normal with tensor
-parameters.  10^5 draws, except 2*10^4 for rejection samplers with a parameter per element (torch draws
+parameters, and the plain fills (randn, rand, a 1024x1024 Linear's initialisation).  10^5 draws, except 2*10^4 for rejection samplers with a parameter per element (torch draws
 those element after element from one stream, and so does ember, in Python: ~0.1 s per call)."""
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ def normal_tensor(lib: Any) -> Callable[[], Any]:
     return lambda: lib.normal(mean, std)
 
 
+def linear_init(lib: Any) -> Callable[[], Any]:
+    """``nn.Linear(1024, 1024)``: kaiming-uniform weight and uniform bias (model construction time)."""
+    return lambda: lib.nn.Linear(1024, 1024)
+
+
 WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "_standard_gamma M f32 alpha 0.5-5": (lambda lib: standard_gamma(lib, 0.5, 5.0), 1),
     "_standard_gamma M f64 alpha 0.5-5": (lambda lib: standard_gamma(lib, 0.5, 5.0, "float64"), 1),
@@ -120,4 +125,8 @@ WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "Categorical(100x50).sample(1000)": (categorical, 1),
     "randperm N": (randperm, 1),
     "normal(mean, std) tensors": (normal_tensor, 1),
+    "randn N f32": (lambda lib: lambda: lib.randn(N), 1),
+    "randn N f64": (lambda lib: lambda: lib.randn(N, dtype=lib.float64), 1),
+    "rand N f32": (lambda lib: lambda: lib.rand(N), 1),
+    "nn.Linear(1024, 1024) init": (linear_init, 1),
 }
