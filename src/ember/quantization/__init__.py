@@ -3,4 +3,11 @@
 from __future__ import annotations
 
 from ..ao.quantization import *  # noqa: F403
-from ..ao.quantization import __all__  # noqa: F401
+from ..ao.quantization import (  # noqa: F401
+    __all__,  # noqa: F401
+    fake_quantize,
+    observer,
+    qconfig,
+    quantization_mappings,
+    stubs,
+)

@@ -19,6 +19,7 @@ from ...ops.quantize import (
 )
 from .observer import (
     FixedQParamsObserver,
+    HistogramObserver,
     MovingAverageMinMaxObserver,
     MovingAveragePerChannelMinMaxObserver,
     default_fixed_qparams_range_0to1_observer,
@@ -41,6 +42,8 @@ __all__ = [
     "fused_wt_fake_quant_range_neg_127_to_127", "fused_per_channel_wt_fake_quant_range_neg_127_to_127",
     "disable_fake_quant", "enable_fake_quant", "disable_observer", "enable_observer", "FixedQParamsFakeQuantize",
     "default_fixed_qparams_range_neg1to1_fake_quant", "default_fixed_qparams_range_0to1_fake_quant",
+    "default_affine_fixed_qparams_fake_quant", "default_symmetric_fixed_qparams_fake_quant",
+    "default_dynamic_fake_quant", "default_embedding_fake_quant_4bit", "default_histogram_fake_quant",
 ]
 
 
@@ -235,6 +238,18 @@ fused_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_ar
 fused_per_channel_wt_fake_quant_range_neg_127_to_127 = FusedMovingAvgObsFakeQuantize.with_args(
     observer=MovingAveragePerChannelMinMaxObserver, quant_min=-127, quant_max=127, dtype=D.qint8,
     qscheme=per_channel_symmetric, eps=2 ** -12)
+
+default_affine_fixed_qparams_fake_quant = default_fixed_qparams_range_0to1_fake_quant
+default_symmetric_fixed_qparams_fake_quant = default_fixed_qparams_range_neg1to1_fake_quant
+default_dynamic_fake_quant = FakeQuantize.with_args(
+    observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255, is_dynamic=True, dtype=D.quint8,
+    averaging_constant=1)
+default_embedding_fake_quant_4bit = FakeQuantize.with_args(
+    observer=MovingAveragePerChannelMinMaxObserver, qscheme=per_channel_affine_float_qparams, ch_axis=0,
+    dtype=D.quint4x2, averaging_constant=1)
+default_histogram_fake_quant = FakeQuantize.with_args(
+    observer=HistogramObserver, quant_min=0, quant_max=255, dtype=D.quint8, qscheme=per_tensor_affine,
+    reduce_range=True)
 
 
 def disable_fake_quant(mod: nn.Module) -> None:

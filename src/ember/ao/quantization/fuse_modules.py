@@ -11,7 +11,8 @@ from ... import nn
 from ...nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 from ..nn import intrinsic as nni
 
-__all__ = ["fuse_modules", "fuse_modules_qat", "fuse_known_modules", "get_fuser_method"]
+__all__ = ["fuse_modules", "fuse_modules_qat", "fuse_known_modules", "get_fuser_method", "fuse_conv_bn",
+           "fuse_conv_bn_relu", "fuse_linear_bn", "fuse_convtranspose_bn"]
 
 _CONV_RELU = {nn.Conv1d: nni.ConvReLU1d, nn.Conv2d: nni.ConvReLU2d, nn.Conv3d: nni.ConvReLU3d}
 _CONV_BN_TRAIN = {nn.Conv1d: nni.ConvBn1d, nn.Conv2d: nni.ConvBn2d, nn.Conv3d: nni.ConvBn3d}
@@ -55,6 +56,15 @@ def fuse_linear_bn(is_qat: bool, linear: Any, bn: Any) -> nn.Module:
     return nni.LinearBn1d(linear, bn) if is_qat else fuse_linear_bn_eval(linear, bn)
 
 
+def fuse_convtranspose_bn(is_qat: bool, convt: Any, bn: Any) -> nn.Module:
+    """A transposed convolution with ``bn`` folded in (inference only)."""
+    if convt.training != bn.training:
+        raise AssertionError("ConvTranspose and BN both must be in the same mode (train or eval).")
+    if is_qat:
+        raise Exception("Fusing ConvTranspose+BatchNorm not yet supported in QAT.")  # noqa: TRY002
+    return fuse_conv_bn_eval(convt, bn, transpose=True)
+
+
 def _wrap(container: type) -> Callable:
     return lambda is_qat, a, b: container(a, b)
 
@@ -73,6 +83,9 @@ _DEFAULT_OP_LIST_TO_FUSER_METHOD: dict[tuple, Callable] = {
     (nn.Linear, nn.ReLU): _wrap(nni.LinearReLU),
     (nn.BatchNorm2d, nn.ReLU): _wrap(nni.BNReLU2d),
     (nn.BatchNorm3d, nn.ReLU): _wrap(nni.BNReLU3d),
+    (nn.ConvTranspose1d, nn.BatchNorm1d): fuse_convtranspose_bn,
+    (nn.ConvTranspose2d, nn.BatchNorm2d): fuse_convtranspose_bn,
+    (nn.ConvTranspose3d, nn.BatchNorm3d): fuse_convtranspose_bn,
 }
 
 

@@ -43,7 +43,10 @@ __all__ = [
     "per_channel_weight_observer_range_neg_127_to_127", "default_float_qparams_observer", "PlaceholderObserver",
     "default_placeholder_observer", "default_dynamic_quant_observer", "FixedQParamsObserver",
     "default_fixed_qparams_range_neg1to1_observer", "default_fixed_qparams_range_0to1_observer",
-    "HistogramObserver", "default_histogram_observer",
+    "HistogramObserver", "default_histogram_observer", "NoopObserver", "RecordingObserver", "ReuseInputObserver",
+    "default_debug_observer", "default_reuse_input_observer", "default_affine_fixed_qparams_observer",
+    "default_symmetric_fixed_qparams_observer", "default_float_qparams_observer_4bit", "get_observer_state_dict",
+    "load_observer_state_dict",
 ]
 
 _EPS = 1.1920928955078125e-07      # torch.finfo(torch.float32).eps
@@ -517,6 +520,83 @@ class PlaceholderObserver(ObserverBase):
         raise Exception("calculate_qparams should not be called for PlaceholderObserver")  # noqa: TRY002
 
 
+class RecordingObserver(ObserverBase):
+    """Debugging observer: keeps a copy of every tensor it sees (``get_tensor_value``)."""
+
+    __annotations__ = {"tensor_val": list[Any | None]}
+
+    def __init__(self, dtype: Any = D.quint8) -> None:
+        super().__init__(dtype=dtype, is_dynamic=False)
+        self.tensor_val: list = []
+
+    def forward(self, x: Any) -> Any:
+        self.tensor_val.append(x.clone())
+        return x
+
+    def calculate_qparams(self) -> Any:
+        raise Exception("calculate_qparams should not be called for RecordingObserver")  # noqa: TRY002
+
+    def get_tensor_value(self) -> list:
+        return self.tensor_val
+
+
+class NoopObserver(ObserverBase):
+    """Observes nothing; only carries a dtype (fp16 by default) for the conversion step."""
+
+    def __init__(self, dtype: Any = D.float16, custom_op_name: str = "") -> None:
+        super().__init__(dtype=dtype, is_dynamic=False)
+        self.dtype = dtype
+        self.custom_op = custom_op_name
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def calculate_qparams(self) -> Any:
+        raise Exception("calculate_qparams should not be called for NoopObserver")  # noqa: TRY002
+
+
+class ReuseInputObserver(ObserverBase):
+    """Marks an output that reuses its input's qparams (``reshape`` and friends)."""
+
+    def __init__(self) -> None:
+        super().__init__(D.quint8, is_dynamic=False)
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+    def calculate_qparams(self) -> Any:
+        raise Exception("calculate_qparams should not be called for ReuseInputObserver")  # noqa: TRY002
+
+
+def get_observer_state_dict(mod: nn.Module) -> dict:
+    """The state_dict entries of the observers / fake-quantizers in ``mod`` (their ``activation_post_process``
+    and ``*_fake_quant`` submodules)."""
+    from collections import OrderedDict
+    return OrderedDict((k, v) for k, v in mod.state_dict().items()
+                       if "activation_post_process" in k or "fake_quant" in k)
+
+
+def load_observer_state_dict(mod: nn.Module, obs_dict: dict) -> None:
+    """Load observer statistics saved by :func:`get_observer_state_dict` (min/max buffers resized as needed)."""
+    missing = []
+    for name, module in mod.named_modules():
+        prefix = name + "." if name else ""
+        if isinstance(module, ObserverBase):
+            for key in ("min_val", "max_val"):
+                if prefix + key in obs_dict and hasattr(module, key):
+                    getattr(module, key).resize_(obs_dict[prefix + key].shape)
+    unexpected = []
+    for key, value in obs_dict.items():
+        try:
+            target = mod.get_submodule(key.rsplit(".", 1)[0]) if "." in key else mod
+            buf = getattr(target, key.rsplit(".", 1)[-1])
+            buf.copy_(value)
+        except AttributeError:
+            unexpected.append(key)
+    if missing or unexpected:
+        raise Exception(f"Missing keys for observer {missing} in state_dict")  # noqa: TRY002
+
+
 default_observer = MinMaxObserver.with_args(quant_min=0, quant_max=127)
 default_fixed_qparams_range_neg1to1_observer = FixedQParamsObserver.with_args(
     scale=2.0 / 256.0, zero_point=128, dtype=D.quint8, quant_min=0, quant_max=255)
@@ -534,3 +614,9 @@ per_channel_weight_observer_range_neg_127_to_127 = PerChannelMinMaxObserver.with
     dtype=D.qint8, qscheme=per_channel_symmetric, quant_min=-127, quant_max=127, eps=2 ** -12)
 default_float_qparams_observer = PerChannelMinMaxObserver.with_args(
     dtype=D.quint8, qscheme=per_channel_affine_float_qparams, ch_axis=0)
+default_float_qparams_observer_4bit = PerChannelMinMaxObserver.with_args(
+    dtype=D.quint4x2, qscheme=per_channel_affine_float_qparams, ch_axis=0)
+default_debug_observer = RecordingObserver
+default_reuse_input_observer = ReuseInputObserver
+default_affine_fixed_qparams_observer = default_fixed_qparams_range_0to1_observer
+default_symmetric_fixed_qparams_observer = default_fixed_qparams_range_neg1to1_observer
