@@ -522,7 +522,7 @@ class QuantizedTensor(Tensor):
 
 def _qtensor(arr: Any, dtype: D.dtype, dev: Any, scheme: qscheme, scale: Any, zero_point: Any,
              axis: int | None) -> QuantizedTensor:
-    if not _DISPATCHING[0]:
+    if not (_DISPATCHING and _DISPATCHING[0]._ACTIVE):
         _start_dispatch()
     t = new_tensor(arr, dtype, dev)
     q = QuantizedTensor.__new__(QuantizedTensor)
@@ -620,7 +620,7 @@ def linear_dynamic(input: Tensor, weight: QuantizedTensor, bias: Tensor | None, 
 # ---- float functions applied to quantized tensors ---------------------------------------------------------
 # torch runs these on quantized tensors directly; ember routes them through ``__torch_function__``, turned on
 # (for the process) when the first quantized tensor is made, so programs without quantization never pay for it.
-_DISPATCHING = [False]
+_DISPATCHING: list = []   # ember.overrides, once imported
 # functions that only move or select elements: run on the integers, the result keeps the qparams
 _STRUCTURAL = frozenset({
     "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "permute", "transpose", "t", "squeeze",
@@ -629,8 +629,8 @@ _STRUCTURAL = frozenset({
     "adaptive_max_pool1d", "adaptive_max_pool2d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
 })
-# functions computed in float between a dequantize and a quantize with the input's qparams
-_REQUANTIZED = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+# averages (the input's qparams): computed on the zero-point-shifted integers in float64, rounded half to even
+_AVERAGES = frozenset({"avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
                           "adaptive_avg_pool3d", "interpolate", "upsample", "upsample_nearest", "mean"})
 # functions whose output range is known: quantized with fixed qparams (torch's choice)
 _FIXED_QPARAMS = {"sigmoid": (1.0 / 256, 0), "hardsigmoid": (1.0 / 256, 0), "tanh": (2.0 / 256, 128)}
@@ -640,7 +640,7 @@ _CLAMPS = {"relu": (0.0, None), "relu_": (0.0, None), "relu6": (0.0, 6.0), "hard
 
 def _start_dispatch() -> None:
     from .. import overrides as eo
-    _DISPATCHING[0] = True
+    _DISPATCHING[:] = [eo]
     QuantizedTensor.__torch_function__ = classmethod(_quantized_torch_function)   # type: ignore[assignment]
     eo._KIND.pop(QuantizedTensor, None)
     eo._PLAIN_TYPES.discard(QuantizedTensor)
@@ -716,7 +716,13 @@ def _quantized_torch_function(cls: type, func: Any, types: Any, args: tuple = ()
             return _rewrap(func(*_plain(args), **kwargs), q)
         if name in _CLAMPS:
             return _clamp(name, q, args, kwargs)
-        if name in _REQUANTIZED or name in ("cat", "stack", "concat", "concatenate") or name in _FIXED_QPARAMS:
+        if name in _AVERAGES:
+            shifted = new_tensor(q._data.astype(np.float64) - q._zero_point, D.float64, q._device)
+            y = func(*[shifted if a is q else a for a in args], **kwargs)
+            _, lo, hi = _QDTYPES[q._dtype.name]
+            out = _xp(q).clip(_xp(q).rint(y._data) + q._zero_point, lo, hi).astype(q._data.dtype)
+            return _qtensor(out, q._dtype, q._device, q._qscheme, q._scale, q._zero_point, None)
+        if name in ("cat", "stack", "concat", "concatenate") or name in _FIXED_QPARAMS:
             deq = [a.dequantize() if isinstance(a, QuantizedTensor) else a for a in args]
             deq = [[b.dequantize() if isinstance(b, QuantizedTensor) else b for b in a]
                    if isinstance(a, (list, tuple)) else a for a in deq]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ......_core import dtype as D
 from ....quantized import modules as nnq
 from ...modules import fused as nni
 
@@ -21,6 +22,9 @@ class LinearReLU(nnq.Linear):
     _FLOAT_MODULE = (nni.LinearReLU,)
     _RELU = True
     _get_name = _quantized_name
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = D.qint8) -> None:
+        super().__init__(in_features, out_features, bias, dtype=dtype)
 
 
 class ConvReLU1d(nnq.Conv1d):
