@@ -9,70 +9,92 @@ CuPy's. Random numbers on cuda tensors come from each GPU's Philox generator, dr
 
 from __future__ import annotations
 
-import os
+import warnings
 from typing import Any, NamedTuple
 
 from .._core import device as _device_mod
 from .._core import dtype as D
 from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
 from .._legacy import legacy_type
-from ..ops import _philox
-from . import graphs
-from .graphs import CUDAGraph, graph, graph_pool_handle
-from .streams import Event, Stream, current_stream, default_stream, stream
+from ..ops import tensor_storage as _tensor_storage
+from . import graphs, jiterator, memory, nvtx, random
+from .graphs import CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing
+from .memory import (
+    MemPool,
+    caching_allocator_alloc,
+    caching_allocator_delete,
+    empty_cache,
+    get_allocator_backend,
+    get_per_process_memory_fraction,
+    host_memory_stats,
+    list_gpu_processes,
+    max_memory_allocated,
+    max_memory_cached,
+    max_memory_reserved,
+    mem_get_info,
+    memory_allocated,
+    memory_cached,
+    memory_reserved,
+    memory_snapshot,
+    memory_stats,
+    memory_stats_as_nested_dict,
+    memory_summary,
+    reset_accumulated_memory_stats,
+    reset_max_memory_allocated,
+    reset_max_memory_cached,
+    reset_peak_memory_stats,
+    set_per_process_memory_fraction,
+    use_mem_pool,
+)
+from .random import (
+    get_rng_state,
+    get_rng_state_all,
+    initial_seed,
+    manual_seed,
+    manual_seed_all,
+    seed,
+    seed_all,
+    set_rng_state,
+    set_rng_state_all,
+)
+from .streams import (
+    Event,
+    ExternalStream,
+    Stream,
+    StreamContext,
+    current_stream,
+    default_stream,
+    get_stream_from_external,
+    set_stream,
+    stream,
+)
 
 __all__ = [
-    "OutOfMemoryError",
-    "is_available",
-    "device_count",
-    "current_device",
-    "set_device",
-    "device",
-    "device_of",
-    "get_device_name",
-    "get_device_capability",
-    "get_device_properties",
-    "synchronize",
-    "manual_seed",
-    "manual_seed_all",
-    "seed",
-    "seed_all",
-    "initial_seed",
-    "get_rng_state",
-    "set_rng_state",
-    "get_rng_state_all",
-    "set_rng_state_all",
-    "is_initialized",
-    "init",
-    "memory_allocated",
-    "max_memory_allocated",
-    "memory_reserved",
-    "max_memory_reserved",
-    "reset_peak_memory_stats",
-    "reset_max_memory_allocated",
-    "empty_cache",
-    "mem_get_info",
-    "memory_stats",
-    "Stream",
-    "Event",
-    "current_stream",
-    "default_stream",
-    "stream",
-    "graphs",
-    "CUDAGraph",
-    "graph",
-    "graph_pool_handle",
-    "is_bf16_supported",
-    "FloatTensor",
-    "DoubleTensor",
-    "HalfTensor",
-    "BFloat16Tensor",
-    "ByteTensor",
-    "CharTensor",
-    "ShortTensor",
-    "IntTensor",
-    "LongTensor",
-    "BoolTensor",
+    "OutOfMemoryError", "is_available", "device_count", "current_device", "set_device", "device", "device_of",
+    "get_device_name", "get_device_capability", "get_device_properties", "synchronize", "is_initialized", "init",
+    "is_bf16_supported", "is_tf32_supported", "can_device_access_peer", "get_arch_list", "get_gencode_flags",
+    "current_blas_handle", "current_solver_handle", "ipc_collect", "set_sync_debug_mode", "get_sync_debug_mode",
+    "utilization", "memory_usage", "device_memory_used", "temperature", "power_draw", "clock_rate",
+    "cudaStatus", "CudaError", "DeferredCudaCallError", "check_error", "cudart", "has_half", "has_magma",
+    # random numbers
+    "random", "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
+    "get_rng_state_all", "set_rng_state_all",
+    # memory
+    "memory", "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_cached",
+    "max_memory_cached", "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_max_memory_cached",
+    "reset_accumulated_memory_stats", "empty_cache", "mem_get_info", "memory_stats", "memory_stats_as_nested_dict",
+    "memory_summary", "memory_snapshot", "list_gpu_processes", "caching_allocator_alloc", "caching_allocator_delete",
+    "get_allocator_backend", "set_per_process_memory_fraction", "get_per_process_memory_fraction", "MemPool",
+    "use_mem_pool", "host_memory_stats",
+    # streams, events, graphs, tools
+    "Stream", "ExternalStream", "Event", "StreamContext", "current_stream", "default_stream", "stream", "set_stream",
+    "get_stream_from_external", "graphs", "CUDAGraph", "graph", "graph_pool_handle", "is_current_stream_capturing",
+    "nvtx", "jiterator",
+    # legacy tensor and storage types
+    "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "ByteTensor", "CharTensor", "ShortTensor",
+    "IntTensor", "LongTensor", "BoolTensor", "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage",
+    "ByteStorage", "CharStorage", "ShortStorage", "IntStorage", "LongStorage", "BoolStorage", "ComplexFloatStorage",
+    "ComplexDoubleStorage",
 ]
 
 
@@ -194,119 +216,178 @@ def synchronize(device: Any = None) -> None:
         _device_mod.flush_checks()
 
 
-# ---- random numbers: each GPU's Philox generator (seed + offset), as torch's CUDA generators -------------
-def manual_seed(seed: int) -> None:
-    """Seed the current GPU's generator."""
-    if cuda_available():
-        _philox.cuda_state(current_device()).manual_seed(int(seed))
+def is_tf32_supported() -> bool:
+    """TF32 tensor cores come with native bfloat16 (compute capability 8.0 and newer)."""
+    return is_bf16_supported(including_emulation=False)
 
 
-def manual_seed_all(seed: int) -> None:
-    """Seed every GPU's generator."""
-    _philox.manual_seed_all(int(seed))
-
-
-def seed() -> None:
-    """Seed the current GPU's generator from the operating system's entropy."""
-    manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
-
-
-def seed_all() -> None:
-    manual_seed_all(int.from_bytes(os.urandom(8), "little") >> 1)
-
-
-def initial_seed() -> int:
-    return _philox.cuda_state(current_device()).seed
-
-
-def get_rng_state(device: Any = "cuda") -> Any:
-    """The GPU generator's state as torch's 16-byte uint8 tensor (seed, offset)."""
-    from .._tensor import from_array
-    return from_array(_philox.cuda_state(_index(device)).get_state(), D.uint8, _device_mod.CPU)
-
-
-def set_rng_state(new_state: Any, device: Any = "cuda") -> None:
-    _philox.cuda_state(_index(device)).set_state(new_state.numpy())
-
-
-def get_rng_state_all() -> list[Any]:
-    return [get_rng_state(i) for i in range(device_count())]
-
-
-def set_rng_state_all(new_states: Any) -> None:
-    for i, state in enumerate(new_states):
-        set_rng_state(state, i)
-
-
-# ---- memory: CuPy's default memory pool ---------------------------------------------------------------
-def _pool_on(device: Any) -> tuple[Any, Any]:
+def can_device_access_peer(device: Any, peer_device: Any) -> bool:
+    """Whether GPU ``device`` can read and write ``peer_device``'s memory directly."""
     cp = _require()
-    return cp, cp.cuda.Device(_index(device))
+    idx, peer = _index(device), _index(peer_device)
+    if not 0 <= idx < device_count():
+        raise AssertionError("Invalid device id")
+    if not 0 <= peer < device_count():
+        raise AssertionError("Invalid peer device id")
+    return bool(cp.cuda.runtime.deviceCanAccessPeer(idx, peer))
 
 
-def _pool_bytes(device: Any, figure: str) -> int:
-    """``used_bytes`` or ``total_bytes`` of ``device``'s CuPy memory pool (0 without a GPU, as torch)."""
-    if not cuda_available():
-        return 0
-    cp, dev = _pool_on(device)
-    with dev:
-        return getattr(cp.get_default_memory_pool(), figure)()
-
-
-def memory_allocated(device: Any = None) -> int:
-    """Bytes held by live GPU arrays on ``device`` (0 without a GPU, as torch)."""
-    return _pool_bytes(device, "used_bytes")
-
-
-def max_memory_allocated(device: Any = None) -> int:
-    """The most bytes held by live GPU arrays since start or the last ``reset_peak_memory_stats``."""
-    if not cuda_available():
-        return 0
-    idx = _index(device)
-    return max(_device_mod._peak_bytes.get(idx, 0), memory_allocated(idx))
-
-
-def memory_reserved(device: Any = None) -> int:
-    """Bytes the memory pool holds from the driver (in use or cached for reuse; 0 without a GPU)."""
-    return _pool_bytes(device, "total_bytes")
-
-
-max_memory_reserved = memory_reserved
-
-
-def reset_peak_memory_stats(device: Any = None) -> None:
-    idx = _index(device)
-    _device_mod._peak_bytes[idx] = memory_allocated(idx)
-
-
-reset_max_memory_allocated = reset_peak_memory_stats
-
-
-def empty_cache() -> None:
-    """Return the pool's cached, unused blocks to the driver."""
+def get_arch_list() -> list[str]:
+    """The GPU architectures ember's kernels can be built for: CuPy compiles them at run time with NVRTC, so
+    those NVRTC supports (``['sm_75', ..., 'sm_90']``); empty without a GPU, as a CPU-only torch."""
     cp = _probe_cupy()
-    if cp is not None:
-        cp.get_default_memory_pool().free_all_blocks()
-        cp.get_default_pinned_memory_pool().free_all_blocks()
+    if cp is None:
+        return []
+    return [f"sm_{a}" for a in cp.cuda.nvrtc.getSupportedArchs()]
 
 
-def mem_get_info(device: Any = None) -> tuple[int, int]:
-    """(free, total) bytes of the GPU, as the driver reports them."""
-    cp, dev = _pool_on(device)
-    with dev:
-        return cp.cuda.runtime.memGetInfo()
+def get_gencode_flags() -> str:
+    """NVCC ``-gencode`` flags for :func:`get_arch_list`."""
+    return " ".join(f"-gencode compute=compute_{a},code=sm_{a}" for a in (x[3:] for x in get_arch_list()))
 
 
-def memory_stats(device: Any = None) -> dict[str, int]:
-    """The torch.cuda.memory_stats keys ember can report from CuPy's pool (empty without a GPU)."""
-    if not cuda_available():
-        return {}
-    idx = _index(device)
-    return {
-        "allocated_bytes.all.current": memory_allocated(idx),
-        "allocated_bytes.all.peak": max_memory_allocated(idx),
-        "reserved_bytes.all.current": memory_reserved(idx),
-    }
+def current_blas_handle() -> int:
+    """The cuBLAS handle (``cublasHandle_t``) CuPy uses on the current GPU."""
+    return _require().cuda.device.get_cublas_handle()
+
+
+def current_solver_handle() -> int:
+    """The cuSOLVER dense handle CuPy uses on the current GPU."""
+    return _require().cuda.device.get_cusolver_handle()
+
+
+def ipc_collect() -> None:
+    """Release memory held for tensors shared with other processes: CuPy keeps none (nothing to do)."""
+    _require()
+
+
+_sync_debug_mode = [0]
+_SYNC_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_sync_debug_mode(debug_mode: int | str) -> None:
+    """Record the synchronisation debug mode ('default'/0, 'warn'/1, 'error'/2); ember does not act on it."""
+    _require()
+    if isinstance(debug_mode, str):
+        if debug_mode not in _SYNC_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, `error`")
+        debug_mode = _SYNC_MODES[debug_mode]
+    _sync_debug_mode[0] = int(debug_mode)
+
+
+def get_sync_debug_mode() -> int:
+    _require()
+    return _sync_debug_mode[0]
+
+
+# ---- sensors through NVML (nvidia-ml-py), as torch ------------------------------------------------------------
+def utilization(device: Any = None) -> int:
+    """Percent of the last sample period in which a kernel ran on the GPU (``nvidia-smi``)."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+
+
+def memory_usage(device: Any = None) -> int:
+    """Percent of the last sample period in which device memory was read or written."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetUtilizationRates(handle).memory
+
+
+def device_memory_used(device: Any = None) -> int:
+    """Bytes of device memory in use by all processes (``nvidia-smi``)."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetMemoryInfo(handle).used
+
+
+def temperature(device: Any = None) -> int:
+    """The GPU die's temperature in degrees Celsius."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetTemperature(handle, 0)
+
+
+def power_draw(device: Any = None) -> int:
+    """The GPU's power draw in milliwatts."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetPowerUsage(handle)
+
+
+def clock_rate(device: Any = None) -> int:
+    """The SM clock in MHz."""
+    nvml, handle, _ = memory._nvml_handle(device)
+    return nvml.nvmlDeviceGetClockInfo(handle, 1)
+
+
+# ---- the CUDA runtime and its errors ---------------------------------------------------------------------------
+class cudaStatus:
+    SUCCESS: int = 0
+    ERROR_NOT_READY: int = 34
+
+
+class DeferredCudaCallError(Exception):
+    """A CUDA call queued before initialisation failed when it finally ran."""
+
+
+def _error_string(code: int) -> str:
+    """CUDA's text for an error code ('out of memory'), from CuPy's runtime error."""
+    cp = _probe_cupy()
+    if cp is None:
+        raise AttributeError("'NoneType' object has no attribute 'cudaGetErrorString'")
+    return str(cp.cuda.runtime.CUDARuntimeError(code)).split(": ", 1)[-1]
+
+
+class CudaError(RuntimeError):
+    """A CUDA runtime call failed: its text and code (``'out of memory (2)'``)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"{_error_string(code)} ({code})")
+
+
+def check_error(res: int) -> None:
+    """Raise :class:`CudaError` unless ``res`` is CUDA's success code."""
+    if _probe_cupy() is None:
+        raise AttributeError("'NoneType' object has no attribute 'cudaError'")
+    if res != cudaStatus.SUCCESS:
+        raise CudaError(res)
+
+
+class _CudaRuntime:
+    """torch's ``cudart()`` module over CuPy's runtime: the calls return CUDA's status code (0 on success)."""
+
+    class cudaError:
+        success = 0
+
+    def __init__(self, cp: Any) -> None:
+        self._rt = cp.cuda.runtime
+
+    def cudaGetErrorString(self, code: int) -> str:
+        return _error_string(code)
+
+    def cudaProfilerStart(self) -> int:
+        self._rt.profilerStart()
+        return 0
+
+    def cudaProfilerStop(self) -> int:
+        self._rt.profilerStop()
+        return 0
+
+    def cudaMemGetInfo(self, device: int) -> tuple[int, int]:
+        return mem_get_info(device)
+
+
+def cudart() -> _CudaRuntime:
+    """The CUDA runtime (``check_error(cudart().cudaProfilerStart())``)."""
+    return _CudaRuntime(_require())
+
+
+has_half = True
+has_magma = False   # CuPy's linear algebra is cuSOLVER's
+
+
+def __getattr__(name: str) -> Any:
+    """``default_generators``: each GPU's default generator (read when asked: GPUs are found lazily)."""
+    if name == "default_generators":
+        return random.default_generators()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 FloatTensor = legacy_type(D.float32, "cuda")
@@ -319,3 +400,22 @@ ShortTensor = legacy_type(D.int16, "cuda")
 IntTensor = legacy_type(D.int32, "cuda")
 LongTensor = legacy_type(D.int64, "cuda")
 BoolTensor = legacy_type(D.bool, "cuda")
+
+
+def _storage_class(cpu_cls: type) -> type:
+    """``torch.cuda.FloatStorage`` and friends: the legacy storage of that dtype, made on the GPU."""
+    def __init__(self: Any, *args: Any, device: Any = None) -> None:
+        if not _tensor_storage._typed_storage_warned[0]:   # torch warns once per process, as for .storage()
+            _tensor_storage._typed_storage_warned[0] = True
+            warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
+                          "the only storage class. This should only matter to you if you are using storages "
+                          "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
+                          "tensor.storage()", UserWarning, stacklevel=2)
+        _require()
+        cpu_cls.__init__(self, *args, device="cuda" if device is None else device)
+
+    return type(cpu_cls.__name__, (cpu_cls,), {"__slots__": (), "__module__": "torch.cuda", "__init__": __init__})
+
+
+_STORAGES = {name: _storage_class(cls) for name, cls in _tensor_storage.STORAGE_CLASSES.items()}
+globals().update(_STORAGES)

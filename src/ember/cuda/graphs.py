@@ -15,7 +15,7 @@ from .._core.device import CAPTURING, _probe_cupy
 from ..ops import _philox
 from .streams import Stream
 
-__all__ = ["CUDAGraph", "graph", "graph_pool_handle"]
+__all__ = ["CUDAGraph", "graph", "graph_pool_handle", "is_current_stream_capturing"]
 
 
 def _cupy() -> Any:
@@ -23,6 +23,13 @@ def _cupy() -> Any:
     if cp is None:
         raise AssertionError("Torch not compiled with CUDA enabled")
     return cp
+
+
+def is_current_stream_capturing() -> bool:
+    """Whether a CUDA graph is being captured now (work queued now is recorded, not run)."""
+    if _probe_cupy() is None:
+        raise RuntimeError("Tried to instantiate dummy base class _cuda_isCurrentStreamCapturing")
+    return CAPTURING[0]
 
 
 class _Pool:
