@@ -1,0 +1,453 @@
+"""``ember.export.exported_program``: ExportedProgram — a functional ATen graph whose parameters, buffers and
+constants are lifted to inputs, with its signature, state, example inputs and symbolic-shape ranges; ``export``
+builds one from a Module and example inputs."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import operator
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ember
+from ember.fx import Graph, GraphModule, Node
+from ember.fx.node import map_arg
+from ember.nn import Module
+
+from . import _trace
+from ._ops import DECOMP, AtenOp
+from ._trace import UserError, dtype_abbr
+from .dynamic_shapes import INT_OO, Dim, DimHint, flatten_spec
+from .graph_signature import (
+    ExportGraphSignature,
+    InputKind,
+    InputSpec,
+    OutputKind,
+    OutputSpec,
+    TensorArgument,
+)
+
+__all__ = ["ExportedProgram", "ModuleCallSignature", "ModuleCallEntry", "CallSpec", "export", "default_decompositions"]
+
+
+class _Symbol(str):
+    """A shape symbol (``s77``): prints bare, as sympy's."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueRanges:
+    lower: int
+    upper: int | str
+
+    def __repr__(self) -> str:
+        return f"VR[{self.lower}, {self.upper}]"
+
+
+@dataclasses.dataclass
+class ModuleCallSignature:
+    inputs: list[Any]
+    outputs: list[Any]
+    in_spec: Any
+    out_spec: Any
+    forward_arg_names: list[str] | None = None
+
+
+@dataclasses.dataclass
+class ModuleCallEntry:
+    fqn: str
+    signature: ModuleCallSignature | None = None
+
+
+@dataclasses.dataclass
+class CallSpec:
+    in_spec: Any
+    out_spec: Any
+
+
+def default_decompositions() -> dict[Any, Callable]:
+    """The decomposition table ``run_decompositions`` uses by default ({aten op: rule})."""
+    from ._ops import op
+    return {op(*k.rsplit(".", 1)): v for k, v in DECOMP.items()}
+
+
+class GuardsFn(Module):
+    """Checks the input shapes an exported program was specialised to (torch's ``_guards_fn``)."""
+
+    def __init__(self, guards: list[tuple[str, int, int, str, int]]) -> None:
+        super().__init__()
+        self.guards = guards   # (input name, position, dim, op, bound)
+
+    def forward(self, *args: Any) -> None:
+        for name, pos, dim, cmp, bound in self.guards:
+            v = args[pos]
+            if not isinstance(v, ember.Tensor):
+                continue
+            if dim >= v.dim():
+                raise AssertionError(f"Guard failed: {name}.dim() == {dim + 1}")
+            size = v.size(dim)
+            ok = size == bound if cmp == "==" else size <= bound if cmp == "<=" else size >= bound
+            if not ok:
+                raise AssertionError(f"Guard failed: {name}.size()[{dim}] {cmp} {bound}")
+
+
+class ExportedProgram:
+    """The result of :func:`export`: ``graph_module`` (ATen ops; parameters, buffers and constants lifted to
+    placeholders), ``graph_signature``, ``state_dict``, ``constants``, ``range_constraints``. Call ``.module()``
+    for a runnable Module."""
+
+    def __init__(self, root: Any, graph: Graph, graph_signature: ExportGraphSignature, state_dict: dict[str, Any],
+                 range_constraints: dict[Any, ValueRanges], module_call_graph: list[ModuleCallEntry] | None = None,
+                 example_inputs: tuple | None = None, constants: dict[str, Any] | None = None,
+                 verifiers: Any = None, *, _guards: list | None = None, _out_kind: str = "tuple") -> None:
+        self._graph_module = GraphModule(root if isinstance(root, (Module, dict)) else {}, graph)
+        self._graph_signature = graph_signature
+        self._state_dict = state_dict
+        self._range_constraints = range_constraints
+        self._module_call_graph = module_call_graph or []
+        self._example_inputs = example_inputs
+        self._constants = constants or {}
+        self._guards = _guards or []
+        self._out_kind = _out_kind
+
+    # ---- state
+    @property
+    def graph_module(self) -> GraphModule:
+        return self._graph_module
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph_module.graph
+
+    @property
+    def graph_signature(self) -> ExportGraphSignature:
+        return self._graph_signature
+
+    @property
+    def state_dict(self) -> dict[str, Any]:
+        return self._state_dict
+
+    @property
+    def constants(self) -> dict[str, Any]:
+        return self._constants
+
+    @property
+    def range_constraints(self) -> dict[Any, ValueRanges]:
+        return self._range_constraints
+
+    @property
+    def module_call_graph(self) -> list[ModuleCallEntry]:
+        return self._module_call_graph
+
+    @property
+    def example_inputs(self) -> tuple | None:
+        return self._example_inputs
+
+    @property
+    def call_spec(self) -> CallSpec:
+        return CallSpec(None, None)
+
+    @property
+    def verifiers(self) -> list:
+        return []
+
+    @property
+    def dialect(self) -> str:
+        return "ATEN"
+
+    def parameters(self) -> Iterator[Any]:
+        for _, p in self.named_parameters():
+            yield p
+
+    def named_parameters(self) -> Iterator[tuple[str, Any]]:
+        for name in self.graph_signature.parameters:
+            yield name, self._state_dict[name]
+
+    def buffers(self) -> Iterator[Any]:
+        for _, b in self.named_buffers():
+            yield b
+
+    def named_buffers(self) -> Iterator[tuple[str, Any]]:
+        non_persistent = set(self.graph_signature.non_persistent_buffers)
+        for name in self.graph_signature.buffers:
+            yield name, (self._constants if name in non_persistent else self._state_dict)[name]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Unable to call ExportedProgram directly. You should use `exported_program.module()` "
+                           "instead.")
+
+    # ---- printing
+    def _readable(self) -> str:
+        """The graph as torch's ``print_readable`` shows it: annotated placeholders, ``# File:`` comments."""
+        graph = self.graph
+        by_name = {n.name: n for n in graph.nodes}
+        src = graph.python_code(root_module="self").src.strip("\n").split("\n")
+        header = ", ".join(["self"] + [f'{n.target}: "{_annotation(n)}"' if _annotation(n) else n.target
+                                       for n in graph.nodes if n.op == "placeholder"])
+        lines = ["class GraphModule(torch.nn.Module):", f"    def forward({header}):"]
+        last_trace: str | None = None
+        for line in src[1:]:
+            m = re.match(r"    (\w+) = (.*)$", line)
+            node = by_name.get(m.group(1)) if m else None
+            if node is not None and node.op != "placeholder":
+                trace = node.meta.get("stack_trace")
+                if trace and trace != last_trace:
+                    if last_trace is not None:
+                        lines.append("")
+                    lines.append(f"        # {trace}")
+                    last_trace = trace
+                ann = _annotation(node)
+                line = f"    {node.name}: \"{ann}\" = {m.group(2)}" if ann else line
+            if line.strip():
+                lines.append("    " + line)
+        return "\n".join(lines) + "\n"
+
+    def __str__(self) -> str:
+        body = "\n".join("    " + ln for ln in self._readable().split("\n"))
+        sig = "\n".join("    " + ln for ln in str(self.graph_signature).split("\n")[1:])
+        return f"ExportedProgram:\n{body}\nGraph signature: \n{sig}\nRange constraints: {self.range_constraints}\n"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    # ---- transforms
+    def module(self, *, check_guards: bool = True) -> GraphModule:
+        """A runnable Module: user inputs as arguments, parameters and buffers as attributes (the same tensors, so
+        gradients reach them), the input guards checked first, the output as the original module returned it."""
+        g = Graph()
+        env: dict[Node, Node] = {}
+        root: dict[str, Any] = {}
+        users: list[Node] = []
+        for node in self.graph.nodes:
+            if node.op != "placeholder":
+                continue
+            kind, target = node.meta.get("kind"), node.meta.get("target")
+            if kind == "USER_INPUT":
+                env[node] = g.placeholder(node.target)
+                env[node].meta = dict(node.meta)
+                users.append(env[node])
+            else:
+                store = self._state_dict if target in self._state_dict else self._constants
+                root[target] = store[target]
+                env[node] = g.get_attr(target)
+                env[node].meta = dict(node.meta)
+        if check_guards and self._guards:
+            root["_guards_fn"] = GuardsFn(self._guards)
+            g.call_module("_guards_fn", tuple(users))
+        out = None
+        for node in self.graph.nodes:
+            if node.op == "call_function":
+                env[node] = g.node_copy(node, lambda n: env[n])
+            elif node.op == "output":
+                out = map_arg(node.args[0], lambda n: env[n])
+        n_user = len(self.graph_signature.user_outputs)
+        outs = list(out)[len(out) - n_user:] if out is not None else []
+        g.output(outs[0] if self._out_kind == "single" else list(outs) if self._out_kind == "list" else tuple(outs))
+        gm = GraphModule(root, g)
+        gm.meta["exported_program"] = self
+        return gm
+
+    def run_decompositions(self, decomp_table: dict[Any, Callable] | None = None,
+                           decompose_custom_triton_ops: bool = False) -> ExportedProgram:
+        """The program with composite ops lowered to core ATen (``linear`` → ``permute`` + ``addmm``,
+        ``conv2d`` → ``convolution``, ``batch_norm`` → ``_native_batch_norm_legit_no_training``...)."""
+        table = DECOMP if decomp_table is None else {str(k).removeprefix("aten."): v for k, v in decomp_table.items()}
+        g = Graph()
+        env: dict[Node, Node] = {}
+        for node in self.graph.nodes:
+            if node.op == "placeholder":
+                env[node] = g.placeholder(node.target)
+                env[node].meta = dict(node.meta)
+            elif node.op == "output":
+                g.output(map_arg(node.args[0], lambda n: env[n]))
+            else:
+                env[node] = _lower(g, node, env, table)
+        ep = copy.copy(self)
+        ep._graph_module = GraphModule({}, g)
+        names = [n.name for n in g.find_nodes(op="output")[0].args[0]]
+        ep._graph_signature = ExportGraphSignature(
+            list(self.graph_signature.input_specs),
+            [dataclasses.replace(s, arg=TensorArgument(name)) for s, name in zip(self.graph_signature.output_specs,
+                                                                                 names, strict=False)])
+        return ep
+
+    def validate(self) -> None:
+        self.graph.lint()
+
+
+def _vals(node: Node) -> list[Any]:
+    return node.meta.get("_vals") or [node.meta.get("val")]
+
+
+def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callable]) -> Node:
+    """Emit ``node`` into ``g``, through its decomposition rule when it has one (recursively)."""
+    syms = node.meta.get("_syms")
+
+    def emit(target: Any, *args: Any, **kwargs: Any) -> Node:
+        new = g.create_node("call_function", target, args, kwargs,
+                            name="getitem" if target is operator.getitem else target._opname)
+        inputs: list[Node] = []
+        map_arg((args, kwargs), inputs.append)
+        vals = [target(*map_arg(args, lambda n, i=i: _vals(n)[i]), **map_arg(kwargs, lambda n, i=i: _vals(n)[i]))
+                for i in range(min(len(_vals(n)) for n in inputs) if inputs else 1)]
+        new.meta.update(val=vals[0], _vals=vals, stack_trace=node.meta.get("stack_trace"), _syms=syms)
+        return new
+
+    def rebuild(n: Node) -> Node:
+        return env[n]
+
+    args, kwargs = map_arg(node.args, rebuild), map_arg(node.kwargs, rebuild)
+    rule = table.get(str(node.target).removeprefix("aten.")) if isinstance(node.target, AtenOp) else None
+    out = rule(_Emitter(emit, table, node), node, *args, **kwargs) if rule is not None else None
+    if isinstance(out, tuple):
+        return emit(operator.getitem, out[1], 0)
+    if out is None:
+        new = g.node_copy(node, rebuild)
+        return new
+    return out
+
+
+class _Emitter:
+    """``emit`` for decomposition rules: a rule's output ops are lowered again when they have rules of their own."""
+
+    def __init__(self, emit: Callable[..., Node], table: dict[str, Callable], node: Node) -> None:
+        self.emit, self.table, self.node = emit, table, node
+
+    def __call__(self, target: Any, *args: Any, **kwargs: Any) -> Node:
+        new = self.emit(target, *args, **kwargs)
+        rule = self.table.get(str(target).removeprefix("aten."))
+        if rule is None:
+            return new
+        out = rule(self, new, *args, **kwargs)
+        if out is None:
+            return new
+        g = new.graph
+        g.erase_node(new)
+        return self.emit(operator.getitem, out[1], 0) if isinstance(out, tuple) else out
+
+
+def _annotation(node: Node) -> str:
+    val = node.meta.get("val")
+    if not isinstance(val, ember.Tensor):
+        return ""
+    shape = node.meta.get("sym_shape")
+    if shape is None:
+        shape = _sym_shape(node)
+    return f"{dtype_abbr(val.dtype)}[{', '.join(map(str, shape))}]"
+
+
+def _sym_shape(node: Node) -> list[str]:
+    vals, syms = _vals(node), node.meta.get("_syms")
+    if not syms or len(vals) < 2:
+        return [str(s) for s in vals[0].shape]
+    return [_trace.format_dim([v.shape[d] if d < v.dim() else 0 for v in vals], syms)
+            for d in range(vals[0].dim())]
+
+
+# ---- export ------------------------------------------------------------------------------------------------------
+def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shapes: Any = None, strict: bool = False,
+           preserve_module_call_signature: tuple[str, ...] = (), prefer_deferred_runtime_asserts_over_guards: bool
+           = False) -> ExportedProgram:
+    """Trace ``mod(*args, **kwargs)`` into an ExportedProgram (torch's pre-dispatch ATen graph; Python control flow
+    specialised to the example inputs; dims in ``dynamic_shapes`` kept symbolic)."""
+    if not isinstance(mod, Module):
+        raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
+    if not isinstance(args, tuple):
+        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got {type(args)}")
+    kwargs = dict(kwargs or {})
+    names = _trace.arg_names(mod, len(args), kwargs)
+    flat = list(args) + list(kwargs.values())
+    specs = flatten_spec(dynamic_shapes, names, len(flat))
+    graph, out, constants = _trace.trace_once(mod, args, kwargs, names)
+
+    # dynamic dims: one more run per dim with that size changed; shapes fit linearly in the symbols
+    syms: list[tuple[str, int, int]] = []
+    taken: set[int] = set()
+    ranges: dict[Any, ValueRanges] = {}
+    guards: list[tuple[str, int, int, str, int]] = []
+    dim_syms: dict[tuple[int, int], str] = {}
+    for pos, (name, v, spec) in enumerate(zip(names, flat, specs, strict=False)):
+        if not isinstance(v, ember.Tensor):
+            continue
+        for d in range(v.dim()):
+            hint = spec.get(d)
+            if hint is None or hint is DimHint.STATIC:
+                guards.append((name, pos, d, "==", v.size(d)))
+                continue
+            lo, hi = (hint.min, hint.max) if isinstance(hint, Dim) else (2, None)
+            base = v.size(d)
+            alt = base + 1 if hi is None or base + 1 <= hi else base - 1
+            trial = [x.clone() if i == pos else x for i, x in enumerate(flat)]
+            size = list(v.shape)
+            size[d] = alt
+            trial[pos] = ember.zeros(size, dtype=v.dtype) + (v.mean() if v.is_floating_point() else 0)
+            try:
+                g2, _, _ = _trace.trace_once(mod, tuple(trial[:len(args)]),
+                                             dict(zip(kwargs, trial[len(args):], strict=True)), names)
+                same = _same_structure(graph, g2)
+            except Exception:
+                g2, same = None, False
+            if not same:
+                if isinstance(hint, Dim) or hint is DimHint.DYNAMIC:
+                    label = hint.__name__ if isinstance(hint, Dim) else f"{name}.size()[{d}]"
+                    raise UserError(
+                        f"Constraints violated ({label})! For more information, run with TORCH_LOGS=\"+dynamic\".\n"
+                        f"  - You marked {label} as dynamic but your code specialized it to be a constant ({base}). "
+                        "If you're using mark_dynamic, either remove it or use maybe_mark_dynamic. If you're using "
+                        "Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO.\nSuggested fixes:\n"
+                        f"  {label} = {base}")
+                guards.append((name, pos, d, "==", base))
+                continue
+            sym = _trace.symbol_name(f"L['{name}'].size()[{d}]", taken)
+            dim_syms[(pos, d)] = sym
+            syms.append((sym, base, alt))
+            for n1, n2 in zip(graph.nodes, g2.nodes, strict=False):
+                n1.meta.setdefault("_vals", [n1.meta.get("val")]).append(n2.meta.get("val"))
+            ranges[_Symbol(sym)] = ValueRanges(lo, INT_OO if hi is None else hi)
+            if hi is not None:
+                guards.append((name, pos, d, "<=", hi))
+            if lo > 2:
+                guards.append((name, pos, d, ">=", lo))
+    for node in graph.nodes:
+        if syms:
+            node.meta["_syms"] = syms
+            if len(node.meta.get("_vals", [])) != len(syms) + 1:
+                node.meta.pop("_vals", None)
+                node.meta.pop("_syms", None)
+        if node.op == "placeholder" and node.meta.get("kind") == "USER_INPUT" and isinstance(node.meta["val"],
+                                                                                           ember.Tensor):
+            pos = names.index(node.target)
+            node.meta["sym_shape"] = [dim_syms.get((pos, d), str(s)) for d, s in enumerate(node.meta["val"].shape)]
+    return _build(mod, graph, constants, ranges, guards, (tuple(args), kwargs), out)
+
+
+def _same_structure(g1: Graph, g2: Graph) -> bool:
+    n1, n2 = list(g1.nodes), list(g2.nodes)
+    return len(n1) == len(n2) and all(a.op == b.op and a.target == b.target and a.name == b.name
+                                      for a, b in zip(n1, n2, strict=False))
+
+
+def _build(mod: Module, graph: Graph, constants: dict[str, Any], ranges: dict, guards: list, example: tuple,
+           out: Any) -> ExportedProgram:
+    input_specs = []
+    state_dict: dict[str, Any] = {}
+    consts: dict[str, Any] = dict(constants)
+    for node in graph.nodes:
+        if node.op != "placeholder":
+            continue
+        kind, target = node.meta["kind"], node.meta.get("target")
+        persistent = node.meta.get("persistent") if kind == "BUFFER" else None
+        input_specs.append(InputSpec(InputKind[kind], TensorArgument(node.name), target, persistent))
+        if kind in ("PARAMETER", "BUFFER"):
+            (state_dict if persistent is not False else consts)[target] = node.meta["val"]
+    outputs = graph.find_nodes(op="output")[0].args[0]
+    output_specs = [OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(n.name), None) for n in outputs]
+    kind = "list" if isinstance(out, list) else "tuple" if isinstance(out, tuple) else "single"
+    call_graph = [ModuleCallEntry("", ModuleCallSignature([], [], None, None, list(_trace.arg_names(
+        mod, len(example[0]), example[1]))))] + [ModuleCallEntry(n, None) for n, _ in mod.named_modules() if n]
+    return ExportedProgram({}, graph, ExportGraphSignature(input_specs, output_specs), state_dict, ranges,
+                           call_graph, example, consts, _guards=guards, _out_kind=kind)
