@@ -301,3 +301,23 @@ def test_qconfig_names_and_mappings():
     assert eq.QuantType.QAT == tq.QuantType.QAT.value and eq.fuse_conv_bn is not None
     fused = eq.fuse_conv_bn(False, ember.nn.Conv2d(2, 2, 1).eval(), ember.nn.BatchNorm2d(2).eval())
     assert type(fused) is ember.nn.Conv2d
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_quantize_dynamic_recurrent(kind):
+    """int8 weights equal torch's; outputs within float32 rounding of the gate functions (the int8 GEMMs and
+    their per-call activation qparams are torch's: whole-sequence input projection, per-step hidden one)."""
+    torch.manual_seed(0)
+    mt = torch.nn.Sequential(getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True))
+    me = ember.nn.Sequential(getattr(ember.nn, kind)(3, 4, num_layers=2, bidirectional=True, batch_first=True))
+    me.load_state_dict({k: to_ember(v) for k, v in mt.state_dict().items()})
+    qt, qe = tq.quantize_dynamic(mt), eq.quantize_dynamic(me)
+    assert repr(qe) == repr(qt) and list(qe.state_dict()) == list(qt.state_dict())
+    for name, w in qe[0].get_weight().items():
+        np.testing.assert_array_equal(w.int_repr().numpy(), qt[0].get_weight()[name].int_repr().numpy())
+    x = torch.randn(2, 5, 3)
+    (yt, st), (ye, se) = qt(x), qe(to_ember(x))
+    np.testing.assert_allclose(ye.numpy(), yt.numpy(), atol=1e-6, rtol=0)
+    for a, b in zip(se if kind == "LSTM" else [se], st if kind == "LSTM" else [st], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, rtol=0)
+    assert_same_error(lambda: qe[0](to_ember(x[0])), lambda: qt[0](x[0]))

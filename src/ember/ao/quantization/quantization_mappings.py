@@ -97,6 +97,8 @@ DEFAULT_QAT_MODULE_MAPPINGS: dict[Any, Any] = {
 DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS: dict[Any, Any] = {
     NonDynamicallyQuantizableLinear: nnqd.Linear,
     nn.Linear: nnqd.Linear,
+    nn.LSTM: nnqd.LSTM,
+    nn.GRU: nnqd.GRU,
     nni.LinearReLU: nniqd.LinearReLU,
 }
 

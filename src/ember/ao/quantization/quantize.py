@@ -261,8 +261,8 @@ def quantize_qat(model: nn.Module, run_fn: Any, run_args: Any, inplace: bool = F
 
 def quantize_dynamic(model: nn.Module, qconfig_spec: Any = None, dtype: Any = None, mapping: dict | None = None,
                      inplace: bool = False) -> nn.Module:
-    """Dynamic quantization: the covered layers (``nn.Linear``) get int8 weights now and quantize their inputs
-    per call; the model is put in eval mode (a copy unless ``inplace``)."""
+    """Dynamic quantization: the covered layers (``nn.Linear``, ``nn.LSTM``, ``nn.GRU``) get int8 weights now
+    and quantize their inputs per call; the model is put in eval mode (a copy unless ``inplace``)."""
     from ..._core import dtype as D
     from .qconfig import default_dynamic_qconfig
     dtype = D.qint8 if dtype is None else dtype
@@ -270,7 +270,7 @@ def quantize_dynamic(model: nn.Module, qconfig_spec: Any = None, dtype: Any = No
         raise ValueError(f"Don't know how to quantize with default settings for {dtype}. Provide full qconfig "
                          "please")
     if qconfig_spec is None:
-        qconfig_spec = {nn.Linear: default_dynamic_qconfig}
+        qconfig_spec = dict.fromkeys((nn.Linear, nn.LSTM, nn.GRU), default_dynamic_qconfig)
     elif isinstance(qconfig_spec, set):
         qconfig_spec = dict.fromkeys(qconfig_spec, default_dynamic_qconfig)
     if mapping is None:

@@ -1,5 +1,5 @@
 """Dynamically quantized modules: int8 weights, activations quantized on the fly per call."""
 
-from .modules import Linear
+from .modules import GRU, LSTM, Linear
 
-__all__ = ["Linear"]
+__all__ = ["Linear", "LSTM", "GRU"]

@@ -1,5 +1,6 @@
 """The dynamic quantized modules (``torch.ao.nn.quantized.dynamic.modules``)."""
 
 from .linear import Linear, LinearPackedParams
+from .rnn import GRU, LSTM, PackedParameter, RNNBase
 
-__all__ = ["Linear", "LinearPackedParams"]
+__all__ = ["Linear", "LinearPackedParams", "LSTM", "GRU", "RNNBase", "PackedParameter"]
