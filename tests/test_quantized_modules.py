@@ -291,7 +291,7 @@ def test_qconfig_names_and_mappings():
         {"builtin_function_or_method"} | {"function"}
     te = {k.__name__: v.__name__ for k, v in eq.get_default_static_quant_module_mappings().items()}
     tt = {k.__name__: v.__name__ for k, v in tq.get_default_static_quant_module_mappings().items()}
-    skipped = {"Embedding", "EmbeddingBag", "PReLU", "ConvAdd2d", "ConvAddReLU2d", "LinearLeakyReLU", "LinearTanh",
+    skipped = {"PReLU", "ConvAdd2d", "ConvAddReLU2d", "LinearLeakyReLU", "LinearTanh",
                "LinearBn1d"}
     assert te == {k: v for k, v in tt.items() if k not in skipped}
     for cls in (eq.NoopObserver, eq.RecordingObserver, eq.ReuseInputObserver):
@@ -321,3 +321,26 @@ def test_quantize_dynamic_recurrent(kind):
     for a, b in zip(se if kind == "LSTM" else [se], st if kind == "LSTM" else [st], strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, rtol=0)
     assert_same_error(lambda: qe[0](to_ember(x[0])), lambda: qt[0](x[0]))
+
+
+def test_embedding_and_embedding_bag():
+    torch.manual_seed(0)
+    qconfig_t, qconfig_e = tq.float_qparams_weight_only_qconfig, eq.float_qparams_weight_only_qconfig
+    idx = torch.tensor([0, 3, 5, 1, 2, 3])
+    offsets = torch.tensor([0, 2])
+    for kind, kw in (("Embedding", {}), ("EmbeddingBag", {"mode": "sum"}), ("EmbeddingBag", {"mode": "mean"})):
+        ft = getattr(torch.nn, kind)(6, 5, **kw)
+        fe = getattr(ember.nn, kind)(6, 5, **kw)
+        fe.load_state_dict({k: to_ember(v) for k, v in ft.state_dict().items()})
+        ft.qconfig, fe.qconfig = qconfig_t, qconfig_e
+        qt, qe = getattr(tnq, kind).from_float(ft), getattr(enq, kind).from_float(fe)
+        assert repr(qe) == repr(qt) and list(qe.state_dict()) == list(qt.state_dict())
+        wt, we = qt.weight(), qe.weight()
+        np.testing.assert_array_equal(we.int_repr().numpy(), wt.int_repr().numpy())
+        np.testing.assert_array_equal(we.q_per_channel_zero_points().numpy(), wt.q_per_channel_zero_points().numpy())
+        args_t = (idx, offsets) if kind == "EmbeddingBag" else (idx.reshape(2, 3),)
+        yt, ye = qt(*args_t), qe(*(to_ember(a) for a in args_t))
+        tol = 0 if kind == "Embedding" else 2e-6      # bags: fbgemm accumulates with fused multiply-adds
+        np.testing.assert_allclose(ye.numpy(), yt.numpy(), atol=tol, rtol=0)
+    assert_same_error(lambda: enq.Embedding.from_float(fe), lambda: tnq.Embedding.from_float(ft),
+                      match_message=False)

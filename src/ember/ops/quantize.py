@@ -563,7 +563,9 @@ def quantize_per_tensor(input: Tensor, scale: float | Tensor, zero_point: int | 
 
 
 def quantize_per_channel(input: Tensor, scales: Tensor, zero_points: Tensor, axis: int, dtype: Any) -> Tensor:
-    """Quantize each slice along ``axis`` with its own scale and zero point (kept as float64 / int64)."""
+    """Quantize each slice along ``axis`` with its own scale and zero point (kept as float64 / int64); float
+    zero points give ``per_channel_affine_float_qparams`` (``rint(x * (1 / s) + z)`` in float32, the qparams
+    kept as float32: the embedding tables' scheme)."""
     np_dt, lo, hi = _check_quantize_input(input, dtype)
     if scales.numel() != zero_points.numel():
         raise RuntimeError("number of elements in scales and zero_points must match")
@@ -575,6 +577,15 @@ def quantize_per_channel(input: Tensor, scales: Tensor, zero_points: Tensor, axi
                            f"{scales.numel()}")
     ns = _xp(input)
     shape = _channel_shape(input, axis)
+    if zero_points._dtype.is_floating_point:
+        sc32, zp32 = scales._data.astype(_F32), zero_points._data.astype(_F32)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            inv = ns.where(sc32 == 0, _F32(1.0), _F32(1.0) / sc32).reshape(shape)
+            q = ns.rint(input._data * inv + zp32.reshape(shape))
+            q[ns.isnan(q)] = 0
+            q = ns.clip(q, lo, hi).astype(np_dt)
+        return _qtensor(q, dtype, input._device, per_channel_affine_float_qparams,
+                        new_tensor(sc32, D.float32, input._device), new_tensor(zp32, D.float32, input._device), axis)
     sc = scales._data.astype(np.float64)
     zp = zero_points._data.astype(np.int64)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

@@ -54,6 +54,8 @@ DEFAULT_STATIC_QUANT_MODULE_MAPPINGS: dict[Any, Any] = {
     NonDynamicallyQuantizableLinear: nnq.Linear,
     nn.Linear: nnq.Linear,
     nn.ReLU6: nnq.ReLU6,
+    nn.Embedding: nnq.Embedding,
+    nn.EmbeddingBag: nnq.EmbeddingBag,
     nnq.FloatFunctional: nnq.QFunctional,
     nni.BNReLU2d: nniq.BNReLU2d,
     nni.BNReLU3d: nniq.BNReLU3d,
@@ -99,6 +101,8 @@ DEFAULT_DYNAMIC_QUANT_MODULE_MAPPINGS: dict[Any, Any] = {
     nn.Linear: nnqd.Linear,
     nn.LSTM: nnqd.LSTM,
     nn.GRU: nnqd.GRU,
+    nn.Embedding: nnq.Embedding,
+    nn.EmbeddingBag: nnq.EmbeddingBag,
     nni.LinearReLU: nniqd.LinearReLU,
 }
 
@@ -138,7 +142,7 @@ def get_default_static_quant_module_mappings() -> dict[Any, Any]:
 
 
 def get_embedding_static_quant_module_mappings() -> dict[Any, Any]:
-    """The static mappings (ember has no quantized embeddings yet)."""
+    """The static mappings (the embeddings are in them already)."""
     return dict(DEFAULT_STATIC_QUANT_MODULE_MAPPINGS)
 
 

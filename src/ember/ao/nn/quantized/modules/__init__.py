@@ -12,6 +12,7 @@ from .....ops.quantize import quantize_per_tensor
 from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout
+from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
 from .functional_modules import FloatFunctional, FXFloatFunctional, QFunctional
 from .linear import Linear, LinearPackedParams
 from .normalization import (
@@ -28,7 +29,8 @@ from .utils import WeightedQuantizedModule
 __all__ = ["BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "DeQuantize", "ELU", "GroupNorm", "Hardswish", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "LayerNorm", "LeakyReLU", "Linear", "LinearPackedParams", "Quantize", "ReLU6", "Sigmoid",
-           "Softmax", "Dropout", "FloatFunctional", "FXFloatFunctional", "QFunctional", "WeightedQuantizedModule"]
+           "Softmax", "Dropout", "Embedding", "EmbeddingBag", "EmbeddingPackedParams", "FloatFunctional",
+           "FXFloatFunctional", "QFunctional", "WeightedQuantizedModule"]
 
 
 class Quantize(nn.Module):
