@@ -69,6 +69,7 @@ def op(name: str, overload: str = "default") -> AtenOp:
     if o is None:
         o = _OPS[key] = AtenOp(name, overload)
         _names.register(o, f"torch.ops.aten.{key}")
+        _names._alias[1] = None   # ember.fx's register keeps a stale ``torch`` alias for generated code otherwise
     return o
 
 
@@ -129,7 +130,7 @@ _IMPL: dict[str, Callable] = {
     "log_softmax.int": lambda x, dim, dtype=None: ember.log_softmax(x, dim, dtype=dtype),
     "_softmax.default": lambda x, dim, half: ember.softmax(x, dim), "_log_softmax.default":
         lambda x, dim, half: ember.log_softmax(x, dim),
-    "clone.default": lambda x, memory_format=None: x.clone(),
+    "clone.default": lambda x, memory_format=None: x.clone(memory_format=memory_format or ember.preserve_format),
     "contiguous.default": lambda x, memory_format=None: x.contiguous(),
     "conv1d.default": _conv, "conv2d.default": _conv, "conv3d.default": _conv, "convolution.default": _convolution,
     "batch_norm.default": lambda x, w, b, rm, rv, training, momentum, eps, cudnn=False:
@@ -144,6 +145,16 @@ _IMPL: dict[str, Callable] = {
         F.max_pool2d(x, k, list(s) or None, p, d, ceil, return_indices=True),
     "adaptive_avg_pool2d.default": F.adaptive_avg_pool2d, "linear.default": F.linear, "gelu.default": F.gelu,
     "cat.default": ember.cat, "stack.default": ember.stack,
+    "ones.default": lambda size, *, dtype=None, layout=None, device=None, pin_memory=False:
+        ember.ones(list(size), dtype=dtype, device=device),
+    "zeros.default": lambda size, *, dtype=None, layout=None, device=None, pin_memory=False:
+        ember.zeros(list(size), dtype=dtype, device=device),
+    "full.default": lambda size, value, *, dtype=None, layout=None, device=None, pin_memory=False:
+        ember.full(list(size), value, dtype=dtype, device=device),
+    "to.dtype": lambda x, dtype, non_blocking=False, copy=False, memory_format=None: x.to(dtype, copy=copy),
+    "_to_copy.default": lambda x, *, dtype=None, layout=None, device=None, pin_memory=None, non_blocking=False,
+    memory_format=None: x.to(dtype=dtype, device=device, copy=True),
+    "_assert_tensor_metadata.default": lambda *args, **kwargs: None,
 }
 
 
@@ -303,6 +314,28 @@ def _(input: Any, output_size: Any) -> Call:
     return op("adaptive_avg_pool2d"), (input, _ints(output_size, 2)), {}
 
 
+@_handler("relu", "hardtanh", "relu6", "elu", "leaky_relu", "silu", "hardswish", "hardsigmoid", "mish")
+def _activation(input: Any, *args: Any, inplace: bool = False, _name: str = "relu") -> Call:
+    if len(args) and isinstance(args[-1], bool):   # inplace passed positionally
+        *args, inplace = args   # type: ignore[assignment]
+    return op(_name + ("_" if inplace else "")), (input, *args), {}
+
+
+@_handler("ones", "zeros")
+def _creation(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, layout: Any = None,
+              pin_memory: bool = False, out: Any = None, _name: str = "ones") -> Call:
+    kw = ({} if dtype is None else {"dtype": dtype}) | {"device": ember.device(device or "cpu"),
+                                                         "pin_memory": pin_memory}
+    return op(_name), (_shape(size),), kw
+
+
+@_handler("to")
+def _(input: Any, *args: Any, **kwargs: Any) -> Call:
+    if len(args) == 1 and isinstance(args[0], ember.dtype) and not kwargs:
+        return op("to", "dtype"), (input, args[0]), {}
+    return op("to"), (input, *args), kwargs
+
+
 @_handler("gelu")
 def _(input: Any, approximate: str = "none") -> Call:
     return op("gelu"), (input,), ({} if approximate == "none" else {"approximate": approximate})
@@ -315,7 +348,7 @@ _ALIASES = {"__add__": "add", "__radd__": "add", "__iadd__": "add_", "add_": "ad
             "log_softmax": "log_softmax", "softmax": "softmax", "contiguous": "contiguous", "clone": "clone",
             "cat": "cat", "concat": "cat", "concatenate": "cat", "stack": "stack", "__pow__": "pow", "abs": "abs",
             "__neg__": "neg", "__abs__": "abs", "__matmul__": "matmul", "swapaxes": "transpose"}
-_NAMED = {_add_like, _mul_like, _shape_op, _reduce, _softmax, _copy, _cat}
+_NAMED = {_add_like, _mul_like, _shape_op, _reduce, _softmax, _copy, _cat, _activation, _creation}
 
 
 def to_aten(func_name: str, args: tuple, kwargs: dict) -> Call:
@@ -418,10 +451,37 @@ def _(emit: Emit, orig: Any, a: Any, b: Any) -> Any:
     return None
 
 
-@_decomp("reshape.default", "flatten.using_ints")
+@_decomp("reshape.default")
+def _(emit: Emit, orig: Any, x: Any, shape: Any) -> Any:
+    try:
+        x.meta["val"].view(list(shape))
+    except RuntimeError:   # not expressible as a view: a contiguous copy first, then the resolved shape
+        x = emit(op("clone"), x, memory_format=ember.contiguous_format)
+        shape = list(orig.meta["val"].shape)
+    return emit(op("view"), x, shape)
+
+
+@_decomp("flatten.using_ints")
 def _(emit: Emit, orig: Any, x: Any, *args: Any) -> Any:
     shape = list(orig.meta['val'].shape)
     return x if shape == list(_shape_of(x)) else emit(op("view"), x, shape)
+
+
+@_decomp("ones.default", "zeros.default")
+def _(emit: Emit, orig: Any, size: Any, *, dtype: Any = None, device: Any = None, pin_memory: bool = False,
+      layout: Any = None) -> Any:
+    return emit(op("full"), size, 1 if orig.target._opname == "ones" else 0,
+                dtype=dtype or ember.get_default_dtype(), layout=ember.strided, device=device, pin_memory=pin_memory)
+
+
+@_decomp("to.dtype")
+def _(emit: Emit, orig: Any, x: Any, dtype: Any) -> Any:
+    return emit(op("_to_copy"), x, dtype=dtype)
+
+
+@_decomp("_assert_tensor_metadata.default")
+def _(emit: Emit, orig: Any, x: Any, *, dtype: Any = None, device: Any = None, layout: Any = None) -> Any:
+    return emit(op("_assert_tensor_metadata"), x, None, None, dtype, device=device, layout=layout)
 
 
 @_decomp("softmax.int", "log_softmax.int")

@@ -51,8 +51,8 @@ def _enc(a: Any) -> Any:
         return {"dtype": str(a).split(".")[-1]}
     if isinstance(a, ember.device):
         return {"device": str(a)}
-    if isinstance(a, ember.memory_format):
-        return {"memory_format": str(a).split(".")[-1]}
+    if isinstance(a, (ember.memory_format, ember.layout)):
+        return {"memory_format" if isinstance(a, ember.memory_format) else "layout": str(a).split(".")[-1]}
     if isinstance(a, float) and a != a:
         return {"float": "nan"}
     if a is None or isinstance(a, (bool, int, float, str)):
@@ -71,7 +71,7 @@ def _dec(a: Any, env: dict[str, Node]) -> Any:
         return items if k == "list" else tuple(items)
     if k == "dict":
         return {kk: _dec(vv, env) for kk, vv in v.items()}
-    if k in ("dtype", "memory_format"):
+    if k in ("dtype", "memory_format", "layout"):
         return getattr(ember, v)
     if k == "device":
         return ember.device(v)

@@ -103,6 +103,12 @@ class _Recorder(TorchFunctionMode):
             return result
         trace = _stack_trace()
         target, a, kw = to_aten(name, args, kwargs)
+        if str(target) == "aten.to.dtype":   # torch checks the input's metadata first
+            from ._ops import op
+            x = args[0]
+            check = self.record(op("_assert_tensor_metadata"), (x,), {"dtype": x.dtype, "device": x.device,
+                                                                     "layout": ember.strided}, None, trace)
+            check.name = "_assert_tensor_metadata_default"
         node = self.record(target, a, kw, result, trace)
         if isinstance(result, tuple):
             for i, r in enumerate(result):

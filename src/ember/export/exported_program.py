@@ -266,6 +266,9 @@ class ExportedProgram:
                 g.output(map_arg(node.args[0], lambda n: env[n]))
             else:
                 env[node] = _lower(g, node, env, table)
+        for n in reversed(list(g.nodes)):
+            if n.target is operator.getitem and not n.users:
+                g.erase_node(n)
         ep = copy.copy(self)
         ep._graph_module = GraphModule({}, g)
         names = [n.name for n in g.find_nodes(op="output")[0].args[0]]
@@ -304,7 +307,7 @@ def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callabl
     rule = table.get(str(node.target).removeprefix("aten.")) if isinstance(node.target, AtenOp) else None
     out = rule(_Emitter(emit, table, node), node, *args, **kwargs) if rule is not None else None
     if isinstance(out, tuple):
-        return emit(operator.getitem, out[1], 0)
+        return _elements(emit, out[1])
     if out is None:
         new = g.node_copy(node, rebuild)
         return new
@@ -320,14 +323,21 @@ class _Emitter:
     def __call__(self, target: Any, *args: Any, **kwargs: Any) -> Node:
         new = self.emit(target, *args, **kwargs)
         rule = self.table.get(str(target).removeprefix("aten."))
-        if rule is None:
+        if rule is None or target == self.node.target:
             return new
         out = rule(self, new, *args, **kwargs)
         if out is None:
             return new
         g = new.graph
         g.erase_node(new)
-        return self.emit(operator.getitem, out[1], 0) if isinstance(out, tuple) else out
+        return _elements(self.emit, out[1]) if isinstance(out, tuple) else out
+
+
+def _elements(emit: Callable[..., Node], node: Node) -> Node:
+    """getitem nodes for every element of a tuple-valued node (their names taken as torch's are; the unused ones
+    are erased afterwards); returns element 0."""
+    items = [emit(operator.getitem, node, i) for i in range(len(node.meta["val"]))]
+    return items[0]
 
 
 def _annotation(node: Node) -> str:
@@ -399,7 +409,10 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                         f"  - You marked {label} as dynamic but your code specialized it to be a constant ({base}). "
                         "If you're using mark_dynamic, either remove it or use maybe_mark_dynamic. If you're using "
                         "Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO.\nSuggested fixes:\n"
-                        f"  {label} = {base}")
+                        f"  {label} = {base}\n\nThe error above occurred when calling torch.export.export. If you "
+                        "would like to view some more information about this error, and get a list of all other "
+                        "errors that may occur in your export call, you can replace your `export()` call with "
+                        "`draft_export()`.")
                 guards.append((name, pos, d, "==", base))
                 continue
             sym = _trace.symbol_name(f"L['{name}'].size()[{d}]", taken)

@@ -1,0 +1,221 @@
+"""ember.export against torch.export: printed programs (before and after run_decompositions), graph signatures,
+the runnable module (outputs, gradients, guards), dynamic dims, errors, and the .pt2 round trip."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import pytest
+
+import ember
+import ember.export
+
+torch = pytest.importorskip("torch")
+
+
+def models(lib):
+    """The models, written once against the torch API."""
+    nn = lib.nn
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(4, 3)
+            self.fc2 = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc2(lib.relu(self.fc1(x)))
+
+    class Res(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 3, padding=1)
+            self.bn = nn.BatchNorm2d(2)
+
+        def forward(self, x):
+            return lib.relu(self.bn(self.conv(x))) + x
+
+    class Buf(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", lib.ones(3) * 2)
+            self.w = nn.Parameter(lib.ones(3))
+
+        def forward(self, x):
+            y = x.view(2, 3).mul(self.scale).sum(1, keepdim=True)
+            return (y * self.w).transpose(0, 1).contiguous(), y.exp()
+
+    class Chain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln = nn.LayerNorm(3)
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            a = x[:, 1:].unsqueeze(0)
+            b = lib.cat([a, a], 1).flatten(1)
+            c = lib.nn.functional.softmax(b, -1) - 1 + lib.ones(12)
+            d = self.drop(lib.nn.functional.gelu(self.ln(x.t()[1:].reshape(2, -1, 3))))
+            p = lib.nn.functional.max_pool2d(x[None, None], 2)
+            r = lib.nn.functional.relu(x.clone(), inplace=True) @ x.t()
+            return c.to(lib.float64), d.mean(-1, keepdim=True), 1 - p.sum(), r
+
+    class Dyn(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(x).flatten(0) * 2
+
+    lib.manual_seed(0)
+    return {"mlp": (MLP(), (lib.randn(2, 4),)), "res": (Res().eval(), (lib.randn(1, 2, 4, 4),)),
+            "buf": (Buf(), (lib.randn(6),)),
+            "chain": (Chain().eval(), (lib.randn(2, 4),)), "dyn": (Dyn(), (lib.randn(3, 4),))}
+
+
+def norm(text: str) -> str:
+    """Only what must differ: the source locations and lines of the ``# File:`` comments."""
+    return re.sub(r"# File: .*", "# File: ...", text)
+
+
+def _err(fn):
+    try:
+        fn()
+    except Exception as e:   # noqa: BLE001 - the type and message are what is compared
+        return type(e).__name__, str(e)
+    raise AssertionError("no error raised")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    """torch's results, computed once (torch.export is slow)."""
+    import warnings
+    warnings.simplefilter("ignore", FutureWarning)
+    out = {}
+    for name, (m, args) in models(torch).items():
+        if name == "dyn":
+            continue
+        ep = torch.export.export(m, args)
+        sig = ep.graph_signature
+        out[name] = {"print": str(ep), "decomposed": str(ep.run_decompositions()),
+                     "sig": (sig.parameters, sig.buffers, sig.user_inputs, sig.user_outputs,
+                             [(s.kind.name, s.arg.name, s.target, s.persistent) for s in sig.input_specs],
+                             [(s.kind.name, s.arg.name, s.target) for s in sig.output_specs])}
+    m, args = models(torch)["dyn"]
+    batch = torch.export.Dim("batch", min=2, max=8)
+    ep = torch.export.export(m, args, dynamic_shapes={"x": {0: batch}})
+    mod = ep.module()
+    out["dyn"] = {"print": str(ep), "errors": [_err(lambda: mod(torch.randn(3, 5))),
+                                               _err(lambda: mod(torch.randn(9, 4))), _err(lambda: ep(*args))],
+                  "batch5": tuple(mod(torch.randn(5, 4)).shape), "auto": str(torch.export.export(
+                      m, args, dynamic_shapes={"x": {0: torch.export.Dim.AUTO}}).range_constraints)}
+
+    class V(torch.nn.Module):
+        def forward(self, x):
+            return x.view(8)
+    out["specialised"] = _err(lambda: torch.export.export(V(), (torch.randn(2, 4),),
+                                                          dynamic_shapes=({0: torch.export.Dim("b")},)))
+    out["V"] = V
+    return out
+
+
+def _export_all():
+    return {name: ember.export.export(m, args) for name, (m, args) in models(ember).items() if name != "dyn"}
+
+
+def test_printed_programs_and_signatures_match_torch(ref):
+    for name, ep in _export_all().items():
+        assert norm(str(ep)) == norm(ref[name]["print"]), name
+        assert norm(str(ep.run_decompositions())) == norm(ref[name]["decomposed"]), name
+        sig = ep.graph_signature
+        assert (sig.parameters, sig.buffers, sig.user_inputs, sig.user_outputs,
+                [(s.kind.name, s.arg.name, s.target, s.persistent) for s in sig.input_specs],
+                [(s.kind.name, s.arg.name, s.target) for s in sig.output_specs]) == ref[name]["sig"], name
+    ep = _export_all()["mlp"]
+    assert [n.target for n in ep.graph.nodes if n.op == "call_function"][0] == ember.ops.aten.linear.default
+    assert str(ep.graph_signature.input_specs[0].kind) == "InputKind.PARAMETER"
+
+
+def test_module_outputs_gradients_and_state():
+    for name, (m, args) in models(ember).items():
+        ep = ember.export.export(m, args)
+        want = m(*args)
+        for gm in (ep.module(), ep.run_decompositions().module()):
+            got = gm(*args)
+            for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
+                            strict=True):
+                np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-5, atol=1e-6)
+        assert dict(ep.named_parameters()).keys() == dict(m.named_parameters()).keys()
+        assert list(dict(ep.named_buffers())) == [k for k, _ in m.named_buffers()]
+        assert set(ep.state_dict) == set(m.state_dict()), name
+    # gradients flow to the module's own parameters, equal to the original's
+    m, (x,) = models(ember)["res"]
+    x.requires_grad_(True)
+    gm = ember.export.export(m, (x,)).module()
+    m(x).sum().backward()
+    want = [p.grad.clone() for p in m.parameters()] + [x.grad.clone()]
+    for p in m.parameters():
+        p.grad = None
+    x.grad = None
+    gm(x).sum().backward()
+    assert gm.conv.weight is m.conv.weight
+    for g, w in zip([p.grad for p in m.parameters()] + [x.grad], want, strict=True):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_dynamic_batch_and_errors_match_torch(ref):
+    m, args = models(ember)["dyn"]
+    batch = ember.export.Dim("batch", min=2, max=8)
+    ep = ember.export.export(m, args, dynamic_shapes={"x": {0: batch}})
+    assert norm(str(ep)) == norm(ref["dyn"]["print"])
+    mod = ep.module()
+    assert tuple(mod(ember.randn(5, 4)).shape) == ref["dyn"]["batch5"]
+    errors = [_err(lambda: mod(ember.randn(3, 5))), _err(lambda: mod(ember.randn(9, 4))), _err(lambda: ep(*args))]
+    assert errors == ref["dyn"]["errors"]
+    auto = ember.export.export(m, args, dynamic_shapes={"x": {0: ember.export.Dim.AUTO}})
+    assert str(auto.range_constraints) == ref["dyn"]["auto"]
+    assert repr(batch) == "Dim('batch', max=8)" and repr(ember.export.Dim.AUTO) == "DimHint(AUTO)"
+    static = ember.export.export(m, args).module()   # without dynamic_shapes every dim is a guard
+    assert _err(lambda: static(ember.randn(4, 4))) == ("AssertionError", "Guard failed: x.size()[0] == 3")
+
+    class V(ember.nn.Module):
+        def forward(self, x):
+            return x.view(8)
+    kind, msg = _err(lambda: ember.export.export(V(), (ember.randn(2, 4),),
+                                                 dynamic_shapes=({0: ember.export.Dim("b")},)))
+    t_kind, t_msg = ref["specialised"]
+    assert (kind, msg) == (t_kind, t_msg)
+
+
+def test_save_load_round_trip(tmp_path):
+    for name, (m, args) in models(ember).items():
+        ep = ember.export.export(m, args)
+        path = tmp_path / f"{name}.pt2"
+        ember.export.save(ep, path)
+        assert zipfile.ZipFile(path).read(f"{name}/archive_format") == b"pt2"
+        loaded = ember.export.load(path)
+        assert str(loaded) == str(ep)
+        assert [s.kind for s in loaded.graph_signature.input_specs] == [s.kind for s in ep.graph_signature.input_specs]
+        for k, v in ep.state_dict.items():
+            assert np.array_equal(loaded.state_dict[k].detach().numpy(), v.detach().numpy()) and \
+                type(loaded.state_dict[k]) is type(v)
+        want, got = m(*args), loaded.module()(*loaded.example_inputs[0])
+        for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
+                        strict=True):
+            np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-6)
+        buf = io.BytesIO()
+        ember.export.save(loaded, buf)
+        buf.seek(0)
+        assert str(ember.export.load(buf)) == str(ep)
+    m, args = models(ember)["dyn"]
+    ep = ember.export.export(m, args, dynamic_shapes={"x": {0: ember.export.Dim("batch", max=8)}})
+    ember.export.save(ep, tmp_path / "d.pt2")
+    loaded = ember.export.load(tmp_path / "d.pt2")
+    assert str(loaded) == str(ep) and "s77" in str(loaded)
+    assert _err(lambda: loaded.module()(ember.randn(9, 4))) == ("AssertionError", "Guard failed: x.size()[0] <= 8")
+    assert _err(lambda: ember.export.save(m, tmp_path / "x.pt2"))[0] == "TypeError"
+    assert list(tmp_path.glob(".tmp-export-*")) == []
