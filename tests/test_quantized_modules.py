@@ -101,6 +101,9 @@ def test_module_state_dict_round_trip_and_errors():
     src.scale, src.zero_point = 0.25, 3
     dst = enq.Conv2d(4, 6, 3)
     dst.load_state_dict(src.state_dict())
+    twin = __import__("copy").deepcopy(src)
+    assert twin.weight().qscheme() is src.weight().qscheme() and twin.weight() is not src.weight()
+    np.testing.assert_array_equal(twin.weight().q_per_channel_scales().numpy(), wt.q_per_channel_scales().numpy())
     assert (dst.scale, dst.zero_point) == (0.25, 3) and repr(dst) == repr(src)
     np.testing.assert_array_equal(dst.weight().int_repr().numpy(), we.int_repr().numpy())
     lin = enq.Linear(3, 2)

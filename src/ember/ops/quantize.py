@@ -508,6 +508,14 @@ class QuantizedTensor(Tensor):
         return _qtensor(self._data.copy(), self._dtype, self._device, self._qscheme, self._scale, self._zero_point,
                         self._axis)
 
+    def __deepcopy__(self, memo: dict) -> QuantizedTensor:
+        per_tensor = self._qscheme is per_tensor_affine
+        out = _qtensor(self._data.copy(), self._dtype, self._device, self._qscheme,
+                       self._scale if per_tensor else self._scale.clone(),
+                       self._zero_point if per_tensor else self._zero_point.clone(), self._axis)
+        memo[id(self)] = out
+        return out
+
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         from .._tensor_str import _join_suffixes, _tensor_body
         suffixes = [f"size={tuple(self.shape)}", f"dtype={self._dtype!r}", f"quantization_scheme={self._qscheme!r}"]
