@@ -18,7 +18,7 @@ from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_availa
 from .._legacy import legacy_type
 from ..ops import tensor_storage as _tensor_storage
 from . import graphs, jiterator, memory, nvtx, random
-from .graphs import CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing
+from .graphs import CUDAGraph, graph, graph_pool_handle, is_current_stream_capturing, make_graphed_callables
 from .memory import (
     MemPool,
     caching_allocator_alloc,
@@ -89,6 +89,7 @@ __all__ = [
     # streams, events, graphs, tools
     "Stream", "ExternalStream", "Event", "StreamContext", "current_stream", "default_stream", "stream", "set_stream",
     "get_stream_from_external", "graphs", "CUDAGraph", "graph", "graph_pool_handle", "is_current_stream_capturing",
+    "make_graphed_callables",
     "nvtx", "jiterator",
     # legacy tensor and storage types
     "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "ByteTensor", "CharTensor", "ShortTensor",

@@ -184,8 +184,8 @@ def memory_summary(device: Any = None, abbreviated: bool = False) -> str:
     stats = memory_stats(device)
     rows = [("allocated_bytes", "Allocated memory"), ("active_bytes", "Active memory"),
             ("reserved_bytes", "GPU reserved memory")]
-    cells = {key: [stats[f"{key}.all.{c}"] if f"{key}.all.{c}" in stats else None
-                   for c in ("current", "peak", "allocated", "freed")] for key, _ in rows}
+    cells = {key: [stats[f"{key}.all.current"], stats[f"{key}.all.peak"], stats.get(f"{key}.all.allocated"),
+                   stats.get(f"{key}.all.freed")] for key, _ in rows}
     idx = _index(device)
     lines = ["=" * 75, f" {'':16} PyTorch CUDA memory summary, device ID {idx:<17d} ", "=" * 75,
              "        Metric         | Cur Usage  | Peak Usage | Tot Alloc  | Tot Freed  "]
