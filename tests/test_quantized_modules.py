@@ -131,7 +131,8 @@ def _copy_params(me, mt, names=("weight", "bias", "running_mean", "running_var")
 
 def test_activation_and_norm_modules():
     torch.manual_seed(0)
-    xt, xe = qpair(torch.randn(2, 4, 5, 5) * 2, 0.03, 120)
+    x = torch.randn(2, 4, 5, 5) * 2
+    xt, xe = qpair(x, 0.03, 120)
     w, b = torch.rand(4) + 0.5, torch.randn(4)
     P = lambda lib, t: lib.nn.Parameter(to_ember(t) if lib is ember else t)   # noqa: E731
     cases = {
@@ -163,6 +164,19 @@ def test_activation_and_norm_modules():
     mt, me = tniq.BNReLU2d(4), eniq.BNReLU2d(4)
     assert repr(me) == repr(mt)
     same_q(me(xe), mt(xt))
+    pt, pe = torch.nn.PReLU(4), ember.nn.PReLU(4)
+    pt.weight.data = torch.rand(4)
+    _copy_params(pe, pt, ("weight",))
+    for m, lib in ((pt, tq), (pe, eq)):
+        m.qconfig = lib.default_qconfig
+        m.activation_post_process = m.qconfig.activation()
+        m.activation_post_process(to_ember(x) if lib is eq else x)
+    qt, qe = tnq.PReLU.from_float(pt), enq.PReLU.from_float(pe)
+    assert repr(qe) == repr(qt) and list(qe.state_dict()) == list(qt.state_dict())
+    same_q(qe.weight, qt.weight)
+    yt, ye = qt(xt), qe(xe)     # torch's vector kernel dequantizes with a fused multiply-add: one step at most
+    assert np.abs(yt.int_repr().numpy().astype(int) - ye.int_repr().numpy().astype(int)).max() <= 1
+    assert (ye.q_scale(), ye.q_zero_point()) == (yt.q_scale(), yt.q_zero_point())
 
 
 def test_float_functions_on_quantized_tensors():
@@ -294,7 +308,7 @@ def test_qconfig_names_and_mappings():
         {"builtin_function_or_method"} | {"function"}
     te = {k.__name__: v.__name__ for k, v in eq.get_default_static_quant_module_mappings().items()}
     tt = {k.__name__: v.__name__ for k, v in tq.get_default_static_quant_module_mappings().items()}
-    skipped = {"PReLU", "ConvAdd2d", "ConvAddReLU2d", "LinearLeakyReLU", "LinearTanh",
+    skipped = {"ConvAdd2d", "ConvAddReLU2d", "LinearLeakyReLU", "LinearTanh",
                "LinearBn1d"}
     assert te == {k: v for k, v in tt.items() if k not in skipped}
     for cls in (eq.NoopObserver, eq.RecordingObserver, eq.ReuseInputObserver):

@@ -9,7 +9,7 @@ from ..... import nn
 from ....._core import dtype as D
 from .....ops import creation as C
 from .....ops.quantize import quantize_per_tensor
-from .activation import ELU, Hardswish, LeakyReLU, ReLU6, Sigmoid, Softmax
+from .activation import ELU, Hardswish, LeakyReLU, PReLU, ReLU6, Sigmoid, Softmax
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout
 from .embedding_ops import Embedding, EmbeddingBag, EmbeddingPackedParams
@@ -29,7 +29,7 @@ from .utils import WeightedQuantizedModule
 __all__ = ["BatchNorm2d", "BatchNorm3d", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d", "DeQuantize", "ELU", "GroupNorm", "Hardswish", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "LayerNorm", "LeakyReLU", "Linear", "LinearPackedParams", "Quantize", "ReLU6", "Sigmoid",
-           "Softmax", "Dropout", "Embedding", "EmbeddingBag", "EmbeddingPackedParams", "FloatFunctional",
+           "Softmax", "PReLU", "Dropout", "Embedding", "EmbeddingBag", "EmbeddingPackedParams", "FloatFunctional",
            "FXFloatFunctional", "QFunctional", "WeightedQuantizedModule"]
 
 

@@ -3,15 +3,18 @@ float function's range is not the input's)."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ..... import nn
+from ....._core import dtype as D
 from .....nn import functional as F
 from .....ops import creation as C
+from .....ops.quantize import quantize_per_tensor
 from .. import functional as qF
 from .utils import _output_qparams
 
-__all__ = ["ReLU6", "Hardswish", "ELU", "LeakyReLU", "Sigmoid", "Softmax"]
+__all__ = ["ReLU6", "Hardswish", "ELU", "LeakyReLU", "Sigmoid", "Softmax", "PReLU"]
 
 
 def _register_qparams(module: nn.Module, scale: float, zero_point: int, device: Any = None) -> None:
@@ -122,3 +125,37 @@ class Softmax(nn.Softmax):
     @staticmethod
     def from_float(mod: nn.Module, use_precomputed_fake_quant: bool = False) -> Softmax:
         return Softmax(mod.dim, *_output_qparams(mod.activation_post_process))
+
+
+class PReLU(nn.Module):
+    """Quantized PReLU: a quint8 slope per channel (or one), output qparams ``scale``/``zero_point``."""
+
+    _get_name = _quantized_name
+
+    def __init__(self, output_scale: float, output_zero_point: int, num_parameters: int = 1) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.scale, self.zero_point = output_scale, output_zero_point
+        self.weight = quantize_per_tensor(C.zeros(num_parameters), 1.0, 0, D.quint8)
+
+    def set_weight(self, w: Any) -> None:
+        self.weight = w
+
+    def forward(self, input: Any) -> Any:
+        return qF.dequantized(F.prelu, input, self.scale, self.zero_point, self.weight.dequantize())
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> PReLU:
+        """The slope quantized to quint8 with the qconfig's weight observer, output qparams observed."""
+        scale, zero_point = _output_qparams(mod.activation_post_process)
+        new = cls(scale, zero_point, mod.num_parameters)
+        weight = mod.weight.detach().float()
+        observer = mod.qconfig.weight()
+        observer(weight)
+        if observer.dtype is not D.quint8:
+            warnings.warn(f"PReLU's weight observer should have dtype quint8 but got {observer.dtype}", stacklevel=2)
+        w_scale, w_zero_point = _output_qparams(observer)
+        new.set_weight(quantize_per_tensor(weight, w_scale, w_zero_point, D.quint8))
+        return new
+
+
