@@ -145,7 +145,7 @@ def test_cnn_residual_bn_pool(tmp_path):
     model.train()
     x = ember.randn(2, 3, 8, 8)
     path = tmp_path / "cnn.onnx"
-    assert ember.onnx.export(model, (x,), path, dynamo=False, dynamic_axes={"onnx::Conv_0": [0]}) is None
+    assert ember.onnx.export(model, (x,), path, dynamo=False, dynamic_axes={"input": [0]}) is None
     assert model.training                                   # exported in eval mode, mode restored
     model.eval()
     data = path.read_bytes()
@@ -161,7 +161,7 @@ def test_transformer_block_and_program():
     model = Block().eval()
     x = ember.randn(2, 5, 8)
     _check(model, x, opset_version=17)                       # GELU through Erf
-    proto, data = _check(model, x, dynamic_axes={"onnx::LayerNormalization_0": {0: "batch"}})
+    proto, data = _check(model, x, dynamic_axes={"input": {0: "batch"}})
     assert "Gelu" in {n.op_type for n in proto.graph.node}
     x3 = ember.randn(3, 5, 8)
     for r, o in zip(_leaves(model(x3)), _run(data, x3), strict=True):
@@ -188,10 +188,12 @@ def test_ops_and_indexing():
             c = ember.cat([a, b], 1).unsqueeze(0).squeeze(0)[:, 1::2] + ember.stack([x, y], -1).sum(-1)
             d = c.view(x.size(0), -1).reshape(-1, 2, 2).max(dim=1).values.amax(-1, keepdim=True)
             e = x[:, None, 1:3].expand(-1, 2, 2).flatten(1) + x[:, [0, 2, 1, 3]] + ember.tanh(x[0])
-            return a, b, d, e, F.adaptive_avg_pool1d(x[:, None], 2), x.chunk(2, 1)[1], 1 - x.t()
+            f = F.gelu(x, approximate="tanh") + F.elu(x) + F.softplus(y) + F.relu6(y) + x.mean() + x.rsqrt().isnan()
+            return a, b, d, e, f, F.adaptive_avg_pool1d(x[:, None], 2), x.chunk(2, 1)[1], 1 - x.t()
     ember.manual_seed(0)
     x, y = ember.randn(2, 4), ember.randn(2, 4)
-    _check(Ops(), x, y)
+    for opset in (17, 20):
+        _check(Ops(), x, y, opset_version=opset)
 
 
 def test_custom_symbolic_and_errors():
@@ -235,3 +237,34 @@ def test_enums_and_mode_selection():
     import inspect
     assert list(inspect.signature(ember.onnx.export).parameters) == list(
         inspect.signature(torch.onnx.export).parameters)
+
+
+def test_default_input_names_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def names(module, xs, lib):
+        buf = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lib.onnx.export(module, xs, buf, dynamo=False)
+        proto = onnx.load_from_string(buf.getvalue())
+        return [i.name for i in proto.graph.input], [n.name for n in proto.graph.node]
+
+    for make in (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3)),
+                 lambda lib: lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(3, 2)),
+                 lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh())):
+        shape = (1, 2, 5, 5) if isinstance(make(torch)[0], torch.nn.Conv2d) else (1, 3)
+        assert names(make(ember), (ember.randn(*shape),), ember) == names(make(torch), (torch.randn(*shape),), torch)
+
+
+def test_export_options_and_missing_onnx(monkeypatch):
+    model = nn.Linear(3, 2)
+    x = ember.randn(1, 3)
+    proto, _ = _export(model, x, export_params=False, dynamo=False)        # a bare tensor as args
+    assert not proto.graph.initializer and [i.name for i in proto.graph.input] == ["onnx::Gemm_0", "weight", "bias"]
+    proto, data = _export(model, (), kwargs={"input": x}, keep_initializers_as_inputs=True, dynamo=False)
+    assert [i.name for i in proto.graph.initializer] == ["weight", "bias"] and len(proto.graph.input) == 3
+    np.testing.assert_allclose(_run(data, x)[0], model(x).detach().numpy(), atol=1e-6)
+    monkeypatch.setitem(__import__("sys").modules, "onnx", None)
+    with pytest.raises(ModuleNotFoundError):
+        ember.onnx.export(model, (x,), io.BytesIO())

@@ -49,6 +49,7 @@ class Graph:
         self.opsets: dict[str, int] = {}
         self.suppress = 0
         self.current = ""                         # the ember function being recorded
+        self.first_call: dict[str, Any] = {}      # value name -> the first function that consumed it
 
     # ------------------------------------------------------------------ values
     def traced(self, obj: Any) -> bool:
@@ -152,6 +153,9 @@ class Recorder(TorchFunctionMode):
             _symbolics.run_custom(g, symbolic, args, kwargs, out)
             return out
         g.current = name
+        for arg in flatten((args, kwargs)):
+            if g.traced(arg):
+                g.first_call.setdefault(g.names[id(arg)], func)
         handler = self.table.get(name)
         if handler is None:
             raise UnsupportedOperatorError(f"aten::{name}", g.opset, None)

@@ -41,6 +41,14 @@ def _scope_hooks(g: Graph, model: Any) -> list:
     return handles
 
 
+def _named_input(func: Any) -> bool:
+    """Whether torch's tracer names an input ``input``: it does when the input's first consumer is a Python
+    function of torch.nn.functional (its parameter's name), but not for builtins called directly (F.linear,
+    torch.relu)."""
+    module = getattr(func, "__module__", "") or ""
+    return module.startswith("ember.nn.functional") and getattr(func, "__name__", "") != "linear"
+
+
 def _dynamic(dynamic_axes: Mapping | None, dynamic_shapes: Any, arg_names: list[str]) -> dict[str, dict[int, str]]:
     dyn: dict[str, dict[int, str]] = {}
     for name, axes in (dynamic_axes or {}).items():
@@ -99,8 +107,12 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
             first_use.setdefault(i, node.op_type)
     for i, t in enumerate(inputs):
         old = g.names[id(t)]
-        rename[old] = input_names[i] if input_names and i < len(input_names) else \
-            f"onnx::{first_use.get(old, 'Identity')}_{i}"
+        if input_names and i < len(input_names):
+            rename[old] = input_names[i]
+        elif _named_input(g.first_call.get(old)) and "input" not in rename.values():
+            rename[old] = "input"
+        else:
+            rename[old] = f"onnx::{first_use.get(old, 'Identity')}_{i}"
     counter = len(inputs) + len(g.initializers)
     for i, (name, _) in enumerate(outputs):
         if output_names and i < len(output_names):
