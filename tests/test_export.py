@@ -74,7 +74,9 @@ def models(lib):
     lib.manual_seed(0)
     return {"mlp": (MLP(), (lib.randn(2, 4),)), "res": (Res().eval(), (lib.randn(1, 2, 4, 4),)),
             "buf": (Buf(), (lib.randn(6),)),
-            "chain": (Chain().eval(), (lib.randn(2, 4),)), "dyn": (Dyn(), (lib.randn(3, 4),))}
+            "chain": (Chain().eval(), (lib.randn(2, 4),)),
+            "bn_train": (nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)), (lib.randn(4, 3),)),
+            "dyn": (Dyn(), (lib.randn(3, 4),))}
 
 
 def norm(text: str) -> str:
@@ -117,9 +119,11 @@ def ref():
     class V(torch.nn.Module):
         def forward(self, x):
             return x.view(8)
+    out["errors"] = [_err(lambda: torch.export.export(lambda x: x, args)),
+                     _err(lambda: torch.export.export(m, args[0])),
+                     _err(lambda: torch.export.export(m, args, dynamic_shapes={"y": {0: batch}}))]
     out["specialised"] = _err(lambda: torch.export.export(V(), (torch.randn(2, 4),),
                                                           dynamic_shapes=({0: torch.export.Dim("b")},)))
-    out["V"] = V
     return out
 
 
@@ -152,6 +156,14 @@ def test_module_outputs_gradients_and_state():
         assert dict(ep.named_parameters()).keys() == dict(m.named_parameters()).keys()
         assert list(dict(ep.named_buffers())) == [k for k, _ in m.named_buffers()]
         assert set(ep.state_dict) == set(m.state_dict()), name
+    # training-mode batch norm: the decomposed program returns the new running stats, its module writes them back
+    m, args = models(ember)["bn_train"]
+    ref_m, ref_args = models(ember)["bn_train"]
+    gm = ember.export.export(m, args).run_decompositions().module()
+    np.testing.assert_allclose(gm(*args).detach().numpy(), ref_m(*ref_args).detach().numpy(), rtol=1e-5, atol=1e-6)
+    for k, v in ref_m.state_dict().items():
+        np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), rtol=1e-6, err_msg=k)
+    assert int(m[1].num_batches_tracked) == 1
     # gradients flow to the module's own parameters, equal to the original's
     m, (x,) = models(ember)["res"]
     x.requires_grad_(True)
@@ -189,6 +201,8 @@ def test_dynamic_batch_and_errors_match_torch(ref):
                                                  dynamic_shapes=({0: ember.export.Dim("b")},)))
     t_kind, t_msg = ref["specialised"]
     assert (kind, msg) == (t_kind, t_msg)
+    assert [_err(lambda: ember.export.export(lambda x: x, args)), _err(lambda: ember.export.export(m, args[0])),
+            _err(lambda: ember.export.export(m, args, dynamic_shapes={"y": {0: batch}}))] == ref["errors"]
 
 
 def test_save_load_round_trip(tmp_path):

@@ -96,6 +96,18 @@ def _bn_no_training(x: Any, w: Any, b: Any, rm: Any, rv: Any, momentum: float, e
     return F.batch_norm(x, rm, rv, w, b, False, momentum, eps), empty, empty
 
 
+def _bn_functional(x: Any, w: Any, b: Any, rm: Any, rv: Any, training: bool, momentum: float, eps: float
+                   ) -> tuple:
+    """Batch norm with the running statistics' new values returned rather than written."""
+    new_rm, new_rv = rm.detach().clone(), rv.detach().clone()
+    out = F.batch_norm(x, new_rm, new_rv, w, b, training, momentum, eps)
+    dims = [0] + list(range(2, x.dim()))
+    xd = x.detach()
+    mean = xd.mean(dims)
+    rstd = (xd.var(dims, unbiased=False) + eps).rsqrt()
+    return out, mean, rstd, new_rm, new_rv
+
+
 def _native_layer_norm(x: Any, shape: Any, w: Any, b: Any, eps: float) -> tuple:
     dims = list(range(x.dim() - len(shape), x.dim()))
     mean = x.detach().mean(dims, keepdim=True)
@@ -136,6 +148,7 @@ _IMPL: dict[str, Callable] = {
     "batch_norm.default": lambda x, w, b, rm, rv, training, momentum, eps, cudnn=False:
         F.batch_norm(x, rm, rv, w, b, training, momentum, eps),
     "_native_batch_norm_legit_no_training.default": _bn_no_training,
+    "_native_batch_norm_legit_functional.default": _bn_functional, "copy_.default": lambda x, src: x.copy_(src),
     "layer_norm.default": lambda x, shape, w=None, b=None, eps=1e-5, cudnn=True:
         F.layer_norm(x, list(shape), w, b, eps),
     "native_layer_norm.default": _native_layer_norm,
@@ -365,7 +378,7 @@ def to_aten(func_name: str, args: tuple, kwargs: dict) -> Call:
 
 
 # ---- core-ATen decompositions (run_decompositions) ---------------------------------------------------------------
-Emit = Callable[..., Any]   # emit(aten_op, *args, **kwargs) -> a new node (its value computed into meta['val'])
+Emit = Any   # emit(aten_op, *args, **kwargs) -> a new node (value in meta['val']); emit.items, emit.mutate
 # rule(emit, original node, *args, **kwargs) -> the replacement node, (operator.getitem, node) for element 0 of a
 # tuple-valued node, or None to keep the original call
 DECOMP: dict[str, Callable[..., Any]] = {}
@@ -410,9 +423,15 @@ def _(emit: Emit, orig: Any, x: Any, w: Any, b: Any = None, stride: Any = None, 
 @_decomp("batch_norm.default")
 def _(emit: Emit, orig: Any, x: Any, w: Any, b: Any, rm: Any, rv: Any, training: bool, momentum: float, eps: float,
       cudnn: bool = False) -> Any:
-    if training:
+    if not training:
+        return operator.getitem, emit(op("_native_batch_norm_legit_no_training"), x, w, b, rm, rv, momentum, eps)
+    if rm is None:
         return None
-    return operator.getitem, emit(op("_native_batch_norm_legit_no_training"), x, w, b, rm, rv, momentum, eps)
+    out, _, _, new_rm, new_rv = emit.items(emit(op("_native_batch_norm_legit_functional"), x, w, b, rm, rv, True,
+                                                momentum, eps))
+    emit.mutate(rm, new_rm)
+    emit.mutate(rv, new_rv)
+    return out
 
 
 @_decomp("layer_norm.default")
@@ -514,7 +533,9 @@ def _(emit: Emit, orig: Any, x: Any, size: Any) -> Any:
     return emit(op("mean", "dim"), x, [-1, -2], True) if list(size) == [1, 1] else None
 
 
-@_decomp("relu_.default", "add_.Tensor", "mul_.Tensor")
-def _(emit: Emit, orig: Any, x: Any, *args: Any) -> Any:
+@_decomp("relu_.default", "add_.Tensor", "sub_.Tensor", "mul_.Tensor", "div_.Tensor")
+def _(emit: Emit, orig: Any, x: Any, *args: Any, **kwargs: Any) -> Any:
     t = orig.target
-    return emit(op(t._opname[:-1], t._overloadname), x, *args)
+    new = emit(op(t._opname[:-1], t._overloadname), x, *args, **kwargs)
+    emit.mutate(x, new)
+    return new

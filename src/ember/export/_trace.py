@@ -27,7 +27,12 @@ _ABBR = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16
 
 class UserError(Exception):
     """torch._dynamo.exc.UserError: the export request cannot be honoured as stated (e.g. a dim marked dynamic
-    that the code specialises)."""
+    that the code specialises); the message ends with torch's pointer to ``draft_export``."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg + "\n\nThe error above occurred when calling torch.export.export. If you would like to "
+                         "view some more information about this error, and get a list of all other errors that may "
+                         "occur in your export call, you can replace your `export()` call with `draft_export()`.")
 
 
 def dtype_abbr(dtype: Any) -> str:

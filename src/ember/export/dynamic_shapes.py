@@ -64,7 +64,10 @@ def flatten_spec(dynamic_shapes: Any, arg_names: list[str], n_args: int) -> list
             if k not in arg_names:
                 from ember.export import UserError
                 raise UserError(f"When `dynamic_shapes` is specified as a dict, its top-level keys must be the "
-                                f"arg names {arg_names} of `inputs`, but here they are {list(dynamic_shapes)}.")
+                                f"arg names {arg_names} of `inputs`, but here they are {list(dynamic_shapes)}. "
+                                "Alternatively, you could also ignore arg names entirely and specify `dynamic_shapes` "
+                                "as a list/tuple matching `inputs`. For more information about this error, see: "
+                                "https://pytorch.org/docs/main/generated/exportdb/index.html#dynamic-shapes-validation")
             specs[arg_names.index(k)] = v
     else:
         specs[:len(dynamic_shapes)] = list(dynamic_shapes)

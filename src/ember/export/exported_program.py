@@ -17,7 +17,7 @@ from ember.fx.node import map_arg
 from ember.nn import Module
 
 from . import _trace
-from ._ops import DECOMP, AtenOp
+from ._ops import DECOMP, AtenOp, op
 from ._trace import UserError, dtype_abbr
 from .dynamic_shapes import INT_OO, Dim, DimHint, flatten_spec
 from .graph_signature import (
@@ -71,7 +71,6 @@ class CallSpec:
 
 def default_decompositions() -> dict[Any, Callable]:
     """The decomposition table ``run_decompositions`` uses by default ({aten op: rule})."""
-    from ._ops import op
     return {op(*k.rsplit(".", 1)): v for k, v in DECOMP.items()}
 
 
@@ -190,13 +189,14 @@ class ExportedProgram:
                                        for n in graph.nodes if n.op == "placeholder"])
         lines = ["class GraphModule(torch.nn.Module):", f"    def forward({header}):"]
         last_trace: str | None = None
+        body = False
         for line in src[1:]:
             m = re.match(r"    (\w+) = (.*)$", line)
             node = by_name.get(m.group(1)) if m else None
             if node is not None and node.op != "placeholder":
                 trace = node.meta.get("stack_trace")
                 if trace and trace != last_trace:
-                    if last_trace is not None:
+                    if body:
                         lines.append("")
                     lines.append(f"        # {trace}")
                     last_trace = trace
@@ -204,6 +204,7 @@ class ExportedProgram:
                 line = f"    {node.name}: \"{ann}\" = {m.group(2)}" if ann else line
             if line.strip():
                 lines.append("    " + line)
+                body = True
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
@@ -246,6 +247,13 @@ class ExportedProgram:
                 out = map_arg(node.args[0], lambda n: env[n])
         n_user = len(self.graph_signature.user_outputs)
         outs = list(out)[len(out) - n_user:] if out is not None else []
+        by_name = {n.name: n for n in g.nodes}
+        for spec, value in zip(self.graph_signature.output_specs, out or (), strict=False):
+            if spec.kind in (OutputKind.BUFFER_MUTATION, OutputKind.PARAMETER_MUTATION):
+                holder = next(n for n in g.nodes if n.op == "get_attr" and n.target == spec.target)
+                g.call_function(op("copy_"), (holder, value))
+            elif spec.kind == OutputKind.USER_INPUT_MUTATION:
+                g.call_function(op("copy_"), (by_name[spec.target], value))
         g.output(outs[0] if self._out_kind == "single" else list(outs) if self._out_kind == "list" else tuple(outs))
         gm = GraphModule(root, g)
         gm.meta["exported_program"] = self
@@ -258,24 +266,30 @@ class ExportedProgram:
         table = DECOMP if decomp_table is None else {str(k).removeprefix("aten."): v for k, v in decomp_table.items()}
         g = Graph()
         env: dict[Node, Node] = {}
+        mutations: dict[Node, Node] = {}
+        user_out: Any = ()
         for node in self.graph.nodes:
             if node.op == "placeholder":
                 env[node] = g.placeholder(node.target)
                 env[node].meta = dict(node.meta)
             elif node.op == "output":
-                g.output(map_arg(node.args[0], lambda n: env[n]))
+                user_out = map_arg(node.args[0], lambda n: env[n])
             else:
-                env[node] = _lower(g, node, env, table)
+                env[node] = _lower(g, node, env, table, mutations)
+        mutated = [(p, mutations[p]) for p in g.find_nodes(op="placeholder") if p in mutations]
+        g.output(tuple(v for _, v in mutated) + tuple(user_out))
         for n in reversed(list(g.nodes)):
             if n.target is operator.getitem and not n.users:
                 g.erase_node(n)
         ep = copy.copy(self)
         ep._graph_module = GraphModule({}, g)
-        names = [n.name for n in g.find_nodes(op="output")[0].args[0]]
+        kind = {"BUFFER": OutputKind.BUFFER_MUTATION, "PARAMETER": OutputKind.PARAMETER_MUTATION}
+        user_specs = [s for s in self.graph_signature.output_specs if s.kind == OutputKind.USER_OUTPUT]
         ep._graph_signature = ExportGraphSignature(
             list(self.graph_signature.input_specs),
-            [dataclasses.replace(s, arg=TensorArgument(name)) for s, name in zip(self.graph_signature.output_specs,
-                                                                                 names, strict=False)])
+            [OutputSpec(kind.get(p.meta.get("kind"), OutputKind.USER_INPUT_MUTATION), TensorArgument(v.name),
+                        p.meta.get("target") or p.target) for p, v in mutated]
+            + [dataclasses.replace(s, arg=TensorArgument(n.name)) for s, n in zip(user_specs, user_out, strict=True)])
         return ep
 
     def validate(self) -> None:
@@ -286,7 +300,8 @@ def _vals(node: Node) -> list[Any]:
     return node.meta.get("_vals") or [node.meta.get("val")]
 
 
-def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callable]) -> Node:
+def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callable],
+           mutations: dict[Node, Node]) -> Node:
     """Emit ``node`` into ``g``, through its decomposition rule when it has one (recursively)."""
     syms = node.meta.get("_syms")
 
@@ -305,20 +320,20 @@ def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callabl
 
     args, kwargs = map_arg(node.args, rebuild), map_arg(node.kwargs, rebuild)
     rule = table.get(str(node.target).removeprefix("aten.")) if isinstance(node.target, AtenOp) else None
-    out = rule(_Emitter(emit, table, node), node, *args, **kwargs) if rule is not None else None
+    emitter = _Emitter(emit, table, node, mutations)
+    out = rule(emitter, node, *args, **kwargs) if rule is not None else None
     if isinstance(out, tuple):
-        return _elements(emit, out[1])
-    if out is None:
-        new = g.node_copy(node, rebuild)
-        return new
-    return out
+        return emitter.items(out[1])[0]
+    return g.node_copy(node, rebuild) if out is None else out
 
 
 class _Emitter:
-    """``emit`` for decomposition rules: a rule's output ops are lowered again when they have rules of their own."""
+    """``emit`` for decomposition rules: a rule's output ops are lowered again when they have rules of their own;
+    ``items`` takes a tuple apart, ``mutate`` records the new value of an input an in-place op changed."""
 
-    def __init__(self, emit: Callable[..., Node], table: dict[str, Callable], node: Node) -> None:
-        self.emit, self.table, self.node = emit, table, node
+    def __init__(self, emit: Callable[..., Node], table: dict[str, Callable], node: Node,
+                 mutations: dict[Node, Node]) -> None:
+        self.emit, self.table, self.node, self.mutations = emit, table, node, mutations
 
     def __call__(self, target: Any, *args: Any, **kwargs: Any) -> Node:
         new = self.emit(target, *args, **kwargs)
@@ -328,16 +343,17 @@ class _Emitter:
         out = rule(self, new, *args, **kwargs)
         if out is None:
             return new
-        g = new.graph
-        g.erase_node(new)
-        return _elements(self.emit, out[1]) if isinstance(out, tuple) else out
+        new.graph.erase_node(new)
+        return self.items(out[1])[0] if isinstance(out, tuple) else out
 
+    def items(self, node: Node) -> list[Node]:
+        """getitem nodes for every element of a tuple-valued node (named as torch names them; the unused ones are
+        erased afterwards)."""
+        return [self.emit(operator.getitem, node, i) for i in range(len(node.meta["val"]))]
 
-def _elements(emit: Callable[..., Node], node: Node) -> Node:
-    """getitem nodes for every element of a tuple-valued node (their names taken as torch's are; the unused ones
-    are erased afterwards); returns element 0."""
-    items = [emit(operator.getitem, node, i) for i in range(len(node.meta["val"]))]
-    return items[0]
+    def mutate(self, target: Node, value: Node) -> None:
+        if target.op == "placeholder":
+            self.mutations[target] = value
 
 
 def _annotation(node: Node) -> str:
@@ -367,7 +383,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     if not isinstance(mod, Module):
         raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
     if not isinstance(args, tuple):
-        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got {type(args)}")
+        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got {_type_name(args)}")
     kwargs = dict(kwargs or {})
     names = _trace.arg_names(mod, len(args), kwargs)
     flat = list(args) + list(kwargs.values())
@@ -409,10 +425,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                         f"  - You marked {label} as dynamic but your code specialized it to be a constant ({base}). "
                         "If you're using mark_dynamic, either remove it or use maybe_mark_dynamic. If you're using "
                         "Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO.\nSuggested fixes:\n"
-                        f"  {label} = {base}\n\nThe error above occurred when calling torch.export.export. If you "
-                        "would like to view some more information about this error, and get a list of all other "
-                        "errors that may occur in your export call, you can replace your `export()` call with "
-                        "`draft_export()`.")
+                        f"  {label} = {base}")
                 guards.append((name, pos, d, "==", base))
                 continue
             sym = _trace.symbol_name(f"L['{name}'].size()[{d}]", taken)
@@ -438,6 +451,10 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     return _build(mod, graph, constants, ranges, guards, (tuple(args), kwargs), out)
 
 
+def _type_name(v: Any) -> str:
+    return "<class 'torch.Tensor'>" if isinstance(v, ember.Tensor) else str(type(v))
+
+
 def _same_structure(g1: Graph, g2: Graph) -> bool:
     n1, n2 = list(g1.nodes), list(g2.nodes)
     return len(n1) == len(n2) and all(a.op == b.op and a.target == b.target and a.name == b.name
@@ -454,7 +471,8 @@ def _build(mod: Module, graph: Graph, constants: dict[str, Any], ranges: dict, g
             continue
         kind, target = node.meta["kind"], node.meta.get("target")
         persistent = node.meta.get("persistent") if kind == "BUFFER" else None
-        input_specs.append(InputSpec(InputKind[kind], TensorArgument(node.name), target, persistent))
+        name = node.target if kind == "USER_INPUT" else node.name
+        input_specs.append(InputSpec(InputKind[kind], TensorArgument(name), target, persistent))
         if kind in ("PARAMETER", "BUFFER"):
             (state_dict if persistent is not False else consts)[target] = node.meta["val"]
     outputs = graph.find_nodes(op="output")[0].args[0]
