@@ -361,3 +361,22 @@ def test_embedding_and_embedding_bag():
         np.testing.assert_allclose(ye.numpy(), yt.numpy(), atol=tol, rtol=0)
     assert_same_error(lambda: enq.Embedding.from_float(fe), lambda: tnq.Embedding.from_float(ft),
                       match_message=False)
+
+
+def test_quantize_dynamic_cells():
+    torch.manual_seed(0)
+    mt = torch.nn.Sequential(torch.nn.LSTMCell(3, 4), torch.nn.GRUCell(3, 4),
+                             torch.nn.RNNCell(3, 4, nonlinearity="relu"))
+    me = ember.nn.Sequential(ember.nn.LSTMCell(3, 4), ember.nn.GRUCell(3, 4),
+                             ember.nn.RNNCell(3, 4, nonlinearity="relu"))
+    me.load_state_dict({k: to_ember(v) for k, v in mt.state_dict().items()})
+    kinds = {torch.nn.LSTMCell, torch.nn.GRUCell, torch.nn.RNNCell}
+    qt = tq.quantize_dynamic(mt, kinds)
+    qe = eq.quantize_dynamic(me, {getattr(ember.nn, k.__name__) for k in kinds})
+    assert repr(qe) == repr(qt) and list(qe.state_dict()) == list(qt.state_dict())
+    x, h, c = torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4)
+    for (a, b) in zip(qe[0](to_ember(x), (to_ember(h), to_ember(c))), qt[0](x, (h, c)), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6, rtol=0)
+    for i in (1, 2):
+        np.testing.assert_allclose(qe[i](to_ember(x), to_ember(h)).numpy(), qt[i](x, h).numpy(), atol=1e-6, rtol=0)
+        np.testing.assert_allclose(qe[i](to_ember(x)).numpy(), qt[i](x).numpy(), atol=1e-6, rtol=0)

@@ -270,7 +270,8 @@ def quantize_dynamic(model: nn.Module, qconfig_spec: Any = None, dtype: Any = No
         raise ValueError(f"Don't know how to quantize with default settings for {dtype}. Provide full qconfig "
                          "please")
     if qconfig_spec is None:
-        qconfig_spec = dict.fromkeys((nn.Linear, nn.LSTM, nn.GRU), default_dynamic_qconfig)
+        qconfig_spec = dict.fromkeys((nn.Linear, nn.LSTM, nn.GRU, nn.LSTMCell, nn.RNNCell, nn.GRUCell),
+                                     default_dynamic_qconfig)
     elif isinstance(qconfig_spec, set):
         qconfig_spec = dict.fromkeys(qconfig_spec, default_dynamic_qconfig)
     if mapping is None:

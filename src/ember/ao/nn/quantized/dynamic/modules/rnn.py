@@ -12,7 +12,7 @@ from ......ops import creation as C
 from ......ops.quantize import QuantizedTensor, linear_dynamic
 from ...modules.utils import _quantize_weight
 
-__all__ = ["PackedParameter", "RNNBase", "LSTM", "GRU"]
+__all__ = ["PackedParameter", "RNNBase", "LSTM", "GRU", "RNNCellBase", "LSTMCell", "GRUCell", "RNNCell"]
 
 
 class PackedParameter(nn.Module):
@@ -231,3 +231,143 @@ class GRU(RNNBase):
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
         return self._forward(input, hx, 1)
+
+
+class RNNCellBase(nn.Module):
+    """A dynamic quantized recurrent cell: ``linear_dynamic(input, w_ih) + linear_dynamic(hx, w_hh)`` (biases
+    inside each), then the cell's float gate arithmetic. State_dict: ``_packed_weight_ih`` / ``_packed_weight_hh``
+    (``(int8 weight, bias)`` pairs)."""
+
+    _FLOAT_MODULE: Any = None
+    _CHUNKS = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, num_chunks: int = 4,
+                 dtype: Any = D.qint8) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias, self.weight_dtype = input_size, hidden_size, bias, dtype
+        gate = num_chunks * hidden_size
+        self.bias_ih = C.zeros(gate) if bias else None
+        self.bias_hh = C.zeros(gate) if bias else None
+        self._packed_weight_ih = (_zero_qweight(gate, input_size), self.bias_ih)
+        self._packed_weight_hh = (_zero_qweight(gate, hidden_size), self.bias_hh)
+
+    def _get_name(self) -> str:
+        return "DynamicQuantized" + type(self).__name__
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "_packed_weight_ih"] = self._packed_weight_ih
+        destination[prefix + "_packed_weight_hh"] = self._packed_weight_hh
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        self._packed_weight_ih = state_dict.pop(prefix + "_packed_weight_ih")
+        self._packed_weight_hh = state_dict.pop(prefix + "_packed_weight_hh")
+        self.bias_ih, self.bias_hh = self._packed_weight_ih[1], self._packed_weight_hh[1]
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def _weight_bias(self) -> dict:
+        return {"weight": {"weight_ih": self._packed_weight_ih[0], "weight_hh": self._packed_weight_hh[0]},
+                "bias": {"bias_ih": self.bias_ih, "bias_hh": self.bias_hh}}
+
+    def _gates(self, input: Any, hx: Any) -> tuple[Any, Any]:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                               f"{self.input_size}")
+        return (linear_dynamic(input, *self._packed_weight_ih, reduce_range=True),
+                linear_dynamic(hx, *self._packed_weight_hh, reduce_range=True))
+
+    def _zeros(self, input: Any) -> Any:
+        return C.zeros(*input.shape[:-1], self.hidden_size)
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> RNNCellBase:
+        """Quantize a float cell's two weight matrices to int8 (a fresh weight observer each)."""
+        if type(mod) is not cls._FLOAT_MODULE:
+            raise AssertionError("nn.quantized.dynamic.RNNCellBase.from_float only works for nn.LSTMCell, "
+                                 "nn.GRUCell, and nn.RNNCell")
+        if not hasattr(mod, "qconfig"):
+            raise AssertionError("Input float module must have qconfig defined")
+        make_observer = mod.qconfig.weight if mod.qconfig is not None and mod.qconfig.weight is not None else None
+        if make_observer is None:
+            from .....quantization.qconfig import default_dynamic_qconfig
+            make_observer = default_dynamic_qconfig.weight
+        kwargs = {"nonlinearity": mod.nonlinearity} if cls is RNNCell else {}
+        new = cls(mod.input_size, mod.hidden_size, bias=mod.bias, dtype=make_observer().dtype, **kwargs)
+
+        def quantized(w: Any) -> QuantizedTensor:
+            observer = make_observer()
+            observer(w)
+            return _quantize_weight(w.detach().float(), observer)
+
+        new.bias_ih = mod.bias_ih.detach() if mod.bias else None
+        new.bias_hh = mod.bias_hh.detach() if mod.bias else None
+        new._packed_weight_ih = (quantized(mod.weight_ih), new.bias_ih)
+        new._packed_weight_hh = (quantized(mod.weight_hh), new.bias_hh)
+        return new
+
+
+class LSTMCell(RNNCellBase):
+    """``torch.ao.nn.quantized.dynamic.LSTMCell``."""
+
+    _FLOAT_MODULE = nn.LSTMCell
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = D.qint8) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, dtype=dtype)
+
+    def forward(self, input: Any, hx: tuple | None = None) -> tuple[Any, Any]:
+        h, c = (self._zeros(input), self._zeros(input)) if hx is None else hx
+        ih, hh = self._gates(input, h)
+        i, f, g, o = (ih + hh).chunk(4, -1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        return o.sigmoid() * c.tanh(), c
+
+
+class GRUCell(RNNCellBase):
+    """``torch.ao.nn.quantized.dynamic.GRUCell``."""
+
+    _FLOAT_MODULE = nn.GRUCell
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = D.qint8) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
+
+    def forward(self, input: Any, hx: Any = None) -> Any:
+        h = self._zeros(input) if hx is None else hx
+        ih, hh = self._gates(input, h)
+        i_r, i_z, i_n = ih.chunk(3, -1)
+        h_r, h_z, h_n = hh.chunk(3, -1)
+        r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
+        n = (i_n + r * h_n).tanh()
+        return n + z * (h - n)
+
+
+class RNNCell(RNNCellBase):
+    """``torch.ao.nn.quantized.dynamic.RNNCell`` (tanh or relu)."""
+
+    _FLOAT_MODULE = nn.RNNCell
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype: Any = D.qint8) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Any, hx: Any = None) -> Any:
+        h = self._zeros(input) if hx is None else hx
+        ih, hh = self._gates(input, h)
+        out = ih + hh
+        if self.nonlinearity == "tanh":
+            return out.tanh()
+        if self.nonlinearity == "relu":
+            return out.relu()
+        raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
