@@ -4,7 +4,6 @@ as raw little-endian bytes with their dtype and shape. Loading never runs code f
 
 from __future__ import annotations
 
-import io
 import json
 import operator
 import os
@@ -23,21 +22,24 @@ _FORMAT = "pt2"
 _VERSION = "0"
 
 
-def _tensor_entry(t: Any, name: str, files: dict[str, bytes]) -> dict:
+def _tensor_entry(t: Any, folder: str, name: str, files: dict[str, bytes]) -> dict:
+    """Store ``t``'s bytes at ``folder/name``; its record (torch's weights-config fields)."""
     arr = np.ascontiguousarray(t.detach().cpu().numpy())
-    files[name] = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-    return {"path": name, "dtype": str(t.dtype).split(".")[-1], "shape": list(t.shape),
-            "requires_grad": bool(t.requires_grad), "parameter": isinstance(t, ember.nn.Parameter)}
+    files[f"{folder}/{name}"] = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
+    return {"path_name": name, "is_param": isinstance(t, ember.nn.Parameter), "use_pickle": False,
+            "tensor_meta": {"dtype": str(t.dtype).split(".")[-1], "sizes": list(t.shape),
+                            "requires_grad": bool(t.requires_grad), "device": {"type": "cpu", "index": None}}}
 
 
 def _tensor_from(entry: dict, data: bytes) -> Any:
-    dtype = getattr(ember, entry["dtype"])
+    meta = entry["tensor_meta"]
+    dtype = getattr(ember, meta["dtype"])
     np_dtype = np.dtype(ember.empty(0, dtype=dtype).numpy().dtype).newbyteorder("<")
     t = ember.from_numpy(np.frombuffer(data, dtype=np_dtype).astype(np_dtype.newbyteorder("="))
-                         .reshape(entry["shape"]).copy())
-    if entry["parameter"]:
-        return ember.nn.Parameter(t, requires_grad=entry["requires_grad"])
-    return t.requires_grad_(entry["requires_grad"])
+                         .reshape(meta["sizes"]).copy())
+    if entry["is_param"]:
+        return ember.nn.Parameter(t, requires_grad=meta["requires_grad"])
+    return t.requires_grad_(meta["requires_grad"])
 
 
 def _enc(a: Any) -> Any:
@@ -97,11 +99,11 @@ def _archive(ep: Any) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     weights, constants = {}, {}
     for i, (k, t) in enumerate(ep.state_dict.items()):
-        weights[k] = _tensor_entry(t, f"data/weights/weight_{i}", files)
+        weights[k] = _tensor_entry(t, "data/weights", f"weight_{i}", files)
     for i, (k, t) in enumerate(ep.constants.items()):
-        constants[k] = _tensor_entry(t, f"data/constants/tensor_{i}", files)
+        constants[k] = _tensor_entry(t, "data/constants", f"tensor_{i}", files)
     args, kwargs = ep.example_inputs or ((), {})
-    examples = [_tensor_entry(t, f"data/sample_inputs/input_{i}", files) if isinstance(t, ember.Tensor) else
+    examples = [_tensor_entry(t, "data/sample_inputs", f"input_{i}", files) if isinstance(t, ember.Tensor) else
                 {"value": _enc(t)} for i, t in enumerate(list(args) + list(kwargs.values()))]
     nodes = []
     for n in ep.graph.nodes:
@@ -134,8 +136,9 @@ def _archive(ep: Any) -> dict[str, bytes]:
                               if ep.module_call_graph and ep.module_call_graph[0].signature else None),
     }
     files["models/model.json"] = json.dumps(model, indent=1).encode()
-    files["models/model_weights_config.json"] = json.dumps(weights, indent=1).encode()
-    files["models/model_constants_config.json"] = json.dumps(constants, indent=1).encode()
+    files["data/weights/model_weights_config.json"] = json.dumps({"config": weights}, indent=1).encode()
+    files["data/constants/model_constants_config.json"] = json.dumps({"config": constants}, indent=1).encode()
+    files[".data/version"] = b"6\n"
     files["data/sample_inputs/model.json"] = json.dumps(examples, indent=1).encode()
     files["archive_format"] = _FORMAT.encode()
     files["archive_version"] = _VERSION.encode()
@@ -189,8 +192,7 @@ def load(f: Any, *, extra_files: dict[str, Any] | None = None, expected_opset_ve
         OutputSpec,
         TensorArgument,
     )
-    data = f.read() if hasattr(f, "read") else open(f, "rb").read()
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
+    with zipfile.ZipFile(f if hasattr(f, "read") else os.fspath(f)) as z:
         names = z.namelist()
         fmt = next((n for n in names if n.endswith("/archive_format")), None)
         if fmt is None:
@@ -200,11 +202,12 @@ def load(f: Any, *, extra_files: dict[str, Any] | None = None, expected_opset_ve
         def read(name: str) -> bytes:
             return z.read(prefix + name)
         model = json.loads(read("models/model.json"))
-        weights = {k: _tensor_from(e, read(e["path"])) for k, e in
-                   json.loads(read("models/model_weights_config.json")).items()}
-        constants = {k: _tensor_from(e, read(e["path"])) for k, e in
-                     json.loads(read("models/model_constants_config.json")).items()}
-        examples = [_tensor_from(e, read(e["path"])) if "path" in e else _dec(e["value"], {})
+        weights = {k: _tensor_from(e, read("data/weights/" + e["path_name"])) for k, e in
+                   json.loads(read("data/weights/model_weights_config.json"))["config"].items()}
+        constants = {k: _tensor_from(e, read("data/constants/" + e["path_name"])) for k, e in
+                     json.loads(read("data/constants/model_constants_config.json"))["config"].items()}
+        examples = [_tensor_from(e, read("data/sample_inputs/" + e["path_name"])) if "path_name" in e
+                    else _dec(e["value"], {})
                     for e in json.loads(read("data/sample_inputs/model.json"))]
         for k in (extra_files or {}):
             extra_files[k] = read(f"extra/{k}").decode() if prefix + f"extra/{k}" in names else ""

@@ -471,7 +471,7 @@ def _build(mod: Module, graph: Graph, constants: dict[str, Any], ranges: dict, g
             continue
         kind, target = node.meta["kind"], node.meta.get("target")
         persistent = node.meta.get("persistent") if kind == "BUFFER" else None
-        name = node.target if kind == "USER_INPUT" else node.name
+        name = node.target if kind == "USER_INPUT" else node.name   # torch's name (``input``, not ``input_1``)
         input_specs.append(InputSpec(InputKind[kind], TensorArgument(name), target, persistent))
         if kind in ("PARAMETER", "BUFFER"):
             (state_dict if persistent is not False else consts)[target] = node.meta["val"]
