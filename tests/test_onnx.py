@@ -166,6 +166,13 @@ def test_transformer_block_and_program():
     x3 = ember.randn(3, 5, 8)
     for r, o in zip(_leaves(model(x3)), _run(data, x3), strict=True):
         np.testing.assert_allclose(o, r.detach().numpy(), atol=1e-5)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True, norm_first=True, activation="gelu").eval()
+    _check(layer, x)
+    mha = nn.MultiheadAttention(8, 2, kdim=4, vdim=4).eval()                # separate projections, both masks
+    kv, keep = ember.randn(3, 2, 4), ember.tensor([[False, False, True], [False, False, False]])
+    mask = ember.tensor([[False, True, False]] * 4)
+    _check(lambda q, k, m: mha(q, k, k, key_padding_mask=m, attn_mask=mask,
+                               average_attn_weights=False), ember.randn(4, 2, 8), kv, keep)
     program = ember.onnx.export(model, (x,))                  # torch's default (dynamo=True): an ONNXProgram
     assert isinstance(program, ember.onnx.ONNXProgram)
     np.testing.assert_allclose(program(x)[1].numpy(), model(x)[1].detach().numpy(), atol=1e-5)

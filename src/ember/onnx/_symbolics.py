@@ -369,6 +369,111 @@ def _sdpa(g: Graph, a: dict, out: Any) -> None:
     g.bind(out, g.op("MatMul", [g.op("Softmax", [scores], axis=-1), g.value(v)]))
 
 
+@symbolic("multi_head_attention_forward")
+def _mha(g: Graph, a: dict, out: Any) -> None:
+    """F.multi_head_attention_forward on batched (L, N, E) inputs, decomposed as torch's math path."""
+    q, k, v = a["input"], a["key"], a["value"]
+    unsupported = [n for n in ("bias_k", "bias_v", "static_k", "static_v") if a.get(n) is not None]
+    if q.dim() != 3 or unsupported or a.get("add_zero_attn") or (a.get("training") and a.get("dropout_p")):
+        raise UnsupportedOperatorError("aten::multi_head_attention_forward (unbatched input, bias_k/bias_v, "
+                                       "static_k/static_v, add_zero_attn or dropout)", g.opset, None)
+    heads, (L, _, E), S = int(a["num_heads"]), q.shape, k.shape[0]
+    dtype, head_dim = _dt(q), E // int(a["num_heads"])
+    bias = a.get("in_proj_bias")
+    b = g.op("Split", [g.value(bias), g.ints([E] * 3)], outputs=3, axis=0) if bias is not None else [None] * 3
+    if a.get("use_separate_proj_weight"):
+        ws = [g.value(a[f"{n}_proj_weight"]) for n in "qkv"]
+    else:
+        ws = g.op("Split", [g.value(a["in_proj_weight"]), g.ints([E] * 3)], outputs=3, axis=0)
+
+    def project(x: Tensor, w: str, bias: str | None, length: int) -> str:
+        y = g.op("MatMul", [g.value(x), g.op("Transpose", [w], perm=[1, 0])])
+        y = g.op("Add", [y, bias]) if bias is not None else y
+        y = g.op("Reshape", [y, g.ints([length, -1, heads, head_dim])])
+        return g.op("Transpose", [y], perm=[1, 2, 0, 3])                 # (N, H, length, D)
+    qh, kh, vh = project(q, ws[0], b[0], L), project(k, ws[1], b[1], S), project(v, ws[2], b[2], S)
+    scores = g.op("Mul", [g.op("MatMul", [qh, g.op("Transpose", [kh], perm=[0, 1, 3, 2])]),
+                          g.const(1 / math.sqrt(head_dim), dtype)])
+
+    def additive(mask: Tensor) -> str:
+        if _dt(mask) == np.bool_:   # True: not allowed
+            return g.op("Where", [g.value(mask), g.const(-np.inf, dtype), g.const(0.0, dtype)])
+        return g.value(mask, dtype)
+    mask, padding = a.get("attn_mask"), a.get("key_padding_mask")
+    if mask is not None:
+        m = additive(mask)
+        scores = g.op("Add", [scores, m if mask.dim() == 2 else g.op("Reshape", [m, g.ints([-1, heads, L, S])])])
+    elif a.get("is_causal"):
+        scores = g.op("Add", [scores, g.const(np.where(np.tril(np.ones((L, S), bool)), 0, -np.inf).astype(dtype))])
+    if padding is not None:
+        scores = g.op("Add", [scores, g.op("Unsqueeze", [additive(padding), g.ints([1, 2])])])
+    weights = g.op("Softmax", [scores], axis=-1)
+    y = g.op("Transpose", [g.op("MatMul", [weights, vh])], perm=[2, 0, 1, 3])   # (L, N, H, D)
+    y = g.op("MatMul", [g.op("Reshape", [y, g.ints([0, 0, E])]),
+                        g.op("Transpose", [g.value(a["out_proj_weight"])], perm=[1, 0])])
+    if a.get("out_proj_bias") is not None:
+        y = g.op("Add", [y, g.value(a["out_proj_bias"])])
+    g.bind(out[0], y)
+    if out[1] is not None:
+        if a.get("average_attn_weights", True):
+            weights = g.op("ReduceMean", [weights, g.ints([1])], keepdims=0) if g.opset >= 18 else \
+                g.op("ReduceMean", [weights], axes=[1], keepdims=0)
+        g.bind(out[1], weights)
+
+
+@symbolic("mish")
+def _mish(g: Graph, a: dict, out: Any) -> None:
+    x = g.value(a["input"])
+    g.bind(out, g.op("Mish", [x]) if g.opset >= 18 else g.op("Mul", [x, g.op("Tanh", [g.op("Softplus", [x])])]))
+
+
+@symbolic("logsigmoid")
+def _logsigmoid(g: Graph, a: dict, out: Any) -> None:
+    g.bind(out, g.op("Log", [g.op("Sigmoid", [g.value(a["input"])])]))
+
+
+@symbolic("prelu")
+def _prelu(g: Graph, a: dict, out: Any) -> None:
+    x, w = a["input"], a["weight"]
+    slope = g.value(w)
+    if w.numel() > 1 and x.dim() > 2:
+        slope = g.op("Unsqueeze", [slope, g.ints(range(1, x.dim() - 1))])
+    g.bind(out, g.op("PRelu", [g.value(x), slope]))
+
+
+@symbolic("glu")
+def _glu(g: Graph, a: dict, out: Any) -> None:
+    x = a["input"]
+    dim = int(a["dim"]) % x.dim()
+    first, second = g.op("Split", [g.value(x), g.ints([x.shape[dim] // 2] * 2)], outputs=2, axis=dim)
+    g.bind(out, g.op("Mul", [first, g.op("Sigmoid", [second])]))
+
+
+@symbolic("pixel_shuffle")
+def _pixel_shuffle(g: Graph, a: dict, out: Any) -> None:
+    g.bind(out, g.op("DepthToSpace", [g.value(a["input"])], blocksize=int(a["upscale_factor"]), mode="CRD"))
+
+
+@symbolic("addmm", "baddbmm", "addbmm")
+def _addmm(g: Graph, a: dict, out: Any) -> None:
+    m1, m2 = (a["mat1"], a["mat2"]) if "mat1" in a else (a["batch1"], a["batch2"])
+    dtype = _dt(out)
+    prod = g.op("MatMul", [g.value(m1), g.value(m2)])
+    if g.current == "addbmm":
+        prod = g.op("ReduceSum", [prod, g.ints([0])], keepdims=0)
+    if a.get("alpha", 1) != 1:
+        prod = g.op("Mul", [prod, g.const(a["alpha"], dtype)])
+    base = g.value(a["input"], dtype)
+    if a.get("beta", 1) != 1:
+        base = g.op("Mul", [base, g.const(a["beta"], dtype)])
+    g.bind(out, g.op("Add", [base, prod]) if a.get("beta", 1) != 0 else prod)
+
+
+@symbolic("cumsum")
+def _cumsum(g: Graph, a: dict, out: Any) -> None:
+    g.bind(out, g.op("CumSum", [g.value(a["input"], _dt(out)), g.const(np.int64(a["dim"]))]))
+
+
 # ------------------------------------------------------------------ pooling, resizing, padding
 def _pool_dims(g: Graph, a: dict) -> tuple[int, list[int], list[int], list[int]]:
     n = int(g.current[-2])

@@ -79,8 +79,9 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
             params.setdefault(id(t), (name, t))
     g = Graph(opset, params, training)
     inputs = [t for t in flatten((args, kwargs)) if isinstance(t, Tensor)]
-    for i, t in enumerate(inputs):
-        g.bind(t, f"\0input{i}")
+    input_values = [f"\0input{i}" for i in range(len(inputs))]   # (in-place ops rebind the tensors)
+    for t, name in zip(inputs, input_values, strict=True):
+        g.bind(t, name)
     handles = _scope_hooks(g, model) if hasattr(model, "named_modules") else []
     try:
         with no_grad(), Recorder(g, SYMBOLICS, custom):
@@ -90,7 +91,7 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
             h.remove()
 
     # graph outputs: constants and values that are inputs, initializers or repeated get an Identity
-    input_set = {g.names[id(t)] for t in inputs}
+    input_set = set(input_values)
     outputs, seen = [], set()
     for t in [o for o in flatten(out) if isinstance(o, Tensor)]:
         name = g.value(t)
@@ -105,8 +106,7 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
     for node in g.nodes:
         for i in node.input:
             first_use.setdefault(i, node.op_type)
-    for i, t in enumerate(inputs):
-        old = g.names[id(t)]
+    for i, old in enumerate(input_values):
         if input_names and i < len(input_names):
             rename[old] = input_names[i]
         elif _named_input(g.first_call.get(old)) and "input" not in rename.values():
@@ -128,7 +128,7 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
         getattr(model, "forward", model), "__code__") else []
     dyn = _dynamic(dynamic_axes, dynamic_shapes, arg_names)
     if dynamic_shapes and not dynamic_axes:   # dynamic_shapes names arguments: map them to the input names
-        by_arg = dict(zip(arg_names, [rename[g.names[id(t)]] for t in inputs], strict=False))
+        by_arg = dict(zip(arg_names, [rename[v] for v in input_values], strict=False))
         dyn = {by_arg.get(k, k): v for k, v in dyn.items()}
 
     def info(name: str, t: Tensor) -> Any:
@@ -137,7 +137,7 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
             shape[d] = label
         return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.numpy().dtype), shape)
 
-    graph_inputs = [info(rename[g.names[id(t)]], t) for t in inputs]
+    graph_inputs = [info(rename[v], t) for v, t in zip(input_values, inputs, strict=True)]
     initializers = [onnx.numpy_helper.from_array(a.copy(order="C"), name) for name, a in g.initializers.items()]
     if not export_params or keep_initializers_as_inputs:
         graph_inputs += [helper.make_tensor_value_info(i.name, i.data_type, list(i.dims)) for i in initializers]
