@@ -380,3 +380,21 @@ def test_quantize_dynamic_cells():
     for i in (1, 2):
         np.testing.assert_allclose(qe[i](to_ember(x), to_ember(h)).numpy(), qt[i](x, h).numpy(), atol=1e-6, rtol=0)
         np.testing.assert_allclose(qe[i](to_ember(x)).numpy(), qt[i](x).numpy(), atol=1e-6, rtol=0)
+
+
+def test_low_level_quantized_functions():
+    import ember.ops.quantize as Q
+    torch.manual_seed(0)
+    x = torch.randn(4, 5)
+    for dt in (torch.quint8, torch.qint8):
+        for rr in (False, True):
+            same_q(Q.quantize_per_tensor_dynamic(to_ember(x), getattr(ember, str(dt)[6:]), rr),
+                   torch.quantize_per_tensor_dynamic(x, dt, rr))
+    qt, qe = qpair(torch.randn(1, 2, 5, 5), 0.1, 10)
+    same_q(Q.quantized_max_pool2d(qe, [2, 2]), torch.quantized_max_pool2d(qt, [2, 2]))
+    stats = (torch.rand(2), torch.randn(2), torch.randn(2), torch.rand(2) + 0.5)
+    same_q(Q.quantized_batch_norm(qe, *map(to_ember, stats), 1e-5, 0.05, 30),
+           torch.quantized_batch_norm(qt, *stats, 1e-5, 0.05, 30))
+    ints = torch.tensor([1, 2, 250], dtype=torch.uint8)
+    same_q(Q._make_per_tensor_quantized_tensor(to_ember(ints), 0.1, 1),
+           torch._make_per_tensor_quantized_tensor(ints, 0.1, 1))

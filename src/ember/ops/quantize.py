@@ -800,3 +800,78 @@ def _method_function(name: str) -> Any:
 int_repr, q_scale, q_zero_point, q_per_channel_scales, q_per_channel_zero_points, q_per_channel_axis = (
     _method_function(n) for n in _QUANTIZED_ONLY)
 __all__ += ["dequantize", *_QUANTIZED_ONLY]
+
+
+# ---- torch's lower-level constructors and quantized ops of quantized tensors -----------------------------
+_FROM_INT = {"uint8": D.quint8, "int8": D.qint8, "int32": D.qint32}
+
+
+def _make_per_tensor_quantized_tensor(input: Tensor, scale: float, zero_point: int) -> QuantizedTensor:
+    """The integers of ``input`` (uint8 / int8 / int32) read as a quantized tensor with the given qparams."""
+    dtype = _FROM_INT.get(input._dtype.name)
+    if dtype is None:
+        raise RuntimeError(f"Unsupported dtype for _make_per_tensor_quantized_tensor: {input._dtype._short}")
+    return _qtensor(input._data.copy(), dtype, input._device, per_tensor_affine, float(scale), int(zero_point), None)
+
+
+def _make_per_channel_quantized_tensor(input: Tensor, scale: Tensor, zero_point: Tensor,
+                                       axis: int) -> QuantizedTensor:
+    """The integers of ``input`` read as a per-channel quantized tensor along ``axis``."""
+    dtype = _FROM_INT.get(input._dtype.name)
+    if dtype is None:
+        raise RuntimeError(f"Unsupported dtype for _make_per_channel_quantized_tensor: {input._dtype._short}")
+    return _qtensor(input._data.copy(), dtype, input._device, per_channel_affine,
+                    new_tensor(scale._data.astype(np.float64), D.float64, input._device),
+                    new_tensor(zero_point._data.astype(np.int64), D.int64, input._device), axis)
+
+
+def _empty_affine_quantized(size: Any, *, scale: float = 1.0, zero_point: int = 0, dtype: Any = None,
+                            device: Any = None, **_: Any) -> QuantizedTensor:
+    """A per-tensor quantized tensor of ``size`` (its integers zero: ember does not expose uninitialised memory)."""
+    from .creation import zeros
+    dtype = D.quint8 if dtype is None else dtype
+    np_dt = _QDTYPES[dtype.name][0]
+    base = zeros(*(size if isinstance(size, (list, tuple)) else (size,)), device=device)
+    return _qtensor(_xp(base).zeros(base.shape, np_dt), dtype, base._device, per_tensor_affine, float(scale),
+                    int(zero_point), None)
+
+
+def quantize_per_tensor_dynamic(input: Tensor, dtype: Any, reduce_range: bool) -> QuantizedTensor:
+    """Quantize with qparams chosen from ``input``'s own min/max (``quint8`` or ``qint8``; 7 bits with
+    ``reduce_range``), as dynamic quantization does per call."""
+    if getattr(dtype, "name", None) not in ("quint8", "qint8"):
+        raise RuntimeError(f"dtype {dtype} not supported for quantize_per_tensor_dynamic")
+    lo, hi = (0, 255) if dtype.name == "quint8" else (-128, 127)
+    if reduce_range:
+        lo, hi = lo // 2, hi // 2
+    a = _host(input._data)
+    mn, mx = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    s, z = choose_qparams_minmax(np.float32([mn]), np.float32([mx]), lo, hi)
+    return quantize_per_tensor(input, float(s[0]), int(z[0]), dtype)
+
+
+def _pool_like(name: str) -> Any:
+    def pool(input: Tensor, kernel_size: Any, stride: Any = (), padding: Any = 0, dilation: Any = 1,
+             ceil_mode: bool = False) -> Tensor:
+        from ..nn import functional as F
+        return getattr(F, name)(input, kernel_size, stride or None, padding, dilation, ceil_mode=ceil_mode)
+    pool.__name__ = "quantized_" + name
+    pool.__doc__ = f"``{name}`` of a quantized tensor's integers (its qparams kept)."
+    return pool
+
+
+quantized_max_pool1d, quantized_max_pool2d, quantized_max_pool3d = (
+    _pool_like(n) for n in ("max_pool1d", "max_pool2d", "max_pool3d"))
+
+
+def quantized_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, mean: Tensor, var: Tensor,
+                         eps: float, output_scale: float, output_zero_point: int) -> QuantizedTensor:
+    """Inference batch norm of a quantized tensor, quantized with the output qparams."""
+    from ..nn import functional as F
+    y = F.batch_norm(input.dequantize(), mean, var, weight, bias, False, 0.0, eps)
+    return quantize_per_tensor(y, float(output_scale), int(output_zero_point), input._dtype)
+
+
+__all__ += ["_make_per_tensor_quantized_tensor", "_make_per_channel_quantized_tensor", "_empty_affine_quantized",
+            "quantize_per_tensor_dynamic", "quantized_max_pool1d", "quantized_max_pool2d", "quantized_max_pool3d",
+            "quantized_batch_norm"]
