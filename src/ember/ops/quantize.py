@@ -9,7 +9,9 @@ that mask). The learnable variant also returns gradients for ``scale`` and ``zer
 
 The ``qscheme`` objects (``torch.per_tensor_affine`` …) live here too, and the quantized tensors
 (``quantize_per_tensor`` / ``quantize_per_channel``: integers plus the affine map, fbgemm's rounding) with the
-dynamic int8 linear kernel that ``quantize_dynamic``'s modules call.
+dynamic int8 linear kernel that ``quantize_dynamic``'s modules call. Float functions applied to a per-tensor
+quantized tensor (``relu``, pooling, reshapes, ``cat`` …) behave as torch's quantized kernels through the
+tensor's ``__torch_function__``, switched on when the first quantized tensor is made.
 """
 
 from __future__ import annotations
