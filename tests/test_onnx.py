@@ -196,7 +196,10 @@ def test_ops_and_indexing():
             d = c.view(x.size(0), -1).reshape(-1, 2, 2).max(dim=1).values.amax(-1, keepdim=True)
             e = x[:, None, 1:3].expand(-1, 2, 2).flatten(1) + x[:, [0, 2, 1, 3]] + ember.tanh(x[0])
             f = F.gelu(x, approximate="tanh") + F.elu(x) + F.softplus(y) + F.relu6(y) + x.mean() + x.rsqrt().isnan()
-            return a, b, d, e, f, F.adaptive_avg_pool1d(x[:, None], 2), x.chunk(2, 1)[1], 1 - x.t()
+            h = F.selu(x) + F.celu(x, 0.7) + F.softmin(x, 1) + F.tanhshrink(x) + F.threshold(x, 0.1, 2.0) + F.mish(y)
+            h = h + F.rms_norm(x, (4,)) + F.hardshrink(x) + F.softshrink(x) + F.normalize(x) + F.logsigmoid(y)
+            i = F.instance_norm(x[None], eps=1e-3) + F.local_response_norm(x[None, :, :, None], 3)[..., 0]
+            return a, b, d, e, f, h, i, F.adaptive_avg_pool1d(x[:, None], 2), x.chunk(2, 1)[1], 1 - x.t()
     ember.manual_seed(0)
     x, y = ember.randn(2, 4), ember.randn(2, 4)
     for opset in (17, 20):

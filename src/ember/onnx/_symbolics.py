@@ -474,6 +474,83 @@ def _cumsum(g: Graph, a: dict, out: Any) -> None:
     g.bind(out, g.op("CumSum", [g.value(a["input"], _dt(out)), g.const(np.int64(a["dim"]))]))
 
 
+@symbolic("selu", "celu")
+def _selu(g: Graph, a: dict, out: Any) -> None:
+    x = g.value(a["input"])
+    g.bind(out, g.op("Selu", [x]) if g.current == "selu" else g.op("Celu", [x], alpha=float(a["alpha"])))
+
+
+@symbolic("softmin")
+def _softmin(g: Graph, a: dict, out: Any) -> None:
+    x = a["input"]
+    dim = a.get("dim")
+    dim = (0 if x.dim() in (0, 1, 3) else 1) if dim is None else dim
+    g.bind(out, g.op("Softmax", [g.op("Neg", [g.value(x, _dt(out))])], axis=int(dim)))
+
+
+@symbolic("tanhshrink")
+def _tanhshrink(g: Graph, a: dict, out: Any) -> None:
+    x = g.value(a["input"])
+    g.bind(out, g.op("Sub", [x, g.op("Tanh", [x])]))
+
+
+@symbolic("threshold", "threshold_")
+def _threshold(g: Graph, a: dict, out: Any) -> None:
+    x, dtype = g.value(a["input"]), _dt(out)
+    keep = g.op("Greater", [x, g.const(a["threshold"], dtype)])
+    g.bind(out, g.op("Where", [keep, x, g.const(a["value"], dtype)]))
+
+
+@symbolic("hardshrink", "softshrink")
+def _shrink(g: Graph, a: dict, out: Any) -> None:
+    lambd = float(a["lambd"])
+    g.bind(out, g.op("Shrink", [g.value(a["input"])], lambd=lambd, bias=lambd if g.current == "softshrink" else 0.0))
+
+
+@symbolic("rms_norm")
+def _rms_norm(g: Graph, a: dict, out: Any) -> None:
+    x, w = a["input"], a.get("weight")
+    dtype, axes = _dt(out), list(range(-len(_tuple(a["normalized_shape"], 1)), 0))
+    eps = a.get("eps")
+    eps = float(np.finfo(dtype).eps) if eps is None else eps
+    name = g.value(x)
+    square = g.op("Mul", [name, name])
+    mean = g.op("ReduceMean", [square, g.ints(axes)], keepdims=1) if g.opset >= 18 else \
+        g.op("ReduceMean", [square], axes=axes, keepdims=1)
+    res = g.op("Div", [name, g.op("Sqrt", [g.op("Add", [mean, g.const(eps, dtype)])])])
+    g.bind(out, g.op("Mul", [res, g.value(w)]) if w is not None else res)
+
+
+@symbolic("instance_norm")
+def _instance_norm(g: Graph, a: dict, out: Any) -> None:
+    x, w, b = a["input"], a.get("weight"), a.get("bias")
+    if not a.get("use_input_stats", True):
+        raise UnsupportedOperatorError("aten::instance_norm (running statistics)", g.opset, None)
+    c, dtype = x.shape[1], _dt(x)
+    scale = g.value(w) if w is not None else g.const(np.ones(c, dtype))
+    bias = g.value(b) if b is not None else g.const(np.zeros(c, dtype))
+    g.bind(out, g.op("InstanceNormalization", [g.value(x), scale, bias], epsilon=float(a["eps"])))
+
+
+@symbolic("local_response_norm")
+def _lrn(g: Graph, a: dict, out: Any) -> None:
+    size = int(a["size"])
+    if size % 2 == 0 or a["input"].dim() != 4:
+        raise UnsupportedOperatorError("aten::local_response_norm (even size or not 4-d)", g.opset, None)
+    g.bind(out, g.op("LRN", [g.value(a["input"])], size=size, alpha=float(a["alpha"]), beta=float(a["beta"]),
+                     bias=float(a["k"])))
+
+
+@symbolic("normalize")
+def _normalize(g: Graph, a: dict, out: Any) -> None:
+    x, p = g.value(a["input"]), a["p"]
+    if p not in (1, 2):
+        raise UnsupportedOperatorError(f"aten::normalize (p={p})", g.opset, None)
+    norm = g.op("ReduceL2" if p == 2 else "ReduceL1", [x, g.ints([int(a["dim"])])], keepdims=1) \
+        if g.opset >= 18 else g.op("ReduceL2" if p == 2 else "ReduceL1", [x], axes=[int(a["dim"])], keepdims=1)
+    g.bind(out, g.op("Div", [x, g.op("Max", [norm, g.const(a["eps"], _dt(out))])]))
+
+
 # ------------------------------------------------------------------ pooling, resizing, padding
 def _pool_dims(g: Graph, a: dict) -> tuple[int, list[int], list[int], list[int]]:
     n = int(g.current[-2])
