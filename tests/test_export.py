@@ -63,6 +63,14 @@ def models(lib):
             r = lib.nn.functional.relu(x.clone(), inplace=True) @ x.t()
             return c.to(lib.float64), d.mean(-1, keepdim=True), 1 - p.sum(), r
 
+    class Nested(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c = lib.ones(2) * 3   # a plain tensor attribute: lifted as a constant
+
+        def forward(self, xs, d, *, scale=2.0):
+            return {"a": xs[0] * self.c + d["k"] * scale, "b": [xs[1].relu()]}
+
     class Dyn(nn.Module):
         def __init__(self):
             super().__init__()
@@ -76,12 +84,19 @@ def models(lib):
             "buf": (Buf(), (lib.randn(6),)),
             "chain": (Chain().eval(), (lib.randn(2, 4),)),
             "bn_train": (nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3)), (lib.randn(4, 3),)),
+            "nested": (Nested(), ((lib.randn(2), lib.randn(2)), {"k": lib.randn(2)})),
             "dyn": (Dyn(), (lib.randn(3, 4),))}
 
 
 def norm(text: str) -> str:
     """Only what must differ: the source locations and lines of the ``# File:`` comments."""
     return re.sub(r"# File: .*", "# File: ...", text)
+
+
+def leaves(v):
+    if isinstance(v, dict):
+        v = list(v.values())
+    return [x for item in v for x in leaves(item)] if isinstance(v, (tuple, list)) else [v]
 
 
 def _err(fn):
@@ -150,8 +165,8 @@ def test_module_outputs_gradients_and_state():
         want = m(*args)
         for gm in (ep.module(), ep.run_decompositions().module()):
             got = gm(*args)
-            for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
-                            strict=True):
+            assert type(got) is type(want)
+            for g, w in zip(leaves(got), leaves(want), strict=True):
                 np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-5, atol=1e-6)
         assert dict(ep.named_parameters()).keys() == dict(m.named_parameters()).keys()
         assert list(dict(ep.named_buffers())) == [k for k, _ in m.named_buffers()]
@@ -218,8 +233,7 @@ def test_save_load_round_trip(tmp_path):
             assert np.array_equal(loaded.state_dict[k].detach().numpy(), v.detach().numpy()) and \
                 type(loaded.state_dict[k]) is type(v)
         want, got = m(*args), loaded.module()(*loaded.example_inputs[0])
-        for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
-                        strict=True):
+        for g, w in zip(leaves(got), leaves(want), strict=True):
             np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-6)
         buf = io.BytesIO()
         ember.export.save(loaded, buf)

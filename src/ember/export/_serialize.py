@@ -16,6 +16,8 @@ import numpy as np
 import ember
 from ember.fx import Graph, Node
 
+from ._trace import flatten, tree_spec, tree_unflatten
+
 __all__ = ["save", "load"]
 
 _FORMAT = "pt2"
@@ -102,14 +104,14 @@ def _archive(ep: Any) -> dict[str, bytes]:
         weights[k] = _tensor_entry(t, "data/weights", f"weight_{i}", files)
     for i, (k, t) in enumerate(ep.constants.items()):
         constants[k] = _tensor_entry(t, "data/constants", f"tensor_{i}", files)
-    args, kwargs = ep.example_inputs or ((), {})
+    example = ep.example_inputs or ((), {})
     examples = [_tensor_entry(t, "data/sample_inputs", f"input_{i}", files) if isinstance(t, ember.Tensor) else
-                {"value": _enc(t)} for i, t in enumerate(list(args) + list(kwargs.values()))]
+                {"value": _enc(t)} for i, (_, _, t) in enumerate(flatten(example, ""))]
     nodes = []
     for n in ep.graph.nodes:
         val = n.meta.get("val")
         entry: dict[str, Any] = {"name": n.name, "op": n.op, "args": _enc(n.args), "kwargs": _enc(dict(n.kwargs)),
-                                 "meta": {k: n.meta[k] for k in ("kind", "target", "persistent", "stack_trace")
+                                 "meta": {k: n.meta[k] for k in ("kind", "target", "persistent", "stack_trace", "path")
                                           if n.meta.get(k) is not None}}
         if n.op == "placeholder":
             entry["target"] = n.target
@@ -130,8 +132,8 @@ def _archive(ep: Any) -> dict[str, bytes]:
                         for s in sig.input_specs],
         "output_specs": [{"kind": s.kind.name, "name": s.arg.name, "target": s.target} for s in sig.output_specs],
         "range_constraints": {str(k): [v.lower, v.upper] for k, v in ep.range_constraints.items()},
-        "guards": ep._guards, "out_kind": ep._out_kind, "example_kwargs": list(kwargs),
-        "n_example_args": len(args), "module_call_graph": [e.fqn for e in ep.module_call_graph],
+        "guards": ep._guards, "out_spec": ep._out_spec, "example_spec": tree_spec(example),
+        "module_call_graph": [e.fqn for e in ep.module_call_graph],
         "forward_arg_names": (ep.module_call_graph[0].signature.forward_arg_names
                               if ep.module_call_graph and ep.module_call_graph[0].signature else None),
     }
@@ -240,9 +242,8 @@ def load(f: Any, *, extra_files: dict[str, Any] | None = None, expected_opset_ve
         if node.op == "placeholder" and t is not None:
             node.meta["val"] = weights.get(t, constants.get(t))
     ranges = {_Symbol(k): ValueRanges(lo, hi) for k, (lo, hi) in model["range_constraints"].items()}
-    n_args = model["n_example_args"]
-    example = (tuple(examples[:n_args]), dict(zip(model["example_kwargs"], examples[n_args:], strict=False)))
+    example = tree_unflatten(model["example_spec"], iter(examples))
     calls = [ModuleCallEntry(fqn, ModuleCallSignature([], [], None, None, model["forward_arg_names"]) if not fqn
                              else None) for fqn in model["module_call_graph"]]
     return ExportedProgram({}, graph, sig, weights, ranges, calls, example, constants,
-                           _guards=[tuple(g) for g in model["guards"]], _out_kind=model["out_kind"])
+                           _guards=[tuple(g) for g in model["guards"]], _out_spec=model["out_spec"])

@@ -68,14 +68,16 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.graph, self.env, self.constants = graph, env, constants
         self.keep: list[Any] = []
+        self.attrs: dict[int, str] = {}
 
     def node_of(self, t: Any) -> Node:
         node = self.env.get(id(t))
-        if node is None:   # a tensor made outside the traced calls: lifted as a constant input
-            name = f"lifted_tensor_{len(self.constants)}"
+        if node is None:   # a tensor made outside the traced calls: lifted as a constant input (named by the
+            # module attribute holding it, when one does)
+            name = self.attrs.get(id(t)) or f"lifted_tensor_{len(self.constants)}"
             self.constants[name] = t
             with self.graph.inserting_before(self._first_user_input()):
-                node = self.graph.placeholder(f"c_{name}")
+                node = self.graph.placeholder("c_" + name.replace(".", "_"))
             node.meta.update(val=t, kind="CONSTANT_TENSOR", target=name)
             self.bind(t, node)
         return node
@@ -195,11 +197,18 @@ def trace_once(mod: Any, args: tuple, kwargs: dict, names: list[str]) -> tuple[G
         node.meta.update(val=b, kind="BUFFER", target=fqn, persistent=fqn in persistent)
         rec.bind(b, node)
     flat = list(args) + [kwargs[k] for k in kwargs]
-    for name, v in zip(names, flat, strict=False):
-        node = graph.placeholder(name)
-        node.meta.update(val=v, kind="USER_INPUT")
-        if isinstance(v, ember.Tensor):
-            rec.bind(v, node)
+    for name, top in zip(names, flat, strict=False):
+        for leaf_name, path, v in flatten(top, name):
+            if not isinstance(v, ember.Tensor) and path:
+                continue   # a non-tensor inside a container: specialised, as torch does
+            node = graph.placeholder(leaf_name)
+            node.meta.update(val=v, kind="USER_INPUT", path=(name, path))
+            if isinstance(v, ember.Tensor):
+                rec.bind(v, node)
+    for prefix, sub in mod.named_modules():
+        for attr, v in vars(sub).items():
+            if isinstance(v, ember.Tensor):
+                rec.attrs.setdefault(id(v), f"{prefix}.{attr}" if prefix else attr)
     snapshot = {k: b.clone() for k, b in buffers.items()}
     rng = ember.get_rng_state()
     try:
@@ -210,9 +219,8 @@ def trace_once(mod: Any, args: tuple, kwargs: dict, names: list[str]) -> tuple[G
             for k, b in buffers.items():
                 b.copy_(snapshot[k])
         ember.set_rng_state(rng)
-    leaves = list(out) if isinstance(out, (tuple, list)) else [out]
     result = []
-    for leaf in leaves:
+    for _, _, leaf in flatten(out, ""):
         if not isinstance(leaf, ember.Tensor):
             raise UserError(f"Expected a tensor output of the module, got {type(leaf).__name__}")
         node = rec.node_of(leaf)
@@ -223,6 +231,36 @@ def trace_once(mod: Any, args: tuple, kwargs: dict, names: list[str]) -> tuple[G
     graph.output(tuple(result))
     _dce(graph)
     return graph, out, constants
+
+
+def flatten(v: Any, name: str, path: tuple = ()) -> list[tuple[str, tuple, Any]]:
+    """The leaves of nested tuples/lists/dicts, each with torch's placeholder name (``xs_0``, ``d_k``) and its
+    index path."""
+    if isinstance(v, (tuple, list)):
+        return [leaf for i, x in enumerate(v) for leaf in flatten(x, f"{name}_{i}", path + (i,))]
+    if isinstance(v, dict):
+        return [leaf for k, x in v.items() for leaf in flatten(x, f"{name}_{k}", path + (k,))]
+    return [(name, path, v)]
+
+
+def tree_spec(v: Any) -> Any:
+    """The structure of ``v`` as JSON-able data: ``"*"`` a leaf, ``["tuple"|"list", [...]]``,
+    ``["dict", keys, [...]]``."""
+    if isinstance(v, (tuple, list)):
+        return [type(v).__name__ if type(v) in (tuple, list) else "tuple", [tree_spec(x) for x in v]]
+    if isinstance(v, dict):
+        return ["dict", list(v), [tree_spec(x) for x in v.values()]]
+    return "*"
+
+
+def tree_unflatten(spec: Any, leaves: Any) -> Any:
+    """Rebuild the structure ``spec`` from an iterator of leaves."""
+    if spec == "*":
+        return next(leaves)
+    if spec[0] == "dict":
+        return {k: tree_unflatten(s, leaves) for k, s in zip(spec[1], spec[2], strict=True)}
+    items = [tree_unflatten(s, leaves) for s in spec[1]]
+    return items if spec[0] == "list" else tuple(items)
 
 
 def _dce(graph: Graph) -> None:

@@ -102,7 +102,7 @@ class ExportedProgram:
     def __init__(self, root: Any, graph: Graph, graph_signature: ExportGraphSignature, state_dict: dict[str, Any],
                  range_constraints: dict[Any, ValueRanges], module_call_graph: list[ModuleCallEntry] | None = None,
                  example_inputs: tuple | None = None, constants: dict[str, Any] | None = None,
-                 verifiers: Any = None, *, _guards: list | None = None, _out_kind: str = "tuple") -> None:
+                 verifiers: Any = None, *, _guards: list | None = None, _out_spec: Any = None) -> None:
         self._graph_module = GraphModule(root if isinstance(root, (Module, dict)) else {}, graph)
         self._graph_signature = graph_signature
         self._state_dict = state_dict
@@ -111,7 +111,8 @@ class ExportedProgram:
         self._example_inputs = example_inputs
         self._constants = constants or {}
         self._guards = _guards or []
-        self._out_kind = _out_kind
+        self._out_spec = _out_spec if _out_spec is not None else ["tuple", ["*"] * len(
+            graph_signature.user_outputs)]
 
     # ---- state
     @property
@@ -223,14 +224,22 @@ class ExportedProgram:
         env: dict[Node, Node] = {}
         root: dict[str, Any] = {}
         users: list[Node] = []
+        tops: dict[str, Node] = {}
         for node in self.graph.nodes:
             if node.op != "placeholder":
                 continue
             kind, target = node.meta.get("kind"), node.meta.get("target")
             if kind == "USER_INPUT":
-                env[node] = g.placeholder(node.target)
+                top, path = node.meta.get("path") or (node.target, ())
+                if top not in tops:
+                    tops[top] = g.placeholder(top)
+                    users.append(tops[top])
+                cur = tops[top]
+                for i, key in enumerate(path):
+                    cur = g.create_node("call_function", operator.getitem, (cur, key),
+                                        name=node.target if i == len(path) - 1 else None)
+                env[node] = cur
                 env[node].meta = dict(node.meta)
-                users.append(env[node])
             else:
                 store = self._state_dict if target in self._state_dict else self._constants
                 root[target] = store[target]
@@ -254,7 +263,7 @@ class ExportedProgram:
                 g.call_function(op("copy_"), (holder, value))
             elif spec.kind == OutputKind.USER_INPUT_MUTATION:
                 g.call_function(op("copy_"), (by_name[spec.target], value))
-        g.output(outs[0] if self._out_kind == "single" else list(outs) if self._out_kind == "list" else tuple(outs))
+        g.output(_trace.tree_unflatten(self._out_spec, iter(outs)))
         gm = GraphModule(root, g)
         gm.meta["exported_program"] = self
         return gm
@@ -444,8 +453,8 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
             if len(node.meta.get("_vals", [])) != len(syms) + 1:
                 node.meta.pop("_vals", None)
                 node.meta.pop("_syms", None)
-        if node.op == "placeholder" and node.meta.get("kind") == "USER_INPUT" and isinstance(node.meta["val"],
-                                                                                           ember.Tensor):
+        if node.op == "placeholder" and node.meta.get("kind") == "USER_INPUT" and node.target in names \
+                and isinstance(node.meta["val"], ember.Tensor):
             pos = names.index(node.target)
             node.meta["sym_shape"] = [dim_syms.get((pos, d), str(s)) for d, s in enumerate(node.meta["val"].shape)]
     return _build(mod, graph, constants, ranges, guards, (tuple(args), kwargs), out)
@@ -477,8 +486,7 @@ def _build(mod: Module, graph: Graph, constants: dict[str, Any], ranges: dict, g
             (state_dict if persistent is not False else consts)[target] = node.meta["val"]
     outputs = graph.find_nodes(op="output")[0].args[0]
     output_specs = [OutputSpec(OutputKind.USER_OUTPUT, TensorArgument(n.name), None) for n in outputs]
-    kind = "list" if isinstance(out, list) else "tuple" if isinstance(out, tuple) else "single"
     call_graph = [ModuleCallEntry("", ModuleCallSignature([], [], None, None, list(_trace.arg_names(
         mod, len(example[0]), example[1]))))] + [ModuleCallEntry(n, None) for n, _ in mod.named_modules() if n]
     return ExportedProgram({}, graph, ExportGraphSignature(input_specs, output_specs), state_dict, ranges,
-                           call_graph, example, consts, _guards=guards, _out_kind=kind)
+                           call_graph, example, consts, _guards=guards, _out_spec=_trace.tree_spec(out))
