@@ -145,7 +145,7 @@ def test_cnn_residual_bn_pool(tmp_path):
     model.train()
     x = ember.randn(2, 3, 8, 8)
     path = tmp_path / "cnn.onnx"
-    assert ember.onnx.export(model, (x,), path, dynamo=False, dynamic_axes={"input": [0]}) is None
+    assert ember.onnx.export(model, (x,), path, dynamo=False, dynamic_axes={"input.1": [0]}) is None
     assert model.training                                   # exported in eval mode, mode restored
     model.eval()
     data = path.read_bytes()
@@ -161,7 +161,7 @@ def test_transformer_block_and_program():
     model = Block().eval()
     x = ember.randn(2, 5, 8)
     _check(model, x, opset_version=17)                       # GELU through Erf
-    proto, data = _check(model, x, dynamic_axes={"input": {0: "batch"}})
+    proto, data = _check(model, x, input_names=["x"], dynamic_axes={"x": {0: "batch"}})
     assert "Gelu" in {n.op_type for n in proto.graph.node}
     x3 = ember.randn(3, 5, 8)
     for r, o in zip(_leaves(model(x3)), _run(data, x3), strict=True):
@@ -249,22 +249,47 @@ def test_enums_and_mode_selection():
         inspect.signature(torch.onnx.export).parameters)
 
 
-def test_default_input_names_as_torch():
+def test_default_names_as_torch():
+    """Input names (``input``, ``input.1``, ``onnx::Gemm_0``), node names (module scopes) and initializer names
+    as torch's TorchScript exporter gives them."""
     torch = pytest.importorskip("torch")
 
-    def names(module, xs, lib):
+    def names(module, shape, lib):
         buf = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lib.onnx.export(module, xs, buf, dynamo=False)
+            lib.onnx.export(module.eval(), (lib.randn(*shape),), buf, dynamo=False)
         proto = onnx.load_from_string(buf.getvalue())
-        return [i.name for i in proto.graph.input], [n.name for n in proto.graph.node]
+        return ([i.name for i in proto.graph.input], [i.name for i in proto.graph.initializer],
+                [n.name for n in proto.graph.node])
 
-    for make in (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3)),
-                 lambda lib: lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(3, 2)),
-                 lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh())):
-        shape = (1, 2, 5, 5) if isinstance(make(torch)[0], torch.nn.Conv2d) else (1, 3)
-        assert names(make(ember), (ember.randn(*shape),), ember) == names(make(torch), (torch.randn(*shape),), torch)
+    def nested(lib):
+        nn = lib.nn
+
+        class Blk(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv1, self.act = nn.Conv2d(2, 2, 3, padding=1), nn.ReLU()
+
+            def forward(self, x):
+                return self.act(self.conv1(x)) + x
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem, self.layer1 = nn.Conv2d(1, 2, 3), nn.Sequential(Blk(), Blk())
+                self.head, self.ln = nn.Sequential(nn.Flatten(), nn.Linear(18, 3)), nn.LayerNorm(3)
+
+            def forward(self, x):
+                return self.ln(self.head(self.layer1(self.stem(x))))
+        return Net()
+    for make, shape in ((nested, (1, 1, 5, 5)),
+                        (lambda lib: lib.nn.Sequential(lib.nn.Conv2d(2, 3, 3)), (1, 2, 5, 5)),
+                        (lambda lib: lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(3, 2)), (1, 3)),
+                        (lambda lib: lib.nn.Sequential(lib.nn.LayerNorm(3), lib.nn.GELU(), lib.nn.LayerNorm(3)),
+                         (2, 3)),
+                        (lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh()), (1, 3))):
+        assert names(make(ember), shape, ember) == names(make(torch), shape, torch)
 
 
 def test_export_options_and_missing_onnx(monkeypatch):

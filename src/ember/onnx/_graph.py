@@ -75,8 +75,7 @@ class Graph:
             name = self.names.get(id(obj))
             if name is None and id(obj) in self.params:
                 name = self.params[id(obj)][0]
-                if name not in self.initializers:
-                    self.initializers[name] = to_numpy(obj)
+                self.initializers.setdefault(name, to_numpy(obj))
             if name is not None:
                 if dtype is not None and obj.numpy().dtype != np.dtype(dtype):
                     return self.op("Cast", [name], to=self.onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))

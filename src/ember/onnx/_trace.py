@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .._tensor import Tensor
 from ._graph import Graph, Recorder, flatten
 from ._symbolics import SYMBOLICS, recurrent
@@ -47,6 +49,23 @@ def _named_input(func: Any) -> bool:
     torch.relu)."""
     module = getattr(func, "__module__", "") or ""
     return module.startswith("ember.nn.functional") and getattr(func, "__name__", "") != "linear"
+
+
+def _deduplicated(g: Graph) -> list[tuple[str, np.ndarray]]:
+    """Initializers in state_dict order, equal ones stored once under the first name; the others become
+    Identity nodes at the graph's start (as torch's exporter deduplicates them)."""
+    from onnx.helper import make_node
+    order = {name: i for i, (name, _) in enumerate(g.params.values())}
+    kept: dict[tuple, str] = {}
+    out, aliases = [], []
+    for name, arr in sorted(g.initializers.items(), key=lambda kv: order.get(kv[0], len(order))):
+        first = kept.setdefault((arr.dtype.str, arr.shape, arr.tobytes()), name)
+        if first == name:
+            out.append((name, arr))
+        else:
+            aliases.append(make_node("Identity", [first], [name], name=f"Identity_{len(aliases)}"))
+    g.nodes[:0] = aliases
+    return out
 
 
 def _dynamic(dynamic_axes: Mapping | None, dynamic_shapes: Any, arg_names: list[str]) -> dict[str, dict[int, str]]:
@@ -109,8 +128,9 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
     for i, old in enumerate(input_values):
         if input_names and i < len(input_names):
             rename[old] = input_names[i]
-        elif _named_input(g.first_call.get(old)) and "input" not in rename.values():
-            rename[old] = "input"
+        elif _named_input(g.first_call.get(old)) and not {"input", "input.1"} & set(rename.values()):
+            # torch renames an earlier holder of a debug name to name.1 when another value takes it
+            rename[old] = "input.1" if sum(map(_named_input, g.first_call.values())) > 1 else "input"
         else:
             rename[old] = f"onnx::{first_use.get(old, 'Identity')}_{i}"
     counter = len(inputs) + len(g.initializers)
@@ -138,7 +158,7 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
         return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.numpy().dtype), shape)
 
     graph_inputs = [info(rename[v], t) for v, t in zip(input_values, inputs, strict=True)]
-    initializers = [onnx.numpy_helper.from_array(a.copy(order="C"), name) for name, a in g.initializers.items()]
+    initializers = [onnx.numpy_helper.from_array(a.copy(order="C"), name) for name, a in _deduplicated(g)]
     if not export_params or keep_initializers_as_inputs:
         graph_inputs += [helper.make_tensor_value_info(i.name, i.data_type, list(i.dims)) for i in initializers]
     if not export_params:
