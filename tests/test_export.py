@@ -88,6 +88,21 @@ def models(lib):
             "dyn": (Dyn(), (lib.randn(3, 4),))}
 
 
+def multi(lib):
+    """Several dynamic dims (named, AUTO, DYNAMIC), a slice kept on a symbolic dim."""
+    class A(lib.nn.Module):
+        def forward(self, x, y):
+            return x.sum(1) + 1, y[:, :2] * 2, lib.cat([x, x], 0)
+
+    class V(lib.nn.Module):
+        def forward(self, x):
+            return x.view(8)
+    D = lib.export.Dim
+    ep = lib.export.export(A(), (lib.randn(3, 4), lib.randn(5, 6)),
+                           dynamic_shapes={"x": {0: D("a"), 1: D.AUTO}, "y": (D.DYNAMIC, D.STATIC)})
+    return str(ep), _err(lambda: lib.export.export(V(), (lib.randn(2, 4),), dynamic_shapes=({0: D.DYNAMIC},)))
+
+
 def norm(text: str) -> str:
     """Only what must differ: the source locations and lines of the ``# File:`` comments."""
     return re.sub(r"# File: .*", "# File: ...", text)
@@ -137,6 +152,7 @@ def ref():
     out["errors"] = [_err(lambda: torch.export.export(lambda x: x, args)),
                      _err(lambda: torch.export.export(m, args[0])),
                      _err(lambda: torch.export.export(m, args, dynamic_shapes={"y": {0: batch}}))]
+    out["multi"] = multi(torch)
     out["specialised"] = _err(lambda: torch.export.export(V(), (torch.randn(2, 4),),
                                                           dynamic_shapes=({0: torch.export.Dim("b")},)))
     return out
@@ -216,6 +232,8 @@ def test_dynamic_batch_and_errors_match_torch(ref):
                                                  dynamic_shapes=({0: ember.export.Dim("b")},)))
     t_kind, t_msg = ref["specialised"]
     assert (kind, msg) == (t_kind, t_msg)
+    printed, error = multi(ember)
+    assert (norm(printed), error) == (norm(ref["multi"][0]), ref["multi"][1])
     assert [_err(lambda: ember.export.export(lambda x: x, args)), _err(lambda: ember.export.export(m, args[0])),
             _err(lambda: ember.export.export(m, args, dynamic_shapes={"y": {0: batch}}))] == ref["errors"]
 

@@ -69,6 +69,9 @@ class _Recorder(TorchFunctionMode):
         self.graph, self.env, self.constants = graph, env, constants
         self.keep: list[Any] = []
         self.attrs: dict[int, str] = {}
+        self.keep_full: frozenset[tuple[int, int]] = frozenset()   # (getitem call, dim): full slices to record
+        self.seq = 0
+        graph._full_slices = []   # type: ignore[attr-defined]  # (getitem call, dim, input node) left out
 
     def node_of(self, t: Any) -> Node:
         node = self.env.get(id(t))
@@ -130,6 +133,7 @@ class _Recorder(TorchFunctionMode):
     def _getitem(self, x: Any, index: Any, trace: str | None) -> Any:
         """Basic indexing as torch records it: select / slice / unsqueeze per index element."""
         from ._ops import _MAXINT, op
+        self.seq += 1
         items = list(index) if isinstance(index, tuple) else [index]
         if any(isinstance(i, (ember.Tensor, list)) or i is True or i is False for i in items):
             out = ember.Tensor.__getitem__(x, index)
@@ -149,7 +153,8 @@ class _Recorder(TorchFunctionMode):
                 call = (op("select", "int"), (cur, dim, i))
             else:
                 start, stop, step = i.start, i.stop, i.step
-                if start is None and stop is None and step in (None, 1):
+                if start is None and stop is None and step in (None, 1) and (self.seq, dim) not in self.keep_full:
+                    self.graph._full_slices.append((self.seq, dim, self.node_of(cur)))
                     dim += 1
                     continue
                 call = (op("slice", "Tensor"), (cur, dim, start or 0, _MAXINT if stop is None else stop)
@@ -179,13 +184,15 @@ def arg_names(mod: Any, n: int, kwargs: dict) -> list[str]:
     return names + list(kwargs)
 
 
-def trace_once(mod: Any, args: tuple, kwargs: dict, names: list[str]) -> tuple[Graph, Any, dict[str, Any]]:
+def trace_once(mod: Any, args: tuple, kwargs: dict, names: list[str],
+               keep_full: frozenset[tuple[int, int]] = frozenset()) -> tuple[Graph, Any, dict[str, Any]]:
     """One recording run: the graph (placeholders p_/b_/c_/user, aten nodes, output), the output, the lifted
     constants."""
     graph = Graph()
     env: dict[int, Node] = {}
     constants: dict[str, Any] = {}
     rec = _Recorder(graph, env, constants)
+    rec.keep_full = keep_full
     buffers = dict(mod.named_buffers())
     persistent = set(mod.state_dict().keys())
     for fqn, p in mod.named_parameters():

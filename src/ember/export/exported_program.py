@@ -384,20 +384,10 @@ def _sym_shape(node: Node) -> list[str]:
 
 
 # ---- export ------------------------------------------------------------------------------------------------------
-def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shapes: Any = None, strict: bool = False,
-           preserve_module_call_signature: tuple[str, ...] = (), prefer_deferred_runtime_asserts_over_guards: bool
-           = False) -> ExportedProgram:
-    """Trace ``mod(*args, **kwargs)`` into an ExportedProgram (torch's pre-dispatch ATen graph; Python control flow
-    specialised to the example inputs; dims in ``dynamic_shapes`` kept symbolic)."""
-    if not isinstance(mod, Module):
-        raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
-    if not isinstance(args, tuple):
-        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got {_type_name(args)}")
-    kwargs = dict(kwargs or {})
-    names = _trace.arg_names(mod, len(args), kwargs)
-    flat = list(args) + list(kwargs.values())
-    specs = flatten_spec(dynamic_shapes, names, len(flat))
-    graph, out, constants = _trace.trace_once(mod, args, kwargs, names)
+def _analyse(mod: Module, args: tuple, kwargs: dict, names: list[str], flat: list, specs: list,
+             keep: frozenset[tuple[int, int]]) -> tuple:
+    """The base trace, then one per dynamic dim with that size changed: symbols, ranges, guards."""
+    graph, out, constants = _trace.trace_once(mod, args, kwargs, names, keep)
 
     # dynamic dims: one more run per dim with that size changed; shapes fit linearly in the symbols
     syms: list[tuple[str, int, int]] = []
@@ -422,19 +412,21 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
             trial[pos] = ember.zeros(size, dtype=v.dtype) + (v.mean() if v.is_floating_point() else 0)
             try:
                 g2, _, _ = _trace.trace_once(mod, tuple(trial[:len(args)]),
-                                             dict(zip(kwargs, trial[len(args):], strict=True)), names)
+                                             dict(zip(kwargs, trial[len(args):], strict=True)), names,
+                                             keep)
                 same = _same_structure(graph, g2)
             except Exception:
                 g2, same = None, False
             if not same:
                 if isinstance(hint, Dim) or hint is DimHint.DYNAMIC:
-                    label = hint.__name__ if isinstance(hint, Dim) else f"{name}.size()[{d}]"
+                    named = isinstance(hint, Dim)
+                    label = hint.__name__ if named else f"L['{name}'].size()[{d}]"
                     raise UserError(
                         f"Constraints violated ({label})! For more information, run with TORCH_LOGS=\"+dynamic\".\n"
                         f"  - You marked {label} as dynamic but your code specialized it to be a constant ({base}). "
                         "If you're using mark_dynamic, either remove it or use maybe_mark_dynamic. If you're using "
-                        "Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO.\nSuggested fixes:\n"
-                        f"  {label} = {base}")
+                        "Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO."
+                        + (f"\nSuggested fixes:\n  {label} = {base}" if named else ""))
                 guards.append((name, pos, d, "==", base))
                 continue
             sym = _trace.symbol_name(f"L['{name}'].size()[{d}]", taken)
@@ -447,6 +439,31 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                 guards.append((name, pos, d, "<=", hi))
             if lo > 2:
                 guards.append((name, pos, d, ">=", lo))
+    return graph, out, constants, syms, ranges, guards, dim_syms
+
+
+def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shapes: Any = None, strict: bool = False,
+           preserve_module_call_signature: tuple[str, ...] = (), prefer_deferred_runtime_asserts_over_guards: bool
+           = False) -> ExportedProgram:
+    """Trace ``mod(*args, **kwargs)`` into an ExportedProgram (torch's pre-dispatch ATen graph; Python control flow
+    specialised to the example inputs; dims in ``dynamic_shapes`` kept symbolic)."""
+    if not isinstance(mod, Module):
+        raise ValueError(f"Expected `mod` to be an instance of `torch.nn.Module`, got {type(mod)}.")
+    if not isinstance(args, tuple):
+        raise UserError(f"Expecting `args` to be a tuple of example positional inputs, got {_type_name(args)}")
+    kwargs = dict(kwargs or {})
+    names = _trace.arg_names(mod, len(args), kwargs)
+    flat = list(args) + list(kwargs.values())
+    specs = flatten_spec(dynamic_shapes, names, len(flat))
+    keep: frozenset[tuple[int, int]] = frozenset()
+    while True:
+        graph, out, constants, syms, ranges, guards, dim_syms = _analyse(mod, args, kwargs, names, flat, specs, keep)
+        # a full slice ``[:]`` is a no-op torch leaves out only on a static dim: keep those on symbolic dims
+        sym_keep = frozenset((seq, d) for seq, d, node in graph._full_slices
+                             if len({v.shape[d] for v in node.meta.get("_vals", [])}) > 1)
+        if sym_keep <= keep:
+            break
+        keep = keep | sym_keep
     for node in graph.nodes:
         if syms:
             node.meta["_syms"] = syms
