@@ -70,8 +70,9 @@ _BINARY = {"add": "Add", "add_": "Add", "sub": "Sub", "sub_": "Sub", "subtract":
            "pow": "Pow", "maximum": "Max", "minimum": "Min", "eq": "Equal", "__eq__": "Equal", "lt": "Less",
            "__lt__": "Less", "gt": "Greater", "__gt__": "Greater", "le": "LessOrEqual", "__le__": "LessOrEqual",
            "ge": "GreaterOrEqual", "__ge__": "GreaterOrEqual", "remainder": "Mod", "fmod": "Mod",
-           "logical_and": "And", "logical_or": "Or", "__and__": "And", "__or__": "Or"}
-_REFLECTED = {"__rsub__": "Sub", "__rdiv__": "Div", "__rtruediv__": "Div", "__rpow__": "Pow"}
+           "logical_and": "And", "logical_or": "Or", "__and__": "And", "__or__": "Or", "floor_divide": "Div",
+           "__floordiv__": "Div"}
+_REFLECTED = {"__rfloordiv__": "Div", "__rsub__": "Sub", "__rdiv__": "Div", "__rtruediv__": "Div", "__rpow__": "Pow"}
 
 
 def _operand_dtype(a: Any, b: Any, out: Tensor) -> np.dtype:
@@ -99,13 +100,17 @@ def _binary(onnx_op: str, reflected: bool = False) -> Callable:
             rhs = g.op("Mul", [rhs, g.const(alpha, dtype)])
         if reflected:
             lhs, rhs = rhs, lhs
-        if onnx_op == "Div" and np.issubdtype(dtype, np.integer) and a.get("rounding_mode") is None:
-            raise UnsupportedOperatorError("aten::div (integer true division)", g.opset, None)
+        mode = "floor" if g.current in ("floor_divide", "__floordiv__", "__rfloordiv__") else a.get("rounding_mode")
+        if onnx_op == "Div" and mode == "floor" and np.issubdtype(dtype, np.integer):   # (a - a mod b) / b
+            g.bind(out, g.op("Div", [g.op("Sub", [lhs, g.op("Mod", [lhs, rhs])]), rhs]))
+            return
+        if onnx_op == "Div" and mode == "trunc" and np.issubdtype(dtype, np.floating):
+            raise UnsupportedOperatorError(f"aten::div (rounding_mode={mode!r}, {dtype})", g.opset, None)
         if onnx_op == "Mod" and np.issubdtype(dtype, np.floating):
             res = g.op("Mod", [lhs, rhs], fmod=1)
         else:
             res = g.op(onnx_op, [lhs, rhs])
-        if onnx_op == "Div" and a.get("rounding_mode") == "floor" and np.issubdtype(dtype, np.floating):
+        if onnx_op == "Div" and mode == "floor":
             res = g.op("Floor", [res])
         g.bind(out, res)
     return fn
