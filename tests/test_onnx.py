@@ -204,9 +204,10 @@ def test_ops_and_indexing():
     x, y = ember.randn(2, 4), ember.randn(2, 4)
     for opset in (17, 20):
         _check(Ops(), x, y, opset_version=opset)
-    i = ember.tensor([7, -7, 5, -5, 0])
-    _check(lambda i, x: (i // 3, -7 // i.clamp(min=1), i / 2, x // 0.7, 3 / x, ember.div(x, 0.3, rounding_mode="floor"),
-                         i > 1.5, i.float() ** 2), i, ember.randn(5))
+    i, table = ember.tensor([7, -7, 5, -5, 0]), ember.randn(3, 4)
+    _check(lambda i, x: (x[...], i // 3, -7 // i.clamp(min=1), i / 2, x // 0.7, 3 / x,
+                         ember.div(x, 0.3, rounding_mode="floor"), i > 1.5, i.float() ** 2, x[i.abs() % 5],
+                         table[i.abs().view(5, 1) % 3, 1:]), i, ember.randn(5))
 
 
 def test_custom_symbolic_and_errors():

@@ -841,8 +841,8 @@ def _getitem(g: Graph, a: dict, out: Any) -> None:
         if k is None:
             news.append(o)
             o += 1
-        elif isinstance(k, bool) or isinstance(k, Tensor) and k.dim() != 1:
-            raise UnsupportedOperatorError("aten::index (advanced indexing)", g.opset, None)
+        elif isinstance(k, bool):
+            raise UnsupportedOperatorError("aten::index (boolean index)", g.opset, None)
         elif isinstance(k, int):
             gathers.append((d, k))
             d += 1
@@ -857,9 +857,10 @@ def _getitem(g: Graph, a: dict, out: Any) -> None:
             d, o = d + 1, o + 1
         else:
             raise SymbolicValueError(f"ONNX export does not support indexing with {type(k).__name__}")
-    if len(indexes) > 1:
-        raise UnsupportedOperatorError("aten::index (several index tensors)", g.opset, None)
-    name = g.value(x)
+    if len(indexes) > 1 or indexes and news and getattr(indexes[0][1], "ndim", 1) != 1:
+        raise UnsupportedOperatorError("aten::index (several index tensors, or one not 1-d beside None)",
+                                       g.opset, None)
+    name = src = g.value(x)
     if slices:
         axis, starts, ends, steps = zip(*slices, strict=True)
         name = g.op("Slice", [name, g.ints(starts), g.ints(ends), g.ints(axis), g.ints(steps)])
@@ -872,10 +873,7 @@ def _getitem(g: Graph, a: dict, out: Any) -> None:
         name = g.op("Gather", [name, g.const(np.int64(i))], axis=axis)
     if news:
         name = g.op("Unsqueeze", [name, g.ints(news)])
-    if name == g.value(x):
-        _alias(g, a, out)
-        return
-    g.bind(out, name)
+    g.bind(out, name if name != src else g.op("Identity", [src]))
 
 
 @symbolic("tril", "triu")
