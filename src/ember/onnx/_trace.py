@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -112,7 +113,10 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
     # graph outputs: constants and values that are inputs, initializers or repeated get an Identity
     input_set = set(input_values)
     outputs, seen = [], set()
-    for t in [o for o in flatten(out) if isinstance(o, Tensor)]:
+    for k, t in enumerate(o for o in flatten(out) if isinstance(o, Tensor)):
+        if inputs and not g.traced(t):
+            warnings.warn(f"ember.onnx.export: output {k} was not computed from the inputs by calls the exporter "
+                          "records; it is exported as a constant", UserWarning, stacklevel=3)
         name = g.value(t)
         if name in input_set or name in g.initializers or name in seen:
             name = g.op("Identity", [name])
