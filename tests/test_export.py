@@ -98,9 +98,15 @@ def multi(lib):
         def forward(self, x):
             return x.view(8)
     D = lib.export.Dim
+    class S(lib.nn.Module):   # sizes read from the input: computed at run time
+        def forward(self, x):
+            y = lib.relu(x)
+            return y.view(y.size(0), -1), x.reshape(x.shape[0] * 2, 3)
     ep = lib.export.export(A(), (lib.randn(3, 4), lib.randn(5, 6)),
                            dynamic_shapes={"x": {0: D("a"), 1: D.AUTO}, "y": (D.DYNAMIC, D.STATIC)})
-    return str(ep), _err(lambda: lib.export.export(V(), (lib.randn(2, 4),), dynamic_shapes=({0: D.DYNAMIC},)))
+    sizes = lib.export.export(S(), (lib.randn(3, 2, 3),), dynamic_shapes=({0: D("b")},))
+    return (str(ep), _err(lambda: lib.export.export(V(), (lib.randn(2, 4),), dynamic_shapes=({0: D.DYNAMIC},))),
+            str(sizes), [tuple(t.shape) for t in sizes.module()(lib.randn(5, 2, 3))], sizes)
 
 
 def norm(text: str) -> str:
@@ -232,8 +238,13 @@ def test_dynamic_batch_and_errors_match_torch(ref):
                                                  dynamic_shapes=({0: ember.export.Dim("b")},)))
     t_kind, t_msg = ref["specialised"]
     assert (kind, msg) == (t_kind, t_msg)
-    printed, error = multi(ember)
-    assert (norm(printed), error) == (norm(ref["multi"][0]), ref["multi"][1])
+    printed, error, sizes, shapes, sizes_ep = multi(ember)
+    assert (norm(printed), error, norm(sizes), shapes) == (norm(ref["multi"][0]), ref["multi"][1],
+                                                           norm(ref["multi"][2]), ref["multi"][3])
+    buf = io.BytesIO()
+    ember.export.save(sizes_ep, buf)
+    loaded = ember.export.load(buf)
+    assert str(loaded) == sizes and [tuple(t.shape) for t in loaded.module()(ember.randn(7, 2, 3))] == [(7, 6), (14, 3)]
     assert [_err(lambda: ember.export.export(lambda x: x, args)), _err(lambda: ember.export.export(m, args[0])),
             _err(lambda: ember.export.export(m, args, dynamic_shapes={"y": {0: batch}}))] == ref["errors"]
 

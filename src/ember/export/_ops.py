@@ -168,6 +168,7 @@ _IMPL: dict[str, Callable] = {
     "_to_copy.default": lambda x, *, dtype=None, layout=None, device=None, pin_memory=None, non_blocking=False,
     memory_format=None: x.to(dtype=dtype, device=device, copy=True),
     "_assert_tensor_metadata.default": lambda *args, **kwargs: None,
+    "sym_size.int": lambda x, dim: x.size(dim),
 }
 
 
@@ -473,7 +474,7 @@ def _(emit: Emit, orig: Any, a: Any, b: Any) -> Any:
 @_decomp("reshape.default")
 def _(emit: Emit, orig: Any, x: Any, shape: Any) -> Any:
     try:
-        x.meta["val"].view(list(shape))
+        x.meta["val"].view([v.meta["val"] if hasattr(v, "meta") else v for v in shape])
     except RuntimeError:   # not expressible as a view: a contiguous copy first, then the resolved shape
         x = emit(op("clone"), x, memory_format=ember.contiguous_format)
         shape = list(orig.meta["val"].shape)

@@ -83,13 +83,13 @@ def _dec(a: Any, env: dict[str, Node]) -> Any:
 
 
 def _target_name(t: Any) -> str:
-    return "_operator.getitem" if t is operator.getitem else str(t)
+    return f"_operator.{t.__name__}" if getattr(t, "__module__", None) == "_operator" else str(t)
 
 
 def _target(name: str) -> Any:
     from ._ops import op
-    if name == "_operator.getitem":
-        return operator.getitem
+    if name.startswith("_operator."):
+        return getattr(operator, name.split(".", 1)[1])
     if not name.startswith("aten."):
         raise ValueError(f"unknown operator {name} in the archive")
     return op(*name[5:].rsplit(".", 1))
@@ -111,7 +111,8 @@ def _archive(ep: Any) -> dict[str, bytes]:
     for n in ep.graph.nodes:
         val = n.meta.get("val")
         entry: dict[str, Any] = {"name": n.name, "op": n.op, "args": _enc(n.args), "kwargs": _enc(dict(n.kwargs)),
-                                 "meta": {k: n.meta[k] for k in ("kind", "target", "persistent", "stack_trace", "path")
+                                 "meta": {k: n.meta[k] for k in ("kind", "target", "persistent", "stack_trace", "path",
+                                                                  "sym_expr")
                                           if n.meta.get(k) is not None}}
         if n.op == "placeholder":
             entry["target"] = n.target
@@ -122,6 +123,8 @@ def _archive(ep: Any) -> dict[str, bytes]:
             entry["meta"]["val"] = {"dtype": str(val.dtype).split(".")[-1], "shape": list(val.shape),
                                     "sym_shape": ann[len(dtype_abbr(val.dtype)) + 1:-1].split(", ") if val.dim()
                                     else []}
+        elif isinstance(val, int):
+            entry["meta"]["int_val"] = val
         elif isinstance(val, tuple):
             entry["meta"]["tuple"] = [{"dtype": str(v.dtype).split(".")[-1], "shape": list(v.shape)} for v in val]
         nodes.append(entry)
@@ -226,6 +229,8 @@ def load(f: Any, *, extra_files: dict[str, Any] | None = None, expected_opset_ve
         meta = dict(e["meta"])
         val = meta.pop("val", None)
         tup = meta.pop("tuple", None)
+        if "int_val" in meta:
+            node.meta["val"] = meta.pop("int_val")
         node.meta.update(meta)
         if val is not None:
             node.meta["val"] = ember.zeros(val["shape"], dtype=getattr(ember, val["dtype"]))

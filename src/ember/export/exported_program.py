@@ -195,8 +195,8 @@ class ExportedProgram:
             m = re.match(r"    (\w+) = (.*)$", line)
             node = by_name.get(m.group(1)) if m else None
             if node is not None and node.op != "placeholder":
-                trace = node.meta.get("stack_trace")
-                if trace and trace != last_trace:
+                trace = node.meta.get("stack_trace") or "No stacktrace found for following nodes"
+                if trace != last_trace:
                     if body:
                         lines.append("")
                     lines.append(f"        # {trace}")
@@ -366,6 +366,8 @@ class _Emitter:
 
 
 def _annotation(node: Node) -> str:
+    if "sym_expr" in node.meta:
+        return f"Sym({node.meta['sym_expr']})"
     val = node.meta.get("val")
     if not isinstance(val, ember.Tensor):
         return ""
@@ -434,6 +436,7 @@ def _analyse(mod: Module, args: tuple, kwargs: dict, names: list[str], flat: lis
             syms.append((sym, base, alt))
             for n1, n2 in zip(graph.nodes, g2.nodes, strict=False):
                 n1.meta.setdefault("_vals", [n1.meta.get("val")]).append(n2.meta.get("val"))
+                n1.meta.setdefault("_args", [n1.args]).append(n2.args)
             ranges[_Symbol(sym)] = ValueRanges(lo, INT_OO if hi is None else hi)
             if hi is not None:
                 guards.append((name, pos, d, "<=", hi))
@@ -464,6 +467,8 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         if sym_keep <= keep:
             break
         keep = keep | sym_keep
+    if syms:
+        _symbolic_args(graph, syms, {sym: (names[pos], d) for (pos, d), sym in dim_syms.items()})
     for node in graph.nodes:
         if syms:
             node.meta["_syms"] = syms
@@ -479,6 +484,66 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
 
 def _type_name(v: Any) -> str:
     return "<class 'torch.Tensor'>" if isinstance(v, ember.Tensor) else str(type(v))
+
+
+def _symbolic_args(graph: Graph, syms: list[tuple[str, int, int]], sources: dict[str, tuple[str, int]]) -> None:
+    """Integer arguments that follow the dynamic sizes (``x.view(x.size(0), -1)``) become computed from them at run
+    time, as torch records them: ``sym_size.int`` of the input, then ``*``/``+`` on it."""
+    placeholders = {n.target: n for n in graph.nodes if n.op == "placeholder"}
+    last_placeholder = list(placeholders.values())[-1]
+    sizes: dict[str, Node] = {}
+
+    def sym_node(name: str) -> Node:
+        if name not in sizes:
+            ph, d = sources[name]
+            with graph.inserting_after(last_placeholder):
+                n = graph.create_node("call_function", op("sym_size", "int"), (placeholders[ph], d),
+                                      name=f"sym_size_int_{len(sizes) + 1}")
+            k = [t[0] for t in syms].index(name)
+            base, alt = syms[k][1:]
+            n.meta.update(val=base, sym_expr=name, _vals=[alt if i == k + 1 else base for i in range(len(syms) + 1)])
+            sizes[name] = n
+        return sizes[name]
+
+    def expression(values: list[int], at: Node) -> Any:
+        expr = _trace.format_dim(values, syms)
+        if expr == str(values[0]):
+            return values[0]
+        coeffs = []
+        for k, (name, base, alt) in enumerate(syms):
+            a, r = divmod(values[k + 1] - values[0], alt - base)
+            if r:
+                return values[0]
+            if a:
+                coeffs.append((name, a, base))
+        if len(coeffs) != 1:
+            return values[0]
+        name, a, base = coeffs[0]
+        const = values[0] - a * base
+        cur: Any = sym_node(name)
+        for fn, operand, text in ((operator.mul, a, f"{a}*{name}"), (operator.add, const, expr)):
+            if (fn is operator.mul and operand == 1) or (fn is operator.add and operand == 0):
+                continue
+            with graph.inserting_before(at):
+                new = graph.call_function(fn, (cur, operand))
+            new.meta.update(val=fn(cur.meta["val"], operand), sym_expr=text,
+                            _vals=[fn(v, operand) for v in cur.meta["_vals"]], stack_trace=at.meta.get("stack_trace"))
+            cur = new
+        return cur
+
+    def walk(items: list[Any], at: Node) -> Any:
+        first = items[0]
+        if isinstance(first, (list, tuple)) and not isinstance(first, Node):
+            out = [walk([it[i] for it in items], at) for i in range(len(first))]
+            return type(first)(out) if isinstance(first, tuple) else out
+        if type(first) is int and len({v for v in items}) > 1:
+            return expression(list(items), at)
+        return first
+
+    for node in list(graph.nodes):
+        args = node.meta.pop("_args", None)
+        if node.op == "call_function" and args and len(args) == len(syms) + 1:
+            node.args = walk(list(args), node)
 
 
 def _same_structure(g1: Graph, g2: Graph) -> bool:
