@@ -109,6 +109,15 @@ def multi(lib):
             str(sizes), [tuple(t.shape) for t in sizes.module()(lib.randn(5, 2, 3))], sizes)
 
 
+def data_dependent(lib):
+    class C(lib.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x + 1
+            return x - 1
+    return C()
+
+
 def norm(text: str) -> str:
     """Only what must differ: the source locations and lines of the ``# File:`` comments."""
     return re.sub(r"# File: .*", "# File: ...", text)
@@ -159,6 +168,7 @@ def ref():
                      _err(lambda: torch.export.export(m, args[0])),
                      _err(lambda: torch.export.export(m, args, dynamic_shapes={"y": {0: batch}}))]
     out["multi"] = multi(torch)
+    out["data"] = _err(lambda: torch.export.export(data_dependent(torch), (torch.randn(3),)))
     out["specialised"] = _err(lambda: torch.export.export(V(), (torch.randn(2, 4),),
                                                           dynamic_shapes=({0: torch.export.Dim("b")},)))
     return out
@@ -241,6 +251,10 @@ def test_dynamic_batch_and_errors_match_torch(ref):
     printed, error, sizes, shapes, sizes_ep = multi(ember)
     assert (norm(printed), error, norm(sizes), shapes) == (norm(ref["multi"][0]), ref["multi"][1],
                                                            norm(ref["multi"][2]), ref["multi"][3])
+    kind, msg = _err(lambda: ember.export.export(data_dependent(ember), (ember.randn(3),)))
+    t_kind, t_msg = ref["data"]
+    assert kind == t_kind and msg.split("\n")[0] == t_msg.split("\n")[0]
+    assert re.search(r'File ".*", line \d+, in forward', msg).group() in t_msg
     buf = io.BytesIO()
     ember.export.save(sizes_ep, buf)
     loaded = ember.export.load(buf)

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import dynamic_shapes, exported_program, graph_signature
 from ._serialize import load, save
-from ._trace import UserError
+from ._trace import GuardOnDataDependentSymNode, UserError
 from .dynamic_shapes import Dim, DimHint, dims
 from .exported_program import (
     CallSpec,
@@ -28,7 +28,8 @@ from .unflatten import FlatArgsAdapter, UnflattenedModule, unflatten
 
 __all__ = ["export", "ExportedProgram", "Dim", "DimHint", "dims", "save", "load", "ExportGraphSignature",
            "ExportBackwardSignature", "ModuleCallSignature", "ModuleCallEntry", "CallSpec", "default_decompositions",
-           "register_dataclass", "unflatten", "UnflattenedModule", "FlatArgsAdapter", "UserError", "draft_export",
+           "register_dataclass", "unflatten", "UnflattenedModule", "FlatArgsAdapter", "UserError",
+           "GuardOnDataDependentSymNode", "draft_export",
            "dynamic_shapes", "exported_program", "graph_signature"]
 
 _DATACLASSES: dict[type, Any] = {}

@@ -9,6 +9,7 @@ import inspect
 import linecache
 import operator
 import os
+import re
 import sys
 from typing import Any
 
@@ -33,6 +34,15 @@ class UserError(Exception):
         super().__init__(msg + "\n\nThe error above occurred when calling torch.export.export. If you would like to "
                          "view some more information about this error, and get a list of all other errors that may "
                          "occur in your export call, you can replace your `export()` call with `draft_export()`.")
+
+
+class GuardOnDataDependentSymNode(RuntimeError):
+    """torch.fx.experimental.symbolic_shapes.GuardOnDataDependentSymNode: the traced code turned a tensor's value
+    into a Python value (control flow on data, ``.item()``), which an exported graph cannot capture."""
+
+
+_DATA = {"__bool__": "Eq(u0, 1)", "item": "u0", "__int__": "u0", "__float__": "u0", "__index__": "u0",
+         "tolist": "u0", "__complex__": "u0"}
 
 
 def dtype_abbr(dtype: Any) -> str:
@@ -105,6 +115,14 @@ class _Recorder(TorchFunctionMode):
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
+        if name in _DATA and args and id(args[0]) in self.env:
+            expr = _DATA[name]
+            m = re.match(r"File: (.*):(\d+) in (\w+), code:", _stack_trace() or "")
+            where = f'"{m.group(1)}", line {m.group(2)}, in {m.group(3)}' if m else "<unknown>"
+            raise GuardOnDataDependentSymNode(UserError(
+                f"Could not guard on data-dependent expression {expr} (unhinted: {expr}).  (Size-like symbols: none)"
+                "\n\nconsider using data-dependent friendly APIs such as guard_or_false, guard_or_true and "
+                f"statically_known_true.\n\nThe following call raised this error:\n  File {where}").args[0])
         if name == "__getitem__" and isinstance(args[0], ember.Tensor) and args[0].dim() > 0:
             return self._getitem(args[0], args[1], _stack_trace())
         result = func(*args, **kwargs)
