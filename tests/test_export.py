@@ -238,6 +238,9 @@ def test_dynamic_batch_and_errors_match_torch(ref):
     auto = ember.export.export(m, args, dynamic_shapes={"x": {0: ember.export.Dim.AUTO}})
     assert str(auto.range_constraints) == ref["dyn"]["auto"]
     assert repr(batch) == "Dim('batch', max=8)" and repr(ember.export.Dim.AUTO) == "DimHint(AUTO)"
+    assert repr(ember.export.dims("a", "b", max=9)) == "(Dim('a', min=0, max=9), Dim('b', min=0, max=9))"
+    assert _err(lambda: ember.export.Dim("b", min=5, max=4)) == ("AssertionError",
+                                                                "Cannot create Dim with inconsistent min=5, max=4")
     static = ember.export.export(m, args).module()   # without dynamic_shapes every dim is a guard
     assert _err(lambda: static(ember.randn(4, 4))) == ("AssertionError", "Guard failed: x.size()[0] == 3")
 

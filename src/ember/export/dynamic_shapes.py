@@ -36,8 +36,8 @@ class Dim(metaclass=_DimMeta):
 
     def __init__(self, name: str, *, min: int | None = None, max: int | None = None) -> None:
         lo = 0 if min is None else min
-        if max is not None and max <= 2 or max is not None and max < lo:
-            raise ValueError(f"Upper bound for dim {name} must be greater than lower bound and 2 (got {lo}, {max}).")
+        if max is not None and max < lo:
+            raise AssertionError(f"Cannot create Dim with inconsistent min={lo}, max={max}")
         self.__name__, self.min, self.max = name, lo, max
 
     def __repr__(self) -> str:
