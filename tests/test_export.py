@@ -254,6 +254,14 @@ def test_dynamic_batch_and_errors_match_torch(ref):
     printed, error, sizes, shapes, sizes_ep = multi(ember)
     assert (norm(printed), error, norm(sizes), shapes) == (norm(ref["multi"][0]), ref["multi"][1],
                                                            norm(ref["multi"][2]), ref["multi"][3])
+    # decomposed with dynamic batch and sequence: linear's flattening view follows both at run time
+    lin = ember.nn.Linear(4, 3)
+    D = ember.export.Dim
+    dec = ember.export.export(lin, (ember.randn(2, 5, 4),), dynamic_shapes=({0: D("b"), 1: D("t")},)
+                              ).run_decompositions()
+    assert '"f32[s31*s81, 4]" = torch.ops.aten.view.default(input_1, [-1, 4])' in str(dec)
+    x = ember.randn(3, 7, 4)
+    np.testing.assert_allclose(dec.module()(x).detach().numpy(), lin(x).detach().numpy(), rtol=1e-6)
     kind, msg = _err(lambda: ember.export.export(data_dependent(ember), (ember.randn(3),)))
     t_kind, t_msg = ref["data"]
     assert kind == t_kind and msg.split("\n")[0] == t_msg.split("\n")[0]

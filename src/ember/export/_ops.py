@@ -395,15 +395,24 @@ def _decomp(*names: str) -> Callable:
 
 @_decomp("linear.default")
 def _(emit: Emit, orig: Any, x: Any, w: Any, b: Any = None) -> Any:
-    wt = emit(op("permute"), w, [1, 0])
     shape = list(_shape_of(x))
     x2 = x if len(shape) == 2 else emit(op("view"), x, [_prod(shape[:-1]), shape[-1]])
+    wt = emit(op("permute"), w, [1, 0])
     out = emit(op("mm"), x2, wt) if b is None else emit(op("addmm"), b, x2, wt)
     return out if len(shape) == 2 else emit(op("view"), out, shape[:-1] + [_shape_of(w)[0]])
 
 
+TRACE = [0]   # which recorded run decomposition rules read shapes from (run_decompositions lowers each run)
+
+
+def val_of(n: Any) -> Any:
+    """A node's value in the current run (``meta['_vals']``, one per run of a dynamic export)."""
+    vals = n.meta.get("_vals")
+    return vals[TRACE[0]] if vals and TRACE[0] < len(vals) else n.meta["val"]
+
+
 def _shape_of(n: Any) -> list:
-    return list(n.meta["val"].shape)
+    return list(val_of(n).shape)
 
 
 def _prod(s: list) -> int:
@@ -474,16 +483,16 @@ def _(emit: Emit, orig: Any, a: Any, b: Any) -> Any:
 @_decomp("reshape.default")
 def _(emit: Emit, orig: Any, x: Any, shape: Any) -> Any:
     try:
-        x.meta["val"].view([v.meta["val"] if hasattr(v, "meta") else v for v in shape])
+        val_of(x).view([val_of(v) if hasattr(v, "meta") else v for v in shape])
     except RuntimeError:   # not expressible as a view: a contiguous copy first, then the resolved shape
         x = emit(op("clone"), x, memory_format=ember.contiguous_format)
-        shape = list(orig.meta["val"].shape)
+        shape = list(val_of(orig).shape)
     return emit(op("view"), x, shape)
 
 
 @_decomp("flatten.using_ints")
 def _(emit: Emit, orig: Any, x: Any, *args: Any) -> Any:
-    shape = list(orig.meta['val'].shape)
+    shape = list(val_of(orig).shape)
     return x if shape == list(_shape_of(x)) else emit(op("view"), x, shape)
 
 

@@ -320,6 +320,12 @@ def format_dim(values: list[int], syms: list[tuple[str, int, int]]) -> str:
             const -= a * base
     if not coeffs:
         return str(v0)
+    if len(coeffs) == 2:   # c*s_i*s_j (a flattened batch x sequence) fits as a_i = c*b_j, a_j = c*b_i
+        (n1, a1), (n2, a2) = sorted(coeffs)
+        b1, b2 = (next(b for s, b, _ in syms if s == n) for n in (n1, n2))
+        c, r = divmod(a1, b2)
+        if not r and a2 == c * b1 and const == -c * b1 * b2:
+            return f"{n1}*{n2}" if c == 1 else f"{c}*{n1}*{n2}"
     terms = []
     for name, a in sorted(coeffs):
         terms.append(name if a == 1 else f"-{name}" if a == -1 else f"{a}*{name}")

@@ -13,10 +13,10 @@ from typing import Any
 
 import ember
 from ember.fx import Graph, GraphModule, Node
-from ember.fx.node import map_arg
+from ember.fx.node import map_aggregate, map_arg
 from ember.nn import Module
 
-from . import _trace
+from . import _ops, _trace
 from ._ops import DECOMP, AtenOp, op
 from ._trace import UserError, dtype_abbr
 from .dynamic_shapes import INT_OO, Dim, DimHint, flatten_spec
@@ -111,6 +111,7 @@ class ExportedProgram:
         self._example_inputs = example_inputs
         self._constants = constants or {}
         self._guards = _guards or []
+        self._sym_sources: dict[str, tuple[str, int]] = {}
         self._out_spec = _out_spec if _out_spec is not None else ["tuple", ["*"] * len(
             graph_signature.user_outputs)]
 
@@ -273,23 +274,17 @@ class ExportedProgram:
         """The program with composite ops lowered to core ATen (``linear`` → ``permute`` + ``addmm``,
         ``conv2d`` → ``convolution``, ``batch_norm`` → ``_native_batch_norm_legit_no_training``...)."""
         table = DECOMP if decomp_table is None else {str(k).removeprefix("aten."): v for k, v in decomp_table.items()}
-        g = Graph()
-        env: dict[Node, Node] = {}
-        mutations: dict[Node, Node] = {}
-        user_out: Any = ()
-        for node in self.graph.nodes:
-            if node.op == "placeholder":
-                env[node] = g.placeholder(node.target)
-                env[node].meta = dict(node.meta)
-            elif node.op == "output":
-                user_out = map_arg(node.args[0], lambda n: env[n])
-            else:
-                env[node] = _lower(g, node, env, table, mutations)
-        mutated = [(p, mutations[p]) for p in g.find_nodes(op="placeholder") if p in mutations]
-        g.output(tuple(v for _, v in mutated) + tuple(user_out))
-        for n in reversed(list(g.nodes)):
-            if n.target is operator.getitem and not n.users:
-                g.erase_node(n)
+        syms = next((n.meta["_syms"] for n in self.graph.nodes if n.meta.get("_syms")), None)
+        runs = [self._lowered(table, i) for i in range(len(syms) + 1 if syms else 1)]
+        g, user_out, mutated = runs[0]
+        if syms:   # shapes the rules computed differ between the runs: computed from the inputs at run time
+            for n0, *others in zip(g.nodes, *(r[0].nodes for r in runs[1:]), strict=True):
+                n0.meta["_args"] = [n0.args] + [o.args for o in others]
+                vals = n0.meta.get("_vals")
+                for i, o in enumerate(others, 1):   # new nodes hold each run's value from that run
+                    if vals and i < len(vals) and vals[i] is None:
+                        vals[i] = o.meta["_vals"][i]
+            _symbolic_args(g, syms, self._sym_sources)
         ep = copy.copy(self)
         ep._graph_module = GraphModule({}, g)
         kind = {"BUFFER": OutputKind.BUFFER_MUTATION, "PARAMETER": OutputKind.PARAMETER_MUTATION}
@@ -300,6 +295,32 @@ class ExportedProgram:
                         p.meta.get("target") or p.target) for p, v in mutated]
             + [dataclasses.replace(s, arg=TensorArgument(n.name)) for s, n in zip(user_specs, user_out, strict=True)])
         return ep
+
+    def _lowered(self, table: dict[str, Callable], run: int) -> tuple[Graph, Any, list[tuple[Node, Node]]]:
+        """The graph with ``table``'s rules applied, shapes read from recorded run ``run``; its user outputs and
+        (placeholder, new value) for the inputs it mutates."""
+        _ops.TRACE[0] = run
+        try:
+            g = Graph()
+            env: dict[Node, Node] = {}
+            mutations: dict[Node, Node] = {}
+            user_out: Any = ()
+            for node in self.graph.nodes:
+                if node.op == "placeholder":
+                    env[node] = g.placeholder(node.target)
+                    env[node].meta = dict(node.meta)
+                elif node.op == "output":
+                    user_out = map_arg(node.args[0], lambda n: env[n])
+                else:
+                    env[node] = _lower(g, node, env, table, mutations)
+        finally:
+            _ops.TRACE[0] = 0
+        mutated = [(p, mutations[p]) for p in g.find_nodes(op="placeholder") if p in mutations]
+        g.output(tuple(v for _, v in mutated) + tuple(user_out))
+        for n in reversed(list(g.nodes)):
+            if n.target is operator.getitem and not n.users:
+                g.erase_node(n)
+        return g, user_out, mutated
 
     def validate(self) -> None:
         self.graph.lint()
@@ -319,9 +340,12 @@ def _lower(g: Graph, node: Node, env: dict[Node, Node], table: dict[str, Callabl
                             name="getitem" if target is operator.getitem else target._opname)
         inputs: list[Node] = []
         map_arg((args, kwargs), inputs.append)
-        vals = [target(*map_arg(args, lambda n, i=i: _vals(n)[i]), **map_arg(kwargs, lambda n, i=i: _vals(n)[i]))
-                for i in range(min(len(_vals(n)) for n in inputs) if inputs else 1)]
-        new.meta.update(val=vals[0], _vals=vals, stack_trace=node.meta.get("stack_trace"), _syms=syms)
+        run = _ops.TRACE[0]   # only this run's value: the shapes in the arguments are this run's
+        vals: list[Any] = [None] * (min(len(_vals(n)) for n in inputs) if inputs else 1)
+        if run < len(vals):
+            vals[run] = target(*map_arg(args, lambda n: _vals(n)[run]), **map_arg(kwargs, lambda n: _vals(n)[run]))
+        new.meta.update(val=vals[min(run, len(vals) - 1)], _vals=vals, stack_trace=node.meta.get("stack_trace"),
+                        _syms=syms)
         return new
 
     def rebuild(n: Node) -> Node:
@@ -467,8 +491,9 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
         if sym_keep <= keep:
             break
         keep = keep | sym_keep
+    sources = {sym: (names[pos], d) for (pos, d), sym in dim_syms.items()}
     if syms:
-        _symbolic_args(graph, syms, {sym: (names[pos], d) for (pos, d), sym in dim_syms.items()})
+        _symbolic_args(graph, syms, sources)
     for node in graph.nodes:
         if syms:
             node.meta["_syms"] = syms
@@ -479,7 +504,9 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
                 and isinstance(node.meta["val"], ember.Tensor):
             pos = names.index(node.target)
             node.meta["sym_shape"] = [dim_syms.get((pos, d), str(s)) for d, s in enumerate(node.meta["val"].shape)]
-    return _build(mod, graph, constants, ranges, guards, (tuple(args), kwargs), out)
+    ep = _build(mod, graph, constants, ranges, guards, (tuple(args), kwargs), out)
+    ep._sym_sources = sources
+    return ep
 
 
 def _type_name(v: Any) -> str:
@@ -490,19 +517,23 @@ def _symbolic_args(graph: Graph, syms: list[tuple[str, int, int]], sources: dict
     """Integer arguments that follow the dynamic sizes (``x.view(x.size(0), -1)``) become computed from them at run
     time, as torch records them: ``sym_size.int`` of the input, then ``*``/``+`` on it."""
     placeholders = {n.target: n for n in graph.nodes if n.op == "placeholder"}
-    last_placeholder = list(placeholders.values())[-1]
-    sizes: dict[str, Node] = {}
+    sizes: dict[str, Node] = {n.meta["sym_expr"]: n for n in graph.nodes
+                              if n.op == "call_function" and str(n.target) == "aten.sym_size.int"}
+    anchor = [list(sizes.values())[-1] if sizes else list(placeholders.values())[-1]]
+
+    class Unresolved(int):
+        """A varying size no expression was fitted to (kept as the example's value unless it can be inferred)."""
 
     def sym_node(name: str) -> Node:
         if name not in sizes:
             ph, d = sources[name]
-            with graph.inserting_after(last_placeholder):
+            with graph.inserting_after(anchor[0]):
                 n = graph.create_node("call_function", op("sym_size", "int"), (placeholders[ph], d),
                                       name=f"sym_size_int_{len(sizes) + 1}")
             k = [t[0] for t in syms].index(name)
             base, alt = syms[k][1:]
             n.meta.update(val=base, sym_expr=name, _vals=[alt if i == k + 1 else base for i in range(len(syms) + 1)])
-            sizes[name] = n
+            sizes[name] = anchor[0] = n
         return sizes[name]
 
     def expression(values: list[int], at: Node) -> Any:
@@ -513,11 +544,11 @@ def _symbolic_args(graph: Graph, syms: list[tuple[str, int, int]], sources: dict
         for k, (name, base, alt) in enumerate(syms):
             a, r = divmod(values[k + 1] - values[0], alt - base)
             if r:
-                return values[0]
+                return Unresolved(values[0])
             if a:
                 coeffs.append((name, a, base))
         if len(coeffs) != 1:
-            return values[0]
+            return Unresolved(values[0])
         name, a, base = coeffs[0]
         const = values[0] - a * base
         cur: Any = sym_node(name)
@@ -543,7 +574,11 @@ def _symbolic_args(graph: Graph, syms: list[tuple[str, int, int]], sources: dict
     for node in list(graph.nodes):
         args = node.meta.pop("_args", None)
         if node.op == "call_function" and args and len(args) == len(syms) + 1:
-            node.args = walk(list(args), node)
+            new = walk(list(args), node)
+            if str(node.target) in ("aten.view.default", "aten.reshape.default") and -1 not in new[1] \
+                    and sum(isinstance(v, Unresolved) for v in new[1]) == 1:
+                new = (new[0], [-1 if isinstance(v, Unresolved) else v for v in new[1]])   # a product: inferred
+            node.args = map_aggregate(new, lambda v: int(v) if isinstance(v, Unresolved) else v)
 
 
 def _same_structure(g1: Graph, g2: Graph) -> bool:
