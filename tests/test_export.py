@@ -141,7 +141,12 @@ def _err(fn):
 def ref():
     """torch's results, computed once (torch.export is slow)."""
     import warnings
-    warnings.simplefilter("ignore", FutureWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return _torch_reference()
+
+
+def _torch_reference():
     out = {}
     for name, (m, args) in models(torch).items():
         if name == "dyn":
