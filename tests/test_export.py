@@ -246,6 +246,11 @@ def test_dynamic_batch_and_errors_match_torch(ref):
     assert repr(ember.export.dims("a", "b", max=9)) == "(Dim('a', min=0, max=9), Dim('b', min=0, max=9))"
     assert _err(lambda: ember.export.Dim("b", min=5, max=4)) == ("AssertionError",
                                                                 "Cannot create Dim with inconsistent min=5, max=4")
+    class Scale(ember.nn.Module):
+        def forward(self, x, n):
+            return x * n
+    scaled = ember.export.export(Scale(), (ember.randn(2), 3)).module()   # numbers are specialised, as torch's
+    assert _err(lambda: scaled(ember.ones(2), 4)) == ("AssertionError", "Guard failed: n == 3")
     static = ember.export.export(m, args).module()   # without dynamic_shapes every dim is a guard
     assert _err(lambda: static(ember.randn(4, 4))) == ("AssertionError", "Guard failed: x.size()[0] == 3")
 

@@ -84,6 +84,10 @@ class GuardsFn(Module):
     def forward(self, *args: Any) -> None:
         for name, pos, dim, cmp, bound in self.guards:
             v = args[pos]
+            if dim < 0:   # a Python number the program was specialised to
+                if v != bound:
+                    raise AssertionError(f"Guard failed: {name} == {bound}")
+                continue
             if not isinstance(v, ember.Tensor):
                 continue
             if dim >= v.dim():
@@ -422,6 +426,8 @@ def _analyse(mod: Module, args: tuple, kwargs: dict, names: list[str], flat: lis
     guards: list[tuple[str, int, int, str, int]] = []
     dim_syms: dict[tuple[int, int], str] = {}
     for pos, (name, v, spec) in enumerate(zip(names, flat, specs, strict=False)):
+        if isinstance(v, (bool, int, float)):
+            guards.append((name, pos, -1, "==", v))
         if not isinstance(v, ember.Tensor):
             continue
         for d in range(v.dim()):
