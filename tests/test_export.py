@@ -197,6 +197,8 @@ def test_printed_programs_and_signatures_match_torch(ref):
 
 
 def test_module_outputs_gradients_and_state():
+    from ember import overrides
+    was_active = overrides._ACTIVE
     for name, (m, args) in models(ember).items():
         ep = ember.export.export(m, args)
         want = m(*args)
@@ -227,6 +229,7 @@ def test_module_outputs_gradients_and_state():
     x.grad = None
     gm(x).sum().backward()
     assert gm.conv.weight is m.conv.weight
+    assert overrides._ACTIVE == was_active   # recording left the __torch_function__ protocol as it found it
     for g, w in zip([p.grad for p in m.parameters()] + [x.grad], want, strict=True):
         np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-5, atol=1e-6)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import ember
+from ember import overrides
 from ember.fx import Graph, GraphModule, Node
 from ember.fx.node import map_aggregate, map_arg
 from ember.nn import Module
@@ -489,14 +490,20 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     flat = list(args) + list(kwargs.values())
     specs = flatten_spec(dynamic_shapes, names, len(flat))
     keep: frozenset[tuple[int, int]] = frozenset()
-    while True:
-        graph, out, constants, syms, ranges, guards, dim_syms = _analyse(mod, args, kwargs, names, flat, specs, keep)
-        # a full slice ``[:]`` is a no-op torch leaves out only on a static dim: keep those on symbolic dims
-        sym_keep = frozenset((seq, d) for seq, d, node in graph._full_slices
-                             if len({v.shape[d] for v in node.meta.get("_vals", [])}) > 1)
-        if sym_keep <= keep:
-            break
-        keep = keep | sym_keep
+    was_active = overrides._ACTIVE
+    try:
+        while True:
+            graph, out, constants, syms, ranges, guards, dim_syms = _analyse(mod, args, kwargs, names, flat, specs,
+                                                                             keep)
+            # a full slice ``[:]`` is a no-op torch leaves out only on a static dim: keep those on symbolic dims
+            sym_keep = frozenset((seq, d) for seq, d, node in graph._full_slices
+                                 if len({v.shape[d] for v in node.meta.get("_vals", [])}) > 1)
+            if sym_keep <= keep:
+                break
+            keep = keep | sym_keep
+    finally:   # recording switched the __torch_function__ protocol on; leave the process as fast as it was
+        if not was_active and not overrides._get_current_function_mode_stack():
+            overrides._deactivate()
     sources = {sym: (names[pos], d) for (pos, d), sym in dim_syms.items()}
     if syms:
         _symbolic_args(graph, syms, sources)
