@@ -1,7 +1,8 @@
 """Random samplers with torch's streams: rejection samplers (gamma, beta, Dirichlet, Student-t, binomial,
-Poisson) with scalar and tensor parameters, multinomial/categorical, randperm and normal with tensor
-parameters, and the plain fills (randn, rand, a 1024x1024 Linear's initialisation).  10^5 draws, except 2*10^4 for rejection samplers with a parameter per element (torch draws
-those element after element from one stream, and so does ember, in Python: ~0.1 s per call)."""
+Poisson) with scalar and tensor parameters, multinomial/categorical, randperm, normal with tensor parameters,
+and the plain fills (randn, rand, a 1024x1024 Linear's initialisation).  10^5 draws, except 2*10^4 for
+rejection samplers with a parameter per element (torch draws those element after element from one stream,
+and so does ember, in Python: ~0.1 s per call)."""
 
 from __future__ import annotations
 

@@ -202,8 +202,11 @@ from .ops.lapack import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.matmul import *  # noqa: E402,F403
 from .ops.quantize import (  # noqa: E402
+    _empty_affine_quantized,
     _fake_quantize_learnable_per_channel_affine,
     _fake_quantize_learnable_per_tensor_affine,
+    _make_per_channel_quantized_tensor,
+    _make_per_tensor_quantized_tensor,
     dequantize,
     fake_quantize_per_channel_affine,
     fake_quantize_per_tensor_affine,
@@ -222,6 +225,11 @@ from .ops.quantize import (  # noqa: E402
     qscheme,
     quantize_per_channel,
     quantize_per_tensor,
+    quantize_per_tensor_dynamic,
+    quantized_batch_norm,
+    quantized_max_pool1d,
+    quantized_max_pool2d,
+    quantized_max_pool3d,
 )
 from .ops.random import *  # noqa: E402,F403
 from .ops.reduction import *  # noqa: E402,F403
@@ -273,7 +281,7 @@ from ._more import *  # noqa: E402,F403
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library", "ao",
-                    "quantization", "fx")
+                    "quantization", "fx", "onnx", "export")
 
 
 def __getattr__(name: str) -> object:

@@ -69,7 +69,6 @@ def op(name: str, overload: str = "default") -> AtenOp:
     if o is None:
         o = _OPS[key] = AtenOp(name, overload)
         _names.register(o, f"torch.ops.aten.{key}")
-        _names._alias[1] = None   # ember.fx's register keeps a stale ``torch`` alias for generated code otherwise
     return o
 
 

@@ -71,6 +71,7 @@ def register(obj: Any, name: str) -> Any:
     """Spell ``obj`` as ``name`` (a torch dotted name) in graphs and generated code."""
     _extra[id(obj)] = (obj, name)
     _cache_key[0] = None
+    _alias[1] = None   # the generated code's ``torch`` alias is rebuilt with the new name
     return obj
 
 

@@ -163,5 +163,11 @@ def pin_memory(self: Tensor, device: Any = None) -> Tensor:
     return self.clone()
 
 
+def record_stream(self: Tensor, stream: Any) -> None:
+    """Keep a cuda tensor's memory from reuse until the work queued on ``stream`` so far is done."""
+    from ..cuda.streams import record_stream as record
+    record(self, stream)
+
+
 bind({"is_nonzero": is_nonzero, "is_same_size": is_same_size, "type_as": type_as, "is_pinned": is_pinned,
-      "pin_memory": pin_memory})
+      "pin_memory": pin_memory, "record_stream": record_stream})
