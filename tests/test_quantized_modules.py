@@ -398,3 +398,15 @@ def test_low_level_quantized_functions():
     ints = torch.tensor([1, 2, 250], dtype=torch.uint8)
     same_q(Q._make_per_tensor_quantized_tensor(to_ember(ints), 0.1, 1),
            torch._make_per_tensor_quantized_tensor(ints, 0.1, 1))
+
+
+def test_legacy_nn_spellings_are_the_ao_modules() -> None:
+    """``nn.quantized`` / ``nn.qat`` / ``nn.intrinsic`` (and submodules) give ``ao.nn``'s classes, as in torch."""
+    import importlib
+
+    for sub, cls in (("quantized", "Linear"), ("quantized.dynamic", "LSTM"), ("qat", "Conv2d"),
+                     ("intrinsic", "ConvReLU2d"), ("intrinsic.qat", "ConvBn2d")):
+        for lib in ("torch", "ember"):
+            legacy, ao = (importlib.import_module(f"{lib}.{p}.{sub}") for p in ("nn", "ao.nn"))
+            assert getattr(legacy, cls) is getattr(ao, cls), (lib, sub)
+    assert ember.nn.quantized.Linear is ember.ao.nn.quantized.Linear and ember.nn.qat.Linear is ember.ao.nn.qat.Linear

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import attention, functional, grad, init, utils
+from . import _ao_alias, attention, functional, grad, init, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
@@ -21,10 +21,14 @@ __all__ = [
 ]
 
 
+_ao_alias.install()
+
+
 def __getattr__(name: str) -> object:
-    """``nn.parallel`` (DistributedDataParallel, which needs ``ember.distributed``) loads on first use."""
-    if name == "parallel":
+    """``nn.parallel`` (DistributedDataParallel, which needs ``ember.distributed``) and the legacy quantization
+    names (``nn.quantized``/``qat``/``intrinsic``: ``ember.ao.nn``'s) load on first use."""
+    if name == "parallel" or name in _ao_alias.LEGACY:
         import importlib
 
-        return importlib.import_module(f"{__name__}.parallel")
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
