@@ -15,6 +15,7 @@ from ember import overrides as eo
 from oracle import assert_close
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")   # torch's and ember's prototype notices
 
 DATA = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0], [7.0, 8.0, 9.0]])
 MASK = np.array([[True, False, True], [False, False, False], [True, True, False]])

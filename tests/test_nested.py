@@ -14,6 +14,7 @@ from ember import overrides as eo
 from oracle import assert_close, assert_same_error, check_grads
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")   # torch's and ember's prototype notices
 F = ember.nn.functional
 TF = torch.nn.functional
 
