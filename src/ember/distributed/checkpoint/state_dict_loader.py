@@ -1,0 +1,39 @@
+"""``load``: read a distributed checkpoint into ``state_dict`` in place (any number of ranks may read it)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from .api import wrap_failure
+from .filesystem import FileSystemReader
+from .metadata import MetadataIndex
+from .planner import DefaultLoadPlanner, _is_tensor
+from .stateful import Stateful
+
+
+def load(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None = None, storage_reader: Any = None,
+         planner: Any = None, process_group: Any = None, no_dist: bool = False) -> None:
+    """Load the checkpoint into ``state_dict``: tensors copied in place, Stateful values loaded through
+    ``load_state_dict``, other values replaced."""
+    if storage_reader is None:
+        if checkpoint_id is None:
+            raise RuntimeError("`checkpoint_id` must be specificed if storage_reader is None.")
+        storage_reader = FileSystemReader(checkpoint_id)
+    planner = planner or DefaultLoadPlanner()
+    statefuls = {k: v for k, v in state_dict.items() if isinstance(v, Stateful) and not _is_tensor(v)}
+    work = {k: (v.state_dict() if k in statefuls else v) for k, v in state_dict.items()}
+    metadata = storage_reader.read_metadata()
+    planner.set_up_planner(work, metadata)
+    try:
+        fqns = planner.items()
+    except Exception as e:
+        from .state_dict_saver import _rank_world
+        raise wrap_failure(_rank_world(process_group)[0], e) from None
+    for fqn in fqns:
+        planner.set_item(fqn, storage_reader.read(fqn, metadata.storage_data[MetadataIndex(fqn)]))
+    for k, obj in statefuls.items():
+        obj.load_state_dict(work[k])
+    for k in state_dict:
+        if k not in statefuls:
+            state_dict[k] = work[k]
