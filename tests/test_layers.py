@@ -23,7 +23,7 @@ RANK = {"_core": 0, "utils.hooks": 2, "_tensor": 1, "_tensor_str": 1, "_legacy":
         "__main__": 9, "__init__": 9,
         "quasirandom": 4, "_lobpcg": 4, "return_types": 4, "_more": 6, "functional": 9, "hub": 6,
         "profiler": 6, "multiprocessing": 7, "jit": 6, "sparse": 4, "types": 4, "xpu": 4, "mps": 4, "library": 4,
-        "overrides": 4, "ao": 7, "quantization": 7, "fx": 6, "onnx": 6, "export": 9}
+        "overrides": 4, "ao": 7, "quantization": 7, "fx": 6, "onnx": 6, "export": 9, "nested": 6, "masked": 6}
 
 
 def _layer(parts: tuple[str, ...]) -> str:

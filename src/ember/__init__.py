@@ -281,7 +281,7 @@ from ._more import *  # noqa: E402,F403
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library", "ao",
-                    "quantization", "fx", "onnx", "export")
+                    "quantization", "fx", "onnx", "export", "nested", "masked")
 
 
 def __getattr__(name: str) -> object:
@@ -291,4 +291,7 @@ def __getattr__(name: str) -> object:
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name == "jagged":   # the nested layout: defined with ember.nested, which loads on first use
+        from .nested._tensor import jagged
+        return jagged
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
