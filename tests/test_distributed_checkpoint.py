@@ -84,6 +84,15 @@ def test_state_dict_and_checkpoint_as_torch(tmp_path: Path) -> None:
         if isinstance(t, tdcp.TensorStorageMetadata):
             assert tuple(md[k].size) == tuple(t.size) and str(md[k].properties.dtype) == str(t.properties.dtype)
 
+    # each reads the other's checkpoint: tensors and plain values
+    for lib, mod, path, want in ((torch, tdcp, "e", esd), (ember, dcp, "t", tsd)):
+        sd = {"model": {k: lib.zeros(v.shape) for k, v in want.items()}, "optim": {"param_groups": [{"lr": 0.0}]}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod.load(sd, checkpoint_id=tmp_path / path)
+        assert all((sd["model"][k].numpy() == v.detach().numpy()).all() for k, v in want.items())
+        assert sd["optim"]["param_groups"][0]["lr"] == 0.1
+
     # errors as torch's: a CheckpointException (BaseException) holding the rank's RuntimeError / ValueError
     for bad in ({"model": {"zzz": 1}}, {"model": {"0.bias": 1}}):
         outcomes = []

@@ -6,7 +6,6 @@ import os
 from typing import Any
 
 from .filesystem import FileSystemReader
-from .metadata import MetadataIndex
 from .planner import set_element
 
 
@@ -16,6 +15,7 @@ def dcp_to_torch_save(dcp_checkpoint_dir: str | os.PathLike, torch_save_path: st
     reader = FileSystemReader(dcp_checkpoint_dir)
     md = reader.read_metadata()
     out: dict[str, Any] = {}
+    by_fqn = {index.fqn: info for index, info in md.storage_data.items()}
     mappings = md.planner_data or {k: (k,) for k in md.state_dict_metadata}
     for fqn in md.state_dict_metadata:
         path = mappings.get(fqn, (fqn,))
@@ -27,7 +27,7 @@ def dcp_to_torch_save(dcp_checkpoint_dir: str | os.PathLike, torch_save_path: st
                 while len(cur) <= p:
                     cur.append([] if isinstance(nxt, int) else {})
                 cur = cur[p]
-        value = reader.read(fqn, md.storage_data[MetadataIndex(fqn)])
+        value = reader.read(fqn, by_fqn[fqn])
         if isinstance(cur, list):
             while len(cur) <= path[-1]:
                 cur.append(None)

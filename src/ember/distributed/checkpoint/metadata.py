@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 
@@ -14,6 +15,19 @@ class ChunkStorageMetadata:
     sizes: Any
 
 
+class _MEM_FORMAT_ENCODING(Enum):  # noqa: N801 (torch's name, pickled in the metadata)
+    """How a memory format is pickled (memory formats themselves are not picklable)."""
+
+    TORCH_CONTIGUOUS_FORMAT = 0
+    TORCH_CHANNELS_LAST = 1
+    TORCH_PRESERVE_FORMAT = 2
+
+
+def _formats() -> list[Any]:
+    import ember
+    return [ember.contiguous_format, ember.channels_last, ember.preserve_format]
+
+
 @dataclass
 class TensorProperties:
     """Properties of a saved tensor."""
@@ -23,6 +37,14 @@ class TensorProperties:
     requires_grad: bool = False
     memory_format: Any = None
     pin_memory: bool = False
+
+    def __getstate__(self) -> tuple:
+        code = _MEM_FORMAT_ENCODING(_formats().index(self.memory_format))
+        return (self.dtype, self.layout, self.requires_grad, code, self.pin_memory)
+
+    def __setstate__(self, state: tuple) -> None:
+        self.dtype, self.layout, self.requires_grad, code, self.pin_memory = state
+        self.memory_format = _formats()[code.value]
 
 
 @dataclass
@@ -56,3 +78,15 @@ class Metadata:
     state_dict_metadata: dict[str, TensorStorageMetadata | BytesStorageMetadata]
     planner_data: Any = None
     storage_data: Any = None
+    storage_meta: Any = None
+    version: str = "1.0.0"
+
+
+@dataclass
+class StorageMeta:
+    """Which checkpoint a save / load used (torch records it in the metadata)."""
+
+    checkpoint_id: Any = None
+    save_id: str | None = None
+    load_id: str | None = None
+    modules: list[str] = field(default_factory=list)

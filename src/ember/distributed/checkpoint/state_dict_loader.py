@@ -7,7 +7,6 @@ from typing import Any
 
 from .api import wrap_failure
 from .filesystem import FileSystemReader
-from .metadata import MetadataIndex
 from .planner import DefaultLoadPlanner, _is_tensor
 from .stateful import Stateful
 
@@ -30,8 +29,9 @@ def load(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
     except Exception as e:
         from .state_dict_saver import _rank_world
         raise wrap_failure(_rank_world(process_group)[0], e) from None
+    by_fqn = {index.fqn: info for index, info in metadata.storage_data.items()}
     for fqn in fqns:
-        planner.set_item(fqn, storage_reader.read(fqn, metadata.storage_data[MetadataIndex(fqn)]))
+        planner.set_item(fqn, storage_reader.read(fqn, by_fqn[fqn]))
     for k, obj in statefuls.items():
         obj.load_state_dict(work[k])
     for k in state_dict:
