@@ -22,6 +22,7 @@ from ember.distributed.run import find_mpiexec
 
 HERE = Path(__file__).parent / "data" / "distributed"
 MPIEXEC = find_mpiexec()
+pytestmark = pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
 needs_mpi = pytest.mark.skipif(MPIEXEC is None or not dist.is_mpi_available(), reason="needs mpi4py and mpiexec")
 
 
@@ -104,8 +105,11 @@ def test_state_dict_and_checkpoint_as_torch(tmp_path: Path) -> None:
             exc = info.value.failures[0][0]
             outcomes.append((type(info.value).__name__, type(exc).__name__, str(exc).replace("torch.Size", "Size")))
         assert outcomes[0] == outcomes[1], outcomes
-    with pytest.raises(RuntimeError, match="checkpoint_id"):
+    with pytest.raises(RuntimeError, match="^`checkpoint_id` must be specified if storage_reader/storage_writer"):
         dcp.save({}, checkpoint_id=None)
+    for action, call in (("save", dcp.save), ("load", dcp.load)):   # torch's warning for a single process
+        with pytest.warns(UserWarning, match=f"assuming the intent is to {action} in a single process"):
+            call({"model": esd}, checkpoint_id=tmp_path / "w")
 
 
 def test_round_trip_stateful_and_formats(tmp_path: Path) -> None:

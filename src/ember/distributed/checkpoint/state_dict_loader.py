@@ -8,6 +8,7 @@ from typing import Any
 from .api import wrap_failure
 from .filesystem import FileSystemReader
 from .planner import DefaultLoadPlanner, _is_tensor
+from .state_dict_saver import _rank_world
 from .stateful import Stateful
 
 
@@ -17,18 +18,18 @@ def load(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
     ``load_state_dict``, other values replaced."""
     if storage_reader is None:
         if checkpoint_id is None:
-            raise RuntimeError("`checkpoint_id` must be specificed if storage_reader is None.")
+            raise RuntimeError("`checkpoint_id` must be specified if storage_reader/storage_writer is None.")
         storage_reader = FileSystemReader(checkpoint_id)
     planner = planner or DefaultLoadPlanner()
     statefuls = {k: v for k, v in state_dict.items() if isinstance(v, Stateful) and not _is_tensor(v)}
     work = {k: (v.state_dict() if k in statefuls else v) for k, v in state_dict.items()}
+    rank = _rank_world(process_group, "" if no_dist else "load")[0]
     metadata = storage_reader.read_metadata()
     planner.set_up_planner(work, metadata)
     try:
         fqns = planner.items()
     except Exception as e:
-        from .state_dict_saver import _rank_world
-        raise wrap_failure(_rank_world(process_group)[0], e) from None
+        raise wrap_failure(rank, e) from None
     by_fqn = {index.fqn: info for index, info in metadata.storage_data.items()}
     for fqn in fqns:
         planner.set_item(fqn, storage_reader.read(fqn, by_fqn[fqn]))

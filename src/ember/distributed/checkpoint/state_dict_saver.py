@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -11,10 +12,14 @@ from .metadata import Metadata
 from .planner import DefaultSavePlanner
 
 
-def _rank_world(process_group: Any) -> tuple[int, int, bool]:
+def _rank_world(process_group: Any, action: str = "") -> tuple[int, int, bool]:
+    """(rank, world size, whether distributed); warns as torch when ``action`` runs in a single process."""
     from .. import get_rank, get_world_size, is_available, is_initialized
     if is_available() and is_initialized():
         return get_rank(process_group), get_world_size(process_group), True
+    if action:
+        warnings.warn("torch.distributed is disabled, unavailable or uninitialized, assuming the intent is to "
+                      f"{action} in a single process.", UserWarning, stacklevel=3)
     return 0, 1, False
 
 
@@ -23,10 +28,10 @@ def save(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
     """Save ``state_dict`` as a distributed checkpoint (collective when a process group is initialised)."""
     if storage_writer is None:
         if checkpoint_id is None:
-            raise RuntimeError("`checkpoint_id` must be specificed if storage_writer is None.")
+            raise RuntimeError("`checkpoint_id` must be specified if storage_reader/storage_writer is None.")
         storage_writer = FileSystemWriter(checkpoint_id)
     planner = planner or DefaultSavePlanner()
-    rank, world, distributed = _rank_world(process_group)
+    rank, world, distributed = _rank_world(process_group, "" if no_dist else "save")
     distributed = distributed and not no_dist
     planner.set_up_planner(state_dict, is_coordinator=rank == 0 or not distributed)
     storage = storage_writer.write_data(rank if distributed else 0, planner.local_items())
