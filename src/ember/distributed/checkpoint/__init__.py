@@ -11,6 +11,7 @@ from .metadata import (
     ChunkStorageMetadata,
     Metadata,
     MetadataIndex,
+    StorageMeta,
     TensorProperties,
     TensorStorageMetadata,
 )
@@ -21,7 +22,7 @@ from .stateful import Stateful
 
 __all__ = [
     "BytesStorageMetadata", "CheckpointException", "ChunkStorageMetadata", "DefaultLoadPlanner", "DefaultSavePlanner",
-    "FileSystemReader", "FileSystemWriter", "Metadata", "MetadataIndex", "Stateful", "TensorProperties",
+    "FileSystemReader", "FileSystemWriter", "Metadata", "MetadataIndex", "Stateful", "StorageMeta", "TensorProperties",
     "TensorStorageMetadata", "async_save", "format_utils", "load", "save", "state_dict", "state_dict_loader",
     "state_dict_saver",
 ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from .filesystem import FileSystemWriter
-from .metadata import Metadata
+from .metadata import Metadata, StorageMeta
 from .planner import DefaultSavePlanner
 
 
@@ -41,6 +42,7 @@ def save(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
         all_gather_object(parts, storage, group=process_group)
         storage = {k: v for p in parts for k, v in p.items()}
     metadata = planner.metadata(storage)
+    metadata.storage_meta = StorageMeta(checkpoint_id=checkpoint_id, save_id=str(uuid.uuid4()))
     if rank == 0 or not distributed:
         storage_writer.finish(metadata)
     if distributed:
