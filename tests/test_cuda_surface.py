@@ -47,7 +47,9 @@ def _warned(fn: Callable[[], Any]) -> tuple[Any, list[tuple[type, str]]]:
 
 
 @no_gpu
-def test_values_and_warnings_without_a_gpu() -> None:
+def test_values_and_warnings_without_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the defaults are compared: test_cuda.py switches torch's cudnn TF32 off for the whole session
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
     cases: list[Callable[[Any], Any]] = [
         lambda lib: lib.cuda.memory_stats_as_nested_dict(), lambda lib: lib.cuda.memory_stats(),
         lambda lib: type(lib.cuda.memory_stats()).__name__, lambda lib: lib.cuda.host_memory_stats(),
