@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import operator
 import os
-import tempfile
 import zipfile
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import ember
 from ember.fx import Graph, Node
 
+from .._core.atomic import atomic_write
 from ._trace import flatten, tree_spec, tree_unflatten
 
 __all__ = ["save", "load"]
@@ -164,16 +164,7 @@ def save(ep: Any, f: Any, *, extra_files: dict[str, Any] | None = None, opset_ve
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         name = os.path.splitext(os.path.basename(path))[0] or "archive"
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-export-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                _write(fh, name, files)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: _write(fh, name, files))
     else:
         _write(f, "archive", files)
 

@@ -31,6 +31,7 @@ class _AoAliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def install() -> None:
-    """Put the finder first on ``sys.meta_path`` (once)."""
+    """Put the finder first on ``sys.meta_path`` (once): the path finder would otherwise load the submodules of
+    an aliased package a second time, under the legacy name."""
     if not any(isinstance(f, _AoAliasFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, _AoAliasFinder())

@@ -13,10 +13,10 @@ import contextlib
 import enum
 import io
 import os
-import tempfile
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
+from .._core.atomic import atomic_write_bytes
 from . import errors
 from .errors import OnnxExporterError
 
@@ -136,23 +136,12 @@ class ONNXProgram:
 
 
 def _write(proto: Any, f: str | os.PathLike | io.IOBase) -> None:
-    """Serialize to a file-like, or atomically to a path (temporary file in the same folder, then rename)."""
+    """Serialize to a file-like, or atomically to a path."""
     data = proto.SerializeToString()
     if hasattr(f, "write"):
         f.write(data)
-        return
-    path = os.fspath(f)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".onnx-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    else:
+        atomic_write_bytes(f, data)
 
 
 def export(

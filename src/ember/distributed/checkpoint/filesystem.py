@@ -12,6 +12,7 @@ import pickle
 from dataclasses import dataclass
 from typing import Any
 
+from ..._core.atomic import atomic_write
 from .metadata import Metadata, MetadataIndex
 
 _METADATA = ".metadata"
@@ -61,15 +62,6 @@ def _load_metadata(f: Any) -> Metadata:
     return Unpickler(f).load()
 
 
-def _atomic_write(path: str, write: Any) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 class FileSystemWriter:
     """Writes a checkpoint into the directory ``path``."""
 
@@ -94,12 +86,12 @@ class FileSystemWriter:
                     name, f.tell(), buf.tell())
                 f.write(buf.getvalue())
 
-        _atomic_write(os.path.join(self.path, name), write)
+        atomic_write(os.path.join(self.path, name), write)
         return infos
 
     def finish(self, metadata: Metadata) -> None:
         """Write ``.metadata`` (last)."""
-        _atomic_write(os.path.join(self.path, _METADATA), lambda f: _dump_metadata(metadata, f))
+        atomic_write(os.path.join(self.path, _METADATA), lambda f: _dump_metadata(metadata, f))
 
 
 class FileSystemReader:

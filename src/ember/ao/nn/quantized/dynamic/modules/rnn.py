@@ -39,6 +39,7 @@ class RNNBase(nn.Module):
     _FLOAT_MODULE: Any = None
     _GATES = 1
     _version = 2
+    proj_size = 0
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
@@ -68,19 +69,7 @@ class RNNBase(nn.Module):
     def _get_name(self) -> str:
         return "DynamicQuantized" + type(self).__name__
 
-    def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if self.num_layers != 1:
-            s += f", num_layers={self.num_layers}"
-        if self.bias is not True:
-            s += f", bias={self.bias}"
-        if self.batch_first is not False:
-            s += f", batch_first={self.batch_first}"
-        if self.dropout != 0:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional is not False:
-            s += f", bidirectional={self.bidirectional}"
-        return s
+    extra_repr = nn.RNNBase.extra_repr   # proj_size stays 0: never printed
 
     def __repr__(self) -> str:
         return f"{self._get_name()}({self.extra_repr()})"
