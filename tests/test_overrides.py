@@ -430,3 +430,29 @@ def test_as_subclass_is_an_alias_view_printed_under_the_class_name_like_torch():
         with pytest.raises(TypeError, match="Creating a Tensor subclass from a class that does not inherit from "
                                             "Tensor is not possible. Make sure your class inherits from Tensor."):
             lib.ones(2).as_subclass(int)
+
+
+def test_modes_and_traces_hold_the_protocol_only_while_they_run() -> None:
+    eo._deactivate()
+    try:
+        plain_add = ember.add
+        with eo.BaseTorchFunctionMode():
+            assert ember.add is not plain_add and ember.add._torch_function_wrapped
+            with eo.BaseTorchFunctionMode():
+                pass
+            assert ember.add is not plain_add   # the outer mode still holds it
+        assert ember.add is plain_add and not eo._ACTIVE
+        gm = ember.fx.symbolic_trace(lambda x: ember.nn.functional.relu(ember.add(x, 1)))
+        assert ember.add is plain_add and not eo._ACTIVE
+        # the graph still names and runs its targets after the protocol is off, and re-traces its own code
+        assert "torch.add" in gm.code and "torch.nn.functional.relu" in gm.code
+        x = ember.tensor([-2.0, 0.5])
+        assert ember.equal(gm(x), ember.tensor([0.0, 1.5]))
+        assert ember.fx.symbolic_trace(gm).code == gm.code
+        # a subclass defined inside a mode keeps the protocol on after the mode exits
+        with eo.BaseTorchFunctionMode():
+            class Sub(ember.Tensor):
+                pass
+        assert eo._ACTIVE and type(ember.add(ember.ones(1).as_subclass(Sub), 1)) is Sub
+    finally:
+        eo.activate()

@@ -1,13 +1,15 @@
 """``ember.overrides``: torch's ``__torch_function__`` protocol (Tensor subclasses, duck types, modes).
 
 Pay-as-you-go: until the protocol is first needed, ember's public entry points are the plain functions and
-ordinary code pays nothing. The protocol activates (once, for the process) when
+ordinary code pays nothing. The protocol switches on for the rest of the process when
 
 - a Tensor subclass is defined whose ``__torch_function__`` is not disabled (ember's own subclasses such as
   ``nn.Parameter`` and the sparse tensor are defined with it disabled, as torch's Parameter is),
-- a ``TorchFunctionMode`` is entered,
 - ``handle_torch_function`` dispatches (a duck type reached protocol-aware code), ``get_overridable_functions``
-  is called, or ``activate()`` is called.
+  is called, or ``activate()`` is called;
+
+and only while held when a ``TorchFunctionMode`` is entered or fx/export trace a program: once the last mode
+has exited and the last trace has ended, the plain entry points are back.
 
 A non-Tensor duck type with ``__torch_function__`` is therefore honoured by ember's functions once the protocol
 is active; a program that only passes duck types should call ``ember.overrides.activate()`` first (torch needs
@@ -52,6 +54,8 @@ class _State(threading.local):
 
 _STATE = _State()
 _ACTIVE = False
+_PINNED = False   # something outside any hold needs the protocol for the rest of the process
+_HOLDS = 0   # tracing scopes and entered modes keeping the protocol on, all threads together
 _MODE_DEPTH = 0   # modes entered, all threads together: zero lets the wrappers skip the thread-local state
 
 
@@ -141,7 +145,7 @@ class BaseTorchFunctionMode(TorchFunctionMode):
 
 def _push_mode(mode: TorchFunctionMode) -> None:
     global _MODE_DEPTH
-    activate()
+    _hold()
     _STATE.modes.append(mode)
     _MODE_DEPTH += 1
 
@@ -151,7 +155,9 @@ def _pop_mode() -> TorchFunctionMode:
     if not _STATE.modes:
         raise AssertionError("Trying to pop from an empty mode stack")
     _MODE_DEPTH -= 1
-    return _STATE.modes.pop()
+    mode = _STATE.modes.pop()
+    _release()
+    return mode
 
 
 @contextlib.contextmanager
@@ -446,6 +452,9 @@ new_full new_ones new_tensor new_zeros stride
 _OVERRIDABLE: dict[Any, list[Callable]] = {}
 _NOWRAP: set[Callable] = set()   # get_default_nowrap_functions(), once the wrappers are bound
 _UNDO: list[tuple[Any, str, Any]] = []   # (owner, name, value before activation)
+# {(id(namespace), name): (function, its wrapper)}: each activation binds the same wrappers again, so a graph
+# that recorded a wrapper as its target (fx) still names and calls it after the protocol is switched off
+_WRAPPERS: dict[tuple[int, str], tuple[Callable, Callable]] = {}
 _LOCK = threading.Lock()
 
 
@@ -459,8 +468,14 @@ def _namespaces() -> list[Any]:
 
 
 def activate() -> None:
-    """Turn the protocol on for the process (idempotent): rebind the public entry points to dispatching
-    wrappers. Called by the triggers listed in the module docstring."""
+    """Turn the protocol on for the rest of the process (idempotent): rebind the public entry points to
+    dispatching wrappers. Called by the triggers listed in the module docstring."""
+    global _PINNED
+    _PINNED = True
+    _switch_on()
+
+
+def _switch_on() -> None:
     global _ACTIVE
     with _LOCK:
         if _ACTIVE:
@@ -469,10 +484,47 @@ def activate() -> None:
         _install()
 
 
-def _deactivate() -> None:
-    """Restore the plain entry points (for tests that must leave the process as they found it)."""
-    global _ACTIVE
+def _hold() -> None:
+    """Keep the protocol on until the matching ``_release`` (a mode entered, a tracing scope)."""
+    global _HOLDS
     with _LOCK:
+        _HOLDS += 1
+    _switch_on()
+
+
+def _release() -> None:
+    """End a hold: the last one switches the protocol off again unless something pinned it, so a process that
+    traced a model or counted flops once runs as fast as before."""
+    global _HOLDS
+    with _LOCK:
+        _HOLDS -= 1
+        last = _HOLDS == 0 and not _PINNED
+    if last:
+        _deactivate()
+
+
+@contextlib.contextmanager
+def _held() -> Iterator[None]:
+    """The protocol on for a block only (fx tracing, export recording)."""
+    _hold()
+    try:
+        yield
+    finally:
+        _release()
+
+
+def _pin_unless_held() -> None:
+    """An object that lives on Proxies / protocol dispatch was created: outside any hold it may outlive every
+    scope, so the protocol stays on; inside one it belongs to that scope."""
+    if not _HOLDS:
+        activate()
+
+
+def _deactivate() -> None:
+    """Restore the plain entry points (also for tests that must leave the process as they found it)."""
+    global _ACTIVE, _PINNED
+    with _LOCK:
+        _PINNED = False
         while _UNDO:
             owner, name, value = _UNDO.pop()
             setattr(owner, name, value)
@@ -506,7 +558,9 @@ def _install() -> None:
         listed = _OVERRIDABLE.setdefault(ns, [])
         for name, fn in list(vars(ns).items()):
             if _wrappable(fn, name):
-                new = _named(_function_wrapper(fn), name, name)
+                cached = _WRAPPERS.get((id(ns), name))
+                new = cached[1] if cached and cached[0] is fn else _named(_function_wrapper(fn), name, name)
+                _WRAPPERS[(id(ns), name)] = (fn, new)
                 if ns is functional or id(fn) not in replaced:
                     replaced[id(fn)] = new
                 if name not in _IGNORED_FACTORIES:

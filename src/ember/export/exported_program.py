@@ -490,8 +490,7 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
     flat = list(args) + list(kwargs.values())
     specs = flatten_spec(dynamic_shapes, names, len(flat))
     keep: frozenset[tuple[int, int]] = frozenset()
-    was_active = overrides._ACTIVE
-    try:
+    with overrides._held():   # recording runs on the __torch_function__ protocol; the process stays as fast as it was
         while True:
             graph, out, constants, syms, ranges, guards, dim_syms = _analyse(mod, args, kwargs, names, flat, specs,
                                                                              keep)
@@ -501,9 +500,6 @@ def export(mod: Module, args: tuple, kwargs: dict | None = None, *, dynamic_shap
             if sym_keep <= keep:
                 break
             keep = keep | sym_keep
-    finally:   # recording switched the __torch_function__ protocol on; leave the process as fast as it was
-        if not was_active and not overrides._get_current_function_mode_stack():
-            overrides._deactivate()
     sources = {sym: (names[pos], d) for (pos, d), sym in dim_syms.items()}
     if syms:
         _symbolic_args(graph, syms, sources)

@@ -62,6 +62,9 @@ def _table() -> dict[int, tuple[Any, str]]:
             if not name.startswith("_") and callable(obj) and not isinstance(obj, type) \
                     and (getattr(obj, "__module__", None) or "").startswith("ember"):
                 _cache[id(obj)] = (obj, spell(name))
+            plain, wrapper = overrides._WRAPPERS.get((id(ns), name), (None, None))
+            if plain is obj:   # graphs recorded it while the protocol was on; generated code calls it (it dispatches
+                _cache[id(wrapper)] = (wrapper, spell(name))   # to Proxies when a trace re-runs the code)
     _cache.update(_extra)
     _cache_key[0] = key
     return _cache

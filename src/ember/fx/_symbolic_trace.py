@@ -260,9 +260,13 @@ class Tracer(TracerBase):
     def trace(self, root: Any, concrete_args: dict[str, Any] | None = None) -> Graph:
         """Trace ``root`` (a Module or a function) and return its Graph (also kept as ``self.graph``)."""
         from ember import overrides
+
+        with overrides._held():   # ember functions reached with Proxies dispatch to Proxy.__torch_function__
+            return self._trace(root, concrete_args)
+
+    def _trace(self, root: Any, concrete_args: dict[str, Any] | None) -> Graph:
         from ember.nn import Module
 
-        overrides.activate()   # ember functions reached with Proxies dispatch to Proxy.__torch_function__
         if isinstance(root, Module):
             self.root = root
             fn = type(root).forward

@@ -175,7 +175,10 @@ class Transformer(Interpreter):
 
     def transform(self) -> GraphModule:
         """The transformed GraphModule."""
-        result = super().run(enable_io_processing=False)
+        from ember import overrides
+
+        with overrides._held():
+            result = super().run(enable_io_processing=False)
         if result is not None:
             def strip_proxy(a: Any) -> Any:
                 return a.node if isinstance(a, Proxy) else a

@@ -11,6 +11,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import overrides
 from ._names import canonical_call, qualified_name
 from .graph import Graph, magic_methods, reflectable_magic_methods
 from .node import Argument, Node, Target, map_aggregate
@@ -122,6 +123,7 @@ class Proxy:
     def __init__(self, node: Node, tracer: TracerBase | None = None) -> None:
         if tracer is None:
             tracer = GraphAppendingTracer(node.graph)
+        overrides._pin_unless_held()   # ember functions reach Proxies through their __torch_function__
         self.tracer = tracer
         self.node = node
 
