@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests._slow_first import SlowFirst
 from tests.oracle import assert_close, assert_same_error, check_grads, to_ember
 
 import ember
@@ -181,33 +182,9 @@ def test_soft_cross_entropy_grads(reduction: str) -> None:
 
 
 # ---- DataLoader: in_order / multiprocessing_context ----------------------------------------------
-class _SlowFirst:
-    """Item 0 is only ready once item 3 has been fetched (by the other worker): with two workers the batch
-    [2, 3] finishes first, however loaded the machine is."""
-
-    def __init__(self) -> None:
-        import tempfile
-        self.flag_dir = tempfile.mkdtemp()
-
-    def __len__(self) -> int:
-        return 8
-
-    def __getitem__(self, i: int) -> int:
-        import os
-        import time
-        flag = os.path.join(self.flag_dir, "item3")
-        if i == 3:
-            open(flag, "w").close()
-        if i == 0:
-            deadline = time.monotonic() + 60
-            while not os.path.exists(flag) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(0.05)   # and a little longer, so that the other worker hands its batch over first
-        return i
-
-
+# The dataset lives in a module without torch so that spawned workers start in a fraction of the time.
 def _batches(lib, **kw):  # noqa: ANN001, ANN003, ANN202
-    loader = lib.utils.data.DataLoader(_SlowFirst(), batch_size=2, num_workers=2, **kw)
+    loader = lib.utils.data.DataLoader(SlowFirst(), batch_size=2, num_workers=2, **kw)
     return [b.tolist() for b in loader]
 
 

@@ -608,7 +608,7 @@ OPTIONS = st.fixed_dictionaries({}, optional={
     "linewidth": st.integers(5, 120), "sci_mode": st.sampled_from([None, True, False])})
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.data(), SHAPES, st.sampled_from(FLOAT_DTYPES + [torch.complex64, torch.complex128]), OPTIONS)
 def test_random_floats_match_torch(data: st.DataObject, shape: tuple[int, ...], dtype: torch.dtype,
                                    options: dict[str, Any]) -> None:
