@@ -23,10 +23,14 @@ _ADDR = re.compile(r"0x[0-9a-f]+")
 _GARBAGE = re.compile(r"-?\b(?:nan|inf)\b")   # what uninitialised memory may also print as
 
 
-def _run(source: str) -> str:
-    proc = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
+def _run_both(*sources: str) -> list[str]:
+    """Each source's stdout; the programs run side by side (the two cores are otherwise half idle here)."""
+    procs = [subprocess.Popen([sys.executable, "-c", s], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for s in sources]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+    return [out for out, _ in outs]
 
 
 def _as_torch(source: str) -> str:
@@ -62,7 +66,7 @@ def test_example_prints_what_torch_prints(path: Path) -> None:
     source = path.read_text()
     if "ember.vision" in source:   # torchvision cannot be installed beside the oracle's torch build
         pytest.importorskip("torchvision")
-    ours, theirs = _run(source), _run(_as_torch(source))
+    ours, theirs = _run_both(source, _as_torch(source))
     structure_only = "compare: structure" in source
     ours_lines, theirs_lines = ours.splitlines(), theirs.splitlines()
     assert len(ours_lines) == len(theirs_lines), f"{len(ours_lines)} lines vs torch {len(theirs_lines)}"
