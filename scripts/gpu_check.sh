@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check for a lent CUDA machine (no network there), in a fixed time budget (~6 min worst case):
-#   1. the cuda test suite (tests/test_cuda.py) and the CuPy API audit against the installed CuPy
-#      (tests/test_cupy_api.py), 8 workers, stopped gracefully (SIGINT: pytest still prints its summary) at 180 s;
+#   1. the cuda test suites (tests/test_cuda*.py), NCCL collectives on one GPU, and the CuPy API audit against the
+#      installed CuPy (tests/test_cupy_api.py), 8 workers, stopped gracefully (SIGINT: pytest still prints its summary) at 180 s;
 #   2. the benchmarks with --device cuda --cuda-graph against torch CUDA, one workload at a time so that each
 #      row is printed as soon as it is measured; no new workload starts after 130 s;
 #   3. per-op cost microbenchmarks (35 s at most).
@@ -22,7 +22,8 @@ phase "environment"
 } 2>&1 | tee "$OUT/env.txt"
 
 phase "tests"
-timeout -s INT -k 20 180 python3 -m pytest tests/test_cuda.py tests/test_cupy_api.py -p no:cacheprovider -n 8 -q -rfE \
+timeout -s INT -k 20 180 python3 -m pytest tests/test_cuda.py tests/test_cupy_api.py tests/test_cuda_surface.py \
+  tests/test_cuda_memory_hooks.py "tests/test_distributed.py::test_nccl_collectives_world_of_one" -p no:cacheprovider -n 8 -q -rfE \
   --timeout 60 ${1:+-k "$1"} --junitxml="$OUT/junit.xml" > "$OUT/tests_full.txt" 2>&1
 echo "pytest exit status $?"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_full.txt" | head -n 60
