@@ -251,3 +251,11 @@ def test_top_level_names_present() -> None:
               "compiled_with_cxx11_abi", "GradScaler", "ctc_loss", "Event", "Stream", "return_types",
               "functional", "quasirandom", "lobpcg"]
     assert [n for n in wanted if not hasattr(ember, n)] == []
+
+
+def test_functional_grad_is_the_nn_grad_module() -> None:
+    assert torch.nn.functional.grad is torch.nn.grad and ember.nn.functional.grad is ember.nn.grad
+    x, w = ember.randn(1, 2, 5, 5), ember.randn(3, 2, 3, 3)
+    gx = ember.nn.functional.grad.conv2d_input(x.shape, w, ember.ones(1, 3, 3, 3))
+    tx = torch.nn.functional.grad.conv2d_input(x.shape, torch.from_numpy(w.numpy()), torch.ones(1, 3, 3, 3))
+    np.testing.assert_allclose(gx.numpy(), tx.numpy(), rtol=1e-5, atol=1e-6)

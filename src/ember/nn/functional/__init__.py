@@ -24,3 +24,5 @@ from ._pooling import __all__ as _pooling_all
 
 __all__ = [*_activation_all, *_layers_all, *_loss_all, *_attention_all, *_conv_all, *_normalization_all, *_pooling_all,
            *_extra_losses_all, *_linear_cross_entropy_all]
+
+from .. import grad as grad  # noqa: E402  (torch.nn.functional.grad is the torch.nn.grad module)
