@@ -673,6 +673,8 @@ def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
                            f"and {b.shape[dim]}")
     if input._dtype is not other._dtype:
         raise RuntimeError(f"expected scalar type {input._dtype._short} but found {other._dtype._short}")
+    if input._dtype is D.bool:
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:

@@ -1,0 +1,31 @@
+"""Errors found by a dtype sweep of ~130 unary/binary ops against torch: same type and message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tests.oracle import assert_same_error
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.dist(L.ones(3), 2.0),
+    lambda L: L.dist(L.ones(3, dtype=L.int32), L.ones(3, dtype=L.int32)),
+    lambda L: L.dist(L.ones(3, dtype=L.bool), L.ones(3, dtype=L.bool)),
+    lambda L: L.allclose(L.ones(3), 2),
+    lambda L: L.cross(L.ones(2, 3, dtype=L.bool), L.ones(2, 3, dtype=L.bool), dim=1),
+    lambda L: L.linalg.cross(L.ones(2, 3, dtype=L.bool), L.ones(2, 3, dtype=L.bool)),
+])
+def test_errors_match_torch(case: Any) -> None:
+    assert_same_error(lambda: case(ember), lambda: case(torch))
+
+
+def test_dist_still_computes() -> None:
+    a, b = [[1.0, 2.0], [3.0, 5.0]], [[0.5, 2.0], [1.0, 1.0]]
+    for p in (1, 2, float("inf")):
+        assert ember.dist(ember.tensor(a), ember.tensor(b), p).item() == pytest.approx(
+            torch.dist(torch.tensor(a), torch.tensor(b), p).item())
