@@ -29,3 +29,11 @@ def test_dist_still_computes() -> None:
     for p in (1, 2, float("inf")):
         assert ember.dist(ember.tensor(a), ember.tensor(b), p).item() == pytest.approx(
             torch.dist(torch.tensor(a), torch.tensor(b), p).item())
+
+
+@pytest.mark.parametrize("op", ["cumsum", "softmax", "argmax", "select", "unsqueeze", "transpose"])
+def test_a_tuple_where_one_dim_is_taken_is_a_type_error(op: str) -> None:
+    args = {"select": ((0, 1), 0), "transpose": ((0, 1), 1)}.get(op, ((0, 1),))
+    for lib in (ember, torch):
+        with pytest.raises(TypeError, match="argument 'dim0?' .*must be int, not tuple"):
+            getattr(lib.ones(2, 3), op)(*args)

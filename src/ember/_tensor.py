@@ -527,9 +527,13 @@ def _data_ptr(arr: Any) -> int:
 def wrap_dim(dim: int, ndim: int) -> int:
     """Normalise a possibly negative dim, raising torch's IndexError when out of range."""
     n = ndim if ndim > 0 else 1
-    if not -n <= dim < n:
+    try:
+        in_range = -n <= dim < n
+    except TypeError:   # a tuple or list where one dim is taken
+        in_range = False
+    if not in_range:
         if isinstance(dim, bool) or not isinstance(dim, int):
-            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+            raise TypeError(f"argument 'dim' must be int, not {type(dim).__name__}")
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
                          f"{dim})")
     return dim + n if dim < 0 else dim
