@@ -129,9 +129,11 @@ def _dot_check(a: Tensor, b: Tensor) -> None:
 def _product(xp: Any, a: Any, b: Any, dt: Any, fused: bool = False) -> Any:
     """``a @ b`` on the backend; half types accumulate in float32 on the CPU (NumPy's own loops do not), float8
     ones too, rounded as torch rounds to float8 (saturating where it does) — after the addition of a fused
-    product (``fused``: the float32 product is returned and :func:`_fused` rounds)."""
+    product (``fused``: the float32 product is returned and :func:`_fused` rounds once, as torch's addmm,
+    addmv and baddbmm do)."""
     if xp is np and dt.name in _LOW:
-        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt.np)
+        prod = np.matmul(a.astype(np.float32), b.astype(np.float32))
+        return prod if fused else prod.astype(dt.np)
     if dt.kind == "float8":
         prod = np.matmul(a.astype(np.float32), b.astype(np.float32))
         return prod if fused else D.convert(prod, D.float32, dt)
@@ -478,7 +480,7 @@ def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> An
     elif alpha != 1:
         prod *= alpha
     if beta != 0:
-        bias = input._data if input._dtype is dt and dt.kind != "float8" else input._data.astype(prod.dtype)
+        bias = input._data if input._data.dtype == prod.dtype else input._data.astype(prod.dtype)
         prod += bias if beta == 1 else bias * beta
     return prod
 
@@ -490,6 +492,8 @@ def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any,
     arr = _add_product(input, prod, beta, alpha, dt)
     if dt.kind == "float8":
         arr = D.convert(arr, D.float32, dt)
+    elif arr.dtype != dt.np:   # a half type's float32 product and addend, rounded once
+        arr = arr.astype(dt.np)
     res = new_tensor(arr, dt, m1._device)
     if STATE.enabled and (input._rg or m1._rg or m2._rg):
         node = node_cls()
@@ -546,7 +550,9 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
     if i.ndim > 1 or a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {i.ndim}, {a.ndim}, {v.ndim}")
     _mv_check(a.shape, v.shape, mat._dtype, vec._dtype, input._dtype, a.shape[0] if i.size == 1 else len(i))
-    prod = _product(_xp(mat), a, v, mat._dtype)
+    prod = _product(_xp(mat), a, v, mat._dtype, fused=True)
+    if prod.dtype != mat._dtype.np:   # a half type: torch's gemv takes beta and alpha in it
+        beta, alpha = (float(np.asarray(s, mat._dtype.np)) if isinstance(s, float) else s for s in (beta, alpha))
     return _fused("addmv", input, mat, vec, prod, beta, alpha, AddmvBackward0, out, mat._dtype)
 
 
@@ -570,7 +576,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alp
     if batch1._dtype.kind:
         _kernel(batch1._dtype, "baddbmm")
     _bmm_check(a.shape, b.shape, batch1._dtype, batch2._dtype)
-    prod = _product(_xp(batch1), a, b, batch1._dtype)
+    prod = _product(_xp(batch1), a, b, batch1._dtype, fused=True)
     return _fused("baddbmm", input, batch1, batch2, prod, beta, alpha, BaddbmmBackward0, out, batch1._dtype)
 
 
