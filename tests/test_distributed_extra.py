@@ -178,3 +178,85 @@ def test_fsdp_names_state_dict_and_repr_as_torch(worlds_of_one: object) -> None:
         return out
     ours, theirs = facts(ember, fsdp, wrap), facts(torch, tfsdp, twrap)
     assert ours == theirs
+
+
+def test_fsdp_mixed_precision_as_torch(worlds_of_one: object) -> None:
+    import numpy as np
+    import torch
+    from torch.distributed import fsdp as tfsdp
+    from torch.distributed.fsdp import wrap as twrap
+
+    from ember.distributed import fsdp
+    from ember.distributed.fsdp import wrap
+
+    def facts(lib: object, f: object, w: object) -> tuple[list, list]:
+        nn = lib.nn
+        out: list = []
+        values: list = []
+        for kw, mp in ((dict(), dict(param_dtype=lib.bfloat16, reduce_dtype=lib.float32, buffer_dtype=lib.bfloat16)),
+                       (dict(use_orig_params=True), dict(param_dtype=lib.float16, buffer_dtype=lib.float16,
+                                                         keep_low_precision_grads=True)),
+                       (dict(auto_wrap_policy=w.ModuleWrapPolicy({nn.Linear})),
+                        dict(param_dtype=lib.bfloat16, buffer_dtype=lib.bfloat16))):
+            lib.manual_seed(0)
+            model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3))
+            seen: list = []
+            model[0].register_forward_hook(lambda m, i, o, seen=seen: seen.append((str(i[0].dtype),
+                                                                                    str(m.weight.dtype))))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model = f.FullyShardedDataParallel(model, device_id=lib.device("cpu"),
+                                                   mixed_precision=f.MixedPrecision(**mp), **kw)
+            out.append([str(c.message).replace("torch.", "ember.") for c in caught if "NO_SHARD" not in str(c.message)])
+            out.append([repr(u.mixed_precision).replace("torch.", "ember.")
+                        for u in f.FullyShardedDataParallel.fsdp_modules(model)])
+            x = (lib.arange(20, dtype=lib.float64).reshape(5, 4) * 1.37).sin()   # float64: the root casts it
+            y = model(x)
+            out += [str(y.dtype), seen, [(n, str(b.dtype)) for n, b in model.named_buffers()]]
+            y.float().square().sum().backward()
+            out.append([(n, str(p.dtype), str(p.grad.dtype)) for n, p in model.named_parameters()])
+            values += [y.double().detach().numpy()] + [p.grad.double().numpy() for p in model.parameters()]
+            lib.optim.SGD(model.parameters(), lr=0.5).step()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sd = model.state_dict()
+            out.append([(k, str(v.dtype)) for k, v in sd.items()])
+            values += [v.double().numpy() for v in sd.values()]
+            out.append([(n, str(b.dtype)) for n, b in model.named_buffers()])
+        return out, values
+    (ours, our_values), (theirs, their_values) = facts(ember, fsdp, wrap), facts(torch, tfsdp, twrap)
+    for a, b in zip(ours, theirs, strict=True):
+        assert a == b
+    for a, b in zip(our_values, their_values, strict=True):   # computed in bfloat16/float16: a few units of 2**-8
+        np.testing.assert_allclose(a, b, rtol=2e-2, atol=2e-2)
+
+
+def test_fully_shard_mixed_precision_as_torch(worlds_of_one: object) -> None:
+    import numpy as np
+    import torch
+    from torch.distributed import fsdp as tfsdp
+
+    from ember.distributed import fsdp
+
+    def facts(lib: object, f: object) -> tuple[list, list]:
+        nn = lib.nn
+        lib.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+        mesh = lib.distributed.device_mesh.init_device_mesh("cpu", (1,))
+        seen: list = []
+        model[2].register_forward_hook(lambda m, i, o: seen.append((str(i[0].dtype), str(o.dtype))))
+        f.fully_shard(model[0], mesh=mesh, mp_policy=f.MixedPrecisionPolicy(param_dtype=lib.bfloat16))
+        f.fully_shard(model, mesh=mesh, mp_policy=f.MixedPrecisionPolicy(param_dtype=lib.bfloat16,
+                                                                         reduce_dtype=lib.float32,
+                                                                         output_dtype=lib.float64))
+        x = (lib.arange(12, dtype=lib.float32).reshape(3, 4) * 1.37).sin()
+        y = model(x)
+        y.square().sum().backward()
+        grads = [getattr(p.grad, "full_tensor", lambda g=p.grad: g)() for p in model.parameters()]   # (DTensors)
+        facts = [str(y.dtype), seen, [(str(p.dtype), str(g.dtype)) for p, g in zip(model.parameters(), grads,
+                                                                                      strict=True)]]
+        return facts, [y.detach().numpy()] + [g.double().numpy() for g in grads]
+    (ours, our_values), (theirs, their_values) = facts(ember, fsdp), facts(torch, tfsdp)
+    assert ours == theirs
+    for a, b in zip(our_values, their_values, strict=True):   # bfloat16 arithmetic
+        np.testing.assert_allclose(a, b, rtol=2e-2, atol=2e-2)

@@ -10,7 +10,14 @@ import ember as torch
 import ember.distributed as dist
 import ember.nn as nn
 from ember.distributed.device_mesh import init_device_mesh
-from ember.distributed.fsdp import FSDPModule, FullStateDictConfig, ShardingStrategy, StateDictType, fully_shard
+from ember.distributed.fsdp import (
+    FSDPModule,
+    FullStateDictConfig,
+    MixedPrecision,
+    ShardingStrategy,
+    StateDictType,
+    fully_shard,
+)
 from ember.distributed.fsdp import FullyShardedDataParallel as FSDP
 from ember.distributed.fsdp.wrap import ModuleWrapPolicy, size_based_auto_wrap_policy
 
@@ -103,7 +110,7 @@ for case, kwargs, optim in CASES:
     for unit in FSDP.fsdp_modules(model):
         h = unit._handle
         if h is not None:
-            h.gather = functools.partial(lambda f, seen: seen.append(1) or f(), h.gather, gathers)
+            h.gather = functools.partial(lambda f, seen, *a: seen.append(1) or f(*a), h.gather, gathers)
     if optim == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=0.9)
@@ -149,6 +156,27 @@ for case, kwargs, optim in CASES:
         for (n, p), (rn, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
             assert n == rn and close(p, q), (case, n, rn)
     assert sum(p.numel() for p in model.parameters()) < 139 or case == "noshard"
+
+# mixed precision: bfloat16 shards all-gathered, float32 gradients reduce-scattered; close to the same training on
+# the whole batch in a group of one (NO_SHARD), within bfloat16's rounding
+mp = MixedPrecision(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+model = FSDP(make(), auto_wrap_policy=linear, mixed_precision=mp, use_orig_params=True)
+alone = [dist.new_group([0]), dist.new_group([1])][R]
+solo_model = FSDP(make(), auto_wrap_policy=linear, mixed_precision=mp, process_group=alone, use_orig_params=True)
+opts = [torch.optim.SGD(m.parameters(), lr=0.1) for m in (model, solo_model)]
+gen = torch.Generator().manual_seed(2)
+for _ in range(3):
+    x, y = torch.randn(N * B, 4, generator=gen, dtype=torch.float64), torch.randn(N * B, 3, generator=gen)
+    for net, opt, part in ((model, opts[0], slice(R * B, (R + 1) * B)), (solo_model, opts[1], slice(None))):
+        opt.zero_grad()
+        out = net(x[part])
+        assert out.dtype == torch.bfloat16
+        nn.functional.mse_loss(out.float(), y[part]).backward()
+        assert all(p.grad.dtype == torch.float32 for p in net.parameters() if p.grad is not None)
+        opt.step()
+with FSDP.summon_full_params(model), FSDP.summon_full_params(solo_model):
+    for p, q in zip(model.parameters(), solo_model.parameters(), strict=True):
+        assert p.dtype == torch.float32 and close(p, q, 2e-2), float((p - q).abs().max())
 
 # summon_full_params writes changes back to the shards; load_state_dict shards a full state dict
 model = FSDP(make(), auto_wrap_policy=linear)

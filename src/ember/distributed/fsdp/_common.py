@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ... import nn
 from ..._tensor import Tensor, from_array
 from ...autograd.grad_mode import STATE
@@ -40,9 +42,20 @@ def managed_params(module: nn.Module, ignored: set[int], stop: type) -> tuple[li
     return slots, params
 
 
+def cast_floating(tree: Any, dtype: Any) -> Any:
+    """``tree`` (tuples, lists, dicts of tensors and other values) with its floating tensors cast to ``dtype``."""
+    if isinstance(tree, Tensor):
+        return tree.to(dtype) if tree.is_floating_point() else tree
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(cast_floating(v, dtype) for v in tree)
+    if isinstance(tree, dict):
+        return {k: cast_floating(v, dtype) for k, v in tree.items()}
+    return tree
+
+
 def _ptr(a: Any) -> int:
     """The address of an array's first element (NumPy or CuPy)."""
-    return a.data.ptr if hasattr(a.data, "ptr") else a.__array_interface__["data"][0]
+    return a.__array_interface__["data"][0] if isinstance(a, np.ndarray) else a.data.ptr   # (no memoryview: bfloat16)
 
 
 class _Packed:

@@ -9,8 +9,9 @@ Each forward gathers the module's parameters in one all-gather (``_GatherParams`
 packed into one buffer) and sets the full parameters as the modules' attributes; the backward of that gather
 reduce-scatters the gradients (averaged over ranks) into the local parameters' gradients. With
 ``reshard_after_forward`` (default) the full parameters are freed after forward and gathered again in backward
-(saved-tensor hooks, as FSDP1's FULL_SHARD). Call ``fully_shard`` on submodules first, then on the root: a
-module manages the parameters of its subtree that no sharded submodule manages.
+(saved-tensor hooks, as FSDP1's FULL_SHARD). A ``MixedPrecisionPolicy`` casts the shards before the gather and the
+gradients for their reduction, the inputs and the outputs, as torch's. Call ``fully_shard`` on submodules first,
+then on the root: a module manages the parameters of its subtree that no sharded submodule manages.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from ...autograd import Function
 from ...autograd.grad_mode import no_grad
 from ...nn.parameter import Parameter
 from .. import distributed_c10d as c10d
-from ._common import Regathering, Slot, managed_params
+from ._common import Regathering, Slot, cast_floating, managed_params
 
 __all__ = ["fully_shard", "FSDPModule", "UnshardHandle", "MixedPrecisionPolicy", "OffloadPolicy",
            "CPUOffloadPolicy"]
 
 
 class MixedPrecisionPolicy:
-    """Accepted for torch compatibility; only the default (no casts) is supported here."""
+    """Mixed precision of a ``fully_shard``-ed module: parameters gathered (and computed with) in ``param_dtype``,
+    gradients reduce-scattered in ``reduce_dtype`` (default: ``param_dtype``) and then kept in the sharded
+    parameters' dtype; forward inputs cast to ``param_dtype`` (``cast_forward_inputs``), outputs to
+    ``output_dtype``. Only floating parameters and tensors are cast."""
 
     def __init__(self, param_dtype: Any = None, reduce_dtype: Any = None, output_dtype: Any = None,
                  cast_forward_inputs: bool = True) -> None:
@@ -66,7 +70,7 @@ class _GatherParams(Function):
     @staticmethod
     def forward(ctx: Any, state: _State, *locals_: Tensor) -> tuple[Tensor, ...]:
         ctx.state = state
-        return tuple(state.wrap(a, i) for i, a in enumerate(state.gather()))
+        return tuple(state.wrap(a, i, state.compute_dtype) for i, a in enumerate(state.gather()))
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor | None) -> tuple:
@@ -77,7 +81,7 @@ class _State(Regathering):
     """The sharded parameters of one ``fully_shard``-ed module and their communication."""
 
     def __init__(self, module: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
-                 reshard_after_forward: bool) -> None:
+                 reshard_after_forward: bool, mp_policy: MixedPrecisionPolicy) -> None:
         super().__init__()
         self.module, self.slots, self.group = module, slots, group
         pg = c10d._resolve(group)
@@ -88,6 +92,9 @@ class _State(Regathering):
                 raise NotImplementedError("fully_shard: 0-dim parameters are not supported here")
         self.meta = [(p._data.shape, p._dtype, p._device, p._data.dtype, p.requires_grad) for p in params]
         self.dtype, self.device = params[0]._dtype, params[0]._device   # (one dtype: checked by fully_shard)
+        low = (lambda d: d if d is not None and self.dtype.is_floating_point else self.dtype)
+        self.compute_dtype = low(mp_policy.param_dtype)
+        self.reduce_dtype = low(mp_policy.reduce_dtype or mp_policy.param_dtype)
         self.chunk = [-(-p._data.shape[0] // self.world) for p in params]        # rows per rank (torch.chunk)
         self.row = [math.prod(p._data.shape[1:]) for p in params]               # elements per row
         self.offsets: list[int] = []
@@ -108,24 +115,25 @@ class _State(Regathering):
         self.sync = True
         self.unsharded = False
 
-    def wrap(self, arr: Any, i: int) -> Tensor:
-        return from_array(arr, self.meta[i][1], self.meta[i][2])
+    def wrap(self, arr: Any, i: int, dtype: Any = None) -> Tensor:
+        return from_array(arr, dtype or self.meta[i][1], self.meta[i][2])
 
-    def _t(self, arr: Any) -> Tensor:
-        return from_array(arr, self.dtype, self.device)
+    def _t(self, arr: Any, dtype: Any) -> Tensor:
+        return from_array(arr, dtype, self.device)
 
-    def gather(self) -> list[Any]:
-        """Every parameter in full: one all-gather of the packed, padded local rows."""
+    def gather(self, dtype: Any = None) -> list[Any]:
+        """Every parameter in full, in ``dtype`` (default: the compute dtype): one all-gather of the packed, padded
+        local rows, cast before it."""
         xp = self.xp
-        dt = self.meta[0][3]
-        send = xp.zeros(self.shard_numel, dt)
+        dtype = dtype or self.compute_dtype
+        send = xp.zeros(self.shard_numel, dtype.np)
         for p, off in zip(self.locals, self.offsets, strict=True):
             send[off:off + p._data.size] = p._data.reshape(-1)
         if self.world == 1:
             rows = send.reshape(1, -1)
         else:
-            rows = xp.empty((self.world, self.shard_numel), dt)
-            c10d.all_gather_single(self._t(rows), self._t(send), group=self.group)
+            rows = xp.empty((self.world, self.shard_numel), dtype.np)
+            c10d.all_gather_single(self._t(rows, dtype), self._t(send, dtype), group=self.group)
         out = []
         for (shape, *_), c, r, off in zip(self.meta, self.chunk, self.row, self.offsets, strict=True):
             out.append(xp.ascontiguousarray(rows[:, off:off + c * r].reshape(self.world * c, *shape[1:])[:shape[0]]))
@@ -138,7 +146,8 @@ class _State(Regathering):
         """Each local parameter's gradient: the full gradients padded and packed, reduce-scattered (averaged)."""
         self.cache = None
         xp = self.xp
-        dt = self.meta[0][3]
+        rd = self.reduce_dtype
+        dt = rd.np
         buf = xp.zeros((self.world, self.shard_numel), dt)
         for g, (shape, *_), c, r, off in zip(grads, self.meta, self.chunk, self.row, self.offsets, strict=True):
             if g is not None:
@@ -155,11 +164,12 @@ class _State(Regathering):
             out = buf.reshape(-1)
         else:
             out = xp.empty(self.shard_numel, dt)
-            c10d.reduce_scatter_single(self._t(out), self._t(buf), op=c10d.ReduceOp.AVG, group=self.group)
+            c10d.reduce_scatter_single(self._t(out, rd), self._t(buf, rd), op=c10d.ReduceOp.AVG, group=self.group)
         result: list[Tensor | None] = []
         for i, (p, off) in enumerate(zip(self.locals, self.offsets, strict=True)):
             keep = self.meta[i][4] and grads[i] is not None
-            result.append(self.wrap(out[off:off + p._data.size].reshape(p._data.shape).copy(), i) if keep else None)
+            part = out[off:off + p._data.size].reshape(p._data.shape)
+            result.append(self.wrap(part.astype(self.meta[i][3]), i) if keep else None)   # (astype copies)
         return result
 
     # ---- forward ----------------------------------------------------------------------------------------------
@@ -186,18 +196,23 @@ class FSDPModule:
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         state = self._fsdp_state
+        mp = self._mp_policy
+        if mp.cast_forward_inputs and mp.param_dtype is not None:
+            args, kwargs = cast_floating((args, kwargs), mp.param_dtype)
         if state is None or state.unsharded:
-            return super().forward(*args, **kwargs)   # type: ignore[misc]
-        fulls = _GatherParams.apply(state, *state.locals)
-        return state.run(list(fulls) if isinstance(fulls, tuple) else [fulls],
-                         lambda: super(FSDPModule, self).forward(*args, **kwargs), state.reshard_after_forward)
+            out = super().forward(*args, **kwargs)   # type: ignore[misc]
+        else:
+            fulls = _GatherParams.apply(state, *state.locals)
+            out = state.run(list(fulls) if isinstance(fulls, tuple) else [fulls],
+                            lambda: super(FSDPModule, self).forward(*args, **kwargs), state.reshard_after_forward)
+        return out if mp.output_dtype is None else cast_floating(out, mp.output_dtype)
 
     def unshard(self, async_op: bool = False) -> UnshardHandle | None:
         """Gather the full parameters and make them the module's attributes (until :meth:`reshard`)."""
         state = self._fsdp_state
         if state is not None and not state.unsharded:
             with no_grad():
-                state.use([state.wrap(a, i) for i, a in enumerate(state.gather())])
+                state.use([state.wrap(a, i, state.compute_dtype) for i, a in enumerate(state.gather())])
             state.unsharded = True
         return UnshardHandle() if async_op else None
 
@@ -246,8 +261,6 @@ def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshar
         raise NotImplementedError("fully_shard: a list of modules (one group of parameters) is not supported here")
     if shard_placement_fn is not None:
         raise NotImplementedError("fully_shard: shard_placement_fn is not supported here (parameters shard on dim 0)")
-    if mp_policy is not None and (mp_policy.param_dtype or mp_policy.reduce_dtype or mp_policy.output_dtype):
-        raise NotImplementedError("fully_shard: mixed precision is not supported here")
     if mesh is not None and mesh.ndim != 1:
         raise NotImplementedError("fully_shard: only a 1-d mesh is supported here (no HSDP)")
     group = mesh.get_group() if mesh is not None else None
@@ -265,5 +278,6 @@ def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshar
             new = _CLASSES[cls] = type(f"FSDP{cls.__name__}", (FSDPModule, cls), {"__module__": __name__})
         module.__class__ = new
     reshard = True if reshard_after_forward is None else bool(reshard_after_forward)
-    module._fsdp_state = _State(module, slots, params, group, reshard) if params else None
+    module._mp_policy = mp_policy or MixedPrecisionPolicy()
+    module._fsdp_state = _State(module, slots, params, group, reshard, module._mp_policy) if params else None
     return module

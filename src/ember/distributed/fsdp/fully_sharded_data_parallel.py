@@ -14,6 +14,10 @@ How it is built on ember's autograd:
   parameter on every rank and all-reduces its gradient (DDP's arithmetic).
 - With ``use_orig_params=True`` the module keeps its parameters' names: each becomes a 1-d Parameter viewing its
   part of this rank's shard (empty when it lies in other ranks' shards), and receives its part of the gradient.
+- ``mixed_precision``: the shard is cast to ``param_dtype`` before the all-gather (forward and backward compute in
+  it), the gradient is reduced in ``reduce_dtype`` and handed to the optimizer in the parameters' dtype (or kept
+  in ``reduce_dtype``: ``keep_low_precision_grads``); the root casts floating inputs, and the root's first forward
+  casts buffers to ``buffer_dtype`` for good (state dicts hold them, and the parameters, in full precision).
 
 Every rank must run the same units in the same order (their collectives are matched by order, as in torch).
 """
@@ -33,7 +37,7 @@ from ...autograd import Function
 from ...autograd.grad_mode import no_grad
 from ...nn.parameter import Parameter
 from .. import distributed_c10d as c10d
-from ._common import Regathering, Slot, managed_params
+from ._common import Regathering, Slot, cast_floating, managed_params
 from .api import (
     BackwardPrefetch,
     CPUOffload,
@@ -59,7 +63,7 @@ class _Unshard(Function):
     @staticmethod
     def forward(ctx: Any, shard: Tensor, handle: _Handle) -> Tensor:
         ctx.handle = handle
-        return handle.wrap(handle.gather())
+        return handle.wrap(handle.gather(handle.compute_dtype), handle.compute_dtype)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, None]:
@@ -70,7 +74,7 @@ class _Handle(Regathering):
     """One unit's parameters as a flat buffer sharded over ``group`` (torch's ``FlatParamHandle``)."""
 
     def __init__(self, wrapped: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
-                 strategy: ShardingStrategy, use_orig_params: bool) -> None:
+                 strategy: ShardingStrategy, use_orig_params: bool, mixed_precision: MixedPrecision) -> None:
         super().__init__()
         self.wrapped, self.slots, self.group = wrapped, slots, group
         self.world, self.rank = c10d.get_world_size(group), c10d.get_rank(group)
@@ -84,6 +88,12 @@ class _Handle(Regathering):
                 raise ValueError(f"Must flatten tensors with uniform dtype but got {self.dtype} and {p._dtype}")
             if not use_orig_params and p.requires_grad != self.requires_grad[0]:
                 raise ValueError("Must flatten tensors with uniform ``requires_grad`` when ``use_orig_params=False``")
+        # mixed precision (floating parameters only): gathered and computed in param_dtype, gradients reduced in
+        # reduce_dtype (default: param_dtype), then kept in it (keep_low_precision_grads) or cast back
+        low = (lambda d: d if d is not None and self.dtype.is_floating_point else self.dtype)
+        self.compute_dtype = low(mixed_precision.param_dtype)
+        self.reduce_dtype = low(mixed_precision.reduce_dtype or mixed_precision.param_dtype)
+        self.grad_dtype = self.reduce_dtype if mixed_precision.keep_low_precision_grads else self.dtype
         self.no_shard = strategy == ShardingStrategy.NO_SHARD
         self.free_after_forward = strategy == ShardingStrategy.FULL_SHARD and self.world > 1
         total = sum(self.numels)
@@ -107,17 +117,18 @@ class _Handle(Regathering):
                 zip(self._local_ranges(), self.shapes, self.requires_grad, strict=True)]
             for module, name, i in slots:
                 module._parameters[name] = self.orig[i]
-            self.flat.register_post_accumulate_grad_hook(self._give_grads)
         else:
             self.flat = Parameter(shard, requires_grad=self.requires_grad[0])
             for module, name, _ in slots:
                 del module._parameters[name]
             wrapped.register_parameter(_FLAT, self.flat)
             self.drop()
+        if use_orig_params or self.grad_dtype is not self.dtype:
+            self.flat.register_post_accumulate_grad_hook(self._give_grads)
 
     # ---- arrays ---------------------------------------------------------------------------------------------
-    def wrap(self, arr: Any) -> Tensor:
-        return from_array(arr, self.dtype, self.device)
+    def wrap(self, arr: Any, dtype: Any = None) -> Tensor:
+        return from_array(arr, dtype or self.dtype, self.device)
 
     def _local_ranges(self) -> list[tuple[int, int]]:
         """Each parameter's range in the full buffer clipped to this rank's shard."""
@@ -125,22 +136,29 @@ class _Handle(Regathering):
         return [(min(max(o, lo_s), hi_s), max(min(o + n, hi_s), lo_s)) for o, n in zip(self.offsets, self.numels,
                                                                                       strict=True)]
 
-    def gather(self) -> Any:
-        """The full flat buffer (this rank's copy for NO_SHARD)."""
+    def gather(self, dtype: Any = None) -> Any:
+        """The full flat buffer (this rank's copy for NO_SHARD), in ``dtype`` (default: the parameters'): the
+        shard is cast before the all-gather, as torch's mixed precision does."""
+        dtype = dtype or self.dtype
         shard = self.flat._data
+        if dtype is not self.dtype:
+            shard = shard.astype(dtype.np)
+        elif self.no_shard:
+            shard = shard.copy()
         if self.no_shard:
-            return shard.copy()
+            return shard
         full = self.xp.empty(self.padded, shard.dtype)
-        c10d.all_gather_single(self.wrap(full), self.wrap(shard), group=self.group)
+        c10d.all_gather_single(self.wrap(full, dtype), self.wrap(shard, dtype), group=self.group)
         return full
 
     def gather_all(self) -> list[Any]:
-        return [self.gather()]
+        return [self.gather(self.compute_dtype)]
 
     def reduce(self, grad: Tensor) -> Tensor | None:
         """The shard's averaged gradient from this rank's full-buffer gradient (None under no_sync: kept)."""
         self.cache = None
-        g = self.xp.ascontiguousarray(grad._data)
+        rd = self.reduce_dtype
+        g = grad._data.astype(rd.np) if grad._dtype is not rd else self.xp.ascontiguousarray(grad._data)
         if self.pending is not None:
             g = g + self.pending
             self.pending = None
@@ -148,27 +166,32 @@ class _Handle(Regathering):
             self.pending = g
             return None
         if self.world == 1:
-            return self.wrap(g.copy())
-        gt = self.wrap(g if g is not grad._data else g.copy())
-        if self.no_shard:
-            c10d.all_reduce(gt, op=c10d.ReduceOp.AVG, group=self.group)
-            return gt
-        out = self.wrap(self.xp.empty(self.shard_numel, g.dtype))
-        c10d.reduce_scatter_single(out, gt, op=c10d.ReduceOp.AVG, group=self.group)
-        return out
+            out = self.wrap(g.copy() if g is grad._data else g, rd)
+        elif self.no_shard:
+            out = self.wrap(g if g is not grad._data else g.copy(), rd)
+            c10d.all_reduce(out, op=c10d.ReduceOp.AVG, group=self.group)
+        else:
+            out = self.wrap(self.xp.empty(self.shard_numel, g.dtype), rd)
+            c10d.reduce_scatter_single(out, self.wrap(g, rd), op=c10d.ReduceOp.AVG, group=self.group)
+        return out if rd is self.dtype else self.wrap(out._data.astype(self.dtype.np))   # (the engine's dtype)
 
     def _give_grads(self, flat: Tensor) -> None:
-        """use_orig_params: hand each original parameter its part of the shard's gradient."""
+        """After the shard's gradient is accumulated: in ``grad_dtype`` (keep_low_precision_grads), and with
+        use_orig_params handed to each original parameter as its part."""
         g = flat.grad._data
+        low = self.grad_dtype is not self.dtype
+        if not self.use_orig_params:
+            flat._grad = self.wrap(g.astype(self.grad_dtype.np), self.grad_dtype)   # (past grad_dtype's check)
+            return
         flat.grad = None
         for p, (lo, hi), rg in zip(self.orig, self._local_ranges(), self.requires_grad, strict=True):
             if not rg:
                 continue
             part = g[lo - self.start:hi - self.start].reshape(p._data.shape)
             if p.grad is None:
-                p.grad = self.wrap(part.copy())
+                p._grad = self.wrap(part.astype(self.grad_dtype.np) if low else part.copy(), self.grad_dtype)
             else:
-                p.grad._data += part
+                p.grad._data += part.astype(p.grad._data.dtype, copy=False)
 
     # ---- optimizer state -------------------------------------------------------------------------------------
     def full_state(self, v: Any, i: int, flat: bool) -> Any:
@@ -271,8 +294,6 @@ class FullyShardedDataParallel(nn.Module):
         if strategy in (ShardingStrategy.HYBRID_SHARD, ShardingStrategy._HYBRID_SHARD_ZERO2):
             raise NotImplementedError(f"FullyShardedDataParallel: {strategy} is not supported here (use "
                                       "FULL_SHARD, SHARD_GRAD_OP or NO_SHARD)")
-        if mixed_precision is not None:
-            raise NotImplementedError("FullyShardedDataParallel: mixed_precision is not supported here")
         if isinstance(process_group, tuple):
             raise NotImplementedError("FullyShardedDataParallel: a (intra-node, inter-node) process-group pair is "
                                       "only used by hybrid sharding, which is not supported here")
@@ -297,12 +318,19 @@ class FullyShardedDataParallel(nn.Module):
                         backward_prefetch=backward_prefetch, device_id=device_id, forward_prefetch=forward_prefetch,
                         limit_all_gathers=limit_all_gathers, use_orig_params=use_orig_params,
                         device_mesh=device_mesh, ignored_modules=list(ignored), ignored_states=loose)
+        settings["mixed_precision"] = mixed_precision
         if auto_wrap_policy is not None:
+            if mixed_precision is not None and mixed_precision._module_classes_to_ignore:
+                auto_wrap_policy = _exempt_from_mixed_precision(module, auto_wrap_policy,
+                                                                tuple(mixed_precision._module_classes_to_ignore))
+
             def wrap(m: nn.Module, overrides: dict) -> nn.Module:
                 return FullyShardedDataParallel(m, **{**settings, **overrides})
             _recursive_wrap(module, auto_wrap_policy, wrap, ignored, ignored_params, only_children=True)
         self._fsdp_wrapped_module = module
         self.sharding_strategy = strategy
+        self.mixed_precision = mixed_precision or MixedPrecision()
+        self._low_buffers: dict[tuple[int, str], tuple[nn.Module, Any]] | None = None   # cast in the first forward
         self.cpu_offload = cpu_offload or CPUOffload()
         self.process_group = c10d._resolve(group)
         self.rank, self.world_size = c10d.get_rank(group), c10d.get_world_size(group)
@@ -312,7 +340,8 @@ class FullyShardedDataParallel(nn.Module):
         self._optim_state_dict_config = OptimStateDictConfig()
         self._in_summon = False
         slots, params = managed_params(module, ignored_params, FullyShardedDataParallel)
-        self._handle = _Handle(module, slots, params, group, strategy, use_orig_params) if params else None
+        self._handle = _Handle(module, slots, params, group, strategy, use_orig_params,
+                               self.mixed_precision) if params else None
         self._is_root = True
         for m in module.modules():
             if isinstance(m, FullyShardedDataParallel):
@@ -336,11 +365,47 @@ class FullyShardedDataParallel(nn.Module):
 
     # ---- forward ------------------------------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        mp = self.mixed_precision
+        if self._is_root and self._low_buffers is None:
+            self._low_buffers = self._cast_buffers()
+        if mp.param_dtype is not None and (mp.cast_root_forward_inputs if self._is_root else mp.cast_forward_inputs):
+            args, kwargs = cast_floating((args, kwargs), mp.param_dtype)
         h = self._handle
         if h is None:
             return self._fsdp_wrapped_module(*args, **kwargs)
         return h.run([_Unshard.apply(h.flat, h)], lambda: self._fsdp_wrapped_module(*args, **kwargs),
                      h.free_after_forward)
+
+    def _cast_buffers(self) -> dict[tuple[int, str], tuple[nn.Module, Any]]:
+        """Root, first forward: every unit's floating buffers to its ``buffer_dtype`` (kept so from then on, as
+        torch's); returns {(id(module), name): (module, the original dtype)} for full-precision state dicts."""
+        cast: dict[tuple[int, str], tuple[nn.Module, Any]] = {}
+        for unit in self.fsdp_modules(self):
+            dtype = unit.mixed_precision.buffer_dtype
+            if dtype is None:
+                continue
+            stack = [unit._fsdp_wrapped_module]
+            while stack:
+                m = stack.pop()
+                stack.extend(c for c in m.children() if not isinstance(c, FullyShardedDataParallel))
+                for name, b in m._buffers.items():
+                    if b is not None and b.is_floating_point() and b._dtype is not dtype:
+                        cast.setdefault((id(m), name), (m, b._dtype))
+                        m._buffers[name] = b.to(dtype)
+        return cast
+
+    @contextlib.contextmanager
+    def _full_precision_buffers(self) -> Iterator[None]:
+        """Buffers in their original dtypes (checkpoints hold them so), low precision again afterwards."""
+        cast = self._low_buffers or {}
+        low = {key: m._buffers[key[1]]._dtype for key, (m, _) in cast.items()}
+        for (_, name), (m, dtype) in cast.items():
+            m._buffers[name] = m._buffers[name].to(dtype)
+        try:
+            yield
+        finally:
+            for key, (m, _) in cast.items():
+                m._buffers[key[1]] = m._buffers[key[1]].to(low[key])
 
     @contextlib.contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -456,7 +521,7 @@ class FullyShardedDataParallel(nn.Module):
             return super().state_dict(*args, destination=destination, prefix=prefix, keep_vars=keep_vars)
         config = self._state_dict_config
         rank0_only = getattr(config, "rank0_only", False)
-        with FullyShardedDataParallel.summon_full_params(self, writeback=False):
+        with FullyShardedDataParallel.summon_full_params(self, writeback=False), self._full_precision_buffers():
             full = super().state_dict(*args, prefix=prefix, keep_vars=keep_vars)
         out = destination if destination is not None else type(full)()
         if hasattr(full, "_metadata") and destination is None:
@@ -603,3 +668,20 @@ class FullyShardedDataParallel(nn.Module):
 
 
 FullyShardedDataParallel.__module__ = "ember.distributed.fsdp.fully_sharded_data_parallel"
+
+
+def _exempt_from_mixed_precision(module: nn.Module, policy: Callable[..., Any], classes: tuple[type, ...]
+                                 ) -> Callable[..., Any]:
+    """``policy``, except that modules of ``classes`` (batch norms by default) become units of their own with
+    mixed precision off (torch warns when the model has some)."""
+    present = {type(m) for m in module.modules() if isinstance(m, classes)}
+    if present:
+        warnings.warn("Both mixed precision and an auto_wrap_policy were specified to FSDP, where the wrapped module "
+                      f"has submodules of type:\n{present}\nThese modules will be wrapped as separate FSDP instacnes "
+                      "with mixed precision disabled.", stacklevel=3)
+
+    def exempting(module: nn.Module, recurse: bool, nonwrapped_numel: int) -> Any:
+        if isinstance(module, classes):
+            return True if recurse else {"mixed_precision": MixedPrecision()}
+        return policy(module=module, recurse=recurse, nonwrapped_numel=nonwrapped_numel)
+    return exempting
