@@ -260,3 +260,25 @@ def test_fully_shard_mixed_precision_as_torch(worlds_of_one: object) -> None:
     assert ours == theirs
     for a, b in zip(our_values, their_values, strict=True):   # bfloat16 arithmetic
         np.testing.assert_allclose(a, b, rtol=2e-2, atol=2e-2)
+
+
+def test_fsdp_hybrid_sharding_arguments_as_torch(worlds_of_one: object) -> None:
+    import torch
+    from torch.distributed import fsdp as tfsdp
+
+    from ember.distributed import fsdp
+
+    def outcomes(lib: object, f: object) -> list:
+        dist_ = lib.distributed
+        out = []
+        for kw in (dict(), dict(process_group=(dist_.new_group([0]), dist_.new_group([0]))),
+                   dict(device_mesh=dist_.device_mesh.init_device_mesh("cpu", (1, 1))),
+                   dict(device_mesh=dist_.device_mesh.init_device_mesh("cpu", (1,))),
+                   dict(process_group=dist_.new_group([0]))):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(_outcome(lambda kw=kw: (f.FullyShardedDataParallel(
+                    lib.nn.Linear(3, 2), sharding_strategy=f.ShardingStrategy.HYBRID_SHARD, device_id=lib.device("cpu"),
+                    **kw).sharding_strategy)))
+        return [(kind, text.replace("torch.", "ember.")) for kind, text in out]
+    assert outcomes(ember, fsdp) == outcomes(torch, tfsdp)

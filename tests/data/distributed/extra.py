@@ -178,6 +178,30 @@ with FSDP.summon_full_params(model), FSDP.summon_full_params(solo_model):
     for p, q in zip(model.parameters(), solo_model.parameters(), strict=True):
         assert p.dtype == torch.float32 and close(p, q, 2e-2), float((p - q).abs().max())
 
+# hybrid sharding: shards within a group, replicas across another; the same training as on the whole batch
+for kwargs in (dict(device_mesh=init_device_mesh("cpu", (2, 1))), dict(device_mesh=init_device_mesh("cpu", (1, 2))),
+               dict(process_group=(alone, dist.group.WORLD), auto_wrap_policy=linear),
+               dict(auto_wrap_policy=linear, sync_module_states=True)):
+    for strategy in (ShardingStrategy.HYBRID_SHARD, ShardingStrategy._HYBRID_SHARD_ZERO2):
+        model, ref = FSDP(make(), sharding_strategy=strategy, **kwargs), make()
+        opts = [torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9) for net in (model, ref)]
+        gen = torch.Generator().manual_seed(3)
+        for _ in range(3):
+            x, y = torch.randn(N * B, 4, generator=gen), torch.randn(N * B, 3, generator=gen)
+            for net, opt, part in ((model, opts[0], slice(R * B, (R + 1) * B)), (ref, opts[1], slice(None))):
+                opt.zero_grad()
+                nn.functional.mse_loss(net(x[part]), y[part]).backward()
+                opt.step()
+        with FSDP.summon_full_params(model):
+            for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+                assert close(p, q), (kwargs, strategy)
+try:
+    FSDP(make(), sharding_strategy=ShardingStrategy.HYBRID_SHARD)
+except ValueError as e:
+    assert "Manual wrapping with ShardingStrategy.HYBRID_SHARD requires" in str(e)
+else:
+    raise AssertionError("manual hybrid wrapping without groups")
+
 # summon_full_params writes changes back to the shards; load_state_dict shards a full state dict
 model = FSDP(make(), auto_wrap_policy=linear)
 with FSDP.summon_full_params(model):

@@ -14,6 +14,8 @@ How it is built on ember's autograd:
   parameter on every rank and all-reduces its gradient (DDP's arithmetic).
 - With ``use_orig_params=True`` the module keeps its parameters' names: each becomes a 1-d Parameter viewing its
   part of this rank's shard (empty when it lies in other ranks' shards), and receives its part of the gradient.
+- HYBRID_SHARD / _HYBRID_SHARD_ZERO2 shard within one group (a 2-d mesh's dim 1, or the first of a process-group
+  pair) and replicate across another: the reduce-scattered gradient is then all-reduced over the replicas.
 - ``mixed_precision``: the shard is cast to ``param_dtype`` before the all-gather (forward and backward compute in
   it), the gradient is reduced in ``reduce_dtype`` and handed to the optimizer in the parameters' dtype (or kept
   in ``reduce_dtype``: ``keep_low_precision_grads``); the root casts floating inputs, and the root's first forward
@@ -74,9 +76,11 @@ class _Handle(Regathering):
     """One unit's parameters as a flat buffer sharded over ``group`` (torch's ``FlatParamHandle``)."""
 
     def __init__(self, wrapped: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
-                 strategy: ShardingStrategy, use_orig_params: bool, mixed_precision: MixedPrecision) -> None:
+                 strategy: ShardingStrategy, use_orig_params: bool, mixed_precision: MixedPrecision,
+                 replicate: Any = None) -> None:
         super().__init__()
         self.wrapped, self.slots, self.group = wrapped, slots, group
+        self.replicate = replicate if replicate is not None and c10d.get_world_size(replicate) > 1 else None
         self.world, self.rank = c10d.get_world_size(group), c10d.get_rank(group)
         self.shapes = [p._data.shape for p in params]
         self.numels = [p.numel() for p in params]
@@ -95,7 +99,8 @@ class _Handle(Regathering):
         self.reduce_dtype = low(mixed_precision.reduce_dtype or mixed_precision.param_dtype)
         self.grad_dtype = self.reduce_dtype if mixed_precision.keep_low_precision_grads else self.dtype
         self.no_shard = strategy == ShardingStrategy.NO_SHARD
-        self.free_after_forward = strategy == ShardingStrategy.FULL_SHARD and self.world > 1
+        self.free_after_forward = strategy in (ShardingStrategy.FULL_SHARD, ShardingStrategy.HYBRID_SHARD) and \
+            self.world > 1
         total = sum(self.numels)
         self.shard_numel = total if self.no_shard else -(-total // self.world)
         self.padded = total if self.no_shard else self.shard_numel * self.world
@@ -173,6 +178,8 @@ class _Handle(Regathering):
         else:
             out = self.wrap(self.xp.empty(self.shard_numel, g.dtype), rd)
             c10d.reduce_scatter_single(out, self.wrap(g, rd), op=c10d.ReduceOp.AVG, group=self.group)
+        if self.replicate is not None:   # hybrid sharding: the shard's gradient averaged over its replicas
+            c10d.all_reduce(out, op=c10d.ReduceOp.AVG, group=self.replicate)
         return out if rd is self.dtype else self.wrap(out._data.astype(self.dtype.np))   # (the engine's dtype)
 
     def _give_grads(self, flat: Tensor) -> None:
@@ -291,14 +298,15 @@ class FullyShardedDataParallel(nn.Module):
             raise ValueError("Cannot pass both process_group and device_mesh at the same time. Please just pass "
                              "only one of them.")
         strategy = sharding_strategy or ShardingStrategy.FULL_SHARD
-        if strategy in (ShardingStrategy.HYBRID_SHARD, ShardingStrategy._HYBRID_SHARD_ZERO2):
-            raise NotImplementedError(f"FullyShardedDataParallel: {strategy} is not supported here (use "
-                                      "FULL_SHARD, SHARD_GRAD_OP or NO_SHARD)")
-        if isinstance(process_group, tuple):
-            raise NotImplementedError("FullyShardedDataParallel: a (intra-node, inter-node) process-group pair is "
-                                      "only used by hybrid sharding, which is not supported here")
-        group = device_mesh.get_group() if device_mesh is not None else process_group
-        if c10d.get_world_size(group) == 1:   # (raises first when there is no process group)
+        replicate = None   # hybrid sharding: the group the shards are replicated over (gradients all-reduced)
+        if strategy in _HYBRID:
+            group, replicate = _hybrid_groups(process_group, device_mesh, auto_wrap_policy)
+            process_group, device_mesh = (group, replicate), None   # (what auto-wrapped units share)
+        else:
+            group = device_mesh.get_group() if device_mesh is not None else process_group
+        # one rank holds everything (raises first when there is no process group); torch also switches when there
+        # are replicas, and then leaves their gradients apart: ember keeps hybrid sharding's all-reduce there
+        if c10d.get_world_size(group) == 1 and (replicate is None or c10d.get_world_size(replicate) == 1):
             if sharding_strategy != ShardingStrategy.NO_SHARD:
                 warnings.warn(f"FSDP is switching to use `NO_SHARD` instead of {strategy} since the world size is "
                               "1.", stacklevel=2)
@@ -309,11 +317,12 @@ class FullyShardedDataParallel(nn.Module):
         ignored_params = {id(p) for p in loose} | {id(p) for m in ignored for p in m.parameters()}
         if param_init_fn is not None:
             param_init_fn(module)
-        if sync_module_states:
+        if sync_module_states:   # from the group's first rank (hybrid: the world's, replicas included)
+            source = None if replicate is not None else group
             with no_grad():
                 for t in [*module.parameters(), *module.buffers()]:
-                    c10d.broadcast(t, src=c10d.get_global_rank(c10d._resolve(group), 0) if group else 0,
-                                   group=group)
+                    c10d.broadcast(t, src=c10d.get_global_rank(c10d._resolve(source), 0) if source else 0,
+                                   group=source)
         settings = dict(process_group=process_group, sharding_strategy=strategy, cpu_offload=cpu_offload,
                         backward_prefetch=backward_prefetch, device_id=device_id, forward_prefetch=forward_prefetch,
                         limit_all_gathers=limit_all_gathers, use_orig_params=use_orig_params,
@@ -341,7 +350,7 @@ class FullyShardedDataParallel(nn.Module):
         self._in_summon = False
         slots, params = managed_params(module, ignored_params, FullyShardedDataParallel)
         self._handle = _Handle(module, slots, params, group, strategy, use_orig_params,
-                               self.mixed_precision) if params else None
+                               self.mixed_precision, replicate) if params else None
         self._is_root = True
         for m in module.modules():
             if isinstance(m, FullyShardedDataParallel):
@@ -668,6 +677,34 @@ class FullyShardedDataParallel(nn.Module):
 
 
 FullyShardedDataParallel.__module__ = "ember.distributed.fsdp.fully_sharded_data_parallel"
+
+
+_HYBRID = (ShardingStrategy.HYBRID_SHARD, ShardingStrategy._HYBRID_SHARD_ZERO2)
+
+
+def _hybrid_groups(process_group: Any, device_mesh: Any, auto_wrap_policy: Any) -> tuple[Any, Any]:
+    """(shard group, replicate group) of hybrid sharding: a 2-d mesh's (dim 1, dim 0), a given (intra-node,
+    inter-node) pair, or — auto-wrapping without either — the ranks of one node (``LOCAL_WORLD_SIZE`` of them, all
+    by default) and the ranks with the same local rank, as torch's."""
+    if device_mesh is not None:
+        if device_mesh.ndim != 2:
+            raise ValueError(f"Expected device_mesh to have ndim=2 but got {device_mesh.ndim}")
+        return device_mesh.get_group(1), device_mesh.get_group(0)
+    if process_group is None:
+        if auto_wrap_policy is None:
+            raise ValueError("Manual wrapping with ShardingStrategy.HYBRID_SHARD requires explicit specification of "
+                             "process group or device_mesh.")
+        import os
+        world = c10d.get_world_size()
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+        intra, _ = c10d.new_subgroups(per_node)
+        inter, _ = c10d.new_subgroups_by_enumeration([list(range(r, world, per_node)) for r in range(per_node)])
+        return intra, inter
+    if not (isinstance(process_group, tuple) and len(process_group) == 2
+            and all(isinstance(g, c10d.ProcessGroup) for g in process_group)):
+        raise ValueError("Expected process_group to be passed in as either None or Tuple[dist.ProcessGroup, "
+                         f"dist.ProcessGroup] but got {type(process_group)}")
+    return process_group
 
 
 def _exempt_from_mixed_precision(module: nn.Module, policy: Callable[..., Any], classes: tuple[type, ...]
