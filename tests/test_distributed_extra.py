@@ -282,3 +282,28 @@ def test_fsdp_hybrid_sharding_arguments_as_torch(worlds_of_one: object) -> None:
                     **kw).sharding_strategy)))
         return [(kind, text.replace("torch.", "ember.")) for kind, text in out]
     assert outcomes(ember, fsdp) == outcomes(torch, tfsdp)
+
+
+def test_fsdp_summon_with_grads_as_torch(worlds_of_one: object) -> None:
+    import torch
+    from torch.distributed import fsdp as tfsdp
+
+    from ember.distributed import fsdp
+
+    def outcomes(lib: object, f: object) -> list:
+        out = []
+        for orig in (False, True):
+            lib.manual_seed(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = f.FullyShardedDataParallel(lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Linear(2, 1)),
+                                                   device_id=lib.device("cpu"), use_orig_params=orig)
+            model(lib.ones(4, 3)).sum().backward()
+
+            def summoned(model: object = model) -> list:
+                with f.FullyShardedDataParallel.summon_full_params(model, with_grads=True):
+                    return [(tuple(p.shape), [round(float(v), 4) for v in p.grad.reshape(-1)])
+                            for p in model.parameters()]
+            out.append(_outcome(summoned))
+        return out
+    assert outcomes(ember, fsdp) == outcomes(torch, tfsdp)

@@ -155,6 +155,9 @@ for case, kwargs, optim in CASES:
     with FSDP.summon_full_params(model):
         for (n, p), (rn, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
             assert n == rn and close(p, q), (case, n, rn)
+    if case == "orig":   # the averaged full gradients too
+        with FSDP.summon_full_params(model, with_grads=True):
+            assert all(close(p.grad, q.grad) for p, q in zip(model.parameters(), ref.parameters(), strict=True))
     assert sum(p.numel() for p in model.parameters()) < 139 or case == "noshard"
 
 # mixed precision: bfloat16 shards all-gathered, float32 gradients reduce-scattered; close to the same training on

@@ -255,16 +255,41 @@ class _Handle(Regathering):
         self.live = []
 
     # ---- full parameters (summon_full_params) ---------------------------------------------------------------
-    def summon(self) -> Any:
+    def summon(self, with_grads: bool = False) -> Any:
         full = self.gather()
         params = [Parameter(self.wrap(full[o:o + n].reshape(s)), requires_grad=rg) for o, n, s, rg in
                   zip(self.offsets, self.numels, self.shapes, self.requires_grad, strict=True)]
+        if with_grads:
+            self._summon_grads(params)
         if not self.use_orig_params:
             del self.wrapped._parameters[_FLAT]
         for module, name, i in self.slots:
             module.__dict__.pop(name, None)
             module._parameters[name] = params[i]
         return full
+
+    def _summon_grads(self, params: list[Parameter]) -> None:
+        """use_orig_params: the full gradients of ``params`` from the original parameters' sharded ones (none when no
+        rank has any)."""
+        grads = [p.grad for p in self.orig]
+        flag = self.wrap(self.xp.asarray([float(any(g is not None for g in grads))], self.flat._data.dtype))
+        if self.world > 1:
+            c10d.all_reduce(flag, op=c10d.ReduceOp.MAX, group=self.group)
+        if not float(flag._data[0]):
+            return
+        dtype = next((g._dtype for g in grads if g is not None), self.dtype)
+        shard = self.xp.zeros(self.shard_numel, dtype.np)
+        for g, (lo, hi) in zip(grads, self._local_ranges(), strict=True):
+            if g is not None:
+                shard[lo - self.start:hi - self.start] = g._data.reshape(-1)
+        if self.no_shard:
+            full = shard
+        else:
+            full = self.xp.empty(self.padded, shard.dtype)
+            c10d.all_gather_single(self.wrap(full, dtype), self.wrap(shard, dtype), group=self.group)
+        for p, o, n, s in zip(params, self.offsets, self.numels, self.shapes, strict=True):
+            if p.requires_grad:
+                p._grad = self.wrap(full[o:o + n].reshape(s), dtype)
 
     def unsummon(self, full: Any, writeback: bool) -> None:
         if writeback:
@@ -457,13 +482,15 @@ class FullyShardedDataParallel(nn.Module):
         """Inside, every unit of ``module`` (only ``module`` itself without ``recurse``) has its full parameters
         as Parameters of their modules, under their original names; with ``writeback`` changes made to them are
         kept (each rank keeps its shard of them)."""
-        if with_grads:
-            raise NotImplementedError("summon_full_params(with_grads=True) is not supported here")
         if rank0_only and writeback:
             raise NotImplementedError("writeback=True and rank0_only=True is not supported, as model parameter "
                                       "shapes will be different across ranks, and writing to them can lead to "
                                       "inconsistencies across ranks when the context is exited.")
         units = FullyShardedDataParallel.fsdp_modules(module) if recurse else [module]
+        for u in units:
+            if with_grads and (offload_to_cpu or not u._use_orig_params):
+                raise NotImplementedError(f"with_grads={with_grads}, use_orig_params={u._use_orig_params}, "
+                                          f"offload_to_cpu={offload_to_cpu} is not supported yet")
         if any(u._in_summon for u in units):
             raise AssertionError("Non-FSDP modules should not be in summon_full_params")   # (nested summons)
         gathered = []
@@ -472,7 +499,7 @@ class FullyShardedDataParallel(nn.Module):
                 for u in units:
                     u._in_summon = True
                     if u._handle is not None:
-                        gathered.append((u._handle, u._handle.summon()))
+                        gathered.append((u._handle, u._handle.summon(with_grads)))
             yield
         finally:
             with no_grad():
