@@ -955,3 +955,29 @@ def test_output_derivative_ops_gradcheck(fn: str) -> None:
     x = ember.randn(5, dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(getattr(ember, fn), (x,))
     assert ember.autograd.gradgradcheck(getattr(ember, fn), (x,))
+
+
+def test_grad_is_grads_batched_as_torch() -> None:
+    """One vector-Jacobian product per row of the batched grad_outputs; torch's errors, allow_unused /
+    materialize_grads results, create_graph, and jacobian(vectorize=True) built on it."""
+    def run(L: Any) -> list:
+        x = L.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        y = x * x
+        out: list = []
+        for go in (L.ones(4, 3), L.ones(3), None):
+            try:
+                out.append(L.autograd.grad(y, x, go, is_grads_batched=True, retain_graph=True)[0].tolist())
+            except RuntimeError as e:
+                out.append(str(e))
+        s = (x * x * x).sum()
+        g = L.autograd.grad(s, x, L.tensor([1.0, 2.0]), is_grads_batched=True, retain_graph=True, create_graph=True)[0]
+        out.append((g.tolist(), L.autograd.grad(g.sum(), x)[0].tolist()))
+        z = L.zeros(2, requires_grad=True)
+        out.append([r if r is None else r.tolist() for r in L.autograd.grad(
+            y, [x, z], L.eye(3), is_grads_batched=True, allow_unused=True, retain_graph=True)])
+        out.append([r.tolist() for r in L.autograd.grad(y, [x, z], L.ones(2, 3), is_grads_batched=True,
+                                                        materialize_grads=True)])
+        out.append(L.autograd.functional.jacobian(lambda a: a.sin() * a.sum(), x.detach(), vectorize=True)
+                   .round(decimals=5).tolist())
+        return out
+    assert run(ember) == run(torch)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .._core.device import CPU, xp_of
 from .._core.dtype import get_default_dtype
-from .._tensor import Tensor, from_array, zeros_of
+from .._tensor import Size, Tensor, from_array, zeros_of
 from . import forward_ad, graph, profiler, profiler_util
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -141,7 +141,8 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                       FutureWarning,
                       stacklevel=2)
     if is_grads_batched:
-        raise NotImplementedError("ember.autograd.grad does not support is_grads_batched=True")
+        return _batched_grad(outs, inputs, ins, grad_outputs, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     grads = _make_grads(outs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
@@ -149,6 +150,42 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
                              accumulate=False)
     if materialize_grads:
         res = [r if r is not None else _zeros_like(t, create_graph) for r, t in zip(res, ins, strict=True)]
+    if type(inputs) is dict:
+        return dict(zip(inputs.keys(), res, strict=True))
+    return tuple(res)
+
+
+def _batched_grad(outs: tuple, inputs: Any, ins: tuple, grad_outputs: Any, retain_graph: bool | None,
+                  create_graph: bool, allow_unused: bool, materialize_grads: bool) -> Any:
+    """``grad(..., is_grads_batched=True)``: one vector-Jacobian product per row of the grad_outputs (their first
+    dimension), stacked. torch vmaps the backward; here the graph is run once per row (kept until the last)."""
+    from ..ops.shape import stack
+
+    given = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outs)
+    if any(g is None for g in given):
+        _make_grads(outs, None)   # torch's error for non-scalar outputs; a scalar output takes no batch
+    for i, (g, o) in enumerate(zip(given, outs, strict=True)):
+        if g is not None and (g.dim() == 0 or tuple(g.shape[1:]) != tuple(o.shape)):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as the batch "
+                "dimension. The sizes of the remaining dimensions are expected to match the shape of corresponding "
+                f"output, but a mismatch was detected: grad_output[{i}] has a shape of "
+                f"{Size(g.shape[1:] if g.dim() else ())} and output[{i}] has a shape of {Size(o.shape)}. If you "
+                "only want some tensors in `grad_output` to be considered batched, consider using vmap.")
+    rows = given[0].shape[0]
+    keep = create_graph if retain_graph is None else retain_graph
+    per_row = [grad(outs, ins, tuple(g[r] for g in given), retain_graph=keep or r < rows - 1,
+                    create_graph=create_graph, allow_unused=True) for r in range(rows)]
+    res: list[Any] = []
+    for j, t in enumerate(ins):
+        parts = [row[j] for row in per_row]
+        if rows and all(p is None for p in parts):
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            res.append(_zeros_like(t, create_graph) if materialize_grads else None)
+        else:
+            res.append(stack([p if p is not None else _zeros_like(t, create_graph) for p in parts]))
     if type(inputs) is dict:
         return dict(zip(inputs.keys(), res, strict=True))
     return tuple(res)
