@@ -147,7 +147,9 @@ def test_creation(name: str) -> None:
         x, y = ember.empty(4, dtype=e), torch.empty(4, dtype=t)
         assert (str(x.dtype), tuple(x.shape), x.element_size()) == (str(y.dtype), tuple(y.shape), y.element_size())
     else:
-        with pytest.raises(NotImplementedError):
+        # torch builds no quantizer for a bare quantized dtype: its qint types raise this internal assert at once
+        # (the sub-byte ones at first use); ember raises it at once for all
+        with pytest.raises(RuntimeError, match="cannot call qscheme on UnknownQuantizer"):
             ember.empty(2, dtype=e)
 
 

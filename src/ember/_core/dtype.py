@@ -434,8 +434,10 @@ _QUANT_ZERO = ("Could not run 'aten::zero_' with arguments from the 'QuantizedCP
 def check_fill(dt: dtype, fill: object) -> None:
     """torch's refusal to create a tensor of ``dt`` filled with ``fill`` (None: uninitialised)."""
     if dt.kind == "quantized":
-        if fill is None:
-            raise NotImplementedError(f"ember has no quantized tensors ({dt!r})")
+        if fill is None:   # torch's factory builds no quantizer for a bare quantized dtype (an internal assert)
+            raise RuntimeError('false INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/quantized/'
+                               'Quantizer.cpp":447, please report a bug to PyTorch. cannot call qscheme on '
+                               'UnknownQuantizer')
         if fill == 0:
             raise NotImplementedError(_QUANT_ZERO)
         if dt.name in ("quint4x2", "quint2x4"):
