@@ -37,3 +37,16 @@ def test_a_tuple_where_one_dim_is_taken_is_a_type_error(op: str) -> None:
     for lib in (ember, torch):
         with pytest.raises(TypeError, match="argument 'dim0?' .*must be int, not tuple"):
             getattr(lib.ones(2, 3), op)(*args)
+
+
+@pytest.mark.parametrize("replacement", [lambda L: L.ones(4), lambda L: L.ones(3, dtype=L.float64)])
+def test_a_tensor_hook_must_keep_size_and_type(replacement: Any) -> None:
+    def run(L: Any) -> None:
+        x = L.ones(3, requires_grad=True)
+        y = x * 2
+
+        def swap(grad: Any) -> Any:
+            return replacement(L)
+        y.register_hook(swap)
+        y.sum().backward()
+    assert_same_error(lambda: run(ember), lambda: run(torch))

@@ -893,8 +893,20 @@ def _apply_hooks(hooks: dict, g: Tensor) -> Tensor:
     for h in tuple(hooks.values()):
         r = h(g)
         if r is not None:
+            if r._data.shape != g._data.shape or r._dtype is not g._dtype or r._device != g._device:
+                _hook_changed(h, g, r)
             g = r
     return g
+
+
+def _hook_changed(hook: Any, was: Tensor, got: Tensor) -> None:
+    """torch's error for a tensor hook whose result is not a drop-in replacement of the gradient."""
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if got._dtype is not was._dtype:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {was.type()} got {got.type()})")
+    if got._device != was._device:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {was.type()} got {got.type()})")
+    raise RuntimeError(f"hook '{name}' has changed the size of value")
 
 
 def _tensor_hooks(node: Node, grads: list) -> None:
