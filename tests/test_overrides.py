@@ -456,3 +456,12 @@ def test_modes_and_traces_hold_the_protocol_only_while_they_run() -> None:
         assert eo._ACTIVE and type(ember.add(ember.ones(1).as_subclass(Sub), 1)) is Sub
     finally:
         eo.activate()
+
+
+def test_torch_calls_mixing_ember_tensors_fail_cleanly() -> None:
+    """torch sees an ember tensor as an argument with __torch_function__; ember declines torch's calls (before, the
+    two handed the call to each other until RecursionError)."""
+    for call in (lambda: torch.add(torch.ones(2), ember.ones(2)), lambda: torch.cat([torch.ones(1), ember.ones(1)]),
+                 lambda: ember.ones(2) + torch.ones(2)):
+        with pytest.raises(TypeError):
+            call()

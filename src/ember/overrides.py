@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 import types as _types
 import warnings
@@ -298,13 +299,24 @@ def _default_torch_function(cls: type, func: Callable, types: Any, args: tuple =
                             kwargs: dict | None = None) -> Any:
     """``Tensor.__torch_function__``: when ``cls`` is a subclass of every type involved, run ``func`` with
     subclass dispatch off and return its Tensor results (also inside lists/tuples) as ``cls``."""
-    if not all(issubclass(cls, t) for t in types):
+    if not all(issubclass(cls, t) for t in types) or _from_torch(args, kwargs):
         return NotImplemented
     with DisableTorchFunctionSubclass():
         ret = func(*args, **(kwargs or {}))
     if func in _NOWRAP:
         return ret
     return _convert(ret, cls)
+
+
+def _from_torch(args: tuple, kwargs: dict | None) -> bool:
+    """Whether real torch called (torch sees ember tensors as overloaded arguments when both are mixed in one of
+    its calls): ember must decline, or torch and ember would hand the call to each other forever."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    tensor = torch.Tensor
+    return any(isinstance(a, tensor) or (isinstance(a, (tuple, list)) and any(isinstance(b, tensor) for b in a))
+               for a in (*args, *(kwargs or {}).values()))
 
 
 def _subclass_created(cls: type) -> None:
