@@ -201,12 +201,18 @@ _KIND: dict[type, int] = {Tensor: _PLAIN, list: _SEQUENCE, tuple: _SEQUENCE, int
 _PLAIN_TYPES = {t for t, k in _KIND.items() if k == _PLAIN}   # the wrappers' fast path: nothing to dispatch on
 
 
+def _takes_part(t: type) -> bool:
+    """Whether arguments of type ``t`` are dispatched to: a ``__torch_function__`` not disabled, and not real
+    torch's tensors (whose handler would run ember's function on them again, forever)."""
+    f = getattr(t, "__torch_function__", None)
+    return f is not None and getattr(f, "__func__", f) is not _disabled_torch_function_impl and \
+        (getattr(t, "__module__", None) or "").split(".")[0] != "torch"
+
+
 def _kind(t: type) -> int:
     k = _KIND.get(t)
     if k is None:
-        f = getattr(t, "__torch_function__", None)
-        k = _KIND[t] = _PLAIN if f is None or getattr(f, "__func__", f) is _disabled_torch_function_impl \
-            else _OVERLOADED
+        k = _KIND[t] = _OVERLOADED if _takes_part(t) else _PLAIN
         if k == _PLAIN:
             _PLAIN_TYPES.add(t)
     return k
@@ -638,8 +644,7 @@ def has_torch_function_variadic(*args: Any) -> bool:
 def _overloaded_args(relevant_args: Iterable[Any]) -> list:
     found: list = []
     for a in relevant_args:
-        f = getattr(type(a), "__torch_function__", None)
-        if f is not None and getattr(f, "__func__", f) is not _disabled_torch_function_impl:
+        if _takes_part(type(a)):
             _add(found, a)
     return found
 
