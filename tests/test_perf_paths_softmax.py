@@ -98,6 +98,45 @@ def test_cross_entropy_matches_torch() -> None:
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_cross_entropy_rows_match_torch(dt: str, path: str) -> None:
+    """Class-index cross_entropy of (n, c) logits (on the row path from the softmax alone, its backward in one
+    pass): losses, input gradients and grad_fn names as torch's for each reduction, with class weights,
+    ignored targets, -inf logits (at the target: an infinite loss), huge logits (a tiny target probability);
+    with ``create_graph`` its gradient differentiates again as torch's."""
+    a = (RNG.standard_normal((40, 30)) * 3).astype(dt)
+    a[1] *= 300
+    a[2, 5], a[3, :] = -np.inf, -np.inf
+    a[3, 8] = 2.0
+    y = RNG.integers(0, 30, 40)
+    y[0], y[1], y[2], y[3] = -100, int(np.argmin(a[1])), 5, 8
+    w = RNG.random(30).astype(dt)
+    g = RNG.standard_normal(40).astype(dt)
+    for red, weight in (("mean", None), ("sum", w), ("none", w), ("mean", w)):
+        res = []
+        for lib in (ember, torch):
+            x = lib.tensor(a, requires_grad=True)
+            loss = lib.nn.functional.cross_entropy(x, lib.tensor(y), None if weight is None else lib.tensor(weight),
+                                                   reduction=red)
+            loss.backward(lib.tensor(g) if red == "none" else lib.tensor(np.array(1.5, dt)))
+            names = loss.grad_fn.name(), loss.grad_fn.next_functions[0][0].name()
+            if lib is ember:   # the fused rows path is taken exactly on the row path
+                assert (getattr(loss.grad_fn, "probs", None) is not None) == (path == "rows")
+            res.append((loss.detach().numpy(), x.grad.numpy(), names))
+        tol = {"rtol": 1e-5, "atol": 1e-6} if dt == "float32" else {"rtol": 1e-12, "atol": 1e-15}
+        np.testing.assert_allclose(res[0][0], res[1][0], **tol)
+        np.testing.assert_allclose(res[0][1], res[1][1], **tol)
+        assert res[0][2] == res[1][2] == ("NllLossBackward0", "LogSoftmaxBackward0")
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(a[4:], requires_grad=True)
+        (gx,) = lib.autograd.grad(lib.nn.functional.cross_entropy(x, lib.tensor(y[4:])), x, create_graph=True)
+        (gg,) = lib.autograd.grad((gx * gx * lib.tensor(a[4:])).sum(), x)
+        grads.append((gx.detach().numpy(), gg.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-4, atol=1e-9)
+
+
 @pytest.mark.parametrize("fn", FNS)
 def test_halves_match_torch(fn: str) -> None:
     a = RNG.standard_normal((9, 33)).astype(np.float32)

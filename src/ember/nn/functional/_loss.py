@@ -12,12 +12,14 @@ from typing import Any
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import STATE, no_grad
-from ...ops._dispatch import broadcast_error
+from ...ops._dispatch import _FW, broadcast_error
+from ...ops._parallel import split_rows
 from ...ops.creation import full_like, zeros
 from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
 from ...ops.extra import composed
 from ...ops.indexing import where
-from ._activation import log_softmax, logsigmoid
+from . import _activation
+from ._activation import LogSoftmaxBackward0, _quiet, _softmax_rows, log_softmax, logsigmoid, softmax
 from ._common import (
     Node,
     Tensor,
@@ -350,6 +352,9 @@ class NllLossBackward0(Node):
             g.reshape(-1) if self.reduction == "none" else g / self.total if self.reduction == "mean" else g
         )
         n, c = self.flat_shape
+        probs = self.__dict__.get("probs")
+        if probs is not None and not STATE.enabled:   # cross_entropy's rows: d/d input in one pass
+            return (result(_ce_input_grad(xp(g), probs, self.target._data, scale._data), g),)
         if STATE.enabled:   # create_graph: the scatter stays differentiable
             flat = zeros(n, c, dtype=g.dtype, device=g.device).scatter(
                 1, self.target.unsqueeze(1), scale.unsqueeze(1)
@@ -359,6 +364,8 @@ class NllLossBackward0(Node):
             arr = ns.zeros((n, c), dtype=scale._data.dtype)
             arr[ns.arange(n), self.target._data] = scale._data
             flat = result(arr, scale)
+        if probs is not None:   # through log_softmax's backward (its node in the graph passes this on)
+            flat = flat - softmax(self.logits, 1) * scale.unsqueeze(1)
         return (
             flat.reshape(*self.moved_shape).movedim(-1, 1)
             if len(self.moved_shape) > 1
@@ -407,21 +414,34 @@ def nll_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    tc, w = _nll_targets(input, target, weight, ignore_index)
+    ns = xp(input)
+    a = compute_array(input)
+    moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
+    flat = moved.reshape(-1, moved.shape[-1])
+    return _nll_reduce(input, target, -w * flat[ns.arange(flat.shape[0]), tc], tc, w, reduction, moved.shape)
+
+
+def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple[Any, Any]:
+    """nll_loss's checks; the flat target with ignored entries as class 0, and each sample's weight (0 where
+    ignored), as arrays."""
     _check_target(input, target)
     not_differentiable("nll_loss_forward", weight=weight)
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
     _check_weight(weight, c)
     ns = xp(input)
-    a = compute_array(input)
-    moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
-    flat = moved.reshape(-1, c)
     t = target._data.reshape(-1).astype(ns.int64)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
     check_on_device(ns, bad.any(), lambda: IndexError(f"Target {int(to_host(t[bad])[0])} is out of bounds."))
     tc = ns.where(valid, t, 0)
-    w = (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, flat.dtype)) * valid
-    losses = -w * flat[ns.arange(flat.shape[0]), tc]
+    dtype = compute_array(input).dtype
+    return tc, (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, dtype)) * valid
+
+
+def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, reduction: str,
+                moved_shape: tuple, **attrs: Any) -> Tensor:
+    """nll_loss's output from the per-sample ``losses`` (weighted), with its NllLossBackward0 node."""
     total = w.sum()
     if reduction == "none":
         out_arr = losses.reshape(target.shape)
@@ -440,9 +460,52 @@ def nll_loss(
         # a number on the CPU; on a GPU a 0-d tensor, so that the forward does not wait for the device
         total=float(total) if input._device.type == "cpu" else result(total, input, D.from_numpy_dtype(total.dtype)),
         target=result(tc, input, D.int64),
-        flat_shape=flat.shape,
-        moved_shape=moved.shape,
+        flat_shape=(math.prod(moved_shape[:-1]), moved_shape[-1]),
+        moved_shape=moved_shape,
+        **attrs,
     )
+
+
+def _ce_input_grad(ns: Any, p: Any, t: Any, scale: Any) -> Any:
+    """cross_entropy's input gradient ``(onehot(t) - p)·scale`` per row from the softmax ``p`` (rows split over
+    the intra-op threads): log_softmax's backward ``g - p·Σg`` of nll's one-hot ``g``, in one pass."""
+    gx = ns.empty(p.shape, p.dtype)
+    neg = (-scale).astype(p.dtype)[:, None]
+
+    def part(lo: int, hi: int) -> None:
+        ns.multiply(p[lo:hi], neg[lo:hi], out=gx[lo:hi])
+
+    split_rows(ns, p.shape[0], p.shape[1], part)
+    gx[ns.arange(p.shape[0]), t] += scale.astype(p.dtype)
+    return gx
+
+
+_TINY_PROB = 1e-30   # below, -log(p[t]) is taken again as logsumexp - x[t] (p may have underflowed)
+
+
+def _cross_entropy_rows(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                        reduction: str) -> Tensor:
+    """cross_entropy of ``(n, c)`` logits against class indices from the softmax rows alone: the loss is
+    ``-log p[t]`` and the backward ``(p - onehot)·scale`` in one pass (no log-probabilities, no one-hot
+    gradient). The graph is torch's, NllLossBackward0 then LogSoftmaxBackward0; the latter passes on the input
+    gradient the former computed (its log-probabilities are never materialised)."""
+    ns = xp(input)
+    tc, w = _nll_targets(input, target, weight, ignore_index)
+    a = ns.ascontiguousarray(compute_array(input))
+    p, _ = _softmax_rows(ns, a, False, False)
+    rows = ns.arange(a.shape[0])
+    pt = p[rows, tc]
+    with _quiet(ns):
+        picked = ns.log(pt)
+    small = (pt < _TINY_PROB).nonzero()[0]
+    if small.size:   # logsumexp - x[t] in float64 where p[t] is tiny or 0
+        x = a[small].astype(ns.float64)
+        m = ns.maximum(x.max(1), ns.finfo(ns.float64).min)
+        lse = m + ns.log(ns.exp(x - m[:, None]).sum(1))
+        picked[small] = (x[ns.arange(small.size), tc[small]] - lse).astype(a.dtype)
+    logp = result(ns.broadcast_to(ns.zeros((), a.dtype), a.shape), input)   # torch's graph; values never read
+    fused(logp, LogSoftmaxBackward0, (input,), passthrough=True, dim=1)
+    return _nll_reduce(logp, target, -w * picked, tc, w, reduction, a.shape, probs=p, logits=input)
 
 
 def cross_entropy(
@@ -460,6 +523,9 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
+    if (input.dim() == 2 and not target.dtype.is_floating_point and label_smoothing == 0 and not _FW[0]
+            and input._dtype in (D.float32, D.float64) and input.numel() >= _activation._ROWS_MIN):
+        return _cross_entropy_rows(input, target, weight, ignore_index, reduction)
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
     _check_weight(weight, c)
