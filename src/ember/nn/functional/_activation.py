@@ -640,11 +640,15 @@ def _quiet(ns: Any) -> Any:
     return np.errstate(over="ignore", invalid="ignore", divide="ignore") if ns is np else contextlib.nullcontext()
 
 
-def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
-    """softmax (``log``: log_softmax) of each row of the C-contiguous float ``(m, n)`` array ``a``, and with
-    ``probs`` (log_softmax's backward wants them) the softmax as well. A cache-sized block of rows at a time,
-    the rows split over the intra-op threads (the exp dominates and releases the GIL); each row is computed
-    whole by one thread, so the result does not depend on the thread count. One block on a GPU.
+def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool, exps: bool = False) -> tuple[Any, Any, Any, Any]:
+    """softmax (``log``: log_softmax) of each row of the C-contiguous float ``(m, n)`` array ``a``; returns
+    ``(out, kept, sums, shift)``. With ``probs`` (log_softmax's backward wants the softmax) ``kept`` holds the
+    row exps and ``sums`` their row sums (the softmax is ``kept / sums``, one pass less than normalising here);
+    with ``exps`` (not ``log``) ``out`` itself holds the unnormalised exps, ``sums`` their sums and ``shift``
+    what each row was shifted by (0 or its max), so that ``log(sums) + shift`` is its logsumexp. A cache-sized
+    block of rows at a time, the rows split over the intra-op threads (the exp dominates and releases the GIL);
+    each row is computed whole by one thread, so the result does not depend on the thread count. One block on
+    a GPU.
 
     A row is first taken unshifted: ``exp(x) / s`` with ``s = Σ exp(x)`` (one pass less than a shift by the
     row max, and as exact: ``x`` is not rounded by a subtraction). That is kept where ``1 <= s <= 2**64``: no
@@ -654,24 +658,30 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
     m, n = a.shape
     out = ns.empty((m, n), a.dtype)
     p = ns.empty((m, n), a.dtype) if probs else None
+    sums = ns.empty(m, a.dtype) if probs or exps else None
+    shift = ns.zeros(m, a.dtype) if exps else None
     step = max(1, _BLOCK // n) if ns is np else max(m, 1)
     lowest = np.finfo(a.dtype).min
 
-    def shifted(x: Any, e: Any) -> tuple[Any, Any]:
-        """``x`` less its row max (an all -inf row gives NaN, as torch's), its exp into ``e``, the row sums."""
-        z = x - ns.maximum(x.max(1), lowest)[:, None]
+    def shifted(x: Any, e: Any) -> tuple[Any, Any, Any]:
+        """``x`` less its row max (an all -inf row gives NaN, as torch's), its exp into ``e``, the row sums,
+        the maxes."""
+        mx = ns.maximum(x.max(1), lowest)
+        z = x - mx[:, None]
         ns.exp(z, out=e)
-        return z, _row_sums(ns, e)
+        return z, _row_sums(ns, e), mx
 
-    def block(ak: Any, ok: Any, e: Any) -> None:
+    def block(ak: Any, ok: Any, e: Any, rows: slice) -> None:
         if ns is np:
             ns.exp(ak, out=e)
             s = _row_sums(ns, e)
             redo = (~((s >= 1) & (s <= _SOFTMAX_SUM_MAX))).nonzero()[0]
             if redo.size:
                 ez = ns.empty((redo.size, ak.shape[1]), ak.dtype)
-                z, sz = shifted(ak[redo], ez)
+                z, sz, mx = shifted(ak[redo], ez)
                 e[redo], s[redo] = ez, sz
+                if shift is not None:
+                    shift[rows][redo] = mx
             if log:   # x - log(s), log(s) as a float64 split in two: x - hi is exact where it is small
                 lse = ns.log(s.astype(np.float64))
                 hi = lse.astype(ak.dtype)
@@ -681,10 +691,14 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
                 if redo.size:
                     ok[redo] = z - ns.log(sz)[:, None]
         else:   # on a GPU every row shifted (checking the sums would wait for the device)
-            z, s = shifted(ak, e)
+            z, s, mx = shifted(ak, e)
+            if shift is not None:
+                shift[rows] = mx
             if log:
                 ns.subtract(z, ns.log(s)[:, None], out=ok)
-        if not log or probs:   # the exps (in ``out`` for softmax, in ``p`` for log_softmax) become the softmax
+        if sums is not None:
+            sums[rows] = s
+        elif not log:   # softmax: normalise the exps (in ``out``)
             e *= (1 / s)[:, None]
 
     def part(lo: int, hi: int) -> None:   # the exps go where the softmax is wanted, else to a scratch block
@@ -693,15 +707,16 @@ def _softmax_rows(ns: Any, a: Any, log: bool, probs: bool) -> tuple[Any, Any]:
             for i in range(lo, hi, step):
                 j = min(i + step, hi)
                 e = tmp[: j - i] if tmp is not None else (p if probs else out)[i:j]
-                block(a[i:j], out[i:j], e)
+                block(a[i:j], out[i:j], e, slice(i, j))
 
     split_rows(ns, m, n, part)
-    return out, p
+    return out, p, sums, shift
 
 
-def _softmax_grad_rows(ns: Any, g: Any, y: Any, p: Any) -> Any:
+def _softmax_grad_rows(ns: Any, g: Any, y: Any, p: Any, sums: Any) -> Any:
     """The input gradient of softmax over the rows of ``(m, n)`` arrays from its output ``y``:
-    ``(g - Σ g·y)·y``; of log_softmax (``p``: the softmax) ``g - p·Σ g``. Blocks of rows on the threads."""
+    ``(g - Σ g·y)·y``; of log_softmax (``p / sums``: the softmax) ``g - p·(Σ g / sums)``. Blocks of rows on
+    the threads."""
     m, n = y.shape
     gx = ns.empty((m, n), y.dtype)
     step = max(1, _BLOCK // n) if ns is np else max(m, 1)
@@ -714,7 +729,7 @@ def _softmax_grad_rows(ns: Any, g: Any, y: Any, p: Any) -> Any:
                 ns.subtract(gk, _row_dots(ns, gk, y[i:j])[:, None], out=ok)
                 ok *= y[i:j]
             else:
-                ns.multiply(p[i:j], _row_sums(ns, gk)[:, None], out=ok)
+                ns.multiply(p[i:j], (_row_sums(ns, gk) / sums[i:j])[:, None], out=ok)
                 ns.subtract(gk, ok, out=ok)
 
     split_rows(ns, m, n, part)
@@ -732,7 +747,7 @@ def _softmax_backward(node: Node, g: Tensor, log: bool) -> Tensor:
         return (g - (g * y).sum(node.dim, keepdim=True)) * y
     ns = xp(g)
     ga = ns.ascontiguousarray(compute_array(g)).reshape(rows)
-    gx = _softmax_grad_rows(ns, ga, y._data.reshape(rows), node.probs if log else None)
+    gx = _softmax_grad_rows(ns, ga, y._data.reshape(rows), node.probs if log else None, node.__dict__.get("sums"))
     return result(gx.reshape(y.shape), g)
 
 
@@ -771,9 +786,9 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
     if dim == a.ndim - 1 and a.size >= _ROWS_MIN and input._dtype in (D.float32, D.float64):
         rows = (a.size // a.shape[-1], a.shape[-1])
         grad = needs_grad(input)
-        y, p = _softmax_rows(xp(input), xp(input).ascontiguousarray(a).reshape(rows), log, log and grad)
+        y, p, sums, _ = _softmax_rows(xp(input), xp(input).ascontiguousarray(a).reshape(rows), log, log and grad)
         out = result(y.reshape(a.shape), input)
-        return fused(out, node, (input,), (OUT,), dim=dim, rows=rows, probs=p)
+        return fused(out, node, (input,), (OUT,), dim=dim, rows=rows, probs=p, sums=sums)
     ns, z, e = _shifted(input, dim)
     s = e.sum(axis=dim, keepdims=True)
     out = result((z - ns.log(s) if log else e / s).reshape(input.shape), input)

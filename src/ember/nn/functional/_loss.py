@@ -354,7 +354,7 @@ class NllLossBackward0(Node):
         n, c = self.flat_shape
         probs = self.__dict__.get("probs")
         if probs is not None and not STATE.enabled:   # cross_entropy's rows: d/d input in one pass
-            return (result(_ce_input_grad(xp(g), probs, self.target._data, scale._data), g),)
+            return (result(_ce_input_grad(xp(g), probs, self.sums, self.target._data, scale._data), g),)
         if STATE.enabled:   # create_graph: the scatter stays differentiable
             flat = zeros(n, c, dtype=g.dtype, device=g.device).scatter(
                 1, self.target.unsqueeze(1), scale.unsqueeze(1)
@@ -466,46 +466,36 @@ def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, red
     )
 
 
-def _ce_input_grad(ns: Any, p: Any, t: Any, scale: Any) -> Any:
-    """cross_entropy's input gradient ``(onehot(t) - p)·scale`` per row from the softmax ``p`` (rows split over
-    the intra-op threads): log_softmax's backward ``g - p·Σg`` of nll's one-hot ``g``, in one pass."""
-    gx = ns.empty(p.shape, p.dtype)
-    neg = (-scale).astype(p.dtype)[:, None]
+def _ce_input_grad(ns: Any, e: Any, sums: Any, t: Any, scale: Any) -> Any:
+    """cross_entropy's input gradient ``(onehot(t) - e / sums)·scale`` per row from the row exps ``e`` (rows
+    split over the intra-op threads): log_softmax's backward ``g - p·Σg`` of nll's one-hot ``g``, in one pass."""
+    gx = ns.empty(e.shape, e.dtype)
+    neg = (-scale / sums).astype(e.dtype)[:, None]
 
     def part(lo: int, hi: int) -> None:
-        ns.multiply(p[lo:hi], neg[lo:hi], out=gx[lo:hi])
+        ns.multiply(e[lo:hi], neg[lo:hi], out=gx[lo:hi])
 
-    split_rows(ns, p.shape[0], p.shape[1], part)
-    gx[ns.arange(p.shape[0]), t] += scale.astype(p.dtype)
+    split_rows(ns, e.shape[0], e.shape[1], part)
+    gx[ns.arange(e.shape[0]), t] += scale.astype(e.dtype)
     return gx
-
-
-_TINY_PROB = 1e-30   # below, -log(p[t]) is taken again as logsumexp - x[t] (p may have underflowed)
 
 
 def _cross_entropy_rows(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
                         reduction: str) -> Tensor:
-    """cross_entropy of ``(n, c)`` logits against class indices from the softmax rows alone: the loss is
-    ``-log p[t]`` and the backward ``(p - onehot)·scale`` in one pass (no log-probabilities, no one-hot
-    gradient). The graph is torch's, NllLossBackward0 then LogSoftmaxBackward0; the latter passes on the input
-    gradient the former computed (its log-probabilities are never materialised)."""
+    """cross_entropy of ``(n, c)`` logits against class indices from the rows' exps and their sums alone: the
+    loss is ``logsumexp - x[t]`` and the backward ``(e / Σe - onehot)·scale`` in one pass (no log-probabilities,
+    no one-hot gradient). The graph is torch's, NllLossBackward0 then LogSoftmaxBackward0; the latter passes on
+    the input gradient the former computed (its log-probabilities are never materialised)."""
     ns = xp(input)
     tc, w = _nll_targets(input, target, weight, ignore_index)
     a = ns.ascontiguousarray(compute_array(input))
-    p, _ = _softmax_rows(ns, a, False, False)
-    rows = ns.arange(a.shape[0])
-    pt = p[rows, tc]
-    with _quiet(ns):
-        picked = ns.log(pt)
-    small = (pt < _TINY_PROB).nonzero()[0]
-    if small.size:   # logsumexp - x[t] in float64 where p[t] is tiny or 0
-        x = a[small].astype(ns.float64)
-        m = ns.maximum(x.max(1), ns.finfo(ns.float64).min)
-        lse = m + ns.log(ns.exp(x - m[:, None]).sum(1))
-        picked[small] = (x[ns.arange(small.size), tc[small]] - lse).astype(a.dtype)
+    e, _, sums, shift = _softmax_rows(ns, a, False, False, exps=True)
+    with _quiet(ns):   # x[t] - logsumexp in float64 (-inf - -inf: an all -inf row gives NaN, as torch's)
+        picked = (a[ns.arange(a.shape[0]), tc] - shift).astype(ns.float64) - ns.log(sums.astype(ns.float64))
     logp = result(ns.broadcast_to(ns.zeros((), a.dtype), a.shape), input)   # torch's graph; values never read
     fused(logp, LogSoftmaxBackward0, (input,), passthrough=True, dim=1)
-    return _nll_reduce(logp, target, -w * picked, tc, w, reduction, a.shape, probs=p, logits=input)
+    return _nll_reduce(logp, target, -w * picked.astype(a.dtype), tc, w, reduction, a.shape, probs=e, sums=sums,
+                       logits=input)
 
 
 def cross_entropy(
