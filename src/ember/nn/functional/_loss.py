@@ -491,7 +491,7 @@ def _cross_entropy_rows(input: Tensor, target: Tensor, weight: Tensor | None, ig
     a = ns.ascontiguousarray(compute_array(input))
     e, _, sums, shift = _softmax_rows(ns, a, False, False, exps=True)
     with _quiet(ns):   # x[t] - logsumexp in float64 (-inf - -inf: an all -inf row gives NaN, as torch's)
-        picked = (a[ns.arange(a.shape[0]), tc] - shift).astype(ns.float64) - ns.log(sums.astype(ns.float64))
+        picked = a[ns.arange(a.shape[0]), tc].astype(ns.float64) - shift - ns.log(sums.astype(ns.float64))
     logp = result(ns.broadcast_to(ns.zeros((), a.dtype), a.shape), input)   # torch's graph; values never read
     fused(logp, LogSoftmaxBackward0, (input,), passthrough=True, dim=1)
     return _nll_reduce(logp, target, -w * picked.astype(a.dtype), tc, w, reduction, a.shape, probs=e, sums=sums,
