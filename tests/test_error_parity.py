@@ -50,3 +50,22 @@ def test_a_tensor_hook_must_keep_size_and_type(replacement: Any) -> None:
         y.register_hook(swap)
         y.sum().backward()
     assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.ones(2, 3, dtype=L.long).softmax(-1),
+    lambda L: L.ones(2, 3, dtype=L.long).softmax(0),
+    lambda L: L.nn.functional.log_softmax(L.ones(2, 3, dtype=L.int32), 1),
+    lambda L: L.ones(2, dtype=L.complex64).softmax(0),
+    lambda L: L.ones(2, 3, dtype=L.bool).log_softmax(0),
+    lambda L: L.nn.functional.mse_loss(L.ones(2, dtype=L.long), L.ones(2, dtype=L.long)),
+    lambda L: L.nn.functional.mse_loss(L.ones(2, dtype=L.complex64), L.ones(2, dtype=L.complex64)),
+])
+def test_float_only_kernels_refuse_other_dtypes(case: Any) -> None:
+    assert_same_error(lambda: case(ember), lambda: case(torch))
+
+
+def test_float_only_kernels_still_take_dtype_and_mixed_targets() -> None:
+    for L in (ember, torch):
+        assert L.nn.functional.softmax(L.ones(2, 3, dtype=L.long), 1, dtype=L.float32).sum().item() == 2.0
+        assert L.nn.functional.mse_loss(L.ones(2, dtype=L.long), L.zeros(2)).item() == 1.0

@@ -772,7 +772,11 @@ def _prepare(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: 
         input = input.to(dtype)
     if dim is None:
         dim = _softmax_dim(name, input.dim(), stacklevel + 1)
-    return input, wrap_dim(dim, input.dim())
+    dim = wrap_dim(dim, input.dim())
+    if not input._dtype.is_floating_point:   # torch's CPU kernels take real floating types only
+        kernel = f"{name}_lastdim_kernel_impl" if dim == max(input.dim(), 1) - 1 else f"{name}_kernel_impl"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input._dtype._short}\'')
+    return input, dim
 
 
 _ROWS_MIN = 1 << 14   # elements from which softmax takes the row path (below, its set-up costs more than it saves)

@@ -179,6 +179,10 @@ def mse_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     if weight is not None:
         return _weighted((input - target) ** 2, weight, input, reduction)
+    if isinstance(input, Tensor) and isinstance(target, Tensor):
+        dt = D.promote_types(input._dtype, target._dtype)
+        if not dt.is_floating_point:   # torch's CPU kernel takes real floating types only
+            raise NotImplementedError(f'"mse_cpu" not implemented for \'{dt._short}\'')
     return _mse(input, target, reduction)
 
 
