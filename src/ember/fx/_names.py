@@ -47,7 +47,8 @@ def _table() -> dict[int, tuple[Any, str]]:
     from ember import fft, linalg, overrides, special
     from ember.nn import functional as F
 
-    key = (len(overrides._UNDO), id(vars(ember).get("add")))   # the protocol's wrappers are new at each activation
+    # the bindings change when the protocol switches on or off, and the wrappers known when first made
+    key = (len(overrides._UNDO), id(vars(ember).get("add")))
     if key == _cache_key[0]:
         return _cache
     _cache.clear()
@@ -78,11 +79,22 @@ def register(obj: Any, name: str) -> Any:
     return obj
 
 
+def _spelled(fn: Any) -> str | None:
+    """torch's spelling of ``fn`` if it is one of ember's public functions or a protocol wrapper of one."""
+    table = _table()
+    candidates = (fn, fn.__wrapped__) if getattr(fn, "_torch_function_wrapped", False) else (fn,)
+    for f in candidates:
+        hit = table.get(id(f))
+        if hit is not None and hit[0] is f:
+            return hit[1]
+    return None
+
+
 def qualified_name(fn: Any) -> str:
     """torch's ``_get_qualified_name``: the dotted name the generated code reaches ``fn`` by."""
-    hit = _table().get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1]
+    spelled = _spelled(fn)
+    if spelled is not None:
+        return spelled
     name = fn.__name__
     if getattr(builtins, name, None) is fn:
         return name
@@ -99,10 +111,8 @@ def is_torch_name(fn: Any) -> bool:
 
 def target_name(fn: Any) -> str:
     """The name a node calling ``fn`` starts from: the last part of torch's spelling (``log_sigmoid``)."""
-    hit = _table().get(id(fn))
-    if hit is not None and hit[0] is fn:
-        return hit[1].rsplit(".", 1)[-1]
-    return fn.__name__
+    spelled = _spelled(fn)
+    return fn.__name__ if spelled is None else spelled.rsplit(".", 1)[-1]
 
 
 def canonical_call(fn: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict]:
