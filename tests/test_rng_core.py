@@ -285,16 +285,18 @@ def test_randperm(seed):
     assert same_state(g, tg)
 
 
-def test_shuffle_resolution_matches_sequential_loops():
+@pytest.mark.parametrize("key_bits", [53, 0])   # 0: the int64 sort keys of n >= 2**26
+def test_shuffle_resolution_matches_sequential_loops(monkeypatch, key_bits):
+    monkeypatch.setattr(R, "_KEY_BITS_F64", key_bits)
     rng = np.random.default_rng(0)
-    for n in (1, 2, 3, 5, 17, 300):
-        for _ in range(10):
-            z = np.array([rng.integers(0, n - i) for i in range(n - 1)], np.int64)
+    for n in (1, 2, 3, 5, 17, 300, 70000):
+        for _ in range(10 if n < 1000 else 1):
+            z = rng.integers(0, n - np.arange(n - 1))
             a = list(range(n))
             for i in range(n - 1):
                 a[i], a[i + z[i]] = a[i + z[i]], a[i]
-            assert R._perm_from_swaps(np.arange(n - 1) + z, n).tolist() == a
-            z = np.array([rng.integers(0, i + 1) for i in range(n)], np.int64)
+            assert R._swap_shuffle(z.astype(np.float64), n).tolist() == a
+            z = rng.integers(0, np.arange(1, n + 1))
             b = [0] * n
             for i in range(n):  # torch's inside-out shuffle for n >= 214748364
                 b[i] = b[z[i]]

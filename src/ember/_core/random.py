@@ -590,7 +590,7 @@ def randperm(gen: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
     """``randperm(n)``: a forward Fisher-Yates shuffle of ``arange(n)`` driven by ``random() % (n - i)``.
 
     For ``n >= 214748364`` torch switches to the inside-out shuffle with ``random64() % (i + 1)``.  Both
-    sequential shuffles are evaluated without a Python loop (see :func:`_perm_from_swaps`).
+    sequential shuffles are evaluated without a Python loop (see :func:`_swap_shuffle`).
     """
     dt = np.dtype(dtype)
     if dt not in _FLOATS + _INTS:
@@ -601,13 +601,73 @@ def randperm(gen: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
     if dt == _F16 and n > 2049:
         raise RuntimeError("n cannot be greater than 2049 for Half type.")
     if n < _RANDPERM_SMALL:
-        i = np.arange(n - 1, dtype=np.int64)
-        z = (gen._words(n - 1) % (n - i).astype(np.uint64)).astype(np.int64)
-        perm = _perm_from_swaps(i + z, n)
+        # z = w % (n - i) in float64: exact, as w and n - i are below 2**32 (and several times faster than
+        # NumPy's integer remainder)
+        z = gen._words(n - 1).astype(np.float64)
+        r = np.arange(n, 1, -1, dtype=np.float64)
+        q = z / r
+        np.floor(q, out=q)
+        q *= r
+        z -= q
+        perm = _swap_shuffle(z, n)
     else:
         i = np.arange(n, dtype=np.uint64)
         perm = _perm_inside_out((gen.random_u64(n) % (i + np.uint64(1))).astype(np.int64))
     return _from_i64(perm, dt)
+
+
+_KEY_BITS_F64 = 53   # sort keys up to this many bits as float64 (NumPy sorts float64 faster than int64)
+
+
+def _swap_shuffle(z: np.ndarray, n: int) -> np.ndarray:
+    """Result of ``a = arange(n); for i: swap(a[i], a[i + z[i]])`` for offsets ``0 <= z[i] < n - i`` (integers,
+    possibly held as float64).
+
+    Position ``i`` is final after step ``i`` and gets what position ``t = i + z[i]`` held just before: ``t``
+    itself unless an earlier step targeted ``t``, else what the latest such step ``k`` brought there, the
+    value ``h[k]`` position ``k`` held when its own step came.  ``h[p]`` is ``p`` unless an earlier step
+    targeted ``p``, else ``h`` of the latest one: a forest, resolved by pointer jumping.  The steps are
+    grouped by target with one sort of ``target * 2**b + step`` (32-bit keys when they fit).
+    """
+    if n <= 1:
+        return np.arange(n, dtype=np.int64)
+    m = n - 1
+    b = m.bit_length()   # steps and targets are below 2**b
+    if 2 * b <= _KEY_BITS_F64:   # key = (i + z) * 2**b + i, exact in float64
+        key = np.multiply(z, float(1 << b), dtype=np.float64)
+        key += np.arange(0.0, m * float((1 << b) + 1), float((1 << b) + 1))[:m]
+        if 2 * b <= 32:
+            key = key.astype(np.uint32)
+        key.sort()
+        key = key.astype(np.intp)
+    else:
+        i = np.arange(m, dtype=np.intp)
+        key = ((np.asarray(z).astype(np.intp) + i) << b) | i
+        key.sort()
+    target = key >> b
+    step = np.bitwise_and(key, (1 << b) - 1, out=key)
+    # same[j]: entry j has the target of entry j - 1; entry j is the last non-self step of its target
+    # (self-swaps close their group) unless the next entry continues the group with a non-self step
+    same = np.zeros(m + 1, np.bool_)
+    np.equal(target[1:], target[:-1], out=same[1:m])
+    other = step != target
+    cont = np.zeros(m, np.bool_)
+    np.logical_and(same[1:m], other[1:], out=cont[:-1])
+    last = other & ~cont
+    parent = np.arange(n, dtype=np.intp)
+    parent[target.compress(last)] = step.compress(last)
+    h = _resolve(parent)
+    # a[step[j]] = h[step[j - 1]] when entry j continues a group, else target[j]
+    value = np.empty(m, np.intp)
+    value[0] = target[0]
+    h.take(step[:-1], out=value[1:])
+    value -= target
+    value *= same[:m]
+    value += target
+    a = np.empty(n, np.int64)
+    a[step] = value
+    a[m] = h[m]
+    return a
 
 
 def _resolve(parent: np.ndarray) -> np.ndarray:
@@ -615,10 +675,10 @@ def _resolve(parent: np.ndarray) -> np.ndarray:
     in place on the nodes whose parent is not yet a root."""
     idx = np.flatnonzero(parent != np.arange(parent.size))
     while idx.size:
-        up = parent[idx]
-        upup = parent[up]
+        up = parent.take(idx)
+        upup = parent.take(up)
         parent[idx] = upup
-        idx = idx[upup != up]
+        idx = idx.compress(upup != up)
     return parent
 
 
@@ -634,31 +694,6 @@ def _group_by_target(targets: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     last = np.ones(m, np.bool_)
     last[:-1] = ~same[1:]
     return order, tsorted, same, prev, last
-
-
-def _perm_from_swaps(targets: np.ndarray, n: int) -> np.ndarray:
-    """Result of ``a = arange(n); for i: swap(a[i], a[targets[i]])`` with ``targets[i] >= i``.
-
-    After step ``i`` position ``i`` is final and holds what position ``targets[i]`` held just before:
-    its original value unless an earlier step ``k`` wrote to it, in which case whatever position ``k`` held
-    just before step ``k``.  These links form a forest, resolved by pointer jumping.
-    """
-    if n <= 1:
-        return np.arange(n, dtype=np.int64)
-    order, tsorted, same, prev, last = _group_by_target(targets, n)
-    # held[k]: value at position k just before step k (k = n-1: at the end), i.e. held[p] for the last
-    # step p < k that targeted k; steps targeting k are <= k, so that is the group's last entry unless
-    # that entry is the self-swap at step k itself.
-    q, step = tsorted[last], order[last]
-    selfswap = step == q
-    valid = ~selfswap | same[last]
-    parent = np.arange(n, dtype=np.int64)
-    parent[q[valid]] = np.where(selfswap, prev[last], step)[valid]
-    held = _resolve(parent)
-    a = np.empty(n, np.int64)
-    a[order] = np.where(same, held[prev], tsorted)
-    a[n - 1] = held[n - 1]
-    return a
 
 
 def _perm_inside_out(z: np.ndarray) -> np.ndarray:
