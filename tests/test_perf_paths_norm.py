@@ -274,8 +274,8 @@ def test_threaded_layer_norm_and_gelu_match_torch(parts: int, monkeypatch: pytes
 @pytest.mark.parametrize("parts", [1, 3])
 @pytest.mark.parametrize("dims", [(-1,), (-2, -1), None])
 def test_threaded_trailing_sums_match_torch(parts: int, dims: tuple | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Row sums split over threads (unequal parts): torch's values, and bit-identical to one thread (each row is
-    summed whole by one thread)."""
+    """Trailing sums (BLAS row sums, each row summed whole by one BLAS thread) under any intra-op thread count:
+    torch's values, bit-identical to one thread."""
     from ember.ops import _parallel, info
     monkeypatch.setattr(_parallel, "_MIN_PART", 1)
     monkeypatch.setattr(_parallel, "_cores", lambda: 3)
