@@ -429,8 +429,8 @@ def test_softmax_rows_device_branch_on_numpy() -> None:
     a[3, 0], a[4] = np.inf, -np.inf
     with np.errstate(all="ignore"):
         for log in (False, True):
-            cpu, cpu_p = _softmax_rows(np, a, log, log)
-            dev, dev_p = _softmax_rows(Proxy(), a, log, log)
+            cpu, cpu_e, cpu_s, _ = _softmax_rows(np, a, log, log)
+            dev, dev_e, dev_s, _ = _softmax_rows(Proxy(), a, log, log)
             np.testing.assert_allclose(dev, cpu, rtol=1e-5, atol=1e-6)   # (sums rounded apart)
-            if log:
-                np.testing.assert_allclose(dev_p, cpu_p, rtol=1e-5, atol=1e-6)
+            if log:   # the probabilities, kept as row exps and their sums
+                np.testing.assert_allclose(dev_e / dev_s[:, None], cpu_e / cpu_s[:, None], rtol=1e-5, atol=1e-6)

@@ -87,6 +87,11 @@ def _spelled(fn: Any) -> str | None:
         hit = table.get(id(f))
         if hit is not None and hit[0] is f:
             return hit[1]
+    if (getattr(fn, "__module__", None) or "").startswith("ember"):   # any other wrapper of a public function
+        root = inspect.unwrap(fn)
+        for obj, name in table.values():
+            if callable(obj) and inspect.unwrap(obj) is root:
+                return name
     return None
 
 
