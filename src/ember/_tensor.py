@@ -563,7 +563,7 @@ def _cpp_name(dt: D.dtype) -> str:
     return names.get(dt.name, dt.name)
 
 
-_INFERENCE = [False]   # set by inference_mode once used: keeps the check off the hot path until then
+_INFERENCE = [False]   # set once inference_mode or a forward-AD level was used: in-place ops check in after
 GRAD_STATE: Any = None  # the thread-local grad-mode state, installed by ember.autograd.grad_mode
 
 
@@ -575,5 +575,4 @@ def zeros_of(shape: tuple, dtype: D.dtype, dev: device) -> Tensor:
 
 def _grad_enabled() -> bool:
     """Whether grad mode is on (torch refuses ``numpy()`` on a tensor requiring grad only then)."""
-    from .autograd.grad_mode import STATE
-    return STATE.enabled
+    return GRAD_STATE.grad

@@ -238,7 +238,7 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
         if t.dtype not in (default, default_complex, _dt.int64, _dt.bool):
             suffixes.append(f"dtype={t.dtype!r}")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+        suffixes.append(f"grad_fn=<{_node_name(t.grad_fn)}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     if getattr(t, "_rg", False):   # only these can be dual (forward AD) tensors
@@ -247,6 +247,12 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
         if tangent is not None:
             suffixes.append(f"tangent={tangent}")   # a 0-d tangent formats as its number, as in torch
     return _join_suffixes(prefix + _tensor_body(t, indent), suffixes, indent)
+
+
+def _node_name(fn: Any) -> str:
+    """A grad_fn as torch prints it: its class name, or for a C++ node without class its short ``name()``."""
+    name = type(fn).__name__
+    return fn.name().rsplit("::", 1)[-1] if name == "CppFunction" else name
 
 
 def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
@@ -264,7 +270,7 @@ def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
     if t.device.type != "cpu":
         suffixes.insert(0, f"device='{t.device}'")
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
+        suffixes.append(f"grad_fn=<{_node_name(t.grad_fn)}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     out = [prefix + (",\n" + " " * indent).join(parts), ",\n" + " " * indent + suffixes[0]]

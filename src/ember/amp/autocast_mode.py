@@ -218,7 +218,7 @@ def _cast(obj: Any, device_type: str, dtype: D.dtype) -> Any:
             return obj
         st = _STATE
         if (st.cache_enabled and dtype == st.dtype[device_type] and obj.dtype == D.float32 and obj.requires_grad
-                and obj.is_leaf and obj._base is None and _GRAD_STATE.enabled):
+                and obj.is_leaf and obj._base is None and _GRAD_STATE.grad):
             hit = st.cache.get(id(obj))
             if hit is not None and hit[0] is obj:
                 return hit[1]

@@ -14,10 +14,10 @@ values the op saw (input tangents are copied for it). The tangent of a view is a
 and an in-place op writes into the existing tangent, as in torch. Ops torch has no forward formula for raise
 its NotImplementedError.
 
-Not (yet) as torch: under ``no_grad`` ops record nothing (they test grad mode before ``record``), so their
-outputs and in-place writes get no tangent; a plain tensor an op saved and that is modified in place (by an op
-that records nothing) before the op's tangent is read makes that read raise autograd's "modified by an inplace
-operation" error.
+Grad mode does not stop forward AD (as in torch): while a level is active ``STATE.enabled`` stays on, op sites
+call ``record``, and ``record`` links a backward node only under grad mode; inference mode turns forward AD off.
+Before any in-place write (op sites check in once a level has been entered) the pending tangents are computed,
+so a tangent never sees a later value of a tensor the op saved.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from typing import Any, NamedTuple
 
 from .._core.device import xp_of
 from .._core.memory_format import layout_strides
-from .._tensor import Tensor, from_array, zeros_of
-from .grad_mode import STATE
+from .._tensor import _INFERENCE, Tensor, from_array, zeros_of
+from .grad_mode import DUAL, STATE, switch
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual", "UnpackedDualTensor"]
 
-ACTIVE = [False]   # a dual level is active (and not suspended while a tangent is computed): read by ``record``
+ACTIVE = DUAL   # a dual level is active (and not suspended while a tangent is computed): read by ``record``
 _LEVEL = [-1]
 _TOKEN: list[object] = [None]   # one per level entered: marks the tangents nodes keep for their saved outputs
 _DUALS: dict[int, weakref.ref] = {}   # tensors given a tangent or a hidden flag in this level (by id)
@@ -56,7 +56,8 @@ def enter_dual_level() -> int:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _LEVEL[0] = 0
     _TOKEN[0] = object()
-    ACTIVE[0] = True
+    switch(STATE.grad, True)
+    _INFERENCE[0] = True   # in-place ops on plain tensors then check in (and flush pending tangents)
     return 0
 
 
@@ -69,7 +70,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
                            "not supported.")
     if level < 0:
         raise RuntimeError("Dual level must be a positive number.")
-    ACTIVE[0] = False
+    switch(STATE.grad, False)
     _LEVEL[0] = level - 1
     _PENDING.clear()
     for r in list(_DUALS.values()):
@@ -138,17 +139,22 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
         raise RuntimeError("Trying to set a forward gradient that has a different device than that of the original "
                            f"Tensor, this is not supported. Tensor is on {tensor._device} while the given forward "
                            f"gradient is on {tangent._device}.")
-    if tensor._rg and not tensor._fw_only and STATE.enabled:
-        suspend = ACTIVE[0]
-        ACTIVE[0] = False
+    if STATE.inference:   # inference mode: no forward AD (torch's result carries no tangent)
+        return _alias(tensor)
+    real = tensor._rg and not tensor._fw_only
+    if real and STATE.grad:
+        prev = switch(True, False)
         try:
             dual = tensor.view_as(tensor)   # differentiable (torch's grad_fn here is ViewBackward0)
         finally:
-            ACTIVE[0] = suspend
+            switch(*prev)
     else:
         dual = _alias(tensor)
         dual._rg = True
-        dual._fw_only = True
+        if real:   # a view made under no_grad: requires grad, as a leaf
+            dual._no_grad_view = True
+        else:
+            dual._fw_only = True
     set_tangent(dual, tangent if _same_layout(tangent._data, tensor._data) else in_layout(tangent, tensor._data))
     return dual
 
@@ -163,14 +169,20 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     t = tangent_of(tensor)
     if t is not None:
         _check_level(level, "_fw_primal")
-    if tensor._rg and not tensor._fw_only and STATE.enabled:
-        ACTIVE[0] = False
+    real = tensor._rg and not tensor._fw_only
+    if real and STATE.grad:   # a view through torch's Identity node
+        from ..ops.views import make_view
+        from .graph import CppFunction
+        prev = switch(True, False)
         try:
-            primal = tensor.view_as(tensor)
+            primal = make_view(tensor, tensor._data, CppFunction)
         finally:
-            ACTIVE[0] = True
+            switch(*prev)
     else:
         primal = _alias(tensor)
+        if real:   # a view made under no_grad
+            primal._rg = True
+            primal._no_grad_view = True
     return UnpackedDualTensor(primal, t)
 
 
@@ -266,12 +278,11 @@ def in_layout(t: Tensor, like: Any) -> Tensor:
             arr[...] = t._data
     out = from_array(arr, t._dtype, t._device)
     if history:
-        active, prev = ACTIVE[0], STATE.enabled
-        ACTIVE[0], STATE.enabled = False, True
+        prev = switch(True, False)
         try:
             out.copy_(t)
         finally:
-            ACTIVE[0], STATE.enabled = active, prev
+            switch(*prev)
     return out
 
 
@@ -473,16 +484,16 @@ def _layer_norm_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
 
 def _composed_rule(node: Any, tangents: list, shape: tuple) -> Tensor | None:
     duals = [t if tan is None else _dual_copy(t, tan) for t, tan in zip(node.saved, tangents, strict=True)]
-    ACTIVE[0] = True
+    prev = switch(STATE.grad, True)
     try:
         return tangent_of(node.fn(*duals))
     finally:
-        ACTIVE[0] = False
+        switch(*prev)
 
 
 def _dual_copy(t: Tensor, tangent: Tensor) -> Tensor:
     """A view of ``t`` (keeping its history when grad mode is on) carrying ``tangent``."""
-    if t._rg and not t._fw_only and STATE.enabled:
+    if t._rg and not t._fw_only and STATE.grad:
         d = t.view_as(t)
     else:
         d = _alias(t)
@@ -522,47 +533,37 @@ def _rule_of(node: Any) -> Any:
 def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> list:
     """``J·t`` for each output of ``node``: by the op's direct rule when it has one, else the gradient w.r.t.
     ``u`` of ``<node.backward(u), t>``. Backward formulas skip inputs without an edge, so those with a tangent
-    get a live one meanwhile."""
+    get a live one meanwhile. Runs with the level suspended and grad mode ``create_graph`` (a composed rule
+    resumes the level for its composition)."""
     from .graph import _reduce_to, run_backward
-    ACTIVE[0] = False
-    prev = STATE.enabled
-    outs = [_live_meta(o) for o in outs]
-    rule = _rule_of(node) if len(outs) == 1 and outs[0] is not None else None
-    if rule is not None:
-        STATE.enabled = create_graph or rule is _composed_rule   # the composition must record to carry tangents
-        try:
-            g = rule(node, tangents, outs[0][0])
-        finally:
-            STATE.enabled = prev
-            ACTIVE[0] = True
-        if g is not None and g._data.shape == outs[0][0]:
-            return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
-        ACTIVE[0] = False
-    if len(outs) == 1 and type(node).__name__ in _DIAGONAL and not outs[0][1].is_complex:
-        STATE.enabled = create_graph
-        try:
-            g = _diagonal_jvp(node, tangents, outs[0])
-        finally:
-            STATE.enabled = prev
-            ACTIVE[0] = True
-        if g is not None:
-            return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
-        ACTIVE[0] = False
-    STATE.enabled = True
-    edges = node._next
-    node._next = [_SINK_EDGE if e is None and t is not None else e for e, t in zip(edges, tangents, strict=True)]
+    prev = switch(create_graph, False)
     try:
-        us = []
-        for o in outs:
-            if o is None:
-                us.append(None)
-                continue
-            u = zeros_of(o[0], o[1], o[2])
-            if o[1].is_floating_point or o[1].is_complex:
-                u._rg = True
-            us.append(u)
-        vs = node.backward(us[0]) if len(us) == 1 else node.backward(*us)
-        node._next = edges
+        outs = [_live_meta(o) for o in outs]
+        rule = _rule_of(node) if len(outs) == 1 and outs[0] is not None else None
+        if rule is not None:
+            g = rule(node, tangents, outs[0][0])
+            if g is not None and g._data.shape == outs[0][0]:
+                return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
+        if len(outs) == 1 and type(node).__name__ in _DIAGONAL and not outs[0][1].is_complex:
+            g = _diagonal_jvp(node, tangents, outs[0])
+            if g is not None:
+                return [g if _same_layout(g._data, outs[0][3]) else in_layout(g, outs[0][3])]
+        switch(True, False)
+        edges = node._next
+        node._next = [_SINK_EDGE if e is None and t is not None else e for e, t in zip(edges, tangents, strict=True)]
+        try:
+            us = []
+            for o in outs:
+                if o is None:
+                    us.append(None)
+                    continue
+                u = zeros_of(o[0], o[1], o[2])
+                if o[1].is_floating_point or o[1].is_complex:
+                    u._rg = True
+                us.append(u)
+            vs = node.backward(us[0]) if len(us) == 1 else node.backward(*us)
+        finally:
+            node._next = edges
         total = None
         for v, t, meta in zip(vs, tangents, node._meta, strict=False):
             if v is None or t is None or meta is None:
@@ -576,7 +577,7 @@ def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> l
         if total is not None and total._rg and leaves:
             one = from_array(xp_of(total._device).ones((), total._data.dtype), total._dtype, total._device)
             grads = run_backward([total], [one], False, create_graph, leaves, True, False)
-        STATE.enabled = prev
+        switch(create_graph, False)
         res, it = [], iter(grads)
         for o, u in zip(outs, us, strict=True):
             if u is None or not u._rg:
@@ -588,9 +589,7 @@ def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> l
             res.append(g if _same_layout(g._data, o[3]) else in_layout(g, o[3]))
         return res
     finally:
-        node._next = edges
-        STATE.enabled = prev
-        ACTIVE[0] = True
+        switch(*prev)
 
 
 # ops torch has no forward formula for (node name: torch's op name in its error)
@@ -681,12 +680,12 @@ def _live_meta(o: tuple | None) -> tuple | None:
 
 def _snapshot(t: Tensor) -> Tensor:
     """A copy of tangent ``t`` (differentiable when ``t`` has a history)."""
-    if t._rg and not t._fw_only and STATE.enabled:
-        ACTIVE[0] = False
+    if t._rg and not t._fw_only and STATE.grad:
+        prev = switch(True, False)
         try:
             return t.clone()
         finally:
-            ACTIVE[0] = True
+            switch(*prev)
     return from_array(t._data.copy(), t._dtype, t._device)
 
 
@@ -696,7 +695,7 @@ def _view_of_input(o: Tensor, inputs: Sequence[Any], tangents: list) -> Tensor |
     base = o._base
     for t, tan in zip(inputs, tangents, strict=True):
         if tan is not None and (t is base or t._base is base):
-            if tan._rg and not tan._fw_only and STATE.enabled:
+            if tan._rg and not tan._fw_only and STATE.grad:
                 return None
             return view_tangent(o, t, tan)
     return None
@@ -765,11 +764,11 @@ def function_jvp(cls: Any, node: Any, args: tuple, outputs: Any) -> None:
             tangents.append(t)
         else:
             tangents.append(None)
-    ACTIVE[0] = False
+    prev = switch(STATE.grad, False)
     try:
         result = cls.jvp(_JvpCtx(node), *tangents)
     finally:
-        ACTIVE[0] = True
+        switch(*prev)
     outs = outputs if isinstance(outputs, tuple) else (outputs,)
     result = result if isinstance(result, tuple) else (result,)
     if len(result) != len(outs):

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._tensor import Tensor, from_array, zeros_of
 from . import forward_ad
-from .grad_mode import STATE, no_grad
+from .grad_mode import STATE, no_grad, switch
 from .graph import _RELEASED, FREED, Node, SavedOutput, grad_edge
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable", "BackwardCFunction", "InplaceFunction"]
@@ -163,17 +163,21 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
             args = bound.args if uses_setup else bound.args[1:]
             kwargs = bound.kwargs
         node = cls._backward_cls()
-        differentiable = STATE.enabled and any(isinstance(a, Tensor) and a._rg and not a._fw_only for a in args)
+        differentiable = STATE.grad and any(isinstance(a, Tensor) and a._rg and not a._fw_only for a in args)
         node._arg_is_tensor = tuple(isinstance(a, Tensor) for a in args)
         node.needs_input_grad = tuple(differentiable and isinstance(a, Tensor) and a._rg and not a._fw_only
                                       for a in args)
-        with no_grad():
+        fw = forward_ad.ACTIVE[0]
+        prev = switch(False, False)   # forward runs under no_grad, and sees no tangents (its jvp gives them)
+        try:
             if uses_setup:
                 outputs = cls.forward(*args, **kwargs)
                 cls.setup_context(node, args, outputs)
             else:
                 outputs = cls.forward(node, *args, **kwargs)
-        if forward_ad.ACTIVE[0]:
+        finally:
+            switch(*prev)
+        if fw:
             dual = any(isinstance(a, Tensor) and forward_ad.tangent_of(a) is not None for a in args)
             wrapped = _wrap_outputs(node, args, outputs, differentiable)
             if dual:
@@ -269,7 +273,7 @@ def once_differentiable(fn: Callable) -> Callable:
     def wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
         with no_grad():
             outputs = fn(ctx, *args, **kwargs)
-        if not STATE.enabled or not any(isinstance(a, Tensor) and a._rg for a in args):
+        if not STATE.grad or not any(isinstance(a, Tensor) and a._rg for a in args):
             return outputs
         single = not isinstance(outputs, tuple)
         outs = tuple(o.detach() if isinstance(o, Tensor) else o for o in ((outputs,) if single else outputs))

@@ -103,7 +103,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
                                "single Tensor with a single element.")
         else:
             vs = None
-    with set_grad_enabled(create_graph or STATE.enabled):
+    with set_grad_enabled(create_graph or STATE.grad):
         res = _fill(_grad(outs, ins, vs, create_graph), ins, strict, _INDEPENDENT)
     return _post(_unpack(outs, is_out_tuple), create_graph), _post(_unpack(res, is_in_tuple), create_graph)
 

@@ -19,19 +19,39 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _GradState(threading.local):
-    """Per-thread switches: whether ops are recorded, and whether inference mode is on."""
+    """Per-thread switches. ``grad``: the user's grad mode (whether ops build the backward graph);
+    ``inference``: inference mode; ``enabled``: whether ops have anything to record, i.e. grad mode is on or
+    a forward-AD level is active (outside inference mode), so that op sites test one flag and tangents flow
+    under ``no_grad`` as in torch (forward AD does not depend on grad mode). Kept by :func:`sync`."""
 
+    grad: bool = True
     enabled: bool = True
     inference: bool = False
 
 
 STATE = _GradState()
 _tensor.GRAD_STATE = STATE   # tensors read the inference flag from here (no import cycle)
+DUAL = [False]   # a forward-AD level is active (and not suspended while a tangent is computed)
+
+
+def sync() -> None:
+    """Derive ``STATE.enabled`` after a change of grad mode, inference mode or forward-AD activity."""
+    STATE.enabled = STATE.grad or (DUAL[0] and not STATE.inference)
+
+
+def switch(grad: bool, dual: bool) -> tuple[bool, bool]:
+    """Set grad mode and forward-AD activity at once (internal: tangent computations, the engine); returns
+    the previous pair, for ``switch(*prev)``."""
+    prev = STATE.grad, DUAL[0]
+    STATE.grad = grad
+    DUAL[0] = dual
+    STATE.enabled = grad or (dual and not STATE.inference)
+    return prev
 
 
 def is_grad_enabled() -> bool:
     """Whether operations are currently recorded for autograd."""
-    return STATE.enabled
+    return STATE.grad
 
 
 def is_inference_mode_enabled() -> bool:
@@ -46,11 +66,13 @@ class _Mode:
         raise NotImplementedError
 
     def __enter__(self) -> None:
-        self.__dict__.setdefault("_saved", []).append((STATE.enabled, STATE.inference))
-        STATE.enabled, STATE.inference = self._target()
+        self.__dict__.setdefault("_saved", []).append((STATE.grad, STATE.inference))
+        STATE.grad, STATE.inference = self._target()
+        sync()
 
     def __exit__(self, *exc: object) -> None:
-        STATE.enabled, STATE.inference = self._saved.pop()
+        STATE.grad, STATE.inference = self._saved.pop()
+        sync()
 
     def clone(self) -> _Mode:
         """A fresh manager entering the same state (one per decorated call, so calls can nest)."""
@@ -132,17 +154,20 @@ class set_grad_enabled(_Mode):
     or decorator (then the previous mode comes back)."""
 
     def __init__(self, mode: bool) -> None:
-        self.prev = STATE.enabled
+        self.prev = STATE.grad
         self.mode = bool(mode)
-        STATE.enabled = self.mode
+        STATE.grad = self.mode
+        sync()
 
     def __call__(self, func: F) -> F:
-        STATE.enabled = self.prev   # as a decorator it only applies to the calls
+        STATE.grad = self.prev   # as a decorator it only applies to the calls
+        sync()
         return super().__call__(func)
 
     def __enter__(self) -> None:
         self.__dict__.setdefault("_saved", []).append((self.prev, STATE.inference))
-        STATE.enabled = self.mode
+        STATE.grad = self.mode
+        sync()
 
     def _target(self) -> tuple[bool, bool]:
         return self.mode, STATE.inference

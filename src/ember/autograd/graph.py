@@ -30,7 +30,7 @@ from .._tensor import _INFERENCE, SAME_DTYPE, Tensor, from_array, zeros_of
 from ._saved_hooks import ACTIVE as _HOOKS_ACTIVE
 from ._saved_hooks import PACKED, Packed, current_hooks, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
 from .forward_ad import _DUALS
-from .grad_mode import STATE
+from .grad_mode import STATE, sync
 
 __all__ = ["Node", "AccumulateGrad", "SavedOutput", "RemovableHandle", "run_backward", "grad_edge",
            "grad_accumulator", "accumulate_into_leaf", "retain_grad", "move_retain_grad",
@@ -431,6 +431,19 @@ _SCALAR_OVERLOADS = frozenset(("PowBackward0", "PowBackward2", "LerpBackward0", 
                                "SpecialZetaBackward2"))
 
 
+class CppFunction(Node):
+    """A node torch writes in C++ with no class of its own (``name()`` says which): the identity that
+    ``forward_ad.unpack_dual`` puts between a tensor with history and its primal."""
+
+    __slots__ = ()
+
+    def name(self) -> str:
+        return "torch::autograd::Identity"
+
+    def backward(self, g: Any) -> tuple:
+        return (g,)
+
+
 class AccumulateGrad(Node):
     """The sink node of a leaf tensor: adds incoming gradients into ``variable.grad``."""
 
@@ -447,7 +460,7 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"
 
     def backward(self, grad: Any) -> tuple:
-        accumulate_into_leaf(self.variable, cast_to_grad_dtype(self.variable, grad), STATE.enabled)
+        accumulate_into_leaf(self.variable, cast_to_grad_dtype(self.variable, grad), STATE.grad)
         return ()
 
 
@@ -745,8 +758,9 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     # torch's ready queue: the most recently created node first, leaves' AccumulateGrad before anything
     ready = [(-n._seq, n) for n in roots if n not in deps]
     heapq.heapify(ready)
-    prev = STATE.enabled
-    STATE.enabled = create_graph
+    prev = STATE.grad
+    STATE.grad = create_graph
+    sync()   # a forward-AD level stays active: the gradients carry tangents (forward over reverse)
     callbacks = _FINAL_CALLBACKS.stack
     callbacks.append([])
     _FINAL_CALLBACKS.tasks.append((next(_TASK_IDS), deps, set(roots), run))
@@ -816,7 +830,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
     finally:
         callbacks.pop()
         _FINAL_CALLBACKS.tasks.pop()
-        STATE.enabled = prev
+        STATE.grad = prev
+        sync()
     if not allow_unused:
         for i, r in enumerate(results):
             if r is None:

@@ -89,7 +89,8 @@ def _record_dual(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[An
     """:func:`record`'s part while a forward-AD level is active: the outputs get their tangents. Returns
     whether some input really requires grad (then record links ``node`` as usual: dual tensors that only carry
     a tangent get no edge); if not, the outputs get no grad_fn and ``node`` only serves the tangents."""
-    real = any(_isinstance(t, Tensor) and t._rg and not t._fw_only for t in inputs)
+    grad = STATE.grad
+    real = grad and any(_isinstance(t, Tensor) and t._rg and not t._fw_only for t in inputs)
     if not real:
         node._next = [None] * len(inputs)
         node._meta = [(t._data.shape, t._dtype) if _isinstance(t, Tensor) else None for t in inputs]
@@ -97,7 +98,24 @@ def _record_dual(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[An
             node._n_outputs = len(out)
             node._out_meta = tuple((o._data.shape, o._dtype, o._device) for o in out)
     _fw.record_dual(out, node, inputs, real)
+    if not grad:
+        _no_grad_views(out, inputs)
     return real
+
+
+def _no_grad_views(out: Tensor | Sequence[Tensor], inputs: Sequence[Any]) -> None:
+    """Under no_grad (with a level active, so the op recorded its tangents): a view of a tensor that requires
+    grad still requires grad, as a leaf that in-place ops refuse (what views do under no_grad anyway)."""
+    for o in (out,) if _isinstance(out, Tensor) else out:
+        if o is None or o._base is None:
+            continue
+        for t in inputs:
+            if (_isinstance(t, Tensor) and t._rg and not t._fw_only and (t is o._base or t._base is o._base)
+                    and (o._dtype.is_floating_point or o._dtype.is_complex)):
+                o._rg = True
+                o._no_grad_view = True
+                o.__dict__.pop("_fw_only", None)
+                break
 
 
 _UNIMPLEMENTED: dict[tuple[str, str], type[Node]] = {}
@@ -247,11 +265,13 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
     if not _isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
     if STATE.enabled and (out._rg or result._rg):
-        if (out._fw_only or not out._rg) and (result._fw_only or not result._rg):   # dual tensors, no history
+        history = (out._rg and not out._fw_only) or (result._rg and not result._fw_only)
+        if history and STATE.grad:
+            raise RuntimeError(f"{op or _op_name(result)}(): functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires grad.")
+        if out._fw_only or result._fw_only:   # dual tensors
             raise NotImplementedError(f"Trying to use forward AD with {op or _op_name(result)}_out that does not "
                                       "support it because it is an out= function")
-        raise RuntimeError(f"{op or _op_name(result)}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
     if not D.can_cast(result._dtype, out._dtype):
         raise _cast_error(result._dtype, out._dtype)
     if out._data.shape != result._data.shape:
@@ -277,7 +297,7 @@ def check_inplace(t: Tensor) -> None:
     tensors outside inference mode."""
     if _FW[0]:
         _fw.flush()   # pending tangents first: they depend on the values about to change
-    if STATE.enabled:
+    if STATE.grad:
         if t._no_grad_view:
             raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "

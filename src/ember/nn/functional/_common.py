@@ -71,7 +71,7 @@ def needs_grad(*tensors: Any) -> bool:
 
 def not_differentiable(fn: str, **args: Tensor | None) -> None:
     """torch's error for a tensor argument that requires grad where the op has no derivative for it."""
-    if STATE.enabled:
+    if STATE.grad:
         for name, t in args.items():
             if t is not None and t.requires_grad:
                 raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
