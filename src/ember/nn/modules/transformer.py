@@ -37,7 +37,7 @@ class NonDynamicallyQuantizableLinear(Linear):
 
 
 def _no_grad_needed(*tensors: Tensor | None) -> bool:
-    return not STATE.enabled or not any(t is not None and t.requires_grad for t in tensors)
+    return not STATE.grad or not any(t is not None and t.requires_grad for t in tensors)
 
 
 def _nan_fully_masked(out: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None,
@@ -493,7 +493,7 @@ class TransformerEncoder(Module):
         params = (attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias,
                   first.norm1.weight, first.norm1.bias, first.norm2.weight, first.norm2.bias,
                   first.linear1.weight, first.linear1.bias, first.linear2.weight, first.linear2.bias)
-        if STATE.enabled and (src.requires_grad or any(p is not None and p.requires_grad for p in params)):
+        if STATE.grad and (src.requires_grad or any(p is not None and p.requires_grad for p in params)):
             return None
         keep = padding == 0
         lengths = keep.sum(1)
