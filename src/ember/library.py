@@ -298,7 +298,7 @@ class OperatorDef:
             pos, kw = self._call_kwargs(values)
             return self._composite(*pos, **kw)
         kernel = self._kernel_for(device_type)
-        if STATE.enabled and any(t.requires_grad for t in tensors):
+        if STATE.grad and any(t.requires_grad for t in tensors):
             result = self._autograd_call(kernel, values)
         elif not self._below_autograd:
             pos, kw = self._call_kwargs(values)
