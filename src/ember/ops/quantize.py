@@ -76,7 +76,7 @@ def _check_range(quant_min: int, quant_max: int) -> None:
 
 def _no_grad_for(fn: str, **args: Tensor) -> None:
     """torch's error for a qparam tensor that requires grad where the op has no derivative for it."""
-    if STATE.enabled:
+    if STATE.grad:
         for name, t in args.items():
             if isinstance(t, Tensor) and t._rg:
                 raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
