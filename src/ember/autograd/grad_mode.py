@@ -59,6 +59,16 @@ def is_inference_mode_enabled() -> bool:
     return STATE.inference
 
 
+def _push(mode: _Mode, state: tuple[bool, bool]) -> None:
+    """Remember the state a manager entered from (a stack: one manager may be entered again while inside)."""
+    d = mode.__dict__
+    saved = d.get("_saved")
+    if saved is None:
+        d["_saved"] = [state]
+    else:
+        saved.append(state)
+
+
 class _Mode:
     """Base of the grad-mode context managers; subclasses say which (grad, inference) state to enter."""
 
@@ -66,13 +76,15 @@ class _Mode:
         raise NotImplementedError
 
     def __enter__(self) -> None:
-        self.__dict__.setdefault("_saved", []).append((STATE.grad, STATE.inference))
-        STATE.grad, STATE.inference = self._target()
-        sync()
+        st = STATE
+        _push(self, (st.grad, st.inference))
+        st.grad, st.inference = grad, inference = self._target()
+        st.enabled = grad or (DUAL[0] and not inference)   # sync(), inline: no_grad blocks are frequent
 
     def __exit__(self, *exc: object) -> None:
-        STATE.grad, STATE.inference = self._saved.pop()
-        sync()
+        st = STATE
+        st.grad, st.inference = grad, inference = self._saved.pop()
+        st.enabled = grad or (DUAL[0] and not inference)
 
     def clone(self) -> _Mode:
         """A fresh manager entering the same state (one per decorated call, so calls can nest)."""
@@ -137,6 +149,13 @@ class _Decorator(_Mode):
 
 class no_grad(_Decorator):
     """Disable gradient recording (results have ``requires_grad=False``)."""
+
+    def __enter__(self) -> None:   # the common block, without the generic path's calls
+        st = STATE
+        inference = st.inference
+        _push(self, (st.grad, inference))
+        st.grad = False
+        st.enabled = DUAL[0] and not inference
 
     def _target(self) -> tuple[bool, bool]:
         return False, STATE.inference
