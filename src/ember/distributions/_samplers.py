@@ -733,11 +733,6 @@ class _PoissonConstants(NamedTuple):
 _INT64_MIN = -(2**63)
 
 
-def _floor_i64(x: float) -> int:
-    """``(int64_t)std::floor(x)`` on x86: out of range (or NaN) gives ``INT64_MIN``."""
-    return math.floor(x) if -(2.0**63) <= x < 2.0**63 else _INT64_MIN
-
-
 def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
     """torch's ``sample_poisson`` per rate, in order: Knuth's product of uniforms below 10, PTRS from 10
     (pairs (u - 1/2, v) until one is accepted).  Rates of 0 draw nothing."""
@@ -750,7 +745,7 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
     uniform = s.uniform
     lgamma_fn = _libm_fn("lgamma", "c_double")
     lgammas: dict[int, float] = {}
-    log, floor_i64 = math.log, _floor_i64
+    log, floor = math.log, math.floor
     draws = []
     columns = (v.tolist() for v in (rates, exp_neg, *k0[1:]))
     for lam, enlam, loglam, a, b, log_invalpha, vr in zip(*columns, strict=True):
@@ -762,13 +757,15 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
                 prod *= uniform()
             draws.append(k)
             continue
+        a2 = 2 * a
         while True:
             u = uniform() - 0.5
             v = uniform()
             us = 0.5 - abs(u)
             if us == 0:   # k = (int64_t)-inf < 0: rejected
                 continue
-            k = floor_i64((2 * a / us + b) * u + lam + 0.43)
+            t = (a2 / us + b) * u + lam + 0.43
+            k = floor(t) if -(2.0**63) <= t < 2.0**63 else _INT64_MIN   # (int64_t)std::floor on x86
             if us >= 0.07 and v <= vr:
                 break
             if k < 0 or (us < 0.013 and v > us):
@@ -776,7 +773,7 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
             lg = lgammas.get(k)
             if lg is None:
                 lg = lgammas[k] = lgamma_fn(k + 1.0)
-            if (_log(v) + log_invalpha - log(a / (us * us) + b)) <= -lam + k * loglam - lg:
+            if (log(v) if v > 0 else -math.inf) + log_invalpha - log(a / (us * us) + b) <= -lam + k * loglam - lg:
                 break
         draws.append(k)
     out[live] = draws
