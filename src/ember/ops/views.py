@@ -45,7 +45,7 @@ def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any
     t._vc = src._vc
     if src._multi_output_view:
         t._multi_output_view = True
-    if cls is not None and src._rg:
+    if cls is not None and src._rg and (STATE.enabled or not src._fw_only):   # inference mode: no tangent
         if STATE.enabled:
             n = cls()
             if attrs:
