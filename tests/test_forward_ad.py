@@ -430,6 +430,8 @@ def _grad_modes(lib: Any) -> list:
             see(d.pow(3))
         with lib.inference_mode():   # no forward AD in inference mode
             see(d * 3)
+            see(d[1:])
+            see(d)
             see(fw.make_dual(lib.ones(2), lib.ones(2)))
         see(fw.unpack_dual(d * w).primal)   # torch's Identity node
         xr = lib.tensor([1.0, 2.0], requires_grad=True)

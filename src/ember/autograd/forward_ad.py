@@ -166,6 +166,8 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
         level = _LEVEL[0]
     if level < 0:
         return UnpackedDualTensor(tensor, None)
+    if STATE.inference:   # no forward AD in inference mode
+        return UnpackedDualTensor(_alias(tensor), None)
     t = tangent_of(tensor)
     if t is not None:
         _check_level(level, "_fw_primal")
