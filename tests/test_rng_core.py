@@ -124,6 +124,15 @@ def test_uniform(seed, np_dt, t_dt):
         assert same_state(g, tg)
 
 
+def test_uniform_spans_chunks():
+    g, tg = pair(8)
+    n = 2 * R._FILL_CHUNK + 5
+    for np_dt, t_dt, lo, hi in ((np.float32, torch.float32, -0.5, 0.5), (np.float32, torch.float32, -3.0, 7.3),
+                                (np.float16, torch.float16, 0.0, 1.0), (np.float64, torch.float64, -1.0, 2.0)):
+        assert same(R.uniform(g, n, np_dt, lo, hi), torch.empty(n, dtype=t_dt).uniform_(lo, hi, generator=tg))
+    assert same_state(g, tg)
+
+
 def test_uniform_affine_exactness_test():
     """Where the test promises an exact float64 ``k * step + offset`` for all 24-bit k, the k that set the
     extreme bits are exact (it may be conservative, never wrong); both answers occur."""

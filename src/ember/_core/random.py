@@ -431,11 +431,13 @@ def _fmt(x: float) -> str:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: float = 1.0,
+            out: np.ndarray | None = None) -> np.ndarray:
     """``uniform_(low, high)``: ``x*(high-low) + low`` fused, in float64 for double, else in float32.
 
     float32/16/bf16 take one word per element (24-bit ``x``), float64 two (53-bit ``x``); a result that
-    rounds to ``high`` in the output dtype is replaced by ``low``.
+    rounds to ``high`` in the output dtype is replaced by ``low``.  Computed in cache-sized chunks, into
+    ``out`` (a flat array of ``n`` elements of ``dtype``) when given.
     """
     dt = _float_dtype(dtype, "uniform")
     low, high = float(low), float(high)
@@ -452,22 +454,33 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
             f"uniform_ expects to-from <= std::numeric_limits<{_TORCH_NAMES[dt]}>::max(), but found "
             f"to={_fmt(high)} and from={_fmt(low)} which result in to-from to exceed the limit"
         )
-    if dt == _F64:
-        r = _fma64(_u53(gen, n), high - low, low)
-    else:
-        lo32, hi32 = np.float32(low), np.float32(high)
-        width, offset = float(hi32 - lo32), float(lo32)
-        if _sum_is_exact(width * 2.0**-24, 24, offset):
-            r = (gen._words(n) & np.uint64(0xFFFFFF)).astype(np.float64)
-            r *= width * 2.0**-24
-            r += offset
-            r = r.astype(np.float32)   # the fused result: the float64 sum above is exact, one rounding here
-        else:
-            r = _fma32(_u24(gen, n), width, offset)
-    out = r.astype(dt, copy=False)
+    out = np.empty(n, dt) if out is None else out
     lo_t, hi_t = _from_f64(np.array([low, high]), dt)
-    out[out == hi_t] = lo_t
+    lo32, hi32 = np.float32(low), np.float32(high)
+    width, offset = float(hi32 - lo32), float(lo32)
+    exact = dt != _F64 and _sum_is_exact(width * 2.0**-24, 24, offset)
+    wide = np.empty(min(n, _FILL_CHUNK))
+    narrow = np.empty(min(n, _FILL_CHUNK), np.float32) if dt in (_F16, _BF16) else None
+    for start in range(0, n, _FILL_CHUNK):
+        part = out[start:start + _FILL_CHUNK]
+        m = part.size
+        if dt == _F64:
+            part[...] = _fma64(_u53(gen, m), high - low, low)
+        elif exact:   # the float64 sum is exact, so rounding it once to float32 gives the fused result
+            w = gen._words(m)
+            np.bitwise_and(w, np.uint64(0xFFFFFF), out=w)
+            np.multiply(w, width * 2.0**-24, out=wide[:m])
+            np.add(wide[:m], offset, out=part if narrow is None else narrow[:m], casting="unsafe")
+        else:
+            r = _fma32(_u24(gen, m), width, offset)
+            (part if narrow is None else narrow[:m])[...] = r
+        if narrow is not None:
+            part[...] = narrow[:m]
+        np.putmask(part, part == hi_t, lo_t)
     return out
+
+
+_FILL_CHUNK = 1 << 15   # elements per chunk of the uniform fills (their float64 temporaries stay in cache)
 
 
 def randint(gen: Generator, n: int, low: int, high: int | None, dtype: DTypeLike = np.int64) -> np.ndarray:

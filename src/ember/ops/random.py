@@ -134,17 +134,21 @@ def _fill_on_gpu(t: Tensor, generator: Generator | None, fill: Callable, *params
     return t
 
 
-def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray]) -> Tensor:
-    """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order."""
+def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np.ndarray], Any] | None = None
+          ) -> Tensor:
+    """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order (``into(flat)`` writes
+    them straight into a contiguous tensor's memory instead, when given)."""
     check_inplace(t)
     host = t._data if t._device is CPU else np.empty(t._data.shape, t._dtype.np)
     contiguous = host.flags.c_contiguous
-    values = draw(host.size, contiguous)
-    if contiguous:
-        host.reshape(-1)[...] = values
-    elif (dense := _memory_layout(host)) is not None:   # a permuted dense tensor: its memory is C-ordered
-        dense.reshape(-1)[...] = values
+    # a permuted dense tensor's memory is C-ordered too
+    dense = host if contiguous else _memory_layout(host)
+    if dense is not None and into is not None:
+        into(dense.reshape(-1))
+    elif dense is not None:
+        dense.reshape(-1)[...] = draw(host.size, contiguous)
     else:
+        values = draw(host.size, contiguous)
         flat = np.empty(host.size, values.dtype)
         flat[_memory_order(host)] = values
         host[...] = flat.reshape(host.shape)
@@ -197,7 +201,8 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
     if self._device is not CPU:
         return _fill_on_gpu(self, generator, _philox.fill_uniform, from_, to)
-    return _fill(self, lambda n, c: R.uniform(_gen(generator), n, dt, from_, to))
+    return _fill(self, lambda n, c: R.uniform(_gen(generator), n, dt, from_, to),
+                 lambda flat: R.uniform(_gen(generator), flat.size, dt, from_, to, out=flat))
 
 
 def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
