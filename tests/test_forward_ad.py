@@ -367,20 +367,21 @@ def test_gradcheck_forward_ad() -> None:
 
 
 def _saved_plain_modified(lib: Any) -> list:
-    """A plain tensor an op saved, modified in place (an op that records nothing) before the tangent is read."""
+    """A plain tensor an op saved, modified in place (by an op that records nothing) before the tangent is read."""
     fw = lib.autograd.forward_ad
+    writes = (lambda c: c.add_(1), lambda c: c.mul_(2), lambda c: c.__setitem__(0, 7.0), lambda c: c.zero_(),
+              lambda c: lib.add(c, 1, out=c), lambda c: c.copy_(lib.ones(2)))
     seen = []
     with fw.dual_level():
         for mode in (lib.enable_grad, lib.no_grad):
             with mode():
-                x = fw.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([1.0, 3.0]))
-                c = lib.tensor([2.0, 5.0])
-                y = x * c
-                z = (x * c).exp()
-                c.add_(1)
-                c.mul_(2)
-                c[0] = 7.0
-                seen += [fw.unpack_dual(y).tangent.tolist(), fw.unpack_dual(z).tangent.tolist()]
+                for write in writes:
+                    x = fw.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([1.0, 3.0]))
+                    c = lib.tensor([2.0, 5.0])
+                    y = x * c
+                    z = (x * c).exp()
+                    write(c)
+                    seen += [fw.unpack_dual(y).tangent.tolist(), fw.unpack_dual(z).tangent.tolist()]
     return seen
 
 

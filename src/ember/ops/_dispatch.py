@@ -274,6 +274,8 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
                                       "support it because it is an out= function")
     if not D.can_cast(result._dtype, out._dtype):
         raise _cast_error(result._dtype, out._dtype)
+    if _FW[0]:
+        _fw.flush()   # pending tangents may depend on out's values
     if out._data.shape != result._data.shape:
         out._data = xp_of(out._device).empty(result._data.shape, out._dtype.np)
         out._base = None
