@@ -86,6 +86,22 @@ def test_layer_norm_offset_rows_float32_within_torch_error() -> None:
         assert np.abs(got - ref).max() <= 2 * np.abs(tor - ref).max() + 1e-6
 
 
+def test_layer_norm_backward_centred_and_uncentred_blocks_float32() -> None:
+    """Blocks of rows with a moderate offset (mean 5 std: centred before the backward's sums) and blocks near
+    zero mean (torch's uncentred formula): all gradients as close to the float64 values as torch's."""
+    a = RNG.standard_normal((1100, 128)).astype(np.float32)
+    a[:600] = a[:600] * 0.5 + 2.5
+    w, b = RNG.standard_normal(128).astype(np.float32), RNG.standard_normal(128).astype(np.float32)
+    c = RNG.standard_normal(a.shape).astype(np.float32)
+    out = {}
+    for name, L, dt in (("ember", ember, np.float32), ("torch", torch, np.float32), ("ref", torch, np.float64)):
+        x, wt, bt = (L.tensor(v.astype(dt), requires_grad=True) for v in (a, w, b))
+        L.nn.functional.layer_norm(x, (128,), wt, bt).backward(L.tensor(c.astype(dt)))
+        out[name] = [np.asarray(v.grad.numpy(), np.float64) for v in (x, wt, bt)]
+    for got, tor, ref in zip(out["ember"], out["torch"], out["ref"], strict=True):
+        assert np.abs(got - ref).max() <= 2 * np.abs(tor - ref).max() + 1e-6
+
+
 def test_layer_norm_gradcheck_and_gradgradcheck() -> None:
     x = ember.tensor(RNG.standard_normal((4, 3, 6)), requires_grad=True)
     w = ember.tensor(RNG.standard_normal((3, 6)), requires_grad=True)
