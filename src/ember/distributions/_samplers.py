@@ -90,11 +90,6 @@ def _log_like(xp: Any, v: Any) -> Any:
     return np.fromiter(map(_libm_fn("logf"), v.ravel().tolist()), np.float32, count=v.size).reshape(v.shape)
 
 
-def _log(x: float) -> float:
-    """glibc ``log`` with ``log(0) == -inf``."""
-    return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
-
-
 class _Stream:
     """The 53-bit uniforms torch's scalar samplers draw from one generator.
 
@@ -203,70 +198,93 @@ def _binomials(count: np.ndarray, prob: np.ndarray, s: _Stream) -> np.ndarray:
         tails_m = _stirling_tails(np.where(kind == 3, m, 0.0))
         tails_nm = _stirling_tails(np.where(kind == 3, cnt64 - m, 0.0))
         cnt1 = (n + n.dtype.type(1)).astype(np.float64)   # in the input's precision, as torch
-    log1p_q = _libm_fn("log1pf") if is_f32 else math.log1p
     log, ceil, floor, isfinite = math.log, math.ceil, math.floor, math.isfinite
     tail, c12, c360, c1260 = _TAIL, 1.0 / 12, 1.0 / 360, 1.0 / 1260
     uniform = s.uniform
-    out = [0.0] * n.size
-    rows = zip(*(v.tolist() for v in (kind, n, q, a, b, c, v_r, r, alpha, nm1, head, tails_m, tails_nm, cnt1)),
-               strict=True)
-    for i, (kd, cnt, qi, ai, bi, ci, vri, ri, alphai, nm1i, headi, sm, snm, cnt1i) in enumerate(rows):
-        if kd < 3:
-            out[i] = (0.0, cnt, math.nan)[kd]
-            continue
+    # each sampled element's parameters, one iterator per method, taken in the elements' order
+    inv, btrs = kind == 4, kind == 3
+    logq = _log1pf(-q[inv]) if is_f32 else R._libm(math.log1p, -q[inv].astype(np.float64))
+    next_inversion = zip(n[inv].tolist(), logq.tolist(), strict=True).__next__
+    next_btrs = zip(*(v[btrs].tolist() for v in (n, a, b, c, v_r, r, alpha, nm1, head, tails_m, tails_nm, cnt1)),
+                    strict=True).__next__
+    draws = []
+    push = draws.append
+    for kd in kind[kind >= 3].tolist():
         if kd == 4:   # inversion
-            logq = log1p_q(-qi)
+            cnt, lq = next_inversion()
             geom_sum, k = 0.0, 0.0
             while True:
                 u = uniform()
-                if u == 0.0 or logq == 0.0:   # log(u) / logq = +inf
+                if u == 0.0 or lq == 0.0:   # log(u) / logq = +inf
                     break
-                geom_sum += ceil(log(u) / logq)
+                geom_sum += ceil(log(u) / lq)
                 if geom_sum > cnt:
                     break
                 k += 1
-        else:
-            round_ints = is_f32 and cnt >= 2.0**24
-            while True:
-                u = uniform() - 0.5
-                v = uniform()
-                us = 0.5 - abs(u)
-                if us == 0.0:   # k = floor(-inf) < 0: rejected
-                    continue
-                t = (2 * ai / us + bi) * u + ci
-                if not isfinite(t):
-                    continue
-                k = float(floor(t))
-                if round_ints:   # float32 integers from 2**24 round (below, the float ops on them are exact)
-                    k = rs(k)
-                if k < 0 or k > cnt:
-                    continue
-                if us >= 0.07 and v <= vri:
-                    break
-                v = _log(v * alphai / (ai / (us * us) + bi))
-                if round_ints:
-                    cmk = rs(cnt - k)
-                    ck1, k1 = rs(cmk + 1), rs(k + 1)
-                else:
-                    cmk = cnt - k
-                    ck1, k1 = cmk + 1, k + 1
-                if k <= 9:
-                    sk = tail[int(k)]
-                else:
-                    sq = (k + 1) * (k + 1)
-                    sk = (c12 - (c360 - c1260 / sq) / sq) / (k + 1)
-                if cmk <= 9:
-                    scmk = tail[int(cmk)]
-                else:
-                    sq = (cmk + 1) * (cmk + 1)
-                    scmk = (c12 - (c360 - c1260 / sq) / sq) / (cmk + 1)
-                upper = headi + cnt1i * log(nm1i / ck1) + (k + 0.5) * log(ri * ck1 / k1) + sm + snm - sk - scmk
-                if v <= upper:
-                    break
-        out[i] = k
-    k = np.array(out, np.float64)
+            push(k)
+            continue
+        cnt, ai, bi, ci, vri, ri, alphai, nm1i, headi, sm, snm, cnt1i = next_btrs()
+        round_ints = is_f32 and cnt >= 2.0**24
+        a2 = 2 * ai
+        while True:
+            u = uniform() - 0.5
+            v = uniform()
+            us = 0.5 - abs(u)
+            if us == 0.0:   # k = floor(-inf) < 0: rejected
+                continue
+            t = (a2 / us + bi) * u + ci
+            if not isfinite(t):
+                continue
+            k = float(floor(t))
+            if round_ints:   # float32 integers from 2**24 round (below, the float ops on them are exact)
+                k = rs(k)
+            if k < 0 or k > cnt:
+                continue
+            if us >= 0.07 and v <= vri:
+                break
+            v = v * alphai / (ai / (us * us) + bi)
+            v = log(v) if v > 0.0 else -math.inf   # v >= 0
+            if round_ints:
+                cmk = rs(cnt - k)
+                ck1, k1 = rs(cmk + 1), rs(k + 1)
+            else:
+                cmk = cnt - k
+                ck1, k1 = cmk + 1, k + 1
+            if k <= 9:
+                sk = tail[int(k)]
+            else:
+                sq = (k + 1) * (k + 1)
+                sk = (c12 - (c360 - c1260 / sq) / sq) / (k + 1)
+            if cmk <= 9:
+                scmk = tail[int(cmk)]
+            else:
+                sq = (cmk + 1) * (cmk + 1)
+                scmk = (c12 - (c360 - c1260 / sq) / sq) / (cmk + 1)
+            upper = headi + cnt1i * log(nm1i / ck1) + (k + 0.5) * log(ri * ck1 / k1) + sm + snm - sk - scmk
+            if v <= upper:
+                break
+        push(k)
+    k = np.where(kind == 1, n.astype(np.float64), np.where(kind == 2, math.nan, 0.0))
+    k[kind >= 3] = draws
     # the larger tail's draw is count - k, in the input's precision
     return np.where(flip & (kind >= 3), (n - k.astype(n.dtype)).astype(np.float64), k)
+
+
+def _log1pf(x: np.ndarray) -> np.ndarray:
+    """glibc ``log1pf`` elementwise on a float32 array: NumPy's float32 ``log1p`` where it was found to return
+    the same bits (checked once on a sample), else one call per element."""
+    if _numpy_log1pf():
+        return np.log1p(x)
+    fn = _libm_fn("log1pf")
+    return np.fromiter(map(fn, x.tolist()), np.float32, count=x.size)
+
+
+@functools.cache
+def _numpy_log1pf() -> bool:
+    x = -np.random.Generator(np.random.PCG64(7)).random(8192).astype(np.float32)
+    x[:2048] *= np.float32(1e-6)   # small probabilities
+    fn = _libm_fn("log1pf")
+    return bool(np.array_equal(np.log1p(x), np.fromiter(map(fn, x.tolist()), np.float32, count=x.size)))
 
 
 def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 2.2) -> np.ndarray:
