@@ -757,24 +757,29 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
     out = np.zeros(lams.size, np.int64)
     live = np.flatnonzero(lams)
     rates = lams[live]
+    small = rates < 10
+    big = rates[~small]
     with np.errstate(all="ignore"):
-        k0 = _PoissonConstants.of(np.maximum(rates, 10.0))
-        exp_neg = R._libm(math.exp, -rates)
+        k0 = _PoissonConstants.of(big)
+        next_knuth = iter(R._libm(math.exp, -rates[small]).tolist()).__next__
+    next_ptrs = zip(*(v.tolist() for v in k0), strict=True).__next__
     uniform = s.uniform
     lgamma_fn = _libm_fn("lgamma", "c_double")
     lgammas: dict[int, float] = {}
     log, floor = math.log, math.floor
     draws = []
-    columns = (v.tolist() for v in (rates, exp_neg, *k0[1:]))
-    for lam, enlam, loglam, a, b, log_invalpha, vr in zip(*columns, strict=True):
-        if lam < 10:
+    push = draws.append
+    for knuth in small.tolist():
+        if knuth:
+            enlam = next_knuth()
             k = 0
             prod = uniform()
             while prod > enlam:
                 k += 1
                 prod *= uniform()
-            draws.append(k)
+            push(k)
             continue
+        lam, loglam, a, b, log_invalpha, vr = next_ptrs()
         a2 = 2 * a
         while True:
             u = uniform() - 0.5
@@ -793,7 +798,7 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
                 lg = lgammas[k] = lgamma_fn(k + 1.0)
             if (log(v) if v > 0 else -math.inf) + log_invalpha - log(a / (us * us) + b) <= -lam + k * loglam - lg:
                 break
-        draws.append(k)
+        push(k)
     out[live] = draws
     return out
 
