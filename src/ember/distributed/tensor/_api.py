@@ -166,9 +166,10 @@ class DTensor(Tensor):
         if placements is None:
             raise RuntimeError("placements is needed for redistribute!")
         placements = normalize_placements(placements, self.ndim, device_mesh)
-        for p in placements:
-            if isinstance(p, Partial) and p not in self.placements and False:
-                pass
+        for cur, new in zip(self.placements, placements, strict=True):
+            if isinstance(new, Partial) and cur != new and not isinstance(cur, Replicate):
+                raise RuntimeError(f"Can not redistribute from {cur} to {new}, redistributing to Partial is for "
+                                   "internal use only!")
         return _redistribute(self, placements, forward_dtype, backward_dtype)
 
     @staticmethod
@@ -453,8 +454,6 @@ def distribute_tensor(tensor: Tensor, device_mesh: DeviceMesh | None = None,
                 loc = shard_of(loc, device_mesh, k, p.dim, coord[k])
             elif isinstance(p, Partial):
                 loc = partition_value(loc, device_mesh, k, p.reduce_op)
-        if loc._data is tensor._data:
-            loc = _alias_plain(_wrap(loc, DTensorSpec(device_mesh, placements, (), ()), False))
     spec = DTensorSpec(device_mesh, placements, tensor.shape, tensor.stride())
     return _wrap(loc, spec, tensor.requires_grad)
 

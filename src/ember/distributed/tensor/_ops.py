@@ -126,7 +126,20 @@ _CLASS = {n: cls for cls, names in _POINTWISE.items() for n in names.split()}
 
 
 def _broadcast(shapes: Sequence[Sequence[int]]) -> tuple[int, ...]:
-    return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    """The broadcast of ``shapes`` (torch's DTensor error when they do not broadcast)."""
+    common: list[int] = []
+    for j, s in enumerate(shapes):
+        s = list(s)
+        if len(s) > len(common):
+            common = [1] * (len(s) - len(common)) + common
+        for k in range(1, len(s) + 1):
+            if common[-k] == 1:
+                common[-k] = s[-k]
+            elif s[-k] != 1 and s[-k] != common[-k]:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {s[-k]} at {-k}! Mismatching "
+                                   f"argument at index {j} had torch.Size({list(s)}); but expected shape should be "
+                                   f"broadcastable to {common}")
+    return tuple(common)
 
 
 def pointwise_strategies(shapes: Sequence[Sequence[int]], out: Sequence[int], cls: str, n_out: int = 1
