@@ -213,6 +213,7 @@ class DTensor(Tensor):
             node.spec = spec
             node.grad_placements = None if grad_placements is None else tuple(grad_placements)
             record(out, node, (local_tensor,))
+            out._local_rg = True
         return out
 
     # ---- autograd -----------------------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ class DTensor(Tensor):
     # ---- printing, copying ---------------------------------------------------------------------------------
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         loc = self._local_tensor
-        if self._rg and self._grad_fn is None:
+        if self._rg and (self._grad_fn is None or self.__dict__.get("_local_rg")):   # (as torch's local shows)
             loc = _alias_plain(self)
             loc._rg = True
         return f"DTensor(local_tensor={loc}, device_mesh={self.device_mesh}, placements={self.placements})"

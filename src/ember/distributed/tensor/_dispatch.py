@@ -21,14 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._tensor import Tensor, _new
+from ..._tensor import Tensor
 from ...autograd.grad_mode import STATE, no_grad
 from ...autograd.graph import Node
 from ...ops._dispatch import record
 from ...overrides import DisableTorchFunctionSubclass
 from ..device_mesh import DeviceMesh
-from ._api import DTensor, DTensorSpec, _alias_plain, _redistribute, _wrap, spec_for
-from ._redistribute import global_stride, grad_placements, partition_value, redistribute_local, shard_of
+from ._api import DTensor, _alias_plain, _redistribute, _wrap, spec_for
+from ._redistribute import grad_placements, redistribute_local
 from .placement_types import Partial, Placement, Replicate, Shard
 
 __all__ = ["dispatch", "Call", "Plan", "search", "RULES"]
@@ -80,29 +80,48 @@ RULES: dict[str, Callable[[Call], Plan | None]] = {}
 
 
 # ---------------------------------------------------------------------------------------------- the cost search
-_LATENCY, _HOP, _BANDWIDTH = 6.6, 0.6, 87.7   # torch's model: µs, µs per hop, GB/s (one host)
+_LATENCY = 6.6   # torch's model: base latency (µs); per hop and bandwidth (GB/s) within / between hosts below
 
 
-def _comm(bytes_gb: float, n: int, hops: int) -> float:
-    return _LATENCY + hops * _HOP + bytes_gb * hops / n / _BANDWIDTH * 1e6
+def _topology(mesh: DeviceMesh) -> list[tuple[int, float, float]]:
+    """Per mesh dimension: (ranks, latency per hop, bandwidth) as torch estimates them (a dimension whose ranks,
+    with the inner dimensions', outnumber a host's devices crosses hosts; a CPU host counts one device)."""
+    per_host = 1
+    if mesh.device_type == "cuda":
+        from ... import cuda
+        per_host = max(cuda.device_count(), 1)
+    out: list[tuple[int, float, float]] = []
+    total = 1
+    for k in reversed(range(mesh.ndim)):
+        n = mesh.size(k)
+        total *= n
+        out.append((n, 2.7, 87.7 * 0.22) if total > per_host else (n, 0.6, 87.7))
+    return out[::-1]
 
 
-def _transition(cur: Placement, new: Placement, n: int, bytes_gb: float) -> tuple[float, float]:
-    """torch's cost of one placement change on a mesh dimension of ``n`` ranks, and the bytes after it."""
+def _comm(bytes_gb: float, topo: tuple[int, float, float], hops: int) -> float:
+    n, hop, bandwidth = topo
+    return _LATENCY + hops * hop + bytes_gb * hops / n / bandwidth * 1e6
+
+
+def _transition(cur: Placement, new: Placement, topo: tuple[int, float, float], bytes_gb: float
+                ) -> tuple[float, float]:
+    """torch's cost of one placement change on a mesh dimension, and the bytes after it."""
+    n = topo[0]
     if cur == new:
         return 0.0, bytes_gb
     if isinstance(cur, Shard):
         if isinstance(new, Replicate):
             bytes_gb *= n
-            return _comm(bytes_gb, n, n - 1), bytes_gb
+            return _comm(bytes_gb, topo, n - 1), bytes_gb
         if isinstance(new, Shard):
-            return _comm(bytes_gb, n, n - 1) + 1.0, bytes_gb
+            return _comm(bytes_gb, topo, n - 1) + 1.0, bytes_gb
         return math.inf, bytes_gb
     if isinstance(cur, Partial):
         if isinstance(new, Replicate):
-            return _comm(bytes_gb, n, 2 * (n - 1)), bytes_gb
+            return _comm(bytes_gb, topo, 2 * (n - 1)), bytes_gb
         if isinstance(new, Shard):
-            return _comm(bytes_gb, n, n - 1), bytes_gb / n
+            return _comm(bytes_gb, topo, n - 1), bytes_gb / n
         return math.inf, bytes_gb
     if isinstance(new, Shard):
         return 0.0, bytes_gb / n
@@ -125,8 +144,9 @@ def redistribute_cost(mesh: DeviceMesh, cur: Sequence[Placement], new: Sequence[
     shards = math.prod(mesh.size(k) for k, p in enumerate(cur) if isinstance(p, Shard))
     nbytes = itemsize * math.prod(shape) / shards / 1024 ** 3
     cost = 0.0
+    topology = _topology(mesh)
     for k, (c, t) in enumerate(zip(cur, new, strict=True)):
-        step, nbytes = _transition(c, t, mesh.size(k), nbytes)
+        step, nbytes = _transition(c, t, topology[k], nbytes)
         cost += step
     return cost
 
@@ -202,7 +222,8 @@ class DTensorOpNode(Node):
 def _node_class(name: str) -> type:
     cls = _NODE_CLASSES.get(name)
     if cls is None:
-        cls = _NODE_CLASSES[name] = type(name, (DTensorOpNode,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+        cls = _NODE_CLASSES[name] = type(name, (DTensorOpNode,),
+                                         {"__slots__": (), "__module__": "torch.autograd.graph"})
     return cls
 
 
@@ -478,7 +499,8 @@ def _walk(args: tuple, kwargs: dict) -> list[Any]:
 
 def _is_inplace(name: str) -> bool:
     return (name.endswith("_") and not name.startswith("__")) or name == "__setitem__" or (
-        name.startswith("__i") and name.endswith("__") and name not in ("__index__", "__int__", "__invert__", "__iter__"))
+        name.startswith("__i") and name.endswith("__") and name not in ("__index__", "__int__", "__invert__",
+                                                                         "__iter__"))
 
 
 def replicate_fallback(call: Call) -> Any:

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import STATE, no_grad
-from ._api import DTensor, _alias_plain, _redistribute
+from ._api import DTensor, _alias_plain
 from ._dispatch import RULES, Call, Plan, search
 from ._redistribute import local_shape_and_offset, redistribute_local
 from .placement_types import Partial, Placement, Replicate, Shard
@@ -245,7 +245,7 @@ def _reduction(call: Call) -> Plan | None:
     pl = d.placements
     linear = kind in ("sum", "avg") or not _grad_mode(call)
     if kind == "avg":
-        for k, p in enumerate(pl):
+        for p in pl:
             if isinstance(p, Shard) and p.dim in dims:
                 splits = math.prod(call.mesh.size(j) for j, q in enumerate(pl) if q == p)
                 if d.shape[p.dim] % splits:

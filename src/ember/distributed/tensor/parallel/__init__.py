@@ -5,6 +5,7 @@ parallel styles (``ColwiseParallel``, ``RowwiseParallel``, ``SequenceParallel``,
 from __future__ import annotations
 
 from .api import parallelize_module
+from .loss import loss_parallel
 from .style import (
     ColwiseParallel,
     ParallelStyle,
@@ -16,4 +17,4 @@ from .style import (
 )
 
 __all__ = ["ColwiseParallel", "ParallelStyle", "PrepareModuleInput", "PrepareModuleInputOutput",
-           "PrepareModuleOutput", "RowwiseParallel", "SequenceParallel", "parallelize_module"]
+           "PrepareModuleOutput", "RowwiseParallel", "SequenceParallel", "parallelize_module", "loss_parallel"]

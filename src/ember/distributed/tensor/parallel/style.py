@@ -110,8 +110,8 @@ class RowwiseParallel(ParallelStyle):
         self.output_layouts = (output_layouts or Replicate(),)
         self.use_local_output = use_local_output
 
-    _prepare_input_fn = ColwiseParallel._prepare_input_fn
-    _prepare_output_fn = ColwiseParallel._prepare_output_fn
+    _prepare_input_fn = staticmethod(ColwiseParallel._prepare_input_fn)
+    _prepare_output_fn = staticmethod(ColwiseParallel._prepare_output_fn)
 
     def _partition_linear_fn(self, name: str, module: nn.Module, device_mesh: DeviceMesh) -> None:
         _shard_params(module, device_mesh, Shard(1), self.src_data_rank, ("weight",))
@@ -185,7 +185,8 @@ class PrepareModuleInput(ParallelStyle):
 
     def __init__(self, *, input_layouts: Any = None, desired_input_layouts: Any = None,
                  input_kwarg_layouts: dict[str, Placement] | None = None,
-                 desired_input_kwarg_layouts: dict[str, Placement] | None = None, use_local_output: bool = False) -> None:
+                 desired_input_kwarg_layouts: dict[str, Placement] | None = None,
+                 use_local_output: bool = False) -> None:
         self.input_layouts = _tuple(input_layouts)
         self.desired_input_layouts = _tuple(desired_input_layouts)
         self.use_local_output = use_local_output
