@@ -145,7 +145,7 @@ class DTensor(Tensor):
         DTensor with ``grad_placements`` (default: these placements, partial ones as replicas)."""
         if not (STATE.enabled and self._rg):
             return self._local_tensor
-        out = _alias_local(self)
+        out = _alias_plain(self)
         node = _ToTorchTensorBackward()
         node.spec = self._spec
         node.grad_placements = None if grad_placements is None else tuple(grad_placements)
@@ -275,11 +275,8 @@ class DTensorParameter(DTensor, nn.Parameter):
 
     __torch_function__ = DTensor.__torch_function__
 
-    def __new__(cls, data: DTensor | None = None, requires_grad: bool = True) -> DTensorParameter:
-        if not isinstance(data, DTensor):
-            raise TypeError("DTensorParameter wraps a DTensor")
-        p = _wrap(data._local_tensor, data._spec, requires_grad, cls)
-        return p
+    def __new__(cls, data: DTensor, requires_grad: bool = True) -> DTensorParameter:
+        return _wrap(data._local_tensor, data._spec, requires_grad, cls)
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         return DTensor.__repr__(self)
@@ -311,15 +308,11 @@ def _wrap(local: Tensor | Any, spec: DTensorSpec, requires_grad: bool, cls: type
 
 
 def _alias_plain(d: DTensor) -> Tensor:
+    """A plain tensor over ``d``'s local array (memory and version counter shared, no history)."""
     loc = _new(Tensor)
     loc._data, loc._dtype, loc._device, loc._vc = d._data, d._dtype, d._device, d._vc
     loc._base, loc._rg, loc._grad_fn, loc._output_nr = None, False, None, 0
     return loc
-
-
-def _alias_local(d: DTensor) -> Tensor:
-    """A plain view of ``d``'s local array (what ``to_local`` returns under autograd)."""
-    return _alias_plain(d)
 
 
 def spec_for(local: Tensor, mesh: DeviceMesh, placements: Sequence[Placement], shape: Sequence[int]) -> DTensorSpec:

@@ -461,7 +461,7 @@ def dispatch(func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
         if isinstance(plan, Plan):
             return execute(call, plan)
         if plan is not None:
-            return plan.run()   # the rule ran the call itself (in-place ops)
+            return plan.value   # the rule ran the call itself (in-place ops)
     if _is_inplace(name):
         return inplace_global(call)
     return replicate_fallback(call)
