@@ -434,18 +434,22 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
                 pb += gemm.matmul(ns, ones[: j - i], gk)
             if not (want_x or want_w):
                 continue
-            if bool(((mk * rk) ** 2 > _CANCEL).any()):   # centre, then the same formula with μ = 0
+            if ns is not np or bool(((mk * rk) ** 2 > _CANCEL).any()):   # centre (a GPU always: no host check)
                 centred = ns.empty((k, n), a.dtype) if centred is None else centred
-                xk = ns.subtract(xk, mk[:, None], out=centred[: j - i])
-                mk = ns.zeros_like(mk)
+                xk, mk = ns.subtract(xk, mk[:, None], out=centred[: j - i]), None
             pk = ns.multiply(gk, xk, out=tk)
             if want_w:
                 pw += gemm.matmul(ns, rk, pk)
-                pw -= gemm.matmul(ns, mk * rk, gk)
+                if mk is not None:
+                    pw -= gemm.matmul(ns, mk * rk, gk)
             if want_x:
-                s = gemm.matmul(ns, gk, wa)
-                beta = (s * mk - gemm.matmul(ns, pk, wa)) * (rk * rk * rk / max(n, 1))
-                gamma = -beta * mk - s * rk / max(n, 1)
+                s, d = gemm.matmul(ns, gk, wa), gemm.matmul(ns, pk, wa)   # Σ gh, Σ gh·x
+                if mk is not None:
+                    d -= s * mk
+                beta = d * (rk * rk * rk / -max(n, 1))
+                gamma = s * rk / -max(n, 1)
+                if mk is not None:
+                    gamma -= beta * mk
                 gxk = gx[i:j]
                 if wt is None:
                     ns.multiply(gk, rk[:, None], out=gxk)
