@@ -48,31 +48,6 @@ def mean_trailing(lib: Any) -> Callable[[], Any]:
     return step
 
 
-def norm_fwd_bwd(lib: Any, kind: str) -> Callable[[], Any]:
-    """A normalisation layer in training mode, forward and backward, on 2M elements: ``batch1d`` (BatchNorm1d,
-    8192 x 256 features), ``batch2d`` (BatchNorm2d) or ``group`` (GroupNorm, 32 groups) on 16 x 128 x 32 x 32,
-    ``rms`` (RMSNorm over the last dim of 64 x 128 x 256)."""
-    lib.manual_seed(0)
-    shape, norm = {
-        "batch1d": ((8192, 256), lambda: lib.nn.BatchNorm1d(256)),
-        "batch2d": ((16, 128, 32, 32), lambda: lib.nn.BatchNorm2d(128)),
-        "group": ((16, 128, 32, 32), lambda: lib.nn.GroupNorm(32, 128)),
-        "rms": (SHAPE, lambda: lib.nn.RMSNorm(SHAPE[-1])),
-    }[kind]
-    x = lib.randn(*shape, requires_grad=True)
-    layer = norm()
-    g = lib.randn(*shape)
-
-    def step() -> Any:
-        y = layer(x)
-        y.backward(g)
-        x.grad = None
-        for p in layer.parameters():
-            p.grad = None
-        return y
-    return step
-
-
 def softmax_fwd_bwd(lib: Any, log: bool = False) -> Callable[[], Any]:
     """softmax (or log_softmax) over the last dim, forward and backward (attention scores, token logits)."""
     lib.manual_seed(0)
@@ -108,10 +83,6 @@ WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "gelu tanh fwd+bwd 64x128x256": (lambda lib: gelu_fwd_bwd(lib, "tanh"), 1),
     "layer_norm fwd+bwd 64x128x256": (layer_norm_fwd_bwd, 1),
     "mean trailing 64x128x256": (mean_trailing, 1),
-    "batch_norm1d fwd+bwd 8192x256": (lambda lib: norm_fwd_bwd(lib, "batch1d"), 1),
-    "batch_norm2d fwd+bwd 16x128x32x32": (lambda lib: norm_fwd_bwd(lib, "batch2d"), 1),
-    "group_norm fwd+bwd 16x128x32x32": (lambda lib: norm_fwd_bwd(lib, "group"), 1),
-    "rms_norm fwd+bwd 64x128x256": (lambda lib: norm_fwd_bwd(lib, "rms"), 1),
     "softmax fwd+bwd 64x128x256": (softmax_fwd_bwd, 1),
     "log_softmax fwd+bwd 64x128x256": (lambda lib: softmax_fwd_bwd(lib, log=True), 1),
     "cross_entropy fwd+bwd 8192x512": (cross_entropy_fwd_bwd, 1),

@@ -1,4 +1,4 @@
-"""Intra-op threads for the elementwise passes of convolutions, layer/batch/group norm and gelu on the CPU.
+"""Intra-op threads for the elementwise passes of convolutions, layer_norm and gelu on the CPU.
 
 NumPy runs each ufunc on one core while torch's CPU kernels use ``torch.get_num_threads()`` threads; BLAS
 products are threaded already, the multiply-accumulate passes and copies around them are not. Those passes

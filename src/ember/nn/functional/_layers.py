@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._core import dtype as D
-from ..._core import gemm
 from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
@@ -398,66 +397,47 @@ def _row_dots(ns: object, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ns.einsum("ij,ij->i", a, b)
 
 
-_CANCEL = 8.0   # a block of rows with (mean/std)² above this is centred before the backward's row sums
-
-
 def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
-    """The same gradients by array math on an ``(M, N)`` view, from the forward's mean μ and 1/std r, a block
-    of rows at a time. torch's formula on uncentred ``x``: with ``gh = g·w``, per row ``s = Σ gh`` and
-    ``d = Σ gh·(x - μ)``, ``gx = r·gh + β·x - β·μ - s·r/N`` where ``β = -d·r³/N``; ``gw = Σ_rows r·g·x -
-    Σ_rows μ·r·g``, ``gb = Σ_rows g``. Every sum is a BLAS matrix-vector product; only the product ``g·x`` and
-    the three passes making ``gx`` touch whole blocks. A block with rows far from zero mean (where those
-    differences would cancel digits) is centred first."""
+    """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std, a block of
+    rows at a time. With ``xc = x - mean``, ``r = 1/std`` and ``gh = g·w``:
+    ``gx = r·(gh - mean(gh) - xc·r²·mean(gh·xc))``, ``gw = Σ_rows r·(g·xc)``, ``gb = Σ_rows g``."""
     ns = xp(x)
     m, n = node.mean.shape[0], node.n
     a = compute_array(x).reshape(m, n)
     g2 = compute_array(g).reshape(m, n)
     want_x, want_w, want_b = (e is not None for e in node._next)
-    wa = compute_array(w).reshape(-1) if w is not None else ns.ones(n, a.dtype)
+    wa = compute_array(w).reshape(-1) if w is not None else None
     gx = ns.empty((m, n), a.dtype) if want_x else None
     rows = _row_blocks(ns, m, n)
     k = min(rows.step, m)
-    wt = _tiled(ns, wa, k) if want_x and w is not None else None
-    ones = ns.ones(k, a.dtype) if want_b else None
-    mean, rstd = node.mean[:, 0], node.rstd[:, 0]
+    wt = _tiled(ns, wa, k) if want_x else None
     partial: dict[int, tuple] = {}   # per part of the rows (one per thread): its (gw, gb) sums
 
     def part(lo: int, hi: int) -> None:
-        tmp = ns.empty((k, n), a.dtype) if want_x or want_w else None
-        centred = None   # x - μ of a block that needs it
+        xc, tmp = ns.empty((k, n), a.dtype), ns.empty((k, n), a.dtype)
         pw = ns.zeros(n, a.dtype) if want_w else None
         pb = ns.zeros(n, a.dtype) if want_b else None
         for i in range(lo, hi, rows.step):
             j = min(i + rows.step, hi)
-            gk, xk, rk, mk, tk = g2[i:j], a[i:j], rstd[i:j], mean[i:j], (tmp[: j - i] if tmp is not None else None)
+            gk, rk, xk, tk = g2[i:j], node.rstd[i:j], xc[: j - i], tmp[: j - i]
+            ns.subtract(a[i:j], node.mean[i:j], out=xk)
             if want_b:
-                pb += gemm.matmul(ns, ones[: j - i], gk)
-            if not (want_x or want_w):
-                continue
-            if ns is not np or bool(((mk * rk) ** 2 > _CANCEL).any()):   # centre (a GPU always: no host check)
-                centred = ns.empty((k, n), a.dtype) if centred is None else centred
-                xk, mk = ns.subtract(xk, mk[:, None], out=centred[: j - i]), None
-            pk = ns.multiply(gk, xk, out=tk)
+                pb += ns.einsum("ij->j", gk)
             if want_w:
-                pw += gemm.matmul(ns, rk, pk)
-                if mk is not None:
-                    pw -= gemm.matmul(ns, mk * rk, gk)
+                ns.multiply(gk, xk, out=tk)
+                pw += ns.einsum("i,ij->j", rk[:, 0], tk)
             if want_x:
-                s, d = gemm.matmul(ns, gk, wa), gemm.matmul(ns, pk, wa)   # Σ gh, Σ gh·x
-                if mk is not None:
-                    d -= s * mk
-                beta = d * (rk * rk * rk / -max(n, 1))
-                gamma = s * rk / -max(n, 1)
-                if mk is not None:
-                    gamma -= beta * mk
-                gxk = gx[i:j]
-                if wt is None:
-                    ns.multiply(gk, rk[:, None], out=gxk)
-                else:
-                    ns.multiply(gk, wt[: j - i], out=gxk)
-                    gxk *= rk[:, None]
-                gxk += ns.multiply(xk, beta[:, None], out=pk)
-                gxk += gamma[:, None]
+                gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
+                s1 = ns.einsum("ij->i", gh)[:, None]
+                s2 = _row_dots(ns, gh, xk)[:, None]
+                s2 *= rk
+                s2 *= rk
+                s2 /= -max(n, 1)
+                s1 /= -max(n, 1)
+                gxk = ns.multiply(xk, s2, out=gx[i:j])       # r·(gh - s1/n - xc·r²·s2/n)
+                gxk += gh
+                gxk += s1
+                gxk *= rk
         partial[lo] = (pw, pb)
 
     split_rows(ns, m, n, part)

@@ -18,47 +18,24 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
-from ...ops._parallel import split_rows
-from ...ops.reduction import sum_array
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
-from ._layers import _row_blocks, pad
+from ._layers import pad
 
 __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
 
 
 # ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
-_SHORT = 16  # rows (L) shorter than this are summed another way: BLAS's per-row calls would dominate
-
-
 def _row_sum(ns: Any, a3: Any) -> Any:
-    """Sums over the last axis of an (N, C, L) array: (N, C), by BLAS (a matrix-vector product); a view
-    when L is 1."""
-    if a3.shape[2] == 1:
-        return a3[:, :, 0]
-    if a3.shape[2] < _SHORT and ns is np:
-        return ns.einsum("ncl->nc", a3)
+    """Sums over the last axis of an (N, C, L) array: (N, C), by BLAS (a matrix-vector product)."""
     return gemm.matmul(ns, a3, ns.ones(a3.shape[2], dtype=a3.dtype))
 
 
 def _row_dot(ns: Any, a3: Any, b3: Any) -> Any:
-    """Per-row dot products of two (N, C, L) arrays: (N, C), by ``einsum`` on the CPU (as fast as batched BLAS
-    for long rows, 2x faster for short ones), by batched BLAS on the GPU (where products also work inside a
-    CUDA graph capture)."""
-    if ns is not np:
+    """Per-row dot products of two (N, C, L) arrays: (N, C), by batched BLAS when rows are long (and always
+    on the GPU, where products also work inside a CUDA graph capture)."""
+    if a3.shape[2] >= 16 or ns is not np:
         return gemm.matmul(ns, a3[:, :, None, :], b3[:, :, :, None])[:, :, 0, 0]
     return ns.einsum("ncl,ncl->nc", a3, b3)
-
-
-def _col_dots(ns: Any, a2: Any, b2: Any) -> Any:
-    """``Σ_rows a·b`` per column of two C-contiguous 2-d NumPy arrays: 128-term sums of every q-th row (one
-    ``einsum`` on ``(128, q·m)`` views), then those partial sums as a cascade (``sum_array``), for accuracy."""
-    n, m = a2.shape
-    q = n // 128
-    if q < 2:
-        return ns.einsum("ij,ij->j", a2, b2)
-    head = ns.einsum("ij,ij->j", a2[: q * 128].reshape(128, q * m), b2[: q * 128].reshape(128, q * m))
-    res = sum_array(ns, head.reshape(q, m), (0,))
-    return res + ns.einsum("ij,ij->j", a2[q * 128 :], b2[q * 128 :]) if n > q * 128 else res
 
 
 _CANCEL = 8.0  # above this mean²/var the one-pass variance is recomputed from centred values
@@ -66,19 +43,16 @@ _CANCEL = 8.0  # above this mean²/var the one-pass variance is recomputed from 
 
 class _Layout:
     """Where the statistics live: per channel over (N, L) (``groups`` None: batch norm) or per (sample,
-    group of channels) over (C/G, L) (group norm). ``sums``/``dots`` give partial sums per channel: per row
-    (N, C), or for batch norm over short rows on the CPU the channel totals as (1, C) (column sums of an
-    (N, C·L) view: no per-row work); ``reduce`` folds them into statistics; ``expand`` spreads statistics back
-    to something broadcastable to (N, C)."""
+    group of channels) over (C/G, L) (group norm). ``reduce`` folds per-row sums (N, C) into statistics;
+    ``expand`` spreads statistics back to something broadcastable to (N, C)."""
 
-    __slots__ = ("ns", "n", "c", "length", "groups", "columns")
+    __slots__ = ("ns", "n", "c", "length", "groups")
 
     def __init__(self, ns: Any, shape: tuple, groups: int | None) -> None:
         self.ns, self.n, self.c, self.groups = ns, shape[0], shape[1], groups
         self.length = 1
         for s in shape[2:]:
             self.length *= s
-        self.columns = groups is None and ns is np and self.length < _SHORT
 
     @property
     def count(self) -> int:
@@ -86,36 +60,6 @@ class _Layout:
         if self.groups is None:
             return self.n * self.length
         return self.c // self.groups * self.length
-
-    def sums(self, a3: Any) -> Any:
-        if self.columns:
-            a2 = np.ascontiguousarray(a3).reshape(self.n, self.c * self.length)
-            return sum_array(np, a2, (0,)).reshape(1, self.c, self.length).sum(2)
-        return _row_sum(self.ns, a3)
-
-    def dots(self, a3: Any, b3: Any) -> Any:
-        if self.columns:
-            a2, b2 = (np.ascontiguousarray(v).reshape(self.n, self.c * self.length) for v in (a3, b3))
-            return _col_dots(np, a2, b2).reshape(1, self.c, self.length).sum(2)
-        return _row_dot(self.ns, a3, b3)
-
-    def moments(self, a3: Any, b3: Any) -> tuple[Any, Any]:
-        """``(sums(a3), dots(a3, b3))``; per row on the CPU in one sweep over blocks of samples (a block's
-        second read comes from the cache), the blocks split over the intra-op threads."""
-        if self.columns or self.ns is not np:
-            return self.sums(a3), self.dots(a3, b3)
-        dtype = np.result_type(a3, b3)
-        s, d = np.empty((self.n, self.c), dtype), np.empty((self.n, self.c), dtype)
-        rows = _row_blocks(np, self.n, self.c * self.length)
-
-        def part(lo: int, hi: int) -> None:
-            for i in range(lo, hi, rows.step):
-                j = min(i + rows.step, hi)
-                s[i:j] = _row_sum(np, a3[i:j])
-                d[i:j] = _row_dot(np, a3[i:j], b3[i:j])
-
-        split_rows(np, self.n, self.c * self.length, part)
-        return s, d
 
     def reduce(self, rows: Any) -> Any:
         if self.groups is None:
@@ -126,58 +70,6 @@ class _Layout:
         if self.groups is None:
             return stat
         return self.ns.repeat(stat, self.c // self.groups, axis=1)
-
-
-_TILE_MAX = 1 << 20   # elements: a per-channel coefficient is tiled over a block of samples up to this size
-_REPEAT_MAX = 256     # rows (L) up to this long take per-sample coefficients repeated along them
-
-
-def _combine(lay: _Layout, terms: list[tuple[Any, Any]], shift: Any | None) -> Any:
-    """``Σ a3·coef + shift`` for (N, C, L) arrays ``a3``, each coefficient per channel (C,) or per (sample,
-    channel) (N, C). On the CPU a block of samples at a time, the blocks split over the intra-op threads, with
-    every coefficient spread to the block's shape first (NumPy's broadcast costs ~50 ns per row of L, more than
-    the arithmetic on short rows): per-channel ones as one tile made once, per-sample ones repeated along
-    short rows. On a GPU one broadcast pass per term."""
-    ns, n, c, length = lay.ns, lay.n, lay.c, lay.length
-    coefs = [t[1] for t in terms] + ([shift] if shift is not None else [])
-    dtype = ns.result_type(*(t[0] for t in terms), *coefs)
-    if ns is not np:
-        out = terms[0][0] * terms[0][1][..., None]
-        for a3, coef in terms[1:]:
-            out += a3 * coef[..., None]
-        if shift is not None:
-            out += shift[..., None]
-        return out
-    out = np.empty((n, c, length), dtype)
-    rows = _row_blocks(np, n, c * length)
-    k = min(rows.step, n)
-
-    def spreader(v: Any) -> Any:
-        if v.ndim == 1 and k * c * length <= _TILE_MAX:
-            tile = np.empty((k, c * length), dtype)
-            tile[...] = np.repeat(v, length)   # k rows of C·L (a (C, 1) broadcast would pay per row of L)
-            tile = tile.reshape(k, c, length)
-            return lambda i, j: tile[: j - i]
-        if v.ndim == 1:
-            return lambda i, j: v[:, None]
-        if 1 < length <= _REPEAT_MAX:
-            return lambda i, j: np.repeat(v[i:j], length, axis=1).reshape(j - i, c, length)
-        return lambda i, j: v[i:j, :, None]
-
-    spread = [spreader(v) for v in coefs]
-
-    def part(lo: int, hi: int) -> None:
-        tmp = np.empty((k, c, length), dtype) if len(terms) > 1 else None
-        for i in range(lo, hi, rows.step):
-            j = min(i + rows.step, hi)
-            ok = np.multiply(terms[0][0][i:j], spread[0](i, j), out=out[i:j])
-            for (a3, _), sp in zip(terms[1:], spread[1:], strict=False):
-                ok += np.multiply(a3[i:j], sp(i, j), out=tmp[: j - i])
-            if shift is not None:
-                ok += spread[-1](i, j)
-
-    split_rows(np, n, c * length, part)
-    return out
 
 
 def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | None) -> tuple:
@@ -191,12 +83,11 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
     var = xc = None
     if stats is None:
         m = max(lay.count, 1)
-        sums, dots = lay.moments(a3, a3)
-        mean = lay.reduce(sums) / m
-        var = lay.reduce(dots) / m - mean * mean
+        mean = lay.reduce(_row_sum(ns, a3)) / m
+        var = lay.reduce(_row_dot(ns, a3, a3)) / m - mean * mean
         if ns is not np or bool((mean * mean > _CANCEL * var).any()):   # a GPU always centres: no host check
             xc = a3 - lay.expand(mean)[..., None]
-            var = lay.reduce(lay.dots(xc, xc)) / m
+            var = lay.reduce(_row_dot(ns, xc, xc)) / m
         var = ns.maximum(var, 0)
         invstd = 1 / ns.sqrt(var + eps)
     else:
@@ -208,9 +99,13 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
         shift = -lay.expand(mean) * scale
         if b is not None:
             shift += b
-        y = _combine(lay, [(a3, scale)], shift)
+        y = a3 * scale[..., None]
+        y += shift[..., None]
     else:  # large means: y = (x - mean)·scale + b keeps the digits
-        y = _combine(lay, [(xc, scale)], b)
+        y = xc
+        y *= scale[..., None]
+        if b is not None:
+            y += b[:, None]
     return y.reshape(a.shape), mean, var, invstd
 
 
@@ -222,11 +117,11 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
     g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
     mean, invstd = lay.expand(node.mean), lay.expand(node.invstd)
+    sg = _row_sum(ns, g3)
     if ns is not np or bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any()):  # centre first
-        sg, dot = lay.moments(g3, a3 - mean[..., None])
+        dot = _row_dot(ns, g3, a3 - mean[..., None])
     else:
-        sg, dot = lay.moments(g3, a3)
-        dot -= mean * sg  # Σ g·(x - mean) per row
+        dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
     gx = gw = gb = None
     wa = compute_array(w) if w is not None else None
     if node._next[0] is not None:
@@ -237,9 +132,17 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             s2 = lay.reduce(dot * wa if wa is not None else dot)
             coef = lay.expand(-node.invstd**3 * s2 / m)
             shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            out = _combine(lay, [(g3, k), (a3, coef)], shift)
+            if wa is None or (ns is np and bool((wa != 0).all())):  # k·(g + x·coef/k + shift/k), in place
+                out = a3 * (coef / k)[..., None]
+                out += g3
+                out += (shift / k)[..., None]
+                out *= k[..., None]
+            else:
+                out = g3 * k[..., None]
+                out += a3 * coef[..., None]
+                out += shift[..., None]
         else:
-            out = _combine(lay, [(g3, k)], None)
+            out = g3 * k[..., None]
         gx = result(out.reshape(x.shape), x)
     if node._next[1] is not None:
         gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
@@ -427,7 +330,8 @@ class SyncBatchNorm(Function):
         ns = xp(input)
         lay = _Layout(ns, tuple(input.shape), None)
         a3 = compute_array(input).reshape(lay.n, lay.c, lay.length)
-        sums = ns.stack([*(lay.reduce(v) for v in lay.moments(a3, a3)), ns.full(lay.c, lay.count, dtype=a3.dtype)])
+        sums = ns.stack([lay.reduce(_row_sum(ns, a3)), lay.reduce(_row_dot(ns, a3, a3)),
+                         ns.full(lay.c, lay.count, dtype=a3.dtype)])
         total = result(sums, input, D.float64)
         dist.all_reduce(total, group=group)
         s1, s2, count = (total._data[i] for i in range(3))
@@ -452,8 +356,8 @@ class SyncBatchNorm(Function):
         ns = lay.ns
         a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
         g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
-        sg = lay.reduce(lay.sums(g3))
-        dot = lay.reduce(lay.dots(g3, a3 - mean[:, None]))
+        sg = lay.reduce(_row_sum(ns, g3))
+        dot = lay.reduce(_row_dot(ns, g3, a3 - mean[:, None]))
         gw = result(dot * invstd, w) if w is not None and ctx.needs_input_grad[1] else None
         gb = result(sg, w if w is not None else x) if ctx.needs_input_grad[2] else None
         gx = None
@@ -462,8 +366,12 @@ class SyncBatchNorm(Function):
             dist.all_reduce(total, group=group)
             sg_all, dot_all = (total._data[i].astype(a3.dtype) for i in range(2))
             k = invstd * compute_array(w) if w is not None else invstd
-            coef = -invstd * invstd * dot_all / n   # k·(g + (x - mean)·coef - Σg/n)
-            out = _combine(lay, [(g3, k), (a3, coef * k)], -(mean * coef + sg_all / n) * k)
+            coef = -invstd * invstd * dot_all / n
+            out = a3 - mean[:, None]
+            out *= coef[:, None]
+            out += g3
+            out -= (sg_all / n)[:, None]
+            out *= k[:, None]
             gx = result(out.reshape(x.shape), x)
         return gx, gw, gb, None, None, None, None, None
 
