@@ -145,7 +145,7 @@ class DTensor(Tensor):
         DTensor with ``grad_placements`` (default: these placements, partial ones as replicas)."""
         if not (STATE.enabled and self._rg):
             return self._local_tensor
-        out = _alias_local(self)
+        out = _alias_plain(self)
         node = _ToTorchTensorBackward()
         node.spec = self._spec
         node.grad_placements = None if grad_placements is None else tuple(grad_placements)
@@ -166,9 +166,10 @@ class DTensor(Tensor):
         if placements is None:
             raise RuntimeError("placements is needed for redistribute!")
         placements = normalize_placements(placements, self.ndim, device_mesh)
-        for p in placements:
-            if isinstance(p, Partial) and p not in self.placements and False:
-                pass
+        for cur, new in zip(self.placements, placements, strict=True):
+            if isinstance(new, Partial) and cur != new:
+                raise RuntimeError(f"Can not redistribute from {cur} to {new}, redistributing to Partial is for "
+                                   "internal use only!")
         return _redistribute(self, placements, forward_dtype, backward_dtype)
 
     @staticmethod
@@ -212,6 +213,7 @@ class DTensor(Tensor):
             node.spec = spec
             node.grad_placements = None if grad_placements is None else tuple(grad_placements)
             record(out, node, (local_tensor,))
+            out._local_rg = True
         return out
 
     # ---- autograd -----------------------------------------------------------------------------------------------
@@ -234,7 +236,7 @@ class DTensor(Tensor):
     # ---- printing, copying ---------------------------------------------------------------------------------
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         loc = self._local_tensor
-        if self._rg and self._grad_fn is None:
+        if self._rg and (self._grad_fn is None or self.__dict__.get("_local_rg")):   # (as torch's local shows)
             loc = _alias_plain(self)
             loc._rg = True
         return f"DTensor(local_tensor={loc}, device_mesh={self.device_mesh}, placements={self.placements})"
@@ -273,11 +275,8 @@ class DTensorParameter(DTensor, nn.Parameter):
 
     __torch_function__ = DTensor.__torch_function__
 
-    def __new__(cls, data: DTensor | None = None, requires_grad: bool = True) -> DTensorParameter:
-        if not isinstance(data, DTensor):
-            raise TypeError("DTensorParameter wraps a DTensor")
-        p = _wrap(data._local_tensor, data._spec, requires_grad, cls)
-        return p
+    def __new__(cls, data: DTensor, requires_grad: bool = True) -> DTensorParameter:
+        return _wrap(data._local_tensor, data._spec, requires_grad, cls)
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         return DTensor.__repr__(self)
@@ -309,15 +308,11 @@ def _wrap(local: Tensor | Any, spec: DTensorSpec, requires_grad: bool, cls: type
 
 
 def _alias_plain(d: DTensor) -> Tensor:
+    """A plain tensor over ``d``'s local array (memory and version counter shared, no history)."""
     loc = _new(Tensor)
     loc._data, loc._dtype, loc._device, loc._vc = d._data, d._dtype, d._device, d._vc
     loc._base, loc._rg, loc._grad_fn, loc._output_nr = None, False, None, 0
     return loc
-
-
-def _alias_local(d: DTensor) -> Tensor:
-    """A plain view of ``d``'s local array (what ``to_local`` returns under autograd)."""
-    return _alias_plain(d)
 
 
 def spec_for(local: Tensor, mesh: DeviceMesh, placements: Sequence[Placement], shape: Sequence[int]) -> DTensorSpec:
@@ -453,8 +448,6 @@ def distribute_tensor(tensor: Tensor, device_mesh: DeviceMesh | None = None,
                 loc = shard_of(loc, device_mesh, k, p.dim, coord[k])
             elif isinstance(p, Partial):
                 loc = partition_value(loc, device_mesh, k, p.reduce_op)
-        if loc._data is tensor._data:
-            loc = _alias_plain(_wrap(loc, DTensorSpec(device_mesh, placements, (), ()), False))
     spec = DTensorSpec(device_mesh, placements, tensor.shape, tensor.stride())
     return _wrap(loc, spec, tensor.requires_grad)
 

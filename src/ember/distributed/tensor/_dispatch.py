@@ -15,21 +15,20 @@ in-place calls without a rule run on the global tensor and keep this rank's part
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._tensor import Tensor, _new
+from ..._tensor import Tensor
 from ...autograd.grad_mode import STATE, no_grad
 from ...autograd.graph import Node
 from ...ops._dispatch import record
 from ...overrides import DisableTorchFunctionSubclass
 from ..device_mesh import DeviceMesh
-from ._api import DTensor, DTensorSpec, _alias_plain, _redistribute, _wrap, spec_for
-from ._redistribute import global_stride, grad_placements, partition_value, redistribute_local, shard_of
+from ._api import DTensor, _alias_plain, _redistribute, _wrap, spec_for
+from ._redistribute import grad_placements, independent, redistribute_local
 from .placement_types import Partial, Placement, Replicate, Shard
 
 __all__ = ["dispatch", "Call", "Plan", "search", "RULES"]
@@ -81,29 +80,48 @@ RULES: dict[str, Callable[[Call], Plan | None]] = {}
 
 
 # ---------------------------------------------------------------------------------------------- the cost search
-_LATENCY, _HOP, _BANDWIDTH = 6.6, 0.6, 87.7   # torch's model: µs, µs per hop, GB/s (one host)
+_LATENCY = 6.6   # torch's model: base latency (µs); per hop and bandwidth (GB/s) within / between hosts below
 
 
-def _comm(bytes_gb: float, n: int, hops: int) -> float:
-    return _LATENCY + hops * _HOP + bytes_gb * hops / n / _BANDWIDTH * 1e6
+def _topology(mesh: DeviceMesh) -> list[tuple[int, float, float]]:
+    """Per mesh dimension: (ranks, latency per hop, bandwidth) as torch estimates them (a dimension whose ranks,
+    with the inner dimensions', outnumber a host's devices crosses hosts; a CPU host counts one device)."""
+    per_host = 1
+    if mesh.device_type == "cuda":
+        from ... import cuda
+        per_host = max(cuda.device_count(), 1)
+    out: list[tuple[int, float, float]] = []
+    total = 1
+    for k in reversed(range(mesh.ndim)):
+        n = mesh.size(k)
+        total *= n
+        out.append((n, 2.7, 87.7 * 0.22) if total > per_host else (n, 0.6, 87.7))
+    return out[::-1]
 
 
-def _transition(cur: Placement, new: Placement, n: int, bytes_gb: float) -> tuple[float, float]:
-    """torch's cost of one placement change on a mesh dimension of ``n`` ranks, and the bytes after it."""
+def _comm(bytes_gb: float, topo: tuple[int, float, float], hops: int) -> float:
+    n, hop, bandwidth = topo
+    return _LATENCY + hops * hop + bytes_gb * hops / n / bandwidth * 1e6
+
+
+def _transition(cur: Placement, new: Placement, topo: tuple[int, float, float], bytes_gb: float
+                ) -> tuple[float, float]:
+    """torch's cost of one placement change on a mesh dimension, and the bytes after it."""
+    n = topo[0]
     if cur == new:
         return 0.0, bytes_gb
     if isinstance(cur, Shard):
         if isinstance(new, Replicate):
             bytes_gb *= n
-            return _comm(bytes_gb, n, n - 1), bytes_gb
+            return _comm(bytes_gb, topo, n - 1), bytes_gb
         if isinstance(new, Shard):
-            return _comm(bytes_gb, n, n - 1) + 1.0, bytes_gb
+            return _comm(bytes_gb, topo, n - 1) + 1.0, bytes_gb
         return math.inf, bytes_gb
     if isinstance(cur, Partial):
         if isinstance(new, Replicate):
-            return _comm(bytes_gb, n, 2 * (n - 1)), bytes_gb
+            return _comm(bytes_gb, topo, 2 * (n - 1)), bytes_gb
         if isinstance(new, Shard):
-            return _comm(bytes_gb, n, n - 1), bytes_gb / n
+            return _comm(bytes_gb, topo, n - 1), bytes_gb / n
         return math.inf, bytes_gb
     if isinstance(new, Shard):
         return 0.0, bytes_gb / n
@@ -118,85 +136,87 @@ def _shardable(shape: Sequence[int], mesh: DeviceMesh, placements: Sequence[Plac
     return all(shape[d] >= n for d, n in splits.items())
 
 
-def search(mesh: DeviceMesh, inputs: Sequence[DTensor | tuple[tuple[Placement, ...], tuple[int, ...], int]],
-           strategies: list[list[Placement]], n_out: int = 1, *, uneven: bool = False,
-           fixed: Sequence[int] = (), want: tuple[Placement, ...] | None = None
-           ) -> tuple[list[tuple[Placement, ...]], list[tuple[Placement, ...]]] | None:
-    """The cheapest input placements matching, on every mesh dimension, one of ``strategies`` (rows
-    ``[out_1..out_n, in_1..in_m]`` for one mesh dimension; all-replicate is always valid), found as torch does:
-    a Dijkstra search changing one placement of one input at a time. ``fixed`` inputs keep their placements;
-    ``want`` asks for the first output's placements. Returns (input placements, output placements)."""
-    specs = [(d.placements, tuple(d.shape), d.dtype.itemsize) if isinstance(d, DTensor) else d for d in inputs]
-    m = len(specs)
-    lookup: dict[tuple, tuple] = {}
-    for row in [*strategies, [Replicate()] * (n_out + m)]:
-        lookup.setdefault(tuple(row[n_out:]), tuple(row[:n_out]))
-    allowed_shard: list[list[Placement]] = [[] for _ in range(m)]
-    allowed_partial: list[list[Placement]] = [[] for _ in range(m)]
-    for key in lookup:
-        for i, p in enumerate(key):
-            bucket = allowed_shard[i] if isinstance(p, Shard) else allowed_partial[i] if isinstance(p, Partial) else None
-            if bucket is not None and p not in bucket:
-                bucket.append(p)
-    initial = tuple(s[0] for s in specs)
-    ndim = mesh.ndim
-
-    def match(state: tuple) -> list[tuple[Placement, ...]] | None:
-        outs = []
-        for k in range(ndim):
-            o = lookup.get(tuple(state[i][k] for i in range(m)))
-            if o is None:
-                return None
-            outs.append(o)
-        if want is not None and tuple(o[0] for o in outs) != want:
-            return None
-        for i, (pl, shape, _) in enumerate(specs):
-            if not _shardable(shape, mesh, state[i]) and not (uneven and state[i] == initial[i]):
-                return None
-        return [tuple(outs[k][j] for k in range(ndim)) for j in range(n_out)]
-
-    bytes0 = []
-    for pl, shape, item in specs:
-        shards = math.prod(mesh.size(k) for k, p in enumerate(pl) if isinstance(p, Shard))
-        bytes0.append(item * math.prod(shape) / shards / 1024 ** 3)
-    counter = itertools.count()
-    queue = [(0.0, next(counter), initial, (0.0,) * m, tuple(bytes0))]
-    seen: set = set()
-    while queue:
-        _, _, state, costs, nbytes = heapq.heappop(queue)
-        if state in seen:
+def redistribute_cost(mesh: DeviceMesh, cur: Sequence[Placement], new: Sequence[Placement], shape: Sequence[int],
+                      itemsize: int) -> float:
+    """torch's estimate of moving a tensor between layouts (µs): one step per mesh dimension, innermost first
+    (a shard moved to another dim is one all-to-all; a nested shard whose outer split changes is gathered and
+    split again; a split of a dim that other mesh dimensions split waits for the gathers). Free from a full
+    replica or when unchanged."""
+    cur, new = tuple(cur), tuple(new)
+    if all(isinstance(p, Replicate) for p in cur) or cur == new:
+        return 0.0
+    topology = _topology(mesh)
+    shards = math.prod(mesh.size(k) for k, p in enumerate(cur) if isinstance(p, Shard))
+    nbytes = itemsize * math.prod(shape) / shards / 1024 ** 3
+    cost = 0.0
+    for i in reversed(range(mesh.ndim)):
+        c, t = cur[i], new[i]
+        if c == t and not (isinstance(c, Shard) and not _keeps(cur, new, i)):
             continue
-        seen.add(state)
-        outs = match(state)
-        if outs is not None:
-            return [tuple(s) for s in state], outs
-        for k in range(ndim):
-            n = mesh.size(k)
-            for i in range(m):
-                if i in fixed:
-                    continue
-                pls = state[i]
-                cur = pls[k]
-                right = {p.dim for p in pls[k + 1:] if isinstance(p, Shard)}
-                if isinstance(cur, Replicate):
-                    nbrs = [s for s in allowed_shard[i] if s.dim not in right] + allowed_partial[i]
-                elif isinstance(cur, Shard):
-                    nbrs = [] if cur.dim in right else \
-                        [Replicate()] + [s for s in allowed_shard[i] if s != cur and s.dim not in right]
-                else:
-                    nbrs = [Replicate()] + [s for s in allowed_shard[i] if s.dim not in right]
-                for new in nbrs:
-                    cand = state[:i] + (pls[:k] + (new,) + pls[k + 1:],) + state[i + 1:]
-                    if cand in seen:
-                        continue
-                    if _transition(initial[i][k], new, n, bytes0[i])[0] == math.inf:
-                        continue
-                    step, nb = _transition(cur, new, n, nbytes[i])
-                    if step == math.inf:
-                        continue
-                    c2 = costs[:i] + (costs[i] + step,) + costs[i + 1:]
-                    heapq.heappush(queue, (sum(c2), next(counter), cand, c2, nbytes[:i] + (nb,) + nbytes[i + 1:]))
-    return None
+        if c == t:   # regathered and split again
+            step, _ = _transition(c, Replicate(), topology[i], nbytes)
+        elif isinstance(c, Replicate) and isinstance(t, Shard) and not independent(cur, new, i):
+            continue   # (split after the gathers: free, and it no longer shrinks what they move)
+        else:
+            step, nbytes = _transition(c, t, topology[i], nbytes)
+        cost += step
+    return cost
+
+
+def _keeps(state: Sequence[Placement], new: Sequence[Placement], i: int) -> bool:
+    """Whether the shard on mesh dim ``i`` stays as it is (the same split of the same piece)."""
+    p = state[i]
+    return p == new[i] and all(state[j] == new[j] for j in range(i) if p in (state[j], new[j]))
+
+
+def _mixed_partials(placements: Sequence[Placement]) -> bool:
+    ops = {p.reduce_op for p in placements if isinstance(p, Partial)}
+    return len(ops) > 1 and ops != {"sum", "avg"}
+
+
+def search(mesh: DeviceMesh, inputs: Sequence[DTensor], strategies: list[list[Placement]], n_out: int = 1, *,
+           uneven: bool = False, fixed: Sequence[int] = (), want: tuple[Placement, ...] | None = None
+           ) -> tuple[list[tuple[Placement, ...]], list[tuple[Placement, ...]]] | None:
+    """torch's choice among ``strategies`` (rows ``[out_1..out_n, in_1..in_m]`` valid on one mesh dimension;
+    all-replicate is always valid), expanded over the mesh dimensions: a choice needing no redistribution, else
+    the first free one, else the cheapest by torch's communication-cost model. ``fixed`` inputs keep their
+    placements and ``want`` asks for the first output's placements (in-place ops). Returns (input placements,
+    output placements), or None when nothing fits."""
+    m = len(inputs)
+    rows = [list(r) for r in strategies]
+    if not any(isinstance(p, Shard) for d in inputs for p in d.placements):   # (torch fills its shard rows
+        rows = [r for r in rows if not any(isinstance(p, Shard) for p in r)]   # from the inputs' shard kinds)
+    if not any(all(isinstance(p, Replicate) for p in r) for r in rows):
+        rows.insert(0, [Replicate()] * (n_out + m))
+    current = [d.placements for d in inputs]
+    shapes = [tuple(d.shape) for d in inputs]
+    items = [d.dtype.itemsize for d in inputs]
+    best: tuple[float, list, list] | None = None
+    free = exact = None
+    for comb in itertools.product(rows, repeat=mesh.ndim):
+        outs = [tuple(row[j] for row in comb) for j in range(n_out)]
+        ins = [tuple(row[n_out + i] for row in comb) for i in range(m)]
+        if any(_mixed_partials(p) for p in (*outs, *ins)):
+            continue
+        if any(ins[i] != current[i] for i in fixed) or (want is not None and outs[0] != want):
+            continue
+        if not all(_shardable(shapes[i], mesh, ins[i]) or (uneven and ins[i] == current[i]) for i in range(m)):
+            continue
+        if all(ins[i] == current[i] for i in range(m)):
+            exact = (ins, outs)
+            continue
+        cost = sum(redistribute_cost(mesh, current[i], ins[i], shapes[i], items[i]) for i in range(m))
+        if cost == 0 and free is None:
+            free = (ins, outs)
+        if best is None or cost < best[0]:
+            best = (cost, ins, outs)
+    if exact is not None:
+        return exact
+    if free is not None:
+        return free
+    if best is None or best[0] == math.inf:
+        return None
+    return best[1], best[2]
 
 
 # ---------------------------------------------------------------------------------------------- running a plan
@@ -220,7 +240,8 @@ class DTensorOpNode(Node):
 def _node_class(name: str) -> type:
     cls = _NODE_CLASSES.get(name)
     if cls is None:
-        cls = _NODE_CLASSES[name] = type(name, (DTensorOpNode,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+        cls = _NODE_CLASSES[name] = type(name, (DTensorOpNode,),
+                                         {"__slots__": (), "__module__": "torch.autograd.graph"})
     return cls
 
 
@@ -411,12 +432,23 @@ def _check_plain(call: Call) -> None:
             return any(walk(b) for b in a)
         return False
     if any(walk(a) for a in call.args) or any(walk(v) for v in call.kwargs.values()):
-        raise RuntimeError(f"aten.{call.name}: got mixed torch.Tensor and DTensor, need to convert all torch.Tensor "
+        raise RuntimeError(f"{_aten_name(call)} got mixed torch.Tensor and DTensor, need to convert all torch.Tensor "
                            "to DTensor before calling distributed operators!")
     meshes = {d.device_mesh for d in call.dts}
     if len(meshes) > 1:
         raise NotImplementedError(f"aten.{call.name}: DTensor does not support cross-mesh operation yet! Got meshes: "
                                   f"{' '.join(map(str, meshes))}")
+
+
+def _aten_name(call: Call) -> str:
+    """torch's name of the aten op a call reaches, as its errors print it (approximately: ember has no aten)."""
+    name = call.name.strip("_")
+    name = {"matmul": "mm", "truediv": "div", "rsub": "rsub"}.get(name, name)
+    tensors = sum(isinstance(a, Tensor) for a in call.args)
+    return f"aten.{name}.Tensor" if tensors == 2 and name in _BINARY_TENSOR else f"aten.{name}.default"
+
+
+_BINARY_TENSOR = frozenset("add sub mul div eq ne lt le gt ge pow remainder fmod maximum minimum".split())
 
 
 def dispatch(func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
@@ -447,7 +479,7 @@ def dispatch(func: Callable, types: Any, args: tuple, kwargs: dict) -> Any:
         if isinstance(plan, Plan):
             return execute(call, plan)
         if plan is not None:
-            return plan.run()   # the rule ran the call itself (in-place ops)
+            return plan.value   # the rule ran the call itself (in-place ops)
     if _is_inplace(name):
         return inplace_global(call)
     return replicate_fallback(call)
@@ -485,7 +517,8 @@ def _walk(args: tuple, kwargs: dict) -> list[Any]:
 
 def _is_inplace(name: str) -> bool:
     return (name.endswith("_") and not name.startswith("__")) or name == "__setitem__" or (
-        name.startswith("__i") and name.endswith("__") and name not in ("__index__", "__int__", "__invert__", "__iter__"))
+        name.startswith("__i") and name.endswith("__") and name not in ("__index__", "__int__", "__invert__",
+                                                                         "__iter__"))
 
 
 def replicate_fallback(call: Call) -> Any:

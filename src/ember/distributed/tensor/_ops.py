@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import STATE, no_grad
-from ._api import DTensor, _alias_plain, _redistribute
+from ._api import DTensor, _alias_plain
 from ._dispatch import RULES, Call, Plan, search
 from ._redistribute import local_shape_and_offset, redistribute_local
 from .placement_types import Partial, Placement, Replicate, Shard
@@ -61,6 +61,11 @@ def _replicated(placements: Sequence[Placement], dims: Sequence[int]) -> tuple[P
     return tuple(R if isinstance(p, Partial) or (isinstance(p, Shard) and p.dim in dims) else p for p in placements)
 
 
+def _unsharded(placements: Sequence[Placement], dims: Sequence[int]) -> tuple[Placement, ...]:
+    """Shards of ``dims`` become replicas (partial terms stay: the op is linear)."""
+    return tuple(R if isinstance(p, Shard) and p.dim in dims else p for p in placements)
+
+
 def _renumber(placements: Sequence[Placement], mapping: Sequence[int]) -> tuple[Placement, ...]:
     """Shards moved to ``mapping[dim]`` (the input dim's output dim)."""
     return tuple(Shard(mapping[p.dim]) if isinstance(p, Shard) else p for p in placements)
@@ -71,13 +76,10 @@ def _all_replicate(call: Call) -> tuple[Placement, ...]:
 
 
 class Done:
-    """A rule that ran the call itself (in-place ops): its result."""
+    """What a rule that ran the call itself (in-place ops) hands back: the call's result."""
 
     def __init__(self, value: Any) -> None:
         self.value = value
-
-    def run(self) -> Any:
-        return self.value
 
 
 def _register(names: str, rule: Callable[[Call], Any]) -> None:
@@ -118,7 +120,8 @@ _POINTWISE = {
              "clamp_max eq ne lt le gt ge equal_ greater less greater_equal less_equal not_equal isnan isinf "
              "isfinite isposinf isneginf isreal signbit bitwise_and bitwise_or bitwise_xor bitwise_not "
              "bitwise_left_shift bitwise_right_shift __and__ __or__ __xor__ __invert__ __lshift__ __rshift__ "
-             "__rdiv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ where masked_fill lerp addcmul addcdiv gelu "
+             "__rdiv__ __rtruediv__ __floordiv__ __rfloordiv__ __mod__ __rmod__ __rand__ __ror__ __rxor__ "
+             "__rlshift__ __rrshift__ __eq__ __ne__ __abs__ where masked_fill lerp addcmul addcdiv gelu "
              "silu mish softplus leaky_relu elu selu celu hardtanh relu6 hardswish hardsigmoid logsigmoid "
              "tanhshrink softsign softshrink clone conj resolve_conj resolve_neg real imag angle fix rsub",
 }
@@ -126,7 +129,20 @@ _CLASS = {n: cls for cls, names in _POINTWISE.items() for n in names.split()}
 
 
 def _broadcast(shapes: Sequence[Sequence[int]]) -> tuple[int, ...]:
-    return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    """The broadcast of ``shapes`` (torch's DTensor error when they do not broadcast)."""
+    common: list[int] = []
+    for j, s in enumerate(shapes):
+        s = list(s)
+        if len(s) > len(common):
+            common = [1] * (len(s) - len(common)) + common
+        for k in range(1, len(s) + 1):
+            if common[-k] == 1:
+                common[-k] = s[-k]
+            elif s[-k] != 1 and s[-k] != common[-k]:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {s[-k]} at {-k}! Mismatching "
+                                   f"argument at index {j} had torch.Size({list(s)}); but expected shape should be "
+                                   f"broadcastable to {common}")
+    return tuple(common)
 
 
 def pointwise_strategies(shapes: Sequence[Sequence[int]], out: Sequence[int], cls: str, n_out: int = 1
@@ -156,9 +172,7 @@ def _pointwise_plan(call: Call, cls: str) -> Plan:
     return Plan(targets, outs, [out])
 
 
-def _pointwise(call: Call) -> Plan | None:
-    if call.name in ("max", "min") or call.name.startswith("__"):
-        pass
+def _pointwise(call: Call) -> Plan:
     return _pointwise_plan(call, _CLASS[call.name])
 
 
@@ -198,6 +212,32 @@ for _name in [*(n + "_" for n in _CLASS if not n.startswith("__")), "copy_", "ze
     RULES[_name] = _inplace_pointwise
 
 
+def _dropout(call: Call) -> Plan | None:
+    """Dropout in training: the mask is drawn for the global tensor on every rank (the random stream of one
+    process) and each rank keeps its part; the output keeps the input's shards."""
+    d = call.dts[0]
+    p, training = _arg(call, 1, "p", 0.5), _arg(call, 2, "training", True)
+    if _arg(call, 3, "inplace", False) or len(call.dts) != 1:
+        return None
+    if not training or p == 0:
+        return _follow(call)
+    src = tuple(R if isinstance(q, Partial) else q for q in d.placements)
+    shape = tuple(d.shape)
+    _, offset = local_shape_and_offset(shape, call.mesh, src)
+
+    def local(c: Call, locals_: list[Tensor]) -> Any:
+        import ember
+        x = locals_[0]
+        with no_grad():
+            mask = c.func(ember.ones(shape, dtype=x.dtype, device=x.device), p, True)
+            mask = mask[tuple(slice(o, o + n) for o, n in zip(offset, x.shape, strict=True))]
+        return x * mask
+    return Plan([src], [src], [shape], local)
+
+
+_register("dropout", _dropout)
+
+
 # ---------------------------------------------------------------------------------------------- layout-keeping ops
 def _follow(call: Call) -> Plan:
     """The output keeps the (first) input's placements, partial ones included (detach, to, contiguous...)."""
@@ -205,8 +245,8 @@ def _follow(call: Call) -> Plan:
     return Plan([x.placements for x in call.dts], [d.placements], [tuple(d.shape)])
 
 
-_register("detach to float double half bfloat16 int long bool short char byte cpu cuda type type_as contiguous "
-          "requires_grad_ __pos__ positive_ view_as_real view_as_complex", _follow)
+_register("detach to float double half bfloat16 int long bool short char byte cpu cuda type type_as contiguous",
+          _follow)
 
 
 # ---------------------------------------------------------------------------------------------- reductions
@@ -223,16 +263,13 @@ def _reduction(call: Call) -> Plan | None:
             return _pointwise_plan(call, name)
         if second is not None:
             return _reduce_replicated(call)
-    if name == "prod" and second is not None:
-        dims = _dims(second, d.ndim)
-    else:
-        dims = _dims(second, d.ndim)
+    dims = _dims(second, d.ndim)
     keep = bool(_arg(call, 2, "keepdim", False))
     kind = _REDUCE_KIND[name]
     pl = d.placements
     linear = kind in ("sum", "avg") or not _grad_mode(call)
     if kind == "avg":
-        for k, p in enumerate(pl):
+        for p in pl:
             if isinstance(p, Shard) and p.dim in dims:
                 splits = math.prod(call.mesh.size(j) for j, q in enumerate(pl) if q == p)
                 if d.shape[p.dim] % splits:
@@ -261,16 +298,14 @@ def _reduce_replicated(call: Call) -> Plan:
     softmax...): those dims are replicated, other shards stay (renumbered when dims go away)."""
     d = call.dts[0]
     name = call.name
+    dim_at, keep_at, default = _DIM_ARGS.get(name, (1, 2, None))
+    dim = call.kwargs.get("dim", default) if dim_at is None else _arg(call, dim_at, "dim", default)
+    if name in _LEGACY_DIM and dim is None:
+        dim = 0 if d.ndim in (0, 1, 3) else 1   # torch's implicit dim of softmax(input)
     scan = name in _SCANS
-    dim = _arg(call, 1, "dim", None)
-    if name in ("norm",):
-        dim = _arg(call, 2, "dim", None)
-    if name in ("softmax", "log_softmax", "softmin") and dim is None:
-        dim = 0 if d.ndim in (0, 1, 3) else 1   # torch's legacy implicit dim
-    dims = _dims(dim, d.ndim) if not (scan and dim is None and name not in ("cumsum", "cumprod")) else []
-    keep = True if scan else bool(_arg(call, 3 if name == "norm" else 2, "keepdim", False))
-    if name in ("var", "std") and isinstance(_arg(call, 2, "keepdim", False), bool) is False:
-        keep = bool(call.kwargs.get("keepdim", False))
+    dims = _dims(dim, d.ndim)
+    keep = scan or (keep_at is not None and bool(_arg(call, keep_at, "keepdim", False))) or \
+        (keep_at is None and bool(call.kwargs.get("keepdim", False)))
     src = _replicated(d.placements, dims)
     mapping, shape, n = [], [], 0
     for i in range(d.ndim):
@@ -281,14 +316,20 @@ def _reduce_replicated(call: Call) -> Plan:
             shape.append(1 if (i in dims and not scan) else d.shape[i])
             n += 1
     out = _renumber(src, mapping)
-    n_out = 2 if name in _TWO_OUTPUTS and (name not in ("max", "min") or dim is not None) else 1
+    n_out = 2 if name in _TWO_OUTPUTS or (name in _TWO_WITH_DIM and dim is not None) else 1
     return Plan([src] + [x.placements for x in call.dts[1:]], [out] * n_out, [tuple(shape)] * n_out)
 
 
 _SCANS = {"cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "softmax", "log_softmax", "softmin"}
-_TWO_OUTPUTS = {"max", "min", "cummax", "cummin", "median", "mode", "kthvalue", "var_mean", "std_mean", "aminmax"}
+_LEGACY_DIM = {"softmax", "log_softmax", "softmin"}
+# name: (position of dim, position of keepdim (None: keyword only), default dim)
+_DIM_ARGS = {"var": (1, 3, None), "std": (1, 3, None), "var_mean": (1, 3, None), "std_mean": (1, 3, None),
+             "norm": (2, 3, None), "mode": (1, 2, -1), "kthvalue": (2, 3, -1), "count_nonzero": (1, None, None),
+             "aminmax": (None, None, None)}
+_TWO_OUTPUTS = {"cummax", "cummin", "mode", "kthvalue", "var_mean", "std_mean", "aminmax"}
+_TWO_WITH_DIM = {"max", "min", "median", "nanmedian"}
 _register("argmax argmin var std logsumexp cumsum cumprod cummax cummin logcumsumexp softmax log_softmax softmin "
-          "var_mean std_mean median nanmedian mode norm all any count_nonzero", _reduce_replicated)
+          "var_mean std_mean median nanmedian mode kthvalue norm all any count_nonzero aminmax", _reduce_replicated)
 
 
 # ---------------------------------------------------------------------------------------------- matrix products
@@ -537,9 +578,7 @@ def _squeeze(call: Call) -> Plan:
     dim = _arg(call, 1, "dim")
     dims = [i for i in range(d.ndim) if d.shape[i] == 1] if dim is None else \
         [i for i in _dims(dim, max(d.ndim, 1)) if d.ndim and d.shape[i] == 1]
-    src = _replicated(d.placements, dims)
-    src = tuple(p if not isinstance(p, Partial) or True else p for p in src)
-    src = tuple(d.placements[k] if isinstance(d.placements[k], Partial) else p for k, p in enumerate(src))
+    src = _unsharded(d.placements, dims)
     mapping, n = [], 0
     for i in range(d.ndim):
         mapping.append(-1 if i in dims else n)
@@ -657,7 +696,7 @@ def _expand(call: Call) -> Plan | None:
     lead = len(sizes) - d.ndim
     target = tuple(d.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     expanded = [i for i in range(d.ndim) if d.shape[i] != target[i + lead]]
-    src = tuple(R if isinstance(p, Shard) and p.dim in expanded else p for p in d.placements)
+    src = _unsharded(d.placements, expanded)
     out = _renumber(src, [i + lead for i in range(d.ndim)])
     local_target = _local_shape(call, target, out)
 
@@ -714,7 +753,7 @@ def _getitem(call: Call) -> Plan | None:
     if found is None:
         return None
     mapping, cut = found
-    src = tuple(R if isinstance(p, Shard) and p.dim in cut else p for p in d.placements)
+    src = _unsharded(d.placements, cut)
     return Plan([src], [_renumber(src, mapping)], [_shape_of(d.shape, index)])
 
 
@@ -731,7 +770,7 @@ def _select(call: Call) -> Plan | None:
         start = start + d.shape[dim] if start < 0 else start
         index = (slice(None),) * dim + (slice(start, start + length),)
     mapping, cut = _index_map(tuple(d.shape), index)   # type: ignore[misc]
-    src = tuple(R if isinstance(p, Shard) and p.dim in cut else p for p in d.placements)
+    src = _unsharded(d.placements, cut)
     return Plan([src], [_renumber(src, mapping)], [_shape_of(d.shape, index)])
 
 
@@ -743,8 +782,7 @@ def _split(call: Call) -> Plan | None:
     name = call.name
     dim = _arg(call, 2, "dim", 0) if name != "unbind" else _arg(call, 1, "dim", 0)
     dim = _wrap_dim(dim, d.ndim)
-    src = _replicated(d.placements, [dim])
-    src = tuple(d.placements[k] if isinstance(d.placements[k], Partial) else p for k, p in enumerate(src))
+    src = _unsharded(d.placements, [dim])
     n = d.shape[dim]
     if name == "unbind":
         shapes = [tuple(s for i, s in enumerate(d.shape) if i != dim)] * n

@@ -163,6 +163,11 @@ def redistribute_local(t: Tensor, mesh: DeviceMesh, src: Sequence[Placement], ds
             return False
         return all(cur[j] == dst[j] for j in range(i) if p in (cur[j], dst[j]))
 
+    for i in range(ndim):   # split replicas first where nothing else splits that dim (less to move later)
+        q = dst[i]
+        if isinstance(cur[i], Replicate) and isinstance(q, Shard) and independent(cur, dst, i):
+            t = shard_of(t, mesh, i, q.dim, coord[i])
+            cur[i] = q
     for i in reversed(range(ndim)):   # gather the shards that change, inner mesh dimensions first
         p = cur[i]
         if isinstance(p, Shard) and not keeps(i):
@@ -190,6 +195,13 @@ def redistribute_local(t: Tensor, mesh: DeviceMesh, src: Sequence[Placement], ds
             t = partition_value(t, mesh, i, q.reduce_op)
             cur[i] = q
     return t
+
+
+def independent(cur: Sequence[Placement], dst: Sequence[Placement], i: int) -> bool:
+    """Whether no mesh dimension but ``i`` splits the tensor dim that ``dst[i]`` splits (so ``i`` can be split
+    in any order)."""
+    d = dst[i].dim   # type: ignore[attr-defined]
+    return not any(j != i and (Shard(d) in (cur[j], dst[j])) for j in range(len(cur)))
 
 
 def mesh_broadcast(t: Tensor, mesh: DeviceMesh, k: int, src: int = 0) -> None:
