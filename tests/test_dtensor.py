@@ -97,13 +97,22 @@ TORCH_CASES = {
 LEAF_GRADS = {"g mm S0 R": "S(0) R", "g mm R S1": "R S(1)", "g colwise": "R S(0) S(0)"}
 
 
-@needs_mpi
-def test_dtensor_two_ranks(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The results of one ``mpiexec -n 2`` run of tests/data/distributed/dtensor.py, by rank."""
+    if MPIEXEC is None or not dist.is_mpi_available():
+        pytest.skip("needs mpi4py and mpiexec")
+    out = tmp_path_factory.mktemp("dtensor")
     env = {"HYDRA_LAUNCHER": "fork", "OMP_NUM_THREADS": "1", "EMBER_DIST_TIMEOUT": "60"}
-    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "dtensor.py", str(tmp_path)], capture_output=True,
+    p = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "dtensor.py", str(out)], capture_output=True,
                        text=True, timeout=180, env=dict(os.environ, **env), cwd=HERE)
     assert p.returncode == 0, p.stdout + p.stderr
-    results = {r: json.loads((tmp_path / f"result_{r}.json").read_text()) for r in (0, 1)}
+    return {r: json.loads((out / f"result_{r}.json").read_text()) for r in (0, 1)}
+
+
+@needs_mpi
+def test_dtensor_two_ranks(two_ranks: dict) -> None:
+    results = two_ranks
     for rank, res in results.items():
         assert all(res["checks"].values()), (rank, res["checks"])
         assert len(res["checks"]) == 9
@@ -119,6 +128,13 @@ def test_dtensor_two_ranks(tmp_path: Path) -> None:
     assert facts["tp_grads"] == {"0.weight": "(Shard(dim=0),)", "0.bias": "(Shard(dim=0),)",
                                  "2.weight": "(Shard(dim=1),)", "2.bias": "(Replicate(),)"}
     assert facts["sequence_parallel"] == ["(Shard(dim=1),)", [2, 4, 6], "(Replicate(),)"]
+
+
+@needs_mpi
+@pytest.mark.xfail(strict=True, reason="nn.utils.clip_grad_norm_ calls linalg.vector_norm/stack as imported functions "
+                   "(not through the protocol), so DTensor gradients give the norm of this rank's shards")
+def test_clip_grad_norm_of_dtensor_gradients(two_ranks: dict) -> None:
+    assert two_ranks[0]["facts"]["clip_grad_norm_"]
 
 
 @pytest.fixture

@@ -237,6 +237,10 @@ def main(out_dir):
         ok &= close(p.full_tensor(), q, 1e-6)
     ok &= close(tp(x), ref(x), 1e-6)
     check("tensor parallel MLP", ok)
+    for model in (ref, tp):   # (a known gap: ember's clip_grad_norm_ takes norms of the local shards)
+        F.mse_loss(model(x), t).backward()
+    norms = [torch.nn.utils.clip_grad_norm_(m.parameters(), 0.1) for m in (ref, tp)]
+    facts["clip_grad_norm_"] = close(norms[1].full_tensor() if isinstance(norms[1], DTensor) else norms[1], norms[0])
 
     # ---- sequence parallel layer norm, distribute_module ----
     torch.manual_seed(6)

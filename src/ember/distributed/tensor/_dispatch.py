@@ -15,6 +15,7 @@ in-place calls without a rule run on the global tensor and keep this rank's part
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -83,6 +84,7 @@ RULES: dict[str, Callable[[Call], Plan | None]] = {}
 _LATENCY = 6.6   # torch's model: base latency (µs); per hop and bandwidth (GB/s) within / between hosts below
 
 
+@functools.lru_cache(maxsize=64)
 def _topology(mesh: DeviceMesh) -> list[tuple[int, float, float]]:
     """Per mesh dimension: (ranks, latency per hop, bandwidth) as torch estimates them (a dimension whose ranks,
     with the inner dimensions', outnumber a host's devices crosses hosts; a CPU host counts one device)."""
