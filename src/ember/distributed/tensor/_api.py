@@ -134,10 +134,7 @@ class DTensor(Tensor):
         """A plain tensor sharing this DTensor's local array and version counter (kept while the array is)."""
         loc = self.__dict__.get("_local")
         if loc is None or loc._data is not self._data:
-            loc = _new(Tensor)
-            loc._data, loc._dtype, loc._device, loc._vc = self._data, self._dtype, self._device, self._vc
-            loc._base, loc._rg, loc._grad_fn, loc._output_nr = None, False, None, 0
-            self.__dict__["_local"] = loc
+            loc = self.__dict__["_local"] = _alias_plain(self)
         return loc
 
     def to_local(self, *, grad_placements: Sequence[Placement] | None = None) -> Tensor:
@@ -219,7 +216,7 @@ class DTensor(Tensor):
     # ---- autograd -----------------------------------------------------------------------------------------------
     @property
     def grad(self) -> DTensor | None:
-        g = Tensor.grad.fget(self)   # type: ignore[attr-defined]
+        g = self._grad_or_none()
         if g is not None and not isinstance(g, DTensor):   # the engine stored the local array of a DTensor gradient
             g = _wrap(g, self._spec.with_placements(grad_placements(self.placements)), False)
             self._grad = g
@@ -258,9 +255,6 @@ class DTensor(Tensor):
     def __reduce_ex__(self, protocol: int) -> Any:
         return (_rebuild_dtensor, (self._local_tensor.detach().clone(), self._spec.mesh, self._spec.placements,
                                    tuple(self._spec.shape), self._spec.stride, self.requires_grad))
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 def _rebuild_dtensor(local: Tensor, mesh: DeviceMesh, placements: tuple, shape: tuple, stride: tuple,

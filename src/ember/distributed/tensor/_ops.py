@@ -427,6 +427,8 @@ def _matmul(call: Call) -> Plan | None:
     if a.ndim == 0 or b.ndim == 0:
         return None
     sa, sb = tuple(a.shape), tuple(b.shape)
+    if len(sa) >= 2 and len(sb) >= 2 and sa[-1] != sb[-2]:
+        raise RuntimeError(f"a and b must have same reduction dim, but got {list(sa)} X {list(sb)}.")
     if call.name == "mv" or call.name == "dot" or call.name == "mm" or call.name == "bmm" or call.name == "matmul" \
             or call.name == "__matmul__":
         subs_a, subs_b, out, sizes = _matmul_subs(sa, sb)

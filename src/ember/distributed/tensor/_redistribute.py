@@ -41,9 +41,11 @@ def normalize_placements(placements: Sequence[Placement], ndim: int, mesh: Devic
             raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got "
                              f"{p.dim})")
         out.append(p)
-    ops = {p.reduce_op for p in out if isinstance(p, Partial)}
+    ops = list(dict.fromkeys(p.reduce_op for p in out if isinstance(p, Partial)))
     if len(ops) > 1:
-        raise ValueError(f"Cannot mix Partial placements with different reduce ops: {sorted(ops)}")
+        raise ValueError("Mixed Partial reduce types are not supported in the same placement list. Found reduce ops: "
+                         f"{{{', '.join(map(repr, ops))}}}. Please ensure all Partial placements use the same reduce "
+                         "operation.")
     return tuple(out)
 
 
