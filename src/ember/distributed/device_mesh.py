@@ -267,3 +267,27 @@ def init_device_mesh(device_type: str, mesh_shape: tuple[int, ...], *, mesh_dim_
                            "If you maintained a 'torch.device' object, it's recommended to pass in 'device.type'.")
     return DeviceMesh(device_type, np.arange(math.prod(mesh_shape)).reshape(mesh_shape),
                       mesh_dim_names=mesh_dim_names, backend_override=backend_override)
+
+
+# ---- the current mesh: ``with mesh:`` makes it the default of the DTensor APIs (torch's mesh stack) ----------
+_MESH_STACK: list[DeviceMesh] = []
+
+
+def _current_mesh() -> DeviceMesh:
+    """The innermost mesh entered with ``with mesh:`` (torch's error when there is none)."""
+    if not _MESH_STACK:
+        raise RuntimeError("No device mesh is currently active!")
+    return _MESH_STACK[-1]
+
+
+def _enter_mesh(self: DeviceMesh) -> DeviceMesh:
+    _MESH_STACK.append(self)
+    return self
+
+
+def _exit_mesh(self: DeviceMesh, *exc: object) -> None:
+    _MESH_STACK.pop()
+
+
+DeviceMesh.__enter__ = _enter_mesh   # type: ignore[attr-defined]
+DeviceMesh.__exit__ = _exit_mesh   # type: ignore[attr-defined]
