@@ -20,7 +20,7 @@ from ..._tensor import Size, Tensor, _new
 from ...autograd.grad_mode import STATE, no_grad
 from ...autograd.graph import Node
 from ...ops._dispatch import record
-from ..device_mesh import DeviceMesh
+from ..device_mesh import DeviceMesh, _current_mesh
 from ._redistribute import (
     global_stride,
     grad_placements,
@@ -384,15 +384,6 @@ def _redistribute(d: DTensor, placements: tuple[Placement, ...], forward_dtype: 
 
 
 # ---- creation -----------------------------------------------------------------------------------------------------
-_MESH_STACK: list[DeviceMesh] = []
-
-
-def _current_mesh() -> DeviceMesh:
-    if not _MESH_STACK:
-        raise RuntimeError("No device mesh is currently active!")
-    return _MESH_STACK[-1]
-
-
 def _check_tensor_meta(local: Tensor, check_shape_stride: bool) -> None:
     """torch's ``run_check``: the same dtype and requires_grad (and shape/stride) on every rank."""
     from .. import distributed_c10d as c10d
