@@ -254,6 +254,9 @@ def _facts(lib: object) -> list:
     out += [str(w.message) .split(" in module")[0] for w in caught]
     out += [_outcome(lambda: tp.parallelize_module(lib.nn.ReLU(), m, tp.ColwiseParallel())),
             _outcome(lambda: tp.parallelize_module(lib.nn.Linear(2, 2), m, 3))]
+    with m2:   # the current mesh
+        out += [repr(dt.distribute_tensor(a).device_mesh), dt.ones(2, 3).placements]
+    out.append(_outcome(lambda: dt.zeros(2)))
     lin = dt.distribute_module(lib.nn.Linear(3, 2), m)
     out += [lin.weight.placements, isinstance(lin.weight, D), _outcome(lambda: dt.distribute_module(lin, m))]
     return out
