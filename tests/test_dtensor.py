@@ -24,6 +24,14 @@ import ember.distributed as dist
 from ember.distributed.run import find_mpiexec
 
 HERE = Path(__file__).parent / "data" / "distributed"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _protocol() -> Iterator[None]:
+    """ember.distributed.tensor is imported lazily (defining DTensor turns the __torch_function__ protocol on);
+    leave the rest of the suite on the plain entry points."""
+    yield
+    __import__("ember.overrides").overrides._deactivate()
 MPIEXEC = find_mpiexec()
 needs_mpi = pytest.mark.skipif(MPIEXEC is None or not dist.is_mpi_available(), reason="needs mpi4py and mpiexec")
 
