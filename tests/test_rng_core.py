@@ -124,6 +124,22 @@ def test_uniform(seed, np_dt, t_dt):
         assert same_state(g, tg)
 
 
+def test_rewind_after_drawing_ahead():
+    """The engine is put just after the first ``used`` words drawn ahead (across 624-word blocks, from a fresh
+    seed or mid-block), as if only those had been drawn."""
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        g, ref = R.Generator(int(rng.integers(0, 2**32))), R.Generator(0)
+        g._words(int(rng.integers(0, 1500)))
+        ref.set_state(g.get_state())
+        mark = g._mark()
+        words = g._words(int(rng.integers(0, 2500)))
+        used = int(rng.integers(0, words.size + 1))
+        g._rewind(mark, words, used)
+        ref._words(used)
+        assert (g.get_state() == ref.get_state()).all() and (g._words(700) == ref._words(700)).all()
+
+
 def test_uniform_spans_chunks():
     g, tg = pair(8)
     n = 2 * R._FILL_CHUNK + 5

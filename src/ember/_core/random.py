@@ -208,6 +208,42 @@ class Generator:
         self._next = None
         return self._bg.random_raw(n)
 
+    def _mark(self) -> tuple[dict, int | None]:
+        """The engine's position, for :meth:`_rewind` after drawing ahead."""
+        return self._bg.state, self._next
+
+    def _rewind(self, mark: tuple[dict, int | None], words: np.ndarray, used: int) -> None:
+        """Put the engine just after the first ``used`` of ``words``, the words drawn since ``mark`` (all of them),
+        without drawing them again: its 624-word key for that point is the marked one, the current one, or
+        recovered from the drawn words (MT19937's output tempering is invertible)."""
+        if used == words.size:
+            return
+        state, nxt = mark
+        if used == 0:
+            self._bg.state, self._next = state, nxt
+            return
+        start = int(state["state"]["pos"])   # words are numbered from the marked key's first
+        last = start + used - 1   # the last word kept, and its block of 624
+        block = last // _MT_N
+        if block == 0:
+            key = state["state"]["key"]
+        elif block == (start + words.size - 1) // _MT_N:   # the current block
+            key = self._bg.state["state"]["key"]
+        else:
+            key = _untemper(words[block * _MT_N - start:(block + 1) * _MT_N - start].astype(np.uint32))
+        self._bg.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": last + 1 - block * _MT_N}}
+        self._next = None
+
+
+def _untemper(y: np.ndarray) -> np.ndarray:
+    """MT19937's state words from its outputs (the inverse of the tempering, uint32)."""
+    y = y ^ (y >> np.uint32(18))
+    y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
+    x = y.copy()
+    for _ in range(4):
+        x = y ^ ((x << np.uint32(7)) & np.uint32(0x9D2C5680))
+    return x ^ (x >> np.uint32(11)) ^ (x >> np.uint32(22))
+
 
 _DEFAULT = Generator(secrets.randbits(64))
 
@@ -416,9 +452,18 @@ def _u24(gen: Generator, n: int) -> np.ndarray:
 
 def _u53(gen: Generator, n: int) -> np.ndarray:
     """``n`` float64 uniforms in [0, 1) with 53 random bits, two words each (``random64()``)."""
-    w = gen._words(2 * n)
-    hi = (w[0::2] & np.uint64(0x1FFFFF)).astype(np.float64)
-    return hi * 2.0**-21 + w[1::2].astype(np.float64) * 2.0**-53
+    return _u53_of(gen._words(2 * n))
+
+
+def _u53_of(w: np.ndarray) -> np.ndarray:
+    """The 53-bit uniforms of raw words ``w`` (pairs, the high word first): the 53-bit integer, scaled."""
+    pairs = w.reshape(-1, 2)
+    k = pairs[:, 0] & np.uint64(0x1FFFFF)
+    k <<= np.uint64(32)
+    k |= pairs[:, 1]
+    u = k.view(np.int64).astype(np.float64)   # exact below 2**53
+    u *= 2.0**-53
+    return u
 
 
 def _fmt(x: float) -> str:

@@ -99,7 +99,8 @@ class _Stream:
 
     def __init__(self, gen: R.Generator, hint: int) -> None:
         self.gen = gen
-        self._saved = (gen._bg.state, gen._next)
+        self._mark = gen._mark()
+        self._words: list[np.ndarray] = []
         self._drawn = 0
         self._current: Iterator[float] = iter(())
         self.uniform: Callable[[], float] = chain.from_iterable(self._batches(hint)).__next__
@@ -107,15 +108,15 @@ class _Stream:
     def _batches(self, hint: int) -> Iterator[Iterator[float]]:
         while True:
             size = max(hint, 2 * self._drawn, 64)
-            self._current = iter(R._u53(self.gen, size).tolist())
+            self._words.append(self.gen._words(2 * size))
+            self._current = iter(R._u53_of(self._words[-1]).tolist())
             self._drawn += size
             yield self._current
 
     def close(self) -> None:
         used = self._drawn - self._current.__length_hint__()
-        gen = self.gen
-        gen._bg.state, gen._next = self._saved
-        gen._words(2 * used)
+        words = np.concatenate(self._words) if self._words else np.empty(0, np.uint64)
+        self.gen._rewind(self._mark, words, 2 * used)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -534,14 +535,9 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
 
 def _peek(gen: R.Generator, n: int) -> tuple[np.ndarray, Callable[[int], None]]:
     """``n`` uniforms drawn ahead, and ``commit(used)`` that leaves the generator after the first ``used``."""
-    saved = (gen._bg.state, gen._next)
-    u = R._u53(gen, n)
-
-    def commit(used: int) -> None:
-        gen._bg.state, gen._next = saved
-        gen._words(2 * used)
-
-    return u, commit
+    mark = gen._mark()
+    words = gen._words(2 * n)
+    return R._u53_of(words), lambda used: gen._rewind(mark, words, 2 * used)
 
 
 def _stirling_tails(k: np.ndarray) -> np.ndarray:
