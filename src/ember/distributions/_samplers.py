@@ -64,10 +64,10 @@ def _same(x: float) -> float:
 
 
 @functools.cache
-def _libm_fn(name: str, ctype: str = "c_float") -> Callable[[float], float]:
-    """glibc's function ``name`` of one ``ctype`` argument (``logf``, ``log1pf``: what ``std::log`` of a float
-    calls; ``lgamma``), falling back to the (rounded) :mod:`math` function; loaded on first use (locating
-    libm can be slow)."""
+def _libm_fn(name: str, ctype: str = "c_float", nargs: int = 1) -> Callable[..., float]:
+    """glibc's function ``name`` of ``nargs`` ``ctype`` arguments (``logf``, ``powf``, ``log1pf``: what ``std::log``
+    of a float calls; ``lgamma``), falling back to the (rounded) :mod:`math` function; loaded on first use
+    (locating libm can be slow)."""
     import ctypes
     import ctypes.util
 
@@ -77,17 +77,43 @@ def _libm_fn(name: str, ctype: str = "c_float") -> Callable[[float], float]:
         except (OSError, AttributeError, TypeError):
             continue
         fn.restype = getattr(ctypes, ctype)
-        fn.argtypes = [fn.restype]
+        fn.argtypes = [fn.restype] * nargs
         return fn
     double = getattr(math, name.removesuffix("f") if ctype == "c_float" else name)  # pragma: no cover
-    return (lambda x: _f32(double(x))) if ctype == "c_float" else double  # pragma: no cover
+    return (lambda *x: _f32(double(*x))) if ctype == "c_float" else double  # pragma: no cover
 
 
-def _log_like(xp: Any, v: Any) -> Any:
-    """``log`` in ``v``'s precision: glibc ``logf`` elementwise for float32 host arrays, else ``xp.log``."""
-    if v.dtype != np.float32 or xp is not np:
-        return xp.log(v)
-    return np.fromiter(map(_libm_fn("logf"), v.ravel().tolist()), np.float32, count=v.size).reshape(v.shape)
+def _pow_pos(x: float, y: float) -> float:
+    """glibc ``pow`` for x > 0 (overflow to ``inf``)."""
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return math.inf
+
+
+def _glibc(xp: Any, name: str, *args: Any) -> Any:
+    """glibc's ``log``, ``exp`` or ``pow`` of host arrays in their precision, as torch's scalar CPU kernels call it
+    (``logf``/``expf``/``powf`` for float32, the double functions for float64): NumPy's ufuncs differ from
+    glibc in the last bits on some CPUs (its SIMD kernels, e.g. SVML with AVX512), and glibc's float
+    functions are not the correctly rounded double results either.  float64 goes through :mod:`math`
+    (glibc) on ordinary arguments, NumPy's ufunc giving the special values; device arrays use ``xp``'s."""
+    ufunc = getattr(xp, "power" if name == "pow" else name)
+    if xp is not np:
+        return ufunc(*args)
+    args = np.broadcast_arrays(*args)
+    shape, flat = args[0].shape, [a.ravel() for a in args]
+    if args[0].dtype == np.float32:
+        fn = _libm_fn(name + "f", nargs=len(args))
+        return np.fromiter(map(fn, *(a.tolist() for a in flat)), np.float32, count=flat[0].size).reshape(shape)
+    if name == "exp":
+        return R._libm(R._exp, flat[0]).reshape(shape)
+    with np.errstate(all="ignore"):
+        out = ufunc(*flat)
+    live = np.flatnonzero((flat[0] > 0) & (flat[0] < np.inf) & np.isfinite(flat[-1]))   # log: x > 0; pow: x > 0, y
+    fn = R._log0 if name == "log" else _pow_pos
+    out[live] = R._libm(fn, flat[0][live]) if name == "log" else np.fromiter(
+        map(fn, *(a[live].tolist() for a in flat)), np.float64, count=live.size)
+    return out.reshape(shape)
 
 
 class _Stream:
@@ -885,7 +911,7 @@ def _digamma(xp: Any, x: Any) -> Any:
     for coef in _DIGAMMA_A:
         poly = poly * z + coef
     y = xp.where(x < 1.0e17, z * poly, 0.0)
-    out = res + _log_like(xp, x).astype(np.float64) - (0.5 / x).astype(np.float64) - y
+    out = res + _glibc(xp, "log", x).astype(np.float64) - (0.5 / x).astype(np.float64) - y
     out = xp.where(x == 10, res + _PSI_10, out)
     return xp.where(x == 0, xp.inf, out).astype(x.dtype)
 
@@ -897,45 +923,66 @@ _GAMMA_UV = ((0.16009398, -0.094634809, 0.025146376, -0.0030648343, 1, 0.3266811
               0.00085092367, -1.5247877e-07))
 
 
+def _by_case(xp: Any, cases: list[tuple[Any, Callable[..., Any]]], *args: Any) -> Any:
+    """Evaluate each ``(mask, formula)`` case on the elements its mask selects (the masks are disjoint and
+    cover every element) into one float64 array: each formula's transcendentals run on its own elements only."""
+    out = xp.empty(args[0].shape, np.float64)
+    for mask, formula in cases:
+        out[mask] = formula(xp, *(v[mask] for v in args))
+    return out
+
+
+def _gamma_grad_small(xp: Any, a: Any, x: Any) -> Any:
+    """x < 0.8: the Taylor series of the incomplete gamma function."""
+    numer = xp.ones_like(x)
+    denom = a.copy()
+    s1 = numer / denom
+    s2 = numer / (denom * denom)
+    for i in range(1, 6):
+        numer = numer * (-x / i)
+        denom = denom + 1
+        s1 = s1 + numer / denom
+        s2 = s2 + numer / (denom * denom)
+    pxa = _glibc(xp, "pow", x, a)
+    pdf = _glibc(xp, "pow", x, a - 1) * _glibc(xp, "exp", -x)
+    cdf_a = (_glibc(xp, "log", x) - _digamma(xp, a)) * (pxa * s1) - pxa * s2
+    small = -cdf_a / pdf
+    return xp.where(xp.isnan(small), 0.0, small)
+
+
+def _gamma_grad_large(xp: Any, a: Any, x: Any) -> Any:
+    """alpha > 8: Rice's saddle point expansion, with a separate series near x = alpha."""
+    near = (1 + 24 * a * (1 + 12 * a)) * (1440 * (a * a) + 6 * x * (53 - 120 * x) - 65 * x * x / a
+                                          + a * (107 + 3600 * x)) / (1244160 * (a * a) * (a * a))
+    den = xp.sqrt(8 * a)
+    t2 = den / (a - x)
+    log_xa = _glibc(xp, "log", x / a)
+    t3 = _glibc(xp, "pow", x - a - a * log_xa, xp.full_like(x, -1.5))
+    t1 = log_xa * xp.where(x < a, t2 - t3, t2 + t3) - xp.sqrt(2 / a) * (a + x) / ((a - x) * (a - x))
+    stirling = 1 + 1 / (12 * a) * (1 + 1 / (24 * a))
+    far = -stirling * (x * t1) / den
+    return xp.where((0.9 * a <= x) & (x <= 1.1 * a), near, far)
+
+
+def _gamma_grad_mid(xp: Any, a: Any, x: Any) -> Any:
+    """Otherwise: a bivariate rational fit in log(x/alpha), log(alpha)."""
+    u = _glibc(xp, "log", x / a)
+    v = _glibc(xp, "log", a)
+    cv = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_UV, strict=True)]
+    p = cv[0] + v * (cv[1] + v * (cv[2] + v * cv[3]))
+    q = cv[4] + v * (cv[5] + v * (cv[6] + v * cv[7]))
+    return _glibc(xp, "exp", p / q)
+
+
 def gamma_grad_array(xp: Any, alpha: Any, x: Any) -> Any:
-    """d x / d alpha for x ~ Gamma(alpha, 1) (torch's ``standard_gamma_grad_one``): a Taylor series for
-    x < 0.8, Rice's saddle-point expansion for alpha > 8, else a bivariate rational fit."""
-    a = alpha.astype(np.float64)
-    x = x.astype(np.float64)
+    """d x / d alpha for x ~ Gamma(alpha, 1) (torch's ``standard_gamma_grad_one``, in double): a Taylor series
+    for x < 0.8, Rice's saddle-point expansion for alpha > 8, else a bivariate rational fit."""
+    a, x = xp.broadcast_arrays(alpha.astype(np.float64), x.astype(np.float64))
+    small = x < 0.8
+    large = ~small & (a > 8.0)
     with np.errstate(all="ignore"):
-        # small x: Taylor series of the incomplete gamma function
-        numer = xp.ones_like(x)
-        denom = a.copy()
-        s1 = numer / denom
-        s2 = numer / (denom * denom)
-        for i in range(1, 6):
-            numer = numer * (-x / i)
-            denom = denom + 1
-            s1 = s1 + numer / denom
-            s2 = s2 + numer / (denom * denom)
-        pxa = xp.power(x, a)
-        pdf = xp.power(x, a - 1) * xp.exp(-x)
-        cdf_a = (xp.log(x) - _digamma(xp, a)) * (pxa * s1) - pxa * s2
-        small = -cdf_a / pdf
-        small = xp.where(xp.isnan(small), 0.0, small)
-        # large alpha: saddle point, with a separate series near x = alpha
-        near = (1 + 24 * a * (1 + 12 * a)) * (1440 * (a * a) + 6 * x * (53 - 120 * x) - 65 * x * x / a
-                                              + a * (107 + 3600 * x)) / (1244160 * (a * a) * (a * a))
-        den = xp.sqrt(8 * a)
-        t2 = den / (a - x)
-        t3 = xp.power(x - a - a * xp.log(x / a), -1.5)
-        t1 = xp.log(x / a) * xp.where(x < a, t2 - t3, t2 + t3) - xp.sqrt(2 / a) * (a + x) / ((a - x) * (a - x))
-        stirling = 1 + 1 / (12 * a) * (1 + 1 / (24 * a))
-        far = -stirling * (x * t1) / den
-        large = xp.where((0.9 * a <= x) & (x <= 1.1 * a), near, far)
-        # otherwise: rational approximation in log(x/alpha), log(alpha)
-        u = xp.log(x / a)
-        v = xp.log(a)
-        cv = [c0 + u * (c1 + u * c2) for c0, c1, c2 in zip(*_GAMMA_UV, strict=True)]
-        p = cv[0] + v * (cv[1] + v * (cv[2] + v * cv[3]))
-        q = cv[4] + v * (cv[5] + v * (cv[6] + v * cv[7]))
-        mid = xp.exp(p / q)
-        return xp.where(x < 0.8, small, xp.where(a > 8.0, large, mid))
+        return _by_case(xp, [(small, _gamma_grad_small), (large, _gamma_grad_large),
+                             (~small & ~large, _gamma_grad_mid)], a, x)
 
 
 _DIR_C = np.array([
@@ -961,18 +1008,20 @@ _DIR_C = np.array([
 
 
 def _beta_grad_alpha_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
-    factor = _digamma(xp, a) - _digamma(xp, a + b) - _log_like(xp, x)
+    """x near 0: a Taylor series (in the input's precision)."""
+    factor = _digamma(xp, a) - _digamma(xp, a + b) - _glibc(xp, "log", x)
     numer = xp.ones_like(x)
     series = numer / a * (factor + 1 / a)
     for i in range(1, 11):
         numer = numer * ((i - b) * x / i)
         den = a + i
         series = series + numer / den * (factor + 1 / den)
-    res = x * xp.power(1 - x, -b) * series
+    res = x * _glibc(xp, "pow", 1 - x, -b) * series
     return xp.where(xp.isnan(res), 0.0, res)
 
 
 def _beta_grad_beta_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    """x near 1 (``x`` is 1 - x): a Taylor series (in the input's precision)."""
     factor = _digamma(xp, a + b) - _digamma(xp, b)
     numer, betas, dbetas, series = xp.ones_like(x), xp.ones_like(x), xp.zeros_like(x), factor / a
     for i in range(1, 9):
@@ -980,11 +1029,12 @@ def _beta_grad_beta_small(xp: Any, x: Any, a: Any, b: Any) -> Any:
         dbetas = dbetas * (b - i) + betas
         betas = betas * (b - i)
         series = series + numer / (a + i) * (dbetas + factor * betas)
-    res = -xp.power(1 - x, 1 - b) * series
+    res = -_glibc(xp, "pow", 1 - x, 1 - b) * series
     return xp.where(xp.isnan(res), 0.0, res)
 
 
 def _beta_grad_alpha_mid(xp: Any, x: Any, a: Any, b: Any) -> Any:
+    """alpha and beta both large: Rice's saddle point expansion (double)."""
     total = a + b
     mean = a / total
     std = xp.sqrt(a * b / (total + 1)) / total
@@ -1000,12 +1050,34 @@ def _beta_grad_alpha_mid(xp: Any, x: Any, a: Any, b: Any) -> Any:
                 / (1 + 1 / (12 * total) + 1 / (288 * total * total)))
     t1_num = 2 * (a * a) * (x - 1) + a * b * (x - 1) - x * (b * b)
     axbx = a * (x - 1) + b * x
-    t1 = t1_num / (xp.sqrt(2 * a / b) * xp.power(total, 1.5) * axbx * axbx)
-    t2 = 0.5 * xp.log(a / (total * x))
+    t1 = t1_num / (xp.sqrt(2 * a / b) * _glibc(xp, "pow", total, xp.full_like(x, 1.5)) * axbx * axbx)
+    log_ax = _glibc(xp, "log", a / (total * x))
+    t2 = 0.5 * log_ax
     t3 = xp.sqrt(8 * a * b / total) / (b * x + a * (x - 1))
-    t4 = xp.power(b * xp.log(b / (total * (1 - x))) + a * xp.log(a / (total * x)), -1.5)
+    t4 = _glibc(xp, "pow", b * _glibc(xp, "log", b / (total * (1 - x))) + a * log_ax, xp.full_like(x, -1.5))
     far = stirling * prefactor * (t1 + t2 * (t3 + xp.where(x < mean, t4, -t4)))
     return xp.where((mean - 0.1 * std <= x) & (x <= mean + 0.1 * std), near, far)
+
+
+def _dirichlet_grad_rational(xp: Any, x: Any, a: Any, t: Any, a_in: Any, t_in: Any) -> Any:
+    """Otherwise: a rational correction (double) to an analytic approximation (whose digammas take the
+    input's precision, ``a_in``/``t_in``)."""
+    u = _glibc(xp, "log", x)
+    la = _glibc(xp, "log", a) - u
+    lb = _glibc(xp, "log", t) - la
+    pu = (xp.ones_like(u), u, u * u)
+    pa = (xp.ones_like(u), la, la * la)
+    c = xp.asarray(_DIR_C)
+    p = xp.zeros_like(u)
+    q = xp.zeros_like(u)
+    for i in range(3):
+        for j in range(3):
+            ua = pu[i] * pa[j]
+            cp, cq = c[0, i, j], c[1, i, j]
+            p = p + ua * (cp[0] + lb * (cp[1] + lb * (cp[2] + lb * cp[3])))
+            q = q + ua * (cq[0] + lb * (cq[1] + lb * (cq[2] + lb * cq[3])))
+    approx = x * (_digamma(xp, t_in) - _digamma(xp, a_in)).astype(np.float64) / (t - a)
+    return p / q * approx
 
 
 def dirichlet_grad_array(xp: Any, x: Any, alpha: Any, total: Any) -> Any:
@@ -1019,30 +1091,16 @@ def dirichlet_grad_array(xp: Any, x: Any, alpha: Any, total: Any) -> Any:
     bs = ts - as_
     boundary = ts * xs * (1 - xs)
     x64, a64, t64 = (v.astype(np.float64) for v in (x, alpha, total))
-    b64 = t64 - a64
+    near0 = (xs <= 0.5) & (boundary < 2.5)
+    near1 = ~near0 & (xs >= 0.5) & (boundary < 0.75)
+    mid = ~near0 & ~near1 & (as_ > 6) & (bs > 6)
+    cases = [(near0, lambda xp, x, a, b, *_: _beta_grad_alpha_small(xp, x, a, b)),
+             (near1, lambda xp, x, a, b, *_: -_beta_grad_beta_small(xp, 1 - x, b, a)),
+             (mid, lambda xp, _x, a, _b, t, x64, a64, t64: _beta_grad_alpha_mid(xp, x64, a64, t64 - a64)),
+             (~near0 & ~near1 & ~mid,
+              lambda xp, _x, a, _b, t, x64, a64, t64: _dirichlet_grad_rational(xp, x64, a64, t64, a, t))]
     with np.errstate(all="ignore"):
-        near0 = _beta_grad_alpha_small(xp, xs, as_, bs).astype(np.float64)
-        near1 = -_beta_grad_beta_small(xp, 1 - xs, bs, as_).astype(np.float64)
-        mid = _beta_grad_alpha_mid(xp, x64, a64, b64)
-        u = xp.log(x64)
-        la = xp.log(a64) - u
-        lb = xp.log(t64) - la
-        pu = (xp.ones_like(u), u, u * u)
-        pa = (xp.ones_like(u), la, la * la)
-        c = xp.asarray(_DIR_C)
-        p = xp.zeros_like(u)
-        q = xp.zeros_like(u)
-        for i in range(3):
-            for j in range(3):
-                ua = pu[i] * pa[j]
-                cp, cq = c[0, i, j], c[1, i, j]
-                p = p + ua * (cp[0] + lb * (cp[1] + lb * (cp[2] + lb * cp[3])))
-                q = q + ua * (cq[0] + lb * (cq[1] + lb * (cq[2] + lb * cq[3])))
-        approx = x64 * (_digamma(xp, ts) - _digamma(xp, as_)).astype(np.float64) / b64
-        rational = p / q * approx
-    return xp.where((xs <= 0.5) & (boundary < 2.5), near0,
-                    xp.where((xs >= 0.5) & (boundary < 0.75), near1,
-                             xp.where((as_ > 6) & (bs > 6), mid, rational)))
+        return _by_case(xp, cases, xs, as_, bs, ts, x64, a64, t64)
 
 
 # ---------------------------------------------------------------------------------------------------------
