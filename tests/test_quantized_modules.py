@@ -208,6 +208,35 @@ def test_float_functions_on_quantized_tensors():
     assert repr(fe) == repr(ft) and list(fe.state_dict()) == list(ft.state_dict())
 
 
+def test_per_channel_tensor_functions():
+    """Selections and reshapes of a per-channel tensor carry the channels' qparams (one channel left: per tensor,
+    as torch); torch's errors where it refuses to restride or has only per-tensor kernels."""
+    w = torch.randn(3, 4, 2)
+    scales, zps = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64), torch.tensor([0, 1, 2])
+    qt = torch.quantize_per_channel(w, scales, zps, 0, torch.qint8)
+    qe = ember.quantize_per_channel(to_ember(w), to_ember(scales), to_ember(zps), 0, ember.qint8)
+    fns = [lambda q: q[1:], lambda q: q[::2], lambda q: q[:, 1:], lambda q: q[1], lambda q: q.reshape(3, 8),
+           lambda q: q.unsqueeze(0), lambda q: q[:, :1].squeeze(1), lambda q: q.chunk(3)[1], lambda q: q.clone(),
+           lambda q: q.narrow(0, 1, 2), lambda q: q.detach(), lambda q: q.unbind(0)[2]]
+    for f in fns:
+        e, t = f(qe), f(qt)
+        assert repr(e.qscheme()) == str(t.qscheme()) and tuple(e.shape) == tuple(t.shape)
+        np.testing.assert_array_equal(e.int_repr().numpy(), t.int_repr().numpy())
+        if t.qscheme() == torch.per_tensor_affine:
+            assert (e.q_scale(), e.q_zero_point()) == (t.q_scale(), t.q_zero_point())
+        else:
+            np.testing.assert_array_equal(e.q_per_channel_scales().numpy(), t.q_per_channel_scales().numpy())
+            np.testing.assert_array_equal(e.q_per_channel_zero_points().numpy(),
+                                          t.q_per_channel_zero_points().numpy())
+            assert e.q_per_channel_axis() == t.q_per_channel_axis()
+    view = qe[1:]
+    view.int_repr()   # a view: the integers are shared
+    assert view._data.base is not None or np.shares_memory(view._data, qe._data)
+    for f in (lambda L, q: q.transpose(0, 1), lambda L, q: L.relu(q), lambda L, q: L.cat([q, q]),
+              lambda L, q: L.nn.functional.max_pool1d(q, 2), lambda L, q: q.mean()):
+        assert_same_error(lambda f=f: f(ember, qe), lambda f=f: f(torch, qt))
+
+
 def _convnet(lib):
     nn, aq = lib.nn, lib.ao.quantization
 

@@ -685,6 +685,59 @@ def _rewrap(r: Any, like: QuantizedTensor) -> Any:
     return r
 
 
+_QUANTIZED_KERNELS = _STRUCTURAL | _CLAMPS.keys() | _AVERAGES | _FIXED_QPARAMS.keys() | {"cat", "stack", "concat",
+                                                                                     "concatenate"}
+# per-channel tensors: torch refuses to restride them, and runs its other quantized kernels per tensor only
+_RESTRIDES = frozenset({"transpose", "permute", "t", "expand", "expand_as", "flip", "repeat", "movedim", "roll",
+                        "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"})
+_NOT_PER_TENSOR = "Expected quantizer->qscheme() == kPerTensorAffine to be true, but got false.  (Could this " \
+    "error message be improved?  If so, please report an enhancement request to PyTorch.)"
+
+
+def _per_channel_function(name: str, func: Any, q: QuantizedTensor, args: tuple, kwargs: dict) -> Any:
+    """A float function on a per-channel tensor: selections and reshapes carry each element's channel along (the
+    function is run on the integers and on a map of channel numbers); torch's errors for the rest."""
+    if name in ("cat", "stack", "concat", "concatenate"):
+        raise RuntimeError("Only per-tensor quantization is supported in 'cat'!")
+    if name in _RESTRIDES or (name == "contiguous" and not q.is_contiguous()):
+        raise RuntimeError("Setting strides is possible only on uniformly quantized tensor")
+    if name not in _STRUCTURAL or name.startswith(("max_pool", "adaptive_max_pool")):
+        raise RuntimeError(_NOT_PER_TENSOR)
+    ns = _xp(q)
+    shape = _channel_shape(q, q._axis)
+    channels = ns.ascontiguousarray(ns.broadcast_to(ns.arange(q.shape[q._axis]).reshape(shape), q.shape))
+    channel_map = new_tensor(channels, D.int64, q._device)
+    with no_grad():
+        data = func(*_plain(args), **kwargs)
+        mapped = func(*[channel_map if a is q else a for a in args], **kwargs)
+    return _rewrap_channels(data, mapped, q)
+
+
+def _rewrap_channels(r: Any, mapped: Any, like: QuantizedTensor) -> Any:
+    """Integers ``r`` as a quantized tensor whose elements came from the channels ``mapped``: per tensor when
+    they all came from one channel (torch's choice), per channel along the one dimension they vary on."""
+    if isinstance(r, (list, tuple)):
+        return type(r)(_rewrap_channels(a, b, like) for a, b in zip(r, mapped, strict=True))
+    if not isinstance(r, Tensor) or r._dtype is not _INT_REPR[like._dtype.name]:
+        return r
+    ch = mapped._data
+    varying = [d for d in range(ch.ndim) if ch.shape[d] > 1 and bool((ch != ch.take([0], axis=d)).any())]
+    if ch.size and not varying and like._qscheme is per_channel_affine:
+        k = int(ch.reshape(-1)[0])
+        return _qtensor(r._data, like._dtype, r._device, per_tensor_affine, float(like._scale._data[k]),
+                        int(like._zero_point._data[k]), None)
+    if len(varying) > 1:
+        raise RuntimeError("Setting strides is possible only on uniformly quantized tensor")
+    axis = varying[0] if varying else min(like._axis, max(ch.ndim - 1, 0))
+    picked = ch[tuple(slice(None) if d == axis else 0 for d in range(ch.ndim))] if ch.ndim else ch.reshape(1)
+    steps = set((picked[1:] - picked[:-1]).tolist())
+    if len(steps) <= 1 and min(steps, default=1) > 0:   # a strided run of channels: views of the qparams, as torch
+        picked = slice(int(picked[0]), int(picked[-1]) + 1, steps.pop() if steps else 1)
+    scale, zero_point = (new_tensor(v._data[picked], v._dtype, v._device)
+                         for v in (like._scale, like._zero_point))
+    return _qtensor(r._data, like._dtype, r._device, like._qscheme, scale, zero_point, axis)
+
+
 def _quantize_like(y: Tensor, like: QuantizedTensor, scale: float, zero_point: int) -> QuantizedTensor:
     return quantize_per_tensor(y.float(), scale, zero_point, like._dtype)
 
@@ -750,6 +803,8 @@ def _quantized_torch_function(cls: type, func: Any, types: Any, args: tuple = ()
             y = func(*deq, **kwargs)
             scale, zp = _FIXED_QPARAMS.get(name, (q._scale, q._zero_point))
             return _quantize_like(y, q, scale, zp)
+    if q is not None and name in _QUANTIZED_KERNELS:   # a per-channel tensor
+        return _per_channel_function(name, func, q, args, kwargs)
     if name == "dropout" and isinstance(args[0], QuantizedTensor) and \
             not (args[2] if len(args) > 2 else kwargs.get("training", True)):
         return args[0]

@@ -34,6 +34,7 @@ from ._globals import (
     REBUILD_FROM_TYPE_V2,
     REBUILD_PARAMETER,
     REBUILD_PARAMETER_WITH_STATE,
+    REBUILD_QTENSOR,
     REBUILD_SPARSE,
     REBUILD_V2,
     REBUILD_V3,
@@ -41,6 +42,7 @@ from ._globals import (
     V3_DTYPES,
     StorageType,
     is_parameter,
+    qtensor_params,
     torch_globals,
     torch_name,
 )
@@ -87,7 +89,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is _StorageRef:
-            return obj.pid
+            return (*obj.pid,)  # a new tuple each time, as torch: a storage's later ids repeat its fields
         if isinstance(obj, UntypedStorage):
             arr = obj._array if memory_bytes(obj._array) is not None else obj._array.copy()
             return self._storage(arr, D.uint8, UntypedStorage, obj._device).pid
@@ -117,6 +119,10 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         if is_parameter(t):
             args = (from_array(t._data, t._dtype, t._device), t._rg, OrderedDict())
             return (REBUILD_PARAMETER_WITH_STATE, (*args, state)) if state else (REBUILD_PARAMETER, args)
+        if t._dtype.kind == "quantized":
+            ref, offset, stride = self._tensor_storage(t, False)
+            args = (ref, offset, tuple(t._data.shape), stride, qtensor_params(t), t._rg, OrderedDict())
+            return (REBUILD_QTENSOR, args)
         v3 = t._dtype in V3_DTYPES  # torch saves these through an untyped storage plus a dtype argument
         ref, offset, stride = self._tensor_storage(t, v3)
         args = (ref, offset, tuple(t._data.shape), stride, t._rg, OrderedDict())
@@ -264,7 +270,7 @@ def _storage_dtype(kind: Any) -> D.dtype:
     if not isinstance(kind, StorageType):
         raise RuntimeError(f"invalid checkpoint: {kind!r} is not a storage type")
     if kind.dtype is None:
-        raise RuntimeError(f"ember cannot load torch.{kind.name}: quantized storages are not supported")
+        raise RuntimeError(f"ember cannot load torch.{kind.name}: it has no {kind.name[:-7].lower()} tensors")
     return kind.dtype
 
 

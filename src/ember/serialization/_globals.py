@@ -30,7 +30,9 @@ __all__ = [
     "REBUILD_PARAMETER",
     "REBUILD_PARAMETER_WITH_STATE",
     "REBUILD_FROM_TYPE_V2",
+    "REBUILD_QTENSOR",
     "is_parameter",
+    "qtensor_params",
     "parameter_class",
     "tensor_classes",
 ]
@@ -43,7 +45,7 @@ class StorageType:
 
     def __init__(self, name: str, dtype: D.dtype | None) -> None:
         self.name = name
-        self.dtype = dtype  # None: a quantized storage ember cannot hold
+        self.dtype = dtype  # None: a sub-byte quantized storage ember cannot hold
 
     def __repr__(self) -> str:
         return f"StorageType(torch.{self.name})"
@@ -83,9 +85,9 @@ _STORAGE_DTYPES = {
     "BFloat16Storage": D.bfloat16,
     "ComplexDoubleStorage": D.complex128,
     "ComplexFloatStorage": D.complex64,
-    "QInt8Storage": None,
-    "QInt32Storage": None,
-    "QUInt8Storage": None,
+    "QInt8Storage": D.qint8,
+    "QInt32Storage": D.qint32,
+    "QUInt8Storage": D.quint8,
     "QUInt4x2Storage": None,
     "QUInt2x4Storage": None,
 }
@@ -104,13 +106,6 @@ STORAGE_OF_DTYPE = _StorageOfDtype({st.dtype: st for st in STORAGE_TYPES.values(
 V3_DTYPES = (D.uint16, D.uint32, D.uint64, D.complex32, *D.FLOAT8_DTYPES, D.float4_e2m1fn_x2, D.bits8, D.bits16,
              D.bits1x8, D.bits2x4, D.bits4x2)
 _LEGACY_TENSORS = ("Float", "Double", "Half", "BFloat16", "Byte", "Char", "Short", "Int", "Long", "Bool")
-_QSCHEMES = (
-    "per_tensor_affine",
-    "per_tensor_symmetric",
-    "per_channel_affine",
-    "per_channel_symmetric",
-    "per_channel_affine_float_qparams",
-)
 
 
 # ---- nn.Parameter, which lives in ember.nn (optional here) ---------------------------------------------
@@ -322,10 +317,89 @@ def _rebuild_sparse_tensor(layout: Any, data: Any) -> Tensor:
     return rebuild_sparse_tensor(layout, data)
 
 
+# ---- quantized tensors -----------------------------------------------------------------------------------
+def _qschemes() -> tuple[Any, ...]:
+    from ..ops import quantize as Q
+    return (Q.per_tensor_affine, Q.per_tensor_symmetric, Q.per_channel_affine, Q.per_channel_symmetric,
+            Q.per_channel_affine_float_qparams)
+
+
+def qtensor_params(t: Any) -> tuple:
+    """The quantizer parameters torch pickles with a quantized tensor: ``(per_tensor_affine, scale, zero_point)``,
+    or ``(per_channel_affine, scales, zero_points, axis)`` for both per-channel schemes (float zero points mark
+    ``per_channel_affine_float_qparams`` when loading)."""
+    from ..ops import quantize as Q
+    if t._axis is None:
+        return (t._qscheme, t._scale, t._zero_point)
+    return (Q.per_channel_affine, t._scale, t._zero_point, t._axis)
+
+
+def _qdtype_of(storage: Any) -> D.dtype:
+    """The quantized dtype of a storage a checkpoint made from ``torch.QInt8Storage`` & co."""
+    if not isinstance(storage, UntypedStorage):
+        raise RuntimeError(f"invalid checkpoint: expected a storage, got {type(storage).__name__}")
+    by_np = {np.dtype(np.int8): D.qint8, np.dtype(np.uint8): D.quint8, np.dtype(np.int32): D.qint32}
+    dtype = by_np.get(storage._array.dtype)
+    if dtype is None:
+        raise RuntimeError(f"invalid checkpoint: a quantized tensor on a storage of {storage._array.dtype}")
+    return dtype
+
+
+def _qparam_list(v: Any, kinds: Any) -> Tensor:
+    """Per-channel scales or zero points: a 1-d real tensor, or a list of numbers (older checkpoints)."""
+    if isinstance(v, list) and all(type(x) in (kinds if isinstance(kinds, tuple) else (kinds,)) for x in v):
+        return from_array(np.asarray(v, np.float64 if kinds is float else None), None, CPU)
+    if isinstance(v, Tensor) and v.dim() == 1 and not v.is_quantized and not v.dtype.is_complex:
+        return v
+    raise RuntimeError(f"invalid per-channel quantizer parameter in checkpoint: {v!r}")
+
+
+def _rebuild_qtensor(storage: Any, storage_offset: Any, size: Any, stride: Any, quantizer_params: Any,
+                     requires_grad: Any, backward_hooks: Any) -> Tensor:
+    """A quantized tensor from its integer storage and quantizer parameters (``torch._utils``' name)."""
+    from ..ops import quantize as Q
+    bad = RuntimeError(f"invalid quantizer parameters in checkpoint: {quantizer_params!r}")
+    if not isinstance(quantizer_params, tuple) or not quantizer_params:
+        raise bad
+    scheme, *params = quantizer_params
+    dtype = _qdtype_of(storage)
+    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    arr = _strided(_typed_flat(storage, dtype), dtype, storage_offset, size, stride)
+    if scheme is Q.per_tensor_affine:
+        if len(params) != 2:
+            raise bad
+        scale, zero_point = params
+        if type(scale) not in (float, int) or type(zero_point) is not int:
+            raise bad
+        scale, axis = float(scale), None
+    elif scheme in (Q.per_channel_affine, Q.per_channel_affine_float_qparams):
+        if len(params) != 3:
+            raise bad
+        scale, zero_point, axis = (_qparam_list(params[0], float), _qparam_list(params[1], (int, float)),
+                                   params[2])
+        if type(axis) is not int:
+            raise bad
+        if not 0 <= axis < len(size):
+            raise ValueError(f"_rebuild_qtensor: per_channel axis {axis} out of range for size {size}")
+        lengths = (scale.numel(), zero_point.numel())
+        if lengths != (size[axis], size[axis]):
+            raise ValueError(f"_rebuild_qtensor: per_channel scales/zero_points length must equal size[axis]="
+                             f"{size[axis]}, got scales={lengths[0]}, zero_points={lengths[1]}")
+        float_zp = zero_point.dtype.is_floating_point if isinstance(params[1], Tensor) else (
+            scheme is Q.per_channel_affine_float_qparams)
+        if float_zp:
+            scheme, scale, zero_point = Q.per_channel_affine_float_qparams, scale.float(), zero_point.float()
+        else:
+            scheme, scale, zero_point = Q.per_channel_affine, scale.double(), zero_point.long()
+    else:
+        raise RuntimeError(f"Can't deserialize quantized tensor with qscheme {scheme!r}")
+    return _set_grad(Q._qtensor(arr, dtype, storage._device, scheme, scale, zero_point, axis), requires_grad)
+
+
 REBUILD_V2, REBUILD_V3 = _rebuild_tensor_v2, _rebuild_tensor_v3
 REBUILD_PARAMETER, REBUILD_PARAMETER_WITH_STATE = _rebuild_parameter, _rebuild_parameter_with_state
 REBUILD_FROM_TYPE_V2 = _rebuild_from_type_v2
-REBUILD_SPARSE, GET_LAYOUT = _rebuild_sparse_tensor, _get_layout
+REBUILD_SPARSE, GET_LAYOUT, REBUILD_QTENSOR = _rebuild_sparse_tensor, _get_layout, _rebuild_qtensor
 _TENSOR_REBUILDERS = (
     _rebuild_tensor,
     _rebuild_tensor_v2,
@@ -366,6 +440,9 @@ def _ember_globals() -> dict[str, Any]:
         rc[f"torch._utils.{f.__name__}"] = f
     rc["torch._tensor._rebuild_from_type_v2"] = _rebuild_from_type_v2
     rc["torch._utils._rebuild_sparse_tensor"] = _rebuild_sparse_tensor
+    rc["torch._utils._rebuild_qtensor"] = _rebuild_qtensor
+    for scheme in _qschemes():
+        rc[f"torch.{scheme.name}"] = scheme
     return rc
 
 
@@ -390,12 +467,10 @@ def torch_globals() -> dict[str, Any]:
             for prefix in ("torch.sparse", "torch.cuda.sparse"):
                 rc[f"{prefix}.{name}Tensor"] = _Unsupported(f"{prefix}.{name}Tensor")
     for name, st in STORAGE_TYPES.items():
-        if st.dtype is not None:
+        if st.dtype is not None and st.dtype.kind != "quantized":
             rc[f"torch.cuda.{name}"] = st
     rc["torch.storage.TypedStorage"] = _Unsupported("torch.storage.TypedStorage")
-    for q in _QSCHEMES:
-        rc[f"torch.{q}"] = _Unsupported(f"torch.{q}")
-    for kind in ("qtensor", "nested_tensor", "meta_tensor_no_storage", "wrapper_subclass"):
+    for kind in ("nested_tensor", "meta_tensor_no_storage", "wrapper_subclass"):
         rc[f"torch._utils._rebuild_{kind}"] = _Unsupported(f"torch._utils._rebuild_{kind}")
     return rc
 
