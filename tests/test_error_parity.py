@@ -69,3 +69,35 @@ def test_float_only_kernels_still_take_dtype_and_mixed_targets() -> None:
     for L in (ember, torch):
         assert L.nn.functional.softmax(L.ones(2, 3, dtype=L.long), 1, dtype=L.float32).sum().item() == 2.0
         assert L.nn.functional.mse_loss(L.ones(2, dtype=L.long), L.zeros(2)).item() == 1.0
+
+
+SIZED = [  # (callable of the library and a 6-element tensor, exact message expected)
+    (lambda L, x: L.zeros(size=(2, 3)), True), (lambda L, x: L.ones(size=[2]), True),
+    (lambda L, x: L.empty(size=(0, 2)), True), (lambda L, x: L.rand(size=(2,)), True),
+    (lambda L, x: L.randn(size=(1, 2)), True), (lambda L, x: x.new_zeros(size=(3,)), True),
+    (lambda L, x: x.new_ones(size=(2, 2)), True), (lambda L, x: x.new_empty(size=(1,)), True),
+    (lambda L, x: x.view(size=(2, 3)), True), (lambda L, x: x.reshape(shape=(3, 2)), True),
+    (lambda L, x: L.reshape(x, shape=(6, 1)), True), (lambda L, x: x.expand(size=(2, 6)), True),
+    (lambda L, x: x.repeat(repeats=(2,)), True), (lambda L, x: x.view(2, 3).permute(dims=(1, 0)), True),
+    (lambda L, x: x.clone().resize_(size=(2,)), True), (lambda L, x: x.expand(2, 6, implicit=True), True),
+    (lambda L, x: L.zeros(), True), (lambda L, x: L.ones(), True), (lambda L, x: L.empty(), True),
+    (lambda L, x: L.zeros(2, size=(3,)), True), (lambda L, x: L.rand(), False), (lambda L, x: L.randn(), False),
+    (lambda L, x: x.new_zeros(), True), (lambda L, x: x.reshape(), True), (lambda L, x: x.permute(), True),
+    (lambda L, x: x.expand(), True), (lambda L, x: x.repeat(), True), (lambda L, x: x.clone().resize_(), True),
+    (lambda L, x: L.zeros(2).scatter_(0, L.tensor([0])), False),
+    (lambda L, x: L.zeros(2).scatter(0, L.tensor([0])), True),
+]
+
+
+@pytest.mark.parametrize("case, exact", SIZED)
+def test_sizes_by_keyword_or_missing(case: Any, exact: bool) -> None:
+    """torch takes ``size=``/``shape=``/``dims=``/``repeats=`` as keywords, and refuses a missing size or a
+    scatter without ``src``/``value`` with a TypeError."""
+    try:
+        expected = case(torch, torch.arange(6.0))
+    except TypeError:
+        assert_same_error(lambda: case(ember, ember.arange(6.0)), lambda: case(torch, torch.arange(6.0)),
+                          match_message=exact)
+        return
+    got = case(ember, ember.arange(6.0))
+    assert tuple(got.shape) == tuple(expected.shape) and repr(got.dtype) == str(expected.dtype)

@@ -418,6 +418,17 @@ def new_tensor(arr: Any, dtype: D.dtype, dev: Any) -> Tensor:
     return from_array(arr, dtype, dev)
 
 
+def sized(args: tuple, keyword: Any, fn: str, name: str) -> tuple:
+    """The sizes of ``fn(*sizes)`` or of its keyword form ``fn(name=sizes)`` (torch takes either), as given."""
+    if keyword is None:
+        if not args:
+            raise TypeError(f'{fn}() missing 1 required positional arguments: "{name}"')
+        return args
+    if args:
+        raise TypeError(f"{fn}() got multiple values for argument '{name}'")
+    return (keyword,)
+
+
 def dim_list(dim: Any, ndim: int) -> tuple[int, ...]:
     """Normalise ``dim`` (int, tuple/list, or None for all dims) to a tuple of non-negative dims."""
     if dim is None:

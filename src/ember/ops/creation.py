@@ -30,6 +30,7 @@ from ._dispatch import (
     factory_requires_grad,
     from_array,
     record,
+    sized,
 )
 
 _isinstance = isinstance
@@ -271,22 +272,25 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     return t
 
 
-def zeros(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
-          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    if any(_isinstance(s, _int) and s < 0 for s in (size[0] if len(size) == 1 and
-                                                    _isinstance(size[0], (list, tuple)) else size)):
+def zeros(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+          device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    dims = sized(dims, size, "zeros", "size")
+    if any(_isinstance(s, _int) and s < 0 for s in (dims[0] if len(dims) == 1 and
+                                                    _isinstance(dims[0], (list, tuple)) else dims)):
         raise RuntimeError("zeros: Dimension size must be non-negative.")
-    return _maybe_out(_factory(_size_args(size), 0, dtype, device, requires_grad), out)
+    return _maybe_out(_factory(_size_args(dims), 0, dtype, device, requires_grad), out)
 
 
-def ones(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
-         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    return _maybe_out(_factory(_size_args(size), 1, dtype, device, requires_grad), out)
+def ones(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+         device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    return _maybe_out(_factory(_size_args(sized(dims, size, "ones", "size")), 1, dtype, device, requires_grad), out)
 
 
-def empty(*size: Any, out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
-          requires_grad: bool = False, pin_memory: bool = False, memory_format: Any = None) -> Tensor:
-    return _maybe_out(_factory(_size_args(size), None, dtype, device, requires_grad), out)
+def empty(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
+          device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
+          memory_format: Any = None) -> Tensor:
+    return _maybe_out(_factory(_size_args(sized(dims, size, "empty", "size")), None, dtype, device, requires_grad),
+                      out)
 
 
 def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
@@ -747,10 +751,12 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
     return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
 
 
-def _new_factory(fill: Any) -> Any:
-    def method(self: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-               **_: Any) -> Tensor:
-        return _factory(_size_args(size), fill, dtype or self._dtype, device or self._device, requires_grad)
+def _new_factory(name: str, fill: Any) -> Any:
+    def method(self: Tensor, *dims: Any, size: Any = None, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+        return _factory(_size_args(sized(dims, size, name, "size")), fill, dtype or self._dtype,
+                        device or self._device, requires_grad)
+    method.__name__ = name
     return method
 
 
@@ -761,8 +767,8 @@ def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any =
 
 bind({
     "to": to, "clone": clone, "detach": detach, "detach_": detach_, "copy_": copy_, "fill_": fill_,
-    "zero_": zero_, "cpu": cpu, "cuda": cuda, "new_tensor": new_tensor, "new_zeros": _new_factory(0),
-    "new_ones": _new_factory(1), "new_empty": _new_factory(None), "new_full": new_full,
+    "zero_": zero_, "cpu": cpu, "cuda": cuda, "new_tensor": new_tensor, "new_zeros": _new_factory("new_zeros", 0),
+    "new_ones": _new_factory("new_ones", 1), "new_empty": _new_factory("new_empty", None), "new_full": new_full,
     "float": _convert(D.float32), "double": _convert(D.float64), "half": _convert(D.float16),
     "bfloat16": _convert(D.bfloat16), "long": _convert(D.int64), "int": _convert(D.int32),
     "short": _convert(D.int16), "char": _convert(D.int8), "byte": _convert(D.uint8), "bool": _convert(D.bool),

@@ -1042,6 +1042,11 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
     ``reduce='add'|'multiply'`` combines instead of overwriting."""
     if src is None:
+        if value is None:
+            raise TypeError("scatter() received an invalid combination of arguments - got (int, Tensor), but "
+                            "expected one of:\n * (int dim, Tensor index, Tensor src)\n * (int dim, Tensor index, "
+                            "Tensor src, *, str reduce)\n * (int dim, Tensor index, Number value)\n * (int dim, "
+                            "Tensor index, Number value, *, str reduce)\n")
         src = value
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")

@@ -19,7 +19,7 @@ from .._core import dtype as D
 from .._core import random as R
 from .._core.device import CPU, canonical, xp_of
 from . import _philox
-from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array
+from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array, sized
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
@@ -280,16 +280,20 @@ def _finish(t: Tensor, requires_grad: bool, out: Tensor | None) -> Tensor:
     return t
 
 
-def rand(*size: Any, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
-         layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def rand(*dims: Any, size: Any = None, generator: Generator | None = None, out: Tensor | None = None,
+         dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     """Uniform samples in [0, 1), bit-identical to torch's CPU stream."""
-    return _finish(uniform_(_empty(size, dtype, device), generator=generator), requires_grad, out)
+    empty = _empty(sized(dims, size, "rand", "size"), dtype, device)
+    return _finish(uniform_(empty, generator=generator), requires_grad, out)
 
 
-def randn(*size: Any, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
-          layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+def randn(*dims: Any, size: Any = None, generator: Generator | None = None, out: Tensor | None = None,
+          dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
     """Standard normal samples, bit-identical to torch's CPU stream."""
-    return _finish(normal_(_empty(size, dtype, device), generator=generator), requires_grad, out)
+    empty = _empty(sized(dims, size, "randn", "size"), dtype, device)
+    return _finish(normal_(empty, generator=generator), requires_grad, out)
 
 
 def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,

@@ -11,7 +11,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, wrap_dim, write_out, xp_of
+from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, sized, wrap_dim, write_out, xp_of
 from .views import (
     SelectBackward0,
     SliceBackward0,
@@ -281,11 +281,9 @@ class RepeatBackward0(Node):
         return (reshape(summed, self._meta[0][0]),)
 
 
-def repeat(self: Tensor, *repeats: Any) -> Tensor:
+def repeat(self: Tensor, *args: Any, repeats: Any = None) -> Tensor:
     """Tile the tensor ``repeats`` times along each dim (extra leading repeats add dims)."""
-    if not repeats:
-        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
-    reps = int_list(repeats, "repeat", "repeats")
+    reps = int_list(sized(args, repeats, "repeat", "repeats"), "repeat", "repeats")
     shape = self._data.shape
     if len(reps) < len(shape):
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "

@@ -17,7 +17,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
 from . import views as V
-from ._dispatch import Tensor, bind, check_inplace, xp_of
+from ._dispatch import Tensor, bind, check_inplace, sized, xp_of
 from .storage import UntypedStorage
 
 
@@ -41,10 +41,10 @@ def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
     return sizes
 
 
-def resize_(self: Tensor, *sizes: Any, memory_format: Any = None) -> Tensor:
+def resize_(self: Tensor, *sizes: Any, size: Any = None, memory_format: Any = None) -> Tensor:
     """Give ``self`` a new (contiguous) shape over the same storage, enlarging the storage when needed; the
     first elements keep their values."""
-    shape = _sizes(sizes, "resize_")
+    shape = _sizes(sized(sizes, size, "resize_", "size"), "resize_")
     if self._rg and STATE.enabled:
         raise RuntimeError("cannot resize variables that require grad")
     if shape == tuple(self._data.shape):

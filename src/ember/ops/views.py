@@ -21,7 +21,7 @@ from .._core.memory_format import check_rank, contiguous_format, preserve_format
 from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
-from ._dispatch import Node, Tensor, bind, broadcast_error, check_inplace, from_array, record, wrap_dim, xp_of
+from ._dispatch import Node, Tensor, bind, broadcast_error, check_inplace, from_array, record, sized, wrap_dim, xp_of
 
 _isinstance = isinstance
 
@@ -168,8 +168,10 @@ def _view_args(shape: tuple) -> tuple[int, ...]:
                     "of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
 
 
-def view(self: Tensor, *shape: Any) -> Tensor:
+def view(self: Tensor, *shape: Any, size: Any = None) -> Tensor:
     """Same data with another shape (or reinterpreted as another dtype); errors where strides forbid it."""
+    if size is not None:
+        shape = sized(shape, size, "view", "size")
     if len(shape) == 1 and _isinstance(shape[0], D.dtype):
         return _view_dtype(self, shape[0])
     shape = infer_size(_view_args(shape), self._data.size)
@@ -206,8 +208,11 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
     return out
 
 
-def reshape(self: Tensor, *shape: Any) -> Tensor:
+def reshape(self: Tensor, *args: Any, shape: Any = None) -> Tensor:
     """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
+    if shape is not None or not args:
+        args = sized(args, shape, "reshape", "shape")
+    shape = args
     shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
     arr = _strided_view(self._data, shape, _xp(self))
     if arr is not None:   # torch: a view of a contiguous tensor, else an alias with the computed strides
@@ -334,8 +339,11 @@ class PermuteBackward0(Node):
         return (permute(g, inverse),)
 
 
-def permute(self: Tensor, *dims: Any) -> Tensor:
+def permute(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Dims reordered as ``dims`` (a view)."""
+    if dims is not None or not args:
+        args = sized(args, dims, "permute", "dims")
+    dims = args
     dims = int_list(dims, "permute", "dims")
     n = self._data.ndim
     if len(dims) != n:
@@ -447,8 +455,10 @@ class ExpandBackward0(Node):
         return (g,)
 
 
-def expand(self: Tensor, *sizes: Any) -> Tensor:
+def expand(self: Tensor, *sizes: Any, size: Any = None, implicit: bool = False) -> Tensor:
     """Broadcast to ``sizes`` without copying (stride 0 along new and grown dims); -1 keeps a size."""
+    if size is not None or not sizes:
+        sizes = sized(sizes, size, "expand", "size")
     sizes = int_list(sizes, "expand", "size")
     a = self._data
     shape = a.shape
