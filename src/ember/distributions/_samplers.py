@@ -390,7 +390,7 @@ def _gamma_attempts(buf: _PairTables, pos: int, cached: float | None, boost: boo
     """One element's Marsaglia-Tsang attempts from uniform ``pos`` with the cached normal ``cached`` (scalar,
     as torch): (accepted x, boost uniform's position or -1, next position, cached normal after), or None
     when the buffer ends first."""
-    u, cos, sin, limit = buf
+    u, limit = buf.u, buf.limit
     bpos = -1
     if boost:
         bpos, pos = pos, pos + 1
@@ -401,7 +401,7 @@ def _gamma_attempts(buf: _PairTables, pos: int, cached: float | None, boost: boo
         if cached is not None:
             x, cached = cached, None
         else:
-            x, cached = cos.item(pos), sin.item(pos)
+            x, cached = buf.pair(pos)
             pos += 2
         y = 1.0 + c * x
         if not y > 0:
@@ -414,7 +414,10 @@ def _gamma_attempts(buf: _PairTables, pos: int, cached: float | None, boost: boo
 
 
 class _PairTables(NamedTuple):
-    """A buffer of uniforms with the Box-Muller pair torch would draw starting at each position."""
+    """A buffer of uniforms with the Box-Muller pair torch would draw starting at each position: ``cos`` and
+    ``sin`` by NumPy's ufuncs (within ulps of glibc's, which the margins of the acceptance flags allow for;
+    glibc itself costs a Python call per element where NumPy has its own SIMD kernels), the exact values
+    (glibc's) by :meth:`pair` and :meth:`exact` where they are used."""
 
     u: np.ndarray
     cos: np.ndarray
@@ -424,8 +427,24 @@ class _PairTables(NamedTuple):
     @classmethod
     def of(cls, u: np.ndarray) -> _PairTables:
         theta = _TWO_PI * u[:-1]   # the angle's uniform is drawn first
-        radius = np.sqrt(-2.0 * R._libm(math.log1p, -u[1:]))
-        return cls(u, radius * R._libm(math.cos, theta), radius * R._libm(math.sin, theta), u.size - 1)
+        with np.errstate(all="ignore"):
+            radius = np.sqrt(-2.0 * np.log1p(-u[1:]))
+            return cls(u, radius * np.cos(theta), radius * np.sin(theta), u.size - 1)
+
+    def pair(self, pos: int) -> tuple[float, float]:
+        """The exact (cos, sin) normals of the pair drawn at ``pos``."""
+        radius = math.sqrt(-2.0 * math.log1p(-self.u.item(pos + 1)))
+        theta = _TWO_PI * self.u.item(pos)
+        return radius * math.cos(theta), radius * math.sin(theta)
+
+    def exact(self, pos: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """The exact cos normal of the pair at each ``pos`` where ``fresh``, else its sin normal."""
+        radius = np.sqrt(-2.0 * R._libm(math.log1p, -self.u[pos + 1]))
+        theta = _TWO_PI * self.u[pos]
+        out = np.empty(pos.size)
+        out[fresh] = R._libm(math.cos, theta[fresh])
+        out[~fresh] = R._libm(math.sin, theta[~fresh])
+        return radius * out
 
 
 def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, ahead: float = 2.3
@@ -491,7 +510,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
             xx = x * x
             uu = 1.0 - buf.u[gap:]
             ok = x > thr
-            squeeze = uu < 1.0 - _C0331_F * xx * xx
+            squeeze = uu < 1.0 - _C0331_F * xx * xx - 1e-9
             f = flags[kind * region: kind * region + k]
             np.logical_and(ok, squeeze, out=f)
             rest = np.flatnonzero(ok & ~squeeze)   # the log test, where the squeeze fails (a tenth)
@@ -526,7 +545,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
         if i >= m:
             break
         is_fresh = fresh.item(i)
-        cached = None if is_fresh else buf.sin.item(offset + k.item(i))
+        cached = None if is_fresh else buf.pair(offset + k.item(i))[1]
         got = _gamma_attempts(buf, offset + start.item(i), cached, b.item(i), d.item(i), c.item(i))
         if got is None:
             break
@@ -544,7 +563,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
     odd = np.repeat(par, hi - lo) == 1
     (s0, k0, f0, _), (s1, k1, f1, _) = layouts
     p = np.maximum(off + np.where(odd, k1[:stop], k0[:stop]), 0)
-    xs[:stop] = np.where(np.where(odd, f1[:stop], f0[:stop]), buf.cos[p], buf.sin[p])
+    xs[:stop] = buf.exact(p, np.where(odd, f1[:stop], f0[:stop]))
     first = np.minimum(off + np.where(odd, s1[:stop], s0[:stop]), size - 1)
     boost_u[:stop] = np.where(b[:stop] == 1, buf.u[first], 0.0)
     for e, x, bpos in events:
@@ -555,7 +574,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
     off = segments[-1][2]
     if stop == 0:
         return 0, 0, cache
-    after = buf.sin.item(off + last_k.item(stop - 1)) if last_fresh.item(stop - 1) else None
+    after = buf.pair(off + last_k.item(stop - 1))[1] if last_fresh.item(stop - 1) else None
     return stop, off + last_start.item(stop), after
 
 
