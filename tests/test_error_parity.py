@@ -86,13 +86,21 @@ SIZED = [  # (callable of the library and a 6-element tensor, exact message expe
     (lambda L, x: x.expand(), True), (lambda L, x: x.repeat(), True), (lambda L, x: x.clone().resize_(), True),
     (lambda L, x: L.zeros(2).scatter_(0, L.tensor([0])), False),
     (lambda L, x: L.zeros(2).scatter(0, L.tensor([0])), True),
+    (lambda L, x: x.split(split_size=4)[1], True), (lambda L, x: L.split(x, split_size_or_sections=[2, 4])[1], True),
+    (lambda L, x: x.pow(exponent=2), True), (lambda L, x: L.pow(input=x, exponent=x), True),
+    (lambda L, x: x.clone().pow_(exponent=2), True), (lambda L, x: x.flip(dims=(0,)), True),
+    (lambda L, x: x.view(2, 3).swapaxes(axis0=0, axis1=1), True),
+    (lambda L, x: L.swapaxes(x.view(2, 3), axis0=1, axis1=0), True),
+    (lambda L, x: L.nn.functional.one_hot(input=L.tensor([0, 2]), num_classes=3), True),
+    (lambda L, x: L.linalg.matrix_norm(input=x.view(2, 3), ord="fro"), True),
+    (lambda L, x: L.linalg.norm(input=x, ord=2), True),
 ]
 
 
 @pytest.mark.parametrize("case, exact", SIZED)
 def test_sizes_by_keyword_or_missing(case: Any, exact: bool) -> None:
-    """torch takes ``size=``/``shape=``/``dims=``/``repeats=`` as keywords, and refuses a missing size or a
-    scatter without ``src``/``value`` with a TypeError."""
+    """torch's keyword spellings (``size=``, ``shape=``, ``dims=``, ``repeats=``, ``split_size=``, ``exponent=``,
+    ``axis0=`` …) are taken; a missing size or a scatter without ``src``/``value`` is a TypeError."""
     try:
         expected = case(torch, torch.arange(6.0))
     except TypeError:

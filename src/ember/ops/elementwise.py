@@ -179,14 +179,6 @@ def cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
     return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
 
 
-def _out(name: str, out: Any, res: Tensor) -> Tensor:
-    """``out=``: torch refuses it when autograd would have to record, naming the op."""
-    if STATE.enabled and (res._rg or (_isinstance(out, Tensor) and out._rg)):
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
-    return write_out(out, res)
-
-
 def _finish(r: Any, rt: D.dtype, dev: Any) -> Tensor:
     """Wrap a computed array as a tensor of ``rt`` (0-d NumPy results come back as scalars)."""
     res = new_tensor(r, rt, dev)
@@ -360,7 +352,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             if params:
                 node.params = params
         if out is not None:
-            return _out(name, out, res)
+            return write_out(out, res, name)
         return res
 
     def op_(self: Tensor, *params: Any) -> Tensor:
@@ -568,7 +560,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if params:
                 node.params = params
         if out is not None:
-            return _out(name, out, res)
+            return write_out(out, res, name)
         return res
 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
@@ -886,7 +878,20 @@ def _pow_name(a: Any, b: Any) -> str:
     return "PowBackward1" if _isinstance(b, Tensor) else "PowBackward0"
 
 
-pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_name=_pow_name)
+_pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_name=_pow_name, method=False)
+
+
+def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
+    """``input ** exponent`` (torch's names for the operands; ``**`` itself calls the op directly)."""
+    return _pow(input, exponent, out=out)
+
+
+def pow_(self: Tensor, exponent: Any) -> Tensor:
+    return _pow._inplace(self, exponent)  # type: ignore[attr-defined]
+
+
+pow._inplace = _pow._inplace  # type: ignore[attr-defined]
+bind({"pow": pow, "pow_": pow_})
 
 
 def float_power(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
@@ -1742,7 +1747,7 @@ def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Te
             record(res, node, (input,))
             node.save(input, None)
             node.params = (lo, hi)
-    return _out(name, out, res) if out is not None else res
+    return write_out(out, res, name) if out is not None else res
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None, *, out: Tensor | None = None) -> Tensor:
@@ -1802,7 +1807,7 @@ def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtyp
         record(res, node, operands)
         node.save(*operands)
         node.params = params
-    return _out(name, out, res) if out is not None else res
+    return write_out(out, res, name) if out is not None else res
 
 
 def _lerp_fwd(xp: Any, a: Any, b: Any, w: Any, number: Any = None) -> Any:

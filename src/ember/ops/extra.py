@@ -1157,7 +1157,7 @@ def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype
     if sorted(order) != list(range(len(size))):
         raise RuntimeError(f"Dimension out of range (expected to be in range of [{-len(size)}, {len(size) - 1}], "
                            f"but got {builtins.max(order, default=0)})")
-    phys = C.empty(*(size[i] for i in order), dtype=dtype, device=device)
+    phys = C.empty(tuple(size[i] for i in order), dtype=dtype, device=device)
     out = V.permute(phys, [order.index(i) for i in range(len(size))])
     t = from_array(out._data, out._dtype, out._device)
     if requires_grad:

@@ -807,21 +807,21 @@ def _matrix_norm_dims(A: Tensor, dim: Any) -> tuple[int, int]:
     return d0, d1
 
 
-def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
+def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False, *,
                 dtype: Any = None, out: Tensor | None = None) -> Tensor:
     """Frobenius, nuclear, spectral (±2), max-column (±1) or max-row (±inf) norm of the matrices in
     ``dim``."""
-    _arg("linalg_matrix_norm", "input", 1, A)
-    _matrix(A, "linalg.matrix_norm")
-    d0, d1 = _matrix_norm_dims(A, dim)
+    _arg("linalg_matrix_norm", "input", 1, input)
+    _matrix(input, "linalg.matrix_norm")
+    d0, d1 = _matrix_norm_dims(input, dim)
     if _isinstance(ord, str):
         if ord not in ("fro", "nuc"):
             raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     elif ord not in (2, -2, 1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if ord == "fro":
-        return vector_norm(A, 2, (d0, d1), keepdim, dtype=dtype, out=out)
-    x = A if dtype is None else A.to(dtype)
+        return vector_norm(input, 2, (d0, d1), keepdim, dtype=dtype, out=out)
+    x = input if dtype is None else input.to(dtype)
     _floating(x, "linalg.matrix_norm")
     if ord in ("nuc", 2, -2):
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
@@ -836,26 +836,26 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keep
     return res if out is None else write_out(out, res)
 
 
-def linalg_norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
+def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
     """``torch.linalg.norm``: a matrix norm for 2 dims (or a string order), otherwise a vector norm."""
-    _arg("linalg_norm", "input", 1, A)
+    _arg("linalg_norm", "input", 1, input)
     if dim is not None and _isinstance(dim, int):
         dim = (dim,)
     if dim is not None:
         if len(dim) == 2 or _isinstance(ord, str):
-            return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+            return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+        return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
     if ord is None:
-        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
-    if A._data.ndim == 2:
-        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-    if A._data.ndim != 1:
+        return vector_norm(input, 2, None, keepdim, dtype=dtype, out=out)
+    if input._data.ndim == 2:
+        return matrix_norm(input, ord, (-2, -1), keepdim, dtype=dtype, out=out)
+    if input._data.ndim != 1:
         raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
-                           f"Got {A._data.ndim}D.")
+                           f"Got {input._data.ndim}D.")
     if _isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: Expected a non-string order. Got {ord}")
-    return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+    return vector_norm(input, ord, None, keepdim, dtype=dtype, out=out)
 
 
 # ---- determinants ---------------------------------------------------------------------------------------

@@ -888,7 +888,7 @@ def _empty_affine_quantized(size: Any, *, scale: float = 1.0, zero_point: int = 
     from .creation import zeros
     dtype = D.quint8 if dtype is None else dtype
     np_dt = _QDTYPES[dtype.name][0]
-    base = zeros(*(size if isinstance(size, (list, tuple)) else (size,)), device=device)
+    base = zeros(tuple(size) if isinstance(size, (list, tuple)) else (size,), device=device)
     return _qtensor(_xp(base).zeros(base.shape, np_dt), dtype, base._device, per_tensor_affine, float(scale),
                     int(zero_point), None)
 

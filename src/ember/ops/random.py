@@ -268,7 +268,7 @@ def log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Gen
 # ---- factories -----------------------------------------------------------------------------------------
 def _empty(size: Sequence[Any], dtype: Any, device: Any, requires_grad: bool = False) -> Tensor:
     from .creation import empty
-    return empty(*size, dtype=dtype, device=device)
+    return empty(*(size or ((),)), dtype=dtype, device=device)   # no sizes: a 0-d tensor
 
 
 def _finish(t: Tensor, requires_grad: bool, out: Tensor | None) -> Tensor:

@@ -376,8 +376,9 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     return _result(arr, input, FlipBackward0, dims=d)
 
 
-def _flip_method(self: Tensor, *dims: Any) -> Tensor:
-    return flip(self, dims[0] if len(dims) == 1 else dims)
+def _flip_method(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    args = sized(args, dims, "flip", "dims")
+    return flip(self, args[0] if len(args) == 1 else args)
 
 
 def fliplr(input: Tensor) -> Tensor:

@@ -326,7 +326,12 @@ def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
                      dim0=d0, dim1=d1)
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose`` under NumPy's argument names."""
+    return transpose(input, axis0, axis1)
 
 
 class PermuteBackward0(Node):
@@ -763,8 +768,12 @@ def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Te
     return _multi_view(self, arrays, node)
 
 
-def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
+def split(self: Tensor, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None
+          ) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim`` (the method
+    spells the size ``split_size``, the function ``split_size_or_sections``)."""
+    split_size_or_sections = sized(() if split_size_or_sections is None else (split_size_or_sections,),
+                                   split_size, "split", "split_size")[0]
     if self._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, self._data.ndim)
@@ -1148,7 +1157,7 @@ def split_with_sizes(self: Tensor, split_sizes: Sequence[int], dim: int = 0) -> 
     return split(self, list(split_sizes), dim)
 
 
-bind({name + "_": _inplace_view(fn) for name, fn in (("t", t), ("transpose", transpose), ("swapaxes", transpose),
+bind({name + "_": _inplace_view(fn) for name, fn in (("t", t), ("transpose", transpose), ("swapaxes", swapaxes),
                                                       ("swapdims", transpose), ("squeeze", squeeze),
                                                       ("unsqueeze", unsqueeze), ("as_strided", as_strided))})
 bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "unsafe_split": _unsafe(split),
@@ -1156,7 +1165,7 @@ bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "u
       "unsafe_split_with_sizes": _unsafe(split_with_sizes)})
 bind({
     "view": view, "reshape": reshape, "view_as": view_as, "reshape_as": reshape_as, "t": t,
-    "transpose": transpose, "swapaxes": transpose, "swapdims": transpose, "permute": permute,
+    "transpose": transpose, "swapaxes": swapaxes, "swapdims": transpose, "permute": permute,
     "adjoint": adjoint,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to, "squeeze": squeeze,
     "unsqueeze": unsqueeze, "flatten": flatten, "unflatten": unflatten, "ravel": ravel, "select": select,

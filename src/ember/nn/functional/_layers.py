@@ -532,11 +532,11 @@ def normalize(
     return input / denom
 
 
-def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+def one_hot(input: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding with a new last dim of size ``num_classes`` (inferred when -1)."""
-    if tensor.dtype is not D.int64:
+    if input.dtype is not D.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
-    a = tensor._data
+    a = input._data
     if num_classes == -1:
         if a.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
@@ -546,8 +546,8 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
             raise RuntimeError("Class values must be non-negative.")
         if int(a.max()) >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    ns = xp(tensor)
-    return result(ns.arange(num_classes) == a[..., None], tensor, D.int64)
+    ns = xp(input)
+    return result(ns.arange(num_classes) == a[..., None], input, D.int64)
 
 
 # ---- padding -------------------------------------------------------------------------------------
