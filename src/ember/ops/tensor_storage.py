@@ -15,6 +15,8 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from ..autograd import forward_ad as _fw
+from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from . import views as V
 from ._dispatch import Tensor, bind, check_inplace, sized, xp_of
@@ -34,8 +36,7 @@ def _flat_storage(t: Tensor) -> Any:
     return flat
 
 
-def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
-    sizes = V.int_list(args, fn, "size")
+def _nonnegative(sizes: tuple[int, ...]) -> tuple[int, ...]:
     if any(s < 0 for s in sizes):
         raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(sizes)}: {list(sizes)}")
     return sizes
@@ -43,10 +44,15 @@ def _sizes(args: tuple, fn: str) -> tuple[int, ...]:
 
 def resize_(self: Tensor, *sizes: Any, size: Any = None, memory_format: Any = None) -> Tensor:
     """Give ``self`` a new (contiguous) shape over the same storage, enlarging the storage when needed; the
-    first elements keep their values."""
-    shape = _sizes(sized(sizes, size, "resize_", "size"), "resize_")
-    if self._rg and STATE.enabled:
-        raise RuntimeError("cannot resize variables that require grad")
+    first elements keep their values. As torch, a tensor that requires grad (or carries a tangent) is refused
+    whatever the grad mode; only inference mode lets it through."""
+    shape = V.int_list(sized(sizes, size, "resize_", "size"), "resize_", "size")
+    if self._rg and not STATE.inference:
+        if not self._fw_only:
+            raise RuntimeError("cannot resize variables that require grad")
+        if _fw.ACTIVE[0] and _fw.tangent_of(self) is not None:
+            raise RuntimeError("cannot resize variables that has a forward grad")
+    shape = _nonnegative(shape)
     if shape == tuple(self._data.shape):
         return self
     n = math.prod(shape)
@@ -242,17 +248,34 @@ def storage_type(self: Tensor) -> type:
     return STORAGE_CLASSES[f"{_STORAGE_NAMES[self._dtype.name]}Storage"]
 
 
+class Resize(Function):
+    """torch's deprecated out-of-place ``resize``: only a new shape for the same number of elements (a view of
+    the contiguous tensor), differentiable, its grad_fn ``ResizeBackward``."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: Tensor, sizes: tuple) -> Tensor:
+        n = math.prod(sizes, start=1)
+        if n != tensor.numel():
+            shown = "x".join(str(s) for s in tensor.shape)
+            raise RuntimeError(f"requested resize to {'x'.join(str(s) for s in sizes)} ({n} elements in total), "
+                               f"but the given tensor has a size of {shown} ({tensor.numel()} elements). autograd's "
+                               "resize can only change the shape of a given tensor, while preserving the number of "
+                               "elements. ")
+        ctx.shape = tensor.shape
+        return V.view(tensor.contiguous(), *sizes)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Tensor) -> tuple[Tensor, None]:
+        return V.view(grad_output.contiguous(), ctx.shape), None
+
+
 def _resize(self: Tensor, *sizes: Any) -> Tensor:
-    """Deprecated out-of-place resize: a tensor of the new shape with ``self``'s leading elements."""
     warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
-    shape = _sizes(sizes, "resize")
-    if math.prod(shape) == self.numel() and self.is_contiguous():
-        return V.view(self, shape)
-    return resize_(self.detach().clone(), shape)
+    return Resize.apply(self, sizes)
 
 
 def _resize_as(self: Tensor, tensor: Tensor) -> Tensor:
-    return _resize(self, tuple(tensor.shape))
+    return _resize(self, *tensor.shape)
 
 
 bind({"resize_": resize_, "resize_as_": resize_as_method, "set_": set_, "storage": storage,
