@@ -11,14 +11,15 @@ function, per-sample cost).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .._tensor import Tensor
+from .._tensor import Tensor, from_array
 from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import ACTIVE as FW_ACTIVE
 from ..autograd.forward_ad import set_tangent, tangent_of
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import STATE, sync
 
 __all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
            "functional_call", "stack_module_state", "replace_all_batch_norm_modules_", "functionalize", "debug_unwrap"]
@@ -116,6 +117,31 @@ def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
     return rebuild(out)
 
 
+# ---- the mode the autograd transforms run in -----------------------------------------------------------------------
+@contextlib.contextmanager
+def _differentiating(grad: bool | None = None) -> Iterator[None]:
+    """As torch's autograd transforms: inference mode off inside them (so they differentiate under an enclosing
+    ``inference_mode`` and return normal tensors), grad mode on for the reverse-mode ones (``grad=True``)."""
+    prev = STATE.grad, STATE.inference
+    STATE.grad, STATE.inference = prev[0] if grad is None else grad, False
+    sync()
+    try:
+        yield
+    finally:
+        STATE.grad, STATE.inference = prev
+        sync()
+
+
+def _plain(x: Tensor) -> Tensor:
+    """``x``, or for an inference tensor a normal tensor over its memory: torch's transforms wrap their inputs,
+    so inference tensors take part like any other (call inside :func:`_differentiating`)."""
+    if not x.is_inference():
+        return x
+    t = from_array(x._data, x._dtype, x._device)
+    t._vc = x._vc
+    return t
+
+
 # ---- reverse mode: grad, vjp, jacrev --------------------------------------------------------------------------------
 def _watch(x: Any) -> tuple[Any, bool]:
     """A differentiable stand-in for ``x``: a view keeping its history when it already requires grad (an
@@ -124,7 +150,7 @@ def _watch(x: Any) -> tuple[Any, bool]:
         raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
     if x.requires_grad:
         return x.view_as(x), True
-    w = x.detach().requires_grad_()
+    w = _plain(x.detach()).requires_grad_()
     tangent = _tangent(x)
     if tangent is None:
         return w, False
@@ -166,7 +192,7 @@ def _prepare(args: tuple, argnums: Any) -> tuple[list[Any], list[list[Tensor]], 
 def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
     """``func`` returning ``(gradient w.r.t. args[argnums], value)`` (``((grad), (value, aux))`` with aux)."""
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with enable_grad():
+        with _differentiating(True):
             new_args, watched, rebuilds, nested, nums = _prepare(args, argnums)
             out = func(*new_args, **kwargs)
             aux = None
@@ -185,15 +211,15 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
             flat = [w for ws in watched for w in ws]
             gs = _autograd_grad(out, flat, create_graph=nested, allow_unused=True) if out.requires_grad else \
                 [None] * len(flat)
-        gs = [g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)]
-        if not nested:
-            gs = [g.detach() for g in gs]
-            out = out.detach()
-        grads, i = [], 0
-        for ws, rebuild in zip(watched, rebuilds, strict=True):
-            grads.append(rebuild(gs[i:i + len(ws)]))
-            i += len(ws)
-        g = tuple(grads) if isinstance(argnums, tuple) else grads[0]
+            gs = [g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)]
+            if not nested:
+                gs = [g.detach() for g in gs]
+                out = out.detach()
+            grads, i = [], 0
+            for ws, rebuild in zip(watched, rebuilds, strict=True):
+                grads.append(rebuild(gs[i:i + len(ws)]))
+                i += len(ws)
+            g = tuple(grads) if isinstance(argnums, tuple) else grads[0]
         return (g, (out, aux)) if has_aux else (g, out)
     return wrapped
 
@@ -210,12 +236,13 @@ def grad(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
 
 def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
     """``(func(*primals), vjp_fn[, aux])``; ``vjp_fn(cotangents)`` gives one gradient per primal."""
-    with enable_grad():
+    with _differentiating(True):
         new_args, watched, rebuilds, nested, _ = _prepare(primals, tuple(range(len(primals))))
         out = func(*new_args)
         aux = None
         if has_aux:
             out, aux = out
+        primal_out = out if nested else _detach_tree(out)
     outs, _ = _flatten(out)
     flat = [w for ws in watched for w in ws]
 
@@ -231,17 +258,16 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
                                    f"a shape of {o.shape}.")
         keep = nested if create_graph is None else create_graph
         pairs = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
-        with enable_grad():
+        with _differentiating(True):
             gs = _autograd_grad([p[0] for p in pairs], flat, [p[1] for p in pairs], retain_graph=retain_graph,
                                 create_graph=keep, allow_unused=True) if pairs else [None] * len(flat)
-        gs = [(g if keep else g.detach()) if g is not None else w.new_zeros(w.shape)
-              for g, w in zip(gs, flat, strict=True)]
+            gs = [(g if keep else g.detach()) if g is not None else w.new_zeros(w.shape)
+                  for g, w in zip(gs, flat, strict=True)]
         res, i = [], 0
         for ws, rebuild in zip(watched, rebuilds, strict=True):
             res.append(rebuild(gs[i:i + len(ws)]))
             i += len(ws)
         return tuple(res)
-    primal_out = out if nested else _detach_tree(out)
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
 
 
@@ -256,7 +282,7 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
     from ..ops.shape import stack
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with enable_grad():
+        with _differentiating(True):
             new_args, watched, rebuilds, nested, _ = _prepare(args, argnums)
             out = func(*new_args, **kwargs)
             aux = None
@@ -294,41 +320,42 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
         if randomness not in ("error", "different", "same"):
             raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
                                f"{randomness}")
-        nums = _argnums(argnums, len(args))
-        trees = [_flatten(args[i]) for i in nums]
-        flat = [leaf for leaves, _ in trees for leaf in leaves]
-        for leaf in flat:
-            if not isinstance(leaf, Tensor):
-                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+        with _differentiating():
+            nums = _argnums(argnums, len(args))
+            trees = [_flatten(args[i]) for i in nums]
+            flat = [leaf for leaves, _ in trees for leaf in leaves]
+            for leaf in flat:
+                if not isinstance(leaf, Tensor):
+                    raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
 
-        def f(*xs: Any) -> Any:
-            new_args, k = list(args), 0
-            for i, (leaves, rebuild) in zip(nums, trees, strict=True):
-                new_args[i] = rebuild(list(xs[k:k + len(leaves)]))
-                k += len(leaves)
-            return func(*new_args, **kwargs)
+            def f(*xs: Any) -> Any:
+                new_args, k = list(args), 0
+                for i, (leaves, rebuild) in zip(nums, trees, strict=True):
+                    new_args[i] = rebuild(list(xs[k:k + len(leaves)]))
+                    k += len(leaves)
+                return func(*new_args, **kwargs)
 
-        zeros = [x.new_zeros(x.shape) for x in flat]
-        columns: list[list[list[Tensor]]] = [[] for _ in flat]   # per input leaf, per element: output tangents
-        outs = aux = rebuild_out = None
-        for k, x in enumerate(flat):
-            basis = x.new_ones(x.numel()).diag()   # row j: the tangent of element j
-            for j in range(x.numel()):
-                tangents = [*zeros[:k], basis[j].reshape(x.shape), *zeros[k + 1:]]
-                outs, tans, aux, rebuild_out = _jvp_flat(f, flat, tangents, has_aux)
-                columns[k].append(tans)
-        if outs is None:   # no input element: the output's shape from one plain call
-            outs, _, aux, rebuild_out = _jvp_flat(f, flat, zeros, has_aux)
-        per_out = []
-        for i, o in enumerate(outs):
-            jacs = [stack([col[i] for col in cols], -1).reshape((*o.shape, *x.shape)) if cols
-                    else o.new_zeros((*o.shape, *x.shape)) for cols, x in zip(columns, flat, strict=True)]
-            grouped, k = [], 0
-            for leaves, rebuild in trees:
-                grouped.append(rebuild(jacs[k:k + len(leaves)]))
-                k += len(leaves)
-            per_out.append(tuple(grouped) if isinstance(argnums, tuple) else grouped[0])
-        result = rebuild_out(per_out)
+            zeros = [x.new_zeros(x.shape) for x in flat]
+            columns: list[list[list[Tensor]]] = [[] for _ in flat]   # per input leaf, per element: output tangents
+            outs = aux = rebuild_out = None
+            for k, x in enumerate(flat):
+                basis = x.new_ones(x.numel()).diag()   # row j: the tangent of element j
+                for j in range(x.numel()):
+                    tangents = [*zeros[:k], basis[j].reshape(x.shape), *zeros[k + 1:]]
+                    outs, tans, aux, rebuild_out = _jvp_flat(f, flat, tangents, has_aux)
+                    columns[k].append(tans)
+            if outs is None:   # no input element: the output's shape from one plain call
+                outs, _, aux, rebuild_out = _jvp_flat(f, flat, zeros, has_aux)
+            per_out = []
+            for i, o in enumerate(outs):
+                jacs = [stack([col[i] for col in cols], -1).reshape((*o.shape, *x.shape)) if cols
+                        else o.new_zeros((*o.shape, *x.shape)) for cols, x in zip(columns, flat, strict=True)]
+                grouped, k = [], 0
+                for leaves, rebuild in trees:
+                    grouped.append(rebuild(jacs[k:k + len(leaves)]))
+                    k += len(leaves)
+                per_out.append(tuple(grouped) if isinstance(argnums, tuple) else grouped[0])
+            result = rebuild_out(per_out)
         return (result, aux) if has_aux else result
     return wrapped
 
@@ -362,6 +389,12 @@ def jvp(func: Callable, primals: Any, tangents: Any, *, strict: bool = False, ha
 def _jvp_flat(func: Callable, primals: list[Tensor], tangents: list[Tensor], has_aux: bool) -> tuple:
     """``func(*primals)``'s flattened outputs and their tangents, the aux output and the outputs' rebuild.
     Inside an active dual level (ember has one level) the tangents come from the double-vjp instead."""
+    with _differentiating():
+        return _jvp_flat_plain(func, [_plain(p) for p in primals], [_plain(t) for t in tangents], has_aux)
+
+
+def _jvp_flat_plain(func: Callable, primals: list[Tensor], tangents: list[Tensor], has_aux: bool) -> tuple:
+    """:func:`_jvp_flat` in the transforms' mode, on normal tensors."""
     from ..autograd import forward_ad as fw
     nested = any(p.requires_grad for p in primals)
     if fw._LEVEL[0] >= 0:
@@ -407,7 +440,7 @@ def _jvp_by_vjp(func: Callable, primals: list[Tensor], tangents: list[Tensor], h
     out, vjp_fn = vjp(f, *primals)
     outs, rebuild_out = _flatten(out)
     _check_outputs(outs)
-    with enable_grad():
+    with _differentiating(True):
         dummies = [o.new_zeros(o.shape).requires_grad_() for o in outs]
         gs = vjp_fn(rebuild_out(dummies), create_graph=True)
         pairs = [(g, t) for g, t in zip(gs, tangents, strict=True) if g.requires_grad]
