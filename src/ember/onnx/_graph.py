@@ -31,6 +31,20 @@ def flatten(obj: Any) -> list:
     return [obj]
 
 
+
+def _merge_sizes(sig: inspect.Signature, named: dict[str, Any]) -> None:
+    """Sizes given either positionally (``x.permute(1, 0)``) or by keyword (``x.permute(dims=(1, 0))``) appear
+    under both names, as the positional tuple."""
+    params = list(sig.parameters.values())
+    varargs = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+    if varargs is None:
+        return
+    for p in params:
+        if p.kind is p.KEYWORD_ONLY and p.name in ("size", "shape", "dims", "repeats") and p.name in named:
+            if named[p.name] is not None:
+                named[varargs] = (named[p.name],)
+            named[p.name] = named[varargs]
+
 class Graph:
     """Nodes, initializers and the names of traced tensors (keyed by identity; the tensors are kept alive)."""
 
@@ -131,6 +145,7 @@ class Recorder(TorchFunctionMode):
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
         named = dict(bound.arguments)
+        _merge_sizes(sig, named)
         first = next(iter(sig.parameters))
         if "input" not in sig.parameters and first in named:
             named["input"] = named.pop(first)

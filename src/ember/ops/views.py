@@ -768,12 +768,8 @@ def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Te
     return _multi_view(self, arrays, node)
 
 
-def split(self: Tensor, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None
-          ) -> tuple[Tensor, ...]:
-    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim`` (the method
-    spells the size ``split_size``, the function ``split_size_or_sections``)."""
-    split_size_or_sections = sized(() if split_size_or_sections is None else (split_size_or_sections,),
-                                   split_size, "split", "split_size")[0]
+def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
     if self._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, self._data.ndim)
@@ -795,6 +791,11 @@ def split(self: Tensor, split_size_or_sections: Any = None, dim: int = 0, *, spl
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                            f"size at dimension {d}), but got split_sizes={sizes}")
     return _split_views(self, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
+
+
+def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """``Tensor.split``: torch spells its size ``split_size`` (the function: ``split_size_or_sections``)."""
+    return split(self, split_size, dim)
 
 
 def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
@@ -1169,7 +1170,7 @@ bind({
     "adjoint": adjoint,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to, "squeeze": squeeze,
     "unsqueeze": unsqueeze, "flatten": flatten, "unflatten": unflatten, "ravel": ravel, "select": select,
-    "narrow": narrow, "unbind": unbind, "split": split, "chunk": chunk, "tensor_split": tensor_split,
+    "narrow": narrow, "unbind": unbind, "split": _split_method, "chunk": chunk, "tensor_split": tensor_split,
     "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit, "diagonal": diagonal, "movedim": movedim,
     "moveaxis": movedim, "as_strided": as_strided, "unfold": unfold, "contiguous": contiguous,
 })

@@ -114,40 +114,49 @@ class Timer:
         self._run(max(number // 100, 2))
         return Measurement(number, [self._run(number)], self._task_spec)
 
-    def _block_size(self) -> int:
-        """Runs per block: the first power of ten whose block takes at least 1 ms."""
+    def _block_size(self, min_run_time: float) -> int:
+        """Runs per block, as torch estimates it: powers of ten until the timer's own overhead (an empty block)
+        is at most 1e-4 of a block lasting at least ``min_run_time / 1000``, or a block outlasts ``min_run_time``."""
+        overhead = statistics.median(self._run(0) for _ in range(5))
         number = 1
-        while self._run(number) < 1e-3:
+        while True:
+            taken = self._run(number)
+            if (overhead <= 1e-4 * taken and taken >= min_run_time / 1000) or taken > min_run_time \
+                    or number * 10 > 2147483647:
+                return number
             number *= 10
-        return number
+
+    def _measure(self, number: int, enough: Callable[[list[float]], bool], min_run_time: float,
+                 max_run_time: float | None, callback: Callable[[int, float], None] | None) -> Measurement:
+        """Blocks of ``number`` runs until ``min_run_time`` is spent and ``enough(times)`` holds (or
+        ``max_run_time`` is exceeded)."""
+        times: list[float] = []
+        total, done = 0.0, False
+        while total < min_run_time or not done:
+            t = self._run(number)
+            times.append(t)
+            total += t
+            if callback is not None:
+                callback(number, t)
+            done = enough(times)
+            if max_run_time and total > max_run_time:
+                break
+        return Measurement(number, times, self._task_spec)
 
     def blocked_autorange(self, callback: Callable[[int, float], None] | None = None,
                           min_run_time: float = 0.2) -> Measurement:
         """Repeat blocks of runs until ``min_run_time`` seconds are spent; one time per block."""
-        number = self._block_size()
-        times: list[float] = []
-        while sum(times) < min_run_time:
-            t = self._run(number)
-            if callback is not None:
-                callback(number, t)
-            times.append(t)
-        return Measurement(number, times, self._task_spec)
+        return self._measure(self._block_size(min_run_time), lambda times: True, min_run_time, None, callback)
 
     def adaptive_autorange(self, threshold: float = 0.1, *, min_run_time: float = 0.01,
                            max_run_time: float = 10.0, callback: Callable[[int, float], None] | None = None
                            ) -> Measurement:
         """Measure blocks until the IQR/median ratio drops below ``threshold`` (or ``max_run_time`` is spent)."""
-        number = self._block_size()
-        times: list[float] = []
-        while True:
-            t = self._run(number)
-            if callback is not None:
-                callback(number, t)
-            times.append(t)
+        def confident(times: list[float]) -> bool:
             m = Measurement(number, times, self._task_spec)
-            spent = sum(times)
-            if spent >= max_run_time or (spent >= min_run_time and len(times) > 3 and m.iqr / m.median < threshold):
-                return m
+            return len(times) > 3 and m.iqr / m.median < threshold
+        number = self._block_size(0.05)
+        return self._measure(number, confident, min_run_time, max_run_time, callback)
 
 
 class Compare:
