@@ -70,6 +70,19 @@ def test_gelu_float32_non_contiguous_and_zero_dim(approximate: str) -> None:
     assert out.shape == (0, 3) and empty.grad.shape == (0, 3)
 
 
+def test_gelu_positive_infinity_by_layout() -> None:
+    """gelu(+inf): NaN where torch's CPU kernel hands the tensor to oneDNN (float32/bfloat16, contiguous, more
+    than one element, erf form), +inf elsewhere (strided views, one element, float16/float64, tanh form)."""
+    a = np.full((4, 6), math.inf, np.float32)
+    views = [lambda L, t: t, lambda L, t: t.t(), lambda L, t: t[::2], lambda L, t: t[:, :5],
+             lambda L, t: t[:1, :1], lambda L, t: t[0, 0], lambda L, t: t[:1, :2], lambda L, t: t.to(L.bfloat16),
+             lambda L, t: t.to(L.bfloat16)[:, ::2], lambda L, t: t.double(), lambda L, t: t.half()]
+    for view in views:
+        for approximate in ("none", "tanh"):
+            assert_close(ember.nn.functional.gelu(view(ember, ember.tensor(a)), approximate=approximate),
+                         torch.nn.functional.gelu(view(torch, torch.tensor(a)), approximate=approximate))
+
+
 def test_layer_norm_blocks_offset_rows_against_float64() -> None:
     """layer_norm's blocked forward/backward (tiled weight and bias, gradients from the centred rows) on rows far
     from zero mean, over several blocks with a short last one: within torch's own float32 error of the float64

@@ -365,19 +365,22 @@ def _tanh(ns: Any, a: Any) -> Any:
 # copysign/minimum are not vectorised). 'none': Φ(-|x|) = φ(x)·M(|x|) with M the Mills ratio, a rational
 # P/Q of degrees 3/4 (fit in relative error, 6e-8 on [0, 6]; |x| is clamped to 6 there: beyond, Φ(x) rounds
 # to 1 and gelu(-|x|) is below 1e-8 in size, off by a few 1e-12 at most), so one exp gives both Φ and the
-# slope Φ + x·φ; within a few ulp of the exact values (torch's own kernel is off by up to 4e-7).
+# slope Φ + x·φ; within a few ulp of the exact values (torch's own kernel is off by up to 4e-7). Where torch
+# hands a contiguous float32/bfloat16 CPU tensor of more than one element to oneDNN, gelu(+inf) is NaN there
+# (``inf_nan``); its elementwise loop (other layouts, one element, other dtypes, tanh) gives +inf.
 # 'tanh': 0.5·(1 + tanh(u)) = σ(2u), with 1 - σ = e·σ for e = exp(-2u) (no cancellation near σ = 1).
 _MILLS_P = (36.654831335392174, 24.52947524848719, 7.659495970988513, 0.9993980161994269)
 _MILLS_Q = (29.246325783254992, 42.90677592181225, 25.72388858168559, 7.643335119951273)
 _LOG_INV_SQRT_2PI = -0.5 * math.log(2 * math.pi)
 _SIGN, _MAGNITUDE = -(1 << 31), (1 << 31) - 1                # int32 masks of a float32's sign and |x|
 _BITS_6, _BITS_HALF, _BITS_1E30 = 0x40C00000, 0x3F000000, 0x7149F2CA   # float32 6.0, 0.5, 1e30 as int32
+_BITS_INF = 0x7F800000
 
 
-def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str) -> None:
+def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str, inf_nan: bool) -> None:
     """gelu of the 1-d float32 ``x`` into ``y`` and (``d`` not None) its slope into ``d``; ``work``: three
     float32 scratch arrays of ``x``'s size and an int32 one filled with the clamp's bound (NumPy's minimum
-    against an array runs ~3x faster than against a scalar)."""
+    against an array runs ~3x faster than against a scalar). ``inf_nan``: gelu(+inf) is NaN (CPU only)."""
     a, p, q, lim = work
     if approximate == "tanh":
         ns.multiply(x, x, out=p)
@@ -400,6 +403,7 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str)
         return
     ai = a.view(ns.int32)
     ns.bitwise_and(x.view(ns.int32), _MAGNITUDE, out=ai)
+    inf_nan = inf_nan and int(ai.max()) >= _BITS_INF          # an infinite (or NaN) x in the block
     ns.minimum(ai, lim, out=ai)                                 # |x| clamped (M(inf) would be inf/inf)
     ns.multiply(a, _MILLS_P[-1], out=p)                         # Horner: P, and Q with leading coefficient 1
     for c in _MILLS_P[-2:0:-1]:
@@ -422,13 +426,16 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str)
     a += 0.5                                                    # 1 where x >= +0, else 0
     a -= p                                                      # Φ(x)
     ns.multiply(x, a, out=y)
+    if inf_nan:
+        y[x == math.inf] = math.nan
     if d is not None:
         ns.multiply(q, x, out=d)
         d += a
 
 
-def _gelu32(ns: Any, x: Any, approximate: str, slope: bool) -> tuple:
-    """gelu of the float32 array ``x`` and its slope (or None), over cache-sized blocks on the CPU."""
+def _gelu32(ns: Any, x: Any, approximate: str, slope: bool, inf_nan: bool) -> tuple:
+    """gelu of the float32 array ``x`` and its slope (or None), over cache-sized blocks on the CPU;
+    ``inf_nan``: gelu(+inf) is NaN (as torch's oneDNN path)."""
     flat = x.reshape(-1)
     n = flat.size
     y = ns.empty(n, np.float32)
@@ -441,7 +448,7 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool) -> tuple:
         for i in range(lo * step, min(hi * step, n), step):
             j = min(i + step, n)
             _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
-                          approximate)
+                          approximate, inf_nan)
 
     split_rows(ns, -(-n // step), step, part)
     return y.reshape(x.shape), None if d is None else d.reshape(x.shape)
@@ -490,7 +497,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     a = compute_array(input)
     grad = needs_grad(input)
     if a.dtype == np.float32:
-        y, d = _gelu32(ns, a, approximate, grad)
+        one_dnn = (ns is np and approximate == "none" and input._dtype in (D.float32, D.bfloat16)
+                   and input.numel() != 1 and input.is_contiguous())
+        y, d = _gelu32(ns, a, approximate, grad, one_dnn)
     else:
         def values(v: Any) -> tuple:
             q = _gelu_q(v, approximate, lambda u: _erf(ns, u), lambda u: _tanh(ns, u))
