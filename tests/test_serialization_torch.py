@@ -290,3 +290,40 @@ def test_safetensors_interchange(tmp_path: pathlib.Path) -> None:
     for k, v in t.items():
         check_same(back[k], v)
     assert S.load(tmp_path / "t.safetensors")["float32"].tolist() == t["float32"].tolist()
+
+
+def test_legacy_format_written_for_torch() -> None:
+    """``_use_new_zipfile_serialization=False`` writes torch's pre-1.6 stream: same headers and layout as torch's
+    (the storage keys are memory addresses in both), views sharing one storage, loadable by both libraries."""
+    base = ember.arange(6.0)
+    obj = {"a": base, "v": base[2:], "i": ember.tensor([1, 2], dtype=ember.int16),
+           "p": ember.nn.Parameter(ember.ones(2)), "n": 3}
+    buf = io.BytesIO()
+    S.save(obj, buf, pickle, 2, False)
+    got = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)
+    for k in ("a", "v", "i", "p"):
+        check_same(obj[k], got[k])
+    assert got["n"] == 3 and type(got["p"]) is torch.nn.Parameter
+    assert got["v"].untyped_storage().data_ptr() == got["a"].untyped_storage().data_ptr()
+    back = S.load(io.BytesIO(buf.getvalue()))
+    assert back["v"].untyped_storage().data_ptr() == back["a"].untyped_storage().data_ptr()
+    tbuf = io.BytesIO()
+    torch.save({"a": torch.arange(6.0), "n": 3}, tbuf, _use_new_zipfile_serialization=False)
+    ebuf = io.BytesIO()
+    S.save({"a": ember.arange(6.0), "n": 3}, ebuf, _use_new_zipfile_serialization=False)
+    t, e = tbuf.getvalue(), ebuf.getvalue()
+    header = len(pickle.dumps(0x1950A86A20F9469CFC6C, 2) + pickle.dumps(1001, 2)) + len(
+        pickle.dumps({"protocol_version": 1001, "little_endian": True, "type_sizes": {"short": 2, "int": 4, "long": 4}},
+                     2))
+    assert len(t) == len(e) and t[:header] == e[:header] and t[-32:] == e[-32:]   # headers; count + data
+
+
+def test_save_takes_a_pure_python_pickle_module() -> None:
+    class Module:
+        class Pickler(pickle._Pickler):   # type: ignore[name-defined]
+            pass
+    buf = io.BytesIO()
+    S.save({"x": ember.ones(2)}, buf, pickle_module=Module)
+    assert torch.equal(torch.load(io.BytesIO(buf.getvalue()))["x"], torch.ones(2))
+    with pytest.raises(TypeError, match="pure-Python"):
+        S.save(ember.ones(1), io.BytesIO(), pickle_module=type("M", (), {"Pickler": pickle.Pickler}))

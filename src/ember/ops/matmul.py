@@ -641,10 +641,15 @@ def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
 ger = outer
 
 
-def _inplace(fn: Callable, dims: tuple[int, int], shape_of: Callable) -> Callable:
-    """The in-place variant ``self.fn_(a, b)``; the product (shaped ``shape_of(a.shape, b.shape)`` when ``a``,
-    ``b`` have ``dims`` dims) must have ``self``'s shape."""
-    def method(self: Tensor, a: Tensor, b: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+def _inplace(fn: Callable, dims: tuple[int, int], shape_of: Callable, names: tuple[str, str]) -> Callable:
+    """The in-place variant ``self.fn_(a, b)`` (the operands also by torch's ``names``); the product (shaped
+    ``shape_of(a.shape, b.shape)`` when ``a``, ``b`` have ``dims`` dims) must have ``self``'s shape."""
+    name = fn.__name__ + "_"
+
+    def method(self: Tensor, *operands: Any, beta: Any = 1, alpha: Any = 1, **named: Any) -> Tensor:
+        if named or len(operands) != 2:
+            operands = _named_operands(name, operands, named, names)
+        a, b = operands
         check_inplace(self)
         if _isinstance(a, Tensor) and _isinstance(b, Tensor) and (a._data.ndim, b._data.ndim) == dims:
             shape = shape_of(a._data.shape, b._data.shape)
@@ -652,18 +657,34 @@ def _inplace(fn: Callable, dims: tuple[int, int], shape_of: Callable) -> Callabl
                 raise RuntimeError(f"Bad in-place call: input tensor size {list(self._data.shape)} and "
                                    f"output tensor size {list(shape)} should match")
         return inplace(self, fn(self, a, b, beta=beta, alpha=alpha))
-    method.__name__ = fn.__name__ + "_"
+    method.__name__ = name
     method.__doc__ = f"In-place :func:`{fn.__name__}`."
     return method
 
 
+def _named_operands(fn: str, given: tuple, named: dict, names: tuple[str, ...]) -> tuple:
+    """Operands given positionally and/or by their names, in order; Python's TypeErrors otherwise."""
+    if len(given) > len(names):
+        raise TypeError(f"{fn}() takes {len(names) + 1} positional arguments but {len(given) + 1} were given")
+    for key in named:
+        if key not in names:
+            raise TypeError(f"{fn}() got an unexpected keyword argument '{key}'")
+        if names.index(key) < len(given):
+            raise TypeError(f"{fn}() got multiple values for argument '{key}'")
+    missing = [n for n in names[len(given):] if n not in named]
+    if missing:
+        raise TypeError(f"{fn}() missing {len(missing)} required positional arguments: "
+                        + ", ".join(f'"{n}"' for n in missing))
+    return (*given, *(named[n] for n in names[len(given):]))
+
+
 bind({"mm": mm, "mv": mv, "dot": dot, "vdot": vdot, "bmm": bmm, "matmul": matmul, "addmm": addmm,
       "addmv": addmv, "baddbmm": baddbmm, "addbmm": addbmm, "addr": addr, "outer": outer, "ger": ger,
-      "addmm_": _inplace(addmm, (2, 2), lambda a, b: (a[0], b[1])),
-      "addmv_": _inplace(addmv, (2, 1), lambda a, b: (a[0],)),
-      "baddbmm_": _inplace(baddbmm, (3, 3), lambda a, b: (a[0], a[1], b[2])),
-      "addbmm_": _inplace(addbmm, (3, 3), lambda a, b: (a[1], b[2])),
-      "addr_": _inplace(addr, (1, 1), lambda a, b: (a[0], b[0])),
+      "addmm_": _inplace(addmm, (2, 2), lambda a, b: (a[0], b[1]), ("mat1", "mat2")),
+      "addmv_": _inplace(addmv, (2, 1), lambda a, b: (a[0],), ("mat", "vec")),
+      "baddbmm_": _inplace(baddbmm, (3, 3), lambda a, b: (a[0], a[1], b[2]), ("batch1", "batch2")),
+      "addbmm_": _inplace(addbmm, (3, 3), lambda a, b: (a[1], b[2]), ("batch1", "batch2")),
+      "addr_": _inplace(addr, (1, 1), lambda a, b: (a[0], b[0]), ("vec1", "vec2")),
       "__matmul__": _matmul_op, "__rmatmul__": _rmatmul})
 
 __all__ = ["mm", "mv", "dot", "vdot", "bmm", "matmul", "addmm", "addmv", "baddbmm", "addbmm", "addr", "outer",

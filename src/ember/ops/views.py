@@ -208,16 +208,16 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
     return out
 
 
-def reshape(self: Tensor, *args: Any, shape: Any = None) -> Tensor:
+def reshape(input: Tensor, *args: Any, shape: Any = None) -> Tensor:
     """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
     if shape is not None or not args:
         args = sized(args, shape, "reshape", "shape")
     shape = args
-    shape = infer_size(int_list(shape, "reshape", "shape"), self._data.size)
-    arr = _strided_view(self._data, shape, _xp(self))
+    shape = infer_size(int_list(shape, "reshape", "shape"), input._data.size)
+    arr = _strided_view(input._data, shape, _xp(input))
     if arr is not None:   # torch: a view of a contiguous tensor, else an alias with the computed strides
-        return make_view(self, arr, ViewBackward0 if self._data.flags.c_contiguous else ReshapeAliasBackward0)
-    return unsafe_view(contiguous_copy(self), shape)
+        return make_view(input, arr, ViewBackward0 if input._data.flags.c_contiguous else ReshapeAliasBackward0)
+    return unsafe_view(contiguous_copy(input), shape)
 
 
 def unsafe_view(self: Tensor, shape: tuple[int, ...]) -> Tensor:
@@ -261,38 +261,38 @@ def contiguous(self: Tensor, memory_format: Any = None) -> Tensor:
     return self if self.is_contiguous(memory_format) else self.clone(memory_format=memory_format)
 
 
-def flatten(self: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Dims ``start_dim..end_dim`` merged into one (a view when possible; 0-d gives 1-d)."""
-    n = self._data.ndim
+    n = input._data.ndim
     if n == 0:
         wrap_dim(start_dim, 0)
         wrap_dim(end_dim, 0)
-        return reshape(self, (1,))
+        return reshape(input, (1,))
     s, e = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e:
-        return self
-    shape = self._data.shape
-    return reshape(self, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+        return input
+    shape = input._data.shape
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
-def unflatten(self: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Dim ``dim`` split into ``sizes`` (one may be -1), a view."""
-    d = wrap_dim(dim, self._data.ndim)
+    d = wrap_dim(dim, input._data.ndim)
     sizes = int_list((sizes,), "unflatten", "sizes")
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
-    shape = self._data.shape
+    shape = input._data.shape
     if -1 not in sizes and math.prod(sizes) != shape[d]:
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
                            f"{d} ({shape[d]}) in the input tensor")
-    return view(self, shape[:d] + infer_size(sizes, shape[d]) + shape[d + 1:])
+    return view(input, shape[:d] + infer_size(sizes, shape[d]) + shape[d + 1:])
 
 
-def ravel(self: Tensor) -> Tensor:
-    """A 1-d view of ``self`` (of a contiguous copy when ``self`` is not contiguous, as torch)."""
-    return view(contiguous(self), -1)
+def ravel(input: Tensor) -> Tensor:
+    """A 1-d view of ``input`` (of a contiguous copy when it is not contiguous, as torch)."""
+    return view(contiguous(input), -1)
 
 
 # ---- transposes ----------------------------------------------------------------------------------------
@@ -303,11 +303,11 @@ class TBackward0(Node):
         return (t(g),)
 
 
-def t(self: Tensor) -> Tensor:
+def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
-    if self._data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self._data.ndim}D")
-    return make_view(self, self._data.T, TBackward0)
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+    return make_view(input, input._data.T, TBackward0)
 
 
 class TransposeBackward0(Node):
@@ -317,12 +317,12 @@ class TransposeBackward0(Node):
         return (transpose(g, self.dim0, self.dim1),)
 
 
-def transpose(self: Tensor, dim0: int, dim1: int) -> Tensor:
+def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Dims ``dim0`` and ``dim1`` swapped (a view)."""
-    n = self._data.ndim
+    n = input._data.ndim
     d0 = wrap_dim(dim0 if type(dim0) is int else int_arg(dim0, "transpose", "dim0", 1), n)
     d1 = wrap_dim(dim1 if type(dim1) is int else int_arg(dim1, "transpose", "dim1", 2), n)
-    return make_view(self, self._data.swapaxes(d0, d1) if n else self._data.view(), TransposeBackward0,
+    return make_view(input, input._data.swapaxes(d0, d1) if n else input._data.view(), TransposeBackward0,
                      dim0=d0, dim1=d1)
 
 
@@ -344,13 +344,13 @@ class PermuteBackward0(Node):
         return (permute(g, inverse),)
 
 
-def permute(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
+def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Dims reordered as ``dims`` (a view)."""
     if dims is not None or not args:
         args = sized(args, dims, "permute", "dims")
     dims = args
     dims = int_list(dims, "permute", "dims")
-    n = self._data.ndim
+    n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match "
                            f"the length of the desired ordering of dimensions i.e. input.dim() = {n} is not "
@@ -358,7 +358,7 @@ def permute(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
     dims = tuple(wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return make_view(self, self._data.transpose(dims), PermuteBackward0, dims=dims)
+    return make_view(input, input._data.transpose(dims), PermuteBackward0, dims=dims)
 
 
 _WARNED: set[str] = set()
@@ -564,9 +564,9 @@ class SqueezeBackward2(SqueezeBackward0):
     __slots__ = ()
 
 
-def squeeze(self: Tensor, dim: Any = None) -> Tensor:
+def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Drop size-1 dims (all, one, or a tuple); a named dim whose size is not 1 is left alone."""
-    shape = self._data.shape
+    shape = input._data.shape
     n = len(shape)
     if dim is None:
         cls: type[Node] = SqueezeBackward0
@@ -578,7 +578,7 @@ def squeeze(self: Tensor, dim: Any = None) -> Tensor:
             raise RuntimeError(f"dim {next(d for d in dims if dims.count(d) > 1)} appears multiple times in "
                                "the list of dims")
         drop = tuple(d for d in dims if n and shape[d] == 1)
-    return make_view(self, self._data.squeeze(drop) if drop else self._data.view(), cls)
+    return make_view(input, input._data.squeeze(drop) if drop else input._data.view(), cls)
 
 
 class UnsqueezeBackward0(Node):
@@ -588,17 +588,17 @@ class UnsqueezeBackward0(Node):
         return (squeeze(g, self.dim),)
 
 
-def unsqueeze(self: Tensor, dim: int) -> Tensor:
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A size-1 dim inserted at ``dim`` (with torch's stride: size * stride of the dim it precedes)."""
-    a = self._data
+    a = input._data
     d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
     shape = a.shape[:d] + (1,) + a.shape[d:]
     if a.flags.c_contiguous:   # NumPy's strides are torch's here
         arr = a.reshape(shape)
     else:
         stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
-        arr = strided(_xp(self), a, shape, a.strides[:d] + (stride,) + a.strides[d:])
-    return make_view(self, arr, UnsqueezeBackward0, dim=d)
+        arr = strided(_xp(input), a, shape, a.strides[:d] + (stride,) + a.strides[d:])
+    return make_view(input, arr, UnsqueezeBackward0, dim=d)
 
 
 # ---- basic slicing: select / narrow / getitem views ----------------------------------------------------
@@ -671,18 +671,18 @@ def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
     return make_view(self, index_view(self._data, key, _xp(self)), cls, key=key)
 
 
-def select(self: Tensor, dim: int, index: Any) -> Tensor:
+def select(input: Tensor, dim: int, index: Any) -> Tensor:
     """The slice at ``index`` along ``dim``, that dim removed (a view)."""
-    n = self._data.ndim
+    n = input._data.ndim
     if n == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, n)
-    size = self._data.shape[d]
+    size = input._data.shape[d]
     index = int_arg(index, "select", "index", 2)
     if not -size <= index < size:
-        raise IndexError(f"select(): index {index} out of range for tensor of size {list(self._data.shape)} "
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input._data.shape)} "
                          f"at dimension {d}")
-    return basic_index(self, (slice(None),) * d + (index % size,), SelectBackward0)
+    return basic_index(input, (slice(None),) * d + (index % size,), SelectBackward0)
 
 
 def narrow_args(self: Tensor, dim: int, start: Any, length: int,
@@ -711,10 +711,10 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
     return d, int(start), int(length)
 
 
-def narrow(self: Tensor, dim: int, start: Any, length: int) -> Tensor:
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """``length`` elements from ``start`` (an int or 0-d integer tensor) along ``dim`` (a view)."""
-    d, s, n = narrow_args(self, dim, start, length)
-    return basic_index(self, (slice(None),) * d + (slice(s, s + n),), SliceBackward0)
+    d, s, n = narrow_args(input, dim, start, length)
+    return basic_index(input, (slice(None),) * d + (slice(s, s + n),), SliceBackward0)
 
 
 # ---- splitting ------------------------------------------------------------------------------------------
@@ -749,14 +749,14 @@ def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
     return tuple(outs)
 
 
-def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of each slice along ``dim``, that dim removed."""
-    if self._data.ndim == 0:
+    if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-    d = wrap_dim(dim, self._data.ndim)
-    arr = self._data
+    d = wrap_dim(dim, input._data.ndim)
+    arr = input._data
     key = (slice(None),) * d
-    return _multi_view(self, [arr[key + (i,)] for i in range(arr.shape[d])], node_of(UnbindBackward0, dim=d))
+    return _multi_view(input, [arr[key + (i,)] for i in range(arr.shape[d])], node_of(UnbindBackward0, dim=d))
 
 
 def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Tensor, ...]:
@@ -768,12 +768,12 @@ def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Te
     return _multi_view(self, arrays, node)
 
 
-def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
-    if self._data.ndim == 0:
+    if input._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
-    d = wrap_dim(dim, self._data.ndim)
-    size = self._data.shape[d]
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
     if _isinstance(split_size_or_sections, (int, np.integer)):
         step = int(split_size_or_sections)
         if step < 0:
@@ -782,7 +782,7 @@ def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tens
             raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size of "
                                f"{size}")
         sizes = [min(step, size - b) for b in range(0, size, step)] if step else [0]
-        return _split_views(self, d, sizes or [0], node_of(SplitBackward0, dim=d))
+        return _split_views(input, d, sizes or [0], node_of(SplitBackward0, dim=d))
     sizes = [int(s) for s in split_size_or_sections]
     if any(s < 0 for s in sizes):
         raise RuntimeError("split_with_sizes expects split_sizes have only non-negative entries, but got "
@@ -790,7 +790,7 @@ def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tens
     if sum(sizes) != size:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                            f"size at dimension {d}), but got split_sizes={sizes}")
-    return _split_views(self, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
+    return _split_views(input, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
 
 
 def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
@@ -798,17 +798,17 @@ def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, 
     return split(self, split_size, dim)
 
 
-def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` near-equal views along ``dim`` (the last may be smaller, or there may be fewer)."""
-    if self._data.ndim == 0:
+    if input._data.ndim == 0:
         raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    d = wrap_dim(dim, self._data.ndim)
-    size = self._data.shape[d]
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
     if size == 0:
-        return _split_views(self, d, [0] * chunks, node_of(SplitBackward0, dim=d))
-    return split(self, -(-size // chunks), d)
+        return _split_views(input, d, [0] * chunks, node_of(SplitBackward0, dim=d))
+    return split(input, -(-size // chunks), d)
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:

@@ -79,6 +79,8 @@ class _StorageRef:
 class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
     """Pickles as ``torch.save`` does: tensors as rebuild calls on storage persistent ids, torch's names."""
 
+    legacy = False   # pre-1.6 ids: keyed by the memory's address, with a sixth field (no view metadata)
+
     def __init__(self, file: BinaryIO, protocol: int) -> None:
         super().__init__(file, protocol)
         self.storages: dict[int, _StorageRef] = {}  # id(root array) -> ref
@@ -89,7 +91,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) is _StorageRef:
-            return (*obj.pid,)  # a new tuple each time, as torch: a storage's later ids repeat its fields
+            return (*obj.pid, None) if self.legacy else (*obj.pid,)  # a new tuple each time, as torch
         if isinstance(obj, UntypedStorage):
             arr = obj._array if memory_bytes(obj._array) is not None else obj._array.copy()
             return self._storage(arr, D.uint8, UntypedStorage, obj._device).pid
@@ -151,7 +153,8 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         ref = self.storages.get(id(root))
         if ref is None:
             flat = memory_bytes(root)
-            pid = ("storage", kind, str(len(self.storages)), str(dev), flat.nbytes // dtype.itemsize)
+            key = str(data_ptr(root) if self.legacy else len(self.storages))
+            pid = ("storage", kind, key, str(dev), flat.nbytes // dtype.itemsize)
             ref = self.storages[id(root)] = _StorageRef(pid, flat, dtype)
             self.roots.append(root)
         elif ref.dtype is not dtype:
@@ -161,9 +164,42 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         return ref
 
 
-def _write_checkpoint(obj: Any, f: BinaryIO, archive: str, protocol: int, byteorder_record: bool) -> None:
+def _pickler_class(pickle_module: Any) -> type[_Pickler]:
+    """ember's pickler over ``pickle_module``'s (which must be the pure-Python ``pickle._Pickler`` or built on it:
+    ember hooks its global and persistent-id writing)."""
+    base = getattr(pickle_module, "_Pickler", None) if pickle_module is pickle else getattr(pickle_module, "Pickler",
+                                                                                            None)
+    if base is pickle._Pickler:  # type: ignore[attr-defined]
+        return _Pickler
+    if not (isinstance(base, type) and issubclass(base, pickle._Pickler)):  # type: ignore[attr-defined]
+        raise TypeError(f"ember.save needs a pickle_module whose Pickler derives from pickle._Pickler (the "
+                        f"pure-Python pickler); {getattr(pickle_module, '__name__', pickle_module)!r} has none")
+    return type("_Pickler", (_Pickler, base), {})
+
+
+def _write_legacy(obj: Any, f: BinaryIO, protocol: int, pickler_class: type[_Pickler]) -> None:
+    """torch's pre-1.6 format (``_use_new_zipfile_serialization=False``): magic number, protocol version and
+    system info pickles, the object, its storage keys (sorted), then each storage's element count and bytes."""
+    for header in (_LEGACY_MAGIC, _LEGACY_PROTOCOL, {"protocol_version": _LEGACY_PROTOCOL,
+                                                      "little_endian": sys.byteorder == "little",
+                                                      "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(header, f, protocol=protocol)
+    pickler = pickler_class(f, protocol)
+    pickler.legacy = True
+    pickler.dump(obj)
+    refs = {ref.pid[2]: ref for ref in pickler.storages.values()}
+    pickle.dump(sorted(refs), f, protocol=protocol)
+    for key in sorted(refs):
+        ref = refs[key]
+        flat = ref.flat if isinstance(ref.flat, np.ndarray) else ref.flat.get()
+        f.write(struct.pack("<q", ref.pid[4]))
+        f.write(memoryview(flat))
+
+
+def _write_checkpoint(obj: Any, f: BinaryIO, archive: str, protocol: int, byteorder_record: bool,
+                      pickler_class: type[_Pickler] = _Pickler) -> None:
     buf = io.BytesIO()
-    pickler = _Pickler(buf, protocol)
+    pickler = pickler_class(buf, protocol)
     pickler.dump(obj)
     zw = ZipWriter(f, archive)
     zw.write_record("data.pkl", buf.getvalue())
@@ -183,26 +219,33 @@ def _write_checkpoint(obj: Any, f: BinaryIO, archive: str, protocol: int, byteor
 def save(
     obj: Any,
     f: FileLike,
+    pickle_module: Any = pickle,
     pickle_protocol: int = DEFAULT_PROTOCOL,
+    _use_new_zipfile_serialization: bool = True,
     _disable_byteorder_record: bool = False,
 ) -> None:
-    """Save ``obj`` in PyTorch's checkpoint format (``torch.load`` reads it).
+    """Save ``obj`` in PyTorch's checkpoint format (``torch.load`` reads it): the zip format, or torch's legacy
+    stream with ``_use_new_zipfile_serialization=False``.
 
     ``f`` is a path (written atomically: a crash never leaves a partial file there) or a binary file object.
     """
+    pickler_class = _pickler_class(pickle_module)
+
+    def write(fh: BinaryIO, archive: str) -> None:
+        if _use_new_zipfile_serialization:
+            _write_checkpoint(obj, fh, archive, pickle_protocol, not _disable_byteorder_record, pickler_class)
+        else:
+            _write_legacy(obj, fh, pickle_protocol, pickler_class)
+
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
-        archive = os.path.splitext(os.path.basename(path))[0]
-        atomic_write(
-            path,
-            lambda fh: _write_checkpoint(obj, fh, archive, pickle_protocol, not _disable_byteorder_record),
-        )
+        atomic_write(path, lambda fh: write(fh, os.path.splitext(os.path.basename(path))[0]))
         return
     if not hasattr(f, "write"):
         raise AttributeError(
             "expected 'f' to be string, path, or a file-like object with a 'write' attribute"
         )
-    _write_checkpoint(obj, f, "archive", pickle_protocol, not _disable_byteorder_record)
+    write(f, "archive")
 
 
 # ---- loading --------------------------------------------------------------------------------------------
