@@ -402,8 +402,8 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     return _maybe_out(t, out)
 
 
-def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
+           layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Deprecated ``torch.range``: like arange but includes ``end``; default float dtype."""
     warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
                   "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
@@ -412,7 +412,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     t = from_array(_place(arr, canonical(device)), dt, canonical(device))
-    return factory_requires_grad(t) if requires_grad else t
+    return _maybe_out(factory_requires_grad(t) if requires_grad else t, out)
 
 
 def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dtype: Any = None,
@@ -761,7 +761,7 @@ def _new_factory(name: str, fill: Any) -> Any:
 
 
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
     return _factory(_size_args((size,)), fill_value, dtype or self._dtype, device or self._device, requires_grad)
 
 

@@ -37,6 +37,7 @@ from ._dispatch import (
     needs_grad,
     record,
     wrap_dim,
+    write_out,
     xp_of,
 )
 
@@ -510,7 +511,7 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     return composed("DistBackward0", lambda a, b: R.vector_norm(a - b, p), input, other)
 
 
-def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
     """Rescale each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` to norm ``maxnorm``."""
     if input.dim() < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
@@ -525,7 +526,8 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
         norm = R.vector_norm(x, p, rest, keepdim=True)
         factor = I.where(norm > maxnorm, maxnorm / (norm + 1e-7), C.ones_like(norm))
         return x * factor
-    return composed("RenormBackward0", fn, input)
+    res = composed("RenormBackward0", fn, input)
+    return res if out is None else write_out(out, res, "renorm")
 
 
 def renorm_(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:

@@ -112,8 +112,10 @@ def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
     return LA.solve_triangular(L.mH, y, upper=True)
 
 
-def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor."""
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor ``L``
+    (torch's names: ``B`` is ``input``, ``L`` is ``input2``)."""
+    B, L = input, input2
     if B.dim() < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead")
     if L.dim() < 2:
@@ -462,9 +464,9 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
     return res if out is None else _write(out, res)
 
 
-def orgqr(input: Tensor, tau: Tensor) -> Tensor:
-    """Alias of :func:`householder_product`."""
-    return householder_product(input, tau)
+def orgqr(input: Tensor, input2: Tensor) -> Tensor:
+    """Alias of :func:`householder_product` (torch names the Householder scalars ``input2`` here)."""
+    return householder_product(input, input2)
 
 
 def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,

@@ -479,7 +479,7 @@ def _unsafe_reshape(t: Tensor, shape: list[int]) -> Tensor:
     return unsafe_view(t, tuple(shape)) if t._data.flags.c_contiguous else t.reshape(shape)
 
 
-def kron(input: Tensor, other: Tensor) -> Tensor:
+def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Kronecker product (dims aligned to the right, dtypes promoted)."""
     _arg("kron", "input", 1, input)
     _arg("kron", "other", 2, other)
@@ -489,17 +489,20 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     # torch: input as (a0, 1, a1, 1, ...) times other as (1, b0, 1, b1, ...), all through _unsafe_view
     a = _unsafe_reshape(input, [x for s in sa for x in (s, 1)])
     b = _unsafe_reshape(other, [x for s in sb for x in (1, s)])
-    return unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb, strict=True)))
+    res = unsafe_view(a * b, tuple(x * y for x, y in zip(sa, sb, strict=True)))
+    return res if out is None else write_out(out, res, "kron")
 
 
-def inner(input: Tensor, other: Tensor) -> Tensor:
+def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Sum of products over the last dims (a scalar operand multiplies)."""
     if input._data.ndim == 0 or other._data.ndim == 0:
-        return input * other
-    if input._data.shape[-1] != other._data.shape[-1]:
+        res = input * other
+    elif input._data.shape[-1] != other._data.shape[-1]:
         raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
                            f"{list(input._data.shape)} and {list(other._data.shape)}")
-    return tensordot(input, other, ([-1], [-1]))
+    else:
+        res = tensordot(input, other, ([-1], [-1]))
+    return res if out is None else write_out(out, res, "inner")
 
 
 # ---- trace, diagonals -----------------------------------------------------------------------------------
@@ -1595,8 +1598,9 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
 
 
 # ---- matrix functions and products ----------------------------------------------------------------------
-def matrix_power(A: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
-    """``A`` to an integer power by repeated squaring (negative powers through the inverse)."""
+def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
+    """``input`` to an integer power by repeated squaring (negative powers through the inverse)."""
+    A = input
     _arg("linalg_matrix_power", "A", 1, A)
     _square(A, "linalg.matrix_power")
     if n < 0:
@@ -1809,8 +1813,14 @@ def linalg_diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -
     return A.diagonal(offset, dim1, dim2)
 
 
-det = linalg_det
-inverse = inv
+def det(input: Tensor) -> Tensor:
+    """:func:`linalg.det` under torch's top-level argument name."""
+    return linalg_det(input)
+
+
+def inverse(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """:func:`linalg.inv` under torch's top-level argument name."""
+    return inv(input, out=out)
 __all__ = ["einsum", "tensordot", "kron", "inner", "trace", "diag", "diag_embed", "diagflat", "tril", "triu",
            "cross", "block_diag", "cdist", "chain_matmul", "det", "logdet", "slogdet", "inverse", "pinverse",
            "matrix_power", "matrix_exp", "svd", "cholesky"]

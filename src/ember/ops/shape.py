@@ -466,11 +466,12 @@ class NarrowCopyBackward0(Node):
         return (slice_scatter(z, g, self.dim, self.start, self.start + g._data.shape[self.dim]),)
 
 
-def narrow_copy(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+def narrow_copy(input: Tensor, dim: int, start: Any, length: int, *, out: Tensor | None = None) -> Tensor:
     """A contiguous copy of ``narrow(dim, start, length)``."""
     d, s, n = narrow_args(input, dim, start, length, "narrow_copy")
     arr = _xp(input).ascontiguousarray(input._data[(slice(None),) * d + (slice(s, s + n),)]).copy()
-    return _result(arr, input, NarrowCopyBackward0, dim=d, start=s)
+    res = _result(arr, input, NarrowCopyBackward0, dim=d, start=s)
+    return res if out is None else write_out(out, res, "narrow_copy")
 
 
 class _ScatterIntoViewBackward(Node):

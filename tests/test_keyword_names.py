@@ -1,0 +1,55 @@
+"""Arguments passed by torch's keyword names (as torch's own functions and methods accept them), and ``out=``
+where torch takes it: same values, shapes and dtypes as torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ember
+
+torch = pytest.importorskip("torch")
+
+CASES = {
+    "cat": lambda L, x: L.cat(tensors=[x, x], dim=0),
+    "sum": lambda L, x: L.sum(input=x, dim=0, keepdim=True),
+    "transpose": lambda L, x: L.transpose(input=x, dim0=0, dim1=1),
+    "split_method": lambda L, x: x.split(split_size=1, dim=1)[1],
+    "chunk": lambda L, x: L.chunk(input=x, chunks=2)[1],
+    "flatten": lambda L, x: L.flatten(input=x),
+    "narrow": lambda L, x: L.narrow(input=x, dim=1, start=1, length=1),
+    "permute": lambda L, x: L.permute(input=x, dims=(1, 0)),
+    "reshape": lambda L, x: L.reshape(input=x, shape=(4,)),
+    "select": lambda L, x: L.select(input=x, dim=1, index=0),
+    "unsqueeze": lambda L, x: L.unsqueeze(input=x, dim=0),
+    "addmm_": lambda L, x: x.clone().addmm_(mat1=x, mat2=x, beta=2),
+    "addmv_": lambda L, x: x[0].clone().addmv_(mat=x, vec=x[1]),
+    "addr_": lambda L, x: x.clone().addr_(vec1=x[0], vec2=x[1], alpha=0.5),
+    "baddbmm_": lambda L, x: x[None].clone().baddbmm_(batch1=x[None], batch2=x[None]),
+    "addbmm_": lambda L, x: x.clone().addbmm_(x[None], batch2=x[None]),
+    "det": lambda L, x: L.det(input=x),
+    "inverse": lambda L, x: L.inverse(input=x),
+    "matrix_power": lambda L, x: L.matrix_power(input=x, n=3),
+    "linalg_matrix_power": lambda L, x: L.linalg.matrix_power(input=x, n=-1),
+    "orgqr": lambda L, x: L.orgqr(L.geqrf(x)[0], input2=L.geqrf(x)[1]),
+    "cholesky_solve": lambda L, x: L.cholesky_solve(input=x, input2=L.linalg.cholesky(x)),
+    "new_full": lambda L, x: x.new_full((2,), 1.5, layout=L.strided, pin_memory=False),
+    "range_out": lambda L, x: L.range(0, 3, out=L.empty(4)),
+    "renorm_out": lambda L, x: L.renorm(x, 2, 0, 1.0, out=L.empty(2, 2)),
+    "kron_out": lambda L, x: L.kron(x, x, out=L.empty(4, 4)),
+    "inner_out": lambda L, x: L.inner(x, x, out=L.empty(2, 2)),
+    "narrow_copy_out": lambda L, x: L.narrow_copy(x, 0, 1, 1, out=L.empty(1, 2)),
+    "inverse_out": lambda L, x: L.inverse(x, out=L.empty(2, 2)),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_keywords_as_torch(name: str) -> None:
+    case: Any = CASES[name]
+    t = case(torch, torch.tensor([[2.0, 1.0], [1.0, 3.0]]))
+    e = case(ember, ember.tensor([[2.0, 1.0], [1.0, 3.0]]))
+    assert tuple(e.shape) == tuple(t.shape) and repr(e.dtype) == str(t.dtype)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
