@@ -363,8 +363,8 @@ def _tanh(ns: Any, a: Any) -> Any:
 
 # float32 gelu in one sweep of in-place passes (no temporaries, sign and |x| by bit masks: NumPy's float
 # copysign/minimum are not vectorised). 'none': Φ(-|x|) = φ(x)·M(|x|) with M the Mills ratio, a rational
-# P/Q of degrees 3/4 (fit in relative error, 6e-8 on [0, 6]; |x| is clamped to 6 there: beyond, Φ(x) rounds
-# to 1 and gelu(-|x|) is below 1e-8 in size, off by a few 1e-12 at most), so one exp gives both Φ and the
+# P/Q of degrees 3/4 (fit in relative error: 6e-8 on [0, 6], where Φ(-|x|) matters next to 1, and 6e-5 on
+# [6, 16]; |x| is clamped to 16, beyond which φ(x) underflows to 0 in float32), so one exp gives both Φ and the
 # slope Φ + x·φ; within a few ulp of the exact values (torch's own kernel is off by up to 4e-7). Where torch
 # hands a contiguous float32/bfloat16 CPU tensor of more than one element to oneDNN, gelu(+inf) is NaN there
 # (``inf_nan``); its elementwise loop (other layouts, one element, other dtypes, tanh) gives +inf.
@@ -373,7 +373,7 @@ _MILLS_P = (36.654831335392174, 24.52947524848719, 7.659495970988513, 0.99939801
 _MILLS_Q = (29.246325783254992, 42.90677592181225, 25.72388858168559, 7.643335119951273)
 _LOG_INV_SQRT_2PI = -0.5 * math.log(2 * math.pi)
 _SIGN, _MAGNITUDE = -(1 << 31), (1 << 31) - 1                # int32 masks of a float32's sign and |x|
-_BITS_6, _BITS_HALF, _BITS_1E30 = 0x40C00000, 0x3F000000, 0x7149F2CA   # float32 6.0, 0.5, 1e30 as int32
+_BITS_16, _BITS_HALF, _BITS_1E30 = 0x41800000, 0x3F000000, 0x7149F2CA   # float32 16, 0.5, 1e30 as int32
 _BITS_INF = 0x7F800000
 
 
@@ -444,7 +444,7 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool, inf_nan: bool) -> tu
 
     def part(lo: int, hi: int) -> None:   # blocks lo..hi on one thread, with its own scratch
         work = [ns.empty(step, np.float32) for _ in range(3)]
-        work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_6, np.int32))
+        work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_16, np.int32))
         for i in range(lo * step, min(hi * step, n), step):
             j = min(i + step, n)
             _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
