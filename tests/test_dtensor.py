@@ -139,8 +139,6 @@ def test_dtensor_two_ranks(two_ranks: dict) -> None:
 
 
 @needs_mpi
-@pytest.mark.xfail(strict=True, reason="nn.utils.clip_grad_norm_ calls linalg.vector_norm/stack as imported functions "
-                   "(not through the protocol), so DTensor gradients give the norm of this rank's shards")
 def test_clip_grad_norm_of_dtensor_gradients(two_ranks: dict) -> None:
     assert two_ranks[0]["facts"]["clip_grad_norm_"]
 
@@ -251,8 +249,7 @@ def _facts(lib: object) -> list:
     tp.parallelize_module(mlp, m, {"0": styles[0], "2": styles[1]})
     got = mlp(a)
     out += [type(got).__name__, bool(lib.allclose(got, ref_out, atol=1e-6)), repr(mlp)]
-    out += [(n, type(p).__name__ if type(p).__name__ != "DTensorParameter" else "DTensor", p.placements,
-             isinstance(p, lib.nn.Parameter)) for n, p in mlp.named_parameters()]
+    out += [(n, type(p).__name__, p.placements, isinstance(p, lib.nn.Parameter)) for n, p in mlp.named_parameters()]
     got.sum().backward()
     out += [(n, p.grad.placements) for n, p in mlp.named_parameters()]
     with warnings.catch_warnings(record=True) as caught:
@@ -284,6 +281,38 @@ def test_world_of_one_as_torch(worlds_of_one: object) -> None:
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         assert repr(g) == repr(w), (i, g, w)   # (placements and sizes of both libraries compared as printed)
+
+
+def _parameter_facts(lib: object) -> list:
+    """``nn.Parameter(dtensor)`` (a DTensor flagged as a parameter) and ``clip_grad_norm_`` over DTensor grads."""
+    import copy
+    dt = sys.modules[f"{lib.__name__}.distributed.tensor"]
+    m = sys.modules[f"{lib.__name__}.distributed.device_mesh"].init_device_mesh("cpu", (1,))
+    d = dt.distribute_tensor(lib.tensor([[3.0, 4.0], [1.0, 2.0]]), m, [dt.Shard(0)])
+    out: list = []
+    for p in (lib.nn.Parameter(d), lib.nn.Parameter(d, requires_grad=False), lib.nn.Parameter(lib.nn.Parameter(d)),
+              copy.deepcopy(lib.nn.Parameter(d))):
+        out += [repr(p), type(p).__name__, p.requires_grad, p.is_leaf, isinstance(p, lib.nn.Parameter),
+                isinstance(p, dt.DTensor), p.to_local().data_ptr() == d.to_local().data_ptr()]
+    out += [isinstance(d, lib.nn.Parameter), _outcome(lambda: lib.nn.Parameter(dt.distribute_tensor(
+        lib.arange(4).reshape(2, 2), m, [dt.Shard(0)])))]
+    lin = lib.nn.Linear(2, 2)
+    lin.weight = lib.nn.Parameter(dt.distribute_tensor(lin.weight.detach(), m, [dt.Shard(0)]))
+    lin.bias = lib.nn.Parameter(dt.distribute_tensor(lin.bias.detach(), m, [dt.Replicate()]))
+    out += [[(n, type(q).__name__) for n, q in lin.named_parameters()]]
+    lin.weight.grad, lin.bias.grad = d * 1, dt.distribute_tensor(lib.tensor([1.0, 2.0]), m, [dt.Replicate()])
+    total = lib.nn.utils.clip_grad_norm_(lin.parameters(), 1.0)
+    out += [type(total).__name__, round(total.full_tensor().item(), 5),
+            [q.grad.full_tensor().mul(1e4).round().tolist() for q in lin.parameters()]]
+    return out
+
+
+def test_parameter_of_dtensor_and_clip_grad_norm_world_of_one(worlds_of_one: object) -> None:
+    import torch
+    import torch.distributed.tensor  # noqa: F401
+
+    import ember.distributed.tensor  # noqa: F401
+    assert _parameter_facts(ember) == _parameter_facts(torch)
 
 
 def test_random_factories_and_init_world_of_one() -> None:

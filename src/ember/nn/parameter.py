@@ -7,6 +7,7 @@ from typing import Any
 
 from .._tensor import Tensor, _new
 from .._tensor_str import tensor_repr
+from ..overrides import _takes_part
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
@@ -25,15 +26,36 @@ def _alias(cls: type, data: Tensor) -> Any:
     return t
 
 
-class Parameter(Tensor):
+class _ParameterMeta(type):
+    """``isinstance(t, Parameter)`` also holds for a tensor subclass made a parameter (``Parameter(dtensor)``
+    stays a DTensor, flagged ``_is_param``), as torch."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return super().__instancecheck__(obj) or (cls is Parameter and isinstance(obj, Tensor)
+                                                  and getattr(obj, "_is_param", False))
+
+
+class Parameter(Tensor, metaclass=_ParameterMeta):
     """A tensor that is a module parameter: a leaf with ``requires_grad=True`` by default, sharing the
-    memory of the tensor it wraps."""
+    memory of the tensor it wraps. A tensor subclass that takes part in ``__torch_function__`` (DTensor, a
+    user's subclass) stays of its class: its ``detach()`` flagged as a parameter, as torch."""
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
             from ..ops.creation import empty
 
             data = empty(0)
+        if type(data) is not Tensor and not issubclass(type(data), Parameter) and _takes_part(type(data)):
+            t = data.detach()
+            if type(t) is not type(data):
+                raise RuntimeError(f"Creating a Parameter from an instance of type {type(data).__name__} requires "
+                                   "that detach() returns an instance of the same type, but return type "
+                                   f"{type(t).__name__} was found instead. To use the type as a Parameter, please "
+                                   "correct the detach() semantics defined by its __torch_dispatch__() "
+                                   "implementation.")
+            t.requires_grad_(requires_grad)
+            t._is_param = True
+            return t
         if requires_grad and not (data.dtype.is_floating_point or data.dtype.is_complex):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         p = _alias(cls, data)

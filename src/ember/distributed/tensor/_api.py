@@ -9,6 +9,7 @@ leaf's own placements (pending partial sums reduced), so ember's optimizers upda
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import warnings
@@ -230,10 +231,15 @@ class DTensor(Tensor):
     def grad(self) -> None:
         self._grad = None
 
+    def requires_grad_(self, requires_grad: bool = True) -> DTensor:
+        super().requires_grad_(requires_grad)
+        self.__dict__["_local_rg"] = False   # torch flags the DTensor only: its local shard prints no requires_grad
+        return self
+
     # ---- printing, copying ---------------------------------------------------------------------------------
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         loc = self._local_tensor
-        if self._rg and (self._grad_fn is None or self.__dict__.get("_local_rg")):   # (as torch's local shows)
+        if self._rg and self.__dict__.get("_local_rg", self._grad_fn is None):   # (as torch's local shows)
             loc = _alias_plain(self)
             loc._rg = True
         return f"DTensor(local_tensor={loc}, device_mesh={self.device_mesh}, placements={self.placements})"
@@ -250,6 +256,8 @@ class DTensor(Tensor):
             loc = self._local_tensor.clone()
         out = _wrap(loc, self._spec, self.requires_grad, type(self))
         memo[id(self)] = out
+        extra = {k: v for k, v in self.__dict__.items() if k not in ("_spec", "_local")}   # _is_param, ...
+        out.__dict__.update(copy.deepcopy(extra, memo))
         return out
 
     def __reduce_ex__(self, protocol: int) -> Any:
@@ -260,31 +268,6 @@ class DTensor(Tensor):
 def _rebuild_dtensor(local: Tensor, mesh: DeviceMesh, placements: tuple, shape: tuple, stride: tuple,
                      requires_grad: bool) -> DTensor:
     return _wrap(local, DTensorSpec(mesh, placements, shape, stride), requires_grad)
-
-
-class DTensorParameter(DTensor, nn.Parameter):
-    """A DTensor registered as a module parameter (torch's ``nn.Parameter(dtensor)`` stays a DTensor whose
-    ``isinstance(p, nn.Parameter)`` holds; ember's Parameter aliases plain tensors, so this class plays that
-    part)."""
-
-    __torch_function__ = DTensor.__torch_function__
-
-    def __new__(cls, data: DTensor, requires_grad: bool = True) -> DTensorParameter:
-        return _wrap(data._local_tensor, data._spec, requires_grad, cls)
-
-    def __repr__(self, *, tensor_contents: Any = None) -> str:
-        return DTensor.__repr__(self)
-
-    __str__ = __repr__
-
-    def __reduce_ex__(self, protocol: int) -> Any:
-        return DTensor.__reduce_ex__(self, protocol)
-
-
-def as_parameter(t: DTensor, requires_grad: bool = True) -> DTensor:
-    """``nn.Parameter(t)`` for a DTensor: a DTensor that modules accept as a parameter."""
-    p = nn.Parameter(t, requires_grad)
-    return p if isinstance(p, DTensor) else DTensorParameter(t, requires_grad)
 
 
 def _wrap(local: Tensor | Any, spec: DTensorSpec, requires_grad: bool, cls: type = DTensor) -> DTensor:
@@ -452,7 +435,7 @@ def distribute_module(module: nn.Module, device_mesh: DeviceMesh | None = None,
         full = [Replicate()] * device_mesh.ndim
         for key, param in list(m._parameters.items()):
             if param is not None and not isinstance(param, DTensor):
-                m.register_parameter(key, as_parameter(distribute_tensor(param.data, device_mesh, full),
+                m.register_parameter(key, nn.Parameter(distribute_tensor(param.data, device_mesh, full),
                                                        param.requires_grad))
         for key, buf in list(m._buffers.items()):
             if buf is not None and not isinstance(buf, DTensor):

@@ -9,9 +9,7 @@ from collections.abc import Iterable
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ...linalg import vector_norm
 from ...ops.creation import tensor as new_tensor
-from ...ops.shape import stack
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
@@ -31,9 +29,11 @@ def get_total_norm(
     norm_type = float(norm_type)
     if not tensors:
         return new_tensor(0.0)
+    import ember  # (late) the public entry points, which dispatch DTensor gradients to their handlers
     device = tensors[0].device
+    norm, stack = ember.linalg.vector_norm, ember.stack
     with no_grad():
-        total = vector_norm(stack([vector_norm(t, norm_type).to(device) for t in tensors]), norm_type)
+        total = norm(stack([norm(t, norm_type).to(device) for t in tensors]), norm_type)
     if error_if_nonfinite and not bool(total.isfinite()):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is "

@@ -17,7 +17,7 @@ from typing import Any
 from .... import nn
 from ...._tensor import Tensor
 from ...device_mesh import DeviceMesh
-from .._api import DTensor, as_parameter, distribute_module, distribute_tensor
+from .._api import DTensor, distribute_module, distribute_tensor
 from ..placement_types import Placement, Replicate, Shard
 
 __all__ = ["ParallelStyle", "RowwiseParallel", "SequenceParallel", "ColwiseParallel", "PrepareModuleInput",
@@ -47,7 +47,7 @@ def _shard_params(module: nn.Module, mesh: DeviceMesh, placement: Placement, src
     for name, param in list(module.named_parameters(recurse=False)):
         if names is None or name in names:
             dt = distribute_tensor(param, mesh, [placement], src_data_rank=src_data_rank)
-            module.register_parameter(name, as_parameter(dt, param.requires_grad))
+            module.register_parameter(name, nn.Parameter(dt, param.requires_grad))
 
 
 def _linear_style_repr(style: Any) -> str:
@@ -148,7 +148,7 @@ class SequenceParallel(ParallelStyle):
     def _replicate_module_fn(self, name: str, module: nn.Module, device_mesh: DeviceMesh) -> None:
         for p_name, param in list(module.named_parameters(recurse=False)):
             dt = DTensor.from_local(param.detach(), device_mesh, [Replicate()], run_check=False)
-            module.register_parameter(p_name, as_parameter(dt, param.requires_grad))
+            module.register_parameter(p_name, nn.Parameter(dt, param.requires_grad))
 
     @staticmethod
     def _prepare_input_fn(sequence_sharding: tuple, mod: nn.Module, inputs: tuple, device_mesh: DeviceMesh) -> Any:
