@@ -53,3 +53,12 @@ def test_keywords_as_torch(name: str) -> None:
     e = case(ember, ember.tensor([[2.0, 1.0], [1.0, 3.0]]))
     assert tuple(e.shape) == tuple(t.shape) and repr(e.dtype) == str(t.dtype)
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_hardtanh_deprecated_spellings_warn_as_torch() -> None:
+    got = []
+    for lib in (torch, ember):
+        with pytest.warns(FutureWarning) as record:
+            m = lib.nn.Hardtanh(min_value=-2.0, max_value=3.0)
+        got.append((repr(m), [str(w.message) for w in record]))
+    assert got[0] == got[1]
