@@ -31,8 +31,11 @@ class _ParameterMeta(type):
     stays a DTensor, flagged ``_is_param``), as torch."""
 
     def __instancecheck__(cls, obj: Any) -> bool:
-        return super().__instancecheck__(obj) or (cls is Parameter and isinstance(obj, Tensor)
-                                                  and getattr(obj, "_is_param", False))
+        return _subclass_instance(cls, obj) or (getattr(obj, "_is_param", False) is True and cls is Parameter
+                                                and isinstance(obj, Tensor))
+
+
+_subclass_instance = type.__instancecheck__
 
 
 class Parameter(Tensor, metaclass=_ParameterMeta):
