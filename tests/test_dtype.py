@@ -43,10 +43,10 @@ def test_finfo(name: str) -> None:
     assert repr(e) == repr(t)
 
 
-@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64"])
 def test_iinfo(name: str) -> None:
     e, t = ember.iinfo(getattr(ember, name)), torch.iinfo(getattr(torch, name))
-    assert (e.bits, e.min, e.max) == (t.bits, t.min, t.max)
+    assert (e.bits, e.min, e.max, repr(e)) == (t.bits, t.min, t.max, repr(t))
 
 
 def test_default_dtype_rules() -> None:

@@ -338,7 +338,7 @@ class iinfo:
         self.max = builtins_int(info.max)
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={builtins_float(self.min):g}, max={builtins_float(self.max):g}, dtype={self.dtype})"
 
 
 # ---- conversions to and from the float8 types, bit for bit as torch's CPU copy kernel ------------------------
