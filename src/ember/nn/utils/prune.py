@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ... import kthvalue, norm, ones_like, rand, rand_like, topk, zeros_like
+from ..._core.memory_format import contiguous_format
 from ..._tensor import Tensor
 from ..modules.module import Module
 from .convert_parameters import parameters_to_vector
@@ -24,7 +26,6 @@ __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructu
 class BasePruningMethod(ABC):
     """A pruning method: ``compute_mask`` decides which entries survive; the instance is also the forward
     pre-hook that reapplies the mask."""
-
     _tensor_name: str
     PRUNING_TYPE: str
 
@@ -34,7 +35,6 @@ class BasePruningMethod(ABC):
     @abstractmethod
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         """The new mask for ``t``, combining this method's choice with ``default_mask``."""
-
     def apply_mask(self, module: Module) -> Tensor:
         """``<name>_orig`` times ``<name>_mask``."""
         if self._tensor_name is None:
@@ -47,8 +47,6 @@ class BasePruningMethod(ABC):
     def apply(cls, module: Module, name: str, *args: Any, importance_scores: Tensor | None = None,
               **kwargs: Any) -> BasePruningMethod:
         """Prune ``module.<name>`` with ``cls(*args, **kwargs)``, composing with earlier pruning of it."""
-        from ... import ones_like
-
         old_method = None
         old_keys = []
         for k, hook in module._forward_pre_hooks.items():
@@ -86,7 +84,7 @@ class BasePruningMethod(ABC):
             del module._parameters[name]
             default_mask = ones_like(orig)
         else:
-            default_mask = getattr(module, name + "_mask").detach().clone()
+            default_mask = getattr(module, name + "_mask").detach().clone(memory_format=contiguous_format)
         try:
             mask = method.compute_mask(importance_scores, default_mask=default_mask)
             module.register_buffer(name + "_mask", mask)
@@ -102,8 +100,6 @@ class BasePruningMethod(ABC):
     def prune(self, t: Tensor, default_mask: Tensor | None = None,
               importance_scores: Tensor | None = None) -> Tensor:
         """``t`` with this method's mask applied (no module involved)."""
-        from ... import ones_like
-
         if importance_scores is not None:
             if importance_scores.shape != t.shape:
                 raise AssertionError(
@@ -131,7 +127,6 @@ class BasePruningMethod(ABC):
 
 class PruningContainer(BasePruningMethod):
     """A sequence of pruning methods on one tensor; each new one acts on what the previous ones kept."""
-
     def __init__(self, *args: BasePruningMethod) -> None:
         self._pruning_methods: tuple[BasePruningMethod, ...] = ()
         if len(args) == 1:
@@ -188,7 +183,6 @@ class PruningContainer(BasePruningMethod):
 
 class Identity(BasePruningMethod):
     """Prunes nothing (mask of ones): gives a tensor the pruning reparametrization only."""
-
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
@@ -202,12 +196,10 @@ class Identity(BasePruningMethod):
 def _unstructured_mask(default_mask: Tensor, amount: float, scores: Callable[[], Tensor], largest: bool) -> Tensor:
     """``default_mask`` with the ``amount`` entries of highest (``largest``) or lowest ``scores()`` zeroed (torch's
     topk selection; the scores are drawn only when something is pruned, as torch draws them)."""
-    from ... import topk
-
     size = default_mask.nelement()
     k = _compute_nparams_toprune(amount, size)
     _validate_pruning_amount(k, size)
-    mask = default_mask.clone()
+    mask = default_mask.clone(memory_format=contiguous_format)
     if k != 0:
         mask.view(-1)[topk(scores().view(-1), k=k, largest=largest).indices] = 0
     return mask
@@ -215,7 +207,6 @@ def _unstructured_mask(default_mask: Tensor, amount: float, scores: Callable[[],
 
 class RandomUnstructured(BasePruningMethod):
     """Prunes ``amount`` entries chosen uniformly at random (``rand_like`` + ``topk``, as torch)."""
-
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount: float) -> None:
@@ -223,8 +214,6 @@ class RandomUnstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ... import rand_like
-
         return _unstructured_mask(default_mask, self.amount, lambda: rand_like(t), largest=True)
 
     @classmethod
@@ -234,7 +223,6 @@ class RandomUnstructured(BasePruningMethod):
 
 class L1Unstructured(BasePruningMethod):
     """Prunes the ``amount`` entries of smallest absolute value (of ``importance_scores`` if given)."""
-
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount: float) -> None:
@@ -252,8 +240,6 @@ class L1Unstructured(BasePruningMethod):
 
 def _channel_mask(t: Tensor, dim: int, index: Tensor) -> Tensor:
     """Ones on the channels ``index`` (bool mask or indices) of ``dim``, zeros elsewhere."""
-    from ... import zeros_like
-
     mask = zeros_like(t)
     mask[tuple(index if d == dim % t.dim() else slice(None) for d in range(t.dim()))] = 1
     return mask
@@ -272,7 +258,6 @@ def _structured_count(t: Tensor, amount: float, dim: int) -> tuple[int, int]:
 
 class RandomStructured(BasePruningMethod):
     """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
-
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount: float, dim: int = -1) -> None:
@@ -281,8 +266,6 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ... import kthvalue, rand
-
         size, k = _structured_count(t, self.amount, self.dim)
         if k == 0:
             return default_mask
@@ -298,7 +281,6 @@ class RandomStructured(BasePruningMethod):
 
 class LnStructured(BasePruningMethod):
     """Prunes the ``amount`` channels along ``dim`` of smallest ``n``-norm."""
-
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount: float, n: Any, dim: int = -1) -> None:
@@ -308,8 +290,6 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        from ... import topk
-
         size, k = _structured_count(t, self.amount, self.dim)
         kept = topk(_compute_norm(t, self.n, self.dim), k=size - k, largest=True)
         if k == 0:
@@ -326,7 +306,6 @@ class LnStructured(BasePruningMethod):
 
 class CustomFromMask(BasePruningMethod):
     """Prunes with a given mask."""
-
     PRUNING_TYPE = "global"
 
     def __init__(self, mask: Tensor) -> None:
@@ -378,8 +357,6 @@ def ln_structured(module: Module, name: str, amount: float, n: Any, dim: int,
 def global_unstructured(parameters: Iterable[tuple[Module, str]], pruning_method: type[BasePruningMethod],
                         importance_scores: dict | None = None, **kwargs: Any) -> None:
     """Prune the ``(module, name)`` tensors together, as one concatenated vector, with ``pruning_method``."""
-    from ... import ones_like
-
     if not isinstance(parameters, Iterable):
         raise TypeError("global_unstructured(): parameters is not an Iterable")
     importance_scores = importance_scores if importance_scores is not None else {}
@@ -466,8 +443,6 @@ def _validate_pruning_dim(t: Tensor, dim: int) -> None:
 
 def _compute_norm(t: Tensor, n: Any, dim: int) -> Tensor:
     """The ``n``-norm of each slice of ``t`` along ``dim``."""
-    from ... import norm
-
     dims = list(range(t.dim()))
     dims.remove(dims[dim])
     return norm(t, p=n, dim=dims)
