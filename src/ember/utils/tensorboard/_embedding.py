@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from typing import Any
@@ -11,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from ..._core.atomic import atomic_write_bytes
-from .summary import _grid, _require
+from ._png import encode_png
+from .summary import _grid
 
 
 def make_tsv(metadata: Any, save_path: str, metadata_header: Any = None) -> None:
@@ -27,13 +27,11 @@ def make_tsv(metadata: Any, save_path: str, metadata_header: Any = None) -> None
 
 def make_sprite(label_img: np.ndarray, save_path: str) -> None:
     """Tile the N label images (N, C, H, W; values in [0, 1]) into a square sprite of ceil(sqrt(N)) columns."""
-    image_mod = _require("Pillow", "PIL.Image", "add_embedding with label_img")
     grid = _grid(label_img, ncols=math.ceil(label_img.shape[0] ** 0.5))
     square = np.zeros((grid.shape[2], grid.shape[2], 3))
     square[: grid.shape[1]] = grid.transpose(1, 2, 0)
-    buf = io.BytesIO()
-    image_mod.fromarray(np.uint8((square * 255).clip(0, 255))).save(buf, format="PNG")
-    atomic_write_bytes(os.path.join(save_path, "sprite.png"), buf.getvalue())
+    png = encode_png(np.uint8((square * 255).clip(0, 255)))
+    atomic_write_bytes(os.path.join(save_path, "sprite.png"), png)
 
 
 def make_mat(mat: np.ndarray, save_path: str) -> None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..._core.dtype import bfloat16, float16
 from ..._tensor import Tensor
+from ._png import encode_png
 from ._proto import blob, double, float32, message, packed_double, packed_float, packed_varint, strings, uint
 
 __all__ = ["audio", "compute_curve", "custom_scalars", "figure_to_image", "histogram", "histogram_raw", "hparams",
@@ -189,16 +190,16 @@ def _draw_boxes(img: Any, boxes: np.ndarray, labels: list[str] | None) -> None:
 def make_image(tensor: np.ndarray, rescale: float = 1, rois: np.ndarray | None = None,
                labels: list[str] | None = None) -> bytes:
     """Summary.Image{height=1, width=2, colorspace=3, encoded_image_string=4} of a uint8 HWC array, as PNG
-    (``rois``: boxes drawn on it first)."""
+    (ours: no Pillow needed). Drawing boxes (``rois``) or resizing (``rescale``) uses Pillow, as torch does."""
     height, width, channels = tensor.shape
-    pil = _require("Pillow", "PIL.Image", "add_image")
-    img = pil.fromarray(tensor)
-    if rois is not None:
-        _draw_boxes(img, rois, labels)
-    img = img.resize((int(width * rescale), int(height * rescale)), pil.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return uint(1, height) + uint(2, width) + uint(3, channels) + blob(4, buf.getvalue())
+    if rois is not None or rescale != 1:
+        pil = _require("Pillow", "PIL.Image", "add_image_with_boxes" if rois is not None else "rescaling an image")
+        img = pil.fromarray(tensor)
+        if rois is not None:
+            _draw_boxes(img, rois, labels)
+        img = img.resize((int(width * rescale), int(height * rescale)), pil.Resampling.LANCZOS)
+        tensor = np.asarray(img).reshape(img.height, img.width, -1)
+    return uint(1, height) + uint(2, width) + uint(3, channels) + blob(4, encode_png(tensor))
 
 
 def image(tag: str, tensor: Any, rescale: float = 1, dataformats: str = "NCHW") -> bytes:

@@ -13,6 +13,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 from typing import Any
 
 from . import _embedding
@@ -52,57 +53,98 @@ def _record(data: bytes) -> bytes:
     return header + struct.pack("<I", masked_crc32c(header)) + data + struct.pack("<I", masked_crc32c(data))
 
 
+class _EventFile:
+    """An open event file and its pending records. Records are written whole, with one ``write`` and a flush,
+    when ``max_queue`` of them are pending, every ``flush_secs`` (a daemon thread), on ``flush`` and on ``close``.
+
+    The thread and the exit-time finalizer hold this object, not its ``FileWriter``: an unreferenced writer is
+    still collected, and both paths write what is pending, so no event is lost on a normal exit."""
+
+    def __init__(self, path: str, max_queue: int, flush_secs: float) -> None:
+        self.file: Any = open(path, "wb")  # noqa: SIM115 (lives until close())
+        self.max_queue = max_queue
+        self.pending: list[bytes] = []
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
+        threading.Thread(target=self._flush_every, args=(flush_secs,), daemon=True,
+                         name=f"tensorboard flusher {os.path.basename(path)}").start()
+
+    def _write_pending(self) -> None:
+        """Write the pending records (``lock`` held, file open)."""
+        if self.pending:
+            self.file.write(b"".join(self.pending))
+            self.file.flush()
+            self.pending.clear()
+
+    def _flush_every(self, seconds: float) -> None:
+        while not self.closed.wait(seconds):
+            with self.lock:
+                if self.file is not None:
+                    self._write_pending()
+
+    def append(self, record: bytes) -> None:
+        with self.lock:
+            if self.file is None:
+                raise OSError("Writer is closed")
+            self.pending.append(record)
+            if len(self.pending) >= self.max_queue:
+                self._write_pending()
+
+    def flush(self) -> None:
+        with self.lock:
+            if self.file is None:
+                raise OSError("Writer is closed")
+            self._write_pending()
+
+    def close(self) -> None:
+        with self.lock:
+            if self.file is not None:
+                self._write_pending()
+                self.file.close()
+                self.file = None
+        self.closed.set()       # ends the flusher thread
+
+
 class FileWriter:
     """Writes events to one new event file in ``log_dir``, named as TensorBoard's writer names it:
     ``events.out.tfevents.<seconds, 10 digits>.<host>.<pid>.<n><filename_suffix>``.
 
-    Each event reaches the file (one ``write`` of one whole record) when it is added, so TensorBoard sees it as
-    soon as torch's background writer would show it; ``max_queue`` and ``flush_secs`` are kept for API
-    compatibility and bound nothing since nothing is queued."""
+    As torch's: added events wait in a queue until ``max_queue`` of them are pending or ``flush_secs`` have passed
+    (a background thread), or ``flush``/``close`` is called; each reaches the file as one whole record. Pending
+    events are also written when the writer is garbage-collected or the interpreter exits."""
 
     def __init__(self, log_dir: Any, max_queue: int = 10, flush_secs: int = 120, filename_suffix: str = "") -> None:
         self._logdir = str(log_dir)
-        self.max_queue = max_queue
-        self.flush_secs = flush_secs
         os.makedirs(self._logdir, exist_ok=True)
         with _uid_lock:
             n = next(_uid)
         name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{n}"
-        self._path = os.path.join(self._logdir, name) + filename_suffix
-        self._file = open(self._path, "wb")  # noqa: SIM115 (lives until close())
-        self._lock = threading.Lock()
-        # Event{file_version=3, source_metadata=10: SourceMetadata{writer=1}}
+        self._file = _EventFile(os.path.join(self._logdir, name) + filename_suffix, max_queue, flush_secs)
+        weakref.finalize(self, self._file.close)     # also run at exit
+        # Event{file_version=3, source_metadata=10: SourceMetadata{writer=1}}, on disk at once
         self.add_event(blob(3, _FILE_VERSION, keep=True) + message(10, blob(1, _SOURCE_WRITER)))
+        self.flush()
 
     def get_logdir(self) -> str:
         return self._logdir
 
     def add_event(self, event: bytes, step: int | None = None, walltime: float | None = None) -> None:
-        """Write an ``Event`` from its encoded fields after ``step`` (file_version=3, summary=5, session_log=7,
+        """Queue an ``Event`` given by its encoded fields after ``step`` (file_version=3, summary=5, session_log=7,
         source_metadata=10); wall_time=1 (now unless ``walltime``) and step=2 are put first here."""
         head = double(1, time.time() if walltime is None else walltime)
-        record = _record(head + (uint(2, int(step)) if step is not None else b"") + event)
-        with self._lock:
-            if self._file is None:
-                raise OSError("Writer is closed")
-            self._file.write(record)
-            self._file.flush()          # each event reaches the file now, whole
+        self._file.append(_record(head + (uint(2, int(step)) if step is not None else b"") + event))
 
     def add_summary(self, summary: bytes, global_step: int | None = None, walltime: float | None = None) -> None:
-        """Write an event holding the serialized ``Summary`` ``summary``."""
+        """Queue an event holding the serialized ``Summary`` ``summary``."""
         self.add_event(message(5, summary), global_step, walltime)
 
     def flush(self) -> None:
-        """Nothing is buffered in the process; present for API compatibility."""
-        with self._lock:
-            if self._file is None:
-                raise OSError("Writer is closed")
+        """Write the pending events to the file now."""
+        self._file.flush()
 
     def close(self) -> None:
-        with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+        """Write the pending events and close the file; closing twice is a no-op."""
+        self._file.close()
 
 
 def _default_bins() -> list[float]:
@@ -119,7 +161,8 @@ class SummaryWriter:
     """Writes entries for TensorBoard into event files in ``log_dir`` (default ``runs/<date>_<host><comment>``).
 
     Same API as ``torch.utils.tensorboard.SummaryWriter``; values may be ember tensors, NumPy arrays or Python
-    numbers. Images need Pillow and figures matplotlib (imported only when used); nothing needs ``tensorboard``.
+    numbers. Images are PNG-encoded here; boxes, video and figures need Pillow or matplotlib (imported only when
+    used); nothing needs ``tensorboard``.
     ``purge_step``: events at or after this step in earlier files of the run are hidden by TensorBoard (a
     restart after a crash)."""
 
@@ -204,12 +247,12 @@ class SummaryWriter:
     def add_image(self, tag: str, img_tensor: Any, global_step: int | None = None, walltime: float | None = None,
                   dataformats: str = "CHW") -> None:
         """Log an image (PNG): floats in [0, 1] or uint8 in [0, 255], laid out as ``dataformats``
-        (``CHW``, ``HWC``, ``HW``; 1, 3 or 4 channels). Needs Pillow."""
+        (``CHW``, ``HWC``, ``HW``; 1, 2, 3 or 4 channels)."""
         self._get_file_writer().add_summary(image(tag, img_tensor, dataformats=dataformats), global_step, walltime)
 
     def add_images(self, tag: str, img_tensor: Any, global_step: int | None = None, walltime: float | None = None,
                    dataformats: str = "NCHW") -> None:
-        """Log a batch of images tiled into one grid image (8 per row). Needs Pillow."""
+        """Log a batch of images tiled into one grid image (8 per row)."""
         self._get_file_writer().add_summary(image(tag, img_tensor, dataformats=dataformats), global_step, walltime)
 
     def add_image_with_boxes(self, tag: str, img_tensor: Any, box_tensor: Any, global_step: int | None = None,
@@ -234,7 +277,7 @@ class SummaryWriter:
     def add_figure(self, tag: str, figure: Any, global_step: int | None = None, close: bool = True,
                    walltime: float | None = None) -> None:
         """Log a matplotlib figure (or a list of them, as a grid) rendered to an image; ``close`` closes it.
-        Needs matplotlib and Pillow."""
+        Needs matplotlib."""
         fmt = "NCHW" if isinstance(figure, list) else "CHW"
         self.add_image(tag, figure_to_image(figure, close), global_step, walltime, dataformats=fmt)
 
