@@ -794,3 +794,29 @@ def test_func_errors_like_torch() -> None:
                  lambda L, a, b: L.func.jacfwd(L.sin)(a.int()),
                  lambda L, a, b: L.func.jacfwd(L.sin, randomness="x")(a)):
         assert_same_error(lambda m=make: m(ember, x, t), lambda m=make: m(torch, tx, tt))
+
+
+def _chunked_lce_duals(lib: Any, reduction: str, case: str) -> Any:
+    """linear_cross_entropy's chunked path (torch: a custom Function without jvp) with dual operands."""
+    fw = lib.autograd.forward_ad
+    x = lib.tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4))
+    w = lib.tensor(np.linspace(1.0, -0.5, 20).reshape(5, 4))
+    with fw.dual_level(), lib.set_grad_enabled(case != "no_grad"):
+        d = fw.make_dual(x.clone().requires_grad_(case != "plain"), lib.ones_like(x))
+        y = lib.nn.functional.linear_cross_entropy(d, w, lib.tensor([0, 4, 2]), reduction=reduction,
+                                                   options=lib.nn.LinearCrossEntropyOptions(batch_chunk_size=2))
+        return [y.detach(), fw.unpack_dual(y).tangent, y.requires_grad]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("case", ["plain", "no_grad", "requires_grad"])
+def test_chunked_linear_cross_entropy_with_duals(reduction: str, case: str) -> None:
+    """Tangents do not flow through the chunked op; under grad mode with an input requiring grad it refuses
+    dual inputs (torch's custom Function without jvp)."""
+    if case == "requires_grad":
+        assert_same_error(lambda: _chunked_lce_duals(ember, reduction, case),
+                          lambda: _chunked_lce_duals(torch, reduction, case))
+        return
+    e, t = _chunked_lce_duals(ember, reduction, case), _chunked_lce_duals(torch, reduction, case)
+    assert e[1] is None and t[1] is None and e[2] is t[2] is False
+    assert_close(e[0], t[0])

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
+from ...autograd import forward_ad as _fw
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
 from ._layers import linear
 from ._loss import cross_entropy
@@ -213,16 +214,30 @@ def _chunked_arrays(
     return loss, gi, gw, gb
 
 
+def _records(differentiable: tuple) -> bool:
+    """Whether the chunked op records its node: as torch's (a custom autograd.Function), only under grad mode
+    with an input requiring grad, and with no forward-AD formula: a dual input then raises, and otherwise
+    tangents do not flow through it."""
+    if not (STATE.grad and any(t is not None and t.requires_grad for t in differentiable)):
+        return False
+    if _fw.ACTIVE[0] and any(t is not None and _fw.tangent_of(t) is not None for t in differentiable):
+        raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
+                                  "with forward mode AD.")
+    return True
+
+
 def _chunked_scalar(input: Tensor, linear_weight: Tensor, target: Tensor, linear_bias: Tensor | None,
                     weight: Tensor | None, reduction: str, ignore_index: int, options: Any) -> Tensor:
     """'mean'/'sum': the loss and, for whatever requires grad, the gradients, in one chunked pass."""
     _check_chunked(input, linear_weight, options.acc_dtype)
-    on = STATE.enabled
+    on = _records((input, linear_weight, linear_bias))
     want = (on and input.requires_grad, on and linear_weight.requires_grad,
             on and linear_bias is not None and linear_bias.requires_grad)
     loss, gi, gw, gb = _chunked_arrays(input, linear_weight, target, linear_bias, weight, reduction, ignore_index,
                                        options.batch_chunk_size, want)
     out = result(loss, input)
+    if not on:
+        return out
     keys = ("_gi", "_gw", None, "_gb", None)
     inputs = (input, linear_weight, target, linear_bias, weight)
     return fused(
@@ -242,6 +257,8 @@ def _chunked_none(input: Tensor, linear_weight: Tensor, target: Tensor, linear_b
     loss = _chunked_arrays(input, linear_weight, target, linear_bias, weight, "none", ignore_index,
                            options.batch_chunk_size, (False, False, False))[0]
     out = result(loss, input)
+    if not _records((input, linear_weight, linear_bias)):
+        return out
     inputs = (input, linear_weight, target, linear_bias, weight)
     present = tuple(t for t in inputs if t is not None)
     return fused(
