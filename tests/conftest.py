@@ -1,6 +1,9 @@
-"""Shared fixtures: every test starts from torch's default print options, default dtype and seed."""
+"""Shared fixtures: every test starts from torch's default print options, default dtype and seed;
+``worlds_of_one`` for the distributed tests."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,3 +17,19 @@ def _reset_global_state():
     ember.set_printoptions(profile="default")
     ember.autograd.grad_mode.STATE.grad = ember.autograd.grad_mode.STATE.enabled = True
     ember.autograd.grad_mode.STATE.inference = False
+
+
+@pytest.fixture
+def worlds_of_one() -> Iterator[object]:
+    """torch.distributed (gloo) and ember.distributed, each a world of one process."""
+    pytest.importorskip("torch")
+    import torch.distributed as tdist
+
+    import ember.distributed as dist
+    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        yield tdist
+    finally:
+        tdist.destroy_process_group()
+        dist.destroy_process_group()

@@ -12,7 +12,6 @@ import functools
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,20 +33,6 @@ def test_mesh_coalesced_and_fsdp_two_ranks() -> None:
                        env=dict(os.environ, **env), cwd=HERE)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "OK 0" in p.stdout and "OK 1" in p.stdout, p.stdout + p.stderr
-
-
-@pytest.fixture
-def worlds_of_one() -> Iterator[object]:
-    """torch.distributed (gloo) and ember.distributed, each a world of one process."""
-    pytest.importorskip("torch")
-    import torch.distributed as tdist
-    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
-    dist.init_process_group("gloo", rank=0, world_size=1)
-    try:
-        yield tdist
-    finally:
-        tdist.destroy_process_group()
-        dist.destroy_process_group()
 
 
 def _outcome(call: object) -> tuple:

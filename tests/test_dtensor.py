@@ -143,20 +143,6 @@ def test_clip_grad_norm_of_dtensor_gradients(two_ranks: dict) -> None:
     assert two_ranks[0]["facts"]["clip_grad_norm_"]
 
 
-@pytest.fixture
-def worlds_of_one() -> Iterator[object]:
-    """torch.distributed (gloo) and ember.distributed, each a world of one process."""
-    pytest.importorskip("torch")
-    import torch.distributed as tdist
-    tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1)
-    dist.init_process_group("gloo", rank=0, world_size=1)
-    try:
-        yield tdist
-    finally:
-        tdist.destroy_process_group()
-        dist.destroy_process_group()
-
-
 def _outcome(call: object) -> tuple:
     try:
         r = call()
