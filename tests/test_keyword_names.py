@@ -42,6 +42,9 @@ CASES = {
     "inner_out": lambda L, x: L.inner(x, x, out=L.empty(2, 2)),
     "narrow_copy_out": lambda L, x: L.narrow_copy(x, 0, 1, 1, out=L.empty(1, 2)),
     "inverse_out": lambda L, x: L.inverse(x, out=L.empty(2, 2)),
+    "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
+    "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
+    "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
 }
 
 

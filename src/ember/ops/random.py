@@ -335,22 +335,23 @@ def _like(input: Tensor, dtype: Any, device: Any, memory_format: Any) -> Tensor:
     return empty_like(input, dtype=dtype, device=device, memory_format=memory_format)
 
 
-def rand_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
-              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    return _finish(uniform_(_like(input, dtype, device, memory_format)), requires_grad, None)
+def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return _finish(uniform_(_like(input, dtype, device, memory_format), generator=generator), requires_grad, None)
 
 
-def randn_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
-               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    return _finish(normal_(_like(input, dtype, device, memory_format)), requires_grad, None)
+def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
+               device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    return _finish(normal_(_like(input, dtype, device, memory_format), generator=generator), requires_grad, None)
 
 
-def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None, layout: Any = None,
-                 device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator: Generator | None = None,
+                 dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+                 memory_format: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
     t = _like(input, dtype, device, memory_format)
-    return _finish(random_(t, low, high), requires_grad, None)
+    return _finish(random_(t, low, high, generator=generator), requires_grad, None)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
