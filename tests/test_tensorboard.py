@@ -235,6 +235,25 @@ def test_pending_events_written_on_collect(tmp_path):
     assert len(runs(tmp_path)["."]) == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # fork() of a multi-threaded process
+def test_forked_child_does_not_rewrite_pending_events(tmp_path):
+    w = SummaryWriter(tmp_path)
+    w.add_scalar("x", 1.0, 0)                    # pending at the fork
+    pid = os.fork()
+    if pid == 0:
+        try:
+            w.add_scalar("y", 2.0, 0)
+            w.close()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    w.close()
+    from tensorboard.compat.proto import event_pb2
+    tags = sorted(v.tag for r in runs(tmp_path)["."] for v in event_pb2.Event.FromString(r).summary.value)
+    assert tags == ["x", "y"]
+
+
 def test_close_reopen_and_context(tmp_path):
     w = SummaryWriter(tmp_path)
     w.add_scalar("x", 1.0, 0)

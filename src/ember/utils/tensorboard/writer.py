@@ -68,6 +68,7 @@ class _EventFile:
         self.closed = threading.Event()
         threading.Thread(target=self._flush_every, args=(flush_secs,), daemon=True,
                          name=f"tensorboard flusher {os.path.basename(path)}").start()
+        _open_files.add(self)
 
     def _write_pending(self) -> None:
         """Write the pending records (``lock`` held, file open)."""
@@ -103,6 +104,21 @@ class _EventFile:
                 self.file.close()
                 self.file = None
         self.closed.set()       # ends the flusher thread
+
+
+_open_files: weakref.WeakSet[_EventFile] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child neither writes its parent's pending events (the parent does) nor waits on a lock that a
+    parent thread held at the fork."""
+    for f in list(_open_files):
+        f.lock = threading.Lock()
+        f.pending.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class FileWriter:
