@@ -793,53 +793,80 @@ _CHUNK = 1 << 12  # blocks per chunk of the float32 transform (keeps temporaries
 
 
 def _log_avx2(x: np.ndarray, fma: Fma = _fma32_normal) -> np.ndarray:
-    """``log256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 x in (0, 1]."""
-    b = np.maximum(x.view(np.uint32), np.uint32(0x00800000))
-    e = ((b >> np.uint32(23)).astype(np.int32) - 127).astype(np.float32) + np.float32(1)
-    m = ((b & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(np.float32)
+    """``log256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 x in [2**-126, 1]
+    (normal numbers: the kernel's clamp to the smallest normal is then a no-op, and the sign bit is clear)."""
+    b = x.view(np.uint32)
+    e = (b >> np.uint32(23)).astype(np.float32)
+    e -= np.float32(126)
+    m = b & np.uint32(0x007FFFFF)
+    m |= np.uint32(0x3F000000)
+    m = m.view(np.float32)
     small = m < _SQRTHF   # (masked ufuncs and np.where are ~10x slower than these exact selections)
     e -= small
     x = m - np.float32(1)
-    x += m * small
+    m *= small
+    x += m
+    x64 = x.astype(np.float64)   # the polynomial's float32 operand, held exactly in float64 for the fmas
     z = x * x
     y = fma(x, _LOG_P[0], _LOG_P[1])
     for p in _LOG_P[2:]:
-        y = fma(y, x, p)
-    y = fma(y * x, z, e * _LOG_Q1)
-    y -= z * np.float32(0.5)
-    return (x + y) + e * _LOG_Q2
+        y = fma(y, x64, p)
+    y *= x
+    y = fma(y, z, e * _LOG_Q1)
+    z *= np.float32(0.5)
+    y -= z
+    y += x
+    e *= _LOG_Q2
+    y += e
+    return y
 
 
 def _sincos_avx2(t: np.ndarray, fma: Fma = _fma32_normal) -> tuple[np.ndarray, np.ndarray]:
-    """``sincos256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 t >= 0."""
+    """``sincos256_ps`` of avx_mathfun.h as compiled with FMA contraction, for float32 t in [0, 2 pi]."""
     j = (t * _FOPI).astype(np.int32)
-    j = (j + 1) & ~1
+    j += 1
+    j &= ~1
     y = j.astype(np.float32)
-    x = fma(y, _DP[0], t)
-    x = fma(y, _DP[1], x)
+    # j is 0, 2, 4, 6 or 8 here, so y times the first two (short) parts of pi/4 is exact in float32 and
+    # those fmas round once as plain float32 sums
+    x = y * np.float32(_DP[0])
+    x += t
+    x += y * np.float32(_DP[1])
     x = fma(y, _DP[2], x)
     z = x * x
-    c = fma(fma(z, _COS_C[0], _COS_C[1]), z, _COS_C[2])
-    c = fma(c * z, z, -(z * np.float32(0.5)))
+    z64 = z.astype(np.float64)
+    c = fma(fma(z, _COS_C[0], _COS_C[1]), z64, _COS_C[2])
+    c *= z
+    c = fma(c, z64, -(z * np.float32(0.5)))
     c += np.float32(1)
-    s = fma(fma(z, _SIN_C[0], _SIN_C[1]), z, _SIN_C[2])
-    s = fma(s * z, x, x)
+    s = fma(fma(z, _SIN_C[0], _SIN_C[1]), z64, _SIN_C[2])
+    s *= z
+    s = fma(s, x.astype(np.float64), x)
     # swap where j & 2, then flip the sign bits: sin's where j & 4, cos's where (j - 2) & 4 is clear
-    swap = -((j >> 1) & 1)
     cb, sb = c.view(np.int32), s.view(np.int32)
-    diff = (cb ^ sb) & swap
-    sin = (sb ^ diff) ^ ((j & 4) << 29)
-    cos = (cb ^ diff) ^ ((((j - 2) & 4) ^ 4) << 29)
-    return sin.view(np.float32), cos.view(np.float32)
+    diff = cb ^ sb
+    diff &= -((j >> 1) & 1)
+    sb ^= diff
+    cb ^= diff
+    sb ^= (j & 4) << 29
+    j -= 2
+    j &= 4
+    j ^= 4
+    cb ^= j << 29
+    return s, c
 
 
 def _box_muller_pairs(u1: np.ndarray, u2: np.ndarray, mean: float, std: float,
                       fma: Fma = _fma32_normal) -> tuple[np.ndarray, np.ndarray]:
     """The (cos, sin) normals of float32 uniform pairs: ``radius = sqrt(-2 log(1 - u1))``, angle
     ``2 pi u2``, each then ``* std + mean`` fused."""
-    radius = np.sqrt(np.float32(-2) * _log_avx2(np.float32(1) - u1, fma))
+    radius = _log_avx2(np.float32(1) - u1, fma)
+    radius *= np.float32(-2)
+    np.sqrt(radius, out=radius)
     sin, cos = _sincos_avx2(_TWO_PI_F * u2, fma)
-    return _fma32(radius * cos, std, mean), _fma32(radius * sin, std, mean)
+    cos *= radius
+    sin *= radius
+    return _fma32(cos, std, mean), _fma32(sin, std, mean)
 
 
 def _box_muller_f32(d: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
@@ -852,17 +879,17 @@ def _box_muller_f32(d: np.ndarray, mean: np.float32, std: np.float32) -> np.ndar
     """
     from ..ops._parallel import split_rows
 
-    first, second = np.empty((d.shape[0], 8), np.float32), np.empty((d.shape[0], 8), np.float32)
+    out = np.empty_like(d)
 
     def run(start: int, stop: int) -> None:
         for s in range(start, stop, _CHUNK):
             rows = slice(s, min(s + _CHUNK, stop))
             pairs = _box_muller_pairs(d[rows, :8].ravel(), d[rows, 8:].ravel(), float(mean), float(std),
                                       _fma32_rounded)
-            first[rows], second[rows] = (v.reshape(-1, 8) for v in pairs)
+            out[rows, :8], out[rows, 8:] = (v.reshape(-1, 8) for v in pairs)
 
     split_rows(np, d.shape[0], 16, run)
-    return np.concatenate([first, second], axis=1)
+    return out
 
 
 def _box_muller_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
