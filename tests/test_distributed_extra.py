@@ -292,3 +292,29 @@ def test_fsdp_summon_with_grads_as_torch(worlds_of_one: object) -> None:
             out.append(_outcome(summoned))
         return out
     assert outcomes(ember, fsdp) == outcomes(torch, tfsdp)
+
+
+def test_fsdp_state_dict_types_world_of_one_as_torch(worlds_of_one: object) -> None:
+    """SHARDED_STATE_DICT / LOCAL_STATE_DICT on a world of one (NO_SHARD: the full tensors, as torch), the
+    settings each type defaults to, and a load back. (Two ranks: tests/data/distributed/extra.py.)"""
+    import torch
+    from torch.distributed import fsdp as tfsdp
+
+    from ember.distributed import fsdp
+
+    def facts(lib: object, f: object) -> list:
+        out: list = []
+        for kind in ("SHARDED_STATE_DICT", "LOCAL_STATE_DICT", "FULL_STATE_DICT"):
+            lib.manual_seed(0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = f.FullyShardedDataParallel(lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.BatchNorm1d(2)),
+                                                   device_id=lib.device("cpu"))
+            with f.FullyShardedDataParallel.state_dict_type(model, getattr(f.StateDictType, kind)):
+                out.append(repr(f.FullyShardedDataParallel.get_state_dict_type(model)))
+                sd = model.state_dict()
+                out.append([(k, type(v).__name__, v.tolist(), v.requires_grad) for k, v in sd.items()])
+                out.append(repr(model.load_state_dict({k: v * 2 for k, v in sd.items()})))
+            out.append([v.tolist() for v in model.state_dict().values()])
+        return out
+    assert facts(ember, fsdp) == facts(torch, tfsdp)

@@ -1,7 +1,7 @@
 """Run under ``mpiexec -n 2``: DeviceMesh, the coalesced collectives and split_group, then FullyShardedDataParallel
 against single-process training on the concatenated batch (FULL_SHARD with auto-wrapping, SHARD_GRAD_OP,
-NO_SHARD, use_orig_params), its shard sizes and names (torch 2.13's, recorded from gloo runs), full state dicts,
-summon_full_params, clip_grad_norm_ and no_sync. Prints ``OK <rank>``."""
+NO_SHARD, use_orig_params), its shard sizes and names (torch 2.13's, recorded from gloo runs), full and sharded
+state dicts, summon_full_params, clip_grad_norm_ and no_sync. Prints ``OK <rank>``."""
 
 import functools
 import warnings
@@ -20,6 +20,7 @@ from ember.distributed.fsdp import (
 )
 from ember.distributed.fsdp import FullyShardedDataParallel as FSDP
 from ember.distributed.fsdp.wrap import ModuleWrapPolicy, size_based_auto_wrap_policy
+from ember.distributed.tensor import DTensor, Shard
 
 dist.init_process_group("mpi")
 R, N = dist.get_rank(), dist.get_world_size()
@@ -152,6 +153,21 @@ for case, kwargs, optim in CASES:
     assert list(full) == (KEYS if R == 0 else []), list(full)
     for k, v in full.items():
         assert close(v, want[k]), (case, k, float((v - want[k]).abs().max()))
+    # SHARDED_STATE_DICT: each parameter a DTensor Shard(0) of torch.chunk's pieces (torch 2.13's layout with a
+    # device_mesh, recorded from gloo runs); without sharding the full tensors. Loaded back after zeroing.
+    with FSDP.state_dict_type(model, StateDictType.SHARDED_STATE_DICT):
+        sharded = model.state_dict()
+        assert list(sharded) == KEYS, list(sharded)
+        for k, v in sharded.items():
+            if case == "noshard":
+                assert not isinstance(v, DTensor) and close(v, want[k]), (case, k)
+            else:
+                assert isinstance(v, DTensor) and v.placements == (Shard(0),) and not v.requires_grad, (case, k)
+                assert close(v.to_local(), want[k].chunk(N)[R]) and close(v.full_tensor(), want[k]), (case, k)
+        with FSDP.summon_full_params(model), torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
+        model.load_state_dict(sharded)
     with FSDP.summon_full_params(model):
         for (n, p), (rn, q) in zip(model.named_parameters(), ref.named_parameters(), strict=True):
             assert n == rn and close(p, q), (case, n, rn)

@@ -20,6 +20,10 @@ How it is built on ember's autograd:
   it), the gradient is reduced in ``reduce_dtype`` and handed to the optimizer in the parameters' dtype (or kept
   in ``reduce_dtype``: ``keep_low_precision_grads``); the root casts floating inputs, and the root's first forward
   casts buffers to ``buffer_dtype`` for good (state dicts hold them, and the parameters, in full precision).
+- State dicts: FULL_STATE_DICT gathers the full tensors; SHARDED_STATE_DICT gives each parameter as a DTensor
+  sharded on dim 0 (torch's layout when wrapping with a ``device_mesh``; torch's ShardedTensor otherwise, which
+  ember lacks), and loading gathers DTensor values; LOCAL_STATE_DICT (a ShardedTensor of the flat parameter) only
+  without sharding, where both give the full tensors as torch.
 
 Every rank must run the same units in the same order (their collectives are matched by order, as in torch).
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -43,9 +48,14 @@ from ._common import Regathering, Slot, cast_floating, managed_params
 from .api import (
     BackwardPrefetch,
     CPUOffload,
+    FullOptimStateDictConfig,
     FullStateDictConfig,
+    LocalOptimStateDictConfig,
+    LocalStateDictConfig,
     MixedPrecision,
     OptimStateDictConfig,
+    ShardedOptimStateDictConfig,
+    ShardedStateDictConfig,
     ShardingStrategy,
     StateDictConfig,
     StateDictSettings,
@@ -57,6 +67,11 @@ __all__ = ["FullyShardedDataParallel"]
 
 _PREFIX = "_fsdp_wrapped_module."
 _FLAT = "_flat_param"
+_CONFIGS = {   # each state-dict type's default configs (model, optimizer), as torch
+    StateDictType.FULL_STATE_DICT: (FullStateDictConfig, FullOptimStateDictConfig),
+    StateDictType.LOCAL_STATE_DICT: (LocalStateDictConfig, LocalOptimStateDictConfig),
+    StateDictType.SHARDED_STATE_DICT: (ShardedStateDictConfig, ShardedOptimStateDictConfig),
+}
 
 
 class _Unshard(Function):
@@ -371,7 +386,8 @@ class FullyShardedDataParallel(nn.Module):
         self._use_orig_params = use_orig_params
         self._state_dict_type = StateDictType.FULL_STATE_DICT
         self._state_dict_config: StateDictConfig = FullStateDictConfig()
-        self._optim_state_dict_config = OptimStateDictConfig()
+        self._optim_state_dict_config: OptimStateDictConfig = FullOptimStateDictConfig()
+        self._device_mesh = device_mesh   # SHARDED_STATE_DICT's DTensors live on it (else on the group's ranks)
         self._in_summon = False
         slots, params = managed_params(module, ignored_params, FullyShardedDataParallel)
         self._handle = _Handle(module, slots, params, group, strategy, use_orig_params,
@@ -527,10 +543,9 @@ class FullyShardedDataParallel(nn.Module):
     def set_state_dict_type(module: nn.Module, state_dict_type: StateDictType,
                             state_dict_config: StateDictConfig | None = None,
                             optim_state_dict_config: OptimStateDictConfig | None = None) -> StateDictSettings:
-        """Set the state-dict type of every FSDP unit of ``module``; returns the previous settings."""
-        if state_dict_type != StateDictType.FULL_STATE_DICT:
-            raise NotImplementedError(f"FullyShardedDataParallel: {state_dict_type} is not supported here (only "
-                                      "StateDictType.FULL_STATE_DICT)")
+        """Set the state-dict type of every FSDP unit of ``module`` (configs default to the type's); returns the
+        previous settings."""
+        config_cls, optim_config_cls = _CONFIGS[state_dict_type]
         units = FullyShardedDataParallel.fsdp_modules(module)
         if not units:
             raise ValueError("No FSDP modules found in the given module.")
@@ -538,8 +553,8 @@ class FullyShardedDataParallel(nn.Module):
                                  units[0]._optim_state_dict_config)
         for u in units:
             u._state_dict_type = state_dict_type
-            u._state_dict_config = state_dict_config or FullStateDictConfig()
-            u._optim_state_dict_config = optim_state_dict_config or OptimStateDictConfig()
+            u._state_dict_config = state_dict_config or config_cls()
+            u._optim_state_dict_config = optim_state_dict_config or optim_config_cls()
         return prev
 
     @staticmethod
@@ -551,28 +566,60 @@ class FullyShardedDataParallel(nn.Module):
         return StateDictSettings(u._state_dict_type, u._state_dict_config, u._optim_state_dict_config)
 
     def state_dict(self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
-        """The full (unsharded) state dict under the wrapped model's names (FULL_STATE_DICT); empty on ranks
-        other than 0 with ``FullStateDictConfig(rank0_only=True)``."""
+        """The state dict under the wrapped model's names. FULL_STATE_DICT: the full (unsharded) tensors, none on
+        ranks other than 0 with ``FullStateDictConfig(rank0_only=True)``. SHARDED_STATE_DICT: each parameter as
+        a DTensor sharded on dim 0 (torch.chunk's pieces) over the unit's ranks (torch gives DTensors when the
+        model was wrapped with a ``device_mesh``, else ShardedTensors, which ember does not have), buffers
+        whole. Without sharding (NO_SHARD, a world of one) SHARDED and LOCAL give the full tensors, as torch."""
         if self._in_summon:   # reached from an enclosing unit's state_dict
             return super().state_dict(*args, destination=destination, prefix=prefix, keep_vars=keep_vars)
-        config = self._state_dict_config
+        kind, config = self._state_dict_type, self._state_dict_config
+        sharded = kind != StateDictType.FULL_STATE_DICT and self.sharding_strategy != ShardingStrategy.NO_SHARD
+        if sharded and kind == StateDictType.LOCAL_STATE_DICT:
+            raise NotImplementedError("FullyShardedDataParallel: LOCAL_STATE_DICT of a sharded model (torch: a "
+                                      "ShardedTensor of the flat parameter) is not supported; use "
+                                      "SHARDED_STATE_DICT")
         rank0_only = getattr(config, "rank0_only", False)
         with FullyShardedDataParallel.summon_full_params(self, writeback=False), self._full_precision_buffers():
-            full = super().state_dict(*args, prefix=prefix, keep_vars=keep_vars)
+            full = super().state_dict(*args, prefix=prefix, keep_vars=True)
         out = destination if destination is not None else type(full)()
         if hasattr(full, "_metadata") and destination is None:
             out._metadata = type(full._metadata)((k.replace(_PREFIX, ""), v) for k, v in full._metadata.items())
         if rank0_only and self.rank != 0:
             return out
+        mesh = self._state_dict_mesh() if sharded else None
         for k, v in full.items():
-            v = v.detach().clone() if isinstance(v, Tensor) else v
-            out[k.replace(_PREFIX, "")] = v.cpu() if config.offload_to_cpu and isinstance(v, Tensor) else v
+            if isinstance(v, Tensor):
+                is_param = isinstance(v, Parameter)
+                v = v.detach().clone()   # (the summoned tensors are freed after)
+                if mesh is not None and is_param:
+                    from ..tensor import Shard, distribute_tensor
+                    v = distribute_tensor(v, mesh, [Shard(0)], src_data_rank=None)   # (every rank holds it whole)
+                elif config.offload_to_cpu:
+                    v = v.cpu()
+            out[k.replace(_PREFIX, "")] = v
         return out
 
+    def _state_dict_mesh(self) -> Any:
+        """The 1-d mesh SHARDED_STATE_DICT's DTensors live on: the wrapping ``device_mesh``, else one over this
+        unit's ranks (made once)."""
+        if self._device_mesh is None:
+            from ..device_mesh import DeviceMesh
+            device = next(iter(self.parameters()), None)
+            kind = device.device.type if device is not None else "cpu"
+            self._device_mesh = DeviceMesh(kind, c10d.get_process_group_ranks(self.process_group))
+        return self._device_mesh
+
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
-        """Load a full state dict (the wrapped model's names); each rank keeps its shard of it."""
+        """Load a state dict (the wrapped model's names; DTensor values, as SHARDED_STATE_DICT gives, are
+        gathered first); each rank keeps its shard of it."""
         if self._in_summon:
             return super().load_state_dict(state_dict, strict, assign)
+        # DTensor values (SHARDED_STATE_DICT) are gathered; their module is loaded if one exists (importing it
+        # would switch the __torch_function__ protocol on for nothing)
+        dtensor = getattr(sys.modules.get("ember.distributed.tensor"), "DTensor", None)
+        if dtensor is not None and any(isinstance(v, dtensor) for v in state_dict.values()):
+            state_dict = {k: v.full_tensor() if isinstance(v, dtensor) else v for k, v in state_dict.items()}
         with FullyShardedDataParallel.summon_full_params(self, writeback=True):
             names = {k.replace(_PREFIX, ""): k for k in super().state_dict(keep_vars=True)}
             mapped = {names.get(k, k): v for k, v in state_dict.items()}
