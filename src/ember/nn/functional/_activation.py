@@ -374,13 +374,14 @@ _MILLS_Q = (29.246325783254992, 42.90677592181225, 25.72388858168559, 7.64333511
 _LOG_INV_SQRT_2PI = -0.5 * math.log(2 * math.pi)
 _SIGN, _MAGNITUDE = -(1 << 31), (1 << 31) - 1                # int32 masks of a float32's sign and |x|
 _BITS_16, _BITS_HALF, _BITS_1E30 = 0x41800000, 0x3F000000, 0x7149F2CA   # float32 16, 0.5, 1e30 as int32
-_BITS_INF = 0x7F800000
+_BITS_INF = 0x7F800000                                       # float32 inf as int32
 
 
 def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str, inf_nan: bool) -> None:
     """gelu of the 1-d float32 ``x`` into ``y`` and (``d`` not None) its slope into ``d``; ``work``: three
     float32 scratch arrays of ``x``'s size and an int32 one filled with the clamp's bound (NumPy's minimum
-    against an array runs ~3x faster than against a scalar). ``inf_nan``: gelu(+inf) is NaN (CPU only)."""
+    against an array runs ~3x faster than against a scalar; on the CPU it runs only where the block's
+    maximum, a cheaper read-only pass, needs it). ``inf_nan``: gelu(+inf) is NaN (CPU only)."""
     a, p, q, lim = work
     if approximate == "tanh":
         ns.multiply(x, x, out=p)
@@ -392,7 +393,8 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str,
         ns.reciprocal(a, out=a)                                 # σ = Φ
         ns.multiply(x, a, out=y)
         if d is not None:
-            ns.minimum(q.view(ns.int32), lim, out=q.view(ns.int32))   # e = inf (σ = 0) would give inf·0
+            if ns is not np or int(q.view(ns.int32).max()) > _BITS_1E30:
+                ns.minimum(q.view(ns.int32), lim, out=q.view(ns.int32))   # e = inf (σ = 0) would give inf·0
             q *= a
             q *= a                                              # σ(1 - σ) = e·σ²
             p *= 6 * _GELU_K * _GELU_C
@@ -403,8 +405,9 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str,
         return
     ai = a.view(ns.int32)
     ns.bitwise_and(x.view(ns.int32), _MAGNITUDE, out=ai)
-    inf_nan = inf_nan and int(ai.max()) >= _BITS_INF          # an infinite (or NaN) x in the block
-    ns.minimum(ai, lim, out=ai)                                 # |x| clamped (M(inf) would be inf/inf)
+    top = int(ai.max()) if ns is np else _BITS_INF              # the largest |x| (a GPU would wait for it)
+    if top > _BITS_16:
+        ns.minimum(ai, lim, out=ai)                             # |x| clamped (M(inf) would be inf/inf)
     ns.multiply(a, _MILLS_P[-1], out=p)                         # Horner: P, and Q with leading coefficient 1
     for c in _MILLS_P[-2:0:-1]:
         p += c
@@ -426,7 +429,7 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str,
     a += 0.5                                                    # 1 where x >= +0, else 0
     a -= p                                                      # Φ(x)
     ns.multiply(x, a, out=y)
-    if inf_nan:
+    if inf_nan and top >= _BITS_INF:
         y[x == math.inf] = math.nan
     if d is not None:
         ns.multiply(q, x, out=d)
