@@ -15,6 +15,7 @@ affine steps differently.  :func:`multinomial` documents its residual difference
 
 from __future__ import annotations
 
+import decimal
 import functools
 import math
 import operator
@@ -259,24 +260,29 @@ def default_generator() -> Generator:
 
 
 def _libm(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
-    """Apply a :mod:`math` (glibc) function elementwise to a float64 array: through NumPy's ufunc when that
-    was found to return glibc's bits (NumPy calls libm unless it has its own SIMD kernel for the CPU), else
+    """Apply a :mod:`math` (glibc) function elementwise to a float64 array: through a vectorised evaluation
+    found to return libm's bits (NumPy's ufunc where NumPy calls libm, :func:`_log_libm` for ``log``), else
     one Python call per element."""
     fast = _numpy_libm(fn)
     if fast is not None:
         with np.errstate(all="ignore"):
             return fast(np.asarray(x, np.float64))
-    return np.fromiter(map(fn, x.tolist()), np.float64, count=x.size)
+    return _per_element(fn, np.asarray(x, np.float64))
+
+
+def _per_element(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
+    """``fn`` called on every element of float64 ``x``."""
+    return np.fromiter(map(fn, x.ravel().tolist()), np.float64, count=x.size).reshape(x.shape)
 
 
 @functools.cache
 def _numpy_libm(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The NumPy ufunc computing glibc's ``fn`` bit for bit on this machine, or None.
+    """A vectorised function computing libm's ``fn`` bit for bit on this machine, or None.
 
     Checked once on 8192 arguments spread over the function's domain (where NumPy has its own SIMD kernel,
     e.g. ``log`` with AVX512F, it differs from glibc on a fraction of a percent of arguments, so a difference
-    shows up).  The ``_log0``/``_exp`` wrappers map to ``log``/``exp`` (the same values at 0 and on
-    overflow; ``_log0`` only sees non-negative arguments).
+    shows up); ``log`` then falls back to :func:`_log_libm`.  The ``_log0``/``_exp`` wrappers map to
+    ``log``/``exp`` (the same values at 0 and on overflow; ``_log0`` only sees non-negative arguments).
     """
     candidates = {math.log: (np.log, 1), math.log1p: (np.log1p, 2), math.sin: (np.sin, 3), math.cos: (np.cos, 3),
                   math.tan: (np.tan, 4), math.exp: (np.exp, 5), _log0: (np.log, 1), _exp: (np.exp, 5)}
@@ -287,8 +293,106 @@ def _numpy_libm(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarr
     x = {1: np.exp(r * -745.0 + (r > 0.5) * 700.0), 2: -r, 3: (r - 0.5) * 200.0, 4: (r - 0.5) * 3.1,
          5: r * 1400.0 - 700.0}[domain]
     x[:1024] = r[:1024] if domain != 2 else -r[:1024] * 1e-3   # the unit interval, where samplers live
-    ref = np.fromiter(map(getattr(math, ufunc.__name__), x.tolist()), np.float64, count=x.size)
-    return ufunc if np.array_equal(ufunc(x), ref) else None
+    ref = _per_element(getattr(math, ufunc.__name__), x)
+    if np.array_equal(ufunc(x), ref):
+        return ufunc
+    if ufunc is np.log:
+        log = functools.partial(_log_libm, fn)
+        x[1024:2048] = 1.0 - r[1024:2048] * 2.0**-20   # just below 1, where log cancels most
+        if np.array_equal(log(x), _per_element(math.log, x)):
+            return log
+    return None
+
+
+def _log_tables() -> tuple[np.ndarray, ...]:
+    """Per 8-bit mantissa bin of x = 2**e * m (m in [1, 2)): the scale taking m to m' in [sqrt(1/2), sqrt(2)),
+    the exponent it adds, a 20-bit c near 1/m' (1 in the two bins next to m' = 1, so that log(x) near 1 is
+    log1p of an exact small r) and -log(c) split into a multiple of 2**-42 and a remainder."""
+    i = np.arange(256)
+    half = 1.0 + (i + 0.5) / 256 >= math.sqrt(2.0)
+    center = (1.0 + (i + 0.5) / 256) / np.where(half, 2.0, 1.0)
+    c = np.round(2.0**20 / center) / 2.0**20
+    c[[0, 255]] = 1.0
+    t = [-decimal.Decimal(v).ln(decimal.Context(prec=40)) for v in c.tolist()]
+    t_hi = [round(float(v) * 2.0**42) / 2.0**42 for v in t]
+    t_lo = [float(v - decimal.Decimal(h)) for v, h in zip(t, t_hi, strict=True)]
+    return np.where(half, 0.5, 1.0), half.astype(np.float64), c, np.array(t_hi), np.array(t_lo)
+
+
+_LOG_SCALE, _LOG_EXP, _LOG_C, _LOG_T_HI, _LOG_T_LO = _log_tables()
+_LN2_HI = round(math.log(2.0) * 2.0**42) / 2.0**42   # e * _LN2_HI is exact for |e| < 2**11
+_LN2_LO = float(decimal.Decimal(2).ln(decimal.Context(prec=40)) - decimal.Decimal(_LN2_HI))
+_LOG1P_TAIL = [(-1.0) ** (k + 1) / k for k in range(9, 1, -1)]   # log1p(r) - r = r**2 * sum over these (Horner)
+_LOG_SAFE = 0.47   # libm's log is within 0.519 ulp (glibc's documented bound; older glibc is exact), so
+# it returns the nearest double when log(x) is within 0.481 ulp of it; 0.01 ulp covers this evaluation's error
+
+
+def _log_libm(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
+    """libm's ``log`` (``fn``: ``math.log`` or ``_log0``) of float64 ``x`` without a Python call per element.
+
+    log(x) = e log 2 - log(c) + log1p(r) with r = m' c - 1 (an exact double-double: Veltkamp halves of m'
+    times a 20-bit c), summed in double-double to about 2**-60 relative.  Where that sum lies within
+    0.47 ulp of its nearest double, libm returns that double (see ``_LOG_SAFE``); the few others, and
+    arguments that are not positive normal numbers, go through ``fn`` one by one.
+    """
+    x = np.ascontiguousarray(x, np.float64)
+    flat, out = x.ravel(), np.empty(x.size)
+    for s in range(0, x.size, _CHUNK64):
+        out[s : s + _CHUNK64] = _log_libm_chunk(fn, flat[s : s + _CHUNK64])
+    return out.reshape(x.shape)
+
+
+def _log_libm_chunk(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
+    """:func:`_log_libm` on a 1-D float64 array."""
+    bits = x.view(np.int64)
+    i = (bits >> 44) & 255
+    e = (bits >> 52).astype(np.float64)
+    e += _LOG_EXP.take(i) - 1023.0
+    m = ((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000).view(np.float64)
+    m *= _LOG_SCALE.take(i)
+    c = _LOG_C.take(i)
+    m_hi = (m.view(np.int64) & ~0x7FFFFFF).view(np.float64)   # 26 bits: times c exact
+    m -= m_hi   # the low part: times c exact
+    m *= c
+    m_hi *= c
+    m_hi -= 1.0   # exact (Sterbenz): m_hi * c lies within 2**-7 of 1
+    r = m_hi + m   # r + r_lo == m' c - 1
+    r_lo = _two_sum_err(m_hi, m, r)
+    q = np.full_like(r, _LOG1P_TAIL[0])
+    for k in _LOG1P_TAIL[1:]:
+        q *= r
+        q += k
+    q *= r
+    q *= r
+    a = e * _LN2_HI
+    a += _LOG_T_HI.take(i)   # exact: multiples of 2**-42 below 2**11
+    s = a + r
+    tail = _two_sum_err(a, r, s)
+    tail += r_lo
+    tail += q
+    e *= _LN2_LO
+    e += _LOG_T_LO.take(i)
+    tail += e
+    res = s + tail
+    s -= res
+    tail += s   # what res misses of the sum
+    redo = np.abs(tail) > _LOG_SAFE * np.spacing(np.abs(res))
+    redo |= ~((x >= 2.2250738585072014e-308) & (x <= 1.7976931348623157e308))
+    redo |= (res.view(np.int64) & 0x000FFFFFFFFFFFFF) == 0   # a power of two: the ulp below is smaller
+    idx = np.flatnonzero(redo)
+    if idx.size:
+        res[idx] = _per_element(fn, x[idx])
+    return res
+
+
+def _two_sum_err(a: np.ndarray, b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The rounding error of ``s = a + b`` (Knuth's TwoSum): ``a + b == s + err`` exactly."""
+    bb = s - a
+    err = s - bb
+    np.subtract(a, err, out=err)
+    bb = b - bb
+    err += bb
+    return err
 
 
 def _fma64(a: np.ndarray, b: np.ndarray | float, c: np.ndarray | float) -> np.ndarray:
@@ -446,8 +550,18 @@ def _float_dtype(dtype: DTypeLike, what: str) -> np.dtype:
 
 def _u24(gen: Generator, n: int) -> np.ndarray:
     """``n`` float32 uniforms in [0, 1) with 24 random bits, one word each."""
-    w = gen._words(n) & np.uint64(0xFFFFFF)
-    return w.astype(np.float32) * np.float32(2.0**-24)
+    k = _low24(gen, n)
+    u = k.astype(np.float32)
+    u *= np.float32(2.0**-24)
+    return u
+
+
+def _low24(gen: Generator, n: int) -> np.ndarray:
+    """The low 24 bits of the next ``n`` words, as int32 (narrowed first: NumPy converts int32 to floats
+    several times faster than uint64)."""
+    k = gen._words(n).astype(np.uint32)
+    k &= np.uint32(0xFFFFFF)
+    return k.view(np.int32)
 
 
 def _u53(gen: Generator, n: int) -> np.ndarray:
@@ -504,6 +618,10 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
     lo32, hi32 = np.float32(low), np.float32(high)
     width, offset = float(hi32 - lo32), float(lo32)
     exact = dt != _F64 and _sum_is_exact(width * 2.0**-24, 24, offset)
+    # the results grow with the uniform, so none reaches ``high`` unless the largest uniform's does
+    top = _fma64(np.array([1 - 2.0**-53]), high - low, low) if dt == _F64 else \
+        _fma32(np.array([1 - 2.0**-24], np.float32), width, offset)
+    reaches = _from_f64(top.astype(np.float64), dt)[0] == hi_t
     wide = np.empty(min(n, _FILL_CHUNK))
     narrow = np.empty(min(n, _FILL_CHUNK), np.float32) if dt in (_F16, _BF16) else None
     for start in range(0, n, _FILL_CHUNK):
@@ -512,16 +630,16 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
         if dt == _F64:
             part[...] = _fma64(_u53(gen, m), high - low, low)
         elif exact:   # the float64 sum is exact, so rounding it once to float32 gives the fused result
-            w = gen._words(m)
-            np.bitwise_and(w, np.uint64(0xFFFFFF), out=w)
-            np.multiply(w, width * 2.0**-24, out=wide[:m])
+            np.copyto(wide[:m], _low24(gen, m))
+            wide[:m] *= width * 2.0**-24
             np.add(wide[:m], offset, out=part if narrow is None else narrow[:m], casting="unsafe")
         else:
             r = _fma32(_u24(gen, m), width, offset)
             (part if narrow is None else narrow[:m])[...] = r
         if narrow is not None:
             part[...] = narrow[:m]
-        np.putmask(part, part == hi_t, lo_t)
+        if reaches:
+            np.putmask(part, part == hi_t, lo_t)
     return out
 
 
@@ -946,16 +1064,15 @@ def normal(
     drawn = n if dt in (_F32, _F64) else 16 * full
     count = drawn + (16 if tail else 0)
     u = _u53(gen, count) if dt == _F64 else _u24(gen, count)
-    if tail:
-        u = np.concatenate([u[: 16 * full], u[drawn:]])
-    blocks = u.reshape(-1, 16)
+    blocks = full + (1 if tail else 0)
+    u[16 * full : 16 * blocks] = u[drawn:]   # the redrawn last block follows the whole ones
+    u = u[: 16 * blocks].reshape(-1, 16)
     if dt == _F64:
-        flat = _box_muller_f64(blocks, mean, std).ravel()
+        flat = _box_muller_f64(u, mean, std).ravel()
     else:
-        flat = _box_muller_f32(blocks, np.float32(mean), np.float32(std)).ravel()
-    if tail:
-        flat = np.concatenate([flat[: n - 16], flat[-16:]])
-    return flat.astype(dt, copy=False)
+        flat = _box_muller_f32(u, np.float32(mean), np.float32(std)).ravel()
+    flat[n - 16 : n] = flat[16 * blocks - 16 :]   # it overwrites the last n - 16 * full values
+    return flat[:n].astype(dt, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------------------
