@@ -318,3 +318,32 @@ def test_fsdp_state_dict_types_world_of_one_as_torch(worlds_of_one: object) -> N
             out.append([v.tolist() for v in model.state_dict().values()])
         return out
     assert facts(ember, fsdp) == facts(torch, tfsdp)
+
+
+def test_fully_shard_parameters_and_state_dict_are_dtensors_as_torch(worlds_of_one: object) -> None:
+    """fully_shard's parameters, their gradients and the state dict are DTensors sharded on dim 0, as torch's."""
+    import numpy as np
+    import torch
+    from torch.distributed import fsdp as tfsdp
+
+    from ember.distributed import fsdp
+
+    def facts(lib: object, f: object) -> tuple[list, list]:
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Tanh(), lib.nn.Linear(2, 1))
+        mesh = lib.distributed.device_mesh.init_device_mesh("cpu", (1,))
+        f.fully_shard(model[0], mesh=mesh)
+        f.fully_shard(model, mesh=mesh)
+        out: list = [(n, type(p).__name__, str(p.placements), tuple(p.shape), p.requires_grad,
+                      isinstance(p, lib.nn.Parameter)) for n, p in model.named_parameters()]
+        model(lib.ones(4, 3)).sum().backward()
+        grads = [p.grad for p in model.parameters()]
+        out.append([(type(g).__name__, str(g.placements)) for g in grads])
+        sd = model.state_dict()
+        out.append([(k, type(v).__name__, str(v.placements), v.requires_grad) for k, v in sd.items()])
+        out.append(repr(model.load_state_dict(sd)))
+        return out, [t.full_tensor().numpy() for t in [*grads, *sd.values()]]
+    (e, e_values), (t, t_values) = facts(ember, fsdp), facts(torch, tfsdp)
+    assert e == t
+    for a, b in zip(e_values, t_values, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

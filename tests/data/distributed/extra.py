@@ -262,7 +262,9 @@ assert repr(model) == repr(ref).replace("Sequential(\n  (0): Linear", "FSDPSeque
     "(2): Sequential", "(2): FSDPSequential").replace("(3): Linear", "(3): FSDPLinear"), repr(model)
 local = [[(4, 4), (4,), (4, 8), (4,), (2, 8), (2,), (1, 3)], [(4, 4), (4,), (4, 8), (4,), (1, 8), (1,), (0, 3)]][R]
 assert [n for n, _ in model.named_parameters()] == [n for n, _ in ref.named_parameters()]
-assert [tuple(p.shape) for p in model.parameters()] == local   # (torch: DTensors of the global shape)
+assert [tuple(p.to_local().shape) for p in model.parameters()] == local
+assert all(isinstance(p, DTensor) and isinstance(p, nn.Parameter) and p.placements == (Shard(0),)
+           and p.shape == q.shape for p, q in zip(model.parameters(), ref.parameters(), strict=True))
 opt = torch.optim.Adam(model.parameters(), lr=0.01)
 ref_opt = torch.optim.Adam(ref.parameters(), lr=0.01)
 gen = torch.Generator().manual_seed(3)
@@ -279,7 +281,9 @@ for step in range(3):
         ref_opt.zero_grad()
 for (n, p), q in zip(model.named_parameters(), ref.parameters(), strict=True):
     rows = -(-q.shape[0] // N)
-    assert close(p, q[R * rows:(R + 1) * rows]), n
+    assert close(p.to_local(), q[R * rows:(R + 1) * rows]) and close(p.full_tensor(), q), n
+sd = model.state_dict()   # DTensors, as torch's
+assert list(sd) == list(ref.state_dict()) and all(isinstance(v, DTensor) and not v.requires_grad for v in sd.values())
 seen = []   # reshard_after_forward (default): gathered in forward, freed, gathered again in backward
 st = model[2]._fsdp_state
 st.gather = functools.partial(lambda f, log: log.append(1) or f(), st.gather, seen)
@@ -291,7 +295,7 @@ assert len(seen) == 3
 model[3].unshard()
 assert close(model[3].weight, ref[3].weight) and model[3].weight.shape == (3, 8)
 model[3].reshard()
-assert model[3].weight.shape == local[4]
+assert isinstance(model[3].weight, DTensor) and model[3].weight.to_local().shape == local[4]
 
 dist.destroy_process_group()
 print(f"OK {R}", flush=True)

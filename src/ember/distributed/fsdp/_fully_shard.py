@@ -1,9 +1,9 @@
 """FSDP2's ``fully_shard``: shard each parameter of a module on dim 0 across the ranks of a 1-d mesh, in place.
 
 The module's class becomes ``FSDP<Class>`` (a subclass of :class:`FSDPModule` and the original class) and its
-parameters keep their names; each parameter is this rank's rows of the original (``torch.chunk`` of dim 0 over
-the ranks: trailing ranks may hold fewer rows, or none). torch makes them DTensors of the global shape; ember has
-no DTensor, so they are plain Parameters of the local shape (``state_dict()`` holds the local shards too).
+parameters keep their names; each parameter becomes a DTensor parameter of the original's shape, ``Shard(0)`` over
+the mesh, holding this rank's rows (``torch.chunk`` of dim 0 over the ranks: trailing ranks may hold fewer rows,
+or none), as torch's; their gradients and ``state_dict()`` are DTensors of the same layout.
 
 Each forward gathers the module's parameters in one all-gather (``_GatherParams``: every parameter's padded rows
 packed into one buffer) and sets the full parameters as the modules' attributes; the backward of that gather
@@ -80,9 +80,11 @@ class _GatherParams(Function):
 class _State(Regathering):
     """The sharded parameters of one ``fully_shard``-ed module and their communication."""
 
-    def __init__(self, module: nn.Module, slots: list[Slot], params: list[Parameter], group: Any,
+    def __init__(self, module: nn.Module, slots: list[Slot], params: list[Parameter], mesh: Any,
                  reshard_after_forward: bool, mp_policy: MixedPrecisionPolicy) -> None:
+        from ..tensor import DTensor, Shard
         super().__init__()
+        group = mesh.get_group()
         self.module, self.slots, self.group = module, slots, group
         pg = c10d._resolve(group)
         self.xp, self.world, self.rank = pg._xp, pg.size(), pg.rank()
@@ -107,8 +109,9 @@ class _State(Regathering):
         for p, c in zip(params, self.chunk, strict=True):
             lo = min(self.rank * c, p._data.shape[0])
             hi = min(lo + c, p._data.shape[0])
-            self.locals.append(Parameter(from_array(p._data[lo:hi].copy(), p._dtype, p._device),
-                                         requires_grad=p.requires_grad))
+            shard = DTensor.from_local(from_array(p._data[lo:hi].copy(), p._dtype, p._device), mesh, [Shard(0)],
+                                       shape=p.shape, stride=p.stride())
+            self.locals.append(Parameter(shard, requires_grad=p.requires_grad))
         for module_, name, i in slots:
             module_._parameters[name] = self.locals[i]
         self.pending: list[Any] | None = None   # gradients kept while gradient sync is off
@@ -263,8 +266,7 @@ def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshar
         raise NotImplementedError("fully_shard: shard_placement_fn is not supported here (parameters shard on dim 0)")
     if mesh is not None and mesh.ndim != 1:
         raise NotImplementedError("fully_shard: only a 1-d mesh is supported here (no HSDP)")
-    group = mesh.get_group() if mesh is not None else None
-    c10d._resolve(group)   # raises when there is no process group
+    c10d._resolve(mesh.get_group() if mesh is not None else None)   # raises when there is no process group
     if type(module).forward is nn.Module.forward:
         raise ValueError(f"fully_shard does not support containers that do not implement forward: {module}")
     slots, params = managed_params(module, {id(p) for p in ignored_params or ()}, FSDPModule)
@@ -279,5 +281,8 @@ def fully_shard(module: nn.Module | list[nn.Module], *, mesh: Any = None, reshar
         module.__class__ = new
     reshard = True if reshard_after_forward is None else bool(reshard_after_forward)
     module._mp_policy = mp_policy or MixedPrecisionPolicy()
-    module._fsdp_state = _State(module, slots, params, group, reshard, module._mp_policy) if params else None
+    if mesh is None and params:
+        from ..device_mesh import init_device_mesh
+        mesh = init_device_mesh(params[0].device.type, (c10d.get_world_size(),))
+    module._fsdp_state = _State(module, slots, params, mesh, reshard, module._mp_policy) if params else None
     return module
