@@ -109,3 +109,9 @@ def test_sizes_by_keyword_or_missing(case: Any, exact: bool) -> None:
         return
     got = case(ember, ember.arange(6.0))
     assert tuple(got.shape) == tuple(expected.shape) and repr(got.dtype) == str(expected.dtype)
+
+
+@pytest.mark.parametrize("data", ["a", ["a"], [1, "a"], {"a": 1}, b"x", None, [None], [[1], [None]], [object()]],
+                         ids=repr)
+def test_tensor_of_non_numbers_fails_as_torch(data: Any) -> None:
+    assert_same_error(lambda: ember.tensor(data), lambda: torch.tensor(data), match_message=data != [object()])

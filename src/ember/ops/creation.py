@@ -57,7 +57,12 @@ def _resolve_dtype(dtype: Any) -> D.dtype | None:
 
 
 def _infer_dtype(data: Any) -> D.dtype:
-    """torch.tensor's dtype inference over nested Python data."""
+    """torch.tensor's dtype inference over nested Python data (and its errors for what is not a number)."""
+    first = data
+    while _isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if _isinstance(first, (str, bytes)) and first is not data:   # torch reads a leading string as a dimension
+        raise ValueError(f"too many dimensions '{type(first).__name__}'")
     kinds = set()
     stack = [data]
     while stack:
@@ -78,8 +83,10 @@ def _infer_dtype(data: Any) -> D.dtype:
             kinds.add("float")
         elif _isinstance(x, _complex):
             kinds.add("complex")
+        elif _isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
     default = D.get_default_dtype()
     result: D.dtype | None = None
     for k in kinds:
