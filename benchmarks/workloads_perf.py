@@ -38,6 +38,28 @@ def layer_norm_fwd_bwd(lib: Any) -> Callable[[], Any]:
     return step
 
 
+def norm_fwd_bwd(lib: Any, kind: str, shape: tuple[int, ...]) -> Callable[[], Any]:
+    """A normalisation module in training mode (``kind``: BatchNorm1d, BatchNorm2d, GroupNorm with 8 groups,
+    RMSNorm over the last dim) with its affine parameters, forward and backward."""
+    lib.manual_seed(0)
+    x = lib.randn(*shape, requires_grad=True)
+    norm = {
+        "BatchNorm1d": lambda: lib.nn.BatchNorm1d(shape[1]),
+        "BatchNorm2d": lambda: lib.nn.BatchNorm2d(shape[1]),
+        "GroupNorm": lambda: lib.nn.GroupNorm(8, shape[1]),
+        "RMSNorm": lambda: lib.nn.RMSNorm(shape[-1]),
+    }[kind]()
+    g = lib.randn(*shape)
+
+    def step() -> Any:
+        y = norm(x)
+        y.backward(g)
+        x.grad = None
+        norm.zero_grad()
+        return y
+    return step
+
+
 def mean_trailing(lib: Any) -> Callable[[], Any]:
     """Means over the trailing dims (last one, last two) and the sum of all, no grad."""
     lib.manual_seed(0)
@@ -82,6 +104,10 @@ WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "gelu fwd+bwd 64x128x256": (gelu_fwd_bwd, 1),
     "gelu tanh fwd+bwd 64x128x256": (lambda lib: gelu_fwd_bwd(lib, "tanh"), 1),
     "layer_norm fwd+bwd 64x128x256": (layer_norm_fwd_bwd, 1),
+    "batch_norm1d train fwd+bwd 256x1024": (lambda lib: norm_fwd_bwd(lib, "BatchNorm1d", (256, 1024)), 1),
+    "batch_norm2d train fwd+bwd 32x64x32x32": (lambda lib: norm_fwd_bwd(lib, "BatchNorm2d", (32, 64, 32, 32)), 1),
+    "group_norm fwd+bwd 32x64x32x32": (lambda lib: norm_fwd_bwd(lib, "GroupNorm", (32, 64, 32, 32)), 1),
+    "rms_norm fwd+bwd 64x128x256": (lambda lib: norm_fwd_bwd(lib, "RMSNorm", SHAPE), 1),
     "mean trailing 64x128x256": (mean_trailing, 1),
     "softmax fwd+bwd 64x128x256": (softmax_fwd_bwd, 1),
     "log_softmax fwd+bwd 64x128x256": (lambda lib: softmax_fwd_bwd(lib, log=True), 1),

@@ -18,24 +18,30 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
+from ...ops._parallel import split_rows
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
-from ._layers import pad
+from ._layers import _row_blocks, pad
 
 __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
 
 
 # ---- the shared kernel on (N, C, L) arrays ----------------------------------------------------------
-def _row_sum(ns: Any, a3: Any) -> Any:
-    """Sums over the last axis of an (N, C, L) array: (N, C), by BLAS (a matrix-vector product)."""
-    return gemm.matmul(ns, a3, ns.ones(a3.shape[2], dtype=a3.dtype))
+def _row_sum(ns: Any, a2: Any, ones: Any) -> Any:
+    """Sums of the rows of a 2-d array, by BLAS (a matrix-vector product with ``ones``) unless rows are short
+    on the CPU (there one BLAS call per few elements costs more than NumPy's reduction)."""
+    if a2.shape[1] < 16 and ns is np:
+        return np.einsum("ij->i", a2)
+    return gemm.matmul(ns, a2, ones)
 
 
-def _row_dot(ns: Any, a3: Any, b3: Any) -> Any:
-    """Per-row dot products of two (N, C, L) arrays: (N, C), by batched BLAS when rows are long (and always
-    on the GPU, where products also work inside a CUDA graph capture)."""
-    if a3.shape[2] >= 16 or ns is not np:
-        return gemm.matmul(ns, a3[:, :, None, :], b3[:, :, :, None])[:, :, 0, 0]
-    return ns.einsum("ncl,ncl->nc", a3, b3)
+def _row_dot(ns: Any, a2: Any, b2: Any) -> Any:
+    """Dot products of the rows of two 2-d arrays: on the CPU a BLAS dot per row (``vecdot``) or, for short
+    rows, ``einsum``; otherwise batched BLAS (which on a GPU also works inside a CUDA graph capture)."""
+    if ns is np and a2.shape[1] < 16:
+        return np.einsum("ij,ij->i", a2, b2)
+    if ns is np and a2.shape[1] <= 8192:   # longer rows: BLAS's own threads
+        return np.vecdot(a2, b2)
+    return gemm.matmul(ns, a2[:, None, :], b2[:, :, None])[:, 0, 0]
 
 
 _CANCEL = 8.0  # above this mean²/var the one-pass variance is recomputed from centred values
@@ -43,16 +49,22 @@ _CANCEL = 8.0  # above this mean²/var the one-pass variance is recomputed from 
 
 class _Layout:
     """Where the statistics live: per channel over (N, L) (``groups`` None: batch norm) or per (sample,
-    group of channels) over (C/G, L) (group norm). ``reduce`` folds per-row sums (N, C) into statistics;
-    ``expand`` spreads statistics back to something broadcastable to (N, C)."""
+    group of channels) over (C/G, L) (group norm), and how the passes walk the data.
 
-    __slots__ = ("ns", "n", "c", "length", "groups")
+    Arrays are seen through :meth:`view`: as (N·C, L) rows, walked a cache-sized block of rows at a time on
+    the CPU's threads, or, for batch norm with short rows on the CPU (``columns``), as (N, C, L) in whole
+    passes with statistics reduced down the columns. Sums come per *unit* (a channel for batch norm, a
+    (sample, channel) for group norm); ``reduce`` folds units into statistics, ``expand`` spreads statistics
+    back over units, and :meth:`vec` lays a per-unit vector out against the view."""
+
+    __slots__ = ("ns", "n", "c", "length", "groups", "columns")
 
     def __init__(self, ns: Any, shape: tuple, groups: int | None) -> None:
         self.ns, self.n, self.c, self.groups = ns, shape[0], shape[1], groups
         self.length = 1
         for s in shape[2:]:
             self.length *= s
+        self.columns = groups is None and self.length < 16 and ns is np
 
     @property
     def count(self) -> int:
@@ -61,88 +73,151 @@ class _Layout:
             return self.n * self.length
         return self.c // self.groups * self.length
 
-    def reduce(self, rows: Any) -> Any:
+    def reduce(self, units: Any) -> Any:
         if self.groups is None:
-            return rows.sum(0)
-        return rows.reshape(self.n, self.groups, -1).sum(2)
+            return units
+        return units.reshape(self.n, self.groups, -1).sum(2)
 
     def expand(self, stat: Any) -> Any:
         if self.groups is None:
             return stat
         return self.ns.repeat(stat, self.c // self.groups, axis=1)
 
+    def view(self, a: Any) -> Any:
+        """A contiguous (N·C, L), or with ``columns`` (N, C, L), view of an (N, C, ...) array."""
+        a = self.ns.ascontiguousarray(a)
+        return a.reshape(self.n, self.c, self.length) if self.columns else a.reshape(self.n * self.c, self.length)
+
+    def vec(self, v: Any) -> Any:
+        """A per-unit vector ((C,) or (N, C)) as a column that broadcasts against :meth:`view` (and its
+        blocks of rows)."""
+        if self.columns:
+            return v[:, None]
+        return self.ns.broadcast_to(v, (self.n, self.c)).reshape(-1, 1)
+
+    def blocks(self, fn: Any) -> None:
+        """``fn(rows)`` over the view: cache-sized slices of rows on the CPU's threads (all at once for
+        ``columns`` or on a GPU)."""
+        if self.columns:
+            fn(slice(None))
+            return
+        m = self.n * self.c
+        step = _row_blocks(self.ns, m, self.length).step
+
+        def part(lo: int, hi: int) -> None:
+            for i in range(lo, hi, step):
+                fn(slice(i, min(i + step, hi)))
+
+        split_rows(self.ns, m, self.length, part)
+
+    def sums(self, a: Any, b: Any) -> tuple:
+        """(Σ a, Σ a·b) per unit of two viewed arrays, in one walk over the blocks (the second reading of a
+        block comes from the cache)."""
+        ns = self.ns
+        if self.columns:
+            k = self.c * self.length
+            a2, b2 = a.reshape(self.n, k), b.reshape(self.n, k)
+            s = gemm.matmul(ns, ns.ones(self.n, dtype=a2.dtype), a2)
+            d = ns.einsum("nk,nk->k", a2, b2)
+            return s.reshape(self.c, self.length).sum(1), d.reshape(self.c, self.length).sum(1)
+        s = ns.empty(a.shape[0], a.dtype)
+        d = ns.empty(a.shape[0], a.dtype)
+        ones = ns.ones(self.length, a.dtype)
+
+        def fn(r: slice) -> None:
+            s[r] = _row_sum(ns, a[r], ones)
+            d[r] = _row_dot(ns, a[r], b[r])
+
+        self.blocks(fn)
+        s, d = s.reshape(self.n, self.c), d.reshape(self.n, self.c)
+        return (s, d) if self.groups is not None else (s.sum(0), d.sum(0))
+
 
 def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | None) -> tuple:
-    """``(x - mean) * invstd * w + b`` on an (N, C, ...) array, as one multiply-add pass; statistics (biased
+    """``(x - mean) * invstd * w + b`` on an (N, C, ...) array, as one multiply-add walk; statistics (biased
     variance) from the data unless ``stats`` = (mean, invstd) is given. Returns (y, mean, var or None, invstd).
 
-    The variance is E[x²] - mean² from two BLAS row reductions; where that would lose digits to
-    cancellation (mean² ≫ var) it is recomputed from centred values."""
+    The variance is E[x²] - mean² from the sums of one walk; where that would lose digits to cancellation
+    (mean² ≫ var) it is recomputed from centred values."""
     ns = lay.ns
-    a3 = a.reshape(lay.n, lay.c, lay.length)
-    var = xc = None
+    av = lay.view(a)
+    var = None
     if stats is None:
         m = max(lay.count, 1)
-        mean = lay.reduce(_row_sum(ns, a3)) / m
-        var = lay.reduce(_row_dot(ns, a3, a3)) / m - mean * mean
+        s, d = lay.sums(av, av)
+        mean = lay.reduce(s) / m
+        var = lay.reduce(d) / m - mean * mean
         if ns is not np or bool((mean * mean > _CANCEL * var).any()):   # a GPU always centres: no host check
-            xc = a3 - lay.expand(mean)[..., None]
-            var = lay.reduce(_row_dot(ns, xc, xc)) / m
+            av = av - lay.vec(lay.expand(mean))
+            var = lay.reduce(lay.sums(av, av)[1]) / m
+            mean_in = ns.zeros_like(mean)   # av is centred now
+        else:
+            mean_in = mean
         var = ns.maximum(var, 0)
         invstd = 1 / ns.sqrt(var + eps)
     else:
-        mean, invstd = stats
+        mean = mean_in = stats[0]
+        invstd = stats[1]
     scale = lay.expand(invstd)
     if w is not None:
         scale = scale * w
-    if xc is None:  # y = x·scale + (b - mean·scale)
-        shift = -lay.expand(mean) * scale
-        if b is not None:
-            shift += b
-        y = a3 * scale[..., None]
-        y += shift[..., None]
-    else:  # large means: y = (x - mean)·scale + b keeps the digits
-        y = xc
-        y *= scale[..., None]
-        if b is not None:
-            y += b[:, None]
+    shift = -lay.expand(mean_in) * scale   # y = x·scale + (b - mean·scale)
+    if b is not None:
+        shift += b
+    scale, shift = lay.vec(scale), lay.vec(shift)
+    y = ns.empty_like(av)
+
+    def fn(r: slice) -> None:
+        yk = ns.multiply(av[r], scale[r], out=y[r])
+        yk += shift[r]
+
+    lay.blocks(fn)
     return y.reshape(a.shape), mean, var, invstd
 
 
 def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
-    """The gradients of :func:`_normalize` (and the affine map) by array math: two row reductions and one
-    fused ``g·k + x·B + C`` pass."""
+    """The gradients of :func:`_normalize` (and the affine map) by array math: one walk for the two sums per
+    unit, one for the fused ``k·(g + x·B + C)``."""
     lay: _Layout = node.layout
     ns = lay.ns
-    a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
-    g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
+    av, gv = lay.view(compute_array(x)), lay.view(compute_array(g))
     mean, invstd = lay.expand(node.mean), lay.expand(node.invstd)
-    sg = _row_sum(ns, g3)
-    if ns is not np or bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any()):  # centre first
-        dot = _row_dot(ns, g3, a3 - mean[..., None])
-    else:
-        dot = _row_dot(ns, g3, a3) - mean * sg  # Σ g·(x - mean) per row
+    centre = ns is not np or bool((node.mean * node.mean * node.invstd * node.invstd > _CANCEL).any())
+    sg, dot = lay.sums(gv, av - lay.vec(mean) if centre else av)
+    if not centre:
+        dot -= mean * sg  # Σ g·(x - mean) per unit
     gx = gw = gb = None
     wa = compute_array(w) if w is not None else None
     if node._next[0] is not None:
         k = invstd * wa if wa is not None else invstd
-        if node.training:
+        out = ns.empty_like(av)
+        if not node.training:
+            kv = lay.vec(k)
+
+            def fn(r: slice) -> None:
+                ns.multiply(gv[r], kv[r], out=out[r])
+        else:
             m = max(lay.count, 1)
             s1 = lay.reduce(sg * wa if wa is not None else sg)
             s2 = lay.reduce(dot * wa if wa is not None else dot)
             coef = lay.expand(-node.invstd**3 * s2 / m)
             shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            if wa is None or (ns is np and bool((wa != 0).all())):  # k·(g + x·coef/k + shift/k), in place
-                out = a3 * (coef / k)[..., None]
-                out += g3
-                out += (shift / k)[..., None]
-                out *= k[..., None]
+            if wa is None or (ns is np and bool((wa != 0).all())):  # k·(x·coef/k + g + shift/k), in place
+                kv, cv, sv = lay.vec(k), lay.vec(coef / k), lay.vec(shift / k)
+
+                def fn(r: slice) -> None:
+                    o = ns.multiply(av[r], cv[r], out=out[r])
+                    o += gv[r]
+                    o += sv[r]
+                    o *= kv[r]
             else:
-                out = g3 * k[..., None]
-                out += a3 * coef[..., None]
-                out += shift[..., None]
-        else:
-            out = g3 * k[..., None]
+                kv, cv, sv = lay.vec(k), lay.vec(coef), lay.vec(shift)
+
+                def fn(r: slice) -> None:
+                    o = ns.multiply(gv[r], kv[r], out=out[r])
+                    o += av[r] * cv[r]
+                    o += sv[r]
+        lay.blocks(fn)
         gx = result(out.reshape(x.shape), x)
     if node._next[1] is not None:
         gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
@@ -197,20 +272,25 @@ class NativeGroupNormBackward0(_NormBackward):
 
 
 # ---- argument checks ---------------------------------------------------------------------------------
-def _check_dtypes(input: Tensor, op: str, *params: Tensor | None, floating_first: bool = False) -> None:
-    """torch's CPU rules: a floating input; parameters share its dtype, or are float32 for 16-bit float input
-    (batch norm checks the input first, group norm the parameters)."""
+def _check_dtypes(input: Tensor, op: str, params: tuple, kernel_order: tuple, floating_first: bool = False) -> None:
+    """torch's CPU rules: a floating input (checked first for batch norm, last for group norm). When the first
+    given of ``params`` has a dtype other than the input's (mixed), every parameter must be float32 and the
+    input 16-bit float; otherwise each parameter, in ``kernel_order``, must have the input's dtype."""
     dt = input.dtype
     if floating_first and not dt.is_floating_point:
         raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
-    low = dt is D.float16 or dt is D.bfloat16
-    for p in params:
-        if p is not None and p.dtype is not dt and not (low and p.dtype is D.float32):
-            if low or dt is D.float32:
-                raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+    given = [p for p in params if p is not None]
+    if given and given[0].dtype is not dt:
+        if any(p.dtype is not D.float32 for p in given):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if dt is not D.float16 and dt is not D.bfloat16:
             raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
     if not dt.is_floating_point:
         raise NotImplementedError(f'"{op}" not implemented for \'{dt._short}\'')
+    for p in kernel_order:
+        if p is not None and p.dtype is not dt:
+            raise RuntimeError(f"expected scalar type {dt._short} but found {p.dtype._short}")
 
 
 def _verify_batch_size(size: Any) -> None:
@@ -259,9 +339,11 @@ def _batch_norm(
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.numel() != c:
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
-    _check_dtypes(input, "batch_norm", weight, bias, running_mean, running_var, floating_first=True)
+    params = (weight, bias, running_mean, running_var)
+    order = params[2:] + params[:2] if training else params   # the order the kernels read them in
+    _check_dtypes(input, "batch_norm", params, order, floating_first=True)
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
-        if t is not None and t.requires_grad and STATE.enabled:
+        if t is not None and t.requires_grad and STATE.grad:   # grad mode, not forward AD
             raise RuntimeError(
                 f"The function 'native_batch_norm' is not differentiable with respect to argument '{name}'. "
                 "This input cannot have requires_grad True."
@@ -329,9 +411,8 @@ class SyncBatchNorm(Function):
 
         ns = xp(input)
         lay = _Layout(ns, tuple(input.shape), None)
-        a3 = compute_array(input).reshape(lay.n, lay.c, lay.length)
-        sums = ns.stack([lay.reduce(_row_sum(ns, a3)), lay.reduce(_row_dot(ns, a3, a3)),
-                         ns.full(lay.c, lay.count, dtype=a3.dtype)])
+        av = lay.view(compute_array(input))
+        sums = ns.stack([*lay.sums(av, av), ns.full(lay.c, lay.count, dtype=av.dtype)])
         total = result(sums, input, D.float64)
         dist.all_reduce(total, group=group)
         s1, s2, count = (total._data[i] for i in range(3))
@@ -339,7 +420,7 @@ class SyncBatchNorm(Function):
         var = ns.maximum(s2 / count - mean * mean, 0)
         n = float(count[0])
         _update_running(running_mean, running_var, momentum, mean, var, n)
-        mean, invstd = mean.astype(a3.dtype), (1 / ns.sqrt(var + eps)).astype(a3.dtype)
+        mean, invstd = mean.astype(av.dtype), (1 / ns.sqrt(var + eps)).astype(av.dtype)
         w = compute_array(weight) if weight is not None else None
         b = compute_array(bias) if bias is not None else None
         y, *_ = _normalize(compute_array(input), lay, w, b, eps, (mean, invstd))
@@ -356,8 +437,7 @@ class SyncBatchNorm(Function):
         ns = lay.ns
         a3 = compute_array(x).reshape(lay.n, lay.c, lay.length)
         g3 = compute_array(g).reshape(lay.n, lay.c, lay.length)
-        sg = lay.reduce(_row_sum(ns, g3))
-        dot = lay.reduce(_row_dot(ns, g3, a3 - mean[:, None]))
+        sg, dot = lay.sums(lay.view(g3), lay.view(a3 - mean[:, None]))
         gw = result(dot * invstd, w) if w is not None and ctx.needs_input_grad[1] else None
         gb = result(sg, w if w is not None else x) if ctx.needs_input_grad[2] else None
         gx = None
@@ -440,7 +520,7 @@ def group_norm(
                 f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
                 f"{name} of shape {list(t.shape)} and input of shape {shape}"
             )
-    _check_dtypes(input, "GroupNormKernelImpl", weight, bias)
+    _check_dtypes(input, "GroupNormKernelImpl", (weight, bias), (weight, bias))
     lay = _Layout(xp(input), tuple(shape), num_groups)
     w = compute_array(weight) if weight is not None else None
     b = compute_array(bias) if bias is not None else None
