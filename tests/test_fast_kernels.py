@@ -83,6 +83,32 @@ def test_gelu_positive_infinity_by_layout() -> None:
                          torch.nn.functional.gelu(view(torch, torch.tensor(a)), approximate=approximate))
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float32_large_negative_no_warning(approximate: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """exp(-2u) overflows below x ≈ -9.5 in the tanh form (clamped inside the kernel): no NumPy warning leaks,
+    on the calling thread or the intra-op workers (whose NumPy error state is their own); values and
+    gradients as torch's."""
+    import warnings
+
+    from ember.nn.functional import _activation
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    monkeypatch.setitem(info._threads, "intra", 3)
+    monkeypatch.setattr(_activation, "_BLOCK", 8)
+    a = np.array([-20.0, -1e30, -9.7, 3.0] * 8, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = ember.tensor(a, requires_grad=True)
+        ye = ember.nn.functional.gelu(e, approximate=approximate)
+        ye.sum().backward()
+    t = torch.tensor(a, requires_grad=True)
+    yt = torch.nn.functional.gelu(t, approximate=approximate)
+    yt.sum().backward()
+    assert_close(ye, yt)
+    assert_close(e.grad, t.grad)
+
+
 def test_layer_norm_blocks_offset_rows_against_float64() -> None:
     """layer_norm's blocked forward/backward (tiled weight and bias, gradients from the centred rows) on rows far
     from zero mean, over several blocks with a short last one: within torch's own float32 error of the float64

@@ -371,7 +371,9 @@ def _tanh(ns: Any, a: Any) -> Any:
 # 'tanh': 0.5·(1 + tanh(u)) = σ(2u), with 1 - σ = e·σ for e = exp(-2u) (no cancellation near σ = 1).
 _MILLS_P = (36.654831335392174, 24.52947524848719, 7.659495970988513, 0.9993980161994269)
 _MILLS_Q = (29.246325783254992, 42.90677592181225, 25.72388858168559, 7.643335119951273)
-_LOG_INV_SQRT_2PI = -0.5 * math.log(2 * math.pi)
+_LOG2_INV_SQRT_2PI = -0.5 * math.log2(2 * math.pi)
+_LOG2_E = 1 / math.log(2)   # the exps are taken as exp2 of exponents scaled by log2(e) in the same passes:
+                            # NumPy's float32 exp2 runs ~2x faster than its exp
 _SIGN, _MAGNITUDE = -(1 << 31), (1 << 31) - 1                # int32 masks of a float32's sign and |x|
 _BITS_16, _BITS_HALF, _BITS_1E30 = 0x41800000, 0x3F000000, 0x7149F2CA   # float32 16, 0.5, 1e30 as int32
 _BITS_INF = 0x7F800000                                       # float32 inf as int32
@@ -385,10 +387,10 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str,
     a, p, q, lim = work
     if approximate == "tanh":
         ns.multiply(x, x, out=p)
-        ns.multiply(p, -2 * _GELU_K * _GELU_C, out=a)
-        a += -2 * _GELU_K
+        ns.multiply(p, -2 * _LOG2_E * _GELU_K * _GELU_C, out=a)
+        a += -2 * _LOG2_E * _GELU_K
         a *= x
-        ns.exp(a, out=q)                                        # e = exp(-2u)
+        ns.exp2(a, out=q)                                       # e = exp(-2u)
         ns.add(q, 1.0, out=a)
         ns.reciprocal(a, out=a)                                 # σ = Φ
         ns.multiply(x, a, out=y)
@@ -418,10 +420,10 @@ def _gelu32_block(ns: Any, x: Any, y: Any, d: Any, work: list, approximate: str,
         q *= a
         q += c
     p /= q                                                      # M(|x|)
-    ns.multiply(x, -0.5, out=q)
+    ns.multiply(x, -0.5 * _LOG2_E, out=q)
     q *= x
-    q += _LOG_INV_SQRT_2PI
-    ns.exp(q, out=q)                                            # φ(x)
+    q += _LOG2_INV_SQRT_2PI
+    ns.exp2(q, out=q)                                           # φ(x)
     p *= q                                                      # Φ(-|x|)
     ns.bitwise_and(x.view(ns.int32), _SIGN, out=ai)
     ns.bitwise_or(p.view(ns.int32), ai, out=p.view(ns.int32))    # ±Φ(-|x|) with x's sign
@@ -448,10 +450,11 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool, inf_nan: bool) -> tu
     def part(lo: int, hi: int) -> None:   # blocks lo..hi on one thread, with its own scratch
         work = [ns.empty(step, np.float32) for _ in range(3)]
         work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_16, np.int32))
-        for i in range(lo * step, min(hi * step, n), step):
-            j = min(i + step, n)
-            _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
-                          approximate, inf_nan)
+        with _quiet(ns):   # exp(-2u) overflows for x below about -9.5 (tanh form): meant, and clamped
+            for i in range(lo * step, min(hi * step, n), step):
+                j = min(i + step, n)
+                _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
+                              approximate, inf_nan)
 
     split_rows(ns, -(-n // step), step, part)
     return y.reshape(x.shape), None if d is None else d.reshape(x.shape)
