@@ -361,7 +361,5 @@ def test_errors_leave_the_module_intact():
     same(after_pruning)
 
 
-@pytest.mark.xfail(strict=True, reason="ember.topk breaks ties by lowest index; torch's CPU topk (nth_element / "
-                                       "partial_sort) picks other tied entries")
 def test_l1_unstructured_tied_magnitudes():
     same(lambda lib, pr: [pr.l1_unstructured(lib.nn.LayerNorm(8), "weight", 3).weight_mask])

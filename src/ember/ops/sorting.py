@@ -15,6 +15,7 @@ import numpy as np
 from .._core import dtype as D
 from ..autograd.grad_mode import STATE
 from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
+from ._stl_order import topk_order
 from .reduction import (
     EvenlyDistributeBackward,
     ValueSelectingBackward,
@@ -99,7 +100,8 @@ def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
          out: Any = None) -> Any:
-    """The ``k`` largest (smallest) elements along ``dim`` with their indices, in sorted order."""
+    """The ``k`` largest (smallest) elements along ``dim`` with their indices; on the CPU picked and ordered as
+    torch's CPU kernel does (which of equal values, and the order when not ``sorted``)."""
     if input._dtype.kind:
         unsupported_dtype("topk_cpu", input)
     _no_complex(input, "topk")
@@ -109,8 +111,38 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     d = wrap_dim(dim, a.ndim)
     if not 0 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError("selected index k out of range")
-    values, idx, d = _sorted_along(input, d, largest, k)
+    if a.ndim and k and xp_for(input) is np:
+        keys = a.astype(np.float32) if a.dtype.kind == "V" else a  # NumPy mis-sorts ml_dtypes' bfloat16
+        idx = _stl_topk_indices(keys, argsort_array(np, keys, d, largest), d, k, largest, sorted)
+        values = np.take_along_axis(a, idx, axis=d)
+    else:
+        values, idx, d = _sorted_along(input, d, largest, k)
     return select_with_indices("topk", input, values, idx, d, True, TopkBackward0, out)
+
+
+def _stl_topk_indices(a: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool, sorted: bool) -> Any:
+    """The indices torch's CPU topk picks along ``d``, given ``order``, the stable sort of ``a`` along it.
+
+    torch selects with libstdc++'s unstable partial_sort / nth_element, so equal values (all NaNs are equal)
+    come out in the order their swaps leave them, and an unsorted nth_element result in a scrambled order.
+    ``order[:k]`` is right for slices where neither can happen; the others are replayed by ``_stl_order``.
+    """
+    n = a.shape[d]
+    rows = np.moveaxis(a, d, -1).reshape(-1, n)
+    head = np.moveaxis(order, d, -1).reshape(-1, n)[:, :k + 1]
+    idx = head[:, :k].copy()
+    if not sorted and 1 < k and 64 * k > n:
+        replay = np.ones(len(rows), bool)
+    else:
+        s = np.take_along_axis(rows, head, axis=1)
+        tie = s[:, 1:] == s[:, :-1]
+        if a.dtype.kind == "f":
+            tie |= np.isnan(s[:, 1:]) & np.isnan(s[:, :-1])
+        replay = tie.any(axis=1)
+    for r in np.flatnonzero(replay):
+        rank = np.unique(rows[r], return_inverse=True)[1].reshape(-1)
+        idx[r] = topk_order((-rank if largest else rank).tolist(), k, sorted)
+    return np.moveaxis(idx.reshape(order.shape[:d] + order.shape[d + 1:] + (k,)), -1, d)
 
 
 # ---- kthvalue / median / nanmedian / mode ---------------------------------------------------------------
