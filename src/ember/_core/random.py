@@ -860,7 +860,8 @@ def _group_by_target(targets: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     """Steps sorted by (target, step) for targets in [0, n): the steps, their targets, whether the previous
     entry has the same target, that previous entry's step, and whether the entry ends its target's group."""
     m = targets.size
-    tsorted, order = np.divmod(np.sort(targets * n + np.arange(m, dtype=np.int64)), n)
+    order = _stable_order(targets, n.bit_length())
+    tsorted = targets.take(order)
     same = np.zeros(m, np.bool_)
     same[1:] = tsorted[1:] == tsorted[:-1]
     prev = np.zeros(m, np.int64)
