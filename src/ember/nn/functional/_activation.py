@@ -450,7 +450,8 @@ def _gelu32(ns: Any, x: Any, approximate: str, slope: bool, inf_nan: bool) -> tu
     def part(lo: int, hi: int) -> None:   # blocks lo..hi on one thread, with its own scratch
         work = [ns.empty(step, np.float32) for _ in range(3)]
         work.append(ns.full(step, _BITS_1E30 if approximate == "tanh" else _BITS_16, np.int32))
-        with _quiet(ns):   # exp(-2u) overflows for x below about -9.5 (tanh form): meant, and clamped
+        with _quiet(ns):   # exp(-2u) below x ≈ -9.5 and x² beyond 1.8e19 overflow, as meant (a worker's
+            # NumPy error state is its own: the caller's does not reach it)
             for i in range(lo * step, min(hi * step, n), step):
                 j = min(i + step, n)
                 _gelu32_block(ns, flat[i:j], y[i:j], None if d is None else d[i:j], [w[: j - i] for w in work],
