@@ -115,9 +115,9 @@ def test_set_state_errors():
 def test_uniform(seed, np_dt, t_dt):
     g, tg = pair(seed)
     for n in SIZES:
-        # float32-like dtypes: the first, second and last ranges take the one-rounding path (exact float64
-        # sum; the last into subnormals), the third the emulated fused multiply-add
-        for lo, hi in ((0.0, 1.0), (-3.0, 7.3), (1e-30, 1.0), (-(2.0**-120), 2.0**-121)):
+        # float32-like dtypes: all but the fourth range take the one-rounding path (exact float64 sum; the
+        # first two a product alone, the last into subnormals), the fourth the emulated fused multiply-add
+        for lo, hi in ((0.0, 1.0), (0.0, 7.3), (-3.0, 7.3), (1e-30, 1.0), (-(2.0**-120), 2.0**-121)):
             assert same(
                 R.uniform(g, n, np_dt, lo, hi), torch.empty(n, dtype=t_dt).uniform_(lo, hi, generator=tg)
             )

@@ -630,9 +630,13 @@ def uniform(gen: Generator, n: int, dtype: DTypeLike, low: float = 0.0, high: fl
         if dt == _F64:
             part[...] = _fma64(_u53(gen, m), high - low, low)
         elif exact:   # the float64 sum is exact, so rounding it once to float32 gives the fused result
-            np.copyto(wide[:m], _low24(gen, m))
-            wide[:m] *= width * 2.0**-24
-            np.add(wide[:m], offset, out=part if narrow is None else narrow[:m], casting="unsafe")
+            dest = part if narrow is None else narrow[:m]
+            if offset == 0.0:   # (rand) one multiply in float64 and a single rounding to float32
+                np.multiply(_low24(gen, m), width * 2.0**-24, out=dest, casting="unsafe")
+            else:
+                np.copyto(wide[:m], _low24(gen, m))
+                wide[:m] *= width * 2.0**-24
+                np.add(wide[:m], offset, out=dest, casting="unsafe")
         else:
             r = _fma32(_u24(gen, m), width, offset)
             (part if narrow is None else narrow[:m])[...] = r
