@@ -51,9 +51,9 @@ class _Layout:
     """Where the statistics live: per channel over (N, L) (``groups`` None: batch norm) or per (sample,
     group of channels) over (C/G, L) (group norm), and how the passes walk the data.
 
-    Arrays are seen through :meth:`view`: as (N·C, L) rows, walked a cache-sized block of rows at a time on
-    the CPU's threads, or, for batch norm with short rows on the CPU (``columns``), as (N, C, L) in whole
-    passes with statistics reduced down the columns. Sums come per *unit* (a channel for batch norm, a
+    Arrays are seen through :meth:`view`: as (N·C, L) rows or, for batch norm with short rows on the CPU
+    (``columns``), as (N, C, L) with statistics reduced down the columns; passes walk the first axis a
+    cache-sized block at a time on the CPU's threads. Sums come per *unit* (a channel for batch norm, a
     (sample, channel) for group norm); ``reduce`` folds units into statistics, ``expand`` spreads statistics
     back over units, and :meth:`vec` lays a per-unit vector out against the view."""
 
@@ -92,23 +92,20 @@ class _Layout:
         """A per-unit vector ((C,) or (N, C)) as a column that broadcasts against :meth:`view` (and its
         blocks of rows)."""
         if self.columns:
-            return v[:, None]
+            return self.ns.broadcast_to(v[:, None], (self.n, self.c, 1))
         return self.ns.broadcast_to(v, (self.n, self.c)).reshape(-1, 1)
 
     def blocks(self, fn: Any) -> None:
-        """``fn(rows)`` over the view: cache-sized slices of rows on the CPU's threads (all at once for
-        ``columns`` or on a GPU)."""
-        if self.columns:
-            fn(slice(None))
-            return
-        m = self.n * self.c
-        step = _row_blocks(self.ns, m, self.length).step
+        """``fn(index)`` over cache-sized slices of the view's first axis, on the CPU's threads (one slice on
+        a GPU)."""
+        m, size = (self.n, self.c * self.length) if self.columns else (self.n * self.c, self.length)
+        step = _row_blocks(self.ns, m, size).step
 
         def part(lo: int, hi: int) -> None:
             for i in range(lo, hi, step):
                 fn(slice(i, min(i + step, hi)))
 
-        split_rows(self.ns, m, self.length, part)
+        split_rows(self.ns, m, size, part)
 
     def sums(self, a: Any, b: Any) -> tuple:
         """(Σ a, Σ a·b) per unit of two viewed arrays, in one walk over the blocks (the second reading of a
