@@ -115,3 +115,36 @@ def test_sizes_by_keyword_or_missing(case: Any, exact: bool) -> None:
                          ids=repr)
 def test_tensor_of_non_numbers_fails_as_torch(data: Any) -> None:
     assert_same_error(lambda: ember.tensor(data), lambda: torch.tensor(data), match_message=data != [object()])
+
+
+LOSS_DTYPES = [   # (case, inputs' dtypes): the result's dtype, or the error, as torch's kernels give them
+    (lambda L, x, y: L.nn.functional.mse_loss(x, y), ("float32", "float64")),
+    (lambda L, x, y: L.nn.functional.mse_loss(x, y, reduction="none"), ("bfloat16", "float32")),
+    (lambda L, x, y: L.nn.functional.smooth_l1_loss(x, y), ("float32", "float64")),
+    (lambda L, x, y: L.nn.functional.huber_loss(x, y), ("float32", "float64")),
+    (lambda L, x, y: L.nn.functional.binary_cross_entropy_with_logits(x, y.sigmoid()), ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.binary_cross_entropy(x.sigmoid(), y.sigmoid()), ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.nll_loss(x, L.tensor([0, 1, 3]), weight=y[0]), ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.cross_entropy(x, L.tensor([0, 1, 3]), weight=y[0]), ("float32", "float64")),
+    (lambda L, x, y: L.nn.functional.cross_entropy(x, L.tensor([0, 1, 3]), weight=y[0], label_smoothing=0.2),
+     ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.cross_entropy(x, y.softmax(1), weight=y[0]), ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1, 3]), weight=y[0]), ("float64", "float32")),
+    (lambda L, x, y: L.nn.functional.multi_margin_loss(x, L.tensor([0, 1, 3]), weight=y[:, 0]), ("float64", "float64")),
+]
+
+
+@pytest.mark.parametrize("case, dtypes", LOSS_DTYPES)
+def test_loss_dtypes_as_torch(case: Any, dtypes: tuple[str, str]) -> None:
+    import numpy as np
+    a = np.random.default_rng(0).standard_normal((2, 3, 4))
+    def run(L: Any) -> Any:
+        return case(L, L.tensor(a[0], dtype=getattr(L, dtypes[0])), L.tensor(a[1], dtype=getattr(L, dtypes[1])))
+    try:
+        expected = run(torch)
+    except RuntimeError:
+        assert_same_error(lambda: run(ember), lambda: run(torch))
+        return
+    got = run(ember)
+    assert repr(got.dtype) == str(expected.dtype)
+    np.testing.assert_allclose(got.double().numpy(), expected.double().numpy(), rtol=1e-5, atol=1e-6)

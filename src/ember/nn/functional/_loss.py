@@ -83,11 +83,17 @@ class _PointwiseLossBackward(Node):
         return gx, (dt * scale if self._next[1] is not None and dt is not None else None)
 
 
+def _promoted(input: Tensor, target: Tensor) -> D.dtype:
+    return D.promote_types(input._dtype, target._dtype)
+
+
 def _pointwise_loss(
-    grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple], target_differentiable: bool = True
+    grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple], target_differentiable: bool = True,
+    dtype_of: Callable[[Tensor, Tensor], D.dtype] | None = None,
 ) -> Callable[..., Tensor]:
     """A fused loss: ``fwd(xp, x, t, **params)`` is the elementwise loss on arrays; ``grads`` its partials.
-    Without ``target_differentiable`` the node has no edge for the target and torch's error guards it."""
+    Without ``target_differentiable`` the node has no edge for the target and torch's error guards it.
+    ``dtype_of(input, target)`` is the result's dtype as torch's kernel gives it (default: the input's)."""
     node_cls = type(grad_name, (_PointwiseLossBackward,), {"__slots__": (), "grads": staticmethod(grads)})
 
     fn_name = grad_name.removesuffix("Backward0")
@@ -109,7 +115,7 @@ def _pointwise_loss(
             loss = loss.sum()
         elif reduction == "mean":
             loss = loss.mean()
-        out = result(loss, input)
+        out = result(loss, input, None if dtype_of is None else dtype_of(input, target))
         inputs = (input, target) if target_differentiable else (input,)
         return fused(out, node_cls, inputs, (input, target), params=params, reduction=reduction, count=n)
 
@@ -117,7 +123,7 @@ def _pointwise_loss(
 
 
 _mse = _pointwise_loss(
-    "MseLossBackward0", lambda ns, x, t: (x - t) ** 2, lambda x, t: (2 * (x - t), -2 * (x - t))
+    "MseLossBackward0", lambda ns, x, t: (x - t) ** 2, lambda x, t: (2 * (x - t), -2 * (x - t)), dtype_of=_promoted
 )
 
 
@@ -133,6 +139,7 @@ _smooth_l1 = _pointwise_loss(
         ns.abs(x - t) < beta, 0.5 * (x - t) ** 2 / beta, ns.abs(x - t) - 0.5 * beta
     ),
     _smooth_l1_grad,
+    dtype_of=_promoted,
 )
 
 
@@ -264,6 +271,8 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    if target._dtype is not input._dtype:
+        raise RuntimeError(f"Found dtype {target._dtype._short} but expected {input._dtype._short}")
     a = input._data
     if a.size:
         check_on_device(xp(input), ~((a >= 0) & (a <= 1)).all(),
@@ -293,7 +302,9 @@ def _bce_logits_grads(x: Tensor, t: Tensor, weight: Any, pos_weight: Any) -> tup
     return (dx, dt) if weight is None else (dx * weight, dt * weight)
 
 
-_bce_logits = _pointwise_loss("BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd, _bce_logits_grads)
+_bce_logits = _pointwise_loss(   # torch's result is built in place from (1 - target): the target's dtype
+    "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd, _bce_logits_grads,
+    dtype_of=lambda input, target: target._dtype if target._dtype.is_floating_point else input._dtype)
 
 
 def binary_cross_entropy_with_logits(
@@ -399,10 +410,19 @@ def _check_target(input: Tensor, target: Tensor) -> None:
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
 
 
-def _check_weight(weight: Tensor | None, c: int) -> None:
-    if weight is not None and weight.numel() != c:
+def _check_weight(weight: Tensor | None, c: int, input: Tensor) -> None:
+    """Class weights: one per class, of the input's dtype (torch's kernels read them as such)."""
+    if weight is None:
+        return
+    if weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no classes but "
                            f"got weight tensor of shape: {list(weight.shape)}")
+    _same_scalar_type(weight, input)
+
+
+def _same_scalar_type(weight: Tensor, input: Tensor) -> None:
+    if weight._dtype is not input._dtype:
+        raise RuntimeError(f"expected scalar type {input._dtype._short} but found {weight._dtype._short}")
 
 
 def nll_loss(
@@ -432,7 +452,7 @@ def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_in
     _check_target(input, target)
     not_differentiable("nll_loss_forward", weight=weight)
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
-    _check_weight(weight, c)
+    _check_weight(weight, c, input)
     ns = xp(input)
     t = target._data.reshape(-1).astype(ns.int64)
     valid = t != ignore_index
@@ -517,12 +537,16 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     class_dim = 0 if input.dim() == 1 else 1
+    if weight is not None and not target.dtype.is_floating_point and input.dim():
+        _check_target(input, target)
+        _check_weight(weight, input.shape[class_dim], input)
     if (input.dim() == 2 and not target.dtype.is_floating_point and label_smoothing == 0 and not _FW[0]
             and input._dtype in (D.float32, D.float64) and input.numel() >= _activation._ROWS_MIN):
         return _cross_entropy_rows(input, target, weight, ignore_index, reduction)
     logp = log_softmax(input, class_dim)
     c = input.shape[class_dim]
-    _check_weight(weight, c)
+    if weight is not None and weight.numel() != c:
+        _check_weight(weight, c, input)
     w_view = None
     if weight is not None:
         w_view = weight.reshape([c] + [1] * (input.dim() - class_dim - 1))
@@ -751,6 +775,10 @@ def multi_margin_loss(
     c = input.shape[-1] if input.dim() else 1
     not_target = result(xp(input).arange(c)[None, :] != t._data, input, D.bool)
     not_differentiable("multi_margin_loss", weight=weight)
+    if weight is not None:
+        if weight.dim() > 1 or weight.numel() != c:
+            raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+        _same_scalar_type(weight, input)
     w = None if weight is None else weight[t]
 
     def fn(input: Tensor) -> Tensor:
