@@ -71,8 +71,9 @@ def test_gelu_float32_non_contiguous_and_zero_dim(approximate: str) -> None:
 
 
 def test_gelu_positive_infinity_by_layout() -> None:
-    """gelu(+inf): NaN where torch's CPU kernel hands the tensor to oneDNN (float32/bfloat16, contiguous, more
-    than one element, erf form), +inf elsewhere (strided views, one element, float16/float64, tanh form)."""
+    """gelu(+inf): NaN where torch's CPU kernel hands the tensor to oneDNN (erf form, contiguous, more than one
+    element, float32, or bfloat16/float16 where the CPU has oneDNN's support for them), +inf elsewhere (strided
+    views, one element, float64, tanh form, oneDNN switched off)."""
     a = np.full((4, 6), math.inf, np.float32)
     views = [lambda L, t: t, lambda L, t: t.t(), lambda L, t: t[::2], lambda L, t: t[:, :5],
              lambda L, t: t[:1, :1], lambda L, t: t[0, 0], lambda L, t: t[:1, :2], lambda L, t: t.to(L.bfloat16),
@@ -81,6 +82,12 @@ def test_gelu_positive_infinity_by_layout() -> None:
         for approximate in ("none", "tanh"):
             assert_close(ember.nn.functional.gelu(view(ember, ember.tensor(a)), approximate=approximate),
                          torch.nn.functional.gelu(view(torch, torch.tensor(a)), approximate=approximate))
+    for L in (ember, torch):   # oneDNN switched off: +inf
+        L.backends.mkldnn.enabled = False
+        try:
+            assert L.nn.functional.gelu(L.tensor(a)).isinf().all()
+        finally:
+            L.backends.mkldnn.enabled = True
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

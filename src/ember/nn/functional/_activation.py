@@ -4,6 +4,7 @@ forward runs on arrays and the backward is a node written with ember ops; the re
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import backends
 from ..._core import dtype as D
 from ..._core import random as R
 from ..._tensor import wrap_dim
@@ -493,6 +495,25 @@ class GeluBackward0(Node):
 GeluBackward0.__module__ = "torch.autograd.graph"
 
 
+@functools.cache
+def _one_dnn_gelu_dtypes() -> frozenset:
+    """The dtypes torch's CPU gelu (erf form) hands to oneDNN on this machine: float32; bfloat16 where the CPU
+    has AVX512 BW+VL+DQ or AVX-NE-CONVERT (Arm: BF16); float16 where it has AVX512-FP16 or AVX-NE-CONVERT."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:   # NumPy 1
+        from numpy.core._multiarray_umath import __cpu_features__ as feats
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        flags = set()
+    ne_convert = "avx_ne_convert" in flags
+    bf16 = ne_convert or all(feats.get(k) for k in ("AVX512BW", "AVX512VL", "AVX512DQ")) or "bf16" in flags
+    fp16 = ne_convert or bool(feats.get("AVX512FP16"))
+    return frozenset({D.float32} | ({D.bfloat16} if bf16 else set()) | ({D.float16} if fp16 else set()))
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Φ(x); ``approximate='tanh'`` uses the tanh formula. Runs on arrays; the forward also keeps the
     slope for the backward."""
@@ -504,8 +525,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     a = compute_array(input)
     grad = needs_grad(input)
     if a.dtype == np.float32:
-        one_dnn = (ns is np and approximate == "none" and input._dtype in (D.float32, D.bfloat16)
-                   and input.numel() != 1 and input.is_contiguous())
+        one_dnn = (ns is np and approximate == "none" and input._dtype in _one_dnn_gelu_dtypes()
+                   and input.numel() > 1 and input.is_contiguous() and backends.mkldnn.enabled)
         y, d = _gelu32(ns, a, approximate, grad, one_dnn)
     else:
         def values(v: Any) -> tuple:
