@@ -1014,13 +1014,24 @@ def _box_muller_f32(d: np.ndarray, mean: np.float32, std: np.float32) -> np.ndar
 
 
 def _box_muller_f64(d: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """torch's generic ``NormalFill16<double>`` (glibc log/cos/sin, fused affine step) on (blocks, 16)."""
-    u1 = (1.0 - d[:, :8]).ravel()
-    theta = (2.0 * math.pi) * d[:, 8:].ravel()
-    radius = np.sqrt(-2.0 * _libm(math.log, u1))
+    """torch's generic ``NormalFill16<double>`` (glibc log/cos/sin, fused affine step) on (blocks, 16), in
+    chunks of rows on the intra-op threads."""
+    from ..ops._parallel import split_rows
+
     out = np.empty_like(d)
-    out[:, :8] = _fma64(radius * _libm(math.cos, theta), std, mean).reshape(-1, 8)
-    out[:, 8:] = _fma64(radius * _libm(math.sin, theta), std, mean).reshape(-1, 8)
+
+    def run(start: int, stop: int) -> None:
+        for s in range(start, stop, _CHUNK64 // 8):
+            rows = slice(s, min(s + _CHUNK64 // 8, stop))
+            u1 = 1.0 - d[rows, :8].ravel()
+            theta = (2.0 * math.pi) * d[rows, 8:].ravel()
+            radius = _libm(math.log, u1)
+            radius *= -2.0
+            np.sqrt(radius, out=radius)
+            out[rows, :8] = _fma64(radius * _libm(math.cos, theta), std, mean).reshape(-1, 8)
+            out[rows, 8:] = _fma64(radius * _libm(math.sin, theta), std, mean).reshape(-1, 8)
+
+    split_rows(np, d.shape[0], 16, run)
     return out
 
 
