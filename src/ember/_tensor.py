@@ -373,7 +373,8 @@ class Tensor:
         if cls is Tensor or cls.__module__.startswith("ember."):
             return tensor_repr(self)
         prefix = cls.__name__ + "("   # a user's subclass prints under its own name, as torch
-        return tensor_repr(self, prefix=prefix, indent=len(prefix))
+        out = tensor_repr(self, prefix=prefix, indent=len(prefix))
+        return f"Parameter({out})" if getattr(self, "_is_param", False) else out   # nn.Parameter(subclass)
 
     __str__ = __repr__
 
