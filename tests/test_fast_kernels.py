@@ -116,6 +116,38 @@ def test_gelu_float32_large_negative_no_warning(approximate: str, monkeypatch: p
     assert_close(e.grad, t.grad)
 
 
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "cross_entropy"])
+def test_row_kernels_special_rows_no_warning_on_workers(fn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows holding inf/NaN (and an inf gradient) on the row path split over intra-op workers: NaN where torch
+    has NaN and no NumPy warning from any thread (a worker's NumPy error state is its own)."""
+    import warnings
+
+    from ember.nn.functional import _activation
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    monkeypatch.setitem(info._threads, "intra", 3)
+    monkeypatch.setattr(_activation, "_ROWS_MIN", 1)
+    a = RNG.standard_normal((9, 5)).astype(np.float32)
+    a[1, 2], a[4], a[7, 0] = np.inf, -np.inf, np.nan
+    g = RNG.standard_normal(a.shape).astype(np.float32)
+    g[2, 1] = np.inf
+    y = np.arange(9) % 5
+    res = []
+    for L in (ember, torch):
+        x = L.tensor(a, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            if fn == "cross_entropy":
+                out = L.nn.functional.cross_entropy(x, L.tensor(y), reduction="none")
+                out.backward(L.ones(9))
+            else:
+                out = getattr(L.nn.functional, fn)(x, -1)
+                out.backward(L.tensor(g))
+        res.append([out, x.grad])
+    assert_close(res[0], res[1])
+
+
 def test_layer_norm_blocks_offset_rows_against_float64() -> None:
     """layer_norm's blocked forward/backward (tiled weight and bias, gradients from the centred rows) on rows far
     from zero mean, over several blocks with a short last one: within torch's own float32 error of the float64

@@ -471,7 +471,8 @@ def _times(ns: Any, a: Any, b: Any) -> Any:
     fa, fb, fo = a.reshape(-1), b.reshape(-1), out.reshape(-1)
 
     def part(lo: int, hi: int) -> None:
-        ns.multiply(fa[lo:hi], fb[lo:hi], out=fo[lo:hi])
+        with _quiet(ns):   # an overflow is silent, as torch's (on a worker as on the caller)
+            ns.multiply(fa[lo:hi], fb[lo:hi], out=fo[lo:hi])
 
     split_rows(ns, fa.size, 1, part)
     return out
@@ -759,15 +760,16 @@ def _softmax_grad_rows(ns: Any, g: Any, y: Any, p: Any, sums: Any) -> Any:
     step = max(1, _BLOCK // n) if ns is np else max(m, 1)
 
     def part(lo: int, hi: int) -> None:
-        for i in range(lo, hi, step):
-            j = min(i + step, hi)
-            gk, ok = g[i:j], gx[i:j]
-            if p is None:
-                ns.subtract(gk, _row_dots(ns, gk, y[i:j])[:, None], out=ok)
-                ok *= y[i:j]
-            else:
-                ns.multiply(p[i:j], (_row_sums(ns, gk) / sums[i:j])[:, None], out=ok)
-                ns.subtract(gk, ok, out=ok)
+        with _quiet(ns):   # rows with inf/NaN give NaN silently, as torch's (on a worker as on the caller)
+            for i in range(lo, hi, step):
+                j = min(i + step, hi)
+                gk, ok = g[i:j], gx[i:j]
+                if p is None:
+                    ns.subtract(gk, _row_dots(ns, gk, y[i:j])[:, None], out=ok)
+                    ok *= y[i:j]
+                else:
+                    ns.multiply(p[i:j], (_row_sums(ns, gk) / sums[i:j])[:, None], out=ok)
+                    ns.subtract(gk, ok, out=ok)
 
     split_rows(ns, m, n, part)
     return gx

@@ -497,7 +497,8 @@ def _ce_input_grad(ns: Any, e: Any, sums: Any, t: Any, scale: Any) -> Any:
     neg = (-scale / sums).astype(e.dtype)[:, None]
 
     def part(lo: int, hi: int) -> None:
-        ns.multiply(e[lo:hi], neg[lo:hi], out=gx[lo:hi])
+        with _quiet(ns):   # inf·0 in a row with -inf logits is NaN silently, as torch's (on a worker too)
+            ns.multiply(e[lo:hi], neg[lo:hi], out=gx[lo:hi])
 
     split_rows(ns, e.shape[0], e.shape[1], part)
     gx[ns.arange(e.shape[0]), t] += scale.astype(e.dtype)
