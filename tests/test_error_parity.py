@@ -148,3 +148,15 @@ def test_loss_dtypes_as_torch(case: Any, dtypes: tuple[str, str]) -> None:
     got = run(ember)
     assert repr(got.dtype) == str(expected.dtype)
     np.testing.assert_allclose(got.double().numpy(), expected.double().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.nn.functional.cosine_similarity(L.ones(2, 3, dtype=L.int64), L.ones(2, 3, dtype=L.int64)),
+    lambda L: L.nn.functional.cosine_similarity(L.ones(2, 3, dtype=L.bool), L.ones(3, dtype=L.bool)),
+    lambda L: L.nn.functional.pdist(L.ones(3, 2, dtype=L.float16)),
+    lambda L: L.nn.functional.pdist(L.ones(3, 2, dtype=L.bfloat16)),
+    lambda L: L.nn.functional.pdist(L.ones(3, 2, dtype=L.int64)),
+    lambda L: L.nn.functional.pdist(L.ones(2, 2, 2, dtype=L.int64)),
+])
+def test_distance_dtypes_fail_as_torch(case: Any) -> None:
+    assert_same_error(lambda: case(ember), lambda: case(torch))

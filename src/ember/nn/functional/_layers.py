@@ -696,6 +696,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     (expanded) first and each norm is clamped on a copy outside autograd: the clamp is not differentiated."""
     from ...linalg import vector_norm
     from ...ops.views import broadcast_shapes
+    common = D.promote_types(x1._dtype, x2._dtype)
+    if not (common.is_floating_point or common.is_complex):
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {common._short}")
     if x1.shape != x2.shape:
         shape = broadcast_shapes(x1.shape, x2.shape)
         x1, x2 = x1.expand(shape), x2.expand(shape)
@@ -721,6 +724,10 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """Distances between all pairs of rows i < j, in row-major order."""
     if input.dim() != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if input._dtype is D.float16 or input._dtype is D.bfloat16:
+        raise NotImplementedError(f'"pdist" not implemented for \'{input._dtype._short}\'')
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
     i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
     return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input)
