@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import ember
-from ember.ops._stl_order import topk_order
+from ember.ops._stl_order import _topk_order_py
 
 
 def same_topk(x: torch.Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> None:
@@ -53,6 +53,18 @@ def test_unsorted_without_ties() -> None:
         same_topk(x, k, largest=False, sorted=False)
 
 
+@pytest.mark.parametrize("high", [3, 300, 10**6])
+def test_long_slices(high: int) -> None:
+    """Slices over 512 long are partitioned in NumPy down to short ranges."""
+    rng = np.random.default_rng(high)
+    x = torch.from_numpy(rng.integers(0, high, (2, 3000)).astype(np.float32))
+    x[0, ::7] = float("nan")
+    for k in (1, 46, 47, 1500, 2999):
+        for sorted in (True, False):
+            same_topk(x, k, sorted=sorted)
+            same_topk(x, k, largest=False, sorted=sorted)
+
+
 class _Adversary:
     """McIlroy's "antiqsort" adversary: values decided lazily so that the median-of-3 pivots are bad, driving
     introselect / introsort into their depth-limited heap fallbacks."""
@@ -84,11 +96,12 @@ class _Lazy:
         return self.adversary.less(self.i, other.i)
 
 
+@pytest.mark.parametrize("n", [200, 1200])
 @pytest.mark.parametrize("sign", [1, -1])
-def test_depth_limited_fallbacks(sign: int) -> None:
-    adversary = _Adversary(200, sign)
-    topk_order([_Lazy(i, adversary) for i in range(200)], 100, True)  # type: ignore[misc]
-    x = torch.tensor([adversary.key(i) for i in range(200)], dtype=torch.float64)
-    for k in (3, 100, 150):
+def test_depth_limited_fallbacks(n: int, sign: int) -> None:
+    adversary = _Adversary(n, sign)
+    _topk_order_py([_Lazy(i, adversary) for i in range(n)], n // 2, True)  # type: ignore[misc]
+    x = torch.tensor([adversary.key(i) for i in range(n)], dtype=torch.float64)
+    for k in (3, n // 2, 3 * n // 4):
         same_topk(x, k, largest=False)
         same_topk(-x, k)

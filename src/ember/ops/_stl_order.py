@@ -9,7 +9,14 @@ comparison is one int comparison; ``a`` is the working permutation, rearranged i
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 _THRESHOLD = 16  # libstdc++'s _S_threshold: introsort leaves ranges this small to insertion sort
+_BIG = 64  # ranges longer than this are partitioned with NumPy
+_SMALL = 512  # slices up to this long are rearranged in Python alone
+_CHUNK = 4096  # heap select screens this many candidates at a time with NumPy
 
 
 def _adjust_heap(a: list[int], kv: list[int], first: int, hole: int, length: int, value: int) -> None:
@@ -108,6 +115,8 @@ def _insertion_sort(a: list[int], kv: list[int], first: int, last: int) -> None:
 
 
 def _introsort_loop(a: list[int], kv: list[int], first: int, last: int, depth: int) -> None:
+    """Quicksort ``[first, last)`` down to ranges of 16 (heapsort at depth 0); std::sort's last step, an
+    insertion sort, equals a stable sort of the result."""
     while last - first > _THRESHOLD:
         if not depth:
             _heap_select(a, kv, first, last, last)
@@ -119,23 +128,8 @@ def _introsort_loop(a: list[int], kv: list[int], first: int, last: int, depth: i
         last = cut
 
 
-def _sort(a: list[int], kv: list[int], first: int, last: int) -> None:
-    """``std::sort``: introsort down to ranges of 16, then one insertion sort pass."""
-    if last - first < 2:
-        return
-    _introsort_loop(a, kv, first, last, 2 * ((last - first).bit_length() - 1))
-    if last - first > _THRESHOLD:
-        _insertion_sort(a, kv, first, first + _THRESHOLD)
-        for i in range(first + _THRESHOLD, last):
-            _linear_insert(a, kv, i)
-    else:
-        _insertion_sort(a, kv, first, last)
-
-
-def _nth_element(a: list[int], kv: list[int], nth: int) -> None:
-    """``std::nth_element``: introselect (partition into the side holding ``nth``), heap select at depth 0."""
-    first, last = 0, len(a)
-    depth = 2 * (last.bit_length() - 1)
+def _introselect(a: list[int], kv: list[int], first: int, nth: int, last: int, depth: int) -> None:
+    """std::nth_element's loop: partition into the side holding ``nth``, heap select at depth 0."""
     while last - first > 3:
         if not depth:
             _heap_select(a, kv, first, nth + 1, last)
@@ -150,16 +144,116 @@ def _nth_element(a: list[int], kv: list[int], nth: int) -> None:
     _insertion_sort(a, kv, first, last)
 
 
-def topk_order(kv: list[int], k: int, sorted: bool) -> list[int]:
-    """Positions of the ``k`` elements torch's CPU topk returns for keys ``kv`` (smaller key is better), in
-    its output order."""
+def _depth(n: int) -> int:
+    """libstdc++'s recursion budget, 2 * floor(log2(n))."""
+    return 2 * (n.bit_length() - 1)
+
+
+def _topk_order_py(kv: list[Any], k: int, sorted: bool) -> list[int]:
+    """:func:`topk_order` on plain lists: any keys with ``<``."""
     n = len(kv)
     a = list(range(n))
     if k * 64 <= n:
         _heap_select(a, kv, 0, k, n)
         _sort_heap(a, kv, 0, k)
     else:
-        _nth_element(a, kv, k - 1)
-        if sorted:
-            _sort(a, kv, 0, k - 1)
+        _introselect(a, kv, 0, k - 1, n, _depth(n))
+        if sorted and k > 2:
+            _introsort_loop(a, kv, 0, k - 1, _depth(k - 1))
+            _insertion_sort(a, kv, 0, k - 1)
     return a[:k]
+
+
+class _Slice:
+    """One slice being rearranged: ``a`` the permutation (element ids), ``kk`` the keys in that order, ``kv``
+    the keys by element id (NumPy and list); big ranges move in NumPy, small ones in Python lists."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.keys, self.kv = keys, keys.tolist()
+        self.a, self.kk = np.arange(len(keys)), keys.copy()
+        self.tied = np.bincount(keys) > 1  # by key: whether another element shares it
+
+    def run(self, fn: Any, first: int, last: int, *args: int) -> None:
+        """Apply a list routine ``fn(a, kv, 0, ..., *args)`` to ``[first, last)``, indices relative."""
+        sub = self.a[first:last].tolist()
+        fn(sub, self.kv, 0, *args)
+        self.a[first:last] = sub
+        self.kk[first:last] = self.keys[sub]
+
+    def partition(self, first: int, last: int) -> int:
+        """``_partition_pivot`` in NumPy: the Hoare scans stop at the keys not below (left) / not above (right)
+        the pivot, so they swap the j-th left stop with the j-th right stop until the two cross."""
+        a, kk = self.a, self.kk
+        x, y, z = first + 1, first + (last - first) // 2, last - 1
+        kx, ky, kz = kk[x], kk[y], kk[z]
+        if kx < ky:
+            m = y if ky < kz else z if kx < kz else x
+        else:
+            m = x if kx < kz else z if ky < kz else y
+        a[[first, m]], kk[[first, m]] = a[[m, first]], kk[[m, first]]
+        seg = kk[first + 1:last]
+        left = np.flatnonzero(seg >= kk[first])
+        right = np.flatnonzero(seg <= kk[first])[::-1]
+        c = min(len(left), len(right))
+        crossed = np.flatnonzero(left[:c] >= right[:c])
+        j = int(crossed[0]) if len(crossed) else c
+        cut = int(left[j]) if j < len(left) else last
+        if j:
+            cut = min(cut, int(right[j - 1]))
+            lo, hi = left[:j] + first + 1, right[:j] + first + 1
+            a[lo], a[hi] = a[hi], a[lo]
+            kk[lo], kk[hi] = kk[hi], kk[lo]
+        return first + 1 + cut
+
+    def introselect(self, nth: int) -> None:
+        first, last, depth = 0, len(self.a), _depth(len(self.a))
+        while last - first > _BIG and depth:
+            depth -= 1
+            cut = self.partition(first, last)
+            if cut <= nth:
+                first = cut
+            else:
+                last = cut
+        self.run(_introselect, first, last, nth - first, last - first, depth)
+
+    def introsort(self, first: int, last: int, depth: int) -> None:
+        """``_introsort_loop``, skipping ranges without tied keys: the final stable sort orders them alone."""
+        while last - first > _THRESHOLD:
+            if not self.tied[self.kk[first:last]].any():
+                return
+            if last - first <= _BIG or not depth:
+                self.run(_introsort_loop, first, last, last - first, depth)
+                return
+            depth -= 1
+            cut = self.partition(first, last)
+            self.introsort(cut, last, depth)
+            last = cut
+
+    def heap_select(self, k: int) -> None:
+        """``_heap_select(0, k, n)`` on the untouched slice, screening in NumPy for the elements that can beat
+        the heap top (its key only falls, and unvisited elements still sit at their own index)."""
+        a, kv = self.a[:k].tolist(), self.kv
+        _heap_select(a, kv, 0, k, k)
+        for start in range(k, len(kv), _CHUNK):
+            for i in (np.flatnonzero(self.keys[start:start + _CHUNK] < kv[a[0]]) + start).tolist():
+                if kv[i] < kv[a[0]]:  # pop_heap(0, k, i): i replaces the top, which leaves for position i
+                    _adjust_heap(a, kv, 0, 0, k, i)
+        _sort_heap(a, kv, 0, k)
+        self.a[:k] = a
+
+
+def topk_order(keys: np.ndarray, k: int, sorted: bool) -> np.ndarray:
+    """Positions of the ``k`` (``1 <= k <= n``) elements torch's CPU topk returns for ``keys``, dense ranks
+    (0, 1, ...: smaller is better, equal keys tie), in its output order."""
+    n = len(keys)
+    if n <= _SMALL:
+        return np.array(_topk_order_py(keys.tolist(), k, sorted))
+    st = _Slice(keys)
+    if k * 64 <= n:
+        st.heap_select(k)
+    else:
+        st.introselect(k - 1)
+        if sorted and k > 2:
+            st.introsort(0, k - 1, _depth(k - 1))
+            st.a[:k - 1] = st.a[:k - 1][np.argsort(st.kk[:k - 1], kind="stable")]
+    return st.a[:k]

@@ -120,6 +120,14 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     return select_with_indices("topk", input, values, idx, d, True, TopkBackward0, out)
 
 
+def _ties(s: np.ndarray) -> np.ndarray:
+    """Whether each neighbour pair along the last axis of sorted ``s`` is equal (NaNs equal each other)."""
+    tie = s[..., 1:] == s[..., :-1]
+    if s.dtype.kind == "f":
+        tie |= np.isnan(s[..., 1:]) & np.isnan(s[..., :-1])
+    return tie
+
+
 def _stl_topk_indices(a: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool, sorted: bool) -> Any:
     """The indices torch's CPU topk picks along ``d``, given ``order``, the stable sort of ``a`` along it.
 
@@ -129,19 +137,17 @@ def _stl_topk_indices(a: np.ndarray, order: np.ndarray, d: int, k: int, largest:
     """
     n = a.shape[d]
     rows = np.moveaxis(a, d, -1).reshape(-1, n)
-    head = np.moveaxis(order, d, -1).reshape(-1, n)[:, :k + 1]
+    orders = np.moveaxis(order, d, -1).reshape(-1, n)
+    head = orders[:, :k + 1]
     idx = head[:, :k].copy()
     if not sorted and 1 < k and 64 * k > n:
         replay = np.ones(len(rows), bool)
     else:
-        s = np.take_along_axis(rows, head, axis=1)
-        tie = s[:, 1:] == s[:, :-1]
-        if a.dtype.kind == "f":
-            tie |= np.isnan(s[:, 1:]) & np.isnan(s[:, :-1])
-        replay = tie.any(axis=1)
+        replay = _ties(np.take_along_axis(rows, head, axis=1)).any(axis=1)
     for r in np.flatnonzero(replay):
-        rank = np.unique(rows[r], return_inverse=True)[1].reshape(-1)
-        idx[r] = topk_order((-rank if largest else rank).tolist(), k, sorted)
+        rank = np.empty(n, np.int64)  # dense rank in the sort order: the best values rank 0
+        rank[orders[r]] = np.concatenate(([0], np.cumsum(~_ties(rows[r, orders[r]]))))
+        idx[r] = topk_order(rank, k, sorted)
     return np.moveaxis(idx.reshape(order.shape[:d] + order.shape[d + 1:] + (k,)), -1, d)
 
 
