@@ -217,3 +217,16 @@ def test_grad_mode_is_thread_local(lib: str) -> None:
     t.join()
     assert seen == {"main": (True, True), "worker": (False, False)}
     assert child == {"enabled": True}   # a new thread starts with grad mode on
+
+
+def test_detach_and_data_in_inference_mode_alias_their_source() -> None:
+    """detach()/.data made in inference mode are inference tensors only when their source is one (torch)."""
+    import torch
+    got = []
+    for lib in (torch, ember):
+        x = lib.ones(2, requires_grad=True)
+        with lib.inference_mode():
+            made = x * 2
+            flags = [t.is_inference() for t in (x.detach(), x.data, made.detach(), made.data)]
+        got.append(flags)
+    assert got[0] == got[1] == [False, False, True, True]

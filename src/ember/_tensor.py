@@ -346,8 +346,11 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        """The same memory as a tensor outside autograd, with its own version counter (as torch)."""
-        return from_array(self._data, self._dtype, self._device)
+        """The same memory as a tensor outside autograd, with its own version counter (as torch); an inference
+        tensor only if this one is."""
+        t = from_array(self._data, self._dtype, self._device)
+        t._inference = self.is_inference()
+        return t
 
     @data.setter
     def data(self, value: Tensor) -> None:

@@ -614,10 +614,12 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
 
 
 def detach(self: Tensor) -> Tensor:
-    """The same memory and version counter, cut from the graph."""
+    """The same memory and version counter, cut from the graph (an inference tensor only if ``self`` is one,
+    whatever the mode: it aliases ``self``)."""
     t = from_array(self._data, self._dtype, self._device)
     t._vc = self._vc
     t._base = self._base
+    t._inference = self.is_inference()
     return t
 
 
