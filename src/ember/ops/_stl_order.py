@@ -158,7 +158,7 @@ def _topk_order_py(kv: list[Any], k: int, sorted: bool) -> list[int]:
         _sort_heap(a, kv, 0, k)
     else:
         _introselect(a, kv, 0, k - 1, n, _depth(n))
-        if sorted and k > 2:
+        if sorted and k > 2:  # std::sort: introsort, then insertion sort (ends as any stable sort would)
             _introsort_loop(a, kv, 0, k - 1, _depth(k - 1))
             _insertion_sort(a, kv, 0, k - 1)
     return a[:k]
