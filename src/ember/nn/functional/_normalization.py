@@ -1,11 +1,12 @@
 """Normalisation over batches, instances and groups: ``batch_norm``, ``instance_norm``, ``group_norm``,
 ``local_response_norm`` (and the legacy ``CrossMapLRN2d`` function).
 
-Batch and group norm share one kernel on an ``(N, C, L)`` view of the input: per-row sums by BLAS, the
-statistics reduced per channel (batch norm) or per group of channels (group norm), then one broadcast
-multiply-add. Their backward has a fast array path and, when a graph of the gradient is wanted
-(``create_graph``), the same formula in ember ops, so gradients of gradients flow. Instance norm is batch
-norm over the input seen as one sample of N·C channels, as in torch.
+Batch and group norm share one kernel on an ``(N, C, L)`` view of the input: one walk over cache-sized
+blocks for Σx and Σx² (BLAS row sums and dots, or column sums for batch norm with short rows), the
+statistics reduced per channel (batch norm) or per group of channels (group norm), then one blocked
+multiply-add walk. Their backward takes two such walks (Σg and Σg·x, then ``k·(g + x·B + C)``) and, when a
+graph of the gradient is wanted (``create_graph``), the same formula in ember ops, so gradients of
+gradients flow. Instance norm is batch norm over the input seen as one sample of N·C channels, as in torch.
 """
 
 from __future__ import annotations
