@@ -365,8 +365,8 @@ def test_complex_products(f, shapes: tuple) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_fused_products_round_once_as_torch(dtype: str) -> None:
-    """addmm (nn.Linear), addmv and baddbmm add the float32 product and round once; addmv takes its scalars in
-    the half type. Bit-equal to torch but where the two BLAS libraries' float32 sums straddle a rounding point
+    """addmm (nn.Linear), addmv and baddbmm add the float32 product and round once (addbmm once per batch, as
+    torch's loop of addmm_); addmv takes its scalars in the half type. Bit-equal to torch but where the two BLAS libraries' float32 sums straddle a rounding point
     (~1 element in 1000; rounding twice made ~30% differ)."""
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((64, 32), (16, 32), (16,)))
@@ -374,7 +374,9 @@ def test_half_fused_products_round_once_as_torch(dtype: str) -> None:
     cases = [lambda L, T: L.nn.functional.linear(T(x), T(w), T(b)),
              lambda L, T: L.addmm(T(b), T(x), T(w.T.copy()), beta=0.7, alpha=1.3),
              lambda L, T: L.addmv(T(b), T(w), T(x[0]), beta=0.3, alpha=-2.1),
-             lambda L, T: L.baddbmm(T(b3), T(b1), T(b2))]
+             lambda L, T: L.baddbmm(T(b3), T(b1), T(b2)),
+             lambda L, T: L.addbmm(T(b3[0]), T(b1), T(b2), beta=0.5, alpha=1.5),   # one addmm_ per batch
+             lambda L, T: L.addbmm(T(b3[0, 0]), T(b1), T(b2), beta=0)]
     for case in cases:
         got, want = (case(L, lambda a, L=L: L.from_numpy(a).to(getattr(L, dtype))).float().numpy()
                      for L in (ember, torch))

@@ -486,10 +486,11 @@ def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> An
 
 
 def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any, alpha: Any,
-           node_cls: type[Node], out: Tensor | None, dt: Any) -> Tensor:
+           node_cls: type[Node], out: Tensor | None, dt: Any, summed: bool = False) -> Tensor:
+    """The result of ``fn``: ``beta * input + alpha * prod`` (``summed``: ``prod`` is that sum already)."""
     check_same_device(input, m1)
     check_same_device(m1, m2)
-    arr = _add_product(input, prod, beta, alpha, dt)
+    arr = prod if summed else _add_product(input, prod, beta, alpha, dt)
     if dt.kind == "float8":
         arr = D.convert(arr, D.float32, dt)
     elif arr.dtype != dt.np:   # a half type's float32 product and addend, rounded once
@@ -597,9 +598,16 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alph
     dt = batch1._dtype
     _kernel(dt, "addbmm")
     n, k, p = a.shape[1], a.shape[2], b.shape[2]
+    xp = _xp(batch1)
+    if xp is np and dt.name in _LOW and a.shape[0]:   # torch: one addmm_ per batch, each rounded to the half type
+        acc = _add_product(input, _product(xp, a[0], b[0], dt, fused=True), beta, alpha, dt).astype(dt.np)
+        for i in range(1, a.shape[0]):
+            acc = _add_product(new_tensor(acc, dt, batch1._device), _product(xp, a[i], b[i], dt, fused=True), 1,
+                               alpha, dt).astype(dt.np)
+        return _fused("addbmm", input, batch1, batch2, acc, beta, alpha, AddbmmBackward0, out, dt, summed=True)
     # sum over the batch as one gemm: [n, B*k] @ [B*k, p]
     bk = a.shape[0] * k
-    prod = _product(_xp(batch1), a.transpose(1, 0, 2).reshape(n, bk), b.reshape(bk, p), dt)
+    prod = _product(xp, a.transpose(1, 0, 2).reshape(n, bk), b.reshape(bk, p), dt)
     return _fused("addbmm", input, batch1, batch2, prod, beta, alpha, AddbmmBackward0, out, dt)
 
 
