@@ -17,6 +17,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember.autograd import gradcheck, gradgradcheck
+from ember.nn.functional import _conv
 from ember.ops import _parallel, info
 from oracle import assert_close, torch
 
@@ -149,6 +150,22 @@ def test_gradcheck_gradgradcheck(threads, fn, shapes):
     inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in shapes)
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((3, 4, 6, 7), (4, 1, 3, 3), dict(padding=1)),                             # output as large as the input
+    ((2, 3, 7, 6), (3, 1, 3, 2), dict(padding=(0, 3), dilation=(1, 2))),      # wider output
+    ((2, 3, 7, 8), (3, 1, 2, 3), dict(padding=(2, 0), dilation=2)),           # narrower output
+])
+def test_depthwise_in_blocks(threads, monkeypatch, xs, ws, kw):
+    """The stride-1 depthwise pass over several blocks of rows reusing its columns (zeros where taps read
+    padding must stay zeros from block to block): values and gradients against torch, and gradcheck."""
+    monkeypatch.setattr(_conv, "_CACHE_BLOCK", 1)   # one (sample, channel) row per block
+    kw = dict(kw, groups=xs[1])
+    for dtype in ("float32", "float64"):
+        _run("conv2d", xs, ws, kw, dtype, bias=True)
+    inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in (xs, ws, (xs[1],)))
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), inputs)
 
 
 @pytest.mark.parametrize("shape,size,kw", [((2, 3, 7, 6), (7, 6), dict(kernel_size=(3, 2), padding=1, stride=(2, 1))),

@@ -12,11 +12,11 @@ Everything is built from three array steps, so the work is in BLAS GEMMs on cont
   operand is first laid on the padded image's row length, so each offset's slice is one long run per plane
   (:func:`_adjoint_image`).
 
-Stride-1 depthwise convolutions skip im2col and the grouped GEMMs: per block of (sample, channel) rows the
-kernel offsets' contiguous runs are copied side by side and reduced by the channel's weights, one small
-product per row (:func:`_depthwise_forward`); the backward gets the input and weight gradients from one
-such pass. On the CPU the copies and passes outside BLAS are split by rows over the intra-op threads
-(:mod:`ember.ops._parallel`).
+Stride-1 depthwise convolutions skip im2col, the padded copy and the grouped GEMMs: per block of (sample,
+channel) rows the kernel offsets' contiguous runs of the unpadded planes are copied side by side and reduced
+by the channel's weights and bias, one small product per row written into the output's rows
+(:func:`_depthwise_pass`); the backward gets the input and weight gradients from one such pass. On the CPU
+the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`ember.ops._parallel`).
 
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
 bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
@@ -247,136 +247,121 @@ def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
 
 
 class _Taps(NamedTuple):
-    """A stride-1 convolution of a padded image ``(N, C, *P)`` seen flat: with output positions laid out on
-    the padded grid (``o`` at ``Σ o_i·f_i``, ``f`` the grid's flat strides), kernel offset ``k`` reads the
-    contiguous run ``a_flat[off_k : off_k + length]``, so every pass over the output is one long row per
-    channel (the gaps between output rows hold junk that :meth:`crop` drops)."""
+    """A stride-1 convolution of ``(N, C, *S)`` planes seen flat. Input and output are laid on planes of the
+    same size past the first dim (``grid``: the larger of input and output per dim), so kernel offset ``k``
+    reads each output position ``q`` from input position ``q + shift_k``: one contiguous run per plane.
+    A position whose source lies past the grid along a later dim would wrap into the next line, and one
+    outside the input along the first dim falls off the run's ends: both read zero (the padding)."""
 
-    grid: tuple[int, ...]     # padded image size P
+    grid: tuple[int, ...]     # input's first dim, then per later dim max(input, output)
     out: tuple[int, ...]      # output size
-    offsets: list[int]        # flat offset of each kernel offset, in itertools.product order
-    length: int               # flat positions from the first to the last output position
+    shifts: list[tuple[int, ...]]   # per kernel offset (itertools.product order): source minus output index
 
     @classmethod
-    def of(cls, grid: tuple[int, ...], ksize: tuple[int, ...], dilation: tuple[int, ...]) -> _Taps:
-        flat = [math.prod(grid[i + 1:]) for i in range(len(grid))]
-        out = tuple(p - d * (k - 1) for p, k, d in zip(grid, ksize, dilation, strict=True))
-        offsets = [sum(k * d * f for k, d, f in zip(kidx, dilation, flat, strict=True))
-                   for kidx in itertools.product(*map(range, ksize))]
-        return cls(grid, out, offsets, sum((o - 1) * f for o, f in zip(out, flat, strict=True)) + 1)
+    def of(cls, size: tuple[int, ...], ksize: tuple[int, ...], geom: _Geom) -> _Taps:
+        out = tuple(_conv_size(n, k, 1, p, d) for n, k, p, d in zip(size, ksize, geom.pads, geom.dilation, strict=True))
+        shifts = [tuple(k * d - lo for k, d, (lo, _) in zip(kidx, geom.dilation, geom.pads, strict=True))
+                  for kidx in itertools.product(*map(range, ksize))]
+        return cls((size[0], *(max(n, o) for n, o in zip(size[1:], out[1:], strict=True))), out, shifts)
+
+    def lay(self, ns: Any, a: Any) -> Any:
+        """``a`` ``(N, C, *S)`` zero-padded at the ends of its later dims to the grid's, as flat rows ``(N·C, -1)``."""
+        a = _pad_array(ns, a, ((0, 0), *((0, g - n) for g, n in zip(self.grid[1:], a.shape[3:], strict=True))))
+        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], -1)
 
     def crop(self, flat: Any) -> Any:
-        """Output-grid rows ``(N, C, out[0]·prod(P[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
+        """Output-grid rows ``(N, C, out[0]·prod(grid[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
         y = flat.reshape(*flat.shape[:2], self.out[0], *self.grid[1:])
         return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
 
 
-def _depthwise_forward(ns: Any, a: Any, w: Any, b: Any, dilation: tuple[int, ...], dot: Any = None) -> tuple[Any, Any]:
-    """Stride-1 depthwise correlation of the zero-padded input ``a`` ``(N, C, *P)`` with ``w`` ``(C, 1, *K)``.
-    Kernel offset ``k`` reads a contiguous run of each (sample, channel) row of ``a``; a block of rows at a
-    time, the ``prod(K)`` runs are copied side by side and each row's runs reduced by its channel's weights
-    in one product (``(1, K) @ (K, run)`` per row): plain copies and a BLAS product, ~20% faster than a
-    multiply and an add per offset. A block's columns stay in cache (on the CPU; a bounded size on GPUs).
-    With ``dot`` ``(N·C, run)`` also returns each row's dot products of its runs with ``dot`` ``(N·C, K, 1)``
-    (from the same columns: the weight gradient, when ``a`` is the padded output gradient), else None."""
-    n, c = a.shape[:2]
-    taps = _Taps.of(a.shape[2:], w.shape[2:], dilation)
-    rows, length, k = n * c, taps.length, len(taps.offsets)
-    af = a.reshape(rows, -1)
-    wr = ns.broadcast_to(w.reshape(1, c, 1, k), (n, c, 1, k)).reshape(rows, 1, k)
-    out = ns.empty((n, c, *taps.out), dtype=a.dtype)
-    outs = out.reshape(rows, 1, *taps.out)
-    bias = None if b is None else ns.broadcast_to(b.reshape(1, c), (n, c)).reshape(rows, 1, *(1,) * len(taps.out))
+def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geom: _Geom,
+                    dot: Any = None) -> tuple[Any, Any]:
+    """Stride-1 depthwise correlation of ``x`` ``(N, C, *S)`` with ``w`` ``(C, 1, *K)`` plus ``b``, without
+    padding ``x`` (see :class:`_Taps`): a block of (sample, channel) rows at a time, the kernel offsets' runs
+    are copied side by side (zeros where they read padding) and each row's reduced by its channel's weights
+    and bias (a row of ones) in one BLAS product, straight into the output's rows when the grid is the
+    output's size. Plain copies and a product: faster than a multiply and an add per offset, and the
+    columns stay in cache (on the CPU; a bounded block on GPUs). With ``dot`` (``(N·C, L)``, L the output
+    grid's size) also returns each row's dot products of its runs with ``dot``, ``(N·C, prod(K))`` — the
+    weight gradient when ``x`` is an output gradient — else None; with ``w`` None only those."""
+    n, c = x.shape[:2]
+    taps = _Taps.of(x.shape[2:], ksize, geom)
+    rows, k, nd = n * c, len(taps.shifts), len(ksize)
+    xf = taps.lay(ns, x)
+    inner = math.prod(taps.grid[1:])
+    length, size = taps.out[0] * inner, xf.shape[1]
+    flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
+    runs = []   # per offset: flat shift, output range read, and the later dims' output ranges reading zeros
+    for s in taps.shifts:
+        shift = sum(a * f for a, f in zip(s, flat, strict=True))
+        wraps = [(i, slice(0, min(-a, m)) if a < 0 else slice(max(m - a, 0), m))
+                 for i, (a, m) in enumerate(zip(s[1:], taps.grid[1:], strict=True), 1) if a]
+        runs.append((shift, max(0, -shift), max(0, min(length, size - shift)), wraps))
+    kb = k + (b is not None and w is not None)   # a bias multiplies a row of ones
+    wr = out = None
+    direct = taps.out[1:] == taps.grid[1:]
+    if w is not None:
+        wr = w.reshape(1, c, k) if b is None else ns.concatenate((w.reshape(1, c, k), b.reshape(1, c, 1)), axis=2)
+        wr = ns.broadcast_to(wr, (n, c, kb)).reshape(rows, 1, kb)
+        out = ns.empty((n, c, *taps.out), dtype=x.dtype)
+    sums = None if dot is None else ns.empty((rows, k, 1), dtype=x.dtype)
     budget = _CACHE_BLOCK if ns.__name__ == "numpy" else _DEVICE_BLOCK
-    block = max(1, budget // (k * length * a.itemsize))
-    sums = None if dot is None else ns.empty((rows, k, 1), dtype=a.dtype)
+    block = max(1, budget // (kb * length * x.itemsize))
 
     def run(start: int, stop: int) -> None:   # rows start:stop, block by block, with buffers of its own
-        cols = ns.empty((min(block, stop - start), k, length), dtype=a.dtype)
-        buf = ns.empty((min(block, stop - start), 1, taps.out[0] * math.prod(taps.grid[1:])), dtype=a.dtype)
+        cols = ns.zeros((min(block, stop - start), kb, length), dtype=x.dtype)   # zeros: what reads padding
+        cols[:, k:] = 1
+        buf = ns.empty((cols.shape[0], 1, length), dtype=x.dtype) if w is not None and not direct else None
         for r in range(start, stop, block):
             m = min(block, stop - r)
-            for j, off in enumerate(taps.offsets):
-                cols[:m, j] = af[r:r + m, off:off + length]
-            gemm.matmul(ns, wr[r:r + m], cols[:m], out=buf[:m, :, :length])
+            for j, (shift, lo, hi, wraps) in enumerate(runs):
+                if lo < hi:
+                    cols[:m, j, lo:hi] = xf[r:r + m, lo + shift:hi + shift]
+                lines = cols[:m, j].reshape(m, taps.out[0], *taps.grid[1:])
+                for i, sl in wraps:
+                    lines[(slice(None),) * (i + 1) + (sl,)] = 0
+            if w is not None:
+                if direct:
+                    gemm.matmul(ns, wr[r:r + m], cols[:m], out=out.reshape(rows, 1, length)[r:r + m])
+                else:
+                    gemm.matmul(ns, wr[r:r + m], cols[:m], out=buf[:m])
+                    out.reshape(rows, *taps.out)[r:r + m] = taps.crop(buf[:m].reshape(1, m, -1))[0]
             if dot is not None:
-                gemm.matmul(ns, cols[:m], dot[r:r + m, :, None], out=sums[r:r + m])
-            if bias is None:    # the block's outputs leave the grid while still in cache
-                outs[r:r + m] = taps.crop(buf[:m])
-            else:
-                ns.add(taps.crop(buf[:m]), bias[r:r + m], out=outs[r:r + m])
+                gemm.matmul(ns, cols[:m, :k], dot[r:r + m, :, None], out=sums[r:r + m])
 
-    split_rows(ns, rows, length * k, run)
-    return out, sums
+    split_rows(ns, rows, length * kb, run)
+    return out, None if sums is None else sums.reshape(rows, k)
 
 
-def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tuple[bool, bool, bool],
-                        padded: Any = None) -> tuple[Any, Any, Any]:
+def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
+                        mask: tuple[bool, bool, bool]) -> tuple[Any, Any, Any]:
     """Gradients of a stride-1 depthwise convolution. The input's is the depthwise correlation of ``g`` with
     the flipped kernel under the complementary padding; the weight's (flipped) is, per channel, the dot
-    products of that correlation's tap columns with ``x`` laid on the same grid, so both come from one pass
-    (``x`` on the grid is a flat view of the forward's ``padded`` input when the grids agree, as under
-    'same' padding). For the weight's alone: dot products of ``g`` on the padded input's grid with that
-    input's runs."""
+    products of that correlation's tap columns with ``x`` laid on the same grid, so both come from one pass."""
     ksize, nd = w.shape[2:], w.ndim - 2
     n, c = g.shape[:2]
     gx = gw = gb = None
-    if mask[0]:
-        comp = tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
-                     zip(ksize, geom.dilation, geom.pads, strict=True))
-        gp = _pad_array(ns, g, comp)
-        dot = _on_grid(ns, x, _Taps.of(gp.shape[2:], ksize, geom.dilation), geom.pads, padded) if mask[1] else None
-        gx, sums = _depthwise_forward(ns, gp, w[(Ellipsis, *(slice(None, None, -1),) * nd)], None, geom.dilation,
-                                      dot)
+    if mask[0] or mask[1]:
+        comp = _Geom(geom.stride, tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
+                                        zip(ksize, geom.dilation, geom.pads, strict=True)), geom.dilation, c)
+        dot = _Taps.of(g.shape[2:], ksize, comp).lay(ns, x) if mask[1] else None
+        gx, sums = _depthwise_pass(ns, g, w[(Ellipsis, *(slice(None, None, -1),) * nd)] if mask[0] else None, None,
+                                   ksize, comp, dot)
         if mask[1]:
             gw = sums.reshape(n, c, -1).sum(0)[:, ::-1].reshape(w.shape)
-    elif mask[1]:
-        a = padded if padded is not None else _pad_array(ns, x, geom.pads)
-        taps = _Taps.of(a.shape[2:], ksize, geom.dilation)
-        flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
-        gg = _on_grid(ns, g, taps, tuple((0, 0) for _ in ksize), None).reshape(n, c, -1)
-        af = a.reshape(n, c, -1)
-        runs = ns.lib.stride_tricks.as_strided(
-            af, (*af.shape[:2], *ksize, taps.length),
-            (*af.strides[:2], *(f * d * a.itemsize for f, d in zip(flat, geom.dilation, strict=True)), a.itemsize))
-        if hasattr(ns, "vecdot"):   # BLAS dot products: ~2x faster than einsum's loop, and more exact
-            gw = ns.empty((w.shape[0], *ksize), dtype=g.dtype)
-            gg = gg.reshape(*gg.shape[:2], *(1,) * nd, -1)
-
-            def run(start: int, stop: int) -> None:   # channels start:stop
-                ns.sum(ns.vecdot(gg[:, start:stop], runs[:, start:stop]), axis=0, out=gw[start:stop])
-
-            split_rows(ns, w.shape[0], g.shape[0] * taps.length * len(taps.offsets), run)
-            gw = gw.reshape(w.shape)
-        else:
-            kk = "xyz"[:nd]
-            gw = ns.einsum(f"ncl,nc{kk}l->c{kk}", gg, runs).reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
 
 
-def _on_grid(ns: Any, v: Any, taps: _Taps, pads: tuple[tuple[int, int], ...], padded: Any) -> Any:
-    """``v`` ``(N, C, *taps.out)`` laid on the output rows of ``taps`` (zeros in the gaps) as ``(N·C, length)``:
-    a flat view of ``padded`` (``v`` zero-padded by ``pads``) when that has the taps' grid, else a copy."""
-    rows = v.shape[0] * v.shape[1]
-    if padded is not None and padded.shape[2:] == taps.grid:
-        flat = [math.prod(taps.grid[i + 1:]) for i in range(len(pads))]
-        start = sum(lo * f for (lo, _), f in zip(pads, flat, strict=True))
-        return padded.reshape(rows, -1)[:, start:start + taps.length]
-    grid = ns.zeros((*v.shape[:2], taps.out[0] * math.prod(taps.grid[1:])), dtype=v.dtype)
-    taps.crop(grid)[...] = v
-    return grid.reshape(rows, -1)[:, :taps.length]
-
-
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
-    columns of ``x`` it used (for a depthwise convolution the padded ``x``; None for a transposed one)."""
+    columns of ``x`` it used (None for a depthwise or a transposed one)."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
-        a = _pad_array(ns, x, geom.pads)
-        return _depthwise_forward(ns, a, w, b, geom.dilation)[0], a
+        return _depthwise_pass(ns, x, w, b, ksize, geom)[0], None
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
@@ -393,7 +378,7 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``; ``cols``:
     the input's columns when the forward kept them."""
     if _depthwise(w, geom, transposed):
-        return _depthwise_backward(ns, g, x, w, geom, mask, cols)
+        return _depthwise_backward(ns, g, x, w, geom, mask)
     n, gr = g.shape[0], geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
