@@ -40,7 +40,7 @@ def _row_dot(ns: Any, a2: Any, b2: Any) -> Any:
     rows, ``einsum``; otherwise batched BLAS (which on a GPU also works inside a CUDA graph capture)."""
     if ns is np and a2.shape[1] < 16:
         return np.einsum("ij,ij->i", a2, b2)
-    if ns is np and a2.shape[1] <= 8192:   # longer rows: BLAS's own threads
+    if ns is np and a2.shape[1] <= 8192:   # longer rows go to batched BLAS, which splits them over threads
         return np.vecdot(a2, b2)
     return gemm.matmul(ns, a2[:, None, :], b2[:, :, None])[:, 0, 0]
 
@@ -109,8 +109,8 @@ class _Layout:
         split_rows(self.ns, m, size, part)
 
     def sums(self, a: Any, b: Any) -> tuple:
-        """(Σ a, Σ a·b) per unit of two viewed arrays, in one walk over the blocks (the second reading of a
-        block comes from the cache)."""
+        """(Σ a, Σ a·b) per unit of two viewed arrays: in one walk over the blocks of rows (the second reading
+        of a block comes from the cache), or, with ``columns``, as two column reductions."""
         ns = self.ns
         if self.columns:
             k = self.c * self.length
