@@ -483,3 +483,19 @@ def test_searchsorted_batched_matches_loop() -> None:
             [np.searchsorted(bb, vv, side) for bb, vv in zip(b.reshape(-1, 9), v.reshape(-1, 7), strict=True)]
         ).reshape(v.shape)
         assert_close(ember.tensor(got), torch.tensor(want))
+
+
+def test_bfloat16_with_nan_orders_as_torch() -> None:
+    """NumPy's sorts misplace ml_dtypes bfloat16 NaNs: sorting, order statistics, unique and the NaN-aware
+    reductions work on exact float32 copies of the keys."""
+    import torch
+    data = [[3, float("nan"), 2, 2, 5, 0, 1], [1, 5, float("nan"), float("inf"), 0, 0, -1]]
+    cases = [lambda L, x: x.sort(1).values, lambda L, x: x.argsort(1), lambda L, x: x.sort(1, descending=True).indices,
+             lambda L, x: x.kthvalue(2, 1).values, lambda L, x: x.median(1).values, lambda L, x: x.median(1).indices,
+             lambda L, x: x.nanmedian(), lambda L, x: x.median(), lambda L, x: x.unique(), lambda L, x: x.msort(),
+             lambda L, x: L.unique(x.t(), dim=0), lambda L, x: x.cummin(1).indices, lambda L, x: L.nansum(x, 1),
+             lambda L, x: x.topk(3, 1).indices]
+    for case in cases:
+        t = case(torch, torch.tensor(data, dtype=torch.bfloat16))
+        e = case(ember, ember.tensor(data, dtype=ember.bfloat16))
+        assert str(e.tolist()) == str(t.tolist())

@@ -149,6 +149,12 @@ def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
             "uint16, uint8, and bool.") from None
 
 
+def holds_nan(np_dtype: np.dtype) -> builtins_bool:
+    """Whether arrays of ``np_dtype`` can hold NaN: NumPy's floats and complexes, and the ml_dtypes floats
+    (bfloat16, float8), whose ``kind`` is 'V'."""
+    return np_dtype.kind in "fc" or (np_dtype in _FROM_NP and _FROM_NP[np_dtype].is_floating_point)
+
+
 class _DefaultDtype(threading.local):
     value: dtype = float32
 

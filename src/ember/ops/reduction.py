@@ -337,7 +337,7 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
     dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
     a = _cast(input, dt)
     xp = xp_for(input)
-    if nan and a.dtype.kind == "f":
+    if nan and D.holds_nan(a.dtype):
         a = xp.where(xp.isnan(a), 0, a)
     dims = reduce_dims(dim, a.ndim)
     return _wrap(sum_array(xp, a, dims, keepdim), dt, input), dims
@@ -528,7 +528,7 @@ def _arg_extreme_outer(xp: Any, a: Any, axis: int, largest: bool) -> Any:
     reduced in place and the first position equal to its slice's extreme is found among the few hits.
     """
     m = extreme(xp, a, axis, largest, True)
-    if m.dtype.kind == "f" and bool(xp.isnan(m).any()):
+    if D.holds_nan(m.dtype) and bool(xp.isnan(m).any()):
         return None
     eq = a == m
     hits = xp.flatnonzero(eq)
@@ -1162,7 +1162,7 @@ def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
         return select_scalar(name, input, cls, out)
     values = scan(xp, xp.maximum if largest else xp.minimum, a, d)
     newer = (a >= values) if largest else (a <= values)
-    if a.dtype.kind in "fc":
+    if D.holds_nan(a.dtype):
         newer |= xp.isnan(a)
     pos = xp.arange(a.shape[d]).reshape((-1,) + (1,) * (a.ndim - d - 1))
     idx = scan(xp, xp.maximum, xp.where(newer, pos, 0), d)

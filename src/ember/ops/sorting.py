@@ -35,8 +35,15 @@ from .reduction import (
 _isinstance = isinstance
 
 
+def _sortable(a: Any) -> Any:
+    """``a`` as NumPy orders it correctly: bfloat16 (ml_dtypes) as float32, exactly (NumPy's sorts misplace
+    its NaNs)."""
+    return a.astype(np.float32) if a.dtype == D.bfloat16.np else a
+
+
 def argsort_array(xp: Any, a: Any, axis: int, descending: bool = False) -> Any:
     """Stable argsort along ``axis`` (NaN largest); descending keeps equal elements in their order."""
+    a = _sortable(a)
     kind = "stable" if xp is np else None
     if not descending:
         return xp.argsort(a, axis=axis, kind=kind)
@@ -123,7 +130,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
 def _ties(s: np.ndarray) -> np.ndarray:
     """Whether each neighbour pair along the last axis of sorted ``s`` is equal (NaNs equal each other)."""
     tie = s[..., 1:] == s[..., :-1]
-    if s.dtype.kind == "f":
+    if D.holds_nan(s.dtype):
         tie |= np.isnan(s[..., 1:]) & np.isnan(s[..., :-1])
     return tie
 
@@ -193,7 +200,7 @@ def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> 
     """Lower median along ``d`` and its index; NaN wins (first NaN) unless ``ignore_nan``."""
     order = argsort_array(xp, a, d)
     n = a.shape[d]
-    if a.dtype.kind not in "fc":
+    if not D.holds_nan(a.dtype):
         return _pick(xp, a, order, xp.full(_kept(a.shape, d), (n - 1) // 2, np.int64), d, keepdim)
     nan = xp.isnan(a)
     count = n - nan.sum(axis=d, keepdims=True) if ignore_nan else xp.full(_kept(a.shape, d), n)
@@ -359,7 +366,7 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
         rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], math.prod(others))
     n = rows.shape[0]
     if sort_first and n:
-        order = xp.lexsort(rows.T[::-1]) if rows.shape[1] > 1 else argsort_array(xp, rows[:, 0], 0)
+        order = xp.lexsort(_sortable(rows).T[::-1]) if rows.shape[1] > 1 else argsort_array(xp, rows[:, 0], 0)
     else:
         order = xp.arange(n)
     s = rows[order]
@@ -406,6 +413,7 @@ def _search(xp: Any, b: Any, v: Any, right: bool) -> Any:
     ``right``): a value's merged position minus its rank among the values counts the boundaries
     before it."""
     side = "right" if right else "left"
+    b, v = _sortable(b), _sortable(v)
     if b.ndim == 1:
         return xp.searchsorted(b, v, side=side)
     m = b.shape[-1]
