@@ -160,3 +160,30 @@ def test_loss_dtypes_as_torch(case: Any, dtypes: tuple[str, str]) -> None:
 ])
 def test_distance_dtypes_fail_as_torch(case: Any) -> None:
     assert_same_error(lambda: case(ember), lambda: case(torch))
+
+
+def test_layer_norm_dtype_rules_as_torch() -> None:
+    """torch's CPU rules: mixed parameters (the first given one of another dtype than the input) must be float32
+    with a 16-bit input; otherwise each parameter has the input's dtype; the mixed check comes before the
+    shape checks, the kernel's dtype checks after them."""
+    import itertools
+    dts = ["float16", "bfloat16", "float32", "float64", None]
+    for di, dw, db in itertools.product(dts[:4] + ["int64"], dts, dts):
+        def run(L: Any, di: Any = di, dw: Any = dw, db: Any = db) -> Any:
+            w = None if dw is None else L.ones(4, dtype=getattr(L, dw))
+            b = None if db is None else L.zeros(4, dtype=getattr(L, db))
+            return L.nn.functional.layer_norm(L.ones(2, 4, dtype=getattr(L, di)), (4,), w, b)
+        try:
+            expected = run(torch)
+        except (RuntimeError, NotImplementedError):
+            assert_same_error(lambda: run(ember), lambda: run(torch))
+            continue
+        assert repr(run(ember).dtype) == str(expected.dtype)
+    for case in (lambda L: L.nn.functional.layer_norm(L.ones(2, 4), (4,), L.ones(3)),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4), (3,), L.ones(4, dtype=L.float64)),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4, dtype=L.int64), (3,)),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4), (4,), None, L.ones(2, 2)),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4), ()),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4), 4),
+                 lambda L: L.nn.functional.layer_norm(L.ones(2, 4), [4.0])):
+        assert_same_error(lambda case=case: case(ember), lambda case=case: case(torch))

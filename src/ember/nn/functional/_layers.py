@@ -470,7 +470,29 @@ def layer_norm(
     """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift; works on
     an ``(M, N)`` view, a block of rows at a time: a row mean, one centring pass, the variance by a row dot, the
     rest in place."""
+    from ._normalization import _check_dtypes
+    given = [p for p in (weight, bias) if p is not None]
+    mixed = bool(given) and given[0].dtype is not input.dtype
+    if mixed:   # torch's order: the mixed-dtype rules, the shapes, then the kernel's dtype checks
+        _check_dtypes(input, "LayerNormKernelImpl", (weight, bias), (weight, bias))
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    for i, v in enumerate(normalized_shape):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TypeError(f"layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, but "
+                            f"found element of type {type(v).__name__} at pos {i}")
+    shape = tuple(int(v) for v in normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(p.shape)} and normalized_shape = {list(shape)}")
     dims = _norm_dims(input, normalized_shape)
+    if not mixed:
+        _check_dtypes(input, "LayerNormKernelImpl", (weight, bias), (weight, bias))
     ns = xp(input)
     k = input.dim() - len(dims)
     m, n = math.prod(input.shape[:k]), math.prod(input.shape[k:])
