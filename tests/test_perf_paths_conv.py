@@ -168,6 +168,18 @@ def test_depthwise_in_blocks(threads, monkeypatch, xs, ws, kw):
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), inputs)
 
 
+def test_depthwise_empty_batch():
+    """No (sample, channel) rows: empty output and input gradient, zero weight and bias gradients."""
+    res = []
+    for lib, fns in ((torch, TF), (ember, F)):
+        x, w, b = (lib.zeros(*s, requires_grad=True) for s in ((0, 3, 5, 4), (3, 1, 3, 3), (3,)))
+        y = fns.conv2d(x, w, b, padding=1, groups=3)
+        y.sum().backward()
+        res.append((y, x.grad, w.grad, b.grad))
+    for e, t in zip(res[1], res[0], strict=True):
+        assert_close(e, t)
+
+
 @pytest.mark.parametrize("shape,size,kw", [((2, 3, 7, 6), (7, 6), dict(kernel_size=(3, 2), padding=1, stride=(2, 1))),
                                            ((3, 5, 5), (5, 5), dict(kernel_size=2, dilation=2, padding=(1, 0)))])
 def test_unfold_fold(threads, shape, size, kw):

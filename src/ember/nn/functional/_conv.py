@@ -267,7 +267,7 @@ class _Taps(NamedTuple):
     def lay(self, ns: Any, a: Any) -> Any:
         """``a`` ``(N, C, *S)`` zero-padded at the ends of its later dims to the grid's, as flat rows ``(N·C, -1)``."""
         a = _pad_array(ns, a, ((0, 0), *((0, g - n) for g, n in zip(self.grid[1:], a.shape[3:], strict=True))))
-        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], -1)
+        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], math.prod(a.shape[2:]))
 
     def crop(self, flat: Any) -> Any:
         """Output-grid rows ``(N, C, out[0]·prod(grid[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
@@ -349,7 +349,7 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
         gx, sums = _depthwise_pass(ns, g, w[(Ellipsis, *(slice(None, None, -1),) * nd)] if mask[0] else None, None,
                                    ksize, comp, dot)
         if mask[1]:
-            gw = sums.reshape(n, c, -1).sum(0)[:, ::-1].reshape(w.shape)
+            gw = sums.reshape(n, c, sums.shape[1]).sum(0)[:, ::-1].reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
