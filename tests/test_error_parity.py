@@ -187,3 +187,14 @@ def test_layer_norm_dtype_rules_as_torch() -> None:
                  lambda L: L.nn.functional.layer_norm(L.ones(2, 4), 4),
                  lambda L: L.nn.functional.layer_norm(L.ones(2, 4), [4.0])):
         assert_same_error(lambda case=case: case(ember), lambda case=case: case(torch))
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: L.nn.functional.prelu(L.ones(2, 3), L.ones(2, dtype=L.float64)),
+    lambda L: L.nn.functional.prelu(L.ones(2, 3, dtype=L.bfloat16), L.ones(1)),
+    lambda L: L.nn.functional.prelu(L.ones(2, 3, dtype=L.int64), L.ones(1, dtype=L.int64)),
+    lambda L: L.nn.functional.prelu(L.ones(2, 3, dtype=L.int64), L.ones(2, dtype=L.int64)),
+    lambda L: L.nn.functional.prelu(L.ones(2, 3, dtype=L.bool), L.ones(1, 1, dtype=L.bool)),
+])
+def test_prelu_checks_as_torch(case: Any) -> None:
+    assert_same_error(lambda: case(ember), lambda: case(torch))

@@ -293,12 +293,17 @@ class PreluKernelBackward0(Node):
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """max(0, x) + weight * min(0, x), one slope per channel (dim 1) or one for all. As torch, the slopes
     are viewed to broadcast over a ≥2-d input before its kernel (``PreluKernelBackward0``) runs."""
+    if weight._dtype is not input._dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got {input._dtype._short} and "
+                           f"{weight._dtype._short}")
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
     channels = input.shape[1] if input.dim() >= 2 else 1
     if weight.numel() != 1 and weight.numel() != channels:
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                            f"{weight.numel()} and channel size = {channels}.")
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f'"prelu_cpu" not implemented for \'{input._dtype._short}\'')
     if input.dim() > 1:
         weight = weight.reshape([1, weight.numel()] + [1] * (input.dim() - 2))
     a = compute_array(input)
