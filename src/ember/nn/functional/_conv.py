@@ -292,12 +292,20 @@ def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geo
     inner = math.prod(taps.grid[1:])
     length, size = taps.out[0] * inner, xf.shape[1]
     flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
-    runs = []   # per offset: flat shift, output range read, and the later dims' output ranges reading zeros
-    for s in taps.shifts:
-        shift = sum(a * f for a, f in zip(s, flat, strict=True))
-        wraps = [(i, slice(0, min(-a, m)) if a < 0 else slice(max(m - a, 0), m))
-                 for i, (a, m) in enumerate(zip(s[1:], taps.grid[1:], strict=True), 1) if a]
-        runs.append((shift, max(0, -shift), max(0, min(length, size - shift)), wraps))
+    runs = []   # per offset: the output range read and where it reads from
+    for j, sh in enumerate(taps.shifts):
+        shift = sum(a * f for a, f in zip(sh, flat, strict=True))
+        lo, hi = max(0, -shift), max(0, min(length, size - shift))
+        if lo < hi:
+            runs.append((j, lo, hi, shift))
+    wraps = []   # per later dim and kernel index along it: the output lines (all such offsets) reading zeros
+    for i in range(1, nd):
+        for t in range(ksize[i]):
+            a, m = t * geom.dilation[i] - geom.pads[i][0], taps.grid[i]
+            if a:
+                lines = slice(0, min(-a, m)) if a < 0 else slice(max(m - a, 0), m)
+                wraps.append((slice(None), *(t if q == i else slice(None) for q in range(nd)),
+                              *(lines if q == i else slice(None) for q in range(nd))))
     kb = k + (b is not None and w is not None)   # a bias multiplies a row of ones
     wr = out = None
     direct = taps.out[1:] == taps.grid[1:]
@@ -313,14 +321,16 @@ def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geo
         cols = ns.zeros((min(block, stop - start), kb, length), dtype=x.dtype)   # zeros: what reads padding
         cols[:, k:] = 1
         buf = ns.empty((cols.shape[0], 1, length), dtype=x.dtype) if w is not None and not direct else None
+        spatial = cols.reshape(len(cols), kb * length)[:, :k * length].reshape(len(cols), *ksize, taps.out[0],
+                                                                               *taps.grid[1:])
+        copies = [(cols[:, j, lo:hi], lo + shift, hi + shift) for j, lo, hi, shift in runs]
+        zeros = [spatial[index] for index in wraps]
         for r in range(start, stop, block):
             m = min(block, stop - r)
-            for j, (shift, lo, hi, wraps) in enumerate(runs):
-                if lo < hi:
-                    cols[:m, j, lo:hi] = xf[r:r + m, lo + shift:hi + shift]
-                lines = cols[:m, j].reshape(m, taps.out[0], *taps.grid[1:])
-                for i, sl in wraps:
-                    lines[(slice(None),) * (i + 1) + (sl,)] = 0
+            for dst, lo, hi in copies:
+                dst[:m] = xf[r:r + m, lo:hi]
+            for z in zeros:
+                z[:m] = 0
             if w is not None:
                 if direct:
                     gemm.matmul(ns, wr[r:r + m], cols[:m], out=out.reshape(rows, 1, length)[r:r + m])
