@@ -198,3 +198,35 @@ def test_layer_norm_dtype_rules_as_torch() -> None:
 ])
 def test_prelu_checks_as_torch(case: Any) -> None:
     assert_same_error(lambda: case(ember), lambda: case(torch))
+
+
+MIXED = {   # functional ops given operands of different dtypes: torch's result dtype, or its error
+    "bilinear": lambda L, T, d: L.nn.functional.bilinear(T(2, 3, dt=d[0]), T(2, 4, dt=d[1]), T(5, 3, 4, dt=d[2]),
+                                                         T(5, dt=d[3])),
+    "embedding_bag": lambda L, T, d: L.nn.functional.embedding_bag(L.tensor([0, 1]), T(3, 2, dt=d[0]), L.tensor([0]),
+                                                                   mode="sum", per_sample_weights=T(2, dt=d[1])),
+    "rms_norm": lambda L, T, d: L.nn.functional.rms_norm(T(2, 4, dt=d[0]), (4,), T(4, dt=d[1])),
+    "grid_sample": lambda L, T, d: L.nn.functional.grid_sample(T(1, 1, 3, 3, dt=d[0]), T(1, 2, 2, 2, dt=d[1]) * 0,
+                                                               align_corners=False),
+    "huber_weight": lambda L, T, d: L.nn.functional.huber_loss(T(2, 3, dt=d[0]), T(2, 3, dt=d[1]),
+                                                               weight=T(2, 3, dt=d[2])),
+    "cdist": lambda L, T, d: L.cdist(T(2, 3, dt=d[0]), T(2, 3, dt=d[1])),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(MIXED))
+@pytest.mark.parametrize("dtypes", [("float32", "float64", "float32", "float32"),
+                                    ("float64", "float32", "float64", "float64"),
+                                    ("float32", "float32", "float64", "float32"),
+                                    ("bfloat16", "float32", "float32", "float32"),
+                                    ("float16", "float16", "float32", "float16")])
+def test_mixed_dtypes_as_torch(name: str, dtypes: tuple) -> None:
+    def run(L: Any) -> Any:
+        return MIXED[name](L, lambda *s, dt: L.full(s, 0.5, dtype=getattr(L, dt)), dtypes)
+    try:
+        expected = run(torch)
+    except (RuntimeError, NotImplementedError):
+        assert_same_error(lambda: run(ember), lambda: run(torch))
+        return
+    assert repr(run(ember).dtype) == str(expected.dtype)

@@ -777,6 +777,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
     for name, t in (("X1", x1), ("X2", x2)):
         if not t._dtype.is_floating_point:
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {t._dtype._short}")
+    if x1._dtype is D.float16 or x1._dtype is D.bfloat16:
+        raise NotImplementedError(f'"cdist" not implemented for \'{x1._dtype._short}\'')
     if x1._dtype is not x2._dtype:
         raise RuntimeError(f"expected scalar type {x1._dtype._short} but found {x2._dtype._short}")
     if p < 0:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
+from ..._tensor import _cpp_name
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
 from ...ops.creation import empty, empty_like, zeros
@@ -64,6 +66,10 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
             f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
             f"{list(input2.shape[:-1])}"
         )
+    dts = [("input1", input1), ("input2", input2), ("weight", weight)] + ([("bias", bias)] if bias is not None else [])
+    if any(t._dtype is not input1._dtype for _, t in dts):
+        raise RuntimeError("All tensors must have the same dtype, got " +
+                           ", ".join(f"{name}: {_cpp_name(t._dtype)}" for name, t in dts))
     out_f, in1, in2 = weight.shape
     if input1.shape[-1] != in1:
         raise RuntimeError(
@@ -254,6 +260,14 @@ def embedding(
     )
 
 
+def _type_string(dt: D.dtype) -> str:
+    """torch's legacy name of a CPU tensor type in argument checks: ``torch.FloatTensor``, or ``CPUBFloat16Type``
+    for the dtypes without a legacy tensor class."""
+    if dt.name in ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64", "bool"):
+        return f"torch.{dt._legacy}"
+    return f"CPU{dt._short}Type"
+
+
 def embedding_bag(
     input: Tensor,
     weight: Tensor,
@@ -302,6 +316,10 @@ def embedding_bag(
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
+    if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
+                           f"'per_sample_weights'; but type {_type_string(weight.dtype)} does not equal "
+                           f"{_type_string(per_sample_weights.dtype)} (while checking arguments for embedding_bag)")
     _check_bag_indices(input, weight.shape[0], mode)
     if max_norm is not None:
         with no_grad():
@@ -534,12 +552,22 @@ def layer_norm(
 def rms_norm(
     input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None, eps: float | None = None
 ) -> Tensor:
-    """x / sqrt(mean(x²) + eps) over the trailing dims, times ``weight``."""
+    """x / sqrt(mean(x²) + eps) over the trailing dims, times ``weight``; as torch's composite, 16-bit inputs are
+    computed in float32 and each step's result takes the input's dtype."""
     dims = _norm_dims(input, normalized_shape)
+    dt = input.dtype
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"rms_norm" not implemented for \'{dt._short}\'')
     if eps is None:
-        eps = D.finfo(input.dtype).eps
-    y = input * add_scalar(input.pow(2).mean(dims, keepdim=True), eps).rsqrt()
-    return y * weight if weight is not None else y
+        eps = D.finfo(dt).eps
+    x = input.float() if dt is D.float16 or dt is D.bfloat16 else input
+    y = (x * add_scalar(x.pow(2).mean(dims, keepdim=True), eps).rsqrt()).to(dt)
+    if weight is None:
+        return y
+    if weight.dtype is not dt:
+        warnings.warn(f"Mismatch dtype between input and weight: input dtype = {_cpp_name(dt)}, weight dtype = "
+                      f"{_cpp_name(weight.dtype)}, Cannot dispatch to fused implementation.", stacklevel=2)
+    return (y * weight).to(dt)
 
 
 def normalize(

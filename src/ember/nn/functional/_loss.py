@@ -232,10 +232,8 @@ def huber_loss(
 ) -> Tensor:
     """Quadratic below ``delta``, ``delta``-scaled linear above."""
     _warn_size(input, target)
-    if weight is not None:
-        d = (input - target).abs()
-        loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-        return _weighted(loss, weight, input, reduction, by_weight=False)
+    if weight is not None:   # torch: the unweighted kernel (the input's dtype), then the weights
+        return _weighted(_huber(input, target, "none", delta=delta), weight, input, reduction, by_weight=False)
     return _huber(input, target, reduction, delta=delta)
 
 

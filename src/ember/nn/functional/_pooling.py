@@ -1236,6 +1236,11 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
                            f"sizes {list(grid.shape)}")
     if mode == "bicubic" and nd != 2:
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if not input.dtype.is_floating_point:
+        kernel = "grid_sampler_2d_cpu_kernel_impl" if nd == 2 else "grid_sampler3d_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype._short}\'')
+    if grid.dtype is not input.dtype:
+        raise RuntimeError(f"expected scalar type {input.dtype._short} but found {grid.dtype._short}")
     return composed(f"GridSampler{nd}DBackward0", _grid_sample_composite(mode, padding_mode, bool(align_corners)),
                     input, grid)
 
