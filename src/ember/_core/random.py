@@ -550,9 +550,11 @@ def _float_dtype(dtype: DTypeLike, what: str) -> np.dtype:
 
 def _u24(gen: Generator, n: int) -> np.ndarray:
     """``n`` float32 uniforms in [0, 1) with 24 random bits, one word each."""
-    k = _low24(gen, n)
-    u = k.astype(np.float32)
-    u *= np.float32(2.0**-24)
+    u = np.empty(n, np.float32)
+    for s in range(0, n, _WORDS_CHUNK):
+        part = u[s : s + _WORDS_CHUNK]
+        np.copyto(part, _low24(gen, part.size), casting="unsafe")   # exact: 24-bit integers
+        part *= np.float32(2.0**-24)
     return u
 
 
@@ -566,7 +568,15 @@ def _low24(gen: Generator, n: int) -> np.ndarray:
 
 def _u53(gen: Generator, n: int) -> np.ndarray:
     """``n`` float64 uniforms in [0, 1) with 53 random bits, two words each (``random64()``)."""
-    return _u53_of(gen._words(2 * n))
+    u = np.empty(n)
+    for s in range(0, n, _WORDS_CHUNK):
+        part = u[s : s + _WORDS_CHUNK]
+        part[...] = _u53_of(gen._words(2 * part.size))
+    return u
+
+
+_WORDS_CHUNK = 1 << 14   # uniforms drawn at a time: their words and temporaries stay small (fresh large
+# arrays cost a page fault per 4 KiB), only the result is allocated whole
 
 
 def _u53_of(w: np.ndarray) -> np.ndarray:
