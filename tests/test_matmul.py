@@ -366,8 +366,8 @@ def test_complex_products(f, shapes: tuple) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_fused_products_round_once_as_torch(dtype: str) -> None:
     """addmm (nn.Linear), addmv and baddbmm add the float32 product and round once (addbmm once per batch, as
-    torch's loop of addmm_); addmv takes its scalars in the half type. Bit-equal to torch but where the two BLAS libraries' float32 sums straddle a rounding point
-    (~1 element in 1000; rounding twice made ~30% differ)."""
+    torch's loop of addmm_); addmv takes its scalars in the half type. Bit-equal to torch but where the two BLAS
+    libraries' float32 sums straddle a rounding point (~1 element in 1000; rounding twice made ~30% differ)."""
     rng = np.random.default_rng(0)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((64, 32), (16, 32), (16,)))
     b1, b2, b3 = (rng.standard_normal(s).astype(np.float32) for s in ((3, 8, 16), (3, 16, 4), (3, 8, 4)))
