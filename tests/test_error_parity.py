@@ -230,3 +230,19 @@ def test_mixed_dtypes_as_torch(name: str, dtypes: tuple) -> None:
         assert_same_error(lambda: run(ember), lambda: run(torch))
         return
     assert repr(run(ember).dtype) == str(expected.dtype)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32"), ("float16", "float32"),
+                                    ("bfloat16", "float16"), ("float32", "bfloat16")])
+def test_conv_transpose_takes_a_bias_of_another_dtype_as_torch(dtypes: tuple[str, str]) -> None:
+    """torch's transposed convolutions cast a bias of another dtype (oneDNN's half types refuse it)."""
+    def run(L: Any) -> Any:
+        x, w = (L.full(s, 0.5, dtype=getattr(L, dtypes[0])) for s in ((1, 2, 4), (2, 2, 2)))
+        return L.nn.functional.conv_transpose1d(x, w, L.ones(2, dtype=getattr(L, dtypes[1])))
+    try:
+        expected = run(torch)
+    except RuntimeError:
+        assert_same_error(lambda: run(ember), lambda: run(torch))
+        return
+    got = run(ember)
+    assert repr(got.dtype) == str(expected.dtype) and got.float().tolist() == expected.float().tolist()

@@ -4,7 +4,6 @@ forward runs on arrays and the backward is a node written with ember ops; the re
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -24,7 +23,19 @@ from ...ops.random import Generator, _gen
 from ...ops.shape import cat
 from ...ops.special import erf as erf_op
 from ...ops.special import erf_kernel
-from ._common import OUT, STATE, Node, Tensor, compute_array, fused, inplace_apply, needs_grad, result, xp
+from ._common import (
+    OUT,
+    STATE,
+    Node,
+    Tensor,
+    compute_array,
+    fused,
+    inplace_apply,
+    needs_grad,
+    onednn_dtypes,
+    result,
+    xp,
+)
 from ._layers import _row_dots
 
 __all__ = [
@@ -501,25 +512,6 @@ class GeluBackward0(Node):
 GeluBackward0.__module__ = "torch.autograd.graph"
 
 
-@functools.cache
-def _one_dnn_gelu_dtypes() -> frozenset:
-    """The dtypes torch's CPU gelu (erf form) hands to oneDNN on this machine: float32; bfloat16 where the CPU
-    has AVX512 BW+VL+DQ or AVX-NE-CONVERT (Arm: BF16); float16 where it has AVX512-FP16 or AVX-NE-CONVERT."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as feats
-    except ImportError:   # NumPy 1
-        from numpy.core._multiarray_umath import __cpu_features__ as feats
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-    except OSError:
-        flags = set()
-    ne_convert = "avx_ne_convert" in flags
-    bf16 = ne_convert or all(feats.get(k) for k in ("AVX512BW", "AVX512VL", "AVX512DQ")) or "bf16" in flags
-    fp16 = ne_convert or bool(feats.get("AVX512FP16"))
-    return frozenset({D.float32} | ({D.bfloat16} if bf16 else set()) | ({D.float16} if fp16 else set()))
-
-
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Φ(x); ``approximate='tanh'`` uses the tanh formula. Runs on arrays; the forward also keeps the
     slope for the backward."""
@@ -531,7 +523,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     a = compute_array(input)
     grad = needs_grad(input)
     if a.dtype == np.float32:
-        one_dnn = (ns is np and approximate == "none" and input._dtype in _one_dnn_gelu_dtypes()
+        one_dnn = (ns is np and approximate == "none" and input._dtype in onednn_dtypes()
                    and input.numel() > 1 and input.is_contiguous() and backends.mkldnn.enabled)
         y, d = _gelu32(ns, a, approximate, grad, one_dnn)
     else:

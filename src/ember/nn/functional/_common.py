@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -127,3 +128,31 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
         stacklevel=3,
     )
     return reduction
+
+
+@functools.cache
+def onednn_dtypes() -> frozenset:
+    """The dtypes torch's CPU kernels hand to oneDNN on this machine (gelu's erf form, convolutions): float32;
+    bfloat16 where the CPU has AVX512 BW+VL+DQ or AVX-NE-CONVERT (Arm: BF16); float16 where it has AVX512-FP16 or
+    AVX-NE-CONVERT (torch's ``mkldnn_bf16_device_check`` / ``mkldnn_fp16_device_check``)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:   # NumPy 1
+        from numpy.core._multiarray_umath import __cpu_features__ as feats
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        flags = set()
+    ne_convert = "avx_ne_convert" in flags
+    bf16 = ne_convert or all(feats.get(k) for k in ("AVX512BW", "AVX512VL", "AVX512DQ")) or "bf16" in flags
+    fp16 = ne_convert or bool(feats.get("AVX512FP16"))
+    return frozenset({D.float32} | ({D.bfloat16} if bf16 else set()) | ({D.float16} if fp16 else set()))
+
+
+def type_string(dt: D.dtype) -> str:
+    """torch's legacy name of a CPU tensor type in argument checks: ``torch.FloatTensor``, or ``CPUBFloat16Type``
+    for the dtypes without a legacy tensor class."""
+    if dt.name in ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64", "bool"):
+        return f"torch.{dt._legacy}"
+    return f"CPU{dt._short}Type"

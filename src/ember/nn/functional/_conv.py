@@ -35,10 +35,11 @@ from typing import Any, NamedTuple
 from ..._core import dtype as D
 from ..._core import gemm
 from ..._core.memory_format import channels_last, suggest_memory_format
+from ..._tensor import _cpp_name
 from ...ops._dispatch import record
 from ...ops._parallel import contiguous, split_axis, split_rows
 from ...ops.creation import relayout
-from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+from ._common import Node, Tensor, compute_array, fused, needs_grad, onednn_dtypes, result, type_string, xp
 
 __all__ = [
     "conv1d",
@@ -521,12 +522,6 @@ def _check_dim(input: Tensor, name: str, nd: int) -> None:
                            f"input of size: {list(input.shape)}")
 
 
-def _cpp_name(dt: D.dtype) -> str:
-    """The C++ name torch prints for a dtype in some messages."""
-    return {D.float32: "float", D.float64: "double", D.float16: "c10::Half", D.bfloat16: "c10::BFloat16",
-            D.int64: "long int", D.int32: "int"}.get(dt, dt.name)
-
-
 def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
     if not isinstance(weight, Tensor):
         raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
@@ -617,6 +612,12 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
                          padding: list[int] | str, dilation: list[int], transposed: bool,
                          output_padding: list[int], groups: int) -> Tensor:
     """torch's ``_convolution`` checks on batched ``x``, then :func:`_convolution`."""
+    if transposed and bias is not None and isinstance(weight, Tensor) and bias.dtype is not x.dtype \
+            and weight.dtype is x.dtype:   # torch's transposed kernels take a bias of any dtype (oneDNN's not)
+        if x.dtype in onednn_dtypes() and x.dtype is not D.float32:
+            raise RuntimeError(f"Input type ({type_string(x.dtype)}) and bias type ({type_string(bias.dtype)}) "
+                               "should be the same or input should be a MKLDNN tensor and bias is a dense tensor")
+        bias = bias.to(x.dtype)
     _check_types(x, weight, bias)
     if weight.dim() < 3:
         raise RuntimeError("weight should have at least three dimensions")

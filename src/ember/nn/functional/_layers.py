@@ -21,7 +21,7 @@ from ...ops.extra import composed
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
-from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
+from ._common import STATE, Node, Tensor, compute_array, fused, result, type_string, xp
 
 __all__ = [
     "linear",
@@ -260,14 +260,6 @@ def embedding(
     )
 
 
-def _type_string(dt: D.dtype) -> str:
-    """torch's legacy name of a CPU tensor type in argument checks: ``torch.FloatTensor``, or ``CPUBFloat16Type``
-    for the dtypes without a legacy tensor class."""
-    if dt.name in ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64", "bool"):
-        return f"torch.{dt._legacy}"
-    return f"CPU{dt._short}Type"
-
-
 def embedding_bag(
     input: Tensor,
     weight: Tensor,
@@ -318,8 +310,8 @@ def embedding_bag(
         padding_idx += weight.shape[0]
     if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
         raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
-                           f"'per_sample_weights'; but type {_type_string(weight.dtype)} does not equal "
-                           f"{_type_string(per_sample_weights.dtype)} (while checking arguments for embedding_bag)")
+                           f"'per_sample_weights'; but type {type_string(weight.dtype)} does not equal "
+                           f"{type_string(per_sample_weights.dtype)} (while checking arguments for embedding_bag)")
     _check_bag_indices(input, weight.shape[0], mode)
     if max_norm is not None:
         with no_grad():
