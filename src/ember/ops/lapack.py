@@ -99,6 +99,7 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
         raise RuntimeError("torch.triangular_solve: The input tensor b must have at least 2 dimensions.")
     if A.dim() < 2:
         raise RuntimeError("torch.triangular_solve: The input tensor A must have at least 2 dimensions.")
+    LA._same_b_A(b, A)
     sol = composed("TriangularSolveBackward0",
                     lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
     return return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone())
@@ -120,9 +121,8 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: T
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions instead")
     if L.dim() < 2:
         raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
-    if B._dtype is not L._dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
-                           f"of type {L._dtype._short} instead.")
+    LA._same_b_A(B, L)
+    LA._kernel(L, "cholesky_solve_cpu")
     res = composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
                     grad_form=lambda b, l_: LA.solve(_gram(l_, upper), b))
     return res if out is None else _write(out, res)
@@ -132,6 +132,7 @@ def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = Non
     """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor."""
     if L.dim() < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    LA._kernel(L, "cholesky_inverse_out_cpu")
     n = L.shape[-1]
 
     def fn(l_: Tensor) -> Tensor:
@@ -346,7 +347,9 @@ def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
                            f"shape {list(pivots.shape)} instead")
     if pivots._dtype is not D.int32:
         raise RuntimeError(f"{fn}: pivots should be a Tensor of scalar type torch.int32")
+    LA._inexact(LU, "torch.linalg.lu_solve")
     LA._same_dtype(fn, LU, B, "LU", "B")
+    LA._kernel(LU, "linalg.lu_solve_cpu")
 
 
 def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False,
@@ -410,7 +413,8 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: 
 def geqrf(input: Tensor, *, out: Any = None) -> Any:
     """LAPACK's geqrf: ``(a, tau)``, R in ``a``'s upper triangle and the Householder vectors below it."""
     if input.dim() < 2:
-        raise RuntimeError("torch.geqrf: The input tensor A must have at least 2 dimensions.")
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    LA._kernel(input, "geqrf_cpu")
     xp = _xp(input)
     h, tau = xp.linalg.qr(input._data, mode="raw")
     outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
@@ -447,7 +451,8 @@ def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
     if tau.shape[-1] > A.shape[-1]:
         raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
     if A._dtype is not tau._dtype:
-        raise RuntimeError(f"{fn}: tau dtype {tau._dtype} does not match input dtype {A._dtype}")
+        raise RuntimeError(f"{fn}: tau dtype {tau._dtype._short} does not match input dtype {A._dtype._short}")
+    LA._kernel(A, "orgqr_cpu")
 
 
 def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -474,6 +479,10 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpos
     """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``."""
     if input.dim() < 2 or other.dim() < 2:
         raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
+    if input._dtype is not other._dtype:   # torch's wording, "dtype" glued to the first name
+        raise RuntimeError(f"torch.ormqr: Expected input and other to have the same dtype, but input has dtype"
+                           f"{input._dtype._short} and other has dtype {other._dtype._short}")
+    LA._kernel(input, "ormqr_cpu")
 
     def fn(a: Tensor, t: Tensor, c: Tensor) -> Tensor:
         refl = list(enumerate(_reflectors(a, t.shape[-1])))

@@ -102,12 +102,43 @@ def _square(A: Tensor, fn: str, name: str = "A") -> None:
                            "matrices")
 
 
-def _floating(A: Tensor, fn: str) -> None:
+_LAPACK_DTYPES = frozenset(("float32", "float64", "complex64", "complex128"))
+
+
+def _kernel(A: Tensor, kernel: str) -> None:
+    """torch's dispatch refusal of a dtype its LAPACK kernel ``kernel`` (e.g. "lu_cpu") has no version for."""
+    if A._dtype.name not in _LAPACK_DTYPES:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{A._dtype._short}'")
+
+
+def _inexact(A: Tensor, fn: str) -> None:
+    """torch's refusal of integer and bool inputs to linalg functions."""
+    if A._dtype.category < 2:
+        raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {A._dtype._short}")
+
+
+def _floating(A: Tensor, fn: str, kernel: str | None = None) -> None:
+    """torch's checks of a linalg input's dtype: integers refused under ``fn``; half types refused by the
+    LAPACK ``kernel`` they reach (NotImplementedError) or, with none, by ``fn``'s low-precision check."""
+    _inexact(A, fn)
     dt = A._dtype
-    if dt.category < 2:
-        raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {dt._short}")
-    if dt.name in ("float16", "bfloat16"):
+    if kernel is not None:
+        _kernel(A, kernel)
+    elif dt.name not in _LAPACK_DTYPES:
         raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {dt._short}")
+
+
+def _float_or_double(A: Tensor) -> None:
+    """The refusal of torch's lstsq and matrix_rank (worded for real types, complex ones pass)."""
+    if A._dtype.name not in _LAPACK_DTYPES:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+
+
+def _same_b_A(b: Tensor, A: Tensor) -> None:
+    """The dtype check torch's triangular_solve, cholesky_solve and ldl_solve share."""
+    if b._dtype is not A._dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {b._dtype._short} and A "
+                           f"of type {A._dtype._short} instead.")
 
 
 def _same_dtype(fn: str, a: Tensor, b: Tensor, na: str = "A", nb: str = "B") -> None:
@@ -824,11 +855,12 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
             raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     elif ord not in (2, -2, 1, -1, math.inf, -math.inf):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    _inexact(input, "linalg.matrix_norm")
     if ord == "fro":
         return vector_norm(input, 2, (d0, d1), keepdim, dtype=dtype, out=out)
     x = input if dtype is None else input.to(dtype)
-    _floating(x, "linalg.matrix_norm")
-    if ord in ("nuc", 2, -2):
+    if ord in ("nuc", 2, -2):   # through the SVD, which torch refuses half types (whatever ``dtype``)
+        _floating(input, "linalg.matrix_norm")
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
         res = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
@@ -898,7 +930,7 @@ def linalg_det(A: Tensor) -> Tensor:
     """``torch.linalg.det``: determinants of square matrices (0 for singular ones)."""
     _arg("linalg_det", "A", 1, A)
     _square(A, "linalg.det")
-    _floating(A, "linalg.det")
+    _floating(A, "linalg.det", "lu_cpu")
     res = _new(_xp(A).linalg.det(A._data), A._dtype, A)
     node = _track(LinalgDetBackward0, res, (A,))
     if node is not None:
@@ -922,9 +954,14 @@ _Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
 
 def linalg_slogdet(A: Tensor) -> Any:
     """``(sign, log|det|)`` of square matrices; differentiable through ``logabsdet``."""
+    return _slogdet(A, "linalg.slogdet")
+
+
+def _slogdet(A: Tensor, fn: str) -> Any:
+    """linalg.slogdet with its checks worded under ``fn`` (torch's logdet names itself)."""
     _arg("linalg_slogdet", "A", 1, A)
-    _square(A, "linalg.slogdet")
-    _floating(A, "linalg.slogdet")
+    _square(A, fn)
+    _floating(A, fn)
     sign, logabs = _xp(A).linalg.slogdet(A._data)
     outs = [_new(sign, A._dtype, A), _new(logabs, A._dtype.to_real(), A)]
     node = _track(LinalgSlogdetBackward0, outs, (A,))
@@ -936,7 +973,7 @@ def linalg_slogdet(A: Tensor) -> Any:
 def logdet(input: Tensor) -> Tensor:
     """log det: NaN for a negative determinant, -inf for a singular matrix."""
     from .indexing import where
-    sign, logabs = linalg_slogdet(input)
+    sign, logabs = _slogdet(input, "logdet")
     if input._dtype.is_complex:
         return sign.log() + logabs
     return where(sign == -1, math.nan, logabs)
@@ -1019,8 +1056,9 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
     _arg("linalg_solve_ex", "B", 2, B)
     _matrix(A, "linalg.solve")
     _square(A, "linalg.solve")
-    _floating(A, "linalg.solve")
+    _inexact(A, "linalg.solve")
     _same_dtype("linalg.solve", A, B)
+    _kernel(A, "lu_cpu")
     vector = left and _is_vector_rhs(A, B)
     b = B._data[..., None] if vector else B._data
     n = A._data.shape[-1]
@@ -1092,7 +1130,7 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     _matrix(A, fn)
     _matrix(B, fn, "B")
     _square(A, fn)
-    _floating(A, fn)
+    _kernel(A, "triangular_solve_cpu")
     n = A._data.shape[-1]
     b = B._data.astype(A._dtype.np, copy=False)   # the result takes A's dtype, as in torch
     if (b.shape[-2] if left else b.shape[-1]) != n:
@@ -1152,7 +1190,9 @@ def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) 
     """cholesky_ex; ``errors``: the function name a LinAlgError is raised under (None: info only)."""
     _arg("linalg_cholesky_ex", "A", 1, A)
     _square(A, "linalg.cholesky")
-    _floating(A, "linalg.cholesky")
+    if node_cls is not CholeskyBackward0:   # the deprecated torch.cholesky skips linalg's integer check
+        _inexact(A, "linalg.cholesky")
+    _kernel(A, "cholesky_cpu")
     xp = _xp(A)
     a = xp.conj(A._data.swapaxes(-1, -2)) if upper else A._data
     arr = _failed(xp, xp.linalg.cholesky, a)
@@ -1218,7 +1258,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
                            "'r', or 'complete'")
     _matrix(A, "linalg.qr")
-    _floating(A, "linalg.qr")
+    _floating(A, "linalg.qr", "geqrf_cpu")
     xp = _xp(A)
     if mode == "r":
         q, r = xp.zeros((0,), dtype=A._dtype.np), xp.linalg.qr(A._data, mode="r")
@@ -1291,7 +1331,7 @@ _SVD = return_type("linalg_svd", ("U", "S", "Vh"))
 def _svd(A: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
     """U, S, Vh recorded on one node (svdvals keeps U and Vh for its backward)."""
     _matrix(A, "linalg.svd")
-    _floating(A, "linalg.svd")
+    _floating(A, "linalg.svd", "linalg_svd_cpu")
     xp = _xp(A)
     m, n = A._data.shape[-2:]
     k = min(m, n)
@@ -1350,7 +1390,7 @@ def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _square(A, "linalg.eigh")
-    _floating(A, "linalg.eigh")
+    _kernel(A, "linalg_eigh_cpu")
     w, v = _xp(A).linalg.eigh(A._data, UPLO=UPLO)
     outs = [_new(w, A._dtype.to_real(), A), _new(v, A._dtype, A)]
     node = _track(LinalgEighBackward0, outs, (A,))
@@ -1408,8 +1448,9 @@ def pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = N
             raise TypeError("linalg_pinv() received an invalid combination of arguments - got rcond together "
                             "with atol/rtol")
         rtol = rcond
-    _matrix(A, "linalg.pinv")
-    _floating(A, "linalg.pinv")
+    if A._data.ndim < 2 or A._dtype.name not in _LAPACK_DTYPES:
+        raise RuntimeError(f"linalg.pinv({A._dtype._short}{{{list(A._data.shape)}}}): expected a tensor with 2 or "
+                           "more dimensions of float, double, cfloat or cdouble types")
     xp = _xp(A)
     a = A._data
     m, n = a.shape[-2:]
@@ -1436,8 +1477,7 @@ def matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: An
                 out: Tensor | None = None) -> Tensor:
     """Number of singular values above ``max(atol, rtol * s_max)`` (``tol``: legacy absolute tolerance)."""
     _arg("linalg_matrix_rank", "input", 1, A)
-    if A._dtype.category < 2:
-        raise RuntimeError("This function doesn't handle types other than float and double")
+    _float_or_double(A)
     _matrix(A, "linalg.matrix_rank")
     if tol is not None:
         atol, rtol = tol, 0.0
@@ -1554,7 +1594,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
     if A._dtype is not B._dtype:
         raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got input's dtype "
                            f"{A._dtype._short} and other's dtype {B._dtype._short}")
-    _floating(A, "linalg.lstsq")
+    _float_or_double(A)
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
         raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
@@ -1671,7 +1711,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     """The matrix exponential of square matrices."""
     _arg("linalg_matrix_exp", "A", 1, A)
     _square(A, "linalg.matrix_exp")
-    _floating(A, "linalg.matrix_exp")
+    _inexact(A, "linalg.matrix_exp")   # half types too: computed in double, rounded once
     res = _new(_expm(_xp(A), A._data), A._dtype, A)
     node = _track(LinalgMatrixExpBackward0, res, (A,))
     if node is not None:
@@ -1742,6 +1782,7 @@ def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
     """Dot products of vectors along ``dim`` (conjugating ``x``), with broadcasting."""
+    _inexact(x, "linalg.vecdot")
     _same_dtype("linalg.vecdot", x, y, "x", "y")
     res = (_c(x) * y).sum(dim)
     return res if out is None else write_out(out, res)

@@ -364,9 +364,9 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
                            f"shape {list(pivots.shape)} instead")
     if pivots._dtype.category != 1:
         raise RuntimeError(f"{fn}: Expected pivots to be integers. Got {pivots._dtype._short}")
-    if B._dtype is not LD._dtype:
-        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {B._dtype._short} and A "
-                           f"of type {LD._dtype._short} instead.")
+    LA._inexact(LD, fn)
+    LA._same_b_A(B, LD)
+    LA._kernel(LD, "ldl_solve_kernel_cpu")
     xp = LA._xp(LD)
     herm = hermitian and LD._dtype.is_complex
     batch = tuple(broadcast_shapes(LD.shape[:-2], B.shape[:-2]))
