@@ -246,3 +246,8 @@ def test_conv_transpose_takes_a_bias_of_another_dtype_as_torch(dtypes: tuple[str
         return
     got = run(ember)
     assert repr(got.dtype) == str(expected.dtype) and got.float().tolist() == expected.float().tolist()
+
+
+@pytest.mark.parametrize("key", ["a", b"x", 1.5, {1: 2}], ids=repr)
+def test_index_keys_that_are_not_indices_fail_as_torch(key: Any) -> None:
+    assert_same_error(lambda: ember.arange(3.0)[key], lambda: torch.arange(3.0)[key])

@@ -168,6 +168,8 @@ def _classify(k: Any, xp: Any) -> tuple[int, Any]:
         except TypeError:
             raise IndexError(_INDEX_DTYPES) from None
         return _index_array(a, dt, xp)
+    if tk is str or tk is bytes:   # torch tries to make a tensor of it
+        raise TypeError(f"new(): invalid data type '{tk.__name__}'")
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                      f"valid indices (got {tk.__name__})")
 
