@@ -90,3 +90,27 @@ def test_dtype_grid(name: str, a: str, b: str) -> None:
         expected = torch.linalg.matrix_exp(_A(torch, "float64")).to(getattr(torch, a))
     assert_close(got, expected, rtol=1e-2 if a in ("float16", "bfloat16") else None,
                  atol=1e-2 if a in ("float16", "bfloat16") else None)
+
+
+@pytest.mark.parametrize("dt", ["complex32", "float8_e4m3fn", "uint16", "bool"])
+@pytest.mark.parametrize("name", ["trace", "cross", "matrix_exp", "matrix_norm_1", "eig", "lu_factor", "ldl_factor"])
+def test_partly_supported_dtypes(name: str, dt: str) -> None:
+    """Types torch has few kernels for: refused by the same kernel name (or computed alike)."""
+    ops: dict[str, Callable[[Any], Any]] = {
+        "trace": lambda L: L.trace(L.eye(3).to(getattr(L, dt))),
+        "cross": lambda L: L.linalg.cross(L.eye(3).to(getattr(L, dt)), L.eye(3).to(getattr(L, dt))),
+        "matrix_exp": lambda L: L.linalg.matrix_exp(L.eye(3).to(getattr(L, dt))),
+        "matrix_norm_1": lambda L: L.linalg.matrix_norm(L.eye(3).to(getattr(L, dt)), 1),
+        "eig": lambda L: L.linalg.eigvals(L.eye(3).to(getattr(L, dt))),
+        "lu_factor": lambda L: L.linalg.lu_factor(L.eye(3).to(getattr(L, dt)))[0],
+        "ldl_factor": lambda L: L.linalg.ldl_factor(L.eye(3).to(getattr(L, dt)))[0],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = ops[name](torch)
+        except Exception:
+            assert_same_error(lambda: ops[name](ember), lambda: ops[name](torch))
+            return
+        got = ops[name](ember)
+    assert_close(got, expected)

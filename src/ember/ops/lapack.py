@@ -233,9 +233,7 @@ def _lu_checks(A: Tensor, fn: str, pivot: bool, api: str) -> None:
     LA._arg(api, "A", 1, A)
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
-    dt = A._dtype
-    if dt.category < 2 or dt.name in ("float16", "bfloat16"):
-        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{dt._short}'")
+    LA._kernel(A, "lu_cpu")
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 

@@ -552,9 +552,8 @@ def trace(input: Tensor) -> Tensor:
     a = input._data
     if a.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
+    _basic_kernel(input, "trace")
     dt = input._dtype
-    if dt.category == 0:
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     dt = D.int64 if dt.category == 1 else dt
     res = _new(_xp(input).trace(a, dtype=dt.np), dt, input)
     _track(TraceBackward0, res, (input,))
@@ -698,6 +697,13 @@ def _cross(a: Tensor, b: Tensor, dim: int) -> Tensor:
     return res
 
 
+def _basic_kernel(x: Tensor, kernel: str) -> None:
+    """torch's refusal of bool, the wide unsigned types, float8 and complex32 by ``kernel`` (trace, cross)."""
+    dt = x._dtype
+    if dt.category == 0 or dt.kind or dt.name in ("uint16", "uint32", "uint64"):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+
+
 def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
     a, b = input._data, other._data
     if a.ndim != b.ndim:
@@ -707,8 +713,7 @@ def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
                            f"and {b.shape[dim]}")
     if input._dtype is not other._dtype:
         raise RuntimeError(f"expected scalar type {input._dtype._short} but found {other._dtype._short}")
-    if input._dtype is D.bool:
-        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    _basic_kernel(input, "cross")
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
@@ -867,6 +872,8 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
             res = res.unsqueeze(-1).unsqueeze(-1).movedim((-2, -1), (d0, d1))
     else:
         summed, other = (d0, d1) if abs(ord) == 1 else (d1, d0)
+        if x._dtype.kind == "float8":   # torch sums through vector_norm's kernel
+            raise NotImplementedError(f"\"norm_cpu\" not implemented for '{x._dtype._short}'")
         sums = x.abs().sum(summed, keepdim=keepdim)
         other -= int(not keepdim and summed < other)
         res = sums.amax(other, keepdim=keepdim) if ord > 0 else sums.amin(other, keepdim=keepdim)
@@ -1712,6 +1719,9 @@ def matrix_exp(A: Tensor) -> Tensor:
     _arg("linalg_matrix_exp", "A", 1, A)
     _square(A, "linalg.matrix_exp")
     _inexact(A, "linalg.matrix_exp")   # half types too: computed in double, rounded once
+    if A._dtype.kind:   # float8 fails torch's norm (a sum), complex32 its batched products
+        raise NotImplementedError(f"\"{'bmm' if A._dtype.is_complex else 'sum_cpu'}\" not implemented for "
+                                  f"'{A._dtype._short}'")
     res = _new(_expm(_xp(A), A._data), A._dtype, A)
     node = _track(LinalgMatrixExpBackward0, res, (A,))
     if node is not None:

@@ -69,10 +69,9 @@ def _eig(A: Tensor, fn: str, vectors: bool) -> tuple[Tensor, Tensor | None]:
     LA._arg(f"linalg_{fn}", "input", 1, A)
     LA._square(A, f"linalg.{fn}")
     dt = A._dtype
-    if dt.category < 2:
+    if dt.category < 2 or dt.kind == "float8":   # no complex counterpart
         raise RuntimeError(f"Unknown Complex ScalarType for {dt._short}")
-    if dt.name in ("float16", "bfloat16"):
-        raise NotImplementedError(f"\"linalg_eig_out_cpu\" not implemented for '{dt._short}'")
+    LA._kernel(A, "linalg_eig_out_cpu")
     xp = LA._xp(A)
     a = A._data
     cdt = dt.to_complex() if not dt.is_complex else dt
@@ -281,8 +280,9 @@ def _ldl_checks(A: Tensor, fn: str) -> None:
     dt = A._dtype
     if dt.category < 2:
         raise RuntimeError(f"{where}: Expected a floating point or complex tensor as input. Got {dt._short}")
-    if dt.name in ("float16", "bfloat16"):
-        raise NotImplementedError(f"\"ldl_factor_kernel_cpu\" not implemented for '{dt._short}'")
+    if dt.kind == "float8":   # torch's copy of the lower triangle comes first
+        raise NotImplementedError(f"\"tril\" not implemented for '{dt._short}'")
+    LA._kernel(A, "ldl_factor_kernel_cpu")
 
 
 def _ldl_factor_ex(A: Tensor, hermitian: bool, errors: str | None) -> tuple[Tensor, Tensor, Tensor]:
