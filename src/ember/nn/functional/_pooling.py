@@ -684,7 +684,8 @@ def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
         sep = ": " if kind == "max" else " "
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}")
     if input.dtype.category < 2:
-        raise NotImplementedError(f"\"{fn if nd > 1 else f'adaptive_{kind}_pool2d'}\" not implemented for "
+        kernel = {1: f"adaptive_{kind}_pool2d", 2: fn, 3: f"{fn}_cpu"}[nd]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{input.dtype._short}'")
 
 
@@ -894,6 +895,7 @@ def fractional_max_pool3d_with_indices(input: Tensor, kernel_size: Any, output_s
 # ---- interpolation -----------------------------------------------------------------------------------
 _MODE_NODE = {"nearest": "Nearest", "nearest-exact": "NearestExact", "linear": "Linear", "bilinear": "Bilinear",
               "bicubic": "Bicubic", "trilinear": "Trilinear", "lanczos": "Lanczos"}
+_MODE_KERNEL = {"linear": "linear", "trilinear": "linear", "bicubic": "cubic"}
 _MODE_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3, "lanczos": 2}
 
 
@@ -948,37 +950,82 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
     return np.stack([i0, i1], -1), np.stack([ct(1) - lam, lam], -1)
 
 
-def _aa_taps(mode: str, n: int, o: int, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """Antialiased taps (PIL's separable triangle, Keys a=-0.5 and Lanczos-3 filters, as torch): the filter is
-    stretched by the downscale factor so every input pixel under it contributes; weights sum to 1."""
-    if mode == "bilinear-aa":
-        size = 2
+def _aa_filter(mode: str) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
+    """Filter width (taps at scale 1) and function of an antialiased mode: PIL's triangle, Keys a=-0.5 cubic and
+    Lanczos-3; the unprefixed "bilinear"/"bicubic" give uint8's plain triangle / Keys a=-0.75 taps."""
+    base = mode.removesuffix("-aa")
+    if base == "bilinear":
+        return 2, lambda x: np.maximum(0.0, 1.0 - np.abs(x))
+    if base == "bicubic":
+        a = -0.5 if mode != base else -0.75
 
-        def filt(x: np.ndarray) -> np.ndarray:
-            return np.maximum(0.0, 1.0 - np.abs(x))
-    elif mode == "bicubic-aa":
-        size, a = 4, -0.5
-
-        def filt(x: np.ndarray) -> np.ndarray:
+        def cubic(x: np.ndarray) -> np.ndarray:
             x = np.abs(x)
             return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
                             np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
-    else:   # lanczos-3
-        size = 6
+        return 4, cubic
+    return 6, lambda x: np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
 
-        def filt(x: np.ndarray) -> np.ndarray:
-            return np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
-    support = size / 2 * scale if scale >= 1 else size / 2
-    inv = 1 / scale if scale >= 1 else 1.0
-    center = scale * (np.arange(o) + 0.5)
-    lo = np.maximum((center - support + 0.5).astype(np.int64), 0)
-    hi = np.minimum((center + support + 0.5).astype(np.int64), n)
-    width = int((hi - lo).max())
+
+def _aa_taps(mode: str, n: int, o: int, scale: float, delta: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Antialiased taps (torch's PIL-style separable filters; also uint8's plain taps, see ``_aa_filter``): the
+    filter is stretched by the downscale factor so every input pixel under it contributes; weights sum to 1.
+    ``delta`` (0.5 for uint8 align_corners) shifts the pixel centres."""
+    size, filt = _aa_filter(mode)
+    stretch = mode.endswith("-aa") and scale >= 1
+    support = size / 2 * scale if stretch else size / 2
+    inv = 1 / scale if stretch else 1.0
+    center = scale * (np.arange(o) + 0.5 - delta)
+    lo = np.maximum((center - support + 0.5 + delta).astype(np.int64), 0)
+    hi = np.minimum((center + support + 0.5 + delta).astype(np.int64), n)
+    cnt = np.clip(hi - lo, 0, math.ceil(support) * 2 + 1 if mode.endswith("-aa") else size)
+    width = max(int(cnt.max()), 1)
     j = np.arange(width)
-    w = np.where(j < (hi - lo)[:, None], filt((j + lo[:, None] - center[:, None] + 0.5) * inv), 0.0)
+    w = np.where(j < cnt[:, None], filt((j + lo[:, None] - center[:, None] + 0.5 - delta) * inv), 0.0)
     total = w.sum(1, keepdims=True)
     w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
     return np.minimum(lo[:, None] + j, n - 1), w
+
+
+def _u8_taps(mode: str, n: int, o: int, align: bool, scale: float | None) -> tuple[np.ndarray, np.ndarray, int]:
+    """uint8 bilinear/bicubic/lanczos taps as torch's CPU fixed-point kernel (after Pillow-SIMD) uses them:
+    float64 weights quantised to int16 with the largest precision that keeps the biggest weight in range."""
+    if mode == "bicubic":   # float's edge-replicating taps, with repeated edge taps merged into one
+        idx, w = _taps(mode, n, o, align, scale, np.float64)
+        same = idx[:, :, None] == idx[:, None, :]
+        first = np.concatenate([np.ones((o, 1), bool), idx[:, 1:] != idx[:, :-1]], 1)
+        w = np.where(first, (w[:, None, :] * same).sum(-1), 0.0)
+    else:
+        if align:
+            ratio = (n - 1) / (o - 1) if o > 1 else 0.0
+        else:
+            ratio = 1.0 / scale if scale is not None and scale > 0 else n / o
+        idx, w = _aa_taps(mode, n, o, ratio, 0.5 if align and not mode.endswith("-aa") else 0.0)
+    top = float(w.max(initial=0.0))
+    prec = next((p for p in range(22) if int(0.5 + top * (1 << (p + 1))) >= 1 << 15), 22)
+    q = w * (1 << prec)
+    return idx, np.trunc(q + np.where(q < 0, -0.5, 0.5)).astype(np.int32), prec
+
+
+def _resample_u8(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[float | None] | None,
+                 align: bool) -> Tensor:
+    """uint8 2-d resampling in torch's integer arithmetic: a horizontal then a vertical pass (each skipped when
+    its size is unchanged), int32 sums of int16 weights rounded, shifted and clamped to uint8 between passes."""
+    ns = xp(input)
+    a = compute_array(input)
+    for axis in (-1, -2):
+        n, o = a.shape[axis], size[axis]
+        if n == o:
+            continue
+        idx, w, prec = _u8_taps(mode, n, o, align, None if scales is None else scales[axis])
+        moved = ns.moveaxis(a, axis, -1)
+        acc = (moved[..., ns.asarray(idx)].astype(ns.int32) * ns.asarray(w)).sum(-1, dtype=ns.int32)
+        out = ns.clip((acc + (1 << (prec - 1))) >> prec, 0, 255).astype(ns.uint8)
+        a = ns.moveaxis(out, -1, axis)
+    if input.shape[1] > 4 and size[-1] == 1 and a.shape[-2] > 1:
+        # torch's generic (non-AVX2, > 4 channels) kernel writes row 0 to every row of a width-1 output
+        a = ns.broadcast_to(a[..., :1, :], a.shape)
+    return result(ns.ascontiguousarray(a), input)
 
 
 def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[float | None] | None,
@@ -1090,7 +1137,24 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
 
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({sizes(spatial)})"
                            f"{' and' if nd == 1 else ''} output ({sizes(out_size)})")
+    _check_int_resample(input, mode, antialias)
+    if input.dtype is D.uint8 and mode not in ("nearest", "nearest-exact"):
+        return _resample_u8(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
     return _resample(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
+
+
+def _check_int_resample(input: Tensor, mode: str, antialias: bool) -> None:
+    """torch resamples integer inputs only as uint8, and linear/trilinear not even then; raise its errors."""
+    dt = input.dtype
+    if dt.is_floating_point or dt.is_complex or (dt is D.uint8 and mode not in ("linear", "trilinear")):
+        return
+    if antialias:
+        kernel = "compute_index_ranges_weights"
+    elif mode in ("nearest", "nearest-exact", "bilinear") and input.dim() == 4:
+        kernel = f"upsample_{mode.split('-')[0]}2d_channels_last"
+    else:
+        kernel = f"compute_indices_weights_{'nearest' if mode.startswith('nearest') else _MODE_KERNEL[mode]}"
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
 def _deprecated(name: str) -> None:
