@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -116,9 +117,25 @@ class _FunctionMeta(type):
         cls._backward_cls = type(name + "Backward", (BackwardCFunction,), {"_forward_cls": cls})
 
 
+class _Transforms(threading.local):
+    """The ``ember.func`` transforms running on this thread, innermost last ("vmap" or "grad")."""
+
+    stack: tuple[str, ...] = ()
+
+
+TRANSFORMS = _Transforms()
+_NEEDS_SETUP_CONTEXT = ("In order to use an autograd.Function with functorch transforms (vmap, grad, jvp, jacrev, "
+                        "...), it must override the setup_context staticmethod. For more details, please see "
+                        "https://pytorch.org/docs/main/notes/extending.func.html")
+
+
 class Function(FunctionCtx, metaclass=_FunctionMeta):
     """Subclass with static ``forward(ctx, *args)`` (or ``forward(*args)`` plus ``setup_context``) and
-    ``backward(ctx, *grads)``; call ``apply``."""
+    ``backward(ctx, *grads)``; call ``apply``. Under ``ember.func`` transforms torch's rules hold: the function
+    needs ``setup_context``, and under ``vmap`` a ``vmap`` staticmethod or ``generate_vmap_rule = True`` (ember
+    maps the forward slice by slice either way)."""
+
+    generate_vmap_rule = False
 
     @staticmethod
     def forward(*args: Any, **kwargs: Any) -> Any:
@@ -140,6 +157,11 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use "
                                   "it with forward mode AD.")
 
+    @staticmethod
+    def vmap(info: Any, in_dims: Any, *args: Any) -> Any:
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd functions are all "
                       "static, so you should invoke them on the class itself. Instantiating an autograd "
@@ -155,6 +177,14 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` and record one node for its outputs (when some tensor input requires grad)."""
         uses_setup = cls.setup_context is not Function.setup_context
+        if TRANSFORMS.stack:
+            if not uses_setup:
+                raise RuntimeError(_NEEDS_SETUP_CONTEXT)
+            if TRANSFORMS.stack[-1] == "vmap" and not cls.generate_vmap_rule and cls.vmap is Function.vmap:
+                raise RuntimeError(f"You tried to vmap over {cls.__name__}, but it does not have vmap support. "
+                                   "Please override and implement the vmap staticmethod or set "
+                                   "generate_vmap_rule=True. For more details, please see "
+                                   "https://pytorch.org/docs/main/notes/extending.func.html")
         if uses_setup or kwargs:
             sig = inspect.signature(cls.forward)
             bound = sig.bind(*args, **kwargs) if uses_setup else sig.bind(None, *args, **kwargs)

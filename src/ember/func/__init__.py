@@ -19,7 +19,9 @@ from .._tensor import Tensor, from_array
 from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import ACTIVE as FW_ACTIVE
 from ..autograd.forward_ad import set_tangent, tangent_of
+from ..autograd.function import TRANSFORMS
 from ..autograd.grad_mode import STATE, sync
+from ..ops import random as _random
 
 __all__ = ["vmap", "grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
            "functional_call", "stack_module_state", "replace_all_batch_norm_modules_", "functionalize", "debug_unwrap"]
@@ -53,7 +55,10 @@ def _fn_name(func: Callable) -> str:
 
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: int | None = None) -> Callable:
-    """``func`` mapped over dim ``in_dims`` of its inputs; the results stacked along ``out_dims``."""
+    """``func`` mapped over dim ``in_dims`` of its inputs; the results stacked along ``out_dims``. Random ops
+    inside follow ``randomness``: 'error' refuses them (torch's default), 'same' gives every slice the first slice's
+    numbers, 'different' draws slice after slice (torch's batched draw: the same numbers for the
+    elementwise-drawn distributions)."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
                            f"{randomness}")
@@ -90,11 +95,20 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
             raise ValueError("vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
                              f"{sizes} for the mapped dimension")
         results = []
-        for b in range(sizes[0]):
-            call = [rebuild([leaf if ld is None else leaf.select(ld, b) for leaf, ld in zip(leaves, ldims,
-                                                                                          strict=True)])
-                    for leaves, rebuild, ldims in mapped]
-            results.append(func(*call, **kwargs))
+        randomness_state = _random.VMAP_RANDOMNESS
+        outer, randomness_state.mode = randomness_state.mode, randomness
+        start = _random.default_generator.get_state() if randomness == "same" else None
+        try:
+            with _transform("vmap"):
+                for b in range(sizes[0]):
+                    if start is not None and b:   # 'same': every slice draws what the first drew
+                        _random.default_generator.set_state(start)
+                    call = [rebuild([leaf if ld is None else leaf.select(ld, b) for leaf, ld in zip(leaves, ldims,
+                                                                                                  strict=True)])
+                            for leaves, rebuild, ldims in mapped]
+                    results.append(func(*call, **kwargs))
+        finally:
+            randomness_state.mode = outer
         return _stack_outputs(results, out_dims, name)
     return wrapped
 
@@ -125,11 +139,23 @@ def _differentiating(grad: bool | None = None) -> Iterator[None]:
     prev = STATE.grad, STATE.inference
     STATE.grad, STATE.inference = prev[0] if grad is None else grad, False
     sync()
+    with _transform("grad"):
+        try:
+            yield
+        finally:
+            STATE.grad, STATE.inference = prev
+            sync()
+
+
+@contextlib.contextmanager
+def _transform(kind: str) -> Iterator[None]:
+    """Mark a running transform (custom autograd.Functions check what they run under)."""
+    outer = TRANSFORMS.stack
+    TRANSFORMS.stack = (*outer, kind)
     try:
         yield
     finally:
-        STATE.grad, STATE.inference = prev
-        sync()
+        TRANSFORMS.stack = outer
 
 
 def _plain(x: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ Philox generator (:mod:`._philox`); the other samplers draw the CPU stream and c
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -77,7 +78,21 @@ default_generator = Generator()
 default_generator._gen = R.default_generator()
 
 
+class _VmapRandomness(threading.local):
+    """The ``randomness`` of the innermost running ``ember.func.vmap`` (None outside one)."""
+
+    mode: str | None = None
+
+
+VMAP_RANDOMNESS = _VmapRandomness()
+
+
 def _gen(generator: Generator | None) -> R.Generator:
+    """The engine a random op draws from (torch's refusal inside ``vmap(randomness='error')``)."""
+    if VMAP_RANDOMNESS.mode == "error":
+        raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
+                           "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+                           "of vmap")
     return generator._gen if generator is not None else default_generator._gen
 
 
