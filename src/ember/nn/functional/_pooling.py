@@ -1018,10 +1018,11 @@ def _resample_u8(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequen
         if n == o:
             continue
         idx, w, prec = _u8_taps(mode, n, o, align, None if scales is None else scales[axis])
-        moved = ns.moveaxis(a, axis, -1)
-        acc = (moved[..., ns.asarray(idx)].astype(ns.int32) * ns.asarray(w)).sum(-1, dtype=ns.int32)
-        out = ns.clip((acc + (1 << (prec - 1))) >> prec, 0, 255).astype(ns.uint8)
-        a = ns.moveaxis(out, -1, axis)
+        idx, w = ns.asarray(idx), ns.asarray(w).reshape((o, -1) + (1,) * (-1 - axis))
+        acc = ns.full((), 1 << (prec - 1), ns.int32)   # the rounding term
+        for t in range(idx.shape[1]):
+            acc = acc + ns.take(a, idx[:, t], axis=axis) * w[:, t]
+        a = ns.clip(acc >> prec, 0, 255).astype(ns.uint8)
     if input.shape[1] > 4 and size[-1] == 1 and a.shape[-2] > 1:
         # torch's generic (non-AVX2, > 4 channels) kernel writes row 0 to every row of a width-1 output
         a = ns.broadcast_to(a[..., :1, :], a.shape)
