@@ -251,3 +251,22 @@ def test_conv_transpose_takes_a_bias_of_another_dtype_as_torch(dtypes: tuple[str
 @pytest.mark.parametrize("key", ["a", b"x", 1.5, {1: 2}], ids=repr)
 def test_index_keys_that_are_not_indices_fail_as_torch(key: Any) -> None:
     assert_same_error(lambda: ember.arange(3.0)[key], lambda: torch.arange(3.0)[key])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", [
+    lambda L, h: L.complex(h, h * 3), lambda L, h: L.polar(h, h), lambda L, h: L.complex(h, h.float()),
+    lambda L, h: L.complex(h.bfloat16(), h.float()), lambda L, h: L.polar(h.bfloat16(), h.float()),
+    lambda L, h: L.complex(h.float(), h), lambda L, h: L.complex(h.double(), h.float()),
+])
+def test_complex_and_polar_of_half_types_as_torch(case: Any) -> None:
+    """complex(half, half) is complex32 in torch; polar has no half kernel; the float-type check comes first."""
+    def run(L: Any) -> Any:
+        return case(L, L.tensor([1.0, 2.0], dtype=L.float16))
+    try:
+        expected = run(torch)
+    except (RuntimeError, NotImplementedError):
+        assert_same_error(lambda: run(ember), lambda: run(torch))
+        return
+    got = run(ember)
+    assert repr(got.dtype) == str(expected.dtype) and str(got) == str(expected)

@@ -1628,12 +1628,14 @@ Tensor.imag = property(imag, _set_part(imag))  # type: ignore[attr-defined]
 def _pair_check(name: str, real: Any, imag: Any) -> None:
     _tensor_arg(real, name, "real" if name == "complex" else "abs", 1)
     _tensor_arg(imag, name, "imag" if name == "complex" else "angle", 2)
+    if any(t._dtype not in (D.float16, D.float32, D.float64) for t in (real, imag)):
+        raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
+                           f"{real._dtype._short} and {imag._dtype._short}")
     if real._dtype is not imag._dtype:
         raise RuntimeError(f"Expected object of scalar type {real._dtype._short} but got scalar type "
                            f"{imag._dtype._short} for second argument")
-    if real._dtype not in (D.float32, D.float64):
-        raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
-                           f"{real._dtype._short} and {imag._dtype._short}")
+    if real._dtype is D.float16 and name == "polar":
+        raise NotImplementedError("\"polar_cpu\" not implemented for 'Half'")
 
 
 def _complex_fwd(xp: Any, re: Any, im: Any) -> Any:
@@ -1663,8 +1665,12 @@ _polar = binary("polar", _polar_fwd, _polar_grad, kind=_k_complex, saves="abr", 
 
 
 def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """A complex tensor from real and imaginary parts (both float32 or both float64)."""
+    """A complex tensor from real and imaginary parts (both float16, float32 or float64; float16 gives
+    complex32, built through complex64)."""
     _pair_check("complex", real, imag)
+    if real._dtype is D.float16:
+        res = _complex(real.float(), imag.float()).to(D.complex32)
+        return res if out is None else write_out(out, res, "complex")
     return _complex(real, imag, out=out)
 
 
