@@ -270,3 +270,15 @@ def test_complex_and_polar_of_half_types_as_torch(case: Any) -> None:
         return
     got = run(ember)
     assert repr(got.dtype) == str(expected.dtype) and str(got) == str(expected)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", [
+    lambda L, c: L.linalg.vector_norm(c), lambda L, c: L.linalg.norm(c), lambda L, c: c.norm(p=3),
+    lambda L, c: L.linalg.vector_norm(c, 1, dim=1), lambda L, c: L.linalg.vector_norm(c, float("inf"), dim=0),
+])
+def test_norms_of_complex32_as_torch(case: Any) -> None:
+    """torch's norm kernel takes complex32 (a float16 result)."""
+    got, expected = (case(L, L.tensor([[3 + 4j, 1 + 0j], [0.5j, 2]], dtype=L.complex64).to(L.complex32))
+                     for L in (ember, torch))
+    assert repr(got.dtype) == str(expected.dtype) and got.tolist() == expected.tolist()

@@ -950,7 +950,11 @@ class LinalgVectorNormBackward0(Node):
 
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
                 out: Tensor | None = None) -> Tensor:
-    """The ``ord``-norm of ``x`` over ``dim`` (all when None), as ``torch.linalg.vector_norm``."""
+    """The ``ord``-norm of ``x`` over ``dim`` (all when None), as ``torch.linalg.vector_norm`` (complex32 through
+    complex64, the result rounded to float16 as torch's kernel gives it)."""
+    if x._dtype is D.complex32 and dtype is None:
+        res = vector_norm(x.to(D.complex64), ord, dim, keepdim).to(D.float16)
+        return finish(res, out)
     if x._dtype.kind:
         unsupported_dtype("norm_cpu", x, dtype)
     if x._dtype.category < 2:
@@ -997,7 +1001,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
          dtype: Any = None) -> Tensor:
     """``torch.norm``: a vector norm for numeric ``p`` and for ``'fro'`` over at most two dims, otherwise
     ``linalg.matrix_norm`` (``'nuc'``, or torch's errors)."""
-    if input._dtype.kind:
+    if input._dtype.kind and input._dtype is not D.complex32:
         unsupported_dtype("norm_cpu", input)
     dims = [dim] if _isinstance(dim, int) else dim
     if p is None or not _isinstance(p, str) or (p == "fro" and (dims is None or len(dims) <= 2)):
