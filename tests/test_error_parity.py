@@ -282,3 +282,22 @@ def test_norms_of_complex32_as_torch(case: Any) -> None:
     got, expected = (case(L, L.tensor([[3 + 4j, 1 + 0j], [0.5j, 2]], dtype=L.complex64).to(L.complex32))
                      for L in (ember, torch))
     assert repr(got.dtype) == str(expected.dtype) and got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("case", [
+    lambda L: (lambda x: (x.__setitem__(0, 5.0), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.__setitem__((slice(None), 0), 5.0), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.__setitem__(slice(None), 5.0), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda b: (b.expand(2, 3).__setitem__(1, 2.0), b)[1])(L.ones(1, 3)),
+    lambda L: (lambda x: (x.__setitem__(0, L.ones(4)), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.__setitem__(0, L.tensor([1, 2, 3])), x)[1])(L.ones(1, 3).expand(2, 3)),
+])
+def test_writes_into_expanded_tensors_as_torch(case: Any) -> None:
+    """torch writes into a part of an expanded tensor whose elements are distinct (every row sharing it sees the
+    write) and refuses a part where several elements share an address."""
+    try:
+        expected = case(torch)
+    except RuntimeError:
+        assert_same_error(lambda: case(ember), lambda: case(torch))
+        return
+    assert case(ember).tolist() == expected.tolist()

@@ -395,6 +395,34 @@ def _strip_ones(a: Any) -> Any:
     return a.reshape(a.shape[k:]) if k else a
 
 
+def _writable_alias(view: Any) -> Any:
+    """A writable array over the memory of read-only NumPy ``view`` (part of an expanded tensor) when ``view``
+    itself has no two elements at one address — torch writes there — else None."""
+    if type(view) is not np.ndarray:
+        return None
+    extent = 1
+    for stride, size in sorted((abs(st), n) for st, n in zip(view.strides, view.shape, strict=True) if n > 1):
+        if stride < extent:
+            return None
+        extent = stride * size
+    root = view
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        return None
+    offset = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, buffer=root, offset=offset, strides=view.strides)
+
+
+def _assigned(dst: Any, src: Any) -> bool:
+    """``dst[...] = src``; False where the shapes do not broadcast."""
+    try:
+        dst[...] = src
+    except ValueError:
+        return False
+    return True
+
+
 def _overlap_error() -> RuntimeError:
     return RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                         "single memory location. Please clone() the tensor before performing the operation.")
@@ -522,11 +550,13 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
                     v, cast = D.convert(v, value._dtype, self._dtype), False
                 self._data[basic] = v.astype(self._data.dtype) if cast else v
         except ValueError as e:
-            if "read-only" in str(e):
+            alias = _writable_alias(index_view(self._data, basic, xp)) if "read-only" in str(e) else None
+            if "read-only" in str(e) and (alias is None or accumulate):
                 raise _overlap_error() from None
-            target = from_array(index_view(self._data, basic, xp), self._dtype, self._device)
-            _raise_shape_error(value, target)
-            raise
+            if alias is None or not _assigned(alias, v.astype(self._data.dtype) if cast else v):
+                target = from_array(index_view(self._data, basic, xp), self._dtype, self._device)
+                _raise_shape_error(value, target)
+                raise
     self._vc[0] += 1
 
 
