@@ -47,20 +47,31 @@ def conv_fwd_bwd(lib: Any) -> Callable[[], Any]:
     return step
 
 
-def depthwise_fwd_bwd(lib: Any) -> Callable[[], Any]:
-    """MobileNetV2's 3×3 depthwise convolution (stride 1, pad 1, groups = channels) on (8, 32, 56, 56):
-    forward and backward (input, weight and bias grads)."""
+def _depthwise_block(lib: Any, shape: tuple[int, ...], stride: int) -> Callable[[], Any]:
+    """A 3×3 depthwise convolution (pad 1, groups = channels) of the given stride on ``shape``: forward and
+    backward (input, weight and bias grads)."""
     F = lib.nn.functional
     lib.manual_seed(0)
-    x = lib.randn(8, 32, 56, 56, requires_grad=True)
-    w = lib.randn(32, 1, 3, 3, requires_grad=True)
-    b = lib.randn(32, requires_grad=True)
+    c = shape[1]
+    x = lib.randn(*shape, requires_grad=True)
+    w = lib.randn(c, 1, 3, 3, requires_grad=True)
+    b = lib.randn(c, requires_grad=True)
 
     def step() -> Any:
-        out = F.conv2d(x, w, b, padding=1, groups=32).sum()
+        out = F.conv2d(x, w, b, stride=stride, padding=1, groups=c).sum()
         out.backward()
         return out
     return step
+
+
+def depthwise_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """MobileNetV2's stride-1 depthwise block on (8, 32, 56, 56)."""
+    return _depthwise_block(lib, (8, 32, 56, 56), 1)
+
+
+def depthwise_s2_fwd_bwd(lib: Any) -> Callable[[], Any]:
+    """MobileNet's downsampling (stride-2) depthwise block on (8, 96, 56, 56) → (8, 96, 28, 28)."""
+    return _depthwise_block(lib, (8, 96, 56, 56), 2)
 
 
 def conv3d_fwd_bwd(lib: Any) -> Callable[[], Any]:
@@ -82,5 +93,6 @@ WORKLOADS: dict[str, tuple[Callable[[Any], Callable[[], Any]], int]] = {
     "cnn train step (LeNet-style, batch 64)": (cnn_train_step, 1),
     "conv2d fwd+bwd (LeNet's two convs, batch 64)": (conv_fwd_bwd, 1),
     "depthwise conv2d fwd+bwd (MobileNetV2 block)": (depthwise_fwd_bwd, 1),
+    "depthwise conv2d stride 2 fwd+bwd (MobileNetV2 downsampling block)": (depthwise_s2_fwd_bwd, 1),
     "conv3d fwd+bwd": (conv3d_fwd_bwd, 1),
 }
