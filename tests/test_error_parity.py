@@ -291,10 +291,18 @@ def test_norms_of_complex32_as_torch(case: Any) -> None:
     lambda L: (lambda b: (b.expand(2, 3).__setitem__(1, 2.0), b)[1])(L.ones(1, 3)),
     lambda L: (lambda x: (x.__setitem__(0, L.ones(4)), x)[1])(L.ones(1, 3).expand(2, 3)),
     lambda L: (lambda x: (x.__setitem__(0, L.tensor([1, 2, 3])), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x[0].add_(1), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x[0].copy_(L.tensor([1.0, 2, 3])), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x[0].clamp_(max=0.5), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.add_(1), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.fill_(3), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.zero_(), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.fill_(L.tensor(2.0)), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x[0].fill_(L.tensor(2.0)), x)[1])(L.ones(1, 3).expand(2, 3)),
 ])
 def test_writes_into_expanded_tensors_as_torch(case: Any) -> None:
     """torch writes into a part of an expanded tensor whose elements are distinct (every row sharing it sees the
-    write) and refuses a part where several elements share an address."""
+    write) and refuses a part where several elements share an address, except to fill it with a number."""
     try:
         expected = case(torch)
     except RuntimeError:

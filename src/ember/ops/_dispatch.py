@@ -373,6 +373,26 @@ def _retarget_saved_output(node: Node, result: Tensor, self: Tensor) -> None:
             node._versions = (*node._versions[:i], self._vc[0], *node._versions[i + 1:])
 
 
+def writable_alias(view: Any, overlapping: bool = False) -> Any:
+    """A writable array over the memory of read-only NumPy ``view`` (part of an expanded tensor) when ``view``
+    itself has no two elements at one address — torch writes there — (or whatever its layout, ``overlapping``:
+    for writes of one value, as torch's fill_) else None."""
+    if type(view) is not np.ndarray:
+        return None
+    extent = 1
+    for stride, size in sorted((abs(st), n) for st, n in zip(view.strides, view.shape, strict=True) if n > 1):
+        if stride < extent and not overlapping:
+            return None
+        extent = stride * size
+    root = view
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        return None
+    offset = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(view.shape, view.dtype, buffer=root, offset=offset, strides=view.strides)
+
+
 def _assign(dst: Any, src: Any) -> None:
     try:
         dst[...] = src

@@ -31,6 +31,7 @@ from ._dispatch import (
     from_array,
     record,
     sized,
+    writable_alias,
 )
 
 _isinstance = isinstance
@@ -706,7 +707,8 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
 
 def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
-    if _isinstance(value, Tensor):
+    by_tensor = _isinstance(value, Tensor)   # torch's tensor-valued fill refuses overlapping memory
+    if by_tensor:
         if value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
@@ -719,7 +721,13 @@ def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
         value = D.fill_value(self._dtype, value, self._data.size, node_cls is ZeroBackward0)
     if STATE.enabled and self._rg:
         return _recorded_fill(self, full((), value, dtype=self._dtype, device=self._device), node_cls, (self,))
-    self._data[...] = value
+    dst = self._data
+    if type(dst) is np.ndarray and not dst.flags.writeable:   # an expanded tensor: torch fills it all the same
+        alias = writable_alias(dst, overlapping=not by_tensor)
+        if alias is None:
+            _assign(dst, value)
+        dst = alias
+    dst[...] = value
     self._vc[0] += 1
     return self
 

@@ -33,6 +33,7 @@ from ._dispatch import (
     new_tensor,
     record,
     wrap_dim,
+    writable_alias,
     write_out,
     xp_of,
 )
@@ -395,25 +396,6 @@ def _strip_ones(a: Any) -> Any:
     return a.reshape(a.shape[k:]) if k else a
 
 
-def _writable_alias(view: Any) -> Any:
-    """A writable array over the memory of read-only NumPy ``view`` (part of an expanded tensor) when ``view``
-    itself has no two elements at one address — torch writes there — else None."""
-    if type(view) is not np.ndarray:
-        return None
-    extent = 1
-    for stride, size in sorted((abs(st), n) for st, n in zip(view.strides, view.shape, strict=True) if n > 1):
-        if stride < extent:
-            return None
-        extent = stride * size
-    root = view
-    while isinstance(root.base, np.ndarray):
-        root = root.base
-    if not (root.flags.writeable and root.flags.c_contiguous):
-        return None
-    offset = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
-    return np.ndarray(view.shape, view.dtype, buffer=root, offset=offset, strides=view.strides)
-
-
 def _assigned(dst: Any, src: Any) -> bool:
     """``dst[...] = src``; False where the shapes do not broadcast."""
     try:
@@ -550,7 +532,7 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
                     v, cast = D.convert(v, value._dtype, self._dtype), False
                 self._data[basic] = v.astype(self._data.dtype) if cast else v
         except ValueError as e:
-            alias = _writable_alias(index_view(self._data, basic, xp)) if "read-only" in str(e) else None
+            alias = writable_alias(index_view(self._data, basic, xp)) if "read-only" in str(e) else None
             if "read-only" in str(e) and (alias is None or accumulate):
                 raise _overlap_error() from None
             if alias is None or not _assigned(alias, v.astype(self._data.dtype) if cast else v):

@@ -21,7 +21,19 @@ from .._core.memory_format import check_rank, contiguous_format, preserve_format
 from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
-from ._dispatch import Node, Tensor, bind, broadcast_error, check_inplace, from_array, record, sized, wrap_dim, xp_of
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    broadcast_error,
+    check_inplace,
+    from_array,
+    record,
+    sized,
+    wrap_dim,
+    writable_alias,
+    xp_of,
+)
 
 _isinstance = isinstance
 
@@ -39,7 +51,12 @@ def node_of(cls: type[Node], **attrs: Any) -> Node:
 
 def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any) -> Tensor:
     """A tensor viewing ``arr`` (a view of ``src``'s array), sharing ``src``'s root base and version
-    counter; when autograd records, its grad_fn is a ``cls`` node carrying ``attrs``."""
+    counter; when autograd records, its grad_fn is a ``cls`` node carrying ``attrs``. A view of an expanded
+    tensor whose own elements are distinct is writable, as torch's (NumPy marks every view of a broadcast
+    array read-only)."""
+    if type(arr) is np.ndarray and not arr.flags.writeable:
+        alias = writable_alias(arr)
+        arr = arr if alias is None else alias
     t = from_array(arr, src._dtype, src._device)
     t._base = src._base if src._base is not None else src
     t._vc = src._vc
