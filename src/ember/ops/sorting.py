@@ -191,9 +191,80 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if not a.ndim:
         return select_scalar("kthvalue", input, KthvalueBackward0, out)
+    order = argsort_array(xp, a, d)
     pos = xp.full(_kept(a.shape, d), k - 1, np.int64)
-    values, idx = _pick(xp, a, argsort_array(xp, a, d), pos, d, keepdim)
+    if xp is np:
+        idx = np.take_along_axis(order, pos, axis=d)
+        _replay_rows(a, order, idx, d, slice(max(k - 2, 0), k + 1), lambda rank, _: _quickselect(rank, k - 1))
+        values = np.take_along_axis(a, idx, axis=d)
+        if not keepdim:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+    else:
+        values, idx = _pick(xp, a, order, pos, d, keepdim)
     return select_with_indices("kthvalue", input, values, idx, d, keepdim, KthvalueBackward0, out)
+
+
+def _dense_rank(row: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rank of each element of ``row`` among its distinct values (0 the smallest; NaNs equal, largest), given
+    ``order``, its stable argsort."""
+    rank = np.empty(len(row), np.int64)
+    rank[order] = np.concatenate(([0], np.cumsum(~_ties(row[order]))))
+    return rank
+
+
+def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, near: slice, pick: Any) -> None:
+    """Overwrite ``idx`` (shaped like ``a`` with ``d`` of size 1) with ``pick(rank, row)`` for the slices along
+    ``d`` whose sorted values at positions ``near`` hold a tie, ``rank`` being the slice's dense ranks."""
+    n = a.shape[d]
+    rows = np.moveaxis(a, d, -1).reshape(-1, n)
+    orders = np.moveaxis(order, d, -1).reshape(-1, n)
+    out = np.moveaxis(idx, d, -1).reshape(-1)
+    for r in np.flatnonzero(_ties(np.take_along_axis(rows, orders[:, near], axis=1)).any(axis=1)):
+        out[r] = pick(_dense_rank(rows[r], orders[r]), rows[r])
+    idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (1,)), -1, d)
+
+
+def _quickselect(rank: np.ndarray, k: int) -> int:
+    """The index torch's CPU kthvalue reports: its own quickselect (Sedgewick's median-of-three partitioning,
+    not libstdc++'s) moves the element that lands at position ``k`` there; equal values go where its swaps
+    leave them."""
+    v = rank.tolist()
+    ix = list(range(len(v)))
+
+    def swap(i: int, j: int) -> None:
+        v[i], v[j] = v[j], v[i]
+        ix[i], ix[j] = ix[j], ix[i]
+
+    lo, hi = 0, len(v) - 1
+    while hi > lo:
+        if hi == lo + 1:
+            if v[lo] > v[hi]:
+                swap(lo, hi)
+            break
+        swap((lo + hi) >> 1, lo + 1)  # median of (lo, middle, hi) to lo, the smaller one to lo + 1
+        if v[lo + 1] > v[hi]:
+            swap(lo + 1, hi)
+        if v[lo] > v[hi]:
+            swap(lo, hi)
+        if v[lo + 1] > v[lo]:
+            swap(lo + 1, lo)
+        i, j, piv = lo + 1, hi, v[lo]
+        while True:
+            i += 1
+            while piv > v[i]:
+                i += 1
+            j -= 1
+            while v[j] > piv:
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(lo, j)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return ix[k]
 
 
 def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> tuple[Any, Any]:
