@@ -299,6 +299,9 @@ def test_norms_of_complex32_as_torch(case: Any) -> None:
     lambda L: (lambda x: (x.zero_(), x)[1])(L.ones(1, 3).expand(2, 3)),
     lambda L: (lambda x: (x.fill_(L.tensor(2.0)), x)[1])(L.ones(1, 3).expand(2, 3)),
     lambda L: (lambda x: (x[0].fill_(L.tensor(2.0)), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.uniform_(), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.bernoulli_(0.5), x)[1])(L.ones(1, 3).expand(2, 3)),
+    lambda L: (lambda x: (x.apply_(lambda v: v + 1), x)[1])(L.ones(1, 3).expand(2, 3)),
 ])
 def test_writes_into_expanded_tensors_as_torch(case: Any) -> None:
     """torch writes into a part of an expanded tensor whose elements are distinct (every row sharing it sees the

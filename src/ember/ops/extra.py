@@ -37,6 +37,7 @@ from ._dispatch import (
     needs_grad,
     record,
     wrap_dim,
+    writable_alias,
     write_out,
     xp_of,
 )
@@ -959,9 +960,14 @@ def _elementwise_py(self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Te
     arrs = [np.broadcast_to(o._data, self._data.shape) for o in others]
     broadcast_shapes(self._data.shape, *(o._data.shape for o in others))
     flat = [a.reshape(-1) for a in arrs]
-    cur = self._data.reshape(-1).tolist()
-    vals = [fn(v, *(f[i].item() for f in flat)) for i, v in enumerate(cur)]
-    self._data[...] = np.asarray(vals, dtype=self._dtype.np).reshape(self._data.shape)
+    if not self._data.flags.writeable:   # an expanded tensor: element after element, as torch's loop (a shared
+        dst = writable_alias(self._data, overlapping=True)   # element sees each earlier write)
+        for i, idx in enumerate(np.ndindex(dst.shape)):
+            dst[idx] = fn(dst[idx].item(), *(f[i].item() for f in flat))
+    else:
+        cur = self._data.reshape(-1).tolist()
+        vals = [fn(v, *(f[i].item() for f in flat)) for i, v in enumerate(cur)]
+        self._data[...] = np.asarray(vals, dtype=self._dtype.np).reshape(self._data.shape)
     self._vc[0] += 1
     return self
 

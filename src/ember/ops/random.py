@@ -154,6 +154,9 @@ def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np
     """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order (``into(flat)`` writes
     them straight into a contiguous tensor's memory instead, when given)."""
     check_inplace(t)
+    if t._device is CPU and not t._data.flags.writeable:   # an expanded tensor (several elements at one address)
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                           "memory location. Please clone() the tensor before performing the operation.")
     host = t._data if t._device is CPU else np.empty(t._data.shape, t._dtype.np)
     contiguous = host.flags.c_contiguous
     # a permuted dense tensor's memory is C-ordered too
