@@ -48,7 +48,7 @@ CASES = [
     ("conv2d", (3, 4, 9, 7), (6, 4, 3, 3), dict(padding=1)),
     ("conv2d", (2, 6, 8, 9), (4, 3, 3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
     ("conv2d", (3, 4, 7, 7), (8, 1, 3, 3), dict(padding=1, groups=4)),      # channel multiplier 2
-    ("conv2d", (2, 4, 9, 9), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),   # strided depthwise
+    ("conv2d", (2, 4, 9, 9), (4, 1, 3, 3), dict(stride=2, padding=1, groups=4)),   # strided depthwise (phases)
     ("conv3d", (2, 3, 5, 6, 5), (4, 3, 3, 3, 3), dict(padding=1)),
     ("conv3d", (1, 4, 5, 4, 7), (2, 2, 2, 1, 3), dict(stride=(1, 2, 2), padding=(1, 0, 1), groups=2)),
     # stride 1: col2im by runs as long as the padded image's rows
@@ -166,6 +166,42 @@ def test_depthwise_in_blocks(threads, monkeypatch, xs, ws, kw):
         _run("conv2d", xs, ws, kw, dtype, bias=True)
     inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in (xs, ws, (xs[1],)))
     assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw), inputs)
+
+
+STRIDED_DEPTHWISE = [
+    # (function, input shape, weight shape, kwargs): the input split in phases, a pass per phase backward
+    ("conv1d", (2, 3, 11), (3, 1, 3), dict(stride=2, padding=1, groups=3)),
+    ("conv1d", (1, 2, 12), (2, 1, 4), dict(stride=3, padding=2, dilation=2, groups=2)),   # phases no tap reads
+    ("conv2d", (2, 3, 9, 8), (3, 1, 3, 3), dict(stride=2, padding=1, groups=3)),           # odd and even sizes
+    ("conv2d", (1, 4, 7, 10), (4, 1, 3, 2), dict(stride=(2, 3), padding=(2, 1), dilation=(1, 3), groups=4)),
+    ("conv2d", (2, 2, 8, 7), (2, 1, 2, 3), dict(stride=2, dilation=2, groups=2)),          # no padding, even dilation
+    ("conv2d", (2, 3, 5, 6), (3, 1, 3, 3), dict(stride=(1, 2), padding=(3, 1), groups=3)), # pad past the kernel
+    ("conv3d", (1, 2, 5, 6, 7), (2, 1, 3, 2, 3), dict(stride=(2, 1, 2), padding=(1, 0, 1), groups=2)),
+]
+
+
+@pytest.mark.parametrize("fname,xs,ws,kw", STRIDED_DEPTHWISE)
+def test_strided_depthwise(threads, monkeypatch, fname, xs, ws, kw):
+    """Strided depthwise: values and all gradients against torch in float32 and float64 (also over blocks of
+    one row each), only the input's or only the weight's gradient, and gradcheck in float64."""
+    for dtype in ("float32", "float64"):
+        _run(fname, xs, ws, kw, dtype, bias=True)
+    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    for grads in ("input", "weight"):
+        res = []
+        for lib, fns in ((torch, TF), (ember, F)):
+            X, W = lib.tensor(x, requires_grad=grads == "input"), lib.tensor(w, requires_grad=grads == "weight")
+            y = getattr(fns, fname)(X, W, None, **kw)
+            y.backward(lib.tensor(np.cos(np.arange(y.numel()) * 0.3).reshape(tuple(y.shape))))
+            res.append((X.grad, W.grad))
+        for e, t in zip(res[1], res[0], strict=True):
+            assert (e is None) == (t is None)
+            if t is not None:
+                assert_close(e, t)
+    inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in (xs, ws, (xs[1],)))
+    assert gradcheck(lambda x, w, b: getattr(F, fname)(x, w, b, **kw), inputs)
+    monkeypatch.setattr(_conv, "_CACHE_BLOCK", 1)   # one (sample, channel) row per block
+    _run(fname, xs, ws, kw, "float64", bias=True)
 
 
 def test_depthwise_empty_batch():

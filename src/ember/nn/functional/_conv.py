@@ -242,33 +242,46 @@ def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple
 
 
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
-    """Whether a convolution is depthwise (one input and one output channel per group) with stride 1, which
-    the tap-column formulation below computes far faster than tiny per-group GEMMs."""
-    return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1 and all(s == 1 for s in geom.stride)
+    """Whether a convolution is depthwise (one input and one output channel per group), which the tap-column
+    formulation below computes far faster than tiny per-group GEMMs."""
+    return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1
 
 
 class _Taps(NamedTuple):
-    """A stride-1 convolution of ``(N, C, *S)`` planes seen flat. Input and output are laid on planes of the
-    same size past the first dim (``grid``: the larger of input and output per dim), so kernel offset ``k``
-    reads each output position ``q`` from input position ``q + shift_k``: one contiguous run per plane.
-    A position whose source lies past the grid along a later dim would wrap into the next line, and one
-    outside the input along the first dim falls off the run's ends: both read zero (the padding)."""
+    """Kernel taps reading ``(N, C, *S)`` planes seen flat, as a stride-1 correlation. A stride-``s`` input is
+    split into its phases ``x[..., r::s]`` (one plane each, per dim ``ceil(S/s)`` long): the tap at offset
+    ``t·d - lo = a·s + r`` reads phase ``r`` at ``q + a`` for output ``q``. Source and output are laid on planes
+    of the same size past the first dim (``grid``: the larger of the two per dim), so each tap reads one
+    contiguous run per plane. A position whose source lies past the grid along a later dim would wrap into
+    the next line, and one outside the source along the first dim falls off the run's ends: both read zero
+    (the padding)."""
 
-    grid: tuple[int, ...]     # input's first dim, then per later dim max(input, output)
+    grid: tuple[int, ...]     # the source planes' first dim, then per later dim max(source, output)
     out: tuple[int, ...]      # output size
-    shifts: list[tuple[int, ...]]   # per kernel offset (itertools.product order): source minus output index
+    shifts: tuple[tuple[int, ...], ...]   # per dim, per kernel index along it: source minus output index
+    phases: tuple[tuple[int, ...], ...]   # per dim, per kernel index along it: the source phase it reads
+    stride: tuple[int, ...]   # the source's phases per dim (the taps are the product of the per-dim ones)
 
     @classmethod
     def of(cls, size: tuple[int, ...], ksize: tuple[int, ...], geom: _Geom) -> _Taps:
-        out = tuple(_conv_size(n, k, 1, p, d) for n, k, p, d in zip(size, ksize, geom.pads, geom.dilation, strict=True))
-        shifts = [tuple(k * d - lo for k, d, (lo, _) in zip(kidx, geom.dilation, geom.pads, strict=True))
-                  for kidx in itertools.product(*map(range, ksize))]
-        return cls((size[0], *(max(n, o) for n, o in zip(size[1:], out[1:], strict=True))), out, shifts)
+        """The taps of a depthwise convolution of ``size`` planes."""
+        out = tuple(_conv_size(n, k, s, p, d) for n, k, s, p, d in
+                    zip(size, ksize, geom.stride, geom.pads, geom.dilation, strict=True))
+        offs = [[t * d - lo for t in range(k)] for k, d, (lo, _) in zip(ksize, geom.dilation, geom.pads, strict=True)]
+        src = [-(-n // s) for n, s in zip(size, geom.stride, strict=True)]
+        return cls((src[0], *(max(n, o) for n, o in zip(src[1:], out[1:], strict=True))), out,
+                   tuple(tuple(o // s for o in off) for off, s in zip(offs, geom.stride, strict=True)),
+                   tuple(tuple(o % s for o in off) for off, s in zip(offs, geom.stride, strict=True)), geom.stride)
 
     def lay(self, ns: Any, a: Any) -> Any:
-        """``a`` ``(N, C, *S)`` zero-padded at the ends of its later dims to the grid's, as flat rows ``(N·C, -1)``."""
-        a = _pad_array(ns, a, ((0, 0), *((0, g - n) for g, n in zip(self.grid[1:], a.shape[3:], strict=True))))
-        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], math.prod(a.shape[2:]))
+        """``a`` ``(N, C, *S)`` split into its phases, each zero-padded at its ends to the grid, as flat rows
+        ``(N·C, phases·prod(grid))``."""
+        planes = []
+        for r in itertools.product(*map(range, self.stride)):
+            p = a[(Ellipsis, *(slice(i, None, s) for i, s in zip(r, self.stride, strict=True)))]
+            planes.append(_pad_array(ns, p, tuple((0, g - m) for g, m in zip(self.grid, p.shape[2:], strict=True))))
+        a = planes[0] if len(planes) == 1 else ns.stack(planes, axis=2)
+        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], len(planes) * math.prod(self.grid))
 
     def crop(self, flat: Any) -> Any:
         """Output-grid rows ``(N, C, out[0]·prod(grid[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
@@ -276,33 +289,34 @@ class _Taps(NamedTuple):
         return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
 
 
-def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geom: _Geom,
+def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Taps,
                     dot: Any = None) -> tuple[Any, Any]:
-    """Stride-1 depthwise correlation of ``x`` ``(N, C, *S)`` with ``w`` ``(C, 1, *K)`` plus ``b``, without
-    padding ``x`` (see :class:`_Taps`): a block of (sample, channel) rows at a time, the kernel offsets' runs
-    are copied side by side (zeros where they read padding) and each row's reduced by its channel's weights
-    and bias (a row of ones) in one BLAS product, straight into the output's rows when the grid is the
-    output's size. Plain copies and a product: faster than a multiply and an add per offset, and the
-    columns stay in cache (on the CPU; a bounded block on GPUs). With ``dot`` (``(N·C, L)``, L the output
-    grid's size) also returns each row's dot products of its runs with ``dot``, ``(N·C, prod(K))`` — the
-    weight gradient when ``x`` is an output gradient — else None; with ``w`` None only those."""
-    n, c = x.shape[:2]
-    taps = _Taps.of(x.shape[2:], ksize, geom)
-    rows, k, nd = n * c, len(taps.shifts), len(ksize)
-    xf = taps.lay(ns, x)
-    inner = math.prod(taps.grid[1:])
-    length, size = taps.out[0] * inner, xf.shape[1]
+    """Depthwise correlation of ``xf`` (``(N, C, *S)`` laid by ``taps``) with ``w`` ``(C, taps)`` plus ``b``: a
+    block of (sample, channel) rows at a time, the taps' runs are copied side by side (zeros where they read
+    padding) and each row's reduced by its channel's weights and bias (a row of ones) in one BLAS product,
+    straight into the output's rows when the grid is the output's size. Plain copies and a product: faster
+    than a multiply and an add per tap, and the columns stay in cache (on the CPU; a bounded block on GPUs).
+    With ``dot`` (``(N·C, L)``, L the output grid's size) also returns each row's dot products of its runs
+    with ``dot``, ``(N·C, taps)`` — a weight gradient — else None; with ``w`` None only those."""
+    rows, nd = n * c, len(taps.grid)
+    kdims = tuple(map(len, taps.shifts))
+    k = math.prod(kdims)
+    inner, size = math.prod(taps.grid[1:]), math.prod(taps.grid)
+    length = taps.out[0] * inner
     flat = [math.prod(taps.grid[i + 1:]) for i in range(nd)]
-    runs = []   # per offset: the output range read and where it reads from
-    for j, sh in enumerate(taps.shifts):
-        shift = sum(a * f for a, f in zip(sh, flat, strict=True))
+    runs = []   # per tap: the output range read and where it reads from
+    for j, kidx in enumerate(itertools.product(*map(range, kdims))):
+        shift = sum(sh[t] * f for sh, t, f in zip(taps.shifts, kidx, flat, strict=True))
+        phase = 0
+        for ph, t, s in zip(taps.phases, kidx, taps.stride, strict=True):
+            phase = phase * s + ph[t]
         lo, hi = max(0, -shift), max(0, min(length, size - shift))
         if lo < hi:
-            runs.append((j, lo, hi, shift))
-    wraps = []   # per later dim and kernel index along it: the output lines (all such offsets) reading zeros
+            runs.append((j, lo, hi, phase * size + shift))
+    wraps = []   # per later dim and kernel index along it: the output lines (all such taps) reading zeros
     for i in range(1, nd):
-        for t in range(ksize[i]):
-            a, m = t * geom.dilation[i] - geom.pads[i][0], taps.grid[i]
+        for t, a in enumerate(taps.shifts[i]):
+            m = taps.grid[i]
             if a:
                 lines = slice(0, min(-a, m)) if a < 0 else slice(max(m - a, 0), m)
                 wraps.append((slice(None), *(t if q == i else slice(None) for q in range(nd)),
@@ -313,18 +327,18 @@ def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geo
     if w is not None:
         wr = w.reshape(1, c, k) if b is None else ns.concatenate((w.reshape(1, c, k), b.reshape(1, c, 1)), axis=2)
         wr = ns.broadcast_to(wr, (n, c, kb)).reshape(rows, 1, kb)
-        out = ns.empty((n, c, *taps.out), dtype=x.dtype)
-    sums = None if dot is None else ns.empty((rows, k, 1), dtype=x.dtype)
+        out = ns.empty((n, c, *taps.out), dtype=xf.dtype)
+    sums = None if dot is None else ns.empty((rows, k, 1), dtype=xf.dtype)
     budget = _CACHE_BLOCK if ns.__name__ == "numpy" else _DEVICE_BLOCK
-    block = max(1, budget // (kb * length * x.itemsize))
+    block = max(1, budget // (kb * length * xf.itemsize))
 
     def run(start: int, stop: int) -> None:   # rows start:stop, block by block, with buffers of its own
-        cols = ns.zeros((min(block, stop - start), kb, length), dtype=x.dtype)   # zeros: what reads padding
+        cols = ns.zeros((min(block, stop - start), kb, length), dtype=xf.dtype)   # zeros: what reads padding
         cols[:, k:] = 1
-        buf = ns.empty((cols.shape[0], 1, length), dtype=x.dtype) if w is not None and not direct else None
-        spatial = cols.reshape(len(cols), kb * length)[:, :k * length].reshape(len(cols), *ksize, taps.out[0],
+        buf = ns.empty((cols.shape[0], 1, length), dtype=xf.dtype) if w is not None and not direct else None
+        spatial = cols.reshape(len(cols), kb * length)[:, :k * length].reshape(len(cols), *kdims, taps.out[0],
                                                                                *taps.grid[1:])
-        copies = [(cols[:, j, lo:hi], lo + shift, hi + shift) for j, lo, hi, shift in runs]
+        copies = [(cols[:, j, lo:hi], lo + src, hi + src) for j, lo, hi, src in runs]
         zeros = [spatial[index] for index in wraps]
         for r in range(start, stop, block):
             m = min(block, stop - r)
@@ -347,20 +361,44 @@ def _depthwise_pass(ns: Any, x: Any, w: Any, b: Any, ksize: tuple[int, ...], geo
 
 def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
                         mask: tuple[bool, bool, bool]) -> tuple[Any, Any, Any]:
-    """Gradients of a stride-1 depthwise convolution. The input's is the depthwise correlation of ``g`` with
-    the flipped kernel under the complementary padding; the weight's (flipped) is, per channel, the dot
-    products of that correlation's tap columns with ``x`` laid on the same grid, so both come from one pass."""
+    """Gradients of a depthwise convolution, one pass per phase of the input: the phase's input gradient is
+    the stride-1 correlation of ``g`` with the taps reading that phase, negated shifts; the dot products of
+    those taps' columns with the phase of ``x`` (laid on the same grid) are their weight gradients."""
     ksize, nd = w.shape[2:], w.ndim - 2
     n, c = g.shape[:2]
     gx = gw = gb = None
     if mask[0] or mask[1]:
-        comp = _Geom(geom.stride, tuple(((k - 1) * d - lo, (k - 1) * d - hi) for k, d, (lo, hi) in
-                                        zip(ksize, geom.dilation, geom.pads, strict=True)), geom.dilation, c)
-        dot = _Taps.of(g.shape[2:], ksize, comp).lay(ns, x) if mask[1] else None
-        gx, sums = _depthwise_pass(ns, g, w[(Ellipsis, *(slice(None, None, -1),) * nd)] if mask[0] else None, None,
-                                   ksize, comp, dot)
+        fwd = _Taps.of(x.shape[2:], ksize, geom)
+        adj = fwd._replace(grid=(g.shape[2], *fwd.grid[1:]), out=(fwd.grid[0], *(-(-m // s) for m, s in
+                           zip(x.shape[3:], geom.stride[1:], strict=True))), stride=(1,) * nd)
+        gf = adj.lay(ns, g)
+        xf = fwd.lay(ns, x) if mask[1] else None
+        wk = w.reshape(c, *ksize)
+        size = math.prod(fwd.grid)
+        phases = list(itertools.product(*map(range, geom.stride)))
+        if mask[0] and len(phases) > 1:
+            gx = ns.zeros(x.shape, dtype=g.dtype)
         if mask[1]:
-            gw = sums.reshape(n, c, sums.shape[1]).sum(0)[:, ::-1].reshape(w.shape)
+            gw = ns.zeros(wk.shape, dtype=g.dtype)
+        for p, r in enumerate(phases):
+            idx = [[t for t, ph in enumerate(phs) if ph == ri] for phs, ri in zip(fwd.phases, r, strict=True)]
+            if not all(idx):
+                continue   # no tap reads this phase: zero gradient there
+            taps = adj._replace(shifts=tuple(tuple(-sh[t] for t in ix) for sh, ix in zip(fwd.shifts, idx, strict=True)),
+                                phases=tuple((0,) * len(ix) for ix in idx))
+            sel = (slice(None), *ns.ix_(*idx))
+            part, sums = _depthwise_pass(ns, gf, n, c, wk[sel].reshape(c, -1) if mask[0] else None, None, taps,
+                                         xf[:, p * size:(p + 1) * size] if mask[1] else None)
+            if mask[0]:
+                if len(phases) == 1:
+                    gx = part
+                else:
+                    dst = gx[(Ellipsis, *(slice(i, None, s) for i, s in zip(r, geom.stride, strict=True)))]
+                    dst[...] = part[(Ellipsis, *map(slice, dst.shape[2:]))]
+            if mask[1]:
+                gw[sel] = sums.reshape(n, c, *map(len, idx)).sum(0)
+        if mask[1]:
+            gw = gw.reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
@@ -372,7 +410,8 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
-        return _depthwise_pass(ns, x, w, b, ksize, geom)[0], None
+        taps = _Taps.of(x.shape[2:], ksize, geom)
+        return _depthwise_pass(ns, taps.lay(ns, x), n, w.shape[0], w.reshape(w.shape[0], -1), b, taps)[0], None
     if not transposed:
         cols = _im2col(ns, x, ksize, geom)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
