@@ -312,3 +312,20 @@ def test_writes_into_expanded_tensors_as_torch(case: Any) -> None:
         assert_same_error(lambda: case(ember), lambda: case(torch))
         return
     assert case(ember).tolist() == expected.tolist()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("case", [
+    lambda L: L.ones(0, 3).softmax(0), lambda L: L.ones(0, 3).log_softmax(0), lambda L: L.ones(3, 0).softmax(1),
+    lambda L: L.nn.functional.softmin(L.ones(0, 3), 0),
+    lambda L: L.tensor(2.5).cross(L.tensor(2.5)), lambda L: L.ones(2).cross(L.ones(2)),
+    lambda L: L.ones(2, 3).cross(L.ones(2, 3)),
+])
+def test_empty_softmax_and_default_cross_dim_as_torch(case: Any) -> None:
+    try:
+        expected = case(torch)
+    except RuntimeError:
+        assert_same_error(lambda: case(ember), lambda: case(torch))
+        return
+    got = case(ember)
+    assert tuple(got.shape) == tuple(expected.shape) and got.tolist() == expected.tolist()

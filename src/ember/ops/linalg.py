@@ -726,7 +726,9 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor |
                       "change to agree with that of linalg.cross in a future release.", UserWarning,
                       stacklevel=2)
         shape = broadcast_shapes(input._data.shape, other._data.shape)
-        dim = next((i for i, s in enumerate(shape) if s == 3), -1)
+        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
     return linalg_cross(input, other, dim=dim, out=out)
 
 

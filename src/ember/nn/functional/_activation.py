@@ -655,6 +655,8 @@ def _shifted(t: Tensor, dim: int) -> tuple[Any, Any, Any]:
     a = compute_array(t)
     if a.ndim == 0:
         a = a.reshape(1)
+    if a.size == 0:   # nothing to normalise (torch returns the empty result)
+        return xp(t), a, a
     m = a.max(axis=dim, keepdims=True)
     m = xp(t).where(m == -math.inf, 0, m)   # an all -inf row gives NaN (and a row holding +inf NaN), as torch
     z = a - m
