@@ -329,3 +329,11 @@ def test_empty_softmax_and_default_cross_dim_as_torch(case: Any) -> None:
         return
     got = case(ember)
     assert tuple(got.shape) == tuple(expected.shape) and got.tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("bins", ["tensor", "one_edge_seq", "one_count"])
+def test_histogramdd_bad_bins_fail_as_torch(bins: str) -> None:
+    def run(L: Any) -> Any:
+        b = {"tensor": L.ones(4, 2), "one_edge_seq": [L.tensor([0.0, 1.0])], "one_count": [2]}[bins]
+        return L.histogramdd(L.ones(4, 2), b)
+    assert_same_error(lambda: run(ember), lambda: run(torch), match_message=bins != "tensor")

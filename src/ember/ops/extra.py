@@ -807,8 +807,22 @@ def histogramdd(input: Tensor, bins: Any, *, range: Sequence[float] | None = Non
     pts = input._data.reshape(-1, ndim)
     if _isinstance(bins, int):
         bins_arg: Any = [bins] * ndim
+    elif _isinstance(bins, (list, tuple)) and bins and all(_isinstance(b, Tensor) for b in bins):
+        if len(bins) != ndim:
+            raise RuntimeError(f"torch.histogramdd: expected {ndim} sequences of bin edges for a {ndim}-dimensional "
+                               f"histogram but got {len(bins)}")
+        bins_arg = [b._data for b in bins]
+    elif _isinstance(bins, (list, tuple)) and all(_isinstance(b, int) for b in bins):
+        if len(bins) != ndim:
+            raise RuntimeError("histogramdd: The size of bins must be equal to the innermost dimension of the input.")
+        bins_arg = list(bins)
     else:
-        bins_arg = [b._data if _isinstance(b, Tensor) else int(b) for b in bins]
+        got = ", ".join(type(a).__name__ for a in (input, bins))
+        raise TypeError(f"histogramdd() received an invalid combination of arguments - got ({got}), but expected one "
+                        "of:\n * (Tensor input, int bins, tuple of floats range = None, Tensor weight = None, bool "
+                        "density = False)\n * (Tensor input, tuple of ints bins, tuple of floats range = None, Tensor "
+                        "weight = None, bool density = False)\n * (Tensor input, tuple of Tensors bins, tuple of "
+                        "floats range = None, Tensor weight = None, bool density = False)\n")
     rng = None if range is None else [(range[2 * i], range[2 * i + 1]) for i in builtins.range(ndim)]
     if rng is None and pts.shape[0] == 0:
         rng = [(0.0, 1.0)] * ndim
