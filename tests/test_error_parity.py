@@ -337,3 +337,9 @@ def test_histogramdd_bad_bins_fail_as_torch(bins: str) -> None:
         b = {"tensor": L.ones(4, 2), "one_edge_seq": [L.tensor([0.0, 1.0])], "one_count": [2]}[bins]
         return L.histogramdd(L.ones(4, 2), b)
     assert_same_error(lambda: run(ember), lambda: run(torch), match_message=bins != "tensor")
+
+
+@pytest.mark.parametrize("shapes", [((), (2,)), ((), ()), ((2,), (2,)), ((2, 2), (2, 2))])
+def test_mv_shape_errors_as_torch(shapes: tuple) -> None:
+    assert_same_error(lambda: ember.mv(ember.ones(*shapes[0]), ember.ones(*shapes[1])),
+                      lambda: torch.mv(torch.ones(*shapes[0]), torch.ones(*shapes[1])))

@@ -282,6 +282,8 @@ def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     _arg("mv", "input", 1, input)
     _arg("mv", "vec", 2, vec)
     a, v = input._data, vec._data
+    if a.ndim == 0:   # torch reads the input's first size before its shape check
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if a.ndim != 2 or v.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a.ndim}, {v.ndim}")
     _mv_check(a.shape, v.shape, input._dtype, vec._dtype)
