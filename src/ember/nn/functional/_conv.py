@@ -79,13 +79,15 @@ def _transposed_size(n: int, k: int, s: int, pad: tuple[int, int], d: int) -> in
     return (n - 1) * s - pad[0] - pad[1] + d * (k - 1) + 1
 
 
-def _pad_array(ns: Any, a: Any, pads: tuple[tuple[int, int], ...]) -> Any:
-    """Zero-pad (or crop, for negative amounts) the spatial dims of ``a`` ``(N, C, *S)``."""
-    if not any(lo or hi for lo, hi in pads):
+def _pad_array(ns: Any, a: Any, pads: tuple[tuple[int, int], ...], out: Any = None) -> Any:
+    """Zero-pad (or crop, for negative amounts) the spatial dims of ``a`` ``(N, C, *S)``, into ``out`` (of the
+    padded shape, any strides) when given."""
+    if not any(lo or hi for lo, hi in pads) and out is None:
         return a
     lead = 2
     shape = a.shape[:lead] + tuple(n + lo + hi for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
-    out = ns.empty(shape, dtype=a.dtype)
+    if out is None:
+        out = ns.empty(shape, dtype=a.dtype)
     src = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(a.shape[lead:], pads, strict=True))
     dst = tuple(slice(max(lo, 0), n - max(hi, 0)) for n, (lo, hi) in zip(shape[lead:], pads, strict=True))
 
@@ -276,12 +278,16 @@ class _Taps(NamedTuple):
     def lay(self, ns: Any, a: Any) -> Any:
         """``a`` ``(N, C, *S)`` split into its phases, each zero-padded at its ends to the grid, as flat rows
         ``(N·C, phases·prod(grid))``."""
-        planes = []
-        for r in itertools.product(*map(range, self.stride)):
-            p = a[(Ellipsis, *(slice(i, None, s) for i, s in zip(r, self.stride, strict=True)))]
-            planes.append(_pad_array(ns, p, tuple((0, g - m) for g, m in zip(self.grid, p.shape[2:], strict=True))))
-        a = planes[0] if len(planes) == 1 else ns.stack(planes, axis=2)
-        return contiguous(ns, a).reshape(a.shape[0] * a.shape[1], len(planes) * math.prod(self.grid))
+        views = [a[(Ellipsis, *(slice(i, None, s) for i, s in zip(r, self.stride, strict=True)))]
+                 for r in itertools.product(*map(range, self.stride))]
+        pads = [tuple((0, g - m) for g, m in zip(self.grid, v.shape[2:], strict=True)) for v in views]
+        rows = (a.shape[0] * a.shape[1], len(views) * math.prod(self.grid))
+        if len(views) == 1:   # stride 1: a copy only where the grid is larger than the input (often none)
+            return contiguous(ns, _pad_array(ns, a, pads[0])).reshape(rows)
+        out = ns.empty((*a.shape[:2], len(views), *self.grid), dtype=a.dtype)
+        for j, (v, pad) in enumerate(zip(views, pads, strict=True)):
+            _pad_array(ns, v, pad, out[:, :, j])
+        return out.reshape(rows)
 
     def crop(self, flat: Any) -> Any:
         """Output-grid rows ``(N, C, out[0]·prod(grid[1:]))`` → the ``(N, C, *out)`` view of the outputs."""
@@ -289,15 +295,17 @@ class _Taps(NamedTuple):
         return y[(Ellipsis, *(slice(o) for o in self.out[1:]))]
 
 
-def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Taps,
-                    dot: Any = None) -> tuple[Any, Any]:
+def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Taps, dot: Any = None,
+                    out: Any = None) -> tuple[Any, Any]:
     """Depthwise correlation of ``xf`` (``(N, C, *S)`` laid by ``taps``) with ``w`` ``(C, taps)`` plus ``b``: a
     block of (sample, channel) rows at a time, the taps' runs are copied side by side (zeros where they read
     padding) and each row's reduced by its channel's weights and bias (a row of ones) in one BLAS product,
     straight into the output's rows when the grid is the output's size. Plain copies and a product: faster
     than a multiply and an add per tap, and the columns stay in cache (on the CPU; a bounded block on GPUs).
     With ``dot`` (``(N·C, L)``, L the output grid's size) also returns each row's dot products of its runs
-    with ``dot``, ``(N·C, taps)`` — a weight gradient — else None; with ``w`` None only those."""
+    with ``dot``, ``(N·C, taps)`` — a weight gradient — else None; with ``w`` None only those. ``out``: where
+    the output goes when given, ``(N, C, *size)`` of any strides, ``size`` at most ``taps.out`` (the rest is
+    dropped)."""
     rows, nd = n * c, len(taps.grid)
     kdims = tuple(map(len, taps.shifts))
     k = math.prod(kdims)
@@ -322,12 +330,15 @@ def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Tap
                 wraps.append((slice(None), *(t if q == i else slice(None) for q in range(nd)),
                               *(lines if q == i else slice(None) for q in range(nd))))
     kb = k + (b is not None and w is not None)   # a bias multiplies a row of ones
-    wr = out = None
-    direct = taps.out[1:] == taps.grid[1:]
+    wr = None
+    direct = out is None and taps.out[1:] == taps.grid[1:]
     if w is not None:
         wr = w.reshape(1, c, k) if b is None else ns.concatenate((w.reshape(1, c, k), b.reshape(1, c, 1)), axis=2)
         wr = ns.broadcast_to(wr, (n, c, kb)).reshape(rows, 1, kb)
-        out = ns.empty((n, c, *taps.out), dtype=xf.dtype)
+        if out is None:
+            out = ns.empty((n, c, *taps.out), dtype=xf.dtype)
+        target = out.reshape(rows, *out.shape[2:])   # a view: only spatial dims are sliced
+        crop = (Ellipsis, *map(slice, out.shape[2:]))
     sums = None if dot is None else ns.empty((rows, k, 1), dtype=xf.dtype)
     budget = _CACHE_BLOCK if ns.__name__ == "numpy" else _DEVICE_BLOCK
     block = max(1, budget // (kb * length * xf.itemsize))
@@ -351,7 +362,7 @@ def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Tap
                     gemm.matmul(ns, wr[r:r + m], cols[:m], out=out.reshape(rows, 1, length)[r:r + m])
                 else:
                     gemm.matmul(ns, wr[r:r + m], cols[:m], out=buf[:m])
-                    out.reshape(rows, *taps.out)[r:r + m] = taps.crop(buf[:m].reshape(1, m, -1))[0]
+                    target[r:r + m] = taps.crop(buf[:m].reshape(1, m, -1))[0][crop]
             if dot is not None:
                 gemm.matmul(ns, cols[:m, :k], dot[r:r + m, :, None], out=sums[r:r + m])
 
@@ -377,24 +388,24 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
         size = math.prod(fwd.grid)
         phases = list(itertools.product(*map(range, geom.stride)))
         if mask[0] and len(phases) > 1:
-            gx = ns.zeros(x.shape, dtype=g.dtype)
+            gx = ns.empty(x.shape, dtype=g.dtype)
         if mask[1]:
             gw = ns.zeros(wk.shape, dtype=g.dtype)
         for p, r in enumerate(phases):
             idx = [[t for t, ph in enumerate(phs) if ph == ri] for phs, ri in zip(fwd.phases, r, strict=True)]
+            view = None if gx is None else gx[(Ellipsis, *(slice(i, None, s) for i, s in
+                                                          zip(r, geom.stride, strict=True)))]
             if not all(idx):
-                continue   # no tap reads this phase: zero gradient there
+                if view is not None:
+                    view[...] = 0   # no tap reads this phase
+                continue
             taps = adj._replace(shifts=tuple(tuple(-sh[t] for t in ix) for sh, ix in zip(fwd.shifts, idx, strict=True)),
                                 phases=tuple((0,) * len(ix) for ix in idx))
             sel = (slice(None), *ns.ix_(*idx))
             part, sums = _depthwise_pass(ns, gf, n, c, wk[sel].reshape(c, -1) if mask[0] else None, None, taps,
-                                         xf[:, p * size:(p + 1) * size] if mask[1] else None)
-            if mask[0]:
-                if len(phases) == 1:
-                    gx = part
-                else:
-                    dst = gx[(Ellipsis, *(slice(i, None, s) for i, s in zip(r, geom.stride, strict=True)))]
-                    dst[...] = part[(Ellipsis, *map(slice, dst.shape[2:]))]
+                                         xf[:, p * size:(p + 1) * size] if mask[1] else None, view)
+            if mask[0] and len(phases) == 1:
+                gx = part
             if mask[1]:
                 gw[sel] = sums.reshape(n, c, *map(len, idx)).sum(0)
         if mask[1]:
