@@ -12,10 +12,11 @@ Everything is built from three array steps, so the work is in BLAS GEMMs on cont
   operand is first laid on the padded image's row length, so each offset's slice is one long run per plane
   (:func:`_adjoint_image`).
 
-Stride-1 depthwise convolutions skip im2col, the padded copy and the grouped GEMMs: per block of (sample,
-channel) rows the kernel offsets' contiguous runs of the unpadded planes are copied side by side and reduced
-by the channel's weights and bias, one small product per row written into the output's rows
-(:func:`_depthwise_pass`); the backward gets the input and weight gradients from one such pass. On the CPU
+Depthwise convolutions skip im2col, the padded copy and the grouped GEMMs: per block of (sample, channel)
+rows the kernel offsets' contiguous runs of the unpadded planes (of the input's phases ``x[..., r::s]`` for a
+stride ``s``) are copied side by side and reduced by the channel's weights and bias, one small product per
+row written into the output's rows (:func:`_depthwise_pass`); the backward gets the input and weight
+gradients from one such pass per phase. On the CPU
 the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`ember.ops._parallel`).
 
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
