@@ -40,3 +40,12 @@ def test_kthvalue_random_ties(dtype: str) -> None:
         for k in {1, 2, n // 3 + 1, n // 2 + 1, n - 1, n} & set(range(1, n + 1)):
             keep = bool(rng.random() < 0.5)
             _same(ember.kthvalue(_ember(x), k, d, keep), torch.kthvalue(x, k, d, keep))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "float16", "bfloat16", "bool"])
+def test_mode_random_ties(dtype: str) -> None:
+    rng = np.random.default_rng(sum(map(ord, dtype)) + 1)
+    for _ in range(30):
+        x, d = _tied(rng, dtype, dtype not in ("int64", "bool"))
+        keep = bool(rng.random() < 0.5)
+        _same(ember.mode(_ember(x), d, keep), torch.mode(x, d, keep))

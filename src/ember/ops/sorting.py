@@ -15,7 +15,16 @@ import numpy as np
 from .._core import dtype as D
 from ..autograd.grad_mode import STATE
 from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
-from ._stl_order import topk_order
+from ._stl_order import (
+    _SMALL,
+    _THRESHOLD,
+    _depth,
+    _insertion_sort,
+    _introsort_loop,
+    _linear_insert,
+    _Slice,
+    topk_order,
+)
 from .reduction import (
     EvenlyDistributeBackward,
     ValueSelectingBackward,
@@ -195,7 +204,9 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     pos = xp.full(_kept(a.shape, d), k - 1, np.int64)
     if xp is np:
         idx = np.take_along_axis(order, pos, axis=d)
-        _replay_rows(a, order, idx, d, slice(max(k - 2, 0), k + 1), lambda rank, _: _quickselect(rank, k - 1))
+        near = slice(max(k - 2, 0), k + 1)
+        _replay_rows(a, order, idx, d, lambda rows, orders: _ties(np.take_along_axis(rows, orders[:, near], 1)).any(1),
+                     lambda rank, _: _quickselect(rank, k - 1))
         values = np.take_along_axis(a, idx, axis=d)
         if not keepdim:
             values, idx = values.squeeze(d), idx.squeeze(d)
@@ -212,14 +223,15 @@ def _dense_rank(row: np.ndarray, order: np.ndarray) -> np.ndarray:
     return rank
 
 
-def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, near: slice, pick: Any) -> None:
+def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need: Any, pick: Any) -> None:
     """Overwrite ``idx`` (shaped like ``a`` with ``d`` of size 1) with ``pick(rank, row)`` for the slices along
-    ``d`` whose sorted values at positions ``near`` hold a tie, ``rank`` being the slice's dense ranks."""
+    ``d`` that ``need(rows, orders)`` selects (slices and their stable argsorts as rows), ``rank`` being the
+    slice's dense ranks."""
     n = a.shape[d]
     rows = np.moveaxis(a, d, -1).reshape(-1, n)
     orders = np.moveaxis(order, d, -1).reshape(-1, n)
     out = np.moveaxis(idx, d, -1).reshape(-1)
-    for r in np.flatnonzero(_ties(np.take_along_axis(rows, orders[:, near], axis=1)).any(axis=1)):
+    for r in np.flatnonzero(need(rows, orders)):
         out[r] = pick(_dense_rank(rows[r], orders[r]), rows[r])
     idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (1,)), -1, d)
 
@@ -339,8 +351,64 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     pos = xp.arange(n).reshape((-1,) + (1,) * (a.ndim - d - 1))
     run_length = pos - scan(xp, xp.maximum, xp.where(starts, pos, 0), d) + 1
     best = xp.argmax(run_length, axis=d, keepdims=True)
-    values, idx = _pick(xp, a, order, best, d, keepdim)
+    if xp is np:
+        idx = np.take_along_axis(order, best, axis=d)
+        _replay_rows(a, order, idx, d, _mode_ties, _mode_index)
+        values = np.take_along_axis(a, idx, axis=d)
+        if not keepdim:
+            values, idx = values.squeeze(d), idx.squeeze(d)
+    else:
+        values, idx = _pick(xp, a, order, best, d, keepdim)
     return select_with_indices("mode", input, values, idx, d, keepdim, ModeBackward0, out)
+
+
+def _mode_ties(rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """Rows where std::sort may leave another copy of the modal value last than the stable sort does: rows
+    longer than 16 (shorter ones are insertion sorted, stably) whose values repeat, and rows with NaN (which
+    its ``<`` cannot order)."""
+    s = np.take_along_axis(rows, orders, 1)
+    need = _ties(s).any(1) & (rows.shape[1] > _THRESHOLD)
+    return need | np.isnan(s).any(1) if D.holds_nan(s.dtype) else need
+
+
+def _mode_index(rank: np.ndarray, row: np.ndarray) -> int:
+    """The index torch's CPU mode reports: std::sort the (value, index) pairs by value, then the last of the
+    first longest run of equal values. Its introsort leaves equal values in an order that the final insertion
+    sort keeps; with NaN the whole sort is replayed on the values themselves."""
+    n = len(rank)
+    if D.holds_nan(row.dtype) and np.isnan(row).any():
+        return _nan_mode_index(row.astype(np.float64).tolist())
+    counts = np.bincount(rank)
+    m = int(counts.argmax())
+    if n <= _SMALL:
+        kv = rank.tolist()
+        a = list(range(n))
+        _introsort_loop(a, kv, 0, n, _depth(n))
+        return [i for i in a if kv[i] == m][-1]
+    st = _Slice(rank)
+    st.tied = np.arange(len(counts)) == m  # only ranges holding the modal value need replaying
+    st.introsort(0, n, _depth(n))
+    return int(st.a[st.kk == m][-1])
+
+
+def _nan_mode_index(kv: list[float]) -> int:
+    """:func:`_mode_index` of a slice holding NaN: libstdc++'s std::sort replayed with C's ``<`` (NaN is
+    unordered, so runs of a value may split), its final insertion sort unguarded past the first 16, then
+    torch's scan for the first strictly longest run of ``==`` values."""
+    n = len(kv)
+    a = list(range(n))
+    _introsort_loop(a, kv, 0, n, _depth(n))
+    _insertion_sort(a, kv, 0, min(n, _THRESHOLD))
+    for i in range(_THRESHOLD, n):
+        _linear_insert(a, kv, i)
+    best, run, most = 0, 0, 0
+    for p in range(n):
+        run += 1
+        if p == n - 1 or kv[a[p]] != kv[a[p + 1]]:
+            if run > most:
+                best, most = a[p], run
+            run = 0
+    return best
 
 
 # ---- quantile / nanquantile ------------------------------------------------------------------------------
