@@ -143,7 +143,7 @@ def test_same_bits_on_any_thread_count(monkeypatch, fname, xs, ws, kw):
     (lambda x, w, b: F.conv2d(x, w, b, padding=(1, 2), dilation=(2, 1), groups=3), ((2, 3, 5, 4), (3, 1, 3, 2),
                                                                                      (3,))),
     (lambda x, w, b: F.conv3d(x, w, b, stride=(1, 2, 1), padding=1), ((2, 2, 3, 4, 3), (3, 2, 2, 3, 2), (3,))),
-    (lambda x, w, b: F.conv2d(x, w, b, stride=(2, 3), padding=1, dilation=(1, 2), groups=3), ((2, 3, 7, 6),
+    (lambda x, w, b: F.conv2d(x, w, b, stride=(2, 3), padding=1, dilation=(1, 3), groups=3), ((2, 3, 7, 6),
                                                                                           (3, 1, 3, 2), (3,))),
     (lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, groups=2), ((2, 4, 5), (4, 1, 3), (2,))),
     (lambda x, w, b: F.conv2d(x, w, b, padding=(2, 1), dilation=(1, 2)), ((2, 3, 4, 5), (2, 3, 2, 2), (2,))),

@@ -246,8 +246,11 @@ def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple
 
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
     """Whether a convolution is depthwise (one input and one output channel per group), which the tap-column
-    formulation below computes far faster than tiny per-group GEMMs."""
-    return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1
+    formulation below computes far faster than tiny per-group GEMMs, with windows overlapping along every
+    strided dim: where the stride reaches the kernel's extent each phase is read by one tap at most there,
+    and im2col's single gather beats a pass per phase."""
+    return not transposed and w.shape[0] == geom.groups and w.shape[1] == 1 and all(
+        s == 1 or s <= d * (k - 1) for s, d, k in zip(geom.stride, geom.dilation, w.shape[2:], strict=True))
 
 
 class _Taps(NamedTuple):
