@@ -16,6 +16,7 @@ from .._core import dtype as D
 from ..autograd.grad_mode import STATE
 from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
 from ._stl_order import (
+    _BIG,
     _SMALL,
     _THRESHOLD,
     _depth,
@@ -239,28 +240,47 @@ def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need
 def _quickselect(rank: np.ndarray, k: int) -> int:
     """The index torch's CPU kthvalue reports: its own quickselect (Sedgewick's median-of-three partitioning,
     not libstdc++'s) moves the element that lands at position ``k`` there; equal values go where its swaps
-    leave them."""
-    v = rank.tolist()
-    ix = list(range(len(v)))
+    leave them. Ranges longer than ``_BIG`` are partitioned with NumPy, the rest in Python lists."""
+    v, ix = rank.copy(), np.arange(len(rank))
+    lo, hi = 0, len(v) - 1
+    while hi - lo > _BIG:
+        i, j = _partition(v, ix, lo, hi)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    vl, il = v.tolist(), ix.tolist()
+    while hi > lo:
+        if hi == lo + 1:
+            if vl[lo] > vl[hi]:
+                vl[lo], vl[hi], il[lo], il[hi] = vl[hi], vl[lo], il[hi], il[lo]
+            break
+        i, j = _partition(vl, il, lo, hi)
+        if j <= k:
+            lo = i
+        if j >= k:
+            hi = j - 1
+    return il[k]
 
+
+def _partition(v: Any, ix: Any, lo: int, hi: int) -> tuple[int, int]:
+    """One step of torch's quickselect on ``[lo, hi]`` (``hi > lo + 1``) of the keys ``v`` and indices ``ix``
+    (lists, or NumPy arrays for long ranges): the median of (lo, middle, hi) to ``lo``, the smaller one to
+    ``lo + 1``, then Sedgewick's partition; returns where the scans stopped (``i``) and the pivot's place."""
     def swap(i: int, j: int) -> None:
         v[i], v[j] = v[j], v[i]
         ix[i], ix[j] = ix[j], ix[i]
 
-    lo, hi = 0, len(v) - 1
-    while hi > lo:
-        if hi == lo + 1:
-            if v[lo] > v[hi]:
-                swap(lo, hi)
-            break
-        swap((lo + hi) >> 1, lo + 1)  # median of (lo, middle, hi) to lo, the smaller one to lo + 1
-        if v[lo + 1] > v[hi]:
-            swap(lo + 1, hi)
-        if v[lo] > v[hi]:
-            swap(lo, hi)
-        if v[lo + 1] > v[lo]:
-            swap(lo + 1, lo)
-        i, j, piv = lo + 1, hi, v[lo]
+    swap((lo + hi) >> 1, lo + 1)
+    if v[lo + 1] > v[hi]:
+        swap(lo + 1, hi)
+    if v[lo] > v[hi]:
+        swap(lo, hi)
+    if v[lo + 1] > v[lo]:
+        swap(lo + 1, lo)
+    piv = v[lo]
+    if isinstance(v, list):
+        i, j = lo + 1, hi
         while True:
             i += 1
             while piv > v[i]:
@@ -271,12 +291,28 @@ def _quickselect(rank: np.ndarray, k: int) -> int:
             if j < i:
                 break
             swap(i, j)
-        swap(lo, j)
-        if j <= k:
-            lo = i
-        if j >= k:
-            hi = j - 1
-    return ix[k]
+    else:  # the scans stop at the keys not below (i, rising) / not above (j, falling) the pivot: the t-th
+        # stops are swapped while they have not crossed; the next stops then also see the swapped keys
+        seg = v[lo + 1:hi + 1]
+        left = np.flatnonzero(seg[1:] >= piv) + lo + 2
+        right = np.flatnonzero(seg[:-1] <= piv)[::-1] + lo + 1
+        m = min(len(left), len(right))
+        crossed = np.flatnonzero(left[:m] > right[:m])
+        c = int(crossed[0]) if len(crossed) else m
+        if c:
+            a, b = left[:c], right[:c]
+            v[a], v[b] = v[b], v[a]
+            ix[a], ix[b] = ix[b], ix[a]
+        ii = [int(left[c])] if c < len(left) else []
+        jj = [int(right[c])] if c < len(right) else []
+        if c:
+            last = c - 1 if right[c - 1] > left[c - 1] else c - 2
+            if last >= 0:
+                ii.append(int(right[last]))
+                jj.append(int(left[last]))
+        i, j = min(ii), max(jj)
+    swap(lo, j)
+    return i, j
 
 
 def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> tuple[Any, Any]:
