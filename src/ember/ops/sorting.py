@@ -16,7 +16,6 @@ from .._core import dtype as D
 from ..autograd.grad_mode import STATE
 from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
 from ._stl_order import (
-    _BIG,
     _SMALL,
     _THRESHOLD,
     _depth,
@@ -240,10 +239,10 @@ def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need
 def _quickselect(rank: np.ndarray, k: int) -> int:
     """The index torch's CPU kthvalue reports: its own quickselect (Sedgewick's median-of-three partitioning,
     not libstdc++'s) moves the element that lands at position ``k`` there; equal values go where its swaps
-    leave them. Ranges longer than ``_BIG`` are partitioned with NumPy, the rest in Python lists."""
+    leave them. Ranges longer than ``_SMALL`` are partitioned with NumPy, the rest in Python lists."""
     v, ix = rank.copy(), np.arange(len(rank))
     lo, hi = 0, len(v) - 1
-    while hi - lo > _BIG:
+    while hi - lo > _SMALL:
         i, j = _partition(v, ix, lo, hi)
         if j <= k:
             lo = i
