@@ -215,14 +215,6 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     return select_with_indices("kthvalue", input, values, idx, d, keepdim, KthvalueBackward0, out)
 
 
-def _dense_rank(row: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """Rank of each element of ``row`` among its distinct values (0 the smallest; NaNs equal, largest), given
-    ``order``, its stable argsort."""
-    rank = np.empty(len(row), np.int64)
-    rank[order] = np.concatenate(([0], np.cumsum(~_ties(row[order]))))
-    return rank
-
-
 def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need: Any, pick: Any) -> None:
     """Overwrite ``idx`` (shaped like ``a`` with ``d`` of size 1) with ``pick(rank, row)`` for the slices along
     ``d`` that ``need(rows, orders)`` selects (slices and their stable argsorts as rows), ``rank`` being the
@@ -231,8 +223,15 @@ def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need
     rows = np.moveaxis(a, d, -1).reshape(-1, n)
     orders = np.moveaxis(order, d, -1).reshape(-1, n)
     out = np.moveaxis(idx, d, -1).reshape(-1)
-    for r in np.flatnonzero(need(rows, orders)):
-        out[r] = pick(_dense_rank(rows[r], orders[r]), rows[r])
+    sel = np.flatnonzero(need(rows, orders))
+    if not len(sel):
+        return
+    rank = np.empty((len(sel), n), np.int64)  # dense ranks: 0 the smallest, NaNs equal and largest
+    s = np.take_along_axis(rows[sel], orders[sel], 1)
+    np.put_along_axis(rank, orders[sel], np.concatenate((np.zeros((len(sel), 1), np.int64),
+                                                        np.cumsum(~_ties(s), 1)), 1), 1)
+    for r, rk in zip(sel.tolist(), rank, strict=True):
+        out[r] = pick(rk, rows[r])
     idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (1,)), -1, d)
 
 
