@@ -110,7 +110,11 @@ def test_without_bias(threads, fname, xs, ws, kw):
 def test_one_gradient(threads, fname, xs, ws, kw, grads):
     """Only the input's or only the weight's gradient (the depthwise weight gradient has a path of its own
     when the input needs none)."""
-    x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
+    _one_gradient(fname, RNG.standard_normal(xs), RNG.standard_normal(ws), kw, grads)
+
+
+def _one_gradient(fname: str, x: np.ndarray, w: np.ndarray, kw: dict, grads: str) -> None:
+    """``fname``'s gradient for only the input or only the weight (``grads``), ember against torch."""
     res = []
     for lib, fns in ((torch, TF), (ember, F)):
         X, W = lib.tensor(x, requires_grad=grads == "input"), lib.tensor(w, requires_grad=grads == "weight")
@@ -190,16 +194,7 @@ def test_strided_depthwise(threads, monkeypatch, fname, xs, ws, kw):
         _run(fname, xs, ws, kw, dtype, bias=True)
     x, w = RNG.standard_normal(xs), RNG.standard_normal(ws)
     for grads in ("input", "weight"):
-        res = []
-        for lib, fns in ((torch, TF), (ember, F)):
-            X, W = lib.tensor(x, requires_grad=grads == "input"), lib.tensor(w, requires_grad=grads == "weight")
-            y = getattr(fns, fname)(X, W, None, **kw)
-            y.backward(lib.tensor(np.cos(np.arange(y.numel()) * 0.3).reshape(tuple(y.shape))))
-            res.append((X.grad, W.grad))
-        for e, t in zip(res[1], res[0], strict=True):
-            assert (e is None) == (t is None)
-            if t is not None:
-                assert_close(e, t)
+        _one_gradient(fname, x, w, kw, grads)
     inputs = tuple(ember.tensor(RNG.standard_normal(s), requires_grad=True) for s in (xs, ws, (xs[1],)))
     assert gradcheck(lambda x, w, b: getattr(F, fname)(x, w, b, **kw), inputs)
     monkeypatch.setattr(_conv, "_CACHE_BLOCK", 1)   # one (sample, channel) row per block
