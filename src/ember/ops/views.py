@@ -229,8 +229,7 @@ def reshape(input: Tensor, *args: Any, shape: Any = None) -> Tensor:
     """A view when the strides allow it, otherwise a contiguous copy (``UnsafeViewBackward0``)."""
     if shape is not None or not args:
         args = sized(args, shape, "reshape", "shape")
-    shape = args
-    shape = infer_size(int_list(shape, "reshape", "shape"), input._data.size)
+    shape = infer_size(int_list(args, "reshape", "shape"), input._data.size)
     arr = _strided_view(input._data, shape, _xp(input))
     if arr is not None:   # torch: a view of a contiguous tensor, else an alias with the computed strides
         return make_view(input, arr, ViewBackward0 if input._data.flags.c_contiguous else ReshapeAliasBackward0)
@@ -365,8 +364,7 @@ def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Dims reordered as ``dims`` (a view)."""
     if dims is not None or not args:
         args = sized(args, dims, "permute", "dims")
-    dims = args
-    dims = int_list(dims, "permute", "dims")
+    dims = int_list(args, "permute", "dims")
     n = input._data.ndim
     if len(dims) != n:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match "

@@ -334,12 +334,14 @@ def qtensor_params(t: Any) -> tuple:
     return (Q.per_channel_affine, t._scale, t._zero_point, t._axis)
 
 
+_QDTYPE_OF_NP = {D.qint8.np: D.qint8, D.quint8.np: D.quint8, D.qint32.np: D.qint32}
+
+
 def _qdtype_of(storage: Any) -> D.dtype:
     """The quantized dtype of a storage a checkpoint made from ``torch.QInt8Storage`` & co."""
     if not isinstance(storage, UntypedStorage):
         raise RuntimeError(f"invalid checkpoint: expected a storage, got {type(storage).__name__}")
-    by_np = {np.dtype(np.int8): D.qint8, np.dtype(np.uint8): D.quint8, np.dtype(np.int32): D.qint32}
-    dtype = by_np.get(storage._array.dtype)
+    dtype = _QDTYPE_OF_NP.get(storage._array.dtype)
     if dtype is None:
         raise RuntimeError(f"invalid checkpoint: a quantized tensor on a storage of {storage._array.dtype}")
     return dtype
