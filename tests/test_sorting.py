@@ -485,6 +485,29 @@ def test_searchsorted_batched_matches_loop() -> None:
         assert_close(ember.tensor(got), torch.tensor(want))
 
 
+def test_searchsorted_unsorted_or_nan_boundaries_as_torch() -> None:
+    """Boundaries that are not sorted (NaNs included) give what torch's binary search finds, for 1-d and
+    batched boundaries, both sides, a sorter and bucketize."""
+    nan = float("nan")
+    rng = np.random.default_rng(12)
+    cases = [
+        (np.array([1.0, nan, 3.0]), np.array([0.0, 1.0, 2.0, 3.0, 4.0, nan])),
+        (np.array([1.0, 2.0, 3.0, nan, nan]), np.array([nan, 2.5, -1.0])),
+        (np.array([nan, nan]), np.array(1.0)),
+        (rng.integers(0, 9, 7).astype(np.float32), rng.integers(-1, 10, (2, 5)).astype(np.float32)),
+        (rng.integers(0, 9, (2, 3, 6)), rng.integers(-1, 10, (2, 3, 4))),
+        (np.where(rng.random((3, 5)) < 0.3, nan, np.sort(rng.random((3, 5)), -1)), rng.random((3, 4))),
+    ]
+    for b, x in cases:
+        for right in (False, True):
+            same(lambda lib, b, x, r: lib.searchsorted(b, x, right=r), ember.tensor(b), torch.tensor(b),
+                 ember.tensor(x), right, ctx=f"{b} {right}")
+    b = np.array([nan, 1.0, 2.0, 0.5])
+    same(lambda lib, b: lib.searchsorted(b, lib.tensor([0.7, 1.5, nan]), sorter=lib.tensor([1, 3, 0, 2])),
+         ember.tensor(b), torch.tensor(b))
+    same(lambda lib, b: lib.bucketize(lib.tensor([0.7, 1.5, nan]), b, right=True), ember.tensor(b), torch.tensor(b))
+
+
 def test_bfloat16_with_nan_orders_as_torch() -> None:
     """NumPy's sorts misplace ml_dtypes bfloat16 NaNs: sorting, order statistics, unique and the NaN-aware
     reductions work on exact float32 copies of the keys."""

@@ -587,6 +587,8 @@ def _search(xp: Any, b: Any, v: Any, right: bool) -> Any:
     before it."""
     side = "right" if right else "left"
     b, v = _sortable(b), _sortable(v)
+    if b.shape[-1] > 1 and bool((~(b[..., 1:] >= b[..., :-1])).any()):
+        return _bisect(xp, b, v, right)
     if b.ndim == 1:
         return xp.searchsorted(b, v, side=side)
     m = b.shape[-1]
@@ -597,6 +599,26 @@ def _search(xp: Any, b: Any, v: Any, right: bool) -> Any:
     pos = where_in_merged[:, m:] if right else where_in_merged[:, :vv.shape[1]]
     rank = xp.argsort(xp.argsort(pos, axis=1, kind=kind), axis=1, kind=kind)
     return (pos - rank).reshape(v.shape)
+
+
+def _bisect(xp: Any, b: Any, v: Any, right: bool) -> Any:
+    """torch's binary search step by step, for all values at once: on boundaries that are not sorted (NaNs
+    included) its answer depends on which elements the search happens to visit, which NumPy's search does
+    not reproduce. A value moves right of ``b[mid]`` unless ``b[mid] >= v`` (``>`` for ``right``)."""
+    m = b.shape[-1]
+    rows = b.reshape(-1, m)
+    vals = v.reshape(rows.shape[0] if b.ndim > 1 else 1, -1)
+    lo = xp.zeros(vals.shape, np.int64)
+    hi = xp.full(vals.shape, m, np.int64)
+    while True:
+        active = lo < hi
+        if not bool(active.any()):
+            return lo.reshape(v.shape)
+        mid = lo + ((hi - lo) >> 1)
+        seen = xp.take_along_axis(rows, xp.minimum(mid, m - 1), axis=1)
+        stop = (seen > vals) if right else (seen >= vals)
+        lo = xp.where(active & ~stop, mid + 1, lo)
+        hi = xp.where(active & stop, mid, hi)
 
 
 def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False, right: bool = False,
