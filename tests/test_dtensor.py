@@ -123,7 +123,7 @@ def test_dtensor_two_ranks(two_ranks: dict) -> None:
     results = two_ranks
     for rank, res in results.items():
         assert all(res["checks"].values()), (rank, res["checks"])
-        assert len(res["checks"]) == 9
+        assert len(res["checks"]) == 10
     facts = results[0]["facts"]
     want = dict(TORCH_CASES, **LEAF_GRADS)
     diff = {k: (want[k], facts["cases"].get(k)) for k in want if facts["cases"].get(k) != want[k]}
@@ -299,6 +299,38 @@ def test_parameter_of_dtensor_and_clip_grad_norm_world_of_one(worlds_of_one: obj
 
     import ember.distributed.tensor  # noqa: F401
     assert _parameter_facts(ember) == _parameter_facts(torch)
+
+
+def _save_load_facts(lib: object) -> list:
+    """A DTensor, a DTensor parameter and a state dict of them through ``save``/``load`` (weights-only, the
+    default, and full pickles): class, placements, mesh, values and ``requires_grad`` come back."""
+    import io
+    dt = sys.modules[f"{lib.__name__}.distributed.tensor"]
+    m = sys.modules[f"{lib.__name__}.distributed.device_mesh"].init_device_mesh("cpu", (1,), mesh_dim_names=("tp",))
+    d = dt.distribute_tensor(lib.arange(6.0).reshape(2, 3), m, [dt.Shard(1)])
+    lin = dt.distribute_module(lib.nn.Linear(3, 2), m)
+    out: list = [sorted(g.__name__ for g in lib.serialization.get_safe_globals()
+                        if g.__name__ in ("DTensor", "DeviceMesh", "Shard", "Replicate", "Partial", "DTensorSpec"))]
+    for weights_only in (True, False):
+        buf = io.BytesIO()
+        lib.save({"d": d, "p": lin.weight, "sd": lin.state_dict()}, buf)
+        buf.seek(0)
+        back = lib.load(buf, weights_only=weights_only)
+        out += [(k, type(v).__name__, repr(v), v.requires_grad, v.device_mesh == m) for k, v in back["sd"].items()]
+        out += [repr(back["d"]), type(back["p"]).__name__, back["p"].requires_grad, back["d"].device_mesh == m,
+                back["d"].to_local().tolist()]
+    return out
+
+
+def test_save_load_dtensor_world_of_one(worlds_of_one: object) -> None:
+    import torch
+    import torch.distributed.tensor  # noqa: F401
+
+    import ember.distributed.tensor  # noqa: F401
+    torch.manual_seed(0)
+    want = _save_load_facts(torch)
+    ember.manual_seed(0)
+    assert _save_load_facts(ember) == want
 
 
 def test_random_factories_and_init_world_of_one() -> None:

@@ -67,6 +67,7 @@ class DeviceMesh:
         self._root_shape = tuple(arr.shape)
         self._names = mesh_dim_names
         self._root_groups: list[Any] = []
+        self._group_lines: list[list[list[int]]] = []   # the split of the world that made each root group
         self._flattened: dict[str, DeviceMesh] = {}   # the root's meshes made by _flatten, by name (sliceable)
         self._is_root = True
         self._dims = list(range(arr.ndim))   # the root dimension of each of this mesh's dimensions
@@ -77,16 +78,9 @@ class DeviceMesh:
             if arr.size > world:
                 raise RuntimeError(f"Mesh should not be bigger than default world size {world}, but found "
                                    f"{arr.size} ranks!")
-            self._root_groups = [self._make_group(arr, d) for d in range(arr.ndim)]
-
-    @staticmethod
-    def _make_group(arr: np.ndarray, dim: int) -> Any:
-        """The group along ``dim`` through this rank (every rank of the world takes part; the world's group when
-        it spans the world in rank order)."""
-        lines = np.moveaxis(arr, dim, -1).reshape(-1, arr.shape[dim]).tolist()
-        if len(lines) == 1 and lines[0] == list(range(c10d.get_world_size())):
-            return c10d._default()
-        return c10d.split_group(split_ranks=lines)
+            self._group_lines = [np.moveaxis(arr, d, -1).reshape(-1, arr.shape[d]).tolist()
+                                 for d in range(arr.ndim)]
+            self._root_groups = [_split(lines) for lines in self._group_lines]
 
     def _view(self, dims: list[int], names: tuple[str, ...] | None) -> DeviceMesh:
         sub = object.__new__(DeviceMesh)
@@ -94,7 +88,7 @@ class DeviceMesh:
         sub._root_shape = self._root_shape
         sub._sizes = tuple(self._sizes[d] for d in dims)
         sub._axes = tuple(self._axes[d] for d in dims)
-        sub._root_groups = self._root_groups
+        sub._root_groups, sub._group_lines = self._root_groups, self._group_lines
         sub._flattened = self._flattened
         sub._is_root = False
         sub._dims = [self._dims[d] for d in dims]
@@ -223,7 +217,8 @@ class DeviceMesh:
         flat = DeviceMesh(self._device_type, [] if grid is None else grid.reshape(-1),
                           mesh_dim_names=(mesh_dim_name or "_".join(self._names or ()),), _init_backend=False)
         flat._axes = (_coalesce([pair for axis in self._axes for pair in axis]),)
-        flat._root_groups = [c10d.split_group(split_ranks=lines)]
+        flat._group_lines = [lines]
+        flat._root_groups = [_split(lines)]
         flat._is_root = False
         self._flattened[flat._names[0]] = flat
         return flat
@@ -243,6 +238,32 @@ class DeviceMesh:
 
     def __hash__(self) -> int:
         return hash(self._key())
+
+    # ---- pickling: the layout, with the groups named by the split that made them -----------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_root_groups"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A loaded mesh takes the groups of this world made by the same splits (every rank of the world must
+        load it when a group has to be made)."""
+        self.__dict__.update(state)
+        self._root_groups = [_split(lines, reuse=True) for lines in self._group_lines]
+
+
+def _split(lines: list[list[int]], reuse: bool = False) -> Any:
+    """The group through this rank of a split of the world into ``lines`` (every rank of the world takes part;
+    the world's group when one line spans it in rank order); ``reuse``: the group already made by the same split
+    in this world, if any (the world keeps them: ``_mesh_splits``)."""
+    world = c10d._default()
+    key = tuple(map(tuple, lines))
+    if reuse and key in world._mesh_splits:
+        return world._mesh_splits[key]
+    if len(lines) == 1 and lines[0] == list(range(world.size())):
+        group = world
+    else:
+        group = c10d.split_group(split_ranks=lines)
+    world._mesh_splits[key] = group
+    return group
 
 
 def _int32() -> Any:

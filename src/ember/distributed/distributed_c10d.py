@@ -133,6 +133,7 @@ class ProcessGroup:
         self._hot: tuple = (None, None, None)   # all_reduce's last fast-path (array, op, plan): a loop's tensor
         self._unposted: list[Work] = []   # checked collectives whose transfer waits for their signatures
         self._store: Any = None           # the default group's store (see _get_default_store)
+        self._mesh_splits: dict[tuple, ProcessGroup] = {}   # the world's: device meshes' groups by their split
 
     def rank(self) -> int:
         return self._impl.rank

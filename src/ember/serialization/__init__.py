@@ -144,7 +144,8 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         if flat is None or off < 0 or off % item or flat.nbytes % item or any(s < 0 for s in arr.strides):
             arr = root = arr.copy()  # memory torch cannot describe: save this tensor alone, contiguous
             off = 0
-        stride = t.stride() if arr is t._data else tuple(s // item for s in arr.strides)
+        # (Tensor.stride: the strides of the array saved, also for a DTensor, whose stride() is its global one)
+        stride = Tensor.stride(t) if arr is t._data else tuple(s // item for s in arr.strides)
         if v3:
             return self._storage(root, D.uint8, UntypedStorage, t._device), off // item, stride
         return self._storage(root, t._dtype, STORAGE_OF_DTYPE[t._dtype], t._device), off // item, stride

@@ -182,7 +182,7 @@ class WeightsUnpickler:
             else:
                 _set_state(inst, state)
         elif type(inst) in self.user.values() or type(inst) in self.allowed.values():
-            if hasattr(inst, "__setstate__") and type(inst).__setstate__ is not object.__setstate__:
+            if getattr(type(inst), "__setstate__", None) is not None:
                 inst.__setstate__(state)
             else:
                 slots = None

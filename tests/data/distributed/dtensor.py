@@ -255,6 +255,22 @@ def main(out_dir):
     distribute_module(lin, mesh)
     check("distribute_module", isinstance(lin.weight, DTensor) and lin.weight.placements == (R(),)
           and isinstance(lin.weight, torch.nn.Parameter))
+    # ---- ember.save / ember.load of DTensors: same shards and placements on the same meshes' groups ----
+    import io
+    mesh2 = init_device_mesh("cpu", (1, 2), mesh_dim_names=("dp", "tp"))
+    saved = {"w": D(g, S(1)), "tp": D(g, S(0), mesh2["tp"]), "flat": D(g, S(0), mesh2._flatten("all")),
+             "state": tp.state_dict()}
+    buf = io.BytesIO()
+    torch.save(saved, buf)
+    buf.seek(0)
+    back = torch.load(buf)
+    ok = back["tp"].device_mesh == mesh2["tp"]
+    ok &= back["flat"].device_mesh.get_group() is saved["flat"].device_mesh.get_group()
+    for k in ("w", "tp", "flat"):
+        ok &= type(back[k]) is DTensor and back[k].placements == saved[k].placements
+        ok &= torch.equal(back[k].to_local(), saved[k].to_local()) and torch.equal(back[k].full_tensor(), g)
+    ok &= all(torch.equal(back["state"][n].full_tensor(), v.full_tensor()) for n, v in saved["state"].items())
+    check("save/load", ok)
     with open(os.path.join(out_dir, f"result_{rank}.json"), "w") as f:
         json.dump({"checks": checks, "facts": facts if rank == 0 else {}}, f)
 

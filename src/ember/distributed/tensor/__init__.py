@@ -27,4 +27,8 @@ from .placement_types import Partial, Placement, Replicate, Shard
 __all__ = ["DTensor", "distribute_tensor", "distribute_module", "Shard", "Replicate", "Partial", "Placement", "ones",
            "empty", "full", "rand", "randn", "zeros"]
 
+from ...serialization import add_safe_globals
+from ._api import DTensorSpec
+
 _ = (DeviceMesh, init_device_mesh)
+add_safe_globals([DTensor, DTensorSpec, DeviceMesh, Shard, Replicate, Partial])   # weights-only loads, as torch
