@@ -472,7 +472,7 @@ class Tensor:
                                "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
-        new = from_array(self._data.copy(), self._dtype, self._device)
+        new = from_array(self._data.copy(order="K"), self._dtype, self._device)   # strides kept, as torch
         if type(self) is not Tensor:
             new = _as_subclass(new, type(self))
         new._rg = self._rg

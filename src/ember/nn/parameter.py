@@ -73,6 +73,13 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
 
     __str__ = __repr__
 
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        """A new parameter of the same class over a copy of the data; as torch, neither ``.grad`` nor
+        attributes set on the parameter are copied."""
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(Tensor.__deepcopy__(self.detach(), {}), self._rg)
+        return memo[id(self)]
+
     def __reduce_ex__(self, protocol: int) -> Any:
         return (_rebuild_parameter, (Tensor.__reduce_ex__(self, protocol), self._rg))
 
@@ -123,6 +130,11 @@ class UninitializedParameter(Parameter):
 
         self.data = empty(shape, device=device or self.device, dtype=dtype or self.dtype)
         self.__class__ = self.cls_to_become
+
+    def __deepcopy__(self, memo: dict) -> UninitializedParameter:
+        if id(self) not in memo:
+            memo[id(self)] = type(self)(self._rg, self.device, self.dtype)
+        return memo[id(self)]
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         return "<UninitializedParameter>"
