@@ -72,6 +72,49 @@ def test_interpolate_antialias(mode, kw):
     compare(lambda F, t: F.interpolate(t, mode=mode, antialias=True, **kw), x, dtype=np.float32)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_interpolate_antialias_to_one_column(mode):
+    """torch's antialiased kernel gives every row of a one-column output the first row's values (channels-last
+    inputs excepted) while its gradient is the true resize's: ember's outputs and gradients are torch's."""
+    x = RNG.standard_normal((2, 3, 5, 7))
+    for size in ((3, 1), (8, 1), (5, 1), (1, 1)):
+        compare(lambda F, t, s=size: F.interpolate(t, size=s, mode=mode, antialias=True), x, dtype=np.float32)
+        cl = [lib.tensor(x).contiguous(memory_format=lib.channels_last) for lib in (ember, torch)]
+        assert_close(*(F.interpolate(t, size=size, mode=mode, antialias=True)
+                       for F, t in zip((EF, TF), cl, strict=True)))
+    compare(lambda F, t: F.interpolate(t[:, :, :, :1], size=(3, 1), mode=mode, antialias=True), x)
+
+
+def _resample_outcome(lib, dtype: str, dims: int, mode: str, antialias: bool, channels_last: bool) -> str:
+    x = lib.ones((2, 3) + (4,) * dims).to(getattr(lib, dtype))
+    if channels_last:
+        x = x.contiguous(memory_format=lib.channels_last if dims == 2 else lib.channels_last_3d)
+    try:
+        return str(lib.nn.functional.interpolate(x, size=(3,) * dims, mode=mode, antialias=antialias).dtype)
+    except NotImplementedError as e:
+        return str(e)
+
+
+def test_interpolate_dtypes_refused_as_torch():
+    """Complex inputs in every mode, float16/bfloat16 with antialiasing, integers (area mode through adaptive
+    average pooling, channels-last kernel names too): torch's NotImplementedError, by kernel name."""
+    cases = [(dt, 2, mode, aa, cl) for dt in ("complex64", "float16", "bfloat16", "int64")
+             for mode in ("nearest", "bilinear", "bicubic", "area") for aa in (False, True) for cl in (False, True)
+             if not aa or mode in ("bilinear", "bicubic")]
+    cases += [("complex64", dims, mode, False, False) for dims, mode in ((1, "linear"), (1, "nearest"), (1, "area"),
+                                                                         (3, "trilinear"), (3, "area"))]
+    got = [_resample_outcome(ember, *c) for c in cases]
+    want = [_resample_outcome(torch, *c) for c in cases]
+    assert got == want
+    for kind in ("avg", "max"):
+        for x in (torch.ones(2, 3, 4, 4), torch.ones(2, 3, 4, 4).contiguous(memory_format=torch.channels_last)):
+            for dt in ("complex64", "uint8"):
+                fn = f"adaptive_{kind}_pool2d"
+                assert_same_error(lambda f=fn, d=dt, a=x: getattr(EF, f)(ember.tensor(a.numpy()).contiguous(
+                    memory_format=ember.channels_last if a.stride()[1] == 1 else ember.contiguous_format).to(
+                    getattr(ember, d)), 2), lambda f=fn, d=dt, a=x: getattr(TF, f)(a.to(getattr(torch, d)), 2))
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("scale,n", [(2.1, 6), (1.104, 4), (2.197, 4), (0.9, 10)])
 def test_interpolate_nearest_scale_vs_exact_sizes(nd, scale, n):

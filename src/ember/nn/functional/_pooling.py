@@ -21,6 +21,7 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+from ._conv import _suggests_channels_last
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -683,8 +684,10 @@ def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
     elif input.dim() not in (nd + 1, nd + 2):
         sep = ": " if kind == "max" else " "
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}")
-    if input.dtype.category < 2:
+    if input.dtype.category < 2 or input.dtype.is_complex:
         kernel = {1: f"adaptive_{kind}_pool2d", 2: fn, 3: f"{fn}_cpu"}[nd]
+        if nd == 2 and input.dim() == 4 and _suggests_channels_last(input):
+            kernel += "_channels_last"
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{input.dtype._short}'")
 
@@ -1047,6 +1050,11 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
         plan.append((ndim - nd + i, ns.asarray(idx), None if w is None else ns.asarray(w), bshape,
                      ns.asarray(dense)))
 
+    # torch's antialiased kernel on a non-channels-last input resized in height to one column gives every row
+    # the first row's values (its gradient stays that of the true resize)
+    first_row_only = (mode.endswith("-aa") and size[-1] == 1 and 1 < size[-2] != input.shape[-2]
+                      and not _suggests_channels_last(input))
+
     def fwd(a: Any) -> Any:
         for axis, idx, w, bshape, _ in plan:
             if w is None:
@@ -1057,6 +1065,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
                 term = ns.take(a, idx[:, t], axis=axis) * w[:, t].astype(a.dtype).reshape(bshape)
                 acc = term if acc is None else acc + term
             a = acc
+        if first_row_only:
+            a = ns.ascontiguousarray(ns.broadcast_to(a[..., :1, :], a.shape))
         return a
 
     def adj(g: Any) -> Any:
@@ -1138,16 +1148,18 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
 
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({sizes(spatial)})"
                            f"{' and' if nd == 1 else ''} output ({sizes(out_size)})")
-    _check_int_resample(input, mode, antialias)
+    _check_resample_dtype(input, mode, antialias)
     if input.dtype is D.uint8 and mode not in ("nearest", "nearest-exact"):
         return _resample_u8(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
     return _resample(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
 
 
-def _check_int_resample(input: Tensor, mode: str, antialias: bool) -> None:
-    """torch resamples integer inputs only as uint8, and linear/trilinear not even then; raise its errors."""
+def _check_resample_dtype(input: Tensor, mode: str, antialias: bool) -> None:
+    """torch resamples integer inputs only as uint8 (and linear/trilinear not even then), complex ones not at all,
+    and antialiases neither float16 nor bfloat16: raise its errors (named by the kernel that refuses)."""
     dt = input.dtype
-    if dt.is_floating_point or dt.is_complex or (dt is D.uint8 and mode not in ("linear", "trilinear")):
+    if dt.is_floating_point and not (antialias and dt.itemsize == 2) or (
+            dt is D.uint8 and mode not in ("linear", "trilinear")):
         return
     if antialias:
         kernel = "compute_index_ranges_weights"
