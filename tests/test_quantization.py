@@ -769,7 +769,6 @@ def test_bincount_float_weights_sum_in_float32() -> None:
     same(ember.bincount(E(idx), weights=E(w), minlength=12), torch.bincount(idx, weights=w, minlength=12))
 
 
-@pytest.mark.xfail(strict=True, reason="ember.linspace (float32) differs in last bits from torch's vectorised kernel")
 def test_linspace_float32_bits() -> None:
     same(ember.linspace(ember.tensor(-1.3), ember.tensor(2.9), 2049), torch.linspace(torch.tensor(-1.3),
                                                                                        torch.tensor(2.9), 2049))

@@ -423,25 +423,64 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     return _maybe_out(factory_requires_grad(t) if requires_grad else t, out)
 
 
+def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Veltkamp's split of float64 values into high and low halves whose products are exact."""
+    t = a * 134217729.0   # 2**27 + 1
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``a*b + c`` in float64 rounded once, as a fused multiply-add: the product (Dekker) and the sum (Knuth's
+    two-sum) are carried exactly and only their low parts are rounded together."""
+    p = a * b
+    (ah, al), (bh, bl) = _split(a), _split(b)
+    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    h = p + c
+    v = h - p
+    return h + (((p - (h - v)) + (c - v)) + p_err)
+
+
+def _linspace_real(start: float, end: float, steps: int, dt: D.dtype) -> np.ndarray:
+    """torch's CPU kernel: element i is ``start + step*i`` in the first half and ``end - step*(steps-1-i)`` in
+    the second. float32/float64 compute in the dtype with one fused multiply-add; integers take ``step`` in
+    double from the truncated ends and truncate the fused result; float16/bfloat16 round after every
+    operation, the index included."""
+    i = np.arange(steps)
+    first = i < steps // 2
+    k = np.where(first, i, steps - 1 - i).astype(np.float64)
+    if dt.is_floating_point and dt.itemsize <= 2:
+        def r(x: Any) -> np.ndarray:
+            return np.asarray(x, np.float32).astype(dt.np).astype(np.float32)
+        s, e = r(start), r(end)
+        prod = r(r(r(e - s) / r(steps - 1)) * r(k))
+        return np.where(first, s + prod, e - prod).astype(dt.np)
+    if dt.is_floating_point:
+        s, e = np.asarray(start, dt.np), np.asarray(end, dt.np)
+        step = np.float64((e - s) / dt.np.type(steps - 1))
+    else:
+        s, e = (_cast_array(np.trunc(np.float64(v)), dt).astype(np.float64) for v in (start, end))
+        step = (e - s) / (steps - 1)
+    vals = _fma(np.where(first, step, -step), k, np.where(first, s, e).astype(np.float64))
+    return _cast_array(vals if dt.is_floating_point else np.trunc(vals), dt)
+
+
 def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dtype: Any = None,
              layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` (torch's symmetric formula)."""
+    """``steps`` evenly spaced values from ``start`` to ``end``, bit for bit torch's (symmetric) CPU values."""
     start, end = _num(start), _num(end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
-    work = np.float64 if dt.category < 3 else np.complex128
     if steps == 1:
-        arr = np.array([start], dtype=work)
+        only = np.array([start if dt.is_complex else start.real])
+        arr = _cast_array(np.trunc(only) if dt.category < 2 else only, dt)
+    elif dt.is_complex:
+        real = dt.to_real()
+        arr = _cast_array(_linspace_real(complex(start).real, complex(end).real, steps, real)
+                          + 1j * _linspace_real(complex(start).imag, complex(end).imag, steps, real), dt)
     else:
-        step = (end - start) / (steps - 1)
-        i = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        # torch fills the first half from start and the second half from end, for symmetry
-        arr = np.where(i < half, start + step * i, end - step * (steps - 1 - i)).astype(work)
-    if dt.category < 2:
-        arr = np.trunc(arr.real) if np.iscomplexobj(arr) else np.trunc(arr)
-    arr = _cast_array(arr, dt)
+        arr = _linspace_real(start.real, end.real, steps, dt)
     dev = canonical(device)
     t = from_array(_place(arr, dev), dt, dev)
     if requires_grad:
