@@ -85,6 +85,17 @@ def test_interpolate_antialias_to_one_column(mode):
     compare(lambda F, t: F.interpolate(t[:, :, :, :1], size=(3, 1), mode=mode, antialias=True), x)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interpolate_antialias_bilinear_weights_bit_exact(dtype):
+    """Antialiased bilinear weights are torch's bit for bit (computed with float32 roundings for float32 input):
+    resizing one-hot rows reads them out exactly."""
+    for n, o in ((28, 10), (32, 33), (19, 7), (100, 37), (37, 100), (300, 7)):
+        eye = np.eye(n, dtype=dtype).reshape(n, 1, 1, n)
+        got = EF.interpolate(ember.tensor(eye), size=(1, o), mode="bilinear", antialias=True).numpy()
+        want = TF.interpolate(torch.tensor(eye), size=(1, o), mode="bilinear", antialias=True).numpy()
+        assert np.array_equal(got, want), (n, o)
+
+
 def _resample_outcome(lib, dtype: str, dims: int, mode: str, antialias: bool, channels_last: bool) -> str:
     x = lib.ones((2, 3) + (4,) * dims).to(getattr(lib, dtype))
     if channels_last:

@@ -91,6 +91,27 @@ def test_resize_tensor(key: str, args: tuple, kwargs: dict, atol: float) -> None
     close(F.resize(img, args[1], **kwargs), key, atol)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
+@pytest.mark.parametrize("size,antialias", [([10, 14], True), ([7, 33], True), ([25, 31], False), ([3, 1], True)])
+def test_resize_integer_images_as_torchvision(mode: str, size: list[int], antialias: bool) -> None:
+    """torchvision resizes integer tensors as float32 through torch's ``interpolate`` (uint8 bicubic clamped),
+    rounds and casts back: the same with torch's interpolate, for uint8 and int16 images and a batch (float32
+    sums in another order may round a value lying within an ulp of .5 the other way: at most a few by 1)."""
+    torch = pytest.importorskip("torch")
+    for img in (IMG_U8, IMG_U8.to(ember.int16) * 100 - 9000, ember.stack([IMG_U8, IMG_U8.flip(-1)])):
+        t = torch.tensor(img.numpy()).float().reshape(-1, 1, *img.shape[-2:])
+        want = torch.nn.functional.interpolate(t, size=size, mode=mode, antialias=antialias and mode != "nearest",
+                                               align_corners=None if mode == "nearest" else False)
+        if mode == "bicubic" and img.dtype == ember.uint8:
+            want = want.clamp(0, 255)
+        want = want.round().to(getattr(torch, str(img.dtype).split(".")[1])).reshape(*img.shape[:-2], *size)
+        interp = getattr(T.InterpolationMode, mode.upper())
+        got = F.resize(img, size, interpolation=interp, antialias=antialias)
+        assert got.dtype == img.dtype and got.shape == want.shape
+        off = np.abs(got.numpy().astype(np.int64) - want.numpy().astype(np.int64))
+        assert off.max() <= 1 and (off > 0).mean() < 0.02, (off.max(), (off > 0).mean())
+
+
 def test_geometry_tensor_and_pil() -> None:
     close(F.resize(PIL, [10, 14]), "resize_pil", 0)
     close(F.center_crop(IMG_F, [6, 30]), "center_crop_f", 0)   # wider than the image: zero-padded

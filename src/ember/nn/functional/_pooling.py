@@ -936,7 +936,7 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
     else:
         ratio = ct(1.0 / scale) if scale is not None and scale > 0 else ct(n) / ct(o)
     if mode.endswith("-aa"):
-        return _aa_taps(mode, n, o, float(ratio))
+        return _aa_taps(mode, n, o, float(ratio), ct=ct)
     oc = out.astype(ct)
     real = ratio * oc if align else ratio * (oc + ct(0.5)) - ct(0.5)
     if mode == "bicubic":
@@ -965,28 +965,34 @@ def _aa_filter(mode: str) -> tuple[int, Callable[[np.ndarray], np.ndarray]]:
         def cubic(x: np.ndarray) -> np.ndarray:
             x = np.abs(x)
             return np.where(x < 1, ((a + 2) * x - (a + 3)) * x * x + 1,
-                            np.where(x < 2, (((x - 5) * x + 8) * x - 4) * a, 0.0))
+                            np.where(x < 2, ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, 0.0))
         return 4, cubic
     return 6, lambda x: np.where(np.abs(x) < 3, np.sinc(x) * np.sinc(x / 3), 0.0)
 
 
-def _aa_taps(mode: str, n: int, o: int, scale: float, delta: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def _aa_taps(mode: str, n: int, o: int, scale: float, delta: float = 0.0,
+             ct: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """Antialiased taps (torch's PIL-style separable filters; also uint8's plain taps, see ``_aa_filter``): the
     filter is stretched by the downscale factor so every input pixel under it contributes; weights sum to 1.
-    ``delta`` (0.5 for uint8 align_corners) shifts the pixel centres."""
+    ``delta`` (0.5 for uint8 align_corners) shifts the pixel centres. ``ct`` is the kernel's type (float32 for
+    float32 inputs): values are rounded to it where torch stores them, so the weights are torch's bit for bit."""
     size, filt = _aa_filter(mode)
-    stretch = mode.endswith("-aa") and scale >= 1
-    support = size / 2 * scale if stretch else size / 2
-    inv = 1 / scale if stretch else 1.0
-    center = scale * (np.arange(o) + 0.5 - delta)
-    lo = np.maximum((center - support + 0.5 + delta).astype(np.int64), 0)
-    hi = np.minimum((center + support + 0.5 + delta).astype(np.int64), n)
+    sc = float(ct(scale))
+    stretch = mode.endswith("-aa") and sc >= 1
+    support = ct(size / 2 * sc if stretch else size / 2)
+    inv = float(ct(1 / sc if stretch else 1.0))
+    center = (sc * (np.arange(o) + 0.5 - delta)).astype(ct)
+    lo = np.maximum(((center - support).astype(np.float64) + 0.5 + delta).astype(np.int64), 0)
+    hi = np.minimum(((center + support).astype(np.float64) + 0.5 + delta).astype(np.int64), n)
     cnt = np.clip(hi - lo, 0, math.ceil(support) * 2 + 1 if mode.endswith("-aa") else size)
     width = max(int(cnt.max()), 1)
     j = np.arange(width)
-    w = np.where(j < cnt[:, None], filt((j + lo[:, None] - center[:, None] + 0.5 - delta) * inv), 0.0)
-    total = w.sum(1, keepdims=True)
-    w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
+    x = ((((j + lo[:, None]).astype(ct) - center[:, None]).astype(np.float64) + 0.5 - delta) * inv).astype(ct)
+    w = np.where(j < cnt[:, None], filt(x), 0.0).astype(ct)
+    total = np.zeros(o, ct)
+    for column in w.T:   # summed in tap order, as torch
+        total += column
+    w = np.where(total[:, None] != 0, w / np.where(total != 0, total, 1)[:, None], w).astype(ct)
     return np.minimum(lo[:, None] + j, n - 1), w
 
 

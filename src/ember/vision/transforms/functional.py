@@ -240,66 +240,16 @@ def _resized_size(h: int, w: int, size: list[int], max_size: int | None) -> list
     return [new_long, new_short] if w <= h else [new_short, new_long]
 
 
-def _cubic(x: np.ndarray, a: float) -> np.ndarray:
-    x = np.abs(x)
-    near = ((a + 2) * x - (a + 3)) * x * x + 1
-    far = ((x - 5) * x + 8) * x * a - 4 * a
-    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
-
-
-def _resample_matrix(n_in: int, n_out: int, mode: str, antialias: bool) -> np.ndarray:
-    """The (n_out, n_in) linear map torch's ``interpolate`` applies along one axis (align_corners=False)."""
-    scale = n_in / n_out
-    dst = np.arange(n_out, dtype=np.float64)
-    w = np.zeros((n_out, n_in))
-    rows = np.arange(n_out)[:, None]
-    if antialias:   # PIL-style: the filter widens by the downscale factor; weights renormalised at the edges
-        radius = 1.0 if mode == "bilinear" else 2.0
-        support = radius * scale if scale >= 1 else radius
-        inv = 1 / scale if scale >= 1 else 1.0
-        center = scale * (dst + 0.5)
-        lo = np.maximum((center - support + 0.5).astype(np.int64), 0)   # int() truncates toward zero
-        hi = np.minimum((center + support + 0.5).astype(np.int64), n_in)
-        taps = lo[:, None] + np.arange(int(np.ceil(2 * support)) + 2)[None, :]
-        x = (taps - center[:, None] + 0.5) * inv
-        k = np.maximum(0.0, 1 - np.abs(x)) if mode == "bilinear" else _cubic(x, -0.5)
-        k = np.where(taps < hi[:, None], k, 0.0)
-        k /= k.sum(1, keepdims=True)
-        np.add.at(w, (np.broadcast_to(rows, taps.shape), np.minimum(taps, n_in - 1)), k)
-        return w
-    src = (dst + 0.5) * scale - 0.5
-    if mode == "bilinear":
-        src = np.maximum(src, 0)
-        i0 = src.astype(np.int64)
-        frac = src - i0
-        np.add.at(w, (rows[:, 0], i0), 1 - frac)
-        np.add.at(w, (rows[:, 0], np.minimum(i0 + 1, n_in - 1)), frac)
-        return w
-    i0 = np.floor(src).astype(np.int64)   # bicubic, A = -0.75, border pixels repeated
-    t = src - i0
-    for off in (-1, 0, 1, 2):
-        np.add.at(w, (rows[:, 0], np.clip(i0 + off, 0, n_in - 1)), _cubic(t - off, -0.75))
-    return w
-
-
-def _nearest_index(n_in: int, n_out: int, exact: bool) -> np.ndarray:
-    scale = n_in / n_out
-    src = (np.arange(n_out) + 0.5) * scale if exact else np.arange(n_out) * scale
-    return np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-
-
 def _resize_tensor(img: Tensor, size: list[int], mode: str, antialias: bool) -> Tensor:
-    h, w = int(img.shape[-2]), int(img.shape[-1])
-    if mode.startswith("nearest"):
-        rows = as_tensor(_nearest_index(h, size[0], mode == "nearest-exact"), device=img.device)
-        cols = as_tensor(_nearest_index(w, size[1], mode == "nearest-exact"), device=img.device)
-        return img.index_select(-2, rows).index_select(-1, cols)
-    if mode not in ("bilinear", "bicubic"):
+    """torchvision's tensor resize: ``interpolate`` on float32 (float64 and float32 images as they are), planes
+    batched; integer results rounded (uint8 bicubic clamped to [0, 255] first), then cast back."""
+    from ...nn.functional import interpolate
+    if mode not in ("nearest", "nearest-exact", "bilinear", "bicubic"):
         raise ValueError(f"resizing tensors supports nearest, nearest-exact, bilinear and bicubic, not {mode}")
     work = img if img.dtype in (D.float32, D.float64) else img.to(D.float32)
-    wh = as_tensor(_resample_matrix(h, size[0], mode, antialias), dtype=work.dtype, device=img.device)
-    ww = as_tensor(_resample_matrix(w, size[1], mode, antialias), dtype=work.dtype, device=img.device)
-    out = wh @ work @ ww.T
+    planes = work.reshape(-1, 1, *work.shape[-2:])
+    out = interpolate(planes, size=size, mode=mode, align_corners=None if mode.startswith("nearest") else False,
+                      antialias=antialias).reshape(*work.shape[:-2], *size)
     if work is img:
         return out
     if mode == "bicubic" and img.dtype == D.uint8:
