@@ -40,3 +40,15 @@ def test_linspace_is_bit_exact(dtype: str) -> None:
         e = ember.linspace(*args, dtype=getattr(ember, dtype))
         t = torch.linspace(*args, dtype=getattr(torch, dtype))
         assert e.dtype.name == dtype and e.view(-1).tolist() == t.view(-1).tolist(), args
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_pow_small_exponents_are_torch_products(dtype: str) -> None:
+    """``x ** 3`` (the polynomial-fit tutorial), ``x ** -2`` and ``x ** -0.5`` are products and a reciprocal
+    square root in torch's kernel (float16 in float32), not a correctly rounded ``pow``: same bits (bfloat16's
+    ``x ** -0.5`` is still one rounding off torch's at a few values)."""
+    t = (torch.linspace(-9.7, 9.3, 301, dtype=torch.float64) ** 1.0).to(getattr(torch, dtype))
+    e = ember.tensor(t.double().numpy()).to(getattr(ember, dtype))
+    for p in (3, -2, 3.0, 2) + ((-0.5,) if dtype != "bfloat16" else ()):
+        te, tt = (e ** p).double(), (t ** p).double()
+        assert te.isnan().tolist() == tt.isnan().tolist() and te.nan_to_num().tolist() == tt.nan_to_num().tolist(), p

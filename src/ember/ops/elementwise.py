@@ -842,6 +842,12 @@ def _fits(value: int, dt: D.dtype) -> bool:
 
 
 def _pow_fwd(xp: Any, a: Any, b: Any) -> Any:
+    if b.ndim == 0 and a.dtype.kind not in "biuc" and b.item() in (3, -2, -0.5):
+        # torch's kernel takes these real exponents as products and a reciprocal square root, float16 (and
+        # bfloat16's rsqrt) computed in float32 and rounded once, bfloat16's products rounded at each step
+        w = a.astype(np.float32) if a.itemsize == 2 and (a.dtype == np.float16 or b == -0.5) else a
+        r = w * w * w if b == 3 else xp.reciprocal(w * w) if b == -2 else xp.reciprocal(xp.sqrt(w))
+        return r.astype(a.dtype, copy=False)
     if _kind(a, b) not in "iu" or not hasattr(b, "dtype") or not bool((b < 0).any()):
         return xp.power(a, b)
     # integer tensor exponents may be negative: 1 ** -n = 1, (-1) ** -n = ±1, anything else → 0
