@@ -139,8 +139,11 @@ def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
     """astype with torch's conversions (float → int truncates; NaN → int64 min)."""
     if arr.dtype == dt.np:
         return arr
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    if arr.dtype.kind == "c" and dt.np.kind not in "cb":   # drop the imaginary part without NumPy's ComplexWarning
+        arr = arr.real
+    # errstate, not warnings.catch_warnings: changing the filters would reset every module's once-per-location
+    # warning registry, so the user's warnings would repeat after each tensor() call
+    with np.errstate(all="ignore"):
         return arr.astype(dt.np)
 
 
@@ -180,8 +183,7 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
         if type(data) is _int and not -(2 ** 63) <= data < 2 ** 63 and (dt is None or dt.category < 2):
             raise ValueError("Overflow when unpacking long long")
         nested = _to_numpy_nested(data)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with np.errstate(all="ignore"):
             try:
                 built = src_dt if dt is None or dt.kind else dt
                 arr = np.array(nested, dtype=_BUILD_AS.get(built, built.np))
