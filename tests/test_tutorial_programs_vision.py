@@ -52,3 +52,15 @@ def test_pow_small_exponents_are_torch_products(dtype: str) -> None:
     for p in (3, -2, 3.0, 2) + ((-0.5,) if dtype != "bfloat16" else ()):
         te, tt = (e ** p).double(), (t ** p).double()
         assert te.isnan().tolist() == tt.isnan().tolist() and te.nan_to_num().tolist() == tt.nan_to_num().tolist(), p
+
+
+def test_graph_node_names() -> None:
+    """The autograd tutorial walks ``loss.grad_fn.next_functions`` and prints nodes' ``name()``: the C++ nodes
+    torch has no Python class for are named with their namespace."""
+    def run(lib: Any) -> tuple:
+        x = lib.randn(2, 3, requires_grad=True)
+        z = x.clone()
+        z[0] = 1.0
+        y = x * 2
+        return z.grad_fn.name(), type(z.grad_fn).__name__, y.grad_fn.next_functions[0][0].name(), y.grad_fn.name()
+    assert run(ember) == run(torch)

@@ -1054,6 +1054,9 @@ class CopySlices(Node):
 
     __slots__ = ()
 
+    def name(self) -> str:
+        return "torch::autograd::CopySlices"
+
     def backward(self, g: Tensor) -> tuple:
         from .indexing import gather_flat, scatter_flat_into
         flat_idx = self.index
