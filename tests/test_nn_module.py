@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import pickle
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 import pytest
@@ -479,3 +480,24 @@ def test_buffer_marker():
     m = nn.Module()
     m.buf = b
     assert "buf" in m._buffers and list(m.state_dict()) == ["buf"]
+
+
+def test_module_compile_in_place_and_merge_masks_as_torch() -> None:
+    """``Module.compile()`` returns None and leaves calls and state-dict keys as they were;
+    ``MultiheadAttention.merge_masks`` gives torch's mask, type and shape for each combination of masks."""
+    import torch
+
+    def facts(lib: Any) -> list:
+        lib.manual_seed(0)
+        m = lib.nn.MultiheadAttention(4, 2, batch_first=True)
+        q = lib.rand(3, 5, 4)
+        before = m(q, q, q)[0]
+        out: list = [m.compile(), list(m.state_dict()), bool(lib.equal(m(q, q, q)[0], before))]
+        am, kpm = lib.rand(5, 5), lib.rand(3, 5)
+        for a, k in ((None, None), (am, None), (None, kpm), (am, kpm), (lib.rand(6, 5, 5), kpm),
+                     (am > 0.5, kpm > 0.5)):
+            mask, kind = m.merge_masks(a, k, q)
+            out.append((kind, None if mask is None else (tuple(mask.shape), str(mask.dtype), mask.tolist())))
+        return out
+
+    assert facts(ember) == facts(torch)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import inspect
 import io
+import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -281,3 +283,48 @@ def test_half_precision_parameters_track_torch(name, dtype):
     assert out[0][1] == out[1][1]
     ulp = 2.0 ** -7 if dtype == "bfloat16" else 2.0 ** -10
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=2 * ulp, atol=4 * ulp)
+
+
+def _optimizer_hook_log(lib: Any) -> list:
+    """State-dict and load hooks (order, prepend, replacement results, removal) and global step hooks."""
+    log: list = []
+    lib.manual_seed(0)
+    w = lib.nn.Parameter(lib.ones(2))
+    opt = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+    w.grad = lib.ones(2)
+    opt.step()
+    opt.register_state_dict_pre_hook(lambda o: log.append(("sd pre", type(o).__name__)))
+    opt.register_state_dict_pre_hook(lambda o: log.append("sd pre first"), prepend=True)
+    opt.register_state_dict_post_hook(lambda o, sd: log.append(("sd post", sorted(sd))))
+    h = opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    sd = opt.state_dict()
+    log.append(sorted(sd))
+    h.remove()
+    log.append(sorted(opt.state_dict()))
+
+    def pre_load(o: Any, sd: dict) -> dict:
+        log.append(("load pre", sorted(sd)))
+        sd = dict(sd)
+        sd.pop("extra")
+        return sd
+
+    opt.register_load_state_dict_pre_hook(pre_load)
+    opt.register_load_state_dict_post_hook(lambda o: log.append(("load post", o.param_groups[0]["lr"])))
+    sd["param_groups"][0]["lr"] = 0.5
+    opt.load_state_dict(sd)
+    log.append(("extra kept in caller's dict", "extra" in sd))
+    module = sys.modules[f"{lib.__name__}.optim.optimizer"]
+    handles = [module.register_optimizer_step_pre_hook(lambda o, a, k: log.append("global pre")),
+               opt.register_step_pre_hook(lambda o, a, k: log.append("own pre")),
+               opt.register_step_post_hook(lambda o, a, k: log.append("own post")),
+               module.register_optimizer_step_post_hook(lambda o, a, k: log.append("global post"))]
+    opt.step()
+    for handle in handles:
+        handle.remove()
+    opt.step()
+    log.append(w.tolist())
+    return log
+
+
+def test_optimizer_state_dict_and_global_step_hooks_as_torch() -> None:
+    assert _optimizer_hook_log(ember) == _optimizer_hook_log(torch)

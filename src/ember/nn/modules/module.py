@@ -500,6 +500,12 @@ class Module:
     def eval(self) -> Module:
         return self.train(False)
 
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """``torch.compile`` this module in place: ``ember.compile`` keeps modules as they are (no graph
+        compiler), so calls run eagerly, unchanged, and the state dict keeps its keys."""
+        from ...ops.info import compile as compile_module
+        compile_module(self, *args, **kwargs)
+
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
