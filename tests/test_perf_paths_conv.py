@@ -34,6 +34,13 @@ def threads(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=[True, False], ids=["sample-major", "channel-major"])
+def layout(request, monkeypatch):
+    """Lay every convolution's columns sample by sample or channel-major (each shape otherwise picks one)."""
+    monkeypatch.setattr(_conv, "_sample_major", lambda *args: request.param)
+    return request.param
+
+
 CASES = [
     # (function, input shape, weight shape, kwargs); depthwise: weight (C, 1, *K) with groups=C, stride 1
     ("conv1d", (2, 5, 13), (5, 1, 3), dict(padding=1, groups=5)),
@@ -63,6 +70,7 @@ CASES = [
     ("conv_transpose1d", (2, 4, 7), (4, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     ("conv_transpose2d", (3, 4, 5, 6), (4, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), groups=2)),
     ("conv_transpose3d", (2, 3, 3, 4, 3), (3, 2, 2, 3, 2), dict(stride=2, padding=1, dilation=(1, 2, 1))),
+    ("conv2d", (2, 4, 5, 3), (6, 2, 1, 1), dict(groups=2)),   # 1x1: sample-major, the input is its own columns
 ]
 
 
@@ -96,7 +104,7 @@ def _run(fname: str, xs: tuple, ws: tuple, kw: dict, dtype: str, bias: bool) -> 
 
 @pytest.mark.parametrize("fname,xs,ws,kw", CASES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_matches_torch(threads, fname, xs, ws, kw, dtype):
+def test_matches_torch(threads, layout, fname, xs, ws, kw, dtype):
     _run(fname, xs, ws, kw, dtype, bias=True)
 
 
@@ -107,7 +115,7 @@ def test_without_bias(threads, fname, xs, ws, kw):
 
 @pytest.mark.parametrize("fname,xs,ws,kw", [CASES[i] for i in (1, 3, 5, 8, 12, 19)])
 @pytest.mark.parametrize("grads", ["input", "weight"])
-def test_one_gradient(threads, fname, xs, ws, kw, grads):
+def test_one_gradient(threads, layout, fname, xs, ws, kw, grads):
     """Only the input's or only the weight's gradient (the depthwise weight gradient has a path of its own
     when the input needs none)."""
     _one_gradient(fname, RNG.standard_normal(xs), RNG.standard_normal(ws), kw, grads)

@@ -2,11 +2,14 @@
 
 Everything is built from three array steps, so the work is in BLAS GEMMs on contiguous operands:
 
-- *im2col*: one strided view of the (zero-padded) input gives every window; it is copied into
-  channel-major columns ``(C, *K, N, *Out)``, i.e. a ``(groups, C/g·K, N·L)`` matrix stack;
-- GEMMs with the weight ``(groups, O/g, C/g·K)``: ``W·cols`` is the convolution (one product per sample on
-  a strided view of the columns, so the output is born in ``(N, O, *Out)`` layout), ``Wᵀ·x`` the columns of
-  a transposed convolution and ``cols·gᵀ`` the weight gradient (one product per group over all samples);
+- *im2col*: one strided view of the (zero-padded) input gives every window; it is copied into columns,
+  sample-major ``(N, C, *K, *Out)`` (the windows' own order; a 1x1 convolution's are the input itself) or,
+  where a sample's positions are few against the weight's size, channel-major ``(C, *K, N, *Out)``
+  (:func:`_sample_major`);
+- GEMMs with the weight ``(groups, O/g, C/g·K)``: ``W·cols`` is the convolution, ``Wᵀ·x`` the columns of
+  a transposed convolution and ``cols·gᵀ`` the weight gradient: sample-major one product per sample on
+  contiguous operands (the output born in ``(N, O, *Out)`` layout, the weight gradient summed over
+  samples), channel-major one product per group over the whole batch;
 - *col2im*: the adjoint of im2col, a sum of strided slices, one per kernel offset (a loop over the
   kernel's ``prod(K)`` offsets, never over pixels, channels or batch elements); with stride 1 the GEMM's
   operand is first laid on the padded image's row length, so each offset's slice is one long run per plane
@@ -116,13 +119,34 @@ def _windows(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
     return ns.lib.stride_tricks.as_strided(a, shape, strides)
 
 
-def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom) -> Any:
-    """Channel-major columns ``(groups, C/g·prod(K), N·L)`` of ``a`` ``(N, C, *S)``, contiguous."""
+def _sample_major(length: int, rows: int, outs: int) -> bool:
+    """Whether the columns of a convolution with ``length`` output positions per sample, ``rows`` = C/g·prod(K)
+    and ``outs`` = O/g are laid sample by sample, ``(N, C·K, L)``, rather than channel-major, ``(C·K, N·L)``.
+    Sample-major, im2col copies the windows in the input's own order and each GEMM is per sample on
+    contiguous operands, its result born in ``(N, O, L)`` layout; channel-major, each GEMM runs once over the
+    whole batch, with a transposing copy of its operands and result. The copies cost ~``N·L·(rows + outs)``,
+    a GEMM per sample packs the weight again each time, ~``N·rows·outs``: sample-major where the first is the
+    larger (the factor measured with OpenBLAS)."""
+    return length * (rows + outs) >= 7 * rows * outs
+
+
+def _im2col(ns: Any, a: Any, ksize: tuple[int, ...], geom: _Geom, outs: int) -> Any:
+    """Columns of ``a`` ``(N, C, *S)`` for a GEMM with ``outs`` rows per group, as an ``(N, groups, C/g·prod(K),
+    L)`` view of a contiguous array laid as :func:`_sample_major` says: sample-major (a 1x1 stride-1 unpadded
+    convolution's are ``a`` itself) or channel-major ``(groups, C/g·prod(K), N, L)``."""
     v = _windows(ns, a, ksize, geom)
     nd = len(ksize)
+    n, c, out = v.shape[0], v.shape[1], v.shape[2 + nd:]
+    rows, length = c // geom.groups * math.prod(ksize), math.prod(out)
+    if _sample_major(length, rows, outs):
+        return contiguous(ns, v).reshape(n, geom.groups, rows, length)
     v = v.transpose(1, *range(2, 2 + nd), 0, *range(2 + nd, 2 + 2 * nd))
-    rows = v.shape[0] // geom.groups * math.prod(ksize)
-    return contiguous(ns, v).reshape(geom.groups, rows, v.shape[1 + nd] * math.prod(v.shape[2 + nd:]))
+    return contiguous(ns, v).reshape(geom.groups, rows, n, length).transpose(2, 0, 1, 3)
+
+
+def _channel_major(cols: Any) -> bool:
+    """Whether columns from :func:`_im2col` are laid channel-major (a batch of one reads as either)."""
+    return cols.strides[0] < cols.strides[2]
 
 
 def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
@@ -165,13 +189,12 @@ def _to_cm(ns: Any, a: Any, groups: int) -> Any:
     return contiguous(ns, a.swapaxes(0, 1)).reshape(groups, c // groups, n * math.prod(a.shape[2:]))
 
 
-def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) -> Any:
-    """A channel-major image ``(C, N, *size)`` → ``(N, C, *size)`` contiguous, plus ``bias`` in the same pass."""
-    y = y.reshape(c, n, *size).swapaxes(0, 1)
+def _finish(ns: Any, y: Any, bias: Any) -> Any:
+    """``y`` ``(N, C, *size)`` (any strides) as a contiguous array, plus ``bias`` in the same pass."""
     if bias is None:
         return contiguous(ns, y)
     out = ns.empty(y.shape, dtype=y.dtype)
-    bias = ns.broadcast_to(bias.reshape(-1, *(1,) * len(size)), y.shape[1:])
+    bias = ns.broadcast_to(bias.reshape(-1, *(1,) * (y.ndim - 2)), y.shape[1:])
 
     def run(index: tuple[slice, slice]) -> None:
         ns.add(y[index], bias[index[1]], out=out[index])
@@ -180,68 +203,89 @@ def _from_cm(ns: Any, y: Any, c: int, n: int, size: tuple[int, ...], bias: Any) 
     return out
 
 
-def _weight_times_cols(ns: Any, wm: Any, cols: Any, n: int, size: tuple[int, ...], bias: Any) -> Any:
-    """``wm`` ``(groups, O/g, C/g·K)`` times channel-major columns ``(groups, C/g·K, N·L)``, one GEMM per sample
-    and group on a strided view of the columns, so the result lands directly in ``(N, O, *size)`` layout."""
-    g, og, rows = wm.shape
-    v = cols.reshape(g, rows, n, math.prod(size)).transpose(2, 0, 1, 3)
-    y = ns.empty((n, g, og, v.shape[-1]), dtype=ns.result_type(wm, v))
-    gemm.matmul(ns, wm, v, out=y)   # given ``out``: NumPy may otherwise lay a batched result out in its inputs' order
-    y = y.reshape(n, g * og, *size)
+def _weight_times_cols(ns: Any, wm: Any, cols: Any, size: tuple[int, ...], bias: Any) -> Any:
+    """``wm`` ``(groups, O/g, C/g·K)`` times the columns ``(N, groups, C/g·K, L)`` of :func:`_im2col`, plus
+    ``bias``, as ``(N, O, *size)``: sample-major one GEMM per sample and group straight into that layout,
+    channel-major one GEMM per group over the batch, laid out (with the bias) in one more pass."""
+    n, g, rows, length = cols.shape
+    if _channel_major(cols):
+        y = gemm.matmul(ns, wm, cols.transpose(1, 2, 0, 3).reshape(g, rows, n * length))
+        return _finish(ns, y.reshape(g * wm.shape[1], n, *size).swapaxes(0, 1), bias)
+    y = ns.empty((n, g, wm.shape[1], length), dtype=ns.result_type(wm, cols))
+    gemm.matmul(ns, wm, cols, out=y)   # given ``out``: NumPy may lay a batched result out in its inputs' order
+    y = y.reshape(n, g * wm.shape[1], *size)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * len(size))
     return y
 
 
-def _cols_to_image(ns: Any, cols: Any, n: int, ksize: tuple[int, ...], in_size: tuple[int, ...],
-                   size: tuple[int, ...], geom: _Geom) -> Any:
-    """Channel-major columns ``(groups, C/g·K, N·L)`` (L = prod(in_size)) → channel-major image ``(C, N, *size)``
-    by col2im (summing in the columns' own layout is the fast order)."""
-    nd = len(ksize)
-    c = cols.shape[0] * cols.shape[1] // math.prod(ksize)
-    v = cols.reshape(c, *ksize, n, *in_size).transpose(0, 1 + nd, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd))
-    return _col2im(ns, v, size, geom)
+def _cols_times(ns: Any, cols: Any, a: Any) -> Any:
+    """``Σ_n cols_n · a_nᵀ``, ``(groups, C/g·K, A/g)``: the columns ``(N, groups, C/g·K, L)`` of :func:`_im2col`
+    against ``a`` ``(N, A, *Out)`` over samples and positions (a weight gradient). Channel-major one GEMM per
+    group; sample-major one per sample, summed over blocks of samples (a bounded temporary)."""
+    n, g, rows, length = cols.shape
+    if _channel_major(cols):
+        return gemm.matmul(ns, cols.transpose(1, 2, 0, 3).reshape(g, rows, n * length),
+                           _to_cm(ns, a, g).swapaxes(1, 2))
+    am = a.reshape(n, g, a.shape[1] // g, length).swapaxes(2, 3)
+    acc = ns.zeros((g, rows, am.shape[3]), dtype=ns.result_type(cols, a))
+    block = max(1, _CACHE_BLOCK // (acc.nbytes or 1))
+    for s in range(0, n, block):
+        acc += gemm.matmul(ns, cols[s:s + block], am[s:s + block]).sum(0)
+    return acc
 
 
 def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple[int, ...], geom: _Geom) -> Any:
     """``col2im(Wᵀ·a)``: what ``a`` ``(N, O, *Out)`` (an output gradient, or a transposed convolution's input)
-    makes through ``wm`` ``(groups, O/g, C/g·K)``, as a channel-major image ``(C, N, *size)``. With stride 1
-    and no negative padding, ``a`` is first laid on rows as long as the padded image's (zeros past the
-    output width): then every kernel offset adds one contiguous run per plane of the image's last two dims
-    (per row for 1-d) where col2im by slices adds one short run per output row, ~3x faster for a few %
-    more GEMM columns."""
-    n, gr = a.shape[0], geom.groups
+    makes through ``wm`` ``(groups, O/g, C/g·K)``, as an ``(N, C, *size)`` view, the columns laid as
+    :func:`_sample_major` says for ``Out``. With stride 1 and no negative padding, ``a`` is first laid on rows
+    as long as the padded image's (zeros past the output width): then every kernel offset adds one contiguous
+    run per plane of the image's last two dims (per row for 1-d) where col2im by slices adds one short run per
+    output row, ~3x faster for a few % more GEMM columns."""
+    n, gr, nd, out, o = a.shape[0], geom.groups, len(ksize), a.shape[2:], a.shape[1]
+    sm, wt = _sample_major(math.prod(out), wm.shape[2], wm.shape[1]), wm.swapaxes(1, 2)
+    c = gr * wm.shape[2] // math.prod(ksize)
     if any(s != 1 for s in geom.stride) or any(lo < 0 or hi < 0 for lo, hi in geom.pads):
-        return _cols_to_image(ns, _matmul(ns, wm.swapaxes(1, 2), _to_cm(ns, a, gr)), n, ksize, a.shape[2:], size,
-                              geom)
-    nd, out, o = len(ksize), a.shape[2:], a.shape[1]
+        if sm:
+            cols = _matmul(ns, wt, a.reshape(n, gr, o // gr, math.prod(out)))
+            return _col2im(ns, cols.reshape(n, c, *ksize, *out), size, geom)
+        cols = _matmul(ns, wt, _to_cm(ns, a, gr)).reshape(c, *ksize, n, *out)
+        return _col2im(ns, cols.transpose(0, 1 + nd, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd)), size,
+                       geom).swapaxes(0, 1)
     grid = tuple(m + lo + hi for m, (lo, hi) in zip(size, geom.pads, strict=True))
-    rows = ns.zeros((o, n, *out[:-1], grid[-1]), dtype=a.dtype)
-    src = a.swapaxes(0, 1)
+    lead = (n, o) if sm else (o, n)
+    rows = ns.zeros((*lead, *out[:-1], grid[-1]), dtype=a.dtype)
+    src = a if sm else a.swapaxes(0, 1)
 
     def place(index: tuple[slice, slice]) -> None:
         rows[index][..., :out[-1]] = src[index]
 
     split_axis(ns, rows.shape, place)
-    cols = _matmul(ns, wm.swapaxes(1, 2), rows.reshape(gr, o // gr, -1))
-    c = cols.shape[0] * cols.shape[1] // math.prod(ksize)
+    length, k = math.prod(rows.shape[2:]), math.prod(ksize)
     merged = min(2, nd)   # trailing dims summed as one run
     run = math.prod(out[nd - merged:-1]) * grid[-1]
-    cols = cols.reshape(c, math.prod(ksize), n, *out[:nd - merged], run)
+    if sm:
+        cols = _matmul(ns, wt, rows.reshape(n, gr, o // gr, length)).reshape(n, c, k, *out[:nd - merged], run)
+    else:
+        cols = _matmul(ns, wt, rows.reshape(gr, o // gr, n * length)).reshape(c, k, n, *out[:nd - merged], run)
+        cols = cols.swapaxes(1, 2)
+    lead = (n, c) if sm else (c, n)   # cols: (*lead, k, ...)
     flat = [math.prod(grid[i + 1:]) for i in range(nd)]
-    img = ns.zeros((c, n, math.prod(grid) + (ksize[-1] - 1) * geom.dilation[-1]), dtype=cols.dtype)
+    img = ns.zeros((*lead, math.prod(grid) + (ksize[-1] - 1) * geom.dilation[-1]), dtype=cols.dtype)
     strides = (*img.strides[:2], *(f * img.itemsize for f in flat[:nd - merged]), img.itemsize)
-    offsets = [sum(k * d * f for k, d, f in zip(kidx, geom.dilation, flat, strict=True))
+    offsets = [sum(kk * d * f for kk, d, f in zip(kidx, geom.dilation, flat, strict=True))
                for kidx in itertools.product(*map(range, ksize))]
+    shape = (*lead, *cols.shape[3:])
 
     def add(index: tuple[slice, slice]) -> None:   # a run may spill into the next plane: zeros (or the slack)
         for j, off in enumerate(offsets):
-            dst = ns.lib.stride_tricks.as_strided(img[:, :, off:], cols.shape[:1] + cols.shape[2:], strides)
-            dst[index] += cols[:, j][index]
+            dst = ns.lib.stride_tricks.as_strided(img[:, :, off:], shape, strides)
+            dst[index] += cols[:, :, j][index]
 
     split_axis(ns, img.shape, add)
-    img = img[:, :, :math.prod(grid)].reshape(c, n, *grid)
-    return img[(slice(None), slice(None), *(slice(lo, lo + m) for (lo, _), m in zip(geom.pads, size, strict=True)))]
+    img = img[:, :, :math.prod(grid)].reshape(*lead, *grid)
+    img = img[(slice(None), slice(None), *(slice(lo, lo + m) for (lo, _), m in zip(geom.pads, size, strict=True)))]
+    return img if sm else img.swapaxes(0, 1)
 
 
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
@@ -428,14 +472,13 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
         taps = _Taps.of(x.shape[2:], ksize, geom)
         return _depthwise_pass(ns, taps.lay(ns, x), n, w.shape[0], w.reshape(w.shape[0], -1), b, taps)[0], None
     if not transposed:
-        cols = _im2col(ns, x, ksize, geom)
+        cols = _im2col(ns, x, ksize, geom, w.shape[0] // g)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
                      zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-        return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, n, size, b), cols
+        return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-    img = _adjoint_image(ns, w.reshape(g, w.shape[0] // g, -1), x, ksize, size, geom)
-    return _from_cm(ns, img, w.shape[1] * g, n, size, b), None
+    return _finish(ns, _adjoint_image(ns, w.reshape(g, w.shape[0] // g, -1), x, ksize, size, geom), b), None
 
 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
@@ -444,24 +487,24 @@ def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, ma
     the input's columns when the forward kept them."""
     if _depthwise(w, geom, transposed):
         return _depthwise_backward(ns, g, x, w, geom, mask)
-    n, gr = g.shape[0], geom.groups
+    gr = geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
     gx = gw = gb = None
     if not transposed:   # y = W·cols(x):  gx = col2im(Wᵀ·g),  gw = g·cols(x)ᵀ
         if mask[0]:
-            gx = _from_cm(ns, _adjoint_image(ns, wm, g, ksize, x_shape[2:], geom), x_shape[1], n, x_shape[2:], None)
+            gx = _finish(ns, _adjoint_image(ns, wm, g, ksize, x_shape[2:], geom), None)
         if mask[1]:
             if cols is None:
-                cols = _im2col(ns, x, ksize, geom)
-            gw = gemm.matmul(ns, cols, _to_cm(ns, g, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
+                cols = _im2col(ns, x, ksize, geom, wm.shape[1])
+            gw = _cols_times(ns, cols, g).swapaxes(1, 2).reshape(w.shape)
     # y = col2im(Wᵀ·x):  gx = W·cols(g),  gw = x·cols(g)ᵀ
     elif mask[0] or mask[1]:
-        cols = _im2col(ns, g, ksize, geom)
+        cols = _im2col(ns, g, ksize, geom, wm.shape[1])
         if mask[0]:
-            gx = _weight_times_cols(ns, wm, cols, n, x_shape[2:], None)
+            gx = _weight_times_cols(ns, wm, cols, x_shape[2:], None)
         if mask[1]:
-            gw = gemm.matmul(ns, cols, _to_cm(ns, x, gr).swapaxes(1, 2)).swapaxes(1, 2).reshape(w.shape)
+            gw = _cols_times(ns, cols, x).swapaxes(1, 2).reshape(w.shape)
     if mask[2]:
         gb = g.sum(axis=(0, *range(2, g.ndim)))
     return gx, gw, gb
