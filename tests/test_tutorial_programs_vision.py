@@ -3,6 +3,8 @@ pieces) under ember and torch with the same seed; each test distils one differen
 
 from __future__ import annotations
 
+import array
+import collections
 import copy
 import math
 from typing import Any
@@ -63,4 +65,22 @@ def test_graph_node_names() -> None:
         z[0] = 1.0
         y = x * 2
         return z.grad_fn.name(), type(z.grad_fn).__name__, y.grad_fn.next_functions[0][0].name(), y.grad_fn.name()
+    assert run(ember) == run(torch)
+
+
+def test_index_with_range_and_other_sequences() -> None:
+    """'What is torch.nn really' writes ``-input[range(target.shape[0]), target].mean()``: torch takes any
+    sequence (range, deque, array) as an index tensor and an object with ``__index__`` as an int."""
+    class One:
+        def __index__(self) -> int:
+            return 1
+
+    def run(lib: Any) -> tuple:
+        x = lib.arange(12.0).view(3, 4).requires_grad_()
+        nll = -x[range(3), lib.tensor([0, 3, 1])].mean()
+        nll.backward()
+        y = x.detach().clone()
+        y[range(2), collections.deque([1, 2])] = 0.0
+        return (nll.item(), x.grad.tolist(), y.tolist(), x[range(0)].shape, x[One()].tolist(), x[One(), One()].item(),
+                x[:, array.array("l", [3, 0])].tolist())
     assert run(ember) == run(torch)

@@ -158,8 +158,9 @@ def _classify(k: Any, xp: Any) -> tuple[int, Any]:
         return _index_array(k._data, k._dtype, xp)
     if _isinstance(k, np.integer):
         return _INT, int(k)
-    if _isinstance(k, (list, tuple, np.ndarray)):
-        a = np.asarray(k)
+    seq = _isinstance(k, (list, tuple, np.ndarray))
+    if seq or (hasattr(tk, "__getitem__") and hasattr(tk, "__len__") and not issubclass(tk, (dict, str, bytes))):
+        a = np.asarray(k if seq else list(k))   # any sequence (range, deque, array) is an index array, as torch
         if a.size == 0 and a.dtype.kind not in "biu":
             a = a.astype(np.int64)
         if a.dtype.kind == "f":
@@ -171,6 +172,8 @@ def _classify(k: Any, xp: Any) -> tuple[int, Any]:
         return _index_array(a, dt, xp)
     if tk is str or tk is bytes:   # torch tries to make a tensor of it
         raise TypeError(f"new(): invalid data type '{tk.__name__}'")
+    if hasattr(tk, "__index__"):
+        return _INT, k.__index__()
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                      f"valid indices (got {tk.__name__})")
 
