@@ -248,6 +248,21 @@ def test_worker_processes_keep_order_and_seed():
     assert {w for b in out for w in b[:, 1].tolist()} == {0, 1}
 
 
+class _Threads(D.Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return ember.get_num_threads()
+
+
+def test_workers_run_one_intra_op_thread_as_torch():
+    """torch's workers set one intra-op thread (they run side by side); the parent keeps its count."""
+    before = ember.get_num_threads()
+    assert [b.tolist() for b in D.DataLoader(_Threads(), num_workers=2)] == [[1], [1]]
+    assert ember.get_num_threads() == before
+
+
 def test_worker_exception_surfaces_with_traceback():
     with pytest.raises(KeyError, match="Caught KeyError in DataLoader worker process") as info:
         list(D.DataLoader(_Failing(), batch_size=1, num_workers=2))

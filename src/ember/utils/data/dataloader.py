@@ -15,6 +15,7 @@ from typing import Any
 
 from ..._core import dtype as D
 from ...ops.creation import empty
+from ...ops.info import set_num_threads
 from ...ops.random import Generator, manual_seed
 from .collate import default_collate, default_convert
 from .dataset import Dataset, IterableDataset
@@ -314,10 +315,12 @@ def _worker_loop(
     index_queue: Any,
     result_queue: Any,
 ) -> None:
-    """Seed (``base_seed + id``, as torch), run ``worker_init_fn``, then fetch batches until told to stop.
-    Tensors in batches travel back as shared memory (ember.multiprocessing's reductions), not pickled copies."""
+    """One intra-op thread (as torch: workers run side by side), seed (``base_seed + id``, as torch), run
+    ``worker_init_fn``, then fetch batches until told to stop. Tensors in batches travel back as shared memory
+    (ember.multiprocessing's reductions), not pickled copies."""
     global _worker_info
     from ... import multiprocessing as _shared  # noqa: F401 - registers the reductions in spawned workers too
+    set_num_threads(1)
     manual_seed(seed)
     random.seed(seed)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
