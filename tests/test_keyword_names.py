@@ -42,6 +42,23 @@ CASES = {
     "inner_out": lambda L, x: L.inner(x, x, out=L.empty(2, 2)),
     "narrow_copy_out": lambda L, x: L.narrow_copy(x, 0, 1, 1, out=L.empty(1, 2)),
     "inverse_out": lambda L, x: L.inverse(x, out=L.empty(2, 2)),
+    "linalg_cholesky": lambda L, x: L.linalg.cholesky(input=x, upper=True),
+    "linalg_cholesky_ex": lambda L, x: L.linalg.cholesky_ex(input=x).L,
+    "linalg_eigh": lambda L, x: L.linalg.eigh(input=x, UPLO="U").eigenvalues,
+    "linalg_eigvalsh": lambda L, x: L.linalg.eigvalsh(input=x),
+    "linalg_eigvals": lambda L, x: L.linalg.eigvals(input=x).real,
+    "linalg_lstsq": lambda L, x: L.linalg.lstsq(input=x, b=x[:, :1], rcond=None, driver="gelsd").solution,
+    "linalg_pinv": lambda L, x: L.linalg.pinv(input=x, hermitian=True),
+    "linalg_matrix_rank": lambda L, x: L.linalg.matrix_rank(input=x, atol=0.5),
+    "linalg_matrix_exp": lambda L, x: L.linalg.matrix_exp(input=x / 4),
+    "linalg_cond": lambda L, x: L.linalg.cond(input=x, p="fro"),
+    "linalg_solve_triangular": lambda L, x: L.linalg.solve_triangular(input=x, B=x, upper=True, left=False),
+    "linalg_tensorinv": lambda L, x: L.linalg.tensorinv(input=x, ind=1),
+    "linalg_tensorsolve": lambda L, x: L.linalg.tensorsolve(input=x, other=x[0]),
+    "linalg_householder_product": lambda L, x: L.linalg.householder_product(input=x, tau=x[0] / 4),
+    "linalg_ldl_factor": lambda L, x: L.linalg.ldl_factor(input=x, hermitian=True).LD,
+    "linalg_det": lambda L, x: L.linalg.det(A=x),
+    "linalg_solve": lambda L, x: L.linalg.solve(A=x, B=x[0], left=True),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
@@ -65,3 +82,21 @@ def test_hardtanh_deprecated_spellings_warn_as_torch() -> None:
             m = lib.nn.Hardtanh(min_value=-2.0, max_value=3.0)
         got.append((repr(m), [str(w.message) for w in record]))
     assert got[0] == got[1]
+
+
+REJECTED = {
+    "linalg_cholesky_A": lambda L, x: L.linalg.cholesky(A=x),
+    "linalg_eigh_A": lambda L, x: L.linalg.eigh(A=x),
+    "linalg_lstsq_B": lambda L, x: L.linalg.lstsq(x, B=x),
+    "linalg_pinv_A": lambda L, x: L.linalg.pinv(A=x),
+    "linalg_det_input": lambda L, x: L.linalg.det(input=x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REJECTED))
+def test_keywords_torch_rejects(name: str) -> None:
+    """Keyword names torch's bindings do not take raise TypeError in ember too."""
+    case: Any = REJECTED[name]
+    for lib in (torch, ember):
+        with pytest.raises(TypeError):
+            case(lib, lib.tensor([[2.0, 1.0], [1.0, 3.0]]))

@@ -453,9 +453,9 @@ def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
     LA._kernel(A, "orgqr_cpu")
 
 
-def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
+def householder_product(input: Tensor, tau: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The first ``n`` columns of ``H_1 ... H_k`` from Householder vectors and scales (LAPACK's orgqr)."""
-    _check_householder("torch.linalg.householder_product", A, tau)
+    _check_householder("torch.linalg.householder_product", input, tau)
 
     def fn(a: Tensor, t: Tensor) -> Tensor:
         m, n = a.shape[-2], a.shape[-1]
@@ -463,7 +463,7 @@ def householder_product(A: Tensor, tau: Tensor, *, out: Tensor | None = None) ->
         for i, v in reversed(list(enumerate(_reflectors(a, t.shape[-1])))):
             q = _reflect(v, t[..., i], q, False)
         return q
-    res = composed("LinalgHouseholderProductBackward0", fn, A, tau)
+    res = composed("LinalgHouseholderProductBackward0", fn, input, tau)
     return res if out is None else _write(out, res)
 
 

@@ -1130,10 +1130,11 @@ class LinalgSolveTriangularBackward0(Node):
         return gA, gB
 
 
-def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
+def solve_triangular(input: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False,
                      out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` (or ``X A = B``) reading only the ``upper`` or lower triangle of ``A``."""
-    _arg("linalg_solve_triangular", "A", 1, A)
+    A = input
+    _arg("linalg_solve_triangular", "input", 1, A)
     _arg("linalg_solve_triangular", "B", 2, B)
     fn = "linalg.solve_triangular"
     _matrix(A, fn)
@@ -1189,15 +1190,15 @@ class CholeskyBackward0(LinalgCholeskyExBackward0):
     __slots__ = ()
 
 
-def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
+def cholesky_ex(input: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(L, info)``: the Cholesky factor and, per matrix, the order of the first leading minor that is not
     positive-definite (0 when the factorization succeeded)."""
-    return _cholesky(A, upper, "linalg.cholesky_ex" if check_errors else None, LinalgCholeskyExBackward0)
+    return _cholesky(input, upper, "linalg.cholesky_ex" if check_errors else None, LinalgCholeskyExBackward0)
 
 
 def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) -> Any:
     """cholesky_ex; ``errors``: the function name a LinAlgError is raised under (None: info only)."""
-    _arg("linalg_cholesky_ex", "A", 1, A)
+    _arg("linalg_cholesky_ex", "input", 1, A)
     _square(A, "linalg.cholesky")
     if node_cls is not CholeskyBackward0:   # the deprecated torch.cholesky skips linalg's integer check
         _inexact(A, "linalg.cholesky")
@@ -1222,9 +1223,9 @@ def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) 
     return _CholeskyEx(*outs)
 
 
-def linalg_cholesky(A: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
+def linalg_cholesky(input: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
     """Cholesky factor of Hermitian positive-definite matrices; LinAlgError otherwise."""
-    res = _cholesky(A, upper, "linalg.cholesky", LinalgCholeskyExBackward0).L
+    res = _cholesky(input, upper, "linalg.cholesky", LinalgCholeskyExBackward0).L
     return res if out is None else write_out(out, res)
 
 
@@ -1395,7 +1396,7 @@ _Eigh = return_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
 
 
 def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
-    _arg("linalg_eigh", "A", 1, A)
+    _arg("linalg_eigh", "input", 1, A)
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _square(A, "linalg.eigh")
@@ -1408,15 +1409,15 @@ def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
     return outs[0], outs[1]
 
 
-def eigh(A: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
+def eigh(input: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     """Eigenvalues (ascending) and orthonormal eigenvectors of Hermitian matrices (reads the ``UPLO``
     triangle)."""
-    return _Eigh(*_eigh(A, UPLO))
+    return _Eigh(*_eigh(input, UPLO))
 
 
-def eigvalsh(A: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
+def eigvalsh(input: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
     """Eigenvalues of Hermitian matrices, ascending."""
-    res = _eigh(A, UPLO)[0]
+    res = _eigh(input, UPLO)[0]
     return res if out is None else write_out(out, res)
 
 
@@ -1448,9 +1449,10 @@ class LinalgPinvBackward0(Node):
                 - right.matmul(P).matmul(A),)
 
 
-def pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
+def pinv(input: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
          out: Tensor | None = None) -> Tensor:
     """Moore-Penrose pseudo-inverse, dropping singular values ``<= max(atol, rtol * s_max)``."""
+    A = input
     _arg("linalg_pinv", "input", 1, A)
     if rcond is not None:
         if atol is not None or rtol is not None:
@@ -1482,9 +1484,10 @@ def pinv(A: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any = N
     return res if out is None else write_out(out, res)
 
 
-def matrix_rank(A: Tensor, tol: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
+def matrix_rank(input: Tensor, tol: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
                 out: Tensor | None = None) -> Tensor:
     """Number of singular values above ``max(atol, rtol * s_max)`` (``tol``: legacy absolute tolerance)."""
+    A = input
     _arg("linalg_matrix_rank", "input", 1, A)
     _float_or_double(A)
     _matrix(A, "linalg.matrix_rank")
@@ -1591,11 +1594,12 @@ _Lstsq = return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
     """Least-squares solutions of ``A X = B`` (minimum norm when rank-deficient) with torch's outputs per
     driver: ``rank`` except for gels, ``residuals`` for gels/gelsd/gelss when tall and full-rank,
     ``singular_values`` for gelsd/gelss."""
-    _arg("linalg_lstsq", "self", 1, A)
+    A, B = input, b
+    _arg("linalg_lstsq", "input", 1, A)
     _arg("linalg_lstsq", "b", 2, B)
     fn = "torch.linalg.lstsq"
     if A._data.ndim < 2:
@@ -1652,7 +1656,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
 def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     """``input`` to an integer power by repeated squaring (negative powers through the inverse)."""
     A = input
-    _arg("linalg_matrix_power", "A", 1, A)
+    _arg("linalg_matrix_power", "input", 1, A)
     _square(A, "linalg.matrix_power")
     if n < 0:
         A, n = inv(A), -n
@@ -1716,9 +1720,10 @@ class LinalgMatrixExpBackward0(Node):
         return (matrix_exp(big)[..., :n, n:],)
 
 
-def matrix_exp(A: Tensor) -> Tensor:
+def matrix_exp(input: Tensor) -> Tensor:
     """The matrix exponential of square matrices."""
-    _arg("linalg_matrix_exp", "A", 1, A)
+    A = input
+    _arg("linalg_matrix_exp", "input", 1, A)
     _square(A, "linalg.matrix_exp")
     _inexact(A, "linalg.matrix_exp")   # half types too: computed in double, rounded once
     if A._dtype.kind:   # float8 fails torch's norm (a sum), complex32 its batched products
@@ -1800,8 +1805,9 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) ->
     return res if out is None else write_out(out, res)
 
 
-def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
+def tensorinv(input: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
     """The inverse of ``A`` seen as a linear map from its first ``ind`` dims to the rest."""
+    A = input
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
     rows, cols = A._data.shape[:ind], A._data.shape[ind:]
@@ -1812,9 +1818,10 @@ def tensorinv(A: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
     return res if out is None else write_out(out, res)
 
 
-def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None, *,
+def tensorsolve(input: Tensor, other: Tensor, dims: Sequence[int] | None = None, *,
                 out: Tensor | None = None) -> Tensor:
     """X with ``tensordot(A, X, X.ndim) = B`` (``dims`` of A moved to the end first)."""
+    A, B = input, other
     if dims is not None:
         moved = [wrap_dim(d, A._data.ndim) for d in dims]
         A = A.movedim(moved, list(range(A._data.ndim - len(moved), A._data.ndim)))

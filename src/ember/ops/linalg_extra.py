@@ -92,9 +92,9 @@ def _eig(A: Tensor, fn: str, vectors: bool) -> tuple[Tensor, Tensor | None]:
     return L, (V if vectors else None)
 
 
-def eig(A: Tensor, *, out: Any = None) -> Any:
+def eig(input: Tensor, *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of square matrices, complex (unit-norm eigenvectors, LAPACK's geev)."""
-    res = _Eig(*_eig(A, "eig", True))
+    res = _Eig(*_eig(input, "eig", True))
     if out is None:
         return res
     for o, r in zip(out, res, strict=True):
@@ -102,9 +102,9 @@ def eig(A: Tensor, *, out: Any = None) -> Any:
     return _Eig(*out)
 
 
-def eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
+def eigvals(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Eigenvalues of square matrices, complex (eigenvectors are computed only for the gradient)."""
-    res = _eig(A, "eigvals", False)[0]
+    res = _eig(input, "eigvals", False)[0]
     return res if out is None else write_out(out, res)
 
 
@@ -112,9 +112,10 @@ def eigvals(A: Tensor, *, out: Tensor | None = None) -> Tensor:
 _COND_ORDS = (None, 2, -2, 1, -1, math.inf, -math.inf, "fro", "nuc")
 
 
-def cond(A: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
+def cond(input: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
     """The condition number of ``A`` in the ``p`` norm: the singular-value ratio for ``None``/``2``/``-2``
     (any shape), ``norm(A) * norm(A^{-1})`` otherwise (square; ``inf`` for singular matrices)."""
+    A = input
     LA._arg("linalg_cond", "input", 1, A)
     if not (p in ("fro", "nuc") if isinstance(p, str) else p is None or p in _COND_ORDS[1:7]):
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
@@ -296,19 +297,19 @@ def _ldl_factor_ex(A: Tensor, hermitian: bool, errors: str | None) -> tuple[Tens
     return LD, from_array(piv, D.int32, A._device), from_array(info, D.int32, A._device)
 
 
-def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False, out: Any = None) -> Any:
+def ldl_factor_ex(input: Tensor, *, hermitian: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(LD, pivots, info)``: the Bunch-Kaufman factorisation ``A = L D L^T`` (``L D L^H`` when
     ``hermitian``) of symmetric matrices (lower triangle read), as LAPACK's sytrf; info > 0 marks a singular
     ``D`` instead of raising (unless ``check_errors``)."""
-    _ldl_checks(A, "linalg_ldl_factor_ex")
-    res = _LdlFactorEx(*_ldl_factor_ex(A, hermitian, "torch.linalg.ldl_factor_ex" if check_errors else None))
+    _ldl_checks(input, "linalg_ldl_factor_ex")
+    res = _LdlFactorEx(*_ldl_factor_ex(input, hermitian, "torch.linalg.ldl_factor_ex" if check_errors else None))
     return res if out is None else type(res)(*(write_out(o, r) for o, r in zip(out, res, strict=True)))
 
 
-def ldl_factor(A: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
+def ldl_factor(input: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
     """``(LD, pivots)``: :func:`ldl_factor_ex` raising for a singular ``D``."""
-    _ldl_checks(A, "linalg_ldl_factor")
-    res = _LdlFactor(*_ldl_factor_ex(A, hermitian, "torch.linalg.ldl_factor")[:2])
+    _ldl_checks(input, "linalg_ldl_factor")
+    res = _LdlFactor(*_ldl_factor_ex(input, hermitian, "torch.linalg.ldl_factor")[:2])
     return res if out is None else type(res)(*(write_out(o, r) for o, r in zip(out, res, strict=True)))
 
 
