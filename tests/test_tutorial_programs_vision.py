@@ -84,3 +84,15 @@ def test_index_with_range_and_other_sequences() -> None:
         return (nll.item(), x.grad.tolist(), y.tolist(), x[range(0)].shape, x[One()].tolist(), x[One(), One()].item(),
                 x[:, array.array("l", [3, 0])].tolist())
     assert run(ember) == run(torch)
+
+
+def test_iterating_a_1d_tensor_gives_views() -> None:
+    """The CIFAR tutorial loops ``for label, prediction in zip(labels, predictions)`` and calls ``max``/``sorted``
+    on tensors: the elements are 0-d views of the 1-d tensor (in-place ops write through, reprs print)."""
+    def run(lib: Any) -> tuple:
+        t = lib.tensor([1.0, 5.0, 2.0])
+        for x in t:
+            x.mul_(2)
+        t.unbind(0)[0].add_(10)
+        return t.tolist(), repr(max(lib.tensor([1, 5, 2]))), repr(sorted(lib.tensor([3, 1, 2]))), list(t)[1]._base is t
+    assert run(ember) == run(torch)

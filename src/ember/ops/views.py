@@ -771,7 +771,8 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, input._data.ndim)
     arr = input._data
     key = (slice(None),) * d
-    return _multi_view(input, [arr[key + (i,)] for i in range(arr.shape[d])], node_of(UnbindBackward0, dim=d))
+    # the trailing Ellipsis keeps NumPy from returning a scalar copy for the slices of a 1-d array
+    return _multi_view(input, [arr[key + (i, ...)] for i in range(arr.shape[d])], node_of(UnbindBackward0, dim=d))
 
 
 def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Tensor, ...]:
