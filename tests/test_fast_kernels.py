@@ -189,3 +189,37 @@ def test_depthwise_conv_blocks_against_torch(shape: tuple, ksize: tuple, kw: dic
             (y * y * float(g[0])).sum().backward()
             res.append([y, wt.grad, *([xt.grad] if x_grad else []), *([bt.grad] if bias else [])])
         assert_close(res[0], res[1], rtol=1e-4, atol=1e-4)
+
+
+def test_split_rows_calling_thread_takes_parts_no_worker_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every intra-op worker busy (a loaded machine), the calling thread runs all parts itself instead of
+    waiting for a worker to start; each part runs exactly once and errors in parts reach the caller."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ember.ops import _parallel, info
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 4)
+    monkeypatch.setitem(info._threads, "intra", 4)
+    busy = ThreadPoolExecutor(1)
+    release = threading.Event()
+    busy.submit(release.wait)   # the only worker is taken (for 5 s at most: a waiting caller fails, not hangs)
+    timer = threading.Timer(5.0, release.set)
+    timer.start()
+    monkeypatch.setattr(_parallel, "_executor", lambda workers: busy)
+    seen: list[tuple[int, int, str]] = []
+    try:
+        _parallel.split_rows(np, 8, 1, lambda a, b: seen.append((a, b, threading.current_thread().name)))
+        assert sorted((a, b) for a, b, _ in seen) == [(0, 2), (2, 4), (4, 6), (6, 8)]
+        assert {name for *_, name in seen} == {threading.current_thread().name}
+
+        def fail(a: int, b: int) -> None:
+            if a == 6:
+                raise ValueError("part 6")
+
+        with pytest.raises(ValueError, match="part 6"):
+            _parallel.split_rows(np, 8, 1, fail)
+    finally:
+        timer.cancel()
+        release.set()
+        busy.shutdown()

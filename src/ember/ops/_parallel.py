@@ -3,7 +3,9 @@
 NumPy runs each ufunc on one core while torch's CPU kernels use ``torch.get_num_threads()`` threads; BLAS
 products are threaded already, the multiply-accumulate passes and copies around them are not. Those passes
 release the GIL, so splitting their rows into contiguous parts, one per thread, runs them side by side.
-Each part writes a disjoint slice of the result, so results do not depend on the thread count.
+Each part writes a disjoint slice of the result, so results do not depend on the thread count. The calling
+thread also takes the parts no worker has started when it is done with its own, so a loaded machine (workers
+waiting for a core) costs at most the serial time, not a scheduler wake-up per part.
 """
 
 from __future__ import annotations
@@ -49,11 +51,23 @@ def split_rows(ns: Any, rows: int, row_size: int, fn: Callable[[int, int], None]
         fn(0, rows)
         return
     bounds = [rows * i // parts for i in range(parts + 1)]
+    unclaimed = list(range(1, parts))
+
+    def run_unclaimed() -> None:   # (list.pop is atomic: each part runs once, on whichever thread claims it)
+        while unclaimed:
+            try:
+                i = unclaimed.pop()
+            except IndexError:
+                return
+            fn(bounds[i], bounds[i + 1])
+
     pool = _executor(parts - 1)
-    futures = [pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+    helpers = [pool.submit(run_unclaimed) for _ in range(parts - 1)]
     fn(bounds[0], bounds[1])
-    for f in futures:
-        f.result()
+    run_unclaimed()   # parts no worker has started yet (a busy machine) run here rather than wait for one
+    for f in helpers:
+        if not f.cancel():
+            f.result()
 
 
 def split_axis(ns: Any, shape: tuple[int, ...], fn: Callable[[tuple[slice, slice]], None]) -> None:
