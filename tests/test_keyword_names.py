@@ -59,6 +59,16 @@ CASES = {
     "linalg_ldl_factor": lambda L, x: L.linalg.ldl_factor(input=x, hermitian=True).LD,
     "linalg_det": lambda L, x: L.linalg.det(A=x),
     "linalg_solve": lambda L, x: L.linalg.solve(A=x, B=x[0], left=True),
+    "split_function": lambda L, x: L.split(tensor=x, split_size_or_sections=[1, 1], dim=1)[1],
+    "tensor_split_sections": lambda L, x: L.tensor_split(x, sections=2, dim=1)[1],
+    "tensor_split_indices": lambda L, x: x.tensor_split(indices=[1])[0],
+    "tensor_split_tensor": lambda L, x: L.tensor_split(x, tensor_indices_or_sections=L.tensor([1]))[1],
+    "hsplit_sections": lambda L, x: L.hsplit(x, sections=2)[0],
+    "vsplit_indices": lambda L, x: L.vsplit(x, indices=[1])[1],
+    "max_other": lambda L, x: L.max(x, other=x.t()),
+    "min_other_method": lambda L, x: x.min(other=x.t()),
+    "view_dtype": lambda L, x: x.view(dtype=L.int32).double(),
+    "sum_to_size": lambda L, x: x.sum_to_size(size=(1, 2)),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
@@ -90,6 +100,9 @@ REJECTED = {
     "linalg_lstsq_B": lambda L, x: L.linalg.lstsq(x, B=x),
     "linalg_pinv_A": lambda L, x: L.linalg.pinv(A=x),
     "linalg_det_input": lambda L, x: L.linalg.det(input=x),
+    "tensor_split_numpy_name": lambda L, x: L.tensor_split(x, indices_or_sections=2),
+    "hsplit_numpy_name": lambda L, x: L.hsplit(x, indices_or_sections=2),
+    "split_input": lambda L, x: L.split(input=x, split_size_or_sections=1),
 }
 
 

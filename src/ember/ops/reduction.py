@@ -22,7 +22,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
-from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, wrap_dim, write_out, xp_of
+from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, sized, wrap_dim, write_out, xp_of
 from ._parallel import split_rows
 
 _isinstance = isinstance
@@ -370,9 +370,10 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out)
 
 
-def sum_to_size(self: Tensor, *size: Any) -> Tensor:
+def sum_to_size(self: Tensor, *sizes: Any, size: Any = None) -> Tensor:
     """Sum broadcast dims away so the result has ``size`` (the gradient of broadcasting)."""
-    shape = tuple(size[0]) if len(size) == 1 and not _isinstance(size[0], int) else tuple(size)
+    sizes = sized(sizes, size, "sum_to_size", "size")
+    shape = tuple(sizes[0]) if len(sizes) == 1 and not _isinstance(sizes[0], int) else tuple(sizes)
     cur = self._data.shape
     if cur == shape:
         return self
@@ -573,15 +574,17 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     return select_with_indices(name, input, values, idx, d, keepdim, MaxBackward0 if largest else MinBackward0, out)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+        out: Any = None) -> Any:
     """Full max (0-d; gradient split among ties), ``max(dim)`` → ``(values, indices)``, or
     ``max(other)`` elementwise."""
-    return _max_min("max", input, dim, keepdim, out)
+    return _max_min("max", input, dim if other is None else other, keepdim, out)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+        out: Any = None) -> Any:
     """Full min, ``min(dim)`` → ``(values, indices)``, or ``min(other)`` elementwise."""
-    return _max_min("min", input, dim, keepdim, out)
+    return _max_min("min", input, dim if other is None else other, keepdim, out)
 
 
 class AmaxBackward0(Node):

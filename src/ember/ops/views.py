@@ -185,10 +185,12 @@ def _view_args(shape: tuple) -> tuple[int, ...]:
                     "of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
 
 
-def view(self: Tensor, *shape: Any, size: Any = None) -> Tensor:
+def view(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None) -> Tensor:
     """Same data with another shape (or reinterpreted as another dtype); errors where strides forbid it."""
     if size is not None:
         shape = sized(shape, size, "view", "size")
+    if dtype is not None:
+        shape = sized(shape, dtype, "view", "dtype")
     if len(shape) == 1 and _isinstance(shape[0], D.dtype):
         return _view_dtype(self, shape[0])
     shape = infer_size(_view_args(shape), self._data.size)
@@ -784,12 +786,12 @@ def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Te
     return _multi_view(self, arrays, node)
 
 
-def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
-    if input._data.ndim == 0:
+    if tensor._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
-    d = wrap_dim(dim, input._data.ndim)
-    size = input._data.shape[d]
+    d = wrap_dim(dim, tensor._data.ndim)
+    size = tensor._data.shape[d]
     if _isinstance(split_size_or_sections, (int, np.integer)):
         step = int(split_size_or_sections)
         if step < 0:
@@ -798,7 +800,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
             raise RuntimeError("split_size can only be 0 if dimension size is 0, but got dimension size of "
                                f"{size}")
         sizes = [min(step, size - b) for b in range(0, size, step)] if step else [0]
-        return _split_views(input, d, sizes or [0], node_of(SplitBackward0, dim=d))
+        return _split_views(tensor, d, sizes or [0], node_of(SplitBackward0, dim=d))
     sizes = [int(s) for s in split_size_or_sections]
     if any(s < 0 for s in sizes):
         raise RuntimeError("split_with_sizes expects split_sizes have only non-negative entries, but got "
@@ -806,7 +808,7 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     if sum(sizes) != size:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
                            f"size at dimension {d}), but got split_sizes={sizes}")
-    return _split_views(input, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
+    return _split_views(tensor, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
 
 
 def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
@@ -827,8 +829,21 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, -(-size // chunks), d)
 
 
-def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Split into ``n`` near-equal sections or at the given indices (each piece a slice view)."""
+def _sections(fn: str, given: dict[str, Any]) -> Any:
+    """The one of torch's overloads' spellings (``sections=``, ``indices=`` ...) that was given."""
+    passed = [v for v in given.values() if v is not None]
+    if len(passed) != 1:
+        raise TypeError(f"{fn}() received an invalid combination of arguments - expected exactly one of "
+                        f"{', '.join(given)}")
+    return passed[0]
+
+
+def tensor_split(input: Tensor, sections: Any = None, dim: int = 0, *, indices: Any = None,
+                 tensor_indices_or_sections: Any = None) -> tuple[Tensor, ...]:
+    """Split into ``n`` near-equal sections or at the given indices (each piece a slice view); torch's
+    overloads name the second argument ``sections``, ``indices`` or ``tensor_indices_or_sections``."""
+    indices_or_sections = _sections("tensor_split", {"sections": sections, "indices": indices,
+                                                     "tensor_indices_or_sections": tensor_indices_or_sections})
     if input._data.ndim == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 "
                            "dims")
@@ -859,7 +874,9 @@ def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple
     return tuple(pieces)
 
 
-def _directional_split(input: Tensor, ios: Any, name: str, dim: int, min_dims: int) -> tuple[Tensor, ...]:
+def _directional_split(input: Tensor, sections: Any, indices: Any, name: str, dim: int,
+                       min_dims: int) -> tuple[Tensor, ...]:
+    ios = _sections(name, {"sections": sections, "indices": indices})
     n = input._data.ndim
     if n < min_dims:
         raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a "
@@ -872,19 +889,19 @@ def _directional_split(input: Tensor, ios: Any, name: str, dim: int, min_dims: i
     return tensor_split(input, ios, dim)
 
 
-def hsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+def hsplit(input: Tensor, sections: Any = None, *, indices: Any = None) -> tuple[Tensor, ...]:
     """``tensor_split`` along dim 1 (dim 0 for 1-d tensors); an int must divide the size."""
-    return _directional_split(input, indices_or_sections, "hsplit", 1 if input._data.ndim > 1 else 0, 1)
+    return _directional_split(input, sections, indices, "hsplit", 1 if input._data.ndim > 1 else 0, 1)
 
 
-def vsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+def vsplit(input: Tensor, sections: Any = None, *, indices: Any = None) -> tuple[Tensor, ...]:
     """``tensor_split`` along dim 0 of a tensor of at least 2 dims; an int must divide the size."""
-    return _directional_split(input, indices_or_sections, "vsplit", 0, 2)
+    return _directional_split(input, sections, indices, "vsplit", 0, 2)
 
 
-def dsplit(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+def dsplit(input: Tensor, sections: Any = None, *, indices: Any = None) -> tuple[Tensor, ...]:
     """``tensor_split`` along dim 2 of a tensor of at least 3 dims; an int must divide the size."""
-    return _directional_split(input, indices_or_sections, "dsplit", 2, 3)
+    return _directional_split(input, sections, indices, "dsplit", 2, 3)
 
 
 # ---- strided views: diagonal, unfold, as_strided --------------------------------------------------------
