@@ -210,3 +210,25 @@ def test_hub_dirs_and_cache(tmp_path, monkeypatch):
     assert dst.read_bytes() == good.read_bytes()
     with pytest.raises(FileNotFoundError, match="no network"):
         ehub.download_url_to_file("https://example.com/x.bin", str(dst))
+
+
+def test_default_thread_count_follows_environment_as_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default intra-op thread count: MKL_NUM_THREADS, else OMP_NUM_THREADS, at most the usable cores
+    (invalid values ignored), as torch's (torch started with each environment); ``ember run`` relies on it to give
+    each rank one thread."""
+    import os
+    import subprocess
+    import sys
+
+    from ember.ops import info
+    cases = [{}, {"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "1"},
+             {"OMP_NUM_THREADS": "64", "MKL_NUM_THREADS": "abc"}]
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    runs = [subprocess.Popen([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                             stdout=subprocess.PIPE, text=True, env={**base, **env}) for env in cases]
+    for env, run in zip(cases, runs, strict=True):
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            monkeypatch.delenv(var, raising=False)
+        for var, value in env.items():
+            monkeypatch.setenv(var, value)
+        assert info._default_intra_threads() == int(run.communicate()[0].split()[-1]), env

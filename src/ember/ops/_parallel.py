@@ -19,18 +19,12 @@ from typing import Any
 import numpy as np
 
 from .info import get_num_threads
+from .info import usable_cores as _cores
 
 __all__ = ["split_rows", "split_axis", "contiguous"]
 
 _MIN_PART = 1 << 18   # elements: a smaller part is not worth a thread hand-off
 _POOL: dict[str, Any] = {"pid": None, "size": 0, "executor": None}
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
-        return os.cpu_count() or 1
 
 
 def _executor(workers: int) -> ThreadPoolExecutor:

@@ -62,7 +62,27 @@ def typename(obj: Any) -> str:
     return cls.__qualname__ if module in ("builtins", None) else f"{module}.{cls.__qualname__}"
 
 
-_threads = {"intra": os.cpu_count() or 1, "inter": os.cpu_count() or 1}
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return os.cpu_count() or 1
+
+
+def _default_intra_threads() -> int:
+    """torch's default intra-op thread count: ``MKL_NUM_THREADS``, else ``OMP_NUM_THREADS`` (positive integers;
+    others are ignored), at most the usable cores; the usable cores when neither is set."""
+    cores = usable_cores()
+    wanted = 0
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):   # (the later one wins when both are set)
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            wanted = int(value)
+    return min(wanted, cores) if wanted else cores
+
+
+_threads = {"intra": _default_intra_threads(), "inter": usable_cores()}
 
 
 def set_num_threads(n: int) -> None:
