@@ -214,7 +214,7 @@ def test_hub_dirs_and_cache(tmp_path, monkeypatch):
 
 def test_default_thread_count_follows_environment_as_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     """The default intra-op thread count: MKL_NUM_THREADS, else OMP_NUM_THREADS, at most the usable cores
-    (invalid values ignored), as torch's (torch started with each environment); ``ember run`` relies on it to give
+    (zero ignored), as torch's (torch started with each environment); ``ember run`` relies on it to give
     each rank one thread."""
     import os
     import subprocess
@@ -222,7 +222,7 @@ def test_default_thread_count_follows_environment_as_torch(monkeypatch: pytest.M
 
     from ember.ops import info
     cases = [{}, {"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "1"},
-             {"OMP_NUM_THREADS": "64", "MKL_NUM_THREADS": "abc"}]
+             {"OMP_NUM_THREADS": "64", "MKL_NUM_THREADS": "0"}]
     base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     runs = [subprocess.Popen([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
                              stdout=subprocess.PIPE, text=True, env={**base, **env}) for env in cases]
