@@ -69,6 +69,14 @@ CASES = {
     "min_other_method": lambda L, x: x.min(other=x.t()),
     "view_dtype": lambda L, x: x.view(dtype=L.int32).double(),
     "sum_to_size": lambda L, x: x.sum_to_size(size=(1, 2)),
+    "triangular_solve": lambda L, x: L.triangular_solve(input=x, A=x.triu(), upper=True).solution,
+    "cholesky_inverse": lambda L, x: L.cholesky_inverse(input=L.linalg.cholesky(x), upper=False),
+    "lu_solve": lambda L, x: L.lu_solve(input=x, LU_data=L.linalg.lu_factor(x)[0],
+                                        LU_pivots=L.linalg.lu_factor(x)[1]),
+    "ormqr": lambda L, x: L.ormqr(input=L.geqrf(x)[0], input2=L.geqrf(x)[1], input3=x, left=False),
+    "smm": lambda L, x: L.smm(x.to_sparse(), mat2=x).to_dense(),
+    "copy_": lambda L, x: L.zeros(2, 2).copy_(other=x, non_blocking=False),
+    "map_": lambda L, x: x.clone().map_(other=x, callable=lambda a, b: a * b),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
@@ -103,6 +111,8 @@ REJECTED = {
     "tensor_split_numpy_name": lambda L, x: L.tensor_split(x, indices_or_sections=2),
     "hsplit_numpy_name": lambda L, x: L.hsplit(x, indices_or_sections=2),
     "split_input": lambda L, x: L.split(input=x, split_size_or_sections=1),
+    "copy_src": lambda L, x: x.clone().copy_(src=x),
+    "smm_mat": lambda L, x: L.smm(x.to_sparse(), mat=x),
 }
 
 
@@ -113,3 +123,12 @@ def test_keywords_torch_rejects(name: str) -> None:
     for lib in (torch, ember):
         with pytest.raises(TypeError):
             case(lib, lib.tensor([[2.0, 1.0], [1.0, 3.0]]))
+
+
+def test_set_default_device_keyword() -> None:
+    for lib in (torch, ember):
+        lib.set_default_device(device="cpu")
+        try:
+            assert lib.zeros(1).device.type == "cpu"
+        finally:
+            lib.set_default_device(device=None)

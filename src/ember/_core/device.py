@@ -196,10 +196,10 @@ CPU = device("cpu")
 _default_device: device = CPU   # where factories put tensors when no device= is given
 
 
-def set_default_device(dev: device | str | int | None) -> None:
+def set_default_device(device: device | str | int | None) -> None:
     """``torch.set_default_device``: factories without ``device=`` create tensors there (None → cpu)."""
     global _default_device
-    _default_device = CPU if dev is None else device(dev)
+    _default_device = CPU if device is None else type(CPU)(device)
 
 
 def get_default_device() -> device:

@@ -432,7 +432,7 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi, a - hi
 
 
-def _fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+def fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
     """``a*b + c`` in float64 rounded once, as a fused multiply-add: the product (Dekker) and the sum (Knuth's
     two-sum) are carried exactly and only their low parts are rounded together."""
     p = a * b
@@ -463,7 +463,7 @@ def _linspace_real(start: float, end: float, steps: int, dt: D.dtype) -> np.ndar
     else:
         s, e = (_cast_array(np.trunc(np.float64(v)), dt).astype(np.float64) for v in (start, end))
         step = (e - s) / (steps - 1)
-    vals = _fma(np.where(first, step, -step), k, np.where(first, s, e).astype(np.float64))
+    vals = fused_multiply_add(np.where(first, step, -step), k, np.where(first, s, e).astype(np.float64))
     return _cast_array(vals if dt.is_floating_point else np.trunc(vals), dt)
 
 
@@ -686,26 +686,26 @@ class CopyBackwards(Node):
         return (g * 0, g)
 
 
-def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast, converted) into ``self`` in place."""
-    if not _isinstance(src, Tensor):
-        src = tensor(src, dtype=self._dtype, device=self._device)
+def copy_(self: Tensor, other: Any, non_blocking: bool = False) -> Tensor:
+    """Copy ``other`` (broadcast, converted) into ``self`` in place."""
+    if not _isinstance(other, Tensor):
+        other = tensor(other, dtype=self._dtype, device=self._device)
     check_inplace(self)
-    if STATE.enabled and (self._rg or src._rg):
+    if STATE.enabled and (self._rg or other._rg):
         from ._dispatch import history_alias, inplace
-        res = _copy_result(history_alias(self), src)
+        res = _copy_result(history_alias(self), other)
         return inplace(self, res)
-    arr = src._data
-    if src._device is not self._device:
+    arr = other._data
+    if other._device is not self._device:
         arr = _host(arr) if self._device is CPU else xp_of(self._device).asarray(_host(arr))
-    if src._dtype is not self._dtype and (src._dtype.kind or self._dtype.kind):
-        arr = _place(D.convert(_host(arr), src._dtype, self._dtype), self._device)
+    if other._dtype is not self._dtype and (other._dtype.kind or self._dtype.kind):
+        arr = _place(D.convert(_host(arr), other._dtype, self._dtype), self._device)
     elif arr.dtype != self._data.dtype:
         arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
     try:
         _assign(self._data, arr)      # read-only (expanded) destinations get torch's overlap error
     except ValueError:
-        raise broadcast_error(self._data.shape, src._data.shape) from None
+        raise broadcast_error(self._data.shape, other._data.shape) from None
     self._vc[0] += 1
     return self
 

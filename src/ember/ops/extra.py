@@ -991,9 +991,9 @@ def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
     return _elementwise_py(self, callable)
 
 
-def map_(self: Tensor, tensor: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
-    """``callable(self_i, tensor_i)`` for every element (``tensor`` broadcast to ``self``), in place."""
-    return _elementwise_py(self, callable, tensor)
+def map_(self: Tensor, other: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
+    """``callable(self_i, other_i)`` for every element (``other`` broadcast to ``self``), in place."""
+    return _elementwise_py(self, callable, other)
 
 
 def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any], Any]) -> Tensor:

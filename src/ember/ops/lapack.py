@@ -87,9 +87,11 @@ def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular
     return LA.solve_triangular(A_, B, upper=upper != transpose, unitriangular=unitriangular)
 
 
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False, *, out: Any = None) -> Any:
-    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``)."""
+    """``(solution, cloned_coefficient)`` of ``A X = b`` (``A^T X = b`` with ``transpose``); torch names ``b``
+    ``input``."""
+    b = input
     _deprecated("triangular_solve", "torch.triangular_solve is deprecated in favor of "
                 "torch.linalg.solve_triangularand will be removed in a future PyTorch release.\n"
                 "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
@@ -128,8 +130,9 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: T
     return res if out is None else _write(out, res)
 
 
-def cholesky_inverse(L: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
-    """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor."""
+def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
+    """The inverse of ``A = L L^H`` (or ``U^H U``) from its Cholesky factor ``input``."""
+    L = input
     if L.dim() < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
     LA._kernel(L, "cholesky_inverse_out_cpu")
@@ -375,9 +378,9 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return res if out is None else _write(out, res)
 
 
-def lu_solve(b: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """``A^{-1} b`` from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
-    return linalg_lu_solve(LU_data, LU_pivots, b, out=out)
+def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``A^{-1} b`` (``b``: ``input``) from ``A``'s packed LU factorisation and pivots (``torch.lu``'s output)."""
+    return linalg_lu_solve(LU_data, LU_pivots, input, out=out)
 
 
 def _write_all(out: Any, res: tuple) -> Any:
@@ -472,9 +475,11 @@ def orgqr(input: Tensor, input2: Tensor) -> Tensor:
     return householder_product(input, input2)
 
 
-def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False, *,
+def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False, *,
           out: Tensor | None = None) -> Tensor:
-    """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``."""
+    """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``
+    (torch names ``tau`` ``input2`` and ``other`` ``input3``)."""
+    tau, other = input2, input3
     if input.dim() < 2 or other.dim() < 2:
         raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
     if input._dtype is not other._dtype:   # torch's wording, "dtype" glued to the first name

@@ -1146,16 +1146,16 @@ def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
     return _record(out, _HspmmBackward, (mat1, mat2))
 
 
-def smm(input: SparseTensor, mat: Tensor) -> SparseTensor:
+def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
     """``torch.smm``: sparse × dense as a sparse tensor with an entry per (row of ``input`` with entries,
     column of the product)."""
-    h = hspmm(input, mat)
+    h = hspmm(input, mat2)
     xp = xp_of(input._device)
     rows = h._data.indices[0]
-    p = mat.shape[1]
+    p = mat2.shape[1]
     idx = xp.stack((xp.repeat(rows, p), xp.tile(xp.arange(p, dtype=np.int64), rows.shape[0])))
-    out = _wrap(idx, h._data.values.reshape(-1), h.shape, False, mat._device, mat._dtype)
-    return _record(out, _SmmBackward, (input, mat))
+    out = _wrap(idx, h._data.values.reshape(-1), h.shape, False, mat2._device, mat2._dtype)
+    return _record(out, _SmmBackward, (input, mat2))
 
 
 def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1
