@@ -31,3 +31,23 @@ def test_tensor_creation_keeps_once_per_location_warnings() -> None:
                 mha(q, q, q, key_padding_mask=mask, attn_mask=lib.zeros(2, 2))
         return sum("mismatched key_padding_mask" in str(w.message) for w in caught)
     assert count(ember) == count(torch) == 1
+
+
+def test_numpy_spellings_axis_and_keepdims() -> None:
+    """The bigram tutorial normalises counts with ``P.sum(1, keepdims=True)``; torch's argument parser takes
+    NumPy's ``axis=``/``keepdims=`` for ``dim=``/``keepdim=`` on its native functions (not on the ones written in
+    Python, such as ``torch.norm`` or ``nn.functional.softmax``); ember raised TypeError."""
+    def run(lib: Any) -> list:
+        p = lib.arange(12.0).view(3, 4)
+        out = [p.sum(1, keepdims=True), lib.mean(p, axis=0), p.max(axis=1, keepdims=True).values,
+               lib.cat([p, p], axis=1), p.softmax(axis=-1).round(decimals=4),
+               lib.linalg.norm(p, axis=1, keepdims=True).round(decimals=4),
+               p.std(axis=0, keepdims=True).round(decimals=4), p.argmax(axis=1), lib.stack([p, p], axis=2).shape]
+        for call in (lambda: lib.norm(p, axis=1), lambda: lib.nn.functional.softmax(p, axis=1),
+                     lambda: p.cumsum(axis=0, keepdims=True), lambda: p.sum(0, dim=1, axis=0)):
+            try:
+                call()
+            except TypeError:
+                out.append("TypeError")
+        return [o.tolist() if isinstance(o, lib.Tensor) else list(o) if not isinstance(o, str) else o for o in out]
+    assert run(ember) == run(torch)

@@ -260,6 +260,9 @@ from .sparse import (  # noqa: E402
 )
 
 amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
+from ._numpy_names import install as _install_numpy_names  # noqa: E402
+
+_install_numpy_names()   # axis=/keepdims= for dim=/keepdim=, as torch's argument parser
 from . import distributions  # noqa: E402  (its classes use the full namespace at definition time)
 from .distributions._samplers import (  # noqa: E402
     _dirichlet_grad,
