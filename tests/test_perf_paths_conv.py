@@ -1,8 +1,9 @@
 """The convolutions' fast paths against torch, with the elementwise passes split over several threads and
 on one: the direct depthwise formulation (forward, input and weight gradients), im2col / col2im by kernel
-offset, the padded copies, transposed convolutions and unfold/fold. Values and all gradients in float32 and
-float64 over stride/padding/dilation/groups and odd sizes, 1d/2d/3d; gradcheck in float64; results that do
-not depend on the thread count; a forked child that still computes convolutions."""
+offset (the input gradient's last dim correlated or not), both column layouts, the padded copies, transposed
+convolutions and unfold/fold. Values and all gradients in float32 and float64 over stride/padding/dilation/
+groups and odd sizes, 1d/2d/3d; gradcheck in float64; results that do not depend on the thread count; a
+forked child that still computes convolutions."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ CASES = [
     ("conv_transpose2d", (3, 4, 5, 6), (4, 2, 3, 2), dict(stride=(2, 1), padding=(1, 0), groups=2)),
     ("conv_transpose3d", (2, 3, 3, 4, 3), (3, 2, 2, 3, 2), dict(stride=2, padding=1, dilation=(1, 2, 1))),
     ("conv2d", (2, 4, 5, 3), (6, 2, 1, 1), dict(groups=2)),   # 1x1: sample-major, the input is its own columns
+    ("conv1d", (2, 6, 9), (3, 6, 4), dict(padding="same")),   # input gradient: last dim correlated, pads (1, 2)
 ]
 
 

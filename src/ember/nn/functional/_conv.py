@@ -238,54 +238,69 @@ def _cols_times(ns: Any, cols: Any, a: Any) -> Any:
 def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple[int, ...], geom: _Geom) -> Any:
     """``col2im(Wᵀ·a)``: what ``a`` ``(N, O, *Out)`` (an output gradient, or a transposed convolution's input)
     makes through ``wm`` ``(groups, O/g, C/g·K)``, as an ``(N, C, *size)`` view, the columns laid as
-    :func:`_sample_major` says for ``Out``. With stride 1 and no negative padding, ``a`` is first laid on rows
-    as long as the padded image's (zeros past the output width): then every kernel offset adds one contiguous
-    run per plane of the image's last two dims (per row for 1-d) where col2im by slices adds one short run per
-    output row, ~3x faster for a few % more GEMM columns."""
+    :func:`_sample_major` says for ``Out``. With stride 1 and no negative padding, ``a`` is laid on rows as
+    long as the image's, so that every kernel offset adds one contiguous run per plane of the image's last
+    two dims (per row for 1-d) where col2im by slices adds one short run per output row. Where ``a``'s
+    copies per last-dim tap are fewer than the columns' rows (and the weight, rearranged by a copy, is no
+    larger than the columns), the last dim is moreover a correlation: ``a`` is copied once per last-dim tap,
+    shifted (its im2col along that dim), so the GEMM sums those taps over a longer contraction and its
+    columns, already of the image's width, are K[-1] times fewer to add; else the rows are the padded
+    image's (zeros past the output width) and every kernel offset is added."""
     n, gr, nd, out, o = a.shape[0], geom.groups, len(ksize), a.shape[2:], a.shape[1]
-    sm, wt = _sample_major(math.prod(out), wm.shape[2], wm.shape[1]), wm.swapaxes(1, 2)
+    sm, og = _sample_major(math.prod(out), wm.shape[2], wm.shape[1]), o // gr
     c = gr * wm.shape[2] // math.prod(ksize)
     if any(s != 1 for s in geom.stride) or any(lo < 0 or hi < 0 for lo, hi in geom.pads):
+        wt = wm.swapaxes(1, 2)
         if sm:
-            cols = _matmul(ns, wt, a.reshape(n, gr, o // gr, math.prod(out)))
+            cols = _matmul(ns, wt, a.reshape(n, gr, og, math.prod(out)))
             return _col2im(ns, cols.reshape(n, c, *ksize, *out), size, geom)
         cols = _matmul(ns, wt, _to_cm(ns, a, gr)).reshape(c, *ksize, n, *out)
         return _col2im(ns, cols.transpose(0, 1 + nd, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd)), size,
                        geom).swapaxes(0, 1)
-    grid = tuple(m + lo + hi for m, (lo, hi) in zip(size, geom.pads, strict=True))
-    lead = (n, o) if sm else (o, n)
-    rows = ns.zeros((*lead, *out[:-1], grid[-1]), dtype=a.dtype)
-    src = a if sm else a.swapaxes(0, 1)
+    grid = [m + lo + hi for m, (lo, hi) in zip(size, geom.pads, strict=True)]
+    pads = list(geom.pads)
+    taps, shift = 1, 0   # last-dim taps correlated, and where tap 0 reads a from
+    if og * ksize[-1] <= wm.shape[2] and og <= n * math.prod(out):
+        taps, shift, grid[-1], pads[-1] = ksize[-1], geom.pads[-1][0], size[-1], (0, 0)
+    lead = ksize[:-1] if taps > 1 else ksize   # the taps col2im adds
+    kl, width, dw = math.prod(lead), grid[-1], geom.dilation[-1]
+    wt = wm.reshape(gr, og, c // gr, kl, taps).transpose(0, 2, 3, 1, 4).reshape(gr, c // gr * kl, og * taps)
+    length = math.prod(out[:-1]) * width
+    rows = ns.zeros((n, o, taps, length) if sm else (o, taps, n, length), dtype=a.dtype)
+    view = (rows if sm else rows.transpose(2, 0, 1, 3)).reshape(n, o, taps, *out[:-1], width)
+    spans = [(t, max(0, t * dw - shift), min(width, out[-1] + t * dw - shift)) for t in range(taps)]
 
-    def place(index: tuple[slice, slice]) -> None:
-        rows[index][..., :out[-1]] = src[index]
+    def place(index: tuple[slice, slice]) -> None:   # tap t at row column x reads a's column x + shift - t·dw
+        for t, x0, x1 in spans:
+            if x0 < x1:
+                view[index][:, :, t, ..., x0:x1] = a[index][..., x0 + shift - t * dw:x1 + shift - t * dw]
 
-    split_axis(ns, rows.shape, place)
-    length, k = math.prod(rows.shape[2:]), math.prod(ksize)
-    merged = min(2, nd)   # trailing dims summed as one run
-    run = math.prod(out[nd - merged:-1]) * grid[-1]
+    split_axis(ns, view.shape, place)
     if sm:
-        cols = _matmul(ns, wt, rows.reshape(n, gr, o // gr, length)).reshape(n, c, k, *out[:nd - merged], run)
+        cols = _matmul(ns, wt, rows.reshape(n, gr, og * taps, length)).reshape(n, c, kl, length)
     else:
-        cols = _matmul(ns, wt, rows.reshape(gr, o // gr, n * length)).reshape(c, k, n, *out[:nd - merged], run)
-        cols = cols.swapaxes(1, 2)
-    lead = (n, c) if sm else (c, n)   # cols: (*lead, k, ...)
+        cols = _matmul(ns, wt, rows.reshape(gr, og * taps, n * length)).reshape(c, kl, n, length)
+        cols = cols.transpose(2, 0, 1, 3)
+    total = math.prod(grid)
+    img = ns.zeros((n, c, total + (ksize[-1] - 1) * dw) if sm else (c, n, total + (ksize[-1] - 1) * dw),
+                   dtype=cols.dtype)
+    img = img if sm else img.swapaxes(0, 1)
     flat = [math.prod(grid[i + 1:]) for i in range(nd)]
-    img = ns.zeros((*lead, math.prod(grid) + (ksize[-1] - 1) * geom.dilation[-1]), dtype=cols.dtype)
-    strides = (*img.strides[:2], *(f * img.itemsize for f in flat[:nd - merged]), img.itemsize)
-    offsets = [sum(kk * d * f for kk, d, f in zip(kidx, geom.dilation, flat, strict=True))
-               for kidx in itertools.product(*map(range, ksize))]
-    shape = (*lead, *cols.shape[3:])
+    run = out[-2] * width if nd > 1 else width   # the last two dims as one run
+    shape = (n, c, *out[:-2], run)
+    strides = (*img.strides[:2], *(f * img.itemsize for f in flat[:-2]), img.itemsize)
+    runs = cols.reshape(n, c, kl, *out[:-2], run)
+    offsets = [sum(t * d * f for t, d, f in zip(kidx, geom.dilation, flat, strict=False))
+               for kidx in itertools.product(*map(range, lead))]
 
     def add(index: tuple[slice, slice]) -> None:   # a run may spill into the next plane: zeros (or the slack)
         for j, off in enumerate(offsets):
             dst = ns.lib.stride_tricks.as_strided(img[:, :, off:], shape, strides)
-            dst[index] += cols[:, :, j][index]
+            dst[index] += runs[:, :, j][index]
 
     split_axis(ns, img.shape, add)
-    img = img[:, :, :math.prod(grid)].reshape(*lead, *grid)
-    img = img[(slice(None), slice(None), *(slice(lo, lo + m) for (lo, _), m in zip(geom.pads, size, strict=True)))]
-    return img if sm else img.swapaxes(0, 1)
+    img = img[:, :, :total].reshape(n, c, *grid)
+    return img[(slice(None), slice(None), *(slice(lo, lo + m) for (lo, _), m in zip(pads, size, strict=True)))]
 
 
 def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
