@@ -16,7 +16,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from . import creation as C
 from . import shape as S
-from ._dispatch import Node, Tensor, from_array, needs_grad, record, wrap_dim, xp_of
+from ._dispatch import Node, Tensor, from_array, needs_grad, record, wrap_dim, write_out, xp_of
 
 __all__: list[str] = []   # reached as ember.fft.*, not from the top-level namespace
 
@@ -186,9 +186,14 @@ def _one(x: Tensor, n: int | None, dim: int) -> tuple[list[int], list[int | None
     return [d], [n]
 
 
+def _written(out: Tensor | None, res: Tensor) -> Tensor:
+    """``res``, or copied into the caller's ``out=`` tensor."""
+    return res if out is None else write_out(out, res)
+
+
 # ---- complex-input / full-spectrum transforms -----------------------------------------------------------------------
 def _fftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool,
-          promote: bool = False) -> Tensor:
+          promote: bool = False, out: Tensor | None = None) -> Tensor:
     """Complex-output transform over ``dims``. A real signal goes through a real-to-complex transform, or
     with ``promote`` (torch's fft2/fftn family) is first converted to complex (torch's ToCopyBackward0)."""
     x = _floating(x)
@@ -197,62 +202,65 @@ def _fftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None,
     x = _resize(x, dims, [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)])
     scale = _scale(norm, math.prod(x.shape[d] for d in dims), forward)
     if x.is_complex():
-        return c2c(x, dims, forward, scale)
+        return _written(out, c2c(x, dims, forward, scale))
     # a real signal: forward transform along the last dim (for the inverse, its conjugate), then the rest
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=False)
     y = y if forward else y.conj()
-    return y if len(dims) == 1 else c2c(y, dims[:-1], forward, scale)
+    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], forward, scale))
 
 
-def fft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def fft(input: Tensor, n: int | None = None, dim: int = -1,
+        norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-dimensional discrete Fourier transform along ``dim``."""
-    return _fftn(input, *_one(input, n, dim), norm, True)
+    return _fftn(input, *_one(input, n, dim), norm, True, out=out)
 
 
-def ifft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def ifft(input: Tensor, n: int | None = None, dim: int = -1,
+         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fft`."""
-    return _fftn(input, *_one(input, n, dim), norm, False)
+    return _fftn(input, *_one(input, n, dim), norm, False, out=out)
 
 
-def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-         ) -> Tensor:
+def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d discrete Fourier transform over ``dim`` (default: the last two)."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, True, promote=True)
+    return _fftn(input, *_plan(input, s, dim, False), norm, True, promote=True, out=out)
 
 
-def ifft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-          ) -> Tensor:
+def ifft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fft2`."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, False, promote=True)
+    return _fftn(input, *_plan(input, s, dim, False), norm, False, promote=True, out=out)
 
 
 def fftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-         norm: str | None = None) -> Tensor:
+         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-dimensional discrete Fourier transform over ``dim`` (default: all dims, or the last ``len(s)``)."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, True, promote=True)
+    return _fftn(input, *_plan(input, s, dim, True), norm, True, promote=True, out=out)
 
 
 def ifftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-          norm: str | None = None) -> Tensor:
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fftn`."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, False, promote=True)
+    return _fftn(input, *_plan(input, s, dim, True), norm, False, promote=True, out=out)
 
 
 # ---- real-input and Hermitian transforms ----------------------------------------------------------------------------
 def _rfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, name: str,
-           inverse: bool) -> Tensor:
+           inverse: bool, out: Tensor | None = None) -> Tensor:
     if x.is_complex():
         raise RuntimeError(f"{name} expects a real input tensor, but got {x._dtype._short}")
     x = _floating(x)
     x = _resize(x, dims, [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)])
     scale = _scale(norm, math.prod(x.shape[d] for d in dims), not inverse)
     if not inverse:
-        return r2c(x, dims, scale, onesided=True)
+        return _written(out, r2c(x, dims, scale, onesided=True))
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=True).conj()
-    return y if len(dims) == 1 else c2c(y, dims[:-1], False, scale)
+    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], False, scale))
 
 
-def _irfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool) -> Tensor:
+def _irfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool,
+            out: Tensor | None = None) -> Tensor:
     x = _floating(x)
     if not x.is_complex():
         x = x.to(_complex_of(x._dtype))
@@ -263,92 +271,96 @@ def _irfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | Non
     x = _resize(x, dims, lead + [last // 2 + 1])
     if forward:
         x = x.conj()
-    return c2r(x, dims, _scale(norm, math.prod(lead) * last, forward), last)
+    return _written(out, c2r(x, dims, _scale(norm, math.prod(lead) * last, forward), last))
 
 
-def rfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def rfft(input: Tensor, n: int | None = None, dim: int = -1,
+         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-sided Fourier transform of a real signal (``n // 2 + 1`` bins)."""
-    return _rfftn(input, *_one(input, n, dim), norm, "rfft", False)
+    return _rfftn(input, *_one(input, n, dim), norm, "rfft", False, out=out)
 
 
-def irfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def irfft(input: Tensor, n: int | None = None, dim: int = -1,
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfft`: ``n`` real samples (default ``2 * (bins - 1)``)."""
-    return _irfftn(input, *_one(input, n, dim), norm, False)
+    return _irfftn(input, *_one(input, n, dim), norm, False, out=out)
 
 
-def rfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-          ) -> Tensor:
+def rfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d Fourier transform of a real signal (the last dim halved)."""
-    return _rfftn(input, *_plan(input, s, dim, False), norm, "rfftn", False)
+    return _rfftn(input, *_plan(input, s, dim, False), norm, "rfftn", False, out=out)
 
 
-def irfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-           ) -> Tensor:
+def irfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfft2`."""
-    return _irfftn(input, *_plan(input, s, dim, False), norm, False)
+    return _irfftn(input, *_plan(input, s, dim, False), norm, False, out=out)
 
 
 def rfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-          norm: str | None = None) -> Tensor:
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-d Fourier transform of a real signal (the last transformed dim halved)."""
-    return _rfftn(input, *_plan(input, s, dim, True), norm, "rfftn", False)
+    return _rfftn(input, *_plan(input, s, dim, True), norm, "rfftn", False, out=out)
 
 
 def irfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-           norm: str | None = None) -> Tensor:
+           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfftn` (``s`` gives the output sizes)."""
-    return _irfftn(input, *_plan(input, s, dim, True), norm, False)
+    return _irfftn(input, *_plan(input, s, dim, True), norm, False, out=out)
 
 
-def hfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def hfft(input: Tensor, n: int | None = None, dim: int = -1,
+         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The Fourier transform of a Hermitian-symmetric signal given by its first half (a real spectrum)."""
-    return _irfftn(input, *_one(input, n, dim), norm, True)
+    return _irfftn(input, *_one(input, n, dim), norm, True, out=out)
 
 
-def ihfft(input: Tensor, n: int | None = None, dim: int = -1, norm: str | None = None) -> Tensor:
+def ihfft(input: Tensor, n: int | None = None, dim: int = -1,
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfft`: the first half of a real signal's inverse transform."""
-    return _rfftn(input, *_one(input, n, dim), norm, "ihfft", True)
+    return _rfftn(input, *_one(input, n, dim), norm, "ihfft", True, out=out)
 
 
-def hfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-          ) -> Tensor:
+def hfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
-    return _irfftn(input, *_plan(input, s, dim, False), norm, True)
+    return _irfftn(input, *_plan(input, s, dim, False), norm, True, out=out)
 
 
-def ihfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1), norm: str | None = None
-           ) -> Tensor:
+def ihfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
+           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfft2`."""
-    return _rfftn(input, *_plan(input, s, dim, False), norm, "ihfftn", True)
+    return _rfftn(input, *_plan(input, s, dim, False), norm, "ihfftn", True, out=out)
 
 
 def hfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-          norm: str | None = None) -> Tensor:
+          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
-    return _irfftn(input, *_plan(input, s, dim, True), norm, True)
+    return _irfftn(input, *_plan(input, s, dim, True), norm, True, out=out)
 
 
 def ihfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
-           norm: str | None = None) -> Tensor:
+           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfftn`."""
-    return _rfftn(input, *_plan(input, s, dim, True), norm, "ihfftn", True)
+    return _rfftn(input, *_plan(input, s, dim, True), norm, "ihfftn", True, out=out)
 
 
 # ---- frequencies and shifts -----------------------------------------------------------------------------------------
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
-            requires_grad: bool = False) -> Tensor:
+            pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of an ``n``-point DFT with sample spacing ``d`` (negative ones last)."""
     k = C.arange(n, dtype=_freq_dtype("fftfreq", dtype), device=device)
     k._data[(n + 1) // 2:] -= n
-    out = k.div_(n * d)
-    return out.requires_grad_() if requires_grad else out
+    res = k.div_(n * d)
+    return _written(out, res.requires_grad_() if requires_grad else res)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins."""
-    out = C.arange(n // 2 + 1, dtype=_freq_dtype("rfftfreq", dtype), device=device).div_(n * d)
-    return out.requires_grad_() if requires_grad else out
+    res = C.arange(n // 2 + 1, dtype=_freq_dtype("rfftfreq", dtype), device=device).div_(n * d)
+    return _written(out, res.requires_grad_() if requires_grad else res)
 
 
 def _freq_dtype(name: str, dtype: Any) -> D.dtype:
