@@ -304,7 +304,8 @@ def empty(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = 
 
 
 def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
-         layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+         layout: Any = None, device: Any = None, requires_grad: bool = False,
+         pin_memory: bool | None = False) -> Tensor:
     if dtype is None:
         dtype = D.scalar_dtype(fill_value.item() if _isinstance(fill_value, Tensor) else fill_value)
     if _isinstance(fill_value, Tensor):
@@ -348,27 +349,32 @@ def _like_factory(input: Tensor, fill: Any, dtype: Any, device: Any, requires_gr
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
-               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+               requires_grad: bool = False, pin_memory: bool | None = False,
+               memory_format: Any = None) -> Tensor:
     return _like_factory(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
-              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+              requires_grad: bool = False, pin_memory: bool | None = False,
+              memory_format: Any = None) -> Tensor:
     return _like_factory(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
-               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+               requires_grad: bool = False, pin_memory: bool | None = False,
+               memory_format: Any = None) -> Tensor:
     return _like_factory(input, None, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
-              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+              requires_grad: bool = False, pin_memory: bool | None = False,
+              memory_format: Any = None) -> Tensor:
     return _like_factory(input, fill_value, dtype, device, requires_grad, memory_format)
 
 
 def eye(n: int, m: int | None = None, *, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
-        device: Any = None, requires_grad: bool = False) -> Tensor:
+        device: Any = None, requires_grad: bool = False,
+        pin_memory: bool | None = False) -> Tensor:
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
     m = n if m is None else m
@@ -383,7 +389,8 @@ def _num(x: Any) -> Any:
 
 
 def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
-           layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+           layout: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool | None = False) -> Tensor:
     """Values ``start, start+step, …`` below ``end``; integer arguments give int64."""
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
@@ -468,7 +475,8 @@ def _linspace_real(start: float, end: float, steps: int, dt: D.dtype) -> np.ndar
 
 
 def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dtype: Any = None,
-             layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+             layout: Any = None, device: Any = None, requires_grad: bool = False,
+             pin_memory: bool | None = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, bit for bit torch's (symmetric) CPU values."""
     start, end = _num(start), _num(end)
     if steps < 0:
@@ -491,7 +499,8 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dty
 
 
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Tensor | None = None,
-             dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+             dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+             pin_memory: bool | None = False) -> Tensor:
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
     lin = linspace(start, end, steps, dtype=D.float64)
     arr = _cast_array(np.power(base, lin._data), dt)
@@ -511,13 +520,15 @@ def _tri_indices(row: int, col: int, offset: int, upper: bool, dtype: Any, devic
 
 
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
-                 layout: Any = None) -> Tensor:
-    return _tri_indices(row, col, offset, False, dtype, device)
+                 layout: Any = None, pin_memory: bool | None = False, requires_grad: bool = False) -> Tensor:
+    t = _tri_indices(row, col, offset, False, dtype, device)
+    return factory_requires_grad(t) if requires_grad else t
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None,
-                 layout: Any = None) -> Tensor:
-    return _tri_indices(row, col, offset, True, dtype, device)
+                 layout: Any = None, pin_memory: bool | None = False, requires_grad: bool = False) -> Tensor:
+    t = _tri_indices(row, col, offset, True, dtype, device)
+    return factory_requires_grad(t) if requires_grad else t
 
 
 # ---- legacy constructors (torch.Tensor(...), torch.FloatTensor(...)) ---------------------------------
