@@ -96,3 +96,23 @@ def test_iterating_a_1d_tensor_gives_views() -> None:
         t.unbind(0)[0].add_(10)
         return t.tolist(), repr(max(lib.tensor([1, 5, 2]))), repr(sorted(lib.tensor([3, 1, 2]))), list(t)[1]._base is t
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_spatial_transformer_grid_and_its_gradient(dtype: str) -> None:
+    """The spatial-transformer tutorial starts from the identity ``theta``: its sampling points sit on pixel
+    centres, where one ulp of ``affine_grid`` or of the pixel-index formula picks the other cell and changes the
+    gradient of ``theta`` by O(1). The grid is torch's bit for bit; the gradient agrees to rounding."""
+    g = torch.Generator().manual_seed(0)
+    theta = torch.eye(2, 3, dtype=getattr(torch, dtype)).repeat(3, 1, 1)
+    theta[1:] += 0.1 * torch.randn(2, 2, 3, generator=g, dtype=theta.dtype)
+    img = torch.randn(3, 1, 28, 28, generator=g, dtype=theta.dtype)
+    e_theta, e_img = ember.tensor(theta.numpy()).requires_grad_(), ember.tensor(img.numpy())
+    theta.requires_grad_()
+    for lib, th, im in ((torch, theta, img), (ember, e_theta, e_img)):
+        grid = lib.nn.functional.affine_grid(th, (3, 1, 28, 28), align_corners=False)
+        lib.nn.functional.grid_sample(im, grid, align_corners=False).pow(2).sum().backward()
+    e_grid = ember.nn.functional.affine_grid(e_theta.detach(), (3, 1, 28, 28), align_corners=False)
+    t_grid = torch.nn.functional.affine_grid(theta.detach(), (3, 1, 28, 28), align_corners=False)
+    assert e_grid.tolist() == t_grid.tolist()
+    assert torch.allclose(torch.from_numpy(e_theta.grad.numpy()), theta.grad, rtol=1e-4, atol=1e-4)

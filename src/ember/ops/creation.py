@@ -432,7 +432,7 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     return _maybe_out(factory_requires_grad(t) if requires_grad else t, out)
 
 
-def _split(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _split(a: Any) -> tuple[Any, Any]:
     """Veltkamp's split of float64 values into high and low halves whose products are exact."""
     t = a * 134217729.0   # 2**27 + 1
     hi = t - (t - a)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ...ops.creation import fused_multiply_add
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
 from ._conv import _suggests_channels_last
@@ -1203,8 +1204,18 @@ def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None)
 
 # ---- composite ops with torch's node names ---------------------------------------------------------
 # ---- grid_sample / affine_grid -----------------------------------------------------------------------
-def _unnormalize(c: Tensor, n: int, align: bool) -> Tensor:
-    return (c + 1) / 2 * (n - 1) if align else ((c + 1) * n - 1) / 2
+def _unnormalize(c: Tensor, n: int, align: bool, nd: int) -> Tensor:
+    """Grid coordinate → pixel index with torch's roundings (near a pixel edge one ulp picks the cell, hence
+    the gradient): aligned ``(c+1)/2·(n-1)``; else in 2-d torch's kernel fuses ``(c+1)·(n/2) - 0.5`` into one
+    multiply-add, whose value is taken here (the gradient stays ``n/2``), and 3-d computes ``((c+1)·n - 1)/2``."""
+    if align:
+        return (c + 1) / 2 * (n - 1)
+    if nd != 2:
+        return ((c + 1) * n - 1) / 2
+    c1 = c + 1
+    u = c1 * (n / 2) - 0.5
+    fused = fused_multiply_add(c1.detach()._data.astype(np.float64), n / 2, -0.5)
+    return u + (result(fused, u) - u.detach())
 
 
 def _reflect(c: Tensor, lo2: int, hi2: int) -> Tensor:
@@ -1245,7 +1256,7 @@ def _grid_sample_composite(mode: str, padding_mode: str, align: bool) -> Callabl
         nd = len(sp)
         out_sp = tuple(grid.shape[1:-1])
         flat_in = input.reshape(n, c, -1)
-        coords = [_unnormalize(grid[..., nd - 1 - i], sp[i], align) for i in range(nd)]
+        coords = [_unnormalize(grid[..., nd - 1 - i], sp[i], align, nd) for i in range(nd)]
         if mode != "bicubic":
             coords = [_pad_coord(x, sp[i], padding_mode, align) for i, x in enumerate(coords)]
         if mode == "nearest":
@@ -1334,7 +1345,7 @@ def _base_coords(steps: int, align: bool, like: Tensor) -> Tensor:
     if steps <= 1:
         return zeros(1, dtype=like.dtype, device=like.device)
     lin = linspace(-1, 1, steps, dtype=like.dtype, device=like.device)
-    return lin if align else lin * ((steps - 1) / steps)
+    return lin if align else lin * (steps - 1) / steps   # two roundings, as torch's (not one by (steps-1)/steps)
 
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
@@ -1384,7 +1395,13 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     base = stack(mesh, -1).reshape(1, -1, nd + 1)
 
     def generate(th: Tensor) -> Tensor:
-        return base.expand(n, -1, -1).bmm(th.transpose(1, 2)).reshape(n, *sp, nd)
+        # base · thetaᵀ summed term by term, each product and sum rounded in order: torch's values bit for bit
+        # (a BLAS product may fuse or reorder them, and a one-ulp shift moves a sample across a pixel edge)
+        out = None
+        for k in range(nd + 1):
+            term = base[..., k:k + 1] * th[:, :, k].unsqueeze(1)
+            out = term if out is None else out + term
+        return out.reshape(n, *sp, nd)
 
     return composed("AffineGridGeneratorBackward0", generate, theta)
 
