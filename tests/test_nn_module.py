@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -501,3 +502,50 @@ def test_module_compile_in_place_and_merge_masks_as_torch() -> None:
         return out
 
     assert facts(ember) == facts(torch)
+
+
+def _compile_facts(lib: Any) -> list:
+    """What ``compile`` returns for modules and functions, its printout, state-dict keys, attribute forwarding,
+    pickling, and its argument errors (torch's compiled module is never called: that would run its compiler)."""
+    import io
+
+    lib.manual_seed(0)
+    m = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.ReLU())
+    m.eval()
+    c = lib.compile(m)
+    out: list = [type(c).__name__, repr(c), list(c.state_dict()), c.training, c._orig_mod is m]
+    try:
+        c[0]
+    except TypeError as e:   # (indexing is not forwarded: only attributes are)
+        out.append(str(e))
+    c.train()
+    c.extra = 5
+    out += [m.training, getattr(m, "extra", None), "extra" in dir(c), isinstance(c, lib.nn.Module),
+            isinstance(c, sys.modules[f"{lib.__name__}._dynamo.eval_frame"].OptimizedModule)]
+    buf = io.BytesIO()
+    lib.save(c, buf)
+    buf.seek(0)
+    out += [list(lib.load(buf, weights_only=False).state_dict())]
+
+    def f(x: Any) -> Any:
+        return x + 1
+
+    out += [lib.compile(f) is not None, callable(lib.compile(f)), lib.compile(m, disable=True) is m,
+            type(lib.compile(mode="max-autotune")(m)).__name__, lib.compiler.list_backends()]
+    for kw in ({"mode": "bad"}, {"mode": "default", "options": {"a": 1}}, {"backend": "nope"},
+               {"backend": "nope", "disable": True}):
+        try:
+            lib.compile(m, **kw)
+            out.append("ok")
+        except Exception as e:   # noqa: BLE001 - the error types are compared
+            out.append((type(e).__name__, str(e)))
+    try:
+        lib.compile(3)
+    except AssertionError as e:
+        out.append(str(e))
+    return out
+
+
+def test_compile_wraps_modules_as_torch() -> None:
+    import torch
+    assert _compile_facts(ember) == _compile_facts(torch)

@@ -284,7 +284,7 @@ from ._more import *  # noqa: E402,F403
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library", "ao",
-                    "quantization", "fx", "onnx", "export", "nested", "masked")
+                    "quantization", "fx", "onnx", "export", "nested", "masked", "_dynamo")
 
 
 def __getattr__(name: str) -> object:

@@ -1,5 +1,6 @@
-"""``ember.compiler``: torch.compiler's API for an eager-only library — ``compile`` returns the function
-unchanged, ``disable`` and the graph hints are identities, and nothing is ever being compiled or exported."""
+"""``ember.compiler``: torch.compiler's API for an eager-only library — ``compile`` checks its arguments and
+wraps modules as torch (calls run eagerly), ``disable`` and the graph hints are identities, and nothing is ever
+being compiled or exported."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def disable(fn: Callable | None = None, recursive: bool = True, *, reason: str |
 
 
 def list_backends(exclude_tags: Any = ("debug", "experimental")) -> list[str]:
-    return []
+    """torch's backend names (``ember.compile`` accepts each and runs eagerly)."""
+    from .._dynamo import list_backends as names
+    return names(exclude_tags)
 
 
 def is_compiling() -> bool:

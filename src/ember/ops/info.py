@@ -151,11 +151,35 @@ def get_deterministic_debug_mode() -> int:
     return 1 if _deterministic["warn_only"] else 2
 
 
-def compile(model: Callable | None = None, **kwargs: Any) -> Any:
-    """No graph compiler in ember: returns ``model`` unchanged (or a decorator doing so)."""
-    if model is None:
-        return lambda m: m
-    return model
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable | None = None, mode: str | None = None, options: dict | None = None,
+            name: str | None = None, disable: bool = False, **kwargs: Any) -> Any:
+    """``torch.compile`` without a graph compiler: the arguments are checked as torch checks them (when the
+    model comes, also with the decorator form), then a module comes back wrapped in ``OptimizedModule`` (torch's
+    printout and ``_orig_mod.`` state-dict keys; calls run eagerly) and a function as it is; ``disable``: the
+    model itself."""
+    from .._dynamo import OptimizedModule, list_backends
+    from .._dynamo.exc import InvalidBackend
+    from ..nn.modules.module import Module
+
+    def wrap(fn: Any) -> Any:
+        if mode is not None and options is not None:
+            raise RuntimeError("Either mode or options can be specified, but both can't be specified at the same "
+                               "time.")
+        if mode is not None and mode not in _COMPILE_MODES:
+            raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_COMPILE_MODES)}")
+        if isinstance(backend, str) and backend not in list_backends(exclude_tags=()):
+            raise InvalidBackend(backend)
+        if not callable(fn):
+            raise AssertionError(f"A callable function is expected, but {type(fn)} is provided.")
+        if disable:
+            return fn
+        return OptimizedModule(fn) if isinstance(fn, Module) else fn
+
+    return wrap if model is None else wrap(model)
 
 
 def set_default_tensor_type(t: Any) -> None:
