@@ -1223,35 +1223,66 @@ sqrt = unary("sqrt", "sqrt", lambda g, x, r: g / (2 * _c(r)), saves="r")
 rsqrt = unary("rsqrt", lambda xp, a: xp.reciprocal(xp.sqrt(a)), lambda g, x, r: -0.5 * g * _c(r * r * r),
               saves="r")
 reciprocal = unary("reciprocal", "reciprocal", lambda g, x, r: -g * _c(r * r), saves="r")
-def _output_derivative(name: str, factor: Callable, factor_grad: Callable) -> Callable:
-    """torch's ``<op>_backward(grad_output, output)`` for an op whose derivative is ``factor(output)``:
-    ``grad_output * conj(factor(output))`` in one pass over arrays instead of a chain of ops, recorded as
-    ``<Op>BackwardBackward0`` (``factor_grad``: the derivative of ``factor``) so double backward works."""
-    def fwd(xp: Any, g: Any, y: Any) -> Any:
-        t = factor(xp, y)
-        if t.dtype.kind == "c":
-            xp.conjugate(t, out=t)
-        return xp.multiply(g, t, out=t) if g.shape == t.shape else xp.multiply(g, t)
-
+def _output_derivative(name: str, kernel: Callable, factor_grad: Callable) -> Callable:
+    """torch's ``<op>_backward(grad_output, output)`` for an op whose derivative is a function of its output:
+    ``kernel(xp, grad_output, output)`` computes it in one pass over arrays instead of a chain of ops, recorded
+    as ``<Op>BackwardBackward0`` (``factor_grad``: the derivative of the factor) so double backward works."""
     def grad(gg: Tensor, g: Tensor, y: Tensor, res: Any) -> tuple:
         return (op(gg, _c(y)) if _rg(g) else None, _c(gg) * g * _c(factor_grad(y)) if _rg(y) else None)
 
-    op = binary(name, fwd, grad, method=False, inplace_method=False, scalars="")
+    op = binary(name, kernel, grad, method=False, inplace_method=False, scalars="")
     return op
 
 
-def _one_minus_square(xp: Any, y: Any) -> Any:
-    t = xp.multiply(y, y)
-    return xp.subtract(1, t, out=t)
+def _times_conj(xp: Any, g: Any, t: Any) -> Any:
+    if t.dtype.kind == "c":
+        xp.conjugate(t, out=t)
+    return xp.multiply(g, t, out=t) if g.shape == t.shape else xp.multiply(g, t)
 
 
-def _times_one_minus(xp: Any, y: Any) -> Any:
-    t = xp.subtract(1, y)
+def _tanh_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
+    """``g·(1 - y²)`` as torch's CPU kernel: ``1 - y·y`` is one fused multiply-add (one rounding, emulated in
+    the wide dtype); 16-bit floats are computed in float32 and rounded once."""
+    if y.dtype == np.float64:
+        return _times_conj(xp, g, _one_minus_square_f64(xp, y))
+    wide = wide_dtype(y) if y.dtype.kind != "c" else None
+    if wide is None:
+        t = xp.multiply(y, y)
+        return _times_conj(xp, g, xp.subtract(1, t, out=t))
+    if y.dtype.itemsize == 2:
+        y32 = y.astype(wide)
+        return xp.multiply(g.astype(wide), xp.subtract(1, y32 * y32)).astype(y.dtype)
+    return _times_conj(xp, g, xp.subtract(1, xp.multiply(y, y, dtype=wide)).astype(y.dtype))
+
+
+def _one_minus_square_f64(xp: Any, y: Any) -> Any:
+    """``1 - y·y`` rounded once in float64: Dekker's exact square ``p + e`` and Knuth's two-sum of ``1 - p``
+    (near |y| = 1 the cancellation exposes the product's rounding, which extended precision does not hide)."""
+    p = y * y
+    c = 134217729.0 * y                                 # Veltkamp split y = hi + lo (2^27 + 1)
+    hi = c - (c - y)
+    lo = y - hi
+    e = ((hi * hi - p) + 2 * hi * lo) + lo * lo         # y·y = p + e exactly
+    s = 1 - p
+    b = s - 1
+    err = (1 - (s - b)) + (-p - b)                      # 1 - p = s + err exactly
+    return xp.where(xp.isinf(p), s, s + (err - e))      # |y| > 1e154: the split overflows, 1 - p is -inf
+
+
+def _sigmoid_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
+    """``g·(1 - y)·y`` as torch's CPU kernel: left to right, bfloat16 in float32 (rounded once)."""
+    if y.dtype.kind == "c":
+        t = xp.subtract(1, y)
+        return _times_conj(xp, g, xp.multiply(t, y, out=t))
+    if y.dtype.itemsize == 2 and y.dtype != np.float16:
+        y32 = y.astype(np.float32)
+        return (g.astype(np.float32) * (1 - y32) * y32).astype(y.dtype)
+    t = xp.multiply(g, xp.subtract(1, y))
     return xp.multiply(t, y, out=t)
 
 
-tanh_backward = _output_derivative("tanh_backward", _one_minus_square, lambda y: -2 * y)
-sigmoid_backward = _output_derivative("sigmoid_backward", _times_one_minus, lambda y: 1 - 2 * y)
+tanh_backward = _output_derivative("tanh_backward", _tanh_backward_kernel, lambda y: -2 * y)
+sigmoid_backward = _output_derivative("sigmoid_backward", _sigmoid_backward_kernel, lambda y: 1 - 2 * y)
 
 
 sin = unary("sin", "sin", lambda g, x, r: g * _c(cos(x)))
