@@ -433,11 +433,12 @@ def _depthwise_pass(ns: Any, xf: Any, n: int, c: int, w: Any, b: Any, taps: _Tap
     return out, None if sums is None else sums.reshape(rows, k)
 
 
-def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
-                        mask: tuple[bool, bool, bool]) -> tuple[Any, Any, Any]:
+def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tuple[bool, bool, bool],
+                        xf: Any = None) -> tuple[Any, Any, Any]:
     """Gradients of a depthwise convolution, one pass per phase of the input: the phase's input gradient is
     the stride-1 correlation of ``g`` with the taps reading that phase, negated shifts; the dot products of
-    those taps' columns with the phase of ``x`` (laid on the same grid) are their weight gradients."""
+    those taps' columns with the phase of ``x`` (laid on the same grid; ``xf``: as the forward laid it) are
+    their weight gradients."""
     ksize, nd = w.shape[2:], w.ndim - 2
     n, c = g.shape[:2]
     gx = gw = gb = None
@@ -446,7 +447,8 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
         adj = fwd._replace(grid=(g.shape[2], *fwd.grid[1:]), out=(fwd.grid[0], *(-(-m // s) for m, s in
                            zip(x.shape[3:], geom.stride[1:], strict=True))), stride=(1,) * nd)
         gf = adj.lay(ns, g)
-        xf = fwd.lay(ns, x) if mask[1] else None
+        if mask[1] and xf is None:
+            xf = fwd.lay(ns, x)
         wk = w.reshape(c, *ksize)
         size = math.prod(fwd.grid)
         phases = list(itertools.product(*map(range, geom.stride)))
@@ -480,12 +482,13 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom,
 
 def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
-    columns of ``x`` it used (None for a depthwise or a transposed one)."""
+    columns of ``x`` it used (a depthwise one: ``x`` laid in phases; None for a transposed one)."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
         taps = _Taps.of(x.shape[2:], ksize, geom)
-        return _depthwise_pass(ns, taps.lay(ns, x), n, w.shape[0], w.reshape(w.shape[0], -1), b, taps)[0], None
+        xf = taps.lay(ns, x)
+        return _depthwise_pass(ns, xf, n, w.shape[0], w.reshape(w.shape[0], -1), b, taps)[0], xf
     if not transposed:
         cols = _im2col(ns, x, ksize, geom, w.shape[0] // g)
         size = tuple(_conv_size(m, k, s, p, d) for m, k, s, p, d in
@@ -499,9 +502,9 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
               x_shape: tuple[int, ...], cols: Any = None) -> tuple[Any, Any, Any]:
     """Arrays of the gradients w.r.t. (input, weight, bias) of a convolution, for those in ``mask``; ``cols``:
-    the input's columns when the forward kept them."""
+    the input's columns (or phases) when the forward kept them."""
     if _depthwise(w, geom, transposed):
-        return _depthwise_backward(ns, g, x, w, geom, mask)
+        return _depthwise_backward(ns, g, x, w, geom, mask, cols)
     gr = geom.groups
     ksize = w.shape[2:]
     wm = w.reshape(gr, w.shape[0] // gr, -1)
@@ -592,7 +595,7 @@ def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed
         arr = relayout(arr, channels_last, ns)   # torch's 2-d convolutions keep channels-last operands so
     out = fused(result(arr, x), ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
     if cols is not None and w._rg and out._grad_fn is not None and cols.nbytes <= _KEEP_COLUMNS:
-        out._grad_fn.cols = cols   # spares the weight gradient a second im2col (taken by the first backward)
+        out._grad_fn.cols = cols   # spares the weight gradient a second im2col / phase split (taken by 1st backward)
     return out
 
 
