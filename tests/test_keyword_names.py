@@ -141,3 +141,48 @@ def test_set_default_device_keyword() -> None:
             assert lib.zeros(1).device.type == "cpu"
         finally:
             lib.set_default_device(device=None)
+
+
+def _outs(L: Any, *dtypes: str) -> tuple:
+    return tuple(L.empty(0, dtype=getattr(L, d)) for d in dtypes)
+
+
+F2, FI = ("float32", "float32"), ("float32", "int32")
+TUPLE_OUT: dict[str, tuple[tuple[str, ...], Any]] = {
+    "linalg_eigh": (F2, lambda L, x, o: L.linalg.eigh(x, out=o)),
+    "linalg_slogdet": (F2, lambda L, x, o: L.linalg.slogdet(x, out=o)),
+    "slogdet": (F2, lambda L, x, o: L.slogdet(x, out=o)),
+    "linalg_qr": (F2, lambda L, x, o: L.linalg.qr(x, out=o)),
+    "linalg_svd": (F2 + ("float32",), lambda L, x, o: L.linalg.svd(x, out=o)),
+    "linalg_inv_ex": (FI, lambda L, x, o: L.linalg.inv_ex(x, out=o)),
+    "linalg_cholesky_ex": (FI, lambda L, x, o: L.linalg.cholesky_ex(x, out=o)),
+    "linalg_solve_ex": (FI, lambda L, x, o: L.linalg.solve_ex(x, x, out=o)),
+    "linalg_lstsq": (F2 + ("int64", "float32"), lambda L, x, o: L.linalg.lstsq(x, x, driver="gelsd", out=o)),
+    "geqrf": (F2, lambda L, x, o: L.geqrf(x, out=o)),
+    "triangular_solve": (F2, lambda L, x, o: L.triangular_solve(x, x.triu(), out=o)),
+    "max_dim": (("float32", "int64"), lambda L, x, o: L.max(x, 1, out=o)),
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(TUPLE_OUT))
+def test_tuple_out_is_written(name: str) -> None:
+    """``out=`` tuples are filled and returned (as torch's ``<name>_out`` result type) as torch does."""
+    dtypes, case = TUPLE_OUT[name]
+    results = []
+    for lib in (torch, ember):
+        given = _outs(lib, *dtypes)
+        res = case(lib, lib.tensor([[2.0, 1.0], [1.0, 3.0]]), given)
+        assert all(r is g for r, g in zip(res, given, strict=True))
+        results.append((type(res).__name__, [r.numpy() for r in res]))
+    assert results[0][0] == results[1][0]
+    for t, e in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+def test_linalg_det_out() -> None:
+    got = []
+    for lib in (torch, ember):
+        o = lib.empty(0)
+        assert lib.linalg.det(A=lib.tensor([[2.0, 1.0], [1.0, 3.0]]), out=o) is o
+        got.append(o.item())
+    assert got[0] == got[1]

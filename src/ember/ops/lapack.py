@@ -24,7 +24,7 @@ from . import reduction as R
 from . import shape as S
 from ._dispatch import Node, Tensor, bind, broadcast_shapes, from_array, needs_grad, record, unimplemented_node, xp_of
 from .extra import composed
-from .reduction import return_type
+from .reduction import finish, return_type
 
 
 def _xp(t: Tensor) -> Any:
@@ -79,7 +79,7 @@ def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
                 "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
                 "'complete')")
     q, r = LA.qr(input, "reduced" if some else "complete")
-    return return_type("qr", ("Q", "R"))(q, r)
+    return finish(return_type("qr", ("Q", "R"))(q, r), out)
 
 
 def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular: bool) -> Tensor:
@@ -104,7 +104,7 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     LA._same_b_A(b, A)
     sol = composed("TriangularSolveBackward0",
                     lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
-    return return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone())
+    return finish(return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone()), out)
 
 
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
@@ -305,7 +305,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
     _lu_checks(A, "torch.linalg.lu_factor", pivot, "lu")
     LU, piv, info = _lu_factor_ex(A, None if get_infos else "torch.linalg.lu_factor")
-    return (LU, piv, info) if get_infos else (LU, piv)
+    return finish((LU, piv, info) if get_infos else (LU, piv), out)
 
 
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
@@ -326,7 +326,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
         Pt = from_array(xp.ascontiguousarray(P), LU_data._dtype, LU_data._device)
     else:
         Pt = empty
-    return return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U)
+    return finish(return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U), out)
 
 
 def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
@@ -422,7 +422,7 @@ def geqrf(input: Tensor, *, out: Any = None) -> Any:
             from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
     if needs_grad(input):
         record(outs, unimplemented_node("GeqrfBackward0", "geqrf"), (input,))
-    return return_type("geqrf", ("a", "tau"))(*outs)
+    return finish(return_type("geqrf", ("a", "tau"))(*outs), out)
 
 
 def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:

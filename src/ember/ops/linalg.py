@@ -37,7 +37,7 @@ from ._dispatch import (
     xp_of,
 )
 from .matmul import cpp_name, matmul, mm
-from .reduction import return_type, vector_norm
+from .reduction import finish, return_type, vector_norm
 from .views import unsafe_view
 
 _isinstance = isinstance
@@ -935,7 +935,7 @@ class LinalgDetBackward0(Node):
         return (where(mask, adj, grad),)
 
 
-def linalg_det(A: Tensor) -> Tensor:
+def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``torch.linalg.det``: determinants of square matrices (0 for singular ones)."""
     _arg("linalg_det", "A", 1, A)
     _square(A, "linalg.det")
@@ -944,7 +944,7 @@ def linalg_det(A: Tensor) -> Tensor:
     node = _track(LinalgDetBackward0, res, (A,))
     if node is not None:
         node.save(A, SavedOutput(res))
-    return res
+    return res if out is None else write_out(out, res)
 
 
 class LinalgSlogdetBackward0(Node):
@@ -961,9 +961,9 @@ class LinalgSlogdetBackward0(Node):
 _Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
 
 
-def linalg_slogdet(A: Tensor) -> Any:
+def linalg_slogdet(A: Tensor, *, out: Any = None) -> Any:
     """``(sign, log|det|)`` of square matrices; differentiable through ``logabsdet``."""
-    return _slogdet(A, "linalg.slogdet")
+    return finish(_slogdet(A, "linalg.slogdet"), out)
 
 
 def _slogdet(A: Tensor, fn: str) -> Any:
@@ -1008,7 +1008,7 @@ def _singular_message(k: int) -> str:
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)``: info > 0 marks a singular matrix (its first zero pivot) instead of raising."""
-    return _inv_ex(A, "linalg.inv_ex" if check_errors else None)
+    return finish(_inv_ex(A, "linalg.inv_ex" if check_errors else None), out)
 
 
 def _inv_ex(A: Tensor, errors: str | None) -> Any:
@@ -1056,7 +1056,7 @@ _SolveEx = return_type("linalg_solve_ex", ("result", "info"))
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``(X, info)`` solving ``A X = B`` (``X A = B`` when not ``left``) with broadcast batch dims."""
-    return _solve_ex(A, B, left, "torch.linalg.solve_ex" if check_errors else None)
+    return finish(_solve_ex(A, B, left, "torch.linalg.solve_ex" if check_errors else None), out)
 
 
 def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
@@ -1193,7 +1193,8 @@ class CholeskyBackward0(LinalgCholeskyExBackward0):
 def cholesky_ex(input: Tensor, *, upper: bool = False, check_errors: bool = False, out: Any = None) -> Any:
     """``(L, info)``: the Cholesky factor and, per matrix, the order of the first leading minor that is not
     positive-definite (0 when the factorization succeeded)."""
-    return _cholesky(input, upper, "linalg.cholesky_ex" if check_errors else None, LinalgCholeskyExBackward0)
+    return finish(_cholesky(input, upper, "linalg.cholesky_ex" if check_errors else None,
+                            LinalgCholeskyExBackward0), out)
 
 
 def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) -> Any:
@@ -1278,7 +1279,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     node = _track(LinalgQrBackward0, outs, (A,), mode=mode)
     if node is not None:
         node.save(SavedOutput(outs[0]), SavedOutput(outs[1]))
-    return _QR(*outs)
+    return finish(_QR(*outs), out)
 
 
 def _skew(x: Tensor) -> Tensor:
@@ -1363,7 +1364,7 @@ def _svd(A: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
 def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None) -> Any:
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, singular values descending."""
     _arg("linalg_svd", "A", 1, A)
-    return _SVD(*_svd(A, full_matrices))
+    return finish(_SVD(*_svd(A, full_matrices)), out)
 
 
 def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) -> Tensor:
@@ -1412,7 +1413,7 @@ def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
 def eigh(input: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     """Eigenvalues (ascending) and orthonormal eigenvectors of Hermitian matrices (reads the ``UPLO``
     triangle)."""
-    return _Eigh(*_eigh(input, UPLO))
+    return finish(_Eigh(*_eigh(input, UPLO)), out)
 
 
 def eigvalsh(input: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
@@ -1594,7 +1595,8 @@ _Lstsq = return_type("linalg_lstsq", ("solution", "residuals", "rank", "singular
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str | None = None) -> Any:
+def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str | None = None,
+          out: Any = None) -> Any:
     """Least-squares solutions of ``A X = B`` (minimum norm when rank-deficient) with torch's outputs per
     driver: ``rank`` except for gels, ``residuals`` for gels/gelsd/gelss when tall and full-rank,
     ``singular_values`` for gelsd/gelss."""
@@ -1649,7 +1651,7 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
         node.save(A, B, SavedOutput(sol))
     rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank.astype(np.int64), D.int64, A)
     sv = _new(s, rdt, A)
-    return _Lstsq(sol, residuals, rank_t, sv)
+    return finish(_Lstsq(sol, residuals, rank_t, sv), out)
 
 
 # ---- matrix functions and products ----------------------------------------------------------------------
@@ -1842,14 +1844,14 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
         m, n = input._data.shape[-2:]
         batch = input._data.shape[:-2]
         xp = _xp(input)
-        return _TorchSVD(_new(xp.zeros(batch + (m, m), input._dtype.np), input._dtype, input), S,
-                         _new(xp.zeros(batch + (n, n), input._dtype.np), input._dtype, input))
-    return _TorchSVD(U, S, _h(Vh))
+        return finish(_TorchSVD(_new(xp.zeros(batch + (m, m), input._dtype.np), input._dtype, input), S,
+                                _new(xp.zeros(batch + (n, n), input._dtype.np), input._dtype, input)), out)
+    return finish(_TorchSVD(U, S, _h(Vh)), out)
 
 
-def slogdet(input: Tensor) -> Any:
+def slogdet(input: Tensor, *, out: Any = None) -> Any:
     """``torch.slogdet`` (same as ``linalg.slogdet``, its own result type)."""
-    return _TorchSlogdet(*linalg_slogdet(input))
+    return finish(_TorchSlogdet(*linalg_slogdet(input)), out)
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:

@@ -148,14 +148,15 @@ def attach(res: Tensor, input: Tensor, cls: type[Node], save_input: bool = False
 
 
 def finish(res: Any, out: Any) -> Any:
-    """Copy ``res`` (a tensor or a tuple of tensors) into the user's ``out=`` when given."""
+    """Copy ``res`` (a tensor or a tuple of tensors) into the user's ``out=`` when given; a named result comes
+    back as torch's ``<name>_out`` type."""
     if out is None:
         return res
     if _isinstance(res, Tensor):
         return write_out(out, res)
     for o, r in zip(out, res, strict=True):
         write_out(o, r)
-    return type(res)(*out) if hasattr(res, "_fields") else tuple(out)
+    return return_type(f"{type(res).__name__}_out", res._fields)(*out) if hasattr(res, "_fields") else tuple(out)
 
 
 _return_types: dict[str, type] = {}
