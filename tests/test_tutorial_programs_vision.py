@@ -7,6 +7,7 @@ import array
 import collections
 import copy
 import math
+import warnings
 from typing import Any
 
 import pytest
@@ -116,3 +117,27 @@ def test_spatial_transformer_grid_and_its_gradient(dtype: str) -> None:
     t_grid = torch.nn.functional.affine_grid(theta.detach(), (3, 1, 28, 28), align_corners=False)
     assert e_grid.tolist() == t_grid.tolist()
     assert torch.allclose(torch.from_numpy(e_theta.grad.numpy()), theta.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_dropout2d_and_3d_ranks() -> None:
+    """``nn.Dropout2d`` on a 3-d (N, C, L) activation: torch warns and drops whole (N, C) channels, consuming
+    N·C random numbers; dropout2d/3d only warn for other ranks, dropout3d adds a batch dim when unbatched;
+    in place, an unbatched input is returned itself."""
+    def run(lib: Any) -> list:
+        F = lib.nn.functional
+        out = []
+        for fn, shape in ((F.dropout2d, (2, 3, 4)), (F.dropout2d, (2, 3)), (F.dropout2d, (1, 2, 1, 3, 2)),
+                          (F.dropout3d, (2, 3)), (F.dropout3d, (2, 3, 1, 2)), (F.dropout1d, (2, 3))):
+            lib.manual_seed(0)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                r = fn(lib.ones(shape), 0.5)
+            out.append((r.flatten().tolist(), lib.rand(1).item(), [str(m.message)[:70] for m in w]))
+        x = lib.ones(2, 3, 4, 1)
+        out.append(F.dropout3d(x, 0.5, inplace=True) is x)
+        with pytest.raises(RuntimeError, match="Feature dropout requires at least 2 dimensions") as e:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                F.dropout2d(lib.ones(3), 0.5)
+        return out + [str(e.value)]
+    assert run(ember) == run(torch)

@@ -105,6 +105,8 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, alpha: bool
     if p == 1:
         return input.mul_(0) if inplace else input * zeros((), dtype=input.dtype, device=input.device)
     if feature:
+        if input.dim() < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
         noise = empty(*input.shape[:2], *([1] * (input.dim() - 2)), dtype=input.dtype, device=input.device)
     else:
         noise = empty_like(input)
@@ -136,20 +138,31 @@ def feature_alpha_dropout(
 
 
 def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, dims: int) -> Tensor:
-    """dropout{1,2,3}d: zero whole channels; an unbatched input gets a batch dim for the mask."""
+    """dropout{1,2,3}d: zero whole channels. An unbatched input gets a batch dim for the mask, except in
+    dropout2d, which (as torch, with a warning) takes a 3-d input as (N, C, L); dropout2d/3d only warn about
+    other ranks."""
     _check_p(p)
-    if input.dim() not in (dims + 1, dims + 2):
-        raise RuntimeError(
-            f"dropout{dims}d: Expected {dims + 1}D or {dims + 2}D input, but received a "
-            f"{input.dim()}D input. Note that dropout{dims}d exists to provide channel-wise "
-            f"dropout on inputs with {dims} spatial dimension{'s' if dims > 1 else ''}, a channel "
-            "dimension, and an optional batch dimension (i.e. "
-            f"{dims + 1}D or {dims + 2}D inputs)."
-        )
-    batched = input.dim() == dims + 2
-    x = input if batched else input.unsqueeze(0)
-    out = _dropout(x, p, training, inplace, alpha=False, feature=True)
-    return out if batched else out.squeeze(0)
+    d = input.dim()
+    if d not in (dims + 1, dims + 2):
+        if dims == 1:
+            raise RuntimeError(
+                f"dropout1d: Expected 2D or 3D input, but received a {d}D input. Note that dropout1d exists to "
+                "provide channel-wise dropout on inputs with 1 spatial dimension, a channel dimension, and an "
+                "optional batch dimension (i.e. 2D or 3D inputs).")
+        warnings.warn(f"dropout{dims}d: Received a {d}-D input to dropout{dims}d, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and silence this warning, "
+                      f"please use dropout instead. Note that dropout{dims}d exists to provide channel-wise dropout "
+                      f"on inputs with {dims} spatial dimensions, a channel dimension, and an optional batch "
+                      f"dimension (i.e. {dims + 1}D or {dims + 2}D inputs).", stacklevel=3)
+    if dims == 2 and d == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=3)
+    batched = dims == 2 or d == dims + 2
+    out = _dropout(input if batched else input.unsqueeze(0), p, training, inplace, alpha=False, feature=True)
+    return out if batched else input if inplace else out.squeeze(0)   # in place: torch returns the input
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
