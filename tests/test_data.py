@@ -3,7 +3,9 @@ random_split, collation, DataLoader options and errors, worker processes."""
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 import pytest
@@ -280,3 +282,24 @@ def test_persistent_workers_and_worker_init_fn():
     )
     assert _tolist(dl) == _tolist(dl) == [[0, 1], [2, 3], [4, 5]]
     dl._iterator._shutdown()
+
+
+def _pin_memory_warning_log(lib: Any) -> list:
+    ds = lib.utils.data.TensorDataset(lib.arange(10.0))
+    log = []
+    for kw in ({"pin_memory": True}, {"pin_memory": True, "pin_memory_device": "cuda"}, {"pin_memory_device": "cuda"},
+               {"pin_memory": True, "num_workers": 1, "persistent_workers": True}):
+        loader = lib.utils.data.DataLoader(ds, batch_size=4, **kw)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            first = [b[0].is_pinned() for b in loader]
+            again = len(list(loader))
+        log.append((sorted(str(w.message) for w in caught), first, again))
+    return log
+
+
+def test_pin_memory_warnings_without_accelerator_as_torch() -> None:
+    """Without an accelerator torch warns once per iterator (persistent workers: once) and pins nothing."""
+    if torch.accelerator.is_available() or ember.accelerator.is_available():
+        pytest.skip("the warnings are for machines without an accelerator")
+    assert _pin_memory_warning_log(ember) == _pin_memory_warning_log(torch)

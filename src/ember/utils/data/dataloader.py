@@ -253,8 +253,23 @@ def _base_seed(generator: Generator | None) -> int:
     return int(empty((), dtype=D.int64).random_(generator=generator).item())
 
 
+def _pin_memory_warnings(loader: DataLoader) -> None:
+    """torch's warnings as an iterator starts: ``pin_memory_device`` is deprecated, and pinning needs an
+    accelerator (ember's batches are never pinned on the host)."""
+    if not loader.pin_memory:
+        return
+    if loader.pin_memory_device:
+        warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,ignore "
+                      f"pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
+    from ... import accelerator
+    if not accelerator.is_available():
+        warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned memory "
+                      "won't be used.", stacklevel=4)
+
+
 class _SingleProcessIter:
     def __init__(self, loader: DataLoader) -> None:
+        _pin_memory_warnings(loader)
         self._sampler_iter = iter(loader._index_sampler)
         self._base_seed = _base_seed(loader.generator)
         self._fetcher = _Fetcher(
@@ -362,6 +377,7 @@ class _MultiProcessIter:
 
         from ... import multiprocessing as _shared  # noqa: F401 - batches arrive as shared memory (1.5x faster)
 
+        _pin_memory_warnings(loader)
         self._loader = loader
         ctx = loader.multiprocessing_context or multiprocessing.get_context("fork")
         self._result_queue = ctx.Queue()
