@@ -86,6 +86,10 @@ CASES = {
     "full_like_pin_memory": lambda L, x: L.full_like(x, fill_value=2.0, pin_memory=False),
     "eye_pin_memory": lambda L, x: L.eye(n=2, m=3, pin_memory=False),
     "tril_indices": lambda L, x: L.tril_indices(row=3, col=2, offset=0, pin_memory=False).double(),
+    "special_airy_ai": lambda L, x: L.special.airy_ai(x=x),
+    "special_spherical_bessel_j0": lambda L, x: L.special.spherical_bessel_j0(x=x, out=L.empty(0)),
+    "special_chebyshev_t": lambda L, x: L.special.chebyshev_polynomial_t(x=x / 4, n=x),
+    "special_hermite_h": lambda L, x: L.special.hermite_polynomial_h(x=x, n=2),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
@@ -122,6 +126,8 @@ REJECTED = {
     "split_input": lambda L, x: L.split(input=x, split_size_or_sections=1),
     "copy_src": lambda L, x: x.clone().copy_(src=x),
     "smm_mat": lambda L, x: L.smm(x.to_sparse(), mat=x),
+    "special_airy_ai_input": lambda L, x: L.special.airy_ai(input=x),
+    "special_legendre_p_other": lambda L, x: L.special.legendre_polynomial_p(input=x, other=x),
 }
 
 

@@ -293,9 +293,19 @@ def _check_out_dtype(name: str, rule: str, out: Any, rt: D.dtype, dt: D.dtype) -
         raise RuntimeError(f"{name}: dtype of out: {out._dtype._short} should be same as input: {dt._short}")
 
 
+def _named(fn: Callable, names: tuple[str, ...]) -> Callable:
+    """``fn`` with its leading parameters renamed to ``names`` (the keywords torch's binding takes): only the
+    names change, so the generated body stays shared by every op."""
+    if names:
+        code = fn.__code__
+        fn.__code__ = code.replace(co_varnames=names + code.co_varnames[len(names):])
+    return fn
+
+
 def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
           saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
-          method: bool = True, inplace_method: bool = True, out_rule: str | None = None) -> Callable:
+          method: bool = True, inplace_method: bool = True, out_rule: str | None = None,
+          names: tuple[str, ...] = ()) -> Callable:
     """Declare a unary elementwise op ``name``: the function ``name(input, *params, out=None)``, the
     Tensor method and its in-place ``name_`` (unless disabled).
 
@@ -305,7 +315,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     message)}`` for dtypes torch refuses; ``out_rule``: how ``out=`` may differ from the result dtype:
     ``cast`` (any dtype the result casts to; the default for promoting ops), ``strict`` (the same dtype;
     the default for dtype-preserving ops), ``bool``, ``input`` (the input's dtype) or ``none`` (no
-    ``out=`` argument).
+    ``out=`` argument); ``names``: torch's keyword names for the operand(s) when not ``input`` (``x``).
     """
     if out_rule is None:
         out_rule = "strict" if kind in (_k_same, _k_real) else "cast"
@@ -321,9 +331,11 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         node_cls = node_class(grad_name or f"{_camel(name)}Backward0",
                               lambda self, g: (grad(g, *self.saved, *self.params),))
 
+    arg_a = names[0] if names else "input"   # the operand's name in torch's errors
+
     def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
         if not _isinstance(input, Tensor):
-            _tensor_arg(input, name, "input", 1)
+            _tensor_arg(input, name, arg_a, 1)
         dt = input._dtype
         ct, rt = kind(dt)
         if out is not None:
@@ -382,7 +394,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     op._inplace = op_  # type: ignore[attr-defined]
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
-    return op
+    return _named(op, names)
 
 
 # ---- binary ---------------------------------------------------------------------------------------------
@@ -440,7 +452,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            deny: dict[str, Denial] | None = None, check: Callable | None = None,
            grad_name: str | Callable | None = None, saves: str = "ab", scalars: str = "ab",
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
-           cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False) -> Callable:
+           cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
+           names: tuple[str, ...] = ()) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
     ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
@@ -452,7 +465,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
-    ``forward`` takes the operands swapped (``rsub``: ``other - input``).
+    ``forward`` takes the operands swapped (``rsub``: ``other - input``); ``names``: torch's keyword names for
+    the operands when not ``input``/``other`` (``x``, ``n``).
     """
     np_fn = None if callable(forward) else getattr(np, forward)
     if callable(forward):
@@ -504,6 +518,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     # ops with no dtype rule beyond promotion skip the checks on the hot path
     plain = kind is _k_same and not denied and check is None and cast_name is None
 
+    arg_a, arg_b = names or ("input", "other")   # the operands' names in torch's errors
+
     def op(input: Any, other: Any, *params: Any, out: Tensor | None = None) -> Tensor:
         a, b = input, other
         ta = _isinstance(a, Tensor)
@@ -516,13 +532,13 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                     if a._device is CPU:   # a 0-d CPU tensor meets a tensor on another device: that device
                         like = b
             elif type(b) not in _SCALARS or not scalar_b:
-                b = _scalar_operand(b, name, "other", 2, scalar_b)
+                b = _scalar_operand(b, name, arg_b, 2, scalar_b)
         elif tb:
             like = b
-            a = _scalar_operand(a, name, "input", 1, scalar_a)
+            a = _scalar_operand(a, name, arg_a, 1, scalar_a)
         elif scalar_pair and type(a) in _SCALARS:
             a = like = _finish(np.asarray(a), D.scalar_dtype(a), CPU)
-            b = _scalar_operand(b, name, "other", 2, True)
+            b = _scalar_operand(b, name, arg_b, 2, True)
             ta = True
         else:
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
@@ -611,7 +627,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     op._inplace = op_  # type: ignore[attr-defined]
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
-    return op
+    return _named(op, names)
 
 
 # ---- add / sub / mul -----------------------------------------------------------------------------------

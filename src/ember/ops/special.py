@@ -916,9 +916,9 @@ special_gammaincc = binary("special_gammaincc", _igamma_kernel(True), _igamma_gr
                            deny={c: ni("igammac_cpu") for c in "bic"})
 
 
-def _plain(name: str, kernel: Callable) -> Callable:
+def _plain(name: str, kernel: Callable, names: tuple[str, ...] = ()) -> Callable:
     """A special function torch does not differentiate (its result never requires grad)."""
-    return unary(f"special_{name}", kernel, method=False, deny=_no_complex(f"{name}_cpu", True))
+    return unary(f"special_{name}", kernel, method=False, deny=_no_complex(f"{name}_cpu", True), names=names)
 
 
 special_bessel_j0 = _plain("bessel_j0", _jy_kernel(0))
@@ -929,10 +929,10 @@ special_modified_bessel_i0 = _plain("modified_bessel_i0", _bessel_i_kernel(0, Fa
 special_modified_bessel_i1 = _plain("modified_bessel_i1", _bessel_i_kernel(1, False))
 special_modified_bessel_k0 = _plain("modified_bessel_k0", _bessel_k_kernel(0, False))
 special_modified_bessel_k1 = _plain("modified_bessel_k1", _bessel_k_kernel(1, False))
-special_scaled_modified_bessel_k0 = _plain("scaled_modified_bessel_k0", _bessel_k_kernel(0, True))
-special_scaled_modified_bessel_k1 = _plain("scaled_modified_bessel_k1", _bessel_k_kernel(1, True))
-special_spherical_bessel_j0 = _plain("spherical_bessel_j0", spherical_j0_kernel)
-special_airy_ai = _plain("airy_ai", _airy_ai)
+special_scaled_modified_bessel_k0 = _plain("scaled_modified_bessel_k0", _bessel_k_kernel(0, True), ("x",))
+special_scaled_modified_bessel_k1 = _plain("scaled_modified_bessel_k1", _bessel_k_kernel(1, True), ("x",))
+special_spherical_bessel_j0 = _plain("spherical_bessel_j0", spherical_j0_kernel, ("x",))
+special_airy_ai = _plain("airy_ai", _airy_ai, ("x",))
 
 
 _POLY_NAMES = {"chebyshev_polynomial_t": "t", "chebyshev_polynomial_u": "u", "chebyshev_polynomial_v": "v",
@@ -941,7 +941,8 @@ _POLY_NAMES = {"chebyshev_polynomial_t": "t", "chebyshev_polynomial_u": "u", "ch
                "shifted_chebyshev_polynomial_w": "shifted_w", "hermite_polynomial_h": "h",
                "hermite_polynomial_he": "he", "laguerre_polynomial_l": "l", "legendre_polynomial_p": "p"}
 POLYNOMIALS = {name: binary(f"special_{name}", _poly_kernel(kind), None, kind=_k_float, method=False,
-                            deny=_no_complex(f"{name}_cpu", True)) for name, kind in _POLY_NAMES.items()}
+                            deny=_no_complex(f"{name}_cpu", True), names=("x", "n"))
+               for name, kind in _POLY_NAMES.items()}
 
 Tensor.polygamma = _polygamma_method  # type: ignore[attr-defined]
 Tensor.polygamma_ = _polygamma_inplace  # type: ignore[attr-defined]
