@@ -90,6 +90,8 @@ CASES = {
     "special_spherical_bessel_j0": lambda L, x: L.special.spherical_bessel_j0(x=x, out=L.empty(0)),
     "special_chebyshev_t": lambda L, x: L.special.chebyshev_polynomial_t(x=x / 4, n=x),
     "special_hermite_h": lambda L, x: L.special.hermite_polynomial_h(x=x, n=2),
+    "argsort_out": lambda L, x: L.argsort(x, dim=0, descending=True, stable=True, out=L.empty(0, dtype=L.long)),
+    "orgqr_out": lambda L, x: L.orgqr(L.geqrf(x)[0], input2=L.geqrf(x)[1], out=L.empty(0)),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),

@@ -470,9 +470,9 @@ def householder_product(input: Tensor, tau: Tensor, *, out: Tensor | None = None
     return res if out is None else _write(out, res)
 
 
-def orgqr(input: Tensor, input2: Tensor) -> Tensor:
+def orgqr(input: Tensor, input2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Alias of :func:`householder_product` (torch names the Householder scalars ``input2`` here)."""
-    return householder_product(input, input2)
+    return householder_product(input, input2, out=out)
 
 
 def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False, *,

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._core import dtype as D
 from ..autograd.grad_mode import STATE
-from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim
+from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim, write_out
 from ._stl_order import (
     _SMALL,
     _THRESHOLD,
@@ -98,13 +98,15 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
+            out: Tensor | None = None) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (stable)."""
     if input._dtype.kind:
         unsupported_dtype("sorting_kernel_method_name", input)
     _no_complex(input, "Sort")
     _, idx, _ = _sorted_along(input, dim, descending)
-    return new_tensor(idx.astype(np.int64, copy=False), D.int64, input._device)
+    res = new_tensor(idx.astype(np.int64, copy=False), D.int64, input._device)
+    return res if out is None else write_out(out, res)
 
 
 def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor:
