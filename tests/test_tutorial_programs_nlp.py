@@ -73,3 +73,50 @@ def test_tanh_sigmoid_backward_bits(dtype: str) -> None:
         want = getattr(torch.ops.aten, name + "_backward")(g, y).double()
         got = getattr(E, name + "_backward")(to_e(g), to_e(y)).double()
         assert got.tolist() == want.tolist(), name
+
+
+def _grads(lib: Any, fn: Any, dtype: str, *arrays: np.ndarray) -> list:
+    """``fn``'s value and the gradients of its inputs (built from ``arrays`` in ``dtype``), as float64 lists."""
+    xs = [lib.tensor(a).to(getattr(lib, dtype)).requires_grad_() for a in arrays]
+    out = fn(lib, *xs)
+    out.backward(lib.ones_like(out))
+    return [t.double().tolist() for t in (out.detach(), *(x.grad for x in xs))]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_backward_formulas_in_torch_order(dtype: str) -> None:
+    """Losses divided by a tensor, products and hardsigmoid (the attention and classification heads): torch
+    computes ``-g·((a/b)/b)``, ``g·(prod/x)``, ``relu6(x + 3)/6`` and ``g·(1/6 as a float)``; ember rounded
+    other orders (``a/(b·b)``, ``(g·prod)/x``, ``x/6 + 1/2``, ``g/6``)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(256) * 4, np.abs(rng.standard_normal(256)) + 0.1
+    fns = [lambda L, x, y: x / y, lambda L, x, y: L.nn.functional.hardsigmoid(x) * y]
+    if dtype in ("float32", "float64"):   # 16-bit products round as torch's reduction does not (yet)
+        fns.append(lambda L, x, y: (x.view(64, 4) * y.view(64, 4)).prod(1))
+    for fn in fns:
+        assert _grads(ember, fn, dtype, a, b) == _grads(torch, fn, dtype, a, b)
+
+
+def test_prod_gradient_of_complex_input_is_conjugated() -> None:
+    """``prod``'s gradient for complex inputs without zeros is ``g·conj(prod/x)``; ember left out the
+    conjugate (gradcheck failed)."""
+    x = ember.tensor([[1 + 2j, -0.5 + 1j], [2 - 1j, 0.3 + 0.2j]], dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: t.prod(1), (x,))
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    x.prod().abs().backward()
+    tx.prod().abs().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_tensor_times_python_number_in_float32(dtype: str) -> None:
+    """``emb * math.sqrt(d_model)`` or ``scores / scale`` on 16-bit tensors: torch's mul/div kernels meet the
+    number in float32 (rounding once); ember rounded the number to the 16-bit type first."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(512) * 3
+
+    def run(lib: Any) -> list:
+        x = lib.tensor(a).to(getattr(lib, dtype))
+        return [t.double().tolist() for t in (x * 0.1, 3.3 * x, x / 0.3, 0.7 / x, x.clone().mul_(1 / 3),
+                                              x.clone().div_(5.1))]
+    assert run(ember) == run(torch)

@@ -444,6 +444,9 @@ def _scalar_array(xp: Any, x: Any, ct: D.dtype) -> Any:
     return xp.asarray(x, dtype=ct.np) if type(x) in _SCALARS else x
 
 
+_HALF_NP = frozenset({D.float16.np, D.bfloat16.np})
+
+
 def _shape(x: Any) -> tuple:
     return x._data.shape if _isinstance(x, Tensor) else ()
 
@@ -453,7 +456,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            grad_name: str | Callable | None = None, saves: str = "ab", scalars: str = "ab",
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
            cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
-           names: tuple[str, ...] = ()) -> Callable:
+           names: tuple[str, ...] = (), opmath_scalars: bool = False) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
     ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
@@ -466,7 +469,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
     ``forward`` takes the operands swapped (``rsub``: ``other - input``); ``names``: torch's keyword names for
-    the operands when not ``input``/``other`` (``x``, ``n``).
+    the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: a 16-bit float tensor meets a
+    Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels).
     """
     np_fn = None if callable(forward) else getattr(np, forward)
     if callable(forward):
@@ -555,6 +559,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         cpn = cp.np
         xa = a._data if ta and a._data.dtype is cpn and a._device is dev else _array(a, like, cp)
         xb = b._data if tb and b._data.dtype is cpn and b._device is dev else _array(b, like, cp)
+        if opmath_scalars and not (ta and tb) and cpn in _HALF_NP:
+            xa, xb = (xa.astype(np.float32), np.float32(b)) if ta else (np.float32(a), xb.astype(np.float32))
         try:
             if np_fn is not None and dev is CPU:
                 r = np_fn(xa, xb)
@@ -608,6 +614,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
             _array(other, self, cp)
         try:
+            if opmath_scalars and not tb and cp.np in _HALF_NP:
+                return _store(self, getattr(_xp(self), np_fn.__name__ if np_fn is not None else name)(
+                    self._data.astype(np.float32), np.float32(other)))
             if np_fn is not None and self._device is CPU and cp is dt and rt is dt:
                 np_fn(self._data, xb, out=self._data)
             else:
@@ -674,7 +683,7 @@ _sub_alpha = binary("sub", _scaled("subtract"), lambda g, a, b, r, alpha: (g, -g
                     precheck=_no_bool_sub, check=_scaled_check, method=False, scalar_pair=True)
 mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if b is not None else None,
                                                     g * _c(a) if a is not None else None), saves="x",
-             scalar_pair=True)
+             scalar_pair=True, opmath_scalars=True)
 multiply = mul
 
 
@@ -745,12 +754,12 @@ def _zero_div_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
 
 def _div_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
     ga = g / _c(b) if _rg(a) else None
-    gb = -g * _c(a / (b * b)) if _rg(b) else None
+    gb = -g * _c(a / b / b) if _rg(b) else None    # torch's order: b*b would round differently
     return ga, gb
 
 
 true_divide = binary("true_divide", "true_divide", _div_grad, kind=_k_float, grad_name="DivBackward0",
-                     scalar_pair=True)
+                     scalar_pair=True, opmath_scalars=True)
 
 
 def _kind(a: Any, b: Any) -> str:

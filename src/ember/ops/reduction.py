@@ -460,8 +460,8 @@ class _ProdBackward(Node):
             d = self.dim
             g = unreduce(g, shape, (d,), self.keepdim)
             r = unreduce(r, shape, (d,), self.keepdim)
-        if not bool((x == 0).any()):
-            return (g * r / x,)
+        if not bool((x == 0).any()):   # torch's grad·conj(result/input), in that order
+            return (g * (r / x).conj(),)
         xs = x.reshape(-1) if d is None else x
         dd = 0 if d is None else d
         before = _exclusive_cumprod(xs, dd)

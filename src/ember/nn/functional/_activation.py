@@ -582,10 +582,11 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
+_ONE_SIXTH_F32 = float(np.float32(1 / 6))
 _hardsigmoid = _pointwise(
     "HardsigmoidBackward0",
-    lambda xp, a: xp.clip(a / 6 + 0.5, 0, 1),
-    lambda g, x: g * ((x > -3) & (x < 3)) / 6,
+    lambda xp, a: xp.clip(a + 3, 0, 6) / 6,                 # torch's kernel: relu6(x + 3) / 6 ...
+    lambda g, x: g * ((x > -3) & (x < 3)) * _ONE_SIXTH_F32,  # ... and its gradient times 1/6 (a float literal)
 )
 
 
