@@ -5,6 +5,7 @@ distributed-checkpoint interfaces users subclass — each against torch."""
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -172,3 +173,98 @@ def test_checkpoint_global_switches_and_device_states() -> None:
             with pytest.raises(RuntimeError, match="GraphExecGroup contexts cannot be nested"):
                 cp.GraphExecGroup().__enter__()
     assert set(ecp.__all__) == set(tcp.__all__)
+
+
+# ------------------------------------------------------------------------------------------------- torch.sparse
+_DIAGS = np.array([[1.0, 2, 3, 4], [5, 6, 7, 8]], dtype=np.float32)
+
+
+@pytest.mark.parametrize(("offsets", "shape", "layout"), [
+    ([0, -1], (3, 3), "sparse_coo"), ([2, -2], (3, 3), None), ([0, 1], (3, 5), "sparse_csr"),
+    ([1, -3], (4, 3), "sparse_csc"), ([-1, 1], (0, 3), None)])
+def test_spdiags_matches_torch(offsets: list[int], shape: tuple, layout: str | None) -> None:
+    outs = []
+    for lib in (ember, torch):
+        kw = {} if layout is None else {"layout": getattr(lib, layout)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # CSR/CSC beta notice
+            outs.append(lib.sparse.spdiags(lib.tensor(_DIAGS), lib.tensor(offsets), shape, **kw))
+    e, t = outs
+    assert str(e.layout) == str(t.layout)
+    assert_close(e.to_dense(), t.to_dense())
+    if t.layout == torch.sparse_coo:   # entries in torch's order (diagonal by diagonal), not coalesced
+        assert_close(e._indices(), t._indices())
+        assert_close(e._values(), t._values())
+        assert e.is_coalesced() == t.is_coalesced()
+    else:
+        assert_close(e.values(), t.values())
+    vec = [lib.sparse.spdiags(lib.tensor([1, 2, 3]), lib.tensor(0), (2, 3)) for lib in (ember, torch)]
+    assert_close(vec[0].to_dense(), vec[1].to_dense())
+
+
+def test_spdiags_errors_match_torch() -> None:
+    cases = [
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([0, 1]), (3, 3, 3), layout=lib.strided),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 2, 2), lib.tensor([[0, 1]]), (3, 3)),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([[0, 1]], dtype=lib.int32), (3, 3)),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([0], dtype=lib.int32), (3, 3)),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([0, 0], dtype=lib.int32), (3, 3)),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([0, 0]), (3, 3), layout=lib.sparse_bsc),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), lib.tensor([0, 0]), (3, 3)),
+        lambda lib: lib.sparse.spdiags([1.0], lib.tensor([0]), (3, 3)),
+        lambda lib: lib.sparse.spdiags(lib.ones(2, 3), [0, 1], (3, 3)),
+    ]
+    for case in cases:
+        assert_same_error(lambda case=case: case(ember), lambda case=case: case(torch))
+
+
+def test_spsolve_on_cpu_raises_as_torch() -> None:
+    a = np.array([[2.0, 0], [0, 4]], dtype=np.float32)
+    for make in (lambda lib: lib.tensor(a).to_sparse_csr(), lambda lib: lib.tensor(a),
+                 lambda lib: lib.tensor(a).to_sparse()):
+        with pytest.raises(NotImplementedError) as te:
+            torch.sparse.spsolve(make(torch), torch.tensor([1.0, 2]))
+        with pytest.raises(NotImplementedError) as ee:
+            ember.sparse.spsolve(make(ember), ember.tensor([1.0, 2]))
+        assert str(te.value).startswith(str(ee.value))
+
+
+def test_as_sparse_gradcheck_matches_torch() -> None:
+    for lib in (ember, torch):
+        gradcheck = lib.sparse.as_sparse_gradcheck(functools.partial(lib.autograd.gradcheck, eps=1e-6))
+        x = lib.tensor([[0.0, 1], [2, 3]], dtype=lib.float64).to_sparse_coo().requires_grad_(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert gradcheck(lambda s: s.to_sparse_csr(), x)
+            assert gradcheck(lambda s, lib=lib: lib.sparse.sum(s), x)
+            assert gradcheck(lambda s: (s * 3).to_dense(), x, masked=True)
+            assert gradcheck(lambda c: c.to_dense().sum(), x.detach().to_sparse_csr().requires_grad_(True))
+            assert gradcheck(lambda a, b, lib=lib: lib.sparse.mm(a, b), (x, lib.ones(2, 2, dtype=lib.float64,
+                                                                                requires_grad=True)))
+
+
+def test_legacy_sparse_types_match_torch() -> None:
+    def make(lib: Any) -> list:
+        idx = lib.tensor([[0, 1], [1, 0]])
+        s = lib.sparse
+        return [s.FloatTensor(), s.FloatTensor(2, 3), s.FloatTensor(lib.Size([2])), s.IntTensor(3),
+                s.DoubleTensor(idx, lib.tensor([1.0, 2])), s.LongTensor(idx, lib.tensor([1.0, 2]), (3, 3))]
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for e, t in zip(make(ember), make(torch), strict=True):
+            assert (e.layout, e.sparse_dim(), e._nnz()) == (ember.sparse_coo, t.sparse_dim(), t._nnz())
+            assert_close(e.to_dense(), t.to_dense())
+    idx = {lib: lib.tensor([[0, 1], [1, 0]]) for lib in (ember, torch)}
+    for case in (lambda lib: lib.sparse.FloatTensor((2, 3)), lambda lib: lib.sparse.FloatTensor(lib.ones(2)),
+                 lambda lib: lib.sparse.FloatTensor(2, device="cuda"),
+                 lambda lib: lib.sparse.FloatTensor(idx[lib].float(), lib.tensor([1.0, 2]))):
+        assert_same_error(lambda case=case: case(ember), lambda case=case: case(torch))
+    for lib in (ember, torch):
+        sp = lib.ones(2).to_sparse()
+        assert isinstance(sp, lib.sparse.FloatTensor) and not isinstance(sp, lib.sparse.DoubleTensor)
+        assert not isinstance(lib.ones(2), lib.sparse.FloatTensor) and not isinstance(sp, lib.FloatTensor)
+        assert lib.sparse.HalfTensor.is_sparse
+    assert repr(ember.sparse.ShortTensor) == repr(torch.sparse.ShortTensor)
+    assert [ember.sparse.__dict__[n].dtype for n in ("ByteTensor", "CharTensor", "BFloat16Tensor")] == \
+        [ember.uint8, ember.int8, ember.bfloat16]

@@ -40,12 +40,27 @@ from ._coo import (
     sparse_sum,
     sspaddmm,
 )
+from ._functions import (
+    BFloat16Tensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    as_sparse_gradcheck,
+    spdiags,
+    spsolve,
+)
 
 __all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sspaddmm", "sparse_coo",
            "sparse_coo_tensor", "SparseTensor", "check_sparse_tensor_invariants", "sparse_csr", "sparse_csc",
            "sparse_bsr", "sparse_bsc", "sparse_compressed_tensor", "sparse_csr_tensor", "sparse_csc_tensor",
            "sparse_bsr_tensor", "sparse_bsc_tensor", "CompressedTensor",
-           "sampled_addmm"]
+           "sampled_addmm", "spdiags", "spsolve", "as_sparse_gradcheck", "BFloat16Tensor", "ByteTensor", "CharTensor",
+           "DoubleTensor", "FloatTensor", "HalfTensor", "IntTensor", "LongTensor", "ShortTensor"]
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:   # noqa: A001 (torch's name)
