@@ -92,6 +92,7 @@ CASES = {
     "special_hermite_h": lambda L, x: L.special.hermite_polynomial_h(x=x, n=2),
     "argsort_out": lambda L, x: L.argsort(x, dim=0, descending=True, stable=True, out=L.empty(0, dtype=L.long)),
     "orgqr_out": lambda L, x: L.orgqr(L.geqrf(x)[0], input2=L.geqrf(x)[1], out=L.empty(0)),
+    "unsafe_split_method": lambda L, x: x.unsafe_split(split_size=1, dim=1)[1],
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),

@@ -816,6 +816,9 @@ def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, 
     return split(self, split_size, dim)
 
 
+_split_method.__name__ = _split_method.__qualname__ = "split"
+
+
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` near-equal views along ``dim`` (the last may be smaller, or there may be fewer)."""
     if input._data.ndim == 0:
@@ -1197,7 +1200,7 @@ def split_with_sizes(self: Tensor, split_sizes: Sequence[int], dim: int = 0) -> 
 bind({name + "_": _inplace_view(fn) for name, fn in (("t", t), ("transpose", transpose), ("swapaxes", swapaxes),
                                                       ("swapdims", transpose), ("squeeze", squeeze),
                                                       ("unsqueeze", unsqueeze), ("as_strided", as_strided))})
-bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "unsafe_split": _unsafe(split),
+bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "unsafe_split": _unsafe(_split_method),
       "unsafe_chunk": _unsafe(chunk),
       "unsafe_split_with_sizes": _unsafe(split_with_sizes)})
 bind({
