@@ -93,6 +93,10 @@ CASES = {
     "argsort_out": lambda L, x: L.argsort(x, dim=0, descending=True, stable=True, out=L.empty(0, dtype=L.long)),
     "orgqr_out": lambda L, x: L.orgqr(L.geqrf(x)[0], input2=L.geqrf(x)[1], out=L.empty(0)),
     "unsafe_split_method": lambda L, x: x.unsafe_split(split_size=1, dim=1)[1],
+    "sparse_csr_tensor": lambda L, x: L.sparse_csr_tensor(crow_indices=L.tensor([0, 1, 2]), col_indices=L.tensor(
+        [1, 0]), values=x[0], size=(2, 2)).to_dense(),
+    "sparse_bsc_tensor": lambda L, x: L.sparse_bsc_tensor(ccol_indices=L.tensor([0, 1]), row_indices=L.tensor([0]),
+                                                          values=x[None], size=(2, 2)).to_dense(),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),

@@ -24,7 +24,7 @@ from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, mul
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_same_device",
-           "scalar_for"]
+           "scalar_for", "torch_names"]
 
 _isinstance = isinstance
 _FW = _fw.ACTIVE   # a forward-AD level is active: record takes record_dual's path
@@ -423,6 +423,17 @@ def factory_requires_grad(t: Tensor) -> Tensor:
     (it differs from ``Tensor.requires_grad_``'s)."""
     t._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
     return t
+
+
+def torch_names(fn: Callable, names: Sequence[str]) -> Callable:
+    """``fn`` (one body generated for many ops) with its leading parameters renamed to ``names``, the keywords
+    torch's binding of that op takes (``special.airy_ai(x=)``, ``sparse_csr_tensor(crow_indices=)``)."""
+    if names:
+        code = fn.__code__
+        fn.__code__ = code.replace(co_varnames=tuple(names) + code.co_varnames[len(names):])
+        renamed = dict(zip(code.co_varnames[:len(names)], names, strict=True))
+        fn.__annotations__ = {renamed.get(k, k): v for k, v in fn.__annotations__.items()}
+    return fn
 
 
 def bind(names: dict[str, Callable]) -> None:

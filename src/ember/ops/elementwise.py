@@ -40,6 +40,7 @@ from ._dispatch import (
     record,
     result_dtype,
     scalar_for,
+    torch_names,
     write_out,
     xp_of,
 )
@@ -293,15 +294,6 @@ def _check_out_dtype(name: str, rule: str, out: Any, rt: D.dtype, dt: D.dtype) -
         raise RuntimeError(f"{name}: dtype of out: {out._dtype._short} should be same as input: {dt._short}")
 
 
-def _named(fn: Callable, names: tuple[str, ...]) -> Callable:
-    """``fn`` with its leading parameters renamed to ``names`` (the keywords torch's binding takes): only the
-    names change, so the generated body stays shared by every op."""
-    if names:
-        code = fn.__code__
-        fn.__code__ = code.replace(co_varnames=names + code.co_varnames[len(names):])
-    return fn
-
-
 def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
           saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
           method: bool = True, inplace_method: bool = True, out_rule: str | None = None,
@@ -394,7 +386,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     op._inplace = op_  # type: ignore[attr-defined]
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
-    return _named(op, names)
+    return torch_names(op, names)
 
 
 # ---- binary ---------------------------------------------------------------------------------------------
@@ -636,7 +628,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     op._inplace = op_  # type: ignore[attr-defined]
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
-    return _named(op, names)
+    return torch_names(op, names)
 
 
 # ---- add / sub / mul -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, canonical, xp_of, xp_of_array
 from .._tensor import Tensor, from_array, wrap_dim
-from ..ops._dispatch import make_node_class
+from ..ops._dispatch import make_node_class, torch_names
 from ..ops.extra import _LAYOUTS, layout, strided
 from ._coo import (
     SparseBase,
@@ -663,6 +663,7 @@ def _layout_constructor(lay: Any) -> Any:
                                         device=device, pin_memory=pin_memory, requires_grad=requires_grad,
                                         check_invariants=check_invariants)
 
+    torch_names(construct, (cname, pname))
     construct.__name__ = construct.__qualname__ = f"{lay._name}_tensor"
     construct.__doc__ = (f"``torch.{lay._name}_tensor``: a {_key(lay)[6:].upper()} tensor from ``{cname}``, "
                          f"``{pname}`` and ``values`` (see :func:`sparse_compressed_tensor`).")
