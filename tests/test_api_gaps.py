@@ -5,6 +5,7 @@ distributed-checkpoint interfaces users subclass — each against torch."""
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 from typing import Any
 
@@ -268,3 +269,37 @@ def test_legacy_sparse_types_match_torch() -> None:
     assert repr(ember.sparse.ShortTensor) == repr(torch.sparse.ShortTensor)
     assert [ember.sparse.__dict__[n].dtype for n in ("ByteTensor", "CharTensor", "BFloat16Tensor")] == \
         [ember.uint8, ember.int8, ember.bfloat16]
+
+
+# ------------------------------------------------------------------------------------------------ torch.autograd
+def _flag_trace(lib: Any) -> list:
+    autograd, seen = lib.autograd, []
+    seen.append(autograd.is_multithreading_enabled())
+    switch = autograd.set_multithreading_enabled(False)   # a call switches it at once; the block restores
+    seen.append(autograd.is_multithreading_enabled())
+    with switch:
+        seen.append(autograd.is_multithreading_enabled())
+    seen.append(autograd.is_multithreading_enabled())
+
+    @autograd.set_multithreading_enabled(True)
+    def inner() -> bool:
+        return autograd.is_multithreading_enabled()
+
+    seen += [autograd.is_multithreading_enabled(), inner(), autograd.is_multithreading_enabled()]
+    other: list[bool] = []
+    with autograd.set_multithreading_enabled(False):   # thread-local
+        worker = threading.Thread(target=lambda: other.append(autograd.is_multithreading_enabled()))
+        worker.start()
+        worker.join()
+    seen += other
+    with autograd._force_original_view_tracking(True):
+        seen.append(autograd.is_view_replay_enabled())
+    seen.append(autograd.is_view_replay_enabled())
+    x = lib.ones(3, requires_grad=True)
+    with autograd.set_multithreading_enabled(False), autograd.enforce_grad_layout_policy(False):
+        (x * 2).sum().backward()
+    return [*seen, x.grad.tolist()]
+
+
+def test_autograd_engine_switches_match_torch() -> None:
+    assert _flag_trace(ember) == _flag_trace(torch)
