@@ -141,3 +141,23 @@ def test_dropout2d_and_3d_ranks() -> None:
                 F.dropout2d(lib.ones(3), 0.5)
         return out + [str(e.value)]
     assert run(ember) == run(torch)
+
+
+def test_saved_tensor_accessors_of_elementwise_nodes() -> None:
+    """The saved-tensors tutorial reads ``y.grad_fn._saved_self`` / ``_saved_other`` / ``_saved_result``:
+    the very input, a number operand as a 0-d tensor, the output (equal, another object, with its grad_fn);
+    an attribute the node does not have is an AttributeError; after backward, torch's freed error."""
+    def run(lib: Any) -> list:
+        x = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        b = lib.ones(3)
+        y = x.exp()
+        out = [repr((x * 2).grad_fn._saved_other), (x * x).grad_fn._saved_self is x, x.pow(2).grad_fn._saved_self is x,
+               y.grad_fn._saved_result.equal(y), y.grad_fn._saved_result is y, repr(x.relu().grad_fn._saved_result),
+               (x * b).grad_fn._saved_self, (x * b).grad_fn._saved_other.tolist()]
+        missing = ((y.grad_fn, "_saved_self"), (x.sin().grad_fn, "_saved_result"), ((x * b).grad_fn, "_saved_result"))
+        out += [hasattr(node, name) for node, name in missing]
+        y.sum().backward()
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            y.grad_fn._saved_result
+        return out
+    assert run(ember) == run(torch)

@@ -22,7 +22,7 @@ from .._core.device import CPU
 from .._core.fma import wide_dtype
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import Node, SavedOutput
+from ..autograd.graph import _RELEASED, FREED, Node, SavedOutput
 from ._dispatch import (
     Tensor,
     array_of,
@@ -79,6 +79,22 @@ class _OpNode(Node):
 
     __slots__ = ()
     params: tuple = ()
+
+    def __getattr__(self, name: str) -> Any:
+        """torch's ``_saved_self`` / ``_saved_other`` / ``_saved_result``: what a unary ``(self, result)`` or
+        binary ``(self, other, result)`` node saved (a Python-number operand as a 0-d tensor). An operand a
+        binary node did not need is None; a slot never saved has no attribute; freed ones raise torch's error."""
+        saved = self._saved if name.startswith("_saved_") else None
+        i = _SAVED_AT.get(len(saved), {}).get(name) if saved is not None else None
+        if i is None or (saved[i] is None and (len(saved) == 2 or name == "_saved_result")):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        if self._versions is _RELEASED:
+            raise RuntimeError(FREED)
+        v = self.saved[i]
+        return v if v is None or _isinstance(v, Tensor) else from_array(np.asarray(v), D.scalar_dtype(v), CPU)
+
+
+_SAVED_AT = {2: {"_saved_self": 0, "_saved_result": 1}, 3: {"_saved_self": 0, "_saved_other": 1, "_saved_result": 2}}
 
 
 def node_class(name: str, backward: Callable) -> type[Node]:
