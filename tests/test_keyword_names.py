@@ -134,6 +134,8 @@ REJECTED = {
     "copy_src": lambda L, x: x.clone().copy_(src=x),
     "smm_mat": lambda L, x: L.smm(x.to_sparse(), mat=x),
     "special_airy_ai_input": lambda L, x: L.special.airy_ai(input=x),
+    "is_tensor_obj": lambda L, x: L.is_tensor(obj=x),
+    "set_default_dtype_d": lambda L, x: L.set_default_dtype(d=L.float32),
     "special_legendre_p_other": lambda L, x: L.special.legendre_polynomial_p(input=x, other=x),
 }
 

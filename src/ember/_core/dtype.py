@@ -167,7 +167,7 @@ def get_default_dtype() -> dtype:
     return _default.value
 
 
-def set_default_dtype(d: dtype) -> None:
+def set_default_dtype(d: dtype, /) -> None:
     """Change the default floating dtype; only floating types are allowed, as in torch."""
     if not isinstance(d, dtype) or not d.is_floating_point:
         raise TypeError("only floating-point types are supported as the default type")

@@ -1312,7 +1312,7 @@ def while_loop(cond_fn: Callable[..., Any], body_fn: Callable[..., Any], carried
 _warn_always = [False]
 
 
-def set_warn_always(b: bool) -> None:
+def set_warn_always(b: bool, /) -> None:
     """Ask warnings that torch shows once per process to show every time (a flag code may read back)."""
     _warn_always[0] = bool(b)
 

@@ -16,11 +16,11 @@ __all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex"
            "set_default_tensor_type", "is_same_size"]
 
 
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any, /) -> bool:
     return isinstance(obj, Tensor)
 
 
-def is_storage(obj: Any) -> bool:
+def is_storage(obj: Any, /) -> bool:
     """Whether ``obj`` is a storage: untyped, typed, or a legacy ``FloatStorage``-style one."""
     from .storage import UntypedStorage
     from .tensor_storage import TypedStorage
@@ -53,7 +53,7 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:
     return input.shape == other.shape
 
 
-def typename(obj: Any) -> str:
+def typename(obj: Any, /) -> str:
     """torch.typename: the legacy type string of a tensor, else the object's qualified class name."""
     if isinstance(obj, Tensor):
         return obj.type()
@@ -182,7 +182,7 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
     return wrap if model is None else wrap(model)
 
 
-def set_default_tensor_type(t: Any) -> None:
+def set_default_tensor_type(t: Any, /) -> None:
     """Deprecated torch API: sets the default floating dtype from a legacy type or its name."""
     from .._core.dtype import BY_LEGACY, set_default_dtype
     name = t if isinstance(t, str) else t.__name__
