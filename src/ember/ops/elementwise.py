@@ -1275,31 +1275,46 @@ def _times_conj(xp: Any, g: Any, t: Any) -> Any:
 
 def _tanh_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
     """``g·(1 - y²)`` as torch's CPU kernel: ``1 - y·y`` is one fused multiply-add (one rounding, emulated in
-    the wide dtype); 16-bit floats are computed in float32 and rounded once."""
+    the wide dtype); 16-bit floats are computed in float32 and rounded once. In place on fresh buffers: a
+    temporary per step costs page faults on large tensors."""
     if y.dtype == np.float64:
         return _times_conj(xp, g, _one_minus_square_f64(xp, y))
     wide = wide_dtype(y) if y.dtype.kind != "c" else None
+    t = y.astype(wide) if wide is not None else xp.multiply(y, y)
+    if wide is not None:
+        xp.multiply(t, t, out=t)
+    xp.subtract(1, t, out=t)
     if wide is None:
-        t = xp.multiply(y, y)
-        return _times_conj(xp, g, xp.subtract(1, t, out=t))
+        return _times_conj(xp, g, t)
     if y.dtype.itemsize == 2:
-        y32 = y.astype(wide)
-        return xp.multiply(g.astype(wide), xp.subtract(1, y32 * y32)).astype(y.dtype)
-    return _times_conj(xp, g, xp.subtract(1, xp.multiply(y, y, dtype=wide)).astype(y.dtype))
+        return (xp.multiply(t, g, out=t) if g.shape == t.shape else xp.multiply(t, g)).astype(y.dtype)
+    return _times_conj(xp, g, t.astype(y.dtype))
 
 
 def _one_minus_square_f64(xp: Any, y: Any) -> Any:
     """``1 - y·y`` rounded once in float64: Dekker's exact square ``p + e`` and Knuth's two-sum of ``1 - p``
     (near |y| = 1 the cancellation exposes the product's rounding, which extended precision does not hide)."""
-    p = y * y
-    c = 134217729.0 * y                                 # Veltkamp split y = hi + lo (2^27 + 1)
-    hi = c - (c - y)
-    lo = y - hi
-    e = ((hi * hi - p) + 2 * hi * lo) + lo * lo         # y·y = p + e exactly
-    s = 1 - p
-    b = s - 1
-    err = (1 - (s - b)) + (-p - b)                      # 1 - p = s + err exactly
-    return xp.where(xp.isinf(p), s, s + (err - e))      # |y| > 1e154: the split overflows, 1 - p is -inf
+    p = xp.multiply(y, y)
+    c = xp.multiply(134217729.0, y)                     # Veltkamp split y = hi + lo (2^27 + 1)
+    hi = xp.subtract(c, xp.subtract(c, y))
+    lo = xp.subtract(y, hi, out=c)
+    e = xp.multiply(hi, hi)
+    xp.subtract(e, p, out=e)
+    xp.multiply(hi, lo, out=hi)
+    xp.multiply(hi, 2, out=hi)
+    xp.add(e, hi, out=e)
+    xp.multiply(lo, lo, out=lo)
+    xp.add(e, lo, out=e)                                # y·y = p + e exactly
+    s = xp.subtract(1, p, out=lo)
+    b = xp.subtract(s, 1, out=hi)
+    err = xp.subtract(s, b)
+    xp.subtract(1, err, out=err)
+    xp.add(p, b, out=b)
+    xp.subtract(err, b, out=err)                        # 1 - p = s + err exactly
+    xp.subtract(err, e, out=err)
+    xp.add(s, err, out=err)
+    big = xp.isinf(p)                                   # |y| > 1e154: the split overflows, 1 - p is -inf
+    return xp.where(big, s, err) if big.any() else err
 
 
 def _sigmoid_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
@@ -1309,8 +1324,10 @@ def _sigmoid_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
         return _times_conj(xp, g, xp.multiply(t, y, out=t))
     if y.dtype.itemsize == 2 and y.dtype != np.float16:
         y32 = y.astype(np.float32)
-        return (g.astype(np.float32) * (1 - y32) * y32).astype(y.dtype)
-    t = xp.multiply(g, xp.subtract(1, y))
+        t = xp.multiply(g.astype(np.float32), xp.subtract(1, y32))
+        return xp.multiply(t, y32, out=t).astype(y.dtype)
+    t = xp.subtract(1, y)
+    t = xp.multiply(g, t, out=t) if g.shape == t.shape else xp.multiply(g, t)
     return xp.multiply(t, y, out=t)
 
 
