@@ -241,6 +241,8 @@ def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
         return _fill(self, lambda n, c: R.random_full(_gen(generator), n, dt))
     if to is None:
         from_, to = 0, from_
+    elif from_ is None:   # random_(to=n)
+        from_ = 0
     return _fill(self, lambda n, c: R.randint(_gen(generator), n, from_, to, dt))
 
 
