@@ -399,7 +399,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}``, as ``torch.{name}``."
     op_.__name__ = op_.__qualname__ = name + "_"
-    op._inplace = op_  # type: ignore[attr-defined]
+    op._inplace = torch_names(op_, ("input",))  # type: ignore[attr-defined]  # torch.<name>_(input=)
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
     return torch_names(op, names)
@@ -641,7 +641,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` with broadcasting, as ``torch.{name}``."
     op_.__name__ = op_.__qualname__ = name + "_"
-    op._inplace = op_  # type: ignore[attr-defined]
+    op._inplace = torch_names(op_, ("input",))  # type: ignore[attr-defined]  # torch.<name>_(input=)
     if method:
         bind({name: op, **({name + "_": op_} if inplace_method else {})})
     return torch_names(op, names)
@@ -1274,14 +1274,12 @@ def _times_conj(xp: Any, g: Any, t: Any) -> Any:
 
 
 def _tanh_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
-    """``g·(1 - y²)`` as torch's CPU kernel: ``1 - y·y`` is one fused multiply-add (one rounding, emulated in
-    the wide dtype); 16-bit floats are computed in float32 and rounded once. In place on fresh buffers: a
-    temporary per step costs page faults on large tensors."""
-    if y.dtype == np.float64:
-        return _times_conj(xp, g, _one_minus_square_f64(xp, y))
-    wide = wide_dtype(y) if y.dtype.kind != "c" else None
+    """``g·(1 - y²)`` as torch's CPU kernel: ``1 - y·y`` is one fused multiply-add, formed exactly in float64
+    for float32 and rounded once; 16-bit floats are computed in float32 and rounded once. float64 keeps the
+    two roundings (an exact float64 multiply-add costs ~20 NumPy passes), as does complex."""
+    wide = wide_dtype(y) if y.dtype != np.float64 else None
     t = y.astype(wide) if wide is not None else xp.multiply(y, y)
-    if wide is not None:
+    if wide is not None:      # in place: a fresh temporary per step costs page faults on large tensors
         xp.multiply(t, t, out=t)
     xp.subtract(1, t, out=t)
     if wide is None:
@@ -1289,32 +1287,6 @@ def _tanh_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
     if y.dtype.itemsize == 2:
         return (xp.multiply(t, g, out=t) if g.shape == t.shape else xp.multiply(t, g)).astype(y.dtype)
     return _times_conj(xp, g, t.astype(y.dtype))
-
-
-def _one_minus_square_f64(xp: Any, y: Any) -> Any:
-    """``1 - y·y`` rounded once in float64: Dekker's exact square ``p + e`` and Knuth's two-sum of ``1 - p``
-    (near |y| = 1 the cancellation exposes the product's rounding, which extended precision does not hide)."""
-    p = xp.multiply(y, y)
-    c = xp.multiply(134217729.0, y)                     # Veltkamp split y = hi + lo (2^27 + 1)
-    hi = xp.subtract(c, xp.subtract(c, y))
-    lo = xp.subtract(y, hi, out=c)
-    e = xp.multiply(hi, hi)
-    xp.subtract(e, p, out=e)
-    xp.multiply(hi, lo, out=hi)
-    xp.multiply(hi, 2, out=hi)
-    xp.add(e, hi, out=e)
-    xp.multiply(lo, lo, out=lo)
-    xp.add(e, lo, out=e)                                # y·y = p + e exactly
-    s = xp.subtract(1, p, out=lo)
-    b = xp.subtract(s, 1, out=hi)
-    err = xp.subtract(s, b)
-    xp.subtract(1, err, out=err)
-    xp.add(p, b, out=b)
-    xp.subtract(err, b, out=err)                        # 1 - p = s + err exactly
-    xp.subtract(err, e, out=err)
-    xp.add(s, err, out=err)
-    big = xp.isinf(p)                                   # |y| > 1e154: the split overflows, 1 - p is -inf
-    return xp.where(big, s, err) if big.any() else err
 
 
 def _sigmoid_backward_kernel(xp: Any, g: Any, y: Any) -> Any:
