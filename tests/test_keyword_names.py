@@ -98,6 +98,8 @@ CASES = {
     "sparse_bsc_tensor": lambda L, x: L.sparse_bsc_tensor(ccol_indices=L.tensor([0, 1]), row_indices=L.tensor([0]),
                                                           values=x[None], size=(2, 2)).to_dense(),
     "random_to": lambda L, x: x.clone().random_(to=5, generator=L.Generator().manual_seed(4)),
+    "abs_function_inplace": lambda L, x: L.abs_(input=-x),
+    "xlogy_function_inplace": lambda L, x: L.xlogy_(input=x.clone(), other=x),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),
