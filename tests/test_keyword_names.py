@@ -100,6 +100,8 @@ CASES = {
     "random_to": lambda L, x: x.clone().random_(to=5, generator=L.Generator().manual_seed(4)),
     "abs_function_inplace": lambda L, x: L.abs_(input=-x),
     "xlogy_function_inplace": lambda L, x: L.xlogy_(input=x.clone(), other=x),
+    "heaviside_method_inplace": lambda L, x: (x - 2).heaviside_(values=x),
+    "heaviside": lambda L, x: L.heaviside(x - 2, values=x),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),

@@ -1118,7 +1118,7 @@ _heaviside_op = binary("heaviside", _heaviside_fwd, no_derivative("heaviside"),
                        saves="", scalars="", precheck=_heaviside_check, grad_name="NotImplemented",
                        method=False)
 heaviside = _heaviside
-heaviside_ = _heaviside_op._inplace  # type: ignore[attr-defined]
+heaviside_ = torch_names(_heaviside_op._inplace, ("self", "values"))  # type: ignore[attr-defined]
 bind({"heaviside": heaviside, "heaviside_": heaviside_})
 
 gcd = binary("gcd", "gcd", None, scalars="", deny={c: ni("gcd_cpu") for c in "bfc"})
