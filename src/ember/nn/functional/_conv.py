@@ -282,9 +282,8 @@ def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple
         cols = _matmul(ns, wt, rows.reshape(gr, og * taps, n * length)).reshape(c, kl, n, length)
         cols = cols.transpose(2, 0, 1, 3)
     total = math.prod(grid)
-    img = ns.zeros((n, c, total + (ksize[-1] - 1) * dw) if sm else (c, n, total + (ksize[-1] - 1) * dw),
-                   dtype=cols.dtype)
-    img = img if sm else img.swapaxes(0, 1)
+    extent = total + (ksize[-1] - 1) * dw   # slack for the last plane's spilling runs
+    img = ns.zeros((n, c, extent), cols.dtype) if sm else ns.zeros((c, n, extent), cols.dtype).swapaxes(0, 1)
     flat = [math.prod(grid[i + 1:]) for i in range(nd)]
     run = out[-2] * width if nd > 1 else width   # the last two dims as one run
     shape = (n, c, *out[:-2], run)
