@@ -161,3 +161,29 @@ def test_saved_tensor_accessors_of_elementwise_nodes() -> None:
             y.grad_fn._saved_result
         return out
     assert run(ember) == run(torch)
+
+
+def test_common_training_mistakes_raise_torch_errors() -> None:
+    """Errors users of the classifier tutorials hit: a float class-index target (shape checks come before the
+    dtype's), a BCE target outside [0, 1], an integer/bool target for the logits BCE, a BatchNorm of the wrong
+    width (running stats are checked first)."""
+    def run(lib: Any) -> list:
+        F = lib.nn.functional
+        x, x3 = lib.zeros(4, 3), lib.zeros(2, 3, 4)
+        cases = [lambda: F.cross_entropy(x, lib.zeros(4)), lambda: F.cross_entropy(x, lib.zeros(3)),
+                 lambda: F.cross_entropy(x, lib.zeros(4, 2)),
+                 lambda: F.cross_entropy(x, lib.zeros(4, 2, dtype=lib.int32)),
+                 lambda: F.cross_entropy(x3, lib.zeros(2, 5)), lambda: F.cross_entropy(x3, lib.zeros(2, 4)),
+                 lambda: F.binary_cross_entropy(lib.tensor([0.5]), lib.tensor([2.0])),
+                 lambda: F.binary_cross_entropy(lib.tensor([0.5, 0.2]), lib.tensor([1.0, -1.0]), reduction="none"),
+                 lambda: F.binary_cross_entropy_with_logits(lib.zeros(4), lib.ones(4, dtype=lib.long)),
+                 lambda: F.binary_cross_entropy_with_logits(lib.zeros(4), lib.ones(4, dtype=lib.bool)),
+                 lambda: F.binary_cross_entropy_with_logits(lib.zeros(4, dtype=lib.long), lib.ones(4)),
+                 lambda: lib.nn.BatchNorm2d(3)(lib.ones(2, 4, 2, 2))]
+        out = []
+        for case in cases:
+            with pytest.raises((RuntimeError, ValueError, NotImplementedError)) as e:
+                case()
+            out.append((e.type.__name__, str(e.value)))
+        return out
+    assert run(ember) == run(torch)

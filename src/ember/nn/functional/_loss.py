@@ -275,6 +275,9 @@ def binary_cross_entropy(
     if a.size:
         check_on_device(xp(input), ~((a >= 0) & (a <= 1)).all(),
                         lambda: RuntimeError("all elements of input should be between 0 and 1"))
+        b = target._data
+        check_on_device(xp(input), ~((b >= 0) & (b <= 1)).all(),
+                        lambda: RuntimeError("all elements of target should be between 0 and 1"))
     not_differentiable("binary_cross_entropy", weight=weight)
     if weight is not None:
         weight = weight.expand(*input.shape)
@@ -318,6 +321,13 @@ def binary_cross_entropy_with_logits(
     reduction = legacy_reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    if target.dtype is D.bool:   # torch builds the loss in place in (1 - target): its errors
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if not target.dtype.is_floating_point:
+        (1 - target).mul_(input)
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"log_sigmoid_cpu\" not implemented for '{input.dtype._short}'")
     not_differentiable("binary_cross_entropy_with_logits", weight=weight, pos_weight=pos_weight)
     return _bce_logits(
         input,
@@ -391,21 +401,22 @@ class NllLoss2DBackward0(NllLossBackward0):
 
 
 def _check_target(input: Tensor, target: Tensor) -> None:
-    if target.dtype not in (D.int64, D.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype._short}")
+    """torch's checks of class-index targets, shapes before the dtype (a float target of the wrong shape, a
+    common slip, gets the shape error)."""
     if input.dim() == 1:
         if target.dim() != 0:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        return
-    if input.dim() == 2 and target.dim() != 1:
+    elif input.dim() == 2 and target.dim() != 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    if input.shape[0] != target.shape[0]:
+    elif input.shape[0] != target.shape[0]:
         raise ValueError(
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
         )
     expected = [input.shape[0], *input.shape[2:]]
     if input.dim() > 2 and list(target.shape) != expected:
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
+    if target.dtype not in (D.int64, D.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype._short}")
 
 
 def _check_weight(weight: Tensor | None, c: int, input: Tensor) -> None:
@@ -550,8 +561,8 @@ def cross_entropy(
     if weight is not None:
         w_view = weight.reshape([c] + [1] * (input.dim() - class_dim - 1))
     if target.dtype.is_floating_point:
-        if target.shape != input.shape:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.shape != input.shape:   # not class probabilities: read as class indices, as torch
+            _check_target(input, target)
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / c
         prod = logp * target if w_view is None else logp * target * w_view

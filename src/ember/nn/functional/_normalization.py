@@ -334,8 +334,8 @@ def _batch_norm(
     elif (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     c = input.size(1)
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
-        if t is not None and t.numel() != c:
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != c:   # torch's order
             raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
     params = (weight, bias, running_mean, running_var)
     order = params[2:] + params[:2] if training else params   # the order the kernels read them in
