@@ -5,6 +5,8 @@ distributed-checkpoint interfaces users subclass — each against torch."""
 from __future__ import annotations
 
 import functools
+import io
+import os
 import threading
 import warnings
 from typing import Any
@@ -303,3 +305,145 @@ def _flag_trace(lib: Any) -> list:
 
 def test_autograd_engine_switches_match_torch() -> None:
     assert _flag_trace(ember) == _flag_trace(torch)
+
+
+# ------------------------------------------------------------------------------ torch.distributed.checkpoint
+def _dcp(lib: Any) -> Any:
+    return __import__(f"{lib.__name__}.distributed.checkpoint", fromlist=["planner", "storage"])
+
+
+def test_dcp_interfaces_have_torch_fields() -> None:
+    import dataclasses
+
+    e, t = _dcp(ember), _dcp(torch)
+    for name in ("WriteItem", "ReadItem", "SavePlan", "LoadPlan", "TensorWriteData", "BytesIOWriteData"):
+        ec, tc = getattr(e.planner, name), getattr(t.planner, name)
+        assert [f.name for f in dataclasses.fields(ec)] == [f.name for f in dataclasses.fields(tc)], name
+        assert ec.__dataclass_params__.frozen == tc.__dataclass_params__.frozen, name
+    wr = (e.storage.WriteResult, t.storage.WriteResult)
+    assert [f.name for f in dataclasses.fields(wr[0])] == [f.name for f in dataclasses.fields(wr[1])]
+    for name in ("WriteItemType", "LoadItemType"):
+        assert [(m.name, m.value) for m in getattr(e.planner, name)] == \
+            [(m.name, m.value) for m in getattr(t.planner, name)]
+    for name in ("SavePlanner", "LoadPlanner", "StorageWriter", "StorageReader"):
+        ec, tc = getattr(e, name), getattr(t, name)
+        abstract = {n for n in dir(tc) if getattr(getattr(tc, n), "__isabstractmethod__", False)}
+        assert {n for n in dir(ec) if getattr(getattr(ec, n), "__isabstractmethod__", False)} == abstract, name
+        assert type(ec).__name__ == type(tc).__name__, name   # ABCMeta, except LoadPlanner's plain class
+    assert issubclass(e.FileSystemWriter, e.StorageWriter) and issubclass(e.FileSystemReader, e.StorageReader)
+    assert issubclass(e.DefaultSavePlanner, e.SavePlanner) and issubclass(e.DefaultLoadPlanner, e.LoadPlanner)
+    zero, size = ember.Size([0, 0]), ember.Size([2, 3])
+    data = e.planner.TensorWriteData(e.metadata.ChunkStorageMetadata(zero, size),
+                                     e.metadata.TensorProperties(dtype=ember.float64), size)
+    tensor_item = e.planner.WriteItem(e.metadata.MetadataIndex("w", zero, 0), e.planner.WriteItemType.TENSOR,
+                                      tensor_data=data)
+    assert tensor_item.tensor_storage_size() == 48
+
+
+def _custom_storage_round_trip(lib: Any) -> tuple[list, dict]:
+    """A user's in-memory StorageWriter/StorageReader and a planner subclass, driven by save and load."""
+    dcp = _dcp(lib)
+    calls: list = []
+    blobs: dict = {}
+
+    class MemoryWriter(dcp.StorageWriter):
+        def reset(self, checkpoint_id: Any = None) -> None:
+            calls.append(("reset", checkpoint_id))
+
+        def set_up_storage_writer(self, is_coordinator: bool, *args: Any, **kwargs: Any) -> None:
+            calls.append(("set_up_storage_writer", is_coordinator))
+
+        def prepare_local_plan(self, plan: Any) -> Any:
+            calls.append(("prepare_local_plan", sorted(i.index.fqn for i in plan.items)))
+            return plan
+
+        def prepare_global_plan(self, plans: list) -> list:
+            calls.append(("prepare_global_plan", len(plans)))
+            return plans
+
+        def write_data(self, plan: Any, planner: Any) -> Any:
+            results = []
+            for item in plan.items:
+                data = planner.resolve_data(item)
+                blobs[item.index.fqn] = data.getvalue() if isinstance(data, io.BytesIO) else data.clone()
+                results.append(dcp.storage.WriteResult(item.index, 1, item.index.fqn))
+            fut = lib.futures.Future()
+            fut.set_result(results)
+            return fut
+
+        def finish(self, metadata: Any, results: list) -> None:
+            calls.append(("finish", sorted(r.storage_data for rank in results for r in rank)))
+            blobs["metadata"] = metadata
+
+        @classmethod
+        def validate_checkpoint_id(cls, checkpoint_id: Any) -> bool:
+            return True
+
+    class MemoryReader(dcp.StorageReader):
+        def reset(self, checkpoint_id: Any = None) -> None:
+            calls.append(("reader.reset", checkpoint_id))
+
+        def read_metadata(self, *args: Any, **kwargs: Any) -> Any:
+            return blobs["metadata"]
+
+        def set_up_storage_reader(self, metadata: Any, is_coordinator: bool, *args: Any, **kwargs: Any) -> None:
+            calls.append(("set_up_storage_reader", sorted(metadata.state_dict_metadata), is_coordinator))
+
+        def prepare_local_plan(self, plan: Any) -> Any:
+            return plan
+
+        def prepare_global_plan(self, plans: list) -> list:
+            return plans
+
+        def read_data(self, plan: Any, planner: Any) -> Any:
+            for item in plan.items:
+                calls.append(("read", item.type.name, item.dest_index.fqn, tuple(item.lengths)))
+                if item.type.name == "BYTE_IO":
+                    planner.load_bytes(item, io.BytesIO(blobs[item.dest_index.fqn]))
+                else:
+                    target = planner.resolve_tensor(item).detach()
+                    target.copy_(blobs[item.dest_index.fqn])
+                    planner.commit_tensor(item, target)
+            fut = lib.futures.Future()
+            fut.set_result(None)
+            return fut
+
+        @classmethod
+        def validate_checkpoint_id(cls, checkpoint_id: Any) -> bool:
+            return True
+
+    class DoublingPlanner(dcp.DefaultSavePlanner):   # a user's transformation of what is written
+        def resolve_data(self, write_item: Any) -> Any:
+            data = super().resolve_data(write_item)
+            return data * 2 if isinstance(data, lib.Tensor) else data
+
+    lib.manual_seed(0)
+    state = {"model": {"w": lib.arange(6.0).reshape(2, 3)}, "step": 7}
+    dcp.save(state, storage_writer=MemoryWriter(), planner=DoublingPlanner(), no_dist=True)
+    loaded = {"model": {"w": lib.zeros(2, 3)}, "step": 0}
+    dcp.load(loaded, storage_reader=MemoryReader(), checkpoint_id="memory", no_dist=True)
+    md = blobs["metadata"]
+    calls.append(("metadata", sorted(md.state_dict_metadata), md.planner_data))
+    return calls, {"w": loaded["model"]["w"].tolist(), "step": loaded["step"]}
+
+
+def test_dcp_user_storage_and_planner_subclasses_match_torch() -> None:
+    assert _custom_storage_round_trip(ember) == _custom_storage_round_trip(torch)
+
+
+def test_dcp_legacy_save_and_load_state_dict(tmp_path: Any) -> None:
+    for lib in (ember, torch):
+        dcp = _dcp(lib)
+        path = tmp_path / lib.__name__
+        with pytest.warns(FutureWarning) as saved:
+            dcp.save_state_dict({"a": lib.ones(2), "b": {"c": 3}}, dcp.FileSystemWriter(path), no_dist=True)
+        out = {"a": lib.zeros(2), "b": {"c": 0}}
+        with pytest.warns(FutureWarning) as loaded:
+            dcp.load_state_dict(out, dcp.FileSystemReader(path), no_dist=True)
+        assert out["a"].tolist() == [1.0, 1.0] and out["b"] == {"c": 3}
+        messages = [str(w.message) for w in (*saved, *loaded) if w.category is FutureWarning]
+        assert messages == ["`save_state_dict` is deprecated and will be removed in future versions.Please use "
+                            "`save` instead.", "`load_state_dict` is deprecated and will be removed in future "
+                            "versions. Please use `load` instead."]
+        assert sorted(os.listdir(path)) == [".metadata", "__0_0.distcp"]
+        assert dcp.FileSystemWriter.validate_checkpoint_id(path) and dcp.FileSystemReader.validate_checkpoint_id(path)

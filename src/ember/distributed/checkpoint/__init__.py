@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from . import format_utils, state_dict, state_dict_loader, state_dict_saver
+from . import (
+    default_planner,
+    filesystem,
+    format_utils,
+    planner,
+    state_dict,
+    state_dict_loader,
+    state_dict_saver,
+    storage,
+)
 from .api import CheckpointException
 from .filesystem import FileSystemReader, FileSystemWriter
 from .metadata import (
@@ -15,14 +24,26 @@ from .metadata import (
     TensorProperties,
     TensorStorageMetadata,
 )
-from .planner import DefaultLoadPlanner, DefaultSavePlanner
-from .state_dict_loader import load
-from .state_dict_saver import async_save, save
+from .planner import (
+    DefaultLoadPlanner,
+    DefaultSavePlanner,
+    LoadPlan,
+    LoadPlanner,
+    ReadItem,
+    SavePlan,
+    SavePlanner,
+    WriteItem,
+)
+from .state_dict_loader import load, load_state_dict
+from .state_dict_saver import async_save, save, save_state_dict
 from .stateful import Stateful
+from .storage import StorageReader, StorageWriter
 
 __all__ = [
     "BytesStorageMetadata", "CheckpointException", "ChunkStorageMetadata", "DefaultLoadPlanner", "DefaultSavePlanner",
     "FileSystemReader", "FileSystemWriter", "Metadata", "MetadataIndex", "Stateful", "StorageMeta", "TensorProperties",
     "TensorStorageMetadata", "async_save", "format_utils", "load", "save", "state_dict", "state_dict_loader",
-    "state_dict_saver",
+    "state_dict_saver", "LoadPlan", "LoadPlanner", "ReadItem", "SavePlan", "SavePlanner", "StorageReader",
+    "StorageWriter", "WriteItem", "load_state_dict", "save_state_dict", "default_planner", "filesystem", "planner",
+    "storage",
 ]

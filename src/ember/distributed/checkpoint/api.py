@@ -25,8 +25,3 @@ class CheckpointException(BaseException):
             text += "".join(traceback.format_exception_only(type(exc), exc))
         return text
 
-
-def wrap_failure(rank: int, exc: Exception) -> CheckpointException:
-    """``exc`` raised on ``rank`` as a CheckpointException."""
-    return CheckpointException(f"CheckpointException ranks:{[rank]}",
-                               {rank: (exc, traceback.extract_tb(exc.__traceback__))})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -27,7 +28,7 @@ def dcp_to_torch_save(dcp_checkpoint_dir: str | os.PathLike, torch_save_path: st
                 while len(cur) <= p:
                     cur.append([] if isinstance(nxt, int) else {})
                 cur = cur[p]
-        value = reader.read(fqn, by_fqn[fqn])
+        value = ember.load(io.BytesIO(reader._blob(by_fqn[fqn])), weights_only=False)
         if isinstance(cur, list):
             while len(cur) <= path[-1]:
                 cur.append(None)
