@@ -318,7 +318,7 @@ def randn(*dims: Any, size: Any = None, generator: Generator | None = None, out:
 
 def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
             generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
-            device: Any = None, requires_grad: bool = False) -> Tensor:
+            device: Any = None, requires_grad: bool = False, pin_memory: bool | None = False) -> Tensor:
     """Integers in [low, high) (int64 by default)."""
     if size is None:
         if high is None or not _isinstance(high, (tuple, list)):
@@ -356,18 +356,20 @@ def _like(input: Tensor, dtype: Any, device: Any, memory_format: Any) -> Tensor:
 
 
 def rand_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
-              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+              device: Any = None, requires_grad: bool = False, pin_memory: bool | None = False,
+              memory_format: Any = None) -> Tensor:
     return _finish(uniform_(_like(input, dtype, device, memory_format), generator=generator), requires_grad, None)
 
 
 def randn_like(input: Tensor, *, generator: Generator | None = None, dtype: Any = None, layout: Any = None,
-               device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+               device: Any = None, requires_grad: bool = False, pin_memory: bool | None = False,
+               memory_format: Any = None) -> Tensor:
     return _finish(normal_(_like(input, dtype, device, memory_format), generator=generator), requires_grad, None)
 
 
 def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, generator: Generator | None = None,
                  dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
-                 memory_format: Any = None) -> Tensor:
+                 pin_memory: bool | None = False, memory_format: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
     t = _like(input, dtype, device, memory_format)
@@ -376,7 +378,7 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, genera
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
            generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False, pin_memory: bool | None = False) -> Tensor:
     """``normal(mean, std, size)`` with numbers, or elementwise with tensor mean/std (broadcast)."""
     if not _isinstance(mean, Tensor) and not _isinstance(std, Tensor):
         if size is None:
