@@ -121,6 +121,31 @@ def test_sac_op_names_and_gradients_match_torch_and_plain_autograd() -> None:
     np.testing.assert_allclose(results["ember"][0][1], results["torch"][0][1], rtol=1e-5, atol=1e-6)
 
 
+def test_sac_sees_inplace_calls_and_not_calls_returning_their_input() -> None:
+    def run(lib: Any, cp: Any) -> tuple:
+        seen: list[str] = []
+
+        def policy_fn(ctx: Any, op: Any, *args: Any, **kwargs: Any) -> Any:
+            seen.append(str(op))
+            return cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+        def fn(x: Any) -> Any:
+            y = x.sin()
+            y.mul_(2)
+            y += 1
+            z = y.contiguous().to(lib.float32)   # both hand back y itself: no operator runs
+            return (z * z).sum()
+
+        x = lib.tensor([0.1, 0.2], requires_grad=True)
+        cp.checkpoint(fn, x, use_reentrant=False,
+                      context_fn=functools.partial(cp.create_selective_checkpoint_contexts, policy_fn)).backward()
+        return seen, x.grad.numpy()
+
+    (e_seen, e_grad), (t_seen, t_grad) = run(ember, ecp), run(torch, tcp)
+    assert e_seen == t_seen
+    np.testing.assert_allclose(e_grad, t_grad, rtol=1e-6)
+
+
 def _mutating(x: Any) -> Any:
     y = x.sin()
     y.mul_(2)

@@ -7,7 +7,6 @@ from typing import Any
 
 from ._core import dtype as D
 from ._tensor import Tensor
-from .ops.extra import strided
 
 __all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "ByteTensor", "CharTensor",
            "ShortTensor", "IntTensor", "LongTensor", "BoolTensor", "ComplexFloatTensor", "ComplexDoubleTensor",
@@ -20,7 +19,7 @@ class _LegacyMeta(type):
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return (isinstance(obj, Tensor) and obj._dtype is cls._legacy_dtype
-                and obj._device.type == cls._legacy_device and obj.layout is strided)
+                and obj._device.type == cls._legacy_device and obj.layout._name == "strided")
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Tensor:
         from .ops.creation import legacy_new

@@ -442,7 +442,8 @@ class _CachingMode(TorchFunctionMode):
             return out
         idx = self.counter[op]
         self.counter[op] += 1
-        if any(out is a for a in args):   # handed back its input (``dropout(training=False)``): no operator ran
+        if not op.overloadpacket._opname.endswith("_") and any(out is a for a in args):
+            # handed back its input (``dropout(training=False)``, ``contiguous()``): no operator ran
             self.storage[op][idx] = _RECOMPUTE
             return out
         policy = self.policy_fn(SelectiveCheckpointContext(is_recompute=False, op_output=out), op, *args, **kwargs)
