@@ -187,3 +187,19 @@ def test_common_training_mistakes_raise_torch_errors() -> None:
             out.append((e.type.__name__, str(e.value)))
         return out
     assert run(ember) == run(torch)
+
+
+def test_seed_and_conv_dtype_errors() -> None:
+    """``torch.manual_seed`` takes anything ``int()`` takes (1.5, True, "3"); float64 data fed to a float32
+    conv with a bias is told about the bias first; bernoulli's probability error is torch's full text."""
+    def run(lib: Any) -> list:
+        out = [lib.manual_seed(s).initial_seed() for s in (1.5, True, "3", -1.0)]
+        conv = lib.nn.Conv2d(1, 2, 3)
+        for x in (lib.ones(1, 1, 8, 8, dtype=lib.float64), lib.ones(1, 1, 8, 8, dtype=lib.long)):
+            with pytest.raises(RuntimeError) as e:
+                conv(x)
+            out.append(str(e.value))
+        with pytest.raises(RuntimeError) as e:
+            lib.bernoulli(lib.tensor([1.5]))
+        return out + [str(e.value)]
+    assert run(ember) == run(torch)

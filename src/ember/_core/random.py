@@ -1145,8 +1145,10 @@ def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None 
     flat = probs.ravel()
     p = flat.astype(np.float64 if pdt == _F64 else np.float32)
     if not ((p >= 0) & (p <= 1)).all():
-        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    u = _u53(gen, flat.size) if pdt == _F64 else _u24(gen, flat.size)
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
+                           "improved?  If so, please report an enhancement request to PyTorch.)")
+    if u is None:
+        u = _u53(gen, flat.size) if pdt == _F64 else _u24(gen, flat.size)
     return (u < p).astype(dt)
 
 

@@ -97,7 +97,9 @@ def _gen(generator: Generator | None) -> R.Generator:
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator and every CUDA device's, as torch does."""
+    """Seed the default generator and every CUDA device's, as torch does (its Python wrapper takes anything
+    ``int()`` takes: 1.5, True, "3"; ``Generator.manual_seed`` itself does not)."""
+    seed = int(seed)
     default_generator.manual_seed(seed)
     _philox.manual_seed_all(_seed_value(seed))
     return default_generator

@@ -636,10 +636,13 @@ def _check_dim(input: Tensor, name: str, nd: int) -> None:
                            f"input of size: {list(input.shape)}")
 
 
-def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None, transposed: bool = False) -> None:
+    """torch's dtype checks; its direct (not oneDNN) convolution compares the bias first (float64 data fed to a
+    float32 model with biases is told about the bias)."""
     if not isinstance(weight, Tensor):
         raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
-    if input.dtype is not weight.dtype:
+    bias_first = not transposed and input.dtype is not D.float32
+    if input.dtype is not weight.dtype and not (bias_first and bias is not None and bias.dtype is not input.dtype):
         if input.dtype is D.float32:
             raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same "
                                "or input should be a MKLDNN tensor and weight is a dense tensor")
@@ -732,7 +735,7 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
             raise RuntimeError(f"Input type ({type_string(x.dtype)}) and bias type ({type_string(bias.dtype)}) "
                                "should be the same or input should be a MKLDNN tensor and bias is a dense tensor")
         bias = bias.to(x.dtype)
-    _check_types(x, weight, bias)
+    _check_types(x, weight, bias, transposed)
     if weight.dim() < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
