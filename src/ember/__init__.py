@@ -136,7 +136,6 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     cosine_similarity,
     hardshrink,
     layer_norm,
-    log_softmax,
     max_pool1d,
     max_pool1d_with_indices,
     max_pool2d,
@@ -150,13 +149,14 @@ from .nn.functional import (  # noqa: E402  (those whose torch-level signature e
     rms_norm,
     selu,
     selu_,
-    softmax,
     threshold,
     threshold_,
 )
 from .nn.functional import adaptive_max_pool1d_with_indices as adaptive_max_pool1d  # noqa: E402
+from .nn.functional._activation import torch_log_softmax as log_softmax  # noqa: E402
 from .nn.functional._activation import torch_rrelu as rrelu  # noqa: E402
 from .nn.functional._activation import torch_rrelu_ as rrelu_  # noqa: E402
+from .nn.functional._activation import torch_softmax as softmax  # noqa: E402
 from .nn.functional._conv import convolution  # noqa: E402
 from .nn.functional._normalization import aten_batch_norm as batch_norm  # noqa: E402
 from .nn.functional._normalization import aten_group_norm as group_norm  # noqa: E402

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..nn.functional import log_softmax, softmax
+from ..nn.functional._activation import torch_log_softmax as log_softmax
+from ..nn.functional._activation import torch_softmax as softmax
 from ..ops.elementwise import exp2, expm1, log1p, logit, sinc, xlogy
 from ..ops.elementwise import sigmoid as expit
 from ..ops.reduction import logsumexp

@@ -884,13 +884,15 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 
 def _method(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """``Tensor.softmax(dim, dtype=None)``: the functional form with dim required (as torch's method)."""
-    def method(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
-        return fn(self, dim, dtype=dtype)
-    method.__name__ = fn.__name__
+    """``torch.softmax(input, dim, dtype=None)`` and ``Tensor.softmax(dim, dtype=None)``: the functional form with
+    dim required and ``dtype`` the third positional argument (the functional's third is ``_stacklevel``)."""
+    def method(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+        return fn(input, dim, dtype=dtype)
+    method.__name__ = method.__qualname__ = fn.__name__
     return method
 
 
-# torch exposes these as Tensor methods too; their fused kernels live here, so the binding does as well
-Tensor.softmax = _method(softmax)  # type: ignore[attr-defined]
-Tensor.log_softmax = _method(log_softmax)  # type: ignore[attr-defined]
+# torch exposes these as Tensor methods and torch-level functions too; their fused kernels live here, so the
+# bindings do as well
+torch_softmax = Tensor.softmax = _method(softmax)  # type: ignore[attr-defined]
+torch_log_softmax = Tensor.log_softmax = _method(log_softmax)  # type: ignore[attr-defined]
