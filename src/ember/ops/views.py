@@ -302,7 +302,8 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     shape = input._data.shape
-    if -1 not in sizes and math.prod(sizes) != shape[d]:
+    known = math.prod(v for v in sizes if v != -1)
+    if (math.prod(sizes) != shape[d]) if -1 not in sizes else (sizes.count(-1) == 1 and known and shape[d] % known):
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
                            f"{d} ({shape[d]}) in the input tensor")
     return view(input, shape[:d] + infer_size(sizes, shape[d]) + shape[d + 1:])

@@ -111,7 +111,14 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
     def save_global(self, obj: Any, name: str | None = None) -> None:
         named = torch_name(obj)
         if named is None:
-            super().save_global(obj, name)
+            try:
+                super().save_global(obj, name)
+            except pickle.PicklingError as err:   # torch pickles with the C pickler: raise its error instead
+                try:
+                    pickle.dumps(obj, protocol=self.proto)
+                except Exception as c_error:   # noqa: BLE001 - whichever type the C pickler raises
+                    raise c_error from None
+                raise err
             return
         self.write(pickle.GLOBAL + f"{named[0]}\n{named[1]}\n".encode())
         self.memoize(obj)
