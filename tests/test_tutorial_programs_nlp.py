@@ -120,3 +120,12 @@ def test_half_tensor_times_python_number_in_float32(dtype: str) -> None:
         return [t.double().tolist() for t in (x * 0.1, 3.3 * x, x / 0.3, 0.7 / x, x.clone().mul_(1 / 3),
                                               x.clone().div_(5.1))]
     assert run(ember) == run(torch)
+
+
+def test_default_collate_keeps_transposed_strings_as_tuples() -> None:
+    """A text dataset returning ``(label, text)`` pairs: torch's ``default_collate`` hands each transposed field
+    on as the tuple ``zip`` made (the texts come back as a tuple), lists only for dict fields; ember made lists."""
+    def run(lib: Any) -> list:
+        dc = lib.utils.data.default_collate
+        return [repr(dc([(1, "a"), (2, "b")])), repr(dc([{"s": "a"}, {"s": "b"}])), repr(dc([["x", 1], ["y", 2]]))]
+    assert run(ember) == run(torch)

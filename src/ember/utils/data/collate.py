@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections.abc
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ _STR_OR_OBJECT = re.compile(r"[SaUO]")
 _ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
-def _structured(batch: list[Any], collate: Callable[[list[Any]], Any]) -> Any:
+def _structured(batch: Sequence[Any], collate: Callable[[Sequence[Any]], Any]) -> Any:
     """Recurse into mappings, named tuples and sequences (shared by collate and convert)."""
     elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
@@ -36,12 +36,12 @@ def _structured(batch: list[Any], collate: Callable[[list[Any]], Any]) -> Any:
         except TypeError:
             return values
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*(collate(list(s)) for s in zip(*batch, strict=False)))
+        return type(elem)(*(collate(s) for s in zip(*batch, strict=False)))
     if isinstance(elem, collections.abc.Sequence) and not isinstance(elem, (str, bytes)):
         size = len(elem)
         if not all(len(e) == size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        parts = [collate(list(s)) for s in zip(*batch, strict=False)]
+        parts = [collate(s) for s in zip(*batch, strict=False)]   # tuples: strings stay a tuple, as torch
         if isinstance(elem, tuple):
             return parts
         try:
@@ -56,7 +56,7 @@ def _structured(batch: list[Any], collate: Callable[[list[Any]], Any]) -> Any:
     raise TypeError(_ERROR.format(type(elem)))
 
 
-def default_collate(batch: list[Any]) -> Any:
+def default_collate(batch: Sequence[Any]) -> Any:
     """Stack tensors / NumPy arrays along a new first dim, turn numbers into tensors (float → float64,
     int → int64), keep strings as lists, and recurse into dicts, named tuples and sequences."""
     elem = batch[0]
