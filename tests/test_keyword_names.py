@@ -110,6 +110,8 @@ CASES = {
     "softmax_dtype_positional": lambda L, x: L.softmax(x, 0, L.float64),
     "log_softmax_keywords": lambda L, x: L.log_softmax(input=x, dim=1, dtype=L.float64),
     "special_softmax": lambda L, x: L.special.softmax(input=x, dim=0, dtype=L.float64),
+    "norm_method_dtype_positional": lambda L, x: x.norm(2, 1, True, L.float64),
+    "norm_function_out": lambda L, x: L.norm(x, 2, 1, False, L.empty(0)),
     "rand_like": lambda L, x: L.rand_like(x, generator=L.Generator().manual_seed(1)),
     "randn_like": lambda L, x: L.randn_like(x, generator=L.Generator().manual_seed(2)),
     "randint_like": lambda L, x: L.randint_like(x, 3, 9, generator=L.Generator().manual_seed(3)),

@@ -1017,6 +1017,14 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     return matrix_norm(input, p, dims, keepdim, dtype=dtype, out=out)
 
 
+def _norm_method(self: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """``Tensor.norm``: torch's method takes ``dtype`` fourth, where the function takes ``out``."""
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
+_norm_method.__name__ = _norm_method.__qualname__ = "norm"
+
+
 # ---- scans: cumsum / cumprod / cummax / cummin / logcumsumexp ---------------------------------------
 def scan(xp: Any, op: Callable, a: Any, axis: int) -> Any:
     """Inclusive scan of the associative elementwise ``op`` along ``axis`` in ``log2(n)`` vectorised
@@ -1263,7 +1271,7 @@ bind({
     "sum": sum, "nansum": nansum, "sum_to_size": sum_to_size, "mean": mean, "nanmean": nanmean, "prod": prod,
     "max": max, "min": min, "amax": amax, "amin": amin, "aminmax": aminmax, "argmax": argmax,
     "argmin": argmin, "var": var, "std": std, "all": all, "any": any, "count_nonzero": count_nonzero,
-    "logsumexp": logsumexp, "norm": norm, "cumsum": cumsum, "cumprod": cumprod,
+    "logsumexp": logsumexp, "norm": _norm_method, "cumsum": cumsum, "cumprod": cumprod,
     "cumsum_": _inplace_scan(cumsum), "cumprod_": _inplace_scan(cumprod), "cummax": cummax, "cummin": cummin,
     "logcumsumexp": logcumsumexp, "diff": diff,
 })
