@@ -586,6 +586,14 @@ def relayout(arr: Any, memory_format: Any, xp: Any) -> Any:
     return out
 
 
+def dense_in(arr: Any, memory_format: Any, xp: Any) -> Any:
+    """``arr`` laid out densely in ``memory_format`` (contiguous or channels-last), as is when it already is."""
+    if memory_format is contiguous_format:
+        return xp.asarray(arr, order="C")   # (ascontiguousarray would make a 0-d array 1-d)
+    strides = _elem_strides(arr)
+    return arr if layout_strides(arr.shape, strides, memory_format) == strides else relayout(arr, memory_format, xp)
+
+
 def _laid_out(arr: Any, memory_format: Any) -> bool:
     """Whether ``arr`` is already dense in ``memory_format``."""
     if memory_format is contiguous_format:

@@ -10,8 +10,10 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.memory_format import contiguous_format, suggest_memory_format
 from ..autograd.grad_mode import STATE
 from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, sized, wrap_dim, write_out, xp_of
+from .creation import dense_in
 from .views import (
     SelectBackward0,
     SliceBackward0,
@@ -129,7 +131,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     npdt = dt.np
     arrays = [t._data if t._data.dtype == npdt else t._data.astype(npdt) for _, t in parts] or \
         [ref._data.astype(npdt)]
-    res = from_array(_xp(ref).concatenate(arrays, axis=d), dt, ref._device)
+    r = _xp(ref).concatenate(arrays, axis=d)
+    if r.ndim in (4, 5) and not all(a.flags.c_contiguous for a in arrays):
+        # torch: the inputs' memory format when they share one, else contiguous
+        fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
+        r = dense_in(r, fmts.pop() if len(fmts) == 1 else contiguous_format, _xp(ref))
+    res = from_array(r, dt, ref._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(CatBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res

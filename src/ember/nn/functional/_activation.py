@@ -177,7 +177,7 @@ def _rrelu(
         noise[neg] = ns.asarray(slopes).astype(a.dtype)
     else:
         noise = ns.where(a > 0, 1, (lower + upper) / 2).astype(a.dtype)
-    out = result(a * noise, x)
+    out = result(ns.asarray(a * noise, order="C"), x)   # torch's kernel writes a contiguous result
     node = RreluWithNoiseBackward1 if _inplace else RreluWithNoiseBackward0
     return fused(out, node, (x,), noise=result(noise, x))
 
@@ -512,6 +512,15 @@ class GeluBackward0(Node):
 GeluBackward0.__module__ = "torch.autograd.graph"
 
 
+def _storage_order(a: Any) -> tuple[int, ...] | None:
+    """The dim order that views a dense but not C-contiguous array (channels-last, permuted) as C-contiguous;
+    None for C-contiguous or gapped arrays."""
+    if a.flags.c_contiguous:
+        return None
+    perm = tuple(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
+    return perm if a.transpose(perm).flags.c_contiguous else None
+
+
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Φ(x); ``approximate='tanh'`` uses the tanh formula. Runs on arrays; the forward also keeps the
     slope for the backward."""
@@ -522,6 +531,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     ns = xp(input)
     a = compute_array(input)
     grad = needs_grad(input)
+    perm = _storage_order(a)
+    if perm is not None:   # computed on the C-contiguous view: the result keeps the input's layout, as torch's
+        a = a.transpose(perm)
     if a.dtype == np.float32:
         one_dnn = (ns is np and approximate == "none" and input._dtype in onednn_dtypes()
                    and input.numel() > 1 and input.is_contiguous() and backends.mkldnn.enabled)
@@ -533,6 +545,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
         y, *rest = _in_blocks(ns, values, a)
         d = rest[0] if grad else None
+    if perm is not None:
+        back = np.argsort(perm)
+        y, d = y.transpose(back), None if d is None else d.transpose(back)
     out = result(y, input)
     if grad:
         saved = new_tensor(d, D.from_numpy_dtype(d.dtype), input._device)
@@ -632,7 +647,7 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 
 _logsigmoid = _pointwise(
-    "LogSigmoidBackward0", lambda xp, a: -_softplus_arr(xp, -a), lambda g, x: g * (-x).sigmoid()
+    "LogSigmoidBackward0", lambda xp, a: xp.asarray(-_softplus_arr(xp, -a), order="C"), lambda g, x: g * (-x).sigmoid()
 )
 
 
@@ -834,7 +849,7 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
         return fused(out, node, (input,), (OUT,), dim=dim, rows=rows, probs=p, sums=sums)
     ns, z, e = _shifted(input, dim)
     s = e.sum(axis=dim, keepdims=True)
-    out = result((z - ns.log(s) if log else e / s).reshape(input.shape), input)
+    out = result(ns.asarray((z - ns.log(s) if log else e / s).reshape(input.shape), order="C"), input)   # as torch
     return fused(out, node, (input,), (OUT,), dim=dim)
 
 

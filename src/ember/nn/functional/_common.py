@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..._core import dtype as D
 from ..._core.device import CPU
+from ..._core.memory_format import contiguous_format, memory_format, suggest_memory_format
 from ...autograd.graph import SavedOutput
 from ...ops._dispatch import (
     STATE,
@@ -23,6 +24,7 @@ from ...ops._dispatch import (
     record,
     xp_of,
 )
+from ...ops.creation import dense_in
 
 __all__ = [
     "OUT",
@@ -38,6 +40,9 @@ __all__ = [
     "Tensor",
     "STATE",
     "needs_grad",
+    "layout_of",
+    "dense_in",
+    "full_in",
 ]
 
 OUT = object()  # marks "save the op's own output" in :func:`fused`'s ``saved``
@@ -64,6 +69,23 @@ def result(arr: Any, like: Tensor, dtype: D.dtype | None = None) -> Tensor:
     if arr.dtype != dt.np:
         arr = arr.astype(dt.np)
     return new_tensor(arr, dt, like._device)
+
+
+def layout_of(t: Tensor, ranks: tuple[int, ...] = (4, 5)) -> memory_format:
+    """The memory format ``t``'s strides suggest when its rank is in ``ranks`` (the ranks whose channels-last
+    layout an op's torch CPU kernel keeps), else ``contiguous_format``."""
+    a = t._data
+    if a.ndim not in ranks:
+        return contiguous_format
+    return suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides))
+
+
+def full_in(shape: Sequence[int], value: Any, dtype: Any, fmt: memory_format, ns: Any) -> Any:
+    """An array of ``shape`` filled with ``value``, laid out in ``fmt`` from the start."""
+    if fmt is contiguous_format:
+        return ns.full(shape, value, dtype=dtype)
+    order = (0, *range(2, len(shape)), 1)   # channels-last: the channel dim innermost
+    return ns.full([shape[d] for d in order], value, dtype=dtype).transpose(np.argsort(order))
 
 
 def needs_grad(*tensors: Any) -> bool:

@@ -21,7 +21,7 @@ from ...ops.extra import composed
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
-from ._common import STATE, Node, Tensor, compute_array, fused, result, type_string, xp
+from ._common import STATE, Node, Tensor, compute_array, dense_in, full_in, fused, layout_of, result, type_string, xp
 
 __all__ = [
     "linear",
@@ -629,8 +629,7 @@ def _constant_pad(input: Tensor, pads: Sequence[int], value: float) -> Tensor:
         src[d] = slice(max(-lo, 0), n - max(-hi, 0))
         dst[d] = slice(max(lo, 0), new - max(hi, 0))
         shape[d] = new
-    ns = xp(input)
-    arr = ns.full(shape, value, dtype=input._data.dtype)
+    arr = full_in(shape, value, input._data.dtype, layout_of(input), xp(input))   # keeps channels-last, as torch
     arr[tuple(dst)] = input._data[tuple(src)]
     out = result(arr, input)
     return fused(out, ConstantPadNdBackward0, (input,), (), pads=tuple(pads))
@@ -724,7 +723,7 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
     if mode == "circular":
         return _circular_pad(input, pads)
     name = f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
-    return fused(result(arr, input), _pad_node(name), (input,), (), maps=tuple(maps))
+    return fused(result(dense_in(arr, layout_of(input), ns), input), _pad_node(name), (input,), (), maps=tuple(maps))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:

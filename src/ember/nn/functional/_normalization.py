@@ -20,7 +20,7 @@ from ..._core import gemm
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
-from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
+from ._common import STATE, Node, Tensor, compute_array, dense_in, fused, layout_of, result, xp
 from ._layers import _row_blocks, pad
 
 __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
@@ -216,7 +216,7 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
                     o += av[r] * cv[r]
                     o += sv[r]
         lay.blocks(fn)
-        gx = result(out.reshape(x.shape), x)
+        gx = result(dense_in(out.reshape(x.shape), layout_of(x), ns), x)
     if node._next[1] is not None:
         gw = result((dot * invstd).reshape(-1, lay.c).sum(0), w)
     if node._next[2] is not None:
@@ -357,7 +357,7 @@ def _batch_norm(
     y, mean, var, invstd = _normalize(compute_array(input), lay, w, b, eps, stats)
     if training and lay.count > 0:
         _update_running(running_mean, running_var, momentum, mean, var, lay.count)
-    out = result(y, input)
+    out = result(dense_in(y, layout_of(input), ns), input)   # channels-last in, channels-last out (as torch)
     return fused(
         out, NativeBatchNormBackward0, (input, weight, bias), (input, weight),
         layout=lay, mean=mean, invstd=invstd, training=training, eps=eps,
@@ -523,7 +523,7 @@ def group_norm(
     w = compute_array(weight) if weight is not None else None
     b = compute_array(bias) if bias is not None else None
     y, mean, _, invstd = _normalize(compute_array(input), lay, w, b, eps, None)
-    out = result(y, input)
+    out = result(dense_in(y, layout_of(input), lay.ns), input)
     return fused(
         out, NativeGroupNormBackward0, (input, weight, bias), (input, weight),
         layout=lay, mean=mean, invstd=invstd, training=True, eps=eps,

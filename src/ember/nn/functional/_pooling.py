@@ -19,9 +19,10 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ..._core.memory_format import channels_last, contiguous_format, memory_format
 from ...ops.creation import fused_multiply_add
 from ...ops.extra import composed
-from ._common import Node, Tensor, compute_array, fused, needs_grad, result, xp
+from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, xp
 from ._conv import _suggests_channels_last
 
 __all__ = [
@@ -50,7 +51,7 @@ class _LinearBackward(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (_linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__),)
+        return (_linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__, self.ranks, self.adj_fmt),)
 
 
 _NODES: dict[tuple[str, type[Node]], type[Node]] = {}
@@ -65,10 +66,14 @@ def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
     return cls
 
 
-def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str) -> Tensor:
-    """``fwd(x)`` with grad_fn ``name`` whose backward applies the adjoint ``adj`` (recorded as ``adj_name``)."""
-    res = result(xp(x).ascontiguousarray(fwd(compute_array(x))), x)
-    return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name)
+def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str, ranks: tuple[int, ...] = (),
+            fmt: memory_format | None = None, adj_fmt: memory_format | None = None) -> Tensor:
+    """``fwd(x)`` with grad_fn ``name`` whose backward applies the adjoint ``adj`` (recorded as ``adj_name``).
+    The result is dense in ``fmt``, by default the layout ``x`` suggests at the ``ranks`` where torch's kernel
+    keeps channels-last inputs so (contiguous otherwise); the adjoint's, likewise, in ``adj_fmt`` or after the
+    incoming gradient."""
+    res = result(dense_in(fwd(compute_array(x)), fmt or layout_of(x, ranks), xp(x)), x)
+    return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name, ranks=ranks, adj_fmt=adj_fmt)
 
 
 # ---- argument handling -----------------------------------------------------------------------------
@@ -305,7 +310,7 @@ class _MaxPoolBackward(Node):
 
     def backward(self, g: Tensor) -> tuple:
         return (_linear(g, self.scatter, self.gather, type(self).__name__[:-1] + "Backward0",
-                        type(self).__name__),)
+                        type(self).__name__, fmt=self.fmt),)
 
 
 def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[ArrayFn, ArrayFn]:
@@ -344,15 +349,16 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
     ns = xp(input)
     a = compute_array(input)
     grad = needs_grad(input)
+    fmt = layout_of(input)
     if not (grad or want_indices) and s == k and not any(p) and all(di == 1 for di in d) and \
             all(n % ki == 0 for n, ki in zip(a.shape[-nd:], k, strict=True)):
-        return result(ns.ascontiguousarray(_tiled_max(ns, a, k)), input), None
+        return result(dense_in(_tiled_max(ns, a, k), fmt, ns), input), None
     win = _Windows(tuple(a.shape[-nd:]), out_sp, k, s, p, d)
     lead = a.shape[:-nd]
     views = win.views(ns, a, _lowest(a.dtype))
     best_w = _running_max(ns, views)
     best = win.narrow(best_w, lead)
-    out = result(ns.ascontiguousarray(best), input)
+    out = result(dense_in(best, fmt, ns), input)
     if not (grad or want_indices):
         return out, None
     which_w = _argmax_offsets(ns, views, best_w)
@@ -385,8 +391,8 @@ def _max_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
 
     if grad:
         fused(out, _node(f"MaxPool{nd}DWithIndicesBackward0", _MaxPoolBackward), (input,), (),
-              scatter=scatter, gather=gather)
-    return out, result(flat_index(), input, D.int64) if want_indices else None
+              scatter=scatter, gather=gather, fmt=fmt)
+    return out, result(dense_in(flat_index(), fmt, ns), input, D.int64) if want_indices else None
 
 
 def _tiled_max(ns: Any, a: Any, k: tuple[int, ...]) -> Any:
@@ -498,7 +504,7 @@ def _max_unpool(input: Tensor, indices: Tensor, nd: int, out_sp: tuple[int, ...]
         o[glob] = a.reshape(-1)
         return o.reshape(out_shape)
 
-    return _linear(input, unpool, gather, f"MaxUnpool{nd}DBackward0", f"MaxUnpool{nd}DBackwardBackward0")
+    return _linear(input, unpool, gather, f"MaxUnpool{nd}DBackward0", f"MaxUnpool{nd}DBackwardBackward0", (4,))
 
 
 def _max_unpool_nd(nd: int) -> Callable:
@@ -595,7 +601,8 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
         gd = g / ns.asarray(div, dtype=g.dtype)
         return tile_spread(gd) if tile_spread is not None else win.accumulate(ns, gd)
 
-    return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0")
+    return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0", (4,),
+                   adj_fmt=layout_of(input, (4,)))
 
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -697,14 +704,18 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
     fn = f"adaptive_avg_pool{nd}d"
     size = _adaptive_size(input, output_size, nd, fn)
     if all(v == 1 for v in size):
-        return input.mean(tuple(range(-nd, 0)), keepdim=True)
+        out = input.mean(tuple(range(-nd, 0)), keepdim=True)
+        if layout_of(input, (4,)) is channels_last:   # torch restrides the (N, C, 1, 1) mean in place, as channels-last
+            out.as_strided_(out.shape, (out.shape[1], 1, out.shape[1], out.shape[1]))
+        return out
     ns = xp(input)
     sp = tuple(input.shape[-nd:])
     if all(o and n % o == 0 for n, o in zip(sp, size, strict=True)):   # uniform windows: an exact tiling
         total, repeat = _tiles(ns, tuple(n // o for n, o in zip(sp, size, strict=True)))
         count = math.prod(sp) // math.prod(size)
         return _linear(input, lambda a: total(a) / a.dtype.type(count), lambda g: repeat(g / g.dtype.type(count)),
-                       f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0")
+                       f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0", (4,),
+                       adj_fmt=layout_of(input, (4,)))
     a_dtype = compute_array(input).dtype
     mats = []
     for n, o in zip(input.shape[-nd:], size, strict=True):
@@ -724,7 +735,8 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
             g = _along(ns, g, ndim - nd + i, m.T.astype(g.dtype, copy=False))
         return g
 
-    return _linear(input, pool, spread, f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0")
+    return _linear(input, pool, spread, f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0",
+                   (4,), adj_fmt=layout_of(input, (4,)))
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
@@ -746,9 +758,11 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     return _adaptive_avg(input, 3, output_size)
 
 
-def _max_at(input: Tensor, positions: Any, nd: int, node_name: str) -> tuple[Tensor, Any]:
+def _max_at(input: Tensor, positions: Any, nd: int, node_name: str, fmt: memory_format = contiguous_format
+            ) -> tuple[Tensor, Any]:
     """Max over candidate windows given as flat input-plane ``positions`` (broadcastable to
-    (*lead, *out, K)), by torch's first-max / last-NaN rule; returns the output and each max's flat index."""
+    (*lead, *out, K)), by torch's first-max / last-NaN rule; returns the output and each max's flat index,
+    both laid out in ``fmt``."""
     ns = xp(input)
     a = compute_array(input)
     lead = a.shape[:-nd]
@@ -758,11 +772,11 @@ def _max_at(input: Tensor, positions: Any, nd: int, node_name: str) -> tuple[Ten
     best = _running_max(ns, views)
     which = _argmax_offsets(ns, views, best)
     flat = ns.take_along_axis(pos, ns.maximum(which, 0).astype(np.int64)[..., None], axis=-1)[..., 0]
-    out = result(ns.ascontiguousarray(best), input)
+    out = result(dense_in(best, fmt, ns), input)
     if needs_grad(input):
         scatter, gather = _scatter_gather(ns, flat, tuple(a.shape), nd)
-        fused(out, _node(node_name, _MaxPoolBackward), (input,), (), scatter=scatter, gather=gather)
-    return out, flat
+        fused(out, _node(node_name, _MaxPoolBackward), (input,), (), scatter=scatter, gather=gather, fmt=fmt)
+    return out, dense_in(flat, fmt, ns)
 
 
 def _window_positions(starts: Sequence[Any], k: Sequence[int], sp: Sequence[int], ns: Any,
@@ -789,7 +803,7 @@ def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Any
     # windows padded to the widest by repeating their last element (which never changes the max or its index)
     widths = [int((end - start).max()) if o else 0 for (start, end), o in zip(bounds, size, strict=True)]
     positions = _window_positions([b[0] for b in bounds], widths, sp, ns, [b[1] for b in bounds])
-    return _max_at(input, positions, nd, f"AdaptiveMaxPool{nd}DBackward0")
+    return _max_at(input, positions, nd, f"AdaptiveMaxPool{nd}DBackward0", layout_of(input, (4,)))
 
 
 def _adaptive_max_nd(nd: int) -> tuple[Callable, Callable]:
@@ -1036,7 +1050,7 @@ def _resample_u8(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequen
     if input.shape[1] > 4 and size[-1] == 1 and a.shape[-2] > 1:
         # torch's generic (non-AVX2, > 4 channels) kernel writes row 0 to every row of a width-1 output
         a = ns.broadcast_to(a[..., :1, :], a.shape)
-    return result(ns.ascontiguousarray(a), input)
+    return result(dense_in(a, layout_of(input), ns), input)
 
 
 def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[float | None] | None,
@@ -1083,7 +1097,7 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
 
     base = mode[:-3] if mode.endswith("-aa") else mode
     name = f"Upsample{_MODE_NODE[base]}{nd}D{'Aa' if base != mode else ''}Backward0"
-    return _linear(input, fwd, adj, name, name[:-1] + "Backward0")
+    return _linear(input, fwd, adj, name, name[:-1] + "Backward0", (4, 5))
 
 
 def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -1407,6 +1421,12 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
 
 
 # ---- pixel and channel shuffles ----------------------------------------------------------------------
+def _check_shuffle_layout(input: Tensor) -> None:
+    """torch's pixel (un)shuffle kernels take contiguous or 4-d channels-last inputs only."""
+    if layout_of(input, (5,)) is not contiguous_format:
+        raise RuntimeError("Unsupported memory format. Supports only ChannelsLast, Contiguous")
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C·r², H, W) → (*, C, H·r, W·r)."""
     r = upscale_factor
@@ -1419,6 +1439,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     if c % (r * r):
         raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
                            f"upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    _check_shuffle_layout(input)
     k = len(lead)
     oc = c // (r * r)
 
@@ -1430,7 +1451,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
         a = a.reshape(*lead, oc, h, r, w, r).transpose(*range(k), k, k + 2, k + 4, k + 1, k + 3)
         return a.reshape(*lead, c, h, w)
 
-    return _linear(input, shuffle, unshuffle, "PixelShuffleBackward0", "PixelUnshuffleBackward0")
+    return _linear(input, shuffle, unshuffle, "PixelShuffleBackward0", "PixelUnshuffleBackward0", (4,))
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
@@ -1448,6 +1469,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     if w % r:
         raise RuntimeError(f"pixel_unshuffle expects width to be divisible by downscale_factor, but "
                            f"input.size(-1)={w} is not divisible by {r}")
+    _check_shuffle_layout(input)
     k = len(lead)
     oh, ow = h // r, w // r
 
@@ -1459,7 +1481,7 @@ def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
         a = a.reshape(*lead, c, r, r, oh, ow).transpose(*range(k), k, k + 3, k + 1, k + 4, k + 2)
         return a.reshape(*lead, c, h, w)
 
-    return _linear(input, unshuffle, shuffle, "PixelUnshuffleBackward0", "PixelShuffleBackward0")
+    return _linear(input, unshuffle, shuffle, "PixelUnshuffleBackward0", "PixelShuffleBackward0", (4,))
 
 
 def channel_shuffle(input: Tensor, groups: int) -> Tensor:
@@ -1480,7 +1502,7 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     def unshuffle(a: Any) -> Any:
         return a.reshape(n, per, groups, *rest).swapaxes(1, 2).reshape(n, c, *rest)
 
-    return _linear(input, shuffle, unshuffle, "ChannelShuffleBackward0", "ChannelShuffleBackward0")
+    return _linear(input, shuffle, unshuffle, "ChannelShuffleBackward0", "ChannelShuffleBackward0", (4, 5))
 
 
 native_channel_shuffle = channel_shuffle

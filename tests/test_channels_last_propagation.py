@@ -1,0 +1,163 @@
+"""Memory-format propagation: on channels-last (3d) inputs, ops lay their outputs and input gradients out as
+torch's CPU kernels do (channels-last kept by pools, norms, pads, resampling, shuffles, gelu; contiguous from
+softmax, logsigmoid, rrelu, avg_pool3d...), with the values of the contiguous computation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import assert_close, assert_same_error
+
+SHAPES_4D = [(2, 3, 6, 6), (1, 3, 6, 6), (2, 1, 6, 6), (2, 3, 1, 6)]
+SHAPES_5D = [(2, 3, 4, 4, 4), (1, 1, 4, 4, 4)]
+
+
+def _p2(x: Any) -> Any:
+    return tuple(min(2, n) for n in x.shape[2:])
+
+
+# name -> (rank, fn(lib, F, x)); fns receive a channels-last float32 leaf
+CASES: dict[str, tuple[int, Callable[[Any, Any, Any], Any]]] = {
+    "max_pool2d": (4, lambda lib, F, x: F.max_pool2d(x, _p2(x))),
+    "max_pool2d_indices": (4, lambda lib, F, x: F.max_pool2d(x, _p2(x), return_indices=True)),
+    "max_pool2d_padded": (4, lambda lib, F, x: F.max_pool2d(x, 3, 2, 1)),
+    "avg_pool2d": (4, lambda lib, F, x: F.avg_pool2d(x, 3, 2, 1)),
+    "avg_pool2d_tiled": (4, lambda lib, F, x: F.avg_pool2d(x, _p2(x))),
+    "adaptive_avg_pool2d": (4, lambda lib, F, x: F.adaptive_avg_pool2d(x, (2, 3))),
+    "adaptive_avg_pool2d_1": (4, lambda lib, F, x: F.adaptive_avg_pool2d(x, 1)),
+    "adaptive_max_pool2d": (4, lambda lib, F, x: F.adaptive_max_pool2d(x, (2, 3), return_indices=True)),
+    "fractional_max_pool2d": (4, lambda lib, F, x: F.fractional_max_pool2d(
+        x, 1, output_size=x.shape[-2:], _random_samples=lib.zeros(x.shape[0], x.shape[1], 2))),
+    "lp_pool2d": (4, lambda lib, F, x: F.lp_pool2d(x, 2, _p2(x))),
+    "max_unpool2d": (4, lambda lib, F, x: F.max_unpool2d(*F.max_pool2d(x, _p2(x), return_indices=True), _p2(x))),
+    "pixel_shuffle": (4, lambda lib, F, x: F.pixel_shuffle(lib.cat([x] * 4, 1), 2)),
+    "pixel_unshuffle": (4, lambda lib, F, x: F.pixel_unshuffle(x, 1)),
+    "channel_shuffle": (4, lambda lib, F, x: F.channel_shuffle(lib.cat([x, x], 1), 2)),
+    "batch_norm": (4, lambda lib, F, x: F.batch_norm(x, None, None, training=True)),
+    "batch_norm_eval": (4, lambda lib, F, x: F.batch_norm(x, lib.zeros(x.shape[1]), lib.ones(x.shape[1]) * 2)),
+    "group_norm": (4, lambda lib, F, x: F.group_norm(x, 1, lib.ones(x.shape[1]) * 2, lib.ones(x.shape[1]))),
+    "instance_norm": (4, lambda lib, F, x: F.instance_norm(x)),
+    "pad_constant": (4, lambda lib, F, x: F.pad(x, (1, 2, 0, 1), value=3.0)),
+    "pad_crop": (4, lambda lib, F, x: F.pad(x, (-1, 1))),
+    "pad_reflect": (4, lambda lib, F, x: F.pad(x, (0, 0, 0, 0), mode="reflect")),
+    "pad_replicate": (4, lambda lib, F, x: F.pad(x, (1, 1, 2, 0), mode="replicate")),
+    "pad_circular": (4, lambda lib, F, x: F.pad(x, (1, 1, 1, 1), mode="circular")),
+    "nearest": (4, lambda lib, F, x: F.interpolate(x, scale_factor=2)),
+    "nearest_exact": (4, lambda lib, F, x: F.interpolate(x, size=(3, 5), mode="nearest-exact")),
+    "bilinear": (4, lambda lib, F, x: F.interpolate(x, size=(3, 5), mode="bilinear")),
+    "bicubic": (4, lambda lib, F, x: F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=True)),
+    "bilinear_aa": (4, lambda lib, F, x: F.interpolate(x, size=(3, 3), mode="bilinear", antialias=True)),
+    "area": (4, lambda lib, F, x: F.interpolate(x, size=(3, 3), mode="area")),
+    "gelu": (4, lambda lib, F, x: F.gelu(x)),
+    "gelu_tanh_double": (4, lambda lib, F, x: F.gelu(x.double(), approximate="tanh")),
+    "relu": (4, lambda lib, F, x: F.relu(x)),
+    "softmax": (4, lambda lib, F, x: F.softmax(x, 1)),
+    "log_softmax_last": (4, lambda lib, F, x: F.log_softmax(x, -1)),
+    "logsigmoid": (4, lambda lib, F, x: F.logsigmoid(x)),
+    "rrelu": (4, lambda lib, F, x: F.rrelu(x)),
+    "dropout2d": (4, lambda lib, F, x: F.dropout2d(x, 0.0)),
+    "max_pool3d": (5, lambda lib, F, x: F.max_pool3d(x, 2, return_indices=True)),
+    "avg_pool3d": (5, lambda lib, F, x: F.avg_pool3d(x, 2)),
+    "adaptive_max_pool3d": (5, lambda lib, F, x: F.adaptive_max_pool3d(x, 2)),
+    "batch_norm_3d": (5, lambda lib, F, x: F.batch_norm(x, None, None, training=True)),
+    "group_norm_3d": (5, lambda lib, F, x: F.group_norm(x, 1)),
+    "pad_3d": (5, lambda lib, F, x: F.pad(x, (1, 1, 1, 1, 1, 1))),
+    "pad_3d_replicate": (5, lambda lib, F, x: F.pad(x, (1, 1, 1, 1, 1, 1), mode="replicate")),
+    "trilinear": (5, lambda lib, F, x: F.interpolate(x, scale_factor=2, mode="trilinear")),
+    "nearest_3d": (5, lambda lib, F, x: F.interpolate(x, size=(2, 3, 5))),
+    "channel_shuffle_3d": (5, lambda lib, F, x: F.channel_shuffle(lib.cat([x, x], 1), 2)),
+}
+
+PARAMS = [(name, shape) for name, (rank, _) in CASES.items() for shape in (SHAPES_4D if rank == 4 else SHAPES_5D)]
+
+
+def _input(lib: Any, shape: tuple[int, ...], channels_last: bool = True) -> Any:
+    x = lib.tensor(np.random.default_rng(0).standard_normal(shape).astype(np.float32))
+    if channels_last:
+        x = x.contiguous(memory_format=lib.channels_last if len(shape) == 4 else lib.channels_last_3d)
+    return x.requires_grad_()
+
+
+def _outputs(r: Any) -> list:
+    return list(r) if isinstance(r, tuple) else [r]
+
+
+@pytest.mark.parametrize(("name", "shape"), PARAMS)
+def test_output_and_gradient_layouts_match_torch(name: str, shape: tuple[int, ...]) -> None:
+    fn = CASES[name][1]
+    xe, xt = _input(ember, shape), _input(torch, shape)
+    oe, ot = _outputs(fn(ember, ember.nn.functional, xe)), _outputs(fn(torch, torch.nn.functional, xt))
+    for e, t in zip(oe, ot, strict=True):
+        assert e.stride() == t.stride(), (e.stride(), t.stride())
+        for fmt in ("channels_last", "channels_last_3d", "contiguous_format"):
+            assert e.is_contiguous(memory_format=getattr(ember, fmt)) == \
+                t.is_contiguous(memory_format=getattr(torch, fmt))
+        assert_close(e, t, rtol=1e-5, atol=1e-6)
+    if name != "adaptive_avg_pool2d_1":   # (a mean, whose summation order follows the layout, as torch's)
+        # the same values as from the contiguous input
+        base = _outputs(fn(ember, ember.nn.functional, _input(ember, shape, channels_last=False)))
+        for e, b in zip(oe, base, strict=True):
+            np.testing.assert_array_equal(e.detach().numpy(), b.detach().numpy())
+    g = np.random.default_rng(1).standard_normal(tuple(ot[0].shape)).astype(np.float32)
+    oe[0].backward(ember.tensor(g).to(oe[0].dtype))
+    ot[0].backward(torch.tensor(g).to(ot[0].dtype))
+    assert xe.grad.stride() == xt.grad.stride()
+    assert_close(xe.grad, xt.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "pixel_shuffle", "bilinear", "batch_norm"])
+def test_intermediate_gradient_layouts_match_torch(name: str) -> None:
+    """The gradient reaching a channels-last non-leaf (as from a convolution) has torch's layout too."""
+    fn = CASES[name][1]
+    strides = []
+    for lib in (ember, torch):
+        x = _input(lib, (2, 3, 4, 4))
+        y = x * 1
+        out = fn(lib, lib.nn.functional, y)
+        g, = lib.autograd.grad(out, y, lib.ones(tuple(out.shape)))
+        strides.append(g.stride())
+    assert strides[0] == strides[1]
+
+
+def test_uint8_resampling_keeps_channels_last() -> None:
+    a = np.arange(2 * 3 * 5 * 5, dtype=np.uint8).reshape(2, 3, 5, 5)
+    for mode in ("nearest", "bilinear", "bicubic"):
+        kw = {} if mode == "nearest" else {"antialias": True}
+        e = ember.nn.functional.interpolate(ember.tensor(a).contiguous(memory_format=ember.channels_last),
+                                             size=(3, 4), mode=mode, **kw)
+        t = torch.nn.functional.interpolate(torch.tensor(a).contiguous(memory_format=torch.channels_last),
+                                            size=(3, 4), mode=mode, **kw)
+        assert e.stride() == t.stride()
+        assert_close(e, t)
+
+
+def test_pixel_shuffle_refuses_channels_last_3d() -> None:
+    def run(lib: Any, op: str) -> Any:
+        x = lib.ones(1, 4, 2, 2, 2).contiguous(memory_format=lib.channels_last_3d)
+        return getattr(lib.nn.functional, op)(x, 2 if op == "pixel_shuffle" else 1)
+
+    for op in ("pixel_shuffle", "pixel_unshuffle"):
+        assert_same_error(lambda op=op: run(ember, op), lambda op=op: run(torch, op))
+
+
+def test_adaptive_avg_pool_to_one_grad_fn_as_torch() -> None:
+    names = []
+    for lib in (ember, torch):
+        out = lib.nn.functional.adaptive_avg_pool2d(_input(lib, (2, 3, 4, 4)), 1)
+        names.append((type(out.grad_fn).__name__, type(out.grad_fn.next_functions[0][0]).__name__))
+    assert names[0] == names[1]
+
+
+def test_gelu_keeps_a_permuted_layout() -> None:
+    outs = []
+    for lib in (ember, torch):
+        x = lib.tensor(np.linspace(-3, 3, 60, dtype=np.float32).reshape(4, 5, 3)).permute(2, 0, 1)
+        outs.append(lib.nn.functional.gelu(x))
+    assert outs[0].stride() == outs[1].stride()
+    assert_close(outs[0], outs[1])
