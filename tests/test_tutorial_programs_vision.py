@@ -203,3 +203,32 @@ def test_seed_and_conv_dtype_errors() -> None:
             lib.bernoulli(lib.tensor([1.5]))
         return out + [str(e.value)]
     assert run(ember) == run(torch)
+
+
+def test_data_classes_are_generic() -> None:
+    """Typed dataset code subclasses ``Dataset[int]`` / ``IterableDataset[int]`` / ``Sampler[int]``; a bare
+    ``IterableDataset()`` is abstract, as torch's."""
+    def run(lib: Any) -> list:
+        data = lib.utils.data
+
+        class Squares(data.Dataset[int]):
+            def __len__(self) -> int:
+                return 3
+
+            def __getitem__(self, i: int) -> int:
+                return i * i
+
+        class Stream(data.IterableDataset[int]):
+            def __iter__(self) -> Any:
+                return iter([1, 2])
+
+        class Backwards(data.Sampler[int]):
+            def __iter__(self) -> Any:
+                return iter([2, 1, 0])
+
+        with pytest.raises(TypeError) as e:
+            data.IterableDataset()
+        return [[b.tolist() for b in data.DataLoader(Squares(), batch_size=2, sampler=Backwards())],
+                list(data.DataLoader(Stream(), batch_size=None)), str(e.value),
+                data.DataLoader[int].__origin__.__name__]
+    assert run(ember) == run(torch)

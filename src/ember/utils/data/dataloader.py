@@ -11,7 +11,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..._core import dtype as D
 from ...ops.creation import empty
@@ -50,8 +50,12 @@ class _InfiniteNone:
             yield None
 
 
-class DataLoader:
-    """Iterate over ``dataset`` in batches (see torch.utils.data.DataLoader for the arguments)."""
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class DataLoader(Generic[_T_co]):
+    """Iterate over ``dataset`` in batches (see torch.utils.data.DataLoader for the arguments); generic, as
+    torch's (``DataLoader[int]``)."""
 
     def __init__(
         self,
@@ -276,7 +280,7 @@ class _SingleProcessIter:
             loader.dataset, loader._iterable, loader._auto_collation, loader.collate_fn, loader.drop_last
         )
         self._num_yielded = 0
-        self._length = None if loader._iterable else len(loader)
+        self._loader = loader   # its length is asked for lazily: a custom sampler may have none
 
     def __iter__(self) -> _SingleProcessIter:
         return self
@@ -288,7 +292,7 @@ class _SingleProcessIter:
         return data
 
     def __len__(self) -> int:
-        return self._length if self._length is not None else 0
+        return 0 if self._loader._iterable else len(self._loader)
 
 
 # ---- worker processes -------------------------------------------------------------------------------------

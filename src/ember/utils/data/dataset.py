@@ -8,7 +8,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..._tensor import Tensor
 from ...ops.random import Generator, default_generator, randperm
@@ -25,7 +25,10 @@ __all__ = [
 ]
 
 
-class Dataset:
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class Dataset(Generic[_T_co]):
     """A map from keys (usually 0..len-1) to samples; subclasses define ``__getitem__`` (and ``__len__``)."""
 
     def __getitem__(self, index: Any) -> Any:
@@ -35,11 +38,8 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
-    """A stream of samples; subclasses define ``__iter__``."""
-
-    def __iter__(self) -> Iterator[Any]:
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+class IterableDataset(Dataset[_T_co], Iterable[_T_co]):
+    """A stream of samples; subclasses define ``__iter__`` (abstract, as torch's: a bare one can't be made)."""
 
     def __add__(self, other: Dataset) -> ChainDataset:  # type: ignore[override]
         return ChainDataset([self, other])

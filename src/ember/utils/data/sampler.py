@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..._core import dtype as D
 from ...ops.creation import as_tensor, empty
@@ -21,8 +21,11 @@ __all__ = [
 ]
 
 
-class Sampler:
-    """Base class: iterates over indices (or lists of indices)."""
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class Sampler(Generic[_T_co]):
+    """Base class: iterates over indices (or lists of indices); generic, as torch's (``Sampler[int]``)."""
 
     def __init__(self, data_source: Sized | None = None) -> None:
         pass
