@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import ember
+from ember.ops._stl_order import _depth, _introsort_loop
 
 
 def _tied(rng: np.random.Generator, dtype: str, nan: bool) -> tuple[torch.Tensor, int]:
@@ -49,3 +50,26 @@ def test_mode_random_ties(dtype: str) -> None:
         x, d = _tied(rng, dtype, dtype not in ("int64", "bool"))
         keep = bool(rng.random() < 0.5)
         _same(ember.mode(_ember(x), d, keep), torch.mode(x, d, keep))
+
+
+def test_many_rows() -> None:
+    """32 rows or more are replayed all at once in NumPy (short slices, fewer rows, one by one in Python)."""
+    rng = np.random.default_rng(5)
+    for high, shape in ((3, (40, 90)), (9, (34, 600))):
+        x = torch.from_numpy(rng.integers(0, high, shape).astype(np.float64))
+        for k in (1, 2, 7, shape[1] // 2, shape[1]):
+            _same(ember.kthvalue(_ember(x), k, 1), torch.kthvalue(x, k, 1))
+        _same(ember.mode(_ember(x), 1), torch.mode(x, 1))
+        x[0, ::5] = float("nan")  # a row with NaN is replayed on its values, alone
+        _same(ember.mode(_ember(x.t()), 0), torch.mode(x.t(), 0))
+
+
+def test_mode_depth_limited_fallback() -> None:
+    """Keys that drive std::sort's introsort into its heap sort, around the modal value, on 40 rows."""
+    from test_topk_ties import _Adversary, _Lazy
+
+    adversary = _Adversary(200, 1)
+    _introsort_loop(list(range(200)), [_Lazy(i, adversary) for i in range(200)], 0, 200, _depth(200))  # type: ignore[list-item]
+    x = torch.tensor([adversary.key(i) for i in range(200)], dtype=torch.float64)
+    x[x == 29] = 28  # the only value twice: the modal one
+    _same(ember.mode(_ember(x.expand(40, 200)), 1), torch.mode(x.expand(40, 200), 1))

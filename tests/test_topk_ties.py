@@ -105,3 +105,19 @@ def test_depth_limited_fallbacks(n: int, sign: int) -> None:
     for k in (3, n // 2, 3 * n // 4):
         same_topk(x, k, largest=False)
         same_topk(-x, k)
+    many = torch.stack([x, x // 3] * 20)  # 32 rows or more are replayed all at once, also with these fallbacks
+    for k in (3, n // 2):
+        same_topk(many, k, largest=False)
+        same_topk(-many, k, sorted=False)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_many_rows(largest: bool) -> None:
+    """32 rows or more are replayed all at once in NumPy (short slices, fewer rows, one by one in Python)."""
+    rng = np.random.default_rng(int(largest))
+    x = torch.from_numpy(rng.integers(0, 4, (40, 70)).astype(np.float32))
+    x[torch.from_numpy(rng.random((40, 70)) < 0.1)] = float("nan")
+    for k in (1, 2, 3, 20, 40, 69, 70):
+        for sorted in (True, False):
+            same_topk(x, k, 1, largest, sorted)
+            same_topk(x.t(), k, 0, largest, sorted)

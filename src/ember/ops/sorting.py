@@ -16,14 +16,14 @@ from .._core import dtype as D
 from ..autograd.grad_mode import STATE
 from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim, write_out
 from ._stl_order import (
-    _SMALL,
     _THRESHOLD,
     _depth,
     _insertion_sort,
     _introsort_loop,
     _linear_insert,
-    _Slice,
-    topk_order,
+    kth_indices,
+    mode_indices,
+    topk_orders,
 )
 from .reduction import (
     EvenlyDistributeBackward,
@@ -153,20 +153,14 @@ def _stl_topk_indices(a: np.ndarray, order: np.ndarray, d: int, k: int, largest:
     come out in the order their swaps leave them, and an unsorted nth_element result in a scrambled order.
     ``order[:k]`` is right for slices where neither can happen; the others are replayed by ``_stl_order``.
     """
+    idx = np.take(order, np.arange(k), axis=d)
     n = a.shape[d]
-    rows = np.moveaxis(a, d, -1).reshape(-1, n)
-    orders = np.moveaxis(order, d, -1).reshape(-1, n)
-    head = orders[:, :k + 1]
-    idx = head[:, :k].copy()
     if not sorted and 1 < k and 64 * k > n:
-        replay = np.ones(len(rows), bool)
+        need: Any = lambda rows, orders: np.ones(len(rows), bool)  # noqa: E731
     else:
-        replay = _ties(np.take_along_axis(rows, head, axis=1)).any(axis=1)
-    for r in np.flatnonzero(replay):
-        rank = np.empty(n, np.int64)  # dense rank in the sort order: the best values rank 0
-        rank[orders[r]] = np.concatenate(([0], np.cumsum(~_ties(rows[r, orders[r]]))))
-        idx[r] = topk_order(rank, k, sorted)
-    return np.moveaxis(idx.reshape(order.shape[:d] + order.shape[d + 1:] + (k,)), -1, d)
+        need = lambda rows, orders: _ties(np.take_along_axis(rows, orders[:, :k + 1], 1)).any(1)  # noqa: E731
+    _replay_rows(a, order, idx, d, need, lambda rank, _: topk_orders(rank, k, sorted))
+    return idx
 
 
 # ---- kthvalue / median / nanmedian / mode ---------------------------------------------------------------
@@ -208,7 +202,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         idx = np.take_along_axis(order, pos, axis=d)
         near = slice(max(k - 2, 0), k + 1)
         _replay_rows(a, order, idx, d, lambda rows, orders: _ties(np.take_along_axis(rows, orders[:, near], 1)).any(1),
-                     lambda rank, _: _quickselect(rank, k - 1))
+                     lambda rank, _: kth_indices(rank, k - 1))
         values = np.take_along_axis(a, idx, axis=d)
         if not keepdim:
             values, idx = values.squeeze(d), idx.squeeze(d)
@@ -218,101 +212,22 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
 
 
 def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need: Any, pick: Any) -> None:
-    """Overwrite ``idx`` (shaped like ``a`` with ``d`` of size 1) with ``pick(rank, row)`` for the slices along
-    ``d`` that ``need(rows, orders)`` selects (slices and their stable argsorts as rows), ``rank`` being the
-    slice's dense ranks."""
-    n = a.shape[d]
+    """Overwrite ``idx`` (shaped like ``a`` but for ``d``) along ``d`` with ``pick(ranks, rows)`` for the slices
+    along ``d`` that ``need(rows, orders)`` selects (slices and their stable argsorts as rows), ``ranks`` being
+    their dense ranks (0 the smallest, NaNs equal and largest), one row each."""
+    n, w = a.shape[d], idx.shape[d]
     rows = np.moveaxis(a, d, -1).reshape(-1, n)
     orders = np.moveaxis(order, d, -1).reshape(-1, n)
-    out = np.moveaxis(idx, d, -1).reshape(-1)
     sel = np.flatnonzero(need(rows, orders))
     if not len(sel):
         return
-    rank = np.empty((len(sel), n), np.int64)  # dense ranks: 0 the smallest, NaNs equal and largest
+    rank = np.empty((len(sel), n), np.int64)
     s = np.take_along_axis(rows[sel], orders[sel], 1)
     np.put_along_axis(rank, orders[sel], np.concatenate((np.zeros((len(sel), 1), np.int64),
                                                         np.cumsum(~_ties(s), 1)), 1), 1)
-    for r, rk in zip(sel.tolist(), rank, strict=True):
-        out[r] = pick(rk, rows[r])
-    idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (1,)), -1, d)
-
-
-def _quickselect(rank: np.ndarray, k: int) -> int:
-    """The index torch's CPU kthvalue reports: its own quickselect (Sedgewick's median-of-three partitioning,
-    not libstdc++'s) moves the element that lands at position ``k`` there; equal values go where its swaps
-    leave them. Ranges longer than ``_SMALL`` are partitioned with NumPy, the rest in Python lists."""
-    v, ix = rank.copy(), np.arange(len(rank))
-    lo, hi = 0, len(v) - 1
-    while hi - lo > _SMALL:
-        i, j = _partition(v, ix, lo, hi)
-        if j <= k:
-            lo = i
-        if j >= k:
-            hi = j - 1
-    vl, il = v.tolist(), ix.tolist()
-    while hi > lo:
-        if hi == lo + 1:
-            if vl[lo] > vl[hi]:
-                vl[lo], vl[hi], il[lo], il[hi] = vl[hi], vl[lo], il[hi], il[lo]
-            break
-        i, j = _partition(vl, il, lo, hi)
-        if j <= k:
-            lo = i
-        if j >= k:
-            hi = j - 1
-    return il[k]
-
-
-def _partition(v: Any, ix: Any, lo: int, hi: int) -> tuple[int, int]:
-    """One step of torch's quickselect on ``[lo, hi]`` (``hi > lo + 1``) of the keys ``v`` and indices ``ix``
-    (lists, or NumPy arrays for long ranges): the median of (lo, middle, hi) to ``lo``, the smaller one to
-    ``lo + 1``, then Sedgewick's partition; returns where the scans stopped (``i``) and the pivot's place."""
-    def swap(i: int, j: int) -> None:
-        v[i], v[j] = v[j], v[i]
-        ix[i], ix[j] = ix[j], ix[i]
-
-    swap((lo + hi) >> 1, lo + 1)
-    if v[lo + 1] > v[hi]:
-        swap(lo + 1, hi)
-    if v[lo] > v[hi]:
-        swap(lo, hi)
-    if v[lo + 1] > v[lo]:
-        swap(lo + 1, lo)
-    piv = v[lo]
-    if isinstance(v, list):
-        i, j = lo + 1, hi
-        while True:
-            i += 1
-            while piv > v[i]:
-                i += 1
-            j -= 1
-            while v[j] > piv:
-                j -= 1
-            if j < i:
-                break
-            swap(i, j)
-    else:  # the scans stop at the keys not below (i, rising) / not above (j, falling) the pivot: the t-th
-        # stops are swapped while they have not crossed; the next stops then also see the swapped keys
-        seg = v[lo + 1:hi + 1]
-        left = np.flatnonzero(seg[1:] >= piv) + lo + 2
-        right = np.flatnonzero(seg[:-1] <= piv)[::-1] + lo + 1
-        m = min(len(left), len(right))
-        crossed = np.flatnonzero(left[:m] > right[:m])
-        c = int(crossed[0]) if len(crossed) else m
-        if c:
-            a, b = left[:c], right[:c]
-            v[a], v[b] = v[b], v[a]
-            ix[a], ix[b] = ix[b], ix[a]
-        ii = [int(left[c])] if c < len(left) else []
-        jj = [int(right[c])] if c < len(right) else []
-        if c:
-            last = c - 1 if right[c - 1] > left[c - 1] else c - 2
-            if last >= 0:
-                ii.append(int(right[last]))
-                jj.append(int(left[last]))
-        i, j = min(ii), max(jj)
-    swap(lo, j)
-    return i, j
+    out = np.moveaxis(idx, d, -1).reshape(-1, w)
+    out[sel] = pick(rank, rows[sel]).reshape(len(sel), w)
+    idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (w,)), -1, d)
 
 
 def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> tuple[Any, Any]:
@@ -389,7 +304,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     best = xp.argmax(run_length, axis=d, keepdims=True)
     if xp is np:
         idx = np.take_along_axis(order, best, axis=d)
-        _replay_rows(a, order, idx, d, _mode_ties, _mode_index)
+        _replay_rows(a, order, idx, d, _mode_ties, _mode_indices)
         values = np.take_along_axis(a, idx, axis=d)
         if not keepdim:
             values, idx = values.squeeze(d), idx.squeeze(d)
@@ -407,28 +322,20 @@ def _mode_ties(rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
     return need | np.isnan(s).any(1) if D.holds_nan(s.dtype) else need
 
 
-def _mode_index(rank: np.ndarray, row: np.ndarray) -> int:
-    """The index torch's CPU mode reports: std::sort the (value, index) pairs by value, then the last of the
-    first longest run of equal values. Its introsort leaves equal values in an order that the final insertion
-    sort keeps; with NaN the whole sort is replayed on the values themselves."""
-    n = len(rank)
-    if D.holds_nan(row.dtype) and np.isnan(row).any():
-        return _nan_mode_index(row.astype(np.float64).tolist())
-    counts = np.bincount(rank)
-    m = int(counts.argmax())
-    if n <= _SMALL:
-        kv = rank.tolist()
-        a = list(range(n))
-        _introsort_loop(a, kv, 0, n, _depth(n))
-        return [i for i in a if kv[i] == m][-1]
-    st = _Slice(rank)
-    st.tied = np.arange(len(counts)) == m  # only ranges holding the modal value need replaying
-    st.introsort(0, n, _depth(n))
-    return int(st.a[st.kk == m][-1])
+def _mode_indices(rank: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The indices torch's CPU mode reports for these rows (``rank`` their dense ranks): replayed on the ranks
+    for all rows at once, on the values themselves one by one for rows with NaN."""
+    nan = np.isnan(rows).any(1) if D.holds_nan(rows.dtype) else np.zeros(len(rows), bool)
+    out = np.empty(len(rows), np.int64)
+    if not nan.all():
+        out[~nan] = mode_indices(rank[~nan])
+    for r in np.flatnonzero(nan):
+        out[r] = _nan_mode_index(rows[r].astype(np.float64).tolist())
+    return out
 
 
 def _nan_mode_index(kv: list[float]) -> int:
-    """:func:`_mode_index` of a slice holding NaN: libstdc++'s std::sort replayed with C's ``<`` (NaN is
+    """:func:`mode_indices` for a slice holding NaN: libstdc++'s std::sort replayed with C's ``<`` (NaN is
     unordered, so runs of a value may split), its final insertion sort unguarded past the first 16, then
     torch's scan for the first strictly longest run of ``==`` values."""
     n = len(kv)
