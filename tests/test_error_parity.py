@@ -34,9 +34,25 @@ def same_outcome(run: Any) -> tuple[Any, Any] | None:
     lambda L: L.from_numpy(__import__("numpy").zeros(2, "U3")),
     lambda L: L.save(lambda x: x, __import__("io").BytesIO()),   # (torch pickles with the C pickler)
     lambda L: L.save({"f": lambda x: x}, __import__("io").BytesIO()),
+    lambda L: L.nn.functional.nll_loss(L.ones(3), L.tensor([0, 1, 2])),
+    lambda L: L.nn.functional.nll_loss(L.ones(3, 3), L.tensor(1)),
+    lambda L: L.nn.functional.nll_loss(L.ones(0, 3), L.tensor(1)),
+    lambda L: L.nn.functional.nll_loss(L.ones(3), L.tensor([[1]])),
+    lambda L: L.nn.functional.cross_entropy(L.ones(3), L.tensor([0, 1, 2])),
+    lambda L: L.nn.functional.cross_entropy(L.ones(3, 3), L.ones(3, 3, dtype=L.int32), weight=L.ones(2)),
+    lambda L: L.nn.functional.cross_entropy(L.ones(3, 3), L.tensor([0, 1, 2]), label_smoothing=2.0),
 ])
 def test_errors_match_torch(case: Any) -> None:
     assert_same_error(lambda: case(ember), lambda: case(torch))
+
+
+def test_one_sample_class_index_losses_as_torch() -> None:
+    """A 1-d input with a one-element target is one sample: a 0-d loss (every reduction), torch's values."""
+    for f in ("nll_loss", "cross_entropy"):
+        for reduction in ("none", "mean", "sum"):
+            got, want = (getattr(L.nn.functional, f)(L.tensor([0.2, -1.0, 0.7]), L.tensor([1]), reduction=reduction)
+                         for L in (ember, torch))
+            assert got.shape == want.shape == () and got.item() == pytest.approx(want.item())
 
 
 def test_dist_still_computes() -> None:

@@ -404,14 +404,18 @@ def _check_target(input: Tensor, target: Tensor) -> None:
     """torch's checks of class-index targets, shapes before the dtype (a float target of the wrong shape, a
     common slip, gets the shape error)."""
     if input.dim() == 1:
-        if target.dim() != 0:
+        if target.dim() > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    elif input.dim() == 2 and target.dim() != 1:
-        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    elif input.shape[0] != target.shape[0]:
-        raise ValueError(
-            f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({target.shape[0]})."
-        )
+        if target.dim() == 1 and target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+    else:
+        batch = target.shape[0] if target.dim() else 0   # (torch reads a 0-d target's batch size as 0)
+        if input.shape[0] != batch:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({batch}).")
+        if not target.dim():
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        if input.dim() == 2 and target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     expected = [input.shape[0], *input.shape[2:]]
     if input.dim() > 2 and list(target.shape) != expected:
         raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
@@ -447,6 +451,8 @@ def nll_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if input.dim() < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
+    if input.dim() == 1 and target.shape == (1,):   # one sample either way: torch's result is 0-d
+        target = target.reshape(())
     tc, w = _nll_targets(input, target, weight, ignore_index)
     ns = xp(input)
     a = compute_array(input)
@@ -545,7 +551,10 @@ def cross_entropy(
     """log_softmax over dim 1 followed by the NLL loss; targets are class indices or class probabilities."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
+    if target.shape == input.shape and not target.dtype.is_floating_point:   # read as class probabilities
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
+                           f"{target.dtype._short}")
     class_dim = 0 if input.dim() == 1 else 1
     if weight is not None and not target.dtype.is_floating_point and input.dim():
         _check_target(input, target)
