@@ -8,7 +8,7 @@ checks. Operators are not defined here: each ``ember.ops`` module binds its func
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,8 @@ _new = object.__new__
 
 
 SAME_DTYPE: Any = object()   # ``Tensor._grad_dtype`` default: gradients take the tensor's own dtype
+# set by ember.func.vmap while it runs: each sees every value read out of a tensor ("item", "bool", "data")
+VMAP_READS: list[Callable[[str, Any], None]] = []
 
 
 class Tensor:
@@ -400,16 +402,17 @@ class Tensor:
         if n != 1:
             raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
                                "Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self._scalar())
+        return bool(self._scalar("bool"))
 
-    def _scalar(self) -> Any:
-        """The single element as a Python number (bfloat16 → float)."""
+    def _scalar(self, read: str = "item") -> Any:
+        """The single element as a Python number (bfloat16 → float); ``read``: what for (``VMAP_READS``)."""
         if PENDING_CHECKS and not isinstance(self._data, np.ndarray):
             flush_checks()   # reading a GPU value: the queued device-side checks first
         v = self._data.reshape(-1)[0] if self._data.ndim else self._data[()]
-        if self._dtype is D.bfloat16 or self._dtype is D.float16:
-            return float(v)
-        return v.item()
+        v = float(v) if self._dtype is D.bfloat16 or self._dtype is D.float16 else v.item()
+        for check in VMAP_READS:
+            check(read, v)
+        return v
 
     def item(self) -> Any:
         n = self._data.size
@@ -440,6 +443,8 @@ class Tensor:
         a = _host(self._data)
         if self._dtype is D.bfloat16:
             a = a.astype(np.float32)
+        for check in VMAP_READS:
+            check("data", a)
         return a.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -453,6 +458,8 @@ class Tensor:
             return _host(self._data)
         if self._dtype is D.bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
+        for check in VMAP_READS:
+            check("data", self._data)
         return self._data.view()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:

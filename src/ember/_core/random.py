@@ -1131,11 +1131,13 @@ def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike) -> np.n
 _BERNOULLI_CHUNK = 1 << 16
 
 
-def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None = None) -> np.ndarray:
+def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None = None,
+                     u: np.ndarray | None = None) -> np.ndarray:
     """``torch.bernoulli(probs)``: one draw per element of ``probs`` in C order, 0/1 in ``dtype``.
 
     float64 ``probs`` compare a 53-bit double uniform (two words), other float dtypes a 24-bit float32
-    uniform (one word).  ``dtype`` defaults to ``probs.dtype`` (``self.bernoulli_(probs)`` passes self's).
+    uniform (one word); ``u``: those uniforms, drawn already.  ``dtype`` defaults to ``probs.dtype``
+    (``self.bernoulli_(probs)`` passes self's).
     """
     probs = np.asarray(probs)
     pdt = probs.dtype

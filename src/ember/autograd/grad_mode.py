@@ -21,8 +21,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _GradState(threading.local):
     """Per-thread switches. ``grad``: the user's grad mode (whether ops build the backward graph);
     ``inference``: inference mode; ``enabled``: whether ops have anything to record, i.e. grad mode is on or
-    a forward-AD level is active (outside inference mode), so that op sites test one flag and tangents flow
-    under ``no_grad`` as in torch (forward AD does not depend on grad mode). Kept by :func:`sync`."""
+    a forward-AD level is active, outside inference mode (where torch records nothing, even under
+    ``enable_grad``), so that op sites test one flag and tangents flow under ``no_grad`` as in torch (forward AD
+    does not depend on grad mode). Kept by :func:`sync`."""
 
     grad: bool = True
     enabled: bool = True
@@ -36,7 +37,7 @@ DUAL = [False]   # a forward-AD level is active (and not suspended while a tange
 
 def sync() -> None:
     """Derive ``STATE.enabled`` after a change of grad mode, inference mode or forward-AD activity."""
-    STATE.enabled = STATE.grad or (DUAL[0] and not STATE.inference)
+    STATE.enabled = (STATE.grad or DUAL[0]) and not STATE.inference
 
 
 def switch(grad: bool, dual: bool) -> tuple[bool, bool]:
@@ -45,7 +46,7 @@ def switch(grad: bool, dual: bool) -> tuple[bool, bool]:
     prev = STATE.grad, DUAL[0]
     STATE.grad = grad
     DUAL[0] = dual
-    STATE.enabled = grad or (dual and not STATE.inference)
+    STATE.enabled = (grad or dual) and not STATE.inference
     return prev
 
 
@@ -79,12 +80,12 @@ class _Mode:
         st = STATE
         _push(self, (st.grad, st.inference))
         st.grad, st.inference = grad, inference = self._target()
-        st.enabled = grad or (DUAL[0] and not inference)   # sync(), inline: no_grad blocks are frequent
+        st.enabled = (grad or DUAL[0]) and not inference   # sync(), inline: no_grad blocks are frequent
 
     def __exit__(self, *exc: object) -> None:
         st = STATE
         st.grad, st.inference = grad, inference = self._saved.pop()
-        st.enabled = grad or (DUAL[0] and not inference)
+        st.enabled = (grad or DUAL[0]) and not inference
 
     def clone(self) -> _Mode:
         """A fresh manager entering the same state (one per decorated call, so calls can nest)."""

@@ -12,10 +12,14 @@ function, per-sample cost).
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from .._tensor import Tensor, from_array
+import numpy as np
+
+from .._tensor import VMAP_READS, Tensor, from_array
 from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import ACTIVE as FW_ACTIVE
 from ..autograd.forward_ad import set_tangent, tangent_of
@@ -53,12 +57,59 @@ def _fn_name(func: Callable) -> str:
     return getattr(func, "__name__", repr(func))
 
 
+_READ_ERRORS = {
+    "item": "vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over calling .item() on a "
+            "Tensor, please try to rewrite what you're doing with other operations. If error is occurring somewhere "
+            "inside PyTorch internals, please file a bug report.",
+    "bool": "vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow. We don't "
+            "support that yet, please file an issue at https://github.com/pytorch/pytorch/issues .",
+    "data": "Cannot access data pointer of Tensor that doesn't have storage",
+}
+
+
+class _Reads:
+    """The values the mapped function reads out of tensors (``.item()``, ``float()``, ``bool()``, ``.tolist()``,
+    ``.numpy()``), slice after slice. torch refuses such reads from batched tensors; vmap here runs per slice,
+    so a read is known to come from one when it differs from the first slice's read at the same place (reads of
+    equal values in every slice go through). Reads by ember's own code or other threads are not checked."""
+
+    def __init__(self) -> None:
+        self.first: list[tuple[str, Any]] = []
+        self.slice = self.n = 0
+        self.thread = threading.get_ident()
+
+    def next_slice(self) -> None:
+        self.slice, self.n = self.slice + 1, 0
+
+    def __call__(self, kind: str, value: Any) -> None:
+        if threading.get_ident() != self.thread:
+            return
+        frame = sys._getframe(1)   # the caller past the Tensor methods (and their __torch_function__ wrappers)
+        while frame is not None and frame.f_globals.get("__name__") in ("ember._tensor", "ember.overrides"):
+            frame = frame.f_back
+        if frame is None or frame.f_globals.get("__name__", "").startswith("ember."):
+            return
+        i, self.n = self.n, self.n + 1
+        if not self.slice:
+            self.first.append((kind, np.array(value, copy=True)))
+        elif i >= len(self.first) or not _equal(self.first[i][1], value):
+            raise RuntimeError(_READ_ERRORS[kind])
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(np.array_equal(a, b, equal_nan=True))
+    except TypeError:
+        return bool(np.array_equal(a, b))
+
+
 def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = "error", *,
          chunk_size: int | None = None) -> Callable:
     """``func`` mapped over dim ``in_dims`` of its inputs; the results stacked along ``out_dims``. Random ops
     inside follow ``randomness``: 'error' refuses them (torch's default), 'same' gives every slice the first slice's
-    numbers, 'different' draws slice after slice (torch's batched draw: the same numbers for the
-    elementwise-drawn distributions)."""
+    numbers, 'different' torch's numbers: each fill is drawn once for the whole batch (per ``chunk_size`` slices,
+    as torch's batched tensor), each slice taking its part. Values read out of tensors (``.item()``, ``bool()``,
+    ``.tolist()``) that differ between slices raise torch's errors."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
                            f"{randomness}")
@@ -95,12 +146,28 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
             raise ValueError("vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
                              f"{sizes} for the mapped dimension")
         results = []
-        randomness_state = _random.VMAP_RANDOMNESS
-        outer, randomness_state.mode = randomness_state.mode, randomness
-        start = _random.default_generator.get_state() if randomness == "same" else None
+        st = _random.VMAP_RANDOMNESS
+        outer = st.mode, st.levels, st.draws
+        chained = st.draws is not None and randomness != "error"   # inside a 'different' vmap: one batched draw
+        level = [1, 0, 0, 0]
+        if chained:
+            st.levels[-1][2] += 1   # this vmap's fills count as one fill of the enclosing slice
+            st.levels = (*st.levels, level)
+        else:
+            st.levels, st.draws = (level,), {} if randomness == "different" else None
+        st.mode = randomness
+        start = _random.default_generator.get_state() if randomness == "same" and not chained else None
+        reads = _Reads()
+        VMAP_READS.append(reads)
         try:
             with _transform("vmap"):
                 for b in range(sizes[0]):
+                    if randomness == "different":   # each chunk of slices is one batched draw in torch
+                        chunk = chunk_size or sizes[0]
+                        level[:] = min(chunk, sizes[0] - b // chunk * chunk), b % chunk, 0, b // chunk
+                    level[2] = 0
+                    if b:
+                        reads.next_slice()
                     if start is not None and b:   # 'same': every slice draws what the first drew
                         _random.default_generator.set_state(start)
                     call = [rebuild([leaf if ld is None else leaf.select(ld, b) for leaf, ld in zip(leaves, ldims,
@@ -108,7 +175,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
                             for leaves, rebuild, ldims in mapped]
                     results.append(func(*call, **kwargs))
         finally:
-            randomness_state.mode = outer
+            st.mode, st.levels, st.draws = outer
+            VMAP_READS.remove(reads)
         return _stack_outputs(results, out_dims, name)
     return wrapped
 

@@ -9,6 +9,7 @@ dims), then the advanced indices (tensors, lists, masks) with NumPy's placement 
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -413,6 +414,31 @@ def _overlap_error() -> RuntimeError:
                         "single memory location. Please clone() the tensor before performing the operation.")
 
 
+_EXPANDED_EXAMPLE = {"index_put_": "indices] = tensor", "masked_fill_": "mask] = scalar",
+                     "index_fill_": "mask] = scalar"}
+
+
+def _writable(arr: Any, ops: tuple[str, ...]) -> Any:
+    """``arr``, or where it is read-only (a NumPy view of an expanded tensor) a writable alias of its memory:
+    torch writes the selected elements one by one, so every alias of a location shows the last write; where
+    two elements share a location it warns (once per op in ``ops``) that this is deprecated."""
+    if type(arr) is not np.ndarray or arr.flags.writeable:
+        return arr
+    alias = writable_alias(arr)
+    if alias is None:
+        alias = writable_alias(arr, overlapping=True)
+        if alias is None:
+            raise _overlap_error()
+        level, frame = 1, sys._getframe()   # attributed to the caller's line, as torch's warnings
+        while frame is not None and frame.f_globals.get("__name__", "").startswith("ember."):
+            level, frame = level + 1, frame.f_back
+        for op in ops:
+            warnings.warn(f"Use of {op} on expanded tensors is deprecated. Please clone() the tensor before "
+                          "performing this operation. This also applies to advanced indexing e.g. "
+                          f"tensor[{_EXPANDED_EXAMPLE[op]}", UserWarning, stacklevel=level)
+    return alias
+
+
 def _flat_positions(xp: Any, arr: Any, key: tuple) -> Any:
     """The flat positions ``arr[key]`` reads, shaped like it, when ``arr`` is C-contiguous and ``key`` holds
     in-range integer arrays for its leading dims (else None): ``ufunc.at`` on them is ~10x faster than on
@@ -524,7 +550,10 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
     v = value._data if is_tensor else scalar_value(value, self._dtype)
     if adv:
         arr = self._data if cls is None else index_view(self._data, basic, xp)
-        _put_arrays(xp, arr, _advanced_key(arr.shape, adv, xp), v, accumulate, strip)
+        key = _advanced_key(arr.shape, adv, xp)
+        mask_fill = not accumulate and len(adv) == 1 and adv[0][2] and (not is_tensor or v.size == 1)
+        arr = _writable(arr, ("index_put_", "masked_fill_") if mask_fill else ("index_put_",))
+        _put_arrays(xp, arr, key, v, accumulate, strip)
     else:
         try:
             if accumulate:
@@ -1464,8 +1493,10 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
 
 
 # ---- in-place variants ------------------------------------------------------------------------------------
-def _inplace_variant(fn: Any, name: str, broadcast_ok: bool = False) -> Any:
-    """``fn_``: run ``fn`` out of place and write the result into ``self`` (recorded for autograd)."""
+def _inplace_variant(fn: Any, name: str, written: Callable[..., Any] | None = None) -> Any:
+    """``fn_``: run ``fn`` out of place and write the result into ``self`` (recorded for autograd).
+    ``written(self, *args)``: a boolean array (broadcasting to ``self``) of the elements the op writes, for
+    ops that torch lets write into an expanded tensor (those elements only, one by one)."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_inplace(self)
         grad = STATE.enabled and (self._rg or any(_isinstance(a, Tensor) and a._rg
@@ -1479,7 +1510,9 @@ def _inplace_variant(fn: Any, name: str, broadcast_ok: bool = False) -> Any:
         try:
             self._data[...] = res._data
         except ValueError:
-            raise _overlap_error() from None
+            if written is None:
+                raise _overlap_error() from None
+            np.copyto(_writable(self._data, (name,)), res._data, where=written(self, *args, **kwargs))
         self._vc[0] += 1
         return self
     method.__name__ = method.__qualname__ = name
@@ -1487,13 +1520,20 @@ def _inplace_variant(fn: Any, name: str, broadcast_ok: bool = False) -> Any:
     return method
 
 
+def _index_filled(self: Tensor, dim: int, index: Tensor, value: Any) -> Any:
+    """Where ``index_fill_`` writes: the slices at ``index`` along ``dim``."""
+    sel = np.zeros(self._data.shape, bool)
+    _front(sel, wrap_dim(dim, sel.ndim))[index._data] = True
+    return sel
+
+
 index_add_ = _inplace_variant(index_add, "index_add_")
 index_copy_ = _inplace_variant(index_copy, "index_copy_")
-index_fill_ = _inplace_variant(index_fill, "index_fill_")
+index_fill_ = _inplace_variant(index_fill, "index_fill_", _index_filled)
 scatter_ = _inplace_variant(scatter, "scatter_")
 scatter_add_ = _inplace_variant(scatter_add, "scatter_add_")
 scatter_reduce_ = _inplace_variant(scatter_reduce, "scatter_reduce_")
-_masked_fill_inplace = _inplace_variant(masked_fill, "masked_fill_")
+_masked_fill_inplace = _inplace_variant(masked_fill, "masked_fill_", lambda self, mask, value: mask._data)
 
 
 def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:

@@ -79,9 +79,15 @@ default_generator._gen = R.default_generator()
 
 
 class _VmapRandomness(threading.local):
-    """The ``randomness`` of the innermost running ``ember.func.vmap`` (None outside one)."""
+    """The ``randomness`` of the innermost running ``ember.func.vmap`` (None outside one). Inside a
+    'different' one (and the vmaps nested in it), ``levels`` holds each vmap's [slices in the running chunk (1
+    for 'same'), slice running in it, fills made in that slice, chunk] and ``draws`` the fills made by the first
+    slices: torch fills one batched tensor per chunk (all the vmaps' batch dims first), so each fill is drawn
+    whole once and each slice takes its part (see :func:`_batched`)."""
 
     mode: str | None = None
+    levels: tuple[list[int], ...] = ()
+    draws: dict[tuple[int, ...], np.ndarray] | None = None
 
 
 VMAP_RANDOMNESS = _VmapRandomness()
@@ -151,11 +157,35 @@ def _fill_on_gpu(t: Tensor, generator: Generator | None, fill: Callable, *params
     return t
 
 
-def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np.ndarray], Any] | None = None
-          ) -> Tensor:
+def _batched(draw: Callable[[int, bool], np.ndarray]) -> Callable[[int, bool], np.ndarray]:
+    """``draw`` inside ``vmap(randomness='different')``: the slices' part of torch's batched draw (normals take
+    their 16-element blocks across slice boundaries), made whole by the first slice."""
+    levels = VMAP_RANDOMNESS.levels
+    levels[-1][2] += 1
+    key = tuple(n for level in levels for n in level[2:])
+    draws = VMAP_RANDOMNESS.draws
+    size, index = 1, 0
+    for n_slices, b, _, _ in levels:
+        size, index = size * n_slices, index * n_slices + b
+
+    def part(n: int, contiguous: bool) -> np.ndarray:
+        whole = draws.get(key)
+        if whole is None and not index:
+            whole = draws[key] = draw(n * size, contiguous)
+        if whole is None or whole.size != n * size:   # a fill the first slice did not make: drawn alone
+            return draw(n, contiguous)
+        return whole[index * n:(index + 1) * n]
+    return part
+
+
+def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np.ndarray], Any] | None = None,
+          batch: bool = True) -> Tensor:
     """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order (``into(flat)`` writes
-    them straight into a contiguous tensor's memory instead, when given)."""
+    them straight into a contiguous tensor's memory instead, when given); inside ``vmap(randomness=
+    'different')`` as a slice of torch's batched draw (unless ``batch`` is False: ``draw`` batches itself)."""
     check_inplace(t)
+    if batch and VMAP_RANDOMNESS.draws is not None:
+        draw, into = _batched(draw), None
     if t._device is CPU and not t._data.flags.writeable:   # an expanded tensor (several elements at one address)
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
                            "memory location. Please clone() the tensor before performing the operation.")
@@ -259,9 +289,14 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
             probs = p
         return _fill_on_gpu(self, generator, _philox.fill_bernoulli, probs)
     if _isinstance(p, Tensor):
-        probs = np.broadcast_to(np.asarray(p._data if p._device is CPU else p._data.get()), self._data.shape)
-        return _fill(self, lambda n, c: R.bernoulli_tensor(_gen(generator), np.ascontiguousarray(probs))
-                     .reshape(-1).astype(dt))
+        probs = np.ascontiguousarray(np.broadcast_to(np.asarray(p._data if p._device is CPU else p._data.get()),
+                                                     self._data.shape))
+        u = None
+        if VMAP_RANDOMNESS.draws is not None:   # this slice's part of the batched uniforms
+            bits = np.float64 if probs.dtype == np.float64 else np.float32
+            u = _batched(lambda n, c: R.uniform(_gen(generator), n, bits))(probs.size, True)
+        return _fill(self, lambda n, c: R.bernoulli_tensor(_gen(generator), probs, u=u).reshape(-1).astype(dt),
+                     batch=False)
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
     return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt))
