@@ -41,6 +41,12 @@ def same_outcome(run: Any) -> tuple[Any, Any] | None:
     lambda L: L.nn.functional.cross_entropy(L.ones(3), L.tensor([0, 1, 2])),
     lambda L: L.nn.functional.cross_entropy(L.ones(3, 3), L.ones(3, 3, dtype=L.int32), weight=L.ones(2)),
     lambda L: L.nn.functional.cross_entropy(L.ones(3, 3), L.tensor([0, 1, 2]), label_smoothing=2.0),
+    lambda L: L.arange(0, 10, -1),
+    lambda L: L.range(10, 0, 1),
+    lambda L: L.normal(L.zeros(2), -L.ones(2)),
+    lambda L: L.normal(L.zeros(2), L.tensor([1.0, float("nan")])),
+    lambda L: L.normal(L.zeros(2), -1.5),
+    lambda L: L.normal(0.0, -L.ones(2)),
 ])
 def test_errors_match_torch(case: Any) -> None:
     assert_same_error(lambda: case(ember), lambda: case(torch))

@@ -398,7 +398,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     dt = _resolve_dtype(dtype)
     if dt is None:
         dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \

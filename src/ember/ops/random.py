@@ -423,6 +423,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
                             "missing 'size'")
         t = normal_(_empty(tuple(size), dtype, device), mean, std, generator=generator)
         return _finish(t, requires_grad, out)
+    if _isinstance(std, Tensor):
+        if not bool((std._data >= 0).all()):   # (NaN fails too)
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     ref = mean if _isinstance(mean, Tensor) else std
     shape = np.broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
                                 np.shape(std._data if _isinstance(std, Tensor) else std))
