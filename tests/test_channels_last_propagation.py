@@ -62,6 +62,11 @@ CASES: dict[str, tuple[int, Callable[[Any, Any, Any], Any]]] = {
     "logsigmoid": (4, lambda lib, F, x: F.logsigmoid(x)),
     "rrelu": (4, lambda lib, F, x: F.rrelu(x)),
     "dropout2d": (4, lambda lib, F, x: F.dropout2d(x, 0.0)),
+    "add_contiguous": (4, lambda lib, F, x: x + x.detach().contiguous()),
+    "maximum_contiguous": (4, lambda lib, F, x: lib.maximum(x, x.detach().contiguous() * 0.5)),
+    "local_response_norm": (4, lambda lib, F, x: F.local_response_norm(x, 2)),
+    "cat_shared_format": (4, lambda lib, F, x: lib.cat([x, x * 2], 1)),
+    "cat_mixed_formats": (4, lambda lib, F, x: lib.cat([x, x.detach().contiguous()], 0)),
     "max_pool3d": (5, lambda lib, F, x: F.max_pool3d(x, 2, return_indices=True)),
     "avg_pool3d": (5, lambda lib, F, x: F.avg_pool3d(x, 2)),
     "adaptive_max_pool3d": (5, lambda lib, F, x: F.adaptive_max_pool3d(x, 2)),
@@ -161,3 +166,13 @@ def test_gelu_keeps_a_permuted_layout() -> None:
         outs.append(lib.nn.functional.gelu(x))
     assert outs[0].stride() == outs[1].stride()
     assert_close(outs[0], outs[1])
+
+
+def test_binary_result_follows_first_operand_layout() -> None:
+    """Operands laid out differently: torch's result takes the first one's layout (NumPy would pick C order)."""
+    strides = []
+    for lib in (ember, torch):
+        a = lib.tensor(np.arange(12.0).reshape(3, 4))
+        strides.append([(a.t() + a.t().contiguous()).stride(), (a.t() > a.t().contiguous()).stride(),
+                        (a.t().contiguous() + a.t()).stride()])
+    assert strides[0] == strides[1]

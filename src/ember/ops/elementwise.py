@@ -455,6 +455,19 @@ def _scalar_array(xp: Any, x: Any, ct: D.dtype) -> Any:
 _HALF_NP = frozenset({D.float16.np, D.bfloat16.np})
 
 
+def _like_first(r: Any, first: Any, dev: Any) -> Any:
+    """``r`` laid out as the non-C-contiguous operand ``first`` of its shape: where operands' layouts disagree
+    NumPy picks C order, torch's TensorIterator the first operand's (a channels-last input plus a contiguous
+    one stays channels-last)."""
+    if 0 in first.strides:   # expanded: torch orders by the other operand (C order here too)
+        return r
+    out = xp_of(dev).empty_like(first, dtype=r.dtype)
+    if out.strides == r.strides:
+        return r
+    out[...] = r
+    return out
+
+
 def _shape(x: Any) -> tuple:
     return x._data.shape if _isinstance(x, Tensor) else ()
 
@@ -579,6 +592,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 r = fwd(xp, xa, xb, *params)
         except ValueError:
             raise broadcast_error(_shape(a), _shape(b)) from None
+        if ta and not xa.flags.c_contiguous and xa.ndim > 1 and r.flags.c_contiguous and xa.shape == r.shape:
+            r = _like_first(r, xa, dev)
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:
             node = fixed_cls() if fixed_cls is not None else node_for(a, b)
