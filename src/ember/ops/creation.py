@@ -395,10 +395,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    _check_range(start, end, step)
     dt = _resolve_dtype(dtype)
     if dt is None:
         dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \
@@ -419,9 +416,23 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     return _maybe_out(t, out)
 
 
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """torch's checks of arange/range bounds: a nonzero step (NaN is none), finite ends, a step towards ``end``."""
+    if not (step > 0 or step < 0):
+        raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {float(start):g} -> {float(end):g}")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+
+
 def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
            layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """Deprecated ``torch.range``: like arange but includes ``end``; default float dtype."""
+    if end is None:
+        raise TypeError('range() missing 1 required positional arguments: "end"')
+    start, end, step = _num(start), _num(end), _num(step)
+    _check_range(start, end, step)
     warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
                   "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
                   "in [start, end).", UserWarning, stacklevel=2)
