@@ -67,6 +67,8 @@ CASES: dict[str, tuple[int, Callable[[Any, Any, Any], Any]]] = {
     "local_response_norm": (4, lambda lib, F, x: F.local_response_norm(x, 2)),
     "cat_shared_format": (4, lambda lib, F, x: lib.cat([x, x * 2], 1)),
     "cat_mixed_formats": (4, lambda lib, F, x: lib.cat([x, x.detach().contiguous()], 0)),
+    "cumsum": (4, lambda lib, F, x: x.cumsum(1)),
+    "cumprod_last": (4, lambda lib, F, x: x.cumprod(-1)),
     "max_pool3d": (5, lambda lib, F, x: F.max_pool3d(x, 2, return_indices=True)),
     "avg_pool3d": (5, lambda lib, F, x: F.avg_pool3d(x, 2)),
     "adaptive_max_pool3d": (5, lambda lib, F, x: F.adaptive_max_pool3d(x, 2)),

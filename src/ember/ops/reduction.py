@@ -1049,7 +1049,9 @@ class FlipBackward0(Node):
 
 def _flip(x: Tensor, d: int) -> Tensor:
     """``x`` reversed along ``d`` (a differentiable copy, used by scan gradients)."""
-    res = new_tensor(xp_for(x).flip(x._data, d), x._dtype, x._device)
+    a, ns = x._data, xp_for(x)
+    arr = ns.asarray(ns.flip(a, d), order="C") if a.shape[d] > 1 else a.copy()   # no negative strides
+    res = new_tensor(arr, x._dtype, x._device)
     return attach(res, x, FlipBackward0, dim=d)
 
 
@@ -1117,7 +1119,8 @@ def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, i
     if a.dtype == np.float32:
         a = a.astype(np.float64)
     d = wrap_dim(dim, a.ndim)
-    arr = getattr(xp_for(input), fn)(a, axis=d) if a.ndim else a.copy()
+    ns = xp_for(input)
+    arr = ns.asarray(getattr(ns, fn)(a, axis=d), order="C") if a.ndim else a.copy()   # contiguous, as torch's
     return _wrap(arr, dt, input), d
 
 
