@@ -129,3 +129,21 @@ def test_default_collate_keeps_transposed_strings_as_tuples() -> None:
         dc = lib.utils.data.default_collate
         return [repr(dc([(1, "a"), (2, "b")])), repr(dc([{"s": "a"}, {"s": "b"}])), repr(dc([["x", 1], ["y", 2]]))]
     assert run(ember) == run(torch)
+
+
+def test_embedding_bag_checks_offsets() -> None:
+    """Offsets built by hand for ``nn.EmbeddingBag`` (``cumsum`` without the leading 0, one too many): torch
+    refuses a first offset other than 0 and a last one past the input; ember returned bags anyway (and failed
+    on ``include_last_offset`` with a single offset, which is zero bags)."""
+    def run(lib: Any) -> list:
+        w = lib.ones(10, 3)
+        out = []
+        for offs, last in (([1, 2], False), ([0, 1, 5], True), ([0, 5], False), ([0], True), ([], True), ([], False)):
+            try:
+                out.append(tuple(lib.nn.functional.embedding_bag(lib.tensor([1, 2, 3]), w,
+                                                                  lib.tensor(offs, dtype=lib.long),
+                                                                  include_last_offset=last).shape))
+            except RuntimeError as e:
+                out.append(str(e))
+        return out
+    assert run(ember) == run(torch)

@@ -313,10 +313,18 @@ def embedding_bag(
         if offsets.dim() != 1:
             raise ValueError("offsets has to be a 1D Tensor")
         starts = [int(o) for o in offsets.tolist()]
+        n = input.numel()
+        if include_last_offset and not starts:
+            raise RuntimeError("include_last_offset: number of offset should be at least 1")
+        if starts and starts[0] != 0:
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                               f"from position 0. However, got {starts[0]}\n[ {offsets.type()}{{}} ]")
+        if starts and starts[-1] > n:
+            raise RuntimeError(f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+                               f"{starts[-1]}")
         if include_last_offset:
             starts = starts[:-1]
-        ends = starts[1:] + [input.numel()]
-        bounds = list(zip(starts, ends, strict=True))
+        bounds = list(zip(starts, starts[1:] + [n], strict=False))
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if padding_idx is not None and padding_idx < 0:
