@@ -53,6 +53,19 @@ def test_unsorted_without_ties() -> None:
         same_topk(x, k, largest=False, sorted=False)
 
 
+def test_ties_past_the_best() -> None:
+    """Equal values (NaNs, -0.0 and 0.0) only past the best k + 1 leave the stable choice as it is."""
+    x = torch.from_numpy(np.random.default_rng(3).permutation(80).astype(np.float32) - 40)
+    x[(x > -30) & (x < -20)] = float("nan")
+    x[(x > -20) & (x < -15)] = -0.0
+    x[(x > -15) & (x < -10)] = 0.0
+    x[(x > 20) & (x < 25)] = 20.0
+    for k in (1, 3, 5, 10, 14, 15, 16):
+        for largest in (True, False):
+            same_topk(x, k, largest=largest)
+            same_topk(x.expand(40, 80), k, 1, largest, sorted=k > 3)
+
+
 @pytest.mark.parametrize("high", [3, 300, 10**6])
 def test_long_slices(high: int) -> None:
     """Slices over 512 long are partitioned in NumPy down to short ranges."""

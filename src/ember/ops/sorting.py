@@ -131,7 +131,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         raise RuntimeError("selected index k out of range")
     if a.ndim and k and xp_for(input) is np:
         keys = a.astype(np.float32) if a.dtype.kind == "V" else a  # NumPy mis-sorts ml_dtypes' bfloat16
-        idx = _stl_topk_indices(keys, argsort_array(np, keys, d, largest), d, k, largest, sorted)
+        idx = _stl_topk_indices(keys, d, k, largest, sorted)
         values = np.take_along_axis(a, idx, axis=d)
     else:
         values, idx, d = _sorted_along(input, d, largest, k)
@@ -146,21 +146,35 @@ def _ties(s: np.ndarray) -> np.ndarray:
     return tie
 
 
-def _stl_topk_indices(a: np.ndarray, order: np.ndarray, d: int, k: int, largest: bool, sorted: bool) -> Any:
-    """The indices torch's CPU topk picks along ``d``, given ``order``, the stable sort of ``a`` along it.
+def _stl_topk_indices(a: np.ndarray, d: int, k: int, largest: bool, sorted: bool) -> Any:
+    """The indices torch's CPU topk picks along ``d`` of ``a`` (NumPy-sortable).
 
     torch selects with libstdc++'s unstable partial_sort / nth_element, so equal values (all NaNs are equal)
     come out in the order their swaps leave them, and an unsorted nth_element result in a scrambled order.
-    ``order[:k]`` is right for slices where neither can happen; the others are replayed by ``_stl_order``.
+    The stable order's best ``k`` are right for slices where neither can happen (no ties among the best
+    ``k + 1``, which then are the only elements of their values; found by partitioning when ``k`` is small);
+    the others are replayed by ``_stl_order``.
     """
-    idx = np.take(order, np.arange(k), axis=d)
     n = a.shape[d]
-    if not sorted and 1 < k and 64 * k > n:
-        need: Any = lambda rows, orders: np.ones(len(rows), bool)  # noqa: E731
+    rows = np.moveaxis(a, d, -1).reshape(-1, n)
+    scrambled = not sorted and 1 < k and 64 * k > n
+    orders = None
+    if scrambled or 4 * (k + 1) >= n:
+        orders = argsort_array(np, rows, 1, largest)
+        best = orders[:, :k + 1]
     else:
-        need = lambda rows, orders: _ties(np.take_along_axis(rows, orders[:, :k + 1], 1)).any(1)  # noqa: E731
-    _replay_rows(a, order, idx, d, need, lambda rank, _: topk_orders(rank, k, sorted))
-    return idx
+        best = np.argpartition(rows, n - k - 1 if largest else k, axis=1)
+        best = best[:, n - k - 1:] if largest else best[:, :k + 1]
+        by_value = np.argsort(np.take_along_axis(rows, best, 1), axis=1, kind="stable")  # NaN last
+        best = np.take_along_axis(best, by_value[:, ::-1] if largest else by_value, 1)
+    idx = best[:, :k].copy()
+    sel = np.flatnonzero(np.ones(len(rows), bool) if scrambled
+                         else _ties(np.take_along_axis(rows, best, 1)).any(1))
+    if len(sel):
+        sub = rows[sel]
+        idx[sel] = topk_orders(_dense_ranks(sub, argsort_array(np, sub, 1, largest) if orders is None
+                                            else orders[sel]), k, sorted)
+    return np.moveaxis(idx.reshape(a.shape[:d] + a.shape[d + 1:] + (k,)), -1, d)
 
 
 # ---- kthvalue / median / nanmedian / mode ---------------------------------------------------------------
@@ -211,22 +225,27 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     return select_with_indices("kthvalue", input, values, idx, d, keepdim, KthvalueBackward0, out)
 
 
+def _dense_ranks(rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
+    """Each element's rank in its row's stable sort ``orders``, equal values (all NaNs) sharing one: 0, 1, ..."""
+    rank = np.empty(rows.shape, np.int64)
+    s = np.take_along_axis(rows, orders, 1)
+    np.put_along_axis(rank, orders, np.concatenate((np.zeros((len(rows), 1), np.int64),
+                                                    np.cumsum(~_ties(s), 1)), 1), 1)
+    return rank
+
+
 def _replay_rows(a: np.ndarray, order: np.ndarray, idx: np.ndarray, d: int, need: Any, pick: Any) -> None:
     """Overwrite ``idx`` (shaped like ``a`` but for ``d``) along ``d`` with ``pick(ranks, rows)`` for the slices
     along ``d`` that ``need(rows, orders)`` selects (slices and their stable argsorts as rows), ``ranks`` being
-    their dense ranks (0 the smallest, NaNs equal and largest), one row each."""
+    their :func:`_dense_ranks`, one row each."""
     n, w = a.shape[d], idx.shape[d]
     rows = np.moveaxis(a, d, -1).reshape(-1, n)
     orders = np.moveaxis(order, d, -1).reshape(-1, n)
     sel = np.flatnonzero(need(rows, orders))
     if not len(sel):
         return
-    rank = np.empty((len(sel), n), np.int64)
-    s = np.take_along_axis(rows[sel], orders[sel], 1)
-    np.put_along_axis(rank, orders[sel], np.concatenate((np.zeros((len(sel), 1), np.int64),
-                                                        np.cumsum(~_ties(s), 1)), 1), 1)
     out = np.moveaxis(idx, d, -1).reshape(-1, w)
-    out[sel] = pick(rank, rows[sel]).reshape(len(sel), w)
+    out[sel] = pick(_dense_ranks(rows[sel], orders[sel]), rows[sel]).reshape(len(sel), w)
     idx[...] = np.moveaxis(out.reshape(idx.shape[:d] + idx.shape[d + 1:] + (w,)), -1, d)
 
 
