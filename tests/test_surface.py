@@ -980,3 +980,17 @@ def test_legacy_storage_classes_construct_and_count_as_storages() -> None:
             assert (e.tolist(), str(e.dtype), len(e), repr(e)) == (t.tolist(), str(t.dtype), len(t), repr(t))
         assert ember.FloatStorage(3).size() == torch.FloatStorage(3).size() == 3
         assert len(ember.IntStorage()) == len(torch.IntStorage()) == 0
+
+
+def test_version_compares_as_torch_version() -> None:
+    """``__version__`` is torch's API version with ember's release as local label, and compares with strings
+    and tuples in PEP 440 order exactly as torch's ``TorchVersion`` does."""
+    from torch.torch_version import TorchVersion
+    v = ember.__version__
+    assert str(v) == f"2.13.0+ember{ember.version.ember_version}" and isinstance(v, str)
+    reference = TorchVersion(str(v))
+    for other in ("2.13.0", "2.13", "2.13.0rc1", "2.13.0.dev20240101", "2.13.0.post1", "2.12.9", "2.14.0a0",
+                  "2.13.0+cpu", str(v), "2.13.0+ember0.2", "2.13.0+1", (2, 13, 0), (2, 13, 1), "1.13.1", "2.0"):
+        assert [v < other, v <= other, v == other, v != other, v > other, v >= other] == \
+            [reference < other, reference <= other, reference == other, reference != other, reference > other,
+             reference >= other], other

@@ -272,7 +272,7 @@ from .distributions._samplers import (  # noqa: E402
     binomial,
 )
 
-__version__ = "0.1.0"
+__version__ = version.__version__   # torch's API version with ember's release as the local label
 
 from . import (  # noqa: E402
     functional,

@@ -249,7 +249,7 @@ def train(cfg: dict[str, Any], resume: dict[str, Any] | None = None, *, quiet: b
         quiet = quiet or rank != 0
     out = print if rank == 0 else (lambda *a, **k: None)
     if rank == 0:
-        extra = {"config": cfg, "data_info": info.to_dict(), "ember_version": ember.__version__}
+        extra = {"config": cfg, "data_info": info.to_dict(), "ember_version": ember.version.ember_version}
         callbacks += [MetricsLog(run_dir), Checkpoint(run_dir, extra, t["keep_best"], t["save_period"]),
                       CurvesPlot(run_dir, f"{cfg['name']}: {cfg['model']['name']}")]
         if _tensorboard_wanted(t["tensorboard"]):
