@@ -69,6 +69,9 @@ CASES: dict[str, tuple[int, Callable[[Any, Any, Any], Any]]] = {
     "cat_mixed_formats": (4, lambda lib, F, x: lib.cat([x, x.detach().contiguous()], 0)),
     "cumsum": (4, lambda lib, F, x: x.cumsum(1)),
     "cumprod_last": (4, lambda lib, F, x: x.cumprod(-1)),
+    "erf": (4, lambda lib, F, x: lib.erf(x)),
+    "tril": (4, lambda lib, F, x: x.tril()),
+    "adaptive_avg_pool3d_1": (5, lambda lib, F, x: F.adaptive_avg_pool3d(x, 1)),
     "max_pool3d": (5, lambda lib, F, x: F.max_pool3d(x, 2, return_indices=True)),
     "avg_pool3d": (5, lambda lib, F, x: F.avg_pool3d(x, 2)),
     "adaptive_max_pool3d": (5, lambda lib, F, x: F.adaptive_max_pool3d(x, 2)),
@@ -106,7 +109,8 @@ def test_output_and_gradient_layouts_match_torch(name: str, shape: tuple[int, ..
             assert e.is_contiguous(memory_format=getattr(ember, fmt)) == \
                 t.is_contiguous(memory_format=getattr(torch, fmt))
         assert_close(e, t, rtol=1e-5, atol=1e-6)
-    if name != "adaptive_avg_pool2d_1":   # (a mean, whose summation order follows the layout, as torch's)
+    if not (name.startswith("adaptive_avg_pool") and name.endswith("_1")):   # (a mean: its summation order
+        # follows the layout, as torch's)
         # the same values as from the contiguous input
         base = _outputs(fn(ember, ember.nn.functional, _input(ember, shape, channels_last=False)))
         for e, b in zip(oe, base, strict=True):
@@ -177,4 +181,16 @@ def test_binary_result_follows_first_operand_layout() -> None:
         a = lib.tensor(np.arange(12.0).reshape(3, 4))
         strides.append([(a.t() + a.t().contiguous()).stride(), (a.t() > a.t().contiguous()).stride(),
                         (a.t().contiguous() + a.t()).stride()])
+    assert strides[0] == strides[1]
+
+
+def test_clone_of_expanded_views_orders_dims_as_torch() -> None:
+    """A copy of an expanded (0-stride) view: torch orders the dims by stride, an expanded dim by its index."""
+    strides = []
+    for lib in (ember, torch):
+        b = lib.arange(24.0).reshape(2, 3, 4)
+        x = lib.arange(96.0).reshape(2, 3, 4, 4).contiguous(memory_format=lib.channels_last)
+        views = [b[:, :1].expand(2, 3, 4), b.permute(2, 0, 1)[:, :, :1].expand(4, 2, 3),
+                 x[:, :1].expand(-1, 3, -1, -1), x[:, :, :1].expand(-1, -1, 4, -1), lib.ones(1, 3).expand(2, 3)]
+        strides.append([v.clone().stride() for v in views])
     assert strides[0] == strides[1]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 __all__ = ["memory_format", "contiguous_format", "preserve_format", "channels_last", "channels_last_3d",
-           "layout_strides", "suggest_memory_format", "is_contiguous_as", "check_rank"]
+           "layout_strides", "suggest_memory_format", "is_contiguous_as", "check_rank", "storage_order"]
 
 
 class memory_format:
@@ -44,6 +44,15 @@ def _dense_strides(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[in
             return None
         expected *= shape[d]
     return strides
+
+
+def storage_order(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The dim order (outermost first) in which dense but not C-contiguous element ``strides`` lay ``shape``
+    out (channels-last, permuted): a transpose by it is C-contiguous, so kernels that flatten can run on that
+    view and keep the layout; None for C-contiguous or gapped layouts."""
+    if _dense_strides(shape, strides) is None:
+        return None
+    return tuple(sorted(range(len(shape)), key=lambda d: -strides[d]))
 
 
 def _channels_last_strides(shape: tuple[int, ...]) -> tuple[int, ...]:

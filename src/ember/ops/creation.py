@@ -586,15 +586,49 @@ def _elem_strides(arr: Any) -> tuple[int, ...]:
     return tuple(s // arr.itemsize for s in arr.strides)
 
 
+def _iteration_strides(shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...]:
+    """Dense strides in the dim order torch's TensorIterator gives a copy of a tensor with these ``strides``:
+    an insertion sort by stride from the last dim inwards, in which a 0 stride (an expanded dim) decides
+    nothing (so it keeps its place by index) and equal strides put the larger dim outside."""
+    def outer(a: int, b: int) -> int:   # 1: dim a lies outside dim b, -1: inside, 0: undecided
+        if strides[a] == 0 or strides[b] == 0:
+            return 0
+        if strides[a] != strides[b]:
+            return 1 if strides[a] > strides[b] else -1
+        return 1 if shape[a] > shape[b] else 0
+
+    perm = list(range(len(shape) - 1, -1, -1))   # innermost first
+    for i in range(1, len(perm)):
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = outer(perm[k], perm[j])
+            if c > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif c < 0:
+                break
+    out = [0] * len(shape)
+    step = 1
+    for d in perm:
+        out[d] = step
+        step *= shape[d]
+    return tuple(out)
+
+
+def _strided_copy(arr: Any, strides: tuple[int, ...], xp: Any) -> Any:
+    """A copy of ``arr`` with the given dense element ``strides``."""
+    buf = xp.empty(arr.size, arr.dtype)
+    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
+    out[...] = arr
+    return out
+
+
 def relayout(arr: Any, memory_format: Any, xp: Any) -> Any:
     """``arr`` laid out in ``memory_format`` (contiguous or channels-last): a copy."""
     strides = layout_strides(arr.shape, _elem_strides(arr), memory_format)
     if strides is None:
         return xp.array(arr, order="C", copy=True)
-    buf = xp.empty(arr.size, arr.dtype)
-    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
-    out[...] = arr
-    return out
+    return _strided_copy(arr, strides, xp)
 
 
 def dense_in(arr: Any, memory_format: Any, xp: Any) -> Any:
@@ -677,6 +711,8 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
     xp = np if self._device is CPU else xp_of(self._device)
     if memory_format is not None and memory_format is not preserve_format:
         arr = relayout(a, memory_format, xp)
+    elif 0 in a.strides and a.size > 1:   # expanded: torch's order (NumPy's order K puts a 0 stride innermost)
+        arr = _strided_copy(a, _iteration_strides(a.shape, _elem_strides(a)), xp)
     else:
         arr = xp.array(a, order="K", copy=True) if self._device is CPU else a.copy(order="K")
     t = from_array(arr, self._dtype, self._device)

@@ -20,6 +20,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from .._core.fma import wide_dtype
+from .._core.memory_format import storage_order
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import _RELEASED, FREED, Node, SavedOutput
@@ -362,8 +363,10 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         dev = input._device
         if np_fn is not None and dev is CPU:
             r = np_fn(a)
-        else:
+        elif a.flags.c_contiguous or (perm := _storage_order(a)) is None:
             r = fwd(np if dev is CPU else xp_of(dev), a, *params)
+        else:   # a kernel that may flatten, on the C-contiguous view: the result keeps the layout, as torch's
+            r = fwd(np if dev is CPU else xp_of(dev), a.transpose(perm), *params).transpose(np.argsort(perm))
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if node_cls is not None and input._rg and STATE.enabled:
             node = node_cls()
@@ -453,6 +456,10 @@ def _scalar_array(xp: Any, x: Any, ct: D.dtype) -> Any:
 
 
 _HALF_NP = frozenset({D.float16.np, D.bfloat16.np})
+
+
+def _storage_order(a: Any) -> tuple[int, ...] | None:
+    return storage_order(a.shape, tuple(s // a.itemsize for s in a.strides))
 
 
 def _like_first(r: Any, first: Any, dev: Any) -> Any:

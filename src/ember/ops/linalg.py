@@ -658,7 +658,8 @@ def _triangle(name: str, node: type[Node]) -> tuple[Callable, Callable]:
         _arg(name, "input", 1, input)
         if input._data.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        res = _new(getattr(_xp(input), name)(input._data, diagonal), input._dtype, input)
+        xp = _xp(input)   # a contiguous result whatever the input's layout, as torch's kernel
+        res = _new(xp.asarray(getattr(xp, name)(input._data, diagonal), order="C"), input._dtype, input)
         _track(node, res, (input,), diagonal=diagonal)
         return res if out is None else write_out(out, res)
 

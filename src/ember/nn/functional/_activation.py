@@ -14,6 +14,7 @@ import numpy as np
 from ... import backends
 from ..._core import dtype as D
 from ..._core import random as R
+from ..._core.memory_format import storage_order
 from ..._tensor import wrap_dim
 from ...ops import elementwise as E
 from ...ops._dispatch import make_node_class, new_tensor
@@ -512,15 +513,6 @@ class GeluBackward0(Node):
 GeluBackward0.__module__ = "torch.autograd.graph"
 
 
-def _storage_order(a: Any) -> tuple[int, ...] | None:
-    """The dim order that views a dense but not C-contiguous array (channels-last, permuted) as C-contiguous;
-    None for C-contiguous or gapped arrays."""
-    if a.flags.c_contiguous:
-        return None
-    perm = tuple(sorted(range(a.ndim), key=lambda d: -a.strides[d]))
-    return perm if a.transpose(perm).flags.c_contiguous else None
-
-
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Φ(x); ``approximate='tanh'`` uses the tanh formula. Runs on arrays; the forward also keeps the
     slope for the backward."""
@@ -531,7 +523,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     ns = xp(input)
     a = compute_array(input)
     grad = needs_grad(input)
-    perm = _storage_order(a)
+    perm = storage_order(a.shape, tuple(s // a.itemsize for s in a.strides))
     if perm is not None:   # computed on the C-contiguous view: the result keeps the input's layout, as torch's
         a = a.transpose(perm)
     if a.dtype == np.float32:

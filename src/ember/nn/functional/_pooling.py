@@ -19,7 +19,7 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
-from ..._core.memory_format import channels_last, contiguous_format, memory_format
+from ..._core.memory_format import contiguous_format, memory_format
 from ...ops.creation import fused_multiply_add
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, xp
@@ -705,8 +705,9 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
     size = _adaptive_size(input, output_size, nd, fn)
     if all(v == 1 for v in size):
         out = input.mean(tuple(range(-nd, 0)), keepdim=True)
-        if layout_of(input, (4,)) is channels_last:   # torch restrides the (N, C, 1, 1) mean in place, as channels-last
-            out.as_strided_(out.shape, (out.shape[1], 1, out.shape[1], out.shape[1]))
+        if input.dim() == nd + 2 and layout_of(input) is not contiguous_format:
+            c = out.shape[1]   # torch restrides the (N, C, 1, ...) mean in place, as channels-last
+            out.as_strided_(out.shape, (c, 1) + (c,) * nd)
         return out
     ns = xp(input)
     sp = tuple(input.shape[-nd:])
