@@ -273,6 +273,9 @@ from .distributions._samplers import (  # noqa: E402
 )
 
 __version__ = version.__version__   # torch's API version with ember's release as the local label
+for _public in (Tensor, Size, dtype, device):   # printed (and pickled by reference) as ember.Tensor, as torch.Tensor
+    _public.__module__ = __name__
+del _public
 
 from . import (  # noqa: E402
     functional,
