@@ -639,6 +639,20 @@ def dense_in(arr: Any, memory_format: Any, xp: Any) -> Any:
     return arr if layout_strides(arr.shape, strides, memory_format) == strides else relayout(arr, memory_format, xp)
 
 
+def follow_first(r: Any, first: Any, xp: Any) -> Any:
+    """An elementwise result ``r`` laid out as its first operand ``first`` where NumPy chose C order but torch's
+    TensorIterator, the operands' layouts disagreeing, takes the first one's (a channels-last input plus a
+    contiguous one stays channels-last); ``r`` itself otherwise (no copy)."""
+    if first.flags.c_contiguous or first.ndim < 2 or first.shape != r.shape or not r.flags.c_contiguous \
+            or 0 in first.strides:   # (an expanded first operand leaves the order to the others, C here too)
+        return r
+    out = xp.empty_like(first, dtype=r.dtype)
+    if out.strides == r.strides:
+        return r
+    out[...] = r
+    return out
+
+
 def _laid_out(arr: Any, memory_format: Any) -> bool:
     """Whether ``arr`` is already dense in ``memory_format``."""
     if memory_format is contiguous_format:

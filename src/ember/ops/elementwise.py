@@ -45,6 +45,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
+from .creation import follow_first
 from .indexing import where as _where
 from .reduction import return_type
 from .views import make_view
@@ -462,19 +463,6 @@ def _storage_order(a: Any) -> tuple[int, ...] | None:
     return storage_order(a.shape, tuple(s // a.itemsize for s in a.strides))
 
 
-def _like_first(r: Any, first: Any, dev: Any) -> Any:
-    """``r`` laid out as the non-C-contiguous operand ``first`` of its shape: where operands' layouts disagree
-    NumPy picks C order, torch's TensorIterator the first operand's (a channels-last input plus a contiguous
-    one stays channels-last)."""
-    if 0 in first.strides:   # expanded: torch orders by the other operand (C order here too)
-        return r
-    out = xp_of(dev).empty_like(first, dtype=r.dtype)
-    if out.strides == r.strides:
-        return r
-    out[...] = r
-    return out
-
-
 def _shape(x: Any) -> tuple:
     return x._data.shape if _isinstance(x, Tensor) else ()
 
@@ -599,8 +587,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 r = fwd(xp, xa, xb, *params)
         except ValueError:
             raise broadcast_error(_shape(a), _shape(b)) from None
-        if ta and not xa.flags.c_contiguous and xa.ndim > 1 and r.flags.c_contiguous and xa.shape == r.shape:
-            r = _like_first(r, xa, dev)
+        if ta and not xa.flags.c_contiguous:
+            r = follow_first(r, xa, _xp(like))
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:
             node = fixed_cls() if fixed_cls is not None else node_for(a, b)
@@ -1821,7 +1809,7 @@ def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Te
             r = xp.minimum(r, _array(hi, input, dt))
     except ValueError:
         raise broadcast_error(input._data.shape, _shape(lo if _isinstance(lo, Tensor) else hi)) from None
-    res = _finish(r, dt, input._device)
+    res = _finish(follow_first(r, input._data, xp), dt, input._device)
     if STATE.enabled and (input._rg or _rg(lo) or _rg(hi)):
         if _isinstance(lo, Tensor) or _isinstance(hi, Tensor):
             cls, keep = _TENSOR_CLAMP[name]
@@ -1883,12 +1871,13 @@ def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtyp
     and record ``node_cls`` with the operands (and params) saved."""
     like = operands[0]
     xp = _xp(like)
+    arrays = [_array(x, like, dt) for x in operands]
     try:
-        r = fwd(xp, *(_array(x, like, dt) for x in operands), *params)
+        r = fwd(xp, *arrays, *params)
     except ValueError:
         broadcast_shapes(*(_shape(x) for x in operands))
         raise
-    res = _finish(r, dt, like._device)
+    res = _finish(follow_first(r, arrays[0], xp), dt, like._device)
     if node_cls is not None and STATE.enabled and builtins.any(_rg(x) for x in operands):
         node = node_cls()
         record(res, node, operands)
