@@ -198,3 +198,13 @@ def test_clone_of_expanded_views_orders_dims_as_torch() -> None:
                  x[:, :1].expand(-1, 3, -1, -1), x[:, :, :1].expand(-1, -1, 4, -1), lib.ones(1, 3).expand(2, 3)]
         strides.append([v.clone().stride() for v in views])
     assert strides[0] == strides[1]
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "nearest"])
+def test_channels_last_resampling_gradcheck(mode: str) -> None:
+    """Resampling in the storage order of a channels-last input: first and second derivatives."""
+    x = ember.tensor(np.random.default_rng(2).standard_normal((1, 2, 3, 3))).contiguous(
+        memory_format=ember.channels_last).requires_grad_()
+    fn = lambda t: ember.nn.functional.interpolate(t, size=(4, 5), mode=mode)  # noqa: E731
+    assert ember.autograd.gradcheck(fn, (x,))
+    assert ember.autograd.gradgradcheck(fn, (x,))

@@ -1060,6 +1060,10 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     ns = xp(input)
     ct = np.float64 if input.dtype is D.float64 else np.float32
     ndim = input.dim()
+    # a channels-last input is resampled in its storage order (N, *spatial, C), which the result keeps
+    perm = (0, *range(2, ndim), 1) if layout_of(input) is not contiguous_format else None
+    back = tuple(np.argsort(perm)) if perm else None
+    c_last = 1 if perm else 0
     plan = []
     for i, (n, o) in enumerate(zip(input.shape[-nd:], size, strict=True)):
         sc = None if scales is None else scales[i]
@@ -1068,8 +1072,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
         dense = np.zeros((o, n))
         np.add.at(dense, (np.repeat(np.arange(o), bidx.shape[1]), bidx.reshape(-1)),
                   1.0 if bw is None else bw.reshape(-1))
-        bshape = (o,) + (1,) * (nd - 1 - i)
-        plan.append((ndim - nd + i, ns.asarray(idx), None if w is None else ns.asarray(w), bshape,
+        bshape = (o,) + (1,) * (nd - 1 - i + c_last)
+        plan.append((ndim - nd + i - c_last, ns.asarray(idx), None if w is None else ns.asarray(w), bshape,
                      ns.asarray(dense)))
 
     # torch's antialiased kernel on a non-channels-last input resized in height to one column gives every row
@@ -1078,6 +1082,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
                       and not _suggests_channels_last(input))
 
     def fwd(a: Any) -> Any:
+        if perm:
+            a = a.transpose(perm)
         for axis, idx, w, bshape, _ in plan:
             if w is None:
                 a = ns.take(a, idx[:, 0], axis=axis)
@@ -1089,12 +1095,14 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
             a = acc
         if first_row_only:
             a = ns.ascontiguousarray(ns.broadcast_to(a[..., :1, :], a.shape))
-        return a
+        return a.transpose(back) if perm else a
 
     def adj(g: Any) -> Any:
+        if perm:
+            g = g.transpose(perm)
         for axis, _, _, _, dense in plan:
             g = _along(ns, g, axis, dense.T.astype(g.dtype))
-        return g
+        return g.transpose(back) if perm else g
 
     base = mode[:-3] if mode.endswith("-aa") else mode
     name = f"Upsample{_MODE_NODE[base]}{nd}D{'Aa' if base != mode else ''}Backward0"
