@@ -5,6 +5,7 @@ gradients."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -295,3 +296,16 @@ def test_grad_fn_names() -> None:
     assert type(x.tile(2).grad_fn).__name__ == "RepeatBackward0"
     assert type(ember.hstack([x, x]).grad_fn).__name__ == "CatBackward0"
     assert type(ember.atleast_3d(x[0]).grad_fn).__name__ == "UnsqueezeBackward0"
+
+
+def test_cat_and_stack_results_are_contiguous_as_torch() -> None:
+    """cat/stack (and the h/v/d/column stacks) of transposed inputs give contiguous results, as torch's
+    (NumPy would keep the inputs' Fortran order); 4-d/5-d channels-last inputs keep their format."""
+    def strides(L: Any) -> list:
+        fortran = [L.ones(8, 2).t().contiguous().t() for _ in range(3)]
+        cl = [L.ones(2, 3, 4, 4).contiguous(memory_format=L.channels_last) for _ in range(2)]
+        return [L.stack(fortran, 1).stride(), L.stack(fortran).stride(), L.cat(fortran).stride(),
+                L.cat(fortran, 1).stride(), L.hstack(fortran).stride(), L.vstack(fortran).stride(),
+                L.dstack(fortran).stride(), L.column_stack(fortran).stride(), L.cat(cl, 1).stride(),
+                L.stack(cl).stride(), L.cat([cl[0], L.ones(2, 3, 4, 4)]).stride()]
+    assert strides(ember) == strides(torch)

@@ -131,7 +131,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     npdt = dt.np
     arrays = [t._data if t._data.dtype == npdt else t._data.astype(npdt) for _, t in parts] or \
         [ref._data.astype(npdt)]
-    r = _xp(ref).concatenate(arrays, axis=d)
+    xp = _xp(ref)
+    if len(rshape) in (4, 5):
+        r = xp.concatenate(arrays, axis=d)
+    else:   # torch's result is contiguous whatever the inputs' layouts (NumPy would follow them)
+        r = xp.empty(rshape[:d] + (sum(a.shape[d] for a in arrays),) + rshape[d + 1:], npdt)
+        xp.concatenate(arrays, axis=d, out=r)
     if r.ndim in (4, 5) and not all(a.flags.c_contiguous for a in arrays):
         # torch: the inputs' memory format when they share one, else contiguous
         fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
@@ -164,8 +169,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
                                f"0 and {list(t._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(shape) + 1)
     dt = _promoted(ts)
-    res = from_array(_xp(ts[0]).stack([t._data.astype(dt.np, copy=False) for t in ts], axis=d), dt,
-                     ts[0]._device)
+    xp = _xp(ts[0])
+    arrays = [t._data.astype(dt.np, copy=False) for t in ts]
+    if len(shape) + 1 in (4, 5):   # (channels-last inputs give what torch's cat of unsqueezed inputs gives)
+        r = xp.stack(arrays, axis=d)
+    else:   # contiguous, as torch, whatever the inputs' layouts
+        r = xp.empty(shape[:d] + (len(arrays),) + shape[d:], dt.np)
+        xp.stack(arrays, axis=d, out=r)
+    res = from_array(r, dt, ts[0]._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(StackBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res
