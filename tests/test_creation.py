@@ -202,3 +202,21 @@ def test_randn_like_on_transposed_input_draws_in_memory_order() -> None:
     torch.manual_seed(0)
     assert_close(ember.randn_like(ember.ones(3, 4, 5).transpose(0, 1)),
                  torch.randn_like(torch.ones(3, 4, 5).transpose(0, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "uint16", "uint32", "uint64", "int32", "int64", "bool"])
+def test_python_numbers_into_integer_dtypes_as_torch(dtype: str) -> None:
+    """torch's checked conversion of Python numbers: range errors, unsigned types wrapping negative integers down
+    to minus their maximum, truncated floats, NaN/inf and complex refused, uint64's exact integer checks."""
+    values = (-1, -129, -255, -256, 255, 256, 65536, 2**31, 2**32, -2**31 - 1, 2**63 - 1, 2**63, -0.5, -1.5, 255.5,
+              127.9, -128.9, float("nan"), float("inf"), 2 + 0j, True, [1, 2.5], [[-1, 3]])
+
+    def outcome(lib: Any, v: Any) -> str:
+        try:
+            return str(lib.tensor(v, dtype=getattr(lib, dtype)).tolist())
+        except (RuntimeError, ValueError, TypeError, OverflowError) as e:
+            return f"{type(e).__name__}: {e}"
+
+    for v in values:
+        for data in (v, v if isinstance(v, list) else [v]):
+            assert outcome(ember, data) == outcome(torch, data), data

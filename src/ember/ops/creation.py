@@ -157,6 +157,43 @@ def _cpu_only(dt: D.dtype, dev: device) -> None:
         raise RuntimeError(f"ember supports {dt!r} tensors on the CPU only, not on '{dev}'")
 
 
+def _build(nested: Any, src: D.dtype, dt: D.dtype | None) -> np.ndarray:
+    """Python data gathered in the requested dtype (in the inferred one for ember's extra dtypes)."""
+    built = src if dt is None or dt.kind else dt
+    with np.errstate(all="ignore"):
+        try:
+            return np.array(nested, dtype=_BUILD_AS.get(built, built.np))
+        except OverflowError:
+            raise ValueError("Overflow when unpacking long long") from None
+
+
+def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
+    """Python numbers into integer dtype ``dt`` by torch's checked conversion: values beyond the type's range,
+    NaN and infinities are refused (an unsigned type also takes negative integers down to minus its maximum,
+    wrapped); floats truncate; complex numbers are refused. uint64 takes Python integers only, checked exactly."""
+    if dt is D.uint64 and (src.is_floating_point or src.is_complex):
+        raise TypeError("an integer is required")
+    if src.is_complex:
+        raise TypeError("'complex' object cannot be interpreted as an integer")
+    if dt is D.uint64:
+        values = np.array(nested, dtype=object)
+        if values.size and values.min() < 0:
+            raise OverflowError("can't convert negative int to unsigned")
+        if values.size and values.max() >= 2 ** 64:
+            raise OverflowError("int too big to convert")
+        return values.astype(np.uint64)
+    a = _build(nested, D.float64 if src.is_floating_point else D.int64, None)
+    info = np.iinfo(dt.np)
+    if src.is_floating_point:
+        bad = ~((a >= info.min) & (a <= info.max))   # (NaN too)
+    else:
+        bad = (a < (-int(info.max) if info.min == 0 else info.min)) | (a > info.max)
+    if bad.any():
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
+    with np.errstate(all="ignore"):
+        return a.astype(dt.np)
+
+
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """Copy ``data`` (nested sequences, NumPy arrays, scalars, tensors) into a new leaf tensor."""
@@ -180,15 +217,14 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
         src_dt = _infer_dtype(data)
         if dt is not None and dt.kind in ("storage", "quantized"):
             raise RuntimeError("store_scalar: invalid type")
-        if type(data) is _int and not -(2 ** 63) <= data < 2 ** 63 and (dt is None or dt.category < 2):
-            raise ValueError("Overflow when unpacking long long")
         nested = _to_numpy_nested(data)
-        with np.errstate(all="ignore"):
-            try:
-                built = src_dt if dt is None or dt.kind else dt
-                arr = np.array(nested, dtype=_BUILD_AS.get(built, built.np))
-            except OverflowError:
-                raise ValueError("Overflow when unpacking long long") from None
+        if dt is not None and dt.category == 1 and not dt.kind and dt is not src_dt:
+            arr = _checked_integers(nested, src_dt, dt)
+            src_dt = dt
+        elif type(data) is _int and not -(2 ** 63) <= data < 2 ** 63 and (dt is None or dt.category == 1):
+            raise ValueError("Overflow when unpacking long long")
+        else:
+            arr = _build(nested, src_dt, dt)
     target = dt or src_dt
     # an array's copy keeps the order of its strides, compacted (``order="K"``), as torch's copy does
     _cpu_only(target, dev)
