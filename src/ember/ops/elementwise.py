@@ -1809,7 +1809,9 @@ def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Te
             r = xp.minimum(r, _array(hi, input, dt))
     except ValueError:
         raise broadcast_error(input._data.shape, _shape(lo if _isinstance(lo, Tensor) else hi)) from None
-    res = _finish(follow_first(r, input._data, xp), dt, input._device)
+    if not input._data.flags.c_contiguous:
+        r = follow_first(r, input._data, xp)
+    res = _finish(r, dt, input._device)
     if STATE.enabled and (input._rg or _rg(lo) or _rg(hi)):
         if _isinstance(lo, Tensor) or _isinstance(hi, Tensor):
             cls, keep = _TENSOR_CLAMP[name]

@@ -1487,7 +1487,9 @@ def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tenso
         arr = xp.where(condition._data, xp.asarray(a, dtype=dt.np), xp.asarray(b, dtype=dt.np))
     except ValueError:
         raise broadcast_error(condition._data.shape, np.broadcast_shapes(xp.shape(a), xp.shape(b))) from None
-    res = new_tensor(follow_first(arr, condition._data, xp), dt, like._device)
+    if not condition._data.flags.c_contiguous:
+        arr = follow_first(arr, condition._data, xp)
+    res = new_tensor(arr, dt, like._device)
     if STATE.enabled and any(_isinstance(t, Tensor) and t._rg for t in (input, other)):
         record(res, WhereBackward0(), (input, other)).save(condition)   # no edge for the condition, as torch
     return write_out(out, res) if out is not None else res

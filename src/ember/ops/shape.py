@@ -137,7 +137,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     else:   # torch's result is contiguous whatever the inputs' layouts (NumPy would follow them)
         r = xp.empty(rshape[:d] + (sum(a.shape[d] for a in arrays),) + rshape[d + 1:], npdt)
         xp.concatenate(arrays, axis=d, out=r)
-    if r.ndim in (4, 5) and not all(a.flags.c_contiguous for a in arrays):
+    if r.ndim in (4, 5) and not r.flags.c_contiguous:
         # torch: the inputs' memory format when they share one, else contiguous
         fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
         r = dense_in(r, fmts.pop() if len(fmts) == 1 else contiguous_format, _xp(ref))

@@ -77,7 +77,10 @@ def layout_of(t: Tensor, ranks: tuple[int, ...] = (4, 5)) -> memory_format:
     a = t._data
     if a.ndim not in ranks:
         return contiguous_format
-    return suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides))
+    strides = a.strides
+    if strides[-1] < strides[1]:   # the last dim inside the channels: never channels-last (the NCHW fast path)
+        return contiguous_format
+    return suggest_memory_format(a.shape, tuple(s // a.itemsize for s in strides))
 
 
 def full_in(shape: Sequence[int], value: Any, dtype: Any, fmt: memory_format, ns: Any) -> Any:
