@@ -12,6 +12,7 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
+from ..._core.memory_format import contiguous_format
 from ..._tensor import _cpp_name
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
@@ -710,7 +711,10 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
             "dimensions)"
         )
     ns = xp(input)
-    arr = input._data
+    fmt = layout_of(input)
+    # a channels-last input is indexed in its storage order (N, *spatial, C), which the result keeps
+    order = None if fmt is contiguous_format else [0, *range(2, input.dim()), 1]
+    arr = input._data if order is None else input._data.transpose(order)
     maps = []
     for i in range(k):
         d = input.dim() - 1 - i
@@ -726,12 +730,14 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
         if mode == "circular":
             continue
         idx = _source_index(mode, n, lo, hi)
-        arr = ns.take(arr, ns.asarray(idx), axis=d)
+        arr = ns.take(arr, ns.asarray(idx), axis=d if order is None else order.index(d))
         maps.append((d, idx, n))
     if mode == "circular":
         return _circular_pad(input, pads)
     name = f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
-    return fused(result(dense_in(arr, layout_of(input), ns), input), _pad_node(name), (input,), (), maps=tuple(maps))
+    if order is not None:
+        arr = arr.transpose(np.argsort(order))
+    return fused(result(dense_in(arr, fmt, ns), input), _pad_node(name), (input,), (), maps=tuple(maps))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
