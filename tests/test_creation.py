@@ -220,3 +220,36 @@ def test_python_numbers_into_integer_dtypes_as_torch(dtype: str) -> None:
     for v in values:
         for data in (v, v if isinstance(v, list) else [v]):
             assert outcome(ember, data) == outcome(torch, data), data
+
+
+FILL_CASES = [
+    lambda L: L.full((1,), 1e300, dtype=L.float32), lambda L: L.full((1,), 1e39, dtype=L.bfloat16),
+    lambda L: L.full((1,), -1, dtype=L.uint8), lambda L: L.full((1,), -1.0, dtype=L.uint8),
+    lambda L: L.full((1,), float("nan"), dtype=L.int32), lambda L: L.full((3,), 300, dtype=L.uint8),
+    lambda L: L.full((2,), -1, dtype=L.uint64), lambda L: L.full((1,), 2.5, dtype=L.int32),
+    lambda L: L.full((2,), 1 + 2j, dtype=L.int32), lambda L: L.full((2,), 2 + 0j, dtype=L.int32),
+    lambda L: L.full((2,), 1e30, dtype=L.float16), lambda L: L.full((1,), 1e30, dtype=L.float16),
+    lambda L: L.zeros(1, dtype=L.int8).fill_(300), lambda L: L.zeros(1, dtype=L.int8).fill_(L.tensor(300)),
+    lambda L: L.ones(2, dtype=L.uint8).fill_(-1), lambda L: L.zeros(2, dtype=L.float16).fill_(1e6),
+    lambda L: L.zeros(1, dtype=L.int8).new_full((1,), 300), lambda L: L.full_like(L.zeros(1, dtype=L.int8), 300),
+    lambda L: L.arange(0, 300, 100, dtype=L.int8), lambda L: L.arange(0, 1e30, 1e29, dtype=L.int8),
+    lambda L: L.arange(0, 3, dtype=L.bool), lambda L: L.arange(3, dtype=L.complex32),
+    lambda L: L.linspace(0, 1000, 5, dtype=L.int8), lambda L: L.linspace(-5, 300, 4, dtype=L.uint8),
+    lambda L: L.linspace(-1, 1, 3, dtype=L.uint8), lambda L: L.linspace(0, 1e6, 3, dtype=L.float16),
+    lambda L: L.linspace(0, 1, 3, dtype=L.bool), lambda L: L.linspace(0, 3, 3, dtype=L.uint16),
+    lambda L: L.logspace(0, 10, 3, dtype=L.int32), lambda L: L.logspace(0, 1e39, 3, dtype=L.float32),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FILL_CASES)))
+def test_fill_values_and_range_ends_checked_as_torch(case: int) -> None:
+    """Factory fill values and range ends go through torch's checked conversion (its overflow errors by C++
+    type name, unsigned wrap-around, float16 checked only when filling several elements) and its
+    not-implemented kernels; a tensor fill value is cast unchecked."""
+    def outcome(lib: Any) -> str:
+        try:
+            return str(FILL_CASES[case](lib).tolist())
+        except (RuntimeError, NotImplementedError) as e:
+            return f"{type(e).__name__}: {e}"
+
+    assert outcome(ember) == outcome(torch)

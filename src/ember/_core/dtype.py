@@ -8,6 +8,7 @@ zero-dim tensors, Python scalars) and a lower tier only matters when its categor
 
 from __future__ import annotations
 
+import math
 import threading
 
 import ml_dtypes
@@ -467,6 +468,38 @@ def check_overflow(dt: dtype, value: object) -> None:
     v = builtins_float(value.real if type(value) is builtins_complex else value)  # type: ignore[union-attr, arg-type]
     if (dt is not float8_e5m2 or not np.isinf(v)) and not info.min <= v <= info.max and not np.isnan(v):
         raise RuntimeError(f"value cannot be converted to type c10::{dt._short} without overflow")
+
+
+_C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t", "float16": "c10::Half",
+            "float32": "float"}
+
+
+def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = False) -> object:
+    """A Python number as torch's checked conversion stores it in ``dt``: integer types refuse values beyond
+    their range, NaN and infinities (unsigned types take negative integers down to minus their maximum,
+    wrapped; floats truncate), float32 refuses finite values beyond its range (float16 too with
+    ``half_range``); a complex number with an imaginary part fits no real type. Returns the value to store."""
+    if type(value) is builtins_bool or dt.kind or dt.is_complex or dt is bool:
+        return value
+    if type(value) is builtins_complex:
+        if value.imag:
+            raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(dt.name, dt.name)} without overflow")
+        value = value.real
+    if dt.category == 1:
+        info = np.iinfo(dt.np)
+        if type(value) is builtins_int or isinstance(value, np.integer):
+            v = builtins_int(value)
+            low = -builtins_int(info.max) if info.min == 0 else builtins_int(info.min)
+            if low <= v <= info.max:
+                return v % (builtins_int(info.max) + 1) if v < 0 <= info.min else v
+        elif info.min <= builtins_float(value) <= info.max:   # type: ignore[arg-type]  (NaN fails)
+            return math.trunc(value)   # type: ignore[arg-type]
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
+    limit = 3.4028234663852886e38 if dt is float32 else 65504.0 if dt is float16 and half_range else None
+    if limit is not None and math.isfinite(value) and abs(value) > limit:   # type: ignore[arg-type]
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
+    return value
 
 
 def fill_value(dt: dtype, value: object, numel: builtins_int, zero: builtins_bool = False) -> object:

@@ -304,6 +304,8 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     if dt.kind:
         D.check_fill(dt, fill)
         _cpu_only(dt, dev)
+    elif fill is not None and type(fill) is not _bool:   # (torch checks a float16 value only for several elements)
+        fill = D.checked_scalar(dt, fill, half_range=math.prod(shape) > 1)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
@@ -433,6 +435,11 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
         start, end = 0, start
     _check_range(start, end, step)
     dt = _resolve_dtype(dtype)
+    if dt is not None:
+        _range_kernel("arange_cpu", dt)
+        if dt.category == 1:   # integer ranges are computed in int64
+            for v in (start, end, step):
+                D.checked_scalar(D.int64, v)
     if dt is None:
         dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \
             D.get_default_dtype()
@@ -450,6 +457,13 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     if requires_grad:
         factory_requires_grad(t)
     return _maybe_out(t, out)
+
+
+def _range_kernel(kernel: str, dt: D.dtype) -> None:
+    """torch's arange/linspace/logspace kernels take neither bool, the wide unsigned types, complex32 nor ember's
+    extra dtypes."""
+    if dt in (D.bool, D.uint16, D.uint32, D.uint64, D.complex32) or dt.kind:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
 def _check_range(start: Any, end: Any, step: Any) -> None:
@@ -529,6 +543,9 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dty
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    _range_kernel("linspace_cpu", dt)
+    for v in (start, end):
+        D.checked_scalar(dt, v, half_range=True)
     if steps == 1:
         only = np.array([start if dt.is_complex else start.real])
         arr = _cast_array(np.trunc(only) if dt.category < 2 else only, dt)
@@ -549,6 +566,9 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Tenso
              dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
              pin_memory: bool | None = False) -> Tensor:
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
+    _range_kernel("logspace_cpu", dt)
+    for v in (_num(start), _num(end)):
+        D.checked_scalar(dt, v, half_range=True)
     lin = linspace(start, end, steps, dtype=D.float64)
     arr = _cast_array(np.power(base, lin._data), dt)
     dev = canonical(device)
@@ -876,6 +896,10 @@ def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
     check_inplace(self)
     if self._dtype.kind:
         value = D.fill_value(self._dtype, value, self._data.size, node_cls is ZeroBackward0)
+    elif by_tensor:   # a tensor's value is cast unchecked (wrapping), as torch
+        value = _cast_array(np.asarray(value), self._dtype).item()
+    else:
+        value = D.checked_scalar(self._dtype, value, half_range=self._data.size > 1)
     if STATE.enabled and self._rg:
         return _recorded_fill(self, full((), value, dtype=self._dtype, device=self._device), node_cls, (self,))
     dst = self._data
