@@ -8,6 +8,7 @@ zero-dim tensors, Python scalars) and a lower tier only matters when its categor
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -470,6 +471,12 @@ def check_overflow(dt: dtype, value: object) -> None:
         raise RuntimeError(f"value cannot be converted to type c10::{dt._short} without overflow")
 
 
+@functools.cache
+def _int_bounds(np_dtype: np.dtype) -> tuple[builtins_int, builtins_int]:
+    info = np.iinfo(np_dtype)
+    return builtins_int(info.min), builtins_int(info.max)
+
+
 _C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
             "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t", "float16": "c10::Half",
             "float32": "float"}
@@ -487,13 +494,12 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
             raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(dt.name, dt.name)} without overflow")
         value = value.real
     if dt.category == 1:
-        info = np.iinfo(dt.np)
+        lo, hi = _int_bounds(dt.np)
         if type(value) is builtins_int or isinstance(value, np.integer):
             v = builtins_int(value)
-            low = -builtins_int(info.max) if info.min == 0 else builtins_int(info.min)
-            if low <= v <= info.max:
-                return v % (builtins_int(info.max) + 1) if v < 0 <= info.min else v
-        elif info.min <= builtins_float(value) <= info.max:   # type: ignore[arg-type]  (NaN fails)
+            if (-hi if lo == 0 else lo) <= v <= hi:
+                return v % (hi + 1) if v < 0 <= lo else v
+        elif lo <= builtins_float(value) <= hi:   # type: ignore[arg-type]  (NaN fails)
             return math.trunc(value)   # type: ignore[arg-type]
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
     limit = 3.4028234663852886e38 if dt is float32 else 65504.0 if dt is float16 and half_range else None
