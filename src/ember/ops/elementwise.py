@@ -367,7 +367,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         elif a.flags.c_contiguous or (perm := _storage_order(a)) is None:
             r = fwd(np if dev is CPU else xp_of(dev), a, *params)
         else:   # a kernel that may flatten, on the C-contiguous view: the result keeps the layout, as torch's
-            r = fwd(np if dev is CPU else xp_of(dev), a.transpose(perm), *params).transpose(np.argsort(perm))
+            back = tuple(np.argsort(perm).tolist())
+            r = fwd(np if dev is CPU else xp_of(dev), a.transpose(perm), *params).transpose(back)
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if node_cls is not None and input._rg and STATE.enabled:
             node = node_cls()
@@ -587,7 +588,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 r = fwd(xp, xa, xb, *params)
         except ValueError:
             raise broadcast_error(_shape(a), _shape(b)) from None
-        if ta and not xa.flags.c_contiguous:
+        if ta and getattr(xa, "ndim", 0) > 1 and not xa.flags.c_contiguous:   # (a 0-d CPU operand: a number)
             r = follow_first(r, xa, _xp(like))
         res = from_array(r, rt, dev) if type(r) is np.ndarray and r.dtype is rt.np else _finish(r, rt, dev)
         if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:

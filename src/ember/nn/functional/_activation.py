@@ -538,7 +538,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         y, *rest = _in_blocks(ns, values, a)
         d = rest[0] if grad else None
     if perm is not None:
-        back = np.argsort(perm)
+        back = tuple(np.argsort(perm).tolist())
         y, d = y.transpose(back), None if d is None else d.transpose(back)
     out = result(y, input)
     if grad:

@@ -88,7 +88,7 @@ def full_in(shape: Sequence[int], value: Any, dtype: Any, fmt: memory_format, ns
     if fmt is contiguous_format:
         return ns.full(shape, value, dtype=dtype)
     order = (0, *range(2, len(shape)), 1)   # channels-last: the channel dim innermost
-    return ns.full([shape[d] for d in order], value, dtype=dtype).transpose(np.argsort(order))
+    return ns.full([shape[d] for d in order], value, dtype=dtype).transpose(tuple(np.argsort(order).tolist()))
 
 
 def needs_grad(*tensors: Any) -> bool:

@@ -736,7 +736,7 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
         return _circular_pad(input, pads)
     name = f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
     if order is not None:
-        arr = arr.transpose(np.argsort(order))
+        arr = arr.transpose(tuple(np.argsort(order).tolist()))
     return fused(result(dense_in(arr, fmt, ns), input), _pad_node(name), (input,), (), maps=tuple(maps))
 
 
