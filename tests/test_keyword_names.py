@@ -153,6 +153,9 @@ REJECTED = {
     "is_tensor_obj": lambda L, x: L.is_tensor(obj=x),
     "set_default_dtype_d": lambda L, x: L.set_default_dtype(d=L.float32),
     "special_legendre_p_other": lambda L, x: L.special.legendre_polynomial_p(input=x, other=x),
+    "index_fill_out": lambda L, x: L.index_fill(x, 0, L.tensor([0]), 1.0, out=L.empty(0)),
+    "select_scatter_out": lambda L, x: L.select_scatter(x, x[0], 0, 0, out=L.empty(0)),
+    "diagonal_scatter_out": lambda L, x: L.diagonal_scatter(x, x[0], out=L.empty(0)),
 }
 
 
@@ -209,6 +212,45 @@ def test_tuple_out_is_written(name: str) -> None:
     assert results[0][0] == results[1][0]
     for t, e in zip(results[0][1], results[1][1], strict=True):
         np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-5)
+
+INDEX_OUT = {
+    "index_add": lambda L, x, o: L.index_add(x, 1, L.tensor([1, 1]), x, alpha=2, out=o),
+    "index_copy": lambda L, x, o: L.index_copy(x, 1, L.tensor([1, 0]), x, out=o),
+    "index_reduce": lambda L, x, o: L.index_reduce(x, 0, L.tensor([0, 0]), x, "amax", include_self=False, out=o),
+    "scatter": lambda L, x, o: L.scatter(x, 0, L.tensor([[1, 0]]), x, out=o),
+    "scatter_value_reduce": lambda L, x, o: L.scatter(x, 1, L.tensor([[1], [1]]), 3.0, reduce="multiply", out=o),
+    "scatter_add": lambda L, x, o: L.scatter_add(x, 0, L.tensor([[1, 1]]), x, out=o),
+    "scatter_reduce": lambda L, x, o: L.scatter_reduce(x, 1, L.tensor([[0, 0]]), x, "mean", out=o),
+    "slice_scatter": lambda L, x, o: L.slice_scatter(x, x[:, :1] * 5, 1, 1, out=o),
+    "take": lambda L, x, o: L.take(x, L.tensor([[3, -4]]), out=o),
+    "gather": lambda L, x, o: L.gather(x, 1, L.tensor([[1, 1, 0]]), out=o),
+    "index_select": lambda L, x, o: L.index_select(x, 0, L.tensor([1]), out=o),
+    "masked_select": lambda L, x, o: L.masked_select(x, x > 1.5, out=o),
+}
+
+
+@pytest.mark.filterwarnings("ignore:index_reduce")
+@pytest.mark.parametrize("name", sorted(INDEX_OUT))
+def test_indexing_out(name: str) -> None:
+    """Indexing ops write ``out=`` (returning it) as torch, warn as torch when resizing an out with elements,
+    and refuse an out of another dtype and inputs requiring grad with torch's errors."""
+    case = INDEX_OUT[name]
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor([[2.0, 1.0], [1.0, 3.0]])
+        o = lib.empty(0)
+        assert case(lib, x, o) is o
+        with pytest.warns(UserWarning) as record:
+            case(lib, x, lib.empty(5))
+        errors = []
+        for bad in (lib.empty(0, dtype=lib.float64), lib.empty(0, requires_grad=True)):
+            with pytest.raises(RuntimeError) as err:
+                case(lib, x, bad)
+            errors.append(str(err.value))
+        warned = [str(w.message).split(" (Triggered")[0] for w in record]
+        got.append((o.dtype is lib.float32, o.numpy().tolist(), warned, errors))
+    assert got[0] == got[1]
+
 
 def test_linalg_det_out() -> None:
     got = []

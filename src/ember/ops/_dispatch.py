@@ -10,6 +10,7 @@ differentiable. Broadcast reduction and dtype casting of gradients are done by t
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,7 +24,8 @@ from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, multi_output_view_error
 
 __all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
-           "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_same_device",
+           "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "out_dtype_error",
+           "check_same_device",
            "scalar_for", "torch_names"]
 
 _isinstance = isinstance
@@ -256,11 +258,14 @@ def _cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
     return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
 
 
-def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
+def write_out(out: Tensor, result: Tensor, op: str | None = None,
+              dtype_error: Callable[[D.dtype, D.dtype], Exception] | None = None) -> Tensor:
     """Copy ``result`` into the user's ``out=`` tensor (resizing it as torch does) and return ``out``.
 
     ``op`` names the operator in torch's error for ``out=`` with inputs that require grad; without it the
-    name comes from the result's grad_fn (``MmBackward0`` → ``mm``).
+    name comes from the result's grad_fn (``MmBackward0`` → ``mm``). ``dtype_error`` (result's dtype, out's
+    dtype → exception), when given, makes ``out`` need exactly the result's dtype, as torch's kernels that
+    refuse even a widening cast (``out_dtype_error`` is their common message).
     """
     if not _isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
@@ -272,16 +277,31 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None) -> Tensor:
         if out._fw_only or result._fw_only:   # dual tensors
             raise NotImplementedError(f"Trying to use forward AD with {op or _op_name(result)}_out that does not "
                                       "support it because it is an out= function")
+    if dtype_error is not None and out._dtype is not result._dtype:
+        raise dtype_error(result._dtype, out._dtype)
     if not D.can_cast(result._dtype, out._dtype):
         raise _cast_error(result._dtype, out._dtype)
     if _FW[0]:
         _fw.flush()   # pending tangents may depend on out's values
     if out._data.shape != result._data.shape:
+        if out._data.size:
+            warnings.warn("An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output shape "
+                          f"{list(result._data.shape)}. This behavior is deprecated, and in a future PyTorch release "
+                          "outputs will not be resized unless they have zero elements. You can explicitly reuse an "
+                          "out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
+                          UserWarning, stacklevel=3)
         out._data = xp_of(out._device).empty(result._data.shape, out._dtype.np)
         out._base = None
     out._data[...] = result._data
     out._vc[0] += 1
     return out
+
+
+def out_dtype_error(want: D.dtype, got: D.dtype) -> RuntimeError:
+    """torch's error for an ``out=`` of another dtype than a structured kernel's result."""
+    from .matmul import cpp_name
+    return RuntimeError(f"Expected out tensor to have dtype {cpp_name(want)}, but got {cpp_name(got)} instead")
 
 
 def _op_name(result: Tensor) -> str:

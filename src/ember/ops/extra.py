@@ -35,6 +35,7 @@ from ._dispatch import (
     history_alias,
     inplace,
     needs_grad,
+    out_dtype_error,
     record,
     wrap_dim,
     writable_alias,
@@ -749,9 +750,10 @@ def corrcoef(input: Tensor) -> Tensor:
 
 
 def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
-                 include_self: bool = True) -> Tensor:
+                 include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """Reduce rows of ``source`` into ``input``'s slices ``index`` along ``dim`` (prod, mean, amax, amin)."""
-    return _index_reduce("index_reduce", input, dim, index, source, reduce, include_self)
+    res = _index_reduce("index_reduce", input, dim, index, source, reduce, include_self)
+    return write_out(out, res, "index_reduce", out_dtype_error) if out is not None else res
 
 
 def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str,

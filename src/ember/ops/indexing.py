@@ -32,6 +32,7 @@ from ._dispatch import (
     history_alias,
     inplace,
     new_tensor,
+    out_dtype_error,
     record,
     wrap_dim,
     writable_alias,
@@ -796,7 +797,12 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, node_of(IndexSelectBackward0, dim=d), (input,)).save(index)
-    return write_out(out, res) if out is not None else res
+    return write_out(out, res, "index_select", _same_scalar_type("index_select")) if out is not None else res
+
+
+def _same_scalar_type(op: str) -> Callable[[D.dtype, D.dtype], Exception]:
+    """torch's ``out=`` dtype error of ``index_select`` and ``masked_select``."""
+    return lambda want, got: RuntimeError(f"{op}(): self and result must have the same scalar type")
 
 
 def _source_checks(self: Tensor, d: int, n_idx: int, source: Tensor, name: str) -> None:
@@ -839,7 +845,8 @@ class IndexAddBackward0(Node):
         return g, gs
 
 
-def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1,
+              out: Tensor | None = None) -> Tensor:
     """``input`` with ``alpha * source`` slices added at positions ``index`` along ``dim``."""
     d = wrap_dim(dim, input._data.ndim)
     idx = _index_vector(index, "index_add",
@@ -855,19 +862,19 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     size = input._data.shape[d] if input._data.ndim else 1
     _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
     xp = _xp(input)
-    out = _copy(input)
+    arr = _copy(input)
     src = source._data if alpha == 1 else source._data * scalar_value(alpha, input._dtype)
-    if src.ndim == out.ndim and out.ndim:   # on flat positions (see reduce_at)
-        lead = [1] * out.ndim
+    if src.ndim == arr.ndim and arr.ndim:   # on flat positions (see reduce_at)
+        lead = [1] * arr.ndim
         lead[d] = -1
-        key = _grid_key(xp.broadcast_to(xp.asarray(idx).reshape(lead), src.shape), d, out.shape, xp)
-        reduce_at(xp, "add", out.reshape(-1), key, src)
+        key = _grid_key(xp.broadcast_to(xp.asarray(idx).reshape(lead), src.shape), d, arr.shape, xp)
+        reduce_at(xp, "add", arr.reshape(-1), key, src)
     else:
-        xp.add.at(_front(out, d), xp.asarray(idx), _front(src, d))
-    res = from_array(out, input._dtype, input._device)
+        xp.add.at(_front(arr, d), xp.asarray(idx), _front(src, d))
+    res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or source._rg):
         record(res, node_of(IndexAddBackward0, dim=d, alpha=alpha), (input, source)).save(index)
-    return res
+    return write_out(out, res, "index_add", out_dtype_error) if out is not None else res
 
 
 class IndexCopyBackward0(Node):
@@ -884,7 +891,7 @@ class IndexCopyBackward0(Node):
         return gi, gs
 
 
-def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``input`` with its slices at ``index`` along ``dim`` replaced by ``source``'s (the last duplicate "
       "wins)."""
     d = wrap_dim(dim, input._data.ndim)
@@ -900,12 +907,12 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     size = input._data.shape[d] if input._data.ndim else 1
     _check_range(idx, size, "index_copy_(): " + _OUT_OF_BOUNDS.replace("{dim}", str(d)))
     xp = _xp(input)
-    out = _copy(input)
-    _front(out, d)[xp.asarray(idx)] = _front(source._data, d)
-    res = from_array(out, input._dtype, input._device)
+    arr = _copy(input)
+    _front(arr, d)[xp.asarray(idx)] = _front(source._data, d)
+    res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or source._rg):
         record(res, node_of(IndexCopyBackward0, dim=d), (input, source)).save(index)
-    return res
+    return write_out(out, res, "index_copy", out_dtype_error) if out is not None else res
 
 
 class IndexFillBackward0(Node):
@@ -1026,7 +1033,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, node_of(GatherBackward0, dim=d), (input,)).save(index)
-    return write_out(out, res) if out is not None else res
+    return write_out(out, res, "gather", out_dtype_error) if out is not None else res
 
 
 def reduce_at(xp: Any, op: str, flat: Any, lin: Any, vals: Any) -> None:
@@ -1085,7 +1092,7 @@ NotImplemented_ = type("NotImplemented", (_NotImplementedBackward,), {"__slots__
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
-            reduce: str | None = None) -> Tensor:
+            reduce: str | None = None, out: Tensor | None = None) -> Tensor:
     """A copy of ``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
     ``reduce='add'|'multiply'`` combines instead of overwriting."""
     if src is None:
@@ -1105,23 +1112,25 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
                       "reduction options.",
                       UserWarning, stacklevel=2)
     xp = _xp(input)
-    out = _copy(input)
+    arr = _copy(input)
     idx = xp.asarray(idx)
-    key = _grid_key(idx, d, out.shape or (1,), xp)
-    o = out.reshape(-1)
+    key = _grid_key(idx, d, arr.shape or (1,), xp)
+    o = arr.reshape(-1)
     vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
     if reduce is None:
         o[key] = vals
     else:
         reduce_at(xp, "add" if reduce == "add" else "multiply", o, key, vals)
-    res = from_array(out, input._dtype, input._device)
+    res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or (tsrc is not None and tsrc._rg)):
         if reduce is not None:
             node: Node = node_of(NotImplemented_, op="scatter")
         else:
             node = node_of(ScatterBackward0 if tsrc is not None else ScatterBackward1, dim=d)
         record(res, node, (input, tsrc) if tsrc is not None else (input,)).save(index)
-    return res
+    if out is None:
+        return res
+    return write_out(out, res, "scatter" if reduce is None else "aten::scatter", out_dtype_error)
 
 
 class ScatterAddBackward0(Node):
@@ -1132,21 +1141,21 @@ class ScatterAddBackward0(Node):
         return g, gather(g, self.dim, index) if self._next[1] is not None else None
 
 
-def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Tensor | None = None) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (duplicates accumulate)."""
     if not _isinstance(src, Tensor):
         raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
                         f"{type(src).__name__}")
     d, idx = _scatter_checks("scatter", input, dim, index, src)
     xp = _xp(input)
-    out = _copy(input)
+    arr = _copy(input)
     idx = xp.asarray(idx)
-    key = _grid_key(idx, d, out.shape or (1,), xp)
-    reduce_at(xp, "add", out.reshape(-1), key, _src_part(src, idx.shape))
-    res = from_array(out, input._dtype, input._device)
+    key = _grid_key(idx, d, arr.shape or (1,), xp)
+    reduce_at(xp, "add", arr.reshape(-1), key, _src_part(src, idx.shape))
+    res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         record(res, node_of(ScatterAddBackward0, dim=d), (input, src)).save(index)
-    return res
+    return write_out(out, res, "scatter_add", out_dtype_error) if out is not None else res
 
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -1225,18 +1234,18 @@ def _ones_like(t: Tensor) -> Tensor:
 
 
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
-                   include_self: bool = True) -> Tensor:
+                   include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with sum/prod/mean/amax/amin."""
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d, idx = _scatter_checks("scatter", input, dim, index, src)
-    out = _scatter_reduce_arrays(input, d, _xp(input).asarray(idx), src, reduce, include_self)
-    res = from_array(out, input._dtype, input._device)
+    arr = _scatter_reduce_arrays(input, d, _xp(input).asarray(idx), src, reduce, include_self)
+    res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         node = record(res, node_of(ScatterReduceBackward0, dim=d, reduce=reduce, include_self=include_self),
                       (input, src))   # no edge for the index, as torch
         node.save(index, input, src, SavedOutput(res))   # with their history: double backward works
-    return res
+    return write_out(out, res, "scatter_reduce", out_dtype_error) if out is not None else res
 
 
 # ---- masks ----------------------------------------------------------------------------------------------
@@ -1309,7 +1318,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, MaskedSelectBackward0(), (input,)).save(mask)
-    return write_out(out, res) if out is not None else res
+    return write_out(out, res, "masked_select", _same_scalar_type("masked_select")) if out is not None else res
 
 
 class MaskedScatterBackward0(Node):
@@ -1369,13 +1378,18 @@ class TakeBackward0(Node):
         return (put(_zeros(self._meta[0][0], g), index, g, accumulate=True),)
 
 
-def take(input: Tensor, index: Tensor) -> Tensor:
+def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (shaped like ``index``; negatives count back)."""
     idx = _flat_index(input, index, "take")
     res = from_array(input._data.reshape(-1)[idx].reshape(index._data.shape), input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, TakeBackward0(), (input,)).save(index)
-    return res
+    return write_out(out, res, "take", _take_dtype_error) if out is not None else res
+
+
+def _take_dtype_error(want: D.dtype, got: D.dtype) -> RuntimeError:
+    return RuntimeError(f"take(): self and out expected to have the same dtype, but got self.dtype = {want._short} "
+                        f"and out.dtype = {got._short}")
 
 
 class PutBackward0(Node):

@@ -30,6 +30,7 @@ from ._dispatch import (
     check_same_device,
     inplace,
     new_tensor,
+    out_dtype_error,
     record,
     write_out,
     xp_of,
@@ -183,8 +184,7 @@ def _finish(res: Tensor, out: Tensor | None, fn: str, inputs: tuple) -> Tensor:
         if fn in ("dot", "vdot"):
             raise RuntimeError(f"result dtype {out._dtype._short} does not match input dtype "
                                f"{res._dtype._short}")
-        raise RuntimeError(f"Expected out tensor to have dtype {_CPP[res._dtype.name]}, but got "
-                           f"{_CPP[out._dtype.name]} instead")
+        raise out_dtype_error(res._dtype, out._dtype)
     return write_out(out, res)
 
 

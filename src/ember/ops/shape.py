@@ -12,7 +12,19 @@ from .._core import dtype as D
 from .._core.device import CPU
 from .._core.memory_format import contiguous_format, suggest_memory_format
 from ..autograd.grad_mode import STATE
-from ._dispatch import Node, Tensor, bind, check_same_device, from_array, record, sized, wrap_dim, write_out, xp_of
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    check_same_device,
+    from_array,
+    out_dtype_error,
+    record,
+    sized,
+    wrap_dim,
+    write_out,
+    xp_of,
+)
 from .creation import dense_in
 from .views import (
     SelectBackward0,
@@ -550,14 +562,14 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
-                  step: int = 1) -> Tensor:
+                  step: int = 1, *, out: Tensor | None = None) -> Tensor:
     """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
     d = wrap_dim(dim, input._data.ndim)
     if step <= 0:
         raise RuntimeError("slice step must be positive")
     key = (slice(None),) * d + (slice(start, end, step),)
-    return _scatter_into_view(input, src, lambda t: basic_index(t, key, SliceBackward0),
-                              SliceScatterBackward0)
+    res = _scatter_into_view(input, src, lambda t: basic_index(t, key, SliceBackward0), SliceScatterBackward0)
+    return write_out(out, res, "aten::slice_scatter", out_dtype_error) if out is not None else res
 
 
 bind({
