@@ -208,3 +208,61 @@ def test_channels_last_resampling_gradcheck(mode: str) -> None:
     fn = lambda t: ember.nn.functional.interpolate(t, size=(4, 5), mode=mode)  # noqa: E731
     assert ember.autograd.gradcheck(fn, (x,))
     assert ember.autograd.gradgradcheck(fn, (x,))
+
+
+# reductions and selections of a channels-last input: name -> fn(lib, x, dims, keepdim)
+REDUCTIONS: dict[str, Callable[[Any, Any, tuple[int, ...], bool], Any]] = {
+    "sum": lambda lib, x, d, k: x.sum(d, keepdim=k),
+    "mean": lambda lib, x, d, k: x.mean(d, keepdim=k),
+    "amax": lambda lib, x, d, k: x.amax(d, keepdim=k),
+    "amin": lambda lib, x, d, k: x.amin(d, keepdim=k),
+    "prod": lambda lib, x, d, k: x.prod(d[0], keepdim=k),
+    "var": lambda lib, x, d, k: x.var(d, keepdim=k),
+    "std_mean": lambda lib, x, d, k: lib.std_mean(x, d, keepdim=k),
+    "norm": lambda lib, x, d, k: lib.linalg.vector_norm(x, dim=d, keepdim=k),
+    "logsumexp": lambda lib, x, d, k: x.logsumexp(d, keepdim=k),
+    "any": lambda lib, x, d, k: (x > 0).any(d, keepdim=k),
+    "all": lambda lib, x, d, k: (x > -1).all(d, keepdim=k),
+    "aminmax": lambda lib, x, d, k: lib.aminmax(x, dim=d[0], keepdim=k),
+    "nanmedian": lambda lib, x, d, k: x.nanmedian(d[0], keepdim=k),
+    "topk": lambda lib, x, d, k: x.topk(2, d[0]),
+}
+SINGLE_DIM = {"prod", "aminmax", "nanmedian", "topk"}
+REDUCTION_PARAMS = [(name, dims, keepdim) for name in REDUCTIONS for dims in [(0,), (1,), (2, 3), (0, 2, 3), (3,)]
+                    for keepdim in (False, True) if len(dims) == 1 or name not in SINGLE_DIM]
+
+
+@pytest.mark.parametrize(("name", "dims", "keepdim"), REDUCTION_PARAMS)
+def test_reductions_of_channels_last_are_contiguous_as_torch(name: str, dims: tuple[int, ...],
+                                                              keepdim: bool) -> None:
+    """torch's reductions (and topk) give C-contiguous results, size-1 dims' strides included."""
+    fn = REDUCTIONS[name]
+    e = _outputs(fn(ember, _input(ember, (2, 3, 4, 4)).detach(), dims, keepdim))
+    t = _outputs(fn(torch, _input(torch, (2, 3, 4, 4)).detach(), dims, keepdim))
+    base = _outputs(fn(ember, _input(ember, (2, 3, 4, 4), channels_last=False).detach(), dims, keepdim))
+    for oe, ot, ob in zip(e, t, base, strict=True):
+        assert oe.stride() == ot.stride()
+        assert_close(oe, ot, rtol=1e-5, atol=1e-6)
+        if name not in ("sum", "mean", "var", "std_mean", "norm", "logsumexp"):   # (a summation's order follows
+            np.testing.assert_array_equal(oe.numpy(), ob.numpy())                  # the layout, as torch's)
+
+
+@pytest.mark.parametrize("dim", range(4))
+@pytest.mark.parametrize("op", ["sort", "argsort", "cummax", "msort"])
+def test_sort_keeps_channels_last_as_torch(op: str, dim: int) -> None:
+    def run(lib: Any) -> list:
+        x = _input(lib, (2, 3, 4, 4)).detach()
+        return _outputs(lib.msort(x) if op == "msort" else getattr(x, op)(dim))
+
+    for e, t in zip(run(ember), run(torch), strict=True):
+        assert e.stride() == t.stride()
+        assert_close(e, t)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4), (1, 3, 4, 4), (2, 3, 1, 4), (2, 3, 2, 2, 2)])
+def test_stack_of_channels_last_as_torch(shape: tuple[int, ...]) -> None:
+    """torch lays a stack out as the cat along ``dim`` in the inputs' format, that dim split in two."""
+    for dim in range(len(shape) + 1):
+        e, t = (lib.stack([_input(lib, shape), _input(lib, shape).detach() * 2], dim) for lib in (ember, torch))
+        assert e.stride() == t.stride(), dim
+        assert_close(e, t)

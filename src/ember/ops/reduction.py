@@ -24,6 +24,7 @@ from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, sized, wrap_dim, write_out, xp_of
 from ._parallel import split_rows
+from .creation import _elem_strides, _iteration_strides, _strided_copy
 
 _isinstance = isinstance
 _inf = math.inf
@@ -212,10 +213,11 @@ class ValueSelectingBackward(Node):
 
 
 def select_with_indices(name: str, input: Tensor, values: Any, indices: Any, dim: int, keepdim: bool,
-                        cls: type[Node], out: Any = None) -> Any:
-    """Wrap ``(values, indices)`` arrays as ``torch.return_types.<name>`` with a value-selecting grad_fn."""
-    v = new_tensor(values, input._dtype, input._device)
-    i = new_tensor(indices.astype(np.int64, copy=False), D.int64, input._device)
+                        cls: type[Node], out: Any = None, keep_layout: bool = False) -> Any:
+    """Wrap ``(values, indices)`` arrays as ``torch.return_types.<name>`` with a value-selecting grad_fn, laid
+    out as torch's (``keep_layout``: in ``input``'s dim order, else C-contiguous)."""
+    v = new_tensor(laid_out(values, input, keep_layout), input._dtype, input._device)
+    i = new_tensor(laid_out(indices.astype(np.int64, copy=False), input, keep_layout), D.int64, input._device)
     if input._rg and STATE.enabled:
         node = cls()
         node.__dict__.update(dim=dim, keepdim=keepdim)
@@ -303,9 +305,25 @@ def _cast(input: Tensor, dt: D.dtype) -> Any:
     return a if a.dtype == acc else a.astype(acc)
 
 
+def laid_out(arr: Any, input: Tensor, keep: bool = False) -> Any:
+    """``arr``, computed from ``input``'s array ``a``, laid out as torch's result: C-contiguous, with the strides of a
+    C-contiguous tensor even on size-1 dims (reductions, topk), or with ``keep`` in ``a``'s dim order (sort,
+    which allocates as empty_like). NumPy lays a reduction out in its input's order and an indexing result in
+    C order, so only a non-C-contiguous ``a`` (channels-last, transposed) needs the copy or restride."""
+    a = input._data
+    if a.flags.c_contiguous or not getattr(arr, "ndim", 0):
+        return arr
+    xp = xp_for(input)
+    if keep:
+        return _strided_copy(arr, _iteration_strides(a.shape, _elem_strides(a)), xp)
+    arr = xp.ascontiguousarray(arr)
+    return arr.reshape(-1).reshape(arr.shape)
+
+
 def _wrap(arr: Any, dt: D.dtype, input: Tensor) -> Tensor:
-    """A result array (maybe a NumPy scalar, maybe in an accumulation type) as a tensor of ``dt``."""
-    res = new_tensor(arr, dt, input._device)
+    """A result array (maybe a NumPy scalar, maybe in an accumulation type) as a tensor of ``dt``, in torch's
+    reduction layout."""
+    res = new_tensor(laid_out(arr, input), dt, input._device)
     if res._data.dtype != dt.np:
         res._data = res._data.astype(dt.np)
     return res
@@ -612,7 +630,7 @@ def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | 
         raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
     explicit = dim is not None and len(as_list(dim)) > 0
     empty_check(f"{name}()", a, dims if explicit else None, shown=as_list(dim) if explicit else None)
-    res = new_tensor(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input._device)
+    res = _wrap(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input)
     cls = AmaxBackward0 if name == "amax" else AminBackward0
     return finish(attach(res, input, cls, True, True, dims=dims, keepdim=keepdim), out)
 
@@ -654,8 +672,8 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out
                            "no identity.")
     empty_check("aminmax", a, dims)
     xp = xp_for(input)
-    lo = new_tensor(extreme(xp, a, dims, False, keepdim), input._dtype, input._device)
-    hi = new_tensor(extreme(xp, a, dims, True, keepdim), input._dtype, input._device)
+    lo = _wrap(extreme(xp, a, dims, False, keepdim), input._dtype, input)
+    hi = _wrap(extreme(xp, a, dims, True, keepdim), input._dtype, input)
     if input._rg and STATE.enabled:
         node = AminmaxBackward0()
         node.__dict__.update(dims=dims, keepdim=keepdim, mins=lo.detach(), maxs=hi.detach())
@@ -841,7 +859,7 @@ def _bool_reduce(fn: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | 
     dims = dims if a.ndim else ()
     arr = getattr(xp, fn)(a, axis=dims, keepdims=keepdim) if dims or dim is None else a != 0
     dt = D.uint8 if input._dtype is D.uint8 else D.bool
-    return finish(new_tensor(xp.asarray(arr).astype(dt.np), dt, input._device), out)
+    return finish(_wrap(xp.asarray(arr), dt, input), out)
 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
@@ -861,7 +879,7 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     a = input._data
     xp = xp_for(input)
     dims = reduce_dims(dim, a.ndim)
-    return new_tensor(xp.asarray(xp.sum(a != 0, axis=dims), dtype=np.int64), D.int64, input._device)
+    return _wrap(xp.asarray(xp.sum(a != 0, axis=dims), dtype=np.int64), D.int64, input)
 
 
 # ---- logsumexp -----------------------------------------------------------------------------------------

@@ -143,23 +143,28 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     npdt = dt.np
     arrays = [t._data if t._data.dtype == npdt else t._data.astype(npdt) for _, t in parts] or \
         [ref._data.astype(npdt)]
-    xp = _xp(ref)
-    if len(rshape) in (4, 5):
-        r = xp.concatenate(arrays, axis=d)
-    else:   # torch's result is contiguous whatever the inputs' layouts (NumPy would follow them)
-        r = xp.empty(rshape[:d] + (sum(a.shape[d] for a in arrays),) + rshape[d + 1:], npdt)
-        xp.concatenate(arrays, axis=d, out=r)
-    if r.ndim in (4, 5) and not r.flags.c_contiguous:
-        # torch: the inputs' memory format when they share one, else contiguous
-        fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
-        r = dense_in(r, fmts.pop() if len(fmts) == 1 else contiguous_format, _xp(ref))
-    res = from_array(r, dt, ref._device)
+    res = from_array(_concatenated(_xp(ref), arrays, d), dt, ref._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(CatBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res
 
 
 concat = concatenate = cat
+
+
+def _concatenated(xp: Any, arrays: list, d: int) -> Any:
+    """``arrays`` joined along ``d``, laid out as torch's cat: for 4-d/5-d, the inputs' memory format when they
+    share one, else (and for any other rank, whatever the inputs' layouts) contiguous."""
+    shape = arrays[0].shape
+    if len(shape) in (4, 5):
+        r = xp.concatenate(arrays, axis=d)
+    else:   # (NumPy would follow the inputs' layouts)
+        r = xp.empty(shape[:d] + (sum(a.shape[d] for a in arrays),) + shape[d + 1:], arrays[0].dtype)
+        xp.concatenate(arrays, axis=d, out=r)
+    if r.ndim in (4, 5) and not r.flags.c_contiguous:
+        fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
+        r = dense_in(r, fmts.pop() if len(fmts) == 1 else contiguous_format, xp)
+    return r
 
 
 class StackBackward0(Node):
@@ -183,8 +188,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     dt = _promoted(ts)
     xp = _xp(ts[0])
     arrays = [t._data.astype(dt.np, copy=False) for t in ts]
-    if len(shape) + 1 in (4, 5):   # (channels-last inputs give what torch's cat of unsqueezed inputs gives)
-        r = xp.stack(arrays, axis=d)
+    if d < len(shape) and len(shape) in (4, 5):   # torch's layout: the cat along d, its dim d split in two
+        r = _concatenated(xp, arrays, d).reshape(shape[:d] + (len(arrays),) + shape[d:])
     else:   # contiguous, as torch, whatever the inputs' layouts
         r = xp.empty(shape[:d] + (len(arrays),) + shape[d:], dt.np)
         xp.stack(arrays, axis=d, out=r)

@@ -31,6 +31,7 @@ from .reduction import (
     attach,
     empty_check,
     finish,
+    laid_out,
     node_class,
     not_implemented,
     return_type,
@@ -95,7 +96,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
         unsupported_dtype("sorting_kernel_method_name", input)
     _no_complex(input, "Sort")
     values, idx, d = _sorted_along(input, dim, descending)
-    return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out)
+    return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out, keep_layout=True)
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
@@ -105,7 +106,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
         unsupported_dtype("sorting_kernel_method_name", input)
     _no_complex(input, "Sort")
     _, idx, _ = _sorted_along(input, dim, descending)
-    res = new_tensor(idx.astype(np.int64, copy=False), D.int64, input._device)
+    res = new_tensor(laid_out(idx.astype(np.int64, copy=False), input, True), D.int64,
+                     input._device)
     return res if out is None else write_out(out, res)
 
 
