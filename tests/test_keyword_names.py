@@ -3,6 +3,7 @@ where torch takes it: same values, shapes and dtypes as torch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -258,4 +259,74 @@ def test_linalg_det_out() -> None:
         o = lib.empty(0)
         assert lib.linalg.det(A=lib.tensor([[2.0, 1.0], [1.0, 3.0]]), out=o) is o
         got.append(o.item())
+    assert got[0] == got[1]
+
+
+INPLACE_INPUT: dict[str, Callable[[Any, Any], Any]] = {
+    "clamp_": lambda lib, x: lib.clamp_(input=x, min=0, max=1),
+    "clip_": lambda lib, x: lib.clip_(input=x, min=0, max=1),
+    "clamp_min_": lambda lib, x: lib.clamp_min_(input=x, min=0),
+    "clamp_max_": lambda lib, x: lib.clamp_max_(input=x, max=1),
+    "round_": lambda lib, x: lib.round_(input=x, decimals=1),
+    "square_": lambda lib, x: lib.square_(input=x),
+    "logit_": lambda lib, x: lib.logit_(input=x.sigmoid(), eps=0.1),
+    "nan_to_num_": lambda lib, x: lib.nan_to_num_(input=x.log(), nan=1.0, neginf=-2.0),
+    "conj_physical_": lambda lib, x: lib.conj_physical_(input=x),
+    "index_put_": lambda lib, x: lib.index_put_(input=x, indices=(lib.tensor([0, 0]),), values=lib.tensor([9.0]),
+                                                accumulate=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE_INPUT))
+def test_module_inplace_input_keyword(name: str) -> None:
+    """``torch.<op>_`` names its tensor ``input`` (``self=`` is refused), writing it in place."""
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor([-1.5, 0.25, 2.5])
+        y = INPLACE_INPUT[name](lib, x)
+        with pytest.raises(TypeError):
+            getattr(lib, name)(self=x)
+        got.append((y.numpy().tolist(), x.numpy().tolist()))
+    assert got[0] == got[1]
+
+
+def test_isin_keywords_and_out() -> None:
+    got = []
+    for lib in (torch, ember):
+        x, t = lib.tensor([1.0, 2.0, 3.0]), lib.tensor([2.0, 5.0])
+        o = lib.empty(0, dtype=lib.bool)
+        assert lib.isin(elements=x, test_elements=t, assume_unique=True, invert=True, out=o) is o
+        r = [lib.isin(element=2.0, test_elements=t), lib.isin(elements=x, test_element=2.0)]
+        for bad in ({"input": x, "test_elements": t}, {"elements": x, "test_elements": t, "out": None, "x": 1}):
+            with pytest.raises(TypeError):
+                lib.isin(**bad)
+        with pytest.raises(TypeError):
+            lib.isin(x, t, True)
+        got.append([o.tolist()] + [v.tolist() for v in r])
+    assert got[0] == got[1]
+
+
+SORT_CALLS: list[tuple[str, tuple, dict]] = [
+    ("sort", (-1,), {"stable": True}), ("sort", (0, True), {"stable": False}), ("sort", (0,), {"stable": None}),
+    ("sort", (0, True, True), {}), ("sort", (), {"stable": True, "dim": 0, "descending": True}),
+    ("sort", (0, True), {}), ("sort", (), {"stable": None}), ("argsort", (-1,), {"stable": True}),
+    ("argsort", (), {"stable": True, "descending": True}), ("argsort", (0, True), {}),
+]
+
+
+@pytest.mark.parametrize(("op", "args", "kwargs"), SORT_CALLS)
+def test_sort_stable_keyword_only(op: str, args: tuple, kwargs: dict) -> None:
+    """torch's overload taking ``stable`` has only keywords after ``input``: mixing it with a positional
+    ``dim``/``descending`` is a TypeError, for the method and the function alike."""
+    got = []
+    for lib in (torch, ember):
+        x = lib.tensor([3.0, 1.0, 2.0, 1.0])
+        outs = []
+        for call in (getattr(x, op), lambda *a, **k: getattr(lib, op)(x, *a, **k)):  # noqa: B023
+            try:
+                r = call(*args, **kwargs)
+                outs.append([v.tolist() for v in r] if op == "sort" else r.tolist())
+            except TypeError:
+                outs.append("TypeError")
+        got.append(outs)
     assert got[0] == got[1]

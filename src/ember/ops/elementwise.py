@@ -978,8 +978,8 @@ def square(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return pow(input, 2, out=out)
 
 
-def square_(self: Tensor) -> Tensor:
-    return pow._inplace(self, 2)  # type: ignore[attr-defined]
+def square_(input: Tensor) -> Tensor:
+    return pow._inplace(input, 2)  # type: ignore[attr-defined]
 
 
 def _ldexp_fwd(xp: Any, a: Any, b: Any) -> Any:
@@ -1363,8 +1363,8 @@ def logit(input: Tensor, eps: float | None = None, *, out: Tensor | None = None)
     return _logit(input, eps, out=out)
 
 
-def logit_(self: Tensor, eps: float | None = None) -> Tensor:
-    return _logit._inplace(self, eps)  # type: ignore[attr-defined]
+def logit_(input: Tensor, eps: float | None = None) -> Tensor:
+    return _logit._inplace(input, eps)  # type: ignore[attr-defined]
 
 
 bind({"logit": logit, "logit_": logit_})
@@ -1448,10 +1448,10 @@ def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Ten
     return _round_dec(input, decimals, out=out)
 
 
-def round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+def round_(input: Tensor, *, decimals: int = 0) -> Tensor:
     if decimals == 0:
-        return _round._inplace(self)  # type: ignore[attr-defined]
-    return _round_dec._inplace(self, decimals)  # type: ignore[attr-defined]
+        return _round._inplace(input)  # type: ignore[attr-defined]
+    return _round_dec._inplace(input, decimals)  # type: ignore[attr-defined]
 
 
 bind({"round": round, "round_": round_})
@@ -1566,9 +1566,9 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
     return _nan_to_num(input, nan, posinf, neginf, out=out)
 
 
-def nan_to_num_(self: Tensor, nan: float = 0.0, posinf: float | None = None,
+def nan_to_num_(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                 neginf: float | None = None) -> Tensor:
-    return _nan_to_num._inplace(self, nan, posinf, neginf)  # type: ignore[attr-defined]
+    return _nan_to_num._inplace(input, nan, posinf, neginf)  # type: ignore[attr-defined]
 
 
 bind({"nan_to_num": nan_to_num, "nan_to_num_": nan_to_num_})
@@ -1636,8 +1636,8 @@ def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     return _conj_physical(input, out=out)
 
 
-def conj_physical_(self: Tensor) -> Tensor:
-    return _conj_physical._inplace(self)  # type: ignore[attr-defined]
+def conj_physical_(input: Tensor) -> Tensor:
+    return _conj_physical._inplace(input)  # type: ignore[attr-defined]
 
 
 def resolve_conj(input: Tensor) -> Tensor:
@@ -1850,16 +1850,16 @@ def _clamp_inplace(self: Tensor, fn: Callable, *bounds: Any) -> Tensor:
     return inplace_via(self, fn, *bounds)
 
 
-def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    return _clamp_inplace(self, clamp, min, max)
+def clamp_(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    return _clamp_inplace(input, clamp, min, max)
 
 
-def clamp_min_(self: Tensor, min: Any) -> Tensor:
-    return _clamp_inplace(self, clamp_min, min)
+def clamp_min_(input: Tensor, min: Any) -> Tensor:
+    return _clamp_inplace(input, clamp_min, min)
 
 
-def clamp_max_(self: Tensor, max: Any) -> Tensor:
-    return _clamp_inplace(self, clamp_max, max)
+def clamp_max_(input: Tensor, max: Any) -> Tensor:
+    return _clamp_inplace(input, clamp_max, max)
 
 
 clip, clip_ = clamp, clamp_

@@ -546,8 +546,12 @@ def _isin_operand(x: Any) -> bool:
     return _isinstance(x, Tensor)
 
 
-def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
-    """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a scalar)."""
+def isin(elements: Any = None, test_elements: Any = None, *, element: Any = None, test_element: Any = None,
+         assume_unique: bool = False, invert: bool = False, out: Tensor | None = None) -> Tensor:
+    """Whether each element of ``elements`` occurs in ``test_elements`` (either may be a scalar, which torch's
+    keywords name ``element`` / ``test_element``)."""
+    elements = element if elements is None else elements
+    test_elements = test_element if test_elements is None else test_elements
     if not _isinstance(elements, Tensor) and not _isinstance(test_elements, Tensor):
         raise TypeError(f"isin() received an invalid combination of arguments - got ({type(elements).__name__}, "
                         f"{type(test_elements).__name__}), but expected one of:\n"
@@ -561,8 +565,8 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     xp = _xp(like)
     a = elements._data if _isinstance(elements, Tensor) else xp.asarray(elements)
     b = test_elements._data if _isinstance(test_elements, Tensor) else xp.asarray([test_elements])
-    res = xp.isin(a, b, assume_unique=assume_unique, invert=invert)
-    return from_array(xp.asarray(res), D.bool, like._device)
+    res = from_array(xp.asarray(xp.isin(a, b, assume_unique=assume_unique, invert=invert)), D.bool, like._device)
+    return res if out is None else write_out(out, res, "isin")
 
 
 def unravel_index(indices: Tensor, shape: Any) -> tuple[Tensor, ...]:

@@ -686,13 +686,13 @@ def _indices_key(self: Tensor, indices: Any, values: Any, name: str) -> tuple:
     return basic, (None if cls is AliasBackward0 else cls), adv
 
 
-def index_put_(self: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
-    """In place: ``self[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
-    basic, cls, adv = _indices_key(self, indices, values, "index_put_")
+def index_put_(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:
+    """In place: ``input[indices] = values`` (``accumulate=True`` adds, duplicates included)."""
+    basic, cls, adv = _indices_key(input, indices, values, "index_put_")
     if not adv:
-        _same_dtype(self, values)
-    _write(self, basic, cls, adv, values, accumulate, strip=False)
-    return self
+        _same_dtype(input, values)
+    _write(input, basic, cls, adv, values, accumulate, strip=False)
+    return input
 
 
 def index_put(input: Tensor, indices: Any, values: Tensor, accumulate: bool = False) -> Tensor:

@@ -7,7 +7,9 @@ Every sort is stable with NaN as the largest value, as torch's; ops that pick el
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -89,7 +91,22 @@ def _sorted_along(input: Tensor, dim: int, descending: bool, k: int | None = Non
     return xp.take_along_axis(a, idx, axis=d), idx, d
 
 
-def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False, *,
+def _stable_overload(fn: Callable) -> Callable:
+    """``fn`` refusing, as torch's bindings, ``stable=`` with a positional ``dim``/``descending``: its overload
+    taking ``stable`` has only keywords after ``input``."""
+    @functools.wraps(fn)
+    def checked(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+        if args and "stable" in kwargs:
+            got = ", ".join([type(a).__name__ for a in args] + [f"{k}={type(v).__name__}" for k, v in kwargs.items()])
+            raise TypeError(f"{fn.__name__}() received an invalid combination of arguments - got ({got}), but "
+                            "expected one of:\n * (*, bool stable, int dim = -1, bool descending = False)\n"
+                            " * (int dim = -1, bool descending = False)\n")
+        return fn(input, *args, **kwargs)
+    return checked
+
+
+@_stable_overload
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False,
          out: Any = None) -> Any:
     """Values and indices sorted along ``dim`` (always stable; NaN sorts as the largest)."""
     if input._dtype.kind:
@@ -99,7 +116,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out, keep_layout=True)
 
 
-def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
+@_stable_overload
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False,
             out: Tensor | None = None) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (stable)."""
     if input._dtype.kind:

@@ -185,7 +185,7 @@ def _dense_to_ordered(dense_mask: Tensor) -> tuple[Tensor, Tensor]:
     """A dense 0/1 block matrix → (blocks per row, column indices with the present blocks first)."""
     dense_mask = dense_mask.to(D.int32)
     num = dense_mask.sum(-1).to(D.int32)
-    idx = dense_mask.argsort(-1, descending=True, stable=True).to(D.int32)
+    idx = dense_mask.argsort(dim=-1, descending=True, stable=True).to(D.int32)
     return num.contiguous(), idx.contiguous()
 
 
