@@ -472,9 +472,12 @@ def check_overflow(dt: dtype, value: object) -> None:
 
 
 @functools.cache
-def _int_bounds(np_dtype: np.dtype) -> tuple[builtins_int, builtins_int]:
+def checked_int_range(np_dtype: np.dtype) -> tuple[builtins_int, builtins_int, builtins_int]:
+    """What torch's checked conversion into an integer type accepts: (the lowest integer — minus the maximum for
+    unsigned types, which wrap negatives —, the lowest float, the highest value)."""
     info = np.iinfo(np_dtype)
-    return builtins_int(info.min), builtins_int(info.max)
+    low, high = builtins_int(info.min), builtins_int(info.max)
+    return (-high if low == 0 else low), low, high
 
 
 _C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
@@ -494,12 +497,12 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
             raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(dt.name, dt.name)} without overflow")
         value = value.real
     if dt.category == 1:
-        lo, hi = _int_bounds(dt.np)
+        int_low, low, hi = checked_int_range(dt.np)
         if type(value) is builtins_int or isinstance(value, np.integer):
             v = builtins_int(value)
-            if (-hi if lo == 0 else lo) <= v <= hi:
-                return v % (hi + 1) if v < 0 <= lo else v
-        elif lo <= builtins_float(value) <= hi:   # type: ignore[arg-type]  (NaN fails)
+            if int_low <= v <= hi:
+                return v % (hi + 1) if v < 0 <= low else v
+        elif low <= builtins_float(value) <= hi:   # type: ignore[arg-type]  (NaN fails)
             return math.trunc(value)   # type: ignore[arg-type]
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
     limit = 3.4028234663852886e38 if dt is float32 else 65504.0 if dt is float16 and half_range else None

@@ -183,11 +183,8 @@ def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
             raise OverflowError("int too big to convert")
         return values.astype(np.uint64)
     a = _build(nested, D.float64 if src.is_floating_point else D.int64, None)
-    info = np.iinfo(dt.np)
-    if src.is_floating_point:
-        bad = ~((a >= info.min) & (a <= info.max))   # (NaN too)
-    else:
-        bad = (a < (-int(info.max) if info.min == 0 else info.min)) | (a > info.max)
+    int_low, low, high = D.checked_int_range(dt.np)
+    bad = ~((a >= low) & (a <= high)) if src.is_floating_point else (a < int_low) | (a > high)   # (NaN fails)
     if bad.any():
         raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
     with np.errstate(all="ignore"):
