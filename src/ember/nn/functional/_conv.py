@@ -38,12 +38,12 @@ from typing import Any, NamedTuple
 
 from ..._core import dtype as D
 from ..._core import gemm
-from ..._core.memory_format import channels_last, suggest_memory_format
+from ..._core.memory_format import channels_last
 from ..._tensor import _cpp_name
 from ...ops._dispatch import record
 from ...ops._parallel import contiguous, split_axis, split_rows
 from ...ops.creation import relayout
-from ._common import Node, Tensor, compute_array, fused, needs_grad, onednn_dtypes, result, type_string, xp
+from ._common import Node, Tensor, compute_array, fused, layout_of, needs_grad, onednn_dtypes, result, type_string, xp
 
 __all__ = [
     "conv1d",
@@ -580,17 +580,12 @@ class ConvolutionBackwardBackward0(Node):
         return dg, dx, dw
 
 
-def _suggests_channels_last(t: Tensor) -> bool:
-    a = t._data
-    return suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) is channels_last
-
-
 def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed: bool) -> Tensor:
     """The recorded op on batched, validated tensors."""
     ns = xp(x)
     arr, cols = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
                          transposed)
-    if arr.ndim == 4 and (_suggests_channels_last(x) or _suggests_channels_last(w)):
+    if arr.ndim == 4 and (layout_of(x) is channels_last or layout_of(w) is channels_last):
         arr = relayout(arr, channels_last, ns)   # torch's 2-d convolutions keep channels-last operands so
     out = fused(result(arr, x), ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
     if cols is not None and w._rg and out._grad_fn is not None and cols.nbytes <= _KEEP_COLUMNS:

@@ -19,11 +19,10 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
-from ..._core.memory_format import contiguous_format, memory_format
+from ..._core.memory_format import channels_last, contiguous_format, memory_format
 from ...ops.creation import fused_multiply_add
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, xp
-from ._conv import _suggests_channels_last
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -694,7 +693,7 @@ def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}")
     if input.dtype.category < 2 or input.dtype.is_complex:
         kernel = {1: f"adaptive_{kind}_pool2d", 2: fn, 3: f"{fn}_cpu"}[nd]
-        if nd == 2 and input.dim() == 4 and _suggests_channels_last(input):
+        if nd == 2 and input.dim() == 4 and layout_of(input) is channels_last:
             kernel += "_channels_last"
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{input.dtype._short}'")
@@ -1079,7 +1078,7 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     # torch's antialiased kernel on a non-channels-last input resized in height to one column gives every row
     # the first row's values (its gradient stays that of the true resize)
     first_row_only = (mode.endswith("-aa") and size[-1] == 1 and 1 < size[-2] != input.shape[-2]
-                      and not _suggests_channels_last(input))
+                      and layout_of(input) is not channels_last)
 
     def fwd(a: Any) -> Any:
         if perm:
