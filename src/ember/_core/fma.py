@@ -25,3 +25,21 @@ def multiply_wide(a: Any, b: Any, like: Any) -> Any:
     """``a·b`` as a new array in ``like``'s wide dtype (the exact product of an FMA)."""
     wide = wide_dtype(like)
     return xp_of_array(like).multiply(a, b, dtype=wide) if wide is not None else a * b
+
+
+def _veltkamp(a: Any) -> tuple[Any, Any]:
+    """Veltkamp's split of float64 values into high and low halves whose products are exact."""
+    t = a * 134217729.0   # 2**27 + 1
+    hi = t - (t - a)
+    return hi, a - hi
+
+
+def fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
+    """``a*b + c`` in float64 rounded once, as a fused multiply-add: the product (Dekker) and the sum (Knuth's
+    two-sum) are carried exactly and only their low parts are rounded together."""
+    p = a * b
+    (ah, al), (bh, bl) = _veltkamp(a), _veltkamp(b)
+    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    h = p + c
+    v = h - p
+    return h + (((p - (h - v)) + (c - v)) + p_err)

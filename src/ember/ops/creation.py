@@ -12,6 +12,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, to_host, xp_of
+from .._core.fma import fused_multiply_add
 from .._core.memory_format import (
     contiguous_format,
     is_contiguous_as,
@@ -488,24 +489,6 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)
     t = from_array(_place(arr, canonical(device)), dt, canonical(device))
     return _maybe_out(factory_requires_grad(t) if requires_grad else t, out)
-
-
-def _split(a: Any) -> tuple[Any, Any]:
-    """Veltkamp's split of float64 values into high and low halves whose products are exact."""
-    t = a * 134217729.0   # 2**27 + 1
-    hi = t - (t - a)
-    return hi, a - hi
-
-
-def fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
-    """``a*b + c`` in float64 rounded once, as a fused multiply-add: the product (Dekker) and the sum (Knuth's
-    two-sum) are carried exactly and only their low parts are rounded together."""
-    p = a * b
-    (ah, al), (bh, bl) = _split(a), _split(b)
-    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
-    h = p + c
-    v = h - p
-    return h + (((p - (h - v)) + (c - v)) + p_err)
 
 
 def _linspace_real(start: float, end: float, steps: int, dt: D.dtype) -> np.ndarray:

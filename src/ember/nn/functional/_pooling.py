@@ -19,8 +19,8 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ..._core.fma import fused_multiply_add
 from ..._core.memory_format import channels_last, contiguous_format, memory_format
-from ...ops.creation import fused_multiply_add
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, xp
 
