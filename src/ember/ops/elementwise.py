@@ -1256,8 +1256,17 @@ absolute = abs
 bind({"absolute": abs, "absolute_": abs._inplace})  # type: ignore[attr-defined]
 
 exp = unary("exp", "exp", lambda g, x, r: g * _c(r), saves="r")
-exp2 = unary("exp2", lambda xp, a: xp.exp2(a) if a.dtype.kind != "c" else xp.power(2, a),
-             lambda g, x, r: g * _c(r * _LN2), saves="r")
+def _exp2_fwd(xp: Any, a: Any) -> Any:
+    """2**a; complex as torch's exp(ln2·a), ln2 a real factor of each part (so 0 parts stay 0 beside inf/NaN)."""
+    if a.dtype.kind != "c":
+        return xp.exp2(a)
+    z = xp.empty_like(a)
+    ln2 = a.real.dtype.type(_LN2)
+    z.real, z.imag = a.real * ln2, a.imag * ln2
+    return xp.exp(z)
+
+
+exp2 = unary("exp2", _exp2_fwd, lambda g, x, r: g * _c(r * _LN2), saves="r")
 expm1 = unary("expm1", "expm1", lambda g, x, r: g * _c(r + 1), saves="r")
 log = unary("log", "log", lambda g, x, r: g / _c(x))
 log2 = unary("log2", "log2", lambda g, x, r: g / _c(x * _LN2))
@@ -1539,7 +1548,12 @@ def _sinc_grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
     return g * _c(((cos(x * math.pi) - r) / x.masked_fill(zero, 1)).masked_fill(zero, 0))
 
 
-sinc = unary("sinc", "sinc", _sinc_grad, saves="xr")
+def _sinc_fwd(xp: Any, a: Any) -> Any:
+    """sin(πx)/(πx); 16-bit floats in float32 (torch's opmath type), rounded once."""
+    return xp.sinc(a.astype(np.float32)).astype(a.dtype) if a.dtype in _HALF_NP else xp.sinc(a)
+
+
+sinc = unary("sinc", _sinc_fwd, _sinc_grad, saves="xr")
 
 
 def _nan_to_num_fwd(xp: Any, a: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:

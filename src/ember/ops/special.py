@@ -343,12 +343,11 @@ _ZETA_TERMS = [float(b / math.factorial(2 * j)) for j, b in enumerate(_B2K[:12],
 
 
 def zeta_kernel(xp: Any, s: Any, q: Any) -> Any:
-    """Hurwitz zeta(s, q) = sum_k (q + k)^-s by Euler-Maclaurin summation (torch's domain rules:
-    s == 1 → inf, s < 1 → nan; q <= 0: inf at integers, nan unless s is an integer)."""
+    """Hurwitz zeta(s, q) = sum_k (q + k)^-s by Euler-Maclaurin summation (torch's domain rules, in its
+    order: s == 1 → inf, s < 1 → nan; then q <= 0: inf at integers, nan unless s is an integer)."""
     s, q = xp.broadcast_arrays(_f64(xp, s), _f64(xp, q))
-    bad = (s < 1) | ((q <= 0) & (q != xp.floor(q)) & (s != xp.floor(s))) | xp.isnan(s) | xp.isnan(q)
-    pole = (s == 1) | ((q <= 0) & (q == xp.floor(q)))
-    ok = ~(bad | pole)
+    pole = (q <= 0) & (q == xp.floor(q))
+    ok = (s > 1) & (s < xp.inf) & ~pole & ~((q <= 0) & (s != xp.floor(s))) & ~xp.isnan(q)
     ss = xp.where(ok, s, 2.0)
     qs = xp.where(ok, q, 1.0)
     shift = max(9, int(math.ceil(9.0 - float(qs.min())))) if qs.size else 9
@@ -364,7 +363,12 @@ def zeta_kernel(xp: Any, s: Any, q: Any) -> Any:
         total = total + coef * poch * wpow
         poch = poch * (ss + 2 * j - 1) * (ss + 2 * j)
         wpow = wpow / (w * w)
-    return xp.where(ok, total, xp.where(pole, xp.inf, xp.nan))
+    # torch checks s first (1: inf, below 1: nan), then q (a pole: inf); at s = inf its sum stops at
+    # the first vanishing term: q**-inf alone (1 at q = 1, inf below, nan above where every term is 0)
+    at_inf = xp.where(q == 1, 1.0, xp.where(q < 1, xp.inf, xp.nan))
+    edge = xp.where(s == 1, xp.inf, xp.where(s < 1, xp.nan, xp.where(
+        s == xp.inf, at_inf, xp.where(pole, xp.inf, xp.nan))))
+    return xp.where(ok, total, edge)
 
 
 def polygamma_kernel(xp: Any, x: Any, n: int) -> Any:
@@ -419,11 +423,11 @@ def _igamma_kernel(upper: bool) -> Callable:
         p = xp.where(use_series, p_series, 1.0 - q_cf)
         q = xp.where(use_series, 1.0 - p_series, q_cf)
         val = q if upper else p
-        # the edges, as torch: x == 0 → P = 0; a == 0 with x > 0 → P = 1; x == inf → P = 1; a == inf → P = 0
+        # the edges in torch's order: a or x negative → nan; a == 0 → P = 1 where x > 0 (else nan); x == 0 →
+        # P = 0; a == inf → P = 0 (nan at x == inf); x == inf → P = 1; what is left (a NaN) → nan
         lo, hi = (1.0, 0.0) if upper else (0.0, 1.0)
-        edge = xp.where((a == 0) & (x > 0), hi, xp.where(x == 0, lo, xp.where(xp.isinf(x), hi, lo)))
-        edge = xp.where((a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x) | ((a == 0) & (x == 0))
-                        | (xp.isinf(a) & xp.isinf(x)), xp.nan, edge)
+        edge = xp.where((a < 0) | (x < 0), xp.nan, xp.where(a == 0, xp.where(x > 0, hi, xp.nan), xp.where(
+            x == 0, lo, xp.where(xp.isinf(a), xp.where(xp.isinf(x), xp.nan, lo), xp.where(xp.isinf(x), hi, xp.nan)))))
         return xp.where(ok, val, edge)
     return kernel
 
