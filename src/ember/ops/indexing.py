@@ -196,7 +196,8 @@ def _zero_dim_error(key: Any, single: bool) -> None:
             continue
         if single and type(k) is int:
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
-                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number" if k == 0 else
+                             f"index {k} is out of bounds for dimension 0 with size 0")
         if single and type(k) is slice:
             raise IndexError("slice() cannot be applied to a 0-dim tensor.")
         raise IndexError("too many indices for tensor of dimension 0")
@@ -230,7 +231,16 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
     if ndim == 0:
         _zero_dim_error(key, single)
     xp = _xp(self)
-    items = [_classify(k, xp) for k in key]
+    items = []
+    dtype_error = None   # torch checks index tensors' dtypes after the count and the ints' bounds
+    for k in key:
+        try:
+            items.append(_classify(k, xp))
+        except IndexError as e:
+            if str(e) != _INDEX_DTYPES:
+                raise
+            dtype_error = e
+            items.append((_ADV, None))
     consumed = 0
     for kind, v in items:
         if kind is _INT or kind is _SLICE or kind is _ADV:
@@ -242,10 +252,10 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
     fill = ndim - consumed
     basic: list = []
     adv: list = []
-    dim = rdim = real = 0
+    dim = rdim = 0
     cur = ndim   # dims of the result so far
     cls: type[Node] | None = None
-    for kind, v in items:
+    for pos, (kind, v) in enumerate(items):   # torch names an int's dim by its position in the key
         if dim >= ndim and kind is not _NONE and kind is not _BOOL and kind is not _ELL:
             # pushed past the end by a repeated "...": torch skips full slices and fails on the rest
             if kind is _SLICE and v.start in (None, 0) and v.stop is None and v.step in (None, 1):
@@ -257,10 +267,9 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
         if kind is _INT:
             size = shape[dim]
             if not -size <= v < size:
-                raise IndexError(f"index {v} is out of bounds for dimension {real} with size {size}")
+                raise IndexError(f"index {v} is out of bounds for dimension {pos} with size {size}")
             basic.append(v)
             dim += 1
-            real += 1
             cur -= 1
             cls = SelectBackward0
         elif kind is _SLICE:
@@ -270,14 +279,12 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
                 cls = SliceBackward0   # torch skips slices that keep the whole dim
             dim += 1
             rdim += 1
-            real += 1
         elif kind is _NONE or kind is _BOOL:
             wrap_dim(rdim, cur + 1)
             basic.append(None)
             if kind is _BOOL:
                 adv.append((rdim, xp.zeros(1 if v else 0, dtype=np.int64), False))
             rdim += 1
-            real += 1
             cur += 1
             cls = UnsqueezeIndexBackward0
         elif kind is _ELL:   # torch lets a repeated "..." skip dims again (without slicing anything)
@@ -285,14 +292,14 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
                 basic.extend([slice(None)] * fill)
             dim += fill
             rdim += fill
-            real += fill
         else:
             n = 1 if kind is _ADV else v.ndim
             basic.extend([slice(None)] * n)
             adv.append((rdim, v, kind is _MASK))
             dim += n
             rdim += n
-            real += n
+    if dtype_error is not None:
+        raise dtype_error
     if cls is None and not adv:
         cls = AliasBackward0
     return tuple(basic), cls, adv
@@ -315,24 +322,34 @@ def _advanced_key(shape: tuple, adv: list, xp: Any) -> tuple:
     return tuple(key)
 
 
-def _check_key(shape: tuple, key: tuple) -> None:
-    """torch's errors for out-of-range entries and non-broadcastable index arrays in ``key``."""
+def _check_key(shape: tuple, key: tuple) -> bool:
+    """torch's errors for non-broadcastable index arrays in ``key`` and for out-of-range entries (unchecked
+    where the result is empty, as torch); True where the result is empty."""
     arrays = [(d, k) for d, k in enumerate(key) if not _isinstance(k, slice)]
+    try:
+        index_shape = np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
+    except ValueError:
+        shapes = ", ".join(str(list(k.shape)) for _, k in arrays)
+        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                         f"{shapes}") from None
+    for d, k in arrays:
+        if k.size and shape[d] == 0:
+            raise IndexError("index is out of bounds for dimension with size 0")
+    if 0 in index_shape or any(n == 0 for d, n in enumerate(shape) if d >= len(key) or _isinstance(key[d], slice)):
+        return True
     for rank, (d, k) in enumerate(arrays):
         size = shape[d]
-        if k.size and size == 0:
-            raise IndexError("index is out of bounds for dimension with size 0")
         if k.size:   # on a GPU reported at the next host read (no synchronisation)
             bad = (k >= size) | (k < -size)
             check_on_device(xp_of_array(k), bad.any(), lambda k=k, bad=bad, rank=rank, size=size: IndexError(
                 f"index {int(to_host(k[bad].reshape(-1)[:1])[0])} is out of bounds for dimension {rank} "
                 f"with size {size}"))
-    try:
-        np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
-    except ValueError:
-        shapes = ", ".join(str(list(k.shape)) for _, k in arrays)
-        raise IndexError("shape mismatch: indexing tensors could not be broadcast together with shapes "
-                         f"{shapes}") from None
+    return False
+
+
+def _inert(key: tuple) -> tuple:
+    """``key`` with its index arrays zeroed: the same (empty) result shape, no out-of-range entry."""
+    return tuple(k if _isinstance(k, slice) else k * 0 for k in key)
 
 
 class IndexBackward0(Node):
@@ -351,8 +368,9 @@ def gather_key(src: Tensor, key: tuple) -> Tensor:
     try:
         arr = src._data[key]
     except (IndexError, ValueError):
-        _check_key(src._data.shape, key)
-        raise
+        if not _check_key(src._data.shape, key):
+            raise
+        arr = src._data[_inert(key)]
     res = from_array(arr, src._dtype, src._device)
     if src._rg and STATE.enabled:
         record(res, node_of(IndexBackward0, key=key), (src,))
@@ -482,7 +500,10 @@ def _put_arrays(xp: Any, arr: Any, key: tuple, v: Any, accumulate: bool, strip: 
     except (IndexError, ValueError) as e:
         if "read-only" in str(e):
             raise _overlap_error() from None
-        _check_key(arr.shape, key)
+        if _check_key(arr.shape, key):   # an empty result: nothing to write
+            key = _inert(key)
+            if _assigned(arr[key], v):
+                return
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be broadcast to "
                            f"indexing result of shape {list(arr[key].shape)}") from None
 
@@ -550,6 +571,8 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
     check_inplace(self)
     xp = _xp(self)
     v = value._data if is_tensor else scalar_value(value, self._dtype)
+    if is_tensor and strip:
+        v = _strip_ones(v)   # NumPy refuses a (1,) value for a single element
     if adv:
         arr = self._data if cls is None else index_view(self._data, basic, xp)
         key = _advanced_key(arr.shape, adv, xp)
@@ -658,6 +681,10 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
     if type(key) is int and self._data.ndim and -self._data.shape[0] <= key < self._data.shape[0]:
         _write(self, (key,), SelectBackward0, [], value, False)
         return
+    if type(key) is bool:   # torch: a lone False writes nothing, a lone True writes as None does (a copy)
+        if not key:
+            return
+        key = None
     if (_isinstance(key, Tensor) and key._dtype is D.bool and type(value) in (int, float, bool)
             and key._data.shape == self._data.shape and key._device is self._device
             and not (STATE.enabled and self._rg) and getattr(self._data.flags, "writeable", True)):

@@ -1,0 +1,65 @@
+"""Indexing, shape and view ops compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+def _both(fn):
+    """(result or exception) of ``fn`` run on torch and on ember."""
+    out = []
+    for m in (torch, ember):
+        try:
+            out.append(fn(m))
+        except Exception as e:   # noqa: BLE001 - the exception is the compared result
+            out.append(e)
+    return out
+
+
+def _same(t, e):
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        assert str(e) == str(t)
+        return
+    assert not isinstance(e, Exception), e
+    if isinstance(t, torch.Tensor):
+        assert str(e.dtype) == str(t.dtype)
+        assert tuple(e.shape) == tuple(t.shape)
+        np.testing.assert_array_equal(e.numpy(), t.numpy())
+    else:
+        assert e == t
+
+
+def _set(m, shape, key, value):
+    x = m.zeros(shape)
+    x[key(m) if callable(key) else key] = value(m) if callable(value) else value
+    return x
+
+
+@pytest.mark.parametrize("key", [True, False, 0, ..., None])
+def test_setitem_lone_bool_and_one_element_value(key):
+    # a lone True writes as None (casting), a lone False writes nothing; a (1,) value fits one element
+    for shape, value in (((2, 3), lambda m: m.ones(1, 1, 3, dtype=m.float64)), ((2, 3), lambda m: m.ones(5)),
+                         ((2,), lambda m: m.ones(1)), ((), lambda m: m.ones(1))):
+        _same(*_both(lambda m, shape=shape, value=value: _set(m, shape, key, value)))
+
+
+@pytest.mark.parametrize("key", [0, 1, -1, -2])
+def test_int_index_of_0d_tensor_errors(key):
+    _same(*_both(lambda m: m.tensor(5.0)[key]))
+    _same(*_both(lambda m: _set(m, (), key, 1.0)))
+
+
+@pytest.mark.parametrize("shape, key", [
+    ((2, 0), ([5],)), ((2, 0), ([5], [0])), ((1, 1, 0), ([-1], [-1, 1])), ((2, 3), (slice(0, 0), [7])),
+    ((2, 3), ([0, 1, 0], [5, 1])), ((1,), (0, [0], [0], 0)), ((2, 3), (5, np.array([0], np.int16))),
+    ((2, 1), (..., -3, 0)), ((2, 3, 4), (None, ..., 0, 9)), ((2, 3, 4), (np.ones((2, 3), bool), 9)),
+])
+def test_index_error_order_and_empty_results(shape, key):
+    # broadcast errors before bounds, bounds unchecked for an empty result, dtype checked last,
+    # an int's dim named by its position in the key
+    def key_of(m):
+        return tuple(m.from_numpy(k) if isinstance(k, np.ndarray) else k for k in key)
+    _same(*_both(lambda m: m.zeros(shape)[key_of(m)]))
+    _same(*_both(lambda m: _set(m, shape, key_of, 1.0)))
