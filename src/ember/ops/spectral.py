@@ -151,25 +151,79 @@ def _resize(x: Tensor, dims: Sequence[int], sizes: Sequence[int]) -> Tensor:
     return x
 
 
-def _plan(x: Tensor, s: Any, dim: Any, default_all: bool) -> tuple[list[int], list[int | None]]:
-    """The signal dims and their requested sizes (None: as the input) from torch's ``s``/``dim`` rules."""
+# torch's checks, in its order: a 1-d transform checks a real-input kind's input, then the dtype, the dim, n; an
+# n-d one (named by its n-d kernel) checks the dims, the sizes, then the dtype; both then check norm and (on the
+# CPU) refuse an empty batch as MKL does.
+def _invalid(n: int) -> RuntimeError:
+    return RuntimeError(f"Invalid number of data points ({n}) specified")
+
+
+def _dim(d: int, ndim: int) -> int:
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    return wrap_dim(d, ndim)
+
+
+def _supported(x: Tensor) -> None:
+    """The CPU FFT's dtype refusals (16-bit floats; complex32)."""
+    if x._device is CPU and x._dtype in (D.float16, D.bfloat16):
+        raise RuntimeError(f"Unsupported dtype {x._dtype._short}")
+    if x._device is CPU and x._dtype is D.complex32:
+        raise RuntimeError("MKL FFT doesn't support tensors of type: Half")
+
+
+def _real_input(x: Tensor, name: str) -> None:
+    if x.is_complex():
+        kind = "real input" if name in ("rfft", "ihfft") else "real-valued input"
+        raise RuntimeError(f"{name} expects a {kind} tensor, but got {x._dtype._short}")
+
+
+def _one(x: Tensor, n: int | None, dim: int, name: str) -> tuple[list[int], list[int | None]]:
+    """The dim and size of a 1-d transform."""
+    if name in ("rfft", "ihfft"):
+        _real_input(x, name)
+    _supported(x)
+    if n is not None and not _is_int(n):
+        raise TypeError(f"fft_{name}(): argument 'n' must be int, not {type(n).__name__}")
+    d = _dim(dim, x.dim())
+    if n is not None and n < 1:
+        raise _invalid(n)
+    return [d], [n]
+
+
+def _plan(x: Tensor, s: Any, dim: Any, public: str, name: str) -> tuple[list[int], list[int | None]]:
+    """The signal dims and their requested sizes (None: as the input) of the n-d transform ``public`` (its
+    kernel ``name``), from torch's ``s``/``dim`` rules."""
+    if dim is None and public.endswith("2"):
+        raise TypeError(f"fft_{public}(): argument 'dim' must be tuple of ints, not NoneType")
+    if name == "rfftn":
+        _real_input(x, name)
     if _is_int(dim):
         dim = [dim]
-    if s is not None and dim is not None and len(s) != len(dim):
-        raise RuntimeError("When given, dim and shape arguments must have the same length")
     if dim is None:
-        if s is not None:
-            dims = list(range(x.dim() - len(s), x.dim()))
+        if s is None:
+            dims = list(range(x.dim()))
+        elif len(s) > x.dim():
+            raise RuntimeError(f"Got shape with {len(s)} values but input tensor only has {x.dim()} dimensions.")
         else:
-            dims = list(range(x.dim())) if default_all else [x.dim() - 2, x.dim() - 1]
+            dims = list(range(x.dim() - len(s), x.dim()))
     else:
-        dims = [wrap_dim(d, x.dim()) for d in dim]
+        dims = [_dim(d, x.dim()) for d in dim]
     if len(set(dims)) != len(dims):
         raise RuntimeError("FFT dims must be unique")
+    if s is not None and dim is not None and len(s) != len(dims):
+        raise RuntimeError("When given, dim and shape arguments must have the same length")
+    if name != "fftn" and not dims:
+        raise RuntimeError(f"{name} must transform at least one axis")
     sizes: list[int | None] = [None] * len(dims) if s is None else [None if n == -1 else int(n) for n in s]
-    for n in sizes:
-        if n is not None and n < 1:
-            raise RuntimeError(f"Invalid number of data points ({n}) specified")
+    for d, n in zip(dims, sizes, strict=True):
+        if (x.shape[d] if n is None else n) < 1:
+            raise _invalid(x.shape[d] if n is None else n)
+    if name in ("irfftn", "hfftn"):   # the output length along the last dim
+        last = sizes[-1] if sizes[-1] is not None else 2 * (x.shape[dims[-1]] - 1)
+        if last < 1:
+            raise _invalid(last)
+    _supported(x)
     return dims, sizes
 
 
@@ -177,173 +231,194 @@ def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _one(x: Tensor, n: int | None, dim: int) -> tuple[list[int], list[int | None]]:
-    if x.dim() == 0:
-        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
-    d = wrap_dim(dim, x.dim())
-    if n is not None and n < 1:
-        raise RuntimeError(f"Invalid number of data points ({n}) specified")
-    return [d], [n]
+def _checked_sizes(sizes: list[int]) -> None:
+    """Every signal size positive."""
+    for n in sizes:
+        if n < 1:
+            raise _invalid(n)
 
 
-def _written(out: Tensor | None, res: Tensor) -> Tensor:
-    """``res``, or copied into the caller's ``out=`` tensor."""
-    return res if out is None else write_out(out, res)
+def _scaled(x: Tensor, dims: list[int], norm: str | None, n: int, forward: bool, name: str) -> float:
+    """The normalisation of an ``n``-point transform of ``x`` (already resized) over ``dims``; refuses a bad
+    ``norm`` then, on the CPU, an empty batch (MKL's error); ihfftn refuses a complex input between the two."""
+    scale = _scale(norm, n, forward)
+    if name == "ihfftn" and x.is_complex():
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: {x._dtype._short}")
+    if dims and x._device is CPU and x.numel() == 0:
+        raise RuntimeError("MKL FFT error: Intel oneMKL DFTI ERROR: Inconsistent configuration parameters")
+    return scale
+
+
+def _written(out: Tensor | None, res: Tensor, name: str) -> Tensor:
+    """``res``, or copied into the caller's ``out=`` tensor (of the kind of result torch's kernel ``name``
+    writes: complex, or real floating)."""
+    if out is None:
+        return res
+    if res.is_complex() and not out.is_complex():
+        raise RuntimeError(f"{name} expects a complex output tensor, but got {out._dtype._short}")
+    if not res.is_complex() and not out._dtype.is_floating_point:
+        raise RuntimeError(f"{name} expects a floating point output tensor, but got {out._dtype._short}")
+    return write_out(out, res)
 
 
 # ---- complex-input / full-spectrum transforms -----------------------------------------------------------------------
-def _fftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool,
-          promote: bool = False, out: Tensor | None = None) -> Tensor:
-    """Complex-output transform over ``dims``. A real signal goes through a real-to-complex transform, or
-    with ``promote`` (torch's fft2/fftn family) is first converted to complex (torch's ToCopyBackward0)."""
+def _fftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None, forward: bool, name: str,
+          out: Tensor | None = None) -> Tensor:
+    """Complex-output transform over the planned dims. A real signal goes through a real-to-complex transform,
+    or in torch's fft2/fftn family (``name`` "fftn") is first converted to complex (torch's ToCopyBackward0)."""
+    dims, sizes = plan
     x = _floating(x)
-    if promote and not x.is_complex():
+    if name == "fftn" and not x.is_complex():
         x = x.to(D.complex128 if x.dtype is D.float64 else D.complex64)
-    x = _resize(x, dims, [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)])
-    scale = _scale(norm, math.prod(x.shape[d] for d in dims), forward)
+    full = [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)]
+    _checked_sizes(full)
+    x = _resize(x, dims, full)
+    scale = _scaled(x, dims, norm, math.prod(full), forward, name)
     if x.is_complex():
-        return _written(out, c2c(x, dims, forward, scale))
+        return _written(out, c2c(x, dims, forward, scale), name)
     # a real signal: forward transform along the last dim (for the inverse, its conjugate), then the rest
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=False)
     y = y if forward else y.conj()
-    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], forward, scale))
+    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], forward, scale), name)
 
 
 def fft(input: Tensor, n: int | None = None, dim: int = -1,
         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-dimensional discrete Fourier transform along ``dim``."""
-    return _fftn(input, *_one(input, n, dim), norm, True, out=out)
+    return _fftn(input, _one(input, n, dim, "fft"), norm, True, "fft", out=out)
 
 
 def ifft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fft`."""
-    return _fftn(input, *_one(input, n, dim), norm, False, out=out)
+    return _fftn(input, _one(input, n, dim, "ifft"), norm, False, "ifft", out=out)
 
 
 def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d discrete Fourier transform over ``dim`` (default: the last two)."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, True, promote=True, out=out)
+    return _fftn(input, _plan(input, s, dim, "fft2", "fftn"), norm, True, "fftn", out=out)
 
 
 def ifft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fft2`."""
-    return _fftn(input, *_plan(input, s, dim, False), norm, False, promote=True, out=out)
+    return _fftn(input, _plan(input, s, dim, "ifft2", "fftn"), norm, False, "fftn", out=out)
 
 
 def fftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-dimensional discrete Fourier transform over ``dim`` (default: all dims, or the last ``len(s)``)."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, True, promote=True, out=out)
+    return _fftn(input, _plan(input, s, dim, "fftn", "fftn"), norm, True, "fftn", out=out)
 
 
 def ifftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fftn`."""
-    return _fftn(input, *_plan(input, s, dim, True), norm, False, promote=True, out=out)
+    return _fftn(input, _plan(input, s, dim, "ifftn", "fftn"), norm, False, "fftn", out=out)
 
 
 # ---- real-input and Hermitian transforms ----------------------------------------------------------------------------
-def _rfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, name: str,
+def _rfftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None, name: str,
            inverse: bool, out: Tensor | None = None) -> Tensor:
-    if x.is_complex():
-        raise RuntimeError(f"{name} expects a real input tensor, but got {x._dtype._short}")
+    dims, sizes = plan
     x = _floating(x)
-    x = _resize(x, dims, [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)])
-    scale = _scale(norm, math.prod(x.shape[d] for d in dims), not inverse)
+    full = [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)]
+    _checked_sizes(full)
+    x = _resize(x, dims, full)
+    scale = _scaled(x, dims, norm, math.prod(full), not inverse, name)
     if not inverse:
-        return _written(out, r2c(x, dims, scale, onesided=True))
+        return _written(out, r2c(x, dims, scale, onesided=True), name)
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=True).conj()
-    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], False, scale))
+    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], False, scale), name)
 
 
-def _irfftn(x: Tensor, dims: list[int], sizes: list[int | None], norm: str | None, forward: bool,
+def _irfftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None, forward: bool, name: str,
             out: Tensor | None = None) -> Tensor:
+    dims, sizes = plan
     x = _floating(x)
     if not x.is_complex():
         x = x.to(_complex_of(x._dtype))
     last = sizes[-1] if sizes[-1] is not None else 2 * (x.shape[dims[-1]] - 1)
-    if last < 1:
-        raise RuntimeError(f"Invalid number of data points ({last}) specified")
     lead = [x.shape[d] if n is None else n for d, n in zip(dims[:-1], sizes[:-1], strict=True)]
+    _checked_sizes(lead + [last])
     x = _resize(x, dims, lead + [last // 2 + 1])
     if forward:
         x = x.conj()
-    return _written(out, c2r(x, dims, _scale(norm, math.prod(lead) * last, forward), last))
+    scale = _scaled(x, dims, norm, math.prod(lead) * last, forward, name)
+    return _written(out, c2r(x, dims, scale, last), name)
 
 
 def rfft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-sided Fourier transform of a real signal (``n // 2 + 1`` bins)."""
-    return _rfftn(input, *_one(input, n, dim), norm, "rfft", False, out=out)
+    return _rfftn(input, _one(input, n, dim, "rfft"), norm, "rfft", False, out=out)
 
 
 def irfft(input: Tensor, n: int | None = None, dim: int = -1,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfft`: ``n`` real samples (default ``2 * (bins - 1)``)."""
-    return _irfftn(input, *_one(input, n, dim), norm, False, out=out)
+    return _irfftn(input, _one(input, n, dim, "irfft"), norm, False, "irfft", out=out)
 
 
 def rfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d Fourier transform of a real signal (the last dim halved)."""
-    return _rfftn(input, *_plan(input, s, dim, False), norm, "rfftn", False, out=out)
+    return _rfftn(input, _plan(input, s, dim, "rfft2", "rfftn"), norm, "rfftn", False, out=out)
 
 
 def irfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
            norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfft2`."""
-    return _irfftn(input, *_plan(input, s, dim, False), norm, False, out=out)
+    return _irfftn(input, _plan(input, s, dim, "irfft2", "irfftn"), norm, False, "irfftn", out=out)
 
 
 def rfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-d Fourier transform of a real signal (the last transformed dim halved)."""
-    return _rfftn(input, *_plan(input, s, dim, True), norm, "rfftn", False, out=out)
+    return _rfftn(input, _plan(input, s, dim, "rfftn", "rfftn"), norm, "rfftn", False, out=out)
 
 
 def irfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
            norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfftn` (``s`` gives the output sizes)."""
-    return _irfftn(input, *_plan(input, s, dim, True), norm, False, out=out)
+    return _irfftn(input, _plan(input, s, dim, "irfftn", "irfftn"), norm, False, "irfftn", out=out)
 
 
 def hfft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The Fourier transform of a Hermitian-symmetric signal given by its first half (a real spectrum)."""
-    return _irfftn(input, *_one(input, n, dim), norm, True, out=out)
+    return _irfftn(input, _one(input, n, dim, "hfft"), norm, True, "hfft", out=out)
 
 
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfft`: the first half of a real signal's inverse transform."""
-    return _rfftn(input, *_one(input, n, dim), norm, "ihfft", True, out=out)
+    return _rfftn(input, _one(input, n, dim, "ihfft"), norm, "ihfft", True, out=out)
 
 
 def hfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The 2-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
-    return _irfftn(input, *_plan(input, s, dim, False), norm, True, out=out)
+    return _irfftn(input, _plan(input, s, dim, "hfft2", "hfftn"), norm, True, "hfftn", out=out)
 
 
 def ihfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
            norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfft2`."""
-    return _rfftn(input, *_plan(input, s, dim, False), norm, "ihfftn", True, out=out)
+    return _rfftn(input, _plan(input, s, dim, "ihfft2", "ihfftn"), norm, "ihfftn", True, out=out)
 
 
 def hfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The N-d transform of a Hermitian-symmetric signal given by its half (a real result)."""
-    return _irfftn(input, *_plan(input, s, dim, True), norm, True, out=out)
+    return _irfftn(input, _plan(input, s, dim, "hfftn", "hfftn"), norm, True, "hfftn", out=out)
 
 
 def ihfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | None = None,
            norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfftn`."""
-    return _rfftn(input, *_plan(input, s, dim, True), norm, "ihfftn", True, out=out)
+    return _rfftn(input, _plan(input, s, dim, "ihfftn", "ihfftn"), norm, "ihfftn", True, out=out)
 
 
 # ---- frequencies and shifts -----------------------------------------------------------------------------------------
@@ -353,14 +428,16 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, de
     k = C.arange(n, dtype=_freq_dtype("fftfreq", dtype), device=device)
     k._data[(n + 1) // 2:] -= n
     res = k.div_(n * d)
-    return _written(out, res.requires_grad_() if requires_grad else res)
+    res = res.requires_grad_() if requires_grad else res
+    return res if out is None else write_out(out, res)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
              pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins."""
     res = C.arange(n // 2 + 1, dtype=_freq_dtype("rfftfreq", dtype), device=device).div_(n * d)
-    return _written(out, res.requires_grad_() if requires_grad else res)
+    res = res.requires_grad_() if requires_grad else res
+    return res if out is None else write_out(out, res)
 
 
 def _freq_dtype(name: str, dtype: Any) -> D.dtype:
@@ -373,7 +450,7 @@ def _freq_dtype(name: str, dtype: Any) -> D.dtype:
 def _shift(x: Tensor, dim: Any, back: bool) -> Tensor:
     from .shape import roll
     dims = list(range(x.dim())) if dim is None else [dim] if _is_int(dim) else list(dim)
-    dims = [wrap_dim(d, x.dim()) for d in dims]
+    dims = [_dim(d, x.dim()) for d in dims]
     return roll(x, [(x.shape[d] + 1) // 2 if back else x.shape[d] // 2 for d in dims], dims)
 
 
