@@ -778,6 +778,23 @@ def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple[Any, float]:
     return dim, 1 if unbiased is None or unbiased else 0
 
 
+def _welford_mean(xp: Any, a: Any, dims: tuple[int, ...]) -> Any:
+    """The mean (kept dims) as torch's var_mean gets it from Welford's running update, each part of a complex
+    number on its own: an infinity survives only when it is the single one and the last element reduced; any
+    element after it makes the running mean NaN."""
+    if a.dtype.kind == "c":
+        mu = xp.empty([1 if i in dims else s for i, s in enumerate(a.shape)], a.dtype)
+        mu.real, mu.imag = _welford_mean(xp, a.real, dims), _welford_mean(xp, a.imag, dims)
+        return mu
+    mu = _mean_array(xp, a, dims, True)
+    inf = xp.isinf(mu)
+    if inf.any():
+        last = a[tuple(slice(-1, None) if i in dims else slice(None) for i in range(a.ndim))]
+        alone = sum_array(xp, xp.isinf(a), dims, True) == 1
+        mu = xp.where(inf & ~(alone & xp.isinf(last)), xp.asarray(np.nan, mu.dtype), mu)
+    return mu
+
+
 def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
              sqrt: bool) -> tuple[Tensor, Tensor, tuple[int, ...], float]:
     """(spread, mean) tensors, the reduced dims and the correction; warns as torch when dof <= 0."""
@@ -792,7 +809,7 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
     if n - c <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
-    mu = _mean_array(xp, a, dims, True)
+    mu = _welford_mean(xp, a, dims)
     dev = a - mu
     if a.dtype.kind == "c":
         sq = (dev * dev.conj()).real
@@ -1264,28 +1281,29 @@ def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
-    d = wrap_dim(dim, input.ndim)
-    parts = []
     for extra in (prepend, append):
         if extra is not None:
             if extra.ndim != input.ndim:
                 raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+            d = wrap_dim(dim, input.ndim)
             for i in range(input.ndim):
                 if i != d and extra.shape[i] != input.shape[i]:
                     raise RuntimeError("diff expects the shape of tensor to prepend or append to match that "
                                        "of input except along the differencing dimension; "
                                        f"input.size({i}) = {input.shape[i]}, but got tensor.size({i}) = "
                                        f"{extra.shape[i]}")
+    if not n:   # torch neither joins prepend/append nor checks dim then
+        return finish(input.clone(), out)
+    d = wrap_dim(dim, input.ndim)
     if prepend is not None or append is not None:
         from .shape import cat
-        parts = [t for t in (prepend, input, append) if t is not None]
-        input = cat(parts, d)
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
     from .elementwise import logical_xor
     for _ in range(builtins.min(n, input.shape[d])):
         size = input.shape[d]
         hi, lo = input.narrow(d, 1, size - 1), input.narrow(d, 0, size - 1)
         input = logical_xor(hi, lo) if input.dtype is D.bool else hi - lo
-    return finish(input if n else input.clone(), out)
+    return finish(input, out)
 
 
 bind({

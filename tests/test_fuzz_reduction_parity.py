@@ -1,0 +1,59 @@
+"""Reductions, scans, sorting and statistics compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _run(fn, m):
+    try:
+        return fn(m)
+    except Exception as e:   # noqa: BLE001 - the exception is the compared result
+        return e
+
+
+def _same(t, e):
+    """Same exception (type and text), or same dtype, shape and values (NaNs equal) element by element."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        assert str(e) == str(t)
+        return
+    assert not isinstance(e, Exception), e
+    if isinstance(t, (tuple, list)):
+        assert type(e).__name__ == type(t).__name__ and len(e) == len(t)
+        for a, b in zip(t, e, strict=True):
+            _same(a, b)
+        return
+    assert str(e.dtype) == str(t.dtype)
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=0, equal_nan=True)
+
+
+def _check(fn):
+    _same(_run(fn, torch), _run(fn, ember))
+
+
+@pytest.mark.parametrize("values", [[1, INF], [INF, 1], [1, INF, 2], [INF, INF], [INF],
+                                    [NAN + 1j, 2 + 3j], [INF + 1j, 2 + 3j], [1 + 1j, 2 + INF * 1j]])
+@pytest.mark.parametrize("op", ["var_mean", "std_mean"])
+def test_moments_mean_of_infinities_as_welford(op, values):
+    """The mean of var_mean/std_mean is Welford's: an infinity not reduced last turns it NaN (per complex part)."""
+    _check(lambda m: getattr(m, op)(m.tensor(values), correction=0))
+
+
+def test_var_mean_infinity_along_dims():
+    x = [[1.0, INF, 3.0], [2.0, 3.0, INF]]
+    for dim in (0, 1, (0, 1)):
+        _check(lambda m, dim=dim: m.var_mean(m.tensor(x), dim))
+
+
+@pytest.mark.parametrize("kw", [{"dim": 5}, {"dim": 1, "prepend": [[5]]}, {"dim": 1, "append": [[5]]},
+                                {"dim": 0, "prepend": [[5]]}, {"dim": 5, "prepend": [[5]]}])
+@pytest.mark.parametrize("n", [0, 1])
+def test_diff_order_zero(n, kw):
+    """n=0 returns a copy of the input: prepend/append are checked but not joined, dim is not checked."""
+    _check(lambda m: m.diff(m.tensor([[1, 2, 4]]), n, **{k: m.tensor(v) if k != "dim" else v
+                                                      for k, v in kw.items()}))
