@@ -63,3 +63,35 @@ def test_index_error_order_and_empty_results(shape, key):
         return tuple(m.from_numpy(k) if isinstance(k, np.ndarray) else k for k in key)
     _same(*_both(lambda m: m.zeros(shape)[key_of(m)]))
     _same(*_both(lambda m: _set(m, shape, key_of, 1.0)))
+
+
+def _layout(t):
+    return tuple(t.shape), t.stride(), t.storage_offset(), t.is_contiguous()
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda m: m.zeros(4, 4, 1), lambda m: (slice(None), [1, 3, -4], 0)),
+    (lambda m: m.zeros(2, 3, 3, 4), lambda m: (..., m.tensor([True, True, False, True]))),
+    (lambda m: m.zeros(3, 2, 1).transpose(0, 2), lambda m: (slice(None), [1, 0])),
+    (lambda m: m.zeros(3, 2, 1).permute(2, 1, 0), lambda m: (slice(None), slice(None), [1, 0, 2])),
+    (lambda m: m.zeros(5, 3, 4).permute(1, 0, 2), lambda m: ([1, 0], slice(None), [0, 1])),
+    (lambda m: m.zeros(3, 2, 4).transpose(0, 2), lambda m: ([1, 0],)),
+    (lambda m: m.zeros(2, 3), lambda m: (slice(5, None),)),
+    (lambda m: m.zeros(2, 3), lambda m: (1, slice(4, 2))),
+    (lambda m: m.zeros(2, 1, 3, 2)[::2], lambda m: None),
+])
+def test_index_result_layout(make, key):
+    # advanced-index results laid out as torch's TensorIterator; empty slices keep torch's offset;
+    # x[None] keeps a 1-dim's stride
+    t, e = (make(m)[key(m)] for m in (torch, ember))
+    assert _layout(e) == _layout(t)
+
+
+@pytest.mark.parametrize("value", [-3.0, -3, 300, lambda m: m.tensor(-3.0)])
+def test_setitem_unsigned_value_conversion(value):
+    # a negative float overflows an unsigned type (a negative int wraps), as torch's checked conversion
+    def run(m):
+        x = m.zeros(2, dtype=m.uint8)
+        x[m.tensor([False, True])] = value(m) if callable(value) else value
+        return x
+    _same(*_both(run))

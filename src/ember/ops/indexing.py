@@ -39,7 +39,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .creation import follow_first
+from .creation import _iteration_strides, _strided_copy, follow_first
 from .views import (
     AliasBackward0,
     SelectBackward0,
@@ -109,15 +109,9 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     if _isinstance(v, complex) and not dt.is_complex:
         bad = v.imag != 0
         v = v.real
-    if not bad and dt.category == 1:
-        if _isinstance(v, float):
-            bad = not np.isfinite(v)
-            v = int(v) if not bad else v
-        if not bad:
-            info = np.iinfo(dt.np)
-            bad = v > info.max or v < (info.min if info.min < 0 else -info.max)
-            v = v % (info.max + 1) if info.min == 0 and not bad else v
-    elif not bad and dt is D.float32 and _isinstance(v, (int, float)) and np.isfinite(v):
+    if not bad and dt.category == 1:   # (a float below an unsigned type's 0 overflows; an int wraps)
+        return np.asarray(D.checked_scalar(dt, v)).astype(dt.np)[()]
+    if not bad and dt is D.float32 and _isinstance(v, (int, float)) and np.isfinite(v):
         bad = abs(v) > np.finfo(np.float32).max
     if bad:
         raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dt.name]} without overflow")
@@ -361,6 +355,32 @@ class IndexBackward0(Node):
         return (index_put_key(_zeros(self._meta[0][0], g), self.key, g, True),)
 
 
+def _torch_layout(arr: Any, src: Any, key: tuple, xp: Any) -> Any:
+    """``arr = src[key]`` laid out as torch's index kernel lays it: its TensorIterator orders the result's dims
+    by the strides of ``src`` (0 along the indexed dims, which replace the indexed ones in place when adjacent,
+    else lead) and then of the broadcast index arrays (NumPy puts the indexed dims outermost)."""
+    if arr.ndim < 2:
+        return arr
+    arrays = [(d, k) for d, k in enumerate(key) if not _isinstance(k, slice)]
+    dims = [d for d, _ in arrays]
+    index_shape = np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
+    strides = [st // src.itemsize for st in src.strides]
+    rest = [d for d in range(src.ndim) if d not in dims]
+    lead = sum(d < dims[0] for d in rest) if dims == list(range(dims[0], dims[-1] + 1)) else 0
+    zeros = [0] * len(index_shape)
+    operands = [tuple(strides[d] for d in rest[:lead]) + tuple(zeros) + tuple(strides[d] for d in rest[lead:])]
+    shape = arr.shape
+    for _, k in arrays:   # viewed with 1-dims around: strides kept where the result's dim is 1 too
+        kb = xp.broadcast_to(k, index_shape) if k.shape != index_shape else k
+        kb = kb.reshape((1,) * lead + index_shape + (1,) * (arr.ndim - lead - len(index_shape)))
+        operands.append(tuple(0 if n == 1 and m != 1 else st // kb.itemsize
+                              for n, m, st in zip(kb.shape, shape, kb.strides, strict=True)))
+    want = _iteration_strides(shape, *operands)
+    if want == tuple(st // arr.itemsize for st in arr.strides):
+        return arr
+    return _strided_copy(arr, want, xp)
+
+
 def gather_key(src: Tensor, key: tuple) -> Tensor:
     """``src[key]`` for a NumPy key of slices and integer arrays (differentiable: IndexBackward0)."""
     if src._device is not CPU:
@@ -371,7 +391,7 @@ def gather_key(src: Tensor, key: tuple) -> Tensor:
         if not _check_key(src._data.shape, key):
             raise
         arr = src._data[_inert(key)]
-    res = from_array(arr, src._dtype, src._device)
+    res = from_array(_torch_layout(arr, src._data, key, _xp(src)), src._dtype, src._device)
     if src._rg and STATE.enabled:
         record(res, node_of(IndexBackward0, key=key), (src,))
     return res
@@ -393,7 +413,8 @@ def getitem(self: Tensor, key: Any) -> Tensor:
         shape = self._data.shape
         if shape and -shape[0] <= key < shape[0]:
             return basic_index(self, (key,), SelectBackward0)
-    elif key is None and self._data.flags.c_contiguous:   # x[None]: a reshape gives torch's strides
+    elif key is None and self._data.flags.c_contiguous and 1 not in self._data.shape:
+        # x[None]: a reshape gives torch's strides (not where a 1-dim's stride is arbitrary)
         arr = self._data.reshape((1,) + self._data.shape)
         return make_view(self, arr, UnsqueezeIndexBackward0, key=(None,))
     elif type(key) is Tensor and key._data.ndim and self._data.ndim:

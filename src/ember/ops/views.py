@@ -672,16 +672,24 @@ def index_view(arr: Any, key: tuple, xp: Any) -> Any:
     if v.size and None not in key:
         return v
     strides = []
-    d = 0
+    d = offset = 0   # offset: torch's, in bytes (NumPy leaves out an empty slice's start)
     for k in key:
         if k is None:
             strides.append(arr.shape[d] * arr.strides[d] if d < arr.ndim else arr.itemsize)
         elif type(k) is slice:
             strides.append(arr.strides[d] * (k.step or 1))
+            offset += k.indices(arr.shape[d])[0] * arr.strides[d]
             d += 1
         else:
+            offset += k % arr.shape[d] * arr.strides[d]
             d += 1
-    return strided(xp, v, v.shape, tuple(strides) + arr.strides[d:])
+    strides = tuple(strides) + arr.strides[d:]
+    if v.size or xp is not np or offset == _ptr(v) - _ptr(arr):
+        return strided(xp, v, v.shape, strides)
+    try:
+        return strided(xp, arr, v.shape, strides, offset)
+    except (ValueError, TypeError):   # past the end of the memory: NumPy's place
+        return strided(xp, v, v.shape, strides)
 
 
 def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
@@ -909,19 +917,20 @@ def dsplit(input: Tensor, sections: Any = None, *, indices: Any = None) -> tuple
 
 
 # ---- strided views: diagonal, unfold, as_strided --------------------------------------------------------
-def strided(xp: Any, arr: Any, shape: tuple, strides: tuple) -> Any:
-    """A view of ``arr``'s memory with ``shape`` and byte ``strides``. With NumPy it is built on the memory's
-    owner, so the ``base`` chain (what ``storage_offset()`` follows) stays intact."""
+def strided(xp: Any, arr: Any, shape: tuple, strides: tuple, offset: int = 0) -> Any:
+    """A view of ``arr``'s memory with ``shape`` and byte ``strides``, starting ``offset`` bytes after ``arr``'s
+    first element (where NumPy can place it). With NumPy it is built on the memory's owner, so the ``base``
+    chain (what ``storage_offset()`` follows) stays intact."""
     if xp is not np:
         return xp.lib.stride_tricks.as_strided(arr, shape, strides)
     if arr.flags.c_contiguous:   # its own buffer: no offset to compute
-        return np.ndarray(shape, arr.dtype, buffer=arr, strides=strides)
+        return np.ndarray(shape, arr.dtype, buffer=arr, offset=offset, strides=strides)
     root = arr
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         return np.lib.stride_tricks.as_strided(arr, shape, strides)
-    v = np.ndarray(shape, arr.dtype, buffer=root, offset=_ptr(arr) - _ptr(root), strides=strides)
+    v = np.ndarray(shape, arr.dtype, buffer=root, offset=_ptr(arr) - _ptr(root) + offset, strides=strides)
     if not arr.flags.writeable:
         v.flags.writeable = False
     return v
