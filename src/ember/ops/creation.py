@@ -34,7 +34,6 @@ from ._dispatch import (
     sized,
     writable_alias,
 )
-from .info import get_num_threads
 
 _isinstance = isinstance
 _bool, _int, _float, _complex = bool, int, float, complex
@@ -428,76 +427,34 @@ def _num(x: Any) -> Any:
 def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
            layout: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool | None = False) -> Tensor:
-    """Values ``start, start+step, …`` below ``end``; integer arguments give int64. The values are torch's CPU
-    kernel's bit for bit (:func:`_arange_values`)."""
+    """Values ``start, start+step, …`` below ``end``; integer arguments give int64."""
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     dt = _resolve_dtype(dtype)
     if dt is not None:
         _range_kernel("arange_cpu", dt)
-        if dt.is_complex:
-            raise NotImplementedError(f"\"arange_cpu\" not implemented for '{dt._short}'")
-    else:
+        if dt.category == 1:   # integer ranges are computed in int64
+            for v in (start, end, step):
+                D.checked_scalar(D.int64, v)
+    if dt is None:
         dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \
             D.get_default_dtype()
-    if dt is D.int64:   # torch truncates all three to int64 first and counts in integers
-        start, end, step = (_int(D.checked_scalar(D.int64, v)) for v in (start, end, step))
-        if step == 0:
-            raise ValueError("step must be nonzero")
-        _check_range(start, end, step)
-        n = max(0, (end - start + step - (1 if step > 0 else -1)) // step) if end != start else 0
-    else:
-        _check_range(start, end, step)
-        n = max(0, math.ceil((end - start) / step))
-        if dt.category == 1:   # other integer dtypes: the count from the numbers, the values from int64 start/step
-            start, step = (_int(D.checked_scalar(D.int64, v)) for v in (start, step))
+    n = max(0, math.ceil((end - start) / step))
     dev = canonical(device)
-    arr = _arange_values(start, step, n, dt)
-    t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
+    xp = np if dev is CPU else xp_of(dev)
+    if dt.category < 2:
+        arr = (xp.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dt.np) \
+            if all(_isinstance(v, (_int, np.integer)) for v in (start, step)) else \
+            (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    else:
+        # torch computes start + i*step in double precision, then casts
+        arr = (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    t = from_array(arr, dt, dev)
     if requires_grad:
         factory_requires_grad(t)
     return _maybe_out(t, out)
-
-
-_ARANGE_VECTOR_BYTES = 32   # torch's arange kernel fills 256-bit vectors (on AVX2 and on AVX512 builds alike)
-_ARANGE_GRAIN = 32768       # at::internal::GRAIN_SIZE: the elements per thread of its parallel_for
-
-
-def _arange_values(start: Any, step: Any, n: int, dt: D.dtype) -> np.ndarray:
-    """torch's CPU arange kernel: integers as ``start + step*i`` in int64 (wrapped to ``dt``); floats in the
-    accumulate type (double; float for 16-bit floats) with fused multiply-adds. The threads' parts of
-    ``range(n)`` are filled a pair of vectors at a time — element ``j`` of the vector at ``i0`` is
-    ``base + j*step`` with ``base = start + step*i0`` rounded to ``dt`` — and each part's tail one element at a
-    time as ``start + step*i``."""
-    if dt.category < 2:
-        return (np.arange(n, dtype=np.int64) * np.int64(step) + np.int64(start)).astype(dt.np)
-    i = np.arange(n, dtype=np.int64)
-    half = dt.itemsize == 2
-    acc = np.float32 if half else np.float64
-    a0, s = acc(start), acc(step)
-
-    def fma(a: Any, b: Any, c: Any) -> np.ndarray:   # a*b + c rounded once (in double, then to float if 16-bit)
-        return fused_multiply_add(np.float64(a), np.asarray(b, np.float64), np.asarray(c, np.float64)).astype(acc)
-
-    out = fma(s, i, a0).astype(dt.np)   # the one-at-a-time formula
-    width = _ARANGE_VECTOR_BYTES // dt.itemsize
-    if n < 2 * width:
-        return out
-    parts = 1 if n <= _ARANGE_GRAIN else min(get_num_threads(), -(-n // _ARANGE_GRAIN))
-    chunk = -(-n // parts)
-    first = i // chunk * chunk
-    k = i - first
-    vector = k < (np.minimum(chunk, n - first) // (2 * width)) * (2 * width)
-    kv, iv = k[vector], i[vector]
-    j = kv % width
-    base = fma(s, iv - j, a0).astype(dt.np).astype(acc)
-    if dt is D.bfloat16:   # its vectors add the product unfused
-        vals = base + (j.astype(np.float32) * s)
-    else:
-        vals = fma(j, s, base)
-    out[vector] = vals.astype(dt.np)
-    return out
 
 
 def _range_kernel(kernel: str, dt: D.dtype) -> None:
