@@ -57,3 +57,33 @@ def test_diff_order_zero(n, kw):
     """n=0 returns a copy of the input: prepend/append are checked but not joined, dim is not checked."""
     _check(lambda m: m.diff(m.tensor([[1, 2, 4]]), n, **{k: m.tensor(v) if k != "dim" else v
                                                       for k, v in kw.items()}))
+
+
+@pytest.mark.parametrize("op", ["sum", "prod", "cumsum", "cumprod", "nansum", "mean", "nanmean"])
+@pytest.mark.parametrize("out_dtype", ["int32", "bool", "float16", "complex64", "float64"])
+@pytest.mark.parametrize("dtype", [None, "float32"])
+def test_out_dtype_rules_of_sums(op, out_dtype, dtype):
+    """Without dtype= sum/prod/cumsum/cumprod compute in out's dtype (1.5 -> 1 for int32); with it, out must match."""
+    def fn(m):
+        kw = {"dtype": getattr(m, dtype)} if dtype else {}
+        return getattr(m, op)(m.tensor([1.5, 2.5, 0.5]), 0, out=m.empty(0, dtype=getattr(m, out_dtype)), **kw)
+    _check(fn)
+    _check(lambda m: getattr(m, op)(m.tensor([1, 2]), 0, out=m.empty(0, dtype=getattr(m, out_dtype))))
+
+
+@pytest.mark.parametrize("op", ["amax", "amin", "all", "any", "logsumexp"])
+@pytest.mark.parametrize("out_dtype", ["uint8", "int32", "bool", "float64", "float32"])
+def test_out_dtype_checks_of_reductions(op, out_dtype):
+    _check(lambda m: getattr(m, op)(m.tensor([1.0, 0.0]), 0, out=m.empty(0, dtype=getattr(m, out_dtype))))
+    _check(lambda m: getattr(m, op)(m.tensor([1.0, 0.0]), 3, out=m.empty(0, dtype=getattr(m, out_dtype))))
+
+
+def test_mean_of_complex_into_real_out_and_norm_out():
+    _check(lambda m: m.mean(m.tensor([1 + 1j, 2 + 5j]), 0, out=m.empty(0)))
+    _check(lambda m: m.norm(m.tensor([3.0, 4.0]), 2, 0, out=m.empty(0, dtype=m.float64)))
+
+
+@pytest.mark.parametrize("x", ["float64", "complex128", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "complex64", "int32", "float64", "complex128"])
+def test_vector_norm_dtype_checks(x, dtype):
+    _check(lambda m: m.linalg.vector_norm(m.ones(2, dtype=getattr(m, x)), dtype=getattr(m, dtype)))

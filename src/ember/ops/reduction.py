@@ -22,7 +22,20 @@ from .._core import dtype as D
 from .._core.device import CPU
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
-from ._dispatch import Node, Tensor, bind, dim_list, from_array, new_tensor, record, sized, wrap_dim, write_out, xp_of
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    dim_list,
+    from_array,
+    new_tensor,
+    out_dtype_error,
+    record,
+    sized,
+    wrap_dim,
+    write_out,
+    xp_of,
+)
 from ._parallel import split_rows
 from .creation import _elem_strides, _iteration_strides, _strided_copy
 
@@ -148,13 +161,13 @@ def attach(res: Tensor, input: Tensor, cls: type[Node], save_input: bool = False
     return res
 
 
-def finish(res: Any, out: Any) -> Any:
+def finish(res: Any, out: Any, dtype_error: Callable[[D.dtype, D.dtype], Exception] | None = None) -> Any:
     """Copy ``res`` (a tensor or a tuple of tensors) into the user's ``out=`` when given; a named result comes
-    back as torch's ``<name>_out`` type."""
+    back as torch's ``<name>_out`` type. ``dtype_error`` makes a tensor ``out`` need ``res``'s dtype exactly."""
     if out is None:
         return res
     if _isinstance(res, Tensor):
-        return write_out(out, res)
+        return write_out(out, res, None, dtype_error)
     for o, r in zip(out, res, strict=True):
         write_out(o, r)
     return return_type(f"{type(res).__name__}_out", res._fields)(*out) if hasattr(res, "_fields") else tuple(out)
@@ -291,6 +304,12 @@ def _sum_dtype(dt: D.dtype) -> D.dtype:
     return D.int64 if dt.category < 2 else dt
 
 
+def _out_dtype(dtype: Any, out: Any) -> Any:
+    """The dtype sum/prod/cumsum/cumprod compute in: without ``dtype=``, an ``out=``'s (torch casts the input to
+    it), so their ``out`` always needs the result's dtype exactly."""
+    return out._dtype if dtype is None and _isinstance(out, Tensor) else dtype
+
+
 def _dtype_arg(dtype: Any) -> D.dtype | None:
     if dtype is None or _isinstance(dtype, D.dtype):   # the common case skips the late import
         return dtype
@@ -302,6 +321,8 @@ def _cast(input: Tensor, dt: D.dtype) -> Any:
     """``input``'s array converted to ``dt``'s accumulation type."""
     a = input._data
     acc = _acc(dt)
+    if a.dtype.kind == "c" and not dt.is_complex:
+        a = a.real   # the imaginary part dropped, as tensor.to() does (without NumPy's ComplexWarning)
     return a if a.dtype == acc else a.astype(acc)
 
 
@@ -372,10 +393,10 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
             and input._device is CPU and input._data.size < _FAST_MIN):   # the common small full sum, directly
         res = from_array(np.asarray(np.add.reduce(input._data, axis=None)), dt, CPU)
         return attach(res, input, SumBackward0)
-    res, dims = _summed(input, dim, keepdim, dtype, False)
+    res, dims = _summed(input, dim, keepdim, _out_dtype(dtype, out), False)
     if dim is None and not keepdim:
-        return finish(attach(res, input, SumBackward0), out)
-    return finish(attach(res, input, SumBackward1, dims=dims, keepdim=keepdim), out)
+        return finish(attach(res, input, SumBackward0), out, out_dtype_error)
+    return finish(attach(res, input, SumBackward1, dims=dims, keepdim=keepdim), out, out_dtype_error)
 
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
@@ -385,8 +406,15 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
         unsupported_dtype("nansum_cpu", input, dtype)
     if input._dtype.is_complex:
         raise RuntimeError("nansum on CPU does not support complex inputs")
-    res, dims = _summed(input, dim, keepdim, dtype, True)
-    return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out)
+    error = out_dtype_error
+    if input._dtype.category == 2 and _isinstance(out, Tensor):   # torch's float kernel runs in out's dtype
+        if dtype is None and out._dtype.category != 2:
+            raise not_implemented("nansum_cpu", out._dtype)
+        def error(want: D.dtype, got: D.dtype) -> RuntimeError:
+            return RuntimeError(f"nansum: provided dtype must match dtype of result. Got {got._short} and "
+                                f"{want._short}.")
+    res, dims = _summed(input, dim, keepdim, _out_dtype(dtype, out), True)
+    return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out, error)
 
 
 def sum_to_size(self: Tensor, *sizes: Any, size: Any = None) -> Tensor:
@@ -442,12 +470,15 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         unsupported_dtype("sum_cpu", input, dtype)
     dt = _dtype_arg(dtype) or input._dtype
     _float_check("mean", dt, dtype is not None)
+    if dtype is None and dt.is_complex and _isinstance(out, Tensor) and not out._dtype.is_complex:
+        dt = dt.to_real()   # torch's sum into a real out= keeps the real parts
     a = _cast(input, dt)
     dims = reduce_dims(dim, a.ndim)
     res = _wrap(_mean_array(xp_for(input), a, dims, keepdim), dt, input)
+    error = None if dtype is None else out_dtype_error
     if dim is None and not keepdim:
-        return finish(attach(res, input, MeanBackward0), out)
-    return finish(attach(res, input, MeanBackward1, dims=dims, keepdim=keepdim), out)
+        return finish(attach(res, input, MeanBackward0), out, error)
+    return finish(attach(res, input, MeanBackward1, dims=dims, keepdim=keepdim), out, error)
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
@@ -456,10 +487,15 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     if input._dtype.kind:
         unsupported_dtype("nansum_cpu", input, dtype)
     if input._dtype.category < 2:
+        if out is not None:   # torch's out= overload words it otherwise
+            raise RuntimeError("nanmean(): integral types and 'Bool' are not supported for nanmean, even for "
+                               "empty tensors.")
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
                            f"{input._dtype._short}")
-    res = nansum(input, dim, keepdim, dtype=dtype) / (~input.isnan()).sum(dim, keepdim)
-    return finish(res, out)
+    count = (~input.isnan()).sum(dim, keepdim)
+    if out is None:
+        return nansum(input, dim, keepdim, dtype=dtype) / count
+    return nansum(input, dim, keepdim, dtype=dtype, out=out).div_(count)   # the sum in out's dtype, as torch
 
 
 # ---- prod ---------------------------------------------------------------------------------------------
@@ -503,16 +539,17 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
     """Product of all elements, or along one ``dim``; bool/integer inputs accumulate in int64."""
     if input._dtype.kind:
         unsupported_dtype("prod_out_cpu", input, dtype)
-    dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
+    dt = _dtype_arg(_out_dtype(dtype, out)) or _sum_dtype(input._dtype)
     a = _cast(input, dt)
     xp = xp_for(input)
     if dim is None:
         res = _wrap(xp.prod(a), dt, input)
-        return finish(attach(res, input, ProdBackward0, True, True, dim=None, keepdim=False), out)
+        return finish(attach(res, input, ProdBackward0, True, True, dim=None, keepdim=False), out, out_dtype_error)
     d = wrap_dim(dim, a.ndim)
     res = _wrap(xp.prod(a, axis=d, keepdims=keepdim) if a.ndim else a.copy(), dt, input)
     node_dim = d if a.ndim else None
-    return finish(attach(res, input, ProdBackward1, True, True, dim=node_dim, keepdim=keepdim), out)
+    return finish(attach(res, input, ProdBackward1, True, True, dim=node_dim, keepdim=keepdim), out,
+                  out_dtype_error)
 
 
 # ---- max / min / amax / amin / aminmax / argmax / argmin ----------------------------------------------
@@ -624,6 +661,9 @@ AminBackward0 = node_class("AminBackward0", AmaxBackward0)
 def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
     if input._dtype.kind:
         unsupported_dtype(f"{name[1:]}_values_cpu", input)
+    if _isinstance(out, Tensor) and out._dtype is not input._dtype:
+        raise RuntimeError(f"Expected the dtype for input and out to match, but got {input._dtype._short} for "
+                           f"input's dtype and {out._dtype._short} for out's dtype.")
     dims = reduce_dims(dim, input._data.ndim)
     a = input._data
     if input._dtype.is_complex:
@@ -870,12 +910,17 @@ def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool
 
 # ---- boolean reductions and counting --------------------------------------------------------------------
 def _bool_reduce(fn: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
+    """all/any: bool (uint8 for uint8 input), or an ``out=``'s dtype, which must be one of those two."""
+    dt = D.uint8 if input._dtype is D.uint8 else D.bool
+    if _isinstance(out, Tensor):
+        if out._dtype is not D.bool and out._dtype is not D.uint8:
+            raise RuntimeError(f"{fn} only supports bool tensor for result, got: {out._dtype._short}")
+        dt = out._dtype
     a = input._data
     xp = xp_for(input)
     dims = tuple(range(a.ndim)) if dim is None else dim_list(dim, a.ndim) if a.ndim or dim != () else ()
     dims = dims if a.ndim else ()
     arr = getattr(xp, fn)(a, axis=dims, keepdims=keepdim) if dims or dim is None else a != 0
-    dt = D.uint8 if input._dtype is D.uint8 else D.bool
     return finish(_wrap(xp.asarray(arr), dt, input), out)
 
 
@@ -939,6 +984,8 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
     """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum for stability."""
     if input._dtype.kind:
         unsupported_dtype("max_values_cpu", input)
+    if _isinstance(out, Tensor) and out._dtype.category < 2:
+        raise RuntimeError(f"logsumexp(): Expected floating point type for result tensor, but got: {out._dtype._short}")
     input = _float_input(input)
     a = _cast(input, input._dtype)
     xp = xp_for(input)
@@ -993,7 +1040,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     complex64, the result rounded to float16 as torch's kernel gives it)."""
     if x._dtype is D.complex32 and dtype is None:
         res = vector_norm(x.to(D.complex64), ord, dim, keepdim).to(D.float16)
-        return finish(res, out)
+        return finish(res, out, out_dtype_error)
     if x._dtype.kind:
         unsupported_dtype("norm_cpu", x, dtype)
     if x._dtype.category < 2:
@@ -1001,6 +1048,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
                            f"{x._dtype._short}")
     dt = _dtype_arg(dtype)
     if dt is not None and dt is not x._dtype:
+        if dt.category < 2 or dt.is_complex != x._dtype.is_complex:
+            want = ("floating point or complex" if dt.category < 2 else
+                    "complex for complex inputs" if x._dtype.is_complex else "real for real inputs")
+            raise RuntimeError(f"linalg.vector_norm: dtype should be {want}, but got {dt._short}")
         if D.promote_types(x._dtype, dt) is not dt:
             raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({x._dtype._short}) should be "
                                f"convertible without narrowing to the specified dtype ({dt._short})")
@@ -1033,7 +1084,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         arr = xp.sum(m ** p, axis=dims, keepdims=keepdim) ** (1 / p)
     res = _wrap(arr, rdt, x)
     res = attach(res, x, LinalgVectorNormBackward0, True, True, ord=p, dims=dims, keepdim=keepdim)
-    return finish(res, out)
+    return finish(res, out, out_dtype_error)
 
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Tensor | None = None,
@@ -1150,6 +1201,8 @@ def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, i
     """cumsum/cumprod: float32 runs accumulate in float64 and round once per element, as torch's CPU kernel
     (its accumulation type for float is double), so long scans give torch's values bit for bit."""
     dt = _cum_dtype(input, dtype)
+    if dt is D.bool:
+        raise not_implemented(f"{fn}_out_cpu", dt)
     a = _cast(input, dt)
     if a.dtype == np.float32:
         a = a.astype(np.float64)
@@ -1163,16 +1216,16 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = N
     """Cumulative sum along ``dim``; bool/integer inputs accumulate in int64."""
     if input._dtype.kind:
         unsupported_dtype("cumsum_out_cpu", input, dtype)
-    res, d = _cumulative("cumsum", input, dim, dtype)
-    return finish(attach(res, input, CumsumBackward0, dim=d), out)
+    res, d = _cumulative("cumsum", input, dim, _out_dtype(dtype, out))
+    return finish(attach(res, input, CumsumBackward0, dim=d), out, out_dtype_error)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None, out: Tensor | None = None) -> Tensor:
     """Cumulative product along ``dim``; bool/integer inputs accumulate in int64."""
     if input._dtype.kind:
         unsupported_dtype("cumprod_out_cpu", input, dtype)
-    res, d = _cumulative("cumprod", input, dim, dtype)
-    return finish(attach(res, input, CumprodBackward0, True, True, dim=d), out)
+    res, d = _cumulative("cumprod", input, dim, _out_dtype(dtype, out))
+    return finish(attach(res, input, CumprodBackward0, True, True, dim=d), out, out_dtype_error)
 
 
 def _inplace_scan(fn: Callable) -> Callable:
