@@ -10,6 +10,7 @@ from .optimizer import (
     add,
     addcmul,
     bump_step,
+    check_capturable_devices,
     grad_array,
     params_with_grad,
     run_closure,
@@ -67,7 +68,9 @@ class Adadelta(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             rho, eps = group["rho"], group["eps"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params, xla=(False, False))
+            for p in params:
                 state = self.state[p]
                 if not state:
                     state["step"] = step_tensor()

@@ -98,7 +98,8 @@ class Adafactor(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             eps1, eps2 = group["eps"]
-            lr, d, wd = lr_value(group["lr"]), group["d"], group["weight_decay"]
+            # a tensor lr stays a tensor, as in torch: rho, alpha and the decay factor round to its dtype
+            lr, d, wd = group["lr"], group["d"], group["weight_decay"]
             for p in params_with_grad(group):
                 if p.is_complex():
                     raise RuntimeError("Adafactor does not support complex parameters")

@@ -11,6 +11,7 @@ from .optimizer import (
     addcdiv,
     advance_step,
     bump_step,
+    check_capturable_devices,
     check_capture,
     grad_array,
     init_moments,
@@ -84,10 +85,9 @@ class Adam(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in params_with_grad(group):
-                if group["capturable"] and p.device.type != "cuda":
-                    raise AssertionError("If capturable=True, params and state_steps must be on supported devices: "
-                                         "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
+            params = params_with_grad(group)
+            check_capturable_devices(group, params)
+            for p in params:
                 state = self.state[p]
                 init_moments(state, p, amsgrad=group["amsgrad"], capturable=group["capturable"])
                 if state["step"]._device is p._device and _fused.fusable(p):   # capturable on the GPU

@@ -11,6 +11,7 @@ from .optimizer import (
     add,
     addcdiv,
     bump_step,
+    check_capturable_devices,
     grad_array,
     lerp,
     params_with_grad,
@@ -62,7 +63,9 @@ class Adamax(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             (beta1, beta2), eps = group["betas"], group["eps"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params)
+            for p in params:
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 if not state:

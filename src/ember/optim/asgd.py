@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     add,
     bump_step,
+    check_capturable_devices,
     grad_array,
     params_with_grad,
     run_closure,
@@ -64,7 +65,9 @@ class ASGD(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, lambd = group["lr"], group["lambd"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params, ("params, mus, etas,",) * 2)
+            for p in params:
                 state = self.state[p]
                 if not state:
                     state["step"] = step_tensor()

@@ -14,6 +14,7 @@ from .optimizer import (
     Optimizer,
     addcdiv,
     bump_step,
+    check_capturable_devices,
     grad_array,
     init_moments,
     params_with_grad,
@@ -71,7 +72,9 @@ class NAdam(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params, ("params, mu_products", "params, mu_products,"))
+            for p in params:
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 if not state:

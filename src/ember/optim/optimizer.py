@@ -457,6 +457,17 @@ def check_capture(opt: Any) -> None:
                            "but param_groups' capturable is False.")
 
 
+def check_capturable_devices(group: dict[str, Any], params: list[Tensor], lists: tuple[str, str] = ("params", "params"),
+                             xla: tuple[bool, bool] = (True, False)) -> None:
+    """torch's assertion that a ``capturable`` step updates GPU parameters only; its text names the optimizer's
+    state lists and devices, which differ between the single-tensor and foreach implementations (index 0/1)."""
+    if not group.get("capturable") or all(p.device.type == "cuda" for p in params):
+        return
+    i = 1 if group.get("foreach") else 0
+    devices = ["cuda", "xpu", "hpu", "privateuseone", *(["xla"] if xla[i] else [])]
+    raise AssertionError(f"If capturable=True, {lists[i]} and state_steps must be on supported devices: {devices}.")
+
+
 def bump_step(state: dict[str, Any]) -> float:
     """``state['step'] += 1``; the new count as a Python float."""
     t = state["step"]
@@ -477,4 +488,5 @@ def state_zeros(p: Tensor) -> Tensor:
 
 
 def state_like(p: Tensor, arr: Any) -> Tensor:
-    return from_array(arr.copy(), p.dtype, p.device)
+    """A new state tensor holding a copy of ``arr`` (a 0-d result may be a NumPy scalar: made an array)."""
+    return from_array(xp(p).array(arr, copy=True), p.dtype, p.device)

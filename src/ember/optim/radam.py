@@ -9,6 +9,7 @@ from .adam import check_adam_args
 from .optimizer import (
     Optimizer,
     bump_step,
+    check_capturable_devices,
     grad_array,
     init_moments,
     params_with_grad,
@@ -62,7 +63,9 @@ class RAdam(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params)
+            for p in params:
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 init_moments(state, p)

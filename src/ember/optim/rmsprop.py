@@ -11,6 +11,7 @@ from .optimizer import (
     addcdiv,
     addcmul,
     bump_step,
+    check_capturable_devices,
     grad_array,
     lerp,
     params_with_grad,
@@ -73,7 +74,9 @@ class RMSprop(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params, xla=(True, True))
+            for p in params:
                 g = grad_array(p, group["maximize"])
                 state = self.state[p]
                 if not state:

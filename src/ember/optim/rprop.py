@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     addcmul,
     bump_step,
+    check_capturable_devices,
     grad_array,
     params_with_grad,
     run_closure,
@@ -62,7 +63,9 @@ class Rprop(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             (eta_minus, eta_plus), (lo, hi) = group["etas"], group["step_sizes"]
-            for p in params_with_grad(group):
+            params = params_with_grad(group)
+            check_capturable_devices(group, params, xla=(True, True))
+            for p in params:
                 state = self.state[p]
                 if not state:
                     state["step"] = step_tensor()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._tensor import Tensor, from_array
+from .._tensor import Tensor
 from . import _fused
-from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale, state_zeros
+from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale, state_like, state_zeros
 
 __all__ = ["SGD"]
 
@@ -71,7 +71,7 @@ class SGD(Optimizer):
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
                     if buf is None:
-                        buf = state["momentum_buffer"] = from_array(g.copy(), p.dtype, p.device)
+                        buf = state["momentum_buffer"] = state_like(p, g)
                     else:
                         scale(buf, momentum)
                         add(buf._data, g, 1 - dampening, out=buf)
