@@ -87,3 +87,33 @@ def test_mean_of_complex_into_real_out_and_norm_out():
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "complex64", "int32", "float64", "complex128"])
 def test_vector_norm_dtype_checks(x, dtype):
     _check(lambda m: m.linalg.vector_norm(m.ones(2, dtype=getattr(m, x)), dtype=getattr(m, dtype)))
+
+
+@pytest.mark.parametrize("a, b", [("int64", "float32"), ("int64", "complex64"), ("int64", "int64"), ("uint8", "bool"),
+                                  ("float16", "float64")])
+def test_dist_promotes_before_its_dtype_check(a, b):
+    _check(lambda m: m.dist(m.tensor([1, 2], dtype=getattr(m, a)), m.tensor([1, 0], dtype=getattr(m, b))))
+
+
+@pytest.mark.parametrize("op", ["cummax", "cummin"])
+@pytest.mark.parametrize("x", [lambda m: m.tensor(1 + 1j), lambda m: m.zeros(0, 3, dtype=m.complex64),
+                               lambda m: m.tensor([1 + 1j, 2 - 1j]), lambda m: m.zeros(0, 3)])
+@pytest.mark.parametrize("dim", [0, 3])
+def test_cummax_checks_dim_before_dtype_and_skips_empty(op, x, dim):
+    _check(lambda m: tuple(getattr(m, op)(x(m), dim)))
+
+
+def test_logcumsumexp_complex():
+    vals = [1 + 1j, complex(INF, 0), complex(-INF, 2), complex(INF, 1), complex(NAN, 0), 2 - 1j, complex(-INF, 0)]
+    for a in vals:
+        _check(lambda m, a=a: m.logcumsumexp(m.tensor([[a, b] for b in vals], dtype=m.complex128), 1))
+    x = [[-1.87 - 1.67j, 2.92 + 1.45j, -2.1 + 0.3j], [0.25 + 0.53j, 0.9 - 1.45j, -3.0 + 2.7j]]
+    _check(lambda m: m.logcumsumexp(m.tensor(x, dtype=m.complex64), 1))   # the imaginary branch of a running sum
+    e = ember.tensor(x, dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.logcumsumexp(t, 1), (e,))
+
+
+def test_cumulative_start_values():
+    """torch's running sum starts at +0 and its running product at 1+0j (multiplied in the naive way)."""
+    _check(lambda m: m.cumsum(m.tensor([-0.0, -0.0]), 0).sign() + 1 / m.cumsum(m.tensor([-0.0, -0.0]), 0))
+    _check(lambda m: m.cumprod(m.tensor([complex(INF, 1.5), 2 + 1j]), 0))

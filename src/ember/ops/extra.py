@@ -507,9 +507,9 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     for pos, (arg, t) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(t, Tensor):
             raise TypeError(f"dist(): argument '{arg}' (position {pos}) must be Tensor, not {type(t).__name__}")
-    if not (input._dtype.is_floating_point or input._dtype.is_complex or input._dtype is D.bool):   # bool: sub raises
-        raise RuntimeError("norm(): input dtype should be either floating point or complex. "
-                           f"Got {input._dtype._short} instead.")
+    dt = E.result_type(input, other)   # torch subtracts first (a bool raises there), then checks the difference
+    if dt.category == 1 and D.bool not in (input._dtype, other._dtype):
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got {dt._short} instead.")
     return composed("DistBackward0", lambda a, b: R.vector_norm(a - b, p), input, other)
 
 

@@ -1060,8 +1060,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     xp = xp_for(x)
     dims = reduce_dims(dim, a.ndim)
     p = float(ord)
-    if math.isinf(p) and a.size == 0:
-        what = "-inf" if p < 0 else "inf"
+    if (math.isinf(p) or p < 0) and a.size == 0:   # max, min and 1/sum(1/..) have no identity
+        what = f"{p:g}"
         if dim is None or a.ndim == 0:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on an empty tensor "
                                "because the operation does not have an identity")
@@ -1167,6 +1167,8 @@ class CumprodBackward0(Node):
         d = self.dim
         if not x.ndim or x.numel() == 0:
             return (g,)
+        if x._dtype.is_complex:   # the gradient takes the conjugate products
+            x, out = x.conj(), out.conj()
         zero = x == 0
         if not bool(zero.any()):
             return (_reverse_cumsum(g * out, d) / x,)
@@ -1201,14 +1203,18 @@ def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, i
     """cumsum/cumprod: float32 runs accumulate in float64 and round once per element, as torch's CPU kernel
     (its accumulation type for float is double), so long scans give torch's values bit for bit."""
     dt = _cum_dtype(input, dtype)
-    if dt is D.bool:
-        raise not_implemented(f"{fn}_out_cpu", dt)
     a = _cast(input, dt)
     if a.dtype == np.float32:
         a = a.astype(np.float64)
     d = wrap_dim(dim, a.ndim)
+    if dt is D.bool and a.ndim and a.size:   # (torch's kernel runs only on a nonempty tensor)
+        raise not_implemented(f"{fn}_out_cpu", dt)
     ns = xp_for(input)
+    if fn == "cumprod" and a.dtype.kind == "c" and a.size and a.ndim:   # torch's product starts from 1: (1+0j) * x0
+        a = ns.concatenate([a.take([0], axis=d) * (1 + 0j), a.take(ns.arange(1, a.shape[d]), axis=d)], axis=d)
     arr = ns.asarray(getattr(ns, fn)(a, axis=d), order="C") if a.ndim else a.copy()   # contiguous, as torch's
+    if fn == "cumsum" and a.dtype.kind in "fc":
+        arr += 0   # torch's sum starts from +0: a leading -0.0 gives 0.0
     return _wrap(arr, dt, input), d
 
 
@@ -1256,17 +1262,21 @@ CumminBackward0 = node_class("CumminBackward0", _CumExtremeBackward)
 
 
 def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
-    if input._dtype.is_complex:
-        raise not_implemented(f"{name}_cpu", input._dtype)
+    """cummax/cummin; as torch, a 0-d or empty input comes back as it is (an empty one without checking dim),
+    the dtype is checked after dim."""
     a = input._data
     xp = xp_for(input)
     if not a.ndim and dim not in (0, -1):
         raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
-    d = wrap_dim(dim, a.ndim)
     largest = name == "cummax"
     cls = CummaxBackward0 if largest else CumminBackward0
     if not a.ndim:
         return select_scalar(name, input, cls, out)
+    if not a.size:
+        return select_with_indices(name, input, a.copy(), xp.zeros(a.shape, np.int64), 0, True, cls, out)
+    d = wrap_dim(dim, a.ndim)
+    if input._dtype.is_complex:
+        raise not_implemented(f"{name}_cpu", input._dtype)
     values = scan(xp, xp.maximum if largest else xp.minimum, a, d)
     newer = (a >= values) if largest else (a <= values)
     if D.holds_nan(a.dtype):
@@ -1302,6 +1312,8 @@ class LogcumsumexpBackward0(Node):
         d = self.dim
         if not x.ndim:
             return (g,)
+        if x.is_complex():   # d out_j / d x_i = exp(x_i - out_j) for i <= j, conjugated (torch's convention)
+            return (_reverse_cumsum(g * (-out).exp().conj(), d) * x.exp().conj(),)
         from .indexing import where
         lowest = D.finfo(g.dtype).min
         log_abs = g.abs().log()
@@ -1313,16 +1325,41 @@ class LogcumsumexpBackward0(Node):
         return (part(g > 0) - part(g < 0),)
 
 
+def _logaddexp_complex(xp: Any, x: Any, y: Any) -> Any:
+    """``log(exp(x) + exp(y))`` of complex arrays with torch's special values: the operand of the larger real part
+    plus ``log1p(exp(other - it))``; that operand itself beside a real part of -inf or when its own is +inf; for
+    two real parts both +inf the sum of the exponentials, both -inf gives -inf+0j; any NaN part gives NaN+NaNj."""
+    swap = x.real < y.real
+    hi, lo = xp.where(swap, y, x), xp.where(swap, x, y)
+    with np.errstate(all="ignore"):
+        res = hi + xp.log1p(xp.exp(lo - hi))
+        res = xp.where((lo.real == -np.inf) | (hi.real == np.inf), hi, res)
+        same_inf = xp.isinf(lo.real) & (lo.real == hi.real)
+        res = xp.where(same_inf, xp.log(xp.exp(x) + xp.exp(y)), res)
+        res = xp.where(same_inf & (hi.real < 0), xp.asarray(complex(-np.inf, 0), res.dtype), res)
+    return xp.where(xp.isnan(x) | xp.isnan(y), xp.asarray(complex(np.nan, np.nan), res.dtype), res)
+
+
 def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, computed as a running ``logaddexp`` (stable)."""
     if input._dtype.kind:
         unsupported_dtype("logcumsumexp_out_cpu", input)
     d = wrap_dim(dim, input.ndim)
-    if input._dtype.category < 2 or input._dtype.is_complex:
+    if input._dtype.category < 2:
         raise not_implemented("logcumsumexp_out_cpu", input._dtype)
     a = _cast(input, input._dtype)
     xp = xp_for(input)
-    res = _wrap(scan(xp, xp.logaddexp, a, d) if a.ndim else a.copy(), input._dtype, input)
+    if not a.ndim:
+        arr = a.copy()
+    elif a.dtype.kind == "c":   # element after element from -inf+0j, as torch (the imaginary branch depends on it)
+        arr = xp.moveaxis(a.copy(), d, 0)
+        prev = xp.asarray(complex(-np.inf, 0), a.dtype)
+        for i in range(arr.shape[0]):
+            arr[i] = prev = _logaddexp_complex(xp, prev, arr[i])
+        arr = xp.ascontiguousarray(xp.moveaxis(arr, 0, d))
+    else:
+        arr = scan(xp, xp.logaddexp, a, d)
+    res = _wrap(arr, input._dtype, input)
     return finish(attach(res, input, LogcumsumexpBackward0, True, True, dim=d), out)
 
 
