@@ -95,3 +95,44 @@ def test_setitem_unsigned_value_conversion(value):
         x[m.tensor([False, True])] = value(m) if callable(value) else value
         return x
     _same(*_both(run))
+
+
+def _perm(m):
+    return m.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1)   # (4, 2, 3), strides (1, 12, 4)
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.index_fill(_perm(m), 1, m.tensor([0, 1]), 2.0),
+    lambda m: m.index_put(_perm(m), (m.tensor([0, 1]),), m.tensor(1.0), accumulate=True),
+    lambda m: _perm(m).put(m.tensor([0, 5]), m.ones(2)),
+    lambda m: m.masked_scatter(_perm(m), _perm(m) > 5, m.ones(24)),
+    lambda m: m.index_add(_perm(m), 1, m.tensor([0, 1]), m.ones(4, 2, 3)),
+])
+def test_out_of_place_layout(op):
+    # clone-then-write ops keep the input's layout; masked_scatter's result is contiguous
+    t, e = op(torch), op(ember)
+    _same(t, e)
+    assert e.stride() == t.stride()
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.index_select(m.tensor(5.0), 0, m.zeros(3, dtype=m.int64)),
+    lambda m: m.index_select(m.tensor(5.0), 0, m.zeros(0)),
+    lambda m: m.take_along_dim(m.tensor(5.0), m.tensor(0), -1),
+    lambda m: m.index_add(m.tensor(5.0), 0, m.zeros(3, dtype=m.int64), m.tensor(1.0)),
+    lambda m: m.index_copy(m.tensor(5.0), 0, m.zeros(3, dtype=m.int32), m.tensor(1.0)),
+    lambda m: m.index_add(m.zeros(5), 0, m.tensor([0, 7]), m.ones(2)),
+    lambda m: m.index_add(m.zeros(5, 3), 0, m.tensor([0, -1]), m.ones(2, 3)),
+    lambda m: m.index_add(m.zeros(5, 3), 0, m.tensor([0, -1]), m.ones(2, 3), alpha=2),
+    lambda m: m.index_add(m.zeros(2, 5, 3), 1, m.tensor([0, 7]), m.ones(2, 2, 3)),
+    lambda m: m.index_add(m.zeros(0, 2), 0, m.tensor([0, 7]), m.ones(2, 2)),
+    lambda m: m.index_select(m.zeros(4, 3, 2), 1, m.tensor([5])),
+    lambda m: m.index_select(m.zeros(4, 3, 2), 2, m.tensor([5])),
+    lambda m: m.index_select(m.zeros(3, 0), 0, m.tensor([5])),
+    lambda m: m.index_select(m.zeros(2, 0), 1, m.tensor([0])),
+    lambda m: m.take(m.zeros(2, 0), m.tensor(0)),
+    lambda m: m.zeros(0).put(m.tensor([0]), m.ones(1)),
+    lambda m: m.index_put(m.zeros(4, 2), (m.tensor([0]), m.tensor([3])), m.ones(1)),
+])
+def test_index_op_errors(op):
+    _same(*_both(op))

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CAPTURING, CPU, check_on_device, to_host, xp_of_array
+from .._core.memory_format import layout_strides, preserve_format
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
@@ -39,7 +40,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .creation import _iteration_strides, _strided_copy, follow_first
+from .creation import _elem_strides, _iteration_strides, _strided_copy, follow_first
 from .views import (
     AliasBackward0,
     SelectBackward0,
@@ -75,6 +76,17 @@ def _zeros(shape: tuple, like: Tensor) -> Tensor:
 def _copy(t: Tensor) -> Any:
     """A C-contiguous copy of ``t``'s array (what the scatter-like ops write into)."""
     return _xp(t).array(t._data, copy=True, order="C")
+
+
+def _cloned_layout(arr: Any, t: Tensor) -> Any:
+    """``arr`` (C-contiguous, ``t``'s shape) laid out as ``t.clone()`` is: the result of the out-of-place ops
+    torch runs as a clone and the in-place op (index_fill, index_put, put)."""
+    a = t._data
+    if a.flags.c_contiguous:
+        return arr
+    strides = _elem_strides(a)
+    return _strided_copy(arr, layout_strides(a.shape, strides, preserve_format) or _iteration_strides(a.shape, strides),
+                         _xp(t))
 
 
 # ---- scalars written into tensors --------------------------------------------------------------------
@@ -508,7 +520,7 @@ def _put_arrays(xp: Any, arr: Any, key: tuple, v: Any, accumulate: bool, strip: 
     if strip and hasattr(v, "ndim"):
         v = _strip_ones(v)
     elif getattr(v, "ndim", 0) and v.shape[0] == 1:   # NumPy would drop the leading 1-dims; torch does not
-        _check_value_shape(v.shape, arr[key].shape)
+        _check_value_shape(v.shape, arr[_inert(key) if _check_key(arr.shape, key) else key].shape)
     try:
         if accumulate:
             lin = _flat_positions(xp, arr, key)
@@ -550,7 +562,7 @@ def index_put_key(self: Tensor, key: tuple, values: Tensor, accumulate: bool, st
     xp = _xp(self)
     arr = _copy(self)
     _put_arrays(xp, arr, key, values._data, accumulate, strip)
-    res = from_array(arr, self._dtype, self._device)
+    res = from_array(_cloned_layout(arr, self), self._dtype, self._device)
     if STATE.enabled and (self._rg or values._rg):
         record(res, node_of(IndexPutBackward0, key=key, accumulate=accumulate), (self, values))
     return res
@@ -834,12 +846,19 @@ class IndexSelectBackward0(Node):
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices of ``input`` at positions ``index`` along ``dim``."""
     d = wrap_dim(dim, input._data.ndim)
+    if not input._data.ndim and _isinstance(index, Tensor) and index._data.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index._data.size} value(s)")
     idx = _index_vector(index, "index_select",
                         lambda: RuntimeError("index_select(): Expected dtype int32 or int64 for index"),
                         lambda: IndexError("index_select(): Index is supposed to be a vector"))
     a = input._data
     size = a.shape[d] if a.ndim else 1
-    _check_range(idx, size, "index out of range in self")
+    if not size and idx.size:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    if d == 1 or not a.size:   # torch's kernel for dim 1 (and empty tensors) and its own error
+        _check_range(idx, size, "INDICES element is out of DATA bounds, id={} axis_dim={}", RuntimeError)
+    else:
+        _check_range(idx, size, "index out of range in self")
     xp = _xp(input)
     arr = xp.take(a, xp.asarray(idx), axis=d) if a.ndim else a.reshape(1)[xp.asarray(idx)].reshape(())
     res = from_array(arr, input._dtype, input._device)
@@ -857,6 +876,8 @@ def _source_checks(self: Tensor, d: int, n_idx: int, source: Tensor, name: str) 
     s_shape = source._data.shape
     n_src = s_shape[d] if source._data.ndim else 1
     if name == "index_add_":
+        if n_idx != n_src and not source._data.ndim:   # torch's message reads source.size(dim)
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
         if n_idx != n_src:
             raise RuntimeError(f"index_add_(): Number of indices ({n_idx}) should be equal to "
                                f"source.size(dim): ({n_src}), for dim: {d}")
@@ -907,12 +928,19 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         raise RuntimeError(f"index_add_(): self ({input._dtype._short}) and source ({source._dtype._short}) "
                            "must have the same scalar type")
     _source_checks(input, d, idx.size, source, "index_add_")
-    size = input._data.shape[d] if input._data.ndim else 1
-    _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
+    nd = input._data.ndim
+    size = input._data.shape[d] if nd else 1
+    if nd < 2 or input._data.size:   # torch's kernels: an outer dim's (scatter_add) error, an inner dim's
+        if nd >= 2 and d in (0, nd - 1) and alpha == 1:
+            _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
+        else:
+            _check_range(idx, size, "index out of range in self")
     xp = _xp(input)
     arr = _copy(input)
     src = source._data if alpha == 1 else source._data * scalar_value(alpha, input._dtype)
-    if src.ndim == arr.ndim and arr.ndim:   # on flat positions (see reduce_at)
+    if not arr.size:   # nothing to add to (torch leaves the indices unchecked)
+        pass
+    elif src.ndim == arr.ndim and arr.ndim:   # on flat positions (see reduce_at)
         lead = [1] * arr.ndim
         lead[d] = -1
         key = _grid_key(xp.broadcast_to(xp.asarray(idx).reshape(lead), src.shape), d, arr.shape, xp)
@@ -943,6 +971,9 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: T
     """``input`` with its slices at ``index`` along ``dim`` replaced by ``source``'s (the last duplicate "
       "wins)."""
     d = wrap_dim(dim, input._data.ndim)
+    if _isinstance(source, Tensor) and not source._data.ndim and _isinstance(index, Tensor) and index._data.size != 1:
+        raise IndexError(f"index_copy_(): When source is scalar, index should have one element (got "
+                         f"{index._data.size})")
     idx = _index_vector(index, "index_copy",
                         lambda: RuntimeError("index_copy_(): Expected a long tensor for index, but got "
                                              f"{index._dtype._short}"),
@@ -995,7 +1026,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     xp = _xp(input)
     out = _copy(input)
     _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype)
-    res = from_array(out, input._dtype, input._device)
+    res = from_array(_cloned_layout(out, input), input._dtype, input._device)
     if _isinstance(value, Tensor):
         if STATE.enabled and (input._rg or value._rg):
             record(res, node_of(IndexFillBackward1, dim=d), (input, value)).save(index)
@@ -1395,7 +1426,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
                            f"got{input._dtype._short} and {source._dtype._short}")
     shape = _broadcast_pair(input, mask)
     xp = _xp(input)
-    out = xp.array(xp.broadcast_to(input._data, shape), copy=True)
+    out = xp.array(xp.broadcast_to(input._data, shape), copy=True, order="C")
     m = xp.broadcast_to(mask._data, shape)
     count = int(m.sum())
     if source._data.size < count:
@@ -1413,6 +1444,9 @@ def _flat_index(input: Tensor, index: Tensor, name: str) -> Any:
         raise RuntimeError(f"{name}(): Expected a long tensor for index, but got {index._dtype._short}")
     idx = index._data.reshape(-1)
     n = input._data.size
+    if not n and idx.size:
+        raise IndexError("take(): tried to take from an empty tensor" if name == "take" else
+                         "put_(): Tried to put elements into an empty tensor")
     _check_range(idx, n, "out of range: tried to access index {} on a tensor of {} elements.",
                  negative_ok=True)
     return _xp(input).asarray(idx)
@@ -1468,7 +1502,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     xp = _xp(input)
     out = _copy(input)
     _put_arrays(xp, out.reshape(-1), (idx,), source._data.reshape(-1), accumulate)
-    res = from_array(out, input._dtype, input._device)
+    res = from_array(_cloned_layout(out, input), input._dtype, input._device)
     if STATE.enabled and (input._rg or source._rg):
         record(res, node_of(PutBackward0, accumulate=accumulate), (input, source)).save(index)
     return res
@@ -1485,6 +1519,9 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
         res = gather(view(input, -1), 0, view(indices, -1))
         return write_out(out, res) if out is not None else res
     n = input._data.ndim
+    if not n and not indices._data.ndim:
+        wrap_dim(dim, 1)
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     if indices._data.ndim != n:
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
                            f"dimensions, but got {n} dimensions for input, and {indices._data.ndim} "
