@@ -8,6 +8,7 @@ errors). Built on :mod:`.linalg` and ember ops, with torch's node names.
 from __future__ import annotations
 
 import builtins
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -137,6 +138,10 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None =
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
     LA._kernel(L, "cholesky_inverse_out_cpu")
     n = L.shape[-1]
+    if n:   # LAPACK's potri refuses an exactly zero diagonal element of the factor
+        zero = L._data.diagonal(0, -2, -1) == 0
+        info = _xp(L).where(zero.any(-1), zero.argmax(-1) + 1, 0)
+        LA._raise_info("cholesky_inverse", info, L.dim() > 2, LA._singular_message)
 
     def fn(l_: Tensor) -> Tensor:
         eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
@@ -236,7 +241,7 @@ def _lu_checks(A: Tensor, fn: str, pivot: bool, api: str) -> None:
     LA._arg(api, "A", 1, A)
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
-    LA._kernel(A, "lu_cpu")
+    LA._kernel(A, "lu_cpu", skip_empty=True)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
 
@@ -254,7 +259,8 @@ def _lu_factor_ex(A: Tensor, errors: str | None) -> tuple[Tensor, Tensor, Tensor
     if errors:
         LA._raise_info(errors, info, A.dim() > 2, lambda k: (
             f"U[{k},{k}] is zero and using it on lu_solve would result in a division by zero. If you still want "
-            "to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"))
+            "to perform the factorization, consider calling linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)"),
+            RuntimeError)
     LU = from_array(packed, A._dtype, A._device)
     if needs_grad(A):
         node = record(LU, LinalgLuFactorExBackward0(), (A,))
@@ -304,7 +310,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
     _lu_checks(A, "torch.linalg.lu_factor", pivot, "lu")
-    LU, piv, info = _lu_factor_ex(A, None if get_infos else "torch.linalg.lu_factor")
+    LU, piv, info = _lu_factor_ex(A, None)   # torch.lu never raises for a zero pivot
     return finish((LU, piv, info) if get_infos else (LU, piv), out)
 
 
@@ -350,17 +356,33 @@ def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
         raise RuntimeError(f"{fn}: pivots should be a Tensor of scalar type torch.int32")
     LA._inexact(LU, "torch.linalg.lu_solve")
     LA._same_dtype(fn, LU, B, "LU", "B")
-    LA._kernel(LU, "linalg.lu_solve_cpu")
+
+
+def _pivot_bounds(pivots: Tensor, n: int) -> None:
+    """torch's check that the pivots are 1-based row indices (an empty solve skips it)."""
+    p = pivots._data
+    if p.size and bool((p < 1).any()):
+        raise RuntimeError("Pivots given to lu_solve must all be greater or equal to 1. Did you properly pass the "
+                           "result of lu_factor?")
+    if p.size and bool((p > n).any()):
+        raise RuntimeError("Pivots given to lu_solve must all be smaller or equal to LU.size(-2). Did you properly "
+                           "pass the result of lu_factor?")
 
 
 def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False,
                     out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` (``X A = B`` unless ``left``; ``A^H`` with ``adjoint``) from ``A``'s packed LU
-    factorisation and pivots (``linalg.lu_factor``'s output), batch dimensions broadcast."""
+    factorisation and pivots (``linalg.lu_factor``'s output), batch dimensions broadcast. An empty result
+    is returned before the pivots' and the kernel's checks, as torch does."""
     _lu_solve_checks(LU, pivots, B, left)
     xp = _xp(LU)
     batch = tuple(broadcast_shapes(LU.shape[:-2], B.shape[:-2]))
     n = LU.shape[-1]
+    if math.prod(batch + tuple(B.shape[-2:])) == 0:
+        res = composed("LinalgLuSolveBackward0", lambda lu_, b: b.expand(*batch, *b.shape[-2:]).clone(), LU, B)
+        return res if out is None else _write(out, res)
+    _pivot_bounds(pivots, n)
+    LA._kernel(LU, "linalg.lu_solve_cpu")
     perm = xp.broadcast_to(_perm_from_pivots(xp, pivots._data, n), batch + (n,))
 
     def solve(lu_: Tensor, b: Tensor, adj: bool) -> Tensor:

@@ -56,7 +56,8 @@ def _xp(t: Tensor) -> Any:
 
 
 def _new(arr: Any, dt: D.dtype, like: Tensor) -> Tensor:
-    return new_tensor(arr, dt, like._device)
+    """Wrap ``arr`` as a ``dt`` tensor on ``like``'s device (cast when computed in another type)."""
+    return new_tensor(arr.astype(dt.np, copy=False), dt, like._device)
 
 
 def _c(x: Tensor) -> Tensor:
@@ -105,10 +106,16 @@ def _square(A: Tensor, fn: str, name: str = "A") -> None:
 _LAPACK_DTYPES = frozenset(("float32", "float64", "complex64", "complex128"))
 
 
-def _kernel(A: Tensor, kernel: str) -> None:
-    """torch's dispatch refusal of a dtype its LAPACK kernel ``kernel`` (e.g. "lu_cpu") has no version for."""
-    if A._dtype.name not in _LAPACK_DTYPES:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{A._dtype._short}'")
+def _kernel(A: Tensor, kernel: str, skip_empty: bool = False) -> Any:
+    """torch's dispatch refusal of a dtype its LAPACK kernel ``kernel`` (e.g. "lu_cpu") has no version for;
+    returns the array to compute on. With ``skip_empty`` an empty input passes whatever its dtype (torch
+    returns before dispatching such kernels): it comes back as float64 for the backend's LAPACK, and
+    :func:`_new` casts the (empty or identity-like) results back."""
+    if A._dtype.name in _LAPACK_DTYPES:
+        return A._data
+    if skip_empty and A._data.size == 0:
+        return A._data.astype(np.float64)
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{A._dtype._short}'")
 
 
 def _inexact(A: Tensor, fn: str) -> None:
@@ -117,15 +124,17 @@ def _inexact(A: Tensor, fn: str) -> None:
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. Got {A._dtype._short}")
 
 
-def _floating(A: Tensor, fn: str, kernel: str | None = None) -> None:
+def _floating(A: Tensor, fn: str, kernel: str | None = None, skip_empty: bool = False) -> Any:
     """torch's checks of a linalg input's dtype: integers refused under ``fn``; half types refused by the
-    LAPACK ``kernel`` they reach (NotImplementedError) or, with none, by ``fn``'s low-precision check."""
+    LAPACK ``kernel`` they reach (NotImplementedError; see :func:`_kernel` for ``skip_empty``) or, with
+    none, by ``fn``'s low-precision check. Returns the array to compute on."""
     _inexact(A, fn)
     dt = A._dtype
     if kernel is not None:
-        _kernel(A, kernel)
-    elif dt.name not in _LAPACK_DTYPES:
+        return _kernel(A, kernel, skip_empty)
+    if dt.name not in _LAPACK_DTYPES:
         raise RuntimeError(f"{fn}: Low precision dtypes not supported. Got {dt._short}")
+    return A._data
 
 
 def _float_or_double(A: Tensor) -> None:
@@ -168,14 +177,24 @@ def _failed(xp: Any, fn: Callable, *args: Any) -> Any:
     return r
 
 
-def _raise_info(fn: str, info: Any, batched: bool, body: Callable[[int], str]) -> None:
-    """torch's LinAlgError for the first failing matrix (``info`` > 0), prefixed by its batch index."""
+def _raise_info(fn: str, info: Any, batched: bool, body: Callable[[int], str],
+                error: type[Exception] = _LinAlgError) -> None:
+    """torch's LinAlgError (or ``error``) for the first failing matrix (``info`` > 0), prefixed by its batch
+    index."""
     flat = np.asarray(info.get() if hasattr(info, "get") else info).reshape(-1)
     bad = np.flatnonzero(flat)
     if bad.size:
         i = int(bad[0])
         prefix = f"(Batch element {i}): " if batched else ""
-        raise _LinAlgError(f"{fn}: {prefix}{body(int(flat[i]))}")
+        raise error(f"{fn}: {prefix}{body(int(flat[i]))}")
+
+
+def _pivot_row(xp: Any, col: Any) -> Any:
+    """LAPACK's i?amax over each row of ``col``: the first largest |re| + |im| (not the modulus, for complex
+    entries); NaNs never win except in the first place, where nothing exceeds them."""
+    v = xp.abs(col.real) + xp.abs(col.imag) if xp.iscomplexobj(col) else xp.abs(col)
+    nan = xp.isnan(v)
+    return xp.where(nan[:, 0], 0, xp.argmax(xp.where(nan, -1, v), axis=1))
 
 
 def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
@@ -189,8 +208,8 @@ def _getrf(xp: Any, a: Any) -> tuple[Any, Any, Any, Any]:
     perm = xp.broadcast_to(xp.arange(m), w.shape[:2]).copy()
     piv = xp.empty((w.shape[0], k), dtype=np.int32)
     info = xp.zeros(w.shape[0], dtype=np.int32)
-    for j in builtins.range(k):
-        p = j + xp.argmax(xp.abs(w[:, j:, j]), axis=1)
+    for j in builtins.range(k if w.size else 0):
+        p = j + _pivot_row(xp, w[:, j:, j])
         piv[:, j] = p + 1
         for arr in (w, perm):
             top = arr[rows, j].copy()
@@ -856,19 +875,18 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
     """Frobenius, nuclear, spectral (±2), max-column (±1) or max-row (±inf) norm of the matrices in
     ``dim``."""
     _arg("linalg_matrix_norm", "input", 1, input)
-    _matrix(input, "linalg.matrix_norm")
-    d0, d1 = _matrix_norm_dims(input, dim)
-    if _isinstance(ord, str):
-        if ord not in ("fro", "nuc"):
-            raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
-    elif ord not in (2, -2, 1, -1, math.inf, -math.inf):
+    if ord not in (("fro", "nuc") if _isinstance(ord, str) else (2, -2, 1, -1, math.inf, -math.inf)):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    _matrix(input, "linalg.matrix_norm")
     _inexact(input, "linalg.matrix_norm")
-    if ord == "fro":
+    svd = ord in ("nuc", 2, -2)
+    if svd:   # torch's SVD refuses half types (whatever ``dtype``)
+        _floating(input, "linalg.matrix_norm")
+    d0, d1 = _matrix_norm_dims(input, dim)
+    if ord == "fro" or (input._data.size == 0 and (_isinstance(ord, str) or ord > 0)):   # empty: 0, as torch
         return vector_norm(input, 2, (d0, d1), keepdim, dtype=dtype, out=out)
     x = input if dtype is None else input.to(dtype)
-    if ord in ("nuc", 2, -2):   # through the SVD, which torch refuses half types (whatever ``dtype``)
-        _floating(input, "linalg.matrix_norm")
+    if svd:
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
         res = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
@@ -890,8 +908,8 @@ def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool =
     if dim is not None and _isinstance(dim, int):
         dim = (dim,)
     if dim is not None:
-        if len(dim) == 2 or _isinstance(ord, str):
-            return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
+        if ord is not None and (len(dim) == 2 or _isinstance(ord, str)):
+            return matrix_norm(input, ord, dim, keepdim, dtype=dtype, out=out)
         return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
     if ord is None:
         return vector_norm(input, 2, None, keepdim, dtype=dtype, out=out)
@@ -940,8 +958,7 @@ def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``torch.linalg.det``: determinants of square matrices (0 for singular ones)."""
     _arg("linalg_det", "A", 1, A)
     _square(A, "linalg.det")
-    _floating(A, "linalg.det", "lu_cpu")
-    res = _new(_xp(A).linalg.det(A._data), A._dtype, A)
+    res = _new(_xp(A).linalg.det(_floating(A, "linalg.det", "lu_cpu", skip_empty=True)), A._dtype, A)
     node = _track(LinalgDetBackward0, res, (A,))
     if node is not None:
         node.save(A, SavedOutput(res))
@@ -1068,8 +1085,7 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
     _square(A, "linalg.solve")
     _inexact(A, "linalg.solve")
     _same_dtype("linalg.solve", A, B)
-    _kernel(A, "lu_cpu")
-    vector = left and _is_vector_rhs(A, B)
+    vector = _is_vector_rhs(A, B)
     b = B._data[..., None] if vector else B._data
     n = A._data.shape[-1]
     if (b.shape[-2] if left else b.shape[-1]) != n:
@@ -1077,10 +1093,14 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
                            f"{shape})")
+    if vector and not left:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not supported for "
+                           "left=False. In this case linalg.solve is equivalent to B / A.squeeze(-1)")
     batch = broadcast_shapes(b.shape[:-2], A._data.shape[:-2])
+    a = _kernel(A, "lu_cpu", skip_empty=True)
     xp = _xp(A)
-    a = xp.broadcast_to(A._data, batch + (n, n))
-    b = xp.broadcast_to(b, batch + b.shape[-2:])
+    a = xp.broadcast_to(a, batch + (n, n))
+    b = xp.broadcast_to(b.astype(a.dtype, copy=False), batch + b.shape[-2:])
     if not left:
         a, b = a.swapaxes(-1, -2), b.swapaxes(-1, -2)
     arr = _failed(xp, xp.linalg.solve, a, b)
@@ -1141,14 +1161,15 @@ def solve_triangular(input: Tensor, B: Tensor, *, upper: bool, left: bool = True
     _matrix(A, fn)
     _matrix(B, fn, "B")
     _square(A, fn)
-    _kernel(A, "triangular_solve_cpu")
     n = A._data.shape[-1]
-    b = B._data.astype(A._dtype.np, copy=False)   # the result takes A's dtype, as in torch
+    b = B._data
     if (b.shape[-2] if left else b.shape[-1]) != n:
         eq = "AX = B" if left else "XA = B"
         raise RuntimeError(f"{fn}: Incompatible shapes of A and B for the equation {eq} ({n}x{n} and "
                            f"{b.shape[-2]}x{b.shape[-1]})")
     batch = broadcast_shapes(b.shape[:-2], A._data.shape[:-2])
+    _kernel(A, "triangular_solve_cpu")
+    b = b.astype(A._dtype.np, copy=False)   # the result takes A's dtype, as in torch
     xp = _xp(A)
     a = xp.broadcast_to(A._data, batch + (n, n))
     b = xp.broadcast_to(b, batch + b.shape[-2:])
@@ -1204,9 +1225,10 @@ def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) 
     _square(A, "linalg.cholesky")
     if node_cls is not CholeskyBackward0:   # the deprecated torch.cholesky skips linalg's integer check
         _inexact(A, "linalg.cholesky")
-    _kernel(A, "cholesky_cpu")
+    a = _kernel(A, "cholesky_cpu", skip_empty=True)
     xp = _xp(A)
-    a = xp.conj(A._data.swapaxes(-1, -2)) if upper else A._data
+    if upper:
+        a = xp.conj(a.swapaxes(-1, -2))
     arr = _failed(xp, xp.linalg.cholesky, a)
     if arr is None:
         arr, info = _cholesky_loop(xp, a)
@@ -1343,7 +1365,7 @@ _SVD = return_type("linalg_svd", ("U", "S", "Vh"))
 def _svd(A: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
     """U, S, Vh recorded on one node (svdvals keeps U and Vh for its backward)."""
     _matrix(A, "linalg.svd")
-    _floating(A, "linalg.svd", "linalg_svd_cpu")
+    _floating(A, "linalg.svd", "linalg_svd_cpu", skip_empty=True)
     xp = _xp(A)
     m, n = A._data.shape[-2:]
     k = min(m, n)
@@ -1402,8 +1424,7 @@ def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     _square(A, "linalg.eigh")
-    _kernel(A, "linalg_eigh_cpu")
-    w, v = _xp(A).linalg.eigh(A._data, UPLO=UPLO)
+    w, v = _xp(A).linalg.eigh(_kernel(A, "linalg_eigh_cpu", skip_empty=True), UPLO=UPLO)
     outs = [_new(w, A._dtype.to_real(), A), _new(v, A._dtype, A)]
     node = _track(LinalgEighBackward0, outs, (A,))
     if node is not None:
@@ -1461,6 +1482,8 @@ def pinv(input: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any
             raise TypeError("linalg_pinv() received an invalid combination of arguments - got rcond together "
                             "with atol/rtol")
         rtol = rcond
+    if rtol is None and atol is not None and not _isinstance(atol, Tensor):   # torch's default rtol's check
+        _float_or_double(A)
     if A._data.ndim < 2 or A._dtype.name not in _LAPACK_DTYPES:
         raise RuntimeError(f"linalg.pinv({A._dtype._short}{{{list(A._data.shape)}}}): expected a tensor with 2 or "
                            "more dimensions of float, double, cfloat or cdouble types")
@@ -1491,16 +1514,19 @@ def matrix_rank(input: Tensor, tol: Any = None, hermitian: bool = False, *, atol
     """Number of singular values above ``max(atol, rtol * s_max)`` (``tol``: legacy absolute tolerance)."""
     A = input
     _arg("linalg_matrix_rank", "input", 1, A)
-    _float_or_double(A)
-    _matrix(A, "linalg.matrix_rank")
     if tol is not None:
         atol, rtol = tol, 0.0
+    if rtol is None:   # computing the default rtol refuses other dtypes; a given one leaves them to the kernels
+        _float_or_double(A)
+    _matrix(A, "linalg.matrix_rank")
     xp = _xp(A)
     a = A._data
-    if a.size == 0:
-        s = xp.zeros(a.shape[:-2] + (0,), dtype=A._dtype.to_real().np)
+    if a.size == 0:   # torch returns before the kernels' dtype checks
+        s = xp.zeros(a.shape[:-2] + (0,))
+    elif hermitian:
+        s = xp.abs(xp.linalg.eigvalsh(_kernel(A, "linalg_eigh_cpu")))
     else:
-        s = xp.abs(xp.linalg.eigvalsh(a)) if hermitian else xp.linalg.svd(a, compute_uv=False)
+        s = xp.linalg.svd(_floating(A, "linalg.svd", "linalg_svd_cpu"), compute_uv=False)
     res = _new((s > _tolerance(s, xp, A, atol, rtol)[..., None]).sum(-1).astype(np.int64), D.int64, A)
     return res if out is None else write_out(out, res)
 
@@ -1817,7 +1843,7 @@ def tensorinv(input: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tens
     if math.prod(rows) != math.prod(cols):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {math.prod(cols)} != {math.prod(rows)}")
-    res = inv(A.reshape(math.prod(rows), math.prod(cols))).reshape(cols + rows)
+    res = _inv_ex(A.reshape(math.prod(rows), math.prod(cols)), "inv").inverse.reshape(cols + rows)
     return res if out is None else write_out(out, res)
 
 

@@ -145,8 +145,9 @@ def cond(input: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
 def vander(x: Tensor, N: int | None = None) -> Tensor:
     """The Vandermonde matrix ``[1, x, x^2, ..., x^(N-1)]`` along a new last dimension (``N``: len(x))."""
     LA._arg("linalg_vander", "x", 1, x)
-    if x._dtype is D.bool:
-        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
+    if x._dtype is D.bool or (x._dtype.category > 1 and x._dtype.name not in LA._LAPACK_DTYPES):
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got "
+                           f"{x._dtype._short}")
     if x.dim() == 0:
         x = x.unsqueeze(0)
     n = x.shape[-1] if N is None else N
@@ -283,7 +284,7 @@ def _ldl_checks(A: Tensor, fn: str) -> None:
         raise RuntimeError(f"{where}: Expected a floating point or complex tensor as input. Got {dt._short}")
     if dt.kind == "float8":   # torch's copy of the lower triangle comes first
         raise NotImplementedError(f"\"tril\" not implemented for '{dt._short}'")
-    LA._kernel(A, "ldl_factor_kernel_cpu")
+    LA._kernel(A, "ldl_factor_kernel_cpu", skip_empty=True)
 
 
 def _ldl_factor_ex(A: Tensor, hermitian: bool, errors: str | None) -> tuple[Tensor, Tensor, Tensor]:
@@ -291,7 +292,7 @@ def _ldl_factor_ex(A: Tensor, hermitian: bool, errors: str | None) -> tuple[Tens
     ld, piv, info = _sytf2(xp, A._data, hermitian and A._dtype.is_complex)
     if errors:
         # torch reports a singular D through an internal assertion; ember keeps its wording's informative part
-        LA._raise_info(errors, info, False, lambda k: f"Unknown error code: {k}.")
+        LA._raise_info(errors, info, False, lambda k: f"Unknown error code: {k}.", RuntimeError)
     LD = from_array(xp.ascontiguousarray(ld), A._dtype, A._device)
     _no_derivative(LD, "linalg_ldl_factor_ex", (A,))
     return LD, from_array(piv, D.int32, A._device), from_array(info, D.int32, A._device)

@@ -1,0 +1,137 @@
+"""torch.linalg and its torch aliases compared with torch (regressions found by differential fuzzing)."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+INF, NAN = math.inf, math.nan
+
+
+def _run(fn, lib):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(lib)
+    except Exception as e:   # noqa: BLE001 - the exception is the compared result
+        return e
+
+
+def _same(t, e):
+    """Same exception (type name and text), or same dtype, shape and values (NaNs equal)."""
+    if isinstance(t, Exception):
+        assert type(e).__name__ == type(t).__name__, (t, e)
+        assert str(e) == str(t)
+        return
+    assert not isinstance(e, Exception), e
+    if isinstance(t, (tuple, list)):
+        assert len(e) == len(t)
+        for a, b in zip(t, e, strict=True):
+            _same(a, b)
+        return
+    assert str(e.dtype) == str(t.dtype)
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_allclose(e.float().numpy() if e.dtype is ember.bfloat16 else e.numpy(),
+                               t.float().numpy() if t.dtype is torch.bfloat16 else t.numpy(),
+                               rtol=1e-6, atol=1e-12, equal_nan=True)
+
+
+def _check(fn):
+    _same(_run(fn, torch), _run(fn, ember))
+
+
+def _t(lib, a, dtype="float64"):
+    return lib.tensor(np.asarray(a, dtype=np.float64)).to(getattr(lib, dtype))
+
+
+_EMPTY_OK = {   # torch returns before the LAPACK kernel's dtype check for empty inputs
+    "det": lambda L, a: L.linalg.det(a),
+    "cholesky_ex": lambda L, a: L.linalg.cholesky_ex(a),
+    "eigh": lambda L, a: L.linalg.eigh(a),
+    "ldl_factor": lambda L, a: L.linalg.ldl_factor(a),
+    "lu": lambda L, a: L.linalg.lu(a),
+    "lu_factor_ex": lambda L, a: L.linalg.lu_factor_ex(a),
+    "solve": lambda L, a: L.linalg.solve(a, a),
+    "svd": lambda L, a: L.linalg.svd(a),
+    "qr": lambda L, a: L.linalg.qr(a),   # not skipped by torch: geqrf refuses
+}
+
+
+@pytest.mark.parametrize("name", sorted(_EMPTY_OK))
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "int64"])
+@pytest.mark.parametrize("shape", [(2, 0, 0), (0, 3, 3), (3, 3)])
+def test_empty_low_precision_inputs(name, dtype, shape):
+    _check(lambda L: _EMPTY_OK[name](L, _t(L, np.eye(3)[:shape[-2], :shape[-1]] * np.ones(shape), dtype)))
+
+
+@pytest.mark.parametrize("kw", [{}, {"atol": 0.5}, {"rtol": 0.1}, {"tol": 0.5}, {"rtol": 0.1, "hermitian": True}])
+@pytest.mark.parametrize("dtype", ["float16", "int64"])
+@pytest.mark.parametrize("shape", [(0, 2), (2, 2)])
+def test_matrix_rank_pinv_dtype_paths(kw, dtype, shape):
+    _check(lambda L: L.linalg.matrix_rank(_t(L, np.ones(shape), dtype), **kw))
+    if "tol" not in kw:
+        _check(lambda L: L.linalg.pinv(_t(L, np.ones(shape), dtype), **kw))
+
+
+def test_lu_pivots_like_lapack():
+    """getrf pivots on |re| + |im| for complex entries; NaN wins only in the first place."""
+    for col in ([3, 2 + 2j, 0], [1, NAN, 5], [NAN, 5, 1]):
+        a = np.eye(3, dtype=complex) + 0.5
+        a[:, 0] = col
+        _check(lambda L, a=a: L.linalg.lu_factor(L.tensor(a)))
+        _check(lambda L, a=a: L.linalg.lu_factor(L.tensor(a.real.copy())))
+
+
+def test_lu_solve_empty_and_pivot_bounds():
+    lu = np.eye(3)
+    for piv, b, dt in (([0, 2, 3], (3, 2), "float32"), ([1, 2, 4], (3, 2), "float16"), ([0, 2, 3], (3, 0), "float16"),
+                       ([1, 2, 3], (3, 2), "float16")):
+        _check(lambda L, piv=piv, b=b, dt=dt: L.linalg.lu_solve(_t(L, lu, dt), L.tensor(piv, dtype=L.int32),
+                                                                _t(L, np.ones(b), dt)))
+
+
+@pytest.mark.parametrize("ord", ["nuc", 2, -2, 1, -1, INF, -INF])
+@pytest.mark.parametrize("shape", [(0, 3), (2, 0, 3)])
+def test_matrix_norm_empty(ord, shape):
+    _check(lambda L: L.linalg.matrix_norm(_t(L, np.ones(shape), "float32"), ord))
+    _check(lambda L: L.linalg.matrix_norm(_t(L, np.ones(shape), "float16"), ord, (-1, -2)))
+
+
+@pytest.mark.parametrize("ord", [-1, -0.5, INF, 0, 2])
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 1)])
+def test_vector_norm_empty_dims(ord, dim):
+    _check(lambda L: L.linalg.vector_norm(L.zeros(0, 3), ord, dim))
+
+
+def test_norm_argument_checks_order():
+    _check(lambda L: L.linalg.norm(L.ones(4, 2, dtype=L.float16), "nuc", -1))
+    _check(lambda L: L.linalg.norm(L.ones(4, 2, dtype=L.int64), "fro", 0))
+    _check(lambda L: L.linalg.norm(L.ones(4, 2, dtype=L.int64), None, (0, 1)))
+    _check(lambda L: L.linalg.matrix_norm(L.ones(3, dtype=L.float16), 3, (0,)))
+    _check(lambda L: L.linalg.matrix_norm(L.ones(3, 3, dtype=L.float16), 2, (0,)))
+    for dt in ("float16", "bfloat16", "bool", "int8"):
+        _check(lambda L, dt=dt: L.linalg.vander(L.ones(3, dtype=getattr(L, dt)), N=1))
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((4, 4), (4,)), ((1, 1), (1,)), ((2, 3, 3), (2, 3)), ((3, 3), (2, 3))])
+def test_solve_right_side_vectors(a_shape, b_shape):
+    _check(lambda L: L.linalg.solve(L.eye(a_shape[-1]).expand(*a_shape), L.ones(b_shape), left=False))
+    _check(lambda L: L.linalg.solve(L.eye(a_shape[-1], dtype=L.float16).expand(*a_shape),
+                                    L.ones(b_shape, dtype=L.float16), left=False))
+    _check(lambda L: L.linalg.solve_triangular(L.eye(a_shape[-1], dtype=L.float16).expand(*a_shape),
+                                               L.ones(b_shape + (2,), dtype=L.float16), upper=True))
+
+
+def test_singular_error_types_and_names():
+    z = [[1.0, 2.0], [2.0, 4.0]]
+    _check(lambda L: L.linalg.lu_factor(_t(L, z)))   # a plain RuntimeError in torch
+    _check(lambda L: L.linalg.lu_factor_ex(_t(L, [z, z]), check_errors=True))
+    _check(lambda L: L.lu(_t(L, z)))                 # torch.lu never raises
+    _check(lambda L: L.linalg.tensorinv(_t(L, z), 1))
+    _check(lambda L: L.cholesky_inverse(_t(L, [[1.0, 0.0], [5.0, 0.0]])))
+    _check(lambda L: L.cholesky_inverse(_t(L, [[[1.0, 0.0], [5.0, 1.0]], [[1.0, 0.0], [5.0, 0.0]]]), upper=True))
+    _check(lambda L: L.cholesky_inverse(_t(L, [[1.0, 0.0], [5.0, NAN]])))
+    assert type(_run(lambda L: L.linalg.ldl_factor(L.zeros(2, 2)), ember)) is RuntimeError
