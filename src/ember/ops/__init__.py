@@ -69,11 +69,11 @@ bind({
     "__ilshift__": E.bitwise_left_shift._inplace,
     "__rshift__": _binop(E.bitwise_right_shift), "__rrshift__": _binop(E.bitwise_right_shift, True),
     "__irshift__": E.bitwise_right_shift._inplace,
-    "__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs, "__invert__": E.bitwise_not,
+    "__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs, "__invert__": E.invert,
     "__eq__": _cmp(E.eq), "__ne__": _cmp(E.ne), "__lt__": _cmp(E.lt), "__le__": _cmp(E.le),
     "__gt__": _cmp(E.gt), "__ge__": _cmp(E.ge),
     "add": E.add, "add_": E.add_, "sub": E.sub, "sub_": E.sub_, "subtract": E.sub, "subtract_": E.sub_,
-    "div": E.div, "div_": E.div_, "divide": E.div, "divide_": E.div_, "rsub": E.rsub,
+    "div": E.div, "div_": E.div_, "divide": E.div, "divide_": E.div_,
     "true_divide": E.div, "true_divide_": E.div_, "multiply": E.mul, "multiply_": E.mul._inplace,
 })
 Tensor.__hash__ = object.__hash__  # type: ignore[assignment]

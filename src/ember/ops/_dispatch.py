@@ -192,7 +192,10 @@ def binary_dtype(a: Any, b: Any) -> D.dtype:
 
 
 def scalar_for(value: Any, dtype: D.dtype) -> Any:
-    """A Python scalar ready to meet an array of ``dtype``: ints out of range wrap as in torch."""
+    """A Python scalar ready to meet an array of ``dtype``: ints out of range wrap as in torch (beyond int64
+    and uint64 no torch Scalar holds them: its OverflowError)."""
+    if type(value) is int and not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
     if type(value) is int and dtype.category == 1:
         info = np.iinfo(dtype.np)
         if not info.min <= value <= info.max:
@@ -293,7 +296,7 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None,
                           UserWarning, stacklevel=3)
         out._data = xp_of(out._device).empty(result._data.shape, out._dtype.np)
         out._base = None
-    out._data[...] = result._data
+    _assign(out._data, result._data)   # an expanded out: torch's overlap error
     out._vc[0] += 1
     return out
 

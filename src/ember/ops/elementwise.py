@@ -211,6 +211,13 @@ def _overlap_error() -> RuntimeError:
                         "single memory location. Please clone() the tensor before performing the operation.")
 
 
+def _check_written(t: Tensor) -> None:
+    """torch's error for writing into a tensor whose elements share memory (an expanded view: read-only in
+    NumPy), raised before its dtype checks as TensorIterator does."""
+    if not getattr(t._data.flags, "writeable", True):
+        raise _overlap_error()
+
+
 def _shape_error(self_shape: tuple, result_shape: tuple) -> RuntimeError:
     return RuntimeError(f"output with shape {list(self_shape)} doesn't match the broadcast shape "
                         f"{list(result_shape)}")
@@ -353,6 +360,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
+            if _isinstance(out, Tensor) and out._data.shape == input._data.shape:
+                _check_written(out)
             _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
@@ -387,6 +396,9 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if _INFERENCE[0]:
             check_inplace(self)
         dt = self._dtype
+        if denied and _early(denied, dt):
+            raise_denied(denied[dt], dt)
+        _check_written(self)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
         ct, rt = kind(dt)
@@ -526,8 +538,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if cast_name is not None:
                 raise RuntimeError(f"{cast_name} can't be cast to the desired output type "
                                    f"{dst._dtype._short}")
+            broadcast_shapes(_shape(a), _shape(b))   # shapes that don't broadcast fail first
             raise cast_error(rt, dst._dtype)
         if denied and ct in denied:
+            broadcast_shapes(_shape(a), _shape(b))
             raise_denied(denied[ct], ct)
         if ct.kind:
             few_kernels(name, ct, _is_scalar(a) or _is_scalar(b))
@@ -565,6 +579,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
         if precheck is not None:
             precheck(a, b)
+        if out is not None and _isinstance(out, Tensor) and out._data.shape == broadcast_shapes(_shape(a),
+                                                                                              _shape(b)):
+            _check_written(out)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
             if cp.kind:
@@ -607,6 +624,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
         if precheck is not None:
             precheck(self, other)
+        _check_written(self)
         if cast_name is not None:
             dtypes(self, other, params, self)
         tb = _isinstance(other, Tensor)
@@ -766,8 +784,10 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
 
 # ---- division ------------------------------------------------------------------------------------------
 def _zero_div_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
-    """Integer division or remainder by zero raises in torch (floats give inf/nan)."""
-    if dt.category < 2 and (bool((b._data == 0).any()) if _isinstance(b, Tensor) else scalar_for(b, dt) == 0):
+    """Integer division or remainder by zero raises in torch (floats give inf/nan) when its kernel runs: an
+    empty result computes nothing, and shapes that don't broadcast fail first."""
+    if dt.category < 2 and (bool((b._data == 0).any()) if _isinstance(b, Tensor) else scalar_for(b, dt) == 0) \
+            and math.prod(broadcast_shapes(_shape(a), _shape(b))):
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -859,7 +879,16 @@ def _variant_name(op: str) -> Callable:
     return name
 
 
-remainder = binary("remainder", "remainder", _remainder_grad, deny={"b": ni("remainder_cpu"),
+def _remainder_fwd(xp: Any, a: Any, b: Any) -> Any:
+    """Python's modulo, except that a float zero takes the dividend's sign as torch's (fmod's, where NumPy
+    gives the divisor's)."""
+    r = xp.remainder(a, b)
+    if r.dtype.kind == "f" or r.dtype in _HALF_NP:
+        r = xp.where(r == 0, xp.copysign(r, a), r)
+    return r
+
+
+remainder = binary("remainder", _remainder_fwd, _remainder_grad, deny={"b": ni("remainder_cpu"),
                    "c": ni("remainder_cpu")}, check=_zero_div_check, grad_name=_variant_name("Remainder"))
 fmod = binary("fmod", "fmod", _fmod_grad, deny={"b": ni("fmod_cpu"), "c": ni("fmod_cpu")},
               check=_zero_div_check, grad_name=_variant_name("Fmod"), scalars="b")
@@ -1018,13 +1047,14 @@ def _no_complex(msg: str) -> dict[str, Denial]:
     return {"c": (RuntimeError, msg)}
 
 
-maximum = binary("maximum", "maximum", _maximum_grad(True), scalars="",
+# (torch's Tensor has no in-place maximum_/minimum_/fmax_/fmin_)
+maximum = binary("maximum", "maximum", _maximum_grad(True), scalars="", inplace_method=False,
                  deny=_no_complex("maximum not implemented for complex tensors."))
-minimum = binary("minimum", "minimum", _maximum_grad(False), scalars="",
+minimum = binary("minimum", "minimum", _maximum_grad(False), scalars="", inplace_method=False,
                  deny=_no_complex("minimum not implemented for complex tensors."))
-fmax = binary("fmax", "fmax", _fmax_grad(True), scalars="",
+fmax = binary("fmax", "fmax", _fmax_grad(True), scalars="", inplace_method=False,
               deny=_no_complex("fmax not implemented for complex tensors."))
-fmin = binary("fmin", "fmin", _fmax_grad(False), scalars="",
+fmin = binary("fmin", "fmin", _fmax_grad(False), scalars="", inplace_method=False,
               deny=_no_complex("fmin not implemented for complex tensors."))
 
 
@@ -1511,6 +1541,13 @@ logical_not = unary("logical_not", "logical_not", kind=_k_bool)
 bitwise_not = unary("bitwise_not", "invert", kind=_k_same, deny=_int_only("bitwise_not_cpu"))
 
 
+def invert(self: Tensor) -> Tensor:
+    """``~self``: Python's operator refuses floating and complex tensors before reaching ``bitwise_not``."""
+    if self._dtype.category > 1:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
+
+
 def _float_test(fn: str, other: Callable) -> Callable:
     """A floating-point predicate; integers and bool give ``other(shape)``."""
     def fwd(xp: Any, a: Any) -> Any:
@@ -1803,18 +1840,81 @@ _TENSOR_CLAMP = {"clamp": _clamp_node("ClampBackward0", (0, 1, 2)),
 _SCALAR_CLAMP = {op: node_class(name, lambda self, g: (_clamp_scalar_grad(g, *self.saved, *self.params),))
                  for op, name in (("clamp", "ClampBackward1"), ("clamp_min", "ClampMinBackward0"),
                                   ("clamp_max", "ClampMaxBackward0"))}
-_CLAMP_DENY = deny_table({"c": (NotImplementedError, "clamp is not supported for complex types")})
+_CLAMP_COMPLEX = "clamp is not supported for complex types"
+_BF16_MAX = 3.3895313892515355e38
+
+
+def _clamp_bound(value: Any, dt: D.dtype) -> Any:
+    """A number bound as torch's clamp kernel converts it to ``dt`` (checked: its overflow errors)."""
+    if type(value) is _py_complex:
+        if value.imag:
+            raise RuntimeError("value cannot be converted to type double without overflow")
+        value = value.real
+    if type(value) is int:
+        scalar_for(value, dt)   # beyond int64/uint64: OverflowError
+    if dt is D.bfloat16 and math.isfinite(value) and not -_BF16_MAX <= value <= _BF16_MAX:
+        raise RuntimeError("value cannot be converted to type c10::BFloat16 without overflow")
+    return D.checked_scalar(dt, value, half_range=True)
+
+
+def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None, self_: bool) -> tuple:
+    """(result dtype, min, max) of clamp/clamp_min/clamp_max, raising torch's errors in its order; ``dst``: the
+    ``out=`` tensor or (``self_``) the in-place destination. Number bounds come back converted to the result
+    dtype. A 0-d tensor next to a number bound is read as a number (torch's Scalar overload)."""
+    _tensor_arg(input, name, "input", 1)
+    if lo is None and hi is None:
+        if name != "clamp":
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, NoneType), "
+                            "but expected one of:")
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    tensors = [b for b in (lo, hi) if _isinstance(b, Tensor)]
+    if tensors and len(tensors) + (lo is None) + (hi is None) < 2:   # a tensor and a number
+        if builtins.any(t._data.ndim for t in tensors):
+            got = ", ".join(type(x).__name__ for x in (input, lo, hi) if x is not None)
+            raise TypeError(f"{name}() received an invalid combination of arguments - got ({got}), but expected "
+                            "one of:")
+        lo, hi = (b.item() if _isinstance(b, Tensor) else b for b in (lo, hi))
+        tensors = []
+    dt_in = input._dtype
+    if tensors:   # torch's Tensor overload: maximum/minimum/clamp kernels under TensorIterator's promotion
+        if dt_in.is_complex and name == "clamp":
+            raise NotImplementedError(_CLAMP_COMPLEX)
+        shape = broadcast_shapes(input._data.shape, *(t._data.shape for t in tensors))
+        if dst is not None and (self_ or dst._data.shape == shape):
+            _check_written(dst)
+        if self_ and shape != input._data.shape:
+            raise _shape_error(input._data.shape, shape)
+        dt = result_dtype(input, lo, hi)
+        if dst is not None and not D.can_cast(dt, dst._dtype):
+            raise cast_error(dt, dst._dtype)
+        if dt.is_complex:
+            kernel = "clamp_cpu" if lo is not None and hi is not None else \
+                "maximum_cpu" if lo is not None else "minimum_cpu"
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+        return dt, lo, hi
+    if dt_in.is_complex:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    # number bounds: a floating input keeps its dtype under clamp (the bounds are converted to it)
+    dt = dt_in if name == "clamp" and dt_in.category == 2 else result_dtype(input, lo, hi)
+    cast_first = name == "clamp"
+    if cast_first and self_ and dt is not dt_in:
+        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {_CPP_NAMES[dt_in]}")
+    if dt.is_complex:
+        raise NotImplementedError(_CLAMP_COMPLEX)
+    if not cast_first and self_ and not D.can_cast(dt, dt_in):
+        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {_CPP_NAMES[dt_in]}")
+    if self_:
+        _check_written(dst)
+    if dst is not None and not self_:
+        _check_out_dtype(name, "strict", dst, dt, dt)
+    if dt is D.bool:
+        kernel = "clamp" if lo is not None and hi is not None else "clamp_min" if lo is not None else "clamp_max"
+        raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for 'Bool'")
+    return dt, *(None if b is None else _clamp_bound(b, dt) for b in (lo, hi))
 
 
 def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Tensor:
-    _tensor_arg(input, name, "input", 1)
-    if lo is None and hi is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    dt = result_dtype(input, lo, hi)
-    if dt in _CLAMP_DENY:
-        raise_denied(_CLAMP_DENY[dt], dt)
-    if out is not None:
-        _check_out_dtype(name, "strict", out, dt, dt)
+    dt, lo, hi = _clamp_dtype(name, input, lo, hi, out, False)
     xp = _xp(input)
     r = _array(input, input, dt)
     try:
@@ -1855,25 +1955,22 @@ def clamp_max(input: Tensor, max: Any, *, out: Tensor | None = None) -> Tensor:
     return _clamp("clamp_max", input, None, max, out)
 
 
-def _clamp_inplace(self: Tensor, fn: Callable, *bounds: Any) -> Tensor:
-    if _isinstance(self, Tensor) and not builtins.any(_isinstance(b, Tensor) for b in bounds):
-        dt = result_dtype(self, *bounds)
-        if not D.can_cast(dt, self._dtype):   # torch names the C++ type here
-            raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type "
-                               f"{_CPP_NAMES[self._dtype]}")
-    return inplace_via(self, fn, *bounds)
+def _clamp_inplace(self: Tensor, name: str, lo: Any, hi: Any) -> Tensor:
+    if _isinstance(self, Tensor):
+        _clamp_dtype(name, self, lo, hi, self, True)
+    return inplace_via(self, lambda x, lo, hi: _clamp(name, x, lo, hi, None), lo, hi)
 
 
 def clamp_(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    return _clamp_inplace(input, clamp, min, max)
+    return _clamp_inplace(input, "clamp", min, max)
 
 
 def clamp_min_(input: Tensor, min: Any) -> Tensor:
-    return _clamp_inplace(input, clamp_min, min)
+    return _clamp_inplace(input, "clamp_min", min, None)
 
 
 def clamp_max_(input: Tensor, max: Any) -> Tensor:
-    return _clamp_inplace(input, clamp_max, max)
+    return _clamp_inplace(input, "clamp_max", None, max)
 
 
 clip, clip_ = clamp, clamp_

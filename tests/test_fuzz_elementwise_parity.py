@@ -1,0 +1,113 @@
+"""Elementwise ops, operators and type promotion compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _run(fn, m):
+    try:
+        return fn(m)
+    except Exception as e:   # noqa: BLE001 - the exception is the compared result
+        return e
+
+
+def _same(t, e):
+    """Same exception (type and first line of text), or same dtype, shape, values and signs of zeros."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        assert str(e).splitlines()[0] == str(t).splitlines()[0]
+        return
+    assert not isinstance(e, Exception), e
+    assert str(e.dtype) == str(t.dtype)
+    assert tuple(e.shape) == tuple(t.shape)
+    if t.dtype in (torch.bfloat16, torch.float16):
+        t, e = t.float(), e.float()
+    a, b = t.numpy(), e.numpy()
+    np.testing.assert_array_equal(b, a)
+    if a.dtype.kind == "f":
+        np.testing.assert_array_equal(np.signbit(b), np.signbit(a))
+
+
+def _check(fn):
+    _same(_run(fn, torch), _run(fn, ember))
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16", "float32", "float64", "int64"])
+def test_remainder_zero_takes_dividend_sign(dt):
+    """A float zero remainder keeps the dividend's sign (fmod's), not the divisor's as NumPy's."""
+    x = [-6, 6, 0, -4]
+    _check(lambda m: m.remainder(m.tensor(x).to(getattr(m, dt)), 2.0))
+    _check(lambda m: m.tensor(x).to(getattr(m, dt)) % -2.0)
+    _check(lambda m: m.remainder(m.tensor([-6.0, 0.0, -0.0]), m.tensor([2.0, -2.0, 2.0])))
+
+
+def test_integer_division_by_zero_only_when_computed():
+    """Integer division/remainder by zero raises only when the kernel runs (not for an empty result)."""
+    _check(lambda m: m.zeros(0, 4, dtype=m.int16) // m.tensor(0, dtype=m.int8))
+    _check(lambda m: m.remainder(m.zeros(0, dtype=m.int64), 0))
+    _check(lambda m: m.ones(3, dtype=m.int64) // m.zeros(2, dtype=m.int64))   # shapes first
+    _check(lambda m: m.ones(3, dtype=m.int64) // 0)
+
+
+def test_invert_operator_refuses_floats():
+    _check(lambda m: ~m.ones(2))
+    _check(lambda m: ~m.ones(2, dtype=m.complex64))
+    _check(lambda m: ~m.tensor([True, False]))
+    _check(lambda m: m.bitwise_not(m.ones(2)))
+
+
+@pytest.mark.parametrize("name", ["rsub", "maximum_", "minimum_", "fmax_", "fmin_"])
+def test_no_tensor_methods_torch_lacks(name):
+    assert not hasattr(torch.Tensor, name)
+    assert not hasattr(ember.Tensor, name)
+
+
+@pytest.mark.parametrize("src", [
+    "m.clamp(m.ones(2, dtype=m.uint8), 300)", "m.clamp(m.ones(2, dtype=m.int8), 2**40)",
+    "m.clamp(m.ones(2, dtype=m.uint8), -1)", "m.clamp_min(m.ones(2, dtype=m.float16), 70000.)",
+    "m.clamp(m.ones(2, dtype=m.bfloat16), None, -1e300)", "m.clamp(m.ones(2), 1e300)",
+    "m.clamp(m.ones(2), 2.5 + 0j)", "m.clamp(m.ones(2), 1j)", "m.clamp_min(m.ones(2), 2.5 + 0j)",
+    "m.clamp(m.ones(2, dtype=m.bool), True)", "m.clamp_max(m.ones(2, dtype=m.bool), False)",
+    "m.clamp(m.ones(2, dtype=m.bool), m.tensor(False))",
+    "m.clamp(m.ones(2), m.tensor(1j))", "m.clamp(m.ones(2), None, m.tensor(1j))",
+    "m.clamp_max(m.ones(2, dtype=m.complex64), m.tensor([1]))",
+    "m.clamp(m.ones(2, dtype=m.complex64), m.tensor(1))",
+    "m.clamp(m.ones(2, dtype=m.int16), m.tensor(1), out=m.empty(2, dtype=m.float64))",
+    "m.clamp(m.ones(2), m.tensor([1j]), out=m.empty(2, dtype=m.float64))",
+    "m.clamp(m.ones(2, dtype=m.bfloat16), None, 1j, out=m.empty(2, dtype=m.complex64))",
+    "m.clamp(m.ones(2), m.tensor([1.]), 2)", "m.clamp(m.ones(2), m.tensor(1.5), 2)",
+    "m.clamp_min(m.ones(2), None)", "m.clamp(m.ones(2), 2**64)",
+    "m.ones(2, dtype=m.int32).clamp_(1j)", "m.ones(2, dtype=m.int32).clamp_max_(2 + 0j)",
+    "m.ones(2).clamp_min_(2.5 + 1j)", "m.ones(2).clamp_(2.5 + 0j)", "m.ones(2).clamp_(m.tensor(1j))",
+    "m.ones(2, dtype=m.complex64).clamp_min_(m.tensor(1))", "m.ones(2, dtype=m.uint8).clamp_(300)",
+    "m.clamp_min(m.ones(2, dtype=m.bool), m.ones(3, 1, dtype=m.complex64))",
+    "m.ones(()).clamp_(m.ones(3), m.tensor(1j))", "m.ones(3, 1).expand(3, 2).clamp_(m.zeros(2), m.tensor(1j))",
+])
+def test_clamp_dtypes_bounds_and_error_order(src):
+    """clamp's Scalar and Tensor overloads: result dtypes, checked bound conversion, torch's error order."""
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.ones(2) + 2**64", "m.ones(2, dtype=m.int64) + (-2**63 - 1)", "m.tensor(2) ** (2**64)",
+    "m.ones(2) < 2**64", "m.ones(2) + (2**64 - 1)",
+])
+def test_python_ints_beyond_64_bits(src):
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.ones(3, 1).expand(3, 2).bitwise_or_(m.tensor(1j))",      # overlap before the kernel's dtype error
+    "m.ones(2, 1, dtype=m.bool).expand(2, 2).round_()",
+    "m.ones(3, 1, dtype=m.int16).expand(3, 2).frac_()",
+    "m.square(m.ones(4, dtype=m.uint8), out=m.empty(1, dtype=m.float16).expand(4))",
+    "m.bitwise_xor(m.ones(3, 1, dtype=m.bool), m.ones(1), out=m.empty(1, 1).expand(3, 1))",
+    "m.ones(3, 4, 2, dtype=m.complex64) // m.ones(2, 3)",                 # shapes before the dtype error
+    "m.gcd(m.ones(2, dtype=m.int32), m.ones(3), out=m.empty(2, dtype=m.int32))",
+])
+def test_overlap_and_shape_errors_before_dtype_errors(src):
+    _check(lambda m: eval(src, {"m": m}))
