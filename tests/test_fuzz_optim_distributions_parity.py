@@ -51,3 +51,22 @@ def test_capturable_refused_on_cpu(name: str, foreach: bool) -> None:
         p.grad = lib.ones(2)
         opt.step()
     assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam", "AdamW"])
+@pytest.mark.parametrize("kwargs", [dict(fused=True, foreach=True),
+                                    dict(fused=True, differentiable=True, foreach=True)])
+def test_fused_refusals(name: str, kwargs: dict[str, Any]) -> None:
+    assert_same_error(lambda: getattr(ember.optim, name)([ember.nn.Parameter(ember.ones(2))], **kwargs),
+                      lambda: getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kwargs))
+
+
+@pytest.mark.parametrize("make", [
+    lambda S, o: S.OneCycleLR(o, max_lr=[0.1, 0.2], total_steps=5),
+    lambda S, o: S.CyclicLR(o, [0.01, 0.02], 0.1),
+    lambda S, o: S.CyclicLR(o, 0.01, 0.1, base_momentum=[0.8, 0.7]),
+])
+def test_scheduler_per_group_length_message(make: Any) -> None:
+    def run(lib: Any) -> None:
+        make(lib.optim.lr_scheduler, lib.optim.SGD([lib.nn.Parameter(lib.ones(2))], lr=0.1, momentum=0.9))
+    assert_same_error(lambda: run(ember), lambda: run(torch))

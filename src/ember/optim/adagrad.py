@@ -13,6 +13,7 @@ from .optimizer import (
     addcdiv,
     addcmul,
     bump_step,
+    check_fused,
     grad_array,
     params_with_grad,
     run_closure,
@@ -64,6 +65,7 @@ class Adagrad(Optimizer):
                 fused=fused,
             ),
         )
+        check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 state = self.state[p]

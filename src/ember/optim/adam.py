@@ -13,6 +13,7 @@ from .optimizer import (
     bump_step,
     check_capturable_devices,
     check_capture,
+    check_fused,
     grad_array,
     init_moments,
     params_with_grad,
@@ -79,6 +80,7 @@ class Adam(Optimizer):
                 decoupled_weight_decay=decoupled_weight_decay,
             ),
         )
+        check_fused(fused, foreach, differentiable)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         check_capture(self)

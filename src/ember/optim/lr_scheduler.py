@@ -489,8 +489,8 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(
-                f"{name} must have the same length as optimizer.param_groups. optimizer.param_groups "
-                f"has {len(optimizer.param_groups)} values, {name} has {len(value)} values."
+                f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} values, "
+                f"param_groups has {len(optimizer.param_groups)}."
             )
         return list(value)
     return [value] * len(optimizer.param_groups)

@@ -457,6 +457,15 @@ def check_capture(opt: Any) -> None:
                            "but param_groups' capturable is False.")
 
 
+def check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:
+    """torch's refusals of ``fused`` combined with ``differentiable`` or ``foreach`` (at construction)."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def check_capturable_devices(group: dict[str, Any], params: list[Tensor], lists: tuple[str, str] = ("params", "params"),
                              xla: tuple[bool, bool] = (True, False)) -> None:
     """torch's assertion that a ``capturable`` step updates GPU parameters only; its text names the optimizer's

@@ -7,7 +7,17 @@ from typing import Any
 
 from .._tensor import Tensor
 from . import _fused
-from .optimizer import Optimizer, add, grad_array, params_with_grad, run_closure, scale, state_like, state_zeros
+from .optimizer import (
+    Optimizer,
+    add,
+    check_fused,
+    grad_array,
+    params_with_grad,
+    run_closure,
+    scale,
+    state_like,
+    state_zeros,
+)
 
 __all__ = ["SGD"]
 
@@ -51,6 +61,7 @@ class SGD(Optimizer):
                 fused=fused,
             ),
         )
+        check_fused(fused, foreach, differentiable)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = run_closure(closure)
