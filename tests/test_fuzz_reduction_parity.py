@@ -117,3 +117,35 @@ def test_cumulative_start_values():
     """torch's running sum starts at +0 and its running product at 1+0j (multiplied in the naive way)."""
     _check(lambda m: m.cumsum(m.tensor([-0.0, -0.0]), 0).sign() + 1 / m.cumsum(m.tensor([-0.0, -0.0]), 0))
     _check(lambda m: m.cumprod(m.tensor([complex(INF, 1.5), 2 + 1j]), 0))
+
+
+@pytest.mark.parametrize("b, v", [("int16", "bfloat16"), ("int64", "bfloat16"), ("bool", "bool"),
+                                  ("float64", "complex64"), ("uint8", "int8")])
+def test_searchsorted_promotes_its_operands(b, v):
+    def bounds(m):
+        return m.tensor([1, 5, 9], dtype=getattr(m, b))
+    _check(lambda m: m.searchsorted(bounds(m), m.tensor([4.5, 5, -1], dtype=getattr(m, v))))
+    _check(lambda m: m.searchsorted(bounds(m), m.zeros(0, 2, dtype=getattr(m, v))))
+
+
+def test_searchsorted_empty_boundaries_and_bincount_of_nothing():
+    _check(lambda m: m.searchsorted(m.zeros(2, 3, 0), m.ones(2, 3, 2)))
+    _check(lambda m: m.bincount(m.tensor([], dtype=m.int32), m.tensor([]), 3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nansum(m.tensor([NAN, 2.5]), 0, dtype=m.int64),          # NaN zeroed before the cast
+    lambda m: m.nansum(m.tensor([1.0, 2.0]), 0, dtype=m.complex64),
+    lambda m: m.nansum(m.tensor([1, 2]), 0, dtype=m.complex64),           # integers take the sum path
+    lambda m: m.nansum(m.tensor([1.0, 2.0]), 3, out=m.empty(0, dtype=m.int8)),
+    lambda m: m.nansum(m.tensor([1.0, 2.0]), 0, dtype=m.int16, out=m.empty(0, dtype=m.int8)),
+    lambda m: m.nansum(m.tensor([1.0, 2.0]), 3, dtype=m.complex64, out=m.empty(0)),
+    lambda m: m.nansum(m.tensor([1 + 1j]), 3),
+    lambda m: m.nanmean(m.tensor([1.0, 2.0]), 0, dtype=m.int64),
+    lambda m: m.nanmean(m.zeros(0), 0, out=m.empty(0, dtype=m.int64)),
+    lambda m: m.mean(m.tensor([0.3, 0.1, 0.7], dtype=m.float16), 0, out=m.empty(0)),   # summed in out's dtype
+    lambda m: m.sum(m.tensor([1j, 0j]), 0, out=m.empty(0, dtype=m.bool)),
+    lambda m: m.sum(m.tensor([1 + 2j, 2.5 - 1j]), 0, out=m.empty(0, dtype=m.int32)),
+])
+def test_nansum_nanmean_and_out_casts(call):
+    _check(call)

@@ -317,11 +317,11 @@ def _dtype_arg(dtype: Any) -> D.dtype | None:
     return _resolve_dtype(dtype)
 
 
-def _cast(input: Tensor, dt: D.dtype) -> Any:
-    """``input``'s array converted to ``dt``'s accumulation type."""
-    a = input._data
+def _cast(input: Tensor | Any, dt: D.dtype) -> Any:
+    """``input``'s array (or an array) converted to ``dt``'s accumulation type."""
+    a = input._data if _isinstance(input, Tensor) else input
     acc = _acc(dt)
-    if a.dtype.kind == "c" and not dt.is_complex:
+    if a.dtype.kind == "c" and dt.category in (1, 2):
         a = a.real   # the imaginary part dropped, as tensor.to() does (without NumPy's ComplexWarning)
     return a if a.dtype == acc else a.astype(acc)
 
@@ -375,10 +375,11 @@ class NansumBackward0(Node):
 
 def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tuple[Tensor, tuple]:
     dt = _dtype_arg(dtype) or _sum_dtype(input._dtype)
-    a = _cast(input, dt)
     xp = xp_for(input)
-    if nan and D.holds_nan(a.dtype):
+    a = input._data
+    if nan and D.holds_nan(a.dtype):   # before any cast (NaN as an integer would be garbage)
         a = xp.where(xp.isnan(a), 0, a)
+    a = _cast(a, dt)
     dims = reduce_dims(dim, a.ndim)
     return _wrap(sum_array(xp, a, dims, keepdim), dt, input), dims
 
@@ -401,20 +402,29 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 
 def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
            out: Tensor | None = None) -> Tensor:
-    """Sum treating NaN as zero."""
+    """Sum treating NaN as zero. Bool/integer inputs take torch's sum path, floats its nansum kernel, which runs
+    in ``out``'s dtype and has no complex variant."""
     if input._dtype.kind:
         unsupported_dtype("nansum_cpu", input, dtype)
     if input._dtype.is_complex:
+        if out is None:
+            reduce_dims(dim, input.ndim)   # torch checks dim first, but after this with out=
         raise RuntimeError("nansum on CPU does not support complex inputs")
-    error = out_dtype_error
-    if input._dtype.category == 2 and _isinstance(out, Tensor):   # torch's float kernel runs in out's dtype
-        if dtype is None and out._dtype.category != 2:
-            raise not_implemented("nansum_cpu", out._dtype)
-        def error(want: D.dtype, got: D.dtype) -> RuntimeError:
-            return RuntimeError(f"nansum: provided dtype must match dtype of result. Got {got._short} and "
-                                f"{want._short}.")
+    dt = _dtype_arg(dtype)
+    if input._dtype.category == 2:
+        if _isinstance(out, Tensor):
+            if dt is not None and dt.category >= 2 and dt is not out._dtype:
+                raise RuntimeError(f"nansum: provided dtype must match dtype of result. Got {out._dtype._short} "
+                                   f"and {dt._short}.")
+        reduce_dims(dim, input.ndim)   # (then dim, then the kernel's dtype)
+        if _isinstance(out, Tensor):
+            if dt is None and out._dtype.category != 2 and input.numel():
+                raise not_implemented("nansum_cpu", out._dtype)
+        if dt is not None and dt.is_complex:
+            raise not_implemented("nansum_cpu", dt)
     res, dims = _summed(input, dim, keepdim, _out_dtype(dtype, out), True)
-    return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out, error)
+    return finish(attach(res, input, NansumBackward0, save_input=True, dims=dims, keepdim=keepdim), out,
+                  out_dtype_error)
 
 
 def sum_to_size(self: Tensor, *sizes: Any, size: Any = None) -> Tensor:
@@ -470,8 +480,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         unsupported_dtype("sum_cpu", input, dtype)
     dt = _dtype_arg(dtype) or input._dtype
     _float_check("mean", dt, dtype is not None)
-    if dtype is None and dt.is_complex and _isinstance(out, Tensor) and not out._dtype.is_complex:
-        dt = dt.to_real()   # torch's sum into a real out= keeps the real parts
+    if dtype is None and _isinstance(out, Tensor) and out._dtype.category >= 2:
+        dt = out._dtype   # torch sums into out= (in its dtype: a complex input's real parts), then divides
     a = _cast(input, dt)
     dims = reduce_dims(dim, a.ndim)
     res = _wrap(_mean_array(xp_for(input), a, dims, keepdim), dt, input)
@@ -492,6 +502,8 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
                                "empty tensors.")
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
                            f"{input._dtype._short}")
+    if dtype is not None:
+        _float_check("nanmean", _dtype_arg(dtype), True)
     count = (~input.isnan()).sum(dim, keepdim)
     if out is None:
         return nansum(input, dim, keepdim, dtype=dtype) / count

@@ -599,8 +599,14 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         if sorter.numel() and bool(((sorter._data < 0) | (sorter._data >= b.shape[-1])).any()):
             raise RuntimeError("torch.searchsorted(): sorter index out of range")
         bd = xp.take_along_axis(bd, sorter._data, axis=-1)
-    common = np.result_type(bd.dtype, v.dtype)
-    idx = _search(xp, bd.astype(common, copy=False), v.astype(common, copy=False), right)
+    from .elementwise import result_type
+    common = result_type(b, input)   # torch's promotion (bfloat16 included), then one kernel per dtype
+    if v.size and (common.category == 0 or common.is_complex):   # (no kernel runs for no values)
+        raise not_implemented("searchsorted_out_cpu", common)
+    if v.size and bd.shape[-1]:
+        idx = _search(xp, bd.astype(common.np, copy=False), v.astype(common.np, copy=False), right)
+    else:
+        idx = xp.zeros(v.shape, np.int64)
     dt = D.int32 if out_int32 else D.int64
     return finish(new_tensor(xp.asarray(idx).astype(dt.np), dt, b._device), out)
 
@@ -715,7 +721,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     xp = xp_for(input)
     if a.ndim != 1 or (a.size and int(a.min()) < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
-    if weights is None:
+    if weights is None or not a.size:   # torch ignores the weights of an empty input (int64 zeros)
         return new_tensor(xp.bincount(a, minlength=minlength).astype(np.int64), D.int64, input._device)
     if weights.ndim != 1 or weights.shape[0] != a.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
