@@ -602,7 +602,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 xp = _xp(like)
                 if np_fn is None:   # custom forwards see scalars as 0-d arrays of the compute dtype
                     xa, xb = _scalar_array(xp, xa, cp), _scalar_array(xp, xb, cp)
-                r = fwd(xp, xa, xb, *params)
+                if np_fn is None and xa.ndim == 0 and xb.ndim == 0:   # NumPy gives 0-d results as scalars,
+                    r = fwd(xp, xa.reshape(1), xb.reshape(1), *params).reshape(())   # which refuse out=
+                else:
+                    r = fwd(xp, xa, xb, *params)
         except ValueError:
             raise broadcast_error(_shape(a), _shape(b)) from None
         if ta and getattr(xa, "ndim", 0) > 1 and not xa.flags.c_contiguous:   # (a 0-d CPU operand: a number)

@@ -773,8 +773,9 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
                                + " ".join(parts))
         size = [_transposed_size(m, kk, s, p, d) for m, kk, s, p, d in zip(spatial, ksize, st, pads, dl, strict=True)]
         if any(s < 1 for s in size):
-            raise RuntimeError(f"Given input size per channel: ({_sizes(spatial)}). Calculated output size per "
-                               f"channel: ({_sizes(size)}). Output size is too small")
+            lead = [1] * (2 - k)   # torch runs 1-d transposed convolutions as 2-d ones and reports a leading 1
+            raise RuntimeError(f"Given input size per channel: ({_sizes(lead + list(spatial))}). Calculated output "
+                               f"size per channel: ({_sizes(lead + size)}). Output size is too small")
     return _convolution(x, weight, bias, _Geom(st, tuple(pads), dl, groups), transposed)
 
 

@@ -54,7 +54,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and input.dim() == 2:
         return addmm(bias, input, wt)
     if bias is not None and input.dim() >= 1 and input.is_contiguous():
-        flat = input.view(-1, input.shape[-1])
+        flat = input.view(math.prod(input.shape[:-1]), input.shape[-1])   # (-1 is ambiguous of 0 features)
         return addmm(bias, flat, wt).view(*input.shape[:-1], weight.shape[0])
     out = input.matmul(wt)
     return out.add_(bias) if bias is not None else out
@@ -353,7 +353,7 @@ def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | Non
     def fn(weight: Tensor, per_sample_weights: Tensor | None) -> Tensor:
         rows = embedding(input, weight, padding_idx if sparse else None, None, 2.0, scale, sparse)
         if mode == "max":
-            empty = zeros(weight.shape[1], dtype=weight.dtype, device=weight.device)
+            empty = weight[:0].sum(0)   # an empty bag's zeros, in the graph (all bags empty: still differentiable)
             return stack(
                 [
                     rows[[i for i in range(s, e) if i in keep_set]].amax(0)
@@ -722,7 +722,7 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
         n = input.shape[d]
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"Argument #{4 + 2 * i}: Padding size should be less than the corresponding input dimension, "
                 f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}"
             )
         if mode == "circular" and (lo > n or hi > n):

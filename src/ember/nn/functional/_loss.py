@@ -280,7 +280,7 @@ def binary_cross_entropy(
                         lambda: RuntimeError("all elements of target should be between 0 and 1"))
     not_differentiable("binary_cross_entropy", weight=weight)
     if weight is not None:
-        weight = weight.expand(*input.shape)
+        weight = weight.expand(input.shape)
     return _bce(input, target, reduction, weight=weight)
 
 
@@ -374,6 +374,8 @@ class NllLossBackward0(Node):
         scale = coef * (
             g.reshape(-1) if self.reduction == "none" else g / self.total if self.reduction == "mean" else g
         )
+        if self.reduction == "mean":   # ignored targets get none, also of a total weight of 0 (0·∞ is NaN)
+            scale = scale.masked_fill(self.ignored, 0)
         n, c = self.flat_shape
         probs = self.__dict__.get("probs")
         if probs is not None and not STATE.enabled:   # cross_entropy's rows: d/d input in one pass
@@ -453,17 +455,18 @@ def nll_loss(
         raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
     if input.dim() == 1 and target.shape == (1,):   # one sample either way: torch's result is 0-d
         target = target.reshape(())
-    tc, w = _nll_targets(input, target, weight, ignore_index)
+    tc, w, valid = _nll_targets(input, target, weight, ignore_index)
     ns = xp(input)
     a = compute_array(input)
     moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
     flat = moved.reshape(-1, moved.shape[-1])
-    return _nll_reduce(input, target, -w * flat[ns.arange(flat.shape[0]), tc], tc, w, reduction, moved.shape)
+    return _nll_reduce(input, target, -w * flat[ns.arange(flat.shape[0]), tc], tc, w, valid, reduction, moved.shape)
 
 
-def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> tuple[Any, Any]:
-    """nll_loss's checks; the flat target with ignored entries as class 0, and each sample's weight (0 where
-    ignored), as arrays."""
+def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None,
+                 ignore_index: int) -> tuple[Any, Any, Any]:
+    """nll_loss's checks; the flat target with ignored entries as class 0, each sample's weight (0 where
+    ignored) and whether it is not ignored, as arrays."""
     _check_target(input, target)
     not_differentiable("nll_loss_forward", weight=weight)
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
@@ -475,10 +478,10 @@ def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None, ignore_in
     check_on_device(ns, bad.any(), lambda: IndexError(f"Target {int(to_host(t[bad])[0])} is out of bounds."))
     tc = ns.where(valid, t, 0)
     dtype = compute_array(input).dtype
-    return tc, (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, dtype)) * valid
+    return tc, (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, dtype)) * valid, valid
 
 
-def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, reduction: str,
+def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, valid: Any, reduction: str,
                 moved_shape: tuple, **attrs: Any) -> Tensor:
     """nll_loss's output from the per-sample ``losses`` (weighted), with its NllLossBackward0 node."""
     total = w.sum()
@@ -499,6 +502,7 @@ def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, red
         # a number on the CPU; on a GPU a 0-d tensor, so that the forward does not wait for the device
         total=float(total) if input._device.type == "cpu" else result(total, input, D.from_numpy_dtype(total.dtype)),
         target=result(tc, input, D.int64),
+        ignored=result(~valid, input, D.bool),
         flat_shape=(math.prod(moved_shape[:-1]), moved_shape[-1]),
         moved_shape=moved_shape,
         **attrs,
@@ -527,14 +531,14 @@ def _cross_entropy_rows(input: Tensor, target: Tensor, weight: Tensor | None, ig
     no one-hot gradient). The graph is torch's, NllLossBackward0 then LogSoftmaxBackward0; the latter passes on
     the input gradient the former computed (its log-probabilities are never materialised)."""
     ns = xp(input)
-    tc, w = _nll_targets(input, target, weight, ignore_index)
+    tc, w, valid = _nll_targets(input, target, weight, ignore_index)
     a = ns.ascontiguousarray(compute_array(input))
     e, _, sums, shift = _softmax_rows(ns, a, False, False, exps=True)
     with _quiet(ns):   # x[t] - logsumexp in float64 (-inf - -inf: an all -inf row gives NaN, as torch's)
         picked = a[ns.arange(a.shape[0]), tc].astype(ns.float64) - shift - ns.log(sums.astype(ns.float64))
     logp = result(ns.broadcast_to(ns.zeros((), a.dtype), a.shape), input)   # torch's graph; values never read
     fused(logp, LogSoftmaxBackward0, (input,), passthrough=True, dim=1)
-    return _nll_reduce(logp, target, -w * picked.astype(a.dtype), tc, w, reduction, a.shape, probs=e, sums=sums,
+    return _nll_reduce(logp, target, -w * picked.astype(a.dtype), tc, w, valid, reduction, a.shape, probs=e, sums=sums,
                        logits=input)
 
 
@@ -572,6 +576,8 @@ def cross_entropy(
     if target.dtype.is_floating_point:
         if target.shape != input.shape:   # not class probabilities: read as class indices, as torch
             _check_target(input, target)
+        if ignore_index >= 0:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / c
         prod = logp * target if w_view is None else logp * target * w_view

@@ -1,0 +1,93 @@
+"""nn modules and nn.functional compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+
+import ember
+from oracle import assert_close, assert_same_error, to_ember, torch
+
+
+def _grads(fn, *arrays, cot=None):
+    """fn(lib, *tensors) in both libraries; the outputs and the inputs' gradients (None where torch has none)."""
+    res = []
+    for lib in (torch, ember):
+        xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+        out = fn(lib, *xs)
+        out.backward(lib.tensor(np.ones(tuple(out.shape)) if cot is None else cot, dtype=lib.float64))
+        res.append((out, [x.grad for x in xs]))
+    (t_out, t_g), (e_out, e_g) = res
+    assert_close(e_out, t_out)
+    for a, b in zip(e_g, t_g, strict=True):
+        assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "relu", "hardtanh", "relu6", "silu", "elu", "tanhshrink"])
+def test_zero_dim_activation_backward(name):
+    """0-d inputs: the fused backward kernels wrote into NumPy scalars (TypeError)."""
+    def fn(lib, x):
+        return getattr(lib.nn.functional, name)(x)
+    _grads(fn, np.array(0.3), cot=np.array(0.5))
+
+
+def test_conv_transpose1d_too_small_message():
+    """torch runs a 1-d transposed convolution as a 2-d one: the sizes carry a leading 1."""
+    assert_same_error(lambda: ember.nn.functional.conv_transpose1d(ember.ones(1, 1, 2), ember.ones(1, 1, 1), padding=1),
+                      lambda: torch.nn.functional.conv_transpose1d(torch.ones(1, 1, 2), torch.ones(1, 1, 1), padding=1))
+
+
+def test_hardtanh_bounds_message():
+    assert_same_error(lambda: ember.nn.Hardtanh(0.5, 0.5), lambda: torch.nn.Hardtanh(0.5, 0.5))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_all_targets_ignored_gradient_is_zero(loss, weighted):
+    """'mean' over no counted target is NaN, but the input's gradient stays 0 (it was 0·∞ = NaN)."""
+    def fn(lib, x):
+        w = lib.tensor([1.0, 2.0], dtype=lib.float64) if weighted else None
+        return getattr(lib.nn.functional, loss)(x, lib.tensor([-1, -1]), weight=w, ignore_index=-1)
+    _grads(fn, np.array([[0.3, 0.5], [0.1, -0.2]]))
+
+
+def test_cross_entropy_probabilities_refuse_ignore_index():
+    x, t = np.zeros((2, 3)), np.full((2, 3), 1 / 3)
+    for ii in (0, 2):
+        assert_same_error(
+            lambda ii=ii: ember.nn.functional.cross_entropy(ember.tensor(x), ember.tensor(t), ignore_index=ii),
+            lambda ii=ii: torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t), ignore_index=ii))
+    e = ember.nn.functional.cross_entropy(ember.tensor(x), ember.tensor(t), ignore_index=-1)
+    assert_close(e, torch.nn.functional.cross_entropy(torch.tensor(x), torch.tensor(t), ignore_index=-1))
+
+
+def test_bce_zero_dim_weight():
+    def fn(lib, x):
+        return lib.nn.BCELoss(weight=lib.tensor(2.0, dtype=lib.float64))(x, lib.tensor(0.25, dtype=lib.float64))
+    _grads(fn, np.array(0.4))
+
+
+def test_embedding_bag_max_all_bags_empty():
+    """Every bag empty in 'max' mode: zeros, and a weight gradient of zeros (the result was off the graph)."""
+    res = []
+    for lib in (torch, ember):
+        w = lib.tensor(np.arange(12.0).reshape(6, 2), requires_grad=True)
+        out = lib.nn.functional.embedding_bag(lib.tensor([], dtype=lib.int64), w, lib.tensor([0, 0, 0]), mode="max")
+        out.backward(lib.ones(3, 2, dtype=lib.float64))
+        res.append((out, w.grad))
+    assert_close(res[1][0], res[0][0])
+    assert_close(res[1][1], res[0][1])
+
+
+@pytest.mark.parametrize("shape", [(3, 2, 0), (0,), (0, 0)])
+def test_linear_without_features(shape):
+    """in_features=0 (a zero-element input): bias-only results (the -1 in the flattening view was ambiguous)."""
+    w, b = np.zeros((4, 0)), np.arange(4.0)
+    t = torch.nn.functional.linear(torch.zeros(shape, dtype=torch.float64), torch.tensor(w), torch.tensor(b))
+    e = ember.nn.functional.linear(ember.zeros(shape, dtype=ember.float64), to_ember(torch.tensor(w)),
+                                   ember.tensor(b))
+    assert_close(e, t)
+
+
+@pytest.mark.parametrize("shape,pad", [((1, 1, 2, 2), [0, 0, 5, 5]), ((1, 2, 2), [0, 0, 5, 0]),
+                                       ((1, 1, 2, 2, 2), [0, 0, 0, 0, 5, 0]), ((1, 1, 2, 2), [5, 5, 5, 5])])
+def test_reflection_pad_too_large_argument_number(shape, pad):
+    assert_same_error(lambda: ember.nn.functional.pad(ember.ones(shape), pad, mode="reflect"),
+                      lambda: torch.nn.functional.pad(torch.ones(shape), pad, mode="reflect"))
