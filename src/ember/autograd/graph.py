@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from .._core.device import CPU, xp_of
-from .._core.dtype import float32, int64
+from .._core.dtype import int64
 from .._core.memory_format import layout_strides
 from .._tensor import _INFERENCE, SAME_DTYPE, Tensor, from_array, zeros_of
 from ._saved_hooks import ACTIVE as _HOOKS_ACTIVE
@@ -260,7 +260,8 @@ class Node:
 
 
 class _FreedTensor(Tensor):
-    """Stands for a saved tensor after the graph was freed: reading its data raises torch's error."""
+    """Stands for a saved tensor after the graph was freed: reading its data or dtype (what any op reads
+    first) raises torch's error."""
 
     __slots__ = ()
 
@@ -268,10 +269,14 @@ class _FreedTensor(Tensor):
     def _data(self) -> Any:   # type: ignore[override]
         raise RuntimeError(FREED)
 
+    @property
+    def _dtype(self) -> Any:   # type: ignore[override]
+        raise RuntimeError(FREED)
+
 
 def _freed(requires_grad: bool) -> _FreedTensor:
     f = _new(_FreedTensor)
-    f._dtype, f._device, f._rg, f._grad_fn, f._base, f._output_nr = float32, CPU, requires_grad, None, None, 0
+    f._device, f._rg, f._grad_fn, f._base, f._output_nr = CPU, requires_grad, None, None, 0
     return f
 
 

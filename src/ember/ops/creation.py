@@ -799,11 +799,16 @@ def detach_(self: Tensor) -> Tensor:
 
 
 class CopyBackwards(Node):
+    """``copy_``'s node: the overwritten tensor gets zeros (not ``g * 0``: an inf/NaN gradient stays out), the
+    source the gradient (reduced and cast to it by the engine)."""
+
     __slots__ = ()
 
+    def name(self) -> str:
+        return "torch::autograd::CopyBackwards"
+
     def backward(self, g: Tensor) -> tuple:
-        src_shape, src_dt = self._meta[1]
-        return (g * 0, g)
+        return (zeros_like(g), g)
 
 
 def copy_(self: Tensor, other: Any, non_blocking: bool = False) -> Tensor:

@@ -23,7 +23,7 @@ from .._core.fma import wide_dtype
 from .._core.memory_format import storage_order
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import _RELEASED, FREED, Node, SavedOutput
+from ..autograd.graph import _FREED, _RELEASED, _SCALAR_OVERLOADS, FREED, Node, SavedOutput
 from ._dispatch import (
     Tensor,
     array_of,
@@ -45,7 +45,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .creation import follow_first
+from .creation import follow_first, zeros_like
 from .indexing import where as _where
 from .reduction import return_type
 from .views import make_view
@@ -99,10 +99,26 @@ class _OpNode(Node):
 _SAVED_AT = {2: {"_saved_self": 0, "_saved_result": 1}, 3: {"_saved_self": 0, "_saved_other": 1, "_saved_result": 2}}
 
 
-def node_class(name: str, backward: Callable) -> type[Node]:
-    """A Node subclass named like torch's grad_fn whose ``backward(node, grad)`` returns input grads."""
+class _WrappedScalarNode(_OpNode):
+    """A binary op's node: torch wraps a Python-number operand as a 0-d tensor and saves that, so it is freed
+    with the graph and a second backward reading it raises torch's error (its Scalar overloads, which keep
+    the number, use plain :class:`_OpNode`)."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        saved = self._saved   # (a, b, result): only the operands may be numbers
+        if saved is not None and self._versions is not _RELEASED and (
+                type(saved[0]) in _SCALARS or type(saved[1]) in _SCALARS):
+            self._saved = tuple([_FREED if type(t) in _SCALARS else t for t in saved])
+        Node.release(self)
+
+
+def node_class(name: str, backward: Callable, base: type[Node] | None = None) -> type[Node]:
+    """A Node subclass (of ``base``, default :class:`_OpNode`) named like torch's grad_fn whose
+    ``backward(node, grad)`` returns input grads."""
     attrs = {"__slots__": (), "backward": backward, "__module__": "torch.autograd.graph"}
-    return type(name, (_OpNode,), attrs)
+    return type(name, (base or _OpNode,), attrs)
 
 
 def no_derivative(op: str) -> Callable:
@@ -493,7 +509,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     ``kind``: the dtype rule applied to the promoted dtype; ``check(a, b, dtype, *params)`` raises torch's
     kernel-time (value-dependent) errors, ``precheck(a, b)`` those torch raises before looking at shapes;
     ``grad_name``: a name or ``f(a, b) -> name``; ``saves``: which of ``a``, ``b``, result ``r`` the
-    backward reads (``"x"``: each operand only when the other requires grad, as torch's mul saves);
+    backward reads (with ``"x"``, an operand not listed is saved only when the other requires grad, as
+    torch's mul (``"x"``) and div (``"xb"``) save);
     ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
@@ -510,13 +527,14 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     else:
         fwd = lambda xp, a, b: getattr(xp, forward)(a, b)  # noqa: E731
     denied = deny_table(deny)
-    sa, sb, sr, cross = "a" in saves, "b" in saves, "r" in saves, saves == "x"
+    sa, sb, sr, cross = "a" in saves, "b" in saves, "r" in saves, "x" in saves
     scalar_a, scalar_b = "a" in scalars, "b" in scalars
     classes: dict[str, type[Node]] = {}
     fixed_name = None if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
 
     def make_class(cls_name: str) -> type[Node]:
-        return node_class(cls_name, lambda self, g: grad(g, *self.saved, *self.params))
+        return node_class(cls_name, lambda self, g: grad(g, *self.saved, *self.params),
+                          None if cls_name in _SCALAR_OVERLOADS else _WrappedScalarNode)
 
     def node_for(a: Any, b: Any) -> Node:
         cls_name = grad_name(a, b)  # type: ignore[misc]
@@ -614,8 +632,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if grad is not None and ((ta and a._rg) or (tb and b._rg)) and STATE.enabled:
             node = fixed_cls() if fixed_cls is not None else node_for(a, b)
             record(res, node, (a, b))
-            if cross:   # each operand only for the other's gradient: saved when the other requires grad
-                node.save(a if tb and b._rg else None, b if ta and a._rg else None, None)
+            if cross:   # an operand only for the other's gradient: saved when the other requires grad
+                node.save(a if sa or (tb and b._rg) else None, b if sb or (ta and a._rg) else None, None)
             else:
                 node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
             if params:
@@ -795,13 +813,13 @@ def _zero_div_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
 
 
 def _div_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
-    ga = g / _c(b) if _rg(a) else None
-    gb = -g * _c(a / b / b) if _rg(b) else None    # torch's order: b*b would round differently
-    return ga, gb
+    """(``a`` is saved only when ``b`` requires grad; the engine drops a gradient ``a`` does not need.)"""
+    gb = -g * _c(a / b / b) if a is not None else None    # torch's order: b*b would round differently
+    return g / _c(b), gb
 
 
 true_divide = binary("true_divide", "true_divide", _div_grad, kind=_k_float, grad_name="DivBackward0",
-                     scalar_pair=True, opmath_scalars=True)
+                     saves="xb", scalar_pair=True, opmath_scalars=True)
 
 
 def _kind(a: Any, b: Any) -> str:
@@ -823,7 +841,7 @@ def _truncdiv(xp: Any, a: Any, b: Any) -> Any:
 
 def _zero_grads(g: Tensor, *args: Any) -> tuple:
     """Piecewise-constant ops: zero gradients (the engine drops those of scalar operands)."""
-    zero = g * 0
+    zero = zeros_like(g)   # not g * 0: an inf or NaN upstream gradient gives 0 as in torch
     return zero, zero
 
 
@@ -940,7 +958,7 @@ def _pow_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
         if _isinstance(b, Tensor):
             ga = (g * _c(b * a ** (b - 1))).masked_fill(b == 0, 0)
         else:
-            ga = g * 0 if b == 0 else g * _c(b * a ** (b - 1))
+            ga = zeros_like(g) if b == 0 else g * _c(b * a ** (b - 1))
     if _rg(b):
         # d/db a**b = a**b log(a), taken as 0 where a == 0 and b >= 0 (torch's convention)
         if _isinstance(a, Tensor):
@@ -1102,13 +1120,13 @@ logaddexp2 = binary("logaddexp2", _logaddexp_fwd(True), _logaddexp_grad(True), s
 
 def _copysign_grad(g: Tensor, a: Tensor, b: Any, r: Tensor) -> tuple:
     ga = g * (r / a).masked_fill(a == 0, 0) if _rg(a) else None
-    return ga, g * 0 if _rg(b) else None
+    return ga, zeros_like(g) if _rg(b) else None
 
 
 copysign = binary("copysign", "copysign", _copysign_grad, kind=_k_float, saves="abr", scalars="b",
                   deny={"c": ni("copysign_cpu")},
                   grad_name=lambda a, b: f"CopysignBackward{0 if _isinstance(b, Tensor) else 1}")
-nextafter = binary("nextafter", "nextafter", lambda g, a, b, r: (g.masked_fill(a == b, 0), g * 0), scalars="",
+nextafter = binary("nextafter", "nextafter", lambda g, a, b, r: (g.masked_fill(a == b, 0), zeros_like(g)), scalars="",
                    deny={c: ni("nextafter_cpu") for c in "bic"})
 
 
@@ -1427,12 +1445,12 @@ def _sgn_fwd(xp: Any, a: Any) -> Any:
 
 def _sgn_grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
     if not x._dtype.is_complex:
-        return g * 0
+        return zeros_like(g)
     mag = abs(x)
     return ((g - (g * conj(r)).real * r) / mag.masked_fill(mag == 0, 1)).masked_fill(mag == 0, 0)
 
 
-sign = unary("sign", _sign_fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", deny={"c": (
+sign = unary("sign", _sign_fwd, lambda g, x, r: zeros_like(g), kind=_k_same, saves="", deny={"c": (
     NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
     "torch.sgn instead.")})
 sgn = unary("sgn", _sgn_fwd, _sgn_grad, kind=_k_same, saves="xr")
@@ -1451,7 +1469,7 @@ signbit = unary("signbit", _signbit_fwd, kind=_k_bool, inplace_method=False, out
 def _rounding(name: str, fn: str) -> Callable:
     def fwd(xp: Any, a: Any) -> Any:
         return a.copy() if a.dtype.kind in "iu" else getattr(xp, fn)(a)
-    return unary(name, fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", deny={
+    return unary(name, fwd, lambda g, x, r: zeros_like(g), kind=_k_same, saves="", deny={
         "b": ni(f"{name}_vml_cpu"),
         "c": (NotImplementedError, f"{name} is not supported for complex inputs")})
 
@@ -1477,9 +1495,9 @@ def _round_fwd(xp: Any, a: Any, decimals: int = 0) -> Any:
     return xp.round(a / scale) * scale
 
 
-_round = unary("round", _round_fwd, lambda g, x, r: g * 0, kind=_k_same, saves="", method=False,
+_round = unary("round", _round_fwd, lambda g, x, r: zeros_like(g), kind=_k_same, saves="", method=False,
                deny={"b": ni("round_vml_cpu"), "c": ni("round_vml_cpu")})
-_round_dec = unary("round", _round_fwd, lambda g, x, r, decimals: g * 0, kind=_k_same, saves="", method=False,
+_round_dec = unary("round", _round_fwd, lambda g, x, r, decimals: zeros_like(g), kind=_k_same, saves="", method=False,
                    grad_name="RoundBackward1", deny={c: ni("round_cpu") for c in "bic"})
 
 
@@ -1662,7 +1680,7 @@ def _angle_fwd(xp: Any, a: Any) -> Any:
 
 def _angle_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
     if not x._dtype.is_complex:
-        return g * 0
+        return zeros_like(g)
     mag2 = (x * conj(x)).real
     zero = mag2 == 0
     return (g * x * 1j / mag2.masked_fill(zero, 1)).masked_fill(zero, 0)
@@ -1820,11 +1838,11 @@ def _clamp_scalar_grad(g: Tensor, x: Tensor, r: Any, lo: Any, hi: Any) -> Tensor
 
 def _clamp_tensor_grad(g: Tensor, x: Tensor, lo: Any, hi: Any) -> tuple:
     """torch's clamp_backward_min_max: the input keeps the gradient inside the bounds; a bound gets it
-    where it was selected (``max`` wins when the bounds cross); elsewhere exactly 0, even for an infinite
-    gradient."""
+    where it was selected (``max`` wins when the bounds cross; with equal bounds below the input neither
+    does); elsewhere exactly 0, even for an infinite gradient."""
     zero = 0
     if lo is not None and hi is not None:
-        return (_where((x >= lo) & (x <= hi), g, zero), _where((lo > x) & ~(lo > hi), g, zero),
+        return (_where((x >= lo) & (x <= hi), g, zero), _where((lo > x) & (lo < hi), g, zero),
                 _where((hi < x) | (hi < lo), g, zero))
     if lo is not None:
         return _where(x >= lo, g, zero), _where(x < lo, g, zero), None

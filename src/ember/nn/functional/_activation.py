@@ -117,7 +117,7 @@ def relu_(input: Tensor) -> Tensor:
 _hardtanh = _pointwise(
     "HardtanhBackward0",
     lambda xp, a, lo, hi: xp.clip(a, lo, hi),
-    lambda g, x, lo, hi: g * ((x > lo) & (x < hi)),
+    lambda g, x, lo, hi: where((x > lo) & (x < hi), g, 0),   # masked, not multiplied: inf/NaN stay out
 )
 
 
@@ -255,7 +255,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 _threshold = _pointwise(
     "ThresholdBackward0",
     lambda xp, a, th, value: xp.where(a > th, a, value),
-    lambda g, x, th, value: g * (x > th),
+    lambda g, x, th, value: where(x > th, g, 0),
     inplace_name=True,
 )
 
@@ -272,12 +272,12 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 _hardshrink = _pointwise(
     "HardshrinkBackward0",
     lambda xp, a, lambd: xp.where(xp.abs(a) > lambd, a, 0),
-    lambda g, x, lambd: g * (x.abs() > lambd),
+    lambda g, x, lambd: where(x.abs() > lambd, g, 0),
 )
 _softshrink = _pointwise(
     "SoftshrinkBackward0",
     lambda xp, a, lambd: xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, 0)),
-    lambda g, x, lambd: g * (x.abs() > lambd),
+    lambda g, x, lambd: where(x.abs() > lambd, g, 0),
 )
 
 
@@ -593,7 +593,7 @@ _ONE_SIXTH_F32 = float(np.float32(1 / 6))
 _hardsigmoid = _pointwise(
     "HardsigmoidBackward0",
     lambda xp, a: xp.clip(a + 3, 0, 6) / 6,                 # torch's kernel: relu6(x + 3) / 6 ...
-    lambda g, x: g * ((x > -3) & (x < 3)) * _ONE_SIXTH_F32,  # ... and its gradient times 1/6 (a float literal)
+    lambda g, x: where((x > -3) & (x < 3), g * _ONE_SIXTH_F32, 0),  # ... and its gradient times 1/6 (a float literal)
 )
 
 
@@ -604,7 +604,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 _hardswish = _pointwise(
     "HardswishBackward0",
     lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
-    lambda g, x: where(x < -3, 0.0, where(x <= 3, g * (x / 3 + 0.5), g)),
+    lambda g, x: where(x <= -3, 0.0, where(x < 3, g * (x / 3 + 0.5), g)),   # torch's: -3 and 3 take the outer pieces
 )
 
 

@@ -1,0 +1,130 @@
+"""Gradients and autograd graph rules compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+INF, NAN = float("inf"), float("nan")
+
+
+def _outcome(lib, fn):
+    """``fn(lib)``'s gradients as arrays, or the exception it raised."""
+    try:
+        return [None if g is None else g.detach().numpy() for g in fn(lib)]
+    except Exception as e:   # noqa: BLE001 - the exception is the compared result
+        return e
+
+
+def _check(fn):
+    t, e = _outcome(torch, fn), _outcome(ember, fn)
+    if isinstance(t, Exception):
+        assert type(e) is type(t) and str(e) == str(t), (t, e)
+        return
+    assert not isinstance(e, Exception), e
+    for a, b in zip(t, e, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert a.dtype == b.dtype and a.shape == b.shape
+            np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-12, equal_nan=True)
+
+
+def _leaf(L, values, dtype=None):
+    return L.tensor(values, dtype=dtype or L.float64, requires_grad=True)
+
+
+def _twice(op):
+    """Backward twice through a graph (torch frees what it saved, Python-number operands wrapped as tensors
+    included), returning the gradient of the first pass."""
+    def fn(L):
+        x = _leaf(L, [0.5, 1.5, 2.5])
+        y = op(L, x).sum()
+        y.backward()
+        y.backward()
+        return [x.grad]
+    return fn
+
+
+@pytest.mark.parametrize("op", [
+    lambda L, x: x * 2, lambda L, x: 2.5 * x, lambda L, x: x / 2, lambda L, x: L.mul(x, True),
+    lambda L, x: x.div(2.0, rounding_mode=None), lambda L, x: L.remainder(x, 2.0), lambda L, x: x + 2,
+    lambda L, x: L.where(x > 1, x, 2.0), lambda L, x: x.masked_fill(x > 1, 2.0)])
+def test_second_backward_through_saved_numbers(op):
+    _check(_twice(op))
+
+
+def test_div_by_constant_saves_no_dividend():
+    """torch's div saves the dividend only for the divisor's gradient: changing it in place is allowed."""
+    def fn(L):
+        x = _leaf(L, [1.0, 2.0])
+        a = x.clone()
+        y = a / L.tensor([2.0, 4.0], dtype=L.float64)
+        z = a / 3
+        a.add_(1)
+        (y + z).sum().backward()
+        return [x.grad]
+    _check(fn)
+    _check(lambda L: L.autograd.grad((L.tensor([3.0, 4.0], dtype=L.float64) / _leaf(L, [1.0, 2.0])).sum(),
+                                     _leaf(L, [0.0]), allow_unused=True))
+
+
+def test_div_gradients_each_side():
+    def fn(L):
+        a, b = _leaf(L, [1.0, -2.0]), _leaf(L, [4.0, 0.5])
+        return [L.autograd.grad((a / b.detach()).sum(), a)[0], L.autograd.grad((a.detach() / b).sum(), b)[0],
+                *L.autograd.grad((a / b).sum(), (a, b))]
+    _check(fn)
+    x = ember.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=ember.float64, requires_grad=True)
+    y = ember.tensor([2.0, -0.75], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda a, b: a / b, (x, y))
+
+
+def test_hardswish_gradient_at_the_kinks():
+    x = [-4.0, -3.0, -1.5, 0.0, 3.0, 4.5]
+    _check(lambda L: _grads(L, L.nn.functional.hardswish, x))
+    t = ember.tensor([-4.0, -1.5, 0.0, 2.5], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(ember.nn.functional.hardswish, (t,))
+
+
+def _grads(L, f, x, upstream=None):
+    t = _leaf(L, x)
+    y = f(t)
+    g = L.ones_like(y) if upstream is None else L.tensor(upstream, dtype=y.dtype)
+    return L.autograd.grad(y, t, g)
+
+
+@pytest.mark.parametrize("f", [
+    lambda L, x: L.floor(x), lambda L, x: L.sign(x), lambda L, x: L.round(x, decimals=1), lambda L, x: L.trunc(x),
+    lambda L, x: L.div(x, 2.0, rounding_mode="floor"), lambda L, x: x.pow(0), lambda L, x: L.angle(x),
+    lambda L, x: L.copysign(x.detach(), x), lambda L, x: L.nextafter(x.detach(), x),
+    lambda L, x: L.nn.functional.hardtanh(x), lambda L, x: L.nn.functional.relu6(x * 4),
+    lambda L, x: L.nn.functional.threshold(x, 1.5, 0.0), lambda L, x: L.nn.functional.hardshrink(x, 1.5),
+    lambda L, x: L.nn.functional.softshrink(x, 1.5), lambda L, x: L.nn.functional.hardsigmoid(x * 4),
+    lambda L, x: (x * 1).copy_(x.detach())])
+def test_zero_gradients_stay_zero_for_inf_and_nan(f):
+    """Where an op's gradient is 0, torch writes 0 (not ``g * 0``): an inf or NaN upstream gradient stays out."""
+    _check(lambda L: _grads(L, lambda t: f(L, t), [1.0, 2.0, 3.0], [INF, NAN, 1.0]))
+
+
+def test_copy_backwards_name():
+    for L in (torch, ember):
+        x = _leaf(L, [1.0, 2.0])
+        assert (x * 1).copy_(x.detach()).grad_fn.name() == "torch::autograd::CopyBackwards"
+
+
+def test_clamp_with_equal_tensor_bounds_below_the_input():
+    """min == max below the input: torch gives the gradient to neither bound (min needs min < max)."""
+    def fn(L):
+        x, lo, hi = _leaf(L, [1.0, 0.0, 3.0]), _leaf(L, [2.0, 1.0, 1.0]), _leaf(L, [2.0, 1.0, 0.0])
+        return L.autograd.grad(L.clamp(x, lo, hi), (x, lo, hi), L.tensor([1.0, 2.0, 3.0], dtype=L.float64))
+    _check(fn)
+
+
+def test_complex_cumprod_gradient():
+    def fn(L):
+        x = L.tensor([[1 + 2j, -0.5 + 1j, 2 - 1j], [0.3 - 1j, 0j, 1 + 1j]], requires_grad=True)
+        g = L.tensor([[1 - 1j, 2 + 0.5j, -1j], [0.5 + 0j, 1 + 1j, 2 - 2j]])
+        return L.autograd.grad(L.cumprod(x, 1), x, g)
+    _check(fn)
+    x = ember.tensor([[1 + 2j, -0.5 + 1j, 2 - 1j]], dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.cumprod(t, 1), (x,))
