@@ -111,3 +111,23 @@ def test_python_ints_beyond_64_bits(src):
 ])
 def test_overlap_and_shape_errors_before_dtype_errors(src):
     _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.where(m.tensor([1, 0], dtype=m.int32), m.ones(2), 0.)",
+    "m.where(m.tensor([True, False]), m.ones(2), 0., out=m.empty(2, dtype=m.float64))",
+    "m.where(m.tensor([True, False]), 1, m.zeros(2), out=m.empty(2))",
+    "m.where(m.tensor([True, False]), m.ones(2), m.zeros(2, dtype=m.float64), out=m.empty(2))",
+    "m.where(m.tensor([True, False]), m.ones(2), m.zeros(3), out=m.empty(2, dtype=m.int64))",
+    "m.where(m.tensor([True, False]), m.ones(2), m.ones(3))",
+    "m.where(m.tensor([True, False]), out=m.empty(2))", "m.where(m.tensor([True, False]), m.ones(2), None)",
+    "m.ones(2).where(m.tensor([True, False]))", "m.ones(2).where(m.tensor([True, False]), 2)",
+])
+def test_where_overloads_and_out_dtype(src):
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.filterwarnings("ignore:where received a uint8 condition")
+def test_where_takes_a_uint8_condition():
+    _check(lambda m: m.where(m.tensor([1, 0, 2], dtype=m.uint8), m.ones(3), 0.))
+    _check(lambda m: m.ones(3).where(m.tensor([1, 0, 2], dtype=m.uint8), m.zeros(3)))

@@ -29,6 +29,8 @@ def _same(t, e):
         return
     assert str(e.dtype) == str(t.dtype)
     assert tuple(e.shape) == tuple(t.shape)
+    if t.dtype == torch.bfloat16:
+        e, t = e.float(), t.float()
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-6, atol=0, equal_nan=True)
 
 
@@ -149,3 +151,23 @@ def test_searchsorted_empty_boundaries_and_bincount_of_nothing():
 ])
 def test_nansum_nanmean_and_out_casts(call):
     _check(call)
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "float16", "bfloat16", "complex64"])
+@pytest.mark.parametrize("kw", [{}, {"range": (-1.0, 1.0)}, {"range": (1.0, -1.0)}, {"range": (0.0, 2.0)}])
+def test_histogram_checks_in_torch_order(dtype, kw):
+    """Range check, then the min/max kernel (float32/64), linspace in the input's dtype, the histogram kernel."""
+    def x(m):
+        return m.tensor([0.25, 1.5, 0.75, 0.5]).to(getattr(m, dtype))
+    _check(lambda m: tuple(m.histogram(x(m), 3, **kw)))
+    _check(lambda m: tuple(m.histogram(m.zeros(0, dtype=getattr(m, dtype)), 2, **kw)))
+    lo, hi = kw.get("range", (0.0, 0.0))
+    _check(lambda m: m.histc(x(m), 3, lo, hi))
+
+
+def test_histogram_weight_dtype_and_half_edges():
+    _check(lambda m: tuple(m.histogram(m.tensor([1.0]), 2, range=(0.0, 1.0), weight=m.tensor([1.0], dtype=m.float64))))
+    def half(m, values):
+        return m.tensor(values, dtype=m.float16)
+    _check(lambda m: tuple(m.histogram(half(m, [0.1, 0.9]), half(m, [0.0, 0.5, 1.0]), weight=half(m, [2.0, 1.0]),
+                                       density=True)))

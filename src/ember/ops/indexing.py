@@ -27,6 +27,7 @@ from ._dispatch import (
     binary_dtype,
     bind,
     broadcast_error,
+    broadcast_shapes,
     check_inplace,
     check_same_device,
     from_array,
@@ -1570,28 +1571,63 @@ class WhereBackward0(Node):
                 g.masked_fill(cond, 0) if self._next[1] is not None else None)
 
 
-def where(condition: Tensor, input: Any = None, other: Any = None, *, out: Tensor | None = None) -> Any:
-    """``input`` where ``condition`` else ``other``; with one argument, ``nonzero(as_tuple=True)``."""
-    if input is None and other is None:
-        return nonzero(condition, as_tuple=True)
-    if condition._dtype is not D.bool:
+_WHERE_UINT8 = ["where received a uint8 condition tensor. This behavior is deprecated and will be removed in a "
+                 "future version of PyTorch. Use a boolean condition instead."]   # emptied once warned
+
+
+_ABSENT: Any = object()
+
+
+def _where_args(condition: Tensor, input: Any, other: Any, out: Tensor | None) -> None:
+    """torch's argument checks of ``where``: its overloads (numbers only without ``out=``), the condition's
+    dtype (uint8 still taken, with a deprecation warning once)."""
+    if input is None or other is None or input is _ABSENT or other is _ABSENT or out is not None and not (
+            _isinstance(input, Tensor) and _isinstance(other, Tensor)):
+        if out is not None and input is not None and other is not None and input is not _ABSENT and other is not _ABSENT:
+            arg, pos, x = ("input", 2, input) if not _isinstance(input, Tensor) else ("other", 3, other)
+            raise TypeError(f"where(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
+        got = ", ".join(type(x).__name__ for x in (condition, input, other) if x is not _ABSENT)
+        raise TypeError(f"where() received an invalid combination of arguments - got ({got}"
+                        f"{', out=Tensor' if out is not None else ''}), but expected one of:")
+    if condition._dtype is D.uint8:
+        if _WHERE_UINT8:
+            warnings.warn(_WHERE_UINT8.pop(), UserWarning, stacklevel=3)
+    elif condition._dtype is not D.bool:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition._dtype._short}")
+
+
+def where(condition: Tensor, input: Any = _ABSENT, other: Any = _ABSENT, *, out: Tensor | None = None) -> Any:
+    """``input`` where ``condition`` else ``other``; with one argument, ``nonzero(as_tuple=True)``."""
+    if input is _ABSENT and other is _ABSENT and out is None:
+        return nonzero(condition, as_tuple=True)
+    _where_args(condition, input, other, out)
     dt = binary_dtype(input, other)
+    if out is not None and out._dtype is not dt:
+        raise RuntimeError(f"Expected out type to be {dt._short} but got {out._dtype._short}")
     like = input if _isinstance(input, Tensor) else other if _isinstance(other, Tensor) else condition
     xp = _xp(like)
     a = input._data if _isinstance(input, Tensor) else scalar_value(input, dt)
     b = other._data if _isinstance(other, Tensor) else scalar_value(other, dt)
+    mask = condition._data if condition._dtype is D.bool else condition._data.astype(bool)
     try:
-        arr = xp.where(condition._data, xp.asarray(a, dtype=dt.np), xp.asarray(b, dtype=dt.np))
+        arr = xp.where(mask, xp.asarray(a, dtype=dt.np), xp.asarray(b, dtype=dt.np))
     except ValueError:
-        raise broadcast_error(condition._data.shape, np.broadcast_shapes(xp.shape(a), xp.shape(b))) from None
+        broadcast_shapes(condition._data.shape, xp.shape(a), xp.shape(b))   # torch's error
+        raise
     if not condition._data.flags.c_contiguous:
         arr = follow_first(arr, condition._data, xp)
     res = new_tensor(arr, dt, like._device)
     if STATE.enabled and any(_isinstance(t, Tensor) and t._rg for t in (input, other)):
         record(res, WhereBackward0(), (input, other)).save(condition)   # no edge for the condition, as torch
     return write_out(out, res) if out is not None else res
+
+
+def _where_method(self: Tensor, condition: Tensor, other: Any = _ABSENT) -> Tensor:
+    """``self.where(condition, other)``: ``where(condition, self, other)``."""
+    if other is _ABSENT:
+        raise TypeError("where() received an invalid combination of arguments - got (Tensor), but expected one of:")
+    return where(condition, self, other)
 
 
 # ---- in-place variants ------------------------------------------------------------------------------------
@@ -1654,7 +1690,7 @@ bind({"__getitem__": getitem, "__setitem__": setitem, "index_put": index_put, "i
       "masked_fill_": masked_fill_, "masked_select": masked_select, "masked_scatter": masked_scatter,
       "masked_scatter_": masked_scatter_, "take": take, "take_along_dim": take_along_dim, "put": put,
       "put_": put_, "nonzero": nonzero, "argwhere": argwhere,
-      "where": lambda self, condition, other: where(condition, self, other)})
+      "where": _where_method})
 
 __all__ = ["index_put", "index_put_", "index_select", "index_add", "index_copy", "index_fill", "gather",
            "scatter",

@@ -625,12 +625,22 @@ def _bins_check(bins: int) -> None:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
 
 
+def _edges_check(dt: D.dtype, lo: float, hi: float) -> None:
+    """torch makes the bin edges with linspace in the input's dtype, then runs its histogram kernel (floating
+    types only): their errors, in that order."""
+    if dt is D.bool:
+        raise not_implemented("linspace_cpu", dt)
+    if dt.category == 1:
+        D.checked_scalar(dt, lo)
+        D.checked_scalar(dt, hi)
+    if dt.category != 2:
+        raise not_implemented("histogram_cpu", dt)
+
+
 def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
           out: Tensor | None = None) -> Tensor:
     """Counts of ``bins`` equal-width bins over ``[min, max]`` (the data's range when both are equal);
     elements outside are ignored; the result has ``input``'s dtype."""
-    if input._dtype.category != 2:
-        raise not_implemented("histogram_cpu", input._dtype)
     _bins_check(bins)
     if max < min:
         raise RuntimeError("torch.histc: max must be larger than min")
@@ -638,11 +648,14 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
     xp = xp_for(input)
     lo, hi = float(min), float(max)
     if lo == hi and a.size:
+        if input._dtype.is_complex:
+            raise not_implemented("aminmax_cpu", input._dtype)
         lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    _edges_check(input._dtype, lo, hi)
     scalar = np.dtype(input._dtype.np).type   # bin positions are computed in the input's dtype, as torch
     lo_s, hi_s = scalar(lo), scalar(hi)
     inside = (a >= lo_s) & (a <= hi_s)
@@ -651,15 +664,14 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
     return finish(new_tensor(counts.astype(input._dtype.np), input._dtype, input._device), out)
 
 
-_C_NAMES = {D.float32: "float", D.float64: "double", D.int64: "long int", D.int32: "int"}
+_C_NAMES = {D.float32: "float", D.float64: "double", D.int64: "long int", D.int32: "int", D.float16: "c10::Half",
+            D.bfloat16: "c10::BFloat16"}
 
 
 def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | None = None,
               weight: Tensor | None = None, density: bool = False, out: Any = None) -> Any:
     """Histogram with ``bins`` equal-width bins (over ``range`` or the data's range) or the given edges;
     returns ``torch.return_types.histogram(hist, bin_edges)``."""
-    if input._dtype not in (D.float32, D.float64):
-        raise not_implemented("histogramdd", input._dtype)
     xp = xp_for(input)
     a = input._data.reshape(-1)
     if _isinstance(bins, Tensor):
@@ -674,6 +686,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | No
                                "and bins for dimension 0 with dtype "
                                f"{_C_NAMES.get(bins._dtype, bins._dtype._short)}")
         _bins_check(bins.numel() - 1)
+        _edges_check(input._dtype, 0, 0)
         edges = bins.detach().clone()
     else:
         _bins_check(bins)
@@ -682,18 +695,25 @@ def histogram(input: Tensor, bins: Any = 100, *, range: tuple[float, float] | No
             if lo > hi:
                 raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min {lo:g} max "
                                    f"{hi:g} for dimension 0")
-        else:
+        else:   # torch's own min/max kernel: float32/float64 only
+            if input._dtype not in (D.float32, D.float64) and a.size:
+                raise not_implemented("histogramdd", input._dtype)
             lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 1.0)
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise RuntimeError(f"torch.histogramdd: dimension 0's range [{lo:g}, {hi:g}] is not finite")
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
+        _edges_check(input._dtype, lo, hi)
         from .creation import linspace
         edges = linspace(lo, hi, bins + 1, dtype=input._dtype, device=input._device)
     if weight is not None and tuple(weight.shape) != tuple(input.shape):
         raise RuntimeError("torch.histogramdd: if weight tensor is provided it should have the same shape as "
                            "the input tensor excluding its innermost dimension, but got input with shape "
                            f"[{a.size}, 1] and weight with shape {list(weight.shape)}")
+    if weight is not None and weight._dtype is not input._dtype:
+        raise RuntimeError("torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
+                           f"have the same dtype, but got input({_C_NAMES.get(input._dtype, input._dtype._short)}), "
+                           f"and weight({_C_NAMES.get(weight._dtype, weight._dtype._short)})")
     e = edges._data
     nb = e.shape[0] - 1
     inside = (a >= e[0]) & (a <= e[-1])
