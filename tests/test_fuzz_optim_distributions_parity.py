@@ -70,3 +70,11 @@ def test_scheduler_per_group_length_message(make: Any) -> None:
     def run(lib: Any) -> None:
         make(lib.optim.lr_scheduler, lib.optim.SGD([lib.nn.Parameter(lib.ones(2))], lr=0.1, momentum=0.9))
     assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0.5, t0=2), dict(lr=0.5, weight_decay=0.1, maximize=True)])
+def test_asgd_foreach_rule(kwargs: dict[str, Any]) -> None:
+    # foreach=True is torch's multi-tensor rule (p - eta*(g + lambd*p), addcmul averaging): other roundings
+    for a, b in zip(_steps(ember, "ASGD", [(5,), (2, 3)], steps=5, foreach=True, **kwargs),
+                    _steps(torch, "ASGD", [(5,), (2, 3)], steps=5, foreach=True, **kwargs), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -6,10 +6,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._core import dtype as D
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
 from ..ops.creation import tensor
 from .optimizer import (
     Optimizer,
     add,
+    addcmul,
     bump_step,
     check_capturable_devices,
     grad_array,
@@ -78,14 +81,28 @@ class ASGD(Optimizer):
                 step = bump_step(state)
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
-                eta = float(state["eta"]._data)
-                write(p, p._data * scalar(p._data, 1 - lambd * eta))
-                add(p._data, g, -eta, out=p)
                 ax, mu = state["ax"], state["mu"]
-                if float(mu._data) != 1:
-                    write(ax, ax._data + (p._data - ax._data) * mu._data.astype(ax._data.dtype))
+                if group["foreach"]:
+                    self._foreach_update(p, g, state, group)
                 else:
-                    write(ax, p._data)
-                write(state["eta"], lr / ((1 + lambd * lr * step) ** group["alpha"]))
+                    eta = float(state["eta"]._data)
+                    write(p, p._data * scalar(p._data, 1 - lambd * eta))
+                    add(p._data, g, -eta, out=p)
+                    if float(mu._data) != 1:
+                        write(ax, ax._data + (p._data - ax._data) * mu._data.astype(ax._data.dtype))
+                    else:
+                        write(ax, p._data)
+                    write(state["eta"], lr / ((1 + lambd * lr * step) ** group["alpha"]))
                 write(mu, 1 / max(1, step - group["t0"]))
         return loss
+
+    @staticmethod
+    def _foreach_update(p: Tensor, g: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        """torch's foreach rule (another rounding): p ← p - η·(g + λ·p), ax ← ax + μ·(p - ax), and the next η
+        computed from the float32 step count in float32 tensor arithmetic."""
+        lr, lambd = group["lr"], group["lambd"]
+        ax, eta, mu = state["ax"], state["eta"], state["mu"]
+        addcmul(p._data, add(g, p._data, lambd), eta._data.astype(p._data.dtype), -1, out=p)
+        addcmul(ax._data, p._data - ax._data, mu._data.astype(ax._data.dtype), out=ax)
+        with no_grad():
+            write(eta, (lr / ((1 + lambd * lr * state["step"]) ** group["alpha"]))._data)
