@@ -136,3 +136,28 @@ def test_out_of_place_layout(op):
 ])
 def test_index_op_errors(op):
     _same(*_both(op))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.gather(m.zeros(2, 3), 0, m.zeros(0, 7, dtype=m.int16)),
+    lambda m: m.scatter(m.zeros(2), 0, m.zeros(0, 1, dtype=m.int64), m.ones(1, 1)),
+    lambda m: m.scatter(m.zeros(2), 0, m.zeros(0), m.ones(1, dtype=m.float64)),
+    lambda m: m.scatter(m.zeros(2), 0, m.zeros(1, 1, dtype=m.int64), m.ones(1, 1)),
+    lambda m: m.scatter(m.zeros(2, 3), 0, m.zeros(1, 5, dtype=m.int64), 1.0),
+    lambda m: m.scatter_add(m.zeros(2, 3), 0, m.zeros(5, 0, dtype=m.int64), m.ones(1, 1)),
+    lambda m: m.scatter_reduce(m.zeros(3, dtype=m.bool), 0, m.tensor([0]), m.ones(1, dtype=m.bool), "mean"),
+    lambda m: m.scatter_reduce(m.zeros(3, dtype=m.bool), 0, m.zeros(0, dtype=m.int64), m.ones(1, dtype=m.bool),
+                               "mean"),
+    lambda m: m.scatter_reduce(m.zeros(3, dtype=m.complex64), 0, m.tensor([0]), m.ones(1, dtype=m.complex64),
+                               "amax", include_self=False),
+    lambda m: m.take_along_dim(m.arange(10) + 100, m.tensor([13, -14, 25, -1]), 0),
+    lambda m: m.take_along_dim(m.zeros(2, 0), m.zeros(2, 1, dtype=m.int64), 1),
+    lambda m: m.masked_scatter(m.zeros(3, 2), m.zeros(3, dtype=m.bool), m.zeros(7, dtype=m.int64)),
+    lambda m: m.masked_scatter(m.zeros(3), m.zeros(3, dtype=m.int8), m.zeros(3, dtype=m.int64)),
+    lambda m: m.masked_fill(m.zeros(3), m.zeros(3, dtype=m.uint8), m.zeros(1)),
+    lambda m: m.masked_fill(m.zeros(3), m.zeros(2, dtype=m.uint8), 1.0),
+])
+def test_gather_scatter_mask_ops(op):
+    # an empty index is checked no further; torch's messages, order of checks and kernel refusals;
+    # take_along_dim wraps its indices modulo the dim's size
+    _same(*_both(op))

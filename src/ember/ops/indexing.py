@@ -1058,16 +1058,19 @@ def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor 
     d = wrap_dim(dim, n)
     if not _isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' (position 2) must be Tensor, not {type(index).__name__}")
-    if index._dtype not in (D.int64, D.int32):
+    idx = index._data
+    if idx.size and index._dtype not in (D.int64, D.int32):
         raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     check_same_device(input, index)
     if src is not None:
         check_same_device(input, src)
-    idx = index._data
     if src is not None and src._dtype is not input._dtype:
         raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if not idx.size:   # torch checks an empty index no further (nothing is read or written)
+        return d, None
     if idx.ndim != max(n, 1) and not (idx.ndim == 0 and n <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           f"{'input' if name == 'gather' else 'self'} tensor")
     if src is not None and src._data.ndim != idx.ndim and src._data.ndim:
         wrap_dim(d, src._data.ndim)
         raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
@@ -1076,8 +1079,8 @@ def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor 
     small = all(i <= s for k, (i, s) in enumerate(zip(idx.shape, shape, strict=False)) if k != d)
     if src is None and not small:
         bad = next(k for k, (i, s) in enumerate(zip(idx.shape, shape, strict=False)) if k != d and i > s)
-        raise RuntimeError(f"Size does not match at dimension {bad} expected index "
-                           f"{list(index._data.shape)} to be no larger than self {list(input._data.shape)} "
+        lead = "Expected index" if name == "scatter" else f"Size does not match at dimension {bad} expected index"
+        raise RuntimeError(f"{lead} {list(index._data.shape)} to be no larger than self {list(input._data.shape)} "
                            f"apart from dimension {d}")
     if src is not None:
         sshape = src._data.shape or (1,)
@@ -1109,7 +1112,10 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     d, idx = _scatter_checks("gather", input, dim, index, None)
     a = input._data.reshape(1) if input._data.ndim == 0 else input._data
     xp = _xp(input)
-    arr = a.reshape(-1).take(_grid_key(xp.asarray(idx), d, a.shape, xp)).reshape(index._data.shape)
+    if idx is None:
+        arr = xp.empty(index._data.shape, a.dtype)
+    else:
+        arr = a.reshape(-1).take(_grid_key(xp.asarray(idx), d, a.shape, xp)).reshape(index._data.shape)
     res = from_array(arr, input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, node_of(GatherBackward0, dim=d), (input,)).save(index)
@@ -1193,14 +1199,15 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
                       UserWarning, stacklevel=2)
     xp = _xp(input)
     arr = _copy(input)
-    idx = xp.asarray(idx)
-    key = _grid_key(idx, d, arr.shape or (1,), xp)
-    o = arr.reshape(-1)
-    vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
-    if reduce is None:
-        o[key] = vals
-    else:
-        reduce_at(xp, "add" if reduce == "add" else "multiply", o, key, vals)
+    if idx is not None:
+        idx = xp.asarray(idx)
+        key = _grid_key(idx, d, arr.shape or (1,), xp)
+        o = arr.reshape(-1)
+        vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
+        if reduce is None:
+            o[key] = vals
+        else:
+            reduce_at(xp, "add" if reduce == "add" else "multiply", o, key, vals)
     res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or (tsrc is not None and tsrc._rg)):
         if reduce is not None:
@@ -1229,9 +1236,9 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Ten
     d, idx = _scatter_checks("scatter", input, dim, index, src)
     xp = _xp(input)
     arr = _copy(input)
-    idx = xp.asarray(idx)
-    key = _grid_key(idx, d, arr.shape or (1,), xp)
-    reduce_at(xp, "add", arr.reshape(-1), key, _src_part(src, idx.shape))
+    if idx is not None:
+        idx = xp.asarray(idx)
+        reduce_at(xp, "add", arr.reshape(-1), _grid_key(idx, d, arr.shape or (1,), xp), _src_part(src, idx.shape))
     res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         record(res, node_of(ScatterAddBackward0, dim=d), (input, src)).save(index)
@@ -1319,7 +1326,12 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d, idx = _scatter_checks("scatter", input, dim, index, src)
-    arr = _scatter_reduce_arrays(input, d, _xp(input).asarray(idx), src, reduce, include_self)
+    dt = input._dtype
+    if reduce == "mean" and dt is D.bool or reduce in ("amax", "amin") and dt.is_complex and idx is not None:
+        kernel = "div_floor_cpu" if idx is None else f"scatter_gather_tensor_cpu_reduce_{reduce}"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+    arr = _copy(input) if idx is None else _scatter_reduce_arrays(input, d, _xp(input).asarray(idx), src, reduce,
+                                                                   include_self)
     res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or src._rg):
         node = record(res, node_of(ScatterReduceBackward0, dim=d, reduce=reduce, include_self=include_self),
@@ -1359,13 +1371,13 @@ class MaskedFillBackward1(MaskedFillBackward0):
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """``value`` where ``mask`` is True (``mask`` broadcasts with ``input``)."""
-    if mask._dtype is not D.bool:
-        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{_MASK_DTYPE_NAMES.get(mask._dtype.name, mask._dtype.name)}")
+    shape = _broadcast_pair(mask, input)   # torch's order of checks: shapes, the value's, the mask's
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
-    shape = _broadcast_pair(mask, input)
+    if mask._dtype is not D.bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{_MASK_DTYPE_NAMES.get(mask._dtype.name, mask._dtype.name)}")
     xp = _xp(input)
     src = input._data
     arr = src.copy() if src.shape == shape else xp.array(xp.broadcast_to(src, shape))   # then fill in place
@@ -1419,13 +1431,16 @@ class MaskedScatterBackward0(Node):
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the positions where ``mask`` is True filled, in order, from ``source``'s elements."""
-    if mask._dtype is not D.bool:
-        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
-                           f"{mask._dtype._short}")
+    shape = _broadcast_pair(mask, input)   # torch's order of checks: shapes, dtypes, the mask's
     if source._dtype is not input._dtype:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
                            f"got{input._dtype._short} and {source._dtype._short}")
-    shape = _broadcast_pair(input, mask)
+    if mask._dtype is D.uint8:
+        warnings.warn("masked_scatter_ received a mask with dtype torch.uint8, this behavior is now deprecated,"
+                      "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=2)
+    if mask._dtype is not D.bool:
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{mask._dtype._short}")
     xp = _xp(input)
     out = xp.array(xp.broadcast_to(input._data, shape), copy=True, order="C")
     m = xp.broadcast_to(mask._data, shape)
@@ -1535,8 +1550,13 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
         shape = list(np.broadcast_shapes(tuple(a_shape), tuple(i_shape)))
     except ValueError:
         raise broadcast_error(tuple(a_shape), tuple(i_shape)) from None
+    size = input._data.shape[d]
+    if indices._data.size:   # torch takes the indices modulo the dim's size
+        if not size:
+            raise RuntimeError("ZeroDivisionError")
+        indices = from_array(_xp(indices).remainder(indices._data, size), D.int64, indices._device)
     in_shape = list(shape)
-    in_shape[d] = input._data.shape[d]
+    in_shape[d] = size
     res = gather(expand(input, in_shape), d, expand(indices, shape))
     return write_out(out, res) if out is not None else res
 
