@@ -128,3 +128,25 @@ def test_complex_cumprod_gradient():
     _check(fn)
     x = ember.tensor([[1 + 2j, -0.5 + 1j, 2 - 1j]], dtype=ember.complex128, requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: ember.cumprod(t, 1), (x,))
+
+
+def _chain(fn):
+    names = []
+    while fn is not None and fn.next_functions:
+        names.append(type(fn).__name__)
+        fn = fn.next_functions[0][0]
+    return names
+
+
+@pytest.mark.parametrize("key", [(slice(1, None), slice(None, None, 2)), (0, slice(1, None)), (slice(1, None), 0),
+                                 (None, slice(1, None)), (0, 0, 0), (-1, Ellipsis, None), (slice(None), slice(1, 3)),
+                                 (slice(1, None), [0, 1])])
+def test_basic_index_records_one_node_per_step(key):
+    """torch's graph of ``x[a, b]``: a select/slice/unsqueeze node per item in key order (full slices skipped)."""
+    def fn(L):
+        x = _leaf(L, np.arange(120.0).reshape(4, 5, 6))
+        y = x[key]
+        assert _chain(y.grad_fn) == expected
+        return L.autograd.grad(y, x, L.ones_like(y))
+    expected = _chain(torch.arange(120.0).reshape(4, 5, 6).requires_grad_()[key].grad_fn)
+    _check(fn)

@@ -420,6 +420,32 @@ def _masked_get(self: Tensor, mask: Any) -> Tensor:
     return res
 
 
+def _basic_steps(self: Tensor, basic: list, cls: type[Node]) -> Tensor:
+    """``self[basic]`` as torch's graph records it: one view (and node) per int, None and cutting slice, in key
+    order (``x[0, 1:]`` is SliceBackward0 → SelectBackward0); a key with one such step is a single view."""
+    shape = self._data.shape
+    steps = []
+    d = r = 0   # the dim of ``self`` and of the result each item applies to
+    for item in basic:
+        if item is None:
+            steps.append((r, None, UnsqueezeIndexBackward0))
+            r += 1
+        elif type(item) is slice:
+            stop = item.stop
+            if not (item.start in (None, 0) and item.step in (None, 1) and (stop is None or stop >= shape[d])):
+                steps.append((r, item, SliceBackward0))
+            d += 1
+            r += 1
+        else:
+            steps.append((r, item, SelectBackward0))
+            d += 1
+    if len(steps) < 2:
+        return basic_index(self, basic, cls)
+    for r, item, step_cls in steps:
+        self = basic_index(self, (slice(None),) * r + (item,), step_cls)
+    return self
+
+
 def getitem(self: Tensor, key: Any) -> Tensor:
     """``self[key]``: ints/slices/None/... give a view; tensors, lists and masks give a copy."""
     if type(key) is int:
@@ -439,7 +465,12 @@ def getitem(self: Tensor, key: Any) -> Tensor:
     basic, cls, adv = parse_key(self, key)
     if type(key) is slice:
         cls = SliceBackward0   # torch's fast path for a lone slice slices even when nothing is cut
-    src = self if cls is None else basic_index(self, basic, cls)
+    if cls is None:
+        src = self
+    elif len(basic) > 1 and self._rg and STATE.enabled:
+        src = _basic_steps(self, basic, cls)
+    else:
+        src = basic_index(self, basic, cls)
     if not adv:
         return src
     return gather_key(src, _advanced_key(src._data.shape, adv, _xp(src)))
