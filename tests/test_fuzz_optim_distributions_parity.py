@@ -78,3 +78,48 @@ def test_asgd_foreach_rule(kwargs: dict[str, Any]) -> None:
     for a, b in zip(_steps(ember, "ASGD", [(5,), (2, 3)], steps=5, foreach=True, **kwargs),
                     _steps(torch, "ASGD", [(5,), (2, 3)], steps=5, foreach=True, **kwargs), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _complex_steps(lib: Any, name: str, steps: int = 3, **kwargs: Any) -> tuple[list[np.ndarray], dict]:
+    rng = np.random.default_rng(0)
+    shapes = [(2, 3), ()]
+    params = [lib.nn.Parameter(lib.tensor((rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64)))
+              for s in shapes]
+    opt = getattr(lib.optim, name)(params, **kwargs)
+    for _ in range(steps):
+        for p in params:
+            g = rng.standard_normal(tuple(p.shape)) + 1j * rng.standard_normal(tuple(p.shape))
+            p.grad = lib.tensor(g.astype(np.complex64))
+        opt.step()
+    state = {k: (str(v.dtype).split(".")[-1], v.detach().numpy()) if isinstance(v, lib.Tensor) else v
+             for k, v in opt.state_dict()["state"][0].items()}
+    return [p.detach().numpy() for p in params], state
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01, maximize=True)),
+    ("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    ("Adam", dict(lr=0.1, amsgrad=True, weight_decay=0.1)),
+    ("AdamW", dict(lr=0.1)),
+    ("Adamax", dict(lr=0.1, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.1, lr_decay=0.01)),
+    ("Adadelta", dict(lr=0.5, maximize=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Rprop", dict(lr=0.1)),
+    ("ASGD", dict(lr=0.1, t0=1)),
+    ("NAdam", dict(lr=0.1, decoupled_weight_decay=True, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.1)),
+])
+def test_complex_params(name: str, kwargs: dict[str, Any]) -> None:
+    # complex parameters step as torch: SGD in complex arithmetic, the others on real views (re/im apart);
+    # state stays complex (Adagrad's accumulator and Rprop's step sizes start at v + vj)
+    (pe, se), (pt, st) = _complex_steps(ember, name, **kwargs), _complex_steps(torch, name, **kwargs)
+    for a, b in zip(pe, pt, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert list(se) == list(st)
+    for k in st:
+        if isinstance(st[k], tuple):
+            assert se[k][0] == st[k][0], k
+            np.testing.assert_allclose(se[k][1], st[k][1], rtol=1e-5, atol=1e-6)
+        else:
+            assert se[k] == st[k]

@@ -27,6 +27,7 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     """Δ = √(E[Δ²] + eps) / √(E[g²] + eps) · g;  p ← p - lr·Δ."""
 
+    _complex_as_real = True
     _sparse_grad_error = "Adadelta does not support sparse gradients"
 
     def __init__(

@@ -28,6 +28,8 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     """p ← p - clr · g / (√Σg² + eps), clr = lr / (1 + (t-1)·lr_decay)."""
 
+    _complex_as_real = True
+
     def __init__(
         self,
         params: Iterable[Any],
@@ -70,8 +72,9 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 state = self.state[p]
                 state["step"] = step_tensor()
-                with no_grad():
-                    state["sum"] = full_like(p, group["initial_accumulator_value"])
+                v = group["initial_accumulator_value"]
+                with no_grad():   # a complex parameter's accumulator starts at v + vj (its real view all v)
+                    state["sum"] = full_like(p, complex(v, v) if p.is_complex() else v)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = run_closure(closure)

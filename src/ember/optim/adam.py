@@ -45,6 +45,7 @@ class Adam(Optimizer):
     """Adaptive moments: m ← lerp(m, g, 1-β1), v ← β2·v + (1-β2)·g²,
     p ← p - lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
+    _complex_as_real = True
     _sparse_grad_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
     def __init__(

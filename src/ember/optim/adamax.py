@@ -29,6 +29,7 @@ __all__ = ["Adamax"]
 class Adamax(Optimizer):
     """m ← lerp(m, g, 1-β1), u ← max(β2·u, |g| + eps), p ← p - lr/(1-β1ᵗ) · m / u."""
 
+    _complex_as_real = True
     _sparse_grad_error = "Adamax does not support sparse gradients"
 
     def __init__(

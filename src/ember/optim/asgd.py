@@ -30,6 +30,7 @@ __all__ = ["ASGD"]
 class ASGD(Optimizer):
     """SGD with decaying step size η and a running average ``ax`` of the iterates (from step t0)."""
 
+    _complex_as_real = True
     _sparse_grad_error = "ASGD does not support sparse gradients"
 
     def __init__(

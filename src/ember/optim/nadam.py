@@ -32,6 +32,7 @@ __all__ = ["NAdam"]
 class NAdam(Optimizer):
     """Adam whose update mixes the gradient and the moment with the μₜ, μₜ₊₁ momentum schedule."""
 
+    _complex_as_real = True
     _sparse_grad_error = "NAdam does not support sparse gradients"
 
     def __init__(

@@ -8,11 +8,12 @@ rounded to the parameter dtype as torch's kernels round it (its ``add(…, alpha
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import warnings
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,7 @@ class Optimizer:
     """Base class: holds ``param_groups`` (dicts with 'params' and hyper-parameters) and ``state``."""
 
     _sparse_grad_error: str | None = None   # set by ember's dense-only optimizers: torch's refusal of sparse grads
+    _complex_as_real = False   # update complex parameters as real views (torch's view_as_real in its step)
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -309,7 +311,11 @@ def _with_hooks(step: Callable) -> Callable:
                 for p in group["params"]:
                     if p.grad is not None and p.grad.is_sparse:
                         raise RuntimeError(self._sparse_grad_error)
-        out = step(self, *args, **kwargs)
+        if self._complex_as_real:
+            with _complex_as_real(self):
+                out = step(self, *args, **kwargs)
+        else:
+            out = step(self, *args, **kwargs)
         for hook in (*self._optimizer_step_post_hooks.values(), *_global_optimizer_post_hooks.values()):
             hook(self, args, kwargs)
         return out
@@ -333,15 +339,62 @@ def xp(t: Tensor) -> Any:
     return xp_of(t.device)
 
 
+# the tensors viewed as real during the steps in progress: (tensor, its complex array, its complex dtype)
+_REAL_VIEWS: list[list[tuple[Tensor, Any, D.dtype]]] = []
+
+
+def _view_real(t: Tensor) -> None:
+    """Make complex ``t`` a real view of itself (a last dim of 2) until its step ends."""
+    if t._dtype.is_complex:
+        from ..ops.extra import view_as_real
+
+        with no_grad():
+            arr = view_as_real(t.detach())._data
+        _REAL_VIEWS[-1].append((t, t._data, t._dtype))
+        t._data, t._dtype = arr, t._dtype.to_real()
+
+
+@contextlib.contextmanager
+def _complex_as_real(opt: Optimizer) -> Iterator[None]:
+    """torch steps complex parameters as real views (real and imaginary parts apart): state tensors are viewed
+    here, parameters and gradients by ``params_with_grad`` (after the closure has run on the complex ones).
+    Afterwards every tensor is complex again, and state created during the step becomes a complex view."""
+    _REAL_VIEWS.append([])
+    try:
+        for p, state in opt.state.items():
+            if isinstance(p, Tensor) and p._dtype.is_complex:
+                for v in state.values():
+                    if isinstance(v, Tensor):
+                        _view_real(v)
+        yield
+    finally:
+        viewed = _REAL_VIEWS.pop()
+        keys = {id(p) for p in opt.state}
+        params = []
+        for t, arr, dt in reversed(viewed):
+            if id(t) in keys:
+                params.append((t, t._data.shape))
+            t._data, t._dtype = arr, dt
+        for p, real_shape in params:
+            for v in opt.state[p].values():
+                if isinstance(v, Tensor) and not v._dtype.is_complex and v._data.shape == real_shape:
+                    v._data = xp(v).ascontiguousarray(v._data).view(p._data.dtype)[..., 0]
+                    v._dtype = p._dtype
+
+
 def params_with_grad(group: dict[str, Any]) -> list[Tensor]:
-    return [p for p in group["params"] if p.grad is not None]
+    """The group's parameters that have a gradient (complex ones viewed as real during a complex-as-real step)."""
+    params = [p for p in group["params"] if p.grad is not None]
+    if _REAL_VIEWS:
+        for p in params:
+            if p._dtype.is_complex:
+                _view_real(p.grad)
+                _view_real(p)
+    return params
 
 
 def grad_array(p: Tensor, maximize: bool) -> Any:
-    g = p.grad
-    if g.is_complex() or p.is_complex():
-        raise RuntimeError("complex parameters are not supported by ember's optimizers yet")
-    return -g._data if maximize else g._data
+    return -p.grad._data if maximize else p.grad._data
 
 
 def _store(acc: Any, like: Any, out: Tensor | None) -> Any:

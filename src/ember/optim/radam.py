@@ -27,6 +27,7 @@ __all__ = ["RAdam"]
 class RAdam(Optimizer):
     """Adam's moments; the adaptive step is used (rectified) once the SMA length exceeds 5."""
 
+    _complex_as_real = True
     _sparse_grad_error = "RAdam does not support sparse gradients"
 
     def __init__(

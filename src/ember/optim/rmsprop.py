@@ -29,6 +29,7 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     """p ← p - lr · g / (√(E[g²] - E[g]² if centered) + eps), with optional momentum on that step."""
 
+    _complex_as_real = True
     _sparse_grad_error = "RMSprop does not support sparse gradients"
 
     def __init__(

@@ -28,6 +28,7 @@ __all__ = ["Rprop"]
 class Rprop(Optimizer):
     """Per-element step sizes grown by η₊ while the gradient sign holds, shrunk by η₋ when it flips."""
 
+    _complex_as_real = True
     _sparse_grad_error = "Rprop does not support sparse gradients"
 
     def __init__(
