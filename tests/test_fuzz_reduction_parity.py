@@ -171,3 +171,33 @@ def test_histogram_weight_dtype_and_half_edges():
         return m.tensor(values, dtype=m.float16)
     _check(lambda m: tuple(m.histogram(half(m, [0.1, 0.9]), half(m, [0.0, 0.5, 1.0]), weight=half(m, [2.0, 1.0]),
                                        density=True)))
+
+
+_SELECTING = {
+    "sort": lambda m, x, d: m.sort(x, d), "argsort": lambda m, x, d: m.argsort(x, d),
+    "topk": lambda m, x, d: m.topk(x, 1, d), "topk_k": lambda m, x, d: m.topk(x, 5, d),
+    "kthvalue": lambda m, x, d: m.kthvalue(x, 1, d), "kthvalue_k": lambda m, x, d: m.kthvalue(x, 5, d),
+    "median": lambda m, x, d: m.median(x, d), "mode": lambda m, x, d: m.mode(x, d),
+    "aminmax": lambda m, x, d: m.aminmax(x, dim=d), "max": lambda m, x, d: m.max(x, d),
+    "amax": lambda m, x, d: m.amax(x, d), "max_all": lambda m, x, d: m.max(x),
+    "aminmax_all": lambda m, x, d: m.aminmax(x),
+    "unique": lambda m, x, d: m.unique(x, dim=d), "unique_consecutive": lambda m, x, d: m.unique_consecutive(x, dim=d),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_SELECTING))
+@pytest.mark.parametrize("dtype", ["complex64", "bool"])
+@pytest.mark.parametrize("shape", [(), (2,), (0, 2)])
+@pytest.mark.parametrize("dim", [0, -1, 3])
+def test_dim_size_and_k_checks_come_before_dtype_checks(op, dtype, shape, dim):
+    def fn(m):
+        r = _SELECTING[op](m, m.zeros(shape, dtype=getattr(m, dtype)), dim)
+        return tuple(r) if isinstance(r, tuple) else r
+    _check(fn)
+
+
+def test_unique_dim_with_nan_in_torchs_sort_order():
+    """unique(dim=) std::sorts slices with a comparator NaN cannot order: the result depends on the swaps."""
+    _check(lambda m: m.unique(m.tensor([NAN, 1.0, NAN, 0.0, 1.0]), dim=0, return_inverse=True, return_counts=True))
+    rows = [[NAN, 1.0], [0.0, 2.0], [NAN, 0.0], [1.0, NAN], [0.0, 2.0], [1.0, NAN]] * 3
+    _check(lambda m: m.unique(m.tensor(rows), dim=0, return_inverse=True, return_counts=True))

@@ -624,17 +624,18 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     a = input._data
     xp = xp_for(input)
     if dim is None:
+        empty_check(f"{name}()", a, None)
         if input._dtype.is_complex:
             raise not_implemented(f"{name}_all", input._dtype)
-        empty_check(f"{name}()", a, None)
         res = new_tensor(extreme(xp, a, None, largest), input._dtype, input._device)
         return finish(attach(res, input, MaxBackward1 if largest else MinBackward1, True, True), out)
+    d = wrap_dim(dim, a.ndim)
+    if a.ndim:
+        empty_check(f"{name}()", a, (d,))
     if input._dtype.is_complex:
         raise RuntimeError(f"{name}(): does not support complex input")
-    d = wrap_dim(dim, a.ndim)
     if not a.ndim:
         return select_scalar(name, input, MaxBackward0 if largest else MinBackward0, out)
-    empty_check(f"{name}()", a, (d,))
     idx = arg_extreme(xp, a, d, largest, True)     # one pass: the values are gathered at the indices
     values = xp.take_along_axis(a, idx, axis=d)
     if not keepdim:
@@ -678,10 +679,10 @@ def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | 
                            f"input's dtype and {out._dtype._short} for out's dtype.")
     dims = reduce_dims(dim, input._data.ndim)
     a = input._data
-    if input._dtype.is_complex:
-        raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
     explicit = dim is not None and len(as_list(dim)) > 0
     empty_check(f"{name}()", a, dims if explicit else None, shown=as_list(dim) if explicit else None)
+    if input._dtype.is_complex and a.size:   # (no kernel runs for an empty result)
+        raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
     res = _wrap(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input)
     cls = AmaxBackward0 if name == "amax" else AminBackward0
     return finish(attach(res, input, cls, True, True, dims=dims, keepdim=keepdim), out)
@@ -716,13 +717,15 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out
     if input._dtype.kind:
         unsupported_dtype("aminmax_cpu", input)
     a = input._data
-    if input._dtype.is_complex:
-        raise not_implemented("aminmax_cpu", input._dtype)
     dims = reduce_dims(dim, a.ndim)
     if dim is None and a.size == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
                            "no identity.")
     empty_check("aminmax", a, dims)
+    if input._dtype.is_complex:   # (a 0-d tensor with dim= is refused in other words)
+        if dim is not None and not a.ndim:
+            raise RuntimeError(f"aminmax not implemented for {input._dtype._short}")
+        raise not_implemented("aminmax_cpu", input._dtype)
     xp = xp_for(input)
     lo = _wrap(extreme(xp, a, dims, False, keepdim), input._dtype, input)
     hi = _wrap(extreme(xp, a, dims, True, keepdim), input._dtype, input)
@@ -1046,6 +1049,20 @@ class LinalgVectorNormBackward0(Node):
         return ((x.sgn() * x.abs().pow(p - 1) if p < 2 else x * x.abs().pow(p - 2)) * scale,)
 
 
+def norm_dtype(x: Tensor, dtype: Any, fn: str) -> D.dtype | None:
+    """torch's checks of a norm's ``dtype=`` (worded under ``fn``) against the input ``x``; the dtype."""
+    dt = _dtype_arg(dtype)
+    if dt is not None and dt is not x._dtype:
+        if dt.category < 2 or dt.is_complex != x._dtype.is_complex:
+            want = ("floating point or complex" if dt.category < 2 else
+                    "complex for complex inputs" if x._dtype.is_complex else "real for real inputs")
+            raise RuntimeError(f"{fn}: dtype should be {want}, but got {dt._short}")
+        if D.promote_types(x._dtype, dt) is not dt:
+            raise RuntimeError(f"{fn}: the dtype of the input ({x._dtype._short}) should be convertible without "
+                               f"narrowing to the specified dtype ({dt._short})")
+    return dt
+
+
 def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
                 out: Tensor | None = None) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all when None), as ``torch.linalg.vector_norm`` (complex32 through
@@ -1058,15 +1075,8 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     if x._dtype.category < 2:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{x._dtype._short}")
-    dt = _dtype_arg(dtype)
+    dt = norm_dtype(x, dtype, "linalg.vector_norm")
     if dt is not None and dt is not x._dtype:
-        if dt.category < 2 or dt.is_complex != x._dtype.is_complex:
-            want = ("floating point or complex" if dt.category < 2 else
-                    "complex for complex inputs" if x._dtype.is_complex else "real for real inputs")
-            raise RuntimeError(f"linalg.vector_norm: dtype should be {want}, but got {dt._short}")
-        if D.promote_types(x._dtype, dt) is not dt:
-            raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({x._dtype._short}) should be "
-                               f"convertible without narrowing to the specified dtype ({dt._short})")
         x = x.to(dt)
     a = x._data
     xp = xp_for(x)

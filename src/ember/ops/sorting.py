@@ -111,6 +111,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     """Values and indices sorted along ``dim`` (always stable; NaN sorts as the largest)."""
     if input._dtype.kind:
         unsupported_dtype("sorting_kernel_method_name", input)
+    wrap_dim(dim, input.ndim)   # torch checks dim first
     _no_complex(input, "Sort")
     values, idx, d = _sorted_along(input, dim, descending)
     return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out, keep_layout=True)
@@ -122,6 +123,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
     """Indices that sort ``input`` along ``dim`` (stable)."""
     if input._dtype.kind:
         unsupported_dtype("sorting_kernel_method_name", input)
+    wrap_dim(dim, input.ndim)   # torch checks dim first
     _no_complex(input, "Sort")
     _, idx, _ = _sorted_along(input, dim, descending)
     res = new_tensor(laid_out(idx.astype(np.int64, copy=False), input, True), D.int64,
@@ -142,13 +144,13 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     torch's CPU kernel does (which of equal values, and the order when not ``sorted``)."""
     if input._dtype.kind:
         unsupported_dtype("topk_cpu", input)
-    _no_complex(input, "topk")
-    if input._dtype is D.bool:
-        raise RuntimeError("topk does not support bool dtypes on CPU")
     a = input._data
     d = wrap_dim(dim, a.ndim)
     if not 0 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError("selected index k out of range")
+    _no_complex(input, "topk")
+    if input._dtype is D.bool:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     if a.ndim and k and xp_for(input) is np:
         keys = a.astype(np.float32) if a.dtype.kind == "V" else a  # NumPy mis-sorts ml_dtypes' bfloat16
         idx = _stl_topk_indices(keys, d, k, largest, sorted)
@@ -219,8 +221,6 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
     """The ``k``-th smallest element along ``dim`` and its index."""
     if input._dtype.kind:
         unsupported_dtype("kthvalue_cpu", input)
-    if input._dtype is D.bool or input._dtype.is_complex:
-        raise not_implemented("kthvalue_cpu", input._dtype)
     a = input._data
     xp = xp_for(input)
     d = wrap_dim(dim, a.ndim)
@@ -230,6 +230,8 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     if not a.ndim:
         return select_scalar("kthvalue", input, KthvalueBackward0, out)
+    if input._dtype is D.bool or input._dtype.is_complex:
+        raise not_implemented("kthvalue_cpu", input._dtype)
     order = argsort_array(xp, a, d)
     pos = xp.full(_kept(a.shape, d), k - 1, np.int64)
     if xp is np:
@@ -293,19 +295,20 @@ def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
     xp = xp_for(input)
     if dim is None and not a.size:   # NaN, converted to the dtype as torch does (before any dtype check)
         return finish(new_tensor(xp.asarray(np.nan).astype(a.dtype), input._dtype, input._device), out)
+    d = None if dim is None else wrap_dim(dim, a.ndim)   # (dim and size before the dtype)
+    if a.ndim and d is not None:
+        empty_check("median()", a, (d,))
     if input._dtype is D.bool or input._dtype.is_complex:
         raise not_implemented("median_cpu" if dim is None else "median_out", input._dtype)
     ignore_nan = name == "nanmedian"
-    if dim is None:
+    if d is None:
         values, _ = _median_arrays(xp, a.reshape(-1), 0, False, ignore_nan)
         res = new_tensor(values, input._dtype, input._device)
         cls = NanmedianBackward0 if ignore_nan else MedianBackward0
         return finish(attach(res, input, cls, True, True), out)
-    d = wrap_dim(dim, a.ndim)
     cls = NanmedianBackward1 if ignore_nan else MedianBackward1
     if not a.ndim:
         return select_scalar(name, input, cls, out)
-    empty_check("median()", a, (d,))
     values, idx = _median_arrays(xp, a, d, keepdim, ignore_nan)
     return select_with_indices(name, input, values, idx, d, keepdim, cls, out)
 
@@ -324,14 +327,14 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     """Most frequent value along ``dim`` (the smallest on ties) and the index of its last occurrence."""
     if input._dtype.kind:
         unsupported_dtype("mode_cpu", input)
-    if input._dtype.is_complex:
-        raise not_implemented("mode_cpu", input._dtype)
     a = input._data
     xp = xp_for(input)
     d = wrap_dim(dim, a.ndim)
     if not a.ndim:
         return select_scalar("mode", input, ModeBackward0, out)
     empty_check("mode()", a, (d,))
+    if input._dtype.is_complex and a.size:
+        raise not_implemented("mode_cpu", input._dtype)
     order = argsort_array(xp, a, d)
     s = xp.take_along_axis(a, order, axis=d)
     n = a.shape[d]
@@ -373,16 +376,42 @@ def _mode_indices(rank: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _nan_mode_index(kv: list[float]) -> int:
-    """:func:`mode_indices` for a slice holding NaN: libstdc++'s std::sort replayed with C's ``<`` (NaN is
-    unordered, so runs of a value may split), its final insertion sort unguarded past the first 16, then
-    torch's scan for the first strictly longest run of ``==`` values."""
+def _std_sort(kv: list[Any]) -> list[int]:
+    """The permutation libstdc++'s std::sort leaves of ``kv`` (compared with their ``<``, even when that orders
+    nothing, as C's for NaN): introsort, then the insertion sort, unguarded past the first 16."""
     n = len(kv)
     a = list(range(n))
     _introsort_loop(a, kv, 0, n, _depth(n))
     _insertion_sort(a, kv, 0, min(n, _THRESHOLD))
     for i in range(_THRESHOLD, n):
         _linear_insert(a, kv, i)
+    return a
+
+
+class _RowKey:
+    """A slice as torch's unique(dim=) compares them in std::sort: the first element where one is ``<`` the
+    other decides, and NaN, neither, passes on to the next."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: list[float]) -> None:
+        self.row = row
+
+    def __lt__(self, other: _RowKey) -> bool:
+        for x, y in zip(self.row, other.row, strict=True):
+            if x < y:
+                return True
+            if x > y:
+                return False
+        return False
+
+
+def _nan_mode_index(kv: list[float]) -> int:
+    """:func:`mode_indices` for a slice holding NaN: libstdc++'s std::sort replayed with C's ``<`` (NaN is
+    unordered, so runs of a value may split), its final insertion sort unguarded past the first 16, then
+    torch's scan for the first strictly longest run of ``==`` values."""
+    n = len(kv)
+    a = _std_sort(kv)
     best, run, most = 0, 0, 0
     for p in range(n):
         run += 1
@@ -470,7 +499,8 @@ def nanquantile(input: Tensor, q: Any, dim: int | None = None, keepdim: bool = F
 def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts: bool,
             dim: int | None) -> Any:
     if input._dtype.is_complex:
-        raise not_implemented("unique", input._dtype)
+        plain = dim is None or (not sort_first and dim == 0 and input.ndim == 1)   # as torch's dispatch
+        raise not_implemented("unique" if plain else "unique_dim", input._dtype)
     a = input._data
     xp = xp_for(input)
     if dim is None:
@@ -486,7 +516,9 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
                                "applied")
         rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], math.prod(others))
     n = rows.shape[0]
-    if sort_first and n:
+    if sort_first and n and dim is not None and xp is np and D.holds_nan(rows.dtype) and np.isnan(rows).any():
+        order = np.array(_std_sort([_RowKey(r) for r in _sortable(rows).tolist()]), np.int64)   # NaN: torch's order
+    elif sort_first and n:
         order = xp.lexsort(_sortable(rows).T[::-1]) if rows.shape[1] > 1 else argsort_array(xp, rows[:, 0], 0)
     else:
         order = xp.arange(n)
