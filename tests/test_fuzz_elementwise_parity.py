@@ -131,3 +131,37 @@ def test_where_overloads_and_out_dtype(src):
 def test_where_takes_a_uint8_condition():
     _check(lambda m: m.where(m.tensor([1, 0, 2], dtype=m.uint8), m.ones(3), 0.))
     _check(lambda m: m.ones(3).where(m.tensor([1, 0, 2], dtype=m.uint8), m.zeros(3)))
+
+
+@pytest.mark.parametrize("src", [
+    "m.add(m.ones(2, dtype=m.uint8), m.ones(2, dtype=m.uint8), alpha=-1)",
+    "m.add(m.ones(2, dtype=m.uint8), m.ones(2, dtype=m.uint8), alpha=-300)",
+    "m.add(m.ones(2, dtype=m.int64), m.ones(2, dtype=m.int64), alpha=2**63)",
+    "m.add(m.ones(2, dtype=m.float16), m.ones(2, dtype=m.float16), alpha=1e10)",
+    "m.add(m.ones(2, dtype=m.bfloat16), m.ones(2, dtype=m.bfloat16), alpha=1e300)",
+    "m.sub(m.ones(2, dtype=m.int8), 1, alpha=200)", "m.rsub(m.ones(2, dtype=m.uint8), 5, alpha=-1)",
+    "m.add(m.ones(2, dtype=m.int8), m.ones(2, dtype=m.int8), alpha=2j)",
+    "m.ones(2, dtype=m.uint8).sub_(m.tensor(3), alpha=-2)",
+])
+def test_alpha_checked_into_the_result_dtype(src):
+    _check(lambda m: eval(src, {"m": m}))
+
+
+def test_inplace_narrowing_wraps_as_torch():
+    """A 0-d self meeting a 0-d operand of a wider integer type computes wide and wraps back."""
+    def f(m):
+        a = m.tensor(1, dtype=m.int16)
+        a |= m.tensor(-2147483647, dtype=m.int32)
+        return a
+    _check(f)
+
+
+def test_lcm_overflows_as_torch():
+    _check(lambda m: m.lcm(m.tensor([2**31 - 1, -2**31, 0, 5, -4], dtype=m.int32),
+                           m.tensor([-6, 3, 0, 0, 6], dtype=m.int32)))
+
+
+def test_out_overlap_checked_before_resize_and_dtype():
+    _check(lambda m: m.logical_not(m.tensor(1), out=m.empty(1).expand(2)))
+    _check(lambda m: m.ge(m.ones(3, 3, dtype=m.int32), True, out=m.empty(1, dtype=m.complex128).expand(2)))
+    _check(lambda m: m.maximum(m.ones(4, dtype=m.bfloat16), m.ones(4, 3, dtype=m.complex64), out=m.empty(4)))

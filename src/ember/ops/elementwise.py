@@ -245,6 +245,8 @@ def _store(self: Tensor, r: Any) -> Tensor:
         raise _shape_error(self._data.shape, np.broadcast_shapes(r.shape, self._data.shape))
     if self._dtype.kind == "float8" and r.dtype != self._data.dtype:
         r = _round_to(r, self._dtype)
+    elif type(r) is not np.ndarray and self._device is CPU:
+        r = np.asarray(r)   # a NumPy scalar: assigned as an array, it wraps into a narrower integer dtype
     try:
         self._data[...] = r
     except ValueError as e:
@@ -376,7 +378,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
-            if _isinstance(out, Tensor) and out._data.shape == input._data.shape:
+            if _isinstance(out, Tensor):
                 _check_written(out)
             _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
@@ -597,8 +599,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
         if precheck is not None:
             precheck(a, b)
-        if out is not None and _isinstance(out, Tensor) and out._data.shape == broadcast_shapes(_shape(a),
-                                                                                              _shape(b)):
+        if out is not None and _isinstance(out, Tensor):
             _check_written(out)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
@@ -709,26 +710,48 @@ def _no_bool_sub(a: Any, b: Any) -> None:
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
+_BF16_MAX = 3.3895313892515355e38
+
+
+def _checked_number(value: Any, dt: D.dtype) -> Any:
+    """A real Python number converted to ``dt`` as torch's kernels take their Scalar arguments (checked: its
+    overflow errors; negative ints wrap into unsigned types)."""
+    if type(value) is int:
+        scalar_for(value, dt)   # beyond int64/uint64: OverflowError
+    elif dt is D.bfloat16 and math.isfinite(value) and not -_BF16_MAX <= value <= _BF16_MAX:
+        raise RuntimeError("value cannot be converted to type c10::BFloat16 without overflow")
+    return D.checked_scalar(dt, value, half_range=True)
+
+
 def _alpha_check(dt: D.dtype, alpha: Any) -> None:
-    """torch's rules for the ``alpha`` multiplier of add/sub."""
+    """torch's rules for the ``alpha`` multiplier of add/sub (a real one must fit the result dtype)."""
     if type(alpha) is bool or _isinstance(alpha, np.bool_):
         if dt is not D.bool:
             raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    elif _isinstance(alpha, (float, np.floating)):
-        if dt.category < 2:
-            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point "
-                               "number.")
-    elif _isinstance(alpha, (_py_complex, np.complexfloating)) and not dt.is_complex:
-        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    elif _isinstance(alpha, (float, np.floating, _py_complex, np.complexfloating)) and dt.category < 2:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point "
+                           "number.")
+    elif _isinstance(alpha, (_py_complex, np.complexfloating)):
+        if not dt.is_complex:
+            raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    elif not dt.is_complex and not dt.kind:
+        _checked_number(alpha.item() if _isinstance(alpha, np.generic) else alpha, dt)
 
 
 def _scaled_check(a: Any, b: Any, dt: D.dtype, alpha: Any) -> None:
     _alpha_check(dt, alpha)
 
 
+def _times_alpha(xp: Any, x: Any, alpha: Any) -> Any:
+    """``x * alpha``, an integer alpha wrapped into ``x``'s integer dtype as torch converts it."""
+    if type(alpha) is int and x.dtype.kind in "iu":
+        alpha = xp.asarray(alpha).astype(x.dtype)
+    return xp.multiply(x, alpha)
+
+
 def _scaled(xp_name: str) -> Callable:
     def fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
-        return getattr(xp, xp_name)(a, xp.multiply(b, alpha))
+        return getattr(xp, xp_name)(a, _times_alpha(xp, b, alpha))
     return fwd
 
 
@@ -783,7 +806,7 @@ subtract, subtract_ = sub, sub_
 
 
 def _rsub_fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
-    return xp.subtract(b, xp.multiply(a, alpha))
+    return xp.subtract(b, _times_alpha(xp, a, alpha))
 
 
 _rsub = binary("rsub", _rsub_fwd, lambda g, a, b, r, alpha: (-g * _c(alpha), g), saves="",
@@ -1184,7 +1207,16 @@ heaviside_ = torch_names(_heaviside_op._inplace, ("self", "values"))  # type: ig
 bind({"heaviside": heaviside, "heaviside_": heaviside_})
 
 gcd = binary("gcd", "gcd", None, scalars="", deny={c: ni("gcd_cpu") for c in "bfc"})
-lcm = binary("lcm", "lcm", None, scalars="", deny={c: ni("lcm_cpu") for c in "bfc"})
+def _lcm_fwd(xp: Any, a: Any, b: Any) -> Any:
+    """``|a / gcd * b|`` in the operands' integer type as torch's (NumPy's takes |a| and |b| first, which
+    overflows differently), 0 where the gcd is 0."""
+    g = xp.gcd(a, b)
+    zero = g == 0
+    r = xp.abs(a // xp.where(zero, 1, g) * b)
+    return xp.where(zero, 0, r) if zero.any() else r
+
+
+lcm = binary("lcm", _lcm_fwd, None, scalars="", deny={c: ni("lcm_cpu") for c in "bfc"})
 
 
 # ---- bitwise and logical ------------------------------------------------------------------------------
@@ -1862,7 +1894,6 @@ _SCALAR_CLAMP = {op: node_class(name, lambda self, g: (_clamp_scalar_grad(g, *se
                  for op, name in (("clamp", "ClampBackward1"), ("clamp_min", "ClampMinBackward0"),
                                   ("clamp_max", "ClampMaxBackward0"))}
 _CLAMP_COMPLEX = "clamp is not supported for complex types"
-_BF16_MAX = 3.3895313892515355e38
 
 
 def _clamp_bound(value: Any, dt: D.dtype) -> Any:
@@ -1871,11 +1902,7 @@ def _clamp_bound(value: Any, dt: D.dtype) -> Any:
         if value.imag:
             raise RuntimeError("value cannot be converted to type double without overflow")
         value = value.real
-    if type(value) is int:
-        scalar_for(value, dt)   # beyond int64/uint64: OverflowError
-    if dt is D.bfloat16 and math.isfinite(value) and not -_BF16_MAX <= value <= _BF16_MAX:
-        raise RuntimeError("value cannot be converted to type c10::BFloat16 without overflow")
-    return D.checked_scalar(dt, value, half_range=True)
+    return _checked_number(value, dt)
 
 
 def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None, self_: bool) -> tuple:
