@@ -91,3 +91,70 @@ def test_linear_without_features(shape):
 def test_reflection_pad_too_large_argument_number(shape, pad):
     assert_same_error(lambda: ember.nn.functional.pad(ember.ones(shape), pad, mode="reflect"),
                       lambda: torch.nn.functional.pad(torch.ones(shape), pad, mode="reflect"))
+
+
+def _same_result(expr):
+    """``expr(lib)`` in both libraries: the same error (type and text) or the same shape, dtype and values."""
+    res = []
+    for lib in (torch, ember):
+        try:
+            res.append(expr(lib))
+        except Exception as e:   # noqa: BLE001 - the exception is the compared result
+            res.append(e)
+    t, e = res
+    if isinstance(t, Exception):
+        assert type(e) is type(t) and str(e) == str(t), (t, e)
+    else:
+        assert not isinstance(e, Exception), e
+        assert_close(e, t)
+
+
+_POOL_CASES = [
+    # ranks and empty non-batch dims, each pool's own wording
+    "avg_pool2d(ones(()), 2)", "avg_pool2d(ones(3, 4), 2)", "avg_pool2d(ones(1, 2, 3, 4, 4), 2)",
+    "avg_pool1d(ones(3), 2)", "avg_pool1d(ones(1, 2, 3, 4), 2)", "lp_pool2d(ones(2, 3), 2, 2)",
+    "avg_pool3d(ones(1, 1, 1, 0, 4), 2)", "max_pool3d(ones(1, 4, 1, 0), 2)", "max_pool1d(ones(1, 1, 0), 2)",
+    "max_pool1d(ones(3), 2, return_indices=True)",
+    "adaptive_avg_pool1d(ones(1, 4, 0), 2)", "adaptive_avg_pool2d(ones(4, 0, 3), 2)",
+    "adaptive_max_pool1d(ones(4, 0), 2)", "adaptive_max_pool3d(ones(1, 1, 5, 3, 0), 2)",
+    "adaptive_max_pool1d(ones(1, 1, 4), (None,))",
+    "fractional_max_pool2d(ones(1, 0, 5, 5), 2, output_size=1)",
+    "fractional_max_pool3d(ones(1, 1, 7, 7, 3), 2, output_size=2)",
+    # dtypes each CPU kernel refuses (checked after the shapes)
+    "max_pool1d(ones(2, 3, 2, dtype=int64), 2)", "max_pool2d(ones(2, 3, 2, dtype=bool), 2)",
+    "max_pool3d(ones(2, 3, 2, 2, dtype=complex64), 2)", "avg_pool2d(ones(2, 3, 2, dtype=uint8), 2)",
+    "avg_pool1d(ones(2, 3, 2, dtype=bool), 2)", "avg_pool3d(ones(2, 3, 2, 2, dtype=bfloat16), 2)",
+    "avg_pool2d(ones(2, 3, 2, dtype=complex64), 2)", "lp_pool2d(ones(2, 3, 2, dtype=complex64), 2, 2)",
+    "max_pool2d(ones(1, 3, 1, dtype=bool), 2)",
+    # max_unpool's checks in torch's order
+    "max_unpool2d(ones(()), ones((), dtype=int64), 2)", "max_unpool2d(ones(1, 2), zeros(1, 2, dtype=int64), 2)",
+    "max_unpool1d(ones(2), zeros(2, dtype=int64), 2)", "max_unpool3d(ones(2, 2, 2), zeros(2, 2, 2, dtype=int64), 2)",
+    "max_unpool2d(ones(2, 2, 2, dtype=int64), zeros(2, 2, 2, dtype=int64), 2)",
+    "max_unpool2d(ones(1, 0, 2, 2), zeros(1, 0, 2, 2, dtype=int64), 2)",
+    "max_unpool1d(ones(2, 0, 2), zeros(2, 0, 2, dtype=int64), 2)",
+    # empty batches and outputs
+    "max_unpool2d(ones(0, 2, 2, 2), zeros(0, 2, 2, 2, dtype=int64), 2)",
+    "adaptive_max_pool2d(ones(0, 4, 3, 3), 2, return_indices=True)", "adaptive_max_pool2d(ones(1, 4, 3, 3), (0, 2))",
+    "fractional_max_pool2d(ones(0, 1, 5, 5), 2, output_size=1)",
+]
+
+
+@pytest.mark.parametrize("call", _POOL_CASES)
+def test_pooling_checks_and_empty_inputs(call):
+    def expr(lib):
+        ns = {k: getattr(lib, k) for k in ("ones", "zeros", "int64", "bool", "uint8", "bfloat16", "complex64")}
+        return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
+    _same_result(expr)
+
+
+@pytest.mark.parametrize("fn", ["max_pool2d", "adaptive_max_pool2d", "fractional_max_pool2d"])
+def test_max_pools_backward_of_empty_batch(fn):
+    kw = {"output_size": 1} if fn.startswith("fractional") else {}
+    for lib in (torch, ember):
+        x = lib.ones(0, 1, 4, 4, requires_grad=True)
+        getattr(lib.nn.functional, fn)(x, 2, **kw).sum().backward()
+        assert tuple(x.grad.shape) == (0, 1, 4, 4)
+
+
+def test_tensor_size_of_zero_dim():
+    _same_result(lambda lib: lib.ones(()).size(-3))

@@ -89,11 +89,34 @@ def _tuple(v: Any, n: int, fn: str, what: str, omit: bool = False) -> tuple[int,
     return (v,) * n
 
 
-def _dims_error(input: Tensor, nd: int) -> None:
-    """torch's check of an (N, C, *spatial) or (C, *spatial) input to the 2d/3d pools."""
+_FLOATS = frozenset({D.float16, D.bfloat16, D.float32, D.float64})
+# the dtypes each CPU kernel takes (torch names the kernel that refuses the others)
+_KERNEL_DTYPES = {"max_pool1d_impl": _FLOATS, "avg_pool2d": _FLOATS | {D.int64},
+                  "avg_pool3d_out_frame": frozenset({D.float32, D.float64, D.int64}),
+                  "max_pool2d": _FLOATS | {D.uint8, D.int8, D.int16, D.int32, D.int64},
+                  "max_unpool2d": _FLOATS, "max_unpool3d": _FLOATS}
+_KERNEL_DTYPES["max_pool3d"] = _KERNEL_DTYPES["max_pool2d"]
+
+
+def _check_kernel_dtype(input: Tensor, kernel: str) -> None:
+    if input.dtype not in _KERNEL_DTYPES[kernel]:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype._short}'")
+
+
+def _dims_error(input: Tensor, nd: int, kind: str) -> None:
+    """torch's check of an (N, C, *spatial) or (C, *spatial) input to the 2d/3d pools (``kind`` 'max'/'avg')."""
+    if kind == "avg" and nd == 2 and input.dim() < 3:
+        input.size(-3)   # avg_pool2d reads the channels first: torch's IndexError
     if input.dim() not in (nd + 1, nd + 2):
+        if kind == "avg" and nd == 2:
+            raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+                               f"but got:{list(input.shape)}")
         raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected for input")
     if any(s == 0 for s in input.shape[-nd - 1:]):
+        if nd == 3:   # (torch names dimension 0 whichever is empty)
+            name = "avg_pool3d" if kind == "avg" else "max_pool3d_with_indices_out_cpu_template"
+            raise RuntimeError(f"{name}(): Expected input's non-batch dimensions to have positive length, but input "
+                               f"has a shape of {list(input.shape)} and non-batch dimension 0 has length zero!")
         raise RuntimeError(
             f"Expected {nd + 1}D or {nd + 2}D (batch mode) tensor with optional 0 dim batch size for input, "
             f"but got:{list(input.shape)}"
@@ -132,7 +155,7 @@ def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tupl
         else:
             detail = f"kT: {k[0]} kW: {k[2]} kH: {k[1]} padT: {p[0]} padW: {p[2]} padH: {p[1]}"
         raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got {detail}")
-    _dims_error(input, nd)
+    _dims_error(input, nd, kind)
     sp = tuple(input.shape[-nd:])
     if kind == "avg" and nd == 3 and any(n < ki for n, ki in zip(sp, k, strict=True)):
         raise RuntimeError(f"input image (T: {sp[0]} H: {sp[1]} W: {sp[2]}) smaller than kernel size "
@@ -143,6 +166,7 @@ def _pool_geometry(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, d: tupl
         fmt = "x".join
         raise RuntimeError(f"Given input size: ({fmt(map(str, lead + sp))}). Calculated output size: "
                            f"({fmt(map(str, lead + out))}). Output size is too small")
+    _check_kernel_dtype(input, f"max_pool{nd}d" if kind == "max" else ("avg_pool2d", "avg_pool3d_out_frame")[nd - 2])
     return out
 
 
@@ -323,7 +347,8 @@ def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[Array
 
     def global_index() -> Any:
         local = flat if outside is None else ns.where(outside, 0, flat)
-        return (local.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
+        per_plane = flat.size // n_lead if n_lead else 0
+        return (local.reshape(n_lead, per_plane) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
 
     def scatter(g: Any) -> Any:
         w = g if outside is None else ns.where(outside, 0, g)
@@ -407,7 +432,7 @@ def _tiled_max(ns: Any, a: Any, k: tuple[int, ...]) -> Any:
 
 
 def _check_1d(input: Tensor, fn: str) -> None:
-    if input.dim() not in (2, 3):
+    if input.dim() not in (2, 3) or 0 in input.shape[-2:]:
         raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
                            f"input, but got:{list(input.shape)}")
 
@@ -418,7 +443,10 @@ def _max_pool_nd(nd: int) -> Callable:
     def pool(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
              ceil_mode: bool = False, return_indices: bool = False) -> Any:
         if nd == 1:
-            _check_1d(input, fn)
+            if return_indices:   # torch runs max_pool2d_with_indices on an unsqueezed input
+                _check_rank_1d(input, fn)
+            else:
+                _check_1d(input, fn)
             k, = _tuple(kernel_size, 1, fn, "kernel_size")
             st = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
                 else _tuple(stride, 1, fn, "stride")[0]
@@ -436,6 +464,7 @@ def _max_pool_nd(nd: int) -> Callable:
                 size = _out_size(input.shape[-1], k, st, pd, dl, ceil_mode)
                 if size < 1:
                     raise RuntimeError(f"max_pool1d() Invalid computed output size: {size}")
+                _check_kernel_dtype(input, "max_pool1d_impl")
             out, idx = _max_pool(input.unsqueeze(-2), 2, (1, k), (1, st), (0, pd), (1, dl), ceil_mode, fn,
                                  return_indices)
             out, idx = out.squeeze(-2), idx.squeeze(-2) if return_indices else None
@@ -464,8 +493,8 @@ max_pool3d, max_pool3d_with_indices = _max_pool_nd(3)
 def _unpool_size(input: Tensor, nd: int, k: tuple, s: tuple, p: tuple, output_size: Any) -> tuple[int, ...]:
     """The unpooled spatial size: the default inverse of the pool's size, or ``output_size`` when it is
     within a stride of it."""
-    default = tuple((n - 1) * si - 2 * pi + ki
-                    for n, si, pi, ki in zip(input.shape[-nd:], s, p, k, strict=True))
+    default = tuple((input.shape[i - nd] - 1) * si - 2 * pi + ki   # (torch's IndexError for too few dims)
+                    for i, (si, pi, ki) in enumerate(zip(s, p, k, strict=True)))
     if output_size is None:
         return default
     size = output_size[2:] if len(output_size) == nd + 2 else output_size
@@ -483,9 +512,17 @@ def _max_unpool(input: Tensor, indices: Tensor, nd: int, out_sp: tuple[int, ...]
     """Scatter each value of ``input`` to its flat ``indices`` in zero planes of size ``out_sp``."""
     if indices.dtype is not D.int64:
         raise RuntimeError(f"elements in indices should be type int64 but got: {indices.dtype._short}")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Input to max_unpooling{nd}d should be a {nd + 1}d or {nd + 2}d Tensor, but got a tensor "
+                           f"with {input.dim()} dimensions.")
     if tuple(indices.shape) != tuple(input.shape):
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor "
                            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    for i in range(input.dim() - nd - 1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"max_unpooling{nd}d_forward_out_cpu(): Expected input to have non-zero size for "
+                               f"non-batch dimensions, but got {list(input.shape)} with dimension {i} being empty.")
+    _check_kernel_dtype(input, f"max_unpool{nd}d")
     ns = xp(input)
     flat = indices._data
     plane = int(np.prod(out_sp))
@@ -496,7 +533,8 @@ def _max_unpool(input: Tensor, indices: Tensor, nd: int, out_sp: tuple[int, ...]
     out_shape = tuple(input.shape[:-nd]) + out_sp
     _, gather = _scatter_gather(ns, flat, out_shape, nd)
     n_lead = int(np.prod(out_shape[:-nd]))
-    glob = (flat.reshape(n_lead, -1) + (ns.arange(n_lead) * plane)[:, None]).reshape(-1)
+    glob = (flat.reshape(n_lead, flat.size // n_lead if n_lead else 0) + (ns.arange(n_lead) * plane)[:, None]
+            ).reshape(-1)
 
     def unpool(a: Any) -> Any:
         o = ns.zeros(n_lead * plane, a.dtype)
@@ -608,6 +646,7 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True) -> Tensor:
     """1-d average pooling (an avg_pool2d over a height-1 view, as torch)."""
     fn = "avg_pool1d"
+    _check_rank_1d(input, fn)
     k, = _tuple(kernel_size, 1, fn, "kernel_size")
     st = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) \
         else _tuple(stride, 1, fn, "stride", omit=True)[0]
@@ -663,6 +702,9 @@ def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
 # ---- adaptive pooling --------------------------------------------------------------------------------
 def _adaptive_size(input: Tensor, output_size: Any, nd: int, fn: str) -> tuple[int, ...]:
     if isinstance(output_size, (list, tuple)):
+        if nd == 1 and None in output_size:   # (only the 2-d/3-d Python wrappers fill in None)
+            raise TypeError(f"{fn}(): argument 'output_size' (position 2) must be tuple of ints, but found element "
+                            f"of type NoneType at pos {list(output_size).index(None)}")
         if len(output_size) != nd:
             raise RuntimeError(f"{fn}: output_size must be {nd}")
         size = tuple(output_size)
@@ -683,14 +725,25 @@ def _along(ns: Any, a: Any, axis: int, m: Any) -> Any:
     return ns.moveaxis(gemm.matmul(ns, moved, m.T), -1, axis)
 
 
+def _check_rank_1d(input: Tensor, fn: str) -> None:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+                           f"argument #1 'self' (while checking arguments for {fn})")
+
+
 def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
     if nd == 1:
-        if input.dim() not in (2, 3):
-            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
-                               f"argument #1 'self' (while checking arguments for {fn})")
+        _check_rank_1d(input, fn)
     elif input.dim() not in (nd + 1, nd + 2):
         sep = ": " if kind == "max" else " "
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{list(input.shape)}")
+    shape, spatial = list(input.shape), nd
+    if nd == 1 and kind == "avg":   # torch runs it as adaptive_avg_pool2d over a height-1 view
+        fn, shape, spatial = "adaptive_avg_pool2d", [*shape[:-1], 1, shape[-1]], 2
+    for i in range(len(shape) - spatial - 1, len(shape)):   # the channels and spatial dims
+        if shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {shape} with dimension {i} being empty")
     if input.dtype.category < 2 or input.dtype.is_complex:
         kernel = {1: f"adaptive_{kind}_pool2d", 2: fn, 3: f"{fn}_cpu"}[nd]
         if nd == 2 and input.dim() == 4 and layout_of(input) is channels_last:
@@ -767,7 +820,9 @@ def _max_at(input: Tensor, positions: Any, nd: int, node_name: str, fmt: memory_
     a = compute_array(input)
     lead = a.shape[:-nd]
     pos = ns.broadcast_to(positions, lead + positions.shape[positions.ndim - nd - 1:])
-    win = ns.take_along_axis(a.reshape(lead + (-1,)), pos.reshape(lead + (-1,)), axis=-1).reshape(pos.shape)
+    plane = (math.prod(a.shape[-nd:]),)   # (explicit sizes: -1 is ambiguous in an empty batch)
+    win = ns.take_along_axis(a.reshape(lead + plane), pos.reshape(lead + (math.prod(pos.shape[len(lead):]),)),
+                             axis=-1).reshape(pos.shape)
     views = [win[..., j] for j in range(win.shape[-1])]
     best = _running_max(ns, views)
     which = _argmax_offsets(ns, views, best)
@@ -792,7 +847,7 @@ def _window_positions(starts: Sequence[Any], k: Sequence[int], sp: Sequence[int]
         pos = pos.reshape(pos.shape[:-2] + tuple(pos.shape[-2] if j == i else 1 for j in range(nd))
                           + tuple(ki if j == i else 1 for j in range(nd)))
         total = total + pos * math.prod(sp[i + 1:])
-    return total.reshape(total.shape[:total.ndim - nd] + (-1,))
+    return total.reshape(total.shape[:total.ndim - nd] + (math.prod(total.shape[total.ndim - nd:]),))
 
 
 def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Any]:
@@ -801,7 +856,7 @@ def _adaptive_max(input: Tensor, nd: int, output_size: Any) -> tuple[Tensor, Any
     sp = tuple(input.shape[-nd:])
     bounds = [tuple(ns.asarray(b) for b in _bounds(n, o)) for n, o in zip(sp, size, strict=True)]
     # windows padded to the widest by repeating their last element (which never changes the max or its index)
-    widths = [int((end - start).max()) if o else 0 for (start, end), o in zip(bounds, size, strict=True)]
+    widths = [int((end - start).max()) if o else 1 for (start, end), o in zip(bounds, size, strict=True)]
     positions = _window_positions([b[0] for b in bounds], widths, sp, ns, [b[1] for b in bounds])
     return _max_at(input, positions, nd, f"AdaptiveMaxPool{nd}DBackward0", layout_of(input, (4,)))
 
@@ -867,8 +922,12 @@ def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: 
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
     names = ("time", "height", "width")[3 - nd:]
     label = "fractional_max_pool2d()" if nd == 2 else "fractional_max_pool3d_out()"
+    for i in range(input.dim() - nd - 1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{label}: Expected input to have non-zero size for non-batch dimensions, but "
+                               f"got{list(input.shape)} with dimension {i} being empty.")
     for name, n, o, ki in zip(names, sp, size, k, strict=True):
-        if o + ki - 1 > n:
+        if o + ki - 1 > n - (nd == 3):   # torch's 3-d kernel wants room to spare
             raise RuntimeError(f"{label}: pool {name} {ki} too large relative to input {name} {n}")
     batched = input.dim() == nd + 2
     if samples is None:
