@@ -161,3 +161,42 @@ def test_gather_scatter_mask_ops(op):
     # an empty index is checked no further; torch's messages, order of checks and kernel refusals;
     # take_along_dim wraps its indices modulo the dim's size
     _same(*_both(op))
+
+
+def _tr(m):
+    return m.arange(8).reshape(2, 4).t()   # (4, 2), strides (1, 4)
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.diag_embed(m.arange(8.0).reshape(2, 4).t(), 1, 0, 2),
+    lambda m: _tr(m).repeat(1, 1),
+    lambda m: m.tile(_tr(m), (1,)),
+    lambda m: _tr(m).roll(1, 0),
+    lambda m: _tr(m).rot90(0),
+    lambda m: _tr(m).rot90(4),
+])
+def test_copy_results_contiguous(op):
+    t, e = op(torch), op(ember)
+    _same(t, e)
+    assert e.stride() == t.stride()
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.movedim(m.tensor(5.0), -1, 0),
+    lambda m: m.unflatten(m.tensor(5.0), 0, (1,)),
+    lambda m: m.unflatten(m.zeros(0, 4), 0, (-1, 0)),
+    lambda m: m.unflatten(m.zeros(0, 4), 1, (-1, 0)),
+    lambda m: m.unbind(m.tensor(5.0), 1),
+    lambda m: m.roll(m.tensor(5.0), 1, -1),
+    lambda m: m.narrow(m.zeros(2, 3), 5, 5, -1),
+    lambda m: m.zeros(2, 4).split([4, 1], -1),
+    lambda m: m.zeros(2, 4).repeat_interleave(m.tensor([1, 2, 3]), -1),
+    lambda m: m.stack([m.zeros(4), m.zeros(4, 3)], -3),
+    lambda m: m.zeros(2, 2, dtype=m.int16)[:, ::2].view(m.uint8),
+])
+def test_shape_op_errors(op):
+    t, e = _both(op)
+    if isinstance(t, Exception):   # (unflatten's inner errors carry C++ context after the first line)
+        assert type(e) is type(t) and str(e).split("\n")[:2] == str(t).split("\n")[:2], (t, e)
+    else:
+        _same(t, e)

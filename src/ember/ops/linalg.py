@@ -603,11 +603,10 @@ class DiagonalBackward0_copy(Node):  # noqa: N801 - torch's name
 def _embed_diag(t: Tensor, shape: tuple, offset: int, d1: int, d2: int) -> Tensor:
     """A zero tensor of ``shape`` with ``t``'s last dim written on the ``offset`` diagonal of dims d1, d2."""
     xp = _xp(t)
-    rest = [s for i, s in enumerate(shape) if i not in (d1, d2)]
-    out = xp.zeros(tuple(rest) + (shape[d1], shape[d2]), dtype=t._dtype.np)
+    out = xp.zeros(shape, dtype=t._dtype.np)   # contiguous, as torch's
     r, c = _diag_positions(xp, shape[d1], shape[d2], offset)
-    out[..., r, c] = t._data
-    res = _new(xp.moveaxis(out, (-2, -1), (d1, d2)), t._dtype, t)
+    xp.moveaxis(out, (d1, d2), (-2, -1))[..., r, c] = t._data
+    res = _new(out, t._dtype, t)
     _track(DiagEmbedBackward0, res, (t,), offset=offset, dim1=d1, dim2=d2)
     return res
 

@@ -180,11 +180,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     dim = dim if axis is None else axis
     ts = _tensors(tensors, "stack")
     shape = ts[0]._data.shape
+    d = wrap_dim(dim, len(shape) + 1)
     for i, t in enumerate(ts[1:], 1):
         if t._data.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry "
                                f"0 and {list(t._data.shape)} at entry {i}")
-    d = wrap_dim(dim, len(shape) + 1)
     dt = _promoted(ts)
     xp = _xp(ts[0])
     arrays = [t._data.astype(dt.np, copy=False) for t in ts]
@@ -328,7 +328,8 @@ def repeat(self: Tensor, *args: Any, repeats: Any = None) -> Tensor:
     for s in target:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
-    arr = _xp(self).tile(self._data.reshape(padded), reps) if reps else self._data.copy()
+    xp = _xp(self)
+    arr = xp.ascontiguousarray(xp.tile(self._data.reshape(padded), reps)) if reps else self._data.copy()
     return _result(arr, self, RepeatBackward0, padded=padded, repeats=reps)
 
 
@@ -366,12 +367,13 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
     counts = repeats._data.reshape(-1)
     if counts.size == 1:
         counts = _xp(repeats).broadcast_to(counts, (size,))
-    idx = _repeat_indices(from_array(counts, repeats._dtype, repeats._device), output_size, size)
+    idx = _repeat_indices(from_array(counts, repeats._dtype, repeats._device), output_size, size,
+                          0 if dim is None else dim)
     x = input if input._data.ndim else reshape(input, (1,))
     return index_select(x, d, idx)
 
 
-def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | None = None) -> Tensor:
+def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | None = None, dim: int = 0) -> Tensor:
     if repeats._dtype not in (D.int32, D.int64):
         raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for \'{repeats._dtype._short}\'')
     if repeats._data.ndim != 1:
@@ -379,7 +381,7 @@ def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | No
     counts = repeats._data
     if expected is not None and counts.size != expected:
         raise RuntimeError("repeats must have the same size as input along dim, but got repeats.size(0) = "
-                           f"{counts.size} and input.size(0) = {expected}")
+                           f"{counts.size} and input.size({dim}) = {expected}")
     xp = _xp(repeats)
     if counts.size and int(counts.min()) < 0:
         raise RuntimeError("repeats can not be negative")
@@ -448,14 +450,14 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(sh)}, dims:{len(dl)}")
     n = input._data.ndim
     if n == 0 and dl:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise IndexError(f"Dimension specified as {int(dl[0])} but tensor has no dimensions")
     d = tuple(wrap_dim(int(x), n) for x in dl)
     xp = _xp(input)
     a = input._data
     if dims is None:
         arr = xp.roll(a.reshape(-1), sh[0]).reshape(a.shape)
     else:
-        arr = _copy_k(xp, xp.roll(a, tuple(sh), axis=d))
+        arr = xp.ascontiguousarray(xp.roll(a, tuple(sh), axis=d))   # contiguous, as torch's
     return _result(arr, input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else d)
 
 
@@ -487,8 +489,8 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         arr = _copy_k(xp, xp.flip(a, (d0, d1)))
     elif k == 3:
         arr = _copy_k(xp, xp.flip(a, d0)).swapaxes(d0, d1)
-    else:
-        arr = _copy_k(xp, a)
+    else:   # a contiguous clone, as torch
+        arr = xp.array(a, copy=True, order="C")
     return _result(arr, input, Rot90Backward0, k=k, dims=(d0, d1))
 
 

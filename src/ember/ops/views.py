@@ -213,7 +213,7 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
         ratio = dt.itemsize // src.itemsize
         if ratio > 1 and arr.shape[-1] % ratio:
             raise RuntimeError(f"self.size(-1) must be divisible by {ratio} {what}, but got {arr.shape[-1]}")
-        if strides[-1] != 1 and arr.shape[-1] != 1:
+        if strides[-1] != 1:   # (a dim of size 1 too, as torch)
             raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {strides[-1]}")
         if ratio > 1:
             if self.storage_offset() % ratio:
@@ -302,11 +302,19 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if not sizes:
         raise RuntimeError("unflatten: sizes must be non-empty")
     shape = input._data.shape
+    unexpected = "unflatten got an unexpected error:\n"   # torch's wrapping of its inner errors
+    if not shape:
+        raise RuntimeError(unexpected + "Dimension specified as 0 but tensor has no dimensions")
     known = math.prod(v for v in sizes if v != -1)
-    if (math.prod(sizes) != shape[d]) if -1 not in sizes else (sizes.count(-1) == 1 and known and shape[d] % known):
+    if (math.prod(sizes) != shape[d]) if -1 not in sizes else (
+            sizes.count(-1) == 1 and (shape[d] % known if known else shape[d])):
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
                            f"{d} ({shape[d]}) in the input tensor")
-    return view(input, shape[:d] + infer_size(sizes, shape[d]) + shape[d + 1:])
+    try:
+        new = infer_size(sizes, shape[d])
+    except RuntimeError as e:
+        raise RuntimeError(unexpected + str(e)) from None
+    return view(input, shape[:d] + new + shape[d + 1:])
 
 
 def ravel(input: Tensor) -> Tensor:
@@ -457,6 +465,8 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     for name, given, dims in (("source", src_in, src), ("destination", dst_in, dst)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
+    if n == 0:
+        return permute(input, [])
     perm = [-1] * n
     for s, d in zip(src, dst, strict=True):
         perm[d] = s
@@ -717,6 +727,8 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
     n = self._data.ndim
     if n == 0:
         raise RuntimeError(f"{name}() cannot be applied to a 0-dim tensor.")
+    if length < 0 and name == "narrow":
+        raise RuntimeError("narrow(): length must be non-negative.")
     d = wrap_dim(dim, n)
     if _isinstance(start, Tensor):
         if start._data.ndim or start._dtype.category != 1:
@@ -730,8 +742,6 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
                          f"{start})")
     if start < 0:
         start += size
-    if length < 0 and name == "narrow":
-        raise RuntimeError("narrow(): length must be non-negative.")
     if start + length > size or length < 0:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     return d, int(start), int(length)
@@ -778,6 +788,7 @@ def _multi_view(self: Tensor, arrays: list, node: Node) -> tuple[Tensor, ...]:
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """Views of each slice along ``dim``, that dim removed."""
     if input._data.ndim == 0:
+        wrap_dim(dim, 1)
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input._data.ndim)
     arr = input._data
@@ -816,7 +827,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
                            f"split_sizes={sizes}")
     if sum(sizes) != size:
         raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                           f"size at dimension {d}), but got split_sizes={sizes}")
+                           f"size at dimension {dim}), but got split_sizes={sizes}")
     return _split_views(tensor, d, sizes, node_of(SplitWithSizesBackward0, dim=d))
 
 
