@@ -165,3 +165,32 @@ def test_out_overlap_checked_before_resize_and_dtype():
     _check(lambda m: m.logical_not(m.tensor(1), out=m.empty(1).expand(2)))
     _check(lambda m: m.ge(m.ones(3, 3, dtype=m.int32), True, out=m.empty(1, dtype=m.complex128).expand(2)))
     _check(lambda m: m.maximum(m.ones(4, dtype=m.bfloat16), m.ones(4, 3, dtype=m.complex64), out=m.empty(4)))
+
+
+@pytest.mark.parametrize("src", [
+    "m.tensor([-3.0, 4.1], dtype=m.float16) * m.tensor(2.36853)",
+    "m.tensor([-3.0, 4.1], dtype=m.bfloat16) * m.tensor(2.36853)",
+    "m.tensor([-3.0, 4.1], dtype=m.float16).mul_(m.tensor(2.36853))",
+    "m.tensor([-3.0, 4.1, 7.7, 1.3], dtype=m.bfloat16) / m.tensor(0.3)",
+    "m.tensor(2.36853) * m.tensor([-3.0, 4.1], dtype=m.float16)",   # a first 0-d operand is rounded
+])
+def test_mul_div_take_a_second_0d_operand_at_its_precision(src):
+    """torch's mul/div kernels read a 0-d CPU tensor second operand as a scalar in float32 (opmath)."""
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.ldexp(m.tensor([1e-300, -float('inf'), 3.], dtype=m.float64), m.tensor([2000, -2000, -1080]))",
+    "m.ldexp(m.tensor([1e-300, -float('inf'), 3.], dtype=m.float64), m.tensor([2000., -2000, -1080]))",
+    "m.ldexp(m.tensor([1e-30, -float('inf'), 3.]), m.tensor([200, -200, -150], dtype=m.int32))",
+    "m.ldexp(m.tensor([3.], dtype=m.float16), m.tensor([-20], dtype=m.int32))",
+    "m.ldexp(m.tensor([3], dtype=m.uint8), m.tensor([True, False]))",
+    "m.ldexp(m.ones(2), m.tensor([True, False]))", "m.ones(2).ldexp_(m.tensor([3, -200]))",
+])
+def test_ldexp_integer_exponent_is_exact(src):
+    _check(lambda m: eval(src, {"m": m}))
+
+
+def test_ldexp_integer_exponent_gradients():
+    x = ember.tensor([0.5, -1.5], dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x: ember.ldexp(x, ember.tensor([3, -2])), (x,))

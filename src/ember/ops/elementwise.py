@@ -490,6 +490,12 @@ def _scalar_array(xp: Any, x: Any, ct: D.dtype) -> Any:
 _HALF_NP = frozenset({D.float16.np, D.bfloat16.np})
 
 
+def _cpu_scalar(b: Tensor, a: Tensor) -> bool:
+    """Whether a second operand ``b`` is a CPU scalar to torch's kernels beside a dimensioned ``a``: a 0-d
+    CPU tensor, which mul/div take at its own precision (opmath), as a Python number."""
+    return b._data.ndim == 0 < a._data.ndim and b._device is CPU
+
+
 def _storage_order(a: Any) -> tuple[int, ...] | None:
     return storage_order(a.shape, tuple(s // a.itemsize for s in a.strides))
 
@@ -612,8 +618,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         cpn = cp.np
         xa = a._data if ta and a._data.dtype is cpn and a._device is dev else _array(a, like, cp)
         xb = b._data if tb and b._data.dtype is cpn and b._device is dev else _array(b, like, cp)
-        if opmath_scalars and not (ta and tb) and cpn in _HALF_NP:
-            xa, xb = (xa.astype(np.float32), np.float32(b)) if ta else (np.float32(a), xb.astype(np.float32))
+        if opmath_scalars and cpn in _HALF_NP and (not (ta and tb) or _cpu_scalar(b, a)):
+            xa, xb = (xa.astype(np.float32), np.float32(b._data if tb else b)) if ta else \
+                (np.float32(a), xb.astype(np.float32))
         try:
             if np_fn is not None and dev is CPU:
                 r = np_fn(xa, xb)
@@ -673,9 +680,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
             _array(other, self, cp)
         try:
-            if opmath_scalars and not tb and cp.np in _HALF_NP:
+            if opmath_scalars and cp.np in _HALF_NP and (not tb or _cpu_scalar(other, self)):
                 return _store(self, getattr(_xp(self), np_fn.__name__ if np_fn is not None else name)(
-                    self._data.astype(np.float32), np.float32(other)))
+                    self._data.astype(np.float32), np.float32(other._data if tb else other)))
             if np_fn is not None and self._device is CPU and cp is dt and rt is dt:
                 np_fn(self._data, xb, out=self._data)
             else:
@@ -1055,18 +1062,38 @@ def square_(input: Tensor) -> Tensor:
     return pow._inplace(input, 2)  # type: ignore[attr-defined]
 
 
-def _ldexp_fwd(xp: Any, a: Any, b: Any) -> Any:
+def _ldexp_fwd(xp: Any, a: Any, b: Any, exact: bool) -> Any:
+    """``a * 2**b``; an integer exponent (``exact``) scales a real ``a`` exactly as torch's kernel (std::ldexp:
+    no power of two to overflow or underflow on the way, so -inf stays -inf and tiny values come back)."""
+    if exact and a.dtype.kind != "c":
+        return xp.ldexp(a, xp.clip(b, -(1 << 14), 1 << 14).astype(np.int32))
     return a * (xp.exp2(b) if b.dtype.kind != "c" else xp.power(2, b))
 
 
-def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype) -> None:
+def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype, exact: bool) -> None:
     if b._dtype is D.bool and a._dtype.is_floating_point:
         raise_denied(ni("ldexp_cpu_exp"), D.bool)
 
 
-ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r: (g * _c(exp2(b)) if _rg(a) else None,
-                                                        g * _c(a * exp2(b) * _LN2) if _rg(b) else None),
-               kind=_k_float, scalars="", check=_ldexp_check, cast_name="ldexp")
+_ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r, exact: (g * _c(exp2(b)) if _rg(a) else None,
+                                                                g * _c(a * exp2(b) * _LN2) if _rg(b) else None),
+                kind=_k_float, scalars="", check=_ldexp_check, cast_name="ldexp", method=False)
+
+
+def _int_exponent(other: Any) -> bool:
+    return _isinstance(other, Tensor) and other._dtype.category < 2
+
+
+def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """``input * 2**other``, exact for an integer ``other``."""
+    return _ldexp(input, other, _int_exponent(other), out=out)
+
+
+def ldexp_(input: Tensor, other: Tensor) -> Tensor:
+    return _ldexp._inplace(input, other, _int_exponent(other))  # type: ignore[attr-defined]
+
+
+bind({"ldexp": ldexp, "ldexp_": ldexp_})
 
 
 # ---- min / max family --------------------------------------------------------------------------------
