@@ -150,3 +150,31 @@ def test_basic_index_records_one_node_per_step(key):
         return L.autograd.grad(y, x, L.ones_like(y))
     expected = _chain(torch.arange(120.0).reshape(4, 5, 6).requires_grad_()[key].grad_fn)
     _check(fn)
+
+
+_PIECEWISE = {
+    "hardtanh": lambda F, x: F.hardtanh(x), "relu6": lambda F, x: F.relu6(x * 4),
+    "leaky_relu": lambda F, x: F.leaky_relu(x, 0.1), "threshold": lambda F, x: F.threshold(x, 0.5, 2.0),
+    "softshrink": lambda F, x: F.softshrink(x), "hardshrink": lambda F, x: F.hardshrink(x),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x * 4), "elu": lambda F, x: F.elu(x), "selu": lambda F, x: F.selu(x)}
+
+
+@pytest.mark.parametrize("name", sorted(_PIECEWISE))
+def test_piecewise_activations_nan_and_graph_of_gradient(name):
+    """NaN inputs pass as in torch's kernels (values and gradients); the gradient built with create_graph depends
+    on the input (torch's <Op>BackwardBackward0), so a second grad gives zeros (or torch's error) instead of
+    'does not require grad'."""
+    f = _PIECEWISE[name]
+    # 16 elements: torch's vectorised loops see the NaN (its scalar tails treat a NaN input's gradient otherwise)
+    x0 = [NAN, -1.0, 1.0, 0.5, -0.5, 0.0, INF, -INF] * 2
+
+    def fn(L):
+        x = _leaf(L, x0)
+        y = f(L.nn.functional, x)
+        (g,) = L.autograd.grad(y, x, L.full((16,), 2.0, dtype=L.float64), create_graph=True)
+        if name not in ("elu", "selu"):
+            assert type(g.grad_fn).__name__ == type(f(torch.nn.functional, _leaf(torch, x0)).grad_fn).__name__.replace(
+                "Backward0", "BackwardBackward0") or name == "hardsigmoid"
+            return [y, g, *L.autograd.grad(g.sum(), x)]
+        return [y, g]
+    _check(fn)

@@ -1601,6 +1601,33 @@ threshold_backward = binary(
     method=False, inplace_method=False, scalars="")
 threshold_backward.__doc__ = ("torch's ``threshold_backward(grad, self, threshold)``: ``grad`` where ``self > "
                               "threshold``, else 0 (NaN passes the gradient); ``ThresholdBackwardBackward0``.")
+def _grad_op(name: str, fwd: Callable, differentiable: bool = True) -> Callable:
+    """torch's first-order formula ``<name>(grad, self, *params)`` (linear in ``grad``) as an op of its own, so
+    a gradient built with ``create_graph`` depends on ``self`` as torch's does: its node
+    (``<Name>BackwardBackward0``) gives ``grad`` the formula again and ``self`` zeros (``differentiable=False``:
+    torch's NotImplemented node, which raises)."""
+    def grad(gg: Tensor, g: Any, x: Tensor, r: Any, *params: Any) -> tuple:
+        return op(gg, x, *params), zeros_like(gg)
+
+    op = binary(name, fwd, grad if differentiable else no_derivative(name), saves="b", scalars="", method=False,
+                inplace_method=False, grad_name=None if differentiable else "NotImplemented")
+    return op
+
+
+def _zero_where(xp: Any, drop: Any, g: Any) -> Any:
+    return xp.where(drop, xp.zeros((), g.dtype), g)
+
+
+# where torch's kernels drop the gradient; a NaN input drops it as their vectorised loops do (their scalar
+# tails, the last few elements, keep it)
+hardtanh_backward = _grad_op("hardtanh_backward", lambda xp, g, x, lo, hi: _zero_where(xp, ~((x > lo) & (x < hi)), g))
+softshrink_backward = _grad_op("softshrink_backward", lambda xp, g, x, lambd: _zero_where(xp, ~(xp.abs(x) > lambd), g))
+hardshrink_backward = _grad_op("hardshrink_backward", lambda xp, g, x, lambd: _zero_where(xp, ~(xp.abs(x) > lambd), g))
+leaky_relu_backward = _grad_op("leaky_relu_backward", lambda xp, g, x, slope: xp.where(x > 0, g, g * slope))
+hardsigmoid_backward = _grad_op("hardsigmoid_backward", lambda xp, g, x: _zero_where(
+    xp, ~((x > -3) & (x < 3)), g * float(np.float32(1 / 6))), differentiable=False)   # torch's float literal 1/6
+
+
 relu = unary("relu", _relu_fwd, lambda g, x, r: threshold_backward(g, r, 0), kind=_k_same, saves="r",
              out_rule="none", deny={
     "b": (RuntimeError, "Boolean inputs not supported for relu"),

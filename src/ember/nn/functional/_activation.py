@@ -117,7 +117,7 @@ def relu_(input: Tensor) -> Tensor:
 _hardtanh = _pointwise(
     "HardtanhBackward0",
     lambda xp, a, lo, hi: xp.clip(a, lo, hi),
-    lambda g, x, lo, hi: where((x > lo) & (x < hi), g, 0),   # masked, not multiplied: inf/NaN stay out
+    lambda g, x, lo, hi: E.hardtanh_backward(g, x, lo, hi),
 )
 
 
@@ -140,7 +140,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 _leaky = _pointwise(
     "LeakyReluBackward0",
     lambda xp, a, slope: xp.where(a > 0, a, a * slope),
-    lambda g, x, slope: where(x > 0, g, g * slope),
+    lambda g, x, slope: E.leaky_relu_backward(g, x, slope),
     inplace_name=True,
 )
 
@@ -254,8 +254,8 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 
 _threshold = _pointwise(
     "ThresholdBackward0",
-    lambda xp, a, th, value: xp.where(a > th, a, value),
-    lambda g, x, th, value: where(x > th, g, 0),
+    lambda xp, a, th, value: xp.where(a <= th, value, a),   # NaN passes, as torch's
+    lambda g, x, th, value: E.threshold_backward(g, x, th),
     inplace_name=True,
 )
 
@@ -271,13 +271,13 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 _hardshrink = _pointwise(
     "HardshrinkBackward0",
-    lambda xp, a, lambd: xp.where(xp.abs(a) > lambd, a, 0),
-    lambda g, x, lambd: where(x.abs() > lambd, g, 0),
+    lambda xp, a, lambd: xp.where((a >= -lambd) & (a <= lambd), 0, a),   # NaN passes, as torch's
+    lambda g, x, lambd: E.hardshrink_backward(g, x, lambd),
 )
 _softshrink = _pointwise(
     "SoftshrinkBackward0",
-    lambda xp, a, lambd: xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, 0)),
-    lambda g, x, lambd: where(x.abs() > lambd, g, 0),
+    lambda xp, a, lambd: xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, a * 0)),   # torch's x * 0
+    lambda g, x, lambd: E.softshrink_backward(g, x, lambd),
 )
 
 
@@ -589,11 +589,10 @@ def tanh(input: Tensor) -> Tensor:
     return input.tanh()
 
 
-_ONE_SIXTH_F32 = float(np.float32(1 / 6))
 _hardsigmoid = _pointwise(
     "HardsigmoidBackward0",
-    lambda xp, a: xp.clip(a + 3, 0, 6) / 6,                 # torch's kernel: relu6(x + 3) / 6 ...
-    lambda g, x: where((x > -3) & (x < 3), g * _ONE_SIXTH_F32, 0),  # ... and its gradient times 1/6 (a float literal)
+    lambda xp, a: xp.clip(a + 3, 0, 6) / 6,   # torch's kernel: relu6(x + 3) / 6 ...
+    E.hardsigmoid_backward,                   # ... and its gradient times 1/6 (a float literal)
 )
 
 
