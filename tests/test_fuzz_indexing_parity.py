@@ -200,3 +200,14 @@ def test_shape_op_errors(op):
         assert type(e) is type(t) and str(e).split("\n")[:2] == str(t).split("\n")[:2], (t, e)
     else:
         _same(t, e)
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.zeros(1, 2)[:, :1].t(),
+    lambda m: m.zeros(3, 1).expand(3, 4)[:, :1],
+    lambda m: m.zeros(1, 3, 1).expand(1, 3, 2),
+    lambda m: m.zeros(4, 1, 3).permute(1, 2, 0),
+])
+def test_clone_keeps_dense_strides(make):
+    # a dense tensor's clone keeps its strides exactly, size-1 dims' included
+    assert make(ember).clone().stride() == make(torch).clone().stride()

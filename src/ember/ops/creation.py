@@ -765,6 +765,8 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
     xp = np if self._device is CPU else xp_of(self._device)
     if memory_format is not None and memory_format is not preserve_format:
         arr = relayout(a, memory_format, xp)
+    elif 1 in a.shape and (dense := layout_strides(a.shape, _elem_strides(a), preserve_format)) is not None:
+        arr = _strided_copy(a, dense, xp)   # dense: the same strides, size-1 dims' too (NumPy resets those)
     elif 0 in a.strides and a.size > 1:   # expanded: torch's order (NumPy's order K puts a 0 stride innermost)
         arr = _strided_copy(a, _iteration_strides(a.shape, _elem_strides(a)), xp)
     else:
