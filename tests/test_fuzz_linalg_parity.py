@@ -135,3 +135,47 @@ def test_singular_error_types_and_names():
     _check(lambda L: L.cholesky_inverse(_t(L, [[[1.0, 0.0], [5.0, 1.0]], [[1.0, 0.0], [5.0, 0.0]]]), upper=True))
     _check(lambda L: L.cholesky_inverse(_t(L, [[1.0, 0.0], [5.0, NAN]])))
     assert type(_run(lambda L: L.linalg.ldl_factor(L.zeros(2, 2)), ember)) is RuntimeError
+
+
+_OUTS = {   # torch's out= dtype checks differ per function: exact, castable (named) or own wording
+    "inv": lambda L, A, o: L.linalg.inv(A, out=o),
+    "solve_triangular": lambda L, A, o: L.linalg.solve_triangular(A, A, upper=True, out=o),
+    "matrix_norm": lambda L, A, o: L.linalg.matrix_norm(A, out=o),
+    "norm": lambda L, A, o: L.linalg.norm(A, out=o),
+    "matrix_power": lambda L, A, o: L.linalg.matrix_power(A, 2, out=o),
+    "pinv": lambda L, A, o: L.linalg.pinv(A, out=o),
+    "multi_dot": lambda L, A, o: L.linalg.multi_dot([A, A], out=o),
+    "vecdot": lambda L, A, o: L.linalg.vecdot(A, A, out=o),
+    "tensordot": lambda L, A, o: L.tensordot(A, A, out=o),
+    "eigvals": lambda L, A, o: L.linalg.eigvals(A, out=o),
+    "lu_solve": lambda L, A, o: L.linalg.lu_solve(*L.linalg.lu_factor(A), A, out=o),
+    "cholesky_inverse": lambda L, A, o: L.cholesky_inverse(A, out=o),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OUTS))
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_out_dtype_checks(name, dtype):
+    _check(lambda L: _OUTS[name](L, L.eye(3, dtype=L.float64) * 2 + 0.1, L.empty(0, dtype=getattr(L, dtype))))
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((1, 3, 2), (3, 2)), ((0, 3, 2), (3, 2)), ((3, 2), (4,)),
+                                             ((2, 3, 2), (3,)), ((2, 0, 5), (2, 0)), ((0, 3, 1), (0, 3)),
+                                             ((3, 0), (3, 2))])
+@pytest.mark.parametrize("driver", ["gelsy", "gels", "gelsd"])
+def test_lstsq_shapes_and_checks(a_shape, b_shape, driver):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    _check(lambda L: tuple(L.linalg.lstsq(L.tensor(a), L.tensor(b), driver=driver)))
+    _check(lambda L: L.linalg.lstsq(L.tensor(a).half(), L.tensor(b).half(), rcond=0.1, driver=driver))
+
+
+def test_argument_checks_misc():
+    _check(lambda L: tuple(L.triangular_solve(L.ones(2, 3, 2), L.eye(3))))
+    _check(lambda L: L.linalg.tensorsolve(L.ones(6, 2, 3), L.ones(6), dims=(0,)))
+    _check(lambda L: L.linalg.solve(L.ones(3, 4, dtype=L.complex64), L.ones(3, 2, dtype=L.float64)))
+    _check(lambda L: L.linalg.solve(L.ones(3, 4, dtype=L.int64), L.ones(3, 2)))
+    _check(lambda L: L.linalg.matrix_norm(L.ones(2, 3, 4), 1, (-3, 0), dtype=L.complex128))
+    _check(lambda L: L.linalg.matrix_norm(L.ones(2, 3, 4), "fro", dtype=L.complex128))
+    _check(lambda L: L.linalg.matrix_norm(L.ones(2, 3, 4), 2, dtype=L.float16))
+    _check(lambda L: L.lu_unpack(*L.linalg.lu_factor(L.zeros(2, 0, 0))))

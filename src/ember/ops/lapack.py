@@ -23,7 +23,19 @@ from . import indexing as I
 from . import linalg as LA
 from . import reduction as R
 from . import shape as S
-from ._dispatch import Node, Tensor, bind, broadcast_shapes, from_array, needs_grad, record, unimplemented_node, xp_of
+from ._dispatch import (
+    Node,
+    Tensor,
+    bind,
+    broadcast_shapes,
+    from_array,
+    needs_grad,
+    out_dtype_error,
+    record,
+    unimplemented_node,
+    write_out,
+    xp_of,
+)
 from .extra import composed
 from .reduction import finish, return_type
 
@@ -105,7 +117,8 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     LA._same_b_A(b, A)
     sol = composed("TriangularSolveBackward0",
                     lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
-    return finish(return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, A.clone()), out)
+    coefficient = A.expand(*sol.shape[:-2], *A.shape[-2:]).clone()   # broadcast to the solution's batch
+    return finish(return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, coefficient), out)
 
 
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
@@ -128,7 +141,7 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: T
     LA._kernel(L, "cholesky_solve_cpu")
     res = composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
                     grad_form=lambda b, l_: LA.solve(_gram(l_, upper), b))
-    return res if out is None else _write(out, res)
+    return res if out is None else LA._write_castable(out, res, "cholesky_solve")
 
 
 def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
@@ -147,7 +160,7 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None =
         eye = C.eye(n, dtype=l_.dtype, device=l_.device).expand(l_.shape)
         return _cholesky_solve(eye, l_, upper)
     res = composed("CholeskyInverseBackward0", fn, L, grad_form=lambda l_: LA.inv(_gram(l_, upper)))
-    return res if out is None else _write(out, res)
+    return res if out is None else LA._write_castable(out, res, "cholesky_inverse")
 
 
 def _gram(factor: Tensor, upper: bool) -> Tensor:
@@ -157,14 +170,13 @@ def _gram(factor: Tensor, upper: bool) -> Tensor:
 
 
 def _write(out: Tensor, res: Tensor) -> Tensor:
-    from ._dispatch import write_out
     return write_out(out, res)
 
 
 def _perm_from_pivots(xp: Any, piv: Any, m: int) -> Any:
     """The row permutation (rows of A in P^T A order) from LAPACK's 1-based pivots."""
     k = piv.shape[-1]
-    p = piv.reshape(-1, k).astype(np.int64) - 1
+    p = piv.reshape(math.prod(piv.shape[:-1]), k).astype(np.int64) - 1
     perm = xp.broadcast_to(xp.arange(m), (p.shape[0], m)).copy()
     rows = xp.arange(p.shape[0])
     for i in range(k):
@@ -380,7 +392,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     n = LU.shape[-1]
     if math.prod(batch + tuple(B.shape[-2:])) == 0:
         res = composed("LinalgLuSolveBackward0", lambda lu_, b: b.expand(*batch, *b.shape[-2:]).clone(), LU, B)
-        return res if out is None else _write(out, res)
+        return res if out is None else write_out(out, res, None, out_dtype_error)
     _pivot_bounds(pivots, n)
     LA._kernel(LU, "linalg.lu_solve_cpu")
     perm = xp.broadcast_to(_perm_from_pivots(xp, pivots._data, n), batch + (n,))
@@ -397,7 +409,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     def fn(lu_: Tensor, b: Tensor) -> Tensor:
         return solve(lu_, b, adjoint) if left else solve(lu_, b.mH, not adjoint).mH   # X A = B <=> A^H X^H = B^H
     res = composed("LinalgLuSolveBackward0", fn, LU, B)
-    return res if out is None else _write(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -489,7 +501,7 @@ def householder_product(input: Tensor, tau: Tensor, *, out: Tensor | None = None
             q = _reflect(v, t[..., i], q, False)
         return q
     res = composed("LinalgHouseholderProductBackward0", fn, input, tau)
-    return res if out is None else _write(out, res)
+    return res if out is None else LA._write_castable(out, res, "torch.linalg.householder_product")
 
 
 def orgqr(input: Tensor, input2: Tensor, *, out: Tensor | None = None) -> Tensor:

@@ -31,13 +31,14 @@ from ._dispatch import (
     check_inplace,
     inplace,
     new_tensor,
+    out_dtype_error,
     record,
     wrap_dim,
     write_out,
     xp_of,
 )
 from .matmul import cpp_name, matmul, mm
-from .reduction import finish, return_type, vector_norm
+from .reduction import finish, norm_dtype, return_type, vector_norm
 from .views import unsafe_view
 
 _isinstance = isinstance
@@ -154,6 +155,22 @@ def _same_dtype(fn: str, a: Tensor, b: Tensor, na: str = "A", nb: str = "B") -> 
     if a._dtype is not b._dtype:
         raise RuntimeError(f"{fn}: Expected {na} and {nb} to have the same dtype, but found {na} of type "
                            f"{a._dtype._short} and {nb} of type {b._dtype._short} instead")
+
+
+def _out_error(text: str) -> Callable[[D.dtype, D.dtype], RuntimeError]:
+    """An ``out=`` dtype error worded as ``text`` with ``{want}``/``{got}`` (torch's short names) or
+    ``{cwant}``/``{cgot}`` (its C++ names) filled in, for :func:`write_out`."""
+    return lambda want, got: RuntimeError(text.format(want=want._short, got=got._short, cwant=cpp_name(want),
+                                                      cgot=cpp_name(got)))
+
+
+def _write_castable(out: Any, res: Tensor, fn: str, exact: bool = False, what: str = "result") -> Tensor:
+    """torch's linalg ``out=`` check: no narrowing cast (worded under ``fn``, naming the output ``what``), then
+    with ``exact`` the same dtype as the result."""
+    if _isinstance(out, Tensor) and not D.can_cast(res._dtype, out._dtype):
+        raise RuntimeError(f"{fn}: Expected {what} to be safely castable from {res._dtype._short} dtype, but got "
+                           f"{what} with dtype {out._dtype._short}")
+    return write_out(out, res, None, out_dtype_error if exact else None)
 
 
 def _eps(dt: D.dtype) -> float:
@@ -500,6 +517,10 @@ def _tensordot_dims(dims: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
     return da, db
 
 
+_TENSORDOT_OUT = _out_error("tensordot: Expected the output tensor to have dtype {want}, but got an output tensor "
+                            "with dtype {got}")
+
+
 def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) -> Tensor:
     """Contract ``dims`` of ``a`` with ``dims`` of ``b`` (an int: the last/first ones) as one matrix
     product."""
@@ -521,7 +542,7 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
     left = a.permute(fa + ca).reshape(math.prod(a._data.shape[d] for d in fa), k)
     right = b.permute(cb + fb).reshape(k, math.prod(b._data.shape[d] for d in fb))
     res = mm(left, right).reshape([a._data.shape[d] for d in fa] + [b._data.shape[d] for d in fb])
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _TENSORDOT_OUT)
 
 
 def _unsafe_reshape(t: Tensor, shape: list[int]) -> Tensor:
@@ -552,7 +573,7 @@ def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
                            f"{list(input._data.shape)} and {list(other._data.shape)}")
     else:
         res = tensordot(input, other, ([-1], [-1]))
-    return res if out is None else write_out(out, res, "inner")
+    return res if out is None else write_out(out, res, "inner", _TENSORDOT_OUT if input.dim() and other.dim() else None)
 
 
 # ---- trace, diagonals -----------------------------------------------------------------------------------
@@ -758,7 +779,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | N
     d = wrap_dim(dim, max(input._data.ndim, 1))
     _cross_checks(input, other, d, dim)
     res = _cross(input, other, d)
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 class BlockDiagBackward0(Node):
@@ -882,10 +903,11 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
     if svd:   # torch's SVD refuses half types (whatever ``dtype``)
         _floating(input, "linalg.matrix_norm")
     d0, d1 = _matrix_norm_dims(input, dim)
+    dt = norm_dtype(input, dtype, "linalg.matrix_norm")
+    x = input if dt is None else input.to(dt)
     if ord == "fro" or (input._data.size == 0 and (_isinstance(ord, str) or ord > 0)):   # empty: 0, as torch
-        return vector_norm(input, 2, (d0, d1), keepdim, dtype=dtype, out=out)
-    x = input if dtype is None else input.to(dtype)
-    if svd:
+        res = vector_norm(x, 2, (d0, d1), keepdim)
+    elif svd:
         s = svdvals(x.movedim((d0, d1), (-2, -1)))
         res = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
@@ -897,7 +919,11 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
         sums = x.abs().sum(summed, keepdim=keepdim)
         other -= int(not keepdim and summed < other)
         res = sums.amax(other, keepdim=keepdim) if ord > 0 else sums.amin(other, keepdim=keepdim)
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _norm_out("linalg.matrix_norm"))
+
+
+def _norm_out(fn: str) -> Callable[[D.dtype, D.dtype], RuntimeError]:
+    return _out_error(fn + " expected out tensor dtype {want} but got: {got}")
 
 
 def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
@@ -908,18 +934,21 @@ def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool =
         dim = (dim,)
     if dim is not None:
         if ord is not None and (len(dim) == 2 or _isinstance(ord, str)):
-            return matrix_norm(input, ord, dim, keepdim, dtype=dtype, out=out)
-        return vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype, out=out)
-    if ord is None:
-        return vector_norm(input, 2, None, keepdim, dtype=dtype, out=out)
-    if input._data.ndim == 2:
-        return matrix_norm(input, ord, (-2, -1), keepdim, dtype=dtype, out=out)
-    if input._data.ndim != 1:
+            res = matrix_norm(input, ord, dim, keepdim, dtype=dtype)
+        else:
+            res = vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    elif ord is None:
+        res = vector_norm(input, 2, None, keepdim, dtype=dtype)
+    elif input._data.ndim == 2:
+        res = matrix_norm(input, ord, (-2, -1), keepdim, dtype=dtype)
+    elif input._data.ndim != 1:
         raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
                            f"Got {input._data.ndim}D.")
-    if _isinstance(ord, str):
+    elif _isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: Expected a non-string order. Got {ord}")
-    return vector_norm(input, ord, None, keepdim, dtype=dtype, out=out)
+    else:
+        res = vector_norm(input, ord, None, keepdim, dtype=dtype)
+    return res if out is None else write_out(out, res, None, _norm_out("linalg.norm"))
 
 
 # ---- determinants ---------------------------------------------------------------------------------------
@@ -961,7 +990,7 @@ def linalg_det(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     node = _track(LinalgDetBackward0, res, (A,))
     if node is not None:
         node.save(A, SavedOutput(res))
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 class LinalgSlogdetBackward0(Node):
@@ -1052,7 +1081,7 @@ def _inv_ex(A: Tensor, errors: str | None) -> Any:
 def inv(A: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Inverse of square matrices; LinAlgError for singular ones."""
     res = _inv_ex(A, "linalg.inv").inverse
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 class LinalgSolveExBackward0(Node):
@@ -1080,10 +1109,10 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
     """solve_ex; ``errors``: the function name a LinAlgError is raised under (None: report in info only)."""
     _arg("linalg_solve_ex", "A", 1, A)
     _arg("linalg_solve_ex", "B", 2, B)
-    _matrix(A, "linalg.solve")
-    _square(A, "linalg.solve")
     _inexact(A, "linalg.solve")
     _same_dtype("linalg.solve", A, B)
+    _matrix(A, "linalg.solve")
+    _square(A, "linalg.solve")
     vector = _is_vector_rhs(A, B)
     b = B._data[..., None] if vector else B._data
     n = A._data.shape[-1]
@@ -1121,7 +1150,7 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
 def solve(A: Tensor, B: Tensor, *, left: bool = True, out: Tensor | None = None) -> Tensor:
     """Solve ``A X = B`` (or ``X A = B``); LinAlgError for singular ``A``."""
     res = _solve_ex(A, B, left, "torch.linalg.solve").result
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 def _substitute(xp: Any, a: Any, b: Any, upper: bool, unit: bool) -> Any:
@@ -1183,7 +1212,7 @@ def solve_triangular(input: Tensor, B: Tensor, *, upper: bool, left: bool = True
                   unitriangular=unitriangular)
     if node is not None:
         node.save(A, SavedOutput(res))
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _out_error("expected scalar type {want} but found {got}"))
 
 
 # ---- Cholesky -------------------------------------------------------------------------------------------
@@ -1249,7 +1278,7 @@ def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) 
 def linalg_cholesky(input: Tensor, *, upper: bool = False, out: Tensor | None = None) -> Tensor:
     """Cholesky factor of Hermitian positive-definite matrices; LinAlgError otherwise."""
     res = _cholesky(input, upper, "linalg.cholesky", LinalgCholeskyExBackward0).L
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 # ---- QR, SVD, eigh --------------------------------------------------------------------------------------
@@ -1393,7 +1422,7 @@ def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) 
     """Singular values, descending (differentiable: U and Vh are kept for the backward)."""
     _arg("linalg_svdvals", "A", 1, A)
     res = _svd(A, False)[1]
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 class LinalgEighBackward0(Node):
@@ -1440,7 +1469,7 @@ def eigh(input: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
 def eigvalsh(input: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
     """Eigenvalues of Hermitian matrices, ascending."""
     res = _eigh(input, UPLO)[0]
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 # ---- pseudo-inverse, rank, least squares ----------------------------------------------------------------
@@ -1505,7 +1534,7 @@ def pinv(input: Tensor, rcond: Any = None, hermitian: bool = False, *, atol: Any
     node = _track(LinalgPinvBackward0, res, (A,))
     if node is not None:
         node.save(A, SavedOutput(res))
-    return res if out is None else write_out(out, res)
+    return res if out is None else _write_castable(out, res, "linalg.pinv")
 
 
 def matrix_rank(input: Tensor, tol: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None,
@@ -1632,27 +1661,36 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
     fn = "torch.linalg.lstsq"
     if A._data.ndim < 2:
         raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if B._data.ndim < 1:
+        raise RuntimeError(f"{fn}: other must have at least 1 dimension.")
     if A._dtype is not B._dtype:
         raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got input's dtype "
                            f"{A._dtype._short} and other's dtype {B._dtype._short}")
-    _float_or_double(A)
-    driver = "gelsy" if driver is None else driver
-    if driver not in _DRIVERS:
-        raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    dim_diff = A._data.ndim - B._data.ndim
+    if not 0 <= dim_diff <= 1:
+        raise RuntimeError(f"{fn}: input.dim() must be greater or equal to other.dim() and (input.dim() - "
+                           "other.dim()) <= 1")
     vector = _is_vector_rhs(A, B)
     b = B._data[..., None] if vector else B._data
     m, n = A._data.shape[-2:]
     if b.shape[-2] != m:
-        raise RuntimeError(f"{fn}: input.size(-2) should match other.size(-2)")
+        raise RuntimeError(f"{fn}: input.size(-2) should match other.size({-1 if vector else -2})")
+    driver = "gelsy" if driver is None else driver
+    if driver not in _DRIVERS:
+        raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, gelss)")
+    if rcond is None:   # its default needs the dtype's eps
+        _float_or_double(A)
     xp = _xp(A)
-    batch = broadcast_shapes(A._data.shape[:-2], b.shape[:-2])
+    # torch broadcasts against other's leading dims minus dim_diff + 1, even for a matrix other
+    batch = broadcast_shapes(A._data.shape[:-2], B._data.shape[:B._data.ndim - 2 + dim_diff])
+    _kernel(A, "linalg_lstsq_cpu")
     a = xp.broadcast_to(A._data, batch + (m, n))
     b = xp.broadcast_to(b, batch + b.shape[-2:])
     rdt = A._dtype.to_real()
     rcond = _eps(A._dtype) * max(m, n) if rcond is None or rcond < 0 else rcond
-    s = xp.zeros((0,), rdt.np)
+    s = xp.zeros(batch + (min(m, n),) if driver in ("gelsd", "gelss") else (0,), rdt.np)
     if a.size == 0:
-        x, rank = xp.zeros(batch + (n, b.shape[-1]), a.dtype), xp.zeros(batch, np.int64)
+        x, rank = xp.zeros(batch + (n, b.shape[-1]), a.dtype), None if driver == "gels" else xp.zeros(batch, np.int64)
     elif driver == "gelsy":
         x, rank = _gelsy(xp, a, b.astype(a.dtype, copy=False), rcond)
     elif driver == "gels":
@@ -1665,7 +1703,9 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
         x = xp.conj(vh.swapaxes(-1, -2)) @ (inv_s[..., :, None] * (xp.conj(u.swapaxes(-1, -2)) @ b))
     x = x.astype(a.dtype, copy=False)
     full = rank is None or bool((rank == n).all())
-    if driver != "gelsy" and m > n and full:
+    if driver == "gels" and a.size == 0 and m > n:   # torch's gels path leaves these zero
+        res = xp.zeros(batch + (b.shape[-1],), rdt.np)
+    elif driver != "gelsy" and m > n and full:
         r = a @ x - b
         res = (xp.abs(r) ** 2).sum(-2).astype(rdt.np)
     else:
@@ -1675,8 +1715,13 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
     node = _track(LinalgLstsqBackward0, [sol, residuals], (A, B), vector=vector)
     if node is not None:
         node.save(A, B, SavedOutput(sol))
-    rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank.astype(np.int64), D.int64, A)
-    sv = _new(s, rdt, A)
+    # rank and singular values keep A's own batch shape (the broadcast copies repeat them)
+    abatch = A._data.shape[:-2]
+    lead = len(batch) - len(abatch)
+    own = (0,) * lead + tuple(slice(None) if k == kb else slice(0, 1)
+                              for k, kb in zip(abatch, batch[lead:], strict=True))
+    rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank[own].astype(np.int64), D.int64, A)
+    sv = _new(s[own] if s.ndim == len(batch) + 1 else s, rdt, A)
     return finish(_Lstsq(sol, residuals, rank_t, sv), out)
 
 
@@ -1689,7 +1734,7 @@ def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
     if n < 0:
         A, n = inv(A), -n
         if n == 1:
-            return A if out is None else write_out(out, A)
+            return A if out is None else _write_castable(out, A, "matrix_power", exact=True)
     if n == 0:
         res = A.clone()
         res.copy_(_eye(A._data.shape[-1], A).expand_as(A))
@@ -1705,7 +1750,7 @@ def matrix_power(input: Tensor, n: int, *, out: Tensor | None = None) -> Tensor:
             n >>= 1
             if n:
                 z = matmul(z, z)
-    return res if out is None else write_out(out, res)
+    return res if out is None else _write_castable(out, res, "matrix_power", exact=True)
 
 
 _PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
@@ -1777,6 +1822,9 @@ def _chain_order(dims: list[int]) -> Callable[[int, int], Any]:
     return lambda i, j: split[i][j]
 
 
+_MULTI_DOT_OUT = _out_error("multi_dot(): expected out tensor to have dtype {cwant} but got {cgot}")
+
+
 def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor:
     """The product of a chain of matrices in the cheapest order (first/last may be vectors)."""
     ts = list(tensors)
@@ -1810,7 +1858,7 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor
         return mm(product(i, s), product(s + 1, j))
     shape = ([ts[0]._data.shape[0]] if first == 2 else []) + ([ts[-1]._data.shape[1]] if last == 2 else [])
     res = product(0, len(mats) - 1).view(shape)
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _MULTI_DOT_OUT)
 
 
 def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
@@ -1822,7 +1870,7 @@ def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
         if t._data.ndim != 2:
             raise RuntimeError(f"Tensor dimension is {t._data.ndim}, expected 2 instead.")
     res = matrices[0].clone() if len(matrices) == 1 else multi_dot(matrices)
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _MULTI_DOT_OUT)
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) -> Tensor:
@@ -1830,7 +1878,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1, out: Tensor | None = None) ->
     _inexact(x, "linalg.vecdot")
     _same_dtype("linalg.vecdot", x, y, "x", "y")
     res = (_c(x) * y).sum(dim)
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, _out_error(
+        "linalg.vecdot: Expected out of dtype{want} but found {got}"))
 
 
 def tensorinv(input: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tensor:
@@ -1843,7 +1892,7 @@ def tensorinv(input: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tens
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {math.prod(cols)} != {math.prod(rows)}")
     res = _inv_ex(A.reshape(math.prod(rows), math.prod(cols)), "inv").inverse.reshape(cols + rows)
-    return res if out is None else write_out(out, res)
+    return res if out is None else _write_castable(out, res, "tensorinv")
 
 
 def tensorsolve(input: Tensor, other: Tensor, dims: Sequence[int] | None = None, *,
@@ -1854,8 +1903,11 @@ def tensorsolve(input: Tensor, other: Tensor, dims: Sequence[int] | None = None,
         moved = [wrap_dim(d, A._data.ndim) for d in dims]
         A = A.movedim(moved, list(range(A._data.ndim - len(moved), A._data.ndim)))
     rest = A._data.shape[B._data.ndim:]
+    if math.prod(rest) != B.numel():
+        raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {math.prod(rest)} != {B.numel()}")
     res = solve(A.reshape(B.numel(), math.prod(rest)), B.flatten()).reshape(rest)
-    return res if out is None else write_out(out, res)
+    return res if out is None else _write_castable(out, res, "tensorsolve")
 
 
 # ---- torch-level aliases and legacy forms ---------------------------------------------------------------
@@ -1885,7 +1937,7 @@ def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -
     warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
                   "future PyTorch release.", UserWarning, stacklevel=2)
     res = _cholesky(input, upper, "cholesky", CholeskyBackward0).L
-    return res if out is None else write_out(out, res)
+    return res if out is None else _write_castable(out, res, "cholesky")
 
 
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:

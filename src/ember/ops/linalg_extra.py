@@ -21,7 +21,7 @@ from . import elementwise as E
 from . import indexing as I
 from . import linalg as LA
 from . import shape as S
-from ._dispatch import Node, Tensor, broadcast_shapes, from_array, needs_grad, record, write_out
+from ._dispatch import Node, Tensor, broadcast_shapes, from_array, needs_grad, out_dtype_error, record, write_out
 from .reduction import cumprod, return_type
 
 
@@ -105,7 +105,7 @@ def eig(input: Tensor, *, out: Any = None) -> Any:
 def eigvals(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Eigenvalues of square matrices, complex (eigenvectors are computed only for the gradient)."""
     res = _eig(input, "eigvals", False)[0]
-    return res if out is None else write_out(out, res)
+    return res if out is None else LA._write_castable(out, res, "torch.linalg.eigvals", what="eigenvalues")
 
 
 # ---- cond ------------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def cond(input: Tensor, p: Any = None, *, out: Tensor | None = None) -> Tensor:
         inv, info = LA.inv_ex(A)
         inv = I.masked_fill(inv, (info > 0)[..., None, None], math.inf)
         res = E.nan_to_num(LA.matrix_norm(A, p) * LA.matrix_norm(inv, p), nan=math.inf, posinf=math.inf)
-    return res if out is None else write_out(out, res)
+    return res if out is None else LA._write_castable(out, res, "linalg.cond")
 
 
 # ---- vander ----------------------------------------------------------------------------------------------
@@ -387,7 +387,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
     x[rows, perm] = y
     res = from_array(x.reshape(batch + B.shape[-2:]), LD._dtype, LD._device)
     _no_derivative(res, "linalg_ldl_solve", (LD, B))
-    return res if out is None else write_out(out, res)
+    return res if out is None else write_out(out, res, None, out_dtype_error)
 
 
 __all__ = ["eig", "eigvals", "cond", "vander", "ldl_factor", "ldl_factor_ex", "ldl_solve"]
