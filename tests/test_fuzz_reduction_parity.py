@@ -201,3 +201,44 @@ def test_unique_dim_with_nan_in_torchs_sort_order():
     _check(lambda m: m.unique(m.tensor([NAN, 1.0, NAN, 0.0, 1.0]), dim=0, return_inverse=True, return_counts=True))
     rows = [[NAN, 1.0], [0.0, 2.0], [NAN, 0.0], [1.0, NAN], [0.0, 2.0], [1.0, NAN]] * 3
     _check(lambda m: m.unique(m.tensor(rows), dim=0, return_inverse=True, return_counts=True))
+
+
+@pytest.mark.parametrize("x", [[1.0, 2.0], [], [1, 2]])
+@pytest.mark.parametrize("q", [1.5, "t1.5", "t2d", "t64"])
+@pytest.mark.parametrize("interpolation", ["linear", "bogus"])
+@pytest.mark.parametrize("dim", [None, 3])
+def test_quantile_checks_in_torch_order(x, q, interpolation, dim):
+    def quantile(m):
+        qs = {"t1.5": m.tensor([1.5]), "t2d": m.tensor([[0.5]]), "t64": m.tensor([0.5], dtype=m.float64)}
+        return m.quantile(m.tensor(x), qs.get(q, q), dim, interpolation=interpolation)
+    _check(quantile)
+
+
+def test_quantile_list_q_is_a_type_error():
+    with pytest.raises(TypeError, match=r"^quantile\(\) received an invalid combination of arguments - got "):
+        ember.quantile(ember.tensor([1.0, 2.0]), [0.5])
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.cov(m.tensor([[True, False]])),
+    lambda m: m.corrcoef(m.tensor([[True, False]])),
+    lambda m: m.corrcoef(m.zeros(2, 2, 2)),
+    lambda m: m.cov(m.tensor([[1.0, 2.0], [3.0, 5.0]]), fweights=m.tensor([0, 0])),
+    lambda m: m.cov(m.zeros(3, 0), aweights=m.zeros(0)),
+])
+def test_cov_checks(call):
+    _check(call)
+
+
+@pytest.mark.parametrize("y", [lambda m: m.tensor(1.0), lambda m: m.tensor([True, False]), lambda m: m.tensor(True),
+                               lambda m: m.zeros(2, 0, dtype=m.int32), lambda m: m.zeros(2, 0, dtype=m.bool)])
+@pytest.mark.parametrize("kw", [{}, {"dim": 2}, {"dx": 2}, {"x": [1.0, 2.0]}, {"x": [1.0, 2.0], "dim": 3}])
+@pytest.mark.parametrize("op", ["trapezoid", "cumulative_trapezoid"])
+def test_trapezoid_checks_and_empty_results(op, y, kw):
+    _check(lambda m: getattr(m, op)(y(m), **{k: m.tensor(v) if k == "x" else v for k, v in kw.items()}))
+
+
+@pytest.mark.parametrize("shape", [(), (2,), (2, 2)])
+@pytest.mark.parametrize("p, maxnorm", [(1, -1.0), (0, 1.0), (-1, -1.0), (2, 1.0), (2, -1.5)])
+def test_renorm_checks_in_torch_order(shape, p, maxnorm):
+    _check(lambda m: m.renorm(m.ones(shape), p, 0, maxnorm))

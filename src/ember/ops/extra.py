@@ -515,12 +515,12 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | None = None) -> Tensor:
     """Rescale each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` to norm ``maxnorm``."""
-    if input.dim() < 2:
-        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
     if p <= 0:
         raise RuntimeError("renorm: non-positive-norm not supported")
     if maxnorm < 0:
-        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if input.dim() < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.dim()} dimensions")
     d = wrap_dim(dim, input.dim())
     rest = [i for i in range(input.dim()) if i != d]
 
@@ -631,18 +631,30 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     return res if increasing else S.flip(res, (1,))
 
 
+def _no_bool(name: str, y: Tensor, x: Any) -> None:
+    """torch's refusal of bool samples (or sample points)."""
+    given = _isinstance(x, Tensor)
+    if y._dtype is D.bool or given and x._dtype is D.bool:
+        raise RuntimeError(f"{name}: received a bool input for {'`x` or `y`' if given else '`y`'}, but bool is not "
+                           "supported")
+
+
 def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``, with sample points ``x`` or a constant spacing ``dx``."""
     if x is not None and dx is not None:
         raise TypeError("trapezoid() received an invalid combination of arguments - got (Tensor, x=Tensor, "
                         f"dx={type(dx).__name__}), but expected one of:\n * (Tensor y, Tensor x, *, int dim = -1)\n"
                         " * (Tensor y, *, Number dx = 1, int dim = -1)\n")
+    given = _isinstance(x, Tensor)
+    if not y.dim():   # (with x, dim is first wrapped as for one dim)
+        raise IndexError(f"Dimension specified as {wrap_dim(dim, 0) if given else dim} but tensor has no dimensions")
     d = wrap_dim(dim, y.dim())
     n = y.shape[d]
-    if not _isinstance(x, Tensor):
+    if n == 0:   # torch's early exit: zeros of y's dtype, no graph, no further checks
+        return C.zeros(y.shape[:d] + y.shape[d + 1:], dtype=y.dtype, device=y.device)
+    _no_bool("trapezoid", y, x)
+    if not given:
         spacing = 1 if x is None and dx is None else (x if dx is None else dx)
-        if n == 0:
-            return R.sum(y, d) * 0
         ends = y.select(d, 0) + y.select(d, -1)
         return E.mul_scalar(R.sum(y, d) - E.mul_scalar(ends, 0.5), spacing)
     if x.dim() == 1:
@@ -653,8 +665,6 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
         spacing = R.diff(x).view(shape)
     else:
         spacing = R.diff(x, dim=d)
-    if n == 0:
-        return R.sum(y, d) * 0
     mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
     return E.div_scalar(R.sum(mids * spacing, d), 2.0)
 
@@ -668,6 +678,13 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     """The running trapezoidal integral along ``dim`` (one element shorter than ``y`` there)."""
     if x is not None and dx is not None:
         raise TypeError("cumulative_trapezoid() received an invalid combination of arguments")
+    given = _isinstance(x, Tensor)
+    d = wrap_dim(dim, y.dim()) if given else dim   # torch checks dim first with x, the dtype first without
+    _no_bool("cumulative_trapezoid", y, x)
+    if not y.dim():
+        if given:
+            raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     d = wrap_dim(dim, y.dim())
     n = y.shape[d]
     m = builtins.max(n - 1, 0)
@@ -692,6 +709,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
     if input.dim() > 2:
         raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.dim()} dimensions")
+    if input._dtype is D.bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
     x = input.view(1, -1) if input.dim() < 2 else input
     n_obs = x.shape[1]
     w = None
@@ -721,6 +740,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         norm = float(w_sum - correction)
     else:
         w_sum = w.sum()
+        if not bool(w_sum):
+            raise RuntimeError("cov(): weights sum to zero, can't be normalized")
         avg = (x * w).sum(1) / w_sum
         if correction == 0:
             norm = w_sum
@@ -740,6 +761,9 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
 
 def corrcoef(input: Tensor) -> Tensor:
     """Pearson correlation coefficients of the variables in ``input``'s rows, clipped to [-1, 1]."""
+    if input.dim() > 2:
+        raise RuntimeError("corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.dim()} dimensions")
     c = cov(input)
     if c.dim() == 0:
         return c / c
@@ -762,20 +786,40 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
 
 def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str,
                   include_self: bool) -> Tensor:
+    V.warn_once("index_reduce() is in beta and the API may change at any time.", stacklevel=4)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"{fn}(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     if index._dtype not in (D.int32, D.int64):
         raise RuntimeError(f"index_reduce_(): Expected dtype int32/int64 for index but got: {index._dtype._short}")
     if index.dim() > 1:
-        raise IndexError("index_reduce_(): Index is supposed to be a vector")
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: {index.dim()} with type: "
+                         f"{index._dtype._short} and size: {list(index.shape)}")
     d = wrap_dim(dim, builtins.max(input.dim(), 1))
-    sd = source.shape[d] if source.dim() else 1
-    if index.numel() != sd:
-        raise RuntimeError(f"index_reduce_(): Number of indices ({index.numel()}) should be equal to "
-                           f"source.size(dim): ({sd}), for dim: {dim}")
     if input._dtype is not source._dtype:
         raise RuntimeError(f"index_reduce_(): self ({input._dtype._short}) and source ({source._dtype._short}) "
                            "must have the same scalar type")
+    n = index.numel()
+    if not source.dim() and n != 1:   # torch's message reads source.size(dim)
+        raise IndexError(f"Dimension specified as {d} but tensor has no dimensions")
+    sd = source.shape[d] if source.dim() else 1
+    if n != sd:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({n}) should be equal to source.size(dim): ({sd}), "
+                           f"for dim: {d}")
+    if source.dim() not in (0, input.dim()) or source.dim() and any(
+            a != b for i, (a, b) in enumerate(zip(input.shape, source.shape, strict=True)) if i != d):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
+                           f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
+    if input._dtype is D.bool or input._dtype.is_complex:
+        kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
+    size = input.shape[d] if input.dim() else 1
+    flat = index._data.reshape(-1)
+    if not include_self:   # its fill of the indexed slices checks first (negative indices wrap there)
+        I._check_range(flat, size, f"index {{}} is out of bounds for dimension {d} with size {{}}", negative_ok=True)
+    if not size and n:
+        raise IndexError(f"select(): index {int(flat[0])} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {d}")
+    I._check_range(flat, size, "index out of range in self")
     shape = [1] * source.dim()
     if shape:
         shape[d] = -1

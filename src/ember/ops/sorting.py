@@ -431,8 +431,18 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, 
     """Quantiles from the sorted values, composed as torch composes them (sort, view, gather, in-place lerp,
     squeeze), so gradients flow to the one or two elements each quantile interpolates and the graph is
     torch's."""
-    if not _isinstance(q, Tensor) and not 0 <= q <= 1:
-        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    if not _isinstance(q, Tensor):
+        if not _isinstance(q, (int, float)):
+            sig = "(Tensor input, {} q, int dim = None, bool keepdim = False, *, str interpolation = \"linear\", " \
+                  "Tensor out = None)"
+            raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                            f"{type(q).__name__}), but expected one of:\n * {sig.format('Tensor')}\n * "
+                            f"{sig.format('float')}\n")
+        if not 0 <= q <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or "
+                           f"nearest, but got {interpolation}")
     if not input.numel():
         raise RuntimeError("quantile() input tensor must be non-empty")
     if _isinstance(q, Tensor) and q.ndim > 1:
@@ -440,22 +450,19 @@ def _quantile(name: str, input: Tensor, q: Any, dim: int | None, keepdim: bool, 
     if input._dtype not in (D.float32, D.float64):
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     xp = xp_for(input)
+    if _isinstance(q, Tensor) and q._dtype is not input._dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    d = None if dim is None else wrap_dim(dim, input.ndim)
     if _isinstance(q, Tensor):
-        if q._dtype is not input._dtype:
-            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
         qa = q._data
         if bool(((qa < 0) | (qa > 1)).any()):
             raise RuntimeError("quantile() q values must be in the range [0, 1]")
     else:
         qa = xp.asarray(q, input._dtype.np)
-    if interpolation not in _INTERPOLATIONS:
-        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or "
-                           f"nearest, but got {interpolation}")
-    if dim is None:
+    if d is None:
         sorted_x = sort(input.flatten(), -1).values
         shape: tuple[int, ...] = (1,) * input.ndim if keepdim else ()
     else:
-        d = wrap_dim(dim, input.ndim)
         x = input if d == input.ndim - 1 else input.unsqueeze(-1).transpose(d, -1)
         sorted_x = sort(x, -1).values
         shape = tuple(1 if i == d else s for i, s in enumerate(input.shape) if keepdim or i != d)
