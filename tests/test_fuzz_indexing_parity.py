@@ -1,4 +1,6 @@
 """Indexing, shape and view ops compared with torch (regressions found by differential fuzzing)."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -211,3 +213,26 @@ def test_shape_op_errors(op):
 def test_clone_keeps_dense_strides(make):
     # a dense tensor's clone keeps its strides exactly, size-1 dims' included
     assert make(ember).clone().stride() == make(torch).clone().stride()
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.ones(3, dtype=m.bool).index_reduce(0, m.tensor([0, 5]), m.ones(2, dtype=m.bool), "prod"),
+    lambda m: m.ones(3, dtype=m.complex64).index_reduce(0, m.tensor([0]), m.ones(1, dtype=m.complex64), "mean",
+                                                         include_self=False),
+    lambda m: m.ones(3).index_reduce(0, m.tensor([0, 5]), m.ones(2), "amax"),
+    lambda m: m.ones(3).index_reduce(0, m.tensor([0, 5]), m.ones(2), "amax", include_self=False),
+    lambda m: m.ones(3).index_reduce(0, m.tensor([0, -1]), m.ones(2), "prod", include_self=False),
+    lambda m: m.ones(0, 4, 3).index_reduce(0, m.tensor([0, 1]), m.ones(2, 4, 3), "mean"),
+    lambda m: m.ones(3).index_reduce(0, m.tensor([0, 1, 2]), m.ones(2, dtype=m.int64), "prod"),
+    lambda m: m.tensor(1.0).index_reduce(-1, m.tensor([0, 1, 2]), m.tensor(1.0), "prod"),
+    lambda m: m.tensor(1.0).index_reduce(0, m.tensor([0, 0]), m.ones(2), "prod"),
+    lambda m: m.ones(3, 2).index_reduce(-1, m.tensor([0]), m.ones(3, 2), "prod"),
+    lambda m: m.ones(3).index_reduce(0, m.tensor([[0]]), m.ones(1), "prod"),
+    lambda m: m.ones(3, 2).index_reduce(0, m.tensor([0, 1]), m.ones(2, 2), "amin"),
+    lambda m: m.index_fill(m.tensor(1.0), 1, m.tensor([0], dtype=m.int32), 1.0),
+    lambda m: m.index_select(m.zeros(0), 0, m.tensor([0, 1])),
+])
+def test_index_reduce_fill_select_errors(op):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # (index_reduce's beta warning shows once per process)
+        _same(*_both(op))

@@ -885,9 +885,9 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
                         lambda: IndexError("index_select(): Index is supposed to be a vector"))
     a = input._data
     size = a.shape[d] if a.ndim else 1
-    if not size and idx.size:
+    if not size and idx.size and a.ndim > 1:
         raise RuntimeError("index_select(): self indexing axis dim should be positive")
-    if d == 1 or not a.size:   # torch's kernel for dim 1 (and empty tensors) and its own error
+    if d == 1 or not a.size and a.ndim > 1:   # torch's kernel for dim 1 (and empty tensors) and its own error
         _check_range(idx, size, "INDICES element is out of DATA bounds, id={} axis_dim={}", RuntimeError)
     else:
         _check_range(idx, size, "index out of range in self")
@@ -1044,10 +1044,10 @@ class IndexFillBackward1(IndexFillBackward0):
 
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """``input`` with its slices at ``index`` along ``dim`` set to ``value`` (a number or 0-d tensor)."""
-    d = wrap_dim(dim, input._data.ndim)
     idx = _index_vector(index, "index_fill_",
                         lambda: IndexError("index_fill_(): Expected dtype int64 for index."),
                         lambda: RuntimeError("Index has to be a vector/scalar"), (D.int64,))
+    d = wrap_dim(dim, input._data.ndim)
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
