@@ -158,3 +158,43 @@ def test_max_pools_backward_of_empty_batch(fn):
 
 def test_tensor_size_of_zero_dim():
     _same_result(lambda lib: lib.ones(()).size(-3))
+
+
+_LAYER_CASES = [
+    # linear / bilinear: torch's checks in its order
+    "linear(ones(()), ones(4, 3))", "linear(ones(3), ones(()), ones(()))", "linear(ones(3), ones(3), ones(()))",
+    "bilinear(ones(()), ones(()), ones(4, 2, 3))", "bilinear(ones(5, 2), ones(3), ones(4, 2, 3))",
+    "bilinear(ones(5, 2), ones(4, 3), ones(4, 2, 3))", "bilinear(ones(5, 2), ones(5, 3), ones(4, 2, 3), ones(5))",
+    "bilinear(ones(5, 2, dtype=int64), ones(3, 3), ones(4, 2, 3))", "bilinear(ones(5, 2), ones(5, 3), ones(2, 3))",
+    # cosine_similarity: integers are cast, complex refused, torch's broadcast message
+    "cosine_similarity(tensor([[1, 2, 3]]), tensor([[1.0, 2.0, 4.0]], dtype=float64))",
+    "cosine_similarity(ones(4, 3, dtype=bool), ones(4, 3, dtype=float16))",
+    "cosine_similarity(ones(4, dtype=int64), ones(4, dtype=float64))",
+    "cosine_similarity(ones(4, 3, dtype=complex64), ones(4, 3, dtype=complex64))",
+    "cosine_similarity(ones(5, 5, 4, 1), ones(3, 5))",
+    # rms_norm's checks
+    "rms_norm(ones(3, 4), (3,))", "rms_norm(ones(3, 4), (3, 4, 5))", "rms_norm(ones(3, 4), [])",
+    "rms_norm(ones(()), (3,))", "rms_norm(ones(3, 4), (4,), ones(3))",
+    # kernels' dtypes: unfold/fold, replication/reflection pads, local_response_norm, convolutions
+    "unfold(ones(2, 5, 3, dtype=int64), 2)", "unfold(ones(2, 5, 3, dtype=bool), 2)",
+    "fold(ones(2, 4, 4, dtype=int64), (3, 3), 2)", "unfold(ones(()), 2)", "unfold(ones(1, 5), 2)",
+    "pad(ones(1, 5, 1, dtype=bool), (1, 1), mode='replicate')",
+    "pad(ones(1, 5, 2, 2, 2, dtype=bool), (1, 1, 1, 1, 1, 1), mode='reflect')",
+    "pad(ones(1, 5, 2, 2, 2, dtype=bool), (1, 1, 1, 1, 1, 1), mode='circular')",
+    "local_response_norm(ones(2, 2, 3, dtype=complex64), 2)", "local_response_norm(ones(2, 2, 3, dtype=int32), 2)",
+    "conv2d(ones(1, 2, 4, 4, dtype=bool), ones(2, 2, 2, 2, dtype=bool))",
+    "conv3d(ones(1, 2, 4, 4, 4, dtype=bool), ones(2, 2, 2, 2, 2, dtype=bool))",
+    "conv_transpose1d(ones(1, 2, 4, dtype=int32), ones(2, 2, 2, dtype=int32))",
+    "conv_transpose2d(ones(1, 2, 4, 4, dtype=int64), ones(2, 2, 2, 2, dtype=int64))",
+    # a conv's bias dtype is checked before the input's rank
+    "conv2d(ones(3), ones(3, 2, 2, 2, dtype=float64), ones(3, dtype=float64))",
+]
+
+
+@pytest.mark.parametrize("call", _LAYER_CASES)
+def test_layer_checks(call):
+    def expr(lib):
+        ns = {k: getattr(lib, k) for k in ("ones", "tensor", "int32", "int64", "bool", "float16", "float64",
+                                           "complex64")}
+        return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
+    _same_result(expr)

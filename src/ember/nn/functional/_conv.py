@@ -709,6 +709,9 @@ def _prepare(name: str, nd: int, input: Tensor) -> tuple[Tensor, bool]:
 def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None, stride: _IntOrSeq,
           padding: _IntOrSeq | str, dilation: _IntOrSeq, groups: int) -> Tensor:
     """``conv{nd}d``: checks as torch, then the recorded op (an unbatched input is batched and squeezed)."""
+    if isinstance(input, Tensor) and bias is not None and bias.dtype is not input.dtype:   # (before the rank)
+        raise RuntimeError(f"Input type ({_cpp_name(input.dtype)}) and bias type ({_cpp_name(bias.dtype)}) should be "
+                           "the same")
     x, batched = _prepare(name, nd, input)
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
@@ -776,6 +779,10 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
             lead = [1] * (2 - k)   # torch runs 1-d transposed convolutions as 2-d ones and reports a leading 1
             raise RuntimeError(f"Given input size per channel: ({_sizes(lead + list(spatial))}). Calculated output "
                                f"size per channel: ({_sizes(lead + size)}). Output size is too small")
+    if x.dtype is D.bool or (transposed and x.dtype.category == 1 and x.dtype is not D.int64):   # the kernels' dtypes
+        kernel = (f"slow_conv_transpose{max(k, 2)}d_out_cpu" if transposed
+                  else "compute_columns3d" if k == 3 else "slow_conv2d_cpu")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype._short}'")
     return _convolution(x, weight, bias, _Geom(st, tuple(pads), dl, groups), transposed)
 
 
@@ -904,9 +911,17 @@ def _blocks(size: Sequence[int], k: Sequence[int], d: Sequence[int], p: Sequence
     return [_conv_size(m, kk, ss, (pp, pp), dd) for m, kk, ss, pp, dd in zip(size, k, s, p, d, strict=True)]
 
 
+def _check_fold_dtype(input: Tensor, kernel: str) -> None:
+    """im2col/col2im take floats, complex numbers and bools: torch's error for the integer types."""
+    if input.dtype.category == 1:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype._short}'")
+
+
 def unfold(input: Tensor, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1, padding: _IntOrSeq = 0,
            stride: _IntOrSeq = 1) -> Tensor:
     """Sliding local blocks of a ``(N, C, H, W)`` (or ``(C, H, W)``) input as columns ``(N, C·kH·kW, L)``."""
+    if input.dim() < 3:   # torch reads sizes 1 and 2 first: its IndexError
+        input.size(1), input.size(2)
     if input.dim() not in (3, 4) or any(s == 0 for s in input.shape[1:]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
@@ -917,6 +932,7 @@ def unfold(input: Tensor, kernel_size: _IntOrSeq, dilation: _IntOrSeq = 1, paddi
                            f"({k[0]}, {k[1]}), dilation=({d[0]}, {d[1]}), padding=({p[0]}, {p[1]}), calculated "
                            f"shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), but its components "
                            "must be at least one.")
+    _check_fold_dtype(input, "im2col_out_cpu")
     return _unfold(input, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
 
 
@@ -943,5 +959,6 @@ def fold(input: Tensor, output_size: _IntOrSeq, kernel_size: _IntOrSeq, dilation
     if any(b < 1 for b in blocks):
         raise RuntimeError(f"{where}calculated shape of the array of sliding blocks as ({blocks[0]}, {blocks[1]}), "
                            "but its components must be at least one.")
+    _check_fold_dtype(input, "col2im_out_cpu")
     return _fold(input, size, k, _Geom(s, ((p[0], p[0]), (p[1], p[1])), d, 1))
 

@@ -50,10 +50,13 @@ __all__ = [
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, built as torch builds it (so grad_fns match): addmm for 2-d input, addmm
     on a 2-d view for other contiguous input (1-d and ≥3-d), otherwise matmul then an in-place add."""
+    if not (input.dim() and weight.dim()):
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {input.dim()}D and "
+                           f"{weight.dim()}D")
     wt = weight.t()
     if bias is not None and input.dim() == 2:
         return addmm(bias, input, wt)
-    if bias is not None and input.dim() >= 1 and input.is_contiguous():
+    if bias is not None and input.dim() >= 1 and weight.dim() == 2 and input.is_contiguous():
         flat = input.view(math.prod(input.shape[:-1]), input.shape[-1])   # (-1 is ambiguous of 0 features)
         return addmm(bias, flat, wt).view(*input.shape[:-1], weight.shape[0])
     out = input.matmul(wt)
@@ -61,25 +64,28 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``y_k = x1ᵀ W_k x2 + b_k`` over matching leading dims."""
-    if input1.shape[:-1] != input2.shape[:-1]:
-        raise RuntimeError(
-            f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
-            f"{list(input2.shape[:-1])}"
-        )
+    """``y_k = x1ᵀ W_k x2 + b_k`` over matching leading dims (torch's checks in its order)."""
     dts = [("input1", input1), ("input2", input2), ("weight", weight)] + ([("bias", bias)] if bias is not None else [])
     if any(t._dtype is not input1._dtype for _, t in dts):
         raise RuntimeError("All tensors must have the same dtype, got " +
                            ", ".join(f"{name}: {_cpp_name(t._dtype)}" for name, t in dts))
-    out_f, in1, in2 = weight.shape
-    if input1.shape[-1] != in1:
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and {input2.dim()}")
+    for i, (a, b) in enumerate(zip(input1.shape[:-1], input2.shape[:-1], strict=True)):
+        if a != b:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: got {a} and {b}")
+    out_f, in1 = weight.size(0), weight.size(1)
+    if input1.size(-1) != in1:
         raise RuntimeError(
             f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} but expected {in1}"
         )
-    if input2.shape[-1] != in2:
+    if input2.shape[-1] != (in2 := weight.size(2)):
         raise RuntimeError(
             f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} but expected {in2}"
         )
+    if bias is not None and bias.size(0) != out_f:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+                           f"{out_f}")
     lead = input1.shape[:-1]
 
     def trilinear(x1: Tensor, w: Tensor, x2: Tensor) -> Tensor:
@@ -568,7 +574,19 @@ def rms_norm(
 ) -> Tensor:
     """x / sqrt(mean(x²) + eps) over the trailing dims, times ``weight``; as torch's composite, 16-bit inputs are
     computed in float32 and each step's result takes the input's dtype."""
-    dims = _norm_dims(input, normalized_shape)
+    shape = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)
+    if not shape:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    if weight is not None and list(weight.shape) != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight.shape)} and normalized_shape = {shape}")
+    if input.dim() < len(shape):
+        raise ValueError(f"Input tensor must have at least {len(shape)} dimensions, but got {input.dim()}")
+    if list(input.shape[input.dim() - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape [*{', '.join(map(str, shape))}]"
+                           f", but got input of size{list(input.shape)}")
+    dims = tuple(range(input.dim() - len(shape), input.dim()))
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"rms_norm" not implemented for \'{dt._short}\'')
@@ -734,7 +752,10 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
         maps.append((d, idx, n))
     if mode == "circular":
         return _circular_pad(input, pads)
-    name = f"{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}DBackward0"
+    kind = "Reflection" if mode == "reflect" else "Replication"
+    if input.dtype is D.bool or input.dtype in (D.uint16, D.uint32, D.uint64):   # (the kernels' dtypes)
+        raise NotImplementedError(f"\"{kind.lower()}_pad{k}d\" not implemented for '{input.dtype._short}'")
+    name = f"{kind}Pad{k}DBackward0"
     if order is not None:
         arr = arr.transpose(tuple(np.argsort(order).tolist()))
     return fused(result(dense_in(arr, fmt, ns), input), _pad_node(name), (input,), (), maps=tuple(maps))
@@ -763,12 +784,16 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     """Σ x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)) along ``dim``. As torch, the operands are broadcast
     (expanded) first and each norm is clamped on a copy outside autograd: the clamp is not differentiated."""
     from ...linalg import vector_norm
-    from ...ops.views import broadcast_shapes
+    from ...ops._dispatch import broadcast_error
     common = D.promote_types(x1._dtype, x2._dtype)
-    if not (common.is_floating_point or common.is_complex):
+    if not common.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is {common._short}")
+    x1, x2 = (x.to(common) if x._dtype.category < 2 else x for x in (x1, x2))   # integers and bools: cast
     if x1.shape != x2.shape:
-        shape = broadcast_shapes(x1.shape, x2.shape)
+        try:
+            shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+        except ValueError:
+            raise broadcast_error(tuple(x1.shape), tuple(x2.shape)) from None
         x1, x2 = x1.expand(shape), x2.expand(shape)
     n1 = vector_norm(x1, 2, dim, keepdim=True).clone()
     n2 = vector_norm(x2, 2, dim, keepdim=True).clone()
