@@ -997,6 +997,8 @@ def _lse_rows(xp: Any, a: Any) -> Any:
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum for stability."""
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, not NoneType")
     if input._dtype.kind:
         unsupported_dtype("max_values_cpu", input)
     if _isinstance(out, Tensor) and out._dtype.category < 2:
@@ -1005,8 +1007,10 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
     a = _cast(input, input._dtype)
     xp = xp_for(input)
     dims = reduce_dims(dim, a.ndim)
+    if a.size and a.ndim and not keepdim and not as_list(dim):   # torch's in-place add of the unsqueezed maxima
+        raise RuntimeError(f"output with shape [] doesn't match the broadcast shape {[1] * a.ndim}")
     k = len(dims)
-    if builtins.any(a.shape[d] == 0 for d in dims) or not a.ndim:
+    if builtins.any(a.shape[d] == 0 for d in dims):
         arr = xp.log(xp.sum(xp.exp(a), axis=dims, keepdims=keepdim))
     elif (xp is np and a.size >= _FAST_MIN and a.dtype in _FAST_FLOATS and a.flags.c_contiguous
           and sorted(dims) == list(range(a.ndim - k, a.ndim))):
@@ -1015,7 +1019,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
     else:
         m = xp.max(a.real, axis=dims, keepdims=True)
         m = xp.where(xp.isinf(m), 0, m)
-        e = a - m
+        e = xp.asarray(a - m)   # (an array even for 0-d)
         arr = xp.log(sum_array(xp, xp.exp(e, out=e), dims, True)) + m
         if not keepdim:
             arr = arr.reshape([s for i, s in enumerate(a.shape) if i not in dims])
