@@ -194,3 +194,35 @@ def test_ldexp_integer_exponent_is_exact(src):
 def test_ldexp_integer_exponent_gradients():
     x = ember.tensor([0.5, -1.5], dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradcheck(lambda x: ember.ldexp(x, ember.tensor([3, -2])), (x,))
+
+
+@pytest.mark.parametrize("src", [
+    "m.addcmul(m.ones(2), m.ones(2), m.ones(2), value=2j)",
+    "m.addcmul(m.ones(2, dtype=m.float64), m.ones(2), m.ones(2), value=2j)",
+    "m.addcmul(m.ones(2, dtype=m.bfloat16), m.ones(2, dtype=m.bfloat16), m.ones(2, dtype=m.bfloat16), value=2j)",
+    "m.addcmul(m.ones(2), m.ones(2), m.ones(2), value=1e300)",
+    "m.addcmul(m.ones(2, dtype=m.int64), m.ones(2, dtype=m.int64), m.ones(2, dtype=m.int64), value=2j)",
+    "m.addcmul(m.ones(2, dtype=m.int8), m.ones(2, dtype=m.int8), m.ones(2, dtype=m.int8), value=300)",
+    "m.addcmul(m.ones(2, dtype=m.uint8), m.ones(2, dtype=m.uint8), m.ones(2, dtype=m.uint8), value=-1)",
+    "m.addcdiv(m.ones(2, dtype=m.int32), m.ones(2), m.ones(2, dtype=m.int32), value=2j)",
+    "m.addcdiv(m.ones(2), m.ones(2), m.ones(2), value=2.5 + 0j)",
+    "m.lerp(m.tensor(1., dtype=m.bfloat16), m.tensor(2., dtype=m.bfloat16), 7.0)",
+    "m.lerp(m.tensor(1.), m.tensor(2.), 0.3)", "m.lerp(m.ones(2), m.ones(2), 2j)",
+    "m.lerp(m.ones(2), m.ones(2), 1e300)",
+])
+def test_addcmul_addcdiv_lerp_number_arguments(src):
+    """value/weight numbers are converted (checked) to the kernel's compute type; 0-d lerp works."""
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.remainder(m.tensor([4, 9], dtype=m.uint8), m.tensor(-2**31, dtype=m.int32))",
+    "m.add(m.ones(2, 0, dtype=m.uint8), m.ones(4, dtype=m.int32), alpha=7.0)",
+    "m.ones(2, 0, 4, dtype=m.int16).expand(2, 0, 4).bitwise_not_()",
+    "m.ones(1, 0, 4, dtype=m.int64).expand(3, 0, 4).rsqrt_()",
+    "m.ones((), dtype=m.int16).addcmul_(m.ones(2, dtype=m.complex128), m.tensor(1.))",
+    "m.ones(1, 3, dtype=m.complex64).expand(3, 3).addcdiv_(m.ones(3, 1), m.tensor(1.), value=0.)",
+    "m.where(m.ones(3, dtype=m.complex64), m.tensor(1), m.ones(3, dtype=m.int16), out=m.empty(3, dtype=m.int8))",
+])
+def test_error_order_and_wrapped_divisors(src):
+    _check(lambda m: eval(src, {"m": m}))

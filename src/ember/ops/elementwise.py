@@ -229,8 +229,8 @@ def _overlap_error() -> RuntimeError:
 
 def _check_written(t: Tensor) -> None:
     """torch's error for writing into a tensor whose elements share memory (an expanded view: read-only in
-    NumPy), raised before its dtype checks as TensorIterator does."""
-    if not getattr(t._data.flags, "writeable", True):
+    NumPy; an empty one has none), raised before its dtype checks as TensorIterator does."""
+    if not getattr(t._data.flags, "writeable", True) and t._data.size:
         raise _overlap_error()
 
 
@@ -267,7 +267,10 @@ def inplace_via(self: Tensor, fn: Callable, *args: Any, **kwargs: Any) -> Tensor
         return inplace(self, fn(history_alias(self), *args, **kwargs))
     if _INFERENCE[0]:
         check_inplace(self)
+    _check_written(self)
     res = fn(self, *args, **kwargs)
+    if res._data.shape != self._data.shape:
+        raise _shape_error(self._data.shape, res._data.shape)
     if not D.can_cast(res._dtype, self._dtype):
         raise cast_error(res._dtype, self._dtype)
     return _store(self, res._data)
@@ -746,7 +749,11 @@ def _alpha_check(dt: D.dtype, alpha: Any) -> None:
 
 
 def _scaled_check(a: Any, b: Any, dt: D.dtype, alpha: Any) -> None:
-    _alpha_check(dt, alpha)
+    try:
+        _alpha_check(dt, alpha)
+    except RuntimeError:
+        broadcast_shapes(_shape(a), _shape(b))   # torch checks alpha once the shapes broadcast
+        raise
 
 
 def _times_alpha(xp: Any, x: Any, alpha: Any) -> Any:
@@ -837,9 +844,14 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
 def _zero_div_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
     """Integer division or remainder by zero raises in torch (floats give inf/nan) when its kernel runs: an
     empty result computes nothing, and shapes that don't broadcast fail first."""
-    if dt.category < 2 and (bool((b._data == 0).any()) if _isinstance(b, Tensor) else scalar_for(b, dt) == 0) \
-            and math.prod(broadcast_shapes(_shape(a), _shape(b))):
+    if dt.category < 2 and (bool((_divisor(b, dt) == 0).any()) if _isinstance(b, Tensor) else
+                            scalar_for(b, dt) == 0) and math.prod(broadcast_shapes(_shape(a), _shape(b))):
         raise RuntimeError("ZeroDivisionError")
+
+
+def _divisor(b: Tensor, dt: D.dtype) -> Any:
+    """A divisor tensor's values in the compute dtype (a wider 0-d one wraps: int32 -2**31 is uint8 0)."""
+    return b._data if b._dtype is dt else b._data.astype(dt.np)
 
 
 def _div_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
@@ -2140,10 +2152,8 @@ def _lerp_fwd(xp: Any, a: Any, b: Any, w: Any, number: Any = None) -> Any:
     if wide is None:
         return xp.where(xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
     ww = xp.asarray(w, dtype=diff.dtype).astype(wide)   # a number weight: cast to the (opmath) dtype first
-    near = xp.multiply(ww, diff, dtype=wide)
-    near += a
-    far = xp.multiply(diff, 1 - ww, dtype=wide)
-    xp.subtract(b, far, out=far)
+    near = xp.multiply(ww, diff, dtype=wide) + a   # (not in place: 0-d operands give NumPy scalars)
+    far = b - xp.multiply(diff, 1 - ww, dtype=wide)
     res = xp.where(xp.abs(ww) < 0.5, near, far).astype(diff.dtype)
     return res.astype(dtype) if half else res
 
@@ -2172,6 +2182,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) 
         raise_denied(ni("lerp_kernel_tensor" if tensor_w else "lerp_kernel_scalar"), dt)
     if tensor_w:
         return _ternary("lerp", LerpBackward1, (input, end, weight), dt, _lerp_fwd, (), out)
+    weight = _opmath_number(weight, dt)
     return _ternary("lerp", LerpBackward0, (input, end, weight), dt, _lerp_fwd, (weight,), out)
 
 
@@ -2179,8 +2190,22 @@ def lerp_(self: Tensor, end: Tensor, weight: Any) -> Tensor:
     return inplace_via(self, lerp, end, weight)
 
 
+def _opmath_number(value: Any, dt: D.dtype) -> Any:
+    """A number argument as torch's kernels for ``dt`` take it: converted (checked) to the type they compute
+    in (float32 for 16-bit floats); a complex number fits a real type only without an imaginary part."""
+    if dt.is_complex or type(value) is bool:
+        return value
+    op = D.float32 if dt.itemsize == 2 and dt.category == 2 else dt
+    if _isinstance(value, (_py_complex, np.complexfloating)):
+        if value.imag:
+            name = "double" if op is D.float64 else D._C_TYPES[op.name]
+            raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+        value = value.real
+    return _checked_number(value.item() if _isinstance(value, np.generic) else value, op)
+
+
 def _addc_value(dt: D.dtype, value: Any) -> Any:
-    return value if dt.category >= 2 else builtins.int(value)
+    return _opmath_number(value, dt)
 
 
 def _addcmul_grad(g: Tensor, a: Tensor, t1: Tensor, t2: Tensor, value: Any) -> tuple:

@@ -1652,10 +1652,11 @@ def where(condition: Tensor, input: Any = _ABSENT, other: Any = _ABSENT, *, out:
     """``input`` where ``condition`` else ``other``; with one argument, ``nonzero(as_tuple=True)``."""
     if input is _ABSENT and other is _ABSENT and out is None:
         return nonzero(condition, as_tuple=True)
-    _where_args(condition, input, other, out)
-    dt = binary_dtype(input, other)
-    if out is not None and out._dtype is not dt:
+    dt = binary_dtype(input, other) if _isinstance(input, Tensor) and _isinstance(other, Tensor) else None
+    if out is not None and dt is not None and out._dtype is not dt:
         raise RuntimeError(f"Expected out type to be {dt._short} but got {out._dtype._short}")
+    _where_args(condition, input, other, out)
+    dt = dt or binary_dtype(input, other)
     like = input if _isinstance(input, Tensor) else other if _isinstance(other, Tensor) else condition
     xp = _xp(like)
     a = input._data if _isinstance(input, Tensor) else scalar_value(input, dt)
