@@ -242,3 +242,12 @@ def test_trapezoid_checks_and_empty_results(op, y, kw):
 @pytest.mark.parametrize("p, maxnorm", [(1, -1.0), (0, 1.0), (-1, -1.0), (2, 1.0), (2, -1.5)])
 def test_renorm_checks_in_torch_order(shape, p, maxnorm):
     _check(lambda m: m.renorm(m.ones(shape), p, 0, maxnorm))
+
+
+@pytest.mark.parametrize("x", [lambda m: m.zeros(0), lambda m: m.ones(2, 3), lambda m: m.tensor(1.0),
+                               lambda m: m.tensor(1 + 5j), lambda m: m.tensor(float("inf"))])
+@pytest.mark.parametrize("dim", [(), 0, None])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_logsumexp_empty_dims_none_and_0d(x, dim, keepdim):
+    """dim=() without keepdim fails in torch (its in-place add of the unsqueezed maxima); 0-d is exact."""
+    _check(lambda m: m.logsumexp(x(m), dim, keepdim))
