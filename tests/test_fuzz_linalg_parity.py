@@ -179,3 +179,27 @@ def test_argument_checks_misc():
     _check(lambda L: L.linalg.matrix_norm(L.ones(2, 3, 4), "fro", dtype=L.complex128))
     _check(lambda L: L.linalg.matrix_norm(L.ones(2, 3, 4), 2, dtype=L.float16))
     _check(lambda L: L.lu_unpack(*L.linalg.lu_factor(L.zeros(2, 0, 0))))
+
+
+_TUPLE_OUTS = {   # (function, the out kinds: f result dtype, i int32)
+    "slogdet": (lambda L, A, o: L.linalg.slogdet(A, out=o), "ff"),
+    "lu_factor_ex": (lambda L, A, o: L.linalg.lu_factor_ex(A, out=o), "fii"),
+    "cholesky_ex": (lambda L, A, o: L.linalg.cholesky_ex(A, out=o), "fi"),
+    "svd": (lambda L, A, o: L.linalg.svd(A, out=o), "fff"),
+    "eig": (lambda L, A, o: L.linalg.eig(A, out=o), "cc"),
+    "geqrf": (lambda L, A, o: L.geqrf(A, out=o), "ff"),
+    "ldl_factor": (lambda L, A, o: L.linalg.ldl_factor(A, out=o), "fi"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_TUPLE_OUTS))
+@pytest.mark.parametrize("bad", ["float32", "int64"])
+def test_tuple_out_dtype_checks(name, bad):
+    fn, kinds = _TUPLE_OUTS[name]
+    for k in range(len(kinds)):
+        def call(L, k=k):
+            dts = {"f": L.float64, "i": L.int32, "c": L.complex128, "l": L.int64}
+            outs = tuple(L.empty(0, dtype=getattr(L, bad) if j == k else dts[c]) for j, c in enumerate(kinds))
+            return fn(L, L.eye(3, dtype=L.float64) * 2 + 0.1, outs)
+        _check(call)
+    _check(lambda L: fn(L, L.eye(3), tuple(L.empty(0) for _ in kinds[1:])))   # a tuple of the wrong length

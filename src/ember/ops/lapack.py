@@ -92,7 +92,7 @@ def qr(input: Tensor, some: bool = True, *, out: Any = None) -> Any:
                 "torch.qr(A, some)\nshould be replaced with\nQ, R = torch.linalg.qr(A, 'reduced' if some else "
                 "'complete')")
     q, r = LA.qr(input, "reduced" if some else "complete")
-    return finish(return_type("qr", ("Q", "R"))(q, r), out)
+    return finish(return_type("qr", ("Q", "R"))(q, r), out, out_dtype_error)
 
 
 def _solve_tri(A: Tensor, B: Tensor, upper: bool, transpose: bool, unitriangular: bool) -> Tensor:
@@ -118,7 +118,8 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
     sol = composed("TriangularSolveBackward0",
                     lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
     coefficient = A.expand(*sol.shape[:-2], *A.shape[-2:]).clone()   # broadcast to the solution's batch
-    return finish(return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, coefficient), out)
+    return finish(return_type("triangular_solve", ("solution", "cloned_coefficient"))(sol, coefficient), out,
+                  out_dtype_error)
 
 
 def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
@@ -286,14 +287,14 @@ def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False, o
     zero pivot of ``U`` instead of raising (unless ``check_errors``)."""
     _lu_checks(A, "torch.lu_factor", pivot, "linalg_lu_factor_ex")
     res = _LuFactorEx(*_lu_factor_ex(A, "torch.linalg.lu_factor_ex" if check_errors else None))
-    return res if out is None else _write_all(out, res)
+    return finish(res, out, out_dtype_error)
 
 
 def lu_factor(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
     """``(LU, pivots)``: the packed LU factorisation; LinAlgError when a pivot of ``U`` is zero."""
     _lu_checks(A, "torch.lu_factor", pivot, "linalg_lu_factor")
     res = _LuFactor(*_lu_factor_ex(A, "torch.linalg.lu_factor")[:2])
-    return res if out is None else _write_all(out, res)
+    return finish(res, out, out_dtype_error)
 
 
 def linalg_lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
@@ -311,7 +312,7 @@ def linalg_lu(A: Tensor, *, pivot: bool = True, out: Any = None) -> Any:
         node.save(SavedOutput(outs[1]), SavedOutput(outs[2]))
         node.perm = perm
     res = _Lu(*outs)
-    return res if out is None else _write_all(out, res)
+    return finish(res, out, out_dtype_error)
 
 
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = None) -> tuple:
@@ -323,7 +324,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
     _lu_checks(A, "torch.linalg.lu_factor", pivot, "lu")
     LU, piv, info = _lu_factor_ex(A, None)   # torch.lu never raises for a zero pivot
-    return finish((LU, piv, info) if get_infos else (LU, piv), out)
+    return finish((LU, piv, info) if get_infos else (LU, piv), out, out_dtype_error)
 
 
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True,
@@ -344,7 +345,7 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
         Pt = from_array(xp.ascontiguousarray(P), LU_data._dtype, LU_data._device)
     else:
         Pt = empty
-    return finish(return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U), out)
+    return finish(return_type("lu_unpack", ("P", "L", "U"))(Pt, L, U), out, out_dtype_error)
 
 
 def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
@@ -417,12 +418,6 @@ def lu_solve(input: Tensor, LU_data: Tensor, LU_pivots: Tensor, *, out: Tensor |
     return linalg_lu_solve(LU_data, LU_pivots, input, out=out)
 
 
-def _write_all(out: Any, res: tuple) -> Any:
-    for o, r in zip(out, res, strict=True):
-        _write(o, r)
-    return type(res)(*out)
-
-
 def frobenius_norm(input: Tensor, dim: Sequence[int], keepdim: bool = False, *, out: Tensor | None = None
                    ) -> Tensor:
     """Deprecated spelling of ``linalg.vector_norm(input, 2, dim, keepdim)``."""
@@ -456,7 +451,11 @@ def geqrf(input: Tensor, *, out: Any = None) -> Any:
             from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
     if needs_grad(input):
         record(outs, unimplemented_node("GeqrfBackward0", "geqrf"), (input,))
-    return finish(return_type("geqrf", ("a", "tau"))(*outs), out)
+    res = return_type("geqrf", ("a", "tau"))(*outs)
+    if out is not None and len(out) == len(res):
+        for o, r, what in zip(out, res, res._fields, strict=True):
+            LA._castable(o, r, "torch.geqrf", what)
+    return finish(res, out)
 
 
 def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:

@@ -164,12 +164,17 @@ def _out_error(text: str) -> Callable[[D.dtype, D.dtype], RuntimeError]:
                                                       cgot=cpp_name(got)))
 
 
-def _write_castable(out: Any, res: Tensor, fn: str, exact: bool = False, what: str = "result") -> Tensor:
-    """torch's linalg ``out=`` check: no narrowing cast (worded under ``fn``, naming the output ``what``), then
-    with ``exact`` the same dtype as the result."""
+def _castable(out: Any, res: Tensor, fn: str, what: str = "result") -> None:
+    """torch's linalg ``out=`` check that ``out`` takes the result without narrowing (worded under ``fn``,
+    naming the output ``what``)."""
     if _isinstance(out, Tensor) and not D.can_cast(res._dtype, out._dtype):
         raise RuntimeError(f"{fn}: Expected {what} to be safely castable from {res._dtype._short} dtype, but got "
                            f"{what} with dtype {out._dtype._short}")
+
+
+def _write_castable(out: Any, res: Tensor, fn: str, exact: bool = False, what: str = "result") -> Tensor:
+    """:func:`_castable`, then with ``exact`` the same dtype as the result, then the copy into ``out``."""
+    _castable(out, res, fn, what)
     return write_out(out, res, None, out_dtype_error if exact else None)
 
 
@@ -1009,7 +1014,7 @@ _Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
 
 def linalg_slogdet(A: Tensor, *, out: Any = None) -> Any:
     """``(sign, log|det|)`` of square matrices; differentiable through ``logabsdet``."""
-    return finish(_slogdet(A, "linalg.slogdet"), out)
+    return finish(_slogdet(A, "linalg.slogdet"), out, out_dtype_error)
 
 
 def _slogdet(A: Tensor, fn: str) -> Any:
@@ -1054,7 +1059,7 @@ def _singular_message(k: int) -> str:
 
 def inv_ex(A: Tensor, *, check_errors: bool = False, out: Any = None) -> Any:
     """``(inverse, info)``: info > 0 marks a singular matrix (its first zero pivot) instead of raising."""
-    return finish(_inv_ex(A, "linalg.inv_ex" if check_errors else None), out)
+    return finish(_inv_ex(A, "linalg.inv_ex" if check_errors else None), out, out_dtype_error)
 
 
 def _inv_ex(A: Tensor, errors: str | None) -> Any:
@@ -1102,7 +1107,7 @@ _SolveEx = return_type("linalg_solve_ex", ("result", "info"))
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False, out: Any = None) -> Any:
     """``(X, info)`` solving ``A X = B`` (``X A = B`` when not ``left``) with broadcast batch dims."""
-    return finish(_solve_ex(A, B, left, "torch.linalg.solve_ex" if check_errors else None), out)
+    return finish(_solve_ex(A, B, left, "torch.linalg.solve_ex" if check_errors else None), out, out_dtype_error)
 
 
 def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
@@ -1244,7 +1249,7 @@ def cholesky_ex(input: Tensor, *, upper: bool = False, check_errors: bool = Fals
     """``(L, info)``: the Cholesky factor and, per matrix, the order of the first leading minor that is not
     positive-definite (0 when the factorization succeeded)."""
     return finish(_cholesky(input, upper, "linalg.cholesky_ex" if check_errors else None,
-                            LinalgCholeskyExBackward0), out)
+                            LinalgCholeskyExBackward0), out, out_dtype_error)
 
 
 def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) -> Any:
@@ -1330,7 +1335,7 @@ def qr(A: Tensor, mode: str = "reduced", *, out: Any = None) -> Any:
     node = _track(LinalgQrBackward0, outs, (A,), mode=mode)
     if node is not None:
         node.save(SavedOutput(outs[0]), SavedOutput(outs[1]))
-    return finish(_QR(*outs), out)
+    return finish(_QR(*outs), out, out_dtype_error)
 
 
 def _skew(x: Tensor) -> Tensor:
@@ -1415,7 +1420,7 @@ def _svd(A: Tensor, full_matrices: bool) -> tuple[Tensor, Tensor, Tensor]:
 def linalg_svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None, out: Any = None) -> Any:
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, singular values descending."""
     _arg("linalg_svd", "A", 1, A)
-    return finish(_SVD(*_svd(A, full_matrices)), out)
+    return finish(_SVD(*_svd(A, full_matrices)), out, out_dtype_error)
 
 
 def svdvals(A: Tensor, *, driver: str | None = None, out: Tensor | None = None) -> Tensor:
@@ -1463,7 +1468,7 @@ def _eigh(A: Tensor, UPLO: str) -> tuple[Tensor, Tensor]:
 def eigh(input: Tensor, UPLO: str = "L", *, out: Any = None) -> Any:
     """Eigenvalues (ascending) and orthonormal eigenvectors of Hermitian matrices (reads the ``UPLO``
     triangle)."""
-    return finish(_Eigh(*_eigh(input, UPLO)), out)
+    return finish(_Eigh(*_eigh(input, UPLO)), out, out_dtype_error)
 
 
 def eigvalsh(input: Tensor, UPLO: str = "L", *, out: Tensor | None = None) -> Tensor:
@@ -1722,7 +1727,11 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
                               for k, kb in zip(abatch, batch[lead:], strict=True))
     rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank[own].astype(np.int64), D.int64, A)
     sv = _new(s[own] if s.ndim == len(batch) + 1 else s, rdt, A)
-    return finish(_Lstsq(sol, residuals, rank_t, sv), out)
+    res = _Lstsq(sol, residuals, rank_t, sv)
+    if out is not None and len(out) == len(res):   # (torch names the residuals "solution" too)
+        for o, r, what in zip(out, res, ("solution", "solution", "rank", "singular_values"), strict=True):
+            _castable(o, r, "torch.linalg.lstsq", what)
+    return finish(res, out)
 
 
 # ---- matrix functions and products ----------------------------------------------------------------------
@@ -1923,13 +1932,14 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any =
         batch = input._data.shape[:-2]
         xp = _xp(input)
         return finish(_TorchSVD(_new(xp.zeros(batch + (m, m), input._dtype.np), input._dtype, input), S,
-                                _new(xp.zeros(batch + (n, n), input._dtype.np), input._dtype, input)), out)
-    return finish(_TorchSVD(U, S, _h(Vh)), out)
+                                _new(xp.zeros(batch + (n, n), input._dtype.np), input._dtype, input)), out,
+                      out_dtype_error)
+    return finish(_TorchSVD(U, S, _h(Vh)), out, out_dtype_error)
 
 
 def slogdet(input: Tensor, *, out: Any = None) -> Any:
     """``torch.slogdet`` (same as ``linalg.slogdet``, its own result type)."""
-    return finish(_TorchSlogdet(*linalg_slogdet(input)), out)
+    return finish(_TorchSlogdet(*linalg_slogdet(input)), out, out_dtype_error)
 
 
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:

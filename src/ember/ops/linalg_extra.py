@@ -22,7 +22,7 @@ from . import indexing as I
 from . import linalg as LA
 from . import shape as S
 from ._dispatch import Node, Tensor, broadcast_shapes, from_array, needs_grad, out_dtype_error, record, write_out
-from .reduction import cumprod, return_type
+from .reduction import cumprod, finish, return_type
 
 
 def _host(xp: Any, fn: Any, a: Any) -> Any:
@@ -95,11 +95,10 @@ def _eig(A: Tensor, fn: str, vectors: bool) -> tuple[Tensor, Tensor | None]:
 def eig(input: Tensor, *, out: Any = None) -> Any:
     """``(eigenvalues, eigenvectors)`` of square matrices, complex (unit-norm eigenvectors, LAPACK's geev)."""
     res = _Eig(*_eig(input, "eig", True))
-    if out is None:
-        return res
-    for o, r in zip(out, res, strict=True):
-        write_out(o, r)
-    return _Eig(*out)
+    if out is not None and len(out) == len(res):
+        for o, r, what in zip(out, res, ("eigenvalues", "eigenvectors"), strict=True):
+            LA._castable(o, r, "torch.linalg.eig", what)
+    return finish(res, out)
 
 
 def eigvals(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -304,14 +303,14 @@ def ldl_factor_ex(input: Tensor, *, hermitian: bool = False, check_errors: bool 
     ``D`` instead of raising (unless ``check_errors``)."""
     _ldl_checks(input, "linalg_ldl_factor_ex")
     res = _LdlFactorEx(*_ldl_factor_ex(input, hermitian, "torch.linalg.ldl_factor_ex" if check_errors else None))
-    return res if out is None else type(res)(*(write_out(o, r) for o, r in zip(out, res, strict=True)))
+    return finish(res, out, out_dtype_error)
 
 
 def ldl_factor(input: Tensor, *, hermitian: bool = False, out: Any = None) -> Any:
     """``(LD, pivots)``: :func:`ldl_factor_ex` raising for a singular ``D``."""
     _ldl_checks(input, "linalg_ldl_factor")
     res = _LdlFactor(*_ldl_factor_ex(input, hermitian, "torch.linalg.ldl_factor")[:2])
-    return res if out is None else type(res)(*(write_out(o, r) for o, r in zip(out, res, strict=True)))
+    return finish(res, out, out_dtype_error)
 
 
 def _ldl_unpack(xp: Any, ld: Any, piv: Any, herm: bool) -> tuple[Any, Any, Any]:

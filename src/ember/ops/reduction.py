@@ -163,13 +163,15 @@ def attach(res: Tensor, input: Tensor, cls: type[Node], save_input: bool = False
 
 def finish(res: Any, out: Any, dtype_error: Callable[[D.dtype, D.dtype], Exception] | None = None) -> Any:
     """Copy ``res`` (a tensor or a tuple of tensors) into the user's ``out=`` when given; a named result comes
-    back as torch's ``<name>_out`` type. ``dtype_error`` makes a tensor ``out`` need ``res``'s dtype exactly."""
+    back as torch's ``<name>_out`` type. ``dtype_error`` makes each ``out`` need its result's dtype exactly."""
     if out is None:
         return res
     if _isinstance(res, Tensor):
         return write_out(out, res, None, dtype_error)
+    if len(out) != len(res):
+        raise TypeError(f"expected tuple of {len(res)} elements but got {len(out)}")
     for o, r in zip(out, res, strict=True):
-        write_out(o, r)
+        write_out(o, r, None, dtype_error)
     return return_type(f"{type(res).__name__}_out", res._fields)(*out) if hasattr(res, "_fields") else tuple(out)
 
 
@@ -558,7 +560,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype:
         res = _wrap(xp.prod(a), dt, input)
         return finish(attach(res, input, ProdBackward0, True, True, dim=None, keepdim=False), out, out_dtype_error)
     d = wrap_dim(dim, a.ndim)
-    res = _wrap(xp.prod(a, axis=d, keepdims=keepdim) if a.ndim else a.copy(), dt, input)
+    res = _wrap(xp.prod(a, axis=d, keepdims=keepdim) if a.ndim else xp.prod(a.reshape(1), axis=0), dt, input)
     node_dim = d if a.ndim else None
     return finish(attach(res, input, ProdBackward1, True, True, dim=node_dim, keepdim=keepdim), out,
                   out_dtype_error)
