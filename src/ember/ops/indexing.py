@@ -374,6 +374,12 @@ def _torch_layout(arr: Any, src: Any, key: tuple, xp: Any) -> Any:
     else lead) and then of the broadcast index arrays (NumPy puts the indexed dims outermost)."""
     if arr.ndim < 2:
         return arr
+    if src.flags.c_contiguous and 1 not in src.shape and 1 not in arr.shape:
+        for k in key:
+            if not (type(k) is slice or k.flags.c_contiguous):
+                break
+        else:   # no stride orders two dims against C order: torch's result is C-contiguous
+            return arr if arr.flags.c_contiguous else xp.ascontiguousarray(arr)
     arrays = [(d, k) for d, k in enumerate(key) if not _isinstance(k, slice)]
     dims = [d for d, _ in arrays]
     index_shape = np.broadcast_shapes(*(tuple(k.shape) for _, k in arrays))
