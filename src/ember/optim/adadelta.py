@@ -11,6 +11,7 @@ from .optimizer import (
     addcmul,
     bump_step,
     check_capturable_devices,
+    check_tensor_lr,
     grad_array,
     params_with_grad,
     run_closure,
@@ -43,6 +44,7 @@ class Adadelta(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
+        check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:

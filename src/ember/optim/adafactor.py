@@ -15,8 +15,10 @@ from .optimizer import (
     Optimizer,
     add,
     bump_step,
+    check_tensor_lr,
     grad_array,
     lerp,
+    opmath,
     params_with_grad,
     run_closure,
     scalar,
@@ -33,11 +35,6 @@ __all__ = ["Adafactor"]
 def lr_value(lr: Any) -> float:
     """A learning rate given as a number or a 1-element tensor, as a Python float."""
     return float(lr.item()) if isinstance(lr, Tensor) else lr
-
-
-def check_tensor_lr(lr: Any) -> None:
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
 
 
 def norm(a: Any, axis: int | None = None) -> Any:
@@ -121,7 +118,7 @@ class Adafactor(Optimizer):
                 u = u * g
                 denom = max(1.0, float(norm(u)) / (u.size**0.5 * d))
                 if group["foreach"]:   # torch's foreach path scales the update, then adds it
-                    u *= scalar(u, -alpha / denom)
+                    u *= opmath(u, -alpha / denom)
                     add(p._data, u, out=p)
                 else:
                     add(p._data, u, -alpha / denom, out=p)
@@ -146,7 +143,7 @@ def _variance(state: dict[str, Any], g: Any, weight: float, eps1: float) -> Any:
         for factor, axis in ((row, -1), (col, -2)):
             mean_sq = norm(g, axis)
             mean_sq *= mean_sq
-            mean_sq /= scalar(mean_sq, g.shape[axis])
+            mean_sq /= opmath(mean_sq, g.shape[axis])
             lerp(factor._data, mean_sq, weight, out=factor)
         est = matmul(xp(row), row._data, col._data)
         est /= xp(row).maximum(row._data.mean(axis=-2, keepdims=True), scalar(est, eps1))

@@ -14,6 +14,7 @@ from .optimizer import (
     addcmul,
     bump_step,
     check_fused,
+    check_tensor_lr,
     grad_array,
     params_with_grad,
     run_closure,
@@ -44,6 +45,7 @@ class Adagrad(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
+        check_tensor_lr(lr)
         for name, value in (
             ("learning rate", lr),
             ("lr_decay value", lr_decay),

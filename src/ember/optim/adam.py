@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._tensor import Tensor
 from . import _fused
 from .optimizer import (
     Optimizer,
@@ -14,8 +15,10 @@ from .optimizer import (
     check_capturable_devices,
     check_capture,
     check_fused,
+    check_tensor_lr,
     grad_array,
     init_moments,
+    opmath,
     params_with_grad,
     run_closure,
     scalar,
@@ -29,6 +32,7 @@ __all__ = ["Adam", "AdamW"]
 
 
 def check_adam_args(lr: float, eps: float, betas: tuple[float, float], weight_decay: float) -> None:
+    check_tensor_lr(lr)
     if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
     if not 0.0 <= eps:
@@ -64,6 +68,8 @@ class Adam(Optimizer):
         fused: bool | None = None,
         decoupled_weight_decay: bool = False,
     ) -> None:
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
         check_adam_args(lr, eps, betas, weight_decay)
         super().__init__(
             params,
@@ -112,8 +118,8 @@ class Adam(Optimizer):
                     vmax = state["max_exp_avg_sq"]
                     write(vmax, xp(p).maximum(vmax._data, v_used))
                     v_used = vmax._data
-                denom = xp(p).sqrt(v_used)
-                denom /= scalar(v_used, bc2_sqrt)
+                denom = xp(p).asarray(xp(p).sqrt(v_used))   # (0-d: an array, for the in-place steps)
+                denom /= opmath(v_used, bc2_sqrt)
                 denom += scalar(v_used, eps)
                 addcdiv(p._data, m._data, denom, -step_size, out=p)
         return loss

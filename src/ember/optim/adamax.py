@@ -14,7 +14,9 @@ from .optimizer import (
     check_capturable_devices,
     grad_array,
     lerp,
+    opmath,
     params_with_grad,
+    rounded,
     run_closure,
     scalar,
     state_zeros,
@@ -78,7 +80,8 @@ class Adamax(Optimizer):
                     g = add(g, p._data, group["weight_decay"])
                 m, u = state["exp_avg"], state["exp_inf"]
                 lerp(m._data, g, 1 - beta1, out=m)
-                write(u, xp(p).maximum(u._data * scalar(u._data, beta2), xp(p).abs(g) + scalar(g, eps)))
+                decayed = rounded(u._data * opmath(u._data, beta2), g)
+                write(u, xp(p).maximum(decayed, xp(p).abs(g) + scalar(g, eps)))
                 clr = group["lr"] / (1 - beta1**step)
                 addcdiv(p._data, m._data, u._data, -clr, out=p)
         return loss

@@ -15,10 +15,11 @@ from .optimizer import (
     addcmul,
     bump_step,
     check_capturable_devices,
+    check_tensor_lr,
     grad_array,
+    opmath,
     params_with_grad,
     run_closure,
-    scalar,
     state_zeros,
     step_tensor,
     write,
@@ -46,6 +47,7 @@ class ASGD(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
+        check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= weight_decay:
@@ -87,7 +89,7 @@ class ASGD(Optimizer):
                     self._foreach_update(p, g, state, group)
                 else:
                     eta = float(state["eta"]._data)
-                    write(p, p._data * scalar(p._data, 1 - lambd * eta))
+                    write(p, p._data * opmath(p._data, 1 - lambd * eta))
                     add(p._data, g, -eta, out=p)
                     if float(mu._data) != 1:
                         write(ax, ax._data + (p._data - ax._data) * mu._data.astype(ax._data.dtype))

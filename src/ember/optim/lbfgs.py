@@ -10,7 +10,7 @@ from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops.creation import zeros
 from ..ops.shape import cat
-from .optimizer import Optimizer, add
+from .optimizer import Optimizer, add, check_tensor_lr
 
 __all__ = ["LBFGS"]
 
@@ -136,6 +136,7 @@ class LBFGS(Optimizer):
         history_size: int = 100,
         line_search_fn: str | None = None,
     ) -> None:
+        check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if max_eval is None:

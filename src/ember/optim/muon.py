@@ -12,8 +12,8 @@ import numpy as np
 
 from .._core.device import xp_of_array
 from .._core.gemm import matmul
-from .adafactor import check_tensor_lr, lr_value, norm
-from .optimizer import Optimizer, add, lerp, params_with_grad, run_closure, scale, state_zeros, write
+from .adafactor import lr_value, norm
+from .optimizer import Optimizer, add, check_tensor_lr, lerp, params_with_grad, run_closure, scale, state_zeros, write
 
 __all__ = ["Muon"]
 

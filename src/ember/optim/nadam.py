@@ -17,7 +17,9 @@ from .optimizer import (
     check_capturable_devices,
     grad_array,
     init_moments,
+    opmath,
     params_with_grad,
+    rounded,
     run_closure,
     scalar,
     update_moments,
@@ -90,7 +92,7 @@ class NAdam(Optimizer):
                 mu_product = float(prod._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 update_moments(m, v, g, beta1, beta2)
-                denom = xp(p).sqrt(v._data / scalar(v._data, bc2))
+                denom = xp(p).sqrt(rounded(v._data / opmath(v._data, bc2), g))
                 denom = denom + scalar(denom, eps)
                 p_new = addcdiv(p._data, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))
                 write(p, addcdiv(p_new, m._data, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next)))

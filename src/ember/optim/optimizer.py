@@ -399,7 +399,9 @@ def grad_array(p: Tensor, maximize: bool) -> Any:
 
 def _store(acc: Any, like: Any, out: Tensor | None) -> Any:
     """Round ``acc`` to ``like``'s dtype once: into ``out``'s array in place (bumping its version), or as a
-    new array."""
+    new array. A 16-bit result computed wider is first rounded to float32, torch's compute type."""
+    if acc.dtype == np.float64 and _half(like):
+        acc = acc.astype(np.float32)
     if out is None:
         return acc.astype(like.dtype, copy=False)
     xp_of_array(like).copyto(out._data, acc, casting="unsafe")
@@ -407,30 +409,54 @@ def _store(acc: Any, like: Any, out: Tensor | None) -> Any:
     return out._data
 
 
+def _half(a: Any) -> bool:
+    return a.dtype.itemsize == 2 and a.dtype.kind in "fV"
+
+
+def _compute(a: Any) -> Any:
+    """``a`` in torch's compute type: float32 for 16-bit floats (whose fused multiply-adds run in float32)."""
+    return a.astype(np.float32) if _half(a) else a
+
+
 def scalar(like: Any, s: float) -> Any:
-    """A Python scalar as the array's scalar type (torch casts scalar arguments to the tensor dtype)."""
+    """A Python scalar as the array's scalar type (torch casts the scalar of ``add`` and of ``alpha`` to the
+    tensor dtype, 16-bit floats included)."""
     return like.dtype.type(s)
+
+
+def opmath(like: Any, s: float) -> Any:
+    """A Python scalar as torch's multiplying kernels take it (mul, div, addcmul/addcdiv's value, lerp's
+    weight): in the array's dtype, but float32 for 16-bit floats (an expression's result is then float32:
+    round it with :func:`rounded`)."""
+    return np.float32(s) if _half(like) else like.dtype.type(s)
+
+
+def rounded(x: Any, like: Any) -> Any:
+    """``x`` rounded to ``like``'s dtype (a no-op for float32/float64 results): one torch op's result."""
+    return x.astype(like.dtype, copy=False)
 
 
 def add(a: Any, b: Any, alpha: float = 1.0, out: Tensor | None = None) -> Any:
     """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding (into ``out`` when given)."""
     if alpha == 1:
         return _store(a + b, a, out)
-    acc = multiply_wide(b, scalar(a, alpha), a)
-    acc += a
+    ac = _compute(a)
+    acc = multiply_wide(b, ac.dtype.type(scalar(a, alpha)), ac)
+    acc += ac
     return _store(acc, a, out)
 
 
 def addcmul(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = None) -> Any:
     """``a.addcmul(t1, t2, value)``: fma(value·t1, t2, a) (into ``out`` when given)."""
-    acc = multiply_wide(t1 * scalar(a, value), t2, a)
-    acc += a
+    ac = _compute(a)
+    acc = multiply_wide(t1 * opmath(a, value), t2, ac)
+    acc += ac
     return _store(acc, a, out)
 
 
 def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = None) -> Any:
     """``a.addcdiv(t1, t2, value)``: a + value·t1 / t2 (into ``out`` when given)."""
-    q = t1 * scalar(a, value)
+    q = t1 * opmath(a, value)
     q /= t2
     q += a
     return _store(q, a, out)
@@ -438,7 +464,8 @@ def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = N
 
 def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
     """``a.lerp(b, weight)`` with torch's two-sided formula (fused multiply-add; into ``out`` when given)."""
-    w = scalar(a, weight)
+    w, like = opmath(a, weight), a
+    a, b = _compute(a), _compute(b)
     diff = b - a
     if abs(float(w)) < 0.5:
         acc = multiply_wide(diff, w, a)
@@ -449,12 +476,12 @@ def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
         acc = multiply_wide(diff, one_minus, a)
         xp = xp_of_array(a)
         acc = xp.subtract(b, acc, out=acc) if isinstance(acc, xp.ndarray) else b - acc   # 0-d: a NumPy scalar
-    return _store(acc, a, out)
+    return _store(acc, like, out)
 
 
 def scale(t: Tensor, factor: float) -> None:
-    """``t.mul_(factor)`` (the factor cast to ``t``'s dtype, as torch casts a scalar argument)."""
-    t._data *= scalar(t._data, factor)
+    """``t.mul_(factor)`` (the factor in ``t``'s compute type, as torch's kernel takes it)."""
+    t._data *= opmath(t._data, factor)
     t._vc[0] += 1
 
 
@@ -508,6 +535,12 @@ def check_capture(opt: Any) -> None:
     if CAPTURING[0] and not all(g.get("capturable", False) for g in opt.param_groups):
         raise RuntimeError(f"Attempting CUDA graph capture of step() for an instance of {type(opt).__name__} "
                            "but param_groups' capturable is False.")
+
+
+def check_tensor_lr(lr: Any) -> None:
+    """torch's refusal of a learning-rate tensor with more than one element (before the value checks)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
 
 
 def check_fused(fused: bool | None, foreach: bool | None, differentiable: bool) -> None:

@@ -12,7 +12,9 @@ from .optimizer import (
     check_capturable_devices,
     grad_array,
     init_moments,
+    opmath,
     params_with_grad,
+    rounded,
     run_closure,
     scalar,
     update_moments,
@@ -75,7 +77,7 @@ class RAdam(Optimizer):
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 update_moments(m, v, g, beta1, beta2)
                 bc1, bc2 = 1 - beta1**step, 1 - beta2**step
-                update = m._data / scalar(m._data, bc1) * scalar(m._data, lr)
+                update = rounded(rounded(m._data / opmath(m._data, bc1), g) * opmath(m._data, lr), g)
                 rho_inf = 2 / (1 - beta2) - 1
                 rho_t = rho_inf - 2 * step * (beta2**step) / bc2
                 if rho_t > 5.0:
@@ -83,7 +85,8 @@ class RAdam(Optimizer):
                         (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
                     ) ** 0.5
                     root = xp(p).sqrt(v._data)
-                    adaptive = scalar(root, bc2**0.5) / (root + scalar(root, eps))
-                    update = update * adaptive * scalar(update, rect)
+                    # number / tensor is torch's reciprocal(tensor) * number
+                    adaptive = rounded(xp(p).reciprocal(root + scalar(root, eps)) * opmath(root, bc2**0.5), g)
+                    update = rounded(update * adaptive * opmath(update, rect), g)
                 write(p, p._data - update)
         return loss

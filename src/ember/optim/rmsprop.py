@@ -12,6 +12,7 @@ from .optimizer import (
     addcmul,
     bump_step,
     check_capturable_devices,
+    check_tensor_lr,
     grad_array,
     lerp,
     params_with_grad,
@@ -46,6 +47,7 @@ class RMSprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
+        check_tensor_lr(lr)
         for name, value in (
             ("learning rate", lr),
             ("epsilon value", eps),

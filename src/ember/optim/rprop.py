@@ -12,10 +12,10 @@ from .optimizer import (
     addcmul,
     bump_step,
     check_capturable_devices,
+    check_tensor_lr,
     grad_array,
     params_with_grad,
     run_closure,
-    scalar,
     state_zeros,
     step_tensor,
     write,
@@ -43,6 +43,7 @@ class Rprop(Optimizer):
         maximize: bool = False,
         differentiable: bool = False,
     ) -> None:
+        check_tensor_lr(lr)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 < etas[0] < 1.0 < etas[1]:
@@ -78,11 +79,10 @@ class Rprop(Optimizer):
                 g = grad_array(p, group["maximize"])
                 prev, size = state["prev"], state["step_size"]
                 sign = ns.sign(g * prev._data)
-                factor = ns.where(
-                    sign > 0, scalar(g, eta_plus), ns.where(sign < 0, scalar(g, eta_minus), scalar(g, 1))
-                )
-                write(size, ns.clip(size._data * factor, scalar(g, lo), scalar(g, hi)))
-                g = ns.where(factor == scalar(g, eta_minus), scalar(g, 0), g)
+                t = g.dtype.type   # the factors are written into a tensor of the gradient's dtype
+                factor = ns.where(sign > 0, t(eta_plus), ns.where(sign < 0, t(eta_minus), t(1)))
+                write(size, ns.clip(size._data * factor, t(lo), t(hi)))
+                g = ns.where(factor == t(eta_minus), t(0), g)
                 addcmul(p._data, ns.sign(g), size._data, -1, out=p)
                 write(prev, g)
         return loss

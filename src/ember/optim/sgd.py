@@ -11,6 +11,7 @@ from .optimizer import (
     Optimizer,
     add,
     check_fused,
+    check_tensor_lr,
     grad_array,
     params_with_grad,
     run_closure,
@@ -39,6 +40,7 @@ class SGD(Optimizer):
         differentiable: bool = False,
         fused: bool | None = None,
     ) -> None:
+        check_tensor_lr(lr)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
