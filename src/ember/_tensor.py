@@ -428,10 +428,20 @@ class Tensor:
         return self._scalar()
 
     def __float__(self) -> float:
-        return float(self._one_element())
+        return float(self._real_element("double"))
 
     def __int__(self) -> int:
-        return int(self._one_element())
+        return int(self._real_element("int64_t"))
+
+    def _real_element(self, ctype: str) -> Any:
+        """The one element, a complex one only with no imaginary part (and for an int, a real part in int64's
+        range: torch's checked conversion); a real value converts as Python converts it."""
+        v = self._one_element()
+        if isinstance(v, complex):
+            if v.imag or (ctype == "int64_t" and not -(2.0 ** 63) <= v.real <= 2.0 ** 63):
+                raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+            v = v.real if v.real != 2.0 ** 63 or ctype != "int64_t" else -(2 ** 63)   # (2**63 passes, wraps)
+        return v
 
     def __complex__(self) -> complex:
         return complex(self._one_element())

@@ -482,7 +482,7 @@ def checked_int_range(np_dtype: np.dtype) -> tuple[builtins_int, builtins_int, b
 
 _C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
             "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t", "float16": "c10::Half",
-            "float32": "float"}
+            "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
 
 
 def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = False) -> object:
@@ -490,7 +490,12 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
     their range, NaN and infinities (unsigned types take negative integers down to minus their maximum,
     wrapped; floats truncate), float32 refuses finite values beyond its range (float16 too with
     ``half_range``); a complex number with an imaginary part fits no real type. Returns the value to store."""
-    if type(value) is builtins_bool or dt.kind or dt.is_complex or dt is bool:
+    if type(value) is builtins_bool or dt.kind or dt is bool:
+        return value
+    if dt.is_complex:   # complex64 takes parts within float32's range
+        parts = (value.real, value.imag) if isinstance(value, builtins_complex) else (value,)
+        if dt is complex64 and any(math.isfinite(p) and abs(p) > 3.4028234663852886e38 for p in parts):
+            raise RuntimeError("value cannot be converted to type c10::complex<float> without overflow")
         return value
     if type(value) is builtins_complex:
         if value.imag:
@@ -505,7 +510,9 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
         elif low <= builtins_float(value) <= hi:   # type: ignore[arg-type]  (NaN fails)
             return math.trunc(value)   # type: ignore[arg-type]
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
-    limit = 3.4028234663852886e38 if dt is float32 else 65504.0 if dt is float16 and half_range else None
+    limit = 3.4028234663852886e38 if dt is float32 else None
+    if half_range:
+        limit = {float16: 65504.0, bfloat16: 3.3895313892515355e38}.get(dt, limit)
     if limit is not None and math.isfinite(value) and abs(value) > limit:   # type: ignore[arg-type]
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
     return value
@@ -521,3 +528,11 @@ def fill_value(dt: dtype, value: object, numel: builtins_int, zero: builtins_boo
     if numel > 1:
         check_overflow(dt, value)
     return convert(np.asarray(value, np.float32), float32, dt)
+
+
+# the C++ type names (GCC's spelling) some of torch's messages print
+CPP_NAMES = {bool: "bool", uint8: "unsigned char", int8: "signed char", int16: "short int", int32: "int",
+             int64: "long int", uint16: "short unsigned int", uint32: "unsigned int", uint64: "long unsigned int",
+             float16: "c10::Half", bfloat16: "c10::BFloat16", float32: "float", float64: "double",
+             complex32: "c10::complex<c10::Half>", complex64: "c10::complex<float>",
+             complex128: "c10::complex<double>"}

@@ -34,12 +34,27 @@ def _veltkamp(a: Any) -> tuple[Any, Any]:
     return hi, a - hi
 
 
-def fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
-    """``a*b + c`` in float64 rounded once, as a fused multiply-add: the product (Dekker) and the sum (Knuth's
-    two-sum) are carried exactly and only their low parts are rounded together."""
+def two_product(a: Any, b: Any) -> tuple[Any, Any]:
+    """float64 ``a*b`` as its rounded value and the exact rounding error (Dekker)."""
     p = a * b
     (ah, al), (bh, bl) = _veltkamp(a), _veltkamp(b)
-    p_err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def add_product(p: Any, p_err: Any, c: Any) -> Any:
+    """``(p + p_err) + c`` rounded once, for a product given exactly as :func:`two_product`'s pair: the sum
+    (Knuth's two-sum) is carried exactly and only the low parts are rounded together."""
     h = p + c
     v = h - p
-    return h + (((p - (h - v)) + (c - v)) + p_err)
+    t = h - v   # (after these three, the work is in place: fresh pages of large arrays are costly)
+    np.subtract(p, t, out=t)
+    np.subtract(c, v, out=v)
+    t += v
+    t += p_err
+    h += t
+    return h
+
+
+def fused_multiply_add(a: Any, b: Any, c: Any) -> Any:
+    """``a*b + c`` in float64 rounded once, as a fused multiply-add."""
+    return add_product(*two_product(a, b), c)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import cmath
 import math
 import warnings
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, device, to_host, xp_of
-from .._core.fma import fused_multiply_add
+from .._core.fma import add_product, fused_multiply_add, two_product
 from .._core.memory_format import (
     contiguous_format,
     is_contiguous_as,
@@ -34,6 +35,7 @@ from ._dispatch import (
     sized,
     writable_alias,
 )
+from .info import get_num_threads
 
 _isinstance = isinstance
 _bool, _int, _float, _complex = bool, int, float, complex
@@ -166,6 +168,10 @@ def _build(nested: Any, src: D.dtype, dt: D.dtype | None) -> np.ndarray:
             return np.array(nested, dtype=_BUILD_AS.get(built, built.np))
         except OverflowError:
             raise ValueError("Overflow when unpacking long long") from None
+        except TypeError:   # a complex number for a real floating dtype: the message of torch's parser
+            if src.is_complex and built.is_floating_point:
+                raise TypeError("must be real number, not complex") from None
+            raise
 
 
 def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
@@ -185,6 +191,11 @@ def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
         return values.astype(np.uint64)
     a = _build(nested, D.float64 if src.is_floating_point else D.int64, None)
     int_low, low, high = D.checked_int_range(dt.np)
+    if src.is_floating_point and a.size and np.nanmax(np.abs(a)) >= 2.0 ** 53:   # floats would round the ints
+        a = np.array(nested, dtype=object)
+        a = np.asarray(np.frompyfunc(lambda v: v if _isinstance(v, (_int, np.integer)) else
+                                     math.trunc(v) if math.isfinite(v) else high + 1, 1, 1)(a), dtype=object)
+        src = D.int64
     bad = ~((a >= low) & (a <= high)) if src.is_floating_point else (a < int_low) | (a > high)   # (NaN fails)
     if bad.any():
         raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
@@ -302,8 +313,8 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     if dt.kind:
         D.check_fill(dt, fill)
         _cpu_only(dt, dev)
-    elif fill is not None and type(fill) is not _bool:   # (torch checks a float16 value only for several elements)
-        fill = D.checked_scalar(dt, fill, half_range=math.prod(shape) > 1)
+    elif fill is not None and type(fill) is not _bool:   # (torch checks a 16-bit float value unless one element)
+        fill = D.checked_scalar(dt, fill, half_range=math.prod(shape) != 1)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
@@ -427,34 +438,83 @@ def _num(x: Any) -> Any:
 def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
            layout: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool | None = False) -> Tensor:
-    """Values ``start, start+step, …`` below ``end``; integer arguments give int64."""
+    """Values ``start, start+step, …`` below ``end``; integer arguments give int64. The values are torch's CPU
+    kernel's bit for bit (:func:`_arange_values`)."""
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
-    _check_range(start, end, step)
     dt = _resolve_dtype(dtype)
     if dt is not None:
         _range_kernel("arange_cpu", dt)
-        if dt.category == 1:   # integer ranges are computed in int64
-            for v in (start, end, step):
-                D.checked_scalar(D.int64, v)
-    if dt is None:
+        if dt.is_complex:
+            raise NotImplementedError(f"\"arange_cpu\" not implemented for '{dt._short}'")
+    else:
         dt = D.int64 if all(_isinstance(v, (_int, np.integer)) for v in (start, end, step)) else \
             D.get_default_dtype()
-    n = max(0, math.ceil((end - start) / step))
-    dev = canonical(device)
-    xp = np if dev is CPU else xp_of(dev)
-    if dt.category < 2:
-        arr = (xp.arange(n, dtype=np.int64) * int(step) + int(start)).astype(dt.np) \
-            if all(_isinstance(v, (_int, np.integer)) for v in (start, step)) else \
-            (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
+    _check_range(start, end, step)
+    if dt is D.int64:   # torch truncates all three to int64 and counts in integers (a step truncated to 0:
+        start, end, step = (_int(D.checked_scalar(D.int64, v)) for v in (start, end, step))   # its ValueError)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+        n = max(0, (end - start + step - (1 if step > 0 else -1)) // step) if end != start else 0
     else:
-        # torch computes start + i*step in double precision, then casts
-        arr = (start + xp.arange(n, dtype=np.float64) * step).astype(dt.np)
-    t = from_array(arr, dt, dev)
+        n = max(0, math.ceil((end - start) / step))
+        if dt.category == 1:   # other integer dtypes: the count from the numbers, the values from int64 start/step
+            start, step = (_int(D.checked_scalar(D.int64, v)) for v in (start, step))
+    dev = canonical(device)
+    arr = _arange_values(start, step, n, dt)
+    t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
     if requires_grad:
         factory_requires_grad(t)
     return _maybe_out(t, out)
+
+
+_ARANGE_VECTOR_BYTES = 32   # torch's arange kernel fills 256-bit vectors (on AVX2 and on AVX512 builds alike)
+_ARANGE_GRAIN = 32768       # at::internal::GRAIN_SIZE: the elements per thread of its parallel_for
+_EXACT_INTEGERS = {8: 2.0 ** 53, 4: 2.0 ** 24, 2: 2.0 ** 11}   # by itemsize; bfloat16's is 2**8
+
+
+def _arange_values(start: Any, step: Any, n: int, dt: D.dtype) -> np.ndarray:
+    """torch's CPU arange kernel: integers as ``start + step*i`` in int64 (wrapped to ``dt``); floats in the
+    accumulate type (double; float for 16-bit floats) with fused multiply-adds. Each thread's part of
+    ``range(n)`` is filled a pair of vectors at a time — element ``j`` of the vector at ``i0`` is
+    ``base + j*step`` with ``base = start + step*i0`` rounded to ``dt`` (bfloat16's vectors add the product
+    unfused) — and the part's tail one element at a time as ``start + step*i``. Where every value is an integer
+    the type holds exactly, all of that is ``start + step*i``."""
+    if dt.category < 2:
+        return (np.arange(n, dtype=np.int64) * np.int64(step) + np.int64(start)).astype(dt.np)
+    acc = np.float32 if dt.itemsize == 2 else np.float64
+    a0, s = np.float64(acc(start)), np.float64(acc(step))
+    limit = 2.0 ** 8 if dt is D.bfloat16 else _EXACT_INTEGERS[dt.itemsize]
+    if n == 0 or a0.is_integer() and s.is_integer() and max(abs(a0), abs(a0 + s * (n - 1))) <= limit:
+        return (np.arange(n, dtype=np.float64) * s + a0).astype(dt.np)
+
+    def rounded(v: np.ndarray) -> np.ndarray:   # to the accumulate type, then to dt
+        return v.astype(acc).astype(dt.np)
+
+    width = _ARANGE_VECTOR_BYTES // dt.itemsize
+    j = np.arange(width, dtype=np.float64)
+    product = two_product(j, s)
+    out = np.empty(n, dt.np)
+    parts = 1 if n <= _ARANGE_GRAIN else min(get_num_threads(), -(-n // _ARANGE_GRAIN))
+    chunk = -(-n // parts)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            rows = (hi - lo) // (2 * width) * 2
+            mid = lo + rows * width
+            if rows:
+                base = rounded(fused_multiply_add(s, np.arange(lo, mid, width, dtype=np.float64), a0))
+                base = np.repeat(base.astype(np.float64), width)   # (flat: NumPy's loops are slow on short rows)
+                if dt is D.bfloat16:
+                    vals = base + np.tile((j * s).astype(np.float32), rows)
+                else:
+                    vals = add_product(np.tile(product[0], rows), np.tile(product[1], rows), base)
+                vals = np.where(np.isfinite(base), vals, base)   # an overflowed base stays infinite
+                out[lo:mid] = rounded(vals)
+            tail = fused_multiply_add(s, np.arange(mid, hi, dtype=np.float64), a0)
+            out[mid:hi] = rounded(np.where(np.isfinite(tail), tail, s * np.arange(mid, hi) + a0))
+    return out
 
 
 def _range_kernel(kernel: str, dt: D.dtype) -> None:
@@ -520,11 +580,8 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dty
              pin_memory: bool | None = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, bit for bit torch's (symmetric) CPU values."""
     start, end = _num(start), _num(end)
-    if steps < 0:
-        raise RuntimeError("number of steps must be non-negative")
-    dt = _resolve_dtype(dtype) or D.get_default_dtype()
-    _range_kernel("linspace_cpu", dt)
-    for v in (start, end):
+    dt = _space_dtype("linspace", start, end, steps, dtype)
+    for v in (start, end)[:min(steps, 2)]:   # (the kernel converts both ends; one step fills with start)
         D.checked_scalar(dt, v, half_range=True)
     if steps == 1:
         only = np.array([start if dt.is_complex else start.real])
@@ -545,17 +602,75 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None, dty
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, out: Tensor | None = None,
              dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
              pin_memory: bool | None = False) -> Tensor:
-    dt = _resolve_dtype(dtype) or D.get_default_dtype()
-    _range_kernel("logspace_cpu", dt)
-    for v in (_num(start), _num(end)):
-        D.checked_scalar(dt, v, half_range=True)
-    lin = linspace(start, end, steps, dtype=D.float64)
-    arr = _cast_array(np.power(base, lin._data), dt)
+    """``base`` to the powers ``linspace(start, end, steps)``, as torch's CPU kernel computes them: ends in
+    ``dtype`` (integers truncated), the step in double from their difference in ``dtype``, exponents ``start +
+    step*i`` in the first half and ``end - step*(steps-1-i)`` in the second, powers by libm, cast to ``dtype``."""
+    start, end = _num(start), _num(end)
+    dt = _space_dtype("logspace", start, end, steps, dtype)
+    if steps == 0:
+        arr = np.empty(0, dt.np)
+    elif steps == 1:   # std::pow(double, start): a complex power of a positive base in polar form
+        if dt.is_complex and base > 0:
+            z = _complex(start)
+            only = cmath.rect(_libm_pow(float(base), z.real), z.imag * math.log(base))
+        else:
+            only = _complex(base) ** _complex(start) if dt.is_complex else _libm_pow(float(base), float(start))
+        arr = _cast_array(np.array([D.checked_scalar(dt, only)]), dt)
+    elif dt.is_complex:
+        ct = dt.np.type
+        s, e = ct(start), ct(end)
+        step = (e - s) / ct(steps - 1)
+        i = np.arange(steps)
+        k = np.where(i < steps // 2, i, steps - 1 - i).astype(dt.to_real().np)
+        stride = step.real * k + 1j * (step.imag * k)   # step * k with k a complex of zero imaginary part
+        x = np.where(i < steps // 2, s + stride, e - stride)
+        with np.errstate(all="ignore"):
+            arr = np.exp(x.astype(dt.np) * np.log(ct(base))).astype(dt.np)
+    else:
+        s, e = (np.asarray(D.checked_scalar(dt, v, half_range=True), dt.np) for v in (start, end))
+        with np.errstate(all="ignore"):
+            diff = e.astype(np.int64) - s.astype(np.int64) if dt.category < 2 else e - s
+        step = np.float64(diff) / (steps - 1)
+        i = np.arange(steps, dtype=np.float64)
+        first = i < steps // 2
+        x = np.where(first, np.float64(s) + step * i, np.float64(e) - step * (steps - 1 - i))
+        arr = _cast_array(_libm_pow(float(base), x), dt)
     dev = canonical(device)
-    t = from_array(_place(arr, dev), dt, dev)
+    t = from_array(_place(np.asarray(arr, dt.np).reshape(steps), dev), dt, dev)
     if requires_grad:
         factory_requires_grad(t)
     return _maybe_out(t, out)
+
+
+def _space_dtype(name: str, start: Any, end: Any, steps: int, dtype: Any) -> D.dtype:
+    """linspace/logspace's checks, in torch's order: steps, a complex end with a real ``dtype``, the kernel's
+    dtypes (only where it runs: 2 steps or more)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    complex_ends = any(_isinstance(v, _complex) for v in (start, end))
+    default = D.get_default_dtype()
+    inferred = default.to_complex() if complex_ends else default
+    dt = _resolve_dtype(dtype) or inferred
+    if complex_ends and not dt.is_complex:
+        raise RuntimeError(f"torch.{name}(): inferred dtype {D.CPP_NAMES[inferred]} can't be safely cast to "
+                           f"passed dtype {dt._short}")
+    if steps > 1:
+        _range_kernel(f"{name}_cpu", dt)
+    return dt
+
+
+def _libm_pow(base: float, x: Any) -> Any:
+    """``base ** x`` elementwise by libm's pow (overflow to inf, a negative base's fractional power NaN)."""
+    def one(v: float) -> float:
+        try:
+            return math.pow(base, v)
+        except OverflowError:
+            return math.inf
+        except ValueError:
+            return math.nan
+    if np.ndim(x) == 0:
+        return one(float(x))
+    return np.fromiter(map(one, np.asarray(x, np.float64).tolist()), np.float64, count=np.size(x))
 
 
 def _tri_indices(row: int, col: int, offset: int, upper: bool, dtype: Any, device: Any) -> Tensor:

@@ -270,16 +270,33 @@ def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
     """Integers in [from, to) — or the dtype's full non-negative range when no bound is given."""
     dt = self._dtype.np
     if from_ is None and to is None:
+        _no_complex(self, "random_kernel_cpu")
+        if not self.numel():
+            return self
         return _fill(self, lambda n, c: R.random_full(_gen(generator), n, dt))
     if to is None:
         from_, to = 0, from_
     elif from_ is None:   # random_(to=n)
         from_ = 0
+    _bounded_dtype(self)
     return _fill(self, lambda n, c: R.randint(_gen(generator), n, from_, to, dt))
+
+
+def _no_complex(t: Tensor, kernel: str) -> None:
+    """torch's CPU sampling kernels take no complex dtype (an empty tensor is not sampled: no error)."""
+    if t._dtype.is_complex and t.numel():
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{t._dtype._short}'")
+
+
+def _bounded_dtype(t: Tensor) -> None:
+    """random_(from, to)/randint's bounds check takes integral, floating and bool dtypes only."""
+    if t._dtype.is_complex:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
 
 
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
     dt = self._dtype.np
+    _no_complex(self, "bernoulli_tensor_cpu_self_" if _isinstance(p, Tensor) else "bernoulli_scalar_cpu_")
     if self._device is not CPU:
         if _isinstance(p, Tensor):
             probs = p._data if p._device is self._device else xp_of(self._device).asarray(p._data)
@@ -309,6 +326,7 @@ def exponential_(self: Tensor, lambd: float = 1, *, generator: Generator | None 
 
 def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
     dt = self._dtype.np
+    _no_complex(self, "geometric_cpu")
     return _fill(self, lambda n, c: R.geometric(_gen(generator), n, dt, p))
 
 
@@ -370,6 +388,7 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
     t = _empty(tuple(size), dtype or D.int64, device)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    _bounded_dtype(t)
     _fill(t, lambda n, c: R.randint(_gen(generator), n, low, high, t._dtype.np))
     return _finish(t, requires_grad, out)
 
@@ -381,6 +400,8 @@ def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None =
         raise RuntimeError(f"n must be non-negative, got{n}")
     from .creation import _resolve_dtype
     dt = _resolve_dtype(dtype) or D.int64
+    if dt.is_complex:
+        raise NotImplementedError(f"\"randperm\" not implemented for '{dt._short}'")
     arr = R.randperm(_gen(generator), n, dt.np)
     dev = canonical(device)
     t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
