@@ -203,3 +203,8 @@ def test_tuple_out_dtype_checks(name, bad):
             return fn(L, L.eye(3, dtype=L.float64) * 2 + 0.1, outs)
         _check(call)
     _check(lambda L: fn(L, L.eye(3), tuple(L.empty(0) for _ in kinds[1:])))   # a tuple of the wrong length
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3, 2), (1, 3)), ((1, 2), (3, 2)), ((1, 3), (3, 3)), ((2, 3), (2, 1, 3))])
+def test_cross_default_dim_from_input(a_shape, b_shape):
+    _check(lambda L: L.cross(L.ones(a_shape), L.arange(float(math.prod(b_shape))).reshape(b_shape)))

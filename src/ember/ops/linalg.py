@@ -762,7 +762,7 @@ def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
 
 
 def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor | None = None) -> Tensor:
-    """3-vector cross product along ``dim`` (default, deprecated: the first dim of size 3)."""
+    """3-vector cross product along ``dim`` (default, deprecated: the input's first dim of size 3)."""
     _arg("cross", "input", 1, input)
     _arg("cross", "other", 2, other)
     if dim is None:
@@ -770,8 +770,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor |
                       "the dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will "
                       "change to agree with that of linalg.cross in a future release.", UserWarning,
                       stacklevel=2)
-        shape = broadcast_shapes(input._data.shape, other._data.shape)
-        dim = next((i for i, s in enumerate(shape) if s == 3), None)
+        dim = next((i for i, s in enumerate(input._data.shape) if s == 3), None)   # input's own shape
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
     return linalg_cross(input, other, dim=dim, out=out)
