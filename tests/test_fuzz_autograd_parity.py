@@ -178,3 +178,13 @@ def test_piecewise_activations_nan_and_graph_of_gradient(name):
             return [y, g, *L.autograd.grad(g.sum(), x)]
         return [y, g]
     _check(fn)
+
+
+def test_complex_logsumexp_gradient():
+    """The gradient takes the conjugate softmax, as torch's."""
+    def fn(L):
+        x = L.tensor([[1 + 1j, 2 - 1j, 0.5j], [-1 + 0j, 0.25 + 2j, 1 - 1j]], requires_grad=True)
+        return L.autograd.grad(L.logsumexp(x, 1), x, L.tensor([1 + 2j, -0.5 + 1j]))
+    _check(fn)
+    x = ember.tensor([[1 + 1j, 2 - 1j, 0.5j]], dtype=ember.complex128, requires_grad=True)
+    assert ember.autograd.gradcheck(lambda t: ember.logsumexp(t, 1), (x,))

@@ -968,8 +968,8 @@ class LogsumexpBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         x, r = self.saved
         shape = x.shape
-        return (unreduce(g, shape, self.dims, self.keepdim, False) *
-                (x - unreduce(r, shape, self.dims, self.keepdim, False)).exp(),)
+        p = (x - unreduce(r, shape, self.dims, self.keepdim, False)).exp()
+        return (unreduce(g, shape, self.dims, self.keepdim, False) * (p.conj() if p.is_complex() else p),)
 
 
 def _float_input(input: Tensor) -> Tensor:
