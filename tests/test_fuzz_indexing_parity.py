@@ -236,3 +236,9 @@ def test_index_reduce_fill_select_errors(op):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # (index_reduce's beta warning shows once per process)
         _same(*_both(op))
+
+
+def test_unsqueeze_keeps_size1_strides():
+    # torch's unsqueeze stride is size * stride of the dim it precedes, whatever a 1-dim's stride is
+    t, e = (m.zeros(2)[::2].unsqueeze(0) for m in (torch, ember))
+    assert e.stride() == t.stride()

@@ -621,7 +621,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     a = input._data
     d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
     shape = a.shape[:d] + (1,) + a.shape[d:]
-    if a.flags.c_contiguous:   # NumPy's strides are torch's here
+    if a.flags.c_contiguous and 1 not in a.shape:   # NumPy's strides are torch's here (a 1-dim's may not be)
         arr = a.reshape(shape)
     else:
         stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
