@@ -251,3 +251,29 @@ def test_renorm_checks_in_torch_order(shape, p, maxnorm):
 def test_logsumexp_empty_dims_none_and_0d(x, dim, keepdim):
     """dim=() without keepdim fails in torch (its in-place add of the unsqueezed maxima); 0-d is exact."""
     _check(lambda m: m.logsumexp(x(m), dim, keepdim))
+
+
+_NAMED = {
+    "max": lambda m, x, d, o: m.max(x, d, out=o), "median": lambda m, x, d, o: m.median(x, d, out=o),
+    "mode": lambda m, x, d, o: m.mode(x, d, out=o), "kthvalue": lambda m, x, d, o: m.kthvalue(x, 1, d, out=o),
+    "sort": lambda m, x, d, o: m.sort(x, d, out=o), "topk": lambda m, x, d, o: m.topk(x, 1, d, out=o),
+    "cummax": lambda m, x, d, o: m.cummax(x, d, out=o), "aminmax": lambda m, x, d, o: m.aminmax(x, dim=d, out=o),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_NAMED))
+@pytest.mark.parametrize("dtypes", [("float64", "int64"), ("float32", "int32"), ("float64", "int32"),
+                                    ("float32", "int64")])
+@pytest.mark.parametrize("dim", [1, 5])
+def test_named_out_dtype_checks(op, dtypes, dim):
+    """Each op's own words and order (median checks the indices first; mode and cummax before dim)."""
+    def fn(m):
+        out = tuple(m.empty(0, dtype=getattr(m, d)) for d in dtypes)
+        return tuple(_NAMED[op](m, m.tensor([[1.0, 3.0, 2.0], [0.0, 5.0, 1.0]]), dim, out))
+    _check(fn)
+
+
+def test_var_mean_warns_on_an_empty_result():
+    for m in (torch, ember):
+        with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+            m.var_mean(m.zeros(0, 2), -1)

@@ -227,6 +227,45 @@ class ValueSelectingBackward(Node):
         return (value_selecting_backward(g, self.dim, indices, self._meta[0][0], self.keepdim),)
 
 
+_CLASSIC = ("Byte", "Char", "Short", "Int", "Long", "Half", "Float", "Double")
+
+
+def _type_name(dt: D.dtype) -> str:
+    """A dtype as torch's deprecated type properties print it: ``torch.FloatTensor``, ``CPUBoolType``."""
+    return f"torch.{dt._legacy}" if dt._short in _CLASSIC else f"CPU{dt._short}Type"
+
+
+def _named_out_error(name: str, i: int, want: D.dtype, got: D.dtype) -> Exception:
+    """torch's error, for op ``name``, when its ``i``-th out= tensor (0: values, 1: indices) is not ``want``."""
+    if name in ("median", "nanmedian"):
+        if i:
+            return RuntimeError("Expected tensor for argument #1 'indices' to have scalar type Long; but got "
+                                f"{_type_name(got)} instead (while checking arguments for median)")
+        return RuntimeError("Expected tensor for 'values' to have the same type as tensor for argument #2 'self'; "
+                            f"but type {_type_name(got)} does not equal {_type_name(want)} (while checking arguments "
+                            "for median)")
+    if name == "mode":
+        return RuntimeError(f"expected scalar type '{want._short}' but got '{got._short}' for "
+                            f"{'indices' if i else 'values'} output")
+    if name == "kthvalue":
+        return RuntimeError("output indices must be of scalar type Long" if i else
+                            "output values must be of same type as input")
+    if name in ("cummax", "cummin"):
+        return RuntimeError(f"expected scalar_type {want._short} but found {got._short}")
+    return out_dtype_error(want, got)
+
+
+def check_named_out(name: str, want: Sequence[D.dtype], out: Any) -> None:
+    """torch's per-op checks that each tensor of a ``(values, indices)``-like out= has exactly the dtype in ``want``
+    (median's checks the indices first). mode, kthvalue, median and the cumulative ones check before anything else
+    (their callers call this first), the structured kernels (max, sort, topk...) once the result is known."""
+    if _isinstance(out, (tuple, list)) and len(out) == len(want):
+        order = (1, 0) if name in ("median", "nanmedian") else range(len(want))
+        for i in order:
+            if _isinstance(out[i], Tensor) and out[i]._dtype is not want[i]:
+                raise _named_out_error(name, i, want[i], out[i]._dtype)
+
+
 def select_with_indices(name: str, input: Tensor, values: Any, indices: Any, dim: int, keepdim: bool,
                         cls: type[Node], out: Any = None, keep_layout: bool = False) -> Any:
     """Wrap ``(values, indices)`` arrays as ``torch.return_types.<name>`` with a value-selecting grad_fn, laid
@@ -238,6 +277,7 @@ def select_with_indices(name: str, input: Tensor, values: Any, indices: Any, dim
         node.__dict__.update(dim=dim, keepdim=keepdim)
         record(v, node, (input,))
         node.save(i)
+    check_named_out(name, (v._dtype, D.int64), out)
     return finish(return_type(name)(v, i), out)
 
 
@@ -736,6 +776,7 @@ def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out
         node.__dict__.update(dims=dims, keepdim=keepdim, mins=lo.detach(), maxs=hi.detach())
         record((lo, hi), node, (input,))
         node.save(input, None)
+    check_named_out("aminmax", (lo._dtype, hi._dtype), out)
     return finish(return_type("aminmax", ("min", "max"))(lo, hi), out)
 
 
@@ -863,7 +904,7 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
     a = _cast(input, input._dtype)
     dims = reduce_dims(dim, a.ndim)
     n = math.prod(a.shape[d] for d in dims)
-    if n - c <= 0:
+    if (n if a.size else 0) - c <= 0:   # torch's reduction factor, input numel / output numel, is 0 when empty
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
     mu = _welford_mean(xp, a, dims)
@@ -1292,6 +1333,7 @@ CumminBackward0 = node_class("CumminBackward0", _CumExtremeBackward)
 def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
     """cummax/cummin; as torch, a 0-d or empty input comes back as it is (an empty one without checking dim),
     the dtype is checked after dim."""
+    check_named_out(name, (input._dtype, D.int64), out)
     a = input._data
     xp = xp_for(input)
     if not a.ndim and dim not in (0, -1):

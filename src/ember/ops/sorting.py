@@ -31,6 +31,7 @@ from .reduction import (
     EvenlyDistributeBackward,
     ValueSelectingBackward,
     attach,
+    check_named_out,
     empty_check,
     finish,
     laid_out,
@@ -228,6 +229,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out
         empty_check("kthvalue()", a, (d,))
     if not 1 <= k <= (a.shape[d] if a.ndim else 1):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    check_named_out("kthvalue", (input._dtype, D.int64), out)
     if not a.ndim:
         return select_scalar("kthvalue", input, KthvalueBackward0, out)
     if input._dtype is D.bool or input._dtype.is_complex:
@@ -298,6 +300,8 @@ def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
     d = None if dim is None else wrap_dim(dim, a.ndim)   # (dim and size before the dtype)
     if a.ndim and d is not None:
         empty_check("median()", a, (d,))
+    if d is not None:
+        check_named_out(name, (input._dtype, D.int64), out)
     if input._dtype is D.bool or input._dtype.is_complex:
         raise not_implemented("median_cpu" if dim is None else "median_out", input._dtype)
     ignore_nan = name == "nanmedian"
@@ -327,6 +331,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None
     """Most frequent value along ``dim`` (the smallest on ties) and the index of its last occurrence."""
     if input._dtype.kind:
         unsupported_dtype("mode_cpu", input)
+    check_named_out("mode", (input._dtype, D.int64), out)
     a = input._data
     xp = xp_for(input)
     d = wrap_dim(dim, a.ndim)
