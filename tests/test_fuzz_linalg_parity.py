@@ -208,3 +208,11 @@ def test_tuple_out_dtype_checks(name, bad):
 @pytest.mark.parametrize("a_shape,b_shape", [((3, 2), (1, 3)), ((1, 2), (3, 2)), ((1, 3), (3, 3)), ((2, 3), (2, 1, 3))])
 def test_cross_default_dim_from_input(a_shape, b_shape):
     _check(lambda L: L.cross(L.ones(a_shape), L.arange(float(math.prod(b_shape))).reshape(b_shape)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_cholesky_solve_inverse_checks_before_kernel(dtype):
+    for b, a in (((3, 2), (3, 4)), ((3, 2), (4, 4)), ((2, 4, 2), (3, 4, 4))):
+        _check(lambda L, b=b, a=a: L.cholesky_solve(L.ones(b, dtype=getattr(L, dtype)),
+                                                    L.ones(a, dtype=getattr(L, dtype))))
+    _check(lambda L: L.cholesky_inverse(L.ones(3, 4, dtype=getattr(L, dtype))))

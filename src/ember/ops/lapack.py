@@ -139,6 +139,12 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: T
     if L.dim() < 2:
         raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
     LA._same_b_A(B, L)
+    LA._square(L, "")   # (torch's message names no function here)
+    n = L.shape[-1]
+    if B.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {n} by {n} but each b "
+                           f"matrix is {B.shape[-2]} by {B.shape[-1]}")
+    broadcast_shapes(tuple(B.shape[:-2]), tuple(L.shape[:-2]))
     LA._kernel(L, "cholesky_solve_cpu")
     res = composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
                     grad_form=lambda b, l_: LA.solve(_gram(l_, upper), b))
@@ -150,6 +156,7 @@ def cholesky_inverse(input: Tensor, upper: bool = False, *, out: Tensor | None =
     L = input
     if L.dim() < 2:
         raise RuntimeError("cholesky_inverse: The input tensor A must have at least 2 dimensions.")
+    LA._square(L, "cholesky_inverse")
     LA._kernel(L, "cholesky_inverse_out_cpu")
     n = L.shape[-1]
     if n:   # LAPACK's potri refuses an exactly zero diagonal element of the factor

@@ -97,11 +97,12 @@ def _matrix(A: Tensor, fn: str, name: str = "A") -> None:
 
 
 def _square(A: Tensor, fn: str, name: str = "A") -> None:
+    """torch's check of batches of square matrices (its message unprefixed when ``fn`` is empty)."""
     _matrix(A, fn, name)
     m, n = A._data.shape[-2:]
     if m != n:
-        raise RuntimeError(f"{fn}: {name} must be batches of square matrices, but they are {m} by {n} "
-                           "matrices")
+        raise RuntimeError(f"{fn + ': ' if fn else ''}{name} must be batches of square matrices, but they are {m} "
+                           f"by {n} matrices")
 
 
 _LAPACK_DTYPES = frozenset(("float32", "float64", "complex64", "complex128"))
