@@ -242,3 +242,10 @@ def test_unsqueeze_keeps_size1_strides():
     # torch's unsqueeze stride is size * stride of the dim it precedes, whatever a 1-dim's stride is
     t, e = (m.zeros(2)[::2].unsqueeze(0) for m in (torch, ember))
     assert e.stride() == t.stride()
+
+
+def test_is_view():
+    for m in (torch, ember):
+        x = m.arange(4.0)
+        assert [x._is_view(), x[1:]._is_view(), x[[0]]._is_view(), x.view(2, 2)._is_view(),
+                x.detach()._is_view()] == [False, True, False, True, False]

@@ -367,6 +367,10 @@ class Tensor:
         self._dtype = value._dtype
         self._device = value._device
 
+    def _is_view(self) -> bool:
+        """Whether this tensor is a view of another (it has a ``_base``)."""
+        return self._base is not None
+
     def is_inference(self) -> bool:
         """Whether this tensor was made in inference mode (views answer for their base)."""
         if self._base is not None:
