@@ -61,7 +61,7 @@ bind({
     "__floordiv__": _binop(E._floor_div), "__rfloordiv__": _binop(E._floor_div, True),
     "__ifloordiv__": E._floor_div._inplace,
     "__mod__": _binop(E.remainder), "__rmod__": _binop(E.remainder, True), "__imod__": E.remainder._inplace,
-    "__pow__": _binop(E._pow), "__rpow__": _binop(E._pow, True), "__ipow__": E._pow._inplace,
+    "__pow__": _binop(E.pow), "__rpow__": _binop(E._pow, True), "__ipow__": E.pow_,
     "__and__": _binop(E.bitwise_and), "__rand__": _binop(E.bitwise_and), "__iand__": E.bitwise_and._inplace,
     "__or__": _binop(E.bitwise_or), "__ror__": _binop(E.bitwise_or), "__ior__": E.bitwise_or._inplace,
     "__xor__": _binop(E.bitwise_xor), "__rxor__": _binop(E.bitwise_xor), "__ixor__": E.bitwise_xor._inplace,

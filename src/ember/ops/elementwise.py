@@ -977,7 +977,25 @@ def _fits(value: int, dt: D.dtype) -> bool:
     return info.min <= value <= info.max
 
 
-def _pow_fwd(xp: Any, a: Any, b: Any) -> Any:
+def _cpow(xp: Any, a: Any, b: Any, number: bool) -> Any:
+    """Complex powers as torch's kernels: a number exponent 0, 1, 2, 3, 0.5, -0.5, -1 or -2 as ones, a copy,
+    products, a square root and reciprocals; anything else exp(b * log(a)) (NumPy multiplies out small
+    integer powers, which treats infinities and zeros differently)."""
+    if number:
+        e = b.item()
+        if e in (0, 1, 2, 3):
+            return xp.ones_like(a) if e == 0 else a.copy() if e == 1 else a * a if e == 2 else a * a * a
+        if e in (0.5, -0.5):
+            return xp.sqrt(a) if e == 0.5 else _recip(xp, xp.sqrt(a))
+        if e in (-1, -2):
+            return _recip(xp, a if e == -1 else a * a)
+    with np.errstate(all="ignore"):
+        return xp.exp(b * xp.log(a))
+
+
+def _pow_fwd(xp: Any, a: Any, b: Any, number: bool = False) -> Any:
+    if _kind(a, b) == "c":
+        return _cpow(xp, a, b, number)
     if b.ndim == 0 and a.dtype.kind not in "biuc" and b.item() in (3, -2, -0.5):
         # torch's kernel takes these real exponents as products and a reciprocal square root, float16 (and
         # bfloat16's rsqrt) computed in float32 and rounded once, bfloat16's products rounded at each step
@@ -994,7 +1012,7 @@ def _pow_fwd(xp: Any, a: Any, b: Any) -> Any:
     return xp.where(neg, special, r)
 
 
-def _pow_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
+def _pow_grad(g: Tensor, a: Any, b: Any, r: Any, number: bool = False) -> tuple:
     ga = gb = None
     if _rg(a):
         if _isinstance(b, Tensor):
@@ -1024,15 +1042,15 @@ _pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_na
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
-    """``input ** exponent`` (torch's names for the operands; ``**`` itself calls the op directly)."""
-    return _pow(input, exponent, out=out)
+    """``input ** exponent`` (torch's names for the operands); a number exponent takes torch's Scalar kernel."""
+    return _pow(input, exponent, not _isinstance(exponent, Tensor), out=out)
 
 
 def pow_(self: Tensor, exponent: Any) -> Tensor:
-    return _pow._inplace(self, exponent)  # type: ignore[attr-defined]
+    return _pow._inplace(self, exponent, not _isinstance(exponent, Tensor))  # type: ignore[attr-defined]
 
 
-pow._inplace = _pow._inplace  # type: ignore[attr-defined]
+pow._inplace = pow_  # type: ignore[attr-defined]
 bind({"pow": pow, "pow_": pow_})
 
 
@@ -1395,9 +1413,19 @@ log2 = unary("log2", "log2", lambda g, x, r: g / _c(x * _LN2))
 log10 = unary("log10", "log10", lambda g, x, r: g / _c(x * _LN10))
 log1p = unary("log1p", "log1p", lambda g, x, r: g / _c(x + 1))
 sqrt = unary("sqrt", "sqrt", lambda g, x, r: g / (2 * _c(r)), saves="r")
-rsqrt = unary("rsqrt", lambda xp, a: xp.reciprocal(xp.sqrt(a)), lambda g, x, r: -0.5 * g * _c(r * r * r),
+def _recip(xp: Any, a: Any) -> Any:
+    """``1 / a``; a complex zero gives inf+nanj as torch's (NumPy's complex division gives nan+nanj)."""
+    r = xp.reciprocal(a)
+    if a.dtype.kind == "c":
+        zero = a == 0
+        if zero.any():
+            r = xp.where(zero, r.dtype.type(_py_complex(math.inf, math.nan)), r)
+    return r
+
+
+rsqrt = unary("rsqrt", lambda xp, a: _recip(xp, xp.sqrt(a)), lambda g, x, r: -0.5 * g * _c(r * r * r),
               saves="r")
-reciprocal = unary("reciprocal", "reciprocal", lambda g, x, r: -g * _c(r * r), saves="r")
+reciprocal = unary("reciprocal", _recip, lambda g, x, r: -g * _c(r * r), saves="r")
 def _output_derivative(name: str, kernel: Callable, factor_grad: Callable) -> Callable:
     """torch's ``<op>_backward(grad_output, output)`` for an op whose derivative is a function of its output:
     ``kernel(xp, grad_output, output)`` computes it in one pass over arrays instead of a chain of ops, recorded
