@@ -186,15 +186,31 @@ _LAYER_CASES = [
     "conv3d(ones(1, 2, 4, 4, 4, dtype=bool), ones(2, 2, 2, 2, 2, dtype=bool))",
     "conv_transpose1d(ones(1, 2, 4, dtype=int32), ones(2, 2, 2, dtype=int32))",
     "conv_transpose2d(ones(1, 2, 4, 4, dtype=int64), ones(2, 2, 2, 2, dtype=int64))",
-    # a conv's bias dtype is checked before the input's rank
+    # a conv's bias dtype is checked before the input's rank; a transposed one checks dtypes after the shapes
     "conv2d(ones(3), ones(3, 2, 2, 2, dtype=float64), ones(3, dtype=float64))",
+    "conv_transpose2d(ones(4, 2, 1), ones(2, 3, 2, 2, dtype=float64), ones(3, dtype=float64))",
+    "conv_transpose2d(ones(1, 2, 4, 4, dtype=bool), ones(2, 3, 2, 2, dtype=float64))",
+    "conv_transpose2d(ones(1, 2, 4, 4, dtype=complex64), ones(2, 3, 2, 2, dtype=float64))",
+    "conv2d(ones(1, 2, 4, 4, dtype=complex64), ones(3, 2, 2, 2, dtype=float64))",
+    # embedding index dtypes named as torch's argument checks name them
+    "embedding(ones(3, dtype=bool), ones(5, 3))", "embedding(ones(3, dtype=complex64), ones(5, 3))",
+    "embedding_bag(ones(1, 3, dtype=int64), ones(5, 3), per_sample_weights=ones(1, 3, dtype=bool), mode='sum')",
+    "embedding_bag(ones(1, 3, dtype=int64), ones(5, 3, dtype=bool))",
+    # empty inputs: pads' non-batch dims, batch_norm (returned before its checks), group_norm's empty batch
+    "pad(ones(2, 0, 5), (1, 1), mode='replicate')", "pad(ones(0, 2, 5), (1, 1), mode='replicate')",
+    "pad(ones(2, 5, 1, 0, 5), (1, 1, 1, 1, 1, 1), mode='reflect')",
+    "batch_norm(ones(1, 2, 0, 4), zeros(3), ones(3), ones(3), ones(3))",
+    "batch_norm(ones(1, 2, 0, 4), zeros(3), ones(3), training=True)", "group_norm(ones(0, 4, 4), 2)",
+    # interpolate of too few dims; fractional pooling draws its samples first
+    "interpolate(ones(5), scale_factor=2.0)", "fractional_max_pool2d(ones(()), 2, output_size=1)",
+    "fractional_max_pool2d(ones(5, 3, 2, 3, 3, dtype=int64), 2, output_size=1)",
 ]
 
 
 @pytest.mark.parametrize("call", _LAYER_CASES)
 def test_layer_checks(call):
     def expr(lib):
-        ns = {k: getattr(lib, k) for k in ("ones", "tensor", "int32", "int64", "bool", "float16", "float64",
+        ns = {k: getattr(lib, k) for k in ("ones", "zeros", "tensor", "int32", "int64", "bool", "float16", "float64",
                                            "complex64")}
         return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
     _same_result(expr)

@@ -178,6 +178,6 @@ def onednn_dtypes() -> frozenset:
 def type_string(dt: D.dtype) -> str:
     """torch's legacy name of a CPU tensor type in argument checks: ``torch.FloatTensor``, or ``CPUBFloat16Type``
     for the dtypes without a legacy tensor class."""
-    if dt.name in ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64", "bool"):
+    if dt.name in ("float32", "float64", "float16", "uint8", "int8", "int16", "int32", "int64"):
         return f"torch.{dt._legacy}"
     return f"CPU{dt._short}Type"

@@ -634,21 +634,28 @@ def _check_dim(input: Tensor, name: str, nd: int) -> None:
 def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None, transposed: bool = False) -> None:
     """torch's dtype checks; its direct (not oneDNN) convolution compares the bias first (float64 data fed to a
     float32 model with biases is told about the bias)."""
-    if not isinstance(weight, Tensor):
-        raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
     bias_first = not transposed and input.dtype is not D.float32
-    if input.dtype is not weight.dtype and not (bias_first and bias is not None and bias.dtype is not input.dtype):
-        if input.dtype is D.float32:
-            raise RuntimeError(f"Input type ({input.type()}) and weight type ({weight.type()}) should be the same "
-                               "or input should be a MKLDNN tensor and weight is a dense tensor")
-        raise RuntimeError(f"expected scalar type {input.dtype._legacy[:-6]} but found "
-                           f"{weight.dtype._legacy[:-6]}")
+    if not (bias_first and bias is not None and bias.dtype is not input.dtype):
+        _check_weight_type(input, weight)
     if bias is not None and bias.dtype is not input.dtype:
         raise RuntimeError(f"Input type ({_cpp_name(input.dtype)}) and bias type ({_cpp_name(bias.dtype)}) should be "
                            "the same")
     if input.device != weight.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {weight.device}!")
+
+
+def _check_weight_type(input: Tensor, weight: Tensor) -> None:
+    """The weight's dtype against the input's."""
+    if input.dtype is weight.dtype:
+        return
+    if input.dtype.is_complex:
+        raise RuntimeError(f"Input type ({type_string(input.dtype)}) and weight type ({type_string(weight.dtype)}) "
+                           "should be the same")
+    if input.dtype is D.float32 and weight.dtype.is_floating_point:
+        raise RuntimeError(f"Input type ({type_string(input.dtype)}) and weight type ({type_string(weight.dtype)}) "
+                           "should be the same or input should be a MKLDNN tensor and weight is a dense tensor")
+    raise RuntimeError(f"expected scalar type {input.dtype._short} but found {weight.dtype._short}")
 
 
 def _check_shapes(input: Tensor, weight: Tensor, bias: Tensor | None, padding: tuple[int, ...], groups: int,
@@ -733,7 +740,10 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
             raise RuntimeError(f"Input type ({type_string(x.dtype)}) and bias type ({type_string(bias.dtype)}) "
                                "should be the same or input should be a MKLDNN tensor and bias is a dense tensor")
         bias = bias.to(x.dtype)
-    _check_types(x, weight, bias, transposed)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
+    if not transposed:   # (a transposed convolution checks the dtypes after the shapes)
+        _check_types(x, weight, bias)
     if weight.dim() < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
@@ -783,6 +793,8 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
         kernel = (f"slow_conv_transpose{max(k, 2)}d_out_cpu" if transposed
                   else "compute_columns3d" if k == 3 else "slow_conv2d_cpu")
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype._short}'")
+    if transposed:
+        _check_types(x, weight, bias, transposed)
     return _convolution(x, weight, bias, _Geom(st, tuple(pads), dl, groups), transposed)
 
 

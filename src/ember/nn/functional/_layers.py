@@ -210,7 +210,7 @@ def _check_index_dtype(input: Tensor, op: str) -> None:
     if input.dtype not in (D.int64, D.int32):
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-            f"Long, Int; but got {input.type()} instead (while checking arguments for {op})"
+            f"Long, Int; but got {type_string(input.dtype)} instead (while checking arguments for {op})"
         )
 
 
@@ -336,6 +336,10 @@ def embedding_bag(
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
+    if not weight.dtype.is_floating_point:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have one of the following scalar types: Half, "
+                           f"BFloat16, Float, Double; but got {type_string(weight.dtype)} instead (while checking "
+                           "arguments for embedding_bag)")
     if per_sample_weights is not None and per_sample_weights.dtype is not weight.dtype:
         raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
                            f"'per_sample_weights'; but type {type_string(weight.dtype)} does not equal "
@@ -728,6 +732,9 @@ def _index_pad(input: Tensor, pads: Sequence[int], mode: str) -> Tensor:
             "padding size = 6 (pads last 3 "
             "dimensions)"
         )
+    if mode != "circular" and 0 in input.shape[input.dim() - k - 1:]:
+        raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and other "
+                           f"non-zero dimensions for input, but got: {list(input.shape)}")
     ns = xp(input)
     fmt = layout_of(input)
     # a channels-last input is indexed in its storage order (N, *spatial, C), which the result keeps

@@ -77,7 +77,7 @@ class _Layout:
     def reduce(self, units: Any) -> Any:
         if self.groups is None:
             return units
-        return units.reshape(self.n, self.groups, -1).sum(2)
+        return units.reshape(self.n, self.groups, self.c // self.groups).sum(2)
 
     def expand(self, stat: Any) -> Any:
         if self.groups is None:
@@ -385,6 +385,10 @@ def batch_norm(
         raise TypeError(
             f"batch_norm(): argument 'momentum' (position 7) must be float, not {type(momentum).__name__}"
         )
+    if input.numel() == 0:   # torch returns before its checks, the result kept in the graph of the parameters
+        out = input.clone()
+        out = out * weight[0] if weight is not None else out
+        return out + bias[0] if bias is not None else out
     return _batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps)
 
 

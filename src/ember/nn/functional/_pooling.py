@@ -916,8 +916,9 @@ def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: 
         size = tuple(int(n * r) for n, r in zip(sp, ratio, strict=True))
     else:
         size = _tuple(output_size, nd, fn, "output_size")
-    if samples is None:
-        input.size(-nd - 1)   # torch's IndexError for too few dims
+    if samples is None:   # drawn as torch's Python wrapper draws them, before the kernel's checks
+        n_batch = 1 if input.dim() == nd + 1 else input.size(0)
+        samples = rand(n_batch, input.size(-nd - 1), nd, dtype=input.dtype, device=input.device)
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input.shape)}")
     names = ("time", "height", "width")[3 - nd:]
@@ -930,9 +931,6 @@ def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: 
         if o + ki - 1 > n - (nd == 3):   # torch's 3-d kernel wants room to spare
             raise RuntimeError(f"{label}: pool {name} {ki} too large relative to input {name} {n}")
     batched = input.dim() == nd + 2
-    if samples is None:
-        samples = rand(input.shape[0] if batched else 1, input.shape[-nd - 1], nd, dtype=input.dtype,
-                       device=input.device)
     ns = xp(input)
     smp = compute_array(samples)
     if not batched:
@@ -1222,7 +1220,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         if not antialias:
             raise ValueError("Lanczos mode requires antialias=True")
     supported = mode in ("nearest", "nearest-exact", "area") and dim in (3, 4, 5)
-    if not supported and _MODE_DIMS.get(mode, -1) + 2 != dim:
+    if not supported and (mode not in _MODE_DIMS or _MODE_DIMS[mode] + 2 != dim):
         if mode in ("linear", "bilinear", "trilinear") and dim in (3, 4, 5):
             raise NotImplementedError(f"Got {dim}D input, but {mode} mode needs {_MODE_DIMS[mode] + 2}D input")
         raise NotImplementedError(
