@@ -188,3 +188,16 @@ def test_complex_logsumexp_gradient():
     _check(fn)
     x = ember.tensor([[1 + 1j, 2 - 1j, 0.5j]], dtype=ember.complex128, requires_grad=True)
     assert ember.autograd.gradcheck(lambda t: ember.logsumexp(t, 1), (x,))
+
+
+def test_eigvals_double_backward():
+    """eigvals' gradient depends on the eigenvectors: its own gradient (create_graph) flows through them."""
+    a = np.array([[0.5, -1.2, 0.3], [0.8, 0.1, -0.7], [-0.4, 1.5, 0.9]])
+
+    def fn(L):
+        x = _leaf(L, a)
+        (g,) = L.autograd.grad(L.linalg.eigvals(x).abs().sum(), x, create_graph=True)
+        return [g, *L.autograd.grad((g * L.tensor(a.T)).sum(), x)]
+    _check(fn)
+    x = ember.tensor(a, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: ember.linalg.eigvals(t).abs(), (x,))

@@ -85,9 +85,9 @@ def _eig(A: Tensor, fn: str, vectors: bool) -> tuple[Tensor, Tensor | None]:
         w, v = _host(xp, np.linalg.eig, a)
     L = from_array(xp.asarray(w, cdt.np), cdt, A._device)
     V = None if v is None else from_array(xp.ascontiguousarray(xp.asarray(v, cdt.np)), cdt, A._device)
-    if grad and V is not None:
-        node = record([L, V] if vectors else L, LinalgEigBackward0(), (A,))
-        node.save(SavedOutput(L), SavedOutput(V) if vectors else V)
+    if grad and V is not None:   # eigvals too records V as an output: its gradient's graph runs through it
+        node = record([L, V], LinalgEigBackward0(), (A,))
+        node.save(SavedOutput(L), SavedOutput(V))
         node.real = not dt.is_complex
     return L, (V if vectors else None)
 
