@@ -249,3 +249,22 @@ def test_is_view():
         x = m.arange(4.0)
         assert [x._is_view(), x[1:]._is_view(), x[[0]]._is_view(), x.view(2, 2)._is_view(),
                 x.detach()._is_view()] == [False, True, False, True, False]
+
+
+def _put(m, key, value, shape=(4,)):
+    y = m.zeros(shape, dtype=m.complex64)
+    y[key(m)] = value(m)
+    return y
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.index_put(m.zeros(4, dtype=m.complex64), (m.tensor([5]),), m.ones(1, dtype=m.int8)),
+    lambda m: m.index_put(m.zeros(4, dtype=m.complex64), (m.tensor([5]),), m.ones(1, dtype=m.int8), accumulate=True),
+    lambda m: _put(m, lambda m: m.tensor([5]), lambda m: m.ones(1, dtype=m.int8)),
+    lambda m: _put(m, lambda m: m.tensor([1]), lambda m: m.ones(3, dtype=m.int8)),
+    lambda m: m.index_fill(m.zeros(0, 3, 0), 2, m.tensor([0, 1]), 1),
+    lambda m: m.index_fill(m.zeros(2, 0), 0, m.tensor([5]), 1),
+])
+def test_index_put_fill_check_order(op):
+    # value shape, then dtypes, then bounds; an empty tensor takes index_fill without checks
+    _same(*_both(op))

@@ -681,7 +681,7 @@ def _put_value(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, va
                accumulate: bool, strip: bool) -> Tensor:
     """The tensor an advanced-index write puts. As torch: through a single boolean mask, a one-element CPU
     value is a masked fill of its number (any dtype, any shape); otherwise the dtypes must match, checked
-    after the indices and the value's shape (torch's order of errors)."""
+    after the value's shape and before the indices' bounds (torch's order of errors)."""
     masked_fill = (not accumulate and len(adv) == 1 and adv[0][2] and value._data.size == 1
                    and value._device is CPU)
     if value._dtype is self._dtype and (strip or not masked_fill):
@@ -693,8 +693,12 @@ def _put_value(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, va
         if value._dtype is self._dtype:
             return reshape(value, ())
         return value.to(self._dtype) if STATE.enabled and value._rg else _value_tensor(self, value.item())
-    _check_key(arr.shape, key)
-    _check_value_shape((_strip_ones(value._data) if strip else value._data).shape, arr[key].shape)
+    try:   # the result's shape, its indices unchecked
+        target = arr[_inert(key)].shape
+    except (IndexError, ValueError):
+        _check_key(arr.shape, key)
+        raise
+    _check_value_shape((_strip_ones(value._data) if strip else value._data).shape, target)
     _same_dtype(self, value)
     return value
 
@@ -1060,10 +1064,12 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     if _isinstance(value, complex) and not input._dtype.is_complex:
         raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
     size = input._data.shape[d] if input._data.ndim else 1
-    _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), negative_ok=True)
+    if input._data.size:   # (torch fills nothing and checks nothing in an empty tensor)
+        _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), negative_ok=True)
     xp = _xp(input)
     out = _copy(input)
-    _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype)
+    if out.size:
+        _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype)
     res = from_array(_cloned_layout(out, input), input._dtype, input._device)
     if _isinstance(value, Tensor):
         if STATE.enabled and (input._rg or value._rg):
