@@ -216,3 +216,13 @@ def test_cholesky_solve_inverse_checks_before_kernel(dtype):
         _check(lambda L, b=b, a=a: L.cholesky_solve(L.ones(b, dtype=getattr(L, dtype)),
                                                     L.ones(a, dtype=getattr(L, dtype))))
     _check(lambda L: L.cholesky_inverse(L.ones(3, 4, dtype=getattr(L, dtype))))
+
+
+@pytest.mark.parametrize("beta", [0.5, 2.0, 0.0, 2, 1 + 0j])
+def test_fused_products_empty_contraction_beta(beta):
+    """addmm/baddbmm/addbmm with k == 0 scale input in place, refusing a scalar beta of a higher category."""
+    _check(lambda L: L.addmm(L.full((1, 1), 3, dtype=L.int64), L.ones(1, 0, dtype=L.int64),
+                             L.ones(0, 2, dtype=L.int64), beta=beta))
+    _check(lambda L: L.baddbmm(L.full((1, 1, 2), 3.0), L.ones(1, 1, 0), L.ones(1, 0, 2), beta=beta))
+    _check(lambda L: L.addbmm(L.full((1, 2), 3, dtype=L.int64), L.ones(1, 1, 0, dtype=L.int64),
+                              L.ones(1, 0, 2, dtype=L.int64), beta=beta))
