@@ -164,3 +164,25 @@ def test_adam_tensor_lr_with_foreach_refused(name: str) -> None:
     assert_same_error(
         lambda: getattr(ember.optim, name)([ember.nn.Parameter(ember.ones(2))], lr=ember.tensor(0.1), foreach=True),
         lambda: getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], lr=torch.tensor(0.1), foreach=True))
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_complex_params(line_search_fn: str | None) -> None:
+    # torch flattens complex gradients/updates as real views; ember raised (a complex comparison)
+    def run(lib: Any) -> tuple[np.ndarray, int]:
+        rng = np.random.default_rng(0)
+        p = lib.nn.Parameter(lib.tensor(rng.standard_normal(4) + 1j * rng.standard_normal(4)))
+        a = lib.tensor(rng.standard_normal((4, 4)) + 3 * np.eye(4) + 0j)
+        opt = lib.optim.LBFGS([p], line_search_fn=line_search_fn, max_iter=5)
+
+        def closure() -> Any:
+            opt.zero_grad()
+            loss = ((a @ p).abs() ** 2).sum() + p.real.sum()
+            loss.backward()
+            return loss
+        for _ in range(3):
+            opt.step(closure)
+        return p.detach().numpy(), opt.state_dict()["state"][0]["func_evals"]
+    (pe, ne), (pt, nt) = run(ember), run(torch)
+    np.testing.assert_allclose(pe, pt, rtol=1e-12, atol=1e-12)
+    assert ne == nt

@@ -9,6 +9,7 @@ from typing import Any
 from .._tensor import Tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..ops.creation import zeros
+from ..ops.extra import view_as_real
 from ..ops.shape import cat
 from .optimizer import Optimizer, add, check_tensor_lr
 
@@ -158,19 +159,23 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _flat_grad(self) -> Tensor:
+        """All gradients as one vector (a complex one as its real and imaginary parts, as torch)."""
         return cat(
             [
-                p.grad.reshape(-1) if p.grad is not None else zeros(p.numel(), dtype=p.dtype, device=p.device)
+                (view_as_real(p.grad) if p.grad.is_complex() else p.grad).reshape(-1) if p.grad is not None
+                else zeros(p.numel(), dtype=p.dtype, device=p.device)
                 for p in self._params
             ]
         )
 
     def _move(self, t: Any, d: Tensor) -> None:
-        """``params += t · d`` (``d`` split over the parameters; one fused add each, as torch)."""
+        """``params += t · d`` (``d`` split over the parameters, complex ones viewed as real; one fused add
+        each, as torch)."""
         offset = 0
         for p in self._params:
-            n = p.numel()
-            add(p._data, d._data[offset : offset + n].reshape(p.shape), float(t), out=p)
+            target = view_as_real(p.detach()) if p.is_complex() else p
+            n = target.numel()
+            add(target._data, d._data[offset : offset + n].reshape(target.shape), float(t), out=target)
             offset += n
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
