@@ -268,3 +268,13 @@ def _put(m, key, value, shape=(4,)):
 def test_index_put_fill_check_order(op):
     # value shape, then dtypes, then bounds; an empty tensor takes index_fill without checks
     _same(*_both(op))
+
+
+@pytest.mark.parametrize("key", [(slice(None), 1), (..., 1), 0])
+def test_setitem_expanded_shape_error_first(key):
+    # writing into an expanded tensor: a value of the wrong shape gets torch's shape error, not the overlap one
+    def run(m):
+        b = m.arange(3.0)
+        b.expand(2, 3)[key] = m.tensor([7.0, 8.0, 9.0])
+        return b
+    _same(*_both(run))

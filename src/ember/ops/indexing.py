@@ -662,6 +662,8 @@ def _write(self: Tensor, basic: tuple, cls: type[Node] | None, adv: list, value:
         except ValueError as e:
             alias = writable_alias(index_view(self._data, basic, xp)) if "read-only" in str(e) else None
             if "read-only" in str(e) and (alias is None or accumulate):
+                if is_tensor:   # torch's shape error comes first
+                    _raise_shape_error(value, from_array(index_view(self._data, basic, xp), self._dtype, self._device))
                 raise _overlap_error() from None
             if alias is None or not _assigned(alias, v.astype(self._data.dtype) if cast else v):
                 target = from_array(index_view(self._data, basic, xp), self._dtype, self._device)
