@@ -7,6 +7,7 @@ checks. Operators are not defined here: each ``ember.ops`` module binds its func
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -479,10 +480,24 @@ class Tensor:
         return self._data.view()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        a = self.numpy(force=True) if self._rg else self.numpy()
+        a = self.numpy()   # (a tensor that requires grad: numpy()'s error, as torch)
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
         return a.copy() if copy else a
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in t``: whether any element equals it (a tensor or a number only, as torch)."""
+        if not isinstance(element, (Tensor, numbers.Number)):
+            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                               f"{type(element)}.")
+        return bool((self == element).any())
+
+    def __array_wrap__(self, array: np.ndarray, context: Any = None, return_scalar: bool = False) -> Tensor:
+        """A NumPy ufunc's result on a tensor, as a tensor sharing it (a bool result as uint8, as torch's)."""
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        from .ops.creation import from_numpy
+        return from_numpy(np.asarray(array))
 
     def __reduce_ex__(self, protocol: int) -> Any:
         return (_rebuild, (self.detach().cpu()._data.copy(), self._dtype.name, str(self._device), self._rg))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import (
     creation,
     elementwise,
@@ -25,6 +27,7 @@ from . import (
 from ._dispatch import Tensor, bind
 
 E = elementwise
+C = creation
 _FAST_OPERANDS = frozenset((Tensor, int, float, bool, complex))
 _OPERANDS = (Tensor, int, float, bool, complex)
 
@@ -36,9 +39,12 @@ def _operand_ok(other: Any) -> bool:
         hasattr(other, "dtype") and not hasattr(other, "__len__")
 
 
-def _cmp(fn: Any) -> Any:
+def _cmp(fn: Any, arrays: bool = False) -> Any:
+    """A comparison operator; ``arrays`` (torch's == only): a numeric NumPy array is compared as a tensor."""
     def method(self: Tensor, other: Any) -> Any:
-        if not _operand_ok(other):
+        if arrays and isinstance(other, np.ndarray) and other.dtype.kind in "biufc":
+            other = C.as_tensor(other)
+        elif not _operand_ok(other):
             return NotImplemented
         return fn(self, other)
     return method
@@ -70,7 +76,7 @@ bind({
     "__rshift__": _binop(E.bitwise_right_shift), "__rrshift__": _binop(E.bitwise_right_shift, True),
     "__irshift__": E.bitwise_right_shift._inplace,
     "__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs, "__invert__": E.invert,
-    "__eq__": _cmp(E.eq), "__ne__": _cmp(E.ne), "__lt__": _cmp(E.lt), "__le__": _cmp(E.le),
+    "__eq__": _cmp(E.eq, True), "__ne__": _cmp(E.ne), "__lt__": _cmp(E.lt), "__le__": _cmp(E.le),
     "__gt__": _cmp(E.gt), "__ge__": _cmp(E.ge),
     "add": E.add, "add_": E.add_, "sub": E.sub, "sub_": E.sub_, "subtract": E.sub, "subtract_": E.sub_,
     "div": E.div, "div_": E.div_, "divide": E.div, "divide_": E.div_,

@@ -60,10 +60,13 @@ def _resolve_dtype(dtype: Any) -> D.dtype | None:
         raise TypeError(f"dtype must be torch.dtype, not {type(dtype).__name__}") from None
 
 
+_SEQUENCES = (list, tuple, range)   # what torch.tensor() reads as a dimension (besides arrays)
+
+
 def _infer_dtype(data: Any) -> D.dtype:
     """torch.tensor's dtype inference over nested Python data (and its errors for what is not a number)."""
     first = data
-    while _isinstance(first, (list, tuple)) and first:
+    while _isinstance(first, _SEQUENCES) and first:
         first = first[0]
     if _isinstance(first, (str, bytes)) and first is not data:   # torch reads a leading string as a dimension
         raise ValueError(f"too many dimensions '{type(first).__name__}'")
@@ -71,7 +74,7 @@ def _infer_dtype(data: Any) -> D.dtype:
     stack = [data]
     while stack:
         x = stack.pop()
-        if _isinstance(x, (list, tuple)):
+        if _isinstance(x, _SEQUENCES):
             stack.extend(x)
         elif _isinstance(x, Tensor):
             kinds.add(x._dtype)
@@ -101,10 +104,13 @@ def _infer_dtype(data: Any) -> D.dtype:
 
 
 def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
-    """The shape of nested sequences, raising torch's ValueError for ragged input."""
-    if not _isinstance(data, (list, tuple)):
+    """The shape of nested sequences, raising torch's ValueError for ragged input. A tensor among them is a
+    number (one element only, as torch reads it)."""
+    if not _isinstance(data, _SEQUENCES):
         if _isinstance(data, Tensor):
-            return data._data.shape
+            if data._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            return ()
         if _isinstance(data, np.ndarray):
             return data.shape
         return ()
@@ -115,8 +121,8 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
     for item in data[1:]:
         s = _check_ragged(item, depth + 1)
         if s != inner:
-            if _isinstance(item, (list, tuple)) or inner:
-                got = len(item) if _isinstance(item, (list, tuple)) else None
+            if _isinstance(item, _SEQUENCES) or inner:
+                got = len(item) if _isinstance(item, _SEQUENCES) else None
                 if got is None:
                     raise TypeError(f"expected sequence of length {inner[0]} at dim {depth + 1} (got "
                                     f"{type(item).__name__})") if inner else ValueError("ragged")
@@ -126,9 +132,9 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
 
 
 def _to_numpy_nested(data: Any) -> Any:
-    if _isinstance(data, Tensor):
-        return _host(data._data)
-    if _isinstance(data, (list, tuple)):
+    if _isinstance(data, Tensor):   # (one element: checked by _check_ragged)
+        return _host(data._data).reshape(())
+    if _isinstance(data, _SEQUENCES):
         return [_to_numpy_nested(x) for x in data]
     return data
 
