@@ -186,3 +186,14 @@ def test_lbfgs_complex_params(line_search_fn: str | None) -> None:
     (pe, ne), (pt, nt) = run(ember), run(torch)
     np.testing.assert_allclose(pe, pt, rtol=1e-12, atol=1e-12)
     assert ne == nt
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_differentiable_step_on_leaf_refused(name: str) -> None:
+    def run(lib: Any) -> None:
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = getattr(lib.optim, name)([p], lr=0.1, differentiable=True)
+        p.grad = lib.ones(2)
+        with lib.no_grad():   # torch turns autograd on for a differentiable step anyway
+            opt.step()
+    assert_same_error(lambda: run(ember), lambda: run(torch))

@@ -383,8 +383,12 @@ def _complex_as_real(opt: Optimizer) -> Iterator[None]:
 
 
 def params_with_grad(group: dict[str, Any]) -> list[Tensor]:
-    """The group's parameters that have a gradient (complex ones viewed as real during a complex-as-real step)."""
+    """The group's parameters that have a gradient (complex ones viewed as real during a complex-as-real step;
+    torch's refusal of a differentiable step on leaves)."""
     params = [p for p in group["params"] if p.grad is not None]
+    if group.get("differentiable") and any(p.requires_grad and p.is_leaf for p in params):
+        # torch runs a differentiable step with autograd on: its in-place update of a leaf fails
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
     if _REAL_VIEWS:
         for p in params:
             if p._dtype.is_complex:
