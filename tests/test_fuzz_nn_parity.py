@@ -214,3 +214,36 @@ def test_layer_checks(call):
                                            "complex64")}
         return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
     _same_result(expr)
+
+
+@pytest.mark.parametrize("call", [
+    "prelu(ones(()), ones(3))", "prelu(ones(()), ones(1))", "prelu(ones(4), ones(()))",
+    "glu(ones(2, 2, dtype=int64))", "glu(ones(2, 2, dtype=bool))", "glu(ones(2, 2, dtype=complex64))",
+])
+def test_activation_checks(call):
+    def expr(lib):
+        ns = {k: getattr(lib, k) for k in ("ones", "int64", "bool", "complex64")}
+        return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
+    _same_result(expr)
+
+
+def test_prelu_zero_dim_gradients():
+    res = []
+    for lib in (torch, ember):
+        x = lib.tensor(-2.0, dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([0.25], dtype=lib.float64, requires_grad=True)
+        y = lib.nn.functional.prelu(x, w)
+        y.backward()
+        res.append((y, x.grad, w.grad))
+    for e, t in zip(res[1], res[0], strict=True):
+        assert_close(e, t)
+
+
+@pytest.mark.parametrize("slope", [-0.5, 0.0, 0.5])
+def test_inplace_leaky_relu_negative_slope_backward(slope):
+    """The in-place form saved its result: torch refuses its backward for a negative slope."""
+    def run(lib):
+        x = lib.tensor([1.0, -1.0], requires_grad=True)
+        lib.nn.functional.leaky_relu(x * 1, slope, inplace=True).sum().backward()
+        return x.grad
+    _same_result(run)

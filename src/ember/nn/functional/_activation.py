@@ -82,16 +82,23 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _pointwise(
-    grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], inplace_name: bool = False
+    grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], inplace_name: bool = False,
+    inplace_check: Callable[..., None] | None = None,
 ) -> Callable[..., Tensor]:
     """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops.
-    ``inplace_name``: torch names the in-place variant's node ``...Backward1`` (``LeakyReluBackward1``)."""
+    ``inplace_name``: torch names the in-place variant's node ``...Backward1`` (``LeakyReluBackward1``), whose
+    backward first runs ``inplace_check(**params)``."""
 
     def backward(node: Node, g: Tensor) -> tuple:
         return (bwd(g, *node.saved, **node.params),)
 
+    def inplace_backward(node: Node, g: Tensor) -> tuple:
+        if inplace_check is not None:
+            inplace_check(**node.params)
+        return backward(node, g)
+
     node_cls = make_node_class(grad_name, backward)
-    inplace_cls = make_node_class(grad_name[:-1] + "1", backward) if inplace_name else node_cls
+    inplace_cls = make_node_class(grad_name[:-1] + "1", inplace_backward) if inplace_name else node_cls
 
     def apply(x: Tensor, _inplace: bool = False, **params: Any) -> Tensor:
         out = result(fwd(xp(x), compute_array(x), **params), x)
@@ -142,7 +149,18 @@ _leaky = _pointwise(
     lambda xp, a, slope: xp.where(a > 0, a, a * slope),
     lambda g, x, slope: E.leaky_relu_backward(g, x, slope),
     inplace_name=True,
+    inplace_check=lambda slope: _no_negative_slope(slope),
 )
+
+
+def _no_negative_slope(slope: float) -> None:
+    """The in-place leaky_relu saved its result, which a negative slope makes ambiguous: torch's error."""
+    if slope < 0:
+        raise RuntimeError("In-place leakyReLu backward calculation is triggered with a negative slope which is not "
+                           "supported. This is caused by calling in-place forward function with a negative slope, "
+                           "please call out-of-place version instead. File an issue at "
+                           "https://github.com/pytorch/pytorch if you do require supporting in-place leakRelu "
+                           "backward calculation with negative slope")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -311,13 +329,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     if weight.dim() > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.dim()}")
     channels = input.shape[1] if input.dim() >= 2 else 1
+    if input.dim() == 0 and weight.numel() != 1:
+        raise RuntimeError("Not allow zero-dim input tensor.")
     if weight.numel() != 1 and weight.numel() != channels:
         raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                            f"{weight.numel()} and channel size = {channels}.")
     if not input._dtype.is_floating_point:
         raise NotImplementedError(f'"prelu_cpu" not implemented for \'{input._dtype._short}\'')
-    if input.dim() > 1:
-        weight = weight.reshape([1, weight.numel()] + [1] * (input.dim() - 2))
+    if input.dim() != 1:   # (a 0-d input keeps its shape)
+        weight = weight.reshape([1, weight.numel()] + [1] * (input.dim() - 2) if input.dim() else [])
     a = compute_array(input)
     out = result(xp(input).where(a > 0, a, a * compute_array(weight)), input)
     return fused(out, PreluKernelBackward0, (input, weight), (input, weight))
@@ -883,6 +903,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     n = input.shape[dim]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"glu_cpu\" not implemented for '{input.dtype._short}'")
     a = compute_array(input)
     first, second = xp(input).split(a, 2, axis=dim)
     out = result(first * _sigmoid_arr(xp(input), second), input)
