@@ -277,3 +277,13 @@ def test_var_mean_warns_on_an_empty_result():
     for m in (torch, ember):
         with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
             m.var_mean(m.zeros(0, 2), -1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.std_mean(m.tensor([[1.5 + 0j, 2 + 1j], [0.5 + 0j, 3 - 1j]]), 0, correction=10),   # 0/0 imag: NaN
+    lambda m: m.var(m.tensor([[1.5 + 2j, 2 + 1j], [0.5 - 1j, 3 - 1j]]), 1),
+    lambda m: m.std(m.zeros(0, 4), correction=-1),
+    lambda m: m.var_mean(m.zeros(0, 2), 0, correction=-2),
+])
+def test_var_of_complex_parts_and_of_nothing(call):
+    _check(call)

@@ -909,11 +909,14 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
                       "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
     mu = _welford_mean(xp, a, dims)
     dev = a - mu
-    if a.dtype.kind == "c":
-        sq = (dev * dev.conj()).real
+    dof = builtins.max(n - c, 0)
+    if a.dtype.kind == "c":   # torch: the variances of the real and imaginary parts, added (0/0 stays NaN)
+        spread = sum_array(xp, dev.real ** 2, dims, keepdim) / dof + sum_array(xp, dev.imag ** 2, dims, keepdim) / dof
     else:
         sq = xp.multiply(dev, dev, out=dev) if a.ndim else dev * dev   # in place: one temporary
-    spread = sum_array(xp, sq, dims, keepdim) / builtins.max(n - c, 0)
+        spread = sum_array(xp, sq, dims, keepdim) / dof
+    if not n:   # torch's running moments of nothing are NaN, whatever the correction
+        spread = spread + xp.asarray(np.nan, spread.dtype)
     if sqrt:
         spread = xp.sqrt(spread)
     m = mu if keepdim else mu.reshape([s for i, s in enumerate(a.shape) if i not in dims])
