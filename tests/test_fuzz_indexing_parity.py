@@ -278,3 +278,8 @@ def test_setitem_expanded_shape_error_first(key):
         b.expand(2, 3)[key] = m.tensor([7.0, 8.0, 9.0])
         return b
     _same(*_both(run))
+
+
+def test_split_empty_piece_offset():
+    t, e = ([v.storage_offset() for v in m.arange(12.0).reshape(3, 4).split([0, 3, 0], 0)] for m in (torch, ember))
+    assert e == t

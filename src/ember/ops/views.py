@@ -800,8 +800,9 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
 def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Tensor, ...]:
     key = (slice(None),) * d
     arrays, start = [], 0
-    for s in sizes:
-        arrays.append(self._data[key + (slice(start, start + s),)])
+    xp = _xp(self)
+    for s in sizes:   # (index_view: an empty piece keeps torch's storage offset)
+        arrays.append(index_view(self._data, key + (slice(start, start + s),), xp))
         start += s
     return _multi_view(self, arrays, node)
 
