@@ -247,3 +247,11 @@ def test_inplace_leaky_relu_negative_slope_backward(slope):
         lib.nn.functional.leaky_relu(x * 1, slope, inplace=True).sum().backward()
         return x.grad
     _same_result(run)
+
+
+@pytest.mark.parametrize("build", [
+    "Unflatten(1, [2.0, 2])", "Unflatten(1, (2, 'a'))", "Unflatten(1, 4)", "Unflatten('a', (('b', 2),))",
+    "EmbeddingBag(5, 3, padding_idx=-6)", "EmbeddingBag(5, 3, padding_idx=5)", "Embedding(5, 3, padding_idx=5)",
+])
+def test_module_config_errors(build):
+    _same_result(lambda lib: eval("lib.nn." + build, {"lib": lib}))   # noqa: S307 - a fixed expression

@@ -26,14 +26,13 @@ class Flatten(Module):
 class Unflatten(Module):
     def __init__(self, dim: int | str, unflattened_size: Sequence[int]) -> None:
         super().__init__()
-        if not isinstance(dim, int):
-            raise TypeError(f"invalid argument type for dim parameter, expected `int` but got {type(dim)}")
-        if not isinstance(unflattened_size, (tuple, list)) or not all(
-            isinstance(s, int) for s in unflattened_size
-        ):
-            raise TypeError(
-                f"unflattened_size must be tuple of ints, but found type {type(unflattened_size).__name__}"
-            )
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError(f"unflattened_size must be a tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for i, s in enumerate(unflattened_size):
+            if not isinstance(s, int):
+                raise TypeError(f"unflattened_size must be tuple of ints, but found element of type "
+                                f"{type(s).__name__} at pos {i}")
         self.dim = dim
         self.unflattened_size = unflattened_size
 

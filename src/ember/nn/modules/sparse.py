@@ -15,20 +15,23 @@ from .module import Module
 __all__ = ["Embedding", "EmbeddingBag"]
 
 
-def _padding(padding_idx: int | None, num_embeddings: int) -> int | None:
+def _padding(padding_idx: int | None, num_embeddings: int, what: str) -> int | None:
+    """``padding_idx`` within the table, made non-negative (``what``: torch's spelling in each module's error)."""
     if padding_idx is None:
         return None
     if padding_idx > 0 and padding_idx >= num_embeddings:
-        raise AssertionError("Padding_idx must be within num_embeddings")
+        raise AssertionError(f"{what} must be within num_embeddings")
     if padding_idx < 0:
         if padding_idx < -num_embeddings:
-            raise AssertionError("Padding_idx must be within num_embeddings")
+            raise AssertionError(f"{what} must be within num_embeddings")
         padding_idx += num_embeddings
     return padding_idx
 
 
 class _EmbeddingBase(Module):
     """Shared construction: a (num_embeddings, embedding_dim) weight, given or freshly initialised."""
+
+    _padding_word = "Padding_idx"   # (torch capitalises it in Embedding's error, not in EmbeddingBag's)
 
     def __init__(
         self,
@@ -47,7 +50,7 @@ class _EmbeddingBase(Module):
         super().__init__()
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
-        self.padding_idx = _padding(padding_idx, num_embeddings)
+        self.padding_idx = _padding(padding_idx, num_embeddings, self._padding_word)
         self.max_norm = max_norm
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
@@ -157,6 +160,8 @@ class Embedding(_EmbeddingBase):
 
 class EmbeddingBag(_EmbeddingBase):
     """Sums, means or maxima over bags of embeddings, without materialising the per-index rows' result."""
+
+    _padding_word = "padding_idx"
 
     def __init__(
         self,
