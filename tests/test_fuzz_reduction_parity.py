@@ -287,3 +287,9 @@ def test_var_mean_warns_on_an_empty_result():
 ])
 def test_var_of_complex_parts_and_of_nothing(call):
     _check(call)
+
+
+@pytest.mark.parametrize("shape, dim", [((4, 0, 0), -2), ((4, 0, 0), 0), ((0, 3), 0), ((2, 0), 0), ((0, 0), 0)])
+@pytest.mark.parametrize("op", ["unique", "unique_consecutive"])
+def test_unique_dim_of_empty_tensors(op, shape, dim):
+    _check(lambda m: getattr(m, op)(m.zeros(shape, dtype=m.int32), dim=dim, return_inverse=True, return_counts=True))

@@ -524,6 +524,8 @@ def _unique(input: Tensor, sort_first: bool, return_inverse: bool, return_counts
         d = wrap_dim(dim, a.ndim)
         others = a.shape[:d] + a.shape[d + 1:]
         if not a.size and 0 in others:
+            if not a.shape[d]:
+                raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be applied ")
             raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be "
                                "applied")
         rows = xp.moveaxis(a, d, 0).reshape(a.shape[d], math.prod(others))
