@@ -947,7 +947,8 @@ def _remainder_fwd(xp: Any, a: Any, b: Any) -> Any:
     gives the divisor's)."""
     r = xp.remainder(a, b)
     if r.dtype.kind == "f" or r.dtype in _HALF_NP:
-        r = xp.where(r == 0, xp.copysign(r, a), r)
+        if xp.count_nonzero(r) < r.size:   # (the zeros are rare: one cheap count first)
+            r = xp.where(r == 0, xp.copysign(r, a), r)
     return r
 
 
