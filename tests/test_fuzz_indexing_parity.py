@@ -283,3 +283,8 @@ def test_setitem_expanded_shape_error_first(key):
 def test_split_empty_piece_offset():
     t, e = ([v.storage_offset() for v in m.arange(12.0).reshape(3, 4).split([0, 3, 0], 0)] for m in (torch, ember))
     assert e == t
+
+
+@pytest.mark.parametrize("key", [np.bool_(True), 2**63, -2**70, range(2), np.int32(1)])
+def test_unusual_keys(key):
+    _same(*_both(lambda m: m.arange(6.0).reshape(2, 3)[key]))

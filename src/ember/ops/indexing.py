@@ -152,9 +152,14 @@ def _index_array(a: Any, dt: D.dtype, xp: Any) -> tuple[int, Any]:
     return _ADV, xp.asarray(a)
 
 
+_INT64_BOUND = 2 ** 63
+
+
 def _classify(k: Any, xp: Any) -> tuple[int, Any]:
     tk = type(k)
     if tk is int:
+        if not -_INT64_BOUND <= k < _INT64_BOUND:
+            raise ValueError("Overflow when unpacking long long")
         return _INT, k
     if tk is slice:
         return _SLICE, k
@@ -162,8 +167,8 @@ def _classify(k: Any, xp: Any) -> tuple[int, Any]:
         return _NONE, None
     if k is Ellipsis:
         return _ELL, None
-    if tk is bool or tk is np.bool_:
-        return _BOOL, bool(k)
+    if tk is bool:
+        return _BOOL, k
     if _isinstance(k, Tensor):
         return _index_array(k._data, k._dtype, xp)
     if _isinstance(k, np.integer):
@@ -182,10 +187,10 @@ def _classify(k: Any, xp: Any) -> tuple[int, Any]:
         return _index_array(a, dt, xp)
     if tk is str or tk is bytes:   # torch tries to make a tensor of it
         raise TypeError(f"new(): invalid data type '{tk.__name__}'")
-    if hasattr(tk, "__index__"):
+    if hasattr(tk, "__index__") and tk is not np.bool_:
         return _INT, k.__index__()
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
-                     f"valid indices (got {tk.__name__})")
+                     f"valid indices (got {_type_name(k)})")
 
 
 def _seq_as_tuple(key: list) -> bool:
