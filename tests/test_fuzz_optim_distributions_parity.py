@@ -197,3 +197,22 @@ def test_differentiable_step_on_leaf_refused(name: str) -> None:
         with lib.no_grad():   # torch turns autograd on for a differentiable step anyway
             opt.step()
     assert_same_error(lambda: run(ember), lambda: run(torch))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kwargs", [dict(lr=0.1), dict(lr=0.1, momentum=0.9, maximize=True)])
+def test_sparse_sgd_fused_add(dtype: str, kwargs: dict[str, Any]) -> None:
+    # dense += alpha * sparse is a fused multiply-add per entry in torch (ember rounded the product first)
+    def run(lib: Any) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        emb = lib.nn.Embedding(50, 3, sparse=True).to(getattr(lib, dtype))
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(rng.standard_normal((50, 3)).astype(dtype)))
+        opt = lib.optim.SGD(emb.parameters(), **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            idx = lib.tensor(rng.integers(0, 50, (40,)))
+            (emb(idx) * lib.tensor(rng.standard_normal((40, 3)).astype(dtype))).sum().backward()
+            opt.step()
+        return emb.weight.detach().numpy()
+    np.testing.assert_array_equal(run(ember), run(torch))

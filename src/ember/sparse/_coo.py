@@ -34,6 +34,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, xp_of, xp_of_array
+from .._core.fma import multiply_wide, wide_dtype
 from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
@@ -147,10 +148,15 @@ class SparseStorage:
 
 
 def _scatter_add(dense: Any, indices: Any, values: Any, alpha: Any) -> None:
-    """``dense[indices] += alpha * values`` entry by entry in order (torch's dense += sparse rounding)."""
+    """``dense[indices] += alpha * values`` entry by entry in order (torch's dense += sparse rounding: each a
+    fused multiply-add, the product kept exact in the wide dtype)."""
     xp = xp_of_array(dense)
-    v = values if alpha == 1 else values * xp.asarray(alpha, dtype=values.dtype)
-    v = v.astype(dense.dtype, copy=False)
+    if alpha == 1:
+        v = values.astype(dense.dtype, copy=False)
+    else:
+        v = multiply_wide(values, xp.asarray(alpha, dtype=values.dtype), dense)
+        if wide_dtype(dense) is None:
+            v = v.astype(dense.dtype, copy=False)
     sd = indices.shape[0]
     if sd == 0 or not dense.flags.c_contiguous:
         xp.add.at(dense, tuple(indices), v)
