@@ -226,3 +226,35 @@ def test_fused_products_empty_contraction_beta(beta):
     _check(lambda L: L.baddbmm(L.full((1, 1, 2), 3.0), L.ones(1, 1, 0), L.ones(1, 0, 2), beta=beta))
     _check(lambda L: L.addbmm(L.full((1, 2), 3, dtype=L.int64), L.ones(1, 1, 0, dtype=L.int64),
                               L.ones(1, 0, 2, dtype=L.int64), beta=beta))
+
+
+_SHAPE_ERRORS = [   # argument checks in torch's order and words
+    lambda L: L.linalg.matrix_rank(L.ones(3)),
+    lambda L: L.linalg.tensorinv(L.ones(3)),
+    lambda L: L.svd(L.ones(3)),
+    lambda L: L.cholesky(L.ones(3, 4)),
+    lambda L: L.lu(L.ones(3)),
+    lambda L: L.linalg.solve_ex(L.eye(3), L.ones(4, 3, 2))[1],   # info keeps A's batch shape
+    lambda L: L.linalg.solve_triangular(L.ones(3, 4), L.ones(3), upper=True),
+    lambda L: L.linalg.multi_dot([L.ones(3), L.ones(2, 3)]),
+    lambda L: L.linalg.lu_solve(*L.linalg.lu_factor(L.eye(3).expand(2, 3, 3)), L.ones(4, 3, 2)),
+    lambda L: L.linalg.lu_solve(L.ones(3, 4), L.ones(3, dtype=L.int32), L.ones(3)),
+    lambda L: L.linalg.ldl_solve(*L.linalg.ldl_factor(L.eye(3).expand(2, 3, 3)), L.ones(4, 3, 2)),
+    lambda L: L.triangular_solve(L.ones(3), L.ones(3, 3)),
+    lambda L: L.triangular_solve(L.ones(2, 2), L.eye(3)),
+    lambda L: L.triangular_solve(L.ones(3, 2), L.ones(3, 4)),
+    lambda L: L.linalg.tensorsolve(L.ones(3, 3), L.ones(2, 3, 3)),
+    lambda L: L.linalg.householder_product(L.ones(4, 3), L.ones(3, 2)),
+    lambda L: L.linalg.householder_product(L.ones(2, 4, 3), L.ones(1, 3)),
+    lambda L: L.ormqr(L.ones(3), L.ones(3), L.ones(3, 3)),
+    lambda L: L.ormqr(L.ones(4, 3), L.ones(3), L.ones(3, 2)),
+    lambda L: L.ormqr(L.ones(4, 2), L.ones(1), L.ones(4, 2)),
+    lambda L: L.ormqr(L.ones(4, 3), L.ones(3), L.ones(4, 2, 2)),
+    lambda L: L.ormqr(L.ones(2, 4, 3), L.ones(2, 3), L.ones(1, 4, 2)),
+    lambda L: L.ormqr(L.ones(4, 3), L.ones(3, dtype=L.float64), L.ones(4, 2)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_SHAPE_ERRORS)))
+def test_shape_errors(case):
+    _check(_SHAPE_ERRORS[case])

@@ -110,11 +110,12 @@ def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bo
                 "torch.linalg.solve_triangular has its arguments reversed and does not return a copy of one of "
                 "the inputs.\nX = torch.triangular_solve(B, A).solution\nshould be replaced with\nX = "
                 "torch.linalg.solve_triangular(A, B).")
-    if b.dim() < 2:
-        raise RuntimeError("torch.triangular_solve: The input tensor b must have at least 2 dimensions.")
-    if A.dim() < 2:
-        raise RuntimeError("torch.triangular_solve: The input tensor A must have at least 2 dimensions.")
+    for name, t in (("b", b), ("A", A)):
+        if t.dim() < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {name} to have at least 2 dimensions, but it has "
+                               f"{t.dim()} dimensions instead")
     LA._same_b_A(b, A)
+    _b_A_shapes(b, A, "triangular_solve")
     sol = composed("TriangularSolveBackward0",
                     lambda bb, AA: _solve_tri(AA, bb, upper, transpose, unitriangular), b, A)
     coefficient = A.expand(*sol.shape[:-2], *A.shape[-2:]).clone()   # broadcast to the solution's batch
@@ -130,6 +131,17 @@ def _cholesky_solve(B: Tensor, L: Tensor, upper: bool) -> Tensor:
     return LA.solve_triangular(L.mH, y, upper=True)
 
 
+def _b_A_shapes(b: Tensor, A: Tensor, fn: str) -> None:
+    """The shape checks torch's triangular_solve and cholesky_solve share: square A, matching rows, batch
+    dimensions that broadcast."""
+    LA._square(A, "")   # (torch's message names no function here)
+    n = A.shape[-1]
+    if b.shape[-2] != n:
+        raise RuntimeError(f"Incompatible matrix sizes for {fn}: each A matrix is {n} by {n} but each b matrix is "
+                           f"{b.shape[-2]} by {b.shape[-1]}")
+    broadcast_shapes(tuple(b.shape[:-2]), tuple(A.shape[:-2]))
+
+
 def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """``A^{-1} B`` for ``A = L L^H`` (or ``U^H U`` with ``upper``), given the Cholesky factor ``L``
     (torch's names: ``B`` is ``input``, ``L`` is ``input2``)."""
@@ -139,12 +151,7 @@ def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False, *, out: T
     if L.dim() < 2:
         raise RuntimeError(f"u should have at least 2 dimensions, but has {L.dim()} dimensions instead")
     LA._same_b_A(B, L)
-    LA._square(L, "")   # (torch's message names no function here)
-    n = L.shape[-1]
-    if B.shape[-2] != n:
-        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {n} by {n} but each b "
-                           f"matrix is {B.shape[-2]} by {B.shape[-1]}")
-    broadcast_shapes(tuple(B.shape[:-2]), tuple(L.shape[:-2]))
+    _b_A_shapes(B, L, "cholesky_solve")
     LA._kernel(L, "cholesky_solve_cpu")
     res = composed("CholeskySolveBackward0", lambda b, l_: _cholesky_solve(b, l_, upper), B, L,
                     grad_form=lambda b, l_: LA.solve(_gram(l_, upper), b))
@@ -329,7 +336,7 @@ def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, *, out: Any = Non
                 "replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\nLU, pivots, info = "
                 "torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\nLU, pivots, info = "
                 "torch.linalg.lu_factor_ex(A, compute_pivots)")
-    _lu_checks(A, "torch.linalg.lu_factor", pivot, "lu")
+    _lu_checks(A, "torch.lu_factor", pivot, "lu")
     LU, piv, info = _lu_factor_ex(A, None)   # torch.lu never raises for a zero pivot
     return finish((LU, piv, info) if get_infos else (LU, piv), out, out_dtype_error)
 
@@ -359,9 +366,9 @@ def _lu_solve_checks(LU: Tensor, pivots: Tensor, B: Tensor, left: bool) -> None:
     fn = "linalg.lu_solve"
     for i, (name, t) in enumerate((("LU", LU), ("pivots", pivots), ("B", B))):
         LA._arg("linalg_lu_solve", name, i + 1, t)
+    LA._square(LU, "torch.linalg.lu_solve")
     if B.dim() < 2:
         raise RuntimeError(f"{fn}: The input tensor B must have at least 2 dimensions.")
-    LA._square(LU, "torch.linalg.lu_solve")
     n = LU.shape[-1]
     r, c = B.shape[-2:]
     if (r if left else c) != n:
@@ -396,7 +403,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     is returned before the pivots' and the kernel's checks, as torch does."""
     _lu_solve_checks(LU, pivots, B, left)
     xp = _xp(LU)
-    batch = tuple(broadcast_shapes(LU.shape[:-2], B.shape[:-2]))
+    batch = tuple(broadcast_shapes(B.shape[:-2], LU.shape[:-2]))
     n = LU.shape[-1]
     if math.prod(batch + tuple(B.shape[-2:])) == 0:
         res = composed("LinalgLuSolveBackward0", lambda lu_, b: b.expand(*batch, *b.shape[-2:]).clone(), LU, B)
@@ -484,6 +491,20 @@ def _reflectors(A: Tensor, k: int) -> list[Tensor]:
     return out
 
 
+def _tau_batch(fn: str, A: Tensor, tau: Tensor, other: Tensor | None = None) -> None:
+    """torch's checks that ``tau`` (and ormqr's ``other``) carry exactly ``A``'s batch dimensions."""
+    if A.dim() - tau.dim() != 1:
+        raise RuntimeError(f"{fn}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.dim()} and input.ndim is equal to {A.dim()}")
+    if other is not None and other.dim() != A.dim():
+        raise RuntimeError(f"{fn}: Expected other to have the same number of dimensions as input, but got "
+                           f"other.ndim equal to {other.dim()} and input.ndim is equal to {A.dim()}")
+    for name, t, k in (("tau", tau, 1), ("other", other, 2)):
+        if t is not None and tuple(t.shape[:-k]) != tuple(A.shape[:-2]):
+            raise RuntimeError(f"{fn}: Expected batch dimensions of {name} to be equal to input.shape[:-2], but got "
+                               f"{list(t.shape[:-k])}")
+
+
 def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
@@ -491,6 +512,7 @@ def _check_householder(fn: str, A: Tensor, tau: Tensor) -> None:
         raise RuntimeError(f"{fn}: input.shape[-2] must be greater than or equal to input.shape[-1]")
     if tau.shape[-1] > A.shape[-1]:
         raise RuntimeError(f"{fn}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    _tau_batch(fn, A, tau)
     if A._dtype is not tau._dtype:
         raise RuntimeError(f"{fn}: tau dtype {tau._dtype._short} does not match input dtype {A._dtype._short}")
     LA._kernel(A, "orgqr_cpu")
@@ -520,8 +542,19 @@ def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True, tran
     """``other`` multiplied by the ``Q`` of a geqrf factorisation: ``Q C``, ``Q^H C``, ``C Q`` or ``C Q^H``
     (torch names ``tau`` ``input2`` and ``other`` ``input3``)."""
     tau, other = input2, input3
-    if input.dim() < 2 or other.dim() < 2:
-        raise RuntimeError("torch.ormqr: input and other must have at least 2 dimensions.")
+    fn = "torch.ormqr"
+    for name, t in (("input", input), ("other", other)):
+        if t.dim() < 2:
+            raise RuntimeError(f"{fn}: {name} must have at least 2 dimensions.")
+    side = -2 if left else -1
+    if other.shape[side] != input.shape[-2]:
+        raise RuntimeError(f"{fn}: other.shape[{side}] must be equal to input.shape[-2]")
+    if tau.shape[-1] != min(other.shape[side], input.shape[-1]):
+        raise RuntimeError(f"{fn}: tau.shape[-1] must be equal to min(other.shape[{side}], input.shape[-1])")
+    _tau_batch(fn, input, tau, other)
+    if tau._dtype is not input._dtype:   # torch's wording, "dtype" glued to the first name
+        raise RuntimeError(f"{fn}: Expected input and tau to have the same dtype, but input has dtype"
+                           f"{input._dtype._short} and tau has dtype {tau._dtype._short}")
     if input._dtype is not other._dtype:   # torch's wording, "dtype" glued to the first name
         raise RuntimeError(f"torch.ormqr: Expected input and other to have the same dtype, but input has dtype"
                            f"{input._dtype._short} and other has dtype {other._dtype._short}")

@@ -277,6 +277,15 @@ def _cholesky_loop(xp: Any, a: Any) -> tuple[Any, Any]:
     return w.reshape(a.shape), info.reshape(a.shape[:-2])
 
 
+def _own_batch(A: Tensor, batch: tuple) -> tuple:
+    """The index that takes, from arrays over the broadcast ``batch``, the entries of ``A``'s own batch (for
+    results torch reports per input matrix, whose broadcast copies repeat them)."""
+    abatch = A._data.shape[:-2]
+    lead = len(batch) - len(abatch)
+    return (0,) * lead + tuple(slice(None) if k == kb else slice(0, 1)
+                               for k, kb in zip(abatch, batch[lead:], strict=True))
+
+
 def _is_vector_rhs(A: Tensor, B: Tensor) -> bool:
     """torch's rule for when B holds vectors rather than matrices in ``A X = B``."""
     nb = B._data.ndim
@@ -1145,7 +1154,7 @@ def _solve_ex(A: Tensor, B: Tensor, left: bool, errors: str | None) -> Any:
                         lambda k: "The solver failed because the input matrix is singular.")
     if not left:
         arr = arr.swapaxes(-1, -2)
-    outs = [_new(arr[..., 0] if vector else arr, A._dtype, A), _new(info, D.int32, A)]
+    outs = [_new(arr[..., 0] if vector else arr, A._dtype, A), _new(info[_own_batch(A, batch)], D.int32, A)]
     node = _track(LinalgSolveExBackward0, outs, (A, B), left=left, vector=vector)
     if node is not None:
         node.save(A, SavedOutput(outs[0]))
@@ -1191,9 +1200,8 @@ def solve_triangular(input: Tensor, B: Tensor, *, upper: bool, left: bool = True
     _arg("linalg_solve_triangular", "input", 1, A)
     _arg("linalg_solve_triangular", "B", 2, B)
     fn = "linalg.solve_triangular"
-    _matrix(A, fn)
-    _matrix(B, fn, "B")
     _square(A, fn)
+    _matrix(B, fn, "B")
     n = A._data.shape[-1]
     b = B._data
     if (b.shape[-2] if left else b.shape[-1]) != n:
@@ -1255,8 +1263,9 @@ def cholesky_ex(input: Tensor, *, upper: bool = False, check_errors: bool = Fals
 def _cholesky(A: Tensor, upper: bool, errors: str | None, node_cls: type[Node]) -> Any:
     """cholesky_ex; ``errors``: the function name a LinAlgError is raised under (None: info only)."""
     _arg("linalg_cholesky_ex", "input", 1, A)
-    _square(A, "linalg.cholesky")
-    if node_cls is not CholeskyBackward0:   # the deprecated torch.cholesky skips linalg's integer check
+    legacy = node_cls is CholeskyBackward0   # the deprecated torch.cholesky: its own name, no integer check
+    _square(A, "cholesky" if legacy else "linalg.cholesky")
+    if not legacy:
         _inexact(A, "linalg.cholesky")
     a = _kernel(A, "cholesky_cpu", skip_empty=True)
     xp = _xp(A)
@@ -1551,7 +1560,7 @@ def matrix_rank(input: Tensor, tol: Any = None, hermitian: bool = False, *, atol
         atol, rtol = tol, 0.0
     if rtol is None:   # computing the default rtol refuses other dtypes; a given one leaves them to the kernels
         _float_or_double(A)
-    _matrix(A, "linalg.matrix_rank")
+    _matrix(A, "torch.linalg.matrix_rank", "input")
     xp = _xp(A)
     a = A._data
     if a.size == 0:   # torch returns before the kernels' dtype checks
@@ -1721,10 +1730,7 @@ def lstsq(input: Tensor, b: Tensor, rcond: float | None = None, *, driver: str |
     if node is not None:
         node.save(A, B, SavedOutput(sol))
     # rank and singular values keep A's own batch shape (the broadcast copies repeat them)
-    abatch = A._data.shape[:-2]
-    lead = len(batch) - len(abatch)
-    own = (0,) * lead + tuple(slice(None) if k == kb else slice(0, 1)
-                              for k, kb in zip(abatch, batch[lead:], strict=True))
+    own = _own_batch(A, batch)
     rank_t = _new(xp.zeros((0,), np.int64) if rank is None else rank[own].astype(np.int64), D.int64, A)
     sv = _new(s[own] if s.ndim == len(batch) + 1 else s, rdt, A)
     res = _Lstsq(sol, residuals, rank_t, sv)
@@ -1854,10 +1860,9 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor
     mats = [ts[0].unsqueeze(0) if first == 1 else ts[0]] + ts[1:-1] + \
         [ts[-1].unsqueeze(1) if last == 1 else ts[-1]]
     for i in range(len(mats) - 1):
-        a, b = mats[i]._data.shape, mats[i + 1]._data.shape
-        if a[1] != b[0]:
-            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(a)} and {list(b)} "
-                               "cannot be multiplied")
+        if mats[i]._data.shape[1] != mats[i + 1]._data.shape[0]:   # (the shapes as given, vectors too)
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {list(ts[i]._data.shape)} and "
+                               f"{list(ts[i + 1]._data.shape)} cannot be multiplied")
     split = _chain_order([m._data.shape[0] for m in mats] + [mats[-1]._data.shape[1]])
 
     def product(i: int, j: int) -> Tensor:
@@ -1896,6 +1901,8 @@ def tensorinv(input: Tensor, ind: int = 2, *, out: Tensor | None = None) -> Tens
     A = input
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    if ind > A._data.ndim:
+        raise RuntimeError(f"ArrayRef: invalid slice, N = {ind}; size = {A._data.ndim}")
     rows, cols = A._data.shape[:ind], A._data.shape[ind:]
     if math.prod(rows) != math.prod(cols):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
@@ -1911,6 +1918,8 @@ def tensorsolve(input: Tensor, other: Tensor, dims: Sequence[int] | None = None,
     if dims is not None:
         moved = [wrap_dim(d, A._data.ndim) for d in dims]
         A = A.movedim(moved, list(range(A._data.ndim - len(moved), A._data.ndim)))
+    if B._data.ndim > A._data.ndim:   # (torch's C++ size arithmetic underflows)
+        raise RuntimeError("cannot create std::vector larger than max_size()")
     rest = A._data.shape[B._data.ndim:]
     if math.prod(rest) != B.numel():
         raise RuntimeError("Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
@@ -1926,6 +1935,9 @@ _TorchSlogdet = return_type("slogdet", ("sign", "logabsdet"))
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True, *, out: Any = None) -> Any:
     """Legacy ``torch.svd``: returns V (not Vh); without ``compute_uv`` U and V are zero."""
+    if input._data.ndim < 2:
+        raise RuntimeError(f"linalg.svd: input should have at least 2 dimensions, but has {input._data.ndim} "
+                           "dimensions instead")
     U, S, Vh = _svd(input, not some)
     if not compute_uv:
         m, n = input._data.shape[-2:]

@@ -370,7 +370,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False,
     LA._kernel(LD, "ldl_solve_kernel_cpu")
     xp = LA._xp(LD)
     herm = hermitian and LD._dtype.is_complex
-    batch = tuple(broadcast_shapes(LD.shape[:-2], B.shape[:-2]))
+    batch = tuple(broadcast_shapes(B.shape[:-2], LD.shape[:-2]))
     nb = math.prod(batch)
     ld = xp.broadcast_to(LD._data, batch + (n, n)).reshape((nb, n, n))
     piv = xp.broadcast_to(pivots._data, batch + (n,)).reshape((nb, n))
