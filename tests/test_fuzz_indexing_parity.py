@@ -288,3 +288,9 @@ def test_split_empty_piece_offset():
 @pytest.mark.parametrize("key", [np.bool_(True), 2**63, -2**70, range(2), np.int32(1)])
 def test_unusual_keys(key):
     _same(*_both(lambda m: m.arange(6.0).reshape(2, 3)[key]))
+
+
+@pytest.mark.parametrize("value", [np.int64(2), np.uint8(3), np.float32(1.5), np.bool_(True), 2**64, np.float64(1.5)])
+def test_setitem_value_types(value):
+    # NumPy integers are ints to torch, other NumPy scalars (bar float64, a float) are refused; ints beyond 64 bits
+    _same(*_both(lambda m: _set(m, (2, 3), 0, value)))

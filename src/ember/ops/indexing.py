@@ -759,7 +759,11 @@ def _type_name(value: Any) -> str:
 def setitem(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``: a number or a tensor (broadcast); duplicate indices: the last write wins."""
     if not _isinstance(value, (Tensor, int, float, bool, complex)):
-        raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+        if not _isinstance(value, np.integer):   # (torch reads NumPy integers as ints, no other NumPy scalar)
+            raise TypeError(f"can't assign a {_type_name(value)} to a {self.type()}")
+        value = int(value)
+    if type(value) is int and not -_INT64_BOUND <= value < _INT64_BOUND:
+        raise ValueError("Overflow when unpacking long long")
     if type(key) is int and self._data.ndim and -self._data.shape[0] <= key < self._data.shape[0]:
         _write(self, (key,), SelectBackward0, [], value, False)
         return
