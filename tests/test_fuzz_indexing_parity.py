@@ -294,3 +294,13 @@ def test_unusual_keys(key):
 def test_setitem_value_types(value):
     # NumPy integers are ints to torch, other NumPy scalars (bar float64, a float) are refused; ints beyond 64 bits
     _same(*_both(lambda m: _set(m, (2, 3), 0, value)))
+
+
+@pytest.mark.parametrize("value", [2**63 + 5, 2**64, -2**63 - 1])
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_scalar_value_range(value, dtype):
+    # torch's Scalar holds [-2**63, 2**64): beyond, OverflowError; above int64, the checked conversion decides
+    def run(m):
+        return m.zeros(2, dtype=getattr(m, dtype)).masked_fill(m.tensor([True, False]), value)
+    _same(*_both(run))
+    _same(*_both(lambda m: m.index_put(m.zeros(2), (m.tensor([0]),), np.int64(1))))

@@ -106,6 +106,8 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     array of ``dt`` takes it unchanged, else a NumPy scalar of ``dt``."""
     if _isinstance(value, Tensor):
         value = value.item()
+    elif type(value) is int and not -_INT64_BOUND <= value < 2 * _INT64_BOUND:   # torch's Scalar: 64 bits
+        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
     if dt.kind:   # float8 / complex32: torch's own rounding (saturating where it does), not the storage type's
         src = D.complex128 if _isinstance(value, complex) else D.float64
         return D.convert(np.asarray(value, src.np), src, dt)[()]
@@ -787,8 +789,7 @@ def setitem(self: Tensor, key: Any, value: Any) -> None:
 
 def _indices_key(self: Tensor, indices: Any, values: Any, name: str) -> tuple:
     if not _isinstance(values, Tensor):
-        raise TypeError(f"{name}(): argument 'values' (position 2) must be Tensor, not "
-                        f"{type(values).__name__}")
+        raise TypeError(f"{name}(): argument 'values' (position 2) must be Tensor, not {_type_name(values)}")
     indices = tuple(indices)
     for i, k in enumerate(indices):
         if not _isinstance(k, Tensor):
