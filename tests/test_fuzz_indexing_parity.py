@@ -303,4 +303,4 @@ def test_scalar_value_range(value, dtype):
     def run(m):
         return m.zeros(2, dtype=getattr(m, dtype)).masked_fill(m.tensor([True, False]), value)
     _same(*_both(run))
-    _same(*_both(lambda m: m.index_put(m.zeros(2), (m.tensor([0]),), np.int64(1))))
+    _same(*_both(lambda m: m.zeros(2).index_put((m.tensor([0]),), np.int64(1))))
