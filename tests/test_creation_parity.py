@@ -117,3 +117,17 @@ def test_checked_conversions(call) -> None:
 ])
 def test_samplers_refuse_complex_as_torch(call) -> None:
     _same(call)
+
+
+@pytest.mark.parametrize("call", [
+    "L.multinomial(L.empty(0), 1, True)", "L.multinomial(L.empty(0), 2, True)", "L.multinomial(L.empty(0), 0, True)",
+    "L.multinomial(L.empty(0), 1)", "L.multinomial(L.empty(2, 0), 1, True)", "L.multinomial(L.empty(0, 3), 2)",
+    "L.multinomial(L.zeros(3), 1, True)", "L.multinomial(L.zeros(3), 2, True)",
+    "L.multinomial(L.tensor([1., float('nan')]), 2, True)", "L.multinomial(L.tensor([1., -1]), 1)",
+    "L.multinomial(L.tensor([1., float('inf')]), 2, True)", "L.multinomial(L.tensor([0., -1.]), 2, True)",
+    "L.multinomial(L.tensor([1, 2]), 1)", "L.multinomial(L.ones(2, 3), 0)", "L.multinomial(L.ones(()), 1)",
+    "L.multinomial(L.tensor([[1., 2.], [0., 0.]]), 2, True)", "L.multinomial(L.tensor([[0., 0.], [1., -1.]]), 2, True)",
+    "L.multinomial(L.ones(3), 4)", "L.multinomial(L.ones(3, dtype=L.complex64), 1)",
+])
+def test_multinomial_checks_in_torchs_order(call: str) -> None:
+    _same(lambda L: eval(call, {"L": L}))

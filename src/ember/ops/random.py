@@ -468,19 +468,54 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
     """Indices sampled from the (unnormalised) rows of ``input``."""
-    if input._data.ndim not in (1, 2):
-        raise RuntimeError("prob_dist must be 1 or 2 dim")
     probs = np.asarray(input._data if input._device is CPU else input._data.get())
     two_d = probs.reshape(1, -1) if probs.ndim == 1 else probs
-    if (two_d < 0).any() or not np.isfinite(two_d).all():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    if (two_d.sum(-1) == 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    idx = R.multinomial(_gen(generator), two_d, num_samples, replacement)
+    _check_multinomial(input, two_d, num_samples, replacement)
+    if two_d.size == 0:
+        idx = np.empty((two_d.shape[0], num_samples), np.int64)
+    else:
+        idx = R.multinomial(_gen(generator), two_d, num_samples, replacement)
     if probs.ndim == 1:
         idx = idx.reshape(-1)
     t = from_array(idx if input._device is CPU else xp_of(input._device).asarray(idx), D.int64, input._device)
     return _finish(t, False, out)
+
+
+def _check_multinomial(input: Tensor, rows: np.ndarray, num_samples: int, replacement: bool) -> None:
+    """torch's checks of multinomial, in its order: rank, dtype, counts; then the fast path's (no replacement
+    or one sample: finite non-negative entries over a non-empty last dim) or the sampling kernel's row after row
+    (the first bad entry of the first bad row: negative or NaN, else infinite; else a zero sum)."""
+    if input._data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {input._dtype._short}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if rows.shape[1] > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    if not rows.size and rows.shape[1]:
+        return
+    if not replacement or num_samples == 1:
+        if not rows.shape[1]:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
+        if not (np.isfinite(rows) & (rows >= 0)).all():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (rows.sum(-1) == 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return
+    with np.errstate(invalid="ignore"):
+        bad = ~(rows >= 0) | np.isinf(rows)
+        sums = rows.sum(-1)
+    wrong = bad.any(-1) | ~(sums > 0)
+    if wrong.any():
+        row = rows[int(wrong.argmax())]
+        first = row[int(np.argmax(~(row >= 0) | np.isinf(row)))] if bad[int(wrong.argmax())].any() else None
+        kind = ("sum of probabilities <= 0" if first is None else "encountering probability entry < 0"
+                if not first >= 0 else "encountering probability entry = infinity or NaN")
+        raise RuntimeError(f"invalid multinomial distribution ({kind})")
 
 
 def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
