@@ -255,3 +255,30 @@ def test_inplace_leaky_relu_negative_slope_backward(slope):
 ])
 def test_module_config_errors(build):
     _same_result(lambda lib: eval("lib.nn." + build, {"lib": lib}))   # noqa: S307 - a fixed expression
+
+
+_LOSS_CASES = [
+    "multi_margin_loss(ones(3, 2), ones(3, 2, dtype=int64))", "multi_margin_loss(ones(4, 1, 0), ones(4, dtype=int64))",
+    "multi_margin_loss(ones(3, 2), ones(3))", "multi_margin_loss(ones(3, 2), tensor([0, 1, 2]))",
+    "multi_margin_loss(ones(3, dtype=bool), tensor(0))", "multi_margin_loss(ones(1, 2), ones(0, 2))",
+    "multi_margin_loss(ones(3, 2, dtype=float16), ones(3, dtype=int64))",
+    "multi_margin_loss(tensor([[0.1, 0.5, 0.2], [1.0, -1.0, 0.3]]), tensor([1, 2]), p=2, weight=tensor([1.0, 2, 3]))",
+    "multi_margin_loss(tensor([0.1, 0.5, 0.2]), tensor(1), reduction='none')",
+    "multilabel_margin_loss(ones(1, 3, 4), ones(4, 1))", "multilabel_margin_loss(ones(3), ones(2, dtype=int64))",
+    "multilabel_margin_loss(ones((), dtype=int64), ones((), dtype=int64))",
+    "multilabel_margin_loss(ones(2, 3, dtype=int64), tensor([[0, 1, 1], [0, 1, 2]]))",
+    "multilabel_margin_loss(ones(3), ones(3, dtype=bool))", "multilabel_margin_loss(ones(3), ones(3) * 5)",
+    "multilabel_margin_loss(tensor([0.1, 0.5, 0.2]), tensor([2, 0, -1]))",
+    "cosine_embedding_loss(ones(0, 3), ones(3), ones(3))", "cosine_embedding_loss(ones(2), ones(1), ones(2))",
+    "cosine_embedding_loss(ones(4, 4), ones(4, 4), ones(3, 1, 3))",
+    "kl_div(ones(2, 2), ones(2, 2, dtype=complex64), reduction='sum')",
+    "kl_div(ones(2, 2, dtype=int64), ones(2, 2), reduction='sum')",
+]
+
+
+@pytest.mark.parametrize("call", _LOSS_CASES)
+def test_loss_checks(call):
+    def expr(lib):
+        ns = {k: getattr(lib, k) for k in ("ones", "tensor", "int64", "bool", "float16", "complex64")}
+        return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
+    _same_result(expr)

@@ -622,6 +622,10 @@ def kl_div(
             "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
             stacklevel=2,
         )
+    if input.dtype.is_complex or target.dtype.is_complex:   # (torch's Python wrapper warned first)
+        raise RuntimeError("kl_div: Complex inputs not supported.")
+    if input.dtype.category < 2 or target.dtype.category < 2:
+        raise RuntimeError("kl_div: Integral inputs not supported.")
     loss = target.exp() * (target - input) if log_target else target.xlogy(target) - target * input
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() != 0 else loss.sum()
@@ -721,7 +725,9 @@ def cosine_embedding_loss(
 ) -> Tensor:
     """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if target.dim() not in (0, 1) or input1.dim() not in (1, 2):
+    if target.dim() > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if not input1.dim() == input2.dim() == target.dim() + 1:
         raise RuntimeError(
             f"{target.dim()}D target tensor expects {target.dim() + 1}D input tensors, but found "
             f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}."
@@ -796,13 +802,22 @@ def multi_margin_loss(
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
-    t = target.reshape(-1, 1)
+    _check_margin_input(input)
+    frames = input.shape[0] if input.dim() == 2 else 1
+    if target.dim() > 1 or target.numel() != frames:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{frames}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
     c = input.shape[-1] if input.dim() else 1
+    if weight is not None and (weight.dim() > 1 or weight.numel() != c):
+        raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    _check_margin_dtypes(input, target, "multi_margin_loss_cpu_kernel")
+    if target.numel() and bool(((target._data < 0) | (target._data >= c)).any()):
+        raise RuntimeError("target out of range")
+    t = target.reshape(-1, 1)
     not_target = result(xp(input).arange(c)[None, :] != t._data, input, D.bool)
     not_differentiable("multi_margin_loss", weight=weight)
     if weight is not None:
-        if weight.dim() > 1 or weight.numel() != c:
-            raise RuntimeError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
         _same_scalar_type(weight, input)
     w = None if weight is None else weight[t]
 
@@ -821,6 +836,20 @@ def multi_margin_loss(
     return composed("MultiMarginLossBackward0", fn, input)
 
 
+def _check_margin_input(input: Tensor) -> None:
+    """The margin losses take a vector or a (batch, classes) matrix with classes."""
+    if input.dim() > 2 or (input.dim() and input.shape[-1] == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+
+
+def _check_margin_dtypes(input: Tensor, target: Tensor, kernel: str) -> None:
+    if input.dtype not in (D.float32, D.float64):
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input.dtype._short}'")
+    if target.dtype is not D.int64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype._short}")
+
+
 def multilabel_margin_loss(
     input: Tensor,
     target: Tensor,
@@ -831,7 +860,8 @@ def multilabel_margin_loss(
     """Σ_{j target, i not target} max(0, 1 - x[y_j] + x[i]) / C, the targets being the leading entries of
     ``target`` before its first -1."""
     reduction = check_reduction(legacy_reduction(size_average, reduce, reduction))
-    if target.shape != input.shape:
+    _check_margin_input(input)
+    if (target.shape != input.shape if input.dim() == 2 else target.dim() > 1 or target.numel() != input.numel()):
         raise RuntimeError(
             f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}"
         )
@@ -840,6 +870,7 @@ def multilabel_margin_loss(
     y = target._data.reshape(-1, c)
     if ((y < -1) | (y >= c)).any():
         raise RuntimeError("argument #2 'target' is out of range")
+    _check_margin_dtypes(input, target, "multilabel_margin_loss_forward_out_frame")
     valid = ns.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
     hit = ns.zeros(y.shape, dtype=bool)
     rows = ns.broadcast_to(ns.arange(y.shape[0])[:, None], y.shape)
