@@ -226,6 +226,8 @@ def test_fused_products_empty_contraction_beta(beta):
     _check(lambda L: L.baddbmm(L.full((1, 1, 2), 3.0), L.ones(1, 1, 0), L.ones(1, 0, 2), beta=beta))
     _check(lambda L: L.addbmm(L.full((1, 2), 3, dtype=L.int64), L.ones(1, 1, 0, dtype=L.int64),
                               L.ones(1, 0, 2, dtype=L.int64), beta=beta))
+    _check(lambda L: L.baddbmm(L.ones(2, 0, 4, dtype=L.int64), L.ones(2, 0, 0, dtype=L.int64),
+                               L.ones(2, 0, 4, dtype=L.int64), beta=beta))   # an empty result: nothing scaled
 
 
 _SHAPE_ERRORS = [   # argument checks in torch's order and words
@@ -252,6 +254,7 @@ _SHAPE_ERRORS = [   # argument checks in torch's order and words
     lambda L: L.ormqr(L.ones(4, 3), L.ones(3), L.ones(4, 2, 2)),
     lambda L: L.ormqr(L.ones(2, 4, 3), L.ones(2, 3), L.ones(1, 4, 2)),
     lambda L: L.ormqr(L.ones(4, 3), L.ones(3, dtype=L.float64), L.ones(4, 2)),
+    lambda L: L.linalg.cross(L.ones(3), L.ones(1, 3), dim=1),
 ]
 
 

@@ -761,8 +761,6 @@ def _basic_kernel(x: Tensor, kernel: str) -> None:
 
 def _cross_checks(input: Tensor, other: Tensor, dim: int, shown: Any) -> None:
     a, b = input._data, other._data
-    if a.ndim != b.ndim:
-        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     if a.shape[dim] != 3 or b.shape[dim] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {shown} must have length 3. Got {a.shape[dim]} "
                            f"and {b.shape[dim]}")
@@ -790,6 +788,8 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | N
     """``torch.linalg.cross``: cross product of 3-vectors along ``dim`` with broadcasting."""
     _arg("linalg_cross", "input", 1, input)
     _arg("linalg_cross", "other", 2, other)
+    if input._data.ndim != other._data.ndim:   # (before dim is wrapped)
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     d = wrap_dim(dim, max(input._data.ndim, 1))
     _cross_checks(input, other, d, dim)
     res = _cross(input, other, d)
@@ -930,7 +930,7 @@ def matrix_norm(input: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), 
         summed, other = (d0, d1) if abs(ord) == 1 else (d1, d0)
         if x._dtype.kind == "float8":   # torch sums through vector_norm's kernel
             raise NotImplementedError(f"\"norm_cpu\" not implemented for '{x._dtype._short}'")
-        sums = x.abs().sum(summed, keepdim=keepdim)
+        sums = vector_norm(x, 1, summed, keepdim)   # torch's graph: Amax/AminBackward0 -> LinalgVectorNormBackward0
         other -= int(not keepdim and summed < other)
         res = sums.amax(other, keepdim=keepdim) if ord > 0 else sums.amin(other, keepdim=keepdim)
     return res if out is None else write_out(out, res, None, _norm_out("linalg.matrix_norm"))

@@ -492,7 +492,7 @@ def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any,
     """The result of ``fn``: ``beta * input + alpha * prod`` (``summed``: ``prod`` is that sum already)."""
     check_same_device(input, m1)
     check_same_device(m1, m2)
-    if fn != "addmv" and m1._data.shape[-1] == 0 and beta != 0:   # torch's CPU shortcut: input.mul_(beta)
+    if fn != "addmv" and m1._data.shape[-1] == 0 and prod.size and beta != 0:   # torch's input.mul_(beta)
         kind = D.result_type_of([dt], [], [D.scalar_dtype(beta)])
         if not D.can_cast(kind, dt):
             raise RuntimeError(f"result type {kind._short} can't be cast to the desired output type {dt._short}")
