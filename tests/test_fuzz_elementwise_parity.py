@@ -256,3 +256,15 @@ def _check_close(fn):
     t, e = _run(fn, torch), _run(fn, ember)
     assert not isinstance(e, Exception), e
     np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("src", [
+    "m.tensor(-INF) + m.tensor(Z)", "m.tensor(Z) + m.tensor(-INF)", "m.tensor(Z) - m.tensor(-INF)",
+    "m.tensor(-INF) - m.tensor(Z)", "m.tensor(Z) + INF", "INF - m.tensor(Z)", "m.rsub(m.tensor(Z), 2)",
+    "m.tensor([6], dtype=m.uint8) - m.tensor(complex(INF, -2.28))", "m.tensor(Z).add_(m.tensor(Z[::-1]))",
+])
+def test_complex_add_sub_multiply_by_alpha(src):
+    """torch's add/sub kernels compute a + alpha * b with a complex alpha (1 or -1): an infinite part of b
+    turns its other part NaN."""
+    z = [complex(1, -2.48), complex(INF, 1), complex(1, INF)]
+    _check(lambda m: m.view_as_real(eval(src, {"m": m, "Z": z, "INF": INF})).nan_to_num(nan=7.0))

@@ -512,7 +512,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            grad_name: str | Callable | None = None, saves: str = "ab", scalars: str = "ab",
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
            cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
-           names: tuple[str, ...] = (), opmath_scalars: bool = False) -> Callable:
+           names: tuple[str, ...] = (), opmath_scalars: bool = False,
+           complex_via: Callable | None = None) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
     ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
@@ -527,7 +528,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
     ``forward`` takes the operands swapped (``rsub``: ``other - input``); ``names``: torch's keyword names for
     the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: a 16-bit float tensor meets a
-    Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels).
+    Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels);
+    ``complex_via``: the op (taking an ``alpha`` of 1) that computes complex results instead (add/sub: torch's
+    kernel multiplies the second operand by a complex alpha, which turns infinities' other parts NaN).
     """
     np_fn = None if callable(forward) else getattr(np, forward)
     if callable(forward):
@@ -617,6 +620,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 cp = _FEW_COMPUTE.get(cp, cp)
         else:
             cp, rt = dtypes(a, b, params, out)
+        if complex_via is not None and cp.is_complex:
+            return complex_via(input, other, 1, out=out)
         dev = like._device
         cpn = cp.np
         xa = a._data if ta and a._data.dtype is cpn and a._device is dev else _array(a, like, cp)
@@ -680,6 +685,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 cp = _FEW_COMPUTE.get(cp, cp)
         else:
             cp, rt = dtypes(self, other, params, self)
+        if complex_via is not None and cp.is_complex:
+            return complex_via._inplace(self, other, 1)
         xb = other._data if tb and other._device is self._device and other._data.dtype is cp.np else \
             _array(other, self, cp)
         try:
@@ -769,13 +776,14 @@ def _scaled(xp_name: str) -> Callable:
     return fwd
 
 
-_add = binary("add", "add", lambda g, a, b, r: (g, g), saves="", method=False, scalar_pair=True)
 _add_alpha = binary("add", _scaled("add"), lambda g, a, b, r, alpha: (g, g * _c(alpha)), saves="",
                     check=_scaled_check, method=False, scalar_pair=True)
-_sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), saves="", precheck=_no_bool_sub, method=False,
-              scalar_pair=True)
+_add = binary("add", "add", lambda g, a, b, r: (g, g), saves="", method=False, scalar_pair=True,
+              complex_via=_add_alpha)
 _sub_alpha = binary("sub", _scaled("subtract"), lambda g, a, b, r, alpha: (g, -g * _c(alpha)), saves="",
                     precheck=_no_bool_sub, check=_scaled_check, method=False, scalar_pair=True)
+_sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), saves="", precheck=_no_bool_sub, method=False,
+              scalar_pair=True, complex_via=_sub_alpha)
 mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if b is not None else None,
                                                     g * _c(a) if a is not None else None), saves="x",
              scalar_pair=True, opmath_scalars=True)
@@ -829,7 +837,7 @@ _rsub = binary("rsub", _rsub_fwd, lambda g, a, b, r, alpha: (-g * _c(alpha), g),
 
 
 _rsub1 = binary("rsub", "subtract", lambda g, a, b, r: (-g, g), saves="", precheck=_no_bool_sub, scalars="b",
-                method=False, reflected=True,
+                method=False, reflected=True, complex_via=_rsub,
                 grad_name=lambda a, b: "RsubBackward0" if _isinstance(b, Tensor) else "RsubBackward1")
 
 
