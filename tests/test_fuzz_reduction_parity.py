@@ -293,3 +293,21 @@ def test_var_of_complex_parts_and_of_nothing(call):
 @pytest.mark.parametrize("op", ["unique", "unique_consecutive"])
 def test_unique_dim_of_empty_tensors(op, shape, dim):
     _check(lambda m: getattr(m, op)(m.zeros(shape, dtype=m.int32), dim=dim, return_inverse=True, return_counts=True))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0,), (3,), ()])
+@pytest.mark.parametrize("dim", [None, 0, 3, []])
+@pytest.mark.parametrize("dtype", [None, "bool", "complex128", "float64"])
+def test_vector_norm_checks_in_torch_order(shape, dim, dtype):
+    """Empty-input checks of the identity-less norms, then dtype=, then dim."""
+    def fn(m):
+        kw = {"dtype": getattr(m, dtype)} if dtype else {}
+        return m.linalg.vector_norm(m.zeros(shape, dtype=m.float16), float("-inf"), dim, **kw)
+    _check(fn)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16", "complex64"])
+def test_mean_into_an_integer_out(dtype):
+    """torch sums into out= and then divides in place: the float quotient cannot be cast back."""
+    _check(lambda m: m.mean(m.ones(2, dtype=getattr(m, dtype)), 0, out=m.empty(0, dtype=m.int64)))
+    _check(lambda m: m.mean(m.ones(2, dtype=getattr(m, dtype)), 3, out=m.empty(0, dtype=m.int64)))

@@ -522,6 +522,9 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         unsupported_dtype("sum_cpu", input, dtype)
     dt = _dtype_arg(dtype) or input._dtype
     _float_check("mean", dt, dtype is not None)
+    if dtype is None and _isinstance(out, Tensor) and out._dtype.category < 2:   # torch's sum into out=, then div_
+        reduce_dims(dim, input.ndim)
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {out._dtype._short}")
     if dtype is None and _isinstance(out, Tensor) and out._dtype.category >= 2:
         dt = out._dtype   # torch sums into out= (in its dtype: a complex input's real parts), then divides
     a = _cast(input, dt)
@@ -1125,23 +1128,24 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
     if x._dtype.category < 2:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{x._dtype._short}")
-    dt = norm_dtype(x, dtype, "linalg.vector_norm")
-    if dt is not None and dt is not x._dtype:
-        x = x.to(dt)
     a = x._data
     xp = xp_for(x)
-    dims = reduce_dims(dim, a.ndim)
     p = float(ord)
-    if (math.isinf(p) or p < 0) and a.size == 0:   # max, min and 1/sum(1/..) have no identity
-        what = f"{p:g}"
-        if dim is None or a.ndim == 0:
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on an empty tensor "
-                               "because the operation does not have an identity")
-        for d, label in zip(dims, as_list(dim), strict=True):
+    empty = (math.isinf(p) or p < 0) and a.size == 0   # max, min and 1/sum(1/..) have no identity
+    if empty and (dim is None or a.ndim == 0 or not as_list(dim)):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because the "
+                           "operation does not have an identity")
+    if empty:
+        for d, label in zip(reduce_dims(dim, a.ndim), as_list(dim), strict=True):
             if a.shape[d] == 0:
-                raise RuntimeError(f"linalg.vector_norm cannot compute the {what} norm on the dimension "
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on the dimension "
                                    f"{label}because this dimension is empty and the operation does not have "
                                    "an identity")
+    dt = norm_dtype(x, dtype, "linalg.vector_norm")   # (torch's order: the empty checks, the dtype, then dim)
+    dims = reduce_dims(dim, a.ndim)
+    if dt is not None and dt is not x._dtype:
+        x = x.to(dt)
+        a = x._data
     rdt = x._dtype.to_real()
     m = xp.abs(a).astype(_acc(rdt), copy=False)
     if math.isinf(p):
