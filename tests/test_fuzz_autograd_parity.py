@@ -201,3 +201,16 @@ def test_eigvals_double_backward():
     _check(fn)
     x = ember.tensor(a, requires_grad=True)
     assert ember.autograd.gradgradcheck(lambda t: ember.linalg.eigvals(t).abs(), (x,))
+
+
+@pytest.mark.parametrize("ord", [1, -1, INF, -INF])
+def test_matrix_norm_graph(ord):
+    """matrix_norm of order ±1/±inf records torch's graph (Amax/AminBackward0 over LinalgVectorNormBackward0)."""
+    def fn(L):
+        x = _leaf(L, [[1.0, -2.0, 0.0], [3.0, 0.5, -1.0]])
+        y = L.linalg.matrix_norm(x, ord)
+        names.append([type(y.grad_fn).__name__, type(y.grad_fn.next_functions[0][0]).__name__])
+        return L.autograd.grad(y, x)
+    names = []
+    _check(fn)
+    assert names[0] == names[1]
