@@ -155,17 +155,18 @@ def _strided(flat: Any, dtype: D.dtype, offset: int, size: tuple[int, ...], stri
     numel = 0 if 0 in size else 1
     for s in size:
         numel *= s
-    contiguous, expect = True, 1
+    contiguous, expect = True, 1   # (the exact strides: a size-1 or empty dim's stride is kept too, as torch)
     for s, st in zip(reversed(size), reversed(stride), strict=True):
-        if s != 1 and st != expect:
+        if st != expect:
             contiguous = False
         expect *= s
-    if contiguous or numel == 0:
+    if contiguous:
         return flat[offset : offset + numel].reshape(size)
     item = dtype.itemsize
     if isinstance(flat, np.ndarray):
         return np.ndarray(
-            size, dtype=dtype.np, buffer=flat, offset=offset * item, strides=tuple(s * item for s in stride)
+            size, dtype=dtype.np, buffer=flat, offset=offset * item if numel else 0,
+            strides=tuple(s * item for s in stride)
         )
     from .._core.device import xp_of
     from ..ops.views import _as_strided
