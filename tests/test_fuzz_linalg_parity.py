@@ -218,7 +218,7 @@ def test_cholesky_solve_inverse_checks_before_kernel(dtype):
     _check(lambda L: L.cholesky_inverse(L.ones(3, 4, dtype=getattr(L, dtype))))
 
 
-@pytest.mark.parametrize("beta", [0.5, 2.0, 0.0, 2, 1 + 0j])
+@pytest.mark.parametrize("beta", [0.5, 2.0, 0.0, 2, 1 + 0j, 1 + 1j])
 def test_fused_products_empty_contraction_beta(beta):
     """addmm/baddbmm/addbmm with k == 0 scale input in place, refusing a scalar beta of a higher category."""
     _check(lambda L: L.addmm(L.full((1, 1), 3, dtype=L.int64), L.ones(1, 0, dtype=L.int64),
@@ -261,3 +261,11 @@ _SHAPE_ERRORS = [   # argument checks in torch's order and words
 @pytest.mark.parametrize("case", range(len(_SHAPE_ERRORS)))
 def test_shape_errors(case):
     _check(_SHAPE_ERRORS[case])
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32", "float16"])
+def test_fused_products_complex_scalars(dtype):
+    for beta, alpha in ((1 + 0j, 2.7 + 0j), (1 + 1j, 1), (1, 2 - 1j)):
+        _check(lambda L, beta=beta, alpha=alpha: L.addmm(
+            L.ones(1, 2, dtype=getattr(L, dtype)), L.ones(1, 2, dtype=getattr(L, dtype)),
+            L.ones(2, 2, dtype=getattr(L, dtype)), beta=beta, alpha=alpha))

@@ -467,14 +467,27 @@ def _expand_check(input: Tensor, shape: tuple) -> None:
         input.expand(shape)   # raises torch's message
 
 
+_SCALAR_CPP = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
+               "float64": "double"}
+
+
 def _scalars(dt: Any, beta: Any, alpha: Any) -> tuple[Any, Any]:
-    """Integer products take integer scalars (torch truncates them)."""
+    """Integer products take integer scalars (torch truncates them); real ones take a complex scalar's real
+    part, refusing a nonzero imaginary part as torch's checked conversion does."""
+    if not dt.is_complex:
+        for x in (beta, alpha):
+            if isinstance(x, complex) and x.imag:
+                raise RuntimeError(f"value cannot be converted to type {_SCALAR_CPP.get(dt.name, 'float')} "
+                                   "without overflow")
+        beta, alpha = (x.real if isinstance(x, complex) else x for x in (beta, alpha))
     return (int(beta), int(alpha)) if dt.category < 2 else (beta, alpha)
 
 
 def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> Any:
     """``beta * input + alpha * prod`` into the fresh ``prod``; beta == 0 ignores input (NaN too), alpha == 0
-    ignores the product, as torch's BLAS calls do."""
+    ignores the product, as torch's BLAS calls do; an empty result takes neither (nor checks them)."""
+    if not prod.size:
+        return prod
     beta, alpha = _scalars(dt, beta, alpha)
     xp = _xp(input)
     if alpha == 0:
