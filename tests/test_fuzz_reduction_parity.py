@@ -311,3 +311,10 @@ def test_mean_into_an_integer_out(dtype):
     """torch sums into out= and then divides in place: the float quotient cannot be cast back."""
     _check(lambda m: m.mean(m.ones(2, dtype=getattr(m, dtype)), 0, out=m.empty(0, dtype=m.int64)))
     _check(lambda m: m.mean(m.ones(2, dtype=getattr(m, dtype)), 3, out=m.empty(0, dtype=m.int64)))
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 2), (2, 3), (2, 0)])
+@pytest.mark.parametrize("dim", [(0, 0), [0, -2], (1, 1), (0, 5), (-1, 0)])
+@pytest.mark.parametrize("op", ["amax", "amin"])
+def test_amax_checks_each_dims_size_before_repeats(op, shape, dim):
+    _check(lambda m: getattr(m, op)(m.zeros(shape), dim))

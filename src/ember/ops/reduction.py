@@ -722,10 +722,13 @@ def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | 
     if _isinstance(out, Tensor) and out._dtype is not input._dtype:
         raise RuntimeError(f"Expected the dtype for input and out to match, but got {input._dtype._short} for "
                            f"input's dtype and {out._dtype._short} for out's dtype.")
-    dims = reduce_dims(dim, input._data.ndim)
     a = input._data
-    explicit = dim is not None and len(as_list(dim)) > 0
-    empty_check(f"{name}()", a, dims if explicit else None, shown=as_list(dim) if explicit else None)
+    if dim is not None and as_list(dim):   # each dim's size checked in turn, before the repeated-dims check
+        for label in as_list(dim):
+            empty_check(f"{name}()", a, (wrap_dim(label, a.ndim),), shown=(label,))
+    else:
+        empty_check(f"{name}()", a, None)
+    dims = reduce_dims(dim, a.ndim)
     if input._dtype.is_complex and a.size:   # (no kernel runs for an empty result)
         raise not_implemented(f"{name[1:]}_values_cpu", input._dtype)
     res = _wrap(extreme(xp_for(input), a, dims, name == "amax", keepdim), input._dtype, input)
