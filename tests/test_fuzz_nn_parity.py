@@ -273,12 +273,18 @@ _LOSS_CASES = [
     "cosine_embedding_loss(ones(4, 4), ones(4, 4), ones(3, 1, 3))",
     "kl_div(ones(2, 2), ones(2, 2, dtype=complex64), reduction='sum')",
     "kl_div(ones(2, 2, dtype=int64), ones(2, 2), reduction='sum')",
+    # pointwise losses: broadcast first (both operands promote), then each kernel's dtypes
+    "l1_loss(ones(2), tensor(0.5, dtype=float64))", "l1_loss(ones(3, dtype=bool), ones(2, dtype=complex64))",
+    "mse_loss(ones(3, dtype=complex64), ones(2, dtype=complex64))",
+    "smooth_l1_loss(ones(2, dtype=complex64), ones(2, dtype=complex64))",
+    "huber_loss(ones(2), ones(2, dtype=complex64))", "huber_loss(ones(2, dtype=int64), ones(2, dtype=float64))",
+    "huber_loss(ones(2, dtype=complex64), ones(2, dtype=complex64))",
 ]
 
 
 @pytest.mark.parametrize("call", _LOSS_CASES)
 def test_loss_checks(call):
     def expr(lib):
-        ns = {k: getattr(lib, k) for k in ("ones", "tensor", "int64", "bool", "float16", "complex64")}
+        ns = {k: getattr(lib, k) for k in ("ones", "tensor", "int64", "bool", "float16", "float64", "complex64")}
         return eval("F." + call, {"F": lib.nn.functional, **ns})   # noqa: S307 - a fixed expression
     _same_result(expr)

@@ -12,12 +12,13 @@ from typing import Any
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ...autograd.grad_mode import STATE, no_grad
-from ...ops._dispatch import _FW, broadcast_error
+from ...ops._dispatch import _FW, broadcast_error, broadcast_shapes
 from ...ops._parallel import split_rows
 from ...ops.creation import full_like, zeros
 from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
 from ...ops.extra import composed
 from ...ops.indexing import where
+from ...ops.views import broadcast_tensors
 from . import _activation
 from ._activation import LogSoftmaxBackward0, _quiet, _softmax_rows, log_softmax, logsigmoid, softmax
 from ._common import (
@@ -186,11 +187,21 @@ def mse_loss(
     reduction = legacy_reduction(size_average, reduce, reduction)
     if weight is not None:
         return _weighted((input - target) ** 2, weight, input, reduction)
-    if isinstance(input, Tensor) and isinstance(target, Tensor):
-        dt = D.promote_types(input._dtype, target._dtype)
-        if not dt.is_floating_point:   # torch's CPU kernel takes real floating types only
-            raise NotImplementedError(f'"mse_cpu" not implemented for \'{dt._short}\'')
+    _check_pointwise_loss(input, target, "mse_cpu")
     return _mse(input, target, reduction)
+
+
+def _check_pointwise_loss(input: Tensor, target: Tensor, kernel: str, keeps_input_dtype: bool = False) -> None:
+    """The shapes broadcast, then the CPU kernel takes the promoted dtype if it is a real floating one (huber's
+    result, in the input's dtype, must hold it)."""
+    if not (isinstance(input, Tensor) and isinstance(target, Tensor)):
+        return
+    broadcast_shapes(input.shape, target.shape)
+    dt = D.promote_types(input._dtype, target._dtype)
+    if keeps_input_dtype and not D.can_cast(dt, input._dtype):
+        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {input._dtype._short}")
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dt._short}\'')
 
 
 def l1_loss(
@@ -204,6 +215,8 @@ def l1_loss(
     """Mean absolute error (a composite, as in torch)."""
     _warn_size(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
+    if input.shape != target.shape:   # broadcast first, as torch: both take part in the type promotion
+        input, target = broadcast_tensors(input, target)
     if weight is not None:
         return _weighted((input - target).abs(), weight, input, reduction)
     return reduce_loss((input - target).abs(), check_reduction(reduction))
@@ -224,6 +237,7 @@ def smooth_l1_loss(
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
+    _check_pointwise_loss(input, target, "smooth_l1_cpu")
     return _smooth_l1(input, target, reduction, beta=beta)
 
 
@@ -232,6 +246,7 @@ def huber_loss(
 ) -> Tensor:
     """Quadratic below ``delta``, ``delta``-scaled linear above."""
     _warn_size(input, target)
+    _check_pointwise_loss(input, target, "huber_cpu", keeps_input_dtype=True)
     if weight is not None:   # torch: the unweighted kernel (the input's dtype), then the weights
         return _weighted(_huber(input, target, "none", delta=delta), weight, input, reduction, by_weight=False)
     return _huber(input, target, reduction, delta=delta)
