@@ -186,6 +186,9 @@ def test_mul_div_take_a_second_0d_operand_at_its_precision(src):
     "m.ldexp(m.tensor([3.], dtype=m.float16), m.tensor([-20], dtype=m.int32))",
     "m.ldexp(m.tensor([3], dtype=m.uint8), m.tensor([True, False]))",
     "m.ldexp(m.ones(2), m.tensor([True, False]))", "m.ones(2).ldexp_(m.tensor([3, -200]))",
+    "m.ldexp(m.tensor([0, 1, 3], dtype=m.int8), m.tensor([200, 200, -150], dtype=m.int32))",   # not exact
+    "m.ldexp(m.ones(2), m.tensor([1j, 2]), out=m.empty(2))", "m.ones(3).ldexp_(m.tensor([1j, 2]))",
+    "m.ldexp(m.ones(3, dtype=m.int32), m.tensor([1j, 2]), out=m.empty(2, dtype=m.int32))",
 ])
 def test_ldexp_integer_exponent_is_exact(src):
     _check(lambda m: eval(src, {"m": m}))

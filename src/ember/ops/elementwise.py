@@ -525,7 +525,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     torch's mul (``"x"``) and div (``"xb"``) save);
     ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
-    "result type <dtype>" (and checks before shapes in the in-place form); ``reflected``: the ufunc
+    "result type <dtype>" for an integer or bool destination (checked before shapes); ``reflected``: the ufunc
     ``forward`` takes the operands swapped (``rsub``: ``other - input``); ``names``: torch's keyword names for
     the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: a 16-bit float tensor meets a
     Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels);
@@ -567,7 +567,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if denied and ct in denied and _early(denied, ct):
             raise_denied(denied[ct], ct)
         if _isinstance(dst, Tensor) and not D.can_cast(rt, dst._dtype):
-            if cast_name is not None:
+            if cast_name is not None and dst._dtype.category < 2:
                 raise RuntimeError(f"{cast_name} can't be cast to the desired output type "
                                    f"{dst._dtype._short}")
             broadcast_shapes(_shape(a), _shape(b))   # shapes that don't broadcast fail first
@@ -662,7 +662,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if precheck is not None:
             precheck(self, other)
         _check_written(self)
-        if cast_name is not None:
+        if cast_name is not None and self._dtype.category < 2:
             dtypes(self, other, params, self)
         tb = _isinstance(other, Tensor)
         if tb:
@@ -1119,17 +1119,20 @@ _ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r, exact: (g * _c(exp2(b)) 
                 kind=_k_float, scalars="", check=_ldexp_check, cast_name="ldexp", method=False)
 
 
-def _int_exponent(other: Any) -> bool:
-    return _isinstance(other, Tensor) and other._dtype.category < 2
+def _int_exponent(input: Any, other: Any) -> bool:
+    """Whether torch's exact kernel applies: a floating ``input`` with an integer exponent (an integer input
+    is multiplied by 2**other in floating point)."""
+    return _isinstance(other, Tensor) and other._dtype.category < 2 and _isinstance(input, Tensor) and \
+        input._dtype.category == 2
 
 
 def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
-    """``input * 2**other``, exact for an integer ``other``."""
-    return _ldexp(input, other, _int_exponent(other), out=out)
+    """``input * 2**other``, exact for a floating ``input`` and an integer ``other``."""
+    return _ldexp(input, other, _int_exponent(input, other), out=out)
 
 
 def ldexp_(input: Tensor, other: Tensor) -> Tensor:
-    return _ldexp._inplace(input, other, _int_exponent(other))  # type: ignore[attr-defined]
+    return _ldexp._inplace(input, other, _int_exponent(input, other))  # type: ignore[attr-defined]
 
 
 bind({"ldexp": ldexp, "ldexp_": ldexp_})
