@@ -304,3 +304,22 @@ def test_scalar_value_range(value, dtype):
         return m.zeros(2, dtype=getattr(m, dtype)).masked_fill(m.tensor([True, False]), value)
     _same(*_both(run))
     _same(*_both(lambda m: m.zeros(2).index_put((m.tensor([0]),), np.int64(1))))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.ones(3, 3, dtype=m.complex64).index_reduce(0, m.tensor([1, 1]), m.ones(2, 3, dtype=m.complex64) * 3,
+                                                            "mean"),
+    lambda m: m.ones(3, 3, dtype=m.complex64).index_reduce(0, m.tensor([1]), m.ones(1, 3, dtype=m.complex64), "amax"),
+    lambda m: m.ones(3, 3, dtype=m.complex64).index_reduce(0, m.tensor([5]), m.ones(1, 3, dtype=m.complex64), "prod"),
+    lambda m: m.ones(3, dtype=m.complex64).index_reduce(0, m.zeros(0, dtype=m.int64), m.ones(0, dtype=m.complex64),
+                                                         "prod"),
+    lambda m: m.zeros(4, 1, dtype=m.uint8).put(m.zeros(8, dtype=m.int64), m.ones(9, dtype=m.bfloat16)),
+    lambda m: m.zeros(1, 2, dtype=m.uint8).index_fill(0, m.tensor(0), m.tensor(1 + 1j)),
+    lambda m: m.zeros(0, 2, 4).index_copy(1, m.tensor([-1, 0, 1]), m.zeros(0, 3, 4)),
+])
+def test_index_reduce_put_fill_copy(op):
+    # index_reduce over 2+ dims takes complex prod/mean (its slice-wise kernel); put checks dtypes before sizes;
+    # index_fill refuses a complex tensor value for a real tensor; index_copy into an empty tensor checks nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _same(*_both(op))

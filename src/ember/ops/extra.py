@@ -809,7 +809,7 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
             a != b for i, (a, b) in enumerate(zip(input.shape, source.shape, strict=True)) if i != d):
         raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
-    if input._dtype is D.bool or input._dtype.is_complex:
+    if (input._dtype is D.bool or input._dtype.is_complex) and (not include_self or input.dim() <= 1):
         kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
     size = input.shape[d] if input.dim() else 1
@@ -820,6 +820,9 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
         raise IndexError(f"select(): index {int(flat[0])} out of range for tensor of size {list(input.shape)} at "
                          f"dimension {d}")
     I._check_range(flat, size, "index out of range in self")
+    if input._dtype.is_complex and reduce in ("amax", "amin") and n:   # (2+ dims: torch's slice-wise kernel)
+        kernel = "maximum_cpu" if reduce == "amax" else "minimum_cpu"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
     shape = [1] * source.dim()
     if shape:
         shape[d] = -1

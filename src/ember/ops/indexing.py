@@ -1038,10 +1038,11 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: T
                            f"{input._dtype._short} and (source) {source._dtype._short}")
     _source_checks(input, d, idx.size, source, "index_copy_")
     size = input._data.shape[d] if input._data.ndim else 1
-    _check_range(idx, size, "index_copy_(): " + _OUT_OF_BOUNDS.replace("{dim}", str(d)))
     xp = _xp(input)
     arr = _copy(input)
-    _front(arr, d)[xp.asarray(idx)] = _front(source._data, d)
+    if arr.size:   # (torch copies nothing and checks nothing into an empty tensor)
+        _check_range(idx, size, "index_copy_(): " + _OUT_OF_BOUNDS.replace("{dim}", str(d)))
+        _front(arr, d)[xp.asarray(idx)] = _front(source._data, d)
     res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or source._rg):
         record(res, node_of(IndexCopyBackward0, dim=d), (input, source)).save(index)
@@ -1073,7 +1074,8 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
-    if _isinstance(value, complex) and not input._dtype.is_complex:
+    if (value._dtype.is_complex if _isinstance(value, Tensor) else _isinstance(value, complex)) and \
+            not input._dtype.is_complex:
         raise RuntimeError("index_fill_(): Converting complex Scalar to non-complex type is not supported")
     size = input._data.shape[d] if input._data.ndim else 1
     if input._data.size:   # (torch fills nothing and checks nothing in an empty tensor)
@@ -1563,12 +1565,12 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
       "``source``."""
     if index._dtype is not D.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got {index._dtype._short}")
-    if source._data.size != index._data.size:
-        raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
-                         f"source.numel() = {source._data.size}, index.numel() = {index._data.size}")
     if source._dtype is not input._dtype:
         raise RuntimeError("put_(): self and source expected to have the same dtype, but got self.dtype = "
                            f"{input._dtype._short} and source.dtype = {source._dtype._short}")
+    if source._data.size != index._data.size:
+        raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
+                         f"source.numel() = {source._data.size}, index.numel() = {index._data.size}")
     idx = _flat_index(input, index, "put_")
     xp = _xp(input)
     out = _copy(input)
