@@ -1701,7 +1701,14 @@ softshrink_backward = _grad_op("softshrink_backward", lambda xp, g, x, lambd: _z
 hardshrink_backward = _grad_op("hardshrink_backward", lambda xp, g, x, lambd: _zero_where(xp, ~(xp.abs(x) > lambd), g))
 leaky_relu_backward = _grad_op("leaky_relu_backward", lambda xp, g, x, slope: _select(xp, x > 0, g, g * slope))
 hardsigmoid_backward = _grad_op("hardsigmoid_backward", lambda xp, g, x: _zero_where(
-    xp, ~((x > -3) & (x < 3)), g * float(np.float32(1 / 6))), differentiable=False)   # torch's float literal 1/6
+    xp, ~((x > -3) & (x < 3)), _times_sixth(g)), differentiable=False)
+
+
+def _times_sixth(g: Any) -> Any:
+    """``g`` times torch's float literal 1/6: a 16-bit float ``g`` in float32 (its opmath), rounded once."""
+    if getattr(g, "dtype", None) in _HALF_NP:
+        return (g.astype(np.float32) * np.float32(1 / 6)).astype(g.dtype)
+    return g * float(np.float32(1 / 6))
 
 
 relu = unary("relu", _relu_fwd, lambda g, x, r: threshold_backward(g, r, 0), kind=_k_same, saves="r",
