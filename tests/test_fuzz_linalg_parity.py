@@ -255,6 +255,10 @@ _SHAPE_ERRORS = [   # argument checks in torch's order and words
     lambda L: L.ormqr(L.ones(2, 4, 3), L.ones(2, 3), L.ones(1, 4, 2)),
     lambda L: L.ormqr(L.ones(4, 3), L.ones(3, dtype=L.float64), L.ones(4, 2)),
     lambda L: L.linalg.cross(L.ones(3), L.ones(1, 3), dim=1),
+    lambda L: L.linalg.cross(L.ones(()), L.ones(())),
+    lambda L: L.trace(L.ones((), dtype=L.bool)),
+    lambda L: L.tensordot(L.ones(3), L.ones(2, 3, dtype=L.float64), 1),
+    lambda L: L.einsum("ij,jk->ik", L.ones(2, 3), L.ones(2, 3, dtype=L.float64)),
 ]
 
 

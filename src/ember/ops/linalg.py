@@ -509,10 +509,11 @@ def einsum(*args: Any) -> Tensor:
         eq, ops = _sublist_equation(args)
     for t in ops:
         _arg("einsum", "tensors", 2, t)
+    subs, out, ell = _parse_einsum(eq, ops)
+    _label_sizes(subs, ops)   # torch's size checks, before the dtypes'
+    for t in ops:
         if t._dtype is not ops[0]._dtype:
             raise RuntimeError(f"expected scalar type {ops[0]._dtype._short} but found {t._dtype._short}")
-    subs, out, ell = _parse_einsum(eq, ops)
-    _label_sizes(subs, ops)   # torch's size checks
     return _einsum_composed(subs, out, ell, ops)
 
 
@@ -543,14 +544,14 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
     _arg("tensordot", "b", 2, b)
     na, nb = a._data.ndim, b._data.ndim
     da, db = _tensordot_dims(dims, na, nb)
+    if a._dtype is not b._dtype:
+        raise RuntimeError("both inputs should have same dtype")
     ca, cb = [wrap_dim(d, na) for d in da], [wrap_dim(d, nb) for d in db]
     for x, y, i, j in zip(ca, cb, da, db, strict=True):
         sa, sb = a._data.shape[x], b._data.shape[y]
         if sa != sb:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {sa} in dim {i} and "
                                f"second has size {sb} in dim {j}")
-    if a._dtype is not b._dtype:
-        raise RuntimeError("both inputs should have same dtype")
     fa = [d for d in range(na) if d not in ca]
     fb = [d for d in range(nb) if d not in cb]
     k = math.prod(a._data.shape[d] for d in ca)
@@ -604,10 +605,10 @@ class TraceBackward0(Node):
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a matrix (integers sum to int64, as torch.sum)."""
     _arg("trace", "input", 1, input)
+    _basic_kernel(input, "trace")
     a = input._data
     if a.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
-    _basic_kernel(input, "trace")
     dt = input._dtype
     dt = D.int64 if dt.category == 1 else dt
     res = _new(_xp(input).trace(a, dtype=dt.np), dt, input)
@@ -790,7 +791,9 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1, out: Tensor | N
     _arg("linalg_cross", "other", 2, other)
     if input._data.ndim != other._data.ndim:   # (before dim is wrapped)
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    d = wrap_dim(dim, max(input._data.ndim, 1))
+    if not input._data.ndim:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    d = wrap_dim(dim, input._data.ndim)
     _cross_checks(input, other, d, dim)
     res = _cross(input, other, d)
     return res if out is None else write_out(out, res, None, out_dtype_error)
