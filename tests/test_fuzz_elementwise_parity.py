@@ -271,3 +271,12 @@ def test_complex_add_sub_multiply_by_alpha(src):
     turns its other part NaN."""
     z = [complex(1, -2.48), complex(INF, 1), complex(1, INF)]
     _check(lambda m: m.view_as_real(eval(src, {"m": m, "Z": z, "INF": INF})).nan_to_num(nan=7.0))
+
+
+@pytest.mark.parametrize("src", [
+    "m.heaviside(m.ones(1, dtype=m.int64), m.tensor(1j), out=m.empty(2, dtype=m.int16))",
+    "m.ones(4, 0, 1, dtype=m.int8).expand(4, 0, 3).fix_()", "m.ones(4, 0, 1).expand(4, 0, 3).add_(1)",
+    "m.ones(4, 0, 1).expand(4, 0, 3).mul_(m.ones(3))", "m.ones(4, 0, 1).expand(4, 0, 3).clamp_(0, 1)",
+])
+def test_heaviside_complex_first_and_empty_expanded_inplace(src):
+    _check(lambda m: eval(src, {"m": m}))

@@ -247,6 +247,8 @@ def _store(self: Tensor, r: Any) -> Tensor:
         r = _round_to(r, self._dtype)
     elif type(r) is not np.ndarray and self._device is CPU:
         r = np.asarray(r)   # a NumPy scalar: assigned as an array, it wraps into a narrower integer dtype
+    if not r.size:   # nothing to write (NumPy refuses even that into an empty expanded view)
+        return self
     try:
         self._data[...] = r
     except ValueError as e:
@@ -701,6 +703,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 return _store(self, fwd(xp, xa, _scalar_array(xp, xb, cp) if np_fn is None else xb, *params))
         except ValueError as e:
             if "read-only" in str(e):
+                if not self._data.size:   # an empty expanded self: nothing to write
+                    return self
                 raise _overlap_error() from None
             raise _shape_error(self._data.shape, broadcast_shapes(self._data.shape, _shape(other))) from None
         self._vc[0] += 1
@@ -1264,7 +1268,7 @@ def _heaviside_fwd(xp: Any, a: Any, b: Any) -> Any:
 def _heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor:
     _tensor_arg(values, "heaviside", "values", 2)
     if _isinstance(out, Tensor) and _isinstance(input, Tensor) and out._dtype is not input._dtype:
-        _heaviside_check(input, out)
+        _heaviside_check(input, values if values._dtype.is_complex else out)   # complex operands first
     return _heaviside_op(input, values, out=out)
 
 
