@@ -323,3 +323,10 @@ def test_index_reduce_put_fill_copy(op):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _same(*_both(op))
+
+
+def test_flip_expanded_layout_and_dims_error():
+    t, e = (m.arange(6.0).reshape(1, 2, 3).expand(2, 2, 3).transpose(0, 2).flip(0) for m in (torch, ember))
+    _same(t, e)
+    assert e.stride() == t.stride()
+    _same(*_both(lambda m: m.zeros(2, 3, 3, 0).flip([-3, 3, -1, 1])))

@@ -25,7 +25,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .creation import dense_in
+from .creation import _elem_strides, _iteration_strides, _strided_copy, dense_in
 from .views import (
     SelectBackward0,
     SliceBackward0,
@@ -67,8 +67,8 @@ def _dims(dims: Any, n: int, fn: str) -> tuple[int, ...]:
                         f"{type(dims).__name__}")
     raw = [dims] if _isinstance(dims, (int, np.integer)) else list(int_list((dims,), fn, "dims"))
     out = tuple(wrap_dim(int(d), n) for d in raw)
-    for d in out:
-        if out.count(d) > 1:
+    for i, d in enumerate(out):   # the first dim that repeats an earlier one, as torch
+        if d in out[:i]:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     return out
 
@@ -409,7 +409,12 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     """A copy with the order of elements reversed along ``dims``."""
     d = _dims(dims, input._data.ndim, "flip")
     xp = _xp(input)
-    arr = _copy_k(xp, xp.flip(input._data, axis=d) if d and input._data.ndim else input._data)
+    a = input._data
+    flipped = xp.flip(a, axis=d) if d and a.ndim else a
+    if 0 in a.strides and a.size > 1:   # expanded: torch's order (a 0 stride decides nothing), as clone's
+        arr = _strided_copy(flipped, _iteration_strides(a.shape, _elem_strides(a)), xp)
+    else:
+        arr = _copy_k(xp, flipped)
     return _result(arr, input, FlipBackward0, dims=d)
 
 
