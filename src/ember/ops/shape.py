@@ -408,14 +408,15 @@ def _copy_k(xp: Any, arr: Any) -> Any:
 def flip(input: Tensor, dims: Any) -> Tensor:
     """A copy with the order of elements reversed along ``dims``."""
     d = _dims(dims, input._data.ndim, "flip")
-    xp = _xp(input)
-    a = input._data
-    flipped = xp.flip(a, axis=d) if d and a.ndim else a
+    return _result(_flipped(_xp(input), input._data, d), input, FlipBackward0, dims=d)
+
+
+def _flipped(xp: Any, a: Any, dims: tuple[int, ...]) -> Any:
+    """A copy of ``a`` reversed along ``dims``, laid out as torch's flip lays it out."""
+    flipped = xp.flip(a, axis=dims) if dims and a.ndim else a
     if 0 in a.strides and a.size > 1:   # expanded: torch's order (a 0 stride decides nothing), as clone's
-        arr = _strided_copy(flipped, _iteration_strides(a.shape, _elem_strides(a)), xp)
-    else:
-        arr = _copy_k(xp, flipped)
-    return _result(arr, input, FlipBackward0, dims=d)
+        return _strided_copy(flipped, _iteration_strides(a.shape, _elem_strides(a)), xp)
+    return _copy_k(xp, flipped)
 
 
 def _flip_method(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
@@ -489,11 +490,11 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     xp = _xp(input)
     a = input._data
     if k == 1:
-        arr = _copy_k(xp, xp.flip(a, d1)).swapaxes(d0, d1)
+        arr = _flipped(xp, a, (d1,)).swapaxes(d0, d1)
     elif k == 2:
-        arr = _copy_k(xp, xp.flip(a, (d0, d1)))
+        arr = _flipped(xp, a, (d0, d1))
     elif k == 3:
-        arr = _copy_k(xp, xp.flip(a, d0)).swapaxes(d0, d1)
+        arr = _flipped(xp, a, (d0,)).swapaxes(d0, d1)
     else:   # a contiguous clone, as torch
         arr = xp.array(a, copy=True, order="C")
     return _result(arr, input, Rot90Backward0, k=k, dims=(d0, d1))
