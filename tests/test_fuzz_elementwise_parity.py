@@ -277,6 +277,7 @@ def test_complex_add_sub_multiply_by_alpha(src):
     "m.heaviside(m.ones(1, dtype=m.int64), m.tensor(1j), out=m.empty(2, dtype=m.int16))",
     "m.ones(4, 0, 1, dtype=m.int8).expand(4, 0, 3).fix_()", "m.ones(4, 0, 1).expand(4, 0, 3).add_(1)",
     "m.ones(4, 0, 1).expand(4, 0, 3).mul_(m.ones(3))", "m.ones(4, 0, 1).expand(4, 0, 3).clamp_(0, 1)",
+    "m.ones(4, dtype=m.bool).pow_(-2)", "m.ones(4, dtype=m.int32).expand(2, 4).pow_(-2)",
 ])
 def test_heaviside_complex_first_and_empty_expanded_inplace(src):
     _check(lambda m: eval(src, {"m": m}))

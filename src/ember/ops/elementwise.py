@@ -971,11 +971,15 @@ fmod = binary("fmod", "fmod", _fmod_grad, deny={"b": ni("fmod_cpu"), "c": ni("fm
 
 
 # ---- pow ----------------------------------------------------------------------------------------------
+def _pow_precheck(a: Any, b: Any) -> None:
+    """torch's Scalar-exponent check, made before overlap, shape and dtype checks."""
+    if type(b) is int and b < 0 and _isinstance(a, Tensor) and a._dtype.category < 2:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
 def _pow_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
     if dt is D.bool and _isinstance(b, Tensor):
         raise_denied(ni("pow"), dt)
-    if dt.category < 2 and type(b) in (int, float) and b < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
     if type(b) is int and dt in _C_TYPES and not _fits(b, dt):
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt]} without overflow")
 
@@ -1056,10 +1060,12 @@ _pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_na
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
     """``input ** exponent`` (torch's names for the operands); a number exponent takes torch's Scalar kernel."""
+    _pow_precheck(input, exponent)
     return _pow(input, exponent, not _isinstance(exponent, Tensor), out=out)
 
 
 def pow_(self: Tensor, exponent: Any) -> Tensor:
+    _pow_precheck(self, exponent)
     return _pow._inplace(self, exponent, not _isinstance(exponent, Tensor))  # type: ignore[attr-defined]
 
 
