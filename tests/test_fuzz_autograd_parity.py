@@ -214,3 +214,18 @@ def test_matrix_norm_graph(ord):
     names = []
     _check(fn)
     assert names[0] == names[1]
+
+
+@pytest.mark.parametrize("exponent", [2, 2.5, "tensor"])
+def test_pow_saves_its_result_only_for_the_exponent_gradient(exponent):
+    """torch's pow saves its result only for a tensor exponent's gradient: an in-place change after ``pow_``
+    with a number exponent is allowed (it raised 'modified by an inplace operation')."""
+    def fn(L):
+        x = _leaf(L, [0.5, 1.5, 2.5])
+        e = _leaf(L, [2.0, 0.5, 1.0]) if exponent == "tensor" else exponent
+        a = x * 1
+        a.pow_(e)
+        a.mul_(3)
+        a.sum().backward()
+        return [x.grad, e.grad if exponent == "tensor" else None]
+    _check(fn)

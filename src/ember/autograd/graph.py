@@ -422,10 +422,13 @@ def multi_output_view_error(view: Tensor, what: str) -> RuntimeError:
 
 
 def _strip_backward(name: str) -> str:
-    """``SigmoidBackward0`` → ``Sigmoid``, ``MyFnBackward`` → ``MyFn`` (torch names ops so in errors)."""
+    """``SigmoidBackward0`` → ``Sigmoid``, ``PowBackward1`` → ``Pow1``, ``MyFnBackward`` → ``MyFn`` (torch names
+    ops so in errors)."""
     i = name.rfind("Backward")
     tail = name[i + 8:]
-    return name[:i] if i > 0 and (not tail or tail.isdigit()) else name
+    if i <= 0 or (tail and not tail.isdigit()):
+        return name
+    return name[:i] if tail in ("", "0") else name[:i] + tail
 
 
 # nodes of torch's Scalar overloads (pow(Tensor, Scalar), lerp(..., Scalar weight), rsub(Tensor, Scalar), ...):

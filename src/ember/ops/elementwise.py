@@ -524,7 +524,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     kernel-time (value-dependent) errors, ``precheck(a, b)`` those torch raises before looking at shapes;
     ``grad_name``: a name or ``f(a, b) -> name``; ``saves``: which of ``a``, ``b``, result ``r`` the
     backward reads (with ``"x"``, an operand not listed is saved only when the other requires grad, as
-    torch's mul (``"x"``) and div (``"xb"``) save);
+    torch's mul (``"x"``) and div (``"xb"``) save; ``"R"``: the result only when ``b`` requires grad);
     ``scalars``: which operands may be Python scalars (``scalar_pair``: both at once, the
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" for an integer or bool destination (checked before shapes); ``reflected``: the ufunc
@@ -544,6 +544,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         fwd = lambda xp, a, b: getattr(xp, forward)(a, b)  # noqa: E731
     denied = deny_table(deny)
     sa, sb, sr, cross = "a" in saves, "b" in saves, "r" in saves, "x" in saves
+    sr_b = "R" in saves
     scalar_a, scalar_b = "a" in scalars, "b" in scalars
     classes: dict[str, type[Node]] = {}
     fixed_name = None if callable(grad_name) else grad_name or f"{_camel(name)}Backward0"
@@ -653,7 +654,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if cross:   # an operand only for the other's gradient: saved when the other requires grad
                 node.save(a if sa or (tb and b._rg) else None, b if sb or (ta and a._rg) else None, None)
             else:
-                node.save(a if sa else None, b if sb else None, SavedOutput(res) if sr else None)
+                node.save(a if sa else None, b if sb else None,
+                          SavedOutput(res) if sr or (sr_b and tb and b._rg) else None)
             if params:
                 node.params = params
         if out is not None:
@@ -1055,7 +1057,7 @@ def _pow_name(a: Any, b: Any) -> str:
     return "PowBackward1" if _isinstance(b, Tensor) else "PowBackward0"
 
 
-_pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abr", grad_name=_pow_name, method=False)
+_pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abR", grad_name=_pow_name, method=False)
 
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
