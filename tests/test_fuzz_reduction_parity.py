@@ -138,6 +138,7 @@ def test_searchsorted_empty_boundaries_and_bincount_of_nothing():
 @pytest.mark.parametrize("call", [
     lambda m: m.nansum(m.tensor([NAN, 2.5]), 0, dtype=m.int64),          # NaN zeroed before the cast
     lambda m: m.nansum(m.tensor([1.0, 2.0]), 0, dtype=m.complex64),
+    lambda m: m.nanmean(m.zeros(0), 0, True, dtype=m.complex128),        # no kernel runs on an empty input
     lambda m: m.nansum(m.tensor([1, 2]), 0, dtype=m.complex64),           # integers take the sum path
     lambda m: m.nansum(m.tensor([1.0, 2.0]), 3, out=m.empty(0, dtype=m.int8)),
     lambda m: m.nansum(m.tensor([1.0, 2.0]), 0, dtype=m.int16, out=m.empty(0, dtype=m.int8)),
