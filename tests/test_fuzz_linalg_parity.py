@@ -273,3 +273,19 @@ def test_fused_products_complex_scalars(dtype):
         _check(lambda L, beta=beta, alpha=alpha: L.addmm(
             L.ones(1, 2, dtype=getattr(L, dtype)), L.ones(1, 2, dtype=getattr(L, dtype)),
             L.ones(2, 2, dtype=getattr(L, dtype)), beta=beta, alpha=alpha))
+
+
+_EMPTY_PRODUCTS = [   # an empty result or contraction runs no kernel: no dtype refusal
+    lambda L: L.mm(L.ones(1, 0, dtype=L.bool), L.ones(0, 2, dtype=L.bool)),
+    lambda L: L.mm(L.ones(0, 3, dtype=L.bool), L.ones(3, 2, dtype=L.bool)),
+    lambda L: L.bmm(L.ones(2, 1, 0, dtype=L.bool), L.ones(2, 0, 2, dtype=L.bool)),
+    lambda L: L.mv(L.ones(2, 0, dtype=L.bool), L.ones(0, dtype=L.bool)),
+    lambda L: L.matmul(L.ones(3, 2, 0, dtype=L.bool), L.ones(3, 0, 2, dtype=L.bool)),
+    lambda L: L.addmm(L.ones(1, 2, dtype=L.bool), L.ones(1, 0, dtype=L.bool), L.ones(0, 2, dtype=L.bool)),
+    lambda L: L.mm(L.ones(1, 0, dtype=L.uint16), L.ones(0, 2, dtype=L.uint16)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_EMPTY_PRODUCTS)))
+def test_empty_products_skip_kernel_checks(case):
+    _check(_EMPTY_PRODUCTS[case])

@@ -89,7 +89,8 @@ def _mm_check(sa: tuple, sb: tuple, da: Any, db: Any) -> None:
     if da is not db:
         raise RuntimeError("expected m1 and m2 to have the same dtype, but got: "
                            f"{_CPP[da.name]} != {_CPP[db.name]}")
-    _kernel(da, "addmm_impl_cpu_")
+    if sa[0] * sa[1] * sb[1]:   # an empty result or contraction runs no kernel
+        _kernel(da, "addmm_impl_cpu_")
 
 
 def _mv_check(sm: tuple, sv: tuple, dm: Any, dv: Any, di: Any = None, ni: int | None = None) -> None:
@@ -101,7 +102,8 @@ def _mv_check(sm: tuple, sv: tuple, dm: Any, dv: Any, di: Any = None, ni: int | 
     if not (dm is dv is di):
         raise RuntimeError("addmv input tensors must have the same dtype, but got "
                            f"{di._short}, {dm._short}, and {dv._short}")
-    _kernel(dm, "addmv_impl_cpu")
+    if sm[0] * sm[1]:
+        _kernel(dm, "addmv_impl_cpu")
 
 
 def _bmm_check(sa: tuple, sb: tuple, da: Any, db: Any) -> None:
@@ -110,7 +112,8 @@ def _bmm_check(sa: tuple, sb: tuple, da: Any, db: Any) -> None:
                            f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
     if da is not db:
         raise RuntimeError(f"expected scalar type {da._short} but found {db._short}")
-    _kernel(da, "bmm")
+    if sa[0] * sa[1] * sa[2] * sb[2]:
+        _kernel(da, "bmm")
 
 
 def _dot_check(a: Tensor, b: Tensor) -> None:
@@ -556,7 +559,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
                            f"{b.shape[0]}x{b.shape[1]})")
     dt = mat1._dtype
-    _kernel(dt, "addmm_impl_cpu_")
+    if a.shape[0] * a.shape[1] * b.shape[1]:   # an empty result or contraction runs no kernel
+        _kernel(dt, "addmm_impl_cpu_")
     _expand_check(input, (a.shape[0], b.shape[1]))
     prod = _product(_xp(mat1), a, b, dt, fused=True)
     return _fused("addmm", input, mat1, mat2, prod, beta, alpha, AddmmBackward0, out, dt)
