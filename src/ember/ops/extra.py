@@ -786,7 +786,6 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
 
 def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str,
                   include_self: bool) -> Tensor:
-    V.warn_once("index_reduce() is in beta and the API may change at any time.", stacklevel=4)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"{fn}(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     if index._dtype not in (D.int32, D.int64):
@@ -809,6 +808,7 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
             a != b for i, (a, b) in enumerate(zip(input.shape, source.shape, strict=True)) if i != d):
         raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
+    V.warn_once("index_reduce() is in beta and the API may change at any time.", stacklevel=4)   # (its kernel's)
     if (input._dtype is D.bool or input._dtype.is_complex) and (not include_self or input.dim() <= 1):
         kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
