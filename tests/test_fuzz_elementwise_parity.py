@@ -281,3 +281,20 @@ def test_complex_add_sub_multiply_by_alpha(src):
 ])
 def test_heaviside_complex_first_and_empty_expanded_inplace(src):
     _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "m.sub(m.ones(2, dtype=m.complex64), m.ones(2), alpha=1e300)",
+    "m.sub(m.ones(2, dtype=m.complex64), m.ones(2), alpha=1e300j)",
+    "m.sub(m.ones(2, dtype=m.complex128), m.ones(2), alpha=1e300j)",
+])
+def test_complex_alpha_must_fit(src):
+    _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("dt", ["complex64", "complex128"])
+def test_complex_log1p_accurate_near_zero(dt):
+    z = [5e-5 - 0.01j, 1.6 + 2j, 0j, 1e-20 + 1e-20j, -0.3 + 0.2j, -2 + 0j, 0.4 + 0.2j]
+    t = torch.tensor(z, dtype=getattr(torch, dt)).log1p().numpy()
+    e = ember.tensor(z, dtype=getattr(ember, dt)).log1p().numpy()
+    np.testing.assert_allclose(e, t, rtol=1e-6 if dt == "complex64" else 1e-14, atol=0)

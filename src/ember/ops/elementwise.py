@@ -754,11 +754,18 @@ def _alpha_check(dt: D.dtype, alpha: Any) -> None:
     elif _isinstance(alpha, (float, np.floating, _py_complex, np.complexfloating)) and dt.category < 2:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point "
                            "number.")
-    elif _isinstance(alpha, (_py_complex, np.complexfloating)):
-        if not dt.is_complex:
-            raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    elif _isinstance(alpha, (_py_complex, np.complexfloating)) and not dt.is_complex:
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    elif dt in _COMPLEX_PART_MAX:   # each part must fit the complex type's real type
+        if not builtins.all(builtins.abs(p) <= _COMPLEX_PART_MAX[dt] or not math.isfinite(p)
+                            for p in (_py_complex(alpha).real, _py_complex(alpha).imag)):
+            raise RuntimeError(f"value cannot be converted to type {_CPP_NAMES.get(dt, 'c10::complex<c10::Half>')} "
+                               "without overflow")
     elif not dt.is_complex and not dt.kind:
         _checked_number(alpha.item() if _isinstance(alpha, np.generic) else alpha, dt)
+
+
+_COMPLEX_PART_MAX = {D.complex64: 3.4028234663852886e38, D.complex32: 65504.0}
 
 
 def _scaled_check(a: Any, b: Any, dt: D.dtype, alpha: Any) -> None:
@@ -1435,7 +1442,22 @@ expm1 = unary("expm1", "expm1", lambda g, x, r: g * _c(r + 1), saves="r")
 log = unary("log", "log", lambda g, x, r: g / _c(x))
 log2 = unary("log2", "log2", lambda g, x, r: g / _c(x * _LN2))
 log10 = unary("log10", "log10", lambda g, x, r: g / _c(x * _LN10))
-log1p = unary("log1p", "log1p", lambda g, x, r: g / _c(x + 1))
+def _log1p_fwd(xp: Any, a: Any) -> Any:
+    """log1p; for complex ``z`` near 0 the real part 0.5*log1p(x*(2+x) + y*y), as torch's (NumPy's complex
+    log1p is log(1 + z), which cancels)."""
+    if a.dtype.kind != "c":
+        return xp.log1p(a)
+    x, y = a.real, a.imag
+    with np.errstate(all="ignore"):
+        r = x * (2 + x) + y * y
+        near = xp.where(r == 0, x, 0.5 * xp.log1p(r))
+        re = xp.where(xp.abs(a) < 0.5, near, xp.log(xp.hypot(x + 1, y)))
+        out = xp.empty(a.shape, a.dtype)
+        out.real, out.imag = re, xp.arctan2(y, x + 1)
+    return out
+
+
+log1p = unary("log1p", _log1p_fwd, lambda g, x, r: g / _c(x + 1))
 sqrt = unary("sqrt", "sqrt", lambda g, x, r: g / (2 * _c(r)), saves="r")
 def _recip(xp: Any, a: Any) -> Any:
     """``1 / a``; a complex zero gives inf+nanj as torch's (NumPy's complex division gives nan+nanj)."""
