@@ -229,3 +229,18 @@ def test_pow_saves_its_result_only_for_the_exponent_gradient(exponent):
         a.sum().backward()
         return [x.grad, e.grad if exponent == "tensor" else None]
     _check(fn)
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv"])
+def test_addc_saves_only_what_the_gradients_read(name):
+    """torch's addcmul/addcdiv save a tensor operand only for another's gradient: an in-place change to an
+    operand nothing reads is allowed (ember raised 'modified by an inplace operation')."""
+    def fn(L):
+        x, t2 = _leaf(L, [0.5, 1.5, 2.5]), _leaf(L, [2.0, 1.0, 4.0])
+        a = x * 1
+        getattr(a, name + "_")(L.tensor([1.0, -2.0, 3.0], dtype=L.float64), t2, value=0.5)
+        a.mul_(3)   # ``self`` is read by no gradient
+        y = getattr(L, name)(_leaf(L, [1.0, 1.0, 1.0]), x, t2.detach(), value=2.0)
+        (a.sum() + y.sum()).backward()
+        return [x.grad, t2.grad]
+    _check(fn)

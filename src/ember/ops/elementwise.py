@@ -2199,9 +2199,10 @@ bind({"clamp": clamp, "clamp_": clamp_, "clip": clamp, "clip_": clamp_, "clamp_m
 
 # ---- three-operand ops: lerp, addcmul, addcdiv -------------------------------------------------------------
 def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtype, fwd: Callable,
-             params: tuple, out: Tensor | None) -> Tensor:
+             params: tuple, out: Tensor | None, saves: Callable | None = None) -> Tensor:
     """Broadcast three operands (tensors or scalars) in dtype ``dt``, apply ``fwd(xp, a, b, c, *params)``
-    and record ``node_cls`` with the operands (and params) saved."""
+    and record ``node_cls`` with the operands (and params) saved: those ``saves(*requires_grad)`` selects (as
+    torch saves only what the gradients asked for read), all without it."""
     like = operands[0]
     xp = _xp(like)
     arrays = [_array(x, like, dt) for x in operands]
@@ -2214,7 +2215,10 @@ def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtyp
     if node_cls is not None and STATE.enabled and builtins.any(_rg(x) for x in operands):
         node = node_cls()
         record(res, node, operands)
-        node.save(*operands)
+        if saves is None:
+            node.save(*operands)
+        else:
+            node.save(*[x if s else None for x, s in zip(operands, saves(*[_rg(x) for x in operands]), strict=True)])
         node.params = params
     return write_out(out, res, name) if out is not None else res
 
@@ -2289,14 +2293,15 @@ def _addc_value(dt: D.dtype, value: Any) -> Any:
     return _opmath_number(value, dt)
 
 
-def _addcmul_grad(g: Tensor, a: Tensor, t1: Tensor, t2: Tensor, value: Any) -> tuple:
-    return (g if _rg(a) else None, g * _c(t2 * value) if _rg(t1) else None,
-            g * _c(t1 * value) if _rg(t2) else None)
+def _addcmul_grad(g: Tensor, a: Any, t1: Tensor | None, t2: Tensor | None, value: Any) -> tuple:
+    """(Each tensor is saved for the other's gradient; the engine drops the gradients not needed.)"""
+    return g, g * _c(t2 * value) if t2 is not None else None, g * _c(t1 * value) if t1 is not None else None
 
 
-def _addcdiv_grad(g: Tensor, a: Tensor, t1: Tensor, t2: Tensor, value: Any) -> tuple:
-    return (g if _rg(a) else None, g * _c(value / t2) if _rg(t1) else None,
-            -g * _c(t1 * value / (t2 * t2)) if _rg(t2) else None)
+def _addcdiv_grad(g: Tensor, a: Any, t1: Tensor | None, t2: Tensor | None, value: Any) -> tuple:
+    """(``tensor1`` is saved only for ``tensor2``'s gradient.)"""
+    return (g, g * _c(value / t2) if t2 is not None else None,
+            -g * _c(t1 * value / (t2 * t2)) if t1 is not None else None)
 
 
 AddcmulBackward0 = node_class("AddcmulBackward0", lambda self, g: _addcmul_grad(g, *self.saved, *self.params))
@@ -2319,11 +2324,13 @@ def _addc(name: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any
                 "behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all "
                 "dtypes.")
         return _ternary(name, AddcdivBackward0, (input, tensor1, tensor2), dt,
-                        lambda xp, a, b, c, v: a + v * (b / c), (_addc_value(dt, value),), out)
+                        lambda xp, a, b, c, v: a + v * (b / c), (_addc_value(dt, value),), out,
+                        lambda ra, r1, r2: (False, r2, r1 or r2))
     if dt is D.bool:
         raise_denied(ni("addcmul_cpu_out"), dt)
     return _ternary(name, AddcmulBackward0, (input, tensor1, tensor2), dt,
-                    lambda xp, a, b, c, v: a + v * (b * c), (_addc_value(dt, value),), out)
+                    lambda xp, a, b, c, v: a + v * (b * c), (_addc_value(dt, value),), out,
+                    lambda ra, r1, r2: (False, r2, r1))
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1,
