@@ -298,3 +298,15 @@ def test_complex_log1p_accurate_near_zero(dt):
     t = torch.tensor(z, dtype=getattr(torch, dt)).log1p().numpy()
     e = ember.tensor(z, dtype=getattr(ember, dt)).log1p().numpy()
     np.testing.assert_allclose(e, t, rtol=1e-6 if dt == "complex64" else 1e-14, atol=0)
+
+
+@pytest.mark.parametrize("src", [
+    "(lambda x: m.add(x, m.ones(2, 3), out=x))(m.ones(2, 1))",      # out is an input: it can't be resized
+    "(lambda x: m.add(m.ones(2, 3), x, out=x))(m.ones(2, 1))",
+    "(lambda x: m.add(x, m.ones(2, 3), out=x[0]))(m.ones(2, 1))",   # partial overlap
+    "(lambda x: m.exp(x, out=x[0]))(m.ones(2, 1))", "(lambda x: m.neg(x.t(), out=x))(m.ones(3, 3))",
+    "(lambda x: m.lerp(x, m.ones(3), 0.5, out=x))(m.ones(1))", "(lambda x: m.clamp(x, m.ones(3), out=x))(m.ones(1))",
+    "(lambda x: m.addcmul(x, x, x, out=x))(m.ones(2, 3))", "(lambda x: m.add(x, 1, out=x))(m.ones(2, 3))",
+])
+def test_out_aliasing_an_input(src):
+    _check(lambda m: eval(src, {"m": m}))

@@ -234,6 +234,32 @@ def _check_written(t: Tensor) -> None:
         raise _overlap_error()
 
 
+def _check_out(out: Tensor, *operands: Any) -> None:
+    """torch's checks of an ``out=`` tensor before writing: no overlapping elements; an input that is ``out``
+    itself (same memory and layout) keeps its shape, one overlapping it partly is refused."""
+    _check_written(out)
+    o = out._data
+    if type(o) is not np.ndarray:
+        return
+    for t in operands:
+        if _isinstance(t, Tensor) and type(t._data) is np.ndarray and np.may_share_memory(o, t._data):
+            a = t._data
+            if not (_dense(a) and _dense(o)):
+                continue   # torch can't tell: it lets them be
+            start, ostart = a.__array_interface__["data"][0], o.__array_interface__["data"][0]
+            if start != ostart or a.nbytes != o.nbytes or a.strides != o.strides:
+                raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to "
+                                   "tensor refer to a single memory location. Please clone() the tensor before "
+                                   "performing the operation.")
+            shape = broadcast_shapes(*(_shape(x) for x in operands))
+            if shape != o.shape:
+                raise _shape_error(o.shape, shape)
+
+
+def _dense(a: Any) -> bool:
+    return a.flags.c_contiguous or a.flags.f_contiguous
+
+
 def _shape_error(self_shape: tuple, result_shape: tuple) -> RuntimeError:
     return RuntimeError(f"output with shape {list(self_shape)} doesn't match the broadcast shape "
                         f"{list(result_shape)}")
@@ -384,7 +410,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
             if _isinstance(out, Tensor):
-                _check_written(out)
+                _check_out(out, input)
             _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
@@ -615,7 +641,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if precheck is not None:
             precheck(a, b)
         if out is not None and _isinstance(out, Tensor):
-            _check_written(out)
+            _check_out(out, a, b)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
             if cp.kind:
@@ -2101,6 +2127,8 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
         shape = broadcast_shapes(input._data.shape, *(t._data.shape for t in tensors))
         if dst is not None and (self_ or dst._data.shape == shape):
             _check_written(dst)
+        if dst is not None and not self_:
+            _check_out(dst, input, lo, hi)
         if self_ and shape != input._data.shape:
             raise _shape_error(input._data.shape, shape)
         dt = result_dtype(input, lo, hi)
@@ -2211,6 +2239,8 @@ def _ternary(name: str, node_cls: type[Node] | None, operands: tuple, dt: D.dtyp
     except ValueError:
         broadcast_shapes(*(_shape(x) for x in operands))
         raise
+    if out is not None:
+        _check_out(out, *operands)
     res = _finish(follow_first(r, arrays[0], xp), dt, like._device)
     if node_cls is not None and STATE.enabled and builtins.any(_rg(x) for x in operands):
         node = node_cls()
