@@ -289,3 +289,17 @@ _EMPTY_PRODUCTS = [   # an empty result or contraction runs no kernel: no dtype 
 @pytest.mark.parametrize("case", range(len(_EMPTY_PRODUCTS)))
 def test_empty_products_skip_kernel_checks(case):
     _check(_EMPTY_PRODUCTS[case])
+
+
+@pytest.mark.parametrize("a_shape,b_shape,dims", [((1, 3), (3,), 1), ((2, 3), (2, 3), 2), ((3,), (3, 2), 1)])
+def test_tensordot_vector_contraction_is_dot(a_shape, b_shape, dims):
+    """torch contracts to a dot when neither side keeps more than one element (its graph and kernel)."""
+    def run(L):
+        a = L.ones(a_shape, requires_grad=True)
+        r = L.tensordot(a, L.arange(float(math.prod(b_shape))).reshape(b_shape), dims)
+        r.sum().backward()
+        return r.grad_fn.next_functions[0][0].name(), r.detach(), a.grad
+    t, e = run(torch), run(ember)
+    assert t[0] == e[0]
+    _same(t[1:], e[1:])
+    _check(lambda L: L.inner(L.ones(3, dtype=L.bool), L.ones(3, dtype=L.bool)))

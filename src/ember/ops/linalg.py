@@ -37,7 +37,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .matmul import cpp_name, matmul, mm
+from .matmul import cpp_name, dot, matmul, mm
 from .reduction import finish, norm_dtype, return_type, vector_norm
 from .views import unsafe_view
 
@@ -555,9 +555,13 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Tensor | None = None) ->
     fa = [d for d in range(na) if d not in ca]
     fb = [d for d in range(nb) if d not in cb]
     k = math.prod(a._data.shape[d] for d in ca)
-    left = a.permute(fa + ca).reshape(math.prod(a._data.shape[d] for d in fa), k)
-    right = b.permute(cb + fb).reshape(k, math.prod(b._data.shape[d] for d in fb))
-    res = mm(left, right).reshape([a._data.shape[d] for d in fa] + [b._data.shape[d] for d in fb])
+    size1, size2 = math.prod(a._data.shape[d] for d in fa), math.prod(b._data.shape[d] for d in fb)
+    left, right = a.permute(fa + ca), b.permute(cb + fb)
+    if size1 == size2 == 1:   # torch contracts two vectors with dot
+        prod = dot(left.reshape(k), right.reshape(k))
+    else:
+        prod = mm(left.reshape(size1, k), right.reshape(k, size2))
+    res = prod.view([a._data.shape[d] for d in fa] + [b._data.shape[d] for d in fb])
     return res if out is None else write_out(out, res, None, _TENSORDOT_OUT)
 
 
