@@ -319,3 +319,13 @@ def test_mean_into_an_integer_out(dtype):
 @pytest.mark.parametrize("op", ["amax", "amin"])
 def test_amax_checks_each_dims_size_before_repeats(op, shape, dim):
     _check(lambda m: getattr(m, op)(m.zeros(shape), dim))
+
+
+@pytest.mark.parametrize("y", [[complex(-INF, 1.09), 1.72 - 0.18j, 0.49j], [0.5 + 1.48j, complex(INF, 0.61)]])
+@pytest.mark.parametrize("kw", [{}, {"dx": 0.5}, {"x": [0.0, 1.0, 3.0]}])
+@pytest.mark.parametrize("op", ["trapezoid", "cumulative_trapezoid"])
+def test_trapezoid_complex_infinities(op, y, kw):
+    """torch adds left + right (a complex sum's NaN parts depend on the order), then scales."""
+    if "x" in kw and len(kw["x"]) != len(y):
+        kw = {"x": kw["x"][:len(y)]}
+    _check(lambda m: getattr(m, op)(m.tensor(y), **{k: m.tensor(v) if k == "x" else v for k, v in kw.items()}))

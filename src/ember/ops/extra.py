@@ -665,7 +665,7 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
         spacing = R.diff(x).view(shape)
     else:
         spacing = R.diff(x, dim=d)
-    mids = y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)
+    mids = y.narrow(d, 0, n - 1) + y.narrow(d, 1, n - 1)   # left + right, as torch (complex NaNs)
     return E.div_scalar(R.sum(mids * spacing, d), 2.0)
 
 
@@ -688,7 +688,7 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
     d = wrap_dim(dim, y.dim())
     n = y.shape[d]
     m = builtins.max(n - 1, 0)
-    mids = y.narrow(d, 1, m) + y.narrow(d, 0, m) if n else y.narrow(d, 0, 0)
+    mids = y.narrow(d, 0, m) + y.narrow(d, 1, m) if n else y.narrow(d, 0, 0)   # left + right (complex NaNs)
     if _isinstance(x, Tensor):
         if x.dim() == 1:
             if x.shape[0] != n:
