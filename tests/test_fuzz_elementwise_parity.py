@@ -189,6 +189,8 @@ def test_mul_div_take_a_second_0d_operand_at_its_precision(src):
     "m.ldexp(m.tensor([0, 1, 3], dtype=m.int8), m.tensor([200, 200, -150], dtype=m.int32))",   # not exact
     "m.ldexp(m.ones(2), m.tensor([1j, 2]), out=m.empty(2))", "m.ones(3).ldexp_(m.tensor([1j, 2]))",
     "m.ldexp(m.ones(3, dtype=m.int32), m.tensor([1j, 2]), out=m.empty(2, dtype=m.int32))",
+    "m.ldexp(m.tensor([-3.0, 4.1, 0.7], dtype=m.float16), m.tensor(1.244))",   # 2**other in other's dtype
+    "m.ldexp(m.tensor([-33.3, 4.1, 0.7]), m.tensor([6.2, 1.3, -0.7], dtype=m.bfloat16))",
 ])
 def test_ldexp_integer_exponent_is_exact(src):
     _check(lambda m: eval(src, {"m": m}))

@@ -1146,38 +1146,53 @@ def square_(input: Tensor) -> Tensor:
     return pow._inplace(input, 2)  # type: ignore[attr-defined]
 
 
-def _ldexp_fwd(xp: Any, a: Any, b: Any, exact: bool) -> Any:
-    """``a * 2**b``; an integer exponent (``exact``) scales a real ``a`` exactly as torch's kernel (std::ldexp:
-    no power of two to overflow or underflow on the way, so -inf stays -inf and tiny values come back)."""
-    if exact and a.dtype.kind != "c":
+def _ldexp_fwd(xp: Any, a: Any, b: Any, power: Any) -> Any:
+    """``a * power`` (``power``: 2**other as torch computes it, see :func:`_powers_of_two`); None: an integer
+    exponent scaling a real ``a`` exactly as torch's kernel (std::ldexp: no power of two to overflow or
+    underflow on the way, so -inf stays -inf and tiny values come back)."""
+    if power is None:
         return xp.ldexp(a, xp.clip(b, -(1 << 14), 1 << 14).astype(np.int32))
-    return a * (xp.exp2(b) if b.dtype.kind != "c" else xp.power(2, b))
+    return a * (power.astype(a.dtype) if a.dtype.kind == "c" else power)
 
 
-def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype, exact: bool) -> None:
+def _powers_of_two(other: Tensor) -> Any:
+    """``2 ** other`` as torch's ldexp takes it (pow(2., other)): in other's own dtype (integers: the default
+    float dtype), 16-bit floats computed in float32 and rounded; complex as exp(other * log(2))."""
+    dt = other._dtype if other._dtype.category >= 2 else D.get_default_dtype()
+    xp, x = _xp(other), other._data
+    if dt.is_complex:
+        return _cpow(xp, xp.asarray(2, dt.np), x.astype(dt.np), False)
+    return xp.exp2(x.astype(np.float32 if dt.itemsize < 4 else dt.np)).astype(dt.np)
+
+
+def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype, power: Any) -> None:
     if b._dtype is D.bool and a._dtype.is_floating_point:
         raise_denied(ni("ldexp_cpu_exp"), D.bool)
 
 
-_ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r, exact: (g * _c(exp2(b)) if _rg(a) else None,
+_ldexp = binary("ldexp", _ldexp_fwd, lambda g, a, b, r, power: (g * _c(exp2(b)) if _rg(a) else None,
                                                                 g * _c(a * exp2(b) * _LN2) if _rg(b) else None),
                 kind=_k_float, scalars="", check=_ldexp_check, cast_name="ldexp", method=False)
 
 
-def _int_exponent(input: Any, other: Any) -> bool:
-    """Whether torch's exact kernel applies: a floating ``input`` with an integer exponent (an integer input
-    is multiplied by 2**other in floating point)."""
-    return _isinstance(other, Tensor) and other._dtype.category < 2 and _isinstance(input, Tensor) and \
-        input._dtype.category == 2
+def _ldexp_power(input: Any, other: Any) -> Any:
+    """None where torch's exact kernel applies (a floating ``input``, an integer exponent), else the powers of
+    two it multiplies by."""
+    if not _isinstance(other, Tensor) or other._dtype is D.bool and _isinstance(input, Tensor) and \
+            input._dtype.category == 2:
+        return None   # (binary's checks refuse these)
+    if other._dtype.category < 2 and _isinstance(input, Tensor) and input._dtype.category == 2:
+        return None
+    return _powers_of_two(other)
 
 
 def ldexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``input * 2**other``, exact for a floating ``input`` and an integer ``other``."""
-    return _ldexp(input, other, _int_exponent(input, other), out=out)
+    return _ldexp(input, other, _ldexp_power(input, other), out=out)
 
 
 def ldexp_(input: Tensor, other: Tensor) -> Tensor:
-    return _ldexp._inplace(input, other, _int_exponent(input, other))  # type: ignore[attr-defined]
+    return _ldexp._inplace(input, other, _ldexp_power(input, other))  # type: ignore[attr-defined]
 
 
 bind({"ldexp": ldexp, "ldexp_": ldexp_})
