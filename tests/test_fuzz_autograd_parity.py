@@ -244,3 +244,24 @@ def test_addc_saves_only_what_the_gradients_read(name):
         (a.sum() + y.sum()).backward()
         return [x.grad, t2.grad]
     _check(fn)
+
+
+@pytest.mark.parametrize("name", ["elu_", "selu_", "celu_", "leaky_relu_"])
+def test_inplace_activations_save_their_result(name):
+    """torch's in-place elu/selu/celu/leaky_relu save the result (the gradient is computed from it): changing it
+    in place afterwards raises torch's error; otherwise the gradients are those of the out-of-place forms."""
+    def grads(L):
+        x = _leaf(L, [-1.5, 0.0, 0.5, 2.5])
+        a = x * 1
+        getattr(L.nn.functional, name)(a)
+        return L.autograd.grad(a.sum() * 2 + (a ** 2).sum(), x)
+
+    def modified(L):
+        x = _leaf(L, [-1.5, 0.0, 0.5, 2.5])
+        a = x * 1
+        getattr(L.nn.functional, name)(a)
+        a.mul_(2)
+        a.sum().backward()
+        return [x.grad]
+    _check(grads)
+    _check(modified)

@@ -83,11 +83,12 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _pointwise(
     grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], inplace_name: bool = False,
-    inplace_check: Callable[..., None] | None = None,
+    inplace_check: Callable[..., None] | None = None, result_bwd: Callable[..., Tensor] | None = None,
 ) -> Callable[..., Tensor]:
     """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops.
     ``inplace_name``: torch names the in-place variant's node ``...Backward1`` (``LeakyReluBackward1``), whose
-    backward first runs ``inplace_check(**params)``."""
+    backward first runs ``inplace_check(**params)``; with ``result_bwd(grad, result, **params)`` that variant
+    saves its result instead of its input, as torch's (changing the result in place then raises)."""
 
     def backward(node: Node, g: Tensor) -> tuple:
         return (bwd(g, *node.saved, **node.params),)
@@ -95,13 +96,15 @@ def _pointwise(
     def inplace_backward(node: Node, g: Tensor) -> tuple:
         if inplace_check is not None:
             inplace_check(**node.params)
-        return backward(node, g)
+        return ((result_bwd or bwd)(g, *node.saved, **node.params),)
 
     node_cls = make_node_class(grad_name, backward)
     inplace_cls = make_node_class(grad_name[:-1] + "1", inplace_backward) if inplace_name else node_cls
 
     def apply(x: Tensor, _inplace: bool = False, **params: Any) -> Tensor:
         out = result(fwd(xp(x), compute_array(x), **params), x)
+        if _inplace and result_bwd is not None:
+            return fused(out, inplace_cls, (x,), (OUT,), params=params)
         return fused(out, inplace_cls if _inplace else node_cls, (x,), (x,), params=params)
 
     return apply
@@ -150,6 +153,7 @@ _leaky = _pointwise(
     lambda g, x, slope: E.leaky_relu_backward(g, x, slope),
     inplace_name=True,
     inplace_check=lambda slope: _no_negative_slope(slope),
+    result_bwd=lambda g, r, slope: E.leaky_relu_backward(g, r, slope),   # r > 0 exactly where x > 0
 )
 
 
@@ -242,8 +246,13 @@ def _elu_bwd(g: Tensor, x: Tensor, alpha: float, scale: float, input_scale: floa
     return where(x > 0, g * scale, g * (x * input_scale).exp() * (alpha * scale * input_scale))
 
 
-_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True)
-_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd, inplace_name=True)
+def _elu_result_bwd(g: Tensor, r: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+    """The gradient from the result (the in-place forms save it): ``r + alpha * scale`` is the exp term."""
+    return where(r > 0, g * scale, g * input_scale * (r + alpha * scale))
+
+
+_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd)
+_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
