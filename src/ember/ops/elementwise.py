@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import cmath
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -232,6 +233,9 @@ def _check_written(t: Tensor) -> None:
     NumPy; an empty one has none), raised before its dtype checks as TensorIterator does."""
     if not getattr(t._data.flags, "writeable", True) and t._data.size:
         raise _overlap_error()
+
+
+_COMPLEX_CAST_WARNING = ["Casting complex values to real discards the imaginary part"]   # warned once, as torch
 
 
 def _check_out(out: Tensor, *operands: Any) -> None:
@@ -595,6 +599,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         cp, rt = kind(ct)
         if denied and ct in denied and _early(denied, ct):
             raise_denied(denied[ct], ct)
+        if kind is _k_bool and ct.is_complex and _isinstance(dst, Tensor) and dst._dtype is not D.bool and \
+                not dst._dtype.is_complex and _COMPLEX_CAST_WARNING:   # (torch casts through the complex dtype)
+            warnings.warn(_COMPLEX_CAST_WARNING.pop(), UserWarning, stacklevel=3)
         if _isinstance(dst, Tensor) and not D.can_cast(rt, dst._dtype):
             if cast_name is not None and dst._dtype.category < 2:
                 raise RuntimeError(f"{cast_name} can't be cast to the desired output type "
