@@ -312,3 +312,15 @@ def test_complex_log1p_accurate_near_zero(dt):
 ])
 def test_out_aliasing_an_input(src):
     _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("src", [
+    "(lambda x: m.fmin(x, m.tensor(True), out=x))(m.ones(1, 4, dtype=m.complex128).expand(2, 4))",
+    "(lambda x: m.ne(x, m.ones(2), out=x))(m.ones(1, 2, 2, dtype=m.int8)[..., 1:])",
+    "(lambda x: m.clamp(x, m.tensor(1.), 7.0, out=x))(m.ones(2, 1, dtype=m.uint8))",
+    "(lambda x: m.bitwise_right_shift(x, True, out=x))(m.ones(0, 1, dtype=m.int8).expand(0, 3))",
+    "(lambda x: m.signbit(x, out=x))(m.ones(2, 1, dtype=m.int16).expand(2, 2))",
+    "m.ldexp(m.ones(4, 3, 3, dtype=m.bfloat16), m.ones(4, 1, dtype=m.bool))",
+])
+def test_out_alias_error_order(src):
+    _check(lambda m: eval(src, {"m": m}))

@@ -417,6 +417,8 @@ def writable_alias(view: Any, overlapping: bool = False) -> Any:
 
 
 def _assign(dst: Any, src: Any) -> None:
+    if not dst.size:   # nothing to write (NumPy refuses even that into an empty expanded view)
+        return
     try:
         dst[...] = src
     except ValueError as e:

@@ -248,7 +248,7 @@ def _check_out(out: Tensor, *operands: Any) -> None:
     for t in operands:
         if _isinstance(t, Tensor) and type(t._data) is np.ndarray and np.may_share_memory(o, t._data):
             a = t._data
-            if not (_dense(a) and _dense(o)):
+            if t is not out and not (_dense(a) and _dense(o)):
                 continue   # torch can't tell: it lets them be
             start, ostart = a.__array_interface__["data"][0], o.__array_interface__["data"][0]
             if start != ostart or a.nbytes != o.nbytes or a.strides != o.strides:
@@ -413,9 +413,9 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
+            _check_out_dtype(name, out_rule, out, rt, dt)
             if _isinstance(out, Tensor):
                 _check_out(out, input)
-            _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
         if dt.kind:
@@ -648,6 +648,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if precheck is not None:
             precheck(a, b)
         if out is not None and _isinstance(out, Tensor):
+            if denied:   # an op's own dtype message comes first
+                ct = binary_dtype(a, b)
+                if ct in denied and _early(denied, ct):
+                    raise_denied(denied[ct], ct)
             _check_out(out, a, b)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
@@ -1174,6 +1178,7 @@ def _powers_of_two(other: Tensor) -> Any:
 
 def _ldexp_check(a: Tensor, b: Tensor, dt: D.dtype, power: Any) -> None:
     if b._dtype is D.bool and a._dtype.is_floating_point:
+        broadcast_shapes(_shape(a), _shape(b))   # (shapes first)
         raise_denied(ni("ldexp_cpu_exp"), D.bool)
 
 
@@ -2183,7 +2188,7 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
 
 
 def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Tensor:
-    dt, lo, hi = _clamp_dtype(name, input, lo, hi, out, False)
+    dt, lo, hi = _clamp_dtype(name, input, lo, hi, out, out is input)   # out=input: in-place rules
     xp = _xp(input)
     r = _array(input, input, dt)
     try:
