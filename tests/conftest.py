@@ -1,8 +1,10 @@
-"""Shared fixtures: every test starts from torch's default print options, default dtype and seed;
+"""Shared fixtures: every test starts from torch's default print options, default dtype and seed (and the
+oracle's distributions validate their arguments, as by default);
 ``worlds_of_one`` for the distributed tests."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +19,8 @@ def _reset_global_state():
     ember.set_printoptions(profile="default")
     ember.autograd.grad_mode.STATE.grad = ember.autograd.grad_mode.STATE.enabled = True
     ember.autograd.grad_mode.STATE.inference = False
+    if "torch.distributions" in sys.modules:   # torch.compile switches the oracle's argument validation off
+        sys.modules["torch.distributions"].Distribution.set_default_validate_args(True)
 
 
 @pytest.fixture
