@@ -279,6 +279,10 @@ _LOSS_CASES = [
     "smooth_l1_loss(ones(2, dtype=complex64), ones(2, dtype=complex64))",
     "huber_loss(ones(2), ones(2, dtype=complex64))", "huber_loss(ones(2, dtype=int64), ones(2, dtype=float64))",
     "huber_loss(ones(2, dtype=complex64), ones(2, dtype=complex64))",
+    # soft_margin_loss: a bool or integer target in the forward, a bool input refused
+    "soft_margin_loss(tensor([0.3, -0.2], dtype=float64), tensor([True, False]))",
+    "soft_margin_loss(tensor([0.3, -0.2], dtype=float64), tensor([1, -1]))",
+    "soft_margin_loss(tensor([True, False]), tensor([0.3, -0.2]))",
 ]
 
 

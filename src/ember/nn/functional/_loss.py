@@ -354,13 +354,13 @@ def binary_cross_entropy_with_logits(
 
 
 def _soft_margin_grads(x: Tensor, t: Tensor) -> tuple:
-    s = (-t * x).sigmoid()
+    s = (-t * x).sigmoid()   # (a bool target is refused here, as torch's backward refuses it)
     return -t * s, -x * s
 
 
 _soft_margin = _pointwise_loss(
     "SoftMarginLossBackward0",
-    lambda ns, x, t: ns.maximum(-t * x, 0) + ns.log1p(ns.exp(-ns.abs(t * x))),
+    lambda ns, x, t: ns.maximum(-(t * x), 0) + ns.log1p(ns.exp(-ns.abs(t * x))),
     _soft_margin_grads,
     target_differentiable=False,
 )
@@ -375,6 +375,9 @@ def soft_margin_loss(
 ) -> Tensor:
     """log(1 + exp(-y x))."""
     _warn_size(input, target)
+    if input.dtype is D.bool:   # torch negates the input first
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
     return _soft_margin(input, target, legacy_reduction(size_average, reduce, reduction))
 
 
