@@ -324,3 +324,14 @@ def test_out_aliasing_an_input(src):
 ])
 def test_out_alias_error_order(src):
     _check(lambda m: eval(src, {"m": m}))
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "rsqrt"])
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_half_sigmoid_rsqrt_rounded_once(op, dt):
+    """16-bit sigmoid/rsqrt computed in float32 and rounded once as torch's kernels (a third of the values
+    were 1 ulp off); a few may still differ by an ulp where the float32 steps round differently."""
+    x = np.linspace(0.01 if op == "rsqrt" else -8, 8, 2001).astype(np.float32)
+    t = getattr(torch.tensor(x).to(getattr(torch, dt)), op)().float().numpy()
+    e = getattr(ember.tensor(x).to(getattr(ember, dt)), op)().float().numpy()
+    assert (t != e).sum() <= 20   # (was about 1 in 3)

@@ -1522,8 +1522,14 @@ def _recip(xp: Any, a: Any) -> Any:
     return r
 
 
-rsqrt = unary("rsqrt", lambda xp, a: _recip(xp, xp.sqrt(a)), lambda g, x, r: -0.5 * g * _c(r * r * r),
-              saves="r")
+def _rsqrt_fwd(xp: Any, a: Any) -> Any:
+    """``1 / sqrt(a)``; 16-bit floats computed in float32 and rounded once, as torch's kernel."""
+    if a.dtype.itemsize == 2 and a.dtype.kind != "c":
+        return _recip(xp, xp.sqrt(a.astype(np.float32))).astype(a.dtype)
+    return _recip(xp, xp.sqrt(a))
+
+
+rsqrt = unary("rsqrt", _rsqrt_fwd, lambda g, x, r: -0.5 * g * _c(r * r * r), saves="r")
 reciprocal = unary("reciprocal", _recip, lambda g, x, r: -g * _c(r * r), saves="r")
 def _output_derivative(name: str, kernel: Callable, factor_grad: Callable) -> Callable:
     """torch's ``<op>_backward(grad_output, output)`` for an op whose derivative is a function of its output:
@@ -1594,6 +1600,9 @@ bind({f"arc{n[1:]}{s}": getattr(Tensor, n + s) for n in ("asin", "acos", "atan",
 
 
 def _sigmoid_fwd(xp: Any, a: Any) -> Any:
+    """``1 / (1 + exp(-a))``; 16-bit floats computed in float32 and rounded once, as torch's kernel."""
+    if a.dtype.itemsize == 2 and a.dtype.kind != "c":
+        return xp.reciprocal(1 + xp.exp(-a.astype(np.float32))).astype(a.dtype)
     return xp.reciprocal(1 + xp.exp(-a))
 
 
