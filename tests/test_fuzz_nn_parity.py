@@ -283,6 +283,10 @@ _LOSS_CASES = [
     "soft_margin_loss(tensor([0.3, -0.2], dtype=float64), tensor([True, False]))",
     "soft_margin_loss(tensor([0.3, -0.2], dtype=float64), tensor([1, -1]))",
     "soft_margin_loss(tensor([True, False]), tensor([0.3, -0.2]))",
+    # logsigmoid's kernel takes floats only (multilabel_soft_margin_loss goes through it); 0-d inputs
+    "logsigmoid(ones(3, dtype=complex64))", "logsigmoid(ones(3, dtype=bool))",
+    "multilabel_soft_margin_loss(ones((), dtype=int64), ones(4, 2))", "multilabel_soft_margin_loss(ones(()), ones(()))",
+    "cross_entropy(ones(()), ones(()))",
 ]
 
 

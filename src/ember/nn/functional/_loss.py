@@ -578,6 +578,8 @@ def cross_entropy(
         raise RuntimeError(f"Expected floating point type for target with class probabilities, got "
                            f"{target.dtype._short}")
     class_dim = 0 if input.dim() == 1 else 1
+    if not input.dim():
+        input.size(class_dim)   # torch reads the classes' size first: its IndexError
     if weight is not None and not target.dtype.is_floating_point and input.dim():
         _check_target(input, target)
         _check_weight(weight, input.shape[class_dim], input)
@@ -802,7 +804,7 @@ def multilabel_soft_margin_loss(
     if weight is not None:
         loss = loss * weight
     class_dim = input.dim() - 1
-    loss = loss.sum(class_dim) / input.shape[class_dim]
+    loss = loss.sum(class_dim) / input.size(class_dim)
     return reduce_loss(loss, reduction)
 
 
