@@ -265,3 +265,22 @@ def test_inplace_activations_save_their_result(name):
         return [x.grad]
     _check(grads)
     _check(modified)
+
+
+@pytest.mark.parametrize("fill", [lambda a: a.uniform_(), lambda a: a.normal_(), lambda a: a.random_(),
+                                  lambda a: a.random_(5), lambda a: a.random_(1, 5), lambda a: a.bernoulli_(),
+                                  lambda a: a.exponential_(), lambda a: a.geometric_(0.5), lambda a: a.cauchy_(),
+                                  lambda a: a.log_normal_()])
+def test_inplace_random_fill_cuts_the_gradient(fill):
+    """A random fill of a tensor with history is recorded as torch's (UniformBackward0 & co): the old values get
+    zero gradient (ember let the gradient through as if nothing had been written)."""
+    def fn(L):
+        x = _leaf(L, [0.3, 0.45, 0.6])
+        a = x * 1
+        fill(a)
+        names.append(a.grad_fn.name())
+        (a * 2 + x).sum().backward()
+        return [x.grad]
+    names = []
+    _check(fn)
+    assert names[0] == names[1]

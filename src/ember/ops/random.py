@@ -9,6 +9,7 @@ Philox generator (:mod:`._philox`); the other samplers draw the CPU stream and c
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -19,8 +20,10 @@ import numpy as np
 from .._core import dtype as D
 from .._core import random as R
 from .._core.device import CPU, canonical, xp_of
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import Node
 from . import _philox
-from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array, sized
+from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array, inplace, record, sized
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
@@ -242,6 +245,51 @@ def _complex_fill(self: Tensor, fill: Callable[[Tensor], Any]) -> Tensor:
     return self
 
 
+class _RandomFillBackward(Node):
+    """An in-place random fill: nothing of the old values survives (torch's UniformBackward0 & co)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        from .creation import zeros_like
+        return (zeros_like(g),)
+
+
+def _recorded(name: Callable[..., str]) -> Callable:
+    """An in-place random fill as torch records it on a tensor with history: a node named ``name(*args)``
+    giving the old values a zero gradient (the draws go into a copy in ``self``'s memory order, written back)."""
+    def deco(fn: Callable) -> Callable:
+        classes: dict[str, type[Node]] = {}
+
+        @functools.wraps(fn)
+        def fill(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            if not (STATE.enabled and self._rg):
+                return fn(self, *args, **kwargs)
+            check_inplace(self)
+            tmp = self.detach().clone()
+            fn(tmp, *args, **kwargs)
+            n = name(*args, **kwargs)
+            cls = classes.get(n)
+            if cls is None:
+                cls = classes[n] = type(n, (_RandomFillBackward,), {"__slots__": (),
+                                                                    "__module__": "torch.autograd.graph"})
+            record(tmp, cls(), (self,))
+            return inplace(self, tmp)
+        return fill
+    return deco
+
+
+def _named(node: str) -> Callable[..., str]:
+    return lambda *args, **kwargs: node
+
+
+def _random_name(from_: Any = None, to: Any = None, **kwargs: Any) -> str:
+    if from_ is None and to is None:
+        return "RandomBackward2"
+    return "RandomBackward0" if from_ is not None and to is not None else "RandomBackward1"
+
+
+@_recorded(_named("UniformBackward0"))
 def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Generator | None = None) -> Tensor:
     """Fill with U[from, to) (torch's exact stream; complex: both parts)."""
     if self._dtype.is_complex:
@@ -255,6 +303,7 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
                  lambda flat: R.uniform(_gen(generator), flat.size, dt, from_, to, out=flat))
 
 
+@_recorded(_named("NormalBackward0"))
 def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
     """Fill with N(mean, std²) (torch's exact stream; complex: each part N(mean, std²/2))."""
     if self._dtype.is_complex:
@@ -265,6 +314,7 @@ def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generat
     return _fill(self, lambda n, c: R.normal(_gen(generator), n, dt, mean, std, contiguous=c))
 
 
+@_recorded(_random_name)
 def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
             generator: Generator | None = None) -> Tensor:
     """Integers in [from, to) — or the dtype's full non-negative range when no bound is given."""
@@ -294,6 +344,7 @@ def _bounded_dtype(t: Tensor) -> None:
         raise RuntimeError("check_random_bounds handles only integral, floating-point and boolean types")
 
 
+@_recorded(lambda p=0.5, **kwargs: "BernoulliBackward1" if isinstance(p, Tensor) else "BernoulliBackward2")
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
     dt = self._dtype.np
     _no_complex(self, "bernoulli_tensor_cpu_self_" if _isinstance(p, Tensor) else "bernoulli_scalar_cpu_")
@@ -319,22 +370,26 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
     return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt))
 
 
+@_recorded(_named("ExponentialBackward0"))
 def exponential_(self: Tensor, lambd: float = 1, *, generator: Generator | None = None) -> Tensor:
     dt = _float_np(self, "exponential_")
     return _fill(self, lambda n, c: R.exponential(_gen(generator), n, dt, lambd))
 
 
+@_recorded(_named("GeometricBackward0"))
 def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
     dt = self._dtype.np
     _no_complex(self, "geometric_cpu")
     return _fill(self, lambda n, c: R.geometric(_gen(generator), n, dt, p))
 
 
+@_recorded(_named("CauchyBackward0"))
 def cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: Generator | None = None) -> Tensor:
     dt = _float_np(self, "cauchy_")
     return _fill(self, lambda n, c: R.cauchy(_gen(generator), n, dt, median, sigma))
 
 
+@_recorded(_named("LogNormalBackward0"))
 def log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Generator | None = None) -> Tensor:
     dt = _float_np(self, "log_normal_")
     return _fill(self, lambda n, c: R.log_normal(_gen(generator), n, dt, mean, std))
