@@ -20,7 +20,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
-from .._core.fma import wide_dtype
+from .._core.fma import fused_multiply_add, wide_dtype
 from .._core.memory_format import storage_order
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
@@ -2374,6 +2374,23 @@ AddcmulBackward0 = node_class("AddcmulBackward0", lambda self, g: _addcmul_grad(
 AddcdivBackward0 = node_class("AddcdivBackward0", lambda self, g: _addcdiv_grad(g, *self.saved, *self.params))
 
 
+def _addc_fwd(mul: bool) -> Callable:
+    """``a + v * b * c`` (or ``/ c``) as torch's kernels: 16-bit floats in float32 (opmath) rounded at the end;
+    for real floats addcmul's last step is a fused multiply-add ``fma(v * b, c, a)`` (emulated)."""
+    def fwd(xp: Any, a: Any, b: Any, c: Any, v: Any) -> Any:
+        dtype = a.dtype
+        if dtype in _HALF_NP:
+            a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+        if not mul or a.dtype.kind != "f":
+            r = a + (v * b * c if mul else v * b / c)
+        elif a.dtype == np.float64:
+            r = fused_multiply_add(v * b, c, a)
+        else:   # float32: the product is exact in float64, the sum rounded once to float32
+            r = xp.add(xp.multiply(v * b, c, dtype=np.float64), a).astype(a.dtype)
+        return r.astype(dtype) if dtype in _HALF_NP else r
+    return fwd
+
+
 def _addc(name: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any,
           out: Tensor | None) -> Tensor:
     _tensor_arg(input, name, "input", 1)
@@ -2390,12 +2407,12 @@ def _addc(name: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any
                 "behavior is just the latter implementation: (input + value * tensor1 / tensor2), for all "
                 "dtypes.")
         return _ternary(name, AddcdivBackward0, (input, tensor1, tensor2), dt,
-                        lambda xp, a, b, c, v: a + v * (b / c), (_addc_value(dt, value),), out,
+                        _addc_fwd(False), (_addc_value(dt, value),), out,
                         lambda ra, r1, r2: (False, r2, r1 or r2))
     if dt is D.bool:
         raise_denied(ni("addcmul_cpu_out"), dt)
     return _ternary(name, AddcmulBackward0, (input, tensor1, tensor2), dt,
-                    lambda xp, a, b, c, v: a + v * (b * c), (_addc_value(dt, value),), out,
+                    _addc_fwd(True), (_addc_value(dt, value),), out,
                     lambda ra, r1, r2: (False, r2, r1))
 
 
