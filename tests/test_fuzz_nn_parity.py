@@ -287,6 +287,9 @@ _LOSS_CASES = [
     "logsigmoid(ones(3, dtype=complex64))", "logsigmoid(ones(3, dtype=bool))",
     "multilabel_soft_margin_loss(ones((), dtype=int64), ones(4, 2))", "multilabel_soft_margin_loss(ones(()), ones(()))",
     "cross_entropy(ones(()), ones(()))",
+    # ctc_loss: bool lengths are not integral; the targets' rank is checked first
+    "ctc_loss(ones(3, 2, 4).log_softmax(2), ones(2, 1, dtype=int64), ones(2, dtype=bool), ones(2, dtype=int64))",
+    "ctc_loss(ones(3, 2, 4).log_softmax(2), ones(2, 1, 1, dtype=int64), ones(3, dtype=int64), ones(2, dtype=int64))",
 ]
 
 

@@ -119,7 +119,7 @@ class CtcLossBackward0(Node):
 # ---- CTC: checks and the public function -----------------------------------------------------------
 def _lengths(name: str, value: Tensor | Sequence[int]) -> list[int]:
     if isinstance(value, Tensor):
-        if value._dtype.is_floating_point or value._dtype.is_complex:
+        if value._dtype.category != 1:   # (bool is not integral here)
             raise RuntimeError(f"{name} must be integral")
         return [int(v) for v in value.reshape(-1).tolist()]
     return [int(v) for v in value]
@@ -130,6 +130,9 @@ def _check_ctc(lp: Tensor, targets: Tensor, il: list[int], tl: list[int], blank:
     if lp.dim() != 3:
         raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.dim()}-dimensional tensor for argument #1 "
                            f"'log_probs'{_WHERE}")
+    if targets.dim() not in (1, 2):
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.dim()}-dimensional tensor for argument #2 "
+                           f"'targets'{_WHERE}")
     t_max, n, c = lp.shape
     if not 0 <= blank < c:
         raise RuntimeError("blank must be in label range")
@@ -137,9 +140,6 @@ def _check_ctc(lp: Tensor, targets: Tensor, il: list[int], tl: list[int], blank:
         raise RuntimeError("input_lengths must be of size batch_size")
     if len(tl) != n:
         raise RuntimeError("target_lengths must be of size batch_size")
-    if targets.dim() not in (1, 2):
-        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {targets.dim()}-dimensional tensor for argument #2 "
-                           f"'targets'{_WHERE}")
     for v in tl:
         if v < 0:
             raise RuntimeError(f"Expected target_lengths to have value at least 0, but got value {v}{_WHERE}")
