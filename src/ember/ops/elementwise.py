@@ -1866,9 +1866,10 @@ rad2deg = unary("rad2deg", "rad2deg", lambda g, x, r: g * (180 / math.pi), saves
                 deny=_no_complex("rad2deg is not supported for complex tensors."))
 
 
-def _sinc_grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
+def _sinc_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
+    """From the input alone, as torch's (which saves no result: changing it in place is allowed)."""
     zero = x == 0
-    return g * _c(((cos(x * math.pi) - r) / x.masked_fill(zero, 1)).masked_fill(zero, 0))
+    return g * _c(((cos(x * math.pi) - sinc(x)) / x.masked_fill(zero, 1)).masked_fill(zero, 0))
 
 
 def _sinc_fwd(xp: Any, a: Any) -> Any:
@@ -1876,7 +1877,7 @@ def _sinc_fwd(xp: Any, a: Any) -> Any:
     return xp.sinc(a.astype(np.float32)).astype(a.dtype) if a.dtype in _HALF_NP else xp.sinc(a)
 
 
-sinc = unary("sinc", _sinc_fwd, _sinc_grad, saves="xr")
+sinc = unary("sinc", _sinc_fwd, _sinc_grad)
 
 
 def _nan_to_num_fwd(xp: Any, a: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:

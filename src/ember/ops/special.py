@@ -746,8 +746,13 @@ erf = unary("erf", erf_kernel, lambda g, x, r: g * (_TWO_OVER_SQRT_PI * exp(-x *
             deny=_no_complex("erf_vml_cpu"))
 erfc = unary("erfc", erfc_kernel, lambda g, x, r: g * (-_TWO_OVER_SQRT_PI * exp(-x * x)),
              deny=_no_complex("erfc_vml_cpu"))
-erfinv = unary("erfinv", erfinv_kernel, lambda g, x, r: g * (_SQRT_PI / 2 * exp(r * r)), saves="r",
-               deny=_no_complex("erfinv_vml_cpu"))
+def _erfinv_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
+    """From the input, as torch's (which saves it, not the result: changing the result in place is allowed)."""
+    e = erfinv(x)
+    return g * (_SQRT_PI / 2 * exp(e * e))
+
+
+erfinv = unary("erfinv", erfinv_kernel, _erfinv_grad, deny=_no_complex("erfinv_vml_cpu"))
 lgamma = unary("lgamma", lgamma_kernel, lambda g, x, r: g * digamma(x), deny=_no_complex("lgamma_vml_cpu"))
 digamma = unary("digamma", digamma_kernel, lambda g, x, r: g * polygamma(1, x), deny=_no_complex("digamma"))
 _polygamma = unary("polygamma", polygamma_kernel, lambda g, x, r, n: g * polygamma(n + 1, x), method=False)
