@@ -122,6 +122,13 @@ def node_class(name: str, backward: Callable, base: type[Node] | None = None) ->
     return type(name, (base or _OpNode,), attrs)
 
 
+def _no_inplace_grad(op: str) -> Callable:
+    """The backward of an in-place form torch has no derivative for (``asinh_`` & co): it raises."""
+    def backward(node: Node, g: Tensor) -> tuple:
+        raise NotImplementedError(f"the derivative for 'inplace version of {op}' is not implemented.")
+    return backward
+
+
 def no_derivative(op: str) -> Callable:
     """The backward of an op torch records under a ``NotImplemented`` grad_fn: it raises."""
     def grad(g: Tensor, *args: Any) -> tuple:
@@ -375,9 +382,10 @@ def _check_out_dtype(name: str, rule: str, out: Any, rt: D.dtype, dt: D.dtype) -
 def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
           saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
           method: bool = True, inplace_method: bool = True, out_rule: str | None = None,
-          names: tuple[str, ...] = ()) -> Callable:
+          names: tuple[str, ...] = (), inplace_grad: bool = True) -> Callable:
     """Declare a unary elementwise op ``name``: the function ``name(input, *params, out=None)``, the
-    Tensor method and its in-place ``name_`` (unless disabled).
+    Tensor method and its in-place ``name_`` (unless disabled; ``inplace_grad=False``: the in-place form's node,
+    ``<Name>Backward1``, raises torch's NotImplementedError in backward).
 
     ``forward``: an xp function name, or ``f(xp, array, *params) -> array``; ``grad(g, x, result, *params)``
     the input gradient (None: not differentiable); ``kind``: the dtype rule; ``saves``: which of the input
@@ -400,6 +408,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     if grad is not None:
         node_cls = node_class(grad_name or f"{_camel(name)}Backward0",
                               lambda self, g: (grad(g, *self.saved, *self.params),))
+    inplace_cls = None if inplace_grad or grad is None else \
+        node_class(f"{_camel(name)}Backward1", _no_inplace_grad(name))
 
     arg_a = names[0] if names else "input"   # the operand's name in torch's errors
 
@@ -445,7 +455,10 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     def op_(self: Tensor, *params: Any) -> Tensor:
         if STATE.enabled and self._rg:
             check_inplace(self)
-            return inplace(self, op(history_alias(self), *params))
+            res = op(history_alias(self), *params)
+            if inplace_cls is not None:
+                res._grad_fn.__class__ = inplace_cls
+            return inplace(self, res)
         if _INFERENCE[0]:
             check_inplace(self)
         dt = self._dtype
@@ -1591,9 +1604,9 @@ atan = unary("atan", "arctan", lambda g, x, r: g / _c(1 + x * x))
 sinh = unary("sinh", "sinh", lambda g, x, r: g * _c(cosh(x)))
 cosh = unary("cosh", "cosh", lambda g, x, r: g * _c(sinh(x)))
 tanh = unary("tanh", "tanh", lambda g, x, r: tanh_backward(g, r), saves="r")
-asinh = unary("asinh", "arcsinh", lambda g, x, r: g * _c(rsqrt(x * x + 1)))
-acosh = unary("acosh", "arccosh", lambda g, x, r: g * _c(rsqrt(x - 1) * rsqrt(x + 1)))
-atanh = unary("atanh", "arctanh", lambda g, x, r: g / _c(1 - x * x))
+asinh = unary("asinh", "arcsinh", lambda g, x, r: g * _c(rsqrt(x * x + 1)), inplace_grad=False)
+acosh = unary("acosh", "arccosh", lambda g, x, r: g * _c(rsqrt(x - 1) * rsqrt(x + 1)), inplace_grad=False)
+atanh = unary("atanh", "arctanh", lambda g, x, r: g / _c(1 - x * x), inplace_grad=False)
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 bind({f"arc{n[1:]}{s}": getattr(Tensor, n + s) for n in ("asin", "acos", "atan", "asinh", "acosh", "atanh")
       for s in ("", "_")})
