@@ -192,6 +192,9 @@ _LAYER_CASES = [
     "conv_transpose2d(ones(1, 2, 4, 4, dtype=bool), ones(2, 3, 2, 2, dtype=float64))",
     "conv_transpose2d(ones(1, 2, 4, 4, dtype=complex64), ones(2, 3, 2, 2, dtype=float64))",
     "conv2d(ones(1, 2, 4, 4, dtype=complex64), ones(3, 2, 2, 2, dtype=float64))",
+    "conv_transpose2d(ones(2, 5, 4, 1, dtype=complex64), ones(2, 3, 2, 2, dtype=float64), ones(3, dtype=float64))",
+    "conv_transpose2d(ones(2, 2, 4, 1, dtype=complex64), ones(2, 3, 2, 2, dtype=complex64), ones(3))",
+    "fractional_max_pool2d(ones(1, 4, 5, 5, dtype=complex64), 2, output_size=1)",
     # embedding index dtypes named as torch's argument checks name them
     "embedding(ones(3, dtype=bool), ones(5, 3))", "embedding(ones(3, dtype=complex64), ones(5, 3))",
     "embedding_bag(ones(1, 3, dtype=int64), ones(5, 3), per_sample_weights=ones(1, 3, dtype=bool), mode='sum')",

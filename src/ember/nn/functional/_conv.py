@@ -638,8 +638,8 @@ def _check_types(input: Tensor, weight: Tensor, bias: Tensor | None, transposed:
     if not (bias_first and bias is not None and bias.dtype is not input.dtype):
         _check_weight_type(input, weight)
     if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({_cpp_name(input.dtype)}) and bias type ({_cpp_name(bias.dtype)}) should be "
-                           "the same")
+        name = type_string if transposed and input.dtype.is_complex else _cpp_name
+        raise RuntimeError(f"Input type ({name(input.dtype)}) and bias type ({name(bias.dtype)}) should be the same")
     if input.device != weight.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{input.device} and {weight.device}!")
@@ -735,15 +735,17 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
                          output_padding: list[int], groups: int) -> Tensor:
     """torch's ``_convolution`` checks on batched ``x``, then :func:`_convolution`."""
     if transposed and bias is not None and isinstance(weight, Tensor) and bias.dtype is not x.dtype \
-            and weight.dtype is x.dtype:   # torch's transposed kernels take a bias of any dtype (oneDNN's not)
+            and weight.dtype is x.dtype and not x.dtype.is_complex:   # torch's real transposed kernels take a bias
+        # of any dtype (oneDNN's not)
         if x.dtype in onednn_dtypes() and x.dtype is not D.float32:
             raise RuntimeError(f"Input type ({type_string(x.dtype)}) and bias type ({type_string(bias.dtype)}) "
                                "should be the same or input should be a MKLDNN tensor and bias is a dense tensor")
         bias = bias.to(x.dtype)
     if not isinstance(weight, Tensor):
         raise TypeError(f"conv(): argument 'weight' (position 2) must be Tensor, not {type(weight).__name__}")
-    if not transposed:   # (a transposed convolution checks the dtypes after the shapes)
-        _check_types(x, weight, bias)
+    early = not transposed or x.dtype.is_complex   # (a real transposed convolution checks them after the shapes)
+    if early:
+        _check_types(x, weight, bias, transposed)
     if weight.dim() < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if groups <= 0:
@@ -793,7 +795,7 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
         kernel = (f"slow_conv_transpose{max(k, 2)}d_out_cpu" if transposed
                   else "compute_columns3d" if k == 3 else "slow_conv2d_cpu")
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{x.dtype._short}'")
-    if transposed:
+    if not early:
         _check_types(x, weight, bias, transposed)
     return _convolution(x, weight, bias, _Geom(st, tuple(pads), dl, groups), transposed)
 

@@ -930,6 +930,8 @@ def _fractional_max_pool(input: Tensor, nd: int, kernel_size: Any, output_size: 
     for name, n, o, ki in zip(names, sp, size, k, strict=True):
         if o + ki - 1 > n - (nd == 3):   # torch's 3-d kernel wants room to spare
             raise RuntimeError(f"{label}: pool {name} {ki} too large relative to input {name} {n}")
+    if input.dtype.is_complex:   # (the samples were drawn: the kernel takes real floats)
+        raise NotImplementedError(f"\"fractional_max_pool{nd}d_out_frame\" not implemented for '{input.dtype._short}'")
     batched = input.dim() == nd + 2
     ns = xp(input)
     smp = compute_array(samples)
