@@ -833,9 +833,33 @@ def _times_alpha(xp: Any, x: Any, alpha: Any) -> Any:
     return xp.multiply(x, alpha)
 
 
+def _fma(xp: Any, x: Any, y: Any, z: Any) -> Any:
+    """``x*y + z`` rounded once, as torch's vectorised kernels (fmadd), for real floats of ``z``'s dtype (16-bit
+    ones given as float32, their opmath type, and rounded back at the end)."""
+    dtype = z.dtype
+    if dtype == np.float64:
+        shape = np.broadcast_shapes(xp.shape(x), xp.shape(y), xp.shape(z))
+        return fused_multiply_add(xp.atleast_1d(x), y, xp.atleast_1d(z)).reshape(shape)
+    return xp.add(xp.multiply(x, y, dtype=np.float64), z).astype(np.float32)   # the product is exact
+
+
+def _axpy(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
+    """``a + alpha * b`` as torch's add kernel: for real floats fused, alpha rounded to the compute type (16-bit
+    floats come back as float32 for the caller to round)."""
+    half = a.dtype in _HALF_NP
+    if a.dtype.kind != "f" and not half:
+        return xp.add(a, _times_alpha(xp, b, alpha))
+    if half:   # (alpha is rounded to the 16-bit type first)
+        alpha = a.dtype.type(alpha)
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    return _fma(xp, b, alpha if a.dtype == np.float64 else np.float32(alpha), a)
+
+
 def _scaled(xp_name: str) -> Callable:
     def fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
-        return getattr(xp, xp_name)(a, _times_alpha(xp, b, alpha))
+        dtype = a.dtype
+        r = _axpy(xp, a, b, alpha if xp_name == "add" else -alpha)
+        return r.astype(dtype) if dtype in _HALF_NP else r
     return fwd
 
 
@@ -891,7 +915,10 @@ subtract, subtract_ = sub, sub_
 
 
 def _rsub_fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
-    return xp.subtract(b, _times_alpha(xp, a, alpha))
+    """``b - alpha * a`` (torch's sub(b, a, alpha))."""
+    dtype = b.dtype
+    r = _axpy(xp, b, a, -alpha)
+    return r.astype(dtype) if dtype in _HALF_NP else r
 
 
 _rsub = binary("rsub", _rsub_fwd, lambda g, a, b, r, alpha: (-g * _c(alpha), g), saves="",
@@ -2395,12 +2422,7 @@ def _addc_fwd(mul: bool) -> Callable:
         dtype = a.dtype
         if dtype in _HALF_NP:
             a, b, c = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
-        if not mul or a.dtype.kind != "f":
-            r = a + (v * b * c if mul else v * b / c)
-        elif a.dtype == np.float64:
-            r = fused_multiply_add(v * b, c, a)
-        else:   # float32: the product is exact in float64, the sum rounded once to float32
-            r = xp.add(xp.multiply(v * b, c, dtype=np.float64), a).astype(a.dtype)
+        r = _fma(xp, v * b, c, a) if mul and a.dtype.kind == "f" else a + (v * b * c if mul else v * b / c)
         return r.astype(dtype) if dtype in _HALF_NP else r
     return fwd
 
