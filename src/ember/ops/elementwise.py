@@ -416,6 +416,9 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
     def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
         if not _isinstance(input, Tensor):
             _tensor_arg(input, name, arg_a, 1)
+        if input._sparse_layout:
+            from ..sparse._coo import sparse_unary
+            return sparse_unary(op, input, params)
         dt = input._dtype
         ct, rt = kind(dt)
         if out is not None:
@@ -453,6 +456,9 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         return res
 
     def op_(self: Tensor, *params: Any) -> Tensor:
+        if self._sparse_layout:
+            from ..sparse._coo import sparse_unary_
+            return sparse_unary_(op, self, params)
         if STATE.enabled and self._rg:
             check_inplace(self)
             res = op(history_alias(self), *params)
@@ -641,6 +647,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         ta = _isinstance(a, Tensor)
         tb = _isinstance(b, Tensor)
         if ta:
+            if a._sparse_layout and name == "mul" and out is None:   # sparse * number / sparse: ember.sparse
+                return a.mul(b)
             like = a
             if tb:
                 if b._device is not a._device:
@@ -1146,11 +1154,15 @@ _pow = binary("pow", _pow_fwd, _pow_grad, check=_pow_check, saves="abR", grad_na
 
 def pow(input: Any, exponent: Any, *, out: Tensor | None = None) -> Tensor:
     """``input ** exponent`` (torch's names for the operands); a number exponent takes torch's Scalar kernel."""
+    if out is None and sparse_operand(input):
+        return input.pow(exponent)
     _pow_precheck(input, exponent)
     return _pow(input, exponent, not _isinstance(exponent, Tensor), out=out)
 
 
 def pow_(self: Tensor, exponent: Any) -> Tensor:
+    if sparse_operand(self):
+        return self.pow_(exponent)
     _pow_precheck(self, exponent)
     return _pow._inplace(self, exponent, not _isinstance(exponent, Tensor))  # type: ignore[attr-defined]
 

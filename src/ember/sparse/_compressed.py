@@ -1379,6 +1379,30 @@ Tensor.sspaddmm = _dense_sspaddmm   # type: ignore[attr-defined]
 SparseTensor.sparse_mask = _sparse_mask   # type: ignore[attr-defined]
 
 
+def _check_sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor) -> None:
+    """torch's argument checks of ``sampled_addmm``, in its order."""
+    for name, m in (("mat1", mat1), ("mat2", mat2)):
+        if m.dim() < 2:
+            raise RuntimeError(f"sampled_addmm: Expected {name} to be a matrix, got {m.dim()}-D tensor")
+    for (na, a), (nb, b) in ((("mat1", mat1), ("mat2", mat2)), (("mat1", mat1), ("self", input))):
+        if a._dtype is not b._dtype:
+            raise RuntimeError(f"sampled_addmm: Expected {na} and {nb} to have the same dtype, but got "
+                               f"{a._dtype._short} and {b._dtype._short}")
+    for (na, a), (nb, b) in ((("mat1", mat1), ("mat2", mat2)), (("self", input), ("mat1", mat1))):
+        if a.shape[:-2] != b.shape[:-2]:
+            raise RuntimeError(f"sampled_addmm: Expected {na} and {nb} to have the same batch size, but got "
+                               f"{list(a.shape[:-2])} and {list(b.shape[:-2])}")
+    if not (input._dtype.is_floating_point or input._dtype.is_complex):
+        raise RuntimeError("sparse_sampled_addmm: Expected self to be a floating-point or complex tensor, but got "
+                           f"{input._dtype._short}")
+    if mat1.shape[-1] != mat2.shape[-2]:
+        raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape[-2]}x"
+                           f"{mat1.shape[-1]} and {mat2.shape[-2]}x{mat2.shape[-1]})")
+    for k, name, m in ((-2, "mat1", mat1), (-1, "mat2", mat2)):
+        if input.shape[k] != m.shape[k]:
+            raise RuntimeError(f"sampled_addmm: self.shape[{k}] must match {name}.shape[{k}]")
+
+
 def sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0
                   ) -> CompressedTensor:
     """``torch.sparse.sampled_addmm``: ``beta * input + alpha * (mat1 @ mat2)`` computed only at ``input``'s
@@ -1388,9 +1412,7 @@ def sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor, *, beta: 
         raise not_implemented("sparse_sampled_addmm", "CPU")
     if input.layout is not sparse_csr:
         raise RuntimeError(f"sampled_addmm: Expected result to have sparse csr layout, but got {_key(input.layout)}")
-    if mat1.shape[-1] != mat2.shape[-2]:
-        raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape[-2]}x"
-                           f"{mat1.shape[-1]} and {mat2.shape[-2]}x{mat2.shape[-1]})")
+    _check_sampled_addmm(input, mat1, mat2)
     s = input._data
     nb = s.nbatch
     nbatch = math.prod(s.shape[:nb])

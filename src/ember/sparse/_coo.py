@@ -59,14 +59,16 @@ def _calling_op() -> str:
         if path.startswith(_EMBER_DIR):
             if not path.startswith(_HERE):
                 name = f.f_code.co_name
-                if name in ("wrapper", "<lambda>", "inner"):   # a decorator's frame: name the wrapped op
-                    loc = f.f_locals
+                loc = f.f_locals
+                if name in ("op", "op_") and isinstance(loc.get("name"), str):   # a factory-built op: its name
+                    name = loc["name"] + name[2:]
+                elif name in ("wrapper", "<lambda>", "inner"):   # a decorator's frame: name the wrapped op
                     inner = next((loc[k] for k in ("fn", "func", "step", "f") if callable(loc.get(k))), None)
                     name = getattr(inner, "__name__", name)
         elif name is not None:
             break
         f = f.f_back
-    return (name or "unknown").strip("_") or "unknown"
+    return (name or "unknown").lstrip("_") or "unknown"
 
 
 def not_implemented(op: str, backend: str = "SparseCPU") -> NotImplementedError:
@@ -196,14 +198,20 @@ class SparseBase(Tensor):
     _sparse_layout = True
     __slots__ = ()
 
-    def double(self) -> Any:
-        return self.to(D.float64)
-
-    def float(self) -> Any:
-        return self.to(D.float32)
-
     def cpu(self) -> Any:
         return self.to("cpu")
+
+
+def _shorthand(dtype: D.dtype) -> Callable:
+    def convert(self: SparseBase, memory_format: Any = None) -> Any:
+        return self.to(dtype)
+    return convert
+
+
+for _name, _dt in (("double", D.float64), ("float", D.float32), ("half", D.float16), ("bfloat16", D.bfloat16),
+                   ("long", D.int64), ("int", D.int32), ("short", D.int16), ("char", D.int8), ("byte", D.uint8),
+                   ("bool", D.bool), ("cfloat", D.complex64), ("cdouble", D.complex128)):
+    setattr(SparseBase, _name, _shorthand(_dt))
 
 
 class SparseTensor(SparseBase):
@@ -362,8 +370,8 @@ class SparseTensor(SparseBase):
         order[d0], order[d1] = d1, d0
         shape = list(s.shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
-        out = _wrap(s.indices[order], s.values, tuple(shape), s.coalesced and d0 == d1, self._device,
-                    self._dtype)
+        out = _wrap(s.indices[order], s.values, tuple(shape), False, self._device, self._dtype)
+        out._data.coalesced = s.coalesced and d0 == d1   # torch's flag even with one entry
         return _record(out, _TransposeBackward0, (self,), dims=(d0, d1))
 
     def t(self) -> SparseTensor:
@@ -383,10 +391,56 @@ class SparseTensor(SparseBase):
     __neg__ = neg
 
     def mul(self, other: Any) -> SparseTensor:
+        if isinstance(other, SparseTensor):
+            return _intersect_mul(self, other)
         c = _scalar_operand(other, "mul")
         return _map_values(self, lambda v: v * c, _MulBackward0, factor=c)
 
     __mul__ = __rmul__ = mul
+
+    def _assign(self, r: SparseTensor) -> SparseTensor:
+        """Take the entries of ``r`` (an in-place op's result), refusing a dtype ``self`` cannot hold."""
+        if r._dtype is not self._dtype:
+            from ..ops.elementwise import cast_error
+            raise cast_error(r._dtype, self._dtype)
+        self._data = r._data
+        self._vc[0] += 1
+        return self
+
+    def mul_(self, other: Any) -> SparseTensor:
+        if isinstance(other, SparseTensor):
+            return self._assign(_intersect_mul(self, other))
+        c = _scalar_operand(other, "mul_")
+        return _values_inplace(self, lambda v: v.mul_(c))
+
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> SparseTensor:
+        c = _scalar_operand(other, "div_")
+        return _values_inplace(self, lambda v: v.div_(c, rounding_mode=rounding_mode))
+
+    def pow(self, exponent: Any) -> SparseTensor:
+        """``self ** exponent`` for a number exponent (coalesced first); 0 would fill the zeros, so refused."""
+        if isinstance(exponent, Tensor):
+            raise not_implemented("pow.Tensor_Tensor")
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would make the result "
+                               "tensor dense")
+        c = self.coalesce()
+        v = c.values().pow(exponent)
+        if v._dtype is not self._dtype:
+            from ..ops.elementwise import cast_error
+            raise cast_error(v._dtype, self._dtype)
+        return _from_values(c._data.indices, v, c.shape, True)
+
+    __pow__ = pow
+
+    def pow_(self, exponent: Any) -> SparseTensor:
+        raise not_implemented("pow_.Tensor" if isinstance(exponent, Tensor) else "pow_.Scalar")
+
+    def square(self) -> SparseTensor:
+        return self.pow(2)
+
+    def square_(self) -> SparseTensor:
+        return self.pow_(2)
 
     def div(self, other: Any, *, rounding_mode: str | None = None) -> SparseTensor:
         c = _scalar_operand(other, "div")
@@ -405,6 +459,16 @@ class SparseTensor(SparseBase):
         return _add(self, other, -alpha, _SubBackward0)
 
     __sub__ = sub
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        if not isinstance(other, SparseTensor):
+            raise not_implemented("add_")
+        return self._assign(_add(self.detach(), other.detach(), alpha, _AddBackward0))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
+        if not isinstance(other, SparseTensor):
+            raise not_implemented("sub_")
+        return self._assign(_add(self.detach(), other.detach(), -alpha, _SubBackward0))
 
     def __radd__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
@@ -542,8 +606,15 @@ def _like_pattern(src: SparseTensor, values: Tensor) -> SparseTensor:
 
 _SparseCooBackward0 = make_node_class(
     "SparseCooTensorWithDimsAndTensorsBackward0", lambda n, g: (_gather(g, n.indices),))
-_ToDenseBackward0 = make_node_class(
-    "ToDenseBackward0", lambda n, g: (_like_pattern(n.src, _gather(g, n.src._data.indices)),))
+def _to_dense_backward(n: Any, g: Tensor) -> tuple:
+    """``g`` at the input's distinct entries (an uncoalesced input's duplicates get one entry, flagged
+    uncoalesced, as torch's ``sparse_mask`` of the gradient)."""
+    s = n.src._data
+    idx = s.indices if s.coalesced else _coalesce_arrays(s)[0]
+    return (_from_values(idx, _gather(g, idx), s.shape, s.coalesced),)
+
+
+_ToDenseBackward0 = make_node_class("ToDenseBackward0", _to_dense_backward)
 _ValuesBackward0 = make_node_class("ValuesBackward0", lambda n, g: (_like_pattern(n.src, g),))
 _CoalesceBackward0 = make_node_class("CoalesceBackward0", lambda n, g: (g,))
 _CloneBackward0 = make_node_class("CloneBackward0", lambda n, g: (g,))
@@ -580,6 +651,90 @@ def _map_values(t: SparseTensor, fn: Any, node: type, **attrs: Any) -> SparseTen
     v = fn(from_array(t._data.values, t._dtype, t._device))
     out = _wrap(t._data.indices, v._data, t._data.shape, t._data.coalesced, t._device, v._dtype)
     return _record(out, node, (t,), **attrs)
+
+
+# Elementwise ops torch runs on sparse COO tensors (f(0) == 0). The nonlinear ones coalesce first and give a
+# coalesced result; the linear ones map the entries as they are. Any other elementwise op is refused.
+_COALESCING_UNARY = frozenset((
+    "abs", "sqrt", "sin", "tan", "tanh", "asin", "atan", "sinh", "asinh", "atanh", "expm1", "log1p", "erf",
+    "erfinv", "trunc", "floor", "ceil", "round", "sign", "sgn", "signbit", "relu", "deg2rad", "rad2deg", "frac",
+    "isnan", "isinf", "isneginf", "isposinf", "nan_to_num", "square"))
+_LINEAR_UNARY = frozenset(("neg", "negative"))
+
+
+def _backend(t: Tensor) -> str:
+    return t._data._backend + ("CPU" if t._device is CPU else "CUDA")
+
+
+def sparse_unary(op: Callable, t: Tensor, params: tuple) -> Tensor:
+    """The dense elementwise ``op`` (an ember op) applied to the entries of the sparse tensor ``t``."""
+    name = op.__name__
+    if not isinstance(t, SparseTensor) or name not in _COALESCING_UNARY | _LINEAR_UNARY:
+        raise not_implemented(name, _backend(t))
+    if name in _LINEAR_UNARY:
+        return _map_values(t, lambda v: op(v, *params), _NegBackward0)
+    c = t.coalesce()
+    return _from_values(c._data.indices, op(c.values(), *params), c.shape, True)
+
+
+def sparse_unary_(op: Callable, t: Tensor, params: tuple) -> Tensor:
+    """In-place ``op`` on the entries of ``t`` (the nonlinear ops need a coalesced ``t``, as torch)."""
+    name = op.__name__
+    if not isinstance(t, SparseTensor) or name not in _COALESCING_UNARY | _LINEAR_UNARY:
+        raise not_implemented(name + "_", _backend(t))
+    if name in _COALESCING_UNARY and not t.is_coalesced():
+        raise RuntimeError(f"{name}_ requires coalesced input")
+    return _values_inplace(t, lambda v: op._inplace(v, *params))
+
+
+def _values_inplace(t: SparseTensor, fn: Callable) -> SparseTensor:
+    """``fn`` (a dense in-place op, with its dtype checks) run on ``t``'s values array; ``t`` is returned."""
+    v = from_array(t._data.values, t._dtype, t._device)
+    fn(v)
+    t._data.values = v._data
+    t._vc[0] += 1
+    return t
+
+
+def _intersect_mul(a: SparseTensor, b: SparseTensor) -> SparseTensor:
+    """sparse * sparse as torch's intersection kernel: one operand (the coalesced one, else the one with more
+    entries, else ``a``) is coalesced and looked up at each entry of the other, whose pattern the result keeps;
+    unmatched entries stay as zeros unless both are coalesced (then they are dropped, the result coalesced)."""
+    sa, sb = a._data, b._data
+    sd = sa.indices.shape[0]
+    if a.dim() != b.dim() or sd != sb.indices.shape[0] or sa.shape[:sd] != sb.shape[:sd]:
+        raise RuntimeError("sparse_binary_op_intersection_cpu(): expects sparse inputs with equal dimensionality, "
+                           "number of sparse dimensions, and shape of sparse dimensions")
+    if sa.coalesced != sb.coalesced:
+        src, hashed = (a, b) if sb.coalesced else (b, a)
+    else:
+        src, hashed = (b, a) if sa.indices.shape[1] >= sb.indices.shape[1] else (a, b)
+    xp = xp_of(a._device)
+    ss, sh = src._data, hashed._data
+    hidx, hval = (sh.indices, sh.values) if sh.coalesced else _coalesce_arrays(sh)
+    sizes = sa.shape[:sd]
+    lin_h = xp.ravel_multi_index(tuple(hidx), sizes) if sd else xp.zeros(hidx.shape[1], np.int64)
+    lin_s = xp.ravel_multi_index(tuple(ss.indices), sizes) if sd else xp.zeros(ss.indices.shape[1], np.int64)
+    pos = xp.minimum(xp.searchsorted(lin_h, lin_s), max(lin_h.shape[0] - 1, 0))
+    found = lin_h[pos] == lin_s if lin_h.shape[0] else xp.zeros(lin_s.shape, bool)
+    both = ss.coalesced and sh.coalesced
+    keep = xp.flatnonzero(found) if both else xp.arange(lin_s.shape[0])
+    hv = from_array(hval[pos[keep]] if hval.shape[0] else xp.zeros((keep.shape[0],) + hval.shape[1:], hval.dtype),
+                    hashed._dtype, a._device)
+    miss = from_array(~found[keep], D.bool, a._device)
+    hv = hv.masked_fill(miss.reshape(miss.shape + (1,) * (hv.dim() - 1)), 0)
+    vals = (from_array(ss.values[keep], src._dtype, a._device) * hv)
+    out = _wrap(ss.indices[:, keep], vals._data, ss.shape, both, a._device, vals._dtype)
+    return _record(out, _SparseMulBackward0, (a, b), a=a.detach(), b=b.detach(), res=out.detach())
+
+
+def _sparse_mul_backward(n: Any, g: Tensor) -> tuple:
+    """torch's formulas ``g * b`` and ``g * a`` (sparse products), ``g`` coalesced at the result's entries."""
+    g = g.coalesce() if is_sparse(g) else _like_pattern(n.res, _gather(g, n.res._data.indices)).coalesce()
+    return _intersect_mul(g, n.b), _intersect_mul(g, n.a)
+
+
+_SparseMulBackward0 = make_node_class("MulBackward0", _sparse_mul_backward)
 
 
 def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
@@ -1216,6 +1371,9 @@ def sparse_softmax(input: SparseTensor, dim: int, dtype: Any = None, log: bool =
     slice only (unspecified entries count as -inf, not 0); the result has the coalesced pattern."""
     if dtype is not None:
         input = input.to(dtype)
+    if input._dtype not in (D.float32, D.float64):   # torch's CPU kernel has float and double only
+        kernel = "log_softmax" if log else "softmax"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
     d = wrap_dim(dim, input.dim())
     sd = input.sparse_dim()
     if d >= sd:
