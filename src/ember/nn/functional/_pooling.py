@@ -740,7 +740,8 @@ def _check_adaptive(input: Tensor, nd: int, fn: str, kind: str) -> None:
     shape, spatial = list(input.shape), nd
     if nd == 1 and kind == "avg":   # torch runs it as adaptive_avg_pool2d over a height-1 view
         fn, shape, spatial = "adaptive_avg_pool2d", [*shape[:-1], 1, shape[-1]], 2
-    for i in range(len(shape) - spatial - 1, len(shape)):   # the channels and spatial dims
+    no_channels = kind == "avg" and spatial == 2   # (adaptive_avg_pool2d takes zero channels)
+    for i in range(len(shape) - spatial - (not no_channels), len(shape)):   # the channels and spatial dims
         if shape[i] == 0:
             raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input "
                                f"has sizes {shape} with dimension {i} being empty")
@@ -1230,12 +1231,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             f"bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, out_size)
-    if any(o <= 0 for o in out_size):
+    if any(o <= 0 for o in out_size) or any(n <= 0 for n in spatial):
         def sizes(v: Sequence[int]) -> str:
             return ", ".join(f"{c}: {n}" for c, n in zip("DHW"[3 - nd:], v, strict=True))
 
         raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({sizes(spatial)})"
                            f"{' and' if nd == 1 else ''} output ({sizes(out_size)})")
+    if input.numel() == 0 and not math.prod(input.shape[1:]):
+        raise RuntimeError(f"Non-empty {dim}D data tensor expected but got a tensor with sizes {list(input.shape)}")
     _check_resample_dtype(input, mode, antialias)
     if input.dtype is D.uint8 and mode not in ("nearest", "nearest-exact"):
         return _resample_u8(input, mode + "-aa" if antialias else mode, tuple(out_size), scales, bool(align_corners))
