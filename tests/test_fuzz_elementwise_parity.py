@@ -367,3 +367,14 @@ def test_alpha_fused_as_torch(op, dt):
     _check(lambda m: m.add(m.tensor(1.5, dtype=m.float64), m.tensor(2.3, dtype=m.float64), alpha=0.3))
     _check(lambda m: m.addcmul(m.tensor(1.5, dtype=m.float64), m.tensor(2.3, dtype=m.float64),
                                m.tensor(0.7, dtype=m.float64), value=0.3))
+
+
+@pytest.mark.parametrize("src", [
+    "m.add(m.tensor([-INF, INF, 1.0], dtype=m.float64), m.tensor(3, dtype=m.int32), alpha=-0.0)",
+    "m.add(m.tensor([1.0, 2.0], dtype=m.float64), m.tensor([INF, -INF], dtype=m.float64), alpha=0.5)",
+    "m.ones(1, 3, dtype=m.bool).expand(4, 3).ldexp_(NAN)", "m.ones(1, 2, dtype=m.int64).expand(2, 2).gcd_(3.25)",
+    "m.erf(m.ones(1, 2, dtype=m.bool), out=m.ones(1, 2, dtype=m.bool).expand(2, 2))",
+    "m.ones(2, dtype=m.bool).where(7.0, m.ones(1, dtype=m.int32))",
+])
+def test_fma_infinities_and_argument_order(src):
+    _check(lambda m: eval(src, {"m": m, "INF": INF, "NAN": NAN}))

@@ -426,9 +426,12 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
-            _check_out_dtype(name, out_rule, out, rt, dt)
+            if out_rule in ("bool", "input"):   # these messages come first, casts after the overlap checks
+                _check_out_dtype(name, out_rule, out, rt, dt)
             if _isinstance(out, Tensor):
                 _check_out(out, input)
+            if out_rule not in ("bool", "input"):
+                _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
         if dt.kind:
@@ -723,17 +726,17 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
         if precheck is not None:
             precheck(self, other)
-        _check_written(self)
+        tb = _isinstance(other, Tensor)
+        if not tb:   # the argument's type first, then the cast (ldexp), overlap and shape checks
+            other = _scalar_operand(other, name + "_", arg_b, 1, scalar_b)   # (a method: self not counted)
         if cast_name is not None and self._dtype.category < 2:
             dtypes(self, other, params, self)
-        tb = _isinstance(other, Tensor)
+        _check_written(self)
         if tb:
             if other._data.shape != self._data.shape:
                 _check_inplace_shape(self._data.shape, other._data.shape)
             if other._device is not self._device:
                 check_same_device(self, other)
-        else:
-            other = _scalar_operand(other, name, "other", 2, scalar_b)
         if (self._rg or (tb and other._rg)) and STATE.enabled:
             check_inplace(self)
             return inplace(self, op(history_alias(self), other, *params))
@@ -847,7 +850,10 @@ def _fma(xp: Any, x: Any, y: Any, z: Any) -> Any:
     dtype = z.dtype
     if dtype == np.float64:
         shape = np.broadcast_shapes(xp.shape(x), xp.shape(y), xp.shape(z))
-        return fused_multiply_add(xp.atleast_1d(x), y, xp.atleast_1d(z)).reshape(shape)
+        r = fused_multiply_add(xp.atleast_1d(x), y, xp.atleast_1d(z)).reshape(shape)
+        if not xp.isfinite(r).all():   # the emulation's error terms are NaN beside infinities
+            r = xp.where(xp.isfinite(r), r, x * y + z)
+        return r
     return xp.add(xp.multiply(x, y, dtype=np.float64), z).astype(np.float32)   # the product is exact
 
 

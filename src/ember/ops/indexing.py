@@ -1703,8 +1703,9 @@ def where(condition: Tensor, input: Any = _ABSENT, other: Any = _ABSENT, *, out:
 
 def _where_method(self: Tensor, condition: Tensor, other: Any = _ABSENT) -> Tensor:
     """``self.where(condition, other)``: ``where(condition, self, other)``."""
-    if other is _ABSENT:
-        raise TypeError("where() received an invalid combination of arguments - got (Tensor), but expected one of:")
+    if other is _ABSENT or not _isinstance(condition, Tensor):
+        got = ", ".join(type(x).__name__ for x in (condition, other) if x is not _ABSENT)
+        raise TypeError(f"where() received an invalid combination of arguments - got ({got}), but expected one of:")
     return where(condition, self, other)
 
 
