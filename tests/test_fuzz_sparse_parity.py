@@ -151,3 +151,39 @@ def test_to_dense_grad_of_uncoalesced():
         x.requires_grad_()
         x.to_dense().sum().backward()
     _same(t.grad, e.grad)
+
+
+_HYBRID = ([[2, 0]], [[1.0, 2.0], [3.0, 4.0]], (3, 2))
+
+
+@pytest.mark.parametrize("expr", [
+    "s[0]", "s[-1]", "s[0, 1]", "s[..., 0]", "s.select(1, 1)", "L.select(s, 0, 2)", "s.coalesce()[0]",
+    "s.index_select(0, L.tensor([0, 2, 0]))", "s.coalesce().index_select(1, L.tensor([2, 0]))",
+    "L.index_select(s, 0, L.tensor([-1]))", "s.narrow_copy(1, 1, 2)", "s.coalesce().narrow_copy(1, 0, 2)",
+    "L.narrow_copy(s, 0, 0, 0)", "h.select(1, 0)", "h[2]", "h.index_select(1, L.tensor([1, 0]))",
+    "h.narrow_copy(1, 1, 1)", "h.index_select(0, L.tensor([2]))",
+    "s[5]", "s.select(0, -4)", "s.select(2, 0)", "s.index_select(0, L.tensor([5]))",
+    "s.index_select(0, L.tensor([0], dtype=L.int32))", "s.narrow_copy(0, 2, 2)", "s.narrow_copy(0, 1, -1)",
+    "s.narrow_copy(3, 0, 1)", "s[0:1]"])
+def test_select_index_select_narrow_copy(expr):
+    (t, e), (th, eh) = _pair(), _pair(*_HYBRID)
+    try:
+        want = eval(expr, {"s": t, "h": th, "L": torch})
+    except Exception:
+        _same_error(lambda: eval(expr, {"s": t, "h": th, "L": torch}),
+                    lambda: eval(expr, {"s": e, "h": eh, "L": ember}))
+        return
+    got = eval(expr, {"s": e, "h": eh, "L": ember})
+    if want.layout == torch.strided:
+        assert got.layout == ember.strided and got.tolist() == want.tolist()
+    else:
+        _same(want, got)
+
+
+@pytest.mark.parametrize("expr", ["s[0]", "s.select(1, 1)", "s.index_select(0, L.tensor([0]))",
+                                  "s.narrow_copy(0, 0, 2)"])
+def test_indexing_backward_refused_as_torch(expr):
+    t, e = _pair()
+    rt, re_ = (eval(expr, {"s": x.requires_grad_(), "L": L}) for x, L in ((t, torch), (e, ember)))
+    assert type(re_.grad_fn).__name__ == type(rt.grad_fn).__name__
+    _same_error(lambda: rt.to_dense().sum().backward(), lambda: re_.to_dense().sum().backward())

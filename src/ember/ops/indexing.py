@@ -899,6 +899,8 @@ class IndexSelectBackward0(Node):
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The slices of ``input`` at positions ``index`` along ``dim``."""
+    if out is None and getattr(input, "_sparse_layout", False):   # sparse: ember.sparse's method
+        return input.index_select(dim, index)
     d = wrap_dim(dim, input._data.ndim)
     if not input._data.ndim and _isinstance(index, Tensor) and index._data.size != 1:
         raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index._data.size} value(s)")

@@ -511,6 +511,8 @@ class NarrowCopyBackward0(Node):
 
 def narrow_copy(input: Tensor, dim: int, start: Any, length: int, *, out: Tensor | None = None) -> Tensor:
     """A contiguous copy of ``narrow(dim, start, length)``."""
+    if out is None and getattr(input, "_sparse_layout", False):   # sparse: ember.sparse's method
+        return input.narrow_copy(dim, start, length)
     d, s, n = narrow_args(input, dim, start, length, "narrow_copy")
     arr = _xp(input).ascontiguousarray(input._data[(slice(None),) * d + (slice(s, s + n),)]).copy()
     res = _result(arr, input, NarrowCopyBackward0, dim=d, start=s)

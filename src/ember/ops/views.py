@@ -709,6 +709,8 @@ def basic_index(self: Tensor, key: tuple, cls: type[Node]) -> Tensor:
 
 def select(input: Tensor, dim: int, index: Any) -> Tensor:
     """The slice at ``index`` along ``dim``, that dim removed (a view)."""
+    if getattr(input, "_sparse_layout", False):   # sparse: ember.sparse's method (a copy)
+        return input.select(dim, index)
     n = input._data.ndim
     if n == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")

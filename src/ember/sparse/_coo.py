@@ -384,6 +384,109 @@ class SparseTensor(SparseBase):
             out._grad_fn = _retype(out._grad_fn, _TBackward0)
         return out
 
+    # ---- indexing (torch's backward of these refuses sparse gradients; so does ember's) ---------------
+    def _keep_entries(self, keep: Any, dim: int, new_index: Any, size: int, node: type) -> SparseTensor:
+        """The entries ``keep`` with sparse index row ``dim`` replaced by ``new_index`` (of extent ``size``)."""
+        s = self._data
+        idx = s.indices[:, keep]
+        idx[dim] = new_index
+        shape = list(s.shape)
+        shape[dim] = size
+        return _record(_wrap(idx, s.values[keep], shape, False, self._device, self._dtype), node, (self,))
+
+    def _map_dense_dim(self, fn: Callable, dim: int, size: int, coalesced: bool, node: type) -> SparseTensor:
+        """The entries with ``fn`` applied to their values along dense dim ``dim``, now of extent ``size``."""
+        s = self._data
+        shape = list(s.shape)
+        shape[dim] = size
+        vals = fn(s.values, dim - s.indices.shape[0] + 1)
+        out = _wrap(s.indices, vals, [k for k in shape if k is not None], False, self._device, self._dtype)
+        out._data.coalesced = coalesced
+        return _record(out, node, (self,))
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` of ``dim``: sparse (dense when its only sparse dim is selected)."""
+        if self.dim() == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d, sd = wrap_dim(dim, self.dim()), self.sparse_dim()
+        size = self.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        i = index % size
+        s = self._data
+        if d >= sd:
+            return self._map_dense_dim(lambda v, a: v.take(i, axis=a), d, None, s.indices.shape[1] <= 1,
+                                       _SelectBackward0)
+        xp = xp_of(self._device)
+        keep = xp.flatnonzero(s.indices[d] == i)
+        if sd > 1:
+            out = self._keep_entries(keep, d, 0, 1, _SelectBackward0)
+            out._data.indices = xp.delete(out._data.indices, d, axis=0)
+            out._data.shape = s.shape[:d] + s.shape[d + 1:]
+            return out
+        acc = xp.zeros((1,) + s.values.shape[1:], s.values.dtype)   # the entries summed in order
+        _ordered_add(acc, xp.zeros(keep.shape[0], np.int64), s.values[keep])
+        return _record(from_array(acc.reshape(acc.shape[1:]), self._dtype, self._device), _SelectBackward0, (self,))
+
+    def __getitem__(self, key: Any) -> Tensor:
+        keys = key if isinstance(key, tuple) else (key,)
+        if not all(type(k) is int or k is Ellipsis for k in keys) or sum(k is Ellipsis for k in keys) > 1:
+            raise not_implemented("as_strided" if any(isinstance(k, slice) for k in keys) else "index.Tensor")
+        n = self.dim()
+        if len(keys) - (Ellipsis in keys) > n:
+            raise IndexError(f"too many indices for tensor of dimension {n}")
+        out: Tensor = self
+        dim = 0
+        for k in keys:
+            if k is Ellipsis:
+                dim += n - len(keys) + 1
+                continue
+            if not -self.shape[dim] <= k < self.shape[dim]:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {self.shape[dim]}")
+            out = out.select(dim - (n - out.dim()), k)
+        return out
+
+    def index_select(self, dim: int, index: Tensor) -> SparseTensor:
+        """The slices ``index`` of ``dim``: the matching entries of each index in turn, in entry order."""
+        d, sd = wrap_dim(dim, self.dim()), self.sparse_dim()
+        if not isinstance(index, Tensor) or is_sparse(index) or index.dim() > 1 or index._dtype is not D.int64:
+            raise IndexError("index_select() argument index must be 1-D strided (non-sparse) long-tensor.")
+        size = self.shape[d]
+        pos = index._data.reshape(-1)
+        bad = (pos < -size) | (pos >= size)
+        if bad.any():
+            raise IndexError(f"index_select(): index contains {int(pos[bad][0])} that is out of range for tensor of "
+                             f"size {list(self.shape)} at dimension {d}")
+        pos = pos % size
+        if d >= sd:
+            return self._map_dense_dim(lambda v, a: v.take(pos, axis=a), d, pos.shape[0],
+                                       self._nnz() <= 1, _IndexSelectBackward0)
+        xp = xp_of(self._device)
+        p, k = xp.nonzero(pos[:, None] == self._data.indices[d][None, :])
+        return self._keep_entries(k, d, p, pos.shape[0], _IndexSelectBackward0)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> SparseTensor:
+        """The entries in ``[start, start + length)`` of ``dim``, shifted to start at 0."""
+        n = self.dim()
+        if not -n <= dim < n:
+            raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {n}.")
+        d, sd = dim % n, self.sparse_dim()
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        if start < 0 or start + length > self.shape[d]:
+            raise RuntimeError("Invalid range to narrow. range(start, start+length) must be a subset of "
+                               f"range(0, {self.shape[d]}).")
+        if d >= sd:
+            return self._map_dense_dim(lambda v, a: v.take(np.arange(start, start + length), axis=a), d, length,
+                                       self.is_coalesced(), _NarrowCopyBackward0)
+        xp = xp_of(self._device)
+        row = self._data.indices[d]
+        keep = xp.flatnonzero((row >= start) & (row < start + length))
+        out = self._keep_entries(keep, d, row[keep] - start, length, _NarrowCopyBackward0)
+        out._data.coalesced = self.is_coalesced()   # the input's flag, even for no entries (as torch)
+        return out
+
     # ---- arithmetic --------------------------------------------------------------------------------
     def neg(self) -> SparseTensor:
         return _map_values(self, lambda v: -v, _NegBackward0)
@@ -1283,6 +1386,18 @@ def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, 
         from ._compressed import compressed_addmm
         return compressed_addmm(input, mat1, mat2, beta, alpha)
     return _product(mat1, mat2, "addmm", _AddmmBackward0, input, beta, alpha)
+
+
+def _refused_backward(name: str, op: str) -> type:
+    """A node named ``name`` whose backward refuses as torch's ``op`` does for a sparse gradient."""
+    def backward(n: Any, g: Tensor) -> tuple:
+        raise not_implemented(op, _backend(g) if g._sparse_layout else "SparseCPU")
+    return make_node_class(name, backward)
+
+
+_SelectBackward0 = _refused_backward("SelectBackward0", "select_backward")
+_IndexSelectBackward0 = _refused_backward("IndexSelectBackward0", "index_add_")
+_NarrowCopyBackward0 = _refused_backward("NarrowCopyBackward0", "as_strided")
 
 
 def _no_derivative(op: str) -> type:
