@@ -1660,9 +1660,9 @@ _ABSENT: Any = object()
 def _where_args(condition: Tensor, input: Any, other: Any, out: Tensor | None) -> None:
     """torch's argument checks of ``where``: its overloads (numbers only without ``out=``), the condition's
     dtype (uint8 still taken, with a deprecation warning once)."""
-    if input is None or other is None or input is _ABSENT or other is _ABSENT or out is not None and not (
-            _isinstance(input, Tensor) and _isinstance(other, Tensor)):
-        if out is not None and input is not None and other is not None and input is not _ABSENT and other is not _ABSENT:
+    missing = input is None or other is None or input is _ABSENT or other is _ABSENT
+    if missing or out is not None and not (_isinstance(input, Tensor) and _isinstance(other, Tensor)):
+        if out is not None and not missing:
             arg, pos, x = ("input", 2, input) if not _isinstance(input, Tensor) else ("other", 3, other)
             raise TypeError(f"where(): argument '{arg}' (position {pos}) must be Tensor, not {type(x).__name__}")
         got = ", ".join(type(x).__name__ for x in (condition, input, other) if x is not _ABSENT)
