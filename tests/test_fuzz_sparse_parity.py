@@ -187,3 +187,17 @@ def test_indexing_backward_refused_as_torch(expr):
     rt, re_ = (eval(expr, {"s": x.requires_grad_(), "L": L}) for x, L in ((t, torch), (e, ember)))
     assert type(re_.grad_fn).__name__ == type(rt.grad_fn).__name__
     _same_error(lambda: rt.to_dense().sum().backward(), lambda: re_.to_dense().sum().backward())
+
+
+@pytest.mark.parametrize("fn", ["mm", "addmm"])
+def test_product_grad_of_uncoalesced_at_distinct_entries(fn):
+    t, e = _pair()
+    grads = []
+    for x, L in ((t, torch), (e, ember)):
+        x = x.to(L.float64).requires_grad_()
+        d = L.arange(6.0, dtype=L.float64).reshape(3, 2)
+        r = L.sparse.mm(x, d) if fn == "mm" else L.sparse.addmm(L.ones(3, 2, dtype=L.float64), x, d, alpha=2)
+        r.sum().backward()
+        grads.append(x.grad)
+    assert grads[1]._indices().tolist() == grads[0]._indices().tolist()
+    assert grads[1]._values().tolist() == grads[0]._values().tolist()

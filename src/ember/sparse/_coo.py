@@ -713,8 +713,13 @@ def _to_dense_backward(n: Any, g: Tensor) -> tuple:
     """``g`` at the input's distinct entries (an uncoalesced input's duplicates get one entry, flagged
     uncoalesced, as torch's ``sparse_mask`` of the gradient)."""
     s = n.src._data
-    idx = s.indices if s.coalesced else _coalesce_arrays(s)[0]
+    idx = _distinct_indices(s)
     return (_from_values(idx, _gather(g, idx), s.shape, s.coalesced),)
+
+
+def _distinct_indices(s: SparseStorage) -> Any:
+    """The sorted distinct indices of ``s`` (its own when coalesced)."""
+    return s.indices if s.coalesced else _coalesce_arrays(s)[0]
 
 
 _ToDenseBackward0 = make_node_class("ToDenseBackward0", _to_dense_backward)
@@ -1298,9 +1303,10 @@ def _spmm_array(s: SparseTensor, d: Tensor) -> Any:
 
 
 def _masked_product(g: Tensor, d: Tensor, s: SparseTensor) -> SparseTensor:
-    """``(g @ d.T)`` at ``s``'s nonzeros only, as a sparse tensor with ``s``'s pattern."""
-    rows, cols = (from_array(i, D.int64, g._device) for i in s._data.indices)
-    return _like_pattern(s, (g[rows] * d[cols]).sum(1))
+    """``(g @ d.T)`` at ``s``'s distinct entries only (duplicates merged, as torch's ``sparse_mask``)."""
+    idx = _distinct_indices(s._data)
+    rows, cols = (from_array(i, D.int64, g._device) for i in idx)
+    return _from_values(idx, (g[rows] * d[cols]).sum(1), s.shape, s._data.coalesced)
 
 
 def product_backward(masked_product: Callable, sparse_times: Callable, masked: bool | None = None) -> Callable:
