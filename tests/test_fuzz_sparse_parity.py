@@ -201,3 +201,18 @@ def test_product_grad_of_uncoalesced_at_distinct_entries(fn):
         grads.append(x.grad)
     assert grads[1]._indices().tolist() == grads[0]._indices().tolist()
     assert grads[1]._values().tolist() == grads[0]._values().tolist()
+
+
+@pytest.mark.parametrize("dt", ["int64", "int32", "float16"])
+@pytest.mark.parametrize("expr", ["s @ d", "L.sparse.mm(s, d)", "d @ s", "L.sparse.addmm(d, s, d)",
+                                  "s.to_sparse_csc() @ d"])
+def test_compressed_product_dtypes(expr, dt):
+    def call(L):
+        dtype = getattr(L, dt)
+        return eval(expr, {"L": L, "s": L.eye(2).to(dtype).to_sparse_csr(), "d": L.ones(2, 2, dtype=dtype)})
+    _same_error(lambda: call(torch), lambda: call(ember))
+
+
+def test_t_of_hybrid_refused():
+    t, e = _pair(*_HYBRID)
+    _same_error(t.t, e.t)

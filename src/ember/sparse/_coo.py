@@ -375,8 +375,9 @@ class SparseTensor(SparseBase):
         return _record(out, _TransposeBackward0, (self,), dims=(d0, d1))
 
     def t(self) -> SparseTensor:
-        if self.dim() > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.dim()}D")
+        if self.sparse_dim() > 2 or self.dense_dim():
+            raise RuntimeError(f"t() expects a tensor with <= 2 sparse and 0 dense dimensions, but got "
+                               f"{self.sparse_dim()} sparse and {self.dense_dim()} dense dimensions")
         if self.dim() < 2:
             return self
         out = self.transpose(0, 1)
