@@ -216,3 +216,15 @@ def test_compressed_product_dtypes(expr, dt):
 def test_t_of_hybrid_refused():
     t, e = _pair(*_HYBRID)
     _same_error(t.t, e.t)
+
+
+def test_sparse_times_sparse_sums_products_in_order():
+    t, e = _pair([[0, 0, 1, 0]], [1.3, 0.45, 0.3, 0.7], (2,))
+    t, e = t.double(), e.double()
+    for x, y in ((t, t), (t, t.coalesce()), (t.coalesce(), t)):
+        ex, ey = (ember.sparse_coo_tensor(ember.tensor(z._indices().tolist()), ember.tensor(z._values().tolist(),
+                  dtype=ember.float64), (2,)) for z in (x, y))
+        ex._coalesced_(x.is_coalesced())
+        ey._coalesced_(y.is_coalesced())
+        assert (ex * ey)._values().tolist() == (x * y)._values().tolist()
+    _same(t.t(), e.t())

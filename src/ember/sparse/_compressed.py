@@ -1400,15 +1400,15 @@ def _check_sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor) ->
         if a.shape[:-2] != b.shape[:-2]:
             raise RuntimeError(f"sampled_addmm: Expected {na} and {nb} to have the same batch size, but got "
                                f"{list(a.shape[:-2])} and {list(b.shape[:-2])}")
-    if not (input._dtype.is_floating_point or input._dtype.is_complex):
-        raise RuntimeError("sparse_sampled_addmm: Expected self to be a floating-point or complex tensor, but got "
-                           f"{input._dtype._short}")
     if mat1.shape[-1] != mat2.shape[-2]:
         raise RuntimeError(f"sampled_addmm: mat1 and mat2 shapes cannot be multiplied ({mat1.shape[-2]}x"
                            f"{mat1.shape[-1]} and {mat2.shape[-2]}x{mat2.shape[-1]})")
     for k, name, m in ((-2, "mat1", mat1), (-1, "mat2", mat2)):
         if input.shape[k] != m.shape[k]:
             raise RuntimeError(f"sampled_addmm: self.shape[{k}] must match {name}.shape[{k}]")
+    if not (input._dtype.is_floating_point or input._dtype.is_complex):
+        raise RuntimeError("sparse_sampled_addmm: Expected self to be a floating-point or complex tensor, but got "
+                           f"{input._dtype._short}")
 
 
 def sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1.0, alpha: Any = 1.0

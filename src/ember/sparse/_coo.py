@@ -371,7 +371,7 @@ class SparseTensor(SparseBase):
         shape = list(s.shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         out = _wrap(s.indices[order], s.values, tuple(shape), False, self._device, self._dtype)
-        out._data.coalesced = s.coalesced and d0 == d1   # torch's flag even with one entry
+        out._data.coalesced = s.coalesced and (d0 == d1 or not s.indices.shape[1])   # torch's, even for 1 entry
         return _record(out, _TransposeBackward0, (self,), dims=(d0, d1))
 
     def t(self) -> SparseTensor:
@@ -806,34 +806,40 @@ def _values_inplace(t: SparseTensor, fn: Callable) -> SparseTensor:
 
 
 def _intersect_mul(a: SparseTensor, b: SparseTensor) -> SparseTensor:
-    """sparse * sparse as torch's intersection kernel: one operand (the coalesced one, else the one with more
-    entries, else ``a``) is coalesced and looked up at each entry of the other, whose pattern the result keeps;
-    unmatched entries stay as zeros unless both are coalesced (then they are dropped, the result coalesced)."""
+    """sparse * sparse as torch's intersection kernel: each entry of one operand (``a`` or ``b``: the uncoalesced
+    one, else the one with fewer entries, else ``b``) times every entry of the other at its index, summed in
+    order; the result keeps that operand's pattern, unmatched entries as zeros unless both operands are
+    coalesced (then they are dropped and the result is coalesced)."""
     sa, sb = a._data, b._data
     sd = sa.indices.shape[0]
     if a.dim() != b.dim() or sd != sb.indices.shape[0] or sa.shape[:sd] != sb.shape[:sd]:
         raise RuntimeError("sparse_binary_op_intersection_cpu(): expects sparse inputs with equal dimensionality, "
                            "number of sparse dimensions, and shape of sparse dimensions")
     if sa.coalesced != sb.coalesced:
-        src, hashed = (a, b) if sb.coalesced else (b, a)
+        src, other = (a, b) if sb.coalesced else (b, a)
     else:
-        src, hashed = (b, a) if sa.indices.shape[1] >= sb.indices.shape[1] else (a, b)
+        src, other = (b, a) if sa.indices.shape[1] >= sb.indices.shape[1] else (a, b)
     xp = xp_of(a._device)
-    ss, sh = src._data, hashed._data
-    hidx, hval = (sh.indices, sh.values) if sh.coalesced else _coalesce_arrays(sh)
+    ss, so = src._data, other._data
     sizes = sa.shape[:sd]
-    lin_h = xp.ravel_multi_index(tuple(hidx), sizes) if sd else xp.zeros(hidx.shape[1], np.int64)
-    lin_s = xp.ravel_multi_index(tuple(ss.indices), sizes) if sd else xp.zeros(ss.indices.shape[1], np.int64)
-    pos = xp.minimum(xp.searchsorted(lin_h, lin_s), max(lin_h.shape[0] - 1, 0))
-    found = lin_h[pos] == lin_s if lin_h.shape[0] else xp.zeros(lin_s.shape, bool)
-    both = ss.coalesced and sh.coalesced
-    keep = xp.flatnonzero(found) if both else xp.arange(lin_s.shape[0])
-    hv = from_array(hval[pos[keep]] if hval.shape[0] else xp.zeros((keep.shape[0],) + hval.shape[1:], hval.dtype),
-                    hashed._dtype, a._device)
-    miss = from_array(~found[keep], D.bool, a._device)
-    hv = hv.masked_fill(miss.reshape(miss.shape + (1,) * (hv.dim() - 1)), 0)
-    vals = (from_array(ss.values[keep], src._dtype, a._device) * hv)
-    out = _wrap(ss.indices[:, keep], vals._data, ss.shape, both, a._device, vals._dtype)
+
+    def linear(idx: Any) -> Any:
+        return xp.ravel_multi_index(tuple(idx), sizes) if sd else xp.zeros(idx.shape[1], np.int64)
+
+    lin_o, lin_s = linear(so.indices), linear(ss.indices)
+    order = xp.argsort(lin_o, kind="stable")
+    first = xp.searchsorted(lin_o[order], lin_s, "left")
+    count = xp.searchsorted(lin_o[order], lin_s, "right") - first
+    both = ss.coalesced and so.coalesced
+    keep = xp.flatnonzero(count) if both else xp.arange(lin_s.shape[0])
+    count = count[keep]
+    k = xp.repeat(xp.arange(keep.shape[0]), count)   # one (entry, match) pair per product
+    start = xp.cumsum(count) - count
+    m = order[first[keep][k] + xp.arange(k.shape[0]) - start[k]]
+    prod = from_array(ss.values[keep[k]], src._dtype, a._device) * from_array(so.values[m], other._dtype, a._device)
+    vals = xp.zeros((keep.shape[0],) + prod.shape[1:], prod._data.dtype)
+    _ordered_add(vals, k, prod._data)
+    out = _wrap(ss.indices[:, keep], vals, ss.shape, both, a._device, prod._dtype)
     return _record(out, _SparseMulBackward0, (a, b), a=a.detach(), b=b.detach(), res=out.detach())
 
 
