@@ -228,3 +228,9 @@ def test_sparse_times_sparse_sums_products_in_order():
         ey._coalesced_(y.is_coalesced())
         assert (ex * ey)._values().tolist() == (x * y)._values().tolist()
     _same(t.t(), e.t())
+
+
+def test_compressed_product_without_entries_runs_no_kernel():
+    for L in (torch, ember):
+        s = L.zeros(2, 2, dtype=L.int64).to_sparse_csr()
+        assert (s @ L.ones(2, 2, dtype=L.int64)).tolist() == [[0, 0], [0, 0]]

@@ -1204,16 +1204,17 @@ _AddmmBackward0 = make_node_class("AddmmBackward0", _product_backward)
 _RMmBackward0 = make_node_class("MmBackward0", lambda n, g: (compressed_mm(n.s, g.t()).t(), n.d.t().mm(g)))
 
 
-def _check_kernel_dtype(d: Tensor, op: str) -> None:
-    """torch's CPU kernels for compressed × dense products (MKL) take float, double and the complex types."""
-    if d._dtype not in (D.float32, D.float64, D.complex64, D.complex128):
+def _check_kernel_dtype(s: CompressedTensor, d: Tensor, op: str) -> None:
+    """torch's CPU kernels for compressed × dense products (MKL) take float, double and the complex types;
+    without entries no kernel runs."""
+    if s._nnz() and d._dtype not in (D.float32, D.float64, D.complex64, D.complex128):
         raise NotImplementedError(f"\"{op}_out_sparse_csr_impl_mkl\" not implemented for '{d._dtype._short}'")
 
 
 def _product(s: CompressedTensor, d: Tensor, op: str, node: type | None, bias: Tensor | None = None, beta: Any = 1,
              alpha: Any = 1, masked: bool = False) -> Tensor:
     _check_mm(s, d, op)
-    _check_kernel_dtype(d, "addmm")
+    _check_kernel_dtype(s, d, "addmm")
     arr = _spmm_array(s._data, d._data)
     if alpha != 1:
         arr = arr * arr.dtype.type(alpha)
@@ -1312,7 +1313,7 @@ def _mv(s: CompressedTensor, v: Tensor) -> Tensor:
         raise RuntimeError(f"size mismatch, got input ({s.shape[0]}), mat ({s.shape[0]}x{s.shape[1]}), vec "
                            f"({v.shape[0]})")
     _check_mm(s, v.unsqueeze(1), "mv")
-    _check_kernel_dtype(v, "addmv")
+    _check_kernel_dtype(s, v, "addmv")
     out = from_array(_spmm_array(s._data, v._data[:, None])[:, 0], v._dtype, v._device)
     return _record(out, _MvBackward0, (s, v), s=s, v=v)
 
