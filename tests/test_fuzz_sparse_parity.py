@@ -234,3 +234,16 @@ def test_compressed_product_without_entries_runs_no_kernel():
     for L in (torch, ember):
         s = L.zeros(2, 2, dtype=L.int64).to_sparse_csr()
         assert (s @ L.ones(2, 2, dtype=L.int64)).tolist() == [[0, 0], [0, 0]]
+
+
+@pytest.mark.parametrize("expr", ["s * L.full((3, 3), 2.0)", "L.full((3, 3), 2.0) * s", "s * L.tensor([2.0, 3.0, 4.0])",
+                                  "s * L.ones(2)", "s.long() * L.tensor([2.5, 1.0, 2.0])", "s.coalesce() * L.arange(3)",
+                                  "L.mul(s, L.arange(3.0))", "s.mul_(L.arange(3.0))"])
+def test_sparse_times_dense(expr):
+    t, e = _pair()
+    try:
+        want = eval(expr, {"s": t, "L": torch})
+    except Exception:
+        _same_error(lambda: eval(expr, {"s": t, "L": torch}), lambda: eval(expr, {"s": e, "L": ember}))
+        return
+    _same(want, eval(expr, {"s": e, "L": ember}))

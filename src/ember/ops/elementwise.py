@@ -651,8 +651,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         ta = _isinstance(a, Tensor)
         tb = _isinstance(b, Tensor)
         if ta:
-            if a._sparse_layout and name == "mul" and out is None:   # sparse * number / sparse: ember.sparse
-                return a.mul(b)
+            if name == "mul" and out is None and (a._sparse_layout or tb and b._sparse_layout):
+                return a.mul(b) if a._sparse_layout else b.mul(a)   # a sparse product: ember.sparse
             like = a
             if tb:
                 if b._device is not a._device:

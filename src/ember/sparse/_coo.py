@@ -497,6 +497,8 @@ class SparseTensor(SparseBase):
     def mul(self, other: Any) -> SparseTensor:
         if isinstance(other, SparseTensor):
             return _intersect_mul(self, other)
+        if isinstance(other, Tensor) and other.dim() and not other._sparse_layout:
+            return _mul_dense(self, other)
         c = _scalar_operand(other, "mul")
         return _map_values(self, lambda v: v * c, _MulBackward0, factor=c)
 
@@ -514,6 +516,8 @@ class SparseTensor(SparseBase):
     def mul_(self, other: Any) -> SparseTensor:
         if isinstance(other, SparseTensor):
             return self._assign(_intersect_mul(self, other))
+        if isinstance(other, Tensor) and other.dim() and not other._sparse_layout:
+            return self._assign(_mul_dense(self, other))
         c = _scalar_operand(other, "mul_")
         return _values_inplace(self, lambda v: v.mul_(c))
 
@@ -803,6 +807,16 @@ def _values_inplace(t: SparseTensor, fn: Callable) -> SparseTensor:
     t._data.values = v._data
     t._vc[0] += 1
     return t
+
+
+def _mul_dense(s: SparseTensor, d: Tensor) -> SparseTensor:
+    """sparse * dense (broadcast to the sparse shape): each entry times ``d`` at its index; ``s``'s pattern."""
+    from ..ops._dispatch import broadcast_shapes
+    if broadcast_shapes(d.shape, s.shape) != tuple(s.shape):
+        raise not_implemented("mul.Tensor")
+    key = tuple(from_array(i, D.int64, d._device) for i in s._data.indices)
+    vals = _record(s._values(), _ValuesBackward0, (s,), src=s) * d.expand(s.shape)[key]
+    return _from_values(s._data.indices, vals, s.shape, s._data.coalesced)
 
 
 def _intersect_mul(a: SparseTensor, b: SparseTensor) -> SparseTensor:
