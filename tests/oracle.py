@@ -72,6 +72,17 @@ def assert_close(e: Any, t: Any, rtol: float | None = None, atol: float | None =
                                equal_nan=equal_nan)
 
 
+def outcomes(fn: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """``fn(torch)`` and ``fn(ember)``, each its result or the exception it raised (the compared outcome)."""
+    out = []
+    for lib in (torch, ember):
+        try:
+            out.append(fn(lib))
+        except Exception as e:   # noqa: BLE001 - the exception is the compared result
+            out.append(e)
+    return out[0], out[1]
+
+
 def assert_same_error(fn_ember: Callable[[], Any], fn_torch: Callable[[], Any], match_message: bool = True) -> None:
     """Both raise; same exception type and (by default) the same message."""
     with pytest.raises(Exception) as te:

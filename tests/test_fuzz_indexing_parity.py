@@ -6,17 +6,7 @@ import pytest
 import torch
 
 import ember
-
-
-def _both(fn):
-    """(result or exception) of ``fn`` run on torch and on ember."""
-    out = []
-    for m in (torch, ember):
-        try:
-            out.append(fn(m))
-        except Exception as e:   # noqa: BLE001 - the exception is the compared result
-            out.append(e)
-    return out
+from oracle import outcomes
 
 
 def _same(t, e):
@@ -44,13 +34,13 @@ def test_setitem_lone_bool_and_one_element_value(key):
     # a lone True writes as None (casting), a lone False writes nothing; a (1,) value fits one element
     for shape, value in (((2, 3), lambda m: m.ones(1, 1, 3, dtype=m.float64)), ((2, 3), lambda m: m.ones(5)),
                          ((2,), lambda m: m.ones(1)), ((), lambda m: m.ones(1))):
-        _same(*_both(lambda m, shape=shape, value=value: _set(m, shape, key, value)))
+        _same(*outcomes(lambda m, shape=shape, value=value: _set(m, shape, key, value)))
 
 
 @pytest.mark.parametrize("key", [0, 1, -1, -2])
 def test_int_index_of_0d_tensor_errors(key):
-    _same(*_both(lambda m: m.tensor(5.0)[key]))
-    _same(*_both(lambda m: _set(m, (), key, 1.0)))
+    _same(*outcomes(lambda m: m.tensor(5.0)[key]))
+    _same(*outcomes(lambda m: _set(m, (), key, 1.0)))
 
 
 @pytest.mark.parametrize("shape, key", [
@@ -63,8 +53,8 @@ def test_index_error_order_and_empty_results(shape, key):
     # an int's dim named by its position in the key
     def key_of(m):
         return tuple(m.from_numpy(k) if isinstance(k, np.ndarray) else k for k in key)
-    _same(*_both(lambda m: m.zeros(shape)[key_of(m)]))
-    _same(*_both(lambda m: _set(m, shape, key_of, 1.0)))
+    _same(*outcomes(lambda m: m.zeros(shape)[key_of(m)]))
+    _same(*outcomes(lambda m: _set(m, shape, key_of, 1.0)))
 
 
 def _layout(t):
@@ -96,7 +86,7 @@ def test_setitem_unsigned_value_conversion(value):
         x = m.zeros(2, dtype=m.uint8)
         x[m.tensor([False, True])] = value(m) if callable(value) else value
         return x
-    _same(*_both(run))
+    _same(*outcomes(run))
 
 
 def _perm(m):
@@ -137,7 +127,7 @@ def test_out_of_place_layout(op):
     lambda m: m.index_put(m.zeros(4, 2), (m.tensor([0]), m.tensor([3])), m.ones(1)),
 ])
 def test_index_op_errors(op):
-    _same(*_both(op))
+    _same(*outcomes(op))
 
 
 @pytest.mark.parametrize("op", [
@@ -162,7 +152,7 @@ def test_index_op_errors(op):
 def test_gather_scatter_mask_ops(op):
     # an empty index is checked no further; torch's messages, order of checks and kernel refusals;
     # take_along_dim wraps its indices modulo the dim's size
-    _same(*_both(op))
+    _same(*outcomes(op))
 
 
 def _tr(m):
@@ -197,7 +187,7 @@ def test_copy_results_contiguous(op):
     lambda m: m.zeros(2, 2, dtype=m.int16)[:, ::2].view(m.uint8),
 ])
 def test_shape_op_errors(op):
-    t, e = _both(op)
+    t, e = outcomes(op)
     if isinstance(t, Exception):   # (unflatten's inner errors carry C++ context after the first line)
         assert type(e) is type(t) and str(e).split("\n")[:2] == str(t).split("\n")[:2], (t, e)
     else:
@@ -235,7 +225,7 @@ def test_clone_keeps_dense_strides(make):
 def test_index_reduce_fill_select_errors(op):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # (index_reduce's beta warning shows once per process)
-        _same(*_both(op))
+        _same(*outcomes(op))
 
 
 def test_unsqueeze_keeps_size1_strides():
@@ -267,7 +257,7 @@ def _put(m, key, value, shape=(4,)):
 ])
 def test_index_put_fill_check_order(op):
     # value shape, then dtypes, then bounds; an empty tensor takes index_fill without checks
-    _same(*_both(op))
+    _same(*outcomes(op))
 
 
 @pytest.mark.parametrize("key", [(slice(None), 1), (..., 1), 0])
@@ -277,7 +267,7 @@ def test_setitem_expanded_shape_error_first(key):
         b = m.arange(3.0)
         b.expand(2, 3)[key] = m.tensor([7.0, 8.0, 9.0])
         return b
-    _same(*_both(run))
+    _same(*outcomes(run))
 
 
 def test_split_empty_piece_offset():
@@ -287,13 +277,13 @@ def test_split_empty_piece_offset():
 
 @pytest.mark.parametrize("key", [np.bool_(True), 2**63, -2**70, range(2), np.int32(1)])
 def test_unusual_keys(key):
-    _same(*_both(lambda m: m.arange(6.0).reshape(2, 3)[key]))
+    _same(*outcomes(lambda m: m.arange(6.0).reshape(2, 3)[key]))
 
 
 @pytest.mark.parametrize("value", [np.int64(2), np.uint8(3), np.float32(1.5), np.bool_(True), 2**64, np.float64(1.5)])
 def test_setitem_value_types(value):
     # NumPy integers are ints to torch, other NumPy scalars (bar float64, a float) are refused; ints beyond 64 bits
-    _same(*_both(lambda m: _set(m, (2, 3), 0, value)))
+    _same(*outcomes(lambda m: _set(m, (2, 3), 0, value)))
 
 
 @pytest.mark.parametrize("value", [2**63 + 5, 2**64, -2**63 - 1])
@@ -302,8 +292,8 @@ def test_scalar_value_range(value, dtype):
     # torch's Scalar holds [-2**63, 2**64): beyond, OverflowError; above int64, the checked conversion decides
     def run(m):
         return m.zeros(2, dtype=getattr(m, dtype)).masked_fill(m.tensor([True, False]), value)
-    _same(*_both(run))
-    _same(*_both(lambda m: m.zeros(2).index_put((m.tensor([0]),), np.int64(1))))
+    _same(*outcomes(run))
+    _same(*outcomes(lambda m: m.zeros(2).index_put((m.tensor([0]),), np.int64(1))))
 
 
 @pytest.mark.parametrize("op", [
@@ -322,11 +312,11 @@ def test_index_reduce_put_fill_copy(op):
     # index_fill refuses a complex tensor value for a real tensor; index_copy into an empty tensor checks nothing
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _same(*_both(op))
+        _same(*outcomes(op))
 
 
 def test_flip_expanded_layout_and_dims_error():
     t, e = (m.arange(6.0).reshape(1, 2, 3).expand(2, 2, 3).transpose(0, 2).flip(0) for m in (torch, ember))
     _same(t, e)
     assert e.stride() == t.stride()
-    _same(*_both(lambda m: m.zeros(2, 3, 3, 0).flip([-3, 3, -1, 1])))
+    _same(*outcomes(lambda m: m.zeros(2, 3, 3, 0).flip([-3, 3, -1, 1])))

@@ -212,13 +212,6 @@ def _is_scalar(x: Any) -> bool:
     return not _isinstance(x, Tensor) or x._data.ndim == 0
 
 
-# C++ type names some torch messages print
-_CPP_NAMES = {D.bool: "bool", D.uint8: "unsigned char", D.int8: "signed char", D.int16: "short int",
-              D.int32: "int", D.int64: "long int", D.float16: "c10::Half", D.bfloat16: "c10::BFloat16",
-              D.float32: "float", D.float64: "double", D.complex64: "c10::complex<float>",
-              D.complex128: "c10::complex<double>"}
-
-
 def cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
     return RuntimeError(f"result type {src._short} can't be cast to the desired output type {dst._short}")
 
@@ -795,16 +788,11 @@ def _no_bool_sub(a: Any, b: Any) -> None:
                            "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
-_BF16_MAX = 3.3895313892515355e38
-
-
 def _checked_number(value: Any, dt: D.dtype) -> Any:
     """A real Python number converted to ``dt`` as torch's kernels take their Scalar arguments (checked: its
     overflow errors; negative ints wrap into unsigned types)."""
     if type(value) is int:
         scalar_for(value, dt)   # beyond int64/uint64: OverflowError
-    elif dt is D.bfloat16 and math.isfinite(value) and not -_BF16_MAX <= value <= _BF16_MAX:
-        raise RuntimeError("value cannot be converted to type c10::BFloat16 without overflow")
     return D.checked_scalar(dt, value, half_range=True)
 
 
@@ -821,7 +809,7 @@ def _alpha_check(dt: D.dtype, alpha: Any) -> None:
     elif dt in _COMPLEX_PART_MAX:   # each part must fit the complex type's real type
         if not builtins.all(builtins.abs(p) <= _COMPLEX_PART_MAX[dt] or not math.isfinite(p)
                             for p in (_py_complex(alpha).real, _py_complex(alpha).imag)):
-            raise RuntimeError(f"value cannot be converted to type {_CPP_NAMES.get(dt, 'c10::complex<c10::Half>')} "
+            raise RuntimeError(f"value cannot be converted to type {D.CPP_NAMES[dt]} "
                                "without overflow")
     elif not dt.is_complex and not dt.kind:
         _checked_number(alpha.item() if _isinstance(alpha, np.generic) else alpha, dt)
@@ -2257,11 +2245,11 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
     dt = dt_in if name == "clamp" and dt_in.category == 2 else result_dtype(input, lo, hi)
     cast_first = name == "clamp"
     if cast_first and self_ and dt is not dt_in:
-        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {_CPP_NAMES[dt_in]}")
+        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {D.CPP_NAMES[dt_in]}")
     if dt.is_complex:
         raise NotImplementedError(_CLAMP_COMPLEX)
     if not cast_first and self_ and not D.can_cast(dt, dt_in):
-        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {_CPP_NAMES[dt_in]}")
+        raise RuntimeError(f"result type {dt._short} can't be cast to the desired output type {D.CPP_NAMES[dt_in]}")
     if self_:
         _check_written(dst)
     if dst is not None and not self_:
@@ -2402,8 +2390,8 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) 
     # a 0-d weight may have another dtype (it acts as a number)
     for what, t in (("end", end), ("weight", weight if tensor_w and weight._data.ndim else None)):
         if t is not None and t._dtype is not input._dtype:
-            raise RuntimeError(f"expected dtype {_CPP_NAMES[input._dtype]} for `{what}` but got dtype "
-                               f"{_CPP_NAMES[t._dtype]}")
+            raise RuntimeError(f"expected dtype {D.CPP_NAMES[input._dtype]} for `{what}` but got dtype "
+                               f"{D.CPP_NAMES[t._dtype]}")
     dt = input._dtype
     if dt.category < 2:
         raise_denied(ni("lerp_kernel_tensor" if tensor_w else "lerp_kernel_scalar"), dt)
