@@ -42,10 +42,10 @@ def _operand_ok(other: Any) -> bool:
 def _cmp(fn: Any, arrays: bool = False) -> Any:
     """A comparison operator; ``arrays`` (torch's == only): a numeric NumPy array is compared as a tensor."""
     def method(self: Tensor, other: Any) -> Any:
-        if arrays and isinstance(other, np.ndarray) and other.dtype.kind in "biufc":
+        if not _operand_ok(other):
+            if not (arrays and isinstance(other, np.ndarray) and other.dtype.kind in "biufc"):
+                return NotImplemented
             other = C.as_tensor(other)
-        elif not _operand_ok(other):
-            return NotImplemented
         return fn(self, other)
     return method
 
