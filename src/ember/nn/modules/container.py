@@ -24,7 +24,8 @@ def _abs_index(idx: Any, size: int) -> int:
 
 
 class _IndexedModules(Module):
-    """Modules under the keys '0', '1', …: indexing, deletion with renumbering, ``dir`` without digits."""
+    """Modules under the keys '0', '1', …: length, iteration, deletion with renumbering, ``dir`` without digits.
+    Sequential finds its items by position (its keys may be names), ModuleList by the key of the index."""
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -32,14 +33,17 @@ class _IndexedModules(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def __setitem__(self, idx: int, module: Module) -> None:
-        key = list(self._modules)[_abs_index(idx, len(self))]
-        setattr(self, key, module)
+    def _key(self, idx: int) -> str:
+        raise NotImplementedError
 
+    def _slice_keys(self, idx: slice) -> list[str]:
+        raise NotImplementedError
+
+    def __setitem__(self, idx: int, module: Module) -> None:
+        setattr(self, self._key(idx), module)
 
     def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        for k in keys[idx] if isinstance(idx, slice) else [keys[_abs_index(idx, len(keys))]]:
+        for k in self._slice_keys(idx) if isinstance(idx, slice) else [self._key(idx)]:
             delattr(self, k)
         self._modules = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
 
@@ -50,25 +54,10 @@ class _IndexedModules(Module):
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules: Iterable[Module]) -> Any:
-        if not isinstance(modules, Iterable):
-            raise TypeError(
-                f"{type(self).__name__}.extend should be called with an iterable, but got "
-                f"{type(modules).__name__}"
-            )
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        n = len(self._modules)
-        if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
-        if not -n <= index <= n:
-            raise IndexError(f"Index out of range: {index}")
-        if index < 0:
-            index += n
-        for i in range(n, index, -1):
+    def _shift_in(self, index: int, module: Any) -> None:
+        """Move the items from ``index`` on one key up and put ``module`` under ``index`` (no checks, as torch's
+        ModuleList.insert)."""
+        for i in range(len(self._modules), index, -1):
             self._modules[str(i)] = self._modules[str(i - 1)]
         self._modules[str(index)] = module
 
@@ -77,8 +66,18 @@ class _IndexedModules(Module):
         del self[key]
         return v
 
-    def __iadd__(self, other: Iterable[Module]) -> Any:
-        return self.extend(other)
+
+def _positive_factor(seq: Sequential, other: Any) -> int:
+    if not isinstance(other, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(other)}")
+    if other <= 0:
+        raise ValueError(f"Non-positive multiplication factor {other} for {type(seq)}")
+    return other
+
+
+def _only_sequential(other: Any) -> None:
+    if not isinstance(other, Sequential):
+        raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
 
 
 class Sequential(_IndexedModules):
@@ -93,40 +92,51 @@ class Sequential(_IndexedModules):
             for idx, module in enumerate(args):
                 self.add_module(str(idx), module)
 
+    def _key(self, idx: int) -> str:
+        return list(self._modules)[_abs_index(idx, len(self))]
+
+    def _slice_keys(self, idx: slice) -> list[str]:
+        return list(self._modules)[idx]
+
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[_abs_index(idx, len(self))]
+        return self._modules[self._key(idx)]
 
     def __add__(self, other: Sequential) -> Sequential:
-        if not isinstance(other, Sequential):
-            raise ValueError(
-                f"add operator supports only objects of Sequential class, but {type(other)} is given."
-            )
-        return Sequential(*self, *other)
+        _only_sequential(other)
+        return Sequential().extend(chain(self, other))
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        _only_sequential(other)
+        offset = len(self)
+        for i, module in enumerate(other):
+            self.add_module(str(i + offset), module)
+        return self
 
     def __mul__(self, other: int) -> Sequential:
-        if not isinstance(other, int):
-            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
-        if other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        return Sequential(*(m for _ in range(other) for m in self))
+        return Sequential().extend([m for _ in range(_positive_factor(self, other)) for m in self])
 
     __rmul__ = __mul__
 
     def __imul__(self, other: int) -> Sequential:
-        if not isinstance(other, int):
-            raise TypeError(f"unsupported operand type(s) for *: {type(self)} and {type(other)}")
-        if other <= 0:
-            raise ValueError(f"Non-positive multiplication factor {other} for {type(self)}")
-        mods = list(self)
-        for _ in range(other - 1):
-            for m in mods:
-                self.append(m)
+        n = len(self)
+        for i in range(n, n * _positive_factor(self, other)):
+            self.add_module(str(i), self._modules[str(i % n)])   # as torch: by key, so named items raise
+        return self
+
+    def extend(self, sequential: Iterable[Module]) -> Sequential:
+        for m in sequential:
+            self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
-        super().insert(index, module)
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        self._shift_in(index + n if index < 0 else index, module)
         return self
 
     def forward(self, input: Any) -> Any:
@@ -141,15 +151,36 @@ class ModuleList(_IndexedModules):
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
         if modules is not None:
-            self.extend(modules)
+            self += modules
+
+    def _key(self, idx: int) -> str:
+        return str(_abs_index(idx, len(self)))
+
+    def _slice_keys(self, idx: slice) -> list[str]:
+        return [str(k) for k in range(len(self))[idx]]   # as torch: the keys of the positions, gaps or not
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_abs_index(idx, len(self)))]
+        return self._modules[self._key(idx)]
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:
-        return ModuleList(chain(self, other))
+        return ModuleList().extend(chain(self, other))
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        if not isinstance(modules, Iterable):
+            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert before ``index``; unchecked, as torch's (a negative or too large index gives its KeyError or
+        gap)."""
+        self._shift_in(index, module)
 
     def __repr__(self) -> str:
         reprs = [repr(m) for m in self]
@@ -211,37 +242,30 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules: Any) -> None:
-        _update_pairs(self, "ModuleDict", modules, sort_mappings=False)
+        _update_pairs(self, "ModuleDict", modules, (OrderedDict, ModuleDict, Mapping))
 
 
-def _update_pairs(target: Any, name: str, pairs: Any, sort_mappings: bool) -> None:
-    """``dict.update`` for ModuleDict/ParameterDict with torch's checks (ParameterDict sorts plain dicts)."""
+def _update_pairs(target: Any, name: str, pairs: Any, ordered: tuple[type, ...]) -> None:
+    """``dict.update`` for ModuleDict/ParameterDict with torch's checks: ``ordered`` types give their items in
+    order, other mappings (ParameterDict only) sorted, anything else is a sequence of pairs set one by one."""
     if not isinstance(pairs, Iterable):
         raise TypeError(
-            f"{name}s.update should be called with an iterable of key/value pairs, but got "
-            f"{type(pairs).__name__}"
-            if name == "ParameterDict"
-            else f"{name}.update should be called with an iterable of key/value pairs, but got "
-            f"{type(pairs).__name__}"
+            f"{'ParametersDict' if name == 'ParameterDict' else name}.update should be called with an iterable of "
+            f"key/value pairs, but got {type(pairs).__name__}"
         )
-    if isinstance(pairs, (OrderedDict, ModuleDict, ParameterDict)) or (
-        isinstance(pairs, Mapping) and not sort_mappings
-    ):
-        items: Iterable = pairs.items()
+    if isinstance(pairs, ordered):
+        for key, value in pairs.items():
+            target[key] = value
     elif isinstance(pairs, Mapping):
-        items = sorted(pairs.items())
+        for key, value in sorted(pairs.items()):
+            target[key] = value
     else:
-        items = []
         for j, m in enumerate(pairs):
             if not isinstance(m, Iterable):
-                raise TypeError(
-                    f"{name} update sequence element #{j} should be Iterable; is{type(m).__name__}"
-                )
+                raise TypeError(f"{name} update sequence element #{j} should be Iterable; is{type(m).__name__}")
             if len(m) != 2:
                 raise ValueError(f"{name} update sequence element #{j} has length {len(m)}; 2 is required")
-            items.append(m)
-    for key, value in items:
-        target[key] = value
+            target[m[0]] = m[1]
 
 
 def _describe(key: Any, value: Any, dtype_text: str) -> str:
@@ -269,7 +293,7 @@ class ParameterList(Module):
 
     def __getitem__(self, idx: int | slice) -> Any:
         if isinstance(idx, slice):
-            return ParameterList([self[i] for i in range(len(self))[idx]])
+            return type(self)([self[i] for i in range(len(self))[idx]])
         return getattr(self, str(_abs_index(idx, self._size)))
 
     def __setitem__(self, idx: int, param: Any) -> None:
@@ -319,16 +343,25 @@ class ParameterDict(Module):
         if parameters is not None:
             self.update(parameters)
 
+    @staticmethod
+    def _attr(key: Any) -> str:
+        if not isinstance(key, str):
+            raise TypeError(
+                "Index given to ParameterDict cannot be used as a key as it is not a string (type is "
+                f"'{type(key).__name__}'). Open an issue on github if you need non-string keys."
+            )
+        return key
+
     def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
+        return getattr(self, self._attr(key))
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._keys[key] = None
-        setattr(self, key, _as_parameter(value))
+        self._keys[key] = None   # as torch: recorded before the key is checked
+        setattr(self, self._attr(key), _as_parameter(value))
 
     def __delitem__(self, key: str) -> None:
         del self._keys[key]
-        delattr(self, key)
+        delattr(self, self._attr(key))
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -346,6 +379,15 @@ class ParameterDict(Module):
         out = self.copy()
         out.update(other)
         return out
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
 
     def copy(self) -> ParameterDict:
         return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
@@ -365,7 +407,8 @@ class ParameterDict(Module):
         return v
 
     def popitem(self) -> tuple[str, Any]:
-        k = list(self._keys)[-1]
+        k, _ = self._keys.popitem()   # dict's KeyError when empty
+        self._keys[k] = None
         return k, self.pop(k)
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -384,12 +427,12 @@ class ParameterDict(Module):
         return (self[k] for k in self._keys)
 
     def update(self, parameters: Any) -> None:
-        _update_pairs(self, "ParameterDict", parameters, sort_mappings=True)
+        _update_pairs(self, "ParameterDict", parameters, (OrderedDict, ParameterDict))
 
     def extra_repr(self) -> str:
         return "\n".join(
             _describe(k, p, typename(p) if isinstance(p, Tensor) else "") for k, p in self.items()
         )
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, input: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called.")

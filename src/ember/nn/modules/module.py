@@ -375,20 +375,19 @@ class Module:
                 persistent = value.persistent
             else:
                 persistent = name not in self._non_persistent_buffers_set
-            self._forget(name, keep="_buffers")
-            self.register_buffer(name, value, persistent)
+            self.register_buffer(name, value, persistent)   # as torch: an existing plain attribute is refused
             return
         object.__setattr__(self, name, value)
 
     def _forget(self, name: str, keep: str) -> None:
-        """Remove ``name`` from the instance dict and from every member store but ``keep``."""
+        """Remove ``name`` from the instance dict and from every member store but ``keep`` (a parameter or
+        module assignment replaces any other kind of attribute of that name)."""
         d = self.__dict__
         d.pop(name, None)
         for store in ("_parameters", "_buffers", "_modules"):
             if store != keep:
                 d[store].pop(name, None)
-        if keep != "_buffers":
-            d["_non_persistent_buffers_set"].discard(name)
+        d["_non_persistent_buffers_set"].discard(name)
 
     def __delattr__(self, name: str) -> None:
         d = self.__dict__

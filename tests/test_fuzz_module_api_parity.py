@@ -1,0 +1,90 @@
+"""Regressions found by differential fuzzing of the nn.Module, container, nn.utils, optimizer and lr_scheduler
+APIs against torch: the same call sequence on both libraries gives the same results, errors and texts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from oracle import outcomes
+
+
+def _same(fn: Callable[[Any], Any]) -> None:
+    """``fn(lib)`` gives equal results on both libraries, or the same exception type and text (library names
+    in texts are compared as 'torch')."""
+    t, e = outcomes(fn)
+    if isinstance(t, Exception):
+        assert type(e) is type(t), f"ember gave {e!r}, torch raised {t!r}"
+        assert str(e).replace("ember", "torch") == str(t)
+    else:
+        assert not isinstance(e, Exception), f"ember raised {e!r}, torch gave {t!r}"
+        assert e == t
+
+
+def _buffer_over(name: str) -> Callable[[Any], Any]:
+    def run(lib: Any) -> Any:
+        m = lib.nn.Module()
+        m.lin, m.foo = lib.nn.Linear(1, 1), 3
+        setattr(m, name, lib.nn.Buffer(lib.ones(1)))
+        return list(m._buffers), list(m._modules)
+    return run
+
+
+@pytest.mark.parametrize("name", ["training", "foo", "lin"])
+def test_buffer_assignment_does_not_replace_an_attribute(name: str) -> None:
+    # assigning an nn.Buffer registers it as register_buffer does: an existing plain attribute is refused
+    _same(_buffer_over(name))
+
+
+def _container_ops(kind: str, ops: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
+    def run(lib: Any) -> Any:
+        nn = lib.nn
+        c = nn.ModuleList([nn.ReLU(), nn.Tanh(), nn.ReLU()]) if kind == "ModuleList" else \
+            nn.Sequential(nn.ReLU(), nn.Tanh(), nn.ReLU())
+        out = ops(lib, c)
+        return repr(out if out is not None else c), list(c._modules)
+    return run
+
+
+@pytest.mark.parametrize("kind", ["Sequential", "ModuleList"])
+@pytest.mark.parametrize("ops", [
+    lambda lib, c: c.__iadd__(lib.nn.ModuleList([lib.nn.ReLU()])),   # Sequential: only a Sequential
+    lambda lib, c: c.__iadd__([lib.nn.ReLU()]),
+    lambda lib, c: c.extend(5),
+    lambda lib, c: c.insert(5, lib.nn.ReLU()),                       # ModuleList: unchecked, a gap
+    lambda lib, c: c.insert(-1, lib.nn.ReLU()),
+    lambda lib, c: c.insert(1, lib.nn.Parameter(lib.ones(1))),
+    lambda lib, c: (c.insert(7, lib.nn.ReLU()), c.__delitem__(slice(-3, 4))),
+    lambda lib, c: c.__imul__(2),
+])
+def test_sequential_and_modulelist_edit_semantics(kind: str, ops: Callable[[Any, Any], Any]) -> None:
+    # Sequential and ModuleList differ in torch: += accepts a Sequential only on Sequential, extend checks for
+    # an iterable only on ModuleList, insert checks only on Sequential
+    _same(_container_ops(kind, ops))
+
+
+def test_sequential_imul_of_named_items_raises() -> None:
+    from collections import OrderedDict
+
+    _same(lambda lib: lib.nn.Sequential(OrderedDict(a=lib.nn.ReLU())).__imul__(2))
+
+
+@pytest.mark.parametrize("ops", [
+    lambda lib, d: d[0],
+    lambda lib, d: d.__setitem__(0, lib.ones(1)),
+    lambda lib, d: (d.__setitem__(None, lib.ones(1)), len(d)),
+    lambda lib, d: d.update(3),
+    lambda lib, d: (d.clear(), d.popitem()),
+    lambda lib, d: (d.__ior__(lib.nn.ParameterDict({"z": lib.ones(1)})), list(d)),
+    lambda lib, d: list({"q": lib.ones(1)} | d),
+    lambda lib, d: (d.update([("y", lib.ones(1)), ("x",)]), list(d)),
+    lambda lib, d: (d.update(lib.nn.ModuleDict({"ab": lib.nn.ReLU()})), list(d)),
+])
+def test_parameterdict_keys_and_updates(ops: Callable[[Any, Any], Any]) -> None:
+    def run(lib: Any) -> Any:
+        d = lib.nn.ParameterDict({"b": lib.ones(1), "a": lib.zeros(1)})
+        out = ops(lib, d)
+        return repr(out) if not isinstance(out, tuple) else repr(out[1:]), list(d)
+    _same(run)
