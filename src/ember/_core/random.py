@@ -10,7 +10,7 @@ in the order torch fills a tensor's storage (memory order); dtypes are numpy dty
 
 Not reproduced: the MKL paths that MKL builds take for ``bernoulli_(float)`` and ``exponential_`` on Intel
 CPUs, and the non-AVX2 kernels (``ATEN_CPU_CAPABILITY=default``, ARM), which round some float32 normals and
-affine steps differently.  :func:`multinomial` documents its residual difference (tie order).
+affine steps differently.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import functools
 import math
 import operator
 import secrets
+import warnings
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -746,9 +747,19 @@ def _check_random_bounds(low: int, high_inc: int, dt: np.dtype) -> None:
         lo_b, hi_b = 0, 2**63 - 1
     else:
         lo_b, hi_b = int(np.iinfo(dt).min), int(np.iinfo(dt).max)
-    for name, v in (("from", low), ("to - 1", high_inc)):
+    bounds = (("from", low), ("to - 1", high_inc))
+    for name, v in bounds:
         if not lo_b <= v <= hi_b:
             raise RuntimeError(f"{name} is out of bounds for {_CPP_NAMES[dt]}")
+    if dt in _FLOATS:   # beyond ±2**digits not every integer is representable
+        digits = _MANT_DIGITS[dt]
+        for name, v in bounds:
+            if abs(v) > 2**digits:
+                warnings.warn(
+                    f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations "
+                    f"{_CPP_NAMES[dt]} can support discrete uniform distribution only within this range. This "
+                    "warning will become an error in version 1.7 release, please fix the code in advance",
+                    UserWarning, stacklevel=2)
 
 
 def random_full(gen: Generator, n: int, dtype: DTypeLike) -> np.ndarray:
@@ -774,6 +785,7 @@ def random_full(gen: Generator, n: int, dtype: DTypeLike) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 
 _RANDPERM_SMALL = 0xFFFFFFFF // 20
+_RANDPERM_MAX_N = {_F16: (2049, "2049"), _F32: (2**24 + 1, "2^24+1"), _F64: (2**53 + 1, "2^53+1")}
 
 
 def randperm(gen: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
@@ -783,13 +795,15 @@ def randperm(gen: Generator, n: int, dtype: DTypeLike = np.int64) -> np.ndarray:
     sequential shuffles are evaluated without a Python loop (see :func:`_swap_shuffle`).
     """
     dt = np.dtype(dtype)
-    if dt not in _FLOATS + _INTS:
-        raise TypeError(f"randperm: unsupported dtype {dt}")
     n = operator.index(n)
     if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
-    if dt == _F16 and n > 2049:
-        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    if dt in _RANDPERM_MAX_N and n > _RANDPERM_MAX_N[dt][0]:   # n - 1 must be exact in a float dtype
+        raise RuntimeError(f"n cannot be greater than {_RANDPERM_MAX_N[dt][1]} for {_TORCH_NAMES[dt]} type.")
+    if dt.kind in "iu" and n - 1 > np.iinfo(dt).max:
+        raise RuntimeError(f"value cannot be converted to type {dt.name}_t without overflow")
+    if dt not in _FLOATS + _INTS:
+        raise NotImplementedError(f"\"randperm\" not implemented for '{_TORCH_NAMES.get(dt, dt.name)}'")
     if n < _RANDPERM_SMALL:
         # z = w % (n - i) in float64: exact, as w and n - i are below 2**32 (and several times faster than
         # NumPy's integer remainder)
@@ -1224,8 +1238,8 @@ def multinomial(
     """``torch.multinomial`` on a (rows, categories) array; returns int64 indices of shape (rows, k).
 
     Without replacement (or ``k == 1``) torch draws ``q = exponential(1)`` in the probs dtype for every
-    entry (row-major) and takes the top ``k`` of ``probs / q``; ties (e.g. zero probabilities) are broken
-    by lower index here, which torch's ``topk`` does not promise.  With replacement: per row a normalised
+    entry (row-major) and takes the top ``k`` of ``probs / q`` as torch's ``topk`` picks them (equal values,
+    e.g. zero probabilities, in its order).  With replacement: per row a normalised
     cumulative sum (float32 for half/bfloat16) and a binary search per 53-bit uniform.
     """
     probs = np.asarray(probs2d)
@@ -1250,7 +1264,10 @@ def multinomial(
             s = probs / q
         if k == 1:
             return np.argmax(s, axis=1).astype(np.int64)[:, None]
-        return np.argsort(-s, axis=1, kind="stable")[:, :k].astype(np.int64)
+        from ..ops.sorting import _stl_topk_indices  # torch's topk, ties included (the layer above)
+
+        keys = s.astype(np.float32) if dt == _BF16 else s   # NumPy mis-sorts bfloat16
+        return _stl_topk_indices(keys, 1, k, True, True).astype(np.int64)
     acc = _F64 if dt == _F64 else _F32
     p = probs.astype(acc)
     if (p < 0).any():

@@ -142,12 +142,26 @@ def _memory_order(arr: np.ndarray) -> np.ndarray:
     return np.argsort(offsets.reshape(-1), kind="stable")
 
 
+def _memory_perm(arr: np.ndarray) -> list[int]:
+    """``arr``'s dims from the largest stride to the smallest."""
+    return sorted(range(arr.ndim), key=lambda d: -arr.strides[d])
+
+
 def _memory_layout(arr: np.ndarray) -> np.ndarray | None:
     """``arr`` with its dims permuted into memory order when that view is C-contiguous (a dense tensor whose
     strides are a permutation of contiguous ones), else None."""
-    perm = sorted(range(arr.ndim), key=lambda d: -arr.strides[d])
-    view = arr.transpose(perm)
+    view = arr.transpose(_memory_perm(arr))
     return view if view.flags.c_contiguous else None
+
+
+def _in_memory_order(host: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` (broadcast to ``host``'s shape) flat in the order of ``host``'s elements in memory."""
+    values = np.broadcast_to(values, host.shape)
+    if host.flags.c_contiguous:
+        return values.ravel()
+    if _memory_layout(host) is not None:
+        return values.transpose(_memory_perm(host)).ravel()
+    return values.ravel()[_memory_order(host)]
 
 
 def _fill_on_gpu(t: Tensor, generator: Generator | None, fill: Callable, *params: Any) -> Tensor:
@@ -283,10 +297,13 @@ def _named(node: str) -> Callable[..., str]:
     return lambda *args, **kwargs: node
 
 
-def _random_name(from_: Any = None, to: Any = None, **kwargs: Any) -> str:
-    if from_ is None and to is None:
+_NO_TO: Any = object()   # random_(n): ``to`` not given (``random_(from, None)`` means up to the dtype's maximum)
+
+
+def _random_name(from_: Any = None, to: Any = _NO_TO, **kwargs: Any) -> str:
+    if from_ is None and to is _NO_TO:
         return "RandomBackward2"
-    return "RandomBackward0" if from_ is not None and to is not None else "RandomBackward1"
+    return "RandomBackward1" if from_ is None or to is _NO_TO else "RandomBackward0"
 
 
 @_recorded(_named("UniformBackward0"))
@@ -315,16 +332,17 @@ def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generat
 
 
 @_recorded(_random_name)
-def random_(self: Tensor, from_: int | None = None, to: int | None = None, *,
+def random_(self: Tensor, from_: int | None = None, to: int | None = _NO_TO, *,
             generator: Generator | None = None) -> Tensor:
-    """Integers in [from, to) — or the dtype's full non-negative range when no bound is given."""
+    """Integers in [from, to): ``random_(to)`` from 0, ``random_(from, None)`` up to the dtype's maximum (the
+    whole 64-bit range for ``from=-2**63``), ``random_()`` the dtype's non-negative range."""
     dt = self._dtype.np
-    if from_ is None and to is None:
+    if from_ is None and to is _NO_TO:
         _no_complex(self, "random_kernel_cpu")
         if not self.numel():
             return self
         return _fill(self, lambda n, c: R.random_full(_gen(generator), n, dt))
-    if to is None:
+    if to is _NO_TO:
         from_, to = 0, from_
     elif from_ is None:   # random_(to=n)
         from_ = 0
@@ -356,9 +374,8 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
         else:
             probs = p
         return _fill_on_gpu(self, generator, _philox.fill_bernoulli, probs)
-    if _isinstance(p, Tensor):
-        probs = np.ascontiguousarray(np.broadcast_to(np.asarray(p._data if p._device is CPU else p._data.get()),
-                                                     self._data.shape))
+    if _isinstance(p, Tensor):   # the k-th draw goes to self's k-th element in memory, with that element's p
+        probs = _in_memory_order(self._data, np.asarray(p._data if p._device is CPU else p._data.get()))
         u = None
         if VMAP_RANDOMNESS.draws is not None:   # this slice's part of the batched uniforms
             bits = np.float64 if probs.dtype == np.float64 else np.float32
@@ -451,8 +468,6 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
 def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
              layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A random permutation of 0..n-1 (torch's swap algorithm)."""
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got{n}")
     from .creation import _resolve_dtype
     dt = _resolve_dtype(dtype) or D.int64
     if dt.is_complex:
@@ -507,15 +522,18 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
     ref = mean if _isinstance(mean, Tensor) else std
     shape = np.broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
                                 np.shape(std._data if _isinstance(std, Tensor) else std))
+    if not _isinstance(std, Tensor):   # torch scales inside the sampler then adds: other roundings than z*std
+        z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, std, generator=generator)
+        return _finish(z + mean, False, out)
     z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, 1.0, generator=generator)
     return _finish(z * std + mean, False, out)
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
               out: Tensor | None = None) -> Tensor:
-    """0/1 samples with probabilities ``input`` (or the scalar ``p``), in input's dtype."""
-    from .creation import empty_like
-    t = empty_like(input)
+    """0/1 samples with probabilities ``input`` (or the scalar ``p``), in input's dtype (a contiguous tensor,
+    as torch's, whatever input's strides)."""
+    t = _empty(input.shape, input._dtype, input._device)
     bernoulli_(t, input if p is None else p, generator=generator)
     return _finish(t, False, out)
 

@@ -1,0 +1,105 @@
+"""Random numbers compared bit for bit with torch under the same seed (regressions found by differential
+fuzzing): values, the generator state after the call, warnings and errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import assert_same_error, outcomes, torch
+
+
+def _bits(t):
+    t = t.detach()
+    if isinstance(t, torch.Tensor):
+        return str(t.dtype)[6:], tuple(t.shape), t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 \
+            else t.numpy().tobytes()
+    return repr(t.dtype)[6:], tuple(t.shape), np.asarray(t.contiguous()._data).tobytes()
+
+
+def _same_stream(fn, seed=0):
+    """``fn(lib)`` after ``manual_seed(seed)`` in both libraries: the same bits, and the same state after."""
+    results = []
+    for lib in (torch, ember):
+        lib.manual_seed(seed)
+        out = fn(lib)
+        results.append(([_bits(t) for t in (out if isinstance(out, (list, tuple)) else [out])],
+                        lib.get_rng_state().numpy().tobytes()))
+    assert results[0][0] == results[1][0]
+    assert results[0][1] == results[1][1], "generator states differ after the call"
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "float32", "bool"])
+def test_random_from_with_to_none_runs_to_the_dtype_maximum(dtype):
+    """``random_(from, None)`` is [from, max]; it was read as ``random_(to=from)``."""
+    _same_stream(lambda L: L.empty(7, dtype=getattr(L, dtype)).random_(1 if dtype == "bool" else 5, None))
+    _same_stream(lambda L: L.empty(3, dtype=L.float64).random_(-2**63, None))
+
+
+def test_random_grad_fn_names():
+    for args in [(2, None), (3,), (), (1, 4)]:
+        t, e = outcomes(lambda L, a=args: L.zeros(3, requires_grad=True).clone().random_(*a).grad_fn.name())
+        assert t == e
+
+
+@pytest.mark.parametrize("dtype,bounds", [("float32", (0, 2**24 + 2)), ("bfloat16", (-300, 2)),
+                                          ("float16", (0, 2050)), ("float64", (-2**53 - 1, 0))])
+def test_random_float_precision_warnings(dtype, bounds):
+    got = []
+    for lib in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.empty(3, dtype=getattr(lib, dtype)).random_(*bounds)
+        got.append([str(x.message).split(" (Triggered")[0] for x in w])
+    assert got[0] == got[1] and got[0]
+
+
+@pytest.mark.parametrize("p_dtype", ["float32", "float64", "bfloat16"])
+def test_bernoulli_tensor_p_on_a_permuted_tensor(p_dtype):
+    """The k-th draw goes to self's k-th element in memory, compared with that element's probability."""
+    def fn(L):
+        p = L.linspace(0, 1, 24, dtype=getattr(L, p_dtype)).reshape(2, 3, 4)
+        return [L.empty(4, 3, 2).permute(2, 1, 0).bernoulli_(p), L.empty(2, 3, 4).bernoulli_(p.permute(0, 2, 1)
+                                                                                             .transpose(1, 2))]
+    _same_stream(fn)
+
+
+def test_bernoulli_of_a_permuted_input_is_contiguous():
+    def fn(L):
+        p = L.linspace(0, 1, 24).reshape(4, 3, 2).permute(2, 1, 0)
+        a, b = L.bernoulli(p), L.bernoulli(p, 0.5)
+        assert a.is_contiguous() and b.is_contiguous()
+        return [a, b]
+    _same_stream(fn)
+
+
+def test_multinomial_without_replacement_breaks_ties_as_torch():
+    """Zero probabilities tie in ``p / q``; torch's topk orders them its own way."""
+    p = [0.0, 1.5, 2.5, 0.0, 4.5, 5.5, 0.0, 0.5, 1.5, 0.0]
+    _same_stream(lambda L: L.multinomial(L.tensor(p, dtype=L.float64), 8))
+    _same_stream(lambda L: L.multinomial(L.tensor([p, p[::-1]]), 9))
+
+
+@pytest.mark.parametrize("n,dtype", [(129, "int8"), (257, "uint8"), (70000, "uint16"), (5, "uint32"), (3, "bool"),
+                                     (-1, "int64"), (2**24 + 2, "float32"), (2050, "float16")])
+def test_randperm_errors(n, dtype):
+    assert_same_error(lambda: ember.randperm(n, dtype=getattr(ember, dtype)),
+                      lambda: torch.randperm(n, dtype=getattr(torch, dtype)))
+
+
+@pytest.mark.parametrize("n,dtype", [(128, "int8"), (256, "uint8"), (600, "bfloat16"), (0, "int8")])
+def test_randperm_at_the_dtype_limits(n, dtype):
+    _same_stream(lambda L: L.randperm(n, dtype=getattr(L, dtype)))
+
+
+@pytest.mark.parametrize("n", [7, 40])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normal_with_tensor_mean_and_float_std(n, dtype):
+    """torch samples N(0, std) (std applied inside the sampler) and adds the mean: other roundings than
+    z*std + mean."""
+    def fn(L):
+        mean = L.linspace(-1, 1, n, dtype=getattr(L, dtype)) * 1.37
+        std = L.linspace(0.1, 2, n, dtype=getattr(L, dtype)) * 1.11
+        return [L.normal(mean, 3.3), L.normal(1.7, std), L.normal(mean, std)]
+    _same_stream(fn)
