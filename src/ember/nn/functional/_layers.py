@@ -22,7 +22,20 @@ from ...ops.extra import composed
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
-from ._common import STATE, Node, Tensor, compute_array, dense_in, full_in, fused, layout_of, result, type_string, xp
+from ._common import (
+    STATE,
+    Node,
+    Tensor,
+    compute_array,
+    dense_in,
+    full_in,
+    fused,
+    layout_of,
+    result,
+    tie,
+    type_string,
+    xp,
+)
 
 __all__ = [
     "linear",
@@ -676,7 +689,7 @@ class _IndexPadBackward(Node):
             moved = g.movedim(d, 0)
             acc = zeros(n, *moved.shape[1:], dtype=g.dtype, device=g.device)
             g = index_put(acc, (result(idx, g, D.int64),), moved, accumulate=True).movedim(0, d)
-        return (g,)
+        return (tie(g, self, type(self).__name__[:-1] + "Backward0"),)
 
 
 _PAD_NODES: dict[str, type[Node]] = {}

@@ -22,7 +22,7 @@ from ..._core import gemm
 from ..._core.fma import fused_multiply_add
 from ..._core.memory_format import channels_last, contiguous_format, memory_format
 from ...ops.extra import composed
-from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, xp
+from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, tie, xp
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -50,7 +50,8 @@ class _LinearBackward(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (_linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__, self.ranks, self.adj_fmt),)
+        gx = _linear(g, self.adj, self.fwd, self.adj_name, type(self).__name__, self.ranks, self.adj_fmt)
+        return (tie(gx, self, self.adj_name) if self.tied else gx,)
 
 
 _NODES: dict[tuple[str, type[Node]], type[Node]] = {}
@@ -66,13 +67,14 @@ def _node(name: str, base: type[Node] = _LinearBackward) -> type[Node]:
 
 
 def _linear(x: Tensor, fwd: ArrayFn, adj: ArrayFn, name: str, adj_name: str, ranks: tuple[int, ...] = (),
-            fmt: memory_format | None = None, adj_fmt: memory_format | None = None) -> Tensor:
+            fmt: memory_format | None = None, adj_fmt: memory_format | None = None, tied: bool = False) -> Tensor:
     """``fwd(x)`` with grad_fn ``name`` whose backward applies the adjoint ``adj`` (recorded as ``adj_name``).
     The result is dense in ``fmt``, by default the layout ``x`` suggests at the ``ranks`` where torch's kernel
     keeps channels-last inputs so (contiguous otherwise); the adjoint's, likewise, in ``adj_fmt`` or after the
-    incoming gradient."""
+    incoming gradient. ``tied``: torch's backward kernel takes ``x`` too (see :func:`tie`)."""
     res = result(dense_in(fwd(compute_array(x)), fmt or layout_of(x, ranks), xp(x)), x)
-    return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name, ranks=ranks, adj_fmt=adj_fmt)
+    return fused(res, _node(name), (x,), (), fwd=fwd, adj=adj, adj_name=adj_name, ranks=ranks, adj_fmt=adj_fmt,
+                 tied=tied)
 
 
 # ---- argument handling -----------------------------------------------------------------------------
@@ -332,8 +334,8 @@ class _MaxPoolBackward(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        return (_linear(g, self.scatter, self.gather, type(self).__name__[:-1] + "Backward0",
-                        type(self).__name__, fmt=self.fmt),)
+        name = type(self).__name__[:-1] + "Backward0"
+        return (tie(_linear(g, self.scatter, self.gather, name, type(self).__name__, fmt=self.fmt), self, name),)
 
 
 def _scatter_gather(ns: Any, flat: Any, in_shape: tuple, nd: int) -> tuple[ArrayFn, ArrayFn]:
@@ -639,7 +641,7 @@ def _avg_pool(input: Tensor, nd: int, kernel_size: Any, stride: Any, padding: An
         return tile_spread(gd) if tile_spread is not None else win.accumulate(ns, gd)
 
     return _linear(input, pool, spread, f"AvgPool{nd}DBackward0", f"AvgPool{nd}DBackwardBackward0", (4,),
-                   adj_fmt=layout_of(input, (4,)))
+                   adj_fmt=layout_of(input, (4,)), tied=True)
 
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -769,7 +771,7 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
         count = math.prod(sp) // math.prod(size)
         return _linear(input, lambda a: total(a) / a.dtype.type(count), lambda g: repeat(g / g.dtype.type(count)),
                        f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0", (4,),
-                       adj_fmt=layout_of(input, (4,)))
+                       adj_fmt=layout_of(input, (4,)), tied=True)
     a_dtype = compute_array(input).dtype
     mats = []
     for n, o in zip(input.shape[-nd:], size, strict=True):
@@ -790,7 +792,7 @@ def _adaptive_avg(input: Tensor, nd: int, output_size: Any) -> Tensor:
         return g
 
     return _linear(input, pool, spread, f"AdaptiveAvgPool{nd}DBackward0", f"AdaptiveAvgPool{nd}DBackwardBackward0",
-                   (4,), adj_fmt=layout_of(input, (4,)))
+                   (4,), adj_fmt=layout_of(input, (4,)), tied=True)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:

@@ -1,0 +1,85 @@
+"""Gradients of gradients (``create_graph=True``) compared with torch: whether the first gradient requires grad
+(torch's backward kernels that take the forward's input give gradients that do, differentiating to zeros
+there), the second-order values w.r.t. every input, and torch's errors for backward kernels it cannot
+differentiate. Regressions found by differential fuzzing."""
+import numpy as np
+import pytest
+
+import ember
+from oracle import outcomes, torch
+
+F64 = {"float64"}
+
+
+def _inputs(L, arrays, grads):
+    return [L.tensor(a, dtype=L.float64 if a.dtype.kind == "f" else L.int64).requires_grad_(r)
+            for a, r in zip(arrays, grads, strict=True)]
+
+
+def _double(fn, arrays, grads, seed=0):
+    """For ``fn(L, *inputs)``: the first gradients (values, requires_grad) with create_graph, then the second-order
+    gradients of a random weighting of them w.r.t. the inputs that require grad (or the exception raised)."""
+    def run(L):
+        ins = _inputs(L, arrays, grads)
+        diff = [t for t in ins if t.requires_grad]
+        out = fn(L, *ins)
+        rs = np.random.RandomState(seed)
+        g = L.autograd.grad((out * L.tensor(rs.randn(*out.shape))).sum(), diff, create_graph=True)
+        first = [(x.detach().numpy().copy(), x.requires_grad) for x in g]
+        s = sum((x * L.tensor(rs.randn(*x.shape))).sum() for x in g if x.requires_grad)
+        try:
+            second = [x.detach().numpy(**({"force": True} if L is torch else {})).copy()
+                      for x in L.autograd.grad(s, diff)]
+        except (RuntimeError, NotImplementedError) as e:
+            second = e
+        return first, second
+
+    (tf, ts), (ef, es) = outcomes(run)
+    for (a, ra), (b, rb) in zip(tf, ef, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-10)
+        assert rb == ra
+    if isinstance(ts, Exception):
+        assert type(es) is type(ts) and str(es) == str(ts), (ts, es)
+        return
+    for a, b in zip(ts, es, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-10)
+
+
+def _rand(*shape, seed=1):
+    return np.random.RandomState(seed).randn(*shape)
+
+
+POOLS_PADS = {
+    "max_pool1d": lambda L, x: L.nn.functional.max_pool1d(x[0, 0], 3, 2, 1),
+    "max_pool2d": lambda L, x: L.nn.functional.max_pool2d(x, 2),
+    "max_pool2d_ceil": lambda L, x: L.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+    "avg_pool2d": lambda L, x: L.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False),
+    "adaptive_avg_pool2d": lambda L, x: L.nn.functional.adaptive_avg_pool2d(x, (3, 2)),
+    "adaptive_max_pool2d": lambda L, x: L.nn.functional.adaptive_max_pool2d(x, 3),
+    "fractional_max_pool2d": lambda L, x: L.nn.functional.fractional_max_pool2d(
+        x, 2, output_size=3, _random_samples=L.tensor([[[0.3, 0.7]]], dtype=L.float64)),
+    "max_unpool2d": lambda L, x: L.nn.functional.max_unpool2d(*L.nn.functional.max_pool2d(x, 2, return_indices=True),
+                                                              2),
+    "interpolate_area": lambda L, x: L.nn.functional.interpolate(x, size=(3, 4), mode="area"),
+    "reflect_pad": lambda L, x: L.nn.functional.pad(x, (1, 2, 2, 1), mode="reflect"),
+    "replicate_pad": lambda L, x: L.nn.functional.pad(x, (1, 2, 2, 1), mode="replicate"),
+}
+
+
+@pytest.mark.parametrize("name", POOLS_PADS)
+def test_pools_and_pads_give_gradients_that_require_grad(name):
+    _double(POOLS_PADS[name], [_rand(1, 1, 5, 6)], [True])
+
+
+def test_wgan_gradient_penalty_through_max_pool():
+    """The gradient penalty of a conv net with max pooling reaches the input and the weights, as in torch."""
+    def fn(L, x, w):
+        return L.nn.functional.max_pool2d(L.nn.functional.conv2d(x, w, padding=1).relu(), 2)
+    _double(fn, [_rand(1, 2, 4, 4), _rand(3, 2, 3, 3, seed=2)], [True, True])
+    _double(fn, [_rand(1, 2, 4, 4), _rand(3, 2, 3, 3, seed=2)], [True, False])
+
+
+def test_gradgradcheck_max_pool_and_reflect_pad():
+    x = ember.tensor(_rand(1, 1, 4, 5), dtype=ember.float64, requires_grad=True)
+    assert ember.autograd.gradgradcheck(lambda t: ember.nn.functional.max_pool2d(t, 2), (x,))
+    assert ember.autograd.gradgradcheck(lambda t: ember.nn.functional.pad(t, (1, 2, 0, 1), mode="reflect"), (x,))
