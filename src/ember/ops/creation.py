@@ -903,7 +903,6 @@ def detach(self: Tensor) -> Tensor:
     whatever the mode: it aliases ``self``)."""
     t = from_array(self._data, self._dtype, self._device)
     t._vc = self._vc
-    t._base = self._base
     t._inference = self.is_inference()
     return t
 

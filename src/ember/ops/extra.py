@@ -359,7 +359,7 @@ def _copy_variant(view_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         res = view_fn(input, *args, **kwargs)
         many = _isinstance(res, (tuple, list))
-        outs = [from_array(_xp(r).ascontiguousarray(r._data).copy(), r._dtype, r._device)
+        outs = [from_array(_xp(r).array(r._data, copy=True, order="C"), r._dtype, r._device)
                 for r in (res if many else (res,))]
         inner = (res[0] if many and res else res)._grad_fn if needs_grad(input) else None
         if inner is not None:
@@ -470,19 +470,27 @@ class ComposedNode(Node):
             y = self.fn(*ins)
         grads = iter(grad(y, want, g, create_graph=create, allow_unused=True))
         out = []
-        for t, nxt in zip(ins, self._next, strict=True):
+        twice = self.twice if create else {}
+        for i, (t, nxt) in enumerate(zip(ins, self._next, strict=True)):
             gi = next(grads) if nxt is not None else None
-            out.append(C.zeros_like(t) if gi is None and nxt is not None else gi)
+            if gi is None and nxt is not None:
+                gi = C.zeros_like(t)
+            if i in twice and gi is not None:   # torch's backward kernel has no derivative: raise as torch
+                name, exc, msg = twice[i]
+                gi = tie(gi, self, name, range(len(ins)), (exc, msg))
+            out.append(gi)
         return tuple(out)
 
 
 _composed_nodes: dict[str, type[Node]] = {}
 
 
-def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None
-              ) -> Tensor:
+def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None,
+             twice: dict[int, tuple[str, type[Exception], str]] | None = None) -> Tensor:
     """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``, whose backward
-    differentiates ``grad_form`` (default ``fn``: the same function written for differentiation)."""
+    differentiates ``grad_form`` (default ``fn``: the same function written for differentiation). ``twice``
+    maps an input's position to the (grad_fn name, exception type, message) its gradient raises when
+    differentiated, where torch has no derivative of that backward kernel."""
     from ..autograd.grad_mode import no_grad
     with no_grad():
         out = fn(*inputs)
@@ -494,6 +502,7 @@ def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Call
         node = record(out, cls(), inputs)
         node.save(*inputs)
         node.fn = grad_form or fn
+        node.twice = twice or {}
     return out
 
 
@@ -1306,7 +1315,9 @@ def norm_except_dim(v: Tensor, pow: float = 2, dim: int = 0) -> Tensor:
     if dim == -1:
         return R.vector_norm(v, pow)
     d = wrap_dim(dim, v.dim())
-    return R.vector_norm(v, pow, [i for i in builtins.range(v.dim()) if i != d], keepdim=True)
+    # a trailing size-1 dim keeps the reduced dims non-empty (a 1-d ``v``: elementwise, not the whole norm)
+    dims = [i for i in builtins.range(v.dim() + 1) if i != d]
+    return R.vector_norm(v.unsqueeze(-1), pow, dims, keepdim=True).squeeze(-1)
 
 
 def native_group_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None, N: int, C_: int, HxW: int,

@@ -40,6 +40,7 @@ from .views import (
     node_of,
     reshape,
     unbind,
+    unique_dims,
     unsqueeze,
     warn_once,
 )
@@ -66,11 +67,7 @@ def _dims(dims: Any, n: int, fn: str) -> tuple[int, ...]:
         raise TypeError(f"{fn}(): argument 'dims' (position 1) must be tuple of ints, not "
                         f"{type(dims).__name__}")
     raw = [dims] if _isinstance(dims, (int, np.integer)) else list(int_list((dims,), fn, "dims"))
-    out = tuple(wrap_dim(int(d), n) for d in raw)
-    for i, d in enumerate(out):   # the first dim that repeats an earlier one, as torch
-        if d in out[:i]:
-            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return out
+    return unique_dims([int(d) for d in raw], n)
 
 
 # ---- cat / stack -----------------------------------------------------------------------------------------
@@ -128,7 +125,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
         if t._data.shape != (0,):
             parts.append((i, t))
     ref = parts[0][1] if parts else ts[0]
-    d = wrap_dim(dim if axis is None else axis, ref._data.ndim)
+    d = wrap_dim(dim if axis is None else axis, ref._data.ndim) if parts else 0   # all legacy empties: unchecked
     rshape = ref._data.shape
     for i, t in parts:
         shape = t._data.shape
@@ -348,13 +345,15 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
         return _repeat_indices(input, output_size)
     if dim is None:
         input, d = reshape(input, (-1,)), 0
-    else:
+    elif input._data.ndim or not _isinstance(repeats, Tensor):
         d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d] if input._data.ndim else 1
     if not _isinstance(repeats, Tensor):
         r = int(repeats)
         if r < 0:
             raise RuntimeError("Repeats must be non-negative")
+        if dim is not None and not input._data.ndim:   # torch unsqueezes the 0-d input at dim + 1
+            wrap_dim(d + 1, 0)
         if output_size is not None and output_size != size * r:
             raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {size * r} but got "
                                f"{output_size}")
@@ -364,6 +363,8 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
         return reshape(c, x._data.shape[:d] + (size * r,) + x._data.shape[d + 1:])
     if repeats._data.ndim > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if dim is not None and not input._data.ndim:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     counts = repeats._data.reshape(-1)
     if counts.size == 1:
         counts = _xp(repeats).broadcast_to(counts, (size,))
@@ -385,7 +386,7 @@ def _repeat_indices(repeats: Tensor, output_size: int | None, expected: int | No
     xp = _xp(repeats)
     if counts.size and int(counts.min()) < 0:
         raise RuntimeError("repeats can not be negative")
-    if output_size is not None and int(counts.sum()) != output_size:
+    if output_size is not None and counts.size and int(counts.sum()) != output_size:
         raise RuntimeError("allocated size does not match required size")
     reps = counts if xp is np else counts.tolist()   # CuPy's repeat takes counts as a list
     return from_array(xp.repeat(xp.arange(counts.size, dtype=counts.dtype), reps), repeats._dtype,
@@ -457,9 +458,12 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     n = input._data.ndim
     if n == 0 and dl:
         raise IndexError(f"Dimension specified as {int(dl[0])} but tensor has no dimensions")
-    d = tuple(wrap_dim(int(x), n) for x in dl)
     xp = _xp(input)
     a = input._data
+    if not a.size:   # nothing moves: a copy, its dims unchecked (as torch)
+        return _result(_copy_k(xp, a), input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else
+                       tuple(int(x) for x in dl))
+    d = tuple(wrap_dim(int(x), n) for x in dl)
     if dims is None:
         arr = xp.roll(a.reshape(-1), sh[0]).reshape(a.shape)
     else:
@@ -482,10 +486,10 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if n < 2:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
-    if dims[0] == dims[1] or abs(dims[0] - dims[1]) == n:
+    d0, d1 = wrap_dim(dims[0], n), wrap_dim(dims[1], n)
+    if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = "
                            f"{dims[1]}")
-    d0, d1 = wrap_dim(dims[0], n), wrap_dim(dims[1], n)
     k = int(k) % 4
     xp = _xp(input)
     a = input._data

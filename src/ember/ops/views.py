@@ -306,8 +306,8 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     if not shape:
         raise RuntimeError(unexpected + "Dimension specified as 0 but tensor has no dimensions")
     known = math.prod(v for v in sizes if v != -1)
-    if (math.prod(sizes) != shape[d]) if -1 not in sizes else (
-            sizes.count(-1) == 1 and (shape[d] % known if known else shape[d])):
+    if min(sizes) >= -1 and sizes.count(-1) <= 1 and (   # other sizes: infer_size's errors
+            (shape[d] % known if known else shape[d]) if -1 in sizes else known != shape[d]):
         raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
                            f"{d} ({shape[d]}) in the input tensor")
     try:
@@ -577,6 +577,18 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
 
 
 # ---- squeeze / unsqueeze -------------------------------------------------------------------------------
+def unique_dims(dims: Sequence[int], n: int) -> tuple[int, ...]:
+    """``dims`` wrapped for ``n`` dims in order, each checked against the ones before it (torch's order of
+    errors: ``(0, 0, 9)`` repeats 0 before 9 is out of range)."""
+    out: list[int] = []
+    for d in dims:
+        w = wrap_dim(d, n)
+        if w in out:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        out.append(w)
+    return tuple(out)
+
+
 class SqueezeBackward0(Node):
     __slots__ = ()
 
@@ -601,10 +613,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         drop = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
         cls = SqueezeBackward1 if _isinstance(dim, int) else SqueezeBackward2
-        dims = [wrap_dim(dim, n)] if _isinstance(dim, int) else [wrap_dim(d, n) for d in dim]
-        if len(set(dims)) != len(dims):
-            raise RuntimeError(f"dim {next(d for d in dims if dims.count(d) > 1)} appears multiple times in "
-                               "the list of dims")
+        dims = unique_dims((dim,) if _isinstance(dim, int) else dim, n)
         drop = tuple(d for d in dims if n and shape[d] == 1)
     return make_view(input, input._data.squeeze(drop) if drop else input._data.view(), cls)
 
@@ -1015,10 +1024,10 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     length = arr.shape[d]
     if size > length:
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0")
     if size < 0:
         raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
     shape = arr.shape[:d] + ((length - size) // step + 1,) + arr.shape[d + 1:] + (size,)
     strides = arr.strides[:d] + (arr.strides[d] * step,) + arr.strides[d + 1:] + (arr.strides[d],)
     if self._data.ndim == 0:

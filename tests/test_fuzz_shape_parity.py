@@ -1,0 +1,64 @@
+"""Shape and view ops compared with torch (regressions found by differential fuzzing)."""
+import numpy as np
+import pytest
+import torch
+
+import ember
+from oracle import outcomes
+
+
+def _same(t, e):
+    """Same outcome: the same exception (type, first line of the message) or the same tensors/values."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        assert str(e).split("\n")[:2] == str(t).split("\n")[:2]
+        return
+    assert not isinstance(e, Exception), e
+    if isinstance(t, (tuple, list)):
+        assert len(e) == len(t)
+        for a, b in zip(t, e, strict=True):
+            _same(a, b)
+        return
+    assert str(e.dtype) == str(t.dtype)
+    assert tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.zeros(2, 3).squeeze((0, 0, 5)),            # a repeat is found before a later dim is out of range
+    lambda m: m.zeros(2).flip(0, 0, 1),
+    lambda m: m.zeros(2, 3).rot90(1, (2, 0)),               # dims wrapped before they are compared
+    lambda m: m.zeros(2, 3).rot90(1, (0, -2)),
+    lambda m: m.zeros(2, 0, 3).roll(1, 5),                  # an empty tensor rolls without checking dims
+    lambda m: m.zeros(2, 0).roll((1, 2), (0, 7)),
+    lambda m: m.zeros(3).unfold(0, -1, 0),                  # size checked before step
+    lambda m: m.zeros(3, 3).unflatten(1, (-2,)),            # other negative sizes: infer_size's errors
+    lambda m: m.zeros(3, 3).unflatten(1, (-2, 3)),
+    lambda m: m.zeros(3, 3).unflatten(1, (-1, 2)),
+    lambda m: m.tensor(1.0).repeat_interleave(2, 0),        # a 0-d input is unsqueezed at dim + 1
+    lambda m: m.tensor(1.0).repeat_interleave(m.tensor([2]), 0),
+    lambda m: m.tensor(1.0).repeat_interleave(m.tensor(2), 5),
+    lambda m: m.zeros(2, 0).repeat_interleave(m.tensor([], dtype=m.int64), 1, output_size=3),   # unchecked
+    lambda m: m.repeat_interleave(m.tensor([], dtype=m.int64), output_size=1),
+    lambda m: m.cat([m.zeros(0), m.zeros(0, dtype=m.int64)], 5),    # legacy empties only: dim unchecked
+    lambda m: m.cat([m.zeros(0)], -2),
+    lambda m: m.alias_copy(m.tensor(3.0)),                  # 0-d stays 0-d
+])
+def test_shape_op_outcomes(op):
+    _same(*outcomes(op))
+
+
+def test_cat_of_legacy_empties_backward():
+    for m in (torch, ember):
+        x = m.zeros(0, requires_grad=True)
+        m.cat([x, m.zeros(0)], 3).sum().backward()
+        assert tuple(x.grad.shape) == (0,)
+
+
+def test_detach_of_a_view_is_not_a_view():
+    for m in (torch, ember):
+        a = m.arange(4.0, requires_grad=True).clone()
+        d = a[1:3].detach()
+        assert d._base is None and not d._is_view() and d[0:1]._base is d
+        d.add_(1)   # shares memory and the version counter, but not the history
+        assert a.tolist() == [0.0, 2.0, 3.0, 3.0] and a._version == 1 and type(a.grad_fn).__name__ == "CloneBackward0"
