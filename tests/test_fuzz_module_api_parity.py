@@ -4,6 +4,7 @@ APIs against torch: the same call sequence on both libraries gives the same resu
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from oracle import outcomes
 
 def _same(fn: Callable[[Any], Any]) -> None:
     """``fn(lib)`` gives equal results on both libraries, or the same exception type and text (library names
-    in texts are compared as 'torch')."""
-    t, e = outcomes(fn)
+    in texts are compared as 'torch'); both seeded alike."""
+    t, e = outcomes(lambda lib: (lib.manual_seed(0), fn(lib))[1])
     if isinstance(t, Exception):
         assert type(e) is type(t), f"ember gave {e!r}, torch raised {t!r}"
         assert str(e).replace("ember", "torch") == str(t)
@@ -87,4 +88,40 @@ def test_parameterdict_keys_and_updates(ops: Callable[[Any, Any], Any]) -> None:
         d = lib.nn.ParameterDict({"b": lib.ones(1), "a": lib.zeros(1)})
         out = ops(lib, d)
         return repr(out) if not isinstance(out, tuple) else repr(out[1:]), list(d)
+    _same(run)
+
+
+@pytest.mark.parametrize("old_api", [False, True])
+def test_weight_norm_of_a_vector_along_dim0(old_api: bool) -> None:
+    # norm_except_dim of a 1-d tensor along dim 0 is elementwise (g has the vector's shape), not the whole norm
+    def run(lib: Any) -> Any:
+        m = lib.nn.Linear(3, 4)
+        if old_api:
+            lib.nn.utils.weight_norm(m, "bias", dim=0)
+        else:
+            lib.nn.utils.parametrizations.weight_norm(m, "bias", dim=0)
+        return {k: (tuple(v.shape), [round(x, 6) for x in v.reshape(-1).tolist()]) for k, v in m.state_dict().items()}
+    with pytest.warns(FutureWarning) if old_api else nullcontext():
+        _same(run)
+
+
+@pytest.mark.parametrize("args", [("0", 3), ("1", "ReLU", True), ("0.weight", "ReLU")])
+def test_set_submodule_checks(args: tuple) -> None:
+    def run(lib: Any) -> Any:
+        m = lib.nn.Sequential(lib.nn.Linear(1, 1))
+        m.set_submodule(*(lib.nn.ReLU() if a == "ReLU" else a for a in args))
+        return repr(m)
+    _same(run)
+
+
+def test_registration_hook_and_assign_metadata() -> None:
+    def run(lib: Any) -> Any:
+        seen: list[str] = []
+        h = lib.nn.modules.module.register_module_parameter_registration_hook(lambda m, n, p: seen.append(n))
+        m = lib.nn.Linear(1, 1)
+        m.register_parameter("none", None)   # None does not reach the hooks
+        h.remove()
+        sd = m.state_dict()
+        m.load_state_dict(sd, assign=True)   # recorded into the checkpoint's metadata
+        return seen, dict(sd._metadata[""])
     _same(run)

@@ -239,7 +239,7 @@ class Module:
                     f"be created explicitly. To express '{name}' as a function of another Tensor, "
                     "compute the value in the forward() method."
                 )
-        if _global_parameter_registration_hooks:
+        if param is not None and _global_parameter_registration_hooks:   # as torch: None skips the hooks
             param = _registered(_global_parameter_registration_hooks, self, name, param)
         self._parameters[name] = param
 
@@ -285,6 +285,8 @@ class Module:
         """Replace (or, unless ``strict``, add) the submodule at dotted path ``target``."""
         if target == "":
             raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
         parent_path, _, name = target.rpartition(".")
         parent = self.get_submodule(parent_path)
         if strict and not hasattr(parent, name):
@@ -989,7 +991,8 @@ class Module:
         metadata = getattr(state_dict, "_metadata", None)
 
         def load(module: Module, local: Mapping, prefix: str = "") -> None:
-            local_metadata = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
+            # as torch: the checkpoint's own metadata dict (assign=True is recorded into it)
+            local_metadata = metadata.get(prefix[:-1], {}) if metadata is not None else {}
             if assign:
                 local_metadata["assign_to_params_buffers"] = True
             module._load_from_state_dict(local, prefix, local_metadata, True, missing, unexpected, errors)
