@@ -103,3 +103,28 @@ def test_normal_with_tensor_mean_and_float_std(n, dtype):
         std = L.linspace(0.1, 2, n, dtype=getattr(L, dtype)) * 1.11
         return [L.normal(mean, 3.3), L.normal(1.7, std), L.normal(mean, std)]
     _same_stream(fn)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_bernoulli_invalid_probability_draws_up_to_it(dtype):
+    """torch checks each probability as it samples it: the draws before the bad one are made."""
+    for p in ([0.5, 0.5, 1.5, 0.5], [0.2, float("nan")], [-0.1]):
+        torch.manual_seed(0)
+        ember.manual_seed(0)
+        assert_same_error(lambda p=p: ember.bernoulli(ember.tensor(p, dtype=getattr(ember, dtype))),
+                          lambda p=p: torch.bernoulli(torch.tensor(p, dtype=getattr(torch, dtype))))
+        assert torch.get_rng_state().numpy().tobytes() == ember.get_rng_state().numpy().tobytes()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L: L.bernoulli(L.tensor([1, 0])),
+    lambda L: L.empty(3).bernoulli_(L.ones(2)),
+    lambda L: L.empty(3).bernoulli_(2.0),
+    lambda L: L.empty(3).uniform_(3.0, 1.0),
+    lambda L: L.poisson(L.tensor([1, 2])),
+    lambda L: L.normal(L.ones(3), L.ones(2)),
+    lambda L: L.set_rng_state(L.zeros(5056)),
+    lambda L: L.Generator().set_state([1, 2]),
+])
+def test_sampler_argument_errors(fn):
+    assert_same_error(lambda: fn(ember), lambda: fn(torch))

@@ -1151,7 +1151,8 @@ def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None 
 
     float64 ``probs`` compare a 53-bit double uniform (two words), other float dtypes a 24-bit float32
     uniform (one word); ``u``: those uniforms, drawn already.  ``dtype`` defaults to ``probs.dtype``
-    (``self.bernoulli_(probs)`` passes self's).
+    (``self.bernoulli_(probs)`` passes self's).  A probability outside [0, 1] (or NaN) raises torch's error
+    once the draws for the elements before it are made (torch checks each one as it samples it).
     """
     probs = np.asarray(probs)
     pdt = probs.dtype
@@ -1160,7 +1161,10 @@ def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None 
     dt = pdt if dtype is None else np.dtype(dtype)
     flat = probs.ravel()
     p = flat.astype(np.float64 if pdt == _F64 else np.float32)
-    if not ((p >= 0) & (p <= 1)).all():
+    valid = (p >= 0) & (p <= 1)
+    if not valid.all():
+        if u is None:
+            (_u53 if pdt == _F64 else _u24)(gen, int(valid.argmin()))
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error message be "
                            "improved?  If so, please report an enhancement request to PyTorch.)")
     if u is None:

@@ -23,7 +23,17 @@ from .._core.device import CPU, canonical, xp_of
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node
 from . import _philox
-from ._dispatch import Tensor, bind, check_inplace, factory_requires_grad, from_array, inplace, record, sized
+from ._dispatch import (
+    Tensor,
+    bind,
+    broadcast_shapes,
+    check_inplace,
+    factory_requires_grad,
+    from_array,
+    inplace,
+    record,
+    sized,
+)
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
            "set_rng_state", "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm",
@@ -59,8 +69,10 @@ class Generator:
         return from_array(self._gen.get_state(), D.uint8, CPU)
 
     def set_state(self, new_state: Tensor) -> Generator:
-        if not _isinstance(new_state, Tensor) or new_state._dtype is not D.uint8:
+        if not _isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state._dtype is not D.uint8:
+            raise TypeError("RNG state must be a torch.ByteTensor")
         if self._philox is not None:
             self._philox.set_state(np.asarray(new_state._data))
         else:
@@ -313,7 +325,8 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
         return _complex_fill(self, lambda r: uniform_(r, from_, to, generator=generator))
     dt = _float_np(self, "uniform_")
     if from_ > to:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={float(from_):g} > "
+                           f"to={float(to):g}")
     if self._device is not CPU:
         return _fill_on_gpu(self, generator, _philox.fill_uniform, from_, to)
     return _fill(self, lambda n, c: R.uniform(_gen(generator), n, dt, from_, to),
@@ -370,11 +383,14 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
         if _isinstance(p, Tensor):
             probs = p._data if p._device is self._device else xp_of(self._device).asarray(p._data)
         elif not 0 <= p <= 1:
-            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={float(p):g}")
         else:
             probs = p
         return _fill_on_gpu(self, generator, _philox.fill_bernoulli, probs)
     if _isinstance(p, Tensor):   # the k-th draw goes to self's k-th element in memory, with that element's p
+        if not p._dtype.is_floating_point:
+            raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for '{p._dtype._short}'")
+        p = p.detach().expand(self.shape)   # (torch's error when p does not broadcast to self)
         probs = _in_memory_order(self._data, np.asarray(p._data if p._device is CPU else p._data.get()))
         u = None
         if VMAP_RANDOMNESS.draws is not None:   # this slice's part of the batched uniforms
@@ -383,7 +399,7 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
         return _fill(self, lambda n, c: R.bernoulli_tensor(_gen(generator), probs, u=u).reshape(-1).astype(dt),
                      batch=False)
     if not 0 <= p <= 1:
-        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={float(p):g}")
     return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt))
 
 
@@ -520,8 +536,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
     elif not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     ref = mean if _isinstance(mean, Tensor) else std
-    shape = np.broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
-                                np.shape(std._data if _isinstance(std, Tensor) else std))
+    shape = broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
+                             np.shape(std._data if _isinstance(std, Tensor) else std))
     if not _isinstance(std, Tensor):   # torch scales inside the sampler then adds: other roundings than z*std
         z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, std, generator=generator)
         return _finish(z + mean, False, out)
@@ -595,6 +611,8 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
     """Poisson samples with rates ``input``."""
     from ..distributions._samplers import poisson_array  # the samplers' layer is above this one
 
+    if not input._dtype.is_floating_point:
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{input._dtype._short}'")
     rates = np.asarray(input._data if input._device is CPU else input._data.get())
     arr = poisson_array(_gen(generator), rates)
     return from_array(arr if input._device is CPU else xp_of(input._device).asarray(arr), input._dtype,
