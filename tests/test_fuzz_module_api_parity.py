@@ -125,3 +125,36 @@ def test_registration_hook_and_assign_metadata() -> None:
         m.load_state_dict(sd, assign=True)   # recorded into the checkpoint's metadata
         return seen, dict(sd._metadata[""])
     _same(run)
+
+
+def test_optimizer_step_hooks_see_the_optimizer_in_args() -> None:
+    def run(lib: Any) -> Any:
+        p = lib.nn.Parameter(lib.ones(2))
+        opt = lib.optim.SGD([p], lr=0.1)
+        seen: list[Any] = []
+        opt.register_step_pre_hook(lambda o, args, kw: seen.append(("pre", len(args), args[0] is o)))
+        opt.register_step_post_hook(lambda o, args, kw: seen.append(("post", len(args))))
+        p.grad = lib.ones(2)
+        opt.step()
+        opt.step(lambda: None)
+        return seen
+    _same(run)
+
+
+def test_optimizer_state_dict_numbering_and_load() -> None:
+    def run(lib: Any) -> Any:
+        a, b = lib.nn.Parameter(lib.ones(2)), lib.nn.Parameter(lib.ones(1))
+        opt = lib.optim.SparseAdam([a, a, b])   # a repeated parameter: torch numbers it by its last place
+        sd = opt.state_dict()
+        opt.load_state_dict(sd)
+        return [g["params"] for g in sd["param_groups"]], sorted(opt.defaults)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        _same(run)
+
+
+def test_lbfgs_step_refuses_an_added_group() -> None:
+    def run(lib: Any) -> Any:
+        opt = lib.optim.LBFGS([lib.nn.Parameter(lib.ones(2))])
+        opt.add_param_group({"params": [lib.nn.Parameter(lib.ones(1))]})
+        return opt.step(lambda: lib.tensor(0.0))
+    _same(run)

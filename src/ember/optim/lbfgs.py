@@ -179,6 +179,8 @@ class LBFGS(Optimizer):
             offset += n
 
     def step(self, closure: Callable[[], Any]) -> Any:  # type: ignore[override]
+        if len(self.param_groups) != 1:   # as torch: a group added after construction is refused here
+            raise AssertionError(f"Expected exactly one param_group, but got {len(self.param_groups)}")
         with no_grad():
             return self._run(closure)
 

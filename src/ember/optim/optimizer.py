@@ -98,6 +98,7 @@ class Optimizer:
         self.__dict__.update(state)
         for store in _HOOK_STORES:
             self.__dict__.setdefault(store, OrderedDict())
+        self.defaults.setdefault("differentiable", False)   # as torch (SparseAdam's defaults gain it on load)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("
@@ -224,8 +225,10 @@ class Optimizer:
         groups = []
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
+            # as torch: numbered by position across groups; a parameter repeated within a group takes the
+            # number of its last place there
+            start = sum(len(g["params"]) for g in groups)
+            index.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index})
             packed["params"] = [index[id(p)] for p in group["params"]]
             groups.append(packed)
         state = {(index[id(k)] if isinstance(k, Tensor) else k): v for k, v in self.state.items()}
@@ -297,7 +300,8 @@ def _cast_state(param: Tensor, key: str | None, value: Any) -> Any:
 
 def _with_hooks(step: Callable) -> Callable:
     @functools.wraps(step)
-    def wrapper(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        self: Optimizer = args[0]   # as torch, the hooks see the optimizer as the first of ``args``
         for hook in (*_global_optimizer_pre_hooks.values(), *self._optimizer_step_pre_hooks.values()):
             res = hook(self, args, kwargs)
             if res is not None:
@@ -313,9 +317,9 @@ def _with_hooks(step: Callable) -> Callable:
                         raise RuntimeError(self._sparse_grad_error)
         if self._complex_as_real:
             with _complex_as_real(self):
-                out = step(self, *args, **kwargs)
+                out = step(*args, **kwargs)
         else:
-            out = step(self, *args, **kwargs)
+            out = step(*args, **kwargs)
         for hook in (*self._optimizer_step_post_hooks.values(), *_global_optimizer_post_hooks.values()):
             hook(self, args, kwargs)
         return out
