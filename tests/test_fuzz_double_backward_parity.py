@@ -83,3 +83,45 @@ def test_gradgradcheck_max_pool_and_reflect_pad():
     x = ember.tensor(_rand(1, 1, 4, 5), dtype=ember.float64, requires_grad=True)
     assert ember.autograd.gradgradcheck(lambda t: ember.nn.functional.max_pool2d(t, 2), (x,))
     assert ember.autograd.gradgradcheck(lambda t: ember.nn.functional.pad(t, (1, 2, 0, 1), mode="reflect"), (x,))
+
+
+NLL = {
+    "nll_mean": lambda L, x, t: L.nn.functional.nll_loss(x, t),
+    "nll_none_ignore": lambda L, x, t: L.nn.functional.nll_loss(x, t, ignore_index=1, reduction="none"),
+    "nll_weight_sum": lambda L, x, t: L.nn.functional.nll_loss(x, t, weight=L.tensor([0.5, 2.0, 1.0], dtype=L.float64),
+                                                               reduction="sum"),
+    "cross_entropy": lambda L, x, t: L.nn.functional.cross_entropy(x, t, label_smoothing=0.1),
+}
+
+
+@pytest.mark.parametrize("name", NLL)
+def test_nll_loss_gradient_requires_grad(name):
+    _double(NLL[name], [_rand(4, 3), np.array([0, 2, 1, 2])], [True, False])
+
+
+def test_nll_loss_2d_gradient_requires_grad():
+    _double(lambda L, x, t: L.nn.functional.nll_loss(x, t), [_rand(2, 3, 2, 2), np.array([[[0, 2], [1, 1]]] * 2)],
+            [True, False])
+
+
+NOT_TWICE = {   # torch has no derivative of these backward kernels
+    "multi_margin": ([_rand(3, 4), np.array([0, 3, 1])], [True, False],
+                     lambda L, x, t: L.nn.functional.multi_margin_loss(x, t)),
+    "multilabel_margin": ([_rand(2, 4), np.array([[3, 0, -1, 1], [1, 2, 3, -1]])], [True, False],
+                          lambda L, x, t: L.nn.functional.multilabel_margin_loss(x, t)),
+    "embedding_bag_per_sample_weights": (
+        [np.array([0, 2, 1, 2]), _rand(3, 2), _rand(4)], [False, True, True],
+        lambda L, i, w, p: L.nn.functional.embedding_bag(i, w, L.tensor([0, 1]), mode="sum", per_sample_weights=p)),
+    "pdist": ([_rand(4, 3)], [True], lambda L, x: L.nn.functional.pdist(x, p=3)),
+    "cdist": ([_rand(3, 2), _rand(4, 2, seed=2)], [True, True], lambda L, a, b: L.cdist(a, b)),
+    "cdist_p1": ([_rand(3, 2), _rand(4, 2, seed=2)], [True, False], lambda L, a, b: L.cdist(a, b, p=1)),
+    "cdist_by_mm": ([_rand(3, 2), _rand(4, 2, seed=2)], [True, True],   # torch's matmul form differentiates
+                    lambda L, a, b: L.cdist(a, b, compute_mode="use_mm_for_euclid_dist")),
+    "cdist_long": ([_rand(26, 2), _rand(2, 2, seed=2)], [True, True], lambda L, a, b: L.cdist(a, b)),
+}
+
+
+@pytest.mark.parametrize("name", NOT_TWICE)
+def test_double_backward_errors_as_torch(name):
+    arrays, grads, fn = NOT_TWICE[name]
+    _double(fn, arrays, grads)

@@ -81,7 +81,7 @@ CASES: list[tuple[str, Callable[..., Any], tuple[np.ndarray, ...], bool]] = [
     ("tensordot", lambda m, x, y: m.tensordot(x, y, dims=([1], [0])), (_n(3, 4), _n(4, 2)), True),
     ("einsum", lambda m, x, y: m.einsum("bij,bjk->bik", x, y), (_n(2, 3, 4), _n(2, 4, 2)), True),
     ("cross", lambda m, x, y: m.linalg.cross(x, y), (_n(4, 3), _n(4, 3)), True),
-    ("cdist", lambda m, x, y: m.cdist(x, y), (_n(3, 2), _n(4, 2)), True),
+    ("cdist", lambda m, x, y: m.cdist(x, y), (_n(3, 2), _n(4, 2)), False),   # torch: no derivative of _cdist_backward
     ("baddbmm", lambda m, c, x, y: m.baddbmm(c, x, y, beta=0.5, alpha=2.0), (_n(2, 3, 2), _n(2, 3, 4), _n(2, 4, 2)),
      True),
     ("addmm", lambda m, c, x, y: m.addmm(c, x, y, beta=0.5), (_n(2), _n(3, 4), _n(4, 2)), True),

@@ -144,9 +144,10 @@ def test_multi_margin_values_and_grads(reduction: str, p: int, shape: tuple) -> 
         x, y, w, requires_grad=(True, False, False),
     )
     xe = ember.tensor(x, requires_grad=True)
-    assert ember.autograd.gradgradcheck(
-        lambda a: ember.nn.functional.multi_margin_loss(a, to_ember(torch.tensor(y)), p=p, reduction=reduction), (xe,)
-    )
+    with pytest.raises(RuntimeError, match="derivative for aten::multi_margin_loss_backward is not implemented"):
+        ember.autograd.gradgradcheck(   # as torch: its backward kernel has no derivative
+            lambda a: ember.nn.functional.multi_margin_loss(a, to_ember(torch.tensor(y)), p=p, reduction=reduction),
+            (xe,))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

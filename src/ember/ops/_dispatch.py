@@ -18,12 +18,12 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, xp_of
-from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim
+from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim, zeros_of
 from ..autograd import forward_ad as _fw
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, multi_output_view_error
 
-__all__ = ["Tensor", "Node", "record", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
+__all__ = ["Tensor", "Node", "record", "tie", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "out_dtype_error",
            "check_same_device",
            "scalar_for", "torch_names"]
@@ -85,6 +85,44 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
                 if o._base is not None:
                     node._vv = o._vc[0]
     return node
+
+
+class _Tie(Node):
+    """A gradient computed in some node's backward, passed through, and zero toward that node's inputs (or
+    torch's error, for a backward kernel torch cannot differentiate)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        if self.error is not None:
+            raise self.error[0](self.error[1])
+        return (g, *(zeros_of(m[0], m[1], g._device) for m in self._meta[1:]))
+
+
+_TIES: dict[str, type[Node]] = {}
+
+
+def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
+        error: tuple[type[Exception], str] | None = None) -> Tensor:
+    """``out``, a gradient computed by ``owner``'s backward, depending also on ``owner``'s ``inputs`` (their
+    positions) while a graph of the gradient is built. torch's backward kernels that take the forward's input
+    (pooling, padding, nll_loss, the normalisations...) give gradients that require grad whenever that input
+    does, differentiating to zeros there (or raising ``error``); the grad_fn is called ``name``. Without
+    ``create_graph`` nothing is done."""
+    if not STATE.grad:
+        return out
+    edges = [owner._next[i] for i in inputs]
+    if all(e is None for e in edges):
+        return out
+    cls = _TIES.get(name)
+    if cls is None:
+        cls = _TIES[name] = type(name, (_Tie,), {"__slots__": ()})
+    res = new_tensor(out._data, out._dtype, out._device) if out._rg else out
+    node = record(res, cls(), (out,))
+    node._next.extend(edges)
+    node._meta.extend(owner._meta[i] for i in inputs)
+    node.error = error
+    return res
 
 
 def _record_dual(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) -> bool:

@@ -37,6 +37,7 @@ from ._dispatch import (
     needs_grad,
     out_dtype_error,
     record,
+    tie,
     wrap_dim,
     writable_alias,
     write_out,
@@ -483,6 +484,11 @@ class ComposedNode(Node):
 
 
 _composed_nodes: dict[str, type[Node]] = {}
+
+
+def no_derivative(kernel: str) -> tuple[str, type[Exception], str]:
+    """:func:`composed`'s ``twice`` entry for a torch backward kernel without a derivative (``aten::kernel``)."""
+    return "NotImplemented", RuntimeError, f"derivative for aten::{kernel} is not implemented"
 
 
 def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None,

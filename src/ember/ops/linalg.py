@@ -33,6 +33,7 @@ from ._dispatch import (
     new_tensor,
     out_dtype_error,
     record,
+    tie,
     wrap_dim,
     write_out,
     xp_of,
@@ -859,7 +860,11 @@ class CdistBackward0(Node):
         else:
             w = (diff.sign() * diff.abs().pow(p - 1) / d.pow(p - 1)).masked_fill(d == 0, 0)
         t = w * gg
-        return (t.sum(-2) if x1._rg else None, -t.sum(-3) if x2._rg else None)
+        g1, g2 = t.sum(-2) if x1._rg else None, -t.sum(-3) if x2._rg else None
+        if self.by_mm:   # torch differentiates its matmul form
+            return g1, g2
+        err = (NotImplementedError, "the derivative for '_cdist_backward' is not implemented.")
+        return tuple(None if gi is None else tie(gi, self, "CdistBackwardBackward0", (0, 1), err) for gi in (g1, g2))
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary"
@@ -894,7 +899,9 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
     else:
         arr = (diff ** p).sum(-1) ** (1 / p)
     res = _new(xp.broadcast_to(arr, batch + arr.shape[-2:]).copy(), x1._dtype, x1)
-    node = _track(CdistBackward0, res, (x1, x2), p=float(p))
+    node = _track(CdistBackward0, res, (x1, x2), p=float(p), by_mm=p == 2 and (
+        compute_mode == "use_mm_for_euclid_dist" or (compute_mode == "use_mm_for_euclid_dist_if_necessary"
+                                                     and max(x1._data.shape[-2], x2._data.shape[-2]) > 25)))
     if node is not None:
         node.save(x1, x2, SavedOutput(res))
     return res

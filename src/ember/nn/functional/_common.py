@@ -12,7 +12,6 @@ import numpy as np
 from ..._core import dtype as D
 from ..._core.device import CPU
 from ..._core.memory_format import contiguous_format, memory_format, suggest_memory_format
-from ..._tensor import zeros_of
 from ...autograd.graph import SavedOutput
 from ...ops._dispatch import (
     STATE,
@@ -23,6 +22,7 @@ from ...ops._dispatch import (
     inplace,
     new_tensor,
     record,
+    tie,
     xp_of,
 )
 from ...ops.creation import dense_in
@@ -114,44 +114,6 @@ def fused(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple = (), *
         node.save(*(SavedOutput(out) if s is OUT else s for s in saved))
         node.__dict__.update(attrs)
     return out
-
-
-class _Tie(Node):
-    """A gradient computed in some node's backward, passed through, and zero toward that node's inputs (or
-    torch's error, for a backward kernel torch cannot differentiate)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        if self.error is not None:
-            raise self.error[0](self.error[1])
-        return (g, *(zeros_of(m[0], m[1], g._device) for m in self._meta[1:]))
-
-
-_TIES: dict[str, type[Node]] = {}
-
-
-def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
-        error: tuple[type[Exception], str] | None = None) -> Tensor:
-    """``out``, a gradient computed by ``owner``'s backward, depending also on ``owner``'s ``inputs`` (their
-    positions) while a graph of the gradient is built. torch's backward kernels that take the forward's input
-    (pooling, padding, nll_loss, the normalisations...) give gradients that require grad whenever that input
-    does, differentiating to zeros there (or raising ``error``); the grad_fn is called ``name``. Without
-    ``create_graph`` nothing is done."""
-    if not STATE.grad:
-        return out
-    edges = [owner._next[i] for i in inputs]
-    if all(e is None for e in edges):
-        return out
-    cls = _TIES.get(name)
-    if cls is None:
-        cls = _TIES[name] = type(name, (_Tie,), {"__slots__": ()})
-    res = new_tensor(out._data, out._dtype, out._device) if out._rg else out
-    node = record(res, cls(), (out,))
-    node._next.extend(edges)
-    node._meta.extend(owner._meta[i] for i in inputs)
-    node.error = error
-    return res
 
 
 def inplace_apply(x: Tensor, fn: Callable[[Tensor], Tensor]) -> Tensor:

@@ -18,7 +18,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
 from ...ops.creation import empty, empty_like, zeros
 from ...ops.elementwise import add_scalar
-from ...ops.extra import composed
+from ...ops.extra import composed, no_derivative
 from ...ops.indexing import index_put
 from ...ops.matmul import addmm
 from ...ops.shape import stack
@@ -364,7 +364,8 @@ def embedding_bag(
     if sparse and mode == "max":
         raise ValueError("max mode does not support sparse weights")
     fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq, sparse)
-    return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights)
+    return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights,
+                    twice={1: no_derivative("_embedding_bag_per_sample_weights_backward")})
 
 
 def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool,
@@ -843,4 +844,5 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError("pdist only supports floating-point dtypes")
     i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
-    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input)
+    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input, twice={0: (
+        "PdistBackwardBackward0", NotImplementedError, "the derivative for '_pdist_backward' is not implemented.")})

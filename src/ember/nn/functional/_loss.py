@@ -16,7 +16,7 @@ from ...ops._dispatch import _FW, broadcast_error, broadcast_shapes
 from ...ops._parallel import split_rows
 from ...ops.creation import full_like, zeros
 from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
-from ...ops.extra import composed
+from ...ops.extra import composed, no_derivative
 from ...ops.indexing import where
 from ...ops.views import broadcast_tensors
 from . import _activation
@@ -31,6 +31,7 @@ from ._common import (
     not_differentiable,
     reduce_loss,
     result,
+    tie,
     xp,
 )
 from ._layers import pairwise_distance
@@ -409,11 +410,9 @@ class NllLossBackward0(Node):
             flat = result(arr, scale)
         if probs is not None:   # through log_softmax's backward (its node in the graph passes this on)
             flat = flat - softmax(self.logits, 1) * scale.unsqueeze(1)
-        return (
-            flat.reshape(*self.moved_shape).movedim(-1, 1)
-            if len(self.moved_shape) > 1
-            else flat.reshape(self.moved_shape),
-        )
+        gx = flat.reshape(*self.moved_shape).movedim(-1, 1) if len(self.moved_shape) > 1 else flat.reshape(
+            self.moved_shape)
+        return (gx if probs is not None else tie(gx, self, type(self).__name__[:-1] + "Backward0"),)
 
 
 class NllLoss2DBackward0(NllLossBackward0):
@@ -853,7 +852,7 @@ def multi_margin_loss(
             loss = loss.reshape(target.shape)
         return reduce_loss(loss, reduction)
 
-    return composed("MultiMarginLossBackward0", fn, input)
+    return composed("MultiMarginLossBackward0", fn, input, twice={0: no_derivative("multi_margin_loss_backward")})
 
 
 def _check_margin_input(input: Tensor) -> None:
@@ -904,4 +903,5 @@ def multilabel_margin_loss(
         loss = (z * pairs).sum((1, 2)) / c
         return reduce_loss(loss.reshape(input.shape[:-1]) if input.dim() else loss.reshape(()), reduction)
 
-    return composed("MultilabelMarginLossBackward0", fn, input)
+    return composed("MultilabelMarginLossBackward0", fn, input,
+                    twice={0: no_derivative("multilabel_margin_loss_backward")})
