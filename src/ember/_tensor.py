@@ -380,18 +380,20 @@ class Tensor:
 
     # ---- Python protocol --------------------------------------------------------------------------
     def __repr__(self, *, tensor_contents: Any = None) -> str:
-        from ._tensor_str import tensor_repr
+        from ._tensor_str import prints_as_tensor, tensor_repr
         cls = type(self)
-        if cls is Tensor or cls.__module__.startswith("ember."):
-            return tensor_repr(self)
+        if prints_as_tensor(cls):
+            return tensor_repr(self, contents=tensor_contents)
         prefix = cls.__name__ + "("   # a user's subclass prints under its own name, as torch
-        out = tensor_repr(self, prefix=prefix, indent=len(prefix))
+        out = tensor_repr(self, prefix=prefix, indent=len(prefix), contents=tensor_contents)
         return f"Parameter({out})" if getattr(self, "_is_param", False) else out   # nn.Parameter(subclass)
 
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        from ._tensor_str import tensor_format
+        from ._tensor_str import prints_as_tensor, tensor_format
+        if not prints_as_tensor(type(self)):   # torch formats only a plain Tensor as its number
+            return object.__format__(self, spec)
         return tensor_format(self, spec)
 
     def __len__(self) -> int:

@@ -25,7 +25,9 @@ __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr"
 
 
 @dataclasses.dataclass
-class _PrintOptions:
+class __PrinterOptions:
+    """The global print options; torch code reads and sets ``torch._tensor_str.PRINT_OPTS`` directly."""
+
     precision: int = 4
     threshold: float = 1000
     edgeitems: int = 3
@@ -33,7 +35,7 @@ class _PrintOptions:
     sci_mode: bool | None = None
 
 
-_OPTS = _PrintOptions()
+PRINT_OPTS = __PrinterOptions()
 
 # profile -> (precision, threshold, edgeitems, linewidth)
 _PROFILES: dict[str, tuple[int, float, int, int]] = {
@@ -52,21 +54,21 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     ``sci_mode`` to its argument (so omitting it resets it to automatic) and unknown profiles are ignored.
     """
     if profile in _PROFILES:
-        _OPTS.precision, _OPTS.threshold, _OPTS.edgeitems, _OPTS.linewidth = _PROFILES[profile]
+        PRINT_OPTS.precision, PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth = _PROFILES[profile]
     if precision is not None:
-        _OPTS.precision = precision
+        PRINT_OPTS.precision = precision
     if threshold is not None:
-        _OPTS.threshold = threshold
+        PRINT_OPTS.threshold = threshold
     if edgeitems is not None:
-        _OPTS.edgeitems = edgeitems
+        PRINT_OPTS.edgeitems = edgeitems
     if linewidth is not None:
-        _OPTS.linewidth = linewidth
-    _OPTS.sci_mode = sci_mode
+        PRINT_OPTS.linewidth = linewidth
+    PRINT_OPTS.sci_mode = sci_mode
 
 
 def get_printoptions() -> dict[str, Any]:
     """The current print options, as keyword arguments that ``set_printoptions`` accepts."""
-    return dataclasses.asdict(_OPTS)
+    return dataclasses.asdict(PRINT_OPTS)
 
 
 @contextlib.contextmanager
@@ -98,18 +100,18 @@ def _format_column(values: np.ndarray, floating: bool,
     if chosen is None:
         chosen = np.isfinite(as64) & (as64 != 0)
     nonzero = as64[chosen]
-    precision = _OPTS.precision
+    precision = PRINT_OPTS.precision
     fmt: Callable[[float], str]
     if nonzero.size == 0:
         int_mode, sci_mode = True, False
     else:
         int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
-        if _OPTS.sci_mode is None:
+        if PRINT_OPTS.sci_mode is None:
             with np.errstate(invalid="ignore"):
                 lo, hi = float(np.abs(nonzero).min()), float(np.abs(nonzero).max())
             sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
         else:
-            sci_mode = _OPTS.sci_mode
+            sci_mode = PRINT_OPTS.sci_mode
     if sci_mode:
         fmt = lambda v: f"{v:.{precision}e}"
     elif int_mode:
@@ -134,7 +136,7 @@ def _layout(cells: list[str], shape: tuple[int, ...], cut: tuple[bool, ...], ind
     ``cut[axis]`` marks axes that were summarised: their first and last ``edgeitems`` entries are in
     ``cells`` and an ellipsis goes between them.
     """
-    edge, linewidth = _OPTS.edgeitems, _OPTS.linewidth
+    edge, linewidth = PRINT_OPTS.edgeitems, PRINT_OPTS.linewidth
 
     def block(start: int, axis: int, indent: int) -> str:
         if axis == len(shape) - 1:
@@ -161,8 +163,8 @@ def _tensor_body(t: Tensor, indent: int) -> str:
     dt = t.dtype
     if dt.kind == "quantized" or (dt.kind == "storage" and (dt is not _dt.float4_e2m1fn_x2 or not shape)):
         raise NotImplementedError(f"\"_local_scalar_dense_cpu\" not implemented for '{dt._short}'")
-    summarize = math.prod(shape) > _OPTS.threshold
-    edge = _OPTS.edgeitems
+    summarize = math.prod(shape) > PRINT_OPTS.threshold
+    edge = PRINT_OPTS.edgeitems
     if summarize and not edge and shape:
         return "[...]"
     cut = tuple(summarize and n > 2 * edge for n in shape)
@@ -206,7 +208,7 @@ def _join_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     parts = [text]
     last_line = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line + len(suffix) + 2 > _OPTS.linewidth:
+        if last_line + len(suffix) + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
             last_line = indent + len(suffix)
         else:
@@ -216,10 +218,19 @@ def _join_suffixes(text: str, suffixes: list[str], indent: int) -> str:
     return "".join(parts)
 
 
-def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
-    """``repr(t)`` (and ``str(t)``): contents, then device/size/dtype/autograd suffixes, as torch."""
+def prints_as_tensor(cls: type) -> bool:
+    """Whether instances of ``cls`` print as torch's plain ``Tensor`` (ember's own classes), not under a
+    user's subclass name."""
+    return cls.__module__ == "ember" or cls.__module__.startswith("ember.")
+
+
+def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7, contents: str | None = None) -> str:
+    """``repr(t)`` (and ``str(t)``): contents, then device/size/dtype/autograd suffixes, as torch.
+
+    ``contents`` (torch's ``tensor_contents``) replaces the printed elements, keeping the suffixes.
+    """
     if getattr(t, "is_sparse", False):   # duck-typed tensors (FakeTensor) may lack the attribute
-        return _sparse_repr(t, prefix, indent)
+        return _sparse_repr(t, prefix, indent, contents)
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
@@ -232,7 +243,7 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
         if t.dtype is not default:
             suffixes.append(f"dtype={t.dtype!r}")
     else:
-        if not _OPTS.edgeitems:
+        if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={shape}")
         default_complex = _dt.complex128 if default is _dt.float64 else _dt.complex64
         if t.dtype not in (default, default_complex, _dt.int64, _dt.bool):
@@ -246,7 +257,8 @@ def tensor_repr(t: Tensor, *, prefix: str = "tensor(", indent: int = 7) -> str:
         tangent = forward_ad.unpack_dual(t).tangent if forward_ad.ACTIVE[0] else None
         if tangent is not None:
             suffixes.append(f"tangent={tangent}")   # a 0-d tangent formats as its number, as in torch
-    return _join_suffixes(prefix + _tensor_body(t, indent), suffixes, indent)
+    body = _tensor_body(t, indent) if contents is None else contents
+    return _join_suffixes(prefix + body, suffixes, indent)
 
 
 def _node_name(fn: Any) -> str:
@@ -255,13 +267,16 @@ def _node_name(fn: Any) -> str:
     return fn.name().rsplit("::", 1)[-1] if name == "CppFunction" else name
 
 
-def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
-    """A sparse COO tensor: its indices and values, then size/nnz/dtype/layout on a new line (torch's form)."""
-    parts = []
-    for name, part in (("indices", t._indices()), ("values", t._values())):
-        head = f"{name}=tensor("
-        body = _tensor_body(part, indent + len(head))
-        parts.append(head + body + (f", size={tuple(part.shape)})" if part.numel() == 0 else ")"))
+def _sparse_repr(t: Tensor, prefix: str, indent: int, contents: str | None) -> str:
+    """A sparse COO tensor: its indices and values (or ``contents``), then size/nnz/dtype/layout on a new
+    line (torch's form)."""
+    if contents is None:
+        parts = []
+        for name, part in (("indices", t._indices()), ("values", t._values())):
+            head = f"{name}=tensor("
+            body = _tensor_body(part, indent + len(head))
+            parts.append(head + body + (f", size={tuple(part.shape)})" if part.numel() == 0 else ")"))
+        contents = (",\n" + " " * indent).join(parts)
     default = _dt.get_default_dtype()
     suffixes = [f"size={tuple(t.shape)}", f"nnz={t._nnz()}"]
     if t.dtype not in (default, _dt.complex128 if default is _dt.float64 else _dt.complex64, _dt.int64, _dt.bool):
@@ -273,10 +288,10 @@ def _sparse_repr(t: Tensor, prefix: str, indent: int) -> str:
         suffixes.append(f"grad_fn=<{_node_name(t.grad_fn)}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
-    out = [prefix + (",\n" + " " * indent).join(parts), ",\n" + " " * indent + suffixes[0]]
+    out = [prefix + contents, ",\n" + " " * indent + suffixes[0]]
     last_line = indent + len(suffixes[0])   # torch starts the suffixes on a new line, then wraps at linewidth
     for suffix in suffixes[1:]:
-        if last_line + len(suffix) + 2 > _OPTS.linewidth:
+        if last_line + len(suffix) + 2 > PRINT_OPTS.linewidth:
             out.append(",\n" + " " * indent + suffix)
             last_line = indent + len(suffix)
         else:

@@ -130,6 +130,11 @@ def cuda_device_count() -> int:
     return cp.cuda.runtime.getDeviceCount() if cp is not None else 0
 
 
+# every device type torch's ``torch.device`` accepts (ember runs cpu and cuda; the others fail when used)
+DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
+                "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
+
+
 class device:
     """``ember.device('cpu')``, ``device('cuda', 0)``, ``device('cuda:1')`` — as ``torch.device``."""
 
@@ -149,13 +154,12 @@ class device:
                 raise RuntimeError(f"type (string) must not include an index because index was passed "
                                    f"explicitly: {type}")
             kind, _, idx = type.partition(":")
-            if not idx.isdigit():
+            if not (idx.isascii() and idx.isdigit()) or (idx[0] == "0" and idx != "0"):
                 raise RuntimeError(f"Invalid device string: '{type}'")
             index = int(idx)
-        if kind not in ("cpu", "cuda", "meta", "mps"):
-            raise RuntimeError(
-                "Expected one of cpu, cuda, ipu, xpu, mkldnn, opengl, opencl, ideep, hip, ve, fpga, maia, xla, "
-                f"lazy, vulkan, mps, meta, hpu, mtia, privateuseone device type at start of device string: {type}")
+        if kind not in DEVICE_TYPES:
+            raise RuntimeError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: "
+                               f"{type}")
         if index is not None and index < 0:
             raise RuntimeError("Device index must not be negative")
         key = (kind, index)

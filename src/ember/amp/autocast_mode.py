@@ -13,14 +13,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .._core import dtype as D
+from .._core.device import DEVICE_TYPES as _DEVICE_TYPES
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as _GRAD_STATE
 from ._policy import ALIASES, BANNED_MESSAGE, POLICY
 
 __all__ = ["autocast", "is_autocast_available", "custom_fwd", "custom_bwd"]
 
-_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga", "maia",
-                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 _AUTOCAST_DEVICES = ("cpu", "cuda")
 _ACTIVE = 0
 _TOP_LEVEL = ("autocast", "is_autocast_enabled", "set_autocast_enabled", "get_autocast_dtype", "set_autocast_dtype",

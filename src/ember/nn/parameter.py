@@ -72,6 +72,7 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
         return "Parameter containing:\n" + tensor_repr(self)
 
     __str__ = __repr__
+    __format__ = object.__format__   # not a plain Tensor: no number formats, even when 0-d (as torch)
 
     def __deepcopy__(self, memo: dict) -> Parameter:
         """A new parameter of the same class over a copy of the data; as torch, neither ``.grad`` nor

@@ -1,0 +1,44 @@
+"""Printed-text regressions found by differential fuzzing of reprs and formats against torch."""
+
+import ember
+from oracle import outcomes, torch
+
+
+def _same(fn):
+    """``fn(lib)`` gives the same text (or the same exception type and message) under torch and ember."""
+    t, e = outcomes(fn)
+    if isinstance(t, Exception):
+        assert type(e) is type(t) and str(e) == str(t), (t, e)
+    else:
+        assert e == t, f"\ntorch: {t}\nember: {e}"
+
+
+def test_format_spec_only_for_plain_0d_tensors():
+    _same(lambda lib: f"{lib.nn.Parameter(lib.tensor(1.)):.2f}")
+    _same(lambda lib: f"{lib.nn.Parameter(lib.tensor(1.))}")
+    _same(lambda lib: f"{(lib.tensor(2.5, requires_grad=True) * 2):.1f}")
+    _same(lambda lib: f"{lib.tensor([1.])}")
+    sub = {lib: type("Sub", (lib.Tensor,), {}) for lib in (torch, ember)}
+    _same(lambda lib: f"{lib.tensor(2.).as_subclass(sub[lib])}")
+    _same(lambda lib: f"{lib.tensor(2.).as_subclass(sub[lib]):.2f}")
+
+
+def test_tensor_contents_replaces_the_elements():
+    _same(lambda lib: lib.ones(2, requires_grad=True).__repr__(tensor_contents="abc"))
+    _same(lambda lib: lib.ones(0, 2, dtype=lib.int32).__repr__(tensor_contents="abc"))
+    _same(lambda lib: lib.ones(2).to_sparse().__repr__(tensor_contents="abc"))
+
+
+def test_print_opts_object():
+    _same(lambda lib: repr(lib._tensor_str.PRINT_OPTS))
+    try:
+        ember._tensor_str.PRINT_OPTS.precision = 2
+        assert repr(ember.tensor([1.5])) == "tensor([1.50])"
+    finally:
+        ember.set_printoptions(profile="default")
+
+
+def test_device_types_and_index_strings():
+    for s in ("xpu", "xpu:1", "hpu:0", "privateuseone", "xla:2", "cuda:01", "cuda:-1", "gpu"):
+        _same(lambda lib, s=s: repr(lib.device(s)))
+    _same(lambda lib: repr(lib.device("ipu", 3)))
