@@ -62,3 +62,27 @@ def test_detach_of_a_view_is_not_a_view():
         assert d._base is None and not d._is_view() and d[0:1]._base is d
         d.add_(1)   # shares memory and the version counter, but not the history
         assert a.tolist() == [0.0, 2.0, 3.0, 3.0] and a._version == 1 and type(a.grad_fn).__name__ == "CloneBackward0"
+
+
+def _layout(t):
+    return tuple(t.shape), t.stride(), t.storage_offset(), t.is_contiguous()
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.arange(6.0)[::3].view(1, 2, 1),               # size-1 dims: torch's strides, not NumPy's
+    lambda m: m.arange(6.0)[::3][:1].view(1, 1, 1),           # a last size-1 dim's stride is the base
+    lambda m: m.arange(6.0)[::3][:1].reshape(1),
+    lambda m: m.zeros(1, 4, 2).transpose(0, 1).view(4, 1, 2),  # the same shape: strides recomputed
+    lambda m: m.zeros(2, 3)[::2].unflatten(1, (3,)),
+    lambda m: m.arange(6.0)[::3].flatten(),
+    lambda m: m.zeros(2, 4)[::2].fliplr(),                    # flip keeps a dense input's strides
+    lambda m: m.zeros(2, 1, 2).transpose(1, 0).flip(-1),
+    lambda m: m.zeros(1, 4, 3).permute(2, 0, 1).fliplr(),
+    lambda m: m.arange(6.0).view(3, 2).t()[::2].flipud(),     # non-dense: torch's dim order for the copy
+    lambda m: m.arange(6.0).view(3, 2).t()[::2].clone(),
+    lambda m: m.arange(6.0).view(3, 2).t()[::2].rot90(2, (0, 1)),
+])
+def test_result_strides(op):
+    t, e = op(torch), op(ember)
+    _same(t, e)
+    assert _layout(e) == _layout(t)

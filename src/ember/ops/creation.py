@@ -873,6 +873,16 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     return to_dtype(self, dtype, dev=dev, copy=copy, memory_format=memory_format)
 
 
+def copy_like(src: Any, like: Any, xp: Any) -> Any:
+    """A copy of ``src`` laid out as torch's ``empty_like(like)`` (preserve_format) would be: ``like`` has
+    ``src``'s shape and the same or reversed (flipped) strides."""
+    if 1 in like.shape and (dense := layout_strides(like.shape, _elem_strides(like), preserve_format)) is not None:
+        return _strided_copy(src, dense, xp)   # dense: the same strides, size-1 dims' too (NumPy resets those)
+    if 0 in like.strides and like.size > 1 or 1 in like.shape:   # expanded, or size-1 dims: torch's order
+        return _strided_copy(src, _iteration_strides(like.shape, _elem_strides(like)), xp)   # (not NumPy's)
+    return xp.array(src, order="K", copy=True) if xp is np else src.copy(order="K")
+
+
 class CloneBackward0(Node):
     __slots__ = ()
 
@@ -886,12 +896,8 @@ def clone(self: Tensor, *, memory_format: Any = None) -> Tensor:
     xp = np if self._device is CPU else xp_of(self._device)
     if memory_format is not None and memory_format is not preserve_format:
         arr = relayout(a, memory_format, xp)
-    elif 1 in a.shape and (dense := layout_strides(a.shape, _elem_strides(a), preserve_format)) is not None:
-        arr = _strided_copy(a, dense, xp)   # dense: the same strides, size-1 dims' too (NumPy resets those)
-    elif 0 in a.strides and a.size > 1:   # expanded: torch's order (NumPy's order K puts a 0 stride innermost)
-        arr = _strided_copy(a, _iteration_strides(a.shape, _elem_strides(a)), xp)
     else:
-        arr = xp.array(a, order="K", copy=True) if self._device is CPU else a.copy(order="K")
+        arr = copy_like(a, a, xp)
     t = from_array(arr, self._dtype, self._device)
     if self._rg and STATE.enabled:
         record(t, CloneBackward0(), (self,))

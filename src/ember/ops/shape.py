@@ -25,7 +25,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .creation import _elem_strides, _iteration_strides, _strided_copy, dense_in
+from .creation import copy_like, dense_in
 from .views import (
     SelectBackward0,
     SliceBackward0,
@@ -414,10 +414,7 @@ def flip(input: Tensor, dims: Any) -> Tensor:
 
 def _flipped(xp: Any, a: Any, dims: tuple[int, ...]) -> Any:
     """A copy of ``a`` reversed along ``dims``, laid out as torch's flip lays it out."""
-    flipped = xp.flip(a, axis=dims) if dims and a.ndim else a
-    if 0 in a.strides and a.size > 1:   # expanded: torch's order (a 0 stride decides nothing), as clone's
-        return _strided_copy(flipped, _iteration_strides(a.shape, _elem_strides(a)), xp)
-    return _copy_k(xp, flipped)
+    return copy_like(xp.flip(a, axis=dims) if dims and a.ndim else a, a, xp)
 
 
 def _flip_method(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
