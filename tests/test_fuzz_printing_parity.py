@@ -42,3 +42,10 @@ def test_device_types_and_index_strings():
     for s in ("xpu", "xpu:1", "hpu:0", "privateuseone", "xla:2", "cuda:01", "cuda:-1", "gpu"):
         _same(lambda lib, s=s: repr(lib.device(s)))
     _same(lambda lib: repr(lib.device("ipu", 3)))
+
+
+def test_quantized_0d_repr_and_per_channel_refusals():
+    _same(lambda lib: repr(lib.quantize_per_tensor(lib.tensor(1.), 0.1, 10, lib.quint8)))
+    for dt, zp, axis in (("float64", [0, 1], 0), ("float32", [0., 1.], 2), ("float64", [0], 0)):
+        _same(lambda lib, dt=dt, zp=zp, axis=axis: lib.quantize_per_channel(
+            lib.ones(2, 3, dtype=getattr(lib, dt)), lib.tensor([0.1, 0.2]), lib.tensor(zp), axis, lib.quint8))

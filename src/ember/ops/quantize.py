@@ -542,11 +542,14 @@ def _qtensor(arr: Any, dtype: D.dtype, dev: Any, scheme: qscheme, scale: Any, ze
     return q
 
 
-def _check_quantize_input(input: Tensor, dtype: Any) -> tuple:
+def _check_quantize_input(input: Tensor, dtype: Any, kernel: str | None = None) -> tuple:
+    """The (storage dtype, low, high) of a quantized ``dtype``; refuses non-float32 input with the message of
+    torch's generic check, or of the per-channel affine ``kernel`` that checks first."""
     if getattr(dtype, "name", None) not in _QDTYPES:
         raise RuntimeError(f"ScalarType {getattr(dtype, '_short', dtype)} is not supported in new_qtensor.")
     if input._dtype is not D.float32:
-        raise RuntimeError(f"Quantize only works on Float Tensor, got {input._dtype._short}")
+        what = f"{kernel} expects a" if kernel else "Quantize only works on"
+        raise RuntimeError(f"{what} Float Tensor, got {input._dtype._short}")
     return _QDTYPES[dtype.name]
 
 
@@ -567,7 +570,7 @@ def quantize_per_tensor(input: Tensor, scale: float | Tensor, zero_point: int | 
         inv = np.float64(_F32(1.0) / _F32(scale))
         v = (input._data.astype(np.float64) * inv + zero_point).astype(_F32)   # the kernel's fused multiply-add
         q = ns.rint(v).astype(np.float64)
-        q[ns.isnan(q)] = lo if dtype.name == "qint32" else hi
+        q = ns.where(ns.isnan(q), lo if dtype.name == "qint32" else hi, q)   # where: a 0-d input gives a scalar
         q = ns.clip(q, lo, hi).astype(np_dt)
     return _qtensor(q, dtype, input._device, per_tensor_affine, float(scale), int(zero_point), None)
 
@@ -576,18 +579,20 @@ def quantize_per_channel(input: Tensor, scales: Tensor, zero_points: Tensor, axi
     """Quantize each slice along ``axis`` with its own scale and zero point (kept as float64 / int64); float
     zero points give ``per_channel_affine_float_qparams`` (``rint(x * (1 / s) + z)`` in float32, the qparams
     kept as float32: the embedding tables' scheme)."""
-    np_dt, lo, hi = _check_quantize_input(input, dtype)
     if scales.numel() != zero_points.numel():
         raise RuntimeError("number of elements in scales and zero_points must match")
+    float_qparams = zero_points._dtype.is_floating_point
+    np_dt, lo, hi = _check_quantize_input(input, dtype, None if float_qparams else "quantize_tensor_per_channel_affine")
     if not 0 <= axis < input.dim():
-        raise RuntimeError(f"Channel axis out of range in per channel affine quantization. Got: {axis}Expected: "
+        scheme = "float qparams" if float_qparams else "affine"
+        raise RuntimeError(f"Channel axis out of range in per channel {scheme} quantization. Got: {axis}Expected: "
                            f"[0, {input.dim()})")
     if scales.numel() != input.shape[axis]:
         raise RuntimeError(f"length of scales must equal to channel, expected {input.shape[axis]} got, "
                            f"{scales.numel()}")
     ns = _xp(input)
     shape = _channel_shape(input, axis)
-    if zero_points._dtype.is_floating_point:
+    if float_qparams:
         sc32, zp32 = scales._data.astype(_F32), zero_points._data.astype(_F32)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             inv = ns.where(sc32 == 0, _F32(1.0), _F32(1.0) / sc32).reshape(shape)
