@@ -158,3 +158,31 @@ def test_lbfgs_step_refuses_an_added_group() -> None:
         opt.add_param_group({"params": [lib.nn.Parameter(lib.ones(1))]})
         return opt.step(lambda: lib.tensor(0.0))
     _same(run)
+
+
+@pytest.mark.parametrize("b_requires_grad", [False, True])
+def test_full_backward_hook_materializes_missing_input_grads(b_requires_grad: bool) -> None:
+    # torch's hook node fills missing gradients with zeros: grad_input (and b.grad) get zeros, while the
+    # backward pre-hook still sees None for the unused output
+    def run(lib: Any) -> Any:
+        class Two(lib.nn.Module):
+            def forward(self, a: Any, b: Any) -> Any:
+                return a * 2, b + 1
+        seen: list[Any] = []
+        t = Two()
+        t.register_full_backward_pre_hook(lambda m, go: seen.append([g is None for g in go]))
+        t.register_full_backward_hook(lambda m, gi, go: seen.append([None if g is None else g.tolist() for g in gi]))
+        a, b = lib.ones(2, requires_grad=True), lib.ones(3, requires_grad=b_requires_grad)
+        t(a, b)[0].sum().backward()
+        return seen, None if b.grad is None else b.grad.tolist()
+    _same(run)
+
+
+def test_complex_module_warning() -> None:
+    def run(lib: Any) -> Any:
+        import warnings
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            lib.nn.Linear(1, 1).to(lib.complex64)
+        return [str(x.message) for x in w]
+    _same(run)

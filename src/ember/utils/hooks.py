@@ -35,7 +35,7 @@ class BackwardHook:
             out[i] = v
         return tuple(out)
 
-    def _wrap(self, args: tuple, on_grad: Any) -> tuple[tuple, list[int] | None]:
+    def _wrap(self, args: tuple, on_grad: Any, inputs_side: bool) -> tuple[tuple, list[int] | None]:
         """Route the tensors of ``args`` through one identity node whose backward calls ``on_grad``."""
         index = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         if not (is_grad_enabled() and any(args[i].requires_grad for i in index)):
@@ -43,6 +43,7 @@ class BackwardHook:
         outs = BackwardHookFunction.apply(*(args[i] for i in index))
         node = next(o.grad_fn for o in outs if o.grad_fn is not None)
         node.on_grad = on_grad
+        node.inputs_side = inputs_side
         new = list(args)
         for i, o in zip(index, outs, strict=True):
             new[i] = o
@@ -67,7 +68,7 @@ class BackwardHook:
             return tuple(res[i] for i in self.input_index or [])
 
         self.n_inputs = len(args)
-        wrapped, self.input_index = self._wrap(args, on_grad)
+        wrapped, self.input_index = self._wrap(args, on_grad, True)
         return wrapped
 
     def setup_output_hook(self, result: Any) -> Any:
@@ -106,7 +107,7 @@ class BackwardHook:
         single = not isinstance(result, tuple)
         args = (result,) if single else result
         self.n_outputs = len(args)
-        wrapped, self.output_index = self._wrap(args, on_grad)
+        wrapped, self.output_index = self._wrap(args, on_grad, False)
         return wrapped[0] if single else wrapped
 
 
@@ -117,8 +118,21 @@ class BackwardHookFunction(Function):
     def forward(ctx: Any, *tensors: Tensor) -> tuple:
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(*(t for t in tensors if not t.requires_grad))
+        ctx.like = [(t.shape, t.dtype, t.device) for t in tensors]
         return tensors
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        return ctx.on_grad(grads)
+        # as torch's node, which materializes missing gradients as zeros: the module's backward pre-hooks (on the
+        # outputs' node) still see None for an unused output, its grad_input hooks and the gradients flowing on
+        # see zeros
+        if ctx.inputs_side:
+            grads = _materialized(ctx, grads)
+        return _materialized(ctx, ctx.on_grad(grads))
+
+
+def _materialized(ctx: Any, grads: tuple) -> tuple:
+    """``grads`` with zeros (of the forward tensor's shape, dtype and device) for None."""
+    from ..ops.creation import zeros
+    return tuple(zeros(shape, dtype=dtype, device=device) if g is None else g
+                 for g, (shape, dtype, device) in zip(grads, ctx.like, strict=True))
