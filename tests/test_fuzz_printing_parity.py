@@ -49,3 +49,9 @@ def test_quantized_0d_repr_and_per_channel_refusals():
     for dt, zp, axis in (("float64", [0, 1], 0), ("float32", [0., 1.], 2), ("float64", [0], 0)):
         _same(lambda lib, dt=dt, zp=zp, axis=axis: lib.quantize_per_channel(
             lib.ones(2, 3, dtype=getattr(lib, dt)), lib.tensor([0.1, 0.2]), lib.tensor(zp), axis, lib.quint8))
+
+
+def test_conv_same_padding_with_a_short_dilation_constructs_as_torch():
+    for cls, k, d in (("Conv3d", 3, (2,)), ("Conv2d", (3, 4), (1, 2, 3)), ("Conv1d", 3, (2, 2))):
+        _same(lambda lib, cls=cls, k=k, d=d: repr(getattr(lib.nn, cls)(2, 2, k, padding="same", dilation=d))
+              + str(getattr(lib.nn, cls)(2, 2, k, padding="same", dilation=d)._reversed_padding_repeated_twice))

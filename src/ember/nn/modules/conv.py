@@ -83,10 +83,14 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         if isinstance(self.padding, str):   # F.pad order: last dim first, (left, right) each
-            pads: list[int] = []
-            for d, k in zip(reversed(dilation), reversed(kernel_size), strict=True):
-                total = d * (k - 1)
-                pads += [total // 2, total - total // 2] if padding == "same" else [0, 0]
+            pads = [0, 0] * len(kernel_size)
+            if padding == "same":
+                # torch pairs dilation[i] with kernel_size[i] and stops at the shorter (a dilation of the wrong
+                # length is accepted here and fails in forward)
+                for i, (d, k) in enumerate(zip(dilation, kernel_size, strict=False)):
+                    total = d * (k - 1)
+                    j = 2 * (len(kernel_size) - 1 - i)
+                    pads[j:j + 2] = [total // 2, total - total // 2]
             self._reversed_padding_repeated_twice = pads
         else:
             self._reversed_padding_repeated_twice = [p for p in reversed(self.padding) for _ in range(2)]
