@@ -128,3 +128,59 @@ def test_bernoulli_invalid_probability_draws_up_to_it(dtype):
 ])
 def test_sampler_argument_errors(fn):
     assert_same_error(lambda: fn(ember), lambda: fn(torch))
+
+
+@pytest.mark.parametrize("fill", ["uniform_", "normal_", "rand_like", "randn_like"])
+def test_complex_fill_of_non_contiguous_tensors_follows_memory_order(fill):
+    def fn(L):
+        out = []
+        for t in (L.empty(5, 4, dtype=L.complex64).t(), L.empty(3, 8, dtype=L.complex128)[:, ::2]):
+            out.append(getattr(t, fill)() if fill.endswith("_") else getattr(L, fill)(t))
+        return out
+    _same_stream(fn)
+
+
+def test_like_factories_keep_the_dim_order_of_gapped_tensors():
+    """empty_like of a tensor with gaps is dense in the same dim order (so rand_like and dropout masks fill
+    in that order)."""
+    def cases(L):
+        return [L.empty(4, 6).t()[:, ::2], L.empty(2, 3, 4).permute(2, 0, 1)[::2], L.empty(5, 4).t()[1:3]]
+    for a, b in zip(cases(torch), cases(ember), strict=True):
+        assert torch.empty_like(a).stride() == ember.empty_like(b).stride()
+    _same_stream(lambda L: [L.rand_like(L.empty(4, 6).t()[:, ::2]),
+                            L.nn.functional.dropout(L.arange(1.0, 25.0).reshape(4, 6).t()[:, ::2], 0.5)])
+
+
+def test_factories_fill_out_in_place():
+    """rand/randn/randint/normal/bernoulli(out=...) fill ``out`` itself: its dtype, its memory order."""
+    def fn(L):
+        outs = [L.empty(3, 2).t(), L.empty(3, 2, dtype=L.float64).t(), L.empty(3, 2, dtype=L.int64).t(),
+                L.empty(3, 2).t(), L.empty(3, 2, dtype=L.float64).t(), L.empty(5)]
+        L.rand(2, 3, out=outs[0])
+        L.randn(2, 3, out=outs[1])
+        L.randint(-4, 9, (2, 3), out=outs[2])
+        L.normal(2.0, 0.5, (2, 3), out=outs[3])
+        L.bernoulli(L.full((2, 3), 0.4), out=outs[4])
+        L.randperm(5, out=outs[5])
+        return outs
+    _same_stream(fn)
+    assert_same_error(lambda: ember.rand(3, dtype=ember.float64, out=ember.empty(3)),
+                      lambda: torch.rand(3, dtype=torch.float64, out=torch.empty(3)))
+
+
+def test_normal_with_tensors_dtype_and_zero_gradients():
+    """The result takes mean's dtype (else std's); torch's gradients to mean and std are zeros."""
+    def fn(L):
+        m = L.zeros(1, requires_grad=True)
+        s = L.full((3,), 2.0, dtype=L.float64, requires_grad=True)
+        y = L.normal(m, s)
+        assert y.grad_fn.name() == "NormalBackward3" and y.dtype == L.float32
+        (y * 3).sum().backward()
+        return [y, m.grad, s.grad, L.normal(L.zeros(3, dtype=L.float64), L.ones(3), out=L.empty(3).t())]
+    _same_stream(fn)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_orthogonal_half_precision_errors(dtype):
+    assert_same_error(lambda: ember.nn.init.orthogonal_(ember.empty(3, 3, dtype=getattr(ember, dtype))),
+                      lambda: torch.nn.init.orthogonal_(torch.empty(3, 3, dtype=getattr(torch, dtype))))

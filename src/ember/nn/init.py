@@ -7,10 +7,9 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
-
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..linalg import qr
 from ..ops.creation import empty_like
 from ..ops.creation import eye as identity
 from ..ops.indexing import where
@@ -244,15 +243,11 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator: Generator | None = N
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    sample = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
-    a = np.asarray(sample.cpu()._data)
-    flat = a.T if rows < cols else a
-    q, r = np.linalg.qr(flat)
-    q = q * np.sign(np.diag(r))
-    if rows < cols:
-        q = q.T
     with no_grad():
-        tensor.view(rows, cols).copy_(tensor.new_tensor(np.ascontiguousarray(q)))
+        sample = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        q, r = qr(sample.t() if rows < cols else sample)   # (torch's errors for half precision)
+        q = q * r.diagonal().sign()
+        tensor.view(rows, cols).copy_(q.t() if rows < cols else q)
         tensor.mul_(gain)
     return tensor
 

@@ -383,13 +383,16 @@ def _like(input: Tensor, dtype: Any, device: Any) -> tuple[D.dtype, Any]:
 def _like_factory(input: Tensor, fill: Any, dtype: Any, device: Any, requires_grad: bool,
                   memory_format: Any) -> Tensor:
     """A new tensor of ``input``'s shape (filled with ``fill`` unless None) laid out as torch lays out
-    ``*_like`` results: ``input``'s strides when they are dense (``preserve_format``), else contiguous."""
+    ``*_like`` results (``preserve_format``): ``input``'s strides when they are dense, else dense strides in
+    the order of ``input``'s (gaps or overlaps removed); contiguous under ``contiguous_format``."""
     dt, dev = _like(input, dtype, device)
     if dt.kind == "quantized":     # torch makes *_like tensors with empty_strided, which refuses them
         raise D.convert_refusal(dt)
     arr = input._data
     elem = tuple(s // arr.itemsize for s in arr.strides)
     strides = layout_strides(arr.shape, elem, memory_format)
+    if strides is None and memory_format in (None, preserve_format) and arr.size and not arr.flags.c_contiguous:
+        strides = _iteration_strides(arr.shape, elem)
     t = _factory(arr.shape, fill, dt, dev, requires_grad)
     if strides is not None:
         xp = np if dev is CPU else xp_of(dev)

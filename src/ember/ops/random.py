@@ -20,7 +20,8 @@ import numpy as np
 from .._core import dtype as D
 from .._core import random as R
 from .._core.device import CPU, canonical, xp_of
-from ..autograd.grad_mode import STATE
+from .._tensor import zeros_of
+from ..autograd.grad_mode import STATE, no_grad
 from ..autograd.graph import Node
 from . import _philox
 from ._dispatch import (
@@ -33,6 +34,7 @@ from ._dispatch import (
     inplace,
     record,
     sized,
+    write_out,
 )
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -261,13 +263,10 @@ def _float_np(t: Tensor, what: str) -> np.dtype:
 
 def _complex_fill(self: Tensor, fill: Callable[[Tensor], Any]) -> Tensor:
     """A complex tensor filled as torch fills it: ``fill`` on its real view (real and imaginary parts
-    interleaved, drawn in that order)."""
+    interleaved, drawn in self's memory order)."""
+    from .extra import view_as_real  # (a layer above this one)
     check_inplace(self)
-    rdt = D.float32 if self._dtype is D.complex64 else D.float64
-    parts = from_array(xp_of(self._device).empty(self._data.shape + (2,), rdt.np), rdt, self._device)
-    fill(parts)
-    self._data[...] = parts._data.view(self._dtype.np).reshape(self._data.shape)
-    self._vc[0] += 1
+    fill(view_as_real(self.detach()))
     return self
 
 
@@ -438,25 +437,41 @@ def _finish(t: Tensor, requires_grad: bool, out: Tensor | None) -> Tensor:
     if requires_grad:
         factory_requires_grad(t)
     if out is not None:
-        from ._dispatch import write_out
         return write_out(out, t)
     return t
+
+
+def _target(size: Sequence[Any], dtype: Any, device: Any, out: Tensor | None, default: D.dtype | None = None
+            ) -> Tensor:
+    """The tensor a random factory fills: a new one (of ``dtype``, else ``default``, else the default dtype),
+    or ``out`` itself as torch fills it (in its dtype, and in its own memory order when its shape is right;
+    else resized to a contiguous tensor, with torch's warning)."""
+    if out is None:
+        return _empty(size, dtype or default, device)
+    from .creation import _resolve_dtype
+    dt = _resolve_dtype(dtype)
+    if dt is not None and dt is not out._dtype:
+        raise RuntimeError(f"dtype {dt._short} does not match dtype of out parameter ({out._dtype._short})")
+    fresh = _empty(size, out._dtype, out._device)
+    if fresh.shape != out.shape:
+        write_out(out, fresh)   # the resize
+    return out
 
 
 def rand(*dims: Any, size: Any = None, generator: Generator | None = None, out: Tensor | None = None,
          dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
          pin_memory: bool = False) -> Tensor:
     """Uniform samples in [0, 1), bit-identical to torch's CPU stream."""
-    empty = _empty(sized(dims, size, "rand", "size"), dtype, device)
-    return _finish(uniform_(empty, generator=generator), requires_grad, out)
+    t = _target(sized(dims, size, "rand", "size"), dtype, device, out)
+    return _finish(uniform_(t, generator=generator), requires_grad, None)
 
 
 def randn(*dims: Any, size: Any = None, generator: Generator | None = None, out: Tensor | None = None,
           dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
           pin_memory: bool = False) -> Tensor:
     """Standard normal samples, bit-identical to torch's CPU stream."""
-    empty = _empty(sized(dims, size, "randn", "size"), dtype, device)
-    return _finish(normal_(empty, generator=generator), requires_grad, out)
+    t = _target(sized(dims, size, "randn", "size"), dtype, device, out)
+    return _finish(normal_(t, generator=generator), requires_grad, None)
 
 
 def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = None, *,
@@ -473,23 +488,25 @@ def randint(low: int = 0, high: int | None = None, size: Sequence[int] | None = 
     for bound in (low, high):   # torch's argument parser takes them as int64
         if _isinstance(bound, int) and not -(1 << 63) <= bound < (1 << 63):
             raise ValueError("Overflow when unpacking long long")
-    t = _empty(tuple(size), dtype or D.int64, device)
+    t = _target(tuple(size), dtype, device, out, D.int64)
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     _bounded_dtype(t)
     _fill(t, lambda n, c: R.randint(_gen(generator), n, low, high, t._dtype.np))
-    return _finish(t, requires_grad, out)
+    return _finish(t, requires_grad, None)
 
 
 def randperm(n: int, *, generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None,
              layout: Any = None, device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """A random permutation of 0..n-1 (torch's swap algorithm)."""
+    """A random permutation of 0..n-1 (torch's swap algorithm), in ``out``'s dtype when given."""
     from .creation import _resolve_dtype
-    dt = _resolve_dtype(dtype) or D.int64
+    dt = _resolve_dtype(dtype) or (D.int64 if out is None else out._dtype)
+    if out is not None and dt is not out._dtype:
+        raise RuntimeError(f"dtype {dt._short} does not match dtype of out parameter ({out._dtype._short})")
     if dt.is_complex:
         raise NotImplementedError(f"\"randperm\" not implemented for '{dt._short}'")
     arr = R.randperm(_gen(generator), n, dt.np)
-    dev = canonical(device)
+    dev = canonical(device) if out is None else out._device
     t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
     return _finish(t, requires_grad, out)
 
@@ -520,38 +537,61 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, genera
     return _finish(random_(t, low, high, generator=generator), requires_grad, None)
 
 
+class _NormalBackward(Node):
+    """``normal`` with tensor mean/std: torch gives them zero gradients (it does not reparameterise)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        return tuple(zeros_of(m[0], m[1], g._device) for m in self._meta)
+
+
+_NORMAL_NODES = {name: type(name, (_NormalBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+                 for name in ("NormalBackward1", "NormalBackward2", "NormalBackward3")}
+
+
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
            generator: Generator | None = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
            device: Any = None, requires_grad: bool = False, pin_memory: bool | None = False) -> Tensor:
-    """``normal(mean, std, size)`` with numbers, or elementwise with tensor mean/std (broadcast)."""
-    if not _isinstance(mean, Tensor) and not _isinstance(std, Tensor):
+    """``normal(mean, std, size)`` with numbers, or elementwise with tensor mean/std (broadcast) as torch
+    computes it: ``N(0, std)`` then ``+ mean`` for a number std, else ``N(0, 1) * std + mean``, in place in the
+    result (mean's dtype, else std's; or ``out``)."""
+    tensor_mean, tensor_std = _isinstance(mean, Tensor), _isinstance(std, Tensor)
+    if not tensor_mean and not tensor_std:
         if size is None:
             raise TypeError("normal() received an invalid combination of arguments - got (float, float), "
                             "missing 'size'")
-        t = normal_(_empty(tuple(size), dtype, device), mean, std, generator=generator)
-        return _finish(t, requires_grad, out)
-    if _isinstance(std, Tensor):
+        t = normal_(_target(tuple(size), dtype, device, out), mean, std, generator=generator)
+        return _finish(t, requires_grad, None)
+    if tensor_std:
         if not bool((std._data >= 0).all()):   # (NaN fails too)
             raise RuntimeError("normal expects all elements of std >= 0.0")
     elif not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
-    ref = mean if _isinstance(mean, Tensor) else std
-    shape = broadcast_shapes(np.shape(mean._data if _isinstance(mean, Tensor) else mean),
-                             np.shape(std._data if _isinstance(std, Tensor) else std))
-    if not _isinstance(std, Tensor):   # torch scales inside the sampler then adds: other roundings than z*std
-        z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, std, generator=generator)
-        return _finish(z + mean, False, out)
-    z = normal_(_empty(shape, ref._dtype, ref._device), 0.0, 1.0, generator=generator)
-    return _finish(z * std + mean, False, out)
+    inputs = tuple(x for x in (mean, std) if _isinstance(x, Tensor))
+    grad = STATE.enabled and any(x._rg for x in inputs)
+    if grad and out is not None:
+        raise RuntimeError("normal(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    ref = mean if tensor_mean else std
+    shape = broadcast_shapes(np.shape(mean._data if tensor_mean else mean), np.shape(std._data if tensor_std else std))
+    t = _target(shape, None, ref._device, out, ref._dtype)
+    with no_grad():
+        if tensor_std:
+            normal_(t, 0.0, 1.0, generator=generator).mul_(std).add_(mean)
+        else:
+            normal_(t, 0.0, std, generator=generator).add_(mean)
+    if grad:
+        record(t, _NORMAL_NODES[f"NormalBackward{1 + tensor_std + tensor_mean * tensor_std}"](), inputs)
+    return t
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
               out: Tensor | None = None) -> Tensor:
     """0/1 samples with probabilities ``input`` (or the scalar ``p``), in input's dtype (a contiguous tensor,
-    as torch's, whatever input's strides)."""
-    t = _empty(input.shape, input._dtype, input._device)
-    bernoulli_(t, input if p is None else p, generator=generator)
-    return _finish(t, False, out)
+    as torch's, whatever input's strides) or filling ``out``."""
+    t = _target(input.shape, None, input._device, out, input._dtype)
+    return bernoulli_(t, input if p is None else p, generator=generator)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
