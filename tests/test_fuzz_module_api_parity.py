@@ -186,3 +186,29 @@ def test_complex_module_warning() -> None:
             lib.nn.Linear(1, 1).to(lib.complex64)
         return [str(x.message) for x in w]
     _same(run)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "NAdam", "ASGD", "Adagrad", "RMSprop"])
+def test_optimizer_load_upgrades_old_checkpoints(name: str) -> None:
+    # as torch's __setstate__: numbers saved for 'step' (and NAdam's mu_product, ASGD's eta/mu) become tensors,
+    # group options an older checkpoint lacks get their defaults, AdamW's groups always decay decoupled
+    def run(lib: Any) -> Any:
+        p = lib.nn.Parameter(lib.ones(3, dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p])
+        p.grad = lib.full((3,), 0.5, dtype=lib.float64)
+        opt.step()
+        sd = opt.state_dict()
+        for st in sd["state"].values():
+            for k, v in st.items():
+                st[k] = float(v) if v.dim() == 0 else v
+        for g in sd["param_groups"]:
+            for k in ("foreach", "maximize", "differentiable", "capturable", "fused", "decoupled_weight_decay"):
+                g.pop(k, None)
+        fresh = getattr(lib.optim, name)([lib.nn.Parameter(lib.ones(3, dtype=lib.float64))])
+        fresh.load_state_dict(sd)
+        out = fresh.state_dict()
+        fresh.step()   # no gradient: nothing moves, but the state must be usable
+        return ({i: {k: (type(v).__name__, str(v.dtype)) if hasattr(v, "dtype") else v for k, v in st.items()}
+                 for i, st in out["state"].items()},
+                [sorted(g.items()) for g in out["param_groups"]])
+    _same(run)

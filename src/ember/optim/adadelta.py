@@ -28,6 +28,9 @@ __all__ = ["Adadelta"]
 class Adadelta(Optimizer):
     """Δ = √(E[Δ²] + eps) / √(E[g²] + eps) · g;  p ← p - lr·Δ."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, capturable=False)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "Adadelta does not support sparse gradients"
 

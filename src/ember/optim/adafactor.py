@@ -50,6 +50,9 @@ class Adafactor(Optimizer):
     last and second-to-last dims), p ← p(1 - lr·wd) - α·U/max(1, RMS(U)/d) with U = g/√max(V̂, ε₁²) and
     α = max(ε₂, RMS(p))·min(lr, 1/√t)."""
 
+    _group_options = dict(foreach=None)
+    _scalar_state = ("step",)
+
     _sparse_grad_error = "Adafactor does not support sparse gradients"
 
     def __init__(
@@ -79,17 +82,6 @@ class Adafactor(Optimizer):
             raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
         super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize))
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            for p in group["params"]:
-                s = self.state.get(p, {})
-                if s and not isinstance(s["step"], Tensor):
-                    t = step_tensor()
-                    t.fill_(float(s["step"]))
-                    s["step"] = t
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = run_closure(closure)

@@ -29,6 +29,9 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     """p ← p - clr · g / (√Σg² + eps), clr = lr / (1 + (t-1)·lr_decay)."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, fused=None)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
 
     def __init__(

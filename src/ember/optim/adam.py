@@ -49,6 +49,10 @@ class Adam(Optimizer):
     """Adaptive moments: m ← lerp(m, g, 1-β1), v ← β2·v + (1-β2)·g²,
     p ← p - lr/(1-β1ᵗ) · m / (√v/√(1-β2ᵗ) + eps)."""
 
+    _group_options = dict(amsgrad=False, maximize=False, foreach=None, capturable=False, differentiable=False,
+                          decoupled_weight_decay=False, fused=None)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "Adam does not support sparse gradients, please consider SparseAdam instead"
 
@@ -127,6 +131,11 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (p ← p·(1 - lr·wd) before the update); default wd 1e-2."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:   # as torch: loaded groups (an Adam's too) decay decoupled
+            group["decoupled_weight_decay"] = True
 
     def __init__(
         self,

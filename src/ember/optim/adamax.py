@@ -31,6 +31,9 @@ __all__ = ["Adamax"]
 class Adamax(Optimizer):
     """m ← lerp(m, g, 1-β1), u ← max(β2·u, |g| + eps), p ← p - lr/(1-β1ᵗ) · m / u."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, capturable=False)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "Adamax does not support sparse gradients"
 

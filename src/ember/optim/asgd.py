@@ -31,6 +31,10 @@ __all__ = ["ASGD"]
 class ASGD(Optimizer):
     """SGD with decaying step size η and a running average ``ax`` of the iterates (from step t0)."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, capturable=False)
+    _scalar_state = ("step", "eta", "mu")
+    _scalars_on_device = True
+
     _complex_as_real = True
     _sparse_grad_error = "ASGD does not support sparse gradients"
 

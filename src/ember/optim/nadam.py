@@ -34,6 +34,10 @@ __all__ = ["NAdam"]
 class NAdam(Optimizer):
     """Adam whose update mixes the gradient and the moment with the μₜ, μₜ₊₁ momentum schedule."""
 
+    _group_options = dict(maximize=False, foreach=None, capturable=False, differentiable=False,
+                          decoupled_weight_decay=False)
+    _scalar_state = ("step", "mu_product")
+
     _complex_as_real = True
     _sparse_grad_error = "NAdam does not support sparse gradients"
 

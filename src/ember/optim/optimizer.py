@@ -71,6 +71,12 @@ class Optimizer:
 
     _sparse_grad_error: str | None = None   # set by ember's dense-only optimizers: torch's refusal of sparse grads
     _complex_as_real = False   # update complex parameters as real views (torch's view_as_real in its step)
+    # what torch's __setstate__ (run by load_state_dict and unpickling) upgrades in older checkpoints: group
+    # options they may lack, and per-parameter scalars saved as numbers, made float32 0-d tensors (on the parameter's
+    # device where the group is capturable or fused, or always with ``_scalars_on_device``)
+    _group_options: dict[str, Any] = {}
+    _scalar_state: tuple[str, ...] = ()
+    _scalars_on_device = False
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -99,6 +105,16 @@ class Optimizer:
         for store in _HOOK_STORES:
             self.__dict__.setdefault(store, OrderedDict())
         self.defaults.setdefault("differentiable", False)   # as torch (SparseAdam's defaults gain it on load)
+        for group in self.param_groups:
+            for key, value in self._group_options.items():
+                group.setdefault(key, value)
+            on_device = self._scalars_on_device or group.get("capturable") or group.get("fused")
+            for p in group["params"]:
+                p_state = self.state.get(p)
+                for key in self._scalar_state if p_state else ():
+                    if not isinstance(p_state[key], Tensor):   # a state without it: torch's KeyError
+                        p_state[key] = new_tensor(float(p_state[key]), dtype=D.float32,
+                                                  device=p.device if on_device else None)
 
     def __repr__(self) -> str:
         text = type(self).__name__ + " ("

@@ -29,6 +29,10 @@ __all__ = ["RAdam"]
 class RAdam(Optimizer):
     """Adam's moments; the adaptive step is used (rectified) once the SMA length exceeds 5."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, decoupled_weight_decay=False,
+                          capturable=False)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "RAdam does not support sparse gradients"
 

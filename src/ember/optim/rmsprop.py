@@ -30,6 +30,10 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     """p ← p - lr · g / (√(E[g²] - E[g]² if centered) + eps), with optional momentum on that step."""
 
+    _group_options = dict(momentum=0, centered=False, foreach=None, maximize=False, differentiable=False,
+                          capturable=False)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "RMSprop does not support sparse gradients"
 

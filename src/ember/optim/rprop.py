@@ -28,6 +28,9 @@ __all__ = ["Rprop"]
 class Rprop(Optimizer):
     """Per-element step sizes grown by η₊ while the gradient sign holds, shrunk by η₋ when it flips."""
 
+    _group_options = dict(foreach=None, maximize=False, differentiable=False, capturable=False)
+    _scalar_state = ("step",)
+
     _complex_as_real = True
     _sparse_grad_error = "Rprop does not support sparse gradients"
 

@@ -26,6 +26,8 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """p ← p - lr·d, with d the (dampened, optionally Nesterov) momentum of grad + weight_decay·p."""
 
+    _group_options = dict(nesterov=False, maximize=False, foreach=None, differentiable=False, fused=False)
+
     def __init__(
         self,
         params: Iterable[Any],
