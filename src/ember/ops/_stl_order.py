@@ -1,14 +1,13 @@
-"""The element order of torch's CPU topk, kthvalue and mode, which are not stable. topk runs libstdc++'s
-selection algorithms on (value, index) pairs: ``std::partial_sort`` when ``64 * k <= n``, else
-``std::nth_element`` at ``k - 1`` (then ``std::sort`` of the first ``k - 1`` when sorted); mode ``std::sort``s
-the pairs by value; kthvalue runs torch's own quickselect. Which of several equal values they return, and the
-order of an unsorted topk, is whatever their swaps produce; this module replays them.
+"""The element order of torch's CPU sort, topk, kthvalue and mode, which are not stable. sort runs
+``std::sort`` on (value, index) pairs; topk runs libstdc++'s selection algorithms on them: ``std::partial_sort``
+when ``64 * k <= n``, else ``std::nth_element`` at ``k - 1`` (then ``std::sort`` of the first ``k - 1`` when
+sorted); mode ``std::sort``s the pairs by value; kthvalue runs torch's own quickselect. Which of several equal
+values they return, and the order of an unsorted topk, is whatever their swaps produce; this module replays them.
 
 Keys are dense ranks (smaller key first, equal keys tie), so each comparison is one int comparison. The list
 routines rearrange one slice's permutation ``a`` in place as libstdc++ does; the partitions are also replayed on
 all slices at once in NumPy (each partition step on every range that needs one), as the scans' stops can be
-found and paired with array operations.
-"""
+found and paired with array operations."""
 
 from __future__ import annotations
 
@@ -324,6 +323,19 @@ def _topk_rows(keys: np.ndarray, k: int, sorted: bool) -> np.ndarray:
     for r in np.flatnonzero(bad):
         out[r] = _topk_order_py(keys[r].tolist(), k, sorted)
     return out
+
+
+def _sort_order_py(kv: list[int]) -> list[int]:
+    """std::sort's order of one row of keys: the introsort, then its final insertion sort (a stable sort)."""
+    a = list(range(len(kv)))
+    _introsort_loop(a, kv, 0, len(kv), _depth(len(kv)))
+    return sorted(a, key=kv.__getitem__)
+
+
+def sort_orders(keys: np.ndarray) -> np.ndarray:
+    """The order in which torch's CPU sort (``std::sort`` of (value, index) pairs) leaves each row of dense
+    ranks ``keys``: the positions of the row's elements, first to last."""
+    return np.array([_sort_order_py(row) for row in keys.tolist()], dtype=np.int64).reshape(keys.shape)
 
 
 def _mode_index_py(kv: list[int], m: int) -> int:

@@ -25,6 +25,7 @@ from ._stl_order import (
     _linear_insert,
     kth_indices,
     mode_indices,
+    sort_orders,
     topk_orders,
 )
 from .reduction import (
@@ -79,17 +80,41 @@ SortBackward0 = node_class("SortBackward0", ValueSelectingBackward)
 TopkBackward0 = node_class("TopkBackward0", ValueSelectingBackward)
 
 
-def _sorted_along(input: Tensor, dim: int, descending: bool, k: int | None = None) -> tuple[Any, Any, int]:
-    """(values, indices, dim) of ``input`` sorted along ``dim``, keeping the first ``k`` when given."""
+def _sorted_along(input: Tensor, dim: int, descending: bool, k: int | None = None,
+                  stable: bool = True) -> tuple[Any, Any, int]:
+    """(values, indices, dim) of ``input`` sorted along ``dim``, keeping the first ``k`` when given; equal
+    values in torch's CPU ``std::sort`` order unless ``stable``."""
     a = input._data
     xp = xp_for(input)
     d = wrap_dim(dim, a.ndim)
     if not a.ndim:
         return a.copy(), xp.zeros((), np.int64), d
     idx = argsort_array(xp, a, d, descending)
+    if not stable and xp is np:
+        _std_sort_order(a, idx, d)
     if k is not None:
         idx = idx[(slice(None),) * d + (slice(0, k),)]
     return xp.take_along_axis(a, idx, axis=d), idx, d
+
+
+_SORT_REPLAY = 2048   # elements: larger sorts with ties keep the stable order (a replay costs ~1 µs/element)
+
+
+def _std_sort_order(a: np.ndarray, idx: np.ndarray, d: int) -> None:
+    """Rearrange the stable order ``idx`` along ``d`` of ``a`` into torch's unstable CPU sort's: slices longer
+    than 16 holding equal values (all NaNs equal) go through ``std::sort``'s introsort, whose partitions move
+    them; shorter ones are insertion-sorted, stable. The replay runs in Python, so only while the slices with
+    ties hold ``_SORT_REPLAY`` elements in all; beyond, equal values keep their stable order, one of those an
+    unstable sort may give (and the one torch's radix sort of 32768 or more integers gives)."""
+    n = a.shape[d]
+    if not _THRESHOLD < n <= _SORT_REPLAY:
+        return
+
+    def tied(rows: np.ndarray, orders: np.ndarray) -> np.ndarray:
+        has = _ties(np.take_along_axis(rows, orders, 1)).any(1)
+        return has if np.count_nonzero(has) * n <= _SORT_REPLAY else np.zeros_like(has)
+
+    _replay_rows(a, idx, idx, d, tied, lambda rank, _: sort_orders(rank))
 
 
 def _stable_overload(fn: Callable) -> Callable:
@@ -114,7 +139,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
         unsupported_dtype("sorting_kernel_method_name", input)
     wrap_dim(dim, input.ndim)   # torch checks dim first
     _no_complex(input, "Sort")
-    values, idx, d = _sorted_along(input, dim, descending)
+    values, idx, d = _sorted_along(input, dim, descending, stable=bool(stable))
     return select_with_indices("sort", input, values, idx, d, True, SortBackward0, out, keep_layout=True)
 
 
@@ -126,7 +151,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: b
         unsupported_dtype("sorting_kernel_method_name", input)
     wrap_dim(dim, input.ndim)   # torch checks dim first
     _no_complex(input, "Sort")
-    _, idx, _ = _sorted_along(input, dim, descending)
+    _, idx, _ = _sorted_along(input, dim, descending, stable=bool(stable))
     res = new_tensor(laid_out(idx.astype(np.int64, copy=False), input, True), D.int64,
                      input._device)
     return res if out is None else write_out(out, res)
