@@ -86,3 +86,32 @@ def test_result_strides(op):
     t, e = op(torch), op(ember)
     _same(t, e)
     assert _layout(e) == _layout(t)
+
+
+def test_movedim_of_0d_is_an_alias():
+    for m in (torch, ember):
+        x = m.tensor(2.0, requires_grad=True)
+        y = m.movedim(x, 0, -1)
+        assert type(y.grad_fn).__name__ == "AliasBackward0" and y._base is x
+
+
+def _no_grad_view(m):
+    x = m.ones(3, 2, requires_grad=True).clone()
+    with m.no_grad():
+        return x[1:]
+
+
+@pytest.mark.parametrize("change", [
+    lambda m, t: t.__setitem__(0, 5.0),          # a view of a no_grad view: torch names its node
+    lambda m, t: t.__setitem__((0, 0), 5.0),
+    lambda m, t: t.view(4).t().mul_(2),
+    lambda m, t: t.add_(m.ones(5)),              # autograd's checks come before the kernel's (shape, ...)
+    lambda m, t: m.ones(3, requires_grad=True)[1:].add_(m.ones(5)),
+    lambda m, t: m.ones(3, requires_grad=True).sub_(m.ones(3, dtype=m.bool)),
+    lambda m, t: m.ones(1, 2, requires_grad=True).expand(3, 2).mul_(2),
+    lambda m, t: m.ones(3, 1, requires_grad=True).clone().expand(3, 2).split(1)[0].pow_(2),
+    lambda m, t: m.ones(4, 3, requires_grad=True).clone().unbind(0)[1].add_(m.ones(5)),
+    lambda m, t: m.ones(3)[1:].detach_(),         # any view, requiring grad or not
+])
+def test_inplace_on_views_errors(change):
+    _same(*outcomes(lambda m: change(m, _no_grad_view(m))))

@@ -21,7 +21,14 @@ from .._core.device import CPU, xp_of
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim, zeros_of
 from ..autograd import forward_ad as _fw
 from ..autograd.grad_mode import STATE
-from ..autograd.graph import Node, SavedOutput, grad_edge, move_retain_grad, multi_output_view_error
+from ..autograd.graph import (
+    Node,
+    SavedOutput,
+    _strip_backward,
+    grad_edge,
+    move_retain_grad,
+    multi_output_view_error,
+)
 
 __all__ = ["Tensor", "Node", "record", "tie", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "out_dtype_error",
@@ -361,8 +368,10 @@ def check_inplace(t: Tensor) -> None:
     if _FW[0]:
         _fw.flush()   # pending tangents first: they depend on the values about to change
     if STATE.grad:
-        if t._no_grad_view:
-            raise RuntimeError("A view was created in no_grad mode and is being modified inplace with grad mode "
+        if t._no_grad_view:   # made under no_grad, or (with a grad_fn) a view of such a view
+            what = "A view" if t._grad_fn is None else \
+                f"Output {t._output_nr} of {_strip_backward(type(t._grad_fn).__name__)} is a view of a view which"
+            raise RuntimeError(f"{what} was created in no_grad mode and is being modified inplace with grad mode "
                                "enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
                                "You can clarify your code by moving both the view and the inplace either both "
                                "inside the no_grad block (if you don't want the inplace to be tracked) or both "

@@ -718,11 +718,14 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         return res
 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
+        tb = _isinstance(other, Tensor)
+        if not tb:   # the argument's type first, then autograd's checks, the kernel's (cast, overlap, shape)
+            other = _scalar_operand(other, name + "_", arg_b, 1, scalar_b)   # (a method: self not counted)
+        recording = (self._rg or (tb and other._rg)) and STATE.enabled
+        if recording or _INFERENCE[0]:
+            check_inplace(self)
         if precheck is not None:
             precheck(self, other)
-        tb = _isinstance(other, Tensor)
-        if not tb:   # the argument's type first, then the cast (ldexp), overlap and shape checks
-            other = _scalar_operand(other, name + "_", arg_b, 1, scalar_b)   # (a method: self not counted)
         if cast_name is not None and self._dtype.category < 2:
             dtypes(self, other, params, self)
         _check_written(self)
@@ -731,11 +734,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 _check_inplace_shape(self._data.shape, other._data.shape)
             if other._device is not self._device:
                 check_same_device(self, other)
-        if (self._rg or (tb and other._rg)) and STATE.enabled:
-            check_inplace(self)
+        if recording:
             return inplace(self, op(history_alias(self), other, *params))
-        if _INFERENCE[0]:
-            check_inplace(self)
         dt = self._dtype
         if plain and tb and other._dtype is dt:
             cp = rt = dt

@@ -68,6 +68,8 @@ def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any
             if attrs:
                 n.__dict__.update(attrs)
             record(t, n, (src,))
+            if src._no_grad_view:   # torch: in-place changes through it are refused too
+                t._no_grad_view = True
         else:   # torch: a view made under no_grad still requires grad, as a leaf that in-place ops refuse
             t._rg = True
             t._no_grad_view = True
@@ -475,8 +477,8 @@ def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     for name, given, dims in (("source", src_in, src), ("destination", dst_in, dst)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({given})")
-    if n == 0:
-        return permute(input, [])
+    if n == 0:   # torch: an alias
+        return basic_index(input, (Ellipsis,), AliasBackward0)
     perm = [-1] * n
     for s, d in zip(src, dst, strict=True):
         perm[d] = s
