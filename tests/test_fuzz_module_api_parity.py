@@ -212,3 +212,20 @@ def test_optimizer_load_upgrades_old_checkpoints(name: str) -> None:
                  for i, st in out["state"].items()},
                 [sorted(g.items()) for g in out["param_groups"]])
     _same(run)
+
+
+@pytest.mark.parametrize("types", [("float64", "float32"), ("bool", "uint8"), ("float16", "bfloat16")])
+def test_set_dtype_mismatch_text(types: tuple[str, str]) -> None:
+    # met through remove_parametrizations(leave_parametrized=True) of a dtype-changing parametrization
+    _same(lambda lib: lib.ones(2, dtype=getattr(lib, types[0])).set_(lib.ones(2, dtype=getattr(lib, types[1]))))
+
+
+def test_remove_dtype_changing_parametrization() -> None:
+    def run(lib: Any) -> Any:
+        class ToFloat(lib.nn.Module):
+            def forward(self, x: Any) -> Any:
+                return x.float()
+        m = lib.nn.Linear(2, 2).double()
+        lib.nn.utils.parametrize.register_parametrization(m, "bias", ToFloat())
+        lib.nn.utils.parametrize.remove_parametrizations(m, "bias")
+    _same(run)

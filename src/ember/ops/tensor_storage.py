@@ -91,8 +91,8 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequen
         self._base = None
     elif isinstance(source, Tensor):
         if source._dtype is not self._dtype:
-            raise RuntimeError(f"Could not set tensor of type {self._dtype._short} to a tensor of type "
-                               f"{source._dtype._short}")
+            raise RuntimeError(f"Could not set tensor of type {D.CPP_NAMES[source._dtype]} to a tensor of type "
+                               f"{D.CPP_NAMES[self._dtype]}")
         base = source._base if source._base is not None else source
         self._data = source._data
         self._base = None if base is self else base   # set_ onto itself (or a view of itself): no alias cycle
