@@ -125,3 +125,45 @@ NOT_TWICE = {   # torch has no derivative of these backward kernels
 def test_double_backward_errors_as_torch(name):
     arrays, grads, fn = NOT_TWICE[name]
     _double(fn, arrays, grads)
+
+
+TIED = {   # torch's backward kernels take the forward's inputs: every gradient requires grad
+    "grid_sample_nearest": ([_rand(1, 2, 3, 4), np.random.RandomState(3).rand(1, 2, 3, 2) * 2.2 - 1.1],
+                            [True, True], lambda L, x, g: L.nn.functional.grid_sample(x, g, mode="nearest",
+                                                                                      align_corners=False)),
+    "grid_sample_bilinear": ([_rand(1, 2, 3, 4), np.random.RandomState(3).rand(1, 2, 3, 2) * 2.2 - 1.1],
+                             [True, True], lambda L, x, g: L.nn.functional.grid_sample(x, g, padding_mode="border",
+                                                                                       align_corners=True)),
+    "batch_norm": ([_rand(4, 3, 2), _rand(3, seed=2), _rand(3, seed=3)], [True, True, True],
+                   lambda L, x, w, b: L.nn.functional.batch_norm(x, None, None, w, b, training=True)),
+    "batch_norm_eval": ([_rand(4, 3), _rand(3, seed=2), _rand(3, seed=3)], [True, False, True],
+                        lambda L, x, w, b: L.nn.functional.batch_norm(x, L.zeros(3, dtype=L.float64),
+                                                                      L.ones(3, dtype=L.float64), w, b)),
+    "instance_norm": ([_rand(2, 3, 4), _rand(3, seed=2), _rand(3, seed=3)], [True, True, True],
+                      lambda L, x, w, b: L.nn.functional.instance_norm(x, weight=w, bias=b)),
+    "layer_norm": ([_rand(3, 4), _rand(4, seed=2), _rand(4, seed=3)], [True, True, True],
+                   lambda L, x, w, b: L.nn.functional.layer_norm(x, (4,), w, b)),
+    "layer_norm_no_weight": ([_rand(3, 4)], [True], lambda L, x: L.nn.functional.layer_norm(x, (4,))),
+    "rrelu_eval": ([_rand(3, 4)], [True], lambda L, x: L.nn.functional.rrelu(x)),
+}
+
+
+@pytest.mark.parametrize("name", TIED)
+def test_gradients_of_kernels_taking_their_input_require_grad(name):
+    arrays, grads, fn = TIED[name]
+    _double(fn, arrays, grads)
+
+
+SDPA = {
+    "flash": ([(1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 4)], {}),   # torch's flash kernel: no double backward
+    "flash_causal": ([(1, 2, 3, 4), (1, 2, 3, 4), (1, 2, 3, 4)], {"is_causal": True}),
+    "math_3d": ([(2, 3, 4), (2, 5, 4), (2, 5, 4)], {}),
+    "math_value_dim": ([(1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 3)], {}),
+}
+
+
+@pytest.mark.parametrize("name", SDPA)
+def test_scaled_dot_product_attention_double_backward(name):
+    shapes, kw = SDPA[name]
+    _double(lambda L, q, k, v: L.nn.functional.scaled_dot_product_attention(q, k, v, **kw),
+            [_rand(*s, seed=i) for i, s in enumerate(shapes)], [True] * 3)

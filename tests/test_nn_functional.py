@@ -722,14 +722,16 @@ def test_embedding_bag_and_pdist_grad_fn(mode):
 
 
 def test_pdist_embedding_bag_gradcheck():
-    """torch has no double backward for these; ember's (rebuilt composition) must still be right numerically."""
+    """Right gradients; torch has no double backward for these, and ember raises its errors."""
     x = ember.tensor(RNG.standard_normal((5, 3)), requires_grad=True)
     for p in (1.0, 2.0, 3.0):
         assert ember.autograd.gradcheck(lambda a, p=p: F.pdist(a, p), (x,))
-        assert ember.autograd.gradgradcheck(lambda a, p=p: F.pdist(a, p), (x,))
+        with pytest.raises(NotImplementedError, match="the derivative for '_pdist_backward' is not implemented"):
+            ember.autograd.gradgradcheck(lambda a, p=p: F.pdist(a, p), (x,))
     w = ember.tensor(RNG.standard_normal((6, 3)), requires_grad=True)
     s = ember.tensor(RNG.standard_normal(8), requires_grad=True)
     inp, off = ember.tensor([1, 2, 4, 5, 4, 3, 2, 0]), ember.tensor([0, 3, 3, 5])
     fn = lambda w, s: F.embedding_bag(inp, w, off, mode="sum", per_sample_weights=s)  # noqa: E731
     assert ember.autograd.gradcheck(fn, (w, s))
-    assert ember.autograd.gradgradcheck(fn, (w, s))
+    with pytest.raises(RuntimeError, match="derivative for aten::_embedding_bag_per_sample_weights_backward is not"):
+        ember.autograd.gradgradcheck(fn, (w, s))

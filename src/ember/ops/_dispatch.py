@@ -95,40 +95,43 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
 
 
 class _Tie(Node):
-    """A gradient computed in some node's backward, passed through, and zero toward that node's inputs (or
-    torch's error, for a backward kernel torch cannot differentiate)."""
+    """A gradient computed in some node's backward, passed through, and zero (or undefined) toward that node's
+    inputs, or torch's error for a backward kernel torch cannot differentiate."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         if self.error is not None:
             raise self.error[0](self.error[1])
-        return (g, *(zeros_of(m[0], m[1], g._device) for m in self._meta[1:]))
+        return (g, *(None if z else zeros_of(m[0], m[1], g._device)
+                     for z, m in zip(self.undefined, self._meta[1:], strict=True)))
 
 
 _TIES: dict[str, type[Node]] = {}
 
 
 def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
-        error: tuple[type[Exception], str] | None = None) -> Tensor:
+        error: tuple[type[Exception], str] | None = None, undefined: Sequence[int] = ()) -> Tensor:
     """``out``, a gradient computed by ``owner``'s backward, depending also on ``owner``'s ``inputs`` (their
     positions) while a graph of the gradient is built. torch's backward kernels that take the forward's input
     (pooling, padding, nll_loss, the normalisations...) give gradients that require grad whenever that input
-    does, differentiating to zeros there (or raising ``error``); the grad_fn is called ``name``. Without
-    ``create_graph`` nothing is done."""
+    does, differentiating to zeros there (no gradient at all for the positions in ``undefined``, whose torch
+    formula gives none), or raising ``error``; the grad_fn is called ``name``. Without ``create_graph`` nothing
+    is done."""
     if not STATE.grad:
         return out
-    edges = [owner._next[i] for i in inputs]
-    if all(e is None for e in edges):
+    inputs = [i for i in inputs if owner._next[i] is not None]
+    if not inputs:
         return out
     cls = _TIES.get(name)
     if cls is None:
         cls = _TIES[name] = type(name, (_Tie,), {"__slots__": ()})
     res = new_tensor(out._data, out._dtype, out._device) if out._rg else out
     node = record(res, cls(), (out,))
-    node._next.extend(edges)
+    node._next.extend(owner._next[i] for i in inputs)
     node._meta.extend(owner._meta[i] for i in inputs)
     node.error = error
+    node.undefined = [i in undefined for i in inputs]
     return res
 
 

@@ -476,9 +476,8 @@ class ComposedNode(Node):
             gi = next(grads) if nxt is not None else None
             if gi is None and nxt is not None:
                 gi = C.zeros_like(t)
-            if i in twice and gi is not None:   # torch's backward kernel has no derivative: raise as torch
-                name, exc, msg = twice[i]
-                gi = tie(gi, self, name, range(len(ins)), (exc, msg))
+            if i in twice and gi is not None:   # torch's backward kernel takes the inputs (or raises)
+                gi = twice[i](gi, self)
             out.append(gi)
         return tuple(out)
 
@@ -486,17 +485,19 @@ class ComposedNode(Node):
 _composed_nodes: dict[str, type[Node]] = {}
 
 
-def no_derivative(kernel: str) -> tuple[str, type[Exception], str]:
-    """:func:`composed`'s ``twice`` entry for a torch backward kernel without a derivative (``aten::kernel``)."""
-    return "NotImplemented", RuntimeError, f"derivative for aten::{kernel} is not implemented"
+def no_derivative(kernel: str) -> Callable[[Tensor, Node], Tensor]:
+    """:func:`composed`'s ``twice`` entry for a torch backward kernel without a derivative (``aten::kernel``):
+    the gradient raises torch's error when differentiated."""
+    err = (RuntimeError, f"derivative for aten::{kernel} is not implemented")
+    return lambda g, node: tie(g, node, "NotImplemented", range(len(node._next)), err)
 
 
 def composed(name: str, fn: Callable[..., Tensor], *inputs: Any, grad_form: Callable[..., Tensor] | None = None,
-             twice: dict[int, tuple[str, type[Exception], str]] | None = None) -> Tensor:
+             twice: dict[int, Callable[[Tensor, Node], Tensor]] | None = None) -> Tensor:
     """``fn(*inputs)`` computed without a graph and recorded as one node named ``name``, whose backward
     differentiates ``grad_form`` (default ``fn``: the same function written for differentiation). ``twice``
-    maps an input's position to the (grad_fn name, exception type, message) its gradient raises when
-    differentiated, where torch has no derivative of that backward kernel."""
+    maps an input's position to ``f(gradient, node)``, applied under ``create_graph`` where torch's backward
+    kernel takes the inputs (see :func:`tie`)."""
     from ..autograd.grad_mode import no_grad
     with no_grad():
         out = fn(*inputs)

@@ -17,7 +17,7 @@ from ..._core import random as R
 from ..._core.memory_format import storage_order
 from ..._tensor import wrap_dim
 from ...ops import elementwise as E
-from ...ops._dispatch import make_node_class, new_tensor
+from ...ops._dispatch import make_node_class, new_tensor, tie
 from ...ops._parallel import split_rows
 from ...ops.indexing import where
 from ...ops.random import Generator, _gen
@@ -175,8 +175,13 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     return leaky_relu(input, negative_slope, inplace=True)
 
 
-RreluWithNoiseBackward0 = make_node_class("RreluWithNoiseBackward0", lambda node, g: (g * node.noise,))
-RreluWithNoiseBackward1 = make_node_class("RreluWithNoiseBackward1", lambda node, g: (g * node.noise,))
+def _rrelu_backward(node: Node, g: Tensor) -> tuple:
+    """g times the slopes; torch's kernel takes the input too (see :func:`tie`)."""
+    return (tie(g * node.noise, node, "RreluWithNoiseBackwardBackward0"),)
+
+
+RreluWithNoiseBackward0 = make_node_class("RreluWithNoiseBackward0", _rrelu_backward)
+RreluWithNoiseBackward1 = make_node_class("RreluWithNoiseBackward1", _rrelu_backward)
 
 
 def _rrelu(

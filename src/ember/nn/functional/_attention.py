@@ -18,6 +18,7 @@ from ...autograd.grad_mode import STATE
 from ...ops._dispatch import broadcast_error, broadcast_shapes
 from ...ops.creation import empty_like, zeros, zeros_like
 from ...ops.elementwise import mul_scalar
+from ...ops.extra import no_derivative
 from ...ops.matmul import baddbmm, bmm, cpp_name
 from ...ops.shape import cat
 from ..attention import _sdpa_use_flash
@@ -74,26 +75,16 @@ def _fold_heads(g: Tensor, rep: int) -> Tensor:
 
 
 class ScaledDotProductFlashAttentionForCpuBackward0(Node):
-    """Backward of the fused core: P = softmax(scale·QKᵀ + bias), O = P·V.
-
-    Without ``create_graph`` the saved P is reused; with it P is rebuilt from Q and K with ember ops so the
-    gradient is itself differentiable. Row sums of dP∘P come from O (Σ g∘O), saving passes.
-    """
+    """Backward of the fused core: P = softmax(scale·QKᵀ + bias), O = P·V, from the saved P. Row sums of dP∘P
+    come from O (Σ g∘O), saving passes. torch cannot differentiate its flash kernel's backward: under
+    ``create_graph`` the gradients raise its error when differentiated."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
         q, k, v, bias, out = self.saved
         k, v = _repeat_heads(k, self.rep_k), _repeat_heads(v, self.rep_v)
-        if STATE.enabled:
-            s = q.matmul(k.transpose(-2, -1)) * self.scale
-            if bias is not None:
-                s = s + bias
-            if self.is_causal:
-                s = s + result(_causal_bias(xp(q), s.shape[-2], s.shape[-1], self.probs.dtype), q)
-            p = _safe_softmax(s)
-        else:
-            p = result(self.probs, q)
+        p = result(self.probs, q)
         gq = gk = gv = None
         if self._next[2] is not None:
             gv = _fold_heads(p.transpose(-2, -1).matmul(g), self.rep_v)
@@ -103,7 +94,10 @@ class ScaledDotProductFlashAttentionForCpuBackward0(Node):
                 gq = gs.matmul(k) * self.scale
             if self._next[1] is not None:
                 gk = _fold_heads(gs.transpose(-2, -1).matmul(q) * self.scale, self.rep_k)
-        return gq, gk, gv
+        if not STATE.grad:
+            return gq, gk, gv
+        twice = no_derivative("_scaled_dot_product_flash_attention_for_cpu_backward")
+        return tuple(None if t is None else twice(t, self) for t in (gq, gk, gv))
 
 
 def _flash_attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | None, is_causal: bool, scale: float,

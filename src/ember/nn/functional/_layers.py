@@ -513,7 +513,11 @@ class NativeLayerNormBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.saved
-        return (_layer_norm_graph if STATE.enabled else _layer_norm_arrays)(self, g, x, w)
+        if not STATE.enabled:
+            return _layer_norm_arrays(self, g, x, w)
+        grads = _layer_norm_graph(self, g, x, w)   # torch's kernel takes the input and weight (see :func:`tie`)
+        return tuple(None if t is None else tie(t, self, "NativeLayerNormBackwardBackward0", (0, 1), undefined=(0, 1))
+                     for t in grads)
 
 
 def layer_norm(
@@ -844,5 +848,6 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError("pdist only supports floating-point dtypes")
     i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
-    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input, twice={0: (
-        "PdistBackwardBackward0", NotImplementedError, "the derivative for '_pdist_backward' is not implemented.")})
+    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input, twice={0: lambda g, node: tie(
+        g, node, "PdistBackwardBackward0", (0,), (NotImplementedError, "the derivative for '_pdist_backward' is not "
+                                                  "implemented."))})

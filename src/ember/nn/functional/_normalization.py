@@ -20,7 +20,7 @@ from ..._core import gemm
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
-from ._common import STATE, Node, Tensor, compute_array, dense_in, fused, layout_of, result, xp
+from ._common import STATE, Node, Tensor, compute_array, dense_in, fused, layout_of, result, tie, xp
 from ._layers import _row_blocks, pad
 
 __all__ = ["batch_norm", "instance_norm", "group_norm", "local_response_norm"]
@@ -262,7 +262,16 @@ class _NormBackward(Node):
 
 
 class NativeBatchNormBackward0(_NormBackward):
+    """torch's backward kernel takes the input and weight: all three gradients depend on them (see :func:`tie`)."""
+
     __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        grads = super().backward(g)
+        if not STATE.grad:
+            return grads
+        return tuple(None if t is None else tie(t, self, "NativeBatchNormBackwardBackward0", (0, 1), undefined=(0, 1))
+                     for t in grads)
 
 
 class NativeGroupNormBackward0(_NormBackward):

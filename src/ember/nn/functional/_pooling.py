@@ -1421,8 +1421,11 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         raise NotImplementedError(f'"{kernel}" not implemented for \'{input.dtype._short}\'')
     if grid.dtype is not input.dtype:
         raise RuntimeError(f"expected scalar type {input.dtype._short} but found {grid.dtype._short}")
+    def tied(g: Tensor, node: Node) -> Tensor:   # torch's backward kernel takes the input and grid
+        return tie(g, node, f"GridSampler{nd}DBackwardBackward0", (0, 1), undefined=(0,) if mode == "nearest" else ())
+
     return composed(f"GridSampler{nd}DBackward0", _grid_sample_composite(mode, padding_mode, bool(align_corners)),
-                    input, grid)
+                    input, grid, twice={0: tied, 1: tied})
 
 
 def _base_coords(steps: int, align: bool, like: Tensor) -> Tensor:
