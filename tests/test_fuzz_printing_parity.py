@@ -55,3 +55,14 @@ def test_conv_same_padding_with_a_short_dilation_constructs_as_torch():
     for cls, k, d in (("Conv3d", 3, (2,)), ("Conv2d", (3, 4), (1, 2, 3)), ("Conv1d", 3, (2, 2))):
         _same(lambda lib, cls=cls, k=k, d=d: repr(getattr(lib.nn, cls)(2, 2, k, padding="same", dilation=d))
               + str(getattr(lib.nn, cls)(2, 2, k, padding="same", dilation=d)._reversed_padding_repeated_twice))
+
+
+def test_sampler_grad_fns_print_as_torch():
+    def run(lib):
+        x = lib.tensor([0.3, 0.6], requires_grad=True)
+        out = [repr(f(x).grad_fn).split(" object")[0] for f in (
+            lib.bernoulli, lib.poisson, lambda x: x.bernoulli(0.3), lambda x: lib.normal(x, 1.))]
+        lib.poisson(x * 2).sum().backward()
+        return out + [repr(x.grad)]
+    _same(run)
+    _same(lambda lib: lib.bernoulli(lib.tensor([0.5]), out=lib.zeros(1, requires_grad=True)))

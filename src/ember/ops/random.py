@@ -537,8 +537,9 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, genera
     return _finish(random_(t, low, high, generator=generator), requires_grad, None)
 
 
-class _NormalBackward(Node):
-    """``normal`` with tensor mean/std: torch gives them zero gradients (it does not reparameterise)."""
+class _SampleBackward(Node):
+    """A sampler's tensor parameters (normal's mean/std, bernoulli's probabilities, poisson's rates): torch gives
+    them zero gradients (it does not reparameterise)."""
 
     __slots__ = ()
 
@@ -546,8 +547,29 @@ class _NormalBackward(Node):
         return tuple(zeros_of(m[0], m[1], g._device) for m in self._meta)
 
 
-_NORMAL_NODES = {name: type(name, (_NormalBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
-                 for name in ("NormalBackward1", "NormalBackward2", "NormalBackward3")}
+_SAMPLE_NODES = {name: type(name, (_SampleBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+                 for name in ("NormalBackward1", "NormalBackward2", "NormalBackward3", "BernoulliBackward0",
+                              "PoissonBackward0")}
+
+
+def _needs_grad(op: str, inputs: tuple, out: Tensor | None) -> bool:
+    """Whether a sampler's tensor parameter needs grad (checked before sampling); torch refuses ``out=`` then,
+    and an ``out`` that requires grad."""
+    grad = STATE.enabled and any(x._rg for x in inputs)
+    if out is not None and (grad or STATE.enabled and out._rg):
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    return grad
+
+
+def _record_sample(t: Tensor, name: str | None, inputs: tuple) -> Tensor:
+    """Give the sample ``t`` torch's node ``name`` (zero gradients), or when None the node ``NotImplemented``."""
+    if name is None:
+        from .indexing import NotImplemented_
+        record(t, NotImplemented_(), inputs).op = "bernoulli"
+    else:
+        record(t, _SAMPLE_NODES[name](), inputs)
+    return t
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
@@ -569,10 +591,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
     elif not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
     inputs = tuple(x for x in (mean, std) if _isinstance(x, Tensor))
-    grad = STATE.enabled and any(x._rg for x in inputs)
-    if grad and out is not None:
-        raise RuntimeError("normal(): functions with out=... arguments don't support automatic differentiation, "
-                           "but one of the arguments requires grad.")
+    grad = _needs_grad("normal", inputs, out)
     ref = mean if tensor_mean else std
     shape = broadcast_shapes(np.shape(mean._data if tensor_mean else mean), np.shape(std._data if tensor_std else std))
     t = _target(shape, None, ref._device, out, ref._dtype)
@@ -581,17 +600,19 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
             normal_(t, 0.0, 1.0, generator=generator).mul_(std).add_(mean)
         else:
             normal_(t, 0.0, std, generator=generator).add_(mean)
-    if grad:
-        record(t, _NORMAL_NODES[f"NormalBackward{1 + tensor_std + tensor_mean * tensor_std}"](), inputs)
-    return t
+    return _record_sample(t, f"NormalBackward{1 + tensor_std + tensor_mean * tensor_std}", inputs) if grad else t
 
 
 def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | None = None,
               out: Tensor | None = None) -> Tensor:
     """0/1 samples with probabilities ``input`` (or the scalar ``p``), in input's dtype (a contiguous tensor,
     as torch's, whatever input's strides) or filling ``out``."""
+    grad = _needs_grad("bernoulli", (input,), out)
     t = _target(input.shape, None, input._device, out, input._dtype)
-    return bernoulli_(t, input if p is None else p, generator=generator)
+    with no_grad():
+        bernoulli_(t, input if p is None else p, generator=generator)
+    # torch has no derivative for the scalar-p overload: its node raises when backpropagated
+    return _record_sample(t, "BernoulliBackward0" if p is None else None, (input,)) if grad else t
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -655,8 +676,8 @@ def poisson(input: Tensor, generator: Generator | None = None) -> Tensor:
         raise NotImplementedError(f"\"poisson_cpu\" not implemented for '{input._dtype._short}'")
     rates = np.asarray(input._data if input._device is CPU else input._data.get())
     arr = poisson_array(_gen(generator), rates)
-    return from_array(arr if input._device is CPU else xp_of(input._device).asarray(arr), input._dtype,
-                      input._device)
+    t = from_array(arr if input._device is CPU else xp_of(input._device).asarray(arr), input._dtype, input._device)
+    return _record_sample(t, "PoissonBackward0", (input,)) if _needs_grad("poisson", (input,), None) else t
 
 
 bind({"uniform_": uniform_, "normal_": normal_, "random_": random_, "bernoulli_": bernoulli_,
