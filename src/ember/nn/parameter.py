@@ -112,7 +112,19 @@ class Buffer(metaclass=_BufferMeta):
         return t
 
 
-class UninitializedParameter(Parameter):
+class _Uninitialized:
+    """What lazy placeholders share: their shape is not known yet, so asking for it fails as in torch."""
+
+    @property
+    def shape(self) -> Any:
+        raise RuntimeError(
+            "Can't access the shape of an uninitialized parameter or buffer. This error usually happens in "
+            "`load_state_dict` when trying to load an uninitialized parameter into an initialized one. Call "
+            "`forward` to initialize the parameters before accessing their attributes."
+        )
+
+
+class UninitializedParameter(_Uninitialized, Parameter):
     """A parameter whose shape is not known yet (``LazyLinear``); ``materialize(shape)`` allocates it."""
 
     cls_to_become: type = Parameter
@@ -143,7 +155,7 @@ class UninitializedParameter(Parameter):
     __str__ = __repr__
 
 
-class UninitializedBuffer(Tensor):
+class UninitializedBuffer(_Uninitialized, Tensor):
     """A buffer whose shape is not known yet; ``materialize(shape)`` allocates it as a plain tensor."""
 
     def __new__(cls, requires_grad: bool = False, device: Any = None, dtype: Any = None) -> Any:
@@ -161,6 +173,8 @@ class UninitializedBuffer(Tensor):
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         return "<UninitializedBuffer>"
+
+    __str__ = __repr__
 
 
 def is_lazy(param: Any) -> bool:

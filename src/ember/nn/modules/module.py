@@ -870,12 +870,13 @@ class Module:
 
     # ---- state_dict --------------------------------------------------------------------------------
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        # a lazy placeholder goes in as itself, so a lazy module's state loads into another lazy module
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
+                destination[prefix + name] = param if keep_vars or is_lazy(param) else param.detach()
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else buf.detach()
+                destination[prefix + name] = buf if keep_vars or is_lazy(buf) else buf.detach()
         if self._has_extra_state():
             destination[prefix + "_extra_state"] = self.get_extra_state()
 
@@ -951,9 +952,10 @@ class Module:
                 with no_grad():
                     if assign:
                         self._assign_loaded(name, param, value)
-                    elif is_lazy(param):
-                        param.materialize(value.shape)
-                        param.copy_(value)
+                    elif is_lazy(param):   # stays lazy when the checkpoint's value is lazy too
+                        if not is_lazy(value):
+                            param.materialize(value.shape)
+                            param.copy_(value)
                     else:
                         param.copy_(value)
             except Exception as ex:
