@@ -167,3 +167,27 @@ def test_scaled_dot_product_attention_double_backward(name):
     shapes, kw = SDPA[name]
     _double(lambda L, q, k, v: L.nn.functional.scaled_dot_product_attention(q, k, v, **kw),
             [_rand(*s, seed=i) for i, s in enumerate(shapes)], [True] * 3)
+
+
+def _gradgradcheck_both(fn, arrays, grads):
+    """ember.autograd.gradgradcheck passes where torch's does, and raises torch's error where torch's does."""
+    def run(L):
+        ins = _inputs(L, arrays, grads)
+        try:
+            return L.autograd.gradgradcheck(lambda *xs: fn(L, *xs), tuple(ins))
+        except (RuntimeError, NotImplementedError) as e:
+            return type(e), str(e)
+    t, e = outcomes(run)
+    assert e == t
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_gradgradcheck_as_torch(mode):
+    """torch cannot differentiate embedding_bag's backward w.r.t. the incoming gradient."""
+    _gradgradcheck_both(lambda L, w: L.nn.functional.embedding_bag(L.tensor([0, 2, 1, 2]), w, L.tensor([0, 1]),
+                                                                  mode=mode), [_rand(3, 2)], [True])
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "reflect_pad", "adaptive_max_pool2d"])
+def test_pool_pad_gradgradcheck_as_torch(name):
+    _gradgradcheck_both(POOLS_PADS[name], [_rand(1, 1, 4, 5)], [True])

@@ -733,5 +733,5 @@ def test_pdist_embedding_bag_gradcheck():
     inp, off = ember.tensor([1, 2, 4, 5, 4, 3, 2, 0]), ember.tensor([0, 3, 3, 5])
     fn = lambda w, s: F.embedding_bag(inp, w, off, mode="sum", per_sample_weights=s)  # noqa: E731
     assert ember.autograd.gradcheck(fn, (w, s))
-    with pytest.raises(RuntimeError, match="derivative for aten::_embedding_bag_per_sample_weights_backward is not"):
+    with pytest.raises(NotImplementedError, match="the derivative for '_embedding_bag_backward' is not implemented"):
         ember.autograd.gradgradcheck(fn, (w, s))

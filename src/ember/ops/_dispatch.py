@@ -121,7 +121,7 @@ def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
     if not STATE.grad:
         return out
     inputs = [i for i in inputs if owner._next[i] is not None]
-    if not inputs:
+    if not inputs and (error is None or not out._rg):
         return out
     cls = _TIES.get(name)
     if cls is None:

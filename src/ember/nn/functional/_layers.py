@@ -364,8 +364,10 @@ def embedding_bag(
     if sparse and mode == "max":
         raise ValueError("max mode does not support sparse weights")
     fn = _bag_fn(input, bounds, padding_idx, mode, scale_grad_by_freq, sparse)
-    return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights,
-                    twice={1: no_derivative("_embedding_bag_per_sample_weights_backward")})
+    return composed("EmbeddingBagBackward0", fn, weight, per_sample_weights, twice={
+        0: lambda g, node: tie(g, node, "EmbeddingBagBackwardBackward0", (1,), (
+            NotImplementedError, "the derivative for '_embedding_bag_backward' is not implemented.")),
+        1: no_derivative("_embedding_bag_per_sample_weights_backward")})
 
 
 def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool,
