@@ -184,3 +184,27 @@ def test_normal_with_tensors_dtype_and_zero_gradients():
 def test_orthogonal_half_precision_errors(dtype):
     assert_same_error(lambda: ember.nn.init.orthogonal_(ember.empty(3, 3, dtype=getattr(ember, dtype))),
                       lambda: torch.nn.init.orthogonal_(torch.empty(3, 3, dtype=getattr(torch, dtype))))
+
+
+def test_multinomial_draws_in_the_memory_order_of_probs():
+    """Without replacement torch's exponential draws fill a tensor laid out as the probabilities."""
+    def fn(L):
+        p = [L.tensor([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]]).t().contiguous().t(), L.arange(1.0, 13.0).reshape(3, 4).t(),
+             L.tensor([[0.3, 0.2, 1.0, 0.5]]).expand(5, 4)]
+        return [L.multinomial(x, k) for x in p for k in (1, 2)]
+    _same_stream(fn)
+
+
+def test_generator_state_api():
+    for lib in (torch, ember):
+        g = lib.Generator().manual_seed(5)
+        lib.randn(3, generator=g)   # leaves a cached normal
+        c = g.clone_state()
+        assert c.initial_seed() == 5
+        assert lib.randn(3, generator=c).tolist() == lib.randn(3, generator=g).tolist()
+    for name, args in [("graphsafe_get_state", ()), ("graphsafe_set_state", (None,)), ("get_offset", ()),
+                       ("set_offset", (3,))]:
+        def call(L, name=name, args=args):
+            g = L.Generator()
+            return getattr(g, name)(*(L.Generator() if a is None else a for a in args))
+        assert_same_error(lambda c=call: c(ember), lambda c=call: c(torch))

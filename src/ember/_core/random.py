@@ -1242,8 +1242,8 @@ def multinomial(
     """``torch.multinomial`` on a (rows, categories) array; returns int64 indices of shape (rows, k).
 
     Without replacement (or ``k == 1``) torch draws ``q = exponential(1)`` in the probs dtype for every
-    entry (row-major) and takes the top ``k`` of ``probs / q`` as torch's ``topk`` picks them (equal values,
-    e.g. zero probabilities, in its order).  With replacement: per row a normalised
+    entry (in the memory order of ``probs2d``) and takes the top ``k`` of ``probs / q`` as torch's ``topk``
+    picks them (equal values, e.g. zero probabilities, in its order).  With replacement: per row a normalised
     cumulative sum (float32 for half/bfloat16) and a binary search per 53-bit uniform.
     """
     probs = np.asarray(probs2d)
@@ -1263,7 +1263,8 @@ def multinomial(
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         if (probs.sum(axis=1, dtype=np.float64) == 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-        q = exponential(gen, rows * cats, dt).reshape(rows, cats)
+        q = np.empty_like(probs)   # laid out as probs (torch's empty_like), filled in memory order
+        q.transpose(sorted(range(2), key=lambda d: -q.strides[d])).reshape(-1)[...] = exponential(gen, q.size, dt)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             s = probs / q
         if k == 1:

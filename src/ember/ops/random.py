@@ -81,6 +81,41 @@ class Generator:
             self._gen.set_state(np.asarray(new_state._data))
         return self
 
+    def clone_state(self) -> Generator:
+        """A new generator of this device in this one's state."""
+        g = Generator(self.device)
+        g.set_state(self.get_state())
+        return g
+
+    def graphsafe_get_state(self) -> Generator:
+        """A generator sharing this CUDA generator's state (CPU generators refuse, as torch's)."""
+        if self._philox is None:
+            raise NotImplementedError("graphsafe_get_state is not supported in this Generator")
+        g = Generator(self.device)
+        g._philox = self._philox
+        return g
+
+    def graphsafe_set_state(self, state: Generator) -> Generator:
+        """Share the state of ``state`` (a generator from :meth:`graphsafe_get_state`; CUDA only)."""
+        if not _isinstance(state, Generator):
+            raise TypeError(f"expected a Generator, but got {type(state).__name__}")
+        if self._philox is None:
+            raise NotImplementedError("graphsafe_set_state is not supported in this Generator")
+        self._philox = state._philox
+        return self
+
+    def get_offset(self) -> int:
+        """The Philox offset of a CUDA generator."""
+        if self._philox is None:
+            raise RuntimeError("CPU Generator does not use offset")
+        return self._philox.offset
+
+    def set_offset(self, offset: int) -> Generator:
+        if self._philox is None:
+            raise RuntimeError("CPU Generator does not use offset")
+        self._philox.offset = offset
+        return self
+
     def __repr__(self) -> str:
         return f"<torch._C.Generator object at {hex(id(self))}>"
 
@@ -619,6 +654,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
     """Indices sampled from the (unnormalised) rows of ``input``."""
     probs = np.asarray(input._data if input._device is CPU else input._data.get())
+    if not probs.flags.c_contiguous and input._data.ndim == 2:   # torch draws in the memory order of
+        laid = _like(input, None, CPU, None)._data   # empty_like(input): a copy laid out so
+        laid[...] = probs
+        probs = laid
     two_d = probs.reshape(1, -1) if probs.ndim == 1 else probs
     _check_multinomial(input, two_d, num_samples, replacement)
     if two_d.size == 0:
