@@ -208,3 +208,10 @@ def test_generator_state_api():
             g = L.Generator()
             return getattr(g, name)(*(L.Generator() if a is None else a for a in args))
         assert_same_error(lambda c=call: c(ember), lambda c=call: c(torch))
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", "uint64"])
+def test_random_without_bounds_refuses_wide_unsigned(dtype):
+    assert_same_error(lambda: ember.empty(3, dtype=getattr(ember, dtype)).random_(),
+                      lambda: torch.empty(3, dtype=getattr(torch, dtype)).random_())
+    _same_stream(lambda L: L.empty(3, dtype=getattr(L, dtype)).random_(5))

@@ -775,7 +775,7 @@ def random_full(gen: Generator, n: int, dtype: DTypeLike) -> np.ndarray:
     elif dt in _INTS:
         mod = int(np.iinfo(dt).max) + 1
     else:
-        raise TypeError(f"random_: unsupported dtype {dt}")
+        raise NotImplementedError(f"\"random_kernel_cpu\" not implemented for '{_TORCH_NAMES.get(dt, dt.name)}'")
     w = gen.random_u64(n) if dt in (_F64, np.dtype(np.int64)) else gen._words(n)
     return _from_i64((w % np.uint64(mod)).astype(np.int64), dt)
 
