@@ -245,3 +245,17 @@ def test_lazy_state_dict_round_trips() -> None:
             out.append(str(e))
         return out
     _same(run)
+
+
+@pytest.mark.parametrize("activation", ["default", "relu", "gelu"])
+def test_transformer_layer_knows_its_default_activation(activation: str) -> None:
+    # the default F.relu was bound before ember wraps F's functions: it was not recognised as relu, so a
+    # batch_first Transformer warned that its activation was not relu/gelu
+    def run(lib: Any) -> Any:
+        import warnings
+        kw = {} if activation == "default" else {"activation": getattr(lib.nn.functional, activation)}
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            m = lib.nn.Transformer(4, 2, 1, 1, 8, batch_first=True, **kw)
+        return m.encoder.layers[0].activation_relu_or_gelu, [str(x.message) for x in w]
+    _same(run)
