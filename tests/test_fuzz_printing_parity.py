@@ -66,3 +66,18 @@ def test_sampler_grad_fns_print_as_torch():
         return out + [repr(x.grad)]
     _same(run)
     _same(lambda lib: lib.bernoulli(lib.tensor([0.5]), out=lib.zeros(1, requires_grad=True)))
+
+
+def test_inplace_comparison_records_a_zero_gradient_node():
+    def run(lib):
+        x = lib.tensor([0.3, 0.6], requires_grad=True)
+        o = lib.tensor([0.5, 0.1], requires_grad=True)
+        out = []
+        for arg in (0.5, o):
+            y = x * 1
+            y.gt_(arg)
+            out.append((repr(y), [type(f[0]).__name__ for f in y.grad_fn.next_functions]))
+            y.sum().backward()
+            out.append((repr(x.grad), repr(o.grad)))
+        return out
+    _same(run)

@@ -561,7 +561,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
            cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
            names: tuple[str, ...] = (), opmath_scalars: bool = False,
-           complex_via: Callable | None = None) -> Callable:
+           complex_via: Callable | None = None, comparison: bool = False) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
     ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
@@ -578,7 +578,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: a 16-bit float tensor meets a
     Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels);
     ``complex_via``: the op (taking an ``alpha`` of 1) that computes complex results instead (add/sub: torch's
-    kernel multiplies the second operand by a complex alpha, which turns infinities' other parts NaN).
+    kernel multiplies the second operand by a complex alpha, which turns infinities' other parts NaN);
+    ``comparison``: the in-place form on a tensor with history records ``<Op>Backward0`` (a number operand) or
+    ``<Op>Backward1`` (a tensor), whose gradients are zeros (torch's ``x.gt_(y)``).
     """
     np_fn = None if callable(forward) else getattr(np, forward)
     if callable(forward):
@@ -607,6 +609,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         return cls()
 
     fixed_cls = make_class(fixed_name) if fixed_name is not None and grad is not None else None
+    compared = [node_class(f"{_camel(name)}Backward{i}", lambda node, g, n=i + 1: _zero_grads(g)[:n])
+                for i in (0, 1)] if comparison else []   # self (and a tensor other): zero gradients
 
     def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
         """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
@@ -735,7 +739,12 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if other._device is not self._device:
                 check_same_device(self, other)
         if recording:
-            return inplace(self, op(history_alias(self), other, *params))
+            alias = history_alias(self)
+            res = op(alias, other, *params)
+            if comparison:   # the 0/1 values in self's dtype, under a node of zero gradients
+                res = from_array(res._data.astype(self._dtype.np), self._dtype, self._device)
+                record(res, compared[tb](), (alias, other) if tb else (alias,))   # (a number is no input)
+            return inplace(self, res)
         dt = self._dtype
         if plain and tb and other._dtype is dt:
             cp = rt = dt
@@ -1459,12 +1468,12 @@ logical_and = binary("logical_and", _logical("logical_and"), None, kind=_k_bool,
 logical_or = binary("logical_or", _logical("logical_or"), None, kind=_k_bool, scalars="")
 logical_xor = binary("logical_xor", _logical("logical_xor"), None, kind=_k_bool, scalars="")
 
-eq = binary("eq", "equal", None, kind=_k_bool, scalars="b")
-ne = binary("ne", "not_equal", None, kind=_k_bool, scalars="b")
-lt = binary("lt", "less", None, kind=_k_bool, scalars="b", deny={"c": ni("lt_cpu")})
-le = binary("le", "less_equal", None, kind=_k_bool, scalars="b", deny={"c": ni("le_cpu")})
-gt = binary("gt", "greater", None, kind=_k_bool, scalars="b", deny={"c": ni("gt_cpu")})
-ge = binary("ge", "greater_equal", None, kind=_k_bool, scalars="b", deny={"c": ni("ge_cpu")})
+eq = binary("eq", "equal", None, kind=_k_bool, scalars="b", comparison=True)
+ne = binary("ne", "not_equal", None, kind=_k_bool, scalars="b", comparison=True)
+lt = binary("lt", "less", None, kind=_k_bool, scalars="b", comparison=True, deny={"c": ni("lt_cpu")})
+le = binary("le", "less_equal", None, kind=_k_bool, scalars="b", comparison=True, deny={"c": ni("le_cpu")})
+gt = binary("gt", "greater", None, kind=_k_bool, scalars="b", comparison=True, deny={"c": ni("gt_cpu")})
+ge = binary("ge", "greater_equal", None, kind=_k_bool, scalars="b", comparison=True, deny={"c": ni("ge_cpu")})
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 bind({alias + suffix: getattr(Tensor, name + suffix) for suffix in ("", "_") for alias, name in (
     ("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"), ("less_equal", "le"), ("not_equal", "ne"))})
