@@ -215,3 +215,9 @@ def test_random_without_bounds_refuses_wide_unsigned(dtype):
     assert_same_error(lambda: ember.empty(3, dtype=getattr(ember, dtype)).random_(),
                       lambda: torch.empty(3, dtype=getattr(torch, dtype)).random_())
     _same_stream(lambda L: L.empty(3, dtype=getattr(L, dtype)).random_(5))
+
+
+def test_generator_manual_seed_refuses_a_tensor():
+    assert_same_error(lambda: ember.Generator().manual_seed(ember.tensor(5)),
+                      lambda: torch.Generator().manual_seed(torch.tensor(5)))
+    assert ember.manual_seed(ember.tensor(5)).initial_seed() == torch.manual_seed(torch.tensor(5)).initial_seed()

@@ -54,9 +54,11 @@ class Generator:
         self._philox = _philox.PhiloxState() if self.device.type == "cuda" else None
 
     def manual_seed(self, seed: int) -> Generator:
-        self._gen.manual_seed(_seed_value(seed))
+        if _isinstance(seed, Tensor):   # (torch.manual_seed takes one, through int())
+            raise RuntimeError("manual_seed expected a long, but got Tensor")
+        self._gen.manual_seed(seed)
         if self._philox is not None:
-            self._philox.manual_seed(_seed_value(seed))
+            self._philox.manual_seed(self._gen.initial_seed())
         return self
 
     def seed(self) -> int:
@@ -120,12 +122,6 @@ class Generator:
         return f"<torch._C.Generator object at {hex(id(self))}>"
 
 
-def _seed_value(seed: Any) -> int:
-    if _isinstance(seed, Tensor):
-        seed = seed.item()
-    return seed
-
-
 default_generator = Generator()
 default_generator._gen = R.default_generator()
 
@@ -159,7 +155,7 @@ def manual_seed(seed: int) -> Generator:
     ``int()`` takes: 1.5, True, "3"; ``Generator.manual_seed`` itself does not)."""
     seed = int(seed)
     default_generator.manual_seed(seed)
-    _philox.manual_seed_all(_seed_value(seed))
+    _philox.manual_seed_all(seed)
     return default_generator
 
 
