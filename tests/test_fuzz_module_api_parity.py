@@ -259,3 +259,10 @@ def test_transformer_layer_knows_its_default_activation(activation: str) -> None
             m = lib.nn.Transformer(4, 2, 1, 1, 8, batch_first=True, **kw)
         return m.encoder.layers[0].activation_relu_or_gelu, [str(x.message) for x in w]
     _same(run)
+
+
+def test_add_param_group_refuses_a_list() -> None:
+    def run(lib: Any) -> Any:
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=0.1)
+        opt.add_param_group([lib.nn.Parameter(lib.ones(1))])
+    _same(run)
