@@ -81,3 +81,8 @@ def test_inplace_comparison_records_a_zero_gradient_node():
             out.append((repr(x.grad), repr(o.grad)))
         return out
     _same(run)
+
+
+def test_strided_copy_of_extension_dtypes():
+    for dt in ("float8_e5m2", "complex32"):
+        _same(lambda lib, dt=dt: repr(lib.arange(12.).reshape(1, 3, 4).to(getattr(lib, dt)).flip(0)))

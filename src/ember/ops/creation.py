@@ -782,7 +782,10 @@ def _iteration_strides(shape: tuple[int, ...], *operands: tuple[int, ...]) -> tu
 def _strided_copy(arr: Any, strides: tuple[int, ...], xp: Any) -> Any:
     """A copy of ``arr`` with the given dense element ``strides``."""
     buf = xp.empty(arr.size, arr.dtype)
-    out = xp.lib.stride_tricks.as_strided(buf, arr.shape, tuple(s * buf.itemsize for s in strides))
+    # as_strided rebuilds the array from its type string, which NumPy cannot read back for extension dtypes
+    # (float8's 'f1', complex32's 'W4'): those go through raw bytes
+    plain = buf.view(f"V{buf.itemsize}") if buf.dtype.isbuiltin == 2 else buf
+    out = xp.lib.stride_tricks.as_strided(plain, arr.shape, tuple(s * buf.itemsize for s in strides)).view(arr.dtype)
     out[...] = arr
     return out
 
