@@ -266,3 +266,18 @@ def test_add_param_group_refuses_a_list() -> None:
         opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=0.1)
         opt.add_param_group([lib.nn.Parameter(lib.ones(1))])
     _same(run)
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_parameter_listed_twice(nesterov: bool) -> None:
+    # torch reads the momentum buffers before updating: both places of a repeated parameter start fresh buffers
+    def run(lib: Any) -> Any:
+        p, q = (lib.nn.Parameter(lib.tensor([1.0, -2.0], dtype=lib.float64)) for _ in range(2))
+        opt = lib.optim.SGD([p, q, p], lr=0.1, momentum=0.9, nesterov=nesterov)
+        for i in range(3):
+            p.grad = lib.tensor([0.5, 0.25], dtype=lib.float64) * (i + 1)
+            q.grad = p.grad * 2
+            opt.step()
+        return p.tolist(), q.tolist(), {k: v["momentum_buffer"].tolist() for k, v in opt.state_dict()["state"].items()}
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        _same(run)

@@ -71,6 +71,9 @@ class SGD(Optimizer):
         loss = run_closure(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+            # as torch, which reads the buffers before updating: a parameter listed twice starts a fresh buffer
+            # at each place on its first step
+            fresh = {id(p) for p in group["params"] if self.state.get(p, {}).get("momentum_buffer") is None}
             for p in params_with_grad(group):
                 if _fused.fusable(p):
                     self._fused_step(p, group)
@@ -84,7 +87,7 @@ class SGD(Optimizer):
                     g = add(g, p._data, group["weight_decay"])
                 if momentum != 0:
                     state = self.state[p]
-                    buf = state.get("momentum_buffer")
+                    buf = None if id(p) in fresh else state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = state_like(p, g)
                     else:
