@@ -191,3 +191,37 @@ def test_embedding_bag_gradgradcheck_as_torch(mode):
 @pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "reflect_pad", "adaptive_max_pool2d"])
 def test_pool_pad_gradgradcheck_as_torch(name):
     _gradgradcheck_both(POOLS_PADS[name], [_rand(1, 1, 4, 5)], [True])
+
+
+AT_KINKS = {   # inputs at the kinks: torch's second derivatives take the one-sided value of its formulas
+    "elu": lambda L, x: L.nn.functional.elu(x, alpha=0.7),
+    "selu": lambda L, x: L.nn.functional.selu(x),
+    "celu": lambda L, x: L.nn.functional.celu(x, alpha=1.5),
+    "elu_inplace": lambda L, x: L.nn.functional.elu(x * 1, inplace=True),
+    "selu_inplace": lambda L, x: L.nn.functional.selu(x * 1, inplace=True),
+    "softplus_threshold": lambda L, x: L.nn.functional.softplus(x, beta=2, threshold=1),
+    "prelu": lambda L, x, w: L.nn.functional.prelu(x, w),
+}
+
+
+@pytest.mark.parametrize("name", AT_KINKS)
+def test_activation_second_derivatives_at_kinks(name):
+    x = np.array([[-1.0, 0.0, 0.5], [0.25, 0.0, -0.5]])
+    if name == "prelu":
+        _double(AT_KINKS[name], [x, np.array([0.25, -0.5, 0.1])], [True, True])
+        _double(AT_KINKS[name], [x, np.array([0.25, -0.5, 0.1])], [True, False])
+    else:
+        _double(AT_KINKS[name], [x], [True])
+
+
+def test_prelu_second_derivative_through_the_incoming_gradient():
+    """torch's formulas count x = 0 as positive for the derivatives of prelu's gradients (the gradient's value at
+    0 takes the slope)."""
+    def run(L):
+        x = L.tensor([-1.0, 0.0, 1.0], dtype=L.float64, requires_grad=True)
+        w = L.tensor([0.25], dtype=L.float64, requires_grad=True)
+        go = L.tensor([1.0, 2.0, 3.0], dtype=L.float64, requires_grad=True)
+        gx, gw = L.autograd.grad(L.nn.functional.prelu(x, w), (x, w), go, create_graph=True)
+        return [t.detach().numpy() for t in (gx, gw, *L.autograd.grad(gx.sum() + 3 * gw.sum(), (x, w, go)))]
+    for a, b in zip(*outcomes(run), strict=True):
+        np.testing.assert_array_equal(b, a)

@@ -248,12 +248,15 @@ def _elu_fwd(xp: Any, a: Any, alpha: float, scale: float, input_scale: float) ->
 
 
 def _elu_bwd(g: Tensor, x: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
-    return where(x > 0, g * scale, g * (x * input_scale).exp() * (alpha * scale * input_scale))
+    # create_graph: torch's second derivative is 0 at x = 0 (the exp branch's slope only below 0)
+    neg = where(x < 0, x, 0.0) if STATE.grad else x
+    return where(x > 0, g * scale, g * (neg * input_scale).exp() * (alpha * scale * input_scale))
 
 
 def _elu_result_bwd(g: Tensor, r: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
     """The gradient from the result (the in-place forms save it): ``r + alpha * scale`` is the exp term."""
-    return where(r > 0, g * scale, g * input_scale * (r + alpha * scale))
+    neg = where(r < 0, r, 0.0) if STATE.grad else r   # as _elu_bwd
+    return where(r > 0, g * scale, g * input_scale * (neg + alpha * scale))
 
 
 _elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd)
@@ -328,10 +331,26 @@ class PreluKernelBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.saved
+        if STATE.grad:
+            return _prelu_grads_graph(self, g, x, w)
         pos = x > 0
         gx = where(pos, g, g * w) if self._next[0] is not None else None
         gw = where(pos, 0.0, x * g).sum_to_size(w.shape) if self._next[1] is not None else None
         return gx, gw
+
+
+def _prelu_grads_graph(node: Node, g: Tensor, x: Tensor, w: Tensor) -> tuple:
+    """prelu's gradients under ``create_graph``, differentiating as torch's formulas: the slopes' side is x < 0
+    there (x >= 0 counts as positive), while the values keep x = 0 on the slopes' side; torch's kernel takes the
+    input and slopes (see :func:`tie`)."""
+    pos = x >= 0
+    gx = gw = None
+    if node._next[0] is not None:
+        gx = where(pos, g, g * w) + where(x == 0, g * (w - 1), 0.0).detach()
+        gx = tie(gx, node, "PreluKernelBackwardBackward0", (0, 1))
+    if node._next[1] is not None:
+        gw = tie(where(pos, 0.0, x * g).sum_to_size(w.shape), node, "PreluKernelBackwardBackward0", (0, 1))
+    return gx, gw
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -652,7 +671,9 @@ def _softplus_fwd(xp: Any, a: Any, beta: float, threshold: float) -> Any:
 
 def _softplus_bwd(g: Tensor, x: Tensor, beta: float, threshold: float) -> Tensor:
     z = x * beta
-    return where(z > threshold, g, g * z.sigmoid())
+    # create_graph: torch's second derivative is 0 from z = threshold on (the sigmoid's slope only below it)
+    s = where(z < threshold, z, float(threshold)).sigmoid() if STATE.grad else z.sigmoid()
+    return where(z > threshold, g, g * s)
 
 
 _softplus = _pointwise("SoftplusBackward0", _softplus_fwd, _softplus_bwd)
