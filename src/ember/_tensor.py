@@ -526,8 +526,11 @@ class Tensor:
         memo[id(self)] = new
         return new
 
-    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
-        """Without argument: torch's type string ('torch.FloatTensor'); otherwise a converted tensor."""
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without argument: torch's type string ('torch.FloatTensor'); otherwise a converted tensor (a dtype,
+        a legacy tensor type, or its name)."""
+        if non_blocking is not True and non_blocking is not False:
+            raise TypeError("type(): non_blocking must be bool")   # worded as torch's by ops/_signature
         if dtype is None:
             prefix = "torch.cuda." if self._device.type == "cuda" else "torch."
             return prefix + self._dtype._legacy
@@ -539,9 +542,18 @@ class Tensor:
             target = D.BY_LEGACY[name]
             dev = "cuda" if cuda else "cpu"
             return self.to(device=dev, dtype=target)
-        if isinstance(dtype, type) and hasattr(dtype, "_legacy_dtype"):
-            return self.to(device=dtype._legacy_device, dtype=dtype._legacy_dtype)
-        return self.to(dtype)
+        if isinstance(dtype, D.dtype):
+            return self.to(dtype)
+        if not isinstance(dtype, type):
+            raise TypeError("dtype must be a type, str, or dtype object")
+        if dtype is Tensor:   # the default tensor type
+            return self.to(D.get_default_dtype())
+        if not hasattr(dtype, "_legacy_dtype"):
+            mod = dtype.__module__
+            name = dtype.__qualname__ if mod == "builtins" or mod.split(".")[0] == "ember" else \
+                f"{mod}.{dtype.__qualname__}"
+            raise ValueError(f"invalid type: '{name}'")
+        return self.to(device=dtype._legacy_device, dtype=dtype._legacy_dtype)
 
 
 def _as_subclass(t: Tensor, cls: type) -> Tensor:
@@ -569,8 +581,12 @@ def _data_ptr(arr: Any) -> int:
 
 
 def wrap_dim(dim: int, ndim: int) -> int:
-    """Normalise a possibly negative dim, raising torch's IndexError when out of range."""
+    """Normalise a possibly negative dim, raising torch's IndexError when out of range. NumPy integers and 0-d
+    integer tensors are ints, as for torch; bools are not."""
     n = ndim if ndim > 0 else 1
+    if type(dim) is not int and (isinstance(dim, np.integer) or isinstance(dim, Tensor) and not dim._data.ndim
+                                 and dim._dtype.category == 1):
+        dim = int(dim)
     try:
         in_range = -n <= dim < n
     except TypeError:   # a tuple or list where one dim is taken

@@ -145,6 +145,9 @@ def from_numpy_dtype(np_dtype: np.dtype) -> dtype:
     try:
         return _FROM_NP[np_dtype]
     except KeyError:
+        if not np.dtype(np_dtype).isnative:
+            raise ValueError("given numpy array has byte order different from the native byte order. Conversion "
+                             "between byte orders is currently not supported.") from None
         raise TypeError(
             f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}. The only supported types "
             "are: "

@@ -541,6 +541,8 @@ def dim_list(dim: Any, ndim: int) -> tuple[int, ...]:
         return tuple(range(ndim))
     if _isinstance(dim, int):
         return (wrap_dim(dim, ndim),)
+    if _isinstance(dim, np.integer) or _isinstance(dim, Tensor) and not dim.ndim and dim._dtype.category == 1:
+        return (wrap_dim(int(dim), ndim),)   # torch takes NumPy and 0-d tensor integers as ints
     dims = tuple(wrap_dim(d, ndim) for d in dim)
     if len(set(dims)) != len(dims):
         d = next(d for d in dims if dims.count(d) > 1)

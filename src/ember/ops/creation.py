@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import operator
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,6 +22,7 @@ from .._core.memory_format import (
     preserve_format,
     suggest_memory_format,
 )
+from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -35,13 +37,18 @@ from ._dispatch import (
     sized,
     writable_alias,
 )
+from ._signature import Signature, parse_error, type_name
 from .info import get_num_threads
 
 _isinstance = isinstance
 _bool, _int, _float, _complex = bool, int, float, complex
+_PY_DTYPES = (_float, _int, _bool, _complex)   # Python types torch takes as dtypes
+_device = device
 
 
 def _resolve_dtype(dtype: Any) -> D.dtype | None:
+    """``dtype`` as a torch dtype: Python's float/int/bool/complex and the legacy tensor types too; NumPy
+    dtypes and dtype names are refused, as torch does."""
     if dtype is None or _isinstance(dtype, D.dtype):
         return dtype
     if _isinstance(dtype, type) and hasattr(dtype, "_legacy_dtype"):
@@ -54,10 +61,7 @@ def _resolve_dtype(dtype: Any) -> D.dtype | None:
         return D.bool
     if dtype is _complex:
         return D.complex128
-    try:
-        return D.from_numpy_dtype(np.dtype(dtype))
-    except TypeError:
-        raise TypeError(f"dtype must be torch.dtype, not {type(dtype).__name__}") from None
+    raise TypeError(f"dtype must be torch.dtype, not {type_name(dtype)}")
 
 
 _SEQUENCES = (list, tuple, range)   # what torch.tensor() reads as a dimension (besides arrays)
@@ -103,13 +107,18 @@ def _infer_dtype(data: Any) -> D.dtype:
     return result if result is not None else default
 
 
+class _NotScalar(Exception):
+    """A sequence, or a tensor of more than one element, where tensor() expects a number."""
+
+
 def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
-    """The shape of nested sequences, raising torch's ValueError for ragged input. A tensor among them is a
-    number (one element only, as torch reads it)."""
+    """The shape of nested sequences, raising torch's errors for ragged input (:class:`_NotScalar` for a
+    sequence where the first element made a number expected). A tensor among them is a number (one element only,
+    as torch reads it)."""
     if not _isinstance(data, _SEQUENCES):
         if _isinstance(data, Tensor):
             if data._data.size != 1:
-                raise ValueError("only one element tensors can be converted to Python scalars")
+                raise _NotScalar(data)
             return ()
         if _isinstance(data, np.ndarray):
             return data.shape
@@ -119,16 +128,28 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
         return (0,)
     inner = _check_ragged(data[0], depth + 1)
     for item in data[1:]:
+        if not inner and (_isinstance(item, _SEQUENCES) or _isinstance(item, np.ndarray) and item.ndim):
+            raise _NotScalar(item)
         s = _check_ragged(item, depth + 1)
         if s != inner:
-            if _isinstance(item, _SEQUENCES) or inner:
-                got = len(item) if _isinstance(item, _SEQUENCES) else None
-                if got is None:
-                    raise TypeError(f"expected sequence of length {inner[0]} at dim {depth + 1} (got "
-                                    f"{type(item).__name__})") if inner else ValueError("ragged")
-                raise ValueError(f"expected sequence of length {inner[0] if inner else 0} at dim {depth + 1} "
-                                 f"(got {got})")
+            if not _isinstance(item, _SEQUENCES):
+                raise TypeError("not a sequence")
+            raise ValueError(f"expected sequence of length {inner[0]} at dim {depth + 1} (got {len(item)})")
     return (n,) + inner
+
+
+def _not_scalar_error(item: Any, dt: D.dtype) -> Exception:
+    """torch's error for ``item`` read as a number of dtype ``dt`` (an index for integers, else a float)."""
+    integral = dt.category <= 1
+    if _isinstance(item, _SEQUENCES):
+        name = type(item).__name__
+        return TypeError(f"'{name}' object cannot be interpreted as an integer" if integral else
+                         f"must be real number, not {name}")
+    try:
+        (operator.index if integral else _float)(item)
+    except (TypeError, ValueError) as e:
+        return e
+    return TypeError(f"not a number: {type(item).__name__}")
 
 
 def _to_numpy_nested(data: Any) -> Any:
@@ -228,8 +249,11 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             return tensor(data.to_numpy(), dtype=dtype, device=device, requires_grad=requires_grad)
         if hasattr(data, "__array__") and not _isinstance(data, (list, tuple, _int, _float, _complex)):
             return tensor(np.asarray(data), dtype=dtype, device=device, requires_grad=requires_grad)
-        _check_ragged(data)
-        src_dt = _infer_dtype(data)
+        src_dt = _infer_dtype(data)   # (before the shape: torch's first error is about the dtype)
+        try:
+            _check_ragged(data)
+        except _NotScalar as e:
+            raise _not_scalar_error(e.args[0], dt or src_dt) from None
         if dt is not None and dt.kind in ("storage", "quantized"):
             raise RuntimeError("store_scalar: invalid type")
         nested = _to_numpy_nested(data)
@@ -283,7 +307,16 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
         raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
                          "strides are not currently supported. (You can probably work around this by making a "
                          "copy of your array  with array.copy().) ")
+    if not ndarray.flags.writeable and not _READONLY_WARNED[0]:
+        _READONLY_WARNED[0] = True   # torch warns once per process
+        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
+                      "the array to protect its data or make it writable before converting it to a tensor. This "
+                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
     return from_array(ndarray, D.from_numpy_dtype(ndarray.dtype), CPU)
+
+
+_READONLY_WARNED = [False]
 
 
 def from_dlpack(ext_tensor: Any) -> Tensor:
@@ -444,14 +477,23 @@ def _num(x: Any) -> Any:
     return x.item() if _isinstance(x, Tensor) else x
 
 
-def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None, dtype: Any = None,
-           layout: Any = None, device: Any = None, requires_grad: bool = False,
+_UNSET: Any = object()   # an argument not given (where None would be a wrong value, as for torch)
+
+
+def arange(start: Any = _UNSET, end: Any = _UNSET, step: Any = 1, *, out: Tensor | None = None,
+           dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool | None = False) -> Tensor:
     """Values ``start, start+step, …`` below ``end``; integer arguments give int64. The values are torch's CPU
     kernel's bit for bit (:func:`_arange_values`)."""
-    start, end, step = _num(start), _num(end), _num(step)
-    if end is None:
+    if end is _UNSET:
+        if start is _UNSET:
+            raise TypeError("arange() missing end")   # worded as torch's parser by ops/_signature
         start, end = 0, start
+    elif start is _UNSET:
+        start = 0
+    if start is None or end is None or step is None:   # (torch: each a Number)
+        raise TypeError("arange() got None")
+    start, end, step = _num(start), _num(end), _num(step)
     dt = _resolve_dtype(dtype)
     if dt is not None:
         _range_kernel("arange_cpu", dt)
@@ -703,30 +745,52 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, devi
 
 
 # ---- legacy constructors (torch.Tensor(...), torch.FloatTensor(...)) ---------------------------------
+_LEGACY_NEW = tuple(Signature(t, False) for t in (
+    "new(*, Device? device=None)", "new(Storage storage)", "new(Tensor other)",
+    "new(SymInt[] size, *, Device? device=None)", "new(object data, *, Device? device=None)"))
+
+
+def _legacy_error(args: tuple, kwargs: dict) -> TypeError:
+    return TypeError(parse_error(_LEGACY_NEW, args, kwargs) or "new() received an invalid combination of arguments")
+
+
+def _options(dt: D.dtype, dev: device) -> str:
+    return f"TensorOptions(dtype={D.CPP_NAMES[dt]}, device={dev}, layout=Strided, requires_grad=false (default), " \
+           "pinned_memory=false (default), memory_format=(nullopt))"
+
+
 def legacy_new(cls: type, dt: D.dtype, args: tuple, kwargs: dict, dev: Any = None) -> Tensor:
-    """torch's legacy constructor rules: sizes → uninitialised; data → copy; a same-dtype ndarray or
-    tensor → shared."""
+    """torch's legacy constructor rules: sizes (ints or a torch.Size, or ``size=``) → uninitialised; data → copy;
+    a same-dtype ndarray or tensor → shared; torch's parser errors otherwise."""
+    given = kwargs
+    kwargs = dict(kwargs)
     dev = canonical(kwargs.pop("device", dev))
-    if kwargs:
-        raise TypeError(f"new() received an invalid combination of arguments - got unexpected keyword "
-                        f"arguments {list(kwargs)}")
+    size = kwargs.pop("size", None)
+    if kwargs or size is not None and args:
+        raise _legacy_error(args, given)
+    if size is not None:
+        args = (Size(size),)
     if not args:
         t = from_array(_place(np.empty((0,), dt.np), dev), dt, dev)
     elif all(_isinstance(a, (_int, np.integer)) and not _isinstance(a, _bool) for a in args) or (
-            len(args) == 1 and type(args[0]).__name__ == "Size"):
-        shape = tuple(args[0]) if len(args) == 1 and type(args[0]).__name__ == "Size" else args
-        t = _factory(_size_args(shape), None, dt, dev, False)
-    elif len(args) == 1 and _isinstance(args[0], Tensor):
+            len(args) == 1 and _isinstance(args[0], Size)):
+        t = _factory(_size_args(args[0] if _isinstance(args[0], Size) else args), None, dt, dev, False)
+    elif len(args) > 1:
+        raise _legacy_error(args, given)
+    elif _isinstance(args[0], Tensor):
         src = args[0]
+        if "device" in given:
+            raise RuntimeError("Legacy tensor constructor of the form torch.Tensor(tensor, device=device) is not "
+                               "supported.  Use torch.tensor(...) or torch.as_tensor(...) instead.")
         if src._dtype is not dt:
-            raise TypeError(f"expected {dt!r} (got {src._dtype!r})")
+            raise TypeError(f"expected {_options(dt, dev)} (got {_options(src._dtype, src._device)})")
         t = src
-    elif len(args) == 1 and _isinstance(args[0], np.ndarray) and args[0].dtype == dt.np and dev is CPU:
+    elif _isinstance(args[0], np.ndarray) and args[0].dtype == dt.np and dev is CPU:
         t = from_numpy(args[0])
-    elif len(args) == 1:
-        t = tensor(args[0], dtype=dt, device=dev)
+    elif _isinstance(args[0], (_float, _bool, _complex, np.number, np.bool_)) or args[0] is None:
+        raise TypeError(f"new(): data must be a sequence (got {type_name(args[0])})")
     else:
-        raise TypeError(f"new() received an invalid combination of arguments - got {args}")
+        t = tensor(args[0], dtype=dt, device=dev)
     if cls is not Tensor and type(t) is not cls:
         from .._tensor import _as_subclass
         t = _as_subclass(t, cls)
@@ -854,28 +918,35 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
     return t
 
 
-def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-    """``to(dtype)``, ``to(device, dtype=None)``, ``to(other_tensor)``; ``non_blocking``/``copy`` accepted."""
-    dtype = kwargs.pop("dtype", None)
-    dev = kwargs.pop("device", None)
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
-    memory_format = kwargs.pop("memory_format", None)
-    if kwargs:
-        raise TypeError(f"to() received an invalid combination of arguments - got {list(kwargs)}")
-    for a in args:
+def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_blocking: Any = False,
+       copy: Any = False, memory_format: Any = None, tensor: Tensor | None = None) -> Tensor:
+    """torch's overloads ``to(device=None, dtype=None, non_blocking=False, copy=False)``, ``to(dtype,
+    non_blocking=False, copy=False)`` and ``to(tensor, non_blocking=False, copy=False)``, each with
+    ``memory_format=``. Other calls raise a TypeError, worded as torch's parser by ops/_signature."""
+    dev = device
+    if tensor is not None:
+        args = (tensor, *args)
+    if args:
+        a, flags = args[0], args[1:]
+        given = dtype is not None or dev is not None   # then by keyword as well: no overload
         if _isinstance(a, Tensor):
             dtype, dev = a._dtype, a._device
-        elif _isinstance(a, (D.dtype, type)) and not _isinstance(a, str):
+        elif _isinstance(a, D.dtype) or any(a is t for t in _PY_DTYPES):
             dtype = a
-        elif _isinstance(a, (str, device, _int)) and not _isinstance(a, _bool):
-            dev = a
-        elif a is None:
-            continue
-        elif _isinstance(a, _bool):
-            continue
         else:
-            raise TypeError(f"to() received an invalid combination of arguments - got ({type(a).__name__})")
+            dev, given = a, given and dev is not None
+            if flags and not _isinstance(flags[0], _bool):
+                dtype, flags, given = flags[0], flags[1:], given or dtype is not None
+        if given or len(flags) > 2:
+            raise TypeError("to(): invalid arguments")   # worded as torch's parser by ops/_signature
+        if len(flags) == 2:
+            copy = flags[1]
+        if flags:
+            non_blocking = flags[0]
+    if copy is not False and copy is not True or non_blocking is not False and non_blocking is not True:
+        raise TypeError("to(): copy and non_blocking must be bool")
+    if dev is not None and not _isinstance(dev, (str, _device, _int)) or _isinstance(dev, _bool):
+        raise TypeError(f"to(): invalid device {type(dev).__name__}")
     return to_dtype(self, dtype, dev=dev, copy=copy, memory_format=memory_format)
 
 
@@ -1052,14 +1123,17 @@ def zero_(self: Tensor) -> Tensor:
 
 
 def _convert(dt: D.dtype) -> Any:
-    def method(self: Tensor, memory_format: Any = None) -> Tensor:
-        return to_dtype(self, dt)
-    method.__name__ = dt.name
+    def method(self: Tensor, *, memory_format: Any = None) -> Tensor:
+        return to_dtype(self, dt, memory_format=memory_format)
+    method.__name__ = method.__qualname__ = {D.float32: "float", D.float64: "double", D.float16: "half",
+                                             D.int64: "long", D.int32: "int", D.int16: "short", D.int8: "char",
+                                             D.uint8: "byte", D.complex64: "cfloat",
+                                             D.complex128: "cdouble"}.get(dt, dt.name)
     return method
 
 
-def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
-    return to_dtype(self, None, dev=CPU)
+def cpu(self: Tensor, *, memory_format: Any = None) -> Tensor:
+    return to_dtype(self, None, dev=CPU, memory_format=memory_format)
 
 
 def cuda(self: Tensor, device: Any = None, non_blocking: bool = False, memory_format: Any = None) -> Tensor:
@@ -1083,6 +1157,8 @@ def _new_factory(name: str, fill: Any) -> Any:
 
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False, layout: Any = None, pin_memory: bool = False) -> Tensor:
+    if fill_value is None or _isinstance(size, (_int, np.integer)):   # (torch: a Number; a tuple of ints)
+        raise TypeError("new_full(): invalid arguments")   # worded as torch's parser by ops/_signature
     return _factory(_size_args((size,)), fill_value, dtype or self._dtype, device or self._device, requires_grad)
 
 

@@ -51,7 +51,7 @@ def xp_for(t: Tensor) -> Any:
 
 def reduce_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     """Dims to reduce: None or an empty tuple/list mean all; a 0-d input reduces nothing (dim 0/-1 ok)."""
-    if dim is None or (not _isinstance(dim, int) and len(dim) == 0):
+    if dim is None or _isinstance(dim, (tuple, list)) and not dim:
         return tuple(range(ndim))
     dims = dim_list(dim, ndim)
     return dims if ndim else ()
@@ -334,7 +334,7 @@ def empty_check(name: str, a: Any, dims: tuple[int, ...] | None, error: type = R
 
 def as_list(dim: Any) -> list:
     """``dim`` as written by the user, as a list (an int becomes a one-element list)."""
-    return [dim] if _isinstance(dim, int) else list(dim)
+    return list(dim) if _isinstance(dim, (tuple, list)) else [dim]
 
 
 def _acc(dt: D.dtype) -> Any:

@@ -624,8 +624,9 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         cls: type[Node] = SqueezeBackward0
         drop = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
-        cls = SqueezeBackward1 if _isinstance(dim, int) else SqueezeBackward2
-        dims = unique_dims((dim,) if _isinstance(dim, int) else dim, n)
+        one = not _isinstance(dim, (tuple, list))   # an int (or NumPy or 0-d tensor integer)
+        cls = SqueezeBackward1 if one else SqueezeBackward2
+        dims = unique_dims((dim,) if one else dim, n)
         drop = tuple(d for d in dims if n and shape[d] == 1)
     return make_view(input, input._data.squeeze(drop) if drop else input._data.view(), cls)
 

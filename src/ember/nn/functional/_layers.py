@@ -120,7 +120,7 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, alpha: bool
     """torch's dropout recipe (same random stream): keep mask ``bernoulli_(1 - p)``, rescaled in the input
     dtype; the alpha variants also shift dropped units to keep mean and variance."""
     _check_p(p)
-    if p == 0 or not training or input.numel() == 0:
+    if input.numel() == 0 or p == 0 or not training:   # (numel first: a non-tensor raises, as for torch)
         return input
     if p == 1:
         return input.mul_(0) if inplace else input * zeros((), dtype=input.dtype, device=input.device)

@@ -1,0 +1,198 @@
+"""torch's overloads of the most used functions and methods, as its argument parser sees them (see
+:mod:`._signature`): only their errors depend on this table. Keys are the public names (``ember.<name>`` and
+``Tensor.<name>``); a ``(functions, methods)`` pair gives the method overloads where they differ from the
+function's less its leading tensor (and ``out=``, which methods never take)."""
+
+from __future__ import annotations
+
+_FACTORY = "Tensor out=None, ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+           "bool? pin_memory=False, bool requires_grad=False"
+_LIKE = "MemoryFormat? memory_format=None, ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+        "bool? pin_memory=False, bool requires_grad=False"
+_NEW = "ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=False, " \
+       "bool requires_grad=False"
+
+
+def _reduce_all(name: str) -> tuple[str, ...]:
+    return (f"{name}(Tensor input, *, Tensor out=None)",
+            f"{name}(Tensor input, int[]? dim=None, bool keepdim=False, *, Tensor out=None)",
+            f"{name}(Tensor input, int dim, bool keepdim=False, *, Tensor out=None)")
+
+
+def _max(name: str) -> tuple[str, ...]:
+    return (f"{name}(Tensor input, *, Tensor out=None)", f"{name}(Tensor input, Tensor other, *, Tensor out=None)",
+            f"{name}(Tensor input, int dim, bool keepdim=False, *, Tensor[] out=None)")
+
+
+def _moments(name: str) -> tuple[str, ...]:
+    return (f"{name}(Tensor input, int[1]? dim, bool unbiased=True, bool keepdim=False, *, Tensor out=None)",
+            f"{name}(Tensor input, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False, "
+            "Tensor out=None)",
+            f"{name}(Tensor input, bool unbiased=True)")
+
+
+def _space(name: str, base: str = "") -> tuple[str, ...]:
+    return tuple(f"{name}({s} start, {e} end, int steps, {base}*, {_FACTORY})"
+                 for s, e in (("Tensor", "Tensor"), ("Scalar", "Tensor"), ("Tensor", "Scalar"), ("Scalar", "Scalar")))
+
+
+def _random(name: str, lead: str) -> tuple[str, ...]:
+    return (f"{name}({lead}, *, Generator? generator, {_FACTORY})", f"{name}({lead}, *, {_FACTORY})")
+
+
+OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # reductions
+    "sum": ("sum(Tensor input, *, ScalarType? dtype=None)",
+            "sum(Tensor input, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor out=None)"),
+    "mean": ("mean(Tensor input, *, ScalarType? dtype=None, Tensor out=None)",
+             "mean(Tensor input, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor out=None)"),
+    "prod": ("prod(Tensor input, *, ScalarType? dtype=None)",
+             "prod(Tensor input, int dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor out=None)"),
+    "max": _max("max"), "min": _max("min"), "std": _moments("std"), "var": _moments("var"),
+    "all": _reduce_all("all"), "any": _reduce_all("any"),
+    "argmax": ("argmax(Tensor input, int? dim=None, bool keepdim=False, *, Tensor out=None)",),
+    "argmin": ("argmin(Tensor input, int? dim=None, bool keepdim=False, *, Tensor out=None)",),
+    "amax": ("amax(Tensor input, int[1] dim=[], bool keepdim=False, *, Tensor out=None)",),
+    "amin": ("amin(Tensor input, int[1] dim=[], bool keepdim=False, *, Tensor out=None)",),
+    "logsumexp": ("logsumexp(Tensor input, int[1] dim, bool keepdim=False, *, Tensor out=None)",),
+    "cumsum": ("cumsum(Tensor input, int dim, *, ScalarType? dtype=None, Tensor out=None)",),
+    "cumprod": ("cumprod(Tensor input, int dim, *, ScalarType? dtype=None, Tensor out=None)",),
+    "softmax": ("softmax(Tensor input, int dim, ScalarType? dtype=None, *, Tensor out=None)",),
+    "log_softmax": ("log_softmax(Tensor input, int dim, ScalarType? dtype=None, *, Tensor out=None)",),
+    # views and shapes
+    "view": ((), ("view(ScalarType dtype)", "view(SymInt[] size)")),
+    "reshape": ("reshape(Tensor input, SymInt[] shape)",),
+    "permute": ("permute(Tensor input, int[] dims)",),
+    "transpose": ("transpose(Tensor input, int dim0, int dim1)",),
+    "swapaxes": ("swapaxes(Tensor input, int axis0, int axis1)",),
+    "expand": ((), ("expand(SymInt[] size, *, bool implicit=False)",)),
+    "repeat": ((), ("repeat(SymInt[] repeats)",)),
+    "squeeze": ("squeeze(Tensor input)", "squeeze(Tensor input, int dim)", "squeeze(Tensor input, int[] dim)"),
+    "unsqueeze": ("unsqueeze(Tensor input, int dim)",),
+    "flatten": ("flatten(Tensor input, int start_dim=0, int end_dim=-1)",),
+    "cat": ("cat(Tensor[] tensors, int dim=0, *, Tensor out=None)",),
+    "stack": ("stack(Tensor[] tensors, int dim=0, *, Tensor out=None)",),
+    "chunk": ("chunk(Tensor input, int chunks, int dim=0)",),
+    "roll": ("roll(Tensor input, SymInt[1] shifts, int[1] dims=[])",),
+    "flip": ("flip(Tensor input, int[] dims)",),
+    "tile": ("tile(Tensor input, SymInt[] dims)",),
+    "tril": ("tril(Tensor input, int diagonal=0, *, Tensor out=None)",),
+    "triu": ("triu(Tensor input, int diagonal=0, *, Tensor out=None)",),
+    "unflatten": ("unflatten(Tensor input, int dim, SymInt[] sizes)",),
+    "view_as": ((), ("view_as(Tensor other)",)),
+    "reshape_as": ((), ("reshape_as(Tensor other)",)),
+    "expand_as": ((), ("expand_as(Tensor other)",)),
+    "t": ("t(Tensor input)",),
+    "contiguous": ((), ("contiguous(*, MemoryFormat memory_format=torch.contiguous_format)",)),
+    "clone": ("clone(Tensor input, *, MemoryFormat? memory_format=None)",),
+    "detach": ("detach(Tensor input)",),
+    "narrow": ("narrow(Tensor input, int dim, Tensor start, SymInt length)",
+               "narrow(Tensor input, int dim, SymInt start, SymInt length)"),
+    "select": ("select(Tensor input, int dim, SymInt index)",),
+    "movedim": ("movedim(Tensor input, int source, int destination)",
+                "movedim(Tensor input, int[] source, int[] destination)"),
+    # indexing
+    "gather": ("gather(Tensor input, int dim, Tensor index, *, bool sparse_grad=False, Tensor out=None)",),
+    "index_select": ("index_select(Tensor input, int dim, Tensor index, *, Tensor out=None)",),
+    "scatter": ("scatter(Tensor input, int dim, Tensor index, Tensor src, *, Tensor out=None)",
+                "scatter(Tensor input, int dim, Tensor index, Tensor src, *, str reduce, Tensor out=None)",
+                "scatter(Tensor input, int dim, Tensor index, Scalar value, *, Tensor out=None)",
+                "scatter(Tensor input, int dim, Tensor index, Scalar value, *, str reduce, Tensor out=None)"),
+    "masked_fill": ("masked_fill(Tensor input, Tensor mask, Tensor value)",
+                    "masked_fill(Tensor input, Tensor mask, Scalar value)"),
+    "where": (("where(Tensor condition)", "where(Tensor condition, Tensor input, Tensor other, *, Tensor out=None)",
+               "where(Tensor condition, Scalar self, Tensor other)",
+               "where(Tensor condition, Tensor input, Scalar other)",
+               "where(Tensor condition, Scalar self, Scalar other)"),
+              ("where(Tensor self, Tensor condition, Tensor other)",
+               "where(Tensor self, Tensor condition, Scalar other)")),
+    "masked_select": ("masked_select(Tensor input, Tensor mask, *, Tensor out=None)",),
+    "repeat_interleave": (("repeat_interleave(Tensor input, Tensor repeats, int? dim=None, *, "
+                           "SymInt? output_size=None)",
+                           "repeat_interleave(Tensor repeats, *, SymInt? output_size=None)",
+                           "repeat_interleave(Tensor input, SymInt repeats, int? dim=None, *, "
+                           "SymInt? output_size=None)"),
+                          ("repeat_interleave(Tensor repeats, int? dim=None, *, SymInt? output_size=None)",
+                           "repeat_interleave(SymInt repeats, int? dim=None, *, SymInt? output_size=None)")),
+    "clamp": ("clamp(Tensor input, Tensor? min=None, Tensor? max=None, *, Tensor out=None)",
+              "clamp(Tensor input, Scalar? min=None, Scalar? max=None, *, Tensor out=None)"),
+    "index_fill": ("index_fill(Tensor input, int dim, Tensor index, Tensor value)",
+                   "index_fill(Tensor input, int dim, Tensor index, Scalar value)"),
+    # sorting
+    "topk": ("topk(Tensor input, SymInt k, int dim=-1, bool largest=True, bool sorted=True, *, Tensor[] out=None)",),
+    "sort": ("sort(Tensor input, *, bool? stable, int dim=-1, bool descending=False, Tensor[] out=None)",
+             "sort(Tensor input, int dim=-1, bool descending=False, *, Tensor[] out=None)"),
+    "argsort": ("argsort(Tensor input, *, bool stable, int dim=-1, bool descending=False, Tensor out=None)",
+                "argsort(Tensor input, int dim=-1, bool descending=False)"),
+    "kthvalue": ("kthvalue(Tensor input, SymInt k, int dim=-1, bool keepdim=False, *, Tensor[] out=None)",),
+    "mode": ("mode(Tensor input, int dim=-1, bool keepdim=False, *, Tensor[] out=None)",),
+    "median": ("median(Tensor input)", "median(Tensor input, int dim, bool keepdim=False, *, Tensor[] out=None)"),
+    # products
+    "mm": ("mm(Tensor input, Tensor mat2, *, Tensor out=None)",
+           "mm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"),
+    "bmm": ("bmm(Tensor input, Tensor mat2, *, Tensor out=None)",
+            "bmm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"),
+    "matmul": ("matmul(Tensor input, Tensor other, *, Tensor out=None)",),
+    # factories
+    "tensor": ("tensor(object data, *, ScalarType? dtype=None, Device? device=None, bool pin_memory=False, "
+               "bool requires_grad=False)",),
+    "as_tensor": ("as_tensor(object data, *, ScalarType? dtype=None, Device? device=None)",),
+    "new_tensor": ((), (f"new_tensor(object data, *, {_NEW})",)),
+    "zeros": (f"zeros(SymInt[] size, *, {_FACTORY})",),
+    "ones": (f"ones(SymInt[] size, *, {_FACTORY})",),
+    "empty": (f"empty(SymInt[] size, *, MemoryFormat? memory_format=None, {_FACTORY})",),
+    "full": (f"full(SymInt[] size, Scalar fill_value, *, {_FACTORY})",),
+    "rand": _random("rand", "SymInt[] size"), "randn": _random("randn", "SymInt[] size"),
+    "randint": _random("randint", "SymInt high, SymInt[] size") + _random("randint", "SymInt low, SymInt high, "
+                                                                               "SymInt[] size"),
+    "arange": (f"arange(Scalar end, *, {_FACTORY})",
+               f"arange(Scalar start, Scalar end, *, {_NEW})",
+               f"arange(Scalar start, Scalar end, Scalar step=1, *, {_FACTORY})"),
+    "linspace": _space("linspace"), "logspace": _space("logspace", "float base=10.0, "),
+    "eye": (f"eye(SymInt n, *, {_FACTORY})", f"eye(SymInt n, SymInt m, *, {_FACTORY})"),
+    "zeros_like": (f"zeros_like(Tensor input, *, {_LIKE})",),
+    "ones_like": (f"ones_like(Tensor input, *, {_LIKE})",),
+    "empty_like": (f"empty_like(Tensor input, *, {_LIKE})",),
+    "full_like": (f"full_like(Tensor input, Scalar fill_value, *, {_LIKE})",),
+    "rand_like": tuple(f"rand_like(Tensor input, *, {g}{_LIKE})" for g in ("Generator? generator, ", "")),
+    "randn_like": tuple(f"randn_like(Tensor input, *, {g}{_LIKE})" for g in ("Generator? generator, ", "")),
+    "randint_like": tuple(f"randint_like(Tensor input, {b}, *, {g}{_LIKE})" for b in (
+        "SymInt low, SymInt high", "Tensor high", "SymInt high") for g in ("Generator? generator, ", "")),
+    "empty_strided": (f"empty_strided(SymInt[] size, SymInt[] stride, *, {_NEW})",),
+    "multinomial": ("multinomial(Tensor input, SymInt num_samples, bool replacement=False, *, "
+                    "Generator? generator=None, Tensor out=None)",),
+    "normal_": ((), ("normal_(float mean=0, float std=1, *, Generator? generator=None)",)),
+    "uniform_": ((), ("uniform_(float from=0, float to=1, *, Generator? generator=None)",)),
+    "to": ((), ("to(Device? device=None, ScalarType? dtype=None, bool non_blocking=False, bool copy=False, *, "
+                 "MemoryFormat? memory_format=None)",
+                 "to(ScalarType dtype, bool non_blocking=False, bool copy=False, *, MemoryFormat? memory_format=None)",
+                 "to(Tensor tensor, bool non_blocking=False, bool copy=False, *, MemoryFormat? memory_format=None)")),
+    "type_as": ((), ("type_as(Tensor other)",)),
+    "cpu": ((), ("cpu(*, MemoryFormat memory_format=torch.preserve_format)",)),
+    **{name: ((), (f"{name}(*, MemoryFormat memory_format=torch.preserve_format)",)) for name in (
+        "float", "double", "half", "bfloat16", "long", "int", "short", "char", "byte", "bool", "cfloat", "cdouble")},
+    "type": ((), ("type(object dtype=None, bool non_blocking=False)",)),
+    "new_zeros": ((), (f"new_zeros(SymInt[] size, *, {_NEW})",)),
+    "new_ones": ((), (f"new_ones(SymInt[] size, *, {_NEW})",)),
+    "new_empty": ((), (f"new_empty(SymInt[] size, *, {_NEW})",)),
+    "new_full": ((), (f"new_full(SymInt[] size, Scalar fill_value, *, {_NEW})",)),
+}
+
+
+def _conv(n: int) -> tuple[str, ...]:
+    return tuple(f"conv{n}d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[{n}] stride=1, {pad}, "
+                 f"SymInt[{n}] dilation=1, SymInt groups=1)"
+                 for pad in (f"SymInt[{n}] padding=0", 'str padding="valid"'))
+
+
+# torch.nn.functional's functions that are torch's parsed functions themselves
+FUNCTIONAL: dict[str, tuple[str, ...]] = {
+    "linear": ("linear(Tensor input, Tensor weight, Tensor? bias=None)",),
+    "conv1d": _conv(1), "conv2d": _conv(2), "conv3d": _conv(3),
+}
+# ... and those written in Python that pass their arguments in order to the parsed function named here
+FUNCTIONAL_PYTHON: dict[str, tuple[str, ...]] = {
+    "pad": ('pad(Tensor input, SymInt[] pad, str mode="constant", float? value=None)',),
+    "relu": ("relu(Tensor input, object inplace=False)",),
+    "dropout": ("dropout(Tensor input, float p=0.5, bool training/train=True, object inplace=False)",),
+}

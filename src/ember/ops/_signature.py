@@ -1,0 +1,446 @@
+"""torch's Python argument parser, reproduced for its errors.
+
+:func:`install` wraps the public functions and Tensor methods listed in :mod:`._overloads` (torch's overloads,
+one table). A call runs the op directly; only if the op raises are the original arguments matched against the
+overloads, and when none accepts them the op's exception is replaced by the one torch's parser raises
+("argument 'dim' (position 1) must be int, not float", "got an unexpected keyword argument 'dims'", "received
+an invalid combination of arguments - got (...)"). Otherwise the op's own exception stands. Before the call
+only a few cheap checks run (:class:`_Precheck`); an op that would otherwise accept a wrongly typed argument
+raises any TypeError and the wrapper words it.
+
+A signature is written as in torch's ``native_functions.yaml``: ``"sum(Tensor input, int[1]? dim, bool
+keepdim=False, *, ScalarType? dtype=None)"``. The method form drops the leading ``Tensor input``/``self`` and
+``out=``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._core import dtype as D
+from .._core.device import device as _device
+from .._core.memory_format import memory_format as _memory_format
+from .._tensor import Size, Tensor
+
+__all__ = ["install", "Signature", "parse_error", "type_name"]
+
+_isinstance = isinstance
+_TYPES: dict[type, str] = {Tensor: "Tensor", Size: "torch.Size", D.dtype: "torch.dtype", _device: "torch.device",
+                           _memory_format: "torch.memory_format"}
+
+
+def type_name(v: Any) -> str:
+    """The name torch's parser gives the type of ``v`` ("float", "Tensor", "numpy.float64", "torch.Size")."""
+    t = type(v)
+    if _isinstance(v, Tensor):
+        return "Tensor"
+    name = _TYPES.get(t)
+    if name is not None:
+        return name
+    mod = t.__module__
+    if mod == "builtins":
+        return t.__qualname__
+    if mod.split(".")[0] == "ember":
+        return "torch." + t.__qualname__
+    return f"{mod}.{t.__qualname__}"
+
+
+# ---- what each parameter type accepts ------------------------------------------------------------------------
+def _int_like(v: Any, sym: bool = False) -> bool:
+    """An int argument: Python int (not bool), NumPy integer, 0-d integer tensor (SymInt: any one-element
+    integer tensor or 0-d integer array too)."""
+    if _isinstance(v, (int, np.integer)):
+        return not _isinstance(v, (bool, np.bool_))
+    if _isinstance(v, Tensor):
+        return v._dtype.category == 1 and (v._data.ndim == 0 or sym and v._data.size == 1)
+    return sym and _isinstance(v, np.ndarray) and v.ndim == 0 and v.dtype.kind in "iu"
+
+
+class _Eager(str):
+    """A message raised at once, whichever overload is being tried (torch fails while converting)."""
+    exc: type[Exception] = TypeError
+
+
+class _Overflow(_Eager):
+    exc = ValueError
+
+
+class _Binding(str):
+    """A message about the count or names of the arguments (not their types)."""
+
+
+_OVERFLOW = "Overflow when unpacking long long"
+
+
+def _overflows(v: Any) -> bool:
+    return _isinstance(v, int) and not -1 << 63 <= v < 1 << 63
+
+
+def _float_like(v: Any) -> bool:
+    if _isinstance(v, (int, float, np.integer, np.floating)):
+        return not _isinstance(v, np.bool_)
+    return _isinstance(v, Tensor) and v._data.ndim == 0 and not v._dtype.is_complex
+
+
+def _number(v: Any) -> bool:
+    if _isinstance(v, (int, float, complex, np.number, np.bool_)):
+        return True
+    return _isinstance(v, Tensor) and v._data.ndim == 0
+
+
+def _dtype(v: Any) -> bool:
+    return _isinstance(v, D.dtype) or v is int or v is float or v is bool or v is complex or \
+        _isinstance(v, type) and hasattr(v, "_legacy_dtype")
+
+
+def _dev(v: Any) -> bool:
+    return _isinstance(v, (_device, str)) or _isinstance(v, int) and not _isinstance(v, bool)
+
+
+def _layout(v: Any) -> bool:
+    return type(v).__name__ == "layout"
+
+
+def _generator(v: Any) -> bool:
+    return type(v).__name__ == "Generator"
+
+
+_CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "Tensor": ("Tensor", lambda v: _isinstance(v, Tensor)),
+    "int": ("int", _int_like),
+    "SymInt": ("int", lambda v: _int_like(v, True)),
+    "bool": ("bool", lambda v: v is True or v is False),
+    "float": ("float", _float_like),
+    "Scalar": ("Number", _number),
+    "ScalarType": ("torch.dtype", _dtype),
+    "Device": ("torch.device", _dev),
+    "Layout": ("torch.layout", _layout),
+    "MemoryFormat": ("torch.memory_format", lambda v: _isinstance(v, _memory_format)),
+    "Generator": ("torch.Generator", _generator),
+    "str": ("str", lambda v: _isinstance(v, str)),
+    "object": ("object", lambda v: True),
+    "Storage": ("torch.Storage", lambda v: type(v).__name__.endswith("Storage")),
+}
+_LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tuple of Tensors",
+          "float[]": "tuple of floats"}
+
+
+_UNPACK = "failed to unpack the object at pos "
+
+
+class _Param:
+    __slots__ = ("type", "name", "shown", "optional", "default", "kw_only", "size", "display")
+
+    def __init__(self, text: str, kw_only: bool) -> None:
+        # "bool training/train=True": Python's keyword ``training``, named ``train`` in torch's messages
+        m = re.fullmatch(r"(\w+)(\[(\d*)\])?(\?)? (\w+)(?:/(\w+))?(?:=(.+))?", text.strip())
+        if m is None:
+            raise ValueError(f"bad parameter {text!r}")
+        base, is_list, size, opt, self.name, shown, self.default = m.groups()
+        self.shown = shown or self.name
+        self.type = base + "[]" if is_list else base
+        self.size = int(size) if size else 0
+        self.optional = bool(opt)
+        self.kw_only = kw_only
+        shown = _LISTS[self.type] if is_list else _CHECKS[base][0]
+        default = self.default
+        if default is not None:
+            default = {"[]": "None"}.get(default, default)
+            shown += f" {self.shown} = {default}"
+        else:
+            shown += f" {self.shown}"
+        self.display = shown
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def int_list_failure(self, v: Any) -> str | None:
+        """Why ``v`` is not an int list (a message, or '' when its type is simply wrong); None when it is."""
+        sym = self.type == "SymInt[]"
+        if _int_like(v, sym) and (self.size or _isinstance(v, Tensor)):
+            return _Overflow(_OVERFLOW) if _overflows(v) else None
+        if _isinstance(v, (tuple, list, Size)):
+            for j, e in enumerate(v):
+                if _overflows(e):
+                    return _Eager(f"{_UNPACK}{j + 1} with error \"{_OVERFLOW}")
+                if not _int_like(e, sym):
+                    if not j:   # torch reads the first element to decide that this is an int list at all
+                        return f"but found element of type {type_name(e)} at pos 0"
+                    return _Eager(f"{_UNPACK}{j + 1} with error \"type must be tuple of ints,but got {type_name(e)}\"")
+            return None
+        return ""
+
+    def failure(self, v: Any, pos: int | None, fn: str) -> str | None:
+        """torch's message for ``v`` given for this parameter (``pos``: its position, None for a keyword)."""
+        if v is None and (self.optional or self.default == "None"):
+            return None
+        at = f"argument '{self.shown}'" + ("" if pos is None else f" (position {pos})")
+        if self.type in ("int[]", "SymInt[]"):
+            why = self.int_list_failure(v)
+            if why is None:
+                return None
+            if _isinstance(why, _Overflow):
+                return why
+            if _isinstance(why, _Eager):
+                return _Eager(f"{fn}(): argument '{self.shown}' {why}")
+            return f"{fn}(): {at} must be tuple of ints, " + (why or f"not {type_name(v)}")
+        if self.type == "Tensor[]":
+            if _isinstance(v, (tuple, list)):
+                for j, e in enumerate(v):
+                    if not _isinstance(e, Tensor):
+                        return f"expected Tensor as element {j} in argument {(pos or 1) - 1}, but got " \
+                               f"{type_name(e)}"
+                return None
+            return f"{fn}(): {at} must be tuple of Tensors, not {type_name(v)}"
+        if self.type == "float[]":
+            ok = _isinstance(v, (tuple, list)) and all(_float_like(e) for e in v) or _float_like(v)
+            return None if ok else f"{fn}(): {at} must be tuple of floats, not {type_name(v)}"
+        if self.type in ("int", "SymInt") and _overflows(v):
+            return _Overflow(_OVERFLOW)
+        shown, check = _CHECKS[self.type]
+        return None if check(v) else f"{fn}(): {at} must be {shown}, not {type_name(v)}"
+
+
+class Signature:
+    """One of torch's overloads of a function, as its parser reads it."""
+
+    __slots__ = ("name", "params", "min_args", "max_pos", "varargs")
+
+    def __init__(self, text: str, method: bool) -> None:
+        m = re.fullmatch(r"(\w+)\((.*)\)", text.strip())
+        if m is None:
+            raise ValueError(f"bad signature {text!r}")
+        self.name = m.group(1)
+        params: list[_Param] = []
+        kw_only = False
+        for part in _split(m.group(2)):
+            if part == "*":
+                kw_only = True
+            else:
+                params.append(_Param(part, kw_only))
+        if method:   # self is not a parameter of the method; methods never take out=
+            if params and params[0].type == "Tensor" and params[0].name in ("input", "self"):
+                params = params[1:]
+            params = [p for p in params if p.name != "out"]
+        self.params = params
+        self.min_args = sum(p.required for p in params)
+        self.max_pos = sum(not p.kw_only for p in params)
+        # f(2, 3) for f((2, 3)): an int list of any length that is the only positional parameter
+        self.varargs = self.max_pos == 1 and params[0].type in ("int[]", "SymInt[]") and not params[0].size
+
+    def display(self) -> str:
+        shown = []
+        star = False
+        for p in self.params:
+            if p.kw_only and not star:
+                shown.append("*")
+                star = True
+            shown.append(p.display)
+        return ", ".join(shown)
+
+    def error(self, args: tuple, kwargs: dict) -> str | None:
+        """torch's message for this call of this overload, or None when the overload accepts it."""
+        fn = self.name
+        if self.varargs and args and _int_like(args[0], True):
+            args = (args,)
+        if len(args) > self.max_pos:
+            lo = sum(p.required and not p.kw_only for p in self.params)
+            takes = f"{self.max_pos} positional argument{'s' if self.max_pos != 1 else ''}" if lo == self.max_pos \
+                else f"from {lo} to {self.max_pos} positional arguments"
+            return _Binding(f"{fn}() takes {takes} but {len(args)} {'was' if len(args) == 1 else 'were'} given")
+        used = 0
+        for i, p in enumerate(self.params):
+            if i < len(args):
+                if p.name in kwargs:
+                    return _Binding(f"{fn}() got multiple values for argument '{p.name}'")
+                why = p.failure(args[i], i + 1, fn) if args[i] is not _DEFAULT else None
+            elif p.name in kwargs:
+                used += 1
+                why = p.failure(kwargs[p.name], None, fn)
+            elif p.required:
+                missing = [q.name for q in self.params[i:] if q.required and q.name not in kwargs]
+                n = len(missing)
+                names = ", ".join(f'"{m}"' for m in missing)
+                return _Binding(f"{fn}() missing {n} required positional argument{'s' if n == 1 else ''}: {names}")
+            else:
+                continue
+            if why is not None:
+                return why
+        if used < len(kwargs):
+            names = {p.name for p in self.params}
+            extra = next(k for k in kwargs if k not in names)
+            return _Binding(f"{fn}() got an unexpected keyword argument '{extra}'")
+        return None
+
+
+def _split(params: str) -> list[str]:
+    """Parameters split at top-level commas."""
+    out, depth, cur = [], 0, ""
+    for ch in params:
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "([" and 1 or (ch in ")]" and -1 or 0)
+        cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def _got(args: tuple, kwargs: dict) -> str:
+    pos = [type_name(a) for a in args]
+    kw = [f"{k}={type_name(kwargs[k])}" for k in sorted(kwargs)]
+    if pos:
+        return ", ".join(pos + kw)
+    return "".join(k + ", " for k in kw)
+
+
+def parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool = False) -> str | None:
+    """torch's parser message for a call that no overload in ``sigs`` accepts (None when one does). ``python``:
+    torch's function is Python code (one signature) passing its arguments in order to the parsed function:
+    Python's own message for wrong counts or names, then the parser's with every argument positional."""
+    if python:
+        sig = sigs[0]
+        msg = _python_binding(sig, args, kwargs)
+        if msg is not None:
+            return msg
+        given = [*args, *(kwargs.get(p.name, _DEFAULT) for p in sig.params[len(args):])]
+        while given and given[-1] is _DEFAULT:
+            given.pop()
+        args, kwargs = tuple(given), {}
+    return _parse_error(sigs, args, kwargs)
+
+
+_DEFAULT = object()   # a parameter left at its default by Python code passing all positionally
+
+
+def _python_binding(sig: Signature, args: tuple, kwargs: dict) -> str | None:
+    """Python's message (in its order: names, then counts) when a ``def`` with ``sig``'s parameters cannot
+    take the call."""
+    fn, names = sig.name, [p.name for p in sig.params]
+    for k in kwargs:
+        if k not in names:
+            return f"{fn}() got an unexpected keyword argument '{k}'"
+        if names.index(k) < len(args):
+            return f"{fn}() got multiple values for argument '{k}'"
+    if len(args) > sig.max_pos:
+        return str(sig.error(args, {}))
+    missing = [f"'{p.name}'" for p in sig.params[len(args):] if p.required and p.name not in kwargs]
+    if not missing:
+        return None
+    listed = missing[0] if len(missing) == 1 else \
+        ", ".join(missing[:-1]) + ("," if len(missing) > 2 else "") + f" and {missing[-1]}"
+    return f"{fn}() missing {len(missing)} required positional argument{'s' if len(missing) > 1 else ''}: {listed}"
+
+
+def _parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> str | None:
+    errors = []
+    for s in sigs:
+        e = s.error(args, kwargs)
+        if e is None:
+            return None
+        if _isinstance(e, _Eager):
+            return e
+        errors.append(e)
+    if len(sigs) == 1:
+        return errors[0]
+    n = len(args) + len(kwargs)
+    plausible = [e for s, e in zip(sigs, errors, strict=True) if s.min_args <= n <= len(s.params)]
+    if len(plausible) == 1:
+        return plausible[0]
+    lines = "".join(f" * ({s.display()})\n" for s in sigs)
+    return f"{sigs[0].name}() received an invalid combination of arguments - got ({_got(args, kwargs)}), " \
+           f"but expected one of:\n{lines}"
+
+
+class _Precheck:
+    """What is checked before a call, cheaply, because the op itself would accept it where torch refuses:
+    a non-bool in a bool slot (NumPy takes ints or tensors there), a bare int where every overload wants a
+    sequence of ints, more positional arguments than any overload takes (ops that read sizes as ``*args``).
+    ``first``: the first position where a check applies (calls with fewer positional arguments and no keyword
+    among ``kw`` skip it all)."""
+
+    __slots__ = ("sigs", "python", "bools", "kw", "lists", "max_pos", "first")
+
+    def __init__(self, sigs: tuple[Signature, ...], python: bool) -> None:
+        self.sigs, self.python = sigs, python
+        n = max((s.max_pos for s in sigs), default=0)
+        self.bools = [i for i in range(n) if all(s.params[i].type == "bool" for s in sigs if i < s.max_pos)]
+        self.lists = [i for i in range(n) if all(s.params[i].type in ("int[]", "SymInt[]") and not s.params[i].size
+                                                 and not s.varargs for s in sigs if i < s.max_pos)]
+        names = {p.name for s in sigs for p in s.params}
+        self.kw = frozenset(k for k in names if all(p.type == "bool" for s in sigs for p in s.params if p.name == k))
+        self.max_pos = 1 << 30 if any(s.varargs for s in sigs) else n
+        self.first = min([*self.bools, *self.lists, self.max_pos])
+
+    def __call__(self, args: tuple, kwargs: dict) -> None:
+        bad = len(args) > self.max_pos or \
+            any(i < len(args) and _isinstance(args[i], (int, np.integer)) for i in self.lists) or \
+            any(i < len(args) and args[i] is not True and args[i] is not False and args[i] is not None
+                for i in self.bools) or \
+            any(v is not True and v is not False and v is not None for k, v in kwargs.items() if k in self.kw)
+        if bad:
+            msg = parse_error(self.sigs, args, kwargs, self.python)
+            if msg is not None:
+                raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
+
+
+def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
+             python: bool = False) -> Callable[..., Any]:
+    """``fn`` raising torch's parser error instead of its own when no overload in ``sigs`` accepts the call
+    (``method``: the first argument is ``self``, outside the signatures; ``python``: see :func:`parse_error`),
+    after a :class:`_Precheck`."""
+    check = _Precheck(sigs, python)
+    first, kw = check.first, check.kw
+    if method:
+        @functools.wraps(fn)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if len(args) > first or kwargs and kw:
+                check(args, kwargs)
+            try:
+                return fn(self, *args, **kwargs)
+            except Exception as e:
+                _reraise(e, sigs, args, kwargs, python)
+                raise
+        return call
+
+    @functools.wraps(fn)
+    def call_fn(*args: Any, **kwargs: Any) -> Any:
+        if len(args) > first or kwargs and kw:
+            check(args, kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            _reraise(e, sigs, args, kwargs, python)
+            raise
+    return call_fn
+
+
+def _reraise(e: Exception, sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool) -> None:
+    msg = parse_error(sigs, args, kwargs, python)
+    if msg is not None:
+        exc = msg.exc if _isinstance(msg, _Eager) else TypeError
+        raise exc(str(msg)) from (None if _isinstance(e, TypeError) else e)
+
+
+def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, python: bool = False) -> None:
+    """Wrap the functions of ``namespace`` named in ``table`` (by default :data:`._overloads.OVERLOADS`, for the
+    public ``ember`` namespace, whose Tensor methods are wrapped too) so that their argument errors are torch's
+    (``python``: see :func:`parse_error`)."""
+    from ._overloads import OVERLOADS
+    for name, spec in (table or OVERLOADS).items():
+        funcs, meths = (spec, None) if isinstance(spec[0], str) else spec
+        if funcs and callable(namespace.get(name)):
+            namespace[name] = _wrapped(namespace[name], tuple(Signature(t, False) for t in funcs), False, python)
+        fn = Tensor.__dict__.get(name)
+        if table is None and isinstance(fn, types.FunctionType):
+            sigs = tuple(Signature(t, True) for t in (meths or funcs))
+            setattr(Tensor, name, _wrapped(fn, sigs, True))
