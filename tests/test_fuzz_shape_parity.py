@@ -115,3 +115,35 @@ def _no_grad_view(m):
 ])
 def test_inplace_on_views_errors(change):
     _same(*outcomes(lambda m: change(m, _no_grad_view(m))))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.zeros(2, 0, 3).permute(2, 0, 1),                # a new empty tensor's strides travel with its views
+    lambda m: m.zeros(2, 0, 3).transpose(0, 2).contiguous(),
+    lambda m: m.zeros(1, 4).expand(3, 0, 4),                    # 0 strides of an expanded empty result
+    lambda m: m.zeros(2, 0, 3).expand(2, 2, 0, 3),
+    lambda m: m.zeros(4, 2, 2)[:, :, :0].unsqueeze(2),          # torch's unsqueeze stride: size * stride
+    lambda m: m.zeros(2)[:0].unsqueeze(0),
+    lambda m: m.zeros(3, 1)[:, :0].t().flip(0),                 # copies of an empty tensor keep its strides
+    lambda m: m.zeros(4, 2, 4)[:, :, :0].transpose(0, 1).clone(),
+    lambda m: m.zeros(0, 3).expand(2, 0, 3).fliplr(),
+    lambda m: m.zeros(2, 0, 3).permute(2, 0, 1).roll(1, 0),
+    lambda m: m.zeros(2, 0, 3).permute(2, 0, 1).roll(1),        # the flattened roll: contiguous
+    lambda m: m.zeros(8).as_strided((0, 3), (2, 1), 3),         # an empty view keeps its storage offset
+    lambda m: m.zeros(0, 3, 1, dtype=m.bool)[:, 1::3].tile((2, 2, 1, 3)),   # a new tensor, not a view
+    lambda m: m.zeros(0, 2, dtype=m.int64)[:, 1::3].unsqueeze(1).expand(0, 1, 1).swapaxes(2, 0),
+])
+def test_empty_result_strides(op):
+    t, e = op(torch), op(ember)
+    _same(t, e)
+    assert _layout(e) == _layout(t) and e._is_view() == t._is_view()
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.broadcast_to(m.ones(3, 2, 3, 2)[:, :, ::2], (1, 3, 2, 2, 2)).mul_(2),   # no repeated element
+    lambda m: m.ones(2, 2)[:, ::2].expand(1, 2, 1).mul_(2),
+    lambda m: m.ones(8).as_strided((3, 2), (3, 0)).mul_(2),     # a 0 stride: torch refuses the write
+    lambda m: m.ones(8).as_strided((3, 2), (3, 0)).fill_(2),
+])
+def test_writes_into_strided_views(op):
+    _same(*outcomes(op))

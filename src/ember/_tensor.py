@@ -18,7 +18,7 @@ from ._core import dtype as D
 from ._core.device import CPU, PENDING_CHECKS, device, flush_checks, to_host
 from ._core.memory_format import channels_last, channels_last_3d, is_contiguous_as
 
-__all__ = ["Tensor", "Size", "from_array", "zeros_of"]
+__all__ = ["Tensor", "Size", "from_array", "zeros_of", "dense_empty"]
 
 
 class Size(tuple):
@@ -178,14 +178,10 @@ class Tensor:
 
     def stride(self, dim: int | None = None) -> Any:
         a = self._data
-        if a.size == 0 and 0 in a.strides:   # NumPy may report 0 strides here; torch's are dense over max(size, 1)
-            acc, out = 1, []
-            for n in reversed(a.shape):
-                out.append(acc)
-                acc *= max(n, 1)
-            strides = tuple(reversed(out))
+        item = self._dtype.itemsize
+        if a.size == 0 and not any(a.strides):   # NumPy gives new empty arrays 0 strides: torch's are dense
+            strides = tuple(s // item for s in _dense_strides(a.shape, item))
         else:
-            item = self._dtype.itemsize
             strides = tuple(s // item for s in a.strides)
         if dim is None:
             return strides
@@ -597,6 +593,23 @@ def wrap_dim(dim: int, ndim: int) -> int:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
                          f"{dim})")
     return dim + n if dim < 0 else dim
+
+
+def _dense_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """torch's strides (here in bytes) for a new tensor of ``shape``: contiguous over ``max(size, 1)``."""
+    acc, out = itemsize, []
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= max(n, 1)
+    return tuple(reversed(out))
+
+
+def dense_empty(arr: Any) -> Any:
+    """The new empty NumPy array ``arr`` with torch's strides (NumPy's are 0s, which its views would keep: a
+    transposed empty tensor would lose torch's strides)."""
+    if type(arr) is not np.ndarray:
+        return arr
+    return np.ndarray(arr.shape, arr.dtype, buffer=arr, strides=_dense_strides(arr.shape, arr.itemsize))
 
 
 def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Tensor:

@@ -447,16 +447,13 @@ def _retarget_saved_output(node: Node, result: Tensor, self: Tensor) -> None:
 
 
 def writable_alias(view: Any, overlapping: bool = False) -> Any:
-    """A writable array over the memory of read-only NumPy ``view`` (part of an expanded tensor) when ``view``
-    itself has no two elements at one address — torch writes there — (or whatever its layout, ``overlapping``:
-    for writes of one value, as torch's fill_) else None."""
-    if type(view) is not np.ndarray:
-        return None
-    extent = 1
-    for stride, size in sorted((abs(st), n) for st, n in zip(view.strides, view.shape, strict=True) if n > 1):
-        if stride < extent and not overlapping:
-            return None
-        extent = stride * size
+    """A writable array over the memory of read-only NumPy ``view`` (part of an expanded tensor) when torch
+    writes there: no dim of ``view`` repeats its elements (stride 0, size above 1; other overlaps are too hard
+    for torch to see) — or whatever its layout, ``overlapping``: for writes of one value, as torch's fill_ —
+    else None."""
+    if type(view) is not np.ndarray or not view.size or not overlapping and any(
+            st == 0 and n > 1 for st, n in zip(view.strides, view.shape, strict=True)):
+        return None   # (an empty view: nothing to write)
     root = view
     while isinstance(root.base, np.ndarray):
         root = root.base

@@ -22,7 +22,7 @@ from .._core.memory_format import (
     preserve_format,
     suggest_memory_format,
 )
-from .._tensor import Size
+from .._tensor import Size, dense_empty
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -362,7 +362,7 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
         arr = D.convert(np.full(shape, fill, np.float32), D.float32, dt)
     else:
         arr = xp.full(shape, fill, dt.np)
-    t = from_array(arr, dt, dev)
+    t = from_array(dense_empty(arr) if 0 in shape else arr, dt, dev)
     if requires_grad:
         factory_requires_grad(t)
     return t
@@ -953,6 +953,8 @@ def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_bloc
 def copy_like(src: Any, like: Any, xp: Any) -> Any:
     """A copy of ``src`` laid out as torch's ``empty_like(like)`` (preserve_format) would be: ``like`` has
     ``src``'s shape and the same or reversed (flipped) strides."""
+    if not like.size:   # (torch keeps an empty tensor's strides, 0s included)
+        return xp.lib.stride_tricks.as_strided(xp.empty(0, like.dtype), like.shape, like.strides)
     if 1 in like.shape and (dense := layout_strides(like.shape, _elem_strides(like), preserve_format)) is not None:
         return _strided_copy(src, dense, xp)   # dense: the same strides, size-1 dims' too (NumPy resets those)
     if 0 in like.strides and like.size > 1 or 1 in like.shape:   # expanded, or size-1 dims: torch's order

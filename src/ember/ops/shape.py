@@ -326,7 +326,12 @@ def repeat(self: Tensor, *args: Any, repeats: Any = None) -> Tensor:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
     xp = _xp(self)
-    arr = xp.ascontiguousarray(xp.tile(self._data.reshape(padded), reps)) if reps else self._data.copy()
+    if not reps:
+        arr = self._data.copy()
+    elif 0 in target:   # (NumPy's tile of an empty array may be a view of it)
+        arr = xp.empty(tuple(target), self._data.dtype)
+    else:
+        arr = xp.ascontiguousarray(xp.tile(self._data.reshape(padded), reps))
     return _result(arr, self, RepeatBackward0, padded=padded, repeats=reps)
 
 
@@ -457,8 +462,9 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         raise IndexError(f"Dimension specified as {int(dl[0])} but tensor has no dimensions")
     xp = _xp(input)
     a = input._data
-    if not a.size:   # nothing moves: a copy, its dims unchecked (as torch)
-        return _result(_copy_k(xp, a), input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else
+    if not a.size:   # nothing moves: a copy (contiguous for the flattened roll), its dims unchecked (as torch)
+        arr = xp.empty(a.shape, a.dtype) if dims is None else copy_like(a, a, xp)
+        return _result(arr, input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else
                        tuple(int(x) for x in dl))
     d = tuple(wrap_dim(int(x), n) for x in dl)
     if dims is None:

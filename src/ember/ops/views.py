@@ -643,7 +643,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     a = input._data
     d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
     shape = a.shape[:d] + (1,) + a.shape[d:]
-    if a.flags.c_contiguous and 1 not in a.shape:   # NumPy's strides are torch's here (a 1-dim's may not be)
+    if a.flags.c_contiguous and 1 not in a.shape and a.size:   # NumPy's strides are torch's here
         arr = a.reshape(shape)
     else:
         stride = a.shape[d] * a.strides[d] if d < a.ndim else a.itemsize
@@ -1107,6 +1107,10 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                            f"out of bounds for storage of size {root.size * item}")
     xp = _xp(input)
     arr = strided(xp, flat[offset:] if need else flat[:0], size, tuple(s * item for s in stride))
+    if not need and 0 < offset <= flat.size and xp is np:   # empty: NumPy's slice leaves out the offset
+        arr = strided(xp, flat, size, arr.strides, offset * item)
+    if xp is np and 0 in stride and any(n > 1 and st == 0 for n, st in zip(size, stride, strict=True)):
+        arr.flags.writeable = False   # repeated elements: torch refuses in-place writes, as for expand
     t = make_view(input, arr)
     if input._rg and STATE.enabled:
         record(t, node_of(AsStridedBackward0, index=from_array(storage_positions(arr, input._data, xp),
