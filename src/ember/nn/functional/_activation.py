@@ -249,13 +249,13 @@ def _elu_fwd(xp: Any, a: Any, alpha: float, scale: float, input_scale: float) ->
 
 def _elu_bwd(g: Tensor, x: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
     # create_graph: torch's second derivative is 0 at x = 0 (the exp branch's slope only below 0)
-    neg = where(x < 0, x, 0.0) if STATE.grad else x
+    neg = where(x >= 0, 0.0, x) if STATE.grad else x   # (NaN passes)
     return where(x > 0, g * scale, g * (neg * input_scale).exp() * (alpha * scale * input_scale))
 
 
 def _elu_result_bwd(g: Tensor, r: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
     """The gradient from the result (the in-place forms save it): ``r + alpha * scale`` is the exp term."""
-    neg = where(r < 0, r, 0.0) if STATE.grad else r   # as _elu_bwd
+    neg = where(r >= 0, 0.0, r) if STATE.grad else r   # as _elu_bwd
     return where(r > 0, g * scale, g * input_scale * (neg + alpha * scale))
 
 
@@ -672,7 +672,7 @@ def _softplus_fwd(xp: Any, a: Any, beta: float, threshold: float) -> Any:
 def _softplus_bwd(g: Tensor, x: Tensor, beta: float, threshold: float) -> Tensor:
     z = x * beta
     # create_graph: torch's second derivative is 0 from z = threshold on (the sigmoid's slope only below it)
-    s = where(z < threshold, z, float(threshold)).sigmoid() if STATE.grad else z.sigmoid()
+    s = where(z >= threshold, float(threshold), z).sigmoid() if STATE.grad else z.sigmoid()
     return where(z > threshold, g, g * s)
 
 
