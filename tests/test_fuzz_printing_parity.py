@@ -86,3 +86,16 @@ def test_inplace_comparison_records_a_zero_gradient_node():
 def test_strided_copy_of_extension_dtypes():
     for dt in ("float8_e5m2", "complex32"):
         _same(lambda lib, dt=dt: repr(lib.arange(12.).reshape(1, 3, 4).to(getattr(lib, dt)).flip(0)))
+
+
+def test_assert_close_infinite_difference_and_message_arithmetic():
+    def msg(lib, a, b):
+        try:
+            lib.testing.assert_close(a, b)
+        except AssertionError as e:
+            return str(e)
+        return "passed"
+    _same(lambda lib: msg(lib, 0.4, float("inf")))
+    _same(lambda lib: msg(lib, lib.tensor([0.4, 1.0]), lib.tensor([float("inf"), 1.0])))
+    _same(lambda lib: msg(lib, lib.tensor([0, 5], dtype=lib.int32), lib.tensor([-2**31, 5], dtype=lib.int32)))
+    _same(lambda lib: msg(lib, lib.tensor([0.3, 1.0]).to(lib.bfloat16), lib.tensor([100.1, 1.0]).to(lib.bfloat16)))

@@ -3,6 +3,7 @@ and the deprecated ``assert_allclose``."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -84,18 +85,21 @@ def _compare_tensors(actual: Tensor, expected: Tensor, rtol: float | None, atol:
     aw, ew = a.astype(wide), e.astype(wide)
     with np.errstate(all="ignore"):
         close = aw == ew
-        if not exact or np.issubdtype(a.dtype, np.inexact):
-            close |= np.abs(aw - ew) <= atol + rtol * np.abs(ew)
+        if not exact or np.issubdtype(a.dtype, np.inexact):   # (an infinite difference is never close)
+            gap = np.abs(aw - ew)
+            close |= np.isfinite(gap) & (gap <= atol + rtol * np.abs(ew))
         if equal_nan:
             close |= np.isnan(aw) & np.isnan(ew)
         if close.all():
             return
         if a.dtype.kind in "iub":   # as torch: integer differences, relative ones in the default float dtype
             abs_diff = np.abs(a.astype(np.int64) - e.astype(np.int64))
-            rel_diff = abs_diff.astype(np.float32) / np.abs(e).astype(np.float32)
-        else:                       # in the inputs' own precision
-            abs_diff = np.abs(a - e)
-            rel_diff = abs_diff / np.abs(e)
+            rel_diff = abs_diff.astype(np.float32) / np.abs(e.astype(np.int64)).astype(np.float32)
+        else:                       # in the inputs' own precision (bfloat16's: rounded back from float32)
+            own = (lambda x: x.astype(D.bfloat16.np).astype(np.float32)) \
+                if actual.dtype is D.bfloat16 and expected.dtype is D.bfloat16 else (lambda x: x)
+            abs_diff = own(np.abs(a - e))
+            rel_diff = own(abs_diff / np.abs(e))
     abs_diff = np.where(close, 0, abs_diff).reshape(-1)
     rel_diff = np.where(close, 0, rel_diff).reshape(-1)
     n, bad = close.size, int((~close).sum())
@@ -120,7 +124,7 @@ def _compare_scalars(actual: Any, expected: Any, rtol: float | None, atol: float
     if actual == expected or (equal_nan and actual != actual and expected != expected):
         return
     diff = abs(actual - expected)
-    if diff <= atol + rtol * abs(expected):
+    if math.isfinite(diff) and diff <= atol + rtol * abs(expected):   # (an infinite difference is never close)
         return
     rel = diff / abs(expected) if expected else float("inf")
     if rtol == 0 and atol == 0:
