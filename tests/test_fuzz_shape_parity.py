@@ -147,3 +147,15 @@ def test_empty_result_strides(op):
 ])
 def test_writes_into_strided_views(op):
     _same(*outcomes(op))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.cat([m.zeros(2, 3), m.ones(2)], out=m.zeros(2, dtype=m.int64)),   # the cast before the shapes
+    lambda m: m.cat([m.zeros(()), m.ones(2)], out=m.zeros(2, dtype=m.int64)),      # after the 0-d check
+    lambda m: m.vstack([m.ones(4), m.ones(1, dtype=m.int32)], out=m.zeros(2, dtype=m.int16)),
+    lambda m: m.hstack([m.ones(2, dtype=m.complex64)], out=m.zeros(2, dtype=m.bool)),
+    lambda m: m.stack([m.zeros(2), m.ones(3)], out=m.zeros(2, dtype=m.int64)),
+    lambda m: m.cat([m.ones(2, dtype=m.int32), m.ones(1, dtype=m.uint8)], out=m.zeros(3, dtype=m.float16)),
+])
+def test_cat_out_dtype_checks(op):
+    _same(*outcomes(op))

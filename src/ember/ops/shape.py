@@ -126,6 +126,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
             parts.append((i, t))
     ref = parts[0][1] if parts else ts[0]
     d = wrap_dim(dim if axis is None else axis, ref._data.ndim) if parts else 0   # all legacy empties: unchecked
+    _check_out_cast(dt, out)
     rshape = ref._data.shape
     for i, t in parts:
         shape = t._data.shape
@@ -147,6 +148,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
 
 
 concat = concatenate = cat
+
+
+def _check_out_cast(dt: D.dtype, out: Tensor | None) -> None:
+    """torch.cat's check of an ``out=`` tensor's dtype (before the shapes; stack's, hstack's... too)."""
+    if _isinstance(out, Tensor) and not D.can_cast(dt, out._dtype):
+        raise TypeError(f"torch.cat(): input types can't be cast to the desired output type {out._dtype._short}")
 
 
 def _concatenated(xp: Any, arrays: list, d: int) -> Any:
@@ -183,6 +190,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry "
                                f"0 and {list(t._data.shape)} at entry {i}")
     dt = _promoted(ts)
+    _check_out_cast(dt, out)
     xp = _xp(ts[0])
     arrays = [t._data.astype(dt.np, copy=False) for t in ts]
     if d < len(shape) and len(shape) in (4, 5):   # torch's layout: the cat along d, its dim d split in two
