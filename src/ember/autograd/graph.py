@@ -644,8 +644,8 @@ def accumulate_into_leaf(t: Tensor, g: Tensor, create_graph: bool) -> None:
         elif not t._data.flags.c_contiguous:   # torch gives .grad the leaf's own layout when it is dense
             t._grad = _copy_in_layout_of(t, g)
         else:
-            if g._sparse_layout:   # a sparse gradient: copied as its own kind
-                g = g.clone() if not _owned(g) else g
+            if g._sparse_layout:   # a sparse gradient: copied as its own kind, or taken as torch takes it
+                g = g.clone() if not _owned(g) else g._as_leaf_grad()
             elif not _owned(g):
                 g = from_array(g._data.copy(), g._dtype, g._device)
             elif g._base is not None:

@@ -263,7 +263,7 @@ def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
     _arg("mm", "input", 1, input)
     _arg("mm", "mat2", 2, mat2)
-    if sparse_operand(input):   # sparse hook: ember.sparse owns the sparse × dense product
+    if sparse_operand(input) or sparse_operand(mat2):   # sparse hook: ember.sparse owns products with sparse
         from ..sparse._coo import mm_dense
         return mm_dense(input, mat2)
     return _finish(_mm(input, mat2), out, "mm", (input, mat2))
@@ -320,6 +320,9 @@ def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Batched matrix product of two 3-d tensors with the same batch size."""
     _arg("bmm", "input", 1, input)
     _arg("bmm", "mat2", 2, mat2)
+    if input.is_sparse or mat2.is_sparse:   # sparse (COO) hook
+        from ..sparse._coo import sparse_bmm
+        return sparse_bmm(input, mat2)
     a, b = input._data, mat2._data
     if a.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -433,7 +436,7 @@ def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor
     """torch.matmul: dot, mv, mm, or batched products with broadcast batch dims (no type promotion)."""
     _arg("matmul", "input", 1, input)
     _arg("matmul", "other", 2, other)
-    if sparse_operand(input):   # sparse hook
+    if sparse_operand(input) or sparse_operand(other):   # sparse hook
         from ..sparse._coo import matmul_dense
         return matmul_dense(input, other)
     na, nb = input._data.ndim, other._data.ndim
@@ -546,7 +549,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
           out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
     _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
-    if sparse_operand(mat1):   # sparse hook
+    if sparse_operand(mat1) or input.is_sparse or mat2.is_sparse:   # sparse hook
         from ..sparse._coo import addmm_dense
         return addmm_dense(input, mat1, mat2, beta, alpha)
     _same_dtypes("self", input, mat1, mat2)

@@ -44,6 +44,7 @@ from ._coo import (
     resolve_check,
     row_products,
     sparse_coo,
+    spgemm_entries,
 )
 
 __all__ = ["sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc", "CompressedTensor", "sparse_compressed_tensor",
@@ -1245,9 +1246,8 @@ def _row_entries(t: CompressedTensor) -> CompressedStorage:
 
 
 def _spgemm(a: CompressedTensor, b: CompressedTensor) -> CompressedTensor:
-    """CSR/CSC × CSR/CSC → CSR with the symbolic product's pattern (an entry wherever some ``a[i, p]`` meets
-    ``b[p, j]``, zero sums kept): every entry of ``a`` meets the row of ``b`` it selects, the pairs are
-    expanded with ``repeat`` and summed per output position."""
+    """CSR/CSC × CSR/CSC → CSR with the symbolic product's pattern (zero sums kept), by
+    :func:`~ember.sparse._coo.spgemm_entries`."""
     for t in (a, b):
         if t.dim() != 2 or t.dense_dim() or t.layout in _BLOCKED:
             raise not_implemented("mm", "SparseCsrCPU")
@@ -1259,17 +1259,10 @@ def _spgemm(a: CompressedTensor, b: CompressedTensor) -> CompressedTensor:
     xp = xp_of(a._device)
     _, ai, ap, av = _coords(a._data)
     bs = _row_entries(b)
-    crow = bs.compressed.astype(np.int64)
-    counts = (crow[1:] - crow[:-1])[ap]
-    pair = xp.repeat(xp.arange(ai.shape[0]), counts)
-    offset = xp.arange(pair.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
-    pos = crow[:-1][ap][pair] + offset
-    rows, cols = ai[pair], bs.plain.astype(np.int64)[pos]
     m = b.shape[1]
-    keys, inv = xp.unique(rows * m + cols, return_inverse=True)
-    vals = xp.zeros(keys.shape[0], xp.result_type(av, bs.values))
-    _ordered_add(vals, inv.reshape(-1), av[pair] * bs.values[pos])
-    out = _wrap_c(_assemble((), a.shape[0], m, xp.zeros(keys.shape[0], np.int64), keys // m, keys % m, vals,
+    rows, cols, vals = spgemm_entries(ai, ap, av, bs.compressed.astype(np.int64), bs.plain.astype(np.int64),
+                                      bs.values, m)
+    out = _wrap_c(_assemble((), a.shape[0], m, xp.zeros(rows.shape[0], np.int64), rows, cols, vals,
                             sparse_csr, a._data.compressed.dtype), a._device, a._dtype)
     return _record(out, _SpgemmBackward0, (a, b), a=a, b=b)
 
@@ -1353,7 +1346,8 @@ def _dense_smm(self: Tensor, mat2: Tensor) -> Tensor:
 
 
 def _dense_sspaddmm(self: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    raise RuntimeError("self.is_sparse() INTERNAL ASSERT FAILED: _internal_get_SparseTensorImpl: not a sparse tensor")
+    from ._coo import sspaddmm
+    return sspaddmm(self, mat1, mat2, beta=beta, alpha=alpha)
 
 
 def _to_sparse_layout(name: str, lay: Any) -> Any:

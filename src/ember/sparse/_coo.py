@@ -62,8 +62,8 @@ def _calling_op() -> str:
                 loc = f.f_locals
                 if name in ("op", "op_") and isinstance(loc.get("name"), str):   # a factory-built op: its name
                     name = loc["name"] + name[2:]
-                elif name in ("wrapper", "<lambda>", "inner"):   # a decorator's frame: name the wrapped op
-                    inner = next((loc[k] for k in ("fn", "func", "step", "f") if callable(loc.get(k))), None)
+                elif name in ("wrapper", "<lambda>", "inner") or name.startswith("call"):   # a decorator's frame
+                    inner = next((loc[k] for k in ("fn", "func", "step", "f", "inner") if callable(loc.get(k))), None)
                     name = getattr(inner, "__name__", name)
         elif name is not None:
             break
@@ -201,6 +201,10 @@ class SparseBase(Tensor):
     def cpu(self) -> Any:
         return self.to("cpu")
 
+    def _as_leaf_grad(self) -> Tensor:
+        """What a leaf keeps as ``.grad`` when it takes this (unshared) gradient without a copy."""
+        return self
+
 
 def _shorthand(dtype: D.dtype) -> Callable:
     def convert(self: SparseBase, memory_format: Any = None) -> Any:
@@ -240,6 +244,14 @@ class SparseTensor(SparseBase):
 
     def is_coalesced(self) -> bool:
         return self._data.coalesced
+
+    def _as_leaf_grad(self) -> SparseTensor:
+        """torch's AccumulateGrad takes an unshared COO gradient with contiguous values as a new tensor over the
+        same indices and values, which it flags uncoalesced (one with broadcast values it clones, flag kept)."""
+        s = self._data
+        if not s.values.flags.c_contiguous:
+            return self.clone()
+        return _wrap(s.indices, s.values, s.shape, False, self._device, self._dtype)
 
     def _coalesced_(self, coalesced: bool) -> SparseTensor:
         self._data.coalesced = coalesced
@@ -601,8 +613,13 @@ class SparseTensor(SparseBase):
 
     __matmul__ = matmul
 
+    def bmm(self, mat2: Tensor) -> Tensor:
+        return sparse_bmm(self, mat2)
+
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
-        raise not_implemented("addmm")
+        return addmm_dense(self, mat1, mat2, beta, alpha)
+
+    addmm_ = addmm
 
 
 SparseTensor.__name__ = SparseTensor.__qualname__ = "Tensor"
@@ -1260,18 +1277,25 @@ def _check_mm(s: SparseTensor, d: Tensor, op: str) -> None:
     if isinstance(d, SparseTensor):
         raise not_implemented(op)
     if s.sparse_dim() != 2 or s.dense_dim() != 0:
+        if s.dim() == 1:
+            raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got -2)")
         if s.dim() != 2:
-            raise IndexError(f"Dimension out of range (expected to be in range of [-{s.dim()}, {s.dim() - 1}], "
-                             f"but got -2)" if s.dim() == 1 else f"{op}: matrices expected, got {s.dim()}D tensor")
+            raise RuntimeError(f"addmm: matrices expected, got {s.dim()}D tensor")
         raise RuntimeError(f"{op}: expected first two dims to be sparse (indices has size 2 at first dim), but "
                            f"got {s.sparse_dim()} sparse dims")
+    if d.dim() == 1:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     if d.dim() != 2:
         raise RuntimeError(f"{op}: matrices expected, got {d.dim()}D tensor")
     if s.shape[1] != d.shape[0]:
         raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got {d.shape[0]}")
-    if s._dtype is not d._dtype:
-        raise RuntimeError(f"expected mat1 and mat2 to have the same dtype, but got: {s._dtype._short} != "
-                           f"{d._dtype._short}")
+    _check_dtype(s, d)
+
+
+def _check_dtype(s: SparseTensor, d: Tensor) -> None:
+    """torch's kernel check that a dense operand has the sparse one's dtype (no kernel runs without entries)."""
+    if s._nnz() and s._dtype is not d._dtype:
+        raise RuntimeError(f"expected scalar type {s._dtype._short} but found {d._dtype._short}")
 
 
 def row_products(starts: Any, counts: Any, cols: Any, vals: Any, d: Any) -> Any:
@@ -1355,6 +1379,8 @@ _AddmmBackward0 = make_node_class("AddmmBackward0", _mm_backward)
 def _product(s: SparseTensor, d: Tensor, op: str, node: type, bias: Tensor | None = None, beta: Any = 1,
              alpha: Any = 1) -> Tensor:
     _check_mm(s, d, op)
+    if bias is not None:
+        _check_dtype(s, bias)
     arr = _spmm_array(s, d)
     if alpha != 1:
         arr = arr * arr.dtype.type(alpha)
@@ -1367,24 +1393,69 @@ def _product(s: SparseTensor, d: Tensor, op: str, node: type, bias: Tensor | Non
 
 
 def sparse_mm(mat1: SparseTensor, mat2: Tensor) -> Tensor:
-    """``torch.sparse.mm``: sparse × dense → dense; the sparse gradient keeps ``mat1``'s pattern."""
-    if not isinstance(mat1, SparseTensor):
-        from ..ops.matmul import mm
-        return mm(mat1, mat2)
-    return _product(mat1, mat2, "mm", _SparseAddmmBackward0)
+    """``torch.sparse.mm``: sparse × dense → dense (the sparse gradient keeps ``mat1``'s pattern), sparse ×
+    sparse → sparse, dense × sparse as torch composes it: ``(mat2.t() @ mat1.t()).t()``."""
+    if isinstance(mat1, SparseTensor):
+        if isinstance(mat2, SparseTensor):
+            return sparse_sparse_mm(mat1, mat2, _SparseSparseMatmulBackward0)
+        return _product(mat1, mat2, "mm", _SparseAddmmBackward0)
+    if isinstance(mat2, SparseTensor) and isinstance(mat1, Tensor) and not mat1._sparse_layout:
+        _check_dense_first(mat1, mat2)
+        return sparse_mm(mat2.transpose(0, 1), mat1.transpose(0, 1)).transpose(0, 1)
+    from ..ops.matmul import mm
+    return mm(mat1, mat2)
+
+
+def _check_dense_first(mat1: Tensor, mat2: SparseTensor) -> None:
+    """torch's checks of dense × sparse (computed as ``(mat2.t() @ mat1.t()).t()``) on the dense operand."""
+    if mat1.dim() == 1:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got -2)")
+    if mat1.dim() != 2:
+        raise RuntimeError(f"addmm: matrices expected, got {mat1.dim()}D tensor")
+
+
+def _check_addmm_layouts(input: Tensor, mat1: Tensor, mat2: Tensor) -> None:
+    """torch's addmm with a COO operand: a strided ``input`` and a sparse × strided product only."""
+    if is_sparse(input):
+        raise RuntimeError("addmm_sparse_dense: expected strided result tensor, got tensor with layout Sparse")
+    if not is_sparse(mat1) or mat2._sparse_layout:
+        names = tuple("Sparse" if is_sparse(m) else "Strided" if not m._sparse_layout else m._data._backend
+                      for m in (mat1, mat2))
+        raise RuntimeError("addmm_sparse_dense: expected either 'mat1' to have sparse layout and 'mat2' to have "
+                           f"strided layout, got 'mat1' with layout {names[0]} and 'mat2' with layout {names[1]}")
 
 
 def sparse_addmm(input: Tensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``torch.sparse.addmm``: beta·input + alpha·(mat1 @ mat2), mat1 sparse."""
+    _check_addmm_layouts(input, mat1, mat2)
     return _product(mat1, mat2, "addmm", _SparseAddmmBackward0, input, beta, alpha)
 
 
-def mm_dense(mat1: SparseTensor, mat2: Tensor) -> Tensor:
-    """``torch.mm`` / ``matmul`` / ``@`` with a sparse first operand (its gradient is dense, as torch's)."""
-    if not isinstance(mat1, SparseTensor):   # a compressed layout
+# mm with a sparse second operand (dense × sparse, sparse × sparse): the gradients are products again
+_PairMmBackward0 = make_node_class("MmBackward0", lambda n, g: (_mm(g, n.b.t()), _mm(n.a.t(), g)))
+
+
+def _mm(a: Tensor, b: Tensor) -> Tensor:
+    from ..ops.matmul import mm
+    return mm(a, b)
+
+
+def mm_dense(mat1: Tensor, mat2: Tensor) -> Tensor:
+    """``torch.mm`` / ``matmul`` / ``@`` with a sparse operand: sparse × dense → dense (its gradient dense, as
+    torch's), sparse × sparse → sparse, dense × sparse → dense, computed as ``(mat2.t() @ mat1.t()).t()``."""
+    if mat1._sparse_layout and not isinstance(mat1, SparseTensor):   # a compressed layout
         from ._compressed import compressed_mm
         return compressed_mm(mat1, mat2)
-    return _product(mat1, mat2, "mm", _MmBackward0)
+    if isinstance(mat1, SparseTensor):
+        if isinstance(mat2, SparseTensor):
+            return sparse_sparse_mm(mat1, mat2, _PairMmBackward0)
+        return _product(mat1, mat2, "mm", _MmBackward0)
+    if not isinstance(mat2, SparseTensor):   # dense × compressed
+        return mat2.__rmatmul__(mat1)
+    _check_dense_first(mat1, mat2)
+    with _no_grad():
+        out = _product(mat2.t(), mat1.t(), "mm", _MmBackward0).t()
+    return _record(out, _PairMmBackward0, (mat1, mat2), a=mat1.detach(), b=mat2.detach())
 
 
 def _mv_backward(n: Any, g: Tensor) -> tuple:
@@ -1395,24 +1466,164 @@ def _mv_backward(n: Any, g: Tensor) -> tuple:
 _MvBackward0 = make_node_class("MvBackward0", _mv_backward)
 
 
-def matmul_dense(mat1: SparseTensor, other: Tensor) -> Tensor:
-    """``torch.matmul`` / ``@`` with a sparse first operand: a matrix product, or ``mv`` for a vector."""
-    if not isinstance(mat1, SparseTensor):   # a compressed layout
+def matmul_dense(mat1: Tensor, other: Tensor) -> Tensor:
+    """``torch.matmul`` / ``@`` with a sparse operand: a matrix product, ``mv`` for a sparse matrix and a
+    vector, and a dense vector or batch times a sparse matrix as torch's (``mm`` of the folded batch)."""
+    if mat1._sparse_layout and not isinstance(mat1, SparseTensor):   # a compressed layout
         from ._compressed import compressed_matmul
         return compressed_matmul(mat1, other)
-    if isinstance(other, Tensor) and not isinstance(other, SparseTensor) and other.dim() == 1:
+    na, nb = mat1.dim(), other.dim()
+    if na == 1 and nb == 1:
+        raise not_implemented("dot", _backend(mat1 if mat1._sparse_layout else other))
+    if max(na, nb) >= 3:   # torch folds a batch (its reshape refuses a sparse batch) or expands both (refused)
+        if (na >= 3 and nb <= 2 and is_sparse(mat1)) or (na == 1 and is_sparse(other)):
+            raise RuntimeError("reshape is not implemented for sparse tensors")
+        if na < 3 or nb >= 3 or nb == 1:
+            raise RuntimeError("expand is unsupported for Sparse tensors")
+        from ..ops.views import unsafe_view
+        lead = tuple(mat1.shape[:-1])
+        return unsafe_view(mm_dense(mat1.reshape(-1, mat1.shape[-1]), other), lead + (other.shape[1],))
+    if is_sparse(mat1) and not other._sparse_layout and nb == 1:
         _check_mm(mat1, other.unsqueeze(1), "mv")
         out = from_array(_spmm_array(mat1, other.unsqueeze(1))[:, 0], other._dtype, other._device)
         return _record(out, _MvBackward0, (mat1, other), s=mat1, v=other)
+    if not mat1._sparse_layout and na == 1:
+        return mm_dense(mat1.unsqueeze(0), other).squeeze_(0)
+    if nb != 2 or na != 2:   # a sparse vector as a factor
+        raise not_implemented("as_strided" if na > 1 else "as_strided_", _backend(mat1 if na == 1 else other))
     return mm_dense(mat1, other)
 
 
-def addmm_dense(input: Tensor, mat1: SparseTensor, mat2: Tensor, beta: Any = 1, alpha: Any = 1) -> Tensor:
-    """``torch.addmm`` with a sparse ``mat1``."""
-    if not isinstance(mat1, SparseTensor):   # a compressed layout
+def addmm_dense(input: Tensor, mat1: Tensor, mat2: Tensor, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``torch.addmm`` with a sparse operand (a sparse ``mat1`` times a dense ``mat2`` into a dense ``input``)."""
+    if mat1._sparse_layout and not isinstance(mat1, SparseTensor):   # a compressed layout
         from ._compressed import compressed_addmm
         return compressed_addmm(input, mat1, mat2, beta, alpha)
+    _check_addmm_layouts(input, mat1, mat2)
     return _product(mat1, mat2, "addmm", _AddmmBackward0, input, beta, alpha)
+
+
+# ---- sparse × sparse -----------------------------------------------------------------------------------
+def spgemm_entries(ar: Any, ac: Any, av: Any, crow: Any, bcols: Any, bvals: Any, ncols: int
+                   ) -> tuple[Any, Any, Any]:
+    """The product of the entries ``(ar, ac, av)`` of a matrix (in row-major order) with a CSR matrix
+    (``crow``, ``bcols``, ``bvals``; ``ncols`` columns), as torch's CPU kernel: an output entry wherever some
+    ``a[i, p]`` meets ``b[p, j]`` (zero sums kept), each summing its products in order of ``p``. Every entry
+    of ``a`` meets the row of ``b`` it selects; the pairs are expanded with ``repeat`` and summed per output
+    position. Returns the sorted output rows, columns and values."""
+    xp = xp_of_array(av)
+    counts = (crow[1:] - crow[:-1])[ac]
+    pair = xp.repeat(xp.arange(ac.shape[0]), counts)
+    pos = crow[:-1][ac][pair] + xp.arange(pair.shape[0]) - xp.repeat(xp.cumsum(counts) - counts, counts)
+    m = max(ncols, 1)
+    keys, inv = xp.unique(ar[pair] * m + bcols[pos], return_inverse=True)
+    vals = xp.zeros(keys.shape[0], xp.result_type(av, bvals))
+    _ordered_add(vals, inv.reshape(-1), av[pair] * bvals[pos])
+    return keys // m, keys % m, vals
+
+
+_NOT_SPARSE = ('{}_.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/sparse/'
+               'SparseMatMul.cpp":{}, please report a bug to PyTorch. ')
+
+
+def _check_spgemm(a: SparseTensor, b: SparseTensor) -> None:
+    """torch's checks of sparse × sparse, in its order."""
+    for name, t in (("mat1", a), ("mat2", b)):
+        if t.dim() != 2:
+            raise RuntimeError(f"Expected {name}_.dim() == 2 to be true, but got false.  (Could this error message "
+                               "be improved?  If so, please report an enhancement request to PyTorch.)")
+    if a.shape[1] != b.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a.shape[0]}x{a.shape[1]} and "
+                           f"{b.shape[0]}x{b.shape[1]})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"mat1 dtype {a._dtype._short} does not match mat2 dtype {b._dtype._short}")
+    for t in (a, b):
+        if t.dense_dim():
+            raise RuntimeError(f"sparse_sparse_matmul_cpu: scalar values expected, got {t.dense_dim()}D values")
+    if a._dtype not in (D.float32, D.float64, D.complex64, D.complex128):
+        raise NotImplementedError(f"\"sparse_matmul\" not implemented for '{a._dtype._short}'")
+
+
+def sparse_sparse_mm(a: SparseTensor, b: SparseTensor, node: type) -> SparseTensor:
+    """Sparse × sparse → a coalesced sparse product (both operands coalesced first, as torch's)."""
+    _check_spgemm(a, b)
+    xp = xp_of(a._device)
+    (ar, ac), av = _coalesced(a._data)
+    (br, bc), bv = _coalesced(b._data)
+    counts = xp.bincount(br, minlength=b.shape[0]) if br.shape[0] else xp.zeros(b.shape[0], np.int64)
+    crow = xp.concatenate((xp.zeros(1, np.int64), xp.cumsum(counts)))
+    rows, cols, vals = spgemm_entries(ar, ac, av, crow, bc, bv, b.shape[1])
+    out = _wrap(xp.stack((rows, cols)).astype(np.int64), vals, (a.shape[0], b.shape[1]), True, a._device,
+                a._dtype)
+    return _record(out, node, (a, b), a=a.detach(), b=b.detach())
+
+
+def _coalesced(s: SparseStorage) -> tuple[Any, Any]:
+    return (s.indices, s.values) if s.coalesced else _coalesce_arrays(s)
+
+
+def _mask_like_grad(x: SparseTensor, gx: SparseTensor) -> SparseTensor:
+    """The gradient ``gx`` (coalesced) of the sparse ``x``, kept where ``x`` has entries, as torch's: on
+    ``x``'s pattern when ``x`` is coalesced with fewer entries than ``gx``, else on ``gx``'s pattern with zeros
+    where ``x`` has no entry."""
+    xp = xp_of(x._device)
+    sx, sg = x._data, gx._data
+    lx = xp.ravel_multi_index(tuple(sx.indices), sx.shape)
+    lg = xp.ravel_multi_index(tuple(sg.indices), sg.shape)
+    if sx.coalesced and lx.shape[0] < lg.shape[0]:
+        pos = xp.minimum(xp.searchsorted(lg, lx), max(lg.shape[0] - 1, 0))
+        found = lg[pos] == lx if lg.shape[0] else xp.zeros(lx.shape[0], bool)
+        vals = xp.where(found, sg.values[pos] if lg.shape[0] else 0, 0).astype(sg.values.dtype)
+        return _wrap(sx.indices, vals, sx.shape, True, x._device, gx._dtype)
+    vals = xp.where(xp.isin(lg, lx), sg.values, 0).astype(sg.values.dtype)
+    return _wrap(sg.indices, vals, sg.shape, sg.coalesced, x._device, gx._dtype)
+
+
+def _sparse_sparse_backward(n: Any, g: Tensor) -> tuple:
+    """torch's: each operand's gradient the sparse product with the other (``g @ b.T``, ``a.T @ g``), kept
+    where the operand has entries (:func:`_mask_like_grad`); a dense ``g`` fails as torch's kernel asserts."""
+    need_a, need_b = (e is not None for e in n._next)
+    if not isinstance(g, SparseTensor):
+        raise RuntimeError(_NOT_SPARSE.format("mat2", 266) if need_b else _NOT_SPARSE.format("mat1", 265))
+    gb = _mask_like_grad(n.b, sparse_sparse_mm(n.a.t(), g, _PairMmBackward0)) if need_b else None
+    ga = _mask_like_grad(n.a, sparse_sparse_mm(g, n.b.t(), _PairMmBackward0)) if need_a else None
+    return ga, gb
+
+
+_SparseSparseMatmulBackward0 = make_node_class("SparseSparseMatmulBackward0", _sparse_sparse_backward)
+
+
+# ---- batched ------------------------------------------------------------------------------------------
+def sparse_bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """``torch.bmm`` with a sparse operand: a 3-d sparse batch (3 sparse dims) times a dense batch, each
+    matrix of the coalesced batch times its dense matrix as :func:`sparse_mm` (one block-diagonal product)."""
+    if mat2._sparse_layout:
+        raise RuntimeError("bmm_sparse: Tensor 'mat2' must be dense")
+    if input.dense_dim():
+        raise RuntimeError(f"bmm_sparse: Tensor 'self' must have 0 dense dims, but has {input.dense_dim()}")
+    if input.sparse_dim() != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'self' must have 3 sparse dims, but has {input.sparse_dim()}")
+    if mat2.dim() != 3:
+        raise RuntimeError(f"bmm_sparse: Tensor 'mat2' must have 3 dims, but has {mat2.dim()}")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError("bmm_sparse: 'self.size(0)' and 'mat2.size(0)' must match")
+    if input.shape[2] != mat2.shape[1]:
+        raise RuntimeError("bmm_sparse: 'self.size(2)' and 'mat2.size(1)' must match")
+    _check_dtype(input, mat2)
+    if input._nnz() and input._dtype in (D.float16, D.bfloat16, D.bool):
+        raise NotImplementedError(f"\"bmm_sparse_dense\" not implemented for '{input._dtype._short}'")
+    nb, n, k = input.shape
+    p = mat2.shape[2]
+    (bi, ri, ci), vals = _coalesced(input._data)
+    flat = _wrap(xp_of(input._device).stack((bi * n + ri, bi * k + ci)), vals, (nb * n, nb * k), True,
+                 input._device, input._dtype)
+    arr = _spmm_array(flat, from_array(mat2._data.reshape(nb * k, p), mat2._dtype, mat2._device))
+    out = from_array(arr.reshape(nb, n, p), mat2._dtype, mat2._device)
+    return _record(out, _BmmBackward0, (input, mat2), s=input.detach(), d=mat2.detach())
+
+
+_BmmBackward0 = make_node_class("BmmBackward0", lambda n, g: (g.bmm(n.d.transpose(1, 2)),
+                                                              sparse_bmm(n.s.transpose(1, 2), g)))
 
 
 def _refused_backward(name: str, op: str) -> type:
@@ -1464,11 +1675,16 @@ def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
 def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1
              ) -> SparseTensor:
     """``torch.sspaddmm``: ``beta * input`` followed by the entries of ``alpha * smm(mat1, mat2)`` (uncoalesced)."""
-    if not isinstance(input, SparseTensor):
-        raise RuntimeError("self.is_sparse() INTERNAL ASSERT FAILED: _internal_get_SparseTensorImpl: not a sparse "
-                           "tensor")
+    if not any(isinstance(t, SparseTensor) for t in (input, mat1, mat2)):
+        raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
+    if not isinstance(mat1, SparseTensor):
+        raise RuntimeError("sspaddmm: expected 'mat1' to have sparse layout, got 'mat1' with layout Strided")
     if isinstance(mat2, SparseTensor):
         raise RuntimeError("sspaddmm: expected 'mat2' to have strided layout, got 'mat2' with layout Sparse")
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/'
+                           'SparseTensorUtils.h":28, please report a bug to PyTorch. _internal_get_SparseTensorImpl: '
+                           'not a sparse tensor')
     if mat1.dim() == 2 and mat2.dim() == 2 and mat1.shape[1] != mat2.shape[0]:
         raise RuntimeError(f"sspaddmm: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
     with _no_grad():

@@ -1,0 +1,166 @@
+"""Sparse parity found by differential fuzzing against torch: sparse × sparse products (values, pattern,
+flags, gradients), dense × sparse, addmm/sspaddmm layout rules, bmm of a sparse batch, and their errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse (invariant checks|CSR tensor support)")
+
+
+def _coo(m, idx, vals, shape, dtype="float64", coalesce=False, rg=False):
+    t = m.sparse_coo_tensor(m.tensor(idx, dtype=m.int64).reshape(len(shape), -1),
+                            m.tensor(vals, dtype=getattr(m, dtype)), shape)
+    return (t.coalesce() if coalesce else t).requires_grad_(rg)
+
+
+def _same(e, t):
+    """Same layout, dtype, shape, coalesced flag, indices and values (exact)."""
+    assert str(e.layout) == str(t.layout) and str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    if t.layout == torch.sparse_coo:
+        assert e.is_coalesced() == t.is_coalesced()
+        assert e._indices().tolist() == t._indices().tolist()
+        np.testing.assert_array_equal(np.array(e._values().detach().tolist()), t._values().detach().numpy())
+    else:
+        np.testing.assert_array_equal(np.array(e.detach().tolist()), t.detach().numpy())
+
+
+def _raises(fn):
+    """Run ``fn(ember)`` and ``fn(torch)``: the same exception type and first line."""
+    out = []
+    for m in (ember, torch):
+        with pytest.raises(Exception) as info:
+            fn(m)
+        out.append((type(info.value).__name__, str(info.value).split("\n")[0].split(" If you are a Facebook")[0]))
+    assert out[0] == out[1]
+
+
+A = ([[1, 0, 1, 2, 0], [2, 1, 2, 0, 1]], [1.5, 2.0, -3.0, 4.0, 5.0], (3, 3))
+B = ([[2, 0, 1, 0], [1, 0, 2, 0]], [1.0, 2.0, 3.0, 0.25], (3, 4))
+G = ([[0, 1, 2, 2], [2, 1, 0, 3]], [1.0, 2.0, 3.0, 4.0], (3, 4))
+
+
+@pytest.mark.parametrize("op", ["sparse.mm", "mm", "matmul", "@"])
+@pytest.mark.parametrize("coalesce", [False, True])
+def test_sparse_times_sparse_and_grads(op, coalesce):
+    def run(m):
+        a, b = _coo(m, *A, coalesce=coalesce, rg=True), _coo(m, *B, coalesce=coalesce, rg=True)
+        f = {"sparse.mm": m.sparse.mm, "mm": m.mm, "matmul": m.matmul, "@": lambda x, y: x @ y}[op]
+        r = f(a, b)
+        r.backward(_coo(m, *G))
+        return r, a.grad, b.grad
+    for e, t in zip(run(ember), run(torch), strict=True):
+        _same(e, t)
+    assert type(run(ember)[0].grad_fn).__name__ == type(run(torch)[0].grad_fn).__name__
+
+
+def test_sparse_times_sparse_keeps_zero_sums_and_dtypes():
+    for dt in ("float32", "complex128"):
+        a = [_coo(m, [[0, 0], [0, 1]], [1.0, -1.0], (1, 2), dt) for m in (ember, torch)]
+        b = [_coo(m, [[0, 1], [0, 0]], [1.0, 1.0], (2, 1), dt) for m in (ember, torch)]
+        _same(ember.sparse.mm(a[0], b[0]), torch.sparse.mm(a[1], b[1]))
+    for m_ in (ember, torch):
+        assert m_.sparse.mm(_coo(m_, *A), _coo(m_, *B)).is_coalesced()
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sparse.mm(_coo(m, *A), _coo(m, [[0], [0]], [1.0], (4, 4))),
+    lambda m: m.mm(_coo(m, *A), _coo(m, *B, dtype="float32")),
+    lambda m: m.mm(_coo(m, *A, dtype="int64"), _coo(m, *B, dtype="int64")),
+    lambda m: m.mm(m.sparse_coo_tensor(m.tensor([[0, 1]]), m.ones(2, 2, dtype=m.float64), (2, 2)),
+                   _coo(m, [[0, 1], [0, 1]], [1.0, 2.0], (2, 2))),
+    lambda m: m.mm(_coo(m, [[0], [0], [0]], [1.0], (2, 2, 2)), _coo(m, *A)),
+    lambda m: m.matmul(_coo(m, [[0], [0], [0]], [1.0], (2, 3, 3)), _coo(m, *A)),
+    lambda m: m.matmul(_coo(m, *A), _coo(m, [[0], [0], [0]], [1.0], (2, 3, 3))),
+])
+def test_sparse_times_sparse_errors(call):
+    _raises(call)
+
+
+def test_sparse_mm_dense_gradient_refused_as_torch():
+    def run(m):
+        a = _coo(m, *A, rg=True)
+        m.sparse.mm(a, _coo(m, *B)).backward(m.ones(3, 4, dtype=m.float64))
+    _raises(run)
+
+
+@pytest.mark.parametrize("op", ["mm", "matmul", "sparse.mm"])
+def test_dense_times_sparse(op):
+    def run(m):
+        d = m.tensor(np.arange(6.0).reshape(2, 3) / 7, requires_grad=True)
+        s = _coo(m, *A, rg=True)
+        f = {"mm": m.mm, "matmul": m.matmul, "sparse.mm": m.sparse.mm}[op]
+        r = f(d, s)
+        r.backward(m.ones(2, 3, dtype=m.float64))
+        return r, d.grad, s.grad, type(r.grad_fn).__name__, r.stride()
+    e, t = run(ember), run(torch)
+    for x, y in zip(e[:3], t[:3], strict=True):
+        _same(x, y)
+    assert e[3:] == t[3:]
+    v = [m.matmul(m.tensor([1.0, 2.0, 3.0], dtype=m.float64), _coo(m, *A)) for m in (ember, torch)]
+    _same(*v)
+    _raises(lambda m: m.mm(m.ones(3, 3), _coo(m, *A)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sparse.addmm(_coo(m, *A), _coo(m, *A), _coo(m, *A)),
+    lambda m: m.addmm(m.ones(3, 3, dtype=m.float64), _coo(m, *A), _coo(m, *A)),
+    lambda m: m.addmm(_coo(m, *A), m.ones(3, 3, dtype=m.float64), m.ones(3, 3, dtype=m.float64)),
+    lambda m: m.addmm(m.ones(3, 3, dtype=m.float64), m.ones(3, 3, dtype=m.float64), _coo(m, *A)),
+    lambda m: _coo(m, *A).addmm_(_coo(m, *A), m.ones(3, 3, dtype=m.float64)),
+    lambda m: m.addmm(m.ones(3, 3), _coo(m, *A), m.ones(3, 3, dtype=m.float64)),
+    lambda m: m.sspaddmm(m.ones(3, 3), _coo(m, *A), _coo(m, *A)),
+    lambda m: m.sspaddmm(_coo(m, *A), m.ones(3, 3), m.ones(3, 3)),
+    lambda m: m.sspaddmm(m.ones(3, 3), m.ones(3, 3), m.ones(3, 3)),
+])
+def test_addmm_layout_errors(call):
+    _raises(call)
+
+
+def test_empty_sparse_product_skips_dtype_check():
+    for m_ in (ember, torch):
+        z = m_.sparse_coo_tensor(m_.zeros(2, 0, dtype=m_.int64), m_.zeros(0), (2, 2))
+        assert m_.mm(z, m_.ones(2, 2, dtype=m_.float64)).dtype == m_.float64
+
+
+S3 = ([[0, 1, 1, 0, 1], [0, 1, 0, 0, 0], [1, 0, 1, 1, 1]], [1.0, 2.0, 3.0, 4.0, 0.5], (2, 2, 3))
+
+
+def test_bmm_sparse_batch():
+    def run(m, dt="float64"):
+        s = _coo(m, *S3, dtype=dt, rg=dt == "float64")
+        d = m.tensor((np.arange(12.0).reshape(2, 3, 2) / 3).tolist(), dtype=getattr(m, dt),
+                     requires_grad=dt == "float64")
+        r = m.bmm(s, d)
+        if dt == "float64":
+            r.backward(m.ones(2, 2, 2, dtype=m.float64))
+            return r, s.grad, d.grad
+        return (r,)
+    for dt in ("float64", "int64"):
+        for e, t in zip(run(ember, dt), run(torch, dt), strict=True):
+            _same(e, t)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.bmm(_coo(m, *S3), _coo(m, *S3)),
+    lambda m: m.bmm(m.ones(2, 2, 3, dtype=m.float64), _coo(m, *S3)),
+    lambda m: m.bmm(_coo(m, *A), m.ones(2, 3, 2, dtype=m.float64)),
+    lambda m: m.bmm(_coo(m, [[0, 1], [0, 1]], m.ones(2, 3).tolist(), (2, 2, 3)), m.ones(2, 3, 2, dtype=m.float64)),
+    lambda m: m.bmm(_coo(m, *S3), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.bmm(_coo(m, *S3), m.ones(3, 3, 2, dtype=m.float64)),
+    lambda m: m.bmm(_coo(m, *S3), m.ones(2, 2, 2, dtype=m.float64)),
+    lambda m: m.bmm(_coo(m, *S3, dtype="float16"), m.ones(2, 3, 2, dtype=m.float16)),
+    lambda m: m.matmul(_coo(m, *S3), m.ones(2, 3, 2, dtype=m.float64)),
+])
+def test_bmm_errors(call):
+    _raises(call)
+
+
+def test_leaf_sparse_grad_flagged_uncoalesced():
+    def run(m):
+        x = _coo(m, [[0, 1], [1, 0]], [1.0, 2.0], (2, 2), coalesce=True, rg=True)
+        (x * 2).to_dense().sum().backward()
+        return x.grad
+    _same(run(ember), run(torch))
