@@ -159,3 +159,10 @@ def test_writes_into_strided_views(op):
 ])
 def test_cat_out_dtype_checks(op):
     _same(*outcomes(op))
+
+
+def test_chunk_of_empty_dim_is_split_with_sizes():
+    for m in (torch, ember):
+        x = m.zeros(4, 0, requires_grad=True)
+        assert [type(t.grad_fn).__name__ for t in x.chunk(3, -1)] == ["SplitWithSizesBackward0"] * 3
+        assert [type(t.grad_fn).__name__ for t in x.unsafe_chunk(2, -1)] == ["UnsafeSplitWithSizesBackward0"] * 2

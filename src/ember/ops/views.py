@@ -872,8 +872,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
-    if size == 0:
-        return _split_views(input, d, [0] * chunks, node_of(SplitBackward0, dim=d))
+    if size == 0:   # torch: split_with_sizes into empty pieces
+        return _split_views(input, d, [0] * chunks, node_of(SplitWithSizesBackward0, dim=d))
     return split(input, -(-size // chunks), d)
 
 
