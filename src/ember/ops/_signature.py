@@ -297,7 +297,7 @@ def _split(params: str) -> list[str]:
 
 def _got(args: tuple, kwargs: dict) -> str:
     pos = [type_name(a) for a in args]
-    kw = [f"{k}={type_name(kwargs[k])}" for k in sorted(kwargs)]
+    kw = [f"{k}={type_name(kwargs[k])}" for k in reversed(kwargs)]   # as torch: the last given first
     if pos:
         return ", ".join(pos + kw)
     return "".join(k + ", " for k in kw)
@@ -382,28 +382,50 @@ class _Precheck:
         self.first = min([*self.bools, *self.lists, self.max_pos])
 
     def __call__(self, args: tuple, kwargs: dict) -> None:
-        bad = len(args) > self.max_pos or \
-            any(i < len(args) and _isinstance(args[i], (int, np.integer)) for i in self.lists) or \
-            any(i < len(args) and args[i] is not True and args[i] is not False and args[i] is not None
-                for i in self.bools) or \
-            any(v is not True and v is not False and v is not None for k, v in kwargs.items() if k in self.kw)
-        if bad:
-            msg = parse_error(self.sigs, args, kwargs, self.python)
-            if msg is not None:
-                raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
+        for k in self.kw:
+            v = kwargs.get(k)
+            if v is not None and v is not True and v is not False:
+                break
+        else:
+            n = len(args)
+            if n <= self.first or n <= self.max_pos and not any(
+                    _isinstance(args[i], (int, np.integer)) for i in self.lists if i < n) and all(
+                    args[i] is None or args[i] is True or args[i] is False for i in self.bools if i < n):
+                return
+        msg = parse_error(self.sigs, args, kwargs, self.python)
+        if msg is not None:
+            raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
 
 
 def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
              python: bool = False) -> Callable[..., Any]:
     """``fn`` raising torch's parser error instead of its own when no overload in ``sigs`` accepts the call
     (``method``: the first argument is ``self``, outside the signatures; ``python``: see :func:`parse_error`),
-    after a :class:`_Precheck`."""
+    after a :class:`_Precheck`. An autocast wrapper (amp) is merged into this one: one layer, one frame."""
     check = _Precheck(sigs, python)
     first, kw = check.first, check.kw
+    policies = getattr(fn, "_autocast_policies", None)
+    if policies is not None:
+        from ..amp import autocast_mode as amp
+        inner, run = fn.__wrapped__, amp._run
+
+        @functools.wraps(fn)
+        def call_amp(*args: Any, **kwargs: Any) -> Any:
+            if len(args) > first + method or kwargs and not kw.isdisjoint(kwargs):
+                check(args[method:], kwargs)
+            try:
+                if not amp._ACTIVE:
+                    return inner(*args, **kwargs)
+                return run(inner, policies, args, kwargs)
+            except Exception as e:
+                _reraise(e, sigs, args[method:], kwargs, python)
+                raise
+        call_amp._autocast_policies = policies   # type: ignore[attr-defined]
+        return call_amp
     if method:
         @functools.wraps(fn)
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if len(args) > first or kwargs and kw:
+            if len(args) > first or kwargs and not kw.isdisjoint(kwargs):
                 check(args, kwargs)
             try:
                 return fn(self, *args, **kwargs)
@@ -414,7 +436,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
 
     @functools.wraps(fn)
     def call_fn(*args: Any, **kwargs: Any) -> Any:
-        if len(args) > first or kwargs and kw:
+        if len(args) > first or kwargs and not kw.isdisjoint(kwargs):
             check(args, kwargs)
         try:
             return fn(*args, **kwargs)
