@@ -22,7 +22,8 @@ def _same(e, t):
     if t.layout == torch.sparse_coo:
         assert e.is_coalesced() == t.is_coalesced()
         assert e._indices().tolist() == t._indices().tolist()
-        np.testing.assert_array_equal(np.array(e._values().detach().tolist()), t._values().detach().numpy())
+        ev = e._values().detach()
+        np.testing.assert_array_equal(np.array(ev.tolist()).reshape(tuple(ev.shape)), t._values().detach().numpy())
     else:
         np.testing.assert_array_equal(np.array(e.detach().tolist()), t.detach().numpy())
 
@@ -164,3 +165,46 @@ def test_leaf_sparse_grad_flagged_uncoalesced():
         (x * 2).to_dense().sum().backward()
         return x.grad
     _same(run(ember), run(torch))
+
+
+X = ([[0, 1, 2], [1, 0, 2]], [1.0, 2.0, 3.0], (3, 3))
+H = ([[0, 2]], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], (3, 3))
+
+
+@pytest.mark.parametrize("fn", ["sparse_resize_", "sparse_resize_and_clear_"])
+@pytest.mark.parametrize("src,args", [
+    (X, ((4, 5), 2, 0)), (X, ((2, 4), 2, 0)), (X, ((5,), 1, 0)), (X, ((3, 3, 2), 2, 1)), (X, ((3, 3), 1, 1)),
+    (X, ((4,), 2, 0)), (H, ((4, 3), 1, 1)), (H, ((4, 2), 1, 1)), (H, ((4, 3, 2), 1, 2)),
+    (([[], []], [], (3, 3)), ((1, 1, 4), 1, 2)),
+])
+def test_sparse_resize(fn, src, args):
+    def run(m):
+        x = m.sparse_coo_tensor(m.tensor(src[0], dtype=m.int64).reshape(len(src[0]), -1),
+                                m.tensor(src[1], dtype=m.float64).reshape((-1,) + ((3,) if src is H else ())), src[2])
+        v = x._version
+        return getattr(x, fn)(*args), x._version - v
+    try:
+        t = run(torch)
+    except RuntimeError:
+        _raises(run)
+        return
+    e = run(ember)
+    _same(e[0], t[0])
+    assert e[1] == t[1]
+
+
+def test_sparse_resize_grows_dense_sizes_in_memory_order():
+    v = [m.sparse_coo_tensor(m.tensor([[0, 2]]), m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), (3, 3))
+         .sparse_resize_((4, 5), 1, 1)._values() for m in (ember, torch)]
+    assert v[0][0].tolist() == v[1][0].tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+def test_sparse_resize_autograd():
+    _raises(lambda m: _coo(m, *X, rg=True).sparse_resize_((4, 4), 2, 0))
+
+    def backward(m):
+        y = _coo(m, *X, rg=True) * 2
+        y.sparse_resize_((4, 4), 2, 0)
+        y.to_dense().sum().backward()
+    _raises(backward)
+    _raises(lambda m: m.ones(2).sparse_resize_((1, 1), 2, 0))

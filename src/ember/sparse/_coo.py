@@ -284,6 +284,49 @@ class SparseTensor(SparseBase):
         self._vc[0] += 1
         return self
 
+    def sparse_resize_(self, size: Sequence[int], sparse_dim: int, dense_dim: int) -> SparseTensor:
+        """Resize in place keeping the entries: only growing sizes, the same numbers of sparse and dense dims
+        (anything goes without entries). Grown dense sizes keep the values' memory order (torch's ``resize_``
+        of the values; the new elements, uninitialised in torch, are zeros)."""
+        return self._resize(size, sparse_dim, dense_dim, False)
+
+    def sparse_resize_and_clear_(self, size: Sequence[int], sparse_dim: int, dense_dim: int) -> SparseTensor:
+        """Drop every entry and take the new size and numbers of sparse and dense dims."""
+        return self._resize(size, sparse_dim, dense_dim, True)
+
+    def _resize(self, size: Sequence[int], sd: int, dd: int, clear: bool) -> SparseTensor:
+        from ..ops._dispatch import check_inplace
+        check_inplace(self)
+        size = tuple(int(n) for n in size)
+        if len(size) != sd + dd:
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(size)}, "
+                               f"sparse_dim = {sd}, dense_dim = {dd}")
+        s = self._data
+        xp = xp_of(self._device)
+        if clear or not s.indices.shape[1]:
+            s.indices = xp.zeros((sd, 0), np.int64)
+            s.values = xp.zeros((0,) + size[sd:], s.values.dtype)
+            s.coalesced = True
+        else:
+            old_sd = s.indices.shape[0]
+            for what, new_n, old_n in (("sparse", sd, old_sd), ("dense", dd, s.values.ndim - 1)):
+                if new_n != old_n:
+                    raise RuntimeError(f"changing the number of {what} dimensions (from {old_n} to {new_n}) on a "
+                                       "non-empty sparse tensor is not supported.")
+            for what, new, old in (("sparse", size[:sd], s.shape[:sd]), ("dense", size[sd:], s.shape[sd:])):
+                if any(n < o for n, o in zip(new, old, strict=True)):
+                    raise RuntimeError(f"shrinking the size of {what} dimensions (from {list(old)} to {list(new)}) "
+                                       "on a non-empty sparse tensor is not supported.")
+            if size[sd:] != s.shape[sd:]:
+                vals = xp.zeros((s.values.shape[0],) + size[sd:], s.values.dtype)
+                vals.reshape(-1)[:s.values.size] = s.values.reshape(-1)
+                s.values = vals
+        s.shape = size
+        self._vc[0] += 1
+        if self._grad_fn is not None:   # torch has no derivative for these: a backward through them fails
+            _record(self, _ResizeBackward[clear], (self,))
+        return self
+
     def stride(self, dim: int | None = None) -> Any:
         return (0,) * self.dim() if dim is None else 0
 
@@ -1646,6 +1689,7 @@ def _no_derivative(op: str) -> type:
 
 _HspmmBackward = _no_derivative("hspmm")
 _SmmBackward = _no_derivative("sspaddmm")
+_ResizeBackward = {False: _no_derivative("sparse_resize_"), True: _no_derivative("sparse_resize_and_clear_")}
 
 
 def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
