@@ -281,3 +281,15 @@ def test_sgd_parameter_listed_twice(nesterov: bool) -> None:
         return p.tolist(), q.tolist(), {k: v["momentum_buffer"].tolist() for k, v in opt.state_dict()["state"].items()}
     with pytest.warns(UserWarning, match="duplicate parameters"):
         _same(run)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, m: m.to(dtype="float"),        # a raw AttributeError before
+    lambda lib, m: m.to(1, 2, 3),
+    lambda lib, m: m.to(non_blocking=1, foo=2),   # keywords listed last given first, as torch
+    lambda lib, m: m.to(lib.float64, False, False),   # copy given at all is refused
+    lambda lib, m: m.to(copy=False),
+    lambda lib, m: str(m.to(tensor=lib.ones(1, dtype=lib.float64)).weight.dtype).split(".")[-1],
+])
+def test_module_to_parses_as_torch(call: Callable[[Any, Any], Any]) -> None:
+    _same(lambda lib: call(lib, lib.nn.Linear(1, 1)))

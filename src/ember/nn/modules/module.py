@@ -12,6 +12,8 @@ from ... import _core
 from ..._core import dtype as D
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
+from ...ops._overloads import OVERLOADS
+from ...ops._signature import Signature, parse_error
 from ...utils.hooks import BackwardHook, RemovableHandle
 from ..parameter import Buffer, Parameter, is_lazy
 
@@ -19,6 +21,9 @@ __all__ = ["Module", "register_module_backward_hook", "register_module_buffer_re
            "register_module_forward_hook", "register_module_forward_pre_hook", "register_module_full_backward_hook",
            "register_module_full_backward_pre_hook", "register_module_module_registration_hook",
            "register_module_parameter_registration_hook", "typename"]
+
+
+_TO_OVERLOADS = tuple(Signature(text, True) for text in OVERLOADS["to"][1])   # Module.to's are Tensor.to's
 
 
 def typename(obj: Any) -> str:
@@ -625,21 +630,23 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, ``memory_format=``: floating point
         parameters and buffers take the dtype, 4-d/5-d ones the memory format; everything moves to the device."""
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        non_blocking = kwargs.pop("non_blocking", False)
-        memory_format = kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments - got {list(kwargs)}")
+        if (msg := parse_error(_TO_OVERLOADS, args, kwargs)) is not None:   # as torch's _parse_to
+            raise getattr(msg, "exc", TypeError)(str(msg))
+        device, dtype, tensor = kwargs.get("device"), kwargs.get("dtype"), kwargs.get("tensor")
+        memory_format = kwargs.get("memory_format")
+        flags = [a for a in args if isinstance(a, bool)]   # non_blocking, then copy
+        if "copy" in kwargs or len(flags) > 1:   # as torch: copy given at all, even False
+            raise RuntimeError(".to() does not accept copy argument")
+        non_blocking = flags[0] if flags else kwargs.get("non_blocking", False)
         for a in args:
             if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
+                tensor = a
             elif isinstance(a, D.dtype):
                 dtype = a
-            elif isinstance(a, bool):
-                non_blocking = a
-            elif a is not None:
+            elif a is not None and not isinstance(a, bool):
                 device = a
+        if tensor is not None:
+            device, dtype = tensor.device, tensor.dtype
         if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
             raise TypeError(
                 f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype!r}"
