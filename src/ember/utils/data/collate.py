@@ -22,19 +22,38 @@ _STR_OR_OBJECT = re.compile(r"[SaUO]")
 _ERROR = "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}"
 
 
+def _like_mapping(elem: Any, values: dict[Any, Any]) -> Any:
+    """``values`` in a mapping of ``elem``'s type: a shallow copy updated for mutable mappings (so a defaultdict
+    keeps its factory), else the type built from a dict, else a plain dict (as torch)."""
+    try:
+        if isinstance(elem, collections.abc.MutableMapping):
+            clone = copy.copy(elem)
+            clone.update(values)
+            return clone
+        return type(elem)(values)
+    except TypeError:
+        return values
+
+
+def _like_sequence(elem: Any, parts: list[Any]) -> Any:
+    """``parts`` in a sequence of ``elem``'s type: a shallow copy filled in for mutable sequences, else the type
+    built from a list, else the list itself (as torch)."""
+    try:
+        if isinstance(elem, collections.abc.MutableSequence):
+            clone = copy.copy(elem)
+            for i, p in enumerate(parts):
+                clone[i] = p
+            return clone
+        return type(elem)(parts)
+    except TypeError:
+        return parts
+
+
 def _structured(batch: Sequence[Any], collate: Callable[[Sequence[Any]], Any]) -> Any:
-    """Recurse into mappings, named tuples and sequences (shared by collate and convert)."""
+    """Recurse into mappings, named tuples and sequences, field by field across the batch."""
     elem = batch[0]
     if isinstance(elem, collections.abc.Mapping):
-        values = {key: collate([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(values)
-                return clone
-            return type(elem)(values)  # type: ignore[call-arg]
-        except TypeError:
-            return values
+        return _like_mapping(elem, {key: collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(collate(s) for s in zip(*batch, strict=False)))
     if isinstance(elem, collections.abc.Sequence) and not isinstance(elem, (str, bytes)):
@@ -42,17 +61,7 @@ def _structured(batch: Sequence[Any], collate: Callable[[Sequence[Any]], Any]) -
         if not all(len(e) == size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         parts = [collate(s) for s in zip(*batch, strict=False)]   # tuples: strings stay a tuple, as torch
-        if isinstance(elem, tuple):
-            return parts
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, p in enumerate(parts):
-                    clone[i] = p
-                return clone
-            return type(elem)(parts)  # type: ignore[call-arg]
-        except TypeError:
-            return parts
+        return parts if isinstance(elem, tuple) else _like_sequence(elem, parts)
     raise TypeError(_ERROR.format(type(elem)))
 
 
@@ -82,24 +91,17 @@ def default_collate(batch: Sequence[Any]) -> Any:
 
 
 def default_convert(data: Any) -> Any:
-    """NumPy arrays (and scalars) → tensors, recursively; everything else unchanged."""
-    if isinstance(data, np.ndarray) or (
-        isinstance(data, np.generic) and not isinstance(data, (np.str_, np.bytes_))
-    ):
-        return data if _STR_OR_OBJECT.search(data.dtype.str) is not None else as_tensor(data)
+    """NumPy arrays and scalars → tensors, recursively; string arrays and everything else unchanged."""
+    if isinstance(data, np.ndarray) and _STR_OR_OBJECT.search(data.dtype.str) is not None:
+        return data
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, np.str_):
+        return as_tensor(data)   # a NumPy bytes scalar is refused there, as torch
     if isinstance(data, collections.abc.Mapping):
-        values = {key: default_convert(value) for key, value in data.items()}
-        try:
-            return type(data)(values)  # type: ignore[call-arg]
-        except TypeError:
-            return values
+        return _like_mapping(data, {key: default_convert(value) for key, value in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        try:
-            return type(data)([default_convert(d) for d in data])  # type: ignore[call-arg]
-        except TypeError:
-            return [default_convert(d) for d in data]
+        return _like_sequence(data, [default_convert(d) for d in data])
     return data

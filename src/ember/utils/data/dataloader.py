@@ -3,12 +3,14 @@ in worker processes, consuming the random streams exactly as torch's (same seed 
 
 from __future__ import annotations
 
+import os
 import pickle
 import queue
 import random
 import sys
 import traceback
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -42,8 +44,8 @@ def get_worker_info() -> WorkerInfo | None:
     return _worker_info
 
 
-class _InfiniteNone:
-    """The sampler of an iterable dataset: yields None forever."""
+class _InfiniteConstantSampler(Sampler):
+    """The sampler of an iterable dataset: yields None forever (and has no length, as torch's)."""
 
     def __iter__(self) -> Iterator[None]:
         while True:
@@ -138,7 +140,7 @@ class DataLoader(Generic[_T_co]):
             )
         if sampler is None:
             if self._iterable:
-                sampler = _InfiniteNone()
+                sampler = _InfiniteConstantSampler()
             elif shuffle:
                 sampler = RandomSampler(dataset, generator=generator)
             else:
@@ -155,6 +157,8 @@ class DataLoader(Generic[_T_co]):
         self.collate_fn = collate_fn
         self.persistent_workers = persistent_workers
         self._iterator: Any = None
+        self._len_reported: int | None = None   # an iterable dataset's length, once len(loader) asked for it
+        self._warn_worker_count()
 
     @property
     def multiprocessing_context(self) -> Any:
@@ -194,20 +198,40 @@ class DataLoader(Generic[_T_co]):
     def _index_sampler(self) -> Any:
         return self.batch_sampler if self._auto_collation else self.sampler
 
+    def _warn_worker_count(self) -> None:
+        """torch's warning (as a loader is made and as it starts its workers) when there are more workers
+        than CPUs this process may run on."""
+        if self.num_workers == 0:
+            return
+        affinity = hasattr(os, "sched_getaffinity")
+        cpus = len(os.sched_getaffinity(0)) if affinity else os.cpu_count()
+        if cpus is not None and self.num_workers <= cpus:
+            return
+        suggestion = ("DataLoader is not able to compute a suggested max number of worker in current system."
+                      if cpus is None else
+                      f"Our suggested max number of worker in current system is {cpus}"
+                      f"{'' if affinity else ' (`cpuset` is not taken into account)'}, which is smaller than what "
+                      "this DataLoader is going to create.")
+        warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. {suggestion} "
+                      "Please be aware that excessive worker creation might get DataLoader running slow or even "
+                      "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                      stacklevel=3)
+
     def __iter__(self) -> Iterator[Any]:
         if self.num_workers == 0:
             return _SingleProcessIter(self)
-        if self.persistent_workers:
-            if self._iterator is None:
-                self._iterator = _MultiProcessIter(self)
-            else:
-                self._iterator._reset(self)
+        if self.persistent_workers and self._iterator is not None:
+            self._iterator._reset(self)
             return self._iterator
-        return _MultiProcessIter(self)
+        self._warn_worker_count()
+        it = _MultiProcessIter(self)
+        if self.persistent_workers:
+            self._iterator = it
+        return it
 
     def __len__(self) -> int:
         if self._iterable:
-            n = len(self.dataset)
+            n = self._len_reported = len(self.dataset)
             if self.batch_size is not None:
                 n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
             return n
@@ -271,28 +295,50 @@ def _pin_memory_warnings(loader: DataLoader) -> None:
                       "won't be used.", stacklevel=4)
 
 
-class _SingleProcessIter:
+class _LoaderIter:
+    """What the single- and multi-process iterators share: the sampler's iterator, the base seed, and the count
+    of batches yielded, checked against the length an iterable dataset reported."""
+
     def __init__(self, loader: DataLoader) -> None:
         _pin_memory_warnings(loader)
-        self._sampler_iter = iter(loader._index_sampler)
+        self._loader = loader   # its length is asked for lazily: a custom sampler may have none
+        self._start(loader)
         self._base_seed = _base_seed(loader.generator)
+
+    def _start(self, loader: DataLoader) -> None:
+        self._sampler_iter = iter(loader._index_sampler)
+        self._num_yielded = 0
+        self._len_reported = loader._len_reported
+
+    def _yielded(self, data: Any) -> Any:
+        """Count ``data`` as yielded, warning as torch once more batches came than the dataset's length."""
+        self._num_yielded += 1
+        if self._loader._iterable and self._len_reported is not None and self._num_yielded > self._len_reported:
+            msg = (f"Length of IterableDataset {self._loader.dataset} was reported to be {self._len_reported}(when "
+                   f"accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+            if self._loader.num_workers > 0:
+                msg += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
+                        "IterableDataset replica at each worker. Please see "
+                        "https://pytorch.org/docs/stable/data.html#torch.utils.data.IterableDataset for examples.")
+            warnings.warn(msg, stacklevel=3)
+        return data
+
+    def __iter__(self) -> _LoaderIter:
+        return self
+
+    def __len__(self) -> int:
+        return len(self._loader._index_sampler)
+
+
+class _SingleProcessIter(_LoaderIter):
+    def __init__(self, loader: DataLoader) -> None:
+        super().__init__(loader)
         self._fetcher = _Fetcher(
             loader.dataset, loader._iterable, loader._auto_collation, loader.collate_fn, loader.drop_last
         )
-        self._num_yielded = 0
-        self._loader = loader   # its length is asked for lazily: a custom sampler may have none
-
-    def __iter__(self) -> _SingleProcessIter:
-        return self
 
     def __next__(self) -> Any:
-        index = next(self._sampler_iter)
-        data = self._fetcher.fetch(index)
-        self._num_yielded += 1
-        return data
-
-    def __len__(self) -> int:
-        return 0 if self._loader._iterable else len(self._loader)
+        return self._yielded(self._fetcher.fetch(next(self._sampler_iter)))
 
 
 # ---- worker processes -------------------------------------------------------------------------------------
@@ -372,7 +418,25 @@ def _worker_loop(
         result_queue.put((send_id, data))
 
 
-class _MultiProcessIter:
+def _stop_workers(pid: int, index_queues: list[Any], workers: list[Any]) -> None:
+    """Tell each worker to stop, wait for it (terminating one that hangs) and forget them all; nothing in a
+    forked process that inherited the iterator (the workers are not its children)."""
+    if os.getpid() != pid:
+        return
+    for q in index_queues:
+        try:
+            q.put(None)
+        except (ValueError, OSError):
+            pass
+    for w in workers:
+        w.join(timeout=5)
+        if w.is_alive():
+            w.terminate()
+    workers.clear()
+    index_queues.clear()
+
+
+class _MultiProcessIter(_LoaderIter):
     """Round-robin task dispatch to ``num_workers`` processes; results are yielded in sampler order, or as
     soon as they arrive with ``in_order=False``."""
 
@@ -381,14 +445,16 @@ class _MultiProcessIter:
 
         from ... import multiprocessing as _shared  # noqa: F401 - batches arrive as shared memory (1.5x faster)
 
-        _pin_memory_warnings(loader)
-        self._loader = loader
         ctx = loader.multiprocessing_context or multiprocessing.get_context("fork")
         self._result_queue = ctx.Queue()
-        self._index_queues = []
-        self._workers = []
-        self._sampler_iter = iter(loader._index_sampler)
-        self._base_seed = _base_seed(loader.generator)
+        self._index_queues: list[Any] = []
+        self._workers: list[Any] = []
+        # Stopping the workers is a finalizer, not __del__: it holds the queues, so a garbage collection of this
+        # iterator cannot also finalize their pipes before it writes to them (their descriptors would be closed
+        # twice). Interpreter exit leaves the daemonic workers to multiprocessing.
+        self._shutdown = weakref.finalize(self, _stop_workers, os.getpid(), self._index_queues, self._workers)
+        self._shutdown.atexit = False
+        super().__init__(loader)
         for i in range(loader.num_workers):
             q = ctx.Queue()
             w = ctx.Process(
@@ -434,7 +500,7 @@ class _MultiProcessIter:
             self._dispatch()
 
     def _reset(self, loader: DataLoader) -> None:
-        self._sampler_iter = iter(loader._index_sampler)
+        self._start(loader)
         if loader._iterable:
             for q in self._index_queues:
                 q.put(_EndOfData(-1))
@@ -455,9 +521,6 @@ class _MultiProcessIter:
         self._send_idx += 1
         self._next_worker = (w + 1) % len(self._workers)
 
-    def __iter__(self) -> _MultiProcessIter:
-        return self
-
     def _get(self) -> tuple[int, Any]:
         timeout = self._loader.timeout or None
         while True:
@@ -467,13 +530,10 @@ class _MultiProcessIter:
                 if timeout:
                     self._shutdown()
                     raise RuntimeError(f"DataLoader timed out after {timeout} seconds") from None
-                dead = [i for i, w in enumerate(self._workers) if not w.is_alive()]
+                dead = [str(w.pid) for w in self._workers if not w.is_alive()]
                 if dead:
                     self._shutdown()
-                    raise RuntimeError(
-                        f"DataLoader worker (pid(s) {', '.join(str(self._workers[i].pid) for i in dead)})"
-                        " exited unexpectedly"
-                    ) from None
+                    raise RuntimeError(f"DataLoader worker (pid(s) {', '.join(dead)}) exited unexpectedly") from None
 
     def __next__(self) -> Any:
         if not self._loader.in_order:
@@ -494,7 +554,7 @@ class _MultiProcessIter:
                     continue
             self._rcvd_idx += 1
             if self._accept(self._rcvd_idx - 1, data):
-                return data
+                return self._yielded(data)
 
     def _next_arrived(self) -> Any:
         """The first batch any worker finishes (``in_order=False``)."""
@@ -505,7 +565,7 @@ class _MultiProcessIter:
                 raise StopIteration
             task, data = self._get()
             if self._accept(task, data):
-                return data
+                return self._yielded(data)
 
     def _accept(self, task: int, data: Any) -> bool:
         """Retire ``task``; False when its worker's stream ended, else refill the pipeline (re-raising a
@@ -519,20 +579,3 @@ class _MultiProcessIter:
             self._shutdown()
             data.reraise()
         return True
-
-    def _shutdown(self) -> None:
-        for q in self._index_queues:
-            try:
-                q.put(None)
-            except (ValueError, OSError):
-                pass
-        for w in self._workers:
-            w.join(timeout=5)
-            if w.is_alive():
-                w.terminate()
-        self._workers = []
-        self._index_queues = []
-
-    def __del__(self) -> None:
-        if getattr(self, "_workers", None):
-            self._shutdown()

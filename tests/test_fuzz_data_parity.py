@@ -1,0 +1,98 @@
+"""utils.data against torch, cases found by differential fuzzing: default_convert keeps a defaultdict and refuses
+NumPy bytes scalars, the warnings for an iterable dataset yielding more than its length and for more workers
+than CPUs, the iterable-dataset sampler, and workers stopped when an iterator is garbage collected."""
+
+from __future__ import annotations
+
+import gc
+import re
+import warnings
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import ember
+import ember.utils.data as ED
+from oracle import torch
+
+TD = torch.utils.data
+
+
+def _messages(fn):
+    """``fn()``'s result and its warnings' texts, object addresses and library names left out."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    return out, [re.sub(r"<\S+ object at 0x[0-9a-f]+>", "<dataset>", str(w.message)) for w in caught]
+
+
+def test_default_convert_keeps_defaultdict_and_refuses_numpy_bytes():
+    for M in (TD, ED):
+        d = defaultdict(list, a=np.arange(3, dtype=np.int16), b="s")
+        out = M.default_convert(d)
+        assert type(out) is defaultdict and out.default_factory is list and out["b"] == "s"
+        assert str(out["a"].dtype).endswith("int16") and out["a"].tolist() == [0, 1, 2]
+        with pytest.raises(TypeError):
+            M.default_convert(np.bytes_(b"x"))
+        assert M.default_convert(np.str_("x")) == "x"
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 3])
+def test_iterable_longer_than_its_length_warns_as_torch(batch_size):
+    def run(M):
+        class Stream(M.IterableDataset):
+            def __iter__(self):
+                return iter(range(4))
+
+            def __len__(self):
+                return 2
+
+        dl = M.DataLoader(Stream(), batch_size=batch_size)
+        n = len(dl)
+        return n, [b if isinstance(b, int) else b.tolist() for b in dl]
+
+    assert _messages(lambda: run(ED)) == _messages(lambda: run(TD))
+
+
+def test_too_many_workers_warn_as_torch_and_iterable_sampler_has_no_length():
+    n = len(__import__("os").sched_getaffinity(0)) + 1
+    assert _messages(lambda: ED.DataLoader([1], num_workers=n) and None) == \
+        _messages(lambda: TD.DataLoader([1], num_workers=n) and None)
+
+    class Stream(ED.IterableDataset):
+        def __iter__(self):
+            return iter(range(2))
+
+    dl = ED.DataLoader(Stream())
+    assert isinstance(dl.sampler, ED.Sampler)
+    with pytest.raises(TypeError, match="object of type '_InfiniteConstantSampler' has no len()"):
+        len(iter(dl))
+
+
+def test_workers_duplicate_an_iterable_and_warn_as_torch():
+    def run(M):
+        class Stream(M.IterableDataset):
+            def __iter__(self):
+                return iter(range(2))
+
+            def __len__(self):
+                return 3
+
+        dl = M.DataLoader(Stream(), batch_size=None, num_workers=2)
+        n = len(dl)
+        return n, list(dl)
+
+    assert _messages(lambda: run(ED)) == _messages(lambda: run(TD))
+
+
+def test_collected_iterator_stops_its_workers():
+    # a worker that never got a task: collecting the iterator's cycle used to finalize that queue's pipe first
+    it = iter(ED.DataLoader(list(range(3)), num_workers=2, batch_size=2, prefetch_factor=1))
+    assert next(it).tolist() == [0, 1]
+    workers = list(it._workers)
+    it.cycle = it
+    del it
+    gc.collect()
+    assert not any(w.is_alive() for w in workers)
+    assert ember.tensor([1]).tolist() == [1]
