@@ -166,3 +166,8 @@ def test_chunk_of_empty_dim_is_split_with_sizes():
         x = m.zeros(4, 0, requires_grad=True)
         assert [type(t.grad_fn).__name__ for t in x.chunk(3, -1)] == ["SplitWithSizesBackward0"] * 3
         assert [type(t.grad_fn).__name__ for t in x.unsafe_chunk(2, -1)] == ["UnsafeSplitWithSizesBackward0"] * 2
+
+
+@pytest.mark.parametrize("args", [((2, 2), (1,), -1), ((2,), (-1,), -1), ((100,), (1,), -1), ((0,), (1,), -1)])
+def test_as_strided_negative_offset(args):
+    _same(*outcomes(lambda m: m.zeros(24).as_strided(*args)))

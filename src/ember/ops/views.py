@@ -1098,6 +1098,8 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
                            f"{list(stride)}")
     root = input._root_array()
     offset = input.storage_offset() if storage_offset is None else int(storage_offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
     item = input._dtype.itemsize
     need = 0 if 0 in size else offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True)) + 1
     flat = root.reshape(-1) if root.flags.c_contiguous else None
