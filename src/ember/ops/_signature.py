@@ -456,13 +456,23 @@ def _reraise(e: Exception, sigs: tuple[Signature, ...], args: tuple, kwargs: dic
 def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, python: bool = False) -> None:
     """Wrap the functions of ``namespace`` named in ``table`` (by default :data:`._overloads.OVERLOADS`, for the
     public ``ember`` namespace, whose Tensor methods are wrapped too) so that their argument errors are torch's
-    (``python``: see :func:`parse_error`)."""
+    (``python``: see :func:`parse_error`); nn modules holding one as a staticmethod (``ReLU.fn``) get the
+    wrapper too."""
+    from ..nn import modules
     from ._overloads import OVERLOADS
+    wrapped: dict[int, Callable[..., Any]] = {}
     for name, spec in (table or OVERLOADS).items():
         funcs, meths = (spec, None) if isinstance(spec[0], str) else spec
-        if funcs and callable(namespace.get(name)):
-            namespace[name] = _wrapped(namespace[name], tuple(Signature(t, False) for t in funcs), False, python)
+        fn = namespace.get(name)
+        if funcs and callable(fn):
+            namespace[name] = wrapped[id(fn)] = _wrapped(fn, tuple(Signature(t, False) for t in funcs), False,
+                                                         python)
         fn = Tensor.__dict__.get(name)
         if table is None and isinstance(fn, types.FunctionType):
             sigs = tuple(Signature(t, True) for t in (meths or funcs))
             setattr(Tensor, name, _wrapped(fn, sigs, True))
+    classes = {k for cls in vars(modules).values() if isinstance(cls, type) for k in cls.__mro__}
+    for cls in classes:   # (private bases too: Dropout's fn is _DropoutNd's)
+        for attr, value in list(vars(cls).items()):
+            if isinstance(value, staticmethod) and id(value.__func__) in wrapped:
+                setattr(cls, attr, staticmethod(wrapped[id(value.__func__)]))
