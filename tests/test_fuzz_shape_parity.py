@@ -171,3 +171,13 @@ def test_chunk_of_empty_dim_is_split_with_sizes():
 @pytest.mark.parametrize("args", [((2, 2), (1,), -1), ((2,), (-1,), -1), ((100,), (1,), -1), ((0,), (1,), -1)])
 def test_as_strided_negative_offset(args):
     _same(*outcomes(lambda m: m.zeros(24).as_strided(*args)))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.zeros(2, 0, 4).permute(2, 0, 1).diagonal(1, -1, 0),   # an empty diagonal: the input's offset
+    lambda m: m.zeros(3, 3).diagonal(3),
+    lambda m: m.zeros(2, 3, 0).diagonal(1, 0, 1),
+])
+def test_diagonal_storage_offset(op):
+    t, e = op(torch), op(ember)
+    assert _layout(e) == _layout(t)

@@ -978,6 +978,8 @@ def diag_view(arr: Any, xp: Any, offset: int, d1: int, d2: int) -> Any:
     key[d2 if offset >= 0 else d1] = slice(abs(offset), None)
     sub = arr[tuple(key)]
     n = max(min(sub.shape[d1], sub.shape[d2]), 0)
+    if not n:   # an empty diagonal starts where the input does (torch)
+        sub = arr
     rest = [i for i in range(arr.ndim) if i not in (d1, d2)]
     shape = tuple(sub.shape[i] for i in rest) + (n,)
     strides = tuple(sub.strides[i] for i in rest) + (sub.strides[d1] + sub.strides[d2],)
