@@ -1,5 +1,7 @@
 """Printed-text regressions found by differential fuzzing of reprs and formats against torch."""
 
+import numpy as np
+
 import ember
 from oracle import outcomes, torch
 
@@ -99,3 +101,31 @@ def test_assert_close_infinite_difference_and_message_arithmetic():
     _same(lambda lib: msg(lib, lib.tensor([0.4, 1.0]), lib.tensor([float("inf"), 1.0])))
     _same(lambda lib: msg(lib, lib.tensor([0, 5], dtype=lib.int32), lib.tensor([-2**31, 5], dtype=lib.int32)))
     _same(lambda lib: msg(lib, lib.tensor([0.3, 1.0]).to(lib.bfloat16), lib.tensor([100.1, 1.0]).to(lib.bfloat16)))
+
+
+def test_assert_close_pairs_as_torch():
+    def outcome(lib, a, b, **kw):
+        try:
+            lib.testing.assert_close(a(lib), b(lib), **kw)
+        except Exception as e:   # noqa: BLE001 - the exception is the compared result
+            return f"{type(e).__name__}: {e}"
+        return "passed"
+    cases = [(lambda lib: lib.tensor(1.), lambda lib: lib.tensor(2.), {}),
+             (lambda lib: lib.tensor(1.), lambda lib: 1., {}),
+             (lambda lib: True, lambda lib: False, {}),
+             (lambda lib: None, lambda lib: None, {}),
+             (lambda lib: [None], lambda lib: [1], {}),
+             (lambda lib: {"a": 1}, lambda lib: {"b": 1}, {}),
+             (lambda lib: 1, lambda lib: 1., {}),
+             (lambda lib: np.float64(1.), lambda lib: 1., {}),
+             (lambda lib: lib.ones(2), lambda lib: np.ones(2), {}),
+             (lambda lib: lib.nn.Parameter(lib.ones(1)), lambda lib: lib.ones(1), {"allow_subclasses": False}),
+             (lambda lib: lib.eye(2).to_sparse(), lambda lib: lib.ones(2, 2).to_sparse(), {}),
+             (lambda lib: lib.eye(2).to_sparse_csr(), lambda lib: (2 * lib.eye(2)).to_sparse_csr(), {}),
+             (lambda lib: lib.eye(2).to_sparse(), lambda lib: lib.eye(2), {}),
+             (lambda lib: lib.quantize_per_tensor(lib.ones(2), 0.1, 0, lib.quint8),
+              lambda lib: lib.quantize_per_tensor(lib.zeros(2), 0.1, 0, lib.quint8), {}),
+             (lambda lib: lib.tensor([1., 2.]).to(lib.float8_e4m3fn),
+              lambda lib: lib.tensor([1., 3.]).to(lib.float8_e4m3fn), {})]
+    for a, b, kw in cases:
+        _same(lambda lib, a=a, b=b, kw=kw: outcome(lib, a, b, **kw).replace("torch", "ember"))
