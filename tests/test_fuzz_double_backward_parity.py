@@ -225,3 +225,36 @@ def test_prelu_second_derivative_through_the_incoming_gradient():
         return [t.detach().numpy() for t in (gx, gw, *L.autograd.grad(gx.sum() + 3 * gw.sum(), (x, w, go)))]
     for a, b in zip(*outcomes(run), strict=True):
         np.testing.assert_array_equal(b, a)
+
+
+def _grads_equal(fn):
+    """First gradients of ``fn(L)`` -> (output, inputs) equal torch's exactly (tie conventions)."""
+    def run(L):
+        out, ins = fn(L)
+        w = L.tensor(np.arange(1.0, out.numel() + 1).reshape(tuple(out.shape)), dtype=L.float64)
+        return [g.numpy() for g in L.autograd.grad((out * w).sum(), ins)]
+    for a, b in zip(*outcomes(run), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
+
+
+def test_ties_embedding_bag_max_takes_the_first_maximum():
+    def fn(L):
+        w = L.tensor([[1., 2.], [1., 0.], [0., 2.], [1., 2.]], dtype=L.float64, requires_grad=True)
+        return L.nn.functional.embedding_bag(L.tensor([0, 1, 2, 3, 1, 0]), w, L.tensor([0, 3, 3]), mode="max"), (w,)
+    _grads_equal(fn)
+
+
+@pytest.mark.parametrize("loss", ["multi_margin_loss", "multilabel_margin_loss"])
+def test_ties_margin_losses_no_gradient_on_the_margin(loss):
+    def fn(L):
+        x = L.tensor([[0.0, 1.0, 0.0, 0.5], [1.0, 0.0, 2.0, 1.0]], dtype=L.float64, requires_grad=True)
+        t = L.tensor([1, 3]) if loss == "multi_margin_loss" else L.tensor([[1, -1, 0, 0], [3, 2, -1, 0]])
+        return getattr(L.nn.functional, loss)(x, t, reduction="none"), (x,)
+    _grads_equal(fn)
+
+
+def test_ties_pdist_inf_gives_each_largest_difference_all():
+    def fn(L):
+        x = L.tensor([[0., 0.], [1., 1.], [2., 0.5], [2., 0.5]], dtype=L.float64, requires_grad=True)
+        return L.nn.functional.pdist(x, float("inf")), (x,)
+    _grads_equal(fn)

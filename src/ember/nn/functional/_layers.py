@@ -370,6 +370,12 @@ def embedding_bag(
         1: no_derivative("_embedding_bag_per_sample_weights_backward")})
 
 
+def _first_max(rows: Tensor) -> Tensor:
+    """The column maxima of ``rows``, each taken from its first maximal row (torch's max bags: the gradient goes
+    there alone)."""
+    return rows.gather(0, rows.detach().argmax(0, keepdim=True)).squeeze(0)
+
+
 def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | None, mode: str, scale: bool,
             sparse: bool = False):
     """embedding_bag's value as ember ops of ``(weight, per_sample_weights)``."""
@@ -380,14 +386,8 @@ def _bag_fn(input: Tensor, bounds: list[tuple[int, int]], padding_idx: int | Non
         rows = embedding(input, weight, padding_idx if sparse else None, None, 2.0, scale, sparse)
         if mode == "max":
             empty = weight[:0].sum(0)   # an empty bag's zeros, in the graph (all bags empty: still differentiable)
-            return stack(
-                [
-                    rows[[i for i in range(s, e) if i in keep_set]].amax(0)
-                    if any(i in keep_set for i in range(s, e))
-                    else empty
-                    for s, e in bounds
-                ]
-            )
+            return stack([_first_max(rows[members]) if members else empty
+                          for members in ([i for i in range(s, e) if i in keep_set] for s, e in bounds)])
         coef = np.zeros((len(bounds), input.numel()))
         for b, (s, e) in enumerate(bounds):
             members = [i for i in range(s, e) if i in keep_set]
@@ -850,6 +850,12 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
         raise RuntimeError("pdist only supports floating-point dtypes")
     i, j = np.triu_indices(input.shape[0], 1)
     idx_i, idx_j = result(i, input, D.int64), result(j, input, D.int64)
-    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input, twice={0: lambda g, node: tie(
-        g, node, "PdistBackwardBackward0", (0,), (NotImplementedError, "the derivative for '_pdist_backward' is not "
-                                                  "implemented."))})
+
+    def grad_form(x: Tensor) -> Tensor:   # for p = inf torch's kernel gives each tied largest |difference| all
+        d = (x[idx_i] - x[idx_j]).abs()
+        return (d * (d == d.amax(1, keepdim=True))).sum(1)
+
+    return composed("PdistBackward0", lambda x: (x[idx_i] - x[idx_j]).norm(p, 1), input,
+                    grad_form=grad_form if math.isinf(p) else None, twice={0: lambda g, node: tie(
+                        g, node, "PdistBackwardBackward0", (0,), (NotImplementedError, "the derivative for "
+                                                                  "'_pdist_backward' is not implemented."))})

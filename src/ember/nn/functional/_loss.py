@@ -842,7 +842,7 @@ def multi_margin_loss(
 
     def fn(input: Tensor) -> Tensor:
         x = input if input.dim() == 2 else input.reshape(1, -1)
-        z = (margin - x.gather(1, t) + x).clamp_min(0)
+        z = (margin - x.gather(1, t) + x).relu()   # (torch's kernel: no gradient where z = 0)
         if p == 2:
             z = z * z
         if w is not None:
@@ -899,7 +899,7 @@ def multilabel_margin_loss(
 
     def fn(input: Tensor) -> Tensor:
         x = input.reshape(-1, c)
-        z = (1 - x.gather(1, idx)[:, :, None] + x[:, None, :]).clamp_min(0)
+        z = (1 - x.gather(1, idx)[:, :, None] + x[:, None, :]).relu()   # (torch's kernel: no gradient where z = 0)
         loss = (z * pairs).sum((1, 2)) / c
         return reduce_loss(loss.reshape(input.shape[:-1]) if input.dim() else loss.reshape(()), reduction)
 
