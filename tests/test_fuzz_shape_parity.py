@@ -181,3 +181,14 @@ def test_as_strided_negative_offset(args):
 def test_diagonal_storage_offset(op):
     t, e = op(torch), op(ember)
     assert _layout(e) == _layout(t)
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.view_as_real(m.ones(2, 2, 1, 2, dtype=m.complex64)[:, :0]),   # empty: the input's strides, doubled
+    lambda m: m.view_as_real(m.ones(2, 0, 3, dtype=m.complex64).transpose(0, 2)),
+    lambda m: m.view_as_complex(m.ones(2, 0, 2).transpose(0, 1)),
+])
+def test_complex_views_of_empties(op):
+    t, e = op(torch), op(ember)
+    _same(t, e)
+    assert _layout(e) == _layout(t)

@@ -406,8 +406,9 @@ class ViewAsComplexBackward0(Node):
 def _reinterpret(xp: Any, first: Any, dt: D.dtype, shape: tuple, strides: tuple) -> Any:
     """A ``dt`` array of ``shape``/byte ``strides`` over the memory starting at ``first`` (a contiguous
     1-d view of the first bytes of a tensor's memory)."""
-    if not math.prod(shape):
-        return xp.empty(shape, dt.np)
+    if not math.prod(shape):   # no memory to view: an empty array with those strides (custom dtypes: dense)
+        return xp.empty(shape, dt.np) if dt.kind else xp.lib.stride_tricks.as_strided(xp.empty(0, dt.np), shape,
+                                                                                        strides)
     if dt.kind:   # NumPy cannot stride a custom dtype (complex32): stride same-size integers, then relabel
         carrier = np.dtype(f"u{dt.itemsize}")
         return xp.lib.stride_tricks.as_strided(first.view(carrier), shape, strides).view(dt.np)
@@ -424,7 +425,8 @@ def view_as_real(input: Tensor) -> Tensor:
     arr = input._data
     rdt = input._dtype.to_real()
     first = arr[None][(slice(0, 1),) + (0,) * arr.ndim] if arr.size else None
-    out = _reinterpret(_xp(input), first, rdt, arr.shape + (2,), arr.strides + (rdt.itemsize,))
+    strides = tuple(s * arr.itemsize for s in input.stride())   # (an empty array's NumPy strides may be 0s)
+    out = _reinterpret(_xp(input), first, rdt, arr.shape + (2,), strides + (rdt.itemsize,))
     t = V.make_view(input, out, ViewAsRealBackward0)
     t._dtype = rdt
     return t
@@ -446,7 +448,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     cdt = input._dtype.to_complex()
     arr = input._data
     first = arr[None][(slice(0, 1),) + (0,) * (arr.ndim - 1)].reshape(2) if arr.size else None
-    out = _reinterpret(_xp(input), first, cdt, arr.shape[:-1], arr.strides[:-1])
+    out = _reinterpret(_xp(input), first, cdt, arr.shape[:-1], tuple(s * arr.itemsize for s in input.stride()[:-1]))
     t = V.make_view(input, out, ViewAsComplexBackward0)
     t._dtype = cdt
     return t
