@@ -27,6 +27,17 @@ def _messages(fn):
     return out, [re.sub(r"<\S+ object at 0x[0-9a-f]+>", "<dataset>", str(w.message)) for w in caught]
 
 
+def _outcomes(fn):
+    """``fn(torch.utils.data)`` and ``fn(ember.utils.data)``: each its result or its exception's type and text."""
+    out = []
+    for M in (TD, ED):
+        try:
+            out.append(fn(M))
+        except Exception as exc:  # noqa: BLE001 - the error is the compared outcome
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out[0], out[1]
+
+
 def test_default_convert_keeps_defaultdict_and_refuses_numpy_bytes():
     for M in (TD, ED):
         d = defaultdict(list, a=np.arange(3, dtype=np.int16), b="s")
@@ -96,3 +107,26 @@ def test_collected_iterator_stops_its_workers():
     gc.collect()
     assert not any(w.is_alive() for w in workers)
     assert ember.tensor([1]).tolist() == [1]
+
+
+@pytest.mark.parametrize("batch", [
+    [np.float32(1), 2.5],                        # mixed NumPy scalar and float: the list's dtype (float32)
+    [np.True_, 0.25],
+    [np.int8(3), None, 3],                       # torch's "Could not infer dtype of NoneType"
+    [np.array(1), np.array([2])],                # 0-d arrays are stacked, so sizes must agree
+    [np.datetime64("2020-01-01")],               # not a number: the collate error
+    [np.float16(1), np.float16(2)],
+])
+def test_default_collate_numpy_scalars_and_0d_arrays_as_torch(batch):
+    def run(M):
+        out = M.default_collate(batch)
+        return str(out.dtype).split(".")[-1], out.tolist()
+
+    t, e = _outcomes(run)
+    assert e == t
+
+
+def test_default_collate_stack_error_names_numpy_types():
+    t, e = _outcomes(lambda M: M.default_collate([M is TD and torch.tensor(1.0) or ember.tensor(1.0),
+                                                    np.float64(2)]))
+    assert e == t and "numpy.float64" in t

@@ -25,6 +25,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
+from ._signature import type_name
 from .creation import copy_like, dense_in
 from .views import (
     SelectBackward0,
@@ -77,7 +78,7 @@ def _tensors(tensors: Any, name: str) -> list[Tensor]:
     ts = list(tensors)
     for i, t in enumerate(ts):
         if not _isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type_name(t)}")
     if not ts:
         if name == "cat":
             raise ValueError("torch.cat(): expected a non-empty list of Tensors")

@@ -71,14 +71,14 @@ def default_collate(batch: Sequence[Any]) -> Any:
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(batch, 0)
-    if isinstance(elem, np.ndarray) or (
-        isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_))
-    ):
+    if isinstance(elem, np.ndarray):
         if _STR_OR_OBJECT.search(elem.dtype.str) is not None:
             raise TypeError(_ERROR.format(elem.dtype))
-        if elem.shape == ():
-            return as_tensor(np.asarray(batch))
         return stack([as_tensor(b) for b in batch], 0)
+    if isinstance(elem, (np.bool_, np.number)):
+        if all(type(b) is type(elem) for b in batch):   # one dtype: one array, much faster than the list
+            return as_tensor(np.asarray(batch))
+        return as_tensor(batch)   # mixed: the list's own dtype inference (and its errors), as torch
     if isinstance(elem, bool):
         return tensor(batch)
     if isinstance(elem, float):
