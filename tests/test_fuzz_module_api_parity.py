@@ -293,3 +293,24 @@ def test_sgd_parameter_listed_twice(nesterov: bool) -> None:
 ])
 def test_module_to_parses_as_torch(call: Callable[[Any, Any], Any]) -> None:
     _same(lambda lib: call(lib, lib.nn.Linear(1, 1)))
+
+
+def test_outputs_hook_node_passes_none_on() -> None:
+    # the non-full hook sits on the outputs' hook node, which (unlike the inputs' one) does not fill zeros
+    def run(lib: Any) -> Any:
+        import warnings
+
+        class M(lib.nn.Module):
+            def forward(self, a: Any) -> Any:
+                y = a * 3
+                return y, y * 2
+        seen: list[Any] = []
+        m = M()
+        m.register_full_backward_pre_hook(lambda mod, go: seen.append([g is None for g in go]))
+        m.register_backward_hook(lambda mod, gi, go: seen.append(([g is None for g in gi], [g is None for g in go])))
+        a = lib.ones(2, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m(a)[0].sum().backward()
+        return seen, a.grad.tolist()
+    _same(run)

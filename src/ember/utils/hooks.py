@@ -123,12 +123,9 @@ class BackwardHookFunction(Function):
 
     @staticmethod
     def backward(ctx: Any, *grads: Any) -> tuple:
-        # as torch's node, which materializes missing gradients as zeros: the module's backward pre-hooks (on the
-        # outputs' node) still see None for an unused output, its grad_input hooks and the gradients flowing on
-        # see zeros
-        if ctx.inputs_side:
-            grads = _materialized(ctx, grads)
-        return _materialized(ctx, ctx.on_grad(grads))
+        # as torch: the inputs' node fills missing gradients with zeros (the module's grad_input hooks and the
+        # inputs see zeros), the outputs' node passes None on (its pre-hooks and node hooks see None)
+        return ctx.on_grad(_materialized(ctx, grads) if ctx.inputs_side else grads)
 
 
 def _materialized(ctx: Any, grads: tuple) -> tuple:
