@@ -14,7 +14,7 @@ import pytest
 
 import ember
 import ember.utils.data as ED
-from oracle import torch
+from oracle import outcomes, torch
 
 TD = torch.utils.data
 
@@ -27,15 +27,13 @@ def _messages(fn):
     return out, [re.sub(r"<\S+ object at 0x[0-9a-f]+>", "<dataset>", str(w.message)) for w in caught]
 
 
-def _outcomes(fn):
-    """``fn(torch.utils.data)`` and ``fn(ember.utils.data)``: each its result or its exception's type and text."""
-    out = []
-    for M in (TD, ED):
-        try:
-            out.append(fn(M))
-        except Exception as exc:  # noqa: BLE001 - the error is the compared outcome
-            out.append(f"{type(exc).__name__}: {exc}")
-    return out[0], out[1]
+def _same(fn):
+    """``fn(torch.utils.data)`` and ``fn(ember.utils.data)`` give equal results or the same error and text."""
+    t, e = outcomes(lambda lib: fn(lib.utils.data))
+    if isinstance(t, Exception):
+        assert type(e) is type(t) and str(e) == str(t), (e, t)
+    else:
+        assert e == t
 
 
 def test_default_convert_keeps_defaultdict_and_refuses_numpy_bytes():
@@ -122,11 +120,10 @@ def test_default_collate_numpy_scalars_and_0d_arrays_as_torch(batch):
         out = M.default_collate(batch)
         return str(out.dtype).split(".")[-1], out.tolist()
 
-    t, e = _outcomes(run)
-    assert e == t
+    _same(run)
 
 
 def test_default_collate_stack_error_names_numpy_types():
-    t, e = _outcomes(lambda M: M.default_collate([M is TD and torch.tensor(1.0) or ember.tensor(1.0),
-                                                    np.float64(2)]))
-    assert e == t and "numpy.float64" in t
+    _same(lambda M: M.default_collate([(torch if M is TD else ember).tensor(1.0), np.float64(2)]))
+    with pytest.raises(TypeError, match="but got numpy.float64"):
+        ED.default_collate([ember.tensor(1.0), np.float64(2)])
