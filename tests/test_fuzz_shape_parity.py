@@ -192,3 +192,11 @@ def test_complex_views_of_empties(op):
     t, e = op(torch), op(ember)
     _same(t, e)
     assert _layout(e) == _layout(t)
+
+
+def test_detach_copy_records_a_refusing_node():
+    def go(m):
+        r = m.detach_copy(m.ones(2, requires_grad=True))
+        assert r.requires_grad and type(r.grad_fn).__name__ == "NotImplemented"
+        r.sum().backward()
+    _same(*outcomes(go))

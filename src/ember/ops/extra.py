@@ -34,6 +34,7 @@ from ._dispatch import (
     from_array,
     history_alias,
     inplace,
+    make_node_class,
     needs_grad,
     out_dtype_error,
     record,
@@ -68,9 +69,20 @@ def detach_(input: Tensor) -> Tensor:
     return input.detach_()
 
 
+def _no_detach_copy_grad(node: Node, g: Tensor) -> tuple:
+    raise RuntimeError("derivative for aten::detach_copy is not implemented")
+
+
+_DetachCopyNode = make_node_class("NotImplemented", _no_detach_copy_grad)
+
+
 def detach_copy(input: Tensor) -> Tensor:
-    """A detached copy of ``input``."""
-    return input.detach().clone()
+    """A detached copy of ``input``; torch records it (on an input requiring grad) under a node whose backward
+    raises."""
+    t = input.detach().clone()
+    if input._rg and STATE.enabled:
+        record(t, _DetachCopyNode(), (input,))
+    return t
 
 
 class FillBackward0(Node):
