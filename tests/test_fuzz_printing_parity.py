@@ -129,3 +129,7 @@ def test_assert_close_pairs_as_torch():
               lambda lib: lib.tensor([1., 3.]).to(lib.float8_e4m3fn), {})]
     for a, b, kw in cases:
         _same(lambda lib, a=a, b=b, kw=kw: outcome(lib, a, b, **kw).replace("torch", "ember"))
+
+
+def test_exported_program_repr_is_the_object_default():
+    _same(lambda lib: repr(lib.export.export(lib.nn.Linear(2, 2), (lib.ones(1, 2),))).split(" at 0x")[0])

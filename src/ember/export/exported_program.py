@@ -219,8 +219,8 @@ class ExportedProgram:
         sig = "\n".join("    " + ln for ln in str(self.graph_signature).split("\n")[1:])
         return f"ExportedProgram:\n{body}\nGraph signature: \n{sig}\nRange constraints: {self.range_constraints}\n"
 
-    def __repr__(self) -> str:
-        return str(self)
+    def __repr__(self) -> str:   # torch's is the default object repr (print() shows the program)
+        return f"<torch.export.exported_program.ExportedProgram object at {hex(id(self))}>"
 
     # ---- transforms
     def module(self, *, check_guards: bool = True) -> GraphModule:
