@@ -99,6 +99,15 @@ CALLS = [
     lambda m: m.nn.functional.pad((1, 1), foo=1), lambda m: m.nn.functional.relu(1.5),
     lambda m: m.nn.functional.dropout(1.5, 0.0), lambda m: m.nn.functional.dropout(_x(m), 0.5, 1),
     lambda m: m.nn.functional.dropout(training=True), lambda m: m.nn.functional.relu(_x(m), 1),
+    lambda m: m.nn.functional.gelu(_x(m), "tanh"), lambda m: m.nn.functional.gelu(_x(m), approximate=1),
+    lambda m: m.nn.functional.one_hot(1), lambda m: m.nn.functional.avg_pool2d(1, 2),
+    lambda m: m.nn.functional.layer_norm(1, (3,)), lambda m: m.nn.functional.layer_norm(_x(m), 3),
+    lambda m: m.nn.functional.leaky_relu(_x(m), "a"), lambda m: m.nn.functional.cross_entropy(_x(m), 1),
+    lambda m: m.nn.functional.cross_entropy(_x(m)), lambda m: m.nn.functional.cross_entropy(_x(m), foo=1),
+    # more conversions
+    lambda m: _x(m).to(1.5), lambda m: _x(m).to(False), lambda m: _x(m).to("cpu", False),
+    lambda m: _x(m).to("cpu", bool), lambda m: m.eye(2, -3), lambda m: m.eye(2, m.tensor([-3])),
+    lambda m: m.FloatTensor(m.float32), lambda m: m.FloatTensor({"a": 1}), lambda m: m.FloatTensor(range(2)),
 ]
 
 
@@ -128,6 +137,14 @@ def test_from_numpy_of_a_read_only_array_warns_once():
         ember.from_numpy(a)
     assert [str(x.message)[:40] for x in w] == ["The given NumPy array is not writable, a"]
     assert t.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_tensor_of_nan_to_integers_warns_nothing():
+    """The overflow error only (NumPy's All-NaN warning does not leak)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(RuntimeError, match="value cannot be converted to type int64 without overflow"):
+            ember.tensor(float("nan"), dtype=ember.int64)
 
 
 def test_conversion_methods_keep_memory_format():

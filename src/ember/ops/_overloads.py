@@ -189,10 +189,20 @@ def _conv(n: int) -> tuple[str, ...]:
 FUNCTIONAL: dict[str, tuple[str, ...]] = {
     "linear": ("linear(Tensor input, Tensor weight, Tensor? bias=None)",),
     "conv1d": _conv(1), "conv2d": _conv(2), "conv3d": _conv(3),
+    "gelu": ('gelu(Tensor input, *, str approximate="none")',),
+    "one_hot": ("one_hot(Tensor input, int num_classes=-1)",),
+    "avg_pool2d": ("avg_pool2d(Tensor input, int[2] kernel_size, int[2] stride=[], int[2] padding=0, "
+                   "bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None)",),
 }
 # ... and those written in Python that pass their arguments in order to the parsed function named here
 FUNCTIONAL_PYTHON: dict[str, tuple[str, ...]] = {
     "pad": ('pad(Tensor input, SymInt[] pad, str mode="constant", float? value=None)',),
     "relu": ("relu(Tensor input, object inplace=False)",),
     "dropout": ("dropout(Tensor input, float p=0.5, bool training/train=True, object inplace=False)",),
+    "leaky_relu": ("leaky_relu(Tensor input, Scalar negative_slope=0.01, object inplace=False)",),
+    "layer_norm": ("layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, "
+                   "float eps=1e-05)",),
+    "cross_entropy": ("cross_entropy/cross_entropy_loss(Tensor input, Tensor target, Tensor? weight=None, "
+                      "object size_average=None, int ignore_index=-100, object reduce=None, object reduction=None, "
+                      "float label_smoothing=0.0)",),
 }

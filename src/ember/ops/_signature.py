@@ -211,16 +211,19 @@ class _Param:
 class Signature:
     """One of torch's overloads of a function, as its parser reads it."""
 
-    __slots__ = ("name", "params", "min_args", "max_pos", "varargs")
+    __slots__ = ("name", "py_name", "params", "min_args", "max_pos", "varargs")
 
     def __init__(self, text: str, method: bool) -> None:
-        m = re.fullmatch(r"(\w+)\((.*)\)", text.strip())
+        # "cross_entropy/cross_entropy_loss(...)": Python's function cross_entropy, whose arguments torch's
+        # parser reads as cross_entropy_loss's
+        m = re.fullmatch(r"(\w+)(?:/(\w+))?\((.*)\)", text.strip())
         if m is None:
             raise ValueError(f"bad signature {text!r}")
-        self.name = m.group(1)
+        self.py_name = m.group(1)
+        self.name = m.group(2) or self.py_name
         params: list[_Param] = []
         kw_only = False
-        for part in _split(m.group(2)):
+        for part in _split(m.group(3)):
             if part == "*":
                 kw_only = True
             else:
@@ -325,14 +328,14 @@ _DEFAULT = object()   # a parameter left at its default by Python code passing a
 def _python_binding(sig: Signature, args: tuple, kwargs: dict) -> str | None:
     """Python's message (in its order: names, then counts) when a ``def`` with ``sig``'s parameters cannot
     take the call."""
-    fn, names = sig.name, [p.name for p in sig.params]
+    fn, names = sig.py_name, [p.name for p in sig.params]
     for k in kwargs:
         if k not in names:
             return f"{fn}() got an unexpected keyword argument '{k}'"
         if names.index(k) < len(args):
             return f"{fn}() got multiple values for argument '{k}'"
     if len(args) > sig.max_pos:
-        return str(sig.error(args, {}))
+        return str(sig.error(args, {})).replace(sig.name, fn, 1)
     missing = [f"'{p.name}'" for p in sig.params[len(args):] if p.required and p.name not in kwargs]
     if not missing:
         return None

@@ -218,7 +218,8 @@ def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
         return values.astype(np.uint64)
     a = _build(nested, D.float64 if src.is_floating_point else D.int64, None)
     int_low, low, high = D.checked_int_range(dt.np)
-    if src.is_floating_point and a.size and np.nanmax(np.abs(a)) >= 2.0 ** 53:   # floats would round the ints
+    # floats from 2**53 on would round the ints (fmax skips NaN without nanmax's All-NaN warning)
+    if src.is_floating_point and a.size and np.fmax.reduce(np.abs(a), axis=None) >= 2.0 ** 53:
         a = np.array(nested, dtype=object)
         a = np.asarray(np.frompyfunc(lambda v: v if _isinstance(v, (_int, np.integer)) else
                                      math.trunc(v) if math.isfinite(v) else high + 1, 1, 1)(a), dtype=object)
@@ -464,9 +465,12 @@ def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, layout: Any 
 def eye(n: int, m: int | None = None, *, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
         device: Any = None, requires_grad: bool = False,
         pin_memory: bool | None = False) -> Tensor:
+    n = operator.index(n)   # (an int, NumPy integer or one-element integer tensor)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
-    m = n if m is None else m
+    m = n if m is None else operator.index(m)
+    if m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     t = _factory((n, m), 0, dtype, device, requires_grad)
     xp = np if t._device is CPU else xp_of(t._device)
     t._data[...] = xp.eye(n, m, dtype=t._dtype.np)
@@ -787,7 +791,7 @@ def legacy_new(cls: type, dt: D.dtype, args: tuple, kwargs: dict, dev: Any = Non
         t = src
     elif _isinstance(args[0], np.ndarray) and args[0].dtype == dt.np and dev is CPU:
         t = from_numpy(args[0])
-    elif _isinstance(args[0], (_float, _bool, _complex, np.number, np.bool_)) or args[0] is None:
+    elif not _isinstance(args[0], (Sequence, np.ndarray)):
         raise TypeError(f"new(): data must be a sequence (got {type_name(args[0])})")
     else:
         t = tensor(args[0], dtype=dt, device=dev)
@@ -933,9 +937,13 @@ def to(self: Tensor, *args: Any, dtype: Any = None, device: Any = None, non_bloc
             dtype, dev = a._dtype, a._device
         elif _isinstance(a, D.dtype) or any(a is t for t in _PY_DTYPES):
             dtype = a
+        elif _isinstance(a, (_float, _bool, _complex)):   # torch reads a Python number as its type's dtype
+            dtype = type(a)
         else:
             dev, given = a, given and dev is not None
-            if flags and not _isinstance(flags[0], _bool):
+            if flags:   # (a bool here is a wrong dtype, not non_blocking, for torch)
+                if flags[0] is False or flags[0] is True:
+                    raise TypeError("to(): invalid dtype")   # worded as torch's parser by ops/_signature
                 dtype, flags, given = flags[0], flags[1:], given or dtype is not None
         if given or len(flags) > 2:
             raise TypeError("to(): invalid arguments")   # worded as torch's parser by ops/_signature
