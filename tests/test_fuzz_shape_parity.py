@@ -200,3 +200,9 @@ def test_detach_copy_records_a_refusing_node():
         assert r.requires_grad and type(r.grad_fn).__name__ == "NotImplemented"
         r.sum().backward()
     _same(*outcomes(go))
+
+
+def test_roll_result_is_contiguous_with_torch_strides():
+    t, e = (m.ones(4, dtype=m.bool)[1::2][:1].expand(2, 1).roll(2, 0) for m in (torch, ember))
+    _same(t, e)
+    assert _layout(e) == _layout(t)

@@ -415,6 +415,14 @@ class FlipBackward0(Node):
         return (flip(g, self.dims),)
 
 
+def _canonical_copy(xp: Any, arr: Any) -> Any:
+    """A C-contiguous copy of ``arr`` with torch's strides for a new tensor (NumPy's copies may keep a size-1
+    dim's own stride)."""
+    out = xp.empty(arr.shape, arr.dtype)
+    out[...] = arr
+    return out
+
+
 def _copy_k(xp: Any, arr: Any) -> Any:
     """A copy of ``arr`` laid out like it (positive strides), as torch's elementwise results."""
     return xp.array(arr, copy=True, order="K")
@@ -479,7 +487,9 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     if dims is None:
         arr = xp.roll(a.reshape(-1), sh[0]).reshape(a.shape)
     else:
-        arr = xp.ascontiguousarray(xp.roll(a, tuple(sh), axis=d))   # contiguous, as torch's
+        arr = xp.roll(a, tuple(sh), axis=d)
+        if not arr.flags.c_contiguous or 1 in arr.shape:   # contiguous, as torch's (size-1 dims' strides too)
+            arr = _canonical_copy(xp, arr)
     return _result(arr, input, RollBackward0, shifts=tuple(sh), dims=None if dims is None else d)
 
 
