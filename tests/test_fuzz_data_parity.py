@@ -127,3 +127,27 @@ def test_default_collate_stack_error_names_numpy_types():
     _same(lambda M: M.default_collate([(torch if M is TD else ember).tensor(1.0), np.float64(2)]))
     with pytest.raises(TypeError, match="but got numpy.float64"):
         ED.default_collate([ember.tensor(1.0), np.float64(2)])
+
+
+@pytest.mark.parametrize("attr", ["dataset", "batch_size", "sampler", "batch_sampler", "drop_last",
+                                  "persistent_workers", "num_workers", "collate_fn"])
+def test_setting_batching_attributes_after_init_as_torch(attr):
+    def run(M):
+        dl = M.DataLoader(list(range(5)), batch_size=2)
+        setattr(dl, attr, getattr(dl, attr))
+        return attr
+
+    _same(run)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")   # torch's half-made iterator
+def test_zero_prefetch_factor_with_workers_refused_as_torch():
+    def run(M):
+        lib = torch if M is TD else ember
+        lib.manual_seed(0)
+        try:
+            list(M.DataLoader(list(range(5)), batch_size=2, num_workers=1, prefetch_factor=0))
+        except AssertionError as exc:
+            return str(exc), lib.rand(1).item()   # the iterator drew its base seed first
+
+    _same(run)

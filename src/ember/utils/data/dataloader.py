@@ -59,6 +59,9 @@ class DataLoader(Generic[_T_co]):
     """Iterate over ``dataset`` in batches (see torch.utils.data.DataLoader for the arguments); generic, as
     torch's (``DataLoader[int]``)."""
 
+    _FIXED = frozenset({"dataset", "batch_size", "sampler", "batch_sampler", "drop_last", "persistent_workers"})
+    _initialized = False
+
     def __init__(
         self,
         dataset: Dataset | Any,
@@ -158,7 +161,13 @@ class DataLoader(Generic[_T_co]):
         self.persistent_workers = persistent_workers
         self._iterator: Any = None
         self._len_reported: int | None = None   # an iterable dataset's length, once len(loader) asked for it
+        self._initialized = True
         self._warn_worker_count()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._initialized and name in self._FIXED:   # the batching was derived from them in __init__
+            raise ValueError(f"{name} attribute should not be set after DataLoader is initialized")
+        super().__setattr__(name, value)
 
     @property
     def multiprocessing_context(self) -> Any:
@@ -455,6 +464,8 @@ class _MultiProcessIter(_LoaderIter):
         self._shutdown = weakref.finalize(self, _stop_workers, os.getpid(), self._index_queues, self._workers)
         self._shutdown.atexit = False
         super().__init__(loader)
+        if loader.prefetch_factor <= 0:   # type: ignore[operator]  (None: num_workers set after __init__, as torch)
+            raise AssertionError("prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
         for i in range(loader.num_workers):
             q = ctx.Queue()
             w = ctx.Process(
