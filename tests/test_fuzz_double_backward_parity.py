@@ -258,3 +258,14 @@ def test_ties_pdist_inf_gives_each_largest_difference_all():
         x = L.tensor([[0., 0.], [1., 1.], [2., 0.5], [2., 0.5]], dtype=L.float64, requires_grad=True)
         return L.nn.functional.pdist(x, float("inf")), (x,)
     _grads_equal(fn)
+
+
+def test_cdist_by_matmul_second_order_finite_at_zero_distances():
+    """cdist(x, x) on more than 25 rows (torch's matmul form) differentiates twice without NaN from its zero
+    diagonal (a gradient penalty on a kernel two-sample statistic)."""
+    def run(L):
+        x = L.tensor(_rand(26, 2), dtype=L.float64, requires_grad=True)
+        (g,) = L.autograd.grad(L.cdist(x, x).sum(), x, create_graph=True)
+        return [g.detach().numpy(), L.autograd.grad((g * g).sum(), x)[0].numpy()]
+    for a, b in zip(*outcomes(run), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-6)

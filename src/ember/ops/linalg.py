@@ -853,6 +853,10 @@ class CdistBackward0(Node):
             w = diff * 0
         elif p == 1:
             w = diff.sign()
+        elif p == 2 and STATE.grad:   # a graph of the gradient: no NaN from d = 0 into d's own gradient
+            from .indexing import where
+            zero = d == 0
+            w = where(zero, 0.0, diff / where(zero, 1.0, d))
         elif p == 2:
             w = (diff / d).masked_fill(d == 0, 0)
         elif math.isinf(p):
