@@ -151,3 +151,21 @@ def test_zero_prefetch_factor_with_workers_refused_as_torch():
             return str(exc), lib.rand(1).item()   # the iterator drew its base seed first
 
     _same(run)
+
+
+def test_key_error_in_a_worker_reads_as_torch():
+    def run(M):
+        class Missing(M.Dataset):
+            def __len__(self):
+                return 2
+
+            def __getitem__(self, i):
+                raise KeyError(i)
+
+        try:
+            list(M.DataLoader(Missing(), num_workers=1))
+        except KeyError as exc:
+            lines = str(exc).splitlines()
+            return lines[:2], lines[-1]
+
+    _same(run)

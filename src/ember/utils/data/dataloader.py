@@ -351,6 +351,13 @@ class _SingleProcessIter(_LoaderIter):
 
 
 # ---- worker processes -------------------------------------------------------------------------------------
+class _Verbatim(str):
+    """A string whose repr is itself."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 class _WorkerError:
     """An exception raised in a worker, carried to the main process with its formatted traceback."""
 
@@ -362,6 +369,8 @@ class _WorkerError:
 
     def reraise(self) -> None:
         msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.text}"  # type: ignore[union-attr]
+        if self.exc_type is KeyError:   # str(KeyError) is the repr of its argument: keep the text readable
+            msg = _Verbatim(msg)
         try:
             exc = self.exc_type(msg)  # type: ignore[misc]
         except Exception:
