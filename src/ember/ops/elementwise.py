@@ -848,16 +848,27 @@ _FMA_BLOCK = 1 << 15   # elements per block of a large fused multiply-add (its t
 def _fma(xp: Any, x: Any, y: Any, z: Any) -> Any:
     """``x*y + z`` rounded once, as torch's vectorised kernels (fmadd), for real floats of ``z``'s dtype (16-bit
     ones given as float32, their opmath type, and rounded back at the end). Large C-contiguous ``x`` and ``z`` of
-    one shape with a number ``y`` go a cache-sized block at a time, the blocks split over the intra-op threads."""
+    one shape with a number ``y`` go a cache-sized block at a time, the blocks split over the intra-op threads
+    (float32 ones through two float64 scratch blocks per thread: no temporaries)."""
     if xp is np and np.ndim(y) == 0 and getattr(x, "shape", None) == z.shape and z.size > 2 * _FMA_BLOCK and \
             x.flags.c_contiguous and z.flags.c_contiguous and x.dtype == z.dtype:
         out = np.empty(z.shape, z.dtype)
         xf, zf, of = x.reshape(-1), z.reshape(-1), out.reshape(-1)
+        single = z.dtype == np.float32
 
         def part(lo: int, hi: int) -> None:
+            if single:
+                product, addend = np.empty(_FMA_BLOCK, np.float64), np.empty(_FMA_BLOCK, np.float64)
             for i in range(lo * _FMA_BLOCK, min(hi * _FMA_BLOCK, z.size), _FMA_BLOCK):
                 j = min(i + _FMA_BLOCK, z.size)
-                of[i:j] = _fma(xp, xf[i:j], y, zf[i:j])
+                if single:   # the product is exact in float64; the sum is rounded there, then to float32
+                    p, q = product[: j - i], addend[: j - i]
+                    np.multiply(xf[i:j], y, out=p, dtype=np.float64)
+                    q[...] = zf[i:j]
+                    p += q
+                    of[i:j] = p
+                else:
+                    of[i:j] = _fma(xp, xf[i:j], y, zf[i:j])
 
         split_rows(xp, -(-z.size // _FMA_BLOCK), _FMA_BLOCK, part)
         return out
