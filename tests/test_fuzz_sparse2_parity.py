@@ -24,6 +24,11 @@ def _same(e, t):
         assert e._indices().tolist() == t._indices().tolist()
         ev = e._values().detach()
         np.testing.assert_array_equal(np.array(ev.tolist()).reshape(tuple(ev.shape)), t._values().detach().numpy())
+    elif t.layout != torch.strided:
+        for name in ("crow_indices", "col_indices") if t.layout in (torch.sparse_csr, torch.sparse_bsr) else \
+                ("ccol_indices", "row_indices"):
+            assert getattr(e, name)().tolist() == getattr(t, name)().tolist()
+        _same(e.values(), t.values())
     else:
         np.testing.assert_array_equal(np.array(e.detach().tolist()), t.detach().numpy())
 
@@ -208,3 +213,87 @@ def test_sparse_resize_autograd():
         y.to_dense().sum().backward()
     _raises(backward)
     _raises(lambda m: m.ones(2).sparse_resize_((1, 1), 2, 0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.mm(_coo(m, *A, dtype="bool"), m.ones(3, 2, dtype=m.bool)),
+    lambda m: m.hspmm(_coo(m, *A, dtype="bool"), m.ones(3, 2, dtype=m.bool)),
+    lambda m: m.smm(_coo(m, *A, dtype="float16"), m.ones(3, 2, dtype=m.float16)),
+    lambda m: m.addmm(m.ones(3, 3, dtype=m.float64), _coo(m, *A), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.addmm(m.ones(3, 2), _coo(m, *A), m.ones(3, 2, dtype=m.float64)),
+    lambda m: m.mv(_coo(m, *A), m.ones(4, dtype=m.float64)),
+    lambda m: m.mv(_coo(m, *A), m.ones(3, 3, dtype=m.float64)),
+    lambda m: m.mv(_coo(m, *A, dtype="bool"), m.ones(3, dtype=m.bool)),
+])
+def test_sparse_dense_product_errors(call):
+    _raises(call)
+
+
+def test_sparse_dense_bool_without_entries_and_mv():
+    for m_ in (ember, torch):
+        z = m_.sparse_coo_tensor(m_.zeros(2, 0, dtype=m_.int64), m_.zeros(0, dtype=m_.bool), (2, 2))
+        assert not m_.mm(z, m_.ones(2, 2, dtype=m_.bool)).any()
+    _same(*(m.mv(_coo(m, *A), m.tensor([1.0, 2.0, 0.5], dtype=m.float64)) for m in (ember, torch)))
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (1, 1), (2, 4, 6)])
+@pytest.mark.parametrize("fill", ["zeros", "one", "ones"])
+def test_compressed_to_coo_coalesced_flag(shape, fill):
+    def run(m):
+        x = m.ones(*shape) if fill == "ones" else m.zeros(*shape)
+        if fill == "one":
+            x[..., 0, 0] = 1
+        outs = [x.to_sparse_csr().to_sparse(), x.to_sparse_csc().to_sparse()]
+        for bs in ((1, 1), (1, shape[-1]), shape[-2:]):
+            outs += [x.to_sparse_bsr(bs).to_sparse(), x.to_sparse_bsc(bs).to_sparse()]
+        return [o.is_coalesced() for o in outs]
+    assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.sparse_coo_tensor(m.tensor([[0, 1], [1, 0]]), m.ones(3), (2, 2, 2)),
+    lambda m: m.sparse_coo_tensor(m.tensor([[0, 1], [1, 0]]), m.ones(3, 2), (2, 2)),
+    lambda m: m.sparse_coo_tensor(m.tensor([[5, 6], [1, 0]]), m.ones(3), (2, 2), check_invariants=True),
+    lambda m: m.sparse_coo_tensor(m.tensor([[-1, 0], [1, 0]]), m.ones(3), (2, 2), check_invariants=True),
+    lambda m: m.sparse_coo_tensor(m.tensor([[-1, 0], [1, 0]]), m.ones(3)),
+    lambda m: m.sparse_coo_tensor(m.tensor([[5, 6], [1, 0]]), m.ones(2, 3), (2, 2, 2), check_invariants=True),
+])
+def test_coo_constructor_check_order(call):
+    _raises(call)
+
+
+def test_coo_constructor_negative_index_unchecked():
+    _same(*(m.sparse_coo_tensor(m.tensor([[-1, 0], [1, 0]]), m.ones(2), (2, 2)) for m in (ember, torch)))
+
+
+_SRC = {"x": lambda m: m.ones(3, 4), "s": lambda m: m.ones(3, 4).to_sparse(),
+        "c": lambda m: m.ones(3, 4).to_sparse_csr(), "b": lambda m: m.ones(3, 4).to_sparse_bsr((1, 2)),
+        "s3": lambda m: m.ones(2, 3, 4).to_sparse(2)}
+
+
+@pytest.mark.parametrize("src", list(_SRC))
+@pytest.mark.parametrize("kwargs", [
+    "layout=m.sparse_bsr, blocksize=(2, 2)", "layout=m.sparse_bsr", "layout=m.sparse_csr, dense_dim=1",
+    "layout=m.sparse_coo, blocksize=(1, 2)", "layout=m.sparse_coo, dense_dim=1", "layout=m.sparse_csc"])
+def test_to_sparse_layout_arguments(src, kwargs):
+    def run(m):
+        return eval(f"t.to_sparse({kwargs})", {"m": m, "t": _SRC[src](m)})
+    try:
+        t = run(torch)
+    except RuntimeError:
+        _raises(run)
+        return
+    _same(run(ember), t)
+
+
+@pytest.mark.parametrize("src", list(_SRC))
+def test_to_sparse_method_errors(src):
+    for method in ("to_sparse_bsr((2, 2))", "to_sparse_csr(1)", "to_sparse_bsc(2)"):
+        def run(m, method=method):
+            return eval(f"t.{method}", {"t": _SRC[src](m)})
+        try:
+            t = run(torch)
+        except RuntimeError:
+            _raises(run)
+            continue
+        _same(run(ember), t)

@@ -284,6 +284,9 @@ def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Matrix-vector product."""
     _arg("mv", "input", 1, input)
     _arg("mv", "vec", 2, vec)
+    if input.is_sparse:   # sparse (COO) hook
+        from ..sparse._coo import sparse_mv
+        return sparse_mv(input, vec)
     a, v = input._data, vec._data
     if a.ndim == 0:   # torch reads the input's first size before its shape check
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")

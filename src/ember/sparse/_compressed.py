@@ -41,6 +41,7 @@ from ._coo import (
     _wrap,
     not_implemented,
     product_backward,
+    refuse_args,
     resolve_check,
     row_products,
     sparse_coo,
@@ -190,20 +191,25 @@ def _assemble(batch: tuple[int, ...], nrows: int, ncols: int, b: Any, r: Any, c:
                              values.reshape(batch + values.shape[1:]), shape, lay)
 
 
-def _blocks_of(nbatch: int, nrows: int, ncols: int, b: Any, r: Any, c: Any, vals: Any, blocksize: tuple[int, int]
-               ) -> tuple[Any, Any, Any, Any]:
+def _blocks_of(nbatch: int, nrows: int, ncols: int, b: Any, r: Any, c: Any, vals: Any, blocksize: tuple[int, int],
+               fname: str) -> tuple[Any, Any, Any, Any]:
     """Group element entries into the blocks that hold them: distinct (batch, block row, block column) and
-    the blocks' values (zeros where no entry lies)."""
+    the blocks' values (zeros where no entry lies); ``fname`` names the conversion in torch's error."""
     xp = xp_of_array(vals)
     br, bc = blocksize
-    if nrows % br or ncols % bc:
-        raise RuntimeError(f"tensor sparse size ({nrows},{ncols}) must be divisible by given blocksize ({br},{bc})")
+    _check_divisible(fname, nrows, ncols, br, bc)
     gr, gc = nrows // br, ncols // bc
     key = (b * gr + r // br) * gc + c // bc
     uniq, inv = xp.unique(key, return_inverse=True)
     out = xp.zeros((uniq.shape[0], br, bc) + vals.shape[1:], vals.dtype)
     out[inv.reshape(-1), r % br, c % bc] = vals
     return uniq // (gr * gc), (uniq // gc) % gr, uniq % gc, out
+
+
+def _check_divisible(fname: str, nrows: int, ncols: int, br: int, bc: int) -> None:
+    if nrows % br or ncols % bc:
+        raise RuntimeError(f"{fname}: tensor sparse size ({nrows},{ncols}) must be divisible by given blocksize "
+                           f"({br},{bc})")
 
 
 # ---- the tensor -------------------------------------------------------------------------------------
@@ -338,16 +344,14 @@ class CompressedTensor(SparseBase):
     def to_sparse(self, sparse_dim: int | None = None, *, layout: Any = None, blocksize: Any = None,
                   dense_dim: int | None = None) -> Tensor:
         if layout is None or layout is sparse_coo:
+            refuse_args("sparse_compressed_to_sparse", _key(self.layout), "Sparse", blocksize, dense_dim)
             if sparse_dim is not None and sparse_dim != 2:
                 raise RuntimeError(f"sparse_compressed_to_sparse: conversion from {_key(self.layout)} to Sparse "
                                    f"with sparse_dim argument !=2 is not supported")
             return _compressed_to_coo(self)
         if layout is strided:
             return self.to_dense()
-        if dense_dim is not None:
-            raise RuntimeError(f"sparse_compressed_to_sparse: conversion from {_key(self.layout)} to "
-                               f"{_key(layout)} with dense_dim argument given is not supported")
-        return to_sparse_compressed(self, layout, blocksize, None)
+        return to_sparse_compressed(self, layout, blocksize, dense_dim, generic=True)
 
     def to_sparse_coo(self) -> Tensor:
         return _compressed_to_coo(self)
@@ -684,12 +688,9 @@ def _blocksize(blocksize: Any) -> tuple[int, int]:
     return tuple(int(b) for b in blocksize)
 
 
-def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | None) -> CompressedStorage:
+def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | None, fname: str
+                         ) -> CompressedStorage:
     n = t.dim()
-    fname = f"dense_to_{lay._name}"
-    if lay in _BLOCKED and blocksize is None:
-        raise RuntimeError(f"dense_to_sparse: conversion from Strided to {_key(lay)} without blocksize argument "
-                           "given is not supported")
     dd = dense_dim or 0
     if n < 2:
         nz = int((t._data != 0).sum())
@@ -701,9 +702,7 @@ def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | N
     nb = n - 2 - dd
     batch, (nrows, ncols), dense = a.shape[:nb], a.shape[nb:nb + 2], a.shape[nb + 2:]
     br, bc = _blocksize(blocksize) if lay in _BLOCKED else (1, 1)
-    if nrows % br or ncols % bc:
-        raise RuntimeError(f"{fname}: tensor sparse size ({nrows},{ncols}) must be divisible by given blocksize "
-                           f"({br},{bc})")
+    _check_divisible(fname, nrows, ncols, br, bc)
     nbatch = math.prod(batch)
     if lay in _BLOCKED:
         grid = a.reshape((nbatch, nrows // br, br, ncols // bc, bc) + dense)
@@ -727,9 +726,9 @@ def _dense_to_compressed(t: Tensor, lay: Any, blocksize: Any, dense_dim: int | N
                              vals.reshape(batch + (nnz,) + vals.shape[1:]), a.shape, lay)
 
 
-def _coo_to_compressed(t: SparseTensor, lay: Any, blocksize: Any) -> CompressedStorage:
+def _coo_to_compressed(t: SparseTensor, lay: Any, blocksize: Any, fname: str) -> CompressedStorage:
     if t.sparse_dim() != 2:
-        raise RuntimeError(f"coo_to_{lay._name}: conversion from Sparse to {_key(lay)} for input tensors with "
+        raise RuntimeError(f"{fname}: conversion from Sparse to {_key(lay)} for input tensors with "
                            "sparse_dim()!=2 is not supported")
     from ._coo import _coalesce_arrays
     st = t._data
@@ -739,25 +738,25 @@ def _coo_to_compressed(t: SparseTensor, lay: Any, blocksize: Any) -> CompressedS
     b = xp.zeros(idx.shape[1], np.int64)
     r, c = idx[0], idx[1]
     if lay in _BLOCKED:
-        b, r, c, vals = _blocks_of(1, nrows, ncols, b, r, c, vals, _blocksize(blocksize))
+        b, r, c, vals = _blocks_of(1, nrows, ncols, b, r, c, vals, _blocksize(blocksize), fname)
     return _assemble((), nrows, ncols, b, r, c, vals, lay)
 
 
-def _compressed_to_compressed(t: CompressedTensor, lay: Any, blocksize: Any) -> CompressedStorage:
+def _compressed_to_compressed(t: CompressedTensor, lay: Any, blocksize: Any, fname: str) -> CompressedStorage:
     s = t._data
     src = s.layout
     if lay in _BLOCKED and src not in _BLOCKED:
         nb = s.nbatch
         if nb:
-            raise RuntimeError(f"sparse_compressed_to_{lay._name}: conversion from {_key(src)} to {_key(lay)} for "
-                               "batched inputs is not supported")
+            raise RuntimeError(f"{fname}: conversion from {_key(src)} to {_key(lay)} for batched inputs is not "
+                               "supported")
         b, r, c, vals = _coords(s)
         batch = s.shape[:nb]
-        b, r, c, vals = _blocks_of(math.prod(batch), *s.shape[nb:nb + 2], b, r, c, vals, _blocksize(blocksize))
+        b, r, c, vals = _blocks_of(math.prod(batch), *s.shape[nb:nb + 2], b, r, c, vals, _blocksize(blocksize),
+                                   fname)
     elif lay in _BLOCKED:
         new = _blocksize(blocksize)
         if new != s.block:
-            fname = f"to_{lay._name}" if src is lay else f"sparse_compressed_to_{lay._name}"
             raise RuntimeError(f"{fname}: conversion from {_key(src)} to {_key(lay)} with blocksize changed from "
                                f"{list(s.block)} to {list(new)} is not supported")
         b, r, c, vals = _coords(s)
@@ -773,37 +772,48 @@ def _compressed_to_compressed(t: CompressedTensor, lay: Any, blocksize: Any) -> 
 _TO_NODES: dict[Any, type] = {}
 
 
-def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: int | None = None) -> Tensor:
-    """``t.to_sparse_csr() / csc / bsr / bsc`` (and ``to_sparse(layout=...)``) from any layout."""
+_CONVERSIONS = {False: ("dense_to_{}", "coo_to_{}", "sparse_compressed_to_{}", "to_{}"),
+                True: ("dense_to_sparse", "sparse_coo_to_sparse", "sparse_compressed_to_sparse", "to_sparse")}
+
+
+def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: int | None = None,
+                         generic: bool = False) -> Tensor:
+    """``t.to_sparse_csr() / csc / bsr / bsc`` (``generic``: ``to_sparse(layout=...)``) from any layout;
+    torch's errors name the conversion by the source kind and the entry point."""
     if t._device.type != "cpu":   # compressed layouts are CPU-only in ember
         raise not_implemented(f"_to_{lay._name}", "CUDA")
+    kind = 3 if t.layout is lay else 2 if isinstance(t, CompressedTensor) else 1 if isinstance(t, SparseTensor) else 0
+    fname = _CONVERSIONS[generic][kind].format(lay._name)
+    if lay in _BLOCKED and blocksize is None:
+        raise RuntimeError(f"{fname}: conversion from {_key(t.layout)} to {_key(lay)} without blocksize argument "
+                           "given is not supported")
+    if kind == 1 and lay in _BLOCKED:   # a COO source: its sizes are checked first
+        _check_divisible(fname, *t.shape[:2], *_blocksize(blocksize))
+    if kind:
+        refuse_args(fname, _key(t.layout), _key(lay), None, dense_dim)
     if isinstance(t, CompressedTensor):
-        if dense_dim is not None:
-            raise RuntimeError(f"to_{lay._name}: conversion from {_key(t.layout)} to {_key(lay)} with dense_dim "
-                               "argument given is not supported" if t.layout is lay else
-                               f"sparse_compressed_to_{lay._name}: conversion from {_key(t.layout)} to {_key(lay)} "
-                               "with dense_dim argument given is not supported")
         if t.layout is lay and (lay not in _BLOCKED or _blocksize(blocksize) == t._data.block):
             return t
-        s = _compressed_to_compressed(t, lay, blocksize)
+        s = _compressed_to_compressed(t, lay, blocksize, fname)
     elif isinstance(t, SparseTensor):
-        s = _coo_to_compressed(t, lay, blocksize)
+        s = _coo_to_compressed(t, lay, blocksize, fname)
     else:
-        s = _dense_to_compressed(t, lay, blocksize, dense_dim)
+        s = _dense_to_compressed(t, lay, blocksize, dense_dim, fname)
     out = _wrap_c(s, t._device, t._dtype)
     return _record(out, _TO_NODES[lay], (t,), src_layout=t.layout,
                    src_block=t._data.block if isinstance(t, CompressedTensor) else None)
 
 
 def _compressed_to_coo(t: CompressedTensor) -> SparseTensor:
-    """COO with one index row per batch dim plus rows and columns (element coordinates, in storage order;
-    coalesced when that order is row-major)."""
+    """COO with one index row per batch dim plus rows and columns (element coordinates, in storage order)."""
     s = t._data
     xp = xp_of(t._device)
     nb = s.nbatch
     b, r, c, vals = _coords(s)
     dense = s.shape[nb + 2:]
-    sorted_ = s.layout is sparse_csr
+    # torch's flag: CSR, BSR of one-row blocks without batch dims, or one stored entry (block) per batch
+    sorted_ = s.layout is sparse_csr or s.plain.shape[-1] == 1 or (s.layout is sparse_bsr and not nb
+                                                                    and s.block[0] == 1)
     if s.layout in _BLOCKED:
         br, bc = s.block
         n = b.shape[0]
@@ -812,10 +822,10 @@ def _compressed_to_coo(t: CompressedTensor) -> SparseTensor:
         r = (xp.repeat(r, br * bc) * br + xp.tile(ii, n))
         c = (xp.repeat(c, br * bc) * bc + xp.tile(jj, n))
         vals = vals.reshape((n * br * bc,) + dense)
-        sorted_ = bool(s.layout is sparse_bsr and bc == s.shape[nb + 1])
     batch_idx = list(xp.unravel_index(b, s.shape[:nb])) if nb else []
     idx = xp.stack(batch_idx + [r, c]).astype(np.int64)
     out = _wrap(idx, vals, s.shape, sorted_, t._device, t._dtype)
+    out._data.coalesced = sorted_   # even without entries (torch's flag)
     return _record(out, _ToSparseBackward1, (t,), src_layout=s.layout, src_block=s.block)
 
 

@@ -383,6 +383,7 @@ class SparseTensor(SparseBase):
                   dense_dim: int | None = None) -> SparseTensor:
         if layout is not None and layout is not sparse_coo:
             return _to_other_layout(self, layout, blocksize, dense_dim)
+        refuse_args("to_sparse", "Sparse", "Sparse", blocksize, dense_dim)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise RuntimeError("to_sparse: conversion from Sparse to Sparse with sparse_dim argument "
                                "!=self.sparse_dim() is not supported")
@@ -1181,28 +1182,38 @@ def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = No
     xp = xp_of(values._device)
     idx = indices._data.astype(np.int64)   # a copy: the tensor owns its indices
     sd, nnz = idx.shape
-    if values.dim() == 0 or values.shape[0] != nnz:
-        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {nnz}, nnz from "
-                           f"values: {values.shape[0] if values.dim() else 1}")
+
+    def check_nnz() -> None:
+        if values.dim() == 0 or values.shape[0] != nnz:
+            raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: {nnz}, nnz from "
+                               f"values: {values.shape[0] if values.dim() else 1}")
+
+    def check_negative() -> None:
+        if nnz and bool((idx < 0).any()):
+            d = int(xp.nonzero((idx < 0).any(axis=1))[0][0])
+            raise RuntimeError(f"found negative index {int(idx[d][idx[d] < 0][0])} for dim {d}")
+
+    if values.dim() == 0:
+        check_nnz()
     dense_shape = tuple(values.shape[1:])
-    if nnz and bool((idx < 0).any()):
-        d = int(xp.nonzero((idx < 0).any(axis=1))[0][0])
-        v = int(idx[d][idx[d] < 0][0])
-        raise RuntimeError(f"found negative index {v} for dim {d}")
-    if size is None:
+    if size is None:   # torch's order: the indices, then the entry counts
+        check_negative()
+        check_nnz()
         sparse_shape = tuple(int(m) + 1 for m in idx.max(axis=1)) if nnz else (0,) * sd
         shape = sparse_shape + dense_shape
-    else:
-        shape = tuple(int(s) for s in size)
+    else:   # the size's length, the invariants (when checked), the entry counts, the dense sizes
+        shape = tuple(int(n) for n in size)
         if len(shape) != sd + len(dense_shape):
             raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
                                f"sparse_dim = {sd}, dense_dim = {len(dense_shape)}")
-        if check_invariants and nnz:
-            top = idx.max(axis=1)
-            for d in range(sd):
+        if check_invariants:
+            check_negative()
+            top = idx.max(axis=1) if nnz else ()
+            for d in range(len(top)):
                 if int(top[d]) >= shape[d]:
                     raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {shape[d]} but "
                                        f"found index {int(top[d])}")
+        check_nnz()
         if tuple(shape[sd:]) != dense_shape:
             raise RuntimeError(f"values has incorrect size, expected {[nnz, *shape[sd:]]}, got "
                                f"{list(values.shape)}")
@@ -1222,8 +1233,11 @@ def to_sparse(self: Tensor, sparse_dim: int | None = None, *, layout: Any = None
         if sparse_dim is not None:
             raise TypeError("to_sparse() takes 0 positional arguments but 1 was given")
         return _to_other_layout(self, layout, blocksize, dense_dim)
+    refuse_args("dense_to_sparse", "Strided", "Sparse", blocksize, None)
     n = self.dim()
     sd = n if sparse_dim is None else sparse_dim
+    if sparse_dim is None and dense_dim is not None:
+        sd = n - dense_dim
     if not 0 <= sd <= n:
         raise RuntimeError(f"dense_to_sparse: sparse_dim argument must be in [0,{n}] range, but {sd} is given")
     if sd == 0 and n > 0:
@@ -1245,7 +1259,14 @@ def _to_other_layout(self: Tensor, lay: Any, blocksize: Any, dense_dim: int | No
     if lay is _LAYOUTS["strided"]:
         return self.to_dense()
     from ._compressed import to_sparse_compressed
-    return to_sparse_compressed(self, lay, blocksize, dense_dim)
+    return to_sparse_compressed(self, lay, blocksize, dense_dim, generic=True)
+
+
+def refuse_args(fname: str, src: str, dst: str, blocksize: Any, dense_dim: Any) -> None:
+    """torch's refusal of a ``blocksize`` or ``dense_dim`` argument that a layout conversion does not take."""
+    for name, arg in (("blocksize", blocksize), ("dense_dim", dense_dim)):
+        if arg is not None:
+            raise RuntimeError(f"{fname}: conversion from {src} to {dst} with {name} argument given is not supported")
 
 
 def _to_sparse_coo(self: Tensor) -> SparseTensor:
@@ -1333,6 +1354,8 @@ def _check_mm(s: SparseTensor, d: Tensor, op: str) -> None:
     if s.shape[1] != d.shape[0]:
         raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got {d.shape[0]}")
     _check_dtype(s, d)
+    if s._nnz() and s._dtype is D.bool:
+        raise NotImplementedError("\"addmm_sparse_dense\" not implemented for 'Bool'")
 
 
 def _check_dtype(s: SparseTensor, d: Tensor) -> None:
@@ -1424,6 +1447,8 @@ def _product(s: SparseTensor, d: Tensor, op: str, node: type, bias: Tensor | Non
     _check_mm(s, d, op)
     if bias is not None:
         _check_dtype(s, bias)
+        if tuple(bias.shape) != (s.shape[0], d.shape[1]):
+            bias.expand(s.shape[0], d.shape[1])   # torch's error when it cannot broadcast
     arr = _spmm_array(s, d)
     if alpha != 1:
         arr = arr * arr.dtype.type(alpha)
@@ -1509,6 +1534,18 @@ def _mv_backward(n: Any, g: Tensor) -> tuple:
 _MvBackward0 = make_node_class("MvBackward0", _mv_backward)
 
 
+def sparse_mv(mat: SparseTensor, vec: Tensor) -> Tensor:
+    """``torch.mv`` of a sparse matrix and a dense vector (torch's checks, then the sparse × dense kernel)."""
+    if mat.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"mv: two tensor dim should be 2 and 1, but got SparseTensor Dim: {mat.dim()}Tensor Dim: "
+                           f"{vec.dim()}")
+    if mat.shape[1] != vec.shape[0]:
+        raise RuntimeError("mv: expected self.size(-1) == vec.size(-1)")
+    _check_mm(mat, vec.unsqueeze(1), "mv")
+    out = from_array(_spmm_array(mat, vec.unsqueeze(1))[:, 0], vec._dtype, vec._device)
+    return _record(out, _MvBackward0, (mat, vec), s=mat, v=vec)
+
+
 def matmul_dense(mat1: Tensor, other: Tensor) -> Tensor:
     """``torch.matmul`` / ``@`` with a sparse operand: a matrix product, ``mv`` for a sparse matrix and a
     vector, and a dense vector or batch times a sparse matrix as torch's (``mm`` of the folded batch)."""
@@ -1527,9 +1564,7 @@ def matmul_dense(mat1: Tensor, other: Tensor) -> Tensor:
         lead = tuple(mat1.shape[:-1])
         return unsafe_view(mm_dense(mat1.reshape(-1, mat1.shape[-1]), other), lead + (other.shape[1],))
     if is_sparse(mat1) and not other._sparse_layout and nb == 1:
-        _check_mm(mat1, other.unsqueeze(1), "mv")
-        out = from_array(_spmm_array(mat1, other.unsqueeze(1))[:, 0], other._dtype, other._device)
-        return _record(out, _MvBackward0, (mat1, other), s=mat1, v=other)
+        return sparse_mv(mat1, other)
     if not mat1._sparse_layout and na == 1:
         return mm_dense(mat1.unsqueeze(0), other).squeeze_(0)
     if nb != 2 or na != 2:   # a sparse vector as a factor
@@ -1707,6 +1742,8 @@ def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
 def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
     """``torch.smm``: sparse × dense as a sparse tensor with an entry per (row of ``input`` with entries,
     column of the product)."""
+    if input._dtype in (D.float16, D.bfloat16, D.bool):
+        raise NotImplementedError(f"\"sspmm\" not implemented for '{input._dtype._short}'")
     h = hspmm(input, mat2)
     xp = xp_of(input._device)
     rows = h._data.indices[0]
