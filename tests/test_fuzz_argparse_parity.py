@@ -61,6 +61,7 @@ CALLS = [
     lambda m: _x(m).logsumexp(1, 2 ** 63), lambda m: _x(m).prod(2 ** 63), lambda m: _x(m).var(-2 ** 63 - 1),
     lambda m: _x(m).squeeze(np.int64(0)), lambda m: _x(m).unbind(m.tensor(0)), lambda m: _x(m).amax(np.int64(1)),
     lambda m: _x(m).softmax(np.int64(1)), lambda m: _x(m).sort(np.int64(0)), lambda m: m.arange(),
+    lambda m: _x(m).cumsum(m.tensor([1])), lambda m: _x(m).unbind(m.tensor([0, 1.0])),
     lambda m: m.arange(end=5), lambda m: m.arange(1, None, 2), lambda m: m.arange(None),
     lambda m: m.where(_x(m) > 0, _x(m), "a"), lambda m: _x(m).where(_x(m) > 0, "a"), lambda m: m.randint_like(_x(m)),
     # indexing, sorting, products

@@ -580,16 +580,13 @@ def wrap_dim(dim: int, ndim: int) -> int:
     """Normalise a possibly negative dim, raising torch's IndexError when out of range. NumPy integers and 0-d
     integer tensors are ints, as for torch; bools are not."""
     n = ndim if ndim > 0 else 1
-    if type(dim) is not int and (isinstance(dim, np.integer) or isinstance(dim, Tensor) and not dim._data.ndim
-                                 and dim._dtype.category == 1):
-        dim = int(dim)
-    try:
-        in_range = -n <= dim < n
-    except TypeError:   # a tuple or list where one dim is taken
-        in_range = False
-    if not in_range:
-        if isinstance(dim, bool) or not isinstance(dim, int):
+    if type(dim) is not int:
+        if isinstance(dim, np.integer) or isinstance(dim, Tensor) and not dim._data.ndim and \
+                dim._dtype.category == 1:
+            dim = int(dim)
+        elif isinstance(dim, bool) or not isinstance(dim, int):
             raise TypeError(f"argument 'dim' must be int, not {type(dim).__name__}")
+    if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
                          f"{dim})")
     return dim + n if dim < 0 else dim

@@ -89,6 +89,7 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "narrow": ("narrow(Tensor input, int dim, Tensor start, SymInt length)",
                "narrow(Tensor input, int dim, SymInt start, SymInt length)"),
     "select": ("select(Tensor input, int dim, SymInt index)",),
+    "unbind": ("unbind(Tensor input, int dim=0)",),
     "movedim": ("movedim(Tensor input, int source, int destination)",
                 "movedim(Tensor input, int[] source, int[] destination)"),
     # indexing
