@@ -133,3 +133,13 @@ def test_assert_close_pairs_as_torch():
 
 def test_exported_program_repr_is_the_object_default():
     _same(lambda lib: repr(lib.export.export(lib.nn.Linear(2, 2), (lib.ones(1, 2),))).split(" at 0x")[0])
+
+
+def test_quantized_and_masked_scalars_read_and_format_as_torch():
+    def run(lib):
+        q = lib.quantize_per_tensor(lib.tensor(1.23), 0.1, 0, lib.quint8)
+        m = lib.masked.masked_tensor(lib.tensor(1.5), lib.tensor(True))
+        return [q.item(), float(q), int(q), f"{q:.2f}", f"{m}"]
+    _same(run)
+    _same(lambda lib: lib.quantize_per_tensor(lib.tensor([1.]), 0.1, 0, lib.quint8).tolist())
+    _same(lambda lib: f"{lib.masked.masked_tensor(lib.tensor(1.5), lib.tensor(True)):.2f}")

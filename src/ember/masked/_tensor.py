@@ -207,6 +207,7 @@ class MaskedTensor(Tensor):
         return "MaskedTensor(\n" + body + "\n)"
 
     __str__ = __repr__
+    __format__ = object.__format__   # a Tensor subclass in torch: no number formats, even when 0-d
 
     # ---- dispatch --------------------------------------------------------------------------------
     @classmethod

@@ -489,6 +489,17 @@ class QuantizedTensor(Tensor):
         self._per_channel()
         return self._axis
 
+    def _scalar(self, read: str = "item") -> Any:
+        """The one element as torch reads a quantized scalar (``item()``, ``float()``, formatting): its dequantized
+        value."""
+        return self.dequantize()._scalar(read)
+
+    def __index__(self) -> int:
+        raise TypeError("only integer tensors of a single element can be converted to an index")
+
+    def tolist(self) -> Any:
+        raise RuntimeError("load_scalar: invalid type")
+
     def int_repr(self) -> Tensor:
         """The stored integers as a plain int8/uint8/int32 tensor."""
         return new_tensor(self._data.copy(), _INT_REPR[self._dtype.name], self._device)
