@@ -143,3 +143,14 @@ def test_quantized_and_masked_scalars_read_and_format_as_torch():
     _same(run)
     _same(lambda lib: lib.quantize_per_tensor(lib.tensor([1.]), 0.1, 0, lib.quint8).tolist())
     _same(lambda lib: f"{lib.masked.masked_tensor(lib.tensor(1.5), lib.tensor(True)):.2f}")
+
+
+def test_bernoulli_inplace_records_a_probability_tensor_that_requires_grad():
+    def run(lib):
+        p = lib.tensor([0.2, 0.5, 0.9], requires_grad=True)
+        y = lib.zeros(3) * 1
+        y.bernoulli_(p)
+        names = [type(f[0]).__name__ for f in y.grad_fn.next_functions]
+        y.sum().backward()
+        return type(y.grad_fn).__name__, names, repr(p.grad)
+    _same(run)

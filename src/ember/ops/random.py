@@ -301,14 +301,15 @@ def _complex_fill(self: Tensor, fill: Callable[[Tensor], Any]) -> Tensor:
     return self
 
 
-class _RandomFillBackward(Node):
-    """An in-place random fill: nothing of the old values survives (torch's UniformBackward0 & co)."""
+class _ZeroGradBackward(Node):
+    """Zero gradients for every tensor input: an in-place random fill (nothing of the old values survives:
+    torch's UniformBackward0 & co) and a sampler's tensor parameters (normal's mean/std, bernoulli's
+    probabilities, poisson's rates: torch does not reparameterise)."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        from .creation import zeros_like
-        return (zeros_like(g),)
+        return tuple(None if m is None else zeros_of(m[0], m[1], g._device) for m in self._meta)
 
 
 def _recorded(name: Callable[..., str]) -> Callable:
@@ -319,7 +320,8 @@ def _recorded(name: Callable[..., str]) -> Callable:
 
         @functools.wraps(fn)
         def fill(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-            if not (STATE.enabled and self._rg):
+            params = tuple(a for a in (*args, *kwargs.values()) if _isinstance(a, Tensor))   # (bernoulli_'s p)
+            if not (STATE.enabled and (self._rg or any(p._rg for p in params))):
                 return fn(self, *args, **kwargs)
             check_inplace(self)
             tmp = self.detach().clone()
@@ -327,9 +329,9 @@ def _recorded(name: Callable[..., str]) -> Callable:
             n = name(*args, **kwargs)
             cls = classes.get(n)
             if cls is None:
-                cls = classes[n] = type(n, (_RandomFillBackward,), {"__slots__": (),
-                                                                    "__module__": "torch.autograd.graph"})
-            record(tmp, cls(), (self,))
+                cls = classes[n] = type(n, (_ZeroGradBackward,), {"__slots__": (),
+                                                                  "__module__": "torch.autograd.graph"})
+            record(tmp, cls(), (self, *params))
             return inplace(self, tmp)
         return fill
     return deco
@@ -568,17 +570,7 @@ def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, genera
     return _finish(random_(t, low, high, generator=generator), requires_grad, None)
 
 
-class _SampleBackward(Node):
-    """A sampler's tensor parameters (normal's mean/std, bernoulli's probabilities, poisson's rates): torch gives
-    them zero gradients (it does not reparameterise)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> tuple:
-        return tuple(zeros_of(m[0], m[1], g._device) for m in self._meta)
-
-
-_SAMPLE_NODES = {name: type(name, (_SampleBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
+_SAMPLE_NODES = {name: type(name, (_ZeroGradBackward,), {"__slots__": (), "__module__": "torch.autograd.graph"})
                  for name in ("NormalBackward1", "NormalBackward2", "NormalBackward3", "BernoulliBackward0",
                               "PoissonBackward0")}
 
