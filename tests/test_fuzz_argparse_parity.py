@@ -140,6 +140,12 @@ def test_from_numpy_of_a_read_only_array_warns_once():
     assert t.tolist() == [1.0, 1.0, 1.0]
 
 
+@pytest.mark.parametrize("read", [int, bool, lambda t: t.__index__(), lambda t: t.item(), lambda t: t.tolist()])
+def test_uint64_above_int64_read_as_python_number(read):
+    """int()/bool()/__index__ of a uint64 value from 2**63 on raise torch's overflow error; item/tolist give it."""
+    _same(*outcomes(lambda m: read(m.tensor(-1).to(m.uint64))))
+
+
 def test_tensor_of_nan_to_integers_warns_nothing():
     """The overflow error only (NumPy's All-NaN warning does not leak)."""
     with warnings.catch_warnings():

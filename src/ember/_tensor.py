@@ -407,7 +407,13 @@ class Tensor:
         if n != 1:
             raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0 else
                                "Boolean value of Tensor with more than one value is ambiguous")
-        return bool(self._scalar("bool"))
+        return bool(self._uint64_checked(self._scalar("bool")))
+
+    def _uint64_checked(self, v: Any) -> Any:
+        """``v``, unless a uint64 value above int64's range: torch reads those through int64 and refuses."""
+        if self._dtype is D.uint64 and v >= 1 << 63:
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        return v
 
     def _scalar(self, read: str = "item") -> Any:
         """The single element as a Python number (bfloat16 → float); ``read``: what for (``VMAP_READS``)."""
@@ -444,7 +450,7 @@ class Tensor:
             if v.imag or (ctype == "int64_t" and not -(2.0 ** 63) <= v.real <= 2.0 ** 63):
                 raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
             v = v.real if v.real != 2.0 ** 63 or ctype != "int64_t" else -(2 ** 63)   # (2**63 passes, wraps)
-        return v
+        return self._uint64_checked(v) if ctype == "int64_t" else v
 
     def __complex__(self) -> complex:
         return complex(self._one_element())
@@ -452,7 +458,7 @@ class Tensor:
     def __index__(self) -> int:
         if self._dtype.is_floating_point or self._dtype.is_complex or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self._scalar())
+        return int(self._uint64_checked(self._scalar()))
 
     def tolist(self) -> Any:
         a = _host(self._data)
