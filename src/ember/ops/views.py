@@ -169,9 +169,10 @@ def _view_strides(old: tuple, strides: tuple, new: tuple) -> tuple | None:
 
 
 def _canonical_reshape(arr: Any, shape: tuple[int, ...]) -> bool:
-    """Whether NumPy's reshape of the contiguous ``arr`` gives torch's strides: it does unless a size-1 dim
-    keeps its own stride (the shape is unchanged) or the last dim has size 1 and another stride (torch's base)."""
-    if not arr.ndim or not arr.size:
+    """Whether NumPy's reshape of the contiguous ``arr`` (with a size-1 dim) gives torch's strides: it does
+    unless a size-1 dim keeps its own stride (the shape is unchanged) or the last dim has size 1 and another
+    stride (torch's base)."""
+    if not arr.size:
         return True
     if arr.shape[-1] == 1 and arr.strides[-1] != arr.itemsize:
         return False
@@ -180,7 +181,7 @@ def _canonical_reshape(arr: Any, shape: tuple[int, ...]) -> bool:
 
 def _strided_view(arr: Any, shape: tuple[int, ...], xp: Any) -> Any:
     """``arr`` viewed with ``shape`` without copying, or None when its strides forbid it (as torch)."""
-    if arr.flags.c_contiguous and _canonical_reshape(arr, shape):
+    if arr.flags.c_contiguous and (1 not in arr.shape or _canonical_reshape(arr, shape)):
         return arr.reshape(shape)
     strides = _view_strides(arr.shape, arr.strides, shape)
     return None if strides is None else strided(xp, arr, shape, strides)
