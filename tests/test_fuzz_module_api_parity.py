@@ -314,3 +314,35 @@ def test_outputs_hook_node_passes_none_on() -> None:
             m(a)[0].sum().backward()
         return seen, a.grad.tolist()
     _same(run)
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_custom_function_runs_without_incoming_gradient(materialize: bool) -> None:
+    # torch runs a reached custom Function's backward even when its gradient is undefined (None, or zeros when it
+    # materializes); a module's input hook node is such a Function, so its inputs get zero gradients
+    def run(lib: Any) -> Any:
+        calls: list[Any] = []
+
+        class A(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                ctx.set_materialize_grads(materialize)
+                return x * 1
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                calls.append(None if g is None else g.tolist())
+                return g
+
+        class Drop(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx: Any, x: Any) -> Any:
+                return x * 1
+
+            @staticmethod
+            def backward(ctx: Any, g: Any) -> Any:
+                return None
+        x = lib.ones(2, requires_grad=True)
+        Drop.apply(A.apply(x) * 2).sum().backward()
+        return calls, None if x.grad is None else x.grad.tolist()
+    _same(run)

@@ -61,6 +61,7 @@ class BackwardCFunction(Node, FunctionCtx):
     _forward_cls: type[Function]
     _materialize = True
     _to_save: tuple | None = None
+    _runs_ungraded = True
 
     @property
     def saved_tensors(self) -> tuple:

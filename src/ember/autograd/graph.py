@@ -106,6 +106,7 @@ class Node:
     _n_outputs = 1
     _hooked = False
     _vv: int | None = None   # for the node of a view: the version of the view's memory when it was made
+    _runs_ungraded = False   # run even when no gradient reached it (a custom Function's node, as in torch)
 
     def __init__(self) -> None:
         self._saved = None
@@ -782,6 +783,8 @@ def run_backward(tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor], reta
         while ready:
             node = pop(ready)[1]
             grads = buffers.pop(node, None)
+            if grads is None and getattr(node, "_runs_ungraded", False):   # sees None (or zeros, materialized)
+                grads = [None] * node._n_outputs
             edges = node._next
             outs: Sequence[Any] | None = None
             if grads is not None:
