@@ -62,6 +62,9 @@ CALLS = [
     lambda m: _x(m).squeeze(np.int64(0)), lambda m: _x(m).unbind(m.tensor(0)), lambda m: _x(m).amax(np.int64(1)),
     lambda m: _x(m).softmax(np.int64(1)), lambda m: _x(m).sort(np.int64(0)), lambda m: m.arange(),
     lambda m: _x(m).cumsum(m.tensor([1])), lambda m: _x(m).unbind(m.tensor([0, 1.0])),
+    lambda m: _x(m).sum((0, 1), [], keepdim=True), lambda m: m.cat([_x(m)], 1.5, dim=1),
+    lambda m: m.cumsum(dim=0, foo=1), lambda m: _x(m).mm(_x(m).t(), np.int64(2)),
+    lambda m: _x(m).permute(1, m.tensor([0])), lambda m: _x(m).var(1, None), lambda m: _x(m).sum(0, None),
     lambda m: m.arange(end=5), lambda m: m.arange(1, None, 2), lambda m: m.arange(None),
     lambda m: m.where(_x(m) > 0, _x(m), "a"), lambda m: _x(m).where(_x(m) > 0, "a"), lambda m: m.randint_like(_x(m)),
     # indexing, sorting, products

@@ -129,10 +129,10 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "mode": ("mode(Tensor input, int dim=-1, bool keepdim=False, *, Tensor[] out=None)",),
     "median": ("median(Tensor input)", "median(Tensor input, int dim, bool keepdim=False, *, Tensor[] out=None)"),
     # products
-    "mm": ("mm(Tensor input, Tensor mat2, *, Tensor out=None)",
-           "mm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"),
-    "bmm": ("bmm(Tensor input, Tensor mat2, *, Tensor out=None)",
-            "bmm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"),
+    "mm": (("mm(Tensor input, Tensor mat2, *, Tensor out=None)",
+            "mm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"), ("mm(Tensor mat2)",)),
+    "bmm": (("bmm(Tensor input, Tensor mat2, *, Tensor out=None)",
+             "bmm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"), ("bmm(Tensor mat2)",)),
     "matmul": ("matmul(Tensor input, Tensor other, *, Tensor out=None)",),
     # factories
     "tensor": ("tensor(object data, *, ScalarType? dtype=None, Device? device=None, bool pin_memory=False, "

@@ -164,13 +164,13 @@ class _Param:
     def int_list_failure(self, v: Any) -> str | None:
         """Why ``v`` is not an int list (a message, or '' when its type is simply wrong); None when it is."""
         sym = self.type == "SymInt[]"
-        if _int_like(v, sym) and (self.size or _isinstance(v, Tensor)):
+        if _int_like(v) and (self.size or _isinstance(v, Tensor)) or self.size and _int_like(v, sym):
             return _Overflow(_OVERFLOW) if _overflows(v) else None
         if _isinstance(v, (tuple, list, Size)):
             for j, e in enumerate(v):
                 if _overflows(e):
                     return _Eager(f"{_UNPACK}{j + 1} with error \"{_OVERFLOW}")
-                if not _int_like(e, sym):
+                if not _int_like(e, True):   # (an element may be any one-element integer tensor)
                     if not j:   # torch reads the first element to decide that this is an int list at all
                         return f"but found element of type {type_name(e)} at pos 0"
                     return _Eager(f"{_UNPACK}{j + 1} with error \"type must be tuple of ints,but got {type_name(e)}\"")
@@ -261,14 +261,14 @@ class Signature:
         used = 0
         for i, p in enumerate(self.params):
             if i < len(args):
-                if p.name in kwargs:
-                    return _Binding(f"{fn}() got multiple values for argument '{p.name}'")
                 why = p.failure(args[i], i + 1, fn) if args[i] is not _DEFAULT else None
+                if why is None and p.name in kwargs:
+                    return _Binding(f"{fn}() got multiple values for argument '{p.name}'")
             elif p.name in kwargs:
                 used += 1
                 why = p.failure(kwargs[p.name], None, fn)
             elif p.required:
-                missing = [q.name for q in self.params[i:] if q.required and q.name not in kwargs]
+                missing = [q.name for q in self.params[i:] if q.required]   # (given by keyword or not)
                 n = len(missing)
                 names = ", ".join(f'"{m}"' for m in missing)
                 return _Binding(f"{fn}() missing {n} required positional argument{'s' if n == 1 else ''}: {names}")
@@ -371,12 +371,13 @@ class _Precheck:
     ``first``: the first position where a check applies (calls with fewer positional arguments and no keyword
     among ``kw`` skip it all)."""
 
-    __slots__ = ("sigs", "python", "bools", "kw", "lists", "max_pos", "first")
+    __slots__ = ("sigs", "python", "bools", "strict", "kw", "lists", "max_pos", "first")
 
     def __init__(self, sigs: tuple[Signature, ...], python: bool) -> None:
         self.sigs, self.python = sigs, python
         n = max((s.max_pos for s in sigs), default=0)
         self.bools = [i for i in range(n) if all(s.params[i].type == "bool" for s in sigs if i < s.max_pos)]
+        self.strict = [i for i in self.bools if not any(s.params[i].optional for s in sigs if i < s.max_pos)]
         self.lists = [i for i in range(n) if all(s.params[i].type in ("int[]", "SymInt[]") and not s.params[i].size
                                                  and not s.varargs for s in sigs if i < s.max_pos)]
         names = {p.name for s in sigs for p in s.params}
@@ -393,7 +394,8 @@ class _Precheck:
             n = len(args)
             if n <= self.first or n <= self.max_pos and not any(
                     _isinstance(args[i], (int, np.integer)) for i in self.lists if i < n) and all(
-                    args[i] is None or args[i] is True or args[i] is False for i in self.bools if i < n):
+                    args[i] is True or args[i] is False or args[i] is None and i not in self.strict
+                    for i in self.bools if i < n):
                 return
         msg = parse_error(self.sigs, args, kwargs, self.python)
         if msg is not None:
