@@ -269,3 +269,34 @@ def test_cdist_by_matmul_second_order_finite_at_zero_distances():
         return [g.detach().numpy(), L.autograd.grad((g * g).sum(), x)[0].numpy()]
     for a, b in zip(*outcomes(run), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["grid_sample", "dist"])
+def test_second_order_of_composed_ops_whose_inputs_share_history(name):
+    """Each input's gradient counted once when the inputs derive from one tensor (was doubled through the
+    other input's history)."""
+    fns = {"grid_sample": lambda L, x: L.nn.functional.grid_sample(x, x[:, :, :2, :].reshape(1, 2, 2, 2).tanh(),
+                                                                    align_corners=False),
+           "dist": lambda L, x: L.dist(x, x.flip(3) * 2, 3).reshape(1)}
+    _double(fns[name], [_rand(1, 1, 4, 4)], [True])
+
+
+def test_hessians_through_tied_gradients_as_torch():
+    """Forward over reverse (func.jacfwd of func.jacrev) and autograd.functional.hessian through pooling, padding
+    and nll_loss; torch's forward-AD error for its CPU flash attention."""
+    def run(L):
+        F = L.nn.functional
+        x = L.tensor(_rand(1, 1, 4, 4), dtype=L.float64)
+        fns = [lambda t: F.max_pool2d(t, 2).pow(3).sum(), lambda t: F.pad(t, (1, 1, 1, 1), mode="reflect").pow(3).sum(),
+               lambda t: F.nll_loss(t.reshape(4, 4).pow(3), L.tensor([0, 1, 2, 3]))]
+        out = [L.func.jacfwd(L.func.jacrev(f))(x).numpy() for f in fns]
+        out += [L.autograd.functional.hessian(f, x).numpy() for f in fns]
+        try:
+            L.func.jvp(lambda t: F.scaled_dot_product_attention(t, t, t), (x,), (x,))
+        except NotImplementedError as e:
+            out.append(str(e))
+        return out
+    t, e = outcomes(run)
+    assert e[-1] == t[-1]
+    for a, b in zip(t[:-1], e[:-1], strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

@@ -600,7 +600,8 @@ _NO_FORWARD = {"GridSampler2DBackward0": "grid_sampler_2d", "GridSampler3DBackwa
                "MultiMarginLossBackward0": "multi_margin_loss",
                "MultilabelMarginLossBackward0": "multilabel_margin_loss_forward",
                "EmbeddingBagBackward0": "_embedding_bag", "CtcLossBackward0": "_ctc_loss",
-               "ToSparseBackward1": "_to_sparse", "IndexReduceBackward0": "index_reduce"}
+               "ToSparseBackward1": "_to_sparse", "IndexReduceBackward0": "index_reduce",
+               "ScaledDotProductFlashAttentionForCpuBackward0": "_scaled_dot_product_flash_attention_for_cpu"}
 
 
 def _check_forward_formula(node: Any, out: Any) -> None:

@@ -117,8 +117,8 @@ def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
     (pooling, padding, nll_loss, the normalisations...) give gradients that require grad whenever that input
     does, differentiating to zeros there (no gradient at all for the positions in ``undefined``, whose torch
     formula gives none), or raising ``error``; the grad_fn is called ``name``. Without ``create_graph`` nothing
-    is done."""
-    if not STATE.grad:
+    is done, nor under forward AD (the tie's tangent is ``out``'s)."""
+    if not STATE.grad or _FW[0]:
         return out
     inputs = [i for i in inputs if owner._next[i] is not None]
     if not inputs and (error is None or not out._rg):

@@ -480,6 +480,9 @@ class ComposedNode(Node):
         if not create:   # rebuilt on fresh leaves: the inputs' own (possibly shared) history stays untouched
             ins = tuple(t.detach().requires_grad_(nxt is not None) if _isinstance(t, Tensor) else t
                         for t, nxt in zip(ins, self._next, strict=True))
+        else:   # on aliases: each input's gradient alone, not also its share through inputs with common history
+            ins = tuple(t.view_as(t) if _isinstance(t, Tensor) and nxt is not None else t
+                        for t, nxt in zip(ins, self._next, strict=True))
         want = [t for t, nxt in zip(ins, self._next, strict=True) if nxt is not None]
         with enable_grad():
             y = self.fn(*ins)
