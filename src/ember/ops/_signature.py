@@ -127,8 +127,7 @@ _CHECKS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "object": ("object", lambda v: True),
     "Storage": ("torch.Storage", lambda v: type(v).__name__.endswith("Storage")),
 }
-_LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tuple of Tensors",
-          "float[]": "tuple of floats"}
+_LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tuple of Tensors"}
 
 
 _UNPACK = "failed to unpack the object at pos "
@@ -199,9 +198,6 @@ class _Param:
                                f"{type_name(e)}"
                 return None
             return f"{fn}(): {at} must be tuple of Tensors, not {type_name(v)}"
-        if self.type == "float[]":
-            ok = _isinstance(v, (tuple, list)) and all(_float_like(e) for e in v) or _float_like(v)
-            return None if ok else f"{fn}(): {at} must be tuple of floats, not {type_name(v)}"
         if self.type in ("int", "SymInt") and _overflows(v):
             return _Overflow(_OVERFLOW)
         shown, check = _CHECKS[self.type]
