@@ -134,6 +134,9 @@ _UNPACK = "failed to unpack the object at pos "
 
 
 class _Param:
+    """One parameter of a signature: ``Type[N]? name/shown=default`` (``[N]``: a list, N for the length a
+    single int stands for; ``?``: None accepted)."""
+
     __slots__ = ("type", "name", "shown", "optional", "default", "kw_only", "size", "display")
 
     def __init__(self, text: str, kw_only: bool) -> None:
@@ -167,7 +170,7 @@ class _Param:
             return _Overflow(_OVERFLOW) if _overflows(v) else None
         if _isinstance(v, (tuple, list, Size)):
             for j, e in enumerate(v):
-                if _overflows(e):
+                if _overflows(e):   # (torch's text has no closing quote here)
                     return _Eager(f"{_UNPACK}{j + 1} with error \"{_OVERFLOW}")
                 if not _int_like(e, True):   # (an element may be any one-element integer tensor)
                     if not j:   # torch reads the first element to decide that this is an int list at all
