@@ -206,3 +206,14 @@ def test_roll_result_is_contiguous_with_torch_strides():
     t, e = (m.ones(4, dtype=m.bool)[1::2][:1].expand(2, 1).roll(2, 0) for m in (torch, ember))
     _same(t, e)
     assert _layout(e) == _layout(t)
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.ones(3, 2, requires_grad=True).clone().copy_(m.ones(5)),   # recorded copy_: torch's shape errors
+    lambda m: m.ones(3, 2, requires_grad=True).clone().copy_(m.ones(4, 3, 2)),
+    lambda m: m.ones(3, 2).copy_(m.ones(1, 1, 2)),
+    lambda m: m.ones(1, 2, requires_grad=True).clone().expand(3, 2).copy_(m.ones(5)),   # overlap before shapes
+    lambda m: m.ones(2, requires_grad=True).clone()[:0].expand(3, 0).copy_(m.ones(5)),
+])
+def test_copy_checks(op):
+    _same(*outcomes(op))

@@ -30,6 +30,7 @@ from ._dispatch import (
     _assign,
     bind,
     broadcast_error,
+    broadcast_shapes,
     check_inplace,
     factory_requires_grad,
     from_array,
@@ -1031,6 +1032,11 @@ def copy_(self: Tensor, other: Any, non_blocking: bool = False) -> Tensor:
     if not _isinstance(other, Tensor):
         other = tensor(other, dtype=self._dtype, device=self._device)
     check_inplace(self)
+    dst = self._data
+    if not getattr(dst.flags, "writeable", True) and dst.size:   # expanded: torch's overlap error, then shapes
+        _assign(dst, dst)
+    if other._data.shape != dst.shape and (full := broadcast_shapes(dst.shape, other._data.shape)) != dst.shape:
+        raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}")
     if STATE.enabled and (self._rg or other._rg):
         from ._dispatch import history_alias, inplace
         res = _copy_result(history_alias(self), other)
