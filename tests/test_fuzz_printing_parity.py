@@ -154,3 +154,10 @@ def test_bernoulli_inplace_records_a_probability_tensor_that_requires_grad():
         y.sum().backward()
         return type(y.grad_fn).__name__, names, repr(p.grad)
     _same(run)
+
+
+def test_size_reads_its_items_as_torch():
+    for items in ([True], [np.int64(3)], [1.5], [None], [2**70], np.array([2, 3])):
+        _same(lambda lib, items=items: repr(lib.Size(items)))
+    _same(lambda lib: repr(lib.Size(lib.tensor([2, 3]))))
+    _same(lambda lib: repr(lib.Size([lib.tensor(2.)])))

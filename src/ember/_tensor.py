@@ -22,9 +22,18 @@ __all__ = ["Tensor", "Size", "from_array", "zeros_of", "dense_empty"]
 
 
 class Size(tuple):
-    """The shape of a tensor: a tuple printing as ``torch.Size([2, 3])``."""
+    """The shape of a tensor: a tuple printing as ``torch.Size([2, 3])``.
+
+    A tuple is taken as it is (ember's own shapes, symbolic sizes); any other iterable is read item by item as
+    torch reads it: index-like items (bools, NumPy integers, one-element integer tensors) become ints.
+    """
 
     __slots__ = ()
+
+    def __new__(cls, sizes: Any = ()) -> Size:
+        if type(sizes) is not tuple:
+            sizes = tuple(_size_item(v, i) for i, v in enumerate(sizes))
+        return tuple.__new__(cls, sizes)
 
     def __repr__(self) -> str:
         return f"torch.Size({list(self)})"
@@ -51,7 +60,19 @@ class Size(tuple):
         return (Size, (tuple(self),))
 
 
+def _size_item(v: Any, i: int) -> int:
+    """Item ``i`` of a user's size as the int torch reads (its errors for other types and out-of-range ones)."""
+    try:
+        n = v.__index__()
+    except (AttributeError, TypeError):
+        raise TypeError(f"torch.Size() takes an iterable of 'int' (item {i} is '{type(v).__name__}')") from None
+    if not -(1 << 63) <= n < 1 << 63:
+        raise ValueError("Overflow when unpacking long long")
+    return n
+
+
 _new = object.__new__
+_shape = tuple.__new__   # Size from a shape tuple, without Size.__new__ (the hot path)
 
 
 SAME_DTYPE: Any = object()   # ``Tensor._grad_dtype`` default: gradients take the tensor's own dtype
@@ -98,11 +119,11 @@ class Tensor:
     # ---- metadata ---------------------------------------------------------------------------------
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return _shape(Size, self._data.shape)
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
-            return Size(self._data.shape)
+            return _shape(Size, self._data.shape)
         if not self._data.ndim:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[self._wrap_dim(dim)]

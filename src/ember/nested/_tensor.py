@@ -318,7 +318,7 @@ class NestedTensor(Tensor):
         if dim is None:
             if not self._is_jagged:
                 raise RuntimeError("Internal error: NestedTensorImpl doesn't support sizes. Please file an issue.")
-            return Size(self._dim_size(i) for i in range(self.dim()))
+            return Size(tuple(self._dim_size(i) for i in range(self.dim())))
         n = self.dim()
         if not -n <= dim < n:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
