@@ -5,6 +5,8 @@ than CPUs, the iterable-dataset sampler, and workers stopped when an iterator is
 from __future__ import annotations
 
 import gc
+import os
+import random
 import re
 import warnings
 from collections import defaultdict
@@ -65,7 +67,7 @@ def test_iterable_longer_than_its_length_warns_as_torch(batch_size):
 
 
 def test_too_many_workers_warn_as_torch_and_iterable_sampler_has_no_length():
-    n = len(__import__("os").sched_getaffinity(0)) + 1
+    n = len(os.sched_getaffinity(0)) + 1
     assert _messages(lambda: ED.DataLoader([1], num_workers=n) and None) == \
         _messages(lambda: TD.DataLoader([1], num_workers=n) and None)
 
@@ -167,5 +169,21 @@ def test_key_error_in_a_worker_reads_as_torch():
         except KeyError as exc:
             lines = str(exc).splitlines()
             return lines[:2], lines[-1]
+
+    _same(run)
+
+
+def test_workers_seed_numpy_and_random_as_torch():
+    # NumPy's global generator was left as forked, so every worker made the same NumPy draws
+    class Draws:
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return int(np.random.randint(0, 2 ** 31)), random.randint(0, 2 ** 31)
+
+    def run(M):
+        (torch if M is TD else ember).manual_seed(0)
+        return [tuple(b) for b in M.DataLoader(Draws(), batch_size=None, num_workers=2)]
 
     _same(run)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from ..._core import dtype as D
 from ...ops.creation import empty
 from ...ops.info import set_num_threads
@@ -391,21 +393,25 @@ def _worker_loop(
     auto: bool,
     collate_fn: Callable,
     drop_last: bool,
-    seed: int,
+    base_seed: int,
     init_fn: Callable[[int], None] | None,
     worker_id: int,
     num_workers: int,
     index_queue: Any,
     result_queue: Any,
 ) -> None:
-    """One intra-op thread (as torch: workers run side by side), seed (``base_seed + id``, as torch), run
-    ``worker_init_fn``, then fetch batches until told to stop. Tensors in batches travel back as shared memory
-    (ember.multiprocessing's reductions), not pickled copies."""
+    """One intra-op thread (as torch: workers run side by side), seeds as torch's workers (ember's and Python's
+    generators with ``base_seed + id``; NumPy's global one with a SeedSequence state of the id and the two halves
+    of ``base_seed``, so workers do not repeat each other's NumPy draws), run ``worker_init_fn``, then fetch
+    batches until told to stop. Tensors in batches travel back as shared memory (ember.multiprocessing's
+    reductions), not pickled copies."""
     global _worker_info
     from ... import multiprocessing as _shared  # noqa: F401 - registers the reductions in spawned workers too
     set_num_threads(1)
+    seed = base_seed + worker_id
     manual_seed(seed)
     random.seed(seed)
+    np.random.seed(np.random.SeedSequence([worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]).generate_state(4))
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     fetcher: _Fetcher | None = None
     init_error = None
@@ -486,7 +492,7 @@ class _MultiProcessIter(_LoaderIter):
                     loader._auto_collation,
                     loader.collate_fn,
                     loader.drop_last,
-                    self._base_seed + i,
+                    self._base_seed,
                     loader.worker_init_fn,
                     i,
                     loader.num_workers,
