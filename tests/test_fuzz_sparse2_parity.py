@@ -297,3 +297,24 @@ def test_to_sparse_method_errors(src):
             _raises(run)
             continue
         _same(run(ember), t)
+
+
+@pytest.mark.parametrize("coalesce", [False, True])
+def test_sparse_gradient_coalesced_flags(coalesce):
+    """Gradients on the input's distinct entries are flagged coalesced; a leaf takes an unshared one flagged
+    uncoalesced, but a merged sum (indices narrowed from a larger buffer) as a copy that keeps its flag."""
+    fns = [lambda m, y: y.to_dense().sum(), lambda m, y: m.sparse.mm(y, m.ones(2, 2)).sum(),
+           lambda m, y: m.sparse.softmax(y, 0).to_dense().sum(), lambda m, y: (y * 2).to_dense().sum(),
+           lambda m, y: (y + y).to_dense().sum(), lambda m, y: (y + y.detach()).to_dense().sum(),
+           lambda m, y: m.sparse.addmm(m.ones(2, 2), y, m.ones(2, 2)).sum()]
+
+    def run(m):
+        s = m.sparse_coo_tensor([[0, 0, 1], [0, 0, 1]], [1.0, 2.0, 3.0], (2, 2))
+        out = []
+        for f in fns:
+            y = (s.coalesce() if coalesce else s).detach().requires_grad_()
+            f(m, y).backward()
+            g, = m.autograd.grad(f(m, y), y)
+            out.append((y.grad.is_coalesced(), y.grad._indices().tolist(), g.is_coalesced(), g._indices().tolist()))
+        return out
+    assert run(ember) == run(torch)

@@ -246,10 +246,10 @@ class SparseTensor(SparseBase):
         return self._data.coalesced
 
     def _as_leaf_grad(self) -> SparseTensor:
-        """torch's AccumulateGrad takes an unshared COO gradient with contiguous values as a new tensor over the
-        same indices and values, which it flags uncoalesced (one with broadcast values it clones, flag kept)."""
+        """torch's AccumulateGrad takes an unshared COO gradient with contiguous indices and values as a new
+        tensor over them, which it flags uncoalesced (others it clones, flag kept)."""
         s = self._data
-        if not s.values.flags.c_contiguous:
+        if not (s.values.flags.c_contiguous and s.indices.flags.c_contiguous):
             return self.clone()
         return _wrap(s.indices, s.values, s.shape, False, self._device, self._dtype)
 
@@ -776,11 +776,11 @@ def _like_pattern(src: SparseTensor, values: Tensor) -> SparseTensor:
 _SparseCooBackward0 = make_node_class(
     "SparseCooTensorWithDimsAndTensorsBackward0", lambda n, g: (_gather(g, n.indices),))
 def _to_dense_backward(n: Any, g: Tensor) -> tuple:
-    """``g`` at the input's distinct entries (an uncoalesced input's duplicates get one entry, flagged
-    uncoalesced, as torch's ``sparse_mask`` of the gradient)."""
+    """``g`` at the input's distinct entries, sorted and flagged coalesced (an uncoalesced input's duplicates
+    get one entry), as torch's."""
     s = n.src._data
     idx = _distinct_indices(s)
-    return (_from_values(idx, _gather(g, idx), s.shape, s.coalesced),)
+    return (_from_values(idx, _gather(g, idx), s.shape, True),)
 
 
 def _distinct_indices(s: SparseStorage) -> Any:
@@ -942,7 +942,12 @@ def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
     vb = from_array(sb.values, b._dtype, b._device)
     vb = (vb * alpha if alpha != 1 else vb)._data.astype(dt.np, copy=False)
     idx, vals = _merge(sa, sb, va, vb)
-    out = _wrap(idx, vals, sa.shape, sa.coalesced and sb.coalesced, a._device, dt)
+    # torch allocates indices for every entry and narrows them to the merged ones: they are then not contiguous,
+    # which decides how a leaf takes the sum as its gradient (:meth:`SparseTensor._as_leaf_grad`)
+    n = idx.shape[1]
+    buf = xp_of(a._device).empty((idx.shape[0], sa.indices.shape[1] + sb.indices.shape[1]), np.int64)
+    buf[:, :n] = idx
+    out = _wrap(buf[:, :n], vals, sa.shape, sa.coalesced and sb.coalesced, a._device, dt)
     return _record(out, node, (a, b), alpha=alpha)
 
 
@@ -1414,10 +1419,10 @@ def _spmm_array(s: SparseTensor, d: Tensor) -> Any:
 
 
 def _masked_product(g: Tensor, d: Tensor, s: SparseTensor) -> SparseTensor:
-    """``(g @ d.T)`` at ``s``'s distinct entries only (duplicates merged, as torch's ``sparse_mask``)."""
+    """``(g @ d.T)`` at ``s``'s distinct entries only (duplicates merged, coalesced, as torch's)."""
     idx = _distinct_indices(s._data)
     rows, cols = (from_array(i, D.int64, g._device) for i in idx)
-    return _from_values(idx, (g[rows] * d[cols]).sum(1), s.shape, s._data.coalesced)
+    return _from_values(idx, (g[rows] * d[cols]).sum(1), s.shape, True)
 
 
 def product_backward(masked_product: Callable, sparse_times: Callable, masked: bool | None = None) -> Callable:
@@ -1798,7 +1803,7 @@ def _softmax_backward(n: Any, g: Tensor) -> tuple:
         grad = gv - y.exp() * _group_sum(gv, n.gid, n.groups)
     else:
         grad = y * (gv - _group_sum(gv * y, n.gid, n.groups))
-    return (_from_values(n.indices, grad, n.shape, False),)   # torch flags it uncoalesced
+    return (_from_values(n.indices, grad, n.shape, True),)
 
 
 _SparseSoftmaxBackward0 = make_node_class("SparseSoftmaxBackward0", _softmax_backward)
