@@ -300,3 +300,34 @@ def test_hessians_through_tied_gradients_as_torch():
     assert e[-1] == t[-1]
     for a, b in zip(t[:-1], e[:-1], strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+CHAINED = {   # the second input derives from the first: under create_graph even the first gradient was off
+    "grid_sample": ([_rand(1, 2, 4, 5), np.random.RandomState(3).rand(1, 3, 3, 2) * 2.2 - 1.1],
+                    lambda L, x, g: L.nn.functional.grid_sample(x, g, mode="bicubic", align_corners=False)),
+    "dist": ([_rand(3, 4), _rand(3, 4, seed=2)], lambda L, a, b: L.dist(a, b, 2.5).reshape(1)),
+    "householder_product": ([_rand(4, 3), _rand(3, seed=2)], lambda L, a, t: L.linalg.householder_product(a, t)),
+    "index_reduce": ([_rand(3, 4), _rand(2, 4, seed=2)],
+                     lambda L, x, s: x.index_reduce(0, L.tensor([0, 2]), s, "prod")),
+}
+
+
+@pytest.mark.parametrize("name", CHAINED)
+def test_composed_ops_with_chained_inputs(name):
+    arrays, fn = CHAINED[name]
+
+    def chained(L, first, *rest):
+        return fn(L, first, *(r.detach() + 0.1 * first.tanh().sum() for r in rest))
+    _double(chained, arrays, [True, False])
+
+
+def test_bce_refuses_a_weight_requiring_grad_before_checking_values():
+    def run(L):
+        x = L.tensor([0.2, 0.5], dtype=L.float64)
+        try:
+            L.nn.functional.binary_cross_entropy(x, L.tensor([2.0, 0.5]), weight=L.ones(2, dtype=L.float64,
+                                                                                         requires_grad=True))
+        except RuntimeError as e:
+            return str(e)
+    t, e = outcomes(run)
+    assert e == t

@@ -285,6 +285,7 @@ def binary_cross_entropy(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
+    not_differentiable("binary_cross_entropy", weight=weight)   # (torch's autograd check precedes the kernel's)
     if target._dtype is not input._dtype:
         raise RuntimeError(f"Found dtype {target._dtype._short} but expected {input._dtype._short}")
     a = input._data
@@ -294,7 +295,6 @@ def binary_cross_entropy(
         b = target._data
         check_on_device(xp(input), ~((b >= 0) & (b <= 1)).all(),
                         lambda: RuntimeError("all elements of target should be between 0 and 1"))
-    not_differentiable("binary_cross_entropy", weight=weight)
     if weight is not None:
         weight = weight.expand(input.shape)
     return _bce(input, target, reduction, weight=weight)
