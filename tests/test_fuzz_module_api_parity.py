@@ -346,3 +346,25 @@ def test_custom_function_runs_without_incoming_gradient(materialize: bool) -> No
         Drop.apply(A.apply(x) * 2).sum().backward()
         return calls, None if x.grad is None else x.grad.tolist()
     _same(run)
+
+
+@pytest.mark.parametrize("make", [
+    lambda S, opt: S.StepLR(opt, 1, 0.5),
+    lambda S, opt: S.OneCycleLR(opt, max_lr=1.0, total_steps=5),
+    lambda S, opt: S.ReduceLROnPlateau(opt, patience=0),
+])
+def test_scheduler_updates_a_tensor_lr_in_place(make: Callable[[Any, Any], Any]) -> None:
+    # the optimizer keeps the tensor it was given; torch's schedulers fill it (initial_lr and get_last_lr copies)
+    def run(lib: Any) -> Any:
+        lr = lib.tensor(0.1)
+        opt = lib.optim.Adam([lib.nn.Parameter(lib.ones(2))], lr=lr, foreach=False)
+        s = make(lib.optim.lr_scheduler, opt)
+        out = []
+        for _ in range(3):
+            opt.step()
+            s.step(1.0) if isinstance(s, lib.optim.lr_scheduler.ReduceLROnPlateau) else s.step()
+            last = s.get_last_lr()[0]
+            out.append((opt.param_groups[0]["lr"] is lr, round(lr.item(), 6), last is lr,
+                        round(float(opt.param_groups[0].get("initial_lr", 0.0)), 6)))
+        return out
+    _same(run)

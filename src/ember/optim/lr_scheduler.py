@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
+from .._tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = [
@@ -58,7 +59,17 @@ _ORDER_WARNING = (
 
 
 def _lrs(optimizer: Optimizer, key: str = "lr") -> list[Any]:
-    return [group[key] for group in optimizer.param_groups]
+    """Each group's ``key``; a tensor as a copy (as torch: no alias of the group's own tensor)."""
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key] for group in optimizer.param_groups]
+
+
+def _set_lr(group: dict[str, Any], lr: Any) -> None:
+    """A new learning rate for ``group``: written into its tensor when it has one (torch's in-place update, so
+    the tensor the optimizer was given follows the schedule)."""
+    if isinstance(group["lr"], Tensor):
+        group["lr"].fill_(lr)
+    else:
+        group["lr"] = lr
 
 
 def _track_step_calls(optimizer: Optimizer) -> None:
@@ -90,7 +101,8 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                lr = group["lr"]
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -168,7 +180,7 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = lr
+            _set_lr(group, lr)
         self._last_lr = _lrs(self.optimizer)
 
 
@@ -479,7 +491,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._get_lr_called_within_step = True
         try:
             for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
-                group["lr"] = lr
+                _set_lr(group, lr)
         finally:
             self._get_lr_called_within_step = False
         self._last_lr = _lrs(self.optimizer)
@@ -656,7 +668,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups, strict=True):
-                group["lr"] = lr
+                _set_lr(group, lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -822,7 +834,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, floor)
             if old - new > self.eps:
-                group["lr"] = new
+                _set_lr(group, new)
 
     def _is_better(self, a: float, best: float) -> bool:
         if self.mode == "min":
@@ -910,7 +922,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_lr(group, group["initial_lr"])
         _undo_steps(self)
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
