@@ -217,3 +217,16 @@ def test_roll_result_is_contiguous_with_torch_strides():
 ])
 def test_copy_checks(op):
     _same(*outcomes(op))
+
+
+@pytest.mark.parametrize("op", [
+    lambda m: m.ones(4, 4, 3, 1).narrow(3, 0, 0).tensor_split([-2, 0, 5], 0),   # empty pieces keep their offsets
+    lambda m: m.ones(4, 4, 3, 1).narrow(3, 0, 0).narrow(0, 2, 0),
+    lambda m: m.ones(4, 4, 3, 1).narrow(3, 0, 0).select(0, 3),
+    lambda m: m.ones(2, 3, 0).permute(2, 0, 1).select(-2, 1),
+    lambda m: m.ones(3, 3, 0)[1::2].unbind(1),
+])
+def test_empty_view_offsets(op):
+    t, e = op(torch), op(ember)
+    t, e = (t, e) if isinstance(t, tuple) else ((t,), (e,))
+    assert [_layout(x) for x in e] == [_layout(x) for x in t]

@@ -960,14 +960,19 @@ def strided(xp: Any, arr: Any, shape: tuple, strides: tuple, offset: int = 0) ->
     chain (what ``storage_offset()`` follows) stays intact."""
     if xp is not np:
         return xp.lib.stride_tricks.as_strided(arr, shape, strides)
-    if arr.flags.c_contiguous:   # its own buffer: no offset to compute
+    if arr.flags.c_contiguous and arr.size:   # its own buffer: no offset to compute (an empty one has none)
         return np.ndarray(shape, arr.dtype, buffer=arr, offset=offset, strides=strides)
     root = arr
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         return np.lib.stride_tricks.as_strided(arr, shape, strides)
-    v = np.ndarray(shape, arr.dtype, buffer=root, offset=_ptr(arr) - _ptr(root) + offset, strides=strides)
+    try:
+        v = np.ndarray(shape, arr.dtype, buffer=root, offset=_ptr(arr) - _ptr(root) + offset, strides=strides)
+    except (ValueError, TypeError):
+        if arr.size:
+            raise
+        v = np.ndarray(shape, arr.dtype, buffer=arr, strides=strides)   # empty, past the memory's end: NumPy's place
     if not arr.flags.writeable:
         v.flags.writeable = False
     return v
