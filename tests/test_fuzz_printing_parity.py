@@ -132,7 +132,10 @@ def test_assert_close_pairs_as_torch():
 
 
 def test_exported_program_repr_is_the_object_default():
-    _same(lambda lib: repr(lib.export.export(lib.nn.Linear(2, 2), (lib.ones(1, 2),))).split(" at 0x")[0])
+    cls = torch.export.ExportedProgram   # (torch's own export is slow: its class names the default repr)
+    ep = ember.export.export(ember.nn.Linear(2, 2), (ember.ones(1, 2),))
+    assert repr(ep) == f"<{cls.__module__}.{cls.__qualname__} object at {hex(id(ep))}>"
+    assert str(ep).startswith("ExportedProgram:\n")
 
 
 def test_quantized_and_masked_scalars_read_and_format_as_torch():
