@@ -226,7 +226,7 @@ class DataLoader(Generic[_T_co]):
         warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. {suggestion} "
                       "Please be aware that excessive worker creation might get DataLoader running slow or even "
                       "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
-                      stacklevel=3)
+                      stacklevel=2)   # at the loader's own line, as torch (so shown once, not once per caller)
 
     def __iter__(self) -> Iterator[Any]:
         if self.num_workers == 0:
