@@ -7,7 +7,8 @@ import torch
 
 import ember
 
-pytestmark = pytest.mark.filterwarnings("ignore:Sparse (invariant checks|CSR tensor support)")
+pytestmark = [pytest.mark.filterwarnings("ignore:Sparse (invariant checks|CSR tensor support)"),
+              pytest.mark.filterwarnings("ignore:The use of `x.T`")]
 
 
 def _coo(m, idx, vals, shape, dtype="float64", coalesce=False, rg=False):
@@ -318,3 +319,66 @@ def test_sparse_gradient_coalesced_flags(coalesce):
             out.append((y.grad.is_coalesced(), y.grad._indices().tolist(), g.is_coalesced(), g._indices().tolist()))
         return out
     assert run(ember) == run(torch)
+
+
+def test_sparse_sum_full_coalesces_first_and_dtypes():
+    def run(m):
+        s = m.sparse_coo_tensor([[0, 1, 0, 1]], m.tensor([1e16, 1.0, -1e16, 1.0], dtype=m.float64), (2,))
+        b = m.sparse_coo_tensor([[0, 1, 0, 1], [0, 0, 0, 0]], m.tensor([1, 1, 1, 0]).bool(), (2, 2))
+        return [m.sparse.sum(s), s.sum(), m.sparse.sum(s, 0), m.sparse.sum(b), b.sum(), b.sum(1), b.int().sum(1),
+                m.sparse.sum(b, 1), m.sparse.sum(b, dtype=m.int32), m.sparse.sum(s, dtype=m.float32)]
+    for e, t in zip(run(ember), run(torch), strict=True):
+        _same(e, t)
+
+
+@pytest.mark.parametrize("code", [
+    "s + 1", "1 + s", "s - 1", "1 - s", "s.add_(1)", "s.bool() + s.bool()", "s.bool() - s.bool()",
+    "s.long().add(s.long(), alpha=2.5)", "s // 2", "s.div(2, rounding_mode='trunc')", "s.long().floor_divide(2)",
+    "s // m.tensor(2.5)", "s.requires_grad_().div(2, rounding_mode='floor').grad_fn.name()",
+])
+def test_sparse_scalar_arithmetic(code):
+    def run(m):
+        return eval(code, {"m": m, "s": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, -3.0], (2, 3))})
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError):
+        _raises(run)
+        return
+    e = run(ember)
+    if isinstance(t, str):
+        assert e == t
+    else:
+        _same(e, t)
+
+
+@pytest.mark.parametrize("code", [
+    "s.permute(1, 0, 2)", "c.permute(0, 2, 1)", "c.permute(1, 0, 2)", "h.permute(0, 2, 1)", "h.permute(1, 0, 2)",
+    "s.permute(1, 0)", "s.permute(0, 0, 1)", "m.permute(s, (2, 1, 0))", "s.unsqueeze(0)", "s.unsqueeze(3)",
+    "h.unsqueeze(2)", "m.unsqueeze(c, -1)", "s1.unsqueeze(0)", "s.mT", "s.T", "s.H", "t2.H", "t2.mH",
+    "m.transpose(s, 0, 2)", "m.t(t2)", "m.adjoint(t2)", "m.movedim(t2, 0, 1)",
+])
+def test_sparse_permute_unsqueeze_transposes(code):
+    def run(m):
+        s = m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0], [0, 0, 1]], [1.0, 2.0, 3.0], (2, 3, 2))
+        env = {"m": m, "s": s, "c": s.coalesce(), "s1": m.sparse_coo_tensor([[1], [0], [0]], [1.0], (2, 3, 2)),
+               "h": m.sparse_coo_tensor([[1, 0]], m.arange(12.0).reshape(2, 3, 2), (2, 3, 2)),
+               "t2": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, 3.0], (2, 3))}
+        return eval(code, env)
+    try:
+        t = run(torch)
+    except (RuntimeError, IndexError):
+        _raises(run)
+        return
+    _same(run(ember), t)
+
+
+def test_sparse_permute_gradient():
+    def run(m):
+        y = m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0], [0, 0, 1]], [1.0, 2.0, 3.0], (2, 3, 2)).requires_grad_()
+        return m.autograd.grad(y.permute(2, 0, 1).to_dense().pow(2).sum(), y)[0]
+    _same(run(ember), run(torch))
+
+    def unsqueezed(m):
+        y = m.sparse_coo_tensor([[0]], [1.0], (2,)).requires_grad_()
+        m.autograd.grad(y.unsqueeze(0).to_dense().sum(), y)
+    _raises(unsqueezed)

@@ -345,6 +345,8 @@ class TBackward0(Node):
 
 def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
+    if input.is_sparse:   # sparse COO: ember.sparse's method
+        return input.t()
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
     return make_view(input, input._data.T, TBackward0)
@@ -359,6 +361,8 @@ class TransposeBackward0(Node):
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Dims ``dim0`` and ``dim1`` swapped (a view)."""
+    if input.is_sparse:   # sparse COO: ember.sparse's method
+        return input.transpose(dim0, dim1)
     n = input._data.ndim
     d0 = wrap_dim(dim0 if type(dim0) is int else int_arg(dim0, "transpose", "dim0", 1), n)
     d1 = wrap_dim(dim1 if type(dim1) is int else int_arg(dim1, "transpose", "dim1", 2), n)
@@ -386,6 +390,8 @@ class PermuteBackward0(Node):
 
 def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Dims reordered as ``dims`` (a view)."""
+    if input.is_sparse:   # sparse COO: ember.sparse's method
+        return input.permute(*args) if dims is None else input.permute(dims)
     if dims is not None or not args:
         args = sized(args, dims, "permute", "dims")
     dims = int_list(args, "permute", "dims")
@@ -641,6 +647,8 @@ class UnsqueezeBackward0(Node):
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A size-1 dim inserted at ``dim`` (with torch's stride: size * stride of the dim it precedes)."""
+    if input.is_sparse:   # sparse COO: ember.sparse's method
+        return input.unsqueeze(dim)
     a = input._data
     d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
     shape = a.shape[:d] + (1,) + a.shape[d:]

@@ -64,9 +64,12 @@ __all__ = ["sum", "mm", "addmm", "softmax", "log_softmax", "smm", "hspmm", "sspa
 
 
 def sum(input: SparseTensor, dim: Any = None, dtype: Any = None) -> Tensor:   # noqa: A001 (torch's name)
-    """All entries of ``input`` (a dense 0-d tensor), or its sum over ``dim``."""
+    """All entries of ``input`` (a dense 0-d tensor: the coalesced values summed, as torch), or its sum over
+    ``dim`` (in ``input``'s dtype or ``dtype``)."""
     if is_compressed(input):   # torch's sparse.sum coalesces first, which compressed layouts refuse
         return input.coalesce()
+    if dim is None and isinstance(input, SparseTensor):
+        return input.coalesce().values().sum(dtype=dtype)
     return sparse_sum(input, dim, dtype)
 
 

@@ -441,6 +441,41 @@ class SparseTensor(SparseBase):
             out._grad_fn = _retype(out._grad_fn, _TBackward0)
         return out
 
+    def permute(self, *dims: Any) -> SparseTensor:
+        """The dims reordered, sparse dims among themselves and dense dims among themselves (torch's rule)."""
+        order = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        n, sd = self.dim(), self.sparse_dim()
+        if len(order) != n:
+            raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                               f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to "
+                               f"len(dims) = {len(order)}")
+        order = tuple(wrap_dim(d, n) for d in order)
+        if len(set(order)) != n:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        if any(d >= sd for d in order[:sd]):
+            raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense dimensions are not "
+                               "allowed.Only transpositions within sparse and dense dimensions are supported.")
+        st = self._data
+        vals = st.values.transpose((0,) + tuple(d - sd + 1 for d in order[sd:]))
+        out = _wrap(st.indices[list(order[:sd])], vals, tuple(st.shape[d] for d in order), False, self._device,
+                    self._dtype)
+        out._data.coalesced = st.coalesced and (not sd or order[0] == 0)   # torch's flag, even for one entry
+        inverse = tuple(order.index(d) for d in range(n))
+        return _record(out, _PermuteBackward0, (self,), inverse=inverse)
+
+    def unsqueeze(self, dim: int) -> SparseTensor:
+        """A new dim of size 1: a sparse dim (a zero index row) up to ``sparse_dim()``, else a dense dim."""
+        d, sd = wrap_dim(dim, self.dim() + 1), self.sparse_dim()
+        st = self._data
+        xp = xp_of(self._device)
+        shape = st.shape[:d] + (1,) + st.shape[d:]
+        if d <= sd:
+            idx = xp.concatenate((st.indices[:d], xp.zeros((1, st.indices.shape[1]), np.int64), st.indices[d:]))
+            out = _wrap(idx, st.values, shape, False, self._device, self._dtype)
+        else:
+            out = _wrap(st.indices, xp.expand_dims(st.values, d - sd + 1), shape, False, self._device, self._dtype)
+        return _record(out, _UnsqueezeBackward0, (self,))
+
     # ---- indexing (torch's backward of these refuses sparse gradients; so does ember's) ---------------
     def _keep_entries(self, keep: Any, dim: int, new_index: Any, size: int, node: type) -> SparseTensor:
         """The entries ``keep`` with sparse index row ``dim`` replaced by ``new_index`` (of extent ``size``)."""
@@ -607,12 +642,22 @@ class SparseTensor(SparseBase):
         return self.pow_(2)
 
     def div(self, other: Any, *, rounding_mode: str | None = None) -> SparseTensor:
+        """``self / other`` for a number ``other``; with a rounding mode on the coalesced entries, as torch."""
         c = _scalar_operand(other, "div")
-        if rounding_mode is not None:
-            raise not_implemented("div.Scalar_mode")
-        return _map_values(self, lambda v: v / c, _DivBackward0, factor=c)
+        if rounding_mode is None:
+            return _map_values(self, lambda v: v / c, _DivBackward0, factor=c)
+        co = self.coalesce()
+        with _no_grad():
+            v = co._values().div(c, rounding_mode=rounding_mode)
+        out = _wrap(co._data.indices, v._data, co.shape, True, self._device, v._dtype)
+        return _record(out, _DivModeBackward2, (self,))
 
     __truediv__ = div
+
+    def floor_divide(self, other: Any) -> SparseTensor:
+        return self.div(other, rounding_mode="floor")
+
+    __floordiv__ = floor_divide
 
     def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
         return _add(self, other, alpha, _AddBackward0)
@@ -626,12 +671,12 @@ class SparseTensor(SparseBase):
 
     def add_(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
         if not isinstance(other, SparseTensor):
-            raise not_implemented("add_")
+            raise RuntimeError(_ADD_DENSE)
         return self._assign(_add(self.detach(), other.detach(), alpha, _AddBackward0))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> SparseTensor:
         if not isinstance(other, SparseTensor):
-            raise not_implemented("sub_")
+            raise RuntimeError(_ADD_DENSE)
         return self._assign(_add(self.detach(), other.detach(), -alpha, _SubBackward0))
 
     def __radd__(self, other: Any) -> Tensor:
@@ -640,13 +685,16 @@ class SparseTensor(SparseBase):
         return _add(self, other, 1, _AddBackward0)
 
     def __rsub__(self, other: Any) -> Tensor:
-        if isinstance(other, Tensor):
-            return add_dense_sparse(other, self, -1)
-        raise not_implemented("sub")
+        if not isinstance(other, Tensor):
+            from ..ops.creation import tensor
+            other = tensor(other, device=self._device)
+        return add_dense_sparse(other, self, -1)
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         if keepdim:
             raise not_implemented("sum.dim_IntList")
+        if dim is not None and dtype is None and not (self._dtype.is_floating_point or self._dtype.is_complex):
+            dtype = D.int64   # as a dense sum, integral and bool sums over dims are int64
         return sparse_sum(self, dim, dtype=dtype)
 
     def mm(self, mat2: Tensor) -> Tensor:
@@ -795,9 +843,11 @@ _CloneBackward0 = make_node_class("CloneBackward0", lambda n, g: (g,))
 _ToCopyBackward0 = make_node_class("ToCopyBackward0", lambda n, g: (g.to(n.dtype),))
 _TransposeBackward0 = make_node_class("TransposeBackward0", lambda n, g: (g.transpose(*n.dims),))
 _TBackward0 = make_node_class("TBackward0", lambda n, g: (g.t(),))
+_PermuteBackward0 = make_node_class("PermuteBackward0", lambda n, g: (g.permute(n.inverse),))
 _NegBackward0 = make_node_class("NegBackward0", lambda n, g: (-g,))
 _MulBackward0 = make_node_class("MulBackward0", lambda n, g: (g * n.factor,))
 _DivBackward0 = make_node_class("DivBackward0", lambda n, g: (g / n.factor,))
+_DivModeBackward2 = make_node_class("DivBackward2", lambda n, g: (g * 0,))   # rounding: zero gradient
 def _own(g: Tensor) -> Tensor:
     """A fresh copy of a gradient that goes to two inputs (autograd keeps an owned sparse gradient as
     ``.grad``; a shared one it would copy as a dense array, which a sparse storage cannot be)."""
@@ -927,17 +977,25 @@ def _sparse_mul_backward(n: Any, g: Tensor) -> tuple:
 _SparseMulBackward0 = make_node_class("MulBackward0", _sparse_mul_backward)
 
 
+_ADD_DENSE = "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+
+
 def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
     """sparse ± sparse: the entries of both (uncoalesced unless both inputs are coalesced, as torch)."""
-    if not isinstance(b, Tensor):
-        raise not_implemented("add.Scalar" if node is _AddBackward0 else "sub.Scalar")
-    if not isinstance(b, SparseTensor):
-        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    if not isinstance(b, SparseTensor):   # a dense tensor or a number
+        raise RuntimeError(_ADD_DENSE)
+    if a._dtype is D.bool and b._dtype is D.bool:
+        if node is _SubBackward0:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                               "or `logical_xor()` operator instead.")
+        raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
     if a.shape != b.shape:
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but {list(a.shape)} != "
                            f"{list(b.shape)}")
     sa, sb = a._data, b._data
     dt = D.promote_types(a._dtype, b._dtype)
+    if isinstance(alpha, float) and not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     va = sa.values.astype(dt.np, copy=False)
     vb = from_array(sb.values, b._dtype, b._device)
     vb = (vb * alpha if alpha != 1 else vb)._data.astype(dt.np, copy=False)
@@ -1717,6 +1775,7 @@ def _refused_backward(name: str, op: str) -> type:
 
 
 _SelectBackward0 = _refused_backward("SelectBackward0", "select_backward")
+_UnsqueezeBackward0 = _refused_backward("UnsqueezeBackward0", "as_strided")
 _IndexSelectBackward0 = _refused_backward("IndexSelectBackward0", "index_add_")
 _NarrowCopyBackward0 = _refused_backward("NarrowCopyBackward0", "as_strided")
 
