@@ -220,14 +220,19 @@ def test_set_dtype_mismatch_text(types: tuple[str, str]) -> None:
     _same(lambda lib: lib.ones(2, dtype=getattr(lib, types[0])).set_(lib.ones(2, dtype=getattr(lib, types[1]))))
 
 
-def test_remove_dtype_changing_parametrization() -> None:
+@pytest.mark.parametrize("unsafe", [False, True])
+@pytest.mark.parametrize("name", ["bias", "buf"])
+def test_remove_dtype_changing_parametrization(unsafe: bool, name: str) -> None:
+    # refused at registration unless unsafe; then leaving it parametrized fails in set_ (a Parameter's with
+    # torch's longer text)
     def run(lib: Any) -> Any:
         class ToFloat(lib.nn.Module):
             def forward(self, x: Any) -> Any:
                 return x.float()
         m = lib.nn.Linear(2, 2).double()
-        lib.nn.utils.parametrize.register_parametrization(m, "bias", ToFloat())
-        lib.nn.utils.parametrize.remove_parametrizations(m, "bias")
+        m.register_buffer("buf", lib.ones(2, dtype=lib.float64))
+        lib.nn.utils.parametrize.register_parametrization(m, name, ToFloat(), unsafe=unsafe)
+        lib.nn.utils.parametrize.remove_parametrizations(m, name)
     _same(run)
 
 

@@ -290,7 +290,18 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
         if leave_parametrized:
             with no_grad():
                 t = getattr(module, tensor_name)
-                _maybe_set(original, t)
+                try:
+                    _maybe_set(original, t)
+                except RuntimeError as e:
+                    if type(original) is Tensor:
+                        raise
+                    raise RuntimeError(   # as torch, for a Parameter (or other subclass) original
+                        "Calling remove_parametrizations() with leave_parametrized=True for a parameter that is an "
+                        "instance of a tensor subclass requires set_() to be implemented correctly for the tensor "
+                        "subclass.Alternatively, one can opt into the swap_tensors pathEither set "
+                        "leave_parametrized=False or provide a working implementationfor set_() in the tensor "
+                        "subclass or set torch.__future__.set_swap_module_params_on_conversion(True)."
+                    ) from e
     elif leave_parametrized:
         t = getattr(module, tensor_name)
         original = Parameter(t) if t.requires_grad else t
