@@ -164,3 +164,11 @@ def test_size_reads_its_items_as_torch():
         _same(lambda lib, items=items: repr(lib.Size(items)))
     _same(lambda lib: repr(lib.Size(lib.tensor([2, 3]))))
     _same(lambda lib: repr(lib.Size([lib.tensor(2.)])))
+
+
+def test_storage_constructors_print_as_torch():
+    for make in (lambda lib: lib.UntypedStorage([1, 2, 300, -1]), lambda lib: lib.UntypedStorage(),
+                 lambda lib: lib.UntypedStorage([1.5]), lambda lib: lib.UntypedStorage(-1),
+                 lambda lib: lib.TypedStorage([1., 2.], dtype=lib.float64), lambda lib: lib.TypedStorage(),
+                 lambda lib: lib.TypedStorage(wrap_storage=lib.UntypedStorage([0, 0, 128, 63]), dtype=lib.float32)):
+        _same(lambda lib, make=make: repr(make(lib)))

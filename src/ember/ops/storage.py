@@ -44,6 +44,23 @@ def memory_bytes(root: Any) -> Any:
     return flat.view(np.uint8)
 
 
+def _new_bytes(spec: Any) -> np.ndarray:
+    """The memory of ``UntypedStorage(n)`` / ``UntypedStorage(sequence)``, with torch's errors."""
+    if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        if spec < 0:
+            raise RuntimeError(f"[enforce fail at alloc_cpu.cpp:98] ((ptrdiff_t)nbytes) >= 0. alloc_cpu() seems to "
+                               f"have been called with negative number: {spec % (1 << 64)}")
+        return np.zeros(int(spec), np.uint8)
+    if not isinstance(spec, (list, tuple, str)):
+        raise RuntimeError(f"torch.UntypedStorage(): Expected a sequence type, but got {type(spec).__name__}")
+    for v in spec:
+        if not isinstance(v, int):
+            raise RuntimeError(f"torch.UntypedStorage(): tried to construct a storage from a sequence "
+                               f"({type(spec).__name__}), but one of the items was of type {type(v).__name__} "
+                               "instead of int")
+    return np.array([v % 256 for v in spec], np.uint8)
+
+
 def data_ptr(arr: Any) -> int:
     """The address of an array's first element (NumPy or CuPy)."""
     return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else arr.data.ptr
@@ -52,16 +69,19 @@ def data_ptr(arr: Any) -> int:
 class UntypedStorage:
     """The bytes of the array owning a tensor's memory (``torch.UntypedStorage``).
 
-    ``array`` is that owning array, of any dtype and shape; the storage is a view of it, never a copy.
+    ``array`` is that owning array, of any dtype and shape; the storage is a view of it, never a copy. As torch's
+    constructor it also takes a byte count (new memory, zeroed here), a sequence of ints (stored modulo 256) or
+    nothing (empty), with an optional ``device``.
     """
 
     __slots__ = ("_array", "_device")
 
-    def __init__(self, array: Any, device: device = CPU) -> None:
+    def __init__(self, array: Any = 0, device: Any = CPU) -> None:
         if not _is_array(array):
-            raise TypeError(
-                f"UntypedStorage expects the array owning a tensor's memory, got {type(array).__name__}"
-            )
+            device = canonical(device)
+            array = _new_bytes(array)
+            if device is not CPU:
+                array = xp_of(device).asarray(array)
         self._array = storage_root(array)
         self._device = device
 
@@ -117,6 +137,5 @@ class UntypedStorage:
         )
 
     def __repr__(self) -> str:
-        body = "\n".join(f" {v}" for v in self.tolist())
-        tail = f"[torch.storage.UntypedStorage(device={self._device}) of size {self.nbytes()}]"
-        return f"{body}\n{tail}" if body else tail
+        body = " " + "\n ".join(str(v) for v in self.tolist())   # torch's layout (a lone space when empty)
+        return f"{body}\n[torch.storage.UntypedStorage(device={self._device}) of size {self.nbytes()}]"

@@ -152,8 +152,16 @@ class TypedStorage:
 
     __slots__ = ("_untyped_storage", "dtype")
 
-    def __init__(self, untyped: Any, dtype: D.dtype) -> None:
-        self._untyped_storage = untyped
+    def __init__(self, *args: Any, dtype: Any = None, device: Any = None, wrap_storage: Any = None) -> None:
+        """``TypedStorage(untyped, dtype)`` / ``wrap_storage=untyped``: a view of existing bytes; otherwise, as
+        torch, new memory: ``TypedStorage(n | sequence | nothing, dtype=, device=)`` (the default float dtype)."""
+        if args and isinstance(args[0], UntypedStorage):
+            wrap_storage, args = args[0], args[1:]
+            dtype = args[0] if args else dtype
+        elif wrap_storage is None:
+            dtype = dtype or D.get_default_dtype()
+            wrap_storage = _new_storage(args, dtype, device, "TypedStorage")
+        self._untyped_storage = wrap_storage
         self.dtype = dtype
 
     @property
@@ -206,21 +214,26 @@ _STORAGE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "b
                   "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
+def _new_storage(args: tuple, dt: D.dtype, device: Any, name: str) -> UntypedStorage:
+    """New memory for ``dt``: ``(n,)`` (n uninitialised elements), ``(sequence,)`` (those values) or ``()``
+    (empty), optionally on ``device``."""
+    from .._core.device import canonical, xp_of
+    if len(args) > 1:
+        raise TypeError(f"{name}(): expected at most one argument, got {len(args)}")
+    arg = args[0] if args else 0
+    if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
+        values = np.empty(int(arg), dt.np)
+    else:
+        values = np.asarray(list(arg), dtype=dt.np)
+    dev = canonical(device)
+    return UntypedStorage(values if dev is CPU else xp_of(dev).asarray(values), dev)
+
+
 def _legacy_storage_init(dt: D.dtype) -> Any:
     """``torch.FloatStorage(n)`` (n uninitialised elements), ``FloatStorage(sequence)`` (those values) or
     ``FloatStorage()`` (empty), optionally on ``device``."""
     def __init__(self: TypedStorage, *args: Any, device: Any = None) -> None:
-        from .._core.device import canonical, xp_of
-        if len(args) > 1:
-            raise TypeError(f"{type(self).__name__}(): expected at most one argument, got {len(args)}")
-        arg = args[0] if args else 0
-        if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
-            values = np.empty(int(arg), dt.np)
-        else:
-            values = np.asarray(list(arg), dtype=dt.np)
-        dev = canonical(device)
-        arr = values if dev is CPU else xp_of(dev).asarray(values)
-        TypedStorage.__init__(self, UntypedStorage(arr, dev), dt)
+        TypedStorage.__init__(self, _new_storage(args, dt, device, type(self).__name__), dt)
     return __init__
 
 
