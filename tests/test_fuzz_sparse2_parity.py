@@ -382,3 +382,17 @@ def test_sparse_permute_gradient():
         y = m.sparse_coo_tensor([[0]], [1.0], (2,)).requires_grad_()
         m.autograd.grad(y.unsqueeze(0).to_dense().sum(), y)
     _raises(unsqueezed)
+
+
+@pytest.mark.parametrize("code", [
+    "m.addmm(b33, s.bool(), d.bool())", "m.addmm(b1.double(), s, d)", "m.addmm(b33, c, d.double())",
+    "m.addmm(b3.double(), c, d)", "m.addmm(b3.double(), c, d.double())", "m.sspaddmm(s, s, m.ones(3, 1))",
+    "m.sspaddmm(i21, s, m.ones(2, 1))",
+])
+def test_addmm_bias_and_sspaddmm_checks(code):
+    def run(m):
+        env = {"m": m, "s": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, -3.0], (3, 3)),
+               "c": m.eye(3).to_sparse_csr(), "d": m.ones(3, 2), "b33": m.ones(3, 3), "b1": m.ones(2),
+               "b3": m.ones(3, 1), "i21": m.sparse_coo_tensor([[0], [0]], [1.0], (2, 1))}
+        return eval(code, env)
+    _raises(run)

@@ -1153,7 +1153,8 @@ _SparseMaskBackward0 = make_node_class(
 
 
 # ---- products ---------------------------------------------------------------------------------------
-def _check_mm(s: CompressedTensor, d: Tensor, op: str) -> None:
+def _check_mm(s: CompressedTensor, d: Tensor, op: str, bias: Tensor | None = None) -> None:
+    """torch's checks of compressed × dense (``+ bias``): shapes, the bias's broadcast, then dtypes."""
     if not isinstance(d, Tensor) or isinstance(d, (CompressedTensor, SparseTensor)):
         raise not_implemented(op, "SparseCsrCPU")
     if s.dim() != 2 or s.dense_dim():
@@ -1164,8 +1165,12 @@ def _check_mm(s: CompressedTensor, d: Tensor, op: str) -> None:
     if s.shape[1] != d.shape[0]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({s.shape[0]}x{s.shape[1]} and "
                            f"{d.shape[0]}x{d.shape[1]})")
-    if s._dtype is not d._dtype:
-        raise RuntimeError(f"expected scalar type {s._dtype._short} but found {d._dtype._short}")
+    if bias is not None and tuple(bias.shape) != (s.shape[0], d.shape[1]):
+        bias.expand(s.shape[0], d.shape[1])   # torch's error when it cannot broadcast
+    ref = s if bias is None else bias   # the operands must have the dtype of the result's source
+    for t in (s, d):
+        if t._dtype is not ref._dtype:
+            raise RuntimeError(f"expected scalar type {ref._dtype._short} but found {t._dtype._short}")
 
 
 def _spmm_array(s: CompressedStorage, d: Any) -> Any:
@@ -1224,7 +1229,7 @@ def _check_kernel_dtype(s: CompressedTensor, d: Tensor, op: str) -> None:
 
 def _product(s: CompressedTensor, d: Tensor, op: str, node: type | None, bias: Tensor | None = None, beta: Any = 1,
              alpha: Any = 1, masked: bool = False) -> Tensor:
-    _check_mm(s, d, op)
+    _check_mm(s, d, op, bias)
     _check_kernel_dtype(s, d, "addmm")
     arr = _spmm_array(s._data, d._data)
     if alpha != 1:

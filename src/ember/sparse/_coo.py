@@ -1400,7 +1400,9 @@ def _no_grad() -> Any:
 
 
 # ---- products ----------------------------------------------------------------------------------------
-def _check_mm(s: SparseTensor, d: Tensor, op: str) -> None:
+def _check_mm(s: SparseTensor, d: Tensor, op: str, bias: Tensor | None = None) -> None:
+    """torch's checks of sparse × dense (``+ bias``): the operands' shapes, the bias's broadcast, then the
+    kernel's dtypes."""
     if isinstance(d, SparseTensor):
         raise not_implemented(op)
     if s.sparse_dim() != 2 or s.dense_dim() != 0:
@@ -1416,7 +1418,11 @@ def _check_mm(s: SparseTensor, d: Tensor, op: str) -> None:
         raise RuntimeError(f"{op}: matrices expected, got {d.dim()}D tensor")
     if s.shape[1] != d.shape[0]:
         raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {s.shape[1]}, got {d.shape[0]}")
+    if bias is not None and tuple(bias.shape) != (s.shape[0], d.shape[1]):
+        bias.expand(s.shape[0], d.shape[1])   # torch's error when it cannot broadcast
     _check_dtype(s, d)
+    if bias is not None:
+        _check_dtype(s, bias)
     if s._nnz() and s._dtype is D.bool:
         raise NotImplementedError("\"addmm_sparse_dense\" not implemented for 'Bool'")
 
@@ -1507,11 +1513,7 @@ _AddmmBackward0 = make_node_class("AddmmBackward0", _mm_backward)
 
 def _product(s: SparseTensor, d: Tensor, op: str, node: type, bias: Tensor | None = None, beta: Any = 1,
              alpha: Any = 1) -> Tensor:
-    _check_mm(s, d, op)
-    if bias is not None:
-        _check_dtype(s, bias)
-        if tuple(bias.shape) != (s.shape[0], d.shape[1]):
-            bias.expand(s.shape[0], d.shape[1])   # torch's error when it cannot broadcast
+    _check_mm(s, d, op, bias)
     arr = _spmm_array(s, d)
     if alpha != 1:
         arr = arr * arr.dtype.type(alpha)
@@ -1830,8 +1832,12 @@ def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any
         raise RuntimeError('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/'
                            'SparseTensorUtils.h":28, please report a bug to PyTorch. _internal_get_SparseTensorImpl: '
                            'not a sparse tensor')
-    if mat1.dim() == 2 and mat2.dim() == 2 and mat1.shape[1] != mat2.shape[0]:
-        raise RuntimeError(f"sspaddmm: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
+    if mat1.dim() == 2 and mat2.dim() == 2:
+        if mat1.shape[1] != mat2.shape[0]:
+            raise RuntimeError(f"sspaddmm: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
+        for d, n in enumerate((mat1.shape[0], mat2.shape[1])):
+            if input.dim() == 2 and input.shape[d] != n:
+                raise RuntimeError(f"sspaddmm: Argument #1: Expected dim {d} size {n}, got {input.shape[d]}")
     with _no_grad():
         prod = smm(mat1, mat2)
     xp = xp_of(input._device)
