@@ -373,3 +373,25 @@ def test_scheduler_updates_a_tensor_lr_in_place(make: Callable[[Any, Any], Any])
                         round(float(opt.param_groups[0].get("initial_lr", 0.0)), 6)))
         return out
     _same(run)
+
+
+@pytest.mark.parametrize("fail", ["pre_hook", "later_hook"])
+def test_always_call_hooks_after_any_failure(fail: str) -> None:
+    # torch's always_call forward hooks run whatever failed in the call (a pre-hook too), with the output so far
+    def run(lib: Any) -> Any:
+        seen: list[Any] = []
+        m = lib.nn.Linear(1, 1)
+
+        def boom(*_: Any) -> None:
+            raise KeyError("boom")
+        if fail == "pre_hook":
+            m.register_forward_pre_hook(boom)
+        else:
+            m.register_forward_hook(boom)
+        m.register_forward_hook(lambda mod, a, out: seen.append(out is None), always_call=True)
+        try:
+            m(lib.ones(1))
+        except KeyError:
+            seen.append("raised")
+        return seen
+    _same(run)

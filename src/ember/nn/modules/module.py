@@ -770,33 +770,36 @@ class Module:
             or _global_backward_pre_hooks
         ):
             return self.forward(*args, **kwargs)
-        for hook_id, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError(
-                            "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
-                            f"but got {res}."
-                        )
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        full_hooks, non_full_hooks = self._get_backward_hooks() if (
-            self._backward_hooks or _global_backward_hooks) else ([], [])
-        pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
-        bw_hook = None
-        if full_hooks or pre_hooks:
-            bw_hook = BackwardHook(self, full_hooks, pre_hooks)
-            args = bw_hook.setup_input_hook(args)
         called: set[int] = set()
-        forward_hooks = (*_global_forward_hooks.items(), *self._forward_hooks.items())
-        try:
+        result = None
+
+        def run() -> Any:
+            nonlocal args, kwargs, result
+            for hook_id, hook in (*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()):
+                if hook_id in self._forward_pre_hooks_with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError(
+                                "forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                f"but got {res}."
+                            )
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+            full_hooks, non_full_hooks = self._get_backward_hooks() if (
+                self._backward_hooks or _global_backward_hooks) else ([], [])
+            pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
+            bw_hook = None
+            if full_hooks or pre_hooks:
+                bw_hook = BackwardHook(self, full_hooks, pre_hooks)
+                args = bw_hook.setup_input_hook(args)
             result = self.forward(*args, **kwargs)
-            for hook_id, hook in forward_hooks:
-                called.add(hook_id)
+            for hook_id, hook in (*_global_forward_hooks.items(), *self._forward_hooks.items()):
+                if hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called:
+                    called.add(hook_id)
                 res = (
                     hook(self, args, kwargs, result)
                     if hook_id in self._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs
@@ -804,33 +807,41 @@ class Module:
                 )
                 if res is not None:
                     result = res
+            if bw_hook is not None:
+                if not isinstance(result, (Tensor, tuple)):
+                    warnings.warn(
+                        "For backward hooks to be called, module output should be a Tensor or a tuple of "
+                        f"Tensors but received {type(result)}",
+                        stacklevel=3,
+                    )
+                result = bw_hook.setup_output_hook(result)
+            if non_full_hooks:
+                self._attach_non_full_backward_hooks(non_full_hooks, args, result)
+            return result
+
+        try:
+            return run()
         except Exception:
-            for hook_id, hook in forward_hooks:
-                always = hook_id in self._forward_hooks_always_called or hook_id in _global_forward_hooks_always_called
-                if always and hook_id not in called:
+            # as torch: whatever failed (a pre-hook, forward, a hook), the always-called forward hooks not run yet
+            # get the output so far (None if forward did not return); global ones first, called without kwargs
+            for hook_id, hook in _global_forward_hooks.items():
+                if hook_id in _global_forward_hooks_always_called and hook_id not in called:
                     try:
-                        if hook_id in self._forward_hooks_with_kwargs or hook_id in _global_forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
-                        else:
-                            hook(self, args, None)
+                        hook(self, args, result)
                     except Exception as e:
-                        warnings.warn(
-                            "module forward hook with ``always_call=True`` raised an exception that was "
-                            f"silenced as another error was raised in forward: {e}",
-                            stacklevel=2,
-                        )
+                        warnings.warn("global module forward hook with ``always_call=True`` raised an exception "
+                                      f"that was silenced as another error was raised in forward: {e}", stacklevel=2)
+            for hook_id, hook in self._forward_hooks.items():
+                if hook_id in self._forward_hooks_always_called and hook_id not in called:
+                    try:
+                        if hook_id in self._forward_hooks_with_kwargs:
+                            hook(self, args, kwargs, result)
+                        else:
+                            hook(self, args, result)
+                    except Exception as e:
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
+                                      f"silenced as another error was raised in forward: {e}", stacklevel=2)
             raise
-        if bw_hook is not None:
-            if not isinstance(result, (Tensor, tuple)):
-                warnings.warn(
-                    "For backward hooks to be called, module output should be a Tensor or a tuple of "
-                    f"Tensors but received {type(result)}",
-                    stacklevel=2,
-                )
-            result = bw_hook.setup_output_hook(result)
-        if non_full_hooks:
-            self._attach_non_full_backward_hooks(non_full_hooks, args, result)
-        return result
 
     def _attach_non_full_backward_hooks(self, hooks: list[Callable], args: tuple, result: Any) -> None:
         """Hook the node that produced the (first) output, as torch's deprecated backward hooks do, warning
@@ -871,7 +882,7 @@ class Module:
                            "deprecated and will be removed in future versions. This hook will be missing some "
                            "grad_input. Please use register_full_backward_hook to get the documented behavior.")
         if message is not None:
-            warnings.warn(message, FutureWarning, stacklevel=3)
+            warnings.warn(message, FutureWarning, stacklevel=4)   # past _call_impl and its run()
 
     __call__ = _call_impl
 
