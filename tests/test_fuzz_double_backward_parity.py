@@ -331,3 +331,7 @@ def test_bce_refuses_a_weight_requiring_grad_before_checking_values():
             return str(e)
     t, e = outcomes(run)
     assert e == t
+
+
+def test_norm_second_order_at_a_zero_norm_is_nan_as_torch():
+    _double(lambda L, x: L.linalg.vector_norm(x, dim=1), [np.array([[0.0, 0.0, 0.0], [2.0, 1.0, 2.0]])], [True])

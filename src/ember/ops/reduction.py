@@ -1094,6 +1094,8 @@ class LinalgVectorNormBackward0(Node):
             return (None,)
         if p == 1:
             return (x.sgn() * g,)
+        if p == 2 and STATE.grad:   # torch's form under create_graph: its second derivative is NaN at a 0 norm
+            return (g * (x / r).masked_fill(r == 0, 0),)
         if p == 2:
             return (x * (g / r).masked_fill(r == 0, 0),)
         if math.isinf(p):
