@@ -396,3 +396,29 @@ def test_addmm_bias_and_sspaddmm_checks(code):
                "b3": m.ones(3, 1), "i21": m.sparse_coo_tensor([[0], [0]], [1.0], (2, 1))}
         return eval(code, env)
     _raises(run)
+
+
+@pytest.mark.parametrize("code", [
+    "s.sum(0, keepdim=True)", "s.sum((0, 1), keepdim=True)", "h.sum(1, keepdim=True)", "h.sum(0, keepdim=True)",
+    "s.sum(-1, keepdim=True, dtype=m.float64)", "y.sum(0).grad_fn.name()",
+    "m.autograd.grad(y.sum(0, keepdim=True).to_dense().sum(), y)", "m.autograd.grad(y.sum((0, 1)).sum(), y)[0]",
+    "m.autograd.grad(y.sum(), y)[0]", "s.half() + s.half()", "s.bfloat16() + s.bfloat16()",
+    "m.sparse.sampled_addmm(c.half(), m.ones(2, 2).half(), m.ones(2, 2).half())",
+    "m.ones(3, 4, 1).to_sparse().to_sparse_bsr((2, 1))",
+])
+def test_sparse_sum_dims_and_half_refusals(code):
+    def run(m):
+        s = m.sparse_coo_tensor([[0, 0, 1], [1, 0, 1]], [1.0, 2.0, 3.0], (2, 3))
+        env = {"m": m, "s": s, "y": s.detach().requires_grad_(), "c": m.eye(2).to_sparse_csr(),
+               "h": m.sparse_coo_tensor([[0, 0, 1]], m.ones(3, 2), (2, 2))}
+        return eval(code, env)
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError):
+        _raises(run)
+        return
+    e = run(ember)
+    if isinstance(t, str):
+        assert e == t
+    else:
+        _same(e, t)

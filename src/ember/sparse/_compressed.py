@@ -787,7 +787,7 @@ def to_sparse_compressed(t: Tensor, lay: Any, blocksize: Any = None, dense_dim: 
     if lay in _BLOCKED and blocksize is None:
         raise RuntimeError(f"{fname}: conversion from {_key(t.layout)} to {_key(lay)} without blocksize argument "
                            "given is not supported")
-    if kind == 1 and lay in _BLOCKED:   # a COO source: its sizes are checked first
+    if kind == 1 and lay in _BLOCKED and t.sparse_dim() == 2:   # a COO matrix: its sizes are checked first
         _check_divisible(fname, *t.shape[:2], *_blocksize(blocksize))
     if kind:
         refuse_args(fname, _key(t.layout), _key(lay), None, dense_dim)
@@ -1416,7 +1416,7 @@ def _check_sampled_addmm(input: CompressedTensor, mat1: Tensor, mat2: Tensor) ->
     for k, name, m in ((-2, "mat1", mat1), (-1, "mat2", mat2)):
         if input.shape[k] != m.shape[k]:
             raise RuntimeError(f"sampled_addmm: self.shape[{k}] must match {name}.shape[{k}]")
-    if not (input._dtype.is_floating_point or input._dtype.is_complex):
+    if input._dtype not in (D.float32, D.float64, D.complex64, D.complex128):   # no half types either
         raise RuntimeError("sparse_sampled_addmm: Expected self to be a floating-point or complex tensor, but got "
                            f"{input._dtype._short}")
 

@@ -691,11 +691,19 @@ class SparseTensor(SparseBase):
         return add_dense_sparse(other, self, -1)
 
     def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-        if keepdim:
-            raise not_implemented("sum.dim_IntList")
-        if dim is not None and dtype is None and not (self._dtype.is_floating_point or self._dtype.is_complex):
+        if dim is None:
+            if keepdim:
+                raise TypeError("sum() received an invalid combination of arguments - got (keepdim=bool, ), but "
+                                "expected one of:")
+            return sparse_sum(self, None, dtype=dtype)
+        if dtype is None and not (self._dtype.is_floating_point or self._dtype.is_complex):
             dtype = D.int64   # as a dense sum, integral and bool sums over dims are int64
-        return sparse_sum(self, dim, dtype=dtype)
+        with _no_grad():   # torch's sum over dims: the sparse sum, the summed dims kept as size 1 (unsqueezed)
+            out = sparse_sum(self, dim, dtype=dtype)
+            if keepdim:
+                for d in sorted({wrap_dim(d, self.dim()) for d in ((dim,) if isinstance(dim, int) else dim)}):
+                    out = out.unsqueeze(d)
+        return _record(out.detach(), _SumBackward1, (self,), shape=tuple(self.shape), dims=dim, keepdim=keepdim)
 
     def mm(self, mat2: Tensor) -> Tensor:
         return mm_dense(self, mat2)
@@ -984,11 +992,11 @@ def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
     """sparse ± sparse: the entries of both (uncoalesced unless both inputs are coalesced, as torch)."""
     if not isinstance(b, SparseTensor):   # a dense tensor or a number
         raise RuntimeError(_ADD_DENSE)
-    if a._dtype is D.bool and b._dtype is D.bool:
-        if node is _SubBackward0:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-                               "or `logical_xor()` operator instead.")
-        raise NotImplementedError("\"cadd_sparse\" not implemented for 'Bool'")
+    if a._dtype is D.bool and b._dtype is D.bool and node is _SubBackward0:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                           "or `logical_xor()` operator instead.")
+    if a._dtype is b._dtype and a._dtype in (D.bool, D.float16):   # torch's CPU kernel lacks these
+        raise NotImplementedError(f"\"cadd_sparse\" not implemented for '{a._dtype._short}'")
     if a.shape != b.shape:
         raise RuntimeError(f"add: expected sizes of 'self' and 'other' to match, but {list(a.shape)} != "
                            f"{list(b.shape)}")
@@ -1385,12 +1393,24 @@ def _sum_backward(n: Any, g: Tensor) -> tuple:
 
 
 def _full_sum_backward(n: Any, g: Tensor) -> tuple:
-    s = n.src._data
-    idx, _ = _coalesce_arrays(s)
-    return (_from_values(idx, g.expand(idx.shape[1], *s.values.shape[1:]), s.shape, True),)
+    """torch's ``sum()`` backward: the 0-d ``g`` expanded to the input's shape (a dense gradient)."""
+    return (g.expand(n.src.shape),)
 
 
 _SumBackward0 = make_node_class("SumBackward0", _full_sum_backward)
+
+
+def _sum_dims_backward(n: Any, g: Tensor) -> tuple:
+    """torch's ``sum(dim)`` backward: ``g`` expanded to the input's shape (dense; a sparse ``g`` is refused)."""
+    if g._sparse_layout:
+        raise RuntimeError("expand is unsupported for Sparse tensors")
+    if not n.keepdim:
+        for d in sorted({wrap_dim(d, len(n.shape)) for d in ((n.dims,) if isinstance(n.dims, int) else n.dims)}):
+            g = g.unsqueeze(d)
+    return (g.expand(n.shape),)
+
+
+_SumBackward1 = make_node_class("SumBackward1", _sum_dims_backward)
 _SparseSumBackward0 = make_node_class("SparseSumBackward0", _sum_backward)
 
 
