@@ -335,3 +335,7 @@ def test_bce_refuses_a_weight_requiring_grad_before_checking_values():
 
 def test_norm_second_order_at_a_zero_norm_is_nan_as_torch():
     _double(lambda L, x: L.linalg.vector_norm(x, dim=1), [np.array([[0.0, 0.0, 0.0], [2.0, 1.0, 2.0]])], [True])
+
+
+def test_sinc_second_order_at_zero_is_nan_as_torch():
+    _double(lambda L, x: L.sinc(x), [np.array([0.0, 0.5, -1.0, 0.0])], [True])

@@ -1950,9 +1950,10 @@ rad2deg = unary("rad2deg", "rad2deg", lambda g, x, r: g * (180 / math.pi), saves
 
 
 def _sinc_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
-    """From the input alone, as torch's (which saves no result: changing it in place is allowed)."""
+    """From the input alone, as torch's (which saves no result: changing it in place is allowed). Under
+    ``create_graph`` the division by x = 0 stays in the graph: the second derivative there is NaN, as torch's."""
     zero = x == 0
-    return g * _c(((cos(x * math.pi) - sinc(x)) / x.masked_fill(zero, 1)).masked_fill(zero, 0))
+    return g * _c(((cos(x * math.pi) - sinc(x)) / (x if STATE.grad else x.masked_fill(zero, 1))).masked_fill(zero, 0))
 
 
 def _sinc_fwd(xp: Any, a: Any) -> Any:
