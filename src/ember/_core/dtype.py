@@ -492,7 +492,8 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
     """A Python number as torch's checked conversion stores it in ``dt``: integer types refuse values beyond
     their range, NaN and infinities (unsigned types take negative integers down to minus their maximum,
     wrapped; floats truncate), float32 refuses finite values beyond its range (float16 too with
-    ``half_range``); a complex number with an imaginary part fits no real type. Returns the value to store."""
+    ``half_range``); a complex number with an imaginary part fits no real type. Returns the value to store
+    (for float16, the float32 it passes through)."""
     if type(value) is builtins_bool or dt.kind or dt is bool:
         return value
     if dt.is_complex:   # complex64 takes parts within float32's range
@@ -518,6 +519,9 @@ def checked_scalar(dt: dtype, value: object, *, half_range: builtins_bool = Fals
         limit = {float16: 65504.0, bfloat16: 3.3895313892515355e38}.get(dt, limit)
     if limit is not None and math.isfinite(value) and abs(value) > limit:   # type: ignore[arg-type]
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt.name]} without overflow")
+    if dt is float16:   # c10::Half converts only from float: the value is rounded to float32 first
+        with np.errstate(over="ignore"):
+            return builtins_float(np.float32(value))
     return value
 
 

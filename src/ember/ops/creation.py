@@ -163,15 +163,19 @@ def _to_numpy_nested(data: Any) -> Any:
 
 _host = to_host
 # dtypes Python data is first gathered in (then rounded once more, as torch stores a double as a float first)
-_BUILD_AS = {D.bfloat16: np.float32, D.complex32: np.complex64}
+_BUILD_AS = {D.float16: np.float32, D.bfloat16: np.float32, D.complex32: np.complex64}   # (rounded via float32)
 
 
 def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
-    """astype with torch's conversions (float → int truncates; NaN → int64 min)."""
+    """astype with torch's conversions (float → int truncates; NaN → int64 min; float16 from values float32
+    cannot hold exactly rounds through float32, as c10::Half converts only from float)."""
     if arr.dtype == dt.np:
         return arr
     if arr.dtype.kind == "c" and dt.np.kind not in "cb":   # drop the imaginary part without NumPy's ComplexWarning
         arr = arr.real
+    if dt is D.float16 and not np.can_cast(arr.dtype, np.float32):
+        with np.errstate(all="ignore"):
+            arr = arr.astype(np.float32)
     # errstate, not warnings.catch_warnings: changing the filters would reset every module's once-per-location
     # warning registry, so the user's warnings would repeat after each tensor() call
     with np.errstate(all="ignore"):

@@ -114,7 +114,7 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     tv = type(value)
     if dt.category == 2 and (tv is float or tv is int or tv is bool) and not (
             dt is D.float32 and _F32_MAX < abs(value) < math.inf):
-        return value
+        return D.checked_scalar(dt, value) if dt is D.float16 else value   # (float16 through float32)
     if tv is int and dt.category == 1 and _INT_RANGE[dt][0] <= value <= _INT_RANGE[dt][1]:
         return value
     v = value
