@@ -65,6 +65,8 @@ CALLS = [
     lambda m: _x(m).sum((0, 1), [], keepdim=True), lambda m: m.cat([_x(m)], 1.5, dim=1),
     lambda m: m.cumsum(dim=0, foo=1), lambda m: _x(m).mm(_x(m).t(), np.int64(2)),
     lambda m: _x(m).permute(1, m.tensor([0])), lambda m: _x(m).var(1, None), lambda m: _x(m).sum(0, None),
+    lambda m: _x(m).sum(axis=5), lambda m: _x(m).sum(axis=1.5), lambda m: _x(m).sum(keepdims=1, axis=0),
+    lambda m: _x(m).sum(1, keepdims=True), lambda m: _x(m).transpose(axis=0),
     lambda m: m.arange(end=5), lambda m: m.arange(1, None, 2), lambda m: m.arange(None),
     lambda m: m.where(_x(m) > 0, _x(m), "a"), lambda m: _x(m).where(_x(m) > 0, "a"), lambda m: m.randint_like(_x(m)),
     # indexing, sorting, products

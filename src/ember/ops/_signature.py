@@ -131,6 +131,8 @@ _LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tu
 
 
 _UNPACK = "failed to unpack the object at pos "
+# NumPy's names that torch's parser takes for its own (when the function has that parameter)
+_ALIASES = {"axis": "dim", "keepdims": "keepdim", "a": "input", "x": "input", "x1": "input", "x2": "other"}
 
 
 class _Param:
@@ -250,6 +252,9 @@ class Signature:
     def error(self, args: tuple, kwargs: dict) -> str | None:
         """torch's message for this call of this overload, or None when the overload accepts it."""
         fn = self.name
+        if kwargs and not _ALIASES.keys().isdisjoint(kwargs):
+            names = {p.name for p in self.params}
+            kwargs = {(c if (c := _ALIASES.get(k)) in names and c not in kwargs else k): v for k, v in kwargs.items()}
         if self.varargs and args and _int_like(args[0], True):
             args = (args,)
         if len(args) > self.max_pos:
@@ -380,7 +385,8 @@ class _Precheck:
         self.lists = [i for i in range(n) if all(s.params[i].type in ("int[]", "SymInt[]") and not s.params[i].size
                                                  and not s.varargs for s in sigs if i < s.max_pos)]
         names = {p.name for s in sigs for p in s.params}
-        self.kw = frozenset(k for k in names if all(p.type == "bool" for s in sigs for p in s.params if p.name == k))
+        kw = {k for k in names if all(p.type == "bool" for s in sigs for p in s.params if p.name == k)}
+        self.kw = frozenset(kw | {alias for alias, k in _ALIASES.items() if k in kw})
         self.max_pos = 1 << 30 if any(s.varargs for s in sigs) else n
         self.first = min([*self.bools, *self.lists, self.max_pos])
 
@@ -408,10 +414,9 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
     after a :class:`_Precheck`. An autocast wrapper (amp) is merged into this one: one layer, one frame."""
     check = _Precheck(sigs, python)
     first, kw = check.first, check.kw
-    policies = getattr(fn, "_autocast_policies", None)
-    if policies is not None:
-        from ..amp import autocast_mode as amp
-        inner, run = fn.__wrapped__, amp._run
+    from ..amp import autocast_mode as amp
+    if getattr(fn, "__code__", None) is _amp_code(amp):
+        inner, run, policies = fn.__wrapped__, amp._run, fn._autocast_policies  # type: ignore[attr-defined]
 
         @functools.wraps(fn)
         def call_amp(*args: Any, **kwargs: Any) -> Any:
@@ -448,6 +453,12 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
             _reraise(e, sigs, args, kwargs, python)
             raise
     return call_fn
+
+
+@functools.cache
+def _amp_code(amp: Any) -> Any:
+    """The code of amp's autocast wrappers (one layer that this module's wrapper can take over)."""
+    return amp._autocast_wrap(len, {}).__code__
 
 
 def _reraise(e: Exception, sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool) -> None:
