@@ -126,7 +126,10 @@ def tie(out: Tensor, owner: Node, name: str, inputs: Sequence[int] = (0,),
     cls = _TIES.get(name)
     if cls is None:
         cls = _TIES[name] = type(name, (_Tie,), {"__slots__": ()})
-    res = new_tensor(out._data, out._dtype, out._device) if out._rg else out
+    res = out
+    if out._rg:   # an alias: one memory, one version counter (an in-place change of it is seen by out's savers)
+        res = new_tensor(out._data, out._dtype, out._device)
+        res._vc = out._vc
     node = record(res, cls(), (out,))
     node._next.extend(owner._next[i] for i in inputs)
     node._meta.extend(owner._meta[i] for i in inputs)
