@@ -31,6 +31,9 @@ PATHS: dict[str, Callable[[Any, np.ndarray], Any]] = {
     "full": lambda lib, v: lib.stack([lib.full((1,), float(x), dtype=lib.float16) for x in v[::7]]),
     "fill_": lambda lib, v: lib.stack([lib.empty(1, dtype=lib.float16).fill_(float(x)) for x in v[::7]]),
     "setitem": lambda lib, v: lib.stack([_set(lib.zeros(2, dtype=lib.float16), float(x)) for x in v[::7]]),
+    "scalar_operands": lambda lib, v: lib.stack([
+        lib.stack([z + float(x), float(x) - z, lib.where(z > 0, z, float(x)), (z == float(x)).half()])
+        for z, x in ((lib.zeros(2, dtype=lib.float16), x) for x in v[::7])]),
 }
 
 
