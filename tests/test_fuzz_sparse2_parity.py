@@ -422,3 +422,39 @@ def test_sparse_sum_dims_and_half_refusals(code):
         assert e == t
     else:
         _same(e, t)
+
+
+@pytest.mark.parametrize("code", [
+    "m.cat([s, s])", "m.cat([s, c], 1)", "m.cat([c, c])", "m.cat([s, d])", "m.cat([d, s])", "m.cat([h, h], 1)",
+    "m.cat([s, h])", "m.cat([s, s.double()])", "m.cat([s, o])", "m.cat([s, o], 1)", "m.cat([e, e])",
+    "m.stack([s, s], 2)", "m.stack([h, h], 1)", "m.stack([s, o])",
+    "m.autograd.grad(m.stack([x, x], 1).to_dense().pow(2).sum(), x)[0]",
+    "m.autograd.grad(m.stack([hx, hx], 2).to_dense().sum(), hx)[0]",
+])
+def test_sparse_cat_stack(code):
+    def run(m):
+        s = m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, 3.0], (2, 3))
+        h = m.sparse_coo_tensor([[1, 0]], m.arange(6.0).reshape(2, 3), (2, 3))
+        env = {"m": m, "s": s, "c": s.coalesce(), "h": h, "d": m.ones(2, 3), "x": s.detach().requires_grad_(),
+               "hx": h.detach().requires_grad_(), "o": m.sparse_coo_tensor([[0], [0]], [1.0], (2, 2)),
+               "e": m.sparse_coo_tensor(m.zeros(2, 0, dtype=m.int64), m.zeros(0), (2, 3))}
+        return eval(code, env)
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError):
+        _raises(run)
+        return
+    _same(run(ember), t)
+
+
+def test_sparse_add_of_strided_values_and_leaf_accumulation():
+    def run(m):
+        a = m.sparse_coo_tensor([[1, 0]], m.arange(6.0).reshape(3, 2).t(), (2, 3))
+        b = m.sparse_coo_tensor([[1, 0]], m.ones(2, 3), (2, 3))
+        out = [a + b, b + a, a.coalesce() + b.coalesce()]
+        y = m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, 3.0], (2, 3)).requires_grad_()
+        for _ in range(2):
+            m.sparse.mm(y, m.ones(3, 2)).sum().backward()
+        return out + [y.grad]
+    for e, t in zip(run(ember), run(torch), strict=True):
+        _same(e, t)

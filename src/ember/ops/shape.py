@@ -118,6 +118,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     """Concatenate along ``dim`` (``axis`` is NumPy's name for it); dtypes promote; legacy 1-d empty
     tensors are skipped, as torch."""
     ts = _tensors(tensors, "cat")
+    if out is None and any(t.is_sparse for t in ts):   # sparse COO: ember.sparse
+        from ..sparse._coo import sparse_cat
+        return sparse_cat(ts, dim if axis is None else axis)
     dt = _promoted(ts)
     parts = []
     for i, t in enumerate(ts):
@@ -184,6 +187,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     """Join equal-shaped tensors along a new dim (``axis``: NumPy's name for ``dim``)."""
     dim = dim if axis is None else axis
     ts = _tensors(tensors, "stack")
+    if out is None and any(t.is_sparse for t in ts):   # sparse COO: ember.sparse
+        from ..sparse._coo import sparse_stack
+        return sparse_stack(ts, dim)
     shape = ts[0]._data.shape
     d = wrap_dim(dim, len(shape) + 1)
     for i, t in enumerate(ts[1:], 1):

@@ -128,13 +128,11 @@ class SparseStorage:
     __isub__ = __imul__ = __itruediv__ = _refuse
 
     def __iadd__(self, other: Any) -> SparseStorage:
-        """Gradient accumulation ``old += new`` of two sparse gradients: the entries are concatenated."""
+        """Gradient accumulation ``old += new`` of two sparse gradients: torch's sparse ``add_``."""
         if not isinstance(other, SparseStorage) or other.shape != self.shape:
             return self._refuse()
-        xp = xp_of_array(self.values)
-        self.indices = xp.concatenate((self.indices, other.indices), axis=1)
-        self.values = xp.concatenate((self.values, other.values.astype(self.values.dtype, copy=False)))
-        self.coalesced = self.indices.shape[1] <= 1
+        self.indices, self.values, self.coalesced = _sum_entries(
+            self, other, self.values, other.values.astype(self.values.dtype, copy=False))
         return self
 
     def astype(self, dtype: Any, copy: bool = True) -> SparseStorage:
@@ -508,7 +506,7 @@ class SparseTensor(SparseBase):
         i = index % size
         s = self._data
         if d >= sd:
-            return self._map_dense_dim(lambda v, a: v.take(i, axis=a), d, None, s.indices.shape[1] <= 1,
+            return self._map_dense_dim(lambda v, a: v[(slice(None),) * a + (i,)], d, None, s.indices.shape[1] <= 1,
                                        _SelectBackward0)
         xp = xp_of(self._device)
         keep = xp.flatnonzero(s.indices[d] == i)
@@ -1007,14 +1005,25 @@ def _add(a: SparseTensor, b: Any, alpha: Any, node: type) -> Tensor:
     va = sa.values.astype(dt.np, copy=False)
     vb = from_array(sb.values, b._dtype, b._device)
     vb = (vb * alpha if alpha != 1 else vb)._data.astype(dt.np, copy=False)
+    idx, vals, coalesced = _sum_entries(sa, sb, va, vb)
+    out = _wrap(idx, vals, sa.shape, coalesced, a._device, dt)
+    out._data.coalesced = coalesced   # even for one entry, as torch
+    return _record(out, node, (a, b), alpha=alpha)
+
+
+def _sum_entries(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any, Any, bool]:
+    """The entries of ``sa`` plus those of ``sb`` (values ``va``, ``vb``) as torch's CPU kernel: strided values
+    are concatenated (uncoalesced), contiguous ones merged (:func:`_merge`; coalesced when both are)."""
+    xp = xp_of_array(va)
+    if not (sa.values.flags.c_contiguous and sb.values.flags.c_contiguous):
+        return xp.concatenate((sa.indices, sb.indices), axis=1), xp.concatenate((va, vb)), False
     idx, vals = _merge(sa, sb, va, vb)
     # torch allocates indices for every entry and narrows them to the merged ones: they are then not contiguous,
     # which decides how a leaf takes the sum as its gradient (:meth:`SparseTensor._as_leaf_grad`)
     n = idx.shape[1]
-    buf = xp_of(a._device).empty((idx.shape[0], sa.indices.shape[1] + sb.indices.shape[1]), np.int64)
+    buf = xp.empty((idx.shape[0], sa.indices.shape[1] + sb.indices.shape[1]), np.int64)
     buf[:, :n] = idx
-    out = _wrap(buf[:, :n], vals, sa.shape, sa.coalesced and sb.coalesced, a._device, dt)
-    return _record(out, node, (a, b), alpha=alpha)
+    return buf[:, :n], vals, sa.coalesced and sb.coalesced
 
 
 def _merge(sa: SparseStorage, sb: SparseStorage, va: Any, vb: Any) -> tuple[Any, Any]:
@@ -1342,6 +1351,67 @@ def refuse_args(fname: str, src: str, dst: str, blocksize: Any, dense_dim: Any) 
 
 def _to_sparse_coo(self: Tensor) -> SparseTensor:
     return to_sparse(self)
+
+
+# ---- joining -------------------------------------------------------------------------------------------
+def sparse_cat(tensors: Sequence[Tensor], dim: int) -> SparseTensor:
+    """``torch.cat`` of COO tensors: the entries of each in turn (uncoalesced), their index along a sparse
+    ``dim`` shifted by the sizes before; along a dense dim each one's values sit in their slice (zeros
+    elsewhere), as torch."""
+    ts = list(tensors)
+    if not is_sparse(ts[0]):
+        raise not_implemented("_values", "CPU")
+    for i, t in enumerate(ts):
+        if not is_sparse(t):
+            raise RuntimeError(f"Concatenating sparse tensors, but a dense tensor was found at position {i}.")
+    first = ts[0]
+    d, sd, dd = wrap_dim(dim, first.dim()), first.sparse_dim(), first.dense_dim()
+    for i, t in enumerate(ts):
+        if (t.sparse_dim(), t.dense_dim()) != (sd, dd):
+            raise RuntimeError(f"All tensors must have the same sparse_dim and dense_dim: {sd}, {dd}, but tensor at "
+                               f"position {i} has {t.sparse_dim()}, {t.dense_dim()}.")
+        if any(a != b for k, (a, b) in enumerate(zip(t.shape, first.shape, strict=True)) if k != d):
+            raise RuntimeError(f"All tensors must have the same shape: {list(first.shape)} (except in the "
+                               f"concatenating dimension), but found shape: {list(t.shape)} at position {i}.")
+    xp = xp_of(first._device)
+    dt = first._dtype
+    for t in ts[1:]:
+        dt = D.promote_types(dt, t._dtype)
+    sizes = [t.shape[d] for t in ts]
+    starts = np.cumsum([0] + sizes[:-1]).tolist()
+    idx, vals = [], []
+    for t, start, size in zip(ts, starts, sizes, strict=True):
+        st = t._data
+        v = st.values.astype(dt.np, copy=False)
+        if d < sd:
+            i = st.indices.copy()
+            i[d] += start
+        else:   # a dense dim: the values placed in their slice of the joined dim
+            i, axis = st.indices, d - sd + 1
+            shape = list(v.shape)
+            shape[axis] = sum(sizes)
+            full = xp.zeros(shape, v.dtype)
+            full[(slice(None),) * axis + (slice(start, start + size),)] = v
+            v = full
+        idx.append(i)
+        vals.append(v)
+    shape = list(first.shape)
+    shape[d] = sum(sizes)
+    out = _wrap(xp.concatenate(idx, axis=1), xp.concatenate(vals), shape, False, first._device, dt)
+    return _record(out, _CatBackward0, tuple(ts))
+
+
+def sparse_stack(tensors: Sequence[Tensor], dim: int) -> SparseTensor:
+    """``torch.stack`` of COO tensors: the cat of the tensors each unsqueezed at ``dim``."""
+    ts = list(tensors)
+    for i, t in enumerate(ts[1:], 1):
+        if tuple(t.shape) != tuple(ts[0].shape):
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(ts[0].shape)} at entry 0 "
+                               f"and {list(t.shape)} at entry {i}")
+    d = wrap_dim(dim, ts[0].dim() + 1)
+    with _no_grad():
+        out = sparse_cat([t.unsqueeze(d) if is_sparse(t) else t for t in ts], d)
+    return _record(out.detach(), _StackBackward0, tuple(ts), dim=d, count=len(ts))
 
 
 # ---- reductions --------------------------------------------------------------------------------------
@@ -1798,6 +1868,8 @@ def _refused_backward(name: str, op: str) -> type:
 
 _SelectBackward0 = _refused_backward("SelectBackward0", "select_backward")
 _UnsqueezeBackward0 = _refused_backward("UnsqueezeBackward0", "as_strided")
+_CatBackward0 = _refused_backward("CatBackward0", "as_strided")
+_StackBackward0 = make_node_class("StackBackward0", lambda n, g: tuple(g.select(n.dim, i) for i in range(n.count)))
 _IndexSelectBackward0 = _refused_backward("IndexSelectBackward0", "index_add_")
 _NarrowCopyBackward0 = _refused_backward("NarrowCopyBackward0", "as_strided")
 
