@@ -411,26 +411,36 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
              python: bool = False) -> Callable[..., Any]:
     """``fn`` raising torch's parser error instead of its own when no overload in ``sigs`` accepts the call
     (``method``: the first argument is ``self``, outside the signatures; ``python``: see :func:`parse_error`),
-    after a :class:`_Precheck`. An autocast wrapper (amp) is merged into this one: one layer, one frame."""
+    after a :class:`_Precheck`. The layers ember may already have put around ``fn`` (NumPy's keyword names,
+    then autocast) are merged into this one: one wrapper, one added frame at most."""
     check = _Precheck(sigs, python)
     first, kw = check.first, check.kw
-    from ..amp import autocast_mode as amp
-    if getattr(fn, "__code__", None) is _amp_code(amp):
-        inner, run, policies = fn.__wrapped__, amp._run, fn._autocast_policies  # type: ignore[attr-defined]
+    inner, accepted, policies = _layers(fn)
+    if accepted is not None or policies is not None:
+        from .. import _numpy_names as names
+        from ..amp import autocast_mode as amp
+        run, aliases = amp._run, names._ALIASES
 
         @functools.wraps(fn)
-        def call_amp(*args: Any, **kwargs: Any) -> Any:
+        def call_merged(*args: Any, **kwargs: Any) -> Any:
             if len(args) > first + method or kwargs and not kw.isdisjoint(kwargs):
                 check(args[method:], kwargs)
             try:
-                if not amp._ACTIVE:
-                    return inner(*args, **kwargs)
-                return run(inner, policies, args, kwargs)
+                given = kwargs
+                if accepted is not None and kwargs and ("axis" in kwargs or "keepdims" in kwargs):
+                    given = {(c if (c := aliases.get(k)) in accepted and c not in kwargs else k): v
+                             for k, v in kwargs.items()}
+                if policies is None or not amp._ACTIVE:
+                    return inner(*args, **given)
+                return run(inner, policies, args, given)
             except Exception as e:
                 _reraise(e, sigs, args[method:], kwargs, python)
                 raise
-        call_amp._autocast_policies = policies   # type: ignore[attr-defined]
-        return call_amp
+        if policies is not None:
+            call_merged._autocast_policies = policies   # type: ignore[attr-defined]
+        if accepted is not None:
+            call_merged._numpy_names = True   # type: ignore[attr-defined]
+        return call_merged
     if method:
         @functools.wraps(fn)
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -455,10 +465,27 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
     return call_fn
 
 
+def _layers(fn: Callable[..., Any]) -> tuple[Callable[..., Any], frozenset[str] | None, dict[str, str] | None]:
+    """``fn`` without the wrappers of ``_numpy_names`` (the parameters taking NumPy's names) and amp (the
+    autocast policies) when it is made of them, with what each knew (None for a layer that is not there)."""
+    from .. import _numpy_names as names
+    accepted = policies = None
+    numpy_code, amp_code = _codes()
+    if getattr(fn, "__code__", None) is numpy_code:
+        accepted = names._canonical(fn)
+        fn = fn.__wrapped__   # type: ignore[attr-defined]
+    if getattr(fn, "__code__", None) is amp_code:
+        policies = fn._autocast_policies   # type: ignore[attr-defined]
+        fn = fn.__wrapped__   # type: ignore[attr-defined]
+    return fn, accepted, policies
+
+
 @functools.cache
-def _amp_code(amp: Any) -> Any:
-    """The code of amp's autocast wrappers (one layer that this module's wrapper can take over)."""
-    return amp._autocast_wrap(len, {}).__code__
+def _codes() -> tuple[Any, Any]:
+    """The code of ``_numpy_names``'s and amp's wrappers (layers that this module's wrapper takes over)."""
+    from .. import _numpy_names as names
+    from ..amp import autocast_mode as amp
+    return names._accepting_aliases(len, frozenset()).__code__, amp._autocast_wrap(len, {}).__code__
 
 
 def _reraise(e: Exception, sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool) -> None:
