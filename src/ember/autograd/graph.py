@@ -108,6 +108,12 @@ class Node:
     _vv: int | None = None   # for the node of a view: the version of the view's memory when it was made
     _runs_ungraded = False   # run even when no gradient reached it (a custom Function's node, as in torch)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """ember's own node classes print as torch's built-in ones (``<class 'SinBackward0'>``)."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith(("ember.", "torch.autograd.graph")):
+            cls.__module__ = "builtins"
+
     def __init__(self) -> None:
         self._saved = None
         self._seq = _next_seq()

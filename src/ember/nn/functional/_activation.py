@@ -563,8 +563,6 @@ class GeluBackward0(Node):
         return (result(_times(xp(g), compute_array(g), slope._data), g),)
 
 
-GeluBackward0.__module__ = "torch.autograd.graph"
-
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Φ(x); ``approximate='tanh'`` uses the tanh formula. Runs on arrays; the forward also keeps the
