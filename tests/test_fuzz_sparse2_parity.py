@@ -458,3 +458,11 @@ def test_sparse_add_of_strided_values_and_leaf_accumulation():
         return out + [y.grad]
     for e, t in zip(run(ember), run(torch), strict=True):
         _same(e, t)
+
+
+@pytest.mark.parametrize("code", ["s == 0", "s == s", "s != 1", "s < 1", "s >= s", "s.eq(0)", "s.ge(1)",
+                                  "s > m.ones(2, 3)", "s.squeeze()", "s.squeeze(0)"])
+def test_sparse_refused_comparisons_and_squeeze(code):
+    _raises(lambda m: eval(code, {"m": m, "s": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, 3.0], (2, 3))}))
+    s = ember.sparse_coo_tensor([[0], [0]], [1.0], (1, 1))
+    assert {s: 1}[s] == 1

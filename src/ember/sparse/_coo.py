@@ -720,6 +720,25 @@ class SparseTensor(SparseBase):
     addmm_ = addmm
 
 
+def _refused_comparison(name: str) -> Callable:
+    """A comparison torch has no sparse kernel for: its dispatcher's refusal (``eq.Scalar`` / ``eq.Tensor``)."""
+    def method(self: SparseTensor, other: Any) -> Tensor:
+        raise not_implemented(f"{name}.{'Tensor' if isinstance(other, Tensor) else 'Scalar'}")
+    method.__name__ = name
+    return method
+
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(SparseTensor, _name, _refused_comparison(_name))
+    setattr(SparseTensor, f"__{_name}__", getattr(SparseTensor, _name))
+SparseTensor.__hash__ = Tensor.__hash__   # type: ignore[method-assign] (defining __eq__ drops it)
+
+
+def _refused_squeeze(self: SparseTensor, dim: Any = None) -> Tensor:
+    raise not_implemented("as_strided")   # torch's squeeze views the sparse tensor
+
+
+SparseTensor.squeeze = _refused_squeeze   # type: ignore[attr-defined]
 SparseTensor.__name__ = SparseTensor.__qualname__ = "Tensor"
 SparseTensor.__module__ = Tensor.__module__
 _new = object.__new__
