@@ -131,3 +131,16 @@ def test_samplers_refuse_complex_as_torch(call) -> None:
 ])
 def test_multinomial_checks_in_torchs_order(call: str) -> None:
     _same(lambda L: eval(call, {"L": L}))
+
+
+@pytest.mark.parametrize("default", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("call", ["L.tensor([1 + 2j]).dtype", "L.tensor(1j).dtype", "L.as_tensor([1, 2j]).dtype",
+                                  "L.tensor([True, 1.5, 2j]).dtype"])
+def test_complex_data_takes_the_default_dtypes_complex_type(default: str, call: str) -> None:
+    def run(L):
+        L.set_default_dtype(getattr(L, default))
+        try:
+            return eval(call, {"L": L})
+        finally:
+            L.set_default_dtype(L.float32)
+    _same(run)

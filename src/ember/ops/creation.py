@@ -100,10 +100,12 @@ def _infer_dtype(data: Any) -> D.dtype:
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
     default = D.get_default_dtype()
+    if "complex" in kinds and default is D.bfloat16:
+        raise RuntimeError("invalid default scalar type for complex")
     result: D.dtype | None = None
     for k in kinds:
         d = {"bool": D.bool, "int": D.int64, "float": default,
-             "complex": D.complex128 if default is D.float64 else D.complex64}.get(k, k)  # type: ignore[arg-type]
+             "complex": default.to_complex()}.get(k, k)  # type: ignore[arg-type]
         result = d if result is None else D.promote_types(result, d)
     return result if result is not None else default
 
