@@ -448,6 +448,41 @@ class CompressedTensor(SparseBase):
     def sparse_mask(self, mask: Tensor) -> Tensor:
         return _sparse_mask(self.to_dense(), mask)
 
+    def pow(self, exponent: Any) -> Tensor:
+        raise RuntimeError(f"unsupported tensor layout: {_key(self.layout)}")
+
+    __pow__ = pow
+
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice of a matrix as a (coalesced) COO tensor, as torch; batched inputs are not supported here."""
+        d = wrap_dim(dim, self.dim())
+        if self._data.nbatch or self.dense_dim():
+            raise not_implemented("select", "SparseCsrCPU")
+        if not -self.shape[d] <= index < self.shape[d]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        if d == 0 and self.layout in _BLOCKED and not self._row_is_view(index % self.shape[0]):
+            raise RuntimeError("select(): no view exists for the given input, consider using torch.select_copy.")
+        out = _compressed_to_coo(self).select(d, index)
+        out._data.coalesced = True
+        return out
+
+    def _row_is_view(self, row: int) -> bool:
+        """Whether torch can view a row of a block layout: one-row blocks, stored next to each other (as
+        observed of torch's select)."""
+        st = self._data
+        if st.block[0] != 1:
+            return False
+        if self.layout is sparse_bsr:
+            return True
+        pos = np.flatnonzero(_host(st.plain) == row)
+        return pos.size == 0 or int(pos[-1] - pos[0]) + 1 == pos.size
+
+    def __getitem__(self, key: Any) -> Tensor:
+        if type(key) is int:
+            return self.select(0, key)
+        raise not_implemented("getitem", "SparseCsrCPU")
+
     def sparse_resize_(self, *args: Any) -> Tensor:
         raise not_implemented("sparse_resize_", "SparseCsrCPU")
 
