@@ -482,3 +482,20 @@ def test_compressed_select_and_pow(lay, code):
         _raises(run)
         return
     _same(run(ember), t)
+
+
+@pytest.mark.parametrize("lay", ["to_sparse_csr()", "to_sparse_csc()", "to_sparse_bsc((1, 2))"])
+@pytest.mark.parametrize("code", ["c.index_select(0, m.tensor([0]))", "m.index_select(c, 1, m.tensor([0]))",
+                                  "c.narrow_copy(0, 0, 1)", "c.mul_(2)", "c.div_(2)", "c.neg_()", "c.abs_()",
+                                  "c.sqrt_()"])
+def test_compressed_in_place_and_refusals(lay, code):
+    """index_select / narrow_copy recursed through the dense hooks; in-place zero-preserving ops run on the values."""
+    def run(m):
+        c = eval("x." + lay, {"x": m.tensor([[0.0, 1, 0, -2], [3, 0, 0, 0]])})
+        return eval(code, {"m": m, "c": c})
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError):
+        _raises(run)
+        return
+    _same(run(ember), t)

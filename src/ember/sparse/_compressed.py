@@ -467,6 +467,21 @@ class CompressedTensor(SparseBase):
         out._data.coalesced = True
         return out
 
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        raise not_implemented("index_select", "SparseCsrCPU")
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        raise RuntimeError(f"Sparse {_key(self.layout)[6:].upper()} tensors do not have strides")
+
+    def mul_(self, other: Any) -> CompressedTensor:
+        """In place times a number: the stored values scaled (torch's kernel for a scalar)."""
+        from ._coo import _scalar_operand, _values_inplace
+        c = _scalar_operand(other, "mul_")
+        return _values_inplace(self, lambda v: v.mul_(c))
+
+    def div_(self, other: Any, *, rounding_mode: str | None = None) -> CompressedTensor:
+        raise RuntimeError(f"unsupported tensor layout: {_key(self.layout)}")
+
     def _row_is_view(self, row: int) -> bool:
         """Whether torch can view a row of a block layout: one-row blocks, stored next to each other (as
         observed of torch's select)."""

@@ -927,11 +927,12 @@ def sparse_unary(op: Callable, t: Tensor, params: tuple) -> Tensor:
 
 
 def sparse_unary_(op: Callable, t: Tensor, params: tuple) -> Tensor:
-    """In-place ``op`` on the entries of ``t`` (the nonlinear ops need a coalesced ``t``, as torch)."""
+    """In-place ``op`` on the entries of ``t``, COO or compressed (the nonlinear ops need a coalesced COO ``t``,
+    as torch)."""
     name = op.__name__
-    if not isinstance(t, SparseTensor) or name not in _COALESCING_UNARY | _LINEAR_UNARY:
+    if name not in _COALESCING_UNARY | _LINEAR_UNARY:
         raise not_implemented(name + "_", _backend(t))
-    if name in _COALESCING_UNARY and not t.is_coalesced():
+    if name in _COALESCING_UNARY and isinstance(t, SparseTensor) and not t.is_coalesced():
         raise RuntimeError(f"{name}_ requires coalesced input")
     return _values_inplace(t, lambda v: op._inplace(v, *params))
 
