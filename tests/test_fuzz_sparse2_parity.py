@@ -499,3 +499,20 @@ def test_compressed_in_place_and_refusals(lay, code):
         _raises(run)
         return
     _same(run(ember), t)
+
+
+@pytest.mark.parametrize("lay", ["to_sparse_csr()", "to_sparse_csc()", "to_sparse_bsr((1, 2))",
+                                 "to_sparse_bsc((1, 2))"])
+@pytest.mark.parametrize("code", ["c * c", "c * d", "c.sum(0)", "c.sum((0, 1))", "c.unsqueeze(0)", "c * 2",
+                                  "c.sum(1, keepdim=True)"])
+def test_compressed_layout_kernel_refusals(lay, code):
+    """torch's CPU kernels multiply and reduce over dims CSR only (ember computed the rest)."""
+    def run(m):
+        c = eval("x." + lay, {"x": m.tensor([[0.0, 1, 0, -2], [3, 0, 0, 0]])})
+        return eval(code, {"m": m, "c": c, "d": m.ones(2, 4)})
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError):
+        _raises(run)
+        return
+    _same(run(ember), t)

@@ -473,6 +473,9 @@ class CompressedTensor(SparseBase):
     def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
         raise RuntimeError(f"Sparse {_key(self.layout)[6:].upper()} tensors do not have strides")
 
+    def unsqueeze(self, dim: int) -> Tensor:
+        raise RuntimeError(f"Sparse {_key(self.layout)[6:].upper()} tensors do not have strides")
+
     def mul_(self, other: Any) -> CompressedTensor:
         """In place times a number: the stored values scaled (torch's kernel for a scalar)."""
         from ._coo import _scalar_operand, _values_inplace
@@ -1105,6 +1108,11 @@ def _mul(a: CompressedTensor, other: Any) -> CompressedTensor:
     compressed operand's pattern)."""
     if not isinstance(other, Tensor) or (other.dim() == 0 and not isinstance(other, (CompressedTensor, SparseTensor))):
         return _map_values(a, lambda v: v * other)
+    if a.layout in _BLOCKED:   # torch's CPU kernels multiply CSR tensors only
+        raise RuntimeError(f"empty_sparse_compressed expected sparse compressed (non-block) tensor layout but got "
+                           f"{_key(a.layout)}")
+    if a.layout is not sparse_csr:
+        raise RuntimeError("Expected result Tensor to be of format CSR")
     if a.shape != other.shape:
         raise RuntimeError(f"mul: expected 'self' and 'other' to have same size, but {list(a.shape)} != "
                            f"{list(other.shape)}")
@@ -1138,11 +1146,11 @@ def _sum(t: CompressedTensor, dim: Any, keepdim: bool, dtype: Any) -> Tensor:
         with _no_grad():
             out = t.values().sum().detach()
         return _record(out, _SumBackward0, (t,), src=t)
-    if not keepdim:
-        raise RuntimeError("reduction operations on CSR tensors with keepdim=False is unsupported")
     if t.layout is not sparse_csr:
         raise RuntimeError(f"Currently the only compressed sparse format supported for sum.dim_IntList is CSR, but "
                            f"got layout {_key(t.layout)}")
+    if not keepdim:
+        raise RuntimeError("reduction operations on CSR tensors with keepdim=False is unsupported")
     dims = sorted({wrap_dim(d, t.dim()) for d in ((dim,) if isinstance(dim, int) else dim)})
     xp = xp_of(t._device)
     s = t._data
