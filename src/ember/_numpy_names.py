@@ -16,6 +16,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from ._core.warn import transparent
+
 _ALIASES = {"axis": "dim", "keepdims": "keepdim"}
 # the ember.* functions and Tensor methods given the aliases: those NumPy has with ``axis``/``keepdims``
 _NUMPY_STYLE = frozenset({
@@ -39,6 +41,7 @@ def _canonical(fn: Callable) -> frozenset[str]:
 
 
 def _accepting_aliases(fn: Callable, accepted: frozenset[str]) -> Callable:
+    @transparent   # (warnings' stack levels skip it)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if kwargs and ("axis" in kwargs or "keepdims" in kwargs):
             # an alias stands for its name when fn takes that name and it was not also given (else: TypeError)

@@ -8,7 +8,6 @@ checks. Operators are not defined here: each ``ember.ops`` module binds its func
 from __future__ import annotations
 
 import numbers
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 from ._core import dtype as D
 from ._core.device import CPU, PENDING_CHECKS, device, flush_checks, to_host
 from ._core.memory_format import channels_last, channels_last_3d, is_contiguous_as
+from ._core.warn import warn
 
 __all__ = ["Tensor", "Size", "from_array", "zeros_of", "dense_empty"]
 
@@ -309,7 +309,7 @@ class Tensor:
     def grad(self) -> Tensor | None:
         g = self._grad_or_none()
         if g is None and self._grad_fn is not None and not getattr(self, "_retains_grad", False):
-            warnings.warn(
+            warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
                 "attribute won't be populated during autograd.backward(). If you indeed want the .grad field "
                 "to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you "

@@ -32,10 +32,10 @@ import functools
 import sys
 import threading
 import types as _types
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ._core.warn import transparent, warn
 from ._tensor import Tensor, _as_subclass, _new
 
 __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "activate", "enable_reentrant_dispatch",
@@ -132,8 +132,8 @@ class TorchFunctionMode:
 
     @classmethod
     def push(cls, *args: Any, **kwargs: Any) -> TorchFunctionMode:
-        warnings.warn("`Mode.push()` is no longer necessary and can be replaced with just `with Mode()`",
-                      stacklevel=2)
+        warn("`Mode.push()` is no longer necessary and can be replaced with just `with Mode()`",
+             stacklevel=2)
         return cls(*args, **kwargs)
 
 
@@ -350,6 +350,7 @@ def _make_subclass(cls: type, data: Tensor, require_grad: bool = False) -> Tenso
 
 # ---------------------------------------------------------------------------------------------- wrappers
 
+@transparent
 def _slow(public: Callable, fn: Callable, args: tuple, kwargs: dict, binop: bool = False) -> Any:
     """A wrapper's full path: read the thread's state, dispatch if a mode or an overloaded argument says so."""
     st = _STATE
@@ -373,9 +374,11 @@ def _all_plain(args: tuple, kwargs: dict, plain: set) -> bool:
 
 def _function_wrapper(fn: Callable) -> Callable:
     """``fn`` behind the protocol; the wrapper itself is the ``func`` handlers see. Fast path: no mode entered
-    anywhere and every argument of a type known to have nothing to dispatch on (plain Tensor, numbers, ...)."""
+    anywhere and every argument of a type known to have nothing to dispatch on (plain Tensor, numbers, ...). Its
+    frames, as ``_slow``'s, are not counted by warnings' stack levels."""
     plain = _PLAIN_TYPES
 
+    @transparent
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _MODE_DEPTH and _all_plain(args, kwargs, plain):
             return fn(*args, **kwargs)
@@ -408,6 +411,7 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
     binop = name in _BINARY
     plain = _PLAIN_TYPES
 
+    @transparent
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _MODE_DEPTH and _all_plain(args, kwargs, plain):
             return fn(*args, **kwargs)

@@ -20,13 +20,14 @@ import functools
 import math
 import operator
 import secrets
-import warnings
 from collections.abc import Callable
 from fractions import Fraction
 
 import ml_dtypes
 import numpy as np
 from numpy.typing import DTypeLike
+
+from .._core.warn import warn
 
 __all__ = [
     "Generator",
@@ -755,7 +756,7 @@ def _check_random_bounds(low: int, high_inc: int, dt: np.dtype) -> None:
         digits = _MANT_DIGITS[dt]
         for name, v in bounds:
             if abs(v) > 2**digits:
-                warnings.warn(
+                warn(
                     f"{name} is out of bounds [-(2^{digits}), 2^{digits}]. Due to precision limitations "
                     f"{_CPP_NAMES[dt]} can support discrete uniform distribution only within this range. This "
                     "warning will become an error in version 1.7 release, please fix the code in advance",

@@ -3,17 +3,16 @@ bound to one device, each warning as torch does; one definition serves both devi
 
 from __future__ import annotations
 
-import warnings
-
 from .._core import dtype as D
+from .._core.warn import warn
 from .autocast_mode import autocast as _autocast
 from .grad_scaler import GradScaler as _GradScaler
 
 
 def deprecated(device: str, old: str, new: str) -> None:
     """torch's FutureWarning for ``torch.<device>.amp.<old>``."""
-    warnings.warn(f"`torch.{device}.amp.{old}(args...)` is deprecated. Please use `{new}` instead.", FutureWarning,
-                  stacklevel=3)
+    warn(f"`torch.{device}.amp.{old}(args...)` is deprecated. Please use `{new}` instead.", FutureWarning,
+         stacklevel=3)
 
 
 def device_classes(device: str, dtype: D.dtype, module: str) -> tuple[type, type]:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 import threading
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from .._core import dtype as D
 from .._core.device import DEVICE_TYPES as _DEVICE_TYPES
+from .._core.warn import transparent, warn
 from .._tensor import Tensor
 from ..autograd.grad_mode import STATE as _GRAD_STATE
 from ._policy import ALIASES, BANNED_MESSAGE, POLICY
@@ -87,7 +87,7 @@ def set_autocast_dtype(device_type: str, dtype: D.dtype) -> None:
 
 
 def _deprecated(old: str, new: str) -> None:
-    warnings.warn(f"torch.{old}() is deprecated. Please use torch.{new} instead.", DeprecationWarning, stacklevel=3)
+    warn(f"torch.{old}() is deprecated. Please use torch.{new} instead.", DeprecationWarning, stacklevel=3)
 
 
 def is_autocast_cpu_enabled() -> bool:
@@ -154,17 +154,17 @@ class autocast:
             if self.device == "cuda":
                 from .. import cuda
                 if not cuda.is_available():
-                    warnings.warn("CUDA is not available or torch_xla is imported. Disabling autocast.",
-                                  stacklevel=2)
+                    warn("CUDA is not available or torch_xla is imported. Disabling autocast.",
+                         stacklevel=2)
                     enabled = False
                 elif self.fast_dtype == D.bfloat16 and not cuda.is_bf16_supported():
                     raise RuntimeError("Current CUDA Device does not support bfloat16. Please switch dtype to "
                                        "float16.")
             if enabled and self.fast_dtype not in (D.bfloat16, D.float16):
                 name = self.device.upper()
-                warnings.warn(f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n"
-                              f"{name} Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.",
-                              stacklevel=2)
+                warn(f"In {name} autocast, but the target dtype is not supported. Disabling autocast.\n"
+                     f"{name} Autocast only supports dtypes of torch.bfloat16, torch.float16 currently.",
+                     stacklevel=2)
                 enabled = False
         self._enabled = bool(enabled)
 
@@ -239,6 +239,7 @@ def _widest(obj: Any, device_type: str, dtype: D.dtype) -> D.dtype:
     return dtype
 
 
+@transparent
 def _run(fn: Callable, policies: dict[str, str], args: tuple, kwargs: dict) -> Any:
     st = _STATE
     if st.busy:
@@ -266,7 +267,9 @@ def _run(fn: Callable, policies: dict[str, str], args: tuple, kwargs: dict) -> A
 
 
 def _autocast_wrap(fn: Callable, policies: dict[str, str]) -> Callable:
-    """``fn`` behind one flag check, applying ``policies`` ({device_type: policy}) while autocast is on."""
+    """``fn`` behind one flag check, applying ``policies`` ({device_type: policy}) while autocast is on (a frame
+    that warnings issued inside ``fn`` do not count)."""
+    @transparent
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _ACTIVE:
             return fn(*args, **kwargs)

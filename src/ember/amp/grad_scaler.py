@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
 from .._core import dtype as D
+from .._core.warn import warn
 from .._tensor import Tensor
 
 __all__ = ["GradScaler", "OptState"]
@@ -34,8 +34,8 @@ class GradScaler:
         if self._device == "cuda" and enabled:
             from .. import cuda
             if not cuda.is_available():
-                warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
-                              stacklevel=2)
+                warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
+                     stacklevel=2)
                 self._enabled = False
         if self._enabled:
             if growth_factor <= 1.0:

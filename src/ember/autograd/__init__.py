@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 import threading
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._core.device import CPU, xp_of
 from .._core.dtype import get_default_dtype
+from .._core.warn import warn
 from .._tensor import Size, Tensor, from_array, zeros_of
 from . import forward_ad, graph, profiler, profiler_util
 from .function import Function, FunctionCtx, once_differentiable
@@ -172,8 +172,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
              create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
     """Accumulate gradients of ``tensors`` into the ``.grad`` of graph leaves (or of ``inputs``)."""
     if grad_variables is not None:
-        warnings.warn("`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning,
-                      stacklevel=2)
+        warn("`grad_variables` is deprecated. Use `grad_tensors` instead.", FutureWarning,
+             stacklevel=2)
         if grad_tensors is not None:
             raise RuntimeError("`grad_tensors` and `grad_variables` (deprecated) arguments both passed to "
                                "`backward()`. Please only use `grad_tensors`.")
@@ -188,7 +188,7 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
             t.retain_grad()   # as torch: gradients of non-leaf inputs land in their .grad
     if create_graph and not _warned_create_graph[0]:
         _warned_create_graph[0] = True
-        warnings.warn(
+        warn(
             "Using backward() with create_graph=True will create a reference cycle between the parameter "
             "and its gradient which can cause a memory leak. We recommend using autograd.grad when creating "
             "the graph to avoid this. If you have to use this function, make sure to reset the .grad fields "
@@ -210,11 +210,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
     outs = _as_tuple(outputs)
     ins = _inputs_tuple(inputs, "grad")
     if not only_inputs:
-        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
-                      "accumulate gradient for other parts of the graph, please use "
-                      "torch.autograd.backward.",
-                      FutureWarning,
-                      stacklevel=2)
+        warn("only_inputs argument is deprecated and is ignored now (defaults to True). To "
+             "accumulate gradient for other parts of the graph, please use "
+             "torch.autograd.backward.",
+             FutureWarning,
+             stacklevel=2)
     if is_grads_batched:
         return _batched_grad(outs, inputs, ins, grad_outputs, retain_graph, create_graph, allow_unused,
                              materialize_grads)
@@ -287,8 +287,8 @@ class Variable(metaclass=_VariableMeta):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = False, volatile: bool = False) -> Any:
         if volatile:
-            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
-                          UserWarning, stacklevel=2)
+            warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                 UserWarning, stacklevel=2)
         if data is None:
             return zeros_of((0,), get_default_dtype(), CPU)
         if not isinstance(data, Tensor):
@@ -368,8 +368,8 @@ class detect_anomaly:
         self.prev = (graph.ANOMALY[0], graph.ANOMALY[1])
 
     def __enter__(self) -> None:
-        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
-                      "enabled for debugging.", UserWarning, stacklevel=2)
+        warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+             "enabled for debugging.", UserWarning, stacklevel=2)
         self.prev = (graph.ANOMALY[0], graph.ANOMALY[1])
         set_anomaly_enabled(True, self.check_nan)
 

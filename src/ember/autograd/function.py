@@ -11,10 +11,10 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Tensor, from_array, zeros_of
 from . import forward_ad
 from .grad_mode import STATE, no_grad, switch
@@ -165,10 +165,10 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
                                   "staticmethod or set generate_vmap_rule=True.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd functions are all "
-                      "static, so you should invoke them on the class itself. Instantiating an autograd "
-                      "function will raise an error in a future version of "
-                      "PyTorch.", DeprecationWarning, stacklevel=2)
+        warn(f"{self.__class__} should not be instantiated. Methods on autograd functions are all "
+             "static, so you should invoke them on the class itself. Instantiating an autograd "
+             "function will raise an error in a future version of "
+             "PyTorch.", DeprecationWarning, stacklevel=2)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please "

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-import warnings
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 from .. import _tensor
+from .._core.warn import warn
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -93,11 +93,11 @@ class _Mode:
 
     def __call__(self, func: F) -> F:
         if inspect.isclass(func):
-            warnings.warn("Decorating classes is deprecated and will be disabled in future versions. You "
-                          "should only decorate functions or methods. To preserve the current behavior of "
-                          "class decoration, you can directly decorate the `__init__` method and nothing "
-                          "else.",
-                          FutureWarning, stacklevel=2)
+            warn("Decorating classes is deprecated and will be disabled in future versions. You "
+                 "should only decorate functions or methods. To preserve the current behavior of "
+                 "class decoration, you can directly decorate the `__init__` method and nothing "
+                 "else.",
+                 FutureWarning, stacklevel=2)
         if inspect.isgeneratorfunction(func):
             return self._wrap_generator(func)  # type: ignore[return-value]
 

@@ -6,12 +6,12 @@ Jacobians are laid out as torch prints them: one row per input element, one colu
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .._core.warn import warn
 from .._tensor import Tensor, from_array
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -148,9 +148,9 @@ def _check_inputs(inputs: tuple) -> list[int]:
     for i in wrt:
         t = inputs[i]
         if t.dtype.name not in ("float64", "complex128"):
-            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating point or "
-                          "complex. This check will likely fail if all the inputs are not of double "
-                          "precision floating point or complex. ", UserWarning, stacklevel=3)
+            warn(f"Input #{i} requires gradient and is not a double precision floating point or "
+                 "complex. This check will likely fail if all the inputs are not of double "
+                 "precision floating point or complex. ", UserWarning, stacklevel=3)
         if any(st == 0 and n > 1 for st, n in zip(t.stride(), t.shape, strict=True)):
             raise RuntimeError(f"The {i}th input has a dimension with stride 0. gradcheck only supports "
                                "inputs that are non-overlapping to be able to compute the numerical "

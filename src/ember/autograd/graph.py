@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import traceback
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -26,6 +25,7 @@ from typing import Any, NamedTuple
 from .._core.device import CPU, xp_of
 from .._core.dtype import int64
 from .._core.memory_format import layout_strides
+from .._core.warn import warn
 from .._tensor import _INFERENCE, SAME_DTYPE, Tensor, from_array, zeros_of
 from ._saved_hooks import ACTIVE as _HOOKS_ACTIVE
 from ._saved_hooks import PACKED, Packed, current_hooks, disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
@@ -53,8 +53,8 @@ def _anomaly_warning(node: Node) -> None:
     """torch's warning naming the failing node and the forward call that created it."""
     trace = node.__dict__.get("_forward_trace")
     if trace is not None:
-        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
-                      f"{trace}", UserWarning, stacklevel=4)
+        warn(f"Error detected in {node.name()}. Traceback of forward call that caused the error:\n"
+             f"{trace}", UserWarning, stacklevel=4)
 
 
 def _call_node_checked(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:

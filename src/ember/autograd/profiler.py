@@ -15,11 +15,11 @@ import os
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ContextDecorator
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from . import graph
 from .profiler_util import DeviceType, EventList, FunctionEvent, _atomic_write
@@ -338,22 +338,22 @@ class profile:
             return
         self.use_cuda = use_cuda
         if use_cuda:
-            warnings.warn("The attribute `use_cuda` will be deprecated soon, please use ``use_device = 'cuda'`` "
-                          "instead.", FutureWarning, stacklevel=2)
+            warn("The attribute `use_cuda` will be deprecated soon, please use ``use_device = 'cuda'`` "
+                 "instead.", FutureWarning, stacklevel=2)
             use_device = "cuda"
         if use_device is not None:
             from .. import cuda
 
             if use_device not in ("cuda", "xpu", "mtia", "hpu"):
-                warnings.warn(f"The {use_device} is not a valid device option.", stacklevel=2)
+                warn(f"The {use_device} is not a valid device option.", stacklevel=2)
                 use_device = None
             elif use_device == "cuda" and not cuda.is_available():
-                warnings.warn("CUDA is not available, disabling CUDA profiling", stacklevel=2)
+                warn("CUDA is not available, disabling CUDA profiling", stacklevel=2)
                 self.use_cuda = False
                 use_device = None
             elif use_device != "cuda":
-                warnings.warn(f"{use_device.upper()} is not available, disabling {use_device.upper()} profiling",
-                              stacklevel=2)
+                warn(f"{use_device.upper()} is not available, disabling {use_device.upper()} profiling",
+                     stacklevel=2)
                 use_device = None
         if post_processing_timeout_s is not None and post_processing_timeout_s < 0:
             raise ValueError("post_processing_timeout_s must be non-negative")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .._core.device import _probe_cupy
+from .._core.warn import warn
 
 _PRECISIONS = ("highest", "high", "medium")
 _state = {"precision": "highest"}
@@ -26,9 +27,8 @@ def _apply() -> None:
 def set_float32_matmul_precision(precision: str) -> None:
     """``torch.set_float32_matmul_precision``: 'highest' (float32), 'high'/'medium' (TF32 allowed)."""
     if precision not in _PRECISIONS:
-        import warnings
 
-        warnings.warn(
+        warn(
             f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
             "setFloat32MatmulPrecision call has no effect.",
             UserWarning,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from .._core.device import cuda_available
+from .._core.warn import warn
 from . import _precision
 
 __all__ = ["matmul", "is_built", "SDPBackend", "flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
@@ -165,7 +165,7 @@ def can_use_cudnn_attention(params: SDPAParams, debug: bool = False) -> bool:
 def sdp_kernel(enable_flash: bool = True, enable_math: bool = True, enable_mem_efficient: bool = True,
                enable_cudnn: bool = True) -> Iterator[dict]:
     """Deprecated: enable only the named backends inside the block (``nn.attention.sdpa_kernel`` replaces it)."""
-    warnings.warn(
+    warn(
         "`torch.backends.cuda.sdp_kernel()` is deprecated. In the future, this context manager will be removed. "
         "Please see `torch.nn.attention.sdpa_kernel()` for the new context manager, with updated signature.",
         FutureWarning, stacklevel=3,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._core import dtype as D
+from .._core.warn import warn
 from ._flags import flag_module, flags_context
 
 __all__ = ["is_available", "version", "is_acceptable", "set_flags", "flags", "enabled", "benchmark",
@@ -36,10 +37,9 @@ def is_acceptable(tensor: Any) -> bool:
     """Whether cuDNN would take ``tensor``: never (no cuDNN); torch's warning for cuda tensors it would suit."""
     if not enabled or tensor.device.type != "cuda" or tensor.dtype not in CUDNN_TENSOR_DTYPES:
         return False
-    import warnings
 
-    warnings.warn("PyTorch was compiled without cuDNN/MIOpen support. To use cuDNN/MIOpen, rebuild PyTorch making "
-                  "sure the library is visible to the build system.", stacklevel=2)
+    warn("PyTorch was compiled without cuDNN/MIOpen support. To use cuDNN/MIOpen, rebuild PyTorch making "
+         "sure the library is visible to the build system.", stacklevel=2)
     return False
 
 

@@ -9,12 +9,12 @@ CuPy's. Random numbers on cuda tensors come from each GPU's Philox generator, dr
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, NamedTuple
 
 from .._core import device as _device_mod
 from .._core import dtype as D
 from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
+from .._core.warn import warn
 from .._legacy import legacy_type
 from ..ops import tensor_storage as _tensor_storage
 from . import graphs, jiterator, memory, nvtx, random
@@ -408,10 +408,10 @@ def _storage_class(cpu_cls: type) -> type:
     def __init__(self: Any, *args: Any, device: Any = None) -> None:
         if not _tensor_storage._typed_storage_warned[0]:   # torch warns once per process, as for .storage()
             _tensor_storage._typed_storage_warned[0] = True
-            warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
-                          "the only storage class. This should only matter to you if you are using storages "
-                          "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
-                          "tensor.storage()", UserWarning, stacklevel=2)
+            warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
+                 "the only storage class. This should only matter to you if you are using storages "
+                 "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
+                 "tensor.storage()", UserWarning, stacklevel=2)
         _require()
         cpu_cls.__init__(self, *args, device="cuda" if device is None else device)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import collections
 import contextlib
 import itertools
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from .._core import device as _device_mod
 from .._core.device import _probe_cupy, canonical, cuda_available
+from .._core.warn import warn
 
 __all__ = ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved", "memory_cached",
            "max_memory_cached", "reset_peak_memory_stats", "reset_max_memory_allocated", "reset_max_memory_cached",
@@ -84,15 +84,15 @@ def max_memory_reserved(device: Any = None) -> int:
 
 def memory_cached(device: Any = None) -> int:
     """Deprecated name of :func:`memory_reserved`."""
-    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`", FutureWarning,
-                  stacklevel=2)
+    warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`", FutureWarning,
+         stacklevel=2)
     return memory_reserved(device)
 
 
 def max_memory_cached(device: Any = None) -> int:
     """Deprecated name of :func:`max_memory_reserved`."""
-    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to `torch.cuda.max_memory_reserved`",
-                  FutureWarning, stacklevel=2)
+    warn("`torch.cuda.max_memory_cached` has been renamed to `torch.cuda.max_memory_reserved`",
+         FutureWarning, stacklevel=2)
     return max_memory_reserved(device)
 
 
@@ -105,8 +105,8 @@ def reset_peak_memory_stats(device: Any = None) -> None:
 
 
 def _reset_peak_warning(name: str, device: Any) -> None:
-    warnings.warn(f"torch.cuda.{name} now calls torch.cuda.reset_peak_memory_stats, which resets /all/ peak "
-                  "memory stats.", FutureWarning, stacklevel=3)
+    warn(f"torch.cuda.{name} now calls torch.cuda.reset_peak_memory_stats, which resets /all/ peak "
+         "memory stats.", FutureWarning, stacklevel=3)
     reset_peak_memory_stats(device)
 
 

@@ -10,12 +10,12 @@ same meshes in the same order.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from . import distributed_c10d as c10d
 
@@ -201,8 +201,8 @@ class DeviceMesh:
             if len(names) > 1:
                 raise NotImplementedError("DeviceMesh: slicing a flattened dimension together with others is not "
                                           "supported here")
-            warnings.warn("Slicing a flattened dim from root mesh will be deprecated in PT 2.11. Users need to "
-                          "bookkeep the flattened mesh directly. ", stacklevel=2)
+            warn("Slicing a flattened dim from root mesh will be deprecated in PT 2.11. Users need to "
+                 "bookkeep the flattened mesh directly. ", stacklevel=2)
             return flattened[names[0]]
         return self._view([self._names.index(n) for n in names], names)
 

@@ -26,7 +26,6 @@ import os
 import pickle
 import socket
 import sys
-import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -34,6 +33,7 @@ from typing import Any, NewType
 
 import numpy as np
 
+from .._core.warn import warn
 from .._tensor import Tensor, from_array
 from ..futures import Future
 from ._mpi import Persistent, Slot
@@ -1097,8 +1097,8 @@ def all_gather_single(output_tensor: Tensor, input_tensor: Tensor, group: Proces
 def all_gather_into_tensor(output_tensor: Tensor, input_tensor: Tensor, group: ProcessGroup | None = None,
                            async_op: bool = False) -> Work | None:
     """Deprecated (as in torch): :func:`all_gather_single`."""
-    warnings.warn("`torch.distributed.all_gather_into_tensor` is deprecated. Please use "
-                  "`torch.distributed.all_gather_single` instead.", FutureWarning, stacklevel=2)
+    warn("`torch.distributed.all_gather_into_tensor` is deprecated. Please use "
+         "`torch.distributed.all_gather_single` instead.", FutureWarning, stacklevel=2)
     return all_gather_single(output_tensor, input_tensor, group, async_op)
 
 
@@ -1198,8 +1198,8 @@ def reduce_scatter_single(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
 def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM, group: ProcessGroup | None = None,
                           async_op: bool = False) -> Work | None:
     """Deprecated (as in torch): :func:`reduce_scatter_single`."""
-    warnings.warn("`torch.distributed.reduce_scatter_tensor` is deprecated. Please use "
-                  "`torch.distributed.reduce_scatter_single` instead.", FutureWarning, stacklevel=2)
+    warn("`torch.distributed.reduce_scatter_tensor` is deprecated. Please use "
+         "`torch.distributed.reduce_scatter_single` instead.", FutureWarning, stacklevel=2)
     return reduce_scatter_single(output, input, op, group, async_op)
 
 
@@ -1756,8 +1756,8 @@ class _reduce_op:   # noqa: N801 (torch's name)
         object.__setattr__(self, "__members__", _Op.__members__)
 
     def __getattribute__(self, key: str) -> Any:
-        warnings.warn("`torch.distributed.reduce_op` is deprecated, please use `torch.distributed.ReduceOp` "
-                      "instead", FutureWarning, stacklevel=2)
+        warn("`torch.distributed.reduce_op` is deprecated, please use `torch.distributed.ReduceOp` "
+             "instead", FutureWarning, stacklevel=2)
         return object.__getattribute__(self, key)
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
-
 import ember
 
+from .._core.warn import warn
 from . import constraints
 from .utils import lazy_property
 
@@ -36,7 +35,7 @@ class Distribution:
                 arg_constraints = self.arg_constraints
             except NotImplementedError:
                 arg_constraints = {}
-                warnings.warn(
+                warn(
                     f"{self.__class__} does not define `arg_constraints`. Please set `arg_constraints = {{}}` or "
                     "initialize the distribution with `validate_args=False` to turn off validation.",
                     stacklevel=2,
@@ -102,7 +101,7 @@ class Distribution:
         raise NotImplementedError
 
     def sample_n(self, n: int):  # noqa: ANN201
-        warnings.warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning, stacklevel=2)
+        warn("`sample_n(n)` will be deprecated. Use `sample((n,))` instead.", FutureWarning, stacklevel=2)
         return self.sample(ember.Size((n,)))
 
     def log_prob(self, value):  # noqa: ANN001, ANN201
@@ -143,7 +142,7 @@ class Distribution:
         try:
             support = self.support
         except NotImplementedError:
-            warnings.warn(
+            warn(
                 f"{self.__class__} does not define `support` to enable sample validation. Please initialize "
                 "the distribution with `validate_args=False` to turn off validation.",
                 stacklevel=2,

@@ -8,9 +8,9 @@ dimensions; lower it to core ATen, run it as a Module, save and load it as a ``.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from .._core.warn import warn
 from . import dynamic_shapes, exported_program, graph_signature
 from ._serialize import load, save
 from ._trace import GuardOnDataDependentSymNode, UserError
@@ -49,5 +49,5 @@ def draft_export(mod: Any, args: tuple, kwargs: dict | None = None, *, dynamic_s
     try:
         return export(mod, args, kwargs, dynamic_shapes=dynamic_shapes, strict=strict)
     except UserError as e:
-        warnings.warn(str(e), stacklevel=2)
+        warn(str(e), stacklevel=2)
         return export(mod, args, kwargs, strict=strict)

@@ -9,10 +9,10 @@ import inspect
 import math
 import sys
 import types
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._core.warn import warn
 from ._names import register
 from .graph import Graph
 from .node import Argument, Node
@@ -251,9 +251,9 @@ class Tracer(TracerBase):
             self.create_proxy("call_function", _assert_is_none,
                               (out, f"{name} has been specialized to have value None but got another value"), {})
         else:
-            warnings.warn(f"Was not able to add assertion to guarantee correct input {name} to specialized function. "
-                          "It is up to the user to make sure that your inputs match the inputs you specialized the "
-                          "function with.", stacklevel=3)
+            warn(f"Was not able to add assertion to guarantee correct input {name} to specialized function. "
+                 "It is up to the user to make sure that your inputs match the inputs you specialized the "
+                 "function with.", stacklevel=3)
         return value
 
     # ---- tracing

@@ -12,11 +12,11 @@ import inspect
 import threading
 import types
 import typing
-import warnings
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
+from .._core.warn import warn
 from ..futures import Future
 
 __all__ = [
@@ -56,7 +56,7 @@ _builtin_isinstance = isinstance
 def _deprecated(api: str, switch_to: str | None = None) -> None:
     """torch 2.13's DeprecationWarning for a TorchScript entry point (hidden by default outside ``__main__``)."""
     advice = f"switch to {switch_to}." if switch_to else "use `torch.compile` instead."
-    warnings.warn(f"`torch.jit.{api}` is deprecated. Please {advice}", DeprecationWarning, stacklevel=2)
+    warn(f"`torch.jit.{api}` is deprecated. Please {advice}", DeprecationWarning, stacklevel=2)
 
 
 class Error(Exception):
@@ -134,7 +134,7 @@ def ignore(drop: Any = False, **kwargs: Any) -> Any:
     drop_on_export = kwargs.pop("drop_on_export", None)
     if drop_on_export or drop:
         which = "drop_on_export=True" if drop_on_export else "True"
-        warnings.warn(
+        warn(
             f"ignore({which}) has been deprecated. TorchScript will now drop the function call on compilation. "
             "Use torch.jit.unused now. {}",
             FutureWarning,
@@ -209,7 +209,7 @@ def _require_args(target_type: Any) -> None:
 
 def _warn_if_empty(obj: Any) -> None:
     if _builtin_isinstance(obj, (list, dict, tuple)) and len(obj) == 0:
-        warnings.warn(
+        warn(
             "The inner type of a container is lost when calling torch.jit.isinstance in eager mode. For example, "
             "List[int] would become list and therefore falsely return True for List[float] or List[str].",
             stacklevel=3,
@@ -283,7 +283,7 @@ class strict_fusion:
 
     def __init__(self) -> None:
         if not is_scripting():
-            warnings.warn("Only works in script mode", stacklevel=2)
+            warn("Only works in script mode", stacklevel=2)
 
     def __enter__(self) -> None:
         return None

@@ -28,10 +28,10 @@ import io
 import textwrap
 import types
 import typing
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._core.warn import warn
 from ..nn.modules.module import Module
 from ._internal import Attribute, Error, FunctionModifiers, _deprecated, _run_scripting, is_scripting
 
@@ -392,8 +392,8 @@ def script(obj: Any, optimize: None = None, _frames_up: int = 0, _rcb: Callable[
     unchanged, and something already scripted is returned as is. Lambdas are refused, as torch refuses them."""
     _deprecated("script", "`torch.compile` or `torch.export`")
     if optimize is not None:
-        warnings.warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
-                      "instead", FutureWarning, stacklevel=2)
+        warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
+             "instead", FutureWarning, stacklevel=2)
     if isinstance(obj, (ScriptModule, ScriptFunction)):
         return obj
     if isinstance(obj, Module):

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from ..nn.modules.module import Module
 from ._internal import FunctionModifiers, _deprecated
@@ -94,7 +95,7 @@ def _warning(method: Callable[..., Any], message: str) -> Callable[..., Any]:
     @functools.wraps(method)
     def warned(*args: Any, **kwargs: Any) -> Any:
         if is_tracing() and not sys._getframe(1).f_globals.get("__name__", "").startswith("ember."):
-            warnings.warn(message, TracerWarning, stacklevel=2)
+            warn(message, TracerWarning, stacklevel=2)
         return method(*args, **kwargs)
 
     return warned
@@ -150,7 +151,7 @@ def _check_output(out: Any, strict: bool) -> None:
         return
     if isinstance(out, list):
         if strict:
-            warnings.warn(_LIST_OR_DICT.format("list"), TracerWarning, stacklevel=2)
+            warn(_LIST_OR_DICT.format("list"), TracerWarning, stacklevel=2)
         for o in out:
             _check_output(o, strict)
         return
@@ -183,11 +184,11 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
     scripted or traced input is returned as is."""
     _deprecated("trace", "`torch.compile` or `torch.export`")
     if optimize is not None:
-        warnings.warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
-                      "instead", FutureWarning, stacklevel=2)
+        warn("`optimize` is deprecated and has no effect. Use `with torch.jit.optimized_execution()` "
+             "instead", FutureWarning, stacklevel=2)
     if isinstance(func, ScriptModule):
-        warnings.warn("The input to trace is already a ScriptModule, tracing it is a no-op. Returning the object "
-                      "as is.", stacklevel=2)
+        warn("The input to trace is already a ScriptModule, tracing it is a no-op. Returning the object "
+             "as is.", stacklevel=2)
         return func
     if isinstance(func, ScriptFunction):
         return func

@@ -12,12 +12,12 @@ both. Calls torch's MaskedTensor does not implement raise its TypeError; calls t
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from .. import overrides
 from .._core import dtype as D
+from .._core.warn import warn
 from .._tensor import Tensor, _as_subclass, _new
 from ..ops import elementwise as EW
 from ..ops import indexing as IX
@@ -76,7 +76,7 @@ def _arm() -> None:
 def _wrap(data: Tensor, mask: Tensor) -> MaskedTensor:
     """``data`` (a result in the graph) as a MaskedTensor with ``mask``."""
     _arm()
-    warnings.warn(_PROTOTYPE, UserWarning, stacklevel=3)
+    warn(_PROTOTYPE, UserWarning, stacklevel=3)
     out = _as_subclass(data, MaskedTensor)
     out._masked_mask = mask
     return out
@@ -101,11 +101,11 @@ def _validate(data: Any, mask: Any) -> None:
 
 def _no_dispatch(name: str) -> TypeError:
     """torch's failure for an op MaskedTensor does not implement (after its UserWarning)."""
-    warnings.warn(f"{name} is not implemented in __torch_dispatch__ for MaskedTensor.\nIf you would like this "
-                  "operator to be supported, please file an issue for a feature request at "
-                  "https://github.com/pytorch/maskedtensor/issues with a minimal reproducible code snippet.\nIn the "
-                  "case that the semantics for the operator are not trivial, it would be appreciated to also include "
-                  "a proposal for the semantics.", UserWarning, stacklevel=4)
+    warn(f"{name} is not implemented in __torch_dispatch__ for MaskedTensor.\nIf you would like this "
+         "operator to be supported, please file an issue for a feature request at "
+         "https://github.com/pytorch/maskedtensor/issues with a minimal reproducible code snippet.\nIn the "
+         "case that the semantics for the operator are not trivial, it would be appreciated to also include "
+         "a proposal for the semantics.", UserWarning, stacklevel=4)
     return TypeError(f"Multiple dispatch failed for 'torch._ops.aten.{name}.default'; all __torch_dispatch__ "
                      "handlers returned NotImplemented:\n\n  - tensor subclass <class "
                      "'torch.masked.maskedtensor.core.MaskedTensor'>\n\nFor more information, try re-running with "
@@ -144,10 +144,10 @@ class MaskedTensor(Tensor):
             raise TypeError("data must be a Tensor")
         if is_masked_tensor(mask) or not isinstance(mask, Tensor):
             raise TypeError("mask must be a Tensor")
-        warnings.warn(_PROTOTYPE, UserWarning, stacklevel=2)
+        warn(_PROTOTYPE, UserWarning, stacklevel=2)
         if data.requires_grad:
-            warnings.warn("It is not recommended to create a MaskedTensor with a tensor that requires_grad. To "
-                          "avoid this, you can use data.detach().clone()", UserWarning, stacklevel=2)
+            warn("It is not recommended to create a MaskedTensor with a tensor that requires_grad. To "
+                 "avoid this, you can use data.detach().clone()", UserWarning, stacklevel=2)
         _validate(data, mask)
         _arm()
         with DisableTorchFunctionSubclass():

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,7 @@ import numpy as np
 from .. import overrides
 from .._core import dtype as D
 from .._core.device import device as _device
+from .._core.warn import warn
 from .._tensor import Size, Tensor, _as_subclass, from_array
 from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import Node
@@ -58,10 +58,10 @@ def prototype_warning() -> None:
     """torch warns once per process when a strided nested tensor is first built."""
     if not _WARNED[0]:
         _WARNED[0] = True
-        warnings.warn("The PyTorch API of nested tensors is in prototype stage and will change in the near future. "
-                      "We recommend specifying layout=torch.jagged when constructing a nested tensor, as this layout "
-                      "receives active development, has better operator coverage, and works with torch.compile.",
-                      UserWarning, stacklevel=3)
+        warn("The PyTorch API of nested tensors is in prototype stage and will change in the near future. "
+             "We recommend specifying layout=torch.jagged when constructing a nested tensor, as this layout "
+             "receives active development, has better operator coverage, and works with torch.compile.",
+             UserWarning, stacklevel=3)
 
 
 def not_implemented(op: str) -> NotImplementedError:

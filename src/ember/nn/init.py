@@ -4,9 +4,9 @@ seed every parameter gets the same bits as in torch (the draw order and arithmet
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..linalg import qr
@@ -124,7 +124,7 @@ def trunc_normal_(
     """N(mean, std²) restricted to [a, b] by rejection: redraw normals outside the interval while it holds
     more than 30% of the mass, else draw uniforms on [a, b] accepted with the normal density."""
     if mean < a - 2 * std or mean > b + 2 * std:
-        warnings.warn(
+        warn(
             "mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
             "may be incorrect.",
             stacklevel=2,
@@ -202,7 +202,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator | Non
 
 def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float | None:
     if 0 in tensor.shape:
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return None
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
@@ -269,7 +269,7 @@ def _deprecated(fn: Any) -> Any:
     new = fn.__name__
 
     def old(*args: Any, **kwargs: Any) -> Any:
-        warnings.warn(
+        warn(
             f"`nn.init.{new[:-1]}` is now deprecated in favor of `nn.init.{new}`.",
             FutureWarning,
             stacklevel=2,

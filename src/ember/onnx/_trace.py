@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from ._graph import Graph, Recorder, flatten
 from ._symbolics import SYMBOLICS, recurrent
@@ -115,8 +115,8 @@ def trace(model: Any, args: tuple, kwargs: dict, *, opset: int, input_names: Seq
     outputs, seen = [], set()
     for k, t in enumerate(o for o in flatten(out) if isinstance(o, Tensor)):
         if inputs and not g.traced(t):
-            warnings.warn(f"ember.onnx.export: output {k} was not computed from the inputs by calls the exporter "
-                          "records; it is exported as a constant", UserWarning, stacklevel=3)
+            warn(f"ember.onnx.export: output {k} was not computed from the inputs by calls the exporter "
+                 "records; it is exported as a constant", UserWarning, stacklevel=3)
         name = g.value(t)
         if name in input_set or name in g.initializers or name in seen:
             name = g.op("Identity", [name])

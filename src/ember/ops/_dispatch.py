@@ -10,7 +10,6 @@ differentiable. Broadcast reduction and dtype casting of gradients are done by t
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, xp_of
+from .._core.warn import warn
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim, zeros_of
 from ..autograd import forward_ad as _fw
 from ..autograd.grad_mode import STATE
@@ -343,12 +343,12 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None,
         _fw.flush()   # pending tangents may depend on out's values
     if out._data.shape != result._data.shape:
         if out._data.size:
-            warnings.warn("An output with one or more elements was resized since it had shape "
-                          f"{list(out._data.shape)}, which does not match the required output shape "
-                          f"{list(result._data.shape)}. This behavior is deprecated, and in a future PyTorch release "
-                          "outputs will not be resized unless they have zero elements. You can explicitly reuse an "
-                          "out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
-                          UserWarning, stacklevel=3)
+            warn("An output with one or more elements was resized since it had shape "
+                 f"{list(out._data.shape)}, which does not match the required output shape "
+                 f"{list(result._data.shape)}. This behavior is deprecated, and in a future PyTorch release "
+                 "outputs will not be resized unless they have zero elements. You can explicitly reuse an "
+                 "out tensor t by resizing it, inplace, to zero elements with t.resize_(0).",
+                 UserWarning, stacklevel=3)
         out._data = xp_of(out._device).empty(result._data.shape, out._dtype.np)
         out._base = None
     _assign(out._data, result._data)   # an expanded out: torch's overlap error

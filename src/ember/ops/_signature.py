@@ -26,6 +26,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import device as _device
 from .._core.memory_format import memory_format as _memory_format
+from .._core.warn import transparent
 from .._tensor import Size, Tensor
 
 __all__ = ["install", "Signature", "parse_error", "type_name"]
@@ -412,7 +413,8 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
     """``fn`` raising torch's parser error instead of its own when no overload in ``sigs`` accepts the call
     (``method``: the first argument is ``self``, outside the signatures; ``python``: see :func:`parse_error`),
     after a :class:`_Precheck`. The layers ember may already have put around ``fn`` (NumPy's keyword names,
-    then autocast) are merged into this one: one wrapper, one added frame at most."""
+    then autocast) are merged into this one: one wrapper, one added frame at most, which warnings' stack levels
+    do not count."""
     check = _Precheck(sigs, python)
     first, kw = check.first, check.kw
     inner, accepted, policies = _layers(fn)
@@ -421,6 +423,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
         from ..amp import autocast_mode as amp
         run, aliases = amp._run, names._ALIASES
 
+        @transparent
         @functools.wraps(fn)
         def call_merged(*args: Any, **kwargs: Any) -> Any:
             if len(args) > first + method or kwargs and not kw.isdisjoint(kwargs):
@@ -442,6 +445,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
             call_merged._numpy_names = True   # type: ignore[attr-defined]
         return call_merged
     if method:
+        @transparent
         @functools.wraps(fn)
         def call(self: Any, *args: Any, **kwargs: Any) -> Any:
             if len(args) > first or kwargs and not kw.isdisjoint(kwargs):
@@ -453,6 +457,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
                 raise
         return call
 
+    @transparent
     @functools.wraps(fn)
     def call_fn(*args: Any, **kwargs: Any) -> Any:
         if len(args) > first or kwargs and not kw.isdisjoint(kwargs):

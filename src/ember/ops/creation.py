@@ -6,7 +6,6 @@ from __future__ import annotations
 import cmath
 import math
 import operator
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from .._core.memory_format import (
     preserve_format,
     suggest_memory_format,
 )
+from .._core.warn import warn
 from .._tensor import Size, dense_empty
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
@@ -244,9 +244,9 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
     dt = _resolve_dtype(dtype)
     dev = canonical(device)
     if _isinstance(data, Tensor):
-        warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
-                      "or sourceTensor.detach().clone().requires_grad_(True), rather than "
-                      "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
+        warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
+             "or sourceTensor.detach().clone().requires_grad_(True), rather than "
+             "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
         src_dt = data._dtype
         arr = _host(data._data).copy(order="K")
     elif _isinstance(data, np.ndarray):
@@ -317,10 +317,10 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
                          "copy of your array  with array.copy().) ")
     if not ndarray.flags.writeable and not _READONLY_WARNED[0]:
         _READONLY_WARNED[0] = True   # torch warns once per process
-        warnings.warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
-                      "This means writing to this tensor will result in undefined behavior. You may want to copy "
-                      "the array to protect its data or make it writable before converting it to a tensor. This "
-                      "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
+        warn("The given NumPy array is not writable, and PyTorch does not support non-writable tensors. "
+             "This means writing to this tensor will result in undefined behavior. You may want to copy "
+             "the array to protect its data or make it writable before converting it to a tensor. This "
+             "type of warning will be suppressed for the rest of this program.", UserWarning, stacklevel=2)
     return from_array(ndarray, D.from_numpy_dtype(ndarray.dtype), CPU)
 
 
@@ -603,9 +603,9 @@ def range_(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
         raise TypeError('range() missing 1 required positional arguments: "end"')
     start, end, step = _num(start), _num(end), _num(step)
     _check_range(start, end, step)
-    warnings.warn("torch.range is deprecated and will be removed in a future release because its behavior is "
-                  "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
-                  "in [start, end).", UserWarning, stacklevel=2)
+    warn("torch.range is deprecated and will be removed in a future release because its behavior is "
+         "inconsistent with Python's range builtin. Instead, use torch.arange, which produces values "
+         "in [start, end).", UserWarning, stacklevel=2)
     n = _int(math.floor((end - start) / step)) + 1
     dt = _resolve_dtype(dtype) or D.get_default_dtype()
     arr = (start + np.arange(n, dtype=np.float64) * step).astype(dt.np)

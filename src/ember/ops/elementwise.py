@@ -12,7 +12,6 @@ from __future__ import annotations
 import builtins
 import cmath
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from .._core.fma import fused_multiply_add, wide_dtype
 from .._core.memory_format import storage_order
+from .._core.warn import warn
 from .._tensor import _INFERENCE
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import _FREED, _RELEASED, _SCALAR_OVERLOADS, FREED, Node, SavedOutput
@@ -621,7 +621,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             raise_denied(denied[ct], ct)
         if kind is _k_bool and ct.is_complex and _isinstance(dst, Tensor) and dst._dtype is not D.bool and \
                 not dst._dtype.is_complex and _COMPLEX_CAST_WARNING:   # (torch casts through the complex dtype)
-            warnings.warn(_COMPLEX_CAST_WARNING.pop(), UserWarning, stacklevel=3)
+            warn(_COMPLEX_CAST_WARNING.pop(), UserWarning, stacklevel=3)
         if _isinstance(dst, Tensor) and not D.can_cast(rt, dst._dtype):
             if cast_name is not None and dst._dtype.category < 2:
                 raise RuntimeError(f"{cast_name} can't be cast to the desired output type "

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical
+from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from . import creation as C
 from . import elementwise as E
@@ -783,8 +783,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         else:
             norm = w_sum - correction * (w * aweights).sum() / w_sum
     if float(norm) <= 0:
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
-                      "of observations.", stacklevel=2)
+        warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+             "of observations.", stacklevel=2)
         norm = 0.0 if not _isinstance(norm, Tensor) else norm.clamp(min=0)
     xm = x - avg[:, None]
     from .matmul import mm
@@ -1000,11 +1000,11 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, req
         raise ValueError(f"requested buffer length ({n} * {isz} bytes) after offset ({offset} bytes) must not "
                          f"be greater than actual buffer length ({nbytes} bytes)")
     if mv.readonly:
-        warnings.warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. "
-                      "This means you can write to the underlying (supposedly non-writable) buffer using the "
-                      "tensor. You may want to copy the buffer to protect its data or make it writable before "
-                      "converting it to a tensor. This type of warning will be suppressed for the rest of this "
-                      "program.", UserWarning, stacklevel=2)
+        warn("The given buffer is not writable, and PyTorch does not support non-writable tensors. "
+             "This means you can write to the underlying (supposedly non-writable) buffer using the "
+             "tensor. You may want to copy the buffer to protect its data or make it writable before "
+             "converting it to a tensor. This type of warning will be suppressed for the rest of this "
+             "program.", UserWarning, stacklevel=2)
     arr = np.frombuffer(buffer, dtype=dt.np, count=n, offset=offset)
     t = from_array(arr, dt, CPU)
     if requires_grad:
@@ -1290,7 +1290,7 @@ def _new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 
 def _volatile(self: Tensor) -> bool:
-    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
+    warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
     return False
 
 

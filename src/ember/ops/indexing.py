@@ -19,6 +19,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CAPTURING, CPU, check_on_device, to_host, xp_of_array
 from .._core.memory_format import layout_strides, preserve_format
+from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
@@ -144,7 +145,7 @@ def _index_array(a: Any, dt: D.dtype, xp: Any) -> tuple[int, Any]:
         return _INT, int(a)
     if dt is D.uint8:
         if a.ndim:
-            warnings.warn(_UINT8_WARNING, UserWarning, stacklevel=4)
+            warn(_UINT8_WARNING, UserWarning, stacklevel=4)
         dt = D.bool
         a = a.astype(bool)
     if dt is D.bool:
@@ -236,7 +237,7 @@ def parse_key(self: Tensor, key: Any) -> tuple[tuple, type[Node] | None, list]:
     single = type(key) is not tuple
     if single:
         if type(key) is list and _seq_as_tuple(key):
-            warnings.warn(_SEQ_WARNING, UserWarning, stacklevel=3)
+            warn(_SEQ_WARNING, UserWarning, stacklevel=3)
             key = tuple(key)
         else:
             key = (key,)
@@ -1252,10 +1253,10 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     tsrc = src if _isinstance(src, Tensor) else None
     d, idx = _scatter_checks("scatter", input, dim, index, tsrc)
     if tsrc is not None and reduce is not None:
-        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be "
-                      "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
-                      "reduction options.",
-                      UserWarning, stacklevel=2)
+        warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be "
+             "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
+             "reduction options.",
+             UserWarning, stacklevel=2)
     xp = _xp(input)
     arr = _copy(input)
     if idx is not None:
@@ -1495,8 +1496,8 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
                            f"got{input._dtype._short} and {source._dtype._short}")
     if mask._dtype is D.uint8:
-        warnings.warn("masked_scatter_ received a mask with dtype torch.uint8, this behavior is now deprecated,"
-                      "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=2)
+        warn("masked_scatter_ received a mask with dtype torch.uint8, this behavior is now deprecated,"
+             "please use a mask with dtype torch.bool instead.", UserWarning, stacklevel=2)
     if mask._dtype is not D.bool:
         raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{mask._dtype._short}")
@@ -1670,7 +1671,7 @@ def _where_args(condition: Tensor, input: Any, other: Any, out: Tensor | None) -
                         f"{', out=Tensor' if out is not None else ''}), but expected one of:")
     if condition._dtype is D.uint8:
         if _WHERE_UINT8:
-            warnings.warn(_WHERE_UINT8.pop(), UserWarning, stacklevel=3)
+            warn(_WHERE_UINT8.pop(), UserWarning, stacklevel=3)
     elif condition._dtype is not D.bool:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition._dtype._short}")

@@ -183,10 +183,34 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False, dynamic: 
 
 
 def set_default_tensor_type(t: Any, /) -> None:
-    """Deprecated torch API: sets the default floating dtype from a legacy type or its name."""
-    from .._core.dtype import BY_LEGACY, set_default_dtype
-    name = t if isinstance(t, str) else t.__name__
-    set_default_dtype(BY_LEGACY[name.rsplit(".", 1)[-1]])
+    """Deprecated torch API: sets the default floating dtype, and the default device (cpu or cuda), from a
+    legacy type or its dotted name ('torch.cuda.FloatTensor')."""
+    import importlib
+
+    from .._core.device import set_default_device
+    from .._core.dtype import set_default_dtype
+    from ..cuda import is_available
+    from .views import warn_once
+    if isinstance(t, str):
+        first, *rest = t.split(".")
+        obj: Any = importlib.import_module("ember" if first in ("torch", "ember") else first)
+        for i, part in enumerate(rest):
+            if not hasattr(obj, part):
+                raise AttributeError(f"module '{'.'.join([first, *rest[:i]])}' has no attribute '{part}'")
+            obj = getattr(obj, part)
+        t = obj
+    warn_once("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+              "torch.set_default_dtype() and torch.set_default_device() as alternatives. (Triggered internally at "
+              "/__w/pytorch/pytorch/torch/csrc/tensor/python_tensor.cpp:434.)")
+    dt, dev = getattr(t, "_legacy_dtype", None), getattr(t, "_legacy_device", None)
+    if dt is None:
+        raise TypeError("invalid type object: only floating-point types are supported as the default type")
+    if not dt.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    if dev == "cuda" and not is_available():
+        raise TypeError(f"type torch.cuda.{dt._legacy} not available. Torch not compiled with CUDA enabled.")
+    set_default_dtype(dt)
+    set_default_device(dev)
 
 
 def type_as(self: Tensor, other: Tensor) -> Tensor:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.warn import warn
 from ..autograd.graph import SavedOutput
 from . import creation as C
 from . import indexing as I
@@ -51,7 +51,7 @@ _deprecated_warned: set[str] = set()
 def _deprecated(name: str, message: str) -> None:
     if name not in _deprecated_warned:
         _deprecated_warned.add(name)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warn(message, UserWarning, stacklevel=3)
 
 
 def _removed(message: str, sep: str = " ") -> Callable[..., Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import builtins
 import math
 import string
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
@@ -780,10 +780,10 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None, *, out: Tensor |
     _arg("cross", "input", 1, input)
     _arg("cross", "other", 2, other)
     if dim is None:
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass "
-                      "the dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will "
-                      "change to agree with that of linalg.cross in a future release.", UserWarning,
-                      stacklevel=2)
+        warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass "
+             "the dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will "
+             "change to agree with that of linalg.cross in a future release.", UserWarning,
+             stacklevel=2)
         dim = next((i for i, s in enumerate(input._data.shape) if s == 3), None)   # input's own shape
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
@@ -1895,9 +1895,9 @@ def multi_dot(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor
 
 def chain_matmul(*matrices: Tensor, out: Tensor | None = None) -> Tensor:
     """Deprecated product of 2-d matrices (``linalg.multi_dot``)."""
-    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
-                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
-                  "multiple parameters.", UserWarning, stacklevel=2)
+    warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+         "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than "
+         "multiple parameters.", UserWarning, stacklevel=2)
     for t in matrices:
         if t._data.ndim != 2:
             raise RuntimeError(f"Tensor dimension is {t._data.ndim}, expected 2 instead.")
@@ -1974,8 +1974,8 @@ def slogdet(input: Tensor, *, out: Any = None) -> Any:
 
 def cholesky(input: Tensor, upper: bool = False, *, out: Tensor | None = None) -> Tensor:
     """Deprecated ``torch.cholesky`` (``linalg.cholesky`` with ``upper``)."""
-    warnings.warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
-                  "future PyTorch release.", UserWarning, stacklevel=2)
+    warn("torch.cholesky is deprecated in favor of torch.linalg.cholesky and will be removed in a "
+         "future PyTorch release.", UserWarning, stacklevel=2)
     res = _cholesky(input, upper, "cholesky", CholeskyBackward0).L
     return res if out is None else _write_castable(out, res, "cholesky")
 

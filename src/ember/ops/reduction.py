@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
@@ -911,8 +911,8 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
     dims = reduce_dims(dim, a.ndim)
     n = math.prod(a.shape[d] for d in dims)
     if (n if a.size else 0) - c <= 0:   # torch's reduction factor, input numel / output numel, is 0 when empty
-        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
-                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+        warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+             "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
     mu = _welford_mean(xp, a, dims)
     dev = a - mu
     dof = builtins.max(n - c, 0)

@@ -7,13 +7,13 @@ The transforms frame and window the signal with ember ops and transform the fram
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.warn import warn
 from . import creation as C
 from . import shape as S
 from ._dispatch import Tensor, bind, from_array, xp_of
@@ -134,11 +134,11 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
     if window is None:
-        warnings.warn("A window was not provided. A rectangular window will be applied,which is known to cause "
-                      "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
-                      "recommended to reduce spectral leakage.To suppress this warning and use a rectangular "
-                      "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", UserWarning,
-                      stacklevel=2)
+        warn("A window was not provided. A rectangular window will be applied,which is known to cause "
+             "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
+             "recommended to reduce spectral leakage.To suppress this warning and use a rectangular "
+             "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", UserWarning,
+             stacklevel=2)
     x = input
     if center:
         if x.dim() not in (1, 2):   # torch pads first, so its message shows the padded length
@@ -196,10 +196,10 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
     if window is None:
-        warnings.warn("A window was not provided. A rectangular window will be applied.Please provide the same "
-                      "window used by stft to make the inversion lossless.To suppress this warning and use a "
-                      "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
-                      UserWarning, stacklevel=2)
+        warn("A window was not provided. A rectangular window will be applied.Please provide the same "
+             "window used by stft to make the inversion lossless.To suppress this warning and use a "
+             "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
+             UserWarning, stacklevel=2)
     if input.dim() not in (2, 3):
         raise RuntimeError(f"istft: expected a tensor with 2 or 3 dimensions of complex, got {input.dim()}")
     spec = input.unsqueeze(0) if input.dim() == 2 else input

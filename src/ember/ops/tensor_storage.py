@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
+from .._core.warn import warn
 from ..autograd import forward_ad as _fw
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
@@ -249,10 +249,10 @@ def storage(self: Tensor) -> TypedStorage:
     """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
     if not _typed_storage_warned[0]:
         _typed_storage_warned[0] = True
-        warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
-                      "the only storage class. This should only matter to you if you are using storages "
-                      "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
-                      "tensor.storage()", UserWarning, stacklevel=2)
+        warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
+             "the only storage class. This should only matter to you if you are using storages "
+             "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
+             "tensor.storage()", UserWarning, stacklevel=2)
     return TypedStorage(self.untyped_storage(), self._dtype)
 
 
@@ -283,7 +283,7 @@ class Resize(Function):
 
 
 def _resize(self: Tensor, *sizes: Any) -> Tensor:
-    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
     return Resize.apply(self, sizes)
 
 

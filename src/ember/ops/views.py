@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from .._core.memory_format import check_rank, contiguous_format, preserve_format
+from .._core.warn import warn
 from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
@@ -413,7 +413,7 @@ def warn_once(message: str, stacklevel: int = 3) -> None:
     """A UserWarning issued once per process, like torch's TORCH_WARN_ONCE."""
     if message not in _WARNED:
         _WARNED.add(message)
-        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+        warn(message, UserWarning, stacklevel=stacklevel)
 
 
 def _deprecated_0d(what: str, hint: str) -> None:

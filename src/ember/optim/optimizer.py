@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import warnings
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CAPTURING, xp_of, xp_of_array
 from .._core.fma import multiply_wide, wide_dtype
+from .._core.warn import warn
 from .._tensor import Tensor, from_array
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import typename
@@ -162,7 +162,7 @@ class Optimizer:
                 )
             param_group.setdefault(name, default)
         if len(params) != len({id(p) for p in params}):
-            warnings.warn(
+            warn(
                 "optimizer contains a parameter group with duplicate parameters; in future, this will cause "
                 "an error; see github.com/pytorch/pytorch/issues/40967 for more information",
                 stacklevel=3,

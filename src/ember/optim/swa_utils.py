@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Callable, Iterable
 from copy import deepcopy
 from typing import Any, Literal
 
 from .._core.dtype import long
+from .._core.warn import warn
 from .._tensor import Tensor
 from ..autograd import no_grad
 from ..nn import Module
@@ -237,8 +237,8 @@ class SWALR(LRScheduler):
     def get_lr(self) -> list[Any]:
         """The next learning rates: undo the previous step's interpolation, then interpolate one step further."""
         if not self._get_lr_called_within_step:
-            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
-                          UserWarning, stacklevel=2)
+            warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                 UserWarning, stacklevel=2)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import enum
 import os
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._core.warn import warn
 from ..autograd import profiler as prof
 from ..autograd.profiler import ProfilerActivity, _supported_activities
 from ..autograd.profiler_util import EventList
@@ -43,7 +43,7 @@ def schedule(*, wait: int, warmup: int, active: int, repeat: int = 0, skip_first
             f"Invalid profiler schedule arguments. Got wait={wait} (need >= 0), warmup={warmup} (need >= 0), "
             f"active={active} (need > 0), repeat={repeat} (need >= 0), skip_first={skip_first} (need >= 0).")
     if warmup == 0:
-        warnings.warn("Profiler won't be using warmup, this can skew profiler results", stacklevel=2)
+        warn("Profiler won't be using warmup, this can skew profiler results", stacklevel=2)
     cycle = wait + warmup + active
 
     def schedule_fn(step: int) -> ProfilerAction:
@@ -143,8 +143,8 @@ class _KinetoProfile:
     def prepare_trace(self) -> None:
         if self.profiler is not None and not self.acc_events and not _WARNED_CLEAR[0]:
             _WARNED_CLEAR[0] = True
-            warnings.warn("Warning: Profiler clears events at the end of each cycle. Only events from the current "
-                          "cycle will be reported. To keep events across cycles, set acc_events=True.", stacklevel=2)
+            warn("Warning: Profiler clears events at the end of each cycle. Only events from the current "
+                 "cycle will be reported. To keep events across cycles, set acc_events=True.", stacklevel=2)
         if self.profiler is None or not self.acc_events:
             self.profiler = prof.profile(
                 use_cpu=ProfilerActivity.CPU in self.activities, use_device=self.use_device,
@@ -225,8 +225,8 @@ class profile(_KinetoProfile):
                  post_processing_timeout_s: float | None = None) -> None:
         chosen = _parse_activities(activities) if activities is not None else supported_activities()
         if use_cuda is not None:
-            warnings.warn("`use_cuda` is deprecated, use `activities` argument instead", FutureWarning,
-                          stacklevel=2)
+            warn("`use_cuda` is deprecated, use `activities` argument instead", FutureWarning,
+                 stacklevel=2)
             if use_cuda:
                 chosen.add(ProfilerActivity.CUDA)
             else:
@@ -250,14 +250,14 @@ class profile(_KinetoProfile):
             (_A.NONE, _A.WARMUP): [self.prepare_trace],
             (_A.NONE, _A.RECORD): [self.prepare_trace, self.start_trace],
             (_A.NONE, _A.RECORD_AND_SAVE): [self.prepare_trace, self.start_trace],
-            (_A.WARMUP, _A.NONE): [lambda: warnings.warn("Incorrect schedule: WARMUP followed by NONE", stacklevel=4),
+            (_A.WARMUP, _A.NONE): [lambda: warn("Incorrect schedule: WARMUP followed by NONE", stacklevel=4),
                                    self.start_trace, self.stop_trace],
             (_A.WARMUP, _A.RECORD): [self.start_trace],
             (_A.WARMUP, _A.RECORD_AND_SAVE): [self.start_trace],
-            (_A.RECORD, _A.NONE): [lambda: warnings.warn("Incorrect schedule: RECORD followed by NONE", stacklevel=4),
+            (_A.RECORD, _A.NONE): [lambda: warn("Incorrect schedule: RECORD followed by NONE", stacklevel=4),
                                    self.stop_trace],
-            (_A.RECORD, _A.WARMUP): [lambda: warnings.warn("Incorrect schedule: RECORD followed by WARMUP",
-                                                           stacklevel=4), self.stop_trace],
+            (_A.RECORD, _A.WARMUP): [lambda: warn("Incorrect schedule: RECORD followed by WARMUP",
+                                                  stacklevel=4), self.stop_trace],
             (_A.RECORD_AND_SAVE, _A.NONE): save,
             (_A.RECORD_AND_SAVE, _A.WARMUP): [*save, self.prepare_trace],
             (_A.RECORD_AND_SAVE, _A.RECORD): [*save, self.prepare_trace, self.start_trace],

@@ -11,11 +11,11 @@ from __future__ import annotations
 import _compat_pickle
 import pickle
 import struct
-import warnings
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from .._core.warn import warn
 from .._tensor import Size, Tensor
 from ._globals import _rebuild_tensor, _set_state, parameter_class, tensor_classes, torch_globals
 
@@ -316,7 +316,7 @@ class WeightsUnpickler:
             elif op == 0x80:  # PROTO
                 proto = _read(1)[0]
                 if proto != 2:
-                    warnings.warn(
+                    warn(
                         f"Detected pickle protocol {proto} in the checkpoint; ember writes (and its "
                         "weights_only loader is made for) protocol 2, so some opcodes may be refused.",
                         UserWarning,

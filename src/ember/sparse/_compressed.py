@@ -19,7 +19,6 @@ ember ops and the differentiable functions of this module. As torch, ``is_sparse
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical, xp_of, xp_of_array
+from .._core.warn import warn
 from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, torch_names
 from ..ops.extra import _LAYOUTS, layout, strided
@@ -78,9 +78,9 @@ _beta_warned = [False]
 def _beta_warning() -> None:
     if not _beta_warned[0]:
         _beta_warned[0] = True
-        warnings.warn("Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse tensor "
-                      "support, please submit a feature request to https://github.com/pytorch/pytorch/issues.",
-                      UserWarning, stacklevel=5)
+        warn("Sparse CSR tensor support is in beta state. If you miss a functionality in the sparse tensor "
+             "support, please submit a feature request to https://github.com/pytorch/pytorch/issues.",
+             UserWarning, stacklevel=5)
 
 
 class CompressedStorage(SparseStorage):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,6 +34,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, canonical, xp_of, xp_of_array
 from .._core.fma import multiply_wide, wide_dtype
+from .._core.warn import warn
 from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
@@ -1256,11 +1256,11 @@ def resolve_check(check_invariants: bool | None) -> bool:
         return True
     if not _warned_invariants[0]:
         _warned_invariants[0] = True
-        warnings.warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
-                      "when operating on a sparse tensor which violates the invariants, but checks incur "
-                      "performance overhead. To silence this warning, explicitly opt in or out. See "
-                      "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
-                      stacklevel=3)
+        warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
+             "when operating on a sparse tensor which violates the invariants, but checks incur "
+             "performance overhead. To silence this warning, explicitly opt in or out. See "
+             "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
+             stacklevel=3)
     return False
 
 

@@ -5,11 +5,11 @@ the same seed gives the same tensor."""
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from .._core import dtype as D
+from .._core.warn import warn
 from .._tensor import Tensor
 from ..ops.creation import empty
 from ..ops.extra import view_as_real
@@ -31,9 +31,9 @@ def _bounds(dtype: D.dtype, low: Any, high: Any, lowest: float, highest: float, 
     if any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
         raise ValueError(f"`low` and `high` cannot be NaN, but got low={low!r} and high={high!r}")
     if low == high and dtype in _FLOATING + _COMPLEX:
-        warnings.warn("Passing `low==high` to `torch.testing.make_tensor` for floating or complex types is "
-                      "deprecated since 2.1 and will be removed in 2.3. Use `torch.full(...)` instead.",
-                      FutureWarning, stacklevel=3)
+        warn("Passing `low==high` to `torch.testing.make_tensor` for floating or complex types is "
+             "deprecated since 2.1 and will be removed in 2.3. Use `torch.full(...)` instead.",
+             FutureWarning, stacklevel=3)
     elif low >= high:
         raise ValueError(f"`low` must be less than `high`, but got {low} >= {high}")
     elif high < lowest or low >= highest:

@@ -4,10 +4,10 @@ looser default tolerances."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from .._core import dtype as D
+from .._core.warn import warn
 from .._tensor import Tensor
 
 __all__ = ["assert_allclose"]
@@ -24,7 +24,7 @@ def assert_allclose(actual: Any, expected: Any, rtol: float | None = None, atol:
     from ..ops.creation import tensor
     from . import assert_close
 
-    warnings.warn(_MESSAGE, FutureWarning, stacklevel=2)
+    warn(_MESSAGE, FutureWarning, stacklevel=2)
     if not isinstance(actual, Tensor):
         actual = tensor(actual)
     if not isinstance(expected, Tensor):

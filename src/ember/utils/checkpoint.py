@@ -23,12 +23,12 @@ from __future__ import annotations
 import contextlib
 import enum
 import sys
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Size, Tensor
 from ..autograd import Function, enable_grad, is_grad_enabled, no_grad
 from ..autograd import graph as _graph
@@ -77,7 +77,7 @@ def detach_variable(inputs: tuple) -> tuple:
 def check_backward_validity(inputs: Iterable[Any]) -> None:
     """Warn (as torch) when no tensor input requires grad: the checkpointed segment gets no gradient."""
     if not any(inp.requires_grad for inp in inputs if isinstance(inp, Tensor)):
-        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+        warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
 
 
 _checkpoint_debug_enabled: bool | None = None
@@ -131,7 +131,7 @@ def _infer_device_type(*args: Any) -> str:
     """The device type of the tensor arguments not on the CPU ('cuda' first), else the default one."""
     types = [t.device.type for t in _flat_tensors(args) if t.device.type != "cpu"]
     if len(set(types)) > 1:
-        warnings.warn(
+        warn(
             "Tensor arguments, excluding CPU tensors, are detected on at least two types of devices. Device state "
             "will only be saved for devices of a single device type, and the remaining devices will be ignored. "
             "Consequently, if any checkpointed functions involve randomness, this may result in incorrect "
@@ -638,7 +638,7 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
                **kwargs: Any) -> Any:
     """Run ``function(*args, **kwargs)`` without storing its activations; they are recomputed in backward."""
     if use_reentrant is None:
-        warnings.warn(
+        warn(
             "torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly. Starting in "
             "PyTorch 2.9, calling checkpoint without use_reentrant will raise an exception. use_reentrant=False "
             "is recommended, but if you need to preserve the current default behavior, you can pass "
@@ -662,7 +662,7 @@ def checkpoint_sequential(functions: Any, segments: int, input: Any, use_reentra
     from ..nn import Sequential
 
     if use_reentrant is None:
-        warnings.warn(
+        warn(
             "torch.utils.checkpoint.checkpoint_sequential: the use_reentrant parameter should be passed "
             "explicitly. In version 2.9 we will raise an exception if use_reentrant is not passed. "
             "use_reentrant=False is recommended, but if you need to preserve the current default behavior, you "

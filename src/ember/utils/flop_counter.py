@@ -18,11 +18,11 @@ the counter sees the same work from two places:
 from __future__ import annotations
 
 import math
-import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Size, Tensor
 from ..autograd import graph
 from ..autograd.function import BackwardCFunction
@@ -490,7 +490,7 @@ class FlopCounterMode:
         self.display = display
         self.mode: _FlopCounterMode | None = None
         if mods is not None:
-            warnings.warn("mods argument is not needed anymore, you can stop passing it", stacklevel=2)
+            warn("mods argument is not needed anymore, you can stop passing it", stacklevel=2)
         self.flop_registry = {**flop_registry, **{
             _packet(k): v if getattr(v, "_get_raw", False) else shape_wrapper(v)
             for k, v in (custom_mapping or {}).items()}}

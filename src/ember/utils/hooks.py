@@ -3,9 +3,9 @@ machinery of modules' full backward hooks."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from .._core.warn import warn
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -86,7 +86,7 @@ class BackwardHook:
                 self.grad_outputs = tuple(out)
             grad_outputs = self.grad_outputs
             if self.input_index is None:
-                warnings.warn(
+                warn(
                     "Full backward hook is firing when gradients are computed with respect to module "
                     "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
                     "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "

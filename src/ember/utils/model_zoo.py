@@ -5,10 +5,11 @@ local cache — ember never downloads, so the file must already be in ``model_di
 from __future__ import annotations
 
 import os
-import warnings
 import zipfile
 from typing import Any
 from urllib.parse import urlparse
+
+from .._core.warn import warn
 
 __all__ = ["load_url"]
 
@@ -21,7 +22,7 @@ def _get_torch_home() -> str:
 
 def _hub_dir() -> str:
     if os.getenv("TORCH_HUB"):
-        warnings.warn("TORCH_HUB is deprecated, please use env TORCH_HOME instead", stacklevel=3)
+        warn("TORCH_HUB is deprecated, please use env TORCH_HOME instead", stacklevel=3)
     return os.path.join(_get_torch_home(), "hub")
 
 
@@ -40,7 +41,7 @@ def load_url(url: str, model_dir: str | None = None, map_location: Any = None, p
     from ..serialization import load
 
     if os.getenv("TORCH_MODEL_ZOO"):
-        warnings.warn("TORCH_MODEL_ZOO is deprecated, please use env TORCH_HOME instead", stacklevel=2)
+        warn("TORCH_MODEL_ZOO is deprecated, please use env TORCH_HOME instead", stacklevel=2)
     if model_dir is None:
         model_dir = os.path.join(_hub_dir(), "checkpoints")
     os.makedirs(model_dir, exist_ok=True)
@@ -51,9 +52,9 @@ def load_url(url: str, model_dir: str | None = None, map_location: Any = None, p
                                 f"{cached_file} (or pass model_dir / file_name) and retry.")
     member = _single_member_zip(cached_file)
     if member is not None:
-        warnings.warn("Falling back to the old format < 1.6. This support will be deprecated in favor of default "
-                      "zipfile format introduced in 1.6. Please redo torch.save() to save it in the new zipfile "
-                      "format.", FutureWarning, stacklevel=2)
+        warn("Falling back to the old format < 1.6. This support will be deprecated in favor of default "
+             "zipfile format introduced in 1.6. Please redo torch.save() to save it in the new zipfile "
+             "format.", FutureWarning, stacklevel=2)
         target = os.path.realpath(os.path.join(model_dir, member.filename))
         if not target.startswith(os.path.realpath(model_dir) + os.sep):
             raise ValueError(f"Attempted path traversal in zip file: {member.filename}")

@@ -7,13 +7,13 @@ and zero points bit for bit.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from ... import nn
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ...ops import creation as C
 from ...ops import elementwise as E
 from ...ops import indexing as I
@@ -91,8 +91,8 @@ class UniformQuantizationObserverBase(ObserverBase):
         super().__init__(dtype=dtype, is_dynamic=is_dynamic, **kwargs)
         self.qscheme = qscheme
         if reduce_range:
-            warnings.warn("Please use quant_min and quant_max to specify the range for observers." + _GAP21
-                          + "reduce_range will be deprecated in a future release of PyTorch.", stacklevel=2)
+            warn("Please use quant_min and quant_max to specify the range for observers." + _GAP21
+                 + "reduce_range will be deprecated in a future release of PyTorch.", stacklevel=2)
         self.reduce_range = reduce_range
         self.register_buffer("eps", C.tensor([eps], **factory_kwargs))
         if qscheme not in (per_tensor_affine, per_tensor_symmetric, per_channel_affine, per_channel_symmetric,
@@ -386,7 +386,7 @@ class HistogramObserver(UniformQuantizationObserverBase):
         x = x_orig.detach()
         x_min, x_max = R.aminmax(x)
         if x_min == float("-inf") or x_max == float("inf"):
-            warnings.warn("torch.inf detected in input tensor, ignoring input", stacklevel=2)
+            warn("torch.inf detected in input tensor, ignoring input", stacklevel=2)
             x = x[x.abs() != float("inf")]
             if x.numel() == 0:
                 return x_orig
@@ -465,8 +465,8 @@ class HistogramObserver(UniformQuantizationObserverBase):
 
     def calculate_qparams(self) -> tuple[Any, Any]:
         if self.min_val == float("inf") and self.max_val == float("-inf"):
-            warnings.warn("must run observer before calling calculate_qparams." + " " * 36
-                          + "Returning default scale and zero point ", stacklevel=2)
+            warn("must run observer before calling calculate_qparams." + " " * 36
+                 + "Returning default scale and zero point ", stacklevel=2)
             return C.tensor([1.0], device=self.min_val.device.type), C.tensor([0], device=self.min_val.device.type)
         if self.bins != len(self.histogram):
             raise AssertionError("The number of bins in histogram should be equal to the number of bins supplied "

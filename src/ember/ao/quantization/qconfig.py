@@ -3,12 +3,12 @@ default configurations per backend."""
 
 from __future__ import annotations
 
-import warnings
 from collections import namedtuple
 from typing import Any
 
 from ... import nn
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ...ops.quantize import per_channel_symmetric, per_tensor_symmetric
 from .fake_quantize import (
     FakeQuantize,
@@ -84,8 +84,8 @@ class QConfigDynamic(namedtuple("QConfigDynamic", ["activation", "weight"])):
         if isinstance(weight, nn.Module):
             raise ValueError("QConfigDynamic received observer instance, please pass observer class instead. "
                              "Use MyObserver.with_args(x=1) to override arguments to constructor if needed")
-        warnings.warn("QConfigDynamic is going to be deprecated in PyTorch 1.12, please use QConfig instead",
-                      stacklevel=2)
+        warn("QConfigDynamic is going to be deprecated in PyTorch 1.12, please use QConfig instead",
+             stacklevel=2)
         return super().__new__(cls, activation, weight)
 
 

@@ -5,10 +5,10 @@ torch's module tree, state_dict keys and numbers."""
 from __future__ import annotations
 
 import copy
-import warnings
 from typing import Any
 
 from ... import nn
+from ..._core.warn import warn
 from ..nn.intrinsic import _FusedModule
 from .fake_quantize import FakeQuantizeBase
 from .observer import ObserverBase
@@ -124,9 +124,9 @@ def prepare(model: nn.Module, inplace: bool = False, allow_list: set | None = No
     propagation = allow_list if allow_list is not None else get_default_qconfig_propagation_list()
     propagate_qconfig_(model, qconfig_dict=None)
     if not any(_needs_observation(m) for m in model.modules()):
-        warnings.warn("None of the submodule got qconfig applied. Make sure you passed correct configuration "
-                      "through `qconfig_dict` or by assigning the `.qconfig` attribute directly on submodules",
-                      stacklevel=2)
+        warn("None of the submodule got qconfig applied. Make sure you passed correct configuration "
+             "through `qconfig_dict` or by assigning the `.qconfig` attribute directly on submodules",
+             stacklevel=2)
     _add_observer_(model, propagation, observer_non_leaf_module_list)
     return model
 

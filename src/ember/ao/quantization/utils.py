@@ -4,10 +4,10 @@ module-factory wrappers (``with_args``)."""
 from __future__ import annotations
 
 import functools
-import warnings
 from typing import Any
 
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ...ops.quantize import (
     per_channel_affine,
     per_channel_affine_float_qparams,
@@ -99,12 +99,12 @@ def calculate_qmin_qmax(quant_min: int | None, quant_max: int | None, has_custom
 def check_min_max_valid(min_val: Any, max_val: Any) -> bool:
     """Whether the observed range can give qparams (False, with torch's warning, before any observation)."""
     if min_val.numel() == 0 or max_val.numel() == 0:
-        warnings.warn("must run observer before calling calculate_qparams. Returning default values.", stacklevel=2)
+        warn("must run observer before calling calculate_qparams. Returning default values.", stacklevel=2)
         return False
     if min_val.dim() == 0 or max_val.dim() == 0:
         if min_val == float("inf") and max_val == float("-inf"):
-            warnings.warn("must run observer before calling calculate_qparams. Returning default values.",
-                          stacklevel=2)
+            warn("must run observer before calling calculate_qparams. Returning default values.",
+                 stacklevel=2)
             return False
         if min_val > max_val:
             raise AssertionError(f"min {min_val} should be less than max {max_val}")

@@ -9,12 +9,12 @@ all-reduce of one, which the joined ranks match with an all-reduce of zero to co
 
 from __future__ import annotations
 
-import warnings
 from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, NamedTuple
 
 from ..._core.device import device as Device
+from ..._core.warn import warn
 from ...ops.creation import ones, zeros
 from .._work import Work
 from ..distributed_c10d import ProcessGroup, all_reduce, get_rank
@@ -120,10 +120,10 @@ class Join:
             is_last_joiner = False
             shadowed += 1
             if shadowed == _SKEW_WARNING + 1:
-                warnings.warn(f"Detected uneven input skew of greater than {_SKEW_WARNING}. This means that rank "
-                              f"{self._rank} has at least {_SKEW_WARNING} fewer inputs than other currently-active "
-                              "ranks. This level of skew could lead to performance degradation during training.",
-                              stacklevel=3)
+                warn(f"Detected uneven input skew of greater than {_SKEW_WARNING}. This means that rank "
+                     f"{self._rank} has at least {_SKEW_WARNING} fewer inputs than other currently-active "
+                     "ranks. This level of skew could lead to performance degradation during training.",
+                     stacklevel=3)
         for hook in self._join_hooks:
             hook.post_hook(is_last_joiner)
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
+from ..._core.warn import warn
 from .filesystem import FileSystemReader
 from .planner import DefaultLoadPlanner, _is_tensor
 from .state_dict_saver import _rank_world, plan_collectively
@@ -47,7 +47,7 @@ def load(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
 def load_state_dict(state_dict: dict[str, Any], storage_reader: Any, process_group: Any = None,
                     coordinator_rank: int = 0, no_dist: bool = False, planner: Any = None) -> None:
     """Deprecated: :func:`load` with an explicit storage reader."""
-    warnings.warn("`load_state_dict` is deprecated and will be removed in future versions. Please use `load` "
-                  "instead.", FutureWarning, stacklevel=2)
+    warn("`load_state_dict` is deprecated and will be removed in future versions. Please use `load` "
+         "instead.", FutureWarning, stacklevel=2)
     storage_reader.reset()
     load(state_dict, storage_reader=storage_reader, planner=planner, process_group=process_group, no_dist=no_dist)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import traceback
-import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from ..._core.warn import warn
 from .api import CheckpointException
 from .filesystem import FileSystemWriter
 from .metadata import Metadata
@@ -22,8 +22,8 @@ def _rank_world(process_group: Any, action: str = "") -> tuple[int, int, bool]:
     if is_available() and is_initialized():
         return get_rank(process_group), get_world_size(process_group), True
     if action:
-        warnings.warn("torch.distributed is disabled, unavailable or uninitialized, assuming the intent is to "
-                      f"{action} in a single process.", UserWarning, stacklevel=3)
+        warn("torch.distributed is disabled, unavailable or uninitialized, assuming the intent is to "
+             f"{action} in a single process.", UserWarning, stacklevel=3)
     return 0, 1, False
 
 
@@ -107,8 +107,8 @@ def save(state_dict: dict[str, Any], *, checkpoint_id: str | os.PathLike | None 
 def save_state_dict(state_dict: dict[str, Any], storage_writer: Any, process_group: Any = None,
                     coordinator_rank: int = 0, no_dist: bool = False, planner: Any = None) -> Metadata:
     """Deprecated: :func:`save` with an explicit storage writer."""
-    warnings.warn("`save_state_dict` is deprecated and will be removed in future versions.Please use `save` instead.",
-                  FutureWarning, stacklevel=2)
+    warn("`save_state_dict` is deprecated and will be removed in future versions.Please use `save` instead.",
+         FutureWarning, stacklevel=2)
     storage_writer.reset()
     return save(state_dict, storage_writer=storage_writer, planner=planner, process_group=process_group,
                 no_dist=no_dist)

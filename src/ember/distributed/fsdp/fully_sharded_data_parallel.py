@@ -34,11 +34,11 @@ import contextlib
 import itertools
 import math
 import sys
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ... import nn
+from ..._core.warn import warn
 from ..._tensor import Tensor, from_array
 from ...autograd import Function
 from ...autograd.grad_mode import no_grad
@@ -348,8 +348,8 @@ class FullyShardedDataParallel(nn.Module):
         # are replicas, and then leaves their gradients apart: ember keeps hybrid sharding's all-reduce there
         if c10d.get_world_size(group) == 1 and (replicate is None or c10d.get_world_size(replicate) == 1):
             if sharding_strategy != ShardingStrategy.NO_SHARD:
-                warnings.warn(f"FSDP is switching to use `NO_SHARD` instead of {strategy} since the world size is "
-                              "1.", stacklevel=2)
+                warn(f"FSDP is switching to use `NO_SHARD` instead of {strategy} since the world size is "
+                     "1.", stacklevel=2)
             strategy = ShardingStrategy.NO_SHARD
         ignored = set(ignored_modules or ())
         loose = [s for s in ignored_states or () if not isinstance(s, nn.Module)]
@@ -787,9 +787,9 @@ def _exempt_from_mixed_precision(module: nn.Module, policy: Callable[..., Any], 
     mixed precision off (torch warns when the model has some)."""
     present = {type(m) for m in module.modules() if isinstance(m, classes)}
     if present:
-        warnings.warn("Both mixed precision and an auto_wrap_policy were specified to FSDP, where the wrapped module "
-                      f"has submodules of type:\n{present}\nThese modules will be wrapped as separate FSDP instacnes "
-                      "with mixed precision disabled.", stacklevel=3)
+        warn("Both mixed precision and an auto_wrap_policy were specified to FSDP, where the wrapped module "
+             f"has submodules of type:\n{present}\nThese modules will be wrapped as separate FSDP instacnes "
+             "with mixed precision disabled.", stacklevel=3)
 
     def exempting(module: nn.Module, recurse: bool, nonwrapped_numel: int) -> Any:
         if isinstance(module, classes):

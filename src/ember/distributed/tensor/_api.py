@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ... import nn
+from ..._core.warn import warn
 from ..._tensor import Size, Tensor, _new
 from ...autograd.grad_mode import STATE, no_grad
 from ...autograd.graph import Node
@@ -451,8 +451,8 @@ def distribute_module(module: nn.Module, device_mesh: DeviceMesh | None = None,
     if input_fn is not None:
         n = len(inspect.signature(input_fn).parameters)
         if n == 2:
-            warnings.warn("Deprecating input_fn that takes two arguments (inputs, device_mesh), please use input_fn "
-                          "that takes in (module, inputs, device_mesh) instead!", FutureWarning, stacklevel=2)
+            warn("Deprecating input_fn that takes two arguments (inputs, device_mesh), please use input_fn "
+                 "that takes in (module, inputs, device_mesh) instead!", FutureWarning, stacklevel=2)
             module.register_forward_pre_hook(lambda _, inputs: input_fn(inputs, device_mesh))
         elif n == 3:
             module.register_forward_pre_hook(lambda mod, inputs: input_fn(mod, inputs, device_mesh))
@@ -461,9 +461,9 @@ def distribute_module(module: nn.Module, device_mesh: DeviceMesh | None = None,
     if output_fn is not None:
         n = len(inspect.signature(output_fn).parameters)
         if n == 2:
-            warnings.warn("Deprecating output_fn that takes two arguments (inputs, device_mesh), please use "
-                          "output_fn that takes in (module, inputs, device_mesh) instead!", FutureWarning,
-                          stacklevel=2)
+            warn("Deprecating output_fn that takes two arguments (inputs, device_mesh), please use "
+                 "output_fn that takes in (module, inputs, device_mesh) instead!", FutureWarning,
+                 stacklevel=2)
             module.register_forward_hook(lambda mod, inputs, outputs: output_fn(outputs, device_mesh))
         elif n == 3:
             module.register_forward_hook(lambda mod, inputs, outputs: output_fn(mod, outputs, device_mesh))

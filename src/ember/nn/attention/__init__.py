@@ -9,10 +9,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from ..._core.warn import warn
 from ...backends import cuda as _cuda
 from ...backends.cuda import SDPAParams, SDPBackend, can_use_efficient_attention, can_use_flash_attention  # noqa: F401
 
@@ -130,9 +130,9 @@ def _sdpa_use_flash(query: Any, key: Any, value: Any, attn_mask: Any, dropout_p:
         return True
     if math_ok:
         return False
-    warnings.warn("Flash attention kernel not used because:", stacklevel=3)
+    warn("Flash attention kernel not used because:", stacklevel=3)
     if reason:
-        warnings.warn(reason, stacklevel=3)
+        warn(reason, stacklevel=3)
     raise RuntimeError("No available kernel.  Aborting execution.")
 
 

@@ -4,12 +4,12 @@ materialised unless the kernel needs it."""
 
 from __future__ import annotations
 
-import warnings
 from enum import IntEnum, auto
 from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import device as Device
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...ops.creation import ones
 from ...ops.linalg import tril
@@ -37,8 +37,8 @@ class CausalBias(Tensor):
         self.seq_len_q = seq_len_q
         self.seq_len_kv = seq_len_kv
         if seq_len_q > seq_len_kv and variant == CausalVariant.LOWER_RIGHT:
-            warnings.warn("Lower right causal bias will produce NaNs in the output when seq_len_q > seq_len_kv!",
-                          stacklevel=2)
+            warn("Lower right causal bias will produce NaNs in the output when seq_len_q > seq_len_kv!",
+                 stacklevel=2)
 
     def _materialize(self, device: Device | str | None = None) -> Tensor:
         """The bias as a bool mask (``True`` = attend) on ``device`` (the CPU by default)."""
@@ -61,8 +61,8 @@ class CausalBias(Tensor):
             _validate_sdpa_input(query, key, value)
             from . import WARN_FOR_UNFUSED_KERNELS  # read at call time: users set it on the package
             if WARN_FOR_UNFUSED_KERNELS:
-                warnings.warn("Efficient attention can't be used because:", stacklevel=2)
-                warnings.warn("Flash attention can't be used because:", stacklevel=2)
+                warn("Efficient attention can't be used because:", stacklevel=2)
+                warn("Flash attention can't be used because:", stacklevel=2)
             return F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask._materialize(query.device),
                                                   dropout_p=dropout_p, is_causal=False, scale=scale,
                                                   enable_gqa=enable_gqa)

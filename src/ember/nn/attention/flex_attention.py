@@ -16,12 +16,12 @@ import inspect
 import itertools
 import math
 import operator
-import warnings
 from collections.abc import Callable
 from enum import Enum
 from typing import Any, NamedTuple, TypedDict
 
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...compiler import is_compiling
 from ...ops.creation import arange, ones, zeros
@@ -57,7 +57,7 @@ def _warn_once(warning_id: str, message: str, category: type[Warning] = UserWarn
     """Each warning once per process, as torch."""
     if warning_id not in _WARNINGS_SHOWN:
         if not is_compiling():
-            warnings.warn(message, category, stacklevel=3)
+            warn(message, category, stacklevel=3)
         _WARNINGS_SHOWN.add(warning_id)
 
 
@@ -445,7 +445,7 @@ def create_block_mask(mask_mod: _mask_mod_signature, B: int | None, H: int | Non
         raise AssertionError(f"create-block_mask requires a mask_mod function! Got {mask_mod}")
     q_block, kv_block = (BLOCK_SIZE, BLOCK_SIZE) if isinstance(BLOCK_SIZE, int) else BLOCK_SIZE
     if _compile:
-        warnings.warn(
+        warn(
             "_compile flag on create_block_mask was originally added to work around a torch.compile limitation. "
             "That limitation has since been addressed. So, to compile create_block_mask, we suggest doing "
             "torch.compile(create_block_mask). This still works for now, but will be removed in the future.",

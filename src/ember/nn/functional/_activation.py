@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from ... import backends
 from ..._core import dtype as D
 from ..._core import random as R
 from ..._core.memory_format import storage_order
+from ..._core.warn import warn
 from ..._tensor import wrap_dim
 from ...ops import elementwise as E
 from ...ops._dispatch import make_node_class, new_tensor, tie
@@ -704,7 +704,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 # ---- softmax family ------------------------------------------------------------------------------
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(
+    warn(
         f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
         "an argument.",
         stacklevel=stacklevel,

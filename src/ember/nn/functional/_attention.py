@@ -9,11 +9,11 @@ under ``create_graph``); elsewhere it runs torch's math composite op for op (sam
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ..._core.warn import warn
 from ...autograd.grad_mode import STATE
 from ...ops._dispatch import broadcast_error, broadcast_shapes
 from ...ops.creation import empty_like, zeros, zeros_like
@@ -304,7 +304,7 @@ def _canonical_mask(mask: Tensor | None, mask_name: str, other_type: D.dtype | N
     if mask.dtype is not D.bool and not is_float:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype is not other_type:
-        warnings.warn(
+        warn(
             f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead.",
             stacklevel=2,
         )

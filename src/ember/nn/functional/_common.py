@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 from ..._core import dtype as D
 from ..._core.device import CPU
 from ..._core.memory_format import contiguous_format, memory_format, suggest_memory_format
+from ..._core.warn import warn
 from ...autograd.graph import SavedOutput
 from ...ops._dispatch import (
     STATE,
@@ -150,7 +150,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     reduction = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(
+    warn(
         f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
         stacklevel=3,
     )

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..._core import dtype as D
 from ..._core import gemm
 from ..._core.memory_format import channels_last
+from ..._core.warn import warn
 from ..._tensor import _cpp_name
 from ...ops._dispatch import record
 from ...ops._parallel import contiguous, split_axis, split_rows
@@ -765,8 +765,8 @@ def _convolution_checked(x: Tensor, weight: Tensor, bias: Tensor | None, stride:
             total = d * (kk - 1)
             pads.append((total // 2, total - total // 2))
         if any(lo != hi for lo, hi in pads):
-            warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
-                          "copy of the input be created", stacklevel=4)
+            warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
+                 "copy of the input be created", stacklevel=4)
     else:
         pads = [(p, p - o) for p, o in zip(pd, op, strict=True)]
     spatial = tuple(x.shape[2:])

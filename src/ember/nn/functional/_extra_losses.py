@@ -6,11 +6,11 @@ comes from the saved forward variables, as torch's, and cannot be differentiated
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ...ops._dispatch import record
 from ...ops.creation import empty, tensor, zeros_like
 from ...ops.indexing import NotImplemented_, where
@@ -208,7 +208,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: floa
     torch draws it (``-log`` of standard exponentials), or its one-hot argmax with the soft sample's gradient
     (straight-through) when ``hard``."""
     if eps != 1e-10:
-        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+        warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     # drawn in a contiguous buffer (torch's legacy format), so a transposed ``logits`` gets torch's numbers
     noise = -empty(tuple(logits.shape), dtype=logits.dtype, device=logits.device).exponential_().log()
     soft = softmax((logits + noise) / tau, dim)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 import operator
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +12,7 @@ import numpy as np
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ..._core.memory_format import contiguous_format
+from ..._core.warn import warn
 from ..._tensor import _cpp_name
 from ...autograd.grad_mode import no_grad
 from ...ops._parallel import split_rows
@@ -169,17 +169,17 @@ def _channel_dropout(input: Tensor, p: float, training: bool, inplace: bool, dim
                 f"dropout1d: Expected 2D or 3D input, but received a {d}D input. Note that dropout1d exists to "
                 "provide channel-wise dropout on inputs with 1 spatial dimension, a channel dimension, and an "
                 "optional batch dimension (i.e. 2D or 3D inputs).")
-        warnings.warn(f"dropout{dims}d: Received a {d}-D input to dropout{dims}d, which is deprecated and will "
-                      "result in an error in a future release. To retain the behavior and silence this warning, "
-                      f"please use dropout instead. Note that dropout{dims}d exists to provide channel-wise dropout "
-                      f"on inputs with {dims} spatial dimensions, a channel dimension, and an optional batch "
-                      f"dimension (i.e. {dims + 1}D or {dims + 2}D inputs).", stacklevel=3)
+        warn(f"dropout{dims}d: Received a {d}-D input to dropout{dims}d, which is deprecated and will "
+             "result in an error in a future release. To retain the behavior and silence this warning, "
+             f"please use dropout instead. Note that dropout{dims}d exists to provide channel-wise dropout "
+             f"on inputs with {dims} spatial dimensions, a channel dimension, and an optional batch "
+             f"dimension (i.e. {dims + 1}D or {dims + 2}D inputs).", stacklevel=3)
     if dims == 2 and d == 3:
-        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
-                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
-                      "This behavior will change in a future release to interpret the input as one without a "
-                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
-                      "please switch to using dropout1d instead.", stacklevel=3)
+        warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+             "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+             "This behavior will change in a future release to interpret the input as one without a "
+             "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+             "please switch to using dropout1d instead.", stacklevel=3)
     batched = dims == 2 or d == dims + 2
     out = _dropout(input if batched else input.unsqueeze(0), p, training, inplace, alpha=False, feature=True)
     return out if batched else input if inplace else out.squeeze(0)   # in place: torch returns the input
@@ -621,8 +621,8 @@ def rms_norm(
     if weight is None:
         return y
     if weight.dtype is not dt:
-        warnings.warn(f"Mismatch dtype between input and weight: input dtype = {_cpp_name(dt)}, weight dtype = "
-                      f"{_cpp_name(weight.dtype)}, Cannot dispatch to fused implementation.", stacklevel=2)
+        warn(f"Mismatch dtype between input and weight: input dtype = {_cpp_name(dt)}, weight dtype = "
+             f"{_cpp_name(weight.dtype)}, Cannot dispatch to fused implementation.", stacklevel=2)
     return (y * weight).to(dt)
 
 

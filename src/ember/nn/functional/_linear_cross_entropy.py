@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
+from ..._core.warn import warn
 from ...autograd import forward_ad as _fw
 from ._common import STATE, Node, Tensor, compute_array, fused, result, xp
 from ._layers import linear
@@ -78,7 +78,7 @@ def linear_cross_entropy(
                and not out_features)
     if options is not None and not chunked:
         bias_shape = tuple(linear_bias.shape) if linear_bias is not None else None
-        warnings.warn(
+        warn(
             "linear_cross_entropy: ``options`` ignored; chunked path needs reduction in {'mean','sum','none'}, "
             "label_smoothing == 0, target.dtype == int64, out_features == (). Got "
             f"reduction={reduction!r}, label_smoothing={label_smoothing}, target.dtype={target.dtype}, "
@@ -97,9 +97,9 @@ def linear_cross_entropy(
             from ...compiler import is_compiling
 
             if not options.allow_retain_graph and is_compiling():
-                warnings.warn("linear_cross_entropy: forcing allow_retain_graph=True under torch.compile (adds one "
-                              "gradient-sized allocation/call). Construct options with allow_retain_graph=True to "
-                              "silence.", stacklevel=2)
+                warn("linear_cross_entropy: forcing allow_retain_graph=True under torch.compile (adds one "
+                     "gradient-sized allocation/call). Construct options with allow_retain_graph=True to "
+                     "silence.", stacklevel=2)
                 options = dataclasses.replace(options, allow_retain_graph=True)
             out = _chunked_scalar(input, linear_weight, target, linear_bias, weight, reduction, ignore_index, options)
         return out if batched else out.squeeze(0)

@@ -5,12 +5,12 @@ of ember ops, as in torch."""
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
+from ..._core.warn import warn
 from ...autograd.grad_mode import STATE, no_grad
 from ...ops._dispatch import _FW, broadcast_error, broadcast_shapes
 from ...ops._parallel import split_rows
@@ -61,7 +61,7 @@ __all__ = [
 
 def _warn_size(input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
-        warnings.warn(
+        warn(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
             "same size.",
@@ -635,7 +635,7 @@ def kl_div(
     """KL(target ‖ exp(input)) with ``input`` given as log-probabilities."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     if reduction == "mean":
-        warnings.warn(
+        warn(
             "reduction: 'mean' divides the total loss by both the batch size and the support size."
             "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
             "'mean' will be changed to behave the same as 'batchmean' in the next major release.",

@@ -21,6 +21,7 @@ from ..._core import dtype as D
 from ..._core import gemm
 from ..._core.fma import fused_multiply_add
 from ..._core.memory_format import channels_last, contiguous_format, memory_format
+from ..._core.warn import warn
 from ...ops.extra import composed
 from ._common import Node, Tensor, compute_array, dense_in, fused, layout_of, needs_grad, result, tie, xp
 
@@ -1264,9 +1265,8 @@ def _check_resample_dtype(input: Tensor, mode: str, antialias: bool) -> None:
 
 
 def _deprecated(name: str) -> None:
-    import warnings
 
-    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+    warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
@@ -1395,11 +1395,10 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
     if align_corners is None:
-        import warnings
 
-        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
-                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
-                      "documentation of grid_sample for details.", stacklevel=2)
+        warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+             "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+             "documentation of grid_sample for details.", stacklevel=2)
         align_corners = False
     nd = input.dim() - 2
     if input.dim() not in (4, 5):
@@ -1443,11 +1442,10 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     from ...ops.shape import stack
 
     if align_corners is None:
-        import warnings
 
-        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
-                      "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
-                      "documentation of grid_sample for details.", stacklevel=2)
+        warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+             "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+             "documentation of grid_sample for details.", stacklevel=2)
         align_corners = False
     if not theta.dtype.is_floating_point:
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
@@ -1466,11 +1464,10 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     if min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {tuple(size)}")
     if align_corners and min(size[2:]) == 1:
-        import warnings
 
-        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
-                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
-                      "of affine_grid for details.", stacklevel=2)
+        warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+             "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+             "of affine_grid for details.", stacklevel=2)
     n, sp = size[0], size[2:]
     nd = len(sp)
     axes = [_base_coords(s, bool(align_corners), theta) for s in sp]

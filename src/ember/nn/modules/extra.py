@@ -4,11 +4,11 @@ softmax, the deprecated ``NLLLoss2d`` and ``DataParallel`` (one device: ember ru
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from .. import functional as F
 from .container import ModuleList, Sequential
@@ -76,9 +76,9 @@ class NLLLoss2d(NLLLoss):
 
     def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
                  reduce: bool | None = None, reduction: str = "mean") -> None:
-        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
-                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
-                      stacklevel=2)
+        warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+             "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
+             stacklevel=2)
         super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 

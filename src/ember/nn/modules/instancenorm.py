@@ -3,9 +3,9 @@ affine parameters and no running statistics by default)."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from .. import functional as F
 from .batchnorm import _dims_check, _LazyNormBase, _NormBase
@@ -87,7 +87,7 @@ class _InstanceNorm(_NormBase):
                     f"expected input's size at dim={feature_dim} to match num_features "
                     f"({self.num_features}), but got: {input.size(feature_dim)}."
                 )
-            warnings.warn(
+            warn(
                 f"input's size at dim={feature_dim} does not match num_features. You can silence this warning "
                 "by not passing in num_features, which is not used because affine=False",
                 stacklevel=2,

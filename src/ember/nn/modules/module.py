@@ -3,13 +3,13 @@ submodules, traversal, ``state_dict`` round trips, device/dtype moves, hooks and
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ... import _core
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops._overloads import OVERLOADS
@@ -652,7 +652,7 @@ class Module:
                 f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype!r}"
             )
         if dtype is not None and dtype.is_complex:
-            warnings.warn(
+            warn(
                 "Complex modules are a new feature under active development whose design may change, and some "
                 "modules might not work as expected when using complex tensors as parameters or buffers. Please "
                 "file an issue at https://github.com/pytorch/pytorch/issues/new?template=bug-report.yml if a "
@@ -809,7 +809,7 @@ class Module:
                     result = res
             if bw_hook is not None:
                 if not isinstance(result, (Tensor, tuple)):
-                    warnings.warn(
+                    warn(
                         "For backward hooks to be called, module output should be a Tensor or a tuple of "
                         f"Tensors but received {type(result)}",
                         stacklevel=3,
@@ -829,8 +829,8 @@ class Module:
                     try:
                         hook(self, args, result)
                     except Exception as e:
-                        warnings.warn("global module forward hook with ``always_call=True`` raised an exception "
-                                      f"that was silenced as another error was raised in forward: {e}", stacklevel=2)
+                        warn("global module forward hook with ``always_call=True`` raised an exception "
+                             f"that was silenced as another error was raised in forward: {e}", stacklevel=2)
             for hook_id, hook in self._forward_hooks.items():
                 if hook_id in self._forward_hooks_always_called and hook_id not in called:
                     try:
@@ -839,8 +839,8 @@ class Module:
                         else:
                             hook(self, args, result)
                     except Exception as e:
-                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
-                                      f"silenced as another error was raised in forward: {e}", stacklevel=2)
+                        warn("module forward hook with ``always_call=True`` raised an exception that was "
+                             f"silenced as another error was raised in forward: {e}", stacklevel=2)
             raise
 
     def _attach_non_full_backward_hooks(self, hooks: list[Callable], args: tuple, result: Any) -> None:
@@ -882,7 +882,7 @@ class Module:
                            "deprecated and will be removed in future versions. This hook will be missing some "
                            "grad_input. Please use register_full_backward_hook to get the documented behavior.")
         if message is not None:
-            warnings.warn(message, FutureWarning, stacklevel=4)   # past _call_impl and its run()
+            warn(message, FutureWarning, stacklevel=4)   # past _call_impl and its run()
 
     __call__ = _call_impl
 
@@ -904,7 +904,7 @@ class Module:
         """An OrderedDict of every parameter and persistent buffer (detached unless ``keep_vars``), keyed by
         dotted path, with a ``_metadata`` attribute holding each module's version."""
         if args:
-            warnings.warn(
+            warn(
                 "Positional args are being deprecated, use kwargs instead. Refer to "
                 "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
                 " for details.",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..._core import dtype as D
 from ..._core import gemm
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...autograd.graph import SavedOutput
 from ...ops._dispatch import record
@@ -404,9 +404,9 @@ class RNNBase(Module):
             raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
                              "element being zeroed")
         if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
-                          f"expects num_layers greater than 1, but got dropout={dropout} and "
-                          f"num_layers={num_layers}", stacklevel=2)
+            warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                 f"expects num_layers greater than 1, but got dropout={dropout} and "
+                 f"num_layers={num_layers}", stacklevel=2)
         for name, value, kind in (("bias", bias, bool), ("batch_first", batch_first, bool),
                                   ("input_size", input_size, int)):
             if not isinstance(value, kind):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...autograd.grad_mode import STATE
 from ...ops.creation import arange, empty, full
@@ -492,7 +492,7 @@ class TransformerEncoder(Module):
         self.mask_check = mask_check
         why_not = _why_no_nested(encoder_layer)
         if enable_nested_tensor and why_not:
-            warnings.warn(
+            warn(
                 f"enable_nested_tensor is True, but self.use_nested_tensor is False because {why_not}",
                 stacklevel=2,
             )

@@ -5,10 +5,10 @@ originals afterwards: the one implementation behind ``torch.func.functional_call
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ..modules.extra import DataParallel
 from ..modules.module import Module
@@ -131,7 +131,7 @@ def _functional_call(module: Any, parameters_and_buffers: dict[str, Any], args: 
 def functional_call(module: Any, parameters_and_buffers: dict[str, Any], args: Any = None, kwargs: Any = None, *,
                     tie_weights: bool = True, strict: bool = False) -> Any:
     """Deprecated alias of ``torch.func.functional_call`` (one dict of replacements)."""
-    warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will be removed "
-                  "in a future version of PyTorch. Please use `torch.func.functional_call` instead which is a "
-                  "drop-in replacement.", FutureWarning, stacklevel=2)
+    warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will be removed "
+         "in a future version of PyTorch. Please use `torch.func.functional_call` instead which is a "
+         "drop-in replacement.", FutureWarning, stacklevel=2)
     return _functional_call(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)

@@ -9,7 +9,6 @@ import queue
 import random
 import sys
 import traceback
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ...ops.creation import empty
 from ...ops.info import set_num_threads
 from ...ops.random import Generator, manual_seed
@@ -223,10 +223,10 @@ class DataLoader(Generic[_T_co]):
                       f"Our suggested max number of worker in current system is {cpus}"
                       f"{'' if affinity else ' (`cpuset` is not taken into account)'}, which is smaller than what "
                       "this DataLoader is going to create.")
-        warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. {suggestion} "
-                      "Please be aware that excessive worker creation might get DataLoader running slow or even "
-                      "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
-                      stacklevel=2)   # at the loader's own line, as torch (so shown once, not once per caller)
+        warn(f"This DataLoader will create {self.num_workers} worker processes in total. {suggestion} "
+             "Please be aware that excessive worker creation might get DataLoader running slow or even "
+             "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+             stacklevel=2)   # at the loader's own line, as torch (so shown once, not once per caller)
 
     def __iter__(self) -> Iterator[Any]:
         if self.num_workers == 0:
@@ -298,12 +298,12 @@ def _pin_memory_warnings(loader: DataLoader) -> None:
     if not loader.pin_memory:
         return
     if loader.pin_memory_device:
-        warnings.warn("pin_memory_device is deprecated, the current accelerator will be used as the device,ignore "
-                      f"pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
+        warn("pin_memory_device is deprecated, the current accelerator will be used as the device,ignore "
+             f"pin_memory_device='{loader.pin_memory_device}'.", stacklevel=4)
     from ... import accelerator
     if not accelerator.is_available():
-        warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned memory "
-                      "won't be used.", stacklevel=4)
+        warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned memory "
+             "won't be used.", stacklevel=4)
 
 
 class _LoaderIter:
@@ -331,7 +331,7 @@ class _LoaderIter:
                 msg += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
                         "IterableDataset replica at each worker. Please see "
                         "https://pytorch.org/docs/stable/data.html#torch.utils.data.IterableDataset for examples.")
-            warnings.warn(msg, stacklevel=3)
+            warn(msg, stacklevel=3)
         return data
 
     def __iter__(self) -> _LoaderIter:
@@ -503,7 +503,7 @@ class _MultiProcessIter(_LoaderIter):
             try:
                 w.start()
             except (TypeError, AttributeError, pickle.PicklingError):
-                warnings.warn(
+                warn(
                     "Could not start a DataLoader worker: its arguments (dataset, collate_fn, worker_init_fn) "
                     f"must be picklable with the {ctx.get_start_method()!r} start method; define them at module "
                     "level or use multiprocessing_context='fork'.",

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import enum
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
 from ... import nn
+from ..._core.warn import warn
 from ...serialization import load
 from ..transforms._presets import ImageClassification
 
@@ -134,8 +134,8 @@ def build(builder: Callable[..., M], enum_cls: type[WeightsEnum], weights: Any, 
     ``fixed`` holds keyword overrides that weights imply (VGG skips its init).
     """
     if pretrained is not None:
-        warnings.warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the future, "
-                      "please use 'weights' instead.", stacklevel=3)
+        warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the future, "
+             "please use 'weights' instead.", stacklevel=3)
         if weights is not None:
             raise ValueError("pass either 'weights' or the deprecated 'pretrained', not both")
         weights = enum_cls.IMAGENET1K_V1 if pretrained else None   # type: ignore[attr-defined]

@@ -9,13 +9,13 @@ from __future__ import annotations
 import enum
 import numbers
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...ops.creation import as_tensor, from_numpy
 from ...ops.shape import stack
@@ -274,8 +274,8 @@ def resize(img: Any, size: int | Sequence[int], interpolation: Any = Interpolati
         return img
     if _is_pil(img):
         if antialias is False:
-            warnings.warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.",
-                          stacklevel=2)
+            warn("Anti-alias option is always applied for PIL Image input. Argument antialias is ignored.",
+                 stacklevel=2)
         return img.resize((out[1], out[0]), _PIL_MODES[interpolation])
     aa = bool(antialias) and interpolation in (InterpolationMode.BILINEAR, InterpolationMode.BICUBIC)
     return _resize_tensor(img, out, interpolation.value, aa)

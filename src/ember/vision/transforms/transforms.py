@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 import numbers
 import random
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ... import nn
 from ..._core import dtype as D
+from ..._core.warn import warn
 from ..._tensor import Tensor
 from ...ops.creation import empty, tensor
 from ...ops.random import rand, randint, randperm
@@ -249,7 +249,7 @@ class RandomResizedCrop(nn.Module):
         if not isinstance(ratio, Sequence):
             raise TypeError("Ratio should be a sequence")
         if scale[0] > scale[1] or ratio[0] > ratio[1]:
-            warnings.warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
+            warn("Scale and ratio should be of kind (min, max)", stacklevel=2)
         self.interpolation = _interp(interpolation)
         self.antialias = antialias
         self.scale = scale

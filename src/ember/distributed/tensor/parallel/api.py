@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from fnmatch import fnmatch
 
 from .... import nn
+from ...._core.warn import warn
 from ...device_mesh import DeviceMesh
 from .._api import _current_mesh
 from .style import ParallelStyle
@@ -20,8 +20,8 @@ def parallelize_module(module: nn.Module, device_mesh: DeviceMesh | None = None,
     submodule paths (``fnmatch`` patterns per path component, ``"layers.*.mlp"``)."""
     device_mesh = device_mesh or _current_mesh()
     if parallelize_plan is None:
-        warnings.warn("No parallelize_plan is provided and auto-parallel is not supported at the moment, so this "
-                      "parallelize_module call will do nothing.", stacklevel=2)
+        warn("No parallelize_plan is provided and auto-parallel is not supported at the moment, so this "
+             "parallelize_module call will do nothing.", stacklevel=2)
         return module
     if isinstance(parallelize_plan, ParallelStyle):
         parallelize_plan.src_data_rank = src_data_rank
@@ -36,8 +36,8 @@ def parallelize_module(module: nn.Module, device_mesh: DeviceMesh | None = None,
         token, *rest = path.split(".")
         matched = [(n, m) for n, m in module.named_children() if fnmatch(n, token)]
         if not matched:
-            warnings.warn(f"Parallelize plan key '{path}' could not be resolved: no submodule matching token "
-                          f"'{token}' in module {module}, skipping this plan entry.", stacklevel=2)
+            warn(f"Parallelize plan key '{path}' could not be resolved: no submodule matching token "
+                 f"'{token}' in module {module}, skipping this plan entry.", stacklevel=2)
             continue
         for _, sub in matched:
             plan = {".".join(rest): style} if rest else style

@@ -3,11 +3,11 @@ float function's range is not the input's)."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from ..... import nn
 from ....._core import dtype as D
+from ....._core.warn import warn
 from .....nn import functional as F
 from .....ops import creation as C
 from .....ops.quantize import quantize_per_tensor
@@ -153,7 +153,7 @@ class PReLU(nn.Module):
         observer = mod.qconfig.weight()
         observer(weight)
         if observer.dtype is not D.quint8:
-            warnings.warn(f"PReLU's weight observer should have dtype quint8 but got {observer.dtype}", stacklevel=2)
+            warn(f"PReLU's weight observer should have dtype quint8 but got {observer.dtype}", stacklevel=2)
         w_scale, w_zero_point = _output_qparams(observer)
         new.set_weight(quantize_per_tensor(weight, w_scale, w_zero_point, D.quint8))
         return new
