@@ -44,6 +44,20 @@ def _raises(fn):
     assert out[0] == out[1]
 
 
+def _compare(run):
+    """torch's outcome of ``run(lib)`` and ember's: both raise alike, or the same result (a string exactly)."""
+    try:
+        t = run(torch)
+    except (RuntimeError, NotImplementedError, IndexError):
+        _raises(run)
+        return
+    e = run(ember)
+    if isinstance(t, str):
+        assert e == t
+    else:
+        _same(e, t)
+
+
 A = ([[1, 0, 1, 2, 0], [2, 1, 2, 0, 1]], [1.5, 2.0, -3.0, 4.0, 5.0], (3, 3))
 B = ([[2, 0, 1, 0], [1, 0, 2, 0]], [1.0, 2.0, 3.0, 0.25], (3, 4))
 G = ([[0, 1, 2, 2], [2, 1, 0, 3]], [1.0, 2.0, 3.0, 4.0], (3, 4))
@@ -279,12 +293,7 @@ _SRC = {"x": lambda m: m.ones(3, 4), "s": lambda m: m.ones(3, 4).to_sparse(),
 def test_to_sparse_layout_arguments(src, kwargs):
     def run(m):
         return eval(f"t.to_sparse({kwargs})", {"m": m, "t": _SRC[src](m)})
-    try:
-        t = run(torch)
-    except RuntimeError:
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)
 
 
 @pytest.mark.parametrize("src", list(_SRC))
@@ -292,12 +301,7 @@ def test_to_sparse_method_errors(src):
     for method in ("to_sparse_bsr((2, 2))", "to_sparse_csr(1)", "to_sparse_bsc(2)"):
         def run(m, method=method):
             return eval(f"t.{method}", {"t": _SRC[src](m)})
-        try:
-            t = run(torch)
-        except RuntimeError:
-            _raises(run)
-            continue
-        _same(run(ember), t)
+        _compare(run)
 
 
 @pytest.mark.parametrize("coalesce", [False, True])
@@ -339,16 +343,7 @@ def test_sparse_sum_full_coalesces_first_and_dtypes():
 def test_sparse_scalar_arithmetic(code):
     def run(m):
         return eval(code, {"m": m, "s": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, -3.0], (2, 3))})
-    try:
-        t = run(torch)
-    except (RuntimeError, NotImplementedError):
-        _raises(run)
-        return
-    e = run(ember)
-    if isinstance(t, str):
-        assert e == t
-    else:
-        _same(e, t)
+    _compare(run)
 
 
 @pytest.mark.parametrize("code", [
@@ -364,12 +359,7 @@ def test_sparse_permute_unsqueeze_transposes(code):
                "h": m.sparse_coo_tensor([[1, 0]], m.arange(12.0).reshape(2, 3, 2), (2, 3, 2)),
                "t2": m.sparse_coo_tensor([[1, 0, 1], [0, 1, 0]], [1.0, 2.0, 3.0], (2, 3))}
         return eval(code, env)
-    try:
-        t = run(torch)
-    except (RuntimeError, IndexError):
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)
 
 
 def test_sparse_permute_gradient():
@@ -412,16 +402,7 @@ def test_sparse_sum_dims_and_half_refusals(code):
         env = {"m": m, "s": s, "y": s.detach().requires_grad_(), "c": m.eye(2).to_sparse_csr(),
                "h": m.sparse_coo_tensor([[0, 0, 1]], m.ones(3, 2), (2, 2))}
         return eval(code, env)
-    try:
-        t = run(torch)
-    except (RuntimeError, NotImplementedError):
-        _raises(run)
-        return
-    e = run(ember)
-    if isinstance(t, str):
-        assert e == t
-    else:
-        _same(e, t)
+    _compare(run)
 
 
 @pytest.mark.parametrize("code", [
@@ -439,12 +420,7 @@ def test_sparse_cat_stack(code):
                "hx": h.detach().requires_grad_(), "o": m.sparse_coo_tensor([[0], [0]], [1.0], (2, 2)),
                "e": m.sparse_coo_tensor(m.zeros(2, 0, dtype=m.int64), m.zeros(0), (2, 3))}
         return eval(code, env)
-    try:
-        t = run(torch)
-    except (RuntimeError, NotImplementedError):
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)
 
 
 def test_sparse_add_of_strided_values_and_leaf_accumulation():
@@ -476,12 +452,7 @@ def test_compressed_select_and_pow(lay, code):
     def run(m):
         c = eval("x." + lay, {"x": m.tensor([[0.0, 1, 0, 2], [3, 0, 0, 0]])})
         return eval(code, {"m": m, "c": c})
-    try:
-        t = run(torch)
-    except (RuntimeError, IndexError):
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)
 
 
 @pytest.mark.parametrize("lay", ["to_sparse_csr()", "to_sparse_csc()", "to_sparse_bsc((1, 2))"])
@@ -493,12 +464,7 @@ def test_compressed_in_place_and_refusals(lay, code):
     def run(m):
         c = eval("x." + lay, {"x": m.tensor([[0.0, 1, 0, -2], [3, 0, 0, 0]])})
         return eval(code, {"m": m, "c": c})
-    try:
-        t = run(torch)
-    except (RuntimeError, NotImplementedError):
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)
 
 
 @pytest.mark.parametrize("lay", ["to_sparse_csr()", "to_sparse_csc()", "to_sparse_bsr((1, 2))",
@@ -510,9 +476,4 @@ def test_compressed_layout_kernel_refusals(lay, code):
     def run(m):
         c = eval("x." + lay, {"x": m.tensor([[0.0, 1, 0, -2], [3, 0, 0, 0]])})
         return eval(code, {"m": m, "c": c, "d": m.ones(2, 4)})
-    try:
-        t = run(torch)
-    except (RuntimeError, NotImplementedError):
-        _raises(run)
-        return
-    _same(run(ember), t)
+    _compare(run)

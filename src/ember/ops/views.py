@@ -394,16 +394,21 @@ def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
         return input.permute(*args) if dims is None else input.permute(dims)
     if dims is not None or not args:
         args = sized(args, dims, "permute", "dims")
-    dims = int_list(args, "permute", "dims")
-    n = input._data.ndim
+    dims = permutation(int_list(args, "permute", "dims"), input._data.ndim)
+    return make_view(input, input._data.transpose(dims), PermuteBackward0, dims=dims)
+
+
+def permutation(dims: Sequence[int], n: int) -> tuple[int, ...]:
+    """``dims`` as a permutation of ``n`` dims (wrapped), with torch's errors for a wrong length or repeats (the
+    length message names sparse_coo for any layout, as torch's)."""
     if len(dims) != n:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match "
                            f"the length of the desired ordering of dimensions i.e. input.dim() = {n} is not "
                            f"equal to len(dims) = {len(dims)}")
-    dims = tuple(wrap_dim(d, n) for d in dims)
-    if len(set(dims)) != n:
+    order = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(order)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return make_view(input, input._data.transpose(dims), PermuteBackward0, dims=dims)
+    return order
 
 
 _WARNED: set[str] = set()

@@ -38,6 +38,7 @@ from .._core.warn import warn
 from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, needs_grad, record
 from ..ops.extra import _LAYOUTS, layout
+from ..ops.views import permutation
 
 __all__ = ["sparse_coo", "SparseTensor", "check_sparse_tensor_invariants", "sparse_coo_tensor", "to_sparse",
            "sparse_sum", "sparse_mm", "sparse_addmm", "mm_dense", "addmm_dense", "smm", "hspmm", "sspaddmm",
@@ -443,13 +444,7 @@ class SparseTensor(SparseBase):
         """The dims reordered, sparse dims among themselves and dense dims among themselves (torch's rule)."""
         order = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         n, sd = self.dim(), self.sparse_dim()
-        if len(order) != n:
-            raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match the "
-                               f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to "
-                               f"len(dims) = {len(order)}")
-        order = tuple(wrap_dim(d, n) for d in order)
-        if len(set(order)) != n:
-            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        order = permutation(order, n)
         if any(d >= sd for d in order[:sd]):
             raise RuntimeError("permute(sparse_coo): transpositions between sparse and dense dimensions are not "
                                "allowed.Only transpositions within sparse and dense dimensions are supported.")
