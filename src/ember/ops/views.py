@@ -345,7 +345,7 @@ class TBackward0(Node):
 
 def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
-    if input.is_sparse:   # sparse COO: ember.sparse's method
+    if input._sparse_layout and input.is_sparse:   # sparse COO: ember.sparse's method (a class flag first)
         return input.t()
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
@@ -361,7 +361,7 @@ class TransposeBackward0(Node):
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Dims ``dim0`` and ``dim1`` swapped (a view)."""
-    if input.is_sparse:   # sparse COO: ember.sparse's method
+    if input._sparse_layout and input.is_sparse:   # sparse COO: ember.sparse's method (a class flag first)
         return input.transpose(dim0, dim1)
     n = input._data.ndim
     d0 = wrap_dim(dim0 if type(dim0) is int else int_arg(dim0, "transpose", "dim0", 1), n)
@@ -390,7 +390,7 @@ class PermuteBackward0(Node):
 
 def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Dims reordered as ``dims`` (a view)."""
-    if input.is_sparse:   # sparse COO: ember.sparse's method
+    if input._sparse_layout and input.is_sparse:   # sparse COO: ember.sparse's method (a class flag first)
         return input.permute(*args) if dims is None else input.permute(dims)
     if dims is not None or not args:
         args = sized(args, dims, "permute", "dims")
@@ -652,7 +652,7 @@ class UnsqueezeBackward0(Node):
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """A size-1 dim inserted at ``dim`` (with torch's stride: size * stride of the dim it precedes)."""
-    if input.is_sparse:   # sparse COO: ember.sparse's method
+    if input._sparse_layout and input.is_sparse:   # sparse COO: ember.sparse's method (a class flag first)
         return input.unsqueeze(dim)
     a = input._data
     d = wrap_dim(dim if type(dim) is int else int_arg(dim, "unsqueeze", "dim", 1), a.ndim + 1)
