@@ -951,6 +951,16 @@ def _tensor_hooks(node: Node, grads: list) -> None:
             for nr, hooks in per_output.items():
                 if grads[nr] is not None and hooks:
                     grads[nr] = _apply_hooks(hooks, grads[nr])
+                elif hooks and kind == "_tensor_pre_hooks":   # an output no gradient reached: hooks see None
+                    _apply_hooks_to_none(hooks)
+
+
+def _apply_hooks_to_none(hooks: dict) -> None:
+    """torch runs the hooks of an output of an executed node that got no gradient with None; none of them
+    may supply one."""
+    for h in tuple(hooks.values()):
+        if h(None) is not None:
+            raise RuntimeError("can't replace a None gradient with a non-None value")
 
 
 def _call_node(node: Node, grads: list, retain_graph: bool) -> Sequence[Any]:
