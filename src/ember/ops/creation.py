@@ -528,6 +528,22 @@ def arange(start: Any = _UNSET, end: Any = _UNSET, step: Any = 1, *, out: Tensor
     t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
     if requires_grad:
         factory_requires_grad(t)
+    return _range_out(t, out)
+
+
+def _range_out(t: Tensor, out: Tensor | None) -> Tensor:
+    """``t`` written to ``out=`` as torch's arange: an ``out`` of as many elements keeps its shape; one of
+    another non-zero count is resized with arange's own warning."""
+    if out is None:
+        return t
+    n, have = t._data.size, out._data.size
+    if have == n:
+        t = t.reshape(out.shape)
+    elif have:
+        warn(f"The number of elements in the out tensor of shape {list(out.shape)} is {have} which does not match "
+             f"the computed number of elements {n}. Note that this may occur as a result of rounding error. The "
+             f"out tensor will be resized to a tensor of shape ({n},).", UserWarning, stacklevel=3)
+        out.resize_(0)
     return _maybe_out(t, out)
 
 

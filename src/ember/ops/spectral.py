@@ -151,9 +151,9 @@ def _resize(x: Tensor, dims: Sequence[int], sizes: Sequence[int]) -> Tensor:
     return x
 
 
-# torch's checks, in its order: a 1-d transform checks a real-input kind's input, then the dtype, the dim, n; an
-# n-d one (named by its n-d kernel) checks the dims, the sizes, then the dtype; both then check norm and (on the
-# CPU) refuse an empty batch as MKL does.
+# torch's checks, in its order: a 1-d transform checks a real-input kind's input, then (unless complex-to-complex)
+# out='s kind, the dtype, the dim, n; an n-d one (named by its n-d kernel) checks the dims, the sizes, then the
+# dtype; both then check norm, out='s kind and (on the CPU) refuse complex32 and an empty batch as MKL does.
 def _invalid(n: int) -> RuntimeError:
     return RuntimeError(f"Invalid number of data points ({n}) specified")
 
@@ -165,11 +165,9 @@ def _dim(d: int, ndim: int) -> int:
 
 
 def _supported(x: Tensor) -> None:
-    """The CPU FFT's dtype refusals (16-bit floats; complex32)."""
+    """The CPU FFT's refusal of 16-bit floats (complex32 is refused later, by the kernel: :func:`_scaled`)."""
     if x._device is CPU and x._dtype in (D.float16, D.bfloat16):
         raise RuntimeError(f"Unsupported dtype {x._dtype._short}")
-    if x._device is CPU and x._dtype is D.complex32:
-        raise RuntimeError("MKL FFT doesn't support tensors of type: Half")
 
 
 def _real_input(x: Tensor, name: str) -> None:
@@ -178,10 +176,12 @@ def _real_input(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name} expects a {kind} tensor, but got {x._dtype._short}")
 
 
-def _one(x: Tensor, n: int | None, dim: int, name: str) -> tuple[list[int], list[int | None]]:
-    """The dim and size of a 1-d transform."""
+def _one(x: Tensor, n: int | None, dim: int, name: str, out: Tensor | None) -> tuple[list[int], list[int | None]]:
+    """The dim and size of a 1-d transform (whose ``out=`` kind torch checks before the rest)."""
     if name in ("rfft", "ihfft"):
         _real_input(x, name)
+    if not (x.is_complex() and name in ("fft", "ifft")):   # (a complex-to-complex kernel's check comes later)
+        _out_kind(out, name)
     _supported(x)
     if n is not None and not _is_int(n):
         raise TypeError(f"fft_{name}(): argument 'n' must be int, not {type(n).__name__}")
@@ -238,27 +238,56 @@ def _checked_sizes(sizes: list[int]) -> None:
             raise _invalid(n)
 
 
-def _scaled(x: Tensor, dims: list[int], norm: str | None, n: int, forward: bool, name: str) -> float:
+def _scaled(x: Tensor, dims: list[int], norm: str | None, n: int, forward: bool, name: str,
+            out: Tensor | None) -> float:
     """The normalisation of an ``n``-point transform of ``x`` (already resized) over ``dims``; refuses a bad
-    ``norm`` then, on the CPU, an empty batch (MKL's error); ihfftn refuses a complex input between the two."""
+    ``norm``, then (ihfftn) a complex input, then a wrong kind of ``out=``, then on the CPU complex32 and an
+    empty batch (MKL's errors). A one-dim ihfftn checks its out= only on the final copy; a many-dim hfftn
+    after MKL's errors (from its first, complex-to-complex, transform)."""
     scale = _scale(norm, n, forward)
     if name == "ihfftn" and x.is_complex():
         raise RuntimeError(f"Only supports floating-point dtypes, but found: {x._dtype._short}")
+    late = name == "hfftn" and len(dims) > 1
+    if not late and not (name == "ihfftn" and len(dims) == 1):
+        _out_kind(out, name)
+    if x._device is CPU and x._dtype is D.complex32:
+        raise RuntimeError("MKL FFT doesn't support tensors of type: Half")
     if dims and x._device is CPU and x.numel() == 0:
         raise RuntimeError("MKL FFT error: Intel oneMKL DFTI ERROR: Inconsistent configuration parameters")
+    if late:
+        _out_kind(out, name)
     return scale
 
 
-def _written(out: Tensor | None, res: Tensor, name: str) -> Tensor:
-    """``res``, or copied into the caller's ``out=`` tensor (of the kind of result torch's kernel ``name``
-    writes: complex, or real floating)."""
+def _out_kind(out: Tensor | None, name: str) -> None:
+    """Refuse an ``out=`` tensor not of the kind of result torch's kernel ``name`` writes (complex, or real
+    floating for the complex-to-real transforms)."""
+    if out is None:
+        return
+    if name.startswith(("irfft", "hfft")):
+        if not out._dtype.is_floating_point:
+            raise RuntimeError(f"{name} expects a floating point output tensor, but got {out._dtype._short}")
+    elif not out.is_complex():
+        raise RuntimeError(f"{name} expects a complex output tensor, but got {out._dtype._short}")
+
+
+# the private aten ops torch's out= autograd error names, by the node of the result
+_OUT_OPS = {FftC2CBackward0: "_fft_c2c", FftR2CBackward0: "_fft_r2c", FftC2RBackward0: "_fft_c2r"}
+
+
+def _written(out: Tensor | None, res: Tensor, conj: str | None = None) -> Tensor:
+    """``res``, or copied into the caller's ``out=`` tensor (its kind already checked). ``conj``: ``res`` is a
+    real signal's one-dim inverse transform, which torch conjugates into ``out`` (``"out"``: in place, as ifft
+    and ihfft; ``"copy"``: as ihfftn's copy), so ``out`` must have ``res``'s dtype, the error naming first
+    ``out``'s or the result's dtype."""
     if out is None:
         return res
-    if res.is_complex() and not out.is_complex():
-        raise RuntimeError(f"{name} expects a complex output tensor, but got {out._dtype._short}")
-    if not res.is_complex() and not out._dtype.is_floating_point:
-        raise RuntimeError(f"{name} expects a floating point output tensor, but got {out._dtype._short}")
-    return write_out(out, res)
+    error = None
+    if conj is not None:
+        def error(want: D.dtype, got: D.dtype) -> RuntimeError:
+            found, expected = (got, want) if conj == "out" else (want, got)
+            return RuntimeError(f"Found dtype {found._short} but expected {expected._short}")
+    return write_out(out, res, _OUT_OPS.get(type(res._grad_fn)), dtype_error=error)
 
 
 # ---- complex-input / full-spectrum transforms -----------------------------------------------------------------------
@@ -273,25 +302,27 @@ def _fftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None,
     full = [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)]
     _checked_sizes(full)
     x = _resize(x, dims, full)
-    scale = _scaled(x, dims, norm, math.prod(full), forward, name)
+    scale = _scaled(x, dims, norm, math.prod(full), forward, name, out)
     if x.is_complex():
-        return _written(out, c2c(x, dims, forward, scale), name)
+        return _written(out, c2c(x, dims, forward, scale))
     # a real signal: forward transform along the last dim (for the inverse, its conjugate), then the rest
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=False)
     y = y if forward else y.conj()
-    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], forward, scale), name)
+    if len(dims) == 1:
+        return _written(out, y, None if forward else "out")
+    return _written(out, c2c(y, dims[:-1], forward, scale))
 
 
 def fft(input: Tensor, n: int | None = None, dim: int = -1,
         norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-dimensional discrete Fourier transform along ``dim``."""
-    return _fftn(input, _one(input, n, dim, "fft"), norm, True, "fft", out=out)
+    return _fftn(input, _one(input, n, dim, "fft", out), norm, True, "fft", out=out)
 
 
 def ifft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`fft`."""
-    return _fftn(input, _one(input, n, dim, "ifft"), norm, False, "ifft", out=out)
+    return _fftn(input, _one(input, n, dim, "ifft", out), norm, False, "ifft", out=out)
 
 
 def fft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
@@ -326,11 +357,13 @@ def _rfftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None
     full = [x.shape[d] if n is None else n for d, n in zip(dims, sizes, strict=True)]
     _checked_sizes(full)
     x = _resize(x, dims, full)
-    scale = _scaled(x, dims, norm, math.prod(full), not inverse, name)
+    scale = _scaled(x, dims, norm, math.prod(full), not inverse, name, out)
     if not inverse:
-        return _written(out, r2c(x, dims, scale, onesided=True), name)
+        return _written(out, r2c(x, dims, scale, onesided=True))
     y = r2c(x, dims[-1:], scale if len(dims) == 1 else 1.0, onesided=True).conj()
-    return _written(out, y if len(dims) == 1 else c2c(y, dims[:-1], False, scale), name)
+    if len(dims) == 1:
+        return _written(out, y, "out" if name == "ihfft" else "copy")
+    return _written(out, c2c(y, dims[:-1], False, scale))
 
 
 def _irfftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | None, forward: bool, name: str,
@@ -345,20 +378,20 @@ def _irfftn(x: Tensor, plan: tuple[list[int], list[int | None]], norm: str | Non
     x = _resize(x, dims, lead + [last // 2 + 1])
     if forward:
         x = x.conj()
-    scale = _scaled(x, dims, norm, math.prod(lead) * last, forward, name)
-    return _written(out, c2r(x, dims, scale, last), name)
+    scale = _scaled(x, dims, norm, math.prod(lead) * last, forward, name, out)
+    return _written(out, c2r(x, dims, scale, last))
 
 
 def rfft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The one-sided Fourier transform of a real signal (``n // 2 + 1`` bins)."""
-    return _rfftn(input, _one(input, n, dim, "rfft"), norm, "rfft", False, out=out)
+    return _rfftn(input, _one(input, n, dim, "rfft", out), norm, "rfft", False, out=out)
 
 
 def irfft(input: Tensor, n: int | None = None, dim: int = -1,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`rfft`: ``n`` real samples (default ``2 * (bins - 1)``)."""
-    return _irfftn(input, _one(input, n, dim, "irfft"), norm, False, "irfft", out=out)
+    return _irfftn(input, _one(input, n, dim, "irfft", out), norm, False, "irfft", out=out)
 
 
 def rfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
@@ -388,13 +421,13 @@ def irfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | N
 def hfft(input: Tensor, n: int | None = None, dim: int = -1,
          norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The Fourier transform of a Hermitian-symmetric signal given by its first half (a real spectrum)."""
-    return _irfftn(input, _one(input, n, dim, "hfft"), norm, True, "hfft", out=out)
+    return _irfftn(input, _one(input, n, dim, "hfft", out), norm, True, "hfft", out=out)
 
 
 def ihfft(input: Tensor, n: int | None = None, dim: int = -1,
           norm: str | None = None, *, out: Tensor | None = None) -> Tensor:
     """The inverse of :func:`hfft`: the first half of a real signal's inverse transform."""
-    return _rfftn(input, _one(input, n, dim, "ihfft"), norm, "ihfft", True, out=out)
+    return _rfftn(input, _one(input, n, dim, "ihfft", out), norm, "ihfft", True, out=out)
 
 
 def hfft2(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] = (-2, -1),
@@ -425,26 +458,36 @@ def ihfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | N
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
             pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of an ``n``-point DFT with sample spacing ``d`` (negative ones last)."""
-    k = C.arange(n, dtype=_freq_dtype("fftfreq", dtype), device=device)
+    k = _freq_range("fftfreq", n, dtype, device, out)
     k._data[(n + 1) // 2:] -= n
-    res = k.div_(n * d)
-    res = res.requires_grad_() if requires_grad else res
-    return res if out is None else write_out(out, res)
+    return _freq_scaled(k, n * d, requires_grad)
 
 
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
              pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
-    """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins."""
-    res = C.arange(n // 2 + 1, dtype=_freq_dtype("rfftfreq", dtype), device=device).div_(n * d)
-    res = res.requires_grad_() if requires_grad else res
-    return res if out is None else write_out(out, res)
+    """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins (the half rounded toward zero, as in C)."""
+    half = abs(n) // 2 * (1 if n >= 0 else -1)
+    return _freq_scaled(_freq_range("rfftfreq", half + 1, dtype, device, out), n * d, requires_grad)
 
 
-def _freq_dtype(name: str, dtype: Any) -> D.dtype:
-    dt = dtype or D.get_default_dtype()
+def _freq_range(name: str, count: int, dtype: Any, device: Any, out: Tensor | None) -> Tensor:
+    """``0 .. count - 1`` in the result dtype (``out``'s by default), after torch's checks in its order."""
+    if out is not None and dtype is not None and dtype is not out._dtype:
+        raise RuntimeError(f"dtype {dtype._short} does not match dtype of out parameter ({out._dtype._short})")
+    if out is None and count < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {count}: [{count}]")
+    dt = dtype or (D.get_default_dtype() if out is None else out._dtype)
     if not (dt.is_floating_point or dt.is_complex):
         raise RuntimeError(f"{name} requires a floating point or complex dtype")
-    return dt
+    return C.arange(count, dtype=dt, device=device, out=out)
+
+
+def _freq_scaled(k: Tensor, span: float, requires_grad: bool) -> Tensor:
+    """``k`` times ``1 / span`` in place (torch multiplies by the reciprocal rounded to ``k``'s dtype; ``1 / 0``
+    is a signed infinity), then marked as requiring grad when asked (``out=`` included)."""
+    scale = C.full((), 1.0 / span if span else math.copysign(math.inf, span), dtype=D.float64, device=k.device)
+    k.mul_(scale.to(k._dtype))
+    return k.requires_grad_() if requires_grad else k
 
 
 def _shift(x: Tensor, dim: Any, back: bool) -> Tensor:

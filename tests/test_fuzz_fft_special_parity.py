@@ -1,0 +1,85 @@
+"""Regressions found by differential fuzzing of torch.fft, torch.special, the windows and stft/istft against
+torch: each case runs the same call in both and compares the outcome (values, dtype, shape, or error)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+
+def _outcome(fn, lib):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = fn(lib)
+        except Exception as e:  # noqa: BLE001 - the exception is the compared outcome
+            result = e
+    return result, sorted({str(w.message).split(" (Triggered internally")[0] for w in caught})
+
+
+def _same(fn, rtol: float = 1e-6, atol: float = 1e-7) -> None:
+    """``fn(torch)`` and ``fn(ember)`` give equal tensors (dtype, shape, requires_grad, values) and warnings, or
+    raise the same exception type with the same first line."""
+    want, want_w = _outcome(fn, torch)
+    got, got_w = _outcome(fn, ember)
+    if isinstance(want, Exception):
+        assert isinstance(got, Exception), f"ember returned {got!r}, torch raised {want!r}"
+        assert type(got).__name__ == type(want).__name__, (got, want)
+        assert str(got).split("\n")[0] == str(want).split("\n")[0]
+        return
+    assert not isinstance(got, Exception), f"ember raised {got!r}"
+    assert got_w == want_w
+    for g, w in zip(got, want, strict=True) if isinstance(want, tuple) else [(got, want)]:
+        assert str(g.dtype) == str(w.dtype) and tuple(g.shape) == tuple(w.shape)
+        assert g.requires_grad == w.requires_grad
+        gn = g.detach().float().numpy() if g.dtype is ember.bfloat16 else g.detach().numpy()
+        wn = w.detach().float().numpy() if w.dtype is torch.bfloat16 else w.detach().numpy()
+        np.testing.assert_allclose(gn, wn, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _out(lib, dtype: str, n: int = 0):
+    return lib.empty(n, dtype=getattr(lib, dtype))
+
+
+# ---- fft: out= checked in torch's order; an exact out dtype where torch conjugates in out ---------------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.fft.fft(m.ones(4, dtype=m.float16), out=_out(m, "float32")),     # out kind before the dtype
+    lambda m: m.fft.irfft(m.ones(4), n=0, out=_out(m, "complex64")),             # ... and before n
+    lambda m: m.fft.hfft(m.ones(()), out=_out(m, "complex64")),                  # ... and before dim
+    lambda m: m.fft.fft(m.ones(4, dtype=m.complex64), dim=2, out=_out(m, "float32")),  # complex input: dim first
+    lambda m: m.fft.fft2(m.ones(0, 4, 4), out=_out(m, "float32")),               # out kind before MKL's empty batch
+    lambda m: m.fft.hfft2(m.ones(0, 4, 4), out=_out(m, "complex64")),            # ... but hfftn's after it
+    lambda m: m.fft.fft(m.ones(4, dtype=m.complex32), norm="bad"),               # complex32 refused late
+    lambda m: m.fft.ifft(m.ones(4), out=_out(m, "complex128")),                  # conjugated in out: exact dtype
+    lambda m: m.fft.ihfft(m.ones(4, dtype=m.float64), out=_out(m, "complex64")),
+    lambda m: m.fft.ihfftn(m.ones(4, 4), dim=(1,), out=_out(m, "float64")),
+    lambda m: m.fft.rfft(m.ones(4, dtype=m.float64, requires_grad=True), out=_out(m, "complex128")),
+    lambda m: m.fft.fft(m.ones(4), out=_out(m, "complex128", 2)),                # resize warning, widening cast
+])
+def test_fft_out_checks(call) -> None:
+    _same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.fft.fftfreq(6, 0.7, dtype=m.float16),                 # times the reciprocal in the dtype
+    lambda m: m.fft.rfftfreq(7, 1 / 3, dtype=m.bfloat16),
+    lambda m: m.fft.fftfreq(9, 0.1),
+    lambda m: m.fft.fftfreq(5, 0.0),
+    lambda m: m.fft.fftfreq(3, 1e-300, dtype=m.float16),
+    lambda m: m.fft.rfftfreq(-1, 2.0),                                # C's n / 2 truncates toward zero
+    lambda m: m.fft.rfftfreq(-4),
+    lambda m: m.fft.fftfreq(-1, dtype=m.int64),
+    lambda m: m.fft.fftfreq(4, dtype=m.complex64),
+    lambda m: m.fft.fftfreq(4, dtype=m.float64, out=_out(m, "float32")),
+    lambda m: m.fft.fftfreq(4, out=_out(m, "int64")),                 # the dtype defaults to out's
+    lambda m: m.fft.rfftfreq(4, out=_out(m, "complex64")),
+    lambda m: m.fft.fftfreq(9, requires_grad=True, out=_out(m, "float32", 8)),   # arange's resize warning
+    lambda m: m.fft.fftfreq(6, out=_out(m, "float32", 6).view(2, 3)),            # same count: out keeps its shape
+])
+def test_fftfreq(call) -> None:
+    _same(call, rtol=0, atol=0)
