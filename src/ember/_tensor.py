@@ -586,6 +586,16 @@ def _as_subclass(t: Tensor, cls: type) -> Tensor:
     return new
 
 
+def python_state(t: Tensor) -> dict[str, Any]:
+    """The Python attributes set on ``t`` (what torch pickles and saves with a tensor), without ember's own:
+    its per-instance flags (class attributes set on the instance) and forward-AD tangents (``_fwt``, ``_fwa``)."""
+    d = getattr(t, "__dict__", None)
+    if not d:
+        return {}
+    cls = type(t)
+    return {k: v for k, v in d.items() if not hasattr(cls, k) and k not in ("_fwt", "_fwa")}
+
+
 def _rebuild(arr: np.ndarray, dtype_name: str, dev: str, requires_grad: bool) -> Tensor:
     from ._core.device import canonical, xp_of
     d = canonical(dev)

@@ -25,8 +25,8 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.atomic import atomic_write
-from .._core.device import cuda_available, cuda_device_count, device
-from .._tensor import Tensor, from_array
+from .._core.device import cuda_available, cuda_device_count, device, xp_of
+from .._tensor import Tensor, from_array, python_state
 from ..ops.extra import layout
 from ..ops.storage import UntypedStorage, data_ptr, memory_bytes, storage_root
 from ._globals import (
@@ -124,7 +124,7 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
         self.memoize(obj)
 
     def _reduce_tensor(self, t: Tensor) -> tuple:
-        state = dict(vars(t))
+        state = python_state(t)
         if is_parameter(t):
             args = (from_array(t._data, t._dtype, t._device), t._rg, OrderedDict())
             return (REBUILD_PARAMETER_WITH_STATE, (*args, state)) if state else (REBUILD_PARAMETER, args)
@@ -166,9 +166,12 @@ class _Pickler(pickle._Pickler):  # type: ignore[name-defined]
             ref = self.storages[id(root)] = _StorageRef(pid, flat, dtype)
             self.roots.append(root)
         elif ref.dtype is not dtype:
-            raise RuntimeError(
-                "Cannot save multiple tensors or storages that view the same data as different types"
-            )
+            if ref.flat.nbytes:
+                raise RuntimeError(
+                    "Cannot save multiple tensors or storages that view the same data as different types"
+                )
+            # an empty storage holds no data to disagree about: torch saves it under one key as each dtype
+            return _StorageRef((*ref.pid[:1], kind, *ref.pid[2:]), ref.flat, dtype)
         return ref
 
 
@@ -284,7 +287,8 @@ def _to_location(storage: UntypedStorage, location: str) -> UntypedStorage:
 
 
 def _restorer(map_location: Any) -> Restore:
-    """``map_location`` (None, str, device, dict or callable) as a function (storage, location) → storage."""
+    """``map_location`` (None, str, device, dict or callable) as a function (storage, location) → storage.
+    Anything else is called too: as torch's, a bad one fails at the first storage (a file without any loads)."""
     if map_location is None:
         return _to_location
     if isinstance(map_location, dict):
@@ -292,11 +296,6 @@ def _restorer(map_location: Any) -> Restore:
     if isinstance(map_location, (str, bytes, device)):
         target = map_location.decode() if isinstance(map_location, bytes) else str(map_location)
         return lambda s, loc: _to_location(s, target)
-    if not callable(map_location):
-        raise TypeError(
-            f"map_location must be None, a string, a device, a dict or a callable, got "
-            f"{type(map_location).__name__}"
-        )
 
     def call(s: UntypedStorage, loc: str) -> UntypedStorage:
         out = map_location(s, loc)
@@ -395,7 +394,12 @@ def _load_zip(fh: BinaryIO, mmap_path: str | None, restore: Restore, unpickle: U
     def persistent_load(pid: Any) -> UntypedStorage:
         dtype, key, location, numel = _check_pid(pid, 5)
         if key in storages:
-            return storages[key]
+            known = storages[key]
+            if known._array.dtype == dtype.np:
+                return known
+            if known._array.nbytes:   # (torch.save refuses to write that)
+                raise RuntimeError(f"invalid checkpoint: storage {key} is used as two dtypes")
+            return UntypedStorage(xp_of(known._device).empty(0, dtype.np), known._device)   # an empty one, as each
         name = f"{prefix}data/{key}"
         if name not in reader.infos:
             raise RuntimeError(f"invalid checkpoint: storage {name} is missing")
@@ -533,19 +537,19 @@ def load(
         return load_file(f, device="cpu" if map_location is None else str(map_location))
     restore, unpickle = _restorer(map_location), _unpickler(weights_only, pickle_module, pickle_load_args)
     with _opened(f) as (fh, path):
-        if mmap and path is None:
-            raise ValueError("f must be a file path in order to use the mmap argument")
         start = fh.tell()
         is_zip = fh.read(4) == b"PK\x03\x04"
         fh.seek(start)
+        if mmap and not is_zip:   # (checked first, as torch: also for a file object)
+            raise RuntimeError(
+                "mmap can only be used with files saved in the zip format (torch >= 1.6 or "
+                "ember.save); this file uses the legacy format"
+            )
+        if mmap and path is None:
+            raise ValueError("f must be a file path in order to use the mmap argument")
         try:
             if is_zip:
                 return _load_zip(fh, path if mmap else None, restore, unpickle)
-            if mmap:
-                raise RuntimeError(
-                    "mmap can only be used with files saved in the zip format (torch >= 1.6 or "
-                    "ember.save); this file uses the legacy format"
-                )
             return _load_legacy(fh, restore, unpickle)
         except pickle.UnpicklingError as e:
             if weights_only:

@@ -84,6 +84,15 @@ def user_globals() -> dict[str, Any]:
     return dict(_name_of(g) for g in _safe)
 
 
+class _LoaderError(Exception):
+    """An error of ``persistent_load`` (the loader's code or a user's ``map_location``), which ``load``
+    raises as it is, as torch does, rather than as a malformed pickle."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def _refuse(msg: str) -> pickle.UnpicklingError:
     return pickle.UnpicklingError(msg)
 
@@ -114,6 +123,8 @@ class WeightsUnpickler:
         """Read one pickle from the file; returns the object it describes."""
         try:
             return self._load()
+        except _LoaderError as e:
+            raise e.error from None
         except (
             IndexError,
             KeyError,
@@ -302,7 +313,10 @@ class WeightsUnpickler:
                 pid = stack.pop()
                 if type(pid) is not tuple or not pid or pid[0] not in ("storage", b"storage"):
                     raise _refuse(f"Only persistent_load of storage is allowed, but got {pid!r}")
-                stack.append(self.persistent_load(pid))
+                try:
+                    stack.append(self.persistent_load(pid))
+                except Exception as e:   # noqa: BLE001 - any error of the caller's own code
+                    raise _LoaderError(e) from None
             elif op in (0x68, 0x6A):  # BINGET, LONG_BINGET
                 idx = _read(1)[0] if op == 0x68 else struct.unpack("<I", _read(4))[0]
                 if idx not in memo:
