@@ -432,10 +432,15 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     if input._dtype.kind:
         unsupported_dtype("sum_cpu", input, dtype)
     dt = input._dtype
-    if (dim is None and dtype is None and out is None and not keepdim and (dt is D.float32 or dt is D.float64)
-            and input._device is CPU and input._data.size < _FAST_MIN):   # the common small full sum, directly
-        res = from_array(np.asarray(np.add.reduce(input._data, axis=None)), dt, CPU)
-        return attach(res, input, SumBackward0)
+    a = input._data
+    if (dtype is None and out is None and (dt is D.float32 or dt is D.float64) and input._device is CPU
+            and a.size < _FAST_MIN):   # the common small float sum: the ufunc's reduce, no cast, no out=
+        if dim is None and not keepdim:
+            return attach(from_array(np.asarray(np.add.reduce(a, axis=None)), dt, CPU), input, SumBackward0)
+        dims = reduce_dims(dim, a.ndim)
+        if dims:
+            res = new_tensor(laid_out(np.add.reduce(a, axis=dims, keepdims=keepdim), input), dt, CPU)
+            return attach(res, input, SumBackward1, dims=dims, keepdim=keepdim)
     res, dims = _summed(input, dim, keepdim, _out_dtype(dtype, out), False)
     if dim is None and not keepdim:
         return finish(attach(res, input, SumBackward0), out, out_dtype_error)
@@ -632,7 +637,7 @@ def arg_extreme(xp: Any, a: Any, axis: int | None, largest: bool, keepdims: bool
         idx = _arg_extreme_outer(xp, a, axis, largest)
         if idx is not None:
             return idx if keepdims else idx.squeeze(axis)
-    return (xp.argmax if largest else xp.argmin)(a, axis=axis, keepdims=keepdims)
+    return (a.argmax if largest else a.argmin)(axis=axis, keepdims=keepdims)   # (the method: no NumPy wrapper)
 
 
 def _arg_extreme_outer(xp: Any, a: Any, axis: int, largest: bool) -> Any:
@@ -655,8 +660,32 @@ def _arg_extreme_outer(xp: Any, a: Any, axis: int, largest: bool) -> Any:
 
 
 def extreme(xp: Any, a: Any, axis: Any, largest: bool, keepdims: bool = False) -> Any:
-    """max (min) along ``axis`` propagating NaN (``xp.max`` does)."""
+    """max (min) along ``axis`` propagating NaN (``xp.max`` does; on the CPU its ufunc's reduce, which it calls, without
+    NumPy's Python wrapper)."""
+    if xp is np:
+        return (np.maximum if largest else np.minimum).reduce(a, axis=axis, keepdims=keepdims)
     return (xp.max if largest else xp.min)(a, axis=axis, keepdims=keepdims)
+
+
+_GRIDS: dict[tuple[tuple[int, ...], int], tuple[Any, ...]] = {}
+
+
+def gather_along(xp: Any, a: Any, idx: Any, d: int) -> Any:
+    """``xp.take_along_axis(a, idx, d)`` for ``idx`` of ``a``'s shape with dim ``d`` of size 1 (an arg-reduction's
+    result). On the CPU one fancy index with the other dims' index grids, cached per shape (NumPy's
+    ``take_along_axis`` builds them each call, which costs more than a small gather)."""
+    if xp is not np:
+        return xp.take_along_axis(a, idx, axis=d)
+    key = (a.shape, d)
+    grids = _GRIDS.get(key)
+    if grids is None:
+        if len(_GRIDS) >= 256:
+            _GRIDS.clear()
+        n = a.ndim
+        grids = _GRIDS[key] = tuple(
+            None if i == d else np.arange(s).reshape([s if j == i else 1 for j in range(n)])
+            for i, s in enumerate(a.shape))
+    return a[grids[:d] + (idx,) + grids[d + 1:]]
 
 
 def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
@@ -682,7 +711,7 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     if not a.ndim:
         return select_scalar(name, input, MaxBackward0 if largest else MinBackward0, out)
     idx = arg_extreme(xp, a, d, largest, True)     # one pass: the values are gathered at the indices
-    values = xp.take_along_axis(a, idx, axis=d)
+    values = gather_along(xp, a, idx, d)
     if not keepdim:
         idx, values = idx.squeeze(d), values.squeeze(d)
     return select_with_indices(name, input, values, idx, d, keepdim, MaxBackward0 if largest else MinBackward0, out)

@@ -21,6 +21,7 @@ from ...ops._dispatch import make_node_class, new_tensor, tie
 from ...ops._parallel import split_rows
 from ...ops.indexing import where
 from ...ops.random import Generator, _gen
+from ...ops.reduction import extreme
 from ...ops.shape import cat
 from ...ops.special import erf as erf_op
 from ...ops.special import erf_kernel
@@ -713,16 +714,16 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
 
 
 def _shifted(t: Tensor, dim: int) -> tuple[Any, Any, Any]:
-    """(namespace, x - max along dim, exp of that) for a numerically stable softmax."""
+    """(namespace, x - max along dim, exp of that) for a numerically stable softmax. An all -inf row gives NaN
+    (-inf - -inf), and so does a row holding +inf, as torch's."""
+    ns = xp(t)
     a = compute_array(t)
     if a.ndim == 0:
         a = a.reshape(1)
     if a.size == 0:   # nothing to normalise (torch returns the empty result)
-        return xp(t), a, a
-    m = a.max(axis=dim, keepdims=True)
-    m = xp(t).where(m == -math.inf, 0, m)   # an all -inf row gives NaN (and a row holding +inf NaN), as torch
-    z = a - m
-    return xp(t), z, xp(t).exp(z)
+        return ns, a, a
+    z = a - extreme(ns, a, dim, True, True)
+    return ns, z, ns.exp(z)
 
 
 def _row_sums(ns: Any, a: Any) -> Any:
@@ -894,7 +895,7 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
         out = result(y.reshape(a.shape), input)
         return fused(out, node, (input,), (OUT,), dim=dim, rows=rows, probs=p, sums=sums)
     ns, z, e = _shifted(input, dim)
-    s = e.sum(axis=dim, keepdims=True)
+    s = np.add.reduce(e, axis=dim, keepdims=True) if ns is np else e.sum(axis=dim, keepdims=True)   # (np.sum's own)
     out = result(ns.asarray((z - ns.log(s) if log else e / s).reshape(input.shape), order="C"), input)   # as torch
     return fused(out, node, (input,), (OUT,), dim=dim)
 
