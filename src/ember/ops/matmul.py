@@ -648,21 +648,32 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
         if v._data.ndim != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v._data.ndim}-D")
     dt = promote_types(promote_types(input._dtype, vec1._dtype), vec2._dtype)
-    if dt.category < 2:
-        for name, s in (("beta", beta), ("alpha", alpha)):
-            if _isinstance(s, float):
-                raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating "
-                                   "point number.")
-    if dt.kind:
-        _kernel(dt, "addr_cpu")
     shape = (vec1._data.shape[0], vec2._data.shape[0])
     _expand_check(input, shape)
+    for name, s in (("beta", beta), ("alpha", alpha)):
+        if _isinstance(s, (bool, np.bool_)) and dt is not D.bool:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if dt.category < 2 and not _isinstance(s, (int, np.integer, np.bool_)):
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating "
+                               "point number.")
+    if dt.kind:
+        _kernel(dt, "addr_cpu")
     xp = _xp(vec1)
-    prod = xp.multiply.outer(vec1._data.astype(dt.np, copy=False), vec2._data.astype(dt.np, copy=False))
+    v1, v2 = vec1._data.astype(dt.np, copy=False), vec2._data.astype(dt.np, copy=False)
     if dt.category == 0:   # bool: logical and/or
+        prod = xp.multiply.outer(v1, v2)
         return _finish(new_tensor((input._data & bool(beta)) | (prod & bool(alpha)), dt, vec1._device), out,
                        "addr", (input, vec1, vec2))
-    return _fused("addr", input, vec1, vec2, prod, beta, alpha, AddrBackward0, out, dt)
+    # torch's kernel: beta * input + (alpha * vec1) * vec2, each operation rounded in dt (alpha == 0 keeps a NaN
+    # of the product, beta == 0 ignores input's); the scalars converted to dt with its overflow checks
+    if v1.size and v2.size:
+        b, a = (xp.asarray(D.checked_scalar(dt, x, half_range=True), dtype=dt.np) for x in (beta, alpha))
+        prod = xp.multiply.outer(v1 * a, v2)
+        if b != 0:
+            prod += input._data.astype(dt.np, copy=False) * b
+    else:
+        prod = xp.zeros(shape, dt.np)
+    return _fused("addr", input, vec1, vec2, prod, beta, alpha, AddrBackward0, out, dt, summed=True)
 
 
 def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
