@@ -118,34 +118,38 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     """Concatenate along ``dim`` (``axis`` is NumPy's name for it); dtypes promote; legacy 1-d empty
     tensors are skipped, as torch."""
     ts = _tensors(tensors, "cat")
-    if out is None and any(t.is_sparse for t in ts):   # sparse COO: ember.sparse
+    if out is None and any(t._sparse_layout and t.is_sparse for t in ts):   # sparse COO: ember.sparse
         from ..sparse._coo import sparse_cat
         return sparse_cat(ts, dim if axis is None else axis)
     dt = _promoted(ts)
     parts = []
     for i, t in enumerate(ts):
-        if t._data.ndim == 0:
+        a = t._data
+        if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-        if t._data.shape != (0,):
-            parts.append((i, t))
-    ref = parts[0][1] if parts else ts[0]
-    d = wrap_dim(dim if axis is None else axis, ref._data.ndim) if parts else 0   # all legacy empties: unchecked
+        if a.shape != (0,):
+            parts.append((i, a))
+    ref = parts[0][1] if parts else ts[0]._data
+    d = wrap_dim(dim if axis is None else axis, ref.ndim) if parts else 0   # all legacy empties: unchecked
     _check_out_cast(dt, out)
-    rshape = ref._data.shape
-    for i, t in parts:
-        shape = t._data.shape
-        if len(shape) != len(rshape):
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(rshape)} and "
-                               f"{len(shape)}")
-        if shape[:d] != rshape[:d] or shape[d + 1:] != rshape[d + 1:]:
-            a, b = next((a, b) for k, (a, b) in enumerate(zip(rshape, shape, strict=True))
-                        if k != d and a != b)
-            raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} but "
-                               f"got size {b} for tensor number {i} in the list.")
-    npdt = dt.np
-    arrays = [t._data if t._data.dtype == npdt else t._data.astype(npdt) for _, t in parts] or \
-        [ref._data.astype(npdt)]
-    res = from_array(_concatenated(_xp(ref), arrays, d), dt, ref._device)
+    rshape, npdt = ref.shape, dt.np
+    arrays, n = [], 0
+    for i, a in parts:
+        shape = a.shape
+        if shape != rshape:
+            if len(shape) != len(rshape):
+                raise RuntimeError(f"Tensors must have same number of dimensions: got {len(rshape)} and "
+                                   f"{len(shape)}")
+            if shape[:d] != rshape[:d] or shape[d + 1:] != rshape[d + 1:]:
+                a, b = next((a, b) for k, (a, b) in enumerate(zip(rshape, shape, strict=True))
+                            if k != d and a != b)
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size {a} but "
+                                   f"got size {b} for tensor number {i} in the list.")
+        arrays.append(a if a.dtype == npdt else a.astype(npdt))
+        n += shape[d]
+    if not arrays:
+        arrays, n = [ref.astype(npdt)], ref.shape[0]
+    res = from_array(_concatenated(_xp(ts[0]), arrays, d, n), dt, ts[0]._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(CatBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res
@@ -160,14 +164,15 @@ def _check_out_cast(dt: D.dtype, out: Tensor | None) -> None:
         raise TypeError(f"torch.cat(): input types can't be cast to the desired output type {out._dtype._short}")
 
 
-def _concatenated(xp: Any, arrays: list, d: int) -> Any:
-    """``arrays`` joined along ``d``, laid out as torch's cat: for 4-d/5-d, the inputs' memory format when they
-    share one, else (and for any other rank, whatever the inputs' layouts) contiguous."""
+def _concatenated(xp: Any, arrays: list, d: int, n: int) -> Any:
+    """``arrays`` joined along ``d`` (``n``: the sum of their sizes there), laid out as torch's cat: for 4-d/5-d,
+    the inputs' memory format when they share one, else (and for any other rank, whatever the inputs' layouts)
+    contiguous."""
     shape = arrays[0].shape
     if len(shape) in (4, 5):
         r = xp.concatenate(arrays, axis=d)
     else:   # (NumPy would follow the inputs' layouts)
-        r = xp.empty(shape[:d] + (sum(a.shape[d] for a in arrays),) + shape[d + 1:], arrays[0].dtype)
+        r = xp.empty(shape[:d] + (n,) + shape[d + 1:], arrays[0].dtype)
         xp.concatenate(arrays, axis=d, out=r)
     if r.ndim in (4, 5) and not r.flags.c_contiguous:
         fmts = {suggest_memory_format(a.shape, tuple(s // a.itemsize for s in a.strides)) for a in arrays}
@@ -187,7 +192,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     """Join equal-shaped tensors along a new dim (``axis``: NumPy's name for ``dim``)."""
     dim = dim if axis is None else axis
     ts = _tensors(tensors, "stack")
-    if out is None and any(t.is_sparse for t in ts):   # sparse COO: ember.sparse
+    if out is None and any(t._sparse_layout and t.is_sparse for t in ts):   # sparse COO: ember.sparse
         from ..sparse._coo import sparse_stack
         return sparse_stack(ts, dim)
     shape = ts[0]._data.shape
@@ -201,10 +206,11 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     xp = _xp(ts[0])
     arrays = [t._data.astype(dt.np, copy=False) for t in ts]
     if d < len(shape) and len(shape) in (4, 5):   # torch's layout: the cat along d, its dim d split in two
-        r = _concatenated(xp, arrays, d).reshape(shape[:d] + (len(arrays),) + shape[d:])
-    else:   # contiguous, as torch, whatever the inputs' layouts
+        r = _concatenated(xp, arrays, d, len(arrays) * shape[d]).reshape(shape[:d] + (len(arrays),) + shape[d:])
+    else:   # contiguous, as torch, whatever the inputs' layouts (xp.stack's concatenation, without its checks)
         r = xp.empty(shape[:d] + (len(arrays),) + shape[d:], dt.np)
-        xp.stack(arrays, axis=d, out=r)
+        at = (slice(None),) * d + (None,)
+        xp.concatenate([a[at] for a in arrays], axis=d, out=r)
     res = from_array(r, dt, ts[0]._device)
     if STATE.enabled and any(t._rg for t in ts):
         record(res, node_of(StackBackward0, dim=d), ts)
