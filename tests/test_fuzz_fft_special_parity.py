@@ -83,3 +83,36 @@ def test_fft_out_checks(call) -> None:
 ])
 def test_fftfreq(call) -> None:
     _same(call, rtol=0, atol=0)
+
+
+# ---- special ---------------------------------------------------------------------------------------------------
+def _logit_and_grad(lib, eps):
+    x = lib.tensor([0.1, 0.45, 0.9, -0.1, 1.2, 0.0], dtype=lib.float64, requires_grad=True)
+    y = lib.special.logit(x, eps)
+    return y, lib.autograd.grad(y.sum(), x)[0]
+
+
+@pytest.mark.parametrize("eps", [0.6, -0.1, 0.2])
+def test_logit_clamps_as_torch(eps: float) -> None:
+    """Below eps gives eps, else above 1 - eps gives 1 - eps (so eps > 0.5 flips); a negative eps clamps
+    nothing, its gradient is NaN outside [0, 1]."""
+    _same(lambda m: _logit_and_grad(m, eps), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.round(m.tensor([1, 2])),                                  # decimals=0: round_vml_cpu
+    lambda m: m.special.round(m.tensor([1j])),
+    lambda m: m.special.round(m.tensor([1, 2]), decimals=1),                      # otherwise round_cpu
+    lambda m: m.special.round(m.tensor([1, 2], dtype=m.int32), out=_out(m, "int64")),   # out= checked first
+    lambda m: m.special.round(m.tensor([1.25, -2.5]), decimals=0),
+])
+def test_special_round(call) -> None:
+    _same(call)
+
+
+@pytest.mark.parametrize(("name", "dtype"), [("i1", "float16"), ("i1e", "bfloat16"), ("i1e", "float32")])
+def test_i1_backward_dtypes(name: str, dtype: str) -> None:
+    def call(m):
+        x = m.tensor([0.5, 2.0], dtype=getattr(m, dtype), requires_grad=True)
+        return m.autograd.grad(getattr(m.special, name)(x).sum(), x)[0]
+    _same(call, rtol=1e-3, atol=1e-3)

@@ -50,6 +50,10 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
              "prod(Tensor input, int dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor out=None)"),
     "max": _max("max"), "min": _max("min"), "std": _moments("std"), "var": _moments("var"),
     "all": _reduce_all("all"), "any": _reduce_all("any"),
+    "nansum": ("nansum(Tensor input, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None, "
+               "Tensor out=None)",),
+    "nanmean": ("nanmean(Tensor input, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None, "
+                "Tensor out=None)",),
     "argmax": ("argmax(Tensor input, int? dim=None, bool keepdim=False, *, Tensor out=None)",),
     "argmin": ("argmin(Tensor input, int? dim=None, bool keepdim=False, *, Tensor out=None)",),
     "amax": ("amax(Tensor input, int[1] dim=[], bool keepdim=False, *, Tensor out=None)",),
@@ -78,6 +82,8 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "tile": ("tile(Tensor input, SymInt[] dims)",),
     "tril": ("tril(Tensor input, int diagonal=0, *, Tensor out=None)",),
     "triu": ("triu(Tensor input, int diagonal=0, *, Tensor out=None)",),
+    "tril_": ((), ("tril_(int diagonal=0)",)),
+    "triu_": ((), ("triu_(int diagonal=0)",)),
     "unflatten": ("unflatten(Tensor input, int dim, SymInt[] sizes)",),
     "view_as": ((), ("view_as(Tensor other)",)),
     "reshape_as": ((), ("reshape_as(Tensor other)",)),
@@ -119,6 +125,18 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
               "clamp(Tensor input, Scalar? min=None, Scalar? max=None, *, Tensor out=None)"),
     "index_fill": ("index_fill(Tensor input, int dim, Tensor index, Tensor value)",
                    "index_fill(Tensor input, int dim, Tensor index, Scalar value)"),
+    # elementwise with parameters
+    "round": ("round(Tensor input, *, Tensor out=None)", "round(Tensor input, *, int decimals, Tensor out=None)"),
+    "round_": ("round_(Tensor input)", "round_(Tensor input, *, int decimals)"),
+    "nan_to_num": ("nan_to_num(Tensor input, float? nan=None, float? posinf=None, float? neginf=None, *, "
+                   "Tensor out=None)",),
+    "nan_to_num_": ("nan_to_num_(Tensor input, float? nan=None, float? posinf=None, float? neginf=None)",),
+    "mvlgamma": ("mvlgamma(Tensor input, int p, *, Tensor out=None)",),
+    "mvlgamma_": ((), ("mvlgamma_(int p)",)),
+    "polygamma": (("polygamma(int n, Tensor input, *, Tensor out=None)",), ("polygamma(int n)",)),
+    "polygamma_": ((), ("polygamma_(int n)",)),
+    "prelu": ("prelu(Tensor input, Tensor weight)",),
+    "requires_grad_": ((), ("requires_grad_(bool requires_grad=True)",)),
     # sorting
     "topk": ("topk(Tensor input, SymInt k, int dim=-1, bool largest=True, bool sorted=True, *, Tensor[] out=None)",),
     "sort": ("sort(Tensor input, *, bool? stable, int dim=-1, bool descending=False, Tensor[] out=None)",
@@ -128,6 +146,8 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "kthvalue": ("kthvalue(Tensor input, SymInt k, int dim=-1, bool keepdim=False, *, Tensor[] out=None)",),
     "mode": ("mode(Tensor input, int dim=-1, bool keepdim=False, *, Tensor[] out=None)",),
     "median": ("median(Tensor input)", "median(Tensor input, int dim, bool keepdim=False, *, Tensor[] out=None)"),
+    "nanmedian": ("nanmedian(Tensor input)",
+                  "nanmedian(Tensor input, int dim, bool keepdim=False, *, Tensor[] out=None)"),
     # products
     "mm": (("mm(Tensor input, Tensor mat2, *, Tensor out=None)",
             "mm(Tensor input, Tensor mat2, ScalarType out_dtype, *, Tensor out=None)"), ("mm(Tensor mat2)",)),

@@ -250,6 +250,15 @@ class Signature:
             shown.append(p.display)
         return ", ".join(shown)
 
+    def binds(self, n: int, keys: tuple[str, ...]) -> bool:
+        """Whether ``n`` positional arguments and the keywords ``keys`` fit this overload, their types aside."""
+        names = [p.name for p in self.params]
+        given = {c if (c := _ALIASES.get(k)) in names and c not in keys else k for k in keys}
+        if self.varargs and n:
+            n = 1
+        return n <= self.max_pos and given <= set(names) and all(
+            p.name not in given if i < n else not p.required or p.name in given for i, p in enumerate(self.params))
+
     def error(self, args: tuple, kwargs: dict) -> str | None:
         """torch's message for this call of this overload, or None when the overload accepts it."""
         fn = self.name
@@ -376,7 +385,7 @@ class _Precheck:
     ``first``: the first position where a check applies (calls with fewer positional arguments and no keyword
     among ``kw`` skip it all)."""
 
-    __slots__ = ("sigs", "python", "bools", "strict", "kw", "lists", "max_pos", "first")
+    __slots__ = ("sigs", "python", "bools", "strict", "kw", "lists", "max_pos", "first", "binds")
 
     def __init__(self, sigs: tuple[Signature, ...], python: bool) -> None:
         self.sigs, self.python = sigs, python
@@ -390,6 +399,16 @@ class _Precheck:
         self.kw = frozenset(kw | {alias for alias, k in _ALIASES.items() if k in kw})
         self.max_pos = 1 << 30 if any(s.varargs for s in sigs) else n
         self.first = min([*self.bools, *self.lists, self.max_pos])
+        self.binds: dict[tuple, bool] = {}   # (number of positional arguments, *keywords) -> some overload fits
+
+    def fits(self, n: int, kwargs: dict) -> bool:
+        """Whether some overload takes ``n`` positional arguments with these keywords (``sum(keepdim=True)``
+        fits none: ``keepdim`` comes with ``dim``)."""
+        key = (n, *kwargs)
+        fit = self.binds.get(key)
+        if fit is None:
+            fit = self.binds[key] = any(s.binds(n, key[1:]) for s in self.sigs)
+        return fit
 
     def __call__(self, args: tuple, kwargs: dict) -> None:
         for k in self.kw:
@@ -398,10 +417,10 @@ class _Precheck:
                 break
         else:
             n = len(args)
-            if n <= self.first or n <= self.max_pos and not any(
+            if (n <= self.first or n <= self.max_pos and not any(
                     _isinstance(args[i], (int, np.integer)) for i in self.lists if i < n) and all(
                     args[i] is True or args[i] is False or args[i] is None and i not in self.strict
-                    for i in self.bools if i < n):
+                    for i in self.bools if i < n)) and (not kwargs or self.python or self.fits(n, kwargs)):
                 return
         msg = parse_error(self.sigs, args, kwargs, self.python)
         if msg is not None:

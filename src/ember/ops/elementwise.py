@@ -13,6 +13,8 @@ import builtins
 import cmath
 import math
 from collections.abc import Callable
+from inspect import CO_VARARGS as _CO_VARARGS
+from types import FunctionType as _FunctionType
 from typing import Any
 
 import numpy as np
@@ -50,7 +52,7 @@ from ._parallel import split_rows
 from .creation import follow_first, zeros_like
 from .indexing import where as _where
 from .reduction import return_type
-from .views import make_view
+from .views import int_arg, make_view
 
 _isinstance = isinstance
 _py_complex = builtins.complex
@@ -278,7 +280,8 @@ def _store(self: Tensor, r: Any) -> Tensor:
         r = _round_to(r, self._dtype)
     elif type(r) is not np.ndarray and self._device is CPU:
         r = np.asarray(r)   # a NumPy scalar: assigned as an array, it wraps into a narrower integer dtype
-    if not r.size:   # nothing to write (NumPy refuses even that into an empty expanded view)
+    if not r.size:   # nothing to write (NumPy refuses even that into an empty expanded view), still a write
+        self._vc[0] += 1
         return self
     try:
         self._data[...] = r
@@ -373,6 +376,20 @@ def _check_out_dtype(name: str, rule: str, out: Any, rt: D.dtype, dt: D.dtype) -
         raise RuntimeError(f"{name}: dtype of out: {out._dtype._short} should be same as input: {dt._short}")
 
 
+def _arity(forward: str | Callable, operands: int) -> int | None:
+    """How many parameters an op's ``forward(xp, *operands, *params)`` takes after its operands (None: any
+    number), so that a call passing more raises Python's TypeError instead of ignoring them."""
+    code = getattr(forward, "__code__", None) if type(forward) is _FunctionType else None
+    if code is None:
+        return 0 if isinstance(forward, str) else None
+    return None if code.co_flags & _CO_VARARGS else code.co_argcount - 1 - operands
+
+
+def _arity_error(name: str, takes: int, given: int) -> TypeError:
+    return TypeError(f"{name}() takes {takes} positional argument{'s' * (takes != 1)} but {given} "
+                     f"{'was' if given == 1 else 'were'} given")
+
+
 def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
           saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
           method: bool = True, inplace_method: bool = True, out_rule: str | None = None,
@@ -406,8 +423,11 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         node_class(f"{_camel(name)}Backward1", _no_inplace_grad(name))
 
     arg_a = names[0] if names else "input"   # the operand's name in torch's errors
+    takes = _arity(forward, 1)
 
     def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
+        if params and takes is not None and len(params) > takes:
+            raise _arity_error(name, 1 + takes, 1 + len(params))
         if not _isinstance(input, Tensor):
             _tensor_arg(input, name, arg_a, 1)
         if input._sparse_layout:
@@ -453,6 +473,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         return res
 
     def op_(self: Tensor, *params: Any) -> Tensor:
+        if params and takes is not None and len(params) > takes:
+            raise _arity_error(name + "_", 1 + takes, 1 + len(params))
         if self._sparse_layout:
             from ..sparse._coo import sparse_unary_
             return sparse_unary_(op, self, params)
@@ -642,8 +664,11 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     plain = kind is _k_same and not denied and check is None and cast_name is None
 
     arg_a, arg_b = names or ("input", "other")   # the operands' names in torch's errors
+    takes = _arity(forward, 2)
 
     def op(input: Any, other: Any, *params: Any, out: Tensor | None = None) -> Tensor:
+        if params and takes is not None and len(params) > takes:
+            raise _arity_error(name, 2 + takes, 2 + len(params))
         a, b = input, other
         ta = _isinstance(a, Tensor)
         tb = _isinstance(b, Tensor)
@@ -722,6 +747,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         return res
 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
+        if params and takes is not None and len(params) > takes:
+            raise _arity_error(name + "_", 2 + takes, 2 + len(params))
         tb = _isinstance(other, Tensor)
         if not tb:   # the argument's type first, then autograd's checks, the kernel's (cast, overlap, shape)
             other = _scalar_operand(other, name + "_", arg_b, 1, scalar_b)   # (a method: self not counted)
@@ -769,7 +796,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 return _store(self, fwd(xp, xa, _scalar_array(xp, xb, cp) if np_fn is None else xb, *params))
         except ValueError as e:
             if "read-only" in str(e):
-                if not self._data.size:   # an empty expanded self: nothing to write
+                if not self._data.size:   # an empty expanded self: nothing to write, still a write
+                    self._vc[0] += 1
                     return self
                 raise _overlap_error() from None
             raise _shape_error(self._data.shape, broadcast_shapes(self._data.shape, _shape(other))) from None
@@ -1693,14 +1721,14 @@ sigmoid = unary("sigmoid", _sigmoid_fwd, lambda g, x, r: sigmoid_backward(g, r),
 
 
 def _logit_fwd(xp: Any, a: Any, eps: float | None) -> Any:
-    if eps is not None:
-        a = xp.clip(a, eps, 1 - eps)
+    if eps is not None:   # torch's clamp: below eps gives eps, else above 1 - eps gives 1 - eps (eps > 0.5 too)
+        a = xp.where(a < eps, xp.asarray(eps, a.dtype), xp.minimum(a, xp.asarray(1 - eps, a.dtype)))
     return xp.log(a / (1 - a))
 
 
 def _logit_grad(g: Tensor, x: Tensor, r: Any, eps: float | None) -> Tensor:
     d = g / (x * (1 - x))
-    if eps is None:
+    if eps is None or eps < 0:   # (torch: a negative eps is no clamp)
         return d.masked_fill((x < 0) | (x > 1), math.nan)
     return d.masked_fill((x < eps) | (x > 1 - eps), 0)
 
@@ -1793,12 +1821,14 @@ _round_dec = unary("round", _round_fwd, lambda g, x, r, decimals: zeros_like(g),
 
 def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
     """Round half to even; with ``decimals``, to that many decimal places (negative: tens, hundreds…)."""
+    decimals = int_arg(decimals, "round", "decimals", 2)
     if decimals == 0:
         return _round(input, out=out)
     return _round_dec(input, decimals, out=out)
 
 
 def round_(input: Tensor, *, decimals: int = 0) -> Tensor:
+    decimals = int_arg(decimals, "round_", "decimals", 2)
     if decimals == 0:
         return _round._inplace(input)  # type: ignore[attr-defined]
     return _round_dec._inplace(input, decimals)  # type: ignore[attr-defined]
@@ -1985,12 +2015,23 @@ _nan_to_num = unary("nan_to_num", _nan_to_num_fwd, lambda g, x, r, *p: g * isfin
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None, *,
                out: Tensor | None = None) -> Tensor:
     """Replace NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's largest/lowest)."""
+    _real_numbers("nan_to_num", nan, posinf, neginf)
     return _nan_to_num(input, nan, posinf, neginf, out=out)
 
 
 def nan_to_num_(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                 neginf: float | None = None) -> Tensor:
+    _real_numbers("nan_to_num_", nan, posinf, neginf)
     return _nan_to_num._inplace(input, nan, posinf, neginf)  # type: ignore[attr-defined]
+
+
+def _real_numbers(fn: str, *values: Any) -> None:
+    """TypeError unless each of ``values`` is None or a real number (checked even where an integer input,
+    having no NaN, never reads them)."""
+    for v in values:
+        if v is not None and not (_isinstance(v, (int, float, np.integer, np.floating)) or
+                                  _isinstance(v, Tensor) and not v._dtype.is_complex):
+            raise TypeError(f"{fn}(): expected real numbers, got {type(v).__name__}")
 
 
 bind({"nan_to_num": nan_to_num, "nan_to_num_": nan_to_num_})

@@ -102,9 +102,14 @@ _F32_MAX = float(np.finfo(np.float32).max)
 _INT_RANGE = {d: (int(np.iinfo(d.np).min), int(np.iinfo(d.np).max)) for d in D.ALL_DTYPES if d.category == 1}
 
 
-def scalar_value(value: Any, dt: D.dtype) -> Any:
+# a kernel of the destination's dtype (masked_fill, index_fill, scatter) names its 16-bit float types as such
+_KERNEL_NAMES = {**_C_NAMES, "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
+
+
+def scalar_value(value: Any, dt: D.dtype, kernel: bool = False) -> Any:
     """A Python number made fit for ``dt`` as torch's fill does, with its overflow error: as it is when an
-    array of ``dt`` takes it unchanged, else a NumPy scalar of ``dt``."""
+    array of ``dt`` takes it unchanged, else a NumPy scalar of ``dt`` (``kernel``: converted by an op's kernel,
+    whose error names the 16-bit float types, not indexing's assignment, which goes through double)."""
     if _isinstance(value, Tensor):
         value = value.item()
     elif type(value) is int and not -_INT64_BOUND <= value < 2 * _INT64_BOUND:   # torch's Scalar: 64 bits
@@ -115,7 +120,8 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     tv = type(value)
     if dt.category == 2 and (tv is float or tv is int or tv is bool) and not (
             dt is D.float32 and _F32_MAX < abs(value) < math.inf):
-        return D.checked_scalar(dt, value) if dt is D.float16 else value   # (float16 through float32)
+        # (float16 through float32; a kernel refuses finite values beyond a 16-bit type's range)
+        return D.checked_scalar(dt, value, half_range=kernel) if dt is D.float16 or kernel else value
     if tv is int and dt.category == 1 and _INT_RANGE[dt][0] <= value <= _INT_RANGE[dt][1]:
         return value
     v = value
@@ -125,12 +131,15 @@ def scalar_value(value: Any, dt: D.dtype) -> Any:
     if _isinstance(v, complex) and not dt.is_complex:
         bad = v.imag != 0
         v = v.real
+    elif dt.is_complex:   # (complex64: each part within float32's range)
+        D.checked_scalar(dt, v)
     if not bad and dt.category == 1:   # (a float below an unsigned type's 0 overflows; an int wraps)
         return np.asarray(D.checked_scalar(dt, v)).astype(dt.np)[()]
     if not bad and dt is D.float32 and _isinstance(v, (int, float)) and np.isfinite(v):
         bad = abs(v) > np.finfo(np.float32).max
     if bad:
-        raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dt.name]} without overflow")
+        raise RuntimeError(f"value cannot be converted to type {(_KERNEL_NAMES if kernel else _C_NAMES)[dt.name]} "
+                           "without overflow")
     return np.asarray(v).astype(dt.np)[()]
 
 
@@ -1086,7 +1095,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     xp = _xp(input)
     out = _copy(input)
     if out.size:
-        _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype)
+        _front(out, d)[xp.asarray(idx)] = scalar_value(value, input._dtype, kernel=True)
     res = from_array(_cloned_layout(out, input), input._dtype, input._device)
     if _isinstance(value, Tensor):
         if STATE.enabled and (input._rg or value._rg):
@@ -1263,7 +1272,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
         idx = xp.asarray(idx)
         key = _grid_key(idx, d, arr.shape or (1,), xp)
         o = arr.reshape(-1)
-        vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype)
+        vals = _src_part(tsrc, idx.shape) if tsrc is not None else scalar_value(src, input._dtype, kernel=True)
         if reduce is None:
             o[key] = vals
         else:
@@ -1408,11 +1417,6 @@ def _broadcast_pair(a: Tensor, b: Tensor) -> tuple:
         raise broadcast_error(a._data.shape, b._data.shape) from None
 
 
-_MASK_DTYPE_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
-                     "int64": "long int", "float32": "float", "float64": "double", "float16": "c10::Half",
-                     "bfloat16": "c10::BFloat16"}
-
-
 class MaskedFillBackward0(Node):
     __slots__ = ()
 
@@ -1436,12 +1440,12 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
     if mask._dtype is not D.bool:
-        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                           f"{_MASK_DTYPE_NAMES.get(mask._dtype.name, mask._dtype.name)}")
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{D.CPP_NAMES.get(mask._dtype, mask._dtype.name)}")
     xp = _xp(input)
     src = input._data
     arr = src.copy() if src.shape == shape else xp.array(xp.broadcast_to(src, shape))   # then fill in place
-    _fill_where(xp, arr, mask._data, scalar_value(value, input._dtype))
+    _fill_where(xp, arr, mask._data, scalar_value(value, input._dtype, kernel=True))
     res = new_tensor(arr, input._dtype, input._device)
     if _isinstance(value, Tensor):
         if STATE.enabled and (input._rg or value._rg):

@@ -479,15 +479,15 @@ def _reflect(v: Tensor, tau: Tensor, c: Tensor, adjoint: bool) -> Tensor:
 
 
 def _reflectors(A: Tensor, k: int) -> list[Tensor]:
-    """The Householder vectors stored below ``A``'s diagonal (unit first entry), one (..., m, 1) per column."""
+    """The Householder vectors stored below ``A``'s diagonal (unit first entry), one (..., m, 1) per column; the
+    entries on and above the diagonal are not read (selected away, so an infinity there leaves no NaN)."""
     m = A.shape[-2]
     rows = C.arange(m, device=A.device)
     out = []
     for i in builtins.range(k):
         col = A[..., :, i:i + 1]
-        below = (rows > i).to(A.dtype)[:, None]
         unit = (rows == i).to(A.dtype)[:, None]
-        out.append(col * below + unit)
+        out.append(I.where((rows > i)[:, None], col, unit))
     return out
 
 

@@ -40,7 +40,7 @@ from ._dispatch import (
 )
 from .matmul import cpp_name, dot, matmul, mm
 from .reduction import finish, norm_dtype, return_type, vector_norm
-from .views import unsafe_view
+from .views import int_arg, unsafe_view
 
 _isinstance = isinstance
 
@@ -716,6 +716,7 @@ class TriuBackward0(Node):
 def _triangle(name: str, node: type[Node]) -> tuple[Callable, Callable]:
     def op(input: Tensor, diagonal: int = 0, *, out: Tensor | None = None) -> Tensor:
         _arg(name, "input", 1, input)
+        diagonal = int_arg(diagonal, name, "diagonal", 2)
         if input._data.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
         xp = _xp(input)   # a contiguous result whatever the input's layout, as torch's kernel

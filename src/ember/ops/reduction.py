@@ -596,9 +596,31 @@ def _exclusive_cumprod(x: Tensor, d: int) -> Tensor:
     return cat([ones_like(x.narrow(d, 0, 1)), cumprod(x.narrow(d, 0, x.shape[d] - 1), d)], d)
 
 
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None,
+class _NoDim:
+    """The default ``dim`` of the reductions whose ``dim`` torch types ``int``, not ``int?``: none given (an
+    explicit ``dim=None`` is refused, as torch's parser does)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+NO_DIM: Any = _NoDim()
+
+
+def given_dim(name: str, dim: Any) -> Any:
+    """``dim`` as the op reads it: None for :data:`NO_DIM`; TypeError for an explicit None (which the argument
+    parser layer words as torch's parser does)."""
+    if dim is None:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+    return None if dim is NO_DIM else dim
+
+
+def prod(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, dtype: Any = None,
          out: Tensor | None = None) -> Tensor:
     """Product of all elements, or along one ``dim``; bool/integer inputs accumulate in int64."""
+    dim = given_dim("prod", dim)
     if input._dtype.kind:
         unsupported_dtype("prod_out_cpu", input, dtype)
     dt = _dtype_arg(_out_dtype(dtype, out)) or _sum_dtype(input._dtype)
@@ -717,17 +739,17 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     return select_with_indices(name, input, values, idx, d, keepdim, MaxBackward0 if largest else MinBackward0, out)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+def max(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, other: Tensor | None = None,
         out: Any = None) -> Any:
     """Full max (0-d; gradient split among ties), ``max(dim)`` → ``(values, indices)``, or
     ``max(other)`` elementwise."""
-    return _max_min("max", input, dim if other is None else other, keepdim, out)
+    return _max_min("max", input, given_dim("max", dim) if other is None else other, keepdim, out)
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False, *, other: Tensor | None = None,
+def min(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, other: Tensor | None = None,
         out: Any = None) -> Any:
     """Full min, ``min(dim)`` → ``(values, indices)``, or ``min(other)`` elementwise."""
-    return _max_min("min", input, dim if other is None else other, keepdim, out)
+    return _max_min("min", input, given_dim("min", dim) if other is None else other, keepdim, out)
 
 
 class AmaxBackward0(Node):

@@ -29,12 +29,14 @@ from ._stl_order import (
     topk_orders,
 )
 from .reduction import (
+    NO_DIM,
     EvenlyDistributeBackward,
     ValueSelectingBackward,
     attach,
     check_named_out,
     empty_check,
     finish,
+    given_dim,
     laid_out,
     node_class,
     not_implemented,
@@ -342,14 +344,14 @@ def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
     return select_with_indices(name, input, values, idx, d, keepdim, cls, out)
 
 
-def median(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def median(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, out: Any = None) -> Any:
     """Lower median of all elements (0-d, NaN if any), or ``(values, indices)`` along ``dim``."""
-    return _median("median", input, dim, keepdim, out)
+    return _median("median", input, given_dim("median", dim), keepdim, out)
 
 
-def nanmedian(input: Tensor, dim: int | None = None, keepdim: bool = False, *, out: Any = None) -> Any:
+def nanmedian(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, out: Any = None) -> Any:
     """Median ignoring NaN (NaN only where everything is NaN)."""
-    return _median("nanmedian", input, dim, keepdim, out)
+    return _median("nanmedian", input, given_dim("nanmedian", dim), keepdim, out)
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from .._core import dtype as D
 from ._dispatch import Tensor
-from .elementwise import _k_float, _round_dec, binary, exp, log, mul, ni, raise_denied, unary
+from .elementwise import _check_out_dtype, _k_float, _round_dec, binary, exp, log, mul, ni, raise_denied, unary
 
 _PI = math.pi
 _SQRT_PI = math.sqrt(math.pi)
@@ -800,17 +801,26 @@ _mvlgamma = unary("mvlgamma", _mvlgamma_fwd, _mvlgamma_grad, method=False, deny=
     "b": (RuntimeError, "The input tensor may not be a boolean tensor."), "c": ni("arange_cpu")})
 
 
+def _mvlgamma_check(input: Tensor, p: int) -> None:
+    """torch's checks, in its order: a bool input, then ``p``."""
+    if input._dtype is D.bool:
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+
+
 def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     """The multivariate log-gamma function of dimension ``p`` (like torch, no domain check: inputs
     at most (p-1)/2 give inf or the continuation of lgamma)."""
-    if p < 1:
-        raise RuntimeError("p has to be greater than or equal to 1")
+    _mvlgamma_check(input, p)
     return _mvlgamma(input, p, out=out)
 
 
 def _mvlgamma_inplace(self: Tensor, p: int) -> Tensor:
-    if p < 1:
-        raise RuntimeError("p has to be greater than or equal to 1")
+    _mvlgamma_check(self, p)
+    if self._dtype.category < 2:   # (torch's wording: the input's dtype as the result's)
+        raise RuntimeError(f"mvlgamma: result type {self._dtype._short} can't be cast to the desired output type "
+                           f"{D.get_default_dtype()._short}")
     return _mvlgamma._inplace(self, p)  # type: ignore[attr-defined]
 
 
@@ -823,6 +833,8 @@ special_i0e = unary("special_i0e", _bessel_i_kernel(0, True),
 
 def _i1_grad(scaled: bool) -> Callable:
     def grad(g: Tensor, x: Tensor, r: Tensor) -> Tensor:
+        if x._dtype.itemsize == 2:   # torch's backward kernels lack the 16-bit floats
+            raise_denied(ni("i1e_backward" if scaled else "i1_backward"), x._dtype)
         zero = x == 0
         safe = x.masked_fill(zero, 1)
         base = (special_i0e(x) - r * (x.sgn() + 1 / safe)) if scaled else (i0(x) - r / safe)
@@ -863,8 +875,11 @@ def special_ndtr(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def special_round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
-    """``torch.special.round``: ``round`` with decimals, refused for integer tensors (unlike torch.round)."""
-    if isinstance(input, Tensor) and input._dtype.category < 2:
+    """``torch.special.round``: torch's ``round(decimals=)`` overload, whose ``decimals=0`` kernel (after the
+    out= dtype check) refuses integer and complex tensors, unlike the plain torch.round."""
+    if decimals == 0 and isinstance(input, Tensor) and not input._dtype.is_floating_point:
+        if out is not None:
+            _check_out_dtype("round", "strict", out, input._dtype, input._dtype)
         raise_denied(ni("round_vml_cpu"), input._dtype)
     return _round_dec(input, decimals, out=out)
 

@@ -951,6 +951,8 @@ def _method(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
     """``torch.softmax(input, dim, dtype=None)`` and ``Tensor.softmax(dim, dtype=None)``: the functional form with
     dim required and ``dtype`` the third positional argument (the functional's third is ``_stacklevel``)."""
     def method(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
+        if dim is None:   # (the functional's implicit dim is not the method's)
+            raise TypeError(f"{fn.__name__}(): argument 'dim' must be int, not NoneType")
         return fn(input, dim, dtype=dtype)
     method.__name__ = method.__qualname__ = fn.__name__
     return method

@@ -1,0 +1,114 @@
+"""Tensor methods m-z compared with torch (regressions found by differential fuzzing of the methods)."""
+import numpy as np
+import pytest
+
+from oracle import outcomes, torch
+
+
+def _same(t, e, first_line=False):
+    """Same exception (type and text; ``first_line``: its first line), or same dtype, shape and values."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        if first_line:
+            assert str(e).split("\n")[0] == str(t).split("\n")[0]
+        else:
+            assert str(e) == str(t)
+        return
+    assert not isinstance(e, Exception), e
+    if isinstance(t, tuple):
+        for a, b in zip(t, e, strict=True):
+            _same(a, b)
+        return
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    if t.dtype == torch.bfloat16:
+        e, t = e.float(), t.float()
+    np.testing.assert_allclose(e.numpy(), t.numpy(), rtol=1e-5, atol=1e-6, equal_nan=True)
+
+
+def _check(fn, first_line=False):
+    _same(*outcomes(fn), first_line=first_line)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "max", "min", "median", "nanmedian", "nansum", "nanmean"])
+@pytest.mark.parametrize("kw", [{"keepdim": True}, {"keepdim": False}, {"dim": None}, {"dim": 0, "keepdim": True}])
+def test_reduction_keywords_need_their_dim(op, kw):
+    """keepdim without dim fits no overload; dim=None only where torch types dim ``int[1]?``."""
+    _check(lambda m: getattr(m.ones(2, 3), op)(**kw), first_line=True)
+
+
+@pytest.mark.parametrize("call", ["x.max(None)", "x.prod(None)", "x.median(None)", "x.min(None, True)",
+                                  "x.softmax(None)", "x.log_softmax(None)", "m.median(x, dim=None)"])
+def test_explicit_none_dim_refused(call):
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(2, 3)}), first_line=True)
+
+
+@pytest.mark.parametrize("call", ["m.sinh(x, 1)", "m.nextafter(x, x, x)", "m.minimum(x, x, x)", "m.sign(x, 1)"])
+def test_extra_positional_arguments_refused(call):
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(2)}))
+
+
+@pytest.mark.parametrize("call", ["x.sinh(1)", "x.sinh_(1)", "x.mul(x, x)", "x.nextafter_(x, x)", "x.relu(1)"])
+def test_method_extra_arguments_raise(call):
+    t, e = outcomes(lambda m: eval(call, {"m": m, "x": m.ones(2)}))
+    assert type(t) is type(e) is TypeError
+
+
+@pytest.mark.parametrize("call", ["x.relu_()", "x.ne_(1)", "x.reciprocal_()", "x.add_(1)"])
+@pytest.mark.parametrize("shape", [(0,), "expanded"])
+def test_inplace_on_empty_bumps_version(call, shape):
+    def run(m):
+        x = m.empty(1, 0).expand(3, 0) if shape == "expanded" else m.empty(shape)
+        eval(call, {"x": x})
+        return x._version
+    t, e = outcomes(run)
+    assert t == e == 1
+
+
+@pytest.mark.parametrize("call", ["x.tril(1.5)", "x.tril_(1.5)", "m.triu(x, 1.5)", "x.round(decimals=2.5)",
+                                  "x.round_(decimals=1.5)", "x.requires_grad_(1)", "x.long().nan_to_num(nan='a')",
+                                  "x.nan_to_num('a')", "x.prelu(0.25)", "x.mvlgamma(p=1.5)", "x.polygamma(1.5)",
+                                  "x.nansum(0, 1)", "x.nanmean(0.5)"])
+def test_wrongly_typed_arguments(call):
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(3, 3)}))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "int64", "uint8", "float32"])
+@pytest.mark.parametrize("p", [0, 1])
+@pytest.mark.parametrize("name", ["mvlgamma", "mvlgamma_"])
+def test_mvlgamma_checks(dtype, p, name):
+    _check(lambda m: getattr(m.full((2,), 3, dtype=getattr(m, dtype)), name)(p))
+
+
+def test_householder_ignores_entries_above_diagonal():
+    """ormqr/orgqr read only the reflectors below the diagonal: an infinity above it leaves no NaN."""
+    a = [[2.29, -np.inf, 0.0], [-2.71, -0.9, -2.16], [0.34, -1.03, -2.82]]
+    tau, c = [-1.2, 0.5, 1.3], [[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]]
+    _check(lambda m: m.tensor(a).ormqr(m.tensor(tau), m.tensor(c)))
+    _check(lambda m: m.tensor(a).orgqr(m.tensor(tau)))
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "complex64", "int8"])
+@pytest.mark.parametrize("value", [1e40, 1j, float("inf")])
+@pytest.mark.parametrize("op", ["masked_fill", "index_fill", "scatter", "setitem", "fill_"])
+def test_fill_value_overflow(dtype, value, op):
+    """Kernels of the destination's dtype refuse finite values beyond a 16-bit or complex64 range, and name
+    the C++ type; indexing assignment goes through double."""
+    def run(m):
+        x = m.zeros(2, dtype=getattr(m, dtype))
+        i = m.tensor([0])
+        if op == "masked_fill":
+            return x.masked_fill(m.tensor([True, False]), value)
+        if op == "index_fill":
+            return x.index_fill(0, i, value)
+        if op == "scatter":
+            return x.scatter(0, i, value)
+        if op == "setitem":
+            x[0] = value
+            return x
+        return x.fill_(value)
+    _check(run)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "complex64", "int64", "uint8"])
+def test_masked_fill_mask_dtype_named_as_cpp(dtype):
+    _check(lambda m: m.zeros(2).masked_fill(m.zeros(2, dtype=getattr(m, dtype)), 1))
