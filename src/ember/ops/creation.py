@@ -337,6 +337,17 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     return from_array(cp.from_dlpack(ext_tensor), None, canonical(f"cuda:{dev_id}"))
 
 
+def _plain_size(size: tuple) -> tuple[int, ...] | None:
+    """``size`` as given to ``zeros(*size)`` when it is the common case, non-negative Python ints (as a
+    sequence or not), else None."""
+    if len(size) == 1 and _isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if type(s) is not _int or s < 0:
+            return None
+    return size
+
+
 def _size_args(size: Sequence[Any]) -> tuple[int, ...]:
     if len(size) == 1 and _isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
@@ -360,12 +371,17 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
     if dt.kind:
         D.check_fill(dt, fill)
         _cpu_only(dt, dev)
+    elif type(fill) is _int and 0 <= fill <= 1:   # zeros, ones: every dtype holds 0 and 1 (nothing to check)
+        pass
     elif fill is not None and type(fill) is not _bool:   # (torch checks a 16-bit float value unless one element)
         fill = D.checked_scalar(dt, fill, half_range=math.prod(shape) != 1)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
         arr = xp.zeros(shape, dt.np)
+    elif fill == 1 and type(fill) is _int:   # (xp.ones fills as xp.full does, through more Python)
+        arr = xp.empty(shape, dt.np)
+        arr.fill(1)
     elif dt.kind == "float8":
         arr = D.convert(np.full(shape, fill, np.float32), D.float32, dt)
     else:
@@ -379,22 +395,26 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
 def zeros(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
           device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     dims = sized(dims, size, "zeros", "size")
-    if any(_isinstance(s, _int) and s < 0 for s in (dims[0] if len(dims) == 1 and
-                                                    _isinstance(dims[0], (list, tuple)) else dims)):
-        raise RuntimeError("zeros: Dimension size must be non-negative.")
-    return _maybe_out(_factory(_size_args(dims), 0, dtype, device, requires_grad), out)
+    shape = _plain_size(dims)
+    if shape is None:
+        if any(_isinstance(s, _int) and s < 0 for s in (dims[0] if len(dims) == 1 and
+                                                        _isinstance(dims[0], (list, tuple)) else dims)):
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
+        shape = _size_args(dims)
+    return _maybe_out(_factory(shape, 0, dtype, device, requires_grad), out)
 
 
 def ones(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
          device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    return _maybe_out(_factory(_size_args(sized(dims, size, "ones", "size")), 1, dtype, device, requires_grad), out)
+    dims = sized(dims, size, "ones", "size")
+    return _maybe_out(_factory(_plain_size(dims) or _size_args(dims), 1, dtype, device, requires_grad), out)
 
 
 def empty(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None, layout: Any = None,
           device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
           memory_format: Any = None) -> Tensor:
-    return _maybe_out(_factory(_size_args(sized(dims, size, "empty", "size")), None, dtype, device, requires_grad),
-                      out)
+    dims = sized(dims, size, "empty", "size")
+    return _maybe_out(_factory(_plain_size(dims) or _size_args(dims), None, dtype, device, requires_grad), out)
 
 
 def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
@@ -502,6 +522,14 @@ def arange(start: Any = _UNSET, end: Any = _UNSET, step: Any = 1, *, out: Tensor
         start, end = 0, start
     elif start is _UNSET:
         start = 0
+    if (dtype is None and type(start) is _int and type(end) is _int and type(step) is _int and step > 0
+            and -_INT62 < start <= end < _INT62):   # the common int64 range, directly (what the checks below pass)
+        arr = np.arange((end - start + step - 1) // step, dtype=np.int64)
+        if step != 1:
+            arr *= step
+        if start:
+            arr += start
+        return _ranged(arr, D.int64, device, requires_grad, out)
     if start is None or end is None or step is None:   # (torch: each a Number)
         raise TypeError("arange() got None")
     start, end, step = _num(start), _num(end), _num(step)
@@ -523,8 +551,15 @@ def arange(start: Any = _UNSET, end: Any = _UNSET, step: Any = 1, *, out: Tensor
         n = max(0, math.ceil((end - start) / step))
         if dt.category == 1:   # other integer dtypes: the count from the numbers, the values from int64 start/step
             start, step = (_int(D.checked_scalar(D.int64, v)) for v in (start, step))
+    return _ranged(_arange_values(start, step, n, dt), dt, device, requires_grad, out)
+
+
+_INT62 = 1 << 62   # int64 ranges within ±2**62 count and step without overflow
+
+
+def _ranged(arr: np.ndarray, dt: D.dtype, device: Any, requires_grad: bool, out: Tensor | None) -> Tensor:
+    """arange's values ``arr`` as a tensor of ``dt`` on ``device`` (or written to ``out=``)."""
     dev = canonical(device)
-    arr = _arange_values(start, step, n, dt)
     t = from_array(arr if dev is CPU else xp_of(dev).asarray(arr), dt, dev)
     if requires_grad:
         factory_requires_grad(t)
