@@ -582,7 +582,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            grad_name: str | Callable | None = None, saves: str = "ab", scalars: str = "ab",
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
            cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
-           names: tuple[str, ...] = (), opmath_scalars: bool = False,
+           names: tuple[str, ...] = (), opmath_scalars: str = "",
            complex_via: Callable | None = None, comparison: bool = False) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
@@ -597,8 +597,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     first becoming a 0-d tensor); ``cast_name``: the op name torch puts in its cast error instead of
     "result type <dtype>" for an integer or bool destination (checked before shapes); ``reflected``: the ufunc
     ``forward`` takes the operands swapped (``rsub``: ``other - input``); ``names``: torch's keyword names for
-    the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: a 16-bit float tensor meets a
-    Python number in float32, the number not rounded to the 16-bit type first (torch's mul/div kernels);
+    the operands when not ``input``/``other`` (``x``, ``n``); ``opmath_scalars``: the operands (``"ab"``, ``"b"``)
+    that, as a Python number or a 0-d CPU tensor, a 16-bit float tensor meets in float32, not rounded to the
+    16-bit type first (torch's mul/div kernels; its rounding divisions only for the divisor);
     ``complex_via``: the op (taking an ``alpha`` of 1) that computes complex results instead (add/sub: torch's
     kernel multiplies the second operand by a complex alpha, which turns infinities' other parts NaN);
     ``comparison``: the in-place form on a tensor with history records ``<Op>Backward0`` (a number operand) or
@@ -713,7 +714,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         cpn = cp.np
         xa = a._data if ta and a._data.dtype is cpn and a._device is dev else _array(a, like, cp)
         xb = b._data if tb and b._data.dtype is cpn and b._device is dev else _array(b, like, cp)
-        if opmath_scalars and cpn in _HALF_NP and (not (ta and tb) or _cpu_scalar(b, a)):
+        if opmath_scalars and cpn in _HALF_NP and ("a" in opmath_scalars if not ta else
+                                                   not tb or _cpu_scalar(b, a)):
             xa, xb = (xa.astype(np.float32), np.float32(b._data if tb else b)) if ta else \
                 (np.float32(a), xb.astype(np.float32))
         try:
@@ -786,8 +788,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             _array(other, self, cp)
         try:
             if opmath_scalars and cp.np in _HALF_NP and (not tb or _cpu_scalar(other, self)):
-                return _store(self, getattr(_xp(self), np_fn.__name__ if np_fn is not None else name)(
-                    self._data.astype(np.float32), np.float32(other._data if tb else other)))
+                return _store(self, fwd(_xp(self), self._data.astype(np.float32),
+                                        np.float32(other._data if tb else other), *params))
             if np_fn is not None and self._device is CPU and cp is dt and rt is dt:
                 np_fn(self._data, xb, out=self._data)
             else:
@@ -940,7 +942,7 @@ _sub = binary("sub", "subtract", lambda g, a, b, r: (g, -g), saves="", precheck=
               scalar_pair=True, complex_via=_sub_alpha)
 mul = binary("mul", "multiply", lambda g, a, b, r: (g * _c(b) if b is not None else None,
                                                     g * _c(a) if a is not None else None), saves="x",
-             scalar_pair=True, opmath_scalars=True)
+             scalar_pair=True, opmath_scalars="ab")
 multiply = mul
 
 
@@ -1026,7 +1028,7 @@ def _div_grad(g: Tensor, a: Any, b: Any, r: Any) -> tuple:
 
 
 true_divide = binary("true_divide", "true_divide", _div_grad, kind=_k_float, grad_name="DivBackward0",
-                     saves="xb", scalar_pair=True, opmath_scalars=True)
+                     saves="xb", scalar_pair=True, opmath_scalars="ab")
 
 
 def _kind(a: Any, b: Any) -> str:
@@ -1054,12 +1056,14 @@ def _zero_grads(g: Tensor, *args: Any) -> tuple:
 
 _DIV_DENY = {"c": ni("div_floor_cpu"), "b": ni("div_floor_cpu")}
 floor_divide = binary("floor_divide", _floordiv, no_derivative("floor_divide"), deny=_DIV_DENY,
-                      check=_zero_div_check, saves="", grad_name="NotImplemented", scalar_pair=True)
+                      check=_zero_div_check, saves="", grad_name="NotImplemented", scalar_pair=True,
+                      opmath_scalars="b")
 _floor_div = floor_divide
 _div_floor = binary("div", _floordiv, _zero_grads, deny=_DIV_DENY, check=_zero_div_check, saves="",
-                    grad_name="DivBackward2", method=False, scalar_pair=True)
+                    grad_name="DivBackward2", method=False, scalar_pair=True, opmath_scalars="b")
 _div_trunc = binary("div", _truncdiv, _zero_grads, deny={"c": ni("div_trunc_cpu"), "b": ni("div_trunc_cpu")},
-                    check=_zero_div_check, saves="", grad_name="DivBackward2", method=False, scalar_pair=True)
+                    check=_zero_div_check, saves="", grad_name="DivBackward2", method=False, scalar_pair=True,
+                    opmath_scalars="b")
 _DIV_MODES = {None: true_divide, "floor": _div_floor, "trunc": _div_trunc}
 
 
@@ -1135,6 +1139,8 @@ def _pow_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
         raise_denied(ni("pow"), dt)
     if type(b) is int and dt in _C_TYPES and not _fits(b, dt):
         raise RuntimeError(f"value cannot be converted to type {_C_TYPES[dt]} without overflow")
+    if type(b) is float and dt.np in _HALF_NP:   # a float exponent converts to a 16-bit float type, checked
+        D.checked_scalar(dt, b, half_range=True)
 
 
 _C_TYPES = {D.uint8: "uint8_t", D.int8: "int8_t", D.int16: "int16_t", D.int32: "int", D.float16: "c10::Half",

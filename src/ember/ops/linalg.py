@@ -39,7 +39,7 @@ from ._dispatch import (
     xp_of,
 )
 from .matmul import cpp_name, dot, matmul, mm
-from .reduction import finish, norm_dtype, return_type, vector_norm
+from .reduction import acc_type, finish, norm_dtype, return_type, vector_norm
 from .views import int_arg, unsafe_view
 
 _isinstance = isinstance
@@ -616,7 +616,10 @@ def trace(input: Tensor) -> Tensor:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {a.ndim}")
     dt = input._dtype
     dt = D.int64 if dt.category == 1 else dt
-    res = _new(_xp(input).trace(a, dtype=dt.np), dt, input)
+    xp = _xp(input)
+    diag = xp.diagonal(a)   # summed in order in torch's accumulation type (float32 in double), as its loop
+    total = xp.cumsum(diag, dtype=acc_type(dt))[-1] if diag.size else xp.zeros((), dt.np)
+    res = _new(total.astype(dt.np), dt, input)
     _track(TraceBackward0, res, (input,))
     return res
 

@@ -337,9 +337,19 @@ def as_list(dim: Any) -> list:
     return list(dim) if _isinstance(dim, (tuple, list)) else [dim]
 
 
+_WIDER = {D.float16: np.dtype(np.float32), D.bfloat16: np.dtype(np.float32), D.float32: np.dtype(np.float64),
+          D.complex32: np.dtype(np.complex64), D.complex64: np.dtype(np.complex128)}
+
+
 def _acc(dt: D.dtype) -> Any:
     """The NumPy dtype to accumulate ``dt`` in (half types accumulate in float32, as torch on CPU)."""
     return np.float32 if dt in (D.float16, D.bfloat16) else dt.np
+
+
+def acc_type(dt: D.dtype) -> Any:
+    """The NumPy dtype torch's simple CPU loops (trace, cumsum) accumulate ``dt`` in: a wider float for floats
+    (16-bit in float32, float32 in float64), complex likewise, others as they are."""
+    return _WIDER.get(dt, dt.np)
 
 
 def _sum_dtype(dt: D.dtype) -> D.dtype:
@@ -1115,15 +1125,16 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False, *, out: Tensor | N
     k = len(dims)
     if builtins.any(a.shape[d] == 0 for d in dims):
         arr = xp.log(xp.sum(xp.exp(a), axis=dims, keepdims=keepdim))
-    elif (xp is np and a.size >= _FAST_MIN and a.dtype in _FAST_FLOATS and a.flags.c_contiguous
-          and sorted(dims) == list(range(a.ndim - k, a.ndim))):
+    elif (xp is np and a.size >= _FAST_MIN and a.dtype is input._data.dtype and a.dtype in _FAST_FLOATS
+          and a.flags.c_contiguous and sorted(dims) == list(range(a.ndim - k, a.ndim))):
         kept = a.shape[: a.ndim - k]
         arr = _lse_rows(xp, a.reshape(math.prod(kept), -1)).reshape(kept + ((1,) * k if keepdim else ()))
-    else:
+    else:   # 16-bit floats round each step (shift, exp, sum, log) to their type, as torch's composite does
+        rnd = (lambda v: v) if a.dtype is input._data.dtype else lambda v: v.astype(input._data.dtype).astype(a.dtype)
         m = xp.max(a.real, axis=dims, keepdims=True)
         m = xp.where(xp.isinf(m), 0, m)
-        e = xp.asarray(a - m)   # (an array even for 0-d)
-        arr = xp.log(sum_array(xp, xp.exp(e, out=e), dims, True)) + m
+        e = rnd(xp.asarray(a - m))   # (an array even for 0-d)
+        arr = rnd(xp.log(rnd(sum_array(xp, rnd(xp.exp(e, out=e)), dims, True)))) + m
         if not keepdim:
             arr = arr.reshape([s for i, s in enumerate(a.shape) if i not in dims])
     res = _wrap(arr, input._dtype, input)
@@ -1332,12 +1343,10 @@ def _cum_dtype(input: Tensor, dtype: Any) -> D.dtype:
 
 
 def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, int]:
-    """cumsum/cumprod: float32 runs accumulate in float64 and round once per element, as torch's CPU kernel
-    (its accumulation type for float is double), so long scans give torch's values bit for bit."""
+    """cumsum/cumprod accumulate in torch's CPU accumulation type (:func:`acc_type`) and round once per element,
+    as its kernel, so long scans give torch's values bit for bit."""
     dt = _cum_dtype(input, dtype)
-    a = _cast(input, dt)
-    if a.dtype == np.float32:
-        a = a.astype(np.float64)
+    a = _cast(input, dt).astype(acc_type(dt), copy=False)
     d = wrap_dim(dim, a.ndim)
     if dt is D.bool and a.ndim and a.size:   # (torch's kernel runs only on a nonempty tensor)
         raise not_implemented(f"{fn}_out_cpu", dt)
@@ -1490,6 +1499,8 @@ def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tenso
         for i in range(arr.shape[0]):
             arr[i] = prev = _logaddexp_complex(xp, prev, arr[i])
         arr = xp.ascontiguousarray(xp.moveaxis(arr, 0, d))
+    elif xp is np:   # element after element in torch's accumulation type (its loop's rounding)
+        arr = np.logaddexp.accumulate(a.astype(acc_type(input._dtype), copy=False), axis=d)
     else:
         arr = scan(xp, xp.logaddexp, a, d)
     res = _wrap(arr, input._dtype, input)

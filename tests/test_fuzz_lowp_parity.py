@@ -1,0 +1,69 @@
+"""Low-precision parity with torch (found by differential fuzzing): where torch's CPU kernels accumulate and
+round float16/bfloat16 (and the float32/complex loops that accumulate in a wider type) bit for bit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import torch
+
+RNG = np.random.default_rng(19)
+ROWS = (RNG.standard_normal((5, 7)) * 3).astype(np.float32)
+LONG = (RNG.standard_normal(1000) * 3).astype(np.float32)
+SQUARE = (RNG.standard_normal((300, 300)) * 10 ** RNG.uniform(-3, 3, (300, 300))).astype(np.float32)
+WIDE = (RNG.standard_normal(256) * 100).astype(np.float32)
+COMPLEX = (LONG[:500] * 10 ** (LONG[500:] / 3) + 1j).astype(np.complex64)
+SCAN = (np.random.default_rng(5).standard_normal(1000) * 3).astype(np.float32)   # float64 sums round otherwise
+
+
+def _same(got: Any, want: Any) -> None:
+    assert str(got.dtype) == str(want.dtype)
+    np.testing.assert_array_equal(got.detach().to(ember.complex128 if got.is_complex() else ember.float64).numpy(),
+                                  want.detach().to(torch.complex128 if want.is_complex() else torch.float64).numpy())
+
+
+CASES: dict[str, Callable[[Any], Any]] = {
+    # scans accumulate in torch's accumulation type (16-bit in float32, complex64 in complex128), in order
+    "cumsum_half": lambda L: L.tensor(SCAN).half().cumsum(0),
+    "cumsum_complex64": lambda L: L.tensor(COMPLEX).cumsum(0),
+    "logcumsumexp_half": lambda L: L.tensor(LONG).half().logcumsumexp(0),
+    "logcumsumexp_float32": lambda L: L.tensor(LONG).logcumsumexp(0),
+    "logcumsumexp_float64": lambda L: L.tensor(LONG).double().logcumsumexp(0),
+    # trace: its loop sums the diagonal in order, float32 in double
+    "trace_bfloat16": lambda L: L.tensor(SQUARE).bfloat16().trace(),
+    "trace_float32": lambda L: L.tensor(SQUARE).trace(),
+    "trace_float64": lambda L: L.tensor(SQUARE).double().div(3).trace(),
+    # logsumexp of 16-bit floats rounds each step (shift, exp, sum, log, add) to the type
+    "logsumexp_bfloat16": lambda L: L.tensor(ROWS).bfloat16().logsumexp(0),
+    "logsumexp_half": lambda L: L.tensor(ROWS).half().logsumexp(1),
+    # a rounding division by a number (or 0-d CPU tensor) divides in float32, the divisor not rounded first
+    "div_trunc_number": lambda L: L.div(L.tensor(WIDE).half(), 0.1, rounding_mode="trunc"),
+    "div_floor_number": lambda L: L.div(L.tensor(WIDE).bfloat16(), 0.3, rounding_mode="floor"),
+    "floordiv_0d_float": lambda L: L.tensor(WIDE).half() // L.tensor(-2.2),
+    "div_trunc_0d_half_": lambda L: L.tensor(WIDE).half().div_(L.tensor(0.3).half(), rounding_mode="trunc"),
+    "floor_divide_": lambda L: L.tensor(WIDE).bfloat16().floor_divide_(1.0009765625),
+    "number_floordiv": lambda L: 2.7 // L.tensor([2.703125, 1.0, 0.3]).bfloat16(),   # (the dividend is rounded)
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_low_precision_rounding_as_torch(case: str) -> None:
+    _same(CASES[case](ember), CASES[case](torch))
+
+
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+@pytest.mark.parametrize("exponent", [1e5, -65519.0, 1e39])
+def test_pow_float_exponent_beyond_the_type(dt: str, exponent: float) -> None:
+    """A float exponent must fit the 16-bit type (torch converts it, checked); float32 takes any."""
+    def run(lib: Any) -> str:
+        try:
+            return str((lib.ones(2, dtype=getattr(lib, dt)) ** exponent).tolist())
+        except RuntimeError as e:
+            return str(e)
+    assert run(ember) == run(torch)
+    assert (ember.ones(1) ** 1e39).tolist() == (torch.ones(1) ** 1e39).tolist()
