@@ -22,7 +22,7 @@ import numpy as np
 from .._tensor import VMAP_READS, Tensor, from_array
 from ..autograd import grad as _autograd_grad
 from ..autograd.forward_ad import ACTIVE as FW_ACTIVE
-from ..autograd.forward_ad import set_tangent, tangent_of
+from ..autograd.forward_ad import _dual_copy, set_tangent, tangent_of
 from ..autograd.function import TRANSFORMS
 from ..autograd.grad_mode import STATE, sync
 from ..ops import random as _random
@@ -237,19 +237,19 @@ def _plain(x: Tensor) -> Tensor:
 
 
 # ---- reverse mode: grad, vjp, jacrev --------------------------------------------------------------------------------
-def _watch(x: Any) -> tuple[Any, bool]:
+def _watch(x: Any) -> Tensor:
     """A differentiable stand-in for ``x``: a view keeping its history when it already requires grad (an
-    enclosing transform is differentiating through it), else a fresh leaf."""
+    enclosing transform is differentiating through it), else a fresh leaf (keeping ``x``'s tangent inside a
+    jvp: forward over reverse)."""
     if not isinstance(x, Tensor):
         raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
     if x.requires_grad:
-        return x.view_as(x), True
+        return x.view_as(x)
     w = _plain(x.detach()).requires_grad_()
     tangent = _tangent(x)
-    if tangent is None:
-        return w, False
-    set_tangent(w, tangent)   # inside a jvp: a real leaf that keeps the tangent (forward over reverse)
-    return w, True
+    if tangent is not None:
+        set_tangent(w, tangent)
+    return w
 
 
 def _tangent(x: Tensor) -> Tensor | None:
@@ -266,28 +266,72 @@ def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
     return tuple(a % n for a in nums)
 
 
-def _prepare(args: tuple, argnums: Any) -> tuple[list[Any], list[list[Tensor]], list[Callable], bool, tuple]:
+def _prepare(args: tuple, argnums: Any) -> tuple[list[Any], list[list[Tensor]], list[Callable], tuple]:
     nums = _argnums(argnums, len(args))
     new_args = list(args)
-    watched, rebuilds, nested = [], [], False
+    watched, rebuilds = [], []
     for i in nums:
         leaves, rebuild = _flatten(args[i])
-        ws = []
-        for leaf in leaves:
-            w, outer = _watch(leaf)
-            nested |= outer
-            ws.append(w)
+        ws = [_watch(leaf) for leaf in leaves]
         new_args[i] = rebuild(ws)
         watched.append(ws)
         rebuilds.append(rebuild)
-    return new_args, watched, rebuilds, nested, nums
+    return new_args, watched, rebuilds, nums
+
+
+class _Level:
+    """What a reverse-mode transform keeps of its results when it returns (torch unwraps its level): with grad
+    mode on outside it, the history leading to tensors requiring grad outside it (the inputs an enclosing
+    transform differentiates, closed-over tensors, arguments not differentiated), not the history through its
+    own fresh leaves. Inside a jvp (leaves carrying a tangent) results keep their tangents, themselves unwrapped."""
+
+    def __init__(self, watched: list[list[Tensor]], outer_grad: bool) -> None:
+        flat = [w for ws in watched for w in ws]
+        self.forward = any(_tangent(w) is not None for w in flat)
+        self.own = {id(w) for w in flat if w.grad_fn is None}
+        self.outer_grad = outer_grad
+
+    def differentiable(self, tree: Any) -> bool:
+        """Whether results computed from ``tree`` need a graph (``create_graph``) for what they keep."""
+        return self.forward or (self.outer_grad and any(self._outside(t) for t in _flatten(tree)[0]))
+
+    def _outside(self, t: Any) -> bool:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            return False
+        fn = t.grad_fn
+        if fn is None:
+            return id(t) not in self.own
+        seen, stack = {fn}, [fn]
+        while stack:
+            node = stack.pop()
+            var = getattr(node, "variable", None)
+            if var is not None and not node._next and id(var) not in self.own:
+                return True
+            for e in node._next:
+                if e is not None and e[0] not in seen:
+                    seen.add(e[0])
+                    stack.append(e[0])
+        return False
+
+    def _unwrap(self, t: Any) -> Any:
+        if not isinstance(t, Tensor) or not t.requires_grad or (self.outer_grad and self._outside(t)):
+            return t
+        tangent = _tangent(t)
+        return t.detach() if tangent is None else _dual_copy(t.detach(), self._unwrap(tangent))
+
+    def unwrap(self, tree: Any) -> Any:
+        """``tree`` with each tensor detached unless it keeps history (see the class)."""
+        leaves, rebuild = _flatten(tree)
+        return rebuild([self._unwrap(t) for t in leaves])
 
 
 def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
     """``func`` returning ``(gradient w.r.t. args[argnums], value)`` (``((grad), (value, aux))`` with aux)."""
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        outer_grad = STATE.grad
         with _differentiating(True):
-            new_args, watched, rebuilds, nested, nums = _prepare(args, argnums)
+            new_args, watched, rebuilds, nums = _prepare(args, argnums)
+            level = _Level(watched, outer_grad)
             out = func(*new_args, **kwargs)
             aux = None
             if has_aux:
@@ -303,12 +347,10 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
                                    f"tensor with {out.dim()} dims. Maybe you wanted to use the vjp or jacrev APIs "
                                    "instead?")
             flat = [w for ws in watched for w in ws]
-            gs = _autograd_grad(out, flat, create_graph=nested, allow_unused=True) if out.requires_grad else \
-                [None] * len(flat)
-            gs = [g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)]
-            if not nested:
-                gs = [g.detach() for g in gs]
-                out = out.detach()
+            gs = _autograd_grad(out, flat, create_graph=level.differentiable(out), allow_unused=True) \
+                if out.requires_grad else [None] * len(flat)
+            gs = level.unwrap([g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)])
+            out, aux = level.unwrap(out), level.unwrap(aux)
             grads, i = [], 0
             for ws, rebuild in zip(watched, rebuilds, strict=True):
                 grads.append(rebuild(gs[i:i + len(ws)]))
@@ -330,13 +372,17 @@ def grad(func: Callable, argnums: Any = 0, has_aux: bool = False) -> Callable:
 
 def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
     """``(func(*primals), vjp_fn[, aux])``; ``vjp_fn(cotangents)`` gives one gradient per primal."""
+    outer_grad = STATE.grad
     with _differentiating(True):
-        new_args, watched, rebuilds, nested, _ = _prepare(primals, tuple(range(len(primals))))
+        new_args, watched, rebuilds, _ = _prepare(primals, tuple(range(len(primals))))
+        level = _Level(watched, outer_grad)
         out = func(*new_args)
         aux = None
         if has_aux:
             out, aux = out
-        primal_out = out if nested else _detach_tree(out)
+            aux = level.unwrap(aux)
+        primal_out = level.unwrap(out)
+        graph = level.differentiable(out)
     outs, _ = _flatten(out)
     flat = [w for ws in watched for w in ws]
 
@@ -350,13 +396,13 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
             if c.shape != o.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] has "
                                    f"a shape of {o.shape}.")
-        keep = nested if create_graph is None else create_graph
+        here = _Level(watched, STATE.grad)
+        keep = graph or here.differentiable(cots) if create_graph is None else create_graph
         pairs = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
         with _differentiating(True):
             gs = _autograd_grad([p[0] for p in pairs], flat, [p[1] for p in pairs], retain_graph=retain_graph,
                                 create_graph=keep, allow_unused=True) if pairs else [None] * len(flat)
-            gs = [(g if keep else g.detach()) if g is not None else w.new_zeros(w.shape)
-                  for g, w in zip(gs, flat, strict=True)]
+            gs = here.unwrap([g if g is not None else w.new_zeros(w.shape) for g, w in zip(gs, flat, strict=True)])
         res, i = [], 0
         for ws, rebuild in zip(watched, rebuilds, strict=True):
             res.append(rebuild(gs[i:i + len(ws)]))
@@ -376,25 +422,29 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
     from ..ops.shape import stack
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        outer_grad = STATE.grad
         with _differentiating(True):
-            new_args, watched, rebuilds, nested, _ = _prepare(args, argnums)
+            new_args, watched, rebuilds, _ = _prepare(args, argnums)
+            level = _Level(watched, outer_grad)
             out = func(*new_args, **kwargs)
             aux = None
             if has_aux:
                 out, aux = out
+                aux = level.unwrap(aux)
             outs, rebuild_out = _flatten(out)
             flat = [w for ws in watched for w in ws]
+            graph = level.differentiable(outs)
             per_out = []
             for o in outs:
                 rows: list[list[Tensor]] = [[] for _ in flat]
                 for j in range(o.numel()):
-                    gs = _autograd_grad(o.reshape(-1)[j], flat, retain_graph=True, create_graph=nested,
+                    gs = _autograd_grad(o.reshape(-1)[j], flat, retain_graph=True, create_graph=graph,
                                         allow_unused=True) if o.requires_grad else [None] * len(flat)
                     for r, g, w in zip(rows, gs, flat, strict=True):
                         r.append(g if g is not None else w.new_zeros(w.shape))
                 jacs = [(stack(r) if r else w.new_zeros((0, *w.shape))).reshape((*o.shape, *w.shape))
                         for r, w in zip(rows, flat, strict=True)]
-                jacs = jacs if nested else [j.detach() for j in jacs]
+                jacs = level.unwrap(jacs)
                 grouped, i = [], 0
                 for ws, rebuild in zip(watched, rebuilds, strict=True):
                     grouped.append(rebuild(jacs[i:i + len(ws)]))
@@ -490,10 +540,9 @@ def _jvp_flat(func: Callable, primals: list[Tensor], tangents: list[Tensor], has
 def _jvp_flat_plain(func: Callable, primals: list[Tensor], tangents: list[Tensor], has_aux: bool) -> tuple:
     """:func:`_jvp_flat` in the transforms' mode, on normal tensors."""
     from ..autograd import forward_ad as fw
-    nested = any(p.requires_grad for p in primals)
     if fw._LEVEL[0] >= 0:
         outs, tans, aux, rebuild_out = _jvp_by_vjp(func, primals, tangents, has_aux)
-        if not nested and all(_tangent(p) is None for p in primals):   # nothing outside differentiates them
+        if not any(p.requires_grad or _tangent(p) is not None for p in primals):   # nothing outside uses them
             outs, tans = [o.detach() for o in outs], [t.detach() for t in tans]
         return outs, tans, aux, rebuild_out
     with fw.dual_level():
@@ -503,8 +552,8 @@ def _jvp_flat_plain(func: Callable, primals: list[Tensor], tangents: list[Tensor
         pairs = [fw.unpack_dual(o) for o in outs]
     res = [p.primal for p in pairs]
     tans = [p.tangent if p.tangent is not None else p.primal.new_zeros(p.primal.shape) for p in pairs]
-    if not nested:
-        res, tans = [r.detach() for r in res], [t.detach() for t in tans]
+    # plain results where nothing outside differentiates them (closed-over tensors may: their history stays)
+    res, tans = ([r if r.requires_grad else r.detach() for r in rs] for rs in (res, tans))
     return res, tans, aux, rebuild_out
 
 
