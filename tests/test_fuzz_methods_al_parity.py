@@ -46,3 +46,32 @@ def test_addr_rounds_each_operation_and_checks_its_scalars(kw):
 def test_addr_scalar_overflow():
     _check(lambda m: m.ones(2, 2, dtype=m.int8).addr(m.ones(2, dtype=m.int8), m.ones(2, dtype=m.int8), alpha=300))
     _check(lambda m: m.ones(2, 2).half().addr(m.ones(2).half(), m.ones(2).half(), beta=1e6))
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize("dt", ["float16", "int64"])
+def test_lerp_a_zero_dim_weight_takes_part_in_promotion(shape, dt):
+    """A 0-d weight tensor of another dtype promotes as any tensor operand (all 0-d: float16 -> float64)."""
+    _check(lambda m: m.ones(shape, dtype=getattr(m, dt)).lerp(m.full(shape, 2, dtype=getattr(m, dt)),
+                                                             m.tensor(0.3, dtype=m.float64)))
+    _check(lambda m: m.ones(shape, dtype=getattr(m, dt)).lerp_(m.full(shape, 2, dtype=getattr(m, dt)),
+                                                              m.tensor(0.3, dtype=m.float64)))
+
+
+@pytest.mark.parametrize("bounds", [(True, True), (True, None), (None, True), (0, 1)])
+def test_clamp_of_bool_by_two_tensors_is_refused(bounds):
+    """torch's clamp kernel has no bool version (maximum/minimum, one bound, do)."""
+    _check(lambda m: m.tensor([True, False]).clamp(*(None if b is None else m.tensor([b, b]) for b in bounds)))
+    _check(lambda m: m.tensor([True, False]).clamp(*(None if b is None else m.tensor(b) for b in bounds)))
+
+
+@pytest.mark.parametrize("fn", ["hardshrink", "softshrink", "elu", "selu", "softplus", "leaky_relu", "mish", "silu",
+                                "hardswish", "hardsigmoid"])
+@pytest.mark.parametrize("dt", ["bool", "uint8", "int64", "complex64"])
+def test_activation_kernels_refuse_what_torch_has_no_kernel_for(fn, dt):
+    _check(lambda m: getattr(m.nn.functional, fn)(m.ones(2, dtype=getattr(m, dt))))
+
+
+def test_hardshrink_method():
+    _check(lambda m: m.ones(2, dtype=m.int64).hardshrink())
+    _check(lambda m: m.tensor([0.3, -2.0]).hardshrink(0.5))

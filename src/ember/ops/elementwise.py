@@ -2302,7 +2302,7 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
         dt = result_dtype(input, lo, hi)
         if dst is not None and not D.can_cast(dt, dst._dtype):
             raise cast_error(dt, dst._dtype)
-        if dt.is_complex:
+        if dt.is_complex or dt is D.bool and lo is not None and hi is not None:   # (bool: maximum, minimum only)
             kernel = "clamp_cpu" if lo is not None and hi is not None else \
                 "maximum_cpu" if lo is not None else "minimum_cpu"
             raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
@@ -2460,7 +2460,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any, *, out: Tensor | None = None) 
         if t is not None and t._dtype is not input._dtype:
             raise RuntimeError(f"expected dtype {D.CPP_NAMES[input._dtype]} for `{what}` but got dtype "
                                f"{D.CPP_NAMES[t._dtype]}")
-    dt = input._dtype
+    dt = result_dtype(input, end, weight) if tensor_w else input._dtype   # (a 0-d weight's dtype may win)
     if dt.category < 2:
         raise_denied(ni("lerp_kernel_tensor" if tensor_w else "lerp_kernel_scalar"), dt)
     if tensor_w:

@@ -85,11 +85,13 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 def _pointwise(
     grad_name: str, fwd: Callable[..., Any], bwd: Callable[..., Tensor], inplace_name: bool = False,
     inplace_check: Callable[..., None] | None = None, result_bwd: Callable[..., Tensor] | None = None,
+    kernel: str | None = None, complex_ok: bool = False,
 ) -> Callable[..., Tensor]:
     """A fused elementwise op: ``fwd(xp, array, **params)``; ``bwd(grad, x, **params)`` in ember ops.
     ``inplace_name``: torch names the in-place variant's node ``...Backward1`` (``LeakyReluBackward1``), whose
     backward first runs ``inplace_check(**params)``; with ``result_bwd(grad, result, **params)`` that variant
-    saves its result instead of its input, as torch's (changing the result in place then raises)."""
+    saves its result instead of its input, as torch's (changing the result in place then raises). ``kernel``:
+    torch's kernel, which refuses inputs that are not floating point (nor complex, unless ``complex_ok``)."""
 
     def backward(node: Node, g: Tensor) -> tuple:
         return (bwd(g, *node.saved, **node.params),)
@@ -103,6 +105,8 @@ def _pointwise(
     inplace_cls = make_node_class(grad_name[:-1] + "1", inplace_backward) if inplace_name else node_cls
 
     def apply(x: Tensor, _inplace: bool = False, **params: Any) -> Tensor:
+        if kernel is not None and not (x._dtype.is_floating_point or complex_ok and x._dtype.is_complex):
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{x._dtype._short}'")
         out = result(fwd(xp(x), compute_array(x), **params), x)
         if _inplace and result_bwd is not None:
             return fused(out, inplace_cls, (x,), (OUT,), params=params)
@@ -155,6 +159,7 @@ _leaky = _pointwise(
     inplace_name=True,
     inplace_check=lambda slope: _no_negative_slope(slope),
     result_bwd=lambda g, r, slope: E.leaky_relu_backward(g, r, slope),   # r > 0 exactly where x > 0
+    kernel="leaky_relu_cpu",
 )
 
 
@@ -260,8 +265,10 @@ def _elu_result_bwd(g: Tensor, r: Tensor, alpha: float, scale: float, input_scal
     return where(r > 0, g * scale, g * input_scale * (neg + alpha * scale))
 
 
-_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd)
-_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd)
+_elu = _pointwise("EluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd,
+                  kernel="elu_cpu")
+_celu = _pointwise("CeluBackward0", _elu_fwd, _elu_bwd, inplace_name=True, result_bwd=_elu_result_bwd,
+                   kernel="elu_cpu")
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -309,11 +316,13 @@ _hardshrink = _pointwise(
     "HardshrinkBackward0",
     lambda xp, a, lambd: xp.where((a >= -lambd) & (a <= lambd), 0, a),   # NaN passes, as torch's
     lambda g, x, lambd: E.hardshrink_backward(g, x, lambd),
+    kernel="hardshrink_cpu",
 )
 _softshrink = _pointwise(
     "SoftshrinkBackward0",
     lambda xp, a, lambd: xp.where(a > lambd, a - lambd, xp.where(a < -lambd, a + lambd, a * 0)),   # torch's x * 0
     lambda g, x, lambd: E.softshrink_backward(g, x, lambd),
+    kernel="softshrink_check",
 )
 
 
@@ -608,7 +617,8 @@ def _silu_bwd(g: Tensor, x: Tensor) -> Tensor:
     return g * s * (1 + x * (1 - s))
 
 
-_silu = _pointwise("SiluBackward0", lambda xp, a: a * _sigmoid_arr(xp, a), _silu_bwd)
+_silu = _pointwise("SiluBackward0", lambda xp, a: a * _sigmoid_arr(xp, a), _silu_bwd, kernel="silu_cpu",
+                   complex_ok=True)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -625,7 +635,7 @@ def _mish_bwd(g: Tensor, x: Tensor) -> Tensor:
     return g * (t + x * x.sigmoid() * (1 - t * t))
 
 
-_mish = _pointwise("MishBackward0", lambda xp, a: a * xp.tanh(_softplus_arr(xp, a)), _mish_bwd)
+_mish = _pointwise("MishBackward0", lambda xp, a: a * xp.tanh(_softplus_arr(xp, a)), _mish_bwd, kernel="mish_cpu")
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -645,6 +655,7 @@ _hardsigmoid = _pointwise(
     "HardsigmoidBackward0",
     lambda xp, a: xp.clip(a + 3, 0, 6) / 6,   # torch's kernel: relu6(x + 3) / 6 ...
     E.hardsigmoid_backward,                   # ... and its gradient times 1/6 (a float literal)
+    kernel="hardsigmoid_cpu",
 )
 
 
@@ -656,6 +667,7 @@ _hardswish = _pointwise(
     "HardswishBackward0",
     lambda xp, a: a * xp.clip(a + 3, 0, 6) / 6,
     lambda g, x: where(x <= -3, 0.0, where(x < 3, g * (x / 3 + 0.5), g)),   # torch's: -3 and 3 take the outer pieces
+    kernel="hardswish_cpu",
 )
 
 
@@ -675,7 +687,7 @@ def _softplus_bwd(g: Tensor, x: Tensor, beta: float, threshold: float) -> Tensor
     return where(z > threshold, g, g * s)
 
 
-_softplus = _pointwise("SoftplusBackward0", _softplus_fwd, _softplus_bwd)
+_softplus = _pointwise("SoftplusBackward0", _softplus_fwd, _softplus_bwd, kernel="softplus_cpu")
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
