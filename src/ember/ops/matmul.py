@@ -163,7 +163,8 @@ def _factors(node: Node) -> tuple:
 
 def _transposed(b: Tensor) -> bool:
     """Whether the matrix ``b`` is a transposed contiguous one (``weight.t()`` in ``linear``)."""
-    return b.dim() == 2 and b._data.strides[0] == b._data.itemsize and b.shape[0] > 1 and b.shape[1] > 1
+    a = b._data
+    return a.ndim == 2 and a.strides[0] == a.itemsize and a.shape[0] > 1 and a.shape[1] > 1
 
 
 def _result(arr: Any, like: Tensor, node_cls: type[Node], inputs: tuple) -> Tensor:
@@ -483,6 +484,8 @@ _SCALAR_CPP = {"int64": "int64_t", "int32": "int", "int16": "int16_t", "int8": "
 def _scalars(dt: Any, beta: Any, alpha: Any) -> tuple[Any, Any]:
     """Integer products take integer scalars (torch truncates them); real ones take a complex scalar's real
     part, refusing a nonzero imaginary part as torch's checked conversion does."""
+    if type(beta) is int and type(alpha) is int:   # (the common beta=1, alpha=1: nothing to convert)
+        return beta, alpha
     if not dt.is_complex:
         for x in (beta, alpha):
             if isinstance(x, complex) and x.imag:
@@ -512,8 +515,9 @@ def _add_product(input: Tensor, prod: Any, beta: Any, alpha: Any, dt: Any) -> An
 def _fused(fn: str, input: Tensor, m1: Tensor, m2: Tensor, prod: Any, beta: Any, alpha: Any,
            node_cls: type[Node], out: Tensor | None, dt: Any, summed: bool = False) -> Tensor:
     """The result of ``fn``: ``beta * input + alpha * prod`` (``summed``: ``prod`` is that sum already)."""
-    check_same_device(input, m1)
-    check_same_device(m1, m2)
+    if input._device is not m1._device or m1._device is not m2._device:
+        check_same_device(input, m1)
+        check_same_device(m1, m2)
     if fn != "addmv" and m1._data.shape[-1] == 0 and prod.size and beta != 0:   # torch's input.mul_(beta)
         kind = D.result_type_of([dt], [], [D.scalar_dtype(beta)])
         if not D.can_cast(kind, dt):
@@ -543,6 +547,8 @@ def _same_dtypes(self_name: str, input: Tensor, m1: Tensor, m2: Tensor) -> None:
 
 
 def _fused_args(fn: str, input: Any, a: Any, b: Any, names: tuple[str, str]) -> None:
+    if _isinstance(input, Tensor) and _isinstance(a, Tensor) and _isinstance(b, Tensor):
+        return
     _arg(fn, "input", 1, input)
     _arg(fn, names[0], 2, a)
     _arg(fn, names[1], 3, b)
@@ -552,7 +558,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
           out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
     _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
-    if sparse_operand(mat1) or input.is_sparse or mat2.is_sparse:   # sparse hook
+    if (input._sparse_layout or mat1._sparse_layout or mat2._sparse_layout) and (
+            sparse_operand(mat1) or input.is_sparse or mat2.is_sparse):   # sparse hook (a class flag first)
         from ..sparse._coo import addmm_dense
         return addmm_dense(input, mat1, mat2, beta, alpha)
     _same_dtypes("self", input, mat1, mat2)

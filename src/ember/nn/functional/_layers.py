@@ -63,11 +63,12 @@ __all__ = [
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, built as torch builds it (so grad_fns match): addmm for 2-d input, addmm
     on a 2-d view for other contiguous input (1-d and ≥3-d), otherwise matmul then an in-place add."""
-    if not (input.dim() and weight.dim()):
-        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {input.dim()}D and "
+    nd = input.dim()
+    if not (nd and weight.dim()):
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {nd}D and "
                            f"{weight.dim()}D")
     wt = weight.t()
-    if bias is not None and input.dim() == 2:
+    if bias is not None and nd == 2:
         return addmm(bias, input, wt)
     if bias is not None and input.dim() >= 1 and weight.dim() == 2 and input.is_contiguous():
         flat = input.view(math.prod(input.shape[:-1]), input.shape[-1])   # (-1 is ambiguous of 0 features)
