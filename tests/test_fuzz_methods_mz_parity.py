@@ -112,3 +112,11 @@ def test_fill_value_overflow(dtype, value, op):
 @pytest.mark.parametrize("dtype", ["float16", "complex64", "int64", "uint8"])
 def test_masked_fill_mask_dtype_named_as_cpp(dtype):
     _check(lambda m: m.zeros(2).masked_fill(m.zeros(2, dtype=getattr(m, dtype)), 1))
+
+
+@pytest.mark.parametrize("call", ["x.squeeze(0, 1)", "x.squeeze(1, 0)", "x.squeeze(0, 2)", "x.squeeze(0, 5)",
+                                  "x.squeeze(None)", "x.squeeze(dim=None)", "m.squeeze(x, 0, 1)", "x.tile(1, 1, 2)",
+                                  "x.tile(2, 1)", "x.tile(1, 2.0)", "m.tile(x, 1, 2)", "x.squeeze_(0, 1)"])
+def test_method_dims_as_varargs(call):
+    """Tensor.squeeze and Tensor.tile take their dims as separate arguments too (not the functions)."""
+    _check(lambda m: eval(call, {"m": m, "x": m.arange(3.0).reshape(1, 1, 3)}), first_line=True)

@@ -539,6 +539,27 @@ def sized(args: tuple, keyword: Any, fn: str, name: str) -> tuple:
     return (keyword,)
 
 
+class _NoDim:
+    """The default ``dim`` of the reductions whose ``dim`` torch types ``int``, not ``int?``: none given (an
+    explicit ``dim=None`` is refused, as torch's parser does)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "None"
+
+
+NO_DIM: Any = _NoDim()
+
+
+def given_dim(name: str, dim: Any) -> Any:
+    """``dim`` as the op reads it: None for :data:`NO_DIM`; TypeError for an explicit None (which the argument
+    parser layer words as torch's parser does)."""
+    if dim is None:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+    return None if dim is NO_DIM else dim
+
+
 def dim_list(dim: Any, ndim: int) -> tuple[int, ...]:
     """Normalise ``dim`` (int, tuple/list, or None for all dims) to a tuple of non-negative dims."""
     if dim is None:

@@ -23,11 +23,13 @@ from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
+    NO_DIM,
     Node,
     Tensor,
     bind,
     dim_list,
     from_array,
+    given_dim,
     new_tensor,
     out_dtype_error,
     record,
@@ -604,27 +606,6 @@ def _exclusive_cumprod(x: Tensor, d: int) -> Tensor:
     from .creation import ones_like
     from .shape import cat
     return cat([ones_like(x.narrow(d, 0, 1)), cumprod(x.narrow(d, 0, x.shape[d] - 1), d)], d)
-
-
-class _NoDim:
-    """The default ``dim`` of the reductions whose ``dim`` torch types ``int``, not ``int?``: none given (an
-    explicit ``dim=None`` is refused, as torch's parser does)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "None"
-
-
-NO_DIM: Any = _NoDim()
-
-
-def given_dim(name: str, dim: Any) -> Any:
-    """``dim`` as the op reads it: None for :data:`NO_DIM`; TypeError for an explicit None (which the argument
-    parser layer words as torch's parser does)."""
-    if dim is None:
-        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
-    return None if dim is NO_DIM else dim
 
 
 def prod(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, dtype: Any = None,

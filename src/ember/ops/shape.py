@@ -356,9 +356,10 @@ def repeat(self: Tensor, *args: Any, repeats: Any = None) -> Tensor:
     return _result(arr, self, RepeatBackward0, padded=padded, repeats=reps)
 
 
-def tile(input: Tensor, dims: Any) -> Tensor:
-    """``repeat`` with ``dims`` padded with leading 1s to the tensor's number of dims."""
-    reps = int_list((dims,) if not _isinstance(dims, (int, np.integer)) else (dims,), "tile", "dims")
+def tile(input: Tensor, dims: Any, *more: Any) -> Tensor:
+    """``repeat`` with ``dims`` padded with leading 1s to the tensor's number of dims (the method takes them as
+    ``x.tile(1, 2)`` too)."""
+    reps = int_list((dims, *more) if more or _isinstance(dims, (int, np.integer)) else (dims,), "tile", "dims")
     return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._core import dtype as D
 from ..autograd.grad_mode import STATE
-from ._dispatch import Tensor, bind, new_tensor, record, unimplemented_node, wrap_dim, write_out
+from ._dispatch import NO_DIM, Tensor, bind, given_dim, new_tensor, record, unimplemented_node, wrap_dim, write_out
 from ._stl_order import (
     _THRESHOLD,
     _depth,
@@ -29,14 +29,12 @@ from ._stl_order import (
     topk_orders,
 )
 from .reduction import (
-    NO_DIM,
     EvenlyDistributeBackward,
     ValueSelectingBackward,
     attach,
     check_named_out,
     empty_check,
     finish,
-    given_dim,
     laid_out,
     node_class,
     not_implemented,

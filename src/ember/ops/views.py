@@ -22,12 +22,14 @@ from .._tensor import Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
 from ._dispatch import (
+    NO_DIM,
     Node,
     Tensor,
     bind,
     broadcast_error,
     check_inplace,
     from_array,
+    given_dim,
     record,
     sized,
     wrap_dim,
@@ -628,8 +630,10 @@ class SqueezeBackward2(SqueezeBackward0):
     __slots__ = ()
 
 
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    """Drop size-1 dims (all, one, or a tuple); a named dim whose size is not 1 is left alone."""
+def squeeze(input: Tensor, dim: Any = NO_DIM, *dims: Any) -> Tensor:
+    """Drop size-1 dims (all, one, or a tuple; the method takes them as ``x.squeeze(0, 1)`` too); a named dim whose
+    size is not 1 is left alone."""
+    dim = (dim, *dims) if dims else given_dim("squeeze", dim)
     shape = input._data.shape
     n = len(shape)
     if dim is None:
