@@ -116,3 +116,25 @@ def test_i1_backward_dtypes(name: str, dtype: str) -> None:
         x = m.tensor([0.5, 2.0], dtype=getattr(m, dtype), requires_grad=True)
         return m.autograd.grad(getattr(m.special, name)(x).sum(), x)[0]
     _same(call, rtol=1e-3, atol=1e-3)
+
+
+# ---- windows ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.kaiser_window(6, True, 100.0),                         # I0 overflows in float32: 0 and NaN samples
+    lambda m: m.kaiser_window(5, False, 95.0, dtype=m.float16),
+    lambda m: m.kaiser_window(6, True, 100.0, dtype=m.float64),
+    lambda m: m.signal.windows.kaiser(6, beta=100.0),
+    lambda m: m.hann_window(-1, dtype=m.int64),                        # the dtype first, in TensorOptions words
+    lambda m: m.bartlett_window(4, dtype=m.bool),
+    lambda m: m.hann_window(4, dtype=m.complex64),                     # complex: arange's error ...
+    lambda m: m.blackman_window(1, dtype=m.complex64),                 # ... unless at most one sample
+    lambda m: m.signal.windows.exponential(5, tau=0.0, center=0.0),    # length, dtype, tau, then center
+    lambda m: m.signal.windows.exponential(-1, center=1.0),
+    lambda m: m.signal.windows.gaussian(4, std=-1.0, dtype=m.float16),
+    lambda m: m.signal.windows.kaiser(1, beta=-1.0, dtype=m.int64),
+    lambda m: m.signal.windows.general_cosine(4, a=[]),
+    lambda m: m.signal.windows.general_cosine(4, a=3),
+    lambda m: m.signal.windows.general_cosine(1, a=[]),                # coefficients unchecked below two samples
+])
+def test_windows(call) -> None:
+    _same(call, rtol=2e-6, atol=1e-7)

@@ -29,12 +29,17 @@ def _xp(t: Tensor) -> Any:
 # ---- windows ------------------------------------------------------------------------------------------
 def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: Any, requires_grad: bool,
             formula: Any) -> Tensor:
-    """A window of ``window_length`` samples (torch's checks and messages for the ``*_window`` factories)."""
+    """A window of ``window_length`` samples (torch's checks and messages for the ``*_window`` factories; a
+    complex dtype passes them, to fail in torch's arange when more than one sample is computed)."""
+    dt = dtype or D.get_default_dtype()
+    if not (dt.is_floating_point or dt.is_complex):
+        raise RuntimeError(f"{name} expects floating point dtypes, got: TensorOptions(dtype={D.CPP_NAMES[dt]}, "
+                           "device=cpu, layout=Strided (default), requires_grad=false (default), "
+                           "pinned_memory=false, memory_format=(nullopt))")
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
-    dt = dtype or D.get_default_dtype()
-    if not dt.is_floating_point:
-        raise RuntimeError(f"{name} expects floating point dtypes, got: {dt}")
+    if dt.is_complex and window_length > 1:
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{dt._short}'")
     return build_window(window_length, periodic, dt, device, requires_grad, formula)
 
 
@@ -96,8 +101,20 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
                   requires_grad: bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)``."""
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda xp, n, N: xp.i0(beta * xp.sqrt(xp.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None)))
-                   / xp.i0(xp.asarray(beta)))
+                   kaiser_formula(beta, dtype))
+
+
+def kaiser_formula(beta: float, dtype: Any) -> Any:
+    """The Kaiser window's formula, its two Bessel values rounded to float32 unless the window is float64 (torch
+    computes in the window's dtype, or float32 for 16-bit ones: ``I0`` overflows there from about 92, giving
+    0 and NaN samples)."""
+    real = np.float64 if (dtype or D.get_default_dtype()) is D.float64 else np.float32
+
+    def formula(xp: Any, n: Any, N: int) -> Any:
+        with np.errstate(over="ignore", invalid="ignore"):
+            top = xp.i0(beta * xp.sqrt(xp.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None))).astype(real)
+            return top / xp.asarray(xp.i0(xp.asarray(beta, np.float64)), real)
+    return formula
 
 
 # ---- stft / istft -----------------------------------------------------------------------------------------

@@ -8,25 +8,36 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._core import dtype as D
-from ..ops.signal import Tensor, build_window, cosine_sum
+from ..ops.signal import Tensor, build_window, cosine_sum, kaiser_formula
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine", "general_hamming",
            "hamming", "hann", "kaiser", "nuttall"]
 
 
-def _make(name: str, M: int, sym: bool, dtype: Any, device: Any, requires_grad: bool, formula: Any) -> Tensor:
+def _make(name: str, M: int, sym: bool, dtype: Any, device: Any, requires_grad: bool, formula: Any,
+          check: Any = None) -> Tensor:
+    """The window ``formula`` of ``M`` samples after torch's checks: the length, the dtype, then ``check()``
+    (the window's own parameters)."""
     if M < 0:
         raise ValueError(f"{name} requires non-negative window length, got M={M}")
     dt = dtype or D.get_default_dtype()
     if dt not in (D.float32, D.float64):
         raise ValueError(f"{name} expects float32 or float64 dtypes, got: {dt}")
+    if check is not None:
+        check()
     return build_window(M, not sym, dt, device, requires_grad, formula)
 
 
 def general_cosine(M: int, *, a: Iterable[float], sym: bool = True, dtype: Any = None, layout: Any = None,
                    device: Any = None, requires_grad: bool = False) -> Tensor:
     """``sum_k (-1)^k a_k cos(2 pi k n / (M - 1))``."""
-    return _make("general_cosine", M, sym, dtype, device, requires_grad, cosine_sum(*a))
+    def formula(xp: Any, n: Any, N: int) -> Any:   # torch checks the coefficients only for two samples or more
+        if not isinstance(a, (list, tuple)):
+            raise TypeError("Coefficients must be a list/tuple")
+        if not a:
+            raise ValueError("Coefficients cannot be empty")
+        return cosine_sum(*a)(xp, n, N)
+    return _make("general_cosine", M, sym, dtype, device, requires_grad, formula)
 
 
 def general_hamming(M: int, *, alpha: float = 0.54, sym: bool = True, dtype: Any = None, layout: Any = None,
@@ -77,28 +88,29 @@ def cosine(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None, d
 def gaussian(M: int, *, std: float = 1.0, sym: bool = True, dtype: Any = None, layout: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """``exp(-(n - (M - 1) / 2)^2 / (2 std^2))``."""
-    if std <= 0:
-        raise ValueError(f"Standard deviation must be positive, got: {std} instead.")
+    def check() -> None:
+        if std <= 0:
+            raise ValueError(f"Standard deviation must be positive, got: {std} instead.")
     return _make("gaussian", M, sym, dtype, device, requires_grad,
-                 lambda xp, n, N: xp.exp(-((n - (N - 1) / 2) ** 2) / (2 * std * std)))
+                 lambda xp, n, N: xp.exp(-((n - (N - 1) / 2) ** 2) / (2 * std * std)), check)
 
 
 def exponential(M: int, *, center: float | None = None, tau: float = 1.0, sym: bool = True, dtype: Any = None,
                 layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """``exp(-|n - center| / tau)`` (``center`` defaults to the middle; symmetric windows must not set it)."""
-    if sym and center is not None:
-        raise ValueError("Center must be None for symmetric windows")
-    if tau <= 0:
-        raise ValueError(f"Tau must be positive, got: {tau} instead.")
+    def check() -> None:
+        if tau <= 0:
+            raise ValueError(f"Tau must be positive, got: {tau} instead.")
+        if sym and center is not None:
+            raise ValueError("Center must be None for symmetric windows")
     return _make("exponential", M, sym, dtype, device, requires_grad,
-                 lambda xp, n, N: xp.exp(-xp.abs(n - ((N - 1) / 2 if center is None else center)) / tau))
+                 lambda xp, n, N: xp.exp(-xp.abs(n - ((N - 1) / 2 if center is None else center)) / tau), check)
 
 
 def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype: Any = None, layout: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
     """``I0(beta sqrt(1 - ((n - (M - 1) / 2) / ((M - 1) / 2))^2)) / I0(beta)``."""
-    if beta < 0:
-        raise ValueError(f"beta must be non-negative, got: {beta} instead.")
-    return _make("kaiser", M, sym, dtype, device, requires_grad,
-                 lambda xp, n, N: xp.i0(beta * xp.sqrt(xp.clip(1 - ((n - (N - 1) / 2) / ((N - 1) / 2)) ** 2, 0,
-                                                                None))) / xp.i0(xp.asarray(beta)))
+    def check() -> None:
+        if beta < 0:
+            raise ValueError(f"beta must be non-negative, got: {beta} instead.")
+    return _make("kaiser", M, sym, dtype, device, requires_grad, kaiser_formula(beta, dtype), check)
