@@ -110,6 +110,35 @@ def _infer_dtype(data: Any) -> D.dtype:
     return result if result is not None else default
 
 
+_PLAIN_LEAVES = frozenset((_bool, _int, _float))
+_PLAIN_SEQUENCES = frozenset((list, tuple))
+
+
+def _plain_dtype(data: Any) -> D.dtype | None:
+    """The dtype torch.tensor infers for the common data, a Python bool/int/float or regular nested lists/tuples of
+    them (read a depth at a time, by the set of types there), else None: anything else takes the general path (and
+    its errors)."""
+    types = {type(data)}
+    if not types <= _PLAIN_LEAVES:
+        if not types <= _PLAIN_SEQUENCES:
+            return None
+        level = [data]
+        while True:
+            n = len(level[0])
+            types = set()
+            for x in level:
+                if len(x) != n:
+                    return None
+                types.update(map(type, x))
+            if types and types <= _PLAIN_SEQUENCES:
+                level = [y for x in level for y in x]
+            elif types <= _PLAIN_LEAVES:
+                break
+            else:
+                return None
+    return D.get_default_dtype() if _float in types or not types else D.int64 if _int in types else D.bool
+
+
 class _NotScalar(Exception):
     """A sequence, or a tensor of more than one element, where tensor() expects a number."""
 
@@ -257,14 +286,16 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
             return tensor(data.to_numpy(), dtype=dtype, device=device, requires_grad=requires_grad)
         if hasattr(data, "__array__") and not _isinstance(data, (list, tuple, _int, _float, _complex)):
             return tensor(np.asarray(data), dtype=dtype, device=device, requires_grad=requires_grad)
-        src_dt = _infer_dtype(data)   # (before the shape: torch's first error is about the dtype)
-        try:
-            _check_ragged(data)
-        except _NotScalar as e:
-            raise _not_scalar_error(e.args[0], dt or src_dt) from None
+        src_dt = plain = _plain_dtype(data)   # (the common data: regular, nothing to convert)
+        if plain is None:
+            src_dt = _infer_dtype(data)   # (before the shape: torch's first error is about the dtype)
+            try:
+                _check_ragged(data)
+            except _NotScalar as e:
+                raise _not_scalar_error(e.args[0], dt or src_dt) from None
         if dt is not None and dt.kind in ("storage", "quantized"):
             raise RuntimeError("store_scalar: invalid type")
-        nested = _to_numpy_nested(data)
+        nested = data if plain is not None else _to_numpy_nested(data)
         if dt is not None and dt.category == 1 and not dt.kind and dt is not src_dt:
             arr = _checked_integers(nested, src_dt, dt)
             src_dt = dt
