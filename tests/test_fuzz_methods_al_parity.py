@@ -1,7 +1,11 @@
 """Tensor methods a–l compared with torch (regressions found by differential fuzzing of the methods)."""
+import warnings
+
 import numpy as np
 import pytest
 
+import ember
+from ember.ops import elementwise
 from oracle import outcomes, torch
 
 
@@ -75,3 +79,36 @@ def test_activation_kernels_refuse_what_torch_has_no_kernel_for(fn, dt):
 def test_hardshrink_method():
     _check(lambda m: m.ones(2, dtype=m.int64).hardshrink())
     _check(lambda m: m.tensor([0.3, -2.0]).hardshrink(0.5))
+
+
+@pytest.mark.parametrize("correction", [2.5, True, None, 0])
+def test_cov_correction_must_be_an_int(correction):
+    _check(lambda m: m.ones(2, 3).cov(correction=correction))
+
+
+@pytest.mark.parametrize("dt", ["float64", "int64", "float32"])
+def test_inplace_scan_with_another_dtype_is_refused(dt):
+    """cumsum_/cumprod_ with ``dtype=`` other than self's: torch's 'Bad in-place call' (after the dim's check)."""
+    _check(lambda m: m.ones(2, 3).cumsum_(0, dtype=getattr(m, dt)))
+    _check(lambda m: m.ones(2, 3).cumprod_(-1, dtype=getattr(m, dt)))
+    _check(lambda m: m.ones(2, 3).cumsum_(5, dtype=getattr(m, dt)))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "int8", "bool", "bfloat16"])
+def test_dequantize_of_a_plain_tensor_is_float32(dt):
+    _check(lambda m: m.ones(2, dtype=getattr(m, dt)).dequantize())
+    for m in (torch, ember):
+        x = m.ones(2)
+        assert x.dequantize() is x
+
+
+def test_complex_to_real_conversion_warns_once(monkeypatch):
+    """torch warns (once per process) that a complex -> real cast discards the imaginary part."""
+    text = "Casting complex values to real discards the imaginary part"
+    monkeypatch.setattr(elementwise, "_COMPLEX_CAST_WARNING", [text])
+    x = ember.ones(2, dtype=ember.complex64)
+    with pytest.warns(UserWarning, match=f"^{text}$"):
+        x.float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.to(ember.int32)

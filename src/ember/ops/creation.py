@@ -993,6 +993,10 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
     if dt is self._dtype and dev is self._device and not copy and (
             fmt is None or suggest_memory_format(self._data.shape, _elem_strides(self._data)) is fmt):
         return self
+    if self._dtype.is_complex and not dt.is_complex:
+        from .elementwise import _COMPLEX_CAST_WARNING as once
+        if once:
+            warn(once.pop(), UserWarning, stacklevel=3)
     arr = self._data
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))

@@ -44,6 +44,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
+from ._signature import type_name
 
 _isinstance = isinstance
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
@@ -739,6 +740,9 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
 def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
         aweights: Tensor | None = None) -> Tensor:
     """The covariance matrix of the variables in ``input``'s rows (observations in columns)."""
+    if _isinstance(correction, bool) or not _isinstance(correction, (int, np.integer, Tensor)) or \
+            _isinstance(correction, Tensor) and (correction._dtype.category != 1 or correction._data.ndim):
+        raise TypeError(f"cov(): argument 'correction' must be int, not {type_name(correction)}")
     if input.dim() > 2:
         raise RuntimeError("cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.dim()} dimensions")

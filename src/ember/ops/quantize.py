@@ -829,8 +829,8 @@ def _quantized_torch_function(cls: type, func: Any, types: Any, args: tuple = ()
 
 # ---- the quantized-tensor API on ordinary tensors ---------------------------------------------------------
 def _dequantize_dense(self: Tensor) -> Tensor:
-    """An unquantized tensor dequantizes to itself (torch returns the same object)."""
-    return self
+    """An unquantized tensor dequantizes to float32: a float32 one to itself (torch returns the same object)."""
+    return self if self._dtype is D.float32 else self.float()
 
 
 def _no_quantizer(op: str) -> Any:

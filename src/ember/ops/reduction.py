@@ -1360,9 +1360,13 @@ def _inplace_scan(fn: Callable) -> Callable:
     def method(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
         from ._dispatch import check_inplace, history_alias, inplace
         check_inplace(self)
+        if _isinstance(dtype, D.dtype) and dtype is not self._dtype:   # (after the dim's check)
+            wrap_dim(dim, self._data.ndim)
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {D.CPP_NAMES[self._dtype]} and output tensor "
+                               f"dtype {D.CPP_NAMES[dtype]} should match")
         src = history_alias(self) if self._rg and STATE.enabled else self
         return inplace(self, fn(src, dim, dtype=dtype or self._dtype))
-    method.__name__ = fn.__name__ + "_"
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
     return method
 
 
