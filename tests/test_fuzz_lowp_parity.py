@@ -18,6 +18,7 @@ LONG = (RNG.standard_normal(1000) * 3).astype(np.float32)
 SQUARE = (RNG.standard_normal((300, 300)) * 10 ** RNG.uniform(-3, 3, (300, 300))).astype(np.float32)
 WIDE = (RNG.standard_normal(256) * 100).astype(np.float32)
 COMPLEX = (LONG[:500] * 10 ** (LONG[500:] / 3) + 1j).astype(np.complex64)
+CUBE = (RNG.standard_normal((4, 9, 13)) * 3).astype(np.float32)
 SCAN = (np.random.default_rng(5).standard_normal(1000) * 3).astype(np.float32)   # float64 sums round otherwise
 
 
@@ -48,6 +49,14 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "div_trunc_0d_half_": lambda L: L.tensor(WIDE).half().div_(L.tensor(0.3).half(), rounding_mode="trunc"),
     "floor_divide_": lambda L: L.tensor(WIDE).bfloat16().floor_divide_(1.0009765625),
     "number_floordiv": lambda L: 2.7 // L.tensor([2.703125, 1.0, 0.3]).bfloat16(),   # (the dividend is rounded)
+    # log_softmax over the last dim subtracts log(sum) rounded twice; softmax over another dim divides rounded
+    # exps where the inner size leaves a scalar tail (under 16: the same on AVX2 and AVX512; 32: no tail)
+    "log_softmax_last_half": lambda L: L.log_softmax(L.tensor(CUBE).half(), -1),
+    "log_softmax_last_bfloat16": lambda L: L.log_softmax(L.tensor(CUBE).bfloat16(), 2),
+    "log_softmax_dim1_bfloat16": lambda L: L.log_softmax(L.tensor(CUBE).bfloat16(), 1),
+    "softmax_inner_13_half": lambda L: L.softmax(L.tensor(CUBE).half(), 1),
+    "softmax_inner_1_bfloat16": lambda L: L.softmax(L.tensor(CUBE[..., :1]).bfloat16(), 0),
+    "softmax_inner_32_bfloat16": lambda L: L.softmax(L.tensor(CUBE.reshape(-1)[:384]).bfloat16().reshape(3, 4, 32), 1),
 }
 
 

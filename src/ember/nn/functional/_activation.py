@@ -33,6 +33,7 @@ from ._common import (
     compute_array,
     fused,
     inplace_apply,
+    lanes16,
     needs_grad,
     onednn_dtypes,
     result,
@@ -908,8 +909,32 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
         return fused(out, node, (input,), (OUT,), dim=dim, rows=rows, probs=p, sums=sums)
     ns, z, e = _shifted(input, dim)
     s = np.add.reduce(e, axis=dim, keepdims=True) if ns is np else e.sum(axis=dim, keepdims=True)   # (np.sum's own)
-    out = result(ns.asarray((z - ns.log(s) if log else e / s).reshape(input.shape), order="C"), input)   # as torch
+    if ns is np and input._dtype in (D.float16, D.bfloat16) and z.size:   # (torch's CPU kernels' rounding)
+        y = _softmax16(ns, z, e, s, dim, log, input._dtype.np)
+    else:
+        y = z - ns.log(s) if log else e / s
+    out = result(ns.asarray(y.reshape(input.shape), order="C"), input)   # as torch
     return fused(out, node, (input,), (OUT,), dim=dim)
+
+
+def _softmax16(ns: Any, z: Any, e: Any, s: Any, dim: int, log: bool, dt: Any) -> Any:
+    """softmax / log_softmax of a 16-bit float CPU tensor (computed in float32: the shifted ``z``, its exps ``e``
+    and their sums ``s``) rounded where torch's kernels round: over the last dim, log_softmax subtracts the log
+    of the sum rounded to the type, itself rounded; over another dim, softmax's scalar tail (the inner positions
+    past the last whole vector of :func:`lanes16`) divides the exps rounded to the type."""
+    def rounded(v: Any) -> Any:
+        return v.astype(dt).astype(np.float32)
+
+    if dim == z.ndim - 1:
+        return z - rounded(ns.log(rounded(s))) if log else e / s
+    if log:
+        return z - ns.log(s)
+    inner = math.prod(z.shape[dim + 1:])
+    start = inner // lanes16() * lanes16()
+    if start == inner:
+        return e / s
+    tail = ns.arange(inner).reshape(z.shape[dim + 1:]) >= start
+    return ns.where(tail, rounded(e) / s, e / s)
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
