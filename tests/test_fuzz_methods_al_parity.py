@@ -112,3 +112,14 @@ def test_complex_to_real_conversion_warns_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x.to(ember.int32)
+
+
+def test_isclose_shapes_that_do_not_broadcast():
+    _check(lambda m: m.ones(5).isclose(m.ones(4)))
+    _check(lambda m: m.ones(5).allclose(m.ones(2, 4)))
+
+
+def test_reversed_and_del():
+    _check(lambda m: reversed(m.arange(6.0).reshape(2, 3)))
+    _check(lambda m: reversed(m.tensor(3.0)))
+    _check(lambda m: m.arange(3).__delitem__(0))

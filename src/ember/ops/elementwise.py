@@ -1544,7 +1544,10 @@ def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-
     check_same_device(input, other)
     xp = _xp(input)
     a, b = input._data, other._data
-    close = a == b
+    try:
+        close = a == b
+    except ValueError:
+        raise broadcast_error(a.shape, b.shape) from None
     if equal_nan and input._dtype.category >= 2:
         close = close | (xp.isnan(a) & xp.isnan(b))
     if rtol or atol:
