@@ -13,11 +13,11 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU
-from .._core.warn import warn
 from . import creation as C
 from . import shape as S
 from ._dispatch import Tensor, bind, from_array, xp_of
 from .spectral import c2c, c2r, r2c
+from .views import warn_once
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window", "kaiser_window", "stft", "istft"]
 
@@ -118,21 +118,28 @@ def kaiser_formula(beta: float, dtype: Any) -> Any:
 
 
 # ---- stft / istft -----------------------------------------------------------------------------------------
+def _kind(t: Tensor) -> str:
+    """How torch's stft/istft errors name a tensor's type: ``torch.FloatTensor``, ``CPUComplexFloatType``."""
+    return f"CPU{t._dtype._short}Type" if t.is_complex() else f"torch.{t._dtype._short}Tensor"
+
+
+def _window_text(window: Tensor | None) -> str:
+    return "None" if window is None else f"{_kind(window)}{{{list(window.shape)}}}"
+
+
 def _signature(input: Tensor, shape: list[int], n_fft: int, hop: int, win: int, window: Tensor | None,
                normalized: bool, onesided: bool | None, return_complex: bool | None) -> str:
     """The call as torch spells it at the start of its stft errors."""
-    kind = {"float32": "Float", "float64": "Double", "complex64": "ComplexFloat",
-            "complex128": "ComplexDouble"}.get(input.dtype.name, "Float")
-    w = "None" if window is None else f"torch.{kind}Tensor{{{list(window.shape)}}}"
-    return (f"stft(torch.{kind}Tensor{shape}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
-            f"window={w}, normalized={int(normalized)}, onesided={'None' if onesided is None else int(onesided)}, "
-            f"return_complex={int(bool(return_complex))}, align_to_window=None) : ")
+    def opt(v: bool | None) -> str:
+        return "None" if v is None else str(int(v))
+    return (f"stft({_kind(input)}{shape}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
+            f"window={_window_text(window)}, normalized={int(normalized)}, onesided={opt(onesided)}, "
+            f"return_complex={opt(return_complex)}, align_to_window=None) : ")
 
 
-def _padded_window(window: Tensor | None, win: int, n_fft: int, like: Tensor) -> Tensor:
-    """The window (ones when absent) zero-padded on both sides to ``n_fft`` samples."""
-    real = D.float64 if like._dtype in (D.float64, D.complex128) else D.float32
-    w = C.ones(win, dtype=real, device=like.device) if window is None else window
+def _padded_window(window: Tensor | None, win: int, n_fft: int, dtype: D.dtype, device: Any) -> Tensor:
+    """The window (ones of ``dtype`` when absent) zero-padded on both sides to ``n_fft`` samples."""
+    w = C.ones(win, dtype=dtype, device=device) if window is None else window
     left = (n_fft - win) // 2
     if left or n_fft - win - left:
         w = S.cat([C.zeros(left, dtype=w.dtype, device=w.device), w,
@@ -145,34 +152,32 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
          onesided: bool | None = None, return_complex: bool | None = None, align_to_window: bool | None = None
          ) -> Tensor:
     """The short-time Fourier transform: ``(*, freq, frames)`` spectra of windowed frames of a 1-d/2-d signal."""
-    if return_complex is None and not input.is_complex() and (window is None or not window.is_complex()):
-        raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will further "
-                           "require that return_complex=True in a future PyTorch release.")
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
-    if window is None:
-        warn("A window was not provided. A rectangular window will be applied,which is known to cause "
-             "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
-             "recommended to reduce spectral leakage.To suppress this warning and use a rectangular "
-             "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", UserWarning,
-             stacklevel=2)
     x = input
     if center:
         if x.dim() not in (1, 2):   # torch pads first, so its message shows the padded length
             shape = [*x.shape[:-1], x.shape[-1] + 2 * (n_fft // 2)] if x.dim() else []
-            raise RuntimeError(_signature(x, shape, n_fft, hop, win, window, normalized, onesided, return_complex)
-                               + "expected a 1D or 2D tensor")
+            sig = _signature(x, shape, n_fft, hop, win, window, normalized, onesided, return_complex)
+            _stft_input(x, window, return_complex, sig)
+            raise RuntimeError(sig + "expected a 1D or 2D tensor")
         from ..nn.functional import pad
         p = n_fft // 2
         signal_dim = x.dim()   # torch pads a (1, [batch,] length) view, then views the signal back
         x = pad(x.view([1] * (3 - signal_dim) + list(x.shape)), [p, p], pad_mode)
         x = x.view(x.shape[-signal_dim:])
+    if window is None:
+        warn_once("A window was not provided. A rectangular window will be applied,which is known to cause "
+                  "spectral leakage. Other windows such as torch.hann_window or torch.hamming_window are "
+                  "recommended to reduce spectral leakage.To suppress this warning and use a rectangular "
+                  "window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", stacklevel=3)
     sig = _signature(x, list(x.shape), n_fft, hop, win, window, normalized, onesided, return_complex)
+    _stft_input(x, window, return_complex, sig)
     if x.dim() not in (1, 2):
         raise RuntimeError(sig + "expected a 1D or 2D tensor")
     length = x.shape[-1]
     if not 0 < n_fft <= length:
-        raise RuntimeError(sig + f"expected 0 < n_fft < {length}, but got n_fft={n_fft}")
+        raise RuntimeError(sig + f"expected 0 < n_fft < {length}, but got n_fft={win}")   # (torch's, sic)
     if hop <= 0:
         raise RuntimeError(sig + f"expected hop_length > 0, but got hop_length={hop}")
     if not 0 < win <= n_fft:
@@ -186,21 +191,37 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: i
     st = batched.stride()
     frames = batched.as_strided((batched.shape[0], 1 + (length - n_fft) // hop, n_fft), (st[0], hop * st[1], st[1]))
     if window is not None or win < n_fft:
-        frames = frames * _padded_window(window, win, n_fft, x)
+        frames = frames * _padded_window(window, win, n_fft, x._dtype, x.device)
     complex_in = frames.is_complex()
     one = (not complex_in) if onesided is None else onesided
     if one and complex_in:
-        raise RuntimeError(sig + "Cannot have onesided output if window or input is complex")
+        raise RuntimeError("Cannot have onesided output if window or input is complex")
+    if return_complex is False:
+        warn_once("stft with return_complex=False is deprecated. In a future pytorch release, stft will return "
+                  "complex tensors for all inputs, and return_complex=False will raise an error.\nNote: you can "
+                  "still call torch.view_as_real on the complex output to recover the old return format.",
+                  stacklevel=3)
+    if frames._dtype in (D.float16, D.bfloat16) and frames._device is CPU:
+        raise RuntimeError(f"MKL FFT doesn't support tensors of type: {frames._dtype._short}")
     scale = n_fft ** -0.5 if normalized else 1.0
     last = [frames.dim() - 1]
     spec = c2c(frames, last, True, scale) if complex_in else r2c(frames, last, scale, one)
     spec.transpose_(1, 2)
     if x.dim() == 1:
         spec.squeeze_(0)
-    if return_complex:
+    if return_complex or return_complex is None:   # (None only with a complex input or window)
         return spec
     from .extra import view_as_real
     return view_as_real(spec)
+
+
+def _stft_input(x: Tensor, window: Tensor | None, return_complex: bool | None, sig: str) -> None:
+    """stft's first checks of the (padded) input: return_complex given for a real signal, a float input."""
+    if return_complex is None and not x.is_complex() and (window is None or not window.is_complex()):
+        raise RuntimeError("stft requires the return_complex parameter be given for real inputs, and will further "
+                           "require that return_complex=True in a future PyTorch release.")
+    if not (x._dtype.is_floating_point or x.is_complex()):
+        raise RuntimeError(sig + "expected a tensor of floating point or complex values")
 
 
 def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: int | None = None,
@@ -213,26 +234,36 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     hop = n_fft // 4 if hop_length is None else hop_length
     win = n_fft if win_length is None else win_length
     if window is None:
-        warn("A window was not provided. A rectangular window will be applied.Please provide the same "
-             "window used by stft to make the inversion lossless.To suppress this warning and use a "
-             "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.",
-             UserWarning, stacklevel=2)
+        warn_once("A window was not provided. A rectangular window will be applied.Please provide the same "
+                  "window used by stft to make the inversion lossless.To suppress this warning and use a "
+                  "rectangular window, explicitly set `window=torch.ones(n_fft, device=<device>)`.", stacklevel=3)
+    call = (f"istft({_kind(input)}{list(input.shape)}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
+           f"window={_window_text(window)}, center={int(center)}, normalized={int(normalized)}, "
+           f"onesided={'None' if onesided is None else int(onesided)}, length={length}, "
+           f"return_complex={int(return_complex)}) ")
+    if input.dim() == 1:   # (torch's view_as_real input has a dim -3 only from 2-d)
+        raise IndexError("Dimension out of range (expected to be in range of [-2, 1], but got -3)")
     if input.dim() not in (2, 3):
-        raise RuntimeError(f"istft: expected a tensor with 2 or 3 dimensions of complex, got {input.dim()}")
+        raise RuntimeError(call + f": expected a tensor with 3 or 4 dimensions, but got {input.dim() + 1}")
+    if not 0 < hop <= win:
+        raise RuntimeError(call + ": expected 0 < hop_length <= win_length")
+    if not 0 < win <= n_fft:
+        raise RuntimeError(call + ": expected 0 < win_length <= n_fft")
+    if input.numel() == 0:
+        raise RuntimeError(call + ": input tensor cannot be empty.")
     spec = input.unsqueeze(0) if input.dim() == 2 else input
     n_freq, n_frames = spec.shape[-2], spec.shape[-1]
     one = (n_freq != n_fft) if onesided is None else onesided
     if one and n_freq != n_fft // 2 + 1:
-        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the input tensor to match "
-                           f"n_fft / 2 + 1 when onesided=True, but got {n_freq}")
+        raise RuntimeError(call + ": expected the frequency dimension (3rd to the last) of the input tensor to "
+                           f"match n_fft / 2 + 1 when onesided=True, but got {n_freq}")
     if not one and n_freq != n_fft:
-        raise RuntimeError("istft: expected the frequency dimension (3rd to the last) of the input tensor to match "
-                           f"n_fft when onesided=False, but got {n_freq}")
-    if not 0 < win <= n_fft:
-        raise RuntimeError(f"istft: expected 0 < win_length <= n_fft, but got win_length={win}")
+        raise RuntimeError(call + ": expected the frequency dimension (3rd to the last) of the input tensor to "
+                           f"match n_fft when onesided=False, but got {n_freq}")
     if window is not None and (window.dim() != 1 or window.shape[0] != win):
-        raise RuntimeError(f"istft: expected a 1D window tensor of size equal to win_length={win}, but got window "
-                           f"with size {list(window.shape)}")
+        raise RuntimeError(call + ": Invalid window shape. window has to be 1D and length of `win_length`")
+    if window is not None and window.is_complex() and not return_complex:
+        raise RuntimeError("Complex windows are incompatible with return_complex=False")
     frames = spec.transpose(-1, -2)                                               # (B, frames, freq)
     scale = n_fft ** -0.5 if normalized else 1.0 / n_fft
     if return_complex:
@@ -241,7 +272,8 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
         sig = c2c(frames, [2], False, scale)
     else:   # a real signal: torch inverts the one-sided half (irfft)
         sig = c2r(frames[..., : n_fft // 2 + 1].contiguous(), [2], scale, n_fft)
-    w = _padded_window(window, win, n_fft, sig)
+    w = _padded_window(window, win, n_fft, D.float64 if sig._dtype in (D.float64, D.complex128) else D.float32,
+                       sig.device)
     sig = sig * w
     total = n_fft + hop * (n_frames - 1)
     xp = _xp(input)
@@ -257,16 +289,11 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     y = y[:, start:end]
     env = env[start:end]
     if bool((env.abs() < 1e-11).any()):
-        kind = "ComplexDouble" if input._dtype is D.complex128 else "ComplexFloat"
-        wkind = "Double" if input._dtype is D.complex128 else "Float"
-        w_text = "None" if window is None else f"torch.{wkind}Tensor{{{list(window.shape)}}}"
-        raise RuntimeError(
-            f"istft(CPU{kind}Type{list(input.shape)}, n_fft={n_fft}, hop_length={hop}, win_length={win}, "
-            f"window={w_text}, center={int(center)}, normalized={int(normalized)}, "
-            f"onesided={'None' if onesided is None else int(onesided)}, length={length}, "
-            f"return_complex={int(return_complex)}) window overlap add min: 1\n[ CPUBoolType{{}} ]")
+        raise RuntimeError(call + "window overlap add min: 1\n[ CPUBoolType{} ]")
     y = y / env
     if length is not None and y.shape[-1] < length:
+        warn_once("The length of signal is shorter than the length parameter. Result is being padded with zeros "
+                  "in the tail. Please check your center and hop_length settings.", stacklevel=3)
         y = S.cat([y, C.zeros(B, length - y.shape[-1], dtype=y.dtype, device=y.device)], -1)
     return y.squeeze(0) if input.dim() == 2 else y
 
