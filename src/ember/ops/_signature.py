@@ -411,17 +411,33 @@ class _Precheck:
         return fit
 
     def __call__(self, args: tuple, kwargs: dict) -> None:
-        for k in self.kw:
-            v = kwargs.get(k)
-            if v is not None and v is not True and v is not False:
-                break
-        else:
-            n = len(args)
-            if (n <= self.first or n <= self.max_pos and not any(
-                    _isinstance(args[i], (int, np.integer)) for i in self.lists if i < n) and all(
-                    args[i] is True or args[i] is False or args[i] is None and i not in self.strict
-                    for i in self.bools if i < n)) and (not kwargs or self.python or self.fits(n, kwargs)):
-                return
+        """The cheap checks (plain loops over the few checked positions, ascending: this runs on every call passing
+        a bool or an int list positionally); where one fails, torch's parser error if no overload takes the call."""
+        if kwargs:
+            for k in self.kw:
+                v = kwargs.get(k)
+                if v is not None and v is not True and v is not False:
+                    return self._refuse(args, kwargs)
+        n = len(args)
+        if n > self.first:
+            if n > self.max_pos:
+                return self._refuse(args, kwargs)
+            for i in self.lists:
+                if i >= n:
+                    break
+                if _isinstance(args[i], (int, np.integer)):
+                    return self._refuse(args, kwargs)
+            for i in self.bools:
+                if i >= n:
+                    break
+                v = args[i]
+                if v is not True and v is not False and (v is not None or i in self.strict):
+                    return self._refuse(args, kwargs)
+        if kwargs and not self.python and not self.fits(n, kwargs):
+            return self._refuse(args, kwargs)
+        return None
+
+    def _refuse(self, args: tuple, kwargs: dict) -> None:
         msg = parse_error(self.sigs, args, kwargs, self.python)
         if msg is not None:
             raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
