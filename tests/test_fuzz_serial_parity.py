@@ -1,8 +1,11 @@
 """Serialization and Python interop against torch, from differential fuzzing: torch.save/ember.save files read
 by both loaders, map_location / mmap error order, and what ember keeps out of a tensor's saved state."""
 
+import copy
 import io
+import pickle
 
+import numpy as np
 import pytest
 
 import ember
@@ -73,3 +76,56 @@ def test_ember_flags_are_not_saved_as_tensor_attributes():
         assert vars(ember.load(_saved(ember, t))) == attrs
         loaded = torch.load(_saved(ember, t))
         assert type(loaded) is torch.Tensor and vars(loaded) == attrs
+
+
+def _described(t):
+    return (type(t).__name__, str(t.dtype), t.tolist(), t.stride(), t.storage_offset(), t.requires_grad, vars(t),
+            t.untyped_storage().nbytes())
+
+
+def _objects(L):
+    base = L.arange(12.0).view(3, 4)
+    base.note = "kept"
+    param = L.nn.Parameter(L.ones(2))
+    param.tag = 1
+    return [base, base.t()[1:], base[0, 0], param, L.ones(2, requires_grad=True)]
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_pickle_and_copies_keep_views_attributes_and_sharing_like_torch(how):
+    fn = {"pickle": lambda x: pickle.loads(pickle.dumps(x)), "copy": copy.copy, "deepcopy": copy.deepcopy}[how]
+    got = {}
+    for L in (torch, ember):
+        objs = _objects(L)
+        out = fn(objs) if how != "copy" else [fn(t) for t in objs]
+        ptr = [t.untyped_storage().data_ptr() for t in out]
+        src = [t.untyped_storage().data_ptr() for t in objs]
+        got[L] = ([_described(t) for t in out], ptr[0] == ptr[1], [p == s for p, s in zip(ptr, src, strict=True)])
+    assert got[ember] == got[torch]
+
+
+def test_deepcopy_keeps_grad_and_fortran_order_views():
+    a = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    got = []
+    for L in (torch, ember):
+        x = L.from_numpy(a.copy(order="F"))
+        g = L.ones(2, requires_grad=True)
+        g.grad = L.full((2,), 3.0)
+        r = copy.deepcopy([x, x[:, 1], g])
+        got.append([_described(t) for t in r[:2]] + [r[2].grad.tolist()])
+    assert got[0] == got[1]
+
+
+def test_reversed_and_three_argument_pow_like_torch():
+    for L in (torch, ember):
+        assert reversed(L.arange(3)).tolist() == [2, 1, 0] and reversed(L.tensor(5)).tolist() == 5
+    t, e = _same_error(lambda: pow(torch.arange(3), 2, 3), lambda: pow(ember.arange(3), 2, 3))
+    assert t == e
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz"])
+def test_zero_dim_float8_converts_to_a_zero_dim_tensor(name):
+    for target in ("float64", "int64", "bfloat16"):
+        t = torch.tensor(2.5).to(getattr(torch, name)).to(getattr(torch, target))
+        e = ember.as_tensor(ember.tensor(2.5).to(getattr(ember, name)), dtype=getattr(ember, target))
+        assert e.shape == t.shape == () and repr(e) == repr(t)

@@ -423,6 +423,10 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __reversed__(self) -> Tensor:
+        """``reversed(t)``: as torch's, ``t`` flipped along dim 0 (a 0-d tensor: itself)."""
+        return self if self._data.ndim == 0 else self.flip(0)
+
     def __bool__(self) -> bool:
         n = self._data.size
         if n != 1:
@@ -525,9 +529,27 @@ class Tensor:
         return from_numpy(np.asarray(array))
 
     def __reduce_ex__(self, protocol: int) -> Any:
-        return (_rebuild, (self.detach().cpu()._data.copy(), self._dtype.name, str(self._device), self._rg))
+        """As torch's: the whole storage (by reference: ``copy.copy`` shares it, ``pickle`` writes it all), the
+        offset, sizes and strides, ``requires_grad`` and the Python attributes, not ``.grad``."""
+        root, offset, stride = self._storage_view()   # (a view of root: two tensors pickle two storages, as torch)
+        return (_rebuild, (root.view(), str(self._device), self._dtype.name, offset, self._data.shape, stride,
+                           self._rg, python_state(self)))
+
+    def _storage_view(self) -> tuple[Any, int, tuple[int, ...]]:
+        """(root array, offset, strides in elements) of this tensor's memory as torch describes a view of its
+        storage; a contiguous copy of the data alone where that cannot describe it."""
+        from .ops.storage import memory_bytes
+        data, item = self._data, self._dtype.itemsize
+        root = self._root_array()
+        offset = _data_ptr(data) - _data_ptr(root)
+        if memory_bytes(root) is None or offset % item or any(s < 0 or s % item for s in data.strides):
+            data = root = data.copy()
+            offset = 0
+        return root, offset // item, tuple(s // item for s in data.strides)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
+        """As torch's: a leaf over a copy of the storage, which the views copied with it share (through
+        ``memo``), same offset and strides; ``.grad`` and the Python attributes deep-copied."""
         if self._grad_fn is not None:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support the "
                                "deepcopy protocol at the moment.  If you were attempting to deepcopy a "
@@ -535,17 +557,19 @@ class Tensor:
                                "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
-        new = from_array(self._data.copy(order="K"), self._dtype, self._device)   # strides kept, as torch
+        import copy
+        root, offset, stride = self._storage_view()
+        new_root = memo.get(id(root))
+        if new_root is None:
+            new_root = memo[id(root)] = root.copy(order="K")
+            memo.setdefault(id(memo), []).append(root)   # (keeps ``root`` and so its id alive, as copy does)
+        new = _rebuild(new_root, str(self._device), self._dtype.name, offset, self._data.shape, stride, self._rg,
+                       copy.deepcopy(python_state(self), memo))
         if type(self) is not Tensor:
             new = _as_subclass(new, type(self))
-        new._rg = self._rg
         g = self._grad_or_none()
         if g is not None:
             new._grad = g.__deepcopy__(memo)
-        d = getattr(self, "__dict__", None)
-        if d:
-            import copy
-            new.__dict__.update(copy.deepcopy(d, memo))
         memo[id(self)] = new
         return new
 
@@ -596,11 +620,16 @@ def python_state(t: Tensor) -> dict[str, Any]:
     return {k: v for k, v in d.items() if not hasattr(cls, k) and k not in ("_fwt", "_fwa")}
 
 
-def _rebuild(arr: np.ndarray, dtype_name: str, dev: str, requires_grad: bool) -> Tensor:
-    from ._core.device import canonical, xp_of
-    d = canonical(dev)
-    t = from_array(xp_of(d).asarray(arr), D.BY_NAME[dtype_name], d)
+def _rebuild(memory: Any, dev: str, dtype_name: str, offset: int, size: tuple[int, ...], stride: tuple[int, ...],
+             requires_grad: bool, state: dict[str, Any]) -> Tensor:
+    """A pickled or copied tensor: the view of the storage owning ``memory`` it was, with its ``requires_grad``
+    and attributes."""
+    from ._core.device import canonical
+    from .ops.storage import UntypedStorage
+    from .serialization._globals import _build
+    t = _build(UntypedStorage(memory, canonical(dev)), D.BY_NAME[dtype_name], offset, size, stride)
     t._rg = requires_grad
+    t.__dict__.update(state)
     return t
 
 

@@ -427,7 +427,8 @@ def convert(arr: np.ndarray, src: dtype, dst: dtype) -> np.ndarray:
     if err is not None:
         raise err
     if src.kind == "float8":
-        arr = _decode_table(src, np.dtype(np.float32) if dst.kind == "float8" else dst.np)[arr.view(np.uint8)]
+        table = _decode_table(src, np.dtype(np.float32) if dst.kind == "float8" else dst.np)
+        arr = table[arr.view(np.uint8).reshape(-1)].reshape(arr.shape)   # (a 0-d index would give a scalar)
         if dst.kind != "float8":
             return arr
     if dst.kind == "float8":

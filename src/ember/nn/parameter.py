@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._tensor import Tensor, _new
+from .._tensor import Tensor, _new, python_state
 from .._tensor_str import tensor_repr
 from ..overrides import _takes_part
 
@@ -87,7 +87,10 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
 
 def _rebuild_parameter(reduced: tuple, requires_grad: bool) -> Parameter:
     fn, args = reduced
-    return Parameter(fn(*args), requires_grad)
+    t = fn(*args)
+    p = Parameter(t, requires_grad)
+    p.__dict__.update(python_state(t))   # the parameter's attributes, as torch pickles them
+    return p
 
 
 class _BufferMeta(type):

@@ -58,6 +58,14 @@ def _binop(fn: Any, reflected: bool = False) -> Any:
     return method
 
 
+def _pow_method(pow2: Any) -> Any:
+    """``__pow__``; three-argument ``pow(t, e, m)`` is not supported: NotImplemented (Python's TypeError, as
+    torch)."""
+    def method(self: Tensor, other: Any, modulo: Any = None) -> Any:
+        return pow2(self, other) if modulo is None else NotImplemented
+    return method
+
+
 bind({
     "__add__": _binop(E._add), "__radd__": _binop(E._add), "__iadd__": E.add_,
     "__sub__": _binop(E._sub), "__rsub__": _binop(E._rsub1), "__isub__": E.sub_,
@@ -67,7 +75,7 @@ bind({
     "__floordiv__": _binop(E._floor_div), "__rfloordiv__": _binop(E._floor_div, True),
     "__ifloordiv__": E._floor_div._inplace,
     "__mod__": _binop(E.remainder), "__rmod__": _binop(E.remainder, True), "__imod__": E.remainder._inplace,
-    "__pow__": _binop(E.pow), "__rpow__": _binop(E._pow, True), "__ipow__": E.pow_,
+    "__pow__": _pow_method(_binop(E.pow)), "__rpow__": _binop(E._pow, True), "__ipow__": E.pow_,
     "__and__": _binop(E.bitwise_and), "__rand__": _binop(E.bitwise_and), "__iand__": E.bitwise_and._inplace,
     "__or__": _binop(E.bitwise_or), "__ror__": _binop(E.bitwise_or), "__ior__": E.bitwise_or._inplace,
     "__xor__": _binop(E.bitwise_xor), "__rxor__": _binop(E.bitwise_xor), "__ixor__": E.bitwise_xor._inplace,

@@ -182,7 +182,7 @@ def _typed_flat(storage: Any, dtype: D.dtype) -> Any:
     if not isinstance(storage, UntypedStorage):
         raise RuntimeError(f"invalid checkpoint: expected a storage, got {type(storage).__name__}")
     arr = storage._array
-    if arr.dtype == dtype.np:
+    if arr.dtype == dtype.np and arr.flags.c_contiguous:
         return arr.reshape(-1)
     flat = storage._bytes()
     if flat.size % dtype.itemsize:

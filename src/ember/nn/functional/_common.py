@@ -95,13 +95,7 @@ def full_in(shape: Sequence[int], value: Any, dtype: Any, fmt: memory_format, ns
 
 
 def needs_grad(*tensors: Any) -> bool:
-    """Whether grad mode is on and some tensor among ``tensors`` requires grad (a plain loop: cheaper than any()'s
-    generator on these few operands)."""
-    if STATE.enabled:
-        for t in tensors:
-            if isinstance(t, Tensor) and t._rg:
-                return True
-    return False
+    return STATE.enabled and any(isinstance(t, Tensor) and t._rg for t in tensors)
 
 
 def not_differentiable(fn: str, **args: Tensor | None) -> None:
