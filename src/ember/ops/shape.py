@@ -457,11 +457,6 @@ def _flip_method(self: Tensor, *args: Any, dims: Any = None) -> Tensor:
     return flip(self, args[0] if len(args) == 1 else args)
 
 
-def _reversed(self: Tensor) -> Tensor:
-    """``reversed(t)``: ``t`` flipped along dim 0 (a 0-d tensor itself), as torch's ``__reversed__``."""
-    return flip(self, (0,)) if self._data.ndim else self
-
-
 def _delitem(self: Tensor, key: Any) -> None:
     raise TypeError("Tensor does not support deleting items")
 
@@ -637,7 +632,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
 
 bind({
     "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave, "flip": _flip_method,
-    "__reversed__": _reversed, "__delitem__": _delitem,
+    "__delitem__": _delitem,
     "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90, "narrow_copy": narrow_copy,
     "diagonal_scatter": diagonal_scatter, "select_scatter": select_scatter, "slice_scatter": slice_scatter,
 })
