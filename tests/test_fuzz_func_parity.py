@@ -35,3 +35,26 @@ def _transforms_keep_outer_history(L: Any) -> list:
 def test_transforms_keep_only_outer_history_as_torch() -> None:
     t, e = outcomes(_transforms_keep_outer_history)
     assert _flags_and_values(e) == _flags_and_values(t)
+
+
+def _tangent_and_its_gradient(L: Any) -> list:
+    """Duals of a tensor requiring grad through composite ops (computed without a graph, then recorded as one
+    node) and in-place ops: the primal requires grad and the tangent is differentiable (forward over reverse)."""
+    fw, F = L.autograd.forward_ad, L.nn.functional
+    x0 = L.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [0.2, 0.9, 1.1]], dtype=L.float64, requires_grad=True)
+    fns = [lambda x: x.renorm(2, 0, 1.0), lambda x: F.bilinear(x, x, x[None], x[0, :1]),
+           lambda x: L.cholesky_solve(x, L.linalg.cholesky(x @ x.mT + L.eye(3, dtype=x.dtype))),
+           lambda x: (x * 1).sin_(), lambda x: x.clone().mul_(x), lambda x: (lambda z: (z[0].mul_(x[1]), z)[1])(x * 1)]
+    out = []
+    for f in fns:
+        with fw.dual_level():
+            p, t = fw.unpack_dual(f(fw.make_dual(x0, L.ones(3, 3, dtype=L.float64) / 3)))
+            out += [p, t, L.autograd.grad((t * t).sum() + p.sum(), x0)[0]]
+    return out
+
+
+def test_forward_over_reverse_through_composites_and_inplace_ops_as_torch() -> None:
+    t, e = outcomes(_tangent_and_its_gradient)
+    assert [x.requires_grad for x in e[::3]] == [x.requires_grad for x in t[::3]]
+    for a, b in zip(e, t, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-12)

@@ -646,6 +646,10 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
             meta.append(None if o is None else (o._data.shape, o._dtype, o._device, o._data))
             continue
         meta.append((o._data.shape, o._dtype, o._device, o._data, weakref.ref(o)))
+        d = o.__dict__
+        if d:   # a tangent the op's own steps gave it (composites computed under no_grad): the node's replaces it
+            d.pop("_fwt", None)
+            d.pop("_fw_only", None)
         if not real:
             o._rg = True
             o._fw_only = True
@@ -728,6 +732,12 @@ def inplace_tangent(self: Tensor, result: Tensor) -> None:
             set_tangent(self, ts)
     if ts is None:
         set_tangent(self, tr if _same_layout(tr._data, self._data) else in_layout(tr, self._data))
+    elif STATE.grad and any(t._rg and not t._fw_only for t in (tr, ts)):   # a tangent with a history: keep it
+        prev = switch(True, False)
+        try:
+            ts.copy_(tr)
+        finally:
+            switch(*prev)
     else:
         ts._data[...] = tr._data
         ts._vc[0] += 1

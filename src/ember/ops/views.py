@@ -91,7 +91,10 @@ def int_list(args: tuple, fn: str, name: str) -> tuple[int, ...]:
     """Sizes given as ``f(2, 3)`` or ``f((2, 3))`` as a tuple of ints (torch's TypeError otherwise)."""
     if len(args) == 1 and not _isinstance(args[0], (int, np.integer, Tensor)):
         args = tuple(args[0])
-    if all(type(s) is int for s in args):
+    for s in args:   # (a plain loop: these few sizes are mostly ints already)
+        if type(s) is not int:
+            break
+    else:
         return args
     out = []
     for i, s in enumerate(args):
@@ -407,7 +410,12 @@ def permutation(dims: Sequence[int], n: int) -> tuple[int, ...]:
         raise RuntimeError("permute(sparse_coo): number of dimensions in the tensor input does not match "
                            f"the length of the desired ordering of dimensions i.e. input.dim() = {n} is not "
                            f"equal to len(dims) = {len(dims)}")
-    order = tuple(wrap_dim(d, n) for d in dims)
+    for d in dims:   # (in range already, the common case, they are kept as given)
+        if type(d) is not int or not 0 <= d < n:
+            order = tuple(wrap_dim(d, n) for d in dims)
+            break
+    else:
+        order = tuple(dims)
     if len(set(order)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     return order

@@ -95,7 +95,13 @@ def full_in(shape: Sequence[int], value: Any, dtype: Any, fmt: memory_format, ns
 
 
 def needs_grad(*tensors: Any) -> bool:
-    return STATE.enabled and any(isinstance(t, Tensor) and t._rg for t in tensors)
+    """Whether grad mode is on and some tensor among ``tensors`` requires grad (a plain loop: cheaper than any()'s
+    generator on these few operands)."""
+    if STATE.enabled:
+        for t in tensors:
+            if isinstance(t, Tensor) and t._rg:
+                return True
+    return False
 
 
 def not_differentiable(fn: str, **args: Tensor | None) -> None:
