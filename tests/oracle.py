@@ -60,7 +60,8 @@ def assert_close(e: Any, t: Any, rtol: float | None = None, atol: float | None =
     if check_dtype:
         assert repr(e.dtype) == str(t.dtype), f"dtype {e.dtype!r} != torch {t.dtype}"
     tn = t.detach().to(torch.float32).numpy() if t.dtype == torch.bfloat16 else t.detach().numpy()
-    en = e.detach().float().numpy() if e.dtype is ember.bfloat16 else e.detach().numpy()
+    e = e.detach().resolve_conj().resolve_neg()   # (ember's conjugate / negative bits refuse numpy(), as torch's)
+    en = e.float().numpy() if e.dtype is ember.bfloat16 else e.numpy()
     if tn.dtype == bool or tn.dtype.kind in "iu":
         np.testing.assert_array_equal(en, tn)
         return

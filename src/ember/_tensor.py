@@ -8,6 +8,8 @@ checks. Operators are not defined here: each ``ember.ops`` module binds its func
 from __future__ import annotations
 
 import numbers
+import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -72,6 +74,11 @@ def _size_item(v: Any, i: int) -> int:
 
 
 _new = object.__new__
+# ``Tensor._math_bits``. torch's ``conj()`` / ``_neg_view()`` are lazy views carrying these bits; ember's array is
+# always the values themselves (NumPy has no lazily conjugated or negated view of memory), so those ops copy and
+# the bits are flags only: views, ``detach()`` and ``.data`` keep them, ``is_conj()`` / ``is_neg()`` read them, and
+# ``numpy()``, ``view_as_real()`` and ``view(dtype)`` refuse them as torch does. Writes do not reach the source.
+CONJ, NEG = 1, 2
 _shape = tuple.__new__   # Size from a shape tuple, without Size.__new__ (the hot path)
 
 
@@ -92,6 +99,7 @@ class Tensor:
     _multi_output_view = False   # an output (or a view of one) of split/chunk/unbind: no in-place under autograd
     _grad_dtype: Any = SAME_DTYPE   # a leaf's ``grad_dtype`` (SAME_DTYPE: its own dtype; None: any dtype)
     _sparse_layout = False   # a sparse tensor, COO or compressed (ember.sparse's tensor classes set it)
+    _math_bits = 0   # torch's conjugate / negative bits (CONJ | NEG; set per instance): see ``CONJ``
     __array_priority__ = 1000
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Tensor:
@@ -372,6 +380,8 @@ class Tensor:
         tensor only if this one is."""
         t = from_array(self._data, self._dtype, self._device)
         t._inference = self.is_inference()
+        if self._math_bits:
+            t._math_bits = self._math_bits
         return t
 
     @data.setter
@@ -504,6 +514,10 @@ class Tensor:
             return _host(self._data)
         if self._dtype is D.bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
+        if self._math_bits:
+            what, fix = ("conjugate", "conj") if self._math_bits & CONJ else ("negative", "neg")
+            raise RuntimeError(f"Can't call numpy() on Tensor that has {what} bit set. Use tensor.resolve_{fix}()"
+                               ".numpy() instead.")
         for check in VMAP_READS:
             check("data", self._data)
         return self._data.view()
@@ -679,7 +693,9 @@ def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Ten
     """Wrap a backend array (never copied) as a fresh leaf tensor."""
     t = _new(Tensor)
     t._data = arr
-    t._dtype = dtype if dtype is not None else D.from_numpy_dtype(arr.dtype)
+    t._dtype = dtype = dtype if dtype is not None else D.from_numpy_dtype(arr.dtype)
+    if dtype is _unwarned:
+        _warn_experimental()
     t._device = dev
     t._base = None
     t._vc = [0]
@@ -689,6 +705,22 @@ def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Ten
     if _INFERENCE[0] and GRAD_STATE.inference:
         t._inference = True
     return t
+
+
+_unwarned: Any = D.complex32   # the dtype whose first tensor warns (torch warns once a process)
+
+
+def _warn_experimental() -> None:
+    """torch's one-time warning on the first complex32 tensor allocated (views of float16 data do not warn),
+    attributed to the first caller outside ember."""
+    global _unwarned
+    _unwarned = SAME_DTYPE   # (never a tensor's dtype)
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "ember":
+        frame, level = frame.f_back, level + 1
+    warnings.warn("ComplexHalf support is experimental and many operators don't support it yet. (Triggered "
+                  "internally at /__w/pytorch/pytorch/aten/src/ATen/EmptyTensor.cpp:54.)", UserWarning,
+                  stacklevel=level)
 
 
 def _cpp_name(dt: D.dtype) -> str:

@@ -27,7 +27,7 @@ def _as_tuple(x: Any) -> tuple:
 
 def _host(t: Tensor) -> np.ndarray:
     """The values of ``t`` as a float64 (or complex128) NumPy array."""
-    a = t.detach().cpu()
+    a = t.detach().cpu().resolve_conj().resolve_neg()
     a = a.float() if a.dtype.itemsize < 4 and a.is_floating_point() else a
     return np.array(a.numpy(), dtype=np.complex128 if a.is_complex() else np.float64)   # a copy
 

@@ -1090,6 +1090,8 @@ def detach(self: Tensor) -> Tensor:
     t = from_array(self._data, self._dtype, self._device)
     t._vc = self._vc
     t._inference = self.is_inference()
+    if self._math_bits:
+        t._math_bits = self._math_bits
     return t
 
 

@@ -24,7 +24,7 @@ from .._core.device import CPU
 from .._core.fma import fused_multiply_add, wide_dtype
 from .._core.memory_format import storage_order
 from .._core.warn import warn
-from .._tensor import _INFERENCE
+from .._tensor import _INFERENCE, CONJ, NEG
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import _FREED, _RELEASED, _SCALAR_OVERLOADS, FREED, Node, SavedOutput
 from ._dispatch import (
@@ -2087,18 +2087,32 @@ def _angle_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
 
 
 angle = unary("angle", _angle_fwd, _angle_grad, kind=_k_float_real, inplace_method=False)
-_conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="",
+_conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: conj_physical(g), kind=_k_same, saves="",
                        method=False)
 _conj = unary("conj", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="", method=False)
+_neg = unary("_neg_view", _neg_fwd, lambda g, x, r: -g, kind=_k_same, saves="", method=False,
+             grad_name="NegViewBackward0", out_rule="none")
+
+
+def _flipped(r: Tensor, input: Tensor, bit: int) -> Tensor:
+    """``r`` (a copy of ``input`` conjugated or negated) marked as torch's lazy view would be: ``input``'s
+    conjugate / negative bits with ``bit`` toggled (see ``ember._tensor.CONJ``)."""
+    r._math_bits = input._math_bits ^ bit
+    return r
 
 
 def conj(input: Tensor) -> Tensor:
-    """The complex conjugate; real tensors are returned as they are.
+    """The complex conjugate, marked ``is_conj()``; real tensors are returned as they are.
 
-    ember conjugates eagerly (a new tensor): there is no lazy conjugate bit, so ``is_conj()`` is False.
+    torch returns a lazily conjugated view; ember's is a copy carrying the bit (writes do not reach ``input``).
     """
     _tensor_arg(input, "conj", "input", 1)
-    return _conj(input) if input._dtype.is_complex else input
+    return _flipped(_conj(input), input, CONJ) if input._dtype.is_complex else input
+
+
+def _neg_view(input: Tensor) -> Tensor:
+    """The negation, marked ``is_neg()`` (torch's lazily negated view; ember's is a copy carrying the bit)."""
+    return _flipped(_neg(input), input, NEG)
 
 
 def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
@@ -2112,16 +2126,28 @@ def conj_physical_(input: Tensor) -> Tensor:
     return _conj_physical._inplace(input)  # type: ignore[attr-defined]
 
 
+def _resolve(input: Tensor, bit: int, name: str) -> Tensor:
+    """``input`` without its lazy ``bit``: a plain copy (``CloneBackward0``) when it has it, else itself."""
+    _tensor_arg(input, name, "input", 1)
+    return input.clone() if input._math_bits & bit else input
+
+
 def resolve_conj(input: Tensor) -> Tensor:
-    """Materialise a lazy conjugation: ember has none, so the tensor itself."""
-    return input
+    return _resolve(input, CONJ, "resolve_conj")
 
 
-resolve_neg = resolve_conj
+def resolve_neg(input: Tensor) -> Tensor:
+    return _resolve(input, NEG, "resolve_neg")
 
 
-def _false(self: Tensor) -> bool:
-    return False
+def is_conj(input: Tensor) -> bool:
+    """Whether ``input`` carries torch's conjugate bit (``conj()`` of a complex tensor, and its views)."""
+    return bool(input._math_bits & CONJ)
+
+
+def is_neg(input: Tensor) -> bool:
+    """Whether ``input`` carries torch's negative bit (``_neg_view()``, the ``imag`` of a conjugate, their views)."""
+    return bool(input._math_bits & NEG)
 
 
 _HALF_PAIR = np.dtype([("re", np.float16), ("im", np.float16)])
@@ -2131,15 +2157,19 @@ def _component(input: Tensor, part: int) -> Tensor:
     """The real (0) or imaginary (1) part as a view; under autograd composed as torch does it,
     ``view_as_real(input).select(-1, part)`` (its graph: SelectBackward0 → ViewAsRealBackward0)."""
     if input._rg and STATE.enabled:
-        from .extra import view_as_real
-        return view_as_real(input).select(-1, part)
-    arr = input._data
-    if input._dtype is D.complex32:    # NumPy has no float16 parts of ml_dtypes' complex32: a (re, im) record view
-        arr = arr.view(_HALF_PAIR)["re" if part == 0 else "im"]
+        from .extra import as_real
+        v = as_real(input).select(-1, part)
     else:
-        arr = arr.real if part == 0 else arr.imag
-    v = make_view(input, arr)
-    v._dtype = input._dtype.to_real()
+        arr = input._data
+        if input._dtype is D.complex32:    # NumPy has no float16 parts of ml_dtypes' complex32: a (re, im) record view
+            arr = arr.view(_HALF_PAIR)["re" if part == 0 else "im"]
+        else:
+            arr = arr.real if part == 0 else arr.imag
+        v = make_view(input, arr)
+        v._dtype = input._dtype.to_real()
+    bits = input._math_bits
+    if bits:   # the imaginary part of a conjugate is a negative view, as torch's
+        v._math_bits = (bits & NEG) ^ (NEG if part and bits & CONJ else 0)
     return v
 
 
@@ -2197,8 +2227,8 @@ def _complex_grad(g: Tensor, re: Tensor, im: Tensor, r: Any) -> tuple:
 
 
 def _polar_grad(g: Tensor, mag: Tensor, theta: Tensor, r: Tensor) -> tuple:
-    unit = complex(cos(theta), sin(theta))
-    return (real(g * conj(unit)) if _rg(mag) else None,
+    # d/d|z| along the result's own direction, sgn(r): its sign flips where ``abs`` < 0, and it is 0 where 0 (as torch)
+    return (real(g * conj(sgn(r))) if _rg(mag) else None,
             real(g * conj(r * 1j)) if _rg(theta) else None)
 
 
@@ -2223,7 +2253,8 @@ def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 bind({"conj": conj, "conj_physical": conj_physical, "conj_physical_": conj_physical_,
-      "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": _false, "is_neg": _false})
+      "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": is_conj, "is_neg": is_neg,
+      "_neg_view": _neg_view})
 
 
 # ---- clamp ---------------------------------------------------------------------------------------------
@@ -2650,6 +2681,7 @@ __all__ = [
     "arctanh", "sigmoid", "logit", "sign", "sgn", "signbit", "floor", "ceil", "trunc", "fix", "frac",
     "round", "relu", "positive", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "deg2rad",
     "rad2deg", "sinc", "nan_to_num", "angle", "conj", "conj_physical", "resolve_conj", "resolve_neg", "real",
+    "_neg_view",
     "imag", "complex", "polar", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
     "result_type", *(n + "_" for n in _TORCH_INPLACE),
 ]

@@ -434,7 +434,13 @@ def view_as_real(input: Tensor) -> Tensor:
         raise RuntimeError("view_as_real is only supported for complex tensors")
     if input.is_conj():
         raise RuntimeError("view_as_real doesn't work on unresolved conjugated tensors.  To resolve the "
-                           "conjugate tensor so you can view it as real, use self.resolve_conj()")
+                           "conjugate tensor so you can view it as real, use self.resolve_conj(); however, be "
+                           "warned that the resulting tensor will NOT alias the original.")
+    return as_real(input)
+
+
+def as_real(input: Tensor) -> Tensor:
+    """``view_as_real`` without its conjugate-bit check (``real`` / ``imag`` of a conjugate read through it)."""
     arr = input._data
     rdt = input._dtype.to_real()
     first = arr[None][(slice(0, 1),) + (0,) * arr.ndim] if arr.size else None
@@ -450,7 +456,9 @@ def view_as_complex(input: Tensor) -> Tensor:
     if input._dtype not in (D.float16, D.float32, D.float64):
         raise RuntimeError("view_as_complex is only supported for half, float and double tensors, but got a tensor "
                            f"of scalar type: {input._dtype._short}")
-    if input.dim() == 0 or input.shape[-1] != 2:
+    if input.dim() == 0:
+        raise RuntimeError("Input tensor must have one or more dimensions")
+    if input.shape[-1] != 2:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if input.stride(-1) != 1:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
@@ -595,6 +603,10 @@ def isin(elements: Any = None, test_elements: Any = None, *, element: Any = None
                         "False, Tensor out = None)\n"
                         " * (Tensor elements, Number test_element, *, bool assume_unique = False, bool invert = "
                         "False, Tensor out = None)\n")
+    for v in (elements, test_elements):
+        dt = v._dtype if _isinstance(v, Tensor) else D.complex128 if _isinstance(v, complex) else D.float64
+        if dt.is_complex:   # (a Python complex is read as a complex128 tensor)
+            raise RuntimeError(f"Unsupported input type encountered for isin(): {dt._short}")
     like = elements if _isinstance(elements, Tensor) else test_elements
     xp = _xp(like)
     a = elements._data if _isinstance(elements, Tensor) else xp.asarray(elements)

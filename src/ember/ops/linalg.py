@@ -83,8 +83,9 @@ def _track(cls: type[Node], outs: Any, inputs: Sequence[Any], **attrs: Any) -> N
 
 
 def _defined(g: Tensor | None) -> bool:
-    """Whether an output gradient carries information (the engine zero-fills the missing ones)."""
-    return g is not None and bool(g._data.any())
+    """Whether an output gradient carries information (the engine zero-fills the missing ones; one that requires
+    grad does, whatever its values: forward AD differentiates the backward at zero gradients)."""
+    return g is not None and (g._rg or bool(g._data.any()))
 
 
 def _arg(fn: str, name: str, pos: int, x: Any) -> None:
@@ -511,11 +512,8 @@ def einsum(*args: Any) -> Tensor:
     for t in ops:
         _arg("einsum", "tensors", 2, t)
     subs, out, ell = _parse_einsum(eq, ops)
-    _label_sizes(subs, ops)   # torch's size checks, before the dtypes'
-    for t in ops:
-        if t._dtype is not ops[0]._dtype:
-            raise RuntimeError(f"expected scalar type {ops[0]._dtype._short} but found {t._dtype._short}")
-    return _einsum_composed(subs, out, ell, ops)
+    _label_sizes(subs, ops)
+    return _einsum_composed(subs, out, ell, ops)   # (mixed dtypes: products promote, a contraction's bmm refuses)
 
 
 # ---- tensordot, kron, inner -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from .._core import dtype as D
 from .._core.device import CPU
 from .._core.memory_format import check_rank, contiguous_format, preserve_format
 from .._core.warn import warn
-from .._tensor import Size
+from .._tensor import CONJ, Size
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import grad_edge
 from ._dispatch import (
@@ -64,6 +64,8 @@ def make_view(src: Tensor, arr: Any, cls: type[Node] | None = None, **attrs: Any
     t._vc = src._vc
     if src._multi_output_view:
         t._multi_output_view = True
+    if src._math_bits:
+        t._math_bits = src._math_bits
     if cls is not None and src._rg and (STATE.enabled or not src._fw_only):   # inference mode: no tangent
         if STATE.enabled:
             n = cls()
@@ -223,6 +225,9 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
     """``view(dtype)``: the same bytes read as ``dt`` (last dim rescaled); not differentiable, as torch."""
     src = self._dtype
     arr = self._data
+    if self._math_bits:
+        what = "conjugate view tensors" if self._math_bits & CONJ else "tensors with negative bit set"
+        raise RuntimeError(f"torch.Tensor.view is not supported for {what} when converting to a different dtype.")
     if dt.itemsize != src.itemsize:
         what = f"to view {src._short} as {dt._short} (different element sizes)"
         if arr.ndim == 0:
@@ -240,7 +245,8 @@ def _view_dtype(self: Tensor, dt: D.dtype) -> Tensor:
             for i, s in enumerate(strides[:-1]):
                 if s % ratio:
                     raise RuntimeError(f"self.stride({i}) must be divisible by {ratio} {what}, but got {s}")
-    out = from_array(arr.view(dt.np), dt, self._device)
+    out = from_array(arr.view(dt.np), src, self._device)   # (then ``dt``: a view allocates no complex32 tensor,
+    out._dtype = dt                                          # so it does not warn, as torch's)
     out._vc = self._vc
     return out
 

@@ -50,7 +50,7 @@ def _host(t: Tensor) -> np.ndarray:
     a = t.detach()
     if a.dtype is D.bfloat16:
         a = a.float()
-    return np.asarray(a.resolve_conj().cpu().numpy())
+    return np.asarray(a.resolve_conj().resolve_neg().cpu().numpy())
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> str:

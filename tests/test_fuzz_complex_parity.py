@@ -1,0 +1,118 @@
+"""Complex tensors compared with torch (regressions found by differential fuzzing): conjugate / negative bits,
+their errors, complex gradients, complex-only errors and complex32's one-time warning."""
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+from oracle import outcomes, torch
+
+Z = [[1 + 2j, 3 - 4j], [-5 + 0.5j, 2j]]
+
+
+def _same(t, e):
+    """Same exception (type and first line), or same dtype, values and conjugate / negative bits."""
+    if isinstance(t, Exception):
+        assert type(e) is type(t), (t, e)
+        assert str(e).splitlines()[0] == str(t).splitlines()[0]
+        return
+    assert not isinstance(e, Exception), e
+    assert str(e.dtype) == str(t.dtype)
+    assert (e.is_conj(), e.is_neg()) == (t.is_conj(), t.is_neg())
+    np.testing.assert_allclose(e.detach().resolve_conj().resolve_neg().numpy(),
+                               t.detach().resolve_conj().resolve_neg().numpy(), rtol=1e-6)
+
+
+def _check(fn):
+    _same(*outcomes(fn))
+
+
+@pytest.mark.parametrize("expr", [
+    lambda z: z.conj(), lambda z: z.mH, lambda z: z.adjoint(), lambda z: z.H, lambda z: z.mT, lambda z: z.mH.mH,
+    lambda z: z.conj().t(), lambda z: z.conj()[0], lambda z: z.conj().detach(), lambda z: z.conj().data,
+    lambda z: z.conj().conj(), lambda z: z.conj().clone(), lambda z: z.conj().resolve_conj(), lambda z: z.conj() + 1,
+    lambda z: z.conj().real, lambda z: z.conj().imag, lambda z: z.conj().conj_physical(),
+    lambda z: z.conj().to(z.dtype), lambda z: z.conj().to(torch.complex128 if isinstance(z, torch.Tensor) else
+                                                        ember.complex128),
+    lambda z: z.real.conj(), lambda z: z.conj().imag.resolve_neg(),
+])
+def test_conj_bit_follows_views_as_torch(expr):
+    """conj() and the conjugate transposes carry the conjugate bit; views keep it, copies and ops drop it, and the
+    imaginary part of a conjugate is a negative view."""
+    _check(lambda m: expr(m.tensor(Z)))
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m, z: m._neg_view(z), lambda m, z: m._neg_view(z.real), lambda m, z: m._neg_view(z).resolve_neg(),
+    lambda m, z: m._neg_view(z).conj(), lambda m, z: m._neg_view(z).conj().resolve_conj(),
+    lambda m, z: m._neg_view(m._neg_view(z)), lambda m, z: m._neg_view(z).imag, lambda m, z: m._neg_view(z)[1],
+])
+def test_neg_view_as_torch(expr):
+    _check(lambda m: expr(m, m.tensor(Z)))
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m: m.tensor(Z).conj().numpy(), lambda m: m._neg_view(m.tensor([1.0])).numpy(),
+    lambda m: np.asarray(m.tensor(Z).conj()), lambda m: m.view_as_real(m.tensor(Z).mH),
+    lambda m: m.tensor(Z).conj().view(m.float32), lambda m: m._neg_view(m.ones(2)).view(m.int32),
+    lambda m: m.tensor(Z, requires_grad=True).conj().numpy(),
+])
+def test_conj_and_neg_bits_refused_as_torch(expr):
+    _same(*outcomes(expr))
+
+
+def test_conj_neg_grad_fns_and_grads():
+    """Node names as torch's; the gradients through _neg_view and conj_physical carry no bit (torch's neither)."""
+    for m in (torch, ember):
+        z = m.tensor(Z, requires_grad=True)
+        names = [type(f).__name__ for f in (z.conj().grad_fn, z.conj().resolve_conj().grad_fn, m._neg_view(z).grad_fn,
+                                           z.conj_physical().grad_fn)]
+        assert names == ["ConjBackward0", "CloneBackward0", "NegViewBackward0", "ConjPhysicalBackward0"]
+    for f in (lambda m, z: m._neg_view(z), lambda m, z: z.conj_physical(), lambda m, z: z.conj()):
+        t, e = (f(m, z := m.tensor(Z, requires_grad=True)).abs().sum().backward() or z.grad for m in (torch, ember))
+        _same(t, e)
+
+
+def test_polar_grad_of_abs_as_torch():
+    """torch differentiates polar's ``abs`` along sgn(result): the sign flips for a negative abs, 0 at 0."""
+    def f(m):
+        a = m.tensor([1.5, -0.7, 0.0], dtype=m.float64, requires_grad=True)
+        th = m.tensor([0.3, 1.2, -2.0], dtype=m.float64, requires_grad=True)
+        p = m.polar(a, th)
+        (p.real * 2 + p.imag * 3).sum().backward()
+        return m.stack([a.grad, th.grad])
+    _check(f)
+
+
+@pytest.mark.parametrize("args", [
+    lambda m: (m.ones(2, dtype=m.complex64), m.ones(2)), lambda m: (m.ones(2), m.ones(2, dtype=m.complex128)),
+    lambda m: (m.ones(2, dtype=m.float16), 1j), lambda m: (1j, m.ones(2, dtype=m.complex64)),
+])
+def test_isin_refuses_complex(args):
+    _check(lambda m: m.isin(*args(m)))
+
+
+def test_view_as_complex_of_0d():
+    _check(lambda m: m.view_as_complex(m.tensor(1.0)))
+
+
+def test_complex32_warns_once_on_first_allocation(monkeypatch):
+    """torch warns once a process, when the first complex32 tensor is allocated (a view of float16 data is none)."""
+    monkeypatch.setattr(ember._tensor, "_unwarned", ember.complex32)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ember.ones(2, 2, dtype=ember.float16).view(ember.complex32)
+        assert not w
+        ember.zeros(2, dtype=ember.float32).to(ember.complex32)
+        ember.zeros(2, dtype=ember.complex32)
+    assert [(str(x.message), x.category, x.filename) for x in w] == [
+        ("ComplexHalf support is experimental and many operators don't support it yet. (Triggered internally at "
+         "/__w/pytorch/pytorch/aten/src/ATen/EmptyTensor.cpp:54.)", UserWarning, __file__)]
+
+
+@pytest.mark.parametrize("eq,shapes", [("ij,jk->ik", [(1, 1), (1, 1)]), ("ij,jk->ik", [(2, 1), (1, 2)]),
+                                       ("ij,jk->ik", [(1, 2), (2, 1)]), ("i,j->ij", [(2,), (3,)])])
+def test_einsum_mixed_dtypes(eq, shapes):
+    """Mixed dtypes promote where einsum only multiplies; a contraction over a dim of size > 1 (a bmm) refuses."""
+    _check(lambda m: m.einsum(eq, m.ones(*shapes[0], dtype=m.complex64), m.ones(*shapes[1], dtype=m.float64)))
