@@ -123,3 +123,12 @@ def test_reversed_and_del():
     _check(lambda m: reversed(m.arange(6.0).reshape(2, 3)))
     _check(lambda m: reversed(m.tensor(3.0)))
     _check(lambda m: m.arange(3).__delitem__(0))
+
+
+@pytest.mark.parametrize("op", ["__iadd__", "__isub__", "__imul__", "__itruediv__", "__ifloordiv__", "__imod__",
+                                "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__"])
+def test_inplace_operators_return_not_implemented_for_other_operands(op):
+    """So that ``t += 'a'`` raises Python's 'unsupported operand' TypeError and ``t += ndarray`` takes NumPy's
+    reflected operator, as torch's."""
+    for other in ("a", None, [1, 2], 2):
+        _check(lambda m, other=other: getattr(m.ones(2, dtype=m.int64), op)(other))

@@ -51,6 +51,7 @@ def _cmp(fn: Any, arrays: bool = False) -> Any:
 
 
 def _binop(fn: Any, reflected: bool = False) -> Any:
+    """An arithmetic operator (in-place ones too): ``NotImplemented`` for operands it does not take, as torch's."""
     def method(self: Tensor, other: Any) -> Any:
         if not _operand_ok(other):
             return NotImplemented
@@ -67,22 +68,22 @@ def _pow_method(pow2: Any) -> Any:
 
 
 bind({
-    "__add__": _binop(E._add), "__radd__": _binop(E._add), "__iadd__": E.add_,
-    "__sub__": _binop(E._sub), "__rsub__": _binop(E._rsub1), "__isub__": E.sub_,
-    "__mul__": _binop(E.mul), "__rmul__": _binop(E.mul), "__imul__": E.mul._inplace,
+    "__add__": _binop(E._add), "__radd__": _binop(E._add), "__iadd__": _binop(E.add_),
+    "__sub__": _binop(E._sub), "__rsub__": _binop(E._rsub1), "__isub__": _binop(E.sub_),
+    "__mul__": _binop(E.mul), "__rmul__": _binop(E.mul), "__imul__": _binop(E.mul._inplace),
     "__truediv__": _binop(E.div), "__rtruediv__": _binop(lambda self, other: E.reciprocal(self) * other),
-    "__itruediv__": E.div_,
+    "__itruediv__": _binop(E.div_),
     "__floordiv__": _binop(E._floor_div), "__rfloordiv__": _binop(E._floor_div, True),
-    "__ifloordiv__": E._floor_div._inplace,
-    "__mod__": _binop(E.remainder), "__rmod__": _binop(E.remainder, True), "__imod__": E.remainder._inplace,
-    "__pow__": _pow_method(_binop(E.pow)), "__rpow__": _binop(E._pow, True), "__ipow__": E.pow_,
-    "__and__": _binop(E.bitwise_and), "__rand__": _binop(E.bitwise_and), "__iand__": E.bitwise_and._inplace,
-    "__or__": _binop(E.bitwise_or), "__ror__": _binop(E.bitwise_or), "__ior__": E.bitwise_or._inplace,
-    "__xor__": _binop(E.bitwise_xor), "__rxor__": _binop(E.bitwise_xor), "__ixor__": E.bitwise_xor._inplace,
+    "__ifloordiv__": _binop(E._floor_div._inplace),
+    "__mod__": _binop(E.remainder), "__rmod__": _binop(E.remainder, True), "__imod__": _binop(E.remainder._inplace),
+    "__pow__": _pow_method(_binop(E.pow)), "__rpow__": _binop(E._pow, True), "__ipow__": _binop(E.pow_),
+    "__and__": _binop(E.bitwise_and), "__rand__": _binop(E.bitwise_and), "__iand__": _binop(E.bitwise_and._inplace),
+    "__or__": _binop(E.bitwise_or), "__ror__": _binop(E.bitwise_or), "__ior__": _binop(E.bitwise_or._inplace),
+    "__xor__": _binop(E.bitwise_xor), "__rxor__": _binop(E.bitwise_xor), "__ixor__": _binop(E.bitwise_xor._inplace),
     "__lshift__": _binop(E.bitwise_left_shift), "__rlshift__": _binop(E.bitwise_left_shift, True),
-    "__ilshift__": E.bitwise_left_shift._inplace,
+    "__ilshift__": _binop(E.bitwise_left_shift._inplace),
     "__rshift__": _binop(E.bitwise_right_shift), "__rrshift__": _binop(E.bitwise_right_shift, True),
-    "__irshift__": E.bitwise_right_shift._inplace,
+    "__irshift__": _binop(E.bitwise_right_shift._inplace),
     "__neg__": E.neg, "__pos__": E.positive, "__abs__": E.abs, "__invert__": E.invert,
     "__eq__": _cmp(E.eq, True), "__ne__": _cmp(E.ne), "__lt__": _cmp(E.lt), "__le__": _cmp(E.le),
     "__gt__": _cmp(E.gt), "__ge__": _cmp(E.ge),
