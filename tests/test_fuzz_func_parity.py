@@ -58,3 +58,30 @@ def test_forward_over_reverse_through_composites_and_inplace_ops_as_torch() -> N
     assert [x.requires_grad for x in e[::3]] == [x.requires_grad for x in t[::3]]
     for a, b in zip(e, t, strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+def _eig_tangents_and_ops_without_forward_formula(L: Any) -> list:
+    """linalg.eig/eigvals tangents (were zeros: the backward skipped gradients equal to zero, the point forward AD
+    differentiates it at), and torch's NotImplementedError for ops it has no forward formula for."""
+    fw = L.autograd.forward_ad
+    x = L.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [0.2, 0.9, 1.1]], dtype=L.float64)
+    out = []
+    with fw.dual_level():
+        d = fw.make_dual(x, x.flip(0))
+        out += [fw.unpack_dual(L.linalg.eigvals(d)).tangent.abs().sort().values,
+                fw.unpack_dual(L.linalg.eig(d).eigenvalues).tangent.abs().sort().values]
+        for f in (lambda: L.special.gammainc(x + 2, d.abs()), lambda: L.special.gammaincc(d.abs(), x.abs()),
+                  lambda: L.special.zeta(x.abs() + 2, d.abs() + 1), lambda: L.ormqr(d, d[0], d),
+                  lambda: L.segment_reduce(d, "sum", lengths=L.tensor([1, 2]))):
+            try:
+                f()
+            except NotImplementedError as e:
+                out.append(str(e))
+    return out
+
+
+def test_eig_tangents_and_ops_without_forward_formula_as_torch() -> None:
+    t, e = outcomes(_eig_tangents_and_ops_without_forward_formula)
+    assert e[2:] == t[2:] and len(t) == 7
+    for a, b in zip(e[:2], t[:2], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9)

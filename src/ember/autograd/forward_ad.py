@@ -601,7 +601,9 @@ _NO_FORWARD = {"GridSampler2DBackward0": "grid_sampler_2d", "GridSampler3DBackwa
                "MultilabelMarginLossBackward0": "multilabel_margin_loss_forward",
                "EmbeddingBagBackward0": "_embedding_bag", "CtcLossBackward0": "_ctc_loss",
                "ToSparseBackward1": "_to_sparse", "IndexReduceBackward0": "index_reduce",
-               "ScaledDotProductFlashAttentionForCpuBackward0": "_scaled_dot_product_flash_attention_for_cpu"}
+               "ScaledDotProductFlashAttentionForCpuBackward0": "_scaled_dot_product_flash_attention_for_cpu",
+               "IgammaBackward0": "igamma", "IgammacBackward0": "igammac", "SpecialZetaBackward0": "special_zeta",
+               "SegmentReduceBackward0": "segment_reduce", "OrmqrBackward0": "ormqr"}
 
 
 def _check_forward_formula(node: Any, out: Any) -> None:
