@@ -168,3 +168,23 @@ def _spec(m):
 ])
 def test_stft_istft(call) -> None:
     _same(call, rtol=1e-5, atol=1e-5, warned=False)   # (stft's warnings come once per process)
+
+
+# ---- torch.fft's argument parser -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda m: m.fft.fft(m.ones(4), s=(4,)),
+    lambda m: m.fft.fft(m.ones(4), dim=(0,)),
+    lambda m: m.fft.fft(m.ones(4), norm=1),
+    lambda m: m.fft.fft([1.0, 2.0]),
+    lambda m: m.fft.fft(m.ones(4), None, -1, None, None),
+    lambda m: m.fft.fft(m.ones(4), m.tensor(3)),                     # SymInt: an integer tensor is its value
+    lambda m: m.fft.fftn(m.ones(4), s=4),                            # int[1]: a bare int
+    lambda m: m.fft.fft2(m.ones(4, 4), s=[m.tensor(3), 4]),
+    lambda m: m.fft.fftfreq(5.0),
+    lambda m: m.fft.fftfreq(5, 1j),
+    lambda m: m.fft.rfftfreq(m.tensor(5)),
+    lambda m: m.fft.fftshift(m.ones(4), dim=1.0),
+    lambda m: m.fft.ifftshift(m.ones(4), 0, 1),
+])
+def test_fft_argument_parsing(call) -> None:
+    _same(call)

@@ -227,3 +227,22 @@ FUNCTIONAL_PYTHON: dict[str, tuple[str, ...]] = {
                       "object size_average=None, int ignore_index=-100, object reduce=None, object reduction=None, "
                       "float label_smoothing=0.0)",),
 }
+
+
+def _fft(names: str, params: str) -> dict[str, tuple[str, ...]]:
+    return {name: (f"fft_{name}(Tensor input, {params}, str? norm=None, *, Tensor out=None)",)
+            for name in names.split()}
+
+
+_FREQ = "*, Tensor out=None, ScalarType? dtype=None, Layout? layout=None, Device? device=None, " \
+        "bool? pin_memory=False, bool requires_grad=False"
+# torch.fft's functions (parsed as torch's fft_<name>)
+FFT: dict[str, tuple[str, ...]] = {
+    **_fft("fft ifft rfft irfft hfft ihfft", "SymInt? n=None, int dim=-1"),
+    **_fft("fft2 ifft2 rfft2 irfft2 hfft2 ihfft2", "SymInt[1]? s=None, int[1] dim=[-2,-1]"),
+    **_fft("fftn ifftn rfftn irfftn hfftn ihfftn", "SymInt[1]? s=None, int[1]? dim=None"),
+    "fftfreq": (f"fft_fftfreq(int n, float d=1.0, {_FREQ})",),
+    "rfftfreq": (f"fft_rfftfreq(int n, float d=1.0, {_FREQ})",),
+    "fftshift": ("fft_fftshift(Tensor input, int[1]? dim=None)",),
+    "ifftshift": ("fft_ifftshift(Tensor input, int[1]? dim=None)",),
+}

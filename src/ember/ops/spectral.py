@@ -183,8 +183,7 @@ def _one(x: Tensor, n: int | None, dim: int, name: str, out: Tensor | None) -> t
     if not (x.is_complex() and name in ("fft", "ifft")):   # (a complex-to-complex kernel's check comes later)
         _out_kind(out, name)
     _supported(x)
-    if n is not None and not _is_int(n):
-        raise TypeError(f"fft_{name}(): argument 'n' must be int, not {type(n).__name__}")
+    n = _int_arg(n, f"fft_{name}(): argument 'n' must be int")
     d = _dim(dim, x.dim())
     if n is not None and n < 1:
         raise _invalid(n)
@@ -200,6 +199,8 @@ def _plan(x: Tensor, s: Any, dim: Any, public: str, name: str) -> tuple[list[int
         _real_input(x, name)
     if _is_int(dim):
         dim = [dim]
+    if s is not None:
+        s = [_int_arg(n, f"fft_{public}(): argument 's' must be tuple of ints") for n in ([s] if _is_int(s) else s)]
     if dim is None:
         if s is None:
             dims = list(range(x.dim()))
@@ -229,6 +230,17 @@ def _plan(x: Tensor, s: Any, dim: Any, public: str, name: str) -> tuple[list[int
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _int_arg(v: Any, what: str) -> Any:
+    """``v`` (None, or an int: a one-element integer tensor taken as its value, as torch's SymInt), else
+    TypeError ``what`` (the op's argument wrapper rewords it as torch's parser)."""
+    if v is None or _is_int(v):
+        return v
+    if isinstance(v, Tensor) and not (v.is_floating_point() or v.is_complex() or v._dtype is D.bool) and \
+            v.numel() == 1:
+        return int(v.item())
+    raise TypeError(f"{what}, not {type(v).__name__}")
 
 
 def _checked_sizes(sizes: list[int]) -> None:
@@ -458,6 +470,7 @@ def ihfftn(input: Tensor, s: Sequence[int] | None = None, dim: Sequence[int] | N
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
             pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of an ``n``-point DFT with sample spacing ``d`` (negative ones last)."""
+    n = _int_arg(n, "fft_fftfreq(): argument 'n' must be int")
     k = _freq_range("fftfreq", n, dtype, device, out)
     k._data[(n + 1) // 2:] -= n
     return _freq_scaled(k, n * d, requires_grad)
@@ -466,6 +479,7 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, de
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, layout: Any = None, device: Any = None,
              pin_memory: bool | None = False, requires_grad: bool = False, out: Tensor | None = None) -> Tensor:
     """The sample frequencies of :func:`rfft`'s ``n // 2 + 1`` bins (the half rounded toward zero, as in C)."""
+    n = _int_arg(n, "fft_rfftfreq(): argument 'n' must be int")
     half = abs(n) // 2 * (1 if n >= 0 else -1)
     return _freq_scaled(_freq_range("rfftfreq", half + 1, dtype, device, out), n * d, requires_grad)
 
