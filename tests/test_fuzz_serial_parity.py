@@ -129,3 +129,23 @@ def test_zero_dim_float8_converts_to_a_zero_dim_tensor(name):
         t = torch.tensor(2.5).to(getattr(torch, name)).to(getattr(torch, target))
         e = ember.as_tensor(ember.tensor(2.5).to(getattr(ember, name)), dtype=getattr(ember, target))
         assert e.shape == t.shape == () and repr(e) == repr(t)
+
+
+def _both_fail_with(data, err, **kw):
+    for L in (torch, ember):
+        with pytest.raises(err) as info:
+            L.load(io.BytesIO(data), **kw)
+    return str(info.value)
+
+
+def test_corrupt_checkpoints_raise_torchs_error_types():
+    data = _saved(torch, {"a": torch.arange(4.0)}).getvalue()
+    for cut in (len(data) - 7, len(data) // 2, 10):
+        _both_fail_with(data[:cut], RuntimeError)   # a truncated zip (ember's is also a zipfile.BadZipFile)
+    assert "file not found" in _both_fail_with(data.replace(b"data.pkl", b"data.pkX"), RuntimeError)
+    moved = data.replace(b"archive/.format_version", b"archivX/.format_version")
+    assert _both_fail_with(moved, RuntimeError).endswith("not in a subdirectory archive/: archivX/.format_version")
+    legacy = _saved(torch, [torch.ones(3)], _use_new_zipfile_serialization=False).getvalue()
+    t = str(pytest.raises(RuntimeError, torch.load, io.BytesIO(legacy[:-5])).value)
+    assert _both_fail_with(legacy[:-5], RuntimeError) == t == "unexpected EOF, expected 5 more bytes. The file might " \
+        "be corrupted."

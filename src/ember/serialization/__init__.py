@@ -372,6 +372,9 @@ def _load_zip(fh: BinaryIO, mmap_path: str | None, restore: Restore, unpickle: U
     if "/" not in names[0]:
         raise RuntimeError(f"file in archive is not in a subdirectory: {names[0]}")
     prefix = names[0].split("/", 1)[0] + "/"
+    for name in names:
+        if not name.startswith(prefix):
+            raise RuntimeError(f"file in archive is not in a subdirectory {prefix}: {name}")
     if prefix + "constants.pkl" in reader.infos:
         raise RuntimeError("this is a TorchScript archive (torch.jit.save); ember cannot load TorchScript")
     if prefix + "version" not in reader.infos:
@@ -429,7 +432,7 @@ def _read_exact(fh: BinaryIO, out: Any) -> None:
     while got < out.nbytes:
         n = fh.readinto(view[got:])
         if not n:
-            raise EOFError("checkpoint truncated inside storage data")
+            raise RuntimeError(f"unexpected EOF, expected {out.nbytes - got} more bytes. The file might be corrupted.")
         got += n
 
 

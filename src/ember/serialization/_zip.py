@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["ZipWriter", "EntryReader"]
+__all__ = ["ZipWriter", "EntryReader", "CorruptZip"]
 
 ALIGNMENT = 64
 _U32 = 0xFFFFFFFF  # the placeholder of 32-bit fields whose value is in a ZIP64 record
@@ -24,6 +24,11 @@ _LOCAL = struct.Struct("<4sHHHHHIIIHH")
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")
 _MAX_DEFLATE_RATIO = 1032  # deflate cannot expand more than this: larger declared sizes are lies
 _CHUNK = 1 << 26
+
+
+class CorruptZip(zipfile.BadZipFile, RuntimeError):
+    """A checkpoint zip that cannot be read: a :class:`zipfile.BadZipFile` that is also the ``RuntimeError``
+    torch's zip reader raises."""
 
 
 class ZipWriter:
@@ -119,7 +124,10 @@ class EntryReader:
 
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
-        self.zf = zipfile.ZipFile(f)
+        try:
+            self.zf = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, EOFError, ValueError) as e:   # (UnicodeDecodeError is a ValueError)
+            raise CorruptZip(f"failed reading zip archive: {e}") from None
         self.file_size = f.seek(0, 2)
         self.infos = {i.filename: i for i in self.zf.infolist()}
 
@@ -127,20 +135,21 @@ class EntryReader:
         try:
             return self.infos[name]
         except KeyError:
-            raise KeyError(f"the checkpoint has no entry {name!r}") from None
+            raise RuntimeError(f"failed locating file {name}: file not found (the checkpoint has no such entry)") \
+                from None
 
     def data_offset(self, info: zipfile.ZipInfo) -> int:
         """Where the entry's (stored) bytes start in the file, checked against the file's size."""
         self.f.seek(info.header_offset)
         header = self.f.read(_LOCAL.size)
         if len(header) != _LOCAL.size or header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"bad local header offset for entry {info.filename!r}")
+            raise CorruptZip(f"bad local header offset for entry {info.filename!r}")
         n_name, n_extra = struct.unpack("<HH", header[26:30])
         if self.f.read(n_name).decode("utf-8", "replace") != info.filename:
-            raise zipfile.BadZipFile(f"local header name does not match directory entry {info.filename!r}")
+            raise CorruptZip(f"local header name does not match directory entry {info.filename!r}")
         offset = info.header_offset + _LOCAL.size + n_name + n_extra
         if offset + info.compress_size > self.file_size:
-            raise zipfile.BadZipFile(
+            raise CorruptZip(
                 f"entry {info.filename!r} runs past the end of the file (truncated or corrupt checkpoint)"
             )
         return offset
@@ -149,17 +158,17 @@ class EntryReader:
         """Refuse unknown compression and sizes the file cannot back; returns a stored entry's data offset."""
         if info.compress_type == zipfile.ZIP_STORED:
             if info.file_size != info.compress_size:
-                raise zipfile.BadZipFile(
+                raise CorruptZip(
                     f"stored entry {info.filename!r} declares {info.file_size} bytes but holds "
                     f"{info.compress_size}"
                 )
             return self.data_offset(info)
         if info.compress_type != zipfile.ZIP_DEFLATED:
-            raise zipfile.BadZipFile(
+            raise CorruptZip(
                 f"entry {info.filename!r} uses unsupported compression method {info.compress_type}"
             )
         if info.file_size > info.compress_size * _MAX_DEFLATE_RATIO + 64:
-            raise zipfile.BadZipFile(
+            raise CorruptZip(
                 f"entry {info.filename!r} declares {info.file_size} bytes from {info.compress_size} "
                 "compressed bytes, beyond what deflate can produce (zip bomb?)"
             )
@@ -171,17 +180,20 @@ class EntryReader:
         view = memoryview(out)
         src: Any = self.f
         if offset is None:
-            src = self.zf.open(info)
+            try:
+                src = self.zf.open(info)
+            except zipfile.BadZipFile as e:
+                raise CorruptZip(f"failed reading entry {info.filename!r}: {e}") from None
         else:
             self.f.seek(offset)
         got = 0
         while got < out.nbytes:
             try:
                 n = src.readinto(view[got : got + _CHUNK])
-            except zlib.error as e:
-                raise zipfile.BadZipFile(f"corrupt compressed data in entry {info.filename!r}: {e}") from None
+            except (zlib.error, zipfile.BadZipFile) as e:   # (a bad CRC, say)
+                raise CorruptZip(f"corrupt compressed data in entry {info.filename!r}: {e}") from None
             if not n:
-                raise EOFError(f"checkpoint truncated inside entry {info.filename!r}")
+                raise CorruptZip(f"checkpoint truncated inside entry {info.filename!r}")
             got += n
 
     def read(self, name: str) -> bytes:
