@@ -19,7 +19,12 @@ SQUARE = (RNG.standard_normal((300, 300)) * 10 ** RNG.uniform(-3, 3, (300, 300))
 WIDE = (RNG.standard_normal(256) * 100).astype(np.float32)
 COMPLEX = (LONG[:500] * 10 ** (LONG[500:] / 3) + 1j).astype(np.complex64)
 CUBE = (RNG.standard_normal((4, 9, 13)) * 3).astype(np.float32)
+FLIP = CUBE[::-1].copy()
 SCAN = (np.random.default_rng(5).standard_normal(1000) * 3).astype(np.float32)   # float64 sums round otherwise
+
+
+def _F(lib: Any) -> Any:
+    return lib.nn.functional
 
 
 def _same(got: Any, want: Any) -> None:
@@ -57,6 +62,22 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "softmax_inner_13_half": lambda L: L.softmax(L.tensor(CUBE).half(), 1),
     "softmax_inner_1_bfloat16": lambda L: L.softmax(L.tensor(CUBE[..., :1]).bfloat16(), 0),
     "softmax_inner_32_bfloat16": lambda L: L.softmax(L.tensor(CUBE.reshape(-1)[:384]).bfloat16().reshape(3, 4, 32), 1),
+    # losses torch computes in the 16-bit type (each step rounded) or as composites of steps in the tensors' dtypes
+    "mse_half": lambda L: _F(L).mse_loss(L.tensor(CUBE).half(), L.tensor(FLIP).half(), reduction="none"),
+    "mse_bfloat16_mean": lambda L: _F(L).mse_loss(L.tensor(CUBE).bfloat16(), L.tensor(FLIP).bfloat16() / 3),
+    "smooth_l1_half": lambda L: _F(L).smooth_l1_loss(L.tensor(CUBE).half(), L.tensor(FLIP).half(), reduction="none",
+                                                     beta=0.7),
+    "huber_bfloat16": lambda L: _F(L).huber_loss(L.tensor(CUBE).bfloat16(), L.tensor(FLIP).bfloat16(), reduction="none",
+                                                 delta=0.7),
+    "soft_margin_half": lambda L: _F(L).soft_margin_loss(L.tensor(CUBE).half(), L.tensor(FLIP).half().sign(),
+                                                         reduction="none"),
+    "soft_margin_overflows": lambda L: _F(L).soft_margin_loss(L.tensor([-100.0, 3.0]), L.tensor([1.0, -1.0]),
+                                                              reduction="none"),
+    "bce_logits_bfloat16": lambda L: _F(L).binary_cross_entropy_with_logits(
+        L.tensor(CUBE).bfloat16(), (L.tensor(FLIP) > 0).bfloat16(), L.tensor(ROWS[0, :1] + 4),
+        pos_weight=L.tensor(ROWS[1, :1] + 4).bfloat16(), reduction="none"),
+    "bce_logits_half_float_target": lambda L: _F(L).binary_cross_entropy_with_logits(
+        L.tensor(CUBE).half(), (L.tensor(FLIP) > 0).float(), reduction="none"),
 }
 
 

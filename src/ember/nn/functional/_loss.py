@@ -8,6 +8,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ..._core.warn import warn
@@ -20,7 +22,7 @@ from ...ops.extra import composed, no_derivative
 from ...ops.indexing import where
 from ...ops.views import broadcast_tensors
 from . import _activation
-from ._activation import LogSoftmaxBackward0, _quiet, _softmax_rows, log_softmax, logsigmoid, softmax
+from ._activation import LogSoftmaxBackward0, _quiet, _softmax_rows, _softplus_arr, log_softmax, logsigmoid, softmax
 from ._common import (
     Node,
     Tensor,
@@ -91,11 +93,15 @@ def _promoted(input: Tensor, target: Tensor) -> D.dtype:
 
 def _pointwise_loss(
     grad_name: str, fwd: Callable[..., Any], grads: Callable[..., tuple], target_differentiable: bool = True,
-    dtype_of: Callable[[Tensor, Tensor], D.dtype] | None = None,
+    dtype_of: Callable[[Tensor, Tensor], D.dtype] | None = None, own_type: frozenset | None = frozenset(),
 ) -> Callable[..., Tensor]:
     """A fused loss: ``fwd(xp, x, t, **params)`` is the elementwise loss on arrays; ``grads`` its partials.
     Without ``target_differentiable`` the node has no edge for the target and torch's error guards it.
-    ``dtype_of(input, target)`` is the result's dtype as torch's kernel gives it (default: the input's)."""
+    ``dtype_of(input, target)`` is the result's dtype as torch's kernel gives it (default: the input's).
+    ``own_type``: the 16-bit float dtypes torch computes the loss in (each operation rounded, as NumPy's
+    float16/bfloat16 arithmetic does; composites and kernels without a float32 path): ``fwd`` gets those
+    arrays as they are, other 16-bit floats widened to float32 and rounded once (None: every array as it is,
+    ``fwd`` minding the dtypes)."""
     node_cls = type(grad_name, (_PointwiseLossBackward,), {"__slots__": (), "grads": staticmethod(grads)})
 
     fn_name = grad_name.removesuffix("Backward0")
@@ -105,13 +111,16 @@ def _pointwise_loss(
         check_reduction(reduction)
         if not target_differentiable:
             not_differentiable(fn_name, target=target)
-        x, t = compute_array(input), compute_array(target)
+        own = own_type is None or input._dtype in own_type and target._dtype is input._dtype
+        x, t = (input._data, target._data) if own else (compute_array(input), compute_array(target))
         ns = xp(input)
         try:
             x, t = ns.broadcast_arrays(x, t)
         except ValueError:
             raise broadcast_error(input._data.shape, target._data.shape) from None
         loss = fwd(ns, x, t, **params)
+        if loss.dtype in _HALF_NP:   # (reduced in float32 as torch's sum and mean)
+            loss = loss.astype(np.float32)
         n = loss.size
         if reduction == "sum":
             loss = loss.sum()
@@ -124,8 +133,11 @@ def _pointwise_loss(
     return apply
 
 
+_HALVES = frozenset({D.float16, D.bfloat16})
+_HALF_NP = frozenset({D.float16.np, D.bfloat16.np})
 _mse = _pointwise_loss(
-    "MseLossBackward0", lambda ns, x, t: (x - t) ** 2, lambda x, t: (2 * (x - t), -2 * (x - t)), dtype_of=_promoted
+    "MseLossBackward0", lambda ns, x, t: (x - t) ** 2, lambda x, t: (2 * (x - t), -2 * (x - t)), dtype_of=_promoted,
+    own_type=_HALVES,
 )
 
 
@@ -135,13 +147,22 @@ def _smooth_l1_grad(x: Tensor, t: Tensor, beta: float) -> tuple:
     return gd, -gd
 
 
+def _smooth_l1_fwd(ns: Any, x: Any, t: Any, beta: float) -> Any:
+    z, b, half = ns.abs(x - t), x.dtype.type(beta), x.dtype.type(0.5)   # (the numbers in the arrays' type)
+    return ns.where(z < b, half * z * z / b, z - half * b)
+
+
+def _huber_fwd(ns: Any, x: Any, t: Any, delta: float) -> Any:
+    z, d, half = ns.abs(x - t), x.dtype.type(delta), x.dtype.type(0.5)
+    return ns.where(z < d, half * z * z, d * (z - half * d))
+
+
 _smooth_l1 = _pointwise_loss(
     "SmoothL1LossBackward0",
-    lambda ns, x, t, beta: ns.where(
-        ns.abs(x - t) < beta, 0.5 * (x - t) ** 2 / beta, ns.abs(x - t) - 0.5 * beta
-    ),
+    _smooth_l1_fwd,
     _smooth_l1_grad,
     dtype_of=_promoted,
+    own_type=frozenset({D.float16}),   # (bfloat16 has torch's float32 path)
 )
 
 
@@ -153,10 +174,9 @@ def _huber_grad(x: Tensor, t: Tensor, delta: float) -> tuple:
 
 _huber = _pointwise_loss(
     "HuberLossBackward0",
-    lambda ns, x, t, delta: ns.where(
-        ns.abs(x - t) < delta, 0.5 * (x - t) ** 2, delta * (ns.abs(x - t) - 0.5 * delta)
-    ),
+    _huber_fwd,
     _huber_grad,
+    own_type=frozenset({D.bfloat16}),   # (float16 has torch's float32 path)
 )
 
 
@@ -301,12 +321,13 @@ def binary_cross_entropy(
 
 
 def _bce_logits_fwd(ns: Any, x: Any, t: Any, weight: Any, pos_weight: Any) -> Any:
-    softplus_neg = ns.maximum(-x, 0) + ns.log1p(ns.exp(-ns.abs(x)))
-    if pos_weight is None:
-        loss = (1 - t) * x + softplus_neg
-    else:
-        loss = (1 - t) * x + (1 + (compute_array(pos_weight) - 1) * t) * softplus_neg
-    return loss if weight is None else loss * compute_array(weight)
+    """torch's composite ``(1 - t)·x - log_sigmoid(x)·((pos_weight - 1)·t + 1)``, times the weight, step by step
+    in the arrays' dtypes (16-bit floats round each step; an in-place step keeps its tensor's dtype)."""
+    log_sigmoid = (-_softplus_arr(ns, -(x.astype(np.float32) if x.dtype in _HALF_NP else x))).astype(x.dtype)
+    if pos_weight is not None:
+        log_sigmoid = (log_sigmoid * ((pos_weight._data - 1) * t + 1)).astype(x.dtype, copy=False)
+    loss = (((1 - t) * x).astype(t.dtype, copy=False) - log_sigmoid).astype(t.dtype, copy=False)
+    return loss if weight is None else (loss * weight._data).astype(t.dtype, copy=False)
 
 
 def _bce_logits_grads(x: Tensor, t: Tensor, weight: Any, pos_weight: Any) -> tuple:
@@ -321,7 +342,8 @@ def _bce_logits_grads(x: Tensor, t: Tensor, weight: Any, pos_weight: Any) -> tup
 
 _bce_logits = _pointwise_loss(   # torch's result is built in place from (1 - target): the target's dtype
     "BinaryCrossEntropyWithLogitsBackward0", _bce_logits_fwd, _bce_logits_grads,
-    dtype_of=lambda input, target: target._dtype if target._dtype.is_floating_point else input._dtype)
+    dtype_of=lambda input, target: target._dtype if target._dtype.is_floating_point else input._dtype,
+    own_type=None)
 
 
 def binary_cross_entropy_with_logits(
@@ -359,11 +381,12 @@ def _soft_margin_grads(x: Tensor, t: Tensor) -> tuple:
     return -t * s, -x * s
 
 
-_soft_margin = _pointwise_loss(
+_soft_margin = _pointwise_loss(   # torch's composite log1p(exp(-x·t)), each step in the dtype: it overflows to inf
     "SoftMarginLossBackward0",
-    lambda ns, x, t: ns.maximum(-(t * x), 0) + ns.log1p(ns.exp(-ns.abs(t * x))),
+    lambda ns, x, t: ns.log1p(ns.exp(-x * t)),
     _soft_margin_grads,
     target_differentiable=False,
+    own_type=_HALVES,
 )
 
 
