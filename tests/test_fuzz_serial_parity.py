@@ -149,3 +149,13 @@ def test_corrupt_checkpoints_raise_torchs_error_types():
     t = str(pytest.raises(RuntimeError, torch.load, io.BytesIO(legacy[:-5])).value)
     assert _both_fail_with(legacy[:-5], RuntimeError) == t == "unexpected EOF, expected 5 more bytes. The file might " \
         "be corrupted."
+
+
+def test_empty_views_past_their_storage_load_and_pickle_like_torch():
+    for L in (torch, ember):
+        t = L.zeros(3, 0, dtype=L.complex64).imag      # an empty view at offset 1 of an empty storage
+        for M in (torch, ember):
+            assert M.load(_saved(L, t)).shape == (3, 0)
+        assert pickle.loads(pickle.dumps(t)).shape == copy.copy(t).shape == (3, 0)
+    hand = torch.zeros(3).as_strided((0,), (1,), 9)     # torch keeps any offset for an empty view
+    assert torch.load(_saved(torch, hand)).shape == ember.load(_saved(torch, hand)).shape == (0,)

@@ -145,7 +145,8 @@ def _strided(flat: Any, dtype: D.dtype, offset: int, size: tuple[int, ...], stri
         raise RuntimeError(
             f"invalid checkpoint: sizes {list(size)} and strides {list(stride)} differ in length"
         )
-    need = offset if 0 in size else offset + 1 + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
+    # (an empty view needs no memory: torch takes any offset for it, as views of empty tensors have)
+    need = 0 if 0 in size else offset + 1 + sum((s - 1) * st for s, st in zip(size, stride, strict=True))
     if type(offset) is not int or offset < 0 or need > n:
         raise RuntimeError(
             f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
