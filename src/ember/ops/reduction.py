@@ -711,13 +711,14 @@ def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any
     a = input._data
     xp = xp_for(input)
     if dim is None:
-        empty_check(f"{name}()", a, None)
+        if not a.size:   # (the message only built when needed)
+            empty_check(f"{name}()", a, None)
         if input._dtype.is_complex:
             raise not_implemented(f"{name}_all", input._dtype)
         res = new_tensor(extreme(xp, a, None, largest), input._dtype, input._device)
         return finish(attach(res, input, MaxBackward1 if largest else MinBackward1, True, True), out)
     d = wrap_dim(dim, a.ndim)
-    if a.ndim:
+    if a.ndim and not a.size:
         empty_check(f"{name}()", a, (d,))
     if input._dtype.is_complex:
         raise RuntimeError(f"{name}(): does not support complex input")
