@@ -105,16 +105,27 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
 
 
 def kaiser_formula(beta: float, dtype: Any) -> Any:
-    """The Kaiser window's formula, its two Bessel values rounded to float32 unless the window is float64 (torch
-    computes in the window's dtype, or float32 for 16-bit ones: ``I0`` overflows there from about 92, giving
-    0 and NaN samples)."""
+    """The Kaiser window's formula, its two Bessel values as torch's in float32 unless the window is float64
+    (torch computes in the window's dtype, or float32 for 16-bit ones)."""
     real = np.float64 if (dtype or D.get_default_dtype()) is D.float64 else np.float32
 
     def formula(xp: Any, n: Any, N: int) -> Any:
         with np.errstate(over="ignore", invalid="ignore"):
-            top = xp.i0(beta * xp.sqrt(xp.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None))).astype(real)
-            return top / xp.asarray(xp.i0(xp.asarray(beta, np.float64)), real)
+            top = _i0(xp, beta * xp.sqrt(xp.clip(1 - (2 * n / (N - 1) - 1) ** 2, 0, None)), real)
+            return top / _i0(xp, xp.asarray(beta, np.float64), real)
     return formula
+
+
+_EXP_MAX_F32 = 88.72283935546875   # the largest float32 whose exp is finite
+
+
+def _i0(xp: Any, a: Any, real: Any) -> Any:
+    """``I0`` of float64 ``a`` rounded to ``real``: in float32 infinite once ``exp(a)`` overflows, as torch's
+    float32 kernel (``exp(a)`` times a series from ``a > 8``), 0 and NaN samples in a window."""
+    v = xp.i0(a)
+    if real is np.float32:
+        v = xp.where(xp.abs(a) > _EXP_MAX_F32, xp.inf, v)
+    return v.astype(real)
 
 
 # ---- stft / istft -----------------------------------------------------------------------------------------
