@@ -159,3 +159,27 @@ def test_empty_views_past_their_storage_load_and_pickle_like_torch():
         assert pickle.loads(pickle.dumps(t)).shape == copy.copy(t).shape == (3, 0)
     hand = torch.zeros(3).as_strided((0,), (1,), 9)     # torch keeps any offset for an empty view
     assert torch.load(_saved(torch, hand)).shape == ember.load(_saved(torch, hand)).shape == (0,)
+
+
+def test_from_dlpack_takes_a_bare_capsule_like_torch():
+    from ember.utils.dlpack import to_dlpack
+
+    x = ember.arange(3.0)
+    y = ember.from_dlpack(to_dlpack(x))
+    y[0] = 5.0                                            # shares x's memory, writable as torch's
+    assert x.tolist() == [5.0, 1.0, 2.0]
+    t = torch.arange(4.0)
+    assert ember.from_dlpack(torch.utils.dlpack.to_dlpack(t)).tolist() == t.tolist()
+    used = [to_dlpack(x), torch.utils.dlpack.to_dlpack(t)]
+    ember.from_dlpack(used[0])
+    torch.from_dlpack(used[1])
+    te, ee = _same_error(lambda: torch.from_dlpack(used[1]), lambda: ember.from_dlpack(used[0]))
+    assert te == ee
+
+
+def test_dlpack_export_refuses_the_conjugate_bit_like_torch():
+    t, e = _same_error(lambda: np.from_dlpack(torch.tensor([1 + 2j]).conj()),
+                       lambda: np.from_dlpack(ember.tensor([1 + 2j]).conj()))
+    assert t == e
+    for L in (torch, ember):
+        assert np.from_dlpack(L.tensor([1 + 2j])).tolist() == [1 + 2j]

@@ -358,11 +358,49 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 _READONLY_WARNED = [False]
 
 
+class _Capsule:
+    """A bare DLPack capsule (``to_dlpack``'s) as the producer object NumPy's and CuPy's ``from_dlpack`` take."""
+
+    def __init__(self, capsule: Any) -> None:
+        import ctypes
+        api = ctypes.pythonapi
+        api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
+        api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+        api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+        name = api.PyCapsule_GetName(capsule)
+        if name not in (b"dltensor", b"dltensor_versioned"):
+            raise RuntimeError("from_dlpack received an invalid capsule. Note that DLTensor capsules can be "
+                               "consumed only once, so you might have already constructed a tensor from it once.")
+        # DLTensor {data; DLDevice {type, id}; ...}, after a 32-byte header in the versioned form
+        at = api.PyCapsule_GetPointer(capsule, name) + (32 if name == b"dltensor_versioned" else 0) + 8
+        self.device = tuple(ctypes.cast(at, ctypes.POINTER(ctypes.c_int32))[:2])
+        self.capsule = capsule
+
+    def __dlpack__(self, **consumer: Any) -> Any:
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self.device
+
+
+class _Writable:
+    """A writable NumPy view of ``arr``'s memory (through the array interface); keeps ``arr`` alive."""
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.base = arr
+        face = arr.__array_interface__
+        self.__array_interface__ = {**face, "data": (face["data"][0], False)}
+
+
 def from_dlpack(ext_tensor: Any) -> Tensor:
-    """Import a DLPack-capable array (NumPy, CuPy, torch…) sharing memory."""
+    """Import a DLPack-capable array (NumPy, CuPy, torch…) or a bare DLPack capsule, sharing memory."""
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
     dev_type, dev_id = ext_tensor.__dlpack_device__() if hasattr(ext_tensor, "__dlpack_device__") else (1, 0)
     if dev_type == 1:
         arr = np.from_dlpack(ext_tensor)
+        if isinstance(ext_tensor, _Capsule) and not arr.flags.writeable:   # NumPy's reading of an unversioned
+            arr = np.asarray(_Writable(arr))                               # capsule; torch's tensor is writable
         return from_array(arr, None, CPU)
     cp = xp_of(canonical(f"cuda:{dev_id}"))
     return from_array(cp.from_dlpack(ext_tensor), None, canonical(f"cuda:{dev_id}"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from .._tensor import Tensor
+from .._tensor import CONJ, Tensor
 from ..ops._dispatch import bind
 from ..ops.creation import from_dlpack
 from ..ops.extra import to_dlpack
@@ -43,6 +43,8 @@ def __dlpack__(self: Tensor, *, stream: Any = None, max_version: tuple[int, int]
     """A DLPack capsule of the tensor's memory (the arguments are the consumer's, per the array API)."""
     if self._rg:
         raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+    if self._math_bits & CONJ:
+        raise BufferError("Can't export tensors with the conjugate bit set")
     kwargs = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
     return self._data.__dlpack__(**{k: v for k, v in kwargs.items() if v is not None})
 
