@@ -913,7 +913,7 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
         y = _softmax16(ns, z, e, s, dim, log, input._dtype.np)
     else:
         y = z - ns.log(s) if log else e / s
-    out = result(ns.asarray(y.reshape(input.shape), order="C"), input)   # as torch
+    out = result(ns.asarray(y.reshape(input._data.shape), order="C"), input)   # as torch
     return fused(out, node, (input,), (OUT,), dim=dim)
 
 

@@ -587,7 +587,7 @@ def layer_norm(
                 yk += bt if bt.ndim == 1 else bt[: j - i]
 
     split_rows(ns, m, n, part)
-    out = result(y.reshape(input.shape), input)
+    out = result(y.reshape(input._data.shape), input)
     return fused(
         out, NativeLayerNormBackward0, (input, weight, bias), (input, weight), dims=dims, eps=eps, n=n,
         mean=mean, rstd=rstd,
