@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from oracle import outcomes
+from oracle import assert_close, outcomes
 
 
 def _flags_and_values(out: Any) -> list:
@@ -85,3 +85,45 @@ def test_eig_tangents_and_ops_without_forward_formula_as_torch() -> None:
     assert e[2:] == t[2:] and len(t) == 7
     for a, b in zip(e[:2], t[:2], strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9)
+
+
+def _functional_flags(L: Any) -> list:
+    """autograd.functional's strategy/strict/create_graph/vectorize combinations: torch's errors, forward-mode
+    results (lists where torch's vectorized path keeps them) and strict-mode texts."""
+    AF, x = L.autograd.functional, L.tensor([0.5, -1.0, 2.0], dtype=L.float64)
+    f, lin = (lambda a: ((a.sin() * a).sum(), a[:2].exp())), (lambda a: a.sum() * 2)
+    calls = [lambda: AF.jacobian(f, x, strategy="foo"), lambda: AF.jacobian(f, x, strategy="forward-mode"),
+             lambda: AF.jacobian(f, (x, x), strategy="forward-mode", vectorize=True),
+             lambda: AF.jacobian(f, x, strategy="forward-mode", vectorize=True, create_graph=True),
+             lambda: AF.jacobian(f, x, strategy="forward-mode", vectorize=True, strict=True),
+             lambda: AF.jacobian(f, x, vectorize=True, strict=True),
+             lambda: AF.jacobian(lin, x, create_graph=True, strict=True),
+             lambda: AF.hessian(lambda a: (a.sin() * a).sum(), (x,),
+                                outer_jacobian_strategy="forward-mode", vectorize=True),
+             lambda: AF.hessian(lin, x, outer_jacobian_strategy="foo"), lambda: AF.hessian(lin, x, strict=True),
+             lambda: AF.vjp(lin, x, L.ones((), dtype=L.float64), create_graph=True, strict=True),
+             lambda: AF.hvp(lin, x, x, strict=True), lambda: AF.vhp(lin, x, x, strict=True),
+             lambda: AF.hvp(lambda a: (a ** 3).sum(), x, x, strict=True, create_graph=True),
+             lambda: AF.jvp(lambda a: a.argmax(), x, x)]
+    out = []
+    for call in calls:
+        try:
+            out.append(call())
+        except Exception as e:   # noqa: BLE001 - the error is the compared outcome
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_functional_flags_as_torch() -> None:
+    t, e = outcomes(_functional_flags)
+    for a, b in zip(e, t, strict=True):
+        if isinstance(b, tuple) and isinstance(b[0], str):
+            assert a == b
+        else:
+            assert _kinds(a) == _kinds(b)
+            assert_close(a, b)
+
+
+def _kinds(x: Any) -> Any:
+    """The nesting of lists and tuples (torch returns either, depending on the path)."""
+    return [type(x).__name__, *map(_kinds, x)] if isinstance(x, (list, tuple)) else "leaf"
