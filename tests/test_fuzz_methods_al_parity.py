@@ -132,3 +132,14 @@ def test_inplace_operators_return_not_implemented_for_other_operands(op):
     reflected operator, as torch's."""
     for other in ("a", None, [1, 2], 2):
         _check(lambda m, other=other: getattr(m.ones(2, dtype=m.int64), op)(other))
+
+
+@pytest.mark.parametrize("fn", [lambda x: x.exp(), lambda x: x + 1, lambda x: x.atan2(x), lambda x: x.int(),
+                                lambda x: x.double(), lambda x: x.to(x.dtype, copy=True)])
+def test_results_over_expanded_inputs_are_laid_out_as_torch(fn):
+    """A cast of an expanded operand keeps torch's layout (NumPy's copy put the 0-stride dims innermost: the
+    result was not contiguous, and view(-1) of it failed)."""
+    for make in (lambda m: m.ones(1, 4, dtype=m.bool).expand(3, 4),
+                 lambda m: m.ones(4, 3, dtype=m.int32).t()[None].expand(2, 3, 4)):
+        t, e = (fn(make(m)) for m in (torch, ember))
+        assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()

@@ -210,6 +210,8 @@ def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
     # errstate, not warnings.catch_warnings: changing the filters would reset every module's once-per-location
     # warning registry, so the user's warnings would repeat after each tensor() call
     with np.errstate(all="ignore"):
+        if 0 in arr.strides and arr.size > 1:   # expanded: torch's layout (NumPy's puts the 0-stride dims innermost)
+            return _strided_copy(arr, _iteration_strides(arr.shape, _elem_strides(arr)), np, dt.np)
         return arr.astype(dt.np)
 
 
@@ -974,13 +976,13 @@ def _iteration_strides(shape: tuple[int, ...], *operands: tuple[int, ...]) -> tu
     return tuple(out)
 
 
-def _strided_copy(arr: Any, strides: tuple[int, ...], xp: Any) -> Any:
-    """A copy of ``arr`` with the given dense element ``strides``."""
-    buf = xp.empty(arr.size, arr.dtype)
+def _strided_copy(arr: Any, strides: tuple[int, ...], xp: Any, dtype: Any = None) -> Any:
+    """A copy of ``arr`` (cast to ``dtype`` if given) with the given dense element ``strides``."""
+    buf = xp.empty(arr.size, arr.dtype if dtype is None else dtype)
     # as_strided rebuilds the array from its type string, which NumPy cannot read back for extension dtypes
     # (float8's 'f1', complex32's 'W4'): those go through raw bytes
     plain = buf.view(f"V{buf.itemsize}") if buf.dtype.isbuiltin == 2 else buf
-    out = xp.lib.stride_tricks.as_strided(plain, arr.shape, tuple(s * buf.itemsize for s in strides)).view(arr.dtype)
+    out = xp.lib.stride_tricks.as_strided(plain, arr.shape, tuple(s * buf.itemsize for s in strides)).view(buf.dtype)
     out[...] = arr
     return out
 
@@ -1045,8 +1047,8 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
         arr = _cast_array(arr, dt) if dev is CPU else arr.astype(dt.np)
     if fmt is not None and (arr is self._data or not _laid_out(arr, fmt)):
         arr = relayout(arr, fmt, np if dev is CPU else xp_of(dev))
-    elif arr is self._data:
-        arr = arr.copy()
+    elif arr is self._data:   # (copy=True: a copy laid out as clone's)
+        arr = copy_like(arr, arr, np if dev is CPU else xp_of(dev))
     t = from_array(arr, dt, dev)
     if self._rg and STATE.enabled and (dt.is_floating_point or dt.is_complex):
         record(t, ToCopyBackward0(), (self,))

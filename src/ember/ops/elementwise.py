@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import CPU
+from .._core.device import CPU, xp_of_array
 from .._core.fma import fused_multiply_add, wide_dtype
 from .._core.memory_format import storage_order
 from .._core.warn import warn
@@ -452,7 +452,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             few_kernels(name, dt)
             if name != "abs":
                 ct = _FEW_COMPUTE.get(ct, ct)
-        a = input._data if ct is dt else input._data.astype(ct.np)
+        a = input._data if ct is dt else _astype(input._data, ct.np)
         dev = input._device
         if np_fn is not None and dev is CPU:
             r = np_fn(a)
@@ -525,6 +525,16 @@ def _scalar_operand(x: Any, name: str, arg: str, pos: int, allowed: bool) -> Any
 _CPU_SCALARS: dict[tuple, Any] = {}   # (type, value, dtype) -> read-only 0-d array
 
 
+def _astype(arr: Any, np_dtype: Any) -> Any:
+    """``arr`` cast to ``np_dtype``; an expanded array stays expanded (its compact part cast), so that the kernel
+    lays the result out as torch's over the original (NumPy's copy would put the 0-stride dims innermost)."""
+    if 0 in arr.strides and arr.size > 1:
+        xp = xp_of_array(arr)
+        return xp.broadcast_to(arr[tuple(slice(0, 1) if s == 0 else slice(None) for s in arr.strides)]
+                               .astype(np_dtype), arr.shape)
+    return arr.astype(np_dtype)
+
+
 def _array(x: Any, like: Tensor, ct: D.dtype) -> Any:
     """An operand as a backend value of compute dtype ``ct``. A scalar meeting a CPU tensor becomes a cached
     0-d array of ``ct`` (NumPy's ufuncs take those ~1 µs faster than Python numbers); on other devices it stays
@@ -534,7 +544,7 @@ def _array(x: Any, like: Tensor, ct: D.dtype) -> Any:
             x = array_of(x, like, ct)
             return x if type(x) in _SCALARS else x.astype(ct.np)
         arr = x._data
-        return arr if arr.dtype is ct.np or arr.dtype == ct.np else arr.astype(ct.np)
+        return arr if arr.dtype is ct.np or arr.dtype == ct.np else _astype(arr, ct.np)
     tx = type(x)
     if like._device is not CPU or tx is complex or (tx is float and x == 0.0):   # keys can't tell -0.0 from 0.0
         return scalar_for(x, ct)
