@@ -58,6 +58,7 @@ def _out(lib, dtype: str, n: int = 0):
     lambda m: m.fft.ifft(m.ones(4), out=_out(m, "complex128")),                  # conjugated in out: exact dtype
     lambda m: m.fft.ihfft(m.ones(4, dtype=m.float64), out=_out(m, "complex64")),
     lambda m: m.fft.ihfftn(m.ones(4, 4), dim=(1,), out=_out(m, "float64")),
+    lambda m: m.fft.ifft(m.ones(2, dtype=m.float64, requires_grad=True), out=_out(m, "complex64")),  # before autograd
     lambda m: m.fft.rfft(m.ones(4, dtype=m.float64, requires_grad=True), out=_out(m, "complex128")),
     lambda m: m.fft.fft(m.ones(4), out=_out(m, "complex128", 2)),                # resize warning, widening cast
 ])
