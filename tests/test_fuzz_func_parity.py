@@ -127,3 +127,28 @@ def test_functional_flags_as_torch() -> None:
 def _kinds(x: Any) -> Any:
     """The nesting of lists and tuples (torch returns either, depending on the path)."""
     return [type(x).__name__, *map(_kinds, x)] if isinstance(x, (list, tuple)) else "leaf"
+
+
+def _output_and_model_checks(L: Any) -> list:
+    """vjp/jacrev refuse integer outputs, jacrev/jacfwd complex inputs and outputs (torch's texts);
+    stack_module_state refuses models of different classes or mixed requires_grad."""
+    x, z = L.tensor([1.0, 2.0]), L.tensor([1 + 1j, 2.0])
+    a, b = L.nn.Linear(2, 2), L.nn.Linear(2, 2)
+    b.bias.requires_grad_(False)
+    calls = [lambda: L.func.vjp(lambda t: t.argmax(), x), lambda: L.func.jacrev(lambda t: (t, t > 0))(x),
+             lambda: L.func.jacrev(lambda t: t.abs())(z), lambda: L.func.jacfwd(lambda t: t.abs())(z),
+             lambda: L.func.jacrev(lambda t: (t, t.to(L.complex64)))(x), lambda: L.func.jacfwd(lambda t: t + 1j)(x),
+             lambda: L.func.stack_module_state([a, L.nn.Sequential(L.nn.Linear(2, 2))]),
+             lambda: L.func.stack_module_state([a, b])]
+    out = []
+    for call in calls:
+        try:
+            call()
+        except RuntimeError as e:
+            out.append(str(e))
+    return out
+
+
+def test_output_and_model_checks_as_torch() -> None:
+    t, e = outcomes(_output_and_model_checks)
+    assert e == t and len(t) == 8

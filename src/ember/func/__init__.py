@@ -384,6 +384,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
         primal_out = level.unwrap(out)
         graph = level.differentiable(out)
     outs, _ = _flatten(out)
+    _check_differentiable(outs)
     flat = [w for ws in watched for w in ws]
 
     def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: bool | None = None) -> tuple:
@@ -411,6 +412,22 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
 
 
+def _check_differentiable(outs: list) -> None:
+    """torch's vjp (and jacrev over it) refuses outputs it cannot give a cotangent to."""
+    for o in outs:
+        if isinstance(o, Tensor) and not (o.is_floating_point() or o.is_complex()):
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex Tensors, got Tensor "
+                               f"with dtype {o.dtype}")
+
+
+def _check_real(name: str, leaves: list, what: str) -> None:
+    """jacrev/jacfwd take real inputs and outputs only."""
+    for i, t in enumerate(leaves):
+        if isinstance(t, Tensor) and t.is_complex():
+            raise RuntimeError(f"{name}: Expected all {what} to be real but received complex tensor at flattened "
+                               f"input idx: {i}")
+
+
 def _detach_tree(tree: Any) -> Any:
     leaves, rebuild = _flatten(tree)
     return rebuild([x.detach() if isinstance(x, Tensor) else x for x in leaves])
@@ -423,6 +440,7 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         outer_grad = STATE.grad
+        _check_real("jacrev", [leaf for i in _argnums(argnums, len(args)) for leaf in _flatten(args[i])[0]], "inputs")
         with _differentiating(True):
             new_args, watched, rebuilds, _ = _prepare(args, argnums)
             level = _Level(watched, outer_grad)
@@ -432,6 +450,8 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
                 out, aux = out
                 aux = level.unwrap(aux)
             outs, rebuild_out = _flatten(out)
+            _check_differentiable(outs)
+            _check_real("jacrev", outs, "outputs")
             flat = [w for ws in watched for w in ws]
             graph = level.differentiable(outs)
             per_out = []
@@ -471,6 +491,7 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
             for leaf in flat:
                 if not isinstance(leaf, Tensor):
                     raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+            _check_real("jacfwd", flat, "inputs")
 
             def f(*xs: Any) -> Any:
                 new_args, k = list(args), 0
@@ -490,6 +511,7 @@ def jacfwd(func: Callable, argnums: Any = 0, has_aux: bool = False, *, randomnes
                     columns[k].append(tans)
             if outs is None:   # no input element: the output's shape from one plain call
                 outs, _, aux, rebuild_out = _jvp_flat(f, flat, zeros, has_aux)
+            _check_real("jacfwd", outs, "outputs")
             per_out = []
             for i, o in enumerate(outs):
                 jacs = [stack([col[i] for col in cols], -1).reshape((*o.shape, *x.shape)) if cols
@@ -646,9 +668,19 @@ def stack_module_state(models: Sequence[Any]) -> tuple[dict[str, Tensor], dict[s
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
     if len({m.training for m in models}) > 1:
         raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
-    params = {name: stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_(p.requires_grad)
-              for name, p in models[0].named_parameters()}
-    buffers = {name: stack([dict(m.named_buffers())[name] for m in models]) for name, _ in models[0].named_buffers()}
+    if len({type(m) for m in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(tensors: list[Tensor], name: str) -> Tensor:
+        """One model's tensors stacked: a new leaf requiring grad when they all do (all or none must)."""
+        flags = {t.requires_grad for t in tensors}
+        if len(flags) > 1:
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        out = stack(tensors)
+        return out.detach().requires_grad_() if flags == {True} else out
+    states = [(dict(m.named_parameters()), dict(m.named_buffers())) for m in models]
+    params = {k: stacked([s[0][k] for s in states], k) for k in states[0][0]}
+    buffers = {k: stacked([s[1][k] for s in states], k) for k in states[0][1]}
     return params, buffers
 
 
