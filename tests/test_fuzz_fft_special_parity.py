@@ -137,6 +137,12 @@ def test_i1_backward_dtypes(name: str, dtype: str) -> None:
     lambda m: m.signal.windows.general_cosine(4, a=[]),
     lambda m: m.signal.windows.general_cosine(4, a=3),
     lambda m: m.signal.windows.general_cosine(1, a=[]),                # coefficients unchecked below two samples
+    lambda m: m.hamming_window(8, alpha=0.5),                          # torch's overloads: periodic comes first
+    lambda m: m.hamming_window(8, True, beta=0.1),
+    lambda m: m.kaiser_window(8, beta=0.5),
+    lambda m: m.hamming_window(8, periodic=False, alpha=0.5, beta=0.2),
+    lambda m: m.kaiser_window(8, False, 3.0),
+    lambda m: m.hann_window(8, periodic=1.5),
 ])
 def test_windows(call) -> None:
     _same(call, rtol=2e-6, atol=1e-7)

@@ -180,6 +180,12 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "randint_like": tuple(f"randint_like(Tensor input, {b}, *, {g}{_LIKE})" for b in (
         "SymInt low, SymInt high", "Tensor high", "SymInt high") for g in ("Generator? generator, ", "")),
     "empty_strided": (f"empty_strided(SymInt[] size, SymInt[] stride, *, {_NEW})",),
+    **{name: (f"{name}(int window_length, *, {_NEW})", f"{name}(int window_length, bool periodic, *, {_NEW})")
+       for name in ("hann_window", "bartlett_window", "blackman_window")},
+    "hamming_window": tuple(f"hamming_window(int window_length, {p}*, {_NEW})" for p in (
+        "", "bool periodic, ", "bool periodic, float alpha, ", "bool periodic, float alpha, float beta, ")),
+    "kaiser_window": tuple(f"kaiser_window(int window_length, {p}*, {_NEW})" for p in (
+        "", "bool periodic, ", "bool periodic, float beta, ")),
     "multinomial": ("multinomial(Tensor input, SymInt num_samples, bool replacement=False, *, "
                     "Generator? generator=None, Tensor out=None)",),
     "normal_": ((), ("normal_(float mean=0, float std=1, *, Generator? generator=None)",)),

@@ -74,12 +74,21 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad, cosine_sum(0.5, 0.5))
 
 
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-                   dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
-                   requires_grad: bool = False) -> Tensor:
-    """The generalised Hamming window ``alpha - beta cos(2 pi n / (N - 1))``."""
-    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   cosine_sum(alpha, beta))
+def _overload(name: str, *given: Any) -> None:
+    """Refuse a parameter given without the one before it (torch's overloads take them in order, ``periodic``
+    first; the argument parser words the error)."""
+    if any(a is None and b is not None for a, b in zip(given, given[1:], strict=False)):
+        raise TypeError(f"{name}() received an invalid combination of arguments")
+
+
+def hamming_window(window_length: int, periodic: bool | None = None, alpha: float | None = None,
+                   beta: float | None = None, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                   pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+    """The generalised Hamming window ``alpha - beta cos(2 pi n / (N - 1))`` (periodic, alpha 0.54 and beta 0.46
+    by default)."""
+    _overload("hamming_window", periodic, alpha, beta)
+    return _window("hamming_window", window_length, periodic is not False, dtype, device, requires_grad,
+                   cosine_sum(0.54 if alpha is None else alpha, 0.46 if beta is None else beta))
 
 
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, layout: Any = None,
@@ -96,12 +105,13 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = N
                    lambda xp, n, N: 1 - xp.abs(2 * n / (N - 1) - 1))
 
 
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-                  layout: Any = None, device: Any = None, pin_memory: bool = False,
+def kaiser_window(window_length: int, periodic: bool | None = None, beta: float | None = None, *,
+                  dtype: Any = None, layout: Any = None, device: Any = None, pin_memory: bool = False,
                   requires_grad: bool = False) -> Tensor:
-    """The Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)``."""
-    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
-                   kaiser_formula(beta, dtype))
+    """The Kaiser window ``I0(beta sqrt(1 - (2 n / (N - 1) - 1)^2)) / I0(beta)`` (periodic, beta 12 by default)."""
+    _overload("kaiser_window", periodic, beta)
+    return _window("kaiser_window", window_length, periodic is not False, dtype, device, requires_grad,
+                   kaiser_formula(12.0 if beta is None else beta, dtype))
 
 
 def kaiser_formula(beta: float, dtype: Any) -> Any:
