@@ -444,25 +444,26 @@ class NllLoss2DBackward0(NllLossBackward0):
 
 def _check_target(input: Tensor, target: Tensor) -> None:
     """torch's checks of class-index targets, shapes before the dtype (a float target of the wrong shape, a
-    common slip, gets the shape error)."""
-    if input.dim() == 1:
-        if target.dim() > 1:
+    common slip, gets the shape error). Read from the arrays' shapes (no Size objects on this per-step path)."""
+    shape, tshape = input._data.shape, target._data.shape
+    nd, tnd = len(shape), len(tshape)
+    if nd == 1:
+        if tnd > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if target.dim() == 1 and target.shape[0] != 1:
-            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+        if tnd == 1 and tshape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {tshape[0]}")
     else:
-        batch = target.shape[0] if target.dim() else 0   # (torch reads a 0-d target's batch size as 0)
-        if input.shape[0] != batch:
-            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({batch}).")
-        if not target.dim():
+        batch = tshape[0] if tnd else 0   # (torch reads a 0-d target's batch size as 0)
+        if shape[0] != batch:
+            raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size ({batch}).")
+        if not tnd:
             raise IndexError("Dimension specified as 0 but tensor has no dimensions")
-        if input.dim() == 2 and target.dim() != 1:
+        if nd == 2 and tnd != 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    expected = [input.shape[0], *input.shape[2:]]
-    if input.dim() > 2 and list(target.shape) != expected:
-        raise RuntimeError(f"Expected target size {expected}, got {list(target.shape)}")
-    if target.dtype not in (D.int64, D.uint8):
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target.dtype._short}")
+    if nd > 2 and list(tshape) != [shape[0], *shape[2:]]:
+        raise RuntimeError(f"Expected target size {[shape[0], *shape[2:]]}, got {list(tshape)}")
+    if target._dtype is not D.int64 and target._dtype is not D.uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target._dtype._short}")
 
 
 def _check_weight(weight: Tensor | None, c: int, input: Tensor) -> None:
@@ -498,7 +499,7 @@ def nll_loss(
     tc, w, valid = _nll_targets(input, target, weight, ignore_index)
     ns = xp(input)
     a = compute_array(input)
-    moved = ns.moveaxis(a, 1, -1) if a.ndim > 1 else a
+    moved = ns.moveaxis(a, 1, -1) if a.ndim > 2 else a   # (classes last: already so for (n, c))
     flat = moved.reshape(-1, moved.shape[-1])
     return _nll_reduce(input, target, -w * flat[ns.arange(flat.shape[0]), tc], tc, w, valid, reduction, moved.shape)
 
@@ -508,8 +509,10 @@ def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None,
     """nll_loss's checks; the flat target with ignored entries as class 0, each sample's weight (0 where
     ignored) and whether it is not ignored, as arrays."""
     _check_target(input, target)
-    not_differentiable("nll_loss_forward", weight=weight)
-    c = input.shape[1] if input.dim() > 1 else input.shape[0]
+    if weight is not None:
+        not_differentiable("nll_loss_forward", weight=weight)
+    shape = input._data.shape
+    c = shape[1] if len(shape) > 1 else shape[0]
     _check_weight(weight, c, input)
     ns = xp(input)
     t = target._data.reshape(-1).astype(ns.int64)
@@ -518,7 +521,7 @@ def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None,
     check_on_device(ns, bad.any(), lambda: IndexError(f"Target {int(to_host(t[bad])[0])} is out of bounds."))
     tc = ns.where(valid, t, 0)
     dtype = compute_array(input).dtype
-    return tc, (compute_array(weight)[tc] if weight is not None else ns.ones(t.shape, dtype)) * valid, valid
+    return tc, compute_array(weight)[tc] * valid if weight is not None else valid.astype(dtype), valid
 
 
 def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, valid: Any, reduction: str,
