@@ -134,7 +134,7 @@ class Tensor:
             return _shape(Size, self._data.shape)
         if not self._data.ndim:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-        return self._data.shape[self._wrap_dim(dim)]
+        return self._data.shape[self._method_dim(dim, "size")]
 
     @property
     def dtype(self) -> D.dtype:
@@ -214,7 +214,7 @@ class Tensor:
             strides = tuple(s // item for s in a.strides)
         if dim is None:
             return strides
-        return strides[self._wrap_dim(dim)]
+        return strides[self._method_dim(dim, "stride")]
 
     def _root_array(self) -> Any:
         """The array owning the memory this tensor views (its storage)."""
@@ -249,6 +249,14 @@ class Tensor:
 
     def _wrap_dim(self, dim: int) -> int:
         return wrap_dim(dim, self._data.ndim)
+
+    def _method_dim(self, dim: Any, method: str) -> int:
+        """The ``dim`` argument of ``size``/``stride`` wrapped (a wrongly typed one: torch's parser error, as if
+        passed by position)."""
+        try:
+            return wrap_dim(dim, self._data.ndim)
+        except TypeError:
+            raise TypeError(f"{method}(): argument 'dim' (position 1) must be int, not {type(dim).__name__}") from None
 
     # ---- autograd fields --------------------------------------------------------------------------
     @property

@@ -981,7 +981,8 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     """An uninitialised tensor with the given ``size`` and element ``stride``."""
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
     if len(size) != len(stride):
-        raise RuntimeError("mismatch in length of strides and shape")
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
     if any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
     extent = 1 + builtins.sum((n - 1) * s for n, s in zip(size, stride, strict=True)) if all(size) else 0
@@ -1112,7 +1113,7 @@ def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """``nonzero()`` padded with ``fill_value`` (or truncated) to exactly ``size`` rows."""
     if size < 0:
-        raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got size: {size}")
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
     nz = input.nonzero()
     k = nz.shape[0]
     if k >= size:

@@ -368,6 +368,11 @@ def uniform_(self: Tensor, from_: float = 0, to: float = 1, *, generator: Genera
 @_recorded(_named("NormalBackward0"))
 def normal_(self: Tensor, mean: float = 0, std: float = 1, *, generator: Generator | None = None) -> Tensor:
     """Fill with N(mean, std²) (torch's exact stream; complex: each part N(mean, std²/2))."""
+    if not std >= 0.0:   # (checked first, whatever the dtype)
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
+    if not self._data.size and not self._dtype.is_floating_point:   # (no kernel runs: no dtype check)
+        self._vc[0] += 1
+        return self
     if self._dtype.is_complex:
         return _complex_fill(self, lambda r: normal_(r, mean, std / math.sqrt(2), generator=generator))
     dt = _float_np(self, "normal_")

@@ -371,11 +371,15 @@ def _dtype_arg(dtype: Any) -> D.dtype | None:
     return _resolve_dtype(dtype)
 
 
-def _cast(input: Tensor | Any, dt: D.dtype) -> Any:
-    """``input``'s array (or an array) converted to ``dt``'s accumulation type."""
+def _cast(input: Tensor | Any, dt: D.dtype, stacklevel: int = 3) -> Any:
+    """``input``'s array (or an array) converted to ``dt``'s accumulation type (complex to real: torch's warning,
+    once, attributed ``stacklevel`` frames up)."""
     a = input._data if _isinstance(input, Tensor) else input
     acc = _acc(dt)
     if a.dtype.kind == "c" and dt.category in (1, 2):
+        from .elementwise import _COMPLEX_CAST_WARNING as once
+        if once:
+            warn(once.pop(), UserWarning, stacklevel=stacklevel)
         a = a.real   # the imaginary part dropped, as tensor.to() does (without NumPy's ComplexWarning)
     return a if a.dtype == acc else a.astype(acc)
 
@@ -433,7 +437,7 @@ def _summed(input: Tensor, dim: Any, keepdim: bool, dtype: Any, nan: bool) -> tu
     a = input._data
     if nan and D.holds_nan(a.dtype):   # before any cast (NaN as an integer would be garbage)
         a = xp.where(xp.isnan(a), 0, a)
-    a = _cast(a, dt)
+    a = _cast(a, dt, 4)
     dims = reduce_dims(dim, a.ndim)
     return _wrap(sum_array(xp, a, dims, keepdim), dt, input), dims
 
@@ -1328,7 +1332,7 @@ def _cumulative(fn: str, input: Tensor, dim: int, dtype: Any) -> tuple[Tensor, i
     """cumsum/cumprod accumulate in torch's CPU accumulation type (:func:`acc_type`) and round once per element,
     as its kernel, so long scans give torch's values bit for bit."""
     dt = _cum_dtype(input, dtype)
-    a = _cast(input, dt).astype(acc_type(dt), copy=False)
+    a = _cast(input, dt, 4).astype(acc_type(dt), copy=False)
     d = wrap_dim(dim, a.ndim)
     if dt is D.bool and a.ndim and a.size:   # (torch's kernel runs only on a nonempty tensor)
         raise not_implemented(f"{fn}_out_cpu", dt)
