@@ -183,3 +183,15 @@ def test_dlpack_export_refuses_the_conjugate_bit_like_torch():
     assert t == e
     for L in (torch, ember):
         assert np.from_dlpack(L.tensor([1 + 2j])).tolist() == [1 + 2j]
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_legacy_files_with_sparse_tensors_load_their_data(weights_only):
+    g = torch.Generator().manual_seed(0)
+    coo = torch.sparse_coo_tensor(torch.randint(0, 9, (2, 40), generator=g), torch.rand(40, generator=g), (9, 9))
+    obj = [coo, coo.coalesce(), coo.coalesce().to_sparse_csr(), torch.arange(3)]
+    data = _saved(torch, obj, _use_new_zipfile_serialization=False).getvalue()
+    got = ember.load(io.BytesIO(data), weights_only=weights_only)   # (the data follows the pickle in this format)
+    want = torch.load(io.BytesIO(data), weights_only=weights_only)
+    for e, t in zip(got, want, strict=True):
+        assert str(e.layout) == str(t.layout) and e.to_dense().tolist() == t.to_dense().tolist()

@@ -470,10 +470,12 @@ def _load_legacy(fh: BinaryIO, restore: Restore, unpickle: Unpickle) -> Any:
                 raise RuntimeError(
                     f"invalid checkpoint: storage {key} declares {numel} elements, more than the file holds"
                 )
-            storages[key], locations[key] = UntypedStorage(np.empty(numel, dtype.np)), location
+            storages[key], locations[key] = UntypedStorage(np.zeros(numel, dtype.np)), location
         return storages[key]
 
-    obj = unpickle(fh, persistent_load)
+    # The data follows the object's pickle: a first pass learns the storages (its object is dropped: rebuilds
+    # that read data, as a sparse tensor's, saw zeros), a second rebuilds the object over the filled, placed ones.
+    unpickle(fh, persistent_load)
     keys = unpickle(fh, no_storage)
     if not isinstance(keys, list) or set(keys) != set(storages):
         raise RuntimeError("invalid checkpoint: the storage key list does not match the storages used")
@@ -484,9 +486,7 @@ def _load_legacy(fh: BinaryIO, restore: Restore, unpickle: Unpickle) -> Any:
             raise RuntimeError(f"invalid checkpoint: bad element count for storage {key}")
         _read_exact(fh, arr.view(np.uint8))
     placed = {k: restore(s, locations[k]) for k, s in storages.items()}
-    if all(placed[k] is s for k, s in storages.items()):
-        return obj
-    fh.seek(body)  # storages moved (e.g. to a GPU): rebuild the object over the moved ones
+    fh.seek(body)
     return unpickle(fh, lambda pid: placed[_ascii(pid[2])] if _ascii(pid[0]) == "storage" else pid[1])
 
 
