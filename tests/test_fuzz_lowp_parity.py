@@ -28,6 +28,10 @@ def _F(lib: Any) -> Any:
 
 
 def _same(got: Any, want: Any) -> None:
+    if isinstance(want, tuple):
+        for g, w in zip(got, want, strict=True):
+            _same(g, w)
+        return
     assert str(got.dtype) == str(want.dtype)
     np.testing.assert_array_equal(got.detach().to(ember.complex128 if got.is_complex() else ember.float64).numpy(),
                                   want.detach().to(torch.complex128 if want.is_complex() else torch.float64).numpy())
@@ -78,7 +82,20 @@ CASES: dict[str, Callable[[Any], Any]] = {
         pos_weight=L.tensor(ROWS[1, :1] + 4).bfloat16(), reduction="none"),
     "bce_logits_half_float_target": lambda L: _F(L).binary_cross_entropy_with_logits(
         L.tensor(CUBE).half(), (L.tensor(FLIP) > 0).float(), reduction="none"),
+    # float16 batch norm normalises with its float16 statistics; the running ones are updated in double
+    "batch_norm_half": lambda L: _batch_norm(L, L.float16),
+    "instance_norm_half": lambda L: _F(L).instance_norm(L.tensor(CUBE[None]).half() + 1),
+    # rms_norm: float32's eps for 16-bit inputs, the weight applied before the one rounding
+    "rms_norm_half": lambda L: _F(L).rms_norm(L.tensor(CUBE).half() / 30, (13,)),
+    "rms_norm_bfloat16_weight": lambda L: _F(L).rms_norm(L.tensor(CUBE).bfloat16(), (13,),
+                                                         L.tensor(FLIP[0, 0]).bfloat16()),
 }
+
+
+def _batch_norm(lib: Any, dt: Any) -> tuple:
+    stats = [lib.tensor(ROWS[0, :4] / 5).to(dt), lib.tensor(ROWS[1, :4] ** 2 + 0.5).to(dt)]
+    x = lib.tensor(CUBE.reshape(3, 4, 3, 13) + 1).to(dt)
+    return _F(lib).batch_norm(x, *stats, lib.tensor(FLIP[0, :4, 0]).to(dt), None, True, 0.3), *stats
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -615,10 +615,13 @@ def rms_norm(
     dt = input.dtype
     if not dt.is_floating_point:
         raise NotImplementedError(f'"rms_norm" not implemented for \'{dt._short}\'')
-    if eps is None:
-        eps = D.finfo(dt).eps
     x = input.float() if dt is D.float16 or dt is D.bfloat16 else input
-    y = (x * add_scalar(x.pow(2).mean(dims, keepdim=True), eps).rsqrt()).to(dt)
+    if eps is None:   # (the compute type's: float32's for 16-bit inputs)
+        eps = D.finfo(x.dtype).eps
+    y = x * add_scalar(x.pow(2).mean(dims, keepdim=True), eps).rsqrt()
+    if weight is not None and weight.dtype is dt:   # torch's one rounding, after the weight
+        return (y * weight.to(x.dtype)).to(dt)
+    y = y.to(dt)
     if weight is None:
         return y
     if weight.dtype is not dt:

@@ -131,27 +131,34 @@ class _Layout:
         return (s, d) if self.groups is not None else (s.sum(0), d.sum(0))
 
 
+def _moments(av: Any, lay: _Layout) -> tuple:
+    """Per unit of the viewed array: (mean, biased variance, the centred view or None). The variance is
+    E[x²] - mean² from the sums of one walk; where that would lose digits to cancellation (mean² ≫ var) it is
+    recomputed from centred values."""
+    ns = lay.ns
+    m = max(lay.count, 1)
+    s, d = lay.sums(av, av)
+    mean = lay.reduce(s) / m
+    var = lay.reduce(d) / m - mean * mean
+    centred = None
+    if ns is not np or bool((mean * mean > _CANCEL * var).any()):   # a GPU always centres: no host check
+        centred = av - lay.vec(lay.expand(mean))
+        var = lay.reduce(lay.sums(centred, centred)[1]) / m
+    return mean, ns.maximum(var, 0), centred
+
+
 def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | None) -> tuple:
     """``(x - mean) * invstd * w + b`` on an (N, C, ...) array, as one multiply-add walk; statistics (biased
-    variance) from the data unless ``stats`` = (mean, invstd) is given. Returns (y, mean, var or None, invstd).
-
-    The variance is E[x²] - mean² from the sums of one walk; where that would lose digits to cancellation
-    (mean² ≫ var) it is recomputed from centred values."""
+    variance, :func:`_moments`) from the data unless ``stats`` = (mean, invstd) is given. Returns (y, mean,
+    var or None, invstd)."""
     ns = lay.ns
     av = lay.view(a)
     var = None
     if stats is None:
-        m = max(lay.count, 1)
-        s, d = lay.sums(av, av)
-        mean = lay.reduce(s) / m
-        var = lay.reduce(d) / m - mean * mean
-        if ns is not np or bool((mean * mean > _CANCEL * var).any()):   # a GPU always centres: no host check
-            av = av - lay.vec(lay.expand(mean))
-            var = lay.reduce(lay.sums(av, av)[1]) / m
-            mean_in = ns.zeros_like(mean)   # av is centred now
-        else:
-            mean_in = mean
-        var = ns.maximum(var, 0)
+        mean, var, centred = _moments(av, lay)
+        mean_in = mean
+        if centred is not None:
+            av, mean_in = centred, ns.zeros_like(mean)   # av is centred now
         invstd = 1 / ns.sqrt(var + eps)
     else:
         mean = mean_in = stats[0]
@@ -313,14 +320,19 @@ def _update_running(
     running_mean: Tensor | None, running_var: Tensor | None, momentum: float, mean: Any, var: Any, count: float
 ) -> None:
     """Exponential averages of the batch mean and unbiased variance, written in place without a version
-    bump (as torch's kernel)."""
+    bump (as torch's kernel; 16-bit ones computed in double and rounded through float, as its update)."""
+    def blend(old: Any, new: Any) -> Any:
+        if old.dtype.itemsize == 2:
+            return ((1 - momentum) * old.reshape(-1).astype(np.float64) + momentum * new).astype(np.float32)
+        return (1 - momentum) * old.reshape(-1) + momentum * new
+
     if running_mean is not None:
         rm = running_mean._data
-        rm[...] = ((1 - momentum) * rm.reshape(-1) + momentum * mean).reshape(rm.shape)
+        rm[...] = blend(rm, mean).reshape(rm.shape)
     if running_var is not None:
         rv = running_var._data
         unbiased = var * (count / (count - 1)) if count > 1 else var * float("inf")
-        rv[...] = ((1 - momentum) * rv.reshape(-1) + momentum * unbiased).reshape(rv.shape)
+        rv[...] = blend(rv, unbiased).reshape(rv.shape)
 
 
 def _batch_norm(
@@ -363,13 +375,22 @@ def _batch_norm(
     if not training:
         rm = compute_array(running_mean).reshape(-1)
         stats = (rm, 1 / ns.sqrt(compute_array(running_var).reshape(-1) + eps))
-    y, mean, var, invstd = _normalize(compute_array(input), lay, w, b, eps, stats)
+    a = compute_array(input)
+    first = next((p for p in params if p is not None), input)   # (the mixed form keeps float32 statistics)
+    if training and input._dtype in (D.float16, D.bfloat16) and first._dtype is input._dtype:
+        # torch keeps 16-bit statistics and normalises with those rounded values (float16 exactly as torch;
+        # torch's bfloat16 invstd is a further ulp off in some channels); the running ones take the exact mean
+        mean, var, _ = _moments(lay.view(a), lay)
+        stats = tuple(v.astype(input._dtype.np).astype(v.dtype) for v in (mean, 1 / ns.sqrt(var + eps)))
+    y, saved_mean, var_, invstd = _normalize(a, lay, w, b, eps, stats)
+    if stats is None or not training:
+        mean, var = saved_mean, var_
     if training and lay.count > 0:
         _update_running(running_mean, running_var, momentum, mean, var, lay.count)
     out = result(dense_in(y, layout_of(input), ns), input)   # channels-last in, channels-last out (as torch)
     return fused(
         out, NativeBatchNormBackward0, (input, weight, bias), (input, weight),
-        layout=lay, mean=mean, invstd=invstd, training=training, eps=eps,
+        layout=lay, mean=saved_mean, invstd=invstd, training=training, eps=eps,
     )
 
 
