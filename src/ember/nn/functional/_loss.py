@@ -30,6 +30,7 @@ from ._common import (
     compute_array,
     fused,
     legacy_reduction,
+    needs_grad,
     not_differentiable,
     reduce_loss,
     result,
@@ -535,6 +536,8 @@ def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, val
     else:
         out_arr = losses.sum() / total
     out = result(out_arr, input)
+    if not needs_grad(input):   # (the node's attributes below are built only for a graph)
+        return out
     node = NllLoss2DBackward0 if input.dim() > 2 else NllLossBackward0
     return fused(
         out,
