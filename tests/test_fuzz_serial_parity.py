@@ -195,3 +195,11 @@ def test_legacy_files_with_sparse_tensors_load_their_data(weights_only):
     want = torch.load(io.BytesIO(data), weights_only=weights_only)
     for e, t in zip(got, want, strict=True):
         assert str(e.layout) == str(t.layout) and e.to_dense().tolist() == t.to_dense().tolist()
+
+
+def test_deepcopy_of_a_parameter_clones_its_data_like_torch():
+    got = []
+    for L in (torch, ember):
+        views = (L.ones(1).expand(3), L.arange(6.0)[::2], L.arange(6.0).view(2, 3).t())
+        got.append([copy.deepcopy(L.nn.Parameter(v)).stride() for v in views])
+    assert got[0] == got[1]

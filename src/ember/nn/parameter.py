@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._core.memory_format import preserve_format
 from .._tensor import Tensor, _new, python_state
 from .._tensor_str import tensor_repr
 from ..overrides import _takes_part
@@ -75,10 +76,10 @@ class Parameter(Tensor, metaclass=_ParameterMeta):
     __format__ = object.__format__   # not a plain Tensor: no number formats, even when 0-d (as torch)
 
     def __deepcopy__(self, memo: dict) -> Parameter:
-        """A new parameter of the same class over a copy of the data; as torch, neither ``.grad`` nor
-        attributes set on the parameter are copied."""
+        """A new parameter of the same class over a clone of the data (``preserve_format``); as torch, neither
+        ``.grad`` nor attributes set on the parameter are copied."""
         if id(self) not in memo:
-            memo[id(self)] = type(self)(Tensor.__deepcopy__(self.detach(), {}), self._rg)
+            memo[id(self)] = type(self)(self.detach().clone(memory_format=preserve_format), self._rg)
         return memo[id(self)]
 
     def __reduce_ex__(self, protocol: int) -> Any:
