@@ -145,3 +145,14 @@ def test_reduction_complex_to_real_dtype_warns(call, monkeypatch):
                                   "x.normal_(0, float('nan'))"])
 def test_argument_errors(call):
     _check(lambda m: eval(call, {"m": m, "x": m.ones(2, 3)}))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (2, 3)])
+@pytest.mark.parametrize("dtype", ["int8", "bool", "float64"])
+def test_sum_to_size_of_nothing_sums_everything(shape, dtype):
+    """sum_to_size(()) is the full sum, a new tensor (integers in int64), even of a 0-d tensor."""
+    def run(m):
+        x = m.ones(shape, dtype=getattr(m, dtype))
+        r = x.sum_to_size(())
+        return r, m.tensor(r is x)
+    _check(run)

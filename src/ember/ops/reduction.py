@@ -495,6 +495,8 @@ def sum_to_size(self: Tensor, *sizes: Any, size: Any = None) -> Tensor:
     sizes = sized(sizes, size, "sum_to_size", "size")
     shape = tuple(sizes[0]) if len(sizes) == 1 and not _isinstance(sizes[0], int) else tuple(sizes)
     cur = self._data.shape
+    if not shape:   # everything summed, even a 0-d tensor's (a new tensor; integers in int64), as torch
+        return sum(self)
     if cur == shape:
         return self
     lead = len(cur) - len(shape)
