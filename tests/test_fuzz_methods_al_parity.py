@@ -143,3 +143,14 @@ def test_results_over_expanded_inputs_are_laid_out_as_torch(fn):
                  lambda m: m.ones(4, 3, dtype=m.int32).t()[None].expand(2, 3, 4)):
         t, e = (fn(make(m)) for m in (torch, ember))
         assert e.stride() == t.stride() and e.is_contiguous() == t.is_contiguous()
+
+
+@pytest.mark.parametrize("name, args", [("add", (1,)), ("atan2", ("x",)), ("addcmul", ("x", "x")), ("cumsum", (0,)),
+                                        ("logit", ()), ("outer", ("x",)), ("isclose", ("x",))])
+def test_methods_take_no_out_keyword(name, args):
+    """torch's Tensor methods have no ``out=`` (ember's wrote into it); the functions keep theirs."""
+    def call(m):
+        x = m.ones(2)
+        return getattr(x, name)(*(x if a == "x" else a for a in args), out=m.zeros(2))
+    _check(call)
+    _check(lambda m: m.outer(m.ones(2), m.ones(2), out=m.zeros(2, 2)))

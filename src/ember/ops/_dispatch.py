@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from types import FunctionType
 from typing import Any
 
 import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, xp_of
-from .._core.warn import warn
+from .._core.warn import _TRANSPARENT, transparent, warn
 from .._tensor import _INFERENCE, Tensor, from_array, wrap_dim, zeros_of
 from ..autograd import forward_ad as _fw
 from ..autograd.grad_mode import STATE
@@ -516,9 +517,28 @@ def torch_names(fn: Callable, names: Sequence[str]) -> Callable:
 
 
 def bind(names: dict[str, Callable]) -> None:
-    """Install functions as Tensor methods."""
+    """Install functions as Tensor methods (see :func:`_method_form`)."""
     for name, fn in names.items():
-        setattr(Tensor, name, fn)
+        setattr(Tensor, name, _method_form(fn))
+
+
+def _method_form(fn: Callable) -> Callable:
+    """``fn`` as a Tensor method: torch's methods take no ``out=``, so a keyword-only ``out`` parameter is renamed
+    ``_out`` (in a copy of the function: Python then raises its "unexpected keyword argument 'out'"), at no cost
+    per call."""
+    code = getattr(fn, "__code__", None)
+    if type(fn) is not FunctionType or "out" in code.co_cellvars or \
+            "out" not in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]:
+        return fn
+    i = code.co_varnames.index("out")
+    method = FunctionType(code.replace(co_varnames=code.co_varnames[:i] + ("_out",) + code.co_varnames[i + 1:]),
+                          fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    method.__kwdefaults__ = {("_out" if k == "out" else k): v for k, v in (fn.__kwdefaults__ or {}).items()}
+    method.__dict__.update(fn.__dict__)
+    method.__qualname__, method.__doc__, method.__module__ = fn.__qualname__, fn.__doc__, fn.__module__
+    if code in _TRANSPARENT:
+        transparent(method)
+    return method
 
 
 def new_tensor(arr: Any, dtype: D.dtype, dev: Any) -> Tensor:

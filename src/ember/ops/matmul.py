@@ -35,7 +35,7 @@ from ._dispatch import (
     write_out,
     xp_of,
 )
-from .elementwise import sparse_operand
+from .elementwise import mul, sparse_operand
 from .views import unsafe_view
 
 _isinstance = isinstance
@@ -690,7 +690,7 @@ def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor:
     for name, v in (("self", input), ("vec2", vec2)):
         if v._data.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v._data.ndim}-D")
-    return input.reshape(-1, 1).mul(vec2, out=out)
+    return mul(input.reshape(-1, 1), vec2, out=out)
 
 
 ger = outer
