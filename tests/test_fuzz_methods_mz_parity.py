@@ -156,3 +156,17 @@ def test_sum_to_size_of_nothing_sums_everything(shape, dtype):
         r = x.sum_to_size(())
         return r, m.tensor(r is x)
     _check(run)
+
+
+@pytest.mark.parametrize("call", ["m.ones(()).stride(0)", "m.ones(()).stride(0.5)", "m.ones(()).size(5)",
+                                  "m.ones(()).size(True)", "m.ones(2).stride(-2)", "m.ones(2, 3).stride(1)"])
+def test_size_stride_dim_errors(call):
+    _check(lambda m: m.tensor(eval(call, {"m": m})))
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_renorm_inplace_on_expanded_refused(grad):
+    def run(m):
+        x = m.ones(1, 4, requires_grad=grad).clone().expand(3, 4)
+        return x.renorm_(2, 0, 1.0)
+    _check(run)

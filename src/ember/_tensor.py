@@ -132,8 +132,6 @@ class Tensor:
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
             return _shape(Size, self._data.shape)
-        if not self._data.ndim:
-            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[self._method_dim(dim, "size")]
 
     @property
@@ -251,12 +249,19 @@ class Tensor:
         return wrap_dim(dim, self._data.ndim)
 
     def _method_dim(self, dim: Any, method: str) -> int:
-        """The ``dim`` argument of ``size``/``stride`` wrapped (a wrongly typed one: torch's parser error, as if
-        passed by position)."""
+        """The ``dim`` argument of ``size``/``stride`` wrapped: a wrongly typed one gets torch's parser error (as if
+        passed by position), then any dim of a 0-d tensor its IndexError."""
+        n = self._data.ndim
         try:
-            return wrap_dim(dim, self._data.ndim)
+            d = wrap_dim(dim, n)
         except TypeError:
             raise TypeError(f"{method}(): argument 'dim' (position 1) must be int, not {type(dim).__name__}") from None
+        except IndexError:
+            if n:
+                raise
+        if not n:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return d
 
     # ---- autograd fields --------------------------------------------------------------------------
     @property

@@ -577,9 +577,11 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float, *, out: Tensor | N
 def renorm_(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     """In-place :func:`renorm`."""
     check_inplace(input)
-    if STATE.enabled and input._rg:
-        return inplace(input, renorm(history_alias(input), p, dim, maxnorm))
-    input._data[...] = renorm(input, p, dim, maxnorm)._data
+    res = renorm(history_alias(input) if STATE.enabled and input._rg else input, p, dim, maxnorm)
+    E._check_written(input)   # (an expanded input: torch's overlap error, after the argument checks)
+    if res._rg:
+        return inplace(input, res)
+    input._data[...] = res._data
     input._vc[0] += 1
     return input
 
