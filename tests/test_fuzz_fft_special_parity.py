@@ -196,3 +196,15 @@ def test_stft_istft(call) -> None:
 ])
 def test_fft_argument_parsing(call) -> None:
     _same(call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.special.multigammaln(m.tensor([0.2890625, -0.00137329, 3.578125]).to(m.bfloat16), 3),  # in bf16
+    lambda m: m.special.multigammaln(m.tensor([3.578125, 7.25]).to(m.bfloat16), 5),
+    lambda m: m.special.multigammaln(m.tensor([4.1875, 2.5]).to(m.float16), 2),
+    lambda m: m.special.multigammaln(m.tensor([3.0]), 2, out=_out(m, "int64")),     # torch's wording
+    lambda m: m.special.multigammaln(m.tensor([3]), 2, out=_out(m, "bool")),
+    lambda m: m.special.multigammaln(m.tensor([1j]), 2, out=_out(m, "int64")),      # arange's error first
+])
+def test_multigammaln(call) -> None:
+    _same(call, rtol=0, atol=0)

@@ -783,11 +783,17 @@ def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
 
 
 def _mvlgamma_fwd(xp: Any, x: Any, p: int) -> Any:
+    """torch's composite in ``x``'s dtype ``dt``: the lgamma of each of x - (p - 1)/2 .. x, their sum (in that
+    order), plus p (p - 1) / 4 log(pi) (rounded to ``dt``), each step computed in ``dt`` or float32 if narrower
+    (torch's opmath) and rounded to ``dt`` (16-bit inputs near a pole of a term give its inf, as torch's)."""
+    dt = x.dtype
+    ct = np.promote_types(dt, np.float32)
+
+    def rounded(a: Any) -> Any:
+        return a.astype(ct).astype(dt).astype(np.float64)
     x = _f64(xp, x)
-    total = p * (p - 1) / 4 * math.log(_PI)
-    for j in range(p):
-        total = total + lgamma_kernel(xp, x - j / 2)
-    return total
+    total = rounded(sum(rounded(lgamma_kernel(xp, rounded(x - j / 2))) for j in range(p - 1, -1, -1)))
+    return total + float(np.asarray(p * (p - 1) / 4 * math.log(_PI)).astype(dt))
 
 
 def _mvlgamma_grad(g: Tensor, x: Tensor, r: Any, p: int) -> Tensor:
@@ -802,17 +808,23 @@ _mvlgamma = unary("mvlgamma", _mvlgamma_fwd, _mvlgamma_grad, method=False, deny=
 
 
 def _mvlgamma_check(input: Tensor, p: int) -> None:
-    """torch's checks, in its order: a bool input, then ``p``."""
+    """torch's checks, in its order: a bool input, ``p``, then a complex one (its arange's error)."""
     if input._dtype is D.bool:
         raise RuntimeError("The input tensor may not be a boolean tensor.")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
+    if input.is_complex():
+        raise_denied(ni("arange_cpu"), input._dtype)
 
 
 def mvlgamma(input: Tensor, p: int, *, out: Tensor | None = None) -> Tensor:
     """The multivariate log-gamma function of dimension ``p`` (like torch, no domain check: inputs
     at most (p-1)/2 give inf or the continuation of lgamma)."""
     _mvlgamma_check(input, p)
+    rt = _k_float(input._dtype)[1]
+    if out is not None and not D.can_cast(rt, out._dtype):   # (torch's wording: the input's dtype, the result's)
+        raise RuntimeError(f"mvlgamma: result type {input._dtype._short} can't be cast to the desired output type "
+                           f"{rt._short}")
     return _mvlgamma(input, p, out=out)
 
 
