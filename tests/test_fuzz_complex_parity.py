@@ -116,3 +116,34 @@ def test_complex32_warns_once_on_first_allocation(monkeypatch):
 def test_einsum_mixed_dtypes(eq, shapes):
     """Mixed dtypes promote where einsum only multiplies; a contraction over a dim of size > 1 (a bmm) refuses."""
     _check(lambda m: m.einsum(eq, m.ones(*shapes[0], dtype=m.complex64), m.ones(*shapes[1], dtype=m.float64)))
+
+
+@pytest.mark.parametrize("part", [lambda m, w: w.real, lambda m, w: w.imag, lambda m, w: m.view_as_real(w)[1],
+                                  lambda m, w: w[1:].imag])
+def test_inplace_through_real_view_of_complex_grads(part):
+    """An in-place op through a real view of a complex tensor: the base's other components keep their gradient."""
+    def f(m):
+        z = m.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+        w = z.clone()
+        v = part(m, w)
+        v.mul_(3)
+        ((w * m.tensor([1 + 1j, 2 - 1j])).real.sum() + (v * 2).sum()).backward()
+        return z.grad
+    _check(f)
+
+
+def test_inplace_through_complex_view_of_real_grads():
+    def f(m):
+        x = m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        y = x.clone()
+        m.view_as_complex(y).mul_(1j)
+        (y * m.tensor([[1.0, 2.0], [3.0, 5.0]])).sum().backward()
+        return x.grad
+    _check(f)
+    z = ember.tensor([1 + 2j, 3 - 1j], dtype=ember.complex128, requires_grad=True)
+
+    def g(z):
+        w = z.clone()
+        w.imag.mul_(z.real)
+        return w
+    assert ember.autograd.gradcheck(g, (z,)) and ember.autograd.gradgradcheck(g, (z,))

@@ -1092,10 +1092,15 @@ class AsStridedBackward0(Node):
     """Gradient of a view given by positions ``index`` in the input (``numel``: outside it, dropped)."""
 
     __slots__ = ()
+    units: tuple[bool, bool] | None = None   # set by rebase_view for a view of another dtype: see ``_in_units``
 
     def backward(self, g: Tensor) -> tuple:
         from .indexing import scatter_flat
-        return (scatter_flat(g, self._meta[0][0], self.index),)
+        units = self.units
+        if units is None:
+            return (scatter_flat(g, self._meta[0][0], self.index),)
+        shape = self._meta[0][0] + ((2,) if units[1] else ())
+        return (_from_units(scatter_flat(_in_units(g, units[0]), shape, self.index), units[1]),)
 
 
 def storage_positions(arr: Any, ref: Any, xp: Any) -> Any:
@@ -1165,34 +1170,64 @@ class CopySlices(Node):
     slice of the base's gradient the view covers; the rest passes through."""
 
     __slots__ = ()
+    units: tuple[bool, bool] | None = None   # (view complex, base complex) for a view of another dtype
 
     def name(self) -> str:
         return "torch::autograd::CopySlices"
 
     def backward(self, g: Tensor) -> tuple:
         from .indexing import gather_flat, scatter_flat_into
-        flat_idx = self.index
+        flat_idx, units = self.index, self.units
+        if units is not None:   # positions count real components: the base's gradient is read as one
+            g = _in_units(g, units[1])
         view_grad = gather_flat(g, flat_idx, self.view_shape)
-        res = self.fn.backward(view_grad)
-        base_grad = scatter_flat_into(g, flat_idx, res[0])
-        return (base_grad,) + tuple(res[1:])
+        res = self.fn.backward(view_grad if units is None else _from_units(view_grad, units[0]))
+        first = res[0] if units is None or res[0] is None else _in_units(res[0], units[0])
+        base_grad = scatter_flat_into(g, flat_idx, first)
+        return (base_grad if units is None else _from_units(base_grad, units[1]),) + tuple(res[1:])
+
+
+def _in_units(t: Tensor, complex_: bool) -> Tensor:
+    """A complex ``t`` as its real components (``view_as_real``, trailing dim of 2); a real one as it is."""
+    from .extra import as_real
+    return as_real(t) if complex_ else t
+
+
+def _from_units(t: Tensor, complex_: bool) -> Tensor:
+    """Back from :func:`_in_units`: real components (a contiguous trailing dim of 2) as the complex tensor."""
+    from .extra import view_as_complex
+    return view_as_complex(t.contiguous()) if complex_ else t
+
+
+def _unit_array(t: Tensor, complex_: bool) -> Any:
+    """``t``'s array in real components (the memory of the trailing dim of 2 that ``_in_units`` gives)."""
+    return t._data[..., None].view(t._dtype.to_real().np) if complex_ else t._data
 
 
 def rebase_view(view_t: Tensor, node: Node) -> None:
-    """After an in-place op recorded as ``node`` on view ``view_t``: rebase its base's history."""
+    """After an in-place op recorded as ``node`` on view ``view_t``: rebase its base's history. A view of another
+    dtype (``real`` / ``imag`` / ``view_as_real`` of a complex base, ``view_as_complex`` of a real one) is located
+    in real components, so the base's other components pass their gradient through."""
     base = view_t._base
     from ..autograd.graph import _reduce_to
-    index = from_array(storage_positions(view_t._data, base._data, _xp(base)), D.int64, base._device)
+    vc, bc = view_t._dtype.is_complex, base._dtype.is_complex
+    units = None if vc == bc else (vc, bc)
+    varr, barr = (view_t._data, base._data) if units is None else (_unit_array(view_t, vc), _unit_array(base, bc))
+    index = from_array(storage_positions(varr, barr, _xp(base)), D.int64, base._device)
     cs = CopySlices()
     # the op's first gradient goes to the base slice: reduce it to the view's shape inside fn
     fn_meta = node._meta
-    cs.__dict__.update(index=index, view_shape=view_t._data.shape, fn=_Reducing(node, fn_meta, _reduce_to))
+    cs.__dict__.update(index=index, view_shape=varr.shape, fn=_Reducing(node, fn_meta, _reduce_to))
+    if units is not None:
+        cs.units = units
     cs._next = (grad_edge(base), *node._next[1:])
     cs._meta = ((base._data.shape, base._dtype), *fn_meta[1:])
     base._grad_fn = cs
     base._output_nr = 0
     base._rg = True
     vnode = node_of(AsStridedBackward0, index=index)
+    if units is not None:
+        vnode.units = units
     vnode._next = ((cs, 0),)
     vnode._meta = ((base._data.shape, base._dtype),)
     view_t._grad_fn = vnode
