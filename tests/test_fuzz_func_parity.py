@@ -152,3 +152,23 @@ def _output_and_model_checks(L: Any) -> list:
 def test_output_and_model_checks_as_torch() -> None:
     t, e = outcomes(_output_and_model_checks)
     assert e == t and len(t) == 8
+
+
+def _degenerate_points(L: Any) -> list:
+    """Tangents where a backward formula masks a division by zero (std, p-norms of zeros: 0, not NaN) and
+    log-determinants of a singular matrix (NaN as torch's LU solve gives, in both modes, not a LinAlgError)."""
+    fw = L.autograd.forward_ad
+    a = L.tensor([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [0.0, 0.0, 0.0]], dtype=L.float64)
+    fns = [lambda t: t[2].std(), lambda t: L.std_mean(t[2], 0)[0], lambda t: t[2].norm(3),
+           lambda t: L.linalg.slogdet(t).logabsdet, lambda t: L.logdet(t)]
+    out = []
+    for f in fns:
+        with fw.dual_level():
+            out.append(fw.unpack_dual(f(fw.make_dual(a, L.ones(3, 3, dtype=L.float64)))).tangent)
+    x = a.clone().requires_grad_()
+    return out + [L.autograd.grad(L.linalg.slogdet(x).logabsdet, x)[0][:2]]
+
+
+def test_degenerate_points_as_torch() -> None:
+    t, e = outcomes(_degenerate_points)
+    assert_close(e, t)

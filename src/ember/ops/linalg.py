@@ -987,8 +987,9 @@ def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool =
 
 # ---- determinants ---------------------------------------------------------------------------------------
 def _solve_adjoint(A: Tensor, d: Tensor) -> Tensor:
-    """``A^{-H} * d`` for a batch of scalars ``d``: solve(A^H, d I)."""
-    return solve(_h(A), d.unsqueeze(-1).unsqueeze(-1) * _eye(A._data.shape[-1], A))
+    """``A^{-H} * d`` for a batch of scalars ``d``: solve(A^H, d I) (inf/NaN for a singular ``A``, as torch's
+    gradients there, not an error)."""
+    return _solve_ex(_h(A), d.unsqueeze(-1).unsqueeze(-1) * _eye(A._data.shape[-1], A), True, None).result
 
 
 class LinalgDetBackward0(Node):
@@ -1126,7 +1127,7 @@ class LinalgSolveExBackward0(Node):
         left, vector = self.left, self.vector
         if vector:
             g, X = g.unsqueeze(-1), X.unsqueeze(-1)
-        gB = solve(_h(A), g, left=left)
+        gB = _solve_ex(_h(A), g, left, None).result   # inf/NaN for a singular A, as torch's LU solve
         gA = (-gB.matmul(_h(X)) if left else -_h(X).matmul(gB)) if A._rg else None
         return gA, (gB.squeeze(-1) if vector else gB)
 

@@ -882,7 +882,8 @@ def _var_grad(g: Tensor, x: Tensor, dims: tuple[int, ...], keepdim: bool, correc
 
 def _std_grad(g: Tensor, x: Tensor, r: Tensor, dims: tuple[int, ...], keepdim: bool,
               correction: float) -> Tensor:
-    return _var_grad((g / (r * 2)).masked_fill(r == 0, 0), x, dims, keepdim, correction)
+    zero = r == 0   # 0 there, without dividing by it (the gradient's own derivatives, forward AD's, stay finite)
+    return _var_grad((g / (r * 2).masked_fill(zero, 1)).masked_fill(zero, 0), x, dims, keepdim, correction)
 
 
 class VarBackward0(Node):
@@ -1153,7 +1154,8 @@ class LinalgVectorNormBackward0(Node):
             return (x.sgn() * (mask / mask.sum(dims, keepdim=True)) * g,)
         if p < 1:
             return (x.sgn() * x.abs().pow(p - 1).masked_fill(x == 0, 0) * g * r.pow(1 - p),)
-        scale = (g / r.pow(p - 1)).masked_fill(r == 0, 0)
+        zero = r == 0   # as _std_grad: no division by the zero norm
+        scale = (g / r.pow(p - 1).masked_fill(zero, 1)).masked_fill(zero, 0)
         return ((x.sgn() * x.abs().pow(p - 1) if p < 2 else x * x.abs().pow(p - 2)) * scale,)
 
 
