@@ -170,3 +170,16 @@ def test_renorm_inplace_on_expanded_refused(grad):
         x = m.ones(1, 4, requires_grad=grad).clone().expand(3, 4)
         return x.renorm_(2, 0, 1.0)
     _check(run)
+
+
+@pytest.mark.parametrize("call", ["(x.uniform_(**{'from': 2, 'to': 3}) >= 2).all()",
+                                  "(x.random_(**{'from': 2, 'to': 4}) >= 2).all()", "x.uniform_(from_=2, to=3)",
+                                  "x.random_(from_=2, to=4)", "x.random_(to=None)", "x.random_(1.5)"])
+def test_random_fill_keywords(call):
+    """torch's keyword is ``from`` (given as ``**{'from': ...}``); ``from_`` is none of torch's."""
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(5)}), first_line=True)
+
+
+@pytest.mark.parametrize("call", ["m.ones(()).slice_scatter(m.ones(()), 5)", "m.ones(()).slice_scatter(m.ones(2))"])
+def test_slice_scatter_of_0d(call):
+    _check(lambda m: eval(call, {"m": m}))

@@ -190,6 +190,9 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
                     "Generator? generator=None, Tensor out=None)",),
     "normal_": ((), ("normal_(float mean=0, float std=1, *, Generator? generator=None)",)),
     "uniform_": ((), ("uniform_(float from=0, float to=1, *, Generator? generator=None)",)),
+    "random_": ((), ("random_(*, Generator? generator=None)",
+                     "random_(int from, int? to, *, Generator? generator=None)",
+                     "random_(int to, *, Generator? generator=None)")),
     "to": ((), ("to(Device? device=None, ScalarType? dtype=None, bool non_blocking=False, bool copy=False, *, "
                  "MemoryFormat? memory_format=None)",
                  "to(ScalarType dtype, bool non_blocking=False, bool copy=False, *, MemoryFormat? memory_format=None)",

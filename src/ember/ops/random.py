@@ -320,6 +320,8 @@ def _recorded(name: Callable[..., str]) -> Callable:
 
         @functools.wraps(fn)
         def fill(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+            if "from" in kwargs or "from_" in kwargs:
+                kwargs = _from_keyword(fn.__name__, kwargs)
             params = tuple(a for a in (*args, *kwargs.values()) if _isinstance(a, Tensor))   # (bernoulli_'s p)
             if not (STATE.enabled and (self._rg or any(p._rg for p in params))):
                 return fn(self, *args, **kwargs)
@@ -335,6 +337,14 @@ def _recorded(name: Callable[..., str]) -> Callable:
             return inplace(self, tmp)
         return fill
     return deco
+
+
+def _from_keyword(fn: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of ``uniform_``/``random_`` with torch's ``from`` (a Python keyword: given as ``**{"from":
+    x}``) as the ``from_`` parameter, which is no keyword of torch's."""
+    if "from_" in kwargs:
+        raise TypeError(f"{fn}() got an unexpected keyword argument 'from_'")
+    return {("from_" if k == "from" else k): v for k, v in kwargs.items()}
 
 
 def _named(node: str) -> Callable[..., str]:
@@ -395,6 +405,8 @@ def random_(self: Tensor, from_: int | None = None, to: int | None = _NO_TO, *,
     if to is _NO_TO:
         from_, to = 0, from_
     elif from_ is None:   # random_(to=n)
+        if to is None:
+            raise TypeError("random_(): argument 'to' must be int, not NoneType")
         from_ = 0
     _bounded_dtype(self)
     return _fill(self, lambda n, c: R.randint(_gen(generator), n, from_, to, dt))
