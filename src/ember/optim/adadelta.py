@@ -87,11 +87,11 @@ class Adadelta(Optimizer):
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
                 sq, acc = state["square_avg"], state["acc_delta"]
-                scale(sq, rho)
+                scale(sq, rho, group["foreach"] is True)
                 addcmul(sq._data, g, g, 1 - rho, out=sq)
                 std = xp(p).sqrt(sq._data + scalar(sq._data, eps))
                 delta = xp(p).sqrt(acc._data + scalar(acc._data, eps)) / std * g
-                scale(acc, rho)
+                scale(acc, rho, group["foreach"] is True)
                 addcmul(acc._data, delta, delta, 1 - rho, out=acc)
                 add(p._data, delta, -group["lr"], out=p)
         return loss

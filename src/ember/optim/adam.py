@@ -114,9 +114,9 @@ class Adam(Optimizer):
                     _fused.adam(p, state, group, (step_size, bc2_sqrt))
                     continue
                 g = grad_array(p, group["maximize"])
-                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"], group["foreach"] is True)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                update_moments(m, v, g, beta1, beta2)
+                update_moments(m, v, g, beta1, beta2, group["foreach"] is True)
                 v_used = v._data
                 if group["amsgrad"]:
                     vmax = state["max_exp_avg_sq"]

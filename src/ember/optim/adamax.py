@@ -12,9 +12,9 @@ from .optimizer import (
     addcdiv,
     bump_step,
     check_capturable_devices,
+    factor,
     grad_array,
     lerp,
-    opmath,
     params_with_grad,
     rounded,
     run_closure,
@@ -83,7 +83,7 @@ class Adamax(Optimizer):
                     g = add(g, p._data, group["weight_decay"])
                 m, u = state["exp_avg"], state["exp_inf"]
                 lerp(m._data, g, 1 - beta1, out=m)
-                decayed = rounded(u._data * opmath(u._data, beta2), g)
+                decayed = rounded(u._data * factor(u._data, beta2, group["foreach"] is True), g)
                 write(u, xp(p).maximum(decayed, xp(p).abs(g) + scalar(g, eps)))
                 clr = group["lr"] / (1 - beta1**step)
                 addcdiv(p._data, m._data, u._data, -clr, out=p)

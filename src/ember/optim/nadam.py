@@ -88,14 +88,14 @@ class NAdam(Optimizer):
                     init_moments(state, p, {"mu_product": tensor(1.0, dtype=D.float32)})
                 step = bump_step(state)
                 bc2 = 1 - beta2**step
-                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"], group["foreach"] is True)
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
                 prod = state["mu_product"]
                 write(prod, prod._data * np.float32(mu))
                 mu_product = float(prod._data)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                update_moments(m, v, g, beta1, beta2)
+                update_moments(m, v, g, beta1, beta2, group["foreach"] is True)
                 denom = xp(p).sqrt(rounded(v._data / opmath(v._data, bc2), g))
                 denom = denom + scalar(denom, eps)
                 p_new = addcdiv(p._data, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))

@@ -503,19 +503,25 @@ def lerp(a: Any, b: Any, weight: float, out: Tensor | None = None) -> Any:
     return _store(acc, like, out)
 
 
-def scale(t: Tensor, factor: float) -> None:
-    """``t.mul_(factor)`` (the factor in ``t``'s compute type, as torch's kernel takes it)."""
-    t._data *= opmath(t._data, factor)
+def factor(like: Any, s: float, foreach: bool = False) -> Any:
+    """A Python scalar as torch's in-place multiply takes it: :func:`opmath`, or with ``foreach`` as
+    ``torch._foreach_mul_`` takes it, in the array's own dtype (rounded for 16-bit floats)."""
+    return like.dtype.type(s) if foreach else opmath(like, s)
+
+
+def scale(t: Tensor, s: float, foreach: bool = False) -> None:
+    """``t.mul_(s)`` (``foreach``: ``torch._foreach_mul_``'s), see :func:`factor`."""
+    t._data *= factor(t._data, s, foreach)
     t._vc[0] += 1
 
 
-def weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool) -> Any:
+def weight_decay(p: Tensor, g: Any, lr: float, wd: float, decoupled: bool, foreach: bool = False) -> Any:
     """The Adam family's weight decay: decoupled (``p ← p·(1 - lr·wd)``, AdamW) or added to the gradient
     (``g + wd·p``); returns the gradient to use."""
     if wd == 0:
         return g
     if decoupled:
-        scale(p, 1 - lr * wd)
+        scale(p, 1 - lr * wd, foreach)
         return g
     return add(g, p._data, wd)
 
@@ -535,10 +541,11 @@ def init_moments(state: dict[str, Any], p: Tensor, after_step: dict[str, Any] | 
         state["max_exp_avg_sq"] = state_zeros(p)
 
 
-def update_moments(m: Tensor, v: Tensor, g: Any, beta1: float, beta2: float) -> None:
-    """Adam's moment estimates in torch's op order: ``m.lerp_(g, 1-β1)``, ``v.mul_(β2).addcmul_(g, g, 1-β2)``."""
+def update_moments(m: Tensor, v: Tensor, g: Any, beta1: float, beta2: float, foreach: bool = False) -> None:
+    """Adam's moment estimates in torch's op order: ``m.lerp_(g, 1-β1)``, ``v.mul_(β2).addcmul_(g, g, 1-β2)``
+    (``foreach``: as its foreach form, see :func:`scale`)."""
     lerp(m._data, g, 1 - beta1, out=m)
-    scale(v, beta2)
+    scale(v, beta2, foreach)
     addcmul(v._data, g, g, 1 - beta2, out=v)
 
 

@@ -77,9 +77,9 @@ class RAdam(Optimizer):
                 state = self.state[p]
                 init_moments(state, p)
                 step = bump_step(state)
-                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"])
+                g = weight_decay(p, g, lr, wd, group["decoupled_weight_decay"], group["foreach"] is True)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
-                update_moments(m, v, g, beta1, beta2)
+                update_moments(m, v, g, beta1, beta2, group["foreach"] is True)
                 bc1, bc2 = 1 - beta1**step, 1 - beta2**step
                 update = rounded(rounded(m._data / opmath(m._data, bc1), g) * opmath(m._data, lr), g)
                 rho_inf = 2 / (1 - beta2) - 1

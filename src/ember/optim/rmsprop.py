@@ -97,7 +97,7 @@ class RMSprop(Optimizer):
                 if group["weight_decay"] != 0:
                     g = add(g, p._data, group["weight_decay"])
                 sq = state["square_avg"]
-                scale(sq, alpha)
+                scale(sq, alpha, group["foreach"] is True)
                 addcmul(sq._data, g, g, 1 - alpha, out=sq)
                 if group["centered"]:
                     ga = state["grad_avg"]
@@ -108,7 +108,7 @@ class RMSprop(Optimizer):
                 avg = avg + scalar(avg, eps)
                 if momentum > 0:
                     buf = state["momentum_buffer"]
-                    scale(buf, momentum)
+                    scale(buf, momentum, group["foreach"] is True)
                     addcdiv(buf._data, g, avg, out=buf)
                     add(p._data, buf._data, -lr, out=p)
                 else:

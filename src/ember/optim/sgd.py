@@ -91,7 +91,7 @@ class SGD(Optimizer):
                     if buf is None:
                         buf = state["momentum_buffer"] = state_like(p, g)
                     else:
-                        scale(buf, momentum)
+                        scale(buf, momentum, group["foreach"] is True)
                         add(buf._data, g, 1 - dampening, out=buf)
                     g = add(g, buf._data, momentum) if group["nesterov"] else buf._data
                 add(p._data, g, -lr, out=p)

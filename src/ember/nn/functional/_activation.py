@@ -921,7 +921,8 @@ def _softmax16(ns: Any, z: Any, e: Any, s: Any, dim: int, log: bool, dt: Any) ->
     """softmax / log_softmax of a 16-bit float CPU tensor (computed in float32: the shifted ``z``, its exps ``e``
     and their sums ``s``) rounded where torch's kernels round: over the last dim, log_softmax subtracts the log
     of the sum rounded to the type, itself rounded; over another dim, softmax's scalar tail (the inner positions
-    past the last whole vector of :func:`lanes16`) divides the exps rounded to the type."""
+    past the last whole vector of :func:`lanes16`; torch's threads add tails at their chunks' ends, not modelled)
+    divides the exps rounded to the type."""
     def rounded(v: Any) -> Any:
         return v.astype(dt).astype(np.float32)
 
