@@ -147,3 +147,9 @@ def test_inplace_through_complex_view_of_real_grads():
         w.imag.mul_(z.real)
         return w
     assert ember.autograd.gradcheck(g, (z,)) and ember.autograd.gradgradcheck(g, (z,))
+
+
+@pytest.mark.parametrize("dt", ["complex32", "bool", "float8_e5m2", "uint8"])
+def test_neg_view_dtypes(dt):
+    """torch negates any dtype lazily and refuses bool / float8 on resolving (ember resolves at once)."""
+    _check(lambda m: m._neg_view(m.ones(2, dtype=getattr(m, dt))).resolve_neg().to(m.complex64))

@@ -169,7 +169,7 @@ _FEW_KERNEL = {"add": "add_stub", "sub": "add_stub", "rsub": "add_stub", "true_d
                "floor_divide": "div_floor_cpu", "pow": "pow", "square": "pow", "ldexp": "pow", "arctan2": "atan2_cpu",
                "bitwise_left_shift": "lshift_cpu", "bitwise_right_shift": "rshift_cpu", "exp2": "exp2",
                "sigmoid": "sigmoid_cpu_reduced_float", "sgn": "sign_cpu", "relu": "clamp_min_scalar_cpu",
-               "isinf": "isinf", "isfinite": "isfinite", "deg2rad": "mul_cpu_reduced_float",
+               "_neg_view": "neg_cpu", "isinf": "isinf", "isfinite": "isfinite", "deg2rad": "mul_cpu_reduced_float",
                "rad2deg": "mul_cpu_reduced_float", "nan_to_num": "nan_to_num", "clamp_min": "maximum_cpu",
                "clamp_max": "minimum_cpu",
                **{n: n + "_vml_cpu" for n in ("exp expm1 log log2 log10 log1p sqrt sin cos tan asin acos atan tanh "
@@ -180,7 +180,7 @@ _FEW_SCALAR_KERNEL = {"mul": "mul_cpu_reduced_float", "true_divide": "div_cpu_re
 _FEW_OK = {"abs", "conj", "conj_physical", "eq", "ne", "float_power", "isnan", "isreal", "mul", "positive", "real",
            "resolve_conj", "resolve_neg"}
 _FEW_OK_DTYPE = {D.float8_e5m2: _FEW_OK | {"isinf", "isfinite"}, D.float8_e8m0fnu: _FEW_OK - {"abs"} | {"isfinite"},
-                 D.complex32: _FEW_OK | {"add", "sub", "rsub", "neg", "sgn", "imag", "isinf", "isfinite"}}
+                 D.complex32: _FEW_OK | {"add", "sub", "rsub", "neg", "_neg_view", "sgn", "imag", "isinf", "isfinite"}}
 
 
 # … and where it has one, it computes in float32 (complex64) and rounds back with its own conversion
@@ -2100,8 +2100,9 @@ angle = unary("angle", _angle_fwd, _angle_grad, kind=_k_float_real, inplace_meth
 _conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: conj_physical(g), kind=_k_same, saves="",
                        method=False)
 _conj = unary("conj", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="", method=False)
+_NEG_BOOL_KERNEL = "\"neg_cpu\" not implemented for 'Bool'"   # (torch's, on resolving a negated bool)
 _neg = unary("_neg_view", _neg_fwd, lambda g, x, r: -g, kind=_k_same, saves="", method=False,
-             grad_name="NegViewBackward0", out_rule="none")
+             grad_name="NegViewBackward0", out_rule="none", deny={"b": (NotImplementedError, _NEG_BOOL_KERNEL)})
 
 
 def _flipped(r: Tensor, input: Tensor, bit: int) -> Tensor:
