@@ -154,3 +154,22 @@ def test_methods_take_no_out_keyword(name, args):
         return getattr(x, name)(*(x if a == "x" else a for a in args), out=m.zeros(2))
     _check(call)
     _check(lambda m: m.outer(m.ones(2), m.ones(2), out=m.zeros(2, 2)))
+
+
+@pytest.mark.parametrize("make", [lambda m: m.ones(1, 4).expand(3, 4), lambda m: m.ones(4, 1).expand(4, 3),
+                                  lambda m: m.ones(2, 0), lambda m: m.ones(3, 4)[:, :1], lambda m: m.ones(3, 4).t(),
+                                  lambda m: m.ones(2, 3, 4).permute(2, 0, 1), lambda m: m.tensor(1.0)])
+def test_dim_order(make):
+    """Ordered as an elementwise result's (a 0 stride decides nothing); ambiguity_check=True refuses expanded dims,
+    equal neighbouring strides and size-1 dims with torch's two texts."""
+    _check(lambda m: make(m).dim_order())
+    _check(lambda m: make(m).dim_order(ambiguity_check=True))
+    _check(lambda m: make(m).dim_order(ambiguity_check=1))
+
+
+def test_lu_solve_is_deprecated(monkeypatch):
+    from ember.ops import lapack
+    monkeypatch.setattr(lapack, "_deprecated_warned", set())
+    LU, piv = ember.linalg.lu_factor(ember.eye(3))
+    with pytest.warns(UserWarning, match="^torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will"):
+        ember.ones(3, 1).lu_solve(LU, piv)

@@ -1106,10 +1106,26 @@ def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any]
     return _elementwise_py(self, callable, x, y)
 
 
+_AMBIGUOUS_ORDER = "The tensor does not have unique dim order, or cannot map to exact one of the given memory formats."
+
+
 def dim_order(self: Tensor, *, ambiguity_check: Any = False) -> tuple[int, ...]:
-    """The dims from outermost to innermost in memory (by decreasing stride; ties keep their order)."""
-    st = self.stride()
-    return tuple(sorted(range(len(st)), key=lambda i: -st[i]))
+    """The dims from outermost to innermost in memory, ordered as torch orders an elementwise result's (a 0 stride
+    decides nothing); ``ambiguity_check`` (True, or a list of memory formats) raises torch's errors for a tensor
+    whose order is not unique (an expanded dim; equal neighbouring strides or a size-1 dim; or contiguous in more
+    than one of the formats)."""
+    if not _isinstance(ambiguity_check, (bool, list)):
+        raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+    shape, st = self.shape, self.stride()
+    if ambiguity_check is True:
+        if any(s == 0 and n > 1 for n, s in zip(shape, st, strict=True)):
+            raise RuntimeError("The tensor does not have unique dim order.")
+        if 1 in shape or any(a == b for a, b in zip(st, st[1:], strict=False)):
+            raise RuntimeError(_AMBIGUOUS_ORDER)
+    elif ambiguity_check and sum(self.is_contiguous(memory_format=f) for f in ambiguity_check) > 1:
+        raise RuntimeError(_AMBIGUOUS_ORDER)
+    dense = C._iteration_strides(tuple(max(n, 1) for n in shape), tuple(st))
+    return tuple(sorted(range(len(st)), key=lambda i: -dense[i]))
 
 
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
