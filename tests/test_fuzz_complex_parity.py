@@ -153,3 +153,10 @@ def test_inplace_through_complex_view_of_real_grads():
 def test_neg_view_dtypes(dt):
     """torch negates any dtype lazily and refuses bool / float8 on resolving (ember resolves at once)."""
     _check(lambda m: m._neg_view(m.ones(2, dtype=getattr(m, dt))).resolve_neg().to(m.complex64))
+
+
+@pytest.mark.parametrize("dt", ["complex64", "int64"])
+def test_softmax_of_empty_non_float(dt):
+    """torch runs no kernel on an empty input, so a dtype it has none for comes back empty (not an error)."""
+    _check(lambda m: m.log_softmax(m.zeros(2, 0, dtype=getattr(m, dt)), -1))
+    _check(lambda m: m.softmax(m.zeros(2, 1, dtype=getattr(m, dt)), 0))

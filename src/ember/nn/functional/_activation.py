@@ -887,7 +887,8 @@ def _prepare(input: Tensor, dim: int | None, dtype: Any, name: str, stacklevel: 
     if dim is None:
         dim = _softmax_dim(name, input.dim(), stacklevel + 1)
     dim = wrap_dim(dim, input.dim())
-    if not input._dtype.is_floating_point:   # torch's CPU kernels take real floating types only
+    # torch's CPU kernels take real floating types only (an empty input runs none: it comes back in its dtype)
+    if not input._dtype.is_floating_point and input._data.size:
         kernel = f"{name}_lastdim_kernel_impl" if dim == max(input.dim(), 1) - 1 else f"{name}_kernel_impl"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{input._dtype._short}\'')
     return input, dim
