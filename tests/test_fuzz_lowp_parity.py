@@ -88,6 +88,10 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "rms_norm_half": lambda L: _F(L).rms_norm(L.tensor(CUBE).half() / 30, (13,)),
     "rms_norm_bfloat16_weight": lambda L: _F(L).rms_norm(L.tensor(CUBE).bfloat16(), (13,),
                                                          L.tensor(FLIP[0, 0]).bfloat16()),
+    # 1-d and 3-d linear resampling keep the weights in the 16-bit type (λ rounded, then 1 - λ)
+    "interpolate_linear_half": lambda L: _F(L).interpolate(L.tensor(CUBE).half(), size=20, mode="linear"),
+    "interpolate_trilinear_bfloat16": lambda L: _F(L).interpolate(L.tensor(CUBE[None, None]).bfloat16(), size=(3, 7, 5),
+                                                                  mode="trilinear", align_corners=True),
 }
 
 

@@ -994,7 +994,7 @@ def _cubic_weights(t: Any) -> Any:
 
 
 def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
-          exact_sizes: bool = False) -> tuple[np.ndarray, Any]:
+          exact_sizes: bool = False, half: Any = None) -> tuple[np.ndarray, Any]:
     """Source indices (o, taps) and weights (or None for a plain copy) of one resampled dim, computed in the
     kernel's precision ``ct`` with torch's coordinate conventions. ``exact_sizes``: nearest maps same-size
     and doubled dims as o and o >> 1 whatever the scale factor (torch's nearest backward does, and its 2-d
@@ -1028,6 +1028,9 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
     i0 = np.minimum(np.floor(real).astype(np.int64), n - 1)
     lam = np.clip(real - i0.astype(ct), 0, 1).astype(ct)
     i1 = i0 + (i0 < n - 1)
+    if half is not None:   # weights kept in a 16-bit type: λ rounded, then 1 - λ
+        lam = lam.astype(half).astype(ct)
+        return np.stack([i0, i1], -1), np.stack([(ct(1) - lam).astype(half).astype(ct), lam], -1)
     return np.stack([i0, i1], -1), np.stack([ct(1) - lam, lam], -1)
 
 
@@ -1121,6 +1124,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     nd = len(size)
     ns = xp(input)
     ct = np.float64 if input.dtype is D.float64 else np.float32
+    # torch's generic 16-bit kernel (linear, trilinear) keeps the weights in the type; its 2-d one in float32
+    half = input.dtype.np if input.dtype in (D.float16, D.bfloat16) and nd != 2 else None
     ndim = input.dim()
     # a channels-last input is resampled in its storage order (N, *spatial, C), which the result keeps
     perm = (0, *range(2, ndim), 1) if layout_of(input) is not contiguous_format else None
@@ -1129,7 +1134,7 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     plan = []
     for i, (n, o) in enumerate(zip(input.shape[-nd:], size, strict=True)):
         sc = None if scales is None else scales[i]
-        idx, w = _taps(mode, n, o, align, sc, ct, exact_sizes=nd == 2)
+        idx, w = _taps(mode, n, o, align, sc, ct, exact_sizes=nd == 2, half=half)
         bidx, bw = _taps(mode, n, o, align, sc, ct, exact_sizes=True)
         dense = np.zeros((o, n))
         np.add.at(dense, (np.repeat(np.arange(o), bidx.shape[1]), bidx.reshape(-1)),
