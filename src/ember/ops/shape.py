@@ -4,6 +4,7 @@ meshgrid and atleast_nd. Results are new tensors (except meshgrid/atleast_nd, wh
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -76,9 +77,9 @@ def _tensors(tensors: Any, name: str) -> list[Tensor]:
     if _isinstance(tensors, Tensor):
         raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     ts = list(tensors)
-    for i, t in enumerate(ts):
-        if not _isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type_name(t)}")
+    if not all(issubclass(tp, Tensor) for tp in set(map(type, ts))):   # (the few distinct types, not each element)
+        i, t = next((i, t) for i, t in enumerate(ts) if not _isinstance(t, Tensor))
+        raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type_name(t)}")
     if not ts:
         if name == "cat":
             raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -96,6 +97,9 @@ def _promoted(ts: list[Tensor]) -> D.dtype:
         if t._device is not first._device:
             check_same_device(first, t)
     return dt
+
+
+_requires_grad = attrgetter("_rg")
 
 
 class CatBackward0(Node):
@@ -150,7 +154,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     if not arrays:
         arrays, n = [ref.astype(npdt)], ref.shape[0]
     res = from_array(_concatenated(_xp(ts[0]), arrays, d, n), dt, ts[0]._device)
-    if STATE.enabled and any(t._rg for t in ts):
+    if STATE.enabled and any(map(_requires_grad, ts)):
         record(res, node_of(CatBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res
 
@@ -207,12 +211,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: int | None = None,
     arrays = [t._data.astype(dt.np, copy=False) for t in ts]
     if d < len(shape) and len(shape) in (4, 5):   # torch's layout: the cat along d, its dim d split in two
         r = _concatenated(xp, arrays, d, len(arrays) * shape[d]).reshape(shape[:d] + (len(arrays),) + shape[d:])
+    elif xp is np and d == 0:   # contiguous: np.array copies equal arrays into a new leading dim fastest
+        r = np.array(arrays, dtype=dt.np)
     else:   # contiguous, as torch, whatever the inputs' layouts (xp.stack's concatenation, without its checks)
         r = xp.empty(shape[:d] + (len(arrays),) + shape[d:], dt.np)
         at = (slice(None),) * d + (None,)
         xp.concatenate([a[at] for a in arrays], axis=d, out=r)
     res = from_array(r, dt, ts[0]._device)
-    if STATE.enabled and any(t._rg for t in ts):
+    if STATE.enabled and any(map(_requires_grad, ts)):
         record(res, node_of(StackBackward0, dim=d), ts)
     return write_out(out, res) if out is not None else res
 
