@@ -173,3 +173,12 @@ def test_lu_solve_is_deprecated(monkeypatch):
     LU, piv = ember.linalg.lu_factor(ember.eye(3))
     with pytest.warns(UserWarning, match="^torch.lu_solve is deprecated in favor of torch.linalg.lu_solveand will"):
         ember.ones(3, 1).lu_solve(LU, piv)
+
+
+@pytest.mark.parametrize("it", ["int32", "int64"])
+@pytest.mark.parametrize("alpha", [1, 2, True])
+def test_index_add_out_of_range_error_by_kernel(it, alpha):
+    """Out-of-range indices: scatter_add's RuntimeError only for int64 indices and alpha 1, else IndexError."""
+    dt = "bool" if alpha is True else "float32"
+    _check(lambda m: m.zeros(3, 4, dtype=getattr(m, dt)).index_add(0, m.tensor([8, 1], dtype=getattr(m, it)),
+                                                                   m.ones(2, 4, dtype=getattr(m, dt)), alpha=alpha))

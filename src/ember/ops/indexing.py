@@ -996,8 +996,9 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     _source_checks(input, d, idx.size, source, "index_add_")
     nd = input._data.ndim
     size = input._data.shape[d] if nd else 1
-    if nd < 2 or input._data.size:   # torch's kernels: an outer dim's (scatter_add) error, an inner dim's
-        if nd >= 2 and d in (0, nd - 1) and alpha == 1:
+    # torch's kernels: scatter_add's error (an outer dim, int64 indices, a non-bool alpha of 1), else index_add's
+    if nd < 2 or input._data.size:
+        if nd >= 2 and d in (0, nd - 1) and type(alpha) is not bool and alpha == 1 and index._dtype is D.int64:
             _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
         else:
             _check_range(idx, size, "index out of range in self")
