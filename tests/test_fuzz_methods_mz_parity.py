@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import ember
 from oracle import outcomes, torch
 
 
@@ -183,3 +184,24 @@ def test_random_fill_keywords(call):
 @pytest.mark.parametrize("call", ["m.ones(()).slice_scatter(m.ones(()), 5)", "m.ones(()).slice_scatter(m.ones(2))"])
 def test_slice_scatter_of_0d(call):
     _check(lambda m: eval(call, {"m": m}))
+
+
+@pytest.mark.parametrize("call", ["m.ones(()).narrow_copy(0, 0, 1)", "x.narrow_copy(2, 0, 1)",
+                                  "x.narrow_copy(-5, 0, 1)", "x.narrow_copy(0.5, 0, 1)", "x.narrow_copy(0, 0.5, 1)",
+                                  "m.narrow_copy(x, 0.5, 0, 1)"])
+def test_narrow_copy_errors(call):
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(3, 4)}))
+
+
+@pytest.mark.parametrize("call", ["x.var()", "x.std(0, True, True)", "m.var_mean(x)", "m.std_mean(x, 0)",
+                                  "x.real.var()", "m.var_mean(x.real)"])
+def test_moments_dof_warning(call):
+    """One warning per part of a complex input, attributed to the caller's line (var_mean/std_mean too)."""
+    import warnings
+    seen = []
+    for m in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            eval(call, {"m": m, "x": m.ones(1, dtype=m.complex64)})
+        seen.append([(str(x.message).split(" (Triggered")[0], x.filename) for x in w])
+    assert seen[0] == seen[1] and seen[0]

@@ -94,6 +94,7 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "detach": ("detach(Tensor input)",),
     "narrow": ("narrow(Tensor input, int dim, Tensor start, SymInt length)",
                "narrow(Tensor input, int dim, SymInt start, SymInt length)"),
+    "narrow_copy": ("narrow_copy(Tensor input, int dim, SymInt start, SymInt length, *, Tensor out=None)",),
     "select": ("select(Tensor input, int dim, SymInt index)",),
     "unbind": ("unbind(Tensor input, int dim=0)",),
     "movedim": ("movedim(Tensor input, int source, int destination)",

@@ -961,8 +961,9 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
     dims = reduce_dims(dim, a.ndim)
     n = math.prod(a.shape[d] for d in dims)
     if (n if a.size else 0) - c <= 0:   # torch's reduction factor, input numel / output numel, is 0 when empty
-        warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
-             "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+        for _ in range(2 if a.dtype.kind == "c" else 1):   # (torch: once per part of a complex input)
+            warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                 "factor (input numel divided by output numel).", UserWarning, stacklevel=4 if "_" in name else 3)
     mu = _welford_mean(xp, a, dims)
     dev = a - mu
     dof = builtins.max(n - c, 0)

@@ -781,10 +781,14 @@ def narrow_args(self: Tensor, dim: int, start: Any, length: int,
                 name: str = "narrow") -> tuple[int, int, int]:
     """Validated ``(dim, start, length)`` of a narrow (negative start wraps; a tensor start is allowed)."""
     n = self._data.ndim
-    if n == 0:
-        raise RuntimeError(f"{name}() cannot be applied to a 0-dim tensor.")
+    if n == 0:   # (narrow_copy's message names narrow too)
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if length < 0 and name == "narrow":
         raise RuntimeError("narrow(): length must be non-negative.")
+    if name == "narrow_copy" and _isinstance(dim, (int, np.integer)) and dim >= n:   # (its CPU kernel's check)
+        raise RuntimeError("Expected dim < static_cast<int64_t>(self_sizes.size()) to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an enhancement request "
+                           "to PyTorch.)")
     d = wrap_dim(dim, n)
     if _isinstance(start, Tensor):
         if start._data.ndim or start._dtype.category != 1:
