@@ -527,7 +527,7 @@ class Tensor:
             return _host(self._data)
         if self._dtype is D.bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
-        if self._math_bits and not force:   # (forced: ember's array holds the values, resolved already)
+        if self._math_bits:
             what, fix = ("conjugate", "conj") if self._math_bits & CONJ else ("negative", "neg")
             raise RuntimeError(f"Can't call numpy() on Tensor that has {what} bit set. Use tensor.resolve_{fix}()"
                                ".numpy() instead.")
@@ -565,8 +565,10 @@ class Tensor:
     def _storage_view(self) -> tuple[Any, int, tuple[int, ...]]:
         """(root array, offset, strides in elements) of this tensor's memory as torch describes a view of its
         storage; a contiguous copy of the data alone where that cannot describe it."""
-        from .ops.storage import memory_bytes
         data, item = self._data, self._dtype.itemsize
+        if data.base is None and (data.flags.c_contiguous or data.flags.f_contiguous):   # owns its memory
+            return data, 0, tuple(s // item for s in data.strides)
+        from .ops.storage import memory_bytes
         root = self._root_array()
         offset = _data_ptr(data) - _data_ptr(root)
         if memory_bytes(root) is None or offset % item or any(s < 0 or s % item for s in data.strides):
@@ -584,14 +586,16 @@ class Tensor:
                                "https://github.com/pytorch/pytorch/pull/103001")
         if id(self) in memo:
             return memo[id(self)]
-        import copy
         root, offset, stride = self._storage_view()
         new_root = memo.get(id(root))
         if new_root is None:
             new_root = memo[id(root)] = root.copy(order="K")
             memo.setdefault(id(memo), []).append(root)   # (keeps ``root`` and so its id alive, as copy does)
-        new = _rebuild(new_root, str(self._device), self._dtype.name, offset, self._data.shape, stride, self._rg,
-                       copy.deepcopy(python_state(self), memo))
+        state = python_state(self)
+        if state:
+            import copy
+            state = copy.deepcopy(state, memo)
+        new = _rebuild(new_root, self._device, self._dtype.name, offset, self._data.shape, stride, self._rg, state)
         if type(self) is not Tensor:
             new = _as_subclass(new, type(self))
         g = self._grad_or_none()
@@ -647,16 +651,23 @@ def python_state(t: Tensor) -> dict[str, Any]:
     return {k: v for k, v in d.items() if not hasattr(cls, k) and k not in ("_fwt", "_fwa")}
 
 
-def _rebuild(memory: Any, dev: str, dtype_name: str, offset: int, size: tuple[int, ...], stride: tuple[int, ...],
-             requires_grad: bool, state: dict[str, Any]) -> Tensor:
+def _rebuild(memory: Any, dev: str | device, dtype_name: str, offset: int, size: tuple[int, ...],
+             stride: tuple[int, ...], requires_grad: bool, state: dict[str, Any]) -> Tensor:
     """A pickled or copied tensor: the view of the storage owning ``memory`` it was, with its ``requires_grad``
     and attributes."""
     from ._core.device import canonical
-    from .ops.storage import UntypedStorage
-    from .serialization._globals import _build
-    t = _build(UntypedStorage(memory, canonical(dev)), D.BY_NAME[dtype_name], offset, size, stride)
+    dt, dev = D.BY_NAME[dtype_name], canonical(dev)
+    item = dt.itemsize
+    if (not offset and memory.dtype == dt.np and memory.shape == tuple(size)
+            and memory.strides == tuple(s * item for s in stride)):
+        t = from_array(memory, dt, dev)   # the whole storage (the common case)
+    else:
+        from .ops.storage import UntypedStorage
+        from .serialization._globals import _build
+        t = _build(UntypedStorage(memory, dev), dt, offset, size, stride)
     t._rg = requires_grad
-    t.__dict__.update(state)
+    if state:
+        t.__dict__.update(state)
     return t
 
 
