@@ -182,3 +182,16 @@ def test_index_add_out_of_range_error_by_kernel(it, alpha):
     dt = "bool" if alpha is True else "float32"
     _check(lambda m: m.zeros(3, 4, dtype=getattr(m, dt)).index_add(0, m.tensor([8, 1], dtype=getattr(m, it)),
                                                                    m.ones(2, 4, dtype=getattr(m, dt)), alpha=alpha))
+
+
+@pytest.mark.parametrize("name, bad", [("exponential_", {"lambd": -1}), ("geometric_", {"p": 1.5}),
+                                       ("cauchy_", {"sigma": -1}), ("log_normal_", {"std": -1})])
+@pytest.mark.parametrize("make", [lambda m: m.ones(1, 3).expand(2, 3), lambda m: m.ones(0, dtype=m.bool),
+                                  lambda m: m.ones(3, dtype=m.bool),
+                                  lambda m: m.ones(1, 3, dtype=m.int64).expand(2, 3)])
+def test_random_fills_check_in_torch_order(name, bad, make):
+    """The parameter first, then (cauchy_: the dtype) the overlap, an empty tensor then samples nothing, then
+    the dtype (geometric_ of bool: NotImplementedError)."""
+    good = {"p": 0.3} if name == "geometric_" else {}
+    _check(lambda m: getattr(make(m), name)(**bad))
+    _check(lambda m: getattr(make(m), name)(**good).shape)

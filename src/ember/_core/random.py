@@ -1173,6 +1173,22 @@ def bernoulli_tensor(gen: Generator, probs: np.ndarray, dtype: DTypeLike | None 
     return (u < p).astype(dt)
 
 
+def check_positive(fn: str, name: str, value: float) -> float:
+    """``value`` as a float, or torch's error when the parameter ``name`` of sampler ``fn`` is not positive."""
+    v = float(value)
+    if not v > 0.0:
+        raise RuntimeError(f"{fn} expects {name} > 0.0, but found {name}={_fmt(v)}")
+    return v
+
+
+def check_probability(p: float) -> float:
+    """``p`` as a float, or geometric_'s error when it is not in (0, 1)."""
+    v = float(p)
+    if not 0.0 < v < 1.0:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_fmt(v)}")
+    return v
+
+
 def exponential(gen: Generator, n: int, dtype: DTypeLike, lambd: float = 1.0) -> np.ndarray:
     """``exponential_(lambd)``: ``(-1/lambd) * log1p(-u)`` in double (glibc), then cast; two words each."""
     dt = np.dtype(dtype)
@@ -1181,9 +1197,7 @@ def exponential(gen: Generator, n: int, dtype: DTypeLike, lambd: float = 1.0) ->
             "Exponential distribution is a continuous probability distribution. "
             f"dtype must be a floating point but you specified {dt}"
         )
-    lambd = float(lambd)
-    if not lambd > 0.0:
-        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_fmt(lambd)}")
+    lambd = check_positive("exponential_", "lambda", lambd)
     return _from_f64((-1.0 / lambd) * _libm(math.log1p, -_u53(gen, n)), dt)
 
 
@@ -1192,9 +1206,7 @@ def geometric(gen: Generator, n: int, dtype: DTypeLike, p: float) -> np.ndarray:
     dt = np.dtype(dtype)
     if dt not in _FLOATS + _INTS:
         raise TypeError(f"geometric: unsupported dtype {dt}")
-    p = float(p)
-    if not 0.0 < p < 1.0:
-        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_fmt(p)}")
+    p = check_probability(p)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _from_f64(np.ceil(_libm(_log0, _u53(gen, n)) / math.log1p(-p)), dt)
 
@@ -1207,9 +1219,7 @@ def _log0(x: float) -> float:
 def cauchy(gen: Generator, n: int, dtype: DTypeLike, median: float = 0.0, sigma: float = 1.0) -> np.ndarray:
     """``cauchy_(median, sigma)``: ``median + sigma * tan(pi * (u - 0.5))`` in double (fused), then cast."""
     dt = np.dtype(dtype)
-    sigma = float(sigma)
-    if not sigma > 0.0:
-        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_fmt(sigma)}")
+    sigma = check_positive("cauchy_", "sigma", sigma)
     if dt not in _FLOATS:
         raise RuntimeError(
             "Cauchy distribution is a continuous probability distribution. "
@@ -1222,9 +1232,7 @@ def cauchy(gen: Generator, n: int, dtype: DTypeLike, median: float = 0.0, sigma:
 def log_normal(gen: Generator, n: int, dtype: DTypeLike, mean: float = 1.0, std: float = 2.0) -> np.ndarray:
     """``log_normal_(mean, std)``: ``exp`` of torch's scalar-path normal (shares the cached sample)."""
     dt = _float_dtype(dtype, "log_normal")
-    std = float(std)
-    if not std > 0.0:
-        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_fmt(std)}")
+    std = check_positive("log_normal_", "std", std)
     z = _fma64(_standard_normal_scalar(gen, n), std, float(mean))
     return _from_f64(_libm(_exp, z), dt)
 

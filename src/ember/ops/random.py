@@ -240,6 +240,18 @@ def _batched(draw: Callable[[int, bool], np.ndarray]) -> Callable[[int, bool], n
     return part
 
 
+def _writable(t: Tensor) -> None:
+    """torch's error for filling an expanded tensor (several elements at one address)."""
+    if t._device is CPU and not t._data.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
+                           "memory location. Please clone() the tensor before performing the operation.")
+
+
+def _nothing(n: int, contiguous: bool) -> np.ndarray:
+    """The draws for an empty tensor: none (torch samples nothing, so checks no dtype)."""
+    return np.empty(0)
+
+
 def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np.ndarray], Any] | None = None,
           batch: bool = True) -> Tensor:
     """Fill ``t`` in place with ``draw(n, contiguous)`` values taken in memory order (``into(flat)`` writes
@@ -248,9 +260,7 @@ def _fill(t: Tensor, draw: Callable[[int, bool], np.ndarray], into: Callable[[np
     check_inplace(t)
     if batch and VMAP_RANDOMNESS.draws is not None:
         draw, into = _batched(draw), None
-    if t._device is CPU and not t._data.flags.writeable:   # an expanded tensor (several elements at one address)
-        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a single "
-                           "memory location. Please clone() the tensor before performing the operation.")
+    _writable(t)
     host = t._data if t._device is CPU else np.empty(t._data.shape, t._dtype.np)
     contiguous = host.flags.c_contiguous
     # a permuted dense tensor's memory is C-ordered too
@@ -454,25 +464,39 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
 
 @_recorded(_named("ExponentialBackward0"))
 def exponential_(self: Tensor, lambd: float = 1, *, generator: Generator | None = None) -> Tensor:
+    R.check_positive("exponential_", "lambda", lambd)   # torch's order: the parameter, overlap, then the dtype
+    _writable(self)
+    if not self._data.size:
+        return _fill(self, _nothing)
     dt = _float_np(self, "exponential_")
     return _fill(self, lambda n, c: R.exponential(_gen(generator), n, dt, lambd))
 
 
 @_recorded(_named("GeometricBackward0"))
 def geometric_(self: Tensor, p: float, *, generator: Generator | None = None) -> Tensor:
+    R.check_probability(p)   # torch's order: the parameter, overlap, then the dtype
+    _writable(self)
+    if not self._data.size:
+        return _fill(self, _nothing)
+    if self._dtype.is_complex or self._dtype is D.bool:
+        raise NotImplementedError(f"\"geometric_cpu\" not implemented for '{self._dtype._short}'")
     dt = self._dtype.np
-    _no_complex(self, "geometric_cpu")
     return _fill(self, lambda n, c: R.geometric(_gen(generator), n, dt, p))
 
 
 @_recorded(_named("CauchyBackward0"))
 def cauchy_(self: Tensor, median: float = 0, sigma: float = 1, *, generator: Generator | None = None) -> Tensor:
+    R.check_positive("cauchy_", "sigma", sigma)   # torch's order: the parameter, the dtype (an empty tensor's too)
     dt = _float_np(self, "cauchy_")
     return _fill(self, lambda n, c: R.cauchy(_gen(generator), n, dt, median, sigma))
 
 
 @_recorded(_named("LogNormalBackward0"))
 def log_normal_(self: Tensor, mean: float = 1, std: float = 2, *, generator: Generator | None = None) -> Tensor:
+    R.check_positive("log_normal_", "std", std)   # torch's order: the parameter, overlap, then the dtype
+    _writable(self)
+    if not self._data.size:
+        return _fill(self, _nothing)
     dt = _float_np(self, "log_normal_")
     return _fill(self, lambda n, c: R.log_normal(_gen(generator), n, dt, mean, std))
 
