@@ -195,3 +195,8 @@ def test_random_fills_check_in_torch_order(name, bad, make):
     good = {"p": 0.3} if name == "geometric_" else {}
     _check(lambda m: getattr(make(m), name)(**bad))
     _check(lambda m: getattr(make(m), name)(**good).shape)
+
+
+@pytest.mark.parametrize("dt", ["complex64", "bool", "int8"])
+def test_cauchy_names_the_dtype_as_torch(dt):
+    _check(lambda m: m.ones(2, dtype=getattr(m, dt)).cauchy_())

@@ -289,8 +289,6 @@ _NOT_FLOAT = {
     "cauchy_": (RuntimeError, "Cauchy distribution is a continuous probability distribution. dtype must be a "
                               "floating point but you specified {cpp}"),
 }
-_CPP = {"Long": "long int", "Int": "int", "Short": "short int", "Char": "signed char", "Byte": "unsigned char",
-        "Bool": "bool"}
 
 
 def _float_np(t: Tensor, what: str) -> np.dtype:
@@ -298,7 +296,7 @@ def _float_np(t: Tensor, what: str) -> np.dtype:
     if not t._dtype.is_floating_point:
         exc, text = _NOT_FLOAT[what]
         short = t._dtype._short
-        raise exc(text.format(short=short, cpp=_CPP.get(short, short)))
+        raise exc(text.format(short=short, cpp=D.CPP_NAMES.get(t._dtype, short)))
     return t._dtype.np
 
 
