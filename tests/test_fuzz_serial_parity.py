@@ -203,3 +203,23 @@ def test_deepcopy_of_a_parameter_clones_its_data_like_torch():
         views = (L.ones(1).expand(3), L.arange(6.0)[::2], L.arange(6.0).view(2, 3).t())
         got.append([copy.deepcopy(L.nn.Parameter(v)).stride() for v in views])
     assert got[0] == got[1]
+
+
+class _Custom:
+    pass
+
+
+def test_get_unsafe_globals_in_checkpoint_like_torch():
+    obj = {"t": torch.ones(2), "c": _Custom(), "n": np.arange(2), "s": slice(1), "p": torch.nn.Parameter(torch.ones(1)),
+           "sz": torch.Size([1]), "dt": torch.float16, "set": {1}, "cx": 1j}
+    data = _saved(torch, obj).getvalue()
+    for allowed in ([], [_Custom]):
+        with torch.serialization.safe_globals(allowed), ember.serialization.safe_globals(allowed):
+            want = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+            got = ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(data))
+        assert sorted(got) == sorted(want) and "builtins.slice" in got
+        assert (f"{__name__}._Custom" in got) != bool(allowed)
+    legacy = _saved(torch, [1], _use_new_zipfile_serialization=False).getvalue()
+    t, e = _same_error(lambda: torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy)),
+                       lambda: ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy)))
+    assert t == e

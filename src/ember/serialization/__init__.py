@@ -46,7 +46,14 @@ from ._globals import (
     torch_globals,
     torch_name,
 )
-from ._unpickler import WeightsUnpickler, add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
+from ._unpickler import (
+    WeightsUnpickler,
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+    unsafe_globals,
+)
 from ._zip import EntryReader, ZipWriter
 
 __all__ = [
@@ -56,6 +63,7 @@ __all__ = [
     "safe_globals",
     "get_safe_globals",
     "clear_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
     "DEFAULT_PROTOCOL",
 ]
 
@@ -498,6 +506,22 @@ def _weights_only_message(msg: str) -> str:
         "ember.serialization.add_safe_globals([...]) (or the ember.serialization.safe_globals([...]) context "
         "manager), or load it with weights_only=False, which can execute arbitrary code from the file."
     )
+
+
+def get_unsafe_globals_in_checkpoint(f: FileLike) -> list[str]:
+    """The globals (``module.name``) a zip checkpoint's pickle uses that ``load(weights_only=True)`` would
+    refuse as things stand (defaults and ``add_safe_globals``); the pickle is read, never run."""
+    with _opened(f) as (fh, _):
+        start = fh.tell()
+        is_zip = fh.read(4) == b"PK\x03\x04"
+        fh.seek(start)
+        if not is_zip:
+            raise ValueError("Expected input to be a checkpoint returned by torch.save")
+        reader = EntryReader(fh)
+        pkl = [n for n in reader.infos if n.count("/") == 1 and n.endswith("/data.pkl")]
+        if not pkl:
+            raise RuntimeError("failed locating file data.pkl: file not found (not a checkpoint?)")
+        return unsafe_globals(reader.read(pkl[0]))
 
 
 @contextlib.contextmanager

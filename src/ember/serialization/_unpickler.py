@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import pickle
+import pickletools
 import struct
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -84,6 +85,25 @@ def user_globals() -> dict[str, Any]:
     return dict(_name_of(g) for g in _safe)
 
 
+def _py3_name(module: str, name: str) -> tuple[str, str]:
+    """A GLOBAL's (module, name) as Python 3 names it (protocol 2 writes Python 2's ``__builtin__`` & co.)."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def unsafe_globals(pkl: bytes) -> list[str]:
+    """The globals the pickle ``pkl`` names that weights-only loading would refuse, found without running it."""
+    allowed = {**torch_globals(), **user_globals()}
+    found = set()
+    for op, arg, _ in pickletools.genops(pkl):
+        if op.name == "GLOBAL":
+            full = ".".join(_py3_name(*arg.split(" ", 1)))
+            if full not in allowed:
+                found.add(full)
+    return sorted(found)
+
+
 class _LoaderError(Exception):
     """An error of ``persistent_load`` (the loader's code or a user's ``map_location``), which ``load``
     raises as it is, as torch does, rather than as a malformed pickle."""
@@ -140,12 +160,7 @@ class WeightsUnpickler:
             raise _refuse(f"malformed pickle ({type(e).__name__}: {e})") from None
 
     def _global(self) -> Any:
-        module = self.readline()[:-1].decode("utf-8")
-        name = self.readline()[:-1].decode("utf-8")
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        elif module in _compat_pickle.IMPORT_MAPPING:
-            module = _compat_pickle.IMPORT_MAPPING[module]
+        module, name = _py3_name(self.readline()[:-1].decode("utf-8"), self.readline()[:-1].decode("utf-8"))
         full = f"{module}.{name}"
         if module in _BLOCKED_MODULES or module.split(".")[0] in _BLOCKED_MODULES:
             raise _refuse(f"Trying to load unsupported GLOBAL {full} whose module {module} is blocked.")
