@@ -106,6 +106,8 @@ def test_logit_clamps_as_torch(eps: float) -> None:
     lambda m: m.special.round(m.tensor([1, 2]), decimals=1),                      # otherwise round_cpu
     lambda m: m.special.round(m.tensor([1, 2], dtype=m.int32), out=_out(m, "int64")),   # out= checked first
     lambda m: m.special.round(m.tensor([1.25, -2.5]), decimals=0),
+    lambda m: m.special.round(m.tensor([41.78, -17.89, 0.1234]).half(), decimals=4),   # scaled in float32
+    lambda m: m.round(m.tensor([41.78, -17.89, 0.1234]).bfloat16(), decimals=3),
 ])
 def test_special_round(call) -> None:
     _same(call)
@@ -173,6 +175,9 @@ def _spec(m):
     lambda m: m.istft(m.ones(1, 1, 3, 17, dtype=m.complex64), 4),
     lambda m: m.istft(m.ones(3, 0, dtype=m.complex64), 4, window=m.ones(4)),
     lambda m: m.istft(_spec(m), 4, window=m.ones(4), length=40),
+    lambda m: m.istft(m.stft(m.ones(3), 16, window=m.ones(16), return_complex=True), 16, window=m.ones(16)),
+    lambda m: m.istft(m.stft(m.ones(8), 1, window=m.ones(1), return_complex=True), 1, window=m.ones(1)),  # -0
+    lambda m: m.istft(m.stft(m.ones(8), 1, window=m.ones(1), return_complex=True), 1, window=m.ones(1), length=8),
 ])
 def test_stft_istft(call) -> None:
     _same(call, rtol=1e-5, atol=1e-5, warned=False)   # (stft's warnings come once per process)

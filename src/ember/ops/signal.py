@@ -305,10 +305,16 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None, win_length: 
     env = C.zeros(total, dtype=w.dtype, device=w.device).index_add(0, idx, (w * w).expand(n_frames, n_fft)
                                                                   .reshape(-1))
     start = n_fft // 2 if center else 0
-    end = total - (n_fft // 2 if center else 0) if length is None else start + length
+    if length is not None:
+        end = start + length
+    else:   # (torch slices to -(n_fft // 2) when centred: nothing for n_fft == 1)
+        end = total - n_fft // 2 if center and n_fft > 1 else 0 if center else total
     end = min(end, total)
     y = y[:, start:end]
     env = env[start:end]
+    if not env.numel():   # torch's overlap-add check takes the minimum of nothing
+        raise RuntimeError("min(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
     if bool((env.abs() < 1e-11).any()):
         raise RuntimeError(call + "window overlap add min: 1\n[ CPUBoolType{} ]")
     y = y / env
