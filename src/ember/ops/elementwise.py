@@ -1825,11 +1825,13 @@ def _round_fwd(xp: Any, a: Any, decimals: int = 0) -> Any:
         return a.copy()
     if decimals == 0:
         return xp.round(a)
+    ct = np.promote_types(a.dtype, np.float32)   # 16-bit floats scale in float32 (torch's opmath): no overflow
+    x = a.astype(ct, copy=False)
     if decimals > 0:
-        scale = 10.0 ** decimals
-        return xp.round(a * scale) / scale
-    scale = 10.0 ** -decimals
-    return xp.round(a / scale) * scale
+        scale = ct.type(10.0 ** decimals)
+        return (xp.round(x * scale) / scale).astype(a.dtype, copy=False)
+    scale = ct.type(10.0 ** -decimals)
+    return (xp.round(x / scale) * scale).astype(a.dtype, copy=False)
 
 
 _round = unary("round", _round_fwd, lambda g, x, r: zeros_like(g), kind=_k_same, saves="", method=False,
