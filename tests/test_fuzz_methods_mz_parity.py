@@ -205,3 +205,17 @@ def test_moments_dof_warning(call):
             eval(call, {"m": m, "x": m.ones(1, dtype=m.complex64)})
         seen.append([(str(x.message).split(" (Triggered")[0], x.filename) for x in w])
     assert seen[0] == seen[1] and seen[0]
+
+
+@pytest.mark.parametrize("mode", ["nonleaf", "source"])
+def test_set_records_an_undifferentiable_node(mode):
+    """set_ with history (on self or the source) records torch's NotImplemented node: backward raises."""
+    def run(m):
+        o = m.tensor([1.0, 2.0])
+        x = m.ones(2, requires_grad=True) * 1 if mode == "nonleaf" else m.ones(2)
+        if mode == "source":
+            o = o.requires_grad_() * 1
+        x.set_(o)
+        assert type(x.grad_fn).__name__ == "NotImplemented" and x.requires_grad
+        return x.sum().backward()
+    _check(run)

@@ -19,7 +19,7 @@ from ..autograd import forward_ad as _fw
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from . import views as V
-from ._dispatch import Tensor, bind, check_inplace, sized, xp_of
+from ._dispatch import Tensor, bind, check_inplace, history_alias, make_node_class, record, sized, xp_of
 from .storage import UntypedStorage
 
 
@@ -79,6 +79,13 @@ def resize_as_method(self: Tensor, the_template: Tensor, *, memory_format: Any =
     return resize_(self, tuple(the_template.shape), memory_format=memory_format)
 
 
+def _set_backward(node: Any, *grads: Any) -> tuple:
+    raise RuntimeError("derivative for set_ is not implemented")
+
+
+_SetBackward = make_node_class("NotImplemented", _set_backward)
+
+
 def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequence[int] | None = None,
          stride: Sequence[int] | None = None) -> Tensor:
     """Make ``self`` view ``source``'s memory: a tensor (same geometry), a storage (flat, or with the given
@@ -86,6 +93,7 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequen
     from .storage import UntypedStorage
     check_inplace(self)
     xp = _xp(self)
+    before = None
     if source is None:
         self._data = xp.empty((0,), self._dtype.np)
         self._base = None
@@ -93,6 +101,8 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequen
         if source._dtype is not self._dtype:
             raise RuntimeError(f"Could not set tensor of type {D.CPP_NAMES[source._dtype]} to a tensor of type "
                                f"{D.CPP_NAMES[self._dtype]}")
+        if STATE.enabled and (self._rg or source._rg):
+            before = history_alias(self)
         base = source._base if source._base is not None else source
         self._data = source._data
         self._base = None if base is self else base   # set_ onto itself (or a view of itself): no alias cycle
@@ -111,6 +121,8 @@ def set_(self: Tensor, source: Any = None, storage_offset: int = 0, size: Sequen
             self._data = V.strided(xp, flat[storage_offset:], tuple(size), tuple(s * isz for s in st))
         self._base = None
     self._vc[0] += 1
+    if before is not None:   # torch records set_ with a node whose backward refuses
+        record(self, _SetBackward(), (before, source))
     return self
 
 
