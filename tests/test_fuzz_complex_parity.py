@@ -160,3 +160,18 @@ def test_softmax_of_empty_non_float(dt):
     """torch runs no kernel on an empty input, so a dtype it has none for comes back empty (not an error)."""
     _check(lambda m: m.log_softmax(m.zeros(2, 0, dtype=getattr(m, dt)), -1))
     _check(lambda m: m.softmax(m.zeros(2, 1, dtype=getattr(m, dt)), 0))
+
+
+def test_numpy_force_resolves_bits_and_bit_queries_need_tensors():
+    _check(lambda m: m.tensor(m.tensor(Z, requires_grad=True).conj().numpy(force=True)))
+    _check(lambda m: m.tensor(m._neg_view(m.tensor([1.0, -2.0])).numpy(force=True)))
+    _check(lambda m: m.is_conj(3))
+    _check(lambda m: m.is_neg(None))
+
+
+@pytest.mark.parametrize("dt", ["complex32", "float8_e5m2"])
+def test_count_nonzero_and_nonzero_of_few_kernel_dtypes(dt):
+    """torch counts complex32; float8 only over a dim (its nonzero count has no kernel, nor has nonzero)."""
+    _check(lambda m: m.count_nonzero(m.ones(3, dtype=getattr(m, dt))).float())
+    _check(lambda m: m.count_nonzero(m.ones(2, 3, dtype=getattr(m, dt)), 1).float())
+    _check(lambda m: m.nonzero(m.ones(3, dtype=getattr(m, dt))).float())

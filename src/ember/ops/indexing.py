@@ -1629,6 +1629,8 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None, *,
 # ---- nonzero / where ------------------------------------------------------------------------------------
 def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None) -> Any:
     """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one 1-d tensor per dim (``as_tuple``)."""
+    if input._dtype.kind not in ("", "complex32"):   # torch counts them first, with no kernel for float8 and others
+        raise NotImplementedError(f"\"nonzero_count_cpu\" not implemented for '{input._dtype._short}'")
     xp = _xp(input)
     a = input._data
     idx = xp.nonzero(a.reshape(1) if a.ndim == 0 else a)

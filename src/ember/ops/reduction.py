@@ -1053,9 +1053,11 @@ def any(input: Tensor, dim: Any = None, keepdim: bool = False, *, out: Tensor | 
 
 
 def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
-    """Number of nonzero elements over ``dim`` (int64)."""
-    if input._dtype.kind:
-        unsupported_dtype("nonzero_count_cpu", input)
+    """Number of nonzero elements over ``dim`` (int64). torch counts complex32 and, over a dim (``!= 0`` then a
+    sum), float8 too."""
+    kind = input._dtype.kind
+    if kind and kind != "complex32" and (dim is None or kind != "float8"):
+        unsupported_dtype("nonzero_count_cpu" if dim is None else "copy_", input)
     a = input._data
     xp = xp_for(input)
     dims = reduce_dims(dim, a.ndim)
