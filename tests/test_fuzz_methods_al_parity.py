@@ -112,6 +112,9 @@ def test_complex_to_real_conversion_warns_once(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         x.to(ember.int32)
+    monkeypatch.setattr(elementwise, "_COMPLEX_CAST_WARNING", [text])
+    with pytest.warns(UserWarning, match=f"^{text}$"):
+        ember.ones(2, dtype=ember.uint8).copy_(x)
 
 
 def test_isclose_shapes_that_do_not_broadcast():

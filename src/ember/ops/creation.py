@@ -1024,6 +1024,14 @@ def _laid_out(arr: Any, memory_format: Any) -> bool:
     return is_contiguous_as(arr.shape, _elem_strides(arr), memory_format)
 
 
+def _discarding_imaginary(src: D.dtype, dst: D.dtype, stacklevel: int) -> None:
+    """torch's warning (once per process) for a complex -> real conversion."""
+    if src.is_complex and not dst.is_complex:
+        from .elementwise import _COMPLEX_CAST_WARNING as once
+        if once:
+            warn(once.pop(), UserWarning, stacklevel=stacklevel)
+
+
 def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memory_format: Any = None) -> Tensor:
     """Convert to ``dtype`` (and device, and memory format); returns ``self`` when nothing changes (the layout
     already follows ``memory_format``) unless ``copy``."""
@@ -1033,10 +1041,7 @@ def to_dtype(self: Tensor, dtype: Any, dev: Any = None, copy: bool = False, memo
     if dt is self._dtype and dev is self._device and not copy and (
             fmt is None or suggest_memory_format(self._data.shape, _elem_strides(self._data)) is fmt):
         return self
-    if self._dtype.is_complex and not dt.is_complex:
-        from .elementwise import _COMPLEX_CAST_WARNING as once
-        if once:
-            warn(once.pop(), UserWarning, stacklevel=3)
+    _discarding_imaginary(self._dtype, dt, 4)
     arr = self._data
     if dev is not self._device:
         arr = _host(arr) if dev is CPU else xp_of(dev).asarray(_host(arr))
@@ -1171,6 +1176,7 @@ def copy_(self: Tensor, other: Any, non_blocking: bool = False) -> Tensor:
         _assign(dst, dst)
     if other._data.shape != dst.shape and (full := broadcast_shapes(dst.shape, other._data.shape)) != dst.shape:
         raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape {list(full)}")
+    _discarding_imaginary(other._dtype, self._dtype, 3)
     if STATE.enabled and (self._rg or other._rg):
         from ._dispatch import history_alias, inplace
         res = _copy_result(history_alias(self), other)

@@ -132,10 +132,12 @@ def is_signed(input: Tensor) -> bool:
 
 
 def is_conj(input: Tensor) -> bool:
+    E._tensor_arg(input, "is_conj", "input", 1)
     return input.is_conj()
 
 
 def is_neg(input: Tensor) -> bool:
+    E._tensor_arg(input, "is_neg", "input", 1)
     return input.is_neg()
 
 
