@@ -527,7 +527,7 @@ class Tensor:
             return _host(self._data)
         if self._dtype is D.bfloat16:
             raise TypeError("Got unsupported ScalarType BFloat16")
-        if self._math_bits:
+        if self._math_bits and not force:   # (forced: ember's array holds the values, resolved already)
             what, fix = ("conjugate", "conj") if self._math_bits & CONJ else ("negative", "neg")
             raise RuntimeError(f"Can't call numpy() on Tensor that has {what} bit set. Use tensor.resolve_{fix}()"
                                ".numpy() instead.")
