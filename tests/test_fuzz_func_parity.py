@@ -172,3 +172,26 @@ def _degenerate_points(L: Any) -> list:
 def test_degenerate_points_as_torch() -> None:
     t, e = outcomes(_degenerate_points)
     assert_close(e, t)
+
+
+def _inplace_under_transforms(L: Any) -> list:
+    """Hessians through in-place ops (the op's snapshot of its input kept the tangent the write then changed), a
+    write into a view of a tensor whose tangent has a history, and jacfwd(jacrev) results free of the tangent
+    machinery's internal leaves."""
+    x = L.tensor([0.5, -1.0, 2.0], dtype=L.float64)
+    out = [L.func.hessian(lambda a: (a * 1).mul_(a).sum())(x), L.func.hessian(lambda a: (a * a).sin_().sum())(x)]
+    fw, x0 = L.autograd.forward_ad, x.clone().requires_grad_()
+    with fw.dual_level():
+        d = fw.make_dual(x0, L.ones(3, dtype=L.float64))
+        z = (2 ** d).clone()
+        z[1:] = d[:2]
+        p, t = fw.unpack_dual(z)
+        out += [t.detach(), L.autograd.grad((t * t).sum(), x0)[0]]
+    m = L.tensor([[0.3, 0.1], [-0.2, 0.4]], dtype=L.float64)
+    h = L.func.jacfwd(L.func.jacrev(lambda a, b: (L.linalg.matrix_exp(b) * a).sum(), argnums=1), argnums=1)(m, m)
+    return [*out, h, h.requires_grad]
+
+
+def test_inplace_ops_under_transforms_as_torch() -> None:
+    t, e = outcomes(_inplace_under_transforms)
+    assert_close(e, t)

@@ -562,6 +562,7 @@ def _jvp_of_node(node: Any, tangents: list, outs: list, create_graph: bool) -> l
                 u = zeros_of(o[0], o[1], o[2])
                 if o[1].is_floating_point or o[1].is_complex:
                     u._rg = True
+                    u.__dict__["_fw_dummy"] = True   # an internal leaf: results reaching it keep no outer history
                 us.append(u)
             vs = node.backward(us[0]) if len(us) == 1 else node.backward(*us)
         finally:
@@ -664,7 +665,7 @@ def record_dual(out: Tensor | Sequence[Tensor], node: Any, inputs: Sequence[Any]
                 continue
         need.append((k, o))
     if need:   # the tangents as they are now: they may be written in place before these are computed
-        pending = _Pending(node, [None if t is None else _snapshot(t) for t in tangents], meta, real)
+        pending = _Pending(node, [None if t is None else snapshot(t) for t in tangents], meta, real)
         if len(_PENDING) >= 1024:   # forget the computed and the dead ones
             _PENDING[:] = [r for r in _PENDING if (p := r()) is not None and p.done is None]
         _PENDING.append(weakref.ref(pending))
@@ -687,7 +688,7 @@ def _live_meta(o: tuple | None) -> tuple | None:
     return o[:4] if t is None else (t._data.shape, t._dtype, t._device, t._data)
 
 
-def _snapshot(t: Tensor) -> Tensor:
+def snapshot(t: Tensor) -> Tensor:
     """A copy of tangent ``t`` (differentiable when ``t`` has a history)."""
     if t._rg and not t._fw_only and STATE.grad:
         prev = switch(True, False)
@@ -719,6 +720,8 @@ def inplace_tangent(self: Tensor, result: Tensor) -> None:
         if ts is not None:
             ts._data[...] = 0
         return
+    if self._base is not None and STATE.grad and _scatter_into_base(self, tr, ts):
+        return
     if ts is None and self._base is not None:
         base = self._base
         tb = tangent_of(base)
@@ -746,6 +749,40 @@ def inplace_tangent(self: Tensor, result: Tensor) -> None:
     if not self._rg:
         self._rg = True
         self._fw_only = True
+
+
+def _history(t: Tensor | None) -> bool:
+    return t is not None and t._rg and not t._fw_only
+
+
+def _scatter_into_base(view: Tensor, tr: Tensor, ts: Tensor | None) -> bool:
+    """In-place write into a view when a tangent involved has a history: the base's tangent becomes its copy
+    with ``tr`` scattered where the view lies (differentiable; the view's own tangent may be a separate tensor
+    then, computed through its node). False (nothing done) without a history or for layouts it can't place."""
+    base = view._base
+    tb = tangent_of(base)
+    if not (_history(tr) or _history(ts) or _history(tb)):
+        return False
+    b, v = base._data, view._data
+    size = b.itemsize
+    off = _ptr(v) - _ptr(b)
+    if not b.flags.c_contiguous or (tb is not None and not tb._data.flags.c_contiguous) or off % size or any(
+            s % size for s in v.strides) or v.itemsize != size:
+        return False
+    prev = switch(True, False)
+    try:
+        if tb is None:
+            tb = zeros_of(b.shape, tr._dtype, base._device)
+        new = tb.as_strided_scatter(tr, v.shape, tuple(s // size for s in v.strides), off // size)
+    finally:
+        switch(*prev)
+    set_tangent(base, new)
+    set_tangent(view, tr)
+    for t in (base, view):
+        if not t._rg:
+            t._rg = True
+            t._fw_only = True
+    return True
 
 
 # ---- custom Functions ------------------------------------------------------------------------------------

@@ -305,7 +305,7 @@ class _Level:
         while stack:
             node = stack.pop()
             var = getattr(node, "variable", None)
-            if var is not None and not node._next and id(var) not in self.own:
+            if var is not None and not node._next and id(var) not in self.own and "_fw_dummy" not in var.__dict__:
                 return True
             for e in node._next:
                 if e is not None and e[0] not in seen:

@@ -490,10 +490,10 @@ def history_alias(t: Tensor) -> Tensor:
     a._grad_fn = t._grad_fn
     a._output_nr = t._output_nr
     a._rg = t._rg
-    if _FW[0]:   # and the same tangent (a dual tensor stays one)
+    if _FW[0]:   # and a copy of its tangent (a dual tensor stays one; the write then updates t's tangent in place)
         tangent = _fw.tangent_of(t)
         if tangent is not None:
-            _fw.set_tangent(a, tangent)
+            _fw.set_tangent(a, _fw.snapshot(tangent))
             a._fw_only = t._fw_only
     return a
 
