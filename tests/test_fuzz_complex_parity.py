@@ -175,3 +175,18 @@ def test_count_nonzero_and_nonzero_of_few_kernel_dtypes(dt):
     _check(lambda m: m.count_nonzero(m.ones(3, dtype=getattr(m, dt))).float())
     _check(lambda m: m.count_nonzero(m.ones(2, 3, dtype=getattr(m, dt)), 1).float())
     _check(lambda m: m.nonzero(m.ones(3, dtype=getattr(m, dt))).float())
+
+
+def test_complex32_warning_before_complex_and_polar_fail(monkeypatch):
+    """torch's complex()/polar() of float16 allocate the complex32 result before their dtype checks (so they warn),
+    but not before the check that both are floating."""
+    monkeypatch.setattr(ember._tensor, "_unwarned", ember.complex32)
+    f16 = ember.ones(2, dtype=ember.float16)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        with pytest.raises(RuntimeError, match="but got Half and Long"):
+            ember.complex(f16, ember.ones(2, dtype=ember.int64))
+        assert not w
+        with pytest.raises(NotImplementedError, match="polar_cpu"):
+            ember.polar(f16, f16)
+    assert [x.filename for x in w] == [__file__]

@@ -734,6 +734,12 @@ def from_array(arr: Any, dtype: D.dtype | None = None, dev: device = CPU) -> Ten
 _unwarned: Any = D.complex32   # the dtype whose first tensor warns (torch warns once a process)
 
 
+def warn_complex32_once() -> None:
+    """torch's one-time complex32 warning, for an op whose kernel allocates its complex32 result before failing."""
+    if _unwarned is D.complex32:
+        _warn_experimental()
+
+
 def _warn_experimental() -> None:
     """torch's one-time warning on the first complex32 tensor allocated (views of float16 data do not warn),
     attributed to the first caller outside ember."""

@@ -24,7 +24,7 @@ from .._core.device import CPU, xp_of_array
 from .._core.fma import fused_multiply_add, wide_dtype
 from .._core.memory_format import storage_order
 from .._core.warn import warn
-from .._tensor import _INFERENCE, CONJ, NEG
+from .._tensor import _INFERENCE, CONJ, NEG, warn_complex32_once
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import _FREED, _RELEASED, _SCALAR_OVERLOADS, FREED, Node, SavedOutput
 from ._dispatch import (
@@ -2210,12 +2210,14 @@ Tensor.real = property(real, _set_part(real))  # type: ignore[attr-defined]
 Tensor.imag = property(imag, _set_part(imag))  # type: ignore[attr-defined]
 
 
-def _pair_check(name: str, real: Any, imag: Any) -> None:
+def _pair_check(name: str, real: Any, imag: Any, out: Any) -> None:
     _tensor_arg(real, name, "real" if name == "complex" else "abs", 1)
     _tensor_arg(imag, name, "imag" if name == "complex" else "angle", 2)
     if any(t._dtype not in (D.float16, D.float32, D.float64) for t in (real, imag)):
         raise RuntimeError("Expected both inputs to be Half, Float or Double tensors but got "
                            f"{real._dtype._short} and {imag._dtype._short}")
+    if real._dtype is D.float16 and out is None:
+        warn_complex32_once()   # (torch allocates the complex32 result here, before the checks below)
     if real._dtype is not imag._dtype:
         raise RuntimeError(f"Expected object of scalar type {real._dtype._short} but got scalar type "
                            f"{imag._dtype._short} for second argument")
@@ -2252,7 +2254,7 @@ _polar = binary("polar", _polar_fwd, _polar_grad, kind=_k_complex, saves="abr", 
 def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:
     """A complex tensor from real and imaginary parts (both float16, float32 or float64; float16 gives
     complex32, built through complex64)."""
-    _pair_check("complex", real, imag)
+    _pair_check("complex", real, imag, out)
     if real._dtype is D.float16:
         res = _complex(real.float(), imag.float()).to(D.complex32)
         return res if out is None else write_out(out, res, "complex")
@@ -2261,7 +2263,7 @@ def complex(real: Tensor, imag: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 def polar(abs: Tensor, angle: Tensor, *, out: Tensor | None = None) -> Tensor:
     """``abs * (cos(angle) + i sin(angle))``."""
-    _pair_check("polar", abs, angle)
+    _pair_check("polar", abs, angle, out)
     return _polar(abs, angle, out=out)
 
 
