@@ -195,3 +195,20 @@ def _inplace_under_transforms(L: Any) -> list:
 def test_inplace_ops_under_transforms_as_torch() -> None:
     t, e = outcomes(_inplace_under_transforms)
     assert_close(e, t)
+
+
+def _vmap_out_dims(L: Any) -> list:
+    """vmap's out_dims range is [-(d + 1), d] for a per-sample output of d dims (a negative one counted from
+    the stacked result's end; -2 for a scalar output was taken)."""
+    x, out = L.arange(6.0).reshape(3, 2), []
+    for f, od in ((lambda a: a.sum(), -1), (lambda a: a.sum(), -2), (lambda a: a * 2, -1), (lambda a: a * 2, -3)):
+        try:
+            out.append(L.func.vmap(f, out_dims=od)(x))
+        except IndexError as e:
+            out.append(str(e))
+    return out
+
+
+def test_vmap_out_dims_range_as_torch() -> None:
+    t, e = outcomes(_vmap_out_dims)
+    assert_close(e, t)

@@ -195,7 +195,7 @@ def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
         if not all(isinstance(c, Tensor) for c in col):
             raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(col[0])}. Did "
                              "you mean to set out_dims= to None for output?")
-        out.append(stack(col, od if od is not None and od >= 0 else (od or 0) + col[0].dim() + 1))
+        out.append(stack(col, od if od is not None else col[0].dim() + 1))   # torch's range: [-(d + 1), d]
     return rebuild(out)
 
 
