@@ -392,7 +392,8 @@ class Tensor:
         """The same memory as a tensor outside autograd, with its own version counter (as torch); an inference
         tensor only if this one is."""
         t = from_array(self._data, self._dtype, self._device)
-        t._inference = self.is_inference()
+        if _INFERENCE[0]:   # (no tensor is an inference one before inference mode was first used)
+            t._inference = self.is_inference()
         if self._math_bits:
             t._math_bits = self._math_bits
         return t

@@ -22,7 +22,7 @@ from .._core.memory_format import (
     suggest_memory_format,
 )
 from .._core.warn import warn
-from .._tensor import Size, dense_empty
+from .._tensor import _INFERENCE, Size, dense_empty
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -1134,7 +1134,8 @@ def detach(self: Tensor) -> Tensor:
     whatever the mode: it aliases ``self``)."""
     t = from_array(self._data, self._dtype, self._device)
     t._vc = self._vc
-    t._inference = self.is_inference()
+    if _INFERENCE[0]:   # (no tensor is an inference one before inference mode was first used)
+        t._inference = self.is_inference()
     if self._math_bits:
         t._math_bits = self._math_bits
     return t
