@@ -190,3 +190,13 @@ def test_complex32_warning_before_complex_and_polar_fail(monkeypatch):
         with pytest.raises(NotImplementedError, match="polar_cpu"):
             ember.polar(f16, f16)
     assert [x.filename for x in w] == [__file__]
+
+
+@pytest.mark.parametrize("fn", ["dot", "vdot", "matmul"])
+@pytest.mark.parametrize("ca,cb", [(0, 1), (1, 0), (1, 1)])
+def test_dot_of_conjugates_as_torch(fn, ca, cb):
+    """torch's dot of two conjugates (vdot: of a plain and a conjugate) is the conjugate of a plain product."""
+    def f(m):
+        a, b = m.tensor([1 + 2j, 3 - 1j]), m.tensor([2 - 1j, 1 + 1j])
+        return getattr(m, fn)(a.conj() if ca else a, b.conj() if cb else b)
+    _check(f)

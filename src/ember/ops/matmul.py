@@ -20,6 +20,7 @@ from .._core import dtype as D
 from .._core import gemm
 from .._core.device import CPU
 from .._core.dtype import promote_types
+from .._tensor import CONJ
 from ..autograd.grad_mode import STATE
 from ._dispatch import (
     Node,
@@ -307,6 +308,8 @@ def _dot(fn: str, input: Tensor, other: Tensor, out: Tensor | None, node: type[N
     xp = _xp(input)
     a = xp.conj(input._data) if conj and input._dtype.is_complex else input._data
     res = _result(_product(xp, a, other._data, input._dtype), input, node, (input, other))
+    if out is None and other._math_bits & CONJ and bool(input._math_bits & CONJ) != conj:
+        res._math_bits = CONJ   # torch computes it as the conjugate of the product of the unconjugated operands
     return _finish(res, out, fn, (input, other))
 
 
