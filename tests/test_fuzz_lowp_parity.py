@@ -88,6 +88,11 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "rms_norm_half": lambda L: _F(L).rms_norm(L.tensor(CUBE).half() / 30, (13,)),
     "rms_norm_bfloat16_weight": lambda L: _F(L).rms_norm(L.tensor(CUBE).bfloat16(), (13,),
                                                          L.tensor(FLIP[0, 0]).bfloat16()),
+    # 16-bit add/sub with alpha: the kernel's scalar tail (past its last 32-element step, per innermost loop)
+    # rounds alpha·b to the type before adding
+    "add_alpha_tail_half": lambda L: L.add(L.tensor(LONG[:991]).half(), L.tensor(SCAN[:991]).half(), alpha=0.1),
+    "sub_alpha_rows_bfloat16": lambda L: L.sub(L.tensor(CUBE).bfloat16(), L.tensor(FLIP[0]).bfloat16(), alpha=1.7),
+    "rsub_alpha_broadcast_half": lambda L: L.rsub(L.tensor(CUBE).half(), L.tensor(FLIP[:, :1]).half(), alpha=0.3),
     # 1-d and 3-d linear resampling keep the weights in the 16-bit type (λ rounded, then 1 - λ)
     "interpolate_linear_half": lambda L: _F(L).interpolate(L.tensor(CUBE).half(), size=20, mode="linear"),
     "interpolate_trilinear_bfloat16": lambda L: _F(L).interpolate(L.tensor(CUBE[None, None]).bfloat16(), size=(3, 7, 5),
@@ -121,16 +126,18 @@ def test_pow_float_exponent_beyond_the_type(dt: str, exponent: float) -> None:
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adamax"])
 @pytest.mark.parametrize("foreach", [False, True])
-def test_optimizer_steps_half_parameters(name: str, foreach: bool) -> None:
-    """foreach's in-place multiplies take their factor in the parameter's dtype (rounded for float16)."""
+@pytest.mark.parametrize("n", [8, 15])
+def test_optimizer_steps_half_parameters(name: str, foreach: bool, n: int) -> None:
+    """foreach's in-place multiplies take their factor in the parameter's dtype (rounded for float16); the
+    add kernel's scalar tail (60 elements: 28 past the vector loop) rounds alpha·b first."""
     kw = {"SGD": {"lr": 0.1, "momentum": 0.9}, "AdamW": {"lr": 0.01, "weight_decay": 0.1},
           "RMSprop": {"lr": 0.01, "momentum": 0.9, "centered": True}}.get(name, {"lr": 0.01})
 
     def run(lib: Any) -> tuple:
-        p = lib.nn.Parameter(lib.tensor(CUBE[1, :4, :8]).half())   # (32 elements: no scalar tail)
+        p = lib.nn.Parameter(lib.tensor(CUBE[1, :4, :n]).half())
         opt = getattr(lib.optim, name)([p], foreach=foreach, **kw)
         for g in CUBE[2:4]:
-            p.grad = lib.tensor(g[:4, :8]).half()
+            p.grad = lib.tensor(g[:4, :n]).half()
             opt.step()
         return (p.detach(), *(v for _, v in sorted(opt.state[p].items()) if v.dim()))
     _same(run(ember), run(torch))

@@ -7,6 +7,8 @@ errors and ``cuda_available()`` is False.
 
 from __future__ import annotations
 
+import functools
+import os
 import types
 from collections.abc import Callable
 
@@ -252,3 +254,22 @@ def xp_of_array(a: object) -> types.ModuleType:
     cp = _probe_cupy()
     assert cp is not None
     return cp
+
+
+def cpu_features() -> dict:
+    """NumPy's table of the CPU's instruction-set extensions."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as feats
+    except ImportError:   # NumPy 1
+        from numpy.core._multiarray_umath import __cpu_features__ as feats
+    return feats
+
+
+@functools.cache
+def lanes16() -> int:
+    """Elements of a 16-bit float in one of torch's CPU vectors: 32 where its AVX512 kernels run (AVX512
+    F/BW/VL/DQ, unless ``ATEN_CPU_CAPABILITY`` picks a lower level), else 16. Some of torch's 16-bit kernels round
+    differently in their vector loop and in its scalar tail, so where a tail starts shows in the values."""
+    feats = cpu_features()
+    avx512 = all(feats.get(k) for k in ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ"))
+    return 32 if avx512 and os.environ.get("ATEN_CPU_CAPABILITY", "avx512").lower() == "avx512" else 16

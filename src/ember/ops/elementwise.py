@@ -922,22 +922,55 @@ def _fma(xp: Any, x: Any, y: Any, z: Any) -> Any:
     return xp.add(xp.multiply(x, y, dtype=np.float64), z).astype(np.float32)   # the product is exact
 
 
-def _axpy(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
+def axpy(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
     """``a + alpha * b`` as torch's add kernel: for real floats fused, alpha rounded to the compute type (16-bit
-    floats come back as float32 for the caller to round)."""
+    floats come back as float32 for the caller to round; in the kernel's scalar tail, :func:`_scalar_tail`, the
+    product is rounded to the 16-bit type before the sum)."""
     half = a.dtype in _HALF_NP
     if a.dtype.kind != "f" and not half:
         return xp.add(a, _times_alpha(xp, b, alpha))
-    if half:   # (alpha is rounded to the 16-bit type first)
-        alpha = a.dtype.type(alpha)
-        a, b = a.astype(np.float32), b.astype(np.float32)
-    return _fma(xp, b, alpha if a.dtype == np.float64 else np.float32(alpha), a)
+    if not half:
+        return _fma(xp, b, alpha if a.dtype == np.float64 else np.float32(alpha), a)
+    dt, alpha = a.dtype, np.float32(a.dtype.type(alpha))   # (alpha is rounded to the 16-bit type first)
+    tail = _scalar_tail(xp, a, b)
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    if tail is None:
+        return _fma(xp, b, alpha, a)
+    if tail is True:
+        return a + (b * alpha).astype(dt).astype(np.float32)
+    return np.where(tail, a + (b * alpha).astype(dt).astype(np.float32), _fma(xp, b, alpha, a))
+
+
+def _scalar_tail(xp: Any, a: Any, b: Any) -> Any:
+    """Where torch's 16-bit CPU kernel for ``a op b`` computes in its scalar tail (a mask over the trailing dims): in
+    each innermost loop of its iterator (the trailing dims across which every operand's strides run on; size-1
+    dims skipped), those past the last whole step of its vector loop, 32 elements on AVX2 and AVX512 (as on one
+    thread: torch's threads split loops of 32768 elements and more further). True for all of them, None for none
+    or when an operand is not C-contiguous (torch's iterator would reorder the dims)."""
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    numel = math.prod(shape)
+    if xp is not np or not (a.flags.c_contiguous and b.flags.c_contiguous) or not numel:
+        return None
+    strides = [[s // x.itemsize for s in np.broadcast_to(x, shape).strides] for x in (a, b)]
+    inner, prev = 1, None
+    for d in reversed(range(len(shape))):
+        if shape[d] == 1:
+            continue
+        if prev is not None and any(st[d] != st[prev] * shape[prev] for st in strides):
+            break
+        inner, prev = inner * shape[d], d
+    start = inner // 32 * 32
+    if start == inner:
+        return None
+    if start == 0:
+        return True
+    return (np.arange(inner) >= start).reshape(shape[prev:])
 
 
 def _scaled(xp_name: str) -> Callable:
     def fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
         dtype = a.dtype
-        r = _axpy(xp, a, b, alpha if xp_name == "add" else -alpha)
+        r = axpy(xp, a, b, alpha if xp_name == "add" else -alpha)
         return r.astype(dtype) if dtype in _HALF_NP else r
     return fwd
 
@@ -996,7 +1029,7 @@ subtract, subtract_ = sub, sub_
 def _rsub_fwd(xp: Any, a: Any, b: Any, alpha: Any) -> Any:
     """``b - alpha * a`` (torch's sub(b, a, alpha))."""
     dtype = b.dtype
-    r = _axpy(xp, b, a, -alpha)
+    r = axpy(xp, b, a, -alpha)
     return r.astype(dtype) if dtype in _HALF_NP else r
 
 

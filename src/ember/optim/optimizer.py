@@ -26,6 +26,7 @@ from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import typename
 from ..ops.creation import tensor as new_tensor
 from ..ops.creation import zeros_like
+from ..ops.elementwise import axpy
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
@@ -461,9 +462,12 @@ def rounded(x: Any, like: Any) -> Any:
 
 
 def add(a: Any, b: Any, alpha: float = 1.0, out: Tensor | None = None) -> Any:
-    """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding (into ``out`` when given)."""
+    """``a.add(b, alpha=alpha)``: a + alpha·b with one rounding (into ``out`` when given; 16-bit floats as torch's
+    add kernel, its scalar tail included)."""
     if alpha == 1:
         return _store(a + b, a, out)
+    if _half(a):
+        return _store(axpy(xp_of_array(a), a, b, alpha), a, out)
     ac = _compute(a)
     acc = multiply_wide(b, ac.dtype.type(scalar(a, alpha)), ac)
     acc += ac

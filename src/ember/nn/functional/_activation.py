@@ -13,6 +13,7 @@ import numpy as np
 from ... import backends
 from ..._core import dtype as D
 from ..._core import random as R
+from ..._core.device import lanes16
 from ..._core.memory_format import storage_order
 from ..._core.warn import warn
 from ..._tensor import wrap_dim
@@ -33,7 +34,6 @@ from ._common import (
     compute_array,
     fused,
     inplace_apply,
-    lanes16,
     needs_grad,
     onednn_dtypes,
     result,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..._core import dtype as D
-from ..._core.device import CPU
+from ..._core.device import CPU, cpu_features
 from ..._core.memory_format import contiguous_format, memory_format, suggest_memory_format
 from ..._core.warn import warn
 from ...autograd.graph import SavedOutput
@@ -164,31 +163,12 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: 
     return reduction
 
 
-def _cpu_features() -> dict:
-    """NumPy's table of the CPU's instruction-set extensions."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as feats
-    except ImportError:   # NumPy 1
-        from numpy.core._multiarray_umath import __cpu_features__ as feats
-    return feats
-
-
-@functools.cache
-def lanes16() -> int:
-    """Elements of a 16-bit float in one of torch's CPU vectors: 32 where its AVX512 kernels run (AVX512
-    F/BW/VL/DQ, unless ``ATEN_CPU_CAPABILITY`` picks a lower level), else 16. Some of torch's 16-bit kernels round
-    differently in their vector loop and in its scalar tail, so where a tail starts shows in the values."""
-    feats = _cpu_features()
-    avx512 = all(feats.get(k) for k in ("AVX512F", "AVX512BW", "AVX512VL", "AVX512DQ"))
-    return 32 if avx512 and os.environ.get("ATEN_CPU_CAPABILITY", "avx512").lower() == "avx512" else 16
-
-
 @functools.cache
 def onednn_dtypes() -> frozenset:
     """The dtypes torch's CPU kernels hand to oneDNN on this machine (gelu's erf form, convolutions): float32;
     bfloat16 where the CPU has AVX512 BW+VL+DQ or AVX-NE-CONVERT (Arm: BF16); float16 where it has AVX512-FP16 or
     AVX-NE-CONVERT (torch's ``mkldnn_bf16_device_check`` / ``mkldnn_fp16_device_check``)."""
-    feats = _cpu_features()
+    feats = cpu_features()
     try:
         with open("/proc/cpuinfo") as f:
             flags = set(f.read().split())
