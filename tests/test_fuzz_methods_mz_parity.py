@@ -219,3 +219,25 @@ def test_set_records_an_undifferentiable_node(mode):
         assert type(x.grad_fn).__name__ == "NotImplemented" and x.requires_grad
         return x.sum().backward()
     _check(run)
+
+
+@pytest.mark.parametrize("call", ["x.round(1)", "x.round_(1)", "x.nonzero(True)", "x.nonzero(as_tuple=1)", "x.clone(1)",
+                                  "x.sort(0, True, 1)", "x.softmax(0, None, 1)", "x.squeeze_(None)",
+                                  "x.to_dense(None, True)", "x.cumsum(0, m.float32, 1)"])
+def test_positional_count_errors(call):
+    """torch counts required keyword-only parameters in its range ("takes from 1 to 0 positional arguments")."""
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(1, 2, 1)}), first_line=True)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "bool", "float32"])
+def test_nan_to_num_inplace_of_expanded(dtype):
+    """Integer/bool tensors hold no NaN: nan_to_num_ writes nothing (fine on an expanded one), still a write."""
+    def run(m):
+        x = m.ones(1, 3, dtype=getattr(m, dtype)).expand(2, 3)
+        r = x.nan_to_num_()
+        return r, m.tensor([r is x, x._version])
+    _check(run)
+
+
+def test_t_inplace_message():
+    _check(lambda m: m.ones(2, 3, 4).t_())

@@ -268,10 +268,13 @@ class Signature:
         if self.varargs and args and _int_like(args[0], True):
             args = (args,)
         if len(args) > self.max_pos:
-            lo = sum(p.required and not p.kw_only for p in self.params)
-            takes = f"{self.max_pos} positional argument{'s' if self.max_pos != 1 else ''}" if lo == self.max_pos \
-                else f"from {lo} to {self.max_pos} positional arguments"
-            return _Binding(f"{fn}() takes {takes} but {len(args)} {'was' if len(args) == 1 else 'were'} given")
+            lo = sum(p.required for p in self.params)   # (torch counts required keyword-only ones: "from 1 to 0")
+            if lo == self.max_pos:
+                takes = f"{lo} positional argument{'s' if lo != 1 else ''} but {len(args)} " \
+                        f"{'was' if len(args) == 1 else 'were'}"
+            else:
+                takes = f"from {lo} to {self.max_pos} positional arguments but {len(args)} were"
+            return _Binding(f"{fn}() takes {takes} given")
         used = 0
         for i, p in enumerate(self.params):
             if i < len(args):

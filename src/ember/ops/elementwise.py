@@ -2076,6 +2076,9 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None, neg
 def nan_to_num_(input: Tensor, nan: float = 0.0, posinf: float | None = None,
                 neginf: float | None = None) -> Tensor:
     _real_numbers("nan_to_num_", nan, posinf, neginf)
+    if input._dtype.category < 2 and not input._sparse_layout:   # nothing to replace: no write (so an expanded
+        input._vc[0] += 1                                          # integer tensor is fine), as torch
+        return input
     return _nan_to_num._inplace(input, nan, posinf, neginf)  # type: ignore[attr-defined]
 
 

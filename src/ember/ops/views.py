@@ -354,13 +354,27 @@ class TBackward0(Node):
         return (t(g),)
 
 
+def _at_most_2d(input: Tensor, name: str) -> None:
+    if input._data.ndim > 2:
+        raise RuntimeError(f"{name}() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+
+
 def t(input: Tensor) -> Tensor:
     """Transpose of a tensor of at most 2 dims."""
     if input._sparse_layout and input.is_sparse:   # sparse COO: ember.sparse's method (a class flag first)
         return input.t()
-    if input._data.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+    _at_most_2d(input, "t")
     return make_view(input, input._data.T, TBackward0)
+
+
+def _t_inplace(self: Tensor) -> Tensor:
+    """``t`` for ``t_`` (its error names ``t_``)."""
+    if not self._sparse_layout:
+        _at_most_2d(self, "t_")
+    return t(self)
+
+
+_t_inplace.__name__ = "t"
 
 
 class TransposeBackward0(Node):
@@ -1327,9 +1341,10 @@ def split_with_sizes(self: Tensor, split_sizes: Sequence[int], dim: int = 0) -> 
     return split(self, list(split_sizes), dim)
 
 
-bind({name + "_": _inplace_view(fn) for name, fn in (("t", t), ("transpose", transpose), ("swapaxes", swapaxes),
-                                                      ("swapdims", transpose), ("squeeze", squeeze),
-                                                      ("unsqueeze", unsqueeze), ("as_strided", as_strided))})
+bind({name + "_": _inplace_view(fn) for name, fn in (("t", _t_inplace), ("transpose", transpose),
+                                                      ("swapaxes", swapaxes), ("swapdims", transpose),
+                                                      ("squeeze", squeeze), ("unsqueeze", unsqueeze),
+                                                      ("as_strided", as_strided))})
 bind({"fill_diagonal_": fill_diagonal_, "split_with_sizes": split_with_sizes, "unsafe_split": _unsafe(_split_method),
       "unsafe_chunk": _unsafe(chunk),
       "unsafe_split_with_sizes": _unsafe(split_with_sizes)})
