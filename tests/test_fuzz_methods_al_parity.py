@@ -203,3 +203,31 @@ def test_random_fills_check_in_torch_order(name, bad, make):
 @pytest.mark.parametrize("dt", ["complex64", "bool", "int8"])
 def test_cauchy_names_the_dtype_as_torch(dt):
     _check(lambda m: m.ones(2, dtype=getattr(m, dt)).cauchy_())
+
+
+@pytest.mark.parametrize("fn", [lambda x, m: x.cumsum(0, dtype=m.int32), lambda x, m: x.sum(dtype=m.int64),
+                                lambda x, m: x.prod(dtype=m.bool),
+                                lambda x, m: x.cumprod(0, dtype=m.float64).requires_grad])
+def test_integer_results_of_inputs_requiring_grad_are_refused(fn):
+    """torch's autograd refuses to give an integer result a history ('Autograd not support dtype')."""
+    _check(lambda m: fn(m.ones(2, 3, requires_grad=True), m))
+
+
+@pytest.mark.parametrize("name, args", [("apply_", (lambda v: v,)), ("map_", ("x", lambda a, b: a)),
+                                        ("map2_", ("x", "x", lambda a, b, c: a))])
+def test_python_elementwise_methods(name, args):
+    """apply_/map_/map2_ refuse tensors requiring grad and leave the version counter (they write the data)."""
+    def call(m, rg):
+        x = m.ones(2, requires_grad=rg)
+        y = getattr(x.detach() if not rg else x, name)(*(m.ones(2) if a == "x" else a for a in args))
+        return y, x._version
+    _check(lambda m: call(m, True))
+    _check(lambda m: call(m, False))
+
+
+def test_inplace_checks_under_autograd_as_without():
+    """With history: abs_ of a complex tensor is refused, a complex operand's cast to self before the kernel's
+    dtype check (atan2_); geqrf of a complex tensor requiring grad is refused."""
+    _check(lambda m: (m.ones(2, dtype=m.complex64, requires_grad=True) * 1).abs_())
+    _check(lambda m: (m.ones(2, requires_grad=True) * 1).atan2_(m.ones(2, dtype=m.complex64)))
+    _check(lambda m: m.ones(3, 3, dtype=m.complex64, requires_grad=True).geqrf())

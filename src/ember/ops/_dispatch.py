@@ -78,6 +78,8 @@ def record(out: Tensor | Sequence[Tensor], node: Node, inputs: Sequence[Any]) ->
     node._next = edges   # lists: the engine only iterates and indexes them
     node._meta = meta
     if _isinstance(out, Tensor):
+        if out._dtype.category < 2:   # (an integer dtype= of a reduction or scan, as torch's set_history)
+            raise RuntimeError(f"Autograd not support dtype: {out._dtype._short}")
         out._grad_fn = node
         out._rg = True
         if out._base is not None:

@@ -478,6 +478,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if self._sparse_layout:
             from ..sparse._coo import sparse_unary_
             return sparse_unary_(op, self, params)
+        if kind is _k_real and self._dtype.is_complex:
+            raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
         if STATE.enabled and self._rg:
             check_inplace(self)
             res = op(history_alias(self), *params)
@@ -497,8 +499,6 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             few_kernels(name, dt)
             if name != "abs":
                 ct = _FEW_COMPUTE.get(ct, ct)
-        if kind is _k_real and rt is not dt:
-            raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
         if not D.can_cast(rt, dt):
             raise cast_error(rt, dt)
         a = self._data if ct is dt else self._data.astype(ct.np)
@@ -778,6 +778,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if other._device is not self._device:
                 check_same_device(self, other)
         if recording:
+            dtypes(self, other, params, self)   # (the cast to self's dtype checked before the kernel's, as unrecorded)
             alias = history_alias(self)
             res = op(alias, other, *params)
             if comparison:   # the 0/1 values in self's dtype, under a node of zero gradients

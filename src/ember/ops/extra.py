@@ -1072,10 +1072,13 @@ def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int], 
                          requires_grad=requires_grad)
 
 
-def _elementwise_py(self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Tensor:
-    """Apply a Python function elementwise in place (CPU only, as torch)."""
+def _elementwise_py(name: str, self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Tensor:
+    """Apply a Python function elementwise in place (CPU only, no tensor requiring grad, as torch; it writes the
+    data directly: the version counter stays)."""
+    if self._rg or any(o._rg for o in others):
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() instead.")
     if self._device is not CPU:
-        raise TypeError("apply_ is only implemented on CPU tensors")
+        raise TypeError(f"{name} is only implemented on CPU tensors")
     check_inplace(self)
     from ._dispatch import broadcast_shapes
     arrs = [np.broadcast_to(o._data, self._data.shape) for o in others]
@@ -1089,23 +1092,22 @@ def _elementwise_py(self: Tensor, fn: Callable[..., Any], *others: Tensor) -> Te
         cur = self._data.reshape(-1).tolist()
         vals = [fn(v, *(f[i].item() for f in flat)) for i, v in enumerate(cur)]
         self._data[...] = np.asarray(vals, dtype=self._dtype.np).reshape(self._data.shape)
-    self._vc[0] += 1
     return self
 
 
 def apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:
     """``callable(x)`` for every element, in place (slow: a Python call per element, as in torch)."""
-    return _elementwise_py(self, callable)
+    return _elementwise_py("apply_", self, callable)
 
 
 def map_(self: Tensor, other: Tensor, callable: Callable[[Any, Any], Any]) -> Tensor:
     """``callable(self_i, other_i)`` for every element (``other`` broadcast to ``self``), in place."""
-    return _elementwise_py(self, callable, other)
+    return _elementwise_py("map_", self, callable, other)
 
 
 def map2_(self: Tensor, x: Tensor, y: Tensor, callable: Callable[[Any, Any, Any], Any]) -> Tensor:
     """``callable(self_i, x_i, y_i)`` for every element, in place."""
-    return _elementwise_py(self, callable, x, y)
+    return _elementwise_py("map2_", self, callable, x, y)
 
 
 _AMBIGUOUS_ORDER = "The tensor does not have unique dim order, or cannot map to exact one of the given memory formats."

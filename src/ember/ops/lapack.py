@@ -467,6 +467,8 @@ def geqrf(input: Tensor, *, out: Any = None) -> Any:
     outs = [from_array(xp.ascontiguousarray(xp.swapaxes(h, -1, -2)), input._dtype, input._device),
             from_array(xp.asarray(tau, input._dtype.np), input._dtype, input._device)]
     if needs_grad(input):
+        if input._dtype.is_complex:
+            raise RuntimeError("geqrf does not support automatic differentiation for outputs with complex dtype.")
         record(outs, unimplemented_node("GeqrfBackward0", "geqrf"), (input,))
     res = return_type("geqrf", ("a", "tau"))(*outs)
     if out is not None and len(out) == len(res):
