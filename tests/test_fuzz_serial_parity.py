@@ -223,3 +223,29 @@ def test_get_unsafe_globals_in_checkpoint_like_torch():
     t, e = _same_error(lambda: torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy)),
                        lambda: ember.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(legacy)))
     assert t == e
+
+
+class _TSub(torch.Tensor):
+    pass
+
+
+class _ESub(ember.Tensor):
+    pass
+
+
+def test_pickle_and_copy_keep_tensor_subclasses_and_quantizers_like_torch():
+    got = []
+    for L, cls in ((torch, _TSub), (ember, _ESub)):
+        t = L.arange(3.0).as_subclass(cls)
+        t.note = 1
+        q = L.quantize_per_channel(L.tensor([[1.0, 2.0], [3.0, 4.0]]), L.tensor([0.1, 0.2]), L.tensor([0, 1]), 0,
+                                   L.qint8)
+        row = []
+        for fn in (lambda x: pickle.loads(pickle.dumps(x)), copy.copy):
+            r, rq = fn(t), fn(q)
+            row += [type(r).__name__.strip("_ET"), vars(r), r.tolist(), rq.int_repr().tolist(),
+                    rq.q_per_channel_scales().tolist(), rq.q_per_channel_zero_points().tolist(), str(rq.dtype)]
+        got.append(row)
+    assert got[0] == got[1]
+    d = copy.deepcopy(ember.arange(3.0).as_subclass(_ESub))   # (torch's default deepcopy refuses this subclass)
+    assert type(d) is _ESub and d.tolist() == [0.0, 1.0, 2.0]

@@ -560,8 +560,8 @@ class Tensor:
         """As torch's: the whole storage (by reference: ``copy.copy`` shares it, ``pickle`` writes it all), the
         offset, sizes and strides, ``requires_grad`` and the Python attributes, not ``.grad``."""
         root, offset, stride = self._storage_view()   # (a view of root: two tensors pickle two storages, as torch)
-        return (_rebuild, (root.view(), str(self._device), self._dtype.name, offset, self._data.shape, stride,
-                           self._rg, python_state(self)))
+        return (_rebuild, (type(self), root.view(), str(self._device), self._dtype.name, offset, self._data.shape,
+                           stride, self._rg, python_state(self)))
 
     def _storage_view(self) -> tuple[Any, int, tuple[int, ...]]:
         """(root array, offset, strides in elements) of this tensor's memory as torch describes a view of its
@@ -596,9 +596,8 @@ class Tensor:
         if state:
             import copy
             state = copy.deepcopy(state, memo)
-        new = _rebuild(new_root, self._device, self._dtype.name, offset, self._data.shape, stride, self._rg, state)
-        if type(self) is not Tensor:
-            new = _as_subclass(new, type(self))
+        new = _rebuild(type(self), new_root, self._device, self._dtype.name, offset, self._data.shape, stride,
+                       self._rg, state)
         g = self._grad_or_none()
         if g is not None:
             new._grad = g.__deepcopy__(memo)
@@ -652,10 +651,10 @@ def python_state(t: Tensor) -> dict[str, Any]:
     return {k: v for k, v in d.items() if not hasattr(cls, k) and k not in ("_fwt", "_fwa")}
 
 
-def _rebuild(memory: Any, dev: str | device, dtype_name: str, offset: int, size: tuple[int, ...],
+def _rebuild(cls: type, memory: Any, dev: str | device, dtype_name: str, offset: int, size: tuple[int, ...],
              stride: tuple[int, ...], requires_grad: bool, state: dict[str, Any]) -> Tensor:
-    """A pickled or copied tensor: the view of the storage owning ``memory`` it was, with its ``requires_grad``
-    and attributes."""
+    """A pickled or copied tensor: the view of the storage owning ``memory`` it was, of class ``cls``, with its
+    ``requires_grad`` and attributes."""
     from ._core.device import canonical
     dt, dev = D.BY_NAME[dtype_name], canonical(dev)
     item = dt.itemsize
@@ -666,6 +665,8 @@ def _rebuild(memory: Any, dev: str | device, dtype_name: str, offset: int, size:
         from .ops.storage import UntypedStorage
         from .serialization._globals import _build
         t = _build(UntypedStorage(memory, dev), dt, offset, size, stride)
+    if cls is not Tensor:
+        t = _as_subclass(t, cls)
     t._rg = requires_grad
     if state:
         t.__dict__.update(state)

@@ -521,6 +521,11 @@ class QuantizedTensor(Tensor):
         return _qtensor(self._data.copy(), self._dtype, self._device, self._qscheme, self._scale, self._zero_point,
                         self._axis)
 
+    def __reduce_ex__(self, protocol: int) -> Any:
+        """Pickled (and ``copy.copy``'d, sharing the data) as the integer data and the quantizer."""
+        return (_qtensor, (self._data, self._dtype, self._device, self._qscheme, self._scale, self._zero_point,
+                           self._axis))
+
     def __deepcopy__(self, memo: dict) -> QuantizedTensor:
         per_tensor = self._qscheme is per_tensor_affine
         out = _qtensor(self._data.copy(), self._dtype, self._device, self._qscheme,
