@@ -241,3 +241,20 @@ def test_nan_to_num_inplace_of_expanded(dtype):
 
 def test_t_inplace_message():
     _check(lambda m: m.ones(2, 3, 4).t_())
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, -1])
+def test_polygamma_inplace_refuses_complex(n):
+    _check(lambda m: m.ones(2, dtype=m.complex64).polygamma_(n))
+
+
+@pytest.mark.parametrize("call", ["x.new_tensor(x)", "m.tensor(x)"])
+def test_copy_construct_warning_names_the_call(call):
+    import warnings
+    seen = []
+    for m in (torch, ember):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            eval(call, {"m": m, "x": m.ones(2)})
+        seen.append([(str(x.message), x.lineno) for x in w])
+    assert seen[0] == seen[1] and len(seen[0]) == 1

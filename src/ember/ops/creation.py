@@ -272,12 +272,23 @@ def _checked_integers(nested: Any, src: D.dtype, dt: D.dtype) -> np.ndarray:
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """Copy ``data`` (nested sequences, NumPy arrays, scalars, tensors) into a new leaf tensor."""
+    if _isinstance(data, Tensor):
+        _copy_construct_warning("torch.tensor")
+    return _tensor(data, dtype, device, requires_grad)
+
+
+def _copy_construct_warning(via: str) -> None:
+    """torch's warning for a tensor copied by ``via(sourceTensor)`` (attributed to the caller's caller)."""
+    warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() or "
+         f"sourceTensor.detach().clone().requires_grad_(True), rather than {via}(sourceTensor).", UserWarning,
+         stacklevel=3)
+
+
+def _tensor(data: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    """:func:`tensor` without its warning."""
     dt = _resolve_dtype(dtype)
     dev = canonical(device)
     if _isinstance(data, Tensor):
-        warn("To copy construct from a tensor, it is recommended to use sourceTensor.detach().clone() "
-             "or sourceTensor.detach().clone().requires_grad_(True), rather than "
-             "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
         src_dt = data._dtype
         arr = _host(data._data).copy(order="K")
     elif _isinstance(data, np.ndarray):
@@ -1300,7 +1311,9 @@ def cuda(self: Tensor, device: Any = None, non_blocking: bool = False, memory_fo
 
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    return tensor(data, dtype=dtype or self._dtype, device=device or self._device, requires_grad=requires_grad)
+    if _isinstance(data, Tensor):
+        _copy_construct_warning("tensor.new_tensor")
+    return _tensor(data, dtype or self._dtype, device or self._device, requires_grad)
 
 
 def _new_factory(name: str, fill: Any) -> Any:

@@ -761,11 +761,16 @@ _polygamma = unary("polygamma", polygamma_kernel, lambda g, x, r, n: g * polygam
 
 def polygamma(n: int, input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The n-th derivative of digamma."""
+    _polygamma_check(n, input)
+    return _polygamma(input, n, out=out)
+
+
+def _polygamma_check(n: int, input: Any) -> None:
+    """torch's checks: a non-negative ``n``, a real input (its kernel's name depends on ``n``)."""
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if isinstance(input, Tensor) and input._dtype.is_complex:
         raise_denied(ni({0: "digamma", 1: "trigamma"}.get(n, "polygamma")), input._dtype)
-    return _polygamma(input, n, out=out)
 
 
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
@@ -773,8 +778,7 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
 
 
 def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
-    if n < 0:
-        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    _polygamma_check(n, self)
     out = _polygamma._inplace(self, n)  # type: ignore[attr-defined]
     if type(out._grad_fn).__name__ == "PolygammaBackward0":   # torch's in-place overload has its own node
         from .views import _rename_node
