@@ -212,3 +212,36 @@ def _vmap_out_dims(L: Any) -> list:
 def test_vmap_out_dims_range_as_torch() -> None:
     t, e = outcomes(_vmap_out_dims)
     assert_close(e, t)
+
+
+def _api_misuse(L: Any) -> list:
+    """torch.func's argument checks: argnums, non-tensor inputs/outputs, has_aux outputs, chunk_size, vmap's
+    in_dims/out_dims types, no inputs, out_dims=None, cotangent structures."""
+    x, f = L.tensor([1.0, 2.0, 3.0, 4.0]), L.func
+    calls = [lambda: f.grad(lambda a: a.sum(), argnums=())(x),
+             lambda: f.grad(lambda a, b: a.sum(), argnums=(0, -2))(x, x),
+             lambda: f.grad(lambda a, b: a.sum(), argnums=(0, 1.0))(x, x), lambda: f.grad(lambda a: a.sum())(3.0),
+             lambda: f.vjp(lambda a: a, x, has_aux=True), lambda: f.vjp(lambda a: 3.0, x),
+             lambda: f.jacrev(lambda a: a, chunk_size=0), lambda: f.jacrev(lambda a: [a, 2], has_aux=True)(x),
+             lambda: f.vjp(lambda a: (a, a), x)[1]((x, x, x)), lambda: f.vjp(lambda a: {"k": [a, a]}, x)[1]([x]),
+             lambda: f.vmap(lambda a: a, chunk_size=0), lambda: f.vmap(lambda: x)(),
+             lambda: f.vmap(lambda a: a, in_dims=None)(x),
+             lambda: f.vmap(lambda a: a, in_dims=[0])(x), lambda: f.vmap(lambda a: a, in_dims=(0.5,))(x),
+             lambda: f.vmap(lambda a: a, out_dims=0.5)(x), lambda: f.vmap(lambda a: a, out_dims=None)(x),
+             lambda: f.vmap(lambda a: (a, 3.0), out_dims=(0, None))(x), lambda: f.vmap(lambda a: x, out_dims=None)(x),
+             lambda: f.vmap(lambda a: {"a": a}, out_dims={"a": 1})(x.reshape(2, 2))["a"]]
+    out = []
+    for call in calls:
+        try:
+            out.append(call())
+        except (RuntimeError, ValueError) as e:
+            out.append((type(e).__name__, str(e)))
+    return out
+
+
+def test_api_misuse_as_torch() -> None:
+    t, e = outcomes(_api_misuse)
+    assert [x for x in e if isinstance(x, tuple) and isinstance(x[0], str)] == \
+        [x for x in t if isinstance(x, tuple) and isinstance(x[0], str)]
+    assert_close([x for x in e if not isinstance(x, tuple) or not isinstance(x[0], str)],
+                 [x for x in t if not isinstance(x, tuple) or not isinstance(x[0], str)])

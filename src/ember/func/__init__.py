@@ -113,9 +113,17 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
                            f"{randomness}")
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         name = _fn_name(func)
+        if not args:
+            raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+                             "trying to vmap over a function with no inputs. The latter is unsupported.")
+        if not isinstance(in_dims, (int, tuple)):
+            raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): expected `in_dims` to be int or a "
+                             f"(potentially nested) tuple matching the structure of inputs, got: {type(in_dims)}.")
         dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
         if len(dims) != len(args):
             raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): in_dims is not compatible with the "
@@ -129,6 +137,9 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
             for leaf, ld in zip(leaves, leaf_dims, strict=True):
                 if ld is None:
                     continue
+                if not isinstance(ld, int):
+                    raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={ld} for an input "
+                                     "but in_dim must be either an integer dimension or None.")
                 if not isinstance(leaf, Tensor):
                     raise ValueError(f"vmap({name}, in_dims={in_dims}, ...)(<inputs>): Got in_dim={ld} for an "
                                      f"input but the input is of type {type(leaf)}. We cannot vmap over non-Tensor "
@@ -182,9 +193,17 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
 
 
 def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
+    """The per-slice results stacked along ``out_dims`` (an int, or a tree matching the outputs; None: an output
+    that is the same in every slice, returned as is)."""
     from ..ops.shape import stack
     leaves0, rebuild = _flatten(results[0])
-    per_out = _flatten(out_dims)[0] if isinstance(out_dims, (tuple, list)) else [out_dims] * len(leaves0)
+    if isinstance(out_dims, (tuple, list, Mapping)):
+        per_out = _flatten(out_dims)[0]
+    elif out_dims is None or (isinstance(out_dims, int) and not isinstance(out_dims, bool)):
+        per_out = [out_dims] * len(leaves0)
+    else:
+        raise ValueError(f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a python "
+                         "collection of ints representing where in the outputs the vmapped dimension should appear.")
     if len(per_out) != len(leaves0):
         raise ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
                          f"structure of `outputs`. out_dims has structure {len(per_out)} but outputs has "
@@ -192,10 +211,15 @@ def _stack_outputs(results: list[Any], out_dims: Any, name: str) -> Any:
     columns = list(zip(*(_flatten(r)[0] for r in results), strict=True))
     out = []
     for col, od in zip(columns, per_out, strict=True):
+        if od is None:
+            if not all(c is col[0] or (isinstance(c, Tensor) and _equal(c._data, col[0]._data)) for c in col[1:]):
+                raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None")
+            out.append(col[0])
+            continue
         if not all(isinstance(c, Tensor) for c in col):
             raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(col[0])}. Did "
                              "you mean to set out_dims= to None for output?")
-        out.append(stack(col, od if od is not None else col[0].dim() + 1))   # torch's range: [-(d + 1), d]
+        out.append(stack(col, od))   # torch's range: [-(d + 1), d]
     return rebuild(out)
 
 
@@ -242,7 +266,7 @@ def _watch(x: Any) -> Tensor:
     enclosing transform is differentiating through it), else a fresh leaf (keeping ``x``'s tangent inside a
     jvp: forward over reverse)."""
     if not isinstance(x, Tensor):
-        raise RuntimeError(f"Expected tensors, got unsupported type {type(x)}")
+        raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
     if x.requires_grad:
         return x.view_as(x)
     w = _plain(x.detach()).requires_grad_()
@@ -257,13 +281,22 @@ def _tangent(x: Tensor) -> Tensor | None:
 
 
 def _argnums(argnums: Any, n: int) -> tuple[int, ...]:
+    if isinstance(argnums, tuple):
+        if not argnums:
+            raise RuntimeError("argnums must be non-empty")
+        for a in argnums:
+            if not isinstance(a, int):
+                raise RuntimeError(f"argnum must be int, got: {type(a)}")
+    elif not isinstance(argnums, int):
+        raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
     nums = argnums if isinstance(argnums, tuple) else (argnums,)
     for a in nums:
-        if not isinstance(a, int):
-            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(argnums)}")
         if not -n <= a < n:
             raise RuntimeError(f"Got argnum={a}, but only {n} positional inputs")
-    return tuple(a % n for a in nums)
+    wrapped = tuple(a % n for a in nums)
+    if len(set(wrapped)) != len(wrapped):
+        raise RuntimeError(f"argnums elements must be unique, got {wrapped}")
+    return wrapped
 
 
 def _prepare(args: tuple, argnums: Any) -> tuple[list[Any], list[list[Tensor]], list[Callable], tuple]:
@@ -376,11 +409,8 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
     with _differentiating(True):
         new_args, watched, rebuilds, _ = _prepare(primals, tuple(range(len(primals))))
         level = _Level(watched, outer_grad)
-        out = func(*new_args)
-        aux = None
-        if has_aux:
-            out, aux = out
-            aux = level.unwrap(aux)
+        out, aux = _vjp_output(func(*new_args), has_aux)
+        aux = level.unwrap(aux)
         primal_out = level.unwrap(out)
         graph = level.differentiable(out)
     outs, _ = _flatten(out)
@@ -389,10 +419,10 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
 
     def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: bool | None = None) -> tuple:
         cots, _ = _flatten(cotangents)
-        if len(cots) != len(outs):
+        if _spec(cotangents) != _spec(out):
             raise RuntimeError(f"Expected pytree structure of cotangents to be the same as pytree structure of "
-                               f"outputs to the function. cotangents: {len(cots)} leaves, primal output: "
-                               f"{len(outs)} leaves")
+                               f"outputs to the function. cotangents: {_spec(cotangents)}, primal output: "
+                               f"{_spec(out)}")
         for c, o in zip(cots, outs, strict=True):
             if c.shape != o.shape:
                 raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of {c.shape} and output[0] has "
@@ -410,6 +440,32 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> Any:
             i += len(ws)
         return tuple(res)
     return (primal_out, vjp_fn, aux) if has_aux else (primal_out, vjp_fn)
+
+
+def _spec(tree: Any) -> str:
+    """A tree's structure as torch prints it in errors: ``*`` per leaf, in its tuples/lists/dicts."""
+    if isinstance(tree, tuple):
+        return "(" + ", ".join(map(_spec, tree)) + ("," if len(tree) == 1 else "") + ")"
+    if isinstance(tree, list):
+        return "[" + ", ".join(map(_spec, tree)) + "]"
+    if isinstance(tree, Mapping):
+        return "{" + ", ".join(f"{k!r}: {_spec(v)}" for k, v in tree.items()) + "}"
+    return "*"
+
+
+def _vjp_output(out: Any, has_aux: bool) -> tuple[Any, Any]:
+    """``(output, aux)`` of a function vjp (and jacrev) differentiate, checked as torch does."""
+    aux = None
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) if has_aux "
+                               "is True")
+        out, aux = out
+    for o in _flatten(out)[0]:
+        if not isinstance(o, Tensor):
+            raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported type "
+                               f"{type(o)}")
+    return out, aux
 
 
 def _check_differentiable(outs: list) -> None:
@@ -437,6 +493,8 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
            _preallocate_and_copy: bool = False) -> Callable:
     """The Jacobian of ``func`` w.r.t. ``args[argnums]`` by reverse mode: ``output.shape + input.shape``."""
     from ..ops.shape import stack
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         outer_grad = STATE.grad
@@ -444,11 +502,8 @@ def jacrev(func: Callable, argnums: Any = 0, *, has_aux: bool = False, chunk_siz
         with _differentiating(True):
             new_args, watched, rebuilds, _ = _prepare(args, argnums)
             level = _Level(watched, outer_grad)
-            out = func(*new_args, **kwargs)
-            aux = None
-            if has_aux:
-                out, aux = out
-                aux = level.unwrap(aux)
+            out, aux = _vjp_output(func(*new_args, **kwargs), has_aux)
+            aux = level.unwrap(aux)
             outs, rebuild_out = _flatten(out)
             _check_differentiable(outs)
             _check_real("jacrev", outs, "outputs")
