@@ -93,6 +93,10 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "add_alpha_tail_half": lambda L: L.add(L.tensor(LONG[:991]).half(), L.tensor(SCAN[:991]).half(), alpha=0.1),
     "sub_alpha_rows_bfloat16": lambda L: L.sub(L.tensor(CUBE).bfloat16(), L.tensor(FLIP[0]).bfloat16(), alpha=1.7),
     "rsub_alpha_broadcast_half": lambda L: L.rsub(L.tensor(CUBE).half(), L.tensor(FLIP[:, :1]).half(), alpha=0.3),
+    # torch's 16-bit erf (and float16 gelu, by erf) is Abramowitz & Stegun 7.1.26 in float32: wrong near 0
+    "erf_half_small": lambda L: L.erf(L.tensor(SCAN[:200] * 10.0 ** (LONG[:200] - 3)).half()),
+    "erf_bfloat16_strided": lambda L: L.tensor(CUBE).bfloat16().mT.erf(),
+    "gelu_half": lambda L: _F(L).gelu(L.tensor(CUBE).half()),
     # 1-d and 3-d linear resampling keep the weights in the 16-bit type (λ rounded, then 1 - λ)
     "interpolate_linear_half": lambda L: _F(L).interpolate(L.tensor(CUBE).half(), size=20, mode="linear"),
     "interpolate_trilinear_bfloat16": lambda L: _F(L).interpolate(L.tensor(CUBE[None, None]).bfloat16(), size=(3, 7, 5),

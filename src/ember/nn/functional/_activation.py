@@ -25,7 +25,7 @@ from ...ops.random import Generator, _gen
 from ...ops.reduction import extreme
 from ...ops.shape import cat
 from ...ops.special import erf as erf_op
-from ...ops.special import erf_kernel
+from ...ops.special import erf_half_kernel, erf_kernel
 from ._common import (
     OUT,
     STATE,
@@ -592,6 +592,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         one_dnn = (ns is np and approximate == "none" and input._dtype in onednn_dtypes()
                    and input.numel() > 1 and input.is_contiguous() and backends.mkldnn.enabled)
         y, d = _gelu32(ns, a, approximate, grad, one_dnn)
+        if ns is np and approximate == "none" and input._dtype.np.itemsize == 2 and not one_dnn:
+            # torch's 16-bit vector kernel: x·½·(1 + erf(x/√2)) with its erf approximation
+            y = a * np.float32(0.5) * (1 + erf_half_kernel(a * np.float32(math.sqrt(0.5))))
     else:
         def values(v: Any) -> tuple:
             q = _gelu_q(v, approximate, lambda u: _erf(ns, u), lambda u: _tanh(ns, u))
