@@ -211,6 +211,8 @@ def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
     # warning registry, so the user's warnings would repeat after each tensor() call
     with np.errstate(all="ignore"):
         if 0 in arr.strides and arr.size > 1:   # expanded: torch's layout (NumPy's puts the 0-stride dims innermost)
+            if c_like(arr.strides):
+                return arr.astype(dt.np, order="C")
             return _strided_copy(arr, _iteration_strides(arr.shape, _elem_strides(arr)), np, dt.np)
         return arr.astype(dt.np)
 
@@ -985,6 +987,13 @@ def _iteration_strides(shape: tuple[int, ...], *operands: tuple[int, ...]) -> tu
         out[d] = step
         step *= shape[d]
     return tuple(out)
+
+
+def c_like(strides: tuple[int, ...]) -> bool:
+    """Whether the dims of an expanded array that are not expanded are in C order (torch's copy of it, and an
+    elementwise result over it, is then C-contiguous)."""
+    live = [s for s in strides if s]
+    return all(a >= b for a, b in zip(live, live[1:], strict=False))
 
 
 def _strided_copy(arr: Any, strides: tuple[int, ...], xp: Any, dtype: Any = None) -> Any:

@@ -49,7 +49,7 @@ from ._dispatch import (
     xp_of,
 )
 from ._parallel import split_rows
-from .creation import follow_first, zeros_like
+from .creation import c_like, follow_first, zeros_like
 from .indexing import where as _where
 from .reduction import return_type
 from .views import int_arg, make_view
@@ -529,6 +529,8 @@ def _astype(arr: Any, np_dtype: Any) -> Any:
     """``arr`` cast to ``np_dtype``; an expanded array stays expanded (its compact part cast), so that the kernel
     lays the result out as torch's over the original (NumPy's copy would put the 0-stride dims innermost)."""
     if 0 in arr.strides and arr.size > 1:
+        if c_like(arr.strides):
+            return arr.astype(np_dtype, order="C")
         xp = xp_of_array(arr)
         return xp.broadcast_to(arr[tuple(slice(0, 1) if s == 0 else slice(None) for s in arr.strides)]
                                .astype(np_dtype), arr.shape)
