@@ -231,3 +231,10 @@ def test_inplace_checks_under_autograd_as_without():
     _check(lambda m: (m.ones(2, dtype=m.complex64, requires_grad=True) * 1).abs_())
     _check(lambda m: (m.ones(2, requires_grad=True) * 1).atan2_(m.ones(2, dtype=m.complex64)))
     _check(lambda m: m.ones(3, 3, dtype=m.complex64, requires_grad=True).geqrf())
+
+
+def test_as_strided_over_an_f_ordered_storage():
+    """A transposed tensor's clone keeps its strides: its storage is F-ordered memory, which as_strided (and
+    as_strided_scatter) index in memory order as torch."""
+    _check(lambda m: m.arange(12.0).reshape(4, 3).t().clone().as_strided((2, 2), (1, 2)))
+    _check(lambda m: m.arange(12.0).reshape(4, 3).t().as_strided_scatter(m.zeros(2, 2), (2, 2), (1, 2)))

@@ -1164,7 +1164,8 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
         raise RuntimeError(f"Tensor: invalid storage offset {offset}")
     item = input._dtype.itemsize
     need = 0 if 0 in size else offset + sum((s - 1) * st for s, st in zip(size, stride, strict=True)) + 1
-    flat = root.reshape(-1) if root.flags.c_contiguous else None
+    # the storage in memory order (a transposed clone's is F-ordered)
+    flat = root.reshape(-1) if root.flags.c_contiguous else root.T.reshape(-1) if root.flags.f_contiguous else None
     if flat is None or need > flat.size:
         raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset "
                            f"{offset}, and itemsize {item} requiring a storage size of {need * item} are "
