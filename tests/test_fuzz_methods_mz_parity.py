@@ -258,3 +258,11 @@ def test_copy_construct_warning_names_the_call(call):
             eval(call, {"m": m, "x": m.ones(2)})
         seen.append([(str(x.message), x.lineno) for x in w])
     assert seen[0] == seen[1] and len(seen[0]) == 1
+
+
+@pytest.mark.parametrize("call", ["m.ones(2).to(5)", "m.ones(2, device=0)", "m.device(0)", "m.ones(2).cuda()"])
+def test_integer_device_without_accelerator(call):
+    """A bare int names the current accelerator's device: torch's RuntimeError when there is none."""
+    if ember.cuda.is_available() or torch.cuda.is_available():
+        pytest.skip("an accelerator is present")
+    _check(lambda m: eval(call, {"m": m}))

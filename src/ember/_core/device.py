@@ -146,7 +146,9 @@ class device:
     def __new__(cls, type: str | device | int, index: int | None = None) -> device:
         if isinstance(type, device):
             return type
-        if isinstance(type, int) and not isinstance(type, bool):
+        if isinstance(type, int) and not isinstance(type, bool):   # the current accelerator's device ``type``
+            if _probe_cupy() is None:
+                raise RuntimeError("Cannot access accelerator device when none is available.")
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
