@@ -166,6 +166,10 @@ def _degenerate_points(L: Any) -> list:
         with fw.dual_level():
             out.append(fw.unpack_dual(f(fw.make_dual(a, L.ones(3, 3, dtype=L.float64)))).tangent)
     x = a.clone().requires_grad_()
+    try:   # torch.func's reverse transforms refuse the singular matrix
+        L.func.grad(lambda m: L.linalg.slogdet(m).logabsdet)(a)
+    except RuntimeError as e:
+        out.append(str(e))
     return out + [L.autograd.grad(L.linalg.slogdet(x).logabsdet, x)[0][:2]]
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU
 from .._core.warn import warn
+from ..autograd.forward_ad import _LEVEL as FW_LEVEL
+from ..autograd.function import TRANSFORMS
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
 from ._dispatch import (
@@ -986,10 +988,10 @@ def linalg_norm(input: Tensor, ord: Any = None, dim: Any = None, keepdim: bool =
 
 
 # ---- determinants ---------------------------------------------------------------------------------------
-def _solve_adjoint(A: Tensor, d: Tensor) -> Tensor:
+def _solve_adjoint(A: Tensor, d: Tensor, errors: str | None = None) -> Tensor:
     """``A^{-H} * d`` for a batch of scalars ``d``: solve(A^H, d I) (inf/NaN for a singular ``A``, as torch's
-    gradients there, not an error)."""
-    return _solve_ex(_h(A), d.unsqueeze(-1).unsqueeze(-1) * _eye(A._data.shape[-1], A), True, None).result
+    gradients there; ``errors``: raise torch's LinAlgError under that name instead)."""
+    return _solve_ex(_h(A), d.unsqueeze(-1).unsqueeze(-1) * _eye(A._data.shape[-1], A), True, errors).result
 
 
 class LinalgDetBackward0(Node):
@@ -1036,7 +1038,9 @@ class LinalgSlogdetBackward0(Node):
         g = g_logabs
         if A._dtype.is_complex:   # the phase's gradient: -i Im(conj(g_sign) sign)
             g = g - 1j * (_c(g_sign) * sign).imag
-        return (_solve_adjoint(A, g),)
+        # torch.func's reverse transforms (grad, vjp, jacrev) refuse a singular A; autograd and forward AD give NaN
+        reverse_transform = bool(TRANSFORMS.stack) and FW_LEVEL[0] < 0
+        return (_solve_adjoint(A, g, "torch.linalg.solve" if reverse_transform else None),)
 
 
 _Slogdet = return_type("linalg_slogdet", ("sign", "logabsdet"))
