@@ -235,7 +235,8 @@ def _cols_times(ns: Any, cols: Any, a: Any) -> Any:
     return acc
 
 
-def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple[int, ...], geom: _Geom) -> Any:
+def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple[int, ...], geom: _Geom,
+                   half: Any = None) -> Any:
     """``col2im(Wᵀ·a)``: what ``a`` ``(N, O, *Out)`` (an output gradient, or a transposed convolution's input)
     makes through ``wm`` ``(groups, O/g, C/g·K)``, as an ``(N, C, *size)`` view, the columns laid as
     :func:`_sample_major` says for ``Out``. With stride 1 and no negative padding, ``a`` is laid on rows as
@@ -245,16 +246,17 @@ def _adjoint_image(ns: Any, wm: Any, a: Any, ksize: tuple[int, ...], size: tuple
     larger than the columns), the last dim is moreover a correlation: ``a`` is copied once per last-dim tap,
     shifted (its im2col along that dim), so the GEMM sums those taps over a longer contraction and its
     columns, already of the image's width, are K[-1] times fewer to add; else the rows are the padded
-    image's (zeros past the output width) and every kernel offset is added."""
+    image's (zeros past the output width) and every kernel offset is added. ``half``: a 16-bit NumPy dtype the
+    columns are rounded to and the image summed in, offset after offset (torch's slow 16-bit kernel)."""
     n, gr, nd, out, o = a.shape[0], geom.groups, len(ksize), a.shape[2:], a.shape[1]
     sm, og = _sample_major(math.prod(out), wm.shape[2], wm.shape[1]), o // gr
     c = gr * wm.shape[2] // math.prod(ksize)
-    if any(s != 1 for s in geom.stride) or any(lo < 0 or hi < 0 for lo, hi in geom.pads):
+    if half is not None or any(s != 1 for s in geom.stride) or any(lo < 0 or hi < 0 for lo, hi in geom.pads):
         wt = wm.swapaxes(1, 2)
         if sm:
             cols = _matmul(ns, wt, a.reshape(n, gr, og, math.prod(out)))
-            return _col2im(ns, cols.reshape(n, c, *ksize, *out), size, geom)
-        cols = _matmul(ns, wt, _to_cm(ns, a, gr)).reshape(c, *ksize, n, *out)
+            return _col2im(ns, cols.reshape(n, c, *ksize, *out).astype(half or cols.dtype, copy=False), size, geom)
+        cols = _matmul(ns, wt, _to_cm(ns, a, gr)).reshape(c, *ksize, n, *out).astype(half or a.dtype, copy=False)
         return _col2im(ns, cols.transpose(0, 1 + nd, *range(1, 1 + nd), *range(2 + nd, 2 + 2 * nd)), size,
                        geom).swapaxes(0, 1)
     grid = [m + lo + hi for m, (lo, hi) in zip(size, geom.pads, strict=True)]
@@ -479,9 +481,10 @@ def _depthwise_backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, mask: tupl
     return gx, gw, gb
 
 
-def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> tuple[Any, Any]:
+def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool, half: Any = None) -> tuple[Any, Any]:
     """The convolution (or transposed convolution) of batched arrays ``x`` with ``w`` plus ``b``, and the
-    columns of ``x`` it used (a depthwise one: ``x`` laid in phases; None for a transposed one)."""
+    columns of ``x`` it used (a depthwise one: ``x`` laid in phases; None for a transposed one). ``half``: see
+    :func:`_adjoint_image`."""
     n, g = x.shape[0], geom.groups
     ksize = w.shape[2:]
     if _depthwise(w, geom, transposed):
@@ -495,7 +498,7 @@ def _forward(ns: Any, x: Any, w: Any, b: Any, geom: _Geom, transposed: bool) -> 
         return _weight_times_cols(ns, w.reshape(g, w.shape[0] // g, -1), cols, size, b), cols
     size = tuple(_transposed_size(m, k, s, p, d) for m, k, s, p, d in
                  zip(x.shape[2:], ksize, geom.stride, geom.pads, geom.dilation, strict=True))
-    return _finish(ns, _adjoint_image(ns, w.reshape(g, w.shape[0] // g, -1), x, ksize, size, geom), b), None
+    return _finish(ns, _adjoint_image(ns, w.reshape(g, w.shape[0] // g, -1), x, ksize, size, geom, half), b), None
 
 
 def _backward(ns: Any, g: Any, x: Any, w: Any, geom: _Geom, transposed: bool, mask: tuple[bool, bool, bool],
@@ -583,8 +586,10 @@ class ConvolutionBackwardBackward0(Node):
 def _convolution(x: Tensor, w: Tensor, b: Tensor | None, geom: _Geom, transposed: bool) -> Tensor:
     """The recorded op on batched, validated tensors."""
     ns = xp(x)
+    half = x._dtype.np if transposed and x._device.type == "cpu" and x._dtype in (D.float16, D.bfloat16) and \
+        x._dtype not in onednn_dtypes() else None   # (torch's slow kernel, not oneDNN's)
     arr, cols = _forward(ns, compute_array(x), compute_array(w), None if b is None else compute_array(b), geom,
-                         transposed)
+                         transposed, half)
     if arr.ndim == 4 and (layout_of(x) is channels_last or layout_of(w) is channels_last):
         arr = relayout(arr, channels_last, ns)   # torch's 2-d convolutions keep channels-last operands so
     out = fused(result(arr, x), ConvolutionBackward0, (x, w, b), (x, w), geom=geom, transposed=transposed)
