@@ -249,3 +249,13 @@ def test_api_misuse_as_torch() -> None:
         [x for x in t if isinstance(x, tuple) and isinstance(x[0], str)]
     assert_close([x for x in e if not isinstance(x, tuple) or not isinstance(x[0], str)],
                  [x for x in t if not isinstance(x, tuple) or not isinstance(x[0], str)])
+
+
+def test_hvp_by_the_double_backward_trick_as_torch() -> None:
+    """hvp differentiates uᵀH w.r.t. u (torch's trick): 0 where the Hessian of a norm at zero is NaN."""
+    def run(L: Any) -> list:
+        x, v = L.tensor([0.5, -1.0, 2.0], dtype=L.float64), L.tensor([1.0, -2.0, 0.5], dtype=L.float64)
+        return [L.autograd.functional.hvp(f, x, v)[1] for f in (lambda a: L.linalg.vector_norm(a - a),
+                                                                 lambda a: (a.sin() * a.roll(1)).sum())]
+    t, e = outcomes(run)
+    assert_close(e, t)

@@ -275,7 +275,7 @@ def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 
 def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
-    """(func(inputs), H·v) (equal to vᵀ·H for twice-differentiable ``func``: the Hessian is symmetric)."""
+    """(func(inputs), H·v), by torch's double-backward trick (equal to vᵀ·H where the Hessian is symmetric)."""
     return _hessian_product("hvp", func, inputs, v, create_graph, strict)
 
 
@@ -309,9 +309,14 @@ def _hessian_product(name: str, func: Callable, inputs: Any, v: Any, create_grap
                                "element")
         jac = _grad(outs, ins, None, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
+        wrt = ins
+        if name == "hvp":   # torch's double-backward trick: H·v as the derivative of (uᵀH) w.r.t. u, not vᵀH
+            wrt = tuple(x.new_zeros(x.shape, requires_grad=True) for x in ins)
+            pairs = [(g, u) for g, u in zip(jac, wrt, strict=True) if g is not None]
+            jac = _grad(tuple(p[0] for p in pairs), ins, tuple(p[1] for p in pairs), True) if pairs else jac
         used = [(g, vv) for g, vv in zip(jac, vs or (None,) * len(ins), strict=True) if g is not None]
         with set_grad_enabled(create_graph):
-            res = _grad(tuple(u[0] for u in used), ins, tuple(u[1] for u in used) if vs is not None else None,
+            res = _grad(tuple(u[0] for u in used), wrt, tuple(u[1] for u in used) if vs is not None else None,
                         create_graph) if used else (None,) * len(ins)
             res = _fill(res, ins, strict, _HESSIAN_INDEPENDENT[name], create_graph, "hessian")
     return _post(outs[0], create_graph), _post(_unpack(res, is_in_tuple), create_graph)
