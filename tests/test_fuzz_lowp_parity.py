@@ -101,8 +101,9 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "conv_transpose2d_half": lambda L: _F(L).conv_transpose2d(L.tensor(CUBE[None, :3, :5, :6]).half(),
                                                               L.tensor(FLIP[:3, :4, :3].reshape(3, 2, 2, 3)).half(),
                                                               L.tensor(ROWS[0, :2]).half(), stride=(2, 1)),
-    # 1-d and 3-d linear resampling keep the weights in the 16-bit type (λ rounded, then 1 - λ)
+    # linear, trilinear and bicubic resampling keep the weights in the 16-bit type (λ rounded, then 1 - λ)
     "interpolate_linear_half": lambda L: _F(L).interpolate(L.tensor(CUBE).half(), size=20, mode="linear"),
+    "interpolate_bicubic_half": lambda L: _F(L).interpolate(L.tensor(CUBE[None]).half(), size=(7, 20), mode="bicubic"),
     "interpolate_trilinear_bfloat16": lambda L: _F(L).interpolate(L.tensor(CUBE[None, None]).bfloat16(), size=(3, 7, 5),
                                                                   mode="trilinear", align_corners=True),
 }

@@ -1020,6 +1020,8 @@ def _taps(mode: str, n: int, o: int, align: bool, scale: float | None, ct: Any,
     if mode == "bicubic":
         i0 = np.floor(real)
         w = _cubic_weights((real - i0).astype(ct)).astype(ct)
+        if half is not None:
+            w = w.astype(half).astype(ct)
         idx = np.clip(i0.astype(np.int64)[:, None] + np.arange(-1, 3), 0, n - 1)
         return idx, w
     if o == n:
@@ -1124,8 +1126,8 @@ def _resample(input: Tensor, mode: str, size: tuple[int, ...], scales: Sequence[
     nd = len(size)
     ns = xp(input)
     ct = np.float64 if input.dtype is D.float64 else np.float32
-    # torch's generic 16-bit kernel (linear, trilinear) keeps the weights in the type; its 2-d one in float32
-    half = input.dtype.np if input.dtype in (D.float16, D.bfloat16) and nd != 2 else None
+    # torch's 16-bit linear, trilinear and bicubic kernels keep the weights in the type; bilinear in float32
+    half = input.dtype.np if input.dtype in (D.float16, D.bfloat16) and mode != "bilinear" else None
     ndim = input.dim()
     # a channels-last input is resampled in its storage order (N, *spatial, C), which the result keeps
     perm = (0, *range(2, ndim), 1) if layout_of(input) is not contiguous_format else None
