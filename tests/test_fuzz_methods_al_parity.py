@@ -238,3 +238,12 @@ def test_as_strided_over_an_f_ordered_storage():
     as_strided_scatter) index in memory order as torch."""
     _check(lambda m: m.arange(12.0).reshape(4, 3).t().clone().as_strided((2, 2), (1, 2)))
     _check(lambda m: m.arange(12.0).reshape(4, 3).t().as_strided_scatter(m.zeros(2, 2), (2, 2), (1, 2)))
+
+
+@pytest.mark.parametrize("view", [lambda b: b[:, ::2], lambda b: b[1:, 1::2], lambda b: b[1:]])
+def test_as_strided_scatter_writes_in_the_input_storage_coordinates(view):
+    """The copy keeps the input's strides, offset and whole storage (torch's clone preserving strides), so the
+    sizes/strides given index the same memory as on the input."""
+    _check(lambda m: view(m.arange(24.0).reshape(3, 8)).as_strided_scatter(m.zeros(2, 2), (2, 2), (1, 2)))
+    t, e = (view(m.arange(24.0).reshape(3, 8)).as_strided_scatter(m.zeros(2), (2,), (1,)) for m in (torch, ember))
+    assert (e.stride(), e.storage_offset()) == (t.stride(), t.storage_offset())

@@ -1038,10 +1038,20 @@ def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: 
                        storage_offset: int | None = None) -> Tensor:
     """A copy of ``input`` with ``src`` written into its ``as_strided(size, stride, storage_offset)`` view."""
     def fn(x: Tensor, s: Tensor) -> Tensor:
-        out = x.clone()
+        out = _clone_preserving_strides(x)
         V.as_strided(out, size, stride, storage_offset).copy_(s)
         return out
     return composed("AsStridedScatterBackward0", fn, input, src)
+
+
+def _clone_preserving_strides(x: Tensor) -> Tensor:
+    """A copy of ``x``'s whole storage seen with ``x``'s sizes, strides and offset, as torch's as_strided_scatter
+    writes into (a plain clone of an expanded ``x``)."""
+    n = x.untyped_storage().nbytes() // x.element_size()
+    if x.is_contiguous() and not x.storage_offset() and n == x.numel() or \
+            any(k > 1 and s == 0 for k, s in zip(x.shape, x.stride(), strict=True)):
+        return x.clone()
+    return V.as_strided(V.as_strided(x, (n,), (1,), 0).clone(), x.shape, x.stride(), x.storage_offset())
 
 
 class SliceInverseBackward0(Node):
