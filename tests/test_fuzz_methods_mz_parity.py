@@ -266,3 +266,19 @@ def test_integer_device_without_accelerator(call):
     if ember.cuda.is_available() or torch.cuda.is_available():
         pytest.skip("an accelerator is present")
     _check(lambda m: eval(call, {"m": m}))
+
+
+@pytest.mark.parametrize("call", ["x.scatter_add_(0, i, 2)", "m.scatter_add(x, 0, i, 2)", "x.scatter_add_(0, i)",
+                                  "x.scatter_add(0.5, i, x)", "x.scatter_(0, i, 'a')",
+                                  "x.scatter_reduce_(0, i, 2, 'sum')", "x.scatter_reduce(0, i, x)"])
+def test_scatter_argument_errors(call):
+    _check(lambda m: eval(call, {"m": m, "x": m.ones(2, 3), "i": m.zeros(1, 3, dtype=m.int64)}), first_line=True)
+
+
+@pytest.mark.parametrize("call", ["x.scatter_add_(0, i, x)", "x.scatter_(0, i, x[1:])",
+                                  "x.scatter_reduce_(0, i, x, 'sum')", "x.put_(m.tensor([0]), x[0, :1])",
+                                  "x.scatter_(0, i, x.clone())", "x.masked_scatter_(x > 2, x)",
+                                  "x.scatter_(0, i, x[:, ::2])", "x.scatter_(0, i, x.t()[:1])"])
+def test_scatter_source_sharing_self_refused(call):
+    """The in-place scatters and put_ refuse a (dense) source sharing memory with self, as torch."""
+    _check(lambda m: eval(call, {"m": m, "x": m.arange(6.0).reshape(2, 3), "i": m.zeros(1, 3, dtype=m.int64)}))

@@ -109,6 +109,15 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
                 "scatter(Tensor input, int dim, Tensor index, Tensor src, *, str reduce, Tensor out=None)",
                 "scatter(Tensor input, int dim, Tensor index, Scalar value, *, Tensor out=None)",
                 "scatter(Tensor input, int dim, Tensor index, Scalar value, *, str reduce, Tensor out=None)"),
+    "scatter_": ((), ("scatter_(int dim, Tensor index, Tensor src)", "scatter_(int dim, Tensor index, Tensor src, *, "
+                      "str reduce)", "scatter_(int dim, Tensor index, Scalar value)",
+                      "scatter_(int dim, Tensor index, Scalar value, *, str reduce)")),
+    "scatter_add": ("scatter_add(Tensor input, int dim, Tensor index, Tensor src, *, Tensor out=None)",),
+    "scatter_add_": ((), ("scatter_add_(int dim, Tensor index, Tensor src)",)),
+    "scatter_reduce": ("scatter_reduce(Tensor input, int dim, Tensor index, Tensor src, str reduce, *, "
+                       "bool include_self=True, Tensor out=None)",),
+    "scatter_reduce_": ((), ("scatter_reduce_(int dim, Tensor index, Tensor src, str reduce, *, "
+                             "bool include_self=True)",)),
     "masked_fill": ("masked_fill(Tensor input, Tensor mask, Tensor value)",
                     "masked_fill(Tensor input, Tensor mask, Scalar value)"),
     "where": (("where(Tensor condition)", "where(Tensor condition, Tensor input, Tensor other, *, Tensor out=None)",

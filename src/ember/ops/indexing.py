@@ -1720,12 +1720,31 @@ def _where_method(self: Tensor, condition: Tensor, other: Any = _ABSENT) -> Tens
 
 
 # ---- in-place variants ------------------------------------------------------------------------------------
-def _inplace_variant(fn: Any, name: str, written: Callable[..., Any] | None = None) -> Any:
+def _dense(a: Any) -> bool:
+    return a.flags.c_contiguous or a.flags.f_contiguous
+
+
+def _check_inputs_apart(self: Tensor, args: tuple, kwargs: dict) -> None:
+    """torch's error when a tensor argument shares memory with ``self`` (checked, as torch, only where both are
+    dense: their memory ranges then tell)."""
+    a = self._data
+    for t in (*args, *kwargs.values()):
+        if _isinstance(t, Tensor) and t._data.size and a.size and _dense(a) and _dense(t._data) and \
+                np.may_share_memory(a, t._data):
+            raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to tensor "
+                               "refer to a single memory location. Please clone() the tensor before performing the "
+                               "operation.")
+
+
+def _inplace_variant(fn: Any, name: str, written: Callable[..., Any] | None = None, apart: bool = False) -> Any:
     """``fn_``: run ``fn`` out of place and write the result into ``self`` (recorded for autograd).
     ``written(self, *args)``: a boolean array (broadcasting to ``self``) of the elements the op writes, for
-    ops that torch lets write into an expanded tensor (those elements only, one by one)."""
+    ops that torch lets write into an expanded tensor (those elements only, one by one); ``apart``: torch
+    refuses tensor arguments sharing memory with ``self``."""
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         check_inplace(self)
+        if apart:
+            _check_inputs_apart(self, args, kwargs)
         grad = STATE.enabled and (self._rg or any(_isinstance(a, Tensor) and a._rg
                                                   for a in (*args, *kwargs.values())))
         res = fn(history_alias(self) if grad else self, *args, **kwargs)
@@ -1754,12 +1773,12 @@ def _index_filled(self: Tensor, dim: int, index: Tensor, value: Any) -> Any:
     return sel
 
 
-index_add_ = _inplace_variant(index_add, "index_add_")
-index_copy_ = _inplace_variant(index_copy, "index_copy_")
+index_add_ = _inplace_variant(index_add, "index_add_", apart=True)
+index_copy_ = _inplace_variant(index_copy, "index_copy_", apart=True)
 index_fill_ = _inplace_variant(index_fill, "index_fill_", _index_filled)
-scatter_ = _inplace_variant(scatter, "scatter_")
-scatter_add_ = _inplace_variant(scatter_add, "scatter_add_")
-scatter_reduce_ = _inplace_variant(scatter_reduce, "scatter_reduce_")
+scatter_ = _inplace_variant(scatter, "scatter_", apart=True)
+scatter_add_ = _inplace_variant(scatter_add, "scatter_add_", apart=True)
+scatter_reduce_ = _inplace_variant(scatter_reduce, "scatter_reduce_", apart=True)
 _masked_fill_inplace = _inplace_variant(masked_fill, "masked_fill_", lambda self, mask, value: mask._data)
 
 
@@ -1768,7 +1787,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
     _broadcast_pair(self, mask)
     return _masked_fill_inplace(self, mask, value)
 masked_scatter_ = _inplace_variant(masked_scatter, "masked_scatter_")
-put_ = _inplace_variant(put, "put_")
+put_ = _inplace_variant(put, "put_", apart=True)
 
 bind({"__getitem__": getitem, "__setitem__": setitem, "index_put": index_put, "index_put_": index_put_,
       "index_select": index_select, "index_add": index_add, "index_add_": index_add_,
