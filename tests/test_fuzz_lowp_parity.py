@@ -58,6 +58,14 @@ CASES: dict[str, Callable[[Any], Any]] = {
     "div_trunc_0d_half_": lambda L: L.tensor(WIDE).half().div_(L.tensor(0.3).half(), rounding_mode="trunc"),
     "floor_divide_": lambda L: L.tensor(WIDE).bfloat16().floor_divide_(1.0009765625),
     "number_floordiv": lambda L: 2.7 // L.tensor([2.703125, 1.0, 0.3]).bfloat16(),   # (the dividend is rounded)
+    # by a tensor of several elements: each step (remainder, quotient, corrections) rounded to the type;
+    # a single-element divisor (any shape) divides in float32
+    "div_floor_tensors_bfloat16": lambda L: L.div(L.tensor(WIDE).bfloat16(), L.tensor(SCAN[:256]).bfloat16(),
+                                                  rounding_mode="floor"),
+    "floordiv_tensors_half": lambda L: L.tensor(WIDE).half() // L.tensor(SCAN[:256] / 7).half(),
+    "div_floor_one_element_half": lambda L: L.div(L.tensor(WIDE).half(), L.tensor([0.1]).half(), rounding_mode="floor"),
+    "div_trunc_one_element_bfloat16": lambda L: L.div(L.tensor(WIDE).bfloat16(), L.tensor([[0.3]]).bfloat16(),
+                                                      rounding_mode="trunc"),
     # log_softmax over the last dim subtracts log(sum) rounded twice; softmax over another dim divides rounded
     # exps where the inner size leaves a scalar tail (under 16: all of it, on AVX2 and AVX512 and for any threads)
     "log_softmax_last_half": lambda L: L.log_softmax(L.tensor(CUBE).half(), -1),

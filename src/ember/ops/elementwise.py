@@ -1083,7 +1083,23 @@ def _kind(a: Any, b: Any) -> str:
 
 
 def _floordiv(xp: Any, a: Any, b: Any) -> Any:
+    if xp is np and a.dtype in _HALF_NP and b.dtype == a.dtype and b.size > 1:
+        return _floordiv_half(a, b)
     return xp.floor_divide(a, b)
+
+
+def _floordiv_half(a: Any, b: Any) -> Any:
+    """Python's floor division of 16-bit floats by a divisor of several elements as torch's CPU kernel: its
+    steps (remainder, quotient, corrections) each rounded to the type (NumPy's 16-bit arithmetic rounds so);
+    a single-element divisor takes its float32 path instead (NumPy's floor_divide, rounded once)."""
+    one, half = a.dtype.type(1), a.dtype.type(0.5)
+    with np.errstate(all="ignore"):
+        mod = np.fmod(a, b)
+        div = (a - mod) / b
+        div = np.where((mod != 0) & ((b < 0) != (mod < 0)), div - one, div)
+        floor = np.floor(div)
+        floor = np.where(div - floor > half, floor + one, floor)
+        return np.where(b == 0, a / b, np.where(div != 0, floor, np.copysign(a.dtype.type(0), a / b)))
 
 
 def _truncdiv(xp: Any, a: Any, b: Any) -> Any:
@@ -1091,6 +1107,8 @@ def _truncdiv(xp: Any, a: Any, b: Any) -> Any:
         q = xp.floor_divide(a, b)
         fix = (xp.remainder(a, b) != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
         return q + fix.astype(q.dtype)
+    if a.dtype in _HALF_NP and getattr(b, "size", 1) == 1:   # torch's single-element divisor: float32, rounded once
+        return xp.trunc(xp.true_divide(a, b, dtype=np.float32))
     return xp.trunc(xp.true_divide(a, b))
 
 
