@@ -22,6 +22,7 @@ from .._core.device import CPU
 from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
+from ._cascade import GRAIN, cascade_sum
 from ._dispatch import (
     NO_DIM,
     Node,
@@ -40,6 +41,7 @@ from ._dispatch import (
 )
 from ._parallel import split_rows
 from .creation import _elem_strides, _iteration_strides, _strided_copy
+from .info import get_num_threads
 
 _isinstance = isinstance
 _inf = math.inf
@@ -73,10 +75,14 @@ def unreduce(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: 
 
 _FAST_MIN = 1 << 15      # elements from which a sum takes the fast path (below it NumPy is as fast)
 _FAST_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_EXACT_MAX = 1 << 21     # elements up to which a sum to one value follows torch's order (above: ~10x the BLAS path)
 
 
 def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> Any:
-    """``xp.sum(a, axis=dims, keepdims=keepdim)``, faster on the CPU for large float arrays.
+    """``xp.sum(a, axis=dims, keepdims=keepdim)``. On the CPU, float32/float64/complex sums that torch computes
+    one way on any machine (under 32768 elements, one thread) and sums to one value (whose order follows the
+    thread count, as torch's, up to ``_EXACT_MAX`` elements) add in torch's order (:mod:`._cascade`), so sums,
+    means and the losses made of them equal torch's bit for bit; larger sums over some dims take the fast path:
 
     NumPy's reductions add one element at a time; BLAS's matrix-vector product (row sums) and ``einsum``
     (column sums) use vector accumulators. A sum over the leading or trailing dims of a C-contiguous
@@ -84,6 +90,10 @@ def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> 
     sequential terms: long rows are cut into 1024-element pieces whose sums are added pairwise, leading dims
     are summed as a cascade of 128-row column sums.
     """
+    if xp is np and a.dtype.kind in "fc" and a.dtype.itemsize >= 4 and (dims or not a.ndim) and (
+            a.size < GRAIN or a.size <= _EXACT_MAX and a.size == math.prod(a.shape[d] for d in dims)):
+        res = cascade_sum(a, dims, get_num_threads())
+        return res.reshape([1 if i in dims else s for i, s in enumerate(a.shape)]) if keepdim else res
     if xp is not np or a.size < _FAST_MIN or a.dtype not in _FAST_FLOATS or not a.flags.c_contiguous or not dims:
         if xp is np and dims:   # the ufunc's own reduce: np.sum's Python wrapper costs more than a small sum
             return np.add.reduce(a, axis=dims, keepdims=keepdim)
@@ -450,12 +460,12 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
     dt = input._dtype
     a = input._data
     if (dtype is None and out is None and (dt is D.float32 or dt is D.float64) and input._device is CPU
-            and a.size < _FAST_MIN):   # the common small float sum: the ufunc's reduce, no cast, no out=
+            and a.size < _FAST_MIN):   # the common small float sum: no cast, no out=
         if dim is None and not keepdim:
-            return attach(from_array(np.asarray(np.add.reduce(a, axis=None)), dt, CPU), input, SumBackward0)
+            return attach(from_array(sum_array(np, a, tuple(range(a.ndim))), dt, CPU), input, SumBackward0)
         dims = reduce_dims(dim, a.ndim)
         if dims:
-            res = new_tensor(laid_out(np.add.reduce(a, axis=dims, keepdims=keepdim), input), dt, CPU)
+            res = new_tensor(laid_out(sum_array(np, a, dims, keepdim), input), dt, CPU)
             return attach(res, input, SumBackward1, dims=dims, keepdim=keepdim)
     res, dims = _summed(input, dim, keepdim, _out_dtype(dtype, out), False)
     if dim is None and not keepdim:
@@ -531,7 +541,7 @@ class MeanBackward1(Node):
         return (unreduce(g / builtins.max(n, 1), shape, self.dims, self.keepdim),)
 
 
-def _mean_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
+def mean_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool) -> Any:
     """Mean as sum / count (an empty reduction gives NaN, without NumPy's warning)."""
     n = math.prod(a.shape[d] for d in dims)
     total = sum_array(xp, a, dims, keepdim)
@@ -552,7 +562,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         dt = out._dtype   # torch sums into out= (in its dtype: a complex input's real parts), then divides
     a = _cast(input, dt)
     dims = reduce_dims(dim, a.ndim)
-    res = _wrap(_mean_array(xp_for(input), a, dims, keepdim), dt, input)
+    res = _wrap(mean_array(xp_for(input), a, dims, keepdim), dt, input)
     error = None if dtype is None else out_dtype_error
     if dim is None and not keepdim:
         return finish(attach(res, input, MeanBackward0), out, error)
@@ -940,7 +950,7 @@ def _welford_mean(xp: Any, a: Any, dims: tuple[int, ...]) -> Any:
         mu = xp.empty([1 if i in dims else s for i, s in enumerate(a.shape)], a.dtype)
         mu.real, mu.imag = _welford_mean(xp, a.real, dims), _welford_mean(xp, a.imag, dims)
         return mu
-    mu = _mean_array(xp, a, dims, True)
+    mu = mean_array(xp, a, dims, True)
     inf = xp.isinf(mu)
     if inf.any():
         last = a[tuple(slice(-1, None) if i in dims else slice(None) for i in range(a.ndim))]

@@ -14,12 +14,14 @@ from ..._core import dtype as D
 from ..._core.device import check_on_device, to_host
 from ..._core.warn import warn
 from ...autograd.grad_mode import STATE, no_grad
+from ...ops._cascade import nll_sum
 from ...ops._dispatch import _FW, broadcast_error, broadcast_shapes
 from ...ops._parallel import split_rows
 from ...ops.creation import full_like, zeros
 from ...ops.elementwise import add_scalar, div_scalar, mul_scalar, scalar_minus, sub_scalar
 from ...ops.extra import composed, no_derivative
 from ...ops.indexing import where
+from ...ops.reduction import mean_array, sum_array
 from ...ops.views import broadcast_tensors
 from . import _activation
 from ._activation import LogSoftmaxBackward0, _quiet, _softmax_rows, _softplus_arr, log_softmax, logsigmoid, softmax
@@ -123,10 +125,10 @@ def _pointwise_loss(
         if loss.dtype in _HALF_NP:   # (reduced in float32 as torch's sum and mean)
             loss = loss.astype(np.float32)
         n = loss.size
-        if reduction == "sum":
-            loss = loss.sum()
+        if reduction == "sum":   # (torch's sum and mean, in its order)
+            loss = sum_array(ns, loss, tuple(range(loss.ndim)))
         elif reduction == "mean":
-            loss = loss.mean()
+            loss = mean_array(ns, loss, tuple(range(loss.ndim)), False)
         out = result(loss, input, None if dtype_of is None else dtype_of(input, target))
         inputs = (input, target) if target_differentiable else (input,)
         return fused(out, node_cls, inputs, (input, target), params=params, reduction=reduction, count=n)
@@ -527,14 +529,20 @@ def _nll_targets(input: Tensor, target: Tensor, weight: Tensor | None,
 
 def _nll_reduce(input: Tensor, target: Tensor, losses: Any, tc: Any, w: Any, valid: Any, reduction: str,
                 moved_shape: tuple, **attrs: Any) -> Tensor:
-    """nll_loss's output from the per-sample ``losses`` (weighted), with its NllLossBackward0 node."""
-    total = w.sum()
+    """nll_loss's output from the per-sample ``losses`` (weighted), with its NllLossBackward0 node. On the CPU the
+    losses and weights are summed in the order of torch's kernel (its results bit for bit)."""
+    if xp(input) is np and reduction != "none":
+        kept = np.flatnonzero(valid)
+        total = nll_sum(w[kept], kept, valid.size)
+        loss_sum = nll_sum(losses.reshape(-1)[kept], kept, valid.size)
+    else:
+        total, loss_sum = w.sum(), losses.sum()
     if reduction == "none":
         out_arr = losses.reshape(target.shape)
     elif reduction == "sum":
-        out_arr = losses.sum()
+        out_arr = loss_sum
     else:
-        out_arr = losses.sum() / total
+        out_arr = loss_sum / total
     out = result(out_arr, input)
     if not needs_grad(input):   # (the node's attributes below are built only for a graph)
         return out
