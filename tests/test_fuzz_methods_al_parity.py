@@ -247,3 +247,12 @@ def test_as_strided_scatter_writes_in_the_input_storage_coordinates(view):
     _check(lambda m: view(m.arange(24.0).reshape(3, 8)).as_strided_scatter(m.zeros(2, 2), (2, 2), (1, 2)))
     t, e = (view(m.arange(24.0).reshape(3, 8)).as_strided_scatter(m.zeros(2), (2,), (1,)) for m in (torch, ember))
     assert (e.stride(), e.storage_offset()) == (t.stride(), t.storage_offset())
+
+
+def test_conj_physical_of_a_real_tensor_writes_nothing():
+    """An expanded real tensor is fine (nothing is written), the version still moves."""
+    def call(m):
+        x = m.ones(1, 3).expand(2, 3)
+        v = x._version
+        return x.conj_physical_() is x, x._version - v
+    _check(call)

@@ -2193,6 +2193,10 @@ def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
 
 
 def conj_physical_(input: Tensor) -> Tensor:
+    if _isinstance(input, Tensor) and not input._dtype.is_complex and not (input._rg and STATE.enabled):
+        check_inplace(input)   # a real tensor: torch's kernel writes nothing (an expanded one is fine), a write still
+        input._vc[0] += 1
+        return input
     return _conj_physical._inplace(input)  # type: ignore[attr-defined]
 
 
