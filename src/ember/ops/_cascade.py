@@ -32,6 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ._parallel import split_rows
+from .creation import iterator_order
 
 VECTOR_BYTES = 32   # Vectorized<T> in the AVX2 build of the sum kernel
 GRAIN = 32768       # at::internal::GRAIN_SIZE: smaller iterations run on one thread
@@ -149,18 +150,8 @@ def iteration(shape: tuple[int, ...], strides: tuple[int, ...], dims: frozenset[
                 return 1
         return 0
 
-    perm = list(reversed(range(nd)))
-    for i in range(1, nd):   # torch's insertion sort, which moves on past undecided pairs
-        j = i
-        for k in range(i - 1, -1, -1):
-            c = after(perm[k], perm[j])
-            if c > 0:
-                perm[k], perm[j] = perm[j], perm[k]
-                j = k
-            elif c < 0:
-                break
     merged: list[Dim] = []
-    for d in perm:
+    for d in iterator_order(nd, after):
         cur = [shape[d], out[d], strides[d]]
         prev = merged[-1] if merged else None
         if prev is None:

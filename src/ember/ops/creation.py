@@ -6,7 +6,7 @@ from __future__ import annotations
 import cmath
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -956,6 +956,22 @@ def _elem_strides(arr: Any) -> tuple[int, ...]:
     return tuple(s // arr.itemsize for s in arr.strides)
 
 
+def iterator_order(ndim: int, after: Callable[[int, int], int]) -> list[int]:
+    """torch's TensorIterator dim order, innermost first: an insertion sort from the last dim inwards by
+    ``after(a, b)`` (1: dim a goes outside dim b, -1: inside, 0: undecided, which moves on past the pair)."""
+    perm = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        j = i
+        for k in range(i - 1, -1, -1):
+            c = after(perm[k], perm[j])
+            if c > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif c < 0:
+                break
+    return perm
+
+
 def _iteration_strides(shape: tuple[int, ...], *operands: tuple[int, ...]) -> tuple[int, ...]:
     """Dense strides in the dim order torch's TensorIterator gives a result over operands with these strides
     (a copy: one operand): an insertion sort by stride from the last dim inwards, the first operand that
@@ -971,16 +987,7 @@ def _iteration_strides(shape: tuple[int, ...], *operands: tuple[int, ...]) -> tu
                 return 1
         return 0
 
-    perm = list(range(len(shape) - 1, -1, -1))   # innermost first
-    for i in range(1, len(perm)):
-        j = i
-        for k in range(i - 1, -1, -1):
-            c = outer(perm[k], perm[j])
-            if c > 0:
-                perm[k], perm[j] = perm[j], perm[k]
-                j = k
-            elif c < 0:
-                break
+    perm = iterator_order(len(shape), outer)   # innermost first
     out = [0] * len(shape)
     step = 1
     for d in perm:
