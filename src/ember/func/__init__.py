@@ -366,12 +366,7 @@ def grad_and_value(func: Callable, argnums: Any = 0, has_aux: bool = False) -> C
             new_args, watched, rebuilds, nums = _prepare(args, argnums)
             level = _Level(watched, outer_grad)
             out = func(*new_args, **kwargs)
-            aux = None
-            if has_aux:
-                if not (isinstance(out, tuple) and len(out) == 2):
-                    raise RuntimeError("grad_and_value(f)(*args): output of function f should be a tuple: "
-                                       "(output, aux) if has_aux is True")
-                out, aux = out
+            out, aux = _split_aux(out, has_aux, "grad_and_value(f)(*args): ")
             if not isinstance(out, Tensor):
                 raise RuntimeError("grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
                                    f"{type(out)}")
@@ -455,12 +450,7 @@ def _spec(tree: Any) -> str:
 
 def _vjp_output(out: Any, has_aux: bool) -> tuple[Any, Any]:
     """``(output, aux)`` of a function vjp (and jacrev) differentiate, checked as torch does."""
-    aux = None
-    if has_aux:
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise RuntimeError("vjp(f, *primals): output of function f should be a tuple: (output, aux) if has_aux "
-                               "is True")
-        out, aux = out
+    out, aux = _split_aux(out, has_aux, "vjp(f, *primals): ")
     for o in _flatten(out)[0]:
         if not isinstance(o, Tensor):
             raise RuntimeError(f"vjp(f, *primals): expected f(*primals) to return only tensors, got unsupported type "
@@ -634,11 +624,13 @@ def _jvp_flat_plain(func: Callable, primals: list[Tensor], tangents: list[Tensor
     return res, tans, aux, rebuild_out
 
 
-def _split_aux(out: Any, has_aux: bool) -> tuple[Any, Any]:
+def _split_aux(out: Any, has_aux: bool, caller: str = _JVP) -> tuple[Any, Any]:
+    """``(output, aux)`` of a transformed function's result (aux None without ``has_aux``); ``caller`` begins
+    torch's error for a result that is not such a pair."""
     if not has_aux:
         return out, None
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise RuntimeError(_JVP + "output of function f should be a tuple: (output, aux) if has_aux is True")
+        raise RuntimeError(caller + "output of function f should be a tuple: (output, aux) if has_aux is True")
     return out
 
 
