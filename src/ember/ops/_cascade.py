@@ -321,9 +321,13 @@ def _flat(flat: Any, lanes: int) -> Any:
         return np.add.accumulate(flat if n < 4 else flat[_order(n, lanes)])[-1]
     groups = count // 4
     if groups:
-        acc = _multi_row(flat[: 4 * groups * lanes].reshape(groups, 4 * lanes))
-        rows = np.concatenate((acc, flat[4 * groups * lanes : count * lanes])).reshape(-1, lanes)
-        vec = np.add.reduce(rows[_vector_order(count - 4 * groups)], axis=0)
+        grouped = flat[: 4 * groups * lanes].reshape(groups, 4 * lanes)
+        acc = grouped[0] if groups == 1 else np.add.reduce(grouped, axis=0) if groups < 16 else _multi_row(grouped)
+        if count == 4 * groups:
+            vec = np.add.reduce(acc.reshape(4, lanes), axis=0)
+        else:
+            rows = np.concatenate((acc, flat[4 * groups * lanes : count * lanes])).reshape(-1, lanes)
+            vec = np.add.reduce(rows[_vector_order(count - 4 * groups)], axis=0)
     else:
         vec = np.add.reduce(flat[: count * lanes].reshape(count, lanes), axis=0)
     return np.add.accumulate(np.concatenate((flat[count * lanes :], vec)) if count * lanes < n else vec)[-1]

@@ -75,7 +75,7 @@ def unreduce(g: Tensor, shape: tuple[int, ...], dims: tuple[int, ...], keepdim: 
 
 _FAST_MIN = 1 << 15      # elements from which a sum takes the fast path (below it NumPy is as fast)
 _FAST_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_EXACT_MAX = 1 << 21     # elements up to which a sum to one value follows torch's order (above: ~10x the BLAS path)
+_EXACT_MAX = 1 << 20     # elements up to which a sum to one value follows torch's order (~0.5 ns per element)
 
 
 def sum_array(xp: Any, a: Any, dims: tuple[int, ...], keepdim: bool = False) -> Any:
