@@ -84,6 +84,18 @@ def outcomes(fn: Callable[[Any], Any]) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
+def same_exception(t: Any, e: Any, lines: int | None = 1) -> bool:
+    """Outcomes of one call (torch's ``t``, ember's ``e``): when torch raised, ember raised an exception of the same
+    type (by name: torch's LinAlgError is its own class) whose first ``lines`` lines of text (None: all) are
+    torch's (True: nothing more to compare); otherwise ember did not raise (False)."""
+    if isinstance(t, Exception):
+        assert type(e).__name__ == type(t).__name__, (t, e)
+        assert str(e).split("\n")[:lines] == str(t).split("\n")[:lines]
+        return True
+    assert not isinstance(e, Exception), e
+    return False
+
+
 def assert_same_error(fn_ember: Callable[[], Any], fn_torch: Callable[[], Any], match_message: bool = True) -> None:
     """Both raise; same exception type and (by default) the same message."""
     with pytest.raises(Exception) as te:
