@@ -1257,6 +1257,14 @@ def _cpow(xp: Any, a: Any, b: Any, number: bool) -> Any:
         return xp.exp(b * xp.log(a))
 
 
+def _power_via_double(a: Any, b: Any) -> Any:
+    """``a ** b`` on NumPy arrays; small float32 ones through double (see :func:`via_double`: torch's Sleef powf
+    is correctly rounded for ~98% of inputs, NumPy's float32 power for ~89%)."""
+    if a.dtype == _F32 and getattr(b, "dtype", None) == _F32 and max(a.size, b.size) <= _VIA_DOUBLE_MAX:
+        return np.power(a, b, dtype=np.float64).astype(_F32)
+    return np.power(a, b)
+
+
 def _pow_fwd(xp: Any, a: Any, b: Any, number: bool = False) -> Any:
     if _kind(a, b) == "c":
         return _cpow(xp, a, b, number)
@@ -1267,7 +1275,7 @@ def _pow_fwd(xp: Any, a: Any, b: Any, number: bool = False) -> Any:
         r = w * w * w if b == 3 else xp.reciprocal(w * w) if b == -2 else xp.reciprocal(xp.sqrt(w))
         return r.astype(a.dtype, copy=False)
     if _kind(a, b) not in "iu" or not hasattr(b, "dtype") or not bool((b < 0).any()):
-        return xp.power(a, b)
+        return _power_via_double(a, b) if xp is np else xp.power(a, b)
     # integer tensor exponents may be negative: 1 ** -n = 1, (-1) ** -n = ±1, anything else → 0
     neg = b < 0
     r = xp.power(a, xp.where(neg, 0, b))
