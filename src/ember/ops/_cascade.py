@@ -195,12 +195,12 @@ def _loop2d(x: Any, d0: Dim, d1: Dim, lanes: int) -> tuple[Any, Dim] | None:
     return _outer(x.swapaxes(-1, -2), 4), d1
 
 
-def _serial(a: Any, offset: int, dims: list[Dim], out: Any, out_offset: int) -> None:
-    """One serial pass over ``dims`` (from element ``offset`` of ``a``) into the flat ``out``: each output is
-    0 + its contributions in iteration order (the loop's store dim fastest, then the outer dims)."""
+def _serial(a: Any, dims: list[Dim], out: Any) -> None:
+    """One serial pass over ``dims`` of ``a`` into the flat ``out``: each output is 0 + its contributions in
+    iteration order (the loop's store dim fastest, then the outer dims)."""
     lanes = max(1, VECTOR_BYTES // a.itemsize)
     dims = dims if len(dims) > 1 else [*dims, [1, 0, 0]]
-    x = _view(a, offset, dims)
+    x = _view(a, 0, dims)
     done = _loop2d(x, dims[0], dims[1], lanes)
     if done is None:
         values, axes = x, list(reversed(dims))
@@ -211,7 +211,7 @@ def _serial(a: Any, offset: int, dims: list[Dim], out: Any, out_offset: int) -> 
     values = values.transpose(kept + summed)
     lead = values.shape[: len(kept)]
     total = _run(values.reshape(lead + (-1, 1)))[..., 0] + out.dtype.type(0)   # (+0 as torch's 0 + ...)
-    target = as_strided(out[out_offset:], lead, tuple(axes[i][1] * out.itemsize for i in kept))
+    target = as_strided(out, lead, tuple(axes[i][1] * out.itemsize for i in kept))
     target[...] = total
 
 
@@ -240,7 +240,8 @@ def _full_run(a: Any, dims: list[Dim], lo: int, hi: int) -> Any:
 
 def cascade_sum(a: Any, dims: tuple[int, ...], threads: int) -> Any:
     """The sum of the NumPy float or complex array ``a`` over ``dims`` in torch's CPU order, shaped as the kept
-    dims (in order), with ``threads`` torch threads."""
+    dims (in order), with ``threads`` torch threads (sums to several values get the one-thread order: see the
+    module's note on threads)."""
     if len(dims) == a.ndim and a.flags.c_contiguous and (a.size < GRAIN or threads < 2) and a.size:
         return np.asarray(_flat(a.reshape(-1), max(1, VECTOR_BYTES // a.itemsize)) + a.dtype.type(0))
     reduced = frozenset(d % a.ndim for d in dims) if a.ndim else frozenset()
@@ -257,7 +258,7 @@ def cascade_sum(a: Any, dims: tuple[int, ...], threads: int) -> Any:
         a = np.ascontiguousarray(a)
     it = iteration(a.shape, tuple(s // itemsize for s in a.strides), reduced)
     if a.size < GRAIN or threads < 2 or out.size > 1:
-        _serial(a, 0, it, out, 0)
+        _serial(a, it, out)
     else:   # a sum to one value: two passes, a run per thread, then the runs' sums as one contiguous sum
         used = min(threads, -(-a.size // GRAIN))
         chunk = -(-a.size // used)
@@ -268,7 +269,7 @@ def cascade_sum(a: Any, dims: tuple[int, ...], threads: int) -> Any:
                 partials[t] = _full_run(a, it, t * chunk, min(a.size, (t + 1) * chunk))
 
         split_rows(np, used, chunk, runs)
-        _serial(partials, 0, [[threads, 0, 1]], out, 0)
+        _serial(partials, [[threads, 0, 1]], out)
     return out.reshape(kept)
 
 
