@@ -486,6 +486,11 @@ class Tensor:
         return self._scalar()
 
     def __float__(self) -> float:
+        if self.requires_grad and GRAD_STATE.grad:   # torch warns (once per process) before any check
+            from .ops.views import warn_once
+            warn_once("Converting a tensor with requires_grad=True to a scalar may lead to unexpected behavior.\n"
+                      "Consider using tensor.detach() first. (Triggered internally at "
+                      "/__w/pytorch/pytorch/torch/csrc/autograd/generated/python_variable_methods.cpp:822.)")
         return float(self._real_element("double"))
 
     def __int__(self) -> int:
@@ -526,8 +531,8 @@ class Tensor:
                 raise TypeError(f"can't convert {self._device.type}:{self._device.index} device type tensor "
                                 "to numpy. Use Tensor.cpu() to copy the tensor to host memory first.")
             return _host(self._data)
-        if self._dtype is D.bfloat16:
-            raise TypeError("Got unsupported ScalarType BFloat16")
+        if self._dtype not in _NUMPY_DTYPES:
+            raise TypeError(f"Got unsupported ScalarType {self._dtype._short}")
         if self._math_bits and not force:   # (forced: ember's array holds the values, resolved already)
             what, fix = ("conjugate", "conj") if self._math_bits & CONJ else ("negative", "neg")
             raise RuntimeError(f"Can't call numpy() on Tensor that has {what} bit set. Use tensor.resolve_{fix}()"
@@ -763,6 +768,9 @@ def _cpp_name(dt: D.dtype) -> str:
     return names.get(dt.name, dt.name)
 
 
+# the dtypes whose tensors ``numpy()`` shares as arrays (NumPy's own types; not bfloat16, complex32, float8,
+# quantized or bit-packed ones, as torch)
+_NUMPY_DTYPES = frozenset(D.ALL_DTYPES) - {D.bfloat16}
 _INFERENCE = [False]   # set once inference_mode or a forward-AD level was used: in-place ops check in after
 GRAD_STATE: Any = None  # the thread-local grad-mode state, installed by ember.autograd.grad_mode
 

@@ -26,7 +26,7 @@ _VERSION = "0"
 
 def _tensor_entry(t: Any, folder: str, name: str, files: dict[str, bytes]) -> dict:
     """Store ``t``'s bytes at ``folder/name``; its record (torch's weights-config fields)."""
-    arr = np.ascontiguousarray(t.detach().cpu().numpy())
+    arr = np.ascontiguousarray(t.detach().cpu()._data)   # (any dtype: numpy() refuses float8)
     files[f"{folder}/{name}"] = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
     return {"path_name": name, "is_param": isinstance(t, ember.nn.Parameter), "use_pickle": False,
             "tensor_meta": {"dtype": str(t.dtype).split(".")[-1], "sizes": list(t.shape),
@@ -36,7 +36,7 @@ def _tensor_entry(t: Any, folder: str, name: str, files: dict[str, bytes]) -> di
 def _tensor_from(entry: dict, data: bytes) -> Any:
     meta = entry["tensor_meta"]
     dtype = getattr(ember, meta["dtype"])
-    np_dtype = np.dtype(ember.empty(0, dtype=dtype).numpy().dtype).newbyteorder("<")
+    np_dtype = np.dtype(ember.empty(0, dtype=dtype)._data.dtype).newbyteorder("<")
     t = ember.from_numpy(np.frombuffer(data, dtype=np_dtype).astype(np_dtype.newbyteorder("="))
                          .reshape(meta["sizes"]).copy())
     if entry["is_param"]:

@@ -50,7 +50,7 @@ def _host(t: Tensor) -> np.ndarray:
     a = t.detach()
     if a.dtype is D.bfloat16:
         a = a.float()
-    return np.asarray(a.resolve_conj().resolve_neg().cpu().numpy())
+    return np.asarray(a.resolve_conj().resolve_neg().cpu()._data)   # (float8 too, which numpy() refuses)
 
 
 def _index(flat: int, shape: tuple[int, ...]) -> str:
