@@ -24,3 +24,21 @@ def test_numpy_refuses_dtypes_numpy_lacks(make):
 def test_numpy_shares_unsigned_arrays():
     t, e = outcomes(lambda lib: lib.tensor([1, 2], dtype=lib.uint32).numpy())
     assert e.dtype == t.dtype and np.array_equal(e, t)
+
+
+@pytest.mark.parametrize("dt", ["int64", "uint8", "bool", "float32"])
+@pytest.mark.parametrize("decimals", [None, 0, 1])
+def test_round_with_decimals_is_torch_overload(dt, decimals):
+    kw = {} if decimals is None else {"decimals": decimals}
+
+    def run(lib):
+        x = lib.tensor([0, 1, 2], dtype=getattr(lib, dt))
+        return lib.round(x, **kw), x.clone().round_(**kw)
+    t, e = outcomes(run)
+    if not same_exception(t, e):
+        assert [str(v) for v in e] == [str(v) for v in t]
+
+
+def test_round_decimals_zero_grad_fn():
+    t, e = outcomes(lambda lib: lib.round(lib.ones(2, requires_grad=True), decimals=0).grad_fn.name())
+    assert e == t

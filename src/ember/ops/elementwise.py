@@ -28,6 +28,7 @@ from .._tensor import _INFERENCE, CONJ, NEG, warn_complex32_once
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import _FREED, _RELEASED, _SCALAR_OVERLOADS, FREED, Node, SavedOutput
 from ._dispatch import (
+    NO_DIM,
     Tensor,
     array_of,
     binary_dtype,
@@ -1926,23 +1927,32 @@ def _round_fwd(xp: Any, a: Any, decimals: int = 0) -> Any:
 
 _round = unary("round", _round_fwd, lambda g, x, r: zeros_like(g), kind=_k_same, saves="", method=False,
                deny={"b": ni("round_vml_cpu"), "c": ni("round_vml_cpu")})
-_round_dec = unary("round", _round_fwd, lambda g, x, r, decimals: zeros_like(g), kind=_k_same, saves="", method=False,
-                   grad_name="RoundBackward1", deny={c: ni("round_cpu") for c in "bic"})
 
 
-def round(input: Tensor, *, decimals: int = 0, out: Tensor | None = None) -> Tensor:
+def _round_decimals(kernel: str) -> Callable:
+    """torch's ``round`` overload taking ``decimals`` (even 0): RoundBackward1, and no integer, bool or complex
+    kernel (``kernel`` names the one refusing them: the plain rounding for 0, the scaled one otherwise)."""
+    return unary("round", _round_fwd, lambda g, x, r, decimals: zeros_like(g), kind=_k_same, saves="",
+                 method=False, grad_name="RoundBackward1", deny={c: ni(kernel) for c in "bic"})
+
+
+_round_dec0, _round_dec = _round_decimals("round_vml_cpu"), _round_decimals("round_cpu")
+_NO_DECIMALS: Any = NO_DIM   # ``decimals`` not given: the plain overload (integers round to themselves)
+
+
+def round(input: Tensor, *, decimals: int = _NO_DECIMALS, out: Tensor | None = None) -> Tensor:
     """Round half to even; with ``decimals``, to that many decimal places (negative: tens, hundreds…)."""
-    decimals = int_arg(decimals, "round", "decimals", 2)
-    if decimals == 0:
+    if decimals is _NO_DECIMALS:
         return _round(input, out=out)
-    return _round_dec(input, decimals, out=out)
+    decimals = int_arg(decimals, "round", "decimals", 2)
+    return (_round_dec if decimals else _round_dec0)(input, decimals, out=out)
 
 
-def round_(input: Tensor, *, decimals: int = 0) -> Tensor:
-    decimals = int_arg(decimals, "round_", "decimals", 2)
-    if decimals == 0:
+def round_(input: Tensor, *, decimals: int = _NO_DECIMALS) -> Tensor:
+    if decimals is _NO_DECIMALS:
         return _round._inplace(input)  # type: ignore[attr-defined]
-    return _round_dec._inplace(input, decimals)  # type: ignore[attr-defined]
+    decimals = int_arg(decimals, "round_", "decimals", 2)
+    return (_round_dec if decimals else _round_dec0)._inplace(input, decimals)  # type: ignore[attr-defined]
 
 
 bind({"round": round, "round_": round_})
