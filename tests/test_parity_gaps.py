@@ -42,3 +42,9 @@ def test_round_with_decimals_is_torch_overload(dt, decimals):
 def test_round_decimals_zero_grad_fn():
     t, e = outcomes(lambda lib: lib.round(lib.ones(2, requires_grad=True), decimals=0).grad_fn.name())
     assert e == t
+
+
+@pytest.mark.parametrize("kw", [{"center": 1.0}, {"center": 2.0, "tau": 0.5}, {}, {"center": 0.0}])
+def test_exponential_window_of_one_sample_off_centre(kw):
+    t, e = outcomes(lambda lib: lib.signal.windows.exponential(1, sym=False, dtype=lib.float64, **kw))
+    assert e.tolist() == pytest.approx(t.tolist(), rel=1e-15)

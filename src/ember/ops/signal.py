@@ -43,17 +43,18 @@ def _window(name: str, window_length: int, periodic: bool, dtype: Any, device: A
     return build_window(window_length, periodic, dt, device, requires_grad, formula)
 
 
-def build_window(length: int, periodic: bool, dt: D.dtype, device: Any, requires_grad: bool, formula: Any
-                 ) -> Tensor:
+def build_window(length: int, periodic: bool, dt: D.dtype, device: Any, requires_grad: bool, formula: Any,
+                 formula_at_one: bool = False) -> Tensor:
     """``formula(xp, n, N)`` on ``n = 0..N-1`` (in float64) as a tensor of ``length`` samples; ``periodic``
-    computes ``N = length + 1`` samples and drops the last (the form for spectral analysis)."""
+    computes ``N = length + 1`` samples and drops the last (the form for spectral analysis). A single sample is
+    1, or with ``formula_at_one`` the formula's value at ``n = 0, N = 1`` (a window with an offset centre)."""
     out = C.empty(length, dtype=dt, device=device)
     if length:
         xp = _xp(out)
-        if length == 1:
+        if length == 1 and not formula_at_one:
             vals = xp.ones(1)
         else:
-            n = length + 1 if periodic else length
+            n = length + 1 if periodic and length > 1 else length
             vals = formula(xp, xp.arange(n, dtype=np.float64), n)[:length]
         out._data[...] = vals.astype(dt.np)
     if requires_grad:

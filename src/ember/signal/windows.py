@@ -15,9 +15,9 @@ __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general
 
 
 def _make(name: str, M: int, sym: bool, dtype: Any, device: Any, requires_grad: bool, formula: Any,
-          check: Any = None) -> Tensor:
+          check: Any = None, formula_at_one: bool = False) -> Tensor:
     """The window ``formula`` of ``M`` samples after torch's checks: the length, the dtype, then ``check()``
-    (the window's own parameters)."""
+    (the window's own parameters); see :func:`build_window` for ``formula_at_one``."""
     if M < 0:
         raise ValueError(f"{name} requires non-negative window length, got M={M}")
     dt = dtype or D.get_default_dtype()
@@ -25,7 +25,7 @@ def _make(name: str, M: int, sym: bool, dtype: Any, device: Any, requires_grad: 
         raise ValueError(f"{name} expects float32 or float64 dtypes, got: {dt}")
     if check is not None:
         check()
-    return build_window(M, not sym, dt, device, requires_grad, formula)
+    return build_window(M, not sym, dt, device, requires_grad, formula, formula_at_one)
 
 
 def general_cosine(M: int, *, a: Iterable[float], sym: bool = True, dtype: Any = None, layout: Any = None,
@@ -104,7 +104,8 @@ def exponential(M: int, *, center: float | None = None, tau: float = 1.0, sym: b
         if sym and center is not None:
             raise ValueError("Center must be None for symmetric windows")
     return _make("exponential", M, sym, dtype, device, requires_grad,
-                 lambda xp, n, N: xp.exp(-xp.abs(n - ((N - 1) / 2 if center is None else center)) / tau), check)
+                 lambda xp, n, N: xp.exp(-xp.abs(n - ((N - 1) / 2 if center is None else center)) / tau), check,
+                 formula_at_one=True)   # (a periodic window's centre may lie off its one sample)
 
 
 def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype: Any = None, layout: Any = None,
