@@ -19,6 +19,7 @@ float32 Dirichlet gradient that torch computes in float.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import struct
 from collections.abc import Callable, Iterator
@@ -420,12 +421,14 @@ def _gamma_attempts(buf: _PairTables, pos: int, cached: float | None, boost: boo
 
 
 class _PairTables(NamedTuple):
-    """A buffer of uniforms with the Box-Muller pair torch would draw starting at each position: ``cos`` and
-    ``sin`` by NumPy's ufuncs (within ulps of glibc's, which the margins of the acceptance flags allow for;
-    glibc itself costs a Python call per element where NumPy has its own SIMD kernels), the exact values
-    (glibc's) by :meth:`pair` and :meth:`exact` where they are used."""
+    """A buffer of uniforms with the Box-Muller pair torch would draw starting at each position: its radius and
+    angle, and ``cos``/``sin`` normals within ``_PAIR_ERR`` of glibc's (NumPy's float32 ``cos``/``sin`` of the
+    angle, 25 times cheaper than float64's; the margins of the acceptance thresholds allow for the error),
+    the exact values (glibc's) by :meth:`pair`, :meth:`exact` and :meth:`close` where they are used."""
 
     u: np.ndarray
+    radius: np.ndarray
+    theta: np.ndarray
     cos: np.ndarray
     sin: np.ndarray
     limit: int
@@ -435,7 +438,12 @@ class _PairTables(NamedTuple):
         theta = _TWO_PI * u[:-1]   # the angle's uniform is drawn first
         with np.errstate(all="ignore"):
             radius = np.sqrt(-2.0 * np.log1p(-u[1:]))
-            return cls(u, radius * np.cos(theta), radius * np.sin(theta), u.size - 1)
+        theta32 = theta.astype(np.float32)
+        return cls(u, radius, theta, radius * np.cos(theta32), radius * np.sin(theta32), u.size - 1)
+
+    def close(self, pos: np.ndarray, sin: bool) -> np.ndarray:
+        """The cos (or sin) normals at ``pos`` by NumPy's float64 ufuncs (within ulps of glibc's)."""
+        return self.radius[pos] * (np.sin if sin else np.cos)(self.theta[pos])
 
     def pair(self, pos: int) -> tuple[float, float]:
         """The exact (cos, sin) normals of the pair drawn at ``pos``."""
@@ -482,12 +490,13 @@ def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, a
     return xs, boost_u
 
 
-def _next_false(flags: np.ndarray, j: np.ndarray, i: int, offset: int) -> int:
-    """The first index from ``i`` with ``flags[j[index] + offset]`` false (``j`` ends with a false one), looked up
-    in windows that grow four times each."""
-    width = 64
+def _next_unsure(need: np.ndarray, j: np.ndarray, level: np.ndarray, i: int, offset: int) -> int:
+    """The first index from ``i`` whose level is below ``need[j[index] + offset]`` (``j`` ends with a sentinel
+    that never holds), looked up in windows that grow four times each.  Past the buffer the positions are
+    clipped to ``need``'s last (a sentinel): they only follow an element at the buffer's end, which is unsure."""
+    width, last = 64, need.size - 1
     while True:
-        window = flags[j[i:i + width] + offset]
+        window = need[np.minimum(j[i:i + width] + offset, last)] <= level[i:i + width]
         first = int(window.argmin())
         if not window[first]:
             return i + first
@@ -495,34 +504,75 @@ def _next_false(flags: np.ndarray, j: np.ndarray, i: int, offset: int) -> int:
         width *= 4
 
 
+_LEVELS = 256   # the d levels the acceptance thresholds are resolved to
+_PAIR_ERR = 2e-5   # a bound on |cos - glibc's cos| of :class:`_PairTables` (radius <= 8.6 times 1e-6: the float32
+# rounding of the angle (<= 3.8e-7) plus NumPy's float32 cos/sin error (a few ulp))
+
+
+def _acceptance_levels(buf: _PairTables, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """For each position and kind of attempt (a fresh pair's cos half at ``pos`` with its uniform at ``pos + 2``;
+    a cached sin half with its uniform 3 or 4 places on), the lowest of ``_LEVELS`` geometric d levels from
+    which the attempt there is surely accepted by every d (``_LEVELS`` where none is sure); and each
+    element's level (the highest at or below its d).  Returns (thresholds of the 3 kinds, then a sentinel
+    region that never holds, each ``region`` long), levels, region.
+
+    An attempt accepted for some d is accepted for every larger d: x above -1/c makes y = 1 + c x > 0, and
+    the log test's right side 0.5 x^2 + d (1 - v + log v), v = (1 + x / (3 sqrt d))^3, grows with d for a fixed
+    x (checked to 120 digits on z = x / (3 sqrt d) over (-1, 1000)).  A margin far above rounding keeps
+    near-ties out (they are replayed); so does NumPy's cos/sin/log1p, within ulps of glibc's.  The log test
+    is bisected over the levels (only a tenth of the attempts fail the squeeze, and most of those are decided
+    at the lowest or the highest level).
+    """
+    size = buf.u.size
+    region = size + 8   # each kind's thresholds end in sentinels, so a position past the buffer is never sure
+    lo, hi = float(d.min()), float(d.max())
+    levels = np.geomspace(lo, hi, _LEVELS) if hi > lo else np.full(_LEVELS, lo)
+    levels[0] = lo
+    level = np.searchsorted(levels, d, side="right") - 1
+    c = 1.0 / np.sqrt(9.0 * levels)
+    y_bound = 1.0 / c * (1 - 1e-12)   # x above -y_bound: y > 0 for every d from the level on
+    margin = 1e-9 * (1.0 + hi)
+    need = np.full(4 * region, _LEVELS, np.int16)
+    with np.errstate(all="ignore"):
+        for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
+            k = size - gap
+            x = x[:k]
+            uu = 1.0 - buf.u[gap:]
+            out = need[kind * region:kind * region + k]
+            out[...] = 0
+            low = np.flatnonzero(x <= _PAIR_ERR - y_bound[0])   # y > 0 not sure for every level
+            out[low] = np.searchsorted(y_bound, _PAIR_ERR - x[low], side="right")
+            ax = np.abs(x) + _PAIR_ERR
+            rest = np.flatnonzero(~(uu < 1.0 - _C0331_F * (ax * ax) * (ax * ax) - 1e-9))   # the squeeze not sure
+            # there the float64 normals decide: the squeeze, else the log test bisected over the levels
+            x = buf.close(rest, kind > 0)
+            xx = x * x
+            first = np.searchsorted(y_bound, -x, side="right")   # the lowest level with y > 0
+            uu = uu[rest]
+            squeeze = uu < 1.0 - _C0331_F * xx * xx - 1e-9
+            lhs = np.log(uu) + margin
+            low, high = first - 1, np.where(squeeze, first, _LEVELS)   # low fails (or is below), high passes
+            for step in itertools.count():   # the lowest level, the highest, then bisection: most end early
+                live = np.flatnonzero(high - low > 1)
+                if not live.size:
+                    break
+                mid = (low[live] + 1, high[live] - 1, (low[live] + high[live]) // 2)[min(step, 2)]
+                y = 1.0 + c[mid] * x[live]
+                v = y * y * y
+                ok = lhs[live] < 0.5 * xx[live] + levels[mid] * (1.0 - v + np.log(v))
+                high[live] = np.where(ok, mid, high[live])
+                low[live] = np.where(ok, low[live], mid)
+            out[rest] = high
+    return need, level, region
+
+
 def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.ndarray, cache: float | None,
                        xs: np.ndarray, boost_u: np.ndarray) -> tuple[int, int, float | None]:
     """:func:`_gamma_scan` over one buffer: fills ``xs``/``boost_u`` for the elements it completes and returns
     (elements completed, uniforms used, cached normal after)."""
     m, size = b.size, buf.u.size
-    region = size + 8   # each kind's flags end in zeros, so a position past the buffer is never "sure"
-    # The smallest d (largest c) accepts least: x above -1/c makes y = 1 + c x > 0 for every element, and
-    # the log test's right side 0.5 x^2 + d (1 - v + log v), v = (1 + x / (3 sqrt d))^3, grows with d for
-    # a fixed x (checked to 120 digits on z = x / (3 sqrt d) over (-1, 1000)); a margin far above rounding
-    # keeps near-ties out of the flags (they are replayed).
-    d_min, c_max = float(d.min()), float(c.max())
-    thr = -1.0 / c_max * (1 - 1e-12)
-    margin = 1e-9 * (1.0 + float(d.max()))
-    flags = np.zeros(4 * region, bool)
-    with np.errstate(all="ignore"):
-        for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
-            k = size - gap
-            x = x[:k]
-            xx = x * x
-            uu = 1.0 - buf.u[gap:]
-            ok = x > thr
-            squeeze = uu < 1.0 - _C0331_F * xx * xx - 1e-9
-            f = flags[kind * region: kind * region + k]
-            np.logical_and(ok, squeeze, out=f)
-            rest = np.flatnonzero(ok & ~squeeze)   # the log test, where the squeeze fails (a tenth)
-            y = 1.0 + c_max * x[rest]
-            v = y * y * y
-            f[rest] = np.log(uu[rest]) < 0.5 * xx[rest] + d_min * (1.0 - v + np.log(v)) - margin
+    need, level, region = _acceptance_levels(buf, d)
+    level = np.append(level, 0)
     idx = np.arange(m)
     layouts = []   # for each pair parity (0: element 0 draws a fresh pair): start S, pair position K, fresh, J
     for parity in (0, 1):
@@ -547,7 +597,7 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
         offset = got[2] - layouts[parity][0].item(1)
     start, k, fresh, j = layouts[parity]
     while True:
-        i = _next_false(flags, j, i, offset)
+        i = _next_unsure(need, j, level, i, offset)
         if i >= m:
             break
         is_fresh = fresh.item(i)
