@@ -48,3 +48,16 @@ def test_round_decimals_zero_grad_fn():
 def test_exponential_window_of_one_sample_off_centre(kw):
     t, e = outcomes(lambda lib: lib.signal.windows.exponential(1, sym=False, dtype=lib.float64, **kw))
     assert e.tolist() == pytest.approx(t.tolist(), rel=1e-15)
+
+
+@pytest.mark.parametrize("op", ["sin", "add", "true_divide", "clamp", "log1p", "atan2"])
+@pytest.mark.parametrize("out", [lambda lib: lib.empty(3, dtype=lib.int64), lambda lib: lib.empty(2),
+                                 lambda lib: lib.empty(1).expand(3)])
+def test_out_with_inputs_requiring_grad_refused_before_out_checks(op, out):
+    def run(lib):
+        a = lib.tensor([1., 2., 3.], requires_grad=True)
+        args = {"add": (a, a), "true_divide": (a, 2), "clamp": (a, 0.), "atan2": (2, a)}.get(op, (a,))
+        if op == "atan2":
+            args = (a.detach(), a)
+        return getattr(lib, op)(*args, out=out(lib))
+    _raises_as_torch(run)

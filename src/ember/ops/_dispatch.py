@@ -32,8 +32,8 @@ from ..autograd.graph import (
 )
 
 __all__ = ["Tensor", "Node", "record", "tie", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
-           "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "out_dtype_error",
-           "check_same_device",
+           "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_out_grad",
+           "out_dtype_error", "check_same_device",
            "scalar_for", "torch_names"]
 
 _isinstance = isinstance
@@ -333,8 +333,7 @@ def write_out(out: Tensor, result: Tensor, op: str | None = None,
     if STATE.enabled and (out._rg or result._rg):
         history = (out._rg and not out._fw_only) or (result._rg and not result._fw_only)
         if history and STATE.grad:
-            raise RuntimeError(f"{op or _op_name(result)}(): functions with out=... arguments don't support "
-                               "automatic differentiation, but one of the arguments requires grad.")
+            raise _out_grad_error(op or _op_name(result))
         if out._fw_only or result._fw_only:   # dual tensors
             raise NotImplementedError(f"Trying to use forward AD with {op or _op_name(result)}_out that does not "
                                       "support it because it is an out= function")
@@ -366,13 +365,31 @@ def out_dtype_error(want: D.dtype, got: D.dtype) -> RuntimeError:
 
 
 def _op_name(result: Tensor) -> str:
-    """``add`` from ``AddBackward0``, ``log_softmax`` from ``LogSoftmaxBackward0``."""
+    """The name of the op that made ``result`` (see :func:`node_op`)."""
     fn = result._grad_fn or _fw.node_of(result)
-    if fn is None:
-        return "op"
-    name = type(fn).__name__
-    name = name[:name.rfind("Backward")] if "Backward" in name else name
+    return "op" if fn is None else node_op(type(fn).__name__)
+
+
+def node_op(node: str) -> str:
+    """``add`` from ``AddBackward0``, ``log_softmax`` from ``LogSoftmaxBackward0``: the op torch's autograd
+    layer names in its errors."""
+    name = node[:node.rfind("Backward")] if "Backward" in node else node
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _out_grad_error(op: str) -> RuntimeError:
+    return RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, but one "
+                        "of the arguments requires grad.")
+
+
+def check_out_grad(op: str, out: Any, *inputs: Any) -> None:
+    """torch's refusal of ``out=`` for a differentiable op when ``out`` or an input requires grad (grad mode on),
+    raised before the kernel's own checks of ``out`` (dtype, shape, overlap): torch's autograd layer runs first.
+    ``op``: the name torch's autograd layer gives (``div`` for ``true_divide``)."""
+    if STATE.enabled and STATE.grad:
+        for t in (out, *inputs):
+            if _isinstance(t, Tensor) and t._rg and not t._fw_only:
+                raise _out_grad_error(op)
 
 
 def check_inplace(t: Tensor) -> None:

@@ -36,11 +36,13 @@ from ._dispatch import (
     broadcast_error,
     broadcast_shapes,
     check_inplace,
+    check_out_grad,
     check_same_device,
     from_array,
     history_alias,
     inplace,
     new_tensor,
+    node_op,
     operand,
     record,
     result_dtype,
@@ -67,6 +69,12 @@ Denial = tuple[type[Exception], str]
 # ---- shared helpers ---------------------------------------------------------------------------------------
 def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
+
+
+def _autograd_name(name: str, node: str | None) -> str:
+    """The op's name in torch's autograd errors: its own, or the one its gradient node names (``div`` for
+    ``true_divide``, whose node is ``DivBackward0``)."""
+    return name if node is None or node.startswith(_camel(name) + "Backward") else node_op(node)
 
 
 def _camel(name: str) -> str:
@@ -448,6 +456,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         node_class(f"{_camel(name)}Backward1", _no_inplace_grad(name))
 
     arg_a = names[0] if names else "input"   # the operand's name in torch's errors
+    out_op = _autograd_name(name, node_cls and node_cls.__name__)
     takes = _arity(forward, 1)
 
     def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
@@ -463,6 +472,8 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if out is not None:
             if out_rule == "none":
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+            if node_cls is not None:
+                check_out_grad(out_op, out, input)
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
             if out_rule in ("bool", "input"):   # these messages come first, casts after the overlap checks
@@ -669,6 +680,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         return cls()
 
     fixed_cls = make_class(fixed_name) if fixed_name is not None and grad is not None else None
+    out_op = _autograd_name(name, fixed_name)
     compared = [node_class(f"{_camel(name)}Backward{i}", lambda node, g, n=i + 1: _zero_grads(g)[:n])
                 for i in (0, 1)] if comparison else []   # self (and a tensor other): zero gradients
 
@@ -733,6 +745,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if precheck is not None:
             precheck(a, b)
         if out is not None and _isinstance(out, Tensor):
+            if grad is not None:
+                check_out_grad(out_op, out, a, b)
             if denied:   # an op's own dtype message comes first
                 ct = binary_dtype(a, b)
                 if ct in denied and _early(denied, ct):
@@ -2485,6 +2499,9 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
 
 
 def _clamp(name: str, input: Tensor, lo: Any, hi: Any, out: Tensor | None) -> Tensor:
+    if out is not None:
+        _tensor_arg(input, name, "input", 1)
+        check_out_grad(name, out, input, lo, hi)
     dt, lo, hi = _clamp_dtype(name, input, lo, hi, out, out is input)   # out=input: in-place rules
     xp = _xp(input)
     r = _array(input, input, dt)
