@@ -19,7 +19,6 @@ float32 Dirichlet gradient that torch computes in float.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 import struct
 from collections.abc import Callable, Iterator
@@ -494,7 +493,7 @@ def _next_unsure(need: np.ndarray, j: np.ndarray, level: np.ndarray, i: int, off
     """The first index from ``i`` whose level is below ``need[j[index] + offset]`` (``j`` ends with a sentinel
     that never holds), looked up in windows that grow four times each.  Past the buffer the positions are
     clipped to ``need``'s last (a sentinel): they only follow an element at the buffer's end, which is unsure."""
-    width, last = 64, need.size - 1
+    width, last = 192, need.size - 1
     while True:
         window = need[np.minimum(j[i:i + width] + offset, last)] <= level[i:i + width]
         first = int(window.argmin())
@@ -509,6 +508,36 @@ _PAIR_ERR = 2e-5   # a bound on |cos - glibc's cos| of :class:`_PairTables` (rad
 # rounding of the angle (<= 3.8e-7) plus NumPy's float32 cos/sin error (a few ulp))
 
 
+def _log_test_levels(x: np.ndarray, uu: np.ndarray, levels: np.ndarray, c: np.ndarray, y_bound: np.ndarray,
+                     margin: float) -> np.ndarray:
+    """The lowest level surely accepting each attempt (normal ``x``, uniform ``uu``) by the squeeze or the log
+    test, or a level above it: the log test at the lowest level with y > 0, then at the highest, then a few
+    bisection steps (the result need only pass: the finer, the fewer replays)."""
+    xx = x * x
+    first = np.searchsorted(y_bound, -x, side="right")   # the lowest level with y > 0
+    lhs = np.log(uu) + margin
+    high = np.where(uu < 1.0 - _C0331_F * xx * xx - 1e-9, first, _LEVELS)
+
+    def passes(idx: np.ndarray, t: np.ndarray) -> np.ndarray:
+        y = 1.0 + c[t] * x[idx]
+        v = y * y * y
+        return lhs[idx] < 0.5 * xx[idx] + levels[t] * (1.0 - v + np.log(v))
+
+    live = np.flatnonzero(high > first)
+    ok = passes(live, first[live])
+    high[live[ok]] = first[live[ok]]
+    live = live[~ok & (first[live] < _LEVELS - 1)]
+    live = live[passes(live, np.full(live.size, _LEVELS - 1))]
+    lo, hi = first[live], np.full(live.size, _LEVELS - 1)   # lo fails, hi passes
+    for _ in range(5):
+        mid = (lo + hi) >> 1
+        ok = passes(live, mid)
+        hi = np.where(ok, mid, hi)
+        lo = np.where(ok, lo, mid)
+    high[live] = hi
+    return high
+
+
 def _acceptance_levels(buf: _PairTables, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """For each position and kind of attempt (a fresh pair's cos half at ``pos`` with its uniform at ``pos + 2``;
     a cached sin half with its uniform 3 or 4 places on), the lowest of ``_LEVELS`` geometric d levels from
@@ -520,49 +549,42 @@ def _acceptance_levels(buf: _PairTables, d: np.ndarray) -> tuple[np.ndarray, np.
     the log test's right side 0.5 x^2 + d (1 - v + log v), v = (1 + x / (3 sqrt d))^3, grows with d for a fixed
     x (checked to 120 digits on z = x / (3 sqrt d) over (-1, 1000)).  A margin far above rounding keeps
     near-ties out (they are replayed); so does NumPy's cos/sin/log1p, within ulps of glibc's.  The log test
-    is bisected over the levels (only a tenth of the attempts fail the squeeze, and most of those are decided
-    at the lowest or the highest level).
+    runs where the squeeze is not sure (a tenth of the attempts).
     """
     size = buf.u.size
     region = size + 8   # each kind's thresholds end in sentinels, so a position past the buffer is never sure
     lo, hi = float(d.min()), float(d.max())
-    levels = np.geomspace(lo, hi, _LEVELS) if hi > lo else np.full(_LEVELS, lo)
-    levels[0] = lo
-    level = np.searchsorted(levels, d, side="right") - 1
+    if hi > lo:
+        levels = np.geomspace(lo, hi, _LEVELS)
+        levels[0] = lo
+        # each element's level (the highest at or below its d): from its logarithm, then stepped down where
+        # rounding put it above
+        level = np.minimum(np.log(d / lo) * ((_LEVELS - 1) / math.log(hi / lo)), _LEVELS - 1).astype(np.int64)
+        while (over := levels[level] > d).any():
+            level -= over
+    else:
+        levels, level = np.full(_LEVELS, lo), np.full(d.size, _LEVELS - 1)
     c = 1.0 / np.sqrt(9.0 * levels)
     y_bound = 1.0 / c * (1 - 1e-12)   # x above -y_bound: y > 0 for every d from the level on
     margin = 1e-9 * (1.0 + hi)
     need = np.full(4 * region, _LEVELS, np.int16)
     with np.errstate(all="ignore"):
-        for kind, (x, gap) in enumerate(((buf.cos, 2), (buf.sin, 3), (buf.sin, 4))):
+        tables = []   # per table (cos halves, sin halves): a bound the squeeze's uniform surely passes above,
+        for x in (buf.cos, buf.sin):   # and the positions where y > 0 is not sure at every level, with their lowest
+            ax = np.abs(x) + _PAIR_ERR
+            ax *= ax
+            low = np.flatnonzero(x <= _PAIR_ERR - y_bound[0])
+            first = np.searchsorted(y_bound, _PAIR_ERR - x[low], side="right")
+            tables.append((_C0331_F * (ax * ax) + 1e-9, low, first))
+        for kind, (table, gap) in enumerate(((0, 2), (1, 3), (1, 4))):
             k = size - gap
-            x = x[:k]
-            uu = 1.0 - buf.u[gap:]
+            q, low, first_low = tables[table]
             out = need[kind * region:kind * region + k]
             out[...] = 0
-            low = np.flatnonzero(x <= _PAIR_ERR - y_bound[0])   # y > 0 not sure for every level
-            out[low] = np.searchsorted(y_bound, _PAIR_ERR - x[low], side="right")
-            ax = np.abs(x) + _PAIR_ERR
-            rest = np.flatnonzero(~(uu < 1.0 - _C0331_F * (ax * ax) * (ax * ax) - 1e-9))   # the squeeze not sure
-            # there the float64 normals decide: the squeeze, else the log test bisected over the levels
-            x = buf.close(rest, kind > 0)
-            xx = x * x
-            first = np.searchsorted(y_bound, -x, side="right")   # the lowest level with y > 0
-            uu = uu[rest]
-            squeeze = uu < 1.0 - _C0331_F * xx * xx - 1e-9
-            lhs = np.log(uu) + margin
-            low, high = first - 1, np.where(squeeze, first, _LEVELS)   # low fails (or is below), high passes
-            for step in itertools.count():   # the lowest level, the highest, then bisection: most end early
-                live = np.flatnonzero(high - low > 1)
-                if not live.size:
-                    break
-                mid = (low[live] + 1, high[live] - 1, (low[live] + high[live]) // 2)[min(step, 2)]
-                y = 1.0 + c[mid] * x[live]
-                v = y * y * y
-                ok = lhs[live] < 0.5 * xx[live] + levels[mid] * (1.0 - v + np.log(v))
-                high[live] = np.where(ok, mid, high[live])
-                low[live] = np.where(ok, low[live], mid)
-            out[rest] = high
+            out[low[low < k]] = first_low[low < k]
+            rest = np.flatnonzero(~(buf.u[gap:] > q[:k]))   # the squeeze not sure: there the float64 normals decide
+            out[rest] = _log_test_levels(buf.close(rest, table == 1), 1.0 - buf.u[rest + gap], levels, c, y_bound,
+                                         margin)
     return need, level, region
 
 
