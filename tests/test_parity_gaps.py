@@ -61,3 +61,22 @@ def test_out_with_inputs_requiring_grad_refused_before_out_checks(op, out):
             args = (a.detach(), a)
         return getattr(lib, op)(*args, out=out(lib))
     _raises_as_torch(run)
+
+
+_UNSIGNED_CALLS = ["x + x", "x * x", "x - 1", "x * 2", "-x", "x.abs()", "x.sign()", "x // x", "x % 2", "x << 1",
+                   "x & x", "x == x", "x < x", "x / 2", "x.clamp(0, 1)", "x.clamp(min=x)", "x.max()", "x.max(0)",
+                   "x.amax()",
+                   "x.argmax()", "x.aminmax()", "x.median()", "x.mode(0)", "x.topk(1)", "x.kthvalue(1)", "x.cummax(0)",
+                   "x.count_nonzero()", "x.count_nonzero(0)", "x.sum()", "x.sort()", "x.maximum(x)", "x.isnan()",
+                   "x.logical_not()", "x.round()", "x.bitwise_not()", "x.square()", "x.relu()", "x.fmax(x)"]
+
+
+@pytest.mark.parametrize("dt", ["uint16", "uint32", "uint64"])
+@pytest.mark.parametrize("call", _UNSIGNED_CALLS)
+def test_barebones_unsigned_ops_as_torch(dt, call):
+    def run(lib):
+        return eval(call, {"x": lib.tensor([[1, 2], [3, 4]], dtype=getattr(lib, dt))})
+    t, e = outcomes(run)
+    if not same_exception(t, e):
+        t, e = (r[0] if isinstance(r, tuple) else r for r in (t, e))
+        assert str(e.dtype) == str(t.dtype) and np.array_equal(np.asarray(e), t.numpy())

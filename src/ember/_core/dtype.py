@@ -29,14 +29,15 @@ __all__ = [
 _BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
 # what torch can do with a dtype beyond naming it (``dtype.kind``):
 # "" an ordinary dtype; "float8", "complex32" stored and converted, few kernels; "storage" (float4_e2m1fn_x2,
-# uint1..7, int1..7, bits*) only raw storage; "quantized" (qint8 …) no plain tensors at all
+# uint1..7, int1..7, bits*) only raw storage; "quantized" (qint8 …) no plain tensors at all. ``dtype.few``: torch
+# has CPU kernels for only some ops of it (those kinds, and uint16/uint32/uint64, its "barebones" unsigned types)
 
 
 class dtype:
     """A tensor element type (``ember.float32`` …); prints as ``torch.float32``."""
 
     __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "_signed", "category",
-                 "_legacy", "_short", "kind")
+                 "_legacy", "_short", "kind", "few")
 
     def __init__(self, name: str, np_dtype: np.dtype, category: int, legacy: str, short: str,
                  kind: str = "", signed: builtins_bool | str | None = None) -> None:
@@ -50,6 +51,7 @@ class dtype:
         self._legacy = legacy      # 'FloatTensor' …, for Tensor.type()
         self._short = short        # 'Float' …, used in error messages
         self.kind = kind
+        self.few = kind != "" or name in ("uint16", "uint32", "uint64")
 
     @property
     def is_signed(self) -> builtins_bool:

@@ -33,6 +33,7 @@ from ..autograd.graph import (
 
 __all__ = ["Tensor", "Node", "record", "tie", "needs_grad", "result_dtype", "operand", "bind", "wrap_dim", "xp_of",
            "from_array", "factory_requires_grad", "make_node_class", "inplace", "write_out", "check_out_grad",
+           "no_unsigned_kernel",
            "out_dtype_error", "check_same_device",
            "scalar_for", "torch_names"]
 
@@ -380,6 +381,13 @@ def node_op(node: str) -> str:
 def _out_grad_error(op: str) -> RuntimeError:
     return RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, but one "
                         "of the arguments requires grad.")
+
+
+def no_unsigned_kernel(kernel: str, dt: D.dtype) -> None:
+    """torch's NotImplementedError for an op whose CPU kernel (``kernel``, as torch's message names it) has no
+    version for ``dt`` when that is uint16, uint32 or uint64 (torch's "barebones" unsigned types: few kernels)."""
+    if dt.few and not dt.kind:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
 def check_out_grad(op: str, out: Any, *inputs: Any) -> None:

@@ -42,6 +42,7 @@ from ._dispatch import (
     history_alias,
     inplace,
     new_tensor,
+    no_unsigned_kernel,
     node_op,
     operand,
     record,
@@ -203,9 +204,20 @@ def _round_to(arr: Any, dt: D.dtype) -> Any:
     return arr.astype(dt.np)
 
 
+# the ops torch has CPU kernels of uint16/uint32/uint64 for (where they compute in that dtype; the others refuse)
+_UNSIGNED_OK = {"clone", "conj", "conj_physical", "resolve_conj", "resolve_neg", "real", "positive", "isnan", "isinf",
+                "isfinite", "isposinf", "isneginf", "isreal", "signbit", "floor", "ceil", "trunc", "round",
+                "nan_to_num", "mul", "eq", "ne", "bitwise_and", "bitwise_or", "bitwise_xor"}
+_UNSIGNED_KERNEL = {"fmax": "maximum_cpu", "fmin": "minimum_cpu"}
+
+
 def few_kernels(name: str, dt: D.dtype, scalar: bool = False) -> None:
-    """torch's NotImplementedError for op ``name`` on a float8 or complex32 ``dt`` it has no CPU kernel for
-    (``scalar``: one operand is a number or a 0-d tensor)."""
+    """torch's NotImplementedError for op ``name`` on a ``dt`` with few CPU kernels (``dt.few``: float8, complex32,
+    uint16/32/64) that it has no kernel for (``scalar``: one operand is a number or a 0-d tensor)."""
+    if not dt.kind:   # uint16, uint32, uint64
+        if name not in _UNSIGNED_OK:
+            no_unsigned_kernel(_UNSIGNED_KERNEL.get(name) or _FEW_KERNEL.get(name, name + "_cpu"), dt)
+        return
     if dt.kind in ("storage", "quantized"):
         raise NotImplementedError(f"\"{_FEW_KERNEL.get(name, name + '_cpu')}\" not implemented for '{dt._short}'")
     if scalar and dt.kind == "float8" and name in _FEW_SCALAR_KERNEL:
@@ -484,7 +496,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
                 _check_out_dtype(name, out_rule, out, rt, dt)
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
-        if dt.kind:
+        if dt.few and (dt.kind or ct is dt):   # (uint16/32/64: the kernels computing in them)
             few_kernels(name, dt)
             if name != "abs":
                 ct = _FEW_COMPUTE.get(ct, ct)
@@ -531,7 +543,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if denied and dt in denied:
             raise_denied(denied[dt], dt)
         ct, rt = kind(dt)
-        if dt.kind:
+        if dt.few and (dt.kind or ct is dt):
             few_kernels(name, dt)
             if name != "abs":
                 ct = _FEW_COMPUTE.get(ct, ct)
@@ -703,7 +715,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if denied and ct in denied:
             broadcast_shapes(_shape(a), _shape(b))
             raise_denied(denied[ct], ct)
-        if ct.kind:
+        if ct.few and (ct.kind or cp is ct):   # (uint16/32/64: the kernels computing in them)
             few_kernels(name, ct, _is_scalar(a) or _is_scalar(b))
             cp = _FEW_COMPUTE.get(cp, cp)
         if check is not None:
@@ -754,7 +766,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             _check_out(out, a, b)
         if plain and out is None:
             cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
-            if cp.kind:
+            if cp.few:
                 few_kernels(name, cp, _is_scalar(a) or _is_scalar(b))
                 cp = _FEW_COMPUTE.get(cp, cp)
         else:
@@ -829,7 +841,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         dt = self._dtype
         if plain and tb and other._dtype is dt:
             cp = rt = dt
-            if dt.kind:
+            if dt.few:
                 few_kernels(name, dt, _is_scalar(self) or _is_scalar(other))
                 cp = _FEW_COMPUTE.get(cp, cp)
         else:
@@ -2472,7 +2484,8 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
         dt = result_dtype(input, lo, hi)
         if dst is not None and not D.can_cast(dt, dst._dtype):
             raise cast_error(dt, dst._dtype)
-        if dt.is_complex or dt is D.bool and lo is not None and hi is not None:   # (bool: maximum, minimum only)
+        if dt.is_complex or dt is D.bool and lo is not None and hi is not None or dt.few and not dt.kind:
+            # (bool: maximum, minimum only; uint16/32/64: none)
             kernel = "clamp_cpu" if lo is not None and hi is not None else \
                 "maximum_cpu" if lo is not None else "minimum_cpu"
             raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
@@ -2492,9 +2505,9 @@ def _clamp_dtype(name: str, input: Tensor, lo: Any, hi: Any, dst: Tensor | None,
         _check_written(dst)
     if dst is not None and not self_:
         _check_out_dtype(name, "strict", dst, dt, dt)
-    if dt is D.bool:
+    if dt is D.bool or dt.few and not dt.kind:   # (uint16/32/64)
         kernel = "clamp" if lo is not None and hi is not None else "clamp_min" if lo is not None else "clamp_max"
-        raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for 'Bool'")
+        raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for '{dt._short}'")
     return dt, *(None if b is None else _clamp_bound(b, dt) for b in (lo, hi))
 
 

@@ -718,7 +718,7 @@ def gather_along(xp: Any, a: Any, idx: Any, d: int) -> Any:
 
 
 def _max_min(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
-    if input._dtype.kind and not _isinstance(dim, Tensor):
+    if input._dtype.few and not _isinstance(dim, Tensor):
         unsupported_dtype(f"{name}_all" if dim is None else f"{name}_cpu", input)
     largest = name == "max"
     if _isinstance(dim, Tensor):
@@ -776,7 +776,7 @@ AminBackward0 = node_class("AminBackward0", AmaxBackward0)
 
 
 def _amax_amin(name: str, input: Tensor, dim: Any, keepdim: bool, out: Tensor | None) -> Tensor:
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype(f"{name[1:]}_values_cpu", input)
     if _isinstance(out, Tensor) and out._dtype is not input._dtype:
         raise RuntimeError(f"Expected the dtype for input and out to match, but got {input._dtype._short} for "
@@ -821,7 +821,7 @@ class AminmaxBackward0(Node):
 
 def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False, out: Any = None) -> Any:
     """``(min, max)`` over all elements or one ``dim``, as ``torch.return_types.aminmax``."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("aminmax_cpu", input)
     a = input._data
     dims = reduce_dims(dim, a.ndim)
@@ -870,7 +870,7 @@ def _argext(name: str, input: Tensor, dim: int | None, keepdim: bool, out: Tenso
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
            out: Tensor | None = None) -> Tensor:
     """Index of the first maximum (flattened when ``dim`` is None); NaN is the maximum."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("argmax_cpu", input)
     return _argext("argmax", input, dim, keepdim, out)
 
@@ -878,7 +878,7 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *,
            out: Tensor | None = None) -> Tensor:
     """Index of the first minimum (flattened when ``dim`` is None); NaN is the minimum."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("argmin_cpu", input)
     return _argext("argmin", input, dim, keepdim, out)
 
@@ -1066,7 +1066,8 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """Number of nonzero elements over ``dim`` (int64). torch counts complex32 and, over a dim (``!= 0`` then a
     sum), float8 too."""
     kind = input._dtype.kind
-    if kind and kind != "complex32" and (dim is None or kind != "float8"):
+    if kind and kind != "complex32" and (dim is None or kind != "float8") or \
+            input._dtype.few and not kind and dim is None:   # (uint16/32/64: counted over a dim only)
         unsupported_dtype("nonzero_count_cpu" if dim is None else "copy_", input)
     a = input._data
     xp = xp_for(input)
@@ -1437,14 +1438,14 @@ def _cum_extreme(name: str, input: Tensor, dim: int, out: Any) -> Any:
 
 def cummax(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """Running maximum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("cummax_cpu", input)
     return _cum_extreme("cummax", input, dim, out)
 
 
 def cummin(input: Tensor, dim: int, *, out: Any = None) -> Any:
     """Running minimum along ``dim`` and the index it came from (the last tie; NaN propagates)."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("cummin_cpu", input)
     return _cum_extreme("cummin", input, dim, out)
 
@@ -1491,7 +1492,7 @@ def _logaddexp_complex(xp: Any, x: Any, y: Any) -> Any:
 
 def logcumsumexp(input: Tensor, dim: int, *, out: Tensor | None = None) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim``, computed as a running ``logaddexp`` (stable)."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("logcumsumexp_out_cpu", input)
     d = wrap_dim(dim, input.ndim)
     if input._dtype.category < 2:

@@ -168,7 +168,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
          out: Any = None) -> Any:
     """The ``k`` largest (smallest) elements along ``dim`` with their indices; on the CPU picked and ordered as
     torch's CPU kernel does (which of equal values, and the order when not ``sorted``)."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("topk_cpu", input)
     a = input._data
     d = wrap_dim(dim, a.ndim)
@@ -245,7 +245,7 @@ def _pick(xp: Any, a: Any, order: Any, pos: Any, d: int, keepdim: bool) -> tuple
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """The ``k``-th smallest element along ``dim`` and its index."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("kthvalue_cpu", input)
     a = input._data
     xp = xp_for(input)
@@ -316,7 +316,7 @@ def _median_arrays(xp: Any, a: Any, d: int, keepdim: bool, ignore_nan: bool) -> 
 
 
 def _median(name: str, input: Tensor, dim: Any, keepdim: bool, out: Any) -> Any:
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("median_cpu" if dim is None else "median_out", input)
     a = input._data
     xp = xp_for(input)
@@ -354,7 +354,7 @@ def nanmedian(input: Tensor, dim: Any = NO_DIM, keepdim: bool = False, *, out: A
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False, *, out: Any = None) -> Any:
     """Most frequent value along ``dim`` (the smallest on ties) and the index of its last occurrence."""
-    if input._dtype.kind:
+    if input._dtype.few:
         unsupported_dtype("mode_cpu", input)
     check_named_out("mode", (input._dtype, D.int64), out)
     a = input._data
