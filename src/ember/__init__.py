@@ -9,6 +9,10 @@ import numpy as _np
 
 _np.seterr(all="ignore")   # torch reports inf/nan results silently; so does ember
 
+from ._core.heap import keep_freed_memory as _keep_freed_memory  # noqa: E402
+
+_keep_freed_memory()   # freed array buffers are reused, not handed back to the OS and faulted in again
+
 from . import (  # noqa: E402
     _core,
     accelerator,
