@@ -156,26 +156,23 @@ class MkldnnRnnLayerBackward0(Node):
             fields = zip(*trace[::-1] if self.reverse else trace, strict=True)
             acts, cs, tcs, out = (stack(list(f)) for f in fields)
             acts, cs, tcs = acts.transpose(1, 2), cs.transpose(1, 2), tcs.transpose(1, 2)
-        else:
-            acts, cs, tcs = (result(a, x) for a in self.arrays)
-        return _lstm_layer_backward(self, x, w_ih, w_hh, h0, c0, acts, cs, tcs, out, g_out, g_hy, g_cy)
+            return _lstm_layer_backward(self, x, w_ih, w_hh, h0, c0, acts, cs, tcs, out, g_out, g_hy, g_cy)
+        dg_all, dh, dc = (result(a, x) for a in _lstm_bptt_arrays(
+            xp(x), *self.arrays, g_out._data, g_hy._data, g_cy._data, c0._data, w_hh._data, self.reverse))
+        return _weight_grads(self, x, w_ih, h0, out, dg_all, dh, dc)
 
 
 def _lstm_layer_backward(node: Node, x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
                          acts: Tensor, cs: Tensor, tcs: Tensor, out: Tensor, g_out: Tensor, g_hy: Tensor,
                          g_cy: Tensor) -> tuple:
-    """Backpropagation through time with ember ops, feature-major like the forward (``acts`` is
-    ``(T, 4H, B)``, ``cs``/``tcs`` ``(T, H, B)``): the local derivatives of all steps are a few big
-    elementwise ops; the loop carries (dh, dc) with one GEMM per step; the weight gradients are one GEMM
-    each over all steps."""
+    """Backpropagation through time with ember ops (differentiable: ``create_graph``), feature-major like the
+    forward (``acts`` is ``(T, 4H, B)``, ``cs``/``tcs`` ``(T, H, B)``): the local derivatives of all steps are
+    a few big elementwise ops; the loop carries (dh, dc) with one GEMM per step."""
     steps, hidden, batch = cs.shape
     reverse = node.reverse
     i, f, g, o = acts.chunk(4, 1)
-    c0t, h0_ = c0.t().unsqueeze(0), h0.unsqueeze(0)
-    if reverse:   # the state each step started from, in time order
-        c_prev, h_prev = cat([cs[1:], c0t]), cat([out[1:], h0_])
-    else:
-        c_prev, h_prev = cat([c0t, cs[:-1]]), cat([h0_, out[:-1]])
+    c0t = c0.t().unsqueeze(0)
+    c_prev = cat([cs[1:], c0t]) if reverse else cat([c0t, cs[:-1]])   # the state each step started from
     dc_dh = o - o * tcs * tcs          # o·tanh'(c); x - x·y rather than x·(1 - y): no scalar pass
     local = cat([g * (i - i * i), c_prev * (f - f * f), i - i * g * g, tcs * (o - o * o)], 1)
     g_out = g_out.transpose(1, 2)
@@ -190,9 +187,61 @@ def _lstm_layer_backward(node: Node, x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: 
         dh = w_hh_t.mm(dg)
         d_gates[t] = dg
     dg_all = stack(d_gates, 1).view(4 * hidden, steps * batch)   # columns in (t, b) order
+    return _weight_grads(node, x, w_ih, h0, out, dg_all, dh, dc)
+
+
+def _lstm_bptt_arrays(ns: Any, acts: Any, cs: Any, tcs: Any, g_out: Any, g_hy: Any, g_cy: Any, c0: Any,
+                      w_hh: Any, reverse: bool) -> tuple[Any, Any, Any]:
+    """:func:`_lstm_layer_backward`'s recurrence on the backend's arrays (no graph to record), every value
+    computed by the same operations in the same order, written into preallocated buffers: the local
+    derivatives ``(T, 4H, B)``, and the gate gradients straight into their ``(4H, T, B)`` matrix (each step's
+    block is the strided operand of that step's GEMM). Returns (gate gradients ``(4H, T*B)``, dh, dc
+    ``(H, B)``)."""
+    steps, hidden, batch = cs.shape
+    i, f, g, o = (acts[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    local = ns.empty_like(acts)
+    li, lf, lg, lo = (local[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    ns.multiply(i, i, out=li)           # g·(i - i·i)
+    ns.subtract(i, li, out=li)
+    li *= g
+    ns.multiply(f, f, out=lf)           # c_prev·(f - f·f)
+    ns.subtract(f, lf, out=lf)
+    first, rest = (-1, slice(0, -1)) if reverse else (0, slice(1, None))
+    lf[first] *= c0.T
+    lf[rest] *= cs[1:] if reverse else cs[:-1]
+    ns.multiply(i, g, out=lg)           # i - i·g·g
+    lg *= g
+    ns.subtract(i, lg, out=lg)
+    ns.multiply(o, o, out=lo)           # tcs·(o - o·o)
+    ns.subtract(o, lo, out=lo)
+    lo *= tcs
+    dc_dh = o * tcs                     # o - o·tcs·tcs
+    dc_dh *= tcs
+    ns.subtract(o, dc_dh, out=dc_dh)
+    gates = ns.empty((4, hidden, steps, batch), dtype=acts.dtype)
+    local = local.reshape(steps, 4, hidden, batch)
+    g_out = g_out.transpose(0, 2, 1)
+    w_hh_t = w_hh.T
+    dh, dc = g_hy.T, g_cy.T
+    for t in range(steps) if reverse else range(steps - 1, -1, -1):
+        dh = g_out[t] + dh
+        dc = dh * dc_dh[t] + dc
+        ns.multiply(dc, local[t, :3], out=gates[:3, :, t])
+        ns.multiply(dh, local[t, 3], out=gates[3, :, t])
+        dc *= f[t]
+        dh = gemm.matmul(ns, w_hh_t, gates[:, :, t].reshape(4 * hidden, batch))
+    return gates.reshape(4 * hidden, steps * batch), dh, dc
+
+
+def _weight_grads(node: Node, x: Tensor, w_ih: Tensor, h0: Tensor, out: Tensor, dg_all: Tensor, dh: Tensor,
+                  dc: Tensor) -> tuple:
+    """The layer's input gradients from the gate gradients ``dg_all`` ``(4H, T*B)`` (columns in (t, b) order)
+    and the (dh, dc) reaching the initial state: one GEMM each over all steps for x, w_ih and w_hh."""
+    steps, batch, size = x.shape
     wanted = [e is not None for e in node._next]
+    h_prev = cat([out[1:], h0.unsqueeze(0)] if node.reverse else [h0.unsqueeze(0), out[:-1]])
     gx = dg_all.t().mm(w_ih).view(x.shape) if wanted[0] else None
-    gw_ih = dg_all.mm(x.reshape(steps * batch, x.shape[2])) if wanted[1] else None
+    gw_ih = dg_all.mm(x.reshape(steps * batch, size)) if wanted[1] else None
     gw_hh = dg_all.mm(h_prev.reshape(steps * batch, h_prev.shape[2])) if wanted[2] else None
     gb = dg_all.sum(1) if wanted[3] or wanted[4] else None
     return gx, gw_ih, gw_hh, gb, gb, dh.t(), dc.t()
@@ -205,18 +254,20 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     Feature-major (gates ``(4H, B)``, states ``(H, B)``): the per-step GEMM is ``W_hh @ h`` and every gate
     is a contiguous block of rows. The sign and scale of each gate are folded into the weights so that
     one ``exp`` and one reciprocal give every gate: sigmoid(z) = 1 / (1 + exp(-z)) for i, f, o and
-    tanh(z) = 2 sigmoid(2z) - 1 for g."""
+    tanh(z) = 2 sigmoid(2z) - 1 for g. The input projections of all steps are one GEMM ``(4H, T*B)``, read
+    by each step in place (no transposed copy): step t's gates are its GEMM plus that column block."""
     ns = xp(x)
     steps, batch, _ = x.shape
     hidden = w_hh.shape[1]
     a = x._data
     scale = ns.full((4 * hidden, 1), -1.0, dtype=a.dtype)
     scale[2 * hidden:3 * hidden] = -2.0
-    pre = gemm.matmul(ns, w_ih._data * scale, a.reshape(steps * batch, -1).T)   # input projections (4H, T*B)
-    acts = ns.ascontiguousarray(pre.reshape(4 * hidden, steps, batch).transpose(1, 0, 2))   # (T, 4H, B)
+    pre = gemm.matmul(ns, w_ih._data * scale, a.reshape(steps * batch, a.shape[2]).T)   # input projections (4H, T*B)
     if b_ih is not None:
-        acts += (b_ih._data + b_hh._data)[:, None] * scale
+        pre += (b_ih._data + b_hh._data)[:, None] * scale
+    pre = pre.reshape(4 * hidden, steps, batch)
     w_rec = w_hh._data * scale
+    acts = ns.empty((steps, 4 * hidden, batch), dtype=a.dtype)
     cs = ns.empty((steps, hidden, batch), dtype=a.dtype)
     tcs = ns.empty_like(cs)
     hs = ns.empty_like(cs)
@@ -224,8 +275,8 @@ def _lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     with np.errstate(over="ignore"):
         for t in order:
-            z = acts[t]
-            z += gemm.matmul(ns, w_rec, h)
+            z = gemm.matmul(ns, w_rec, h, out=acts[t])
+            z += pre[:, t]
             ns.exp(z, out=z)
             z += 1
             ns.reciprocal(z, out=z)
