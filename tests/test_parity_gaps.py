@@ -80,3 +80,16 @@ def test_barebones_unsigned_ops_as_torch(dt, call):
     if not same_exception(t, e):
         t, e = (r[0] if isinstance(r, tuple) else r for r in (t, e))
         assert str(e.dtype) == str(t.dtype) and np.array_equal(np.asarray(e), t.numpy())
+
+
+_NANS = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FC12345], np.uint32).view(np.float32)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, a: lib.from_numpy(a[1:2].reshape(())), lambda lib, a: lib.from_numpy(a.copy()),
+    lambda lib, a: lib.from_numpy(np.tile(a, 5).reshape(5, 5)).t(), lambda lib, a: lib.from_numpy(np.tile(a, 3))[::2],
+    lambda lib, a: lib.from_numpy(a[:1].copy()).expand(4), lambda lib, a: lib.from_numpy(a.astype(np.float16)),
+    lambda lib, a: lib.from_numpy(a[:4].astype(np.float64)), lambda lib, a: lib.tensor(a.tolist())])
+def test_nan_bits_converted_to_bfloat16_as_torch(make):
+    t, e = outcomes(lambda lib: make(lib, _NANS).to(lib.bfloat16).view(lib.int16).numpy())
+    assert e.tolist() == t.tolist()

@@ -197,11 +197,13 @@ _host = to_host
 _BUILD_AS = {D.float16: np.float32, D.bfloat16: np.float32, D.complex32: np.complex64}   # (rounded via float32)
 
 
-def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
+def _cast_array(arr: np.ndarray, dt: D.dtype, scalar: bool = False) -> np.ndarray:
     """astype with torch's conversions (float → int truncates; NaN → int64 min; float16 from values float32
-    cannot hold exactly rounds through float32, as c10::Half converts only from float)."""
+    cannot hold exactly rounds through float32, as c10::Half converts only from float; NaN → bfloat16 as
+    :func:`_bfloat16_nans`, ``scalar``: element by element, as torch converts Python data)."""
     if arr.dtype == dt.np:
         return arr
+    src = arr
     if arr.dtype.kind == "c" and dt.np.kind not in "cb":   # drop the imaginary part without NumPy's ComplexWarning
         arr = arr.real
     if dt is D.float16 and not np.can_cast(arr.dtype, np.float32):
@@ -211,10 +213,57 @@ def _cast_array(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
     # warning registry, so the user's warnings would repeat after each tensor() call
     with np.errstate(all="ignore"):
         if 0 in arr.strides and arr.size > 1:   # expanded: torch's layout (NumPy's puts the 0-stride dims innermost)
-            if c_like(arr.strides):
-                return arr.astype(dt.np, order="C")
-            return _strided_copy(arr, _iteration_strides(arr.shape, _elem_strides(arr)), np, dt.np)
-        return arr.astype(dt.np)
+            out = arr.astype(dt.np, order="C") if c_like(arr.strides) else \
+                _strided_copy(arr, _iteration_strides(arr.shape, _elem_strides(arr)), np, dt.np)
+        else:
+            out = arr.astype(dt.np)
+    if dt is D.bfloat16 and src.dtype.kind == "f":
+        _bfloat16_nans(src, out, scalar)
+    return out
+
+
+def _f64_step() -> int:
+    """How many float64 elements torch's vectorized CPU loops convert per step: two vectors, 16 elements where it
+    runs its AVX512 kernels (the CPU has AVX512 F/CD/BW/DQ/VL), else 8 (AVX2)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:   # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return 16 if features.get("AVX512_SKX") else 8
+
+
+_F64_STEP = _f64_step()
+
+
+def _bfloat16_nans(src: np.ndarray, out: np.ndarray, scalar: bool) -> None:
+    """Give the NaNs of ``out`` (``src`` converted to bfloat16) torch's CPU bit patterns: its scalar conversion
+    writes the positive quiet NaN 0x7FC0, its vectorized float32/float64 loops 0xFFFF. The vectorized loops run
+    along the innermost run of unit-stride elements in torch's iteration order (dims by stride, contiguous ones
+    merged): all of it for float32, whole steps of :data:`_F64_STEP` for float64; 0-d tensors, float16 sources,
+    strided or expanded rows and Python data (``scalar``) go element by element."""
+    nan = np.isnan(src)
+    if not nan.any():
+        return
+    bits = out.view(np.uint16)
+    bits[nan] = 0x7FC0
+    if scalar or not src.ndim or src.dtype not in (np.float32, np.float64):
+        return
+    a = np.squeeze(src)   # (a view: size-1 dims don't take part in the iteration)
+    order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+    shape = [a.shape[d] for d in order]
+    strides = [a.strides[d] for d in order]
+    run = 1
+    for i in range(len(shape) - 1, -1, -1):   # the innermost dims that merge into one unit-stride row
+        if strides[i] != a.itemsize * run:
+            break
+        run *= shape[i]
+    if run == 1 and shape and strides[-1] != a.itemsize:
+        return
+    vec = run if src.dtype == np.float32 else run // _F64_STEP * _F64_STEP
+    if not vec:
+        return
+    pos = (np.arange(a.size).reshape(shape) % run).transpose(np.argsort(order)).reshape(src.shape)
+    bits[nan & (pos < vec)] = 0xFFFF
 
 
 def _place(arr: np.ndarray, dev: device) -> Any:
@@ -324,7 +373,7 @@ def _tensor(data: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     if target is not src_dt and (target.kind or src_dt.kind):
         arr = D.convert(np.asarray(arr), src_dt, target)
     else:
-        arr = _cast_array(np.asarray(arr), target)
+        arr = _cast_array(np.asarray(arr), target, scalar=not _isinstance(data, (Tensor, np.ndarray)))
     t = from_array(_place(arr, dev), target, dev)
     if requires_grad:
         factory_requires_grad(t)
