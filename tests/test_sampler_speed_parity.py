@@ -35,3 +35,20 @@ def test_standard_gamma_narrow_concentrations_after_cached_normal():
         lib.randn(1, dtype=lib.float64)
         return lib._standard_gamma(alpha)
     _same_stream(lambda: draw(ember, to_ember(a)), lambda: draw(torch, a), seed=5)
+
+
+@pytest.mark.parametrize("case", ["gamma", "gamma_scalar", "binomial_btrs", "binomial_inversion", "poisson",
+                                  "dirichlet"])
+def test_samplers_in_small_blocks(monkeypatch, case):
+    """Draws evaluated in blocks of a few attempts/elements (``_BLOCK``): each block continues the stream (and
+    the cached normal) where the previous one stopped."""
+    monkeypatch.setattr(S, "_BLOCK", 37)
+    g = torch.Generator().manual_seed(7)
+    a = torch.rand(300, generator=g, dtype=torch.float64) * 3 + 0.2
+    draw = {"gamma": lambda lib, a: lib._standard_gamma(a),
+            "gamma_scalar": lambda lib, a: lib._standard_gamma(a[:1].expand(300).contiguous() + 2),
+            "binomial_btrs": lambda lib, a: lib.binomial(a * 0 + 100, a * 0 + 0.3),
+            "binomial_inversion": lambda lib, a: lib.binomial(a * 0 + 12, a * 0 + 0.2),
+            "poisson": lambda lib, a: lib.poisson(a * 0 + 30),
+            "dirichlet": lambda lib, a: lib._sample_dirichlet(a.reshape(100, 3))}[case]
+    _same_stream(lambda: draw(ember, to_ember(a)), lambda: draw(torch, a), seed=2)

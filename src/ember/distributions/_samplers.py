@@ -45,6 +45,8 @@ _TORCH_NAME = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "f
 _THIRD_F = float(np.float32(1.0) / np.float32(3.0))   # ``1.0f / 3.0f`` in torch's gamma sampler
 _C0331_F = float(np.float32(0.0331))                  # the float literal ``0.0331f``
 _TWO_PI = 2.0 * math.pi
+_BLOCK = 8192   # draws (attempts, elements) evaluated at a time: their arrays stay small, where large ones cost
+# the kernel a page fault per 4 KiB each time (freed memory goes back to it)
 
 
 _FLOAT = struct.Struct("<f")
@@ -335,17 +337,18 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 
     cache = gen._normal
     # blocks of about twice the expected run of attempts before a y <= 0 one (P = Phi(-1/c))
     cap = 2.0 / max(0.5 * math.erfc(1.0 / (c * math.sqrt(2.0))), 1e-12) + 64
-    buf, commit = _peek(gen, int(ahead * size) + 64)
+    buf, commit = _peek(gen, int(ahead * min(size, _BLOCK)) + 64)
     pos = 0
     while need:
-        n_att = int(min(need + need // 8 + 16, cap))
+        n_att = int(min(need + need // 8 + 16, cap, _BLOCK))
+        if (buf.size - pos - 1) // 2 < min(n_att, need + 16):   # the buffer ran out: draw the next one
+            commit(pos)
+            buf, commit = _peek(gen, max(int(ahead * min(need, _BLOCK)), 2 * n_att + 1) + 64)
+            pos = 0
+        n_att = min(n_att, (buf.size - pos - 1) // 2)   # attempts take 2 uniforms each on average, 3 at most
         fresh = (np.arange(n_att) + (cache is not None)) % 2 == 0
         cons = np.where(fresh, 3, 1)
         start = np.cumsum(cons) - cons
-        if pos + start[-1] + cons[-1] > buf.size:   # the buffer ran out: draw the next one
-            commit(pos)
-            buf, commit = _peek(gen, max(int(ahead * need), int(start[-1] + cons[-1])) + 64)
-            pos = 0
         u = buf[pos:]
         f = np.flatnonzero(fresh)
         radius = np.sqrt(-2.0 * R._libm(math.log1p, -u[start[f] + 1]))
@@ -479,8 +482,8 @@ def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, a
     xs, boost_u = np.empty(m), np.zeros(m)
     done, cache = 0, gen._normal
     while done < m:
-        rest = slice(done, m)
-        u, commit = _peek(gen, int(ahead * (m - done) + 1.1 * int(b[rest].sum())) + 64)
+        rest = slice(done, min(done + _BLOCK, m))
+        u, commit = _peek(gen, int(ahead * (rest.stop - done) + 1.1 * int(b[rest].sum())) + 64)
         stop, used, cache = _gamma_scan_buffer(_PairTables.of(u), b[rest], d[rest], c[rest], cache,
                                                xs[rest], boost_u[rest])
         commit(used)
@@ -744,15 +747,16 @@ def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: 
     logq = (_libm_fn("log1pf") if is_f32 else math.log1p)(-q)
     while need:
         if kind == 3:
-            pairs = need + need // 2 + 32
+            pairs = min(need + need // 2 + 32, _BLOCK)
             u, commit = _peek(gen, 2 * pairs)
             k, accepted = _btrs_pairs(u[0::2] - 0.5, u[1::2], k0, is_f32)
             idx = np.flatnonzero(accepted)[:need]
             commit(2 * (int(idx[-1]) + 1) if idx.size == need else 2 * pairs)
             got = k[idx]
         else:
-            u, commit = _peek(gen, int(need * (cnt * q + 1) * 1.3) + 64)
-            drawn, used = _inversion_stream(u, cnt, logq, need)
+            block = min(need, _BLOCK)
+            u, commit = _peek(gen, int(block * (cnt * q + 1) * 1.3) + 64)
+            drawn, used = _inversion_stream(u, cnt, logq, block)
             commit(used)
             got = np.asarray(drawn, np.float64)
         pieces.append(got)
@@ -943,7 +947,7 @@ def _poisson_same(gen: R.Generator, k0: _PoissonConstants, size: int) -> np.ndar
     rejected on its own, so the i-th accepted pair is the i-th draw."""
     pieces, need = [], size
     while need:
-        pairs = need + need // 4 + 32
+        pairs = min(need + need // 4 + 32, _BLOCK)
         u, commit = _peek(gen, 2 * pairs)
         k, accepted = _ptrs_pairs(u[0::2] - 0.5, u[1::2], k0)
         idx = np.flatnonzero(accepted)[:need]
