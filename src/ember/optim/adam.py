@@ -1,4 +1,5 @@
-"""``Adam`` (amsgrad, L2 or decoupled weight decay) and ``AdamW`` — torch's single-tensor rule."""
+"""``Adam`` (amsgrad, L2 or decoupled weight decay: ``AdamW`` in :mod:`.adamw` is Adam with the latter) — torch's
+single-tensor rule."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from .optimizer import (
     xp,
 )
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam"]
 
 
 def check_adam_args(lr: float, eps: float, betas: tuple[float, float], weight_decay: float) -> None:
@@ -127,42 +128,3 @@ class Adam(Optimizer):
                 denom += scalar(v_used, eps)
                 addcdiv(p._data, m._data, denom, -step_size, out=p)
         return loss
-
-
-class AdamW(Adam):
-    """Adam with decoupled weight decay (p ← p·(1 - lr·wd) before the update); default wd 1e-2."""
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:   # as torch: loaded groups (an Adam's too) decay decoupled
-            group["decoupled_weight_decay"] = True
-
-    def __init__(
-        self,
-        params: Iterable[Any],
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-        amsgrad: bool = False,
-        *,
-        maximize: bool = False,
-        foreach: bool | None = None,
-        capturable: bool = False,
-        differentiable: bool = False,
-        fused: bool | None = None,
-    ) -> None:
-        super().__init__(
-            params,
-            lr,
-            betas,
-            eps,
-            weight_decay,
-            amsgrad,
-            foreach=foreach,
-            maximize=maximize,
-            capturable=capturable,
-            differentiable=differentiable,
-            fused=fused,
-            decoupled_weight_decay=True,
-        )

@@ -7,7 +7,7 @@ from typing import Any
 
 from ... import nn
 from ...nn import functional as F
-from ...nn.modules.transformer import NonDynamicallyQuantizableLinear
+from ...nn.modules.linear import NonDynamicallyQuantizableLinear
 from ..nn import intrinsic as nni
 from ..nn import qat as nnqat
 from ..nn import quantized as nnq

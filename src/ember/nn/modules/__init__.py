@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from .activation import *  # noqa: F403
 from .activation import __all__ as _activation
+from .adaptive import *  # noqa: F403
+from .adaptive import __all__ as _adaptive
 from .batchnorm import *  # noqa: F403
 from .batchnorm import __all__ as _batchnorm
+from .channelshuffle import *  # noqa: F403
+from .channelshuffle import __all__ as _channelshuffle
 from .container import *  # noqa: F403
 from .container import __all__ as _container
 from .conv import *  # noqa: F403
@@ -14,17 +18,17 @@ from .distance import *  # noqa: F403
 from .distance import __all__ as _distance
 from .dropout import *  # noqa: F403
 from .dropout import __all__ as _dropout
-from .extra import *  # noqa: F403
-from .extra import __all__ as _extra
 from .flatten import *  # noqa: F403
 from .flatten import __all__ as _flatten
+from .fold import *  # noqa: F403
+from .fold import __all__ as _fold
 from .instancenorm import *  # noqa: F403
 from .instancenorm import __all__ as _instancenorm
 from .lazy import LazyModuleMixin
 from .linear import *  # noqa: F403
 from .linear import __all__ as _linear
-from .linear_cross_entropy import *  # noqa: F403
-from .linear_cross_entropy import __all__ as _linear_cross_entropy
+from .linear_cross_entropy_options import *  # noqa: F403
+from .linear_cross_entropy_options import __all__ as _linear_cross_entropy_options
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss
 from .module import Module
@@ -66,6 +70,8 @@ __all__ = [
     *_rnn,
     *_transformer,
     *_upsampling,
-    *_extra,
-    *_linear_cross_entropy,
+    *_fold,
+    *_channelshuffle,
+    *_adaptive,
+    *_linear_cross_entropy_options,
 ]

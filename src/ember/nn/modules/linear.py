@@ -14,7 +14,13 @@ from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
+__all__ = [
+    "Identity",
+    "Linear",
+    "Bilinear",
+    "LazyLinear",
+    "NonDynamicallyQuantizableLinear",
+]
 
 
 class Identity(Module):
@@ -126,3 +132,7 @@ class LazyLinear(LazyModuleMixin, Linear):
                 if self.bias is not None:
                     self.bias.materialize((self.out_features,))
                 self.reset_parameters()
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """The Linear that torch uses for ``MultiheadAttention.out_proj`` (its own name shows in reprs)."""

@@ -1,4 +1,4 @@
-"""``PixelShuffle``, ``PixelUnshuffle`` and ``ChannelShuffle``."""
+"""``PixelShuffle`` and ``PixelUnshuffle``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
+__all__ = [
+    "PixelShuffle",
+    "PixelUnshuffle",
+]
 
 
 class PixelShuffle(Module):
@@ -36,16 +39,3 @@ class PixelUnshuffle(Module):
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
 
-
-class ChannelShuffle(Module):
-    """Interleave the channels of ``groups`` groups."""
-
-    def __init__(self, groups: int) -> None:
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.channel_shuffle(input, self.groups)
-
-    def extra_repr(self) -> str:
-        return f"groups={self.groups}"

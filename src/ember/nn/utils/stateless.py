@@ -10,8 +10,8 @@ from typing import Any
 
 from ..._core.warn import warn
 from ..._tensor import Tensor
-from ..modules.extra import DataParallel
 from ..modules.module import Module
+from ..parallel.data_parallel import DataParallel
 
 __all__ = ["functional_call"]
 

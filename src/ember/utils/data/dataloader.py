@@ -11,7 +11,6 @@ import sys
 import traceback
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -21,29 +20,13 @@ from ..._core.warn import warn
 from ...ops.creation import empty
 from ...ops.info import set_num_threads
 from ...ops.random import Generator, manual_seed
-from .collate import default_collate, default_convert
+from ._utils import worker as _worker
+from ._utils.collate import default_collate, default_convert
+from ._utils.worker import WorkerInfo, get_worker_info
 from .dataset import Dataset, IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 __all__ = ["DataLoader", "get_worker_info", "WorkerInfo"]
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """What ``get_worker_info()`` returns inside a worker process."""
-
-    id: int
-    num_workers: int
-    seed: int
-    dataset: Any
-
-
-_worker_info: WorkerInfo | None = None
-
-
-def get_worker_info() -> WorkerInfo | None:
-    """Inside a DataLoader worker: its id, the worker count, its seed and its dataset copy; else None."""
-    return _worker_info
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -405,14 +388,13 @@ def _worker_loop(
     of ``base_seed``, so workers do not repeat each other's NumPy draws), run ``worker_init_fn``, then fetch
     batches until told to stop. Tensors in batches travel back as shared memory (ember.multiprocessing's
     reductions), not pickled copies."""
-    global _worker_info
     from ... import multiprocessing as _shared  # noqa: F401 - registers the reductions in spawned workers too
     set_num_threads(1)
     seed = base_seed + worker_id
     manual_seed(seed)
     random.seed(seed)
     np.random.seed(np.random.SeedSequence([worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]).generate_state(4))
-    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    _worker._worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
     fetcher: _Fetcher | None = None
     init_error = None
     try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..... import nn
 from ....._core import dtype as D
-from .....nn.modules.transformer import NonDynamicallyQuantizableLinear
+from .....nn.modules.linear import NonDynamicallyQuantizableLinear
 from .....ops import creation as C
 from .....ops.quantize import QuantizedTensor, quantize_per_tensor
 from ..functional import linear_int

@@ -6,7 +6,7 @@ from typing import Any
 
 from ...... import nn
 from ......_core import dtype as D
-from ......nn.modules.transformer import NonDynamicallyQuantizableLinear
+from ......nn.modules.linear import NonDynamicallyQuantizableLinear
 from ......ops.quantize import linear_dynamic
 from ...modules import linear as nnq
 from ...modules.utils import _quantize_weight

@@ -1,85 +1,21 @@
-"""Less common modules: the CTC loss, the triplet loss with a custom distance, the adaptive log-softmax, 2-d
-softmax, the deprecated ``NLLLoss2d`` and ``DataParallel`` (one device: ember runs the module where it is)."""
+"""``AdaptiveLogSoftmaxWithLoss``: the adaptive softmax of Grave et al. for outputs over many classes."""
 
 from __future__ import annotations
 
 import itertools
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ..._core.warn import warn
 from ..._tensor import Tensor
 from .. import functional as F
 from .container import ModuleList, Sequential
-from .distance import PairwiseDistance
 from .linear import Linear
-from .loss import NLLLoss, _Loss
 from .module import Module
 
-__all__ = [
-    "CTCLoss",
-    "TripletMarginWithDistanceLoss",
-    "AdaptiveLogSoftmaxWithLoss",
-    "Softmax2d",
-    "NLLLoss2d",
-    "DataParallel",
-]
+__all__ = ["AdaptiveLogSoftmaxWithLoss"]
 
 _ASMoutput = namedtuple("_ASMoutput", ["output", "loss"])
-
-
-class CTCLoss(_Loss):
-    """The connectionist temporal classification loss (see :func:`ember.nn.functional.ctc_loss`)."""
-
-    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
-        super().__init__(reduction=reduction)
-        self.blank = blank
-        self.zero_infinity = zero_infinity
-
-    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Tensor, target_lengths: Tensor) -> Tensor:
-        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
-                          self.zero_infinity)
-
-
-class TripletMarginWithDistanceLoss(_Loss):
-    """The triplet margin loss with a distance function (default: a :class:`PairwiseDistance` submodule)."""
-
-    def __init__(self, *, distance_function: Callable[[Tensor, Tensor], Tensor] | None = None, margin: float = 1.0,
-                 swap: bool = False, reduction: str = "mean") -> None:
-        super().__init__(reduction=reduction)
-        if margin <= 0:
-            raise ValueError(
-                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
-            )
-        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
-        self.margin = margin
-        self.swap = swap
-
-    def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
-        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
-                                                   distance_function=self.distance_function, margin=self.margin,
-                                                   swap=self.swap, reduction=self.reduction)
-
-
-class Softmax2d(Module):
-    """Softmax over the channels of each location of a ``(N, C, H, W)`` or ``(C, H, W)`` input."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        if input.dim() not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
-        return F.softmax(input, -3)
-
-
-class NLLLoss2d(NLLLoss):
-    """Deprecated alias of :class:`NLLLoss` (warns as torch does)."""
-
-    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
-                 reduce: bool | None = None, reduction: str = "mean") -> None:
-        warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
-             "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
-             stacklevel=2)
-        super().__init__(weight, size_average, ignore_index, reduce, reduction)
 
 
 class AdaptiveLogSoftmaxWithLoss(Module):
@@ -174,61 +110,3 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         rows = outside.nonzero().squeeze(1)
         best = self._full_log_prob(input.index_select(0, rows), head_output.index_select(0, rows)).argmax(dim=1)
         return output.index_copy(0, rows, best)
-
-
-class DataParallel(Module):
-    """torch's ``DataParallel`` on ember: without a GPU it calls the module as is; with GPUs the module lives on
-    ``device_ids[0]`` (moved there when it is the only one), inputs are moved there and outputs to
-    ``output_device`` (no replication: one device runs the whole batch)."""
-
-    def __init__(self, module: Module, device_ids: Sequence[Any] | None = None, output_device: Any = None,
-                 dim: int = 0) -> None:
-        super().__init__()
-        from ... import cuda
-
-        if not cuda.is_available():
-            self.module = module
-            self.device_ids = []
-            return
-        if device_ids is None:
-            device_ids = list(range(cuda.device_count()))
-        if output_device is None:
-            output_device = device_ids[0]
-        self.dim = dim
-        self.module = module
-        self.device_ids = [_device_index(d) for d in device_ids]
-        self.output_device = _device_index(output_device)
-        from ..._core.device import device as _device
-
-        self.src_device_obj = _device("cuda", self.device_ids[0])
-        if len(self.device_ids) == 1:   # as torch: with several devices the caller places the module
-            self.module.to(self.src_device_obj)
-
-    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
-        if not self.device_ids:
-            return self.module(*inputs, **kwargs)
-        for t in itertools.chain(self.module.parameters(), self.module.buffers()):
-            if t.device != self.src_device_obj:
-                raise RuntimeError(f"module must have its parameters and buffers on device {self.src_device_obj} "
-                                   f"(device_ids[0]) but found one of them on device: {t.device}")
-        src = self.src_device_obj
-        out = self.module(*_moved(inputs, src), **_moved(kwargs, src))
-        return _moved(out, f"cuda:{self.output_device}")
-
-
-def _device_index(d: Any) -> int:
-    return d if isinstance(d, int) else d.index or 0
-
-
-def _moved(obj: Any, device: Any) -> Any:
-    """``obj`` with every tensor inside (tuples, lists, dicts) moved to ``device``."""
-    if isinstance(obj, Tensor):
-        return obj.to(device)
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(_moved(v, device) for v in obj))
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_moved(v, device) for v in obj)
-    if isinstance(obj, dict):
-        return {k: _moved(v, device) for k, v in obj.items()}
-    return obj
-

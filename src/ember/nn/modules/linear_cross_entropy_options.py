@@ -1,19 +1,16 @@
-"""``LinearCrossEntropyLoss`` (a ``Linear`` head fused with ``CrossEntropyLoss``) and the options that select
-``linear_cross_entropy``'s chunked path, as torch 2.13."""
+"""``LinearCrossEntropyOptions``: the options that select ``linear_cross_entropy``'s chunked path, as torch 2.13
+(``LinearCrossEntropyLoss`` is in :mod:`.loss`, as torch's)."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Literal, NamedTuple
 
 from ..._core import dtype as D
-from ..._tensor import Tensor
-from .. import functional as F
-from .linear import Linear
-from .loss import _WeightedLoss
 
-__all__ = ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
+__all__ = [
+    "LinearCrossEntropyOptions",
+]
 
 
 class _AutoDefault(NamedTuple):
@@ -109,64 +106,3 @@ class LinearCrossEntropyOptions:
         return dataclasses.replace(self, acc_policy=acc_policy, chunking_method=method,
                                    batch_chunk_size=max(1, size), acc_dtype=acc_dtype)
 
-
-class LinearCrossEntropyLoss(_WeightedLoss):
-    """Cross-entropy of ``Linear(in_features, C·prod(out_features))(input)`` viewed as ``(N, C, *out_features)``
-    logits; the linear weight is stored flat (``self.linear``) and reshaped in forward."""
-
-    __constants__ = ["num_classes", "out_features", "reduction", "ignore_index", "label_smoothing"]
-    num_classes: int
-    out_features: tuple[int, ...]
-    reduction: str
-    ignore_index: int | None
-    label_smoothing: float
-    options: LinearCrossEntropyOptions | None
-
-    def __init__(
-        self,
-        in_features: int,
-        num_classes: int,
-        *,
-        out_features: tuple[int, ...] = (),
-        bias: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-        reduction: str = "mean",
-        weight: Tensor | None = None,
-        ignore_index: int | None = None,
-        label_smoothing: float = 0.0,
-        options: LinearCrossEntropyOptions | None = None,
-    ) -> None:
-        if weight is not None and tuple(weight.shape) != (num_classes,):
-            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got {tuple(weight.shape)}")
-        if label_smoothing < 0 or label_smoothing > 1.0:
-            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
-        super().__init__(weight=weight, size_average=None, reduce=None, reduction=reduction)
-        self.num_classes = num_classes
-        self.out_features = out_features
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias, device=device,
-                             dtype=dtype)
-        self.options = options
-
-    def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        weight = self.linear.weight.reshape((self.num_classes, *self.out_features, self.linear.in_features))
-        bias = self.linear.bias
-        return F.linear_cross_entropy(
-            input,
-            weight,
-            target,
-            linear_bias=bias.reshape((self.num_classes, *self.out_features)) if bias is not None else None,
-            weight=self.weight,
-            reduction=self.reduction,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            options=self.options,
-        )
-
-    def extra_repr(self) -> str:
-        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
-                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
-                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
-                f"label_smoothing={self.label_smoothing}, options={self.options}")

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ..._core import dtype as D
-from ..._tensor import Tensor
-from ...ops.creation import as_tensor, tensor
-from ...ops.shape import stack
+from ...._core import dtype as D
+from ...._tensor import Tensor
+from ....ops.creation import as_tensor, tensor
+from ....ops.shape import stack
 
 __all__ = ["default_collate", "default_convert"]
 
