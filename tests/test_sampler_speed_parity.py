@@ -52,3 +52,12 @@ def test_samplers_in_small_blocks(monkeypatch, case):
             "poisson": lambda lib, a: lib.poisson(a * 0 + 30),
             "dirichlet": lambda lib, a: lib._sample_dirichlet(a.reshape(100, 3))}[case]
     _same_stream(lambda: draw(ember, to_ember(a)), lambda: draw(torch, a), seed=2)
+
+
+def test_binomial_float32_inversion_probabilities():
+    """float32 inversion draws (mean below 10) whose log1p(-q) is evaluated vectorised as glibc's log1pf:
+    probabilities across the split at 1 - 1/sqrt(2), tiny and subnormal ones, 1/2, and their complements."""
+    q = torch.tensor([0.29289323, 0.2928932, 0.29289326, 0.3, 0.5, 1e-3, 1e-6, 3e-9, 1e-39, 0.1, 0.45, 0.25])
+    prob = torch.cat([q, 1 - q, q]).repeat(20)
+    count = torch.tensor([1.0, 5.0, 7.0, 19.0, 3.0, 20.0]).repeat(prob.numel() // 6)
+    _same_stream(lambda: ember.binomial(to_ember(count), to_ember(prob)), lambda: torch.binomial(count, prob), seed=8)

@@ -306,20 +306,61 @@ def _binomials(count: np.ndarray, prob: np.ndarray, gen: R.Generator) -> np.ndar
 
 
 def _log1pf(x: np.ndarray) -> np.ndarray:
-    """glibc ``log1pf`` elementwise on a float32 array: NumPy's float32 ``log1p`` where it was found to return
-    the same bits (checked once on a sample), else one call per element."""
-    if _numpy_log1pf():
-        return np.log1p(x)
+    """glibc ``log1pf`` elementwise on a float32 array in [-0.5, 0) (minus a binomial's smaller probability):
+    the first of NumPy's float32 ``log1p`` and :func:`_log1pf_reduced` found to return glibc's bits (checked
+    once on a sample), else one call per element."""
+    fast = _fast_log1pf()
+    if fast is not None:
+        with np.errstate(all="ignore"):
+            return fast(x)
     fn = _libm_fn("log1pf")
     return np.fromiter(map(fn, x.tolist()), np.float32, count=x.size)
 
 
+_F = np.float32
+_LOG1PF_POLY = tuple(_F(v) for v in (1.4798198640e-01, 1.5313838422e-01, 1.8183572590e-01, 2.2222198546e-01,
+                                     2.8571429849e-01, 4.0000000596e-01, 6.6666668653e-01))
+_LN2F_HI, _LN2F_LO = _F(6.9313812256e-01), _F(9.0580006145e-06)
+
+
+def _log1pf_reduced(x: np.ndarray) -> np.ndarray:
+    """log1p of float32 ``x`` in [-0.5, 0) in float32 arithmetic, as glibc's (fdlibm-derived) ``log1pf``: below
+    -0.2929, 1 + x = 2**-1 (1 + f) with a rounding correction c; log(1 + f) from s = f / (2 + f) and a degree-7
+    polynomial in s**2; below 2**-29 in magnitude, x - x*x/2."""
+    one = _F(1)
+    bits = x.view(np.int32)
+    u = one + x
+    far = bits > np.int32(-0x416A09E1)   # x below -0.2929 (sign-magnitude bits above 0xbe95f61f)
+    f = np.where(far, _F(2) * u - one, x)
+    k = np.where(far, _F(-1), _F(0))
+    c = np.where(far, (x - (u - one)) / u, _F(0))
+    hfsq = _F(0.5) * f * f
+    s = f / (_F(2) + f)
+    z = s * s
+    r = _LOG1PF_POLY[0]
+    for coef in _LOG1PF_POLY[1:]:
+        r = coef + z * r
+    r = z * r
+    out = np.where(far, k * _LN2F_HI - ((hfsq - (s * (hfsq + r) + (k * _LN2F_LO + c))) - f),
+                   f - (hfsq - s * (hfsq + r)))
+    mag = bits & 0x7FFFFFFF
+    return np.where(mag < 0x31000000, np.where(mag < 0x24800000, x, x - x * x * _F(0.5)), out)
+
+
 @functools.cache
-def _numpy_log1pf() -> bool:
-    x = -np.random.Generator(np.random.PCG64(7)).random(8192).astype(np.float32)
+def _fast_log1pf() -> Callable[[np.ndarray], np.ndarray] | None:
+    """NumPy's ``log1p`` or :func:`_log1pf_reduced`, whichever gives glibc's ``log1pf`` on a sample of [-0.5, 0)
+    (small values, subnormals, the split at -0.2929, -0.5), or None."""
+    r = np.random.Generator(np.random.PCG64(7))
+    x = -(r.random(8192) * 0.5).astype(np.float32)
     x[:2048] *= np.float32(1e-6)   # small probabilities
+    x[2048:4096] = -np.exp(r.uniform(-100.0, -0.7, 2048)).astype(np.float32)   # down to subnormals
+    x[4096:4352] = (np.arange(-128, 128, dtype=np.int32) + np.int32(-0x416A09E1)).view(np.float32)   # the split
+    x[4352] = -0.5
     fn = _libm_fn("log1pf")
-    return bool(np.array_equal(np.log1p(x), np.fromiter(map(fn, x.tolist()), np.float32, count=x.size)))
+    ref = np.fromiter(map(fn, x.tolist()), np.float32, count=x.size)
+    with np.errstate(all="ignore"):
+        return next((f for f in (np.log1p, _log1pf_reduced) if np.array_equal(f(x), ref)), None)
 
 
 def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 2.2) -> np.ndarray:
