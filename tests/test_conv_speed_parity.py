@@ -1,5 +1,5 @@
 """Speed work on convolutions that must not change results: the C heap keeps freed array buffers (no page
-faults for buffers allocated again step after step)."""
+faults for buffers allocated again step after step); a strided depthwise convolution's phase split as torch."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import resource
 import numpy as np
 import pytest
 
-import ember  # noqa: F401  (importing ember sets the heap's policy)
+import ember  # (importing ember sets the heap's policy)
+from oracle import torch
 
 _GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 _TUNED = "GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
@@ -29,3 +30,23 @@ def test_freed_buffers_are_reused_without_page_faults():
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     rounds()
     assert resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before < 512
+
+
+@pytest.mark.parametrize("size, stride, kernel", [((9, 10), (2, 3), (3, 4)), ((8, 7, 5), (2, 2, 1), (3, 3, 2))])
+def test_strided_depthwise_phases_as_torch(size, stride, kernel):
+    """A strided depthwise convolution splits its input into phases in one copy (the entries every phase has)
+    plus each phase's last lines and padding: odd sizes, unequal strides, 2-d and 3-d; values and gradients."""
+    conv = {2: "conv2d", 3: "conv3d"}[len(size)]
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s) for s in ((2, 3, *size), (3, 1, *kernel), (3,)))
+    gy = None
+    outs = []
+    for lib, to in ((torch, lambda a: torch.tensor(a, requires_grad=True)),
+                    (ember, lambda a: ember.tensor(a, requires_grad=True))):
+        xt, wt, bt = map(to, (x, w, b))
+        y = getattr(lib.nn.functional, conv)(xt, wt, bt, stride=stride, padding=1, groups=3)
+        gy = rng.standard_normal(tuple(y.shape)) if gy is None else gy
+        y.backward(lib.tensor(gy))
+        outs.append([t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)])
+    for t, e in zip(*outs, strict=True):
+        np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)

@@ -313,6 +313,15 @@ def _depthwise(w: Any, geom: _Geom, transposed: bool) -> bool:
         s == 1 or s <= d * (k - 1) for s, d, k in zip(geom.stride, geom.dilation, w.shape[2:], strict=True))
 
 
+def _phase_split(a: Any, stride: tuple[int, ...], bulk: Sequence[int]) -> Any:
+    """The first ``bulk`` entries per dim of every phase ``a[..., r::s]`` of ``a`` ``(N, C, *S)`` (``bulk`` at
+    most ``S//s``), as one ``(N, C, *s, *bulk)`` view."""
+    nd = len(stride)
+    v = a[(Ellipsis, *(slice(q * s) for q, s in zip(bulk, stride, strict=True)))]
+    v = v.reshape(*a.shape[:2], *itertools.chain.from_iterable(zip(bulk, stride, strict=True)))
+    return v.transpose(0, 1, *range(3, 2 + 2 * nd, 2), *range(2, 2 + 2 * nd, 2))
+
+
 class _Taps(NamedTuple):
     """Kernel taps reading ``(N, C, *S)`` planes seen flat, as a stride-1 correlation. A stride-``s`` input is
     split into its phases ``x[..., r::s]`` (one plane each, per dim ``ceil(S/s)`` long): the tap at offset
@@ -349,8 +358,20 @@ class _Taps(NamedTuple):
         if len(views) == 1:   # stride 1: a copy only where the grid is larger than the input (often none)
             return contiguous(ns, _pad_array(ns, a, pads[0])).reshape(rows)
         out = ns.empty((*a.shape[:2], len(views), *self.grid), dtype=a.dtype)
-        for j, (v, pad) in enumerate(zip(views, pads, strict=True)):
-            _pad_array(ns, v, pad, out[:, :, j])
+        bulk = [m // s for m, s in zip(a.shape[2:], self.stride, strict=True)]   # entries every phase has
+        dst = out.reshape(*a.shape[:2], *self.stride, *self.grid)[(Ellipsis, *map(slice, bulk))]
+        src = _phase_split(a, self.stride, bulk)
+
+        def run(index: tuple[slice, slice]) -> None:   # all phases in one copy, along their rows
+            dst[index] = src[index]
+
+        split_axis(ns, dst.shape, run)
+        nd = len(bulk)
+        for j, (v, pad) in enumerate(zip(views, pads, strict=True)):   # each phase past the bulk, and its padding
+            for i, (q, g) in enumerate(zip(bulk, self.grid, strict=True)):
+                if g > q:
+                    rest = (Ellipsis, *(slice(q, None) if d == i else slice(None) for d in range(nd)))
+                    _pad_array(ns, v[rest], pad, out[:, :, j][rest])
         return out.reshape(rows)
 
     def crop(self, flat: Any) -> Any:
