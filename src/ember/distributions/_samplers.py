@@ -122,8 +122,8 @@ class _Stream:
     """The 53-bit uniforms torch's scalar samplers draw from one generator.
 
     Uniforms are drawn ahead in batches (``uniform`` is a C-level iterator step): ``hint`` first (the expected
-    use, a little over), then a quarter of it at a time; :meth:`close` rewinds the generator to just after the
-    ones consumed.
+    use, a little over), then a quarter of it at a time, at most ``_BLOCK``; :meth:`close` rewinds the
+    generator to just after the ones consumed.
     """
 
     def __init__(self, gen: R.Generator, hint: int) -> None:
@@ -136,7 +136,7 @@ class _Stream:
 
     def _batches(self, hint: int) -> Iterator[Iterator[float]]:
         while True:
-            size = max(hint if not self._drawn else hint // 4, 256)
+            size = min(max(hint if not self._drawn else hint // 4, 256), _BLOCK)
             self._words.append(self.gen._words(2 * size))
             self._current = iter(R._u53_of(self._words[-1]).tolist())
             self._drawn += size
@@ -210,6 +210,13 @@ def _binomial_constants(n: np.ndarray, p: np.ndarray) -> _BinomialConstants:
             alpha=(2.83 + 5.1 / b) * stddev, m=np.floor((n + dt(1)) * q).astype(np.float64))
 
 
+def _rows(*cols: np.ndarray, chunk: int = 2048) -> Iterator[tuple]:
+    """The rows of equal-length columns as tuples of Python floats, converted a chunk at a time (the lists of a
+    whole large input would be freed to the kernel and faulted in again on every call)."""
+    return chain.from_iterable(zip(*(col[lo:lo + chunk].tolist() for col in cols), strict=True)
+                               for lo in range(0, cols[0].size, chunk))
+
+
 def _binomials(count: np.ndarray, prob: np.ndarray, gen: R.Generator) -> np.ndarray:
     """torch's ``sample_binomial`` per element (same float dtype, C order), in float64.
 
@@ -233,9 +240,8 @@ def _binomials(count: np.ndarray, prob: np.ndarray, gen: R.Generator) -> np.ndar
     # each sampled element's parameters, one iterator per method, taken in the elements' order
     inv, btrs = kind == 4, kind == 3
     logq = _log1pf(-q[inv]) if is_f32 else R._libm(math.log1p, -q[inv].astype(np.float64))
-    next_inversion = zip(n[inv].tolist(), logq.tolist(), strict=True).__next__
-    next_btrs = zip(*(v[btrs].tolist() for v in (n, a, b, c, v_r, r, alpha, nm1, head, tails_m, tails_nm, cnt1)),
-                    strict=True).__next__
+    next_inversion = _rows(n[inv], logq).__next__
+    next_btrs = _rows(*(v[btrs] for v in (n, a, b, c, v_r, r, alpha, nm1, head, tails_m, tails_nm, cnt1))).__next__
     # about n q + 1 uniforms per inversion draw (under 11), 2.6 per BTRS draw
     s = _Stream(gen, int(1.03 * ((cnt64 * q)[inv].sum() + inv.sum()) + 2.6 * btrs.sum()) + 64)
     uniform = s.uniform
@@ -921,8 +927,8 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
     big = rates[~small]
     with np.errstate(all="ignore"):
         k0 = _PoissonConstants.of(big)
-        next_knuth = iter(R._libm(math.exp, -rates[small]).tolist()).__next__
-    next_ptrs = zip(*(v.tolist() for v in k0), strict=True).__next__
+        next_knuth = _rows(R._libm(math.exp, -rates[small])).__next__
+    next_ptrs = _rows(*k0).__next__
     uniform = s.uniform
     lgamma_fn = _libm_fn("lgamma", "c_double")
     lgammas: dict[int, float] = {}
@@ -931,7 +937,7 @@ def _poissons(lams: np.ndarray, s: _Stream) -> np.ndarray:
     push = draws.append
     for knuth in small.tolist():
         if knuth:
-            enlam = next_knuth()
+            (enlam,) = next_knuth()
             k = 0
             prod = uniform()
             while prod > enlam:
