@@ -93,3 +93,38 @@ _NANS = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FC12345], n
 def test_nan_bits_converted_to_bfloat16_as_torch(make):
     t, e = outcomes(lambda lib: make(lib, _NANS).to(lib.bfloat16).view(lib.int16).numpy())
     assert e.tolist() == t.tolist()
+
+
+@pytest.mark.parametrize("call", ['x.add("a")', 'x.atan2("a")', 'x.dot(1.5)', 'x.mul("a")', 'x.add(y, 2)', "x.add()",
+                                  "x.add_(y, y)", 'x.addcmul(y, "a")', 'x.isclose(y, equal_nan=1)', 'x.div("a")',
+                                  'lib.add(x, "a")', "lib.add(x)", "lib.heaviside(x, 2)", "x.maximum(None)"])
+def test_method_forms_number_positions_as_torch(call):
+    _raises_as_torch(lambda lib: eval(call, {"lib": lib, "x": lib.ones(3), "y": lib.ones(3)}))
+
+
+@pytest.mark.parametrize("call", ["x.add(2, y)", "lib.add(x, 2, y)", "x.add(2, 3)", "x.sub(2.5, y)", "lib.sub(x, 2, y)",
+                                  "x.clone().add_(2, y)", "x.clone().sub_(2, 3)", "x.addcmul(2, y, y)",
+                                  "lib.addcdiv(x, 2, y, y)", "x.clone().addcmul_(2, y, y)", "lib.mul(2, x)",
+                                  "lib.floor_divide(7, x)", "lib.true_divide(x, 2, out=lib.empty(3))"])
+def test_deprecated_and_number_overloads_as_torch(call):
+    def run(lib):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return eval(call, {"lib": lib, "x": lib.full((3,), 2.), "y": lib.ones(3)}).tolist()
+    t, e = outcomes(run)
+    assert e == t
+
+
+def test_deprecated_overload_warns_once_with_torch_text():
+    import ember
+    from ember.ops import _signature
+    _signature._DEPRECATION_WARNED[0] = False
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        x = ember.ones(2)
+        x.add(2, x)
+        ember.sub(x, 2, x)
+    assert [str(m.message).split(" (Triggered")[0] for m in w] == [
+        "This overload of add is deprecated:\n\tadd(Number alpha, Tensor other)\nConsider using one of the following "
+        "signatures instead:\n\tadd(Tensor other, *, Number alpha = 1)"]
+    assert w[0].filename == __file__

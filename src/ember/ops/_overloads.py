@@ -40,7 +40,63 @@ def _random(name: str, lead: str) -> tuple[str, ...]:
     return (f"{name}({lead}, *, Generator? generator, {_FACTORY})", f"{name}({lead}, *, {_FACTORY})")
 
 
+def _binary(name: str, *forms: str, other: str = "other") -> tuple[str, ...]:
+    """A binary op's overloads: ``forms`` among "TT" (two tensors), "TS"/"ST" (a number second/first) and
+    "TS-"/"ST-" (those without ``out=``)."""
+    kinds = {"TT": f"Tensor input, Tensor {other}", "TS": f"Tensor input, Scalar {other}",
+             "ST": f"Scalar self, Tensor {other}"}
+    return tuple(f"{name}({kinds[f[:2]]}{'' if f.endswith('-') else ', *, Tensor out=None'})" for f in forms)
+
+
+def _alpha(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """add/sub: ``alpha`` by keyword, or (deprecated) a number before ``other``."""
+    return ((f"{name}(Tensor input, Tensor other, *, Scalar alpha=1, Tensor out=None)",
+             f"~{name}(Tensor input, Scalar alpha, Tensor other, *, Tensor out=None)"),
+            (f"{name}(Tensor other, *, Scalar alpha=1)", f"~{name}(Scalar alpha, Tensor other)"))
+
+
+def _pointwise(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """addcmul/addcdiv: ``value`` by keyword, or (deprecated) a number before the tensors."""
+    return ((f"{name}(Tensor input, Tensor tensor1, Tensor tensor2, *, Scalar value=1, Tensor out=None)",
+             f"~{name}(Tensor input, Scalar value, Tensor tensor1, Tensor tensor2, *, Tensor out=None)"),
+            (f"{name}(Tensor tensor1, Tensor tensor2, *, Scalar value=1)",
+             f"~{name}(Scalar value, Tensor tensor1, Tensor tensor2)"))
+
+
+_ROUNDING = "Tensor input, Tensor other, *, str? rounding_mode, Tensor out=None"
 OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # binary arithmetic, comparisons, bitwise
+    "add": _alpha("add"), "sub": _alpha("sub"),
+    "add_": ((), _alpha("add_")[1]), "sub_": ((), _alpha("sub_")[1]),
+    "subtract": ("subtract(Tensor input, Tensor other, *, Scalar alpha=1, Tensor out=None)",
+                 "subtract(Tensor input, Scalar other, Scalar alpha=1)"),
+    "addcmul": _pointwise("addcmul"), "addcdiv": _pointwise("addcdiv"),
+    "addcmul_": ((), _pointwise("addcmul_")[1]), "addcdiv_": ((), _pointwise("addcdiv_")[1]),
+    "mul": _binary("mul", "TT"),
+    "div": (*_binary("div", "TT"), f"div({_ROUNDING})", "div(Tensor input, Scalar other, *, str? rounding_mode)"),
+    "divide": (*_binary("divide", "TT"), f"divide({_ROUNDING})", "divide(Tensor input, Scalar other)",
+               "divide(Tensor input, Scalar other, *, str? rounding_mode)"),
+    **{name: _binary(name, "TT", "TS-") for name in ("true_divide", "floor_divide", "multiply")},
+    **{name: _binary(name, "TT", "ST", "TS", other="exponent") for name in ("pow", "float_power")},
+    "xlogy": _binary("xlogy", "TT", "ST", "TS"),
+    "remainder": _binary("remainder", "TT", "ST-", "TS"),
+    **{name: _binary(name, "TT", "ST-", "TS") for name in (
+        "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift")},
+    **{name: _binary(name, "TT", "TS") for name in (
+        "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+        "copysign", "fmod")},
+    **{name: _binary(name, "TT") for name in (
+        "atan2", "arctan2", "maximum", "minimum", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "nextafter",
+        "ldexp", "gcd", "lcm", "logical_and", "logical_or", "logical_xor", "kron", "vdot")},
+    "heaviside": _binary("heaviside", "TT", other="values"),
+    "dot": _binary("dot", "TT", other="tensor"),
+    "outer": _binary("outer", "TT", other="vec2"),
+    "mv": _binary("mv", "TT", other="vec"),
+    "cross": ("cross(Tensor input, Tensor other, int? dim=None, *, Tensor out=None)",),
+    "dist": ("dist(Tensor input, Tensor other, Scalar p=2)",),
+    "equal": ("equal(Tensor input, Tensor other)",),
+    **{name: (f"{name}(Tensor input, Tensor other, float rtol=1e-05, float atol=1e-08, bool equal_nan=False)",)
+       for name in ("isclose", "allclose")},
     # reductions
     "sum": ("sum(Tensor input, *, ScalarType? dtype=None)",
             "sum(Tensor input, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None, Tensor out=None)"),

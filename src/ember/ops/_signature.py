@@ -26,7 +26,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import device as _device
 from .._core.memory_format import memory_format as _memory_format
-from .._core.warn import transparent
+from .._core.warn import transparent, warn
 from .._tensor import Size, Tensor
 
 __all__ = ["install", "Signature", "parse_error", "type_name"]
@@ -132,6 +132,9 @@ _LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tu
 
 
 _UNPACK = "failed to unpack the object at pos "
+# the functions whose Tensor parameters torch's parser also fills with a Python number (its arithmetic)
+_NUMBERS_AS_TENSORS = frozenset(f"{name}{suffix}" for suffix in ("", "_") for name in (
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "subtract", "multiply", "divide"))
 # NumPy's names that torch's parser takes for its own (when the function has that parameter)
 _ALIASES = {"axis": "dim", "keepdims": "keepdim", "a": "input", "x": "input", "x1": "input", "x2": "other"}
 
@@ -206,6 +209,8 @@ class _Param:
             return f"{fn}(): {at} must be tuple of Tensors, not {type_name(v)}"
         if self.type in ("int", "SymInt") and _overflows(v):
             return _Overflow(_OVERFLOW)
+        if self.type == "Tensor" and fn in _NUMBERS_AS_TENSORS and _number(v):
+            return None
         shown, check = _CHECKS[self.type]
         return None if check(v) else f"{fn}(): {at} must be {shown}, not {type_name(v)}"
 
@@ -213,12 +218,14 @@ class _Param:
 class Signature:
     """One of torch's overloads of a function, as its parser reads it."""
 
-    __slots__ = ("name", "py_name", "params", "min_args", "max_pos", "varargs")
+    __slots__ = ("name", "py_name", "params", "min_args", "max_pos", "varargs", "deprecated")
 
     def __init__(self, text: str, method: bool) -> None:
         # "cross_entropy/cross_entropy_loss(...)": Python's function cross_entropy, whose arguments torch's
-        # parser reads as cross_entropy_loss's
-        m = re.fullmatch(r"(\w+)(?:/(\w+))?\((.*)\)", text.strip())
+        # parser reads as cross_entropy_loss's; "~add(...)": a deprecated overload (accepted with a warning,
+        # never shown in errors)
+        self.deprecated = text.startswith("~")
+        m = re.fullmatch(r"(\w+)(?:/(\w+))?\((.*)\)", text.strip().lstrip("~"))
         if m is None:
             raise ValueError(f"bad signature {text!r}")
         self.py_name = m.group(1)
@@ -362,8 +369,11 @@ def _python_binding(sig: Signature, args: tuple, kwargs: dict) -> str | None:
 
 
 def _parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> str | None:
+    """torch's message for a call no overload takes (deprecated ones: accepted, never shown, but they count:
+    with one, a lone current overload is listed as the one "expected")."""
+    shown = tuple(s for s in sigs if not s.deprecated)
     errors = []
-    for s in sigs:
+    for s in shown:
         e = s.error(args, kwargs)
         if e is None:
             return None
@@ -373,12 +383,14 @@ def _parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> str 
     if len(sigs) == 1:
         return errors[0]
     n = len(args) + len(kwargs)
-    plausible = [e for s, e in zip(sigs, errors, strict=True) if s.min_args <= n <= len(s.params)]
+    plausible = [e for s, e in zip(shown, errors, strict=True) if s.min_args <= n <= len(s.params)]
     if len(plausible) == 1:
         return plausible[0]
-    lines = "".join(f" * ({s.display()})\n" for s in sigs)
-    return f"{sigs[0].name}() received an invalid combination of arguments - got ({_got(args, kwargs)}), " \
-           f"but expected one of:\n{lines}"
+    got = f"{shown[0].name}() received an invalid combination of arguments - got ({_got(args, kwargs)}), but expected"
+    if len(shown) == 1:
+        return f"{got} ({shown[0].display()})"
+    lines = "".join(f" * ({s.display()})\n" for s in shown)
+    return f"{got} one of:\n{lines}"
 
 
 class _Precheck:
@@ -388,10 +400,11 @@ class _Precheck:
     ``first``: the first position where a check applies (calls with fewer positional arguments and no keyword
     among ``kw`` skip it all)."""
 
-    __slots__ = ("sigs", "python", "bools", "strict", "kw", "lists", "max_pos", "first", "binds")
+    __slots__ = ("sigs", "python", "bools", "strict", "kw", "lists", "max_pos", "first", "binds", "deprecated")
 
     def __init__(self, sigs: tuple[Signature, ...], python: bool) -> None:
         self.sigs, self.python = sigs, python
+        self.deprecated = tuple(s for s in sigs if s.deprecated)
         n = max((s.max_pos for s in sigs), default=0)
         self.bools = [i for i in range(n) if all(s.params[i].type == "bool" for s in sigs if i < s.max_pos)]
         self.strict = [i for i in self.bools if not any(s.params[i].optional for s in sigs if i < s.max_pos)]
@@ -441,6 +454,8 @@ class _Precheck:
         return None
 
     def _refuse(self, args: tuple, kwargs: dict) -> None:
+        if self.deprecated and _accepting(self.deprecated, args, kwargs) is not None:
+            return   # (the op refuses it in turn, and the wrapper calls it in its current form)
         msg = parse_error(self.sigs, args, kwargs, self.python)
         if msg is not None:
             raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
@@ -452,7 +467,9 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
     (``method``: the first argument is ``self``, outside the signatures; ``python``: see :func:`parse_error`),
     after a :class:`_Precheck`. The layers ember may already have put around ``fn`` (NumPy's keyword names,
     then autocast) are merged into this one: one wrapper, one added frame at most, which warnings' stack levels
-    do not count."""
+    do not count. A call that only a deprecated overload in ``sigs`` takes is made again in the current form,
+    with torch's warning."""
+    dep = tuple(s for s in sigs if s.deprecated)
     check = _Precheck(sigs, python)
     first, kw = check.first, check.kw
     inner, accepted, policies = _layers(fn)
@@ -475,8 +492,10 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
                     return inner(*args, **given)
                 return run(inner, policies, args, given)
             except Exception as e:
-                _reraise(e, sigs, args[method:], kwargs, python)
-                raise
+                if not dep or (old := _accepting(dep, args[method:], kwargs)) is None:
+                    _reraise(e, sigs, args[method:], kwargs, python)
+                    raise
+            return _call_deprecated(fn, old, sigs, args[:method], args[method:], kwargs)
         if policies is not None:
             call_merged._autocast_policies = policies   # type: ignore[attr-defined]
         if accepted is not None:
@@ -491,8 +510,10 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
             try:
                 return fn(self, *args, **kwargs)
             except Exception as e:
-                _reraise(e, sigs, args, kwargs, python)
-                raise
+                if not dep or (old := _accepting(dep, args, kwargs)) is None:
+                    _reraise(e, sigs, args, kwargs, python)
+                    raise
+            return _call_deprecated(fn, old, sigs, (self,), args, kwargs)
         return call
 
     @transparent
@@ -503,9 +524,33 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            _reraise(e, sigs, args, kwargs, python)
-            raise
+            if not dep or (old := _accepting(dep, args, kwargs)) is None:
+                _reraise(e, sigs, args, kwargs, python)
+                raise
+        return _call_deprecated(fn, old, sigs, (), args, kwargs)
     return call_fn
+
+
+def _accepting(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> Signature | None:
+    """The first overload in ``sigs`` that takes the call."""
+    return next((s for s in sigs if s.error(args, kwargs) is None), None)
+
+
+_DEPRECATION_WARNED = [False]   # torch warns once per process, whichever deprecated overload is used
+
+
+def _call_deprecated(fn: Callable[..., Any], old: Signature, current: tuple[Signature, ...], lead: tuple,
+                     args: tuple, kwargs: dict) -> Any:
+    """``fn`` called with the arguments a deprecated overload ``old`` took (``add(x, 2, y)`` as
+    ``add(x, y, alpha=2)``: by name), after torch's warning naming the ``current`` overloads."""
+    if not _DEPRECATION_WARNED[0]:
+        _DEPRECATION_WARNED[0] = True
+        name = old.name
+        instead = "\n".join(f"\t{name}({s.display()})" for s in current if not s.deprecated)
+        warn(f"This overload of {name} is deprecated:\n\t{name}({old.display()})\nConsider using one of the "
+             f"following signatures instead:\n{instead} (Triggered internally at /__w/pytorch/pytorch/torch/csrc/"
+             "utils/python_arg_parser.cpp:1841.)", UserWarning, stacklevel=2)
+    return fn(*lead, **dict(zip((p.name for p in old.params), args, strict=False)), **kwargs)
 
 
 def _layers(fn: Callable[..., Any]) -> tuple[Callable[..., Any], frozenset[str] | None, dict[str, str] | None]:
@@ -553,8 +598,8 @@ def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, pyth
             namespace[name] = wrapped[id(fn)] = _wrapped(fn, tuple(Signature(t, False) for t in funcs), False,
                                                          python)
         fn = Tensor.__dict__.get(name)
-        if table is None and isinstance(fn, types.FunctionType):
-            sigs = tuple(Signature(t, True) for t in (meths or funcs))
+        if table is None and isinstance(fn, types.FunctionType):   # ("Scalar self" overloads: functions only)
+            sigs = tuple(Signature(t, True) for t in (meths or funcs) if "(Scalar self" not in t)
             setattr(Tensor, name, _wrapped(fn, sigs, True))
     classes = {k for cls in vars(modules).values() if isinstance(cls, type) for k in cls.__mro__}
     for cls in classes:   # (private bases too: Dropout's fn is _DropoutNd's)
