@@ -406,3 +406,76 @@ def _segment_runs(vals: Any, starts: Any, ends: Any) -> Any:
     pad = np.zeros((int(lengths.max()), ends.size), vals.dtype)
     pad[cols, rows] = vals[starts[rows] + cols]
     return _run(pad)
+
+
+def _fused_square_add(acc: Any, v: Any) -> Any:
+    """``fma(v, v, acc)`` rounded once to the arrays' type (a float32 square is exact in float64; float64 goes
+    through the platform's long double, which rounds twice only in rare ties)."""
+    wide = np.float64 if acc.dtype == np.float32 else np.longdouble
+    w = v.astype(wide)
+    return (acc.astype(wide) + w * w).astype(acc.dtype)
+
+
+def norm2_squares(a: Any, dims: tuple[int, ...], threads: int) -> Any:
+    """The sum of squares under torch's 2-norm of the float32/float64 array ``a`` over ``dims`` (shaped as the
+    kept dims), in the order of torch's CPU norm kernel, so that ``sqrt`` of it is torch's norm bit for bit:
+
+    - one reduced dim, contiguous (after the iteration's coalescing; a whole contiguous tensor is one): each row
+      squares into one 32-byte vector accumulator (8 float or 4 double lanes, multiply then add), the lanes are
+      added in order, then the leftover scalars, whose loop the compiler unrolled by 4 (those add plain
+      squares; the last ``len % 4`` are fused multiply-adds);
+    - other layouts: each output adds its plain squares one after another in iteration order; a reduction to
+      one value of 32768 elements or more is cut into one run per thread whose sums are then added in order.
+    """
+    reduced = frozenset(d % a.ndim for d in dims) if a.ndim else frozenset()
+    kept = tuple(s for i, s in enumerate(a.shape) if i not in reduced)
+    if a.size == 0:
+        return np.zeros(kept, a.dtype)
+    itemsize = a.itemsize
+    if any(s % itemsize for s in a.strides) or any(s < 0 for s, n in zip(a.strides, a.shape, strict=True) if n > 1):
+        a = np.ascontiguousarray(a)
+    it = iteration(a.shape, tuple(s // itemsize for s in a.strides), reduced)
+    x = _view(a, 0, it)   # (slowest ... fastest)
+    axes = list(reversed(it))
+    keep = [i for i, d in enumerate(axes) if d[1]]
+    out = np.empty(math.prod(kept), a.dtype)
+    target = as_strided(out, tuple(axes[i][0] for i in keep), tuple(axes[i][1] * itemsize for i in keep))
+    if sum(1 for d in it if not d[1]) == 1 and not it[0][1] and it[0][2] == 1:
+        target[...] = _lastdim_squares(x.transpose(keep + [len(axes) - 1]))
+        return out.reshape(kept)
+    rows = x.transpose(keep + [i for i, d in enumerate(axes) if not d[1]])
+    rows = rows.reshape(rows.shape[: len(keep)] + (-1,))
+    squares = rows * rows
+    n = squares.shape[-1]
+    if out.size == 1 and n >= GRAIN and threads > 1:
+        used = min(threads, -(-n // GRAIN))
+        chunk = -(-n // used)
+        flat = squares.reshape(-1)
+        partials = [np.add.accumulate(flat[t * chunk: (t + 1) * chunk])[-1] for t in range(used)]
+        target[...] = np.add.accumulate(np.array([a.dtype.type(0), *partials], a.dtype))[-1]
+    else:
+        target[...] = _run(squares[..., None])[..., 0]
+    return out.reshape(kept)
+
+
+def _lastdim_squares(x: Any) -> Any:
+    """torch's vectorised last-dim 2-norm kernel's sum of squares of each row of ``x`` (``(..., n)``, unit
+    stride): see :func:`norm2_squares`."""
+    n = x.shape[-1]
+    lanes = VECTOR_BYTES // x.itemsize
+    count = n // lanes
+    lead = x.shape[:-1]
+    if count:
+        body = x[..., : count * lanes]
+        acc = _run((body * body).reshape(lead + (count, lanes)))
+    else:
+        acc = np.zeros(lead + (lanes,), x.dtype)
+    total = acc[..., 0]
+    for j in range(1, lanes):
+        total = total + acc[..., j]
+    tail = n - count * lanes
+    plain = 4 * (tail // 4)
+    for i in range(count * lanes, n):
+        v = x[..., i]
+        total = total + v * v if i - count * lanes < plain else _fused_square_add(total, v)
+    return total

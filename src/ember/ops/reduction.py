@@ -22,7 +22,7 @@ from .._core.device import CPU
 from .._core.warn import warn
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedOutput
-from ._cascade import GRAIN, cascade_sum
+from ._cascade import GRAIN, cascade_sum, norm2_squares
 from ._dispatch import (
     NO_DIM,
     Node,
@@ -1225,6 +1225,10 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         arr = xp.sum(m != 0, axis=dims, keepdims=keepdim).astype(m.dtype)
     elif p == 1:
         arr = sum_array(xp, m, dims, keepdim)
+    elif p == 2 and xp is np and m.ndim and m.dtype is a.dtype and a.dtype in _FAST_FLOATS:
+        arr = np.sqrt(norm2_squares(a, dims, get_num_threads()))   # torch's order: its norm bit for bit
+        if keepdim:
+            arr = arr.reshape([1 if i in dims else s for i, s in enumerate(a.shape)])
     elif p == 2:   # (|a| is a fresh array: squared in place)
         arr = xp.sqrt(sum_array(xp, xp.multiply(m, m, out=m) if m.ndim else m * m, dims, keepdim))
     else:
