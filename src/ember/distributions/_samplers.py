@@ -501,8 +501,11 @@ class _PairTables(NamedTuple):
         return radius * math.cos(theta), radius * math.sin(theta)
 
     def exact(self, pos: np.ndarray, fresh: np.ndarray) -> np.ndarray:
-        """The exact cos normal of the pair at each ``pos`` where ``fresh``, else its sin normal."""
-        radius = np.sqrt(-2.0 * R._libm(math.log1p, -self.u[pos + 1]))
+        """The exact cos normal of the pair at each ``pos`` where ``fresh``, else its sin normal (the radius, a
+        glibc call each, once per run of equal positions: a pair's cos and sin halves serve neighbours)."""
+        new = np.flatnonzero(np.concatenate([[True], pos[1:] != pos[:-1]])) if pos.size else pos
+        radius = np.sqrt(-2.0 * R._libm(math.log1p, -self.u[pos[new] + 1]))
+        radius = np.repeat(radius, np.diff(np.append(new, pos.size)))
         theta = _TWO_PI * self.u[pos]
         out = np.empty(pos.size)
         out[fresh] = R._libm(math.cos, theta[fresh])
@@ -588,12 +591,14 @@ def _log_test_levels(x: np.ndarray, uu: np.ndarray, levels: np.ndarray, c: np.nd
     return high
 
 
-def _acceptance_levels(buf: _PairTables, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def _acceptance_levels(buf: _PairTables, d: np.ndarray, kinds: tuple[bool, bool, bool]
+                       ) -> tuple[np.ndarray, np.ndarray, int]:
     """For each position and kind of attempt (a fresh pair's cos half at ``pos`` with its uniform at ``pos + 2``;
     a cached sin half with its uniform 3 or 4 places on), the lowest of ``_LEVELS`` geometric d levels from
     which the attempt there is surely accepted by every d (``_LEVELS`` where none is sure); and each
     element's level (the highest at or below its d).  Returns (thresholds of the 3 kinds, then a sentinel
-    region that never holds, each ``region`` long), levels, region.
+    region that never holds, each ``region`` long), levels, region.  Kinds not in ``kinds`` (no element makes
+    them) are left unsure.
 
     An attempt accepted for some d is accepted for every larger d: x above -1/c makes y = 1 + c x > 0, and
     the log test's right side 0.5 x^2 + d (1 - v + log v), v = (1 + x / (3 sqrt d))^3, grows with d for a fixed
@@ -627,6 +632,8 @@ def _acceptance_levels(buf: _PairTables, d: np.ndarray) -> tuple[np.ndarray, np.
             first = np.searchsorted(y_bound, _PAIR_ERR - x[low], side="right")
             tables.append((_C0331_F * (ax * ax) + 1e-9, low, first))
         for kind, (table, gap) in enumerate(((0, 2), (1, 3), (1, 4))):
+            if not kinds[kind]:   # no element makes such an attempt: its thresholds stay unsure
+                continue
             k = size - gap
             q, low, first_low = tables[table]
             out = need[kind * region:kind * region + k]
@@ -643,7 +650,8 @@ def _gamma_scan_buffer(buf: _PairTables, b: np.ndarray, d: np.ndarray, c: np.nda
     """:func:`_gamma_scan` over one buffer: fills ``xs``/``boost_u`` for the elements it completes and returns
     (elements completed, uniforms used, cached normal after)."""
     m, size = b.size, buf.u.size
-    need, level, region = _acceptance_levels(buf, d)
+    boosted = bool(b.any())
+    need, level, region = _acceptance_levels(buf, d, (True, not (boosted and b.all()), boosted))
     level = np.append(level, 0)
     idx = np.arange(m)
     layouts = []   # for each pair parity (0: element 0 draws a fresh pair): start S, pair position K, fresh, J
