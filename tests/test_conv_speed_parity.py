@@ -4,20 +4,19 @@ faults for buffers allocated again step after step); a strided depthwise convolu
 from __future__ import annotations
 
 import os
-import platform
 import resource
 
 import numpy as np
 import pytest
 
 import ember  # (importing ember sets the heap's policy)
+from ember._core import heap
 from oracle import torch
 
-_GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 _TUNED = "GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ)
 
 
-@pytest.mark.skipif(not _GLIBC or _TUNED, reason="glibc's heap with its default settings only")
+@pytest.mark.skipif(not heap._glibc() or _TUNED, reason="glibc's heap with its default settings only")
 def test_freed_buffers_are_reused_without_page_faults():
     """Six 8 MiB buffers (above glibc's default mmap threshold) alive together, freed and allocated again, are
     not faulted in again (with the defaults the freed heap top is handed back: thousands of faults a round)."""

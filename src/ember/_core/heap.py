@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import platform
 
 __all__ = ["keep_freed_memory"]
 
@@ -23,9 +22,17 @@ _MMAP_THRESHOLD = 32 << 20   # glibc's largest allowed value on 64-bit systems
 _TRIM_THRESHOLD = 256 << 20
 
 
+def _glibc() -> bool:
+    """Whether the C library is glibc (asked of the C library itself, not by scanning the executable)."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def keep_freed_memory() -> None:
     """Raise glibc's mmap and trim thresholds (a no-op elsewhere, or where the user tuned malloc)."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not _glibc():
         return
     if "GLIBC_TUNABLES" in os.environ or any(k.startswith("MALLOC_") and k.endswith("_") for k in os.environ):
         return
