@@ -105,12 +105,15 @@ def test_method_forms_number_positions_as_torch(call):
 @pytest.mark.parametrize("call", ["x.add(2, y)", "lib.add(x, 2, y)", "x.add(2, 3)", "x.sub(2.5, y)", "lib.sub(x, 2, y)",
                                   "x.clone().add_(2, y)", "x.clone().sub_(2, 3)", "x.addcmul(2, y, y)",
                                   "lib.addcdiv(x, 2, y, y)", "x.clone().addcmul_(2, y, y)", "lib.mul(2, x)",
-                                  "lib.floor_divide(7, x)", "lib.true_divide(x, 2, out=lib.empty(3))"])
+                                  "lib.floor_divide(7, x)", "lib.true_divide(x, 2, out=lib.empty(3))",
+                                  "lib.addmm(2, m, 3, m, m)", "m.addmm(2, m, m)", "lib.addmv(2, y, 3, m, y)",
+                                  "m.addr(2, 3, y, y)", "m.addbmm(2, b, b)", "b.baddbmm(2, 3, b, b)"])
 def test_deprecated_and_number_overloads_as_torch(call):
     def run(lib):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return eval(call, {"lib": lib, "x": lib.full((3,), 2.), "y": lib.ones(3)}).tolist()
+            return eval(call, {"lib": lib, "x": lib.full((3,), 2.), "y": lib.ones(3), "m": lib.ones(3, 3),
+                               "b": lib.ones(2, 3, 3)}).tolist()
     t, e = outcomes(run)
     assert e == t
 

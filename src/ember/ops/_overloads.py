@@ -63,6 +63,19 @@ def _pointwise(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
              f"~{name}(Scalar value, Tensor tensor1, Tensor tensor2)"))
 
 
+def _scaled_product(name: str, a: str, b: str, out_dtype: bool = False) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """addmm, addmv, addr, addbmm, baddbmm: ``beta``/``alpha`` by keyword, or (deprecated) numbers around
+    ``input`` (functions) or before the operands (methods)."""
+    scales = "*, Scalar beta=1, Scalar alpha=1"
+    current = [f"{name}(Tensor input, Tensor {a}, Tensor {b}, {scales}, Tensor out=None)"]
+    if out_dtype:
+        current.append(f"{name}(Tensor input, Tensor {a}, Tensor {b}, ScalarType out_dtype, {scales}, Tensor out=None)")
+    return ((*current, f"~{name}(Scalar beta, Tensor input, Scalar alpha, Tensor {a}, Tensor {b}, *, Tensor out=None)",
+             f"~{name}(Scalar beta, Tensor input, Tensor {a}, Tensor {b}, *, Tensor out=None)"),
+            (f"{name}(Tensor {a}, Tensor {b}, {scales})", f"~{name}(Scalar beta, Scalar alpha, Tensor {a}, Tensor {b})",
+             f"~{name}(Scalar beta, Tensor {a}, Tensor {b})"))
+
+
 _ROUNDING = "Tensor input, Tensor other, *, str? rounding_mode, Tensor out=None"
 OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] = {
     # binary arithmetic, comparisons, bitwise
@@ -71,6 +84,9 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "subtract": ("subtract(Tensor input, Tensor other, *, Scalar alpha=1, Tensor out=None)",
                  "subtract(Tensor input, Scalar other, Scalar alpha=1)"),
     "addcmul": _pointwise("addcmul"), "addcdiv": _pointwise("addcdiv"),
+    "addmm": _scaled_product("addmm", "mat1", "mat2", True), "addmv": _scaled_product("addmv", "mat", "vec"),
+    "addr": _scaled_product("addr", "vec1", "vec2"), "addbmm": _scaled_product("addbmm", "batch1", "batch2"),
+    "baddbmm": _scaled_product("baddbmm", "batch1", "batch2", True),
     "addcmul_": ((), _pointwise("addcmul_")[1]), "addcdiv_": ((), _pointwise("addcdiv_")[1]),
     "mul": _binary("mul", "TT"),
     "div": (*_binary("div", "TT"), f"div({_ROUNDING})", "div(Tensor input, Scalar other, *, str? rounding_mode)"),
