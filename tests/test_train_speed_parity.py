@@ -49,3 +49,17 @@ def test_fused_lstm_empty_batch():
         (out.sum() + c.sum()).backward()
         res.append([out, h, c, x.grad, *(p.grad for p in m.parameters())])
     assert_close(res[1], res[0])
+
+
+@pytest.mark.parametrize("n", [1, 65537])
+def test_bernoulli_and_dropout_streams(n):
+    """bernoulli_(p) and dropout's mask (drawn as torch's random64 values, straight into the tensor) match
+    torch's, from a stream position after an odd number of words, across the sampler's chunk boundary."""
+    res = []
+    for lib in (torch, ember):
+        lib.manual_seed(5)
+        lib.rand(3)
+        x = lib.ones(n, 2)
+        res.append([lib.empty(n).bernoulli_(0.3), lib.empty(n, dtype=lib.float64).bernoulli_(0.7),
+                    lib.nn.functional.dropout(x.t(), 0.25, True), lib.rand(2)])
+    assert_close(res[1], res[0], 0, 0)

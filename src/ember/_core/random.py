@@ -110,8 +110,10 @@ class Generator:
     field only differs from ``pos`` when ``left == 1`` (freshly seeded or restored), so it is kept then.
     """
 
-    __slots__ = ("_bg", "_seeder", "_seed", "_next", "_normal", "_float_normal")
+    __slots__ = ("_bg", "_draw", "_seeder", "_seed", "_next", "_normal", "_float_normal")
     _bg: np.random.MT19937
+    _draw: np.random.Generator  # NumPy's generator on the same engine: its full-range uint64 integers are
+    # torch's random64() (two words, the first the high half), without the raw words' uint64 array per word
     _seeder: np.random.RandomState  # its legacy seed() is MT19937 init_genrand on the shared engine
     _seed: int
     _next: int | None  # torch's `next` while it cannot be derived from `pos`
@@ -120,6 +122,7 @@ class Generator:
 
     def __init__(self, seed: int = DEFAULT_SEED) -> None:
         self._bg = np.random.MT19937()
+        self._draw = np.random.Generator(self._bg)
         self._seeder = np.random.RandomState(self._bg)
         self.manual_seed(seed)
 
@@ -201,8 +204,7 @@ class Generator:
         if n <= 0:
             return np.empty(0, np.uint64)
         self._next = None
-        w = self._bg.random_raw(2 * n)
-        return (w[0::2] << np.uint64(32)) | w[1::2]
+        return self._draw.integers(0, 0xFFFFFFFFFFFFFFFF, n, np.uint64, endpoint=True)
 
     def _words(self, n: int) -> np.ndarray:
         """The next ``n`` raw words as uint64 (no conversion copy)."""
@@ -1119,27 +1121,24 @@ def normal(
 # ---------------------------------------------------------------------------------------------------------
 
 
-def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike) -> np.ndarray:
-    """``bernoulli_(p)`` with a Python float (also dropout's mask): ``uniform53 < p``, two words each."""
+def bernoulli_scalar(gen: Generator, n: int, p: float, dtype: DTypeLike, out: np.ndarray | None = None) -> np.ndarray:
+    """``bernoulli_(p)`` with a Python float (also dropout's mask): ``uniform53 < p``, two words each; into
+    ``out`` (1-d, ``n`` elements of ``dtype``) when given."""
     dt = np.dtype(dtype)
     if dt not in _FLOATS + _INTS + (_BOOL,):
         raise TypeError(f"bernoulli: unsupported dtype {dt}")
     p = float(p)
     if not 0.0 <= p <= 1.0:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}")
-    # uniform53 = k·2⁻⁵³ for the 53-bit integer k of two words, so ``uniform53 < p`` is ``k < ceil(p·2⁵³)``:
-    # compared as integers, without forming the doubles, in chunks whose temporaries stay in cache
+    # uniform53 = k·2⁻⁵³ for the 53-bit integer k = random64() mod 2⁵³, so ``uniform53 < p`` is
+    # ``k < ceil(p·2⁵³)``: compared as integers, without forming the doubles, in chunks whose temporaries stay
+    # in cache
     bound = np.uint64(math.ceil(p * 2.0**53))
-    out = np.empty(n, dt)
-    k = np.empty(min(n, _BERNOULLI_CHUNK), np.uint64)
+    out = np.empty(n, dt) if out is None else out
     for start in range(0, n, _BERNOULLI_CHUNK):
-        count = min(_BERNOULLI_CHUNK, n - start)
-        w = gen._words(2 * count)
-        kc = k[:count]
-        np.bitwise_and(w[0::2], np.uint64(0x1FFFFF), out=kc)
-        np.left_shift(kc, np.uint64(32), out=kc)
-        np.bitwise_or(kc, w[1::2], out=kc)
-        np.less(kc, bound, out=out[start:start + count], casting="unsafe")
+        k = gen.random_u64(min(_BERNOULLI_CHUNK, n - start))
+        k &= np.uint64(0x1FFFFFFFFFFFFF)
+        np.less(k, bound, out=out[start:start + k.size], casting="unsafe")
     return out
 
 

@@ -457,7 +457,8 @@ def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Generator | None = None
                      batch=False)
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={float(p):g}")
-    return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt))
+    return _fill(self, lambda n, c: R.bernoulli_scalar(_gen(generator), n, p, dt),
+                 lambda flat: R.bernoulli_scalar(_gen(generator), flat.size, p, dt, flat))
 
 
 @_recorded(_named("ExponentialBackward0"))
