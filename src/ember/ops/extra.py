@@ -29,6 +29,7 @@ from . import views as V
 from ._dispatch import (
     Node,
     Tensor,
+    binary_dtype,
     bind,
     check_inplace,
     from_array,
@@ -36,6 +37,7 @@ from ._dispatch import (
     inplace,
     make_node_class,
     needs_grad,
+    no_unsigned_kernel,
     out_dtype_error,
     record,
     tie,
@@ -611,6 +613,8 @@ def isin(elements: Any = None, test_elements: Any = None, *, element: Any = None
         dt = v._dtype if _isinstance(v, Tensor) else D.complex128 if _isinstance(v, complex) else D.float64
         if dt.is_complex:   # (a Python complex is read as a complex128 tensor)
             raise RuntimeError(f"Unsupported input type encountered for isin(): {dt._short}")
+    if _isinstance(test_elements, Tensor):   # (a number to test against: an eq kernel)
+        no_unsigned_kernel("isin_default_cpu", binary_dtype(elements, test_elements))
     like = elements if _isinstance(elements, Tensor) else test_elements
     xp = _xp(like)
     a = elements._data if _isinstance(elements, Tensor) else xp.asarray(elements)

@@ -35,6 +35,7 @@ from ._dispatch import (
     history_alias,
     inplace,
     new_tensor,
+    no_unsigned_kernel,
     out_dtype_error,
     record,
     wrap_dim,
@@ -1055,6 +1056,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out: T
     arr = _copy(input)
     if arr.size:   # (torch copies nothing and checks nothing into an empty tensor)
         _check_range(idx, size, "index_copy_(): " + _OUT_OF_BOUNDS.replace("{dim}", str(d)))
+        no_unsigned_kernel("index_copy_cpu", input._dtype)
         _front(arr, d)[xp.asarray(idx)] = _front(source._data, d)
     res = from_array(arr, input._dtype, input._device)
     if STATE.enabled and (input._rg or source._rg):
@@ -1083,6 +1085,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     idx = _index_vector(index, "index_fill_",
                         lambda: IndexError("index_fill_(): Expected dtype int64 for index."),
                         lambda: RuntimeError("Index has to be a vector/scalar"), (D.int64,))
+    no_unsigned_kernel("index_fill_cpu", input._dtype)
     d = wrap_dim(dim, input._data.ndim)
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -1120,6 +1123,13 @@ def _grid_key(index: Any, d: int, shape: tuple, xp: Any) -> Any:
             offsets[i] = n
             lin = lin + (xp.arange(n) * strides[i]).reshape(offsets)
     return lin
+
+
+def _scatter_kernel(input: Tensor, idx: Any) -> None:
+    """torch's refusal of gather/scatter/scatter_add on uint16/32/64 (with a non-empty index: no kernel runs
+    otherwise). scatter_reduce's kernel takes them (index_reduce relies on it)."""
+    if idx is not None:
+        no_unsigned_kernel("scatter_gather_tensor_cpu", input._dtype)
 
 
 def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor | None) -> tuple[int, Any]:
@@ -1180,6 +1190,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
            out: Tensor | None = None) -> Tensor:
     """Values of ``input`` at positions ``index`` along ``dim``."""
     d, idx = _scatter_checks("gather", input, dim, index, None)
+    _scatter_kernel(input, idx)
     a = input._data.reshape(1) if input._data.ndim == 0 else input._data
     xp = _xp(input)
     if idx is None:
@@ -1262,6 +1273,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
         raise RuntimeError("reduce argument must be either add or multiply.")
     tsrc = src if _isinstance(src, Tensor) else None
     d, idx = _scatter_checks("scatter", input, dim, index, tsrc)
+    _scatter_kernel(input, idx)
     if tsrc is not None and reduce is not None:
         warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be "
              "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
@@ -1304,6 +1316,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Ten
         raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
                         f"{type(src).__name__}")
     d, idx = _scatter_checks("scatter", input, dim, index, src)
+    _scatter_kernel(input, idx)
     xp = _xp(input)
     arr = _copy(input)
     if idx is not None:
@@ -1437,6 +1450,7 @@ class MaskedFillBackward1(MaskedFillBackward0):
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """``value`` where ``mask`` is True (``mask`` broadcasts with ``input``)."""
     shape = _broadcast_pair(mask, input)   # torch's order of checks: shapes, the value's, the mask's
+    no_unsigned_kernel("masked_fill", input._dtype)
     if _isinstance(value, Tensor) and value._data.ndim:
         raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
@@ -1470,6 +1484,7 @@ def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> 
     if mask._dtype is not D.bool:
         raise RuntimeError("masked_select: expected BoolTensor for mask")
     shape = _broadcast_pair(mask, input)
+    no_unsigned_kernel("masked_select", input._dtype)
     xp = _xp(input)
     arr = xp.broadcast_to(input._data, shape)[xp.broadcast_to(mask._data, shape)]
     res = from_array(arr, input._dtype, input._device)
@@ -1497,6 +1512,7 @@ class MaskedScatterBackward0(Node):
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """``input`` with the positions where ``mask`` is True filled, in order, from ``source``'s elements."""
     shape = _broadcast_pair(mask, input)   # torch's order of checks: shapes, dtypes, the mask's
+    no_unsigned_kernel("masked_scatter", input._dtype)
     if source._dtype is not input._dtype:
         raise RuntimeError("masked_scatter: expected self and source to have same dtypes but "
                            f"got{input._dtype._short} and {source._dtype._short}")
@@ -1544,6 +1560,7 @@ class TakeBackward0(Node):
 def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor:
     """Elements of the flattened ``input`` at ``index`` (shaped like ``index``; negatives count back)."""
     idx = _flat_index(input, index, "take")
+    no_unsigned_kernel("take_cpu", input._dtype)
     res = from_array(input._data.reshape(-1)[idx].reshape(index._data.shape), input._dtype, input._device)
     if input._rg and STATE.enabled:
         record(res, TakeBackward0(), (input,)).save(index)
@@ -1580,6 +1597,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
         raise IndexError("put_(): Expected source and index to have the same number of elements, but got "
                          f"source.numel() = {source._data.size}, index.numel() = {index._data.size}")
     idx = _flat_index(input, index, "put_")
+    no_unsigned_kernel("take_put_cpu", input._dtype)
     xp = _xp(input)
     out = _copy(input)
     _put_arrays(xp, out.reshape(-1), (idx,), source._data.reshape(-1), accumulate)
@@ -1631,6 +1649,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False, out: Tensor | None = None)
     """Indices of the nonzero elements: an ``(n, ndim)`` tensor, or one 1-d tensor per dim (``as_tuple``)."""
     if input._dtype.kind not in ("", "complex32"):   # torch counts them first, with no kernel for float8 and others
         raise NotImplementedError(f"\"nonzero_count_cpu\" not implemented for '{input._dtype._short}'")
+    no_unsigned_kernel("nonzero_count_cpu", input._dtype)
     xp = _xp(input)
     a = input._data
     idx = xp.nonzero(a.reshape(1) if a.ndim == 0 else a)

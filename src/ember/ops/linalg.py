@@ -33,6 +33,7 @@ from ._dispatch import (
     check_inplace,
     inplace,
     new_tensor,
+    no_unsigned_kernel,
     out_dtype_error,
     record,
     tie,
@@ -722,6 +723,7 @@ def _triangle(name: str, node: type[Node]) -> tuple[Callable, Callable]:
         diagonal = int_arg(diagonal, name, "diagonal", 2)
         if input._data.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        no_unsigned_kernel(name, input._dtype)
         xp = _xp(input)   # a contiguous result whatever the input's layout, as torch's kernel
         res = _new(xp.asarray(getattr(xp, name)(input._data, diagonal), order="C"), input._dtype, input)
         _track(node, res, (input,), diagonal=diagonal)

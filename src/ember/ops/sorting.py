@@ -16,7 +16,18 @@ import numpy as np
 
 from .._core import dtype as D
 from ..autograd.grad_mode import STATE
-from ._dispatch import NO_DIM, Tensor, bind, given_dim, new_tensor, record, unimplemented_node, wrap_dim, write_out
+from ._dispatch import (
+    NO_DIM,
+    Tensor,
+    bind,
+    given_dim,
+    new_tensor,
+    no_unsigned_kernel,
+    record,
+    unimplemented_node,
+    wrap_dim,
+    write_out,
+)
 from ._stl_order import (
     _THRESHOLD,
     _depth,
@@ -721,6 +732,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0, *,
     if lo == hi and a.size:
         if input._dtype.is_complex:
             raise not_implemented("aminmax_cpu", input._dtype)
+        no_unsigned_kernel("aminmax_cpu", input._dtype)
         lo, hi = float(a.min()), float(a.max())
     if lo == hi:
         lo, hi = lo - 1, hi + 1
@@ -806,6 +818,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     float32, others float64)."""
     if input._dtype is D.bool or input._dtype.category != 1:
         raise not_implemented("bincount_cpu", input._dtype)
+    no_unsigned_kernel("bincount_cpu", input._dtype)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     a = input._data
