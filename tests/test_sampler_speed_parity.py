@@ -2,6 +2,7 @@
 the same numbers and the same stream afterwards (position and cached normal), on parameter mixes that
 exercise their edges."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -61,3 +62,29 @@ def test_binomial_float32_inversion_probabilities():
     prob = torch.cat([q, 1 - q, q]).repeat(20)
     count = torch.tensor([1.0, 5.0, 7.0, 19.0, 3.0, 20.0]).repeat(prob.numel() // 6)
     _same_stream(lambda: ember.binomial(to_ember(count), to_ember(prob)), lambda: torch.binomial(count, prob), seed=8)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("rate", [10.0, 37.5, 1e6, 3.3e12])
+def test_poisson_expanded_rate_acceptance(dtype, rate):
+    """One rate for every element: PTRS's log test decided with NumPy's log and Stirling's lgamma away from
+    ties (glibc's at them), for small and huge rates."""
+    rates = torch.full((600,), rate, dtype=dtype)
+    _same_stream(lambda: ember.poisson(to_ember(rates)), lambda: torch.poisson(rates), seed=4)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("count,prob", [(25.0, 0.5), (300.0, 0.93), (2.0**24 + 10, 0.4), (3e9, 0.2)])
+def test_binomial_expanded_parameters_acceptance(dtype, count, prob):
+    """One (count, prob) for every element: BTRS's bound tested with NumPy's log away from ties."""
+    c, p = torch.full((600,), count, dtype=dtype), torch.full((600,), prob, dtype=dtype)
+    _same_stream(lambda: ember.binomial(to_ember(c), to_ember(p)), lambda: torch.binomial(c, p), seed=6)
+
+
+def test_decide_settles_near_ties_exactly():
+    """Tests within the margin are decided by the exact evaluation, the others by the approximate one."""
+    def test(i, exact):
+        lhs = np.array([1.0, 1.0 + 1e-15, 5.0])[i]
+        rhs = np.array([1.0 + 1e-15, 1.0, 2.0])[i] + (0.0 if exact else 1e-14)   # approximate: ties flip
+        return lhs, rhs, np.abs(lhs) + np.abs(rhs)
+    assert S._decide(test, 3).tolist() == [True, False, False]
