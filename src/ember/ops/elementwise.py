@@ -231,6 +231,33 @@ def few_kernels(name: str, dt: D.dtype, scalar: bool = False) -> None:
     raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
+def _promoted(a: Any, b: Any) -> D.dtype:
+    """The operands' common dtype; where torch refuses to promote them (uint16/32/64 with another dtype), its
+    broadcasting error comes first."""
+    try:
+        return binary_dtype(a, b)
+    except RuntimeError:
+        broadcast_shapes(_shape(a), _shape(b))
+        raise
+
+
+def _binary_kernel(name: str, dt: D.dtype, a: Any, b: Any) -> None:
+    """:func:`few_kernels` for a binary op, in torch's order: a Python int no Scalar holds (its parser's
+    OverflowError), the operands' broadcasting, the kernel. ``pow`` by a number 0 or 1, or of the number 1, runs
+    no kernel (torch fills ones or copies)."""
+    try:
+        few_kernels(name, dt, _is_scalar(a) or _is_scalar(b))
+    except NotImplementedError:
+        if name == "pow" and (not _isinstance(b, Tensor) and b in (0, 1) or
+                              not _isinstance(a, Tensor) and type(a) is not bool and a == 1):
+            return
+        for x in (a, b):
+            if type(x) is int:
+                scalar_for(x, dt)   # (its OverflowError beyond int64/uint64)
+        broadcast_shapes(_shape(a), _shape(b))
+        raise
+
+
 def _is_scalar(x: Any) -> bool:
     return not _isinstance(x, Tensor) or x._data.ndim == 0
 
@@ -699,7 +726,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
         """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
         cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
-        ct = binary_dtype(a, b)
+        ct = _promoted(a, b)
         cp, rt = kind(ct)
         if denied and ct in denied and _early(denied, ct):
             raise_denied(denied[ct], ct)
@@ -716,7 +743,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             broadcast_shapes(_shape(a), _shape(b))
             raise_denied(denied[ct], ct)
         if ct.few and (ct.kind or cp is ct):   # (uint16/32/64: the kernels computing in them)
-            few_kernels(name, ct, _is_scalar(a) or _is_scalar(b))
+            _binary_kernel(name, ct, a, b)
             cp = _FEW_COMPUTE.get(cp, cp)
         if check is not None:
             check(a, b, ct, *params)
@@ -765,9 +792,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                     raise_denied(denied[ct], ct)
             _check_out(out, a, b)
         if plain and out is None:
-            cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else binary_dtype(a, b)
+            cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else _promoted(a, b)
             if cp.few:
-                few_kernels(name, cp, _is_scalar(a) or _is_scalar(b))
+                _binary_kernel(name, cp, a, b)
                 cp = _FEW_COMPUTE.get(cp, cp)
         else:
             cp, rt = dtypes(a, b, params, out)
