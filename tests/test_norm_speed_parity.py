@@ -1,5 +1,6 @@
-"""The blocked passes of the norms against torch where they take their faster forms: batch norm with short
-rows (per-channel vectors tiled over a block of rows, several blocks and a short last one), layer_norm over
+"""The blocked passes of the norms against torch where they take their faster forms: batch norm's walks over
+blocks of whole samples against per-channel vectors tiled to a block (short and long rows, several blocks and
+a short last one, a zero weight, eval mode; samples larger than a block keep the row walk), layer_norm over
 several blocks of rows."""
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ RNG = np.random.default_rng(11)
 
 
 @pytest.mark.parametrize("training", [True, False])
-@pytest.mark.parametrize("shape", [(300, 500), (90, 700, 3)])
-def test_batch_norm_short_rows_several_blocks(shape: tuple, training: bool) -> None:
+@pytest.mark.parametrize("shape", [(300, 500), (90, 700, 3), (7, 4, 5000), (2, 3, 50000)])
+def test_batch_norm_tiled_walks(shape: tuple, training: bool) -> None:
     c = shape[1]
 
     def fn(L, x, w, b):
@@ -22,8 +23,11 @@ def test_batch_norm_short_rows_several_blocks(shape: tuple, training: bool) -> N
         y = L.nn.functional.batch_norm(x, rm, rv, w, b, training=training, momentum=0.3)
         return y + rm.sum() + rv.sum() * 2
 
+    w = RNG.standard_normal(c)
+    w[1] = 0.0   # (a zero weight takes the other form of the backward's walk)
     check_grads(fn, RNG.standard_normal(shape) * 2 + 1, RNG.standard_normal(c), RNG.standard_normal(c),
                 rtol=1e-7, atol=1e-9)
+    check_grads(fn, RNG.standard_normal(shape) - 1, w, RNG.standard_normal(c), rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("affine", [True, False])
