@@ -369,6 +369,14 @@ def _fast_log1pf() -> Callable[[np.ndarray], np.ndarray] | None:
         return next((f for f in (np.log1p, _log1pf_reduced) if np.array_equal(f(x), ref)), None)
 
 
+def _marsaglia_tsang_log_test(uu: np.ndarray, xx: np.ndarray, v: np.ndarray, d: float, i: np.ndarray, exact: bool
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gamma attempts' log test log(uu) < x^2 / 2 + d (1 - v + log v) of attempts ``i``, for :func:`_decide`."""
+    log = _glibc_log if exact else np.log
+    lhs, log_v = log(uu[i]), log(v[i])
+    return lhs, 0.5 * xx[i] + d * (1.0 - v[i] + log_v), np.abs(lhs) + 0.5 * xx[i] + d * (1.0 + v[i] + np.abs(log_v))
+
+
 def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 2.2) -> np.ndarray:
     """``size`` draws for one alpha >= 1 (used from 1.1), vectorised over the stream.
 
@@ -416,9 +424,8 @@ def _gamma_same(gen: R.Generator, d: float, c: float, size: int, ahead: float = 
         xx = x * x
         accepted = uu < 1.0 - _C0331_F * xx * xx
         slow = np.flatnonzero(~accepted)
-        if slow.size:
-            lhs = R._libm(math.log, uu[slow])
-            accepted[slow] = lhs < 0.5 * xx[slow] + d * (1.0 - v[slow] + R._libm(math.log, v[slow]))
+        test = functools.partial(_marsaglia_tsang_log_test, uu[slow], xx[slow], v[slow], d)
+        accepted[slow] = _decide(test, slow.size, strict=True)
         idx = np.flatnonzero(accepted)[:need]
         out.append(d * v[idx])
         need -= idx.size
@@ -793,19 +800,20 @@ def _lgamma_near(x: np.ndarray) -> np.ndarray:
     return np.where(small, _lgamma_table()[np.where(small, x, 0).astype(np.int64)], series)
 
 
-def _decide(test: Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray, np.ndarray]], n: int) -> np.ndarray:
-    """Whether lhs <= rhs for each of ``n`` acceptance tests, ``test(indices, exact)`` giving (lhs, rhs, the
-    magnitude of their terms): first with NumPy's log (within ulps of glibc's, and SIMD where glibc's costs a
-    call per value) and approximations, then exactly (glibc's log and lgamma, as torch) where lhs and rhs are
-    within 1e-12 of the terms' magnitude, a margin far above both evaluations' rounding."""
+def _decide(test: Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray, np.ndarray]], n: int,
+            strict: bool = False) -> np.ndarray:
+    """Whether lhs <= rhs (lhs < rhs if ``strict``) for each of ``n`` acceptance tests, ``test(indices, exact)``
+    giving (lhs, rhs, the magnitude of their terms): first with NumPy's log (within ulps of glibc's, and SIMD
+    where glibc's costs a call per value) and approximations, then exactly (glibc's log and lgamma, as torch)
+    where lhs and rhs are within 1e-12 of the terms' magnitude, a margin far above both evaluations' rounding."""
     idx = np.arange(n)
     with np.errstate(all="ignore"):
         lhs, rhs, scale = test(idx, False)
-        ok = lhs <= rhs
+        ok = lhs < rhs if strict else lhs <= rhs
         close = np.flatnonzero(~(np.abs(lhs - rhs) > 1e-12 * scale))
         if close.size:
             lhs, rhs, _ = test(close, True)
-            ok[close] = lhs <= rhs
+            ok[close] = lhs < rhs if strict else lhs <= rhs
     return ok
 
 
