@@ -151,3 +151,10 @@ def test_barebones_pow_by_zero_or_one_and_broadcast_first(call):
     t, e = outcomes(run)
     if not same_exception(t, e):
         assert e == t
+
+
+@pytest.mark.parametrize("call", ['x.eq("a")', 'x.clamp("a", "b")', 'x.clamp("a")', 'x.max("a")', 't.remainder(x, "a")',
+                                  'x.eq(other="a")', 't.squeeze(x, "a")', 'x.add(2, 3, 4)', 'x.eq(foo=1)',
+                                  'x.view((2, "a"))', 't.std(x, "a")'])
+def test_invalid_combination_explains_each_overload_as_torch(call):
+    _raises_as_torch(lambda lib: eval(call, {"t": lib, "x": lib.ones(3)}), lines=None)

@@ -143,7 +143,7 @@ class _Param:
     """One parameter of a signature: ``Type[N]? name/shown=default`` (``[N]``: a list, N for the length a
     single int stands for; ``?``: None accepted)."""
 
-    __slots__ = ("type", "name", "shown", "optional", "default", "kw_only", "size", "display")
+    __slots__ = ("type", "name", "shown", "optional", "default", "kw_only", "size", "display", "type_shown")
 
     def __init__(self, text: str, kw_only: bool) -> None:
         # "bool training/train=True": Python's keyword ``training``, named ``train`` in torch's messages
@@ -156,7 +156,7 @@ class _Param:
         self.size = int(size) if size else 0
         self.optional = bool(opt)
         self.kw_only = kw_only
-        shown = _LISTS[self.type] if is_list else _CHECKS[base][0]
+        shown = self.type_shown = _LISTS[self.type] if is_list else _CHECKS[base][0]
         default = self.default
         if default is not None:
             default = {"[]": "None"}.get(default, default)
@@ -247,15 +247,22 @@ class Signature:
         # f(2, 3) for f((2, 3)): an int list of any length that is the only positional parameter
         self.varargs = self.max_pos == 1 and params[0].type in ("int[]", "SymInt[]") and not params[0].size
 
-    def display(self) -> str:
+    def tokens(self) -> list[str]:
+        """The shown type of each part of :meth:`display`, "*" included."""
+        return self._parts(lambda p: p.type_shown)
+
+    def _parts(self, show: Callable[[_Param], str]) -> list[str]:
         shown = []
         star = False
         for p in self.params:
             if p.kw_only and not star:
                 shown.append("*")
                 star = True
-            shown.append(p.display)
-        return ", ".join(shown)
+            shown.append(show(p))
+        return shown
+
+    def display(self) -> str:
+        return ", ".join(self._parts(lambda p: p.display))
 
     def binds(self, n: int, keys: tuple[str, ...]) -> bool:
         """Whether ``n`` positional arguments and the keywords ``keys`` fit this overload, their types aside."""
@@ -322,12 +329,46 @@ def _split(params: str) -> list[str]:
     return out
 
 
-def _got(args: tuple, kwargs: dict) -> str:
-    pos = [type_name(a) for a in args]
-    kw = [f"{k}={type_name(kwargs[k])}" for k in reversed(kwargs)]   # as torch: the last given first
+def _got(args: tuple, kwargs: dict, sig: Signature | None = None) -> str:
+    """The given arguments' types as torch lists them; with ``sig``, those unlike its parameters (by the type
+    names shown, position by position, "*" included; keywords by name) marked ``!...!``."""
+    if sig is None:
+        pos = [type_name(a) for a in args]
+        kw = [f"{k}={type_name(kwargs[k])}" for k in reversed(kwargs)]   # as torch: the last given first
+    else:
+        types = sig.tokens()
+        by_name = {p.name: p.type_shown for p in sig.params}
+        pos = [_marked(_detailed_name(a), types[i] if i < len(types) else None) for i, a in enumerate(args)]
+        kw = [_marked(f"{k}={_detailed_name(kwargs[k])}", None if k not in by_name else f"{k}={by_name[k]}")
+              for k in reversed(kwargs)]
     if pos:
         return ", ".join(pos + kw)
     return "".join(k + ", " for k in kw)
+
+
+def _marked(given: str, expected: str | None) -> str:
+    return given if given == expected else f"!{given}!"
+
+
+def _detailed_name(v: Any) -> str:
+    """torch's name for an argument's type where it explains a mismatch: sequences with their elements'."""
+    if _isinstance(v, tuple) and type(v) is tuple:
+        return f"tuple of ({', '.join(_detailed_name(e) for e in v)})"
+    if _isinstance(v, list):
+        return f"list of [{', '.join(_detailed_name(e) for e in v)}]"
+    return type_name(v)
+
+
+def _explained(sig: Signature, args: tuple, kwargs: dict) -> str:
+    """torch's line under an overload given as many arguments as its shown signature has parts ("*" and an
+    empty list counting as one): the keywords it does not know, else the arguments marked where they differ."""
+    if len(args) + len(kwargs) != max(len(sig.tokens()), 1):
+        return ""
+    names = {p.name for p in sig.params}
+    unknown = [k for k in kwargs if k not in names]
+    if unknown:
+        return f"      didn't match because some of the keywords were incorrect: {', '.join(unknown)}\n"
+    return f"      didn't match because some of the arguments have invalid types: ({_got(args, kwargs, sig)})\n"
 
 
 def parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool = False) -> str | None:
@@ -386,11 +427,13 @@ def _parse_error(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> str 
     plausible = [e for s, e in zip(shown, errors, strict=True) if s.min_args <= n <= len(s.params)]
     if len(plausible) == 1:
         return plausible[0]
-    got = f"{shown[0].name}() received an invalid combination of arguments - got ({_got(args, kwargs)}), but expected"
+    head = f"{shown[0].name}() received an invalid combination of arguments - got"
     if len(shown) == 1:
-        return f"{got} ({shown[0].display()})"
-    lines = "".join(f" * ({s.display()})\n" for s in shown)
-    return f"{got} one of:\n{lines}"
+        sig = shown[0]
+        counted = len(args) + len(kwargs) == max(len(sig.tokens()), 1)
+        return f"{head} ({_got(args, kwargs, sig if counted else None)}), but expected ({sig.display()})"
+    lines = "".join(f" * ({s.display()})\n{_explained(s, args, kwargs)}" for s in shown)
+    return f"{head} ({_got(args, kwargs)}), but expected one of:\n{lines}"
 
 
 class _Precheck:
