@@ -764,12 +764,14 @@ def _btrs_pairs(u: np.ndarray, v: np.ndarray, k0: _BinomialConstants, is_f32: bo
             cmk = cnt - k_s
             ck1, cnt1, k1 = cmk + 1, cnt + 1, k_s + 1
         head = (m + 0.5) * math.log((m + 1) / (r * (cnt - m + 1)))
-        tails = _stirling_tail(m) + _stirling_tail(cnt - m) - _stirling_tails(k_s) - _stirling_tails(cmk)
+        tail_m, tail_nm = _stirling_tail(m), _stirling_tail(cnt - m)
+        tail_k, tail_cmk = _stirling_tails(k_s), _stirling_tails(cmk)   # (each below 0.09)
 
         def test(i: np.ndarray, exact: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             log = _glibc_log if exact else np.log
             lv, t1, t2 = log(lv_arg[i]), cnt1 * log((cnt - m + 1) / ck1[i]), (k_s[i] + 0.5) * log(r * ck1[i] / k1[i])
-            return lv, head + t1 + t2 + tails[i], np.abs(lv) + abs(head) + np.abs(t1) + np.abs(t2) + np.abs(tails[i])
+            upper = head + t1 + t2 + tail_m + tail_nm - tail_k[i] - tail_cmk[i]   # torch's order of the sums
+            return lv, upper, np.abs(lv) + abs(head) + np.abs(t1) + np.abs(t2) + 1.0
         accepted[slow] = _decide(test, slow.size)
     return k, accepted
 
