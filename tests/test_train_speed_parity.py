@@ -63,3 +63,28 @@ def test_bernoulli_and_dropout_streams(n):
         res.append([lib.empty(n).bernoulli_(0.3), lib.empty(n, dtype=lib.float64).bernoulli_(0.7),
                     lib.nn.functional.dropout(x.t(), 0.25, True), lib.rand(2)])
     assert_close(res[1], res[0], 0, 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_adam_steps(name, dtype):
+    """Adam's update (moments by fused multiply-adds: the product widened, then scaled in place; addcdiv
+    straight into the parameter): AdamW's first moments (from the gradient alone) equal torch's bit for bit;
+    the steps agree to torch's sqrt, which is not correctly rounded on the CPU."""
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal(3000)
+    grads = [rng.standard_normal(3000) * s for s in (1.0, 0.1, 3.0)]
+    res = []
+    for lib in (torch, ember):
+        dt = getattr(lib, dtype)
+        p = lib.nn.Parameter(lib.tensor(a, dtype=dt))
+        opt = getattr(lib.optim, name)([p], lr=1e-2, weight_decay=0.1)
+        steps = []
+        for g in grads:
+            p.grad = lib.tensor(g, dtype=dt)
+            opt.step()
+            steps.append([opt.state[p]["exp_avg"].clone(), opt.state[p]["exp_avg_sq"].clone(), p.detach().clone()])
+        res.append(steps)
+    if name == "AdamW":
+        assert_close(res[1][0][:2], res[0][0][:2], 0, 0)
+    assert_close(res[1], res[0], 1e-5, 1e-9)

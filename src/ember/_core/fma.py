@@ -22,9 +22,16 @@ def wide_dtype(a: Any) -> Any:
 
 
 def multiply_wide(a: Any, b: Any, like: Any) -> Any:
-    """``a·b`` as a new array in ``like``'s wide dtype (the exact product of an FMA)."""
+    """``a·b`` as a new array in ``like``'s wide dtype (the exact product of an FMA). An array times a number
+    is widened, then scaled in place: the same values, without NumPy's slower mixed-type loop."""
     wide = wide_dtype(like)
-    return xp_of_array(like).multiply(a, b, dtype=wide) if wide is not None else a * b
+    if wide is None:
+        return a * b
+    if isinstance(b, (float, int, np.generic)) and hasattr(a, "astype"):
+        acc = a.astype(wide)
+        acc *= wide(b)
+        return acc
+    return xp_of_array(like).multiply(a, b, dtype=wide)
 
 
 def _veltkamp(a: Any) -> tuple[Any, Any]:

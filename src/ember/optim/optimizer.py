@@ -486,6 +486,10 @@ def addcdiv(a: Any, t1: Any, t2: Any, value: float = 1.0, out: Tensor | None = N
     """``a.addcdiv(t1, t2, value)``: a + value·t1 / t2 (into ``out`` when given)."""
     q = t1 * opmath(a, value)
     q /= t2
+    if out is not None and q.dtype == a.dtype and out._data is a:   # the sum straight into ``a`` (no copy)
+        xp_of_array(a).add(q, a, out=a)
+        out._vc[0] += 1
+        return a
     q += a
     return _store(q, a, out)
 
