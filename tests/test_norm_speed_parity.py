@@ -1,14 +1,15 @@
 """The blocked passes of the norms against torch where they take their faster forms: batch norm's walks over
 blocks of whole samples against per-channel vectors tiled to a block (short and long rows, several blocks and
 a short last one, a zero weight, eval mode; samples larger than a block keep the row walk), layer_norm over
-several blocks of rows."""
+several blocks of rows and its exact cancellation in the gradient of a sum of its outputs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from oracle import check_grads
+import ember
+from oracle import check_grads, torch
 
 RNG = np.random.default_rng(11)
 
@@ -37,3 +38,16 @@ def test_layer_norm_several_blocks(affine: bool) -> None:
     params = (RNG.standard_normal(n), RNG.standard_normal(n)) if affine else ()
     check_grads(lambda L, x, *p: L.nn.functional.layer_norm(x, (n,), *p), RNG.standard_normal((5, 100, n)) + 3,
                 *params, rtol=1e-7, atol=1e-9)
+
+
+def test_layer_norm_sum_of_outputs_exact_zero_gradient() -> None:
+    """Σ layer_norm(x) does not depend on x: with an exact mean the input gradient is exactly 0, as torch's
+    (the mean of g·w is subtracted before scaling by 1/std)."""
+    xa = np.array([[1, 2, 3, 4, 5, 6, 7], [-3, 1, 5, 9, 13, 17, 21]], np.float32)
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor(xa, requires_grad=True)
+        lib.nn.functional.layer_norm(x, (7,), lib.ones(7, requires_grad=True), lib.zeros(7)).sum().backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert not grads[1].any()

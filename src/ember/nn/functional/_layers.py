@@ -459,21 +459,18 @@ def _row_dots(ns: object, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     """The same gradients by array math on an ``(M, N)`` view, from the forward's mean and 1/std, a block of
-    rows at a time. With ``xc = x - mean``, ``r = 1/std`` and ``p = g·xc``: ``gb = Σ_rows g``,
-    ``gw = Σ_rows r·p`` and ``gx = g·(r⊗w) + xc·(-r³·Σ_cols p·w / N) - Σ_cols g·(r⊗w) / N``: sums by
-    BLAS where they can be and ``r⊗w`` a BLAS product, six elementwise passes a block."""
+    rows at a time. With ``xc = x - mean``, ``r = 1/std`` and ``gh = g·w``:
+    ``gx = r·(gh - mean(gh) - xc·r²·mean(gh·xc))``, ``gw = Σ_rows r·(g·xc)``, ``gb = Σ_rows g``."""
     ns = xp(x)
     m, n = node.mean.shape[0], node.n
     a = compute_array(x).reshape(m, n)
     g2 = compute_array(g).reshape(m, n)
     want_x, want_w, want_b = (e is not None for e in node._next)
     wa = compute_array(w).reshape(-1) if w is not None else None
-    wcol = (wa if wa is not None else ns.ones(n, a.dtype))[:, None]
-    # r⊗w as a (rows, 2) @ (2, N) product against a zero row: OpenBLAS's rank-1 (k = 1) product runs ~30x slower
-    w2 = ns.concatenate([wcol.T, ns.zeros((1, n), a.dtype)]) if wa is not None else None
     gx = ns.empty((m, n), a.dtype) if want_x else None
     rows = _row_blocks(ns, m, n)
     k = min(rows.step, m)
+    wt = _tiled(ns, wa, k) if want_x else None
     partial: dict[int, tuple] = {}   # per part of the rows (one per thread): its (gw, gb) sums
 
     def part(lo: int, hi: int) -> None:
@@ -486,28 +483,21 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
             ns.subtract(a[i:j], node.mean[i:j], out=xk)
             if want_b:
                 pb += ns.einsum("ij->j", gk)
-            if want_w or want_x:
-                ns.multiply(gk, xk, out=tk)
             if want_w:
+                ns.multiply(gk, xk, out=tk)
                 pw += gemm.matmul(ns, rk[:, 0], tk)
             if want_x:
-                s2 = gemm.matmul(ns, tk, wcol)     # Σ g·w·xc per row
-                s2 *= rk
+                gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
+                s1 = ns.einsum("ij->i", gh)[:, None]
+                s2 = _row_dots(ns, gh, xk)[:, None]
                 s2 *= rk
                 s2 *= rk
                 s2 /= -max(n, 1)
-                if wa is None:
-                    rw, s1 = rk, gemm.matmul(ns, gk, wcol) * rk
-                else:   # Σ g·(r⊗w) from the same products as the first term (which it cancels exactly for N = 1)
-                    r2 = ns.zeros((j - i, 2), a.dtype)
-                    r2[:, :1] = rk
-                    rw = gemm.matmul(ns, r2, w2, out=tk)
-                    s1 = _row_dots(ns, gk, rw)[:, None]
                 s1 /= -max(n, 1)
-                gxk = ns.multiply(gk, rw, out=gx[i:j])
-                xk *= s2
-                gxk += xk
+                gxk = ns.multiply(xk, s2, out=gx[i:j])       # r·(gh - s1/n - xc·r²·s2/n)
+                gxk += gh
                 gxk += s1
+                gxk *= rk
         partial[lo] = (pw, pb)
 
     split_rows(ns, m, n, part)
