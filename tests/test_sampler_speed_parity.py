@@ -88,3 +88,23 @@ def test_decide_settles_near_ties_exactly():
         rhs = np.array([1.0 + 1e-15, 1.0, 2.0])[i] + (0.0 if exact else 1e-14)   # approximate: ties flip
         return lhs, rhs, np.abs(lhs) + np.abs(rhs)
     assert S._decide(test, 3).tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize("rate", [1e-20, 1e-7, 0.4, 3.0, 9.99])
+def test_poisson_expanded_small_rate(monkeypatch, rate):
+    """One rate below 10 for every element: Knuth's products split by prefix sums of -log u (near ties replayed
+    exactly), in blocks that continue the stream."""
+    monkeypatch.setattr(S, "_BLOCK", 97)
+    rates = torch.full((400,), rate, dtype=torch.float64)
+    _same_stream(lambda: ember.poisson(to_ember(rates)), lambda: torch.poisson(rates), seed=12)
+
+
+def test_knuth_stream_replays_ties_and_short_buffers():
+    """A draw whose running sum ends next to the bound is replayed with torch's product; a buffer too short for
+    a draw leaves it for the next."""
+    u = np.array([0.5, 0.5, 0.25, 0.9, 0.1])
+    enlam = 0.25   # 0.5 * 0.5 == 0.25 exactly: the draw from 0 stops at its second uniform (k = 1)
+    drawn, used = S._knuth_stream(u, enlam, 10)
+    assert (drawn.tolist(), used) == ([1, 0, 1], 5)
+    drawn, used = S._knuth_stream(u[3:4], enlam, 10)
+    assert (drawn.tolist(), used) == ([], 0)

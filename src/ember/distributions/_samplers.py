@@ -819,7 +819,7 @@ def _decide(test: Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray, np.
     return ok
 
 
-def _inversion_stream(u: np.ndarray, cnt: float, logq: float, need: int) -> tuple[list[float], int]:
+def _inversion_stream(u: np.ndarray, cnt: float, logq: float, need: int) -> tuple[np.ndarray, int]:
     """Inversion draws for one parameter set from the uniforms ``u``: a draw starting at uniform s ends at
     the first j where the geometric waiting times from s sum past ``cnt`` (prefix sums of integer-valued
     doubles are exact; a time above ``cnt`` is capped at ``cnt + 1``, which stops a draw all the same).
@@ -836,14 +836,7 @@ def _inversion_stream(u: np.ndarray, cnt: float, logq: float, need: int) -> tupl
             ratio[near] = R._libm(R._log0, u[near]) / logq
             geom = np.ceil(ratio)
     prefix = np.concatenate([[0.0], np.cumsum(np.minimum(geom, cnt + 1))])
-    ends = np.searchsorted(prefix, prefix[:-1] + cnt, side="right").tolist()
-    out: list[float] = []
-    start = 0
-    while len(out) < need and start < n and ends[start] <= n:
-        end = ends[start]
-        out.append(float(end - 1 - start))
-        start = end
-    return out, start
+    return _walk(np.searchsorted(prefix, prefix[:-1] + cnt, side="right"), need)
 
 
 def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: bool) -> np.ndarray:
@@ -867,7 +860,7 @@ def _binomial_same(gen: R.Generator, k0: _BinomialConstants, size: int, is_f32: 
             u, commit = _peek(gen, int(block * (cnt * q + 1) * 1.3) + 64)
             drawn, used = _inversion_stream(u, cnt, logq, block)
             commit(used)
-            got = np.asarray(drawn, np.float64)
+            got = drawn.astype(np.float64)
         pieces.append(got)
         need -= got.size
     k = np.concatenate(pieces)
@@ -1054,10 +1047,68 @@ def _ptrs_pairs(u: np.ndarray, v: np.ndarray, k0: _PoissonConstants) -> tuple[np
     return k, accepted
 
 
-def _poisson_same(gen: R.Generator, k0: _PoissonConstants, size: int) -> np.ndarray:
-    """``size`` PTRS draws for one rate >= 10, vectorised over the stream: each (u, v) pair is accepted or
-    rejected on its own, so the i-th accepted pair is the i-th draw."""
+def _knuth_stream(u: np.ndarray, enlam: float, need: int) -> tuple[np.ndarray, int]:
+    """Knuth draws for one rate below 10 from the uniforms ``u``: a draw multiplies uniforms until the product is
+    at most ``enlam`` (e^-lambda), i.e. until the running sum of -log u reaches -log(enlam), which a search in
+    the prefix sums finds for every start at once (NumPy's log; a zero uniform, whose product stops a draw,
+    counts 1000).  Where the sum ends within 1e-5 of the bound (far above the rounding of sums below 1e5) the
+    product is replayed exactly.  Returns the complete draws (at most ``need``) and the uniforms they used."""
+    n = u.size
+    with np.errstate(divide="ignore"):
+        prefix = np.concatenate([[0.0], np.cumsum(np.minimum(-np.log(u), 1e3))])
+    bound = prefix[:-1] - math.log(enlam)
+    ends = np.maximum(np.searchsorted(prefix, bound, side="left"), np.arange(1, n + 1))
+    last = np.minimum(ends, n)
+    for start in np.flatnonzero((prefix[last] - bound < 1e-5) | (bound - prefix[last - 1] < 1e-5)).tolist():
+        end, prod = start + 1, u.item(start)   # torch's product, exactly
+        while prod > enlam and end < n:
+            prod *= u.item(end)
+            end += 1
+        ends[start] = end if prod <= enlam else n + 1
+    return _walk(ends, need)
+
+
+def _walk(ends: np.ndarray, need: int) -> tuple[np.ndarray, int]:
+    """The draws along the stream from uniform 0 given each start's next start ``ends`` (beyond ``ends.size``:
+    the draw does not end in the buffer): the starts s_{i+1} = ends[s_i] by doubling (tables of 2, 4, ..., 64
+    steps, a walk in 64-step jumps, then the starts between filled in).  Returns (each complete draw's length
+    minus one, at most ``need`` of them; the uniforms they used)."""
+    n = ends.size
+    step = np.empty(n + 2, np.int64)
+    step[:n] = np.minimum(ends, n + 1)
+    step[n:] = n + 1   # past the end: stays there
+    tables = [step]
+    for _ in range(6):
+        tables.append(tables[-1][tables[-1]])
+    coarse = [0]
+    for _ in range(need // 64):
+        coarse.append(tables[-1].item(coarse[-1]))
+        if coarse[-1] > n:
+            break
+    starts = np.array(coarse)
+    for table in reversed(tables[:-1]):
+        starts = np.stack([starts, table[starts]], axis=1).ravel()
+    starts = starts[:need + 1]
+    done = int(np.searchsorted(starts[1:], n, side="right"))
+    return np.diff(starts[:done + 1]) - 1, int(starts[done])
+
+
+def _poisson_same(gen: R.Generator, lam: float, size: int) -> np.ndarray:
+    """``size`` draws for one rate, vectorised over the stream: below 10 Knuth's products of uniforms, split by
+    prefix sums (:func:`_knuth_stream`); from 10 PTRS, where each (u, v) pair is accepted or rejected on its
+    own, so the i-th accepted pair is the i-th draw."""
     pieces, need = [], size
+    enlam, ahead = math.exp(-lam), 1.3
+    while need and lam < 10:
+        block = min(need, _BLOCK)
+        u, commit = _peek(gen, int(block * (lam + 1) * ahead) + 64)
+        drawn, used = _knuth_stream(u, enlam, block)
+        commit(used)
+        pieces.append(drawn)
+        need -= drawn.size
+        ahead = 1.3 if drawn.size else 2 * ahead   # (a buffer too short for one draw: a longer one)
+    if need:
+        k0 = _PoissonConstants.of(lam)
     while need:
         pairs = min(need + need // 4 + 32, _BLOCK)
         u, commit = _peek(gen, 2 * pairs)
@@ -1071,7 +1122,7 @@ def _poisson_same(gen: R.Generator, k0: _PoissonConstants, size: int) -> np.ndar
 
 def poisson_array(gen: R.Generator, rates: np.ndarray) -> np.ndarray:
     """``torch.poisson``: one draw per element of ``rates`` (C order; torch computes in double), in the dtype
-    of ``rates``.  One rate >= 10 shared by every element (an expanded scalar) is vectorised over the stream.
+    of ``rates``.  One rate shared by every element (an expanded scalar) is vectorised over the stream.
     The final PTRS test uses glibc's ``lgamma`` as torch (CPython's :func:`math.lgamma` differs in the last
     bits)."""
     rates = np.asarray(rates)
@@ -1080,8 +1131,8 @@ def poisson_array(gen: R.Generator, rates: np.ndarray) -> np.ndarray:
     lams = rates.astype(np.float64).ravel()
     if not (lams >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    if lams.size > 1 and 10 <= lams[0] and (lams == lams[0]).all():
-        out = _poisson_same(gen, _PoissonConstants.of(float(lams[0])), lams.size)
+    if lams.size > 1 and 0 < lams[0] and (lams == lams[0]).all():
+        out = _poisson_same(gen, float(lams[0]), lams.size)
     else:
         # lambda + 1 uniforms per Knuth draw, 2.3 to 2.6 per PTRS draw, none for a rate of 0
         expected = np.where(lams < 10, lams + 1, np.where(lams < 100, 2.6, 2.3))[lams > 0].sum()
