@@ -158,3 +158,11 @@ def test_barebones_pow_by_zero_or_one_and_broadcast_first(call):
                                   'x.view((2, "a"))', 't.std(x, "a")'])
 def test_invalid_combination_explains_each_overload_as_torch(call):
     _raises_as_torch(lambda lib: eval(call, {"t": lib, "x": lib.ones(3)}), lines=None)
+
+
+@pytest.mark.parametrize("call", ['x.transpose_(0, "a")', 'x.unsqueeze_(1.5)', 'x.swapdims_(None, 0)',
+                                  'x.unfold("a", 1, 1)', 'x.lerp("a", 0.5)', 'x.lerp_(x, "a")', 'x.renorm(2, "a", 1)',
+                                  'x.take(1.5)',
+                                  'x.put_(x, "a")', 'x.masked_scatter(1, x)', 'x.diff("a")', 'x.fill_diagonal_(1, 2)'])
+def test_more_method_forms_as_torch(call):
+    _raises_as_torch(lambda lib: eval(call, {"x": lib.ones(3, 3)}), lines=None)
