@@ -33,7 +33,7 @@ def test_batch_norm_tiled_walks(shape: tuple, training: bool) -> None:
 
 @pytest.mark.parametrize("affine", [True, False])
 def test_layer_norm_several_blocks(affine: bool) -> None:
-    """layer_norm's blocked backward (weight gradient summed per block by BLAS) over two blocks of rows."""
+    """layer_norm's blocked forward and backward over two blocks of rows."""
     n = 300
     params = (RNG.standard_normal(n), RNG.standard_normal(n)) if affine else ()
     check_grads(lambda L, x, *p: L.nn.functional.layer_norm(x, (n,), *p), RNG.standard_normal((5, 100, n)) + 3,

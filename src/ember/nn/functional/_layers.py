@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..._core import dtype as D
-from ..._core import gemm
 from ..._core.device import check_on_device, to_host
 from ..._core.memory_format import contiguous_format
 from ..._core.warn import warn
@@ -485,7 +484,7 @@ def _layer_norm_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tu
                 pb += ns.einsum("ij->j", gk)
             if want_w:
                 ns.multiply(gk, xk, out=tk)
-                pw += gemm.matmul(ns, rk[:, 0], tk)
+                pw += ns.einsum("i,ij->j", rk[:, 0], tk)
             if want_x:
                 gh = gk if wt is None else ns.multiply(gk, wt if wt.ndim == 1 else wt[: j - i], out=tk)
                 s1 = ns.einsum("ij->i", gh)[:, None]
