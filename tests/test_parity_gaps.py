@@ -166,3 +166,17 @@ def test_invalid_combination_explains_each_overload_as_torch(call):
                                   'x.put_(x, "a")', 'x.masked_scatter(1, x)', 'x.diff("a")', 'x.fill_diagonal_(1, 2)'])
 def test_more_method_forms_as_torch(call):
     _raises_as_torch(lambda lib: eval(call, {"x": lib.ones(3, 3)}), lines=None)
+
+
+@pytest.mark.parametrize("op", ["bitwise_and", "floor_divide", "eq", "logical_and", "heaviside", "gcd", "bitwise_not",
+                                "logical_not", "conj_physical", "nextafter"])
+@pytest.mark.parametrize("which", ["out", "input"])
+def test_out_requiring_grad_for_ops_without_derivative_as_torch(op, which):
+    def run(lib):
+        ints = op in ("bitwise_and", "gcd", "bitwise_not")
+        x = lib.tensor([1, 2, 3]) if ints else lib.tensor([1., 2., 3.], requires_grad=which == "input")
+        args = (x,) if op in ("bitwise_not", "logical_not", "conj_physical") else (x, x)
+        return getattr(lib, op)(*args, out=lib.empty(3, requires_grad=which == "out")).tolist()
+    t, e = outcomes(run)
+    if not same_exception(t, e):
+        assert e == t

@@ -321,17 +321,18 @@ def _cast_error(src: D.dtype, dst: D.dtype) -> RuntimeError:
 
 
 def write_out(out: Tensor, result: Tensor, op: str | None = None,
-              dtype_error: Callable[[D.dtype, D.dtype], Exception] | None = None) -> Tensor:
+              dtype_error: Callable[[D.dtype, D.dtype], Exception] | None = None, grad_check: bool = True) -> Tensor:
     """Copy ``result`` into the user's ``out=`` tensor (resizing it as torch does) and return ``out``.
 
     ``op`` names the operator in torch's error for ``out=`` with inputs that require grad; without it the
     name comes from the result's grad_fn (``MmBackward0`` → ``mm``). ``dtype_error`` (result's dtype, out's
     dtype → exception), when given, makes ``out`` need exactly the result's dtype, as torch's kernels that
-    refuse even a widening cast (``out_dtype_error`` is their common message).
+    refuse even a widening cast (``out_dtype_error`` is their common message). ``grad_check=False``: an op
+    torch's autograd layer does not check (not differentiable, or checked before by :func:`check_out_grad`).
     """
     if not _isinstance(out, Tensor):
         raise TypeError(f"argument 'out' must be Tensor, not {type(out).__name__}")
-    if STATE.enabled and (out._rg or result._rg):
+    if grad_check and STATE.enabled and (out._rg or result._rg):
         history = (out._rg and not out._fw_only) or (result._rg and not result._fw_only)
         if history and STATE.grad:
             raise _out_grad_error(op or _op_name(result))

@@ -72,6 +72,15 @@ def _xp(t: Tensor) -> Any:
     return np if t._device is CPU else xp_of(t._device)
 
 
+def _out_grad(rule: str | None, grad: Callable | None, kind: Callable) -> str:
+    """How torch refuses ``out=`` with tensors that require grad: "autograd" (a differentiable op: any input or
+    ``out``, before the kernel), "fallback" (an op without a derivative: ``out`` only, as ``aten::<op>()``) or
+    "none" (comparisons and logical ops, not differentiable: never)."""
+    if rule is not None:
+        return rule
+    return "autograd" if grad is not None else "none" if kind is _k_bool else "fallback"
+
+
 def _autograd_name(name: str, node: str | None) -> str:
     """The op's name in torch's autograd errors: its own, or the one its gradient node names (``div`` for
     ``true_divide``, whose node is ``DivBackward0``)."""
@@ -461,7 +470,7 @@ _F32 = np.dtype(np.float32)
 def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, kind: Callable = _k_float,
           saves: str = "x", deny: dict[str, Denial] | None = None, grad_name: str | None = None,
           method: bool = True, inplace_method: bool = True, out_rule: str | None = None,
-          names: tuple[str, ...] = (), inplace_grad: bool = True) -> Callable:
+          names: tuple[str, ...] = (), inplace_grad: bool = True, out_grad: str | None = None) -> Callable:
     """Declare a unary elementwise op ``name``: the function ``name(input, *params, out=None)``, the
     Tensor method and its in-place ``name_`` (unless disabled; ``inplace_grad=False``: the in-place form's node,
     ``<Name>Backward1``, raises torch's NotImplementedError in backward).
@@ -496,6 +505,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
 
     arg_a = names[0] if names else "input"   # the operand's name in torch's errors
     out_op = _autograd_name(name, node_cls and node_cls.__name__)
+    out_grad = _out_grad(out_grad, grad, kind)
     takes = _arity(forward, 1)
 
     def op(input: Tensor, *params: Any, out: Tensor | None = None) -> Tensor:
@@ -511,8 +521,10 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
         if out is not None:
             if out_rule == "none":
                 raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
-            if node_cls is not None:
+            if out_grad == "autograd":
                 check_out_grad(out_op, out, input)
+            elif out_grad == "fallback":
+                check_out_grad(f"aten::{name}", out)
             if denied and _early(denied, dt):
                 raise_denied(denied[dt], dt)
             if out_rule in ("bool", "input"):   # these messages come first, casts after the overlap checks
@@ -544,7 +556,7 @@ def unary(name: str, forward: str | Callable, grad: Callable | None = None, *, k
             if params:
                 node.params = params
         if out is not None:
-            return write_out(out, res, name)
+            return write_out(out, res, name, grad_check=out_grad == "autograd")
         return res
 
     def op_(self: Tensor, *params: Any) -> Tensor:
@@ -670,7 +682,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
            method: bool = True, inplace_method: bool = True, precheck: Callable | None = None,
            cast_name: str | None = None, scalar_pair: bool = False, reflected: bool = False,
            names: tuple[str, ...] = (), opmath_scalars: str = "",
-           complex_via: Callable | None = None, comparison: bool = False) -> Callable:
+           complex_via: Callable | None = None, comparison: bool = False, out_grad: str | None = None) -> Callable:
     """Declare a binary elementwise op with broadcasting and torch's promotion.
 
     ``forward``: an xp ufunc name or ``f(xp, a, b, *params)`` on operands already in the compute dtype;
@@ -720,6 +732,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
 
     fixed_cls = make_class(fixed_name) if fixed_name is not None and grad is not None else None
     out_op = _autograd_name(name, fixed_name)
+    out_grad = _out_grad(out_grad, grad, kind)
     compared = [node_class(f"{_camel(name)}Backward{i}", lambda node, g, n=i + 1: _zero_grads(g)[:n])
                 for i in (0, 1)] if comparison else []   # self (and a tensor other): zero gradients
 
@@ -784,8 +797,10 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         if precheck is not None:
             precheck(a, b)
         if out is not None and _isinstance(out, Tensor):
-            if grad is not None:
+            if out_grad == "autograd":
                 check_out_grad(out_op, out, a, b)
+            elif out_grad == "fallback":
+                check_out_grad(f"aten::{name}", out)
             if denied:   # an op's own dtype message comes first
                 ct = binary_dtype(a, b)
                 if ct in denied and _early(denied, ct):
@@ -835,7 +850,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             if params:
                 node.params = params
         if out is not None:
-            return write_out(out, res, name)
+            return write_out(out, res, name, grad_check=out_grad == "autograd")
         return res
 
     def op_(self: Tensor, other: Any, *params: Any) -> Tensor:
@@ -1197,7 +1212,7 @@ def _zero_grads(g: Tensor, *args: Any) -> tuple:
 
 
 _DIV_DENY = {"c": ni("div_floor_cpu"), "b": ni("div_floor_cpu")}
-floor_divide = binary("floor_divide", _floordiv, no_derivative("floor_divide"), deny=_DIV_DENY,
+floor_divide = binary("floor_divide", _floordiv, no_derivative("floor_divide"), deny=_DIV_DENY, out_grad="fallback",
                       check=_zero_div_check, saves="", grad_name="NotImplemented", scalar_pair=True,
                       opmath_scalars="b")
 _floor_div = floor_divide
@@ -1607,7 +1622,7 @@ def _heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> T
     return _heaviside_op(input, values, out=out)
 
 
-_heaviside_op = binary("heaviside", _heaviside_fwd, no_derivative("heaviside"),
+_heaviside_op = binary("heaviside", _heaviside_fwd, no_derivative("heaviside"), out_grad="fallback",
                        saves="", scalars="", precheck=_heaviside_check, grad_name="NotImplemented",
                        method=False)
 heaviside = _heaviside
@@ -2256,6 +2271,7 @@ def _angle_grad(g: Tensor, x: Tensor, r: Any) -> Tensor:
 
 angle = unary("angle", _angle_fwd, _angle_grad, kind=_k_float_real, inplace_method=False)
 _conj_physical = unary("conj_physical", "conjugate", lambda g, x, r: conj_physical(g), kind=_k_same, saves="",
+                       out_grad="fallback",
                        method=False)
 _conj = unary("conj", "conjugate", lambda g, x, r: conj(g), kind=_k_same, saves="", method=False)
 _NEG_BOOL_KERNEL = "\"neg_cpu\" not implemented for 'Bool'"   # (torch's, on resolving a negated bool)
