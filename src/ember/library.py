@@ -766,7 +766,8 @@ class OpOverload:
         self.__name__ = f"{packet._opname}.{overload}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._op(*args, **kwargs)
+        from .overrides import _slow
+        return _slow(self, self._op, args, kwargs)   # (Proxies and modes see the overload, as torch's)
 
     def name(self) -> str:
         return f"{self.namespace}::{self.overloadpacket._opname}" + \
@@ -802,7 +803,8 @@ class OpOverloadPacket:
         self.__name__ = opname
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._op(*args, **kwargs)
+        from .overrides import _slow
+        return _slow(self, self._op, args, kwargs)   # (Proxies and modes see the packet, as torch's)
 
     def __getattr__(self, overload: str) -> OpOverload:
         if overload.startswith("__") or (overload != "default" and self.namespace != "aten"):
@@ -838,6 +840,11 @@ class OpNamespace:
         op = _OPS.get(f"{self.name}::{opname}")
         if op is None and self.name == "aten":
             op = _builtin(opname)
+        if op is None and self.name == "profiler":
+            from .autograd import profiler
+            op = {"_record_function_enter": profiler._record_function_enter,
+                  "_record_function_enter_new": profiler._record_function_enter,
+                  "_record_function_exit": profiler._record_function_exit}.get(opname)
         if op is None:
             raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute '{opname}'")
         return OpOverloadPacket(self.name, opname, op)

@@ -424,6 +424,16 @@ def _method_wrapper(fn: Callable, name: str) -> Callable:
     return wrapper
 
 
+def stable_entry(func: Callable) -> Callable:
+    """The object users will find under ``func``'s name once the current holds end: the plain function for a
+    dispatching wrapper installed only for a scope (an fx trace), so that a recorded target stays ``is``-equal
+    to ``torch.exp`` afterwards, as torch's (whose functions never change identity); ``func`` itself while the
+    protocol is pinned on."""
+    if not _PINNED and getattr(func, "_torch_function_wrapped", False):
+        return func.__wrapped__   # type: ignore[attr-defined]
+    return func
+
+
 def _property_wrapper(prop: property) -> property:
     """A Tensor property whose getter, setter and deleter go through the protocol (handlers see
     ``Tensor.<name>.__get__`` / ``__set__`` / ``__delete__``)."""

@@ -519,6 +519,18 @@ class record_function(ContextDecorator):
             rec.end(ev)
 
 
+def _record_function_enter(name: str, args: str | None = None) -> record_function:
+    """``torch.ops.profiler._record_function_enter``: open the range ``name``; the handle returned closes it."""
+    handle = record_function(name, args)
+    handle.__enter__()
+    return handle
+
+
+def _record_function_exit(handle: record_function) -> None:
+    """``torch.ops.profiler._record_function_exit``: close a range opened by ``_record_function_enter``."""
+    handle.__exit__(None, None, None)
+
+
 class _Annotator:
     """Base of :class:`emit_nvtx` / :class:`emit_itt`: ember emits no vendor ranges, but the context
     managers keep torch's contract (``enabled``, not reentrant)."""

@@ -38,6 +38,7 @@ _LAYOUT = {"l1_loss": (2, ("size_average", "reduce", "reduction")), "unravel_ind
 _extra: dict[int, tuple[Any, str]] = {}   # ember.fx's own helpers torch spells from its root (torch._assert)
 _cache: dict[int, tuple[Any, str]] = {}
 _cache_key: list[Any] = [None]
+_homes: dict[str, tuple[Any, str]] = {}   # torch's spelling -> (ember namespace, attribute) the code reads live
 
 
 def _table() -> dict[int, tuple[Any, str]]:
@@ -52,6 +53,7 @@ def _table() -> dict[int, tuple[Any, str]]:
     if key == _cache_key[0]:
         return _cache
     _cache.clear()
+    _homes.clear()
     spaces: list[tuple[Any, Any]] = [
         (linalg, lambda n: f"torch._C._linalg.linalg_{n}"), (special, lambda n: f"torch._C._special.special_{n}"),
         (fft, lambda n: f"torch._C._fft.fft_{n}"),
@@ -63,9 +65,12 @@ def _table() -> dict[int, tuple[Any, str]]:
             if not name.startswith("_") and callable(obj) and not isinstance(obj, type) \
                     and (getattr(obj, "__module__", None) or "").startswith("ember"):
                 _cache[id(obj)] = (obj, spell(name))
+                _homes[spell(name)] = (ns, name)
             plain, wrapper = overrides._WRAPPERS.get((id(ns), name), (None, None))
             if plain is obj:   # graphs recorded it while the protocol was on; generated code calls it (it dispatches
                 _cache[id(wrapper)] = (wrapper, spell(name))   # to Proxies when a trace re-runs the code)
+            elif wrapper is obj:   # the protocol is on: traces record the plain function (overrides.stable_entry)
+                _cache[id(plain)] = (plain, spell(name))
     _cache.update(_extra)
     _cache_key[0] = key
     return _cache
@@ -97,6 +102,9 @@ def _spelled(fn: Any) -> str | None:
 
 def qualified_name(fn: Any) -> str:
     """torch's ``_get_qualified_name``: the dotted name the generated code reaches ``fn`` by."""
+    from ..library import OpOverload, OpOverloadPacket
+    if isinstance(fn, (OpOverload, OpOverloadPacket)):
+        return f"torch.ops.{fn}"
     spelled = _spelled(fn)
     if spelled is not None:
         return spelled
@@ -149,6 +157,11 @@ def canonical_call(fn: Any, args: tuple, kwargs: dict) -> tuple[Any, tuple, dict
     return fn, pos, kw
 
 
+class _Live(tuple):
+    """An alias entry read from its ember namespace at each call: the binding of the moment (a profiler's timing
+    wrapper while a profile records, the plain function after), as ``torch.relu`` in torch's generated code."""
+
+
 class _Alias:
     """The ``torch`` the generated code sees: torch's spellings of ember's functions, else ember's attributes."""
 
@@ -159,7 +172,8 @@ class _Alias:
     def __getattr__(self, name: str) -> Any:
         children = self.__dict__["_children"]
         if name in children:
-            return children[name]
+            found = children[name]
+            return getattr(found[0], found[1]) if type(found) is _Live else found
         fallback = self.__dict__["_fallback"]
         if fallback is None:
             raise AttributeError(name)
@@ -188,6 +202,7 @@ def torch_alias() -> _Alias:
             if child is None:
                 child = node._children[part] = _Alias(getattr(node._fallback, part, None))
             node = child
-        node._children[parts[-1]] = obj
+        home = _homes.get(name)
+        node._children[parts[-1]] = obj if home is None else _Live(home)
     _alias[0], _alias[1] = root, _cache_key[0]
     return root

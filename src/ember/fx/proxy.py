@@ -174,7 +174,7 @@ class Proxy:
     def __torch_function__(cls, orig_method: Callable, types: Any, args: tuple | None = None,
                            kwargs: dict | None = None) -> Proxy:
         """An ember function or Tensor method called on Proxies: one call_function / call_method Node."""
-        from ember.overrides import is_tensor_method_or_property
+        from ember.overrides import is_tensor_method_or_property, stable_entry
 
         args = args or ()
         kwargs = kwargs or {}
@@ -195,6 +195,9 @@ class Proxy:
         if qualified_name(orig_method) in ("torch.nn.functional.sigmoid", "torch.nn.functional.tanh"):
             return tracer.create_proxy("call_method", orig_method.__name__, args, kwargs)   # torch's call input.tanh()
         target, args, kwargs = canonical_call(orig_method, args, kwargs)
+        stable = stable_entry(target)
+        if stable is not target and qualified_name(stable) == qualified_name(target):   # (one ember function under
+            target = stable                                     # two torch names keeps the wrapper it came by)
         return tracer.create_proxy("call_function", target, args, kwargs,
                                    name=tracer.graph._target_to_str(target))
 

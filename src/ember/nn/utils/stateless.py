@@ -5,13 +5,13 @@ originals afterwards: the one implementation behind ``torch.func.functional_call
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 from ..._core.warn import warn
 from ..._tensor import Tensor
 from ..modules.module import Module
-from ..parallel.data_parallel import DataParallel
 
 __all__ = ["functional_call"]
 
@@ -121,7 +121,8 @@ def _functional_call(module: Any, parameters_and_buffers: dict[str, Any], args: 
                      *, tie_weights: bool = True, strict: bool = False) -> Any:
     """``module(*args, **kwargs)`` with ``parameters_and_buffers`` swapped in (a non-tuple ``args`` is the one
     positional argument)."""
-    if isinstance(module, DataParallel):
+    parallel = sys.modules.get("ember.nn.parallel.data_parallel")   # (not loaded: no DataParallel exists)
+    if parallel is not None and isinstance(module, parallel.DataParallel):
         raise RuntimeError("The stateless API can't be used with nn.DataParallel module")
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     with _reparametrize_module(module, parameters_and_buffers, tie_weights=tie_weights, strict=strict):
