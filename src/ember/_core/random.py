@@ -204,6 +204,9 @@ class Generator:
         if n <= 0:
             return np.empty(0, np.uint64)
         self._next = None
+        if n < 1024:   # (below this, NumPy's integers() costs more per call than it saves)
+            w = self._bg.random_raw(2 * n)
+            return (w[0::2] << np.uint64(32)) | w[1::2]
         return self._draw.integers(0, 0xFFFFFFFFFFFFFFFF, n, np.uint64, endpoint=True)
 
     def _words(self, n: int) -> np.ndarray:
