@@ -144,7 +144,9 @@ def test_deprecated_overload_warns_once_with_torch_text():
 @pytest.mark.parametrize("call", ["x ** 0", "x ** 1", "x ** True", "1 ** x", "True ** x", "x ** 2", "2 ** x",
                                   "lib.pow(x, 1, out=lib.empty(2, dtype=lib.uint32))",
                                   "x + lib.ones(3, dtype=lib.uint32)", "x - lib.ones(3, dtype=lib.int64)",
-                                  "x.float().to(lib.float8_e4m3fn).pow(1).float()"])
+                                  "x.float().to(lib.float8_e4m3fn).pow(1).float()", "x < 2 ** 64",
+                                  "lib.remainder(x, 2 ** 64)",
+                                  "lib.tensor([True]).__ilshift__(2 ** 64)", "lib.tensor([2]) ** (2 ** 64)"])
 def test_barebones_pow_by_zero_or_one_and_broadcast_first(call):
     def run(lib):
         return eval(call, {"lib": lib, "x": lib.tensor([1, 2], dtype=lib.uint32)}).tolist()

@@ -246,12 +246,19 @@ def binary_dtype(a: Any, b: Any) -> D.dtype:
     return result_dtype(a, b)
 
 
+def scalar_range(value: int) -> None:
+    """torch's OverflowError for a Python int no Scalar holds (beyond int64 and uint64), raised by its argument
+    parser before anything else."""
+    if not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
+
+
 def scalar_for(value: Any, dtype: D.dtype) -> Any:
     """A Python scalar ready to meet an array of ``dtype``: ints out of range wrap as in torch (beyond int64
     and uint64 no torch Scalar holds them: its OverflowError); for float16 the float32 it passes through
     (c10::Half converts only from float)."""
-    if type(value) is int and not -(1 << 63) <= value < 1 << 64:
-        raise OverflowError("int too big to convert" if value > 0 else "can't convert negative int to unsigned")
+    if type(value) is int:
+        scalar_range(value)
     if dtype is D.float16 and (type(value) is float or type(value) is int):
         with np.errstate(over="ignore"):
             return float(np.float32(value))

@@ -48,6 +48,7 @@ from ._dispatch import (
     record,
     result_dtype,
     scalar_for,
+    scalar_range,
     torch_names,
     write_out,
     xp_of,
@@ -262,7 +263,7 @@ def _binary_kernel(name: str, dt: D.dtype, a: Any, b: Any) -> None:
             return
         for x in (a, b):
             if type(x) is int:
-                scalar_for(x, dt)   # (its OverflowError beyond int64/uint64)
+                scalar_range(x)
         broadcast_shapes(_shape(a), _shape(b))
         raise
 
@@ -739,6 +740,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
         """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
         cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
+        for x in (a, b):
+            if type(x) is int:
+                scalar_range(x)
         ct = _promoted(a, b)
         cp, rt = kind(ct)
         if denied and ct in denied and _early(denied, ct):
