@@ -638,6 +638,7 @@ def _acceptance_levels(buf: _PairTables, d: np.ndarray, kinds: tuple[bool, bool,
             low = np.flatnonzero(x <= _PAIR_ERR - y_bound[0])
             first = np.searchsorted(y_bound, _PAIR_ERR - x[low], side="right")
             tables.append((_C0331_F * (ax * ax) + 1e-9, low, first))
+        unsure: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (positions, normals, uniforms)
         for kind, (table, gap) in enumerate(((0, 2), (1, 3), (1, 4))):
             if not kinds[kind]:   # no element makes such an attempt: its thresholds stay unsure
                 continue
@@ -647,8 +648,10 @@ def _acceptance_levels(buf: _PairTables, d: np.ndarray, kinds: tuple[bool, bool,
             out[...] = 0
             out[low[low < k]] = first_low[low < k]
             rest = np.flatnonzero(~(buf.u[gap:] > q[:k]))   # the squeeze not sure: there the float64 normals decide
-            out[rest] = _log_test_levels(buf.close(rest, table == 1), 1.0 - buf.u[rest + gap], levels, c, y_bound,
-                                         margin)
+            unsure.append((kind * region + rest, buf.close(rest, table == 1), 1.0 - buf.u[rest + gap]))
+        if unsure:   # (the kinds' together: the bisection's steps are small arrays)
+            where, x, uu = (np.concatenate(v) for v in zip(*unsure, strict=True))
+            need[where] = _log_test_levels(x, uu, levels, c, y_bound, margin)
     return need, level, region
 
 
