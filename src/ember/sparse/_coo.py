@@ -1254,7 +1254,8 @@ def resolve_check(check_invariants: bool | None) -> bool:
         warn("Sparse invariant checks are implicitly disabled. Memory errors (e.g. SEGFAULT) will occur "
              "when operating on a sparse tensor which violates the invariants, but checks incur "
              "performance overhead. To silence this warning, explicitly opt in or out. See "
-             "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.", UserWarning,
+             "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance.  (Triggered internally at "
+             "/__w/pytorch/pytorch/aten/src/ATen/Context.cpp:816.)", UserWarning,
              stacklevel=3)
     return False
 
