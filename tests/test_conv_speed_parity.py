@@ -49,3 +49,36 @@ def test_strided_depthwise_phases_as_torch(size, stride, kernel):
         outs.append([t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)])
     for t, e in zip(*outs, strict=True):
         np.testing.assert_allclose(e, t, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_small_per_sample_products_split_over_threads(monkeypatch, transposed):
+    """A stack of small per-sample GEMMs (forward, input and weight gradients) split over 3 threads in parts
+    of unequal sizes gives the bits of one thread, and torch's values."""
+    from ember.nn.functional import _conv
+    from ember.ops import _parallel, info
+
+    calls = []
+    monkeypatch.setattr(_parallel, "_MIN_PART", 1)
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    monkeypatch.setattr(_conv, "split_rows", lambda ns, rows, size, fn: (calls.append(rows),
+                                                                          _parallel.split_rows(ns, rows, size, fn)))
+    rng = np.random.default_rng(5)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((5, 4, 7, 6), (4, 6, 3, 3), (6,)))
+    if not transposed:
+        w = w.transpose(1, 0, 2, 3).copy()
+    gy = None
+    results = []
+    for lib, threads in ((ember, 1), (ember, 3), (torch, None)):
+        if threads:
+            monkeypatch.setitem(info._threads, "intra", threads)
+        xt, wt, bt = (lib.tensor(a, requires_grad=True) for a in (x, w, b))
+        f = lib.nn.functional.conv_transpose2d if transposed else lib.nn.functional.conv2d
+        y = f(xt, wt, bt, padding=1)
+        gy = rng.standard_normal(tuple(y.shape)).astype(np.float32) if gy is None else gy
+        y.backward(lib.tensor(gy))
+        results.append([t.detach().numpy() for t in (y, xt.grad, wt.grad, bt.grad)])
+    assert 5 in calls   # the per-sample products went through the split
+    for one, three, t in zip(*results, strict=True):
+        assert np.array_equal(one, three)
+        np.testing.assert_allclose(three, t, rtol=1e-4, atol=1e-4)

@@ -61,6 +61,8 @@ _AXES = ("depth", "height", "width")
 _KEEP_COLUMNS = 32 << 20   # bytes: columns up to this size are kept from forward to backward
 _CACHE_BLOCK = 2 << 20   # bytes: the tap columns a depthwise convolution builds at a time on the CPU
 _DEVICE_BLOCK = 256 << 20   # bytes: the same on a GPU
+_SMALL_GEMM = 1 << 20   # multiply-adds: OpenBLAS runs a product up to about this size on one core (small kernels)
+_MACS_PER_ELEMENT = 32   # a GEMM's multiply-adds that cost about one element of an elementwise pass
 
 
 class _Geom(NamedTuple):
@@ -177,10 +179,30 @@ def _col2im(ns: Any, cols: Any, size: tuple[int, ...], geom: _Geom) -> Any:
     return img
 
 
+def _stack_matmul(ns: Any, a: Any, b: Any, out: Any) -> Any:
+    """``a @ b`` into ``out`` for a stack of products along ``out``'s first dim (``a``, ``b``: of that length
+    there, or broadcast). BLAS runs a small product on one core, so a stack of small ones (a convolution's
+    per-sample GEMMs) is split over the intra-op threads on the CPU; every product is the same call either
+    way, so the results do not depend on the split."""
+    n, macs = out.shape[0], math.prod(out.shape[1:]) * a.shape[-1]
+    if out.ndim < 3 or macs > _SMALL_GEMM:
+        return gemm.matmul(ns, a, b, out=out)
+
+    def run(start: int, stop: int) -> None:
+        part = [v[start:stop] if v.ndim == out.ndim and v.shape[0] == n else v for v in (a, b)]
+        gemm.matmul(ns, *part, out=out[start:stop])
+
+    split_rows(ns, n, macs // _MACS_PER_ELEMENT, run)
+    return out
+
+
 def _matmul(ns: Any, a: Any, b: Any) -> Any:
-    """``a @ b`` for stacks of matrices; with a contraction of length 1 (depthwise convolutions) an outer
-    product, which broadcasting does far faster than a stack of rank-1 GEMMs."""
-    return a * b if a.shape[-1] == 1 else gemm.matmul(ns, a, b)
+    """``a @ b`` for stacks of matrices: with a contraction of length 1 (depthwise convolutions) an outer
+    product, which broadcasting does far faster than a stack of rank-1 GEMMs; else by :func:`_stack_matmul`."""
+    if a.shape[-1] == 1:
+        return a * b
+    shape = (*ns.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
+    return _stack_matmul(ns, a, b, ns.empty(shape, dtype=ns.result_type(a, b)))
 
 
 def _to_cm(ns: Any, a: Any, groups: int) -> Any:
@@ -212,7 +234,7 @@ def _weight_times_cols(ns: Any, wm: Any, cols: Any, size: tuple[int, ...], bias:
         y = gemm.matmul(ns, wm, cols.transpose(1, 2, 0, 3).reshape(g, rows, n * length))
         return _finish(ns, y.reshape(g * wm.shape[1], n, *size).swapaxes(0, 1), bias)
     y = ns.empty((n, g, wm.shape[1], length), dtype=ns.result_type(wm, cols))
-    gemm.matmul(ns, wm, cols, out=y)   # given ``out``: NumPy may lay a batched result out in its inputs' order
+    _stack_matmul(ns, wm, cols, y)   # given ``out``: NumPy may lay a batched result out in its inputs' order
     y = y.reshape(n, g * wm.shape[1], *size)
     if bias is not None:
         y += bias.reshape(-1, *(1,) * len(size))
@@ -231,7 +253,7 @@ def _cols_times(ns: Any, cols: Any, a: Any) -> Any:
     acc = ns.zeros((g, rows, am.shape[3]), dtype=ns.result_type(cols, a))
     block = max(1, _CACHE_BLOCK // (acc.nbytes or 1))
     for s in range(0, n, block):
-        acc += gemm.matmul(ns, cols[s:s + block], am[s:s + block]).sum(0)
+        acc += _matmul(ns, cols[s:s + block], am[s:s + block]).sum(0)
     return acc
 
 
