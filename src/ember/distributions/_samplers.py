@@ -6,12 +6,14 @@ torch's CPU kernels draw element by element (C order of the output) from one gen
 53-bit double uniforms and the scalar double Box-Muller normal that shares the generator's cached sample.
 An element's draws therefore start where the previous element's rejection loop stopped, so elements
 cannot be drawn independently.  The samplers here: with one parameter set for every element (an expanded
-scalar) the attempts tile the stream and are evaluated at once (gamma from alpha 1.1, binomial, Poisson
-from rate 10); gamma with per-element parameters walks a precomputed per-position "accepted whatever the
-parameters" flag and replays exactly only the other elements; binomial and Poisson with per-element
-parameters replay the loops element by element in Python floats (their per-element constants
-vectorised first).  Arithmetic that torch performs in the input's own precision (``float`` for float32
-tensors) is rounded to float32 where the C++ does it, so float32 results match bit for bit too.  The
+scalar) the attempts tile the stream and are evaluated at once (gamma from alpha 1.1, binomial, Poisson),
+their transcendental tests with NumPy's SIMD functions and only near-ties with glibc's (:func:`_decide`);
+gamma with per-element parameters walks precomputed per-position acceptance thresholds (the lowest
+concentration surely accepting the attempt there) and replays exactly only the elements below them;
+binomial and Poisson with per-element parameters replay the loops element by element in Python floats
+(their per-element constants vectorised first).  Draws are evaluated in blocks (``_BLOCK``).  Arithmetic
+that torch performs in the input's own precision (``float`` for float32 tensors) is rounded to float32
+where the C++ does it, so float32 results match bit for bit too.  The
 gradients are vectorised array formulas, in double as torch evaluates them, except the parts of the
 float32 Dirichlet gradient that torch computes in float.
 """
@@ -527,11 +529,11 @@ def _gamma_scan(gen: R.Generator, b: np.ndarray, d: np.ndarray, c: np.ndarray, a
 
     Assume every element accepts its first attempt with y > 0: then element i starts at ``o + S[i]`` where S
     is the prefix sum of 1 (boost) + 2 (a fresh pair, every other element) + 1 (the uniform), and its
-    attempt reads the pair at a known position.  Whether that attempt is accepted for *every* element
-    (tested with the smallest d, which accepts least) depends on the stream only, so it is precomputed for
-    each position and kind (fresh pair; cached sin half with its uniform 3 or 4 places on).  The next element
-    whose flag does not hold is found with a gathered window; there the attempts are replayed exactly, and
-    when they end off the assumed layout the offset ``o`` and the pair parity change.
+    attempt reads the pair at a known position.  From which d that attempt is surely accepted depends on the
+    stream only, so it is precomputed for each position and kind (fresh pair; cached sin half with its
+    uniform 3 or 4 places on; :func:`_acceptance_levels`).  The next element whose d is below its threshold
+    is found with a gathered window; there the attempts are replayed exactly, and when they end off the
+    assumed layout the offset ``o`` and the pair parity change.
     Values at the assumed layout are gathered at the end.  Uniforms are drawn ahead in buffers of ``ahead``
     per element (plus one per boost); one that runs out is continued by the next.
     """
