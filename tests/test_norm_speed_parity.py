@@ -1,7 +1,8 @@
 """The blocked passes of the norms against torch where they take their faster forms: batch norm's walks over
 blocks of whole samples against per-channel vectors tiled to a block (short and long rows, several blocks and
 a short last one, a zero weight, eval mode; samples larger than a block keep the row walk), layer_norm over
-several blocks of rows and its exact cancellation in the gradient of a sum of its outputs."""
+several blocks of rows and its exact cancellation in the gradient of a sum of its outputs, group norm's walks
+over whole groups."""
 
 from __future__ import annotations
 
@@ -51,3 +52,14 @@ def test_layer_norm_sum_of_outputs_exact_zero_gradient() -> None:
         grads.append(x.grad.numpy())
     np.testing.assert_array_equal(grads[0], grads[1])
     assert not grads[1].any()
+
+
+@pytest.mark.parametrize("shape,groups", [((3, 8, 40, 41), 2), ((2, 6, 5000), 3), ((4, 4, 3), 4)])
+def test_group_norm_group_walk(shape: tuple, groups: int) -> None:
+    """group_norm's walks over whole groups (per-group terms of the gradient broadcast over a group), one and
+    several blocks of groups, a zero weight."""
+    c = shape[1]
+    w = RNG.standard_normal(c)
+    w[0] = 0.0
+    check_grads(lambda L, x, w, b: L.nn.functional.group_norm(x, groups, w, b), RNG.standard_normal(shape) + 2, w,
+                RNG.standard_normal(c), rtol=1e-7, atol=1e-9)

@@ -101,16 +101,28 @@ class _Layout:
         return self.ns.broadcast_to(v, (self.n, self.c)).reshape(-1, 1)
 
     def walk(self, av: Any) -> Any:
-        """The view of a viewed array that the elementwise walks (``blocks(fn, walk=True)``) index."""
-        return av.reshape(self.n, self.c, self.length) if self.wide else av
+        """The view of a viewed array that the elementwise walks (``blocks(fn, walk=True)``) index: (N, C, L)
+        with ``wide``, (N·G, C/G, L) groups for group norm (a per-group value then broadcasts over a whole
+        contiguous group, which NumPy runs at full speed), else :meth:`view`'s."""
+        if self.wide:
+            return av.reshape(self.n, self.c, self.length)
+        if self.groups is not None:
+            return av.reshape(self.n * self.groups, self.c // self.groups, self.length)
+        return av
 
     def tile(self, v: Any) -> Any:
         """A per-unit vector against :meth:`walk`, read through :meth:`at`: with ``wide``, tiled over one
-        block of samples as a contiguous (samples, C, L) array; else :meth:`vec`."""
+        block of samples as a contiguous (samples, C, L) array; else broadcasting (:meth:`vec`)."""
+        if self.groups is not None:
+            return v.reshape(self.n * self.groups, self.c // self.groups, 1)
         if not self.wide:
             return self.vec(v)
         rows = min(self._walk(True)[2], self.n)
         return self.ns.ascontiguousarray(self.ns.broadcast_to(v[:, None], (rows, self.c, self.length)))
+
+    def group_tile(self, v: Any) -> Any:
+        """A per-(sample, group) (N, G) vector against group norm's :meth:`walk`, read through :meth:`at`."""
+        return v.reshape(self.n * self.groups, 1, 1)
 
     def at(self, t: Any, r: slice) -> Any:
         """The part of a :meth:`tile` against the block ``r`` of :meth:`walk`."""
@@ -120,6 +132,8 @@ class _Layout:
         """(rows, elements per row, rows per block) of :meth:`view` or, with ``walk``, of :meth:`walk`."""
         if walk and self.wide or self.columns:
             m, size = self.n, self.c * self.length
+        elif walk and self.groups is not None:
+            m, size = self.n * self.groups, self.c // self.groups * self.length
         else:
             m, size = self.n * self.c, self.length
         return m, size, _row_blocks(self.ns, m, size).step
@@ -210,7 +224,8 @@ def _normalize(a: Any, lay: _Layout, w: Any, b: Any, eps: float, stats: tuple | 
 
 def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
     """The gradients of :func:`_normalize` (and the affine map) by array math: one walk for the two sums per
-    unit, one for the fused ``k·(g + x·B + C)``."""
+    unit, one for the fused ``k·(g + x·B + C)`` (batch norm) or ``k·g + x·B + C`` (group norm, as torch's
+    kernel: closer to its values, and B, C are per group)."""
     lay: _Layout = node.layout
     ns = lay.ns
     av, gv = lay.view(compute_array(x)), lay.view(compute_array(g))
@@ -234,9 +249,10 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
             m = max(lay.count, 1)
             s1 = lay.reduce(sg * wa if wa is not None else sg)
             s2 = lay.reduce(dot * wa if wa is not None else dot)
-            coef = lay.expand(-node.invstd**3 * s2 / m)
-            shift = lay.expand(-node.invstd * s1 / m) - coef * mean
-            if wa is None or (ns is np and bool((wa != 0).all())):  # k·(x·coef/k + g + shift/k), in place
+            coef = -node.invstd**3 * s2 / m   # per statistic
+            shift = -node.invstd * s1 / m - coef * node.mean
+            if lay.groups is None and (wa is None or (ns is np and bool((wa != 0).all()))):
+                # batch norm: k·(x·coef/k + g + shift/k), in place
                 kv, cv, sv = lay.tile(k), lay.tile(coef / k), lay.tile(shift / k)
 
                 def fn(r: slice) -> None:
@@ -244,8 +260,9 @@ def _grads_arrays(node: Node, g: Tensor, x: Tensor, w: Tensor | None) -> tuple:
                     o += gv[r]
                     o += lay.at(sv, r)
                     o *= lay.at(kv, r)
-            else:
-                kv, cv, sv = lay.tile(k), lay.tile(coef), lay.tile(shift)
+            else:   # k·g + coef·x + shift (torch's group norm form; per-group terms over whole groups)
+                kv = lay.tile(k)
+                cv, sv = (lay.group_tile(v) if lay.groups is not None else lay.tile(v) for v in (coef, shift))
 
                 def fn(r: slice) -> None:
                     o = ns.multiply(gv[r], lay.at(kv, r), out=out[r])
