@@ -19,8 +19,9 @@ Depthwise convolutions skip im2col, the padded copy and the grouped GEMMs: per b
 rows the kernel offsets' contiguous runs of the unpadded planes (of the input's phases ``x[..., r::s]`` for a
 stride ``s``) are copied side by side and reduced by the channel's weights and bias, one small product per
 row written into the output's rows (:func:`_depthwise_pass`); the backward gets the input and weight
-gradients from one such pass per phase. On the CPU
-the copies and passes outside BLAS are split by rows over the intra-op threads (:mod:`ember.ops._parallel`).
+gradients from one such pass per phase. On the CPU the copies and passes outside BLAS, and stacks of
+per-sample GEMMs too small for BLAS to thread, are split by rows over the intra-op threads
+(:mod:`ember.ops._parallel`).
 
 The gradient of a convolution is a transposed convolution and vice versa, and the weight gradient is
 bilinear in (input, grad): :class:`ConvolutionBackward0` computes all three with the steps above, and when
@@ -237,7 +238,12 @@ def _weight_times_cols(ns: Any, wm: Any, cols: Any, size: tuple[int, ...], bias:
     _stack_matmul(ns, wm, cols, y)   # given ``out``: NumPy may lay a batched result out in its inputs' order
     y = y.reshape(n, g * wm.shape[1], *size)
     if bias is not None:
-        y += bias.reshape(-1, *(1,) * len(size))
+        bias = bias.reshape(-1, *(1,) * len(size))
+
+        def run(index: tuple[slice, slice]) -> None:
+            y[index] += bias[index[1]]
+
+        split_axis(ns, y.shape, run)
     return y
 
 
