@@ -241,16 +241,6 @@ def few_kernels(name: str, dt: D.dtype, scalar: bool = False) -> None:
     raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
 
 
-def _promoted(a: Any, b: Any) -> D.dtype:
-    """The operands' common dtype; where torch refuses to promote them (uint16/32/64 with another dtype), its
-    broadcasting error comes first."""
-    try:
-        return binary_dtype(a, b)
-    except RuntimeError:
-        broadcast_shapes(_shape(a), _shape(b))
-        raise
-
-
 def _binary_kernel(name: str, dt: D.dtype, a: Any, b: Any) -> None:
     """:func:`few_kernels` for a binary op, in torch's order: a Python int no Scalar holds (its parser's
     OverflowError), the operands' broadcasting, the kernel. ``pow`` by a number 0 or 1, or of the number 1, runs
@@ -740,10 +730,15 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
         """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
         cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
-        for x in (a, b):
-            if type(x) is int:
-                scalar_range(x)
-        ct = _promoted(a, b)
+        if type(b) is int:   # (torch's parser converts the numbers first)
+            scalar_range(b)
+        elif type(a) is int:
+            scalar_range(a)
+        try:
+            ct = binary_dtype(a, b)
+        except RuntimeError:   # (no promotion: torch's broadcasting error first)
+            broadcast_shapes(_shape(a), _shape(b))
+            raise
         cp, rt = kind(ct)
         if denied and ct in denied and _early(denied, ct):
             raise_denied(denied[ct], ct)
@@ -811,7 +806,14 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                     raise_denied(denied[ct], ct)
             _check_out(out, a, b)
         if plain and out is None:
-            cp = rt = a._dtype if ta and tb and a._dtype is b._dtype else _promoted(a, b)
+            if ta and tb and a._dtype is b._dtype:
+                cp = rt = a._dtype
+            else:
+                try:
+                    cp = rt = binary_dtype(a, b)
+                except RuntimeError:   # (no promotion: torch's broadcasting error first)
+                    broadcast_shapes(_shape(a), _shape(b))
+                    raise
             if cp.few:
                 _binary_kernel(name, cp, a, b)
                 cp = _FEW_COMPUTE.get(cp, cp)
