@@ -959,6 +959,34 @@ def _welford_mean(xp: Any, a: Any, dims: tuple[int, ...]) -> Any:
     return mu
 
 
+def _spread(xp: Any, a: Any, dims: tuple[int, ...], dof: float, all_reduce: bool) -> tuple[Any, Any]:
+    """(variance before the square root, mean) of the real array ``a`` over ``dims`` (kept as size 1), as torch
+    gets them on the CPU: float32 and 16-bit data accumulate in double (Welford's running moments) and are rounded
+    once at the end; a float32/float64 reduction to one value (``all_reduce``) is torch's all-reduce: its mean in
+    the data's type, then the squared deviations added in double one after another, a run per thread from 32768
+    elements on; torch's running moments of nothing are NaN."""
+    wide = xp is np and a.dtype.itemsize <= 4
+    if xp is np and all_reduce and a.size:
+        mu = mean_array(xp, a, dims, True).astype(np.float64)
+        dev = np.ravel(a, order="K").astype(np.float64) - mu.reshape(())
+        sq = np.multiply(dev, dev, out=dev)
+        runs = builtins.min(get_num_threads(), -(-sq.size // GRAIN)) if sq.size >= GRAIN else 1
+        step = -(-sq.size // runs)
+        total = np.float64(0)
+        for r in range(runs):   # (each thread's run from 0, the runs' sums added in thread order)
+            total = total + np.add.accumulate(sq[r * step: (r + 1) * step])[-1]
+        return np.asarray(total / dof).reshape(mu.shape), mu.astype(a.dtype)
+    mu = _welford_mean(xp, a.astype(np.float64) if wide else a, dims)
+    dev = (a.astype(np.float64) if wide else a) - mu
+    sq = xp.multiply(dev, dev, out=dev) if dev.ndim else dev * dev   # in place: one temporary
+    spread = sum_array(xp, sq, dims, True) / dof
+    if not math.prod(a.shape[d] for d in dims):
+        spread = spread + xp.asarray(np.nan, spread.dtype)
+    if wide:   # (the square root, taken by the caller, then rounds a second time: torch takes it in double)
+        return spread, mu.astype(a.dtype)
+    return spread, mu
+
+
 def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
              sqrt: bool) -> tuple[Tensor, Tensor, tuple[int, ...], float]:
     """(spread, mean) tensors, the reduced dims and the correction; warns as torch when dof <= 0."""
@@ -974,20 +1002,21 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
         for _ in range(2 if a.dtype.kind == "c" else 1):   # (torch: once per part of a complex input)
             warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
                  "factor (input numel divided by output numel).", UserWarning, stacklevel=4 if "_" in name else 3)
-    mu = _welford_mean(xp, a, dims)
-    dev = a - mu
     dof = builtins.max(n - c, 0)
-    if a.dtype.kind == "c":   # torch: the variances of the real and imaginary parts, added (0/0 stays NaN)
-        spread = sum_array(xp, dev.real ** 2, dims, keepdim) / dof + sum_array(xp, dev.imag ** 2, dims, keepdim) / dof
+    one_value = a.size == n and not name.endswith("_mean")   # torch's own all-reduce (float32/float64 only)
+    if a.dtype.kind == "c":   # torch: the variances of the real and imaginary parts, added in their type
+        var_re, mu_re = _spread(xp, a.real, dims, dof, one_value)
+        var_im, mu_im = _spread(xp, a.imag, dims, dof, one_value)
+        part = a.real.dtype   # (each part's variance rounded to it, then added and rooted in it)
+        spread, mu = var_re.astype(part, copy=False) + var_im.astype(part, copy=False), mu_re + 1j * mu_im
     else:
-        sq = xp.multiply(dev, dev, out=dev) if a.ndim else dev * dev   # in place: one temporary
-        spread = sum_array(xp, sq, dims, keepdim) / dof
-    if not n:   # torch's running moments of nothing are NaN, whatever the correction
-        spread = spread + xp.asarray(np.nan, spread.dtype)
+        spread, mu = _spread(xp, a, dims, dof, one_value and input._dtype in (D.float32, D.float64))
     if sqrt:
         spread = xp.sqrt(spread)
-    m = mu if keepdim else mu.reshape([s for i, s in enumerate(a.shape) if i not in dims])
-    return (_wrap(spread, input._dtype.to_real(), input), _wrap(m, input._dtype, input), dims, c)
+    if not keepdim:
+        kept = [s for i, s in enumerate(a.shape) if i not in dims]
+        spread, mu = spread.reshape(kept), mu.reshape(kept)
+    return (_wrap(spread, input._dtype.to_real(), input), _wrap(mu, input._dtype, input), dims, c)
 
 
 def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
