@@ -73,7 +73,7 @@ _UNSIGNED_CALLS = ["x + x", "x * x", "x - 1", "x * 2", "-x", "x.abs()", "x.sign(
                    "x.gather(0, i)", "x.scatter(0, i, x)", "x.take(i)", "x[0].bincount()",
                    "x.histc()", "x.index_fill(0, i[0], 1)", "x.index_copy(0, i[0], x[:1])",
                    "x.index_reduce(0, i[0], x[:1], 'prod')", "x.put(i[0], x[0, :1])", "lib.isin(x, x)",
-                   "lib.isin(x, 2)", "x.masked_select(x == x)"]
+                   "lib.isin(x, 2)", "x.masked_select(x == x)", "x.addcmul(x, x)"]
 
 
 @pytest.mark.parametrize("dt", ["uint16", "uint32", "uint64"])

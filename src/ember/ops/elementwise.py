@@ -2773,6 +2773,7 @@ def _addc(name: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any
                         lambda ra, r1, r2: (False, r2, r1 or r2))
     if dt is D.bool:
         raise_denied(ni("addcmul_cpu_out"), dt)
+    no_unsigned_kernel("addcmul_cpu_out", dt)
     return _ternary(name, AddcmulBackward0, (input, tensor1, tensor2), dt,
                     _addc_fwd(True), (_addc_value(dt, value),), out,
                     lambda ra, r1, r2: (False, r2, r1))
