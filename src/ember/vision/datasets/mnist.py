@@ -253,7 +253,7 @@ class QMNIST(MNIST):
         super().__init__(root, train, **kwargs)
 
     def _raw_path(self, which: int) -> str:
-        url, _ = self.resources[self.subsets[self.what]][which]   # type: ignore[call-overload]
+        url, _ = self.resources[self.subsets[self.what]][which]
         return os.path.join(self.raw_folder, os.path.splitext(os.path.basename(url))[0])
 
     @property
@@ -287,7 +287,7 @@ class QMNIST(MNIST):
         if self._check_exists():
             return
         os.makedirs(self.raw_folder, exist_ok=True)
-        for url, md5 in self.resources[self.subsets[self.what]]:   # type: ignore[call-overload]
+        for url, md5 in self.resources[self.subsets[self.what]]:
             download_and_extract_archive(url, self.raw_folder, md5=md5)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
