@@ -117,3 +117,22 @@ def test_nn_factory_kwargs_as_torch():
             f({"foo": 1})
         with pytest.raises(TypeError, match="^dtype specified twice, in \\*\\*kwargs and in factory_kwargs$"):
             f({"factory_kwargs": {"dtype": lib.float16}, "dtype": lib.float32})
+
+
+def test_weights_only_load_of_a_torch_model_with_ember_classes_allowlisted():
+    """generate.py of pytorch/examples: ``torch.load`` of a whole model under ``safe_globals`` listing the classes
+    as the program sees them — ember's under ``import ember as torch`` — while the file names torch's."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Dropout(0.1), torch.nn.ReLU())
+    buf = io.BytesIO()
+    torch.save(model, buf)
+    allowed = [ember.nn.modules.container.Sequential, ember.nn.modules.linear.Linear,
+               ember.nn.modules.dropout.Dropout, ember.nn.modules.activation.ReLU]
+    with pytest.raises(Exception, match="Unsupported global: GLOBAL torch.nn.modules.container.Sequential"):
+        ember.load(io.BytesIO(buf.getvalue()))
+    with ember.serialization.safe_globals(allowed):
+        loaded = ember.load(io.BytesIO(buf.getvalue()))
+    assert repr(loaded) == repr(model)
+    assert np.array_equal(loaded[0].weight.detach().numpy(), model[0].weight.detach().numpy())
+    with ember.serialization.safe_globals(allowed[:3]), pytest.raises(Exception, match="activation.ReLU"):
+        ember.load(io.BytesIO(buf.getvalue()))

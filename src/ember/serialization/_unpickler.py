@@ -9,6 +9,7 @@ tensors, containers and scalars); anything else is refused. Every refusal is a
 from __future__ import annotations
 
 import _compat_pickle
+import importlib
 import pickle
 import pickletools
 import struct
@@ -104,6 +105,17 @@ def unsafe_globals(pkl: bytes) -> list[str]:
     return sorted(found)
 
 
+def _ember_counterpart(module: str, name: str) -> Any:
+    """ember's object at torch's path ``module.name`` (``torch.nn.modules.dropout.Dropout`` ->
+    ``ember.nn.modules.dropout.Dropout``), or None; imports only ember's own modules."""
+    if module != "torch" and not module.startswith("torch."):
+        return None
+    try:
+        return getattr(importlib.import_module("ember" + module[len("torch"):]), name, None)
+    except ImportError:
+        return None
+
+
 class _LoaderError(Exception):
     """An error of ``persistent_load`` (the loader's code or a user's ``map_location``), which ``load``
     raises as it is, as torch does, rather than as a malformed pickle."""
@@ -168,6 +180,9 @@ class WeightsUnpickler:
             return self.allowed[full]
         if full in self.user:
             return self.user[full]
+        counterpart = _ember_counterpart(module, name)
+        if counterpart is not None and any(counterpart is v for v in self.user.values()):
+            return counterpart   # a torch file naming a class the user allowlisted as ember's (import ember as torch)
         shown = full[len("builtins.") :] if full.startswith("builtins.") else full
         raise _refuse(
             f"Unsupported global: GLOBAL {shown} was not an allowed global by default. Please use "
