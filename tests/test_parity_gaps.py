@@ -146,7 +146,9 @@ def test_deprecated_overload_warns_once_with_torch_text():
                                   "x + lib.ones(3, dtype=lib.uint32)", "x - lib.ones(3, dtype=lib.int64)",
                                   "x.float().to(lib.float8_e4m3fn).pow(1).float()", "x < 2 ** 64",
                                   "lib.remainder(x, 2 ** 64)",
-                                  "lib.tensor([True]).__ilshift__(2 ** 64)", "lib.tensor([2]) ** (2 ** 64)"])
+                                  "lib.tensor([True]).__ilshift__(2 ** 64)", "lib.tensor([2]) ** (2 ** 64)",
+                                  "lib.gt(lib.ones(2, 2, dtype=lib.uint16), lib.ones(3, dtype=lib.bool),"
+                                  " out=lib.empty(0))"])
 def test_barebones_pow_by_zero_or_one_and_broadcast_first(call):
     def run(lib):
         return eval(call, {"lib": lib, "x": lib.tensor([1, 2], dtype=lib.uint32)}).tolist()

@@ -801,7 +801,11 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             elif out_grad == "fallback":
                 check_out_grad(f"aten::{name}", out)
             if denied:   # an op's own dtype message comes first
-                ct = binary_dtype(a, b)
+                try:
+                    ct = binary_dtype(a, b)
+                except RuntimeError:   # (no promotion: torch's broadcasting error first)
+                    broadcast_shapes(_shape(a), _shape(b))
+                    raise
                 if ct in denied and _early(denied, ct):
                     raise_denied(denied[ct], ct)
             _check_out(out, a, b)
