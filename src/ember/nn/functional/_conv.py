@@ -41,7 +41,7 @@ from ..._core import gemm
 from ..._core.memory_format import channels_last
 from ..._core.warn import warn
 from ..._tensor import _cpp_name
-from ...ops._dispatch import record
+from ...ops._dispatch import broadcast_shapes, record
 from ...ops._parallel import contiguous, split_axis, split_rows
 from ...ops.creation import relayout
 from ._common import Node, Tensor, compute_array, fused, layout_of, needs_grad, onednn_dtypes, result, type_string, xp
@@ -202,7 +202,7 @@ def _matmul(ns: Any, a: Any, b: Any) -> Any:
     product, which broadcasting does far faster than a stack of rank-1 GEMMs; else by :func:`_stack_matmul`."""
     if a.shape[-1] == 1:
         return a * b
-    shape = (*ns.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
+    shape = (*broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
     return _stack_matmul(ns, a, b, ns.empty(shape, dtype=ns.result_type(a, b)))
 
 
