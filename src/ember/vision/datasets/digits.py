@@ -57,11 +57,7 @@ class Digits(VisionDataset):
     def __getitem__(self, index: int) -> tuple[Any, int]:
         img: Any = F.to_pil_image(self.data[index].numpy(), mode="L")
         target = int(self.targets[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
+        return self._transformed(img, target)
 
     def __len__(self) -> int:
         return len(self.data)

@@ -62,6 +62,10 @@ class VisionDataset(Dataset):
     def __len__(self) -> int:
         raise NotImplementedError
 
+    def _transformed(self, img: Any, target: Any) -> tuple[Any, Any]:
+        """``(transform(img), target_transform(target))`` with the transforms set now (users may replace them)."""
+        return StandardTransform(self.transform, self.target_transform)(img, target)
+
     def extra_repr(self) -> str:
         return ""
 
