@@ -297,6 +297,9 @@ _install_signatures(globals())   # argument errors worded as torch's parser (ops
 _install_signatures(vars(nn.functional), _FUNCTIONAL_OVERLOADS)
 _install_signatures(vars(nn.functional), _FUNCTIONAL_PYTHON_OVERLOADS, python=True)
 _install_signatures(vars(fft), _FFT_OVERLOADS)
+spmm = dsmm = mm  # noqa: F405  (torch's legacy names of these ops: the same kernels, errors and all)
+hsmm = hspmm
+saddmm = sspaddmm
 
 _LAZY_SUBMODULES = ("distributed", "vision", "train", "testing", "hub", "profiler", "jit", "multiprocessing",
                     "__future__", "types", "storage", "xpu", "mps", "library", "ao",

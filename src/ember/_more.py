@@ -12,15 +12,27 @@ from typing import Any
 
 import numpy as np
 
+from ._core import dtype as D
 from ._core.device import canonical
+from ._core.memory_format import contiguous_format
 from ._lobpcg import lobpcg
 from ._tensor import Tensor
 from .amp import GradScaler
+from .futures import Future
 from .ops import creation
+from .ops.tensor_storage import STORAGE_CLASSES
+from .random import thread_safe_generator
 
 __all__ = ["sym_int", "sym_float", "sym_max", "sym_min", "sym_not", "sym_ite", "sym_sum", "sym_sqrt",
            "sym_fresh_size", "has_lapack", "has_mkl", "has_openmp", "has_spectral", "set_flush_denormal",
-           "compiled_with_cxx11_abi", "GradScaler", "ctc_loss", "lobpcg", "Stream", "Event"]
+           "compiled_with_cxx11_abi", "GradScaler", "ctc_loss", "lobpcg", "Stream", "Event", "SymInt", "SymFloat",
+           "SymBool", "sym_constrain_range", "sym_constrain_range_for_size", "legacy_contiguous_format", "bit",
+           "Storage", "AcceleratorError", "FatalError", "classproperty", "thread_safe_generator", "Future", "fork",
+           "wait", "resize_as_sparse_"]
+
+bit = D.uint1   # torch's older name of the 1-bit dtype
+legacy_contiguous_format = contiguous_format   # the memory format legacy (TH-era) kernels asked for: the same
+Storage = STORAGE_CLASSES["FloatStorage"]   # torch's deprecated default storage class: legacy float32 storage
 
 has_lapack: bool = True      # numpy.linalg is LAPACK
 has_spectral: bool = True    # numpy.fft (pocketfft)
@@ -202,3 +214,122 @@ class Event:
     def __repr__(self) -> str:
         return (f"torch.Event device_type=cpu, device_index=-1, event_flag={int(self._timing)}, "
                 f"event_id={self.event_id}")
+
+
+class _SymNumber:
+    """A number whose value a symbolic-shape trace records (its operations go to ``node``). ember's shapes and
+    sizes are always concrete, so ember itself makes none: these classes exist for ``isinstance`` checks."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+    def __repr__(self) -> str:
+        return repr(self.node)
+
+
+class SymInt(_SymNumber):
+    """An int recorded by a symbolic-shape trace (``isinstance(n, torch.SymInt)`` is False for plain ints)."""
+
+
+class SymFloat(_SymNumber):
+    """A float recorded by a symbolic-shape trace."""
+
+
+class SymBool(_SymNumber):
+    """A bool recorded by a symbolic-shape trace."""
+
+
+for _cls in (SymInt, SymFloat, SymBool):
+    _cls.__module__ = "torch"
+
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+def _range_value(size: Any) -> builtins.int:
+    """``size`` as torch's int64 (a float truncated; a 0-d tensor read)."""
+    if isinstance(size, Tensor):
+        size = size.item()
+    if isinstance(size, complex):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
+    return builtins.int(size)
+
+
+def _check_in_range(v: builtins.int, lo: builtins.int, hi: builtins.int) -> None:
+    if not lo <= v <= hi:
+        raise RuntimeError(f"Invalid value range for {v} between [{lo}, {hi}].")
+
+
+def sym_constrain_range(size: Any, *, min: builtins.int | None = None, max: builtins.int | None = None) -> None:
+    """Assert ``min <= size <= max`` (torch records this on a symbolic size; on a number it is only checked)."""
+    v = _range_value(size)
+    lo = _INT64[0] if min is None else min
+    hi = _INT64[1] if max is None else max
+    if hi < lo:
+        raise RuntimeError(f"Max must be greater than or equal to min. Got min={lo} max={hi}")
+    _check_in_range(v, lo, hi)
+
+
+def sym_constrain_range_for_size(size: Any, *, min: builtins.int | None = None, max: builtins.int | None = None
+                                 ) -> None:
+    """:func:`sym_constrain_range` for a size: ``min`` defaults to 0 and ``max``, when given, must exceed 2."""
+    v = _range_value(size)
+    if max is not None and max <= 2:
+        raise RuntimeError(f"Max value to constrain_range_for_size must be greater than 2. got: {max}")
+    _check_in_range(v, 0 if min is None else min, _INT64[1] if max is None else max)
+
+
+class AcceleratorError(RuntimeError):
+    """``torch.AcceleratorError``: an error raised while executing on a device."""
+
+
+class FatalError(Exception):
+    """``torch.FatalError``: an unrecoverable error of the runtime."""
+
+
+for _cls in (AcceleratorError, FatalError):
+    _cls.__module__ = "torch"
+del _cls
+
+
+class _ClassProperty:
+    """A read-only property of a class (read on the class or its instances)."""
+
+    def __init__(self, fget: Any) -> None:
+        self.fget = fget
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        return self.fget.__get__(instance, owner if owner is not None else type(instance))()
+
+
+def classproperty(func: Any) -> _ClassProperty:
+    """Decorator (torch._utils'): ``func(cls)`` as a property of the class; ``func`` may already be a
+    classmethod or staticmethod."""
+    return _ClassProperty(func if isinstance(func, (classmethod, staticmethod)) else classmethod(func))
+
+
+def fork(*args: Any, **kwargs: Any) -> Future:
+    """``torch.fork(func, *args, **kwargs)``: call ``func`` now and return a completed :class:`Future` with its
+    result (eager torch runs the call at once; its errors propagate)."""
+    if not args:
+        raise RuntimeError('!args.empty() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/torch/csrc/jit/python/'
+                           'init.cpp":2267, please report a bug to PyTorch. ')
+    func, *rest = args
+    if not callable(func):
+        raise TypeError(f"Object of type '{type(func).__name__}' is not an instance of 'function'")
+    fut: Future = Future()
+    fut.set_result(func(*rest, **kwargs))
+    return fut
+
+
+def wait(*args: Any) -> Any:
+    """``torch.wait(future)``: the future's value, blocking until it is complete."""
+    if len(args) != 1 or not isinstance(args[0], Future):
+        raise TypeError("wait(): incompatible function arguments. The following argument types are supported:\n"
+                        "    1. (arg0: torch._C.Future) -> object\n\nInvoked with: "
+                        + ", ".join(repr(a) for a in args))
+    return args[0].wait()
+
+
+def resize_as_sparse_(input: Tensor, the_template: Tensor) -> Tensor:
+    """``torch.resize_as_sparse_``: ``input.resize_as_sparse_(the_template)`` (sparse ``input`` resized in place)."""
+    return input.resize_as_sparse_(the_template)

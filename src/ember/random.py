@@ -8,7 +8,8 @@ from typing import Any
 
 from .ops.random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 
-__all__ = ["set_rng_state", "get_rng_state", "manual_seed", "seed", "initial_seed", "fork_rng", "default_generator"]
+__all__ = ["set_rng_state", "get_rng_state", "manual_seed", "seed", "initial_seed", "fork_rng", "default_generator",
+           "thread_safe_generator"]
 
 
 @contextlib.contextmanager
@@ -28,3 +29,13 @@ def fork_rng(devices: Iterable[Any] | None = None, enabled: bool = True, _caller
         set_rng_state(cpu_state)
         if cuda_states is not None:
             cuda.set_rng_state_all(cuda_states)
+
+
+def thread_safe_generator() -> Any:
+    """The generator random draws should use where code may run in a DataLoader worker thread: that thread's own
+    ``Generator`` when the worker is a thread with one, else ``None`` (the process-wide default generator, which
+    process workers and the main process use)."""
+    from .utils.data import get_worker_info
+    info = get_worker_info()
+    rng = getattr(info, "rng", None) if getattr(info, "worker_method", None) == "thread" else None
+    return None if rng is None else rng.torch_generator

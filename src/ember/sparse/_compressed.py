@@ -31,6 +31,7 @@ from .._tensor import Tensor, from_array, wrap_dim
 from ..ops._dispatch import make_node_class, torch_names
 from ..ops.extra import _LAYOUTS, layout, strided
 from ._coo import (
+    NOT_SPARSE_IMPL,
     SparseBase,
     SparseStorage,
     SparseTensor,
@@ -1409,6 +1410,38 @@ def _dense_not_implemented(name: str) -> Any:
     return method
 
 
+def resize_as_compressed_(self: Tensor, src: Tensor) -> Tensor:
+    """``resize_as_sparse_`` with a compressed operand: ``self`` (of ``src``'s layout) takes ``src``'s size and
+    index arrays; its values keep their dtype and leading elements, cut or grown to ``src``'s values' shape
+    (torch leaves the grown elements uninitialised; ember zeros them)."""
+    for name, t in (("self", self), ("src", src)):
+        if not isinstance(t, CompressedTensor):
+            raise RuntimeError(f"resize_as_sparse_compressed_: {name}  expected sparse compressed tensor layout but "
+                               f"got {_key(t.layout)}")
+    if self.layout is not src.layout:
+        raise RuntimeError("resize_as_sparse_compressed_tensor_: self and src must have the same layout, but got: "
+                           f"self ({_key(self.layout)}) and source ({_key(src.layout)})")
+    from ..ops._dispatch import check_inplace
+    check_inplace(self)
+    s, o = self._data, src._data
+    xp = xp_of(self._device)
+    values = xp.zeros(o.values.shape, s.values.dtype)
+    n = min(values.size, s.values.size)
+    values.reshape(-1)[:n] = s.values.reshape(-1)[:n]
+    s.compressed, s.plain, s.values, s.shape = o.compressed.copy(), o.plain.copy(), values, o.shape
+    self._vc[0] += 1
+    return self
+
+
+def _dense_resize_as_sparse_(self: Tensor, the_template: Tensor) -> Tensor:
+    """``resize_as_sparse_`` of a strided tensor: torch's errors (its kernels take sparse tensors only)."""
+    if isinstance(the_template, CompressedTensor):
+        return resize_as_compressed_(self, the_template)
+    if the_template.is_sparse:
+        raise RuntimeError(NOT_SPARSE_IMPL)
+    raise not_implemented("resize_as_sparse_", "CPU" if self.device.type == "cpu" else "CUDA")
+
+
 def _dense_to_dense(self: Tensor, dtype: Any = None, *, masked_grad: bool | None = None) -> Tensor:
     """``to_dense`` of a strided tensor: itself (or a copy in ``dtype``)."""
     return self if dtype is None else self.to(dtype)
@@ -1452,6 +1485,8 @@ Tensor.to_dense = _dense_to_dense   # type: ignore[attr-defined]
 Tensor.sparse_mask = _sparse_mask   # type: ignore[attr-defined]
 Tensor.smm = _dense_smm   # type: ignore[attr-defined]
 Tensor.sspaddmm = _dense_sspaddmm   # type: ignore[attr-defined]
+Tensor.resize_as_sparse_ = _dense_resize_as_sparse_   # type: ignore[attr-defined]
+CompressedTensor.resize_as_sparse_ = resize_as_compressed_   # type: ignore[attr-defined]
 SparseTensor.sparse_mask = _sparse_mask   # type: ignore[attr-defined]
 
 

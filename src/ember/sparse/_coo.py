@@ -217,6 +217,13 @@ for _name, _dt in (("double", D.float64), ("float", D.float32), ("half", D.float
     setattr(SparseBase, _name, _shorthand(_dt))
 
 
+_RESIZE_ADVICE = ("\nYou could try the following options:\n1. If you need an empty sparse tensor of this size, call "
+                  "`x = torch.sparse_coo_tensor(size)`.\n2. If you need to resize this tensor, you have the following "
+                  "options:\n    1. For both sparse and dense dimensions, keep the number of them constant and the "
+                  "size of them non-shrinking, and then try the same call again.\n    2. Or, create a new sparse "
+                  "tensor with the correct indices and values from this sparse tensor.")   # torch's advice
+
+
 class SparseTensor(SparseBase):
     """A sparse COO tensor (``layout=torch.sparse_coo``); see the module docstring."""
 
@@ -293,7 +300,16 @@ class SparseTensor(SparseBase):
         """Drop every entry and take the new size and numbers of sparse and dense dims."""
         return self._resize(size, sparse_dim, dense_dim, True)
 
-    def _resize(self, size: Sequence[int], sd: int, dd: int, clear: bool) -> SparseTensor:
+    def resize_as_sparse_(self, the_template: Tensor) -> SparseTensor:
+        """Take ``the_template``'s size and numbers of sparse and dense dims (:meth:`sparse_resize_`'s rules)."""
+        if the_template._sparse_layout and not isinstance(the_template, SparseTensor):
+            from ._compressed import resize_as_compressed_
+            return resize_as_compressed_(self, the_template)
+        return self._resize(the_template.shape, the_template.sparse_dim(), the_template.dense_dim(), False,
+                            _ResizeAsBackward)
+
+    def _resize(self, size: Sequence[int], sd: int, dd: int, clear: bool, node: type | None = None
+                ) -> SparseTensor:
         from ..ops._dispatch import check_inplace
         check_inplace(self)
         size = tuple(int(n) for n in size)
@@ -311,11 +327,11 @@ class SparseTensor(SparseBase):
             for what, new_n, old_n in (("sparse", sd, old_sd), ("dense", dd, s.values.ndim - 1)):
                 if new_n != old_n:
                     raise RuntimeError(f"changing the number of {what} dimensions (from {old_n} to {new_n}) on a "
-                                       "non-empty sparse tensor is not supported.")
+                                       "non-empty sparse tensor is not supported." + _RESIZE_ADVICE)
             for what, new, old in (("sparse", size[:sd], s.shape[:sd]), ("dense", size[sd:], s.shape[sd:])):
                 if any(n < o for n, o in zip(new, old, strict=True)):
                     raise RuntimeError(f"shrinking the size of {what} dimensions (from {list(old)} to {list(new)}) "
-                                       "on a non-empty sparse tensor is not supported.")
+                                       "on a non-empty sparse tensor is not supported." + _RESIZE_ADVICE)
             if size[sd:] != s.shape[sd:]:
                 vals = xp.zeros((s.values.shape[0],) + size[sd:], s.values.dtype)
                 vals.reshape(-1)[:s.values.size] = s.values.reshape(-1)
@@ -323,7 +339,7 @@ class SparseTensor(SparseBase):
         s.shape = size
         self._vc[0] += 1
         if self._grad_fn is not None:   # torch has no derivative for these: a backward through them fails
-            _record(self, _ResizeBackward[clear], (self,))
+            _record(self, node or _ResizeBackward[clear], (self,))
         return self
 
     def stride(self, dim: int | None = None) -> Any:
@@ -1260,11 +1276,21 @@ def resolve_check(check_invariants: bool | None) -> bool:
     return False
 
 
-def sparse_coo_tensor(indices: Any, values: Any, size: Sequence[int] | None = None, *, dtype: Any = None,
-                      device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
+def sparse_coo_tensor(indices: Any = None, values: Any = None, size: Sequence[int] | None = None, *,
+                      dtype: Any = None, device: Any = None, pin_memory: bool = False, requires_grad: bool = False,
                       check_invariants: bool | None = None, is_coalesced: bool | None = None) -> SparseTensor:
-    """``torch.sparse_coo_tensor``: a COO tensor from ``indices`` (sparse_dim × nnz) and ``values``."""
+    """``torch.sparse_coo_tensor``: a COO tensor from ``indices`` (sparse_dim × nnz) and ``values``; or, given
+    only a size (``sparse_coo_tensor(size)``), an empty one of that size (all dims sparse)."""
     from ..ops.creation import tensor as make_tensor
+    if values is None:
+        size = size if indices is None else indices
+        if size is None or isinstance(size, Tensor):
+            raise TypeError("sparse_coo_tensor(): argument 'size' (position 1) must be tuple of ints, not "
+                            f"{type(size).__name__}")
+        from ..ops.creation import zeros
+        dev = canonical(device) if device is not None else None
+        return sparse_coo_tensor(zeros(len(size), 0, dtype=D.int64, device=dev), zeros(0, dtype=dtype, device=dev),
+                                 size, check_invariants=check_invariants, requires_grad=requires_grad)
     check_invariants = resolve_check(check_invariants)
     dev = canonical(device) if device is not None else None
     if not isinstance(values, Tensor):
@@ -1771,6 +1797,9 @@ def spgemm_entries(ar: Any, ac: Any, av: Any, crow: Any, bcols: Any, bvals: Any,
     return keys // m, keys % m, vals
 
 
+NOT_SPARSE_IMPL = ('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/'
+                   'SparseTensorUtils.h":28, please report a bug to PyTorch. _internal_get_SparseTensorImpl: not a '
+                   'sparse tensor')   # torch's error for a strided tensor where its sparse kernel needs a COO one
 _NOT_SPARSE = ('{}_.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/sparse/'
                'SparseMatMul.cpp":{}, please report a bug to PyTorch. ')
 
@@ -1899,12 +1928,31 @@ def _no_derivative(op: str) -> type:
 _HspmmBackward = _no_derivative("hspmm")
 _SmmBackward = _no_derivative("sspaddmm")
 _ResizeBackward = {False: _no_derivative("sparse_resize_"), True: _no_derivative("sparse_resize_and_clear_")}
+_ResizeAsBackward = _no_derivative("resize_as_sparse_")
+
+
+def _check_hspmm(mat1: Tensor, mat2: Tensor, op: str) -> None:
+    """torch's checks of ``hspmm`` (and of ``sspaddmm`` for ``smm``, ``op``) before the sparse × dense kernel's."""
+    if not mat1._sparse_layout and not mat2._sparse_layout:
+        raise not_implemented("hspmm", "CPU" if mat1._device is CPU else "CUDA")
+    if isinstance(mat2, SparseTensor) and isinstance(mat1, SparseTensor):
+        raise RuntimeError("addmm_sparse_dense: expected strided result tensor, got tensor with layout Sparse")
+    for arg, n in ((2, mat1.sparse_dim() if isinstance(mat1, SparseTensor) else 0), (3, mat2.dim())):
+        if n != 2:
+            raise RuntimeError(f"{op}: Argument #{arg}: matrices expected, got {n}D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"{op}: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
+    _check_mm(mat1, mat2, "hspmm")
 
 
 def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
     """``torch.hspmm``: the product's rows where ``mat1`` has entries, as a hybrid sparse tensor (1 sparse
     dim, dense rows)."""
-    _check_mm(mat1, mat2, "hspmm")
+    return _hspmm(mat1, mat2, "hspmm")
+
+
+def _hspmm(mat1: SparseTensor, mat2: Tensor, op: str) -> SparseTensor:
+    _check_hspmm(mat1, mat2, op)
     xp = xp_of(mat1._device)
     rows = xp.unique(mat1._data.indices[0])
     vals = _spmm_array(mat1, mat2)[rows]
@@ -1918,7 +1966,7 @@ def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
     column of the product)."""
     if input._dtype in (D.float16, D.bfloat16, D.bool):
         raise NotImplementedError(f"\"sspmm\" not implemented for '{input._dtype._short}'")
-    h = hspmm(input, mat2)
+    h = _hspmm(input, mat2, "sspaddmm")
     xp = xp_of(input._device)
     rows = h._data.indices[0]
     p = mat2.shape[1]
@@ -1937,9 +1985,7 @@ def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any
     if isinstance(mat2, SparseTensor):
         raise RuntimeError("sspaddmm: expected 'mat2' to have strided layout, got 'mat2' with layout Sparse")
     if not isinstance(input, SparseTensor):
-        raise RuntimeError('self.is_sparse() INTERNAL ASSERT FAILED at "/__w/pytorch/pytorch/aten/src/ATen/native/'
-                           'SparseTensorUtils.h":28, please report a bug to PyTorch. _internal_get_SparseTensorImpl: '
-                           'not a sparse tensor')
+        raise RuntimeError(NOT_SPARSE_IMPL)
     if mat1.dim() == 2 and mat2.dim() == 2:
         if mat1.shape[1] != mat2.shape[0]:
             raise RuntimeError(f"sspaddmm: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")

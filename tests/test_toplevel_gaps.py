@@ -1,0 +1,153 @@
+"""Top-level torch names ember used to lack (legacy sparse products, Sym* classes, sparse ``*_copy`` accessors,
+fork/wait, ...), compared with torch."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse (CSR tensor support|invariant checks)")
+
+
+def _coo(lib, idx, vals, size):
+    return lib.sparse_coo_tensor(lib.tensor(idx), lib.tensor(vals), size)
+
+
+def _same(e, t):
+    assert e.layout.__repr__() == t.layout.__repr__() and tuple(e.shape) == tuple(t.shape)
+    if t.layout == torch.sparse_coo:
+        assert e.is_coalesced() == t.is_coalesced()
+        np.testing.assert_array_equal(e._indices().numpy(), t._indices().numpy())
+        e, t = e._values(), t._values()
+    assert str(e.dtype) == str(t.dtype)
+    np.testing.assert_array_equal(e.detach().numpy(), t.detach().numpy())
+
+
+def _raises(fn_e, fn_t):
+    with pytest.raises(Exception) as te:
+        fn_t()
+    with pytest.raises(type(te.value)) as ee:
+        fn_e()
+    assert str(ee.value).split("\n")[0][:120] == str(te.value).split("\n")[0][:120]
+
+
+@pytest.mark.parametrize("name", ["spmm", "dsmm", "hsmm"])
+def test_legacy_products(name):
+    args = ([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3))
+    d = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+    for lib, res in ((torch, []), (ember, [])):
+        s, dd = _coo(lib, *args), lib.tensor(d)
+        res.append(getattr(lib, name)(s, dd))
+        if name != "hsmm":
+            res.append(getattr(lib, name)(dd.t(), dd))   # dense @ dense, as mm
+            res.append(getattr(lib, name)(dd, s))
+            res.append(getattr(lib, name)(s, s.t()))    # sparse @ sparse: sparse
+        if lib is torch:
+            ref = res
+    for e, t in zip(res, ref, strict=True):
+        _same(e, t)
+    _raises(lambda: getattr(ember, name)(_coo(ember, *args), ember.ones(2, 2)),
+            lambda: getattr(torch, name)(_coo(torch, *args), torch.ones(2, 2)))
+    if name == "hsmm":   # dense operands: torch has no dense kernel
+        _raises(lambda: ember.hsmm(ember.ones(2, 2), ember.ones(2, 2)), lambda: torch.hsmm(torch.ones(2, 2),
+                                                                                           torch.ones(2, 2)))
+
+
+def test_gcn_style_spmm_grad():
+    """spmm of a sparse adjacency and a dense support that requires grad (pytorch/examples' gcn)."""
+    r = []
+    for lib in (torch, ember):
+        adj = _coo(lib, [[0, 1, 1, 2], [1, 0, 2, 1]], [0.5, 0.5, 0.25, 1.0], (3, 3))
+        w = lib.tensor([[1.0, -2.0], [0.5, 3.0], [2.0, 1.0]], requires_grad=True)
+        out = lib.spmm(adj, w)
+        out.sum().backward()
+        r.append((out.detach().numpy(), w.grad.numpy(), type(out.grad_fn).__name__))
+    np.testing.assert_array_equal(r[0][0], r[1][0])
+    np.testing.assert_array_equal(r[0][1], r[1][1])
+    assert r[0][2] == r[1][2]
+
+
+def test_saddmm_and_hspmm_checks():
+    args = ([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3))
+    d = np.arange(6.0, dtype=np.float32).reshape(3, 2)
+    out = []
+    for lib in (torch, ember):
+        inp = _coo(lib, [[0], [0]], [1.0], (2, 2))
+        out.append(lib.saddmm(inp, _coo(lib, *args), lib.tensor(d), beta=2, alpha=3))
+    _same(out[1], out[0])
+    for f in (lambda lib: lib.hspmm(_coo(lib, *args), lib.ones(2)),                  # mat2 not a matrix
+              lambda lib: lib.hspmm(_coo(lib, [[0]], [1.0], (3,)), lib.ones(3, 2)),  # mat1 1 sparse dim
+              lambda lib: lib.smm(_coo(lib, *args), lib.ones(2, 2)),                 # sizes
+              lambda lib: lib.saddmm(lib.zeros(2, 2), _coo(lib, *args), lib.ones(3, 2))):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+
+
+def test_sparse_coo_tensor_size_only():
+    for args, kw in ((((2, 3),), {}), ((), {"size": (2, 3), "dtype": torch.float64})):
+        kw_e = {k: (ember.float64 if k == "dtype" else v) for k, v in kw.items()}
+        _same(ember.sparse_coo_tensor(*args, **kw_e), torch.sparse_coo_tensor(*args, **kw))
+
+
+def test_resize_as_sparse_():
+    for lib in (torch, ember):
+        x = _coo(lib, [[0, 1], [1, 0]], [1.0, 2.0], (2, 2))
+        assert lib.resize_as_sparse_(x, lib.sparse_coo_tensor((3, 4))) is x
+        if lib is torch:
+            ref = x
+    _same(x, ref)
+    cases = [lambda lib: _coo(lib, [[0], [1]], [1.0], (2, 2)).resize_as_sparse_(lib.sparse_coo_tensor((1, 1))),
+             lambda lib: _coo(lib, [[0], [1]], [1.0], (2, 2)).resize_as_sparse_(lib.zeros(2)),
+             lambda lib: lib.zeros(2).resize_as_sparse_(lib.sparse_coo_tensor((1, 1))),
+             lambda lib: lib.zeros(2).resize_as_sparse_(lib.zeros(2)),
+             lambda lib: _coo(lib, [[0], [1]], [1.0], (2, 2)).resize_as_sparse_(lib.zeros(2, 2).to_sparse_csr()),
+             lambda lib: lib.zeros(2, 2).to_sparse_csr().resize_as_sparse_(lib.zeros(2, 2).to_sparse_csc())]
+    for f in cases:
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+    for lib in (torch, ember):   # compressed: src's indices, self's leading values
+        a = lib.tensor([[1.0, 0, 2], [0, 3, 0]]).to_sparse_csr()
+        a.resize_as_sparse_(lib.tensor([[0, 5.0], [0, 0]]).to_sparse_csr())
+        if lib is torch:
+            ref = a
+    for acc in ("crow_indices", "col_indices", "values"):
+        _same(getattr(a, acc)(), getattr(ref, acc)())
+
+
+def test_sym_classes_and_constraints():
+    for cls in ("SymInt", "SymFloat", "SymBool"):
+        assert not isinstance(3, getattr(ember, cls)) and getattr(ember, cls).__module__ == "torch"
+    for name in ("sym_constrain_range", "sym_constrain_range_for_size"):
+        for args, kw in (((5,), {}), ((5,), {"min": 2, "max": 7}), ((5.5,), {"max": 5}), ((-1,), {"min": -5})):
+            assert getattr(ember, name)(*args, **kw) is getattr(torch, name)(*args, **kw) is None
+        for args, kw in (((5,), {"min": 6}), ((5,), {"max": 4}), ((-1,), {}), ((5,), {"min": 7, "max": 2}),
+                         ((1,), {"max": 2}), ((1j,), {})):
+            try:
+                getattr(torch, name)(*args, **kw)
+            except RuntimeError as err:
+                with pytest.raises(RuntimeError, match=str(err).replace("[", r"\[").replace("]", r"\]")):
+                    getattr(ember, name)(*args, **kw)
+            else:
+                assert getattr(ember, name)(*args, **kw) is None
+
+
+def test_aliases_and_errors():
+    assert ember.bit is ember.uint1 and str(ember.bit) == str(torch.bit)
+    assert ember.legacy_contiguous_format is ember.contiguous_format
+    assert ember.Storage is ember.FloatStorage and ember.Storage(3).dtype is ember.float32
+    assert issubclass(ember.AcceleratorError, RuntimeError) and not issubclass(ember.FatalError, RuntimeError)
+    assert ember.thread_safe_generator() is None is torch.thread_safe_generator()
+
+    class A:
+        @ember.classproperty
+        def name(cls):
+            return cls.__name__
+    assert A.name == A().name == "A"
+
+
+def test_fork_wait():
+    fut = ember.fork(lambda x, y=1: x + y, 2, y=3)
+    assert isinstance(fut, ember.Future) and fut.done() and ember.wait(fut) == 5
+    with pytest.raises(ZeroDivisionError):
+        ember.fork(lambda: 1 / 0)
+    _raises(lambda: ember.fork(3), lambda: torch.fork(3))
+    _raises(lambda: ember.wait(3), lambda: torch.wait(3))
