@@ -184,3 +184,13 @@ def test_out_requiring_grad_for_ops_without_derivative_as_torch(op, which):
     t, e = outcomes(run)
     if not same_exception(t, e):
         assert e == t
+
+
+@pytest.mark.parametrize("call", ["lib.result_type(lib.tensor([True]), 2 ** 63)", "lib.tensor([True]) + 2 ** 63",
+                                  "lib.tensor(True) * 2 ** 63", "lib.tensor([1], dtype=lib.int8) + 2 ** 63",
+                                  "lib.tensor([1.]) + 2 ** 63", "lib.result_type(lib.tensor([1]), 2 ** 64)",
+                                  "lib.full((2,), 2 ** 63)", "lib.where(lib.tensor([True]), 2 ** 63, 1)"])
+def test_python_ints_beyond_int64_promote_as_uint64_scalars(call):
+    t, e = outcomes(lambda lib: str(eval(call, {"lib": lib})).replace("torch.", "").replace("ember.", ""))
+    if not same_exception(t, e):
+        assert e == t

@@ -212,6 +212,9 @@ def result_dtype(*operands: Any) -> D.dtype:
     for x in operands:
         if _isinstance(x, Tensor):
             (dims if x._data.ndim else zero).append(x._dtype)
+        elif type(x) is int:   # (one only uint64 holds is a uint64 Scalar in torch's promotion)
+            scalar_range(x)
+            scal.append(D.uint64 if x >= 1 << 63 else D.int64)
         elif x is not None:
             scal.append(D.scalar_dtype(x))
     return D.result_type_of(dims, zero, scal)

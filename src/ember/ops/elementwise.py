@@ -800,7 +800,9 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
                 check_out_grad(out_op, out, a, b)
             elif out_grad == "fallback":
                 check_out_grad(f"aten::{name}", out)
-            if denied:   # an op's own dtype message comes first
+            if denied:   # an op's own dtype message comes first (after torch's parser's)
+                if type(b) is int:
+                    scalar_range(b)
                 try:
                     ct = binary_dtype(a, b)
                 except RuntimeError:   # (no promotion: torch's broadcasting error first)
