@@ -47,7 +47,7 @@ _TORCH_NAME = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "f
 _THIRD_F = float(np.float32(1.0) / np.float32(3.0))   # ``1.0f / 3.0f`` in torch's gamma sampler
 _C0331_F = float(np.float32(0.0331))                  # the float literal ``0.0331f``
 _TWO_PI = 2.0 * math.pi
-_BLOCK = 8192   # draws (attempts, elements) evaluated at a time: their arrays stay small, where large ones cost
+_BLOCK = 32768   # draws (attempts, elements) evaluated at a time: their arrays stay small, where large ones cost
 # the kernel a page fault per 4 KiB each time (freed memory goes back to it)
 
 
