@@ -1,6 +1,7 @@
-"""The vectorised paths of the rejection samplers (gamma's per-position acceptance levels, ...) against torch:
-the same numbers and the same stream afterwards (position and cached normal), on parameter mixes that
-exercise their edges."""
+"""The vectorised paths of the rejection samplers against torch (gamma's per-position acceptance thresholds,
+draws in blocks, tests decided by NumPy's log with exact re-tests of near ties, Knuth's prefix sums, the
+vectorised float32 log1pf): the same numbers and the same stream afterwards (position and cached normal), on
+parameter mixes that exercise their edges."""
 
 import numpy as np
 import pytest
