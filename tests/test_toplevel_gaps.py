@@ -151,3 +151,45 @@ def test_fork_wait():
         ember.fork(lambda: 1 / 0)
     _raises(lambda: ember.fork(3), lambda: torch.fork(3))
     _raises(lambda: ember.wait(3), lambda: torch.wait(3))
+
+
+def _layouts(lib):
+    s = _coo(lib, [[1, 0], [0, 2]], [3.0, 4.0], (2, 3))
+    b = lib.zeros(4, 4)
+    b[0, 0] = 1
+    return [s, s.coalesce().to_sparse_csr(), s.coalesce().to_sparse_csc(), b.to_sparse_bsr((2, 2)), lib.ones(2, 2)]
+
+
+@pytest.mark.parametrize("name", ["indices_copy", "values_copy", "crow_indices_copy", "col_indices_copy",
+                                  "ccol_indices_copy", "row_indices_copy"])
+def test_sparse_accessor_copies(name):
+    for e, t in zip(_layouts(ember), _layouts(torch), strict=True):
+        try:
+            ref = getattr(torch, name)(t)
+        except (RuntimeError, NotImplementedError):
+            _raises(lambda e=e: getattr(ember, name)(e), lambda t=t: getattr(torch, name)(t))
+            continue
+        _same(getattr(ember, name)(e), ref)
+    if name == "values_copy":   # the accessor's gradient, its node renamed; out= of another dtype refused
+        r = []
+        for lib in (torch, ember):
+            c = lib.tensor([[0, 1.0], [2, 0]]).requires_grad_().to_sparse_csr()
+            r.append(type(lib.values_copy(c).grad_fn).__name__)
+        assert r[0] == r[1] == "ValuesBackward0_copy"
+        _raises(lambda: ember.values_copy(_layouts(ember)[1], out=ember.empty(0, dtype=ember.float64)),
+                lambda: torch.values_copy(_layouts(torch)[1], out=torch.empty(0, dtype=torch.float64)))
+
+
+def test_native_norm():
+    x = [[1.0, -2, 3], [4, 5, -6]]
+    for p in (2, 1, 0, 3, float("inf"), float("-inf"), 0.5):
+        e, t = ember.native_norm(ember.tensor(x).to_sparse(), p), torch.native_norm(torch.tensor(x).to_sparse(), p)
+        assert str(e.dtype) == str(t.dtype) and abs(e.item() - t.item()) <= 1e-6 * abs(t.item())
+    _same(ember.native_norm(ember.tensor(x).double().to_sparse(), 2, [0, 1], False, None),
+          torch.native_norm(torch.tensor(x).double().to_sparse(), 2, [0, 1], False, None))
+    for f in (lambda lib: lib.native_norm(lib.tensor(x)),
+              lambda lib: lib.native_norm(lib.tensor(x).to_sparse_csr()),
+              lambda lib: lib.native_norm(lib.tensor(x).to_sparse(), 2, [1], False, None),
+              lambda lib: lib.native_norm(lib.tensor(x).to_sparse(), 2, [0, 1], True, None),
+              lambda lib: lib.native_norm(lib.tensor(x).long().to_sparse())):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))

@@ -262,6 +262,7 @@ from .sparse import (  # noqa: E402
     sparse_csr_tensor,
     sspaddmm,
 )
+from .sparse._coo import native_norm  # noqa: E402
 
 amp.install()   # autocast wrappers on the public entry points, ember.autocast & co
 from ._numpy_names import install as _install_numpy_names  # noqa: E402

@@ -373,12 +373,17 @@ def _copy_node(inner: Node) -> Node:
 
 
 def _copy_variant(view_fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """``name``: ``view_fn``'s result(s) copied into fresh contiguous tensors, with the view's gradient."""
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """``name``: ``view_fn``'s result(s) copied into fresh contiguous tensors, with the view's gradient; an
+    ``out=`` (a tensor, or a list of them for several results) must have the result's dtype, as torch's."""
+    def fn(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:
         res = view_fn(input, *args, **kwargs)
         many = _isinstance(res, (tuple, list))
         outs = [from_array(_xp(r).array(r._data, copy=True, order="C"), r._dtype, r._device)
                 for r in (res if many else (res,))]
+        if out is not None:
+            for o, r in zip(out if many else (out,), outs, strict=True):
+                write_out(o, r, name, out_dtype_error, grad_check=False)
+            return None if many else out
         inner = (res[0] if many and res else res)._grad_fn if needs_grad(input) else None
         if inner is not None:
             record(outs if many else outs[0], _copy_node(inner), (input,))
@@ -1178,6 +1183,21 @@ _COPIES = {
     "unbind_copy": V.unbind, "split_copy": V.split, "split_with_sizes_copy": V.split_with_sizes,
     "alias_copy": _alias, "view_as_real_copy": view_as_real, "view_as_complex_copy": view_as_complex,
 }
+
+
+def _sparse_accessor(name: str) -> Callable[[Tensor], Tensor]:
+    """``input.<name>()``; a COO tensor refuses its ``_copy`` variant, as torch (no SparseCPU kernel)."""
+    def get(input: Tensor) -> Tensor:
+        if input.is_sparse:
+            from ..sparse._coo import not_implemented
+            raise not_implemented(f"{name}_copy")
+        return getattr(input, name)()
+    get.__name__ = name
+    return get
+
+
+_COPIES.update({f"{n}_copy": _sparse_accessor(n) for n in ("indices", "values", "crow_indices", "col_indices",
+                                                            "ccol_indices", "row_indices")})
 globals().update({name: _copy_variant(fn, name) for name, fn in _COPIES.items()})
 
 bind({

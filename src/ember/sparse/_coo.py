@@ -2009,6 +2009,34 @@ SparseTensor.smm = smm   # type: ignore[attr-defined]
 SparseTensor.sspaddmm = sspaddmm   # type: ignore[attr-defined]
 
 
+_NativeNormBackward = _no_derivative("native_norm")
+
+
+def native_norm(input: Tensor, p: Any = 2, dim: Sequence[int] | None = None, keepdim: bool = False,
+                dtype: Any = None) -> Tensor:
+    """``torch.native_norm``: the ``p``-norm of a COO tensor's (coalesced) values, a full reduction only
+    (torch has no strided or compressed kernel for it)."""
+    op = "native_norm" if dim is None else "native_norm.ScalarOpt_dim_dtype"
+    if not isinstance(input, SparseTensor):
+        raise not_implemented(op, _backend(input) if input._sparse_layout else
+                              "CPU" if input._device is CPU else "CUDA")
+    if dim is not None:
+        if {wrap_dim(d, input.dim()) for d in dim} not in (set(), set(range(input.dim()))):
+            raise RuntimeError("norm_sparse currently only supports full reductions, so 'dim' must either be empty "
+                               "or contain all dimensions of the input")
+        if keepdim:
+            raise RuntimeError("norm_sparse currently does not support keepdim=True")
+        if dtype is not None:
+            raise RuntimeError("norm_sparse currently does not support 'dtype' argument")
+    if not (input._dtype.is_floating_point or input._dtype.is_complex):
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{input._dtype._short} instead.")
+    from ..linalg import vector_norm
+    with _no_grad():
+        out = vector_norm(input.coalesce()._values().reshape(-1), 2 if p is None else p)
+    return _record(out, _NativeNormBackward, (input,))
+
+
 # ---- softmax -----------------------------------------------------------------------------------------
 def _group_sum(x: Tensor, gid: Tensor, n: int) -> Tensor:
     from ..ops.creation import zeros
