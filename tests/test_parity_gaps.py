@@ -194,3 +194,11 @@ def test_python_ints_beyond_int64_promote_as_uint64_scalars(call):
     t, e = outcomes(lambda lib: str(eval(call, {"lib": lib})).replace("torch.", "").replace("ember.", ""))
     if not same_exception(t, e):
         assert e == t
+
+
+@pytest.mark.parametrize("call", ["lib.special.log_softmax(x, 0, foo=1)", "lib.special.softmax(x)",
+                                  'lib.special.softmax(x, "a")', 'lib.special.logsumexp(x, "a")',
+                                  'lib.special.xlogy(x, "a")', "lib.special.erf(x, foo=1)", "lib.special.airy_ai()",
+                                  'lib.special.chebyshev_polynomial_t(x, "a")', "lib.special.expit(x, 1)"])
+def test_special_functions_parse_as_torch_special_names(call):
+    _raises_as_torch(lambda lib: eval(call, {"lib": lib, "x": lib.ones(3)}), lines=None)

@@ -292,12 +292,14 @@ from ._more import *  # noqa: E402,F403
 from .ops._overloads import FFT as _FFT_OVERLOADS  # noqa: E402
 from .ops._overloads import FUNCTIONAL as _FUNCTIONAL_OVERLOADS  # noqa: E402
 from .ops._overloads import FUNCTIONAL_PYTHON as _FUNCTIONAL_PYTHON_OVERLOADS  # noqa: E402
+from .ops._overloads import SPECIAL as _SPECIAL_OVERLOADS  # noqa: E402
 from .ops._signature import install as _install_signatures  # noqa: E402
 
 _install_signatures(globals())   # argument errors worded as torch's parser (ops/_overloads.py)
 _install_signatures(vars(nn.functional), _FUNCTIONAL_OVERLOADS)
 _install_signatures(vars(nn.functional), _FUNCTIONAL_PYTHON_OVERLOADS, python=True)
 _install_signatures(vars(fft), _FFT_OVERLOADS)
+_install_signatures(vars(special), _SPECIAL_OVERLOADS)
 spmm = dsmm = mm  # noqa: F405  (torch's legacy names of these ops: the same kernels, errors and all)
 hsmm = hspmm
 saddmm = sspaddmm

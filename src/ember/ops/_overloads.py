@@ -362,3 +362,31 @@ FFT: dict[str, tuple[str, ...]] = {
     "fftshift": ("fft_fftshift(Tensor input, int[1]? dim=None)",),
     "ifftshift": ("fft_ifftshift(Tensor input, int[1]? dim=None)",),
 }
+
+
+def _special(names: str, params: str = "Tensor input") -> dict[str, tuple[str, ...]]:
+    return {name: (f"special_{name}({params}, *, Tensor out=None)",) for name in names.split()}
+
+
+# torch.special's functions (parsed as torch's special_<name>)
+SPECIAL: dict[str, tuple[str, ...]] = {
+    **_special("expit erf erfc erfcx erfinv entr ndtr ndtri log_ndtr i0 i0e i1 i1e exp2 expm1 log1p sinc gammaln "
+               "digamma psi bessel_j0 bessel_j1 bessel_y0 bessel_y1 modified_bessel_i0 modified_bessel_i1 "
+               "modified_bessel_k0 modified_bessel_k1"),
+    **_special("airy_ai scaled_modified_bessel_k0 scaled_modified_bessel_k1 spherical_bessel_j0", "Tensor x"),
+    **{name: tuple(f"special_{name}({x} x, {n} n, *, Tensor out=None)"
+                   for x, n in (("Tensor", "Tensor"), ("Scalar", "Tensor"), ("Tensor", "Scalar")))
+       for name in ("chebyshev_polynomial_t chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w "
+                    "shifted_chebyshev_polynomial_t shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v "
+                    "shifted_chebyshev_polynomial_w hermite_polynomial_h hermite_polynomial_he laguerre_polynomial_l "
+                    "legendre_polynomial_p").split()},
+    **_special("logit", "Tensor input, float? eps=None"),
+    **_special("multigammaln", "Tensor input, int p"),
+    **_special("gammainc gammaincc", "Tensor input, Tensor other"),
+    **{name: _binary(f"special_{name}", "TT", "ST", "TS") for name in ("xlogy", "xlog1py", "zeta")},
+    "polygamma": ("special_polygamma(int n, Tensor input, *, Tensor out=None)",),
+    "round": ("special_round(Tensor input, *, int decimals=0, Tensor out=None)",),
+    "softmax": ("special_softmax(Tensor input, int dim, ScalarType? dtype=None)",),
+    "log_softmax": ("special_log_softmax(Tensor input, int dim, *, ScalarType? dtype=None)",),
+    "logsumexp": ("special_logsumexp(Tensor input, int[1] dim, bool keepdim=False, *, Tensor out=None)",),
+}
