@@ -193,3 +193,51 @@ def test_native_norm():
               lambda lib: lib.native_norm(lib.tensor(x).to_sparse(), 2, [0, 1], True, None),
               lambda lib: lib.native_norm(lib.tensor(x).long().to_sparse())):
         _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+
+
+def test_empty_quantized():
+    r = []
+    for lib in (torch, ember):
+        x = lib.tensor([[1.0, -2, 3], [4, 5, -6]])
+        q = lib.quantize_per_tensor(x, 0.1, 3, lib.quint8)
+        qc = lib.quantize_per_channel(x, lib.tensor([0.1, 0.2]), lib.tensor([1, 2]), 0, lib.qint8)
+        a, b = lib.empty_quantized([2, 5], q, dtype=lib.qint8), lib.empty_quantized([2, 4], qc)
+        r.append((str(a.dtype), a.shape, a.q_scale(), a.q_zero_point(), str(b.dtype), b.q_per_channel_axis(),
+                  b.q_per_channel_scales().tolist(), b.q_per_channel_zero_points().tolist()))
+    assert r[0] == r[1]
+    for f in (lambda lib: lib.empty_quantized([2], lib.ones(2)),
+              lambda lib: lib.empty_quantized(2, lib.quantize_per_tensor(lib.ones(2), 0.1, 0, lib.quint8)),
+              lambda lib: lib.empty_quantized([2], lib.quantize_per_tensor(lib.ones(2), 0.1, 0, lib.quint8),
+                                              dtype=lib.float32)):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+
+
+def test_sync_batch_norm_blocks():
+    """torch's CPU backend refuses them all; the math (run on GPUs) checked against batch norm's own."""
+    from ember.ops import extra as X
+    for name, args in (("batch_norm_stats", lambda L: (L.ones(3, 2, 4), 1e-5)),
+                       ("batch_norm_elemt", lambda L: (L.ones(3, 2), None, None, L.zeros(2), L.ones(2), 1e-5)),
+                       ("batch_norm_gather_stats", lambda L: (L.ones(3, 2), L.zeros(1, 2), L.ones(1, 2), None, None,
+                                                              0.1, 1e-5, 6)),
+                       ("batch_norm_backward_reduce", lambda L: (L.ones(3, 2), L.ones(3, 2), L.zeros(2), L.ones(2),
+                                                                 None, True, True, True))):
+        _raises(lambda n=name, a=args: getattr(ember, n)(*a(ember)),
+                lambda n=name, a=args: getattr(torch, n)(*a(torch)))
+    g = torch.Generator().manual_seed(0)
+    x, dy = (torch.randn(3, 2, 4, dtype=torch.float64, generator=g) for _ in range(2))
+    w, b = torch.randn(2, dtype=torch.float64, generator=g), torch.randn(2, dtype=torch.float64, generator=g)
+    xt, wt, bt = (t.clone().requires_grad_() for t in (x, w, b))
+    rm, rv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    y = torch.nn.functional.batch_norm(xt, rm, rv, wt, bt, True, 0.1, 1e-5)
+    y.backward(dy)
+    E = lambda t: ember.tensor(t.detach().numpy())  # noqa: E731
+    parts = [X._bn_stats(E(p), 1e-5) for p in (x[:1], x[1:])]
+    erm, erv = ember.zeros(2, dtype=ember.float64), ember.ones(2, dtype=ember.float64)
+    mean, invstd = X._bn_gather(ember.stack([m for m, _ in parts]), ember.stack([i for _, i in parts]), erm, erv,
+                                0.1, 1e-5, ember.tensor([4.0, 8.0]))
+    sum_dy, sum_dy_xmu, gw, gb = X._bn_backward_reduce(E(dy), E(x), mean, invstd, E(w), True, True, True)
+    gx = X._bn_backward_elemt(E(dy), E(x), mean, invstd, E(w), sum_dy, sum_dy_xmu,
+                              ember.tensor([12], dtype=ember.int32))
+    for e, t in ((X._bn_elemt(E(x), E(w), E(b), mean, invstd), y), (erm, rm), (erv, rv), (gw, wt.grad),
+                 (gb, bt.grad), (gx, xt.grad)):
+        np.testing.assert_allclose(e.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -212,6 +212,7 @@ from .ops.quantize import (  # noqa: E402
     _make_per_channel_quantized_tensor,
     _make_per_tensor_quantized_tensor,
     dequantize,
+    empty_quantized,
     fake_quantize_per_channel_affine,
     fake_quantize_per_tensor_affine,
     fused_moving_avg_obs_fake_quant,

@@ -19,7 +19,7 @@ import numpy as np
 from .._core import dtype as D
 from .._core.device import CPU, canonical
 from .._core.warn import warn
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, no_grad
 from . import creation as C
 from . import elementwise as E
 from . import indexing as I
@@ -1575,6 +1575,123 @@ def batch_norm_update_stats(input: Tensor, running_mean: Tensor | None, running_
         _update_running(running_mean, running_var, momentum, mean, var, count)
     return (from_array(xp.asarray(mean, dt.np), dt, input._device),
             from_array(xp.asarray(var, dt.np), dt, input._device))
+
+
+# ---- SyncBatchNorm's building blocks: torch has CUDA kernels only (its CPU backend refuses them) -------------
+def _sync_bn_device(op: str, t: Tensor) -> None:
+    if t._device is CPU:
+        from ..sparse._coo import not_implemented
+        raise not_implemented(op, "CPU")
+
+
+def _channels(x: Tensor, v: Tensor) -> Tensor:
+    """A per-channel vector shaped to broadcast against ``x`` (channels in dim 1)."""
+    return v.reshape((1, -1) + (1,) * (x.dim() - 2))
+
+
+def _reduced_dims(x: Tensor) -> list[int]:
+    return [0, *builtins.range(2, x.dim())]
+
+
+def _bn_stats(input: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    x = input.float() if input._dtype.itemsize < 4 else input
+    dims = _reduced_dims(x)
+    mean = x.mean(dims)
+    return mean, (((x - _channels(x, mean)) ** 2).mean(dims) + eps).rsqrt()
+
+
+def batch_norm_stats(input: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and ``1 / sqrt(biased var + eps)`` of ``input`` (channels in dim 1)."""
+    _sync_bn_device("batch_norm_stats", input)
+    return _bn_stats(input, eps)
+
+
+def _bn_elemt(input: Tensor, weight: Tensor | None, bias: Tensor | None, mean: Tensor, invstd: Tensor) -> Tensor:
+    y = (input - _channels(input, mean)) * _channels(input, invstd)
+    if weight is not None:
+        y = y * _channels(input, weight)
+    if bias is not None:
+        y = y + _channels(input, bias)
+    return y.to(input._dtype)
+
+
+def batch_norm_elemt(input: Tensor, weight: Tensor | None, bias: Tensor | None, mean: Tensor, invstd: Tensor,
+                     eps: float, *, out: Tensor | None = None) -> Tensor:
+    """``input`` normalised by the given per-channel ``mean`` and ``invstd``, then scaled and shifted."""
+    _sync_bn_device("batch_norm_elemt", input)
+    res = _bn_elemt(input, weight, bias, mean, invstd)
+    return res if out is None else write_out(out, res, "batch_norm_elemt")
+
+
+def _bn_gather(mean: Tensor, invstd: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               momentum: float, eps: float, counts: Tensor) -> tuple[Tensor, Tensor]:
+    n = counts.to(mean._dtype).reshape(-1, 1)
+    total = n.sum()
+    mean_all = (mean * n).sum(0) / total
+    var_all = (n * ((1 / invstd ** 2 - eps) + (mean - mean_all) ** 2)).sum(0) / total
+    with no_grad():
+        if running_mean is not None:
+            running_mean.mul_(1 - momentum).add_(momentum * mean_all.to(running_mean._dtype))
+        if running_var is not None:
+            running_var.mul_(1 - momentum).add_(momentum * (var_all * total / (total - 1)).to(running_var._dtype))
+    return mean_all, (var_all + eps).rsqrt()
+
+
+def batch_norm_gather_stats_with_counts(input: Tensor, mean: Tensor, invstd: Tensor, running_mean: Tensor | None,
+                                        running_var: Tensor | None, momentum: float, eps: float, counts: Tensor
+                                        ) -> tuple[Tensor, Tensor]:
+    """The global mean and invstd from per-process ``mean``/``invstd`` rows weighted by ``counts``; the running
+    statistics (if given) move towards them by ``momentum`` (the variance unbiased), in place."""
+    _sync_bn_device("batch_norm_gather_stats_with_counts", input)
+    return _bn_gather(mean, invstd, running_mean, running_var, momentum, eps, counts)
+
+
+def batch_norm_gather_stats(input: Tensor, mean: Tensor, invstd: Tensor, running_mean: Tensor | None,
+                            running_var: Tensor | None, momentum: float, eps: float, count: int
+                            ) -> tuple[Tensor, Tensor]:
+    """:func:`batch_norm_gather_stats_with_counts` with the same ``count`` for every row."""
+    _sync_bn_device("batch_norm_gather_stats", input)
+    return _bn_gather(mean, invstd, running_mean, running_var, momentum, eps,
+                      C.full((mean.shape[0],), count, dtype=mean._dtype, device=mean._device))
+
+
+def _bn_backward_reduce(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor, weight: Tensor | None,
+                        input_g: bool, weight_g: bool, bias_g: bool) -> tuple[Any, Any, Any, Any]:
+    dims = _reduced_dims(input)
+    sum_dy = grad_out.sum(dims, dtype=mean._dtype)
+    sum_dy_xmu = (grad_out * (input - _channels(input, mean))).sum(dims, dtype=mean._dtype)
+    grad_weight = (sum_dy_xmu * invstd).to(weight._dtype) if weight_g and weight is not None else None
+    grad_bias = sum_dy.to(weight._dtype) if bias_g and weight is not None else None
+    return (sum_dy if input_g else None, sum_dy_xmu if input_g else None, grad_weight, grad_bias)
+
+
+def batch_norm_backward_reduce(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor,
+                               weight: Tensor | None, input_g: bool, weight_g: bool, bias_g: bool
+                               ) -> tuple[Any, Any, Any, Any]:
+    """The per-channel sums batch norm's backward needs: ``sum(dy)``, ``sum(dy * (x - mean))`` (for
+    ``input_g``), and the weight's and bias's gradients (for ``weight_g`` / ``bias_g``)."""
+    _sync_bn_device("batch_norm_backward_reduce", grad_out)
+    return _bn_backward_reduce(grad_out, input, mean, invstd, weight, input_g, weight_g, bias_g)
+
+
+def _bn_backward_elemt(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor, weight: Tensor | None,
+                       sum_dy: Tensor, sum_dy_xmu: Tensor, count: Tensor) -> Tensor:
+    n = count.sum().to(mean._dtype)
+    scale = invstd if weight is None else invstd * weight
+    g = (grad_out - _channels(input, sum_dy / n)
+         - (input - _channels(input, mean)) * _channels(input, invstd ** 2 * sum_dy_xmu / n))
+    return (g * _channels(input, scale)).to(input._dtype)
+
+
+def batch_norm_backward_elemt(grad_out: Tensor, input: Tensor, mean: Tensor, invstd: Tensor,
+                              weight: Tensor | None, sum_dy: Tensor, sum_dy_xmu: Tensor, count: Tensor) -> Tensor:
+    """Batch norm's input gradient from the globally reduced sums (``count``: the elements per process)."""
+    _sync_bn_device("batch_norm_backward_elemt", grad_out)
+    return _bn_backward_elemt(grad_out, input, mean, invstd, weight, sum_dy, sum_dy_xmu, count)
+
+
+__all__ += ["batch_norm_stats", "batch_norm_elemt", "batch_norm_gather_stats", "batch_norm_gather_stats_with_counts",
+            "batch_norm_backward_reduce", "batch_norm_backward_elemt"]
 
 
 def is_distributed(input: Tensor) -> bool:

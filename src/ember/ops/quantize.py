@@ -16,12 +16,13 @@ tensor's ``__torch_function__``, switched on when the first quantized tensor is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from .._core import dtype as D
-from .._core.device import CPU
+from .._core.device import CPU, canonical
 from ..autograd.grad_mode import STATE, no_grad
 from ._dispatch import Node, Tensor, needs_grad, new_tensor, record, wrap_dim, xp_of
 
@@ -912,6 +913,30 @@ def _empty_affine_quantized(size: Any, *, scale: float = 1.0, zero_point: int = 
     base = zeros(tuple(size) if isinstance(size, (list, tuple)) else (size,), device=device)
     return _qtensor(_xp(base).zeros(base.shape, np_dt), dtype, base._device, per_tensor_affine, float(scale),
                     int(zero_point), None)
+
+
+def empty_quantized(size: Sequence[int], qtensor: Tensor, *, dtype: Any = None, layout: Any = None,
+                    device: Any = None, pin_memory: bool | None = None, memory_format: Any = None) -> QuantizedTensor:
+    """A quantized tensor of ``size`` with ``qtensor``'s quantizer (scheme, scales, zero points, axis), in
+    ``dtype`` (by default ``qtensor``'s); its integers are zero (ember exposes no uninitialised memory)."""
+    if not isinstance(size, (list, tuple)):
+        raise TypeError(f"empty_quantized(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    if not isinstance(qtensor, QuantizedTensor):
+        raise NotImplementedError(f"Could not run 'aten::empty_quantized' with arguments from the "
+                                  f"'{'CUDA' if qtensor.is_cuda else 'CPU'}' backend. This could be because the "
+                                  "operator doesn't exist for this backend, or was omitted during the "
+                                  "selective/custom build process (if using custom build).")
+    if memory_format is not None:
+        raise RuntimeError("Cannot set memory_format both in TensorOptions and explicit argument; please delete the "
+                           "redundant setter.")
+    dtype = qtensor._dtype if dtype is None else dtype
+    if dtype.name not in _QDTYPES:
+        raise RuntimeError("Creation of quantized tensor requires quantized dtype like torch.quint8")
+    dev = qtensor._device if device is None else canonical(device)
+    xp = xp_of(dev)
+    return _qtensor(xp.zeros(tuple(int(n) for n in size), _QDTYPES[dtype.name][0]), dtype, dev, qtensor._qscheme,
+                    qtensor._scale, qtensor._zero_point, qtensor._axis)
 
 
 def quantize_per_tensor_dynamic(input: Tensor, dtype: Any, reduce_range: bool) -> QuantizedTensor:
