@@ -133,7 +133,11 @@ def test_sym_classes_and_constraints():
 def test_aliases_and_errors():
     assert ember.bit is ember.uint1 and str(ember.bit) == str(torch.bit)
     assert ember.legacy_contiguous_format is ember.contiguous_format
-    assert ember.Storage is ember.FloatStorage and ember.Storage(3).dtype is ember.float32
+    assert ember.Storage is ember.FloatStorage
+    from ember.ops import tensor_storage
+    tensor_storage._typed_storage_warned[0] = False   # torch warns once per process
+    with pytest.warns(UserWarning, match="^TypedStorage is deprecated"):
+        assert ember.Storage(3).dtype is ember.float32
     assert issubclass(ember.AcceleratorError, RuntimeError) and not issubclass(ember.FatalError, RuntimeError)
     assert ember.thread_safe_generator() is None is torch.thread_safe_generator()
 

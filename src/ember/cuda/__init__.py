@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 from .._core import device as _device_mod
 from .._core import dtype as D
 from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
-from .._core.warn import warn
 from .._legacy import legacy_type
 from ..ops import tensor_storage as _tensor_storage
 from . import graphs, jiterator, memory, nvtx, random
@@ -406,12 +405,7 @@ BoolTensor = legacy_type(D.bool, "cuda")
 def _storage_class(cpu_cls: type) -> type:
     """``torch.cuda.FloatStorage`` and friends: the legacy storage of that dtype, made on the GPU."""
     def __init__(self: Any, *args: Any, device: Any = None) -> None:
-        if not _tensor_storage._typed_storage_warned[0]:   # torch warns once per process, as for .storage()
-            _tensor_storage._typed_storage_warned[0] = True
-            warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
-                 "the only storage class. This should only matter to you if you are using storages "
-                 "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
-                 "tensor.storage()", UserWarning, stacklevel=2)
+        _tensor_storage._warn_typed_storage(2)   # torch warns once per process, as for .storage()
         _require()
         cpu_cls.__init__(self, *args, device="cuda" if device is None else device)
 

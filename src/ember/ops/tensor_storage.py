@@ -245,6 +245,7 @@ def _legacy_storage_init(dt: D.dtype) -> Any:
     """``torch.FloatStorage(n)`` (n uninitialised elements), ``FloatStorage(sequence)`` (those values) or
     ``FloatStorage()`` (empty), optionally on ``device``."""
     def __init__(self: TypedStorage, *args: Any, device: Any = None) -> None:
+        _warn_typed_storage(3)
         TypedStorage.__init__(self, _new_storage(args, dt, device, type(self).__name__), dt)
     return __init__
 
@@ -257,14 +258,19 @@ STORAGE_CLASSES: dict[str, type] = {
 _typed_storage_warned = [False]
 
 
-def storage(self: Tensor) -> TypedStorage:
-    """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
+def _warn_typed_storage(stacklevel: int) -> None:
+    """torch's deprecation warning for typed storages, once per process (``storage()``, ``FloatStorage()``)."""
     if not _typed_storage_warned[0]:
         _typed_storage_warned[0] = True
         warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be "
              "the only storage class. This should only matter to you if you are using storages "
              "directly.  To access UntypedStorage directly, use tensor.untyped_storage() instead of "
-             "tensor.storage()", UserWarning, stacklevel=2)
+             "tensor.storage()", UserWarning, stacklevel=stacklevel + 1)
+
+
+def storage(self: Tensor) -> TypedStorage:
+    """The tensor's storage as a :class:`TypedStorage` (torch warns that it is deprecated)."""
+    _warn_typed_storage(2)
     return TypedStorage(self.untyped_storage(), self._dtype)
 
 
