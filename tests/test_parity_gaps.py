@@ -103,6 +103,15 @@ def test_nan_bits_converted_to_bfloat16_as_torch(make):
     assert e.tolist() == t.tolist()
 
 
+@pytest.mark.parametrize("step", [1, 2])
+def test_nan_bits_copied_into_bfloat16_as_torch(step):
+    def run(lib):
+        dst = lib.zeros(10, dtype=lib.bfloat16)[::step]
+        return dst.copy_(lib.from_numpy(np.resize(_NANS, 10 // step))).view(lib.int16).tolist()
+    t, e = outcomes(run)
+    assert e == t
+
+
 @pytest.mark.parametrize("call", ['x.add("a")', 'x.atan2("a")', 'x.dot(1.5)', 'x.mul("a")', 'x.add(y, 2)', "x.add()",
                                   "x.add_(y, y)", 'x.addcmul(y, "a")', 'x.isclose(y, equal_nan=1)', 'x.div("a")',
                                   'lib.add(x, "a")', "lib.add(x)", "lib.heaviside(x, 2)", "x.maximum(None)"])

@@ -197,10 +197,11 @@ _host = to_host
 _BUILD_AS = {D.float16: np.float32, D.bfloat16: np.float32, D.complex32: np.complex64}   # (rounded via float32)
 
 
-def _cast_array(arr: np.ndarray, dt: D.dtype, scalar: bool = False) -> np.ndarray:
+def _cast_array(arr: np.ndarray, dt: D.dtype, scalar: bool = False, dst: np.ndarray | None = None) -> np.ndarray:
     """astype with torch's conversions (float → int truncates; NaN → int64 min; float16 from values float32
     cannot hold exactly rounds through float32, as c10::Half converts only from float; NaN → bfloat16 as
-    :func:`_bfloat16_nans`, ``scalar``: element by element, as torch converts Python data)."""
+    :func:`_bfloat16_nans`, ``scalar``: element by element, as torch converts Python data; ``dst``: the array
+    written)."""
     if arr.dtype == dt.np:
         return arr
     src = arr
@@ -218,7 +219,7 @@ def _cast_array(arr: np.ndarray, dt: D.dtype, scalar: bool = False) -> np.ndarra
         else:
             out = arr.astype(dt.np)
     if dt is D.bfloat16 and src.dtype.kind == "f":
-        _bfloat16_nans(src, out, scalar)
+        _bfloat16_nans(src, out, scalar, dst)
     return out
 
 
@@ -235,12 +236,13 @@ def _f64_step() -> int:
 _F64_STEP = _f64_step()
 
 
-def _bfloat16_nans(src: np.ndarray, out: np.ndarray, scalar: bool) -> None:
+def _bfloat16_nans(src: np.ndarray, out: np.ndarray, scalar: bool, dst: np.ndarray | None = None) -> None:
     """Give the NaNs of ``out`` (``src`` converted to bfloat16) torch's CPU bit patterns: its scalar conversion
     writes the positive quiet NaN 0x7FC0, its vectorized float32/float64 loops 0xFFFF. The vectorized loops run
     along the innermost run of unit-stride elements in torch's iteration order (dims by stride, contiguous ones
     merged): all of it for float32, whole steps of :data:`_F64_STEP` for float64; 0-d tensors, float16 sources,
-    strided or expanded rows and Python data (``scalar``) go element by element."""
+    strided or expanded rows and Python data (``scalar``) go element by element. ``dst``: the array written
+    (``copy_``), whose rows must be unit-stride too."""
     nan = np.isnan(src)
     if not nan.any():
         return
@@ -249,15 +251,15 @@ def _bfloat16_nans(src: np.ndarray, out: np.ndarray, scalar: bool) -> None:
     if scalar or not src.ndim or src.dtype not in (np.float32, np.float64):
         return
     a = np.squeeze(src)   # (a view: size-1 dims don't take part in the iteration)
+    b = np.squeeze(dst) if dst is not None and dst.shape == src.shape else a
     order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
     shape = [a.shape[d] for d in order]
-    strides = [a.strides[d] for d in order]
     run = 1
-    for i in range(len(shape) - 1, -1, -1):   # the innermost dims that merge into one unit-stride row
-        if strides[i] != a.itemsize * run:
+    for d in reversed(order):   # the innermost dims that merge into one unit-stride row (in both arrays)
+        if a.strides[d] != a.itemsize * run or b.strides[d] != b.itemsize * run:
             break
-        run *= shape[i]
-    if run == 1 and shape and strides[-1] != a.itemsize:
+        run *= a.shape[d]
+    if run == 1 and shape and (a.strides[order[-1]] != a.itemsize or b.strides[order[-1]] != b.itemsize):
         return
     vec = run if src.dtype == np.float32 else run // _F64_STEP * _F64_STEP
     if not vec:
@@ -1264,7 +1266,8 @@ def copy_(self: Tensor, other: Any, non_blocking: bool = False) -> Tensor:
     if other._dtype is not self._dtype and (other._dtype.kind or self._dtype.kind):
         arr = _place(D.convert(_host(arr), other._dtype, self._dtype), self._device)
     elif arr.dtype != self._data.dtype:
-        arr = _cast_array(arr, self._dtype) if _isinstance(arr, np.ndarray) else arr.astype(self._dtype.np)
+        arr = _cast_array(arr, self._dtype, dst=self._data) if _isinstance(arr, np.ndarray) else \
+            arr.astype(self._dtype.np)
     try:
         _assign(self._data, arr)      # read-only (expanded) destinations get torch's overlap error
     except ValueError:
