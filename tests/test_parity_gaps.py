@@ -211,3 +211,14 @@ def test_python_ints_beyond_int64_promote_as_uint64_scalars(call):
                                   'lib.special.chebyshev_polynomial_t(x, "a")', "lib.special.expit(x, 1)"])
 def test_special_functions_parse_as_torch_special_names(call):
     _raises_as_torch(lambda lib: eval(call, {"lib": lib, "x": lib.ones(3)}), lines=None)
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dt", ["int64", "uint8", "bool", "int32"])
+def test_special_softmax_of_empty_integer_tensors_as_torch(fn, dt):
+    def run(lib):
+        r = getattr(lib.special, fn)(lib.empty(0, 3, dtype=getattr(lib, dt)), 1)
+        return str(r.dtype).split(".")[-1], tuple(r.shape)
+    t, e = outcomes(run)
+    if not same_exception(t, e):
+        assert e == t
