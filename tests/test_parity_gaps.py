@@ -156,6 +156,8 @@ def test_deprecated_overload_warns_once_with_torch_text():
                                   "x.float().to(lib.float8_e4m3fn).pow(1).float()", "x < 2 ** 64",
                                   "lib.remainder(x, 2 ** 64)",
                                   "lib.tensor([True]).__ilshift__(2 ** 64)", "lib.tensor([2]) ** (2 ** 64)",
+                                  "lib.tensor([2], dtype=lib.int8) ** (2 ** 63)", "lib.tensor([2]) ** -(2 ** 63 + 1)",
+                                  "lib.tensor([True]) ** (2 ** 63)", "lib.tensor([True]) - 2 ** 64",
                                   "lib.gt(lib.ones(2, 2, dtype=lib.uint16), lib.ones(3, dtype=lib.bool),"
                                   " out=lib.empty(0))"])
 def test_barebones_pow_by_zero_or_one_and_broadcast_first(call):

@@ -794,6 +794,8 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
         else:
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
         if precheck is not None:
+            if type(b) is int:   # (torch's parser converts the number first)
+                scalar_range(b)
             precheck(a, b)
         if out is not None and _isinstance(out, Tensor):
             if out_grad == "autograd":
@@ -1298,9 +1300,14 @@ fmod = binary("fmod", "fmod", _fmod_grad, deny={"b": ni("fmod_cpu"), "c": ni("fm
 
 # ---- pow ----------------------------------------------------------------------------------------------
 def _pow_precheck(a: Any, b: Any) -> None:
-    """torch's Scalar-exponent check, made before overlap, shape and dtype checks."""
-    if type(b) is int and b < 0 and _isinstance(a, Tensor) and a._dtype.category < 2:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    """torch's Scalar-exponent checks, made before overlap, shape and dtype checks: its parser's (an int no
+    Scalar holds), then an integer (or bool) base's: the exponent as an int64, not negative."""
+    if type(b) is int and _isinstance(a, Tensor) and a._dtype.category < 2:
+        scalar_range(b)
+        if b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if b >= 1 << 63:
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
 
 
 def _pow_check(a: Any, b: Any, dt: D.dtype, *params: Any) -> None:
