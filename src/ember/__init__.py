@@ -300,7 +300,7 @@ _install_signatures(globals())   # argument errors worded as torch's parser (ops
 _install_signatures(vars(nn.functional), _FUNCTIONAL_OVERLOADS)
 _install_signatures(vars(nn.functional), _FUNCTIONAL_PYTHON_OVERLOADS, python=True)
 _install_signatures(vars(fft), _FFT_OVERLOADS)
-_install_signatures(vars(special), _SPECIAL_OVERLOADS)
+_install_signatures(vars(special), _SPECIAL_OVERLOADS, modules=False)
 spmm = dsmm = mm  # noqa: F405  (torch's legacy names of these ops: the same kernels, errors and all)
 hsmm = hspmm
 saddmm = sspaddmm

@@ -626,12 +626,14 @@ def _reraise(e: Exception, sigs: tuple[Signature, ...], args: tuple, kwargs: dic
         raise exc(str(msg)) from (None if _isinstance(e, TypeError) else e)
 
 
-def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, python: bool = False) -> None:
+def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, python: bool = False,
+            modules: bool = True) -> None:
     """Wrap the functions of ``namespace`` named in ``table`` (by default :data:`._overloads.OVERLOADS`, for the
     public ``ember`` namespace, whose Tensor methods are wrapped too) so that their argument errors are torch's
     (``python``: see :func:`parse_error`); nn modules holding one as a staticmethod (``ReLU.fn``) get the
-    wrapper too."""
-    from ..nn import modules
+    wrapper too (unless ``modules`` is False: ``special.expit`` is ``sigmoid``, which ``Sigmoid`` calls as
+    itself)."""
+    from ..nn import modules as nn_modules
     from ._overloads import OVERLOADS
     wrapped: dict[int, Callable[..., Any]] = {}
     for name, spec in (table or OVERLOADS).items():
@@ -644,7 +646,9 @@ def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, pyth
         if table is None and isinstance(fn, types.FunctionType):   # ("Scalar self" overloads: functions only)
             sigs = tuple(Signature(t, True) for t in (meths or funcs) if "(Scalar self" not in t)
             setattr(Tensor, name, _wrapped(fn, sigs, True))
-    classes = {k for cls in vars(modules).values() if isinstance(cls, type) for k in cls.__mro__}
+    if not modules:
+        return
+    classes = {k for cls in vars(nn_modules).values() if isinstance(cls, type) for k in cls.__mro__}
     for cls in classes:   # (private bases too: Dropout's fn is _DropoutNd's)
         for attr, value in list(vars(cls).items()):
             if isinstance(value, staticmethod) and id(value.__func__) in wrapped:
