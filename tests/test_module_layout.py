@@ -136,3 +136,15 @@ def test_weights_only_load_of_a_torch_model_with_ember_classes_allowlisted():
     assert np.array_equal(loaded[0].weight.detach().numpy(), model[0].weight.detach().numpy())
     with ember.serialization.safe_globals(allowed[:3]), pytest.raises(Exception, match="activation.ReLU"):
         ember.load(io.BytesIO(buf.getvalue()))
+
+
+def test_torch_functional_names_stay_the_top_level_functions_once_dispatch_is_on():
+    """torch.functional.atleast_1d is torch.atleast_1d; ember's stays so when the ``__torch_function__`` protocol
+    rebinds the entry points (a quantized tensor or a Tensor subclass switches it on)."""
+    from ember import overrides
+    ember.quantize_per_tensor(ember.ones(2), 0.1, 0, ember.quint8)
+    try:
+        assert all(getattr(ember.functional, n) is getattr(ember, n) for n in ember.functional.__all__)
+    finally:
+        overrides._deactivate()
+    assert all(getattr(ember.functional, n) is getattr(ember, n) for n in ember.functional.__all__)

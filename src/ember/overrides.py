@@ -583,6 +583,9 @@ def _named(fn: Callable, name: str, qualname: str) -> Callable:
 
 
 def _install() -> None:
+    import ember
+
+    from . import functional as torch_functional
     from .nn import Module, functional
 
     replaced: dict[int, Callable] = {}   # what modules holding a function get: nn.functional's wrapper first
@@ -598,6 +601,9 @@ def _install() -> None:
                 if name not in _IGNORED_FACTORIES:
                     listed.append(new)
                 _rebind(ns, name, new)
+    for name in torch_functional.__all__:   # torch.functional's names are torch's very functions
+        if getattr(torch_functional, name) is _WRAPPERS.get((id(ember), name), (None,))[0]:
+            _rebind(torch_functional, name, getattr(ember, name))
     listed = _OVERRIDABLE.setdefault(Tensor, [])
     for name, value in list(vars(Tensor).items()):
         if name in _TENSOR_UNWRAPPED or (name.startswith("_") and not (name.startswith("__") and name.endswith("__"))):
