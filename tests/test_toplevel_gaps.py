@@ -245,3 +245,18 @@ def test_sync_batch_norm_blocks():
     for e, t in ((X._bn_elemt(E(x), E(w), E(b), mean, invstd), y), (erm, rm), (erv, rv), (gw, wt.grad),
                  (gb, bt.grad), (gx, xt.grad)):
         np.testing.assert_allclose(e.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_choose_qparams_optimized():
+    rng = np.random.default_rng(1)
+    for _ in range(12):
+        x = (rng.standard_normal(int(rng.integers(1, 120))) * 3).astype(np.float32)
+        args = (int(rng.integers(1, x.size + 1)), int(rng.integers(1, 200)), float(rng.uniform(0, 1)),
+                int(rng.choice([2, 4, 8])))
+        t = torch.choose_qparams_optimized(torch.from_numpy(x), *args)
+        e = ember.choose_qparams_optimized(ember.from_numpy(x), *args)
+        for a, b in zip(e, t, strict=True):
+            _same(a, b)
+    for f in (lambda lib: lib.choose_qparams_optimized(lib.arange(4.0), 5, 10, 0.5, 8),
+              lambda lib: lib.choose_qparams_optimized(lib.arange(4.0).double(), 4, 10, 0.5, 8)):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))

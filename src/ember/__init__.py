@@ -211,6 +211,7 @@ from .ops.quantize import (  # noqa: E402
     _fake_quantize_learnable_per_tensor_affine,
     _make_per_channel_quantized_tensor,
     _make_per_tensor_quantized_tensor,
+    choose_qparams_optimized,
     dequantize,
     empty_quantized,
     fake_quantize_per_channel_affine,

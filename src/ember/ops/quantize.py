@@ -939,6 +939,52 @@ def empty_quantized(size: Sequence[int], qtensor: Tensor, *, dtype: Any = None, 
                     qtensor._scale, qtensor._zero_point, qtensor._axis)
 
 
+def _range_loss(x: np.ndarray, lo: np.float32, hi: np.float32, bit_width: int) -> np.float32:
+    """The L2 error of ``x`` quantized to ``bit_width`` bits over ``[lo, hi]`` (``lo`` and the scale rounded to
+    float16, as the embedding-bag 4/2-bit formats store them), summed in order in float32."""
+    f32 = np.float32
+    lo = f32(np.float16(lo))
+    span = f32(hi - lo)
+    qmax = f32((1 << bit_width) - 1)
+    scale = f32(1.0) if span == 0 else f32(np.float16(span / qmax))
+    inv = f32(1.0) if scale == 0 else f32(1.0) / scale
+    d = x - (np.clip(np.rint((x - lo) * inv), f32(0), qmax) * scale + lo)
+    return np.sqrt(np.cumsum(d * d, dtype=f32)[-1]) if d.size else f32(0)
+
+
+def choose_qparams_optimized(input: Tensor, numel: int, n_bins: int, ratio: float, bit_width: int
+                             ) -> tuple[Tensor, Tensor]:
+    """``(max, min)`` (1-element float32 tensors) of the range to quantize the first ``numel`` elements of a
+    float32 ``input`` with: a greedy search that narrows the min/max range one ``1/n_bins`` step at a time from
+    either end (the end whose move costs less error), down to ``(1 - ratio)`` of it, keeping the range with the
+    least error among the local minima met (the full range if none beats it)."""
+    if numel < 0 or numel > input.numel():
+        raise RuntimeError("numel is out of the bound of input tensor")
+    if input._dtype is not D.float32:
+        raise RuntimeError(f"expected scalar type Float but found {input._dtype._short}")
+    f32 = np.float32
+    x = _host(input._data).reshape(-1)[:numel]
+    lo = hi = x.min() if numel else _host(input._data).reshape(-1)[0]
+    if numel:
+        hi = x.max()
+    step = f32((hi - lo) / f32(n_bins))
+    thr = f32(f32(int(n_bins * (1.0 - float(f32(ratio))))) * step)
+    best = cur = _range_loss(x, lo, hi, bit_width)
+    cur_lo, cur_hi = lo, hi
+    while f32(cur_lo + thr) < cur_hi:
+        up, down = _range_loss(x, f32(cur_lo + step), cur_hi, bit_width), _range_loss(x, cur_lo, f32(cur_hi - step),
+                                                                                      bit_width)
+        if cur < up and cur < down and cur < best:   # a local minimum better than any before
+            best, lo, hi = cur, cur_lo, cur_hi
+        if up < down:
+            cur_lo, cur = f32(cur_lo + step), up
+        else:
+            cur_hi, cur = f32(cur_hi - step), down
+    xp = xp_of(input._device)
+    return (new_tensor(xp.asarray([hi], f32), D.float32, input._device),
+            new_tensor(xp.asarray([lo], f32), D.float32, input._device))
+
+
 def quantize_per_tensor_dynamic(input: Tensor, dtype: Any, reduce_range: bool) -> QuantizedTensor:
     """Quantize with qparams chosen from ``input``'s own min/max (``quint8`` or ``qint8``; 7 bits with
     ``reduce_range``), as dynamic quantization does per call."""
