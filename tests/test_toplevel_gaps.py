@@ -260,3 +260,15 @@ def test_choose_qparams_optimized():
     for f in (lambda lib: lib.choose_qparams_optimized(lib.arange(4.0), 5, 10, 0.5, 8),
               lambda lib: lib.choose_qparams_optimized(lib.arange(4.0).double(), 4, 10, 0.5, 8)):
         _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+
+
+def test_sparse_norm():
+    x = [[1.0, -2, 3], [4, 5, -6]]
+    for call in (lambda lib, s: s.norm(), lambda lib, s: s.norm(1), lambda lib, s: lib.norm(s, p=3),
+                 lambda lib, s: s.norm(float("inf")), lambda lib, s: s.norm(2, (0, 1))):
+        e, t = call(ember, ember.tensor(x).to_sparse()), call(torch, torch.tensor(x).to_sparse())
+        assert str(e.dtype) == str(t.dtype) and abs(e.item() - t.item()) <= 1e-6 * abs(t.item())
+    for f in (lambda lib: lib.tensor(x).to_sparse().norm(2, 1), lambda lib: lib.tensor(x).to_sparse().norm("nuc"),
+              lambda lib: lib.tensor(x).to_sparse().norm(2, dtype=lib.float64),
+              lambda lib: lib.tensor(x).to_sparse().requires_grad_().norm().backward()):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))

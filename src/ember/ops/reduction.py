@@ -1271,6 +1271,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
          dtype: Any = None) -> Tensor:
     """``torch.norm``: a vector norm for numeric ``p`` and for ``'fro'`` over at most two dims, otherwise
     ``linalg.matrix_norm`` (``'nuc'``, or torch's errors)."""
+    if input.is_sparse:   # a COO tensor: its method (torch's full-reduction sparse norm)
+        return input.norm(p, dim, keepdim, dtype)
     if input._dtype.kind and input._dtype is not D.complex32:
         unsupported_dtype("norm_cpu", input)
     dims = [dim] if _isinstance(dim, int) else dim

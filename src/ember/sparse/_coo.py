@@ -2012,6 +2012,13 @@ SparseTensor.sspaddmm = sspaddmm   # type: ignore[attr-defined]
 _NativeNormBackward = _no_derivative("native_norm")
 
 
+def _norm_backward(n: Any, g: Tensor) -> tuple:
+    raise not_implemented("masked_fill_.Scalar")   # torch's backward masks the sparse input, which has no kernel
+
+
+_SparseNormBackward = make_node_class("NormBackward1", _norm_backward)
+
+
 def native_norm(input: Tensor, p: Any = 2, dim: Sequence[int] | None = None, keepdim: bool = False,
                 dtype: Any = None) -> Tensor:
     """``torch.native_norm``: the ``p``-norm of a COO tensor's (coalesced) values, a full reduction only
@@ -2035,6 +2042,21 @@ def native_norm(input: Tensor, p: Any = 2, dim: Sequence[int] | None = None, kee
     with _no_grad():
         out = vector_norm(input.coalesce()._values().reshape(-1), 2 if p is None else p)
     return _record(out, _NativeNormBackward, (input,))
+
+
+def _sparse_norm(self: SparseTensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+                 ) -> Tensor:
+    """``Tensor.norm`` / ``torch.norm`` of a COO tensor: :func:`native_norm`'s full reductions ('fro' is p=2;
+    its backward fails as torch's)."""
+    if p == "nuc":
+        raise not_implemented("_linalg_svd")
+    dims = None if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    with _no_grad():
+        out = native_norm(self, 2 if p == "fro" else p, dims or [], keepdim, dtype)
+    return _record(out, _SparseNormBackward, (self,))
+
+
+SparseTensor.norm = _sparse_norm   # type: ignore[method-assign]
 
 
 # ---- softmax -----------------------------------------------------------------------------------------
