@@ -272,3 +272,21 @@ def test_sparse_norm():
               lambda lib: lib.tensor(x).to_sparse().norm(2, dtype=lib.float64),
               lambda lib: lib.tensor(x).to_sparse().requires_grad_().norm().backward()):
         _raises(lambda f=f: f(ember), lambda f=f: f(torch))
+
+
+def test_hspmm_saddmm_out():
+    args = ([[0, 1], [1, 2]], [1.0, 2.0], (2, 3))
+    res = []
+    for lib in (torch, ember):
+        o1, o2 = lib.sparse_coo_tensor((5, 5)), lib.sparse_coo_tensor((5, 5))
+        assert lib.hsmm(_coo(lib, *args), lib.ones(3, 2), out=o1) is o1
+        assert lib.saddmm(lib.sparse_coo_tensor((2, 2)), _coo(lib, *args), lib.ones(3, 2), out=o2) is o2
+        res.append((o1, o2))
+    for e, t in zip(res[1], res[0], strict=True):
+        _same(e, t)
+    for f in (lambda lib: lib.hspmm(_coo(lib, *args), lib.ones(3, 2), out=lib.sparse_coo_tensor((5, 5),
+                                                                                              dtype=lib.float64)),
+              lambda lib: lib.hspmm(_coo(lib, *args), lib.ones(3, 2), out=lib.zeros(2)),
+              lambda lib: lib.hspmm(_coo(lib, *args), lib.ones(3, 2),
+                                    out=lib.sparse_coo_tensor((5, 5)).requires_grad_())):
+        _raises(lambda f=f: f(ember), lambda f=f: f(torch))

@@ -1945,10 +1945,28 @@ def _check_hspmm(mat1: Tensor, mat2: Tensor, op: str) -> None:
     _check_mm(mat1, mat2, "hspmm")
 
 
-def hspmm(mat1: SparseTensor, mat2: Tensor) -> SparseTensor:
+def _sparse_out(op: str, out: Tensor | None, inputs: tuple, compute: Callable[[], SparseTensor]) -> SparseTensor:
+    """``compute()``, or, with ``out=``, its result moved into the sparse ``out`` (torch's checks: no grad,
+    a COO ``out`` of the result's dtype)."""
+    if out is None:
+        return compute()
+    from ..ops._dispatch import check_out_grad
+    check_out_grad(f"aten::{op}", out, *inputs)
+    if not isinstance(out, SparseTensor):
+        raise RuntimeError(NOT_SPARSE_IMPL)
+    res = compute()
+    if res._dtype is not out._dtype:
+        raise RuntimeError(f"dtype of values ({res._dtype._short}) must match dtype of sparse tensor "
+                           f"({out._dtype._short})")
+    out._data = res._data
+    out._vc[0] += 1
+    return out
+
+
+def hspmm(mat1: SparseTensor, mat2: Tensor, *, out: SparseTensor | None = None) -> SparseTensor:
     """``torch.hspmm``: the product's rows where ``mat1`` has entries, as a hybrid sparse tensor (1 sparse
     dim, dense rows)."""
-    return _hspmm(mat1, mat2, "hspmm")
+    return _sparse_out("hspmm", out, (mat1, mat2), lambda: _hspmm(mat1, mat2, "hspmm"))
 
 
 def _hspmm(mat1: SparseTensor, mat2: Tensor, op: str) -> SparseTensor:
@@ -1975,9 +1993,13 @@ def smm(input: SparseTensor, mat2: Tensor) -> SparseTensor:
     return _record(out, _SmmBackward, (input, mat2))
 
 
-def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1
-             ) -> SparseTensor:
+def sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+             out: SparseTensor | None = None) -> SparseTensor:
     """``torch.sspaddmm``: ``beta * input`` followed by the entries of ``alpha * smm(mat1, mat2)`` (uncoalesced)."""
+    return _sparse_out("sspaddmm", out, (input, mat1, mat2), lambda: _sspaddmm(input, mat1, mat2, beta, alpha))
+
+
+def _sspaddmm(input: SparseTensor, mat1: SparseTensor, mat2: Tensor, beta: Any, alpha: Any) -> SparseTensor:
     if not any(isinstance(t, SparseTensor) for t in (input, mat1, mat2)):
         raise RuntimeError("tensor.sspaddmm(...) can only be called on sparse tensors")
     if not isinstance(mat1, SparseTensor):
