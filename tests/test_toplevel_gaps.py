@@ -139,6 +139,7 @@ def test_aliases_and_errors():
     with pytest.warns(UserWarning, match="^TypedStorage is deprecated"):
         assert ember.Storage(3).dtype is ember.float32
     assert issubclass(ember.AcceleratorError, RuntimeError) and not issubclass(ember.FatalError, RuntimeError)
+    assert ember.cuda.AcceleratorError is ember.AcceleratorError
     assert ember.thread_safe_generator() is None is torch.thread_safe_generator()
 
     class A:

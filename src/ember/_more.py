@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ._core import dtype as D
-from ._core.device import canonical
+from ._core.device import AcceleratorError, canonical
 from ._core.memory_format import contiguous_format
 from ._lobpcg import lobpcg
 from ._tensor import Tensor
@@ -278,17 +278,11 @@ def sym_constrain_range_for_size(size: Any, *, min: builtins.int | None = None, 
     _check_in_range(v, 0 if min is None else min, _INT64[1] if max is None else max)
 
 
-class AcceleratorError(RuntimeError):
-    """``torch.AcceleratorError``: an error raised while executing on a device."""
-
-
 class FatalError(Exception):
     """``torch.FatalError``: an unrecoverable error of the runtime."""
 
 
-for _cls in (AcceleratorError, FatalError):
-    _cls.__module__ = "torch"
-del _cls
+FatalError.__module__ = AcceleratorError.__module__ = "torch"
 
 
 class _ClassProperty:

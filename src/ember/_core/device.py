@@ -15,8 +15,8 @@ from collections.abc import Callable
 import numpy as np
 
 __all__ = ["device", "xp_of", "xp_of_array", "cuda_available", "cuda_device_count", "set_default_device",
-           "get_default_device", "OutOfMemoryError", "check_on_device", "flush_checks", "PENDING_CHECKS",
-           "to_host"]
+           "get_default_device", "OutOfMemoryError", "AcceleratorError", "check_on_device", "flush_checks",
+           "PENDING_CHECKS", "to_host"]
 
 _cupy: types.ModuleType | None | bool = False   # False: not probed yet; None: unavailable
 
@@ -41,6 +41,11 @@ def _probe_cupy() -> types.ModuleType | None:
 
 class OutOfMemoryError(RuntimeError):
     """``torch.OutOfMemoryError`` (also ``torch.cuda.OutOfMemoryError``): a GPU allocation failed."""
+
+
+class AcceleratorError(RuntimeError):
+    """``torch.AcceleratorError`` (also ``torch.cuda.AcceleratorError``): an error raised while executing on a
+    device."""
 
 
 def _size(n: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from .._core import device as _device_mod
 from .._core import dtype as D
-from .._core.device import OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
+from .._core.device import AcceleratorError, OutOfMemoryError, _probe_cupy, canonical, cuda_available, cuda_device_count
 from .._legacy import legacy_type
 from ..ops import tensor_storage as _tensor_storage
 from . import graphs, jiterator, memory, nvtx, random
@@ -69,7 +69,8 @@ from .streams import (
 )
 
 __all__ = [
-    "OutOfMemoryError", "is_available", "device_count", "current_device", "set_device", "device", "device_of",
+    "OutOfMemoryError", "AcceleratorError", "is_available", "device_count", "current_device", "set_device", "device",
+    "device_of",
     "get_device_name", "get_device_capability", "get_device_properties", "synchronize", "is_initialized", "init",
     "is_bf16_supported", "is_tf32_supported", "can_device_access_peer", "get_arch_list", "get_gencode_flags",
     "current_blas_handle", "current_solver_handle", "ipc_collect", "set_sync_debug_mode", "get_sync_debug_mode",
