@@ -16,6 +16,7 @@ from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
+from .. import _more
 from .._core.warn import warn
 from ..futures import Future
 
@@ -342,12 +343,10 @@ def fork(func: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
     """Run ``func(*args, **kwargs)`` and return a completed :class:`Future` holding its result: eager torch also
     runs the call right away (its errors propagate from ``fork``); only TorchScript runs forks in parallel."""
     _deprecated("fork")
-    fut: Future[T] = Future()
-    fut.set_result(func(*args, **kwargs))
-    return fut
+    return _more.fork(func, *args, **kwargs)
 
 
 def wait(future: Future[T]) -> T:
     """The value of a :class:`Future` made by :func:`fork` (blocks until it is complete)."""
     _deprecated("wait")
-    return future.wait()
+    return _more.wait(future)
