@@ -6,7 +6,7 @@ from __future__ import annotations
 import cmath
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,13 +65,23 @@ def _resolve_dtype(dtype: Any) -> D.dtype | None:
     raise TypeError(f"dtype must be torch.dtype, not {type_name(dtype)}")
 
 
-_SEQUENCES = (list, tuple, range)   # what torch.tensor() reads as a dimension (besides arrays)
+_SEQUENCES = (list, tuple, range)   # the common sequences torch.tensor() reads as a dimension (besides arrays)
+_NOT_DIMS = (str, bytes, dict, Mapping, Tensor, np.ndarray, np.generic)
+
+
+def _is_sequence(x: Any) -> bool:
+    """Whether torch.tensor() reads ``x`` as a dimension: any Python sequence (a deque, an array.array, a class with
+    ``__len__`` and ``__getitem__``), as torch's sequence check, but not a string, mapping, array or tensor."""
+    if _isinstance(x, _SEQUENCES):
+        return True
+    t = type(x)
+    return hasattr(t, "__getitem__") and hasattr(t, "__len__") and not _isinstance(x, _NOT_DIMS)
 
 
 def _infer_dtype(data: Any) -> D.dtype:
     """torch.tensor's dtype inference over nested Python data (and its errors for what is not a number)."""
     first = data
-    while _isinstance(first, _SEQUENCES) and first:
+    while _is_sequence(first) and len(first):
         first = first[0]
     if _isinstance(first, (str, bytes)) and first is not data:   # torch reads a leading string as a dimension
         raise ValueError(f"too many dimensions '{type(first).__name__}'")
@@ -79,7 +89,7 @@ def _infer_dtype(data: Any) -> D.dtype:
     stack = [data]
     while stack:
         x = stack.pop()
-        if _isinstance(x, _SEQUENCES):
+        if _is_sequence(x):
             stack.extend(x)
         elif _isinstance(x, Tensor):
             kinds.add(x._dtype)
@@ -147,7 +157,7 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
     """The shape of nested sequences, raising torch's errors for ragged input (:class:`_NotScalar` for a
     sequence where the first element made a number expected). A tensor among them is a number (one element only,
     as torch reads it)."""
-    if not _isinstance(data, _SEQUENCES):
+    if not _is_sequence(data):
         if _isinstance(data, Tensor):
             if data._data.size != 1:
                 raise _NotScalar(data)
@@ -159,12 +169,13 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
     if n == 0:
         return (0,)
     inner = _check_ragged(data[0], depth + 1)
-    for item in data[1:]:
-        if not inner and (_isinstance(item, _SEQUENCES) or _isinstance(item, np.ndarray) and item.ndim):
+    for i in range(1, n):
+        item = data[i]
+        if not inner and (_is_sequence(item) or _isinstance(item, np.ndarray) and item.ndim):
             raise _NotScalar(item)
         s = _check_ragged(item, depth + 1)
         if s != inner:
-            if not _isinstance(item, _SEQUENCES):
+            if not _is_sequence(item):
                 raise TypeError("not a sequence")
             raise ValueError(f"expected sequence of length {inner[0]} at dim {depth + 1} (got {len(item)})")
     return (n,) + inner
@@ -173,7 +184,7 @@ def _check_ragged(data: Any, depth: int = 0) -> tuple[int, ...]:
 def _not_scalar_error(item: Any, dt: D.dtype) -> Exception:
     """torch's error for ``item`` read as a number of dtype ``dt`` (an index for integers, else a float)."""
     integral = dt.category <= 1
-    if _isinstance(item, _SEQUENCES):
+    if _is_sequence(item):
         name = type(item).__name__
         return TypeError(f"'{name}' object cannot be interpreted as an integer" if integral else
                          f"must be real number, not {name}")
@@ -187,7 +198,7 @@ def _not_scalar_error(item: Any, dt: D.dtype) -> Exception:
 def _to_numpy_nested(data: Any) -> Any:
     if _isinstance(data, Tensor):   # (one element: checked by _check_ragged)
         return _host(data._data).reshape(())
-    if _isinstance(data, _SEQUENCES):
+    if _is_sequence(data):
         return [_to_numpy_nested(x) for x in data]
     return data
 

@@ -1,0 +1,44 @@
+"""Regressions found running pytorch/examples programs (reinforcement learning, distributed) under ember."""
+import array
+import collections
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+
+
+class _Seq:
+    """A user sequence: ``__len__`` and ``__getitem__`` only."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> object:
+        return self.items[i]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: collections.deque([1.5, 2.0, 3.0]),                      # reinforce.py: torch.tensor(deque of returns)
+    lambda: collections.deque([collections.deque([1, 2]), [3, 4]]),
+    lambda: array.array("d", [1.0, 2.0]),
+    lambda: [_Seq([1, 2]), _Seq([3, 4])],
+    lambda: collections.deque(),
+])
+def test_tensor_from_python_sequences(make):
+    t, e = torch.tensor(make()), ember.tensor(make())
+    assert str(e.dtype) == str(t.dtype) and tuple(e.shape) == tuple(t.shape)
+    np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+def test_tensor_from_non_sequence_errors_as_torch():
+    for data in ({1: 2}.keys(), {1: 2}):
+        with pytest.raises(RuntimeError) as te:
+            torch.tensor(data)
+        with pytest.raises(RuntimeError) as ee:
+            ember.tensor(data)
+        assert str(ee.value) == str(te.value)
