@@ -181,7 +181,12 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
     "triu": ("triu(Tensor input, int diagonal=0, *, Tensor out=None)",),
     "tril_": ((), ("tril_(int diagonal=0)",)),
     "triu_": ((), ("triu_(int diagonal=0)",)),
-    "unflatten": ("unflatten(Tensor input, int dim, SymInt[] sizes)",),
+    "unflatten": (("unflatten(Tensor input, int dim, SymInt[] sizes)",),
+                  ("Tensor.unflatten/unflatten(int dim, SymInt[] sizes)",)),
+    "split_with_sizes": ("split_with_sizes(Tensor input, SymInt[] split_sizes, int dim=0)",),
+    "unsafe_split": ("unsafe_split(Tensor input, SymInt split_size, int dim=0)",),
+    "unsafe_split_with_sizes": ("unsafe_split_with_sizes(Tensor input, SymInt[] split_sizes, int dim=0)",),
+    "diagonal": ("diagonal(Tensor input, int offset=0, int dim1=0, int dim2=1)",),
     "view_as": ((), ("view_as(Tensor other)",)),
     "reshape_as": ((), ("reshape_as(Tensor other)",)),
     "expand_as": ((), ("expand_as(Tensor other)",)),
@@ -198,6 +203,9 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
                 "movedim(Tensor input, int[] source, int[] destination)"),
     # indexing
     "gather": ("gather(Tensor input, int dim, Tensor index, *, bool sparse_grad=False, Tensor out=None)",),
+    "index_add": ("index_add(Tensor input, int dim, Tensor index, Tensor source, *, Scalar alpha=1, "
+                  "Tensor out=None)",),
+    "index_add_": ((), ("index_add_(int dim, Tensor index, Tensor source, *, Scalar alpha=1)",)),
     "index_select": ("index_select(Tensor input, int dim, Tensor index, *, Tensor out=None)",),
     "scatter": ("scatter(Tensor input, int dim, Tensor index, Tensor src, *, Tensor out=None)",
                 "scatter(Tensor input, int dim, Tensor index, Tensor src, *, str reduce, Tensor out=None)",
@@ -305,6 +313,7 @@ OVERLOADS: dict[str, tuple[str, ...] | tuple[tuple[str, ...], tuple[str, ...]]] 
                  "to(ScalarType dtype, bool non_blocking=False, bool copy=False, *, MemoryFormat? memory_format=None)",
                  "to(Tensor tensor, bool non_blocking=False, bool copy=False, *, MemoryFormat? memory_format=None)")),
     "type_as": ((), ("type_as(Tensor other)",)),
+    "copy_": ((), ("copy_(Tensor other, bool non_blocking=False)", "~copy_(Tensor other, bool async=False)")),
     "cpu": ((), ("cpu(*, MemoryFormat memory_format=torch.preserve_format)",)),
     **{name: ((), (f"{name}(*, MemoryFormat memory_format=torch.preserve_format)",)) for name in (
         "float", "double", "half", "bfloat16", "long", "int", "short", "char", "byte", "bool", "cfloat", "cdouble")},

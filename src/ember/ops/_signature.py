@@ -29,7 +29,7 @@ from .._core.memory_format import memory_format as _memory_format
 from .._core.warn import transparent, warn
 from .._tensor import Size, Tensor
 
-__all__ = ["install", "Signature", "parse_error", "type_name"]
+__all__ = ["install", "Signature", "check", "parse_error", "type_name"]
 
 _isinstance = isinstance
 _TYPES: dict[type, str] = {Tensor: "Tensor", Size: "torch.Size", D.dtype: "torch.dtype", _device: "torch.device",
@@ -134,7 +134,7 @@ _LISTS = {"int[]": "tuple of ints", "SymInt[]": "tuple of ints", "Tensor[]": "tu
 _UNPACK = "failed to unpack the object at pos "
 # the functions whose Tensor parameters torch's parser also fills with a Python number (its arithmetic)
 _NUMBERS_AS_TENSORS = frozenset(f"{name}{suffix}" for suffix in ("", "_") for name in (
-    "add", "sub", "mul", "div", "true_divide", "floor_divide", "subtract", "multiply", "divide"))
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "subtract", "multiply", "divide", "copy"))
 # NumPy's names that torch's parser takes for its own (when the function has that parameter)
 _ALIASES = {"axis": "dim", "keepdims": "keepdim", "a": "input", "x": "input", "x1": "input", "x2": "other"}
 
@@ -225,7 +225,8 @@ class Signature:
         # parser reads as cross_entropy_loss's; "~add(...)": a deprecated overload (accepted with a warning,
         # never shown in errors)
         self.deprecated = text.startswith("~")
-        m = re.fullmatch(r"(\w+)(?:/(\w+))?\((.*)\)", text.strip().lstrip("~"))
+        # "Tensor.split/split(...)": a method written in Python (its own errors name it so; it counts self)
+        m = re.fullmatch(r"([\w.]+)(?:/(\w+))?\((.*)\)", text.strip().lstrip("~"))
         if m is None:
             raise ValueError(f"bad signature {text!r}")
         self.py_name = m.group(1)
@@ -400,7 +401,11 @@ def _python_binding(sig: Signature, args: tuple, kwargs: dict) -> str | None:
         if names.index(k) < len(args):
             return f"{fn}() got multiple values for argument '{k}'"
     if len(args) > sig.max_pos:
-        return str(sig.error(args, {})).replace(sig.name, fn, 1)
+        bound = "." in fn   # a method's own count includes self
+        lo, hi, n = bound + sum(p.required for p in sig.params), bound + sig.max_pos, bound + len(args)
+        takes = f"{lo} positional argument{'s' if lo != 1 else ''}" if lo == hi else \
+            f"from {lo} to {hi} positional arguments"
+        return f"{fn}() takes {takes} but {n} {'was' if n == 1 else 'were'} given"
     missing = [f"'{p.name}'" for p in sig.params[len(args):] if p.required and p.name not in kwargs]
     if not missing:
         return None
@@ -497,11 +502,17 @@ class _Precheck:
         return None
 
     def _refuse(self, args: tuple, kwargs: dict) -> None:
-        if self.deprecated and _accepting(self.deprecated, args, kwargs) is not None:
+        if self.deprecated and _old_form(self.sigs, args, kwargs) is not None:
             return   # (the op refuses it in turn, and the wrapper calls it in its current form)
-        msg = parse_error(self.sigs, args, kwargs, self.python)
-        if msg is not None:
-            raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
+        check(self.sigs, args, kwargs, self.python)
+
+
+def check(sigs: tuple[Signature, ...], args: tuple, kwargs: dict, python: bool = False) -> None:
+    """torch's parser error raised when no overload in ``sigs`` takes the call (for ops that pick their
+    overloads themselves, as torch's Python code does)."""
+    msg = parse_error(sigs, args, kwargs, python)
+    if msg is not None:
+        raise (msg.exc if _isinstance(msg, _Eager) else TypeError)(str(msg))
 
 
 def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
@@ -535,7 +546,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
                     return inner(*args, **given)
                 return run(inner, policies, args, given)
             except Exception as e:
-                if not dep or (old := _accepting(dep, args[method:], kwargs)) is None:
+                if not dep or (old := _old_form(sigs, args[method:], kwargs)) is None:
                     _reraise(e, sigs, args[method:], kwargs, python)
                     raise
             return _call_deprecated(fn, old, sigs, args[:method], args[method:], kwargs)
@@ -553,7 +564,7 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
             try:
                 return fn(self, *args, **kwargs)
             except Exception as e:
-                if not dep or (old := _accepting(dep, args, kwargs)) is None:
+                if not dep or (old := _old_form(sigs, args, kwargs)) is None:
                     _reraise(e, sigs, args, kwargs, python)
                     raise
             return _call_deprecated(fn, old, sigs, (self,), args, kwargs)
@@ -567,16 +578,23 @@ def _wrapped(fn: Callable[..., Any], sigs: tuple[Signature, ...], method: bool,
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            if not dep or (old := _accepting(dep, args, kwargs)) is None:
+            if not dep or (old := _old_form(sigs, args, kwargs)) is None:
                 _reraise(e, sigs, args, kwargs, python)
                 raise
         return _call_deprecated(fn, old, sigs, (), args, kwargs)
     return call_fn
 
 
-def _accepting(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> Signature | None:
-    """The first overload in ``sigs`` that takes the call."""
-    return next((s for s in sigs if s.error(args, kwargs) is None), None)
+def _old_form(sigs: tuple[Signature, ...], args: tuple, kwargs: dict) -> Signature | None:
+    """The first deprecated overload in ``sigs`` that takes the call, when no current one does (copy_'s
+    takes ``copy_(x)`` too)."""
+    old = None
+    for s in sigs:
+        if s.error(args, kwargs) is None:
+            if not s.deprecated:
+                return None
+            old = old or s
+    return old
 
 
 _DEPRECATION_WARNED = [False]   # torch warns once per process, whichever deprecated overload is used
@@ -593,6 +611,11 @@ def _call_deprecated(fn: Callable[..., Any], old: Signature, current: tuple[Sign
         warn(f"This overload of {name} is deprecated:\n\t{name}({old.display()})\nConsider using one of the "
              f"following signatures instead:\n{instead} (Triggered internally at /__w/pytorch/pytorch/torch/csrc/"
              "utils/python_arg_parser.cpp:1841.)", UserWarning, stacklevel=2)
+    # a keyword only the old overload knows (copy_'s ``async``) is the current one's in its place
+    new = next(s for s in current if not s.deprecated).params
+    known = {p.name for p in new}
+    renamed = {p.name: q.name for p, q in zip(old.params, new, strict=False) if p.name not in known}
+    kwargs = {renamed.get(k, k): v for k, v in kwargs.items()}
     return fn(*lead, **dict(zip((p.name for p in old.params), args, strict=False)), **kwargs)
 
 
@@ -645,7 +668,7 @@ def install(namespace: dict[str, Any], table: dict[str, Any] | None = None, pyth
         fn = Tensor.__dict__.get(name)
         if table is None and isinstance(fn, types.FunctionType):   # ("Scalar self" overloads: functions only)
             sigs = tuple(Signature(t, True) for t in (meths or funcs) if "(Scalar self" not in t)
-            setattr(Tensor, name, _wrapped(fn, sigs, True))
+            setattr(Tensor, name, _wrapped(fn, sigs, True, "." in sigs[0].py_name))
     if not modules:
         return
     classes = {k for cls in vars(nn_modules).values() if isinstance(cls, type) for k in cls.__mro__}

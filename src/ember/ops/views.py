@@ -36,6 +36,7 @@ from ._dispatch import (
     writable_alias,
     xp_of,
 )
+from ._signature import Signature, check
 
 _isinstance = isinstance
 
@@ -881,14 +882,36 @@ def _split_views(self: Tensor, d: int, sizes: list[int], node: Node) -> tuple[Te
     return _multi_view(self, arrays, node)
 
 
+_SPLIT = tuple(Signature(t, False) for t in ("split(Tensor input, SymInt split_size, int dim=0)",
+                                               "split(Tensor input, SymInt[] split_size, int dim=0)"))
+_SPLIT_WITH_SIZES = (Signature("split_with_sizes(Tensor input, SymInt[] split_sizes, int dim=0)", False),)
+
+
+def _plain_int(v: Any) -> bool:
+    """A Python int (not bool) that torch's parser reads as an int64."""
+    return type(v) is int and -1 << 63 <= v < 1 << 63
+
+
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``."""
+    """Pieces of ``split_size`` (the last may be smaller), or of the given sizes, along ``dim``. As torch's
+    Python code: a one-element tensor is its int; a Python int goes to torch's ``split``, anything else to
+    ``split_with_sizes`` (whose parser errors name it)."""
+    sizes = split_size_or_sections
+    if _isinstance(sizes, Tensor):
+        try:
+            sizes = int(sizes)
+        except ValueError:
+            pass
+    by_step = _isinstance(sizes, int)
+    if not _plain_int(dim) or not _plain_int(sizes) and not (
+            type(sizes) in (list, tuple, Size) and all(_plain_int(s) for s in sizes)):
+        check(_SPLIT if by_step else _SPLIT_WITH_SIZES, (tensor, sizes, dim), {})
     if tensor._data.ndim == 0:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor._data.ndim)
     size = tensor._data.shape[d]
-    if _isinstance(split_size_or_sections, (int, np.integer)):
-        step = int(split_size_or_sections)
+    if by_step:
+        step = int(sizes)
         if step < 0:
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
         if step == 0 and size:
@@ -896,7 +919,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
                                f"{size}")
         sizes = [min(step, size - b) for b in range(0, size, step)] if step else [0]
         return _split_views(tensor, d, sizes or [0], node_of(SplitBackward0, dim=d))
-    sizes = [int(s) for s in split_size_or_sections]
+    sizes = [int(s) for s in sizes]
     if any(s < 0 for s in sizes):
         raise RuntimeError("split_with_sizes expects split_sizes have only non-negative entries, but got "
                            f"split_sizes={sizes}")
@@ -911,7 +934,8 @@ def _split_method(self: Tensor, split_size: Any, dim: int = 0) -> tuple[Tensor, 
     return split(self, split_size, dim)
 
 
-_split_method.__name__ = _split_method.__qualname__ = "split"
+_split_method.__name__ = "split"
+_split_method.__qualname__ = "Tensor.split"   # (torch's is Python code: its own errors say so)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:

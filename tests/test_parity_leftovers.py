@@ -1,0 +1,48 @@
+"""Leftover differences from torch, each compared with torch itself."""
+
+import warnings
+
+import pytest
+import torch
+
+import ember
+
+
+def _outcome(lib, fn):
+    """(exception type name, message) or ('ok', warnings' texts)."""
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            fn(lib)
+    except Exception as e:   # noqa: BLE001
+        return type(e).__name__, str(e)
+    return "ok", [str(m.message) for m in w]
+
+
+def _same(fn):
+    assert _outcome(ember, fn) == _outcome(torch, fn)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.ones(2, 3).unflatten("a"),
+    lambda t: t.ones(2, 3).unflatten(1, (1, 3), 3),
+    lambda t: t.ones(2, 3).unflatten("a", (1, 2)),
+    lambda t: t.ones(2, 3).split(1.5),
+    lambda t: t.ones(2, 3).split(1, "a"),
+    lambda t: t.ones(2, 3).split([1.5]),
+    lambda t: t.ones(2, 3).split(1, 0, 0),
+    lambda t: t.split(t.ones(2, 3), [1, 1], 1.5),
+    lambda t: t.ones(4).split(t.tensor([2])),
+    lambda t: t.ones(2, 3).unsafe_split(1.5),
+    lambda t: t.ones(2, 3).diagonal("a"),
+    lambda t: t.diagonal(t.ones(2, 3), 0, 0, 1.5),
+    lambda t: t.ones(2, 3).index_add(0, "a"),
+    lambda t: t.ones(2, 3).index_add_(0, t.tensor([0]), 1.5),
+    lambda t: t.index_add(t.ones(2, 3), 0, t.tensor([0]), t.ones(1, 3), alpha="a"),
+    lambda t: t.ones(2, 3).copy_(1, "a"),
+    lambda t: t.ones(2, 3).copy_(),
+    lambda t: t.ones(2, 3).copy_(t.ones(3), **{"async": True}),
+    lambda t: t.ones(2, 3).expand(2, 3).copy_(t.ones(3)),
+])
+def test_method_parser_errors(fn):
+    _same(fn)
