@@ -42,3 +42,14 @@ def test_tensor_from_non_sequence_errors_as_torch():
         with pytest.raises(RuntimeError) as ee:
             ember.tensor(data)
         assert str(ee.value) == str(te.value)
+
+
+@pytest.mark.parametrize("arg", ["cpu", "meta", "cuda", 1.5, None, -1])
+def test_cuda_set_device_argument_errors_as_torch(arg):
+    """multigpu_torchrun.py's torch.cuda.set_device: the index checks come before any CUDA call."""
+    def run(lib):
+        try:
+            return lib.cuda.set_device(arg)
+        except ValueError as e:
+            return str(e)
+    assert run(ember) == run(torch)

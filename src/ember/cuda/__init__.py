@@ -138,7 +138,14 @@ def current_device() -> int:
 
 
 def set_device(device: Any) -> None:
-    idx = device if isinstance(device, int) else canonical(device).index
+    """Make GPU ``device`` (an index, or a CUDA device with one) current; a negative index does nothing."""
+    if isinstance(device, str):
+        device = _device_mod.device(device)
+    if isinstance(device, _device_mod.device) and device.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {device}")
+    idx = device.index if isinstance(device, _device_mod.device) else device if isinstance(device, int) else None
+    if idx is None:
+        raise ValueError(f"Expected a torch.device with a specified index or an integer, but got:{device}")
     if idx >= 0:
         _require().cuda.runtime.setDevice(idx)
 
