@@ -727,18 +727,23 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
     compared = [node_class(f"{_camel(name)}Backward{i}", lambda node, g, n=i + 1: _zero_grads(g)[:n])
                 for i in (0, 1)] if comparison else []   # self (and a tensor other): zero gradients
 
-    def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
-        """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
-        cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
-        if type(b) is int:   # (torch's parser converts the numbers first)
+    def promoted(a: Any, b: Any) -> D.dtype:
+        """The operands' promoted dtype, after torch's parser's range check of a Python int; where they do not
+        promote, torch's broadcasting error comes first."""
+        if type(b) is int:
             scalar_range(b)
         elif type(a) is int:
             scalar_range(a)
         try:
-            ct = binary_dtype(a, b)
-        except RuntimeError:   # (no promotion: torch's broadcasting error first)
+            return binary_dtype(a, b)
+        except RuntimeError:
             broadcast_shapes(_shape(a), _shape(b))
             raise
+
+    def dtypes(a: Any, b: Any, params: tuple, dst: Any = None) -> tuple[D.dtype, D.dtype]:
+        """(compute, result) dtypes, raising torch's errors in its order: an op's own dtype message, the
+        cast to the destination (``out=`` or self) dtype, the kernel's dtype message, value checks."""
+        ct = promoted(a, b)
         cp, rt = kind(ct)
         if denied and ct in denied and _early(denied, ct):
             raise_denied(denied[ct], ct)
@@ -803,13 +808,7 @@ def binary(name: str, forward: str | Callable, grad: Callable | None = None, *, 
             elif out_grad == "fallback":
                 check_out_grad(f"aten::{name}", out)
             if denied:   # an op's own dtype message comes first (after torch's parser's)
-                if type(b) is int:
-                    scalar_range(b)
-                try:
-                    ct = binary_dtype(a, b)
-                except RuntimeError:   # (no promotion: torch's broadcasting error first)
-                    broadcast_shapes(_shape(a), _shape(b))
-                    raise
+                ct = promoted(a, b)
                 if ct in denied and _early(denied, ct):
                     raise_denied(denied[ct], ct)
             _check_out(out, a, b)
