@@ -46,3 +46,23 @@ def _same(fn):
 ])
 def test_method_parser_errors(fn):
     _same(fn)
+
+
+@pytest.mark.parametrize("dt", ["uint16", "uint32", "uint64"])
+@pytest.mark.parametrize("fn", [
+    lambda t, u: t.zeros(3, dtype=u).index_add(0, t.tensor([5]), t.ones(1, dtype=u)),
+    lambda t, u: t.zeros(2, 3, dtype=u).index_add(0, t.tensor([0]), t.ones(1, 3, dtype=u)),
+    lambda t, u: t.zeros(2, 3, dtype=u).index_add(0, t.tensor([0]), t.ones(1, 3, dtype=u), alpha=2),
+    lambda t, u: t.zeros(2, 3, dtype=u).index_add(0, t.tensor([], dtype=t.long), t.ones(0, 3, dtype=u)),
+    lambda t, u: t.zeros(3, dtype=u).scatter_reduce(0, t.tensor([5]), t.ones(1, dtype=u), "sum"),
+    lambda t, u: t.zeros(3, dtype=u).scatter_reduce(0, t.tensor([0]), t.ones(1, dtype=u), "amax"),
+    lambda t, u: t.zeros(3, dtype=u).scatter_reduce(0, t.tensor([0]), t.ones(1, dtype=u), "prod", include_self=False),
+    lambda t, u: t.zeros(3, dtype=u).scatter_reduce(0, t.tensor([], dtype=t.long), t.ones(0, dtype=u), "mean"),
+    lambda t, u: t.zeros(3, dtype=u).scatter(0, t.tensor([5]), 1),
+    lambda t, u: t.zeros(3, dtype=u).index_reduce(0, t.tensor([0]), t.ones(1, dtype=u), "amax"),
+    lambda t, u: t.zeros(2, 3, dtype=u).index_reduce(0, t.tensor([0]), t.ones(1, 3, dtype=u), "prod"),
+    lambda t, u: t.zeros(2, 3, dtype=u).index_reduce(0, t.tensor([0]), t.ones(1, 3, dtype=u), "mean"),
+    lambda t, u: t.zeros(3, dtype=u).index_select(0, t.tensor([], dtype=t.long)),
+])
+def test_unsigned_kernels(fn, dt):
+    _same(lambda t: str(fn(t, getattr(t, dt))))

@@ -871,9 +871,13 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
         raise RuntimeError("source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {list(input.shape)} source.shape = {list(source.shape)}")
     V.warn_once("index_reduce() is in beta and the API may change at any time.", stacklevel=4)   # (its kernel's)
-    if (input._dtype is D.bool or input._dtype.is_complex) and (not include_self or input.dim() <= 1):
+    dt = input._dtype
+    unsigned = dt.few and not dt.kind   # uint16/32/64
+    if (dt is D.bool or dt.is_complex or unsigned) and (not include_self or input.dim() <= 1):
         kernel = "index_func_" if include_self else "index_reduce_func_exclude_input_init"
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{input._dtype._short}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
+    if unsigned and reduce != "prod" and n and input.numel():   # (2+ dims: torch's slice-wise kernel)
+        no_unsigned_kernel({"mean": "add_stub", "amax": "maximum_cpu", "amin": "minimum_cpu"}[reduce], dt)
     size = input.shape[d] if input.dim() else 1
     flat = index._data.reshape(-1)
     if not include_self:   # its fill of the indexed slices checks first (negative indices wrap there)
@@ -891,7 +895,7 @@ def _index_reduce(fn: str, input: Tensor, dim: int, index: Tensor, source: Tenso
     idx = index.to(D.int64).view(shape).expand_as(source) if shape else index.to(D.int64).view(())
 
     def fn_(x: Tensor, src: Tensor) -> Tensor:
-        return I.scatter_reduce(x, d, idx, src, reduce, include_self=include_self)
+        return I.reduce_scattered(x, d, idx, src, reduce, include_self)
     return composed("IndexReduceBackward0", fn_, input, source)
 
 

@@ -57,6 +57,7 @@ from .views import (
     reshape,
     unbind,
     view,
+    warn_once,
 )
 
 _isinstance = isinstance
@@ -918,6 +919,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out: Tensor | None =
     idx = _index_vector(index, "index_select",
                         lambda: RuntimeError("index_select(): Expected dtype int32 or int64 for index"),
                         lambda: IndexError("index_select(): Index is supposed to be a vector"))
+    no_unsigned_kernel("index_select", input._dtype)
     a = input._data
     size = a.shape[d] if a.ndim else 1
     if not size and idx.size and a.ndim > 1:
@@ -997,11 +999,17 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     _source_checks(input, d, idx.size, source, "index_add_")
     nd = input._data.ndim
     size = input._data.shape[d] if nd else 1
+    if nd < 2:   # (uint16/32/64: torch's kernels refuse them, a 1-d kernel even with nothing to add)
+        no_unsigned_kernel("index_add_", input._dtype)
     # torch's kernels: scatter_add's error (an outer dim, int64 indices, a non-bool alpha of 1), else index_add's
     if nd < 2 or input._data.size:
         if nd >= 2 and d in (0, nd - 1) and type(alpha) is not bool and alpha == 1 and index._dtype is D.int64:
+            if idx.size:
+                no_unsigned_kernel("scatter_gather_tensor_cpu", input._dtype)
             _check_range(idx, size, _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
         else:
+            if nd >= 2 and idx.size:
+                no_unsigned_kernel("add_stub", input._dtype)
             _check_range(idx, size, "index out of range in self")
     xp = _xp(input)
     arr = _copy(input)
@@ -1125,15 +1133,11 @@ def _grid_key(index: Any, d: int, shape: tuple, xp: Any) -> Any:
     return lin
 
 
-def _scatter_kernel(input: Tensor, idx: Any) -> None:
-    """torch's refusal of gather/scatter/scatter_add on uint16/32/64 (with a non-empty index: no kernel runs
-    otherwise). scatter_reduce's kernel takes them (index_reduce relies on it)."""
-    if idx is not None:
-        no_unsigned_kernel("scatter_gather_tensor_cpu", input._dtype)
-
-
-def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor | None) -> tuple[int, Any]:
-    """Validate a gather/scatter call; returns the wrapped dim and the index array (inputs 0-d as 1-d)."""
+def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor | None,
+                    kernel: str | None = None) -> tuple[int, Any]:
+    """Validate a gather/scatter call; returns the wrapped dim and the index array (inputs 0-d as 1-d).
+    ``kernel``: torch's kernel refusing uint16/32/64 (a non-empty index given: no kernel runs otherwise), before
+    the indices' range is checked."""
     n = input._data.ndim
     d = wrap_dim(dim, n)
     if not _isinstance(index, Tensor):
@@ -1168,6 +1172,8 @@ def _scatter_checks(name: str, input: Tensor, dim: int, index: Any, src: Tensor 
             raise RuntimeError(f"Expected index {list(index._data.shape)} to be no larger than self "
                                f"{list(input._data.shape)} apart from dimension {d} and to be no larger "
                                f"size than src {list(src._data.shape)}")
+    if kernel is not None:
+        no_unsigned_kernel(kernel, input._dtype)
     _check_range(idx, shape[d], _OUT_OF_BOUNDS.replace("{dim}", str(d)), RuntimeError)
     return d, idx
 
@@ -1189,8 +1195,7 @@ class GatherBackward0(Node):
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
            out: Tensor | None = None) -> Tensor:
     """Values of ``input`` at positions ``index`` along ``dim``."""
-    d, idx = _scatter_checks("gather", input, dim, index, None)
-    _scatter_kernel(input, idx)
+    d, idx = _scatter_checks("gather", input, dim, index, None, "scatter_gather_tensor_cpu")
     a = input._data.reshape(1) if input._data.ndim == 0 else input._data
     xp = _xp(input)
     if idx is None:
@@ -1272,13 +1277,11 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
     tsrc = src if _isinstance(src, Tensor) else None
-    d, idx = _scatter_checks("scatter", input, dim, index, tsrc)
-    _scatter_kernel(input, idx)
-    if tsrc is not None and reduce is not None:
-        warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be "
-             "removed in a future PyTorch release. Use torch.scatter_reduce instead for more "
-             "reduction options.",
-             UserWarning, stacklevel=2)
+    if tsrc is not None and reduce is not None:   # (torch warns once, before checking the arguments)
+        warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                  "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
+    d, idx = _scatter_checks("scatter", input, dim, index, tsrc,
+                             "scatter_gather_scalar_cpu" if tsrc is None else "scatter_gather_tensor_cpu")
     xp = _xp(input)
     arr = _copy(input)
     if idx is not None:
@@ -1315,8 +1318,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out: Ten
     if not _isinstance(src, Tensor):
         raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
                         f"{type(src).__name__}")
-    d, idx = _scatter_checks("scatter", input, dim, index, src)
-    _scatter_kernel(input, idx)
+    d, idx = _scatter_checks("scatter", input, dim, index, src, "scatter_gather_tensor_cpu")
     xp = _xp(input)
     arr = _copy(input)
     if idx is not None:
@@ -1406,10 +1408,21 @@ def _ones_like(t: Tensor) -> Tensor:
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True, out: Tensor | None = None) -> Tensor:
     """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with sum/prod/mean/amax/amin."""
+    return reduce_scattered(input, dim, index, src, reduce, include_self, out, unsigned=False)
+
+
+def reduce_scattered(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, include_self: bool = True,
+                     out: Tensor | None = None, unsigned: bool = True) -> Tensor:
+    """scatter_reduce; on uint16/32/64 only where ``unsigned`` (torch's scatter_reduce kernels refuse them, a
+    non-empty index given; index_reduce's own take some)."""
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    d, idx = _scatter_checks("scatter", input, dim, index, src)
+    kernel = None if unsigned else "scatter_reduce_exclude_input_init" if not include_self else \
+        "scatter_gather_tensor_cpu" if reduce in ("sum", "prod") else f"scatter_gather_tensor_cpu_reduce_{reduce}"
+    d, idx = _scatter_checks("scatter", input, dim, index, src, kernel)
     dt = input._dtype
+    if kernel is not None and idx is None and reduce == "mean":   # (its count, even with nothing to count)
+        no_unsigned_kernel("masked_fill", dt)
     if reduce == "mean" and dt is D.bool or reduce in ("amax", "amin") and dt.is_complex and idx is not None:
         kernel = "div_floor_cpu" if idx is None else f"scatter_gather_tensor_cpu_reduce_{reduce}"
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._short}'")
