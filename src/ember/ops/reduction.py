@@ -1003,14 +1003,16 @@ def _moments(name: str, input: Tensor, dim: Any, unbiased: Any, keepdim: bool, c
             warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
                  "factor (input numel divided by output numel).", UserWarning, stacklevel=4 if "_" in name else 3)
     dof = builtins.max(n - c, 0)
-    one_value = a.size == n and not name.endswith("_mean")   # torch's own all-reduce (float32/float64 only)
+    # torch's own all-reduce: a float32/float64 reduction to one value (complex: of each part)
+    one_value = a.size == n and not name.endswith("_mean") and \
+        input._dtype in (D.float32, D.float64, D.complex64, D.complex128)
     if a.dtype.kind == "c":   # torch: the variances of the real and imaginary parts, added in their type
         var_re, mu_re = _spread(xp, a.real, dims, dof, one_value)
         var_im, mu_im = _spread(xp, a.imag, dims, dof, one_value)
         part = a.real.dtype   # (each part's variance rounded to it, then added and rooted in it)
         spread, mu = var_re.astype(part, copy=False) + var_im.astype(part, copy=False), mu_re + 1j * mu_im
     else:
-        spread, mu = _spread(xp, a, dims, dof, one_value and input._dtype in (D.float32, D.float64))
+        spread, mu = _spread(xp, a, dims, dof, one_value)
     if sqrt:
         spread = xp.sqrt(spread)
     if not keepdim:
