@@ -53,3 +53,22 @@ def test_cuda_set_device_argument_errors_as_torch(arg):
         except ValueError as e:
             return str(e)
     assert run(ember) == run(torch)
+
+
+def test_legacy_distributed_tensor_modules_as_torch():
+    """tensor_parallel_example.py imports init_device_mesh from torch.distributed._tensor.device_mesh."""
+    import importlib
+
+    for lib in (torch, ember):
+        name = lib.__name__
+        legacy = importlib.import_module(f"{name}.distributed._tensor")
+        mesh = importlib.import_module(f"{name}.distributed._tensor.device_mesh")
+        api = importlib.import_module(f"{name}.distributed._tensor.api")
+        placements = importlib.import_module(f"{name}.distributed._tensor.placement_types")
+        tensor = importlib.import_module(f"{name}.distributed.tensor")
+        device_mesh = importlib.import_module(f"{name}.distributed.device_mesh")
+        assert mesh.init_device_mesh is device_mesh.init_device_mesh
+        assert mesh.DeviceMesh is importlib.import_module(f"{name}.distributed.tensor.device_mesh").DeviceMesh
+        assert api.DTensor is legacy.DTensor is tensor.DTensor
+        assert placements.Shard is legacy.Shard is tensor.Shard
+        assert legacy.distribute_tensor is tensor.distribute_tensor
