@@ -66,3 +66,15 @@ def test_method_parser_errors(fn):
 ])
 def test_unsigned_kernels(fn, dt):
     _same(lambda t: str(fn(t, getattr(t, dt))))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.addmm(t.ones(2, 2), t.ones(2, 2), t.ones(2, 2), t.float32),
+    lambda t: t.addmm(t.ones(2, 2), t.ones(2, 2), t.ones(2, 3), t.bfloat16, out=t.ones(2, 2)),
+    lambda t: t.mm(t.ones(2, 2), t.ones(2, 2), out_dtype=t.float16),
+    lambda t: t.bmm(t.ones(1, 2, 2), t.ones(1, 2, 2), t.float32),
+    lambda t: t.baddbmm(t.ones(1, 2, 2), t.ones(1, 2, 2), t.ones(1, 2, 2), t.float32, beta=2),
+])
+def test_product_out_dtype_overloads(fn):
+    (kind, e), (tkind, t) = _outcome(ember, fn), _outcome(torch, fn)
+    assert kind == tkind == "NotImplementedError" and t.startswith(e) and "backend" in e

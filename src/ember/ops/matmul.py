@@ -261,8 +261,16 @@ VdotBackward0, _ = _nodes("VdotBackward0", None, lambda g, b: _c(g) * b, lambda 
 
 
 # ---- products ------------------------------------------------------------------------------------------
-def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+def _no_out_dtype(name: str, out_dtype: Any, out: Any) -> None:
+    """torch's dispatcher error for the ``out_dtype`` overloads of the products (no CPU kernel)."""
+    if out_dtype is not None:
+        from ..sparse._coo import not_implemented
+        raise not_implemented(f"{name}.dtype{'' if out is None else '_out'}", "CPU")
+
+
+def mm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Tensor | None = None) -> Tensor:
     """2-d matrix product (no broadcasting, no type promotion)."""
+    _no_out_dtype("mm", out_dtype, out)
     _arg("mm", "input", 1, input)
     _arg("mm", "mat2", 2, mat2)
     if sparse_operand(input) or sparse_operand(mat2):   # sparse hook: ember.sparse owns products with sparse
@@ -323,8 +331,9 @@ def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     return _dot("vdot", input, other, out, VdotBackward0, True)
 
 
-def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor, out_dtype: Any = None, *, out: Tensor | None = None) -> Tensor:
     """Batched matrix product of two 3-d tensors with the same batch size."""
+    _no_out_dtype("bmm", out_dtype, out)
     _arg("bmm", "input", 1, input)
     _arg("bmm", "mat2", 2, mat2)
     if input.is_sparse or mat2.is_sparse:   # sparse (COO) hook
@@ -557,9 +566,10 @@ def _fused_args(fn: str, input: Any, a: Any, b: Any, names: tuple[str, str]) -> 
     _arg(fn, names[1], 3, b)
 
 
-def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1,
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, out_dtype: Any = None, *, beta: Any = 1, alpha: Any = 1,
           out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``, input broadcast to the product (``nn.Linear``'s op)."""
+    _no_out_dtype("addmm", out_dtype, out)
     _fused_args("addmm", input, mat1, mat2, ("mat1", "mat2"))
     if (input._sparse_layout or mat1._sparse_layout or mat2._sparse_layout) and (
             sparse_operand(mat1) or input.is_sparse or mat2.is_sparse):   # sparse hook (a class flag first)
@@ -603,9 +613,10 @@ def _batch_dims(b1: Tensor, b2: Tensor) -> None:
         raise RuntimeError("batch2 must be a 3D tensor")
 
 
-def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1,
-            out: Tensor | None = None) -> Tensor:
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, out_dtype: Any = None, *, beta: Any = 1,
+            alpha: Any = 1, out: Tensor | None = None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _no_out_dtype("baddbmm", out_dtype, out)
     _fused_args("baddbmm", input, batch1, batch2, ("batch1", "batch2"))
     _batch_dims(batch1, batch2)
     a, b = batch1._data, batch2._data
