@@ -72,3 +72,21 @@ def test_legacy_distributed_tensor_modules_as_torch():
         assert api.DTensor is legacy.DTensor is tensor.DTensor
         assert placements.Shard is legacy.Shard is tensor.Shard
         assert legacy.distribute_tensor is tensor.distribute_tensor
+
+
+def test_fully_shard_of_tensor_parallel_module_refused_clearly():
+    """fsdp_tp_example.py (FSDP over a tensor-parallel model on a 2-d mesh) is not supported by ember's fully_shard:
+    it says so when sharding, not with a mixed Tensor/DTensor error in the first forward."""
+    import ember.distributed as dist
+    from ember.distributed.device_mesh import init_device_mesh
+    from ember.distributed.fsdp import fully_shard
+    from ember.distributed.tensor.parallel import ColwiseParallel, parallelize_module
+
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    try:
+        mesh = init_device_mesh("cpu", (1, 1), mesh_dim_names=("dp", "tp"))
+        model = parallelize_module(ember.nn.Linear(4, 2), mesh["tp"], ColwiseParallel())
+        with pytest.raises(NotImplementedError, match="already DTensors"):
+            fully_shard(model, mesh=mesh["dp"])
+    finally:
+        dist.destroy_process_group()

@@ -92,6 +92,9 @@ class _State(Regathering):
         for p in params:
             if p.dim() == 0:
                 raise NotImplementedError("fully_shard: 0-dim parameters are not supported here")
+            if isinstance(p, DTensor):   # (torch shards them again over a 2-d mesh: FSDP + tensor parallel)
+                raise NotImplementedError("fully_shard: parameters that are already DTensors (a module parallelized "
+                                          "by parallelize_module / distribute_module) are not supported here")
         self.meta = [(p._data.shape, p._dtype, p._device, p._data.dtype, p.requires_grad) for p in params]
         self.dtype, self.device = params[0]._dtype, params[0]._device   # (one dtype: checked by fully_shard)
         low = (lambda d: d if d is not None and self.dtype.is_floating_point else self.dtype)
