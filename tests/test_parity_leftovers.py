@@ -1,5 +1,8 @@
 """Leftover differences from torch, each compared with torch itself."""
 
+import os
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -78,3 +81,20 @@ def test_unsigned_kernels(fn, dt):
 def test_product_out_dtype_overloads(fn):
     (kind, e), (tkind, t) = _outcome(ember, fn), _outcome(torch, fn)
     assert kind == tkind == "NotImplementedError" and t.startswith(e) and "backend" in e
+
+
+def test_quantized_creation_deprecation_warned_once():
+    """torch warns once per process at the first quantized tensor: compared in a fresh process."""
+    code = (
+        "import warnings, torch, ember\n"
+        "def first(t):\n"
+        "    with warnings.catch_warnings(record=True) as w:\n"
+        "        warnings.simplefilter('always')\n"
+        "        t.quantize_per_tensor(t.ones(2), 0.1, 0, t.quint8)\n"
+        "        t.quantize_per_channel(t.ones(2, 2), t.tensor([0.1, 0.1]), t.tensor([0, 0]), 0, t.qint8)\n"
+        "    return [(m.category, str(m.message), m.lineno) for m in w]\n"
+        "print(first(ember) == first(torch) != [])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (ember.__path__[0].rsplit(os.sep, 1)[0],
+                                                                    os.environ.get("PYTHONPATH")) if p)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "True"

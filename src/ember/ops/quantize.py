@@ -16,6 +16,9 @@ tensor's ``__torch_function__``, switched on when the first quantized tensor is 
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +26,7 @@ import numpy as np
 
 from .._core import dtype as D
 from .._core.device import CPU, canonical
+from .._core.warn import _TRANSPARENT
 from ..autograd.grad_mode import STATE, no_grad
 from ._dispatch import Node, Tensor, needs_grad, new_tensor, record, wrap_dim, xp_of
 
@@ -547,8 +551,29 @@ class QuantizedTensor(Tensor):
     __str__ = __repr__
 
 
+_DEPRECATED = [False]   # torch warns once per process, at the first quantized tensor made
+
+
+def _warn_deprecated() -> None:
+    """torch's deprecation warning for quantized tensors, attributed (as its C++ warning is) to the first frame
+    outside ember's ops."""
+    _DEPRECATED[0] = True
+    ops = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename.startswith(ops) or frame.f_code in _TRANSPARENT):
+        frame, level = frame.f_back, level + 1
+    warnings.warn("torch.quantize_per_tensor, torch.quantize_per_channel and other quantized tensor creation "
+                  "functions that produce tensors with dtype torch.quint8, torch.qint8, and torch.qint32 are "
+                  "deprecated and will be removed in a future PyTorch release. Please see "
+                  "https://github.com/pytorch/pytorch/issues/184982 for more information. (Triggered internally "
+                  "at /__w/pytorch/pytorch/aten/src/ATen/quantized/Quantizer.cpp:111.)", UserWarning,
+                  stacklevel=level)
+
+
 def _qtensor(arr: Any, dtype: D.dtype, dev: Any, scheme: qscheme, scale: Any, zero_point: Any,
              axis: int | None) -> QuantizedTensor:
+    if not _DEPRECATED[0]:
+        _warn_deprecated()
     if not (_DISPATCHING and _DISPATCHING[0]._ACTIVE):
         _start_dispatch()
     t = new_tensor(arr, dtype, dev)
