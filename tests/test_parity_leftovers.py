@@ -98,3 +98,15 @@ def test_quantized_creation_deprecation_warned_once():
                                                                     os.environ.get("PYTHONPATH")) if p)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.linalg.vector_norm(t.ones(2, 2).to_sparse()),
+    lambda t: t.linalg.norm(t.ones(2, 2).to_sparse()),
+    lambda t: t.linalg.matrix_norm(t.ones(2, 2).to_sparse(), ord=1),
+    lambda t: t.ones(2, 2).to_sparse_csr().norm(),
+    lambda t: t.norm(t.ones(2, 2).to_sparse_csc(), p=1),
+])
+def test_sparse_norm_operator_names(fn):
+    (kind, e), (tkind, t) = _outcome(ember, fn), _outcome(torch, fn)
+    assert kind == tkind == "NotImplementedError" and t.startswith(e) and "backend" in e

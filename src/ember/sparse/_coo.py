@@ -72,6 +72,12 @@ def _calling_op() -> str:
     return (name or "unknown").lstrip("_") or "unknown"
 
 
+# the operators torch's dispatcher names where ember's function is named otherwise (the norms: torch computes
+# them all with linalg_vector_norm; torch.norm on a compressed layout reaches norm.out)
+_ATEN_NAMES = {"vector_norm": "linalg_vector_norm", "matrix_norm": "linalg_vector_norm",
+               "linalg_norm": "linalg_vector_norm", "norm": "norm.out"}
+
+
 def not_implemented(op: str, backend: str = "SparseCPU") -> NotImplementedError:
     """torch's dispatcher error for an operator without a sparse kernel."""
     return NotImplementedError(
@@ -114,7 +120,8 @@ class SparseStorage:
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         backend = self._backend + ("CPU" if isinstance(self.values, np.ndarray) else "CUDA")
-        raise not_implemented(_calling_op(), backend)
+        op = _calling_op()
+        raise not_implemented(_ATEN_NAMES.get(op, op), backend)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
