@@ -21,11 +21,21 @@ _BUILDERS: dict[str, tuple[Callable[..., nn.Module], type[WeightsEnum] | None]] 
     "resnet50": (resnet.resnet50, resnet.ResNet50_Weights),
     "resnet101": (resnet.resnet101, resnet.ResNet101_Weights),
     "resnet152": (resnet.resnet152, resnet.ResNet152_Weights),
+    "resnext50_32x4d": (resnet.resnext50_32x4d, resnet.ResNeXt50_32X4D_Weights),
+    "resnext101_32x8d": (resnet.resnext101_32x8d, resnet.ResNeXt101_32X8D_Weights),
+    "resnext101_64x4d": (resnet.resnext101_64x4d, resnet.ResNeXt101_64X4D_Weights),
+    "wide_resnet50_2": (resnet.wide_resnet50_2, resnet.Wide_ResNet50_2_Weights),
+    "wide_resnet101_2": (resnet.wide_resnet101_2, resnet.Wide_ResNet101_2_Weights),
+    "squeezenet1_0": (squeezenet.squeezenet1_0, squeezenet.SqueezeNet1_0_Weights),
     "squeezenet1_1": (squeezenet.squeezenet1_1, squeezenet.SqueezeNet1_1_Weights),
     "vgg11": (vgg.vgg11, vgg.VGG11_Weights),
     "vgg11_bn": (vgg.vgg11_bn, vgg.VGG11_BN_Weights),
     "vgg16": (vgg.vgg16, vgg.VGG16_Weights),
+    "vgg13": (vgg.vgg13, vgg.VGG13_Weights),
+    "vgg13_bn": (vgg.vgg13_bn, vgg.VGG13_BN_Weights),
     "vgg16_bn": (vgg.vgg16_bn, vgg.VGG16_BN_Weights),
+    "vgg19": (vgg.vgg19, vgg.VGG19_Weights),
+    "vgg19_bn": (vgg.vgg19_bn, vgg.VGG19_BN_Weights),
 }
 
 

@@ -1,4 +1,4 @@
-"""ResNet 18/34/50/101/152 with torchvision's module tree, parameter names, init order and weight files."""
+"""ResNet-18..152, ResNeXt, Wide ResNet: torchvision's module tree, parameter names, init order, weight files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from ..._tensor import Tensor
 from ._api import Weights, WeightsEnum, build, imagenet
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
-           "ResNet101_Weights", "ResNet152_Weights", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+           "ResNet101_Weights", "ResNet152_Weights", "ResNeXt50_32X4D_Weights", "ResNeXt101_32X8D_Weights",
+           "ResNeXt101_64X4D_Weights", "Wide_ResNet50_2_Weights", "Wide_ResNet101_2_Weights", "resnet18", "resnet34",
+           "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+           "wide_resnet50_2", "wide_resnet101_2"]
 
 _URL = "https://download.pytorch.org/models/"
 
@@ -149,8 +152,8 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def _weights(name: str, v1: str, v2: str | None = None) -> type[WeightsEnum]:
-    members: dict[str, Weights] = {"IMAGENET1K_V1": imagenet(_URL + v1)}
+def _weights(name: str, v1: str, v2: str | None = None, v1_resize: int = 256) -> type[WeightsEnum]:
+    members: dict[str, Weights] = {"IMAGENET1K_V1": imagenet(_URL + v1, resize_size=v1_resize)}
     if v2:
         members["IMAGENET1K_V2"] = imagenet(_URL + v2, resize_size=232)
     members["DEFAULT"] = members["IMAGENET1K_V2" if v2 else "IMAGENET1K_V1"]
@@ -163,10 +166,24 @@ ResNet34_Weights = _weights("ResNet34_Weights", "resnet34-b627a593.pth")
 ResNet50_Weights = _weights("ResNet50_Weights", "resnet50-0676ba61.pth", "resnet50-11ad3fa6.pth")
 ResNet101_Weights = _weights("ResNet101_Weights", "resnet101-63fe2227.pth", "resnet101-cd907fc2.pth")
 ResNet152_Weights = _weights("ResNet152_Weights", "resnet152-394f9c45.pth", "resnet152-f82ba261.pth")
+ResNeXt50_32X4D_Weights = _weights("ResNeXt50_32X4D_Weights", "resnext50_32x4d-7cdf4587.pth",
+                                   "resnext50_32x4d-1a0047aa.pth")
+ResNeXt101_32X8D_Weights = _weights("ResNeXt101_32X8D_Weights", "resnext101_32x8d-8ba56ff5.pth",
+                                    "resnext101_32x8d-110c445d.pth")
+ResNeXt101_64X4D_Weights = _weights("ResNeXt101_64X4D_Weights", "resnext101_64x4d-173b62eb.pth", v1_resize=232)
+Wide_ResNet50_2_Weights = _weights("Wide_ResNet50_2_Weights", "wide_resnet50_2-95faca4d.pth",
+                                   "wide_resnet50_2-9ba9bcbe.pth")
+Wide_ResNet101_2_Weights = _weights("Wide_ResNet101_2_Weights", "wide_resnet101_2-32ee1156.pth",
+                                    "wide_resnet101_2-d733dc28.pth")
 
 
 def _resnet(block: type[BasicBlock | Bottleneck], layers: list[int], enum_cls: type[WeightsEnum], weights: Any,
-            pretrained: Any, kwargs: dict[str, Any]) -> ResNet:
+            pretrained: Any, kwargs: dict[str, Any], **fixed: int) -> ResNet:
+    """Build through ``build``; ``fixed`` (``groups``, ``width_per_group``) are the variant's own: a different
+    explicit value raises, as torchvision's."""
+    for name, value in fixed.items():
+        if kwargs.setdefault(name, value) != value:
+            raise ValueError(f"The parameter '{name}' expected value {value} but got {kwargs[name]} instead.")
     return build(lambda **kw: ResNet(block, layers, **kw), enum_cls, weights, kwargs, pretrained)
 
 
@@ -193,3 +210,38 @@ def resnet101(*, weights: Any = None, progress: bool = True, pretrained: Any = N
 def resnet152(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> ResNet:
     """ResNet-152. ``weights``: a ``ResNet152_Weights``, its name, or a checkpoint path."""
     return _resnet(Bottleneck, [3, 8, 36, 3], ResNet152_Weights, weights, pretrained, kwargs)
+
+
+def resnext50_32x4d(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                    **kwargs: Any) -> ResNet:
+    """ResNeXt-50 32x4d (Xie et al. 2016): ResNet-50 with 32 groups of width 4 in its 3x3 convolutions."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], ResNeXt50_32X4D_Weights, weights, pretrained, kwargs,
+                   groups=32, width_per_group=4)
+
+
+def resnext101_32x8d(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                     **kwargs: Any) -> ResNet:
+    """ResNeXt-101 32x8d."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_32X8D_Weights, weights, pretrained, kwargs,
+                   groups=32, width_per_group=8)
+
+
+def resnext101_64x4d(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                     **kwargs: Any) -> ResNet:
+    """ResNeXt-101 64x4d."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], ResNeXt101_64X4D_Weights, weights, pretrained, kwargs,
+                   groups=64, width_per_group=4)
+
+
+def wide_resnet50_2(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                    **kwargs: Any) -> ResNet:
+    """Wide ResNet-50-2 (Zagoruyko & Komodakis 2016): bottlenecks twice as wide as ResNet-50's."""
+    return _resnet(Bottleneck, [3, 4, 6, 3], Wide_ResNet50_2_Weights, weights, pretrained, kwargs,
+                   width_per_group=128)
+
+
+def wide_resnet101_2(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                     **kwargs: Any) -> ResNet:
+    """Wide ResNet-101-2."""
+    return _resnet(Bottleneck, [3, 4, 23, 3], Wide_ResNet101_2_Weights, weights, pretrained, kwargs,
+                   width_per_group=128)

@@ -1,4 +1,4 @@
-"""SqueezeNet 1.1: Fire modules (squeeze 1x1, expand 1x1 + 3x3) and a convolutional classifier."""
+"""SqueezeNet 1.0 and 1.1: Fire modules (squeeze 1x1, expand 1x1 + 3x3) and a convolutional classifier."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..._tensor import Tensor
 from ...ops.shape import cat
 from ._api import WeightsEnum, build, imagenet
 
-__all__ = ["SqueezeNet", "Fire", "SqueezeNet1_1_Weights", "squeezenet1_1"]
+__all__ = ["SqueezeNet", "Fire", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "squeezenet1_0", "squeezenet1_1"]
 
 
 class Fire(nn.Module):
@@ -67,9 +67,19 @@ class SqueezeNet(nn.Module):
         return self.classifier(self.features(x)).flatten(1)
 
 
-_W = imagenet("https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth")
-SqueezeNet1_1_Weights = WeightsEnum("SqueezeNet1_1_Weights",  # type: ignore[call-overload]
-                                    {"IMAGENET1K_V1": _W, "DEFAULT": _W}, module=__name__)
+def _weights(name: str, file: str) -> type[WeightsEnum]:
+    w = imagenet("https://download.pytorch.org/models/" + file)
+    return WeightsEnum(name, {"IMAGENET1K_V1": w, "DEFAULT": w}, module=__name__)   # type: ignore[call-overload]
+
+
+SqueezeNet1_0_Weights = _weights("SqueezeNet1_0_Weights", "squeezenet1_0-b66bff10.pth")
+SqueezeNet1_1_Weights = _weights("SqueezeNet1_1_Weights", "squeezenet1_1-b8a52dc0.pth")
+
+
+def squeezenet1_0(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
+                  **kwargs: Any) -> SqueezeNet:
+    """SqueezeNet 1.0 (Iandola et al. 2016). ``weights``: a ``SqueezeNet1_0_Weights``, its name, or a path."""
+    return build(lambda **kw: SqueezeNet("1_0", **kw), SqueezeNet1_0_Weights, weights, kwargs, pretrained)
 
 
 def squeezenet1_1(*, weights: Any = None, progress: bool = True, pretrained: Any = None,

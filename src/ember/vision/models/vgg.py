@@ -1,4 +1,4 @@
-"""VGG-11/16 (with and without batch norm), torchvision's layout: ``features``, ``avgpool``, ``classifier``."""
+"""VGG-11/13/16/19 (with and without batch norm), torchvision's layout: ``features``, ``avgpool``, ``classifier``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from ... import nn
 from ..._tensor import Tensor
 from ._api import WeightsEnum, build, imagenet
 
-__all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG16_Weights", "VGG16_BN_Weights",
-           "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "make_layers"]
+__all__ = ["VGG", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights", "VGG16_Weights",
+           "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
+           "vgg16_bn", "vgg19", "vgg19_bn", "make_layers"]
 
 _URL = "https://download.pytorch.org/models/"
 cfgs: dict[str, list[str | int]] = {
     "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
 
 
@@ -68,8 +71,12 @@ def _weights(name: str, file: str) -> type[WeightsEnum]:
 
 VGG11_Weights = _weights("VGG11_Weights", "vgg11-8a719046.pth")
 VGG11_BN_Weights = _weights("VGG11_BN_Weights", "vgg11_bn-6002323d.pth")
+VGG13_Weights = _weights("VGG13_Weights", "vgg13-19584684.pth")
+VGG13_BN_Weights = _weights("VGG13_BN_Weights", "vgg13_bn-abd245e5.pth")
 VGG16_Weights = _weights("VGG16_Weights", "vgg16-397923af.pth")
 VGG16_BN_Weights = _weights("VGG16_BN_Weights", "vgg16_bn-6c64b313.pth")
+VGG19_Weights = _weights("VGG19_Weights", "vgg19-dcbb9e9d.pth")
+VGG19_BN_Weights = _weights("VGG19_BN_Weights", "vgg19_bn-c79401a0.pth")
 
 
 def _vgg(cfg: str, batch_norm: bool, enum_cls: type[WeightsEnum], weights: Any, pretrained: Any,
@@ -88,6 +95,16 @@ def vgg11_bn(*, weights: Any = None, progress: bool = True, pretrained: Any = No
     return _vgg("A", True, VGG11_BN_Weights, weights, pretrained, kwargs)
 
 
+def vgg13(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
+    """VGG-13 (configuration B)."""
+    return _vgg("B", False, VGG13_Weights, weights, pretrained, kwargs)
+
+
+def vgg13_bn(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
+    """VGG-13 with batch normalisation."""
+    return _vgg("B", True, VGG13_BN_Weights, weights, pretrained, kwargs)
+
+
 def vgg16(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
     """VGG-16 (configuration D)."""
     return _vgg("D", False, VGG16_Weights, weights, pretrained, kwargs)
@@ -96,3 +113,13 @@ def vgg16(*, weights: Any = None, progress: bool = True, pretrained: Any = None,
 def vgg16_bn(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
     """VGG-16 with batch normalisation."""
     return _vgg("D", True, VGG16_BN_Weights, weights, pretrained, kwargs)
+
+
+def vgg19(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
+    """VGG-19 (configuration E)."""
+    return _vgg("E", False, VGG19_Weights, weights, pretrained, kwargs)
+
+
+def vgg19_bn(*, weights: Any = None, progress: bool = True, pretrained: Any = None, **kwargs: Any) -> VGG:
+    """VGG-19 with batch normalisation."""
+    return _vgg("E", True, VGG19_BN_Weights, weights, pretrained, kwargs)

@@ -1,0 +1,50 @@
+"""Regressions found running pytorch/examples programs (gat, imagenet, mnist_hogwild, legacy, fast_neural_style)
+under ember. Facts recorded from torchvision 0.29.1 with torch 2.13 (torchvision is not installed here)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import ember
+from ember.vision import models
+
+
+def _digest(module: ember.nn.Module) -> str:
+    h = hashlib.sha1()
+    for v in module.state_dict().values():
+        h.update(v.detach().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _n_params(module: ember.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_imagenet_example_architectures_exist() -> None:
+    """imagenet/main.py offers every lowercase callable of torchvision.models as ``-a``."""
+    for name in ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
+                 "squeezenet1_0", "vgg13", "vgg13_bn", "vgg19", "vgg19_bn"]:
+        assert callable(models.__dict__[name]) and name in models.list_models()
+
+
+def test_resnext_and_wide_resnet_match_torchvision() -> None:
+    ember.manual_seed(0)
+    m = models.resnext50_32x4d(num_classes=10)
+    assert (_digest(m), _n_params(m), tuple(m.layer1[0].conv2.weight.shape)) == (
+        "c015b90cd2139385", 23000394, (128, 4, 3, 3))
+    assert models.get_model_weights("resnext101_64x4d").DEFAULT.url.endswith("resnext101_64x4d-173b62eb.pth")
+    assert models.ResNeXt101_64X4D_Weights.IMAGENET1K_V1.transforms().resize_size == [232]
+    assert models.Wide_ResNet50_2_Weights.DEFAULT.url.endswith("wide_resnet50_2-9ba9bcbe.pth")
+    with pytest.raises(ValueError, match="The parameter 'groups' expected value 32 but got 3 instead."):
+        models.resnext50_32x4d(groups=3)
+
+
+def test_squeezenet1_0_and_vgg13_19_match_torchvision() -> None:
+    ember.manual_seed(0)
+    assert _digest(models.squeezenet1_0(num_classes=10)) == "1f5dea9070a6b8df"
+    for cfg, bn, length, n in [("B", True, 35, 9410880), ("E", False, 37, 20024384)]:
+        features = models.vgg.make_layers(models.vgg.cfgs[cfg], bn)
+        assert (len(features), _n_params(features)) == (length, n)
+    assert models.VGG19_BN_Weights.DEFAULT.url.endswith("vgg19_bn-c79401a0.pth")
