@@ -295,7 +295,10 @@ def test_generators_storages_and_jiterator_on_the_stand_in(fake_gpu: Any, monkey
         warnings.simplefilter("ignore")
         st = ember.cuda.FloatStorage([1, 2])
         assert st.is_cuda and st.tolist() == [1.0, 2.0] and ember.cuda.LongStorage(3).size() == 3
-    assert isinstance(st, ember.FloatStorage) and repr(type(st)) == "<class 'torch.cuda.FloatStorage'>"
+    # (as torch: a TypedStorage, an instance of the legacy class of its dtype and device type)
+    assert type(st) is ember.TypedStorage and isinstance(st, ember.cuda.FloatStorage)
+    assert not isinstance(st, ember.FloatStorage)
+    assert repr(ember.cuda.FloatStorage) == "<class 'torch.cuda.FloatStorage'>"
     # jiterator: one ElementwiseKernel over the promoted dtype, the code as its preamble
     made: list[tuple] = []
 

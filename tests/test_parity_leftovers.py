@@ -110,3 +110,17 @@ def test_quantized_creation_deprecation_warned_once():
 def test_sparse_norm_operator_names(fn):
     (kind, e), (tkind, t) = _outcome(ember, fn), _outcome(torch, fn)
     assert kind == tkind == "NotImplementedError" and t.startswith(e) and "backend" in e
+
+
+def _storages(t):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s, d = t.Storage(), t.DoubleStorage([1, 2])
+    return (type(s).__name__, s.dtype == t.float32, s.size(), isinstance(s, t.FloatStorage),
+            isinstance(s, t.DoubleStorage), type(d).__name__, d.tolist(), isinstance(d, t.DoubleStorage),
+            isinstance(d, t.cuda.DoubleStorage), t.Storage is t.FloatStorage,
+            issubclass(t.FloatStorage, t.TypedStorage))
+
+
+def test_legacy_storage_classes_make_typed_storages():
+    assert _storages(ember) == _storages(torch)

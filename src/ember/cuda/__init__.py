@@ -410,15 +410,6 @@ LongTensor = legacy_type(D.int64, "cuda")
 BoolTensor = legacy_type(D.bool, "cuda")
 
 
-def _storage_class(cpu_cls: type) -> type:
-    """``torch.cuda.FloatStorage`` and friends: the legacy storage of that dtype, made on the GPU."""
-    def __init__(self: Any, *args: Any, device: Any = None) -> None:
-        _tensor_storage._warn_typed_storage(2)   # torch warns once per process, as for .storage()
-        _require()
-        cpu_cls.__init__(self, *args, device="cuda" if device is None else device)
-
-    return type(cpu_cls.__name__, (cpu_cls,), {"__slots__": (), "__module__": "torch.cuda", "__init__": __init__})
-
-
-_STORAGES = {name: _storage_class(cls) for name, cls in _tensor_storage.STORAGE_CLASSES.items()}
+_STORAGES = {name: _tensor_storage.legacy_storage_class(cls._dtype, "cuda", _require)   # (torch.cuda.FloatStorage)
+             for name, cls in _tensor_storage.STORAGE_CLASSES.items()}
 globals().update(_STORAGES)

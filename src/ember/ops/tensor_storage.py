@@ -241,20 +241,36 @@ def _new_storage(args: tuple, dt: D.dtype, device: Any, name: str) -> UntypedSto
     return UntypedStorage(values if dev is CPU else xp_of(dev).asarray(values), dev)
 
 
-def _legacy_storage_init(dt: D.dtype) -> Any:
-    """``torch.FloatStorage(n)`` (n uninitialised elements), ``FloatStorage(sequence)`` (those values) or
-    ``FloatStorage()`` (empty), optionally on ``device``."""
-    def __init__(self: TypedStorage, *args: Any, device: Any = None) -> None:
-        _warn_typed_storage(3)
-        TypedStorage.__init__(self, _new_storage(args, dt, device, type(self).__name__), dt)
-    return __init__
+class _LegacyStorageMeta(type):
+    """The type of torch's legacy storage classes: making one gives a :class:`TypedStorage`, and any typed
+    storage of the class's dtype and device type is an instance."""
+
+    _dtype: D.dtype
+    _device_type: str
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, TypedStorage) and obj.dtype is cls._dtype and obj.device.type == cls._device_type
 
 
-STORAGE_CLASSES: dict[str, type] = {
-    f"{v}Storage": type(f"{v}Storage", (TypedStorage,), {"__slots__": (), "__module__": "torch",
-                                                         "__init__": _legacy_storage_init(D.BY_NAME[k])})
-    for k, v in _STORAGE_NAMES.items()
-}
+def legacy_storage_class(dt: D.dtype, device_type: str = "cpu", check: Any = None) -> type:
+    """``torch.FloatStorage`` (``torch.cuda.FloatStorage``: ``device_type`` "cuda", ``check()`` first) and
+    friends: ``FloatStorage(n)`` (n uninitialised elements), ``FloatStorage(sequence)`` (those values) or
+    ``FloatStorage()`` (empty), optionally on ``device``, as a :class:`TypedStorage`."""
+    name = f"{_STORAGE_NAMES[dt.name]}Storage"
+
+    def __new__(cls: type, *args: Any, device: Any = None) -> TypedStorage:
+        _warn_typed_storage(2)
+        if check is not None:
+            check()
+        dev = device_type if device is None and device_type != "cpu" else device
+        return TypedStorage(_new_storage(args, dt, dev, name), dt)
+    return _LegacyStorageMeta(name, (TypedStorage,), {
+        "__slots__": (), "__module__": "torch" if device_type == "cpu" else f"torch.{device_type}",
+        "__new__": __new__, "_dtype": dt, "_device_type": device_type})
+
+
+STORAGE_CLASSES: dict[str, type] = {f"{v}Storage": legacy_storage_class(D.BY_NAME[k])
+                                    for k, v in _STORAGE_NAMES.items()}
 _typed_storage_warned = [False]
 
 
