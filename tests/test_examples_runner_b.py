@@ -90,3 +90,20 @@ def test_fully_shard_of_tensor_parallel_module_refused_clearly():
             fully_shard(model, mesh=mesh["dp"])
     finally:
         dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("make", [lambda L: L.device("cpu"), lambda L: 0])
+def test_init_process_group_device_id_checked_as_torch(make):
+    """FSDP2/example.py passes device_id=torch.device('cpu') without an accelerator: torch refuses it."""
+    import torch.distributed as tdist
+
+    import ember.distributed as dist
+
+    if ember.accelerator.is_available() and not isinstance(make(ember), ember.device):
+        pytest.skip("with a GPU ember takes an index; the oracle torch is a CPU build")
+    with pytest.raises(ValueError) as te:
+        tdist.init_process_group("gloo", store=tdist.HashStore(), rank=0, world_size=1, device_id=make(torch))
+    with pytest.raises(ValueError) as ee:
+        dist.init_process_group("gloo", rank=0, world_size=1, device_id=make(ember))
+    assert str(ee.value) == str(te.value)
+    assert not dist.is_initialized()

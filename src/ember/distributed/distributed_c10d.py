@@ -294,6 +294,28 @@ def _make_group(backend: Backend, comm: Any, ranks: list[int], timeout: float, d
     return ProcessGroup(host, backend, ranks, timeout, np, host, pids, checks)
 
 
+def _checked_device_id(device_id: Any) -> Any:
+    """init_process_group's ``device_id`` as torch checks it: an index (of the current accelerator) or an
+    accelerator device with an index; the CPU and a device of another kind are refused."""
+    if device_id is None:
+        return None
+    from .._core.device import device
+    from ..accelerator import current_accelerator
+    acc = current_accelerator()
+    if isinstance(device_id, int):
+        if acc is None:
+            raise ValueError("device_id is an int, but no accelerator support is found from the current "
+                             "compilation. Please use a different compiled version that supports your accelerator.")
+        device_id = device(acc.type, device_id)
+    if device_id.type != "cpu" and (acc is None or device_id.type != acc.type):
+        raise ValueError(f"device_id {device_id} does not match the current compilation's accelerator support: "
+                         f"{acc.type if acc is not None else None}. Please use a different compiled version that "
+                         "supports your accelerator.")
+    if device_id.index is None or device_id.type == "cpu":
+        raise ValueError("init_process_group device_id parameter must be an accelerator with an index")
+    return device_id
+
+
 def init_process_group(backend: str | None = None, init_method: str | None = None, timeout: timedelta | None = None,
                        world_size: int = -1, rank: int = -1, store: Any = None, group_name: str = "",
                        pg_options: Any = None, device_id: Any = None) -> None:
@@ -310,6 +332,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError("trying to initialize the default process group twice!")
     if timeout is not None and not isinstance(timeout, timedelta):
         raise TypeError(f"Expected timeout argument to be of type datetime.timedelta, got {timeout}")
+    device_id = _checked_device_id(device_id)
     if store is not None and init_method is not None:
         raise AssertionError("Cannot specify both init_method and store.")
     scheme, url = "env", ""
