@@ -124,3 +124,17 @@ def _storages(t):
 
 def test_legacy_storage_classes_make_typed_storages():
     assert _storages(ember) == _storages(torch)
+
+
+@pytest.mark.parametrize("big", [-(2**63 + 1), 2**63, 2**64])
+@pytest.mark.parametrize("fn", [
+    lambda t, v: t.ones(2).fill_(v),
+    lambda t, v: t.full((2,), v, dtype=t.bool),
+    lambda t, v: t.full((1,), v),
+    lambda t, v: t.add(t.ones(1, dtype=t.uint32), 1, alpha=v),
+    lambda t, v: t.result_type(t.ones(1), v),
+    lambda t, v: t.ones(1, dtype=t.bool) ** v,
+    lambda t, v: t.clamp_min(t.ones(1, dtype=t.uint32), v),
+])
+def test_python_ints_beyond_a_scalar(fn, big):
+    _same(lambda t: str(fn(t, big)))

@@ -72,6 +72,10 @@ class _Overflow(_Eager):
     exc = ValueError
 
 
+class _ScalarOverflow(_Eager):
+    exc = OverflowError
+
+
 class _Binding(str):
     """A message about the count or names of the arguments (not their types)."""
 
@@ -209,6 +213,8 @@ class _Param:
             return f"{fn}(): {at} must be tuple of Tensors, not {type_name(v)}"
         if self.type in ("int", "SymInt") and _overflows(v):
             return _Overflow(_OVERFLOW)
+        if self.type == "Scalar" and _isinstance(v, int) and not -1 << 63 <= v < 1 << 64:   # (nor int64, nor uint64)
+            return _ScalarOverflow("int too big to convert" if v > 0 else "can't convert negative int to unsigned")
         if self.type == "Tensor" and fn in _NUMBERS_AS_TENSORS and _number(v):
             return None
         shown, check = _CHECKS[self.type]

@@ -35,6 +35,7 @@ from ._dispatch import (
     factory_requires_grad,
     from_array,
     record,
+    scalar_range,
     sized,
     writable_alias,
 )
@@ -521,6 +522,8 @@ def _factory(shape: tuple[int, ...], fill: Any, dtype: Any, device: Any, require
         pass
     elif fill is not None and type(fill) is not _bool:   # (torch checks a 16-bit float value unless one element)
         fill = D.checked_scalar(dt, fill, half_range=math.prod(shape) != 1)
+        if dt is D.bool:   # (any value: its truth; NumPy takes no int beyond int64)
+            fill = _bool(fill)
     if fill is None:
         arr = xp.empty(shape, dt.np)
     elif fill == 0 and type(fill) is not _complex and not (type(fill) is _float and math.copysign(1.0, fill) < 0):
@@ -566,6 +569,8 @@ def empty(*dims: Any, size: Any = None, out: Tensor | None = None, dtype: Any = 
 def full(size: Sequence[int], fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
          layout: Any = None, device: Any = None, requires_grad: bool = False,
          pin_memory: bool | None = False) -> Tensor:
+    if type(fill_value) is int:
+        scalar_range(fill_value)
     if dtype is None:
         dtype = D.scalar_dtype(fill_value.item() if _isinstance(fill_value, Tensor) else fill_value)
     if _isinstance(fill_value, Tensor):
@@ -1325,6 +1330,8 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 
 
 def _fill(self: Tensor, value: Any, node_cls: type[Node]) -> Tensor:
+    if type(value) is int:   # (torch's argument parser: a Scalar holds int64 and uint64 values)
+        scalar_range(value)
     by_tensor = _isinstance(value, Tensor)   # torch's tensor-valued fill refuses overlapping memory
     if by_tensor:
         if value._data.ndim:
