@@ -5,6 +5,7 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -138,3 +139,32 @@ def test_legacy_storage_classes_make_typed_storages():
 ])
 def test_python_ints_beyond_a_scalar(fn, big):
     _same(lambda t: str(fn(t, big)))
+
+
+def _chain(fn):
+    """The names along a graph's first inputs (a branch's at the first fork)."""
+    names = []
+    while fn is not None:
+        names.append(type(fn).__name__)
+        fn = next((n for n, _ in fn.next_functions if n is not None), None)
+    return names
+
+
+@pytest.mark.parametrize("name, kw", [("exponential", {"sym": False, "center": 1.0}), ("gaussian", {"std": 0.7}),
+                                      ("bartlett", {}), ("cosine", {}), ("hann", {"sym": False}),
+                                      ("kaiser", {"beta": 3.0}), ("general_cosine", {"a": [0.5, 0.3, 0.2]})])
+@pytest.mark.parametrize("M", [5, 1])
+def test_signal_windows_with_grad(name, kw, M):
+    got = []
+    for t in (torch, ember):
+        w = getattr(t.signal.windows, name)(M, requires_grad=True, dtype=t.float64, **kw)
+        w.sum().backward()
+        got.append((w.is_leaf, w.requires_grad, _chain(w.grad_fn), w.detach().numpy()))
+    (tl, tr, tc, tv), (el, er, ec, ev) = got
+    assert (el, er, ec) == (tl, tr, tc)
+    np.testing.assert_allclose(ev, tv, rtol=1e-13, atol=1e-15)
+
+
+def test_exponential_window_tensor_centre():
+    w = [t.signal.windows.exponential(4, center=t.tensor(1.5), sym=False).numpy() for t in (torch, ember)]
+    np.testing.assert_allclose(w[1], w[0], rtol=1e-6)
