@@ -107,3 +107,43 @@ def test_init_process_group_device_id_checked_as_torch(make):
         dist.init_process_group("gloo", rank=0, world_size=1, device_id=make(ember))
     assert str(ee.value) == str(te.value)
     assert not dist.is_initialized()
+
+
+def _dtensor_names(lib):
+    import importlib
+
+    return (importlib.import_module(f"{lib.__name__}.distributed.tensor"),
+            importlib.import_module(f"{lib.__name__}.distributed.device_mesh").init_device_mesh("cpu", (1,)))
+
+
+def test_like_factories_keep_dtensor_layouts_as_torch(worlds_of_one):
+    """FSDP2/example.py's model.to_empty: empty_like of a sharded parameter is sharded; filled copies of a partial
+    sum are replicated, as torch's."""
+    def layouts(lib):
+        T, mesh = _dtensor_names(lib)
+        out = []
+        for d in (T.distribute_tensor(lib.ones(4, 3), mesh, [T.Shard(1)]),
+                  T.DTensor.from_local(lib.ones(4, 3), mesh, [T.Partial()])):
+            for f in (lib.empty_like, lib.zeros_like, lib.ones_like, lambda t: lib.full_like(t, 2),
+                      lambda t: lib.empty_like(t, device="cpu", dtype=lib.float64)):
+                r = f(d)
+                out.append((type(r).__name__, repr(r.placements), tuple(r.shape), str(r.dtype)))
+            out.append(lib.full_like(d, 2).full_tensor().tolist())
+        return out
+    assert layouts(ember) == layouts(torch)
+
+
+def test_to_empty_and_reset_parameters_of_fully_sharded_module_as_torch(worlds_of_one):
+    """FSDP2/example.py: fully_shard, then to_empty(device=...) and reset_parameters (nn.init on DTensor parameters
+    that require grad) keep DTensor parameters of the same layout, and the module runs."""
+    def run(lib):
+        import importlib
+
+        T, mesh = _dtensor_names(lib)
+        lin = lib.nn.Linear(3, 4)
+        importlib.import_module(f"{lib.__name__}.distributed.fsdp").fully_shard(lin, mesh=mesh)
+        lin.to_empty(device="cpu")
+        lin.reset_parameters()
+        return ([(n, type(p).__name__, repr(p.placements), tuple(p.to_local().shape)) for n, p in
+                 lin.named_parameters()], tuple(lin(lib.ones(2, 3)).shape))
+    assert run(ember) == run(torch)

@@ -212,6 +212,21 @@ for _name in [*(n + "_" for n in _CLASS if not n.startswith("__")), "copy_", "ze
     RULES[_name] = _inplace_pointwise
 
 
+def _like(call: Call) -> Plan | None:
+    """``empty_like`` / ``zeros_like`` / ``ones_like`` / ``full_like``: made from this rank's part, in the input's
+    layout (a filled copy of a partial sum is the same on every rank: replicated; ``empty_like`` keeps it partial),
+    as torch's."""
+    src = call.args[0] if call.args else None
+    if not isinstance(src, DTensor) or len(call.dts) != 1:
+        return None
+    outs = src.placements if call.name == "empty_like" else tuple(
+        R if isinstance(p, Partial) else p for p in src.placements)
+    return Plan([src.placements], [outs], [tuple(src.shape)])
+
+
+_register("empty_like zeros_like ones_like full_like", _like)
+
+
 def _dropout(call: Call) -> Plan | None:
     """Dropout in training: the mask is drawn for the global tensor on every rank (the random stream of one
     process) and each rank keeps its part; the output keeps the input's shards."""

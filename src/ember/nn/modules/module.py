@@ -671,7 +671,7 @@ class Module:
         return self._apply(convert)
 
     def to_empty(self, *, device: Any, recurse: bool = True) -> Module:
-        from ...ops.creation import empty_like
+        from ... import empty_like  # (the public one: a DTensor parameter, e.g. fully_shard's, stays a DTensor)
 
         return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
