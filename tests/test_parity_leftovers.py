@@ -168,3 +168,20 @@ def test_signal_windows_with_grad(name, kw, M):
 def test_exponential_window_tensor_centre():
     w = [t.signal.windows.exponential(4, center=t.tensor(1.5), sym=False).numpy() for t in (torch, ember)]
     np.testing.assert_allclose(w[1], w[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t: t.FloatStorage(1, 2),
+    lambda t: t.DoubleStorage(1.5),
+    lambda t: t.FloatStorage(2, device="cpu"),
+    lambda t: t.FloatStorage(t.ones(2)),
+    lambda t: t.FloatStorage("ab"),
+    lambda t: t.FloatStorage(foo=1),
+    lambda t: t.FloatStorage(wrap_storage=t.ones(2).untyped_storage()).tolist(),
+])
+def test_legacy_storage_arguments(fn):
+    def quiet(t):   # (each library warns once per process about typed storages: not compared here)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(t)
+    _same(quiet)

@@ -236,7 +236,10 @@ def _new_storage(args: tuple, dt: D.dtype, device: Any, name: str) -> UntypedSto
     if isinstance(arg, (int, np.integer)) and not isinstance(arg, bool):
         values = np.empty(int(arg), dt.np)
     else:
-        values = np.asarray(list(arg), dtype=dt.np)
+        from .creation import tensor
+
+        # (a tensor's errors for what no tensor holds: torch makes the values so)
+        values = tensor(arg if isinstance(arg, str) else list(arg), dtype=dt)._data
     dev = canonical(device)
     return UntypedStorage(values if dev is CPU else xp_of(dev).asarray(values), dev)
 
@@ -258,12 +261,25 @@ def legacy_storage_class(dt: D.dtype, device_type: str = "cpu", check: Any = Non
     ``FloatStorage()`` (empty), optionally on ``device``, as a :class:`TypedStorage`."""
     name = f"{_STORAGE_NAMES[dt.name]}Storage"
 
-    def __new__(cls: type, *args: Any, device: Any = None) -> TypedStorage:
+    def __new__(cls: type, *args: Any, wrap_storage: Any = None, dtype: Any = None,
+                device: Any = None) -> TypedStorage:
         _warn_typed_storage(2)
+        head = f"{cls!r}.__new__ received an invalid combination of arguments. Expected one of:\n * no arguments\n" \
+               " * (int size)\n * (Sequence data)\n * (*, UntypedStorage wrap_storage)\n"
+        for key, v in (("dtype", dtype), ("device", device)):   # (the class says both)
+            if v is not None:
+                raise RuntimeError(f"{head}Keyword argument '{key}' cannot be specified")
+        if len(args) > 1 or args and wrap_storage is not None:
+            raise RuntimeError(f"{head}Too many positional arguments")
+        if args and (isinstance(args[0], bool) or not isinstance(args[0], (int, np.integer, Sequence))):
+            shown = repr(type(args[0])).replace("'ember.", "'torch.")
+            raise TypeError(f"{head}Argument type not recognized: {shown}")
         if check is not None:
             check()
-        dev = device_type if device is None and device_type != "cpu" else device
-        return TypedStorage(_new_storage(args, dt, dev, name), dt)
+        if wrap_storage is not None:
+            return TypedStorage(wrap_storage, dt)
+        return TypedStorage(_new_storage(args, dt, None if device_type == "cpu" else device_type, name), dt)
+    __new__.__qualname__ = "TypedStorage.__new__"   # (torch's, in its own errors)
     return _LegacyStorageMeta(name, (TypedStorage,), {
         "__slots__": (), "__module__": "torch" if device_type == "cpu" else f"torch.{device_type}",
         "__new__": __new__, "_dtype": dt, "_device_type": device_type})
