@@ -147,3 +147,23 @@ def test_to_empty_and_reset_parameters_of_fully_sharded_module_as_torch(worlds_o
         return ([(n, type(p).__name__, repr(p.placements), tuple(p.to_local().shape)) for n, p in
                  lin.named_parameters()], tuple(lin(lib.ones(2, 3)).shape))
     assert run(ember) == run(torch)
+
+
+@pytest.mark.parametrize("args", [(None,), (1.5,), ([1],), ("cuda", "x"), (None, 1)])
+def test_device_argument_type_errors_as_torch(args):
+    with pytest.raises(TypeError) as te:
+        torch.device(*args)
+    with pytest.raises(TypeError) as ee:
+        ember.device(*args)
+    assert str(ee.value) == str(te.value)
+
+
+@pytest.mark.parametrize("dev", [None, "cpu", "cuda", "meta", "xyz"])
+def test_get_default_backend_for_device_as_torch(dev):
+    """ddp/example.py calls it with torch.accelerator.current_accelerator(), None without accelerator."""
+    def run(lib):
+        try:
+            return lib.distributed.get_default_backend_for_device(dev)
+        except (TypeError, ValueError, RuntimeError) as e:
+            return type(e).__name__, str(e)
+    assert run(ember) == run(torch)

@@ -142,6 +142,14 @@ DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "idee
                 "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 
 
+def _parse_error(*args: object) -> str:
+    """torch's parser message for ``device(*args)`` of the wrong types."""
+    from ..ops._signature import Signature, parse_error
+
+    sigs = (Signature("device(Device device)", False), Signature("device(str type, int index=-1)", False))
+    return parse_error(sigs, args if args[1] is not None else args[:1], {}) or ""
+
+
 class device:
     """``ember.device('cpu')``, ``device('cuda', 0)``, ``device('cuda:1')`` — as ``torch.device``."""
 
@@ -155,8 +163,8 @@ class device:
             if _probe_cupy() is None:
                 raise RuntimeError("Cannot access accelerator device when none is available.")
             type, index = "cuda", type
-        if not isinstance(type, str):
-            raise TypeError(f"device() received an invalid combination of arguments - got ({type!r})")
+        if not isinstance(type, str) or not (index is None or isinstance(index, int)):
+            raise TypeError(_parse_error(type, index))
         kind = type
         if ":" in type:
             if index is not None:

@@ -619,8 +619,11 @@ _DEVICE_BACKENDS = {"cpu": "gloo", "cuda": "nccl"}
 
 
 def get_default_backend_for_device(device: Any) -> str:
-    """The backend torch picks for tensors of ``device``'s type (``'gloo'``, served by MPI, for CPU tensors)."""
-    kind = device.type if hasattr(device, "type") else str(device).split(":")[0]
+    """The backend torch picks for tensors of ``device``'s type (``'gloo'``, served by MPI, for CPU tensors);
+    ``device`` is read as ``torch.device(device)`` (its errors for None, an unknown type or an index without
+    accelerator)."""
+    from .._core.device import device as _device
+    kind = _device(device).type
     if kind not in _DEVICE_BACKENDS:
         raise ValueError(f"Default backend not registered for device : {device}")
     return _DEVICE_BACKENDS[kind]
