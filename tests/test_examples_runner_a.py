@@ -25,7 +25,8 @@ def _n_params(module: ember.nn.Module) -> int:
 def test_imagenet_example_architectures_exist() -> None:
     """imagenet/main.py offers every lowercase callable of torchvision.models as ``-a``."""
     for name in ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
-                 "squeezenet1_0", "vgg13", "vgg13_bn", "vgg19", "vgg19_bn"]:
+                 "squeezenet1_0", "vgg13", "vgg13_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161",
+                 "densenet169", "densenet201"]:
         assert callable(models.__dict__[name]) and name in models.list_models()
 
 
@@ -48,3 +49,20 @@ def test_squeezenet1_0_and_vgg13_19_match_torchvision() -> None:
         features = models.vgg.make_layers(models.vgg.cfgs[cfg], bn)
         assert (len(features), _n_params(features)) == (length, n)
     assert models.VGG19_BN_Weights.DEFAULT.url.endswith("vgg19_bn-c79401a0.pth")
+
+
+def test_densenet121_matches_torchvision(tmp_path) -> None:
+    ember.manual_seed(0)
+    m = models.densenet121(num_classes=10)
+    assert (_digest(m), _n_params(m), len(m.state_dict())) == ("1309fa75e945357c", 6964106, 727)
+    ember.manual_seed(0)
+    x = ember.randn(1, 3, 32, 32, dtype=ember.float64)
+    logits = m.double().eval()(x)[0, :3].tolist()
+    assert logits == pytest.approx([-0.4270163614233, 0.17597645459590933, -0.5422497809317294], rel=1e-12)
+    # the published checkpoints (older than num_batches_tracked) name the dense layers' modules norm.1 / conv.2
+    legacy = {k.replace("norm1", "norm.1").replace("conv2", "conv.2"): v for k, v in m.state_dict().items()
+              if not k.endswith("num_batches_tracked")}
+    ember.save(legacy, tmp_path / "densenet.pth")
+    loaded = models.densenet121(weights=str(tmp_path / "densenet.pth"), num_classes=10).double()
+    assert _digest(loaded) == _digest(m)
+    assert models.DenseNet201_Weights.DEFAULT.url.endswith("densenet201-c1103571.pth")

@@ -6,6 +6,8 @@ from ._api import Weights, WeightsEnum, checkpoint_dir
 from ._registry import get_model, get_model_builder, get_model_weights, get_weight, list_models
 from .alexnet import *  # noqa: F403
 from .alexnet import __all__ as _alexnet
+from .densenet import *  # noqa: F403
+from .densenet import __all__ as _densenet
 from .efficientnet import *  # noqa: F403
 from .efficientnet import __all__ as _efficientnet
 from .lenet import *  # noqa: F403
@@ -20,5 +22,5 @@ from .vgg import *  # noqa: F403
 from .vgg import __all__ as _vgg
 
 __all__ = ["Weights", "WeightsEnum", "checkpoint_dir", "get_model", "get_model_builder", "get_model_weights",
-           "get_weight", "list_models", *_alexnet, *_efficientnet, *_lenet,
+           "get_weight", "list_models", *_alexnet, *_densenet, *_efficientnet, *_lenet,
            *_mobilenetv2, *_resnet, *_squeezenet, *_vgg]

@@ -126,12 +126,14 @@ def _resolve(enum_cls: type[WeightsEnum], weights: Any) -> WeightsEnum | str | o
 
 
 def build(builder: Callable[..., M], enum_cls: type[WeightsEnum], weights: Any, kwargs: dict[str, Any],
-          pretrained: Any = None, fixed: dict[str, Any] | None = None) -> M:
+          pretrained: Any = None, fixed: dict[str, Any] | None = None,
+          remap: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> M:
     """Build a model and load its weights, following torchvision's builders.
 
     ``pretrained=True`` (deprecated in torchvision) means the legacy ``IMAGENET1K_V1`` weights. With
     weights, ``num_classes`` is set from them (an explicit different value raises, as in torchvision);
-    ``fixed`` holds keyword overrides that weights imply (VGG skips its init).
+    ``fixed`` holds keyword overrides that weights imply (VGG skips its init); ``remap`` rewrites a loaded
+    state_dict's legacy keys (DenseNet's ``norm.1`` for ``norm1``).
     """
     if pretrained is not None:
         warn("The parameter 'pretrained' is deprecated since 0.13 and may be removed in the future, "
@@ -152,5 +154,5 @@ def build(builder: Callable[..., M], enum_cls: type[WeightsEnum], weights: Any, 
     model = builder(**kwargs)
     if resolved is not None:
         state = resolved.get_state_dict() if isinstance(resolved, WeightsEnum) else _load_state_dict(resolved)
-        model.load_state_dict(state)
+        model.load_state_dict(remap(state) if remap else state)
     return model

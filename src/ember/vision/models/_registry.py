@@ -6,13 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import nn
-from . import alexnet, efficientnet, lenet, mobilenetv2, resnet, squeezenet, vgg
+from . import alexnet, densenet, efficientnet, lenet, mobilenetv2, resnet, squeezenet, vgg
 from ._api import WeightsEnum
 
 __all__ = ["list_models", "get_model", "get_model_builder", "get_model_weights", "get_weight"]
 
 _BUILDERS: dict[str, tuple[Callable[..., nn.Module], type[WeightsEnum] | None]] = {
     "alexnet": (alexnet.alexnet, alexnet.AlexNet_Weights),
+    "densenet121": (densenet.densenet121, densenet.DenseNet121_Weights),
+    "densenet161": (densenet.densenet161, densenet.DenseNet161_Weights),
+    "densenet169": (densenet.densenet169, densenet.DenseNet169_Weights),
+    "densenet201": (densenet.densenet201, densenet.DenseNet201_Weights),
     "efficientnet_b0": (efficientnet.efficientnet_b0, efficientnet.EfficientNet_B0_Weights),
     "lenet": (lenet.lenet, None),
     "mobilenet_v2": (mobilenetv2.mobilenet_v2, mobilenetv2.MobileNet_V2_Weights),
