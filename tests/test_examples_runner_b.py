@@ -167,3 +167,21 @@ def test_get_default_backend_for_device_as_torch(dev):
         except (TypeError, ValueError, RuntimeError) as e:
             return type(e).__name__, str(e)
     assert run(ember) == run(torch)
+
+
+@pytest.mark.skipif(ember.cuda.is_available(), reason="the oracle torch is a CPU build")
+def test_device_context_sets_the_default_device_as_torch():
+    """``with torch.device(d):`` makes factories create on ``d`` (a CUDA block fails without CUDA, as torch's) and
+    restores the default on exit."""
+    def run(lib):
+        out = []
+        with lib.device("cpu"):
+            try:
+                with lib.device("cuda"):
+                    lib.empty(2)
+            except AssertionError as e:
+                out.append(str(e))
+            out.append(str(lib.empty(1).device))
+        out.append(str(lib.get_default_device()))
+        return out
+    assert run(ember) == run(torch)

@@ -207,14 +207,22 @@ class device:
         return (device, self._key)
 
     def __enter__(self) -> device:
+        """``with device(d):`` factories without ``device=`` create tensors on ``d`` inside the block, as torch's.
+        ember has no meta tensors: a meta block builds on the current default device (a program then
+        initialising with ``to_empty`` and ``reset_parameters`` runs as with torch)."""
+        _ENTERED.append(_default_device)
+        if self.type != "meta":
+            set_default_device(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        global _default_device
+        _default_device = _ENTERED.pop()
 
 
 CPU = device("cpu")
 _default_device: device = CPU   # where factories put tensors when no device= is given
+_ENTERED: list[device] = []     # the default devices that ``with device(...)`` blocks restore on exit
 
 
 def set_default_device(device: device | str | int | None) -> None:
