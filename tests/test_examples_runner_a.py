@@ -26,7 +26,8 @@ def test_imagenet_example_architectures_exist() -> None:
     """imagenet/main.py offers every lowercase callable of torchvision.models as ``-a``."""
     for name in ["resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
                  "squeezenet1_0", "vgg13", "vgg13_bn", "vgg19", "vgg19_bn", "densenet121", "densenet161",
-                 "densenet169", "densenet201"]:
+                 "densenet169", "densenet201", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0",
+                 "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"]:
         assert callable(models.__dict__[name]) and name in models.list_models()
 
 
@@ -66,3 +67,16 @@ def test_densenet121_matches_torchvision(tmp_path) -> None:
     loaded = models.densenet121(weights=str(tmp_path / "densenet.pth"), num_classes=10).double()
     assert _digest(loaded) == _digest(m)
     assert models.DenseNet201_Weights.DEFAULT.url.endswith("densenet201-c1103571.pth")
+
+
+def test_shufflenet_v2_matches_torchvision() -> None:
+    ember.manual_seed(0)
+    m = models.shufflenet_v2_x0_5(num_classes=10)
+    assert (_digest(m), len(m.state_dict())) == ("10278701ea8723d6", 338)
+    assert tuple(m(ember.randn(2, 3, 32, 32)).shape) == (2, 10)
+    with pytest.raises(ValueError, match="expected stages_repeats as list of 3 positive ints"):
+        models.ShuffleNetV2([4, 8], [1, 2, 3, 4, 5])
+    with pytest.raises(ValueError, match=r"Invalid combination of stride 1, inp 10 and oup 24 values. If stride == 1 "
+                                         r"then inp should be equal to oup // 2 << 1."):
+        models.shufflenetv2.InvertedResidual(10, 24, 1)
+    assert models.ShuffleNet_V2_X2_0_Weights.DEFAULT.transforms().resize_size == [232]

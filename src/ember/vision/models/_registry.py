@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import nn
-from . import alexnet, densenet, efficientnet, lenet, mobilenetv2, resnet, squeezenet, vgg
+from . import alexnet, densenet, efficientnet, lenet, mobilenetv2, resnet, shufflenetv2, squeezenet, vgg
 from ._api import WeightsEnum
 
 __all__ = ["list_models", "get_model", "get_model_builder", "get_model_weights", "get_weight"]
@@ -30,6 +30,10 @@ _BUILDERS: dict[str, tuple[Callable[..., nn.Module], type[WeightsEnum] | None]] 
     "resnext101_64x4d": (resnet.resnext101_64x4d, resnet.ResNeXt101_64X4D_Weights),
     "wide_resnet50_2": (resnet.wide_resnet50_2, resnet.Wide_ResNet50_2_Weights),
     "wide_resnet101_2": (resnet.wide_resnet101_2, resnet.Wide_ResNet101_2_Weights),
+    "shufflenet_v2_x0_5": (shufflenetv2.shufflenet_v2_x0_5, shufflenetv2.ShuffleNet_V2_X0_5_Weights),
+    "shufflenet_v2_x1_0": (shufflenetv2.shufflenet_v2_x1_0, shufflenetv2.ShuffleNet_V2_X1_0_Weights),
+    "shufflenet_v2_x1_5": (shufflenetv2.shufflenet_v2_x1_5, shufflenetv2.ShuffleNet_V2_X1_5_Weights),
+    "shufflenet_v2_x2_0": (shufflenetv2.shufflenet_v2_x2_0, shufflenetv2.ShuffleNet_V2_X2_0_Weights),
     "squeezenet1_0": (squeezenet.squeezenet1_0, squeezenet.SqueezeNet1_0_Weights),
     "squeezenet1_1": (squeezenet.squeezenet1_1, squeezenet.SqueezeNet1_1_Weights),
     "vgg11": (vgg.vgg11, vgg.VGG11_Weights),
