@@ -185,3 +185,13 @@ def test_device_context_sets_the_default_device_as_torch():
         out.append(str(lib.get_default_device()))
         return out
     assert run(ember) == run(torch)
+
+
+def test_small_last_dim_softmax_close_to_torch():
+    """reinforce.py's policy: softmax over a (1, 2) row (last dim: torch multiplies the exps by the sum's
+    reciprocal); values within float32 rounding of torch's and rows summing to 1 as torch's."""
+    x = np.random.default_rng(0).standard_normal((50, 2)).astype(np.float32)
+    t = torch.softmax(torch.from_numpy(x), 1).numpy()
+    e = ember.softmax(ember.from_numpy(x), 1).numpy()
+    np.testing.assert_allclose(e, t, rtol=3e-7, atol=0)
+    assert e.dtype == t.dtype

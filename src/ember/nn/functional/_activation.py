@@ -919,8 +919,10 @@ def _softmax_op(input: Tensor, dim: int, log: bool) -> Tensor:
     s = np.add.reduce(e, axis=dim, keepdims=True) if ns is np else e.sum(axis=dim, keepdims=True)   # (np.sum's own)
     if ns is np and input._dtype in (D.float16, D.bfloat16) and z.size:   # (torch's CPU kernels' rounding)
         y = _softmax16(ns, z, e, s, dim, log, input._dtype.np)
-    else:
-        y = z - ns.log(s) if log else e / s
+    elif log:
+        y = z - ns.log(s)
+    else:   # over the last dim torch's kernel multiplies by the sum's reciprocal (as _softmax_rows), else divides
+        y = e * (1 / s) if dim == z.ndim - 1 else e / s
     out = result(ns.asarray(y.reshape(input._data.shape), order="C"), input)   # as torch
     return fused(out, node, (input,), (OUT,), dim=dim)
 
