@@ -24,6 +24,7 @@ from ._tensor import Tensor
 from .autograd.function import Function
 from .autograd.grad_mode import STATE, no_grad
 from .ops.storage import storage_root
+from .overrides import _slow
 
 __all__ = ["Library", "OpCheckError", "custom_op", "define", "impl", "infer_schema", "opcheck", "register_autograd",
            "register_fake", "register_kernel"]
@@ -766,7 +767,6 @@ class OpOverload:
         self.__name__ = f"{packet._opname}.{overload}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .overrides import _slow
         return _slow(self, self._op, args, kwargs)   # (Proxies and modes see the overload, as torch's)
 
     def name(self) -> str:
@@ -803,7 +803,6 @@ class OpOverloadPacket:
         self.__name__ = opname
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .overrides import _slow
         return _slow(self, self._op, args, kwargs)   # (Proxies and modes see the packet, as torch's)
 
     def __getattr__(self, overload: str) -> OpOverload:
